@@ -1,0 +1,53 @@
+/*
+ * support-migrate: applies pending sql/NNN_*.sql migrations (db/migrate.c).
+ * Exit codes: 0 applied or nothing to do, 1 failure, 2 usage, 3 the
+ * database is ahead of this release.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "db/migrate.h"
+
+int
+main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
+            dir = argv[++i];
+        } else {
+            fprintf(stderr, "usage: support-migrate [--dir DIR]\n"
+                            "  uses SUPPORT_DATABASE_URL and SUPPORT_MIGRATIONS_DIR\n");
+            return 2;
+        }
+    }
+    sp_log_set_program("support-migrate");
+    struct sp_config cfg;
+    char err[512];
+    if (!sp_config_load(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "support-migrate: %s\n", err);
+        return 1;
+    }
+    struct sp_db db;
+    sp_db_init(&db, cfg.database_url, 0);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    int applied = 0;
+    enum sp_rc rc = sp_migrate(&db, dir ? dir : cfg.migrations_dir, &applied, &p);
+    int code = 0;
+    if (rc != SP_OK) {
+        sp_log_msg(SP_LOG_ERROR, "migrate_failed", "%s", p.detail);
+        fprintf(stderr, "support-migrate: %s\n", p.detail);
+        code = p.code != NULL && strcmp(p.code, "database_ahead") == 0 ? 3 : 1;
+    } else {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "migrate_done");
+        sp_log_int(l, "applied", applied);
+        sp_log_end(l);
+    }
+    sp_db_close(&db);
+    sp_config_free(&cfg);
+    return code;
+}

@@ -1,0 +1,139 @@
+/*
+ * support-token: mints an HS256 bearer token for development, scripts,
+ * tests and benches, signed with the FIRST key of SUPPORT_JWT_KEYS (its
+ * kid goes in the header), and prints it on stdout.
+ *
+ *   support-token ROLE [SUB] [--ttl SECONDS] [--tier T] [--email E] [--name N]
+ *
+ * Exit codes: 0 ok, 1 SUPPORT_JWT_KEYS unset or invalid, 2 bad arguments.
+ * Must not: print the secret, or hold any logic worth testing (that lives
+ * in src/http/auth.c).
+ */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/problem.h"
+#include "http/auth.h"
+
+#define TTL_MAX (10L * 365 * 86400)
+
+static const struct {
+    const char *alias;
+    enum sp_role role;
+    const char *default_sub;
+} roles[] = {
+    { "customer", SP_ROLE_CUSTOMER, "1001" },
+    { "agent", SP_ROLE_AGENT, "2001" },
+    { "admin", SP_ROLE_ADMIN, "3001" },
+};
+
+static int
+usage(const char *why)
+{
+    if (why != NULL)
+        fprintf(stderr, "support-token: %s\n", why);
+    fprintf(stderr,
+            "usage: support-token ROLE [SUB] [--ttl SECONDS] [--tier T] [--email E] [--name N]\n"
+            "  ROLE  customer|agent|admin (or customer|support_agent|support_admin)\n"
+            "  SUB   user id (default 1001, 2001 or 3001 by role)\n"
+            "  --ttl lifetime in seconds (default 86400), --tier standard|premium|vip\n"
+            "Signs with the first key of SUPPORT_JWT_KEYS (kid:secret,...).\n");
+    return 2;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "ttl", required_argument, NULL, 't' },   { "tier", required_argument, NULL, 'T' },
+        { "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+    };
+    long ttl = 86400;
+    const char *tier = NULL, *email = NULL, *name = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 't':
+            ttl = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || ttl <= 0 || ttl > TTL_MAX)
+                return usage("--ttl wants a whole number of seconds, 1 to 10 years");
+            break;
+        case 'T': tier = optarg; break;
+        case 'e': email = optarg; break;
+        case 'n': name = optarg; break;
+        case 'h': return usage(NULL), 0;
+        default: return usage(NULL);
+        }
+    }
+    if (optind >= argc || argc - optind > 2)
+        return usage("want ROLE and at most one SUB");
+
+    const char *sub = NULL;
+    enum sp_role role = SP_ROLE_NONE;
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        if (strcmp(argv[optind], roles[i].alias) == 0
+            || strcmp(argv[optind], sp_role_name(roles[i].role)) == 0) {
+            role = roles[i].role;
+            sub = roles[i].default_sub;
+        }
+    if (role == SP_ROLE_NONE)
+        return usage("unknown ROLE");
+    if (optind + 1 < argc)
+        sub = argv[optind + 1];
+    enum sp_tier t;
+    if (tier != NULL && !sp_tier_parse(tier, &t))
+        return usage("--tier wants standard, premium or vip");
+
+    const char *keys_env = getenv("SUPPORT_JWT_KEYS");
+    if (keys_env == NULL || *keys_env == '\0') {
+        fprintf(stderr, "support-token: SUPPORT_JWT_KEYS is not set (kid:secret,...)\n");
+        return 1;
+    }
+    char err[256];
+    struct sp_auth_config cfg = { .hs_keys = keys_env, .leeway_seconds = 60 };
+    struct sp_auth_keys *keys = sp_auth_keys_load(&cfg, err, sizeof(err));
+    if (keys == NULL) {
+        fprintf(stderr, "support-token: %s\n", err);
+        return 1;
+    }
+
+    /* json-c writes the extra claims so names and emails are escaped. */
+    json_object *extra = json_object_new_object();
+    if (tier != NULL)
+        json_object_object_add(extra, "tier", json_object_new_string(tier));
+    if (email != NULL)
+        json_object_object_add(extra, "email", json_object_new_string(email));
+    if (name != NULL)
+        json_object_object_add(extra, "name", json_object_new_string(name));
+
+    struct sp_arena arena;
+    struct sp_problem prob;
+    struct sp_principal who;
+    sp_arena_init(&arena, 0);
+    sp_problem_init(&prob);
+    time_t now = time(NULL);
+    char *token = sp_auth_mint_default(keys, &arena, sub, role, now, ttl,
+                                       json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN));
+    /* Print only what the API would accept (e.g. SUB of 1-64 printable ASCII). */
+    int rc = 0;
+    if (token == NULL) {
+        rc = usage("cannot mint a token with these arguments");
+    } else if (sp_auth_verify(keys, &arena, token, now, &who, &prob) != SP_OK) {
+        fprintf(stderr, "support-token: the token would be refused: %s\n", prob.detail);
+        rc = 2;
+    } else {
+        printf("%s\n", token);
+    }
+    json_object_put(extra);
+    sp_arena_destroy(&arena);
+    sp_auth_keys_free(keys);
+    return rc;
+}

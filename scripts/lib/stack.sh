@@ -1,0 +1,576 @@
+# shellcheck shell=bash
+#
+# stack.sh — run one support stack (PostgreSQL, support-api, nginx) in a
+# directory. Sourced by scripts/dev (the dev stack in var/), by
+# t/integration/run (a throw-away stack per test run) and by
+# scripts/lib/stackctl (acts on a running stack from a test program).
+#
+#   source scripts/lib/stack.sh
+#   STACK_BIN_DIR=build/asan          # optional settings, see stack_init
+#   stack_init /tmp/stack 18080
+#   STACK_API_ENV+=("SUPPORT_JWT_KEYS=test:abcd")
+#   stack_pg_start && stack_migrate && stack_api_start && stack_nginx_start
+#   ...
+#   stack_stop_all
+#
+# Layout of a stack directory (all 0755 so nginx workers reach the sockets):
+#   stack.env          saved settings (0600), read back by stack_load
+#   run/               unix sockets: PostgreSQL, support-api.sock, hello-fcgi.sock
+#   log/               postgresql.log, support-api.log, migrate.log,
+#                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
+#   pg/data            the cluster (owned by `postgres` when run as root)
+#   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs
+#
+# Functions return non-zero on failure and print why on stderr; they work
+# with or without `set -e` in the caller.
+
+_STACK_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+_stack_say() { printf 'stack: %s\n' "$*" >&2; }
+
+# Run a command as the cluster owner: `postgres` when we are root (initdb
+# and pg_ctl refuse root), else the current user.
+_stack_pg_as() {
+    if [ "$(id -u)" -eq 0 ]; then
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+_stack_find_pg_bin() {
+    local d
+    if command -v pg_config >/dev/null 2>&1; then
+        d=$(pg_config --bindir 2>/dev/null) || d=
+        if [ -n "$d" ] && [ -x "$d/initdb" ]; then
+            printf '%s\n' "$d"
+            return 0
+        fi
+    fi
+    for d in $(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null | sort -V -r); do
+        if [ -x "$d/initdb" ]; then
+            printf '%s\n' "$d"
+            return 0
+        fi
+    done
+    d=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+    [ -x "$d/initdb" ] && printf '%s\n' "$d" && return 0
+    return 1
+}
+
+# stack_free_port: print a TCP port on 127.0.0.1 that nothing listens on.
+stack_free_port() {
+    local p i
+    if command -v python3 >/dev/null 2>&1; then
+        p=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; return 0; }
+    fi
+    for i in $(seq 1 200); do
+        p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 30000 ))
+        : "$i"
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            printf '%s\n' "$p"
+            return 0
+        fi
+    done
+    _stack_say "no free port found"
+    return 1
+}
+
+# stack_init DIR PORT — set the stack's variables. Settings already present in
+# the environment are kept, so callers may preset them:
+#   STACK_SRC_DIR        source tree (default: the tree holding this file)
+#   STACK_BIN_DIR        where support-api, support-migrate, support-token,
+#                        hello-fcgi live (default <src>/build/dev)
+#   STACK_API_BIN, STACK_MIGRATE_BIN, STACK_TOKEN_BIN, STACK_HELLO_BIN
+#   STACK_MIGRATIONS_DIR (default <src>/sql)
+#   STACK_API_WORKERS    SUPPORT_WORKERS for support-api (default: app's own)
+#   STACK_HELLO_WORKERS  HELLO_WORKERS (default 2)
+#   STACK_PG_FAST        1 = fsync/synchronous_commit/full_page_writes off
+#   STACK_NGINX_RATE, STACK_NGINX_BURST   per-IP limit_req (5000 r/s, 10000)
+#   STACK_NGINX_WORKERS  worker_processes (auto)
+#   STACK_START_TIMEOUT, STACK_STOP_TIMEOUT   seconds (60, 20)
+#   STACK_API_ENV        array of NAME=value passed to support-api and
+#                        support-migrate (secrets, sanitizer options, …)
+stack_init() {
+    if [ $# -ne 2 ]; then
+        _stack_say "usage: stack_init DIR PORT"
+        return 2
+    fi
+    mkdir -p "$1" || return 1
+    STACK_DIR=$(cd "$1" && pwd) || return 1
+    STACK_PORT=$2
+    STACK_SRC_DIR=${STACK_SRC_DIR:-$(cd "$_STACK_LIB_DIR/../.." && pwd)}
+    STACK_BIN_DIR=${STACK_BIN_DIR:-$STACK_SRC_DIR/build/dev}
+    STACK_API_BIN=${STACK_API_BIN:-$STACK_BIN_DIR/support-api}
+    STACK_MIGRATE_BIN=${STACK_MIGRATE_BIN:-$STACK_BIN_DIR/support-migrate}
+    STACK_TOKEN_BIN=${STACK_TOKEN_BIN:-$STACK_BIN_DIR/support-token}
+    STACK_HELLO_BIN=${STACK_HELLO_BIN:-$STACK_BIN_DIR/hello-fcgi}
+    STACK_MIGRATIONS_DIR=${STACK_MIGRATIONS_DIR:-$STACK_SRC_DIR/sql}
+    STACK_API_WORKERS=${STACK_API_WORKERS:-}
+    STACK_HELLO_WORKERS=${STACK_HELLO_WORKERS:-2}
+    STACK_PG_FAST=${STACK_PG_FAST:-0}
+    STACK_NGINX_RATE=${STACK_NGINX_RATE:-5000}
+    STACK_NGINX_BURST=${STACK_NGINX_BURST:-10000}
+    STACK_NGINX_WORKERS=${STACK_NGINX_WORKERS:-auto}
+    STACK_START_TIMEOUT=${STACK_START_TIMEOUT:-60}
+    STACK_STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-20}
+    if ! declare -p STACK_API_ENV >/dev/null 2>&1; then
+        STACK_API_ENV=()
+    fi
+    if [ -z "${STACK_PG_BIN:-}" ]; then
+        STACK_PG_BIN=$(_stack_find_pg_bin) || {
+            _stack_say "PostgreSQL server binaries not found (apt-get install postgresql)"
+            return 1
+        }
+    fi
+    _stack_derive
+}
+
+# stack_load DIR — read back the settings a previous stack_init saved.
+stack_load() {
+    local dir
+    dir=$(cd "$1" 2>/dev/null && pwd) || { _stack_say "no stack in $1"; return 1; }
+    if [ ! -f "$dir/stack.env" ]; then
+        _stack_say "no stack in $dir (no stack.env)"
+        return 1
+    fi
+    # shellcheck disable=SC1091
+    . "$dir/stack.env" || return 1
+    STACK_DIR=$dir
+    _stack_derive
+}
+
+_stack_derive() {
+    STACK_RUN_DIR=$STACK_DIR/run
+    STACK_LOG_DIR=$STACK_DIR/log
+    STACK_PG_DIR=$STACK_DIR/pg
+    STACK_PGDATA=$STACK_PG_DIR/data
+    STACK_NGINX_DIR=$STACK_DIR/nginx
+    STACK_API_SOCKET=$STACK_RUN_DIR/support-api.sock
+    STACK_HELLO_SOCKET=$STACK_RUN_DIR/hello-fcgi.sock
+    STACK_API_PIDFILE=$STACK_RUN_DIR/support-api.pid
+    STACK_HELLO_PIDFILE=$STACK_RUN_DIR/hello-fcgi.pid
+    STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
+    STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
+    STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
+    if [ ${#STACK_RUN_DIR} -gt 90 ]; then
+        _stack_say "stack dir path too long for unix sockets: $STACK_DIR"
+        return 1
+    fi
+}
+
+# Write the settings to DIR/stack.env so stackctl/stack_load can act later.
+_stack_save() {
+    (
+        umask 077
+        {
+            echo "# written by scripts/lib/stack.sh; read back by stack_load"
+            declare -p STACK_PORT STACK_SRC_DIR STACK_BIN_DIR STACK_API_BIN \
+                STACK_MIGRATE_BIN STACK_TOKEN_BIN STACK_HELLO_BIN STACK_MIGRATIONS_DIR \
+                STACK_API_WORKERS STACK_HELLO_WORKERS STACK_PG_FAST STACK_PG_BIN \
+                STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
+                STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV |
+                sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
+        } >"$STACK_DIR/stack.env.tmp"
+    ) || return 1
+    mv -f "$STACK_DIR/stack.env.tmp" "$STACK_DIR/stack.env"
+}
+
+# Directories every part needs. DIR and run/ must be traversable by the
+# nginx workers (www-data) and the cluster owner (postgres) when root.
+_stack_dirs() {
+    mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" || return 1
+    chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" || return 1
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres:postgres "$STACK_RUN_DIR" || return 1
+        local d=$STACK_DIR
+        while [ "$d" != / ]; do
+            if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
+                _stack_say "$d is not traversable by other users (postgres, www-data);"
+                _stack_say "put the stack elsewhere (e.g. SUPPORT_VAR_DIR=/var/tmp/support)"
+                return 1
+            fi
+            d=$(dirname "$d")
+        done
+    fi
+    _stack_save
+}
+
+# Is a non-zombie process with this pid alive?
+_stack_pid_alive() {
+    local pid=$1 line rest
+    [ -n "$pid" ] || return 1
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || return 1
+    rest=${line##*) }
+    [ "${rest%% *}" != Z ]
+}
+
+# Is any non-zombie process left in process group $1?
+_stack_group_alive() {
+    local pgid=$1 f line rest
+    local -a fields
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        rest=${line##*) }
+        read -r -a fields <<<"$rest"
+        if [ "${fields[2]}" = "$pgid" ] && [ "${fields[0]}" != Z ]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
+_stack_read_pid() {
+    local pid=
+    [ -f "$1" ] && read -r pid <"$1" 2>/dev/null
+    printf '%s\n' "$pid"
+}
+
+# _stack_spawn PIDFILE LOGFILE CMD... — start CMD as the leader of a new
+# session (so stopping it reaches every child), detached from the caller
+# (reparented to init), output appended to LOGFILE.
+_stack_spawn() {
+    local pidfile=$1 log=$2 i
+    shift 2
+    rm -f "$pidfile"
+    (
+        # shellcheck disable=SC2016  # $$ and $@ belong to the inner bash
+        setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
+            </dev/null >>"$log" 2>&1 &
+    )
+    for i in $(seq 1 50); do
+        [ -s "$pidfile" ] && return 0
+        sleep 0.1
+        : "$i"
+    done
+    _stack_say "could not start $1"
+    return 1
+}
+
+# _stack_kill NAME PIDFILE — SIGTERM the process, wait for its whole process
+# group to exit, SIGKILL the group after STACK_STOP_TIMEOUT seconds.
+_stack_kill() {
+    local name=$1 pidfile=$2 pid i limit
+    pid=$(_stack_read_pid "$pidfile")
+    if [ -z "$pid" ]; then
+        return 0
+    fi
+    if _stack_group_alive "$pid"; then
+        kill -TERM "$pid" 2>/dev/null
+        limit=$(( ${STACK_STOP_TIMEOUT:-20} * 10 ))
+        for ((i = 0; i < limit; i++)); do
+            _stack_group_alive "$pid" || break
+            sleep 0.1
+        done
+        if _stack_group_alive "$pid"; then
+            _stack_say "$name did not stop in ${STACK_STOP_TIMEOUT:-20}s; killing"
+            kill -KILL -- "-$pid" 2>/dev/null
+            kill -KILL "$pid" 2>/dev/null
+            for ((i = 0; i < 50; i++)); do
+                _stack_group_alive "$pid" || break
+                sleep 0.1
+            done
+        fi
+    fi
+    rm -f "$pidfile"
+}
+
+# _stack_wait_socket NAME PIDFILE SOCKET LOG — wait until SOCKET exists,
+# failing early (with the log's tail) when the process dies.
+_stack_wait_socket() {
+    local name=$1 pidfile=$2 sock=$3 log=$4 pid i limit
+    pid=$(_stack_read_pid "$pidfile")
+    limit=$(( ${STACK_START_TIMEOUT:-60} * 10 ))
+    for ((i = 0; i < limit; i++)); do
+        if [ -S "$sock" ]; then
+            return 0
+        fi
+        if ! _stack_pid_alive "$pid"; then
+            _stack_say "$name exited during start-up; last lines of $log:"
+            tail -n 30 "$log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    _stack_say "$name did not create $sock in ${STACK_START_TIMEOUT:-60}s; last lines of $log:"
+    tail -n 30 "$log" >&2
+    return 1
+}
+
+_stack_port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+stack_pg_running() {
+    [ -f "$STACK_PGDATA/PG_VERSION" ] &&
+        _stack_pg_as "$STACK_PG_BIN/pg_ctl" status -D "$STACK_PGDATA" >/dev/null 2>&1
+}
+
+_stack_pg_conf() {
+    local sockdir=${STACK_RUN_DIR//\'/\'\'}
+    {
+        echo "# written by scripts/lib/stack.sh at each start"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$sockdir'"
+        echo "unix_socket_permissions = 0777"
+        echo "max_connections = 200"
+        echo "shared_buffers = 128MB"
+        echo "timezone = 'UTC'"
+        echo "log_timezone = 'UTC'"
+        echo "log_line_prefix = '%m [%p] %q%u@%d '"
+        echo "log_min_duration_statement = 1000"
+        if [ "${STACK_PG_FAST:-0}" = 1 ]; then
+            echo "fsync = off"
+            echo "synchronous_commit = off"
+            echo "full_page_writes = off"
+        fi
+    } >"$STACK_PGDATA/stack.conf"
+}
+
+# stack_pg_start — initdb on first use, (re)write settings, start, createdb.
+stack_pg_start() {
+    local locale=C
+    _stack_dirs || return 1
+    if [ ! -f "$STACK_PGDATA/PG_VERSION" ]; then
+        mkdir -p "$STACK_PG_DIR" || return 1
+        chmod 700 "$STACK_PG_DIR"
+        if [ "$(id -u)" -eq 0 ]; then
+            chown postgres:postgres "$STACK_PG_DIR" || return 1
+        fi
+        if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then
+            locale=C.UTF-8
+        fi
+        _stack_say "initdb $STACK_PGDATA"
+        if ! _stack_pg_as "$STACK_PG_BIN/initdb" -D "$STACK_PGDATA" --auth=trust \
+            -U support --encoding=UTF8 --locale="$locale" --no-instructions \
+            >"$STACK_LOG_DIR/initdb.log" 2>&1; then
+            _stack_say "initdb failed:"
+            cat "$STACK_LOG_DIR/initdb.log" >&2
+            return 1
+        fi
+        echo "include_if_exists = 'stack.conf'" >>"$STACK_PGDATA/postgresql.conf"
+    fi
+    if ! stack_pg_running; then
+        _stack_pg_conf || return 1
+        touch "$STACK_LOG_DIR/postgresql.log"
+        if [ "$(id -u)" -eq 0 ]; then
+            chown postgres:postgres "$STACK_PGDATA/stack.conf" "$STACK_LOG_DIR/postgresql.log"
+        fi
+        if ! _stack_pg_as "$STACK_PG_BIN/pg_ctl" start -D "$STACK_PGDATA" -w \
+            -t "${STACK_START_TIMEOUT:-60}" -l "$STACK_LOG_DIR/postgresql.log" >/dev/null; then
+            _stack_say "PostgreSQL did not start; last lines of postgresql.log:"
+            tail -n 30 "$STACK_LOG_DIR/postgresql.log" >&2
+            return 1
+        fi
+    fi
+    if [ "$(stack_psql -d postgres -XtAc "SELECT 1 FROM pg_database WHERE datname = 'support'")" != 1 ]; then
+        "$STACK_PG_BIN/createdb" -h "$STACK_RUN_DIR" -U support support || return 1
+    fi
+}
+
+stack_pg_stop() {
+    if stack_pg_running; then
+        _stack_pg_as "$STACK_PG_BIN/pg_ctl" stop -D "$STACK_PGDATA" -m fast -w \
+            -t "${STACK_STOP_TIMEOUT:-20}" >/dev/null ||
+            _stack_pg_as "$STACK_PG_BIN/pg_ctl" stop -D "$STACK_PGDATA" -m immediate -w >/dev/null
+    fi
+}
+
+# stack_psql [psql args] — psql as `support`; database `support` unless -d.
+stack_psql() {
+    "$STACK_PG_BIN/psql" -h "$STACK_RUN_DIR" -U support -d support "$@"
+}
+
+stack_migrate() {
+    local dir=$STACK_MIGRATIONS_DIR
+    if [ ! -x "$STACK_MIGRATE_BIN" ]; then
+        _stack_say "$STACK_MIGRATE_BIN not built"
+        return 1
+    fi
+    if ! env "${STACK_API_ENV[@]}" SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
+        SUPPORT_MIGRATIONS_DIR="$dir" "$STACK_MIGRATE_BIN" \
+        </dev/null >>"$STACK_LOG_DIR/migrate.log" 2>&1; then
+        _stack_say "support-migrate failed; last lines of migrate.log:"
+        tail -n 30 "$STACK_LOG_DIR/migrate.log" >&2
+        return 1
+    fi
+}
+
+# --------------------------------------------------------------- support-api
+
+stack_api_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_API_PIDFILE")"
+}
+
+stack_api_start() {
+    local -a workers=()
+    _stack_dirs || return 1
+    if stack_api_running; then
+        return 0
+    fi
+    if [ ! -x "$STACK_API_BIN" ]; then
+        _stack_say "$STACK_API_BIN not built"
+        return 1
+    fi
+    [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    rm -f "$STACK_API_SOCKET"
+    _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
+        env "${STACK_API_ENV[@]}" "${workers[@]}" \
+        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
+        SUPPORT_LISTEN="$STACK_API_SOCKET" \
+        SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
+        "$STACK_API_BIN" || return 1
+    _stack_wait_socket support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" \
+        "$STACK_LOG_DIR/support-api.log"
+}
+
+stack_api_stop() {
+    _stack_kill support-api "$STACK_API_PIDFILE"
+    rm -f "$STACK_API_SOCKET"
+}
+
+# ---------------------------------------------- hello-fcgi (bench baseline)
+
+stack_hello_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_HELLO_PIDFILE")"
+}
+
+stack_hello_start() {
+    _stack_dirs || return 1
+    if stack_hello_running; then
+        return 0
+    fi
+    if [ ! -x "$STACK_HELLO_BIN" ]; then
+        _stack_say "$STACK_HELLO_BIN not built"
+        return 1
+    fi
+    rm -f "$STACK_HELLO_SOCKET"
+    _stack_spawn "$STACK_HELLO_PIDFILE" "$STACK_LOG_DIR/hello-fcgi.log" \
+        env HELLO_LISTEN="$STACK_HELLO_SOCKET" HELLO_WORKERS="$STACK_HELLO_WORKERS" \
+        "$STACK_HELLO_BIN" || return 1
+    _stack_wait_socket hello-fcgi "$STACK_HELLO_PIDFILE" "$STACK_HELLO_SOCKET" \
+        "$STACK_LOG_DIR/hello-fcgi.log"
+}
+
+stack_hello_stop() {
+    _stack_kill hello-fcgi "$STACK_HELLO_PIDFILE"
+    rm -f "$STACK_HELLO_SOCKET"
+}
+
+# --------------------------------------------------------------------- nginx
+
+stack_nginx_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_NGINX_PIDFILE")"
+}
+
+# Render nginx/support.conf.in into DIR/nginx/nginx.conf.
+stack_nginx_render() {
+    local tpl user=
+    _stack_dirs || return 1
+    tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
+    cp "$STACK_SRC_DIR/nginx/fastcgi_params" "$STACK_SRC_DIR/nginx/security_headers.conf" \
+        "$STACK_NGINX_DIR/" || return 1
+    [ "$(id -u)" -eq 0 ] && user="user www-data;"
+    # Quoted replacements: literal even with bash 5.2's patsub_replacement.
+    tpl=${tpl//@USER_DIRECTIVE@/"$user"}
+    tpl=${tpl//@WORKER_PROCESSES@/"$STACK_NGINX_WORKERS"}
+    tpl=${tpl//@NGINX_DIR@/"$STACK_NGINX_DIR"}
+    tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
+    tpl=${tpl//@PORT@/"$STACK_PORT"}
+    tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
+    tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
+    tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
+    tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
+    if [[ $tpl =~ @[A-Z_]+@ ]]; then
+        _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/support.conf.in"
+        return 1
+    fi
+    printf '%s\n' "$tpl" >"$STACK_NGINX_DIR/nginx.conf"
+}
+
+# stack_nginx_test — render and check the configuration (nginx -t).
+stack_nginx_test() {
+    local out
+    stack_nginx_render || return 1
+    if ! out=$(nginx -t -p "$STACK_NGINX_DIR/" -c "$STACK_NGINX_DIR/nginx.conf" 2>&1); then
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+}
+
+stack_nginx_start() {
+    local i limit
+    if stack_nginx_running; then
+        return 0
+    fi
+    stack_nginx_render || return 1
+    if _stack_port_open "$STACK_PORT"; then
+        _stack_say "port $STACK_PORT is already in use"
+        return 1
+    fi
+    if ! nginx -p "$STACK_NGINX_DIR/" -c "$STACK_NGINX_DIR/nginx.conf" \
+        </dev/null >>"$STACK_LOG_DIR/nginx-error.log" 2>&1; then
+        _stack_say "nginx did not start; last lines of nginx-error.log:"
+        tail -n 20 "$STACK_LOG_DIR/nginx-error.log" >&2
+        return 1
+    fi
+    limit=$(( ${STACK_START_TIMEOUT:-60} * 10 ))
+    for ((i = 0; i < limit; i++)); do
+        _stack_port_open "$STACK_PORT" && return 0
+        sleep 0.1
+    done
+    _stack_say "nginx does not answer on port $STACK_PORT"
+    tail -n 20 "$STACK_LOG_DIR/nginx-error.log" >&2
+    return 1
+}
+
+stack_nginx_stop() {
+    _stack_kill nginx "$STACK_NGINX_PIDFILE"
+}
+
+# ---------------------------------------------------------------- together
+
+stack_stop_all() {
+    local rc=0
+    stack_nginx_stop || rc=1
+    stack_api_stop || rc=1
+    stack_hello_stop || rc=1
+    stack_pg_stop || rc=1
+    return $rc
+}
+
+# stack_status — one line per part; returns 0 when pg, api and nginx run.
+stack_status() {
+    local rc=0 pid
+    printf '%-12s %s\n' stack "$STACK_DIR"
+    if stack_pg_running; then
+        printf '%-12s running  %s\n' postgresql "$STACK_DATABASE_URL"
+    else
+        printf '%-12s stopped\n' postgresql
+        rc=1
+    fi
+    pid=$(_stack_read_pid "$STACK_API_PIDFILE")
+    if stack_api_running; then
+        printf '%-12s running  pid %s  %s\n' support-api "$pid" "$STACK_API_SOCKET"
+    else
+        printf '%-12s stopped\n' support-api
+        rc=1
+    fi
+    if stack_hello_running; then
+        printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \
+            "$STACK_HELLO_SOCKET"
+    fi
+    pid=$(_stack_read_pid "$STACK_NGINX_PIDFILE")
+    if stack_nginx_running; then
+        printf '%-12s running  pid %s  %s/support/\n' nginx "$pid" "$STACK_BASE_URL"
+    else
+        printf '%-12s stopped\n' nginx
+        rc=1
+    fi
+    return $rc
+}

@@ -1,0 +1,120 @@
+/*
+ * app: settings, keys and worker hooks of support-api. See app.h.
+ */
+#include "api/app.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "db/migrate.h"
+
+static struct sp_auth_keys *
+load_keys(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    struct sp_auth_config ac = {
+        .hs_keys = cfg->jwt_keys,
+        .public_keys_file = cfg->jwt_public_keys_file,
+        .issuer = cfg->jwt_issuer,
+        .audience = cfg->jwt_audience,
+        .leeway_seconds = 60,
+    };
+    return sp_auth_keys_load(&ac, err, errlen);
+}
+
+bool
+sp_app_load(struct sp_app *app, char *err, size_t errlen)
+{
+    memset(app, 0, sizeof(*app));
+    if (!sp_config_load(&app->cfg, err, errlen))
+        return false;
+    enum sp_log_level level;
+    if (!sp_log_parse_level(app->cfg.log_level, &level)) {
+        snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+        sp_config_free(&app->cfg);
+        return false;
+    }
+    sp_log_set_level(level);
+    app->keys = load_keys(&app->cfg, err, errlen);
+    if (app->keys == NULL) {
+        sp_config_free(&app->cfg);
+        return false;
+    }
+    struct sp_migration *list;
+    size_t n;
+    if (!sp_migrations_list(app->cfg.migrations_dir, &list, &n, err, errlen)) {
+        sp_app_free(app);
+        return false;
+    }
+    app->migrations_latest = n > 0 ? list[n - 1].version : 0;
+    free(list);
+    return true;
+}
+
+void
+sp_app_free(struct sp_app *app)
+{
+    sp_auth_keys_free(app->keys);
+    app->keys = NULL;
+    sp_config_free(&app->cfg);
+}
+
+static void
+fill_env(struct sp_app *app, struct sp_http_env *env)
+{
+    env->keys = app->keys;
+    env->db = &app->db;
+    env->max_body_bytes = app->cfg.max_body_bytes;
+    env->app = app;
+}
+
+bool
+sp_app_worker_start(void *p, struct sp_http_env *env)
+{
+    struct sp_app *app = p;
+    /* Connect lazily: a worker must start (and answer readyz with 503)
+     * even while the database is down. */
+    sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    fill_env(app, env);
+    return true;
+}
+
+bool
+sp_app_worker_reload(void *p, struct sp_http_env *env)
+{
+    struct sp_app *app = p;
+    struct sp_config cfg;
+    char err[512];
+    if (!sp_config_load(&cfg, err, sizeof(err))) {
+        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
+        return false;
+    }
+    struct sp_auth_keys *keys = load_keys(&cfg, err, sizeof(err));
+    if (keys == NULL) {
+        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
+        sp_config_free(&cfg);
+        return false;
+    }
+    bool db_changed = strcmp(cfg.database_url, app->cfg.database_url) != 0;
+    sp_auth_keys_free(app->keys);
+    sp_config_free(&app->cfg);
+    app->cfg = cfg;
+    app->keys = keys;
+    if (db_changed) {
+        sp_db_close(&app->db);
+        sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    }
+    fill_env(app, env);
+    sp_log_msg(SP_LOG_INFO, "reloaded", "settings and keys reloaded");
+    return true;
+}
+
+void
+sp_app_worker_stop(void *p, struct sp_http_env *env)
+{
+    (void)env;
+    struct sp_app *app = p;
+    sp_db_close(&app->db);
+    sp_app_free(app);
+}

@@ -1,0 +1,36 @@
+/*
+ * app: the support-api program's state — settings, JWT keyring, the
+ * worker's database connection — and the hooks the prefork server calls
+ * in each worker (start, SIGHUP reload, stop).
+ * Must not: hold per-request state.
+ */
+#ifndef SP_APP_H
+#define SP_APP_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "db/db.h"
+#include "http/http.h"
+#include "http/router.h"
+
+struct sp_app {
+    struct sp_config cfg;
+    struct sp_auth_keys *keys;
+    struct sp_db db;
+    int migrations_latest;     /* newest sql/NNN_ file: readyz compares */
+};
+
+/* Loads settings and keys (in the master, before forking, so a bad setting
+ * stops start-up with a clear message). */
+bool sp_app_load(struct sp_app *app, char *err, size_t errlen);
+void sp_app_free(struct sp_app *app);
+
+bool sp_app_worker_start(void *app, struct sp_http_env *env);
+bool sp_app_worker_reload(void *app, struct sp_http_env *env);
+void sp_app_worker_stop(void *app, struct sp_http_env *env);
+
+extern const struct sp_route sp_api_routes[];
+extern const size_t sp_api_nroutes;
+
+#endif

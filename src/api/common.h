@@ -1,0 +1,36 @@
+/*
+ * common: what every handler repeats, written once — the domain context
+ * of a request, list parameters (limit, cursor), ETags, and the create
+ * protocol (transaction + Idempotency-Key + 201/Location) of API.md §1.
+ */
+#ifndef SP_API_COMMON_H
+#define SP_API_COMMON_H
+
+#include "core/buf.h"
+#include "domain/ctx.h"
+#include "http/http.h"
+
+struct sp_ctx sp_api_ctx(struct sp_req *r);
+
+/* ?name= as an integer in 1..max (default def); 422 naming the field. */
+enum sp_rc sp_api_query_limit(struct sp_req *r, const char *name, int def, int max, int *out,
+                              struct sp_problem *p);
+/* ?name= as a cursor of the given kind; *pos = 0 when absent. */
+enum sp_rc sp_api_query_cursor(struct sp_req *r, const char *name, const char *kind,
+                               long long *pos, struct sp_problem *p);
+/* Appends ,"name":"<cursor>" or ,"name":null. */
+void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
+                        long long pos);
+void sp_api_etag(struct sp_req *r, long long version);
+struct sp_buf *sp_api_buf(struct sp_req *r);
+
+/* Builds the resource: writes its JSON into body and may set *location.
+ * Runs inside the create transaction. */
+typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_buf *body,
+                                       const char **location, struct sp_problem *p);
+/* Runs fn in a transaction with Idempotency-Key handling and answers
+ * 201 (or the replayed first response). */
+enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
+                         struct sp_problem *p);
+
+#endif

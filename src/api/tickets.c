@@ -1,0 +1,306 @@
+/*
+ * tickets (api): the customer ticket endpoints of API.md §4. Parses and
+ * validates input, sanitizes message bodies, calls domain/tickets and
+ * renders the customer view. Holds no SQL.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "core/sanitize.h"
+#include "domain/tickets.h"
+
+#define SP_SUBJECT_MAX 200
+#define SP_BODY_MAX 20000
+#define SP_METADATA_MAX 4096
+#define SP_ATTACHMENTS_MAX 10
+
+/* --- rendering -------------------------------------------------------- */
+
+static void
+render_message(struct sp_buf *b, const struct sp_message *m)
+{
+    sp_buf_printf(b, "{\"id\":%lld,\"sender_type\":", m->id);
+    sp_buf_json_cstr(b, m->sender_type);
+    sp_buf_puts(b, ",\"body\":");
+    sp_buf_json_cstr(b, m->body);
+    sp_buf_puts(b, ",\"attachments\":");
+    sp_buf_puts(b, m->attachments_json ? m->attachments_json : "[]");
+    sp_buf_puts(b, ",\"created_at\":");
+    sp_buf_json_cstr(b, m->created_at);
+    sp_buf_putc(b, '}');
+}
+
+enum view { VIEW_FULL, VIEW_SUMMARY };
+
+/* The customer view (API.md §4); the summary adds list fields and drops
+ * messages. Leaves the object open so callers can append fields. */
+static void
+render_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, enum view v)
+{
+    sp_buf_puts(b, "{\"public_id\":");
+    sp_buf_json_cstr(b, t->public_id);
+    sp_buf_puts(b, ",\"subject\":");
+    sp_buf_json_cstr(b, t->subject);
+    sp_buf_puts(b, ",\"description\":");
+    sp_buf_json_cstr(b, t->description);
+    sp_buf_puts(b, ",\"status\":");
+    sp_buf_json_cstr(b, t->status);
+    sp_buf_puts(b, ",\"priority\":");
+    sp_buf_json_cstr(b, t->priority);
+    sp_buf_puts(b, ",\"source\":");
+    sp_buf_json_cstr(b, t->source);
+    sp_buf_puts(b, ",\"category\":");
+    sp_buf_json_cstr(b, t->category);
+    sp_buf_printf(b, ",\"provider_id\":%s,\"booking_id\":", t->provider_id ? t->provider_id : "null");
+    sp_buf_json_cstr(b, t->booking_id);
+    sp_buf_printf(b, ",\"metadata\":%s,\"created_at\":", t->metadata_json ? t->metadata_json : "{}");
+    sp_buf_json_cstr(b, t->created_at);
+    sp_buf_puts(b, ",\"updated_at\":");
+    sp_buf_json_cstr(b, t->updated_at);
+    sp_buf_puts(b, ",\"closed_at\":");
+    sp_buf_json_cstr(b, t->closed_at);
+    sp_buf_printf(b, ",\"version\":%lld", t->version);
+    if (v == VIEW_SUMMARY) {
+        sp_buf_puts(b, ",\"last_message_at\":");
+        sp_buf_json_cstr(b, t->last_message_at);
+        sp_buf_printf(b, ",\"message_count\":%lld", t->message_count);
+        return;
+    }
+    sp_buf_puts(b, ",\"messages\":[");
+    for (size_t i = 0; i < t->nmessages; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        render_message(b, &t->messages[i]);
+    }
+    sp_buf_putc(b, ']');
+    sp_api_next_cursor(r, b, "messages_next_cursor", "m", t->messages_next_after);
+}
+
+/* --- input ------------------------------------------------------------ */
+
+/* Sanitizes an HTML body; an empty result is a field error. */
+static const char *
+sanitize_body(struct sp_req *r, const char *field, const struct sp_field_value *v,
+              struct sp_problem *p)
+{
+    bool has_text = false;
+    const char *clean = sp_sanitize_html(r->arena, v->str, v->len, NULL, &has_text);
+    if (!has_text) {
+        sp_problem_field(p, field, "empty", "has no text once unsafe markup is removed");
+        return NULL;
+    }
+    return clean;
+}
+
+/* Attachments and chatbot sessions are resources of later capabilities:
+ * until one exists, any id a customer sends cannot be theirs. */
+static void
+check_unknown_refs(const struct sp_field_value *attachments, const struct sp_field_value *chat,
+                   struct sp_problem *p)
+{
+    if (attachments != NULL && attachments->present &&
+        json_object_array_length(attachments->obj) > 0)
+        sp_problem_field(p, "attachments", "unknown_attachment",
+                         "lists an attachment that is not a clean upload of yours");
+    if (chat != NULL && chat->present)
+        sp_problem_field(p, "chat_session_id", "unknown_session",
+                         "is not a chat session of yours");
+}
+
+enum { F_SUBJECT, F_DESCRIPTION, F_CATEGORY, F_SOURCE, F_PROVIDER, F_BOOKING, F_CHAT,
+       F_ATTACHMENTS, F_METADATA, F_COUNT };
+
+static const struct sp_field_spec create_fields[F_COUNT] = {
+    [F_SUBJECT] = {"subject", SP_FIELD_STRING, true, false, 1, SP_SUBJECT_MAX, NULL},
+    [F_DESCRIPTION] = {"description", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [F_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL},
+    [F_SOURCE] = {"source", SP_FIELD_ENUM, false, true, 0, 0, sp_source_names},
+    [F_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
+    [F_BOOKING] = {"booking_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
+    [F_CHAT] = {"chat_session_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
+    [F_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_MAX, NULL},
+    [F_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, SP_METADATA_MAX, NULL},
+};
+
+static enum sp_rc
+create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+              struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_create(&ctx, input, &t, p) != SP_OK)
+        return p->rc;
+    render_ticket(r, body, &t, VIEW_FULL);
+    sp_buf_putc(body, '}');
+    *location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
+    sp_api_etag(r, t.version);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[F_COUNT];
+    sp_json_validate(json, create_fields, F_COUNT, v, p);
+    if (json_object_is_type(json, json_type_object) &&
+        json_object_object_get_ex(json, "priority", NULL))
+        sp_problem_field(p, "priority", "not_allowed",
+                         "is set by the support team, not by customers");
+    if (p->rc != SP_OK)
+        return p->rc;
+    check_unknown_refs(&v[F_ATTACHMENTS], &v[F_CHAT], p);
+    const char *description = sanitize_body(r, "description", &v[F_DESCRIPTION], p);
+    if (p->rc != SP_OK)
+        return p->rc;
+
+    struct sp_ticket_new in = {
+        .customer_id = r->principal.sub,
+        .subject = v[F_SUBJECT].str,
+        .description = description,
+        .category_slug = v[F_CATEGORY].present ? v[F_CATEGORY].str : NULL,
+        .source = v[F_SOURCE].present ? (enum sp_source)v[F_SOURCE].i : SP_SOURCE_WEB,
+        .provider_id = v[F_PROVIDER].present
+                           ? sp_arena_sprintf(r->arena, "%lld", v[F_PROVIDER].i) : NULL,
+        .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
+        .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
+    };
+    return sp_api_create(r, create_ticket, &in, p);
+}
+
+enum sp_rc
+sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
+{
+    int limit;
+    long long before;
+    bool statuses[SP_STATUS_MAX] = {false};
+    bool filter = false;
+    const char *status = sp_req_query(r, "status");
+    if (status != NULL) {
+        filter = true;
+        char *list = sp_arena_strdup(r->arena, status), *save = NULL;
+        bool any = false;
+        for (char *s = strtok_r(list, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+            enum sp_status st;
+            if (!sp_status_parse(s, &st)) {
+                any = false;
+                break;
+            }
+            statuses[st] = any = true;
+        }
+        if (!any)
+            sp_problem_field(p, "status", "invalid",
+                             "must be a comma list of open, in_progress, pending_customer,"
+                             " resolved, closed");
+    }
+    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
+    sp_api_query_cursor(r, "cursor", "t", &before, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket_page page;
+    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, filter ? statuses : NULL, before,
+                                    limit, &page, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < page.n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        render_ticket(r, b, &page.items[i], VIEW_SUMMARY);
+        sp_buf_putc(b, '}');
+    }
+    sp_buf_putc(b, ']');
+    sp_api_next_cursor(r, b, "next_cursor", "t", page.next_before);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* A malformed public id cannot name a ticket: 404 without a query. */
+static enum sp_rc
+public_id_param(struct sp_req *r, const char **out, struct sp_problem *p)
+{
+    *out = r->params[0];
+    if (!sp_public_id_valid(*out))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
+{
+    const char *public_id;
+    if (public_id_param(r, &public_id, p) != SP_OK)
+        return p->rc;
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "messages_limit", 100, 100, &limit, p);
+    sp_api_query_cursor(r, "messages_cursor", "m", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, after, limit, &t, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    render_ticket(r, b, &t, VIEW_FULL);
+    sp_buf_putc(b, '}');
+    sp_api_etag(r, t.version);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum { R_BODY, R_ATTACHMENTS, R_COUNT };
+
+static const struct sp_field_spec reply_fields[R_COUNT] = {
+    [R_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [R_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_MAX, NULL},
+};
+
+struct reply_input {
+    const char *public_id;
+    const char *body;
+};
+
+static enum sp_rc
+create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+             struct sp_problem *p)
+{
+    const struct reply_input *in = input;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_message m;
+    if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK)
+        return p->rc;
+    render_message(body, &m);
+    *location = NULL;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
+{
+    struct reply_input in;
+    if (public_id_param(r, &in.public_id, p) != SP_OK)
+        return p->rc;
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[R_COUNT];
+    if (sp_json_validate(json, reply_fields, R_COUNT, v, p) != SP_OK)
+        return p->rc;
+    check_unknown_refs(&v[R_ATTACHMENTS], NULL, p);
+    in.body = sanitize_body(r, "body", &v[R_BODY], p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    return sp_api_create(r, create_reply, &in, p);
+}

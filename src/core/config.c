@@ -1,0 +1,146 @@
+/*
+ * config: the settings table and its loader. See config.h.
+ */
+#include "core/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT };
+
+struct sp_setting {
+    const char *name;
+    enum sp_setting_type type;
+    size_t offset;
+    const char *def;      /* NULL: unset by default */
+    long min, max;        /* for SP_SET_INT */
+    const char *help;
+};
+
+#define STR(f)  SP_SET_STR, offsetof(struct sp_config, f)
+#define SEC(f)  SP_SET_SECRET, offsetof(struct sp_config, f)
+#define INT(f)  SP_SET_INT, offsetof(struct sp_config, f)
+
+static const struct sp_setting settings[] = {
+    {"SUPPORT_DATABASE_URL", SEC(database_url), "dbname=support", 0, 0,
+     "libpq connection string or URI"},
+    {"SUPPORT_LISTEN", STR(listen), "var/run/support-api.sock", 0, 0,
+     "FastCGI unix socket path (or :PORT)"},
+    {"SUPPORT_WORKERS", INT(workers), "0", 0, 256, "worker processes; 0 = number of cores"},
+    {"SUPPORT_LISTEN_BACKLOG", INT(listen_backlog), "0", 0, 65535,
+     "listen backlog; 0 = net.core.somaxconn"},
+    {"SUPPORT_JWT_KEYS", SEC(jwt_keys), NULL, 0, 0, "HS256 keys kid:secret,... (first is default)"},
+    {"SUPPORT_JWT_PUBLIC_KEYS_FILE", STR(jwt_public_keys_file), NULL, 0, 0,
+     "file of RS256/ES256 PEM public keys"},
+    {"SUPPORT_JWT_ISSUER", STR(jwt_issuer), NULL, 0, 0, "required iss claim"},
+    {"SUPPORT_JWT_AUDIENCE", STR(jwt_audience), NULL, 0, 0, "required aud claim"},
+    {"SUPPORT_MIGRATIONS_DIR", STR(migrations_dir), "sql", 0, 0, "directory of NNN_*.sql files"},
+    {"SUPPORT_MAX_BODY_BYTES", INT(max_body_bytes), "1048576", 1024, 64L * 1024 * 1024,
+     "largest accepted request body"},
+    {"SUPPORT_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error"},
+    {"SUPPORT_DB_STATEMENT_TIMEOUT_MS", INT(db_statement_timeout_ms), "5000", 0, 600000,
+     "statement_timeout for worker connections"},
+};
+
+static char *
+read_secret_file(const char *path, const char *name, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s_FILE: cannot open file: %s", name, strerror(errno));
+        return NULL;
+    }
+    char *data = malloc(65537);
+    size_t n = data ? fread(data, 1, 65536, f) : 0;
+    int bad = data == NULL || ferror(f) || !feof(f);
+    fclose(f);
+    if (bad) {
+        free(data);
+        snprintf(err, errlen, "%s_FILE: unreadable or larger than 64 KiB", name);
+        return NULL;
+    }
+    while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
+        n--;
+    data[n] = '\0';
+    if (n == 0) {
+        free(data);
+        snprintf(err, errlen, "%s_FILE: the file is empty", name);
+        return NULL;
+    }
+    return data;
+}
+
+bool
+sp_config_load(struct sp_config *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof(*c));
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        const struct sp_setting *s = &settings[i];
+        const char *v = getenv(s->name);
+        char *owned = NULL;
+        if (s->type == SP_SET_SECRET) {
+            char fname[128];
+            snprintf(fname, sizeof(fname), "%s_FILE", s->name);
+            const char *path = getenv(fname);
+            if (path != NULL && *path != '\0') {
+                owned = read_secret_file(path, s->name, err, errlen);
+                if (owned == NULL) {
+                    sp_config_free(c);
+                    return false;
+                }
+                v = owned;
+            }
+        }
+        if (v == NULL || *v == '\0')
+            v = s->def;
+        void *field = (char *)c + s->offset;
+        if (s->type == SP_SET_INT) {
+            char *end;
+            errno = 0;
+            long n = strtol(v, &end, 10);
+            if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
+                snprintf(err, errlen, "%s: expected an integer in %ld..%ld", s->name, s->min,
+                         s->max);
+                free(owned);
+                sp_config_free(c);
+                return false;
+            }
+            *(long *)field = n;
+            free(owned);
+        } else {
+            *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
+        }
+    }
+    if (c->workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        c->workers = n > 0 ? n : 1;
+    }
+    return true;
+}
+
+void
+sp_config_free(struct sp_config *c)
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        if (settings[i].type == SP_SET_INT)
+            continue;
+        char **field = (char **)((char *)c + settings[i].offset);
+        if (*field != NULL && settings[i].type == SP_SET_SECRET)
+            explicit_bzero(*field, strlen(*field));
+        free(*field);
+        *field = NULL;
+    }
+}
+
+void
+sp_config_describe(FILE *out)
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        const struct sp_setting *s = &settings[i];
+        fprintf(out, "  %-32s %s%s (default: %s)\n", s->name, s->help,
+                s->type == SP_SET_SECRET ? "; also NAME_FILE" : "", s->def ? s->def : "unset");
+    }
+}

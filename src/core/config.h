@@ -1,0 +1,39 @@
+/*
+ * config: every setting of the programs in one table (name, type, default,
+ * bounds, help), read once at start-up (and on SIGHUP) from the
+ * environment into one struct. Secrets may also come from NAME_FILE (the
+ * file's content, trailing newline trimmed), so they never need to sit in a
+ * process environment. A bad setting stops the program with a message
+ * naming the variable, never its value.
+ * Must not: read settings anywhere else.
+ */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct sp_config {
+    char *database_url;
+    char *listen;
+    long  workers;
+    long  listen_backlog;
+    char *jwt_keys;
+    char *jwt_public_keys_file;
+    char *jwt_issuer;
+    char *jwt_audience;
+    char *migrations_dir;
+    long  max_body_bytes;
+    char *log_level;
+    long  db_statement_timeout_ms;
+};
+
+/* Loads from the environment; on error returns false with a message. The
+ * struct owns its strings until sp_config_free(). */
+bool sp_config_load(struct sp_config *c, char *err, size_t errlen);
+void sp_config_free(struct sp_config *c);
+/* Writes the documented list of settings (for --help and docs). */
+void sp_config_describe(FILE *out);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * ids: identifiers from the CSPRNG (OpenSSL RAND_bytes): ticket/session
+ * public ids (API.md §1: 12 chars of Crockford base32, first a letter) and
+ * request ids. Must not: use rand()/random() for anything a user sees.
+ */
+#ifndef SP_IDS_H
+#define SP_IDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SP_PUBLIC_ID_LEN 12
+
+/* Fills buf with n random bytes; aborts if the CSPRNG fails (never
+ * continue with predictable ids). */
+void sp_random_bytes(void *buf, size_t n);
+void sp_public_id(char out[SP_PUBLIC_ID_LEN + 1]);
+bool sp_public_id_valid(const char *s);
+/* 20 lowercase base32 chars: 100 bits, enough to never collide in logs. */
+void sp_request_id(char out[21]);
+/* A request id taken from a client: 1..128 of [A-Za-z0-9._-]. */
+bool sp_request_id_sane(const char *s);
+/* Hex-encodes n random bytes into out (2n+1 bytes). */
+void sp_random_hex(char *out, size_t nbytes);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * json: body parsing and the one field validator. See json.h.
+ */
+#include "core/json.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/utf8.h"
+
+static void
+json_put(void *o)
+{
+    json_object_put(o);
+}
+
+struct json_object *
+sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_problem *p)
+{
+    if (len == 0) {
+        sp_problem_set(p, SP_INVALID, "invalid_json", "the request body is empty");
+        return NULL;
+    }
+    if (!sp_utf8_valid(text, len)) {
+        sp_problem_set(p, SP_INVALID, "invalid_json", "the request body is not valid UTF-8");
+        return NULL;
+    }
+    struct json_tokener *tok = json_tokener_new_ex(32);
+    if (tok == NULL) {
+        sp_problem_set(p, SP_ERROR, "internal", "out of memory");
+        return NULL;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+    struct json_object *o = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    size_t used = json_tokener_get_parse_end(tok);
+    if (jerr == json_tokener_continue) {
+        /* A top-level scalar ("42") only ends at end of input: say so. */
+        o = json_tokener_parse_ex(tok, "", 1);
+        jerr = json_tokener_get_error(tok);
+        used = len;
+    }
+    json_tokener_free(tok);
+    if (o != NULL)
+        sp_arena_defer(a, json_put, o);
+    if (jerr != json_tokener_success) {
+        sp_problem_set(p, SP_INVALID, "invalid_json", "malformed JSON: %s",
+                       jerr == json_tokener_continue ? "unexpected end of input"
+                                                     : json_tokener_error_desc(jerr));
+        return NULL;
+    }
+    /* Trailing garbage after the value is malformed too (whitespace is fine). */
+    for (size_t i = used; i < len; i++) {
+        if (text[i] == '\0' || strchr(" \t\r\n", text[i]) == NULL) {
+            sp_problem_set(p, SP_INVALID, "invalid_json", "malformed JSON: trailing data");
+            return NULL;
+        }
+    }
+    if (o == NULL) {
+        /* The literal null parses to no object: valid JSON, wrong shape. */
+        sp_problem_set(p, SP_INVALID, "validation_failed", "the request body must be a JSON object");
+        return NULL;
+    }
+    return o;
+}
+
+static const char *
+type_message(enum sp_field_type t)
+{
+    switch (t) {
+    case SP_FIELD_STRING: return "must be a string";
+    case SP_FIELD_INT:    return "must be an integer";
+    case SP_FIELD_BOOL:   return "must be a boolean";
+    case SP_FIELD_ENUM:   return "must be a string";
+    case SP_FIELD_OBJECT: return "must be an object";
+    case SP_FIELD_ARRAY:  return "must be an array";
+    }
+    return "has the wrong type";
+}
+
+static bool
+type_ok(struct json_object *v, enum sp_field_type t)
+{
+    switch (t) {
+    case SP_FIELD_STRING:
+    case SP_FIELD_ENUM:   return json_object_is_type(v, json_type_string);
+    case SP_FIELD_INT:    return json_object_is_type(v, json_type_int);
+    case SP_FIELD_BOOL:   return json_object_is_type(v, json_type_boolean);
+    case SP_FIELD_OBJECT: return json_object_is_type(v, json_type_object);
+    case SP_FIELD_ARRAY:  return json_object_is_type(v, json_type_array);
+    }
+    return false;
+}
+
+/* Checks one present, well-typed value; returns an error code or NULL. */
+static const char *
+check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
+            const char **message)
+{
+    switch (s->type) {
+    case SP_FIELD_STRING: {
+        out->str = json_object_get_string(v);
+        out->len = (size_t)json_object_get_string_len(v);
+        if (memchr(out->str, '\0', out->len) != NULL) {
+            *message = "must not contain NUL characters";
+            return "invalid";
+        }
+        long long n = (long long)sp_utf8_count(out->str, out->len);
+        if (n < s->min) {
+            *message = s->min <= 1 ? "must not be empty" : "is too short";
+            return "too_short";
+        }
+        if (s->max > 0 && n > s->max) {
+            *message = "is too long";
+            return "too_long";
+        }
+        return NULL;
+    }
+    case SP_FIELD_ENUM: {
+        out->str = json_object_get_string(v);
+        out->len = (size_t)json_object_get_string_len(v);
+        for (long long i = 0; s->values[i] != NULL; i++) {
+            if (strcmp(s->values[i], out->str) == 0) {
+                out->i = i;
+                return NULL;
+            }
+        }
+        *message = "is not one of the allowed values";
+        return "invalid";
+    }
+    case SP_FIELD_INT: {
+        /* json-c saturates out-of-range numbers: treat them as out of bounds. */
+        out->i = json_object_get_int64(v);
+        if (out->i < s->min || out->i > s->max) {
+            *message = "is out of range";
+            return "out_of_range";
+        }
+        return NULL;
+    }
+    case SP_FIELD_BOOL:
+        out->b = json_object_get_boolean(v);
+        return NULL;
+    case SP_FIELD_OBJECT: {
+        out->obj = v;
+        if (s->max > 0) {
+            size_t len;
+            sp_json_compact(v, &len);
+            if ((long long)len > s->max) {
+                *message = "is too large";
+                return "too_large";
+            }
+        }
+        return NULL;
+    }
+    case SP_FIELD_ARRAY:
+        out->obj = v;
+        if (s->max > 0 && (long long)json_object_array_length(v) > s->max) {
+            *message = "has too many elements";
+            return "too_many";
+        }
+        return NULL;
+    }
+    return NULL;
+}
+
+enum sp_rc
+sp_json_validate(struct json_object *body, const struct sp_field_spec *specs, size_t nspecs,
+                 struct sp_field_value *out, struct sp_problem *p)
+{
+    memset(out, 0, nspecs * sizeof(*out));
+    if (!json_object_is_type(body, json_type_object)) {
+        sp_problem_set(p, SP_INVALID, "validation_failed", "the request body must be a JSON object");
+        return SP_INVALID;
+    }
+    for (size_t i = 0; i < nspecs; i++) {
+        const struct sp_field_spec *s = &specs[i];
+        struct json_object *v = NULL;
+        bool exists = json_object_object_get_ex(body, s->name, &v);
+        if (!exists || v == NULL) {
+            if (exists && !s->nullable)
+                sp_problem_field(p, s->name, "wrong_type", type_message(s->type));
+            else if (!exists && s->required)
+                sp_problem_field(p, s->name, "required", "is required");
+            else if (exists && s->required)
+                sp_problem_field(p, s->name, "required", "is required");
+            continue;
+        }
+        if (!type_ok(v, s->type)) {
+            sp_problem_field(p, s->name, "wrong_type", type_message(s->type));
+            continue;
+        }
+        const char *message = NULL;
+        const char *code = check_value(s, v, &out[i], &message);
+        if (code != NULL) {
+            sp_problem_field(p, s->name, code, message);
+            continue;
+        }
+        out[i].present = true;
+    }
+    return p->rc == SP_INVALID ? SP_INVALID : SP_OK;
+}
+
+const char *
+sp_json_compact(struct json_object *o, size_t *len)
+{
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, len);
+    return s;
+}

@@ -1,0 +1,62 @@
+/*
+ * json: parsing untrusted JSON bodies (json-c) and declarative validation
+ * of their fields. One validator produces the errors[] list for every
+ * endpoint (STYLE.md "Declare, don't repeat"): an endpoint lists its
+ * fields with type, bounds and whether they are required, and gets typed
+ * values back. String lengths count Unicode code points.
+ * Must not: know HTTP; parsed objects live on the caller's arena.
+ */
+#ifndef SP_JSON_H
+#define SP_JSON_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+
+struct sp_arena;
+struct sp_buf;
+
+/* Parses a complete JSON text (valid UTF-8, depth <= 32). On failure fills
+ * p with 400 invalid_json and returns NULL. The object is released with
+ * the arena. */
+struct json_object *sp_json_parse(struct sp_arena *a, const char *text, size_t len,
+                                  struct sp_problem *p);
+
+enum sp_field_type {
+    SP_FIELD_STRING,   /* min/max: code points */
+    SP_FIELD_INT,      /* min/max: value bounds */
+    SP_FIELD_BOOL,
+    SP_FIELD_ENUM,     /* string from values[] */
+    SP_FIELD_OBJECT,   /* max: serialized bytes (0 = no limit) */
+    SP_FIELD_ARRAY,    /* max: element count */
+};
+
+struct sp_field_spec {
+    const char *name;
+    enum sp_field_type type;
+    bool required;
+    bool nullable;          /* JSON null accepted (reported as absent) */
+    long long min, max;
+    const char *const *values; /* SP_FIELD_ENUM: NULL-terminated */
+};
+
+struct sp_field_value {
+    bool present;           /* given and not null */
+    const char *str;        /* STRING/ENUM: points into the parsed object */
+    size_t len;             /* bytes */
+    long long i;            /* INT value, ENUM index */
+    bool b;
+    struct json_object *obj;/* OBJECT/ARRAY */
+};
+
+/* Validates body (must be an object) against specs; fills out[nspecs].
+ * Collects every field error before returning SP_INVALID. */
+enum sp_rc sp_json_validate(struct json_object *body, const struct sp_field_spec *specs,
+                            size_t nspecs, struct sp_field_value *out, struct sp_problem *p);
+
+/* Serializes compactly; the text is owned by (cached in) o. */
+const char *sp_json_compact(struct json_object *o, size_t *len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * problem: the small outcome code set that travels up from domain code,
+ * plus the detail a caller needs to fix its request. Only the HTTP edge
+ * (http/respond.c) turns a problem into application/problem+json, and only
+ * that edge logs it. Must not: know HTTP status codes or response formats.
+ */
+#ifndef SP_PROBLEM_H
+#define SP_PROBLEM_H
+
+#include <stddef.h>
+
+enum sp_rc {
+    SP_OK = 0,
+    SP_INVALID,      /* caller's input is wrong (422, or 400 per code) */
+    SP_NOT_FOUND,
+    SP_CONFLICT,
+    SP_FORBIDDEN,
+    SP_UNAUTHORIZED,
+    SP_PRECONDITION, /* If-Match mismatch */
+    SP_TOO_LARGE,
+    SP_RATE_LIMITED,
+    SP_UNAVAILABLE,  /* a dependency (database, provider) is down */
+    SP_ERROR         /* our fault */
+};
+
+#define SP_PROBLEM_MAX_ERRORS 16
+
+struct sp_field_error {
+    const char *field;
+    const char *code;     /* e.g. required, too_long, wrong_type */
+    const char *message;
+};
+
+struct sp_problem {
+    enum sp_rc rc;
+    const char *code;     /* machine code, e.g. "invalid_transition" */
+    char detail[256];
+    size_t nerrors;
+    struct sp_field_error errors[SP_PROBLEM_MAX_ERRORS];
+};
+
+void sp_problem_init(struct sp_problem *p);
+/* Sets rc, code and a printf-style detail; returns rc for tail calls. */
+enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
+                          const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Adds a field error (validation_failed); extra errors beyond the cap are
+ * dropped. Strings must outlive the problem (literals or arena memory). */
+void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
+                      const char *message);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * sanitize: allowlist HTML sanitizer on top of gumbo. See sanitize.h.
+ * The tree is walked with an explicit stack, never by recursion, so a
+ * hostile body nested 100k deep cannot overflow the C stack; the output
+ * is built only from allowlisted tag names, one checked href and escaped
+ * text, never copied from the input markup.
+ * Must not: pattern-match markup, keep any attribute but a checked href,
+ * or leak the gumbo tree (it is destroyed before returning).
+ */
+#include "core/sanitize.h"
+
+#include <gumbo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/utf8.h"
+
+#define SP_SANITIZE_REL "nofollow noopener noreferrer"
+#define SP_SANITIZE_FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
+
+enum sp_sanitize_action { ACT_UNWRAP, ACT_KEEP, ACT_DROP };
+
+/* One open element during the walk: where we are among its children and
+ * the end tag to write when we leave it. */
+struct frame {
+    const GumboVector *kids;
+    unsigned next;
+    GumboTag close;  /* GUMBO_TAG_LAST when unwrapped */
+};
+
+struct walk {
+    struct sp_buf out;
+    struct frame *stack;
+    size_t depth, cap;
+    size_t kept;  /* frames with an end tag, bounded by the max depth */
+    bool has_text;
+};
+
+static void *
+sanitize_alloc(void *userdata, size_t n)
+{
+    (void)userdata;
+    void *p = malloc(n);
+    if (p == NULL) {
+        /* Same policy as the arena: not recoverable in a worker. */
+        fprintf(stderr, "{\"level\":\"fatal\",\"event\":\"sanitize_oom\","
+                        "\"bytes\":%zu}\n", n);
+        abort();
+    }
+    return p;
+}
+
+static void
+sanitize_free(void *userdata, void *p)
+{
+    (void)userdata;
+    free(p);
+}
+
+static enum sp_sanitize_action
+classify(const GumboNode *n)
+{
+    if (n->type == GUMBO_NODE_TEMPLATE)
+        return ACT_DROP;
+    switch (n->v.element.tag) {
+    /* Executable, embedded or not user-visible content: drop it whole,
+     * whatever namespace it appeared in. */
+    case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_IFRAME:
+    case GUMBO_TAG_OBJECT: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
+    case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_TITLE: case GUMBO_TAG_XMP: case GUMBO_TAG_NOEMBED:
+    case GUMBO_TAG_NOFRAMES: case GUMBO_TAG_HEAD:
+        return ACT_DROP;
+    default:
+        break;
+    }
+    if (n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+        return ACT_UNWRAP;
+    switch (n->v.element.tag) {
+    case GUMBO_TAG_P: case GUMBO_TAG_BR: case GUMBO_TAG_B:
+    case GUMBO_TAG_STRONG: case GUMBO_TAG_I: case GUMBO_TAG_EM:
+    case GUMBO_TAG_U: case GUMBO_TAG_S: case GUMBO_TAG_UL: case GUMBO_TAG_OL:
+    case GUMBO_TAG_LI: case GUMBO_TAG_A: case GUMBO_TAG_CODE:
+    case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
+        return ACT_KEEP;
+    default:
+        return ACT_UNWRAP;
+    }
+}
+
+/* Characters that render as nothing or as blank space; see sanitize.h. */
+static bool
+is_blank(unsigned cp)
+{
+    return cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0) ||
+           (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 || cp == 0x2029 ||
+           cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 ||
+           cp == 0xfeff;
+}
+
+static bool
+has_visible(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t l = sp_utf8_seq_len(s + i, n - i);
+        if (l == 0)
+            return true;  /* gumbo never yields this; count it as text */
+        unsigned cp = l == 1 ? u[i] : u[i] & (0x7fu >> l);
+        for (size_t k = 1; k < l; k++)
+            cp = (cp << 6) | (u[i + k] & 0x3f);
+        if (!is_blank(cp))
+            return true;
+        i += l;
+    }
+    return false;
+}
+
+/* Appends s escaped for text content, or for a double-quoted attribute
+ * value when in_attr (which also escapes the quote). gumbo 0.10.1 lets an
+ * overflowing numeric reference ("&#99999999999999999914;") through as a
+ * stray byte, so malformed UTF-8 becomes U+FFFD here too. */
+static void
+put_escaped(struct sp_buf *b, const char *s, size_t n, bool in_attr)
+{
+    size_t run = 0, i = 0;
+    while (i < n) {
+        const char *rep = NULL;
+        size_t skip = 1;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = in_attr ? "&quot;" : NULL; break;
+        default:
+            if ((unsigned char)s[i] < 0x80)
+                break;
+            skip = sp_utf8_seq_len(s + i, n - i);
+            if (skip == 0) {
+                rep = SP_SANITIZE_FFFD;
+                skip = 1;
+            }
+            break;
+        }
+        if (rep == NULL) {
+            i += skip;
+            continue;
+        }
+        sp_buf_append(b, s + run, i - run);
+        sp_buf_puts(b, rep);
+        i += skip;
+        run = i;
+    }
+    sp_buf_append(b, s + run, n - run);
+}
+
+static bool
+is_trimmed(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f;
+}
+
+/* Finds an acceptable href on an <a>: http, https or mailto, matched after
+ * trimming as URL parsers do. Anything else, relative or scheme-less
+ * included, is refused: an allowlist cannot be fooled by new schemes or by
+ * "java\tscript:" (the tab makes the scheme not match any allowed one). */
+static bool
+find_href(const GumboElement *el, const char **v, size_t *n)
+{
+    static const char *const schemes[] = { "http:", "https:", "mailto:" };
+    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, "href");
+    if (attr == NULL)
+        return false;
+    const char *s = attr->value;
+    size_t len = strlen(s);
+    while (len > 0 && is_trimmed((unsigned char)s[0])) {
+        s++;
+        len--;
+    }
+    while (len > 0 && is_trimmed((unsigned char)s[len - 1]))
+        len--;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t sl = strlen(schemes[i]);
+        if (len >= sl && strncasecmp(s, schemes[i], sl) == 0) {
+            *v = s;
+            *n = len;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+push(struct walk *w, const GumboVector *kids, GumboTag close)
+{
+    if (w->depth == w->cap) {
+        size_t cap = w->cap * 2;
+        struct frame *s = sp_arena_alloc(w->out.arena, cap * sizeof(*s));
+        memcpy(s, w->stack, w->depth * sizeof(*s));
+        w->stack = s;
+        w->cap = cap;
+    }
+    w->stack[w->depth++] = (struct frame){ kids, 0, close };
+    if (close != GUMBO_TAG_LAST)
+        w->kept++;
+}
+
+/* The HTML parser drops one newline right after <pre>; writing one back
+ * keeps a leading blank line of the original. */
+static void
+pre_newline(struct sp_buf *b, const GumboElement *el)
+{
+    if (el->children.length == 0)
+        return;
+    const GumboNode *first = el->children.data[0];
+    if ((first->type == GUMBO_NODE_TEXT ||
+         first->type == GUMBO_NODE_WHITESPACE) &&
+        first->v.text.text[0] == '\n')
+        sp_buf_putc(b, '\n');
+}
+
+static void
+open_element(struct walk *w, const GumboNode *n)
+{
+    const GumboElement *el = &n->v.element;
+    enum sp_sanitize_action act = classify(n);
+    const char *href = NULL;
+    size_t href_len = 0;
+
+    if (act == ACT_DROP)
+        return;
+    if (act == ACT_KEEP && el->tag == GUMBO_TAG_BR) {
+        sp_buf_puts(&w->out, "<br>");  /* void: no children, no depth */
+        return;
+    }
+    if (act == ACT_KEEP && w->kept >= SP_SANITIZE_MAX_DEPTH)
+        act = ACT_UNWRAP;
+    if (act == ACT_KEEP && el->tag == GUMBO_TAG_A &&
+        !find_href(el, &href, &href_len))
+        act = ACT_UNWRAP;
+    if (act == ACT_UNWRAP) {
+        push(w, &el->children, GUMBO_TAG_LAST);
+        return;
+    }
+
+    if (el->tag == GUMBO_TAG_A) {
+        sp_buf_puts(&w->out, "<a href=\"");
+        put_escaped(&w->out, href, href_len, true);
+        sp_buf_puts(&w->out, "\" rel=\"" SP_SANITIZE_REL "\">");
+    } else {
+        sp_buf_printf(&w->out, "<%s>", gumbo_normalized_tagname(el->tag));
+        if (el->tag == GUMBO_TAG_PRE)
+            pre_newline(&w->out, el);
+    }
+    push(w, &el->children, el->tag);
+}
+
+static void
+walk_tree(struct walk *w, const GumboNode *root)
+{
+    push(w, &root->v.element.children, GUMBO_TAG_LAST);
+    while (w->depth > 0) {
+        struct frame *f = &w->stack[w->depth - 1];
+        if (f->next == f->kids->length) {
+            if (f->close != GUMBO_TAG_LAST) {
+                sp_buf_printf(&w->out, "</%s>",
+                              gumbo_normalized_tagname(f->close));
+                w->kept--;
+            }
+            w->depth--;
+            continue;
+        }
+        const GumboNode *n = f->kids->data[f->next++];
+        switch (n->type) {
+        case GUMBO_NODE_TEXT:
+        case GUMBO_NODE_CDATA:
+        case GUMBO_NODE_WHITESPACE: {
+            size_t len = strlen(n->v.text.text);
+            if (!w->has_text && has_visible(n->v.text.text, len))
+                w->has_text = true;
+            put_escaped(&w->out, n->v.text.text, len, false);
+            break;
+        }
+        case GUMBO_NODE_ELEMENT:
+        case GUMBO_NODE_TEMPLATE:
+            open_element(w, n);  /* may push: f is stale after this */
+            break;
+        default:  /* comments; documents do not occur below the root */
+            break;
+        }
+    }
+}
+
+char *
+sp_sanitize_html(struct sp_arena *a, const char *html, size_t len,
+                 size_t *out_len, bool *has_text)
+{
+    GumboOptions opt = kGumboDefaultOptions;
+    opt.allocator = sanitize_alloc;
+    opt.deallocator = sanitize_free;
+    opt.max_errors = 0;  /* we never read them; do not pay for them */
+    /* Parse as the children of a <div>, as the body is shown in one. */
+    opt.fragment_context = GUMBO_TAG_DIV;
+    opt.fragment_namespace = GUMBO_NAMESPACE_HTML;
+
+    struct walk w = { .cap = 32 };
+    sp_buf_init(&w.out, a, len + 64);
+    w.stack = sp_arena_alloc(a, w.cap * sizeof(*w.stack));
+
+    GumboOutput *g = gumbo_parse_with_options(&opt, html ? html : "",
+                                              html ? len : 0);
+    walk_tree(&w, g->root);
+    gumbo_destroy_output(&opt, g);
+
+    if (out_len != NULL)
+        *out_len = w.out.len;
+    if (has_text != NULL)
+        *has_text = w.has_text;
+    return w.out.data;
+}

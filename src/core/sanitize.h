@@ -1,0 +1,51 @@
+/*
+ * sanitize: the allowlist HTML sanitizer for message bodies (API.md §4).
+ * Untrusted HTML is parsed with gumbo (a real HTML5 parser, the same
+ * algorithm browsers use) and re-serialized from the tree, so what is
+ * stored is only ever our own markup plus escaped text.
+ *
+ * Kept: p br b strong i em u s ul ol li a code pre blockquote (HTML
+ * namespace only; the same names inside <svg>/<math> are unwrapped).
+ * Dropped with their content: script style iframe object embed applet
+ * noscript template textarea title xmp noembed noframes, and comments.
+ * Every other element is unwrapped: its children are kept.
+ * All attributes are dropped except a valid href on <a>.
+ *
+ * Choices API.md leaves open:
+ *  - An <a> whose href is missing or not http/https/mailto (scheme matched
+ *    case-insensitively after trimming leading/trailing whitespace and
+ *    control characters; relative and scheme-less hrefs count as invalid)
+ *    is unwrapped to its text rather than emitted without href.
+ *  - Kept elements nested deeper than SP_SANITIZE_MAX_DEPTH are unwrapped
+ *    (text kept), so stored bodies stay shallow for every renderer.
+ *  - "Visible text" means any character other than ASCII whitespace, C0/C1
+ *    controls, DEL and the Unicode space/zero-width characters (NBSP,
+ *    U+2000-U+200D, U+2028/9, U+202F, U+205F, U+2060, U+3000, U+FEFF), so
+ *    "<p>&nbsp;</p>" is empty.
+ *
+ * Must not: know about HTTP, SQL or storage; use regexes on markup; emit
+ * anything it did not build itself from the parse tree.
+ */
+#ifndef SP_SANITIZE_H
+#define SP_SANITIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SP_SANITIZE_MAX_DEPTH 128
+
+struct sp_arena;
+
+/* Sanitizes an untrusted HTML fragment per API.md §4. Returns arena-owned,
+ * NUL-terminated HTML and its length in *out_len (out_len may be NULL).
+ * *has_text (may be NULL) is set true when the result contains visible text
+ * (any non-whitespace character outside tags, e.g. "<p> </p>" and "<br>"
+ * have none). Invalid UTF-8 in the input becomes U+FFFD, so the result is
+ * always valid UTF-8. Never returns NULL.
+ * Callers enforce the API.md length limit (20 000 chars) first: HTML5 tree
+ * building is superlinear in nesting depth (100k nested <div> take seconds
+ * in gumbo), and gumbo handles at most 4 GiB. */
+char *sp_sanitize_html(struct sp_arena *a, const char *html, size_t len,
+                       size_t *out_len, bool *has_text);
+
+#endif

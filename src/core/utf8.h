@@ -1,0 +1,17 @@
+/*
+ * utf8: validation and code-point counting. Lengths in API.md ("1–200
+ * chars") count Unicode code points, not bytes.
+ */
+#ifndef SP_UTF8_H
+#define SP_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Length of the well-formed UTF-8 sequence at s (1..4), 0 if malformed. */
+size_t sp_utf8_seq_len(const char *s, size_t n);
+bool   sp_utf8_valid(const char *s, size_t n);
+/* Code points in a valid UTF-8 string. */
+size_t sp_utf8_count(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * idempotency: claim/replay of Idempotency-Key rows. See idempotency.h.
+ */
+#include "domain/idempotency.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+
+/* Inserts the key, or takes over a row older than 24 h; returns a row only
+ * when this request now owns the key. */
+static struct sp_stmt claim_stmt = SP_STMT(
+    "idem_claim",
+    "INSERT INTO support_idempotency_keys (user_id, key, request_hash)"
+    " VALUES ($1, $2, decode($3, 'hex'))"
+    " ON CONFLICT (user_id, key) DO UPDATE"
+    "   SET request_hash = EXCLUDED.request_hash, status = NULL, location = NULL,"
+    "       response_body = NULL, created_at = now()"
+    "   WHERE support_idempotency_keys.created_at < now() - interval '24 hours'"
+    " RETURNING 1",
+    3);
+
+static struct sp_stmt fetch_stmt = SP_STMT(
+    "idem_fetch",
+    "SELECT encode(request_hash, 'hex'), status, location, response_body"
+    " FROM support_idempotency_keys WHERE user_id = $1 AND key = $2",
+    2);
+
+static struct sp_stmt store_stmt = SP_STMT(
+    "idem_store",
+    "UPDATE support_idempotency_keys SET status = $3::int, location = $4, response_body = $5"
+    " WHERE user_id = $1 AND key = $2",
+    5);
+
+enum sp_rc
+sp_idem_claim(struct sp_ctx *ctx, const char *user_id, const char *key,
+              const unsigned char request_hash[32], enum sp_idem_state *state,
+              struct sp_idem_record *replay, struct sp_problem *p)
+{
+    char hex[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", request_hash[i]);
+    const char *params[3] = {user_id, key, hex};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &claim_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 1) {
+        *state = SP_IDEM_NEW;
+        return SP_OK;
+    }
+    r = sp_db_exec(ctx->db, ctx->arena, &fetch_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0 || sp_db_str(r, 0, 1) == NULL)
+        return sp_problem_set(p, SP_CONFLICT, "conflict",
+                              "a request with this Idempotency-Key is still in progress");
+    if (strcmp(sp_db_str(r, 0, 0), hex) != 0) {
+        *state = SP_IDEM_MISMATCH;
+        return SP_OK;
+    }
+    *state = SP_IDEM_REPLAY;
+    replay->status = (int)sp_db_int(r, 0, 1);
+    replay->location = sp_db_str(r, 0, 2);
+    replay->body = sp_db_str(r, 0, 3);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *key,
+              const struct sp_idem_record *rec, struct sp_problem *p)
+{
+    char status[16];
+    snprintf(status, sizeof(status), "%d", rec->status);
+    const char *params[5] = {user_id, key, status, rec->location, rec->body};
+    return sp_db_exec(ctx->db, ctx->arena, &store_stmt, params, p) == NULL ? p->rc : SP_OK;
+}

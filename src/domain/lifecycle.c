@@ -1,0 +1,62 @@
+/*
+ * lifecycle: ticket state table. See lifecycle.h.
+ */
+#include "domain/lifecycle.h"
+
+#include <string.h>
+
+static const char *const names[SP_STATUS_MAX] = {
+    "open", "in_progress", "pending_customer", "resolved", "closed",
+};
+
+const char *
+sp_status_name(enum sp_status s)
+{
+    return s < SP_STATUS_MAX ? names[s] : "unknown";
+}
+
+bool
+sp_status_parse(const char *s, enum sp_status *out)
+{
+    for (int i = 0; i < SP_STATUS_MAX; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (enum sp_status)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+sp_status_can_move(enum sp_status from, enum sp_status to)
+{
+    if (from >= SP_STATUS_MAX || to >= SP_STATUS_MAX || from == SP_STATUS_CLOSED)
+        return false;
+    if (to > from)
+        return true;  /* forward, skips allowed */
+    return to == SP_STATUS_IN_PROGRESS &&
+           (from == SP_STATUS_PENDING_CUSTOMER || from == SP_STATUS_RESOLVED);
+}
+
+bool
+sp_status_after_customer_reply(enum sp_status from, bool assigned, enum sp_status *to)
+{
+    if (from != SP_STATUS_PENDING_CUSTOMER && from != SP_STATUS_RESOLVED)
+        return false;
+    /* Unassigned tickets go back to the queue rather than "in progress"
+     * with nobody on them. */
+    *to = assigned ? SP_STATUS_IN_PROGRESS : SP_STATUS_OPEN;
+    return true;
+}
+
+const char *
+sp_status_event(enum sp_status from, enum sp_status to)
+{
+    if (from == SP_STATUS_RESOLVED && to < SP_STATUS_RESOLVED)
+        return "reopened";
+    if (to == SP_STATUS_CLOSED)
+        return "closed";
+    if (to == SP_STATUS_RESOLVED)
+        return "resolved";
+    return "status_changed";
+}

@@ -1,0 +1,92 @@
+/*
+ * tickets: the ticket concept as customers use it — create, list, read,
+ * reply — with the SQL that owns it. Every write is one transaction that
+ * also records its support_ticket_events row.
+ * Must not: know HTTP; bodies arrive already sanitized (core/sanitize).
+ */
+#ifndef SP_TICKETS_H
+#define SP_TICKETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+#include "domain/lifecycle.h"
+
+enum sp_source { SP_SOURCE_WEB = 0, SP_SOURCE_EMAIL, SP_SOURCE_CHAT, SP_SOURCE_MAX };
+extern const char *const sp_source_names[SP_SOURCE_MAX + 1];   /* NULL-terminated */
+
+struct sp_message {
+    long long id;
+    const char *sender_type;
+    const char *sender_id;
+    const char *body;
+    const char *attachments_json;  /* JSON array text */
+    bool is_internal;
+    const char *created_at;
+};
+
+struct sp_ticket {
+    long long id;
+    const char *public_id;
+    const char *customer_id;
+    const char *subject;
+    const char *description;
+    const char *status;
+    const char *priority;
+    const char *source;
+    const char *category;          /* slug or NULL */
+    const char *provider_id;       /* decimal text or NULL */
+    const char *booking_id;
+    const char *metadata_json;
+    const char *created_at, *updated_at, *closed_at, *last_message_at;
+    long long version;
+    long long message_count;
+    long long assigned_agent_id;   /* 0 = unassigned */
+    struct sp_message *messages;
+    size_t nmessages;
+    long long messages_next_after; /* keyset position for the next page; 0 = end */
+};
+
+struct sp_ticket_new {
+    const char *customer_id;
+    const char *subject;
+    const char *description;       /* sanitized HTML */
+    const char *category_slug;     /* NULL = none */
+    enum sp_source source;
+    const char *provider_id;       /* decimal text or NULL */
+    const char *booking_id;
+    const char *metadata_json;     /* object text or NULL */
+};
+
+/* Creates the ticket, its first message and its `created` event in one
+ * statement. Unknown or inactive category -> SP_INVALID (field category). */
+enum sp_rc sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in,
+                            struct sp_ticket *out, struct sp_problem *p);
+
+/* The customer's own ticket with public messages after `after_message_id`
+ * (at most `limit`). Another customer's ticket is SP_NOT_FOUND. */
+enum sp_rc sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id,
+                                      const char *customer_id, long long after_message_id,
+                                      int limit, struct sp_ticket *out, struct sp_problem *p);
+
+struct sp_ticket_page {
+    struct sp_ticket *items;
+    size_t n;
+    long long next_before;         /* keyset position for the next page; 0 = end */
+};
+
+/* Newest first; statuses NULL = all; before_id 0 = from the newest. */
+enum sp_rc sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
+                                       const bool statuses[SP_STATUS_MAX], long long before_id,
+                                       int limit, struct sp_ticket_page *out,
+                                       struct sp_problem *p);
+
+/* Adds a customer reply, reopening per the lifecycle (API.md §4); on a
+ * closed ticket -> SP_CONFLICT ticket_closed. */
+enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
+                                    const char *customer_id, const char *body,
+                                    struct sp_message *out, struct sp_problem *p);
+
+#endif

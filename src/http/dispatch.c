@@ -1,0 +1,140 @@
+/*
+ * dispatch: request id, routing, auth, handler, problem, access log.
+ */
+#include "http/dispatch.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/ids.h"
+#include "core/log.h"
+
+static long
+now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static const char *
+param(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+void
+sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env, char **envp)
+{
+    memset(r, 0, sizeof(*r));
+    r->arena = a;
+    r->env = env;
+    r->envp = envp;
+    r->now_ms = now_ms();
+    sp_buf_init(&r->headers, a, 256);
+    sp_buf_init(&r->out, a, 64);
+
+    const char *rid = param(envp, "HTTP_X_REQUEST_ID");
+    if (rid != NULL && sp_request_id_sane(rid)) {
+        r->request_id = rid;
+    } else {
+        char *fresh = sp_arena_alloc(a, 21);
+        sp_request_id(fresh);
+        r->request_id = fresh;
+    }
+    sp_log_set_request_id(r->request_id);
+
+    const char *m = param(envp, "REQUEST_METHOD");
+    r->method = sp_method_parse(m ? m : "");
+    /* REQUEST_URI keeps the path as the client sent it (DOCUMENT_URI would
+     * be nginx's normalized copy); the query string is split off here. */
+    const char *uri = param(envp, "REQUEST_URI");
+    if (uri == NULL)
+        uri = "/";
+    const char *q = strchr(uri, '?');
+    r->path = q ? sp_arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+    r->query = q ? q + 1 : "";
+    r->principal.role = SP_ROLE_NONE;
+}
+
+static void
+access_log(const struct sp_req *r)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "access");
+    sp_log_str(l, "method", sp_method_name(r->method));
+    sp_log_str(l, "path", r->path);  /* never the query: it may carry tokens */
+    sp_log_str(l, "route", r->route);
+    sp_log_int(l, "status", r->status);
+    sp_log_int(l, "bytes", (long long)r->bytes_out);
+    sp_log_int(l, "ms", now_ms() - r->now_ms);
+    if (r->principal.role != SP_ROLE_NONE)
+        sp_log_str(l, "role", sp_role_name(r->principal.role));
+    sp_log_end(l);
+}
+
+void
+sp_http_fail(struct sp_req *r, const struct sp_problem *p)
+{
+    sp_resp_problem(r, p);
+    access_log(r);
+    sp_log_set_request_id(NULL);
+}
+
+/* Authenticates from "Authorization: Bearer <jwt>". */
+static enum sp_rc
+authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
+{
+    const char *h = sp_req_header(r, "Authorization");
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
+        return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    enum sp_rc rc = sp_auth_verify(r->env->keys, r->arena, token, time(NULL), &r->principal, p);
+    if (rc != SP_OK) {
+        r->principal.role = SP_ROLE_NONE;
+        return rc;
+    }
+    if (!sp_principal_has_role(&r->principal, needed))
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role",
+                              sp_role_name(needed));
+    return SP_OK;
+}
+
+void
+sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const struct sp_route *route = NULL;
+    char allow[128];
+    enum sp_route_result m = sp_router_match(routes, nroutes, r, &route, allow, sizeof(allow));
+    if (m == SP_ROUTE_NOT_FOUND) {
+        sp_problem_set(&p, SP_NOT_FOUND, "not_found", "no such resource");
+    } else if (m == SP_ROUTE_BAD_METHOD) {
+        sp_resp_header(r, "Allow", allow);
+        sp_problem_set(&p, SP_INVALID, "method_not_allowed", "%s is not allowed here; use %s",
+                       sp_method_name(r->method), allow);
+    } else {
+        r->route = route->pattern;
+        if (route->role == SP_ROLE_NONE || authenticate(r, route->role, &p) == SP_OK) {
+            if (route->handler(r, &p) != SP_OK && p.rc == SP_OK)
+                sp_problem_set(&p, SP_ERROR, "internal", "handler failed without a reason");
+        }
+    }
+    if (!r->responded) {
+        if (p.rc == SP_OK)
+            sp_problem_set(&p, SP_ERROR, "internal", "handler produced no response");
+        sp_resp_problem(r, &p);
+    }
+    access_log(r);
+    sp_log_set_request_id(NULL);
+}

@@ -1,0 +1,81 @@
+/*
+ * http: the request/response pair of one FastCGI request, as handlers see
+ * it. A request owns an arena; everything hanging off it dies after the
+ * reply. Handlers read params/headers/body here and answer with
+ * sp_resp_json() or return a problem that the dispatcher renders
+ * (http/dispatch.c is the only place that turns problems into
+ * problem+json). Must not: know any domain concept or SQL.
+ */
+#ifndef SP_HTTP_H
+#define SP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/problem.h"
+#include "http/auth.h"
+
+struct sp_arena;
+struct sp_db;
+typedef struct FCGX_Request FCGX_Request;
+
+enum sp_method {
+    SP_GET = 0, SP_HEAD, SP_POST, SP_PUT, SP_PATCH, SP_DELETE, SP_OPTIONS, SP_METHOD_OTHER,
+    SP_METHOD_MAX
+};
+const char *sp_method_name(enum sp_method m);
+enum sp_method sp_method_parse(const char *s);
+
+#define SP_MAX_PATH_PARAMS 4
+
+/* What a worker shares with every request it serves. */
+struct sp_http_env {
+    const struct sp_auth_keys *keys;
+    struct sp_db *db;
+    long max_body_bytes;
+    void *app;              /* the program's own state (api/app.h) */
+};
+
+struct sp_req {
+    struct sp_arena *arena;
+    const struct sp_http_env *env;
+    FCGX_Request *fcgx;     /* NULL when a test drives the dispatcher */
+    char **envp;            /* CGI-style params: HTTP_*, CONTENT_TYPE, ... */
+    enum sp_method method;
+    const char *path;       /* without the query string */
+    const char *query;      /* raw, without '?'; "" when absent */
+    const char *body;
+    size_t body_len;
+    const char *request_id;
+    const char *route;      /* matched pattern, for logs */
+    const char *params[SP_MAX_PATH_PARAMS];
+    size_t nparams;
+    struct sp_principal principal; /* role SP_ROLE_NONE when anonymous */
+    long now_ms;            /* request start, wall clock */
+
+    /* response */
+    int status;
+    size_t bytes_out;
+    struct sp_buf headers;  /* extra "Name: value\r\n" lines */
+    struct sp_buf out;      /* whole response when fcgx is NULL (tests) */
+    bool responded;
+};
+
+/* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */
+const char *sp_req_header(const struct sp_req *r, const char *name);
+/* Query parameter, percent-decoded into the arena; NULL when absent. */
+const char *sp_req_query(const struct sp_req *r, const char *name);
+/* The body as JSON; fills p (400 invalid_json / 415) and returns NULL. */
+struct json_object *sp_req_json(struct sp_req *r, struct sp_problem *p);
+
+void sp_resp_header(struct sp_req *r, const char *name, const char *value);
+void sp_resp_send(struct sp_req *r, int status, const char *content_type, const char *body,
+                  size_t len);
+void sp_resp_json(struct sp_req *r, int status, const struct sp_buf *body);
+/* Renders p as RFC 9457 problem+json; the one place that maps outcomes to
+ * status codes. */
+void sp_resp_problem(struct sp_req *r, const struct sp_problem *p);
+int  sp_problem_status(const struct sp_problem *p);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * request: header/query/body access and response writing for one request.
+ */
+#include "http/http.h"
+
+#include <ctype.h>
+#include <fcgiapp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/json.h"
+#include "core/log.h"
+
+static const char *const method_names[SP_METHOD_MAX] = {
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",
+};
+
+const char *
+sp_method_name(enum sp_method m)
+{
+    return m < SP_METHOD_MAX ? method_names[m] : "OTHER";
+}
+
+enum sp_method
+sp_method_parse(const char *s)
+{
+    for (int i = 0; i < SP_METHOD_OTHER; i++)
+        if (strcmp(s, method_names[i]) == 0)
+            return (enum sp_method)i;
+    return SP_METHOD_OTHER;
+}
+
+static const char *
+env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = envp; e != NULL && *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+const char *
+sp_req_header(const struct sp_req *r, const char *name)
+{
+    char key[128];
+    size_t o = 0;
+    if (strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0) {
+        memcpy(key, "HTTP_", 5);
+        o = 5;
+    }
+    for (const char *c = name; *c != '\0' && o < sizeof(key) - 1; c++)
+        key[o++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+    key[o] = '\0';
+    return env_get(r->envp, key);
+}
+
+static int
+hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes [s, s+n) ('+' is a space in queries); NULL on bad escapes. */
+static char *
+url_decode(struct sp_arena *a, const char *s, size_t n)
+{
+    char *out = sp_arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            if (i + 2 >= n)
+                return NULL;
+            int hi = hexval((unsigned char)s[i + 1]);
+            int lo = hexval((unsigned char)s[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return NULL;
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+const char *
+sp_req_query(const struct sp_req *r, const char *name)
+{
+    size_t nlen = strlen(name);
+    const char *q = r->query;
+    while (q != NULL && *q != '\0') {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
+            return url_decode(r->arena, q + nlen + 1, len - nlen - 1);
+        if (len == nlen && strncmp(q, name, nlen) == 0)
+            return "";
+        q = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+struct json_object *
+sp_req_json(struct sp_req *r, struct sp_problem *p)
+{
+    const char *ct = sp_req_header(r, "Content-Type");
+    size_t n = sizeof("application/json") - 1;
+    if (ct == NULL || strncasecmp(ct, "application/json", n) != 0 ||
+        (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' ')) {
+        sp_problem_set(p, SP_INVALID, "unsupported_media_type",
+                       "send the body as application/json");
+        return NULL;
+    }
+    return sp_json_parse(r->arena, r->body, r->body_len, p);
+}
+
+void
+sp_resp_header(struct sp_req *r, const char *name, const char *value)
+{
+    /* Header values we emit are ours or validated; CR/LF would split them. */
+    if (strpbrk(value, "\r\n") != NULL)
+        return;
+    sp_buf_printf(&r->headers, "%s: %s\r\n", name, value);
+}
+
+static const char *
+reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default:  return "Status";
+    }
+}
+
+void
+sp_resp_send(struct sp_req *r, int status, const char *content_type, const char *body,
+             size_t len)
+{
+    if (r->responded)
+        return;
+    r->responded = true;
+    r->status = status;
+    r->bytes_out = len;
+    struct sp_buf head;
+    sp_buf_init(&head, r->arena, 512);
+    sp_buf_printf(&head, "Status: %d %s\r\n", status, reason_phrase(status));
+    if (content_type != NULL)
+        sp_buf_printf(&head, "Content-Type: %s\r\n", content_type);
+    sp_buf_printf(&head, "X-Request-Id: %s\r\nContent-Length: %zu\r\n", r->request_id, len);
+    sp_buf_append(&head, r->headers.data, r->headers.len);
+    sp_buf_puts(&head, "\r\n");
+    if (r->fcgx != NULL) {
+        FCGX_PutStr(head.data, (int)head.len, r->fcgx->out);
+        if (len > 0 && r->method != SP_HEAD)
+            FCGX_PutStr(body, (int)len, r->fcgx->out);
+    } else {
+        sp_buf_append(&r->out, head.data, head.len);
+        if (len > 0 && r->method != SP_HEAD)
+            sp_buf_append(&r->out, body, len);
+    }
+}
+
+void
+sp_resp_json(struct sp_req *r, int status, const struct sp_buf *body)
+{
+    sp_resp_send(r, status, "application/json; charset=utf-8", body->data, body->len);
+}
+
+static const struct {
+    enum sp_rc rc;
+    int status;
+    const char *code;
+} rc_map[] = {
+    {SP_INVALID, 422, "validation_failed"},
+    {SP_NOT_FOUND, 404, "not_found"},
+    {SP_CONFLICT, 409, "conflict"},
+    {SP_FORBIDDEN, 403, "forbidden"},
+    {SP_UNAUTHORIZED, 401, "unauthorized"},
+    {SP_PRECONDITION, 412, "precondition_failed"},
+    {SP_TOO_LARGE, 413, "payload_too_large"},
+    {SP_RATE_LIMITED, 429, "rate_limited"},
+    {SP_UNAVAILABLE, 503, "dependency_unavailable"},
+    {SP_ERROR, 500, "internal"},
+};
+
+/* Codes whose status differs from their outcome's default. */
+static const struct {
+    const char *code;
+    int status;
+    const char *title;
+} code_map[] = {
+    {"invalid_json", 400, "Malformed JSON"},
+    {"bad_request", 400, "Bad request"},
+    {"unsupported_media_type", 415, "Unsupported media type"},
+    {"method_not_allowed", 405, "Method not allowed"},
+    {"validation_failed", 422, "Validation failed"},
+    {"not_found", 404, "Not found"},
+    {"conflict", 409, "Conflict"},
+    {"forbidden", 403, "Forbidden"},
+    {"unauthorized", 401, "Unauthorized"},
+    {"precondition_failed", 412, "Precondition failed"},
+    {"payload_too_large", 413, "Payload too large"},
+    {"rate_limited", 429, "Too many requests"},
+    {"dependency_unavailable", 503, "Dependency unavailable"},
+    {"internal", 500, "Internal error"},
+};
+
+int
+sp_problem_status(const struct sp_problem *p)
+{
+    for (size_t i = 0; p->code != NULL && i < sizeof(code_map) / sizeof(code_map[0]); i++)
+        if (strcmp(p->code, code_map[i].code) == 0)
+            return code_map[i].status;
+    for (size_t i = 0; i < sizeof(rc_map) / sizeof(rc_map[0]); i++)
+        if (rc_map[i].rc == p->rc)
+            return rc_map[i].status;
+    return 500;
+}
+
+static const char *
+problem_title(const struct sp_problem *p, int status)
+{
+    for (size_t i = 0; p->code != NULL && i < sizeof(code_map) / sizeof(code_map[0]); i++)
+        if (strcmp(p->code, code_map[i].code) == 0)
+            return code_map[i].title;
+    for (size_t i = 0; i < sizeof(code_map) / sizeof(code_map[0]); i++)
+        if (code_map[i].status == status)
+            return code_map[i].title;
+    return "Error";
+}
+
+static const char *
+problem_code(const struct sp_problem *p)
+{
+    if (p->code != NULL)
+        return p->code;
+    for (size_t i = 0; i < sizeof(rc_map) / sizeof(rc_map[0]); i++)
+        if (rc_map[i].rc == p->rc)
+            return rc_map[i].code;
+    return "internal";
+}
+
+void
+sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
+{
+    int status = sp_problem_status(p);
+    const char *code = problem_code(p);
+    /* Our own faults never show their detail to the client (API.md §1). */
+    const char *detail = status >= 500 && status != 503 ? "an internal error occurred" : p->detail;
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 512);
+    sp_buf_puts(&b, "{\"type\":");
+    sp_buf_json_cstr(&b, sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
+    sp_buf_puts(&b, ",\"title\":");
+    sp_buf_json_cstr(&b, problem_title(p, status));
+    sp_buf_printf(&b, ",\"status\":%d,\"code\":", status);
+    sp_buf_json_cstr(&b, code);
+    sp_buf_puts(&b, ",\"detail\":");
+    sp_buf_json_cstr(&b, detail[0] ? detail : problem_title(p, status));
+    sp_buf_puts(&b, ",\"request_id\":");
+    sp_buf_json_cstr(&b, r->request_id);
+    if (p->nerrors > 0) {
+        sp_buf_puts(&b, ",\"errors\":[");
+        for (size_t i = 0; i < p->nerrors; i++) {
+            sp_buf_puts(&b, i ? ",{\"field\":" : "{\"field\":");
+            sp_buf_json_cstr(&b, p->errors[i].field);
+            sp_buf_puts(&b, ",\"code\":");
+            sp_buf_json_cstr(&b, p->errors[i].code);
+            sp_buf_puts(&b, ",\"message\":");
+            sp_buf_json_cstr(&b, p->errors[i].message);
+            sp_buf_putc(&b, '}');
+        }
+        sp_buf_putc(&b, ']');
+    }
+    sp_buf_putc(&b, '}');
+    if (status == 401)
+        sp_resp_header(r, "WWW-Authenticate",
+                       strcmp(p->detail, "missing bearer token") == 0
+                           ? "Bearer realm=\"support\""
+                           : "Bearer realm=\"support\", error=\"invalid_token\"");
+    struct sp_log_line *l = sp_log_begin(status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO, "problem");
+    sp_log_int(l, "status", status);
+    sp_log_str(l, "code", code);
+    sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+    sp_resp_send(r, status, "application/problem+json", b.data, b.len);
+}

@@ -1,0 +1,76 @@
+/*
+ * router: segment-wise matching of the route table. See router.h.
+ */
+#include "http/router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+
+/* Matches path against pattern; captures parameters into params[]. */
+static bool
+match(const char *pattern, const char *path, struct sp_arena *a, const char **params,
+      size_t *nparams)
+{
+    size_t np = 0;
+    const char *pp = pattern, *sp = path;
+    while (*pp != '\0' && *sp != '\0') {
+        if (*pp != '/' || *sp != '/')
+            return false;
+        pp++;
+        sp++;
+        const char *pe = strchr(pp, '/');
+        const char *se = strchr(sp, '/');
+        size_t plen = pe ? (size_t)(pe - pp) : strlen(pp);
+        size_t slen = se ? (size_t)(se - sp) : strlen(sp);
+        if (plen > 0 && pp[0] == ':') {
+            if (slen == 0 || np >= SP_MAX_PATH_PARAMS)
+                return false;
+            if (params != NULL)
+                params[np] = sp_arena_strndup(a, sp, slen);
+            np++;
+        } else if (plen != slen || strncmp(pp, sp, plen) != 0) {
+            return false;
+        }
+        pp += plen;
+        sp += slen;
+    }
+    if (*pp != '\0' || *sp != '\0')
+        return false;
+    *nparams = np;
+    return true;
+}
+
+enum sp_route_result
+sp_router_match(const struct sp_route *routes, size_t n, struct sp_req *r,
+                const struct sp_route **route, char *allow, size_t allowlen)
+{
+    bool path_known = false;
+    size_t used = 0;
+    unsigned seen = 0;
+    allow[0] = '\0';
+    enum sp_method want = r->method == SP_HEAD ? SP_GET : r->method;
+    for (size_t i = 0; i < n; i++) {
+        size_t np;
+        if (routes[i].method == want) {
+            if (match(routes[i].pattern, r->path, r->arena, r->params, &np)) {
+                r->nparams = np;
+                *route = &routes[i];
+                return SP_ROUTE_FOUND;
+            }
+        } else if (match(routes[i].pattern, r->path, r->arena, NULL, &np)) {
+            path_known = true;
+            unsigned bit = 1u << routes[i].method;
+            if (!(seen & bit)) {
+                seen |= bit;
+                int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
+                                 sp_method_name(routes[i].method));
+                if (w > 0 && (size_t)w < allowlen - used)
+                    used += (size_t)w;
+            }
+        }
+    }
+    return path_known ? SP_ROUTE_BAD_METHOD : SP_ROUTE_NOT_FOUND;
+}

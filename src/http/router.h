@@ -1,0 +1,32 @@
+/*
+ * router: one table of routes (method, pattern, handler, required role),
+ * like kcgi's page tables. Patterns are literal segments and ":name"
+ * parameters ("/support/tickets/:publicId/messages"). A path that matches
+ * a pattern under another method yields the Allow list for a 405.
+ * Must not: allocate per request beyond the caller's arena.
+ */
+#ifndef SP_ROUTER_H
+#define SP_ROUTER_H
+
+#include <stddef.h>
+
+#include "http/http.h"
+
+typedef enum sp_rc (*sp_handler)(struct sp_req *r, struct sp_problem *p);
+
+struct sp_route {
+    enum sp_method method;
+    const char *pattern;
+    sp_handler handler;
+    enum sp_role role;      /* SP_ROLE_NONE: public */
+};
+
+enum sp_route_result { SP_ROUTE_FOUND, SP_ROUTE_NOT_FOUND, SP_ROUTE_BAD_METHOD };
+
+/* On FOUND, *route is set and r->params/r->nparams hold the (
+ * raw) parameters. On BAD_METHOD, allow holds "GET, POST". */
+enum sp_route_result sp_router_match(const struct sp_route *routes, size_t n,
+                                     struct sp_req *r, const struct sp_route **route,
+                                     char *allow, size_t allowlen);
+
+#endif

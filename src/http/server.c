@@ -1,0 +1,293 @@
+/*
+ * server: prefork master and the worker accept loop. See server.h.
+ */
+#include "http/server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "http/dispatch.h"
+
+#define SP_MAX_WORKERS 256
+#define SP_DRAIN_SECONDS 30
+
+static volatile sig_atomic_t got_stop, got_hup, got_chld;
+
+static void
+on_signal(int sig)
+{
+    if (sig == SIGTERM || sig == SIGINT)
+        got_stop = 1;
+    else if (sig == SIGHUP)
+        got_hup = 1;
+    else if (sig == SIGCHLD)
+        got_chld = 1;
+}
+
+/* No SA_RESTART: a blocked accept() must return so the loop sees flags. */
+static void
+install(int sig, void (*fn)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+int
+sp_server_somaxconn(void)
+{
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+    int n = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    return n > 0 ? n : 128;
+}
+
+/* Reads CONTENT_LENGTH bytes of body into the arena, within the limit. */
+static enum sp_rc
+read_body(struct sp_req *r, FCGX_Request *req, struct sp_problem *p)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+    if (cl == NULL || *cl == '\0')
+        return SP_OK;
+    char *end;
+    errno = 0;
+    long long n = strtoll(cl, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0)
+        return sp_problem_set(p, SP_INVALID, "bad_request", "invalid Content-Length");
+    if (n > r->env->max_body_bytes)
+        return sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
+                              "the body is larger than %ld bytes", r->env->max_body_bytes);
+    char *body = sp_arena_alloc(r->arena, (size_t)n + 1);
+    size_t got = 0;
+    while (got < (size_t)n) {
+        int k = FCGX_GetStr(body + got, (int)((size_t)n - got), req->in);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    if (got != (size_t)n)
+        return sp_problem_set(p, SP_INVALID, "bad_request", "the body ended early");
+    body[n] = '\0';
+    r->body = body;
+    r->body_len = (size_t)n;
+    return SP_OK;
+}
+
+static void
+serve_one(struct sp_server *s, struct sp_http_env *env, FCGX_Request *req, struct sp_arena *a)
+{
+    struct sp_req r;
+    sp_req_init(&r, a, env, req->envp);
+    r.fcgx = req;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (read_body(&r, req, &p) != SP_OK)
+        sp_http_fail(&r, &p);
+    else
+        sp_http_handle(&r, s->routes, s->nroutes);
+}
+
+static int
+worker_main(struct sp_server *s, int sock)
+{
+    install(SIGTERM, on_signal);
+    install(SIGINT, on_signal);
+    install(SIGHUP, on_signal);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct sp_http_env env;
+    memset(&env, 0, sizeof(env));
+    if (!s->worker_start(s->app, &env)) {
+        sp_log_msg(SP_LOG_ERROR, "worker_start_failed", "worker could not start");
+        return 1;
+    }
+    FCGX_Request req;
+    FCGX_InitRequest(&req, sock, FCGI_FAIL_ACCEPT_ON_INTR);
+    /* Signals interrupt only the idle accept(): while a request is served
+     * they stay pending, so a drain never cuts a response short. */
+    sigset_t during, idle;
+    sigemptyset(&during);
+    sigaddset(&during, SIGTERM);
+    sigaddset(&during, SIGINT);
+    sigaddset(&during, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &during, &idle);
+    sigprocmask(SIG_SETMASK, NULL, &idle);
+    struct sp_arena a;
+    sp_arena_init(&a, 64 * 1024);
+    while (!got_stop) {
+        if (got_hup) {
+            got_hup = 0;
+            if (s->worker_reload != NULL && !s->worker_reload(s->app, &env))
+                sp_log_msg(SP_LOG_ERROR, "reload_failed", "kept the previous settings");
+        }
+        if (FCGX_Accept_r(&req) < 0) {
+            if (got_stop || got_hup || errno == EINTR)
+                continue;
+            sp_log_msg(SP_LOG_ERROR, "accept_failed", "%s", strerror(errno));
+            sleep(1);
+            continue;
+        }
+        sigprocmask(SIG_BLOCK, &during, NULL);
+        serve_one(s, &env, &req, &a);
+        FCGX_Finish_r(&req);
+        sp_arena_reset(&a);
+        sigprocmask(SIG_SETMASK, &idle, NULL);
+    }
+    FCGX_Free(&req, 0);
+    sp_arena_destroy(&a);
+    s->worker_stop(s->app, &env);
+    return 0;
+}
+
+static pid_t
+spawn(struct sp_server *s, int sock, const sigset_t *worker_mask)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, worker_mask, NULL);
+        exit(worker_main(s, sock));
+    }
+    if (pid < 0)
+        sp_log_msg(SP_LOG_ERROR, "fork_failed", "%s", strerror(errno));
+    return pid > 0 ? pid : 0;
+}
+
+static int
+open_socket(struct sp_server *s)
+{
+    int backlog = s->backlog > 0 ? s->backlog : sp_server_somaxconn();
+    bool is_path = s->listen[0] != ':';
+    if (is_path)
+        unlink(s->listen);  /* a stale socket from a killed master */
+    int sock = FCGX_OpenSocket(s->listen, backlog);
+    if (sock < 0)
+        return -1;
+    /* nginx workers run as another user (ARCHITECTURE.md pitfalls); the
+     * socket's directory is what restricts access. */
+    if (is_path)
+        chmod(s->listen, 0666);
+    return sock;
+}
+
+int
+sp_server_run(struct sp_server *s)
+{
+    if (FCGX_Init() != 0) {
+        sp_log_msg(SP_LOG_FATAL, "fcgx_init_failed", "FCGX_Init failed");
+        return 1;
+    }
+    int sock = open_socket(s);
+    if (sock < 0) {
+        sp_log_msg(SP_LOG_FATAL, "listen_failed", "cannot listen on %s: %s", s->listen,
+                   strerror(errno));
+        return 1;
+    }
+    int n = s->workers < 1 ? 1 : (s->workers > SP_MAX_WORKERS ? SP_MAX_WORKERS : s->workers);
+    pid_t pids[SP_MAX_WORKERS] = {0};
+    time_t started[SP_MAX_WORKERS] = {0};
+
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    install(SIGTERM, on_signal);
+    install(SIGINT, on_signal);
+    install(SIGHUP, on_signal);
+    install(SIGCHLD, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    for (int i = 0; i < n; i++) {
+        pids[i] = spawn(s, sock, &old);
+        started[i] = time(NULL);
+    }
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "server_started");
+    sp_log_str(l, "listen", s->listen);
+    sp_log_int(l, "workers", n);
+    sp_log_end(l);
+
+    while (!got_stop) {
+        sigsuspend(&old);
+        if (got_hup) {
+            got_hup = 0;
+            for (int i = 0; i < n; i++)
+                if (pids[i] > 0)
+                    kill(pids[i], SIGHUP);
+            sp_log_msg(SP_LOG_INFO, "reload", "forwarded SIGHUP to workers");
+        }
+        if (got_chld) {
+            got_chld = 0;
+            int status;
+            pid_t dead;
+            while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    if (pids[i] != dead)
+                        continue;
+                    struct sp_log_line *dl = sp_log_begin(SP_LOG_WARN, "worker_exited");
+                    sp_log_int(dl, "worker_pid", dead);
+                    sp_log_int(dl, "status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                    sp_log_int(dl, "signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+                    sp_log_end(dl);
+                    pids[i] = 0;
+                    if (got_stop)
+                        break;
+                    /* A worker dying right after start would spin: slow it down. */
+                    if (time(NULL) - started[i] < 1)
+                        sleep(1);
+                    pids[i] = spawn(s, sock, &old);
+                    started[i] = time(NULL);
+                }
+            }
+        }
+    }
+
+    sp_log_msg(SP_LOG_INFO, "draining", "stopping workers");
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], SIGTERM);
+    time_t deadline = time(NULL) + SP_DRAIN_SECONDS;
+    int alive = 0;
+    do {
+        alive = 0;
+        for (int i = 0; i < n; i++) {
+            if (pids[i] <= 0)
+                continue;
+            if (waitpid(pids[i], NULL, WNOHANG) == pids[i])
+                pids[i] = 0;
+            else
+                alive++;
+        }
+        if (alive > 0)
+            usleep(20 * 1000);
+    } while (alive > 0 && time(NULL) < deadline);
+    for (int i = 0; i < n; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+            waitpid(pids[i], NULL, 0);
+        }
+    }
+    close(sock);
+    if (s->listen[0] != ':')
+        unlink(s->listen);
+    sp_log_msg(SP_LOG_INFO, "stopped", "all workers exited");
+    return 0;
+}

@@ -1,0 +1,37 @@
+/*
+ * server: the FastCGI process model. A small master binds the socket once
+ * (so it is never unbound while children restart), prefork-spawns N
+ * workers that accept on it, respawns dead ones, forwards SIGHUP (reload
+ * secrets) and drains on SIGTERM/SIGINT: workers finish the request in
+ * flight, then exit. Each worker serves one request at a time with a
+ * per-request arena that is reset after the reply.
+ * Must not: know routes' meaning or the database beyond the hooks.
+ */
+#ifndef SP_SERVER_H
+#define SP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http/router.h"
+
+struct sp_server {
+    const char *name;           /* for logs */
+    const char *listen;         /* unix socket path, or ":PORT" */
+    int backlog;                /* 0 = net.core.somaxconn */
+    int workers;
+    const struct sp_route *routes;
+    size_t nroutes;
+    /* Called in each worker after fork, on SIGHUP, and before it exits. */
+    bool (*worker_start)(void *app, struct sp_http_env *env);
+    bool (*worker_reload)(void *app, struct sp_http_env *env);
+    void (*worker_stop)(void *app, struct sp_http_env *env);
+    void *app;
+};
+
+/* Runs until SIGTERM/SIGINT; returns the process exit code. */
+int sp_server_run(struct sp_server *s);
+/* The kernel's listen backlog ceiling (net.core.somaxconn), or 128. */
+int sp_server_somaxconn(void);
+
+#endif

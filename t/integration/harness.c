@@ -1,0 +1,870 @@
+/*
+ * harness: libcurl client, JWT minting/forging, libpq access and contract
+ * assertions shared by every t/integration/test_*.c. See harness.h.
+ *
+ * State is per test: the checked fixture creates the arena and drops the
+ * database connection, so tests stay independent under CK_FORK=no too.
+ * Must not: retry, sleep or otherwise paper over a server that misbehaves.
+ */
+#include "harness.h"
+
+#include <ctype.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+
+#define SP_T_TIMEOUT_SECONDS   60   /* per test; ASan servers are slow */
+#define SP_T_HTTP_TIMEOUT      30L
+#define SP_T_TOKEN_TTL         900L
+#define SP_T_PROBLEM_TYPE      "https://docs.support.example/errors/"
+
+static struct sp_arena t_arena;
+static bool t_live;
+static PGconn *t_db;
+static unsigned t_counter;
+
+/* ---- fixture and running ------------------------------------------------ */
+
+static void
+t_setup(void)
+{
+    sp_arena_init(&t_arena, 64 * 1024);
+    t_live = true;
+    t_db = NULL;
+    ck_assert_msg(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, "curl_global_init failed");
+}
+
+static void
+t_teardown(void)
+{
+    if (t_db != NULL)
+        PQfinish(t_db);
+    t_db = NULL;
+    sp_arena_destroy(&t_arena);
+    t_live = false;
+    curl_global_cleanup();
+}
+
+static struct sp_arena *
+t_a(void)
+{
+    ck_assert_msg(t_live, "harness used outside a test case made by sp_t_tcase()");
+    return &t_arena;
+}
+
+static const char *
+t_env(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(v != NULL && *v != '\0', "%s is not set (run through t/integration/run)", name);
+    return v;
+}
+
+int
+sp_t_run(Suite *s)
+{
+    static const char *const required[] = {"SP_TEST_BASE_URL", "SP_TEST_JWT_KEYS",
+                                           "SP_TEST_DATABASE_URL"};
+    SRunner *sr = srunner_create(s);  /* owns s from here on */
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        const char *v = getenv(required[i]);
+        if (v == NULL || *v == '\0') {
+            /* 99 = hard error for automake: a missing stack is no skip. */
+            fprintf(stderr, "%s is not set; run through t/integration/run\n", required[i]);
+            srunner_free(sr);
+            return 99;
+        }
+    }
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+TCase *
+sp_t_tcase(Suite *s, const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, t_setup, t_teardown);
+    tcase_set_timeout(tc, SP_T_TIMEOUT_SECONDS);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static void
+t_headers_clear(struct sp_t_resp *r)
+{
+    for (size_t i = 0; i < r->nheaders; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->headers);
+    r->headers = NULL;
+    r->nheaders = 0;
+}
+
+static size_t
+t_on_header(char *data, size_t size, size_t n, void *ud)
+{
+    struct sp_t_resp *r = ud;
+    size_t len = size * n;
+    /* A new status line (after 100 Continue) starts a new header block. */
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        t_headers_clear(r);
+        return len;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (colon == NULL)
+        return len;
+    const char *v = colon + 1, *end = data + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    struct sp_t_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
+    if (h == NULL)
+        return 0;
+    r->headers = h;
+    h[r->nheaders].name = strndup(data, (size_t)(colon - data));
+    h[r->nheaders].value = strndup(v, (size_t)(end - v));
+    if (h[r->nheaders].name == NULL || h[r->nheaders].value == NULL)
+        return 0;
+    r->nheaders++;
+    return len;
+}
+
+static size_t
+t_on_body(char *data, size_t size, size_t n, void *ud)
+{
+    struct sp_t_resp *r = ud;
+    size_t len = size * n;
+    char *b = realloc(r->body, r->body_len + len + 1);
+    if (b == NULL)
+        return 0;
+    memcpy(b + r->body_len, data, len);
+    r->body = b;
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return len;
+}
+
+/* The whole body must be one JSON value (trailing whitespace allowed). */
+static struct json_object *
+t_parse_json(const char *s, size_t len)
+{
+    if (len == 0)
+        return NULL;
+    struct json_tokener *tok = json_tokener_new();
+    if (tok == NULL)
+        return NULL;
+    struct json_object *o = json_tokener_parse_ex(tok, s, (int)len);
+    size_t end = json_tokener_get_parse_end(tok);
+    bool ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success;
+    json_tokener_free(tok);
+    while (ok && end < len && isspace((unsigned char)s[end]))
+        end++;
+    if (!ok || end != len) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+struct sp_t_resp *
+sp_t_request_at(const char *file, int line, const char *method, const char *path,
+                const char *token, const char *content_type, const char *body,
+                const char *const extra_headers[])
+{
+    struct sp_arena *a = t_a();
+    const char *base = t_env("SP_TEST_BASE_URL");
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    const char *url = sp_arena_sprintf(a, "%.*s%s", (int)blen, base, path);
+
+    struct sp_t_resp *r = calloc(1, sizeof(*r));
+    ck_assert_msg(r != NULL, "out of memory");
+    r->body = calloc(1, 1);
+    ck_assert_msg(r->body != NULL, "out of memory");
+
+    CURL *c = curl_easy_init();
+    ck_assert_msg(c != NULL, "%s:%d: curl_easy_init failed", file, line);
+    struct curl_slist *hdrs = NULL;
+    if (token != NULL)
+        hdrs = curl_slist_append(hdrs, sp_arena_sprintf(a, "Authorization: Bearer %s", token));
+    /* "Content-Type:" with no value stops curl adding a form type. */
+    hdrs = curl_slist_append(hdrs, content_type != NULL
+                                       ? sp_arena_sprintf(a, "Content-Type: %s", content_type)
+                                       : "Content-Type:");
+    for (size_t i = 0; extra_headers != NULL && extra_headers[i] != NULL; i++)
+        hdrs = curl_slist_append(hdrs, extra_headers[i]);
+    ck_assert_msg(hdrs != NULL, "out of memory");
+
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, SP_T_HTTP_TIMEOUT);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, t_on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, t_on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    if (strcmp(method, "GET") == 0 && body == NULL) {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (body != NULL || strcmp(method, "POST") == 0) {
+            const char *b = body != NULL ? body : "";
+            curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
+            curl_easy_setopt(c, CURLOPT_POSTFIELDS, b);
+        }
+    }
+
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    /* A server may answer early (413) and reset the connection while we
+     * still send; accept that only when the whole answer has arrived. */
+    const char *clen = sp_t_header(r, "Content-Length");
+    bool answered = r->status > 0
+                    && (rc == CURLE_SEND_ERROR
+                        || (rc == CURLE_RECV_ERROR && clen != NULL
+                            && strtoull(clen, NULL, 10) == r->body_len));
+    ck_assert_msg(rc == CURLE_OK || answered, "%s:%d: %s %s: %s", file, line, method, path,
+                  curl_easy_strerror(rc));
+
+    r->json = t_parse_json(r->body, r->body_len);
+
+    size_t nrid = sp_t_header_count(r, "X-Request-Id");
+    const char *rid = sp_t_header(r, "X-Request-Id");
+    ck_assert_msg(nrid == 1 && rid != NULL && *rid != '\0',
+                  "%s:%d: %s %s -> %ld carries %zu X-Request-Id headers (want exactly one, "
+                  "non-empty)", file, line, method, path, r->status, nrid);
+    return r;
+}
+
+void
+sp_t_resp_free(struct sp_t_resp *r)
+{
+    if (r == NULL)
+        return;
+    t_headers_clear(r);
+    json_object_put(r->json);
+    free(r->body);
+    free(r);
+}
+
+const char *
+sp_t_header(const struct sp_t_resp *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}
+
+size_t
+sp_t_header_count(const struct sp_t_resp *r, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, name) == 0)
+            n++;
+    return n;
+}
+
+/* ---- small builders ----------------------------------------------------- */
+
+const char *
+sp_t_fmt(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = sp_arena_vsprintf(t_a(), fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *
+sp_t_unique(const char *prefix)
+{
+    return sp_t_fmt("%s-%ld-%ld-%u", prefix, (long)(time(NULL) % 100000), (long)getpid(),
+                    t_counter++);
+}
+
+const char *
+sp_t_repeat(const char *unit, size_t n)
+{
+    size_t ul = strlen(unit);
+    char *s = sp_arena_alloc(t_a(), ul * n + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + i * ul, unit, ul);
+    s[ul * n] = '\0';
+    return s;
+}
+
+const char *
+sp_t_jq(const char *s)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, t_a(), strlen(s) + 16);
+    sp_buf_json_cstr(&b, s);
+    return b.data;
+}
+
+const char *
+sp_t_urlencode(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    struct sp_buf b;
+    sp_buf_init(&b, t_a(), strlen(s) * 3 + 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            sp_buf_putc(&b, (char)*p);
+        } else {
+            char q[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            sp_buf_append(&b, q, 3);
+        }
+    }
+    return b.data;
+}
+
+bool
+sp_t_matches(const char *re, const char *s)
+{
+    regex_t rx;
+    ck_assert_msg(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB) == 0, "bad regex %s", re);
+    bool ok = regexec(&rx, s, 0, NULL, 0) == 0;
+    regfree(&rx);
+    return ok;
+}
+
+bool
+sp_t_list_has(const char *list, const char *token)
+{
+    size_t tl = strlen(token);
+    const char *p = list;
+    while (p != NULL && *p != '\0') {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", \t");
+        if (n == tl && strncmp(p, token, n) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* ---- tokens ------------------------------------------------------------- */
+
+/* Looks kid up in SP_TEST_JWT_KEYS ("kid:secret,..."); kid NULL = first. */
+static bool
+t_key(const char *kid, const char **out_kid, const char **out_secret)
+{
+    const char *p = t_env("SP_TEST_JWT_KEYS");
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon != NULL) {
+            size_t kl = (size_t)(colon - p);
+            if (kid == NULL || (strlen(kid) == kl && memcmp(kid, p, kl) == 0)) {
+                *out_kid = sp_arena_strndup(t_a(), p, kl);
+                *out_secret = sp_arena_strndup(t_a(), colon + 1, len - kl - 1);
+                return true;
+            }
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+const char *
+sp_t_jwt_secret(const char *kid)
+{
+    const char *k, *s;
+    return t_key(kid, &k, &s) ? s : NULL;
+}
+
+const char *
+sp_t_jwt_default_kid(void)
+{
+    const char *k, *s;
+    ck_assert_msg(t_key(NULL, &k, &s), "SP_TEST_JWT_KEYS has no kid:secret pair");
+    return k;
+}
+
+const char *
+sp_t_token_raw(const char *kid, const char *secret, const char *sub, enum sp_role role,
+               time_t now, long ttl_seconds)
+{
+    char *t = sp_auth_mint_hs256(t_a(), kid, secret, sub, role, now, ttl_seconds, NULL);
+    ck_assert_msg(t != NULL, "sp_auth_mint_hs256 refused (kid %s, sub %s)",
+                  kid != NULL ? kid : "(none)", sub);
+    return t;
+}
+
+const char *
+sp_t_token(enum sp_role role, const char *sub)
+{
+    const char *kid, *secret;
+    ck_assert_msg(t_key(NULL, &kid, &secret), "SP_TEST_JWT_KEYS has no kid:secret pair");
+    return sp_t_token_raw(kid, secret, sub, role, time(NULL), SP_T_TOKEN_TTL);
+}
+
+struct sp_t_user
+sp_t_user_new(enum sp_role role)
+{
+    /* Numeric, at most 12 digits, first digit non-zero: unique across the
+     * forked test processes (pid), within one (counter) and across runs on
+     * one database (seconds). */
+    const char *sub = sp_t_fmt("%ld%05ld%03u", 1 + (long)(time(NULL) % 999),
+                               (long)(getpid() % 100000), t_counter++ % 1000);
+    struct sp_t_user u = {sub, sp_t_token(role, sub), role};
+    return u;
+}
+
+static void
+t_b64url(struct sp_buf *b, const unsigned char *p, size_t n)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t i = 0;
+    for (; i + 2 < n; i += 3) {
+        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+        char q[4] = {abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63], abc[v & 63]};
+        sp_buf_append(b, q, 4);
+    }
+    if (n - i == 1) {
+        unsigned v = (unsigned)p[i] << 16;
+        char q[2] = {abc[v >> 18], abc[(v >> 12) & 63]};
+        sp_buf_append(b, q, 2);
+    } else if (n - i == 2) {
+        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
+        char q[3] = {abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63]};
+        sp_buf_append(b, q, 3);
+    }
+}
+
+const char *
+sp_t_jwt_forge(const char *header_json, const char *payload_json, const char *hs256_secret)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, t_a(), 512);
+    t_b64url(&b, (const unsigned char *)header_json, strlen(header_json));
+    sp_buf_putc(&b, '.');
+    t_b64url(&b, (const unsigned char *)payload_json, strlen(payload_json));
+    size_t signed_len = b.len;
+    sp_buf_putc(&b, '.');
+    if (hs256_secret != NULL) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int maclen = 0;
+        ck_assert_msg(HMAC(EVP_sha256(), hs256_secret, (int)strlen(hs256_secret),
+                           (const unsigned char *)b.data, signed_len, mac, &maclen) != NULL,
+                      "HMAC failed");
+        t_b64url(&b, mac, maclen);
+    }
+    return b.data;
+}
+
+/* ---- database ------------------------------------------------------------ */
+
+const char *
+sp_t_sql_at(const char *file, int line, const char *fmt, ...)
+{
+    struct sp_arena *a = t_a();
+    va_list ap;
+    va_start(ap, fmt);
+    const char *sql = sp_arena_vsprintf(a, fmt, ap);
+    va_end(ap);
+
+    if (t_db == NULL) {
+        t_db = PQconnectdb(t_env("SP_TEST_DATABASE_URL"));
+        ck_assert_msg(PQstatus(t_db) == CONNECTION_OK, "%s:%d: database: %s", file, line,
+                      PQerrorMessage(t_db));
+    }
+    PGresult *res = PQexec(t_db, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        const char *msg = sp_arena_strdup(a, PQresultErrorMessage(res));
+        PQclear(res);
+        ck_abort_msg("%s:%d: SQL failed: %s\n  %s", file, line, msg, sql);
+    }
+    const char *v = NULL;
+    if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0
+        && !PQgetisnull(res, 0, 0))
+        v = sp_arena_strdup(a, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+const char *
+sp_t_db_category_new(bool active)
+{
+    const char *slug = sp_t_unique("cat");
+    const char *got = sp_t_sql("INSERT INTO support_categories (slug, name, is_active) "
+                               "VALUES ('%s', 'Category %s', %s) RETURNING slug",
+                               slug, slug, active ? "true" : "false");
+    ck_assert_msg(got != NULL && strcmp(got, slug) == 0, "category %s not inserted", slug);
+    return slug;
+}
+
+const char *
+sp_t_db_agent_new(void)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    const char *id = sp_t_sql("INSERT INTO support_agents (user_id, team, status, "
+                              "max_concurrent_chats) VALUES ('%s', 'general', 'active', 3) "
+                              "RETURNING id", u.sub);
+    ck_assert_msg(id != NULL, "agent %s not inserted", u.sub);
+    return id;
+}
+
+void
+sp_t_db_ticket_set_status(const char *public_id, const char *status)
+{
+    const char *got = sp_t_sql("UPDATE support_tickets SET status = '%s', closed_at = "
+                               "CASE WHEN '%s' = 'closed' THEN now() END "
+                               "WHERE public_id = '%s' RETURNING public_id",
+                               status, status, public_id);
+    ck_assert_msg(got != NULL, "ticket %s not found in support_tickets", public_id);
+}
+
+void
+sp_t_db_ticket_assign(const char *public_id, const char *agent_id)
+{
+    const char *got = sp_t_sql("UPDATE support_tickets SET assigned_agent_id = %s "
+                               "WHERE public_id = '%s' RETURNING public_id",
+                               agent_id, public_id);
+    ck_assert_msg(got != NULL, "ticket %s not found in support_tickets", public_id);
+}
+
+long
+sp_t_db_event_count(const char *public_id, const char *event_type)
+{
+    const char *n = sp_t_sql("SELECT count(*) FROM support_ticket_events e "
+                             "JOIN support_tickets t ON t.id = e.ticket_id "
+                             "WHERE t.public_id = '%s' AND e.event_type = '%s'",
+                             public_id, event_type);
+    ck_assert_msg(n != NULL, "count(*) returned no row");
+    return strtol(n, NULL, 10);
+}
+
+/* ---- JSON access ----------------------------------------------------------- */
+
+bool
+sp_t_jhas(struct json_object *o, const char *key)
+{
+    return o != NULL && json_object_is_type(o, json_type_object)
+           && json_object_object_get_ex(o, key, NULL);
+}
+
+static const char *
+t_jtype(struct json_object *o)
+{
+    return json_type_to_name(json_object_get_type(o));
+}
+
+struct json_object *
+sp_t_jget_at(const char *file, int line, struct json_object *o, const char *key,
+             enum json_type type, bool check_type)
+{
+    ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
+                  "%s:%d: want a JSON object holding \"%s\", got %s", file, line, key,
+                  o != NULL ? json_object_to_json_string(o) : "(no JSON)");
+    struct json_object *v = NULL;
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "%s:%d: \"%s\" missing in %.600s",
+                  file, line, key, json_object_to_json_string(o));
+    ck_assert_msg(!check_type || json_object_get_type(v) == type,
+                  "%s:%d: \"%s\" is %s, want %s (%.200s)", file, line, key, t_jtype(v),
+                  json_type_to_name(type), json_object_to_json_string(v));
+    return v;
+}
+
+const char *
+sp_t_jstr_at(const char *file, int line, struct json_object *o, const char *key)
+{
+    return json_object_get_string(sp_t_jget_at(file, line, o, key, json_type_string, true));
+}
+
+int64_t
+sp_t_jint_at(const char *file, int line, struct json_object *o, const char *key)
+{
+    return json_object_get_int64(sp_t_jget_at(file, line, o, key, json_type_int, true));
+}
+
+/* ---- contract assertions ------------------------------------------------ */
+
+void
+sp_t_assert_status_at(const char *file, int line, const struct sp_t_resp *r, long status)
+{
+    ck_assert_msg(r->status == status, "%s:%d: HTTP %ld, want %ld; body: %.800s", file, line,
+                  r->status, status, r->body);
+}
+
+static bool
+t_media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (ct == NULL || strncasecmp(ct, want, n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+void
+sp_t_assert_json_at(const char *file, int line, const struct sp_t_resp *r, long status)
+{
+    sp_t_assert_status_at(file, line, r, status);
+    const char *ct = sp_t_header(r, "Content-Type");
+    ck_assert_msg(t_media_type_is(ct, "application/json"),
+                  "%s:%d: Content-Type %s, want application/json", file, line,
+                  ct != NULL ? ct : "(none)");
+    ck_assert_msg(r->json != NULL, "%s:%d: body is not JSON: %.300s", file, line, r->body);
+}
+
+void
+sp_t_assert_problem_at(const char *file, int line, const struct sp_t_resp *r, long status,
+                       const char *code)
+{
+    sp_t_assert_status_at(file, line, r, status);
+    const char *ct = sp_t_header(r, "Content-Type");
+    ck_assert_msg(t_media_type_is(ct, "application/problem+json"),
+                  "%s:%d: Content-Type %s, want application/problem+json", file, line,
+                  ct != NULL ? ct : "(none)");
+    struct json_object *j = r->json;
+    ck_assert_msg(j != NULL && json_object_is_type(j, json_type_object),
+                  "%s:%d: problem body is not a JSON object: %.300s", file, line, r->body);
+    ck_assert_msg(sp_t_jint(j, "status") == status, "%s:%d: body status %lld, want %ld", file,
+                  line, (long long)sp_t_jint(j, "status"), status);
+    const char *got = sp_t_jstr(j, "code");
+    ck_assert_msg(strcmp(got, code) == 0, "%s:%d: code \"%s\", want \"%s\"; body: %.500s", file,
+                  line, got, code, r->body);
+    const char *type = sp_t_jstr(j, "type");
+    ck_assert_msg(strncmp(type, SP_T_PROBLEM_TYPE, strlen(SP_T_PROBLEM_TYPE)) == 0
+                      && strcmp(type + strlen(SP_T_PROBLEM_TYPE), code) == 0,
+                  "%s:%d: type \"%s\", want %s%s", file, line, type, SP_T_PROBLEM_TYPE, code);
+    ck_assert_msg(*sp_t_jstr(j, "title") != '\0', "%s:%d: empty title", file, line);
+    if (sp_t_jhas(j, "detail"))
+        (void)sp_t_jstr(j, "detail");
+    const char *rid = sp_t_jstr(j, "request_id");
+    const char *hrid = sp_t_header(r, "X-Request-Id");
+    ck_assert_msg(hrid != NULL && strcmp(rid, hrid) == 0,
+                  "%s:%d: request_id \"%s\" differs from X-Request-Id \"%s\"", file, line, rid,
+                  hrid != NULL ? hrid : "(none)");
+    if (strcmp(code, "validation_failed") != 0)
+        ck_assert_msg(!sp_t_jhas(j, "errors"), "%s:%d: errors[] outside validation_failed",
+                      file, line);
+    if (status == 401) {
+        const char *wa = sp_t_header(r, "WWW-Authenticate");
+        ck_assert_msg(wa != NULL && strncasecmp(wa, "Bearer", 6) == 0,
+                      "%s:%d: 401 without WWW-Authenticate: Bearer (got %s)", file, line,
+                      wa != NULL ? wa : "(none)");
+    }
+    if (status == 405) {
+        const char *allow = sp_t_header(r, "Allow");
+        ck_assert_msg(allow != NULL && *allow != '\0', "%s:%d: 405 without Allow", file, line);
+    }
+}
+
+void
+sp_t_assert_invalid_at(const char *file, int line, const struct sp_t_resp *r,
+                       const char *field, const char *code)
+{
+    sp_t_assert_problem_at(file, line, r, 422, "validation_failed");
+    struct json_object *errs = sp_t_jarr(r->json, "errors");
+    size_t n = json_object_array_length(errs);
+    ck_assert_msg(n > 0, "%s:%d: validation_failed with empty errors[]", file, line);
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(errs, i);
+        const char *f = sp_t_jstr(e, "field");
+        const char *c = sp_t_jstr(e, "code");
+        (void)sp_t_jstr(e, "message");
+        if (strcmp(f, field) == 0 && (code == NULL || strcmp(c, code) == 0))
+            found = true;
+    }
+    ck_assert_msg(found, "%s:%d: errors[] has no {field \"%s\", code \"%s\"}: %.600s", file,
+                  line, field, code != NULL ? code : "*", json_object_to_json_string(errs));
+}
+
+void
+sp_t_assert_timestamp_at(const char *file, int line, const char *s)
+{
+    static const char re[] = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                             "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z$";
+    ck_assert_msg(s != NULL && sp_t_matches(re, s),
+                  "%s:%d: \"%s\" is not RFC 3339 UTC with milliseconds (YYYY-MM-DDTHH:MM:SS.mmmZ)",
+                  file, line, s != NULL ? s : "(null)");
+}
+
+void
+sp_t_assert_recent_at(const char *file, int line, const char *s)
+{
+    sp_t_assert_timestamp_at(file, line, s);
+    struct tm tm = {0};
+    ck_assert_msg(strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) != NULL, "%s:%d: unparsable %s", file,
+                  line, s);
+    double skew = difftime(timegm(&tm), time(NULL));
+    ck_assert_msg(skew > -600 && skew < 600, "%s:%d: %s is %.0f s away from now (UTC?)", file,
+                  line, s, skew);
+}
+
+void
+sp_t_assert_public_id_at(const char *file, int line, const char *s)
+{
+    /* Crockford base32 has no I, L, O, U. */
+    ck_assert_msg(s != NULL && sp_t_matches("^[A-HJKMNP-TV-Z][0-9A-HJKMNP-TV-Z]{11}$", s),
+                  "%s:%d: public_id \"%s\" is not 12 Crockford base32 chars starting with a "
+                  "letter", file, line, s != NULL ? s : "(null)");
+}
+
+static void
+t_assert_one_of(const char *file, int line, const char *key, const char *v,
+                const char *const *allowed)
+{
+    for (size_t i = 0; allowed[i] != NULL; i++)
+        if (strcmp(v, allowed[i]) == 0)
+            return;
+    ck_abort_msg("%s:%d: %s \"%s\" is not a value of the contract", file, line, key, v);
+}
+
+static const char *const t_statuses[] = {"open", "in_progress", "pending_customer", "resolved",
+                                         "closed", NULL};
+static const char *const t_priorities[] = {"low", "normal", "high", "urgent", NULL};
+static const char *const t_sources[] = {"web", "email", "chat", NULL};
+static const char *const t_senders[] = {"customer", "agent", "system", "ai_bot", NULL};
+
+/* Agent view fields (API.md §5) that must never reach a customer. */
+static const char *const t_agent_only[] = {
+    "id", "customer_id", "customer", "assigned_agent_id", "sla_due_at",
+    "first_response_due_at", "first_responded_at", "resolution_due_at", "sla_paused",
+    "sla_breached", "escalated_at", "sentiment", "priority_rule", NULL};
+
+static void
+t_assert_str_or_null(const char *file, int line, struct json_object *o, const char *key)
+{
+    struct json_object *v = sp_t_jget_at(file, line, o, key, json_type_null, false);
+    ck_assert_msg(v == NULL || json_object_is_type(v, json_type_string),
+                  "%s:%d: \"%s\" must be a string or null", file, line, key);
+}
+
+void
+sp_t_assert_message_view_at(const char *file, int line, struct json_object *m)
+{
+    ck_assert_msg(sp_t_jget_at(file, line, m, "id", json_type_int, true) != NULL
+                      && sp_t_jint(m, "id") > 0, "%s:%d: message id must be > 0", file, line);
+    t_assert_one_of(file, line, "sender_type",
+                    json_object_get_string(
+                        sp_t_jget_at(file, line, m, "sender_type", json_type_string, true)),
+                    t_senders);
+    (void)sp_t_jget_at(file, line, m, "body", json_type_string, true);
+    (void)sp_t_jget_at(file, line, m, "attachments", json_type_array, true);
+    sp_t_assert_timestamp_at(file, line, json_object_get_string(
+        sp_t_jget_at(file, line, m, "created_at", json_type_string, true)));
+    ck_assert_msg(!sp_t_jhas(m, "is_internal"), "%s:%d: is_internal shown to a customer", file,
+                  line);
+}
+
+void
+sp_t_assert_ticket_view_at(const char *file, int line, struct json_object *t, bool with_messages)
+{
+#define T_STR(key) json_object_get_string(sp_t_jget_at(file, line, t, (key), json_type_string, true))
+    sp_t_assert_public_id_at(file, line, T_STR("public_id"));
+    (void)T_STR("subject");
+    (void)T_STR("description");
+    const char *status = T_STR("status");
+    t_assert_one_of(file, line, "status", status, t_statuses);
+    t_assert_one_of(file, line, "priority", T_STR("priority"), t_priorities);
+    t_assert_one_of(file, line, "source", T_STR("source"), t_sources);
+    t_assert_str_or_null(file, line, t, "category");
+    t_assert_str_or_null(file, line, t, "booking_id");
+    struct json_object *pid = sp_t_jget_at(file, line, t, "provider_id", json_type_null, false);
+    ck_assert_msg(pid == NULL || json_object_is_type(pid, json_type_int),
+                  "%s:%d: provider_id must be an integer or null", file, line);
+    sp_t_assert_timestamp_at(file, line, T_STR("created_at"));
+    sp_t_assert_timestamp_at(file, line, T_STR("updated_at"));
+    struct json_object *closed = sp_t_jget_at(file, line, t, "closed_at", json_type_null, false);
+    if (strcmp(status, "closed") == 0)
+        sp_t_assert_timestamp_at(file, line, json_object_get_string(closed));
+    else
+        ck_assert_msg(closed == NULL, "%s:%d: closed_at set on a %s ticket", file, line, status);
+    ck_assert_msg(json_object_get_int64(
+                      sp_t_jget_at(file, line, t, "version", json_type_int, true)) >= 1,
+                  "%s:%d: version must be >= 1", file, line);
+    if (with_messages) {
+        struct json_object *ms = sp_t_jget_at(file, line, t, "messages", json_type_array, true);
+        for (size_t i = 0; i < json_object_array_length(ms); i++)
+            sp_t_assert_message_view_at(file, line, json_object_array_get_idx(ms, i));
+    } else {
+        ck_assert_msg(!sp_t_jhas(t, "messages"), "%s:%d: list item carries messages", file,
+                      line);
+        sp_t_assert_timestamp_at(file, line, T_STR("last_message_at"));
+        ck_assert_msg(json_object_get_int64(sp_t_jget_at(file, line, t, "message_count",
+                                                         json_type_int, true)) >= 1,
+                      "%s:%d: message_count must be >= 1 (the description)", file, line);
+    }
+    for (size_t i = 0; t_agent_only[i] != NULL; i++)
+        ck_assert_msg(!sp_t_jhas(t, t_agent_only[i]),
+                      "%s:%d: agent-only field \"%s\" shown to a customer", file, line,
+                      t_agent_only[i]);
+#undef T_STR
+}
+
+/* ---- customer ticket API shortcuts ------------------------------------- */
+
+const char *
+sp_t_ticket_create_at(const char *file, int line, const struct sp_t_user *u,
+                      const char *subject)
+{
+    const char *body = sp_t_fmt("{\"subject\":%s,\"description\":%s}", sp_t_jq(subject),
+                                sp_t_jq(sp_t_fmt("About %s", subject)));
+    struct sp_t_resp *r = sp_t_request_at(file, line, "POST", "/support/tickets", u->token,
+                                          SP_T_JSON, body, NULL);
+    sp_t_assert_status_at(file, line, r, 201);
+    const char *id = sp_arena_strdup(
+        t_a(), json_object_get_string(
+                   sp_t_jget_at(file, line, r->json, "public_id", json_type_string, true)));
+    sp_t_resp_free(r);
+    return id;
+}
+
+int64_t
+sp_t_ticket_reply_at(const char *file, int line, const struct sp_t_user *u,
+                     const char *public_id, const char *body)
+{
+    struct sp_t_resp *r = sp_t_request_at(
+        file, line, "POST", sp_t_fmt("/support/tickets/%s/messages", public_id), u->token,
+        SP_T_JSON, sp_t_fmt("{\"body\":%s}", sp_t_jq(body)), NULL);
+    sp_t_assert_status_at(file, line, r, 201);
+    int64_t id = json_object_get_int64(sp_t_jget_at(file, line, r->json, "id", json_type_int,
+                                                    true));
+    sp_t_resp_free(r);
+    return id;
+}
+
+struct sp_t_resp *
+sp_t_ticket_get_at(const char *file, int line, const struct sp_t_user *u, const char *public_id)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "GET",
+                                          sp_t_fmt("/support/tickets/%s", public_id), u->token,
+                                          NULL, NULL, NULL);
+    sp_t_assert_status_at(file, line, r, 200);
+    return r;
+}

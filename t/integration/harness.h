@@ -1,0 +1,247 @@
+/*
+ * harness: the one client library of the integration tests. Talks HTTP to
+ * the real stack (nginx -> support-api -> PostgreSQL) that t/integration/run
+ * started, mints and forges JWTs, arranges and inspects rows through libpq,
+ * and asserts the shapes API.md promises (problem+json, ticket views).
+ *
+ * Environment (set by t/integration/run):
+ *   SP_TEST_BASE_URL      e.g. http://127.0.0.1:18080 (no trailing slash)
+ *   SP_TEST_JWT_KEYS      "kid:secret,kid2:secret2", as the server's
+ *                         SUPPORT_JWT_KEYS; the first key is the default
+ *   SP_TEST_DATABASE_URL  libpq conninfo of the stack's database
+ *   SP_FIXTURES_DIR       t/fixtures (unused so far)
+ *
+ * Memory: every string the harness returns (tokens, SQL values, unique
+ * names, formatted bodies) lives in a per-test arena released by the
+ * fixture's teardown, so tests never free them. Responses are the one
+ * exception: they are heap objects the test frees with sp_t_resp_free(),
+ * because a test may make hundreds of them.
+ *
+ * Assertions: helpers that check something are macros passing the caller's
+ * __FILE__/__LINE__, so a failure names the line of the test, not of the
+ * harness. Every request asserts that the response carries exactly one
+ * X-Request-Id (API.md §1).
+ *
+ * Must not: know the server's internals beyond the schema names written in
+ * the "database" section below, or hide a failed precondition (a helper
+ * that cannot do its job fails the test).
+ */
+#ifndef SP_T_HARNESS_H
+#define SP_T_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <check.h>
+#include <json-c/json.h>
+
+#include "http/auth.h"
+
+/* ---- running ---------------------------------------------------------- */
+
+/* main() of a test program: checks the environment (exit 99 when the
+ * runner did not set it), runs the suite, returns EXIT_SUCCESS/FAILURE. */
+int sp_t_run(Suite *s);
+/* A test case added to s, with the harness fixture (per-test arena, lazy
+ * database connection) and a timeout fit for a sanitizer build. */
+TCase *sp_t_tcase(Suite *s, const char *name);
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+struct sp_t_header {
+    char *name;
+    char *value;    /* surrounding whitespace trimmed */
+};
+
+struct sp_t_resp {
+    long status;
+    char *body;                 /* NUL-terminated, body_len bytes */
+    size_t body_len;
+    struct json_object *json;   /* parsed body; NULL when not JSON */
+    struct sp_t_header *headers;/* of the final response only */
+    size_t nheaders;
+};
+
+/* Sends one request to SP_TEST_BASE_URL + path (path includes the query,
+ * already encoded). token: bearer token or NULL. content_type: NULL sends
+ * no Content-Type at all. body: NULL sends none (POST sends an empty one).
+ * extra_headers: NULL-terminated "Name: value" lines, or NULL.
+ * Asserts transport success and exactly one X-Request-Id. Returns a heap
+ * response, freed with sp_t_resp_free(). */
+#define sp_t_request(method, path, token, content_type, body, extra_headers)                    \
+    sp_t_request_at(__FILE__, __LINE__, (method), (path), (token), (content_type), (body),   \
+                    (extra_headers))
+#define sp_t_get(path, token) \
+    sp_t_request_at(__FILE__, __LINE__, "GET", (path), (token), NULL, NULL, NULL)
+#define sp_t_post_json(path, token, json)                                                      \
+    sp_t_request_at(__FILE__, __LINE__, "POST", (path), (token), SP_T_JSON, (json), NULL)
+#define sp_t_patch_json(path, token, json)                                                     \
+    sp_t_request_at(__FILE__, __LINE__, "PATCH", (path), (token), SP_T_JSON, (json), NULL)
+
+#define SP_T_JSON "application/json"
+
+struct sp_t_resp *sp_t_request_at(const char *file, int line, const char *method,
+                                  const char *path, const char *token,
+                                  const char *content_type, const char *body,
+                                  const char *const extra_headers[]);
+void sp_t_resp_free(struct sp_t_resp *r);
+/* First header of that name (case-insensitive), or NULL. Owned by r. */
+const char *sp_t_header(const struct sp_t_resp *r, const char *name);
+size_t sp_t_header_count(const struct sp_t_resp *r, const char *name);
+
+/* ---- tokens ------------------------------------------------------------- */
+
+struct sp_t_user {
+    const char *sub;    /* numeric user id as text, unique per test run */
+    const char *token;  /* valid for 15 min, default key */
+    enum sp_role role;
+};
+
+/* A new user nobody else in this run uses (its own tickets, keys, limits). */
+struct sp_t_user sp_t_user_new(enum sp_role role);
+/* Token for (role, sub) signed with the default key (first of
+ * SP_TEST_JWT_KEYS), valid for 15 minutes. Arena-owned. */
+const char *sp_t_token(enum sp_role role, const char *sub);
+/* Token via sp_auth_mint_hs256 with any kid/secret/time (forging expired,
+ * wrong-secret or unknown-kid tokens). Arena-owned; fails the test on a
+ * mint error. */
+const char *sp_t_token_raw(const char *kid, const char *secret, const char *sub,
+                           enum sp_role role, time_t now, long ttl_seconds);
+/* A compact JWT built by hand from the exact header and payload texts:
+ * base64url(header).base64url(payload).sig, where sig is HMAC-SHA256 with
+ * hs256_secret, or empty when hs256_secret is NULL (alg none). Lets tests
+ * forge what a well-behaved minter refuses to. Arena-owned. */
+const char *sp_t_jwt_forge(const char *header_json, const char *payload_json,
+                           const char *hs256_secret);
+/* Secret of kid in SP_TEST_JWT_KEYS (NULL when absent); the default kid. */
+const char *sp_t_jwt_secret(const char *kid);
+const char *sp_t_jwt_default_kid(void);
+
+/* ---- database --------------------------------------------------------------
+ * Schema names these helpers assume (sql/001_*): support_tickets(id,
+ * public_id, status, closed_at, assigned_agent_id, subject),
+ * support_ticket_events(ticket_id, event_type), support_categories(slug,
+ * name, is_active), support_agents(id, user_id, team, status,
+ * max_concurrent_chats); other columns must have defaults. */
+
+/* Runs one SQL statement (printf-style; tests only pass their own values)
+ * against SP_TEST_DATABASE_URL; fails the test on any error. Returns the
+ * first column of the first row as arena-owned text, or NULL when there
+ * is no row or the value is SQL NULL. */
+#define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
+const char *sp_t_sql_at(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A fresh row in support_categories; returns its slug. */
+const char *sp_t_db_category_new(bool active);
+/* A fresh active row in support_agents (team general); returns its id. */
+const char *sp_t_db_agent_new(void);
+/* Moves a ticket by public id behind the API's back: sets status (and
+ * closed_at for closed), bumping nothing else. */
+void sp_t_db_ticket_set_status(const char *public_id, const char *status);
+void sp_t_db_ticket_assign(const char *public_id, const char *agent_id);
+/* Rows of support_ticket_events of that type for the ticket. */
+long sp_t_db_event_count(const char *public_id, const char *event_type);
+
+/* ---- small builders (all arena-owned) ---------------------------------- */
+
+const char *sp_t_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prefix-<time>-<pid>-<n>": unique across tests, processes and runs. */
+const char *sp_t_unique(const char *prefix);
+/* unit repeated n times. */
+const char *sp_t_repeat(const char *unit, size_t n);
+/* s as a JSON string literal, quotes included. */
+const char *sp_t_jq(const char *s);
+/* s percent-encoded for a query string (RFC 3986 unreserved kept). */
+const char *sp_t_urlencode(const char *s);
+/* POSIX extended regex match. */
+bool sp_t_matches(const char *re, const char *s);
+/* Whether a comma-separated header list ("GET, POST") holds token. */
+bool sp_t_list_has(const char *list, const char *token);
+
+/* ---- JSON access (assert presence and type) ----------------------------- */
+/* Values are owned by o. sp_t_jget asserts only presence and returns NULL
+ * for a JSON null; the others also assert the type. */
+
+#define sp_t_jget(o, key)  sp_t_jget_at(__FILE__, __LINE__, (o), (key), json_type_null, false)
+#define sp_t_jstr(o, key)  sp_t_jstr_at(__FILE__, __LINE__, (o), (key))
+#define sp_t_jint(o, key)  sp_t_jint_at(__FILE__, __LINE__, (o), (key))
+#define sp_t_jarr(o, key)  sp_t_jget_at(__FILE__, __LINE__, (o), (key), json_type_array, true)
+#define sp_t_jobj(o, key)  sp_t_jget_at(__FILE__, __LINE__, (o), (key), json_type_object, true)
+/* Present and JSON null. */
+#define sp_t_assert_jnull(o, key) \
+    sp_t_jget_at(__FILE__, __LINE__, (o), (key), json_type_null, true)
+bool sp_t_jhas(struct json_object *o, const char *key);
+struct json_object *sp_t_jget_at(const char *file, int line, struct json_object *o,
+                                 const char *key, enum json_type type, bool check_type);
+/* The string (owned by o) / integer at key. */
+const char *sp_t_jstr_at(const char *file, int line, struct json_object *o, const char *key);
+int64_t sp_t_jint_at(const char *file, int line, struct json_object *o, const char *key);
+
+/* ---- contract assertions ------------------------------------------------ */
+
+/* HTTP status, showing the body on failure. */
+#define sp_t_assert_status(r, status) sp_t_assert_status_at(__FILE__, __LINE__, (r), (status))
+/* A JSON success: the HTTP status, Content-Type application/json and a
+ * body that parses as one JSON value. */
+#define sp_t_assert_json(r, status) sp_t_assert_json_at(__FILE__, __LINE__, (r), (status))
+/* RFC 9457 shape of API.md §1: Content-Type application/problem+json, the
+ * HTTP status, `status`, `code`, `type` = https://docs.support.example/
+ * errors/<code>, a `title`, `request_id` = the X-Request-Id header, and
+ * `errors` only for validation_failed. 401 must carry WWW-Authenticate:
+ * Bearer, 405 an Allow header. */
+#define sp_t_assert_problem(r, status, code) \
+    sp_t_assert_problem_at(__FILE__, __LINE__, (r), (status), (code))
+/* 422 validation_failed whose errors[] has an entry for field with code
+ * (code NULL: any code). Every entry must have field, code and message. */
+#define sp_t_assert_invalid(r, field, code) \
+    sp_t_assert_invalid_at(__FILE__, __LINE__, (r), (field), (code))
+/* RFC 3339 UTC with milliseconds: YYYY-MM-DDTHH:MM:SS.mmmZ. */
+#define sp_t_assert_timestamp(s) sp_t_assert_timestamp_at(__FILE__, __LINE__, (s))
+/* A timestamp (as above) within 10 minutes of the test's clock: catches
+ * local time written with a Z. */
+#define sp_t_assert_recent(s) sp_t_assert_recent_at(__FILE__, __LINE__, (s))
+/* 12 chars of Crockford base32 (upper case), starting with a letter. */
+#define sp_t_assert_public_id(s) sp_t_assert_public_id_at(__FILE__, __LINE__, (s))
+/* The customer ticket view of API.md §4 (with messages) and nothing of the
+ * agent view (§5). */
+#define sp_t_assert_ticket_view(t) sp_t_assert_ticket_view_at(__FILE__, __LINE__, (t), true)
+/* A list item: the view minus messages plus last_message_at, message_count. */
+#define sp_t_assert_ticket_summary(t) sp_t_assert_ticket_view_at(__FILE__, __LINE__, (t), false)
+#define sp_t_assert_message_view(m) sp_t_assert_message_view_at(__FILE__, __LINE__, (m))
+
+void sp_t_assert_status_at(const char *file, int line, const struct sp_t_resp *r, long status);
+void sp_t_assert_json_at(const char *file, int line, const struct sp_t_resp *r, long status);
+void sp_t_assert_problem_at(const char *file, int line, const struct sp_t_resp *r, long status,
+                            const char *code);
+void sp_t_assert_invalid_at(const char *file, int line, const struct sp_t_resp *r,
+                            const char *field, const char *code);
+void sp_t_assert_timestamp_at(const char *file, int line, const char *s);
+void sp_t_assert_recent_at(const char *file, int line, const char *s);
+void sp_t_assert_public_id_at(const char *file, int line, const char *s);
+void sp_t_assert_ticket_view_at(const char *file, int line, struct json_object *t,
+                                bool with_messages);
+void sp_t_assert_message_view_at(const char *file, int line, struct json_object *m);
+
+/* ---- customer ticket API shortcuts ------------------------------------- */
+
+/* POST /support/tickets {subject, description "About <subject>"} as u;
+ * asserts 201 and returns the public_id (arena-owned). */
+#define sp_t_ticket_create(u, subject) sp_t_ticket_create_at(__FILE__, __LINE__, (u), (subject))
+/* POST /support/tickets/:id/messages {body} as u; asserts 201, returns the
+ * message id. */
+#define sp_t_ticket_reply(u, public_id, body) \
+    sp_t_ticket_reply_at(__FILE__, __LINE__, (u), (public_id), (body))
+/* GET /support/tickets/:id as u; asserts 200 and returns the response. */
+#define sp_t_ticket_get(u, public_id) sp_t_ticket_get_at(__FILE__, __LINE__, (u), (public_id))
+
+const char *sp_t_ticket_create_at(const char *file, int line, const struct sp_t_user *u,
+                                  const char *subject);
+int64_t sp_t_ticket_reply_at(const char *file, int line, const struct sp_t_user *u,
+                             const char *public_id, const char *body);
+struct sp_t_resp *sp_t_ticket_get_at(const char *file, int line, const struct sp_t_user *u,
+                                     const char *public_id);
+
+#endif

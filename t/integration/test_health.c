@@ -1,0 +1,145 @@
+/*
+ * test_health: liveness and readiness (API.md §3), the router's 404/405
+ * answers and the X-Request-Id rules of API.md §1.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Ids we generate or accept: a sane token, never the caller's junk. */
+#define SANE_ID_RE "^[A-Za-z0-9._-]{8,128}$"
+
+START_TEST(healthz_is_200_with_status_ok)
+{
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "ok");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(readyz_is_200_when_database_answers)
+{
+    struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(unknown_path_is_404_problem)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_get("/support/no-such-endpoint", u.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(delete_on_tickets_is_405_with_allow_get_post)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("DELETE", "/support/tickets", u.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    const char *allow = sp_t_header(r, "Allow");
+    ck_assert_msg(sp_t_list_has(allow, "GET") && sp_t_list_has(allow, "POST"),
+                  "Allow \"%s\" must list GET and POST", allow);
+    ck_assert_msg(!sp_t_list_has(allow, "DELETE"), "Allow \"%s\" lists DELETE", allow);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(post_on_healthz_is_405_with_allow_get)
+{
+    struct sp_t_resp *r = sp_t_request("POST", "/support/healthz", NULL, SP_T_JSON, "{}", NULL);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_msg(sp_t_list_has(sp_t_header(r, "Allow"), "GET"), "Allow \"%s\" lacks GET",
+                  sp_t_header(r, "Allow"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(sane_request_id_is_echoed)
+{
+    static const char *const hdr[] = {"X-Request-Id: abc-123", NULL};
+    struct sp_t_resp *r = sp_t_request("GET", "/support/healthz", NULL, NULL, NULL, hdr);
+    sp_t_assert_status(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "X-Request-Id"), "abc-123");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(sane_request_id_is_the_problem_request_id)
+{
+    const char *id = sp_t_unique("req");
+    const char *const hdr[] = {sp_t_fmt("X-Request-Id: %s", id), NULL};
+    struct sp_t_resp *r = sp_t_request("GET", "/support/tickets", NULL, NULL, NULL, hdr);
+    sp_t_assert_problem(r, 401, "unauthorized");  /* checks request_id == header */
+    ck_assert_str_eq(sp_t_header(r, "X-Request-Id"), id);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(request_id_of_300_chars_is_replaced)
+{
+    const char *junk = sp_t_repeat("a", 300);
+    const char *const hdr[] = {sp_t_fmt("X-Request-Id: %s", junk), NULL};
+    struct sp_t_resp *r = sp_t_request("GET", "/support/healthz", NULL, NULL, NULL, hdr);
+    sp_t_assert_status(r, 200);
+    const char *got = sp_t_header(r, "X-Request-Id");
+    ck_assert_str_ne(got, junk);
+    ck_assert_msg(sp_t_matches(SANE_ID_RE, got), "generated X-Request-Id \"%s\" is not sane",
+                  got);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(request_id_with_spaces_and_quotes_is_replaced)
+{
+    static const char *const hdr[] = {"X-Request-Id: abc 123 \"x\" <y>", NULL};
+    struct sp_t_resp *r = sp_t_request("GET", "/support/tickets", NULL, NULL, NULL, hdr);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    const char *got = sp_t_header(r, "X-Request-Id");
+    ck_assert_msg(sp_t_matches(SANE_ID_RE, got), "X-Request-Id \"%s\" was not replaced", got);
+    ck_assert_ptr_null(strstr(got, "abc"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(request_id_is_generated_unique_when_absent)
+{
+    struct sp_t_resp *a = sp_t_get("/support/healthz", NULL);
+    struct sp_t_resp *b = sp_t_get("/support/healthz", NULL);
+    const char *ia = sp_t_header(a, "X-Request-Id"), *ib = sp_t_header(b, "X-Request-Id");
+    ck_assert_msg(sp_t_matches(SANE_ID_RE, ia), "generated X-Request-Id \"%s\" is not sane", ia);
+    ck_assert_str_ne(ia, ib);
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+}
+END_TEST
+
+static Suite *
+health_suite(void)
+{
+    Suite *s = suite_create("health");
+    TCase *tc = sp_t_tcase(s, "health");
+    tcase_add_test(tc, healthz_is_200_with_status_ok);
+    tcase_add_test(tc, readyz_is_200_when_database_answers);
+    tc = sp_t_tcase(s, "routing");
+    tcase_add_test(tc, unknown_path_is_404_problem);
+    tcase_add_test(tc, delete_on_tickets_is_405_with_allow_get_post);
+    tcase_add_test(tc, post_on_healthz_is_405_with_allow_get);
+    tc = sp_t_tcase(s, "request_id");
+    tcase_add_test(tc, sane_request_id_is_echoed);
+    tcase_add_test(tc, sane_request_id_is_the_problem_request_id);
+    tcase_add_test(tc, request_id_of_300_chars_is_replaced);
+    tcase_add_test(tc, request_id_with_spaces_and_quotes_is_replaced);
+    tcase_add_test(tc, request_id_is_generated_unique_when_absent);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(health_suite());
+}

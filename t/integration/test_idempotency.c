@@ -1,0 +1,192 @@
+/*
+ * test_idempotency: Idempotency-Key on POST /support/tickets and on
+ * POST /support/tickets/:publicId/messages (API.md §1): a replay returns
+ * the first response byte for byte with Idempotent-Replayed: true and
+ * creates nothing; a reused key with another body is 422; keys are per
+ * user and at most 255 chars.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TICKETS "/support/tickets"
+
+static struct sp_t_resp *
+post_with_key(const char *path, const struct sp_t_user *u, const char *key, const char *body)
+{
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    return sp_t_request("POST", path, u->token, SP_T_JSON, body, hdr);
+}
+
+static const char *
+ticket_body(const char *subject)
+{
+    return sp_t_fmt("{\"subject\":%s,\"description\":\"idempotent\"}", sp_t_jq(subject));
+}
+
+/* support_tickets rows with this (unique) subject. */
+static long
+tickets_with_subject(const char *subject)
+{
+    const char *n = sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'", subject);
+    ck_assert_ptr_nonnull(n);
+    return strtol(n, NULL, 10);
+}
+
+static void
+assert_not_replayed(const struct sp_t_resp *r)
+{
+    const char *h = sp_t_header(r, "Idempotent-Replayed");
+    ck_assert_msg(h == NULL || strcmp(h, "true") != 0, "a first response marked as replayed");
+}
+
+static void
+assert_replay_of(const struct sp_t_resp *first, const struct sp_t_resp *again)
+{
+    ck_assert_int_eq(again->status, first->status);
+    ck_assert_uint_eq(again->body_len, first->body_len);
+    ck_assert_msg(memcmp(again->body, first->body, first->body_len) == 0,
+                  "replayed body differs:\n%s\n%s", first->body, again->body);
+    const char *h = sp_t_header(again, "Idempotent-Replayed");
+    ck_assert_msg(h != NULL && strcmp(h, "true") == 0, "Idempotent-Replayed is %s, want true",
+                  h != NULL ? h : "(absent)");
+}
+
+START_TEST(replayed_create_returns_first_response_and_creates_once)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("k");
+    const char *subject = sp_t_unique("idem-replay");
+    struct sp_t_resp *first = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    sp_t_assert_json(first, 201);
+    assert_not_replayed(first);
+    struct sp_t_resp *again = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    assert_replay_of(first, again);
+    ck_assert_str_eq(sp_t_header(again, "Location"), sp_t_header(first, "Location"));
+    ck_assert_int_eq(tickets_with_subject(subject), 1);
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+}
+END_TEST
+
+START_TEST(reused_key_with_other_body_is_422_idempotency_key_reused)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("k");
+    const char *subject = sp_t_unique("idem-first");
+    const char *other = sp_t_unique("idem-other");
+    struct sp_t_resp *r = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = post_with_key(TICKETS, &u, key, ticket_body(other));
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_with_subject(other), 0);
+}
+END_TEST
+
+START_TEST(same_key_from_another_customer_is_independent)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_CUSTOMER), b = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("k");
+    const char *subject = sp_t_unique("idem-shared-key");
+    struct sp_t_resp *ra = post_with_key(TICKETS, &a, key, ticket_body(subject));
+    sp_t_assert_json(ra, 201);
+    struct sp_t_resp *rb = post_with_key(TICKETS, &b, key, ticket_body(subject));
+    sp_t_assert_json(rb, 201);
+    assert_not_replayed(rb);
+    ck_assert_str_ne(sp_t_jstr(ra->json, "public_id"), sp_t_jstr(rb->json, "public_id"));
+    ck_assert_int_eq(tickets_with_subject(subject), 2);
+    sp_t_resp_free(ra);
+    sp_t_resp_free(rb);
+}
+END_TEST
+
+START_TEST(key_of_256_chars_is_422)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *subject = sp_t_unique("idem-long-key");
+    struct sp_t_resp *r = post_with_key(TICKETS, &u, sp_t_repeat("k", 256), ticket_body(subject));
+    sp_t_assert_invalid(r, "Idempotency-Key", NULL);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_with_subject(subject), 0);
+}
+END_TEST
+
+START_TEST(key_of_255_chars_is_accepted)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_fmt("%s%s", sp_t_unique("k"), sp_t_repeat("k", 200));
+    key = sp_t_fmt("%s%s", key, sp_t_repeat("x", 255 - strlen(key)));
+    ck_assert_uint_eq(strlen(key), 255);
+    const char *subject = sp_t_unique("idem-255");
+    struct sp_t_resp *first = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *again = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    assert_replay_of(first, again);
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+}
+END_TEST
+
+START_TEST(replayed_reply_returns_first_message_and_adds_once)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "idempotent reply");
+    const char *path = sp_t_fmt("/support/tickets/%s/messages", pid);
+    const char *key = sp_t_unique("k");
+    struct sp_t_resp *first = post_with_key(path, &u, key, "{\"body\":\"only once\"}");
+    sp_t_assert_json(first, 201);
+    assert_not_replayed(first);
+    struct sp_t_resp *again = post_with_key(path, &u, key, "{\"body\":\"only once\"}");
+    assert_replay_of(first, again);
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+
+    struct sp_t_resp *t = sp_t_ticket_get(&u, pid);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(t->json, "messages")), 2);
+    sp_t_resp_free(t);
+}
+END_TEST
+
+START_TEST(reused_reply_key_with_other_body_is_422)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "reply key reuse");
+    const char *path = sp_t_fmt("/support/tickets/%s/messages", pid);
+    const char *key = sp_t_unique("k");
+    struct sp_t_resp *r = post_with_key(path, &u, key, "{\"body\":\"first\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = post_with_key(path, &u, key, "{\"body\":\"second\"}");
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+
+    struct sp_t_resp *t = sp_t_ticket_get(&u, pid);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(t->json, "messages")), 2);
+    sp_t_resp_free(t);
+}
+END_TEST
+
+static Suite *
+idempotency_suite(void)
+{
+    Suite *s = suite_create("idempotency");
+    TCase *tc = sp_t_tcase(s, "create");
+    tcase_add_test(tc, replayed_create_returns_first_response_and_creates_once);
+    tcase_add_test(tc, reused_key_with_other_body_is_422_idempotency_key_reused);
+    tcase_add_test(tc, same_key_from_another_customer_is_independent);
+    tcase_add_test(tc, key_of_256_chars_is_422);
+    tcase_add_test(tc, key_of_255_chars_is_accepted);
+    tc = sp_t_tcase(s, "reply");
+    tcase_add_test(tc, replayed_reply_returns_first_message_and_adds_once);
+    tcase_add_test(tc, reused_reply_key_with_other_body_is_422);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(idempotency_suite());
+}

@@ -1,0 +1,303 @@
+/*
+ * test_operations: the process model and the stack around the API —
+ * a restarted database needs no worker restart, a crashed worker is
+ * respawned, SIGHUP reloads secrets from *_FILE, nginx answers its own
+ * errors as problem+json, and support-migrate is safe to run twice at
+ * once and refuses a database that is ahead of it.
+ */
+#include "harness.h"
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs "$SP_TEST_STACKCTL <args>" and asserts success. */
+static void
+stackctl(const char *args)
+{
+    const char *ctl = getenv("SP_TEST_STACKCTL");
+    ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", ctl, args);
+    int rc = system(cmd);
+    ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
+}
+
+static pid_t
+api_master_pid(void)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/run/support-api.pid", getenv("SP_TEST_STACK_DIR"));
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no pid file at %s", path);
+    long pid = 0;
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    return (pid_t)pid;
+}
+
+/* The master's children: the workers. */
+static int
+api_worker_pids(pid_t *out, int max)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "pgrep -P %ld", (long)api_master_pid());
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    int n = 0;
+    long pid;
+    while (n < max && fscanf(p, "%ld", &pid) == 1)
+        out[n++] = (pid_t)pid;
+    pclose(p);
+    return n;
+}
+
+/* Enough requests to reach every worker (each has its own connection). */
+static void
+assert_ticket_reads_ok(const struct sp_t_user *u, const char *public_id, int times)
+{
+    for (int i = 0; i < times; i++) {
+        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/tickets/%s", public_id), u->token);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+}
+
+START_TEST(restarted_database_needs_no_worker_restart)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "before the restart");
+    assert_ticket_reads_ok(&u, id, 8);
+    stackctl("restart-pg");
+    /* Writes first: a transaction must survive finding its connection dead. */
+    for (int i = 0; i < 8; i++)
+        sp_t_ticket_reply(&u, id, "after the restart");
+    assert_ticket_reads_ok(&u, id, 16);
+}
+END_TEST
+
+START_TEST(database_down_is_503_and_readyz_says_so)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "database goes away");
+    stackctl("stop-pg");
+    struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+    sp_t_assert_status(r, 503);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/tickets/%s", id), u.token);
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/healthz", NULL);  /* alive, just not ready */
+    sp_t_assert_status(r, 200);
+    sp_t_resp_free(r);
+    stackctl("start-pg");
+    r = sp_t_get("/support/readyz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    assert_ticket_reads_ok(&u, id, 8);
+}
+END_TEST
+
+START_TEST(killed_worker_is_respawned)
+{
+    pid_t before[64];
+    int n = api_worker_pids(before, 64);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(kill(before[0], SIGKILL), 0);
+    /* The master notices at once; give it a moment to fork. */
+    pid_t after[64];
+    int m = 0;
+    for (int i = 0; i < 50; i++) {
+        usleep(100 * 1000);
+        m = api_worker_pids(after, 64);
+        bool replaced = m == n;
+        for (int j = 0; replaced && j < m; j++)
+            if (after[j] == before[0])
+                replaced = false;
+        if (replaced)
+            break;
+    }
+    ck_assert_int_eq(m, n);
+    for (int j = 0; j < m; j++)
+        ck_assert_int_ne(after[j], before[0]);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "after a worker crash");
+    assert_ticket_reads_ok(&u, id, 8);
+}
+END_TEST
+
+START_TEST(sighup_reloads_jwt_keys_from_file)
+{
+    const char *file = getenv("SP_TEST_JWT_KEYS_FILE");
+    ck_assert_msg(file != NULL, "the runner must start support-api with SUPPORT_JWT_KEYS_FILE");
+    const char *secret = "rotated-secret-0123456789abcdef0123456789abcdef";
+    const char *token = sp_t_token_raw("rot", secret, "4242", SP_ROLE_CUSTOMER, time(NULL), 600);
+
+    struct sp_t_resp *r = sp_t_get("/support/tickets", token);
+    sp_t_assert_problem(r, 401, "unauthorized");  /* unknown kid before the reload */
+    sp_t_resp_free(r);
+
+    /* Rotation: the new key goes first (it signs), the old ones still verify. */
+    FILE *f = fopen(file, "r");
+    ck_assert(f != NULL);
+    char old[4096] = {0};
+    size_t len = fread(old, 1, sizeof(old) - 1, f);
+    fclose(f);
+    while (len > 0 && (old[len - 1] == '\n' || old[len - 1] == '\r'))
+        old[--len] = '\0';
+    f = fopen(file, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "%s,rot:%s\n", old, secret);
+    fclose(f);
+    stackctl("signal-api HUP");
+
+    /* Each worker reloads between requests: every one must accept it. */
+    bool ok = false;
+    for (int attempt = 0; attempt < 50 && !ok; attempt++) {
+        ok = true;
+        for (int i = 0; i < 8 && ok; i++) {
+            r = sp_t_get("/support/tickets", token);
+            ok = r->status == 200;
+            sp_t_resp_free(r);
+        }
+        if (!ok)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(ok, "a token of the new key is still refused after SIGHUP");
+    /* The old default key still works. */
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_get("/support/tickets", u.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(nginx_answers_502_as_problem_json_when_workers_are_gone)
+{
+    stackctl("stop-api");
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    stackctl("start-api");
+    sp_t_assert_problem(r, 502, "dependency_unavailable");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(body_over_nginx_limit_is_413_problem_json)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *big = sp_t_fmt("{\"subject\":\"x\",\"description\":\"%s\"}",
+                               sp_t_repeat("a", 3 * 1024 * 1024));
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, big);
+    sp_t_assert_problem(r, 413, "payload_too_large");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Runs support-migrate against database db; returns its exit status. */
+static pid_t
+migrate_start(const char *db)
+{
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) {
+        char url[1024], bin[1024], dir[1024];
+        snprintf(url, sizeof(url), "%s dbname=%s", getenv("SP_TEST_DATABASE_URL"), db);
+        snprintf(bin, sizeof(bin), "%s/support-migrate", getenv("SP_TEST_TOP_BUILDDIR"));
+        snprintf(dir, sizeof(dir), "%s/sql", getenv("SP_TEST_TOP_SRCDIR"));
+        setenv("SUPPORT_DATABASE_URL", url, 1);
+        setenv("SUPPORT_MIGRATIONS_DIR", dir, 1);
+        freopen("/dev/null", "w", stderr);
+        execl(bin, "support-migrate", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int
+migrate_wait(pid_t pid)
+{
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static int
+migration_files(void)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "ls %s/sql | grep -cE '^[0-9]{3}_.*\\.sql$'",
+             getenv("SP_TEST_TOP_SRCDIR"));
+    FILE *p = popen(cmd, "r");
+    int n = 0;
+    ck_assert(fscanf(p, "%d", &n) == 1);
+    pclose(p);
+    return n;
+}
+
+START_TEST(concurrent_migrations_apply_once_and_newer_database_is_refused)
+{
+    const char *db = sp_t_fmt("mig_%ld_%ld", (long)getpid(), (long)time(NULL));
+    sp_t_sql("CREATE DATABASE %s", db);
+    pid_t a = migrate_start(db), b = migrate_start(db);
+    ck_assert_int_eq(migrate_wait(a), 0);
+    ck_assert_int_eq(migrate_wait(b), 0);
+
+    /* Both ran; the schema was applied exactly once per file. */
+    char url[1024];
+    snprintf(url, sizeof(url), "%s dbname=%s", getenv("SP_TEST_DATABASE_URL"), db);
+    PGconn *c = PQconnectdb(url);
+    ck_assert_int_eq(PQstatus(c), CONNECTION_OK);
+    PGresult *r = PQexec(c, "SELECT count(*), count(DISTINCT version) FROM schema_migrations");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    ck_assert_int_eq(atoi(PQgetvalue(r, 0, 0)), migration_files());
+    ck_assert_int_eq(atoi(PQgetvalue(r, 0, 1)), migration_files());
+    PQclear(r);
+
+    /* Again: nothing to do, still fine. */
+    ck_assert_int_eq(migrate_wait(migrate_start(db)), 0);
+
+    /* A database migrated by a newer release: refuse (exit 3). */
+    r = PQexec(c, "INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ck_assert_int_eq(migrate_wait(migrate_start(db)), 3);
+    PQfinish(c);
+    sp_t_sql("DROP DATABASE %s", db);
+}
+END_TEST
+
+static Suite *
+operations_suite(void)
+{
+    Suite *s = suite_create("operations");
+    TCase *tc = sp_t_tcase(s, "database");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, restarted_database_needs_no_worker_restart);
+    tcase_add_test(tc, database_down_is_503_and_readyz_says_so);
+    tc = sp_t_tcase(s, "workers");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, killed_worker_is_respawned);
+    tcase_add_test(tc, sighup_reloads_jwt_keys_from_file);
+    tc = sp_t_tcase(s, "nginx");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, nginx_answers_502_as_problem_json_when_workers_are_gone);
+    tcase_add_test(tc, body_over_nginx_limit_is_413_problem_json);
+    tc = sp_t_tcase(s, "migrations");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, concurrent_migrations_apply_once_and_newer_database_is_refused);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(operations_suite());
+}

@@ -1,0 +1,402 @@
+/*
+ * test_ticket_create: POST /support/tickets (API.md §4) - the 201 answer
+ * and its effects, every validation rule of the body, the transport-level
+ * refusals (400/413/415) and the sanitizing of the first message.
+ * Every test creates its own customer, so nothing depends on order.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+#define TICKETS "/support/tickets"
+
+/* A valid body with `extra` (a JSON fragment starting with ',' or "")
+ * appended to its members. */
+static const char *
+body_with(const char *extra)
+{
+    return sp_t_fmt("{\"subject\":\"Cannot change my booking\","
+                    "\"description\":\"The button does nothing.\"%s}", extra);
+}
+
+/* POSTs body as a fresh customer. */
+static struct sp_t_resp *
+create(const char *body)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    return sp_t_post_json(TICKETS, u.token, body);
+}
+
+/* POSTs body as a fresh customer and asserts the 422 field error. */
+static void
+assert_create_invalid(const char *body, const char *field, const char *code)
+{
+    struct sp_t_resp *r = create(body);
+    sp_t_assert_invalid(r, field, code);
+    sp_t_resp_free(r);
+}
+
+/* POSTs body as a fresh customer, asserts 201 with a valid view. */
+static struct sp_t_resp *
+create_ok(const char *body)
+{
+    struct sp_t_resp *r = create(body);
+    sp_t_assert_json(r, 201);
+    sp_t_assert_ticket_view(r->json);
+    return r;
+}
+
+START_TEST(create_returns_201_with_location_and_customer_view)
+{
+    struct sp_t_resp *r = create_ok(body_with(""));
+    struct json_object *t = r->json;
+    const char *pid = sp_t_jstr(t, "public_id");
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/tickets/%s", pid));
+    ck_assert_str_eq(sp_t_jstr(t, "subject"), "Cannot change my booking");
+    ck_assert_str_eq(sp_t_jstr(t, "description"), "The button does nothing.");
+    ck_assert_str_eq(sp_t_jstr(t, "status"), "open");
+    ck_assert_str_eq(sp_t_jstr(t, "priority"), "normal");
+    ck_assert_str_eq(sp_t_jstr(t, "source"), "web");
+    sp_t_assert_jnull(t, "category");
+    sp_t_assert_jnull(t, "provider_id");
+    sp_t_assert_jnull(t, "booking_id");
+    sp_t_assert_jnull(t, "closed_at");
+    ck_assert_int_eq(sp_t_jint(t, "version"), 1);
+    sp_t_assert_recent(sp_t_jstr(t, "created_at"));
+    sp_t_assert_recent(sp_t_jstr(t, "updated_at"));
+
+    struct json_object *msgs = sp_t_jarr(t, "messages");
+    ck_assert_uint_eq(json_object_array_length(msgs), 1);
+    struct json_object *m = json_object_array_get_idx(msgs, 0);
+    ck_assert_str_eq(sp_t_jstr(m, "sender_type"), "customer");
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "The button does nothing.");
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(m, "attachments")), 0);
+    sp_t_assert_recent(sp_t_jstr(m, "created_at"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(public_ids_differ_between_tickets)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *a = sp_t_ticket_create(&u, "first");
+    const char *b = sp_t_ticket_create(&u, "second");
+    ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(create_writes_one_created_event)
+{
+    struct sp_t_resp *r = create_ok(body_with(""));
+    ck_assert_int_eq(sp_t_db_event_count(sp_t_jstr(r->json, "public_id"), "created"), 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(active_category_slug_is_accepted)
+{
+    const char *slug = sp_t_db_category_new(true);
+    struct sp_t_resp *r = create_ok(body_with(sp_t_fmt(",\"category\":%s", sp_t_jq(slug))));
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(inactive_category_is_422_unknown_category)
+{
+    const char *slug = sp_t_db_category_new(false);
+    assert_create_invalid(body_with(sp_t_fmt(",\"category\":%s", sp_t_jq(slug))), "category",
+                          "unknown_category");
+}
+END_TEST
+
+START_TEST(unknown_category_is_422_unknown_category)
+{
+    const char *slug = sp_t_unique("no-such-category");
+    assert_create_invalid(body_with(sp_t_fmt(",\"category\":%s", sp_t_jq(slug))), "category",
+                          "unknown_category");
+}
+END_TEST
+
+START_TEST(source_email_and_chat_are_accepted)
+{
+    static const char *const sources[] = {"email", "chat", "web"};
+    for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+        struct sp_t_resp *r = create_ok(body_with(sp_t_fmt(",\"source\":\"%s\"", sources[i])));
+        ck_assert_str_eq(sp_t_jstr(r->json, "source"), sources[i]);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(bogus_source_is_422_invalid)
+{
+    assert_create_invalid(body_with(",\"source\":\"carrier-pigeon\""), "source", "invalid");
+}
+END_TEST
+
+START_TEST(integer_provider_id_is_accepted)
+{
+    struct sp_t_resp *r = create_ok(body_with(",\"provider_id\":4242"));
+    ck_assert_int_eq(sp_t_jint(r->json, "provider_id"), 4242);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(string_provider_id_is_422_wrong_type)
+{
+    assert_create_invalid(body_with(",\"provider_id\":\"4242\""), "provider_id", "wrong_type");
+}
+END_TEST
+
+START_TEST(booking_id_of_64_chars_is_accepted)
+{
+    const char *id = sp_t_repeat("B", 64);
+    struct sp_t_resp *r = create_ok(body_with(sp_t_fmt(",\"booking_id\":\"%s\"", id)));
+    ck_assert_str_eq(sp_t_jstr(r->json, "booking_id"), id);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(booking_id_of_65_chars_is_422_too_long)
+{
+    assert_create_invalid(body_with(sp_t_fmt(",\"booking_id\":\"%s\"", sp_t_repeat("B", 65))),
+                          "booking_id", "too_long");
+}
+END_TEST
+
+START_TEST(metadata_object_is_accepted)
+{
+    struct sp_t_resp *r =
+        create_ok(body_with(",\"metadata\":{\"app\":\"ios\",\"build\":1234,\"tags\":[\"a\"]}"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(metadata_over_4_kib_is_422_too_large)
+{
+    assert_create_invalid(
+        body_with(sp_t_fmt(",\"metadata\":{\"note\":\"%s\"}", sp_t_repeat("m", 5000))),
+        "metadata", "too_large");
+}
+END_TEST
+
+START_TEST(metadata_not_an_object_is_422_wrong_type)
+{
+    assert_create_invalid(body_with(",\"metadata\":[1,2,3]"), "metadata", "wrong_type");
+    assert_create_invalid(body_with(",\"metadata\":\"app=ios\""), "metadata", "wrong_type");
+}
+END_TEST
+
+START_TEST(missing_subject_is_422_required)
+{
+    assert_create_invalid("{\"description\":\"no subject here\"}", "subject", "required");
+}
+END_TEST
+
+START_TEST(empty_subject_is_422_too_short)
+{
+    assert_create_invalid("{\"subject\":\"\",\"description\":\"empty subject\"}", "subject",
+                          "too_short");
+}
+END_TEST
+
+START_TEST(non_string_subject_is_422_wrong_type)
+{
+    assert_create_invalid("{\"subject\":42,\"description\":\"numeric subject\"}", "subject",
+                          "wrong_type");
+}
+END_TEST
+
+START_TEST(subject_of_201_chars_is_422_too_long)
+{
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\"}",
+                                   sp_t_repeat("s", 201)),
+                          "subject", "too_long");
+}
+END_TEST
+
+START_TEST(subject_of_200_multibyte_chars_is_accepted)
+{
+    /* 200 code points, 400 bytes: lengths count characters, not bytes. */
+    const char *subject = sp_t_repeat("\xc3\xa9", 200);
+    struct sp_t_resp *r =
+        create_ok(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\"}", subject));
+    ck_assert_str_eq(sp_t_jstr(r->json, "subject"), subject);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(subject_of_201_multibyte_chars_is_422_too_long)
+{
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\"}",
+                                   sp_t_repeat("\xc3\xa9", 201)),
+                          "subject", "too_long");
+}
+END_TEST
+
+START_TEST(missing_description_is_422_required)
+{
+    assert_create_invalid("{\"subject\":\"no description\"}", "description", "required");
+}
+END_TEST
+
+START_TEST(description_of_20000_chars_is_accepted)
+{
+    const char *d = sp_t_repeat("d", 20000);
+    struct sp_t_resp *r = create_ok(sp_t_fmt("{\"subject\":\"long\",\"description\":\"%s\"}", d));
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), d);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(description_of_20001_chars_is_422_too_long)
+{
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"long\",\"description\":\"%s\"}",
+                                   sp_t_repeat("d", 20001)),
+                          "description", "too_long");
+}
+END_TEST
+
+START_TEST(customer_setting_priority_is_422_not_allowed)
+{
+    assert_create_invalid(body_with(",\"priority\":\"urgent\""), "priority", "not_allowed");
+}
+END_TEST
+
+START_TEST(malformed_json_is_400_invalid_json)
+{
+    struct sp_t_resp *r = create("{\"subject\":\"half\",\"description\":");
+    sp_t_assert_problem(r, 400, "invalid_json");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(json_array_body_is_422_validation_failed)
+{
+    struct sp_t_resp *r = create("[{\"subject\":\"in an array\",\"description\":\"d\"}]");
+    sp_t_assert_problem(r, 422, "validation_failed");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(text_plain_body_is_415)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("POST", TICKETS, u.token, "text/plain", body_with(""), NULL);
+    sp_t_assert_problem(r, 415, "unsupported_media_type");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(body_without_content_type_is_415)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("POST", TICKETS, u.token, NULL, body_with(""), NULL);
+    sp_t_assert_problem(r, 415, "unsupported_media_type");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(json_with_charset_parameter_is_accepted)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("POST", TICKETS, u.token,
+                                       "application/json; charset=utf-8", body_with(""), NULL);
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(body_over_1_mib_is_413_problem)
+{
+    const char *big = sp_t_repeat("x", 1024 * 1024 + 1024);
+    struct sp_t_resp *r =
+        create(sp_t_fmt("{\"subject\":\"big\",\"description\":\"%s\"}", big));
+    sp_t_assert_problem(r, 413, "payload_too_large");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(description_markup_is_sanitized)
+{
+    struct sp_t_resp *r = create_ok(
+        "{\"subject\":\"xss\",\"description\":\"<script>alert(1)</script><b>hi</b>\"}");
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "<b>hi</b>");
+    struct json_object *m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "<b>hi</b>");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(description_empty_after_sanitizing_is_422)
+{
+    assert_create_invalid("{\"subject\":\"xss\",\"description\":\"<script>x</script>\"}",
+                          "description", NULL);
+}
+END_TEST
+
+START_TEST(unknown_fields_are_ignored)
+{
+    struct sp_t_resp *r =
+        create_ok(body_with(",\"favourite_colour\":\"teal\",\"x_extra\":{\"nested\":[1]}"));
+    ck_assert(!sp_t_jhas(r->json, "favourite_colour"));
+    ck_assert(!sp_t_jhas(r->json, "x_extra"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+ticket_create_suite(void)
+{
+    Suite *s = suite_create("ticket_create");
+    TCase *tc = sp_t_tcase(s, "created");
+    tcase_add_test(tc, create_returns_201_with_location_and_customer_view);
+    tcase_add_test(tc, public_ids_differ_between_tickets);
+    tcase_add_test(tc, create_writes_one_created_event);
+    tcase_add_test(tc, unknown_fields_are_ignored);
+
+    tc = sp_t_tcase(s, "fields");
+    tcase_add_test(tc, active_category_slug_is_accepted);
+    tcase_add_test(tc, inactive_category_is_422_unknown_category);
+    tcase_add_test(tc, unknown_category_is_422_unknown_category);
+    tcase_add_test(tc, source_email_and_chat_are_accepted);
+    tcase_add_test(tc, bogus_source_is_422_invalid);
+    tcase_add_test(tc, integer_provider_id_is_accepted);
+    tcase_add_test(tc, string_provider_id_is_422_wrong_type);
+    tcase_add_test(tc, booking_id_of_64_chars_is_accepted);
+    tcase_add_test(tc, booking_id_of_65_chars_is_422_too_long);
+    tcase_add_test(tc, metadata_object_is_accepted);
+    tcase_add_test(tc, metadata_over_4_kib_is_422_too_large);
+    tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
+    tcase_add_test(tc, customer_setting_priority_is_422_not_allowed);
+
+    tc = sp_t_tcase(s, "subject_description");
+    tcase_add_test(tc, missing_subject_is_422_required);
+    tcase_add_test(tc, empty_subject_is_422_too_short);
+    tcase_add_test(tc, non_string_subject_is_422_wrong_type);
+    tcase_add_test(tc, subject_of_201_chars_is_422_too_long);
+    tcase_add_test(tc, subject_of_200_multibyte_chars_is_accepted);
+    tcase_add_test(tc, subject_of_201_multibyte_chars_is_422_too_long);
+    tcase_add_test(tc, missing_description_is_422_required);
+    tcase_add_test(tc, description_of_20000_chars_is_accepted);
+    tcase_add_test(tc, description_of_20001_chars_is_422_too_long);
+    tcase_add_test(tc, description_markup_is_sanitized);
+    tcase_add_test(tc, description_empty_after_sanitizing_is_422);
+
+    tc = sp_t_tcase(s, "transport");
+    tcase_add_test(tc, malformed_json_is_400_invalid_json);
+    tcase_add_test(tc, json_array_body_is_422_validation_failed);
+    tcase_add_test(tc, text_plain_body_is_415);
+    tcase_add_test(tc, body_without_content_type_is_415);
+    tcase_add_test(tc, json_with_charset_parameter_is_accepted);
+    tcase_add_test(tc, body_over_1_mib_is_413_problem);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(ticket_create_suite());
+}

@@ -1,0 +1,257 @@
+/*
+ * test_ticket_reply: POST /support/tickets/:publicId/messages (API.md §4) -
+ * the 201 message, sanitizing, the reopen rules (pending_customer and
+ * resolved go back to in_progress when assigned, else open, with their
+ * events and a new version), 409 on closed tickets and body validation.
+ * States the API cannot reach yet (closed, resolved, assignment) are set
+ * through SQL.
+ */
+#include "harness.h"
+
+#include <string.h>
+
+static const char *
+messages_path(const char *pid)
+{
+    return sp_t_fmt("/support/tickets/%s/messages", pid);
+}
+
+static struct sp_t_resp *
+reply(const struct sp_t_user *u, const char *pid, const char *body)
+{
+    return sp_t_post_json(messages_path(pid), u->token, sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+}
+
+/* The ticket's status and version as the owner sees them. */
+static const char *
+status_of(const struct sp_t_user *u, const char *pid, int64_t *version)
+{
+    struct sp_t_resp *r = sp_t_ticket_get(u, pid);
+    sp_t_assert_ticket_view(r->json);
+    const char *st = sp_t_fmt("%s", sp_t_jstr(r->json, "status"));
+    if (version != NULL)
+        *version = sp_t_jint(r->json, "version");
+    sp_t_resp_free(r);
+    return st;
+}
+
+static size_t
+message_count(const struct sp_t_user *u, const char *pid)
+{
+    struct sp_t_resp *r = sp_t_ticket_get(u, pid);
+    size_t n = json_object_array_length(sp_t_jarr(r->json, "messages"));
+    sp_t_resp_free(r);
+    return n;
+}
+
+static void
+assert_reply_invalid(const char *json_body, const char *code)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "invalid reply");
+    struct sp_t_resp *r = sp_t_post_json(messages_path(pid), u.token, json_body);
+    sp_t_assert_invalid(r, "body", code);
+    sp_t_resp_free(r);
+    ck_assert_uint_eq(message_count(&u, pid), 1);
+}
+
+START_TEST(reply_is_201_with_the_sanitized_message)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "reply");
+    struct sp_t_resp *r = reply(&u, pid, "<p>thanks <script>x()</script><i>a</i></p>");
+    sp_t_assert_json(r, 201);
+    sp_t_assert_message_view(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "sender_type"), "customer");
+    ck_assert_str_eq(sp_t_jstr(r->json, "body"), "<p>thanks <i>a</i></p>");
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 0);
+    sp_t_assert_recent(sp_t_jstr(r->json, "created_at"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(reply_text_is_entity_escaped)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "escaping");
+    struct sp_t_resp *r = reply(&u, pid, "a < b & c");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "body"), "a &lt; b &amp; c");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(reply_appends_to_the_ticket_messages)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "grows");
+    int64_t id = sp_t_ticket_reply(&u, pid, "one more thing");
+
+    struct sp_t_resp *r = sp_t_ticket_get(&u, pid);
+    struct json_object *ms = sp_t_jarr(r->json, "messages");
+    ck_assert_uint_eq(json_object_array_length(ms), 2);
+    struct json_object *last = json_object_array_get_idx(ms, 1);
+    ck_assert_int_eq(sp_t_jint(last, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(last, "sender_type"), "customer");
+    ck_assert_str_eq(sp_t_jstr(last, "body"), "one more thing");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(reply_on_open_ticket_keeps_it_open)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "still open");
+    (void)sp_t_ticket_reply(&u, pid, "hello again");
+    ck_assert_str_eq(status_of(&u, pid, NULL), "open");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "status_changed"), 0);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "reopened"), 0);
+}
+END_TEST
+
+START_TEST(reply_on_closed_ticket_is_409_ticket_closed)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "closed");
+    sp_t_db_ticket_set_status(pid, "closed");
+    struct sp_t_resp *r = reply(&u, pid, "are you there?");
+    sp_t_assert_problem(r, 409, "ticket_closed");
+    sp_t_resp_free(r);
+    ck_assert_uint_eq(message_count(&u, pid), 1);
+    ck_assert_str_eq(status_of(&u, pid, NULL), "closed");
+}
+END_TEST
+
+START_TEST(reply_on_unassigned_pending_customer_moves_to_open)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "pending, unassigned");
+    sp_t_db_ticket_set_status(pid, "pending_customer");
+    (void)sp_t_ticket_reply(&u, pid, "here is the info");
+    ck_assert_str_eq(status_of(&u, pid, NULL), "open");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "status_changed"), 1);
+}
+END_TEST
+
+START_TEST(reply_on_assigned_pending_customer_moves_to_in_progress)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "pending, assigned");
+    sp_t_db_ticket_assign(pid, sp_t_db_agent_new());
+    sp_t_db_ticket_set_status(pid, "pending_customer");
+    (void)sp_t_ticket_reply(&u, pid, "here is the info");
+    ck_assert_str_eq(status_of(&u, pid, NULL), "in_progress");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "status_changed"), 1);
+}
+END_TEST
+
+START_TEST(reply_on_unassigned_resolved_ticket_reopens_as_open)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "resolved, unassigned");
+    sp_t_db_ticket_set_status(pid, "resolved");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "reopened"), 0);
+    (void)sp_t_ticket_reply(&u, pid, "it broke again");
+    ck_assert_str_eq(status_of(&u, pid, NULL), "open");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "reopened"), 1);
+}
+END_TEST
+
+START_TEST(reply_on_assigned_resolved_ticket_reopens_as_in_progress)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "resolved, assigned");
+    sp_t_db_ticket_assign(pid, sp_t_db_agent_new());
+    sp_t_db_ticket_set_status(pid, "resolved");
+    (void)sp_t_ticket_reply(&u, pid, "it broke again");
+    ck_assert_str_eq(status_of(&u, pid, NULL), "in_progress");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "reopened"), 1);
+}
+END_TEST
+
+START_TEST(reopen_increments_version_and_etag)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "versioned");
+    sp_t_db_ticket_set_status(pid, "resolved");
+    int64_t before = 0, after = 0;
+    ck_assert_str_eq(status_of(&u, pid, &before), "resolved");
+    (void)sp_t_ticket_reply(&u, pid, "reopen please");
+    ck_assert_str_eq(status_of(&u, pid, &after), "open");
+    ck_assert_int_gt(after, before);
+
+    struct sp_t_resp *r = sp_t_ticket_get(&u, pid);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)after));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(empty_body_is_422)
+{
+    assert_reply_invalid("{\"body\":\"\"}", NULL);
+}
+END_TEST
+
+START_TEST(missing_body_is_422_required)
+{
+    assert_reply_invalid("{\"attachments\":[]}", "required");
+}
+END_TEST
+
+START_TEST(non_string_body_is_422_wrong_type)
+{
+    assert_reply_invalid("{\"body\":42}", "wrong_type");
+}
+END_TEST
+
+START_TEST(whitespace_only_body_is_422)
+{
+    assert_reply_invalid("{\"body\":\"  \\n\\t  \"}", NULL);
+}
+END_TEST
+
+START_TEST(markup_only_body_is_422)
+{
+    assert_reply_invalid("{\"body\":\"<p> </p><br><script>alert(1)</script>\"}", NULL);
+}
+END_TEST
+
+START_TEST(body_of_20001_chars_is_422_too_long)
+{
+    assert_reply_invalid(sp_t_fmt("{\"body\":\"%s\"}", sp_t_repeat("r", 20001)), "too_long");
+}
+END_TEST
+
+static Suite *
+ticket_reply_suite(void)
+{
+    Suite *s = suite_create("ticket_reply");
+    TCase *tc = sp_t_tcase(s, "reply");
+    tcase_add_test(tc, reply_is_201_with_the_sanitized_message);
+    tcase_add_test(tc, reply_text_is_entity_escaped);
+    tcase_add_test(tc, reply_appends_to_the_ticket_messages);
+
+    tc = sp_t_tcase(s, "status");
+    tcase_add_test(tc, reply_on_open_ticket_keeps_it_open);
+    tcase_add_test(tc, reply_on_closed_ticket_is_409_ticket_closed);
+    tcase_add_test(tc, reply_on_unassigned_pending_customer_moves_to_open);
+    tcase_add_test(tc, reply_on_assigned_pending_customer_moves_to_in_progress);
+    tcase_add_test(tc, reply_on_unassigned_resolved_ticket_reopens_as_open);
+    tcase_add_test(tc, reply_on_assigned_resolved_ticket_reopens_as_in_progress);
+    tcase_add_test(tc, reopen_increments_version_and_etag);
+
+    tc = sp_t_tcase(s, "validation");
+    tcase_add_test(tc, empty_body_is_422);
+    tcase_add_test(tc, missing_body_is_422_required);
+    tcase_add_test(tc, non_string_body_is_422_wrong_type);
+    tcase_add_test(tc, whitespace_only_body_is_422);
+    tcase_add_test(tc, markup_only_body_is_422);
+    tcase_add_test(tc, body_of_20001_chars_is_422_too_long);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(ticket_reply_suite());
+}

@@ -1,0 +1,428 @@
+/*
+ * test_config: the settings table and its loader (src/core/config.c).
+ * Unset settings take their documented defaults; a bad one stops the load
+ * with a message naming the variable and never its value; secrets may come
+ * from NAME_FILE, which wins over NAME.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+
+extern char **environ;
+
+static struct sp_config cfg;
+static char err[256];
+static char scratch[64]; /* made by main(), removed by main() even after failures */
+static char tmpfile_path[128];
+
+/* Every SUPPORT_* variable of the test's environment is removed, so the
+ * tests see only what they set. */
+static void
+clear_support_env(void)
+{
+    for (;;) {
+        char name[256] = "";
+        for (char **e = environ; e != NULL && *e != NULL; e++) {
+            if (strncmp(*e, "SUPPORT_", 8) == 0) {
+                size_t n = strcspn(*e, "=");
+                if (n < sizeof(name)) {
+                    memcpy(name, *e, n);
+                    name[n] = '\0';
+                    break;
+                }
+            }
+        }
+        if (name[0] == '\0')
+            return;
+        unsetenv(name);
+    }
+}
+
+static void
+setup(void)
+{
+    clear_support_env();
+    memset(&cfg, 0, sizeof(cfg));
+    err[0] = '\0';
+    tmpfile_path[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+    sp_config_free(&cfg);
+    if (tmpfile_path[0] != '\0')
+        unlink(tmpfile_path);
+    clear_support_env();
+}
+
+/* Writes content to a fresh temp file; its path is in tmpfile_path. */
+static const char *
+write_tmp(const char *content, size_t len)
+{
+    snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/XXXXXX", scratch);
+    int fd = mkstemp(tmpfile_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, content, len), (ssize_t)len);
+    close(fd);
+    return tmpfile_path;
+}
+
+static const char *
+write_tmp_str(const char *content)
+{
+    return write_tmp(content, strlen(content));
+}
+
+static long
+cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+static void
+assert_refused_naming(const char *var, const char *value)
+{
+    ck_assert_msg(!sp_config_load(&cfg, err, sizeof(err)), "%s=%s accepted", var, value);
+    ck_assert_msg(strstr(err, var) != NULL, "message does not name %s: %s", var, err);
+    if (value != NULL && *value != '\0')
+        ck_assert_msg(strstr(err, value) == NULL, "message shows the value: %s", err);
+}
+
+START_TEST(unset_settings_take_their_defaults)
+{
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.database_url, "dbname=support");
+    ck_assert_str_eq(cfg.listen, "var/run/support-api.sock");
+    ck_assert_int_eq(cfg.workers, cores());
+    ck_assert_int_eq(cfg.listen_backlog, 0);
+    ck_assert_ptr_null(cfg.jwt_keys);
+    ck_assert_ptr_null(cfg.jwt_public_keys_file);
+    ck_assert_ptr_null(cfg.jwt_issuer);
+    ck_assert_ptr_null(cfg.jwt_audience);
+    ck_assert_str_eq(cfg.migrations_dir, "sql");
+    ck_assert_int_eq(cfg.max_body_bytes, 1048576);
+    ck_assert_str_eq(cfg.log_level, "info");
+    ck_assert_int_eq(cfg.db_statement_timeout_ms, 5000);
+}
+END_TEST
+
+START_TEST(empty_values_count_as_unset)
+{
+    setenv("SUPPORT_LISTEN", "", 1);
+    setenv("SUPPORT_MAX_BODY_BYTES", "", 1);
+    setenv("SUPPORT_JWT_ISSUER", "", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.listen, "var/run/support-api.sock");
+    ck_assert_int_eq(cfg.max_body_bytes, 1048576);
+    ck_assert_ptr_null(cfg.jwt_issuer);
+}
+END_TEST
+
+START_TEST(set_values_are_read)
+{
+    setenv("SUPPORT_DATABASE_URL", "postgresql://db/support", 1);
+    setenv("SUPPORT_LISTEN", ":9000", 1);
+    setenv("SUPPORT_WORKERS", "4", 1);
+    setenv("SUPPORT_LISTEN_BACKLOG", "511", 1);
+    setenv("SUPPORT_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef", 1);
+    setenv("SUPPORT_JWT_ISSUER", "https://idp.example", 1);
+    setenv("SUPPORT_JWT_AUDIENCE", "support", 1);
+    setenv("SUPPORT_MIGRATIONS_DIR", "/opt/support/sql", 1);
+    setenv("SUPPORT_MAX_BODY_BYTES", "2048", 1);
+    setenv("SUPPORT_LOG_LEVEL", "debug", 1);
+    setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "0", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.database_url, "postgresql://db/support");
+    ck_assert_str_eq(cfg.listen, ":9000");
+    ck_assert_int_eq(cfg.workers, 4);
+    ck_assert_int_eq(cfg.listen_backlog, 511);
+    ck_assert_str_eq(cfg.jwt_keys, "k1:0123456789abcdef0123456789abcdef");
+    ck_assert_str_eq(cfg.jwt_issuer, "https://idp.example");
+    ck_assert_str_eq(cfg.jwt_audience, "support");
+    ck_assert_str_eq(cfg.migrations_dir, "/opt/support/sql");
+    ck_assert_int_eq(cfg.max_body_bytes, 2048);
+    ck_assert_str_eq(cfg.log_level, "debug");
+    ck_assert_int_eq(cfg.db_statement_timeout_ms, 0);
+}
+END_TEST
+
+START_TEST(strings_are_copies_owned_by_the_config)
+{
+    setenv("SUPPORT_LISTEN", ":9000", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    setenv("SUPPORT_LISTEN", ":9999", 1);
+    ck_assert_str_eq(cfg.listen, ":9000");
+}
+END_TEST
+
+START_TEST(integer_bounds_are_inclusive)
+{
+    setenv("SUPPORT_MAX_BODY_BYTES", "1024", 1);
+    setenv("SUPPORT_WORKERS", "256", 1);
+    setenv("SUPPORT_LISTEN_BACKLOG", "65535", 1);
+    setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "600000", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.max_body_bytes, 1024);
+    ck_assert_int_eq(cfg.workers, 256);
+    sp_config_free(&cfg);
+    setenv("SUPPORT_MAX_BODY_BYTES", "67108864", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.max_body_bytes, 64L * 1024 * 1024);
+}
+END_TEST
+
+START_TEST(integer_above_range_is_refused_naming_the_variable_not_the_value)
+{
+    setenv("SUPPORT_MAX_BODY_BYTES", "67108865", 1);
+    assert_refused_naming("SUPPORT_MAX_BODY_BYTES", "67108865");
+}
+END_TEST
+
+START_TEST(integer_below_range_is_refused)
+{
+    setenv("SUPPORT_MAX_BODY_BYTES", "1023", 1);
+    assert_refused_naming("SUPPORT_MAX_BODY_BYTES", "1023");
+}
+END_TEST
+
+START_TEST(negative_workers_are_refused)
+{
+    setenv("SUPPORT_WORKERS", "-3", 1);
+    assert_refused_naming("SUPPORT_WORKERS", "-3");
+}
+END_TEST
+
+START_TEST(too_many_workers_are_refused)
+{
+    setenv("SUPPORT_WORKERS", "257", 1);
+    assert_refused_naming("SUPPORT_WORKERS", "257");
+}
+END_TEST
+
+START_TEST(integer_overflow_is_refused)
+{
+    setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "99999999999999999999999", 1);
+    assert_refused_naming("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "99999999999999999999999");
+}
+END_TEST
+
+START_TEST(non_integer_is_refused)
+{
+    static const char *const bad[] = {"abc", "12abc", "1.5", "0x10", "4 workers", "--1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("SUPPORT_LISTEN_BACKLOG", bad[i], 1);
+        assert_refused_naming("SUPPORT_LISTEN_BACKLOG", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(refused_load_leaves_nothing_allocated)
+{
+    /* Strings loaded before the bad setting are freed (LSan would say). */
+    setenv("SUPPORT_DATABASE_URL", "dbname=x", 1);
+    setenv("SUPPORT_LISTEN", ":1", 1);
+    setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "never", 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_ptr_null(cfg.database_url);
+    ck_assert_ptr_null(cfg.listen);
+}
+END_TEST
+
+START_TEST(workers_zero_means_number_of_cores)
+{
+    setenv("SUPPORT_WORKERS", "0", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.workers, cores());
+    ck_assert_int_gt(cfg.workers, 0);
+}
+END_TEST
+
+START_TEST(secret_is_read_from_its_file_without_the_trailing_newline)
+{
+    static const char key[] = "k1:0123456789abcdef0123456789abcdef";
+    setenv("SUPPORT_JWT_KEYS_FILE", write_tmp_str("k1:0123456789abcdef0123456789abcdef\n"), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.jwt_keys, key);
+}
+END_TEST
+
+START_TEST(secret_file_trims_crlf_and_several_newlines)
+{
+    setenv("SUPPORT_DATABASE_URL_FILE", write_tmp_str("host=db password=s3cret\r\n\n"), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.database_url, "host=db password=s3cret");
+}
+END_TEST
+
+START_TEST(secret_file_keeps_inner_newlines_and_spaces)
+{
+    setenv("SUPPORT_JWT_KEYS_FILE", write_tmp_str(" a:b\nc:d "), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.jwt_keys, " a:b\nc:d ");
+}
+END_TEST
+
+START_TEST(secret_file_takes_precedence_over_the_variable)
+{
+    setenv("SUPPORT_JWT_KEYS", "env:from-the-environment-xxxxxxxxxxxxx", 1);
+    setenv("SUPPORT_JWT_KEYS_FILE", write_tmp_str("file:from-the-file-xxxxxxxxxxxxxxxxxxxx\n"), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.jwt_keys, "file:from-the-file-xxxxxxxxxxxxxxxxxxxx");
+}
+END_TEST
+
+START_TEST(empty_file_variable_falls_back_to_the_variable)
+{
+    setenv("SUPPORT_JWT_KEYS", "env:key", 1);
+    setenv("SUPPORT_JWT_KEYS_FILE", "", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.jwt_keys, "env:key");
+}
+END_TEST
+
+START_TEST(missing_secret_file_is_refused_naming_the_variable)
+{
+    setenv("SUPPORT_JWT_KEYS_FILE", "/nonexistent/sp-test/keys", 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE") != NULL, "message: %s", err);
+    ck_assert_ptr_null(cfg.jwt_keys);
+}
+END_TEST
+
+START_TEST(missing_database_url_file_is_refused_naming_the_variable)
+{
+    setenv("SUPPORT_DATABASE_URL_FILE", "/nonexistent/sp-test/dburl", 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SUPPORT_DATABASE_URL_FILE") != NULL, "message: %s", err);
+}
+END_TEST
+
+START_TEST(file_variant_only_exists_for_secrets)
+{
+    /* SUPPORT_LISTEN is not a secret: SUPPORT_LISTEN_FILE means nothing. */
+    setenv("SUPPORT_LISTEN_FILE", write_tmp_str(":7000\n"), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_str_eq(cfg.listen, "var/run/support-api.sock");
+}
+END_TEST
+
+START_TEST(secret_file_over_64_kib_is_refused)
+{
+    size_t len = 70000;
+    char *big = malloc(len);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 'k', len);
+    setenv("SUPPORT_JWT_KEYS_FILE", write_tmp(big, len), 1);
+    free(big);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE") != NULL, "message: %s", err);
+}
+END_TEST
+
+START_TEST(free_clears_every_string_and_is_repeatable)
+{
+    setenv("SUPPORT_JWT_KEYS", "k:v", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    sp_config_free(&cfg);
+    ck_assert_ptr_null(cfg.database_url);
+    ck_assert_ptr_null(cfg.listen);
+    ck_assert_ptr_null(cfg.jwt_keys);
+    ck_assert_ptr_null(cfg.migrations_dir);
+    ck_assert_ptr_null(cfg.log_level);
+    sp_config_free(&cfg);
+}
+END_TEST
+
+START_TEST(describe_lists_every_setting_without_values)
+{
+    setenv("SUPPORT_JWT_KEYS", "k:do-not-print-me", 1);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    sp_config_describe(f);
+    fclose(f);
+    static const char *const names[] = {
+        "SUPPORT_DATABASE_URL",   "SUPPORT_LISTEN",       "SUPPORT_WORKERS",
+        "SUPPORT_LISTEN_BACKLOG", "SUPPORT_JWT_KEYS",     "SUPPORT_JWT_PUBLIC_KEYS_FILE",
+        "SUPPORT_JWT_ISSUER",     "SUPPORT_JWT_AUDIENCE", "SUPPORT_MIGRATIONS_DIR",
+        "SUPPORT_MAX_BODY_BYTES", "SUPPORT_LOG_LEVEL",    "SUPPORT_DB_STATEMENT_TIMEOUT_MS",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        ck_assert_msg(strstr(text, names[i]) != NULL, "%s not described", names[i]);
+    ck_assert_ptr_null(strstr(text, "do-not-print-me"));
+    ck_assert_ptr_nonnull(strstr(text, "1048576"));
+    free(text);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, unset_settings_take_their_defaults);
+    tcase_add_test(tc, empty_values_count_as_unset);
+    tcase_add_test(tc, set_values_are_read);
+    tcase_add_test(tc, strings_are_copies_owned_by_the_config);
+    tcase_add_test(tc, integer_bounds_are_inclusive);
+    tcase_add_test(tc, integer_above_range_is_refused_naming_the_variable_not_the_value);
+    tcase_add_test(tc, integer_below_range_is_refused);
+    tcase_add_test(tc, negative_workers_are_refused);
+    tcase_add_test(tc, too_many_workers_are_refused);
+    tcase_add_test(tc, integer_overflow_is_refused);
+    tcase_add_test(tc, non_integer_is_refused);
+    tcase_add_test(tc, refused_load_leaves_nothing_allocated);
+    tcase_add_test(tc, workers_zero_means_number_of_cores);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("secrets");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, secret_is_read_from_its_file_without_the_trailing_newline);
+    tcase_add_test(tc, secret_file_trims_crlf_and_several_newlines);
+    tcase_add_test(tc, secret_file_keeps_inner_newlines_and_spaces);
+    tcase_add_test(tc, secret_file_takes_precedence_over_the_variable);
+    tcase_add_test(tc, empty_file_variable_falls_back_to_the_variable);
+    tcase_add_test(tc, missing_secret_file_is_refused_naming_the_variable);
+    tcase_add_test(tc, missing_database_url_file_is_refused_naming_the_variable);
+    tcase_add_test(tc, file_variant_only_exists_for_secrets);
+    tcase_add_test(tc, secret_file_over_64_kib_is_refused);
+    tcase_add_test(tc, free_clears_every_string_and_is_repeatable);
+    tcase_add_test(tc, describe_lists_every_setting_without_values);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int
+main(void)
+{
+    snprintf(scratch, sizeof(scratch), "/tmp/sp-test-config-XXXXXX");
+    if (mkdtemp(scratch) == NULL) {
+        perror("mkdtemp");
+        return EXIT_FAILURE;
+    }
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    nftw(scratch, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,297 @@
+/*
+ * test_router: the one route table (src/http/router.c). Paths match
+ * segment by segment, ":name" captures one non-empty segment, a path known
+ * under other methods yields 405 with its Allow list, anything else 404.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "http/http.h"
+#include "http/router.h"
+
+static enum sp_rc
+h_list(struct sp_req *r, struct sp_problem *p)
+{
+    (void)r;
+    (void)p;
+    return SP_OK;
+}
+
+static enum sp_rc
+h_create(struct sp_req *r, struct sp_problem *p)
+{
+    (void)r;
+    (void)p;
+    return SP_OK;
+}
+
+static enum sp_rc
+h_show(struct sp_req *r, struct sp_problem *p)
+{
+    (void)r;
+    (void)p;
+    return SP_OK;
+}
+
+static enum sp_rc
+h_other(struct sp_req *r, struct sp_problem *p)
+{
+    (void)r;
+    (void)p;
+    return SP_OK;
+}
+
+static const struct sp_route routes[] = {
+    {SP_GET, "/support/healthz", h_other, SP_ROLE_NONE},
+    {SP_GET, "/support/tickets", h_list, SP_ROLE_CUSTOMER},
+    {SP_POST, "/support/tickets", h_create, SP_ROLE_CUSTOMER},
+    {SP_GET, "/support/tickets/:publicId", h_show, SP_ROLE_CUSTOMER},
+    {SP_GET, "/support/tickets/:publicId/messages", h_other, SP_ROLE_CUSTOMER},
+    {SP_POST, "/support/tickets/:publicId/messages", h_create, SP_ROLE_CUSTOMER},
+    {SP_PATCH, "/support/agent/tickets/:id", h_other, SP_ROLE_AGENT},
+    {SP_GET, "/support/agent/tickets/:id/messages/:messageId", h_show, SP_ROLE_AGENT},
+    /* The same path twice under GET (e.g. a literal and a parameter): the
+     * Allow list must still name each method once. */
+    {SP_GET, "/support/agent/me", h_other, SP_ROLE_AGENT},
+    {SP_GET, "/support/agent/:what", h_other, SP_ROLE_AGENT},
+    {SP_PATCH, "/support/agent/me", h_other, SP_ROLE_AGENT},
+};
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static struct sp_arena arena;
+static struct sp_req req;
+static const struct sp_route *found;
+static char allow[128];
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 4096);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static enum sp_route_result
+route(enum sp_method m, const char *path)
+{
+    memset(&req, 0, sizeof(req));
+    req.arena = &arena;
+    req.method = m;
+    req.path = path;
+    req.query = "";
+    found = NULL;
+    memset(allow, 'X', sizeof(allow));
+    return sp_router_match(routes, NROUTES, &req, &found, allow, sizeof(allow));
+}
+
+START_TEST(exact_path_matches_its_route)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/healthz"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[0]);
+    ck_assert_uint_eq(req.nparams, 0);
+    ck_assert_int_eq(route(SP_POST, "/support/tickets"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[2]);
+    ck_assert(found->handler == h_create);
+}
+END_TEST
+
+START_TEST(method_picks_the_route_for_the_same_path)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/tickets"), SP_ROUTE_FOUND);
+    ck_assert(found->handler == h_list);
+    ck_assert_int_eq(route(SP_POST, "/support/tickets"), SP_ROUTE_FOUND);
+    ck_assert(found->handler == h_create);
+}
+END_TEST
+
+START_TEST(parameter_is_captured)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/tickets/7KQ2M9XD4TRA"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[3]);
+    ck_assert_uint_eq(req.nparams, 1);
+    ck_assert_str_eq(req.params[0], "7KQ2M9XD4TRA");
+}
+END_TEST
+
+START_TEST(parameter_in_the_middle_is_captured)
+{
+    ck_assert_int_eq(route(SP_POST, "/support/tickets/ABC/messages"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[5]);
+    ck_assert_uint_eq(req.nparams, 1);
+    ck_assert_str_eq(req.params[0], "ABC");
+}
+END_TEST
+
+START_TEST(two_parameters_are_captured_in_order)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/agent/tickets/42/messages/9001"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[7]);
+    ck_assert_uint_eq(req.nparams, 2);
+    ck_assert_str_eq(req.params[0], "42");
+    ck_assert_str_eq(req.params[1], "9001");
+}
+END_TEST
+
+START_TEST(parameters_are_raw_not_decoded)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/tickets/a%20b"), SP_ROUTE_FOUND);
+    ck_assert_str_eq(req.params[0], "a%20b");
+}
+END_TEST
+
+START_TEST(trailing_slash_does_not_match)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/healthz/"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/tickets/ABC/"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/tickets/"), SP_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(empty_segment_does_not_match_a_parameter)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/tickets//messages"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/agent/tickets/1/messages/"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/agent/tickets//messages/3"), SP_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(unknown_path_is_not_found)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/nothing"), SP_ROUTE_NOT_FOUND);
+    ck_assert_ptr_null(found);
+    ck_assert_str_eq(allow, "");
+    ck_assert_int_eq(route(SP_GET, "/"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, ""), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/tickets/ABC/messages/extra"), SP_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(segments_match_whole_not_by_prefix)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/health"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/support/healthzz"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "/Support/healthz"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "support/healthz"), SP_ROUTE_NOT_FOUND);
+    ck_assert_int_eq(route(SP_GET, "//support/healthz"), SP_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+START_TEST(other_method_on_known_path_is_bad_method_with_allow)
+{
+    ck_assert_int_eq(route(SP_DELETE, "/support/tickets"), SP_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "GET, POST");
+    ck_assert_int_eq(route(SP_PUT, "/support/tickets/ABC/messages"), SP_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "GET, POST");
+}
+END_TEST
+
+START_TEST(allow_list_names_each_method_once)
+{
+    ck_assert_int_eq(route(SP_DELETE, "/support/agent/me"), SP_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "GET, PATCH");
+}
+END_TEST
+
+START_TEST(allow_list_for_a_parameter_path)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/agent/tickets/5"), SP_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "PATCH");
+    ck_assert_ptr_null(found);
+}
+END_TEST
+
+START_TEST(allow_list_is_truncated_not_overflowed)
+{
+    char small[6];
+    memset(&req, 0, sizeof(req));
+    req.arena = &arena;
+    req.method = SP_DELETE;
+    req.path = "/support/tickets";
+    ck_assert_int_eq(sp_router_match(routes, NROUTES, &req, &found, small, sizeof(small)),
+                     SP_ROUTE_BAD_METHOD);
+    ck_assert_uint_lt(strnlen(small, sizeof(small)), sizeof(small));
+    ck_assert(strncmp(small, "GET", 3) == 0);
+}
+END_TEST
+
+START_TEST(head_matches_a_get_route)
+{
+    ck_assert_int_eq(route(SP_HEAD, "/support/healthz"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[0]);
+    ck_assert_int_eq(route(SP_HEAD, "/support/tickets/XYZ"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[3]);
+    ck_assert_str_eq(req.params[0], "XYZ");
+}
+END_TEST
+
+START_TEST(head_on_a_path_without_get_is_bad_method)
+{
+    ck_assert_int_eq(route(SP_HEAD, "/support/agent/tickets/5"), SP_ROUTE_BAD_METHOD);
+    ck_assert_str_eq(allow, "PATCH");
+}
+END_TEST
+
+START_TEST(earlier_route_wins_when_two_match)
+{
+    ck_assert_int_eq(route(SP_GET, "/support/agent/me"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[8]);
+    ck_assert_int_eq(route(SP_GET, "/support/agent/dashboard"), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[9]);
+    ck_assert_str_eq(req.params[0], "dashboard");
+}
+END_TEST
+
+START_TEST(method_names_round_trip)
+{
+    for (int m = 0; m < SP_METHOD_OTHER; m++)
+        ck_assert_int_eq(sp_method_parse(sp_method_name((enum sp_method)m)), m);
+    ck_assert_int_eq(sp_method_parse("get"), SP_METHOD_OTHER);
+    ck_assert_int_eq(sp_method_parse("TRACE"), SP_METHOD_OTHER);
+    ck_assert_int_eq(sp_method_parse(""), SP_METHOD_OTHER);
+}
+END_TEST
+
+static Suite *
+router_suite(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("match");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, exact_path_matches_its_route);
+    tcase_add_test(tc, method_picks_the_route_for_the_same_path);
+    tcase_add_test(tc, parameter_is_captured);
+    tcase_add_test(tc, parameter_in_the_middle_is_captured);
+    tcase_add_test(tc, two_parameters_are_captured_in_order);
+    tcase_add_test(tc, parameters_are_raw_not_decoded);
+    tcase_add_test(tc, trailing_slash_does_not_match);
+    tcase_add_test(tc, empty_segment_does_not_match_a_parameter);
+    tcase_add_test(tc, unknown_path_is_not_found);
+    tcase_add_test(tc, segments_match_whole_not_by_prefix);
+    tcase_add_test(tc, other_method_on_known_path_is_bad_method_with_allow);
+    tcase_add_test(tc, allow_list_names_each_method_once);
+    tcase_add_test(tc, allow_list_for_a_parameter_path);
+    tcase_add_test(tc, allow_list_is_truncated_not_overflowed);
+    tcase_add_test(tc, head_matches_a_get_route);
+    tcase_add_test(tc, head_on_a_path_without_get_is_bad_method);
+    tcase_add_test(tc, earlier_route_wins_when_two_match);
+    tcase_add_test(tc, method_names_round_trip);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(router_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,534 @@
+/*
+ * test_sanitize: the HTML allowlist sanitizer (src/core/sanitize.c)
+ * against API.md §4, plus an XSS corpus (t/fixtures/xss-corpus.txt, found
+ * through SP_FIXTURES_DIR) whose every output is checked independently:
+ * by a strict scan of the bytes and by re-parsing them with gumbo.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <gumbo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/sanitize.h"
+#include "core/utf8.h"
+
+#define REL "rel=\"nofollow noopener noreferrer\""
+
+static struct sp_arena arena;
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 4096);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static const char *
+san(const char *in)
+{
+    size_t len;
+    char *out = sp_sanitize_html(&arena, in, strlen(in), &len, NULL);
+    ck_assert_uint_eq(len, strlen(out));
+    return out;
+}
+
+static bool
+text_of(const char *in)
+{
+    bool has_text = true;
+    sp_sanitize_html(&arena, in, strlen(in), NULL, &has_text);
+    return has_text;
+}
+
+/* ---- the independent checker used on the corpus ---------------------- */
+
+static const char *const allowed[] = {
+    "p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "a",
+    "code", "pre", "blockquote",
+};
+
+static bool
+is_allowed(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+        if (strlen(allowed[i]) == n && strncmp(allowed[i], name, n) == 0)
+            return true;
+    return false;
+}
+
+static bool
+starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The href as a browser would read its scheme: no whitespace or controls
+ * anywhere (URL parsers drop tabs and newlines inside), lower case. */
+static const char *
+href_problem(const char *href)
+{
+    char norm[64];
+    size_t n = 0;
+    for (const char *p = href; *p != '\0' && n < sizeof(norm) - 1; p++)
+        if ((unsigned char)*p > 0x20 && *p != 0x7f)
+            norm[n++] = (char)tolower((unsigned char)*p);
+    norm[n] = '\0';
+    if (strstr(norm, "javascript:") || strstr(norm, "vbscript:") ||
+        strstr(norm, "data:"))
+        return "dangerous scheme in href";
+    if (!starts_with(norm, "http:") && !starts_with(norm, "https:") &&
+        !starts_with(norm, "mailto:"))
+        return "href scheme not http/https/mailto";
+    return NULL;
+}
+
+/* Byte-level scan: every '<' opens a tag we could have written, every '&'
+ * is one of our four escapes, no '>' stands alone in text. */
+static const char *
+scan_problem(const char *s)
+{
+    for (const char *p = s; *p != '\0';) {
+        if (*p == '&') {
+            if (!starts_with(p, "&amp;") && !starts_with(p, "&lt;") &&
+                !starts_with(p, "&gt;") && !starts_with(p, "&quot;"))
+                return "unescaped '&' in output";
+            p++;
+            continue;
+        }
+        if (*p == '>')
+            return "unescaped '>' in text";
+        if (*p != '<') {
+            p++;
+            continue;
+        }
+        if (strncasecmp(p, "<script", 7) == 0)
+            return "<script in output";
+        bool end = p[1] == '/';
+        const char *name = p + 1 + end, *q = name;
+        while (*q >= 'a' && *q <= 'z')
+            q++;
+        if (!is_allowed(name, (size_t)(q - name)))
+            return "tag outside the allowlist (or stray '<')";
+        if (!end && q - name == 1 && *name == 'a') {
+            if (!starts_with(q, " href=\""))
+                return "<a> without href first";
+            q += 7;
+            while (*q != '\0' && *q != '"' && *q != '<' && *q != '>')
+                q++;
+            if (!starts_with(q, "\" " REL ">"))
+                return "<a> attributes other than href and rel";
+            q += strlen("\" " REL);
+        }
+        if (*q != '>')
+            return "attribute or junk inside a tag";
+        p = q + 1;
+    }
+    return NULL;
+}
+
+static const char *
+tree_problem(const GumboNode *n, int depth)
+{
+    if (n->type == GUMBO_NODE_COMMENT)
+        return "comment in output";
+    if (n->type == GUMBO_NODE_TEMPLATE)
+        return "template in output";
+    if (n->type != GUMBO_NODE_ELEMENT)
+        return NULL;
+    const GumboElement *el = &n->v.element;
+    const char *name = gumbo_normalized_tagname(el->tag);
+    if (depth > 0) {
+        if (el->tag_namespace != GUMBO_NAMESPACE_HTML ||
+            !is_allowed(name, strlen(name)))
+            return "element outside the allowlist";
+        for (unsigned i = 0; i < el->attributes.length; i++) {
+            const GumboAttribute *at = el->attributes.data[i];
+            if (strncasecmp(at->name, "on", 2) == 0)
+                return "event handler attribute";
+            if (el->tag != GUMBO_TAG_A)
+                return "attribute on an element other than <a>";
+            if (strcmp(at->name, "rel") == 0) {
+                if (strcmp(at->value, "nofollow noopener noreferrer") != 0)
+                    return "wrong rel";
+            } else if (strcmp(at->name, "href") == 0) {
+                const char *hp = href_problem(at->value);
+                if (hp != NULL)
+                    return hp;
+            } else {
+                return "attribute other than href/rel on <a>";
+            }
+        }
+        if (el->tag == GUMBO_TAG_A &&
+            (!gumbo_get_attribute(&el->attributes, "href") ||
+             !gumbo_get_attribute(&el->attributes, "rel")))
+            return "<a> missing href or rel";
+    }
+    for (unsigned i = 0; i < el->children.length; i++) {
+        const char *p = tree_problem(el->children.data[i], depth + 1);
+        if (p != NULL)
+            return p;
+    }
+    return NULL;
+}
+
+/* NULL when html is safe to store as a sanitized body, else why not. */
+static const char *
+safety_problem(const char *html, size_t len)
+{
+    if (!sp_utf8_valid(html, len))
+        return "invalid UTF-8";
+    if (strlen(html) != len)
+        return "NUL byte in output";
+    const char *p = scan_problem(html);
+    if (p != NULL)
+        return p;
+    GumboOptions opt = kGumboDefaultOptions;
+    opt.fragment_context = GUMBO_TAG_DIV;
+    GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
+    p = tree_problem(g->root, 0);
+    gumbo_destroy_output(&opt, g);
+    return p;
+}
+
+struct corpus {
+    char *data;
+    char *line[256];
+    size_t len[256];
+    size_t n;
+};
+
+static void
+corpus_load(struct corpus *c)
+{
+    const char *dir = getenv("SP_FIXTURES_DIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/xss-corpus.txt", dir ? dir : "t/fixtures");
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    c->data = sp_arena_alloc(&arena, 1 << 20);
+    size_t n = fread(c->data, 1, (1 << 20) - 1, f);
+    fclose(f);
+    c->data[n] = '\0';
+    c->n = 0;
+    for (char *p = c->data; p < c->data + n;) {
+        char *nl = memchr(p, '\n', (size_t)(c->data + n - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(c->data + n - p);
+        if (l > 0 && p[0] != '#') {
+            ck_assert_uint_lt(c->n, 256);
+            p[l] = '\0';
+            c->line[c->n] = p;
+            c->len[c->n++] = l;
+        }
+        p += l + 1;
+    }
+    ck_assert_uint_ge(c->n, 60);
+}
+
+/* ---- API.md §4 behaviour --------------------------------------------- */
+
+START_TEST(allowed_tags_survive)
+{
+    const char *in = "<p><b>b</b><strong>s</strong><i>i</i><em>e</em><u>u</u>"
+                     "<s>x</s><code>c</code><br></p><ul><li>1</li></ul>"
+                     "<ol><li>2</li></ol><pre>p</pre>"
+                     "<blockquote>q</blockquote>";
+    ck_assert_str_eq(san(in), in);
+}
+END_TEST
+
+START_TEST(script_content_is_dropped)
+{
+    ck_assert_str_eq(san("<p>hi<script>alert(1)</script></p>"), "<p>hi</p>");
+    static const char *const dropped[] = {
+        "script", "style", "iframe", "object", "applet", "noscript",
+        "template", "textarea", "title", "xmp", "noembed", "noframes",
+    };
+    for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+        char in[128];
+        snprintf(in, sizeof(in), "a<%s>secret</%s>b", dropped[i], dropped[i]);
+        ck_assert_msg(strcmp(san(in), "ab") == 0, "%s -> %s", in, san(in));
+    }
+    /* embed is void: it has no content, only the element goes. */
+    ck_assert_str_eq(san("a<embed src=\"x.swf\">b"), "ab");
+}
+END_TEST
+
+START_TEST(other_elements_are_unwrapped_keeping_text)
+{
+    ck_assert_str_eq(san("<div><span>x</span><h1>y</h1><img src=a>z</div>"),
+                     "xyz");
+    ck_assert_str_eq(san("<table><tr><td><b>c</b></td></tr></table>"),
+                     "<b>c</b>");
+    /* Allowlisted names in SVG/MathML are foreign elements: unwrapped;
+     * HTML inside an integration point is HTML again. */
+    ck_assert_str_eq(san("<svg><a href=\"http://x\">s</a></svg>"), "s");
+    ck_assert_str_eq(san("<math><mi><b>x</b></mi></math>"), "<b>x</b>");
+    ck_assert_str_eq(san("<svg><foreignObject><p>f</p></foreignObject></svg>"),
+                     "<p>f</p>");
+}
+END_TEST
+
+START_TEST(comments_are_dropped)
+{
+    ck_assert_str_eq(san("a<!-- secret -->b<!--x"), "ab");
+}
+END_TEST
+
+START_TEST(text_is_entity_escaped)
+{
+    ck_assert_str_eq(san("a < b"), "a &lt; b");
+    ck_assert_str_eq(san("x > y & \"z\""), "x &gt; y &amp; \"z\"");
+    ck_assert_str_eq(san("&lt;script&gt;"), "&lt;script&gt;");
+    ck_assert_str_eq(san("&amp;lt;"), "&amp;lt;");
+    ck_assert_str_eq(san("<p>caf&eacute; &#x1F600;</p>"),
+                     "<p>caf\xc3\xa9 \xf0\x9f\x98\x80</p>");
+}
+END_TEST
+
+START_TEST(a_gains_rel_nofollow)
+{
+    ck_assert_str_eq(san("<a href=\"http://x.example/\" rel=opener>x</a>"),
+                     "<a href=\"http://x.example/\" " REL ">x</a>");
+    ck_assert_str_eq(san("<a href='https://x.example/p?a=1&amp;b=2'>x</a>"),
+                     "<a href=\"https://x.example/p?a=1&amp;b=2\" " REL ">x</a>");
+    ck_assert_str_eq(san("<a href=\"MAILTO:help@x.example\">m</a>"),
+                     "<a href=\"MAILTO:help@x.example\" " REL ">m</a>");
+    ck_assert_str_eq(san("<a href=\" \thttp://x.example/ \n\">x</a>"),
+                     "<a href=\"http://x.example/\" " REL ">x</a>");
+}
+END_TEST
+
+START_TEST(href_attribute_value_is_escaped)
+{
+    ck_assert_str_eq(san("<a href='http://x/\"><script>'>x</a>"),
+                     "<a href=\"http://x/&quot;&gt;&lt;script&gt;\" " REL
+                     ">x</a>");
+}
+END_TEST
+
+START_TEST(javascript_href_is_removed)
+{
+    static const char *const bad[] = {
+        "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)",
+        "&#106;avascript:alert(1)", "java&#x09;script:alert(1)",
+        "java\tscript:alert(1)", "vbscript:msgbox(1)",
+        "data:text/html,<script>alert(1)</script>", "/relative/path",
+        "//evil.example/", "evil.example", "#frag", "", "http",
+        "ftp://x.example/",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char in[256];
+        snprintf(in, sizeof(in), "<a href=\"%s\">t</a>", bad[i]);
+        ck_assert_msg(strcmp(san(in), "t") == 0, "%s -> %s", in, san(in));
+    }
+    ck_assert_str_eq(san("<a name=x>t</a>"), "t");
+}
+END_TEST
+
+START_TEST(unknown_attributes_dropped)
+{
+    ck_assert_str_eq(san("<p class=c style=\"color:red\" onclick=alert(1) "
+                         "id=i>x</p>"),
+                     "<p>x</p>");
+    ck_assert_str_eq(san("<a href=\"http://x/\" onmouseover=alert(1) "
+                         "target=_blank title=t>x</a>"),
+                     "<a href=\"http://x/\" " REL ">x</a>");
+    ck_assert_str_eq(san("<br clear=all onload=x>"), "<br>");
+}
+END_TEST
+
+START_TEST(empty_after_sanitize_has_no_text)
+{
+    static const char *const empty[] = {
+        "", "<p> </p>", "<br>", "<p>\t\r\n</p><br/>", "<script>x</script>",
+        "<!-- x -->", "<p>&nbsp;</p>", "<b>&#x200B;</b>", "<img src=x>",
+        "<style>p{}</style><title>t</title>",
+    };
+    for (size_t i = 0; i < sizeof(empty) / sizeof(empty[0]); i++)
+        ck_assert_msg(!text_of(empty[i]), "'%s' reported text", empty[i]);
+    ck_assert(text_of("<p>x</p>"));
+    ck_assert(text_of("<p> . </p>"));
+    ck_assert(text_of("&lt;"));
+    ck_assert(text_of("<b>\xc3\xa9</b>"));
+
+    bool has_text = true;
+    size_t len = 99;
+    char *out = sp_sanitize_html(&arena, NULL, 0, &len, &has_text);
+    ck_assert_str_eq(out, "");
+    ck_assert_uint_eq(len, 0);
+    ck_assert(!has_text);
+}
+END_TEST
+
+START_TEST(invalid_utf8_becomes_replacement_character)
+{
+    const char in[] = "a\xff" "b\xc3(\xed\xa0\x80";
+    size_t len;
+    char *out = sp_sanitize_html(&arena, in, sizeof(in) - 1, &len, NULL);
+    ck_assert(sp_utf8_valid(out, len));
+    ck_assert_ptr_nonnull(strstr(out, "\xef\xbf\xbd"));
+    ck_assert_ptr_null(strchr(out, '\xff'));
+}
+END_TEST
+
+START_TEST(numeric_reference_overflow_stays_valid_utf8)
+{
+    /* gumbo 0.10.1 turns this reference into a stray 0xAA byte. */
+    const char *in = "x&#99999999999999999999999999999914;y"
+                     "<a href=\"http://x/&#99999999999999999999999914;\">l</a>";
+    size_t len;
+    char *out = sp_sanitize_html(&arena, in, strlen(in), &len, NULL);
+    ck_assert_msg(sp_utf8_valid(out, len), "invalid UTF-8: %s", out);
+    ck_assert_str_eq(out, "x\xef\xbf\xbdy<a href=\"http://x/\xef\xbf\xbd\" " REL
+                          ">l</a>");
+}
+END_TEST
+
+START_TEST(input_is_read_by_length_not_nul)
+{
+    const char in[] = "<b>a\0b</b>tail";
+    size_t len;
+    char *out = sp_sanitize_html(&arena, in, sizeof(in) - 1, &len, NULL);
+    ck_assert_uint_eq(len, strlen(out));
+    ck_assert_ptr_nonnull(strstr(out, "tail"));
+    ck_assert_str_eq(sp_sanitize_html(&arena, "<b>x</b>junk", 8, NULL, NULL),
+                     "<b>x</b>");
+}
+END_TEST
+
+START_TEST(pre_keeps_leading_newline)
+{
+    ck_assert_str_eq(san("<pre>\n\nx</pre>"), "<pre>\n\nx</pre>");
+    ck_assert_str_eq(san(san("<pre>\n\nx</pre>")), "<pre>\n\nx</pre>");
+}
+END_TEST
+
+static char *
+repeat(const char *unit, size_t times, const char *tail)
+{
+    size_t ul = strlen(unit), tl = strlen(tail);
+    char *s = sp_arena_alloc(&arena, ul * times + tl + 1);
+    for (size_t i = 0; i < times; i++)
+        memcpy(s + i * ul, unit, ul);
+    memcpy(s + ul * times, tail, tl + 1);
+    return s;
+}
+
+static size_t
+count(const char *s, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+START_TEST(deep_nesting_does_not_crash)
+{
+    bool has_text;
+    size_t len;
+    char *in = repeat("<b>", 100000, "deep");
+    char *out = sp_sanitize_html(&arena, in, strlen(in), &len, &has_text);
+    ck_assert(has_text);
+    ck_assert_ptr_nonnull(strstr(out, "deep"));
+    /* Kept elements stop at the depth cap; the rest are unwrapped. */
+    ck_assert_uint_eq(count(out, "<b>"), SP_SANITIZE_MAX_DEPTH);
+    ck_assert_uint_eq(count(out, "</b>"), SP_SANITIZE_MAX_DEPTH);
+    ck_assert_ptr_null(safety_problem(out, len));
+
+    in = repeat("<span><i>", 50000, "x");
+    out = sp_sanitize_html(&arena, in, strlen(in), &len, NULL);
+    ck_assert_uint_eq(count(out, "<i>"), SP_SANITIZE_MAX_DEPTH);
+    ck_assert_ptr_null(safety_problem(out, len));
+}
+END_TEST
+
+/* ---- XSS corpus -------------------------------------------------------- */
+
+START_TEST(corpus_checker_rejects_every_raw_payload)
+{
+    /* Proves the checker below has teeth: unsanitized, each payload fails. */
+    struct corpus c;
+    corpus_load(&c);
+    for (size_t i = 0; i < c.n; i++)
+        ck_assert_msg(safety_problem(c.line[i], c.len[i]) != NULL,
+                      "checker accepts raw payload %zu: %s", i, c.line[i]);
+}
+END_TEST
+
+START_TEST(xss_corpus_yields_only_allowlisted_markup)
+{
+    struct corpus c;
+    corpus_load(&c);
+    for (size_t i = 0; i < c.n; i++) {
+        size_t len;
+        char *out = sp_sanitize_html(&arena, c.line[i], c.len[i], &len, NULL);
+        const char *p = safety_problem(out, len);
+        ck_assert_msg(p == NULL, "payload %zu: %s\n  in:  %s\n  out: %s", i,
+                      p, c.line[i], out);
+    }
+}
+END_TEST
+
+START_TEST(sanitizing_twice_changes_nothing)
+{
+    struct corpus c;
+    corpus_load(&c);
+    for (size_t i = 0; i < c.n; i++) {
+        size_t l1, l2;
+        char *once = sp_sanitize_html(&arena, c.line[i], c.len[i], &l1, NULL);
+        char *twice = sp_sanitize_html(&arena, once, l1, &l2, NULL);
+        ck_assert_msg(l1 == l2 && memcmp(once, twice, l1) == 0,
+                      "payload %zu: %s\n  once:  %s\n  twice: %s", i,
+                      c.line[i], once, twice);
+    }
+}
+END_TEST
+
+static Suite *
+sanitize_suite(void)
+{
+    Suite *s = suite_create("sanitize");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, allowed_tags_survive);
+    tcase_add_test(tc, script_content_is_dropped);
+    tcase_add_test(tc, other_elements_are_unwrapped_keeping_text);
+    tcase_add_test(tc, comments_are_dropped);
+    tcase_add_test(tc, text_is_entity_escaped);
+    tcase_add_test(tc, a_gains_rel_nofollow);
+    tcase_add_test(tc, href_attribute_value_is_escaped);
+    tcase_add_test(tc, javascript_href_is_removed);
+    tcase_add_test(tc, unknown_attributes_dropped);
+    tcase_add_test(tc, empty_after_sanitize_has_no_text);
+    tcase_add_test(tc, invalid_utf8_becomes_replacement_character);
+    tcase_add_test(tc, numeric_reference_overflow_stays_valid_utf8);
+    tcase_add_test(tc, input_is_read_by_length_not_nul);
+    tcase_add_test(tc, pre_keeps_leading_newline);
+    tcase_add_test(tc, deep_nesting_does_not_crash);
+    tcase_add_test(tc, corpus_checker_rejects_every_raw_payload);
+    tcase_add_test(tc, xss_corpus_yields_only_allowlisted_markup);
+    tcase_add_test(tc, sanitizing_twice_changes_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(sanitize_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
