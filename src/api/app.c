@@ -7,8 +7,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/crypto.h"
 #include "core/log.h"
 #include "db/migrate.h"
+#include "domain/rules.h"
+
+/* PII keys are optional in development; without them contacts are not
+ * stored (a warning says so) rather than stored in clear. */
+static bool
+load_crypto(const struct sp_config *cfg, struct sp_crypto **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (cfg->encryption_keys == NULL) {
+        sp_log_msg(SP_LOG_WARN, "pii_disabled",
+                   "SUPPORT_ENCRYPTION_KEYS is not set: contact details are not stored");
+        return true;
+    }
+    *out = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
+    return *out != NULL;
+}
 
 static struct sp_auth_keys *
 load_keys(const struct sp_config *cfg, char *err, size_t errlen)
@@ -41,6 +58,10 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_config_free(&app->cfg);
         return false;
     }
+    if (!load_crypto(&app->cfg, &app->crypto, err, errlen)) {
+        sp_app_free(app);
+        return false;
+    }
     struct sp_migration *list;
     size_t n;
     if (!sp_migrations_list(app->cfg.migrations_dir, &list, &n, err, errlen)) {
@@ -57,6 +78,8 @@ sp_app_free(struct sp_app *app)
 {
     sp_auth_keys_free(app->keys);
     app->keys = NULL;
+    sp_crypto_free(app->crypto);
+    app->crypto = NULL;
     sp_config_free(&app->cfg);
 }
 
@@ -76,6 +99,9 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     /* Connect lazily: a worker must start (and answer readyz with 503)
      * even while the database is down. */
     sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    app->rules = sp_rules_cache_new();
+    if (app->rules == NULL)
+        return false;
     fill_env(app, env);
     return true;
 }
@@ -96,11 +122,20 @@ sp_app_worker_reload(void *p, struct sp_http_env *env)
         sp_config_free(&cfg);
         return false;
     }
+    struct sp_crypto *crypto;
+    if (!load_crypto(&cfg, &crypto, err, sizeof(err))) {
+        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
+        sp_auth_keys_free(keys);
+        sp_config_free(&cfg);
+        return false;
+    }
     bool db_changed = strcmp(cfg.database_url, app->cfg.database_url) != 0;
     sp_auth_keys_free(app->keys);
+    sp_crypto_free(app->crypto);
     sp_config_free(&app->cfg);
     app->cfg = cfg;
     app->keys = keys;
+    app->crypto = crypto;
     if (db_changed) {
         sp_db_close(&app->db);
         sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
@@ -116,5 +151,7 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     (void)env;
     struct sp_app *app = p;
     sp_db_close(&app->db);
+    sp_rules_cache_free(app->rules);
+    app->rules = NULL;
     sp_app_free(app);
 }

@@ -19,6 +19,8 @@ struct sp_app {
     struct sp_auth_keys *keys;
     struct sp_db db;
     int migrations_latest;     /* newest sql/NNN_ file: readyz compares */
+    struct sp_crypto *crypto;  /* contact PII; NULL when no keys are set */
+    struct sp_rules_cache *rules; /* per worker: compiled priority rules */
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

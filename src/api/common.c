@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "core/arena.h"
 #include "db/db.h"
 #include "domain/idempotency.h"
@@ -18,7 +19,13 @@
 struct sp_ctx
 sp_api_ctx(struct sp_req *r)
 {
-    struct sp_ctx ctx = {.arena = r->arena, .db = r->env->db};
+    const struct sp_app *app = r->env->app;
+    struct sp_ctx ctx = {
+        .arena = r->arena,
+        .db = r->env->db,
+        .rules = app ? app->rules : NULL,
+        .agent_max_open = app ? app->cfg.agent_max_open_tickets : 50,
+    };
     return ctx;
 }
 
@@ -152,4 +159,28 @@ sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_prob
 fail:
     sp_db_rollback(ctx.db, ctx.arena);
     return p->rc;
+}
+
+enum sp_rc
+sp_api_rate_limit(struct sp_req *r, const char *what, struct sp_rate_result *out,
+                  struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    struct sp_rate_window windows[2] = {
+        {60, app->cfg.ticket_rate_per_minute},
+        {86400, app->cfg.ticket_rate_per_day},
+    };
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *bucket = sp_arena_sprintf(r->arena, "%s:%s", what, r->principal.sub);
+    if (sp_rate_hit(&ctx, bucket, windows, 2, out, p) != SP_OK)
+        return p->rc;
+    sp_resp_header(r, "RateLimit-Limit", sp_arena_sprintf(r->arena, "%ld", out->limit));
+    sp_resp_header(r, "RateLimit-Remaining", sp_arena_sprintf(r->arena, "%ld", out->remaining));
+    sp_resp_header(r, "RateLimit-Reset", sp_arena_sprintf(r->arena, "%ld", out->reset_seconds));
+    if (out->allowed)
+        return SP_OK;
+    sp_resp_header(r, "Retry-After", sp_arena_sprintf(r->arena, "%ld", out->reset_seconds));
+    return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
+                          "too many requests: %ld allowed; try again in %ld s", out->limit,
+                          out->reset_seconds);
 }

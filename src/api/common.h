@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 #include "domain/ctx.h"
+#include "domain/ratelimit.h"
 #include "http/http.h"
 
 struct sp_ctx sp_api_ctx(struct sp_req *r);
@@ -23,6 +24,13 @@ void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, co
                         long long pos);
 void sp_api_etag(struct sp_req *r, long long version);
 struct sp_buf *sp_api_buf(struct sp_req *r);
+
+/* Counts the caller's request against the limits of `what` (API.md §1;
+ * "ticket_create": SUPPORT_TICKET_RATE_PER_MINUTE / _PER_DAY), sets the
+ * RateLimit-* headers, and answers 429 rate_limited with Retry-After when
+ * a window is exhausted. */
+enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *what, struct sp_rate_result *out,
+                             struct sp_problem *p);
 
 /* Builds the resource: writes its JSON into body and may set *location.
  * Runs inside the create transaction. */

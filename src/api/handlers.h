@@ -16,4 +16,14 @@ enum sp_rc sp_api_ticket_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ticket_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p);
 
+enum sp_rc sp_api_agent_queue(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p);
+
 #endif

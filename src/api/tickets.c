@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/app.h"
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/views.h"
 #include "core/arena.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -19,68 +21,6 @@
 #define SP_BODY_MAX 20000
 #define SP_METADATA_MAX 4096
 #define SP_ATTACHMENTS_MAX 10
-
-/* --- rendering -------------------------------------------------------- */
-
-static void
-render_message(struct sp_buf *b, const struct sp_message *m)
-{
-    sp_buf_printf(b, "{\"id\":%lld,\"sender_type\":", m->id);
-    sp_buf_json_cstr(b, m->sender_type);
-    sp_buf_puts(b, ",\"body\":");
-    sp_buf_json_cstr(b, m->body);
-    sp_buf_puts(b, ",\"attachments\":");
-    sp_buf_puts(b, m->attachments_json ? m->attachments_json : "[]");
-    sp_buf_puts(b, ",\"created_at\":");
-    sp_buf_json_cstr(b, m->created_at);
-    sp_buf_putc(b, '}');
-}
-
-enum view { VIEW_FULL, VIEW_SUMMARY };
-
-/* The customer view (API.md §4); the summary adds list fields and drops
- * messages. Leaves the object open so callers can append fields. */
-static void
-render_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, enum view v)
-{
-    sp_buf_puts(b, "{\"public_id\":");
-    sp_buf_json_cstr(b, t->public_id);
-    sp_buf_puts(b, ",\"subject\":");
-    sp_buf_json_cstr(b, t->subject);
-    sp_buf_puts(b, ",\"description\":");
-    sp_buf_json_cstr(b, t->description);
-    sp_buf_puts(b, ",\"status\":");
-    sp_buf_json_cstr(b, t->status);
-    sp_buf_puts(b, ",\"priority\":");
-    sp_buf_json_cstr(b, t->priority);
-    sp_buf_puts(b, ",\"source\":");
-    sp_buf_json_cstr(b, t->source);
-    sp_buf_puts(b, ",\"category\":");
-    sp_buf_json_cstr(b, t->category);
-    sp_buf_printf(b, ",\"provider_id\":%s,\"booking_id\":", t->provider_id ? t->provider_id : "null");
-    sp_buf_json_cstr(b, t->booking_id);
-    sp_buf_printf(b, ",\"metadata\":%s,\"created_at\":", t->metadata_json ? t->metadata_json : "{}");
-    sp_buf_json_cstr(b, t->created_at);
-    sp_buf_puts(b, ",\"updated_at\":");
-    sp_buf_json_cstr(b, t->updated_at);
-    sp_buf_puts(b, ",\"closed_at\":");
-    sp_buf_json_cstr(b, t->closed_at);
-    sp_buf_printf(b, ",\"version\":%lld", t->version);
-    if (v == VIEW_SUMMARY) {
-        sp_buf_puts(b, ",\"last_message_at\":");
-        sp_buf_json_cstr(b, t->last_message_at);
-        sp_buf_printf(b, ",\"message_count\":%lld", t->message_count);
-        return;
-    }
-    sp_buf_puts(b, ",\"messages\":[");
-    for (size_t i = 0; i < t->nmessages; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
-        render_message(b, &t->messages[i]);
-    }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "messages_next_cursor", "m", t->messages_next_after);
-}
 
 /* --- input ------------------------------------------------------------ */
 
@@ -136,8 +76,7 @@ create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **l
     struct sp_ticket t;
     if (sp_ticket_create(&ctx, input, &t, p) != SP_OK)
         return p->rc;
-    render_ticket(r, body, &t, VIEW_FULL);
-    sp_buf_putc(body, '}');
+    sp_view_ticket(r, body, &t, SP_VIEW_CUSTOMER);
     *location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
     sp_api_etag(r, t.version);
     return SP_OK;
@@ -162,6 +101,14 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
 
+    struct sp_rate_result rate;
+    if (sp_api_rate_limit(r, "ticket_create", &rate, p) != SP_OK)
+        return p->rc;
+    const struct sp_app *app = r->env->app;
+    struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
+                                 sp_tier_name(r->principal.tier)};
+    struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
+    sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
     struct sp_ticket_new in = {
         .customer_id = r->principal.sub,
         .subject = v[F_SUBJECT].str,
@@ -172,6 +119,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                            ? sp_arena_sprintf(r->arena, "%lld", v[F_PROVIDER].i) : NULL,
         .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
+        .tier = (int)r->principal.tier,
+        .contact = sealed,
     };
     return sp_api_create(r, create_ticket, &in, p);
 }
@@ -216,8 +165,7 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     for (size_t i = 0; i < page.n; i++) {
         if (i > 0)
             sp_buf_putc(b, ',');
-        render_ticket(r, b, &page.items[i], VIEW_SUMMARY);
-        sp_buf_putc(b, '}');
+        sp_view_ticket(r, b, &page.items[i], SP_VIEW_CUSTOMER_SUMMARY);
     }
     sp_buf_putc(b, ']');
     sp_api_next_cursor(r, b, "next_cursor", "t", page.next_before);
@@ -253,8 +201,7 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     if (sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, after, limit, &t, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    render_ticket(r, b, &t, VIEW_FULL);
-    sp_buf_putc(b, '}');
+    sp_view_ticket(r, b, &t, SP_VIEW_CUSTOMER);
     sp_api_etag(r, t.version);
     sp_resp_json(r, 200, b);
     return SP_OK;
@@ -281,7 +228,7 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
     struct sp_message m;
     if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK)
         return p->rc;
-    render_message(body, &m);
+    sp_view_message(body, &m, false);
     *location = NULL;
     return SP_OK;
 }

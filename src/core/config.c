@@ -43,6 +43,16 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error"},
     {"SUPPORT_DB_STATEMENT_TIMEOUT_MS", INT(db_statement_timeout_ms), "5000", 0, 600000,
      "statement_timeout for worker connections"},
+    {"SUPPORT_ENCRYPTION_KEYS", SEC(encryption_keys), NULL, 0, 0,
+     "contact PII keys v2:base64,v1:base64 (first encrypts, all decrypt)"},
+    {"SUPPORT_PII_INDEX_KEY", SEC(pii_index_key), NULL, 0, 0,
+     "base64 key of the email blind index (default: derived from the oldest PII key)"},
+    {"SUPPORT_TICKET_RATE_PER_MINUTE", INT(ticket_rate_per_minute), "10", 1, 1000000,
+     "tickets a customer may create per minute"},
+    {"SUPPORT_TICKET_RATE_PER_DAY", INT(ticket_rate_per_day), "200", 1, 100000000,
+     "tickets a customer may create per day"},
+    {"SUPPORT_AGENT_MAX_OPEN_TICKETS", INT(agent_max_open_tickets), "50", 1, 100000,
+     "routing skips agents with this many open or in-progress tickets"},
 };
 
 static char *

@@ -27,6 +27,11 @@ struct sp_config {
     long  max_body_bytes;
     char *log_level;
     long  db_statement_timeout_ms;
+    char *encryption_keys;
+    char *pii_index_key;
+    long  ticket_rate_per_minute;
+    long  ticket_rate_per_day;
+    long  agent_max_open_tickets;
 };
 
 /* Loads from the environment; on error returns false with a message. The

@@ -56,6 +56,7 @@ forget_connection(struct sp_db *db)
     db->conn = NULL;
     db->tx_depth = 0;
     memset(db->prepared, 0, sizeof(db->prepared));
+    db->ndynamic = 0;
 }
 
 enum sp_rc
@@ -145,6 +146,57 @@ connection_lost(struct sp_db *db)
     return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
 }
 
+/* Prepares (once per connection: *prepared says whether it was) and runs
+ * a named statement; retries once on a fresh connection when the old one
+ * died outside a transaction. */
+static PGresult *
+exec_named(struct sp_db *db, struct sp_arena *a, const char *name, const char *sql, int nparams,
+           const char *const *params, bool *(*flag)(struct sp_db *, const void *),
+           const void *key, struct sp_problem *p)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (sp_db_connect(db, p) != SP_OK)
+            return NULL;
+        bool *prepared = flag(db, key);
+        if (prepared == NULL || !*prepared) {
+            PGresult *pr = PQprepare(db->conn, prepared ? name : "", sql, nparams, NULL);
+            if (!result_ok(pr)) {
+                if (connection_lost(db) && db->tx_depth == 0 && attempt == 0) {
+                    PQclear(pr);
+                    forget_connection(db);
+                    continue;
+                }
+                fail(db, pr, name, p);
+                PQclear(pr);
+                return NULL;
+            }
+            PQclear(pr);
+            if (prepared != NULL)
+                *prepared = true;
+        }
+        PGresult *r = PQexecPrepared(db->conn, prepared ? name : "", nparams, params, NULL, NULL, 0);
+        if (r != NULL)
+            sp_arena_defer(a, clear_result, r);
+        if (r != NULL && result_ok(r))
+            return r;
+        if (connection_lost(db) && db->tx_depth == 0 && attempt == 0) {
+            forget_connection(db);
+            continue;
+        }
+        fail(db, r, name, p);
+        if (connection_lost(db))
+            forget_connection(db);
+        return NULL;
+    }
+    return NULL;
+}
+
+static bool *
+static_flag(struct sp_db *db, const void *key)
+{
+    return &db->prepared[((const struct sp_stmt *)key)->slot];
+}
+
 PGresult *
 sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
            struct sp_problem *p)
@@ -154,40 +206,35 @@ sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char 
             abort(); /* a programming error: raise SP_DB_MAX_STMTS */
         st->slot = next_slot++;
     }
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (sp_db_connect(db, p) != SP_OK)
-            return NULL;
-        if (!db->prepared[st->slot]) {
-            PGresult *pr = PQprepare(db->conn, st->name, st->sql, st->nparams, NULL);
-            if (!result_ok(pr)) {
-                bool lost = connection_lost(db);
-                if (lost && db->tx_depth == 0 && attempt == 0) {
-                    PQclear(pr);
-                    forget_connection(db);
-                    continue;
-                }
-                fail(db, pr, st->name, p);
-                PQclear(pr);
-                return NULL;
-            }
-            PQclear(pr);
-            db->prepared[st->slot] = true;
-        }
-        PGresult *r = PQexecPrepared(db->conn, st->name, st->nparams, params, NULL, NULL, 0);
-        if (r != NULL)
-            sp_arena_defer(a, clear_result, r);
-        if (r != NULL && result_ok(r))
-            return r;
-        if (connection_lost(db) && db->tx_depth == 0 && attempt == 0) {
-            forget_connection(db);
-            continue;
-        }
-        fail(db, r, st->name, p);
-        if (connection_lost(db))
-            forget_connection(db);
-        return NULL;
-    }
-    return NULL;
+    return exec_named(db, a, st->name, st->sql, st->nparams, params, static_flag, st, p);
+}
+
+/* A dynamic statement's "prepared" flag: its slot in the per-connection
+ * table (added on first sight, ready once PQprepare succeeded). */
+static bool *
+dynamic_flag(struct sp_db *db, const void *key)
+{
+    unsigned long long h = *(const unsigned long long *)key;
+    for (int i = 0; i < db->ndynamic; i++)
+        if (db->dynamic[i] == h)
+            return &db->dynamic_ready[i];
+    if (db->ndynamic >= SP_DB_MAX_DYNAMIC)
+        return NULL;  /* table full: run it as an unnamed statement */
+    db->dynamic[db->ndynamic] = h;
+    db->dynamic_ready[db->ndynamic] = false;
+    return &db->dynamic_ready[db->ndynamic++];
+}
+
+PGresult *
+sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int nparams,
+                   const char *const *params, struct sp_problem *p)
+{
+    unsigned long long h = 1469598103934665603ULL;  /* FNV-1a */
+    for (const char *c = sql; *c != '\0'; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    char name[32];
+    snprintf(name, sizeof(name), "dyn_%016llx", h);
+    return exec_named(db, a, name, sql, nparams, params, dynamic_flag, &h, p);
 }
 
 PGresult *

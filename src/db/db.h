@@ -27,6 +27,7 @@ struct sp_stmt {
 };
 #define SP_STMT(name, sql, nparams) {name, sql, nparams, 0}
 #define SP_DB_MAX_STMTS 256
+#define SP_DB_MAX_DYNAMIC 128
 
 struct sp_db {
     PGconn *conn;
@@ -34,6 +35,11 @@ struct sp_db {
     long statement_timeout_ms;
     int tx_depth;          /* nested begin/commit pairs share one transaction */
     bool prepared[SP_DB_MAX_STMTS];
+    /* Statements built from fragments (e.g. the queue's filter
+     * combinations): prepared under a name derived from their text. */
+    unsigned long long dynamic[SP_DB_MAX_DYNAMIC];
+    bool dynamic_ready[SP_DB_MAX_DYNAMIC];
+    int ndynamic;
 };
 
 /* Does not connect yet; the first query does. */
@@ -46,6 +52,11 @@ enum sp_rc sp_db_connect(struct sp_db *db, struct sp_problem *p);
  * (registered on the arena: never PQclear it) or NULL with p filled. */
 PGresult *sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, struct sp_problem *p);
+/* Runs SQL assembled at run time from a bounded set of fragments, prepared
+ * once per connection like a named statement (falls back to an unnamed
+ * one when the per-connection table is full). Same ownership. */
+PGresult *sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int nparams,
+                             const char *const *params, struct sp_problem *p);
 /* Runs literal SQL (BEGIN, migrations). Same ownership as sp_db_exec. */
 PGresult *sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql,
                          struct sp_problem *p);

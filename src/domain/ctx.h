@@ -1,16 +1,20 @@
 /*
  * ctx: what every domain call needs: the request's arena (results live as
- * long as the request) and the worker's database connection.
+ * long as the request), the worker's database connection and the worker's
+ * long-lived domain state.
  */
 #ifndef SP_CTX_H
 #define SP_CTX_H
 
 struct sp_arena;
 struct sp_db;
+struct sp_rules_cache;
 
 struct sp_ctx {
     struct sp_arena *arena;
     struct sp_db *db;
+    struct sp_rules_cache *rules;  /* the worker's compiled priority rules */
+    long agent_max_open;           /* routing capacity (SUPPORT_AGENT_MAX_OPEN_TICKETS) */
 };
 
 #endif

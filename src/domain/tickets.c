@@ -9,55 +9,95 @@
 
 #include "core/arena.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "db/db.h"
+#include "domain/routing.h"
+#include "domain/rules.h"
+#include "domain/sentiment.h"
+#include <json-c/json.h>
+#include "domain/ticket_state.h"
 
 const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", NULL};
 
-/* Columns of the customer view, shared by every read below (order matters:
- * see read_ticket()). */
+/* The columns every ticket read returns, in the order sp_ticket_read_row()
+ * expects; the customer view ignores the agent-only ones. */
 #define TICKET_COLS                                                                 \
     "t.id, t.public_id, t.customer_id, t.subject, t.description, t.status,"         \
     " t.priority, t.source, c.slug, t.provider_id, t.booking_id, t.metadata,"       \
     " support_ts(t.created_at), support_ts(t.updated_at), support_ts(t.closed_at)," \
     " support_ts(t.last_message_at), t.version, t.message_count,"                   \
-    " t.assigned_agent_id"
-#define TICKET_NCOLS 19
+    " t.assigned_agent_id, support_ts(t.sla_due_at),"                               \
+    " support_ts(t.first_response_due_at), support_ts(t.first_responded_at),"       \
+    " support_ts(t.resolution_due_at), support_ts(t.escalated_at),"                 \
+    " t.sla_paused_at IS NOT NULL, t.sla_breached, round(t.sentiment::numeric, 3),"  \
+    " pr.name, ct.name_enc, ct.email_enc, ct.phone_enc, ct.tier"
+#define TICKET_JOINS                                                                \
+    " LEFT JOIN support_categories c ON c.id = t.category_id"                       \
+    " LEFT JOIN support_priority_rules pr ON pr.id = t.priority_rule_id"            \
+    " LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"
+#define TICKET_NCOLS SP_TICKET_NCOLS
+
+const char sp_ticket_columns[] = TICKET_COLS;
+const char sp_ticket_joins[] = TICKET_JOINS;
 
 #define MESSAGE_COLS                                                                \
     "m.id, m.sender_type, m.sender_id, m.body, m.attachments, m.is_internal,"       \
     " support_ts(m.created_at)"
 
+/* The category (if any) and the active priority rules, in one round trip. */
+static struct sp_stmt intake_stmt = SP_STMT(
+    "ticket_intake",
+    "SELECT c.id, c.default_priority, c.routing, c.team, c.required_skill,"
+    " (SELECT coalesce(json_agg(json_build_array(r.id, r.version, r.name,"
+    "    coalesce(r.category_id, 0), r.customer_tier, r.pattern, r.sentiment_below,"
+    "    r.priority) ORDER BY r.position, r.id), '[]')::text"
+    "  FROM support_priority_rules r WHERE r.is_active)"
+    " FROM (SELECT 1) AS one"
+    " LEFT JOIN support_categories c ON c.slug = $1 AND c.is_active",
+    1);
+
 static struct sp_stmt create_stmt = SP_STMT(
     "ticket_create",
-    "WITH cat AS ("
-    "  SELECT id, slug FROM support_categories WHERE slug = $3 AND is_active"
-    "), t AS ("
+    "WITH t AS ("
     "  INSERT INTO support_tickets (public_id, customer_id, category_id, source, subject,"
-    "    description, provider_id, booking_id, metadata, message_count, last_message_at)"
-    "  SELECT $1, $2, (SELECT id FROM cat), $4, $5, $6, $7::bigint, $8,"
-    "    coalesce($9::jsonb, '{}'), 1, now()"
-    "  WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM cat)"
+    "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
+    "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
+    "    resolution_due_at, sla_due_at, created_at, updated_at)"
+    "  VALUES ($1, $2, nullif($3::bigint, 0), $4, $5, $6, $7::bigint, $8,"
+    "    coalesce($9::jsonb, '{}'), 1, support_from_ms($17::bigint), $10, $11::real,"
+    "    nullif($12::bigint, 0), nullif($13::bigint, 0), support_from_ms($14::bigint),"
+    "    support_from_ms($15::bigint), support_from_ms($16::bigint),"
+    "    support_from_ms($17::bigint), support_from_ms($17::bigint))"
+    "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("
-    "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body)"
-    "  SELECT id, 'customer', customer_id, description FROM t"
+    "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body,"
+    "    created_at, updated_at)"
+    "  SELECT id, 'customer', customer_id, description, created_at, created_at FROM t"
     "  RETURNING id, ticket_id, sender_type, sender_id, body, attachments, is_internal,"
     "    created_at"
     "), e AS ("
     "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by,"
-    "    metadata)"
-    "  SELECT id, 'created', 'customer', customer_id,"
-    "    jsonb_build_object('to', status, 'source', source) FROM t"
+    "    metadata, created_at, updated_at)"
+    "  SELECT t.id, x.event_type, x.actor_type, x.performed_by, x.metadata, t.created_at,"
+    "    t.created_at"
+    "  FROM t, jsonb_to_recordset($18::jsonb)"
+    "    AS x(event_type text, actor_type text, performed_by text, metadata jsonb)"
+    "), o AS ("
+    "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+    "  SELECT x.kind, x.event_type, x.channel, x.recipient, t.id,"
+    "    x.payload || jsonb_build_object('ticket_id', t.id, 'public_id', t.public_id)"
+    "  FROM t, jsonb_to_recordset($19::jsonb)"
+    "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
     ")"
     " SELECT " TICKET_COLS ", " MESSAGE_COLS
-    " FROM t LEFT JOIN cat c ON c.id = t.category_id, m",
-    9);
+    " FROM t" TICKET_JOINS ", m",
+    19);
 
 static struct sp_stmt get_stmt = SP_STMT(
     "ticket_get_customer",
     "SELECT " TICKET_COLS ", " MESSAGE_COLS
-    " FROM support_tickets t"
-    " LEFT JOIN support_categories c ON c.id = t.category_id"
+    " FROM support_tickets t" TICKET_JOINS
     " LEFT JOIN LATERAL ("
     "   SELECT * FROM support_ticket_messages m"
     "   WHERE m.ticket_id = t.id AND NOT m.is_internal AND m.id > $3::bigint"
@@ -67,47 +107,38 @@ static struct sp_stmt get_stmt = SP_STMT(
     " ORDER BY m.id",
     4);
 
+static struct sp_stmt get_agent_stmt = SP_STMT(
+    "ticket_get_agent",
+    "SELECT " TICKET_COLS ", " MESSAGE_COLS
+    " FROM support_tickets t" TICKET_JOINS
+    " LEFT JOIN LATERAL ("
+    "   SELECT * FROM support_ticket_messages m"
+    "   WHERE m.ticket_id = t.id AND m.id > $3::bigint"
+    "   ORDER BY m.id LIMIT $4::int"
+    " ) m ON true"
+    " WHERE (t.id = $1::bigint OR t.public_id = $2)"
+    " ORDER BY m.id",
+    4);
+
+static struct sp_stmt events_stmt = SP_STMT(
+    "ticket_events",
+    "SELECT id, event_type, actor_type, performed_by, metadata, support_ts(created_at)"
+    " FROM support_ticket_events WHERE ticket_id = $1::bigint AND id > $2::bigint"
+    " ORDER BY id LIMIT $3::int",
+    3);
+
 static struct sp_stmt list_stmt = SP_STMT(
     "ticket_list_customer",
     "SELECT " TICKET_COLS
-    " FROM support_tickets t"
-    " LEFT JOIN support_categories c ON c.id = t.category_id"
+    " FROM support_tickets t" TICKET_JOINS
     " WHERE t.customer_id = $1"
     "   AND ($2::text[] IS NULL OR t.status = ANY ($2::text[]))"
     "   AND t.id < $3::bigint"
     " ORDER BY t.id DESC LIMIT $4::int",
     4);
 
-static struct sp_stmt lock_stmt = SP_STMT(
-    "ticket_lock_customer",
-    "SELECT id, status, assigned_agent_id IS NOT NULL FROM support_tickets"
-    " WHERE public_id = $1 AND customer_id = $2 FOR UPDATE",
-    2);
-
-static struct sp_stmt reply_stmt = SP_STMT(
-    "ticket_customer_reply",
-    "WITH m AS ("
-    "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body)"
-    "  VALUES ($1::bigint, 'customer', $2, $3)"
-    "  RETURNING id, sender_type, sender_id, body, attachments, is_internal, created_at"
-    "), u AS ("
-    "  UPDATE support_tickets SET message_count = message_count + 1,"
-    "    last_message_at = (SELECT created_at FROM m),"
-    "    status = coalesce($4, status),"
-    "    version = version + CASE WHEN $4 IS NULL THEN 0 ELSE 1 END,"
-    "    updated_at = now()"
-    "  WHERE id = $1::bigint"
-    "), e AS ("
-    "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by,"
-    "    metadata)"
-    "  SELECT $1::bigint, $5, 'customer', $2, jsonb_build_object('from', $6::text, 'to', $4::text)"
-    "  WHERE $4::text IS NOT NULL"
-    ")"
-    " SELECT " MESSAGE_COLS " FROM m",
-    6);
-
-static void
-read_ticket(const PGresult *r, int row, struct sp_ticket *t)
+void
+sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t)
 {
     memset(t, 0, sizeof(*t));
     t->id = sp_db_int(r, row, 0);
@@ -129,6 +160,19 @@ read_ticket(const PGresult *r, int row, struct sp_ticket *t)
     t->version = sp_db_int(r, row, 16);
     t->message_count = sp_db_int(r, row, 17);
     t->assigned_agent_id = sp_db_int(r, row, 18);
+    t->sla_due_at = sp_db_str(r, row, 19);
+    t->first_response_due_at = sp_db_str(r, row, 20);
+    t->first_responded_at = sp_db_str(r, row, 21);
+    t->resolution_due_at = sp_db_str(r, row, 22);
+    t->escalated_at = sp_db_str(r, row, 23);
+    t->sla_paused = sp_db_bool(r, row, 24);
+    t->sla_breached = sp_db_bool(r, row, 25);
+    t->sentiment = sp_db_str(r, row, 26);
+    t->priority_rule = sp_db_str(r, row, 27);
+    t->contact_name_enc = sp_db_str(r, row, 28);
+    t->contact_email_enc = sp_db_str(r, row, 29);
+    t->contact_phone_enc = sp_db_str(r, row, 30);
+    t->contact_tier = sp_db_str(r, row, 31);
 }
 
 static void
@@ -143,34 +187,180 @@ read_message(const PGresult *r, int row, int col, struct sp_message *m)
     m->created_at = sp_db_str(r, row, col + 6);
 }
 
+/* The ticket with its messages from a TICKET_COLS + MESSAGE_COLS result
+ * (one row per message; a ticket without messages has one NULL row). */
+static enum sp_rc
+read_with_messages(struct sp_ctx *ctx, PGresult *r, int limit, struct sp_ticket *out,
+                   struct sp_problem *p)
+{
+    int n = PQntuples(r);
+    if (n == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+    sp_ticket_read_row(r, 0, out);
+    out->messages = sp_arena_calloc(ctx->arena, (size_t)n, sizeof(*out->messages));
+    for (int i = 0; i < n && i < limit; i++) {
+        if (PQgetisnull(r, i, TICKET_NCOLS))
+            break;
+        read_message(r, i, TICKET_NCOLS, &out->messages[out->nmessages++]);
+    }
+    if (n > limit && out->nmessages > 0)
+        out->messages_next_after = out->messages[out->nmessages - 1].id;
+    return SP_OK;
+}
+
+/* Where a new ticket starts: category, priority (rules engine, API.md
+ * §5.3), sentiment, SLA (§5.2) and assignee (§5.4). */
+struct intake {
+    long long category_id;
+    enum sp_priority priority;
+    long long rule_id;
+    double sentiment;
+    long long assignee;
+    struct sp_sla sla;
+    int64_t now;
+};
+
+static int
+tier_of_rule(const char *s)
+{
+    static const char *const tiers[] = {"standard", "premium", "vip"};
+    for (int i = 0; s != NULL && i < 3; i++)
+        if (strcmp(s, tiers[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Parses the rules array of the intake query and returns the first match. */
+static long long
+match_rules(struct sp_ctx *ctx, const char *rules_json, const struct sp_rule_input *in,
+            enum sp_priority *priority)
+{
+    struct json_object *arr = json_tokener_parse(rules_json);
+    if (arr == NULL)
+        return 0;
+    size_t n = json_object_array_length(arr);
+    struct sp_rule *rules = sp_arena_calloc(ctx->arena, n + 1, sizeof(*rules));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *row = json_object_array_get_idx(arr, i);
+        struct sp_rule *r = &rules[i];
+        r->id = json_object_get_int64(json_object_array_get_idx(row, 0));
+        r->version = json_object_get_int(json_object_array_get_idx(row, 1));
+        r->name = json_object_get_string(json_object_array_get_idx(row, 2));
+        r->category_id = json_object_get_int64(json_object_array_get_idx(row, 3));
+        r->tier = tier_of_rule(json_object_get_string(json_object_array_get_idx(row, 4)));
+        struct json_object *pat = json_object_array_get_idx(row, 5);
+        r->pattern = pat ? sp_arena_strdup(ctx->arena, json_object_get_string(pat)) : NULL;
+        struct json_object *below = json_object_array_get_idx(row, 6);
+        r->has_sentiment_below = below != NULL;
+        r->sentiment_below = below ? json_object_get_double(below) : 0;
+        enum sp_priority pr = SP_PRIORITY_NORMAL;
+        sp_priority_parse(json_object_get_string(json_object_array_get_idx(row, 7)), &pr);
+        r->priority = (int)pr;
+    }
+    long long rule_id = 0;
+    struct sp_rules_fault fault = {0};
+    int hit = ctx->rules ? sp_rules_first_match(ctx->rules, rules, n, in, &fault) : -1;
+    if (fault.kind != SP_RULES_FAULT_NONE) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "priority_rule_fault");
+        sp_log_int(l, "rule_id", fault.rule_id);
+        sp_log_str(l, "error", fault.message);
+        sp_log_end(l);
+    }
+    if (hit >= 0) {
+        *priority = (enum sp_priority)rules[hit].priority;
+        rule_id = rules[hit].id;
+    }
+    json_object_put(arr);
+    return rule_id;
+}
+
+static enum sp_rc
+intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
+       struct sp_problem *p)
+{
+    memset(it, 0, sizeof(*it));
+    it->priority = SP_PRIORITY_NORMAL;
+    const char *params[1] = {in->category_slug};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &intake_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (in->category_slug != NULL && PQgetisnull(r, 0, 0)) {
+        sp_problem_field(p, "category", "unknown_category",
+                         "is not the slug of an active category");
+        return SP_INVALID;
+    }
+    it->category_id = sp_db_int(r, 0, 0);
+    /* Rules first; else the category's default; else normal. */
+    const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, in->description);
+    it->sentiment = sp_sentiment_score(text, strlen(text));
+    struct sp_rule_input ri = {it->category_id, in->tier, in->subject, in->description,
+                               it->sentiment};
+    it->rule_id = match_rules(ctx, sp_db_str(r, 0, 5), &ri, &it->priority);
+    if (it->rule_id == 0 && sp_db_str(r, 0, 1) != NULL)
+        sp_priority_parse(sp_db_str(r, 0, 1), &it->priority);
+
+    struct sp_sla_targets targets;
+    if (sp_sla_targets_lookup(ctx, it->priority, it->category_id, &targets, p) != SP_OK)
+        return p->rc;
+    it->now = sp_now_ms();
+    sp_sla_start(&it->sla, it->now, targets);
+    return sp_route_ticket(ctx, sp_db_str(r, 0, 2), sp_db_str(r, 0, 3), sp_db_str(r, 0, 4),
+                           ctx->agent_max_open, &it->assignee, p);
+}
+
 enum sp_rc
 sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_ticket *out,
                  struct sp_problem *p)
 {
+    struct intake it;
+    if (intake(ctx, in, &it, p) != SP_OK)
+        return p->rc;
+    struct sp_arena *a = ctx->arena;
+    struct sp_buf events;
+    sp_buf_init(&events, a, 256);
+    sp_buf_puts(&events, "[{\"event_type\":\"created\",\"actor_type\":\"customer\",\"performed_by\":");
+    sp_buf_json_cstr(&events, in->customer_id);
+    sp_buf_printf(&events, ",\"metadata\":{\"to\":\"open\",\"source\":\"%s\",\"priority\":\"%s\"}}",
+                  sp_source_names[in->source], sp_priority_name(it.priority));
+    const char *outbox = "[]";
+    if (it.assignee != 0) {
+        sp_buf_printf(&events, ",{\"event_type\":\"assigned\",\"actor_type\":\"system\","
+                               "\"performed_by\":null,\"metadata\":{\"from\":null,\"to\":%lld,"
+                               "\"routing\":true}}",
+                      it.assignee);
+        outbox = sp_arena_sprintf(a, "[{\"kind\":\"notification\",\"event_type\":\"ticket.assigned\","
+                                     "\"channel\":\"agent\",\"recipient\":\"%lld\","
+                                     "\"payload\":{\"agent_id\":%lld}}]",
+                                  it.assignee, it.assignee);
+    }
+    sp_buf_putc(&events, ']');
+    if (in->contact != NULL && sp_contact_save(ctx, in->customer_id, in->contact, p) != SP_OK)
+        return p->rc;
+
     /* A public id collision is astronomically rare (60 bits) but handled. */
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
         sp_public_id(public_id);
-        const char *params[9] = {
-            public_id, in->customer_id, in->category_slug, sp_source_names[in->source],
-            in->subject, in->description, in->provider_id, in->booking_id, in->metadata_json,
+        const char *params[19] = {
+            public_id, in->customer_id, sp_arena_sprintf(a, "%lld", it.category_id),
+            sp_source_names[in->source], in->subject, in->description, in->provider_id,
+            in->booking_id, in->metadata_json, sp_priority_name(it.priority),
+            sp_arena_sprintf(a, "%.3f", it.sentiment),
+            sp_arena_sprintf(a, "%lld", it.rule_id),
+            sp_arena_sprintf(a, "%lld", it.assignee),
+            sp_arena_sprintf(a, "%lld", (long long)it.sla.first_response_due_at),
+            sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
+            sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
+            sp_arena_sprintf(a, "%lld", (long long)it.now),
+            events.data, outbox,
         };
-        struct sp_problem attempt_p;
-        sp_problem_init(&attempt_p);
-        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, &attempt_p);
-        if (r == NULL) {
-            if (attempt_p.rc == SP_CONFLICT && strstr(attempt_p.detail, "public_id") != NULL)
-                continue;
-            *p = attempt_p;
+        PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
+        if (r == NULL)
             return p->rc;
-        }
-        if (PQntuples(r) == 0) {
-            sp_problem_field(p, "category", "unknown_category",
-                             "is not the slug of an active category");
-            return SP_INVALID;
-        }
-        read_ticket(r, 0, out);
-        out->messages = sp_arena_calloc(ctx->arena, 1, sizeof(*out->messages));
+        if (PQntuples(r) == 0)
+            continue;  /* the public id was taken: draw another */
+        sp_ticket_read_row(r, 0, out);
+        out->messages = sp_arena_calloc(a, 1, sizeof(*out->messages));
         read_message(r, 0, TICKET_NCOLS, &out->messages[0]);
         out->nmessages = 1;
         return SP_OK;
@@ -183,26 +373,27 @@ sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id, const char
                            long long after_message_id, int limit, struct sp_ticket *out,
                            struct sp_problem *p)
 {
-    char after[24], lim[16];
-    snprintf(after, sizeof(after), "%lld", after_message_id);
-    snprintf(lim, sizeof(lim), "%d", limit + 1);  /* one extra row tells "more" */
-    const char *params[4] = {public_id, customer_id, after, lim};
+    const char *params[4] = {public_id, customer_id,
+                             sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    int n = PQntuples(r);
-    if (n == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-    read_ticket(r, 0, out);
-    out->messages = sp_arena_calloc(ctx->arena, (size_t)n, sizeof(*out->messages));
-    for (int i = 0; i < n && i < limit; i++) {
-        if (PQgetisnull(r, i, TICKET_NCOLS))
-            break;  /* the LEFT JOIN row of a ticket without (more) messages */
-        read_message(r, i, TICKET_NCOLS, &out->messages[out->nmessages++]);
-    }
-    if (n > limit && out->nmessages > 0)
-        out->messages_next_after = out->messages[out->nmessages - 1].id;
-    return SP_OK;
+    return read_with_messages(ctx, r, limit, out, p);
+}
+
+enum sp_rc
+sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,
+                        long long after_message_id, int limit, struct sp_ticket *out,
+                        struct sp_problem *p)
+{
+    const char *params[4] = {id > 0 ? sp_arena_sprintf(ctx->arena, "%lld", id) : NULL,
+                             public_id, sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_agent_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    return read_with_messages(ctx, r, limit, out, p);
 }
 
 enum sp_rc
@@ -210,9 +401,7 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
                             const bool statuses[SP_STATUS_MAX], long long before_id, int limit,
                             struct sp_ticket_page *out, struct sp_problem *p)
 {
-    char before[24], lim[16], status_array[128];
-    snprintf(before, sizeof(before), "%lld", before_id > 0 ? before_id : (long long)INT64_MAX);
-    snprintf(lim, sizeof(lim), "%d", limit + 1);
+    char status_array[128];
     const char *status_param = NULL;
     if (statuses != NULL) {
         size_t o = 0;
@@ -226,7 +415,10 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
         snprintf(status_array + o, sizeof(status_array) - o, "}");
         status_param = status_array;
     }
-    const char *params[4] = {customer_id, status_param, before, lim};
+    const char *params[4] = {
+        customer_id, status_param,
+        sp_arena_sprintf(ctx->arena, "%lld", before_id > 0 ? before_id : (long long)INT64_MAX),
+        sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -234,7 +426,7 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
     out->items = sp_arena_calloc(ctx->arena, (size_t)n + 1, sizeof(*out->items));
     out->n = 0;
     for (int i = 0; i < n && i < limit; i++)
-        read_ticket(r, i, &out->items[out->n++]);
+        sp_ticket_read_row(r, i, &out->items[out->n++]);
     out->next_before = n > limit ? out->items[out->n - 1].id : 0;
     return SP_OK;
 }
@@ -245,40 +437,57 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    const char *lock_params[2] = {public_id, customer_id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, lock_params, p);
-    if (r == NULL)
+    struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
+    struct sp_ticket_state st;
+    if (sp_ticket_lock(ctx, &ref, customer_id, &st, p) != SP_OK)
         goto fail;
-    if (PQntuples(r) == 0) {
-        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-        goto fail;
-    }
-    const char *id = sp_db_str(r, 0, 0);
-    enum sp_status from, to;
-    if (!sp_status_parse(sp_db_str(r, 0, 1), &from)) {
-        sp_problem_set(p, SP_ERROR, "internal", "ticket has an unknown status");
-        goto fail;
-    }
-    if (from == SP_STATUS_CLOSED) {
+    if (st.status == SP_STATUS_CLOSED) {
         sp_problem_set(p, SP_CONFLICT, "ticket_closed",
                        "the ticket is closed; open a new ticket instead");
         goto fail;
     }
-    bool moves = sp_status_after_customer_reply(from, sp_db_bool(r, 0, 2), &to);
-    const char *params[6] = {
-        id, customer_id, body,
-        moves ? sp_status_name(to) : NULL,
-        moves ? sp_status_event(from, to) : NULL,
-        sp_status_name(from),
-    };
-    r = sp_db_exec(ctx->db, ctx->arena, &reply_stmt, params, p);
-    if (r == NULL)
+    struct sp_ticket_change c;
+    struct sp_actor actor = {"customer", customer_id};
+    sp_ticket_change_init(&c, ctx, &st, actor);
+    sp_ticket_customer_reopen(&c, sp_now_ms());
+    sp_ticket_set_message(&c, "customer", body, false);
+    memset(out, 0, sizeof(*out));
+    if (sp_ticket_apply(&c, &out->id, &out->created_at, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
         goto fail;
-    read_message(r, 0, 0, out);
-    if (sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
-        goto fail;
+    out->sender_type = "customer";
+    out->sender_id = customer_id;
+    out->body = body;
+    out->attachments_json = "[]";
     return SP_OK;
 fail:
     sp_db_rollback(ctx->db, ctx->arena);
     return p->rc;
+}
+
+enum sp_rc
+sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int limit,
+                 struct sp_ticket_event **out, size_t *n, long long *next_after,
+                 struct sp_problem *p)
+{
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", ticket_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &events_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    int rows = PQntuples(r);
+    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
+    *n = 0;
+    for (int i = 0; i < rows && i < limit; i++) {
+        struct sp_ticket_event *e = &(*out)[(*n)++];
+        e->id = sp_db_int(r, i, 0);
+        e->event_type = sp_db_str(r, i, 1);
+        e->actor_type = sp_db_str(r, i, 2);
+        e->performed_by = sp_db_str(r, i, 3);
+        e->metadata_json = sp_db_str(r, i, 4);
+        e->created_at = sp_db_str(r, i, 5);
+    }
+    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
+    return SP_OK;
 }

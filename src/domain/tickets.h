@@ -10,8 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <libpq-fe.h>
+
 #include "core/problem.h"
 #include "domain/ctx.h"
+#include "domain/contacts.h"
 #include "domain/lifecycle.h"
 
 enum sp_source { SP_SOURCE_WEB = 0, SP_SOURCE_EMAIL, SP_SOURCE_CHAT, SP_SOURCE_MAX };
@@ -44,6 +47,13 @@ struct sp_ticket {
     long long version;
     long long message_count;
     long long assigned_agent_id;   /* 0 = unassigned */
+    /* agent view only */
+    const char *sla_due_at, *first_response_due_at, *first_responded_at, *resolution_due_at;
+    const char *escalated_at;
+    bool sla_paused, sla_breached;
+    const char *sentiment;         /* decimal text or NULL */
+    const char *priority_rule;     /* name of the rule that set the priority */
+    const char *contact_name_enc, *contact_email_enc, *contact_phone_enc, *contact_tier;
     struct sp_message *messages;
     size_t nmessages;
     long long messages_next_after; /* keyset position for the next page; 0 = end */
@@ -58,6 +68,8 @@ struct sp_ticket_new {
     const char *provider_id;       /* decimal text or NULL */
     const char *booking_id;
     const char *metadata_json;     /* object text or NULL */
+    int tier;                      /* enum sp_tier of the customer */
+    const struct sp_contact_sealed *contact;  /* NULL: nothing to store */
 };
 
 /* Creates the ticket, its first message and its `created` event in one
@@ -70,6 +82,17 @@ enum sp_rc sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in,
 enum sp_rc sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id,
                                       const char *customer_id, long long after_message_id,
                                       int limit, struct sp_ticket *out, struct sp_problem *p);
+/* Any ticket by numeric id or public id, with every message (internal
+ * notes included) after `after_message_id`. */
+enum sp_rc sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,
+                                   long long after_message_id, int limit, struct sp_ticket *out,
+                                   struct sp_problem *p);
+/* Reads a row of the ticket columns (TICKET_COLUMNS in tickets.c) —
+ * shared with the queue. */
+void sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t);
+extern const char sp_ticket_columns[];
+extern const char sp_ticket_joins[];
+#define SP_TICKET_NCOLS 32
 
 struct sp_ticket_page {
     struct sp_ticket *items;
@@ -88,5 +111,14 @@ enum sp_rc sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_
 enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
                                     const char *customer_id, const char *body,
                                     struct sp_message *out, struct sp_problem *p);
+
+/* Events of a ticket, oldest first, after event id `after`. */
+struct sp_ticket_event {
+    long long id;
+    const char *event_type, *actor_type, *performed_by, *metadata_json, *created_at;
+};
+enum sp_rc sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int limit,
+                            struct sp_ticket_event **out, size_t *n, long long *next_after,
+                            struct sp_problem *p);
 
 #endif

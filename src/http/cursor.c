@@ -13,13 +13,9 @@
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-const char *
-sp_cursor_encode(struct sp_arena *a, const char *kind, long long position)
+static const char *
+encode(struct sp_arena *a, const char *raw, int n)
 {
-    char raw[96];
-    int n = snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position);
-    if (n < 0 || (size_t)n >= sizeof(raw))
-        n = 0;
     char *out = sp_arena_alloc(a, (size_t)n * 4 / 3 + 4);
     size_t o = 0;
     for (int i = 0; i < n; i += 3) {
@@ -39,44 +35,106 @@ sp_cursor_encode(struct sp_arena *a, const char *kind, long long position)
     return out;
 }
 
-bool
-sp_cursor_decode(const char *cursor, const char *kind, long long *position)
+/* Decodes into raw (NUL-terminated); false for anything malformed,
+ * including embedded NULs (bytes after one would be ignored). */
+static bool
+decode(const char *cursor, char *raw, size_t size)
 {
     size_t n = strlen(cursor);
-    if (n == 0 || n > 120 || n % 4 == 1)
+    if (n == 0 || n > 160 || n % 4 == 1)
         return false;
-    char raw[96];
     size_t o = 0;
     unsigned v = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
         const char *c = strchr(b64url, cursor[i]);
-        if (c == NULL || cursor[i] == '\0')
+        if (c == NULL)
             return false;
         v = (v << 6) | (unsigned)(c - b64url);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            if (o >= sizeof(raw) - 1)
+            if (o >= size - 1)
                 return false;
             raw[o++] = (char)((v >> bits) & 0xff);
         }
     }
     raw[o] = '\0';
-    if (memchr(raw, '\0', o) != NULL)
-        return false;  /* bytes after an embedded NUL would be ignored */
-    char prefix[48];
-    int plen = snprintf(prefix, sizeof(prefix), "c1.%s.", kind);
-    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
-        return false;
-    const char *num = raw + plen;
-    if (*num < '1' || *num > '9')
+    return memchr(raw, '\0', o) == NULL;
+}
+
+/* Parses a decimal int64 that must fill [s, end-of-token). */
+static bool
+parse_num(const char *s, char stop, long long *out, const char **rest)
+{
+    if (!((*s >= '0' && *s <= '9') || *s == '-'))
         return false;
     char *end;
     errno = 0;
-    long long pos = strtoll(num, &end, 10);
-    if (errno != 0 || *end != '\0' || pos <= 0)
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != stop)
+        return false;
+    *out = v;
+    *rest = end;
+    return true;
+}
+
+const char *
+sp_cursor_encode(struct sp_arena *a, const char *kind, long long position)
+{
+    char raw[96];
+    int n = snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position);
+    return encode(a, raw, n > 0 && (size_t)n < sizeof(raw) ? n : 0);
+}
+
+bool
+sp_cursor_decode(const char *cursor, const char *kind, long long *position)
+{
+    char raw[128], prefix[48];
+    if (!decode(cursor, raw, sizeof(raw)))
+        return false;
+    int plen = snprintf(prefix, sizeof(prefix), "c1.%s.", kind);
+    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0 || raw[plen] == '0' ||
+        raw[plen] == '-')
+        return false;
+    const char *rest;
+    long long pos;
+    if (!parse_num(raw + plen, '\0', &pos, &rest) || pos <= 0)
         return false;
     *position = pos;
     return true;
+}
+
+const char *
+sp_cursor_encode_key(struct sp_arena *a, const char *kind, const struct sp_cursor_key *k)
+{
+    char raw[128];
+    int n = k->has_value
+                ? snprintf(raw, sizeof(raw), "c2.%s.%lld.%lld", kind, k->value, k->id)
+                : snprintf(raw, sizeof(raw), "c2.%s.n.%lld", kind, k->id);
+    return encode(a, raw, n > 0 && (size_t)n < sizeof(raw) ? n : 0);
+}
+
+bool
+sp_cursor_decode_key(const char *cursor, const char *kind, struct sp_cursor_key *k)
+{
+    char raw[128], prefix[48];
+    if (!decode(cursor, raw, sizeof(raw)))
+        return false;
+    int plen = snprintf(prefix, sizeof(prefix), "c2.%s.", kind);
+    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
+        return false;
+    const char *s = raw + plen;
+    if (s[0] == 'n' && s[1] == '.') {
+        k->has_value = false;
+        k->value = 0;
+        s += 2;
+    } else {
+        if (!parse_num(s, '.', &k->value, &s))
+            return false;
+        k->has_value = true;
+        s++;
+    }
+    const char *rest;
+    return parse_num(s, '\0', &k->id, &rest) && k->id > 0;
 }

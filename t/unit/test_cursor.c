@@ -226,6 +226,37 @@ START_TEST(bytes_after_the_number_are_refused)
 }
 END_TEST
 
+START_TEST(key_cursor_round_trips_values_and_null)
+{
+    const struct sp_cursor_key keys[] = {
+        {true, 1795625985123456LL, 42}, {true, -5, 1}, {true, 0, 7}, {false, 0, 99},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *c = sp_cursor_encode_key(&arena, "q", &keys[i]);
+        struct sp_cursor_key back = {true, 12345, 0};
+        ck_assert(sp_cursor_decode_key(c, "q", &back));
+        ck_assert_int_eq(back.has_value, keys[i].has_value);
+        if (keys[i].has_value)
+            ck_assert_int_eq(back.value, keys[i].value);
+        ck_assert_int_eq(back.id, keys[i].id);
+    }
+}
+END_TEST
+
+START_TEST(key_cursor_refuses_other_kinds_and_plain_cursors)
+{
+    struct sp_cursor_key k = {true, 10, 5}, back;
+    const char *c = sp_cursor_encode_key(&arena, "q", &k);
+    ck_assert(!sp_cursor_decode_key(c, "t", &back));
+    ck_assert(!sp_cursor_decode_key(sp_cursor_encode(&arena, "q", 5), "q", &back));
+    ck_assert(!sp_cursor_decode(c, "q", &back.id));
+    ck_assert(!sp_cursor_decode_key("", "q", &back));
+    ck_assert(!sp_cursor_decode_key("!!!!", "q", &back));
+    struct sp_cursor_key zero = {true, 10, 0};
+    ck_assert(!sp_cursor_decode_key(sp_cursor_encode_key(&arena, "q", &zero), "q", &back));
+}
+END_TEST
+
 static Suite *
 cursor_suite(void)
 {
@@ -247,6 +278,8 @@ cursor_suite(void)
     tcase_add_test(tc, wrong_version_prefix_is_refused);
     tcase_add_test(tc, very_long_input_is_refused);
     tcase_add_test(tc, bytes_after_the_number_are_refused);
+    tcase_add_test(tc, key_cursor_round_trips_values_and_null);
+    tcase_add_test(tc, key_cursor_refuses_other_kinds_and_plain_cursors);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,555 @@
+/*
+ * agent (api): the agent endpoints of API.md §5.5 — queue, ticket view,
+ * PATCH, replies and internal notes, claim, escalate, events, and the
+ * caller's own agent record. Holds no SQL.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "api/views.h"
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/json.h"
+#include "core/sanitize.h"
+#include "domain/agents.h"
+#include "domain/queue.h"
+#include "domain/ticket_work.h"
+
+#define SP_BODY_MAX 20000
+
+/* The caller's agent row, created on their first request (API.md §5.5). */
+static enum sp_rc
+current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, out, p);
+}
+
+static struct sp_actor
+actor(const struct sp_req *r)
+{
+    struct sp_actor a = {"agent", r->principal.sub};
+    return a;
+}
+
+/* Answers 200 with the agent view of a ticket just changed. */
+static enum sp_rc
+respond_ticket(struct sp_req *r, long long id, int status, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_get_for_agent(&ctx, id, NULL, 0, 100, &t, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
+    sp_api_etag(r, t.version);
+    sp_resp_json(r, status, b);
+    return SP_OK;
+}
+
+/* --- queue -------------------------------------------------------------- */
+
+/* Splits a comma list into arena strings. */
+static size_t
+split(struct sp_req *r, const char *list, const char ***out)
+{
+    char *copy = sp_arena_strdup(r->arena, list), *save = NULL;
+    size_t n = 0, cap = 8;
+    const char **items = sp_arena_calloc(r->arena, cap, sizeof(*items));
+    for (char *s = strtok_r(copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+        if (n == cap) {
+            const char **grown = sp_arena_calloc(r->arena, cap * 2, sizeof(*items));
+            memcpy(grown, items, cap * sizeof(*items));
+            items = grown;
+            cap *= 2;
+        }
+        items[n++] = s;
+    }
+    *out = items;
+    return n;
+}
+
+/* ?name=a,b as a set over an enum; false (with a field error) on unknown values. */
+static bool
+enum_list(struct sp_req *r, const char *name, bool *set, int n, bool (*parse)(const char *, int *),
+          const char *allowed, struct sp_problem *p)
+{
+    const char *v = sp_req_query(r, name);
+    if (v == NULL)
+        return false;
+    const char **items;
+    size_t count = split(r, v, &items);
+    for (size_t i = 0; i < count; i++) {
+        int e;
+        if (!parse(items[i], &e) || e < 0 || e >= n) {
+            sp_problem_field(p, name, "invalid", allowed);
+            return true;
+        }
+        set[e] = true;
+    }
+    if (count == 0)
+        sp_problem_field(p, name, "invalid", allowed);
+    return true;
+}
+
+static bool
+parse_status(const char *s, int *out)
+{
+    enum sp_status st;
+    if (!sp_status_parse(s, &st))
+        return false;
+    *out = (int)st;
+    return true;
+}
+
+static bool
+parse_priority(const char *s, int *out)
+{
+    enum sp_priority pr = SP_PRIORITY_MAX;
+    if (!sp_priority_parse(s, &pr))
+        return false;
+    *out = (int)pr;
+    return true;
+}
+
+static bool
+parse_sla(const char *s, int *out)
+{
+    static const char *const names[] = {"breached", "due_soon", "ok"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
+static bool
+parse_sort(const char *s, int *out)
+{
+    for (int i = 0; i < SP_SORT_MAX; i++)
+        if (strcmp(s, sp_queue_sort_names[i]) == 0) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
+static bool
+is_digits(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 18 && strspn(s, "0123456789") == n;
+}
+
+/* RFC 3339 as PostgreSQL will read it; the shape check keeps garbage out. */
+static bool
+is_timestamp(const char *s)
+{
+    return strlen(s) >= 10 && strlen(s) <= 40 && isdigit((unsigned char)s[0]) &&
+           strspn(s, "0123456789-:.TZz+ ") == strlen(s);
+}
+
+enum sp_rc
+sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_queue_filter f;
+    memset(&f, 0, sizeof(f));
+    if (!enum_list(r, "status", f.statuses, SP_STATUS_MAX, parse_status,
+                   "must be a comma list of ticket statuses", p)) {
+        f.statuses[SP_STATUS_OPEN] = f.statuses[SP_STATUS_IN_PROGRESS] =
+            f.statuses[SP_STATUS_PENDING_CUSTOMER] = true;
+    }
+    enum_list(r, "priority", f.priorities, SP_PRIORITY_MAX, parse_priority,
+              "must be a comma list of low, normal, high, urgent", p);
+    bool sla[3] = {false, false, false};
+    enum_list(r, "sla", sla, 3, parse_sla, "must be a comma list of breached, due_soon, ok", p);
+    f.sla_breached = sla[0];
+    f.sla_due_soon = sla[1];
+    f.sla_ok = sla[2];
+    const char *category = sp_req_query(r, "category");
+    if (category != NULL) {
+        f.ncategories = split(r, category, &f.categories);
+        for (size_t i = 0; i < f.ncategories; i++)
+            if (strlen(f.categories[i]) > 120 ||
+                strspn(f.categories[i], "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                    strlen(f.categories[i]))
+                sp_problem_field(p, "category", "invalid", "must be a comma list of category slugs");
+    }
+    const char *assigned = sp_req_query(r, "assigned");
+    if (assigned != NULL) {
+        if (strcmp(assigned, "none") == 0) {
+            f.assigned = SP_ASSIGNED_NONE;
+        } else if (strcmp(assigned, "any") == 0) {
+            f.assigned = SP_ASSIGNED_ANY;
+        } else if (strcmp(assigned, "me") == 0) {
+            struct sp_agent me;
+            if (current_agent(r, &me, p) != SP_OK)
+                return p->rc;
+            f.assigned = SP_ASSIGNED_AGENT;
+            f.assigned_agent = me.id;
+        } else if (is_digits(assigned)) {
+            f.assigned = SP_ASSIGNED_AGENT;
+            f.assigned_agent = strtoll(assigned, NULL, 10);
+        } else {
+            sp_problem_field(p, "assigned", "invalid", "must be me, none, any or an agent id");
+        }
+    }
+    const char *q = sp_req_query(r, "q");
+    if (q != NULL && (strlen(q) == 0 || strlen(q) > 500))
+        sp_problem_field(p, "q", "invalid", "must be 1 to 500 characters");
+    f.q = q;
+    f.customer_id = sp_req_query(r, "customer_id");
+    if (f.customer_id != NULL && (strlen(f.customer_id) == 0 || strlen(f.customer_id) > 64))
+        sp_problem_field(p, "customer_id", "invalid", "must be a user id");
+    const char *email = sp_req_query(r, "customer_email");
+    if (email != NULL) {
+        const struct sp_app *app = r->env->app;
+        f.customer_email_index =
+            app->crypto ? sp_crypto_email_index(app->crypto, r->arena, email) : NULL;
+        if (f.customer_email_index == NULL)
+            f.customer_email_index = "-";  /* matches nothing */
+    }
+    f.created_after = sp_req_query(r, "created_after");
+    if (f.created_after != NULL && !is_timestamp(f.created_after))
+        sp_problem_field(p, "created_after", "invalid", "must be an RFC 3339 timestamp");
+    f.created_before = sp_req_query(r, "created_before");
+    if (f.created_before != NULL && !is_timestamp(f.created_before))
+        sp_problem_field(p, "created_before", "invalid", "must be an RFC 3339 timestamp");
+    const char *sort = sp_req_query(r, "sort");
+    int s = SP_SORT_SLA_DUE;
+    if (sort != NULL && !parse_sort(sort, &s))
+        sp_problem_field(p, "sort", "invalid",
+                         "must be sla_due_at, -priority, created_at, -created_at, updated_at or"
+                         " -updated_at");
+    f.sort = (enum sp_queue_sort)s;
+    sp_api_query_limit(r, "limit", 25, 100, &f.limit, p);
+    const char *cursor = sp_req_query(r, "cursor");
+    if (cursor != NULL) {
+        /* The cursor's kind carries the sort, so it cannot be replayed on another. */
+        if (!sp_cursor_decode_key(cursor, sp_queue_sort_names[f.sort], &f.cursor))
+            sp_problem_field(p, "cursor", "invalid", "is not a cursor returned by this list");
+        f.has_cursor = true;
+    }
+    if (p->rc != SP_OK)
+        return p->rc;
+
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_queue_page page;
+    if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < page.n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        sp_view_ticket(r, b, &page.items[i], SP_VIEW_AGENT_SUMMARY);
+    }
+    sp_buf_puts(b, "],\"next_cursor\":");
+    sp_buf_json_cstr(b, page.has_next ? sp_cursor_encode_key(r->arena, sp_queue_sort_names[f.sort],
+                                                             &page.next)
+                                      : NULL);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* --- one ticket ----------------------------------------------------------- */
+
+static void
+ticket_ref(struct sp_req *r, struct sp_ticket_ref *ref)
+{
+    sp_ticket_ref_parse(r->params[0], ref);
+}
+
+enum sp_rc
+sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ticket_ref ref;
+    ticket_ref(r, &ref);
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "messages_limit", 100, 100, &limit, p);
+    sp_api_query_cursor(r, "messages_cursor", "m", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, after, limit, &t, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
+    sp_api_etag(r, t.version);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* If-Match: "v3", W/"v3" or *; anything else can never match. */
+static enum sp_rc
+if_match(struct sp_req *r, long long *version, struct sp_problem *p)
+{
+    *version = 0;
+    const char *h = sp_req_header(r, "If-Match");
+    if (h == NULL || strcmp(h, "*") == 0)
+        return SP_OK;
+    if (strncmp(h, "W/", 2) == 0)
+        h += 2;
+    size_t n = strlen(h);
+    if (n >= 4 && h[0] == '"' && h[1] == 'v' && h[n - 1] == '"') {
+        char *end;
+        long long v = strtoll(h + 2, &end, 10);
+        if (end == h + n - 1 && v > 0) {
+            *version = v;
+            return SP_OK;
+        }
+    }
+    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                          "If-Match must be an ETag of this ticket, e.g. \"v3\"");
+}
+
+enum { P_STATUS, P_PRIORITY, P_ASSIGNEE, P_CATEGORY, P_COUNT };
+
+static const char *const status_values[] = {"open", "in_progress", "pending_customer",
+                                            "resolved", "closed", NULL};
+static const char *const priority_values[] = {"low", "normal", "high", "urgent", NULL};
+
+static const struct sp_field_spec patch_fields[P_COUNT] = {
+    [P_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, status_values},
+    [P_PRIORITY] = {"priority", SP_FIELD_ENUM, false, false, 0, 0, priority_values},
+    [P_ASSIGNEE] = {"assigned_agent_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
+    [P_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL},
+};
+
+enum sp_rc
+sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[P_COUNT];
+    if (sp_json_validate(json, patch_fields, P_COUNT, v, p) != SP_OK)
+        return p->rc;
+    struct sp_ticket_patch patch;
+    memset(&patch, 0, sizeof(patch));
+    if (if_match(r, &patch.if_match, p) != SP_OK)
+        return p->rc;
+    patch.has_status = v[P_STATUS].present;
+    patch.status = (enum sp_status)v[P_STATUS].i;
+    patch.has_priority = v[P_PRIORITY].present;
+    patch.priority = (enum sp_priority)v[P_PRIORITY].i;
+    /* A key given as null means "clear it" for the nullable fields. */
+    patch.has_assignee = json_object_object_get_ex(json, "assigned_agent_id", NULL);
+    patch.assignee = v[P_ASSIGNEE].present ? v[P_ASSIGNEE].i : 0;
+    patch.has_category = json_object_object_get_ex(json, "category", NULL);
+    patch.category_slug = v[P_CATEGORY].present ? v[P_CATEGORY].str : NULL;
+
+    struct sp_ticket_ref ref;
+    ticket_ref(r, &ref);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    long long id;
+    if (sp_ticket_patch(&ctx, &ref, actor(r), &patch, &id, p) != SP_OK)
+        return p->rc;
+    return respond_ticket(r, id, 200, p);
+}
+
+enum { M_BODY, M_INTERNAL, M_STATUS, M_ATTACHMENTS, M_COUNT };
+
+static const struct sp_field_spec message_fields[M_COUNT] = {
+    [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [M_INTERNAL] = {"is_internal", SP_FIELD_BOOL, false, true, 0, 0, NULL},
+    [M_STATUS] = {"status", SP_FIELD_ENUM, false, true, 0, 0, status_values},
+    [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL},
+};
+
+struct reply_input {
+    struct sp_ticket_ref ref;
+    struct sp_agent_reply reply;
+};
+
+static enum sp_rc
+create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+             struct sp_problem *p)
+{
+    struct reply_input *in = input;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_message m = {0};
+    long long ticket_id;
+    if (sp_ticket_agent_reply(&ctx, &in->ref, actor(r), &in->reply, &m.id, &m.created_at,
+                              &ticket_id, p) != SP_OK)
+        return p->rc;
+    m.sender_type = "agent";
+    m.sender_id = r->principal.sub;
+    m.body = in->reply.body;
+    m.is_internal = in->reply.internal;
+    m.attachments_json = "[]";
+    sp_view_message(body, &m, true);
+    *location = NULL;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[M_COUNT];
+    if (sp_json_validate(json, message_fields, M_COUNT, v, p) != SP_OK)
+        return p->rc;
+    if (v[M_ATTACHMENTS].present && json_object_array_length(v[M_ATTACHMENTS].obj) > 0) {
+        sp_problem_field(p, "attachments", "unknown_attachment",
+                         "lists an attachment that is not a clean upload");
+        return SP_INVALID;
+    }
+    bool has_text = false;
+    const char *body = sp_sanitize_html(r->arena, v[M_BODY].str, v[M_BODY].len, NULL, &has_text);
+    if (!has_text) {
+        sp_problem_field(p, "body", "empty", "has no text once unsafe markup is removed");
+        return SP_INVALID;
+    }
+    struct sp_agent me;
+    if (current_agent(r, &me, p) != SP_OK)
+        return p->rc;
+    struct reply_input in;
+    ticket_ref(r, &in.ref);
+    in.reply.agent_id = me.id;
+    in.reply.body = body;
+    in.reply.internal = v[M_INTERNAL].present && v[M_INTERNAL].b;
+    in.reply.has_status = v[M_STATUS].present;
+    in.reply.status = (enum sp_status)v[M_STATUS].i;
+    return sp_api_create(r, create_reply, &in, p);
+}
+
+enum sp_rc
+sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_agent me;
+    if (current_agent(r, &me, p) != SP_OK)
+        return p->rc;
+    struct sp_ticket_ref ref;
+    ticket_ref(r, &ref);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    long long id;
+    if (sp_ticket_claim(&ctx, &ref, actor(r), me.id, &id, p) != SP_OK)
+        return p->rc;
+    return respond_ticket(r, id, 200, p);
+}
+
+enum { E_REASON, E_PROVIDER, E_COUNT };
+
+static const struct sp_field_spec escalate_fields[E_COUNT] = {
+    [E_REASON] = {"reason", SP_FIELD_STRING, true, false, 1, 2000, NULL},
+    [E_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
+};
+
+enum sp_rc
+sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[E_COUNT];
+    if (sp_json_validate(json, escalate_fields, E_COUNT, v, p) != SP_OK)
+        return p->rc;
+    struct sp_ticket_ref ref;
+    ticket_ref(r, &ref);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    long long id;
+    if (sp_ticket_escalate(&ctx, &ref, actor(r), v[E_REASON].str,
+                           v[E_PROVIDER].present ? v[E_PROVIDER].i : 0, &id, p) != SP_OK)
+        return p->rc;
+    return respond_ticket(r, id, 200, p);
+}
+
+enum sp_rc
+sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ticket_ref ref;
+    ticket_ref(r, &ref);
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
+    sp_api_query_cursor(r, "cursor", "e", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
+        return p->rc;
+    struct sp_ticket_event *events;
+    size_t n;
+    long long next;
+    if (sp_ticket_events(&ctx, t.id, after, limit, &events, &n, &next, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        sp_view_event(b, &events[i]);
+    }
+    sp_buf_putc(b, ']');
+    sp_api_next_cursor(r, b, "next_cursor", "e", next);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* --- the caller's agent record ------------------------------------------- */
+
+static enum sp_rc
+respond_agent(struct sp_req *r, const struct sp_agent *a)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_agent(b, a);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_agent me;
+    if (current_agent(r, &me, p) != SP_OK)
+        return p->rc;
+    return respond_agent(r, &me);
+}
+
+enum { A_STATUS, A_MAX_CHATS, A_NAME, A_COUNT };
+
+static const char *const agent_status_values[] = {"active", "away", NULL};
+
+static const struct sp_field_spec me_fields[A_COUNT] = {
+    [A_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, agent_status_values},
+    [A_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL},
+    [A_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL},
+};
+
+enum sp_rc
+sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_field_value v[A_COUNT];
+    if (sp_json_validate(json, me_fields, A_COUNT, v, p) != SP_OK)
+        return p->rc;
+    struct sp_agent me;
+    if (current_agent(r, &me, p) != SP_OK)
+        return p->rc;
+    struct sp_agent_update u = {
+        .status = v[A_STATUS].present ? v[A_STATUS].str : NULL,
+        .has_max_chats = v[A_MAX_CHATS].present,
+        .max_concurrent_chats = v[A_MAX_CHATS].i,
+        .has_display_name = json_object_object_get_ex(json, "display_name", NULL),
+        .display_name = v[A_NAME].present ? v[A_NAME].str : NULL,
+    };
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_agent_update_self(&ctx, r->principal.sub, &u, &me, p) != SP_OK)
+        return p->rc;
+    return respond_agent(r, &me);
+}

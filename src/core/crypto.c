@@ -1,0 +1,364 @@
+/*
+ * crypto: AES-256-GCM for contact PII under a versioned key ring, the HMAC
+ * blind index for lookup by email, and SHA-256/constant-time helpers. See
+ * crypto.h for the settings, the text format and the rotation rules.
+ * Must not: log, know about SQL or HTTP, or quote key material (or a
+ * malformed entry, which may be a bare key) in an error message.
+ */
+#include "core/crypto.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "core/arena.h"
+
+#define KEY_LEN    32
+#define NONCE_LEN  12   /* GCM's native IV size: no GHASH of the IV */
+#define TAG_LEN    16
+#define LABEL_MAX  16
+#define INDEX_INFO "support-pii-blind-index-v1"
+#define RING       "SUPPORT_ENCRYPTION_KEYS"
+#define INDEX      "SUPPORT_PII_INDEX_KEY"
+
+struct key {
+    char label[LABEL_MAX + 1];
+    unsigned char k[KEY_LEN];
+};
+
+struct sp_crypto {
+    struct key *keys;       /* keys[0] encrypts; keys[n - 1] is the oldest */
+    size_t n, cap;
+    unsigned char index_key[KEY_LEN];
+    EVP_CIPHER *gcm;        /* fetched once per worker, not on every call */
+    EVP_MD *sha256;
+};
+
+/* ---- encodings ---------------------------------------------------------- */
+
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+b64_value(char ch)
+{
+    const char *p = ch != '\0' ? strchr(B64, ch) : NULL;
+    return p != NULL ? (int)(p - B64) : -1;
+}
+
+/*
+ * Strict, canonical, padded standard base64 into out (room for n / 4 * 3
+ * bytes). EVP_DecodeBlock alone skips surrounding whitespace, takes '=' for
+ * 'A' anywhere, ignores the unused low bits of the last character (two texts
+ * would decode alike, so a tampered byte could go unnoticed) and counts the
+ * padding as decoded zero bytes: validate first, then subtract the padding.
+ * Returns the true length or -1.
+ */
+static long
+b64_decode(const char *s, size_t n, unsigned char *out)
+{
+    if (n == 0 || n % 4 != 0 || n > INT_MAX)
+        return -1;
+    size_t pad = s[n - 1] != '=' ? 0 : s[n - 2] != '=' ? 1 : 2;
+    for (size_t i = 0; i < n - pad; i++)
+        if (b64_value(s[i]) < 0)
+            return -1;
+    int last = b64_value(s[n - pad - 1]);
+    if ((pad == 1 && (last & 0x3) != 0) || (pad == 2 && (last & 0xf) != 0))
+        return -1;
+    int len = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+    if (len < 0 || (size_t)len != n / 4 * 3)
+        return -1;
+    return (long)len - (long)pad;
+}
+
+static char *
+hex(struct sp_arena *a, const unsigned char *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = sp_arena_alloc(a, 2 * n + 1);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 0xf];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+/* ---- the key ring ------------------------------------------------------- */
+
+/* Writes key only on success; the scratch copy is wiped either way. */
+static bool
+decode_key(const char *s, size_t n, unsigned char key[KEY_LEN])
+{
+    unsigned char tmp[48];
+    long len = n <= 44 ? b64_decode(s, n, tmp) : -1;   /* 44 = padded 32 bytes */
+    if (len == KEY_LEN)
+        memcpy(key, tmp, KEY_LEN);
+    OPENSSL_cleanse(tmp, sizeof(tmp));
+    return len == KEY_LEN;
+}
+
+/* s[n] is the ':' after the label, which stops strspn. */
+static bool
+label_valid(const char *s, size_t n)
+{
+    return n >= 1 && n <= LABEL_MAX
+        && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* Narrows [*b, *e) past ASCII whitespace on both sides. */
+static void
+trim(const char **b, const char **e)
+{
+    while (*b < *e && memchr(" \t\r\n\v\f", **b, 6) != NULL)
+        (*b)++;
+    while (*e > *b && memchr(" \t\r\n\v\f", (*e)[-1], 6) != NULL)
+        (*e)--;
+}
+
+/* The key whose label is s[0..n), or NULL. Labels are not secret. */
+static const struct key *
+find_key(const struct sp_crypto *c, const char *s, size_t n)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (strlen(c->keys[i].label) == n && memcmp(c->keys[i].label, s, n) == 0)
+            return &c->keys[i];
+    return NULL;
+}
+
+static bool
+load_ring(struct sp_crypto *c, const char *spec, char *err, size_t errlen)
+{
+    c->cap = 1;
+    for (const char *p = spec; *p != '\0'; p++)
+        c->cap += *p == ',';
+    if ((c->keys = calloc(c->cap, sizeof(*c->keys))) == NULL)
+        abort();
+    for (size_t i = 1;; i++) {
+        const char *end = strchrnul(spec, ','), *b = spec, *e = end;
+        trim(&b, &e);
+        const char *colon = memchr(b, ':', (size_t)(e - b));
+        size_t llen = colon != NULL ? (size_t)(colon - b) : 0;
+        if (colon == NULL || !label_valid(b, llen)) {
+            snprintf(err, errlen, RING ": entry %zu is not version:base64key (version of 1-%d "
+                     "characters A-Z a-z 0-9 _ -)", i, LABEL_MAX);
+            return false;
+        }
+        if (find_key(c, b, llen) != NULL) {
+            snprintf(err, errlen, RING ": version \"%.*s\" is used twice", (int)llen, b);
+            return false;
+        }
+        struct key *k = &c->keys[c->n];
+        if (!decode_key(colon + 1, (size_t)(e - colon - 1), k->k)) {
+            snprintf(err, errlen, RING ": the key of version \"%.*s\" is not standard padded "
+                     "base64 of exactly %d bytes", (int)llen, b, KEY_LEN);
+            return false;
+        }
+        memcpy(k->label, b, llen);
+        c->n++;
+        if (*end == '\0')
+            return true;
+        spec = end + 1;
+    }
+}
+
+/* HKDF-SHA256(ikm = oldest key, no salt, info = INDEX_INFO): see crypto.h
+ * for why the oldest key and why production should not rely on it. */
+static bool
+derive_index_key(struct sp_crypto *c)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, c->keys[c->n - 1].k, KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)INDEX_INFO,
+                                          sizeof(INDEX_INFO) - 1),
+        OSSL_PARAM_construct_end(),
+    };
+    bool ok = kctx != NULL && EVP_KDF_derive(kctx, c->index_key, KEY_LEN, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return ok;
+}
+
+struct sp_crypto *
+sp_crypto_new(const char *enc_keys, const char *index_key_b64, char *err, size_t errlen)
+{
+    if (enc_keys == NULL || *enc_keys == '\0') {
+        snprintf(err, errlen, RING " is not set (expected version:base64key,...)");
+        return NULL;
+    }
+    struct sp_crypto *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    if (!load_ring(c, enc_keys, err, errlen))
+        goto fail;
+    const char *ib = index_key_b64 != NULL ? index_key_b64 : "", *ie = ib + strlen(ib);
+    trim(&ib, &ie);
+    if (ib < ie) {
+        if (!decode_key(ib, (size_t)(ie - ib), c->index_key)) {
+            snprintf(err, errlen, INDEX ": not standard padded base64 of exactly %d bytes",
+                     KEY_LEN);
+            goto fail;
+        }
+    } else if (!derive_index_key(c)) {
+        snprintf(err, errlen, INDEX ": unset, and HKDF from " RING " failed in OpenSSL");
+        goto fail;
+    }
+    c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (c->gcm == NULL || c->sha256 == NULL) {
+        snprintf(err, errlen, RING ": OpenSSL provides no AES-256-GCM or SHA-256");
+        goto fail;
+    }
+    return c;
+fail:
+    sp_crypto_free(c);
+    return NULL;
+}
+
+void
+sp_crypto_free(struct sp_crypto *c)
+{
+    if (c == NULL)
+        return;
+    if (c->keys != NULL)
+        OPENSSL_cleanse(c->keys, c->cap * sizeof(*c->keys));
+    free(c->keys);
+    EVP_CIPHER_free(c->gcm);
+    EVP_MD_free(c->sha256);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+/* ---- AES-256-GCM ------------------------------------------------------- */
+
+/* One GCM pass over len bytes: enc writes the tag, otherwise checks it.
+ * The context is freed on every path. */
+static bool
+gcm(const struct sp_crypto *c, const struct key *k, int enc, const unsigned char *nonce,
+    const char *aad, const unsigned char *in, size_t len, unsigned char *out,
+    unsigned char *tag)
+{
+    size_t aadlen = aad != NULL ? strlen(aad) : 0;
+    EVP_CIPHER_CTX *ctx = aadlen <= INT_MAX ? EVP_CIPHER_CTX_new() : NULL;
+    int n = 0, fin = 0, junk = 0;
+    bool ok = ctx != NULL
+        && EVP_CipherInit_ex2(ctx, c->gcm, k->k, nonce, enc, NULL) == 1
+        && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1)
+        && (aadlen == 0
+            || EVP_CipherUpdate(ctx, NULL, &junk, (const unsigned char *)aad, (int)aadlen) == 1)
+        && EVP_CipherUpdate(ctx, out, &n, in, (int)len) == 1
+        && EVP_CipherFinal_ex(ctx, out + n, &fin) == 1
+        && (size_t)n + (size_t)fin == len
+        && (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+const char *
+sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a, const char *plaintext,
+                  size_t len, const char *aad)
+{
+    if (len > INT_MAX / 2 || (plaintext == NULL && len > 0))
+        return NULL;
+    const struct key *k = &c->keys[0];
+    size_t rawlen = NONCE_LEN + len + TAG_LEN;
+    unsigned char *raw = sp_arena_alloc(a, rawlen);
+    if (RAND_bytes(raw, NONCE_LEN) != 1
+        || !gcm(c, k, 1, raw, aad, (const unsigned char *)plaintext, len, raw + NONCE_LEN,
+                raw + NONCE_LEN + len))
+        return NULL;
+    size_t llen = strlen(k->label);
+    char *out = sp_arena_alloc(a, llen + 1 + 4 * ((rawlen + 2) / 3) + 1);
+    memcpy(out, k->label, llen);
+    out[llen] = ':';
+    EVP_EncodeBlock((unsigned char *)out + llen + 1, raw, (int)rawlen);   /* NUL-terminates */
+    return out;
+}
+
+const char *
+sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *ciphertext,
+                  const char *aad)
+{
+    const char *colon = ciphertext != NULL ? strchr(ciphertext, ':') : NULL;
+    const struct key *k = colon != NULL
+        ? find_key(c, ciphertext, (size_t)(colon - ciphertext)) : NULL;
+    if (k == NULL)
+        return NULL;
+    size_t n = strlen(colon + 1);
+    if (n < 4 * ((NONCE_LEN + TAG_LEN + 2) / 3) || n > INT_MAX)
+        return NULL;
+    unsigned char *raw = sp_arena_alloc(a, n / 4 * 3);
+    long rawlen = b64_decode(colon + 1, n, raw);
+    if (rawlen < NONCE_LEN + TAG_LEN)
+        return NULL;
+    size_t len = (size_t)rawlen - NONCE_LEN - TAG_LEN;
+    char *out = sp_arena_alloc(a, len + 1);
+    if (!gcm(c, k, 0, raw, aad, raw + NONCE_LEN, len, (unsigned char *)out,
+             raw + NONCE_LEN + len)) {
+        OPENSSL_cleanse(out, len);   /* unauthenticated plaintext never escapes */
+        return NULL;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+bool
+sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext)
+{
+    if (ciphertext == NULL)
+        return false;
+    const char *colon = strchr(ciphertext, ':');
+    const char *cur = c->keys[0].label;
+    return colon == NULL || (size_t)(colon - ciphertext) != strlen(cur)
+        || memcmp(ciphertext, cur, strlen(cur)) != 0;
+}
+
+/* ---- hashing ----------------------------------------------------------- */
+
+const char *
+sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char *email)
+{
+    if (email == NULL)
+        return NULL;
+    const char *b = email, *e = email + strlen(email);
+    trim(&b, &e);
+    if (b == e)
+        return NULL;
+    size_t n = (size_t)(e - b);
+    unsigned char *norm = sp_arena_alloc(a, n);
+    for (size_t i = 0; i < n; i++)
+        norm[i] = (unsigned char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i]);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (HMAC(c->sha256, c->index_key, KEY_LEN, norm, n, mac, &maclen) == NULL)
+        return NULL;
+    return hex(a, mac, maclen);
+}
+
+bool
+sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    return alen == blen && (alen == 0 || CRYPTO_memcmp(a, b, alen) == 0);
+}
+
+const char *
+sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+        return NULL;
+    return hex(a, md, mdlen);
+}

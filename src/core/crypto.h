@@ -1,0 +1,80 @@
+/*
+ * crypto: application-layer encryption of contact PII (API.md §2) and the
+ * few hashing helpers around it, on OpenSSL 3 EVP.
+ *
+ *   SUPPORT_ENCRYPTION_KEYS  "v2:<base64>,v1:<base64>" - each key exactly 32
+ *       bytes after standard (padded) base64; labels [A-Za-z0-9_-]{1,16},
+ *       unique; whitespace around entries is ignored. The FIRST key
+ *       encrypts, every key decrypts. Rotation: put a new key in front, keep
+ *       the old ones until every row has been re-encrypted lazily
+ *       (sp_crypto_needs_rotation() after a successful sp_crypto_decrypt(),
+ *       then sp_crypto_encrypt() and write back). Rotate each key long
+ *       before 2^32 encryptions (random 96-bit GCM nonces).
+ *   SUPPORT_PII_INDEX_KEY    "<base64>" of 32 bytes, the blind-index key.
+ *
+ * !!! The blind index key MUST stay stable across key rotations: every stored
+ * !!! email index was computed with it, and changing it silently breaks lookup
+ * !!! by email. When SUPPORT_PII_INDEX_KEY is unset (NULL or blank) it is
+ * !!! derived with HKDF-SHA256 (info "support-pii-blind-index-v1") from the
+ * !!! LAST (oldest) key of the ring, so dropping that key changes it.
+ * !!! Production should set SUPPORT_PII_INDEX_KEY (or never drop the oldest
+ * !!! key).
+ *
+ * Ciphertext text format (safe for a TEXT column):
+ *   "<version>:<base64(nonce[12] || ciphertext || tag[16])>"  (AES-256-GCM)
+ * The aad binds a value to its place, e.g. "contact:email:<customer_id>", so
+ * it cannot be swapped between rows or fields; NULL aad means "".
+ *
+ * Must not: know about SQL or HTTP, log, or put key material into error
+ * messages. Plaintext returned lives in the caller's arena like any other
+ * request data. sp_crypto_sha256_hex is for high-entropy tokens only, never
+ * for passwords (no salt, no stretching).
+ */
+#ifndef SP_CRYPTO_H
+#define SP_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sp_arena;
+struct sp_crypto;   /* opaque; built once per worker, read-only afterwards */
+
+/* enc_keys: the SUPPORT_ENCRYPTION_KEYS value; index_key_b64: the
+ * SUPPORT_PII_INDEX_KEY value, NULL or blank to derive it (see above).
+ * Returns a malloc'ed key ring owned by the caller (sp_crypto_free), or NULL
+ * with a message in err naming the setting, never any key material. */
+struct sp_crypto *sp_crypto_new(const char *enc_keys, const char *index_key_b64, char *err,
+                                size_t errlen);
+/* Wipes every key (OPENSSL_cleanse) and frees; NULL is fine. */
+void sp_crypto_free(struct sp_crypto *c);
+
+/* Encrypts len bytes under the current (first) key. Returns arena-owned
+ * text in the format above, or NULL only if OpenSSL fails (RNG, OOM) or len
+ * is absurd (> INT_MAX / 2). */
+const char *sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a,
+                              const char *plaintext, size_t len, const char *aad);
+/* Returns arena-owned NUL-terminated plaintext, or NULL when the version is
+ * unknown, the text is malformed or non-canonical, the aad differs or
+ * anything was tampered with. */
+const char *sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a,
+                              const char *ciphertext, const char *aad);
+/* True when the ciphertext's version label is not the current key's (also
+ * for labels the ring does not know; decrypt tells those apart). False for
+ * NULL. */
+bool sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext);
+
+/* HMAC-SHA256 with the blind index key over the normalized email (ASCII
+ * whitespace trimmed, ASCII lower-cased) as 64 lowercase hex characters,
+ * arena-owned. NULL for a NULL or blank email (store no index for those),
+ * or if OpenSSL fails. */
+const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
+                                  const char *email);
+
+/* Constant-time comparison (CRYPTO_memcmp) of the contents; different
+ * lengths compare unequal at once (only the length leaks). */
+bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* SHA-256 of data as 64 lowercase hex characters, arena-owned (session
+ * tokens are stored as their hashes); NULL only if OpenSSL fails. */
+const char *sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * agents: support_agents reads and writes. See agents.h.
+ */
+#include "domain/agents.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+
+#define AGENT_COLS                                                                  \
+    "id, user_id, display_name, team, array_to_json(skills)::text, status,"        \
+    " max_concurrent_chats, support_ts(last_assigned_at), support_ts(created_at),"   \
+    " support_ts(updated_at)"
+
+/* Never writes when the row exists (no bloat from a read-mostly call). */
+static struct sp_stmt ensure_stmt = SP_STMT(
+    "agent_ensure",
+    "WITH ins AS ("
+    "  INSERT INTO support_agents (user_id, display_name) VALUES ($1, $2)"
+    "  ON CONFLICT (user_id) DO NOTHING RETURNING " AGENT_COLS
+    ") SELECT * FROM ins"
+    " UNION ALL SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1"
+    " LIMIT 1",
+    2);
+
+static struct sp_stmt get_stmt = SP_STMT(
+    "agent_get", "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint", 1);
+
+static struct sp_stmt update_self_stmt = SP_STMT(
+    "agent_update_self",
+    "UPDATE support_agents SET status = coalesce($2, status),"
+    " max_concurrent_chats = CASE WHEN $3::boolean THEN $4::int ELSE max_concurrent_chats END,"
+    " display_name = CASE WHEN $5::boolean THEN $6 ELSE display_name END,"
+    " updated_at = now()"
+    " WHERE user_id = $1 RETURNING " AGENT_COLS,
+    6);
+
+static void
+read_agent(const PGresult *r, int row, struct sp_agent *a)
+{
+    a->id = sp_db_int(r, row, 0);
+    a->user_id = sp_db_str(r, row, 1);
+    a->display_name = sp_db_str(r, row, 2);
+    a->team = sp_db_str(r, row, 3);
+    a->skills_json = sp_db_str(r, row, 4);
+    a->status = sp_db_str(r, row, 5);
+    a->max_concurrent_chats = sp_db_int(r, row, 6);
+    a->last_assigned_at = sp_db_str(r, row, 7);
+    a->created_at = sp_db_str(r, row, 8);
+    a->updated_at = sp_db_str(r, row, 9);
+}
+
+static enum sp_rc
+one(PGresult *r, struct sp_agent *out, struct sp_problem *p)
+{
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such agent");
+    read_agent(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
+                struct sp_agent *out, struct sp_problem *p)
+{
+    const char *params[2] = {user_id, display_name};
+    return one(sp_db_exec(ctx->db, ctx->arena, &ensure_stmt, params, p), out, p);
+}
+
+enum sp_rc
+sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    return one(sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p), out, p);
+}
+
+enum sp_rc
+sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_agent_update *u,
+                     struct sp_agent *out, struct sp_problem *p)
+{
+    const char *params[6] = {
+        user_id, u->status, u->has_max_chats ? "true" : "false",
+        sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
+        u->has_display_name ? "true" : "false", u->display_name,
+    };
+    return one(sp_db_exec(ctx->db, ctx->arena, &update_self_stmt, params, p), out, p);
+}

@@ -1,0 +1,45 @@
+/*
+ * agents: support_agents rows — auto-provisioning on an agent's first
+ * request (team general), the caller's own record, admin management and
+ * the lookups routing and the dashboard need.
+ * Must not: know HTTP.
+ */
+#ifndef SP_AGENTS_H
+#define SP_AGENTS_H
+
+#include <stdbool.h>
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+struct sp_agent {
+    long long id;
+    const char *user_id;
+    const char *display_name;
+    const char *team;
+    const char *skills_json;       /* JSON array text */
+    const char *status;            /* active | away */
+    long long max_concurrent_chats;
+    const char *last_assigned_at;
+    const char *created_at, *updated_at;
+};
+
+/* The caller's agent row, created on first sight (API.md §5.5). */
+enum sp_rc sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
+                           struct sp_agent *out, struct sp_problem *p);
+/* SP_NOT_FOUND when no such agent. */
+enum sp_rc sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out,
+                        struct sp_problem *p);
+
+struct sp_agent_update {
+    const char *status;            /* NULL = unchanged */
+    bool has_max_chats;
+    long long max_concurrent_chats;
+    bool has_display_name;
+    const char *display_name;      /* NULL with has_display_name clears it */
+};
+enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
+                                const struct sp_agent_update *u, struct sp_agent *out,
+                                struct sp_problem *p);
+
+#endif

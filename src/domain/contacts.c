@@ -1,0 +1,81 @@
+/*
+ * contacts: sealing, opening and storing contact PII. See contacts.h.
+ */
+#include "domain/contacts.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "db/db.h"
+
+static const char *
+aad(struct sp_arena *a, const char *field, const char *customer_id)
+{
+    return sp_arena_sprintf(a, "contact:%s:%s", field, customer_id);
+}
+
+static const char *
+seal(const struct sp_crypto *c, struct sp_arena *a, const char *field, const char *customer_id,
+     const char *plain)
+{
+    if (c == NULL || plain == NULL || *plain == '\0')
+        return NULL;
+    return sp_crypto_encrypt(c, a, plain, strlen(plain), aad(a, field, customer_id));
+}
+
+static const char *
+open_field(const struct sp_crypto *c, struct sp_arena *a, const char *field,
+           const char *customer_id, const char *sealed)
+{
+    if (c == NULL || sealed == NULL)
+        return NULL;
+    return sp_crypto_decrypt(c, a, sealed, aad(a, field, customer_id));
+}
+
+void
+sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
+                const struct sp_contact *in, struct sp_contact_sealed *out)
+{
+    out->name_enc = seal(c, a, "name", customer_id, in->name);
+    out->email_enc = seal(c, a, "email", customer_id, in->email);
+    out->phone_enc = seal(c, a, "phone", customer_id, in->phone);
+    out->email_index = c != NULL && in->email != NULL ? sp_crypto_email_index(c, a, in->email)
+                                                      : NULL;
+    out->tier = in->tier;
+}
+
+void
+sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
+                const struct sp_contact_sealed *in, struct sp_contact *out)
+{
+    out->name = open_field(c, a, "name", customer_id, in->name_enc);
+    out->email = open_field(c, a, "email", customer_id, in->email_enc);
+    out->phone = open_field(c, a, "phone", customer_id, in->phone_enc);
+    out->tier = in->tier ? in->tier : "standard";
+}
+
+/* Fresh claims replace stored ones; a claim the token no longer carries
+ * keeps the stored value (tokens need not repeat every claim). Writing
+ * with the current key also re-encrypts rows of retired keys (lazy
+ * rotation, API.md §2). */
+static struct sp_stmt save_stmt = SP_STMT(
+    "contact_save",
+    "INSERT INTO support_contacts (customer_id, name_enc, email_enc, phone_enc, email_index, tier)"
+    " VALUES ($1, $2, $3, $4, $5, coalesce($6, 'standard'))"
+    " ON CONFLICT (customer_id) DO UPDATE SET"
+    "  name_enc = coalesce(EXCLUDED.name_enc, support_contacts.name_enc),"
+    "  email_enc = coalesce(EXCLUDED.email_enc, support_contacts.email_enc),"
+    "  phone_enc = coalesce(EXCLUDED.phone_enc, support_contacts.phone_enc),"
+    "  email_index = coalesce(EXCLUDED.email_index, support_contacts.email_index),"
+    "  tier = EXCLUDED.tier, updated_at = now()",
+    6);
+
+enum sp_rc
+sp_contact_save(struct sp_ctx *ctx, const char *customer_id, const struct sp_contact_sealed *s,
+                struct sp_problem *p)
+{
+    const char *params[6] = {customer_id, s->name_enc, s->email_enc, s->phone_enc,
+                             s->email_index, s->tier};
+    return sp_db_exec(ctx->db, ctx->arena, &save_stmt, params, p) == NULL ? p->rc : SP_OK;
+}

@@ -1,0 +1,216 @@
+/*
+ * queue: the agent queue query builder. See queue.h.
+ */
+#include "domain/queue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/db.h"
+
+const char *const sp_queue_sort_names[SP_SORT_MAX + 1] = {
+    "sla_due_at", "-priority", "created_at", "-created_at", "updated_at", "-updated_at", NULL,
+};
+
+/* Sort key column (as a bigint for the cursor), direction, and whether the
+ * key can be NULL (sla_due_at: NULLs sort last). */
+static const struct {
+    const char *key;     /* SQL expression of the key as bigint */
+    const char *column;  /* the indexed column */
+    bool desc;
+    bool nullable;
+} sorts[SP_SORT_MAX] = {
+    [SP_SORT_SLA_DUE] = {"(extract(epoch FROM t.sla_due_at) * 1000000)::bigint", "t.sla_due_at",
+                         false, true},
+    [SP_SORT_PRIORITY_DESC] = {"t.priority_rank::bigint", "t.priority_rank", true, false},
+    [SP_SORT_CREATED] = {"(extract(epoch FROM t.created_at) * 1000000)::bigint", "t.created_at",
+                         false, false},
+    [SP_SORT_CREATED_DESC] = {"(extract(epoch FROM t.created_at) * 1000000)::bigint",
+                              "t.created_at", true, false},
+    [SP_SORT_UPDATED] = {"(extract(epoch FROM t.updated_at) * 1000000)::bigint", "t.updated_at",
+                         false, false},
+    [SP_SORT_UPDATED_DESC] = {"(extract(epoch FROM t.updated_at) * 1000000)::bigint",
+                              "t.updated_at", true, false},
+};
+
+struct query {
+    struct sp_buf sql;
+    const char *params[16];
+    int nparams;
+};
+
+/* Adds a parameter and returns its placeholder number. */
+static int
+param(struct query *q, const char *value)
+{
+    q->params[q->nparams] = value;
+    return ++q->nparams;
+}
+
+/* An enum set inlined as a literal array: values come from our tables. */
+static void
+enum_set(struct sp_buf *b, const char *column, const bool *set, int n,
+         const char *(*name)(int))
+{
+    sp_buf_printf(b, " AND %s IN (", column);
+    bool first = true;
+    for (int i = 0; i < n; i++) {
+        if (!set[i])
+            continue;
+        sp_buf_printf(b, "%s'%s'", first ? "" : ", ", name(i));
+        first = false;
+    }
+    sp_buf_putc(b, ')');
+}
+
+static const char *
+status_name(int i)
+{
+    return sp_status_name((enum sp_status)i);
+}
+
+static const char *
+priority_name(int i)
+{
+    return sp_priority_name((enum sp_priority)i);
+}
+
+static bool
+any(const bool *set, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i])
+            return true;
+    return false;
+}
+
+/* A text[] literal of slugs (slugs are [a-z0-9-], validated by the API). */
+static const char *
+text_array(struct sp_arena *a, const char **items, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 64);
+    sp_buf_putc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sp_buf_putc(&b, ',');
+        sp_buf_json_cstr(&b, items[i]);
+    }
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static void
+where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
+{
+    struct sp_buf *b = &q->sql;
+    struct sp_arena *a = ctx->arena;
+    sp_buf_puts(b, " WHERE true");
+    enum_set(b, "t.status", f->statuses, SP_STATUS_MAX, status_name);
+    if (any(f->priorities, SP_PRIORITY_MAX))
+        enum_set(b, "t.priority", f->priorities, SP_PRIORITY_MAX, priority_name);
+    if (f->ncategories > 0)
+        sp_buf_printf(b, " AND t.category_id IN (SELECT id FROM support_categories"
+                         " WHERE slug = ANY ($%d::text[]))",
+                      param(q, text_array(a, f->categories, f->ncategories)));
+    switch (f->assigned) {
+    case SP_ASSIGNED_NONE: sp_buf_puts(b, " AND t.assigned_agent_id IS NULL"); break;
+    case SP_ASSIGNED_ANY: sp_buf_puts(b, " AND t.assigned_agent_id IS NOT NULL"); break;
+    case SP_ASSIGNED_AGENT:
+        sp_buf_printf(b, " AND t.assigned_agent_id = $%d::bigint",
+                      param(q, sp_arena_sprintf(a, "%lld", f->assigned_agent)));
+        break;
+    case SP_ASSIGNED_ANY_OR_NONE: break;
+    }
+    if (f->sla_breached || f->sla_due_soon || f->sla_ok) {
+        /* breached: marked, or a running target already passed (before the
+         * monitor noticed); due_soon: within 60 minutes; ok: neither. */
+        sp_buf_puts(b, " AND (false");
+        if (f->sla_breached)
+            sp_buf_puts(b, " OR t.sla_breached OR t.sla_due_at < now()");
+        if (f->sla_due_soon)
+            sp_buf_puts(b, " OR (NOT t.sla_breached AND t.sla_due_at >= now()"
+                           " AND t.sla_due_at < now() + interval '60 minutes')");
+        if (f->sla_ok)
+            sp_buf_puts(b, " OR (NOT t.sla_breached AND (t.sla_due_at IS NULL"
+                           " OR t.sla_due_at >= now() + interval '60 minutes'))");
+        sp_buf_putc(b, ')');
+    }
+    if (f->q != NULL) {
+        int n = param(q, f->q);
+        sp_buf_printf(b, " AND (t.search @@ websearch_to_tsquery('english', $%d)"
+                         " OR t.id IN (SELECT m.ticket_id FROM support_ticket_messages m"
+                         " WHERE m.search @@ websearch_to_tsquery('english', $%d)))",
+                      n, n);
+    }
+    if (f->customer_id != NULL)
+        sp_buf_printf(b, " AND t.customer_id = $%d", param(q, f->customer_id));
+    if (f->customer_email_index != NULL)
+        sp_buf_printf(b, " AND t.customer_id IN (SELECT customer_id FROM support_contacts"
+                         " WHERE email_index = $%d)",
+                      param(q, f->customer_email_index));
+    if (f->created_after != NULL)
+        sp_buf_printf(b, " AND t.created_at >= $%d::timestamptz", param(q, f->created_after));
+    if (f->created_before != NULL)
+        sp_buf_printf(b, " AND t.created_at < $%d::timestamptz", param(q, f->created_before));
+}
+
+/* Keyset condition "after the cursor" in the sort's order. */
+static void
+after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
+{
+    if (!f->has_cursor)
+        return;
+    struct sp_buf *b = &q->sql;
+    struct sp_arena *a = ctx->arena;
+    const char *col = sorts[f->sort].column;
+    const char *cmp = sorts[f->sort].desc ? "<" : ">";
+    int id = param(q, sp_arena_sprintf(a, "%lld", f->cursor.id));
+    if (sorts[f->sort].nullable && !f->cursor.has_value) {
+        sp_buf_printf(b, " AND %s IS NULL AND t.id > $%d::bigint", col, id);
+        return;
+    }
+    int v = param(q, sp_arena_sprintf(a, "%lld", f->cursor.value));
+    const char *value = f->sort == SP_SORT_PRIORITY_DESC
+                            ? sp_arena_sprintf(a, "$%d::smallint", v)
+                            : sp_arena_sprintf(a, "('epoch'::timestamptz + $%d::bigint"
+                                                  " * interval '1 microsecond')", v);
+    sp_buf_printf(b, " AND ((%s, t.id) %s (%s, $%d::bigint)", col, cmp, value, id);
+    if (sorts[f->sort].nullable)
+        sp_buf_printf(b, " OR %s IS NULL", col);
+    sp_buf_putc(b, ')');
+}
+
+enum sp_rc
+sp_queue_search(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct sp_queue_page *out,
+                struct sp_problem *p)
+{
+    struct query q = {.nparams = 0};
+    sp_buf_init(&q.sql, ctx->arena, 2048);
+    sp_buf_printf(&q.sql, "SELECT %s, %s FROM support_tickets t%s", sp_ticket_columns,
+                  sorts[f->sort].key, sp_ticket_joins);
+    where(ctx, f, &q);
+    after_cursor(ctx, f, &q);
+    const char *dir = sorts[f->sort].desc ? "DESC" : "ASC";
+    int limit = param(&q, sp_arena_sprintf(ctx->arena, "%d", f->limit + 1));
+    sp_buf_printf(&q.sql, " ORDER BY %s %s%s, t.id %s LIMIT $%d::int", sorts[f->sort].column,
+                  dir, sorts[f->sort].nullable ? " NULLS LAST" : "", dir, limit);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, q.sql.data, q.nparams, q.params, p);
+    if (r == NULL)
+        return p->rc;
+    int n = PQntuples(r);
+    out->items = sp_arena_calloc(ctx->arena, (size_t)n + 1, sizeof(*out->items));
+    out->n = 0;
+    for (int i = 0; i < n && i < f->limit; i++)
+        sp_ticket_read_row(r, i, &out->items[out->n++]);
+    out->has_next = n > f->limit;
+    if (out->has_next) {
+        int last = f->limit - 1;
+        out->next.id = out->items[last].id;
+        out->next.has_value = !PQgetisnull(r, last, SP_TICKET_NCOLS);
+        out->next.value = sp_db_int(r, last, SP_TICKET_NCOLS);
+    }
+    return SP_OK;
+}

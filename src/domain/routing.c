@@ -1,0 +1,58 @@
+/*
+ * routing: agent picks for new tickets. See routing.h.
+ */
+#include "domain/routing.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+
+#define OPEN_TICKETS(alias)                                                         \
+    "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = " alias ".id" \
+    " AND t.status IN ('open', 'in_progress'))"
+
+static struct sp_stmt round_robin_stmt = SP_STMT(
+    "route_round_robin",
+    "UPDATE support_agents SET last_assigned_at = now() WHERE id = ("
+    "  SELECT a.id FROM support_agents a"
+    "  WHERE a.team = $1 AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
+    "  ORDER BY a.last_assigned_at NULLS FIRST, a.id"
+    "  LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ") RETURNING id",
+    2);
+
+static struct sp_stmt skill_stmt = SP_STMT(
+    "route_skill",
+    "UPDATE support_agents SET last_assigned_at = now() WHERE id = ("
+    "  SELECT a.id FROM support_agents a"
+    "  WHERE $1 = ANY (a.skills) AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
+    "  ORDER BY " OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
+    "  LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ") RETURNING id",
+    2);
+
+enum sp_rc
+sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
+                long max_open, long long *agent_id, struct sp_problem *p)
+{
+    *agent_id = 0;
+    struct sp_stmt *st;
+    const char *key;
+    if (routing != NULL && strcmp(routing, "round_robin") == 0) {
+        st = &round_robin_stmt;
+        key = team ? team : "general";
+    } else if (routing != NULL && strcmp(routing, "skill") == 0 && skill != NULL) {
+        st = &skill_stmt;
+        key = skill;
+    } else {
+        return SP_OK;  /* manual: agents claim it */
+    }
+    const char *params[2] = {key, sp_arena_sprintf(ctx->arena, "%ld", max_open)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 1)
+        *agent_id = sp_db_int(r, 0, 0);
+    return SP_OK;
+}

@@ -1,0 +1,23 @@
+/*
+ * routing: who gets a new ticket (API.md §5.4). Categories route `manual`
+ * (nobody), `round_robin` (the active agent of the team assigned least
+ * recently) or `skill` (among active agents with the skill: fewest open
+ * tickets, then least recently assigned). Away agents are never picked, nor
+ * agents at their open-ticket capacity. The pick locks the agent row with
+ * FOR UPDATE SKIP LOCKED and stamps last_assigned_at in the caller's
+ * transaction, so concurrent creations never hand out the same "next"
+ * agent twice.
+ * Must not: know HTTP.
+ */
+#ifndef SP_ROUTING_H
+#define SP_ROUTING_H
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+/* *agent_id = 0 when the routing is manual or nobody is free. */
+enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team,
+                           const char *skill, long max_open, long long *agent_id,
+                           struct sp_problem *p);
+
+#endif

@@ -1,0 +1,220 @@
+/*
+ * sla: SLA arithmetic of API.md §5.2. See sla.h for the rules and the
+ * choices made where the contract is silent.
+ * Must not: read the clock, touch SQL or HTTP.
+ */
+#include "domain/sla.h"
+
+#include <string.h>
+
+#define MINUTE_MS INT64_C(60000)
+#define MAX_TARGET_MS (SP_SLA_MAX_MINUTES * MINUTE_MS)
+
+static const char *const priority_names[SP_PRIORITY_MAX] = {"low", "normal", "high", "urgent"};
+
+/* API.md §5.2, minutes: first response / resolution. */
+static const struct sp_sla_targets default_targets[SP_PRIORITY_MAX] = {
+    [SP_PRIORITY_LOW] = {1440, 7200},
+    [SP_PRIORITY_NORMAL] = {240, 2880},
+    [SP_PRIORITY_HIGH] = {60, 480},
+    [SP_PRIORITY_URGENT] = {15, 240},
+};
+
+enum target { TARGET_NONE = 0, TARGET_FIRST_RESPONSE, TARGET_RESOLUTION };
+
+static const char *const target_names[] = {NULL, "first_response", "resolution"};
+
+const char *
+sp_priority_name(enum sp_priority p)
+{
+    return p < SP_PRIORITY_MAX ? priority_names[p] : "unknown";
+}
+
+bool
+sp_priority_parse(const char *s, enum sp_priority *out)
+{
+    for (int i = 0; i < SP_PRIORITY_MAX; i++) {
+        if (strcmp(s, priority_names[i]) == 0) {
+            *out = (enum sp_priority)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+enum sp_priority
+sp_priority_raise(enum sp_priority p)
+{
+    return p < SP_PRIORITY_URGENT ? (enum sp_priority)(p + 1) : SP_PRIORITY_URGENT;
+}
+
+struct sp_sla_targets
+sp_sla_default_targets(enum sp_priority p)
+{
+    return default_targets[p < SP_PRIORITY_MAX ? p : SP_PRIORITY_NORMAL];
+}
+
+/* Dates are stored values: saturate rather than wrap, so a corrupt
+ * created_at can never produce undefined behaviour or a due in the past. */
+static int64_t
+add_ms(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static int64_t
+minutes_ms(int32_t minutes)
+{
+    if (minutes < 0)
+        minutes = 0;
+    if (minutes > SP_SLA_MAX_MINUTES)
+        minutes = SP_SLA_MAX_MINUTES;
+    return (int64_t)minutes * MINUTE_MS;
+}
+
+static bool
+is_active(enum sp_status status)
+{
+    return status == SP_STATUS_OPEN || status == SP_STATUS_IN_PROGRESS;
+}
+
+/* A target without a due (no policy applied: NULL columns) cannot be
+ * missed; one is met up to and including its due instant. */
+static bool
+missed(int64_t due, int64_t now)
+{
+    return due != 0 && now > due;
+}
+
+/* The earliest target still to be met; 0 when the clock is stopped or the
+ * ticket has no dues (they are always set together, by start/retarget). */
+static int64_t
+outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
+{
+    *which = TARGET_NONE;
+    if (!is_active(status) || s->resolution_due_at == 0)
+        return 0;
+    *which = TARGET_RESOLUTION;
+    if (s->first_responded_at == 0 && s->first_response_due_at <= s->resolution_due_at) {
+        *which = TARGET_FIRST_RESPONSE;
+        return s->first_response_due_at;
+    }
+    return s->resolution_due_at;
+}
+
+static void
+set_dues(struct sp_sla *s, struct sp_sla_targets t)
+{
+    s->first_response_due_at = add_ms(s->created_at, minutes_ms(t.first_response_minutes));
+    s->resolution_due_at =
+        add_ms(add_ms(s->created_at, minutes_ms(t.resolution_minutes)), s->paused_ms);
+}
+
+void
+sp_sla_start(struct sp_sla *s, int64_t created_at, struct sp_sla_targets t)
+{
+    memset(s, 0, sizeof(*s));
+    s->created_at = created_at;
+    set_dues(s, t);
+    sp_sla_refresh_due(s, SP_STATUS_OPEN);
+}
+
+void
+sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t)
+{
+    /* A pause in progress is not in paused_ms yet: resume adds it. */
+    set_dues(s, t);
+    sp_sla_refresh_due(s, status);
+}
+
+void
+sp_sla_refresh_due(struct sp_sla *s, enum sp_status status)
+{
+    enum target which;
+    s->sla_due_at = outstanding(s, status, &which);
+}
+
+void
+sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now)
+{
+    if (s->first_responded_at != 0)
+        return;
+    s->first_responded_at = now;
+    /* This clock never pauses (sla.h), so a pause in between is no excuse. */
+    if (missed(s->first_response_due_at, now))
+        s->breached = true;
+    sp_sla_refresh_due(s, status);
+}
+
+static void
+resume(struct sp_sla *s, int64_t now)
+{
+    /* Clocks of different workers may disagree slightly: never shorten. */
+    int64_t paused = now > s->paused_at ? now - s->paused_at : 0;
+    s->paused_ms = add_ms(s->paused_ms, paused);
+    if (s->resolution_due_at != 0)
+        s->resolution_due_at = add_ms(s->resolution_due_at, paused);
+    s->paused_at = 0;
+}
+
+void
+sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64_t now)
+{
+    /* Keyed on paused_at rather than `from`: pending_customer may also be
+     * left by a customer reply to open (lifecycle.h). */
+    if (s->paused_at != 0 && to != SP_STATUS_PENDING_CUSTOMER)
+        resume(s, now);
+    if (to == SP_STATUS_PENDING_CUSTOMER && s->paused_at == 0)
+        s->paused_at = now;
+
+    bool finishing = to == SP_STATUS_RESOLVED || to == SP_STATUS_CLOSED;
+    bool finished = from == SP_STATUS_RESOLVED || from == SP_STATUS_CLOSED;
+    if (finishing && !finished) {
+        if (s->first_responded_at == 0 && missed(s->first_response_due_at, now))
+            s->breached = true;
+        if (missed(s->resolution_due_at, now))
+            s->breached = true;
+    }
+    sp_sla_refresh_due(s, to);
+}
+
+bool
+sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now)
+{
+    enum target which;
+    int64_t due = outstanding(s, status, &which);
+    if (s->breached || !missed(due, now))
+        return false;
+    s->breached = true;
+    return true;
+}
+
+int64_t
+sp_sla_warn_at(const struct sp_sla *s, enum sp_status status, double warn_fraction,
+               const char **target)
+{
+    enum target which;
+    int64_t due = outstanding(s, status, &which);
+    if (target != NULL)
+        *target = target_names[which];
+    if (due == 0)
+        return 0;
+
+    int64_t start = s->created_at;
+    if (which == TARGET_RESOLUTION)
+        start = add_ms(start, s->paused_ms);
+    /* Exact even for nonsense dates (due > start), then bounded by the
+     * longest target so the double below cannot overflow. */
+    uint64_t span = due > start ? (uint64_t)due - (uint64_t)start : 0;
+    int64_t length = span < (uint64_t)MAX_TARGET_MS ? (int64_t)span : MAX_TARGET_MS;
+    if (!(warn_fraction > 0.0)) /* also NaN */
+        warn_fraction = 0.0;
+    if (warn_fraction > 1.0)
+        warn_fraction = 1.0;
+    /* Round, don't truncate: 0.2 * 240 min must be exactly 48 min. */
+    return add_ms(due, -(int64_t)((double)length * warn_fraction + 0.5));
+}

@@ -1,0 +1,101 @@
+/*
+ * sla: the SLA arithmetic of API.md §5.2 — priorities and their default
+ * targets, the due dates of one ticket, pause/resume in pending_customer,
+ * breach and warning thresholds. Ticket writes and the sla-monitor job
+ * load the SLA columns into a struct sp_sla, call these, and persist it.
+ * Must not: read the clock (every function takes `now`), touch SQL or
+ * HTTP, or decide whether a status move is allowed (that is lifecycle's).
+ *
+ * Times are milliseconds since the Unix epoch; 0 means "not set" (NULL).
+ * Choices where API.md is silent:
+ * - The first-response clock does NOT pause: only the resolution target is
+ *   extended by the time spent in pending_customer. A first reply after
+ *   first_response_due_at is a breach even if the ticket was paused.
+ * - A target is met at its due instant; it is breached only when now > due.
+ * - Nothing is outstanding while pending_customer, resolved or closed, so
+ *   sla_due_at is 0 and the monitor neither warns nor breaches then; an
+ *   unanswered first response becomes outstanding again on resume (with its
+ *   original due) and is caught then, or when the late reply is recorded.
+ * - Resolving (or closing without resolving) judges every target still
+ *   unmet at that moment; closing a resolved ticket judges nothing.
+ * - Time spent resolved is not paused time: a reopen brings back the target
+ *   as it was, possibly already passed.
+ * - Retargeting recomputes dues but never re-judges past events, and
+ *   nothing ever clears `breached`.
+ */
+#ifndef SP_SLA_H
+#define SP_SLA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "domain/lifecycle.h"
+
+/* Upper bound of a target (ten years), also the admin API's bound for
+ * sla-policies; larger or negative values are clamped to [0, max]. */
+#define SP_SLA_MAX_MINUTES (525600 * 10)
+
+enum sp_priority {
+    SP_PRIORITY_LOW = 0,
+    SP_PRIORITY_NORMAL,
+    SP_PRIORITY_HIGH,
+    SP_PRIORITY_URGENT,
+    SP_PRIORITY_MAX
+};
+
+const char *sp_priority_name(enum sp_priority p);
+/* Leaves *out alone when s is not one of the API names. */
+bool sp_priority_parse(const char *s, enum sp_priority *out);
+/* One step up, saturating at urgent (escalation, API.md §12). */
+enum sp_priority sp_priority_raise(enum sp_priority p);
+
+struct sp_sla_targets {
+    int32_t first_response_minutes;
+    int32_t resolution_minutes;
+};
+
+/* The defaults of API.md §5.2, used when no support_sla_policies row
+ * applies; an out-of-range priority gets normal's. */
+struct sp_sla_targets sp_sla_default_targets(enum sp_priority p);
+
+/* The SLA columns of one ticket. */
+struct sp_sla {
+    int64_t created_at;
+    int64_t first_response_due_at;
+    int64_t resolution_due_at; /* includes paused_ms */
+    int64_t first_responded_at;
+    int64_t paused_at;  /* set while pending_customer (sla_paused) */
+    int64_t paused_ms;  /* finished pauses so far */
+    int64_t sla_due_at; /* earliest outstanding target, 0 when none */
+    bool breached;      /* once true, stays true */
+};
+
+/* On create: everything reset, both dues from created_at. */
+void sp_sla_start(struct sp_sla *s, int64_t created_at, struct sp_sla_targets t);
+/* Priority or category changed: both dues recomputed from created_at (the
+ * resolution one plus paused_ms), then sla_due_at refreshed — it may now
+ * lie in the past, which the next sp_sla_check_breach() reports. */
+void sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t);
+/* The first public agent reply: recorded once (later calls do nothing);
+ * after first_response_due_at it marks the breach. */
+void sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now);
+/* After the lifecycle accepted from -> to: entering pending_customer pauses,
+ * leaving it adds the paused time to paused_ms and resolution_due_at;
+ * resolving judges unmet targets; sla_due_at follows `to`. */
+void sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64_t now);
+/* sla_due_at = the earliest of the unanswered first response and the
+ * resolution target while open or in_progress (a tie counts as first
+ * response), else 0. A ticket whose dues are 0 (no policy) is never due. */
+void sp_sla_refresh_due(struct sp_sla *s, enum sp_status status);
+/* For the monitor: true the first time an outstanding target has passed
+ * unmet at now (and sets breached); false afterwards. */
+bool sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now);
+/* For the monitor: when to warn about the outstanding target, i.e. the
+ * instant less than warn_fraction (clamped to 0..1) of its length is left;
+ * the resolution target's length excludes paused time. Returns 0 when
+ * nothing is outstanding. *target (may be NULL) gets "first_response",
+ * "resolution" or NULL — the key for warning once per target. */
+int64_t sp_sla_warn_at(const struct sp_sla *s, enum sp_status status, double warn_fraction,
+                       const char **target);
+
+#endif

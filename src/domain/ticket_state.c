@@ -1,0 +1,368 @@
+/*
+ * ticket_state: lock, change, apply. See ticket_state.h.
+ */
+#include "domain/ticket_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+
+int64_t
+sp_now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void
+sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out)
+{
+    out->id = 0;
+    out->public_id = s;
+    size_t n = strlen(s);
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+        return;
+    out->id = strtoll(s, NULL, 10);
+    out->public_id = NULL;
+}
+
+static struct sp_stmt lock_stmt = SP_STMT(
+    "ticket_lock",
+    "SELECT id, public_id, customer_id, status, priority, coalesce(category_id, 0),"
+    " coalesce(assigned_agent_id, 0), coalesce(provider_id, 0), version,"
+    " coalesce(support_ms(escalated_at), 0),"
+    " support_ms(created_at), coalesce(support_ms(first_response_due_at), 0),"
+    " coalesce(support_ms(resolution_due_at), 0), coalesce(support_ms(first_responded_at), 0),"
+    " coalesce(support_ms(sla_paused_at), 0), sla_paused_ms,"
+    " coalesce(support_ms(sla_due_at), 0), sla_breached"
+    " FROM support_tickets"
+    " WHERE (id = $1::bigint OR public_id = $2) AND ($3::text IS NULL OR customer_id = $3)"
+    " FOR UPDATE",
+    3);
+
+enum sp_rc
+sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, const char *customer_id,
+               struct sp_ticket_state *out, struct sp_problem *p)
+{
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", ref->id);
+    const char *params[3] = {ref->id > 0 ? id : NULL, ref->public_id, customer_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+    memset(out, 0, sizeof(*out));
+    out->id = sp_db_int(r, 0, 0);
+    out->public_id = sp_db_str(r, 0, 1);
+    out->customer_id = sp_db_str(r, 0, 2);
+    if (!sp_status_parse(sp_db_str(r, 0, 3), &out->status) ||
+        !sp_priority_parse(sp_db_str(r, 0, 4), &out->priority))
+        return sp_problem_set(p, SP_ERROR, "internal", "ticket row has an unknown enum value");
+    out->category_id = sp_db_int(r, 0, 5);
+    out->assigned_agent_id = sp_db_int(r, 0, 6);
+    out->provider_id = sp_db_int(r, 0, 7);
+    out->version = sp_db_int(r, 0, 8);
+    out->escalated_at = sp_db_int(r, 0, 9);
+    out->sla.created_at = sp_db_int(r, 0, 10);
+    out->sla.first_response_due_at = sp_db_int(r, 0, 11);
+    out->sla.resolution_due_at = sp_db_int(r, 0, 12);
+    out->sla.first_responded_at = sp_db_int(r, 0, 13);
+    out->sla.paused_at = sp_db_int(r, 0, 14);
+    out->sla.paused_ms = sp_db_int(r, 0, 15);
+    out->sla.sla_due_at = sp_db_int(r, 0, 16);
+    out->sla.breached = sp_db_bool(r, 0, 17);
+    return SP_OK;
+}
+
+void
+sp_ticket_change_init(struct sp_ticket_change *c, struct sp_ctx *ctx,
+                      const struct sp_ticket_state *locked, struct sp_actor actor)
+{
+    memset(c, 0, sizeof(*c));
+    c->before = *locked;
+    c->after = *locked;
+    c->actor = actor;
+    sp_buf_init(&c->events, ctx->arena, 512);
+    sp_buf_init(&c->outbox, ctx->arena, 256);
+    c->ctx = ctx;
+}
+
+void
+sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata)
+{
+    if (c->events.len > 0)
+        sp_buf_putc(&c->events, ',');
+    sp_buf_puts(&c->events, "{\"event_type\":");
+    sp_buf_json_cstr(&c->events, type);
+    sp_buf_printf(&c->events, ",\"metadata\":%s}", metadata ? metadata : "{}");
+    c->nevents++;
+}
+
+void
+sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
+                     const char *channel, const char *recipient, const char *payload)
+{
+    struct sp_buf *b = &c->outbox;
+    if (b->len > 0)
+        sp_buf_putc(b, ',');
+    sp_buf_puts(b, "{\"kind\":");
+    sp_buf_json_cstr(b, kind);
+    sp_buf_puts(b, ",\"event_type\":");
+    sp_buf_json_cstr(b, event_type);
+    sp_buf_puts(b, ",\"channel\":");
+    sp_buf_json_cstr(b, channel);
+    sp_buf_puts(b, ",\"recipient\":");
+    sp_buf_json_cstr(b, recipient);
+    sp_buf_printf(b, ",\"payload\":%s}", payload ? payload : "{}");
+}
+
+/* {"from":"a","to":"b"} for an event's metadata. */
+static const char *
+from_to(struct sp_ticket_change *c, const char *from, const char *to)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, c->ctx->arena, 64);
+    sp_buf_puts(&b, "{\"from\":");
+    sp_buf_json_cstr(&b, from);
+    sp_buf_puts(&b, ",\"to\":");
+    sp_buf_json_cstr(&b, to);
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static void
+move(struct sp_ticket_change *c, enum sp_status to, int64_t now)
+{
+    enum sp_status from = c->after.status;
+    if (from == to)
+        return;
+    sp_sla_on_status(&c->after.sla, from, to, now);
+    c->after.status = to;
+    sp_ticket_add_event(c, sp_status_event(from, to),
+                        from_to(c, sp_status_name(from), sp_status_name(to)));
+}
+
+enum sp_rc
+sp_ticket_set_status(struct sp_ticket_change *c, enum sp_status to, int64_t now,
+                     struct sp_problem *p)
+{
+    enum sp_status from = c->after.status;
+    if (from == to)
+        return SP_OK;
+    if (!sp_status_can_move(from, to))
+        return sp_problem_set(p, SP_CONFLICT, "invalid_transition", "cannot move from %s to %s",
+                              sp_status_name(from), sp_status_name(to));
+    move(c, to, now);
+    return SP_OK;
+}
+
+void
+sp_ticket_customer_reopen(struct sp_ticket_change *c, int64_t now)
+{
+    enum sp_status to;
+    if (sp_status_after_customer_reply(c->after.status, c->after.assigned_agent_id != 0, &to))
+        move(c, to, now);
+}
+
+enum sp_rc
+sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long category_id,
+                      struct sp_sla_targets *out, struct sp_problem *p)
+{
+    static struct sp_stmt stmt = SP_STMT(
+        "sla_targets",
+        "SELECT first_response_minutes, resolution_minutes FROM support_sla_policies"
+        " WHERE priority = $1 AND (category_id IS NULL OR category_id = $2::bigint)"
+        " ORDER BY category_id NULLS LAST LIMIT 1",
+        2);
+    char cat[24];
+    snprintf(cat, sizeof(cat), "%lld", category_id);
+    const char *params[2] = {sp_priority_name(priority), cat};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0) {
+        *out = sp_sla_default_targets(priority);
+        return SP_OK;
+    }
+    out->first_response_minutes = (int32_t)sp_db_int(r, 0, 0);
+    out->resolution_minutes = (int32_t)sp_db_int(r, 0, 1);
+    return SP_OK;
+}
+
+static enum sp_rc
+retarget(struct sp_ticket_change *c, struct sp_problem *p)
+{
+    struct sp_sla_targets t;
+    if (sp_sla_targets_lookup(c->ctx, c->after.priority, c->after.category_id, &t, p) != SP_OK)
+        return p->rc;
+    sp_sla_retarget(&c->after.sla, c->after.status, t);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to, const char *reason,
+                       struct sp_problem *p)
+{
+    enum sp_priority from = c->after.priority;
+    if (from == to)
+        return SP_OK;
+    c->after.priority = to;
+    const char *meta = from_to(c, sp_priority_name(from), sp_priority_name(to));
+    if (reason != NULL)
+        meta = sp_arena_sprintf(c->ctx->arena, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"}",
+                                sp_priority_name(from), sp_priority_name(to), reason);
+    sp_ticket_add_event(c, "priority_changed", meta);
+    return retarget(c, p);
+}
+
+enum sp_rc
+sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const char *from_slug,
+                       const char *to_slug, struct sp_problem *p)
+{
+    if (c->after.category_id == category_id)
+        return SP_OK;
+    c->after.category_id = category_id;
+    sp_ticket_add_event(c, "category_changed", from_to(c, from_slug, to_slug));
+    return retarget(c, p);
+}
+
+void
+sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
+{
+    long long from = c->after.assigned_agent_id;
+    if (from == agent_id)
+        return;
+    c->after.assigned_agent_id = agent_id;
+    struct sp_arena *a = c->ctx->arena;
+    const char *meta = sp_arena_sprintf(a, "{\"from\":%s,\"to\":%s}",
+                                        from ? sp_arena_sprintf(a, "%lld", from) : "null",
+                                        agent_id ? sp_arena_sprintf(a, "%lld", agent_id) : "null");
+    sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta);
+    if (agent_id != 0) {
+        struct sp_buf payload;
+        sp_buf_init(&payload, a, 128);
+        sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
+        sp_buf_json_cstr(&payload, c->after.public_id);
+        sp_buf_printf(&payload, ",\"agent_id\":%lld}", agent_id);
+        sp_ticket_add_outbox(c, "notification", "ticket.assigned", "agent",
+                             sp_arena_sprintf(a, "%lld", agent_id), payload.data);
+    }
+}
+
+void
+sp_ticket_first_response(struct sp_ticket_change *c, int64_t now)
+{
+    if (c->after.sla.first_responded_at == 0)
+        sp_sla_first_response(&c->after.sla, c->after.status, now);
+}
+
+void
+sp_ticket_set_message(struct sp_ticket_change *c, const char *sender_type, const char *body,
+                      bool internal)
+{
+    c->message_sender_type = sender_type;
+    c->message_body = body;
+    c->message_internal = internal;
+}
+
+bool
+sp_ticket_changed(const struct sp_ticket_change *c)
+{
+    const struct sp_ticket_state *a = &c->before, *b = &c->after;
+    return c->nevents > 0 || c->message_body != NULL || a->status != b->status ||
+           a->priority != b->priority || a->category_id != b->category_id ||
+           a->assigned_agent_id != b->assigned_agent_id || a->provider_id != b->provider_id ||
+           a->escalated_at != b->escalated_at ||
+           memcmp(&a->sla, &b->sla, sizeof(a->sla)) != 0;
+}
+
+/* Columns, events, message and outbox in one statement. Any change bumps
+ * the version: messages are part of the representation an ETag covers. */
+static struct sp_stmt apply_stmt = SP_STMT(
+    "ticket_apply",
+    "WITH m AS ("
+    "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body, is_internal)"
+    "  SELECT $1::bigint, $16, $15, $17, $18::boolean WHERE $17::text IS NOT NULL"
+    "  RETURNING id, created_at, is_internal"
+    "), u AS ("
+    "  UPDATE support_tickets SET status = $2, priority = $3,"
+    "    category_id = nullif($4::bigint, 0), assigned_agent_id = nullif($5::bigint, 0),"
+    "    provider_id = nullif($6::bigint, 0), escalated_at = support_from_ms($7::bigint),"
+    "    first_response_due_at = support_from_ms($8::bigint),"
+    "    resolution_due_at = support_from_ms($9::bigint),"
+    "    first_responded_at = support_from_ms($10::bigint),"
+    "    sla_paused_at = support_from_ms($11::bigint), sla_paused_ms = $12::bigint,"
+    "    sla_due_at = support_from_ms($13::bigint), sla_breached = $14::boolean,"
+    "    closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, now()) END,"
+    "    message_count = message_count + (SELECT count(*) FROM m),"
+    "    last_message_at = coalesce((SELECT created_at FROM m), last_message_at),"
+    "    version = version + 1, updated_at = now()"
+    "  WHERE id = $1::bigint"
+    "  RETURNING id"
+    "), e AS ("
+    "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by, metadata)"
+    "  SELECT $1::bigint, x.event_type, $19, $15, x.metadata"
+    "  FROM jsonb_to_recordset($20::jsonb) AS x(event_type text, metadata jsonb)"
+    "), o AS ("
+    "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+    "  SELECT x.kind, x.event_type, x.channel, x.recipient, $1::bigint, x.payload"
+    "  FROM jsonb_to_recordset($21::jsonb)"
+    "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
+    "), a AS ("
+    /* round robin picks the agent assigned least recently */
+    "  UPDATE support_agents SET last_assigned_at = now() WHERE id = $22::bigint"
+    ")"
+    " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
+    22);
+
+enum sp_rc
+sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
+                const char **message_created_at, struct sp_problem *p)
+{
+    if (!sp_ticket_changed(c))
+        return SP_OK;
+    struct sp_arena *a = c->ctx->arena;
+    const struct sp_ticket_state *s = &c->after;
+    const char *params[22] = {
+        sp_arena_sprintf(a, "%lld", s->id),
+        sp_status_name(s->status),
+        sp_priority_name(s->priority),
+        sp_arena_sprintf(a, "%lld", s->category_id),
+        sp_arena_sprintf(a, "%lld", s->assigned_agent_id),
+        sp_arena_sprintf(a, "%lld", s->provider_id),
+        sp_arena_sprintf(a, "%lld", (long long)s->escalated_at),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.first_response_due_at),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.resolution_due_at),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.first_responded_at),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.paused_at),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.paused_ms),
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.sla_due_at),
+        s->sla.breached ? "true" : "false",
+        c->actor.id,
+        c->message_sender_type,
+        c->message_body,
+        c->message_internal ? "true" : "false",
+        c->actor.type,
+        sp_arena_sprintf(a, "[%s]", c->events.data),
+        sp_arena_sprintf(a, "[%s]", c->outbox.data),
+        s->assigned_agent_id != c->before.assigned_agent_id && s->assigned_agent_id != 0
+            ? sp_arena_sprintf(a, "%lld", s->assigned_agent_id)
+            : NULL,
+    };
+    PGresult *r = sp_db_exec(c->ctx->db, a, &apply_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) != 1)
+        return sp_problem_set(p, SP_ERROR, "internal", "ticket vanished while locked");
+    if (message_id != NULL)
+        *message_id = sp_db_int(r, 0, 0);
+    if (message_created_at != NULL)
+        *message_created_at = sp_db_str(r, 0, 1);
+    return SP_OK;
+}

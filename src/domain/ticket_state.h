@@ -1,0 +1,113 @@
+/*
+ * ticket_state: the lifecycle service — the one way a ticket changes after
+ * it exists (agent PATCH, replies, claim, escalation, the customer's
+ * reopen, jobs). A caller locks the ticket (sp_ticket_lock), edits a copy
+ * of its state through the helpers below — which consult lifecycle.c's
+ * transition table and sla.c's arithmetic and queue the matching events —
+ * and persists it with sp_ticket_apply: the row, its events (actor_type,
+ * performed_by, metadata from/to), an optional message and outbox rows in
+ * one statement inside the caller's transaction; version increments.
+ * Must not: know HTTP; decide who may act (the API layer checks roles).
+ */
+#ifndef SP_TICKET_STATE_H
+#define SP_TICKET_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/problem.h"
+#include "domain/ctx.h"
+#include "domain/lifecycle.h"
+#include "domain/sla.h"
+
+/* Who acts, for events: actor_type and performed_by. */
+struct sp_actor {
+    const char *type;      /* customer | agent | system | ai_bot */
+    const char *id;        /* user id (JWT sub) or NULL for system */
+};
+
+/* A reference from a URL: all digits = numeric id, else public id. */
+struct sp_ticket_ref {
+    long long id;
+    const char *public_id;
+};
+void sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out);
+
+struct sp_ticket_state {
+    long long id;
+    const char *public_id;
+    const char *customer_id;
+    enum sp_status status;
+    enum sp_priority priority;
+    long long category_id;        /* 0 = none */
+    long long assigned_agent_id;  /* 0 = none */
+    long long provider_id;        /* 0 = none */
+    long long version;
+    int64_t escalated_at;         /* ms; 0 = never */
+    struct sp_sla sla;
+};
+
+/* What sp_ticket_apply writes besides the columns. */
+struct sp_ticket_change {
+    struct sp_ctx *ctx;
+    struct sp_ticket_state before, after;
+    struct sp_actor actor;
+    struct sp_buf events;         /* JSON array body of {event_type, metadata} */
+    struct sp_buf outbox;         /* JSON array body of outbox rows */
+    size_t nevents;
+    /* optional message */
+    const char *message_body;
+    const char *message_sender_type;
+    bool message_internal;
+};
+
+/* Locks the row (FOR UPDATE, inside the caller's transaction). A
+ * customer_id limits it to that customer's tickets (others: not found). */
+enum sp_rc sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
+                          const char *customer_id, struct sp_ticket_state *out,
+                          struct sp_problem *p);
+
+void sp_ticket_change_init(struct sp_ticket_change *c, struct sp_ctx *ctx,
+                           const struct sp_ticket_state *locked, struct sp_actor actor);
+
+/* Each returns SP_OK (also when nothing changes) or a problem:
+ * invalid_transition (409) for a move the table refuses. */
+enum sp_rc sp_ticket_set_status(struct sp_ticket_change *c, enum sp_status to, int64_t now,
+                                struct sp_problem *p);
+/* Moves the customer's way (API.md §4): pending_customer/resolved back to
+ * in_progress, or open when unassigned. */
+void sp_ticket_customer_reopen(struct sp_ticket_change *c, int64_t now);
+/* New SLA targets are looked up for the new priority/category. */
+enum sp_rc sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to,
+                                  const char *reason, struct sp_problem *p);
+enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category_id,
+                                  const char *from_slug, const char *to_slug,
+                                  struct sp_problem *p);
+/* 0 unassigns; notifies the new assignee through the outbox. */
+void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id);
+/* Adds an event of any type with a metadata object (JSON text). */
+void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
+/* Adds an outbox row (payload is a JSON object text). */
+void sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
+                          const char *channel, const char *recipient, const char *payload);
+/* The first public agent reply (SLA first response). */
+void sp_ticket_first_response(struct sp_ticket_change *c, int64_t now);
+void sp_ticket_set_message(struct sp_ticket_change *c, const char *sender_type, const char *body,
+                           bool internal);
+
+bool sp_ticket_changed(const struct sp_ticket_change *c);
+/* Persists the change; fills *message_id / message_created_at when a
+ * message was added (may be NULL). */
+enum sp_rc sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
+                           const char **message_created_at, struct sp_problem *p);
+
+/* SLA targets for (priority, category): the category's policy row beats
+ * the priority default (API.md §5.2). */
+enum sp_rc sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority,
+                                 long long category_id, struct sp_sla_targets *out,
+                                 struct sp_problem *p);
+
+int64_t sp_now_ms(void);
+
+#endif

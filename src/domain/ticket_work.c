@@ -1,0 +1,215 @@
+/*
+ * ticket_work: agent operations on tickets. See ticket_work.h.
+ */
+#include "domain/ticket_work.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/db.h"
+#include "domain/agents.h"
+
+static struct sp_stmt category_id_stmt = SP_STMT(
+    "work_category_id", "SELECT id FROM support_categories WHERE slug = $1 AND is_active", 1);
+static struct sp_stmt category_slug_stmt = SP_STMT(
+    "work_category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
+
+/* Every operation: begin, lock, edit, apply, commit — or roll back. */
+typedef enum sp_rc (*edit_fn)(struct sp_ticket_change *c, const void *in, int64_t now,
+                              struct sp_problem *p);
+
+static enum sp_rc
+run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
+    const void *in, long long *message_id, const char **created_at, long long *ticket_id,
+    struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    struct sp_ticket_state st;
+    struct sp_ticket_change c;
+    if (sp_ticket_lock(ctx, ref, NULL, &st, p) != SP_OK)
+        goto fail;
+    sp_ticket_change_init(&c, ctx, &st, actor);
+    if (edit(&c, in, sp_now_ms(), p) != SP_OK || sp_ticket_apply(&c, message_id, created_at, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
+        goto fail;
+    *ticket_id = st.id;
+    return SP_OK;
+fail:
+    sp_db_rollback(ctx->db, ctx->arena);
+    return p->rc;
+}
+
+static const char *
+category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    if (id == 0)
+        return NULL;
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &category_slug_stmt, params, p);
+    return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
+}
+
+static enum sp_rc
+edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
+{
+    const struct sp_ticket_patch *patch = in;
+    struct sp_ctx *ctx = c->ctx;
+    if (patch->if_match != 0 && patch->if_match != c->before.version)
+        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                              "the ticket is at version %lld, not %lld", c->before.version,
+                              patch->if_match);
+    if (patch->has_assignee && patch->assignee != 0) {
+        struct sp_agent agent;
+        struct sp_problem ignored;
+        sp_problem_init(&ignored);
+        if (sp_agent_get(ctx, patch->assignee, &agent, &ignored) != SP_OK) {
+            if (ignored.rc != SP_NOT_FOUND) {
+                *p = ignored;
+                return p->rc;
+            }
+            sp_problem_field(p, "assigned_agent_id", "unknown_agent", "is not an agent");
+            return SP_INVALID;
+        }
+    }
+    if (patch->has_category) {
+        long long cat = 0;
+        if (patch->category_slug != NULL) {
+            const char *params[1] = {patch->category_slug};
+            PGresult *r = sp_db_exec(ctx->db, ctx->arena, &category_id_stmt, params, p);
+            if (r == NULL)
+                return p->rc;
+            if (PQntuples(r) == 0) {
+                sp_problem_field(p, "category", "unknown_category",
+                                 "is not the slug of an active category");
+                return SP_INVALID;
+            }
+            cat = sp_db_int(r, 0, 0);
+        }
+        if (cat != c->after.category_id &&
+            sp_ticket_set_category(c, cat, category_slug(ctx, c->after.category_id, p),
+                                   patch->category_slug, p) != SP_OK)
+            return p->rc;
+    }
+    if (patch->has_assignee)
+        sp_ticket_set_assignee(c, patch->assignee);
+    if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, p) != SP_OK)
+        return p->rc;
+    if (patch->has_status && sp_ticket_set_status(c, patch->status, now, p) != SP_OK)
+        return p->rc;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_patch(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                const struct sp_ticket_patch *patch, long long *ticket_id, struct sp_problem *p)
+{
+    return run(ctx, ref, actor, edit_patch, patch, NULL, NULL, ticket_id, p);
+}
+
+static enum sp_rc
+edit_reply(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
+{
+    const struct sp_agent_reply *reply = in;
+    if (c->after.status == SP_STATUS_CLOSED && !reply->internal)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                              "the ticket is closed; the customer would never see a reply");
+    sp_ticket_set_message(c, "agent", reply->body, reply->internal);
+    if (!reply->internal) {
+        sp_ticket_first_response(c, now);
+        /* A public reply on an open ticket starts the work (API.md §5.5). */
+        if (c->after.status == SP_STATUS_OPEN) {
+            if (c->after.assigned_agent_id == 0)
+                sp_ticket_set_assignee(c, reply->agent_id);
+            if (!reply->has_status && sp_ticket_set_status(c, SP_STATUS_IN_PROGRESS, now, p) != SP_OK)
+                return p->rc;
+        }
+    }
+    if (reply->has_status && sp_ticket_set_status(c, reply->status, now, p) != SP_OK)
+        return p->rc;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_agent_reply(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                      const struct sp_agent_reply *in, long long *message_id,
+                      const char **created_at, long long *ticket_id, struct sp_problem *p)
+{
+    return run(ctx, ref, actor, edit_reply, in, message_id, created_at, ticket_id, p);
+}
+
+static enum sp_rc
+edit_claim(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
+{
+    (void)now;
+    long long agent_id = *(const long long *)in;
+    if (c->after.status == SP_STATUS_CLOSED)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed", "the ticket is closed");
+    if (c->after.assigned_agent_id != 0 && c->after.assigned_agent_id != agent_id)
+        return sp_problem_set(p, SP_CONFLICT, "already_assigned",
+                              "the ticket is assigned to agent %lld", c->after.assigned_agent_id);
+    sp_ticket_set_assignee(c, agent_id);  /* no-op when it is already ours */
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_claim(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                long long agent_id, long long *ticket_id, struct sp_problem *p)
+{
+    return run(ctx, ref, actor, edit_claim, &agent_id, NULL, NULL, ticket_id, p);
+}
+
+struct escalation {
+    const char *reason;
+    long long provider_id;
+};
+
+static enum sp_rc
+edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
+{
+    const struct escalation *e = in;
+    if (c->after.status == SP_STATUS_CLOSED)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed", "the ticket is closed");
+    long long provider = e->provider_id ? e->provider_id : c->after.provider_id;
+    if (provider == 0) {
+        sp_problem_set(p, SP_INVALID, "no_provider",
+                       "the ticket has no provider; pass provider_id to escalate");
+        return SP_INVALID;
+    }
+    c->after.provider_id = provider;
+    c->after.escalated_at = now;
+    if (c->after.priority < SP_PRIORITY_HIGH &&
+        sp_ticket_set_priority(c, SP_PRIORITY_HIGH, "escalated", p) != SP_OK)
+        return p->rc;
+    struct sp_arena *a = c->ctx->arena;
+    struct sp_buf meta;
+    sp_buf_init(&meta, a, 128);
+    sp_buf_puts(&meta, "{\"reason\":");
+    sp_buf_json_cstr(&meta, e->reason);
+    sp_buf_printf(&meta, ",\"provider_id\":%lld}", provider);
+    sp_ticket_add_event(c, "escalated", meta.data);
+    struct sp_buf payload;
+    sp_buf_init(&payload, a, 256);
+    sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
+    sp_buf_json_cstr(&payload, c->after.public_id);
+    sp_buf_printf(&payload, ",\"provider_id\":%lld,\"priority\":\"%s\",\"reason\":", provider,
+                  sp_priority_name(c->after.priority));
+    sp_buf_json_cstr(&payload, e->reason);
+    sp_buf_putc(&payload, '}');
+    const char *recipient = sp_arena_sprintf(a, "%lld", provider);
+    sp_ticket_add_outbox(c, "notification", "ticket.escalated", "provider_operations", recipient,
+                         payload.data);
+    sp_ticket_add_outbox(c, "webhook", "ticket.escalated", "webhook", NULL, payload.data);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_escalate(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                   const char *reason, long long provider_id, long long *ticket_id,
+                   struct sp_problem *p)
+{
+    struct escalation e = {reason, provider_id};
+    return run(ctx, ref, actor, edit_escalate, &e, NULL, NULL, ticket_id, p);
+}

@@ -1,0 +1,424 @@
+/*
+ * test_crypto: the contact-PII encryption contract of API.md §2 as
+ * implemented by src/core/crypto.c: AES-256-GCM under a versioned key ring
+ * with lazy rotation, the HMAC blind index for lookup by email, and the
+ * hashing helpers. Pure: fixed keys, no files. Must not: touch the network
+ * or a database.
+ */
+#include <check.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+
+/* K1 = bytes 0..31, K2 = bytes 32..63, K3 = 32 x 0xa5. */
+#define K1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define K2 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+#define K3 "paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU="
+#define AAD "contact:email:42"
+
+static struct sp_arena arena;
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 4096);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static void
+crypto_free(void *c)
+{
+    sp_crypto_free(c);
+}
+
+/* A ring that dies with the test's arena, even when an assertion fails. */
+static struct sp_crypto *
+ring(const char *keys, const char *index_key)
+{
+    char err[256] = "";
+    struct sp_crypto *c = sp_crypto_new(keys, index_key, err, sizeof(err));
+    ck_assert_msg(c != NULL, "ring rejected: %s", err);
+    sp_arena_defer(&arena, crypto_free, c);
+    return c;
+}
+
+/* ---- encryption -------------------------------------------------------- */
+
+START_TEST(round_trip_returns_the_plaintext_including_empty_and_10kb)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    char *big = sp_arena_alloc(&arena, 10240 + 1);
+    for (size_t i = 0; i < 10240; i++)
+        big[i] = (char)('a' + i % 26);
+    big[10240] = '\0';
+    const char *cases[] = { "alice@example.com", "", "Zoë Ångström +33 6 12 34 56 78", big };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *ct = sp_crypto_encrypt(c, &arena, cases[i], strlen(cases[i]), AAD);
+        ck_assert_ptr_nonnull(ct);
+        const char *pt = sp_crypto_decrypt(c, &arena, ct, AAD);
+        ck_assert_ptr_nonnull(pt);
+        ck_assert_str_eq(pt, cases[i]);
+    }
+}
+END_TEST
+
+START_TEST(ciphertext_is_version_colon_base64_of_nonce_data_and_tag)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *ct = sp_crypto_encrypt(c, &arena, "abcde", 5, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_int_eq(strncmp(ct, "v1:", 3), 0);
+    /* 12 nonce + 5 data + 16 tag = 33 bytes = 44 base64 characters */
+    ck_assert_uint_eq(strlen(ct + 3), 44);
+    ck_assert_uint_eq(strspn(ct + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789+/="), 44);
+}
+END_TEST
+
+START_TEST(same_plaintext_encrypts_differently_each_time)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *a = sp_crypto_encrypt(c, &arena, "alice@example.com", 17, AAD);
+    const char *b = sp_crypto_encrypt(c, &arena, "alice@example.com", 17, AAD);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_str_ne(a, b);
+    /* and not only somewhere: the nonce (first 16 base64 chars) differs */
+    ck_assert_int_ne(strncmp(a + 3, b + 3, 16), 0);
+}
+END_TEST
+
+/* Every substitution of every character, padding and version included, must
+ * fail: plaintext sizes cover 0, 1 and 2 padding characters. */
+START_TEST(tampering_any_byte_of_the_ciphertext_is_rejected)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789+/=:-_ .\n";
+    struct sp_crypto *c = ring("v2:" K2 ",v1:" K1, NULL);
+    const char *plain[] = { "alice@example.com", "", "a" };
+    for (size_t p = 0; p < sizeof(plain) / sizeof(plain[0]); p++) {
+        const char *ct = sp_crypto_encrypt(c, &arena, plain[p], strlen(plain[p]), AAD);
+        ck_assert_ptr_nonnull(ct);
+        size_t n = strlen(ct);
+        char *t = sp_arena_strdup(&arena, ct);
+        for (size_t i = 0; i < n; i++) {
+            for (const char *r = alphabet; *r; r++) {
+                if (*r == ct[i])
+                    continue;
+                t[i] = *r;
+                ck_assert_msg(sp_crypto_decrypt(c, &arena, t, AAD) == NULL,
+                              "plaintext %zu: '%c' at %zu accepted", p, *r, i);
+            }
+            t[i] = ct[i];
+        }
+        ck_assert_ptr_nonnull(sp_crypto_decrypt(c, &arena, t, AAD));
+        /* truncated or extended */
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, sp_arena_strndup(&arena, ct, n - 4), AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, sp_arena_sprintf(&arena, "%sAAAA", ct), AAD));
+        ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, sp_arena_sprintf(&arena, " %s", ct), AAD));
+    }
+}
+END_TEST
+
+START_TEST(wrong_aad_is_rejected)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *ct = sp_crypto_encrypt(c, &arena, "alice@example.com", 17, "contact:email:42");
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct, "contact:email:43"));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct, "contact:phone:42"));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct, ""));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct, NULL));
+    const char *bare = sp_crypto_encrypt(c, &arena, "x", 1, NULL);
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, bare, "contact:email:42"));
+    ck_assert_str_eq(sp_crypto_decrypt(c, &arena, bare, ""), "x");   /* NULL aad is "" */
+}
+END_TEST
+
+START_TEST(unknown_version_or_malformed_text_is_rejected)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *ct = sp_crypto_encrypt(c, &arena, "alice", 5, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, sp_arena_sprintf(&arena, "v9%s", ct + 2), AAD));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, sp_arena_sprintf(&arena, "v%s", ct), AAD));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct + 3, AAD));   /* no version */
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, ct + 2, AAD));   /* empty version */
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, "v1:", AAD));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, "v1:AAAA", AAD));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, "", AAD));
+    ck_assert_ptr_null(sp_crypto_decrypt(c, &arena, NULL, AAD));
+}
+END_TEST
+
+/* ---- rotation ---------------------------------------------------------- */
+
+START_TEST(old_ciphertext_decrypts_after_rotation_and_needs_rotation)
+{
+    struct sp_crypto *old = ring("v1:" K1, NULL);
+    const char *ct = sp_crypto_encrypt(old, &arena, "alice@example.com", 17, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert(!sp_crypto_needs_rotation(old, ct));
+
+    struct sp_crypto *rotated = ring("v2:" K2 ",v1:" K1, NULL);
+    ck_assert_str_eq(sp_crypto_decrypt(rotated, &arena, ct, AAD), "alice@example.com");
+    ck_assert(sp_crypto_needs_rotation(rotated, ct));
+}
+END_TEST
+
+START_TEST(new_encryptions_use_the_first_key)
+{
+    struct sp_crypto *rotated = ring("v2:" K2 ",v1:" K1, NULL);
+    const char *ct = sp_crypto_encrypt(rotated, &arena, "alice@example.com", 17, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_int_eq(strncmp(ct, "v2:", 3), 0);
+    ck_assert(!sp_crypto_needs_rotation(rotated, ct));
+    /* the old ring cannot read what the new key wrote */
+    ck_assert_ptr_null(sp_crypto_decrypt(ring("v1:" K1, NULL), &arena, ct, AAD));
+}
+END_TEST
+
+START_TEST(dropping_the_old_key_breaks_its_ciphertexts)
+{
+    const char *ct = sp_crypto_encrypt(ring("v1:" K1, NULL), &arena, "alice", 5, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_ptr_null(sp_crypto_decrypt(ring("v2:" K2, NULL), &arena, ct, AAD));
+    /* same label, different key: the tag catches it */
+    ck_assert_ptr_null(sp_crypto_decrypt(ring("v1:" K2, NULL), &arena, ct, AAD));
+}
+END_TEST
+
+START_TEST(needs_rotation_compares_the_version_label_only)
+{
+    struct sp_crypto *c = ring("v10:" K2 ",v1:" K1, NULL);
+    ck_assert(!sp_crypto_needs_rotation(c, "v10:whatever"));
+    ck_assert(sp_crypto_needs_rotation(c, "v1:whatever"));
+    ck_assert(sp_crypto_needs_rotation(c, "v100:whatever"));
+    ck_assert(sp_crypto_needs_rotation(c, "v10"));   /* no colon */
+    ck_assert(!sp_crypto_needs_rotation(c, NULL));
+}
+END_TEST
+
+/* ---- configuration ----------------------------------------------------- */
+
+START_TEST(spaces_around_entries_and_long_labels_are_accepted)
+{
+    struct sp_crypto *c = ring(" key-2026_01-abcd:" K2 " ,\tv1:" K1 " ", NULL);
+    const char *ct = sp_crypto_encrypt(c, &arena, "x", 1, AAD);
+    ck_assert_ptr_nonnull(ct);
+    ck_assert_int_eq(strncmp(ct, "key-2026_01-abcd:", 17), 0);
+    ck_assert_str_eq(sp_crypto_decrypt(c, &arena, ct, AAD), "x");
+}
+END_TEST
+
+/* Fails unless s[0..n) shares no 8-character run with err. */
+static void
+assert_not_quoted(const char *err, const char *s, size_t n, const char *why)
+{
+    for (size_t i = 0; i + 8 <= n; i++) {
+        char run[9];
+        memcpy(run, s + i, 8);
+        run[8] = '\0';
+        ck_assert_msg(strstr(err, run) == NULL, "%s: message quotes key text: %s", why, err);
+    }
+}
+
+/* Rejected with a message naming the setting and quoting no key text (the
+ * part of each entry after its colon, or the whole entry without one). */
+static void
+assert_rejected(const char *keys, const char *index_key, const char *setting, const char *why)
+{
+    char err[256] = "";
+    struct sp_crypto *c = sp_crypto_new(keys, index_key, err, sizeof(err));
+    if (c != NULL)
+        sp_crypto_free(c);
+    ck_assert_msg(c == NULL, "%s: accepted", why);
+    ck_assert_msg(strstr(err, setting) != NULL, "%s: message does not name %s: %s", why,
+                  setting, err);
+    for (const char *e = keys; e != NULL && *e != '\0';) {
+        const char *end = strchrnul(e, ',');
+        const char *colon = memchr(e, ':', (size_t)(end - e));
+        const char *k = colon != NULL ? colon + 1 : e;
+        assert_not_quoted(err, k, (size_t)(end - k), why);
+        e = *end != '\0' ? end + 1 : end;
+    }
+    if (index_key != NULL)
+        assert_not_quoted(err, index_key, strlen(index_key), why);
+}
+
+START_TEST(bad_rings_are_rejected_without_quoting_key_material)
+{
+    const char *k31 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==";
+    const char *k33 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    char k64[89];
+    memset(k64, 'Q', 88);
+    k64[88] = '\0';
+    struct { const char *keys, *why; } bad[] = {
+        { NULL, "unset" },
+        { "", "empty" },
+        { sp_arena_sprintf(&arena, "v1:%s", k31), "31-byte key" },
+        { sp_arena_sprintf(&arena, "v1:%s", k33), "33-byte key" },
+        { "v1:" K1 "AAAA", "36-byte key" },
+        { sp_arena_sprintf(&arena, "v1:%.88s", k64), "64-byte key" },
+        { "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh!=", "bad base64 character" },
+        { "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "missing padding" },
+        { "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9=", "non-canonical last character" },
+        { "v1:AAECAwQFBgcICQoLDA0O=xAREhMUFRYXGBkaGxwdHh8=", "padding in the middle" },
+        { "v1:" K1 ",v1:" K2, "duplicate version" },
+        { K1, "missing colon" },
+        { ":" K1, "empty version" },
+        { "v 1:" K1, "space in version" },
+        { "abcdefghijklmnopq:" K1, "17-character version" },
+        { "v2:" K2 ",", "trailing comma" },
+        { "v2:" K2 ",,v1:" K1, "empty entry" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_rejected(bad[i].keys, NULL, "SUPPORT_ENCRYPTION_KEYS", bad[i].why);
+    assert_rejected("v1:" K1, "paWlpaWlpaWlpaWlpaWlpaWl", "SUPPORT_PII_INDEX_KEY",
+                    "short index key");
+    assert_rejected("v1:" K1, "paWlpaWlpaWlpaWlpaWl paWlpaWlpaWlpaWlpaWlpaU=", "SUPPORT_PII_INDEX_KEY",
+                    "space inside the index key");
+    assert_rejected("v1:" K1, K3 K3, "SUPPORT_PII_INDEX_KEY", "64-byte index key");
+}
+END_TEST
+
+/* ---- blind index ------------------------------------------------------- */
+
+static bool
+is_lower_hex64(const char *s)
+{
+    return s != NULL && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+START_TEST(email_index_is_64_lowercase_hex_and_normalizes_case_and_whitespace)
+{
+    struct sp_crypto *c = ring("v1:" K1, NULL);
+    const char *a = sp_crypto_email_index(c, &arena, "alice@example.com");
+    ck_assert(is_lower_hex64(a));
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "  Alice@Example.COM "), a);
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "\tALICE@EXAMPLE.COM\r\n"), a);
+    ck_assert_str_ne(sp_crypto_email_index(c, &arena, "bob@example.com"), a);
+    ck_assert_str_ne(sp_crypto_email_index(c, &arena, "alice@example.co"), a);
+    ck_assert_str_ne(sp_crypto_email_index(c, &arena, "al ice@example.com"), a);
+    ck_assert_ptr_null(sp_crypto_email_index(c, &arena, "  "));
+    ck_assert_ptr_null(sp_crypto_email_index(c, &arena, NULL));
+}
+END_TEST
+
+START_TEST(email_index_is_stable_across_rings_sharing_the_oldest_key)
+{
+    const char *before = sp_crypto_email_index(ring("v1:" K1, NULL), &arena, "alice@example.com");
+    const char *after = sp_crypto_email_index(ring("v2:" K2 ",v1:" K1, NULL), &arena,
+                                              "alice@example.com");
+    const char *dropped = sp_crypto_email_index(ring("v2:" K2, NULL), &arena, "alice@example.com");
+    ck_assert_str_eq(before, after);
+    ck_assert_str_ne(before, dropped);
+    /* never the encryption key itself */
+    unsigned char raw[64];
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)K1, 44);
+    ck_assert_int_eq(n, 33);
+    unsigned char mac[32];
+    unsigned int maclen = 0;
+    HMAC(EVP_sha256(), raw, 32, (const unsigned char *)"alice@example.com", 17, mac, &maclen);
+    char hexd[65];
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hexd + 2 * i, 3, "%02x", mac[i]);
+    ck_assert_str_ne(before, hexd);
+}
+END_TEST
+
+/* HKDF-SHA256(ikm=K1, salt=none, info="support-pii-blind-index-v1"), then
+ * HMAC-SHA256 of the email: computed independently (Python hmac/hashlib). */
+START_TEST(derived_index_key_matches_the_hkdf_sha256_vector)
+{
+    ck_assert_str_eq(sp_crypto_email_index(ring("v1:" K1, NULL), &arena, "alice@example.com"),
+                     "16f0de5fc5b371c3acf7dfa2d619c80eb7aa09b24fb33628b66c6d0c3b3dcc30");
+}
+END_TEST
+
+START_TEST(explicit_index_key_is_used_as_is_and_ignores_the_ring)
+{
+    const char *expect = "d7f1bbafe6c02d934da010cdd4425f2a6f402d809d244f531cb0bf19c2b30013";
+    ck_assert_str_eq(sp_crypto_email_index(ring("v1:" K1, K3), &arena, "alice@example.com"),
+                     expect);
+    ck_assert_str_eq(sp_crypto_email_index(ring("v2:" K2, K3), &arena, "Alice@example.com"),
+                     expect);
+    ck_assert_str_eq(sp_crypto_email_index(ring("v2:" K2, " " K3 "\n"), &arena,
+                                           "alice@example.com"), expect);
+    /* "" (or blank) means unset, as in the config loader */
+    ck_assert_str_eq(sp_crypto_email_index(ring("v1:" K1, ""), &arena, "alice@example.com"),
+                     "16f0de5fc5b371c3acf7dfa2d619c80eb7aa09b24fb33628b66c6d0c3b3dcc30");
+}
+END_TEST
+
+/* ---- helpers ----------------------------------------------------------- */
+
+START_TEST(equal_compares_contents_and_lengths)
+{
+    ck_assert(sp_crypto_equal("token", 5, "token", 5));
+    ck_assert(!sp_crypto_equal("token", 5, "tokex", 5));
+    ck_assert(!sp_crypto_equal("xoken", 5, "token", 5));
+    ck_assert(!sp_crypto_equal("token", 5, "token2", 6));
+    ck_assert(!sp_crypto_equal("token", 4, "token", 5));
+    ck_assert(sp_crypto_equal("", 0, "", 0));
+    ck_assert(sp_crypto_equal(NULL, 0, "", 0));
+    ck_assert(!sp_crypto_equal("a\0b", 3, "a\0c", 3));
+}
+END_TEST
+
+START_TEST(sha256_hex_matches_the_fips_vectors)
+{
+    ck_assert_str_eq(sp_crypto_sha256_hex(&arena, "abc", 3),
+                     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_str_eq(sp_crypto_sha256_hex(&arena, "", 0),
+                     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+END_TEST
+
+static Suite *
+crypto_suite(void)
+{
+    Suite *s = suite_create("crypto");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, round_trip_returns_the_plaintext_including_empty_and_10kb);
+    tcase_add_test(tc, ciphertext_is_version_colon_base64_of_nonce_data_and_tag);
+    tcase_add_test(tc, same_plaintext_encrypts_differently_each_time);
+    tcase_add_test(tc, tampering_any_byte_of_the_ciphertext_is_rejected);
+    tcase_add_test(tc, wrong_aad_is_rejected);
+    tcase_add_test(tc, unknown_version_or_malformed_text_is_rejected);
+    tcase_add_test(tc, old_ciphertext_decrypts_after_rotation_and_needs_rotation);
+    tcase_add_test(tc, new_encryptions_use_the_first_key);
+    tcase_add_test(tc, dropping_the_old_key_breaks_its_ciphertexts);
+    tcase_add_test(tc, needs_rotation_compares_the_version_label_only);
+    tcase_add_test(tc, spaces_around_entries_and_long_labels_are_accepted);
+    tcase_add_test(tc, bad_rings_are_rejected_without_quoting_key_material);
+    tcase_add_test(tc, email_index_is_64_lowercase_hex_and_normalizes_case_and_whitespace);
+    tcase_add_test(tc, email_index_is_stable_across_rings_sharing_the_oldest_key);
+    tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);
+    tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
+    tcase_add_test(tc, equal_compares_contents_and_lengths);
+    tcase_add_test(tc, sha256_hex_matches_the_fips_vectors);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(crypto_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
