@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/sanitize.h"
 #include "domain/agents.h"
+#include "domain/dashboard.h"
 #include "domain/queue.h"
 #include "domain/ticket_work.h"
 
@@ -552,4 +553,51 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (sp_agent_update_self(&ctx, r->principal.sub, &u, &me, p) != SP_OK)
         return p->rc;
     return respond_agent(r, &me);
+}
+
+/* --- dashboard ------------------------------------------------------------ */
+
+enum sp_rc
+sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_dashboard d;
+    if (sp_dashboard_load(&ctx, &d, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"generated_at\":");
+    sp_buf_json_cstr(b, d.generated_at);
+    sp_buf_puts(b, ",\"tickets\":{\"by_status\":{");
+    for (int i = 0; i < SP_STATUS_MAX; i++)
+        sp_buf_printf(b, "%s\"%s\":%lld", i ? "," : "", sp_status_name((enum sp_status)i),
+                      d.by_status[i]);
+    sp_buf_puts(b, "},\"by_priority\":{");
+    for (int i = 0; i < SP_PRIORITY_MAX; i++)
+        sp_buf_printf(b, "%s\"%s\":%lld", i ? "," : "", sp_priority_name((enum sp_priority)i),
+                      d.by_priority[i]);
+    sp_buf_printf(b, "},\"unassigned\":%lld,\"sla_breached\":%lld,\"sla_due_soon\":%lld},",
+                  d.unassigned, d.sla_breached, d.sla_due_soon);
+    sp_buf_printf(b, "\"first_response\":{\"avg_seconds_7d\":%.1f,\"p90_seconds_7d\":%.1f,"
+                     "\"within_sla_pct_7d\":%.1f},",
+                  d.first_response_avg_s, d.first_response_p90_s, d.first_response_within_pct);
+    sp_buf_printf(b, "\"chats\":{\"waiting\":%lld,\"active\":%lld},\"agents\":[",
+                  d.chats_waiting, d.chats_active);
+    for (size_t i = 0; i < d.nagents; i++) {
+        const struct sp_agent *a = &d.agents[i].agent;
+        sp_buf_printf(b, "%s{\"id\":%lld,\"user_id\":", i ? "," : "", a->id);
+        sp_buf_json_cstr(b, a->user_id);
+        sp_buf_puts(b, ",\"display_name\":");
+        sp_buf_json_cstr(b, a->display_name);
+        sp_buf_puts(b, ",\"team\":");
+        sp_buf_json_cstr(b, a->team);
+        sp_buf_puts(b, ",\"status\":");
+        sp_buf_json_cstr(b, a->status);
+        sp_buf_printf(b, ",\"open_tickets\":%lld,\"active_chats\":%lld,"
+                         "\"max_concurrent_chats\":%lld}",
+                      d.agents[i].open_tickets, d.agents[i].active_chats,
+                      a->max_concurrent_chats);
+    }
+    sp_buf_puts(b, "]}");
+    sp_resp_json(r, 200, b);
+    return SP_OK;
 }

@@ -25,5 +25,19 @@ enum sp_rc sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p);
+
+enum sp_rc sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_categories_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_rules_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_rules_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_rules_update(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_rules_delete(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_agents_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_agents_update(struct sp_req *r, struct sp_problem *p);
 
 #endif

@@ -74,6 +74,7 @@ type_message(enum sp_field_type t)
     case SP_FIELD_ENUM:   return "must be a string";
     case SP_FIELD_OBJECT: return "must be an object";
     case SP_FIELD_ARRAY:  return "must be an array";
+    case SP_FIELD_NUMBER: return "must be a number";
     }
     return "has the wrong type";
 }
@@ -88,6 +89,8 @@ type_ok(struct json_object *v, enum sp_field_type t)
     case SP_FIELD_BOOL:   return json_object_is_type(v, json_type_boolean);
     case SP_FIELD_OBJECT: return json_object_is_type(v, json_type_object);
     case SP_FIELD_ARRAY:  return json_object_is_type(v, json_type_array);
+    case SP_FIELD_NUMBER:
+        return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
     }
     return false;
 }
@@ -139,6 +142,13 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
     }
     case SP_FIELD_BOOL:
         out->b = json_object_get_boolean(v);
+        return NULL;
+    case SP_FIELD_NUMBER:
+        out->d = json_object_get_double(v);
+        if (!(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
+            *message = "is out of range";
+            return "out_of_range";
+        }
         return NULL;
     case SP_FIELD_OBJECT: {
         out->obj = v;

@@ -31,6 +31,7 @@ enum sp_field_type {
     SP_FIELD_ENUM,     /* string from values[] */
     SP_FIELD_OBJECT,   /* max: serialized bytes (0 = no limit) */
     SP_FIELD_ARRAY,    /* max: element count */
+    SP_FIELD_NUMBER,   /* dmin/dmax: value bounds (integers accepted too) */
 };
 
 struct sp_field_spec {
@@ -40,6 +41,7 @@ struct sp_field_spec {
     bool nullable;          /* JSON null accepted (reported as absent) */
     long long min, max;
     const char *const *values; /* SP_FIELD_ENUM: NULL-terminated */
+    double dmin, dmax;         /* SP_FIELD_NUMBER */
 };
 
 struct sp_field_value {
@@ -47,6 +49,7 @@ struct sp_field_value {
     const char *str;        /* STRING/ENUM: points into the parsed object */
     size_t len;             /* bytes */
     long long i;            /* INT value, ENUM index */
+    double d;               /* NUMBER value */
     bool b;
     struct json_object *obj;/* OBJECT/ARRAY */
 };

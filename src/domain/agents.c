@@ -9,10 +9,7 @@
 #include "core/arena.h"
 #include "db/db.h"
 
-#define AGENT_COLS                                                                  \
-    "id, user_id, display_name, team, array_to_json(skills)::text, status,"        \
-    " max_concurrent_chats, support_ts(last_assigned_at), support_ts(created_at),"   \
-    " support_ts(updated_at)"
+#define AGENT_COLS SP_AGENT_COLS
 
 /* Never writes when the row exists (no bloat from a read-mostly call). */
 static struct sp_stmt ensure_stmt = SP_STMT(
@@ -37,8 +34,8 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
 
-static void
-read_agent(const PGresult *r, int row, struct sp_agent *a)
+void
+sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a)
 {
     a->id = sp_db_int(r, row, 0);
     a->user_id = sp_db_str(r, row, 1);
@@ -59,7 +56,7 @@ one(PGresult *r, struct sp_agent *out, struct sp_problem *p)
         return p->rc;
     if (PQntuples(r) == 0)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such agent");
-    read_agent(r, 0, out);
+    sp_agent_read_row(r, 0, out);
     return SP_OK;
 }
 

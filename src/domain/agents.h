@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include <libpq-fe.h>
+
 #include "core/problem.h"
 #include "domain/ctx.h"
 
@@ -23,6 +25,14 @@ struct sp_agent {
     const char *last_assigned_at;
     const char *created_at, *updated_at;
 };
+
+/* The columns sp_agent_read_row() reads, in order (table support_agents). */
+#define SP_AGENT_COLS                                                               \
+    "support_agents.id, user_id, display_name, team, array_to_json(skills)::text,"  \
+    " status, max_concurrent_chats, support_ts(last_assigned_at),"                  \
+    " support_ts(support_agents.created_at), support_ts(support_agents.updated_at)"
+#define SP_AGENT_NCOLS 10
+void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
 
 /* The caller's agent row, created on first sight (API.md §5.5). */
 enum sp_rc sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,

@@ -868,3 +868,349 @@ sp_t_ticket_get_at(const char *file, int line, const struct sp_t_user *u, const 
     sp_t_assert_status_at(file, line, r, 200);
     return r;
 }
+
+/* ---- agent API helpers -------------------------------------------------- */
+
+const char *
+sp_t_token_claims(enum sp_role role, const char *sub, const char *extra_json)
+{
+    const char *kid, *secret;
+    ck_assert_msg(t_key(NULL, &kid, &secret), "SP_TEST_JWT_KEYS has no kid:secret pair");
+    char *t = sp_auth_mint_hs256(t_a(), kid, secret, sub, role, time(NULL), SP_T_TOKEN_TTL,
+                                 extra_json);
+    ck_assert_msg(t != NULL, "sp_auth_mint_hs256 refused (sub %s, claims %s)", sub,
+                  extra_json != NULL ? extra_json : "(none)");
+    return t;
+}
+
+int64_t
+sp_t_ts_ms_at(const char *file, int line, const char *s)
+{
+    sp_t_assert_timestamp_at(file, line, s);
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    ck_assert_msg(rest != NULL && rest[0] == '.', "%s:%d: unparsable %s", file, line, s);
+    int64_t ms = (int64_t)(rest[1] - '0') * 100 + (rest[2] - '0') * 10 + (rest[3] - '0');
+    return (int64_t)timegm(&tm) * 1000 + ms;
+}
+
+int64_t
+sp_t_jts_ms_at(const char *file, int line, struct json_object *o, const char *key)
+{
+    struct json_object *v = sp_t_jget_at(file, line, o, key, json_type_null, false);
+    if (v == NULL)
+        return 0;
+    ck_assert_msg(json_object_is_type(v, json_type_string), "%s:%d: \"%s\" is %s, want a string",
+                  file, line, key, t_jtype(v));
+    return sp_t_ts_ms_at(file, line, json_object_get_string(v));
+}
+
+int64_t
+sp_t_agent_id_at(const char *file, int line, const struct sp_t_user *u)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "GET", "/support/agent/me", u->token, NULL,
+                                          NULL, NULL);
+    sp_t_assert_json_at(file, line, r, 200);
+    int64_t id = sp_t_jint_at(file, line, r->json, "id");
+    ck_assert_msg(id > 0, "%s:%d: agent id %lld", file, line, (long long)id);
+    const char *uid = sp_t_jstr_at(file, line, r->json, "user_id");
+    ck_assert_msg(strcmp(uid, u->sub) == 0, "%s:%d: agent user_id %s, want %s", file, line, uid,
+                  u->sub);
+    sp_t_resp_free(r);
+    return id;
+}
+
+struct sp_t_resp *
+sp_t_agent_ticket_at(const char *file, int line, const struct sp_t_user *u, const char *ref)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "GET",
+                                          sp_t_fmt("/support/agent/tickets/%s", ref), u->token,
+                                          NULL, NULL, NULL);
+    sp_t_assert_json_at(file, line, r, 200);
+    sp_t_assert_agent_view_at(file, line, r->json, true);
+    return r;
+}
+
+static void
+t_assert_ts_or_null(const char *file, int line, struct json_object *o, const char *key)
+{
+    struct json_object *v = sp_t_jget_at(file, line, o, key, json_type_null, false);
+    if (v != NULL) {
+        ck_assert_msg(json_object_is_type(v, json_type_string),
+                      "%s:%d: \"%s\" must be a timestamp or null", file, line, key);
+        sp_t_assert_timestamp_at(file, line, json_object_get_string(v));
+    }
+}
+
+static void
+t_assert_agent_message(const char *file, int line, struct json_object *m)
+{
+    ck_assert_msg(json_object_get_int64(sp_t_jget_at(file, line, m, "id", json_type_int, true))
+                      > 0, "%s:%d: message id must be > 0", file, line);
+    t_assert_one_of(file, line, "sender_type",
+                    json_object_get_string(
+                        sp_t_jget_at(file, line, m, "sender_type", json_type_string, true)),
+                    t_senders);
+    t_assert_str_or_null(file, line, m, "sender_id");
+    (void)sp_t_jget_at(file, line, m, "is_internal", json_type_boolean, true);
+    (void)sp_t_jget_at(file, line, m, "body", json_type_string, true);
+    (void)sp_t_jget_at(file, line, m, "attachments", json_type_array, true);
+    sp_t_assert_timestamp_at(file, line, json_object_get_string(
+        sp_t_jget_at(file, line, m, "created_at", json_type_string, true)));
+}
+
+void
+sp_t_assert_agent_view_at(const char *file, int line, struct json_object *t, bool with_messages)
+{
+    static const char *const tiers[] = {"standard", "premium", "vip", NULL};
+#define T_STR(key) json_object_get_string(sp_t_jget_at(file, line, t, (key), json_type_string, true))
+    ck_assert_msg(json_object_get_int64(sp_t_jget_at(file, line, t, "id", json_type_int, true))
+                      > 0, "%s:%d: ticket id must be > 0", file, line);
+    sp_t_assert_public_id_at(file, line, T_STR("public_id"));
+    (void)T_STR("subject");
+    (void)T_STR("description");
+    const char *status = T_STR("status");
+    t_assert_one_of(file, line, "status", status, t_statuses);
+    t_assert_one_of(file, line, "priority", T_STR("priority"), t_priorities);
+    t_assert_one_of(file, line, "source", T_STR("source"), t_sources);
+    t_assert_str_or_null(file, line, t, "category");
+    t_assert_str_or_null(file, line, t, "booking_id");
+    struct json_object *pid = sp_t_jget_at(file, line, t, "provider_id", json_type_null, false);
+    ck_assert_msg(pid == NULL || json_object_is_type(pid, json_type_int),
+                  "%s:%d: provider_id must be an integer or null", file, line);
+    sp_t_assert_timestamp_at(file, line, T_STR("created_at"));
+    sp_t_assert_timestamp_at(file, line, T_STR("updated_at"));
+    struct json_object *closed = sp_t_jget_at(file, line, t, "closed_at", json_type_null, false);
+    if (strcmp(status, "closed") == 0)
+        sp_t_assert_timestamp_at(file, line, json_object_get_string(closed));
+    else
+        ck_assert_msg(closed == NULL, "%s:%d: closed_at set on a %s ticket", file, line, status);
+    ck_assert_msg(json_object_get_int64(
+                      sp_t_jget_at(file, line, t, "version", json_type_int, true)) >= 1,
+                  "%s:%d: version must be >= 1", file, line);
+
+    /* the agent-only part */
+    (void)T_STR("customer_id");
+    struct json_object *c = sp_t_jget_at(file, line, t, "customer", json_type_object, true);
+    t_assert_str_or_null(file, line, c, "name");
+    t_assert_str_or_null(file, line, c, "email");
+    t_assert_str_or_null(file, line, c, "phone");
+    t_assert_one_of(file, line, "customer.tier",
+                    json_object_get_string(
+                        sp_t_jget_at(file, line, c, "tier", json_type_string, true)),
+                    tiers);
+    struct json_object *aa = sp_t_jget_at(file, line, t, "assigned_agent_id", json_type_null,
+                                          false);
+    ck_assert_msg(aa == NULL || json_object_is_type(aa, json_type_int),
+                  "%s:%d: assigned_agent_id must be an integer or null", file, line);
+    t_assert_ts_or_null(file, line, t, "sla_due_at");
+    t_assert_ts_or_null(file, line, t, "first_response_due_at");
+    t_assert_ts_or_null(file, line, t, "first_responded_at");
+    t_assert_ts_or_null(file, line, t, "resolution_due_at");
+    t_assert_ts_or_null(file, line, t, "escalated_at");
+    (void)sp_t_jget_at(file, line, t, "sla_paused", json_type_boolean, true);
+    (void)sp_t_jget_at(file, line, t, "sla_breached", json_type_boolean, true);
+    struct json_object *se = sp_t_jget_at(file, line, t, "sentiment", json_type_null, false);
+    ck_assert_msg(se == NULL || ((json_object_is_type(se, json_type_double)
+                                  || json_object_is_type(se, json_type_int))
+                                 && json_object_get_double(se) >= -1.0
+                                 && json_object_get_double(se) <= 1.0),
+                  "%s:%d: sentiment must be a number in -1..1 or null", file, line);
+    t_assert_str_or_null(file, line, t, "priority_rule");
+
+    if (with_messages) {
+        struct json_object *ms = sp_t_jget_at(file, line, t, "messages", json_type_array, true);
+        for (size_t i = 0; i < json_object_array_length(ms); i++)
+            t_assert_agent_message(file, line, json_object_array_get_idx(ms, i));
+    } else {
+        ck_assert_msg(!sp_t_jhas(t, "messages"), "%s:%d: queue item carries messages", file,
+                      line);
+        sp_t_assert_timestamp_at(file, line, T_STR("last_message_at"));
+        ck_assert_msg(json_object_get_int64(sp_t_jget_at(file, line, t, "message_count",
+                                                         json_type_int, true)) >= 1,
+                      "%s:%d: message_count must be >= 1 (the description)", file, line);
+    }
+#undef T_STR
+}
+
+struct sp_t_resp *
+sp_t_agent_events_at(const char *file, int line, const struct sp_t_user *u, const char *ref)
+{
+    struct sp_t_resp *r = sp_t_request_at(
+        file, line, "GET", sp_t_fmt("/support/agent/tickets/%s/events?limit=100", ref), u->token,
+        NULL, NULL, NULL);
+    sp_t_assert_json_at(file, line, r, 200);
+    struct json_object *data = sp_t_jget_at(file, line, r->json, "data", json_type_array, true);
+    (void)sp_t_jget_at(file, line, r->json, "next_cursor", json_type_null, false);
+    static const char *const actors[] = {"customer", "agent", "system", "ai_bot", NULL};
+    int64_t prev = 0;
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *e = json_object_array_get_idx(data, i);
+        int64_t id = json_object_get_int64(sp_t_jget_at(file, line, e, "id", json_type_int, true));
+        ck_assert_msg(id > prev, "%s:%d: events not oldest first (id %lld after %lld)", file,
+                      line, (long long)id, (long long)prev);
+        prev = id;
+        (void)sp_t_jget_at(file, line, e, "event_type", json_type_string, true);
+        t_assert_one_of(file, line, "actor_type",
+                        json_object_get_string(
+                            sp_t_jget_at(file, line, e, "actor_type", json_type_string, true)),
+                        actors);
+        t_assert_str_or_null(file, line, e, "performed_by");
+        (void)sp_t_jget_at(file, line, e, "metadata", json_type_object, true);
+        sp_t_assert_timestamp_at(file, line, json_object_get_string(
+            sp_t_jget_at(file, line, e, "created_at", json_type_string, true)));
+    }
+    return r;
+}
+
+static struct json_object *
+t_events_data(const struct sp_t_resp *events)
+{
+    struct json_object *data = NULL;
+    ck_assert_msg(events->json != NULL && json_object_object_get_ex(events->json, "data", &data)
+                      && json_object_is_type(data, json_type_array),
+                  "not an events response: %.300s", events->body);
+    return data;
+}
+
+size_t
+sp_t_events_count(const struct sp_t_resp *events, const char *event_type)
+{
+    struct json_object *data = t_events_data(events);
+    size_t n = 0;
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *t = NULL;
+        if (json_object_object_get_ex(json_object_array_get_idx(data, i), "event_type", &t)
+            && strcmp(json_object_get_string(t), event_type) == 0)
+            n++;
+    }
+    return n;
+}
+
+struct json_object *
+sp_t_events_last(const struct sp_t_resp *events, const char *event_type)
+{
+    struct json_object *data = t_events_data(events);
+    struct json_object *last = NULL;
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *e = json_object_array_get_idx(data, i), *t = NULL;
+        if (json_object_object_get_ex(e, "event_type", &t)
+            && strcmp(json_object_get_string(t), event_type) == 0)
+            last = e;
+    }
+    return last;
+}
+
+long
+sp_t_db_outbox_count(const char *public_id, const char *kind, const char *event_type,
+                     const char *channel, const char *recipient)
+{
+    const char *n = sp_t_sql(
+        "SELECT count(*) FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id "
+        "WHERE t.public_id = '%s' AND o.kind = '%s' AND o.event_type = '%s'%s%s%s%s%s%s",
+        public_id, kind, event_type, channel != NULL ? " AND o.channel = '" : "",
+        channel != NULL ? channel : "", channel != NULL ? "'" : "",
+        recipient != NULL ? " AND o.recipient = '" : "", recipient != NULL ? recipient : "",
+        recipient != NULL ? "'" : "");
+    ck_assert_msg(n != NULL, "count(*) returned no row");
+    return strtol(n, NULL, 10);
+}
+
+const char *
+sp_t_ticket_create_json_at(const char *file, int line, const struct sp_t_user *u,
+                           const char *json)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "POST", "/support/tickets", u->token,
+                                          SP_T_JSON, json, NULL);
+    sp_t_assert_status_at(file, line, r, 201);
+    const char *id = sp_arena_strdup(
+        t_a(), json_object_get_string(
+                   sp_t_jget_at(file, line, r->json, "public_id", json_type_string, true)));
+    sp_t_resp_free(r);
+    return id;
+}
+
+void
+sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
+                 const char *const paths[], const char *const tokens[],
+                 const char *content_type, const char *body, struct sp_t_resp *out[])
+{
+    struct sp_arena *a = t_a();
+    const char *base = t_env("SP_TEST_BASE_URL");
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
+    CURLM *m = curl_multi_init();
+    ck_assert_msg(m != NULL, "%s:%d: curl_multi_init failed", file, line);
+    CURL **h = sp_arena_calloc(a, n, sizeof(*h));
+    struct curl_slist **hl = sp_arena_calloc(a, n, sizeof(*hl));
+    bool *done = sp_arena_calloc(a, n, sizeof(*done));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = calloc(1, sizeof(*out[i]));
+        ck_assert_msg(out[i] != NULL, "out of memory");
+        out[i]->body = calloc(1, 1);
+        ck_assert_msg(out[i]->body != NULL, "out of memory");
+        h[i] = curl_easy_init();
+        ck_assert_msg(h[i] != NULL, "%s:%d: curl_easy_init failed", file, line);
+        if (tokens[i] != NULL)
+            hl[i] = curl_slist_append(hl[i], sp_arena_sprintf(a, "Authorization: Bearer %s",
+                                                              tokens[i]));
+        hl[i] = curl_slist_append(hl[i], content_type != NULL
+                                             ? sp_arena_sprintf(a, "Content-Type: %s",
+                                                                content_type)
+                                             : "Content-Type:");
+        ck_assert_msg(hl[i] != NULL, "out of memory");
+        curl_easy_setopt(h[i], CURLOPT_URL,
+                         sp_arena_sprintf(a, "%.*s%s", (int)blen, base, paths[i]));
+        curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hl[i]);
+        curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h[i], CURLOPT_TIMEOUT, SP_T_HTTP_TIMEOUT);
+        curl_easy_setopt(h[i], CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(h[i], CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h[i], CURLOPT_HEADERFUNCTION, t_on_header);
+        curl_easy_setopt(h[i], CURLOPT_HEADERDATA, out[i]);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, t_on_body);
+        curl_easy_setopt(h[i], CURLOPT_WRITEDATA, out[i]);
+        curl_easy_setopt(h[i], CURLOPT_CUSTOMREQUEST, method);
+        if (body != NULL || strcmp(method, "POST") == 0) {
+            const char *b = body != NULL ? body : "";
+            curl_easy_setopt(h[i], CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
+            curl_easy_setopt(h[i], CURLOPT_POSTFIELDS, b);
+        }
+        ck_assert_msg(curl_multi_add_handle(m, h[i]) == CURLM_OK, "%s:%d: curl_multi_add_handle",
+                      file, line);
+    }
+    int running = 1;
+    while (running > 0) {
+        ck_assert_msg(curl_multi_perform(m, &running) == CURLM_OK, "%s:%d: curl_multi_perform",
+                      file, line);
+        if (running > 0)
+            ck_assert_msg(curl_multi_poll(m, NULL, 0, 1000, NULL) == CURLM_OK,
+                          "%s:%d: curl_multi_poll", file, line);
+    }
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (h[i] != msg->easy_handle)
+                continue;
+            ck_assert_msg(msg->data.result == CURLE_OK, "%s:%d: %s %s: %s", file, line, method,
+                          paths[i], curl_easy_strerror(msg->data.result));
+            done[i] = true;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(done[i], "%s:%d: request %zu never finished", file, line, i);
+        curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &out[i]->status);
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+        curl_slist_free_all(hl[i]);
+        out[i]->json = t_parse_json(out[i]->body, out[i]->body_len);
+        size_t nrid = sp_t_header_count(out[i], "X-Request-Id");
+        ck_assert_msg(nrid == 1, "%s:%d: %s %s -> %ld carries %zu X-Request-Id headers", file,
+                      line, method, paths[i], out[i]->status, nrid);
+    }
+    curl_multi_cleanup(m);
+}

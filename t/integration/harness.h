@@ -244,4 +244,64 @@ int64_t sp_t_ticket_reply_at(const char *file, int line, const struct sp_t_user 
 struct sp_t_resp *sp_t_ticket_get_at(const char *file, int line, const struct sp_t_user *u,
                                      const char *public_id);
 
+/* ---- agent API helpers (API.md §5) --------------------------------------- */
+
+/* Token for (role, sub) with the default key, valid 15 min, plus the
+ * members of extra_json (a JSON object text such as {"name":"Ann"}).
+ * Arena-owned. */
+const char *sp_t_token_claims(enum sp_role role, const char *sub, const char *extra_json);
+/* Milliseconds since the epoch of an RFC 3339 UTC timestamp with
+ * milliseconds (asserts the format). */
+#define sp_t_ts_ms(s) sp_t_ts_ms_at(__FILE__, __LINE__, (s))
+int64_t sp_t_ts_ms_at(const char *file, int line, const char *s);
+/* The ms timestamp at key of o, or 0 when it is JSON null (asserts a
+ * string or null). */
+#define sp_t_jts_ms(o, key) sp_t_jts_ms_at(__FILE__, __LINE__, (o), (key))
+int64_t sp_t_jts_ms_at(const char *file, int line, struct json_object *o, const char *key);
+/* The caller's support_agents id (GET /support/agent/me, which creates
+ * the row on first use); asserts 200. */
+#define sp_t_agent_id(u) sp_t_agent_id_at(__FILE__, __LINE__, (u))
+int64_t sp_t_agent_id_at(const char *file, int line, const struct sp_t_user *u);
+/* GET /support/agent/tickets/:ref as u (ref: numeric id or public id);
+ * asserts 200 JSON and the agent view; returns the response. */
+#define sp_t_agent_ticket(u, ref) sp_t_agent_ticket_at(__FILE__, __LINE__, (u), (ref))
+struct sp_t_resp *sp_t_agent_ticket_at(const char *file, int line, const struct sp_t_user *u,
+                                       const char *ref);
+/* The agent ticket view of docs/API.md §5 (with messages carrying
+ * sender_id and is_internal) / a queue item (no messages, plus
+ * last_message_at and message_count). */
+#define sp_t_assert_agent_view(t) sp_t_assert_agent_view_at(__FILE__, __LINE__, (t), true)
+#define sp_t_assert_agent_summary(t) sp_t_assert_agent_view_at(__FILE__, __LINE__, (t), false)
+void sp_t_assert_agent_view_at(const char *file, int line, struct json_object *t,
+                               bool with_messages);
+/* GET /support/agent/tickets/:ref/events?limit=100 as u; asserts 200, the
+ * list shape and every item's shape; returns the response (data[] is
+ * oldest first). */
+#define sp_t_agent_events(u, ref) sp_t_agent_events_at(__FILE__, __LINE__, (u), (ref))
+struct sp_t_resp *sp_t_agent_events_at(const char *file, int line, const struct sp_t_user *u,
+                                       const char *ref);
+/* In an events response: how many items have that event_type, and the
+ * last such item (NULL when none). Owned by the response. */
+size_t sp_t_events_count(const struct sp_t_resp *events, const char *event_type);
+struct json_object *sp_t_events_last(const struct sp_t_resp *events, const char *event_type);
+/* Rows of support_outbox for the ticket (by public id) of that kind and
+ * event_type; channel and recipient are compared only when non-NULL. */
+long sp_t_db_outbox_count(const char *public_id, const char *kind, const char *event_type,
+                          const char *channel, const char *recipient);
+/* POST /support/tickets with this exact JSON body as u; asserts 201 and
+ * returns the public id. */
+#define sp_t_ticket_create_json(u, json) \
+    sp_t_ticket_create_json_at(__FILE__, __LINE__, (u), (json))
+const char *sp_t_ticket_create_json_at(const char *file, int line, const struct sp_t_user *u,
+                                       const char *json);
+/* n requests in flight at once (one connection each, curl multi): method
+ * and body shared, paths[i] with tokens[i]. Asserts transport success and
+ * one X-Request-Id each; out[i] are heap responses (sp_t_resp_free). */
+#define sp_t_parallel(n, method, paths, tokens, content_type, body, out)                       \
+    sp_t_parallel_at(__FILE__, __LINE__, (n), (method), (paths), (tokens), (content_type),    \
+                     (body), (out))
+void sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
+                      const char *const paths[], const char *const tokens[],
+                      const char *content_type, const char *body, struct sp_t_resp *out[]);
+
 #endif

@@ -1,0 +1,373 @@
+/*
+ * admin (api): the JSON admin endpoints of API.md §6 for categories, SLA
+ * policies, priority rules and agents (role support_admin). Validates
+ * declaratively, turns fields into domain/admin column values, renders.
+ * Holds no SQL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/json.h"
+#include "domain/admin.h"
+#include "domain/rules.h"
+
+static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
+static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
+static const char *const tiers[] = {"standard", "premium", "vip", NULL};
+static const char *const agent_statuses[] = {"active", "away", NULL};
+
+/* --- shared plumbing ------------------------------------------------------ */
+
+static enum sp_rc
+respond_row(struct sp_req *r, int status, const char *row)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, row ? row : "{}");
+    sp_resp_json(r, status, b);
+    return SP_OK;
+}
+
+static enum sp_rc
+respond_rows(struct sp_req *r, const struct sp_admin_rows *rows, bool paged)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < rows->n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        sp_buf_puts(b, rows->json[i]);
+    }
+    sp_buf_putc(b, ']');
+    if (paged)
+        sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+static enum sp_rc
+list(struct sp_req *r, enum sp_admin_table t, struct sp_problem *p)
+{
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
+    sp_api_query_cursor(r, "cursor", "a", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_admin_rows rows;
+    if (sp_admin_list(&ctx, t, after, limit, &rows, p) != SP_OK)
+        return p->rc;
+    return respond_rows(r, &rows, true);
+}
+
+static enum sp_rc
+id_param(struct sp_req *r, long long *id, struct sp_problem *p)
+{
+    const char *s = r->params[0];
+    size_t n = strlen(s);
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    *id = strtoll(s, NULL, 10);
+    return SP_OK;
+}
+
+/* Fields given in the body (null included) become column values. */
+static void
+to_fields(struct sp_req *r, struct json_object *json, const struct sp_field_spec *specs,
+          const struct sp_field_value *v, size_t n, struct sp_admin_field *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[i].set = json_object_object_get_ex(json, specs[i].name, NULL);
+        out[i].value = NULL;
+        if (!v[i].present)
+            continue;
+        switch (specs[i].type) {
+        case SP_FIELD_INT: out[i].value = sp_arena_sprintf(r->arena, "%lld", v[i].i); break;
+        case SP_FIELD_BOOL: out[i].value = v[i].b ? "true" : "false"; break;
+        case SP_FIELD_NUMBER: out[i].value = sp_arena_sprintf(r->arena, "%.6f", v[i].d); break;
+        default: out[i].value = v[i].str; break;
+        }
+    }
+}
+
+/* Validates the body; on create, required fields must be there. */
+static struct json_object *
+body(struct sp_req *r, const struct sp_field_spec *specs, size_t n, bool create,
+     struct sp_field_value *v, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return NULL;
+    struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
+    memcpy(s, specs, n * sizeof(*s));
+    for (size_t i = 0; i < n; i++)
+        s[i].required = create && s[i].required;
+    if (sp_json_validate(json, s, n, v, p) != SP_OK)
+        return NULL;
+    return json;
+}
+
+static bool
+slug_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= 120 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/* --- categories ------------------------------------------------------------ */
+
+static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
+    [SP_CAT_SLUG] = {"slug", SP_FIELD_STRING, true, false, 1, 120, NULL, 0, 0},
+    [SP_CAT_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
+    [SP_CAT_DESCRIPTION] = {"description", SP_FIELD_STRING, false, true, 0, 2000, NULL, 0, 0},
+    [SP_CAT_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+    [SP_CAT_ROUTING] = {"routing", SP_FIELD_ENUM, false, false, 0, 0, routings, 0, 0},
+    [SP_CAT_TEAM] = {"team", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
+    [SP_CAT_SKILL] = {"required_skill", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
+    [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", SP_FIELD_ENUM, false, true, 0, 0, priorities,
+                                 0, 0},
+};
+
+static enum sp_rc
+save_category(struct sp_req *r, bool create, struct sp_problem *p)
+{
+    long long id = 0;
+    if (!create && id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value v[SP_CAT_NFIELDS];
+    struct json_object *json = body(r, category_fields, SP_CAT_NFIELDS, create, v, p);
+    if (json == NULL)
+        return p->rc;
+    if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str)) {
+        sp_problem_field(p, "slug", "invalid", "must be 1 to 120 of a-z, 0-9 and -");
+        return SP_INVALID;
+    }
+    if (json_object_object_get_ex(json, "slug", NULL) && !v[SP_CAT_SLUG].present) {
+        sp_problem_field(p, "slug", "required", "cannot be null");
+        return SP_INVALID;
+    }
+    struct sp_admin_field f[SP_CAT_NFIELDS];
+    to_fields(r, json, category_fields, v, SP_CAT_NFIELDS, f);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_CATEGORIES, f, &row, p)
+                           : sp_admin_update(&ctx, SP_ADMIN_CATEGORIES, id, f, &row, p);
+    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+}
+
+enum sp_rc
+sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p)
+{
+    return list(r, SP_ADMIN_CATEGORIES, p);
+}
+
+enum sp_rc
+sp_api_admin_categories_create(struct sp_req *r, struct sp_problem *p)
+{
+    return save_category(r, true, p);
+}
+
+enum sp_rc
+sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p)
+{
+    return save_category(r, false, p);
+}
+
+/* --- SLA policies ---------------------------------------------------------- */
+
+enum sp_rc
+sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_admin_rows rows;
+    if (sp_admin_sla_list(&ctx, &rows, p) != SP_OK)
+        return p->rc;
+    return respond_rows(r, &rows, false);
+}
+
+enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
+
+static const struct sp_field_spec sla_fields[SLA_NFIELDS] = {
+    [SLA_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, priorities, 0, 0},
+    [SLA_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
+    [SLA_FIRST] = {"first_response_minutes", SP_FIELD_INT, true, false, 1, 5256000, NULL, 0, 0},
+    [SLA_RESOLUTION] = {"resolution_minutes", SP_FIELD_INT, true, false, 1, 5256000, NULL, 0, 0},
+};
+
+enum sp_rc
+sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_field_value v[SLA_NFIELDS];
+    if (body(r, sla_fields, SLA_NFIELDS, true, v, p) == NULL)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    if (sp_admin_sla_put(&ctx, v[SLA_PRIORITY].str,
+                         v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,
+                         (long)v[SLA_RESOLUTION].i, &row, p) != SP_OK)
+        return p->rc;
+    return respond_row(r, 200, row);
+}
+
+/* --- priority rules ---------------------------------------------------------- */
+
+static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
+    [SP_RULE_POSITION] = {"position", SP_FIELD_INT, false, false, 0, 1000000, NULL, 0, 0},
+    [SP_RULE_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
+    [SP_RULE_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+    [SP_RULE_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
+    [SP_RULE_TIER] = {"customer_tier", SP_FIELD_ENUM, false, true, 0, 0, tiers, 0, 0},
+    [SP_RULE_PATTERN] = {"pattern", SP_FIELD_STRING, false, true, 1, SP_RULES_PATTERN_MAX, NULL,
+                         0, 0},
+    [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", SP_FIELD_NUMBER, false, true, 0, 0, NULL, -1,
+                                 1},
+    [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, priorities, 0, 0},
+};
+
+static enum sp_rc
+save_rule(struct sp_req *r, bool create, struct sp_problem *p)
+{
+    long long id = 0;
+    if (!create && id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value v[SP_RULE_NFIELDS];
+    struct json_object *json = body(r, rule_fields, SP_RULE_NFIELDS, create, v, p);
+    if (json == NULL)
+        return p->rc;
+    /* Bad patterns are refused here, never at ticket time (API.md §5.3). */
+    char err[256];
+    if (v[SP_RULE_PATTERN].present && !sp_rules_pattern_valid(v[SP_RULE_PATTERN].str, err,
+                                                              sizeof(err))) {
+        sp_problem_field(p, "pattern", "invalid_pattern", sp_arena_strdup(r->arena, err));
+        return SP_INVALID;
+    }
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (v[SP_RULE_CATEGORY].present) {
+        long long cat;
+        if (sp_admin_category_id(&ctx, v[SP_RULE_CATEGORY].str, &cat, p) != SP_OK)
+            return p->rc;
+        if (cat == 0) {
+            sp_problem_field(p, "category", "unknown_category", "is not the slug of a category");
+            return SP_INVALID;
+        }
+    }
+    struct sp_admin_field f[SP_RULE_NFIELDS];
+    to_fields(r, json, rule_fields, v, SP_RULE_NFIELDS, f);
+    const char *row;
+    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_PRIORITY_RULES, f, &row, p)
+                           : sp_admin_update(&ctx, SP_ADMIN_PRIORITY_RULES, id, f, &row, p);
+    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+}
+
+enum sp_rc
+sp_api_admin_rules_list(struct sp_req *r, struct sp_problem *p)
+{
+    return list(r, SP_ADMIN_PRIORITY_RULES, p);
+}
+
+enum sp_rc
+sp_api_admin_rules_create(struct sp_req *r, struct sp_problem *p)
+{
+    return save_rule(r, true, p);
+}
+
+enum sp_rc
+sp_api_admin_rules_update(struct sp_req *r, struct sp_problem *p)
+{
+    return save_rule(r, false, p);
+}
+
+enum sp_rc
+sp_api_admin_rules_delete(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_admin_delete(&ctx, SP_ADMIN_PRIORITY_RULES, id, p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+/* --- agents ---------------------------------------------------------------- */
+
+static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
+    [SP_AGENT_USER_ID] = {"user_id", SP_FIELD_STRING, true, false, 1, 64, NULL, 0, 0},
+    [SP_AGENT_DISPLAY_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL, 0, 0},
+    [SP_AGENT_TEAM] = {"team", SP_FIELD_STRING, false, false, 1, 100, NULL, 0, 0},
+    [SP_AGENT_SKILLS] = {"skills", SP_FIELD_ARRAY, false, false, 0, 50, NULL, 0, 0},
+    [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, agent_statuses, 0, 0},
+    [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL, 0,
+                            0},
+};
+
+/* skills[] as a text[] literal; each 1..64 printable chars. */
+static const char *
+skills_literal(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 128);
+    sp_buf_putc(&b, '{');
+    size_t n = json_object_array_length(arr);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(arr, i);
+        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
+        if (s == NULL || strlen(s) == 0 || strlen(s) > 64) {
+            sp_problem_field(p, "skills", "invalid", "must be strings of 1 to 64 characters");
+            return NULL;
+        }
+        if (i)
+            sp_buf_putc(&b, ',');
+        sp_buf_json_cstr(&b, s);  /* a JSON string is a valid array element literal */
+    }
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static enum sp_rc
+save_agent(struct sp_req *r, bool create, struct sp_problem *p)
+{
+    long long id = 0;
+    if (!create && id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value v[SP_AGENT_NFIELDS];
+    struct json_object *json = body(r, agent_fields, SP_AGENT_NFIELDS, create, v, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_admin_field f[SP_AGENT_NFIELDS];
+    to_fields(r, json, agent_fields, v, SP_AGENT_NFIELDS, f);
+    if (v[SP_AGENT_SKILLS].present) {
+        f[SP_AGENT_SKILLS].value = skills_literal(r, v[SP_AGENT_SKILLS].obj, p);
+        if (f[SP_AGENT_SKILLS].value == NULL)
+            return p->rc;
+    }
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_AGENTS, f, &row, p)
+                           : sp_admin_update(&ctx, SP_ADMIN_AGENTS, id, f, &row, p);
+    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+}
+
+enum sp_rc
+sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p)
+{
+    return list(r, SP_ADMIN_AGENTS, p);
+}
+
+enum sp_rc
+sp_api_admin_agents_create(struct sp_req *r, struct sp_problem *p)
+{
+    return save_agent(r, true, p);
+}
+
+enum sp_rc
+sp_api_admin_agents_update(struct sp_req *r, struct sp_problem *p)
+{
+    return save_agent(r, false, p);
+}

@@ -1,0 +1,38 @@
+/*
+ * dashboard: the numbers of GET /support/agent/dashboard (API.md §5.5) —
+ * ticket counts by status and priority, unassigned and SLA counts over the
+ * live (non-closed) tickets, closed in the last 7 days, first-response
+ * statistics of the last 7 days, chat counts, and per-agent workload.
+ * Must not: know HTTP.
+ */
+#ifndef SP_DASHBOARD_H
+#define SP_DASHBOARD_H
+
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "domain/agents.h"
+#include "domain/ctx.h"
+#include "domain/lifecycle.h"
+#include "domain/sla.h"
+
+struct sp_dashboard_agent {
+    struct sp_agent agent;
+    long long open_tickets;
+    long long active_chats;
+};
+
+struct sp_dashboard {
+    const char *generated_at;
+    long long by_status[SP_STATUS_MAX];
+    long long by_priority[SP_PRIORITY_MAX];
+    long long unassigned, sla_breached, sla_due_soon;
+    double first_response_avg_s, first_response_p90_s, first_response_within_pct;
+    long long chats_waiting, chats_active;
+    struct sp_dashboard_agent *agents;
+    size_t nagents;
+};
+
+enum sp_rc sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_problem *p);
+
+#endif
