@@ -14,7 +14,6 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/json.h"
-#include "core/sanitize.h"
 #include "domain/agents.h"
 #include "domain/dashboard.h"
 #include "domain/queue.h"
@@ -53,59 +52,6 @@ respond_ticket(struct sp_req *r, long long id, int status, struct sp_problem *p)
 }
 
 /* --- queue -------------------------------------------------------------- */
-
-/* Splits a comma list into arena strings. */
-static size_t
-split(struct sp_req *r, const char *list, const char ***out)
-{
-    char *copy = sp_arena_strdup(r->arena, list), *save = NULL;
-    size_t n = 0, cap = 8;
-    const char **items = sp_arena_calloc(r->arena, cap, sizeof(*items));
-    for (char *s = strtok_r(copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
-        if (n == cap) {
-            const char **grown = sp_arena_calloc(r->arena, cap * 2, sizeof(*items));
-            memcpy(grown, items, cap * sizeof(*items));
-            items = grown;
-            cap *= 2;
-        }
-        items[n++] = s;
-    }
-    *out = items;
-    return n;
-}
-
-/* ?name=a,b as a set over an enum; false (with a field error) on unknown values. */
-static bool
-enum_list(struct sp_req *r, const char *name, bool *set, int n, bool (*parse)(const char *, int *),
-          const char *allowed, struct sp_problem *p)
-{
-    const char *v = sp_req_query(r, name);
-    if (v == NULL)
-        return false;
-    const char **items;
-    size_t count = split(r, v, &items);
-    for (size_t i = 0; i < count; i++) {
-        int e;
-        if (!parse(items[i], &e) || e < 0 || e >= n) {
-            sp_problem_field(p, name, "invalid", allowed);
-            return true;
-        }
-        set[e] = true;
-    }
-    if (count == 0)
-        sp_problem_field(p, name, "invalid", allowed);
-    return true;
-}
-
-static bool
-parse_status(const char *s, int *out)
-{
-    enum sp_status st;
-    if (!sp_status_parse(s, &st))
-        return false;
-    *out = (int)st;
-    return true;
-}
 
 static bool
 parse_priority(const char *s, int *out)
@@ -160,21 +106,21 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_queue_filter f;
     memset(&f, 0, sizeof(f));
-    if (!enum_list(r, "status", f.statuses, SP_STATUS_MAX, parse_status,
+    if (!sp_api_query_set(r, "status", f.statuses, SP_STATUS_MAX, sp_api_parse_status,
                    "must be a comma list of ticket statuses", p)) {
         f.statuses[SP_STATUS_OPEN] = f.statuses[SP_STATUS_IN_PROGRESS] =
             f.statuses[SP_STATUS_PENDING_CUSTOMER] = true;
     }
-    enum_list(r, "priority", f.priorities, SP_PRIORITY_MAX, parse_priority,
+    sp_api_query_set(r, "priority", f.priorities, SP_PRIORITY_MAX, parse_priority,
               "must be a comma list of low, normal, high, urgent", p);
     bool sla[3] = {false, false, false};
-    enum_list(r, "sla", sla, 3, parse_sla, "must be a comma list of breached, due_soon, ok", p);
+    sp_api_query_set(r, "sla", sla, 3, parse_sla, "must be a comma list of breached, due_soon, ok", p);
     f.sla_breached = sla[0];
     f.sla_due_soon = sla[1];
     f.sla_ok = sla[2];
     const char *category = sp_req_query(r, "category");
     if (category != NULL) {
-        f.ncategories = split(r, category, &f.categories);
+        f.ncategories = sp_api_split(r, category, &f.categories);
         for (size_t i = 0; i < f.ncategories; i++)
             if (strlen(f.categories[i]) > 120 ||
                 strspn(f.categories[i], "abcdefghijklmnopqrstuvwxyz0123456789-") !=
@@ -401,17 +347,10 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[M_COUNT];
     if (sp_json_validate(json, message_fields, M_COUNT, v, p) != SP_OK)
         return p->rc;
-    if (v[M_ATTACHMENTS].present && json_object_array_length(v[M_ATTACHMENTS].obj) > 0) {
-        sp_problem_field(p, "attachments", "unknown_attachment",
-                         "lists an attachment that is not a clean upload");
-        return SP_INVALID;
-    }
-    bool has_text = false;
-    const char *body = sp_sanitize_html(r->arena, v[M_BODY].str, v[M_BODY].len, NULL, &has_text);
-    if (!has_text) {
-        sp_problem_field(p, "body", "empty", "has no text once unsafe markup is removed");
-        return SP_INVALID;
-    }
+    sp_api_refuse_attachments(&v[M_ATTACHMENTS], p);
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
+    if (p->rc != SP_OK)
+        return p->rc;
     struct sp_agent me;
     if (current_agent(r, &me, p) != SP_OK)
         return p->rc;

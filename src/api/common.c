@@ -10,6 +10,8 @@
 
 #include "api/app.h"
 #include "core/arena.h"
+#include "core/sanitize.h"
+#include "domain/lifecycle.h"
 #include "db/db.h"
 #include "domain/idempotency.h"
 #include "http/cursor.h"
@@ -183,4 +185,76 @@ sp_api_rate_limit(struct sp_req *r, const char *what, struct sp_rate_result *out
     return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
                           "too many requests: %ld allowed; try again in %ld s", out->limit,
                           out->reset_seconds);
+}
+
+const char *
+sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
+                 struct sp_problem *p)
+{
+    bool has_text = false;
+    const char *clean = sp_sanitize_html(r->arena, v->str, v->len, NULL, &has_text);
+    if (!has_text) {
+        sp_problem_field(p, field, "empty", "has no text once unsafe markup is removed");
+        return NULL;
+    }
+    return clean;
+}
+
+void
+sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_problem *p)
+{
+    if (attachments->present && json_object_array_length(attachments->obj) > 0)
+        sp_problem_field(p, "attachments", "unknown_attachment",
+                         "lists an attachment that is not a clean upload of yours");
+}
+
+size_t
+sp_api_split(struct sp_req *r, const char *list, const char ***out)
+{
+    char *copy = sp_arena_strdup(r->arena, list), *save = NULL;
+    size_t n = 0, cap = 8;
+    const char **items = sp_arena_calloc(r->arena, cap, sizeof(*items));
+    for (char *s = strtok_r(copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
+        if (n == cap) {
+            const char **grown = sp_arena_calloc(r->arena, cap * 2, sizeof(*items));
+            memcpy(grown, items, cap * sizeof(*items));
+            items = grown;
+            cap *= 2;
+        }
+        items[n++] = s;
+    }
+    *out = items;
+    return n;
+}
+
+bool
+sp_api_query_set(struct sp_req *r, const char *name, bool *set, int n,
+                 bool (*parse)(const char *, int *), const char *allowed, struct sp_problem *p)
+{
+    const char *v = sp_req_query(r, name);
+    if (v == NULL)
+        return false;
+    const char **items;
+    size_t count = sp_api_split(r, v, &items);
+    for (size_t i = 0; i < count; i++) {
+        int e;
+        if (!parse(items[i], &e) || e < 0 || e >= n) {
+            sp_problem_field(p, name, "invalid", allowed);
+            return true;
+        }
+        set[e] = true;
+    }
+    if (count == 0)
+        sp_problem_field(p, name, "invalid", allowed);
+    return true;
+}
+
+bool
+sp_api_parse_status(const char *s, int *out)
+{
+    enum sp_status st;
+    if (!sp_status_parse(s, &st))
+        return false;
+    *out = (int)st;
+    return true;
 }

@@ -6,7 +6,10 @@
 #ifndef SP_API_COMMON_H
 #define SP_API_COMMON_H
 
+#include <stdbool.h>
+
 #include "core/buf.h"
+#include "core/json.h"
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 #include "http/http.h"
@@ -24,6 +27,24 @@ void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, co
                         long long pos);
 void sp_api_etag(struct sp_req *r, long long version);
 struct sp_buf *sp_api_buf(struct sp_req *r);
+
+/* Sanitizes an HTML body field (API.md §4); one with no text left is a
+ * field error `empty`. */
+const char *sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
+                             struct sp_problem *p);
+/* Attachments arrive with their own capability (API.md §10): until then
+ * no id can be a clean upload of the caller's, so a non-empty list is a
+ * field error `unknown_attachment`. */
+void sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_problem *p);
+
+/* Splits a comma list into arena strings; returns the count. */
+size_t sp_api_split(struct sp_req *r, const char *list, const char ***out);
+/* ?name=a,b as a set over an enum of n values: returns false when absent;
+ * unknown values add a field error with message `allowed`. */
+bool sp_api_query_set(struct sp_req *r, const char *name, bool *set, int n,
+                      bool (*parse)(const char *, int *), const char *allowed,
+                      struct sp_problem *p);
+bool sp_api_parse_status(const char *s, int *out);
 
 /* Counts the caller's request against the limits of `what` (API.md §1;
  * "ticket_create": SUPPORT_TICKET_RATE_PER_MINUTE / _PER_DAY), sets the

@@ -14,7 +14,6 @@
 #include "core/arena.h"
 #include "core/ids.h"
 #include "core/json.h"
-#include "core/sanitize.h"
 #include "domain/tickets.h"
 
 #define SP_SUBJECT_MAX 200
@@ -24,33 +23,13 @@
 
 /* --- input ------------------------------------------------------------ */
 
-/* Sanitizes an HTML body; an empty result is a field error. */
-static const char *
-sanitize_body(struct sp_req *r, const char *field, const struct sp_field_value *v,
-              struct sp_problem *p)
-{
-    bool has_text = false;
-    const char *clean = sp_sanitize_html(r->arena, v->str, v->len, NULL, &has_text);
-    if (!has_text) {
-        sp_problem_field(p, field, "empty", "has no text once unsafe markup is removed");
-        return NULL;
-    }
-    return clean;
-}
-
-/* Attachments and chatbot sessions are resources of later capabilities:
- * until one exists, any id a customer sends cannot be theirs. */
+/* Chatbot sessions arrive with the chat capability (API.md §7): until
+ * then no id can be one of the caller's sessions. */
 static void
-check_unknown_refs(const struct sp_field_value *attachments, const struct sp_field_value *chat,
-                   struct sp_problem *p)
+refuse_chat_session(const struct sp_field_value *chat, struct sp_problem *p)
 {
-    if (attachments != NULL && attachments->present &&
-        json_object_array_length(attachments->obj) > 0)
-        sp_problem_field(p, "attachments", "unknown_attachment",
-                         "lists an attachment that is not a clean upload of yours");
-    if (chat != NULL && chat->present)
-        sp_problem_field(p, "chat_session_id", "unknown_session",
-                         "is not a chat session of yours");
+    if (chat->present)
+        sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
 }
 
 enum { F_SUBJECT, F_DESCRIPTION, F_CATEGORY, F_SOURCE, F_PROVIDER, F_BOOKING, F_CHAT,
@@ -96,8 +75,9 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                          "is set by the support team, not by customers");
     if (p->rc != SP_OK)
         return p->rc;
-    check_unknown_refs(&v[F_ATTACHMENTS], &v[F_CHAT], p);
-    const char *description = sanitize_body(r, "description", &v[F_DESCRIPTION], p);
+    sp_api_refuse_attachments(&v[F_ATTACHMENTS], p);
+    refuse_chat_session(&v[F_CHAT], p);
+    const char *description = sp_api_body_html(r, "description", &v[F_DESCRIPTION], p);
     if (p->rc != SP_OK)
         return p->rc;
 
@@ -131,25 +111,10 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     int limit;
     long long before;
     bool statuses[SP_STATUS_MAX] = {false};
-    bool filter = false;
-    const char *status = sp_req_query(r, "status");
-    if (status != NULL) {
-        filter = true;
-        char *list = sp_arena_strdup(r->arena, status), *save = NULL;
-        bool any = false;
-        for (char *s = strtok_r(list, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
-            enum sp_status st;
-            if (!sp_status_parse(s, &st)) {
-                any = false;
-                break;
-            }
-            statuses[st] = any = true;
-        }
-        if (!any)
-            sp_problem_field(p, "status", "invalid",
-                             "must be a comma list of open, in_progress, pending_customer,"
-                             " resolved, closed");
-    }
+    bool filter = sp_api_query_set(r, "status", statuses, SP_STATUS_MAX, sp_api_parse_status,
+                                   "must be a comma list of open, in_progress, pending_customer,"
+                                   " resolved, closed",
+                                   p);
     sp_api_query_limit(r, "limit", 25, 100, &limit, p);
     sp_api_query_cursor(r, "cursor", "t", &before, p);
     if (p->rc != SP_OK)
@@ -245,8 +210,8 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[R_COUNT];
     if (sp_json_validate(json, reply_fields, R_COUNT, v, p) != SP_OK)
         return p->rc;
-    check_unknown_refs(&v[R_ATTACHMENTS], NULL, p);
-    in.body = sanitize_body(r, "body", &v[R_BODY], p);
+    sp_api_refuse_attachments(&v[R_ATTACHMENTS], p);
+    in.body = sp_api_body_html(r, "body", &v[R_BODY], p);
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);

@@ -1,0 +1,650 @@
+/*
+ * sla_monitor: the steps of one ticket-sla-monitor pass. See sla_monitor.h.
+ *
+ * Each step is a candidate query (a keyset page over a partial index,
+ * read outside any transaction) and a per-ticket edit run in its own
+ * transaction: claim the row (FOR UPDATE SKIP LOCKED, re-checking the
+ * candidate condition), sp_ticket_lock, edit through the lifecycle
+ * helpers, sp_ticket_apply, the step's extra UPDATE, commit — or roll back
+ * in a dry run. The candidate queries only narrow the set; the decision
+ * is the SLA arithmetic of sla.c on the locked row.
+ *
+ * Two writes bypass sp_ticket_apply() for now: the sla_warned_* flags
+ * (the lifecycle service does not know them) and closed_at, which
+ * sp_ticket_apply() sets to the database's now() while this job must use
+ * its own clock. Both run in the ticket's transaction.
+ */
+#include "domain/sla_monitor.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "domain/sla.h"
+#include "domain/ticket_state.h"
+
+#define MINUTE_MS INT64_C(60000)
+#define DAY_MS (INT64_C(86400) * 1000)
+#define TS_LEN 32
+
+/* ---- SQL ------------------------------------------------------------------
+ * Candidates: $1 cursor key (timestamptz text), $2 cursor id, $3 the
+ * step's bound, $4 page size; they return (id, key::text) in key order.
+ * Keys are compared as text round-trips of the stored value, so a page
+ * never repeats a row whatever the column's precision. */
+
+static struct sp_stmt lock_stmt =
+    SP_STMT("sla_monitor_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
+static struct sp_stmt unlock_stmt =
+    SP_STMT("sla_monitor_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
+
+/* The longest target any policy (or built-in default) can give: bounds
+ * how far ahead of now a warning can fall due. */
+static struct sp_stmt longest_stmt = SP_STMT(
+    "sla_monitor_longest",
+    "SELECT coalesce(max(greatest(first_response_minutes, resolution_minutes)), 0)"
+    " FROM support_sla_policies",
+    0);
+
+/* Running targets due in [now, now + window], whose outstanding target
+ * (sla.c: the first response until answered, unless resolution is due
+ * first) has not been warned about. */
+static struct sp_stmt warn_candidates = SP_STMT(
+    "sla_monitor_warn_candidates",
+    "SELECT id, sla_due_at::text FROM support_tickets"
+    " WHERE sla_due_at >= $1::timestamptz AND sla_due_at <= $3::timestamptz"
+    "   AND (sla_due_at > $1::timestamptz OR id > $2::bigint)"
+    "   AND CASE WHEN first_responded_at IS NULL AND first_response_due_at <= resolution_due_at"
+    "            THEN NOT sla_warned_first_response ELSE NOT sla_warned_resolution END"
+    " ORDER BY sla_due_at, id LIMIT $4::integer",
+    4);
+static struct sp_stmt warn_claim = SP_STMT(
+    "sla_monitor_warn_claim",
+    "SELECT t.sla_warned_first_response, t.sla_warned_resolution, coalesce(c.team, 'general')"
+    " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
+    " WHERE t.id = $1::bigint AND t.sla_due_at >= $2::timestamptz"
+    " FOR UPDATE OF t SKIP LOCKED",
+    2);
+static struct sp_stmt warn_flag = SP_STMT(
+    "sla_monitor_warn_flag",
+    "UPDATE support_tickets"
+    " SET sla_warned_first_response = sla_warned_first_response OR $2 = 'first_response',"
+    "     sla_warned_resolution = sla_warned_resolution OR $2 = 'resolution'"
+    " WHERE id = $1::bigint",
+    2);
+
+/* Running targets already passed, not yet marked breached. */
+static struct sp_stmt breach_candidates = SP_STMT(
+    "sla_monitor_breach_candidates",
+    "SELECT id, sla_due_at::text FROM support_tickets"
+    " WHERE sla_due_at >= $1::timestamptz AND sla_due_at < $3::timestamptz"
+    "   AND (sla_due_at > $1::timestamptz OR id > $2::bigint) AND NOT sla_breached"
+    " ORDER BY sla_due_at, id LIMIT $4::integer",
+    4);
+static struct sp_stmt breach_claim = SP_STMT(
+    "sla_monitor_breach_claim",
+    "SELECT coalesce(c.team, 'general')"
+    " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
+    " WHERE t.id = $1::bigint AND t.sla_due_at < $2::timestamptz AND NOT t.sla_breached"
+    " FOR UPDATE OF t SKIP LOCKED",
+    2);
+
+/* Resolved and untouched since before the cut-off. */
+static struct sp_stmt close_candidates = SP_STMT(
+    "sla_monitor_close_candidates",
+    "SELECT id, updated_at::text FROM support_tickets"
+    " WHERE status = 'resolved' AND updated_at >= $1::timestamptz"
+    "   AND updated_at < $3::timestamptz AND (updated_at > $1::timestamptz OR id > $2::bigint)"
+    " ORDER BY updated_at, id LIMIT $4::integer",
+    4);
+static struct sp_stmt close_claim = SP_STMT(
+    "sla_monitor_close_claim",
+    "SELECT 1 FROM support_tickets"
+    " WHERE id = $1::bigint AND status = 'resolved' AND updated_at < $2::timestamptz"
+    " FOR UPDATE SKIP LOCKED",
+    2);
+/* sp_ticket_apply() stamps closed_at with now(); the job's clock wins. */
+static struct sp_stmt close_stamp = SP_STMT(
+    "sla_monitor_close_stamp",
+    "UPDATE support_tickets SET closed_at = $2::timestamptz"
+    " WHERE id = $1::bigint AND status = 'closed'",
+    2);
+
+/* ---- one pass -------------------------------------------------------------- */
+
+struct monitor {
+    struct sp_db *db;
+    const struct sp_sla_monitor_opts *o;
+    struct sp_sla_monitor_counts *n;
+    struct sp_arena page;   /* one candidate page */
+    struct sp_arena work;   /* one ticket; reset after each */
+    struct sp_ctx ctx;      /* arena = &work */
+    int backend_pid;        /* the session holding the lock; 0 in a dry run */
+    int batch;
+    char now[TS_LEN];       /* o->now as RFC 3339 */
+    char warn_until[TS_LEN];/* now + the longest possible warning lead */
+    char close_before[TS_LEN];
+};
+
+/* What one ticket's edit decided, for the step's extra SQL and the log. */
+struct decision {
+    const char *target;     /* first_response | resolution (warn, breach) */
+    int64_t due_at;
+    bool escalated;
+};
+
+enum outcome { DONE, NOTHING, FAILED };
+
+struct step {
+    const char *name;
+    struct sp_stmt *candidates;
+    const char *first_key;              /* cursor before the first page */
+    const char *(*bound)(const struct monitor *m);
+    struct sp_stmt *claim;
+    const char *(*claim_bound)(const struct monitor *m);
+    /* Edits the locked ticket; NOTHING leaves it alone. r is the claim row. */
+    enum outcome (*edit)(struct monitor *m, struct sp_ticket_change *c, const PGresult *r,
+                         struct decision *d, struct sp_problem *p);
+    /* SQL beside sp_ticket_apply(), in the same transaction (may be NULL). */
+    enum sp_rc (*finish)(struct monitor *m, long long id, const struct decision *d,
+                         struct sp_problem *p);
+};
+
+static void
+format_ts(char out[TS_LEN], int64_t ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        s--;
+    }
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    snprintf(out, TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+static const char *
+ts(struct monitor *m, int64_t ms)
+{
+    char *out = sp_arena_alloc(&m->work, TS_LEN);
+    format_ts(out, ms);
+    return out;
+}
+
+static const char *
+bound_now(const struct monitor *m)
+{
+    return m->now;
+}
+
+static const char *
+bound_warn(const struct monitor *m)
+{
+    return m->warn_until;
+}
+
+static const char *
+bound_close(const struct monitor *m)
+{
+    return m->close_before;
+}
+
+/* {"target":…,"due_at":…} — the metadata of sla_warning and sla_breached. */
+static const char *
+target_meta(struct monitor *m, const struct decision *d)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &m->work, 96);
+    sp_buf_puts(&b, "{\"target\":");
+    sp_buf_json_cstr(&b, d->target);
+    sp_buf_printf(&b, ",\"due_at\":\"%s\"}", ts(m, d->due_at));
+    return b.data;
+}
+
+/* {ticket_id, public_id, target, due_at[, priority]} for the outbox. */
+static const char *
+target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct decision *d,
+               bool with_priority)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &m->work, 160);
+    sp_buf_printf(&b, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
+    sp_buf_json_cstr(&b, c->after.public_id);
+    sp_buf_puts(&b, ",\"target\":");
+    sp_buf_json_cstr(&b, d->target);
+    sp_buf_printf(&b, ",\"due_at\":\"%s\"", ts(m, d->due_at));
+    if (with_priority)
+        sp_buf_printf(&b, ",\"priority\":\"%s\"", sp_priority_name(c->after.priority));
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static enum outcome
+edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
+          struct sp_problem *p)
+{
+    (void)p;
+    const struct sp_ticket_state *t = &c->after;
+    int64_t warn_at = sp_sla_warn_at(&t->sla, t->status, m->o->warn_fraction, &d->target);
+    d->due_at = t->sla.sla_due_at;
+    if (d->target == NULL || warn_at > m->o->now || m->o->now > d->due_at)
+        return NOTHING;
+    bool first = strcmp(d->target, "first_response") == 0;
+    if (sp_db_bool(r, 0, first ? 0 : 1))
+        return NOTHING;  /* once per target */
+    sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
+    const char *payload = target_payload(m, c, d, false);
+    /* API.md §12 warns the assignee; an unassigned ticket's team instead. */
+    if (t->assigned_agent_id != 0)
+        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
+                             sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
+    else
+        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
+                             sp_db_str(r, 0, 2), payload);
+    sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
+    return DONE;
+}
+
+static enum sp_rc
+finish_warn(struct monitor *m, long long id, const struct decision *d, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(&m->work, "%lld", id), d->target};
+    return sp_db_exec(m->db, &m->work, &warn_flag, params, p) != NULL ? SP_OK : p->rc;
+}
+
+static enum outcome
+edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
+            struct sp_problem *p)
+{
+    struct sp_ticket_state *t = &c->after;
+    (void)sp_sla_warn_at(&t->sla, t->status, 0.0, &d->target); /* which target is running */
+    d->due_at = t->sla.sla_due_at;
+    /* No lifecycle helper for this yet: the same arithmetic on the copy
+     * that sp_ticket_apply() persists. */
+    if (d->target == NULL || !sp_sla_check_breach(&t->sla, t->status, m->o->now))
+        return NOTHING;
+    sp_ticket_add_event(c, "sla_breached", target_meta(m, d));
+    enum sp_priority raised = sp_priority_raise(t->priority);
+    if (raised != t->priority) {
+        if (sp_ticket_set_priority(c, raised, "sla_breached", p) != SP_OK)
+            return FAILED;
+        d->escalated = true;
+    }
+    const char *payload = target_payload(m, c, d, true);
+    sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team", sp_db_str(r, 0, 0),
+                         payload);
+    sp_ticket_add_outbox(c, "webhook", "ticket.sla_breached", "webhook", NULL, payload);
+    return DONE;
+}
+
+static enum outcome
+edit_close(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
+           struct sp_problem *p)
+{
+    (void)r;
+    (void)d;
+    if (c->after.status != SP_STATUS_RESOLVED)
+        return NOTHING;
+    return sp_ticket_set_status(c, SP_STATUS_CLOSED, m->o->now, p) == SP_OK ? DONE : FAILED;
+}
+
+static enum sp_rc
+finish_close(struct monitor *m, long long id, const struct decision *d, struct sp_problem *p)
+{
+    (void)d;
+    const char *params[2] = {sp_arena_sprintf(&m->work, "%lld", id), m->now};
+    return sp_db_exec(m->db, &m->work, &close_stamp, params, p) != NULL ? SP_OK : p->rc;
+}
+
+static const struct step steps[] = {
+    {"sla_warning", &warn_candidates, NULL, bound_warn, &warn_claim, bound_now, edit_warn,
+     finish_warn},
+    {"sla_breached", &breach_candidates, "-infinity", bound_now, &breach_claim, bound_now,
+     edit_breach, NULL},
+    {"auto_closed", &close_candidates, "-infinity", bound_close, &close_claim, bound_close,
+     edit_close, finish_close},
+};
+
+/* The lock lives on one session; db.c reconnects transparently, which
+ * would silently drop it. Every page and transaction checks it is still
+ * the session that took the lock. */
+static enum sp_rc
+same_session(struct monitor *m, struct sp_problem *p)
+{
+    if (m->backend_pid == 0)
+        return SP_OK;
+    if (m->db->conn != NULL && PQbackendPID(m->db->conn) == m->backend_pid)
+        return SP_OK;
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                          "lost the database session holding the advisory lock");
+}
+
+static void
+count(struct monitor *m, const struct step *s, const struct decision *d)
+{
+    if (s->edit == edit_warn)
+        m->n->warned++;
+    else if (s->edit == edit_breach) {
+        m->n->breached++;
+        m->n->escalated += d->escalated;
+    } else
+        m->n->auto_closed++;
+}
+
+static void
+log_ticket(struct monitor *m, const struct step *s, const struct sp_ticket_change *c,
+           const struct decision *d)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, s->name);
+    sp_log_int(l, "ticket_id", c->after.id);
+    sp_log_str(l, "public_id", c->after.public_id);
+    if (d->target != NULL) {
+        sp_log_str(l, "target", d->target);
+        sp_log_str(l, "due_at", ts(m, d->due_at));
+    }
+    if (c->before.priority != c->after.priority) {
+        sp_log_str(l, "priority_from", sp_priority_name(c->before.priority));
+        sp_log_str(l, "priority_to", sp_priority_name(c->after.priority));
+    }
+    sp_log_str(l, "now", m->now);
+    sp_log_int(l, "dry_run", m->o->dry_run);
+    sp_log_end(l);
+}
+
+/* One ticket, one transaction. SP_OK also when the ticket was skipped or
+ * failed on its own (counted); an error only when the pass must stop. */
+static enum sp_rc
+one_ticket(struct monitor *m, const struct step *s, long long id, struct sp_problem *fatal)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_arena *a = &m->work;
+    const char *sid = sp_arena_sprintf(a, "%lld", id);
+    const char *claim_params[2] = {sid, s->claim_bound(m)};
+    struct sp_ticket_state st;
+    struct sp_ticket_change c;
+    struct decision d = {NULL, 0, false};
+    enum outcome out = FAILED;
+
+    if (sp_db_begin(m->db, a, &p) != SP_OK || same_session(m, &p) != SP_OK)
+        goto failed;
+    PGresult *r = sp_db_exec(m->db, a, s->claim, claim_params, &p);
+    if (r == NULL)
+        goto failed;
+    if (PQntuples(r) == 0) {
+        /* An agent holds it, or it changed since the page was read. */
+        sp_db_rollback(m->db, a);
+        m->n->skipped++;
+        return SP_OK;
+    }
+    struct sp_ticket_ref ref = {id, NULL};
+    if (sp_ticket_lock(&m->ctx, &ref, NULL, &st, &p) != SP_OK)
+        goto failed;
+    sp_ticket_change_init(&c, &m->ctx, &st, (struct sp_actor){"system", NULL});
+    out = s->edit(m, &c, r, &d, &p);
+    if (out == NOTHING) {
+        sp_db_rollback(m->db, a);
+        m->n->skipped++;
+        return SP_OK;
+    }
+    if (out == FAILED || sp_ticket_apply(&c, NULL, NULL, &p) != SP_OK ||
+        (s->finish != NULL && s->finish(m, id, &d, &p) != SP_OK))
+        goto failed;
+    if (m->o->dry_run)
+        sp_db_rollback(m->db, a);
+    else if (sp_db_commit(m->db, a, &p) != SP_OK)
+        goto failed;
+    count(m, s, &d);
+    log_ticket(m, s, &c, &d);
+    return SP_OK;
+
+failed:
+    sp_db_rollback(m->db, a);
+    if (p.rc == SP_UNAVAILABLE) {
+        *fatal = p;
+        return p.rc;
+    }
+    m->n->errors++;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "sla_monitor_ticket_failed");
+    sp_log_str(l, "step", s->name);
+    sp_log_int(l, "ticket_id", id);
+    sp_log_str(l, "code", p.code ? p.code : "internal");
+    sp_log_str(l, "detail", p.detail);
+    sp_log_end(l);
+    return SP_OK;
+}
+
+static bool
+stopping(const struct monitor *m)
+{
+    return m->o->stop != NULL && *m->o->stop;
+}
+
+static enum sp_rc
+run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%s", s->first_key ? s->first_key : m->now);
+    long long after = 0;
+    for (;;) {
+        sp_arena_reset(&m->page);
+        char sid[24], slimit[16];
+        snprintf(sid, sizeof(sid), "%lld", after);
+        snprintf(slimit, sizeof(slimit), "%d", m->batch);
+        const char *params[4] = {key, sid, s->bound(m), slimit};
+        PGresult *r = sp_db_exec(m->db, &m->page, s->candidates, params, p);
+        if (r == NULL || same_session(m, p) != SP_OK)
+            return p->rc;
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows; i++) {
+            if (stopping(m))
+                return SP_OK;
+            after = sp_db_int(r, i, 0);
+            snprintf(key, sizeof(key), "%s", sp_db_str(r, i, 1));
+            enum sp_rc rc = one_ticket(m, s, after, p);
+            sp_arena_reset(&m->work);
+            if (rc != SP_OK)
+                return rc;
+        }
+        if (rows < m->batch)
+            return SP_OK;
+    }
+}
+
+/* How long before a due a warning can fall: warn_fraction of the longest
+ * target. A ticket whose target is longer than every current policy (a
+ * policy shortened since) is warned once it enters this window — late,
+ * but still before its due. */
+static enum sp_rc
+warn_window(struct monitor *m, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(m->db, &m->page, &longest_stmt, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    int64_t minutes = sp_db_int(r, 0, 0);
+    for (int i = 0; i < SP_PRIORITY_MAX; i++) {
+        struct sp_sla_targets t = sp_sla_default_targets((enum sp_priority)i);
+        if (t.first_response_minutes > minutes)
+            minutes = t.first_response_minutes;
+        if (t.resolution_minutes > minutes)
+            minutes = t.resolution_minutes;
+    }
+    if (minutes > SP_SLA_MAX_MINUTES)
+        minutes = SP_SLA_MAX_MINUTES;
+    double f = m->o->warn_fraction > 0.0 ? m->o->warn_fraction : 0.0;  /* also NaN */
+    if (f > 1.0)
+        f = 1.0;
+    format_ts(m->warn_until, m->o->now + (int64_t)((double)(minutes * MINUTE_MS) * f) + 1);
+    return SP_OK;
+}
+
+static enum sp_rc
+acquire(struct monitor *m, struct sp_problem *p)
+{
+    if (m->o->dry_run)
+        return SP_OK;  /* it writes nothing, so it never keeps the real job out */
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
+    const char *params[1] = {key};
+    PGresult *r = sp_db_exec(m->db, &m->page, &lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (!sp_db_bool(r, 0, 0))
+        return sp_problem_set(p, SP_CONFLICT, "already_running",
+                              "another ticket-sla-monitor holds the lock");
+    m->backend_pid = PQbackendPID(m->db->conn);
+    return SP_OK;
+}
+
+static void
+release(struct monitor *m)
+{
+    if (m->backend_pid == 0 || m->db->conn == NULL ||
+        PQbackendPID(m->db->conn) != m->backend_pid)
+        return;  /* never taken, or gone with its session */
+    char key[24];
+    snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
+    const char *params[1] = {key};
+    struct sp_problem ignored;
+    sp_problem_init(&ignored);
+    (void)sp_db_exec(m->db, &m->page, &unlock_stmt, params, &ignored);
+    m->backend_pid = 0;
+}
+
+static void
+log_pass(const struct monitor *m, enum sp_rc rc, const struct sp_problem *p)
+{
+    if (rc == SP_CONFLICT) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "sla_monitor_already_running");
+        sp_log_str(l, "detail", "another run holds the advisory lock; nothing done");
+        sp_log_end(l);
+        return;
+    }
+    struct sp_log_line *l =
+        sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
+                     rc == SP_OK ? "sla_monitor_pass" : "sla_monitor_pass_failed");
+    sp_log_str(l, "now", m->now);
+    sp_log_int(l, "dry_run", m->o->dry_run);
+    sp_log_int(l, "warned", m->n->warned);
+    sp_log_int(l, "breached", m->n->breached);
+    sp_log_int(l, "escalated", m->n->escalated);
+    sp_log_int(l, "auto_closed", m->n->auto_closed);
+    sp_log_int(l, "skipped", m->n->skipped);
+    sp_log_int(l, "errors", m->n->errors);
+    if (rc != SP_OK)
+        sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+}
+
+enum sp_rc
+sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
+                    struct sp_sla_monitor_counts *n, struct sp_problem *p)
+{
+    memset(n, 0, sizeof(*n));
+    struct monitor m;
+    memset(&m, 0, sizeof(m));
+    m.db = db;
+    m.o = opts;
+    m.n = n;
+    m.batch = opts->batch > 0 ? opts->batch : SP_SLA_MONITOR_BATCH;
+    sp_arena_init(&m.page, 16 * 1024);
+    sp_arena_init(&m.work, 16 * 1024);
+    /* The monitor never routes, and rules only matter at intake. */
+    m.ctx = (struct sp_ctx){.arena = &m.work, .db = db, .rules = NULL, .agent_max_open = 0};
+    format_ts(m.now, opts->now);
+    long days = opts->autoclose_days > 0 ? opts->autoclose_days : 0;
+    format_ts(m.close_before, opts->now - (int64_t)days * DAY_MS);
+
+    enum sp_rc rc = acquire(&m, p);
+    if (rc == SP_OK)
+        rc = warn_window(&m, p);
+    for (size_t i = 0; rc == SP_OK && i < sizeof(steps) / sizeof(steps[0]) && !stopping(&m); i++)
+        rc = run_step(&m, &steps[i], p);
+    release(&m);
+    log_pass(&m, rc, p);
+    sp_arena_destroy(&m.work);
+    sp_arena_destroy(&m.page);
+    return rc;
+}
+
+/* ---- --now ------------------------------------------------------------------ */
+
+static bool
+digits(const char **s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if ((*s)[i] < '0' || (*s)[i] > '9')
+            return false;
+        v = v * 10 + ((*s)[i] - '0');
+    }
+    *s += n;
+    *out = v;
+    return true;
+}
+
+static bool
+lit(const char **s, char c)
+{
+    if (**s != c)
+        return false;
+    (*s)++;
+    return true;
+}
+
+bool
+sp_sla_monitor_parse_time(const char *s, int64_t *ms)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, sec, frac = 0;
+    if (s == NULL || !digits(&s, 4, &y) || !lit(&s, '-') || !digits(&s, 2, &mo) ||
+        !lit(&s, '-') || !digits(&s, 2, &d) || !(lit(&s, 'T') || lit(&s, 't')) ||
+        !digits(&s, 2, &h) || !lit(&s, ':') || !digits(&s, 2, &mi) || !lit(&s, ':') ||
+        !digits(&s, 2, &sec))
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
+        sec > 59)
+        return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
+        return false;
+    if (lit(&s, '.')) {
+        int nd = 0;
+        for (; *s >= '0' && *s <= '9'; s++, nd++)
+            if (nd < 3)
+                frac = frac * 10 + (*s - '0');
+        if (nd == 0)
+            return false;
+        for (; nd < 3; nd++)
+            frac *= 10;
+    }
+    int offset = 0;  /* minutes east of UTC */
+    if (!(lit(&s, 'Z') || lit(&s, 'z'))) {
+        int sign = **s == '+' ? 1 : **s == '-' ? -1 : 0;
+        int oh, om;
+        if (sign == 0 || (s++, !digits(&s, 2, &oh)) || !lit(&s, ':') || !digits(&s, 2, &om) ||
+            oh > 23 || om > 59)
+            return false;
+        offset = sign * (oh * 60 + om);
+    }
+    if (*s != '\0')
+        return false;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    time_t t = timegm(&tm);
+    *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
+    return true;
+}

@@ -1,0 +1,82 @@
+/*
+ * sla_monitor: one pass of the ticket-sla-monitor job (API.md §12, issue #4
+ * item 10): warn before a target runs out (once per target), mark breaches
+ * and escalate (+1 priority up to urgent, team notified), auto-close
+ * tickets resolved longer than SUPPORT_AUTOCLOSE_DAYS.
+ *
+ * Every change goes through the lifecycle service (ticket_state.h), one
+ * short transaction per ticket: a failure on one ticket costs only that
+ * ticket. A ticket an agent holds locked is skipped (FOR UPDATE SKIP
+ * LOCKED) and picked up by the next pass, so the job never waits on a
+ * person. Candidates are read in keyset pages of opts->batch rows through
+ * the partial indexes support_tickets_sla_running and
+ * support_tickets_resolved.
+ *
+ * Choices where API.md is silent:
+ * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
+ *   the target's sla_warned_* flag is false; a target that already passed
+ *   is the breach step's, not warned any more. The flags are never
+ *   cleared (retargeting or a reopen does not warn again).
+ * - Auto-close looks at updated_at: "resolved, and untouched for N days".
+ *   Resolving sets updated_at, so this is never earlier than the last
+ *   `resolved` event + N days; a note or any change on a resolved ticket
+ *   restarts the wait. It is what support_tickets_resolved indexes.
+ * - The escalation does not set escalated_at: that column belongs to the
+ *   escalation to provider operations (POST .../escalate).
+ *
+ * Must not: read the clock (opts->now is the time of every decision and of
+ * closed_at); write ticket columns except through sp_ticket_apply(), the
+ * sla_warned_* flags it does not know, and closed_at (see the .c).
+ */
+#ifndef SP_SLA_MONITOR_H
+#define SP_SLA_MONITOR_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/problem.h"
+
+struct sp_db;
+
+/* The pg_try_advisory_lock key that keeps runs from overlapping
+ * cluster-wide ("SPSLAMON" in ASCII). */
+#define SP_SLA_MONITOR_LOCK_KEY INT64_C(0x5350534C414D4F4E)
+#define SP_SLA_MONITOR_BATCH 500
+
+struct sp_sla_monitor_opts {
+    int64_t now;          /* ms since the epoch */
+    double warn_fraction; /* warn when less than this share of a target is left (0..1) */
+    long autoclose_days;  /* resolved tickets older than this close */
+    bool dry_run;         /* do everything in transactions that roll back; no lock */
+    int batch;            /* candidates per query; <= 0 = SP_SLA_MONITOR_BATCH */
+    /* When non-NULL and set (a signal handler's flag), the pass stops
+     * after the ticket in hand. */
+    volatile sig_atomic_t *stop;
+};
+
+struct sp_sla_monitor_counts {
+    long warned;
+    long breached;
+    long escalated;   /* breaches that raised the priority (not already urgent) */
+    long auto_closed;
+    long skipped;     /* locked by someone else, or changed since it was listed */
+    long errors;      /* tickets whose transaction failed */
+};
+
+/* One pass. Takes the advisory lock on db's session (not in a dry run),
+ * runs the warn, breach and auto-close steps, releases it, and logs a
+ * `sla_monitor_pass` line with the counts (dry_run tells whether they are
+ * what it would have done). Returns SP_OK (per-ticket failures are only
+ * counted in *n), SP_CONFLICT with code "already_running" when another
+ * session holds the lock (nothing done), or SP_UNAVAILABLE / SP_ERROR
+ * when the pass could not run or lost its session midway. */
+enum sp_rc sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
+                               struct sp_sla_monitor_counts *n, struct sp_problem *p);
+
+/* RFC 3339 date-time ("2024-05-01T12:00:00Z", fraction and ±hh:mm offset
+ * allowed; fractions beyond milliseconds are truncated) to ms since the
+ * epoch. False for anything else, *ms untouched. */
+bool sp_sla_monitor_parse_time(const char *s, int64_t *ms);
+
+#endif
