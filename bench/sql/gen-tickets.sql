@@ -57,7 +57,7 @@ t AS (
         c.created,
         c.created + interval '1 hour',
         1 + g % 4
-    FROM generate_series(:first, :first + :n - 1) AS g
+    FROM generate_series(:first::bigint, :first + :n - 1) AS g
     CROSS JOIN params
     CROSS JOIN LATERAL (SELECT now() - ((g % 525600) * interval '1 minute') AS created) c
     CROSS JOIN LATERAL (

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT };
+enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION };
 
 struct sp_setting {
     const char *name;
@@ -23,6 +23,7 @@ struct sp_setting {
 #define STR(f)  SP_SET_STR, offsetof(struct sp_config, f)
 #define SEC(f)  SP_SET_SECRET, offsetof(struct sp_config, f)
 #define INT(f)  SP_SET_INT, offsetof(struct sp_config, f)
+#define FRAC(f) SP_SET_FRACTION, offsetof(struct sp_config, f)
 
 static const struct sp_setting settings[] = {
     {"SUPPORT_DATABASE_URL", SEC(database_url), "dbname=support", 0, 0,
@@ -53,6 +54,10 @@ static const struct sp_setting settings[] = {
      "tickets a customer may create per day"},
     {"SUPPORT_AGENT_MAX_OPEN_TICKETS", INT(agent_max_open_tickets), "50", 1, 100000,
      "routing skips agents with this many open or in-progress tickets"},
+    {"SUPPORT_AUTOCLOSE_DAYS", INT(autoclose_days), "7", 1, 3650,
+     "resolved tickets close after this many days (ticket-sla-monitor)"},
+    {"SUPPORT_SLA_WARN_FRACTION", FRAC(sla_warn_fraction), "0.2", 0, 1,
+     "warn when this share of an SLA target is left (ticket-sla-monitor)"},
 };
 
 static char *
@@ -120,6 +125,19 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
             }
             *(long *)field = n;
             free(owned);
+        } else if (s->type == SP_SET_FRACTION) {
+            char *end;
+            errno = 0;
+            double f = strtod(v, &end);
+            if (errno != 0 || end == v || *end != '\0' || !(f >= s->min && f <= s->max)) {
+                snprintf(err, errlen, "%s: expected a number in %ld..%ld", s->name, s->min,
+                         s->max);
+                free(owned);
+                sp_config_free(c);
+                return false;
+            }
+            *(double *)field = f;
+            free(owned);
         } else {
             *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
         }
@@ -135,7 +153,7 @@ void
 sp_config_free(struct sp_config *c)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-        if (settings[i].type == SP_SET_INT)
+        if (settings[i].type == SP_SET_INT || settings[i].type == SP_SET_FRACTION)
             continue;
         char **field = (char **)((char *)c + settings[i].offset);
         if (*field != NULL && settings[i].type == SP_SET_SECRET)

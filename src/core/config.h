@@ -32,6 +32,8 @@ struct sp_config {
     long  ticket_rate_per_minute;
     long  ticket_rate_per_day;
     long  agent_max_open_tickets;
+    long  autoclose_days;
+    double sla_warn_fraction;
 };
 
 /* Loads from the environment; on error returns false with a message. The

@@ -17,6 +17,7 @@
 #include "domain/sla_monitor.h"
 
 #include <libpq-fe.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_MS (INT64_C(86400) * 1000)
-#define TS_LEN 32
+#define TS_LEN 80 /* room for any year gmtime_r can produce */
 
 /* ---- SQL ------------------------------------------------------------------
  * Candidates: $1 cursor key (timestamptz text), $2 cursor id, $3 the
@@ -46,23 +47,29 @@ static struct sp_stmt unlock_stmt =
 
 /* The longest target any policy (or built-in default) can give: bounds
  * how far ahead of now a warning can fall due. */
-static struct sp_stmt longest_stmt = SP_STMT(
-    "sla_monitor_longest",
-    "SELECT coalesce(max(greatest(first_response_minutes, resolution_minutes)), 0)"
-    " FROM support_sla_policies",
-    0);
+static struct sp_stmt longest_stmt =
+    SP_STMT("sla_monitor_longest",
+            "SELECT coalesce(max(greatest(first_response_minutes, resolution_minutes)), 0)"
+            " FROM support_sla_policies",
+            0);
 
 /* Running targets due in [now, now + window], whose outstanding target
  * (sla.c: the first response until answered, unless resolution is due
- * first) has not been warned about. */
+ * first) has not been warned about; with the SLA columns, so that rows
+ * whose warning is not due yet are dropped without a transaction. */
 static struct sp_stmt warn_candidates = SP_STMT(
     "sla_monitor_warn_candidates",
-    "SELECT id, sla_due_at::text FROM support_tickets"
-    " WHERE sla_due_at >= $1::timestamptz AND sla_due_at <= $3::timestamptz"
-    "   AND (sla_due_at > $1::timestamptz OR id > $2::bigint)"
-    "   AND CASE WHEN first_responded_at IS NULL AND first_response_due_at <= resolution_due_at"
-    "            THEN NOT sla_warned_first_response ELSE NOT sla_warned_resolution END"
-    " ORDER BY sla_due_at, id LIMIT $4::integer",
+    "SELECT t.id, t.sla_due_at::text AS cursor_key, t.status, support_ms(t.created_at),"
+    " coalesce(support_ms(t.first_response_due_at), 0),"
+    " coalesce(support_ms(t.resolution_due_at), 0),"
+    " coalesce(support_ms(t.first_responded_at), 0), t.sla_paused_ms, support_ms(t.sla_due_at)"
+    " FROM support_tickets t"
+    " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at <= $3::timestamptz"
+    "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint)"
+    "   AND CASE WHEN t.first_responded_at IS NULL"
+    "             AND t.first_response_due_at <= t.resolution_due_at"
+    "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
+    " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
     4);
 static struct sp_stmt warn_claim = SP_STMT(
     "sla_monitor_warn_claim",
@@ -71,50 +78,50 @@ static struct sp_stmt warn_claim = SP_STMT(
     " WHERE t.id = $1::bigint AND t.sla_due_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
-static struct sp_stmt warn_flag = SP_STMT(
-    "sla_monitor_warn_flag",
-    "UPDATE support_tickets"
-    " SET sla_warned_first_response = sla_warned_first_response OR $2 = 'first_response',"
-    "     sla_warned_resolution = sla_warned_resolution OR $2 = 'resolution'"
-    " WHERE id = $1::bigint",
-    2);
+static struct sp_stmt warn_flag =
+    SP_STMT("sla_monitor_warn_flag",
+            "UPDATE support_tickets"
+            " SET sla_warned_first_response = sla_warned_first_response OR $2 = 'first_response',"
+            "     sla_warned_resolution = sla_warned_resolution OR $2 = 'resolution'"
+            " WHERE id = $1::bigint",
+            2);
 
 /* Running targets already passed, not yet marked breached. */
-static struct sp_stmt breach_candidates = SP_STMT(
-    "sla_monitor_breach_candidates",
-    "SELECT id, sla_due_at::text FROM support_tickets"
-    " WHERE sla_due_at >= $1::timestamptz AND sla_due_at < $3::timestamptz"
-    "   AND (sla_due_at > $1::timestamptz OR id > $2::bigint) AND NOT sla_breached"
-    " ORDER BY sla_due_at, id LIMIT $4::integer",
-    4);
-static struct sp_stmt breach_claim = SP_STMT(
-    "sla_monitor_breach_claim",
-    "SELECT coalesce(c.team, 'general')"
-    " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
-    " WHERE t.id = $1::bigint AND t.sla_due_at < $2::timestamptz AND NOT t.sla_breached"
-    " FOR UPDATE OF t SKIP LOCKED",
-    2);
+static struct sp_stmt breach_candidates =
+    SP_STMT("sla_monitor_breach_candidates",
+            "SELECT t.id, t.sla_due_at::text AS cursor_key FROM support_tickets t"
+            " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at < $3::timestamptz"
+            "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint) AND NOT t.sla_breached"
+            " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
+            4);
+static struct sp_stmt breach_claim =
+    SP_STMT("sla_monitor_breach_claim",
+            "SELECT coalesce(c.team, 'general')"
+            " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
+            " WHERE t.id = $1::bigint AND t.sla_due_at < $2::timestamptz AND NOT t.sla_breached"
+            " FOR UPDATE OF t SKIP LOCKED",
+            2);
 
 /* Resolved and untouched since before the cut-off. */
-static struct sp_stmt close_candidates = SP_STMT(
-    "sla_monitor_close_candidates",
-    "SELECT id, updated_at::text FROM support_tickets"
-    " WHERE status = 'resolved' AND updated_at >= $1::timestamptz"
-    "   AND updated_at < $3::timestamptz AND (updated_at > $1::timestamptz OR id > $2::bigint)"
-    " ORDER BY updated_at, id LIMIT $4::integer",
-    4);
-static struct sp_stmt close_claim = SP_STMT(
-    "sla_monitor_close_claim",
-    "SELECT 1 FROM support_tickets"
-    " WHERE id = $1::bigint AND status = 'resolved' AND updated_at < $2::timestamptz"
-    " FOR UPDATE SKIP LOCKED",
-    2);
+static struct sp_stmt close_candidates =
+    SP_STMT("sla_monitor_close_candidates",
+            "SELECT t.id, t.updated_at::text AS cursor_key FROM support_tickets t"
+            " WHERE t.status = 'resolved' AND t.updated_at >= $1::timestamptz"
+            "   AND t.updated_at < $3::timestamptz"
+            "   AND (t.updated_at > $1::timestamptz OR t.id > $2::bigint)"
+            " ORDER BY t.updated_at, t.id LIMIT $4::integer",
+            4);
+static struct sp_stmt close_claim =
+    SP_STMT("sla_monitor_close_claim",
+            "SELECT 1 FROM support_tickets"
+            " WHERE id = $1::bigint AND status = 'resolved' AND updated_at < $2::timestamptz"
+            " FOR UPDATE SKIP LOCKED",
+            2);
 /* sp_ticket_apply() stamps closed_at with now(); the job's clock wins. */
-static struct sp_stmt close_stamp = SP_STMT(
-    "sla_monitor_close_stamp",
-    "UPDATE support_tickets SET closed_at = $2::timestamptz"
-    " WHERE id = $1::bigint AND status = 'closed'",
-    2);
+static struct sp_stmt close_stamp = SP_STMT("sla_monitor_close_stamp",
+                                            "UPDATE support_tickets SET closed_at = $2::timestamptz"
+                                            " WHERE id = $1::bigint AND status = 'closed'",
+                                            2);
 
 /* ---- one pass -------------------------------------------------------------- */
 
@@ -122,19 +129,19 @@ struct monitor {
     struct sp_db *db;
     const struct sp_sla_monitor_opts *o;
     struct sp_sla_monitor_counts *n;
-    struct sp_arena page;   /* one candidate page */
-    struct sp_arena work;   /* one ticket; reset after each */
-    struct sp_ctx ctx;      /* arena = &work */
-    int backend_pid;        /* the session holding the lock; 0 in a dry run */
+    struct sp_arena page; /* one candidate page */
+    struct sp_arena work; /* one ticket; reset after each */
+    struct sp_ctx ctx;    /* arena = &work */
+    int backend_pid;      /* the session holding the lock; 0 in a dry run */
     int batch;
-    char now[TS_LEN];       /* o->now as RFC 3339 */
-    char warn_until[TS_LEN];/* now + the longest possible warning lead */
+    char now[TS_LEN];        /* o->now as RFC 3339 */
+    char warn_until[TS_LEN]; /* now + the longest possible warning lead */
     char close_before[TS_LEN];
 };
 
 /* What one ticket's edit decided, for the step's extra SQL and the log. */
 struct decision {
-    const char *target;     /* first_response | resolution (warn, breach) */
+    const char *target; /* first_response | resolution (warn, breach) */
     int64_t due_at;
     bool escalated;
 };
@@ -142,10 +149,13 @@ struct decision {
 enum outcome { DONE, NOTHING, FAILED };
 
 struct step {
-    const char *name;
+    const char *name; /* its log event */
+    size_t counter;   /* offsetof the count a success adds to */
     struct sp_stmt *candidates;
-    const char *first_key;              /* cursor before the first page */
+    const char *first_key; /* cursor before the first page */
     const char *(*bound)(const struct monitor *m);
+    /* Whether candidate row i is worth a transaction (NULL: all are). */
+    bool (*ready)(const struct monitor *m, const PGresult *r, int i);
     struct sp_stmt *claim;
     const char *(*claim_bound)(const struct monitor *m);
     /* Edits the locked ticket; NOTHING leaves it alone. r is the claim row. */
@@ -167,8 +177,8 @@ format_ts(char out[TS_LEN], int64_t ms)
     }
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    snprintf(out, TS_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 static const char *
@@ -227,6 +237,26 @@ target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct
     return b.data;
 }
 
+/* sp_sla_warn_at() on the candidate's columns: the same arithmetic the
+ * edit repeats on the locked row. */
+static bool
+ready_warn(const struct monitor *m, const PGresult *r, int i)
+{
+    enum sp_status status;
+    if (!sp_status_parse(sp_db_str(r, i, 2), &status))
+        return true; /* let the edit report it */
+    struct sp_sla sla = {
+        .created_at = sp_db_int(r, i, 3),
+        .first_response_due_at = sp_db_int(r, i, 4),
+        .resolution_due_at = sp_db_int(r, i, 5),
+        .first_responded_at = sp_db_int(r, i, 6),
+        .paused_ms = sp_db_int(r, i, 7),
+        .sla_due_at = sp_db_int(r, i, 8),
+    };
+    int64_t at = sp_sla_warn_at(&sla, status, m->o->warn_fraction, NULL);
+    return at != 0 && at <= m->o->now;
+}
+
 static enum outcome
 edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
           struct sp_problem *p)
@@ -239,7 +269,7 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
         return NOTHING;
     bool first = strcmp(d->target, "first_response") == 0;
     if (sp_db_bool(r, 0, first ? 0 : 1))
-        return NOTHING;  /* once per target */
+        return NOTHING; /* once per target */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
     const char *payload = target_payload(m, c, d, false);
     /* API.md §12 warns the assignee; an unassigned ticket's team instead. */
@@ -247,8 +277,8 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
         sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
                              sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
     else
-        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
-                             sp_db_str(r, 0, 2), payload);
+        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team", sp_db_str(r, 0, 2),
+                             payload);
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
 }
@@ -305,12 +335,12 @@ finish_close(struct monitor *m, long long id, const struct decision *d, struct s
 }
 
 static const struct step steps[] = {
-    {"sla_warning", &warn_candidates, NULL, bound_warn, &warn_claim, bound_now, edit_warn,
-     finish_warn},
-    {"sla_breached", &breach_candidates, "-infinity", bound_now, &breach_claim, bound_now,
-     edit_breach, NULL},
-    {"auto_closed", &close_candidates, "-infinity", bound_close, &close_claim, bound_close,
-     edit_close, finish_close},
+    {"sla_warning", offsetof(struct sp_sla_monitor_counts, warned), &warn_candidates, NULL,
+     bound_warn, ready_warn, &warn_claim, bound_now, edit_warn, finish_warn},
+    {"sla_breached", offsetof(struct sp_sla_monitor_counts, breached), &breach_candidates,
+     "-infinity", bound_now, NULL, &breach_claim, bound_now, edit_breach, NULL},
+    {"auto_closed", offsetof(struct sp_sla_monitor_counts, auto_closed), &close_candidates,
+     "-infinity", bound_close, NULL, &close_claim, bound_close, edit_close, finish_close},
 };
 
 /* The lock lives on one session; db.c reconnects transparently, which
@@ -330,13 +360,9 @@ same_session(struct monitor *m, struct sp_problem *p)
 static void
 count(struct monitor *m, const struct step *s, const struct decision *d)
 {
-    if (s->edit == edit_warn)
-        m->n->warned++;
-    else if (s->edit == edit_breach) {
-        m->n->breached++;
-        m->n->escalated += d->escalated;
-    } else
-        m->n->auto_closed++;
+    (*(long *)((char *)m->n + s->counter))++;
+    if (d->escalated)
+        m->n->escalated++;
 }
 
 static void
@@ -391,7 +417,7 @@ one_ticket(struct monitor *m, const struct step *s, long long id, struct sp_prob
     sp_ticket_change_init(&c, &m->ctx, &st, (struct sp_actor){"system", NULL});
     out = s->edit(m, &c, r, &d, &p);
     if (out == NOTHING) {
-        sp_db_rollback(m->db, a);
+        sp_db_rollback(m->db, a); /* changed since the page was read */
         m->n->skipped++;
         return SP_OK;
     }
@@ -431,7 +457,7 @@ stopping(const struct monitor *m)
 static enum sp_rc
 run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
 {
-    char key[64];
+    char key[TS_LEN];
     snprintf(key, sizeof(key), "%s", s->first_key ? s->first_key : m->now);
     long long after = 0;
     for (;;) {
@@ -449,6 +475,8 @@ run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
                 return SP_OK;
             after = sp_db_int(r, i, 0);
             snprintf(key, sizeof(key), "%s", sp_db_str(r, i, 1));
+            if (s->ready != NULL && !s->ready(m, r, i))
+                continue;
             enum sp_rc rc = one_ticket(m, s, after, p);
             sp_arena_reset(&m->work);
             if (rc != SP_OK)
@@ -479,7 +507,7 @@ warn_window(struct monitor *m, struct sp_problem *p)
     }
     if (minutes > SP_SLA_MAX_MINUTES)
         minutes = SP_SLA_MAX_MINUTES;
-    double f = m->o->warn_fraction > 0.0 ? m->o->warn_fraction : 0.0;  /* also NaN */
+    double f = m->o->warn_fraction > 0.0 ? m->o->warn_fraction : 0.0; /* also NaN */
     if (f > 1.0)
         f = 1.0;
     format_ts(m->warn_until, m->o->now + (int64_t)((double)(minutes * MINUTE_MS) * f) + 1);
@@ -490,7 +518,7 @@ static enum sp_rc
 acquire(struct monitor *m, struct sp_problem *p)
 {
     if (m->o->dry_run)
-        return SP_OK;  /* it writes nothing, so it never keeps the real job out */
+        return SP_OK; /* it writes nothing, so it never keeps the real job out */
     char key[24];
     snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
     const char *params[1] = {key};
@@ -507,9 +535,8 @@ acquire(struct monitor *m, struct sp_problem *p)
 static void
 release(struct monitor *m)
 {
-    if (m->backend_pid == 0 || m->db->conn == NULL ||
-        PQbackendPID(m->db->conn) != m->backend_pid)
-        return;  /* never taken, or gone with its session */
+    if (m->backend_pid == 0 || m->db->conn == NULL || PQbackendPID(m->db->conn) != m->backend_pid)
+        return; /* never taken, or gone with its session */
     char key[24];
     snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
     const char *params[1] = {key};
@@ -573,78 +600,4 @@ sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
     sp_arena_destroy(&m.work);
     sp_arena_destroy(&m.page);
     return rc;
-}
-
-/* ---- --now ------------------------------------------------------------------ */
-
-static bool
-digits(const char **s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if ((*s)[i] < '0' || (*s)[i] > '9')
-            return false;
-        v = v * 10 + ((*s)[i] - '0');
-    }
-    *s += n;
-    *out = v;
-    return true;
-}
-
-static bool
-lit(const char **s, char c)
-{
-    if (**s != c)
-        return false;
-    (*s)++;
-    return true;
-}
-
-bool
-sp_sla_monitor_parse_time(const char *s, int64_t *ms)
-{
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec, frac = 0;
-    if (s == NULL || !digits(&s, 4, &y) || !lit(&s, '-') || !digits(&s, 2, &mo) ||
-        !lit(&s, '-') || !digits(&s, 2, &d) || !(lit(&s, 'T') || lit(&s, 't')) ||
-        !digits(&s, 2, &h) || !lit(&s, ':') || !digits(&s, 2, &mi) || !lit(&s, ':') ||
-        !digits(&s, 2, &sec))
-        return false;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 ||
-        sec > 59)
-        return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap)
-        return false;
-    if (lit(&s, '.')) {
-        int nd = 0;
-        for (; *s >= '0' && *s <= '9'; s++, nd++)
-            if (nd < 3)
-                frac = frac * 10 + (*s - '0');
-        if (nd == 0)
-            return false;
-        for (; nd < 3; nd++)
-            frac *= 10;
-    }
-    int offset = 0;  /* minutes east of UTC */
-    if (!(lit(&s, 'Z') || lit(&s, 'z'))) {
-        int sign = **s == '+' ? 1 : **s == '-' ? -1 : 0;
-        int oh, om;
-        if (sign == 0 || (s++, !digits(&s, 2, &oh)) || !lit(&s, ':') || !digits(&s, 2, &om) ||
-            oh > 23 || om > 59)
-            return false;
-        offset = sign * (oh * 60 + om);
-    }
-    if (*s != '\0')
-        return false;
-    struct tm tm = {0};
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    tm.tm_sec = sec;
-    time_t t = timegm(&tm);
-    *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
-    return true;
 }

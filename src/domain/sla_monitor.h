@@ -58,10 +58,10 @@ struct sp_sla_monitor_opts {
 struct sp_sla_monitor_counts {
     long warned;
     long breached;
-    long escalated;   /* breaches that raised the priority (not already urgent) */
+    long escalated; /* breaches that raised the priority (not already urgent) */
     long auto_closed;
-    long skipped;     /* locked by someone else, or changed since it was listed */
-    long errors;      /* tickets whose transaction failed */
+    long skipped; /* locked by someone else, or changed since it was listed */
+    long errors;  /* tickets whose transaction failed */
 };
 
 /* One pass. Takes the advisory lock on db's session (not in a dry run),
@@ -73,10 +73,5 @@ struct sp_sla_monitor_counts {
  * when the pass could not run or lost its session midway. */
 enum sp_rc sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
                                struct sp_sla_monitor_counts *n, struct sp_problem *p);
-
-/* RFC 3339 date-time ("2024-05-01T12:00:00Z", fraction and ±hh:mm offset
- * allowed; fractions beyond milliseconds are truncated) to ms since the
- * epoch. False for anything else, *ms untouched. */
-bool sp_sla_monitor_parse_time(const char *s, int64_t *ms);
 
 #endif

@@ -300,8 +300,10 @@ static struct sp_stmt apply_stmt = SP_STMT(
     "    sla_paused_at = support_from_ms($11::bigint), sla_paused_ms = $12::bigint,"
     "    sla_due_at = support_from_ms($13::bigint), sla_breached = $14::boolean,"
     "    closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, now()) END,"
-    "    message_count = message_count + (SELECT count(*) FROM m),"
-    "    last_message_at = coalesce((SELECT created_at FROM m), last_message_at),"
+    /* the thread the customer sees: internal notes count for nobody */
+    "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
+    "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"
+    "      last_message_at),"
     "    version = version + 1, updated_at = now()"
     "  WHERE id = $1::bigint"
     "  RETURNING id"

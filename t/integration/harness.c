@@ -1214,3 +1214,55 @@ sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
     }
     curl_multi_cleanup(m);
 }
+
+/* ---- admin API helpers ---------------------------------------------------- */
+
+const char *
+sp_t_admin_token(void)
+{
+    return sp_t_user_new(SP_ROLE_ADMIN).token;
+}
+
+struct sp_t_resp *
+sp_t_admin_post_at(const char *file, int line, const char *path, const char *json)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "POST", path, sp_t_admin_token(),
+                                          SP_T_JSON, json, NULL);
+    sp_t_assert_json_at(file, line, r, 201);
+    return r;
+}
+
+const char *
+sp_t_admin_category_new_at(const char *file, int line, const char *members)
+{
+    const char *slug = sp_t_unique("cat");
+    struct sp_t_resp *r = sp_t_admin_post_at(
+        file, line, "/support/admin/categories",
+        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Category %s\"%s%s}", slug, slug,
+                 members != NULL && *members != '\0' ? "," : "", members != NULL ? members : ""));
+    const char *got = sp_t_jstr_at(file, line, r->json, "slug");
+    ck_assert_msg(strcmp(got, slug) == 0, "%s:%d: created category has slug %s, want %s", file,
+                  line, got, slug);
+    sp_t_resp_free(r);
+    return slug;
+}
+
+int64_t
+sp_t_admin_agent_new_at(const char *file, int line, const char *members,
+                        struct sp_t_user *user_out)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin_post_at(
+        file, line, "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\"%s%s}", u.sub,
+                 members != NULL && *members != '\0' ? "," : "", members != NULL ? members : ""));
+    int64_t id = sp_t_jint_at(file, line, r->json, "id");
+    ck_assert_msg(id > 0, "%s:%d: agent id %lld", file, line, (long long)id);
+    const char *uid = sp_t_jstr_at(file, line, r->json, "user_id");
+    ck_assert_msg(strcmp(uid, u.sub) == 0, "%s:%d: agent user_id %s, want %s", file, line, uid,
+                  u.sub);
+    sp_t_resp_free(r);
+    if (user_out != NULL)
+        *user_out = u;
+    return id;
+}

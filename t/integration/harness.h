@@ -304,4 +304,27 @@ void sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
                       const char *const paths[], const char *const tokens[],
                       const char *content_type, const char *body, struct sp_t_resp *out[]);
 
+/* ---- admin API helpers (API.md §6) ---------------------------------------- */
+
+/* A token of a fresh support_admin user. Arena-owned. */
+const char *sp_t_admin_token(void);
+/* POST path with json as a fresh support_admin; asserts 201 JSON and
+ * returns the response (sp_t_resp_free). */
+#define sp_t_admin_post(path, json) sp_t_admin_post_at(__FILE__, __LINE__, (path), (json))
+struct sp_t_resp *sp_t_admin_post_at(const char *file, int line, const char *path,
+                                     const char *json);
+/* POST /support/admin/categories {"slug":<fresh>,"name":"…"[,members]}
+ * where members is NULL or JSON object members text such as
+ * "\"routing\":\"round_robin\",\"team\":\"t1\"". Returns the slug. */
+#define sp_t_admin_category_new(members) \
+    sp_t_admin_category_new_at(__FILE__, __LINE__, (members))
+const char *sp_t_admin_category_new_at(const char *file, int line, const char *members);
+/* POST /support/admin/agents {"user_id":<fresh numeric sub>[,members]};
+ * returns the agent id and, when user_out is not NULL, a support_agent
+ * user with that sub (whose requests use this agent row). */
+#define sp_t_admin_agent_new(members, user_out) \
+    sp_t_admin_agent_new_at(__FILE__, __LINE__, (members), (user_out))
+int64_t sp_t_admin_agent_new_at(const char *file, int line, const char *members,
+                                struct sp_t_user *user_out);
+
 #endif

@@ -193,6 +193,26 @@ START_TEST(integer_below_range_is_refused)
 }
 END_TEST
 
+START_TEST(fraction_setting_is_read_and_bounded)
+{
+    struct sp_config c;
+    ck_assert(sp_config_load(&c, err, sizeof(err)));
+    ck_assert(c.sla_warn_fraction > 0.1999 && c.sla_warn_fraction < 0.2001);
+    sp_config_free(&c);
+    setenv("SUPPORT_SLA_WARN_FRACTION", "0.35", 1);
+    ck_assert(sp_config_load(&c, err, sizeof(err)));
+    ck_assert(c.sla_warn_fraction > 0.3499 && c.sla_warn_fraction < 0.3501);
+    sp_config_free(&c);
+    setenv("SUPPORT_SLA_WARN_FRACTION", "1.5", 1);
+    assert_refused_naming("SUPPORT_SLA_WARN_FRACTION", "1.5");
+    setenv("SUPPORT_SLA_WARN_FRACTION", "nan", 1);
+    assert_refused_naming("SUPPORT_SLA_WARN_FRACTION", "nan");
+    setenv("SUPPORT_SLA_WARN_FRACTION", "0.2x", 1);
+    assert_refused_naming("SUPPORT_SLA_WARN_FRACTION", "0.2x");
+    unsetenv("SUPPORT_SLA_WARN_FRACTION");
+}
+END_TEST
+
 START_TEST(negative_workers_are_refused)
 {
     setenv("SUPPORT_WORKERS", "-3", 1);
@@ -378,6 +398,7 @@ config_suite(void)
     tcase_add_test(tc, integer_above_range_is_refused_naming_the_variable_not_the_value);
     tcase_add_test(tc, integer_below_range_is_refused);
     tcase_add_test(tc, negative_workers_are_refused);
+    tcase_add_test(tc, fraction_setting_is_read_and_bounded);
     tcase_add_test(tc, too_many_workers_are_refused);
     tcase_add_test(tc, integer_overflow_is_refused);
     tcase_add_test(tc, non_integer_is_refused);

@@ -500,10 +500,30 @@ START_TEST(null_for_non_nullable_field_is_wrong_type)
 }
 END_TEST
 
+START_TEST(number_field_accepts_ints_and_doubles_within_bounds)
+{
+    static const struct sp_field_spec s[] = {
+        {"x", SP_FIELD_NUMBER, true, false, 0, 0, NULL, -1, 1},
+    };
+    struct sp_field_value v[1];
+    ck_assert_int_eq(sp_json_validate(body("{\"x\":-0.25}"), s, 1, v, &prob), SP_OK);
+    ck_assert(v[0].present);
+    ck_assert(v[0].d > -0.2501 && v[0].d < -0.2499);
+    ck_assert_int_eq(sp_json_validate(body("{\"x\":1}"), s, 1, v, &prob), SP_OK);
+    ck_assert(v[0].d == 1.0);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(sp_json_validate(body("{\"x\":1.5}"), s, 1, v, &prob), SP_INVALID);
+    ck_assert_str_eq(prob.errors[0].code, "out_of_range");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(sp_json_validate(body("{\"x\":\"0.5\"}"), s, 1, v, &prob), SP_INVALID);
+    ck_assert_str_eq(prob.errors[0].code, "wrong_type");
+}
+END_TEST
+
 START_TEST(null_for_required_nullable_field_is_required)
 {
     static const struct sp_field_spec s[] = {
-        {"assignee", SP_FIELD_INT, true, true, 1, 100, NULL},
+        {"assignee", SP_FIELD_INT, true, true, 1, 100, NULL, 0, 0},
     };
     struct sp_field_value v[1];
     struct json_object *o = body("{\"assignee\":null}");
@@ -560,7 +580,7 @@ START_TEST(errors_beyond_the_cap_are_dropped_not_overflowed)
     struct sp_field_value v[N];
     for (int i = 0; i < N; i++) {
         s[i] = (struct sp_field_spec){
-            sp_arena_sprintf(&arena, "f%d", i), SP_FIELD_STRING, true, false, 1, 10, NULL};
+            sp_arena_sprintf(&arena, "f%d", i), SP_FIELD_STRING, true, false, 1, 10, NULL, 0, 0};
     }
     struct json_object *o = body("{}");
     ck_assert_int_eq(sp_json_validate(o, s, N, v, &prob), SP_INVALID);
@@ -616,6 +636,7 @@ json_suite(void)
     tcase_add_test(tc, null_for_nullable_field_is_absent);
     tcase_add_test(tc, null_for_non_nullable_field_is_wrong_type);
     tcase_add_test(tc, null_for_required_nullable_field_is_required);
+    tcase_add_test(tc, number_field_accepts_ints_and_doubles_within_bounds);
     tcase_add_test(tc, several_errors_are_collected_in_one_pass);
     tcase_add_test(tc, non_object_body_is_invalid_without_field_errors);
     tcase_add_test(tc, embedded_nul_in_a_string_is_invalid);

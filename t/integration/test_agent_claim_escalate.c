@@ -1,0 +1,470 @@
+/*
+ * test_agent_claim_escalate: POST /support/agent/tickets/:id/claim and
+ * …/escalate (API.md §5.5, docs/API.md "§5 Agent tickets — choices").
+ * Claim assigns the caller (event assigned), is idempotent for the caller,
+ * 409 already_assigned for a ticket of someone else, 409 ticket_closed on
+ * closed tickets, and exactly one of many concurrent claims wins.
+ * Escalate needs a reason and a provider (the ticket's or provider_id, else
+ * 422 no_provider), sets escalated_at and provider_id, raises the priority
+ * to at least high (SLA recomputed), records priority_changed (reason
+ * escalated) and escalated {reason, provider_id}, and queues a
+ * notification to provider operations and a ticket.escalated webhook.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MIN_MS INT64_C(60000)
+#define NCLAIMERS 8
+
+static const char *
+action_path(const char *ref, const char *action)
+{
+    return sp_t_fmt("/support/agent/tickets/%s/%s", ref, action);
+}
+
+static struct sp_t_resp *
+claim(const struct sp_t_user *a, const char *ref)
+{
+    /* action endpoints need no body */
+    return sp_t_request("POST", action_path(ref, "claim"), a->token, NULL, NULL, NULL);
+}
+
+static struct sp_t_resp *
+escalate(const struct sp_t_user *a, const char *ref, const char *json)
+{
+    return sp_t_post_json(action_path(ref, "escalate"), a->token, json);
+}
+
+static void
+patch_ok(const struct sp_t_user *a, const char *ref, const char *json)
+{
+    struct sp_t_resp *r = sp_t_patch_json(sp_t_fmt("/support/agent/tickets/%s", ref), a->token,
+                                          json);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+static const char *
+new_ticket(const char *subject)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    return sp_t_ticket_create(&c, subject);
+}
+
+static int64_t
+version_of(const struct sp_t_user *a, const char *pid)
+{
+    struct sp_t_resp *r = sp_t_agent_ticket(a, pid);
+    int64_t v = sp_t_jint(r->json, "version");
+    sp_t_resp_free(r);
+    return v;
+}
+
+/* ---- claim ------------------------------------------------------------------ */
+
+START_TEST(claim_of_unassigned_ticket_assigns_me)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("claim me");
+    int64_t me = sp_t_agent_id(&a);
+    int64_t v = version_of(&a, pid);
+
+    struct sp_t_resp *r = claim(&a, pid);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_agent_view(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), me);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 1);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)v + 1));
+    sp_t_resp_free(r);
+
+    struct sp_t_resp *ev = sp_t_agent_events(&a, pid);
+    ck_assert_uint_eq(sp_t_events_count(ev, "assigned"), 1);
+    struct json_object *e = sp_t_events_last(ev, "assigned");
+    ck_assert_str_eq(sp_t_jstr(e, "actor_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(e, "performed_by"), a.sub);
+    ck_assert_int_eq(json_object_get_int64(sp_t_jget(sp_t_jobj(e, "metadata"), "to")), me);
+    sp_t_resp_free(ev);
+    ck_assert_str_eq(sp_t_sql("SELECT assigned_agent_id FROM support_tickets "
+                              "WHERE public_id = '%s'", pid),
+                     sp_t_fmt("%lld", (long long)me));
+}
+END_TEST
+
+START_TEST(claim_by_numeric_id_works)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("claim by id");
+    const char *id = sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'", pid);
+    struct sp_t_resp *r = claim(&a, id);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), sp_t_agent_id(&a));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(claim_again_by_me_is_200_and_writes_nothing)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("claim twice");
+    int64_t me = sp_t_agent_id(&a);
+    sp_t_resp_free(claim(&a, pid));
+    int64_t v = version_of(&a, pid);
+
+    struct sp_t_resp *r = claim(&a, pid);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_agent_view(r->json);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), me);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(claim_of_a_ticket_of_another_agent_is_409_already_assigned)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("taken");
+    int64_t first = sp_t_agent_id(&a);
+    sp_t_resp_free(claim(&a, pid));
+    int64_t v = version_of(&a, pid);
+
+    struct sp_t_resp *r = claim(&b, pid);
+    sp_t_assert_problem(r, 409, "already_assigned");
+    sp_t_resp_free(r);
+
+    struct sp_t_resp *g = sp_t_agent_ticket(&b, pid);
+    ck_assert_int_eq(sp_t_jint(g->json, "assigned_agent_id"), first);
+    ck_assert_int_eq(sp_t_jint(g->json, "version"), v);
+    sp_t_resp_free(g);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
+}
+END_TEST
+
+START_TEST(claim_of_a_closed_ticket_is_409_ticket_closed)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("closed claim");
+    patch_ok(&a, pid, "{\"status\":\"closed\"}");
+    struct sp_t_resp *r = claim(&a, pid);
+    sp_t_assert_problem(r, 409, "ticket_closed");
+    sp_t_resp_free(r);
+    ck_assert_ptr_null(sp_t_sql("SELECT assigned_agent_id FROM support_tickets "
+                                "WHERE public_id = '%s'", pid));
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
+}
+END_TEST
+
+START_TEST(claim_of_unknown_ticket_is_404)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = claim(&a, "ZZZZZZZZZZZZ");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* One race: NCLAIMERS agents claim one fresh ticket at the same time. */
+static void
+race_once(void)
+{
+    const char *pid = new_ticket("race");
+    struct sp_t_user agents[NCLAIMERS];
+    const char *tokens[NCLAIMERS], *paths[NCLAIMERS];
+    int64_t ids[NCLAIMERS];
+    for (int i = 0; i < NCLAIMERS; i++) {
+        agents[i] = sp_t_user_new(SP_ROLE_AGENT);
+        ids[i] = sp_t_agent_id(&agents[i]);
+        tokens[i] = agents[i].token;
+        paths[i] = action_path(pid, "claim");
+    }
+    struct sp_t_resp *out[NCLAIMERS];
+    sp_t_parallel(NCLAIMERS, "POST", paths, tokens, NULL, NULL, out);
+
+    int winners = 0, losers = 0;
+    int64_t winner = 0;
+    for (int i = 0; i < NCLAIMERS; i++) {
+        if (out[i]->status == 200) {
+            winners++;
+            sp_t_assert_json(out[i], 200);
+            ck_assert_int_eq(sp_t_jint(out[i]->json, "assigned_agent_id"), ids[i]);
+            winner = ids[i];
+        } else {
+            ck_assert_msg(out[i]->status == 409, "claim %d: HTTP %ld, want 200 or 409; %.300s",
+                          i, out[i]->status, out[i]->body);
+            sp_t_assert_problem(out[i], 409, "already_assigned");
+            losers++;
+        }
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_int_eq(winners, 1);
+    ck_assert_int_eq(losers, NCLAIMERS - 1);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT assigned_agent_id FROM support_tickets "
+                              "WHERE public_id = '%s'", pid),
+                     sp_t_fmt("%lld", (long long)winner));
+    ck_assert_str_eq(sp_t_sql("SELECT version FROM support_tickets WHERE public_id = '%s'", pid),
+                     "2");
+}
+
+START_TEST(concurrent_claims_have_exactly_one_winner)
+{
+    for (int round = 0; round < 3; round++)
+        race_once();
+}
+END_TEST
+
+/* ---- escalate --------------------------------------------------------------- */
+
+START_TEST(escalate_without_reason_is_422_required)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("no reason");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"provider_id\":17}");
+    sp_t_assert_invalid(r, "reason", "required");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+}
+END_TEST
+
+START_TEST(escalate_with_empty_reason_is_422)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("empty reason");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"\",\"provider_id\":17}");
+    sp_t_assert_invalid(r, "reason", NULL);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+}
+END_TEST
+
+START_TEST(escalate_with_provider_id_of_wrong_type_is_422)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("bad provider");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"x\",\"provider_id\":\"17\"}");
+    sp_t_assert_invalid(r, "provider_id", "wrong_type");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+}
+END_TEST
+
+START_TEST(escalate_without_any_provider_is_422_no_provider)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("no provider");
+    int64_t v = version_of(&a, pid);
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"they must fix it\"}");
+    sp_t_assert_problem(r, 422, "no_provider");
+    sp_t_resp_free(r);
+    struct sp_t_resp *g = sp_t_agent_ticket(&a, pid);
+    sp_t_assert_jnull(g->json, "escalated_at");
+    ck_assert_str_eq(sp_t_jstr(g->json, "priority"), "normal");
+    ck_assert_int_eq(sp_t_jint(g->json, "version"), v);
+    sp_t_resp_free(g);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated", NULL, NULL), 0);
+}
+END_TEST
+
+START_TEST(escalate_with_provider_id_escalates_and_notifies)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("escalate normal");
+    const char *reason = "Provider double-charged the customer";
+    struct sp_t_resp *r = escalate(&a, pid, sp_t_fmt("{\"reason\":%s,\"provider_id\":4711}",
+                                                     sp_t_jq(reason)));
+    sp_t_assert_json(r, 200);
+    sp_t_assert_agent_view(r->json);
+    sp_t_assert_recent(sp_t_jstr(r->json, "escalated_at"));
+    ck_assert_int_eq(sp_t_jint(r->json, "provider_id"), 4711);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    /* the SLA follows the new priority: high is 60 / 480 minutes */
+    int64_t created = sp_t_jts_ms(r->json, "created_at");
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "first_response_due_at"), created + 60 * MIN_MS);
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at"), created + 480 * MIN_MS);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT provider_id FROM support_tickets WHERE public_id = '%s'",
+                              pid),
+                     "4711");
+
+    struct sp_t_resp *ev = sp_t_agent_events(&a, pid);
+    struct json_object *e = sp_t_events_last(ev, "priority_changed");
+    ck_assert_msg(e != NULL, "no priority_changed event: %.600s", ev->body);
+    ck_assert_str_eq(sp_t_jstr(e, "actor_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(e, "performed_by"), a.sub);
+    struct json_object *m = sp_t_jobj(e, "metadata");
+    ck_assert_str_eq(sp_t_jstr(m, "from"), "normal");
+    ck_assert_str_eq(sp_t_jstr(m, "to"), "high");
+    ck_assert_str_eq(sp_t_jstr(m, "reason"), "escalated");
+    e = sp_t_events_last(ev, "escalated");
+    ck_assert_msg(e != NULL, "no escalated event: %.600s", ev->body);
+    ck_assert_str_eq(sp_t_jstr(e, "actor_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(e, "performed_by"), a.sub);
+    m = sp_t_jobj(e, "metadata");
+    ck_assert_str_eq(sp_t_jstr(m, "reason"), reason);
+    ck_assert_int_eq(sp_t_jint(m, "provider_id"), 4711);
+    ck_assert_uint_eq(sp_t_events_count(ev, "escalated"), 1);
+    sp_t_resp_free(ev);
+
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated",
+                                          "provider_operations", "4711"),
+                     1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.escalated", NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(escalate_uses_the_tickets_own_provider)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"provider known\",\"description\":\"d\",\"provider_id\":321}");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"please call them\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "provider_id"), 321);
+    sp_t_assert_recent(sp_t_jstr(r->json, "escalated_at"));
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated",
+                                          "provider_operations", "321"),
+                     1);
+}
+END_TEST
+
+START_TEST(escalate_provider_id_overrides_the_tickets_provider)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"provider moved\",\"description\":\"d\",\"provider_id\":321}");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"other provider\",\"provider_id\":654}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "provider_id"), 654);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT provider_id FROM support_tickets WHERE public_id = '%s'",
+                              pid),
+                     "654");
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated",
+                                          "provider_operations", "654"),
+                     1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated", NULL, "321"),
+                     0);
+}
+END_TEST
+
+START_TEST(escalate_raises_low_to_high)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("escalate low");
+    patch_ok(&a, pid, "{\"priority\":\"low\"}");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    sp_t_resp_free(r);
+    struct sp_t_resp *ev = sp_t_agent_events(&a, pid);
+    struct json_object *m = sp_t_jobj(sp_t_events_last(ev, "priority_changed"), "metadata");
+    ck_assert_str_eq(sp_t_jstr(m, "from"), "low");
+    ck_assert_str_eq(sp_t_jstr(m, "to"), "high");
+    ck_assert_str_eq(sp_t_jstr(m, "reason"), "escalated");
+    sp_t_resp_free(ev);
+}
+END_TEST
+
+START_TEST(escalate_keeps_urgent_urgent)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("escalate urgent");
+    patch_ok(&a, pid, "{\"priority\":\"urgent\"}");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "urgent");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 1);
+}
+END_TEST
+
+START_TEST(escalate_keeps_high_high)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("escalate high");
+    patch_ok(&a, pid, "{\"priority\":\"high\"}");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+}
+END_TEST
+
+START_TEST(escalating_again_records_a_new_event_and_notification)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = new_ticket("escalate twice");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"first\",\"provider_id\":8}");
+    sp_t_assert_json(r, 200);
+    int64_t v = sp_t_jint(r->json, "version");
+    sp_t_resp_free(r);
+    r = escalate(&a, pid, "{\"reason\":\"second\",\"provider_id\":8}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 1);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 2);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated",
+                                          "provider_operations", "8"),
+                     2);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.escalated", NULL, NULL), 2);
+}
+END_TEST
+
+START_TEST(escalate_unknown_ticket_is_404)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = escalate(&a, "ZZZZZZZZZZZZ", "{\"reason\":\"r\",\"provider_id\":5}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+agent_claim_escalate_suite(void)
+{
+    Suite *s = suite_create("agent_claim_escalate");
+    TCase *tc = sp_t_tcase(s, "claim");
+    tcase_add_test(tc, claim_of_unassigned_ticket_assigns_me);
+    tcase_add_test(tc, claim_by_numeric_id_works);
+    tcase_add_test(tc, claim_again_by_me_is_200_and_writes_nothing);
+    tcase_add_test(tc, claim_of_a_ticket_of_another_agent_is_409_already_assigned);
+    tcase_add_test(tc, claim_of_a_closed_ticket_is_409_ticket_closed);
+    tcase_add_test(tc, claim_of_unknown_ticket_is_404);
+    tcase_add_test(tc, concurrent_claims_have_exactly_one_winner);
+
+    tc = sp_t_tcase(s, "escalate");
+    tcase_add_test(tc, escalate_without_reason_is_422_required);
+    tcase_add_test(tc, escalate_with_empty_reason_is_422);
+    tcase_add_test(tc, escalate_with_provider_id_of_wrong_type_is_422);
+    tcase_add_test(tc, escalate_without_any_provider_is_422_no_provider);
+    tcase_add_test(tc, escalate_with_provider_id_escalates_and_notifies);
+    tcase_add_test(tc, escalate_uses_the_tickets_own_provider);
+    tcase_add_test(tc, escalate_provider_id_overrides_the_tickets_provider);
+    tcase_add_test(tc, escalate_raises_low_to_high);
+    tcase_add_test(tc, escalate_keeps_urgent_urgent);
+    tcase_add_test(tc, escalate_keeps_high_high);
+    tcase_add_test(tc, escalating_again_records_a_new_event_and_notification);
+    tcase_add_test(tc, escalate_unknown_ticket_is_404);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(agent_claim_escalate_suite());
+}

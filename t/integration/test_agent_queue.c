@@ -1,0 +1,814 @@
+/*
+ * test_agent_queue: GET /support/agent/tickets (API.md §5.5, docs/API.md
+ * "§5 Agent tickets — choices") — the working states by default, the
+ * filters (status, priority, category as comma lists; assigned me/none/
+ * any/<id>; sla breached/due_soon/ok; q full-text over subject,
+ * description and every message, internal notes included; customer_id;
+ * created_after inclusive / created_before exclusive), the sorts, keyset
+ * pagination, and 422 for every bad parameter. Each test works on the
+ * tickets of its own customer (customer_id filter) or on words no other
+ * ticket has, so the shared database cannot interfere.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* GET the queue; asserts 200, the list shape and every item's shape. */
+static struct sp_t_resp *
+queue(const struct sp_t_user *a, const char *query)
+{
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets?%s", query), a->token);
+    ck_assert_msg(r->status == 200, "queue ?%s: HTTP %ld; %.500s", query, r->status, r->body);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    struct json_object *next = sp_t_jget(r->json, "next_cursor");
+    ck_assert_msg(next == NULL || json_object_is_type(next, json_type_string),
+                  "next_cursor must be a string or null");
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        sp_t_assert_agent_summary(json_object_array_get_idx(data, i));
+    return r;
+}
+
+struct list {
+    const char *items[128];
+    size_t n;
+};
+
+/* The public ids of one queue page, in order. */
+static struct list
+pids_of(const struct sp_t_user *a, const char *query)
+{
+    struct list l = {.n = 0};
+    struct sp_t_resp *r = queue(a, query);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    for (size_t i = 0; i < json_object_array_length(data) && l.n < 128; i++)
+        l.items[l.n++] = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(data, i),
+                                                  "public_id"));
+    ck_assert_msg(sp_t_jget(r->json, "next_cursor") == NULL,
+                  "?%s: more than one page where a few tickets were expected", query);
+    sp_t_resp_free(r);
+    return l;
+}
+
+static const char *
+show(const struct list *l)
+{
+    const char *s = "";
+    for (size_t i = 0; i < l->n; i++)
+        s = sp_t_fmt("%s%s%s", s, i ? "," : "", l->items[i]);
+    return sp_t_fmt("[%s]", s);
+}
+
+static bool
+has(const struct list *l, const char *pid)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], pid) == 0)
+            return true;
+    return false;
+}
+
+/* The queue for query holds exactly these tickets, in any order. */
+#define assert_set(a, query, ...) \
+    assert_set_at(__LINE__, (a), (query), (const char *const[]){__VA_ARGS__, NULL})
+static void
+assert_set_at(int line, const struct sp_t_user *a, const char *query,
+              const char *const expected[])
+{
+    struct list got = pids_of(a, query);
+    size_t n = 0;
+    for (; expected[n] != NULL; n++)
+        ck_assert_msg(has(&got, expected[n]), "line %d: ?%s lacks %s; got %s", line, query,
+                      expected[n], show(&got));
+    ck_assert_msg(got.n == n, "line %d: ?%s: %zu tickets, want %zu; got %s", line, query, got.n,
+                  n, show(&got));
+}
+
+/* The queue for query holds exactly these tickets in this order. */
+#define assert_order(a, query, ...) \
+    assert_order_at(__LINE__, (a), (query), (const char *const[]){__VA_ARGS__, NULL})
+static void
+assert_order_at(int line, const struct sp_t_user *a, const char *query,
+                const char *const expected[])
+{
+    struct list got = pids_of(a, query);
+    struct list want = {.n = 0};
+    for (; expected[want.n] != NULL; want.n++)
+        want.items[want.n] = expected[want.n];
+    bool same = got.n == want.n;
+    for (size_t i = 0; same && i < got.n; i++)
+        same = strcmp(got.items[i], want.items[i]) == 0;
+    ck_assert_msg(same, "line %d: ?%s\n  got  %s\n  want %s", line, query, show(&got),
+                  show(&want));
+}
+
+static void
+assert_empty(const struct sp_t_user *a, const char *query)
+{
+    struct list got = pids_of(a, query);
+    ck_assert_msg(got.n == 0, "?%s: want no tickets, got %s", query, show(&got));
+}
+
+static const char *
+mine(const struct sp_t_user *c, const char *more)
+{
+    return sp_t_fmt("customer_id=%s%s%s", c->sub, *more ? "&" : "", more);
+}
+
+static const char *
+create(const struct sp_t_user *c, const char *subject, const char *description)
+{
+    return sp_t_ticket_create_json(c, sp_t_fmt("{\"subject\":%s,\"description\":%s}",
+                                               sp_t_jq(subject), sp_t_jq(description)));
+}
+
+static void
+patch_ok(const struct sp_t_user *a, const char *ref, const char *json)
+{
+    struct sp_t_resp *r = sp_t_patch_json(sp_t_fmt("/support/agent/tickets/%s", ref), a->token,
+                                          json);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+static void
+post_message(const struct sp_t_user *a, const char *ref, const char *body, bool internal)
+{
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/agent/tickets/%s/messages", ref), a->token,
+        sp_t_fmt("{\"body\":%s,\"is_internal\":%s}", sp_t_jq(body), internal ? "true" : "false"));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+}
+
+/* A word no other ticket contains and the English stemmer leaves alone:
+ * consonants only, from a unique name. */
+static const char *
+word(void)
+{
+    static const char consonants[] = "bcdfghkmpq";
+    const char *u = sp_t_unique("w");
+    char buf[64];
+    size_t n = 0;
+    buf[n++] = 'z';
+    buf[n++] = 'x';
+    for (const char *p = u; *p != '\0' && n < sizeof(buf) - 2; p++)
+        if (*p >= '0' && *p <= '9')
+            buf[n++] = consonants[*p - '0'];
+        else if (*p == '-')
+            buf[n++] = 'v';
+    buf[n++] = 'z';
+    buf[n] = '\0';
+    return sp_t_fmt("%s", buf);
+}
+
+static const char *
+sql_ticket(const char *pid, const char *set)
+{
+    const char *got = sp_t_sql("UPDATE support_tickets SET %s WHERE public_id = '%s' "
+                               "RETURNING public_id", set, pid);
+    ck_assert_msg(got != NULL, "ticket %s not found", pid);
+    return got;
+}
+
+/* ---- items --------------------------------------------------------------- */
+
+START_TEST(queue_items_are_agent_summaries_with_counts)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "queue item");
+    post_message(&a, pid, "a public reply", false);
+    post_message(&a, pid, "a note", true);  /* notes are not in the counted thread */
+    struct sp_t_resp *r = queue(&a, mine(&c, ""));
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_uint_eq(json_object_array_length(data), 1);
+    struct json_object *t = json_object_array_get_idx(data, 0);
+    ck_assert_str_eq(sp_t_jstr(t, "public_id"), pid);
+    ck_assert_str_eq(sp_t_jstr(t, "customer_id"), c.sub);
+    ck_assert_int_eq(sp_t_jint(t, "message_count"), 2);
+    sp_t_assert_recent(sp_t_jstr(t, "last_message_at"));
+    sp_t_assert_jnull(r->json, "next_cursor");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- filters ------------------------------------------------------------- */
+
+START_TEST(default_statuses_exclude_resolved_and_closed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *open = sp_t_ticket_create(&c, "s open");
+    const char *work = sp_t_ticket_create(&c, "s in_progress");
+    const char *wait = sp_t_ticket_create(&c, "s pending");
+    const char *done = sp_t_ticket_create(&c, "s resolved");
+    const char *gone = sp_t_ticket_create(&c, "s closed");
+    patch_ok(&a, work, "{\"status\":\"in_progress\"}");
+    patch_ok(&a, wait, "{\"status\":\"pending_customer\"}");
+    patch_ok(&a, done, "{\"status\":\"resolved\"}");
+    patch_ok(&a, gone, "{\"status\":\"closed\"}");
+
+    assert_set(&a, mine(&c, ""), open, work, wait);
+    assert_set(&a, mine(&c, "status=resolved,closed"), done, gone);
+    assert_set(&a, mine(&c, "status=open"), open);
+    assert_set(&a, mine(&c, "status=pending_customer"), wait);
+    assert_set(&a, mine(&c, "status=open,closed"), open, gone);
+    assert_set(&a, mine(&c, "status=open,in_progress,pending_customer,resolved,closed"), open,
+               work, wait, done, gone);
+}
+END_TEST
+
+START_TEST(priority_filter_takes_a_comma_list)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *low = sp_t_ticket_create(&c, "p low");
+    const char *normal = sp_t_ticket_create(&c, "p normal");
+    const char *high = sp_t_ticket_create(&c, "p high");
+    const char *urgent = sp_t_ticket_create(&c, "p urgent");
+    patch_ok(&a, low, "{\"priority\":\"low\"}");
+    patch_ok(&a, high, "{\"priority\":\"high\"}");
+    patch_ok(&a, urgent, "{\"priority\":\"urgent\"}");
+
+    assert_set(&a, mine(&c, "priority=high,urgent"), high, urgent);
+    assert_set(&a, mine(&c, "priority=low"), low);
+    assert_set(&a, mine(&c, "priority=normal,low"), normal, low);
+    assert_set(&a, mine(&c, ""), low, normal, high, urgent);
+}
+END_TEST
+
+START_TEST(category_filter_takes_slugs)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *cat1 = sp_t_db_category_new(true);
+    const char *cat2 = sp_t_db_category_new(true);
+    const char *t1 = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"c1\",\"description\":\"d\",\"category\":%s}", sp_t_jq(cat1)));
+    const char *t2 = sp_t_ticket_create(&c, "c2 later");
+    patch_ok(&a, t2, sp_t_fmt("{\"category\":%s}", sp_t_jq(cat2)));
+    const char *t3 = sp_t_ticket_create(&c, "no category");
+
+    assert_set(&a, mine(&c, sp_t_fmt("category=%s", cat1)), t1);
+    assert_set(&a, mine(&c, sp_t_fmt("category=%s", cat2)), t2);
+    assert_set(&a, mine(&c, sp_t_fmt("category=%s,%s", cat1, cat2)), t1, t2);
+    assert_set(&a, mine(&c, ""), t1, t2, t3);
+    assert_empty(&a, mine(&c, sp_t_fmt("category=%s", sp_t_unique("nothing-here"))));
+}
+END_TEST
+
+START_TEST(assigned_filter_me_none_any_and_agent_id)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *other = sp_t_db_agent_new();
+    const char *t_me = sp_t_ticket_create(&c, "a me");
+    const char *t_other = sp_t_ticket_create(&c, "a other");
+    const char *t_none = sp_t_ticket_create(&c, "a none");
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/claim", t_me),
+                                         a.token, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    patch_ok(&a, t_other, sp_t_fmt("{\"assigned_agent_id\":%s}", other));
+
+    assert_set(&a, mine(&c, "assigned=me"), t_me);
+    assert_set(&a, mine(&c, "assigned=none"), t_none);
+    assert_set(&a, mine(&c, "assigned=any"), t_me, t_other);
+    assert_set(&a, mine(&c, sp_t_fmt("assigned=%s", other)), t_other);
+    assert_set(&a, mine(&c, sp_t_fmt("assigned=%lld", (long long)sp_t_agent_id(&a))), t_me);
+    assert_set(&a, mine(&c, ""), t_me, t_other, t_none);
+
+    /* "me" for an agent with nothing assigned */
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
+    assert_empty(&b, mine(&c, "assigned=me"));
+}
+END_TEST
+
+START_TEST(sla_filter_breached_due_soon_and_ok)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *flagged = sp_t_ticket_create(&c, "sla flagged");
+    const char *overdue = sp_t_ticket_create(&c, "sla overdue");
+    const char *soon = sp_t_ticket_create(&c, "sla soon");
+    const char *fine = sp_t_ticket_create(&c, "sla fine");
+    const char *paused = sp_t_ticket_create(&c, "sla paused");
+    patch_ok(&a, paused, "{\"status\":\"pending_customer\"}");
+    /* the monitor marked one; another's target passed before it noticed */
+    sql_ticket(flagged, "sla_breached = true");
+    sql_ticket(overdue, "sla_due_at = now() - interval '5 minutes', "
+                        "first_response_due_at = now() - interval '5 minutes'");
+    sql_ticket(soon, "sla_due_at = now() + interval '30 minutes', "
+                     "first_response_due_at = now() + interval '30 minutes'");
+
+    assert_set(&a, mine(&c, "sla=breached"), flagged, overdue);
+    assert_set(&a, mine(&c, "sla=due_soon"), soon);
+    assert_set(&a, mine(&c, "sla=ok"), fine, paused);
+    assert_set(&a, mine(&c, "sla=breached,due_soon"), flagged, overdue, soon);
+    assert_set(&a, mine(&c, "sla=due_soon,ok"), soon, fine, paused);
+    assert_set(&a, mine(&c, ""), flagged, overdue, soon, fine, paused);
+
+    /* the view agrees */
+    struct sp_t_resp *r = sp_t_agent_ticket(&a, flagged);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(sla_due_soon_means_within_60_minutes)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *in59 = sp_t_ticket_create(&c, "due in 59");
+    const char *in61 = sp_t_ticket_create(&c, "due in 61");
+    sql_ticket(in59, "sla_due_at = now() + interval '59 minutes'");
+    sql_ticket(in61, "sla_due_at = now() + interval '61 minutes'");
+    assert_set(&a, mine(&c, "sla=due_soon"), in59);
+    assert_set(&a, mine(&c, "sla=ok"), in61);
+}
+END_TEST
+
+START_TEST(q_searches_subject_description_and_every_message)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *w_subject = word(), *w_desc = word(), *w_customer = word(), *w_note = word(),
+               *w_reply = word(), *w_nowhere = word();
+    const char *by_subject = create(&c, sp_t_fmt("Refund %s please", w_subject), "plain text");
+    const char *by_desc = create(&c, "plain subject", sp_t_fmt("The %s broke", w_desc));
+    const char *by_customer = create(&c, "another", "nothing special");
+    (void)sp_t_ticket_reply(&c, by_customer, sp_t_fmt("also %s happened", w_customer));
+    const char *by_note = create(&c, "a third", "nothing special");
+    post_message(&a, by_note, sp_t_fmt("internal: check %s first", w_note), true);
+    const char *by_reply = create(&c, "a fourth", "nothing special");
+    post_message(&a, by_reply, sp_t_fmt("we replaced the %s", w_reply), false);
+
+    assert_set(&a, sp_t_fmt("q=%s", w_subject), by_subject);
+    assert_set(&a, sp_t_fmt("q=%s", w_desc), by_desc);
+    assert_set(&a, sp_t_fmt("q=%s", w_customer), by_customer);
+    assert_set(&a, sp_t_fmt("q=%s", w_note), by_note);
+    assert_set(&a, sp_t_fmt("q=%s", w_reply), by_reply);
+    assert_empty(&a, sp_t_fmt("q=%s", w_nowhere));
+    /* web-search syntax: OR */
+    assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s or %s", w_subject, w_note))),
+               by_subject, by_note);
+    /* combined with other filters */
+    assert_set(&a, mine(&c, sp_t_fmt("q=%s", w_note)), by_note);
+    assert_empty(&a, sp_t_fmt("q=%s&status=closed", w_note));
+}
+END_TEST
+
+START_TEST(q_with_punctuation_is_not_an_error)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    assert_empty(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s's \"(& | !) -- ';", word()))));
+}
+END_TEST
+
+START_TEST(customer_email_filter_matches_exactly_ignoring_case)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *email = sp_t_fmt("%s@example.com", word());
+    c.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.sub,
+                                sp_t_fmt("{\"email\":%s}", sp_t_jq(email)));
+    other.token = sp_t_token_claims(SP_ROLE_CUSTOMER, other.sub,
+                                    sp_t_fmt("{\"email\":%s}",
+                                             sp_t_jq(sp_t_fmt("x%s", email))));
+    const char *pid = sp_t_ticket_create(&c, "by email");
+    (void)sp_t_ticket_create(&other, "similar email");
+    char *upper = (char *)sp_t_fmt("%s", email);
+    for (char *p = upper; *p != '\0'; p++)
+        if (*p >= 'a' && *p <= 'z')
+            *p = (char)(*p - 'a' + 'A');
+    assert_set(&a, sp_t_fmt("customer_email=%s", sp_t_urlencode(email)), pid);
+    assert_set(&a, sp_t_fmt("customer_email=%s", sp_t_urlencode(upper)), pid);
+    assert_empty(&a, sp_t_fmt("customer_email=%s", sp_t_urlencode(sp_t_fmt("%s.org", email))));
+}
+END_TEST
+
+START_TEST(customer_id_filter_isolates_one_customer)
+{
+    struct sp_t_user c1 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user c2 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *a1 = sp_t_ticket_create(&c1, "c1 first");
+    const char *a2 = sp_t_ticket_create(&c1, "c1 second");
+    const char *b1 = sp_t_ticket_create(&c2, "c2 only");
+    assert_set(&a, mine(&c1, ""), a1, a2);
+    assert_set(&a, mine(&c2, ""), b1);
+    struct sp_t_user nobody = sp_t_user_new(SP_ROLE_CUSTOMER);
+    assert_empty(&a, mine(&nobody, ""));
+}
+END_TEST
+
+START_TEST(created_after_is_inclusive_and_created_before_exclusive)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pids[3], *created[3];
+    for (int i = 0; i < 3; i++) {
+        if (i > 0)
+            usleep(20 * 1000);
+        pids[i] = sp_t_ticket_create(&c, sp_t_fmt("created %d", i));
+        struct sp_t_resp *r = sp_t_agent_ticket(&a, pids[i]);
+        created[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "created_at"));
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_lt(sp_t_ts_ms(created[0]), sp_t_ts_ms(created[1]));
+    ck_assert_int_lt(sp_t_ts_ms(created[1]), sp_t_ts_ms(created[2]));
+    const char *after1 = sp_t_fmt("created_after=%s", sp_t_urlencode(created[1]));
+    const char *before1 = sp_t_fmt("created_before=%s", sp_t_urlencode(created[1]));
+    const char *before2 = sp_t_fmt("created_before=%s", sp_t_urlencode(created[2]));
+
+    assert_set(&a, mine(&c, after1), pids[1], pids[2]);
+    assert_set(&a, mine(&c, before1), pids[0]);
+    assert_set(&a, mine(&c, sp_t_fmt("%s&%s", after1, before2)), pids[1]);
+    assert_empty(&a, mine(&c, sp_t_fmt("%s&%s", after1, before1)));
+    /* other offsets than Z are the same instant */
+    assert_set(&a, mine(&c, sp_t_fmt("created_after=%s", sp_t_urlencode("2000-01-01T00:00:00+02:00"))),
+               pids[0], pids[1], pids[2]);
+}
+END_TEST
+
+/* ---- sorts -------------------------------------------------------------- */
+
+/* Five tickets whose dues differ by priority, one paused (no due):
+ * A normal, B low, C pending_customer, D urgent, E high (created in that
+ * order). */
+struct five {
+    struct sp_t_user c, a;
+    const char *A, *B, *C, *D, *E;
+};
+
+static struct five
+five_tickets(void)
+{
+    struct five f;
+    f.c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    f.a = sp_t_user_new(SP_ROLE_AGENT);
+    f.A = sp_t_ticket_create(&f.c, "sort A normal");
+    usleep(5 * 1000);
+    f.B = sp_t_ticket_create(&f.c, "sort B low");
+    usleep(5 * 1000);
+    f.C = sp_t_ticket_create(&f.c, "sort C paused");
+    usleep(5 * 1000);
+    f.D = sp_t_ticket_create(&f.c, "sort D urgent");
+    usleep(5 * 1000);
+    f.E = sp_t_ticket_create(&f.c, "sort E high");
+    patch_ok(&f.a, f.B, "{\"priority\":\"low\"}");
+    patch_ok(&f.a, f.C, "{\"status\":\"pending_customer\"}");
+    patch_ok(&f.a, f.D, "{\"priority\":\"urgent\"}");
+    patch_ok(&f.a, f.E, "{\"priority\":\"high\"}");
+    return f;
+}
+
+START_TEST(default_sort_is_sla_due_at_ascending_with_nulls_last)
+{
+    struct five f = five_tickets();
+    /* dues: D +15 min, E +60, A +240, B +1440, C none */
+    assert_order(&f.a, mine(&f.c, ""), f.D, f.E, f.A, f.B, f.C);
+    assert_order(&f.a, mine(&f.c, "sort=sla_due_at"), f.D, f.E, f.A, f.B, f.C);
+}
+END_TEST
+
+START_TEST(sort_minus_priority_puts_the_most_urgent_first)
+{
+    struct five f = five_tickets();
+    struct sp_t_resp *r = queue(&f.a, mine(&f.c, "sort=-priority"));
+    static const char *const ranks[] = {"urgent", "high", "normal", "low"};
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_uint_eq(json_object_array_length(data), 5);
+    const char *want_first[] = {f.D, f.E};
+    int prev = -1;
+    for (size_t i = 0; i < 5; i++) {
+        struct json_object *t = json_object_array_get_idx(data, i);
+        const char *p = sp_t_jstr(t, "priority");
+        int rank = 0;
+        while (rank < 4 && strcmp(ranks[rank], p) != 0)
+            rank++;
+        ck_assert_msg(rank >= prev, "sort=-priority: %s after %s", p, ranks[prev]);
+        prev = rank;
+        if (i < 2)
+            ck_assert_str_eq(sp_t_jstr(t, "public_id"), want_first[i]);
+    }
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 4), "public_id"), f.B);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(sort_by_created_at_both_ways)
+{
+    struct five f = five_tickets();
+    assert_order(&f.a, mine(&f.c, "sort=created_at"), f.A, f.B, f.C, f.D, f.E);
+    assert_order(&f.a, mine(&f.c, "sort=-created_at"), f.E, f.D, f.C, f.B, f.A);
+}
+END_TEST
+
+START_TEST(sort_by_updated_at_both_ways)
+{
+    struct five f = five_tickets();
+    /* touch them in the order B, D, A, E, C */
+    const char *order[] = {f.B, f.D, f.A, f.E, f.C};
+    for (size_t i = 0; i < 5; i++) {
+        usleep(5 * 1000);
+        post_message(&f.a, order[i], "touch", true);
+    }
+    assert_order(&f.a, mine(&f.c, "sort=updated_at"), f.B, f.D, f.A, f.E, f.C);
+    assert_order(&f.a, mine(&f.c, "sort=-updated_at"), f.C, f.E, f.A, f.D, f.B);
+}
+END_TEST
+
+/* ---- pagination ----------------------------------------------------------- */
+
+/* Seven tickets of c: mixed priorities, two paused (no sla_due_at), two
+ * sharing one sla_due_at (ties broken by id). */
+static void
+seven_tickets(const struct sp_t_user *c, const struct sp_t_user *a)
+{
+    static const char *const priorities[7] = {"normal", "low", "high", "normal", "urgent",
+                                              "normal", "low"};
+    const char *pids[7];
+    for (int i = 0; i < 7; i++) {
+        pids[i] = sp_t_ticket_create(c, sp_t_fmt("page %d", i));
+        if (strcmp(priorities[i], "normal") != 0)
+            patch_ok(a, pids[i], sp_t_fmt("{\"priority\":\"%s\"}", priorities[i]));
+    }
+    patch_ok(a, pids[1], "{\"status\":\"pending_customer\"}");
+    patch_ok(a, pids[5], "{\"status\":\"pending_customer\"}");
+    sql_ticket(pids[3], "sla_due_at = now() + interval '3 hours'");
+    sql_ticket(pids[6], sp_t_fmt("sla_due_at = (SELECT sla_due_at FROM support_tickets "
+                                 "WHERE public_id = '%s')", pids[3]));
+    ck_assert_str_eq(sp_t_sql("SELECT count(DISTINCT sla_due_at) FROM support_tickets "
+                              "WHERE public_id IN ('%s', '%s')", pids[3], pids[6]),
+                     "1");
+}
+
+static void
+assert_pages(const struct sp_t_user *a, const struct sp_t_user *c, const char *sort)
+{
+    struct list full = pids_of(a, mine(c, sp_t_fmt("sort=%s&limit=100", sort)));
+    ck_assert_uint_eq(full.n, 7);
+
+    struct list paged = {.n = 0};
+    const char *cursor = NULL;
+    static const size_t sizes[] = {3, 3, 1};
+    for (size_t page = 0; page < 3; page++) {
+        const char *q = mine(c, sp_t_fmt("sort=%s&limit=3%s%s", sort, cursor ? "&cursor=" : "",
+                                         cursor ? sp_t_urlencode(cursor) : ""));
+        struct sp_t_resp *r = queue(a, q);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        ck_assert_msg(json_object_array_length(data) == sizes[page],
+                      "sort=%s page %zu has %zu items, want %zu", sort, page,
+                      json_object_array_length(data), sizes[page]);
+        for (size_t i = 0; i < json_object_array_length(data); i++) {
+            const char *pid = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(data, i),
+                                                       "public_id"));
+            ck_assert_msg(!has(&paged, pid), "sort=%s: %s seen twice", sort, pid);
+            paged.items[paged.n++] = pid;
+        }
+        struct json_object *next = sp_t_jget(r->json, "next_cursor");
+        if (page < 2) {
+            ck_assert_msg(next != NULL, "sort=%s: page %zu has no next_cursor", sort, page);
+            cursor = sp_t_fmt("%s", json_object_get_string(next));
+        } else {
+            ck_assert_msg(next == NULL, "sort=%s: last page has a next_cursor", sort);
+        }
+        sp_t_resp_free(r);
+    }
+    ck_assert_uint_eq(paged.n, full.n);
+    for (size_t i = 0; i < full.n; i++)
+        ck_assert_msg(strcmp(paged.items[i], full.items[i]) == 0,
+                      "sort=%s: paged %s differs from one page %s", sort, show(&paged),
+                      show(&full));
+}
+
+START_TEST(pages_through_seven_tickets_by_sla_due_at)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    seven_tickets(&c, &a);
+    assert_pages(&a, &c, "sla_due_at");
+}
+END_TEST
+
+START_TEST(pages_through_seven_tickets_by_minus_priority)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    seven_tickets(&c, &a);
+    assert_pages(&a, &c, "-priority");
+}
+END_TEST
+
+START_TEST(pages_through_seven_tickets_by_created_at)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    seven_tickets(&c, &a);
+    assert_pages(&a, &c, "created_at");
+}
+END_TEST
+
+START_TEST(pages_through_seven_tickets_by_minus_updated_at)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    seven_tickets(&c, &a);
+    assert_pages(&a, &c, "-updated_at");
+}
+END_TEST
+
+START_TEST(cursor_of_another_sort_is_422)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    (void)sp_t_ticket_create(&c, "cursor one");
+    (void)sp_t_ticket_create(&c, "cursor two");
+    struct sp_t_resp *r = queue(&a, mine(&c, "sort=created_at&limit=1"));
+    const char *cursor = sp_t_fmt("%s", json_object_get_string(sp_t_jget(r->json,
+                                                                          "next_cursor")));
+    sp_t_resp_free(r);
+    ck_assert_str_ne(cursor, "");
+
+    /* it works where it came from */
+    r = queue(&a, mine(&c, sp_t_fmt("sort=created_at&limit=1&cursor=%s",
+                                     sp_t_urlencode(cursor))));
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 1);
+    sp_t_resp_free(r);
+
+    static const char *const others[] = {"-created_at", "sla_due_at", "-priority", "updated_at"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        r = sp_t_get(sp_t_fmt("/support/agent/tickets?%s",
+                              mine(&c, sp_t_fmt("sort=%s&cursor=%s", others[i],
+                                                sp_t_urlencode(cursor)))),
+                     a.token);
+        sp_t_assert_invalid(r, "cursor", NULL);
+        sp_t_resp_free(r);
+    }
+    /* and without sort= (the default sort) */
+    r = sp_t_get(sp_t_fmt("/support/agent/tickets?cursor=%s", sp_t_urlencode(cursor)), a.token);
+    sp_t_assert_invalid(r, "cursor", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- bad parameters -------------------------------------------------------- */
+
+static void
+assert_bad(const char *query, const char *field)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets?%s", query), a.token);
+    ck_assert_msg(r->status == 422, "?%s: HTTP %ld, want 422; %.400s", query, r->status,
+                  r->body);
+    ck_assert_msg(sp_t_jhas(r->json, "errors"), "?%s: 422 without errors[] naming %s: %.400s",
+                  query, field, r->body);
+    sp_t_assert_invalid(r, field, NULL);
+    sp_t_resp_free(r);
+}
+
+START_TEST(bad_status_is_422)
+{
+    assert_bad("status=bogus", "status");
+    assert_bad("status=open,bogus", "status");
+}
+END_TEST
+
+START_TEST(bad_priority_is_422)
+{
+    assert_bad("priority=x", "priority");
+    assert_bad("priority=high,x", "priority");
+}
+END_TEST
+
+START_TEST(bad_sla_is_422)
+{
+    assert_bad("sla=x", "sla");
+    assert_bad("sla=breached,late", "sla");
+}
+END_TEST
+
+START_TEST(bad_sort_is_422)
+{
+    assert_bad("sort=x", "sort");
+    assert_bad("sort=priority", "sort");
+    assert_bad("sort=-sla_due_at", "sort");
+}
+END_TEST
+
+START_TEST(bad_assigned_is_422)
+{
+    assert_bad("assigned=x", "assigned");
+    assert_bad("assigned=-1", "assigned");
+}
+END_TEST
+
+START_TEST(limit_out_of_range_is_422)
+{
+    assert_bad("limit=0", "limit");
+    assert_bad("limit=101", "limit");
+    assert_bad("limit=ten", "limit");
+}
+END_TEST
+
+START_TEST(bad_created_after_and_before_are_422)
+{
+    assert_bad("created_after=garbage", "created_after");
+    assert_bad("created_before=yesterday", "created_before");
+}
+END_TEST
+
+START_TEST(impossible_created_after_date_is_422_naming_the_field)
+{
+    assert_bad(sp_t_fmt("created_after=%s", sp_t_urlencode("2026-13-45T99:99:99Z")),
+               "created_after");
+}
+END_TEST
+
+START_TEST(digits_only_created_before_is_422_naming_the_field)
+{
+    assert_bad("created_before=1234567890", "created_before");
+}
+END_TEST
+
+START_TEST(garbage_cursor_is_422)
+{
+    assert_bad("cursor=not-a-cursor", "cursor");
+}
+END_TEST
+
+START_TEST(limit_caps_the_page)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    for (int i = 0; i < 3; i++)
+        (void)sp_t_ticket_create(&c, sp_t_fmt("limit %d", i));
+    struct sp_t_resp *r = queue(&a, mine(&c, "limit=2"));
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 2);
+    ck_assert_ptr_nonnull(sp_t_jget(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = queue(&a, mine(&c, "limit=3"));
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 3);
+    sp_t_assert_jnull(r->json, "next_cursor");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+agent_queue_suite(void)
+{
+    Suite *s = suite_create("agent_queue");
+    TCase *tc = sp_t_tcase(s, "filters");
+    tcase_add_test(tc, queue_items_are_agent_summaries_with_counts);
+    tcase_add_test(tc, default_statuses_exclude_resolved_and_closed);
+    tcase_add_test(tc, priority_filter_takes_a_comma_list);
+    tcase_add_test(tc, category_filter_takes_slugs);
+    tcase_add_test(tc, assigned_filter_me_none_any_and_agent_id);
+    tcase_add_test(tc, sla_filter_breached_due_soon_and_ok);
+    tcase_add_test(tc, sla_due_soon_means_within_60_minutes);
+    tcase_add_test(tc, q_searches_subject_description_and_every_message);
+    tcase_add_test(tc, q_with_punctuation_is_not_an_error);
+    tcase_add_test(tc, customer_email_filter_matches_exactly_ignoring_case);
+    tcase_add_test(tc, customer_id_filter_isolates_one_customer);
+    tcase_add_test(tc, created_after_is_inclusive_and_created_before_exclusive);
+
+    tc = sp_t_tcase(s, "sorts");
+    tcase_add_test(tc, default_sort_is_sla_due_at_ascending_with_nulls_last);
+    tcase_add_test(tc, sort_minus_priority_puts_the_most_urgent_first);
+    tcase_add_test(tc, sort_by_created_at_both_ways);
+    tcase_add_test(tc, sort_by_updated_at_both_ways);
+
+    tc = sp_t_tcase(s, "pagination");
+    tcase_add_test(tc, pages_through_seven_tickets_by_sla_due_at);
+    tcase_add_test(tc, pages_through_seven_tickets_by_minus_priority);
+    tcase_add_test(tc, pages_through_seven_tickets_by_created_at);
+    tcase_add_test(tc, pages_through_seven_tickets_by_minus_updated_at);
+    tcase_add_test(tc, cursor_of_another_sort_is_422);
+    tcase_add_test(tc, limit_caps_the_page);
+
+    tc = sp_t_tcase(s, "validation");
+    tcase_add_test(tc, bad_status_is_422);
+    tcase_add_test(tc, bad_priority_is_422);
+    tcase_add_test(tc, bad_sla_is_422);
+    tcase_add_test(tc, bad_sort_is_422);
+    tcase_add_test(tc, bad_assigned_is_422);
+    tcase_add_test(tc, limit_out_of_range_is_422);
+    tcase_add_test(tc, bad_created_after_and_before_are_422);
+    tcase_add_test(tc, impossible_created_after_date_is_422_naming_the_field);
+    tcase_add_test(tc, digits_only_created_before_is_422_naming_the_field);
+    tcase_add_test(tc, garbage_cursor_is_422);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(agent_queue_suite());
+}

@@ -1,0 +1,592 @@
+/*
+ * test_sla_monitor: the ticket-sla-monitor job (API.md §12, §5.1, §5.2)
+ * against the real database, with its clock set by --now relative to each
+ * ticket's created_at: a warning once per target at 80 % of it, the breach
+ * with its escalation, auto-close after SUPPORT_AUTOCLOSE_DAYS, --dry-run,
+ * the advisory lock, exit codes.
+ * Tickets are made through the API; states the job needs but the API
+ * cannot reach quickly (an old updated_at) are arranged in SQL. Other
+ * programs share the database, so every assertion is about this test's
+ * own tickets. The job runs as $SP_TEST_TOP_BUILDDIR/ticket-sla-monitor.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "domain/sla_monitor.h"
+
+#define MIN_MS INT64_C(60000)
+#define DAY_MS (INT64_C(86400) * 1000)
+#define MAX_ARGS 16
+
+/* ---- running the job ------------------------------------------------------ */
+
+struct job {
+    pid_t pid;
+    char out_path[256];
+};
+
+/* Starts the job with args (NULL-terminated) and env ("NAME=value",
+ * NULL-terminated, may be NULL) on top of SUPPORT_DATABASE_URL =
+ * SP_TEST_DATABASE_URL; stdout and stderr go to one file. */
+static void
+job_start(struct job *j, const char *const env[], const char *const args[])
+{
+    const char *top = getenv("SP_TEST_TOP_BUILDDIR");
+    ck_assert_msg(top != NULL && *top != '\0', "SP_TEST_TOP_BUILDDIR is not set");
+    const char *bin = sp_t_fmt("%s/ticket-sla-monitor", top);
+    ck_assert_msg(access(bin, X_OK) == 0, "%s is not built", bin);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(j->out_path, sizeof(j->out_path), "%s/sla-monitor-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    int fd = mkstemp(j->out_path);
+    ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+
+    char *argv[MAX_ARGS + 2];
+    size_t n = 0;
+    argv[n++] = (char *)bin;
+    for (; args[n - 1] != NULL; n++) {
+        ck_assert_msg(n <= MAX_ARGS, "too many arguments");
+        argv[n] = (char *)args[n - 1];
+    }
+    argv[n] = NULL;
+    const char *url = getenv("SP_TEST_DATABASE_URL");
+
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        setenv("SUPPORT_DATABASE_URL", url != NULL ? url : "", 1);
+        unsetenv("SUPPORT_DATABASE_URL_FILE");
+        unsetenv("SUPPORT_AUTOCLOSE_DAYS");
+        unsetenv("SUPPORT_SLA_WARN_FRACTION");
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+            putenv((char *)env[i]);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(fd);
+    j->pid = pid;
+}
+
+/* Waits for the job; returns its exit code and (arena-owned) output.
+ * Any sanitizer report in the output fails the test. */
+static int
+job_wait(struct job *j, const char **output)
+{
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(j->pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_msg(w == j->pid, "waitpid: %s", strerror(errno));
+    FILE *f = fopen(j->out_path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", j->out_path, strerror(errno));
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    ck_assert_ptr_nonnull(buf);
+    size_t len = fread(buf, 1, cap, f);
+    buf[len] = '\0';
+    fclose(f);
+    unlink(j->out_path);
+    const char *out = sp_t_fmt("%s", buf);
+    free(buf);
+    ck_assert_msg(strstr(out, "AddressSanitizer") == NULL && strstr(out, "LeakSanitizer") == NULL &&
+                      strstr(out, "runtime error:") == NULL,
+                  "sanitizer report from the job:\n%s", out);
+    if (output != NULL)
+        *output = out;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int
+job_run(const char *const env[], const char *const args[], const char **output)
+{
+    struct job j;
+    job_start(&j, env, args);
+    return job_wait(&j, output);
+}
+
+/* One pass at `now`; asserts exit 0 and returns the output. */
+static const char *
+pass_at(const char *now, const char *const env[])
+{
+    const char *const args[] = {"--once", "--now", now, NULL};
+    const char *out;
+    int rc = job_run(env, args, &out);
+    ck_assert_msg(rc == 0, "ticket-sla-monitor --once --now %s exited %d:\n%s", now, rc, out);
+    return out;
+}
+
+/* ---- tickets and clocks ---------------------------------------------------- */
+
+static const char *
+fmt_ms(int64_t ms)
+{
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    return sp_t_fmt("%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+/* A column expression of the ticket, as text. */
+static const char *
+col(const char *pid, const char *expr)
+{
+    return sp_t_sql("SELECT %s FROM support_tickets WHERE public_id = '%s'", expr, pid);
+}
+
+static int64_t
+col_ms(const char *pid, const char *column)
+{
+    const char *v = col(pid, sp_t_fmt("support_ms(%s)", column));
+    ck_assert_msg(v != NULL, "%s of %s is NULL", column, pid);
+    return strtoll(v, NULL, 10);
+}
+
+/* The ticket's created_at plus minutes, as --now. */
+static const char *
+at_minutes(const char *pid, int64_t minutes)
+{
+    return fmt_ms(col_ms(pid, "created_at") + minutes * MIN_MS);
+}
+
+/* A normal-priority ticket of a fresh customer (created through the API). */
+static const char *
+new_ticket(const char *what)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, sp_t_unique(what));
+    ck_assert_str_eq(col(pid, "priority"), "normal");
+    /* API.md §5.2 defaults: normal is 240 min to first response. */
+    ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 240 * MIN_MS);
+    return pid;
+}
+
+static void
+agent_patch(const char *pid, const char *json)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r =
+        sp_t_patch_json(sp_t_fmt("/support/agent/tickets/%s", pid), agent.token, json);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* Everything the job could have written for the ticket, as one text. */
+static const char *
+footprint(const char *pid)
+{
+    return sp_t_sql("SELECT t.version || ' ' || t.status || ' ' || t.priority || ' '"
+                    " || t.sla_breached || ' ' || t.sla_warned_first_response || ' '"
+                    " || t.sla_warned_resolution || ' ' || coalesce(support_ts(t.closed_at), '-')"
+                    " || ' ' || coalesce(support_ts(t.sla_due_at), '-')"
+                    " || ' ' || (SELECT count(*) FROM support_ticket_events e"
+                    "            WHERE e.ticket_id = t.id)"
+                    " || ' ' || (SELECT count(*) FROM support_outbox o WHERE o.ticket_id = t.id)"
+                    " FROM support_tickets t WHERE t.public_id = '%s'",
+                    pid);
+}
+
+/* "<metadata.target> <metadata.due_at> <actor_type> <performed_by|->" of
+ * the ticket's last event of that type. */
+static const char *
+event_summary(const char *pid, const char *type)
+{
+    return sp_t_sql("SELECT coalesce(e.metadata->>'target', '-') || ' '"
+                    " || coalesce(e.metadata->>'due_at', '-') || ' ' || e.actor_type || ' '"
+                    " || coalesce(e.performed_by, '-')"
+                    " FROM support_ticket_events e JOIN support_tickets t ON t.id = e.ticket_id"
+                    " WHERE t.public_id = '%s' AND e.event_type = '%s' ORDER BY e.id DESC LIMIT 1",
+                    pid, type);
+}
+
+/* "<public_id> <target> <due_at>" of the ticket's last outbox row. */
+static const char *
+outbox_summary(const char *pid, const char *kind, const char *event_type)
+{
+    return sp_t_sql(
+        "SELECT (o.payload->>'public_id') || ' ' || (o.payload->>'target') || ' '"
+        " || (o.payload->>'due_at') || ' ' || ((o.payload->>'ticket_id')::bigint = t.id)"
+        " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+        " WHERE t.public_id = '%s' AND o.kind = '%s' AND o.event_type = '%s'"
+        " ORDER BY o.id DESC LIMIT 1",
+        pid, kind, event_type);
+}
+
+/* The job's log line with that event naming the ticket, or NULL. */
+static const char *
+log_line(const char *out, const char *event, const char *pid)
+{
+    const char *ev = sp_t_fmt("\"event\":\"%s\"", event);
+    const char *id = sp_t_fmt("\"public_id\":\"%s\"", pid);
+    for (const char *line = out; line != NULL && *line != '\0';) {
+        const char *end = strchr(line, '\n');
+        size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
+        const char *l = sp_t_fmt("%.*s", (int)n, line);
+        if (strstr(l, ev) != NULL && strstr(l, id) != NULL)
+            return l;
+        line = end != NULL ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* ---- (a) warning ------------------------------------------------------------ */
+
+START_TEST(warning_at_80_percent_of_the_target_is_sent_once)
+{
+    const char *pid = new_ticket("sla warn");
+    int64_t due = col_ms(pid, "first_response_due_at");
+
+    (void)pass_at(at_minutes(pid, 191), NULL); /* 79.6 %: not yet */
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
+
+    const char *out = pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(event_summary(pid, "sla_warning"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(due)));
+    /* Unassigned: the category's team, "general" without one. */
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", "general"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_warning", NULL, NULL), 1);
+    ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_warning"),
+                     sp_t_fmt("%s first_response %s true", pid, fmt_ms(due)));
+    ck_assert_str_eq(col(pid, "sla_warned_first_response"), "t");
+    ck_assert_str_eq(col(pid, "sla_warned_resolution"), "f");
+    ck_assert_str_eq(col(pid, "sla_breached"), "f");
+    ck_assert_str_eq(col(pid, "priority"), "normal");
+    ck_assert_ptr_nonnull(log_line(out, "sla_warning", pid));
+
+    /* Re-runs at the same or a later time before the due add nothing. */
+    const char *before = footprint(pid);
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    (void)pass_at(at_minutes(pid, 239), NULL);
+    ck_assert_str_eq(footprint(pid), before);
+}
+END_TEST
+
+START_TEST(warning_goes_to_the_assigned_agent)
+{
+    const char *pid = new_ticket("sla warn assigned");
+    const char *agent = sp_t_db_agent_new();
+    sp_t_db_ticket_assign(pid, agent);
+
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "agent", agent), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", NULL),
+                     0);
+}
+END_TEST
+
+START_TEST(warn_fraction_comes_from_the_environment)
+{
+    const char *pid = new_ticket("sla warn fraction");
+    const char *const half[] = {"SUPPORT_SLA_WARN_FRACTION=0.5", NULL};
+    (void)pass_at(at_minutes(pid, 119), half);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
+    (void)pass_at(at_minutes(pid, 121), half);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+}
+END_TEST
+
+/* ---- (b), (c) breach ----------------------------------------------------------- */
+
+START_TEST(breach_marks_escalates_to_high_and_retargets)
+{
+    const char *pid = new_ticket("sla breach");
+    int64_t created = col_ms(pid, "created_at");
+    int64_t due = col_ms(pid, "first_response_due_at");
+
+    const char *out = pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_str_eq(col(pid, "sla_breached"), "t");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(due)));
+    ck_assert_str_eq(col(pid, "priority"), "high");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT (e.metadata->>'from') || ' ' || (e.metadata->>'to') || ' '"
+                              " || (e.metadata->>'reason') || ' ' || e.actor_type"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'priority_changed'",
+                              pid),
+                     "normal high sla_breached system");
+    /* Dues recomputed for high (60 / 480 min). */
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 60 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 480 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 60 * MIN_MS);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", "general"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
+    ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_breached"),
+                     sp_t_fmt("%s first_response %s true", pid, fmt_ms(due)));
+    /* A passed target is the breach's business: no warning for it. */
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
+    const char *line = log_line(out, "sla_breached", pid);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_ptr_nonnull(strstr(line, "\"priority_to\":\"high\""));
+
+    const char *before = footprint(pid);
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    (void)pass_at(at_minutes(pid, 300), NULL);
+    ck_assert_str_eq(footprint(pid), before);
+}
+END_TEST
+
+START_TEST(breached_urgent_ticket_stays_urgent)
+{
+    const char *pid = new_ticket("sla breach urgent");
+    agent_patch(pid, "{\"priority\":\"urgent\"}");
+    ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 15 * MIN_MS);
+    long changes = sp_t_db_event_count(pid, "priority_changed");
+
+    (void)pass_at(at_minutes(pid, 16), NULL);
+    ck_assert_str_eq(col(pid, "sla_breached"), "t");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(col(pid, "priority"), "urgent");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), changes);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", "general"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
+}
+END_TEST
+
+/* ---- (d) auto-close ---------------------------------------------------------------- */
+
+/* Resolved through the agent API, then last touched `days` ago. */
+static const char *
+resolved_ticket(const char *what, int days)
+{
+    const char *pid = new_ticket(what);
+    agent_patch(pid, "{\"status\":\"resolved\"}");
+    ck_assert_str_eq(col(pid, "status"), "resolved");
+    (void)sp_t_sql("UPDATE support_tickets SET updated_at = now() - interval '%d days'"
+                   " WHERE public_id = '%s' RETURNING id",
+                   days, pid);
+    return pid;
+}
+
+START_TEST(resolved_ticket_closes_after_7_days)
+{
+    const char *old = resolved_ticket("autoclose 8d", 8);
+    const char *recent = resolved_ticket("autoclose 6d", 6);
+    int64_t now = (int64_t)time(NULL) * 1000;
+
+    const char *out = pass_at(fmt_ms(now), NULL);
+    ck_assert_str_eq(col(old, "status"), "closed");
+    ck_assert_int_eq(col_ms(old, "closed_at"), now); /* the job's clock, not now() */
+    ck_assert_int_eq(sp_t_db_event_count(old, "closed"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT (e.metadata->>'from') || ' ' || (e.metadata->>'to') || ' '"
+                              " || e.actor_type || ' ' || coalesce(e.performed_by, '-')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'closed'",
+                              old),
+                     "resolved closed system -");
+    ck_assert_ptr_nonnull(log_line(out, "auto_closed", old));
+
+    ck_assert_str_eq(col(recent, "status"), "resolved");
+    ck_assert_ptr_null(col(recent, "closed_at"));
+    ck_assert_int_eq(sp_t_db_event_count(recent, "closed"), 0);
+}
+END_TEST
+
+START_TEST(autoclose_days_come_from_the_environment)
+{
+    const char *pid = resolved_ticket("autoclose env", 6);
+    const char *now = fmt_ms((int64_t)time(NULL) * 1000);
+    const char *const five[] = {"SUPPORT_AUTOCLOSE_DAYS=5", NULL};
+    (void)pass_at(now, five);
+    ck_assert_str_eq(col(pid, "status"), "closed");
+}
+END_TEST
+
+/* ---- (e) dry run ------------------------------------------------------------------- */
+
+START_TEST(dry_run_changes_nothing_but_logs_what_it_would_do)
+{
+    const char *warn = new_ticket("dry warn");
+    const char *breach = new_ticket("dry breach");
+    const char *closing = resolved_ticket("dry close", 8);
+    /* 193 min after `warn` is created, `breach` (older, backdated) is due. */
+    (void)sp_t_sql("UPDATE support_tickets SET created_at = created_at - interval '1 hour',"
+                   " first_response_due_at = first_response_due_at - interval '1 hour',"
+                   " resolution_due_at = resolution_due_at - interval '1 hour',"
+                   " sla_due_at = sla_due_at - interval '1 hour'"
+                   " WHERE public_id = '%s' RETURNING id",
+                   breach);
+    const char *now = at_minutes(warn, 193);
+    const char *before[3] = {footprint(warn), footprint(breach), footprint(closing)};
+
+    const char *const args[] = {"--once", "--dry-run", "--now", now, NULL};
+    const char *out;
+    ck_assert_int_eq(job_run(NULL, args, &out), 0);
+    ck_assert_str_eq(footprint(warn), before[0]);
+    ck_assert_str_eq(footprint(breach), before[1]);
+    ck_assert_str_eq(footprint(closing), before[2]);
+    const char *lines[3] = {log_line(out, "sla_warning", warn),
+                            log_line(out, "sla_breached", breach),
+                            log_line(out, "auto_closed", closing)};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(lines[i] != NULL, "no log line %d in:\n%s", i, out);
+        ck_assert_ptr_nonnull(strstr(lines[i], "\"dry_run\":1"));
+    }
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"sla_monitor_pass\""));
+
+    /* The same pass for real does it all. */
+    (void)pass_at(now, NULL);
+    ck_assert_int_eq(sp_t_db_event_count(warn, "sla_warning"), 1);
+    ck_assert_int_eq(sp_t_db_event_count(breach, "sla_breached"), 1);
+    ck_assert_str_eq(col(closing, "status"), "closed");
+}
+END_TEST
+
+/* ---- (f) one instance at a time ----------------------------------------------------- */
+
+START_TEST(concurrent_runs_warn_each_ticket_once)
+{
+    const char *pids[4];
+    for (int i = 0; i < 4; i++)
+        pids[i] = new_ticket("sla concurrent");
+    const char *now = at_minutes(pids[3], 193); /* the newest: all of them are due */
+    const char *const args[] = {"--once", "--now", now, NULL};
+    struct job a, b;
+    job_start(&a, NULL, args);
+    job_start(&b, NULL, args);
+    const char *out_a, *out_b;
+    int rc_a = job_wait(&a, &out_a), rc_b = job_wait(&b, &out_b);
+    ck_assert_msg(rc_a == 0, "first run exited %d:\n%s", rc_a, out_a);
+    ck_assert_msg(rc_b == 0, "second run exited %d:\n%s", rc_b, out_b);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(sp_t_db_event_count(pids[i], "sla_warning"), 1);
+        ck_assert_int_eq(
+            sp_t_db_outbox_count(pids[i], "notification", "ticket.sla_warning", NULL, NULL), 1);
+        ck_assert_int_eq(sp_t_db_outbox_count(pids[i], "webhook", "ticket.sla_warning", NULL, NULL),
+                         1);
+    }
+}
+END_TEST
+
+START_TEST(run_while_another_holds_the_lock_does_nothing_and_exits_0)
+{
+    const char *pid = new_ticket("sla locked");
+    /* The harness's session plays the other instance. */
+    (void)sp_t_sql("SELECT pg_advisory_lock(%lld)", (long long)SP_SLA_MONITOR_LOCK_KEY);
+    const char *out = pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"sla_monitor_already_running\""));
+    ck_assert_ptr_null(strstr(out, "\"event\":\"sla_monitor_pass\""));
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
+
+    (void)sp_t_sql("SELECT pg_advisory_unlock(%lld)", (long long)SP_SLA_MONITOR_LOCK_KEY);
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+}
+END_TEST
+
+START_TEST(ticket_locked_by_an_agent_is_skipped_until_the_next_pass)
+{
+    const char *pid = new_ticket("sla row locked");
+    (void)sp_t_sql("BEGIN");
+    (void)sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s' FOR UPDATE", pid);
+    const char *out = pass_at(at_minutes(pid, 241), NULL); /* must not wait */
+    ck_assert_ptr_null(log_line(out, "sla_breached", pid));
+    (void)sp_t_sql("ROLLBACK");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 0);
+
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+}
+END_TEST
+
+/* ---- (g) exit codes ---------------------------------------------------------------------- */
+
+START_TEST(bad_usage_exits_2)
+{
+    static const char *const cases[][4] = {
+        {"--bogus", NULL},
+        {"--once", "--now", "yesterday", NULL},
+        {"--once", "--now", "2024-02-30T00:00:00Z", NULL},
+        {"--once", "--now", NULL},
+        {"--now", "2024-05-01T12:00:00Z", NULL}, /* a pinned clock needs --once */
+        {"--interval", "0", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out;
+        int rc = job_run(NULL, cases[i], &out);
+        ck_assert_msg(rc == 2, "case %zu exited %d:\n%s", i, rc, out);
+        ck_assert_ptr_nonnull(strstr(out, "usage:"));
+    }
+    const char *const help[] = {"--help", NULL};
+    const char *out;
+    ck_assert_int_eq(job_run(NULL, help, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "SUPPORT_AUTOCLOSE_DAYS"));
+}
+END_TEST
+
+START_TEST(unreachable_database_or_bad_setting_exits_1)
+{
+    const char *const args[] = {"--once", NULL};
+    const char *out;
+    const char *const down[] = {
+        "SUPPORT_DATABASE_URL=host=127.0.0.1 port=1 dbname=support connect_timeout=5", NULL};
+    ck_assert_int_eq(job_run(down, args, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"sla_monitor_pass_failed\""));
+
+    const char *const bad_days[] = {"SUPPORT_AUTOCLOSE_DAYS=7d", NULL};
+    ck_assert_int_eq(job_run(bad_days, args, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "SUPPORT_AUTOCLOSE_DAYS"));
+    const char *const bad_fraction[] = {"SUPPORT_SLA_WARN_FRACTION=1.5", NULL};
+    ck_assert_int_eq(job_run(bad_fraction, args, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "SUPPORT_SLA_WARN_FRACTION"));
+}
+END_TEST
+
+static Suite *
+sla_monitor_suite(void)
+{
+    Suite *s = suite_create("sla_monitor");
+    TCase *tc = sp_t_tcase(s, "warn");
+    tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
+    tcase_add_test(tc, warning_goes_to_the_assigned_agent);
+    tcase_add_test(tc, warn_fraction_comes_from_the_environment);
+
+    tc = sp_t_tcase(s, "breach");
+    tcase_add_test(tc, breach_marks_escalates_to_high_and_retargets);
+    tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
+
+    tc = sp_t_tcase(s, "autoclose");
+    tcase_add_test(tc, resolved_ticket_closes_after_7_days);
+    tcase_add_test(tc, autoclose_days_come_from_the_environment);
+
+    tc = sp_t_tcase(s, "dry_run");
+    tcase_add_test(tc, dry_run_changes_nothing_but_logs_what_it_would_do);
+
+    tc = sp_t_tcase(s, "locking");
+    tcase_add_test(tc, concurrent_runs_warn_each_ticket_once);
+    tcase_add_test(tc, run_while_another_holds_the_lock_does_nothing_and_exits_0);
+    tcase_add_test(tc, ticket_locked_by_an_agent_is_skipped_until_the_next_pass);
+
+    tc = sp_t_tcase(s, "exit_codes");
+    tcase_add_test(tc, bad_usage_exits_2);
+    tcase_add_test(tc, unreachable_database_or_bad_setting_exits_1);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(sla_monitor_suite());
+}

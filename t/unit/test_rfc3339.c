@@ -1,0 +1,70 @@
+/*
+ * test_rfc3339: strict RFC 3339 parsing (src/core/rfc3339.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "core/rfc3339.h"
+
+START_TEST(utc_with_milliseconds_is_exact)
+{
+    int64_t ms;
+    ck_assert(sp_rfc3339_parse("2026-11-24T09:15:02.125Z", &ms));
+    ck_assert_int_eq(ms, 1795511702125LL);
+    ck_assert(sp_rfc3339_parse("1970-01-01T00:00:00Z", &ms));
+    ck_assert_int_eq(ms, 0);
+}
+END_TEST
+
+START_TEST(offsets_move_the_instant)
+{
+    int64_t utc, plus;
+    ck_assert(sp_rfc3339_parse("2026-11-24T10:00:00Z", &utc));
+    ck_assert(sp_rfc3339_parse("2026-11-24T12:00:00+02:00", &plus));
+    ck_assert_int_eq(utc, plus);
+    ck_assert(sp_rfc3339_parse("2026-11-24T05:30:00-04:30", &plus));
+    ck_assert_int_eq(utc, plus);
+}
+END_TEST
+
+START_TEST(leap_day_only_in_leap_years)
+{
+    int64_t ms;
+    ck_assert(sp_rfc3339_parse("2028-02-29T00:00:00Z", &ms));
+    ck_assert(!sp_rfc3339_parse("2026-02-29T00:00:00Z", &ms));
+    ck_assert(!sp_rfc3339_parse("2100-02-29T00:00:00Z", &ms));
+    ck_assert(sp_rfc3339_parse("2000-02-29T00:00:00Z", &ms));
+}
+END_TEST
+
+START_TEST(malformed_and_impossible_values_are_refused)
+{
+    static const char *const bad[] = {
+        "", "2026-11-24", "2026-11-24T09:15:02", "2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z",
+        "2026-11-24T24:00:00Z", "2026-11-24T23:60:00Z", "2026-11-24T23:59:60Z",
+        "2026-11-24T09:15:02.Z", "2026-11-24T09:15:02+0200", "1969-12-31T23:59:59Z",
+        "2026-11-24T09:15:02Zjunk", "1234567890", "2026-11-24 09:15:02Z",
+    };
+    int64_t ms;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!sp_rfc3339_parse(bad[i], &ms), "accepted %s", bad[i]);
+    ck_assert(!sp_rfc3339_parse(NULL, &ms));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("rfc3339");
+    TCase *tc = tcase_create("parse");
+    tcase_add_test(tc, utc_with_milliseconds_is_exact);
+    tcase_add_test(tc, offsets_move_the_instant);
+    tcase_add_test(tc, leap_day_only_in_leap_years);
+    tcase_add_test(tc, malformed_and_impossible_values_are_refused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
