@@ -61,9 +61,13 @@ t AS (
     CROSS JOIN params
     CROSS JOIN LATERAL (SELECT now() - ((g % 525600) * interval '1 minute') AS created) c
     CROSS JOIN LATERAL (
-        SELECT CASE WHEN g % 100 < 80 THEN 'closed' WHEN g % 100 < 85 THEN 'resolved'
-                    WHEN g % 100 < 90 THEN 'pending_customer' WHEN g % 100 < 95 THEN 'in_progress'
-                    ELSE 'open' END AS status,
+        -- Status follows age, as on a real desk: tickets of the last three
+        -- days are still being worked, resolved ones auto-close after a
+        -- week, everything older is closed.
+        SELECT CASE WHEN c.created > now() - interval '3 days'
+                    THEN (ARRAY['open','in_progress','in_progress','pending_customer','resolved'])[1 + g % 5]
+                    WHEN c.created > now() - interval '10 days' THEN 'resolved'
+                    ELSE 'closed' END AS status,
                (ARRAY['low','normal','normal','normal','high','urgent'])[1 + g % 6] AS priority,
                (ARRAY[1440,240,240,240,60,15])[1 + g % 6] * interval '1 minute' AS fr,
                (ARRAY[7200,2880,2880,2880,480,240])[1 + g % 6] * interval '1 minute' AS res

@@ -323,12 +323,31 @@ static struct sp_stmt apply_stmt = SP_STMT(
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     22);
 
+/* The webhooks every change implies (API.md §11), queued with it; the
+ * dispatcher fans them out to the subscriptions of each event type. */
+static void
+queue_webhooks(struct sp_ticket_change *c)
+{
+    struct sp_buf payload;
+    sp_buf_init(&payload, c->ctx->arena, 128);
+    sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
+    sp_buf_json_cstr(&payload, c->after.public_id);
+    sp_buf_printf(&payload, ",\"status\":\"%s\",\"priority\":\"%s\"}",
+                  sp_status_name(c->after.status), sp_priority_name(c->after.priority));
+    if (c->message_body != NULL && !c->message_internal)
+        sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
+                             payload.data);
+    if (c->nevents > 0)
+        sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
+}
+
 enum sp_rc
 sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
                 const char **message_created_at, struct sp_problem *p)
 {
     if (!sp_ticket_changed(c))
         return SP_OK;
+    queue_webhooks(c);
     struct sp_arena *a = c->ctx->arena;
     const struct sp_ticket_state *s = &c->after;
     const char *params[22] = {

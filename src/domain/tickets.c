@@ -322,13 +322,17 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     sp_buf_json_cstr(&events, in->customer_id);
     sp_buf_printf(&events, ",\"metadata\":{\"to\":\"open\",\"source\":\"%s\",\"priority\":\"%s\"}}",
                   sp_source_names[in->source], sp_priority_name(it.priority));
-    const char *outbox = "[]";
+    /* ticket.created for webhooks (API.md §11); payload ids are added in SQL */
+    const char *outbox = "[{\"kind\":\"webhook\",\"event_type\":\"ticket.created\","
+                         "\"channel\":\"webhook\",\"recipient\":null,\"payload\":{}}]";
     if (it.assignee != 0) {
         sp_buf_printf(&events, ",{\"event_type\":\"assigned\",\"actor_type\":\"system\","
                                "\"performed_by\":null,\"metadata\":{\"from\":null,\"to\":%lld,"
                                "\"routing\":true}}",
                       it.assignee);
-        outbox = sp_arena_sprintf(a, "[{\"kind\":\"notification\",\"event_type\":\"ticket.assigned\","
+        outbox = sp_arena_sprintf(a, "[{\"kind\":\"webhook\",\"event_type\":\"ticket.created\","
+                                     "\"channel\":\"webhook\",\"recipient\":null,\"payload\":{}},"
+                                     "{\"kind\":\"notification\",\"event_type\":\"ticket.assigned\","
                                      "\"channel\":\"agent\",\"recipient\":\"%lld\","
                                      "\"payload\":{\"agent_id\":%lld}}]",
                                   it.assignee, it.assignee);

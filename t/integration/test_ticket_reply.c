@@ -222,12 +222,29 @@ START_TEST(body_of_20001_chars_is_422_too_long)
 }
 END_TEST
 
+START_TEST(create_and_reply_queue_their_webhooks)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "webhooks are queued");
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "webhook", "ticket.created", NULL, NULL), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "webhook", "ticket.message_created", NULL, NULL), 0);
+    sp_t_ticket_reply(&u, id, "one more thing");
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "webhook", "ticket.message_created", NULL, NULL), 1);
+    /* A reply that reopens also changes the ticket: ticket.updated. */
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "webhook", "ticket.updated", NULL, NULL), 0);
+    sp_t_db_ticket_set_status(id, "resolved");
+    sp_t_ticket_reply(&u, id, "it is back");
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "webhook", "ticket.updated", NULL, NULL), 1);
+}
+END_TEST
+
 static Suite *
 ticket_reply_suite(void)
 {
     Suite *s = suite_create("ticket_reply");
     TCase *tc = sp_t_tcase(s, "reply");
     tcase_add_test(tc, reply_is_201_with_the_sanitized_message);
+    tcase_add_test(tc, create_and_reply_queue_their_webhooks);
     tcase_add_test(tc, reply_text_is_entity_escaped);
     tcase_add_test(tc, reply_appends_to_the_ticket_messages);
 
