@@ -307,27 +307,22 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
                             0},
 };
 
-/* skills[] as a text[] literal; each 1..64 printable chars. */
+/* skills[] travels as a JSON array (the SQL unpacks it), so any text
+ * round-trips exactly; each skill is 1..64 characters. */
 static const char *
-skills_literal(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
+skills_json(struct json_object *arr, struct sp_problem *p)
 {
-    struct sp_buf b;
-    sp_buf_init(&b, r->arena, 128);
-    sp_buf_putc(&b, '{');
     size_t n = json_object_array_length(arr);
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(arr, i);
-        const char *s = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : NULL;
-        if (s == NULL || strlen(s) == 0 || strlen(s) > 64) {
+        size_t len = json_object_is_type(e, json_type_string)
+                         ? (size_t)json_object_get_string_len(e) : 0;
+        if (len == 0 || len > 64) {
             sp_problem_field(p, "skills", "invalid", "must be strings of 1 to 64 characters");
             return NULL;
         }
-        if (i)
-            sp_buf_putc(&b, ',');
-        sp_buf_json_cstr(&b, s);  /* a JSON string is a valid array element literal */
     }
-    sp_buf_putc(&b, '}');
-    return b.data;
+    return sp_json_compact(arr, NULL);
 }
 
 static enum sp_rc
@@ -343,7 +338,7 @@ save_agent(struct sp_req *r, bool create, struct sp_problem *p)
     struct sp_admin_field f[SP_AGENT_NFIELDS];
     to_fields(r, json, agent_fields, v, SP_AGENT_NFIELDS, f);
     if (v[SP_AGENT_SKILLS].present) {
-        f[SP_AGENT_SKILLS].value = skills_literal(r, v[SP_AGENT_SKILLS].obj, p);
+        f[SP_AGENT_SKILLS].value = skills_json(v[SP_AGENT_SKILLS].obj, p);
         if (f[SP_AGENT_SKILLS].value == NULL)
             return p->rc;
     }

@@ -61,7 +61,7 @@ static const struct table tables[SP_ADMIN_TABLE_MAX] = {
         " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
         "user_id_taken", "another agent has this user_id", false, SP_AGENT_NFIELDS,
         {{"user_id", "$"}, {"display_name", "$"}, {"team", "$"},
-         {"skills", "$::text[]"}, {"status", "$"}, {"max_concurrent_chats", "$::int"}}},
+         {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"}, {"status", "$"}, {"max_concurrent_chats", "$::int"}}},
 };
 
 /* Writes a column's cast with "$" replaced by the parameter number. */

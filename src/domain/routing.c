@@ -8,27 +8,36 @@
 #include "core/arena.h"
 #include "db/db.h"
 
+/* An agent's workload: tickets not yet resolved (as the dashboard counts). */
 #define OPEN_TICKETS(alias)                                                         \
     "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = " alias ".id" \
-    " AND t.status IN ('open', 'in_progress'))"
+    " AND t.status IN ('open', 'in_progress', 'pending_customer'))"
+
+/* Picks of one team (or skill) are serialized for the rest of the
+ * transaction: the next statement's snapshot then sees the previous pick's
+ * committed last_assigned_at. Row locks with SKIP LOCKED alone would skip
+ * agents whose picks are still in flight (leaving tickets unassigned) and
+ * re-check only the WHERE clause, not the ORDER BY, after a wait. */
+static struct sp_stmt serialize_stmt = SP_STMT(
+    "route_serialize", "SELECT pg_advisory_xact_lock(7311947, hashtext($1))", 1);
 
 static struct sp_stmt round_robin_stmt = SP_STMT(
     "route_round_robin",
-    "UPDATE support_agents SET last_assigned_at = now() WHERE id = ("
+    "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
     "  WHERE a.team = $1 AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
     "  ORDER BY a.last_assigned_at NULLS FIRST, a.id"
-    "  LIMIT 1 FOR UPDATE SKIP LOCKED"
+    "  LIMIT 1"
     ") RETURNING id",
     2);
 
 static struct sp_stmt skill_stmt = SP_STMT(
     "route_skill",
-    "UPDATE support_agents SET last_assigned_at = now() WHERE id = ("
+    "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
     "  WHERE $1 = ANY (a.skills) AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
     "  ORDER BY " OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
-    "  LIMIT 1 FOR UPDATE SKIP LOCKED"
+    "  LIMIT 1"
     ") RETURNING id",
     2);
 
@@ -48,6 +57,9 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     } else {
         return SP_OK;  /* manual: agents claim it */
     }
+    const char *lock_key[1] = {sp_arena_sprintf(ctx->arena, "%s:%s", routing, key)};
+    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock_key, p) == NULL)
+        return p->rc;
     const char *params[2] = {key, sp_arena_sprintf(ctx->arena, "%ld", max_open)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
     if (r == NULL)

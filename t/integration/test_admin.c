@@ -1,0 +1,1156 @@
+/*
+ * test_admin: the JSON admin API of API.md §6 for categories, SLA
+ * policies, priority rules and agents (role support_admin). Who may call
+ * it (401 without a token, 403 for customers and plain agents, and
+ * nothing changes then), the shapes it answers, validation (slugs, enum
+ * values, minute ranges, PCRE2 patterns refused at save time with
+ * invalid_pattern, skills), the specific conflicts (slug_taken,
+ * user_id_taken), partial updates (rules bump their version), deletes,
+ * list pagination, and the effects on ticket creation: a deactivated
+ * category is refused, a category SLA policy drives the due dates.
+ *
+ * Every rule created here is inactive or bound to a fresh category, so no
+ * other test's tickets are affected.
+ */
+#include "harness.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MINUTE_MS 60000LL
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static struct sp_t_resp *
+admin(const char *method, const char *path, const char *json)
+{
+    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
+                        NULL);
+}
+
+static void
+assert_str_or_null(struct json_object *o, const char *key)
+{
+    struct json_object *v = sp_t_jget(o, key);
+    ck_assert_msg(v == NULL || json_object_is_type(v, json_type_string),
+                  "\"%s\" must be a string or null in %s", key, json_object_to_json_string(o));
+}
+
+static bool
+str_eq_or_null(struct json_object *o, const char *key, const char *want)
+{
+    struct json_object *v = sp_t_jget(o, key);
+    if (want == NULL)
+        return v == NULL;
+    return v != NULL && json_object_is_type(v, json_type_string)
+           && strcmp(json_object_get_string(v), want) == 0;
+}
+
+static void
+assert_one_of(const char *key, const char *v, const char *const *allowed)
+{
+    for (size_t i = 0; allowed[i] != NULL; i++)
+        if (strcmp(v, allowed[i]) == 0)
+            return;
+    ck_abort_msg("%s \"%s\" is not an allowed value", key, v);
+}
+
+static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
+static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
+static const char *const tiers[] = {"standard", "premium", "vip", NULL};
+
+static void
+assert_category(struct json_object *c)
+{
+    ck_assert_int_gt(sp_t_jint(c, "id"), 0);
+    ck_assert_msg(sp_t_matches("^[a-z0-9-]{1,120}$", sp_t_jstr(c, "slug")), "bad slug");
+    ck_assert_msg(*sp_t_jstr(c, "name") != '\0', "empty name");
+    assert_str_or_null(c, "description");
+    (void)sp_t_jget_at(__FILE__, __LINE__, c, "is_active", json_type_boolean, true);
+    assert_one_of("routing", sp_t_jstr(c, "routing"), routings);
+    assert_str_or_null(c, "team");
+    assert_str_or_null(c, "required_skill");
+    struct json_object *dp = sp_t_jget(c, "default_priority");
+    if (dp != NULL)
+        assert_one_of("default_priority", sp_t_jstr(c, "default_priority"), priorities);
+    sp_t_assert_timestamp(sp_t_jstr(c, "created_at"));
+    sp_t_assert_timestamp(sp_t_jstr(c, "updated_at"));
+}
+
+static bool
+jbool(struct json_object *o, const char *key)
+{
+    return json_object_get_boolean(
+        sp_t_jget_at(__FILE__, __LINE__, o, key, json_type_boolean, true));
+}
+
+static void
+assert_rule(struct json_object *r)
+{
+    ck_assert_int_gt(sp_t_jint(r, "id"), 0);
+    (void)sp_t_jint(r, "position");
+    ck_assert_msg(*sp_t_jstr(r, "name") != '\0', "empty name");
+    (void)jbool(r, "is_active");
+    assert_str_or_null(r, "category");
+    struct json_object *t = sp_t_jget(r, "customer_tier");
+    if (t != NULL)
+        assert_one_of("customer_tier", sp_t_jstr(r, "customer_tier"), tiers);
+    assert_str_or_null(r, "pattern");
+    struct json_object *sb = sp_t_jget(r, "sentiment_below");
+    ck_assert_msg(sb == NULL || json_object_is_type(sb, json_type_double)
+                      || json_object_is_type(sb, json_type_int),
+                  "sentiment_below must be a number or null");
+    assert_one_of("priority", sp_t_jstr(r, "priority"), priorities);
+    ck_assert_int_ge(sp_t_jint(r, "version"), 1);
+    sp_t_assert_timestamp(sp_t_jstr(r, "created_at"));
+    sp_t_assert_timestamp(sp_t_jstr(r, "updated_at"));
+}
+
+static void
+assert_agent(struct json_object *a)
+{
+    static const char *const statuses[] = {"active", "away", NULL};
+    ck_assert_int_gt(sp_t_jint(a, "id"), 0);
+    ck_assert_msg(*sp_t_jstr(a, "user_id") != '\0', "empty user_id");
+    assert_str_or_null(a, "display_name");
+    ck_assert_msg(*sp_t_jstr(a, "team") != '\0', "empty team");
+    struct json_object *skills = sp_t_jarr(a, "skills");
+    for (size_t i = 0; i < json_object_array_length(skills); i++)
+        ck_assert_msg(json_object_is_type(json_object_array_get_idx(skills, i),
+                                          json_type_string), "skills[] must hold strings");
+    assert_one_of("status", sp_t_jstr(a, "status"), statuses);
+    ck_assert_int_ge(sp_t_jint(a, "max_concurrent_chats"), 0);
+    struct json_object *la = sp_t_jget(a, "last_assigned_at");
+    if (la != NULL)
+        sp_t_assert_timestamp(json_object_get_string(la));
+    sp_t_assert_timestamp(sp_t_jstr(a, "created_at"));
+    sp_t_assert_timestamp(sp_t_jstr(a, "updated_at"));
+}
+
+/* skills[] of an agent object as "a|b|c". */
+static const char *
+skills_joined(struct json_object *a)
+{
+    struct json_object *skills = sp_t_jarr(a, "skills");
+    const char *s = "";
+    for (size_t i = 0; i < json_object_array_length(skills); i++)
+        s = sp_t_fmt("%s%s%s", s, i ? "|" : "",
+                     json_object_get_string(json_object_array_get_idx(skills, i)));
+    return s;
+}
+
+/* Walks a whole admin list with limit=100: ids strictly ascending, every
+ * item in shape, next_cursor null on the last page. Returns a copy of the
+ * item with that id (or NULL), as JSON text (parse again to inspect). */
+static const char *
+list_find(const char *path, int64_t id, void (*shape)(struct json_object *))
+{
+    const char *found = NULL;
+    const char *cursor = NULL;
+    int64_t prev = 0;
+    for (int page = 0; page < 1000; page++) {
+        const char *url = cursor != NULL
+                              ? sp_t_fmt("%s?limit=100&cursor=%s", path, sp_t_urlencode(cursor))
+                              : sp_t_fmt("%s?limit=100", path);
+        struct sp_t_resp *r = admin("GET", url, NULL);
+        sp_t_assert_json(r, 200);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        ck_assert_uint_le(json_object_array_length(data), 100);
+        for (size_t i = 0; i < json_object_array_length(data); i++) {
+            struct json_object *it = json_object_array_get_idx(data, i);
+            shape(it);
+            int64_t iid = sp_t_jint(it, "id");
+            ck_assert_msg(iid > prev, "%s: id %lld after %lld (not ascending / repeated)", path,
+                          (long long)iid, (long long)prev);
+            prev = iid;
+            if (iid == id)
+                found = sp_t_fmt("%s", json_object_to_json_string(it));
+        }
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        if (nc == NULL) {
+            sp_t_resp_free(r);
+            return found;
+        }
+        ck_assert_msg(json_object_is_type(nc, json_type_string), "next_cursor not a string");
+        ck_assert_msg(json_object_array_length(data) == 100,
+                      "%s: a page of %zu items with a next_cursor at limit 100", path,
+                      json_object_array_length(data));
+        cursor = sp_t_fmt("%s", json_object_get_string(nc));
+        sp_t_resp_free(r);
+    }
+    ck_abort_msg("%s: more than 1000 pages", path);
+    return NULL;
+}
+
+static struct json_object *
+parsed(const char *text)
+{
+    ck_assert_msg(text != NULL, "item not found in the list");
+    struct json_object *o = json_tokener_parse(text);
+    ck_assert(o != NULL);
+    return o;
+}
+
+/* ---- roles ----------------------------------------------------------------- */
+
+START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
+{
+    /* Real targets, so a wrongly allowed call would show its effect. */
+    const char *slug = sp_t_admin_category_new(NULL);
+    long long cat_id = atoll(sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'",
+                                      slug));
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/priority-rules",
+        "{\"name\":\"roles probe\",\"priority\":\"low\",\"is_active\":false}");
+    int64_t rule_id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    int64_t agent_id = sp_t_admin_agent_new("\"status\":\"active\"", NULL);
+    const char *new_slug = sp_t_unique("roles-new");
+    struct sp_t_user new_agent = sp_t_user_new(SP_ROLE_AGENT);
+
+    struct {
+        const char *method, *path, *body;
+    } eps[] = {
+        {"GET", "/support/admin/categories", NULL},
+        {"POST", "/support/admin/categories",
+         sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", new_slug)},
+        {"PATCH", sp_t_fmt("/support/admin/categories/%lld", cat_id),
+         "{\"name\":\"hijacked\"}"},
+        {"GET", "/support/admin/sla-policies", NULL},
+        {"PUT", "/support/admin/sla-policies",
+         sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\",\"first_response_minutes\":1,"
+                  "\"resolution_minutes\":2}", slug)},
+        {"GET", "/support/admin/priority-rules", NULL},
+        {"POST", "/support/admin/priority-rules",
+         sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false}", new_slug)},
+        {"PATCH", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id),
+         "{\"name\":\"hijacked\"}"},
+        {"DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id), NULL},
+        {"GET", "/support/admin/agents", NULL},
+        {"POST", "/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\"}", new_agent.sub)},
+        {"PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id),
+         "{\"status\":\"away\"}"},
+    };
+    struct sp_t_user customer = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+        const char *ct = eps[i].body != NULL ? SP_T_JSON : NULL;
+        r = sp_t_request(eps[i].method, eps[i].path, NULL, ct, eps[i].body, NULL);
+        ck_assert_msg(r->status == 401, "%s %s without a token: HTTP %ld", eps[i].method,
+                      eps[i].path, r->status);
+        sp_t_assert_problem(r, 401, "unauthorized");
+        sp_t_resp_free(r);
+        r = sp_t_request(eps[i].method, eps[i].path, customer.token, ct, eps[i].body, NULL);
+        ck_assert_msg(r->status == 403, "%s %s as a customer: HTTP %ld", eps[i].method,
+                      eps[i].path, r->status);
+        sp_t_assert_problem(r, 403, "forbidden");
+        sp_t_resp_free(r);
+        r = sp_t_request(eps[i].method, eps[i].path, agent.token, ct, eps[i].body, NULL);
+        ck_assert_msg(r->status == 403, "%s %s as a support_agent: HTTP %ld", eps[i].method,
+                      eps[i].path, r->status);
+        sp_t_assert_problem(r, 403, "forbidden");
+        sp_t_resp_free(r);
+    }
+    /* Nothing happened. */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_categories WHERE slug = '%s'",
+                              new_slug), "0");
+    ck_assert_str_eq(sp_t_sql("SELECT name FROM support_categories WHERE id = %lld",
+                              cat_id), sp_t_fmt("Category %s", slug));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_sla_policies p JOIN "
+                              "support_categories c ON c.id = p.category_id WHERE c.slug = '%s'",
+                              slug), "0");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              new_slug), "0");
+    ck_assert_str_eq(sp_t_sql("SELECT name || ' v' || version FROM support_priority_rules "
+                              "WHERE id = %lld", (long long)rule_id), "roles probe v1");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'",
+                              new_agent.sub), "0");
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_agents WHERE id = %lld",
+                              (long long)agent_id), "active");
+
+    /* The admin can do every one of them. */
+    for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
+        r = admin(eps[i].method, eps[i].path, eps[i].body);
+        long want = strcmp(eps[i].method, "POST") == 0     ? 201
+                    : strcmp(eps[i].method, "DELETE") == 0 ? 204
+                                                           : 200;
+        ck_assert_msg(r->status == want, "%s %s as an admin: HTTP %ld, want %ld; %.300s",
+                      eps[i].method, eps[i].path, r->status, want, r->body);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* ---- categories -------------------------------------------------------------- */
+
+START_TEST(category_create_answers_201_with_the_row_and_defaults)
+{
+    const char *slug = sp_t_unique("adm-cat");
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/categories",
+        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Billing é\",\"description\":\"money\","
+                 "\"routing\":\"round_robin\",\"team\":\"finance\",\"required_skill\":\"sepa\","
+                 "\"default_priority\":\"high\",\"unknown_field\":1}", slug));
+    assert_category(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), slug);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Billing é");
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "money");
+    ck_assert(jbool(r->json, "is_active"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "routing"), "round_robin");
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), "finance");
+    ck_assert_str_eq(sp_t_jstr(r->json, "required_skill"), "sepa");
+    ck_assert_str_eq(sp_t_jstr(r->json, "default_priority"), "high");
+    sp_t_assert_recent(sp_t_jstr(r->json, "created_at"));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    /* Minimal: defaults. */
+    const char *slug2 = sp_t_unique("adm-min");
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Minimal\"}", slug2));
+    assert_category(r->json);
+    ck_assert(jbool(r->json, "is_active"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "routing"), "manual");
+    sp_t_assert_jnull(r->json, "description");
+    sp_t_assert_jnull(r->json, "team");
+    sp_t_assert_jnull(r->json, "required_skill");
+    sp_t_assert_jnull(r->json, "default_priority");
+    int64_t id2 = sp_t_jint(r->json, "id");
+    ck_assert_int_gt(id2, id);
+    sp_t_resp_free(r);
+
+    /* Both are listed, as created. */
+    struct json_object *c = parsed(list_find("/support/admin/categories", id, assert_category));
+    ck_assert_str_eq(sp_t_jstr(c, "slug"), slug);
+    ck_assert_str_eq(sp_t_jstr(c, "team"), "finance");
+    json_object_put(c);
+    c = parsed(list_find("/support/admin/categories", id2, assert_category));
+    ck_assert_str_eq(sp_t_jstr(c, "slug"), slug2);
+    json_object_put(c);
+
+    /* And usable for tickets at once. */
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    sp_t_ticket_create_json(&u, sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\","
+                                         "\"category\":\"%s\"}", slug2));
+}
+END_TEST
+
+START_TEST(category_validation_and_slug_taken)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r;
+
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"again\"}", slug));
+    sp_t_assert_problem(r, 409, "slug_taken");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_categories WHERE slug = '%s'", slug),
+                     "1");
+
+    static const char *const bad_slugs[] = {"\"Upper\"", "\"has space\"", "\"under_score\"",
+                                            "\"\"", "\"ümlaut\"", "\"a/b\"", "42", NULL};
+    for (size_t i = 0; bad_slugs[i] != NULL; i++) {
+        r = admin("POST", "/support/admin/categories",
+                  sp_t_fmt("{\"slug\":%s,\"name\":\"x\"}", bad_slugs[i]));
+        sp_t_assert_invalid(r, "slug", NULL);
+        sp_t_resp_free(r);
+    }
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", sp_t_repeat("a", 121)));
+    sp_t_assert_invalid(r, "slug", NULL);
+    sp_t_resp_free(r);
+    /* 120 is fine */
+    const char *long_slug = sp_t_fmt("%.120s", sp_t_fmt("%s%s", sp_t_unique("l"),
+                                                        sp_t_repeat("x", 120)));
+    ck_assert_uint_eq(strlen(long_slug), 120);
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", long_slug));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+
+    r = admin("POST", "/support/admin/categories", "{\"name\":\"no slug\"}");
+    sp_t_assert_invalid(r, "slug", "required");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\"}", sp_t_unique("noname")));
+    sp_t_assert_invalid(r, "name", "required");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"routing\":\"random\"}",
+                       sp_t_unique("rt")));
+    sp_t_assert_invalid(r, "routing", "invalid");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"default_priority\":\"critical\"}",
+                       sp_t_unique("dp")));
+    sp_t_assert_invalid(r, "default_priority", "invalid");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories",
+              sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"is_active\":\"yes\"}",
+                       sp_t_unique("ia")));
+    sp_t_assert_invalid(r, "is_active", NULL);
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories", "[1]");
+    sp_t_assert_problem(r, 422, "validation_failed");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/categories", "{\"slug\":");
+    sp_t_assert_problem(r, 400, "invalid_json");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(category_patch_changes_given_fields_only)
+{
+    const char *slug = sp_t_admin_category_new("\"description\":\"keep me\",\"team\":\"t1\"");
+    const char *other = sp_t_admin_category_new(NULL);
+    const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
+    const char *path = sp_t_fmt("/support/admin/categories/%s", id);
+
+    struct sp_t_resp *r = admin("PATCH", path, "{\"name\":\"Renamed\",\"routing\":\"skill\","
+                                               "\"required_skill\":\"de\"}");
+    sp_t_assert_json(r, 200);
+    assert_category(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), slug);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Renamed");
+    ck_assert_str_eq(sp_t_jstr(r->json, "routing"), "skill");
+    ck_assert_str_eq(sp_t_jstr(r->json, "required_skill"), "de");
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "keep me");
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), "t1");
+    sp_t_resp_free(r);
+
+    /* null clears a nullable field */
+    r = admin("PATCH", path, "{\"description\":null}");
+    sp_t_assert_json(r, 200);
+    sp_t_assert_jnull(r->json, "description");
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Renamed");
+    sp_t_resp_free(r);
+
+    /* a new slug */
+    const char *slug2 = sp_t_unique("renamed");
+    r = admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", slug2));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), slug2);
+    sp_t_resp_free(r);
+
+    /* another category's slug */
+    r = admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", other));
+    sp_t_assert_problem(r, 409, "slug_taken");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT slug FROM support_categories WHERE id = %s", id), slug2);
+
+    r = admin("PATCH", path, "{\"slug\":\"Not Valid\"}");
+    sp_t_assert_invalid(r, "slug", NULL);
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"slug\":null}");
+    sp_t_assert_invalid(r, "slug", NULL);
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"name\":\"\"}");
+    sp_t_assert_invalid(r, "name", NULL);
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"routing\":\"nope\"}");
+    sp_t_assert_invalid(r, "routing", "invalid");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT slug || '/' || name || '/' || routing FROM "
+                              "support_categories WHERE id = %s", id),
+                     sp_t_fmt("%s/Renamed/skill", slug2));
+
+    r = admin("PATCH", "/support/admin/categories/999999999999", "{\"name\":\"x\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("PATCH", "/support/admin/categories/abc", "{\"name\":\"x\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *body = sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"category\":\"%s\"}",
+                                slug);
+    const char *before = sp_t_ticket_create_json(&u, body);
+
+    struct sp_t_resp *r = admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+                                "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    ck_assert(!jbool(r->json, "is_active"));
+    sp_t_resp_free(r);
+
+    r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'",
+                              u.sub), "1");
+    /* Existing tickets keep their category. */
+    r = sp_t_ticket_get(&u, before);
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    sp_t_resp_free(r);
+    /* Still listed for admins, as inactive. */
+    struct json_object *c = parsed(list_find("/support/admin/categories", atoll(id),
+                                             assert_category));
+    ck_assert(!jbool(c, "is_active"));
+    json_object_put(c);
+
+    r = admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id), "{\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    ck_assert(jbool(r->json, "is_active"));
+    sp_t_resp_free(r);
+    sp_t_ticket_create_json(&u, body);
+}
+END_TEST
+
+START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
+{
+    /* at least three of each */
+    for (int i = 0; i < 3; i++) {
+        sp_t_admin_category_new(NULL);
+        sp_t_admin_agent_new(NULL, NULL);
+        struct sp_t_resp *r = sp_t_admin_post(
+            "/support/admin/priority-rules",
+            sp_t_fmt("{\"name\":\"page %d\",\"priority\":\"low\",\"is_active\":false}", i));
+        sp_t_resp_free(r);
+    }
+    static const char *const lists[] = {"/support/admin/categories",
+                                        "/support/admin/priority-rules",
+                                        "/support/admin/agents", NULL};
+    for (size_t l = 0; lists[l] != NULL; l++) {
+        struct sp_t_resp *r = admin("GET", sp_t_fmt("%s?limit=1", lists[l]), NULL);
+        sp_t_assert_json(r, 200);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        ck_assert_uint_eq(json_object_array_length(data), 1);
+        int64_t first = sp_t_jint(json_object_array_get_idx(data, 0), "id");
+        const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+        sp_t_resp_free(r);
+
+        r = admin("GET", sp_t_fmt("%s?limit=2&cursor=%s", lists[l], sp_t_urlencode(cursor)),
+                  NULL);
+        sp_t_assert_json(r, 200);
+        data = sp_t_jarr(r->json, "data");
+        ck_assert_uint_eq(json_object_array_length(data), 2);
+        int64_t second = sp_t_jint(json_object_array_get_idx(data, 0), "id");
+        int64_t third = sp_t_jint(json_object_array_get_idx(data, 1), "id");
+        ck_assert_int_gt(second, first);
+        ck_assert_int_gt(third, second);
+        sp_t_resp_free(r);
+
+        /* default limit 25 */
+        r = admin("GET", lists[l], NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_uint_le(json_object_array_length(sp_t_jarr(r->json, "data")), 25);
+        (void)sp_t_jget(r->json, "next_cursor");
+        sp_t_resp_free(r);
+
+        static const char *const bad_limits[] = {"0", "101", "-1", "x", "", NULL};
+        for (size_t i = 0; bad_limits[i] != NULL; i++) {
+            r = admin("GET", sp_t_fmt("%s?limit=%s", lists[l], bad_limits[i]), NULL);
+            sp_t_assert_invalid(r, "limit", NULL);
+            sp_t_resp_free(r);
+        }
+        r = admin("GET", sp_t_fmt("%s?cursor=not-a-cursor", lists[l]), NULL);
+        sp_t_assert_invalid(r, "cursor", NULL);
+        sp_t_resp_free(r);
+    }
+
+    /* A cursor of another list (the customer's tickets) is refused too. */
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    sp_t_ticket_create(&u, "cursor one");
+    sp_t_ticket_create(&u, "cursor two");
+    struct sp_t_resp *r = sp_t_get("/support/tickets?limit=1", u.token);
+    sp_t_assert_json(r, 200);
+    const char *foreign = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = admin("GET", sp_t_fmt("/support/admin/categories?cursor=%s", sp_t_urlencode(foreign)),
+              NULL);
+    sp_t_assert_invalid(r, "cursor", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- SLA policies ------------------------------------------------------------- */
+
+static void
+assert_sla(struct json_object *p)
+{
+    ck_assert_int_gt(sp_t_jint(p, "id"), 0);
+    assert_one_of("priority", sp_t_jstr(p, "priority"), priorities);
+    assert_str_or_null(p, "category");
+    int64_t fr = sp_t_jint(p, "first_response_minutes");
+    int64_t rs = sp_t_jint(p, "resolution_minutes");
+    ck_assert(fr >= 1 && fr <= 5256000);
+    ck_assert(rs >= 1 && rs <= 5256000);
+    sp_t_assert_timestamp(sp_t_jstr(p, "updated_at"));
+}
+
+/* The policy row of (priority, category or NULL) in GET, as JSON text; asserts
+ * there is at most one. */
+static const char *
+sla_find(const char *priority, const char *category)
+{
+    struct sp_t_resp *r = admin("GET", "/support/admin/sla-policies", NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    const char *found = NULL;
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *p = json_object_array_get_idx(data, i);
+        assert_sla(p);
+        if (strcmp(sp_t_jstr(p, "priority"), priority) != 0
+            || !str_eq_or_null(p, "category", category))
+            continue;
+        ck_assert_msg(found == NULL, "two policies for (%s, %s)", priority,
+                      category != NULL ? category : "null");
+        found = sp_t_fmt("%s", json_object_to_json_string(p));
+    }
+    sp_t_resp_free(r);
+    return found;
+}
+
+START_TEST(sla_policies_list_has_one_default_per_priority)
+{
+    for (size_t i = 0; priorities[i] != NULL; i++) {
+        const char *p = sla_find(priorities[i], NULL);
+        ck_assert_msg(p != NULL, "no default policy for %s", priorities[i]);
+    }
+    /* Putting a default's own values back is an upsert: same row, still one. */
+    struct json_object *low = parsed(sla_find("low", NULL));
+    int64_t id = sp_t_jint(low, "id");
+    struct sp_t_resp *r = admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"low\",\"category\":null,\"first_response_minutes\":%lld,"
+                 "\"resolution_minutes\":%lld}",
+                 (long long)sp_t_jint(low, "first_response_minutes"),
+                 (long long)sp_t_jint(low, "resolution_minutes")));
+    sp_t_assert_json(r, 200);
+    assert_sla(r->json);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    sp_t_assert_jnull(r->json, "category");
+    sp_t_resp_free(r);
+    json_object_put(low);
+    struct json_object *again = parsed(sla_find("low", NULL));
+    ck_assert_int_eq(sp_t_jint(again, "id"), id);
+    json_object_put(again);
+}
+END_TEST
+
+START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
+{
+    const char *slug = sp_t_admin_category_new("\"default_priority\":\"high\"");
+    const char *plain = sp_t_admin_category_new("\"default_priority\":\"high\"");
+    ck_assert_msg(sla_find("high", slug) == NULL, "a fresh category has a policy already");
+
+    struct sp_t_resp *r = admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\",\"first_response_minutes\":30,"
+                 "\"resolution_minutes\":600}", slug));
+    sp_t_assert_json(r, 200);
+    assert_sla(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 30);
+    ck_assert_int_eq(sp_t_jint(r->json, "resolution_minutes"), 600);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
+                       "\"first_response_minutes\":45,\"resolution_minutes\":700}", slug));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 45);
+    ck_assert_int_eq(sp_t_jint(r->json, "resolution_minutes"), 700);
+    sp_t_resp_free(r);
+    struct json_object *p = parsed(sla_find("high", slug));
+    ck_assert_int_eq(sp_t_jint(p, "id"), id);
+    ck_assert_int_eq(sp_t_jint(p, "first_response_minutes"), 45);
+    ck_assert_int_eq(sp_t_jint(p, "resolution_minutes"), 700);
+    json_object_put(p);
+
+    /* New tickets of the category follow it... */
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"sla\",\"description\":\"d\",\"category\":\"%s\"}", slug));
+    r = sp_t_agent_ticket(&agent, pid);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    int64_t created = sp_t_jts_ms(r->json, "created_at");
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "first_response_due_at") - created, 45 * MINUTE_MS);
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at") - created, 700 * MINUTE_MS);
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "sla_due_at"),
+                     sp_t_jts_ms(r->json, "first_response_due_at"));
+    sp_t_resp_free(r);
+
+    /* ...other categories keep the priority default. */
+    struct json_object *def = parsed(sla_find("high", NULL));
+    pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"sla\",\"description\":\"d\",\"category\":\"%s\"}", plain));
+    r = sp_t_agent_ticket(&agent, pid);
+    created = sp_t_jts_ms(r->json, "created_at");
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "first_response_due_at") - created,
+                     sp_t_jint(def, "first_response_minutes") * MINUTE_MS);
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at") - created,
+                     sp_t_jint(def, "resolution_minutes") * MINUTE_MS);
+    sp_t_resp_free(r);
+    json_object_put(def);
+
+    /* The bounds: 5256000 is fine, 0 and 5256001 are not. */
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
+                       "\"first_response_minutes\":1,\"resolution_minutes\":5256000}", slug));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
+                       "\"first_response_minutes\":0,\"resolution_minutes\":60}", slug));
+    sp_t_assert_invalid(r, "first_response_minutes", NULL);
+    sp_t_resp_free(r);
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
+                       "\"first_response_minutes\":10,\"resolution_minutes\":5256001}", slug));
+    sp_t_assert_invalid(r, "resolution_minutes", NULL);
+    sp_t_resp_free(r);
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
+                       "\"first_response_minutes\":\"10\",\"resolution_minutes\":60}", slug));
+    sp_t_assert_invalid(r, "first_response_minutes", NULL);
+    sp_t_resp_free(r);
+    p = parsed(sla_find("low", slug));
+    ck_assert_int_eq(sp_t_jint(p, "first_response_minutes"), 1);
+    ck_assert_int_eq(sp_t_jint(p, "resolution_minutes"), 5256000);
+    json_object_put(p);
+
+    r = admin("PUT", "/support/admin/sla-policies",
+              "{\"category\":null,\"first_response_minutes\":10,\"resolution_minutes\":60}");
+    sp_t_assert_invalid(r, "priority", "required");
+    sp_t_resp_free(r);
+    r = admin("PUT", "/support/admin/sla-policies",
+              "{\"priority\":\"critical\",\"first_response_minutes\":10,"
+              "\"resolution_minutes\":60}");
+    sp_t_assert_invalid(r, "priority", "invalid");
+    sp_t_resp_free(r);
+    r = admin("PUT", "/support/admin/sla-policies",
+              "{\"priority\":\"low\",\"resolution_minutes\":60}");
+    sp_t_assert_invalid(r, "first_response_minutes", "required");
+    sp_t_resp_free(r);
+    const char *ghost = sp_t_unique("ghost");
+    r = admin("PUT", "/support/admin/sla-policies",
+              sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
+                       "\"first_response_minutes\":10,\"resolution_minutes\":60}", ghost));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    ck_assert_msg(sla_find("low", ghost) == NULL, "a policy for an unknown category exists");
+}
+END_TEST
+
+/* ---- priority rules -------------------------------------------------------------- */
+
+START_TEST(rule_create_answers_201_with_every_field)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/priority-rules",
+        sp_t_fmt("{\"position\":500,\"name\":\"VIP refunds\",\"is_active\":false,"
+                 "\"category\":\"%s\",\"customer_tier\":\"vip\",\"pattern\":\"refund\\\\s+now\","
+                 "\"sentiment_below\":-0.5,\"priority\":\"urgent\"}", slug));
+    assert_rule(r->json);
+    ck_assert_int_eq(sp_t_jint(r->json, "position"), 500);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "VIP refunds");
+    ck_assert(!jbool(r->json, "is_active"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_tier"), "vip");
+    ck_assert_str_eq(sp_t_jstr(r->json, "pattern"), "refund\\s+now");
+    ck_assert(fabs(json_object_get_double(sp_t_jget(r->json, "sentiment_below")) + 0.5) < 1e-6);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "urgent");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    r = sp_t_admin_post("/support/admin/priority-rules",
+                        "{\"name\":\"minimal\",\"priority\":\"low\",\"is_active\":false}");
+    assert_rule(r->json);
+    ck_assert_int_eq(sp_t_jint(r->json, "position"), 0);
+    sp_t_assert_jnull(r->json, "category");
+    sp_t_assert_jnull(r->json, "customer_tier");
+    sp_t_assert_jnull(r->json, "pattern");
+    sp_t_assert_jnull(r->json, "sentiment_below");
+    int64_t id2 = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    struct json_object *o = parsed(list_find("/support/admin/priority-rules", id, assert_rule));
+    ck_assert_str_eq(sp_t_jstr(o, "pattern"), "refund\\s+now");
+    ck_assert_str_eq(sp_t_jstr(o, "category"), slug);
+    json_object_put(o);
+    o = parsed(list_find("/support/admin/priority-rules", id2, assert_rule));
+    ck_assert_str_eq(sp_t_jstr(o, "name"), "minimal");
+    json_object_put(o);
+
+    /* A rule is active by default (bound to a fresh category: harmless). */
+    r = sp_t_admin_post("/support/admin/priority-rules",
+                        sp_t_fmt("{\"name\":\"default active\",\"priority\":\"low\","
+                                 "\"category\":\"%s\",\"position\":900000}", slug));
+    ck_assert(jbool(r->json, "is_active"));
+    int64_t id3 = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    r = admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id3), NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved)
+{
+    const char *name = sp_t_unique("badpattern");
+    static const char *const bad[] = {"(unclosed", "a{2,1}", "[z-a]", "*x", "(?<n>a)(?<n>b)",
+                                      "ab\\", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        struct sp_t_resp *r = admin(
+            "POST", "/support/admin/priority-rules",
+            sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,"
+                     "\"pattern\":%s}", name, sp_t_jq(bad[i])));
+        sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+        struct json_object *e = json_object_array_get_idx(sp_t_jarr(r->json, "errors"), 0);
+        ck_assert_msg(strlen(sp_t_jstr(e, "message")) > 3, "invalid_pattern without a message");
+        sp_t_resp_free(r);
+    }
+    /* too long: 1001 code points */
+    struct sp_t_resp *r = admin(
+        "POST", "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,\"pattern\":\"%s\"}",
+                 name, sp_t_repeat("a", 1001)));
+    sp_t_assert_invalid(r, "pattern", NULL);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              name), "0");
+    /* 1000 multi-byte code points are fine */
+    r = admin("POST", "/support/admin/priority-rules",
+              sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,"
+                       "\"pattern\":\"%s\"}", name, sp_t_repeat("é", 1000)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(rule_validation)
+{
+    const char *name = sp_t_unique("ruleval");
+    /* Bound to a fresh category and inactive unless the case is about
+     * those: a rule accepted by mistake must not touch other tickets. */
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct {
+        const char *members, *field, *code;
+    } cases[] = {
+        {"\"priority\":\"low\"", "name", "required"},
+        {"\"name\":\"x\"", "priority", "required"},
+        {"\"name\":\"x\",\"priority\":\"critical\"", "priority", "invalid"},
+        {"\"name\":\"\",\"priority\":\"low\"", "name", NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"customer_tier\":\"gold\"", "customer_tier",
+         "invalid"},
+        {"\"name\":\"x\",\"priority\":\"low\",\"sentiment_below\":1.5", "sentiment_below", NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"sentiment_below\":-1.01", "sentiment_below",
+         NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"sentiment_below\":\"low\"", "sentiment_below",
+         NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"position\":-1", "position", NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"position\":\"1\"", "position", NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"is_active\":1", "is_active", NULL},
+        {"\"name\":\"x\",\"priority\":\"low\",\"pattern\":7", "pattern", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *m = cases[i].members;
+        if (strstr(m, "is_active") == NULL)
+            m = sp_t_fmt("%s,\"is_active\":false", m);
+        m = sp_t_fmt("%s,\"category\":\"%s\"", m, slug);
+        struct sp_t_resp *r = admin("POST", "/support/admin/priority-rules", sp_t_fmt("{%s}", m));
+        sp_t_assert_invalid(r, cases[i].field, cases[i].code);
+        sp_t_resp_free(r);
+    }
+    const char *ghost = sp_t_unique("ghost");
+    struct sp_t_resp *r = admin(
+        "POST", "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false,\"category\":\"%s\"}",
+                 name, ghost));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              name), "0");
+}
+END_TEST
+
+START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"to edit\",\"priority\":\"high\",\"is_active\":false,"
+                 "\"category\":\"%s\",\"pattern\":\"alpha\",\"position\":7}", slug));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id);
+
+    r = admin("PATCH", path, "{\"name\":\"edited\"}");
+    sp_t_assert_json(r, 200);
+    assert_rule(r->json);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "edited");
+    ck_assert_str_eq(sp_t_jstr(r->json, "pattern"), "alpha");
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    ck_assert_int_eq(sp_t_jint(r->json, "position"), 7);
+    ck_assert(!jbool(r->json, "is_active"));
+    sp_t_resp_free(r);
+
+    r = admin("PATCH", path, "{\"pattern\":\"beta|gamma\",\"priority\":\"urgent\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
+    ck_assert_str_eq(sp_t_jstr(r->json, "pattern"), "beta|gamma");
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "urgent");
+    sp_t_resp_free(r);
+
+    /* A bad pattern on PATCH: refused, nothing changes (no version bump). */
+    r = admin("PATCH", path, "{\"pattern\":\"(\",\"name\":\"not saved\"}");
+    sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT name || ' v' || version || ' ' || pattern FROM "
+                              "support_priority_rules WHERE id = %lld", (long long)id),
+                     "edited v3 beta|gamma");
+
+    /* null clears the conditions */
+    r = admin("PATCH", path, "{\"pattern\":null,\"category\":null}");
+    sp_t_assert_json(r, 200);
+    sp_t_assert_jnull(r->json, "pattern");
+    sp_t_assert_jnull(r->json, "category");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 4);
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"category\":\"no-such-category-anywhere-0\"}");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"priority\":null}");
+    sp_t_assert_invalid(r, "priority", NULL);
+    sp_t_resp_free(r);
+
+    r = admin("PATCH", "/support/admin/priority-rules/999999999999", "{\"name\":\"x\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+
+    r = admin("DELETE", path, NULL);
+    sp_t_assert_status(r, 204);
+    ck_assert_uint_eq(r->body_len, 0);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE id = %lld",
+                              (long long)id), "0");
+    r = admin("DELETE", path, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"name\":\"ghost\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("DELETE", "/support/admin/priority-rules/x1", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    ck_assert_msg(list_find("/support/admin/priority-rules", id, assert_rule) == NULL,
+                  "a deleted rule is still listed");
+}
+END_TEST
+
+/* ---- agents --------------------------------------------------------------------- */
+
+START_TEST(agent_create_answers_201_and_the_agent_uses_that_row)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    const char *team = sp_t_unique("team");
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"display_name\":\"Ada L\",\"team\":\"%s\","
+                 "\"skills\":[\"billing\",\"de\"],\"status\":\"away\","
+                 "\"max_concurrent_chats\":5}", u.sub, team));
+    assert_agent(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), u.sub);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Ada L");
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), team);
+    ck_assert_str_eq(skills_joined(r->json), "billing|de");
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    ck_assert_int_eq(sp_t_jint(r->json, "max_concurrent_chats"), 5);
+    sp_t_assert_jnull(r->json, "last_assigned_at");
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    /* The agent's own requests use this row (no second one). */
+    ck_assert_int_eq(sp_t_agent_id(&u), id);
+    r = sp_t_get("/support/agent/me", u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), team);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'",
+                              u.sub), "1");
+
+    /* Minimal: defaults. */
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_admin_post("/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\"}", v.sub));
+    assert_agent(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), "general");
+    ck_assert_str_eq(skills_joined(r->json), "");
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_assert_jnull(r->json, "display_name");
+    int64_t id2 = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+
+    struct json_object *o = parsed(list_find("/support/admin/agents", id, assert_agent));
+    ck_assert_str_eq(sp_t_jstr(o, "user_id"), u.sub);
+    ck_assert_str_eq(skills_joined(o), "billing|de");
+    json_object_put(o);
+    ck_assert(list_find("/support/admin/agents", id2, assert_agent) != NULL);
+}
+END_TEST
+
+START_TEST(agent_skills_round_trip_exactly)
+{
+    /* Characters that mean something in a PostgreSQL array literal. */
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"a,b\",\"c\\\"d\",\"e\\\\f\",\"{g}\","
+                 "\"NULL\",\" sp \",\"é\"]}", u.sub));
+    struct json_object *skills = sp_t_jarr(r->json, "skills");
+    static const char *const want[] = {"a,b", "c\"d", "e\\f", "{g}", "NULL", " sp ", "é"};
+    ck_assert_uint_eq(json_object_array_length(skills), 7);
+    for (size_t i = 0; i < 7; i++) {
+        struct json_object *s = json_object_array_get_idx(skills, i);
+        ck_assert_msg(json_object_is_type(s, json_type_string), "skills[%zu] is %s, want \"%s\"",
+                      i, json_object_to_json_string(s), want[i]);
+        ck_assert_str_eq(json_object_get_string(s), want[i]);
+    }
+    sp_t_resp_free(r);
+
+    /* A control character: stored exactly, or refused; never changed. */
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_AGENT);
+    r = admin("POST", "/support/admin/agents",
+              sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"tab\\there\"]}", v.sub));
+    if (r->status == 201) {
+        skills = sp_t_jarr(r->json, "skills");
+        ck_assert_uint_eq(json_object_array_length(skills), 1);
+        ck_assert_msg(strcmp(json_object_get_string(json_object_array_get_idx(skills, 0)),
+                             "tab\there") == 0,
+                      "skill \"tab\\there\" was stored as %s",
+                      json_object_to_json_string(json_object_array_get_idx(skills, 0)));
+    } else {
+        sp_t_assert_invalid(r, "skills", NULL);
+    }
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(agent_validation_conflicts_and_patch)
+{
+    struct sp_t_user other;
+    sp_t_admin_agent_new(NULL, &other);
+    struct sp_t_user u;
+    int64_t id = sp_t_admin_agent_new("\"team\":\"t-a\",\"skills\":[\"x\"]", &u);
+    const char *path = sp_t_fmt("/support/admin/agents/%lld", (long long)id);
+
+    struct sp_t_resp *r = admin("POST", "/support/admin/agents",
+                                sp_t_fmt("{\"user_id\":\"%s\"}", u.sub));
+    sp_t_assert_problem(r, 409, "user_id_taken");
+    sp_t_resp_free(r);
+
+    const char *fresh = sp_t_user_new(SP_ROLE_AGENT).sub;
+    struct {
+        const char *members, *field, *code;
+    } cases[] = {
+        {"\"team\":\"x\"", "user_id", "required"},
+        {"\"user_id\":\"\"", "user_id", NULL},
+        {"\"user_id\":42", "user_id", NULL},
+        {"\"user_id\":\"@\",\"skills\":[1]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":\"x\"", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[null]", "skills", NULL},
+        {"\"user_id\":\"@\",\"status\":\"busy\"", "status", "invalid"},
+        {"\"user_id\":\"@\",\"max_concurrent_chats\":101", "max_concurrent_chats", NULL},
+        {"\"user_id\":\"@\",\"max_concurrent_chats\":-1", "max_concurrent_chats", NULL},
+        {"\"user_id\":\"@\",\"team\":\"\"", "team", NULL},
+        {"\"user_id\":\"@\",\"team\":null", "team", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *m = cases[i].members;
+        const char *at = strchr(m, '@');
+        if (at != NULL)
+            m = sp_t_fmt("%.*s%s%s", (int)(at - m), m, fresh, at + 1);
+        r = admin("POST", "/support/admin/agents", sp_t_fmt("{%s}", m));
+        sp_t_assert_invalid(r, cases[i].field, cases[i].code);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", fresh),
+                     "0");
+
+    r = admin("PATCH", path, "{\"status\":\"away\",\"skills\":[\"y\",\"z\"],"
+                             "\"max_concurrent_chats\":0,\"display_name\":\"Bo\"}");
+    sp_t_assert_json(r, 200);
+    assert_agent(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), u.sub);
+    ck_assert_str_eq(sp_t_jstr(r->json, "team"), "t-a");
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    ck_assert_str_eq(skills_joined(r->json), "y|z");
+    ck_assert_int_eq(sp_t_jint(r->json, "max_concurrent_chats"), 0);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Bo");
+    sp_t_resp_free(r);
+
+    r = admin("PATCH", path, "{\"skills\":[]}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(skills_joined(r->json), "");
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    sp_t_resp_free(r);
+
+    r = admin("PATCH", path, sp_t_fmt("{\"user_id\":\"%s\"}", other.sub));
+    sp_t_assert_problem(r, 409, "user_id_taken");
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"status\":\"gone\"}");
+    sp_t_assert_invalid(r, "status", "invalid");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT user_id || ' ' || status FROM support_agents WHERE id = "
+                              "%lld", (long long)id), sp_t_fmt("%s away", u.sub));
+
+    r = admin("PATCH", "/support/admin/agents/999999999999", "{\"status\":\"away\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("PATCH", "/support/admin/agents/me", "{\"status\":\"away\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+admin_suite(void)
+{
+    Suite *s = suite_create("admin");
+    TCase *tc = sp_t_tcase(s, "roles");
+    tcase_add_test(tc, admin_endpoints_need_support_admin_and_change_nothing_otherwise);
+    tc = sp_t_tcase(s, "categories");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, category_create_answers_201_with_the_row_and_defaults);
+    tcase_add_test(tc, category_validation_and_slug_taken);
+    tcase_add_test(tc, category_patch_changes_given_fields_only);
+    tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
+    tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
+    tc = sp_t_tcase(s, "sla_policies");
+    tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
+    tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
+    tc = sp_t_tcase(s, "priority_rules");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, rule_create_answers_201_with_every_field);
+    tcase_add_test(tc, rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved);
+    tcase_add_test(tc, rule_validation);
+    tcase_add_test(tc, rule_patch_bumps_version_and_delete_is_204_then_404);
+    tc = sp_t_tcase(s, "agents");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, agent_create_answers_201_and_the_agent_uses_that_row);
+    tcase_add_test(tc, agent_skills_round_trip_exactly);
+    tcase_add_test(tc, agent_validation_conflicts_and_patch);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(admin_suite());
+}

@@ -1,0 +1,215 @@
+/*
+ * test_rate_limit: ticket creation limits of API.md §1 — 10 per minute and
+ * 200 per day per customer (the defaults; the runner does not change
+ * them), counted for all workers together. Every create answers
+ * RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (of the window
+ * with the fewest requests left, or the exceeded one); a create over a
+ * limit is 429 rate_limited with Retry-After and creates nothing; other
+ * customers are unaffected; the window really reopens after Retry-After.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PER_MINUTE 10
+#define PER_DAY 200
+
+static const char *const body = "{\"subject\":\"rate\",\"description\":\"limit me\"}";
+
+/* Header value as a non-negative integer; asserts exactly one, all digits. */
+#define hnum(r, name) hnum_at(__LINE__, (r), (name))
+static long
+hnum_at(int line, const struct sp_t_resp *r, const char *name)
+{
+    ck_assert_msg(sp_t_header_count(r, name) == 1, "line %d: %zu %s headers (HTTP %ld)", line,
+                  sp_t_header_count(r, name), name, r->status);
+    const char *v = sp_t_header(r, name);
+    ck_assert_msg(v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v),
+                  "line %d: %s: \"%s\" is not a non-negative integer", line, name,
+                  v != NULL ? v : "(none)");
+    return strtol(v, NULL, 10);
+}
+
+/* Sleeps past the end of the current minute (and day) when it ends within
+ * `margin` seconds, so a burst stays in one window. */
+static void
+away_from_window_edges(int margin)
+{
+    time_t now = time(NULL);
+    long into_day = (long)(now % 86400);
+    if (into_day > 86400 - margin) {
+        sleep((unsigned)(86400 - into_day + 1));
+        now = time(NULL);
+    }
+    long into_minute = (long)(now % 60);
+    if (into_minute > 60 - margin)
+        sleep((unsigned)(60 - into_minute + 1));
+}
+
+static long
+tickets_of(const struct sp_t_user *u)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'",
+                         u->sub));
+}
+
+START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
+{
+    away_from_window_edges(15);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    long prev_reset = 61;
+    for (int i = 0; i < PER_MINUTE; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
+        sp_t_assert_json(r, 201);
+        ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
+        ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1 - i);
+        long reset = hnum(r, "RateLimit-Reset");
+        ck_assert_msg(reset >= 1 && reset <= 60, "RateLimit-Reset %ld not in 1..60", reset);
+        ck_assert_msg(reset <= prev_reset, "RateLimit-Reset grew from %ld to %ld in one window",
+                      prev_reset, reset);
+        prev_reset = reset;
+        ck_assert_uint_eq(sp_t_header_count(r, "Retry-After"), 0);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    long retry = hnum(r, "Retry-After");
+    ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld not in 1..60", retry);
+    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
+    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
+    long reset = hnum(r, "RateLimit-Reset");
+    ck_assert_msg(reset >= 1 && reset <= 60 && reset <= prev_reset,
+                  "RateLimit-Reset %ld on the 429 (before: %ld)", reset, prev_reset);
+    ck_assert_msg(labs(retry - reset) <= 1, "Retry-After %ld but RateLimit-Reset %ld", retry,
+                  reset);
+    ck_assert_uint_eq(sp_t_header_count(r, "Location"), 0);
+    sp_t_resp_free(r);
+    /* Nothing was created by the refused call, nor by another one. */
+    r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE);
+
+    /* Another customer is not affected. */
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_post_json("/support/tickets", v.token, body);
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1);
+    sp_t_resp_free(r);
+    /* Reading is not limited. */
+    r = sp_t_get("/support/tickets?limit=100", u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), PER_MINUTE);
+    sp_t_resp_free(r);
+
+    /* Retry-After is honest: once it has passed, creating works again. */
+    sleep((unsigned)retry + 1);
+    r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
+    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE + 1);
+}
+END_TEST
+
+START_TEST(concurrent_creates_of_one_customer_get_exactly_the_limit)
+{
+    away_from_window_edges(15);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    enum { N = 16 };
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = "/support/tickets";
+        tokens[i] = u.token;
+    }
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON, body, out);
+    int created = 0, limited = 0;
+    bool remaining_seen[PER_MINUTE] = {false};
+    for (int i = 0; i < N; i++) {
+        if (out[i]->status == 201) {
+            created++;
+            long rem = hnum(out[i], "RateLimit-Remaining");
+            ck_assert_msg(rem >= 0 && rem < PER_MINUTE, "Remaining %ld", rem);
+            ck_assert_msg(!remaining_seen[rem], "two creates both saw Remaining %ld", rem);
+            remaining_seen[rem] = true;
+        } else {
+            sp_t_assert_problem(out[i], 429, "rate_limited");
+            ck_assert_int_eq(hnum(out[i], "RateLimit-Remaining"), 0);
+            long retry = hnum(out[i], "Retry-After");
+            ck_assert(retry >= 1 && retry <= 60);
+            limited++;
+        }
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_msg(created == PER_MINUTE && limited == N - PER_MINUTE,
+                  "%d parallel creates: %d created, %d limited; want %d and %d", N, created,
+                  limited, PER_MINUTE, N - PER_MINUTE);
+    ck_assert_int_eq(tickets_of(&u), PER_MINUTE);
+}
+END_TEST
+
+START_TEST(the_daily_limit_applies_with_its_own_reset)
+{
+    away_from_window_edges(15);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
+    sp_t_resp_free(r);
+    /* Pretend the customer created 196 tickets earlier today: set the day
+     * window's counter (a minute-by-minute run-up would take 20 minutes). */
+    const char *rows = sp_t_sql(
+        "WITH x AS (UPDATE support_rate_limits SET count = %d WHERE bucket LIKE '%%:%s:86400' "
+        "AND window_start <= now() AND window_start > now() - interval '1 day' RETURNING 1) "
+        "SELECT count(*) FROM x", PER_DAY - 4, u.sub);
+    ck_assert_msg(strcmp(rows, "1") == 0, "found %s day counters of customer %s", rows, u.sub);
+
+    /* 197..200: the day window has the fewest left, so it is the one shown. */
+    for (int i = 0; i < 4; i++) {
+        r = sp_t_post_json("/support/tickets", u.token, body);
+        sp_t_assert_json(r, 201);
+        ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_DAY);
+        ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 3 - i);
+        long reset = hnum(r, "RateLimit-Reset");
+        ck_assert_msg(reset >= 1 && reset <= 86400, "RateLimit-Reset %ld not in 1..86400", reset);
+        sp_t_resp_free(r);
+    }
+    /* 201st today: refused until the day ends (windows are UTC days). */
+    r = sp_t_post_json("/support/tickets", u.token, body);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_DAY);
+    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
+    long retry = hnum(r, "Retry-After");
+    long to_midnight = 86400 - (long)(time(NULL) % 86400);
+    ck_assert_msg(labs(retry - to_midnight) <= 5,
+                  "Retry-After %ld for the daily limit, %ld s to the end of the UTC day", retry,
+                  to_midnight);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(tickets_of(&u), 5);
+    /* Other customers are not affected. */
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
+    sp_t_ticket_create(&v, "not limited");
+}
+END_TEST
+
+static Suite *
+rate_limit_suite(void)
+{
+    Suite *s = suite_create("rate_limit");
+    TCase *tc = sp_t_tcase(s, "ticket_create");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, the_eleventh_create_in_a_minute_is_429_and_the_window_reopens);
+    tcase_add_test(tc, concurrent_creates_of_one_customer_get_exactly_the_limit);
+    tcase_add_test(tc, the_daily_limit_applies_with_its_own_reset);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(rate_limit_suite());
+}
