@@ -420,7 +420,7 @@ stack_api_start() {
     [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
     rm -f "$STACK_API_SOCKET"
     _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
-        env "${STACK_API_ENV[@]}" "${workers[@]}" \
+        env "${workers[@]}" "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \

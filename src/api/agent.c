@@ -498,9 +498,39 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
 
 /* --- dashboard ------------------------------------------------------------ */
 
+/* The dashboard is the same for every agent and costs tens of ms at a
+ * million tickets: each worker reuses its last rendering for
+ * SUPPORT_DASHBOARD_CACHE_MS (generated_at tells its age). Worker memory,
+ * reachable until exit. */
+static struct {
+    char *body;
+    size_t len;
+    long at_ms;
+} dashboard_cache;
+
+static void
+dashboard_remember(const struct sp_buf *b, long now_ms)
+{
+    char *copy = realloc(dashboard_cache.body, b->len + 1);
+    if (copy == NULL)
+        return;  /* no cache this time; the answer is still right */
+    memcpy(copy, b->data, b->len + 1);
+    dashboard_cache.body = copy;
+    dashboard_cache.len = b->len;
+    dashboard_cache.at_ms = now_ms;
+}
+
 enum sp_rc
 sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
 {
+    const struct sp_app *app = r->env->app;
+    long ttl = app->cfg.dashboard_cache_ms;
+    if (ttl > 0 && dashboard_cache.body != NULL && r->now_ms - dashboard_cache.at_ms < ttl &&
+        r->now_ms >= dashboard_cache.at_ms) {
+        sp_resp_send(r, 200, "application/json; charset=utf-8", dashboard_cache.body,
+                     dashboard_cache.len);
+        return SP_OK;
+    }
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_dashboard d;
     if (sp_dashboard_load(&ctx, &d, p) != SP_OK)
@@ -539,6 +569,8 @@ sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
                       a->max_concurrent_chats);
     }
     sp_buf_puts(b, "]}");
+    if (ttl > 0)
+        dashboard_remember(b, r->now_ms);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }

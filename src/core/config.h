@@ -33,6 +33,7 @@ struct sp_config {
     long  ticket_rate_per_day;
     long  agent_max_open_tickets;
     long  autoclose_days;
+    long  dashboard_cache_ms;
     double sla_warn_fraction;
 };
 
