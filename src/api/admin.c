@@ -100,16 +100,11 @@ static struct json_object *
 body(struct sp_req *r, const struct sp_field_spec *specs, size_t n, bool create,
      struct sp_field_value *v, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return NULL;
     struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
     memcpy(s, specs, n * sizeof(*s));
     for (size_t i = 0; i < n; i++)
         s[i].required = create && s[i].required;
-    if (sp_json_validate(json, s, n, v, p) != SP_OK)
-        return NULL;
-    return json;
+    return sp_api_read_body(r, s, n, v, p);
 }
 
 static bool

@@ -276,11 +276,9 @@ static const struct sp_field_spec patch_fields[P_COUNT] = {
 enum sp_rc
 sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_field_value v[P_COUNT];
-    if (sp_json_validate(json, patch_fields, P_COUNT, v, p) != SP_OK)
+    struct json_object *json = sp_api_read_body(r, patch_fields, P_COUNT, v, p);
+    if (json == NULL)
         return p->rc;
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
@@ -343,11 +341,9 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
 enum sp_rc
 sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_field_value v[M_COUNT];
-    if (sp_json_validate(json, message_fields, M_COUNT, v, p) != SP_OK)
+    struct json_object *json = sp_api_read_body(r, message_fields, M_COUNT, v, p);
+    if (json == NULL)
         return p->rc;
     sp_api_refuse_attachments(&v[M_ATTACHMENTS], p);
     const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
@@ -391,11 +387,9 @@ static const struct sp_field_spec escalate_fields[E_COUNT] = {
 enum sp_rc
 sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_field_value v[E_COUNT];
-    if (sp_json_validate(json, escalate_fields, E_COUNT, v, p) != SP_OK)
+    struct json_object *json = sp_api_read_body(r, escalate_fields, E_COUNT, v, p);
+    if (json == NULL)
         return p->rc;
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
@@ -474,11 +468,9 @@ static const struct sp_field_spec me_fields[A_COUNT] = {
 enum sp_rc
 sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_field_value v[A_COUNT];
-    if (sp_json_validate(json, me_fields, A_COUNT, v, p) != SP_OK)
+    struct json_object *json = sp_api_read_body(r, me_fields, A_COUNT, v, p);
+    if (json == NULL)
         return p->rc;
     struct sp_agent me;
     if (current_agent(r, &me, p) != SP_OK)

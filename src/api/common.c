@@ -258,3 +258,13 @@ sp_api_parse_status(const char *s, int *out)
     *out = (int)st;
     return true;
 }
+
+struct json_object *
+sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
+                 struct sp_field_value *v, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL || sp_json_validate(json, specs, n, v, p) != SP_OK)
+        return NULL;
+    return json;
+}

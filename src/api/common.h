@@ -28,6 +28,11 @@ void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, co
 void sp_api_etag(struct sp_req *r, long long version);
 struct sp_buf *sp_api_buf(struct sp_req *r);
 
+/* The request body as a JSON object validated against specs: NULL with p
+ * filled (400/415/422) when it is not. */
+struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
+                                     size_t n, struct sp_field_value *v, struct sp_problem *p);
+
 /* Sanitizes an HTML body field (API.md §4); one with no text left is a
  * field error `empty`. */
 const char *sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,

@@ -204,11 +204,8 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     struct reply_input in;
     if (public_id_param(r, &in.public_id, p) != SP_OK)
         return p->rc;
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_field_value v[R_COUNT];
-    if (sp_json_validate(json, reply_fields, R_COUNT, v, p) != SP_OK)
+    if (sp_api_read_body(r, reply_fields, R_COUNT, v, p) == NULL)
         return p->rc;
     sp_api_refuse_attachments(&v[R_ATTACHMENTS], p);
     in.body = sp_api_body_html(r, "body", &v[R_BODY], p);
