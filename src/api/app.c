@@ -10,6 +10,8 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "db/migrate.h"
+#include "api/common.h"
+#include "domain/agents.h"
 #include "domain/rules.h"
 
 /* PII keys are optional in development; without them contacts are not
@@ -83,6 +85,29 @@ sp_app_free(struct sp_app *app)
     sp_config_free(&app->cfg);
 }
 
+/* API.md §5.5: a support_agent's row exists from their first request on.
+ * Each worker remembers the last subs it provisioned, so this costs one
+ * statement per agent per worker, not one per request. */
+#define SEEN_AGENTS 256
+static char seen_agents[SEEN_AGENTS][SP_AUTH_SUB_MAX + 1];
+static unsigned seen_next;
+
+static enum sp_rc
+provision_agent(struct sp_req *r, struct sp_problem *p)
+{
+    if (!sp_principal_has_role(&r->principal, SP_ROLE_AGENT))
+        return SP_OK;
+    for (unsigned i = 0; i < SEEN_AGENTS; i++)
+        if (strcmp(seen_agents[i], r->principal.sub) == 0)
+            return SP_OK;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_agent agent;
+    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &agent, p) != SP_OK)
+        return p->rc;
+    snprintf(seen_agents[seen_next++ % SEEN_AGENTS], SP_AUTH_SUB_MAX + 1, "%s", r->principal.sub);
+    return SP_OK;
+}
+
 static void
 fill_env(struct sp_app *app, struct sp_http_env *env)
 {
@@ -90,6 +115,7 @@ fill_env(struct sp_app *app, struct sp_http_env *env)
     env->db = &app->db;
     env->max_body_bytes = app->cfg.max_body_bytes;
     env->app = app;
+    env->on_authenticated = provision_agent;
 }
 
 bool

@@ -106,7 +106,7 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
     if (!sp_principal_has_role(&r->principal, needed))
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role",
                               sp_role_name(needed));
-    return SP_OK;
+    return r->env->on_authenticated != NULL ? r->env->on_authenticated(r, p) : SP_OK;
 }
 
 void

@@ -29,12 +29,17 @@ enum sp_method sp_method_parse(const char *s);
 
 #define SP_MAX_PATH_PARAMS 4
 
+struct sp_req;
+
 /* What a worker shares with every request it serves. */
 struct sp_http_env {
     const struct sp_auth_keys *keys;
     struct sp_db *db;
     long max_body_bytes;
     void *app;              /* the program's own state (api/app.h) */
+    /* Called after a request authenticated, before its handler (e.g. to
+     * provision the caller's records); may be NULL. */
+    enum sp_rc (*on_authenticated)(struct sp_req *r, struct sp_problem *p);
 };
 
 struct sp_req {

@@ -226,6 +226,24 @@ START_TEST(first_get_me_creates_an_active_agent_in_team_general)
 }
 END_TEST
 
+START_TEST(any_first_agent_request_creates_the_row)
+{
+    /* Not /me: the queue, the dashboard — any agent endpoint. */
+    static const char *const paths[] = {"/support/agent/tickets", "/support/agent/dashboard"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+        ck_assert_str_eq(agent_me_user_count(a.sub), "0");
+        struct sp_t_resp *r = sp_t_get(paths[i], a.token);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+        ck_assert_str_eq(agent_me_user_count(a.sub), "1");
+        r = sp_t_get(paths[i], a.token);  /* no second row, whichever worker answers */
+        sp_t_resp_free(r);
+        ck_assert_str_eq(agent_me_user_count(a.sub), "1");
+    }
+}
+END_TEST
+
 START_TEST(first_get_me_takes_the_display_name_from_the_token)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -433,6 +451,7 @@ agent_roles_suite(void)
 
     tc = sp_t_tcase(s, "provisioning");
     tcase_add_test(tc, first_get_me_creates_an_active_agent_in_team_general);
+    tcase_add_test(tc, any_first_agent_request_creates_the_row);
     tcase_add_test(tc, first_get_me_takes_the_display_name_from_the_token);
     tcase_add_test(tc, first_get_me_of_an_admin_creates_an_agent_row);
     tcase_add_test(tc, customer_calling_me_gets_403_and_no_agent_row);
