@@ -164,17 +164,11 @@ fail:
 }
 
 enum sp_rc
-sp_api_rate_limit(struct sp_req *r, const char *what, struct sp_rate_result *out,
-                  struct sp_problem *p)
+sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_window *windows,
+                  int nwindows, struct sp_rate_result *out, struct sp_problem *p)
 {
-    const struct sp_app *app = r->env->app;
-    struct sp_rate_window windows[2] = {
-        {60, app->cfg.ticket_rate_per_minute},
-        {86400, app->cfg.ticket_rate_per_day},
-    };
     struct sp_ctx ctx = sp_api_ctx(r);
-    const char *bucket = sp_arena_sprintf(r->arena, "%s:%s", what, r->principal.sub);
-    if (sp_rate_hit(&ctx, bucket, windows, 2, out, p) != SP_OK)
+    if (sp_rate_hit(&ctx, bucket, windows, nwindows, out, p) != SP_OK)
         return p->rc;
     sp_resp_header(r, "RateLimit-Limit", sp_arena_sprintf(r->arena, "%ld", out->limit));
     sp_resp_header(r, "RateLimit-Remaining", sp_arena_sprintf(r->arena, "%ld", out->remaining));

@@ -51,12 +51,12 @@ bool sp_api_query_set(struct sp_req *r, const char *name, bool *set, int n,
                       struct sp_problem *p);
 bool sp_api_parse_status(const char *s, int *out);
 
-/* Counts the caller's request against the limits of `what` (API.md §1;
- * "ticket_create": SUPPORT_TICKET_RATE_PER_MINUTE / _PER_DAY), sets the
- * RateLimit-* headers, and answers 429 rate_limited with Retry-After when
+/* Counts a request in `bucket`'s windows (API.md §1), sets the
+ * RateLimit-* headers, and fails with 429 rate_limited + Retry-After when
  * a window is exhausted. */
-enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *what, struct sp_rate_result *out,
-                             struct sp_problem *p);
+enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
+                             const struct sp_rate_window *windows, int nwindows,
+                             struct sp_rate_result *out, struct sp_problem *p);
 
 /* Builds the resource: writes its JSON into body and may set *location.
  * Runs inside the create transaction. */

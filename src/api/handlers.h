@@ -27,6 +27,13 @@ enum sp_rc sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p);
 
+enum sp_rc sp_api_chat_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_post(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_close(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_chats(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p);
+
 enum sp_rc sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_categories_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p);

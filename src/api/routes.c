@@ -25,6 +25,13 @@ const struct sp_route sp_api_routes[] = {
     {SP_PATCH, "/support/agent/me", sp_api_agent_me_patch, SP_ROLE_AGENT},
     {SP_GET,   "/support/agent/dashboard", sp_api_agent_dashboard, SP_ROLE_AGENT},
 
+    {SP_POST, "/support/chat/session", sp_api_chat_create, SP_ROLE_CUSTOMER},
+    {SP_GET,  "/support/chat/session/:id", sp_api_chat_get, SP_ROUTE_ANY_ROLE},
+    {SP_POST, "/support/chat/session/:id/messages", sp_api_chat_post, SP_ROUTE_ANY_ROLE},
+    {SP_POST, "/support/chat/session/:id/close", sp_api_chat_close, SP_ROUTE_ANY_ROLE},
+    {SP_GET,  "/support/agent/chats", sp_api_agent_chats, SP_ROLE_AGENT},
+    {SP_POST, "/support/agent/chats/:id/accept", sp_api_agent_chat_accept, SP_ROLE_AGENT},
+
     {SP_GET,    "/support/admin/categories", sp_api_admin_categories_list, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/categories", sp_api_admin_categories_create, SP_ROLE_ADMIN},
     {SP_PATCH,  "/support/admin/categories/:id", sp_api_admin_categories_update, SP_ROLE_ADMIN},

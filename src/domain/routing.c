@@ -68,3 +68,31 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
         *agent_id = sp_db_int(r, 0, 0);
     return SP_OK;
 }
+
+#define ACTIVE_CHATS(alias)                                                         \
+    "(SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = " alias ".id" \
+    " AND s.status = 'active' AND s.expires_at > now())"
+
+static struct sp_stmt chat_stmt = SP_STMT(
+    "route_chat",
+    "SELECT a.id FROM support_agents a"
+    " WHERE a.team = $1 AND a.status = 'active'"
+    "   AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"
+    " ORDER BY " ACTIVE_CHATS("a") ", a.last_assigned_at NULLS FIRST, a.id LIMIT 1",
+    1);
+
+enum sp_rc
+sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id, struct sp_problem *p)
+{
+    *agent_id = 0;
+    const char *lock_key[1] = {sp_arena_sprintf(ctx->arena, "chat:%s", team)};
+    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock_key, p) == NULL)
+        return p->rc;
+    const char *params[1] = {team};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &chat_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 1)
+        *agent_id = sp_db_int(r, 0, 0);
+    return SP_OK;
+}

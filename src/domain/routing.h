@@ -20,4 +20,10 @@ enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *
                            const char *skill, long max_open, long long *agent_id,
                            struct sp_problem *p);
 
+/* A chat's agent: the active agent of the team with the fewest active
+ * chats below max_concurrent_chats, then least recently assigned; 0 when
+ * nobody is free. Serialized per team like ticket picks. */
+enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id,
+                         struct sp_problem *p);
+
 #endif

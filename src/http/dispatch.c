@@ -103,7 +103,7 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
         r->principal.role = SP_ROLE_NONE;
         return rc;
     }
-    if (!sp_principal_has_role(&r->principal, needed))
+    if (needed != SP_ROUTE_ANY_ROLE && !sp_principal_has_role(&r->principal, needed))
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role",
                               sp_role_name(needed));
     return r->env->on_authenticated != NULL ? r->env->on_authenticated(r, p) : SP_OK;

@@ -18,8 +18,11 @@ struct sp_route {
     enum sp_method method;
     const char *pattern;
     sp_handler handler;
-    enum sp_role role;      /* SP_ROLE_NONE: public */
+    enum sp_role role;      /* SP_ROLE_NONE: public; SP_ROUTE_ANY_ROLE: any
+                             * authenticated caller (the handler decides) */
 };
+
+#define SP_ROUTE_ANY_ROLE SP_ROLE_MAX
 
 enum sp_route_result { SP_ROUTE_FOUND, SP_ROUTE_NOT_FOUND, SP_ROUTE_BAD_METHOD };
 

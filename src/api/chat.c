@@ -1,0 +1,319 @@
+/*
+ * chat (api): the REST side of live chat (API.md §7) — session creation,
+ * reading a session with its history, the HTTP send fallback, close, and
+ * the agent chat queue with accept. Who may touch a session: its customer,
+ * its assigned agent, any admin. Holds no SQL.
+ *
+ * Frames reach websocket/EventSource subscribers through nchan; that
+ * transport comes with the chat worker (issue #5), so for now messages are
+ * stored and readable here and over the history endpoint.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "domain/agents.h"
+#include "domain/chat.h"
+
+#define SP_CHAT_BODY_MAX 4000
+#define SP_CHAT_SESSION_TTL_MINUTES (24 * 60)
+
+/* --- rendering -------------------------------------------------------------- */
+
+static void
+field(struct sp_buf *b, const char *name, const char *value)
+{
+    sp_buf_printf(b, ",\"%s\":", name);
+    sp_buf_json_cstr(b, value);
+}
+
+static void
+render_session(struct sp_buf *b, const struct sp_chat_session *s)
+{
+    sp_buf_puts(b, "{\"session_id\":");
+    sp_buf_json_cstr(b, s->public_id);
+    field(b, "status", s->status);
+    field(b, "category", s->category);
+    if (s->assigned_agent_id)
+        sp_buf_printf(b, ",\"assigned_agent_id\":%lld", s->assigned_agent_id);
+    else
+        sp_buf_puts(b, ",\"assigned_agent_id\":null");
+    field(b, "ticket_id", s->ticket_public_id);
+    sp_buf_printf(b, ",\"metadata\":%s", s->metadata_json ? s->metadata_json : "{}");
+    field(b, "started_at", s->started_at);
+    field(b, "ended_at", s->ended_at);
+    field(b, "expires_at", s->expires_at);
+    field(b, "last_message_at", s->last_message_at);
+}
+
+/* The server -> client frames of API.md §7: a system message (an agent
+ * joined, the chat closed, ...) is a system frame, anything else a
+ * message frame. */
+static void
+render_message(struct sp_buf *b, const struct sp_chat_message *m)
+{
+    if (m->event != NULL) {
+        sp_buf_printf(b, "{\"type\":\"system\",\"event\":");
+        sp_buf_json_cstr(b, m->event);
+        sp_buf_printf(b, ",\"id\":%lld", m->id);
+        field(b, "session_id", m->session_public_id);
+        field(b, "body", m->body);
+        field(b, "created_at", m->created_at);
+        sp_buf_putc(b, '}');
+        return;
+    }
+    sp_buf_printf(b, "{\"type\":\"message\",\"id\":%lld", m->id);
+    field(b, "session_id", m->session_public_id);
+    field(b, "sender_type", m->sender_type);
+    field(b, "sender_id", m->sender_id);
+    field(b, "body", m->body);
+    field(b, "created_at", m->created_at);
+    field(b, "client_id", m->client_id);
+    sp_buf_putc(b, '}');
+}
+
+/* --- access ----------------------------------------------------------------- */
+
+/* The session if the caller may see it: its customer, its assigned agent,
+ * an admin. Anyone else gets 404 (another customer's) or 403 (an agent
+ * not assigned). */
+static enum sp_rc
+session_for_caller(struct sp_req *r, struct sp_chat_session *s, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_principal *me = &r->principal;
+    bool customer = me->role == SP_ROLE_CUSTOMER;
+    if (!sp_public_id_valid(r->params[0]))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (sp_chat_get(&ctx, r->params[0], customer ? me->sub : NULL, s, p) != SP_OK)
+        return p->rc;
+    if (customer || me->role == SP_ROLE_ADMIN)
+        return SP_OK;
+    struct sp_agent agent;
+    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
+        return p->rc;
+    if (s->assigned_agent_id != agent.id)
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                              "only the assigned agent may use this chat");
+    return SP_OK;
+}
+
+/* --- endpoints ---------------------------------------------------------------- */
+
+enum { C_CATEGORY, C_MESSAGE, C_METADATA, C_COUNT };
+
+static const struct sp_field_spec create_fields[C_COUNT] = {
+    [C_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
+    [C_MESSAGE] = {"message", SP_FIELD_STRING, false, true, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
+    [C_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
+};
+
+enum sp_rc
+sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_field_value v[C_COUNT];
+    /* An empty body is a session without a first message. */
+    if (r->body_len > 0 && sp_api_read_body(r, create_fields, C_COUNT, v, p) == NULL)
+        return p->rc;
+    if (r->body_len == 0)
+        memset(v, 0, sizeof(v));
+    const char *first = NULL;
+    if (v[C_MESSAGE].present && (first = sp_api_body_html(r, "message", &v[C_MESSAGE], p)) == NULL)
+        return p->rc;
+
+    /* The token is shown once, here; the database keeps its SHA-256. */
+    char token[65];
+    sp_random_hex(token, 32);
+    struct sp_chat_new in = {
+        .customer_id = r->principal.sub,
+        .category_slug = v[C_CATEGORY].present ? v[C_CATEGORY].str : NULL,
+        .first_message = first,
+        .metadata_json = v[C_METADATA].present ? sp_json_compact(v[C_METADATA].obj, NULL) : NULL,
+        .token_sha256_hex = sp_crypto_sha256_hex(r->arena, token, strlen(token)),
+        .ttl_minutes = SP_CHAT_SESSION_TTL_MINUTES,
+    };
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session s;
+    struct sp_chat_message m;
+    if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
+        return p->rc;
+    if (sp_chat_create(&ctx, &in, &s, &m, p) != SP_OK ||
+        sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
+        sp_db_rollback(ctx.db, ctx.arena);
+        return p->rc;
+    }
+    struct sp_buf *b = sp_api_buf(r);
+    render_session(b, &s);
+    field(b, "session_token", token);
+    const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s.public_id,
+                                         token);
+    field(b, "ws_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    field(b, "events_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    sp_buf_putc(b, '}');
+    sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, "/support/chat/session/%s",
+                                                   s.public_id));
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_json(r, 201, b);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_chat_session s;
+    if (session_for_caller(r, &s, p) != SP_OK)
+        return p->rc;
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "limit", 100, 100, &limit, p);
+    sp_api_query_cursor(r, "cursor", "c", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_message *msgs;
+    size_t n;
+    long long next;
+    if (sp_chat_messages(&ctx, s.id, after, limit, &msgs, &n, &next, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    render_session(b, &s);
+    sp_buf_puts(b, ",\"messages\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        msgs[i].session_public_id = s.public_id;
+        render_message(b, &msgs[i]);
+    }
+    sp_buf_putc(b, ']');
+    sp_api_next_cursor(r, b, "next_cursor", "c", next);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum { M_BODY, M_CLIENT_ID, M_COUNT };
+
+static const struct sp_field_spec message_fields[M_COUNT] = {
+    [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
+    [M_CLIENT_ID] = {"client_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+};
+
+enum sp_rc
+sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_chat_session s;
+    if (session_for_caller(r, &s, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value v[M_COUNT];
+    if (sp_api_read_body(r, message_fields, M_COUNT, v, p) == NULL)
+        return p->rc;
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
+    if (body == NULL)
+        return p->rc;
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
+    struct sp_rate_result rate;
+    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_message:%s", s.public_id),
+                          &window, 1, &rate, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_message m;
+    bool duplicate = false;
+    const char *sender = r->principal.role == SP_ROLE_CUSTOMER ? "customer" : "agent";
+    if (sp_chat_post(&ctx, &s, sender, r->principal.sub, body,
+                     v[M_CLIENT_ID].present ? v[M_CLIENT_ID].str : NULL, &m, &duplicate,
+                     p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    render_message(b, &m);
+    if (duplicate)
+        sp_resp_header(r, "Idempotent-Replayed", "true");
+    sp_resp_json(r, duplicate ? 200 : 201, b);
+    return SP_OK;
+}
+
+static enum sp_rc
+respond_session(struct sp_req *r, const struct sp_chat_session *s)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    render_session(b, s);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_chat_session s;
+    if (session_for_caller(r, &s, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    bool changed;
+    if (sp_chat_close(&ctx, s.public_id, NULL, &s, &changed, p) != SP_OK)
+        return p->rc;
+    return respond_session(r, &s);
+}
+
+enum sp_rc
+sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
+{
+    const char *status = sp_req_query(r, "status");
+    if (status == NULL)
+        status = "waiting";
+    if (strcmp(status, "waiting") != 0 && strcmp(status, "active") != 0)
+        sp_problem_field(p, "status", "invalid", "must be waiting or active");
+    int limit;
+    long long after;
+    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
+    sp_api_query_cursor(r, "cursor", "s", &after, p);
+    if (p->rc != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    long long agent_id = 0;
+    if (strcmp(status, "active") == 0 && r->principal.role != SP_ROLE_ADMIN) {
+        struct sp_agent me;
+        if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+            return p->rc;
+        agent_id = me.id;  /* an agent's active chats are their own */
+    }
+    struct sp_chat_session *items;
+    size_t n;
+    long long next;
+    if (sp_chat_list(&ctx, status, agent_id, after, limit, &items, &n, &next, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_buf_puts(b, "{\"data\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sp_buf_putc(b, ',');
+        render_session(b, &items[i]);
+        field(b, "customer_id", items[i].customer_id);
+        sp_buf_putc(b, '}');
+    }
+    sp_buf_putc(b, ']');
+    sp_api_next_cursor(r, b, "next_cursor", "s", next);
+    sp_buf_putc(b, '}');
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
+{
+    if (!sp_public_id_valid(r->params[0]))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_agent me;
+    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+        return p->rc;
+    struct sp_chat_session s;
+    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
+        return p->rc;
+    return respond_session(r, &s);
+}

@@ -1,0 +1,385 @@
+/*
+ * chat: sessions and messages. See chat.h.
+ */
+#include "domain/chat.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/ids.h"
+#include "db/db.h"
+#include "domain/routing.h"
+
+#define SESSION_COLS                                                                \
+    "s.id, s.public_id, s.customer_id, s.status, c.slug,"                           \
+    " coalesce(s.assigned_agent_id, 0), t.public_id, s.metadata::text,"             \
+    " support_ts(s.started_at), support_ts(s.ended_at), support_ts(s.expires_at),"  \
+    " support_ts(s.last_message_at)"
+#define SESSION_JOINS                                                               \
+    " LEFT JOIN support_categories c ON c.id = s.category_id"                       \
+    " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
+#define MESSAGE_COLS                                                                \
+    "m.id, m.sender_type, m.sender_id, m.body, m.client_id, support_ts(m.created_at),"  \
+    " m.payload->>'event'"
+
+static struct sp_stmt category_stmt = SP_STMT(
+    "chat_category",
+    "SELECT id, routing, team FROM support_categories WHERE slug = $1 AND is_active", 1);
+
+static struct sp_stmt create_stmt = SP_STMT(
+    "chat_create",
+    "WITH s AS ("
+    "  INSERT INTO support_chat_sessions (public_id, session_token, customer_id, category_id,"
+    "    status, assigned_agent_id, metadata, expires_at, last_message_at)"
+    "  VALUES ($1, decode($2, 'hex'), $3, nullif($4::bigint, 0),"
+    "    CASE WHEN $5::bigint > 0 THEN 'active' ELSE 'waiting' END, nullif($5::bigint, 0),"
+    "    coalesce($6::jsonb, '{}'), now() + $7::int * interval '1 minute',"
+    "    CASE WHEN $8::text IS NOT NULL THEN now() END)"
+    "  ON CONFLICT (public_id) DO NOTHING"
+    "  RETURNING *"
+    "), m AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
+    "  SELECT s.id, 'customer', s.customer_id, $8 FROM s WHERE $8::text IS NOT NULL"
+    "  RETURNING id, sender_type, sender_id, body, client_id, created_at"
+    ")"
+    " SELECT " SESSION_COLS ", (SELECT id FROM m), (SELECT support_ts(created_at) FROM m)"
+    " FROM s" SESSION_JOINS,
+    8);
+
+static struct sp_stmt get_stmt = SP_STMT(
+    "chat_get",
+    "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
+    " WHERE s.public_id = $1 AND ($2::text IS NULL OR s.customer_id = $2)",
+    2);
+
+static struct sp_stmt messages_stmt = SP_STMT(
+    "chat_messages",
+    "SELECT " MESSAGE_COLS " FROM support_chat_messages m"
+    " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
+    3);
+
+/* Insert, or find the message a resend already stored (same client_id). */
+static struct sp_stmt post_stmt = SP_STMT(
+    "chat_post",
+    "WITH open AS ("
+    "  SELECT id FROM support_chat_sessions"
+    "  WHERE id = $1::bigint AND status <> 'closed' AND expires_at > now()"
+    "), ins AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
+    "  SELECT id, $2, $3, $4, $5 FROM open"
+    "  ON CONFLICT (session_id, client_id) DO NOTHING"
+    "  RETURNING " "id, sender_type, sender_id, body, client_id, created_at"
+    "), touch AS ("
+    "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
+    "  WHERE id IN (SELECT id FROM open) AND EXISTS (SELECT 1 FROM ins)"
+    ")"
+    " SELECT false, id, sender_type, sender_id, body, client_id, support_ts(created_at) FROM ins"
+    " UNION ALL"
+    " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
+    "   support_ts(m.created_at)"
+    " FROM support_chat_messages m"
+    " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND NOT EXISTS (SELECT 1 FROM ins)"
+    " UNION ALL"
+    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
+    5);
+
+static struct sp_stmt lock_stmt = SP_STMT(
+    "chat_lock",
+    "SELECT id, CASE WHEN expires_at <= now() THEN 'closed' ELSE status END,"
+    " coalesce(assigned_agent_id, 0) FROM support_chat_sessions"
+    " WHERE public_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE",
+    2);
+
+/* Accepting serializes with routing on the agent's team (the same lock
+ * sp_route_chat takes); the capacity is then counted by a new statement,
+ * whose snapshot sees every pick committed before the lock was granted. */
+static struct sp_stmt team_lock_stmt = SP_STMT(
+    "chat_team_lock",
+    "SELECT pg_advisory_xact_lock(7311947, hashtext('chat:' || team))"
+    " FROM support_agents WHERE id = $1::bigint",
+    1);
+
+/* An agent can take a chat when active and below max_concurrent_chats. */
+static struct sp_stmt capacity_stmt = SP_STMT(
+    "chat_agent_capacity",
+    "SELECT a.status = 'active' AND (SELECT count(*) FROM support_chat_sessions s"
+    "   WHERE s.assigned_agent_id = a.id AND s.status = 'active' AND s.expires_at > now())"
+    "   < a.max_concurrent_chats"
+    " FROM support_agents a WHERE a.id = $1::bigint",
+    1);
+
+static struct sp_stmt assign_stmt = SP_STMT(
+    "chat_assign",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
+    "    updated_at = now() WHERE id = $1::bigint RETURNING id"
+    "), a AS ("
+    "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
+    "), m AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    "  SELECT id, 'system', 'An agent joined the chat.',"
+    "    jsonb_build_object('event', 'agent_joined', 'agent_id', $2::bigint) FROM u"
+    ")"
+    " SELECT id FROM u",
+    2);
+
+static struct sp_stmt close_stmt = SP_STMT(
+    "chat_close",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET status = 'closed', ended_at = now(), updated_at = now()"
+    "  WHERE id = $1::bigint RETURNING id"
+    ")"
+    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    " SELECT id, 'system', 'The chat was closed.', jsonb_build_object('event', 'closed') FROM u",
+    1);
+
+static struct sp_stmt list_stmt = SP_STMT(
+    "chat_list",
+    "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
+    " WHERE s.status = $1 AND ($2::bigint = 0 OR s.assigned_agent_id = $2::bigint)"
+    "   AND s.expires_at > now() AND s.id > $3::bigint"
+    " ORDER BY s.id LIMIT $4::int",
+    4);
+
+static void
+read_session(const PGresult *r, int row, struct sp_chat_session *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = sp_db_int(r, row, 0);
+    s->public_id = sp_db_str(r, row, 1);
+    s->customer_id = sp_db_str(r, row, 2);
+    s->status = sp_db_str(r, row, 3);
+    s->category = sp_db_str(r, row, 4);
+    s->assigned_agent_id = sp_db_int(r, row, 5);
+    s->ticket_public_id = sp_db_str(r, row, 6);
+    s->metadata_json = sp_db_str(r, row, 7);
+    s->started_at = sp_db_str(r, row, 8);
+    s->ended_at = sp_db_str(r, row, 9);
+    s->expires_at = sp_db_str(r, row, 10);
+    s->last_message_at = sp_db_str(r, row, 11);
+}
+#define SESSION_NCOLS 12
+
+static void
+read_message(const PGresult *r, int row, int col, struct sp_chat_message *m)
+{
+    m->id = sp_db_int(r, row, col);
+    m->sender_type = sp_db_str(r, row, col + 1);
+    m->sender_id = sp_db_str(r, row, col + 2);
+    m->body = sp_db_str(r, row, col + 3);
+    m->client_id = sp_db_str(r, row, col + 4);
+    m->created_at = sp_db_str(r, row, col + 5);
+    m->event = PQnfields(r) > col + 6 ? sp_db_str(r, row, col + 6) : NULL;
+}
+
+enum sp_rc
+sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_session *out,
+               struct sp_chat_message *first, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    long long category_id = 0, agent = 0;
+    const char *routing = "round_robin", *team = NULL;
+    if (in->category_slug != NULL) {
+        const char *params[1] = {in->category_slug};
+        PGresult *r = sp_db_exec(ctx->db, a, &category_stmt, params, p);
+        if (r == NULL)
+            return p->rc;
+        if (PQntuples(r) == 0) {
+            sp_problem_field(p, "category", "unknown_category",
+                             "is not the slug of an active category");
+            return SP_INVALID;
+        }
+        category_id = sp_db_int(r, 0, 0);
+        routing = sp_db_str(r, 0, 1);
+        team = sp_db_str(r, 0, 2);
+    }
+    /* Chats route like tickets but by chat capacity; manual waits. */
+    if (strcmp(routing, "manual") != 0 &&
+        sp_route_chat(ctx, team ? team : "general", &agent, p) != SP_OK)
+        return p->rc;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        char public_id[SP_PUBLIC_ID_LEN + 1];
+        sp_public_id(public_id);
+        const char *params[8] = {
+            public_id, in->token_sha256_hex, in->customer_id,
+            sp_arena_sprintf(a, "%lld", category_id), sp_arena_sprintf(a, "%lld", agent),
+            in->metadata_json, sp_arena_sprintf(a, "%ld", in->ttl_minutes), in->first_message,
+        };
+        PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
+        if (r == NULL)
+            return p->rc;
+        if (PQntuples(r) == 0)
+            continue;  /* public id taken: draw another */
+        read_session(r, 0, out);
+        memset(first, 0, sizeof(*first));
+        if (!PQgetisnull(r, 0, SESSION_NCOLS)) {
+            first->id = sp_db_int(r, 0, SESSION_NCOLS);
+            first->created_at = sp_db_str(r, 0, SESSION_NCOLS + 1);
+            first->session_public_id = out->public_id;
+            first->sender_type = "customer";
+            first->sender_id = in->customer_id;
+            first->body = in->first_message;
+        }
+        if (agent != 0) {
+            const char *ap[2] = {sp_arena_sprintf(a, "%lld", out->id),
+                                 sp_arena_sprintf(a, "%lld", agent)};
+            if (sp_db_exec(ctx->db, a, &assign_stmt, ap, p) == NULL)
+                return p->rc;
+        }
+        return SP_OK;
+    }
+    return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a session id");
+}
+
+enum sp_rc
+sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+            struct sp_chat_session *out, struct sp_problem *p)
+{
+    const char *params[2] = {public_id, customer_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    read_session(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int limit,
+                 struct sp_chat_message **out, size_t *n, long long *next_after,
+                 struct sp_problem *p)
+{
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &messages_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    int rows = PQntuples(r);
+    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
+    *n = 0;
+    for (int i = 0; i < rows && i < limit; i++)
+        read_message(r, i, 0, &(*out)[(*n)++]);
+    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const char *sender_type,
+             const char *sender_id, const char *body, const char *client_id,
+             struct sp_chat_message *out, bool *duplicate, struct sp_problem *p)
+{
+    const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", s->id), sender_type,
+                             sender_id, body, client_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
+    *duplicate = sp_db_bool(r, 0, 0);
+    read_message(r, 0, 1, out);
+    out->session_public_id = s->public_id;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
+               struct sp_chat_session *out, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    if (sp_db_begin(ctx->db, a, p) != SP_OK)
+        return p->rc;
+    const char *params[2] = {public_id, NULL};
+    PGresult *r = sp_db_exec(ctx->db, a, &lock_stmt, params, p);
+    if (r == NULL)
+        goto fail;
+    if (PQntuples(r) == 0) {
+        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+        goto fail;
+    }
+    const char *id = sp_db_str(r, 0, 0);
+    const char *status = sp_db_str(r, 0, 1);
+    long long current = sp_db_int(r, 0, 2);
+    if (strcmp(status, "closed") == 0) {
+        sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
+        goto fail;
+    }
+    if (current != 0 && current != agent_id) {
+        sp_problem_set(p, SP_CONFLICT, "already_assigned", "another agent has this chat");
+        goto fail;
+    }
+    if (current == 0) {
+        const char *cp[1] = {sp_arena_sprintf(a, "%lld", agent_id)};
+        if (sp_db_exec(ctx->db, a, &team_lock_stmt, cp, p) == NULL)
+            goto fail;
+        r = sp_db_exec(ctx->db, a, &capacity_stmt, cp, p);
+        if (r == NULL)
+            goto fail;
+        if (PQntuples(r) == 0 || !sp_db_bool(r, 0, 0)) {
+            sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                           "the agent is away or at max_concurrent_chats");
+            goto fail;
+        }
+        const char *ap[2] = {id, cp[0]};
+        if (sp_db_exec(ctx->db, a, &assign_stmt, ap, p) == NULL)
+            goto fail;
+    }
+    if (sp_db_commit(ctx->db, a, p) != SP_OK)
+        goto fail;
+    return sp_chat_get(ctx, public_id, NULL, out, p);
+fail:
+    sp_db_rollback(ctx->db, a);
+    return p->rc;
+}
+
+enum sp_rc
+sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+              struct sp_chat_session *out, bool *changed, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    *changed = false;
+    if (sp_db_begin(ctx->db, a, p) != SP_OK)
+        return p->rc;
+    const char *params[2] = {public_id, customer_id};
+    PGresult *r = sp_db_exec(ctx->db, a, &lock_stmt, params, p);
+    if (r == NULL)
+        goto fail;
+    if (PQntuples(r) == 0) {
+        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+        goto fail;
+    }
+    if (strcmp(sp_db_str(r, 0, 1), "closed") != 0) {
+        const char *cp[1] = {sp_db_str(r, 0, 0)};
+        if (sp_db_exec(ctx->db, a, &close_stmt, cp, p) == NULL)
+            goto fail;
+        *changed = true;
+    }
+    if (sp_db_commit(ctx->db, a, p) != SP_OK)
+        goto fail;
+    return sp_chat_get(ctx, public_id, NULL, out, p);
+fail:
+    sp_db_rollback(ctx->db, a);
+    return p->rc;
+}
+
+enum sp_rc
+sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long long after,
+             int limit, struct sp_chat_session **out, size_t *n, long long *next_after,
+             struct sp_problem *p)
+{
+    const char *params[4] = {status, sp_arena_sprintf(ctx->arena, "%lld", agent_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    int rows = PQntuples(r);
+    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
+    *n = 0;
+    for (int i = 0; i < rows && i < limit; i++)
+        read_session(r, i, &(*out)[(*n)++]);
+    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
+    return SP_OK;
+}

@@ -1,0 +1,89 @@
+/*
+ * chat: live chat sessions and their messages (API.md §7) — creation with
+ * routing to an agent with chat capacity (or `waiting`), the session token
+ * (only its SHA-256 is stored), messages with client_id de-duplication,
+ * accept, close, and the agent's chat queue. Publishing frames to
+ * subscribers is the caller's (the chat transport), after commit.
+ * Must not: know HTTP or nchan.
+ */
+#ifndef SP_CHAT_H
+#define SP_CHAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+struct sp_chat_session {
+    long long id;
+    const char *public_id;
+    const char *customer_id;
+    const char *status;              /* waiting | active | closed */
+    const char *category;            /* slug or NULL */
+    long long assigned_agent_id;     /* 0 = none */
+    const char *ticket_public_id;    /* after a transfer to a ticket */
+    const char *metadata_json;
+    const char *started_at, *ended_at, *expires_at, *last_message_at;
+};
+
+struct sp_chat_message {
+    long long id;
+    const char *session_public_id;
+    const char *sender_type;
+    const char *sender_id;
+    const char *body;
+    const char *client_id;
+    const char *created_at;
+    const char *event;               /* system messages: agent_joined, closed, ... */
+};
+
+struct sp_chat_new {
+    const char *customer_id;
+    const char *category_slug;       /* NULL = none */
+    const char *first_message;       /* sanitized, or NULL */
+    const char *metadata_json;       /* object text or NULL */
+    const char *token_sha256_hex;    /* of the session token handed to the client */
+    long ttl_minutes;
+};
+
+/* Creates the session (routed: `active` with an agent that has chat
+ * capacity, else `waiting`) and its first message. */
+enum sp_rc sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in,
+                          struct sp_chat_session *out, struct sp_chat_message *first,
+                          struct sp_problem *p);
+
+/* A session by public id; customer_id (when not NULL) limits it to that
+ * customer's sessions (others: not found). */
+enum sp_rc sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                       struct sp_chat_session *out, struct sp_problem *p);
+
+/* Messages after message id `after`, oldest first. */
+enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int limit,
+                            struct sp_chat_message **out, size_t *n, long long *next_after,
+                            struct sp_problem *p);
+
+/* Stores a message; a client_id already used in this session returns the
+ * stored message with *duplicate set (resends are idempotent). Closed or
+ * expired sessions: 409 session_closed. */
+enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
+                        const char *sender_type, const char *sender_id, const char *body,
+                        const char *client_id, struct sp_chat_message *out, bool *duplicate,
+                        struct sp_problem *p);
+
+/* An agent takes a waiting session: 409 already_assigned when another
+ * agent has it, 409 agent_unavailable when away or at max_concurrent_chats. */
+enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
+                          struct sp_chat_session *out, struct sp_problem *p);
+
+/* Closes the session (idempotent); *changed tells whether it was open. */
+enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                         struct sp_chat_session *out, bool *changed, struct sp_problem *p);
+
+/* The agent chat queue: waiting sessions, or active ones (of agent_id
+ * when not 0), oldest first. */
+enum sp_rc sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id,
+                        long long after, int limit, struct sp_chat_session **out, size_t *n,
+                        long long *next_after, struct sp_problem *p);
+
+#endif

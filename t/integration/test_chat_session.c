@@ -1,0 +1,1405 @@
+/*
+ * test_chat_session: the REST side of live chat (API.md §7) — no websocket
+ * or nchan transport yet (src/api/chat.c).
+ *
+ * POST /support/chat/session (customers only) answers 201 with the session,
+ * a one-time session_token (only its SHA-256 is stored), ws_url/events_url
+ * carrying both in the query, expires_at 24 h ahead, Location and
+ * Cache-Control: no-store; `message` becomes the first (sanitized) customer
+ * message. Sessions route like tickets but by chat capacity: a round-robin
+ * category with a free active agent makes the session `active` (system
+ * message agent_joined), a manual category, an away agent or one at
+ * max_concurrent_chats leaves it `waiting`. Reading, the HTTP send fallback
+ * (client_id makes resends idempotent, 60 messages/min/session) and close
+ * are for the session's customer, its assigned agent and admins. Agents
+ * list waiting sessions and their own active ones, and accept waiting
+ * sessions (409 already_assigned / agent_unavailable / session_closed);
+ * concurrent creations and accepts never exceed max_concurrent_chats, and
+ * of many agents accepting one session exactly one wins.
+ *
+ * Every test makes its own users, categories and agents; each agent sits
+ * in a team of its own so routing is deterministic.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define HOUR_MS INT64_C(3600000)
+#define MIN_MS INT64_C(60000)
+
+/* ---- arranging ---------------------------------------------------------------- */
+
+static const char *
+team_new(void)
+{
+    return sp_t_unique("chat-team");
+}
+
+/* A round-robin category routing to team. */
+static const char *
+category_rr(const char *team)
+{
+    return sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+}
+
+/* A manual category (of a team nobody is in). */
+static const char *
+category_manual(void)
+{
+    return sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team_new())));
+}
+
+/* An agent (with its user) alone in a fresh team, or in team when not NULL;
+ * extra: more JSON members or NULL. */
+static int64_t
+agent_new(const char *team, const char *extra, struct sp_t_user *u)
+{
+    return sp_t_admin_agent_new(sp_t_fmt("\"team\":%s%s%s", sp_t_jq(team ? team : team_new()),
+                                         extra ? "," : "", extra ? extra : ""),
+                                u);
+}
+
+struct chat {
+    const char *id;      /* public id */
+    const char *token;   /* session token */
+    const char *status;
+    int64_t agent;       /* assigned_agent_id, 0 = null */
+};
+
+static struct sp_t_resp *
+create_raw(const struct sp_t_user *u, const char *json)
+{
+    if (json == NULL)
+        return sp_t_request("POST", "/support/chat/session", u ? u->token : NULL, NULL, NULL,
+                            NULL);
+    return sp_t_post_json("/support/chat/session", u ? u->token : NULL, json);
+}
+
+/* POST /support/chat/session as u with this body (NULL: none); asserts 201. */
+#define chat_create(u, json) chat_create_at(__FILE__, __LINE__, (u), (json))
+static struct chat
+chat_create_at(const char *file, int line, const struct sp_t_user *u, const char *json)
+{
+    struct sp_t_resp *r = json == NULL
+        ? sp_t_request_at(file, line, "POST", "/support/chat/session", u->token, NULL, NULL, NULL)
+        : sp_t_request_at(file, line, "POST", "/support/chat/session", u->token, SP_T_JSON, json,
+                          NULL);
+    sp_t_assert_json_at(file, line, r, 201);
+    struct chat c;
+    c.id = sp_t_fmt("%s", sp_t_jstr_at(file, line, r->json, "session_id"));
+    c.token = sp_t_fmt("%s", sp_t_jstr_at(file, line, r->json, "session_token"));
+    c.status = sp_t_fmt("%s", sp_t_jstr_at(file, line, r->json, "status"));
+    struct json_object *a = sp_t_jget_at(file, line, r->json, "assigned_agent_id",
+                                         json_type_null, false);
+    c.agent = a == NULL ? 0 : json_object_get_int64(a);
+    sp_t_resp_free(r);
+    sp_t_assert_public_id_at(file, line, c.id);
+    return c;
+}
+
+/* A session in category (NULL: none) with first message msg (NULL: none). */
+#define chat_new(u, category, msg) chat_new_at(__FILE__, __LINE__, (u), (category), (msg))
+static struct chat
+chat_new_at(const char *file, int line, const struct sp_t_user *u, const char *category,
+            const char *msg)
+{
+    const char *json = sp_t_fmt("{%s%s%s%s}", category ? "\"category\":" : "",
+                                category ? sp_t_jq(category) : "",
+                                category && msg ? ",\"message\":" : msg ? "\"message\":" : "",
+                                msg ? sp_t_jq(msg) : "");
+    return chat_create_at(file, line, u, json);
+}
+
+static const char *
+session_path(const char *id, const char *suffix)
+{
+    return sp_t_fmt("/support/chat/session/%s%s", id, suffix ? suffix : "");
+}
+
+static struct sp_t_resp *
+session_get(const struct sp_t_user *u, const char *id, const char *query)
+{
+    return sp_t_get(session_path(id, query), u->token);
+}
+
+static struct sp_t_resp *
+msg_post(const struct sp_t_user *u, const char *id, const char *json)
+{
+    return sp_t_post_json(session_path(id, "/messages"), u->token, json);
+}
+
+/* Sends body as u; asserts 201 and returns the message id. */
+#define msg_send(u, id, body) msg_send_at(__FILE__, __LINE__, (u), (id), (body))
+static int64_t
+msg_send_at(const char *file, int line, const struct sp_t_user *u, const char *id,
+            const char *body)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "POST", session_path(id, "/messages"),
+                                          u->token, SP_T_JSON,
+                                          sp_t_fmt("{\"body\":%s}", sp_t_jq(body)), NULL);
+    sp_t_assert_json_at(file, line, r, 201);
+    int64_t mid = sp_t_jint_at(file, line, r->json, "id");
+    sp_t_resp_free(r);
+    return mid;
+}
+
+static struct sp_t_resp *
+chat_close(const struct sp_t_user *u, const char *id)
+{
+    return sp_t_request("POST", session_path(id, "/close"), u->token, NULL, NULL, NULL);
+}
+
+static struct sp_t_resp *
+chat_accept(const struct sp_t_user *u, const char *id)
+{
+    return sp_t_request("POST", sp_t_fmt("/support/agent/chats/%s/accept", id), u->token, NULL,
+                        NULL, NULL);
+}
+
+static long
+sql_long(const char *v)
+{
+    ck_assert_msg(v != NULL, "SQL gave no value");
+    return atol(v);
+}
+
+/* Stored messages of a session (by public id), of sender_type when not NULL. */
+static long
+db_messages(const char *id, const char *sender_type)
+{
+    return sql_long(sp_t_sql(
+        "SELECT count(*) FROM support_chat_messages m JOIN support_chat_sessions s"
+        " ON s.id = m.session_id WHERE s.public_id = '%s'%s%s%s",
+        id, sender_type ? " AND m.sender_type = '" : "", sender_type ? sender_type : "",
+        sender_type ? "'" : ""));
+}
+
+/* Stored system messages of a session whose payload event is event. */
+static long
+db_system_events(const char *id, const char *event)
+{
+    return sql_long(sp_t_sql(
+        "SELECT count(*) FROM support_chat_messages m JOIN support_chat_sessions s"
+        " ON s.id = m.session_id WHERE s.public_id = '%s' AND m.sender_type = 'system'"
+        " AND m.payload->>'event' = '%s'",
+        id, event));
+}
+
+static long
+db_sessions_of(const struct sp_t_user *u)
+{
+    return sql_long(sp_t_sql("SELECT count(*) FROM support_chat_sessions WHERE customer_id = '%s'",
+                             u->sub));
+}
+
+static const char *
+db_session(const char *id, const char *column)
+{
+    return sp_t_sql("SELECT %s FROM support_chat_sessions WHERE public_id = '%s'", column, id);
+}
+
+/* ---- shapes ----------------------------------------------------------------- */
+
+/* The server -> client message frame of API.md §7, exactly its 8 members.
+ * sender_id NULL: must be JSON null (system messages). */
+#define assert_frame(m, sid, type, sender) \
+    assert_frame_at(__FILE__, __LINE__, (m), (sid), (type), (sender))
+static void
+assert_frame_at(const char *file, int line, struct json_object *m, const char *sid,
+                const char *sender_type, const char *sender_id)
+{
+    ck_assert_msg(json_object_is_type(m, json_type_object), "%s:%d: frame is not an object",
+                  file, line);
+    if (strcmp(sender_type, "system") == 0) {
+        /* System messages are system frames: {"type":"system","event":…}. */
+        ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "type"), "system") == 0,
+                      "%s:%d: frame type %s, want system", file, line,
+                      sp_t_jstr_at(file, line, m, "type"));
+        ck_assert_msg(strlen(sp_t_jstr_at(file, line, m, "event")) > 0, "%s:%d: no event", file,
+                      line);
+        ck_assert_msg(sp_t_jint_at(file, line, m, "id") > 0, "%s:%d: frame id <= 0", file, line);
+        ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "session_id"), sid) == 0,
+                      "%s:%d: frame session_id %s, want %s", file, line,
+                      sp_t_jstr_at(file, line, m, "session_id"), sid);
+        return;
+    }
+    ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "type"), "message") == 0,
+                  "%s:%d: frame type %s", file, line, sp_t_jstr_at(file, line, m, "type"));
+    ck_assert_msg(sp_t_jint_at(file, line, m, "id") > 0, "%s:%d: frame id <= 0", file, line);
+    ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "session_id"), sid) == 0,
+                  "%s:%d: frame session_id %s, want %s", file, line,
+                  sp_t_jstr_at(file, line, m, "session_id"), sid);
+    ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "sender_type"), sender_type) == 0,
+                  "%s:%d: frame sender_type %s, want %s", file, line,
+                  sp_t_jstr_at(file, line, m, "sender_type"), sender_type);
+    if (sender_id != NULL)
+        ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "sender_id"), sender_id) == 0,
+                      "%s:%d: frame sender_id %s, want %s", file, line,
+                      sp_t_jstr_at(file, line, m, "sender_id"), sender_id);
+    else
+        sp_t_jget_at(file, line, m, "sender_id", json_type_null, true);
+    (void)sp_t_jstr_at(file, line, m, "body");
+    sp_t_assert_recent_at(file, line, sp_t_jstr_at(file, line, m, "created_at"));
+    struct json_object *cid = sp_t_jget_at(file, line, m, "client_id", json_type_null, false);
+    ck_assert_msg(cid == NULL || json_object_is_type(cid, json_type_string),
+                  "%s:%d: client_id must be a string or null", file, line);
+    ck_assert_msg(json_object_object_length(m) == 8, "%s:%d: frame has %d members, want 8: %s",
+                  file, line, json_object_object_length(m), json_object_to_json_string(m));
+}
+
+/* A session view (GET, close, accept): public id, status, agent, times; no
+ * token. */
+#define assert_session(o, sid, status) assert_session_at(__FILE__, __LINE__, (o), (sid), (status))
+static void
+assert_session_at(const char *file, int line, struct json_object *o, const char *sid,
+                  const char *status)
+{
+    ck_assert_msg(strcmp(sp_t_jstr_at(file, line, o, "session_id"), sid) == 0,
+                  "%s:%d: session_id %s, want %s", file, line,
+                  sp_t_jstr_at(file, line, o, "session_id"), sid);
+    ck_assert_msg(strcmp(sp_t_jstr_at(file, line, o, "status"), status) == 0,
+                  "%s:%d: status %s, want %s", file, line, sp_t_jstr_at(file, line, o, "status"),
+                  status);
+    (void)sp_t_jget_at(file, line, o, "assigned_agent_id", json_type_null, false);
+    (void)sp_t_jget_at(file, line, o, "metadata", json_type_object, true);
+    sp_t_assert_recent_at(file, line, sp_t_jstr_at(file, line, o, "started_at"));
+    sp_t_assert_timestamp_at(file, line, sp_t_jstr_at(file, line, o, "expires_at"));
+    ck_assert_msg(!sp_t_jhas(o, "session_token"), "%s:%d: the session token is shown again",
+                  file, line);
+}
+
+static int64_t
+jagent(struct json_object *o)
+{
+    struct json_object *a = sp_t_jget(o, "assigned_agent_id");
+    return a == NULL ? 0 : json_object_get_int64(a);
+}
+
+/* ---- POST /support/chat/session -------------------------------------------- */
+
+START_TEST(create_by_customer_is_201_with_token_urls_expiry_and_headers)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    struct sp_t_resp *r = create_raw(&c, sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    const char *token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    sp_t_assert_public_id(id);
+    ck_assert_msg(sp_t_matches("^[0-9a-f]{64}$", token), "session_token %s is not 64 hex", token);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "waiting");
+    sp_t_assert_jnull(r->json, "assigned_agent_id");
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), cat);
+    const char *url = sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s", id, token);
+    ck_assert_str_eq(sp_t_jstr(r->json, "ws_url"), url);
+    ck_assert_str_eq(sp_t_jstr(r->json, "events_url"), url);
+
+    int64_t expires = sp_t_jts_ms(r->json, "expires_at");
+    int64_t started = sp_t_jts_ms(r->json, "started_at");
+    int64_t now = (int64_t)time(NULL) * 1000;
+    ck_assert_msg(llabs((long long)(expires - (now + 24 * HOUR_MS))) < 10 * MIN_MS,
+                  "expires_at %s is not about now + 24 h", sp_t_jstr(r->json, "expires_at"));
+    ck_assert_int_eq(expires - started, 24 * HOUR_MS);
+
+    const char *loc = sp_t_header(r, "Location");
+    const char *want = sp_t_fmt("/support/chat/session/%s", id);
+    ck_assert_msg(loc != NULL && strlen(loc) >= strlen(want)
+                      && strcmp(loc + strlen(loc) - strlen(want), want) == 0,
+                  "Location %s, want …%s", loc ? loc : "(none)", want);
+    const char *cc = sp_t_header(r, "Cache-Control");
+    ck_assert_msg(cc != NULL && sp_t_list_has(cc, "no-store"), "Cache-Control %s",
+                  cc ? cc : "(none)");
+    sp_t_resp_free(r);
+
+    ck_assert_str_eq(db_session(id, "customer_id"), c.sub);
+    ck_assert_str_eq(db_session(id, "status"), "waiting");
+    ck_assert_int_eq(db_messages(id, NULL), 0);
+}
+END_TEST
+
+START_TEST(create_stores_only_the_sha256_of_the_session_token)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    const char *stored = db_session(s.id, "encode(session_token, 'hex')");
+    ck_assert_str_eq(stored, sp_t_sql("SELECT encode(sha256('%s'::bytea), 'hex')", s.token));
+    ck_assert_str_ne(stored, s.token);
+    ck_assert_str_eq(db_session(s.id, sp_t_fmt("position(convert_to('%s', 'UTF8') in session_token)",
+                                               s.token)),
+                     "0");
+    /* a second session gets another token */
+    struct chat s2 = chat_new(&c, category_manual(), NULL);
+    ck_assert_str_ne(s2.token, s.token);
+    ck_assert_str_ne(s2.id, s.id);
+}
+END_TEST
+
+START_TEST(create_with_empty_body_works_without_a_first_message)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_create(&c, NULL);
+    ck_assert_msg(strcmp(s.status, "waiting") == 0 || strcmp(s.status, "active") == 0,
+                  "status %s", s.status);
+    ck_assert_int_eq(strcmp(s.status, "active") == 0, s.agent != 0);
+    ck_assert_int_eq(db_messages(s.id, "customer"), 0);
+    ck_assert_ptr_null(db_session(s.id, "category_id"));
+
+    struct sp_t_resp *g = session_get(&c, s.id, NULL);
+    sp_t_assert_json(g, 200);
+    assert_session(g->json, s.id, s.status);
+    struct json_object *msgs = sp_t_jarr(g->json, "messages");
+    for (size_t i = 0; i < json_object_array_length(msgs); i++)
+        ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(msgs, i), "type"), "system");
+    sp_t_resp_free(g);
+
+    /* "{}" is the same thing */
+    struct chat s2 = chat_create(&c, "{}");
+    ck_assert_int_eq(db_messages(s2.id, "customer"), 0);
+    ck_assert_int_eq(db_sessions_of(&c), 2);
+}
+END_TEST
+
+START_TEST(create_message_becomes_the_first_customer_message_sanitized)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(),
+                             "<script>alert(1)</script>Hello <b>world</b>");
+    ck_assert_str_eq(s.status, "waiting");
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+    ck_assert_int_eq(db_messages(s.id, "customer"), 1);
+    ck_assert_ptr_nonnull(db_session(s.id, "last_message_at"));
+
+    struct sp_t_resp *g = session_get(&c, s.id, NULL);
+    sp_t_assert_json(g, 200);
+    struct json_object *msgs = sp_t_jarr(g->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), 1);
+    struct json_object *m = json_object_array_get_idx(msgs, 0);
+    assert_frame(m, s.id, "customer", c.sub);
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "Hello <b>world</b>");
+    sp_t_assert_jnull(m, "client_id");
+    sp_t_resp_free(g);
+}
+END_TEST
+
+START_TEST(create_message_empty_after_sanitizing_is_422)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    struct sp_t_resp *r = create_raw(
+        &c, sp_t_fmt("{\"category\":%s,\"message\":\"<script>alert(1)</script> \"}",
+                     sp_t_jq(cat)));
+    sp_t_assert_invalid(r, "message", "empty");
+    sp_t_resp_free(r);
+    r = create_raw(&c, "{\"message\":\"\"}");
+    sp_t_assert_invalid(r, "message", NULL);
+    sp_t_resp_free(r);
+    r = create_raw(&c, "{\"message\":42}");
+    sp_t_assert_invalid(r, "message", "wrong_type");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_sessions_of(&c), 0);
+}
+END_TEST
+
+START_TEST(create_with_unknown_or_inactive_category_is_422_unknown_category)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = create_raw(
+        &c, sp_t_fmt("{\"category\":%s}", sp_t_jq(sp_t_unique("no-such-category"))));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    r = create_raw(&c, sp_t_fmt("{\"category\":%s,\"message\":\"hi\"}",
+                                sp_t_jq(sp_t_db_category_new(false))));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_sessions_of(&c), 0);
+}
+END_TEST
+
+START_TEST(create_with_metadata_over_4_kib_is_422_and_smaller_is_kept)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    struct sp_t_resp *r = create_raw(
+        &c, sp_t_fmt("{\"category\":%s,\"metadata\":{\"page\":\"%s\"}}", sp_t_jq(cat),
+                     sp_t_repeat("x", 4200)));
+    sp_t_assert_invalid(r, "metadata", "too_large");
+    sp_t_resp_free(r);
+    r = create_raw(&c, "{\"metadata\":\"not an object\"}");
+    sp_t_assert_invalid(r, "metadata", "wrong_type");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_sessions_of(&c), 0);
+
+    r = create_raw(&c, sp_t_fmt("{\"category\":%s,\"metadata\":{\"page\":\"/checkout\"}}",
+                                sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "metadata"), "page"), "/checkout");
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(id, "metadata->>'page'"), "/checkout");
+}
+END_TEST
+
+START_TEST(create_is_for_customers_only)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = create_raw(&a, "{}");
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = create_raw(NULL, "{}");
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions WHERE customer_id = '%s'",
+                              a.sub),
+                     "0");
+}
+END_TEST
+
+/* ---- routing ------------------------------------------------------------------ */
+
+START_TEST(round_robin_category_with_an_active_agent_starts_active_with_agent_joined)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au;
+    int64_t agent = agent_new(team, NULL, &au);
+    struct chat s = chat_new(&c, category_rr(team), "I need help");
+    ck_assert_str_eq(s.status, "active");
+    ck_assert_int_eq(s.agent, agent);
+    ck_assert_str_eq(db_session(s.id, "assigned_agent_id"), sp_t_fmt("%lld", (long long)agent));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT m.payload->>'agent_id' FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'system'", s.id),
+                     sp_t_fmt("%lld", (long long)agent));
+
+    struct sp_t_resp *g = session_get(&c, s.id, NULL);
+    sp_t_assert_json(g, 200);
+    assert_session(g->json, s.id, "active");
+    ck_assert_int_eq(jagent(g->json), agent);
+    struct json_object *msgs = sp_t_jarr(g->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), 2);
+    assert_frame(json_object_array_get_idx(msgs, 0), s.id, "customer", c.sub);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(msgs, 0), "body"), "I need help");
+    assert_frame(json_object_array_get_idx(msgs, 1), s.id, "system", NULL);
+    sp_t_resp_free(g);
+}
+END_TEST
+
+START_TEST(manual_category_leaves_the_session_waiting)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    (void)agent_new(team, NULL, NULL);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team)));
+    struct chat s = chat_new(&c, cat, "hello?");
+    ck_assert_str_eq(s.status, "waiting");
+    ck_assert_int_eq(s.agent, 0);
+    ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
+    ck_assert_int_eq(db_messages(s.id, "system"), 0);
+}
+END_TEST
+
+START_TEST(agent_at_max_concurrent_chats_is_not_picked)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    int64_t agent = agent_new(team, "\"max_concurrent_chats\":1", NULL);
+    const char *cat = category_rr(team);
+    struct chat first = chat_new(&c, cat, NULL);
+    ck_assert_str_eq(first.status, "active");
+    ck_assert_int_eq(first.agent, agent);
+
+    struct chat second = chat_new(&c, cat, NULL);
+    ck_assert_str_eq(second.status, "waiting");
+    ck_assert_int_eq(second.agent, 0);
+    ck_assert_ptr_null(db_session(second.id, "assigned_agent_id"));
+    ck_assert_int_eq(db_system_events(second.id, "agent_joined"), 0);
+}
+END_TEST
+
+START_TEST(away_agent_is_not_picked)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    (void)agent_new(team, "\"status\":\"away\"", NULL);
+    struct chat s = chat_new(&c, category_rr(team), "anyone?");
+    ck_assert_str_eq(s.status, "waiting");
+    ck_assert_int_eq(s.agent, 0);
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 0);
+}
+END_TEST
+
+START_TEST(routing_prefers_the_agent_with_fewest_active_chats)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    int64_t a = agent_new(team, NULL, NULL);
+    int64_t b = agent_new(team, NULL, NULL);
+    const char *cat = category_rr(team);
+    struct chat s1 = chat_new(&c, cat, NULL);
+    struct chat s2 = chat_new(&c, cat, NULL);
+    ck_assert_msg((s1.agent == a && s2.agent == b) || (s1.agent == b && s2.agent == a),
+                  "two chats went to %lld and %lld, want one each of %lld/%lld",
+                  (long long)s1.agent, (long long)s2.agent, (long long)a, (long long)b);
+    /* the first one's chat ends: its agent has fewer active chats now */
+    struct sp_t_resp *r = chat_close(&c, s1.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct chat s3 = chat_new(&c, cat, NULL);
+    ck_assert_int_eq(s3.agent, s1.agent);
+}
+END_TEST
+
+/* Concurrent creations never hand out more chats than an agent takes. */
+START_TEST(concurrent_creations_respect_max_concurrent_chats)
+{
+    enum { N = 8 };
+    const char *team = team_new();
+    int64_t agent = agent_new(team, "\"max_concurrent_chats\":1", NULL);
+    const char *cat = category_rr(team);
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = "/support/chat/session";
+        tokens[i] = sp_t_user_new(SP_ROLE_CUSTOMER).token;
+    }
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON,
+                  sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)), out);
+    int active = 0, waiting = 0;
+    for (int i = 0; i < N; i++) {
+        sp_t_assert_json(out[i], 201);
+        const char *st = sp_t_jstr(out[i]->json, "status");
+        if (strcmp(st, "active") == 0) {
+            active++;
+            ck_assert_int_eq(jagent(out[i]->json), agent);
+        } else {
+            ck_assert_str_eq(st, "waiting");
+            sp_t_assert_jnull(out[i]->json, "assigned_agent_id");
+            waiting++;
+        }
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_int_eq(active, 1);
+    ck_assert_int_eq(waiting, N - 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
+                              " WHERE assigned_agent_id = %lld", (long long)agent),
+                     "1");
+}
+END_TEST
+
+/* ---- GET /support/chat/session/:id ---------------------------------------- */
+
+START_TEST(customer_reads_own_session_with_messages_oldest_first)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au;
+    int64_t agent = agent_new(team, NULL, &au);
+    struct chat s = chat_new(&c, category_rr(team), "first");
+    int64_t m2 = msg_send(&au, s.id, "second from agent");
+    int64_t m3 = msg_send(&c, s.id, "third from customer");
+
+    struct sp_t_resp *g = session_get(&c, s.id, NULL);
+    sp_t_assert_json(g, 200);
+    assert_session(g->json, s.id, "active");
+    ck_assert_int_eq(jagent(g->json), agent);
+    sp_t_assert_jnull(g->json, "next_cursor");
+    struct json_object *msgs = sp_t_jarr(g->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), 4);
+    struct json_object *m;
+    m = json_object_array_get_idx(msgs, 0);
+    assert_frame(m, s.id, "customer", c.sub);
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "first");
+    m = json_object_array_get_idx(msgs, 1);
+    assert_frame(m, s.id, "system", NULL);
+    m = json_object_array_get_idx(msgs, 2);
+    assert_frame(m, s.id, "agent", au.sub);
+    ck_assert_int_eq(sp_t_jint(m, "id"), m2);
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "second from agent");
+    m = json_object_array_get_idx(msgs, 3);
+    assert_frame(m, s.id, "customer", c.sub);
+    ck_assert_int_eq(sp_t_jint(m, "id"), m3);
+    for (size_t i = 1; i < 4; i++) {
+        int64_t prev = sp_t_jint(json_object_array_get_idx(msgs, i - 1), "id");
+        int64_t cur = sp_t_jint(json_object_array_get_idx(msgs, i), "id");
+        ck_assert_int_lt(prev, cur);
+        ck_assert_int_le(sp_t_jts_ms(json_object_array_get_idx(msgs, i - 1), "created_at"),
+                         sp_t_jts_ms(json_object_array_get_idx(msgs, i), "created_at"));
+    }
+    sp_t_resp_free(g);
+}
+END_TEST
+
+START_TEST(another_customers_session_is_404)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "private");
+    struct sp_t_resp *r = session_get(&other, s.id, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    ck_assert_ptr_null(strstr(r->body, "private"));
+    sp_t_resp_free(r);
+    r = msg_post(&other, s.id, "{\"body\":\"hijack\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = chat_close(&other, s.id);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+    ck_assert_str_eq(db_session(s.id, "status"), "waiting");
+}
+END_TEST
+
+START_TEST(only_the_assigned_agent_or_an_admin_reads_a_session)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user assigned, stranger;
+    int64_t agent = agent_new(team, NULL, &assigned);
+    (void)agent_new(NULL, NULL, &stranger);
+    struct chat s = chat_new(&c, category_rr(team), "hi");
+    ck_assert_int_eq(s.agent, agent);
+
+    struct sp_t_resp *r = session_get(&stranger, s.id, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = msg_post(&stranger, s.id, "{\"body\":\"not mine\"}");
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+
+    r = session_get(&assigned, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "active");
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 2);
+    sp_t_resp_free(r);
+
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    r = session_get(&admin, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "active");
+    ck_assert_int_eq(jagent(r->json), agent);
+    sp_t_resp_free(r);
+
+    /* a waiting session has no assigned agent: agents are 403 until they accept */
+    struct chat w = chat_new(&c, category_manual(), NULL);
+    r = session_get(&assigned, w.id, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(unknown_or_garbage_session_id_is_404)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *ids[] = {"garbage", "ZZZZZZZZZZZZ", "1", "%27%20OR%201%3D1", NULL};
+    for (size_t i = 0; ids[i] != NULL; i++) {
+        struct sp_t_resp *r = session_get(&c, ids[i], NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+        r = session_get(&admin, ids[i], NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(history_paginates_with_limit_and_cursor)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "m1");
+    for (int i = 2; i <= 5; i++)
+        (void)msg_send(&c, s.id, sp_t_fmt("m%d", i));
+    ck_assert_int_eq(db_messages(s.id, NULL), 5);
+
+    int seen = 0, pages = 0;
+    int64_t last_id = 0;
+    const char *cursor = NULL;
+    do {
+        struct sp_t_resp *r = session_get(
+            &c, s.id,
+            cursor ? sp_t_fmt("?limit=2&cursor=%s", sp_t_urlencode(cursor)) : "?limit=2");
+        sp_t_assert_json(r, 200);
+        assert_session(r->json, s.id, "waiting");
+        struct json_object *msgs = sp_t_jarr(r->json, "messages");
+        size_t n = json_object_array_length(msgs);
+        pages++;
+        ck_assert_int_eq(n, pages < 3 ? 2 : 1);
+        for (size_t i = 0; i < n; i++) {
+            struct json_object *m = json_object_array_get_idx(msgs, i);
+            assert_frame(m, s.id, "customer", c.sub);
+            seen++;
+            ck_assert_str_eq(sp_t_jstr(m, "body"), sp_t_fmt("m%d", seen));
+            ck_assert_int_gt(sp_t_jint(m, "id"), last_id);
+            last_id = sp_t_jint(m, "id");
+        }
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        if (pages < 3)
+            ck_assert_msg(nc != NULL && json_object_is_type(nc, json_type_string),
+                          "page %d: next_cursor missing: %.300s", pages, r->body);
+        cursor = nc ? sp_t_fmt("%s", json_object_get_string(nc)) : NULL;
+        sp_t_resp_free(r);
+        ck_assert_int_le(pages, 3);
+    } while (cursor != NULL);
+    ck_assert_int_eq(pages, 3);
+    ck_assert_int_eq(seen, 5);
+
+    struct sp_t_resp *r = session_get(&c, s.id, "?cursor=not-a-cursor");
+    sp_t_assert_invalid(r, "cursor", NULL);
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, "?limit=101");
+    sp_t_assert_invalid(r, "limit", NULL);
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, "?limit=0");
+    sp_t_assert_invalid(r, "limit", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- POST /support/chat/session/:id/messages ------------------------------------ */
+
+START_TEST(customer_send_is_201_customer_frame)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = msg_post(
+        &c, s.id, "{\"body\":\"where is my order?\",\"client_id\":\"6f1c2a9e-0000-4000-8000-1\"}");
+    sp_t_assert_json(r, 201);
+    assert_frame(r->json, s.id, "customer", c.sub);
+    ck_assert_str_eq(sp_t_jstr(r->json, "body"), "where is my order?");
+    ck_assert_str_eq(sp_t_jstr(r->json, "client_id"), "6f1c2a9e-0000-4000-8000-1");
+    ck_assert_ptr_null(sp_t_header(r, "Idempotent-Replayed"));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT sender_type || ':' || sender_id || ':' || body"
+                              " FROM support_chat_messages WHERE id = %lld", (long long)id),
+                     sp_t_fmt("customer:%s:where is my order?", c.sub));
+    ck_assert_ptr_nonnull(db_session(s.id, "last_message_at"));
+}
+END_TEST
+
+START_TEST(assigned_agent_send_is_201_agent_frame)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au;
+    (void)agent_new(team, NULL, &au);
+    struct chat s = chat_new(&c, category_rr(team), NULL);
+    ck_assert_str_eq(s.status, "active");
+    struct sp_t_resp *r = msg_post(&au, s.id, "{\"body\":\"How can I help?\"}");
+    sp_t_assert_json(r, 201);
+    assert_frame(r->json, s.id, "agent", au.sub);
+    ck_assert_str_eq(sp_t_jstr(r->json, "body"), "How can I help?");
+    sp_t_assert_jnull(r->json, "client_id");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, "agent"), 1);
+}
+END_TEST
+
+START_TEST(resend_with_the_same_client_id_is_200_replayed_and_stored_once)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    const char *json = "{\"body\":\"only once\",\"client_id\":\"c0ffee00-1111-4222-8333-444455556666\"}";
+    struct sp_t_resp *r = msg_post(&c, s.id, json);
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    const char *created = sp_t_fmt("%s", sp_t_jstr(r->json, "created_at"));
+    sp_t_resp_free(r);
+
+    r = msg_post(&c, s.id, json);
+    sp_t_assert_json(r, 200);
+    assert_frame(r->json, s.id, "customer", c.sub);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "created_at"), created);
+    ck_assert_str_eq(sp_t_jstr(r->json, "client_id"), "c0ffee00-1111-4222-8333-444455556666");
+    const char *h = sp_t_header(r, "Idempotent-Replayed");
+    ck_assert_msg(h != NULL && strcmp(h, "true") == 0, "Idempotent-Replayed: %s",
+                  h ? h : "(none)");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+
+    /* another client_id is another message */
+    r = msg_post(&c, s.id, "{\"body\":\"only once\",\"client_id\":\"other\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_int_ne(sp_t_jint(r->json, "id"), id);
+    sp_t_resp_free(r);
+    /* and without client_id every send is new */
+    (void)msg_send(&c, s.id, "no id");
+    (void)msg_send(&c, s.id, "no id");
+    ck_assert_int_eq(db_messages(s.id, NULL), 4);
+}
+END_TEST
+
+START_TEST(send_body_is_sanitized_and_required)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = msg_post(
+        &c, s.id, "{\"body\":\"<script>steal()</script><i>hi</i> <img src=x onerror=y>there\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "body"), "<i>hi</i> there");
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT body FROM support_chat_messages WHERE id = %lld",
+                              (long long)id),
+                     "<i>hi</i> there");
+
+    r = msg_post(&c, s.id, "{\"client_id\":\"x\"}");
+    sp_t_assert_invalid(r, "body", "required");
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\"}");
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":\"\"}");
+    sp_t_assert_invalid(r, "body", NULL);
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":7}");
+    sp_t_assert_invalid(r, "body", "wrong_type");
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":");
+    sp_t_assert_problem(r, 400, "invalid_json");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+}
+END_TEST
+
+START_TEST(send_carries_ratelimit_headers_per_session)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = msg_post(&c, s.id, sp_t_fmt("{\"body\":\"n%d\"}", i));
+        sp_t_assert_json(r, 201);
+        const char *lim = sp_t_header(r, "RateLimit-Limit");
+        const char *rem = sp_t_header(r, "RateLimit-Remaining");
+        const char *reset = sp_t_header(r, "RateLimit-Reset");
+        ck_assert_msg(lim && rem && reset, "RateLimit headers missing");
+        ck_assert_str_eq(lim, "60");
+        ck_assert_str_eq(rem, sp_t_fmt("%d", 59 - i));
+        ck_assert_msg(sp_t_matches("^[0-9]+$", reset) && atol(reset) >= 0 && atol(reset) <= 60,
+                      "RateLimit-Reset %s", reset);
+        sp_t_resp_free(r);
+    }
+    /* the window is the session's: a new session starts full */
+    struct chat s2 = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = msg_post(&c, s2.id, "{\"body\":\"fresh\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "RateLimit-Remaining"), "59");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(send_on_a_closed_session_is_409_session_closed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "before");
+    struct sp_t_resp *r = chat_close(&c, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    long before = db_messages(s.id, NULL);
+    r = msg_post(&c, s.id, "{\"body\":\"after\",\"client_id\":\"late\"}");
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), before);
+}
+END_TEST
+
+START_TEST(send_on_an_expired_session_is_409_session_closed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "before");
+    (void)sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() - interval '1 minute'"
+                   " WHERE public_id = '%s'", s.id);
+    struct sp_t_resp *r = msg_post(&c, s.id, "{\"body\":\"too late\"}");
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+}
+END_TEST
+
+/* ---- POST /support/chat/session/:id/close ------------------------------------ */
+
+START_TEST(close_by_customer_closes_once_with_a_system_message)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    int64_t agent = agent_new(team, NULL, NULL);
+    struct chat s = chat_new(&c, category_rr(team), "bye soon");
+    ck_assert_int_eq(s.agent, agent);
+
+    struct sp_t_resp *r = chat_close(&c, s.id);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "closed");
+    sp_t_assert_recent(sp_t_jstr(r->json, "ended_at"));
+    const char *ended = sp_t_fmt("%s", sp_t_jstr(r->json, "ended_at"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "closed");
+    ck_assert_ptr_nonnull(db_session(s.id, "ended_at"));
+    ck_assert_int_eq(db_system_events(s.id, "closed"), 1);
+
+    r = chat_close(&c, s.id);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "closed");
+    ck_assert_str_eq(sp_t_jstr(r->json, "ended_at"), ended);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "closed"), 1);
+
+    /* history shows the closing system message last */
+    r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    size_t n = json_object_array_length(msgs);
+    ck_assert_int_eq(n, 3);
+    assert_frame(json_object_array_get_idx(msgs, n - 1), s.id, "system", NULL);
+    sp_t_resp_free(r);
+
+    r = msg_post(&c, s.id, "{\"body\":\"one more thing\"}");
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, "customer"), 1);
+}
+END_TEST
+
+/* ---- GET /support/agent/chats -------------------------------------------------- */
+
+/* Walks every page of /support/agent/chats?status=<status> as u; returns the
+ * position of each of ids[0..n) (-1 if absent; all sessions of customer
+ * of) and asserts each item's status and, when only_agent is not 0, agent. */
+static void
+queue_positions(const struct sp_t_user *u, const char *status, const struct sp_t_user *of,
+                const char *const ids[], size_t n, long pos[], int64_t only_agent)
+{
+    for (size_t i = 0; i < n; i++)
+        pos[i] = -1;
+    long index = 0;
+    const char *cursor = NULL;
+    int pages = 0;
+    do {
+        struct sp_t_resp *r = sp_t_get(
+            sp_t_fmt("/support/agent/chats?status=%s&limit=100%s%s", status,
+                     cursor ? "&cursor=" : "", cursor ? sp_t_urlencode(cursor) : ""),
+            u->token);
+        sp_t_assert_json(r, 200);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        for (size_t i = 0; i < json_object_array_length(data); i++, index++) {
+            struct json_object *it = json_object_array_get_idx(data, i);
+            ck_assert_str_eq(sp_t_jstr(it, "status"), status);
+            sp_t_assert_public_id(sp_t_jstr(it, "session_id"));
+            sp_t_assert_timestamp(sp_t_jstr(it, "started_at"));
+            const char *customer = sp_t_jstr(it, "customer_id");
+            if (strcmp(status, "waiting") == 0)
+                sp_t_assert_jnull(it, "assigned_agent_id");
+            if (only_agent != 0)
+                ck_assert_int_eq(jagent(it), only_agent);
+            for (size_t k = 0; k < n; k++)
+                if (strcmp(sp_t_jstr(it, "session_id"), ids[k]) == 0) {
+                    pos[k] = index;
+                    ck_assert_str_eq(customer, of->sub);
+                }
+        }
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        cursor = nc ? sp_t_fmt("%s", json_object_get_string(nc)) : NULL;
+        sp_t_resp_free(r);
+        ck_assert_int_lt(++pages, 1000);
+    } while (cursor != NULL);
+}
+
+START_TEST(waiting_queue_lists_waiting_sessions_oldest_first)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    const char *cat = category_manual();
+    struct chat w1 = chat_new(&c, cat, "first in line");
+    struct chat w2 = chat_new(&c, cat, "second in line");
+    struct chat closed = chat_new(&c, cat, NULL);
+    struct sp_t_resp *r = chat_close(&c, closed.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *team = team_new();
+    (void)agent_new(team, NULL, NULL);
+    struct chat active = chat_new(&c, category_rr(team), NULL);
+    ck_assert_str_eq(active.status, "active");
+
+    const char *ids[] = {w1.id, w2.id, closed.id, active.id};
+    long pos[4];
+    queue_positions(&au, "waiting", &c, ids, 4, pos, 0);
+    ck_assert_int_ge(pos[0], 0);
+    ck_assert_int_ge(pos[1], 0);
+    ck_assert_int_lt(pos[0], pos[1]);
+    ck_assert_int_eq(pos[2], -1);
+    ck_assert_int_eq(pos[3], -1);
+
+    /* default status is waiting; items carry the customer */
+    r = sp_t_get("/support/agent/chats?limit=1", au.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_int_eq(json_object_array_length(data), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "status"), "waiting");
+    ck_assert_msg(json_object_is_type(sp_t_jget(r->json, "next_cursor"), json_type_string),
+                  "next_cursor: %.300s", r->body);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(active_queue_lists_only_the_callers_chats)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ta = team_new(), *tb = team_new();
+    struct sp_t_user ua, ub;
+    int64_t a = agent_new(ta, NULL, &ua);
+    int64_t b = agent_new(tb, NULL, &ub);
+    struct chat sa = chat_new(&c, category_rr(ta), NULL);
+    struct chat sb = chat_new(&c, category_rr(tb), NULL);
+    ck_assert_int_eq(sa.agent, a);
+    ck_assert_int_eq(sb.agent, b);
+    struct chat w = chat_new(&c, category_manual(), NULL);
+
+    const char *ids[] = {sa.id, sb.id, w.id};
+    long pos[3];
+    queue_positions(&ua, "active", &c, ids, 3, pos, a);
+    ck_assert_int_ge(pos[0], 0);
+    ck_assert_int_eq(pos[1], -1);
+    ck_assert_int_eq(pos[2], -1);
+    queue_positions(&ub, "active", &c, ids, 3, pos, b);
+    ck_assert_int_eq(pos[0], -1);
+    ck_assert_int_ge(pos[1], 0);
+
+    /* a closed chat leaves the active queue */
+    struct sp_t_resp *r = chat_close(&c, sa.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    queue_positions(&ua, "active", &c, ids, 3, pos, a);
+    ck_assert_int_eq(pos[0], -1);
+}
+END_TEST
+
+START_TEST(agent_queue_rejects_bad_status_and_customers)
+{
+    struct sp_t_user au = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_get("/support/agent/chats?status=closed", au.token);
+    sp_t_assert_invalid(r, "status", NULL);
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/agent/chats?status=bogus", au.token);
+    sp_t_assert_invalid(r, "status", NULL);
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_get("/support/agent/chats?status=waiting", c.token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/agent/chats?status=waiting", NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- POST /support/agent/chats/:id/accept ------------------------------------- */
+
+START_TEST(accept_of_a_waiting_session_assigns_me_with_agent_joined)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    int64_t me = sp_t_agent_id(&au);
+    struct chat s = chat_new(&c, category_manual(), "please pick me up");
+    ck_assert_str_eq(s.status, "waiting");
+
+    struct sp_t_resp *r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "active");
+    ck_assert_int_eq(jagent(r->json), me);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "active");
+    ck_assert_str_eq(db_session(s.id, "assigned_agent_id"), sp_t_fmt("%lld", (long long)me));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 1);
+
+    /* the customer sees it, and the agent may now read and write */
+    r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(jagent(r->json), me);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), 2);
+    assert_frame(json_object_array_get_idx(msgs, 1), s.id, "system", NULL);
+    sp_t_resp_free(r);
+    r = session_get(&au, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    (void)msg_send(&au, s.id, "hello from the agent");
+
+    /* accepting again is a no-op for me */
+    r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "active");
+    ck_assert_int_eq(jagent(r->json), me);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 1);
+}
+END_TEST
+
+START_TEST(accept_of_a_session_of_another_agent_is_409_already_assigned)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user first, second;
+    int64_t a = agent_new(NULL, NULL, &first);
+    (void)agent_new(NULL, NULL, &second);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = chat_accept(&first, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+
+    r = chat_accept(&second, s.id);
+    sp_t_assert_problem(r, 409, "already_assigned");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "assigned_agent_id"), sp_t_fmt("%lld", (long long)a));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 1);
+}
+END_TEST
+
+START_TEST(accept_at_max_concurrent_chats_is_409_agent_unavailable)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct sp_t_resp *r = sp_t_patch_json("/support/agent/me", au.token,
+                                          "{\"max_concurrent_chats\":0}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "max_concurrent_chats"), 0);
+    sp_t_resp_free(r);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    r = chat_accept(&au, s.id);
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "waiting");
+    ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 0);
+
+    /* capacity 1 with one active chat is full too */
+    r = sp_t_patch_json("/support/agent/me", au.token, "{\"max_concurrent_chats\":1}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct chat s2 = chat_new(&c, category_manual(), NULL);
+    r = chat_accept(&au, s2.id);
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s2.id, "status"), "waiting");
+}
+END_TEST
+
+START_TEST(accept_when_away_is_409_agent_unavailable)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct sp_t_resp *r = sp_t_patch_json("/support/agent/me", au.token, "{\"status\":\"away\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    sp_t_resp_free(r);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    r = chat_accept(&au, s.id);
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "waiting");
+    ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
+}
+END_TEST
+
+START_TEST(accept_of_a_closed_session_is_409_session_closed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = chat_close(&c, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = chat_accept(&au, s.id);
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "closed");
+    ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 0);
+}
+END_TEST
+
+START_TEST(expired_session_cannot_be_accepted_and_leaves_the_waiting_queue)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() - interval '1 minute'"
+             " WHERE public_id = '%s' RETURNING 1", s.id);
+    struct sp_t_resp *r = chat_accept(&au, s.id);
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
+    r = sp_t_get("/support/agent/chats?status=waiting&limit=100", au.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strstr(r->body, s.id) == NULL, "expired session %s still waiting", s.id);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(concurrent_accepts_have_exactly_one_winner)
+{
+    enum { N = 8 };
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    const char *paths[N], *tokens[N];
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        struct sp_t_user u;
+        ids[i] = agent_new(NULL, NULL, &u);
+        paths[i] = sp_t_fmt("/support/agent/chats/%s/accept", s.id);
+        tokens[i] = u.token;
+    }
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, NULL, NULL, out);
+    int winners = 0;
+    int64_t winner = 0;
+    for (int i = 0; i < N; i++) {
+        if (out[i]->status == 200) {
+            sp_t_assert_json(out[i], 200);
+            ck_assert_int_eq(jagent(out[i]->json), ids[i]);
+            winner = ids[i];
+            winners++;
+        } else {
+            sp_t_assert_problem(out[i], 409, "already_assigned");
+        }
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_int_eq(winners, 1);
+    ck_assert_str_eq(db_session(s.id, "assigned_agent_id"), sp_t_fmt("%lld", (long long)winner));
+    ck_assert_int_eq(db_system_events(s.id, "agent_joined"), 1);
+}
+END_TEST
+
+/* One agent (max 1 chat) accepts N waiting sessions at once: one 200, the
+ * rest 409 agent_unavailable, never more active chats than the maximum.
+ * Several rounds, since a lost race does not show every time. */
+START_TEST(concurrent_accepts_by_one_agent_respect_max_concurrent_chats)
+{
+    enum { N = 8, ROUNDS = 10 };
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_user au;
+        int64_t agent = agent_new(NULL, "\"max_concurrent_chats\":1", &au);
+        const char *paths[N], *tokens[N];
+        for (int i = 0; i < N; i++) {
+            paths[i] = sp_t_fmt("/support/agent/chats/%s/accept", chat_new(&c, cat, NULL).id);
+            tokens[i] = au.token;
+        }
+        struct sp_t_resp *out[N];
+        sp_t_parallel(N, "POST", paths, tokens, NULL, NULL, out);
+        int ok = 0, full = 0;
+        for (int i = 0; i < N; i++) {
+            if (out[i]->status == 200)
+                ok++;
+            else if (out[i]->status == 409)
+                full++;
+            sp_t_resp_free(out[i]);
+        }
+        const char *active = sp_t_sql("SELECT count(*) FROM support_chat_sessions"
+                                      " WHERE assigned_agent_id = %lld AND status = 'active'",
+                                      (long long)agent);
+        ck_assert_msg(ok == 1 && full == N - 1 && strcmp(active, "1") == 0,
+                      "round %d: %d accepted, %d refused, %s active chats for an agent with "
+                      "max_concurrent_chats 1",
+                      round, ok, full, active);
+    }
+}
+END_TEST
+
+START_TEST(accept_of_an_unknown_session_is_404_and_customers_are_403)
+{
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct sp_t_resp *r = chat_accept(&au, "ZZZZZZZZZZZZ");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = chat_accept(&au, "garbage");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    r = chat_accept(&c, s.id);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "status"), "waiting");
+}
+END_TEST
+
+static Suite *
+chat_session_suite(void)
+{
+    Suite *s = suite_create("chat_session");
+    TCase *tc = sp_t_tcase(s, "create");
+    tcase_add_test(tc, create_by_customer_is_201_with_token_urls_expiry_and_headers);
+    tcase_add_test(tc, create_stores_only_the_sha256_of_the_session_token);
+    tcase_add_test(tc, create_with_empty_body_works_without_a_first_message);
+    tcase_add_test(tc, create_message_becomes_the_first_customer_message_sanitized);
+    tcase_add_test(tc, create_message_empty_after_sanitizing_is_422);
+    tcase_add_test(tc, create_with_unknown_or_inactive_category_is_422_unknown_category);
+    tcase_add_test(tc, create_with_metadata_over_4_kib_is_422_and_smaller_is_kept);
+    tcase_add_test(tc, create_is_for_customers_only);
+
+    tc = sp_t_tcase(s, "routing");
+    tcase_add_test(tc, round_robin_category_with_an_active_agent_starts_active_with_agent_joined);
+    tcase_add_test(tc, manual_category_leaves_the_session_waiting);
+    tcase_add_test(tc, agent_at_max_concurrent_chats_is_not_picked);
+    tcase_add_test(tc, away_agent_is_not_picked);
+    tcase_add_test(tc, routing_prefers_the_agent_with_fewest_active_chats);
+    tcase_add_test(tc, concurrent_creations_respect_max_concurrent_chats);
+
+    tc = sp_t_tcase(s, "read");
+    tcase_add_test(tc, customer_reads_own_session_with_messages_oldest_first);
+    tcase_add_test(tc, another_customers_session_is_404);
+    tcase_add_test(tc, only_the_assigned_agent_or_an_admin_reads_a_session);
+    tcase_add_test(tc, unknown_or_garbage_session_id_is_404);
+    tcase_add_test(tc, history_paginates_with_limit_and_cursor);
+
+    tc = sp_t_tcase(s, "send");
+    tcase_add_test(tc, customer_send_is_201_customer_frame);
+    tcase_add_test(tc, assigned_agent_send_is_201_agent_frame);
+    tcase_add_test(tc, resend_with_the_same_client_id_is_200_replayed_and_stored_once);
+    tcase_add_test(tc, send_body_is_sanitized_and_required);
+    tcase_add_test(tc, send_carries_ratelimit_headers_per_session);
+    tcase_add_test(tc, send_on_a_closed_session_is_409_session_closed);
+    tcase_add_test(tc, send_on_an_expired_session_is_409_session_closed);
+
+    tc = sp_t_tcase(s, "close");
+    tcase_add_test(tc, close_by_customer_closes_once_with_a_system_message);
+
+    tc = sp_t_tcase(s, "agent_queue");
+    tcase_add_test(tc, waiting_queue_lists_waiting_sessions_oldest_first);
+    tcase_add_test(tc, active_queue_lists_only_the_callers_chats);
+    tcase_add_test(tc, agent_queue_rejects_bad_status_and_customers);
+
+    tc = sp_t_tcase(s, "accept");
+    tcase_add_test(tc, accept_of_a_waiting_session_assigns_me_with_agent_joined);
+    tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
+    tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
+    tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
+    tcase_add_test(tc, accept_when_away_is_409_agent_unavailable);
+    tcase_add_test(tc, accept_of_a_closed_session_is_409_session_closed);
+    tcase_add_test(tc, concurrent_accepts_have_exactly_one_winner);
+    tcase_add_test(tc, concurrent_accepts_by_one_agent_respect_max_concurrent_chats);
+    tcase_add_test(tc, accept_of_an_unknown_session_is_404_and_customers_are_403);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(chat_session_suite());
+}
