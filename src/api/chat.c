@@ -19,6 +19,8 @@
 #include "core/ids.h"
 #include "domain/agents.h"
 #include "domain/chat.h"
+#include "api/views.h"
+#include <stdint.h>
 
 #define SP_CHAT_BODY_MAX 4000
 #define SP_CHAT_SESSION_TTL_MINUTES (24 * 60)
@@ -316,4 +318,53 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
         return p->rc;
     return respond_session(r, &s);
+}
+
+enum { T_TO, T_AGENT, T_COUNT };
+
+static const char *const transfer_targets[] = {"ticket", "agent", NULL};
+
+static const struct sp_field_spec transfer_fields[T_COUNT] = {
+    [T_TO] = {"to", SP_FIELD_ENUM, true, false, 0, 0, transfer_targets, 0, 0},
+    [T_AGENT] = {"agent_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL, 0, 0},
+};
+
+enum sp_rc
+sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_chat_session s;
+    if (session_for_caller(r, &s, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value v[T_COUNT];
+    if (sp_api_read_body(r, transfer_fields, T_COUNT, v, p) == NULL)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    bool customer = r->principal.role == SP_ROLE_CUSTOMER;
+    if (v[T_TO].i == 1) {
+        if (customer)
+            return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                                  "only agents hand a chat to another agent");
+        if (sp_chat_transfer_to_agent(&ctx, s.public_id,
+                                      v[T_AGENT].present ? v[T_AGENT].i : 0, &s, p) != SP_OK)
+            return p->rc;
+        return respond_session(r, &s);
+    }
+    struct sp_ticket t;
+    bool created;
+    if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
+        return p->rc;
+    if (sp_chat_to_ticket(&ctx, s.public_id, customer ? (int)r->principal.tier : 0, &t, &created,
+                          p) != SP_OK ||
+        sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
+        sp_db_rollback(ctx.db, ctx.arena);
+        return p->rc;
+    }
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_ticket(r, b, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
+    sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
+                                                                      : "/support/agent/tickets/%s",
+                                                   t.public_id));
+    sp_api_etag(r, t.version);
+    sp_resp_json(r, created ? 201 : 200, b);
+    return SP_OK;
 }

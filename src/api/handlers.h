@@ -31,6 +31,7 @@ enum sp_rc sp_api_chat_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_post(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_close(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_chats(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p);
 

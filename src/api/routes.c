@@ -29,6 +29,7 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/chat/session/:id", sp_api_chat_get, SP_ROUTE_ANY_ROLE},
     {SP_POST, "/support/chat/session/:id/messages", sp_api_chat_post, SP_ROUTE_ANY_ROLE},
     {SP_POST, "/support/chat/session/:id/close", sp_api_chat_close, SP_ROUTE_ANY_ROLE},
+    {SP_POST, "/support/chat/session/:id/transfer", sp_api_chat_transfer, SP_ROUTE_ANY_ROLE},
     {SP_GET,  "/support/agent/chats", sp_api_agent_chats, SP_ROLE_AGENT},
     {SP_POST, "/support/agent/chats/:id/accept", sp_api_agent_chat_accept, SP_ROLE_AGENT},
 

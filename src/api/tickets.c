@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "domain/chat.h"
 #include "domain/tickets.h"
 
 #define SP_SUBJECT_MAX 200
@@ -23,13 +24,27 @@
 
 /* --- input ------------------------------------------------------------ */
 
-/* Chatbot sessions arrive with the chat capability (API.md §7): until
- * then no id can be one of the caller's sessions. */
-static void
-refuse_chat_session(const struct sp_field_value *chat, struct sp_problem *p)
+/* chat_session_id: the chatbot context (API.md §4) — a session of the
+ * caller's; returns its id (0 when absent) or -1 with a field error. */
+static long long
+chat_session(struct sp_req *r, const struct sp_field_value *chat, struct sp_problem *p)
 {
-    if (chat->present)
+    if (!chat->present)
+        return 0;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session s;
+    struct sp_problem lookup;
+    sp_problem_init(&lookup);
+    if (!sp_public_id_valid(chat->str) ||
+        sp_chat_get(&ctx, chat->str, r->principal.sub, &s, &lookup) != SP_OK) {
+        if (lookup.rc != SP_OK && lookup.rc != SP_NOT_FOUND) {
+            *p = lookup;
+            return -1;
+        }
         sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
+        return -1;
+    }
+    return s.id;
 }
 
 enum { F_SUBJECT, F_DESCRIPTION, F_CATEGORY, F_SOURCE, F_PROVIDER, F_BOOKING, F_CHAT,
@@ -76,7 +91,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     sp_api_refuse_attachments(&v[F_ATTACHMENTS], p);
-    refuse_chat_session(&v[F_CHAT], p);
+    long long chat_id = chat_session(r, &v[F_CHAT], p);
     const char *description = sp_api_body_html(r, "description", &v[F_DESCRIPTION], p);
     if (p->rc != SP_OK)
         return p->rc;
@@ -99,12 +114,15 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         .subject = v[F_SUBJECT].str,
         .description = description,
         .category_slug = v[F_CATEGORY].present ? v[F_CATEGORY].str : NULL,
-        .source = v[F_SOURCE].present ? (enum sp_source)v[F_SOURCE].i : SP_SOURCE_WEB,
+        .source = chat_id > 0                ? SP_SOURCE_CHAT
+                  : v[F_SOURCE].present ? (enum sp_source)v[F_SOURCE].i
+                                        : SP_SOURCE_WEB,
         .provider_id = v[F_PROVIDER].present
                            ? sp_arena_sprintf(r->arena, "%lld", v[F_PROVIDER].i) : NULL,
         .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
         .tier = (int)r->principal.tier,
+        .chat_session_id = chat_id > 0 ? chat_id : 0,
         .contact = sealed,
     };
     return sp_api_create(r, create_ticket, &in, p);

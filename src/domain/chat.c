@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
 #include "domain/routing.h"
@@ -382,4 +383,154 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
         read_session(r, i, &(*out)[(*n)++]);
     *next_after = rows > limit ? (*out)[*n - 1].id : 0;
     return SP_OK;
+}
+
+static struct sp_stmt transfer_lock_stmt = SP_STMT(
+    "chat_transfer_lock",
+    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), s.status,"
+    " coalesce(s.assigned_agent_id, 0), coalesce(c.team, 'general')"
+    " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
+    " WHERE s.public_id = $1 FOR UPDATE OF s",
+    1);
+
+static struct sp_stmt link_stmt = SP_STMT(
+    "chat_link_ticket",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET ticket_id = $2::bigint, updated_at = now()"
+    "  WHERE id = $1::bigint RETURNING id"
+    ")"
+    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    " SELECT id, 'system', 'The conversation continues as a ticket.',"
+    "   jsonb_build_object('event', 'ticket_created', 'ticket_id', $3::text) FROM u",
+    3);
+
+static struct sp_stmt reassign_stmt = SP_STMT(
+    "chat_reassign",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
+    "    updated_at = now() WHERE id = $1::bigint RETURNING id"
+    "), a AS ("
+    "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
+    ")"
+    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    " SELECT id, 'system', 'The chat was transferred to another agent.',"
+    "   jsonb_build_object('event', 'transferred', 'agent_id', $2::bigint) FROM u",
+    2);
+
+/* The transcript as the ticket's description: one paragraph per message
+ * (bodies were sanitized when stored; labels and times are ours). */
+static const char *
+transcript(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
+{
+    struct sp_chat_message *m;
+    size_t n;
+    long long next;
+    if (sp_chat_messages(ctx, session_id, 0, 5000, &m, &n, &next, p) != SP_OK)
+        return NULL;
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 1024);
+    for (size_t i = 0; i < n; i++) {
+        if (m[i].event != NULL)
+            continue;
+        sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
+                      strcmp(m[i].sender_type, "customer") == 0 ? "Customer"
+                      : strcmp(m[i].sender_type, "agent") == 0  ? "Agent"
+                                                                 : "Assistant",
+                      m[i].created_at);
+        sp_buf_puts(&b, m[i].body);
+    }
+    if (b.len == 0)
+        sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
+    return b.data;
+}
+
+enum sp_rc
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier, struct sp_ticket *out,
+                  bool *created, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    *created = false;
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, a, &transfer_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    long long id = sp_db_int(r, 0, 0);
+    long long ticket_id = sp_db_int(r, 0, 3);
+    if (ticket_id != 0)
+        return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
+    const char *description = transcript(ctx, id, p);
+    if (description == NULL)
+        return p->rc;
+    struct sp_ticket_new in = {
+        .customer_id = sp_db_str(r, 0, 1),
+        .subject = sp_arena_sprintf(a, "Chat conversation %s", public_id),
+        .description = description,
+        .category_slug = sp_db_str(r, 0, 2),
+        .source = SP_SOURCE_CHAT,
+        .tier = tier,
+        .chat_session_id = id,
+    };
+    if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
+        return p->rc;
+    const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
+                         out->public_id};
+    if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
+        return p->rc;
+    *created = true;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
+                          struct sp_chat_session *out, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    if (sp_db_begin(ctx->db, a, p) != SP_OK)
+        return p->rc;
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, a, &transfer_lock_stmt, params, p);
+    if (r == NULL)
+        goto fail;
+    if (PQntuples(r) == 0) {
+        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+        goto fail;
+    }
+    const char *id = sp_db_str(r, 0, 0);
+    if (strcmp(sp_db_str(r, 0, 4), "closed") == 0) {
+        sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
+        goto fail;
+    }
+    long long current = sp_db_int(r, 0, 5);
+    if (agent_id == 0) {
+        if (sp_route_chat(ctx, sp_db_str(r, 0, 6), &agent_id, p) != SP_OK)
+            goto fail;
+    } else {
+        const char *cp[1] = {sp_arena_sprintf(a, "%lld", agent_id)};
+        if (sp_db_exec(ctx->db, a, &team_lock_stmt, cp, p) == NULL)
+            goto fail;
+        r = sp_db_exec(ctx->db, a, &capacity_stmt, cp, p);
+        if (r == NULL)
+            goto fail;
+        if (PQntuples(r) == 0) {
+            sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
+            goto fail;
+        }
+        if (!sp_db_bool(r, 0, 0))
+            agent_id = 0;
+    }
+    if (agent_id == 0 || agent_id == current) {
+        sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                       "no other agent is free (away or at max_concurrent_chats)");
+        goto fail;
+    }
+    const char *rp[2] = {id, sp_arena_sprintf(a, "%lld", agent_id)};
+    if (sp_db_exec(ctx->db, a, &reassign_stmt, rp, p) == NULL ||
+        sp_db_commit(ctx->db, a, p) != SP_OK)
+        goto fail;
+    return sp_chat_get(ctx, public_id, NULL, out, p);
+fail:
+    sp_db_rollback(ctx->db, a);
+    return p->rc;
 }

@@ -14,6 +14,7 @@
 
 #include "core/problem.h"
 #include "domain/ctx.h"
+#include "domain/tickets.h"
 
 struct sp_chat_session {
     long long id;
@@ -79,6 +80,19 @@ enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long a
 /* Closes the session (idempotent); *changed tells whether it was open. */
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
+
+/* Turns the session into a ticket (source chat, the transcript as its
+ * description, linked both ways, a ticket_created system message) in the
+ * caller's transaction; a session that already has one returns it with
+ * *created false. tier: the customer's, for the rules engine. */
+enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier,
+                             struct sp_ticket *out, bool *created, struct sp_problem *p);
+
+/* Hands an active or waiting session to agent_id (409 agent_unavailable
+ * when away or at capacity; 0 = let routing pick another agent of the
+ * team), with a `transferred` system message. */
+enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
+                                     struct sp_chat_session *out, struct sp_problem *p);
 
 /* The agent chat queue: waiting sessions, or active ones (of agent_id
  * when not 0), oldest first. */

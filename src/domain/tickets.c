@@ -62,12 +62,12 @@ static struct sp_stmt create_stmt = SP_STMT(
     "  INSERT INTO support_tickets (public_id, customer_id, category_id, source, subject,"
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
-    "    resolution_due_at, sla_due_at, created_at, updated_at)"
+    "    resolution_due_at, sla_due_at, created_at, updated_at, chat_session_id)"
     "  VALUES ($1, $2, nullif($3::bigint, 0), $4, $5, $6, $7::bigint, $8,"
     "    coalesce($9::jsonb, '{}'), 1, support_from_ms($17::bigint), $10, $11::real,"
     "    nullif($12::bigint, 0), nullif($13::bigint, 0), support_from_ms($14::bigint),"
     "    support_from_ms($15::bigint), support_from_ms($16::bigint),"
-    "    support_from_ms($17::bigint), support_from_ms($17::bigint))"
+    "    support_from_ms($17::bigint), support_from_ms($17::bigint), nullif($20::bigint, 0))"
     "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("
@@ -92,7 +92,7 @@ static struct sp_stmt create_stmt = SP_STMT(
     ")"
     " SELECT " TICKET_COLS ", " MESSAGE_COLS
     " FROM t" TICKET_JOINS ", m",
-    19);
+    20);
 
 static struct sp_stmt get_stmt = SP_STMT(
     "ticket_get_customer",
@@ -345,7 +345,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
         sp_public_id(public_id);
-        const char *params[19] = {
+        const char *params[20] = {
             public_id, in->customer_id, sp_arena_sprintf(a, "%lld", it.category_id),
             sp_source_names[in->source], in->subject, in->description, in->provider_id,
             in->booking_id, in->metadata_json, sp_priority_name(it.priority),
@@ -356,7 +356,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
             sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
             sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
             sp_arena_sprintf(a, "%lld", (long long)it.now),
-            events.data, outbox,
+            events.data, outbox, sp_arena_sprintf(a, "%lld", in->chat_session_id),
         };
         PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
         if (r == NULL)

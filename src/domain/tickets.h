@@ -69,6 +69,7 @@ struct sp_ticket_new {
     const char *booking_id;
     const char *metadata_json;     /* object text or NULL */
     int tier;                      /* enum sp_tier of the customer */
+    long long chat_session_id;     /* the chat it came from; 0 = none */
     const struct sp_contact_sealed *contact;  /* NULL: nothing to store */
 };
 

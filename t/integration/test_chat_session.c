@@ -1248,6 +1248,112 @@ START_TEST(expired_session_cannot_be_accepted_and_leaves_the_waiting_queue)
 }
 END_TEST
 
+/* ---- transfer ---------------------------------------------------------------- */
+
+static struct sp_t_resp *
+transfer(const struct sp_t_user *u, const char *id, const char *json)
+{
+    return sp_t_post_json(session_path(id, "/transfer"), u->token, json);
+}
+
+START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    struct chat s = chat_new(&c, cat, "I cannot log in");
+    msg_send(&c, s.id, "still there?");
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "source"), "chat");
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), cat);
+    ck_assert_msg(!sp_t_jhas(r->json, "customer_id"), "customer got the agent view");
+    const char *description = sp_t_jstr(r->json, "description");
+    ck_assert_ptr_nonnull(strstr(description, "I cannot log in"));
+    ck_assert_ptr_nonnull(strstr(description, "still there?"));
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/tickets/%s", ticket));
+    sp_t_resp_free(r);
+    /* Linked both ways, with a ticket_created system frame in the chat. */
+    ck_assert_str_eq(sp_t_sql("SELECT t.public_id FROM support_chat_sessions s JOIN support_tickets t"
+                              " ON t.id = s.ticket_id WHERE s.public_id = '%s'", s.id), ticket);
+    ck_assert_str_eq(sp_t_sql("SELECT s.public_id FROM support_tickets t JOIN support_chat_sessions s"
+                              " ON s.id = t.chat_session_id WHERE t.public_id = '%s'", ticket), s.id);
+    ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "ticket_id"), ticket);
+    sp_t_resp_free(r);
+    /* Again: the same ticket, nothing new. */
+    r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), ticket);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE chat_session_id ="
+                              " (SELECT id FROM support_chat_sessions WHERE public_id = '%s')", s.id),
+                     "1");
+}
+END_TEST
+
+START_TEST(transfer_to_agent_needs_an_agent_with_room)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user first, busy, away, free_agent;
+    int64_t first_id = agent_new(team, NULL, &first);
+    int64_t busy_id = agent_new(NULL, "\"max_concurrent_chats\":0", &busy);
+    int64_t away_id = agent_new(NULL, "\"status\":\"away\"", &away);
+    int64_t free_id = agent_new(NULL, NULL, &free_agent);
+    struct chat s = chat_new(&c, category_rr(team), "hello");
+    ck_assert_int_eq(s.agent, first_id);
+
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"agent\"}");
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)busy_id));
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)away_id));
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    /* Nobody else in the team: routing finds no one. */
+    r = transfer(&first, s.id, "{\"to\":\"agent\"}");
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)free_id));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), free_id);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "transferred"), 1);
+    /* The old agent is out; the new one is in. */
+    r = session_get(&first, s.id, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = session_get(&free_agent, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(ticket_create_links_the_callers_chat_session_only)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "bot could not help");
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", c.token,
+        sp_t_fmt("{\"subject\":\"From the bot\",\"description\":\"see chat\","
+                 "\"chat_session_id\":%s}", sp_t_jq(s.id)));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "source"), "chat");
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/tickets", other.token,
+        sp_t_fmt("{\"subject\":\"x\",\"description\":\"y\",\"chat_session_id\":%s}",
+                 sp_t_jq(s.id)));
+    sp_t_assert_invalid(r, "chat_session_id", "unknown_session");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(concurrent_accepts_have_exactly_one_winner)
 {
     enum { N = 8 };
@@ -1389,6 +1495,9 @@ chat_session_suite(void)
     tcase_add_test(tc, accept_of_a_waiting_session_assigns_me_with_agent_joined);
     tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
+    tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
+    tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
+    tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
     tcase_add_test(tc, accept_when_away_is_409_agent_unavailable);
     tcase_add_test(tc, accept_of_a_closed_session_is_409_session_closed);
