@@ -56,6 +56,8 @@ static const struct sp_setting settings[] = {
      "routing skips agents with this many open or in-progress tickets"},
     {"SUPPORT_CHAT_RATE_PER_MINUTE", INT(chat_rate_per_minute), "60", 1, 1000000,
      "chat messages per session per minute"},
+    {"SUPPORT_CHAT_IDLE_MINUTES", INT(chat_idle_minutes), "30", 1, 100000,
+     "chat-session-archive closes sessions idle this long"},
     {"SUPPORT_DASHBOARD_CACHE_MS", INT(dashboard_cache_ms), "5000", 0, 600000,
      "how long a worker reuses a computed dashboard (0 = never)"},
     {"SUPPORT_AUTOCLOSE_DAYS", INT(autoclose_days), "7", 1, 3650,

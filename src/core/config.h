@@ -35,6 +35,7 @@ struct sp_config {
     long  autoclose_days;
     long  dashboard_cache_ms;
     long  chat_rate_per_minute;
+    long  chat_idle_minutes;
     double sla_warn_fraction;
 };
 

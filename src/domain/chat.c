@@ -534,3 +534,44 @@ fail:
     sp_db_rollback(ctx->db, a);
     return p->rc;
 }
+
+/* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
+ * session someone is writing to for the next pass. */
+static struct sp_stmt archive_lock_stmt = SP_STMT(
+    "chat_archive_lock",
+    "SELECT s.public_id, s.ticket_id IS NULL AND EXISTS (SELECT 1 FROM support_chat_messages m"
+    "   WHERE m.session_id = s.id AND m.sender_type = 'customer')"
+    " FROM support_chat_sessions s"
+    " WHERE s.id = $1::bigint AND s.status <> 'closed'"
+    "   AND (coalesce(s.last_message_at, s.started_at) < support_from_ms($3::bigint)"
+    "        OR s.expires_at <= support_from_ms($2::bigint))"
+    " FOR UPDATE SKIP LOCKED",
+    3);
+
+enum sp_rc
+sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
+                    int64_t idle_before_ms, bool *archived, bool *converted, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    *archived = *converted = false;
+    const char *params[3] = {sp_arena_sprintf(a, "%lld", session_id),
+                             sp_arena_sprintf(a, "%lld", (long long)now_ms),
+                             sp_arena_sprintf(a, "%lld", (long long)idle_before_ms)};
+    PGresult *r = sp_db_exec(ctx->db, a, &archive_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return SP_OK;
+    if (sp_db_bool(r, 0, 1)) {
+        struct sp_ticket t;
+        bool created;
+        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), 0, &t, &created, p) != SP_OK)
+            return p->rc;
+        *converted = created;
+    }
+    const char *cp[1] = {params[0]};
+    if (sp_db_exec(ctx->db, a, &close_stmt, cp, p) == NULL)
+        return p->rc;
+    *archived = true;
+    return SP_OK;
+}

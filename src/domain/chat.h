@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/problem.h"
 #include "domain/ctx.h"
@@ -93,6 +94,15 @@ enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier
  * team), with a `transferred` system message. */
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                                      struct sp_chat_session *out, struct sp_problem *p);
+
+/* The archive job's step for one session, in the caller's transaction:
+ * if it is still open and idle since before idle_before_ms (or expired
+ * at now_ms), a session with customer messages and no ticket becomes one,
+ * then it closes. *archived false when it was busy (locked), reopened by
+ * activity, or already closed. */
+enum sp_rc sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
+                               int64_t idle_before_ms, bool *archived, bool *converted,
+                               struct sp_problem *p);
 
 /* The agent chat queue: waiting sessions, or active ones (of agent_id
  * when not 0), oldest first. */

@@ -9,6 +9,9 @@
 #include "harness.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1266,3 +1269,88 @@ sp_t_admin_agent_new_at(const char *file, int line, const char *members,
         *user_out = u;
     return id;
 }
+
+/* ---- batch jobs ----------------------------------------------------------- */
+
+
+/* Starts the job with args (NULL-terminated) and env ("NAME=value",
+ * NULL-terminated, may be NULL) on top of SUPPORT_DATABASE_URL =
+ * SP_TEST_DATABASE_URL; stdout and stderr go to one file. */
+void
+sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[], const char *const args[])
+{
+    const char *top = getenv("SP_TEST_TOP_BUILDDIR");
+    ck_assert_msg(top != NULL && *top != '\0', "SP_TEST_TOP_BUILDDIR is not set");
+    const char *bin = sp_t_fmt("%s/%s", top, program);
+    ck_assert_msg(access(bin, X_OK) == 0, "%s is not built", bin);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(j->out_path, sizeof(j->out_path), "%s/job-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    int fd = mkstemp(j->out_path);
+    ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+
+    char *argv[SP_T_JOB_MAX_ARGS + 2];
+    size_t n = 0;
+    argv[n++] = (char *)bin;
+    for (; args[n - 1] != NULL; n++) {
+        ck_assert_msg(n <= SP_T_JOB_MAX_ARGS, "too many arguments");
+        argv[n] = (char *)args[n - 1];
+    }
+    argv[n] = NULL;
+    const char *url = getenv("SP_TEST_DATABASE_URL");
+
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+        setenv("SUPPORT_DATABASE_URL", url != NULL ? url : "", 1);
+        unsetenv("SUPPORT_DATABASE_URL_FILE");
+        for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+            putenv((char *)env[i]);
+        execv(bin, argv);
+        _exit(127);
+    }
+    close(fd);
+    j->pid = pid;
+}
+
+/* Waits for the job; returns its exit code and (arena-owned) output.
+ * Any sanitizer report in the output fails the test. */
+int
+sp_t_job_wait(struct sp_t_job *j, const char **output)
+{
+    int st = 0;
+    pid_t w;
+    while ((w = waitpid(j->pid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    ck_assert_msg(w == j->pid, "waitpid: %s", strerror(errno));
+    FILE *f = fopen(j->out_path, "r");
+    ck_assert_msg(f != NULL, "%s: %s", j->out_path, strerror(errno));
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    ck_assert_ptr_nonnull(buf);
+    size_t len = fread(buf, 1, cap, f);
+    buf[len] = '\0';
+    fclose(f);
+    unlink(j->out_path);
+    const char *out = sp_t_fmt("%s", buf);
+    free(buf);
+    ck_assert_msg(strstr(out, "AddressSanitizer") == NULL && strstr(out, "LeakSanitizer") == NULL &&
+                      strstr(out, "runtime error:") == NULL,
+                  "sanitizer report from the job:\n%s", out);
+    if (output != NULL)
+        *output = out;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int
+sp_t_job_run(const char *program, const char *const env[], const char *const args[], const char **output)
+{
+    struct sp_t_job j;
+    sp_t_job_start(&j, program, env, args);
+    return sp_t_job_wait(&j, output);
+}
+

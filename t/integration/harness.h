@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <check.h>
@@ -326,5 +327,24 @@ const char *sp_t_admin_category_new_at(const char *file, int line, const char *m
     sp_t_admin_agent_new_at(__FILE__, __LINE__, (members), (user_out))
 int64_t sp_t_admin_agent_new_at(const char *file, int line, const char *members,
                                 struct sp_t_user *user_out);
+
+/* ---- batch jobs (cron/ programs) ----------------------------------------- */
+
+#define SP_T_JOB_MAX_ARGS 16
+struct sp_t_job {
+    pid_t pid;
+    char out_path[256];
+};
+/* Starts $SP_TEST_TOP_BUILDDIR/<program> with args (NULL-terminated) and
+ * env ("NAME=value", NULL-terminated, may be NULL) on top of
+ * SUPPORT_DATABASE_URL = SP_TEST_DATABASE_URL; stdout and stderr go to one
+ * file. */
+void sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[],
+                    const char *const args[]);
+/* Waits; returns the exit code and (arena-owned) output; a sanitizer
+ * report in the output fails the test. */
+int sp_t_job_wait(struct sp_t_job *j, const char **output);
+int sp_t_job_run(const char *program, const char *const env[], const char *const args[],
+                 const char **output);
 
 #endif

@@ -25,97 +25,8 @@
 
 #define MIN_MS INT64_C(60000)
 #define DAY_MS (INT64_C(86400) * 1000)
-#define MAX_ARGS 16
 
 /* ---- running the job ------------------------------------------------------ */
-
-struct job {
-    pid_t pid;
-    char out_path[256];
-};
-
-/* Starts the job with args (NULL-terminated) and env ("NAME=value",
- * NULL-terminated, may be NULL) on top of SUPPORT_DATABASE_URL =
- * SP_TEST_DATABASE_URL; stdout and stderr go to one file. */
-static void
-job_start(struct job *j, const char *const env[], const char *const args[])
-{
-    const char *top = getenv("SP_TEST_TOP_BUILDDIR");
-    ck_assert_msg(top != NULL && *top != '\0', "SP_TEST_TOP_BUILDDIR is not set");
-    const char *bin = sp_t_fmt("%s/ticket-sla-monitor", top);
-    ck_assert_msg(access(bin, X_OK) == 0, "%s is not built", bin);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(j->out_path, sizeof(j->out_path), "%s/sla-monitor-XXXXXX",
-             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
-    int fd = mkstemp(j->out_path);
-    ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
-
-    char *argv[MAX_ARGS + 2];
-    size_t n = 0;
-    argv[n++] = (char *)bin;
-    for (; args[n - 1] != NULL; n++) {
-        ck_assert_msg(n <= MAX_ARGS, "too many arguments");
-        argv[n] = (char *)args[n - 1];
-    }
-    argv[n] = NULL;
-    const char *url = getenv("SP_TEST_DATABASE_URL");
-
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fd, STDOUT_FILENO);
-        dup2(fd, STDERR_FILENO);
-        close(fd);
-        setenv("SUPPORT_DATABASE_URL", url != NULL ? url : "", 1);
-        unsetenv("SUPPORT_DATABASE_URL_FILE");
-        unsetenv("SUPPORT_AUTOCLOSE_DAYS");
-        unsetenv("SUPPORT_SLA_WARN_FRACTION");
-        for (size_t i = 0; env != NULL && env[i] != NULL; i++)
-            putenv((char *)env[i]);
-        execv(bin, argv);
-        _exit(127);
-    }
-    close(fd);
-    j->pid = pid;
-}
-
-/* Waits for the job; returns its exit code and (arena-owned) output.
- * Any sanitizer report in the output fails the test. */
-static int
-job_wait(struct job *j, const char **output)
-{
-    int st = 0;
-    pid_t w;
-    while ((w = waitpid(j->pid, &st, 0)) < 0 && errno == EINTR)
-        ;
-    ck_assert_msg(w == j->pid, "waitpid: %s", strerror(errno));
-    FILE *f = fopen(j->out_path, "r");
-    ck_assert_msg(f != NULL, "%s: %s", j->out_path, strerror(errno));
-    size_t cap = 1 << 20;
-    char *buf = malloc(cap + 1);
-    ck_assert_ptr_nonnull(buf);
-    size_t len = fread(buf, 1, cap, f);
-    buf[len] = '\0';
-    fclose(f);
-    unlink(j->out_path);
-    const char *out = sp_t_fmt("%s", buf);
-    free(buf);
-    ck_assert_msg(strstr(out, "AddressSanitizer") == NULL && strstr(out, "LeakSanitizer") == NULL &&
-                      strstr(out, "runtime error:") == NULL,
-                  "sanitizer report from the job:\n%s", out);
-    if (output != NULL)
-        *output = out;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static int
-job_run(const char *const env[], const char *const args[], const char **output)
-{
-    struct job j;
-    job_start(&j, env, args);
-    return job_wait(&j, output);
-}
 
 /* One pass at `now`; asserts exit 0 and returns the output. */
 static const char *
@@ -123,7 +34,7 @@ pass_at(const char *now, const char *const env[])
 {
     const char *const args[] = {"--once", "--now", now, NULL};
     const char *out;
-    int rc = job_run(env, args, &out);
+    int rc = sp_t_job_run("ticket-sla-monitor", env, args, &out);
     ck_assert_msg(rc == 0, "ticket-sla-monitor --once --now %s exited %d:\n%s", now, rc, out);
     return out;
 }
@@ -433,7 +344,7 @@ START_TEST(dry_run_changes_nothing_but_logs_what_it_would_do)
 
     const char *const args[] = {"--once", "--dry-run", "--now", now, NULL};
     const char *out;
-    ck_assert_int_eq(job_run(NULL, args, &out), 0);
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", NULL, args, &out), 0);
     ck_assert_str_eq(footprint(warn), before[0]);
     ck_assert_str_eq(footprint(breach), before[1]);
     ck_assert_str_eq(footprint(closing), before[2]);
@@ -463,11 +374,11 @@ START_TEST(concurrent_runs_warn_each_ticket_once)
         pids[i] = new_ticket("sla concurrent");
     const char *now = at_minutes(pids[3], 193); /* the newest: all of them are due */
     const char *const args[] = {"--once", "--now", now, NULL};
-    struct job a, b;
-    job_start(&a, NULL, args);
-    job_start(&b, NULL, args);
+    struct sp_t_job a, b;
+    sp_t_job_start(&a, "ticket-sla-monitor", NULL, args);
+    sp_t_job_start(&b, "ticket-sla-monitor", NULL, args);
     const char *out_a, *out_b;
-    int rc_a = job_wait(&a, &out_a), rc_b = job_wait(&b, &out_b);
+    int rc_a = sp_t_job_wait(&a, &out_a), rc_b = sp_t_job_wait(&b, &out_b);
     ck_assert_msg(rc_a == 0, "first run exited %d:\n%s", rc_a, out_a);
     ck_assert_msg(rc_b == 0, "second run exited %d:\n%s", rc_b, out_b);
     for (int i = 0; i < 4; i++) {
@@ -525,13 +436,13 @@ START_TEST(bad_usage_exits_2)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *out;
-        int rc = job_run(NULL, cases[i], &out);
+        int rc = sp_t_job_run("ticket-sla-monitor", NULL, cases[i], &out);
         ck_assert_msg(rc == 2, "case %zu exited %d:\n%s", i, rc, out);
         ck_assert_ptr_nonnull(strstr(out, "usage:"));
     }
     const char *const help[] = {"--help", NULL};
     const char *out;
-    ck_assert_int_eq(job_run(NULL, help, &out), 0);
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", NULL, help, &out), 0);
     ck_assert_ptr_nonnull(strstr(out, "SUPPORT_AUTOCLOSE_DAYS"));
 }
 END_TEST
@@ -542,14 +453,14 @@ START_TEST(unreachable_database_or_bad_setting_exits_1)
     const char *out;
     const char *const down[] = {
         "SUPPORT_DATABASE_URL=host=127.0.0.1 port=1 dbname=support connect_timeout=5", NULL};
-    ck_assert_int_eq(job_run(down, args, &out), 1);
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", down, args, &out), 1);
     ck_assert_ptr_nonnull(strstr(out, "\"event\":\"sla_monitor_pass_failed\""));
 
     const char *const bad_days[] = {"SUPPORT_AUTOCLOSE_DAYS=7d", NULL};
-    ck_assert_int_eq(job_run(bad_days, args, &out), 1);
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", bad_days, args, &out), 1);
     ck_assert_ptr_nonnull(strstr(out, "SUPPORT_AUTOCLOSE_DAYS"));
     const char *const bad_fraction[] = {"SUPPORT_SLA_WARN_FRACTION=1.5", NULL};
-    ck_assert_int_eq(job_run(bad_fraction, args, &out), 1);
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", bad_fraction, args, &out), 1);
     ck_assert_ptr_nonnull(strstr(out, "SUPPORT_SLA_WARN_FRACTION"));
 }
 END_TEST

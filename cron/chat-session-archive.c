@@ -1,0 +1,30 @@
+/*
+ * chat-session-archive: closes idle chat sessions and turns those with
+ * customer messages into tickets (API.md §12; domain/chat_archive.c does
+ * the work, jobs/job.c runs it). From cron every 5 minutes with --once.
+ */
+#include "db/db.h"
+#include "domain/chat_archive.h"
+#include "jobs/job.h"
+
+static enum sp_rc
+pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
+     struct sp_problem *p)
+{
+    struct sp_chat_archive_counts n;
+    enum sp_rc rc = sp_chat_archive_pass(db, run->now, cfg->chat_idle_minutes, run->dry_run,
+                                         run->stop, &n, p);
+    *errors = n.errors;
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct sp_job job = {
+        .name = "chat-session-archive",
+        .settings_help = "  (SUPPORT_CHAT_IDLE_MINUTES below)\n",
+        .pass = pass,
+    };
+    return sp_job_main(&job, argc, argv);
+}

@@ -1,0 +1,122 @@
+/*
+ * chat_archive: one pass of the chat-session-archive job. See
+ * chat_archive.h.
+ */
+#include "domain/chat_archive.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "domain/chat.h"
+
+static struct sp_stmt candidates_stmt = SP_STMT(
+    "chat_archive_candidates",
+    "SELECT id FROM support_chat_sessions"
+    " WHERE status <> 'closed' AND id > $3::bigint"
+    "   AND (coalesce(last_message_at, started_at) < support_from_ms($2::bigint)"
+    "        OR expires_at <= support_from_ms($1::bigint))"
+    " ORDER BY id LIMIT 200",
+    3);
+
+static struct sp_stmt lock_stmt = SP_STMT(
+    "chat_archive_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
+static struct sp_stmt unlock_stmt = SP_STMT(
+    "chat_archive_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
+
+enum sp_rc
+sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
+                     volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
+                     struct sp_problem *p)
+{
+    memset(n, 0, sizeof(*n));
+    struct sp_arena page, work;
+    sp_arena_init(&page, 16384);
+    sp_arena_init(&work, 16384);
+    struct sp_ctx ctx = {.arena = &work, .db = db, .rules = NULL, .agent_max_open = 50};
+    char key[24], now[24], idle[24];
+    snprintf(key, sizeof(key), "%lld", SP_CHAT_ARCHIVE_LOCK_KEY);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    snprintf(idle, sizeof(idle), "%lld", (long long)(now_ms - idle_minutes * 60000LL));
+    const char *kp[1] = {key};
+    enum sp_rc rc = SP_OK;
+    bool locked = false;
+    /* A dry run changes nothing, so it need not keep a real run out. */
+    if (!dry_run) {
+        PGresult *r = sp_db_exec(db, &page, &lock_stmt, kp, p);
+        if (r == NULL) {
+            rc = p->rc;
+            goto out;
+        }
+        if (!sp_db_bool(r, 0, 0)) {
+            sp_log_msg(SP_LOG_INFO, "chat_archive_busy", "another run holds the lock");
+            rc = sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
+            goto out;
+        }
+        locked = true;
+    }
+    long long after = 0;
+    for (;;) {
+        sp_arena_reset(&page);
+        char a[24];
+        snprintf(a, sizeof(a), "%lld", after);
+        const char *cp[3] = {now, idle, a};
+        PGresult *r = sp_db_exec(db, &page, &candidates_stmt, cp, p);
+        if (r == NULL) {
+            rc = p->rc;
+            goto out;
+        }
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows && !(stop && *stop); i++) {
+            long long id = sp_db_int(r, i, 0);
+            after = id;
+            sp_arena_reset(&work);
+            struct sp_problem one;
+            sp_problem_init(&one);
+            bool archived = false, converted = false;
+            bool ok = sp_db_begin(db, &work, &one) == SP_OK &&
+                      sp_chat_archive_one(&ctx, id, now_ms, now_ms - idle_minutes * 60000LL,
+                                          &archived, &converted, &one) == SP_OK;
+            if (ok && !dry_run)
+                ok = sp_db_commit(db, &work, &one) == SP_OK;
+            else
+                sp_db_rollback(db, &work);
+            if (!ok) {
+                n->errors++;
+                struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "chat_archive_failed");
+                sp_log_int(l, "session_id", id);
+                sp_log_str(l, "code", one.code);
+                sp_log_end(l);
+                continue;
+            }
+            if (!archived) {
+                n->skipped++;
+                continue;
+            }
+            n->closed++;
+            n->converted += converted;
+        }
+        if (rows < 200 || (stop && *stop))
+            break;
+    }
+out:
+    if (locked) {
+        struct sp_problem ignored;
+        sp_problem_init(&ignored);
+        sp_db_exec(db, &page, &unlock_stmt, kp, &ignored);
+    }
+    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
+                                                                          : SP_LOG_ERROR,
+                                         "chat_archive_pass");
+    sp_log_int(l, "closed", n->closed);
+    sp_log_int(l, "converted", n->converted);
+    sp_log_int(l, "skipped", n->skipped);
+    sp_log_int(l, "errors", n->errors);
+    sp_log_int(l, "dry_run", dry_run);
+    sp_log_end(l);
+    sp_arena_destroy(&work);
+    sp_arena_destroy(&page);
+    return rc;
+}

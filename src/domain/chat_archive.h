@@ -1,0 +1,30 @@
+/*
+ * chat_archive: the chat-session-archive job (API.md §12): closes sessions
+ * idle longer than SUPPORT_CHAT_IDLE_MINUTES (or expired); those with
+ * customer messages and no ticket become tickets (source chat) with the
+ * full transcript. One short transaction per session; one instance at a
+ * time cluster-wide (advisory lock); safe to re-run.
+ * Must not: know HTTP; publish (the chat transport tells subscribers).
+ */
+#ifndef SP_CHAT_ARCHIVE_H
+#define SP_CHAT_ARCHIVE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/problem.h"
+
+struct sp_db;
+
+#define SP_CHAT_ARCHIVE_LOCK_KEY 0x5350434841524348LL /* "SPCHARCH" */
+
+struct sp_chat_archive_counts {
+    long closed, converted, skipped, errors;
+};
+
+enum sp_rc sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
+                                volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
+                                struct sp_problem *p);
+
+#endif

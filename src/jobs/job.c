@@ -1,0 +1,154 @@
+/*
+ * job: flags, settings, signals and the loop of the batch programs. See
+ * job.h.
+ */
+#include "jobs/job.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/rfc3339.h"
+#include "db/db.h"
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int
+usage(const struct sp_job *job, FILE *out)
+{
+    fprintf(out,
+            "usage: %s [--once] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
+            "  --once        one pass, then exit (cron); default: a pass every --interval\n"
+            "  --interval N  seconds between passes in loop mode, 1..86400 (default 60)\n"
+            "  --dry-run     log what would be done, change nothing\n"
+            "  --now TIME    the clock of every decision (tests), e.g. 2024-05-01T12:00:00Z;\n"
+            "                only with --once\n"
+            "settings (environment):\n%s",
+            job->name, job->settings_help ? job->settings_help : "");
+    sp_config_describe(out);
+    return out == stdout ? 0 : 2;
+}
+
+static bool
+parse_interval(const char *s, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || n < 1 || n > 86400)
+        return false;
+    *out = n;
+    return true;
+}
+
+/* Sleeps up to seconds, waking early for a signal. */
+static void
+nap(long seconds)
+{
+    struct timespec left = {seconds, 0};
+    while (!stop && nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+}
+
+static int64_t
+wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int
+sp_job_main(const struct sp_job *job, int argc, char **argv)
+{
+    bool once = false;
+    long interval = 60;
+    struct sp_job_run run = {0};
+    const char *now_arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--once") == 0) {
+            once = true;
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            run.dry_run = true;
+        } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+            if (!parse_interval(argv[++i], &interval))
+                return usage(job, stderr);
+        } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
+            now_arg = argv[++i];
+            if (!sp_rfc3339_parse(now_arg, &run.now))
+                return usage(job, stderr);
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return usage(job, stdout);
+        } else {
+            return usage(job, stderr);
+        }
+    }
+    /* A pinned clock in a loop would repeat the same pass forever. */
+    if (now_arg != NULL && !once)
+        return usage(job, stderr);
+
+    sp_log_set_program(job->name);
+    struct sp_config cfg;
+    char err[512];
+    if (!sp_config_load(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", job->name, err);
+        return 1;
+    }
+    enum sp_log_level level;
+    if (!sp_log_parse_level(cfg.log_level, &level)) {
+        fprintf(stderr, "%s: SUPPORT_LOG_LEVEL: expected debug, info, warn or error\n",
+                job->name);
+        sp_config_free(&cfg);
+        return 1;
+    }
+    sp_log_set_level(level);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal; /* no SA_RESTART: the nap must wake up */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    run.stop = &stop;
+
+    struct sp_db db;
+    sp_db_init(&db, cfg.database_url, cfg.db_statement_timeout_ms);
+    if (!once) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "job_started");
+        sp_log_int(l, "interval_s", interval);
+        sp_log_int(l, "dry_run", run.dry_run);
+        sp_log_end(l);
+    }
+    int code = 0;
+    do {
+        if (now_arg == NULL)
+            run.now = wall_ms();
+        long errors = 0;
+        struct sp_problem p;
+        sp_problem_init(&p);
+        enum sp_rc rc = job->pass(&db, &cfg, &run, &errors, &p);
+        /* In a loop a failed pass is retried at the next tick (a database
+         * restart must not kill the job); --once reports it. */
+        code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
+        if (!once && !stop)
+            nap(interval);
+    } while (!once && !stop);
+    if (!once) {
+        sp_log_msg(SP_LOG_INFO, "job_stopped", "stopped by a signal");
+        code = 0;
+    }
+    sp_db_close(&db);
+    sp_config_free(&cfg);
+    return code;
+}

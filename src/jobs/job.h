@@ -1,0 +1,38 @@
+/*
+ * job: the one runner of the cron/ batch programs (API.md §12): flags
+ * (--once, --dry-run, --interval, --now), settings, JSON logging, signals,
+ * and the loop. A job is a `pass` over the database; the runner decides
+ * how often it runs and turns its outcome into the exit code:
+ * 0 done (also when another instance holds the job's lock), 1 failure,
+ * 2 usage. Must not: know what a job does.
+ */
+#ifndef SP_JOB_H
+#define SP_JOB_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/problem.h"
+
+struct sp_db;
+
+struct sp_job_run {
+    int64_t now;                 /* ms since the epoch: the clock of every decision */
+    bool dry_run;                /* change nothing (roll back), log what would be done */
+    volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: finish the item in hand */
+};
+
+struct sp_job {
+    const char *name;            /* program and log name */
+    const char *settings_help;   /* the job's own settings, for --help */
+    /* One pass. SP_CONFLICT = another instance holds the lock (not an
+     * error); *errors counts items that failed while the pass went on. */
+    enum sp_rc (*pass)(struct sp_db *db, const struct sp_config *cfg,
+                       const struct sp_job_run *run, long *errors, struct sp_problem *p);
+};
+
+int sp_job_main(const struct sp_job *job, int argc, char **argv);
+
+#endif

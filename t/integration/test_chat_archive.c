@@ -1,0 +1,188 @@
+/*
+ * test_chat_archive: the chat-session-archive job (API.md §12) against the
+ * real database with a controllable clock (--now): idle sessions close,
+ * those with customer messages and no ticket become chat tickets with the
+ * transcript, re-runs change nothing, --dry-run changes nothing, one
+ * instance at a time.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#define JOB "chat-session-archive"
+
+/* A session of a new customer (manual routing: waiting), optionally with
+ * a first message; returns its public id. */
+static const char *
+session_new(const struct sp_t_user *c, const char *message)
+{
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    const char *body = message ? sp_t_fmt("{\"category\":%s,\"message\":%s}", sp_t_jq(cat),
+                                          sp_t_jq(message))
+                               : sp_t_fmt("{\"category\":%s}", sp_t_jq(cat));
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c->token, body);
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* Moves the session's activity `minutes` into the past. */
+static void
+age(const char *id, int minutes)
+{
+    sp_t_sql("UPDATE support_chat_sessions SET started_at = started_at - %d * interval '1 minute',"
+             " last_message_at = last_message_at - %d * interval '1 minute'"
+             " WHERE public_id = '%s' RETURNING 1",
+             minutes, minutes, id);
+}
+
+static const char *
+col(const char *id, const char *column)
+{
+    return sp_t_sql("SELECT %s FROM support_chat_sessions WHERE public_id = '%s'", column, id);
+}
+
+static long
+tickets_of(const char *id)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets t JOIN support_chat_sessions s"
+                         " ON s.id = t.chat_session_id WHERE s.public_id = '%s'", id));
+}
+
+static const char *
+now_rfc3339(void)
+{
+    return sp_t_sql("SELECT support_ts(now())");
+}
+
+static void
+run_ok(const char *const extra[])
+{
+    const char *args[6] = {"--once", "--now", now_rfc3339(), NULL, NULL, NULL};
+    for (int i = 0; extra != NULL && extra[i] != NULL && i < 2; i++)
+        args[3 + i] = extra[i];
+    const char *out;
+    int rc = sp_t_job_run(JOB, NULL, args, &out);
+    ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+}
+
+START_TEST(idle_session_with_customer_messages_becomes_a_ticket_and_closes)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "my refund never arrived");
+    age(id, 31);
+    run_ok(NULL);
+    ck_assert_str_eq(col(id, "status"), "closed");
+    ck_assert_ptr_nonnull(col(id, "ended_at"));
+    ck_assert_int_eq(tickets_of(id), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT t.source FROM support_tickets t JOIN support_chat_sessions s"
+                              " ON s.ticket_id = t.id WHERE s.public_id = '%s'", id), "chat");
+    const char *desc = sp_t_sql("SELECT t.description FROM support_tickets t"
+                                " JOIN support_chat_sessions s ON s.ticket_id = t.id"
+                                " WHERE s.public_id = '%s'", id);
+    ck_assert_ptr_nonnull(strstr(desc, "my refund never arrived"));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.payload->>'event' IN"
+                              " ('ticket_created', 'closed')", id), "2");
+    /* Again: nothing new. */
+    run_ok(NULL);
+    ck_assert_int_eq(tickets_of(id), 1);
+}
+END_TEST
+
+START_TEST(idle_session_without_customer_messages_closes_without_a_ticket)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, NULL);
+    age(id, 45);
+    run_ok(NULL);
+    ck_assert_str_eq(col(id, "status"), "closed");
+    ck_assert_int_eq(tickets_of(id), 0);
+}
+END_TEST
+
+START_TEST(recent_session_is_left_alone)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "hello");
+    age(id, 29);
+    run_ok(NULL);
+    ck_assert_str_ne(col(id, "status"), "closed");
+    ck_assert_int_eq(tickets_of(id), 0);
+}
+END_TEST
+
+START_TEST(expired_session_is_archived_even_when_recently_active)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "are you there");
+    sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() - interval '1 second'"
+             " WHERE public_id = '%s' RETURNING 1", id);
+    run_ok(NULL);
+    ck_assert_str_eq(col(id, "status"), "closed");
+    ck_assert_int_eq(tickets_of(id), 1);
+}
+END_TEST
+
+START_TEST(dry_run_changes_nothing)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "dry run please");
+    age(id, 60);
+    static const char *const dry[] = {"--dry-run", NULL};
+    run_ok(dry);
+    ck_assert_str_ne(col(id, "status"), "closed");
+    ck_assert_int_eq(tickets_of(id), 0);
+}
+END_TEST
+
+START_TEST(a_second_instance_waits_its_turn)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "locked out");
+    age(id, 60);
+    /* Our own session holds the job's lock: the job must do nothing. */
+    PGconn *conn = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_int_eq(PQstatus(conn), CONNECTION_OK);
+    PGresult *r = PQexec(conn, "SELECT pg_advisory_lock(6003372280897487688)"); /* "SPCHARCH" */
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    run_ok(NULL);
+    ck_assert_str_ne(col(id, "status"), "closed");
+    PQfinish(conn);
+    run_ok(NULL);
+    ck_assert_str_eq(col(id, "status"), "closed");
+}
+END_TEST
+
+START_TEST(bad_flags_exit_2_and_an_unreachable_database_exits_1)
+{
+    static const char *const bad[] = {"--bogus", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run(JOB, NULL, bad, &out), 2);
+    static const char *const down[] = {"SUPPORT_DATABASE_URL=host=/nonexistent dbname=x", NULL};
+    static const char *const once[] = {"--once", NULL};
+    ck_assert_int_eq(sp_t_job_run(JOB, down, once, &out), 1);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("chat_archive");
+    TCase *tc = sp_t_tcase(s, "archive");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, idle_session_with_customer_messages_becomes_a_ticket_and_closes);
+    tcase_add_test(tc, idle_session_without_customer_messages_closes_without_a_ticket);
+    tcase_add_test(tc, recent_session_is_left_alone);
+    tcase_add_test(tc, expired_session_is_archived_even_when_recently_active);
+    tcase_add_test(tc, dry_run_changes_nothing);
+    tcase_add_test(tc, a_second_instance_waits_its_turn);
+    tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
+    return sp_t_run(s);
+}
