@@ -96,27 +96,33 @@ static struct sp_stmt create_stmt = SP_STMT(
 
 static struct sp_stmt get_stmt = SP_STMT(
     "ticket_get_customer",
-    "SELECT " TICKET_COLS ", " MESSAGE_COLS
-    " FROM support_tickets t" TICKET_JOINS
+    /* The ticket's columns (joins, formatted times) are computed once and
+     * only copied onto each message row. */
+    "WITH one AS MATERIALIZED ("
+    "  SELECT " TICKET_COLS " FROM support_tickets t" TICKET_JOINS
+    "  WHERE t.public_id = $1 AND t.customer_id = $2"
+    ")"
+    " SELECT one.*, " MESSAGE_COLS " FROM one"
     " LEFT JOIN LATERAL ("
     "   SELECT * FROM support_ticket_messages m"
-    "   WHERE m.ticket_id = t.id AND NOT m.is_internal AND m.id > $3::bigint"
+    "   WHERE m.ticket_id = one.id AND NOT m.is_internal AND m.id > $3::bigint"
     "   ORDER BY m.id LIMIT $4::int"
     " ) m ON true"
-    " WHERE t.public_id = $1 AND t.customer_id = $2"
     " ORDER BY m.id",
     4);
 
 static struct sp_stmt get_agent_stmt = SP_STMT(
     "ticket_get_agent",
-    "SELECT " TICKET_COLS ", " MESSAGE_COLS
-    " FROM support_tickets t" TICKET_JOINS
+    "WITH one AS MATERIALIZED ("
+    "  SELECT " TICKET_COLS " FROM support_tickets t" TICKET_JOINS
+    "  WHERE t.id = $1::bigint OR t.public_id = $2"
+    ")"
+    " SELECT one.*, " MESSAGE_COLS " FROM one"
     " LEFT JOIN LATERAL ("
     "   SELECT * FROM support_ticket_messages m"
-    "   WHERE m.ticket_id = t.id AND m.id > $3::bigint"
+    "   WHERE m.ticket_id = one.id AND m.id > $3::bigint"
     "   ORDER BY m.id LIMIT $4::int"
     " ) m ON true"
-    " WHERE (t.id = $1::bigint OR t.public_id = $2)"
     " ORDER BY m.id",
     4);
 
