@@ -72,26 +72,29 @@ sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Copies runs of bytes that need no escaping in one append: most text
+ * is such a run (bench/run: per-byte appends were ~6 % of a ticket GET). */
 void
 sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     sp_buf_reserve(b, n + 2);
     sp_buf_putc(b, '"');
-    size_t i = 0;
+    size_t i = 0, run = 0;
     while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80) {
-            size_t len = sp_utf8_seq_len(s + i, n - i);
-            if (len == 0) {
-                sp_buf_puts(b, "\\ufffd");
-                i++;
-            } else {
-                sp_buf_append(b, s + i, len);
-                i += len;
-            }
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+            i++;
             continue;
         }
+        if (c >= 0x80) {
+            size_t len = sp_utf8_seq_len(s + i, n - i);
+            if (len > 0) {
+                i += len;
+                continue;
+            }
+        }
+        sp_buf_append(b, s + run, i - run);
         switch (c) {
         case '"':  sp_buf_puts(b, "\\\""); break;
         case '\\': sp_buf_puts(b, "\\\\"); break;
@@ -99,15 +102,17 @@ sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
         case '\r': sp_buf_puts(b, "\\r"); break;
         case '\t': sp_buf_puts(b, "\\t"); break;
         default:
-            if (c < 0x20 || c == 0x7f) {
+            if (c >= 0x80) {
+                sp_buf_puts(b, "\\ufffd");  /* a byte of no valid UTF-8 sequence */
+            } else {
                 char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
                 sp_buf_append(b, esc, sizeof(esc));
-            } else {
-                sp_buf_putc(b, (char)c);
             }
         }
         i++;
+        run = i;
     }
+    sp_buf_append(b, s + run, i - run);
     sp_buf_putc(b, '"');
 }
 
