@@ -1,8 +1,10 @@
 /*
  * ticket-sla-monitor: the SLA job of API.md §12 (domain/sla_monitor.c does
- * the work; jobs/job.c runs it). From cron every minute with --once.
+ * the work; jobs/job.c runs it), followed by housekeeping (purging spent
+ * rate-limit windows and idempotency keys). From cron every minute.
  */
 #include "db/db.h"
+#include "domain/housekeeping.h"
 #include "domain/sla_monitor.h"
 #include "jobs/job.h"
 
@@ -20,7 +22,10 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     struct sp_sla_monitor_counts n;
     enum sp_rc rc = sp_sla_monitor_pass(db, &o, &n, p);
     *errors = n.errors;
-    return rc;
+    if (rc != SP_OK)
+        return rc;  /* also "another run holds the lock": that run purges */
+    struct sp_housekeeping_counts h;
+    return sp_housekeeping_pass(db, run->now, run->dry_run, &h, p);
 }
 
 int

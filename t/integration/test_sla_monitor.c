@@ -465,11 +465,34 @@ START_TEST(unreachable_database_or_bad_setting_exits_1)
 }
 END_TEST
 
+START_TEST(housekeeping_purges_spent_rate_windows_and_idempotency_keys)
+{
+    const char *tag = sp_t_unique("hk");
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count) VALUES"
+             " ('%s-old', now() - interval '3 days', 1), ('%s-new', now(), 1) RETURNING 1",
+             tag, tag);
+    sp_t_sql("INSERT INTO support_idempotency_keys (user_id, key, request_hash, created_at) VALUES"
+             " ('%s', 'old', '\\x00', now() - interval '25 hours'),"
+             " ('%s', 'new', '\\x00', now()) RETURNING 1",
+             tag, tag);
+    static const char *const args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", NULL, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_rate_limits WHERE bucket LIKE '%s-%%'",
+                              tag), "1");
+    ck_assert_str_eq(sp_t_sql("SELECT bucket FROM support_rate_limits WHERE bucket LIKE '%s-%%'",
+                              tag), sp_t_fmt("%s-new", tag));
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(key, ',') FROM support_idempotency_keys"
+                              " WHERE user_id = '%s'", tag), "new");
+}
+END_TEST
+
 static Suite *
 sla_monitor_suite(void)
 {
     Suite *s = suite_create("sla_monitor");
     TCase *tc = sp_t_tcase(s, "warn");
+    tcase_add_test(tc, housekeeping_purges_spent_rate_windows_and_idempotency_keys);
     tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);
     tcase_add_test(tc, warn_fraction_comes_from_the_environment);

@@ -1,0 +1,26 @@
+/*
+ * housekeeping: purges rows whose purpose has passed — rate-limit windows
+ * older than two days and Idempotency-Key records older than 24 hours
+ * (API.md §1) — in bounded batches so a run never holds long locks.
+ * Run by ticket-sla-monitor every minute. Must not: touch anything a
+ * request could still need.
+ */
+#ifndef SP_HOUSEKEEPING_H
+#define SP_HOUSEKEEPING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/problem.h"
+
+struct sp_db;
+
+struct sp_housekeeping_counts {
+    long rate_windows;
+    long idempotency_keys;
+};
+
+enum sp_rc sp_housekeeping_pass(struct sp_db *db, int64_t now_ms, bool dry_run,
+                                struct sp_housekeeping_counts *n, struct sp_problem *p);
+
+#endif
