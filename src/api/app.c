@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
+#include "http/auth_cache.h"
 #include "db/migrate.h"
 #include "api/common.h"
 #include "domain/agents.h"
@@ -148,6 +149,8 @@ sp_app_worker_reload(void *p, struct sp_http_env *env)
         sp_config_free(&cfg);
         return false;
     }
+    /* Tokens verified under the old keys must be verified again. */
+    sp_auth_cache_clear();
     struct sp_crypto *crypto;
     if (!load_crypto(&cfg, &crypto, err, sizeof(err))) {
         sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);

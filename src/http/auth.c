@@ -52,6 +52,12 @@ struct sp_auth_keys {
     long leeway;
 };
 
+long
+sp_auth_keys_leeway(const struct sp_auth_keys *k)
+{
+    return k->leeway;
+}
+
 const char *
 sp_role_name(enum sp_role r)
 {
@@ -486,6 +492,7 @@ map_claims(const struct sp_auth_keys *k, struct sp_arena *a, json_object *c, tim
     out->name = opt_str(a, c, "name");
     out->email = opt_str(a, c, "email");
     out->phone = opt_str(a, c, "phone");
+    out->exp = (long long)exp;
     return SP_OK;
 }
 

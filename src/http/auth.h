@@ -63,6 +63,7 @@ struct sp_principal {
     enum sp_role role;
     enum sp_tier tier;
     const char *name, *email, *phone; /* arena-owned or NULL */
+    long long exp;                    /* the token's exp (seconds), for caches */
 };
 
 /* Admin implies agent; SP_ROLE_NONE is never satisfied nor needed. */
@@ -83,6 +84,7 @@ struct sp_auth_config {
 struct sp_auth_keys *sp_auth_keys_load(const struct sp_auth_config *cfg, char *err, size_t errlen);
 /* Wipes secrets and frees; NULL is fine. */
 void sp_auth_keys_free(struct sp_auth_keys *k);
+long sp_auth_keys_leeway(const struct sp_auth_keys *k);
 
 /* Verifies a compact JWT at time `now`. On success fills *out (strings in
  * a) and returns SP_OK. On failure returns SP_UNAUTHORIZED with p->code

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "http/auth_cache.h"
 
 static long
 now_ms(void)
@@ -98,10 +99,15 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
     const char *token = h + 7;
     while (*token == ' ')
         token++;
-    enum sp_rc rc = sp_auth_verify(r->env->keys, r->arena, token, time(NULL), &r->principal, p);
-    if (rc != SP_OK) {
-        r->principal.role = SP_ROLE_NONE;
-        return rc;
+    time_t now = time(NULL);
+    if (!sp_auth_cache_get(token, now, sp_auth_keys_leeway(r->env->keys), r->arena,
+                           &r->principal)) {
+        enum sp_rc rc = sp_auth_verify(r->env->keys, r->arena, token, now, &r->principal, p);
+        if (rc != SP_OK) {
+            r->principal.role = SP_ROLE_NONE;
+            return rc;
+        }
+        sp_auth_cache_put(token, &r->principal);
     }
     if (needed != SP_ROUTE_ANY_ROLE && !sp_principal_has_role(&r->principal, needed))
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role",

@@ -173,6 +173,26 @@ START_TEST(sighup_reloads_jwt_keys_from_file)
     r = sp_t_get("/support/tickets", u.token);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
+
+    /* Dropping the rotated key again: a token every worker has verified
+     * (and remembers) must be refused once the keys are reloaded. */
+    f = fopen(file, "w");
+    ck_assert(f != NULL);
+    fprintf(f, "%s\n", old);
+    fclose(f);
+    stackctl("signal-api HUP");
+    bool refused = false;
+    for (int attempt = 0; attempt < 50 && !refused; attempt++) {
+        refused = true;
+        for (int i = 0; i < 8 && refused; i++) {
+            r = sp_t_get("/support/tickets", token);
+            refused = r->status == 401;
+            sp_t_resp_free(r);
+        }
+        if (!refused)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(refused, "a token of a removed key is still accepted after SIGHUP");
 }
 END_TEST
 
