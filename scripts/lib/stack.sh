@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 #
-# stack.sh — run one support stack (PostgreSQL, support-api, nginx) in a
+# stack.sh — run one support stack (PostgreSQL, support-api, support-chat,
+# nginx) in a
 # directory. Sourced by scripts/dev (the dev stack in var/), by
 # t/integration/run (a throw-away stack per test run) and by
 # scripts/lib/stackctl (acts on a running stack from a test program).
@@ -15,8 +16,10 @@
 #
 # Layout of a stack directory (all 0755 so nginx workers reach the sockets):
 #   stack.env          saved settings (0600), read back by stack_load
-#   run/               unix sockets: PostgreSQL, support-api.sock, hello-fcgi.sock
-#   log/               postgresql.log, support-api.log, migrate.log,
+#   run/               unix sockets: PostgreSQL, support-api.sock, support-chat.sock,
+#                      hello-fcgi.sock
+#   log/               postgresql.log, support-api.log, support-chat.log, migrate.log,
+#                      nginx-chat-error.log (holds chat tokens: secret),
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
 #   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs
@@ -84,7 +87,9 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_SRC_DIR        source tree (default: the tree holding this file)
 #   STACK_BIN_DIR        where support-api, support-migrate, support-token,
 #                        hello-fcgi live (default <src>/build/dev)
-#   STACK_API_BIN, STACK_MIGRATE_BIN, STACK_TOKEN_BIN, STACK_HELLO_BIN
+#   STACK_API_BIN, STACK_MIGRATE_BIN, STACK_TOKEN_BIN, STACK_HELLO_BIN,
+#   STACK_CHAT_BIN       support-chat (started by stack_api_start when built)
+#   STACK_NCHAN_REDIS_URL  nchan's Redis backend for chat (empty: memory)
 #   STACK_MIGRATIONS_DIR (default <src>/sql)
 #   STACK_API_WORKERS    SUPPORT_WORKERS for support-api (default: app's own)
 #   STACK_HELLO_WORKERS  HELLO_WORKERS (default 2)
@@ -108,6 +113,8 @@ stack_init() {
     STACK_MIGRATE_BIN=${STACK_MIGRATE_BIN:-$STACK_BIN_DIR/support-migrate}
     STACK_TOKEN_BIN=${STACK_TOKEN_BIN:-$STACK_BIN_DIR/support-token}
     STACK_HELLO_BIN=${STACK_HELLO_BIN:-$STACK_BIN_DIR/hello-fcgi}
+    STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
+    STACK_NCHAN_REDIS_URL=${STACK_NCHAN_REDIS_URL:-${SUPPORT_NCHAN_REDIS_URL:-}}
     STACK_MIGRATIONS_DIR=${STACK_MIGRATIONS_DIR:-$STACK_SRC_DIR/sql}
     STACK_API_WORKERS=${STACK_API_WORKERS:-}
     STACK_HELLO_WORKERS=${STACK_HELLO_WORKERS:-2}
@@ -153,9 +160,14 @@ _stack_derive() {
     STACK_HELLO_SOCKET=$STACK_RUN_DIR/hello-fcgi.sock
     STACK_API_PIDFILE=$STACK_RUN_DIR/support-api.pid
     STACK_HELLO_PIDFILE=$STACK_RUN_DIR/hello-fcgi.pid
+    STACK_CHAT_SOCKET=$STACK_RUN_DIR/support-chat.sock
+    STACK_CHAT_PIDFILE=$STACK_RUN_DIR/support-chat.pid
+    STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
     STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
+    # nchan's internal publisher (localhost only; docs/chat-transport.md §5)
+    STACK_CHAT_PUBLISH_URL="$STACK_BASE_URL/internal/chat/publish"
     if [ ${#STACK_RUN_DIR} -gt 90 ]; then
         _stack_say "stack dir path too long for unix sockets: $STACK_DIR"
         return 1
@@ -172,7 +184,8 @@ _stack_save() {
                 STACK_MIGRATE_BIN STACK_TOKEN_BIN STACK_HELLO_BIN STACK_MIGRATIONS_DIR \
                 STACK_API_WORKERS STACK_HELLO_WORKERS STACK_PG_FAST STACK_PG_BIN \
                 STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
-                STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV |
+                STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV \
+                STACK_CHAT_BIN STACK_NCHAN_REDIS_URL |
                 sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
         } >"$STACK_DIR/stack.env.tmp"
     ) || return 1
@@ -424,14 +437,56 @@ stack_api_start() {
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
+        SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
         "$STACK_API_BIN" || return 1
     _stack_wait_socket support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" \
-        "$STACK_LOG_DIR/support-api.log"
+        "$STACK_LOG_DIR/support-api.log" || return 1
+    # The chat worker runs next to the API whenever it is built.
+    if [ -x "$STACK_CHAT_BIN" ]; then
+        stack_chat_start
+    fi
 }
 
 stack_api_stop() {
     _stack_kill support-api "$STACK_API_PIDFILE"
     rm -f "$STACK_API_SOCKET"
+}
+
+# -------------------------------------------------------------- support-chat
+
+stack_chat_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_CHAT_PIDFILE")"
+}
+
+# stack_chat_start — the chat worker (same settings as support-api, its own
+# socket held bound by its prefork master).
+stack_chat_start() {
+    local -a workers=()
+    _stack_dirs || return 1
+    if stack_chat_running; then
+        return 0
+    fi
+    if [ ! -x "$STACK_CHAT_BIN" ]; then
+        _stack_say "$STACK_CHAT_BIN not built"
+        return 1
+    fi
+    [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    rm -f "$STACK_CHAT_SOCKET"
+    _stack_spawn "$STACK_CHAT_PIDFILE" "$STACK_LOG_DIR/support-chat.log" \
+        env "${workers[@]}" "${STACK_API_ENV[@]}" \
+        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
+        SUPPORT_LISTEN="$STACK_CHAT_SOCKET" \
+        SUPPORT_CHAT_LISTEN="$STACK_CHAT_SOCKET" \
+        SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
+        SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
+        "$STACK_CHAT_BIN" || return 1
+    _stack_wait_socket support-chat "$STACK_CHAT_PIDFILE" "$STACK_CHAT_SOCKET" \
+        "$STACK_LOG_DIR/support-chat.log"
+}
+
+stack_chat_stop() {
+    _stack_kill support-chat "$STACK_CHAT_PIDFILE"
+    rm -f "$STACK_CHAT_SOCKET"
 }
 
 # ---------------------------------------------- hello-fcgi (bench baseline)
@@ -468,10 +523,33 @@ stack_nginx_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_NGINX_PIDFILE")"
 }
 
+# Render nginx/chat.conf.in into DIR/nginx/chat.conf (included by nginx.conf).
+_stack_chat_render() {
+    local tpl redis=
+    tpl=$(<"$STACK_SRC_DIR/nginx/chat.conf.in") || return 1
+    if [ -n "${STACK_NCHAN_REDIS_URL:-}" ]; then
+        case $STACK_NCHAN_REDIS_URL in
+        *[\"\;\ ]*) _stack_say "SUPPORT_NCHAN_REDIS_URL has unsafe characters"; return 1 ;;
+        esac
+        redis="nchan_use_redis on; nchan_redis_url \"$STACK_NCHAN_REDIS_URL\";"
+    fi
+    tpl=${tpl//@CHAT_SOCKET@/"$STACK_CHAT_SOCKET"}
+    tpl=${tpl//@NGINX_DIR@/"$STACK_NGINX_DIR"}
+    tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
+    tpl=${tpl//@PORT@/"$STACK_PORT"}
+    tpl=${tpl//@CHAT_NCHAN_REDIS@/"$redis"}
+    if [[ $tpl =~ @[A-Z_]+@ ]]; then
+        _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/chat.conf.in"
+        return 1
+    fi
+    printf '%s\n' "$tpl" >"$STACK_NGINX_DIR/chat.conf"
+}
+
 # Render nginx/support.conf.in into DIR/nginx/nginx.conf.
 stack_nginx_render() {
     local tpl user=
     _stack_dirs || return 1
+    _stack_chat_render || return 1
     tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
     cp "$STACK_SRC_DIR/nginx/fastcgi_params" "$STACK_SRC_DIR/nginx/security_headers.conf" \
         "$STACK_NGINX_DIR/" || return 1
@@ -538,6 +616,7 @@ stack_nginx_stop() {
 stack_stop_all() {
     local rc=0
     stack_nginx_stop || rc=1
+    stack_chat_stop || rc=1
     stack_api_stop || rc=1
     stack_hello_stop || rc=1
     stack_pg_stop || rc=1
@@ -560,6 +639,12 @@ stack_status() {
     else
         printf '%-12s stopped\n' support-api
         rc=1
+    fi
+    if stack_chat_running; then
+        printf '%-12s running  pid %s  %s\n' support-chat "$(_stack_read_pid "$STACK_CHAT_PIDFILE")" \
+            "$STACK_CHAT_SOCKET"
+    else
+        printf '%-12s stopped\n' support-chat
     fi
     if stack_hello_running; then
         printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \

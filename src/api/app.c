@@ -13,6 +13,7 @@
 #include "db/migrate.h"
 #include "api/common.h"
 #include "domain/agents.h"
+#include "domain/chat_bus.h"
 #include "domain/rules.h"
 
 /* PII keys are optional in development; without them contacts are not
@@ -112,6 +113,7 @@ provision_agent(struct sp_req *r, struct sp_problem *p)
 static void
 fill_env(struct sp_app *app, struct sp_http_env *env)
 {
+    sp_chat_bus_set_url(app->cfg.chat_publish_url);
     env->keys = app->keys;
     env->db = &app->db;
     env->max_body_bytes = app->cfg.max_body_bytes;

@@ -19,6 +19,7 @@
 #include "core/ids.h"
 #include "domain/agents.h"
 #include "domain/chat.h"
+#include "domain/chat_bus.h"
 #include "api/views.h"
 #include <stdint.h>
 
@@ -77,6 +78,23 @@ render_message(struct sp_buf *b, const struct sp_chat_message *m)
     field(b, "created_at", m->created_at);
     field(b, "client_id", m->client_id);
     sp_buf_putc(b, '}');
+}
+
+/* Publishes a system frame to the session's subscribers (after commit;
+ * a failure is logged by the bus and never fails the request). */
+static void
+publish_system(struct sp_req *r, const char *sid, const char *event, const char *extra_json)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 256);
+    sp_buf_puts(&b, "{\"type\":\"system\",\"event\":");
+    sp_buf_json_cstr(&b, event);
+    sp_buf_puts(&b, ",\"session_id\":");
+    sp_buf_json_cstr(&b, sid);
+    if (extra_json != NULL)
+        sp_buf_printf(&b, ",%s", extra_json);
+    sp_buf_putc(&b, '}');
+    sp_chat_bus_publish(sid, NULL, b.data, b.len);
 }
 
 /* --- access ----------------------------------------------------------------- */
@@ -233,6 +251,14 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     render_message(b, &m);
+    if (!duplicate) {
+        /* Same bytes as the websocket path: subscribers get the stored frame. */
+        struct sp_buf frame;
+        sp_buf_init(&frame, r->arena, 512);
+        m.session_public_id = s.public_id;
+        sp_chat_frame_message(&frame, &m);
+        sp_chat_bus_publish(s.public_id, NULL, frame.data, frame.len);
+    }
     if (duplicate)
         sp_resp_header(r, "Idempotent-Replayed", "true");
     sp_resp_json(r, duplicate ? 200 : 201, b);
@@ -259,6 +285,8 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     bool changed;
     if (sp_chat_close(&ctx, s.public_id, NULL, &s, &changed, p) != SP_OK)
         return p->rc;
+    if (changed)
+        publish_system(r, s.public_id, "closed", NULL);
     return respond_session(r, &s);
 }
 
@@ -317,6 +345,8 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
     struct sp_chat_session s;
     if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
         return p->rc;
+    publish_system(r, s.public_id, "agent_joined",
+                   sp_arena_sprintf(r->arena, "\"agent_id\":%lld", s.assigned_agent_id));
     return respond_session(r, &s);
 }
 
@@ -347,6 +377,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         if (sp_chat_transfer_to_agent(&ctx, s.public_id,
                                       v[T_AGENT].present ? v[T_AGENT].i : 0, &s, p) != SP_OK)
             return p->rc;
+        publish_system(r, s.public_id, "transferred",
+                       sp_arena_sprintf(r->arena, "\"agent_id\":%lld", s.assigned_agent_id));
         return respond_session(r, &s);
     }
     struct sp_ticket t;
@@ -358,6 +390,13 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
         sp_db_rollback(ctx.db, ctx.arena);
         return p->rc;
+    }
+    if (created) {
+        struct sp_buf extra;
+        sp_buf_init(&extra, r->arena, 64);
+        sp_buf_puts(&extra, "\"ticket_id\":");
+        sp_buf_json_cstr(&extra, t.public_id);
+        publish_system(r, s.public_id, "ticket_created", extra.data);
     }
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);

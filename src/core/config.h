@@ -36,6 +36,8 @@ struct sp_config {
     long  dashboard_cache_ms;
     long  chat_rate_per_minute;
     long  chat_idle_minutes;
+    char *chat_listen;
+    char *chat_publish_url;
     double sla_warn_fraction;
 };
 

@@ -575,3 +575,29 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     *archived = true;
     return SP_OK;
 }
+
+static struct sp_stmt auth_info_stmt = SP_STMT(
+    "chat_auth_info",
+    "SELECT customer_id, status <> 'closed' AND expires_at > now(),"
+    " coalesce(assigned_agent_id, 0), encode(session_token, 'hex')"
+    " FROM support_chat_sessions WHERE public_id = $1",
+    1);
+
+enum sp_rc
+sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth_info *out,
+                  struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &auth_info_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return SP_OK;
+    out->found = true;
+    out->customer_id = sp_db_str(r, 0, 0);
+    out->open = sp_db_bool(r, 0, 1);
+    out->assigned_agent_id = sp_db_int(r, 0, 2);
+    out->token_sha256_hex = sp_db_str(r, 0, 3);
+    return SP_OK;
+}

@@ -110,4 +110,18 @@ enum sp_rc sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_
                         long long after, int limit, struct sp_chat_session **out, size_t *n,
                         long long *next_after, struct sp_problem *p);
 
+/* For the chat transport (support-chat): the facts a connection's
+ * authorization needs, in one read. *found false when there is no such
+ * session; *open is false when it is closed or expired; token_sha256_hex
+ * is the stored hash of the session token (lower-case hex). */
+struct sp_chat_auth_info {
+    bool found;
+    bool open;
+    const char *customer_id;
+    long long assigned_agent_id;     /* 0 = none */
+    const char *token_sha256_hex;
+};
+enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
+                             struct sp_chat_auth_info *out, struct sp_problem *p);
+
 #endif

@@ -1,0 +1,337 @@
+/*
+ * chat_transport: support-chat's handlers. See chat_transport.h.
+ */
+#include "api/chat_transport.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/sanitize.h"
+#include "domain/agents.h"
+#include "domain/chat.h"
+#include "domain/chat_bus.h"
+#include "domain/ratelimit.h"
+
+#define CHAT_BODY_MAX_CHARS 4000
+#define CHAT_CLIENT_ID_MAX 64
+
+/* Who is on a connection, re-established from its credentials. */
+struct chat_caller {
+    const char *sid;
+    const char *principal;      /* customer-<sub>, agent-<sub>, admin-<sub> */
+    const char *sender_type;    /* customer | agent */
+    struct sp_chat_auth_info info;
+};
+
+static bool
+alnum_ok(const char *s, size_t max)
+{
+    size_t n = 0;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return false;
+    }
+    return n > 0 && n <= max;
+}
+
+static enum sp_rc
+forbidden(struct sp_problem *p, const char *why)
+{
+    return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "%s", why);
+}
+
+/* Authorizes from the connect query (session_id, session_token,
+ * access_token) and the Authorization header. 401 for a missing or bad
+ * JWT, 403 for everything else the caller may not do. */
+static enum sp_rc
+authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
+{
+    memset(c, 0, sizeof(*c));
+    const char *saved = r->query;
+    r->query = query != NULL ? query : "";
+    const char *sid = sp_req_query(r, "session_id");
+    const char *stok = sp_req_query(r, "session_token");
+    const char *atok = sp_req_query(r, "access_token");
+    r->query = saved;
+
+    const char *jwt = NULL;
+    const char *h = sp_req_header(r, "Authorization");
+    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+        jwt = h + 7;
+        while (*jwt == ' ')
+            jwt++;
+        if (*jwt == '\0')
+            jwt = NULL;
+    }
+    if (jwt == NULL && atok != NULL && *atok != '\0')
+        jwt = atok;
+    if (jwt == NULL)
+        return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
+    if (sp_auth_verify(r->env->keys, r->arena, jwt, time(NULL), &r->principal, p) != SP_OK) {
+        r->principal.role = SP_ROLE_NONE;
+        return p->rc;
+    }
+    /* nginx builds channel ids from the raw argument: letters and digits. */
+    if (sid == NULL || !alnum_ok(sid, 64) || !sp_public_id_valid(sid))
+        return forbidden(p, "no such chat session");
+    const struct sp_principal *me = &r->principal;
+    if (!alnum_ok(me->sub, 64))
+        return forbidden(p, "unsupported subject");
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_chat_auth_info(&ctx, sid, &c->info, p) != SP_OK)
+        return p->rc;
+    if (!c->info.found)
+        return forbidden(p, "no such chat session");
+    if (!c->info.open)
+        return forbidden(p, "the chat session is closed");
+    c->sid = sid;
+    switch (me->role) {
+    case SP_ROLE_CUSTOMER: {
+        if (c->info.customer_id == NULL || strcmp(c->info.customer_id, me->sub) != 0)
+            return forbidden(p, "no such chat session");
+        if (stok == NULL || *stok == '\0' || c->info.token_sha256_hex == NULL)
+            return forbidden(p, "a session token is required");
+        const char *hash = sp_crypto_sha256_hex(r->arena, stok, strlen(stok));
+        if (hash == NULL || !sp_crypto_equal(hash, strlen(hash), c->info.token_sha256_hex,
+                                             strlen(c->info.token_sha256_hex)))
+            return forbidden(p, "bad session token");
+        c->principal = sp_arena_sprintf(r->arena, "customer-%s", me->sub);
+        c->sender_type = "customer";
+        return SP_OK;
+    }
+    case SP_ROLE_AGENT: {
+        struct sp_agent agent;
+        if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
+            return p->rc;
+        if (c->info.assigned_agent_id == 0 || agent.id != c->info.assigned_agent_id)
+            return forbidden(p, "only the assigned agent may join this chat");
+        c->principal = sp_arena_sprintf(r->arena, "agent-%s", me->sub);
+        c->sender_type = "agent";
+        return SP_OK;
+    }
+    case SP_ROLE_ADMIN:
+        c->principal = sp_arena_sprintf(r->arena, "admin-%s", me->sub);
+        c->sender_type = "agent";
+        return SP_OK;
+    default:
+        return forbidden(p, "not allowed to join this chat");
+    }
+}
+
+/* --- auth_request --------------------------------------------------------- */
+
+enum sp_rc
+sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
+{
+    struct chat_caller c;
+    if (authorize(r, r->query, &c, p) != SP_OK)
+        return p->rc;
+    sp_resp_header(r, "X-Chat-Principal", c.principal);
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+/* --- frames ----------------------------------------------------------------- */
+
+/* Reports a bad frame to its sender only, then answers 204 (the socket
+ * stays open; an answer of 200 would go to the whole session). */
+static enum sp_rc
+frame_error(struct sp_req *r, const struct chat_caller *c, const char *code, const char *detail)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 256);
+    sp_buf_puts(&b, "{\"type\":\"error\",\"code\":");
+    sp_buf_json_cstr(&b, code);
+    sp_buf_puts(&b, ",\"detail\":");
+    sp_buf_json_cstr(&b, detail);
+    sp_buf_putc(&b, '}');
+    sp_chat_bus_publish(c->sid, c->principal, b.data, b.len);
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_frame_refused");
+    sp_log_str(l, "code", code);
+    sp_log_end(l);
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+static enum sp_rc
+answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf *b)
+{
+    if (b->len > SP_CHAT_ANSWER_MAX)
+        return frame_error(r, c, "frame_too_large", "the frame is too large");
+    sp_resp_send(r, 200, "application/json", b->data, b->len);
+    return SP_OK;
+}
+
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            k++;
+    return k;
+}
+
+static enum sp_rc
+frame_message(struct sp_req *r, const struct chat_caller *c, struct json_object *o,
+              struct sp_problem *p)
+{
+    struct json_object *jb, *jc = NULL;
+    if (!json_object_object_get_ex(o, "body", &jb) || !json_object_is_type(jb, json_type_string))
+        return frame_error(r, c, "invalid_frame", "body must be a string");
+    const char *body = json_object_get_string(jb);
+    size_t blen = (size_t)json_object_get_string_len(jb);
+    if (blen == 0 || utf8_chars(body, blen) > CHAT_BODY_MAX_CHARS)
+        return frame_error(r, c, "invalid_frame", "body must have 1 to 4000 characters");
+    const char *client_id = NULL;
+    if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
+        if (!json_object_is_type(jc, json_type_string) || json_object_get_string_len(jc) < 1 ||
+            json_object_get_string_len(jc) > CHAT_CLIENT_ID_MAX)
+            return frame_error(r, c, "invalid_frame", "client_id must be a string of 1 to 64 characters");
+        client_id = sp_arena_strdup(r->arena, json_object_get_string(jc));
+    }
+    bool has_text = false;
+    const char *clean = sp_sanitize_html(r->arena, body, blen, NULL, &has_text);
+    if (clean == NULL || !has_text)
+        return frame_error(r, c, "invalid_frame", "body has no text once unsafe markup is removed");
+
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
+    struct sp_rate_result rate;
+    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_message:%s", c->sid), &window, 1,
+                          &rate, p) != SP_OK) {
+        if (p->rc != SP_RATE_LIMITED)
+            return p->rc;
+        sp_problem_init(p);
+        return frame_error(r, c, "rate_limited", "too many messages; slow down");
+    }
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session s;
+    if (sp_chat_get(&ctx, c->sid, NULL, &s, p) != SP_OK)
+        return p->rc == SP_NOT_FOUND ? forbidden(p, "no such chat session") : p->rc;
+    struct sp_chat_message m;
+    bool duplicate = false;
+    if (sp_chat_post(&ctx, &s, c->sender_type, r->principal.sub, clean, client_id, &m,
+                     &duplicate, p) != SP_OK) {
+        if (p->rc == SP_CONFLICT || p->rc == SP_INVALID) {
+            const char *code = p->code ? p->code : "invalid_frame";
+            const char *detail = sp_arena_strdup(r->arena, p->detail);
+            sp_problem_init(p);
+            return frame_error(r, c, code, detail);
+        }
+        return p->rc;
+    }
+    m.session_public_id = s.public_id;
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 512);
+    sp_chat_frame_message(&b, &m);
+    return answer_frame(r, c, &b);
+}
+
+enum sp_rc
+sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
+{
+    /* Re-authorize every frame: X-Chat-Principal is only a hint. */
+    const char *uri = sp_req_header(r, "X-Chat-Connect-URI");
+    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+    struct chat_caller c;
+    if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK) {
+        if (p->rc == SP_UNAUTHORIZED) {
+            /* 403 closes the socket; the client reconnects and is refused. */
+            sp_problem_init(p);
+            return forbidden(p, "the connection's credentials are no longer valid");
+        }
+        return p->rc;
+    }
+    if (r->body_len > SP_CHAT_FRAME_MAX)
+        return frame_error(&*r, &c, "frame_too_large", "frames carry at most 16 KiB of JSON");
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *o = tok ? json_tokener_parse_ex(tok, r->body ? r->body : "", (int)r->body_len)
+                                : NULL;
+    bool complete = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+                    tok->char_offset == (int)r->body_len;
+    if (tok != NULL)
+        json_tokener_free(tok);
+    if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return frame_error(r, &c, "invalid_frame", "a frame is one JSON object");
+    }
+    struct json_object *jt, *js;
+    const char *type = json_object_object_get_ex(o, "type", &jt) &&
+                               json_object_is_type(jt, json_type_string)
+                           ? json_object_get_string(jt)
+                           : "";
+    enum sp_rc rc;
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 256);
+    if (strcmp(type, "message") == 0) {
+        rc = frame_message(r, &c, o, p);
+    } else if (strcmp(type, "typing") == 0) {
+        if (!json_object_object_get_ex(o, "state", &js) || !json_object_is_type(js, json_type_boolean)) {
+            rc = frame_error(r, &c, "invalid_frame", "typing state must be true or false");
+        } else {
+            sp_buf_puts(&b, "{\"type\":\"typing\",\"session_id\":");
+            sp_buf_json_cstr(&b, c.sid);
+            sp_buf_puts(&b, ",\"sender_type\":");
+            sp_buf_json_cstr(&b, c.sender_type);
+            sp_buf_puts(&b, ",\"sender_id\":");
+            sp_buf_json_cstr(&b, r->principal.sub);
+            sp_buf_printf(&b, ",\"state\":%s}", json_object_get_boolean(js) ? "true" : "false");
+            rc = answer_frame(r, &c, &b);
+        }
+    } else if (strcmp(type, "presence") == 0) {
+        const char *st = json_object_object_get_ex(o, "state", &js) &&
+                                 json_object_is_type(js, json_type_string)
+                             ? json_object_get_string(js)
+                             : "";
+        if (strcmp(st, "online") != 0 && strcmp(st, "away") != 0) {
+            rc = frame_error(r, &c, "invalid_frame", "presence state must be online or away");
+        } else {
+            sp_buf_puts(&b, "{\"type\":\"presence\",\"session_id\":");
+            sp_buf_json_cstr(&b, c.sid);
+            sp_buf_puts(&b, ",\"sender_type\":");
+            sp_buf_json_cstr(&b, c.sender_type);
+            sp_buf_puts(&b, ",\"sender_id\":");
+            sp_buf_json_cstr(&b, r->principal.sub);
+            sp_buf_printf(&b, ",\"state\":\"%s\"}", st);
+            rc = answer_frame(r, &c, &b);
+        }
+    } else {
+        rc = frame_error(r, &c, "invalid_frame", "type must be message, typing or presence");
+    }
+    json_object_put(o);
+    return rc;
+}
+
+/* --- presence hooks -------------------------------------------------------- */
+
+/* Acknowledged only for now: liveness tracking (docs §8) is not built yet.
+ * A non-2xx answer would be ignored by nchan anyway. */
+enum sp_rc
+sp_chat_t_presence(struct sp_req *r, struct sp_problem *p)
+{
+    (void)p;
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+const struct sp_route sp_chat_routes[] = {
+    /* The auth subrequest carries the client's request line. */
+    {SP_GET,  "/support/chat/connect", sp_chat_t_auth, SP_ROLE_NONE},
+    {SP_POST, "/internal/chat/frame-worker", sp_chat_t_frame, SP_ROLE_NONE},
+    {SP_GET,  "/internal/chat/presence-worker/:state", sp_chat_t_presence, SP_ROLE_NONE},
+};
+
+const size_t sp_chat_nroutes = sizeof(sp_chat_routes) / sizeof(sp_chat_routes[0]);

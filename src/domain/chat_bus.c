@@ -1,0 +1,137 @@
+/*
+ * chat_bus: frames and publishing to nchan. See chat_bus.h.
+ */
+#include "domain/chat_bus.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "core/log.h"
+
+static void
+field(struct sp_buf *b, const char *name, const char *value)
+{
+    sp_buf_printf(b, ",\"%s\":", name);
+    sp_buf_json_cstr(b, value);
+}
+
+void
+sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m)
+{
+    if (m->event != NULL) {
+        sp_buf_puts(b, "{\"type\":\"system\",\"event\":");
+        sp_buf_json_cstr(b, m->event);
+        sp_buf_printf(b, ",\"id\":%lld", m->id);
+        field(b, "session_id", m->session_public_id);
+        field(b, "body", m->body);
+        field(b, "created_at", m->created_at);
+        sp_buf_putc(b, '}');
+        return;
+    }
+    sp_buf_printf(b, "{\"type\":\"message\",\"id\":%lld", m->id);
+    field(b, "session_id", m->session_public_id);
+    field(b, "sender_type", m->sender_type);
+    field(b, "sender_id", m->sender_id);
+    field(b, "body", m->body);
+    field(b, "created_at", m->created_at);
+    field(b, "client_id", m->client_id);
+    sp_buf_putc(b, '}');
+}
+
+/* One handle per process (workers publish one frame at a time); created
+ * lazily, so after fork. Keeps the loopback connection alive. */
+static CURL *bus_curl;
+static bool bus_init_done;
+
+static size_t
+discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+static bool
+chan_part_ok(const char *s, bool principal)
+{
+    size_t n = 0;
+    bool dash = false;
+    for (const char *c = s; *c; c++, n++) {
+        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))
+            continue;
+        if (principal && *c == '-' && !dash && n > 0) {
+            dash = true;
+            continue;
+        }
+        return false;
+    }
+    return n > 0 && n <= 130 && (!principal || dash);
+}
+
+/* Set from the settings at worker start and on reload (owned by them). */
+static const char *bus_base;
+
+void
+sp_chat_bus_set_url(const char *url)
+{
+    bus_base = url;
+}
+
+bool
+sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
+                    size_t len)
+{
+    const char *base = bus_base;
+    if (base == NULL || *base == '\0')
+        return true;
+    if (!chan_part_ok(session_id, false) || (principal != NULL && !chan_part_ok(principal, true))) {
+        sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "bad channel name");
+        return false;
+    }
+    if (!bus_init_done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        bus_init_done = true;
+    }
+    if (bus_curl == NULL && (bus_curl = curl_easy_init()) == NULL) {
+        sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "curl_easy_init failed");
+        return false;
+    }
+    char url[512];
+    int n = snprintf(url, sizeof(url), "%s/%s%s%s", base, session_id, principal ? "/" : "",
+                     principal ? principal : "");
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "publish URL too long");
+        return false;
+    }
+    CURL *h = bus_curl;
+    curl_easy_reset(h);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK) {
+        sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "%s", curl_easy_strerror(rc));
+        return false;
+    }
+    if (status != 200 && status != 201 && status != 202) {
+        sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "publisher answered %ld", status);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,34 @@
+/*
+ * chat_bus: server-side publishing of chat frames (API.md §7) to nchan's
+ * internal publisher (docs/chat-transport.md §5): a POST with
+ * Content-Type: application/json to SUPPORT_CHAT_PUBLISH_URL/<session>
+ * (every subscriber of the session) or .../<session>/<principal> (one
+ * participant's private channel). Also renders the server -> client frames
+ * so support-api and support-chat send the same bytes.
+ * Failures are logged and reported, never fatal: the message is stored and
+ * clients catch up from GET /support/chat/session/:id.
+ * Must not: know HTTP requests or SQL.
+ */
+#ifndef SP_CHAT_BUS_H
+#define SP_CHAT_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "domain/chat.h"
+
+/* The stored-message frame: a `message` frame, or a `system` frame when
+ * the message carries an event. */
+void sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m);
+
+/* POSTs json to the session channel (principal NULL) or to that
+ * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
+ * is unset. false after a logged failure. */
+/* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL); NULL
+ * turns publishing off (the history still has every message). */
+void sp_chat_bus_set_url(const char *url);
+bool sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
+                         size_t len);
+
+#endif

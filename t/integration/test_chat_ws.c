@@ -1,0 +1,391 @@
+/*
+ * test_chat_ws: the live chat transport through real nginx + nchan and
+ * support-chat (API.md §7, docs/chat-transport.md).
+ *
+ * A websocket client (t/integration/chat_client.py on Debian's
+ * python3-websockets, run with popen; it prints what it receives as JSON
+ * lines) connects to /support/chat/connect. The customer (JWT + session
+ * token) and the assigned agent (JWT in Authorization) exchange messages
+ * both ways and each receives every stored frame, with its id, the sender
+ * included. Bad or missing session tokens, another customer's session and
+ * an agent who is not assigned are refused before the upgrade (403; no
+ * JWT: 401). An invalid frame gets an error frame on the sender's private
+ * channel and the socket stays open. Messages sent over the HTTP fallback
+ * reach websocket and EventSource subscribers (server-side publish from
+ * support-api).
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- arranging -------------------------------------------------------------- */
+
+struct chat {
+    const char *id, *token;
+    struct sp_t_user customer, agent;
+};
+
+/* An active session: a fresh customer, a fresh agent alone in a fresh
+ * round-robin team (so routing assigns it). */
+static struct chat
+chat_active(void)
+{
+    struct chat c;
+    const char *team = sp_t_unique("ws-team");
+    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.customer.token,
+                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    c.id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    c.token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_resp_free(r);
+    return c;
+}
+
+static const char *
+connect_url(const char *scheme, const char *id, const char *token, const char *access_token)
+{
+    const char *base = getenv("SP_TEST_BASE_URL");
+    ck_assert_ptr_nonnull(base);
+    ck_assert(strncmp(base, "http://", 7) == 0);
+    const char *q = sp_t_fmt("session_id=%s", sp_t_urlencode(id));
+    if (token != NULL)
+        q = sp_t_fmt("%s&session_token=%s", q, sp_t_urlencode(token));
+    if (access_token != NULL)
+        q = sp_t_fmt("%s&access_token=%s", q, sp_t_urlencode(access_token));
+    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, q);
+}
+
+/* Single-quoted for sh. */
+static const char *
+shq(const char *s)
+{
+    size_t n = 2;
+    for (const char *c = s; *c; c++)
+        n += *c == '\'' ? 4 : 1;
+    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
+    char *o = out;
+    *o++ = '\'';
+    for (const char *c = s; *c; c++) {
+        if (*c == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return out;
+}
+
+static const char *
+python(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+/* Starts the websocket client; extra: more (already quoted) arguments. */
+static FILE *
+ws_client(const char *url, const char *extra)
+{
+    const char *script = getenv("SP_TEST_CHAT_CLIENT");
+    ck_assert_ptr_nonnull(script);
+    const char *cmd = sp_t_fmt("%s %s %s %s 2>&1", python(), shq(script), shq(url),
+                               extra ? extra : "");
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Next JSON line of the client (fails the test at EOF). */
+static struct json_object *
+ws_next(FILE *f)
+{
+    char line[65536];
+    for (;;) {
+        if (fgets(line, sizeof(line), f) == NULL)
+            ck_abort_msg("chat client ended early");
+        struct json_object *o = json_tokener_parse(line);
+        if (o != NULL && json_object_is_type(o, json_type_object))
+            return o;
+        fprintf(stderr, "chat client: %s", line);  /* e.g. a Python traceback */
+        json_object_put(o);
+    }
+}
+
+static const char *
+ev(struct json_object *o)
+{
+    struct json_object *e;
+    return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
+}
+
+static void
+expect_open(FILE *f)
+{
+    struct json_object *o = ws_next(f);
+    ck_assert_msg(strcmp(ev(o), "open") == 0, "expected open, got %s",
+                  json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+/* Reads to the end; returns the received frames (a JSON array, owned by
+ * the caller) and asserts the socket was not closed on us. */
+static struct json_object *
+ws_drain(FILE *f)
+{
+    struct json_object *frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = ws_next(f);
+        const char *e = ev(o);
+        if (strcmp(e, "frame") == 0) {
+            struct json_object *d;
+            ck_assert(json_object_object_get_ex(o, "data", &d));
+            json_object_array_add(frames, json_object_get(d));
+        } else if (strcmp(e, "closed") == 0) {
+            ck_abort_msg("socket closed: %s", json_object_to_json_string(o));
+        } else if (strcmp(e, "done") == 0) {
+            json_object_put(o);
+            break;
+        }
+        json_object_put(o);
+    }
+    pclose(f);
+    return frames;
+}
+
+/* The client's verdict on a refused handshake: the HTTP status. */
+static long
+ws_rejected_status(const char *url, const char *extra)
+{
+    FILE *f = ws_client(url, extra);
+    struct json_object *o = ws_next(f);
+    long status = -1;
+    if (strcmp(ev(o), "rejected") == 0) {
+        struct json_object *s;
+        if (json_object_object_get_ex(o, "status", &s))
+            status = json_object_get_int(s);
+    } else {
+        status = 101;
+    }
+    json_object_put(o);
+    pclose(f);
+    return status;
+}
+
+/* The message frame with this body among frames, or NULL. */
+static struct json_object *
+frame_with_body(struct json_object *frames, const char *type, const char *body)
+{
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *b;
+        if (json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), type) == 0 &&
+            (body == NULL ||
+             (json_object_object_get_ex(f, "body", &b) &&
+              strcmp(json_object_get_string(b), body) == 0)))
+            return f;
+    }
+    return NULL;
+}
+
+static const char *
+auth_header(const struct sp_t_user *u)
+{
+    return sp_t_fmt("--header %s", shq(sp_t_fmt("Authorization: Bearer %s", u->token)));
+}
+
+static const char *
+ready_path(void)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *p = sp_t_fmt("%s/%s", dir, sp_t_unique("chat-ws-ready"));
+    unlink(p);
+    return p;
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
+{
+    struct chat c = chat_active();
+    const char *ready = ready_path();
+    const char *cid1 = sp_t_unique("cid");
+    const char *m1 = sp_t_fmt("{\"type\":\"message\",\"body\":\"Hello <b>agent</b><script>x()</script>\","
+                              "\"client_id\":\"%s\"}", cid1);
+    const char *m2 = "{\"type\":\"message\",\"body\":\"Hi, how can I help?\"}";
+    FILE *cust = ws_client(connect_url("ws", c.id, c.token, sp_t_fmt("%s", c.customer.token)),
+                           sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 10",
+                                    shq(m1), shq(ready)));
+    expect_open(cust);
+    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+                            sp_t_fmt("%s --send %s --send %s --send-when %s --expect 3 --timeout 10",
+                                     auth_header(&c.agent), shq(m2),
+                                     shq("{\"type\":\"typing\",\"state\":true,\"sender_type\":\"system\"}"),
+                                     shq(ready)));
+    expect_open(agent);
+    usleep(300 * 1000);
+    FILE *touch = fopen(ready, "w");
+    ck_assert_ptr_nonnull(touch);
+    fclose(touch);
+    struct json_object *fc = ws_drain(cust), *fa = ws_drain(agent);
+    unlink(ready);
+    struct json_object *sets[2] = {fc, fa};
+    for (int i = 0; i < 2; i++) {
+        struct json_object *a = frame_with_body(sets[i], "message", "Hello <b>agent</b>");
+        ck_assert_msg(a != NULL, "customer message missing: %s", json_object_to_json_string(sets[i]));
+        ck_assert_int_gt(sp_t_jint(a, "id"), 0);
+        ck_assert_str_eq(sp_t_jstr(a, "sender_type"), "customer");
+        ck_assert_str_eq(sp_t_jstr(a, "sender_id"), c.customer.sub);
+        ck_assert_str_eq(sp_t_jstr(a, "session_id"), c.id);
+        ck_assert_str_eq(sp_t_jstr(a, "client_id"), cid1);
+        sp_t_assert_timestamp(sp_t_jstr(a, "created_at"));
+        struct json_object *b = frame_with_body(sets[i], "message", "Hi, how can I help?");
+        ck_assert_msg(b != NULL, "agent message missing: %s", json_object_to_json_string(sets[i]));
+        ck_assert_int_gt(sp_t_jint(b, "id"), 0);
+        ck_assert_str_eq(sp_t_jstr(b, "sender_type"), "agent");
+        /* typing is re-rendered: the client cannot choose sender_type */
+        struct json_object *t = frame_with_body(sets[i], "typing", NULL);
+        ck_assert_msg(t != NULL, "typing missing: %s", json_object_to_json_string(sets[i]));
+        ck_assert_str_eq(sp_t_jstr(t, "sender_type"), "agent");
+    }
+    /* Both are stored, in the history. */
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.customer.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    int found = 0;
+    for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+        const char *body = sp_t_jstr(json_object_array_get_idx(msgs, i), "body");
+        if (body && (strcmp(body, "Hello <b>agent</b>") == 0 || strcmp(body, "Hi, how can I help?") == 0))
+            found++;
+    }
+    ck_assert_int_eq(found, 2);
+    sp_t_resp_free(r);
+    json_object_put(fc);
+    json_object_put(fa);
+}
+END_TEST
+
+START_TEST(bad_credentials_are_refused_before_the_upgrade)
+{
+    struct chat c = chat_active();
+    /* wrong session token */
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, "00ff", c.customer.token), NULL), 403);
+    /* no session token */
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, NULL, c.customer.token), NULL), 403);
+    /* no JWT */
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, NULL), NULL), 401);
+    /* another customer, even with the session token */
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, other.token), NULL), 403);
+    /* an agent who is not assigned */
+    struct chat d = chat_active();
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, NULL, d.agent.token), NULL), 403);
+    /* a bad session id */
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", "a.b", c.token, c.customer.token), NULL), 403);
+    /* the right credentials still work */
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, c.customer.token), NULL), 101);
+    /* a closed session refuses */
+    struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/chat/session/%s/close", c.id),
+                                       c.customer.token, NULL, NULL, NULL);
+    sp_t_assert_status(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, c.customer.token), NULL), 403);
+}
+END_TEST
+
+START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
+{
+    struct chat c = chat_active();
+    FILE *f = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+                        sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", shq("not json"),
+                                 shq("{\"type\":\"message\",\"body\":\"still here\"}")));
+    expect_open(f);
+    struct json_object *frames = ws_drain(f);
+    struct json_object *e = frame_with_body(frames, "error", NULL);
+    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
+    ck_assert_str_eq(sp_t_jstr(e, "code"), "invalid_frame");
+    ck_assert_ptr_nonnull(frame_with_body(frames, "message", "still here"));
+    json_object_put(frames);
+}
+END_TEST
+
+START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
+{
+    struct chat c = chat_active();
+    FILE *f = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+                        "--expect 1 --timeout 10");
+    expect_open(f);
+    usleep(200 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c.id),
+                                         c.agent.token, "{\"body\":\"sent over HTTP\"}");
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct json_object *frames = ws_drain(f);
+    struct json_object *m = frame_with_body(frames, "message", "sent over HTTP");
+    ck_assert_msg(m != NULL, "not delivered: %s", json_object_to_json_string(frames));
+    ck_assert_int_eq(sp_t_jint(m, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(m, "sender_type"), "agent");
+    json_object_put(frames);
+}
+END_TEST
+
+START_TEST(eventsource_receives_the_same_messages)
+{
+    struct chat c = chat_active();
+    const char *cmd = sp_t_fmt("curl -sN --max-time 8 -H 'Accept: text/event-stream' %s",
+                               shq(connect_url("http", c.id, c.token, c.customer.token)));
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    usleep(700 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c.id),
+                                         c.agent.token, "{\"body\":\"to the event stream\"}");
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    char line[8192];
+    bool seen = false;
+    while (!seen && fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "data:", 5) != 0)
+            continue;
+        struct json_object *o = json_tokener_parse(line + 5);
+        if (o != NULL && json_object_is_type(o, json_type_object) && sp_t_jhas(o, "body") &&
+            strcmp(sp_t_jstr(o, "body"), "to the event stream") == 0) {
+            ck_assert_int_eq(sp_t_jint(o, "id"), id);
+            seen = true;
+        }
+        json_object_put(o);
+    }
+    pclose(f);
+    ck_assert_msg(seen, "EventSource did not receive the message");
+}
+END_TEST
+
+static Suite *
+chat_ws_suite(void)
+{
+    Suite *s = suite_create("chat_ws");
+    TCase *tc = sp_t_tcase(s, "websocket");
+    tcase_add_test(tc, customer_and_agent_exchange_stored_frames_over_websocket);
+    tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
+    tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
+    tc = sp_t_tcase(s, "publish");
+    tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
+    tcase_add_test(tc, eventsource_receives_the_same_messages);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(chat_ws_suite());
+}
