@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Chat transport probes for test_chat_transport (python3-websockets + stdlib).
+
+usage:
+  chat_probe.py es URL [--last-event-id ID] [--expect N] [--timeout S]
+      EventSource client (Accept: text/event-stream). Prints
+        {"event":"status","status":200}
+        {"event":"message","id":"<id: line>","data":"<data: text>"} per event
+        {"event":"done","received":N}
+      Ping events and comments are skipped. Stops after N messages or S s.
+  chat_probe.py longpoll URL [--etag E] [--last-modified L] [--timeout S]
+      One long-poll request (no Upgrade, no event-stream). Prints one line
+        {"event":"answer","status":..,"etag":..,"last_modified":..,
+         "content_type":..,"body":".."}  or {"event":"timeout"}
+  chat_probe.py stress URL --prefix P --count N --interval S [--timeout S]
+                           [--send-when PATH]
+      Websocket sender: sends N message frames with client_id P-<i>, one every
+      S seconds, reading concurrently. When the socket closes it prints
+        {"event":"closed","code":..,"reason":".."}
+      reconnects (retrying refused handshakes) and resends every message of
+      its own whose stored frame it has not received yet (same client_id).
+      Prints {"event":"frame","data":<frame>} for every frame and at the end
+        {"event":"done","sent":N,"pending":[client_ids without a frame],
+         "closes":K,"reconnect_failures":F}
+"""
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+import websockets
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def conn_for(url, timeout):
+    u = urllib.parse.urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    path = u.path + ("?" + u.query if u.query else "")
+    return c, path
+
+
+def cmd_es(a):
+    c, path = conn_for(a.url, a.timeout)
+    headers = {"Accept": "text/event-stream"}
+    if a.last_event_id is not None:
+        headers["Last-Event-ID"] = a.last_event_id
+    c.request("GET", path, headers=headers)
+    sock = c.sock  # getresponse() drops it from the connection (Connection: close)
+    r = c.getresponse()
+    out({"event": "status", "status": r.status,
+         "content_type": r.getheader("Content-Type")})
+    received = 0
+    deadline = time.monotonic() + a.timeout
+    if r.status != 200:
+        out({"event": "done", "received": 0, "body": r.read().decode(errors="replace")})
+        return 0
+    ev_id, ev_type, data = None, None, []
+    try:
+        while received < a.expect and time.monotonic() < deadline:
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            line = r.readline()
+            if not line:
+                break
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if data and ev_type in (None, "message"):
+                    received += 1
+                    out({"event": "message", "id": ev_id, "data": "\n".join(data)})
+                ev_id, ev_type, data = None, None, []
+                continue
+            if line.startswith(":"):
+                continue
+            field, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if field == "id":
+                ev_id = value
+            elif field == "event":
+                ev_type = value
+            elif field == "data":
+                data.append(value)
+    except (TimeoutError, OSError):
+        pass
+    out({"event": "done", "received": received})
+    c.close()
+    return 0
+
+
+def cmd_longpoll(a):
+    c, path = conn_for(a.url, a.timeout)
+    headers = {}
+    if a.etag is not None:
+        headers["If-None-Match"] = a.etag
+    if a.last_modified is not None:
+        headers["If-Modified-Since"] = a.last_modified
+    try:
+        c.request("GET", path, headers=headers)
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+    except (TimeoutError, OSError):
+        out({"event": "timeout"})
+        return 0
+    out({"event": "answer", "status": r.status, "etag": r.getheader("Etag"),
+         "last_modified": r.getheader("Last-Modified"),
+         "content_type": r.getheader("Content-Type"), "body": body})
+    return 0
+
+
+async def cmd_stress(a):
+    cids = ["%s-%d" % (a.prefix, i) for i in range(a.count)]
+    got = set()           # own client_ids with a stored frame received
+    sent = []             # own client_ids sent so far (in order)
+    closes = 0
+    failures = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + a.timeout
+    frame_of = lambda cid: json.dumps({"type": "message", "body": "stress " + cid,
+                                       "client_id": cid})
+
+    async def connect():
+        nonlocal failures
+        while loop.time() < deadline:
+            try:
+                return await asyncio.wait_for(
+                    websockets.connect(a.url, compression=None), 3)
+            except Exception as e:  # refused (e.g. 503 while no worker) or timeout
+                failures += 1
+                out({"event": "connect_failed", "error": type(e).__name__,
+                     "status": getattr(e, "status_code", None)})
+                await asyncio.sleep(0.1)
+        return None
+
+    ws = await connect()
+    if ws is None:
+        out({"event": "done", "sent": 0, "pending": cids, "closes": 0,
+             "reconnect_failures": failures})
+        return 0
+    out({"event": "open"})
+    if a.send_when:
+        while not os.path.exists(a.send_when) and loop.time() < deadline:
+            await asyncio.sleep(0.02)
+
+    state = {"ws": ws}
+    reconnected = asyncio.Event()
+
+    async def reader():
+        nonlocal closes
+        while loop.time() < deadline:
+            w = state["ws"]
+            try:
+                msg = await asyncio.wait_for(w.recv(), max(0.05, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                break
+            except websockets.exceptions.ConnectionClosed as e:
+                closes += 1
+                out({"event": "closed", "code": e.code, "reason": e.reason})
+                nw = await connect()
+                if nw is None:
+                    break
+                state["ws"] = nw
+                out({"event": "reopened"})
+                # resend what has no stored frame yet, same client_id
+                for cid in list(sent):
+                    if cid not in got:
+                        try:
+                            await nw.send(frame_of(cid))
+                            out({"event": "resent", "client_id": cid})
+                        except websockets.exceptions.ConnectionClosed:
+                            break
+                continue
+            try:
+                data = json.loads(msg)
+            except ValueError:
+                data = msg
+            out({"event": "frame", "data": data})
+            if isinstance(data, dict) and data.get("type") == "message":
+                cid = data.get("client_id")
+                if cid in cids:
+                    got.add(cid)
+            if len(sent) == len(cids) and got >= set(cids):
+                break
+
+    rtask = asyncio.create_task(reader())
+    for cid in cids:
+        if loop.time() >= deadline:
+            break
+        sent.append(cid)
+        try:
+            await state["ws"].send(frame_of(cid))
+        except websockets.exceptions.ConnectionClosed:
+            pass  # the reader reconnects and resends it
+        await asyncio.sleep(a.interval)
+    await rtask
+    try:
+        await state["ws"].close()
+    except Exception:
+        pass
+    out({"event": "done", "sent": len(sent), "pending": [c for c in cids if c not in got],
+         "closes": closes, "reconnect_failures": failures})
+    return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("es")
+    e.add_argument("url")
+    e.add_argument("--last-event-id")
+    e.add_argument("--expect", type=int, default=1)
+    e.add_argument("--timeout", type=float, default=10.0)
+    lp = sub.add_parser("longpoll")
+    lp.add_argument("url")
+    lp.add_argument("--etag")
+    lp.add_argument("--last-modified")
+    lp.add_argument("--timeout", type=float, default=10.0)
+    s = sub.add_parser("stress")
+    s.add_argument("url")
+    s.add_argument("--prefix", required=True)
+    s.add_argument("--count", type=int, default=25)
+    s.add_argument("--interval", type=float, default=0.16)
+    s.add_argument("--timeout", type=float, default=20.0)
+    s.add_argument("--send-when")
+    a = p.parse_args()
+    if a.cmd == "es":
+        return cmd_es(a)
+    if a.cmd == "longpoll":
+        return cmd_longpoll(a)
+    return asyncio.run(cmd_stress(a))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,702 @@
+/*
+ * test_chat_transport: the chat transports through real nginx + nchan and
+ * support-chat beyond the websocket basics of test_chat_ws
+ * (docs/chat-transport.md §2, §6, §10; issue 5 item 6).
+ *
+ * - long-poll, EventSource and websocket subscribers of one session get the
+ *   same stored frame (byte for byte for long-poll/EventSource), and a
+ *   long-poll walks on with Etag/Last-Modified;
+ * - an EventSource client resumes with Last-Event-ID (header, and the
+ *   ?last_event_id= form) and gets exactly the missed messages; the HTTP
+ *   history with ?cursor= gives the same messages in the same order;
+ * - support-chat's worker children are killed (SIGTERM and SIGKILL, never
+ *   the master) while two websocket clients send: no nginx worker crash,
+ *   every stored frame is in the database exactly once, every message is
+ *   stored (the clients resend by client_id after a close), and any close
+ *   is a clean close frame (1008/1011), never an abnormal 1006;
+ * - a bad session token gets 403 before subscribing for EventSource and
+ *   long-poll too.
+ *
+ * Clients: t/integration/chat_client.py (websocket) and
+ * t/integration/chat_probe.py (EventSource, long-poll, stress sender), run
+ * with popen; both print JSON lines.
+ */
+#include "harness.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ---- arranging -------------------------------------------------------------- */
+
+struct chat {
+    const char *id, *token;
+    struct sp_t_user customer, agent;
+};
+
+/* An active session: a fresh customer, a fresh agent alone in a fresh
+ * round-robin team (so routing assigns it). */
+static struct chat
+chat_active(void)
+{
+    struct chat c;
+    const char *team = sp_t_unique("ws-team");
+    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.customer.token,
+                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    c.id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    c.token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_resp_free(r);
+    return c;
+}
+
+static const char *
+connect_url(const char *scheme, const char *id, const char *token, const char *access_token)
+{
+    const char *base = getenv("SP_TEST_BASE_URL");
+    ck_assert_ptr_nonnull(base);
+    ck_assert(strncmp(base, "http://", 7) == 0);
+    const char *q = sp_t_fmt("session_id=%s", sp_t_urlencode(id));
+    if (token != NULL)
+        q = sp_t_fmt("%s&session_token=%s", q, sp_t_urlencode(token));
+    if (access_token != NULL)
+        q = sp_t_fmt("%s&access_token=%s", q, sp_t_urlencode(access_token));
+    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, q);
+}
+
+/* Single-quoted for sh. */
+static const char *
+shq(const char *s)
+{
+    size_t n = 2;
+    for (const char *c = s; *c; c++)
+        n += *c == '\'' ? 4 : 1;
+    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
+    char *o = out;
+    *o++ = '\'';
+    for (const char *c = s; *c; c++) {
+        if (*c == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return out;
+}
+
+static const char *
+python(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+/* Starts the websocket client; extra: more (already quoted) arguments. */
+static FILE *
+ws_client(const char *url, const char *extra)
+{
+    const char *script = getenv("SP_TEST_CHAT_CLIENT");
+    ck_assert_ptr_nonnull(script);
+    const char *cmd = sp_t_fmt("%s %s %s %s 2>&1", python(), shq(script), shq(url),
+                               extra ? extra : "");
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Next JSON line of the client (fails the test at EOF). */
+static struct json_object *
+ws_next(FILE *f)
+{
+    char line[65536];
+    for (;;) {
+        if (fgets(line, sizeof(line), f) == NULL)
+            ck_abort_msg("chat client ended early");
+        struct json_object *o = json_tokener_parse(line);
+        if (o != NULL && json_object_is_type(o, json_type_object))
+            return o;
+        fprintf(stderr, "chat client: %s", line);  /* e.g. a Python traceback */
+        json_object_put(o);
+    }
+}
+
+static const char *
+ev(struct json_object *o)
+{
+    struct json_object *e;
+    return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
+}
+
+static void
+expect_open(FILE *f)
+{
+    struct json_object *o = ws_next(f);
+    ck_assert_msg(strcmp(ev(o), "open") == 0, "expected open, got %s",
+                  json_object_to_json_string(o));
+    json_object_put(o);
+}
+
+static const char *
+ready_path(void)
+{
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *p = sp_t_fmt("%s/%s", dir, sp_t_unique("chat-tr-ready"));
+    unlink(p);
+    return p;
+}
+
+/* ---- more helpers -------------------------------------------------------------- */
+
+static const char *
+probe_script(void)
+{
+    const char *top = getenv("SP_TEST_TOP_SRCDIR");
+    ck_assert_ptr_nonnull(top);
+    return sp_t_fmt("%s/t/integration/chat_probe.py", top);
+}
+
+/* Starts chat_probe.py MODE URL extra. */
+static FILE *
+probe(const char *mode, const char *url, const char *extra)
+{
+    const char *cmd = sp_t_fmt("%s %s %s %s %s 2>&1", python(), shq(probe_script()), mode,
+                               shq(url), extra ? extra : "");
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Next line whose event is ev_name (other lines are skipped). */
+static struct json_object *
+next_event(FILE *f, const char *ev_name)
+{
+    for (;;) {
+        struct json_object *o = ws_next(f);
+        if (strcmp(ev(o), ev_name) == 0)
+            return o;
+        json_object_put(o);
+    }
+}
+
+/* The EventSource messages of one probe run (array of {id,data}), after
+ * asserting a 200 event stream. */
+static struct json_object *
+es_run(const char *url, const char *extra)
+{
+    FILE *f = probe("es", url, extra);
+    struct json_object *st = next_event(f, "status");
+    ck_assert_int_eq(sp_t_jint(st, "status"), 200);
+    ck_assert(sp_t_matches("^text/event-stream", sp_t_jstr(st, "content_type")));
+    json_object_put(st);
+    struct json_object *msgs = json_object_new_array();
+    for (;;) {
+        struct json_object *o = ws_next(f);
+        if (strcmp(ev(o), "message") == 0) {
+            json_object_array_add(msgs, o);
+            continue;
+        }
+        bool done = strcmp(ev(o), "done") == 0;
+        json_object_put(o);
+        if (done)
+            break;
+    }
+    pclose(f);
+    return msgs;
+}
+
+static int64_t
+http_send(const struct chat *c, const char *body)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c->id),
+                                         c->customer.token,
+                                         sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* id of a frame given as JSON text. */
+static int64_t
+frame_id(const char *text)
+{
+    struct json_object *o = json_tokener_parse(text);
+    ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object), "not a frame: %s", text);
+    int64_t id = sp_t_jint(o, "id");
+    json_object_put(o);
+    return id;
+}
+
+static struct json_object *
+lp_answer(const char *url, const char *extra)
+{
+    FILE *f = probe("longpoll", url, extra);
+    struct json_object *o = ws_next(f);
+    pclose(f);
+    ck_assert_msg(strcmp(ev(o), "answer") == 0, "long-poll: %s", json_object_to_json_string(o));
+    return o;
+}
+
+static void
+touch(const char *path)
+{
+    FILE *t = fopen(path, "w");
+    ck_assert_ptr_nonnull(t);
+    fclose(t);
+}
+
+/* ---- 1: the same stored message on every transport -------------------------------- */
+
+START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
+{
+    struct chat c = chat_active();
+    const char *url = connect_url("http", c.id, c.token, c.customer.token);
+    FILE *ws = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+                         "--expect 1 --timeout 10");
+    expect_open(ws);
+    FILE *es = probe("es", url, "--expect 1 --timeout 10");
+    struct json_object *st = next_event(es, "status");
+    ck_assert_int_eq(sp_t_jint(st, "status"), 200);
+    json_object_put(st);
+    FILE *lp = probe("longpoll", url, "--timeout 10");
+    usleep(800 * 1000);   /* the long-poll has no "subscribed" signal */
+    int64_t id = http_send(&c, "one for all transports");
+
+    struct json_object *wf = next_event(ws, "frame"), *wd;
+    ck_assert(json_object_object_get_ex(wf, "data", &wd));
+    ck_assert_int_eq(sp_t_jint(wd, "id"), id);
+    struct json_object *em = next_event(es, "message");
+    const char *es_data = sp_t_jstr(em, "data");
+    struct json_object *la = ws_next(lp);
+    pclose(lp);
+    ck_assert_msg(strcmp(ev(la), "answer") == 0, "long-poll: %s", json_object_to_json_string(la));
+    ck_assert_int_eq(sp_t_jint(la, "status"), 200);
+    const char *lp_body = sp_t_jstr(la, "body");
+    /* the very bytes nchan stored, on both HTTP transports */
+    ck_assert_str_eq(lp_body, es_data);
+    ck_assert_int_eq(frame_id(lp_body), id);
+    ck_assert(sp_t_matches("^application/json", sp_t_jstr(la, "content_type")));
+    /* and the same frame over the websocket */
+    struct json_object *lj = json_tokener_parse(lp_body);
+    ck_assert_msg(json_object_equal(lj, wd), "ws %s != long-poll %s",
+                  json_object_to_json_string(wd), lp_body);
+    ck_assert_str_eq(sp_t_jstr(lj, "body"), "one for all transports");
+    json_object_put(lj);
+    json_object_put(wf);
+    json_object_put(em);
+    pclose(ws);
+    pclose(es);
+
+    /* Long-poll walks on with Etag + Last-Modified: m2, then m3. */
+    const char *etag = sp_t_fmt("%s", sp_t_jstr(la, "etag"));
+    const char *lm = sp_t_fmt("%s", sp_t_jstr(la, "last_modified"));
+    json_object_put(la);
+    int64_t id2 = http_send(&c, "second");
+    int64_t id3 = http_send(&c, "third");
+    ck_assert_int_gt(id2, id);
+    ck_assert_int_gt(id3, id2);
+    struct json_object *a2 = lp_answer(url, sp_t_fmt("--etag %s --last-modified %s --timeout 5",
+                                                     shq(etag), shq(lm)));
+    ck_assert_int_eq(sp_t_jint(a2, "status"), 200);
+    ck_assert_int_eq(frame_id(sp_t_jstr(a2, "body")), id2);
+    struct json_object *a3 = lp_answer(
+        url, sp_t_fmt("--etag %s --last-modified %s --timeout 5", shq(sp_t_jstr(a2, "etag")),
+                      shq(sp_t_jstr(a2, "last_modified"))));
+    ck_assert_int_eq(sp_t_jint(a3, "status"), 200);
+    ck_assert_int_eq(frame_id(sp_t_jstr(a3, "body")), id3);
+    json_object_put(a2);
+    json_object_put(a3);
+}
+END_TEST
+
+/* ---- 2: catch-up -------------------------------------------------------------------- */
+
+static void
+assert_es_ids(struct json_object *msgs, const int64_t *want, size_t n)
+{
+    ck_assert_msg(json_object_array_length(msgs) == n, "got %s",
+                  json_object_to_json_string(msgs));
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(frame_id(sp_t_jstr(json_object_array_get_idx(msgs, i), "data")),
+                         want[i]);
+}
+
+START_TEST(eventsource_resumes_with_last_event_id_and_history_agrees)
+{
+    struct chat c = chat_active();
+    const char *url = connect_url("http", c.id, c.token, c.customer.token);
+    FILE *es = probe("es", url, "--expect 1 --timeout 10");
+    struct json_object *st = next_event(es, "status");
+    ck_assert_int_eq(sp_t_jint(st, "status"), 200);
+    json_object_put(st);
+    usleep(300 * 1000);
+    int64_t ida = http_send(&c, "message A");
+    struct json_object *ma = next_event(es, "message");
+    pclose(es);   /* disconnected */
+    ck_assert_int_eq(frame_id(sp_t_jstr(ma, "data")), ida);
+    ck_assert_ptr_nonnull(sp_t_jget(ma, "id"));
+    const char *eid = sp_t_fmt("%s", sp_t_jstr(ma, "id"));
+    ck_assert_msg(*eid != '\0', "no id: line");
+    json_object_put(ma);
+
+    int64_t idb = http_send(&c, "message B");
+    int64_t idc = http_send(&c, "message C");
+    const int64_t bc[2] = {idb, idc};
+
+    /* Last-Event-ID header: B and C, in order, not A, nothing more (asks
+     * for 3 and waits the timeout out). */
+    struct json_object *r1 = es_run(url, sp_t_fmt("--last-event-id %s --expect 3 --timeout 3",
+                                                  shq(eid)));
+    assert_es_ids(r1, bc, 2);
+    json_object_put(r1);
+    /* the ?last_event_id= form */
+    struct json_object *r2 = es_run(sp_t_fmt("%s&last_event_id=%s", url, sp_t_urlencode(eid)),
+                                    "--expect 3 --timeout 3");
+    assert_es_ids(r2, bc, 2);
+    json_object_put(r2);
+    /* without an id nothing is replayed (first message: newest) */
+    struct json_object *r3 = es_run(url, "--expect 1 --timeout 1.5");
+    assert_es_ids(r3, NULL, 0);
+    json_object_put(r3);
+
+    /* HTTP history, one per page through ?cursor=: ends with A, B, C in
+     * order (the session may start with system messages). */
+    const int64_t abc[3] = {ida, idb, idc};
+    int64_t all[16];
+    const char *cursors[16];
+    size_t k = 0;
+    const char *cursor = NULL;
+    for (int page = 0; page < 16; page++) {
+        const char *path = sp_t_fmt("/support/chat/session/%s?limit=1%s%s", c.id,
+                                    cursor ? "&cursor=" : "", cursor ? sp_t_urlencode(cursor) : "");
+        struct sp_t_resp *r = sp_t_get(path, c.customer.token);
+        sp_t_assert_json(r, 200);
+        struct json_object *msgs = sp_t_jarr(r->json, "messages");
+        ck_assert_int_le(json_object_array_length(msgs), 1);
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        cursor = nc ? sp_t_fmt("%s", json_object_get_string(nc)) : NULL;
+        if (json_object_array_length(msgs) == 1) {
+            ck_assert_int_lt(k, 16);
+            all[k] = sp_t_jint(json_object_array_get_idx(msgs, 0), "id");
+            cursors[k] = cursor;
+            k++;
+        }
+        sp_t_resp_free(r);
+        if (cursor == NULL)
+            break;
+    }
+    ck_assert_int_ge(k, 3);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_int_eq(all[k - 3 + i], abc[i]);
+    for (size_t i = 1; i < k; i++)
+        ck_assert_int_gt(all[i], all[i - 1]);
+    const char *after_a = cursors[k - 3];
+    ck_assert_ptr_nonnull(after_a);
+    /* the cursor after A gives exactly B, C */
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/chat/session/%s?cursor=%s", c.id,
+                                            sp_t_urlencode(after_a)), c.customer.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), 2);
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(msgs, 0), "id"), idb);
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(msgs, 1), "id"), idc);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- 3: chat worker children killed while clients send ------------------------------- */
+
+static long
+count_in_file(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    char line[8192];
+    long n = 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, needle) != NULL)
+            n++;
+    fclose(f);
+    return n;
+}
+
+static long
+nginx_crashes(void)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    return count_in_file(sp_t_fmt("%s/nginx-error.log", dir), "exited on signal") +
+           count_in_file(sp_t_fmt("%s/nginx-chat-error.log", dir), "exited on signal");
+}
+
+static pid_t
+chat_master(void)
+{
+    const char *dir = getenv("SP_TEST_STACK_DIR");
+    ck_assert_ptr_nonnull(dir);
+    FILE *f = fopen(sp_t_fmt("%s/run/support-chat.pid", dir), "r");
+    ck_assert_ptr_nonnull(f);
+    long pid = 0;
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    ck_assert_int_gt(pid, 1);
+    ck_assert_msg(kill((pid_t)pid, 0) == 0, "support-chat master %ld is not running", pid);
+    return (pid_t)pid;
+}
+
+/* Worker children of the master (up to max). */
+static size_t
+chat_children(pid_t master, pid_t *out, size_t max)
+{
+    FILE *p = popen(sp_t_fmt("pgrep -P %ld", (long)master), "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = 0;
+    long pid;
+    while (n < max && fscanf(p, "%ld", &pid) == 1)
+        out[n++] = (pid_t)pid;
+    pclose(p);
+    return n;
+}
+
+struct stress_result {
+    struct json_object *frames;  /* every message frame received */
+    long closes, clean_closes, reconnect_failures, sent;
+    struct json_object *pending;
+};
+
+static void
+stress_collect(FILE *f, struct stress_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = ws_next(f);
+        const char *e = ev(o);
+        if (strcmp(e, "frame") == 0) {
+            struct json_object *d;
+            ck_assert(json_object_object_get_ex(o, "data", &d));
+            json_object_array_add(res->frames, json_object_get(d));
+        } else if (strcmp(e, "closed") == 0) {
+            res->closes++;
+            struct json_object *code;
+            long cd = json_object_object_get_ex(o, "code", &code) ? json_object_get_int(code) : -1;
+            if (cd == 1008 || cd == 1011)
+                res->clean_closes++;
+            fprintf(stderr, "stress: %s\n", json_object_to_json_string(o));
+        } else if (strcmp(e, "done") == 0) {
+            res->sent = sp_t_jint(o, "sent");
+            res->reconnect_failures = sp_t_jint(o, "reconnect_failures");
+            res->pending = json_object_get(sp_t_jarr(o, "pending"));
+            fprintf(stderr, "stress: %s\n", json_object_to_json_string(o));
+            json_object_put(o);
+            break;
+        }
+        json_object_put(o);
+    }
+    pclose(f);
+}
+
+/* Rows of the session with this client_id. */
+static long
+db_rows(const struct chat *c, const char *cid)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_chat_messages m JOIN support_chat_sessions s"
+                         " ON s.id = m.session_id WHERE s.public_id = '%s' AND m.client_id = '%s'",
+                         c->id, cid));
+}
+
+static void
+check_stress_frames(const struct chat *c, const struct stress_result *res, const char *p1,
+                    const char *p2)
+{
+    struct json_object *seen = json_object_new_object();  /* client_id -> id */
+    for (size_t i = 0; i < json_object_array_length(res->frames); i++) {
+        struct json_object *f = json_object_array_get_idx(res->frames, i), *t, *jc;
+        if (!json_object_is_type(f, json_type_object))
+            continue;
+        ck_assert_msg(!(json_object_object_get_ex(f, "type", &t) &&
+                        strcmp(json_object_get_string(t), "error") == 0),
+                      "error frame: %s", json_object_to_json_string(f));
+        if (!json_object_object_get_ex(f, "client_id", &jc) ||
+            !json_object_is_type(jc, json_type_string))
+            continue;
+        const char *cid = json_object_get_string(jc);
+        if (strncmp(cid, p1, strlen(p1)) != 0 && strncmp(cid, p2, strlen(p2)) != 0)
+            continue;
+        int64_t id = sp_t_jint(f, "id");
+        struct json_object *prev;
+        if (json_object_object_get_ex(seen, cid, &prev)) {
+            /* a resend of a stored message must give the stored frame again */
+            ck_assert_msg(json_object_get_int64(prev) == id,
+                          "client_id %s stored twice: ids %lld and %lld", cid,
+                          (long long)json_object_get_int64(prev), (long long)id);
+            continue;
+        }
+        json_object_object_add(seen, cid, json_object_new_int64(id));
+        ck_assert_int_eq(db_rows(c, cid), 1);
+        const char *dbid = sp_t_sql("SELECT m.id FROM support_chat_messages m JOIN "
+                                    "support_chat_sessions s ON s.id = m.session_id WHERE "
+                                    "s.public_id = '%s' AND m.client_id = '%s'", c->id, cid);
+        ck_assert_int_eq(atoll(dbid), id);
+    }
+    json_object_put(seen);
+}
+
+START_TEST(chat_worker_children_killed_while_clients_send)
+{
+    struct chat c = chat_active();
+    long crashes_before = nginx_crashes();
+    pid_t master = chat_master();
+    pid_t kids[64];
+    ck_assert_uint_gt(chat_children(master, kids, 64), 0);
+
+    const char *ready = ready_path();
+    const char *pc = sp_t_unique("sc"), *pa = sp_t_unique("sa");
+    /* 2 x 25 frames, one per 160 ms (4 s): stays below the session's
+     * 60/min rate limit (SUPPORT_CHAT_RATE_PER_MINUTE default) even with
+     * some resends. */
+    const char *common = sp_t_fmt("--count 25 --interval 0.16 --timeout 25 --send-when %s",
+                                  shq(ready));
+    FILE *fc = probe("stress", connect_url("ws", c.id, c.token, c.customer.token),
+                     sp_t_fmt("--prefix %s %s", shq(pc), common));
+    /* the agent connects with the access_token argument */
+    FILE *fa = probe("stress", connect_url("ws", c.id, NULL, c.agent.token),
+                     sp_t_fmt("--prefix %s %s", shq(pa), common));
+    json_object_put(next_event(fc, "open"));
+    json_object_put(next_event(fa, "open"));
+    usleep(200 * 1000);
+    touch(ready);
+
+    /* 6 rounds, 600 ms apart: even rounds SIGTERM one worker child (it
+     * drains), odd rounds SIGKILL every child at once (frames then wait in
+     * the socket's backlog until the master respawns; a child killed
+     * mid-frame fails that frame's hook). Never the master. */
+    int killed = 0;
+    for (int round = 0; round < 6; round++) {
+        usleep(600 * 1000);
+        size_t n = chat_children(master, kids, 64);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_int_ne(kids[i], master);
+            if (round % 2 == 0 && i != (size_t)round / 2 % n)
+                continue;
+            if (kill(kids[i], round % 2 ? SIGKILL : SIGTERM) == 0)
+                killed++;
+        }
+    }
+    ck_assert_int_ge(killed, 4);
+
+    struct stress_result rc, ra;
+    stress_collect(fc, &rc);
+    stress_collect(fa, &ra);
+    unlink(ready);
+
+    /* no nginx worker crashed; the chat master survived and has children */
+    ck_assert_int_eq(nginx_crashes(), crashes_before);
+    ck_assert(kill(master, 0) == 0);
+    size_t n = 0;
+    for (int i = 0; i < 30 && (n = chat_children(master, kids, 64)) == 0; i++)
+        usleep(100 * 1000);
+    ck_assert_uint_gt(n, 0);
+
+    /* every close was a clean close frame (1008/1011), never abnormal */
+    ck_assert_int_eq(rc.closes, rc.clean_closes);
+    ck_assert_int_eq(ra.closes, ra.clean_closes);
+    fprintf(stderr, "stress: killed %d children; closes customer %ld agent %ld; "
+                    "refused reconnects %ld/%ld\n",
+            killed, rc.closes, ra.closes, rc.reconnect_failures, ra.reconnect_failures);
+
+    /* every stored frame a client got is in the database once, with its id */
+    check_stress_frames(&c, &rc, pc, pa);
+    check_stress_frames(&c, &ra, pc, pa);
+    /* all sent, and (after resends) every message stored exactly once */
+    ck_assert_int_eq(rc.sent, 25);
+    ck_assert_int_eq(ra.sent, 25);
+    ck_assert_msg(json_object_array_length(rc.pending) == 0, "customer never got: %s",
+                  json_object_to_json_string(rc.pending));
+    ck_assert_msg(json_object_array_length(ra.pending) == 0, "agent never got: %s",
+                  json_object_to_json_string(ra.pending));
+    for (int i = 0; i < 25; i++) {
+        ck_assert_int_eq(db_rows(&c, sp_t_fmt("%s-%d", pc, i)), 1);
+        ck_assert_int_eq(db_rows(&c, sp_t_fmt("%s-%d", pa, i)), 1);
+    }
+    /* nothing else of theirs, and no client_id twice */
+    const char *dup = sp_t_sql(
+        "SELECT count(client_id) - count(DISTINCT client_id) FROM support_chat_messages m JOIN "
+        "support_chat_sessions s ON s.id = m.session_id WHERE s.public_id = '%s'", c.id);
+    ck_assert_str_eq(dup, "0");
+    const char *total = sp_t_sql("SELECT count(*) FROM support_chat_messages m JOIN "
+                                 "support_chat_sessions s ON s.id = m.session_id WHERE "
+                                 "s.public_id = '%s' AND m.client_id IS NOT NULL", c.id);
+    ck_assert_str_eq(total, "50");
+    json_object_put(rc.frames);
+    json_object_put(ra.frames);
+    json_object_put(rc.pending);
+    json_object_put(ra.pending);
+}
+END_TEST
+
+/* ---- 4: bad token before subscribing ------------------------------------------------- */
+
+START_TEST(bad_token_is_refused_for_eventsource_and_longpoll)
+{
+    struct chat c = chat_active();
+    const char *path = sp_t_fmt("/support/chat/connect?session_id=%s&session_token=00ff"
+                                "&access_token=%s",
+                                sp_t_urlencode(c.id), sp_t_urlencode(c.customer.token));
+    static const char *const es_hdr[] = {"Accept: text/event-stream", NULL};
+    struct sp_t_resp *r = sp_t_request("GET", path, NULL, NULL, NULL, es_hdr);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_request("GET", path, NULL, NULL, NULL, NULL);   /* long-poll */
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    /* no JWT at all: 401 */
+    const char *nojwt = sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s",
+                                 sp_t_urlencode(c.id), sp_t_urlencode(c.token));
+    r = sp_t_request("GET", nojwt, NULL, NULL, NULL, es_hdr);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    /* another customer's session: refused for long-poll too */
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_request("GET", sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s"
+                                     "&access_token=%s", sp_t_urlencode(c.id),
+                                     sp_t_urlencode(c.token), sp_t_urlencode(other.token)),
+                     NULL, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    /* control: the right token opens the event stream */
+    struct json_object *ok = es_run(connect_url("http", c.id, c.token, c.customer.token),
+                                    "--expect 1 --timeout 0.5");
+    json_object_put(ok);
+}
+END_TEST
+
+static Suite *
+chat_transport_suite(void)
+{
+    Suite *s = suite_create("chat_transport");
+    TCase *tc = sp_t_tcase(s, "transports");
+    tcase_add_test(tc, longpoll_eventsource_and_websocket_get_the_same_stored_message);
+    tcase_add_test(tc, eventsource_resumes_with_last_event_id_and_history_agrees);
+    tcase_add_test(tc, bad_token_is_refused_for_eventsource_and_longpoll);
+    tc = sp_t_tcase(s, "worker_restart");
+    tcase_add_test(tc, chat_worker_children_killed_while_clients_send);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(chat_transport_suite());
+}
