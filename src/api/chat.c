@@ -85,16 +85,7 @@ render_message(struct sp_buf *b, const struct sp_chat_message *m)
 static void
 publish_system(struct sp_req *r, const char *sid, const char *event, const char *extra_json)
 {
-    struct sp_buf b;
-    sp_buf_init(&b, r->arena, 256);
-    sp_buf_puts(&b, "{\"type\":\"system\",\"event\":");
-    sp_buf_json_cstr(&b, event);
-    sp_buf_puts(&b, ",\"session_id\":");
-    sp_buf_json_cstr(&b, sid);
-    if (extra_json != NULL)
-        sp_buf_printf(&b, ",%s", extra_json);
-    sp_buf_putc(&b, '}');
-    sp_chat_bus_publish(sid, NULL, b.data, b.len);
+    sp_chat_bus_system(r->arena, sid, event, extra_json);
 }
 
 /* --- access ----------------------------------------------------------------- */

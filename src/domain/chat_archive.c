@@ -10,11 +10,13 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "core/buf.h"
 #include "domain/chat.h"
+#include "domain/chat_bus.h"
 
 static struct sp_stmt candidates_stmt = SP_STMT(
     "chat_archive_candidates",
-    "SELECT id FROM support_chat_sessions"
+    "SELECT id, public_id FROM support_chat_sessions"
     " WHERE status <> 'closed' AND id > $3::bigint"
     "   AND (coalesce(last_message_at, started_at) < support_from_ms($2::bigint)"
     "        OR expires_at <= support_from_ms($1::bigint))"
@@ -25,6 +27,26 @@ static struct sp_stmt lock_stmt = SP_STMT(
     "chat_archive_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
 static struct sp_stmt unlock_stmt = SP_STMT(
     "chat_archive_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
+
+/* Tells the session's subscribers, after commit: the ticket it became,
+ * then that it closed. */
+static void
+announce(struct sp_ctx *ctx, const char *public_id, bool converted)
+{
+    if (converted) {
+        struct sp_chat_session s;
+        struct sp_problem ignored;
+        sp_problem_init(&ignored);
+        if (sp_chat_get(ctx, public_id, NULL, &s, &ignored) == SP_OK && s.ticket_public_id) {
+            struct sp_buf extra;
+            sp_buf_init(&extra, ctx->arena, 64);
+            sp_buf_puts(&extra, "\"ticket_id\":");
+            sp_buf_json_cstr(&extra, s.ticket_public_id);
+            sp_chat_bus_system(ctx->arena, public_id, "ticket_created", extra.data);
+        }
+    }
+    sp_chat_bus_system(ctx->arena, public_id, "closed", NULL);
+}
 
 enum sp_rc
 sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
@@ -97,6 +119,8 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
             }
             n->closed++;
             n->converted += converted;
+            if (!dry_run)
+                announce(&ctx, sp_db_str(r, i, 1), converted);
         }
         if (rows < 200 || (stop && *stop))
             break;

@@ -4,7 +4,8 @@
  * customer messages and no ticket become tickets (source chat) with the
  * full transcript. One short transaction per session; one instance at a
  * time cluster-wide (advisory lock); safe to re-run.
- * Must not: know HTTP; publish (the chat transport tells subscribers).
+ * Subscribers hear `ticket_created` and `closed` after each commit.
+ * Must not: know HTTP.
  */
 #ifndef SP_CHAT_ARCHIVE_H
 #define SP_CHAT_ARCHIVE_H

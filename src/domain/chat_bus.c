@@ -135,3 +135,19 @@ sp_chat_bus_publish(const char *session_id, const char *principal, const char *j
     }
     return true;
 }
+
+void
+sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
+                   const char *extra_json)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 256);
+    sp_buf_puts(&b, "{\"type\":\"system\",\"event\":");
+    sp_buf_json_cstr(&b, event);
+    sp_buf_puts(&b, ",\"session_id\":");
+    sp_buf_json_cstr(&b, session_id);
+    if (extra_json != NULL)
+        sp_buf_printf(&b, ",%s", extra_json);
+    sp_buf_putc(&b, '}');
+    sp_chat_bus_publish(session_id, NULL, b.data, b.len);
+}

@@ -28,6 +28,10 @@ void sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m);
 /* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL); NULL
  * turns publishing off (the history still has every message). */
 void sp_chat_bus_set_url(const char *url);
+/* Publishes {"type":"system","event":…,"session_id":…[,extra members]}
+ * to a session's subscribers (after the change committed). */
+void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
+                        const char *extra_json);
 bool sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
                          size_t len);
 

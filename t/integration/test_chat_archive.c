@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -160,6 +161,55 @@ START_TEST(a_second_instance_waits_its_turn)
 }
 END_TEST
 
+START_TEST(subscribers_hear_ticket_created_and_closed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+                                         sp_t_fmt("{\"category\":%s,\"message\":\"hello?\"}",
+                                                  sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    const char *token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    sp_t_resp_free(r);
+    age(id, 40);
+
+    /* An EventSource subscriber, listening while the job runs. */
+    char path[] = "/tmp/chat-archive-es-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    const char *cmd = sp_t_fmt("timeout 6 curl -s -N -H 'Accept: text/event-stream'"
+                               " '%s/support/chat/connect?session_id=%s&session_token=%s"
+                               "&access_token=%s' > %s 2>/dev/null &",
+                               getenv("SP_TEST_BASE_URL"), id, token, c.token, path);
+    ck_assert_int_eq(system(cmd), 0);
+    usleep(800 * 1000);
+
+    const char *env[] = {sp_t_fmt("SUPPORT_CHAT_PUBLISH_URL=%s", getenv("SP_TEST_CHAT_PUBLISH_URL")),
+                         NULL};
+    const char *args[] = {"--once", "--now", now_rfc3339(), NULL};
+    const char *out;
+    int rc = sp_t_job_run(JOB, env, args, &out);
+    ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+    sleep(1);
+    FILE *f = fopen(path, "r");
+    ck_assert(f != NULL);
+    char buf[8192] = {0};
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    unlink(path);
+    buf[n] = '\0';
+    const char *ticket = sp_t_sql("SELECT t.public_id FROM support_tickets t"
+                                  " JOIN support_chat_sessions s ON s.ticket_id = t.id"
+                                  " WHERE s.public_id = '%s'", id);
+    ck_assert_ptr_nonnull(ticket);
+    ck_assert_msg(strstr(buf, "\"event\":\"ticket_created\"") != NULL, "no ticket_created:\n%s", buf);
+    ck_assert_msg(strstr(buf, ticket) != NULL, "ticket id %s not announced:\n%s", ticket, buf);
+    ck_assert_msg(strstr(buf, "\"event\":\"closed\"") != NULL, "no closed frame:\n%s", buf);
+}
+END_TEST
+
 START_TEST(bad_flags_exit_2_and_an_unreachable_database_exits_1)
 {
     static const char *const bad[] = {"--bogus", NULL};
@@ -183,6 +233,7 @@ main(void)
     tcase_add_test(tc, expired_session_is_archived_even_when_recently_active);
     tcase_add_test(tc, dry_run_changes_nothing);
     tcase_add_test(tc, a_second_instance_waits_its_turn);
+    tcase_add_test(tc, subscribers_hear_ticket_created_and_closed);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
     return sp_t_run(s);
 }
