@@ -4,6 +4,7 @@
 #include "api/chat_transport.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -143,6 +144,174 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
+/* --- presence (docs/chat-transport.md §8) ---------------------------------- */
+
+/* Seconds without any frame or hook after which a connection counts as
+ * gone (SUPPORT_CHAT_PRESENCE_TIMEOUT_S). Clients send a frame (a presence
+ * heartbeat) at least every 30 s: nchan's websocket pings never reach this
+ * worker. */
+#define PRESENCE_SWEEP_MAX 200
+
+static int
+presence_timeout(const struct sp_req *r)
+{
+    const struct sp_app *app = r->env->app;
+    return (int)app->cfg.chat_presence_timeout_s;
+}
+
+/* The connection id nginx passes with every hook (X-Request-Id). */
+static const char *
+conn_id(const struct sp_req *r)
+{
+    const char *id = sp_req_header(r, "X-Request-Id");
+    if (id == NULL || *id == '\0' || strlen(id) > 128)
+        return "-";
+    return id;
+}
+
+/* customer-<sub> → customer; agent-<sub> and admin-<sub> → agent. */
+static const char *
+principal_sender_type(const char *principal)
+{
+    if (strncmp(principal, "customer-", 9) == 0)
+        return "customer";
+    if (strncmp(principal, "agent-", 6) == 0 || strncmp(principal, "admin-", 6) == 0)
+        return "agent";
+    return NULL;
+}
+
+static void
+presence_frame(struct sp_buf *b, const char *sid, const char *principal, const char *state)
+{
+    const char *dash = strchr(principal, '-');
+    sp_buf_puts(b, "{\"type\":\"presence\",\"session_id\":");
+    sp_buf_json_cstr(b, sid);
+    sp_buf_puts(b, ",\"sender_type\":");
+    sp_buf_json_cstr(b, principal_sender_type(principal));
+    sp_buf_puts(b, ",\"sender_id\":");
+    sp_buf_json_cstr(b, dash != NULL ? dash + 1 : principal);
+    sp_buf_puts(b, ",\"state\":");
+    sp_buf_json_cstr(b, state);
+    sp_buf_putc(b, '}');
+}
+
+static void
+presence_log_failure(const char *what, struct sp_problem *p)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_presence_failed");
+    sp_log_str(l, "step", what);
+    sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+    sp_problem_init(p);
+}
+
+/* Tells every other fresh participant, on its private channel, that
+ * principal is now `state`. Presence changes made by the hooks and the
+ * sweep never go to the session channel: the participant itself gets no
+ * echo, and the session's catch-up buffer (Last-Event-ID resumes) holds
+ * only what clients sent. */
+static void
+presence_tell_others(struct sp_arena *a, const char *sid, const char *principal,
+                     const char *state, const char *others)
+{
+    if (others == NULL || *others == '\0')
+        return;
+    struct sp_buf b;
+    sp_buf_init(&b, a, 256);
+    presence_frame(&b, sid, principal, state);
+    char *list = sp_arena_strdup(a, others);
+    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL;
+         it = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(it, ':');
+        if (colon != NULL)
+            *colon = '\0';
+        if (principal_sender_type(it) != NULL)
+            sp_chat_bus_publish(sid, it, b.data, b.len);
+    }
+}
+
+/* Tells a newly connected principal (its private channel) who else is here. */
+static void
+presence_snapshot(struct sp_arena *a, const char *sid, const char *principal, const char *others)
+{
+    if (others == NULL || *others == '\0')
+        return;
+    char *list = sp_arena_strdup(a, others);
+    int k = 0;
+    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL && k < 16;
+         it = strtok_r(NULL, ",", &save), k++) {
+        char *colon = strrchr(it, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        const char *st = colon + 1;
+        if (principal_sender_type(it) == NULL || (strcmp(st, "online") != 0 && strcmp(st, "away") != 0))
+            continue;
+        struct sp_buf b;
+        sp_buf_init(&b, a, 256);
+        presence_frame(&b, sid, it, st);
+        sp_chat_bus_publish(sid, principal, b.data, b.len);
+    }
+}
+
+/* Records a sign of life of the caller's connection; state NULL keeps
+ * the connection's state. Publishes a change to the other participants.
+ * Never fails the frame: presence is best effort. */
+static bool
+presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
+               struct sp_chat_presence_change *chg, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_chat_presence_touch(&ctx, c->sid, c->principal, conn_id(r), state, presence_timeout(r),
+                               chg, p) != SP_OK) {
+        presence_log_failure("touch", p);
+        return false;
+    }
+    if (strcmp(chg->before, chg->after) != 0)
+        presence_tell_others(r->arena, c->sid, c->principal, chg->after, chg->others);
+    return true;
+}
+
+/* At most once per interval per worker process: connections silent for
+ * longer than the timeout are dropped, and participants left without a
+ * connection are announced offline to the others (nginx reloads and
+ * crashes run no offline hook). Bounded: PRESENCE_SWEEP_MAX rows a pass. */
+static void
+presence_sweep_maybe(struct sp_req *r)
+{
+    static time_t last;
+    int timeout = presence_timeout(r);
+    int interval = timeout / 5;
+    if (interval < 1)
+        interval = 1;
+    if (interval > 15)
+        interval = 15;
+    time_t now = time(NULL);
+    if (last != 0 && now - last < interval)
+        return;
+    last = now;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char **sids, **principals, **others;
+    size_t n = 0;
+    if (sp_chat_presence_sweep(&ctx, timeout, PRESENCE_SWEEP_MAX, &sids, &principals, &others, &n,
+                               &p) != SP_OK) {
+        presence_log_failure("sweep", &p);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (sids[i] == NULL || principals[i] == NULL || principal_sender_type(principals[i]) == NULL)
+            continue;
+        presence_tell_others(r->arena, sids[i], principals[i], "offline", others[i]);
+    }
+    if (n > 0) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_presence_swept");
+        sp_log_int(l, "participants", (long long)n);
+        sp_log_end(l);
+    }
+}
+
 /* --- frames ----------------------------------------------------------------- */
 
 /* Reports a bad frame to its sender only, then answers 204 (the socket
@@ -276,6 +445,10 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
     enum sp_rc rc;
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 256);
+    struct sp_chat_presence_change chg;
+    /* Any frame is a sign of life; presence frames are handled below. */
+    if (strcmp(type, "presence") != 0)
+        presence_touch(r, &c, NULL, &chg, p);
     if (strcmp(type, "message") == 0) {
         rc = frame_message(r, &c, o, p);
     } else if (strcmp(type, "typing") == 0) {
@@ -297,7 +470,12 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
                              ? json_object_get_string(js)
                              : "";
         if (strcmp(st, "online") != 0 && strcmp(st, "away") != 0) {
+            presence_touch(r, &c, NULL, &chg, p);
             rc = frame_error(r, &c, "invalid_frame", "presence state must be online or away");
+        } else if (presence_touch(r, &c, st, &chg, p) && strcmp(chg.before, chg.after) == 0) {
+            /* A heartbeat: nothing changed, nothing to relay. */
+            sp_resp_send(r, 204, NULL, NULL, 0);
+            rc = SP_OK;
         } else {
             sp_buf_puts(&b, "{\"type\":\"presence\",\"session_id\":");
             sp_buf_json_cstr(&b, c.sid);
@@ -312,18 +490,52 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
         rc = frame_error(r, &c, "invalid_frame", "type must be message, typing or presence");
     }
     json_object_put(o);
+    if (rc == SP_OK)
+        presence_sweep_maybe(r);
     return rc;
 }
 
 /* --- presence hooks -------------------------------------------------------- */
 
-/* Acknowledged only for now: liveness tracking (docs §8) is not built yet.
- * A non-2xx answer would be ignored by nchan anyway. */
+/* nchan's subscribe (online) and unsubscribe (offline) hooks, websocket and
+ * EventSource only. Always 204: nchan ignores the answer anyway. */
 enum sp_rc
 sp_chat_t_presence(struct sp_req *r, struct sp_problem *p)
 {
-    (void)p;
+    const char *hook = r->nparams > 0 ? r->params[0] : "";
+    const char *uri = sp_req_header(r, "X-Chat-Connect-URI");
+    const char *q = uri != NULL ? strchr(uri, '?') : NULL;
+    if (strcmp(hook, "online") == 0) {
+        struct chat_caller c;
+        if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK) {
+            sp_problem_init(p);
+        } else {
+            struct sp_chat_presence_change chg;
+            if (presence_touch(r, &c, "online", &chg, p))
+                presence_snapshot(r->arena, c.sid, c.principal, chg.others);
+        }
+    } else if (strcmp(hook, "offline") == 0) {
+        /* The credentials may have expired since the connect: the row of
+         * this connection id is what proves it was here. */
+        const char *saved = r->query;
+        r->query = q != NULL ? q + 1 : "";
+        const char *sid = sp_req_query(r, "session_id");
+        r->query = saved;
+        const char *principal = sp_req_header(r, "X-Chat-Principal");
+        if (sid != NULL && alnum_ok(sid, 64) && principal != NULL && strlen(principal) <= 80 &&
+            principal_sender_type(principal) != NULL) {
+            struct sp_ctx ctx = sp_api_ctx(r);
+            struct sp_chat_presence_change chg;
+            if (sp_chat_presence_leave(&ctx, sid, principal, conn_id(r), presence_timeout(r), &chg,
+                                       p) != SP_OK) {
+                presence_log_failure("leave", p);
+            } else if (strcmp(chg.before, chg.after) != 0) {
+                presence_tell_others(r->arena, sid, principal, chg.after, chg.others);
+            }
+        }
+    }
     sp_resp_send(r, 204, NULL, NULL, 0);
+    presence_sweep_maybe(r);
     return SP_OK;
 }
 

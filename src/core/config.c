@@ -60,6 +60,8 @@ static const struct sp_setting settings[] = {
      "support-chat's FastCGI unix socket path (or :PORT)"},
     {"SUPPORT_CHAT_PUBLISH_URL", STR(chat_publish_url), NULL, 0, 0,
      "nginx's internal nchan publisher, e.g. http://127.0.0.1:8080/internal/chat/publish"},
+    {"SUPPORT_CHAT_PRESENCE_TIMEOUT_S", INT(chat_presence_timeout_s), "75", 2, 3600,
+     "a chat participant silent this long is offline (clients beat every 30 s)"},
     {"SUPPORT_CHAT_IDLE_MINUTES", INT(chat_idle_minutes), "30", 1, 100000,
      "chat-session-archive closes sessions idle this long"},
     {"SUPPORT_DASHBOARD_CACHE_MS", INT(dashboard_cache_ms), "5000", 0, 600000,

@@ -38,6 +38,7 @@ struct sp_config {
     long  chat_idle_minutes;
     char *chat_listen;
     char *chat_publish_url;
+    long  chat_presence_timeout_s;
     double sla_warn_fraction;
 };
 

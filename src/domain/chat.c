@@ -601,3 +601,140 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
     out->token_sha256_hex = sp_db_str(r, 0, 3);
     return SP_OK;
 }
+
+/* --- presence ------------------------------------------------------------- */
+
+#define PRESENCE_AGG(rel)                                                           \
+    "(SELECT CASE WHEN bool_or(state = 'online') THEN 'online'"                     \
+    " WHEN count(*) > 0 THEN 'away' ELSE 'offline' END FROM " rel ")"
+
+static struct sp_stmt presence_touch_stmt = SP_STMT(
+    "chat_presence_touch",
+    "WITH prev AS ("
+    "  SELECT principal, conn_id, state FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $5::int)),"
+    " up AS ("
+    "  INSERT INTO support_chat_presence (session_public_id, principal, conn_id, state)"
+    "  VALUES ($1, $2, $3, coalesce($4::text, 'online'))"
+    "  ON CONFLICT (session_public_id, principal, conn_id) DO UPDATE"
+    "  SET last_seen_at = now(), state = coalesce($4::text, support_chat_presence.state)"
+    "  RETURNING state)"
+    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
+    " " PRESENCE_AGG("(SELECT state FROM prev WHERE principal = $2 AND conn_id <> $3"
+                     " UNION ALL SELECT state FROM up) x") ","
+    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
+    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
+    "   FROM prev WHERE principal <> $2 GROUP BY principal) o)",
+    5);
+
+static struct sp_stmt presence_leave_stmt = SP_STMT(
+    "chat_presence_leave",
+    "WITH prev AS ("
+    "  SELECT principal, conn_id, state FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $4::int)),"
+    " del AS ("
+    "  DELETE FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND principal = $2 AND conn_id = $3 RETURNING 1)"
+    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
+    " " PRESENCE_AGG("prev WHERE principal = $2 AND conn_id <> $3") ","
+    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
+    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
+    "   FROM prev WHERE principal <> $2 GROUP BY principal) o),"
+    " (SELECT count(*) FROM del)",
+    4);
+
+static struct sp_stmt presence_sweep_stmt = SP_STMT(
+    "chat_presence_sweep",
+    "WITH stale AS ("
+    "  SELECT session_public_id, principal, conn_id FROM support_chat_presence"
+    "  WHERE last_seen_at <= now() - make_interval(secs => $1::int)"
+    "  ORDER BY last_seen_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " del AS ("
+    "  DELETE FROM support_chat_presence p USING stale s"
+    "  WHERE p.session_public_id = s.session_public_id AND p.principal = s.principal"
+    "    AND p.conn_id = s.conn_id"
+    "  RETURNING p.session_public_id, p.principal)"
+    "SELECT DISTINCT d.session_public_id, d.principal,"
+    " (SELECT coalesce(string_agg(DISTINCT q.principal, ','), '') FROM support_chat_presence q"
+    "   WHERE q.session_public_id = d.session_public_id AND q.principal <> d.principal"
+    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))"
+    " FROM del d"
+    " WHERE NOT EXISTS (SELECT 1 FROM support_chat_presence q"
+    "   WHERE q.session_public_id = d.session_public_id AND q.principal = d.principal"
+    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))",
+    2);
+
+static void
+presence_change(PGresult *r, struct sp_chat_presence_change *out)
+{
+    out->before = sp_db_str(r, 0, 0);
+    out->after = sp_db_str(r, 0, 1);
+    out->others = sp_db_str(r, 0, 2);
+    if (out->before == NULL)
+        out->before = "offline";
+    if (out->after == NULL)
+        out->after = "offline";
+    if (out->others == NULL)
+        out->others = "";
+}
+
+enum sp_rc
+sp_chat_presence_touch(struct sp_ctx *ctx, const char *public_id, const char *principal,
+                       const char *conn_id, const char *state, int timeout_s,
+                       struct sp_chat_presence_change *out, struct sp_problem *p)
+{
+    char t[24];
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    const char *params[5] = {public_id, principal, conn_id, state, t};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_touch_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    presence_change(r, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_presence_leave(struct sp_ctx *ctx, const char *public_id, const char *principal,
+                       const char *conn_id, int timeout_s, struct sp_chat_presence_change *out,
+                       struct sp_problem *p)
+{
+    char t[24];
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    const char *params[4] = {public_id, principal, conn_id, t};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_leave_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    presence_change(r, out);
+    if (sp_db_int(r, 0, 3) == 0)
+        out->before = out->after;   /* not ours (already swept): no change */
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_presence_sweep(struct sp_ctx *ctx, int timeout_s, int limit, const char ***sessions,
+                       const char ***principals, const char ***others, size_t *n,
+                       struct sp_problem *p)
+{
+    *n = 0;
+    *sessions = *principals = *others = NULL;
+    char t[24], l[24];
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    snprintf(l, sizeof(l), "%d", limit);
+    const char *params[2] = {t, l};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_sweep_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    int rows = PQntuples(r);
+    if (rows == 0)
+        return SP_OK;
+    *sessions = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
+    *principals = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
+    *others = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
+    for (int i = 0; i < rows; i++) {
+        (*sessions)[i] = sp_db_str(r, i, 0);
+        (*principals)[i] = sp_db_str(r, i, 1);
+        (*others)[i] = sp_db_str(r, i, 2);
+    }
+    *n = (size_t)rows;
+    return SP_OK;
+}

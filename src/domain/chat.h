@@ -124,4 +124,36 @@ struct sp_chat_auth_info {
 enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
                              struct sp_chat_auth_info *out, struct sp_problem *p);
 
+/* Presence (docs/chat-transport.md §8): one row per connection of a
+ * participant (session, principal = customer-<sub> | agent-<sub> |
+ * admin-<sub>). A participant is "online" while it has a row seen within
+ * timeout_s in state online, "away" while all its fresh rows are away,
+ * else "offline". */
+struct sp_chat_presence_change {
+    const char *before;              /* online | away | offline */
+    const char *after;
+    const char *others;              /* the other fresh participants: "principal:state,..." ("" = none) */
+};
+
+/* Records a sign of life of connection conn_id: inserts it or refreshes
+ * last_seen_at; state "online"/"away" sets it, NULL keeps it (a new row is
+ * online). */
+enum sp_rc sp_chat_presence_touch(struct sp_ctx *ctx, const char *public_id,
+                                  const char *principal, const char *conn_id,
+                                  const char *state, int timeout_s,
+                                  struct sp_chat_presence_change *out, struct sp_problem *p);
+
+/* The connection went away (the offline hook): deletes its row. */
+enum sp_rc sp_chat_presence_leave(struct sp_ctx *ctx, const char *public_id,
+                                  const char *principal, const char *conn_id, int timeout_s,
+                                  struct sp_chat_presence_change *out, struct sp_problem *p);
+
+/* Deletes at most `limit` connections not seen for timeout_s (oldest
+ * first, skipping rows another worker holds) and returns the participants
+ * that have no fresh connection left: sessions[i], principals[i], and
+ * others[i], the other fresh principals of that session, comma-separated. */
+enum sp_rc sp_chat_presence_sweep(struct sp_ctx *ctx, int timeout_s, int limit,
+                                  const char ***sessions, const char ***principals,
+                                  const char ***others, size_t *n, struct sp_problem *p);
+
 #endif

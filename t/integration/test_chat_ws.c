@@ -223,16 +223,19 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
                               "\"client_id\":\"%s\"}", cid1);
     const char *m2 = "{\"type\":\"message\",\"body\":\"Hi, how can I help?\"}";
     FILE *cust = ws_client(connect_url("ws", c.id, c.token, sp_t_fmt("%s", c.customer.token)),
-                           sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 10",
+                           sp_t_fmt("--send %s --send-when %s --expect 4 --timeout 10",
                                     shq(m1), shq(ready)));
     expect_open(cust);
     FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
-                            sp_t_fmt("%s --send %s --send %s --send-when %s --expect 3 --timeout 10",
+                            sp_t_fmt("%s --send %s --send %s --send-when %s --expect 4 --timeout 10",
                                      auth_header(&c.agent), shq(m2),
                                      shq("{\"type\":\"typing\",\"state\":true,\"sender_type\":\"system\"}"),
                                      shq(ready)));
     expect_open(agent);
     usleep(300 * 1000);
+    /* 4 frames each: the two messages, typing, and a presence frame (the
+     * customer learns the agent came online, the agent that the customer
+     * is there). */
     FILE *touch = fopen(ready, "w");
     ck_assert_ptr_nonnull(touch);
     fclose(touch);
@@ -370,6 +373,150 @@ START_TEST(eventsource_receives_the_same_messages)
 }
 END_TEST
 
+/* ---- presence ----------------------------------------------------------------- */
+
+/* The presence frames of one sender_type among frames, in order. */
+static struct json_object *
+presence_frames(struct json_object *frames, const char *sender_type)
+{
+    struct json_object *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *st;
+        if (json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), "presence") == 0 &&
+            json_object_object_get_ex(f, "sender_type", &st) &&
+            strcmp(json_object_get_string(st), sender_type) == 0)
+            json_object_array_add(out, json_object_get(f));
+    }
+    return out;
+}
+
+static void
+touch_file(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+}
+
+START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
+{
+    struct chat c = chat_active();
+    FILE *cust = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+                           "--expect 2 --timeout 15");
+    expect_open(cust);
+    usleep(300 * 1000);  /* the customer's online hook */
+    /* The agent reads one frame (who is already here), then closes cleanly. */
+    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+                            sp_t_fmt("%s --expect 1 --timeout 10", auth_header(&c.agent)));
+    expect_open(agent);
+    struct json_object *fa = ws_drain(agent);
+    struct json_object *fc = ws_drain(cust);
+
+    struct json_object *seen = presence_frames(fa, "customer");
+    ck_assert_msg(json_object_array_length(seen) == 1, "agent: %s", json_object_to_json_string(fa));
+    struct json_object *f = json_object_array_get_idx(seen, 0);
+    ck_assert_str_eq(sp_t_jstr(f, "state"), "online");
+    ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.customer.sub);
+    ck_assert_str_eq(sp_t_jstr(f, "session_id"), c.id);
+    json_object_put(seen);
+
+    struct json_object *ag = presence_frames(fc, "agent");
+    ck_assert_msg(json_object_array_length(ag) == 2, "customer: %s", json_object_to_json_string(fc));
+    f = json_object_array_get_idx(ag, 0);
+    ck_assert_str_eq(sp_t_jstr(f, "state"), "online");
+    ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.agent.sub);
+    ck_assert_str_eq(sp_t_jstr(f, "session_id"), c.id);
+    f = json_object_array_get_idx(ag, 1);
+    ck_assert_str_eq(sp_t_jstr(f, "state"), "offline");
+    ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.agent.sub);
+    /* the customer got no echo of its own connect */
+    struct json_object *own = presence_frames(fc, "customer");
+    ck_assert_int_eq(json_object_array_length(own), 0);
+    json_object_put(own);
+    json_object_put(ag);
+    json_object_put(fa);
+    json_object_put(fc);
+}
+END_TEST
+
+static void
+stackctl(const char *args)
+{
+    const char *ctl = getenv("SP_TEST_STACKCTL");
+    ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
+    int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
+    ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
+}
+
+/* Stops support-chat (stackctl has no command for it); the next
+ * start-api/restart-api starts it again with the API's settings. */
+static void
+chat_worker_stop(void)
+{
+    const char *dir = getenv("SP_TEST_STACK_DIR");
+    ck_assert_ptr_nonnull(dir);
+    const char *pidfile = sp_t_fmt("%s/run/support-chat.pid", dir);
+    int rc = system(sp_t_fmt("pid=$(cat %s) && kill -TERM \"$pid\" && "
+                             "for i in $(seq 100); do kill -0 \"$pid\" 2>/dev/null || exit 0; "
+                             "sleep 0.1; done; exit 1", shq(pidfile)));
+    ck_assert_msg(rc == 0, "support-chat did not stop (%d)", rc);
+}
+
+START_TEST(a_silent_participant_is_reported_offline_after_the_timeout)
+{
+    /* support-chat with a 3 s presence timeout (default 75 s). */
+    chat_worker_stop();
+    stackctl("restart-api-with SUPPORT_CHAT_PRESENCE_TIMEOUT_S=3");
+    struct chat c = chat_active();
+    const char *ready = ready_path();
+    /* The customer's heartbeat, with a spoofed sender_type. */
+    const char *hb = "{\"type\":\"presence\",\"state\":\"online\",\"sender_type\":\"agent\"}";
+    FILE *cust = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+                           sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 20", shq(hb),
+                                    shq(ready)));
+    expect_open(cust);
+    usleep(300 * 1000);
+    /* The agent stays connected and sends nothing (nchan's pings never
+     * reach the worker). */
+    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+                            sp_t_fmt("%s --expect 10 --timeout 12", auth_header(&c.agent)));
+    expect_open(agent);
+    usleep(4500 * 1000);  /* both are past the timeout now */
+    touch_file(ready);    /* the customer's heartbeat lets the worker sweep */
+    struct json_object *fc = ws_drain(cust);
+    unlink(ready);
+    struct json_object *fa = ws_drain(agent);
+    chat_worker_stop();
+    stackctl("restart-api");
+
+    struct json_object *ag = presence_frames(fc, "agent");
+    ck_assert_msg(json_object_array_length(ag) == 2, "customer: %s", json_object_to_json_string(fc));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ag, 0), "state"), "online");
+    struct json_object *off = json_object_array_get_idx(ag, 1);
+    ck_assert_str_eq(sp_t_jstr(off, "state"), "offline");
+    ck_assert_str_eq(sp_t_jstr(off, "sender_id"), c.agent.sub);
+    /* The customer had gone stale too: its heartbeat brought it back
+     * online, rendered with the server's sender_type. */
+    struct json_object *cu = presence_frames(fc, "customer");
+    ck_assert_msg(json_object_array_length(cu) == 1, "customer: %s", json_object_to_json_string(fc));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 0), "state"), "online");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 0), "sender_id"), c.customer.sub);
+    /* The agent heard the customer twice online (who is here at its
+     * connect, then back from stale), then offline when it left. */
+    struct json_object *back = presence_frames(fa, "customer");
+    int onl = 0;
+    for (size_t i = 0; i < json_object_array_length(back); i++)
+        onl += strcmp(sp_t_jstr(json_object_array_get_idx(back, i), "state"), "online") == 0;
+    ck_assert_msg(onl == 2, "agent: %s", json_object_to_json_string(fa));
+    json_object_put(back);
+    json_object_put(cu);
+    json_object_put(ag);
+    json_object_put(fa);
+    json_object_put(fc);
+}
+END_TEST
+
 static Suite *
 chat_ws_suite(void)
 {
@@ -381,6 +528,9 @@ chat_ws_suite(void)
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
+    tc = sp_t_tcase(s, "presence");
+    tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
+    tcase_add_test(tc, a_silent_participant_is_reported_offline_after_the_timeout);
     return s;
 }
 
