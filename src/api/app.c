@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "http/auth_cache.h"
 #include "db/migrate.h"
+#include "http/server.h"
 #include "api/common.h"
 #include "domain/agents.h"
 #include "domain/chat_bus.h"
@@ -185,4 +186,49 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     sp_rules_cache_free(app->rules);
     app->rules = NULL;
     sp_app_free(app);
+}
+
+int
+sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
+{
+    bool check_only = false;
+    for (int i = 1; i < argc; i++) {
+        bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+        if (strcmp(argv[i], "--check-config") == 0) {
+            check_only = true;
+            continue;
+        }
+        FILE *out = help ? stdout : stderr;
+        fprintf(out, "%s\n\nSettings (environment):\n", prog->usage);
+        sp_config_describe(out);
+        return help ? 0 : 2;
+    }
+    sp_log_set_program(prog->name);
+    static struct sp_app app;
+    char err[512];
+    if (!sp_app_load(&app, err, sizeof(err))) {
+        sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        return 1;
+    }
+    if (check_only) {
+        printf("configuration ok\n");
+        sp_app_free(&app);
+        return 0;
+    }
+    struct sp_server server = {
+        .name = prog->name,
+        .listen = prog->listen(&app.cfg),
+        .backlog = (int)app.cfg.listen_backlog,
+        .workers = (int)app.cfg.workers,
+        .routes = prog->routes,
+        .nroutes = prog->nroutes,
+        .worker_start = sp_app_worker_start,
+        .worker_reload = sp_app_worker_reload,
+        .worker_stop = sp_app_worker_stop,
+        .app = &app,
+    };
+    int rc = sp_server_run(&server);
+    sp_app_free(&app);
+    return rc;
 }

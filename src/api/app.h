@@ -32,6 +32,18 @@ bool sp_app_worker_start(void *app, struct sp_http_env *env);
 bool sp_app_worker_reload(void *app, struct sp_http_env *env);
 void sp_app_worker_stop(void *app, struct sp_http_env *env);
 
+/* The main of a FastCGI program built on sp_app: --check-config/--help,
+ * settings, then the prefork server with `routes` on the socket that
+ * `listen` picks from the settings. Returns the exit code. */
+struct sp_app_program {
+    const char *name;
+    const char *usage;                 /* printed before the settings list */
+    const struct sp_route *routes;
+    size_t nroutes;
+    const char *(*listen)(const struct sp_config *cfg);
+};
+int sp_app_main(const struct sp_app_program *prog, int argc, char **argv);
+
 extern const struct sp_route sp_api_routes[];
 extern const size_t sp_api_nroutes;
 

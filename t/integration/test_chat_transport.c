@@ -21,7 +21,7 @@
  * t/integration/chat_probe.py (EventSource, long-poll, stress sender), run
  * with popen; both print JSON lines.
  */
-#include "harness.h"
+#include "chat_harness.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -32,119 +32,6 @@
 
 /* ---- arranging -------------------------------------------------------------- */
 
-struct chat {
-    const char *id, *token;
-    struct sp_t_user customer, agent;
-};
-
-/* An active session: a fresh customer, a fresh agent alone in a fresh
- * round-robin team (so routing assigns it). */
-static struct chat
-chat_active(void)
-{
-    struct chat c;
-    const char *team = sp_t_unique("ws-team");
-    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
-    const char *cat = sp_t_admin_category_new(
-        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
-    c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.customer.token,
-                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    c.id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    c.token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
-    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
-    sp_t_resp_free(r);
-    return c;
-}
-
-static const char *
-connect_url(const char *scheme, const char *id, const char *token, const char *access_token)
-{
-    const char *base = getenv("SP_TEST_BASE_URL");
-    ck_assert_ptr_nonnull(base);
-    ck_assert(strncmp(base, "http://", 7) == 0);
-    const char *q = sp_t_fmt("session_id=%s", sp_t_urlencode(id));
-    if (token != NULL)
-        q = sp_t_fmt("%s&session_token=%s", q, sp_t_urlencode(token));
-    if (access_token != NULL)
-        q = sp_t_fmt("%s&access_token=%s", q, sp_t_urlencode(access_token));
-    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, q);
-}
-
-/* Single-quoted for sh. */
-static const char *
-shq(const char *s)
-{
-    size_t n = 2;
-    for (const char *c = s; *c; c++)
-        n += *c == '\'' ? 4 : 1;
-    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
-    char *o = out;
-    *o++ = '\'';
-    for (const char *c = s; *c; c++) {
-        if (*c == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *c;
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return out;
-}
-
-static const char *
-python(void)
-{
-    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-/* Starts the websocket client; extra: more (already quoted) arguments. */
-static FILE *
-ws_client(const char *url, const char *extra)
-{
-    const char *script = getenv("SP_TEST_CHAT_CLIENT");
-    ck_assert_ptr_nonnull(script);
-    const char *cmd = sp_t_fmt("%s %s %s %s 2>&1", python(), shq(script), shq(url),
-                               extra ? extra : "");
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
-/* Next JSON line of the client (fails the test at EOF). */
-static struct json_object *
-ws_next(FILE *f)
-{
-    char line[65536];
-    for (;;) {
-        if (fgets(line, sizeof(line), f) == NULL)
-            ck_abort_msg("chat client ended early");
-        struct json_object *o = json_tokener_parse(line);
-        if (o != NULL && json_object_is_type(o, json_type_object))
-            return o;
-        fprintf(stderr, "chat client: %s", line);  /* e.g. a Python traceback */
-        json_object_put(o);
-    }
-}
-
-static const char *
-ev(struct json_object *o)
-{
-    struct json_object *e;
-    return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
-}
-
-static void
-expect_open(FILE *f)
-{
-    struct json_object *o = ws_next(f);
-    ck_assert_msg(strcmp(ev(o), "open") == 0, "expected open, got %s",
-                  json_object_to_json_string(o));
-    json_object_put(o);
-}
 
 static const char *
 ready_path(void)
@@ -169,8 +56,8 @@ probe_script(void)
 static FILE *
 probe(const char *mode, const char *url, const char *extra)
 {
-    const char *cmd = sp_t_fmt("%s %s %s %s %s 2>&1", python(), shq(probe_script()), mode,
-                               shq(url), extra ? extra : "");
+    const char *cmd = sp_t_fmt("%s %s %s %s %s 2>&1", sp_t_python(), sp_t_shq(probe_script()), mode,
+                               sp_t_shq(url), extra ? extra : "");
     FILE *f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
     return f;
@@ -181,8 +68,8 @@ static struct json_object *
 next_event(FILE *f, const char *ev_name)
 {
     for (;;) {
-        struct json_object *o = ws_next(f);
-        if (strcmp(ev(o), ev_name) == 0)
+        struct json_object *o = sp_t_ws_next(f);
+        if (strcmp(sp_t_ws_event(o), ev_name) == 0)
             return o;
         json_object_put(o);
     }
@@ -200,12 +87,12 @@ es_run(const char *url, const char *extra)
     json_object_put(st);
     struct json_object *msgs = json_object_new_array();
     for (;;) {
-        struct json_object *o = ws_next(f);
-        if (strcmp(ev(o), "message") == 0) {
+        struct json_object *o = sp_t_ws_next(f);
+        if (strcmp(sp_t_ws_event(o), "message") == 0) {
             json_object_array_add(msgs, o);
             continue;
         }
-        bool done = strcmp(ev(o), "done") == 0;
+        bool done = strcmp(sp_t_ws_event(o), "done") == 0;
         json_object_put(o);
         if (done)
             break;
@@ -215,7 +102,7 @@ es_run(const char *url, const char *extra)
 }
 
 static int64_t
-http_send(const struct chat *c, const char *body)
+http_send(const struct sp_t_chat *c, const char *body)
 {
     struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c->id),
                                          c->customer.token,
@@ -241,9 +128,9 @@ static struct json_object *
 lp_answer(const char *url, const char *extra)
 {
     FILE *f = probe("longpoll", url, extra);
-    struct json_object *o = ws_next(f);
+    struct json_object *o = sp_t_ws_next(f);
     pclose(f);
-    ck_assert_msg(strcmp(ev(o), "answer") == 0, "long-poll: %s", json_object_to_json_string(o));
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "answer") == 0, "long-poll: %s", json_object_to_json_string(o));
     return o;
 }
 
@@ -259,11 +146,11 @@ touch(const char *path)
 
 START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
 {
-    struct chat c = chat_active();
-    const char *url = connect_url("http", c.id, c.token, c.customer.token);
-    FILE *ws = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *url = sp_t_chat_url("http", c.id, c.token, c.customer.token);
+    FILE *ws = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                          "--expect 1 --timeout 10");
-    expect_open(ws);
+    sp_t_ws_expect_open(ws);
     FILE *es = probe("es", url, "--expect 1 --timeout 10");
     struct json_object *st = next_event(es, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
@@ -277,9 +164,9 @@ START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
     ck_assert_int_eq(sp_t_jint(wd, "id"), id);
     struct json_object *em = next_event(es, "message");
     const char *es_data = sp_t_jstr(em, "data");
-    struct json_object *la = ws_next(lp);
+    struct json_object *la = sp_t_ws_next(lp);
     pclose(lp);
-    ck_assert_msg(strcmp(ev(la), "answer") == 0, "long-poll: %s", json_object_to_json_string(la));
+    ck_assert_msg(strcmp(sp_t_ws_event(la), "answer") == 0, "long-poll: %s", json_object_to_json_string(la));
     ck_assert_int_eq(sp_t_jint(la, "status"), 200);
     const char *lp_body = sp_t_jstr(la, "body");
     /* the very bytes nchan stored, on both HTTP transports */
@@ -306,12 +193,12 @@ START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
     ck_assert_int_gt(id2, id);
     ck_assert_int_gt(id3, id2);
     struct json_object *a2 = lp_answer(url, sp_t_fmt("--etag %s --last-modified %s --timeout 5",
-                                                     shq(etag), shq(lm)));
+                                                     sp_t_shq(etag), sp_t_shq(lm)));
     ck_assert_int_eq(sp_t_jint(a2, "status"), 200);
     ck_assert_int_eq(frame_id(sp_t_jstr(a2, "body")), id2);
     struct json_object *a3 = lp_answer(
-        url, sp_t_fmt("--etag %s --last-modified %s --timeout 5", shq(sp_t_jstr(a2, "etag")),
-                      shq(sp_t_jstr(a2, "last_modified"))));
+        url, sp_t_fmt("--etag %s --last-modified %s --timeout 5", sp_t_shq(sp_t_jstr(a2, "etag")),
+                      sp_t_shq(sp_t_jstr(a2, "last_modified"))));
     ck_assert_int_eq(sp_t_jint(a3, "status"), 200);
     ck_assert_int_eq(frame_id(sp_t_jstr(a3, "body")), id3);
     json_object_put(a2);
@@ -333,8 +220,8 @@ assert_es_ids(struct json_object *msgs, const int64_t *want, size_t n)
 
 START_TEST(eventsource_resumes_with_last_event_id_and_history_agrees)
 {
-    struct chat c = chat_active();
-    const char *url = connect_url("http", c.id, c.token, c.customer.token);
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *url = sp_t_chat_url("http", c.id, c.token, c.customer.token);
     FILE *es = probe("es", url, "--expect 1 --timeout 10");
     struct json_object *st = next_event(es, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
@@ -356,7 +243,7 @@ START_TEST(eventsource_resumes_with_last_event_id_and_history_agrees)
     /* Last-Event-ID header: B and C, in order, not A, nothing more (asks
      * for 3 and waits the timeout out). */
     struct json_object *r1 = es_run(url, sp_t_fmt("--last-event-id %s --expect 3 --timeout 3",
-                                                  shq(eid)));
+                                                  sp_t_shq(eid)));
     assert_es_ids(r1, bc, 2);
     json_object_put(r1);
     /* the ?last_event_id= form */
@@ -481,8 +368,8 @@ stress_collect(FILE *f, struct stress_result *res)
     memset(res, 0, sizeof(*res));
     res->frames = json_object_new_array();
     for (;;) {
-        struct json_object *o = ws_next(f);
-        const char *e = ev(o);
+        struct json_object *o = sp_t_ws_next(f);
+        const char *e = sp_t_ws_event(o);
         if (strcmp(e, "frame") == 0) {
             struct json_object *d;
             ck_assert(json_object_object_get_ex(o, "data", &d));
@@ -509,7 +396,7 @@ stress_collect(FILE *f, struct stress_result *res)
 
 /* Rows of the session with this client_id. */
 static long
-db_rows(const struct chat *c, const char *cid)
+db_rows(const struct sp_t_chat *c, const char *cid)
 {
     return atol(sp_t_sql("SELECT count(*) FROM support_chat_messages m JOIN support_chat_sessions s"
                          " ON s.id = m.session_id WHERE s.public_id = '%s' AND m.client_id = '%s'",
@@ -517,7 +404,7 @@ db_rows(const struct chat *c, const char *cid)
 }
 
 static void
-check_stress_frames(const struct chat *c, const struct stress_result *res, const char *p1,
+check_stress_frames(const struct sp_t_chat *c, const struct stress_result *res, const char *p1,
                     const char *p2)
 {
     struct json_object *seen = json_object_new_object();  /* client_id -> id */
@@ -555,7 +442,7 @@ check_stress_frames(const struct chat *c, const struct stress_result *res, const
 
 START_TEST(chat_worker_children_killed_while_clients_send)
 {
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     long crashes_before = nginx_crashes();
     pid_t master = chat_master();
     pid_t kids[64];
@@ -567,12 +454,12 @@ START_TEST(chat_worker_children_killed_while_clients_send)
      * 60/min rate limit (SUPPORT_CHAT_RATE_PER_MINUTE default) even with
      * some resends. */
     const char *common = sp_t_fmt("--count 25 --interval 0.16 --timeout 25 --send-when %s",
-                                  shq(ready));
-    FILE *fc = probe("stress", connect_url("ws", c.id, c.token, c.customer.token),
-                     sp_t_fmt("--prefix %s %s", shq(pc), common));
+                                  sp_t_shq(ready));
+    FILE *fc = probe("stress", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                     sp_t_fmt("--prefix %s %s", sp_t_shq(pc), common));
     /* the agent connects with the access_token argument */
-    FILE *fa = probe("stress", connect_url("ws", c.id, NULL, c.agent.token),
-                     sp_t_fmt("--prefix %s %s", shq(pa), common));
+    FILE *fa = probe("stress", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
+                     sp_t_fmt("--prefix %s %s", sp_t_shq(pa), common));
     json_object_put(next_event(fc, "open"));
     json_object_put(next_event(fa, "open"));
     usleep(200 * 1000);
@@ -650,7 +537,7 @@ END_TEST
 
 START_TEST(bad_token_is_refused_for_eventsource_and_longpoll)
 {
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     const char *path = sp_t_fmt("/support/chat/connect?session_id=%s&session_token=00ff"
                                 "&access_token=%s",
                                 sp_t_urlencode(c.id), sp_t_urlencode(c.customer.token));
@@ -676,7 +563,7 @@ START_TEST(bad_token_is_refused_for_eventsource_and_longpoll)
     sp_t_assert_problem(r, 403, "forbidden");
     sp_t_resp_free(r);
     /* control: the right token opens the event stream */
-    struct json_object *ok = es_run(connect_url("http", c.id, c.token, c.customer.token),
+    struct json_object *ok = es_run(sp_t_chat_url("http", c.id, c.token, c.customer.token),
                                     "--expect 1 --timeout 0.5");
     json_object_put(ok);
 }

@@ -14,7 +14,7 @@
  * reach websocket and EventSource subscribers (server-side publish from
  * support-api).
  */
-#include "harness.h"
+#include "chat_harness.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,119 +23,6 @@
 
 /* ---- arranging -------------------------------------------------------------- */
 
-struct chat {
-    const char *id, *token;
-    struct sp_t_user customer, agent;
-};
-
-/* An active session: a fresh customer, a fresh agent alone in a fresh
- * round-robin team (so routing assigns it). */
-static struct chat
-chat_active(void)
-{
-    struct chat c;
-    const char *team = sp_t_unique("ws-team");
-    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
-    const char *cat = sp_t_admin_category_new(
-        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
-    c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.customer.token,
-                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    c.id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    c.token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
-    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
-    sp_t_resp_free(r);
-    return c;
-}
-
-static const char *
-connect_url(const char *scheme, const char *id, const char *token, const char *access_token)
-{
-    const char *base = getenv("SP_TEST_BASE_URL");
-    ck_assert_ptr_nonnull(base);
-    ck_assert(strncmp(base, "http://", 7) == 0);
-    const char *q = sp_t_fmt("session_id=%s", sp_t_urlencode(id));
-    if (token != NULL)
-        q = sp_t_fmt("%s&session_token=%s", q, sp_t_urlencode(token));
-    if (access_token != NULL)
-        q = sp_t_fmt("%s&access_token=%s", q, sp_t_urlencode(access_token));
-    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, q);
-}
-
-/* Single-quoted for sh. */
-static const char *
-shq(const char *s)
-{
-    size_t n = 2;
-    for (const char *c = s; *c; c++)
-        n += *c == '\'' ? 4 : 1;
-    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
-    char *o = out;
-    *o++ = '\'';
-    for (const char *c = s; *c; c++) {
-        if (*c == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *c;
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return out;
-}
-
-static const char *
-python(void)
-{
-    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-}
-
-/* Starts the websocket client; extra: more (already quoted) arguments. */
-static FILE *
-ws_client(const char *url, const char *extra)
-{
-    const char *script = getenv("SP_TEST_CHAT_CLIENT");
-    ck_assert_ptr_nonnull(script);
-    const char *cmd = sp_t_fmt("%s %s %s %s 2>&1", python(), shq(script), shq(url),
-                               extra ? extra : "");
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
-/* Next JSON line of the client (fails the test at EOF). */
-static struct json_object *
-ws_next(FILE *f)
-{
-    char line[65536];
-    for (;;) {
-        if (fgets(line, sizeof(line), f) == NULL)
-            ck_abort_msg("chat client ended early");
-        struct json_object *o = json_tokener_parse(line);
-        if (o != NULL && json_object_is_type(o, json_type_object))
-            return o;
-        fprintf(stderr, "chat client: %s", line);  /* e.g. a Python traceback */
-        json_object_put(o);
-    }
-}
-
-static const char *
-ev(struct json_object *o)
-{
-    struct json_object *e;
-    return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
-}
-
-static void
-expect_open(FILE *f)
-{
-    struct json_object *o = ws_next(f);
-    ck_assert_msg(strcmp(ev(o), "open") == 0, "expected open, got %s",
-                  json_object_to_json_string(o));
-    json_object_put(o);
-}
 
 /* Reads to the end; returns the received frames (a JSON array, owned by
  * the caller) and asserts the socket was not closed on us. */
@@ -144,8 +31,8 @@ ws_drain(FILE *f)
 {
     struct json_object *frames = json_object_new_array();
     for (;;) {
-        struct json_object *o = ws_next(f);
-        const char *e = ev(o);
+        struct json_object *o = sp_t_ws_next(f);
+        const char *e = sp_t_ws_event(o);
         if (strcmp(e, "frame") == 0) {
             struct json_object *d;
             ck_assert(json_object_object_get_ex(o, "data", &d));
@@ -166,10 +53,10 @@ ws_drain(FILE *f)
 static long
 ws_rejected_status(const char *url, const char *extra)
 {
-    FILE *f = ws_client(url, extra);
-    struct json_object *o = ws_next(f);
+    FILE *f = sp_t_ws_client(url, extra);
+    struct json_object *o = sp_t_ws_next(f);
     long status = -1;
-    if (strcmp(ev(o), "rejected") == 0) {
+    if (strcmp(sp_t_ws_event(o), "rejected") == 0) {
         struct json_object *s;
         if (json_object_object_get_ex(o, "status", &s))
             status = json_object_get_int(s);
@@ -200,7 +87,7 @@ frame_with_body(struct json_object *frames, const char *type, const char *body)
 static const char *
 auth_header(const struct sp_t_user *u)
 {
-    return sp_t_fmt("--header %s", shq(sp_t_fmt("Authorization: Bearer %s", u->token)));
+    return sp_t_fmt("--header %s", sp_t_shq(sp_t_fmt("Authorization: Bearer %s", u->token)));
 }
 
 static const char *
@@ -216,22 +103,22 @@ ready_path(void)
 
 START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
 {
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     const char *ready = ready_path();
     const char *cid1 = sp_t_unique("cid");
     const char *m1 = sp_t_fmt("{\"type\":\"message\",\"body\":\"Hello <b>agent</b><script>x()</script>\","
                               "\"client_id\":\"%s\"}", cid1);
     const char *m2 = "{\"type\":\"message\",\"body\":\"Hi, how can I help?\"}";
-    FILE *cust = ws_client(connect_url("ws", c.id, c.token, sp_t_fmt("%s", c.customer.token)),
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, sp_t_fmt("%s", c.customer.token)),
                            sp_t_fmt("--send %s --send-when %s --expect 4 --timeout 10",
-                                    shq(m1), shq(ready)));
-    expect_open(cust);
-    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+                                    sp_t_shq(m1), sp_t_shq(ready)));
+    sp_t_ws_expect_open(cust);
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
                             sp_t_fmt("%s --send %s --send %s --send-when %s --expect 4 --timeout 10",
-                                     auth_header(&c.agent), shq(m2),
-                                     shq("{\"type\":\"typing\",\"state\":true,\"sender_type\":\"system\"}"),
-                                     shq(ready)));
-    expect_open(agent);
+                                     auth_header(&c.agent), sp_t_shq(m2),
+                                     sp_t_shq("{\"type\":\"typing\",\"state\":true,\"sender_type\":\"system\"}"),
+                                     sp_t_shq(ready)));
+    sp_t_ws_expect_open(agent);
     usleep(300 * 1000);
     /* 4 frames each: the two messages, typing, and a presence frame (the
      * customer learns the agent came online, the agent that the customer
@@ -279,39 +166,39 @@ END_TEST
 
 START_TEST(bad_credentials_are_refused_before_the_upgrade)
 {
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     /* wrong session token */
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, "00ff", c.customer.token), NULL), 403);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, "00ff", c.customer.token), NULL), 403);
     /* no session token */
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, NULL, c.customer.token), NULL), 403);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, NULL, c.customer.token), NULL), 403);
     /* no JWT */
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, NULL), NULL), 401);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, c.token, NULL), NULL), 401);
     /* another customer, even with the session token */
     struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, other.token), NULL), 403);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, c.token, other.token), NULL), 403);
     /* an agent who is not assigned */
-    struct chat d = chat_active();
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, NULL, d.agent.token), NULL), 403);
+    struct sp_t_chat d = sp_t_chat_active();
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, NULL, d.agent.token), NULL), 403);
     /* a bad session id */
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", "a.b", c.token, c.customer.token), NULL), 403);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", "a.b", c.token, c.customer.token), NULL), 403);
     /* the right credentials still work */
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, c.customer.token), NULL), 101);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, c.token, c.customer.token), NULL), 101);
     /* a closed session refuses */
     struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/chat/session/%s/close", c.id),
                                        c.customer.token, NULL, NULL, NULL);
     sp_t_assert_status(r, 200);
     sp_t_resp_free(r);
-    ck_assert_int_eq(ws_rejected_status(connect_url("ws", c.id, c.token, c.customer.token), NULL), 403);
+    ck_assert_int_eq(ws_rejected_status(sp_t_chat_url("ws", c.id, c.token, c.customer.token), NULL), 403);
 }
 END_TEST
 
 START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
 {
-    struct chat c = chat_active();
-    FILE *f = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
-                        sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", shq("not json"),
-                                 shq("{\"type\":\"message\",\"body\":\"still here\"}")));
-    expect_open(f);
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                        sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq("not json"),
+                                 sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
+    sp_t_ws_expect_open(f);
     struct json_object *frames = ws_drain(f);
     struct json_object *e = frame_with_body(frames, "error", NULL);
     ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
@@ -323,10 +210,10 @@ END_TEST
 
 START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
 {
-    struct chat c = chat_active();
-    FILE *f = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                         "--expect 1 --timeout 10");
-    expect_open(f);
+    sp_t_ws_expect_open(f);
     usleep(200 * 1000);
     struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c.id),
                                          c.agent.token, "{\"body\":\"sent over HTTP\"}");
@@ -344,9 +231,9 @@ END_TEST
 
 START_TEST(eventsource_receives_the_same_messages)
 {
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     const char *cmd = sp_t_fmt("curl -sN --max-time 8 -H 'Accept: text/event-stream' %s",
-                               shq(connect_url("http", c.id, c.token, c.customer.token)));
+                               sp_t_shq(sp_t_chat_url("http", c.id, c.token, c.customer.token)));
     FILE *f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
     usleep(700 * 1000);
@@ -401,15 +288,15 @@ touch_file(const char *path)
 
 START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
 {
-    struct chat c = chat_active();
-    FILE *cust = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                            "--expect 2 --timeout 15");
-    expect_open(cust);
+    sp_t_ws_expect_open(cust);
     usleep(300 * 1000);  /* the customer's online hook */
     /* The agent reads one frame (who is already here), then closes cleanly. */
-    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
                             sp_t_fmt("%s --expect 1 --timeout 10", auth_header(&c.agent)));
-    expect_open(agent);
+    sp_t_ws_expect_open(agent);
     struct json_object *fa = ws_drain(agent);
     struct json_object *fc = ws_drain(cust);
 
@@ -459,7 +346,7 @@ chat_worker_stop(void)
     const char *pidfile = sp_t_fmt("%s/run/support-chat.pid", dir);
     int rc = system(sp_t_fmt("pid=$(cat %s) && kill -TERM \"$pid\" && "
                              "for i in $(seq 100); do kill -0 \"$pid\" 2>/dev/null || exit 0; "
-                             "sleep 0.1; done; exit 1", shq(pidfile)));
+                             "sleep 0.1; done; exit 1", sp_t_shq(pidfile)));
     ck_assert_msg(rc == 0, "support-chat did not stop (%d)", rc);
 }
 
@@ -468,20 +355,20 @@ START_TEST(a_silent_participant_is_reported_offline_after_the_timeout)
     /* support-chat with a 3 s presence timeout (default 75 s). */
     chat_worker_stop();
     stackctl("restart-api-with SUPPORT_CHAT_PRESENCE_TIMEOUT_S=3");
-    struct chat c = chat_active();
+    struct sp_t_chat c = sp_t_chat_active();
     const char *ready = ready_path();
     /* The customer's heartbeat, with a spoofed sender_type. */
     const char *hb = "{\"type\":\"presence\",\"state\":\"online\",\"sender_type\":\"agent\"}";
-    FILE *cust = ws_client(connect_url("ws", c.id, c.token, c.customer.token),
-                           sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 20", shq(hb),
-                                    shq(ready)));
-    expect_open(cust);
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                           sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 20", sp_t_shq(hb),
+                                    sp_t_shq(ready)));
+    sp_t_ws_expect_open(cust);
     usleep(300 * 1000);
     /* The agent stays connected and sends nothing (nchan's pings never
      * reach the worker). */
-    FILE *agent = ws_client(connect_url("ws", c.id, NULL, NULL),
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
                             sp_t_fmt("%s --expect 10 --timeout 12", auth_header(&c.agent)));
-    expect_open(agent);
+    sp_t_ws_expect_open(agent);
     usleep(4500 * 1000);  /* both are past the timeout now */
     touch_file(ready);    /* the customer's heartbeat lets the worker sweep */
     struct json_object *fc = ws_drain(cust);

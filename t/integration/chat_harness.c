@@ -1,0 +1,117 @@
+/*
+ * chat_harness: shared pieces of the chat tests. See chat_harness.h.
+ */
+#include "chat_harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* An active session: a fresh customer, a fresh agent alone in a fresh
+ * round-robin team (so routing assigns it). */
+struct sp_t_chat
+sp_t_chat_active(void)
+{
+    struct sp_t_chat c;
+    const char *team = sp_t_unique("ws-team");
+    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.customer.token,
+                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    c.id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    c.token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_resp_free(r);
+    return c;
+}
+
+const char *
+sp_t_chat_url(const char *scheme, const char *id, const char *token, const char *access_token)
+{
+    const char *base = getenv("SP_TEST_BASE_URL");
+    ck_assert_ptr_nonnull(base);
+    ck_assert(strncmp(base, "http://", 7) == 0);
+    const char *q = sp_t_fmt("session_id=%s", sp_t_urlencode(id));
+    if (token != NULL)
+        q = sp_t_fmt("%s&session_token=%s", q, sp_t_urlencode(token));
+    if (access_token != NULL)
+        q = sp_t_fmt("%s&access_token=%s", q, sp_t_urlencode(access_token));
+    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, q);
+}
+
+/* Single-quoted for sh. */
+const char *
+sp_t_shq(const char *s)
+{
+    size_t n = 2;
+    for (const char *c = s; *c; c++)
+        n += *c == '\'' ? 4 : 1;
+    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
+    char *o = out;
+    *o++ = '\'';
+    for (const char *c = s; *c; c++) {
+        if (*c == '\'') {
+            memcpy(o, "'\\''", 4);
+            o += 4;
+        } else {
+            *o++ = *c;
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return out;
+}
+
+const char *
+sp_t_python(void)
+{
+    return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+}
+
+/* Starts the websocket client; extra: more (already quoted) arguments. */
+FILE *
+sp_t_ws_client(const char *url, const char *extra)
+{
+    const char *script = getenv("SP_TEST_CHAT_CLIENT");
+    ck_assert_ptr_nonnull(script);
+    const char *cmd = sp_t_fmt("%s %s %s %s 2>&1", sp_t_python(), sp_t_shq(script), sp_t_shq(url),
+                               extra ? extra : "");
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Next JSON line of the client (fails the test at EOF). */
+struct json_object *
+sp_t_ws_next(FILE *f)
+{
+    char line[65536];
+    for (;;) {
+        if (fgets(line, sizeof(line), f) == NULL)
+            ck_abort_msg("chat client ended early");
+        struct json_object *o = json_tokener_parse(line);
+        if (o != NULL && json_object_is_type(o, json_type_object))
+            return o;
+        fprintf(stderr, "chat client: %s", line);  /* e.g. a Python traceback */
+        json_object_put(o);
+    }
+}
+
+const char *
+sp_t_ws_event(struct json_object *o)
+{
+    struct json_object *e;
+    return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
+}
+
+void
+sp_t_ws_expect_open(FILE *f)
+{
+    struct json_object *o = sp_t_ws_next(f);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "open") == 0, "expected open, got %s",
+                  json_object_to_json_string(o));
+    json_object_put(o);
+}

@@ -1,0 +1,27 @@
+/*
+ * chat_harness: the chat tests' shared pieces — an active session with its
+ * own agent, connect URLs, and the Python websocket client
+ * ($SP_TEST_CHAT_CLIENT) driven through a pipe, one JSON event a line.
+ */
+#ifndef SP_T_CHAT_HARNESS_H
+#define SP_T_CHAT_HARNESS_H
+
+#include <stdio.h>
+
+#include "harness.h"
+
+struct sp_t_chat {
+    const char *id, *token;
+    struct sp_t_user customer, agent;
+};
+
+struct sp_t_chat sp_t_chat_active(void);
+const char *sp_t_chat_url(const char *scheme, const char *id, const char *token, const char *access_token);
+const char *sp_t_shq(const char *s);
+const char *sp_t_python(void);
+FILE *sp_t_ws_client(const char *url, const char *extra);
+struct json_object *sp_t_ws_next(FILE *f);
+const char *sp_t_ws_event(struct json_object *o);
+void sp_t_ws_expect_open(FILE *f);
+
+#endif
