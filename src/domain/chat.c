@@ -285,84 +285,114 @@ sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const char *se
     return SP_OK;
 }
 
+/* Every change of a session: one transaction that ends by reading the
+ * session back (after commit), or rolls back. */
+typedef enum sp_rc (*session_edit)(struct sp_ctx *ctx, const char *public_id, void *arg,
+                                   struct sp_problem *p);
+
+static enum sp_rc
+in_transaction(struct sp_ctx *ctx, const char *public_id, session_edit edit, void *arg,
+               struct sp_chat_session *out, struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (edit(ctx, public_id, arg, p) != SP_OK || sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
+    return sp_chat_get(ctx, public_id, NULL, out, p);
+}
+
+/* Whether agent_id can take one more chat, serialized with routing on the
+ * agent's team. *known false when no such agent. */
+static enum sp_rc
+agent_has_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
+               struct sp_problem *p)
+{
+    const char *cp[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    if (sp_db_exec(ctx->db, ctx->arena, &team_lock_stmt, cp, p) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &capacity_stmt, cp, p);
+    if (r == NULL)
+        return p->rc;
+    *known = PQntuples(r) == 1;
+    *room = *known && sp_db_bool(r, 0, 0);
+    return SP_OK;
+}
+
+/* The locked session row (lock_stmt columns); not found -> 404. */
+static PGresult *
+lock_session(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+             struct sp_problem *p)
+{
+    const char *params[2] = {public_id, customer_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, params, p);
+    if (r != NULL && PQntuples(r) == 0) {
+        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+        return NULL;
+    }
+    return r;
+}
+
+static enum sp_rc
+edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
+{
+    long long agent_id = *(long long *)arg;
+    PGresult *r = lock_session(ctx, public_id, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    long long current = sp_db_int(r, 0, 2);
+    if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
+        return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
+    if (current != 0 && current != agent_id)
+        return sp_problem_set(p, SP_CONFLICT, "already_assigned", "another agent has this chat");
+    if (current != 0)
+        return SP_OK;  /* already ours */
+    bool room, known;
+    if (agent_has_room(ctx, agent_id, &room, &known, p) != SP_OK)
+        return p->rc;
+    if (!room)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "the agent is away or at max_concurrent_chats");
+    const char *ap[2] = {sp_db_str(r, 0, 0), sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, ap, p) == NULL ? p->rc : SP_OK;
+}
+
 enum sp_rc
 sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                struct sp_chat_session *out, struct sp_problem *p)
 {
-    struct sp_arena *a = ctx->arena;
-    if (sp_db_begin(ctx->db, a, p) != SP_OK)
-        return p->rc;
-    const char *params[2] = {public_id, NULL};
-    PGresult *r = sp_db_exec(ctx->db, a, &lock_stmt, params, p);
+    return in_transaction(ctx, public_id, edit_accept, &agent_id, out, p);
+}
+
+struct close_arg {
+    const char *customer_id;
+    bool *changed;
+};
+
+static enum sp_rc
+edit_close(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
+{
+    struct close_arg *c = arg;
+    PGresult *r = lock_session(ctx, public_id, c->customer_id, p);
     if (r == NULL)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-        goto fail;
-    }
-    const char *id = sp_db_str(r, 0, 0);
-    const char *status = sp_db_str(r, 0, 1);
-    long long current = sp_db_int(r, 0, 2);
-    if (strcmp(status, "closed") == 0) {
-        sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
-        goto fail;
-    }
-    if (current != 0 && current != agent_id) {
-        sp_problem_set(p, SP_CONFLICT, "already_assigned", "another agent has this chat");
-        goto fail;
-    }
-    if (current == 0) {
-        const char *cp[1] = {sp_arena_sprintf(a, "%lld", agent_id)};
-        if (sp_db_exec(ctx->db, a, &team_lock_stmt, cp, p) == NULL)
-            goto fail;
-        r = sp_db_exec(ctx->db, a, &capacity_stmt, cp, p);
-        if (r == NULL)
-            goto fail;
-        if (PQntuples(r) == 0 || !sp_db_bool(r, 0, 0)) {
-            sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                           "the agent is away or at max_concurrent_chats");
-            goto fail;
-        }
-        const char *ap[2] = {id, cp[0]};
-        if (sp_db_exec(ctx->db, a, &assign_stmt, ap, p) == NULL)
-            goto fail;
-    }
-    if (sp_db_commit(ctx->db, a, p) != SP_OK)
-        goto fail;
-    return sp_chat_get(ctx, public_id, NULL, out, p);
-fail:
-    sp_db_rollback(ctx->db, a);
-    return p->rc;
+        return p->rc;
+    if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
+        return SP_OK;
+    const char *cp[1] = {sp_db_str(r, 0, 0)};
+    if (sp_db_exec(ctx->db, ctx->arena, &close_stmt, cp, p) == NULL)
+        return p->rc;
+    *c->changed = true;
+    return SP_OK;
 }
 
 enum sp_rc
 sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
               struct sp_chat_session *out, bool *changed, struct sp_problem *p)
 {
-    struct sp_arena *a = ctx->arena;
     *changed = false;
-    if (sp_db_begin(ctx->db, a, p) != SP_OK)
-        return p->rc;
-    const char *params[2] = {public_id, customer_id};
-    PGresult *r = sp_db_exec(ctx->db, a, &lock_stmt, params, p);
-    if (r == NULL)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-        goto fail;
-    }
-    if (strcmp(sp_db_str(r, 0, 1), "closed") != 0) {
-        const char *cp[1] = {sp_db_str(r, 0, 0)};
-        if (sp_db_exec(ctx->db, a, &close_stmt, cp, p) == NULL)
-            goto fail;
-        *changed = true;
-    }
-    if (sp_db_commit(ctx->db, a, p) != SP_OK)
-        goto fail;
-    return sp_chat_get(ctx, public_id, NULL, out, p);
-fail:
-    sp_db_rollback(ctx->db, a);
-    return p->rc;
+    struct close_arg arg = {customer_id, changed};
+    return in_transaction(ctx, public_id, edit_close, &arg, out, p);
 }
 
 enum sp_rc
@@ -482,57 +512,45 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier, struct sp
     return SP_OK;
 }
 
+static enum sp_rc
+edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
+{
+    long long agent_id = *(long long *)arg;
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transfer_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (strcmp(sp_db_str(r, 0, 4), "closed") == 0)
+        return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
+    long long current = sp_db_int(r, 0, 5);
+    if (agent_id == 0) {
+        if (sp_route_chat(ctx, sp_db_str(r, 0, 6), &agent_id, p) != SP_OK)
+            return p->rc;
+    } else {
+        bool room, known;
+        if (agent_has_room(ctx, agent_id, &room, &known, p) != SP_OK)
+            return p->rc;
+        if (!known) {
+            sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
+            return SP_INVALID;
+        }
+        if (!room)
+            agent_id = 0;
+    }
+    if (agent_id == 0 || agent_id == current)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "no other agent is free (away or at max_concurrent_chats)");
+    const char *rp[2] = {sp_db_str(r, 0, 0), sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    return sp_db_exec(ctx->db, ctx->arena, &reassign_stmt, rp, p) == NULL ? p->rc : SP_OK;
+}
+
 enum sp_rc
 sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                           struct sp_chat_session *out, struct sp_problem *p)
 {
-    struct sp_arena *a = ctx->arena;
-    if (sp_db_begin(ctx->db, a, p) != SP_OK)
-        return p->rc;
-    const char *params[1] = {public_id};
-    PGresult *r = sp_db_exec(ctx->db, a, &transfer_lock_stmt, params, p);
-    if (r == NULL)
-        goto fail;
-    if (PQntuples(r) == 0) {
-        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-        goto fail;
-    }
-    const char *id = sp_db_str(r, 0, 0);
-    if (strcmp(sp_db_str(r, 0, 4), "closed") == 0) {
-        sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
-        goto fail;
-    }
-    long long current = sp_db_int(r, 0, 5);
-    if (agent_id == 0) {
-        if (sp_route_chat(ctx, sp_db_str(r, 0, 6), &agent_id, p) != SP_OK)
-            goto fail;
-    } else {
-        const char *cp[1] = {sp_arena_sprintf(a, "%lld", agent_id)};
-        if (sp_db_exec(ctx->db, a, &team_lock_stmt, cp, p) == NULL)
-            goto fail;
-        r = sp_db_exec(ctx->db, a, &capacity_stmt, cp, p);
-        if (r == NULL)
-            goto fail;
-        if (PQntuples(r) == 0) {
-            sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
-            goto fail;
-        }
-        if (!sp_db_bool(r, 0, 0))
-            agent_id = 0;
-    }
-    if (agent_id == 0 || agent_id == current) {
-        sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                       "no other agent is free (away or at max_concurrent_chats)");
-        goto fail;
-    }
-    const char *rp[2] = {id, sp_arena_sprintf(a, "%lld", agent_id)};
-    if (sp_db_exec(ctx->db, a, &reassign_stmt, rp, p) == NULL ||
-        sp_db_commit(ctx->db, a, p) != SP_OK)
-        goto fail;
-    return sp_chat_get(ctx, public_id, NULL, out, p);
-fail:
-    sp_db_rollback(ctx->db, a);
-    return p->rc;
+    return in_transaction(ctx, public_id, edit_transfer, &agent_id, out, p);
 }
 
 /* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
