@@ -255,11 +255,10 @@ presence_snapshot(struct sp_arena *a, const char *sid, const char *principal, co
 }
 
 /* Records a sign of life of the caller's connection; state NULL keeps
- * the connection's state. Publishes a change to the other participants.
- * Never fails the frame: presence is best effort. */
+ * the connection's state. Never fails the frame: presence is best effort. */
 static bool
-presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
-               struct sp_chat_presence_change *chg, struct sp_problem *p)
+presence_record(struct sp_req *r, const struct chat_caller *c, const char *state,
+                struct sp_chat_presence_change *chg, struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_chat_presence_touch(&ctx, c->sid, c->principal, conn_id(r), state, presence_timeout(r),
@@ -267,8 +266,25 @@ presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
         presence_log_failure("touch", p);
         return false;
     }
+    return true;
+}
+
+/* Publishes a recorded change to the other participants. */
+static void
+presence_announce(struct sp_arena *a, const struct chat_caller *c,
+                  const struct sp_chat_presence_change *chg)
+{
     if (strcmp(chg->before, chg->after) != 0)
-        presence_tell_others(r->arena, c->sid, c->principal, chg->after, chg->others);
+        presence_tell_others(a, c->sid, c->principal, chg->after, chg->others);
+}
+
+static bool
+presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
+               struct sp_chat_presence_change *chg, struct sp_problem *p)
+{
+    if (!presence_record(r, c, state, chg, p))
+        return false;
+    presence_announce(r->arena, c, chg);
     return true;
 }
 
@@ -507,12 +523,21 @@ sp_chat_t_presence(struct sp_req *r, struct sp_problem *p)
     const char *q = uri != NULL ? strchr(uri, '?') : NULL;
     if (strcmp(hook, "online") == 0) {
         struct chat_caller c;
-        if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK) {
+        struct sp_chat_presence_change chg;
+        bool recorded = false;
+        if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK)
             sp_problem_init(p);
-        } else {
-            struct sp_chat_presence_change chg;
-            if (presence_touch(r, &c, "online", &chg, p))
-                presence_snapshot(r->arena, c.sid, c.principal, chg.others);
+        else
+            recorded = presence_record(r, &c, "online", &chg, p);
+        /* nchan drops the offline hook of a subscriber that leaves while
+         * this hook is still in flight (reproduced: a client that closes on
+         * the first frame it gets). So the hook is answered as soon as the
+         * connection is recorded, and only then does anybody hear of it. */
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        sp_resp_finish(r);
+        if (recorded) {
+            presence_announce(r->arena, &c, &chg);
+            presence_snapshot(r->arena, c.sid, c.principal, chg.others);
         }
     } else if (strcmp(hook, "offline") == 0) {
         /* The credentials may have expired since the connect: the row of

@@ -78,6 +78,10 @@ void sp_resp_header(struct sp_req *r, const char *name, const char *value);
 void sp_resp_send(struct sp_req *r, int status, const char *content_type, const char *body,
                   size_t len);
 void sp_resp_json(struct sp_req *r, int status, const struct sp_buf *body);
+/* Completes the response already sent: the client has it now, while the
+ * handler goes on with work the client must not wait for (nchan hooks:
+ * a hook still in flight when its subscriber leaves loses the leave). */
+void sp_resp_finish(struct sp_req *r);
 /* Renders p as RFC 9457 problem+json; the one place that maps outcomes to
  * status codes. */
 void sp_resp_problem(struct sp_req *r, const struct sp_problem *p);

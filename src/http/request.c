@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "core/arena.h"
 #include "core/json.h"
@@ -182,6 +183,22 @@ sp_resp_send(struct sp_req *r, int status, const char *content_type, const char 
         sp_buf_append(&r->out, head.data, head.len);
         if (len > 0 && r->method != SP_HEAD)
             sp_buf_append(&r->out, body, len);
+    }
+}
+
+void
+sp_resp_finish(struct sp_req *r)
+{
+    /* Closing both output streams writes FCGI_END_REQUEST, but with
+     * fastcgi_keep_conn off nginx completes the response only at EOF
+     * (measured: it waited for the handler to return). So the write side
+     * is shut down too. The parameters stay valid until the server's
+     * FCGX_Finish_r(), which finds the streams closed and only closes. */
+    if (r->responded && r->fcgx != NULL) {
+        FCGX_FClose(r->fcgx->err);
+        FCGX_FClose(r->fcgx->out);
+        if (r->fcgx->ipcFd >= 0)
+            shutdown(r->fcgx->ipcFd, SHUT_WR);
     }
 }
 

@@ -1342,3 +1342,12 @@ sp_t_job_run(const char *program, const char *const env[], const char *const arg
     return sp_t_job_wait(&j, output);
 }
 
+
+void
+sp_t_stackctl(const char *args)
+{
+    const char *ctl = getenv("SP_TEST_STACKCTL");
+    ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
+    int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
+    ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
+}

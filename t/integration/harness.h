@@ -131,6 +131,10 @@ const char *sp_t_jwt_default_kid(void);
  * against SP_TEST_DATABASE_URL; fails the test on any error. Returns the
  * first column of the first row as arena-owned text, or NULL when there
  * is no row or the value is SQL NULL. */
+/* Runs "$SP_TEST_STACKCTL <args>" (scripts/lib/stackctl on this test's
+ * stack) and asserts it succeeded. */
+void sp_t_stackctl(const char *args);
+
 #define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
 const char *sp_t_sql_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

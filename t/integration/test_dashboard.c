@@ -472,27 +472,17 @@ START_TEST(first_response_stats_follow_replies)
 }
 END_TEST
 
-/* Runs "$SP_TEST_STACKCTL <args>" and asserts success. */
-static void
-stackctl(const char *args)
-{
-    const char *ctl = getenv("SP_TEST_STACKCTL");
-    ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
-    int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
-    ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
-}
-
 START_TEST(workers_reuse_the_dashboard_for_the_cache_time)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     /* One worker, a long cache: the second read must be the first one. */
-    stackctl("restart-api-with SUPPORT_DASHBOARD_CACHE_MS=600000 SUPPORT_WORKERS=1");
+    sp_t_stackctl("restart-api-with SUPPORT_DASHBOARD_CACHE_MS=600000 SUPPORT_WORKERS=1");
     struct sp_t_resp *first = sp_t_get("/support/agent/dashboard", a.token);
     sp_t_assert_json(first, 200);
     sp_t_ticket_create(&c, "created while the dashboard is cached");
     struct sp_t_resp *second = sp_t_get("/support/agent/dashboard", a.token);
-    stackctl("restart-api");
+    sp_t_stackctl("restart-api");
     sp_t_assert_json(second, 200);
     ck_assert_str_eq(second->body, first->body);  /* same generated_at, same counts */
     /* Without the cache (the runner's setting) the new ticket shows at once. */

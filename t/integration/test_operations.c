@@ -15,18 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs "$SP_TEST_STACKCTL <args>" and asserts success. */
-static void
-stackctl(const char *args)
-{
-    const char *ctl = getenv("SP_TEST_STACKCTL");
-    ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", ctl, args);
-    int rc = system(cmd);
-    ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
-}
-
 static pid_t
 api_master_pid(void)
 {
@@ -72,7 +60,7 @@ START_TEST(restarted_database_needs_no_worker_restart)
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *id = sp_t_ticket_create(&u, "before the restart");
     assert_ticket_reads_ok(&u, id, 8);
-    stackctl("restart-pg");
+    sp_t_stackctl("restart-pg");
     /* Writes first: a transaction must survive finding its connection dead. */
     for (int i = 0; i < 8; i++)
         sp_t_ticket_reply(&u, id, "after the restart");
@@ -84,7 +72,7 @@ START_TEST(database_down_is_503_and_readyz_says_so)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *id = sp_t_ticket_create(&u, "database goes away");
-    stackctl("stop-pg");
+    sp_t_stackctl("stop-pg");
     struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
     sp_t_assert_status(r, 503);
     sp_t_resp_free(r);
@@ -94,7 +82,7 @@ START_TEST(database_down_is_503_and_readyz_says_so)
     r = sp_t_get("/support/healthz", NULL);  /* alive, just not ready */
     sp_t_assert_status(r, 200);
     sp_t_resp_free(r);
-    stackctl("start-pg");
+    sp_t_stackctl("start-pg");
     r = sp_t_get("/support/readyz", NULL);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
@@ -153,7 +141,7 @@ START_TEST(sighup_reloads_jwt_keys_from_file)
     ck_assert(f != NULL);
     fprintf(f, "%s,rot:%s\n", old, secret);
     fclose(f);
-    stackctl("signal-api HUP");
+    sp_t_stackctl("signal-api HUP");
 
     /* Each worker reloads between requests: every one must accept it. */
     bool ok = false;
@@ -180,7 +168,7 @@ START_TEST(sighup_reloads_jwt_keys_from_file)
     ck_assert(f != NULL);
     fprintf(f, "%s\n", old);
     fclose(f);
-    stackctl("signal-api HUP");
+    sp_t_stackctl("signal-api HUP");
     bool refused = false;
     for (int attempt = 0; attempt < 50 && !refused; attempt++) {
         refused = true;
@@ -198,9 +186,9 @@ END_TEST
 
 START_TEST(nginx_answers_502_as_problem_json_when_workers_are_gone)
 {
-    stackctl("stop-api");
+    sp_t_stackctl("stop-api");
     struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
-    stackctl("start-api");
+    sp_t_stackctl("start-api");
     sp_t_assert_problem(r, 502, "dependency_unavailable");
     sp_t_resp_free(r);
     r = sp_t_get("/support/healthz", NULL);
