@@ -124,6 +124,67 @@ static const struct sp_field_spec create_fields[C_COUNT] = {
     [C_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
 };
 
+/* A new session token: shown once, in this answer; the database keeps
+ * its SHA-256. */
+static const char *
+new_session_token(struct sp_req *r, const char **sha256_hex)
+{
+    char *token = sp_arena_alloc(r->arena, 65);
+    sp_random_hex(token, 32);
+    *sha256_hex = sp_crypto_sha256_hex(r->arena, token, strlen(token));
+    return token;
+}
+
+static void
+render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session *s,
+               const char *token)
+{
+    render_session(b, s);
+    field(b, "session_token", token);
+    const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s->public_id,
+                                         token);
+    field(b, "ws_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    field(b, "events_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    sp_buf_putc(b, '}');
+}
+
+static enum sp_rc
+create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+               struct sp_problem *p)
+{
+    struct sp_chat_new *in = input;
+    const char *token = new_session_token(r, &in->token_sha256_hex);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session s;
+    struct sp_chat_message m;
+    if (sp_chat_create(&ctx, in, &s, &m, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &s, token);
+    *location = sp_arena_sprintf(r->arena, "/support/chat/session/%s", s.public_id);
+    return SP_OK;
+}
+
+/* A replayed create: the same session with a fresh token (the first
+ * token was never stored in the clear, so it cannot be answered again). */
+static enum sp_rc
+replay_session(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+               struct sp_problem *p)
+{
+    (void)input;
+    const char *slash = strrchr(location, '/');
+    const char *public_id = slash != NULL ? slash + 1 : "";
+    if (!sp_public_id_valid(public_id))
+        return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
+    const char *sha256_hex;
+    const char *token = new_session_token(r, &sha256_hex);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session s;
+    if (sp_chat_rotate_token(&ctx, public_id, r->principal.sub, sha256_hex, &s, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &s, token);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
 {
@@ -136,41 +197,15 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     const char *first = NULL;
     if (v[C_MESSAGE].present && (first = sp_api_body_html(r, "message", &v[C_MESSAGE], p)) == NULL)
         return p->rc;
-
-    /* The token is shown once, here; the database keeps its SHA-256. */
-    char token[65];
-    sp_random_hex(token, 32);
     struct sp_chat_new in = {
         .customer_id = r->principal.sub,
         .category_slug = v[C_CATEGORY].present ? v[C_CATEGORY].str : NULL,
         .first_message = first,
         .metadata_json = v[C_METADATA].present ? sp_json_compact(v[C_METADATA].obj, NULL) : NULL,
-        .token_sha256_hex = sp_crypto_sha256_hex(r->arena, token, strlen(token)),
         .ttl_minutes = SP_CHAT_SESSION_TTL_MINUTES,
     };
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_chat_session s;
-    struct sp_chat_message m;
-    if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
-        return p->rc;
-    if (sp_chat_create(&ctx, &in, &s, &m, p) != SP_OK ||
-        sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
-        sp_db_rollback(ctx.db, ctx.arena);
-        return p->rc;
-    }
-    struct sp_buf *b = sp_api_buf(r);
-    render_session(b, &s);
-    field(b, "session_token", token);
-    const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s.public_id,
-                                         token);
-    field(b, "ws_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
-    field(b, "events_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
-    sp_buf_putc(b, '}');
-    sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, "/support/chat/session/%s",
-                                                   s.public_id));
     sp_resp_header(r, "Cache-Control", "no-store");
-    sp_resp_json(r, 201, b);
-    return SP_OK;
+    return sp_api_create_secret(r, create_session, replay_session, &in, p);
 }
 
 enum sp_rc

@@ -114,8 +114,9 @@ respond_created(struct sp_req *r, int status, const char *location, const char *
     sp_resp_send(r, status, "application/json; charset=utf-8", body, len);
 }
 
-enum sp_rc
-sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_problem *p)
+static enum sp_rc
+create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *input,
+       struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *key = sp_req_header(r, "Idempotency-Key");
@@ -125,6 +126,7 @@ sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_prob
     }
     if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
         return p->rc;
+    struct sp_buf *body = sp_api_buf(r);
     if (key != NULL) {
         unsigned char hash[32];
         request_hash(r, hash);
@@ -137,20 +139,28 @@ sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_prob
                            "this Idempotency-Key was used with a different request");
             goto fail;
         }
-        if (state == SP_IDEM_REPLAY) {
+        if (state == SP_IDEM_REPLAY && replay_fn == NULL) {
             sp_db_rollback(ctx.db, ctx.arena);
             sp_resp_header(r, "Idempotent-Replayed", "true");
             respond_created(r, replay.status, replay.location, replay.body,
                             strlen(replay.body ? replay.body : ""));
             return SP_OK;
         }
+        if (state == SP_IDEM_REPLAY) {
+            if (replay.location == NULL || replay_fn(r, input, replay.location, body, p) != SP_OK ||
+                sp_db_commit(ctx.db, ctx.arena, p) != SP_OK)
+                goto fail;
+            sp_resp_header(r, "Idempotent-Replayed", "true");
+            respond_created(r, replay.status, replay.location, body->data, body->len);
+            return SP_OK;
+        }
     }
-    struct sp_buf *body = sp_api_buf(r);
     const char *location = NULL;
     if (fn(r, input, body, &location, p) != SP_OK)
         goto fail;
     if (key != NULL) {
-        struct sp_idem_record rec = {.status = 201, .location = location, .body = body->data};
+        struct sp_idem_record rec = {.status = 201, .location = location,
+                                     .body = replay_fn != NULL ? "" : body->data};
         if (sp_idem_store(&ctx, r->principal.sub, key, &rec, p) != SP_OK)
             goto fail;
     }
@@ -161,6 +171,19 @@ sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_prob
 fail:
     sp_db_rollback(ctx.db, ctx.arena);
     return p->rc;
+}
+
+enum sp_rc
+sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input, struct sp_problem *p)
+{
+    return create(r, fn, NULL, input, p);
+}
+
+enum sp_rc
+sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay, void *input,
+                     struct sp_problem *p)
+{
+    return create(r, fn, replay, input, p);
 }
 
 enum sp_rc

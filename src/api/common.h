@@ -67,4 +67,14 @@ typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_
 enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
                          struct sp_problem *p);
 
+/* Rebuilds the answer of a replayed create from its stored Location, in
+ * the replay's transaction. */
+typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *location,
+                                       struct sp_buf *body, struct sp_problem *p);
+/* sp_api_create() for answers that carry a secret shown once: only the
+ * status and Location are stored with the key, and a replay answers what
+ * replay builds (e.g. the same resource with a fresh secret). */
+enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay,
+                                void *input, struct sp_problem *p);
+
 #endif

@@ -247,6 +247,30 @@ sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
     return SP_OK;
 }
 
+static struct sp_stmt rotate_token_stmt = SP_STMT(
+    "chat_rotate_token",
+    "WITH s AS ("
+    "  UPDATE support_chat_sessions SET session_token = decode($3, 'hex'), updated_at = now()"
+    "  WHERE public_id = $1 AND customer_id = $2"
+    "  RETURNING *"
+    ") SELECT " SESSION_COLS " FROM s" SESSION_JOINS,
+    3);
+
+enum sp_rc
+sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                     const char *token_sha256_hex, struct sp_chat_session *out,
+                     struct sp_problem *p)
+{
+    const char *params[3] = {public_id, customer_id, token_sha256_hex};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &rotate_token_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    read_session(r, 0, out);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int limit,
                  struct sp_chat_message **out, size_t *n, long long *next_after,

@@ -60,6 +60,12 @@ enum sp_rc sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in,
 enum sp_rc sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                        struct sp_chat_session *out, struct sp_problem *p);
 
+/* Replaces the session token's hash (a replayed create hands out a new
+ * token: the first one exists nowhere but in the lost answer). */
+enum sp_rc sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                                const char *token_sha256_hex, struct sp_chat_session *out,
+                                struct sp_problem *p);
+
 /* Messages after message id `after`, oldest first. */
 enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int limit,
                             struct sp_chat_message **out, size_t *n, long long *next_after,

@@ -337,6 +337,70 @@ START_TEST(create_stores_only_the_sha256_of_the_session_token)
 }
 END_TEST
 
+static struct sp_t_resp *
+create_with_key(const struct sp_t_user *u, const char *key, const char *json)
+{
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    return sp_t_request("POST", "/support/chat/session", u->token, SP_T_JSON, json, hdr);
+}
+
+/* The token is only kept as a hash, so a replay cannot repeat it: it
+ * answers the same session with a fresh token, and the first one stops
+ * working. */
+START_TEST(create_with_idempotency_key_replays_the_session_with_a_fresh_token)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_fmt("chat-%ld", (long)random());
+    const char *body = sp_t_fmt("{\"category\":%s,\"message\":\"hello\"}",
+                                sp_t_jq(category_manual()));
+    struct sp_t_resp *r1 = create_with_key(&c, key, body);
+    sp_t_assert_json(r1, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r1->json, "session_id"));
+    const char *token1 = sp_t_fmt("%s", sp_t_jstr(r1->json, "session_token"));
+    ck_assert_ptr_null(sp_t_header(r1, "Idempotent-Replayed"));
+
+    struct sp_t_resp *r2 = create_with_key(&c, key, body);
+    sp_t_assert_json(r2, 201);
+    ck_assert_str_eq(sp_t_header(r2, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(r2->json, "session_id"), id);
+    ck_assert_str_eq(sp_t_jstr(r2->json, "status"), "waiting");
+    ck_assert_str_eq(sp_t_header(r2, "Location"), sp_t_header(r1, "Location"));
+    const char *token2 = sp_t_fmt("%s", sp_t_jstr(r2->json, "session_token"));
+    ck_assert_msg(sp_t_matches("^[0-9a-f]{64}$", token2), "session_token %s", token2);
+    ck_assert_str_ne(token2, token1);
+    ck_assert_str_eq(sp_t_jstr(r2->json, "ws_url"),
+                     sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s", id, token2));
+    const char *cc = sp_t_header(r2, "Cache-Control");
+    ck_assert_msg(cc != NULL && sp_t_list_has(cc, "no-store"), "Cache-Control %s",
+                  cc ? cc : "(none)");
+
+    /* one session, one first message; only the new token's hash is kept */
+    ck_assert_int_eq(db_sessions_of(&c), 1);
+    ck_assert_int_eq(db_messages(id, NULL), 1);
+    ck_assert_str_eq(db_session(id, "encode(session_token, 'hex')"),
+                     sp_t_sql("SELECT encode(sha256('%s'::bytea), 'hex')", token2));
+    /* the stored replay holds no token */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_idempotency_keys"
+                              " WHERE user_id = '%s' AND (response_body LIKE '%%%s%%'"
+                              " OR response_body LIKE '%%%s%%')",
+                              c.sub, token1, token2),
+                     "0");
+    /* the first token no longer opens the session */
+    struct sp_t_resp *old = sp_t_get(
+        sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s", id, token1), c.token);
+    ck_assert_int_eq(old->status, 403);
+    sp_t_resp_free(old);
+
+    /* the same key with another body is refused and creates nothing */
+    struct sp_t_resp *r3 = create_with_key(&c, key, "{\"message\":\"something else\"}");
+    sp_t_assert_problem(r3, 422, "idempotency_key_reused");
+    ck_assert_int_eq(db_sessions_of(&c), 1);
+    sp_t_resp_free(r1);
+    sp_t_resp_free(r2);
+    sp_t_resp_free(r3);
+}
+END_TEST
+
 START_TEST(create_with_empty_body_works_without_a_first_message)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1452,6 +1516,7 @@ chat_session_suite(void)
     TCase *tc = sp_t_tcase(s, "create");
     tcase_add_test(tc, create_by_customer_is_201_with_token_urls_expiry_and_headers);
     tcase_add_test(tc, create_stores_only_the_sha256_of_the_session_token);
+    tcase_add_test(tc, create_with_idempotency_key_replays_the_session_with_a_fresh_token);
     tcase_add_test(tc, create_with_empty_body_works_without_a_first_message);
     tcase_add_test(tc, create_message_becomes_the_first_customer_message_sanitized);
     tcase_add_test(tc, create_message_empty_after_sanitizing_is_422);
