@@ -15,6 +15,7 @@
 #include "api/common.h"
 #include "domain/agents.h"
 #include "domain/chat_bus.h"
+#include "core/stamp_cache.h"
 #include "domain/rules.h"
 
 /* PII keys are optional in development; without them contacts are not
@@ -132,6 +133,10 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     app->rules = sp_rules_cache_new();
     if (app->rules == NULL)
         return false;
+    app->ticket_views = sp_stamp_cache_new((size_t)app->cfg.ticket_view_cache,
+                                           SP_TICKET_VIEW_CACHE_MAX_BYTES);
+    if (app->ticket_views == NULL)
+        return false;
     fill_env(app, env);
     return true;
 }
@@ -185,6 +190,8 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     sp_db_close(&app->db);
     sp_rules_cache_free(app->rules);
     app->rules = NULL;
+    sp_stamp_cache_free(app->ticket_views);
+    app->ticket_views = NULL;
     sp_app_free(app);
 }
 

@@ -14,6 +14,9 @@
 #include "http/http.h"
 #include "http/router.h"
 
+/* Larger customer ticket views are rendered on every read. */
+#define SP_TICKET_VIEW_CACHE_MAX_BYTES (64 * 1024)
+
 struct sp_app {
     struct sp_config cfg;
     struct sp_auth_keys *keys;
@@ -21,6 +24,7 @@ struct sp_app {
     int migrations_latest;     /* newest sql/NNN_ file: readyz compares */
     struct sp_crypto *crypto;  /* contact PII; NULL when no keys are set */
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */
+    struct sp_stamp_cache *ticket_views; /* per worker: rendered customer ticket views */
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

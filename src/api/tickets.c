@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/stamp_cache.h"
 #include "domain/chat.h"
 #include "domain/tickets.h"
 
@@ -172,6 +173,12 @@ public_id_param(struct sp_req *r, const char **out, struct sp_problem *p)
     return SP_OK;
 }
 
+/* The customer's ticket view is what customers poll for replies. A worker
+ * keeps its renderings (SUPPORT_TICKET_VIEW_CACHE) and, when it has one,
+ * asks the database only for the ticket's stamp (version and category
+ * slug: one index lookup) instead of the ticket and its messages. Every
+ * read still goes to the database, so a reply committed by any process
+ * is seen at once; a cached view is only ever the current one. */
 enum sp_rc
 sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
 {
@@ -185,11 +192,27 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_app *app = r->env->app;
+    struct sp_stamp_cache *views = app->ticket_views;
+    const char *key = sp_arena_sprintf(r->arena, "%s|%s|%lld|%d", public_id, r->principal.sub,
+                                       after, limit);
+    struct sp_stamped cached;
+    if (sp_stamp_cache_find(views, key, &cached)) {
+        struct sp_ticket_stamp now;
+        if (sp_ticket_stamp_for_customer(&ctx, public_id, r->principal.sub, &now, p) != SP_OK)
+            return p->rc;
+        if (sp_stamped_matches(&cached, now.version, now.category)) {
+            sp_api_etag(r, cached.version);
+            sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value, cached.len);
+            return SP_OK;
+        }
+    }
     struct sp_ticket t;
     if (sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, after, limit, &t, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, &t, SP_VIEW_CUSTOMER);
+    sp_stamp_cache_put(views, key, t.version, t.category, b->data, b->len);
     sp_api_etag(r, t.version);
     sp_resp_json(r, 200, b);
     return SP_OK;

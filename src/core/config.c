@@ -66,6 +66,9 @@ static const struct sp_setting settings[] = {
      "chat-session-archive closes sessions idle this long"},
     {"SUPPORT_DASHBOARD_CACHE_MS", INT(dashboard_cache_ms), "5000", 0, 600000,
      "how long a worker reuses a computed dashboard (0 = never)"},
+    {"SUPPORT_TICKET_VIEW_CACHE", INT(ticket_view_cache), "1024", 0, 1000000,
+     "customer ticket views a worker keeps rendered (checked against the ticket's version"
+     " on every read; 0 = off)"},
     {"SUPPORT_AUTOCLOSE_DAYS", INT(autoclose_days), "7", 1, 3650,
      "resolved tickets close after this many days (ticket-sla-monitor)"},
     {"SUPPORT_SLA_WARN_FRACTION", FRAC(sla_warn_fraction), "0.2", 0, 1,

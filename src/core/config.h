@@ -34,6 +34,7 @@ struct sp_config {
     long  agent_max_open_tickets;
     long  autoclose_days;
     long  dashboard_cache_ms;
+    long  ticket_view_cache;
     long  chat_rate_per_minute;
     long  chat_idle_minutes;
     char *chat_listen;

@@ -392,6 +392,30 @@ sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id, const char
     return read_with_messages(ctx, r, limit, out, p);
 }
 
+/* What a customer's ticket representation depends on besides its own row
+ * and messages (both covered by the version): the category's slug. */
+static struct sp_stmt stamp_stmt = SP_STMT(
+    "ticket_stamp_customer",
+    "SELECT t.version, c.slug FROM support_tickets t"
+    " LEFT JOIN support_categories c ON c.id = t.category_id"
+    " WHERE t.public_id = $1 AND t.customer_id = $2",
+    2);
+
+enum sp_rc
+sp_ticket_stamp_for_customer(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                             struct sp_ticket_stamp *out, struct sp_problem *p)
+{
+    const char *params[2] = {public_id, customer_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &stamp_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+    out->version = sp_db_int(r, 0, 0);
+    out->category = sp_db_str(r, 0, 1);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,
                         long long after_message_id, int limit, struct sp_ticket *out,

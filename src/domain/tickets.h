@@ -83,6 +83,17 @@ enum sp_rc sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in,
 enum sp_rc sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id,
                                       const char *customer_id, long long after_message_id,
                                       int limit, struct sp_ticket *out, struct sp_problem *p);
+/* The version and category slug of the customer's own ticket: equal
+ * stamps mean an equal customer representation (every change to the
+ * ticket or its messages bumps the version; the slug is the one joined
+ * value). Another customer's ticket is SP_NOT_FOUND. */
+struct sp_ticket_stamp {
+    long long version;
+    const char *category;      /* NULL without a category */
+};
+enum sp_rc sp_ticket_stamp_for_customer(struct sp_ctx *ctx, const char *public_id,
+                                        const char *customer_id, struct sp_ticket_stamp *out,
+                                        struct sp_problem *p);
 /* Any ticket by numeric id or public id, with every message (internal
  * notes included) after `after_message_id`. */
 enum sp_rc sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,

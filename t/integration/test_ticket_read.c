@@ -264,6 +264,67 @@ START_TEST(get_ticket_carries_etag_of_its_version)
 }
 END_TEST
 
+/* A worker keeps its rendering of a customer's ticket view and checks it
+ * against the ticket's version and category slug on every read. One
+ * worker, so every read below meets the same cache. */
+START_TEST(cached_view_is_served_only_while_version_and_category_are_unchanged)
+{
+    sp_t_stackctl("restart-api-with SUPPORT_WORKERS=1");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = sp_t_db_category_new(true);
+    const char *pid = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":\"cached view\",\"description\":\"first words\","
+                     "\"category\":\"%s\"}", cat));
+    struct sp_t_resp *r1 = sp_t_ticket_get(&u, pid);
+    sp_t_assert_json(r1, 200);
+
+    /* Changed behind the version's back (no code path does this): the read
+     * is the cached rendering, byte for byte -- the cache is in use. */
+    (void)sp_t_sql("UPDATE support_ticket_messages SET body = 'rewritten' WHERE ticket_id ="
+                   " (SELECT id FROM support_tickets WHERE public_id = '%s')", pid);
+    struct sp_t_resp *r2 = sp_t_ticket_get(&u, pid);
+    sp_t_assert_json(r2, 200);
+    ck_assert_str_eq(r2->body, r1->body);
+    ck_assert_str_eq(sp_t_header(r2, "ETag"), sp_t_header(r1, "ETag"));
+
+    /* Any version change (here: a reply) is seen on the next read. */
+    int64_t reply = sp_t_ticket_reply(&u, pid, "a reply");
+    struct sp_t_resp *r3 = sp_t_ticket_get(&u, pid);
+    sp_t_assert_json(r3, 200);
+    struct json_object *ms = sp_t_jarr(r3->json, "messages");
+    ck_assert_uint_eq(json_object_array_length(ms), 2);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ms, 0), "body"), "rewritten");
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(ms, 1), "id"), reply);
+    ck_assert_int_eq(sp_t_jint(r3->json, "version"), sp_t_jint(r1->json, "version") + 1);
+    ck_assert_str_eq(sp_t_header(r3, "ETag"),
+                     sp_t_fmt("\"v%lld\"", (long long)sp_t_jint(r3->json, "version")));
+
+    /* The category's slug is part of the view without being the ticket's:
+     * renaming it (an admin change) is seen at once too. */
+    const char *renamed = sp_t_unique("renamed");
+    (void)sp_t_sql("UPDATE support_categories SET slug = '%s' WHERE slug = '%s'", renamed, cat);
+    struct sp_t_resp *r4 = sp_t_ticket_get(&u, pid);
+    sp_t_assert_json(r4, 200);
+    ck_assert_str_eq(sp_t_jstr(r4->json, "category"), renamed);
+
+    /* Another customer gets 404, cached view or not. */
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r5 = sp_t_get(sp_t_fmt("/support/tickets/%s", pid), other.token);
+    sp_t_assert_problem(r5, 404, "not_found");
+    /* A deleted ticket is gone, not served from memory. */
+    (void)sp_t_sql("DELETE FROM support_tickets WHERE public_id = '%s'", pid);
+    struct sp_t_resp *r6 = sp_t_get(sp_t_fmt("/support/tickets/%s", pid), u.token);
+    sp_t_assert_problem(r6, 404, "not_found");
+    sp_t_stackctl("restart-api");
+    sp_t_resp_free(r1);
+    sp_t_resp_free(r2);
+    sp_t_resp_free(r3);
+    sp_t_resp_free(r4);
+    sp_t_resp_free(r5);
+    sp_t_resp_free(r6);
+}
+END_TEST
+
 START_TEST(messages_limit_pages_through_messages)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -393,6 +454,7 @@ ticket_read_suite(void)
     tc = sp_t_tcase(s, "one_ticket");
     tcase_add_test(tc, get_ticket_returns_messages_in_time_order);
     tcase_add_test(tc, get_ticket_carries_etag_of_its_version);
+    tcase_add_test(tc, cached_view_is_served_only_while_version_and_category_are_unchanged);
     tcase_add_test(tc, messages_limit_pages_through_messages);
     tcase_add_test(tc, messages_limit_out_of_range_is_422);
     tcase_add_test(tc, garbage_messages_cursor_is_422);
