@@ -3,6 +3,7 @@
  */
 #include "api/chat_transport.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +289,59 @@ presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
     return true;
 }
 
+/* Seconds between two sweeps, and between two sign-of-life writes of one
+ * connection by one worker: a fifth of the timeout, 1 to 15 s. */
+static int
+presence_interval(const struct sp_req *r)
+{
+    int interval = presence_timeout(r) / 5;
+    return interval < 1 ? 1 : interval > 15 ? 15 : interval;
+}
+
+/* A message or typing frame is a sign of life, but writing it down once
+ * per interval is enough: this worker remembers when it last recorded
+ * each connection (direct-mapped by a 64-bit hash; a collision costs one
+ * extra write, or at worst one skipped write of another connection). */
+#define TOUCH_MEMO_SLOTS 1024
+static struct {
+    uint64_t key;
+    time_t at;
+} touch_memo[TOUCH_MEMO_SLOTS];
+
+static uint64_t
+touch_key(const struct chat_caller *c, const char *conn)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[3] = {c->sid, c->principal, conn};
+    for (int i = 0; i < 3; i++) {
+        for (const char *q = parts[i]; *q != '\0'; q++) {
+            h ^= (unsigned char)*q;
+            h *= 1099511628211ULL;
+        }
+        h ^= 0xff;  /* separator: "ab|c" and "a|bc" differ */
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+/* presence_touch() without a state change, skipped when this worker
+ * recorded the connection less than an interval ago. */
+static void
+presence_alive(struct sp_req *r, const struct chat_caller *c, struct sp_problem *p)
+{
+    uint64_t key = touch_key(c, conn_id(r));
+    size_t slot = (size_t)(key % TOUCH_MEMO_SLOTS);
+    time_t now = time(NULL);
+    if (touch_memo[slot].key == key && now >= touch_memo[slot].at &&
+        now - touch_memo[slot].at < presence_interval(r))
+        return;
+    struct sp_chat_presence_change chg;
+    if (presence_touch(r, c, NULL, &chg, p)) {
+        touch_memo[slot].key = key;
+        touch_memo[slot].at = now;
+    }
+}
+
 /* At most once per interval per worker process: connections silent for
  * longer than the timeout are dropped, and participants left without a
  * connection are announced offline to the others (nginx reloads and
@@ -297,11 +351,7 @@ presence_sweep_maybe(struct sp_req *r)
 {
     static time_t last;
     int timeout = presence_timeout(r);
-    int interval = timeout / 5;
-    if (interval < 1)
-        interval = 1;
-    if (interval > 15)
-        interval = 15;
+    int interval = presence_interval(r);
     time_t now = time(NULL);
     if (last != 0 && now - last < interval)
         return;
@@ -403,9 +453,9 @@ frame_message(struct sp_req *r, const struct chat_caller *c, struct json_object 
         return frame_error(r, c, "rate_limited", "too many messages; slow down");
     }
     struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_chat_session s;
-    if (sp_chat_get(&ctx, c->sid, NULL, &s, p) != SP_OK)
-        return p->rc == SP_NOT_FOUND ? forbidden(p, "no such chat session") : p->rc;
+    /* authorize() read the session a moment ago; the post re-checks that
+     * it is still open in its own statement. */
+    struct sp_chat_session s = {.id = c->info.session_id, .public_id = c->sid};
     struct sp_chat_message m;
     bool duplicate = false;
     if (sp_chat_post(&ctx, &s, c->sender_type, r->principal.sub, clean, client_id, &m,
@@ -464,7 +514,7 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
     struct sp_chat_presence_change chg;
     /* Any frame is a sign of life; presence frames are handled below. */
     if (strcmp(type, "presence") != 0)
-        presence_touch(r, &c, NULL, &chg, p);
+        presence_alive(r, &c, p);
     if (strcmp(type, "message") == 0) {
         rc = frame_message(r, &c, o, p);
     } else if (strcmp(type, "typing") == 0) {

@@ -123,6 +123,7 @@ enum sp_rc sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_
 struct sp_chat_auth_info {
     bool found;
     bool open;
+    long long session_id;            /* what sp_chat_post() needs */
     const char *customer_id;
     long long assigned_agent_id;     /* 0 = none */
     const char *token_sha256_hex;
