@@ -233,18 +233,26 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a session id");
 }
 
-enum sp_rc
-sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+/* Runs a statement that answers one session row (SESSION_COLS). */
+static enum sp_rc
+one_session(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *const *params,
             struct sp_chat_session *out, struct sp_problem *p)
 {
-    const char *params[2] = {public_id, customer_id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
     if (r == NULL)
         return p->rc;
     if (PQntuples(r) == 0)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     read_session(r, 0, out);
     return SP_OK;
+}
+
+enum sp_rc
+sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+            struct sp_chat_session *out, struct sp_problem *p)
+{
+    const char *params[2] = {public_id, customer_id};
+    return one_session(ctx, &get_stmt, params, out, p);
 }
 
 static struct sp_stmt rotate_token_stmt = SP_STMT(
@@ -262,13 +270,7 @@ sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const char *cust
                      struct sp_problem *p)
 {
     const char *params[3] = {public_id, customer_id, token_sha256_hex};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &rotate_token_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    read_session(r, 0, out);
-    return SP_OK;
+    return one_session(ctx, &rotate_token_stmt, params, out, p);
 }
 
 enum sp_rc

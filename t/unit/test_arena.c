@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 
@@ -350,9 +351,5 @@ arena_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(arena_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(arena_suite());
 }

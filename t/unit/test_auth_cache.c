@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "http/auth_cache.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 
@@ -124,9 +125,5 @@ main(void)
     tcase_add_test(tc, clear_forgets_everything);
     tcase_add_test(tc, many_tokens_never_answer_for_each_other);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(s);
 }

@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/utf8.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 static struct sp_buf buf;
@@ -375,9 +376,5 @@ buf_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(buf_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(buf_suite());
 }

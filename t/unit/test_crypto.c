@@ -14,6 +14,7 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "unit.h"
 
 /* K1 = bytes 0..31, K2 = bytes 32..63, K3 = 32 x 0xa5. */
 #define K1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -416,9 +417,5 @@ crypto_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(crypto_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(crypto_suite());
 }

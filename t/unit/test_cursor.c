@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "http/cursor.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 
@@ -287,9 +288,5 @@ cursor_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(cursor_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(cursor_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/ids.h"
+#include "unit.h"
 
 #define CROCKFORD "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -263,9 +264,5 @@ ids_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(ids_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(ids_suite());
 }

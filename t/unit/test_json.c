@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 static struct sp_problem prob;
@@ -648,9 +649,5 @@ json_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(json_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(json_suite());
 }

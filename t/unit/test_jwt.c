@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/problem.h"
 #include "http/auth.h"
+#include "unit.h"
 
 #define NOW     ((time_t)1767225600)   /* 2026-01-01T00:00:00Z */
 #define SECRET1 "k1-test-secret-0123456789abcdefghij"
@@ -679,9 +680,5 @@ jwt_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(jwt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(jwt_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/lifecycle.h"
+#include "unit.h"
 
 /* clang-format off */
 #define OPEN        SP_STATUS_OPEN
@@ -257,9 +258,5 @@ lifecycle_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(lifecycle_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(lifecycle_suite());
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db/migrate.h"
+#include "unit.h"
 
 static char scratch[64]; /* made by main(), removed by main() even after failures */
 static char dir[128];
@@ -247,10 +248,7 @@ main(void)
         perror("mkdtemp");
         return EXIT_FAILURE;
     }
-    SRunner *sr = srunner_create(migrate_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = sp_unit_run(migrate_suite());
     nftw(scratch, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return status;
 }

@@ -17,6 +17,7 @@
 #include "core/problem.h"
 #include "http/dispatch.h"
 #include "http/http.h"
+#include "unit.h"
 
 static struct sp_arena arena;
 static struct sp_req req;
@@ -736,9 +737,5 @@ problem_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(problem_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(problem_suite());
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/rfc3339.h"
+#include "unit.h"
 
 START_TEST(utc_with_milliseconds_is_exact)
 {
@@ -62,9 +63,5 @@ main(void)
     tcase_add_test(tc, leap_day_only_in_leap_years);
     tcase_add_test(tc, malformed_and_impossible_values_are_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "unit.h"
 
 static enum sp_rc
 h_list(struct sp_req *r, struct sp_problem *p)
@@ -289,9 +290,5 @@ router_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(router_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(router_suite());
 }

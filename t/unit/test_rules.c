@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "domain/rules.h"
+#include "unit.h"
 
 enum { ANY_TIER = -1, STANDARD = 0, PREMIUM = 1, VIP = 2 };
 enum { LOW = 0, NORMAL = 1, HIGH = 2, URGENT = 3 };
@@ -359,9 +360,5 @@ rules_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(rules_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(rules_suite());
 }

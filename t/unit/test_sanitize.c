@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
+#include "unit.h"
 
 #define REL "rel=\"nofollow noopener noreferrer\""
 
@@ -526,9 +527,5 @@ sanitize_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sanitize_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(sanitize_suite());
 }

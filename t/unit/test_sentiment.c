@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "domain/sentiment.h"
+#include "unit.h"
 
 static double
 score(const char *s)
@@ -265,9 +266,5 @@ sentiment_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sentiment_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(sentiment_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "domain/sla.h"
+#include "unit.h"
 
 /* clang-format off */
 #define OPEN        SP_STATUS_OPEN
@@ -642,9 +643,5 @@ sla_suite(void)
 int
 main(void)
 {
-    SRunner *sr = srunner_create(sla_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(sla_suite());
 }

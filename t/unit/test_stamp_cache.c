@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/stamp_cache.h"
+#include "unit.h"
 
 START_TEST(a_stored_value_is_found_with_its_stamp)
 {
@@ -145,9 +146,5 @@ main(void)
     tcase_add_test(tc, slots_bound_the_entries);
     tcase_add_test(tc, zero_slots_store_nothing);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return sp_unit_run(s);
 }
