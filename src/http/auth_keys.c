@@ -1,0 +1,225 @@
+/*
+ * auth_keys: loading and freeing the keyring (see auth_keys.h, auth.h).
+ * Worker lifetime, plain heap; HS256 secrets are wiped on free.
+ * Must not: log or echo key material into error messages.
+ */
+#include "http/auth_keys.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#define HS_SECRET_MIN 32             /* RFC 7518 §3.2: key >= hash output */
+#define KID_MAX       64
+#define PUBFILE_MAX   (1024u * 1024u)
+#define PEM_BEGIN     "-----BEGIN PUBLIC KEY-----"
+#define PEM_END       "-----END PUBLIC KEY-----"
+
+long
+sp_auth_keys_leeway(const struct sp_auth_keys *k)
+{
+    return k->leeway;
+}
+
+static char *
+xdup(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
+    if (p == NULL)
+        abort();  /* start-up OOM: nothing sensible to do (STYLE.md) */
+    return p;
+}
+
+static bool
+kid_valid(const char *s, size_t n)
+{
+    if (n == 0 || n > KID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ',' || s[i] == ':')
+            return false;
+    return true;
+}
+
+/* Kids are unique across the whole keyring so a kid names one key. */
+static bool
+add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, size_t len,
+        jwt_alg_t alg, const char *setting, char *err, size_t errlen)
+{
+    for (size_t i = 0; kid != NULL && i < k->n; i++)
+        if (k->keys[i].kid && strlen(k->keys[i].kid) == kidlen && memcmp(k->keys[i].kid, kid, kidlen) == 0) {
+            snprintf(err, errlen, "%s: kid \"%.*s\" is used twice", setting, (int)kidlen, kid);
+            return false;
+        }
+    struct sp_auth_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
+    if (keys == NULL)
+        abort();
+    k->keys = keys;
+    keys[k->n++] = (struct sp_auth_key){ kid ? xdup(kid, kidlen) : NULL, xdup(m, len), len, alg };
+    return true;
+}
+
+static bool
+load_hs(struct sp_auth_keys *k, const char *spec, char *err, size_t errlen)
+{
+    for (size_t i = 1;; i++) {
+        const char *end = strchrnul(spec, ',');
+        const char *colon = memchr(spec, ':', (size_t)(end - spec));
+        /* Never quote a malformed entry: it may be a bare secret. */
+        if (colon == NULL || !kid_valid(spec, (size_t)(colon - spec))) {
+            snprintf(err, errlen, "SUPPORT_JWT_KEYS: entry %zu is not kid:secret "
+                     "(kid of 1-%d visible characters)", i, KID_MAX);
+            return false;
+        }
+        if (end - colon - 1 < HS_SECRET_MIN) {
+            snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter than "
+                     "%d bytes", (int)(colon - spec), spec, HS_SECRET_MIN);
+            return false;
+        }
+        if (!add_key(k, spec, (size_t)(colon - spec), colon + 1, (size_t)(end - colon - 1),
+                     JWT_ALG_HS256, "SUPPORT_JWT_KEYS", err, errlen))
+            return false;
+        if (*end == '\0')
+            return true;
+        spec = end + 1;
+    }
+}
+
+/* The key type decides the only algorithm a public key may verify. */
+static jwt_alg_t
+pem_alg(const char *pem, size_t len, const char **why)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+    int type = pk ? EVP_PKEY_get_base_id(pk) : EVP_PKEY_NONE;
+    jwt_alg_t alg = JWT_ALG_INVAL;
+    char group[64] = "";
+
+    if (type == EVP_PKEY_RSA && EVP_PKEY_get_bits(pk) >= 2048)
+        alg = JWT_ALG_RS256;
+    else if (type == EVP_PKEY_EC && EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL) == 1
+             && strcmp(group, "prime256v1") == 0)
+        alg = JWT_ALG_ES256;
+    *why = pk == NULL ? "is not a PEM public key"
+         : type == EVP_PKEY_RSA ? "is an RSA key shorter than 2048 bits"
+         : type == EVP_PKEY_EC ? "is an EC key not on P-256"
+         : "is neither RSA nor EC P-256";
+    EVP_PKEY_free(pk);
+    BIO_free(bio);
+    ERR_clear_error();
+    return alg;
+}
+
+#define PUBERR(...) (snprintf(err, errlen, "SUPPORT_JWT_PUBLIC_KEYS_FILE: " __VA_ARGS__), false)
+
+/* Walks the file line by line; see auth.h for the format. */
+static bool
+parse_pubfile(struct sp_auth_keys *k, const char *buf, size_t n, char *err, size_t errlen)
+{
+    const char *kid = NULL, *begin = NULL, *why;
+    size_t kidlen = 0, before = k->n;
+    int line = 0;
+
+    for (const char *s = buf, *next; s < buf + n; s = next) {
+        const char *nl = memchr(s, '\n', (size_t)(buf + n - s));
+        next = nl ? nl + 1 : buf + n;
+        size_t len = (size_t)((nl ? nl : buf + n) - s);
+        while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        line++;
+        if (begin != NULL) {
+            if (len != strlen(PEM_END) || memcmp(s, PEM_END, len) != 0)
+                continue;
+            jwt_alg_t alg = pem_alg(begin, (size_t)(next - begin), &why);
+            if (alg == JWT_ALG_INVAL)
+                return PUBERR("the key ending at line %d %s", line, why);
+            if (!add_key(k, kid, kidlen, begin, (size_t)(next - begin), alg,
+                         "SUPPORT_JWT_PUBLIC_KEYS_FILE", err, errlen))
+                return false;
+            begin = kid = NULL;
+        } else if (len == strlen(PEM_BEGIN) && memcmp(s, PEM_BEGIN, len) == 0) {
+            begin = s;
+        } else if (len > 4 && strncasecmp(s, "kid:", 4) == 0 && kid == NULL) {
+            for (kid = s + 4, kidlen = len - 4; kidlen > 0 && (*kid == ' ' || *kid == '\t'); kidlen--)
+                kid++;
+            if (!kid_valid(kid, kidlen))
+                return PUBERR("line %d: kid must be 1-%d visible characters", line, KID_MAX);
+        } else if (len != 0 && s[0] != '#') {
+            return PUBERR("line %d: want \"kid: NAME\" then a PEM public key, a comment or a "
+                          "blank line", line);
+        }
+    }
+    if (begin != NULL || kid != NULL)
+        return PUBERR("the file ends inside a key or after a kid line");
+    return k->n > before ? true : PUBERR("no public keys found");
+}
+
+static bool
+load_pub(struct sp_auth_keys *k, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return PUBERR("cannot open %s", path);
+    char *buf = malloc(PUBFILE_MAX + 1);
+    if (buf == NULL)
+        abort();
+    size_t n = fread(buf, 1, PUBFILE_MAX + 1, f);
+    bool ok = !ferror(f) && n <= PUBFILE_MAX;
+    fclose(f);
+    ok = ok ? parse_pubfile(k, buf, n, err, errlen)
+            : PUBERR("cannot read %s or it is over %u bytes", path, PUBFILE_MAX);
+    free(buf);
+    return ok;
+}
+
+struct sp_auth_keys *
+sp_auth_keys_load(const struct sp_auth_config *cfg, char *err, size_t errlen)
+{
+    bool has_hs = cfg->hs_keys && *cfg->hs_keys;
+    bool has_pub = cfg->public_keys_file && *cfg->public_keys_file;
+    if (!has_hs && !has_pub) {
+        snprintf(err, errlen, "no JWT keys: set SUPPORT_JWT_KEYS or SUPPORT_JWT_PUBLIC_KEYS_FILE");
+        return NULL;
+    }
+    if (cfg->leeway_seconds < 0 || cfg->leeway_seconds > 3600) {
+        snprintf(err, errlen, "JWT leeway must be 0-3600 seconds");
+        return NULL;
+    }
+    struct sp_auth_keys *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        abort();
+    k->leeway = cfg->leeway_seconds;
+    if (cfg->issuer && *cfg->issuer)
+        k->issuer = xdup(cfg->issuer, strlen(cfg->issuer));
+    if (cfg->audience && *cfg->audience)
+        k->audience = xdup(cfg->audience, strlen(cfg->audience));
+    if ((has_hs && !load_hs(k, cfg->hs_keys, err, errlen))
+        || (has_pub && !load_pub(k, cfg->public_keys_file, err, errlen))) {
+        sp_auth_keys_free(k);
+        return NULL;
+    }
+    return k;
+}
+
+void
+sp_auth_keys_free(struct sp_auth_keys *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->n; i++) {
+        OPENSSL_cleanse(k->keys[i].material, k->keys[i].len);
+        free(k->keys[i].material);
+        free(k->keys[i].kid);
+    }
+    free(k->keys);
+    free(k->issuer);
+    free(k->audience);
+    free(k);
+}
