@@ -54,32 +54,6 @@ render_session(struct sp_buf *b, const struct sp_chat_session *s)
     field(b, "last_message_at", s->last_message_at);
 }
 
-/* The server -> client frames of API.md §7: a system message (an agent
- * joined, the chat closed, ...) is a system frame, anything else a
- * message frame. */
-static void
-render_message(struct sp_buf *b, const struct sp_chat_message *m)
-{
-    if (m->event != NULL) {
-        sp_buf_printf(b, "{\"type\":\"system\",\"event\":");
-        sp_buf_json_cstr(b, m->event);
-        sp_buf_printf(b, ",\"id\":%lld", m->id);
-        field(b, "session_id", m->session_public_id);
-        field(b, "body", m->body);
-        field(b, "created_at", m->created_at);
-        sp_buf_putc(b, '}');
-        return;
-    }
-    sp_buf_printf(b, "{\"type\":\"message\",\"id\":%lld", m->id);
-    field(b, "session_id", m->session_public_id);
-    field(b, "sender_type", m->sender_type);
-    field(b, "sender_id", m->sender_id);
-    field(b, "body", m->body);
-    field(b, "created_at", m->created_at);
-    field(b, "client_id", m->client_id);
-    sp_buf_putc(b, '}');
-}
-
 /* Publishes a system frame to the session's subscribers (after commit;
  * a failure is logged by the bus and never fails the request). */
 static void
@@ -233,7 +207,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         if (i > 0)
             sp_buf_putc(b, ',');
         msgs[i].session_public_id = s.public_id;
-        render_message(b, &msgs[i]);
+        sp_chat_frame_message(b, &msgs[i]);
     }
     sp_buf_putc(b, ']');
     sp_api_next_cursor(r, b, "next_cursor", "c", next);
@@ -275,17 +249,13 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
                      v[M_CLIENT_ID].present ? v[M_CLIENT_ID].str : NULL, &m, &duplicate,
                      p) != SP_OK)
         return p->rc;
+    /* The answer is the stored frame, the very bytes subscribers get (as
+     * on the websocket path). */
     struct sp_buf *b = sp_api_buf(r);
-    render_message(b, &m);
-    if (!duplicate) {
-        /* Same bytes as the websocket path: subscribers get the stored frame. */
-        struct sp_buf frame;
-        sp_buf_init(&frame, r->arena, 512);
-        m.session_public_id = s.public_id;
-        sp_chat_frame_message(&frame, &m);
-        sp_chat_bus_publish(s.public_id, NULL, frame.data, frame.len);
-    }
-    if (duplicate)
+    sp_chat_frame_message(b, &m);
+    if (!duplicate)
+        sp_chat_bus_publish(s.public_id, NULL, b->data, b->len);
+    else
         sp_resp_header(r, "Idempotent-Replayed", "true");
     sp_resp_json(r, duplicate ? 200 : 201, b);
     return SP_OK;

@@ -1351,3 +1351,10 @@ sp_t_stackctl(const char *args)
     int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
     ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
 }
+
+const char *
+sp_t_ticket_of_new_customer_at(const char *file, int line, const char *subject)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    return sp_t_ticket_create_at(file, line, &c, subject);
+}

@@ -235,6 +235,10 @@ void sp_t_assert_message_view_at(const char *file, int line, struct json_object 
 /* POST /support/tickets {subject, description "About <subject>"} as u;
  * asserts 201 and returns the public_id (arena-owned). */
 #define sp_t_ticket_create(u, subject) sp_t_ticket_create_at(__FILE__, __LINE__, (u), (subject))
+/* A ticket of a new customer (for tests about the agent side). */
+#define sp_t_ticket_of_new_customer(subject) \
+    sp_t_ticket_of_new_customer_at(__FILE__, __LINE__, (subject))
+const char *sp_t_ticket_of_new_customer_at(const char *file, int line, const char *subject);
 /* POST /support/tickets/:id/messages {body} as u; asserts 201, returns the
  * message id. */
 #define sp_t_ticket_reply(u, public_id, body) \

@@ -46,13 +46,6 @@ patch_ok(const struct sp_t_user *a, const char *ref, const char *json)
     sp_t_resp_free(r);
 }
 
-static const char *
-new_ticket(const char *subject)
-{
-    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    return sp_t_ticket_create(&c, subject);
-}
-
 static int64_t
 version_of(const struct sp_t_user *a, const char *pid)
 {
@@ -67,7 +60,7 @@ version_of(const struct sp_t_user *a, const char *pid)
 START_TEST(claim_of_unassigned_ticket_assigns_me)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("claim me");
+    const char *pid = sp_t_ticket_of_new_customer("claim me");
     int64_t me = sp_t_agent_id(&a);
     int64_t v = version_of(&a, pid);
 
@@ -96,7 +89,7 @@ END_TEST
 START_TEST(claim_by_numeric_id_works)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("claim by id");
+    const char *pid = sp_t_ticket_of_new_customer("claim by id");
     const char *id = sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'", pid);
     struct sp_t_resp *r = claim(&a, id);
     sp_t_assert_json(r, 200);
@@ -109,7 +102,7 @@ END_TEST
 START_TEST(claim_again_by_me_is_200_and_writes_nothing)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("claim twice");
+    const char *pid = sp_t_ticket_of_new_customer("claim twice");
     int64_t me = sp_t_agent_id(&a);
     sp_t_resp_free(claim(&a, pid));
     int64_t v = version_of(&a, pid);
@@ -129,7 +122,7 @@ START_TEST(claim_of_a_ticket_of_another_agent_is_409_already_assigned)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
     struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("taken");
+    const char *pid = sp_t_ticket_of_new_customer("taken");
     int64_t first = sp_t_agent_id(&a);
     sp_t_resp_free(claim(&a, pid));
     int64_t v = version_of(&a, pid);
@@ -149,7 +142,7 @@ END_TEST
 START_TEST(claim_of_a_closed_ticket_is_409_ticket_closed)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("closed claim");
+    const char *pid = sp_t_ticket_of_new_customer("closed claim");
     patch_ok(&a, pid, "{\"status\":\"closed\"}");
     struct sp_t_resp *r = claim(&a, pid);
     sp_t_assert_problem(r, 409, "ticket_closed");
@@ -173,7 +166,7 @@ END_TEST
 static void
 race_once(void)
 {
-    const char *pid = new_ticket("race");
+    const char *pid = sp_t_ticket_of_new_customer("race");
     struct sp_t_user agents[NCLAIMERS];
     const char *tokens[NCLAIMERS], *paths[NCLAIMERS];
     int64_t ids[NCLAIMERS];
@@ -225,7 +218,7 @@ END_TEST
 START_TEST(escalate_without_reason_is_422_required)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("no reason");
+    const char *pid = sp_t_ticket_of_new_customer("no reason");
     struct sp_t_resp *r = escalate(&a, pid, "{\"provider_id\":17}");
     sp_t_assert_invalid(r, "reason", "required");
     sp_t_resp_free(r);
@@ -236,7 +229,7 @@ END_TEST
 START_TEST(escalate_with_empty_reason_is_422)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("empty reason");
+    const char *pid = sp_t_ticket_of_new_customer("empty reason");
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"\",\"provider_id\":17}");
     sp_t_assert_invalid(r, "reason", NULL);
     sp_t_resp_free(r);
@@ -247,7 +240,7 @@ END_TEST
 START_TEST(escalate_with_provider_id_of_wrong_type_is_422)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("bad provider");
+    const char *pid = sp_t_ticket_of_new_customer("bad provider");
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"x\",\"provider_id\":\"17\"}");
     sp_t_assert_invalid(r, "provider_id", "wrong_type");
     sp_t_resp_free(r);
@@ -258,7 +251,7 @@ END_TEST
 START_TEST(escalate_without_any_provider_is_422_no_provider)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("no provider");
+    const char *pid = sp_t_ticket_of_new_customer("no provider");
     int64_t v = version_of(&a, pid);
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"they must fix it\"}");
     sp_t_assert_problem(r, 422, "no_provider");
@@ -276,7 +269,7 @@ END_TEST
 START_TEST(escalate_with_provider_id_escalates_and_notifies)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("escalate normal");
+    const char *pid = sp_t_ticket_of_new_customer("escalate normal");
     const char *reason = "Provider double-charged the customer";
     struct sp_t_resp *r = escalate(&a, pid, sp_t_fmt("{\"reason\":%s,\"provider_id\":4711}",
                                                      sp_t_jq(reason)));
@@ -361,7 +354,7 @@ END_TEST
 START_TEST(escalate_raises_low_to_high)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("escalate low");
+    const char *pid = sp_t_ticket_of_new_customer("escalate low");
     patch_ok(&a, pid, "{\"priority\":\"low\"}");
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
     sp_t_assert_json(r, 200);
@@ -379,7 +372,7 @@ END_TEST
 START_TEST(escalate_keeps_urgent_urgent)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("escalate urgent");
+    const char *pid = sp_t_ticket_of_new_customer("escalate urgent");
     patch_ok(&a, pid, "{\"priority\":\"urgent\"}");
     ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
@@ -394,7 +387,7 @@ END_TEST
 START_TEST(escalate_keeps_high_high)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("escalate high");
+    const char *pid = sp_t_ticket_of_new_customer("escalate high");
     patch_ok(&a, pid, "{\"priority\":\"high\"}");
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"r\",\"provider_id\":5}");
     sp_t_assert_json(r, 200);
@@ -407,7 +400,7 @@ END_TEST
 START_TEST(escalating_again_records_a_new_event_and_notification)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("escalate twice");
+    const char *pid = sp_t_ticket_of_new_customer("escalate twice");
     struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"first\",\"provider_id\":8}");
     sp_t_assert_json(r, 200);
     int64_t v = sp_t_jint(r->json, "version");

@@ -49,13 +49,6 @@ patch_status(const struct sp_t_user *a, const char *ref, const char *status)
     sp_t_resp_free(r);
 }
 
-static const char *
-new_ticket(const char *subject)
-{
-    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    return sp_t_ticket_create(&c, subject);
-}
-
 /* The message as the agent view shows it. */
 static void
 assert_agent_message(struct json_object *m, const struct sp_t_user *a, bool internal)
@@ -73,7 +66,7 @@ assert_agent_message(struct json_object *m, const struct sp_t_user *a, bool inte
 START_TEST(public_reply_is_201_with_the_message_in_the_agent_view)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply 201");
+    const char *pid = sp_t_ticket_of_new_customer("reply 201");
     struct sp_t_resp *r = reply(&a, pid, "We are on it.");
     sp_t_assert_json(r, 201);
     assert_agent_message(r->json, &a, false);
@@ -116,7 +109,7 @@ START_TEST(first_public_reply_records_the_first_response_once)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
     struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("first response");
+    const char *pid = sp_t_ticket_of_new_customer("first response");
     struct sp_t_resp *r = sp_t_agent_ticket(&a, pid);
     sp_t_assert_jnull(r->json, "first_responded_at");
     ck_assert_str_eq(sp_t_jstr(r->json, "sla_due_at"),
@@ -153,7 +146,7 @@ END_TEST
 START_TEST(public_reply_on_open_unassigned_ticket_assigns_the_replier_and_starts_work)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply starts work");
+    const char *pid = sp_t_ticket_of_new_customer("reply starts work");
     int64_t me = sp_t_agent_id(&a);
     struct sp_t_resp *g = sp_t_agent_ticket(&a, pid);
     int64_t v = sp_t_jint(g->json, "version");
@@ -187,7 +180,7 @@ END_TEST
 START_TEST(public_reply_on_open_ticket_of_another_agent_keeps_the_assignee)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply keeps assignee");
+    const char *pid = sp_t_ticket_of_new_customer("reply keeps assignee");
     const char *other = sp_t_db_agent_new();
     sp_t_db_ticket_assign(pid, other);
     struct sp_t_resp *r = reply(&a, pid, "Helping out.");
@@ -204,7 +197,7 @@ END_TEST
 START_TEST(public_reply_with_status_pending_customer_ends_pending_customer)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply and wait");
+    const char *pid = sp_t_ticket_of_new_customer("reply and wait");
     int64_t me = sp_t_agent_id(&a);
     struct sp_t_resp *r = post_message(&a, pid,
                                        "{\"body\":\"Can you send a screenshot?\","
@@ -231,7 +224,7 @@ END_TEST
 START_TEST(public_reply_with_status_resolved_on_in_progress_ticket_resolves_it)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply and resolve");
+    const char *pid = sp_t_ticket_of_new_customer("reply and resolve");
     patch_status(&a, pid, "in_progress");
     struct sp_t_resp *r = post_message(&a, pid, "{\"body\":\"Done.\",\"status\":\"resolved\"}");
     sp_t_assert_json(r, 201);
@@ -247,7 +240,7 @@ END_TEST
 START_TEST(reply_with_a_refused_status_is_409_and_stores_no_message)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("reply bad move");
+    const char *pid = sp_t_ticket_of_new_customer("reply bad move");
     patch_status(&a, pid, "in_progress");
     struct sp_t_resp *r = post_message(&a, pid, "{\"body\":\"Back to open\",\"status\":\"open\"}");
     sp_t_assert_problem(r, 409, "invalid_transition");
@@ -302,7 +295,7 @@ END_TEST
 START_TEST(internal_note_with_is_internal_false_is_a_public_reply)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("explicit public");
+    const char *pid = sp_t_ticket_of_new_customer("explicit public");
     struct sp_t_resp *r = post_message(&a, pid, "{\"body\":\"public\",\"is_internal\":false}");
     sp_t_assert_json(r, 201);
     assert_agent_message(r->json, &a, false);
@@ -318,7 +311,7 @@ END_TEST
 START_TEST(public_reply_on_closed_ticket_is_409_ticket_closed)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("closed reply");
+    const char *pid = sp_t_ticket_of_new_customer("closed reply");
     patch_status(&a, pid, "closed");
     struct sp_t_resp *r = reply(&a, pid, "too late");
     sp_t_assert_problem(r, 409, "ticket_closed");
@@ -334,7 +327,7 @@ END_TEST
 START_TEST(internal_note_on_closed_ticket_is_201)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("closed note");
+    const char *pid = sp_t_ticket_of_new_customer("closed note");
     patch_status(&a, pid, "closed");
     struct sp_t_resp *r = internal_note(&a, pid, "for the record");
     sp_t_assert_json(r, 201);
@@ -352,7 +345,7 @@ END_TEST
 START_TEST(reply_body_is_sanitized)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("sanitize");
+    const char *pid = sp_t_ticket_of_new_customer("sanitize");
     struct sp_t_resp *r = reply(&a, pid,
                                 "<p onclick=\"x()\">Hi <script>alert(1)</script><b>there</b> "
                                 "<a href=\"javascript:evil()\">x</a> a < b</p>");
@@ -370,7 +363,7 @@ END_TEST
 START_TEST(internal_note_body_is_sanitized_too)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("sanitize note");
+    const char *pid = sp_t_ticket_of_new_customer("sanitize note");
     struct sp_t_resp *r = internal_note(&a, pid, "<i>note</i><iframe src=x>hidden</iframe>");
     sp_t_assert_json(r, 201);
     ck_assert_str_eq(sp_t_jstr(r->json, "body"), "<i>note</i>");
@@ -382,7 +375,7 @@ static void
 assert_reply_invalid(const char *json, const char *field, const char *code)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("invalid agent reply");
+    const char *pid = sp_t_ticket_of_new_customer("invalid agent reply");
     struct sp_t_resp *r = post_message(&a, pid, json);
     sp_t_assert_invalid(r, field, code);
     sp_t_resp_free(r);
@@ -451,7 +444,7 @@ END_TEST
 START_TEST(idempotency_key_replays_the_first_reply)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    const char *pid = new_ticket("idempotent reply");
+    const char *pid = sp_t_ticket_of_new_customer("idempotent reply");
     const char *key = sp_t_fmt("Idempotency-Key: %s", sp_t_unique("agent-reply"));
     const char *hdrs[] = {key, NULL};
     const char *json = "{\"body\":\"Only once, please.\"}";
