@@ -134,7 +134,7 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     if (app->rules == NULL)
         return false;
     app->ticket_views = sp_stamp_cache_new((size_t)app->cfg.ticket_view_cache,
-                                           SP_TICKET_VIEW_CACHE_MAX_BYTES);
+                                           SP_TICKET_VIEW_MAX_BYTES, SP_TICKET_VIEWS_MAX_BYTES);
     if (app->ticket_views == NULL)
         return false;
     fill_env(app, env);

@@ -14,8 +14,10 @@
 #include "http/http.h"
 #include "http/router.h"
 
-/* Larger customer ticket views are rendered on every read. */
-#define SP_TICKET_VIEW_CACHE_MAX_BYTES (64 * 1024)
+/* Larger customer ticket views are rendered on every read; a worker keeps
+ * at most SP_TICKET_VIEWS_MAX_BYTES of renderings. */
+#define SP_TICKET_VIEW_MAX_BYTES  (64 * 1024)
+#define SP_TICKET_VIEWS_MAX_BYTES (16 * 1024 * 1024)
 
 struct sp_app {
     struct sp_config cfg;

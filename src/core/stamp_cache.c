@@ -18,17 +18,19 @@ struct entry {
 struct sp_stamp_cache {
     size_t nslots;
     size_t max_value;
+    size_t max_total, total;    /* bytes of stored values */
     struct entry **slots;
 };
 
 struct sp_stamp_cache *
-sp_stamp_cache_new(size_t slots, size_t max_value)
+sp_stamp_cache_new(size_t slots, size_t max_value, size_t max_total)
 {
     struct sp_stamp_cache *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
     c->nslots = slots;
     c->max_value = max_value;
+    c->max_total = max_total;
     if (slots > 0 && (c->slots = calloc(slots, sizeof(*c->slots))) == NULL) {
         free(c);
         return NULL;
@@ -95,10 +97,12 @@ sp_stamp_cache_put(struct sp_stamp_cache *c, const char *key, long long version,
         return;
     size_t klen = strlen(key), tlen = tag != NULL ? strlen(tag) : 0;
     struct entry **slot = &c->slots[slot_of(c, key, klen)];
+    if (*slot != NULL)
+        c->total -= (*slot)->value_len;
     free(*slot);
     *slot = NULL;
-    if (len > c->max_value)
-        return;
+    if (len > c->max_value || len > c->max_total - c->total)
+        return;  /* the old entry is gone all the same: it is stale now */
     struct entry *e = malloc(sizeof(*e) + klen + tlen + len + 3);
     if (e == NULL)
         return;  /* not cached this time; the answer is still right */
@@ -115,4 +119,5 @@ sp_stamp_cache_put(struct sp_stamp_cache *c, const char *key, long long version,
     memcpy(p, value, len);
     p[len] = '\0';
     *slot = e;
+    c->total += len;
 }

@@ -24,8 +24,9 @@ struct sp_stamped {
 };
 
 /* slots == 0 gives a cache that stores nothing; values longer than
- * max_value are not stored. NULL when out of memory. */
-struct sp_stamp_cache *sp_stamp_cache_new(size_t slots, size_t max_value);
+ * max_value are not stored, nor any value that would take the stored
+ * values past max_total bytes. NULL when out of memory. */
+struct sp_stamp_cache *sp_stamp_cache_new(size_t slots, size_t max_value, size_t max_total);
 void sp_stamp_cache_free(struct sp_stamp_cache *c);
 
 /* The entry of key, whatever its stamp; false when there is none. */

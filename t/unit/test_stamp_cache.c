@@ -12,7 +12,7 @@
 
 START_TEST(a_stored_value_is_found_with_its_stamp)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(64, 1024);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(64, 1024, 1 << 20);
     ck_assert_ptr_nonnull(c);
     struct sp_stamped s;
     ck_assert(!sp_stamp_cache_find(c, "T1|cust", &s));
@@ -35,7 +35,7 @@ END_TEST
 
 START_TEST(a_null_tag_differs_from_an_empty_one)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024, 1 << 20);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "k", 1, NULL, "v", 1);
     ck_assert(sp_stamp_cache_find(c, "k", &s));
@@ -52,7 +52,7 @@ END_TEST
 
 START_TEST(a_put_replaces_the_entry_of_its_key)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024, 1 << 20);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "k", 1, "a", "old", 3);
     sp_stamp_cache_put(c, "k", 2, "a", "newer", 5);
@@ -65,7 +65,7 @@ END_TEST
 
 START_TEST(values_may_hold_nul_bytes_and_are_terminated)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 1024, 1 << 20);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "k", 1, "a", "x\0y", 3);
     ck_assert(sp_stamp_cache_find(c, "k", &s));
@@ -77,7 +77,7 @@ END_TEST
 
 START_TEST(a_value_over_the_limit_is_not_kept_and_drops_the_old_one)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 4);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(8, 4, 1 << 20);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "k", 1, "a", "four", 4);
     ck_assert(sp_stamp_cache_find(c, "k", &s));
@@ -91,7 +91,7 @@ END_TEST
 START_TEST(slots_bound_the_entries)
 {
     /* one slot: every key evicts the previous one */
-    struct sp_stamp_cache *c = sp_stamp_cache_new(1, 64);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(1, 64, 1 << 20);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "a", 1, NULL, "1", 1);
     sp_stamp_cache_put(c, "b", 1, NULL, "2", 1);
@@ -100,7 +100,7 @@ START_TEST(slots_bound_the_entries)
     sp_stamp_cache_free(c);
 
     /* many keys in 16 slots: never more than 16 found, the last one always */
-    c = sp_stamp_cache_new(16, 64);
+    c = sp_stamp_cache_new(16, 64, 1 << 20);
     char key[32];
     for (int i = 0; i < 1000; i++) {
         snprintf(key, sizeof(key), "key-%d", i);
@@ -121,9 +121,33 @@ START_TEST(slots_bound_the_entries)
 }
 END_TEST
 
+START_TEST(stored_values_stay_within_the_byte_budget)
+{
+    /* 10 bytes in all: the third 4-byte value does not fit */
+    struct sp_stamp_cache *c = sp_stamp_cache_new(64, 8, 10);
+    struct sp_stamped s;
+    sp_stamp_cache_put(c, "a", 1, NULL, "aaaa", 4);
+    sp_stamp_cache_put(c, "b", 1, NULL, "bbbb", 4);
+    sp_stamp_cache_put(c, "c", 1, NULL, "cccc", 4);
+    ck_assert(sp_stamp_cache_find(c, "a", &s));
+    ck_assert(sp_stamp_cache_find(c, "b", &s));
+    ck_assert(!sp_stamp_cache_find(c, "c", &s));
+    /* replacing a value gives its bytes back first */
+    sp_stamp_cache_put(c, "a", 2, NULL, "aaaaaa", 6);
+    ck_assert(sp_stamp_cache_find(c, "a", &s));
+    ck_assert_int_eq(s.version, 2);
+    /* and a value that is dropped gives them back too */
+    sp_stamp_cache_put(c, "a", 3, NULL, "too long a value", 16);
+    ck_assert(!sp_stamp_cache_find(c, "a", &s));
+    sp_stamp_cache_put(c, "c", 1, NULL, "cccc", 4);
+    ck_assert(sp_stamp_cache_find(c, "c", &s));
+    sp_stamp_cache_free(c);
+}
+END_TEST
+
 START_TEST(zero_slots_store_nothing)
 {
-    struct sp_stamp_cache *c = sp_stamp_cache_new(0, 1024);
+    struct sp_stamp_cache *c = sp_stamp_cache_new(0, 1024, 1 << 20);
     ck_assert_ptr_nonnull(c);
     struct sp_stamped s;
     sp_stamp_cache_put(c, "k", 1, "a", "v", 1);
@@ -144,6 +168,7 @@ main(void)
     tcase_add_test(tc, values_may_hold_nul_bytes_and_are_terminated);
     tcase_add_test(tc, a_value_over_the_limit_is_not_kept_and_drops_the_old_one);
     tcase_add_test(tc, slots_bound_the_entries);
+    tcase_add_test(tc, stored_values_stay_within_the_byte_budget);
     tcase_add_test(tc, zero_slots_store_nothing);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
