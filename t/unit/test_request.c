@@ -1,0 +1,201 @@
+/*
+ * test_request: the response side of src/http/request.c over a real
+ * libfcgi connection. This test plays nginx's part of the FastCGI protocol
+ * on a unix socket, and the worker's part with libfcgi and sp_req.
+ * sp_resp_finish() must hand the client the whole response and EOF while
+ * the handler is still running. With fastcgi_keep_conn off, nginx takes
+ * EOF as the end, and nchan drops the offline hook of a subscriber that
+ * leaves while its online hook is still in flight.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "http/dispatch.h"
+#include "http/http.h"
+#include "unit.h"
+
+#define FCGI_BEGIN_REQUEST 1
+#define FCGI_END_REQUEST   3
+#define FCGI_PARAMS        4
+#define FCGI_STDIN         5
+#define FCGI_STDOUT        6
+
+static char sock_path[108];
+static int listen_fd = -1;
+
+static void
+record(unsigned char *buf, size_t *len, int type, const void *content, size_t n)
+{
+    unsigned char h[8] = {1, (unsigned char)type, 0, 1, (unsigned char)(n >> 8),
+                          (unsigned char)(n & 0xff), 0, 0};
+    memcpy(buf + *len, h, 8);
+    memcpy(buf + *len + 8, content, n);
+    *len += 8 + n;
+}
+
+static size_t
+param(unsigned char *out, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    out[0] = (unsigned char)nl;
+    out[1] = (unsigned char)vl;
+    memcpy(out + 2, name, nl);
+    memcpy(out + 2 + nl, value, vl);
+    return 2 + nl + vl;
+}
+
+/* Connects as nginx would and sends one GET request (keep_conn off). */
+static int
+send_request(void)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    strcpy(sa.sun_path, sock_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    unsigned char buf[1024], params[512];
+    size_t len = 0, plen = 0;
+    const unsigned char begin[8] = {0, 1 /* responder */, 0 /* no keep_conn */, 0, 0, 0, 0, 0};
+    record(buf, &len, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
+    plen += param(params + plen, "REQUEST_METHOD", "GET");
+    plen += param(params + plen, "REQUEST_URI", "/hook");
+    plen += param(params + plen, "HTTP_X_REQUEST_ID", "test-finish");
+    record(buf, &len, FCGI_PARAMS, params, plen);
+    record(buf, &len, FCGI_PARAMS, "", 0);
+    record(buf, &len, FCGI_STDIN, "", 0);
+    ck_assert_int_eq(write(fd, buf, len), (ssize_t)len);
+    return fd;
+}
+
+/* Reads what the worker sent within timeout_ms: true when the peer closed
+ * its side (EOF). */
+static bool
+read_until_eof(int fd, int timeout_ms, unsigned char *buf, size_t cap, size_t *len)
+{
+    *len = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, timeout_ms);
+        if (n <= 0)
+            return false;
+        ssize_t k = read(fd, buf + *len, cap - *len);
+        if (k == 0)
+            return true;
+        ck_assert_int_gt(k, 0);
+        *len += (size_t)k;
+        ck_assert_uint_lt(*len, cap);
+    }
+}
+
+static void
+setup(void)
+{
+    snprintf(sock_path, sizeof(sock_path), "/tmp/sp-test-request-%d.sock", (int)getpid());
+    unlink(sock_path);
+    ck_assert_int_eq(FCGX_Init(), 0);
+    listen_fd = FCGX_OpenSocket(sock_path, 4);
+    ck_assert_int_ge(listen_fd, 0);
+}
+
+static void
+teardown(void)
+{
+    close(listen_fd);
+    unlink(sock_path);
+}
+
+START_TEST(finish_hands_over_the_whole_response_and_eof_while_the_handler_runs)
+{
+    int client = send_request();
+    FCGX_Request req;
+    ck_assert_int_eq(FCGX_InitRequest(&req, listen_fd, 0), 0);
+    ck_assert_int_ge(FCGX_Accept_r(&req), 0);
+
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_http_env env = {.max_body_bytes = 1024};
+    struct sp_req r;
+    sp_req_init(&r, &a, &env, req.envp);
+    r.fcgx = &req;
+    sp_resp_send(&r, 204, NULL, NULL, 0);
+
+    /* Sent but not finished: libfcgi buffers, nothing has arrived. */
+    unsigned char buf[4096];
+    size_t len;
+    ck_assert(!read_until_eof(client, 100, buf, sizeof(buf), &len));
+    ck_assert_uint_eq(len, 0);
+
+    sp_resp_finish(&r);
+    /* The handler is still running (FCGX_Finish_r has not been called), yet
+     * the client has the headers, the end of the request and EOF. */
+    ck_assert_msg(read_until_eof(client, 2000, buf, sizeof(buf), &len),
+                  "no EOF after sp_resp_finish (%zu bytes came)", len);
+    ck_assert_uint_ge(len, 8);
+    ck_assert_int_eq(buf[1], FCGI_STDOUT);
+    ck_assert_ptr_nonnull(memmem(buf, len, "Status: 204", 11));
+    ck_assert_ptr_nonnull(memmem(buf, len, "X-Request-Id: test-finish", 25));
+    bool ended = false;
+    for (size_t at = 0; at + 8 <= len;) {
+        size_t clen = ((size_t)buf[at + 4] << 8) | buf[at + 5];
+        if (buf[at + 1] == FCGI_END_REQUEST)
+            ended = true;
+        at += 8 + clen + buf[at + 6];
+    }
+    ck_assert_msg(ended, "no FCGI_END_REQUEST record");
+    /* The parameters stay readable for the rest of the handler. */
+    ck_assert_str_eq(sp_req_header(&r, "X-Request-Id"), "test-finish");
+
+    /* The server's usual finish afterwards is harmless. */
+    close(client);
+    FCGX_Finish_r(&req);
+    FCGX_Free(&req, 1);
+    sp_arena_destroy(&a);
+}
+END_TEST
+
+START_TEST(finish_before_any_answer_does_nothing)
+{
+    int client = send_request();
+    FCGX_Request req;
+    ck_assert_int_eq(FCGX_InitRequest(&req, listen_fd, 0), 0);
+    ck_assert_int_ge(FCGX_Accept_r(&req), 0);
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_http_env env = {.max_body_bytes = 1024};
+    struct sp_req r;
+    sp_req_init(&r, &a, &env, req.envp);
+    r.fcgx = &req;
+    sp_resp_finish(&r);  /* nothing sent yet: the connection stays usable */
+    unsigned char buf[4096];
+    size_t len;
+    ck_assert(!read_until_eof(client, 100, buf, sizeof(buf), &len));
+    sp_resp_send(&r, 200, "text/plain", "late", 4);
+    FCGX_Finish_r(&req);
+    ck_assert(read_until_eof(client, 2000, buf, sizeof(buf), &len));
+    ck_assert_ptr_nonnull(memmem(buf, len, "late", 4));
+    close(client);
+    FCGX_Free(&req, 1);
+    sp_arena_destroy(&a);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("request");
+    TCase *tc = tcase_create("finish");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, finish_hands_over_the_whole_response_and_eof_while_the_handler_runs);
+    tcase_add_test(tc, finish_before_any_answer_does_nothing);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}
