@@ -96,6 +96,37 @@ read_until_eof(int fd, int timeout_ms, unsigned char *buf, size_t cap, size_t *l
     }
 }
 
+/* One request as a worker sees it: nginx's side connected and sent, libfcgi
+ * accepted it, sp_req reads it. */
+struct served {
+    int client;
+    FCGX_Request req;
+    struct sp_arena arena;
+    struct sp_http_env env;
+    struct sp_req r;
+};
+
+static void
+serve_begin(struct served *s)
+{
+    s->client = send_request();
+    ck_assert_int_eq(FCGX_InitRequest(&s->req, listen_fd, 0), 0);
+    ck_assert_int_ge(FCGX_Accept_r(&s->req), 0);
+    sp_arena_init(&s->arena, 4096);
+    s->env = (struct sp_http_env){.max_body_bytes = 1024};
+    sp_req_init(&s->r, &s->arena, &s->env, s->req.envp);
+    s->r.fcgx = &s->req;
+}
+
+static void
+serve_end(struct served *s)
+{
+    close(s->client);
+    FCGX_Finish_r(&s->req);  /* what the server does after every handler */
+    FCGX_Free(&s->req, 1);
+    sp_arena_destroy(&s->arena);
+}
+
 static void
 setup(void)
 {
@@ -115,18 +146,10 @@ teardown(void)
 
 START_TEST(finish_hands_over_the_whole_response_and_eof_while_the_handler_runs)
 {
-    int client = send_request();
-    FCGX_Request req;
-    ck_assert_int_eq(FCGX_InitRequest(&req, listen_fd, 0), 0);
-    ck_assert_int_ge(FCGX_Accept_r(&req), 0);
-
-    struct sp_arena a;
-    sp_arena_init(&a, 4096);
-    struct sp_http_env env = {.max_body_bytes = 1024};
-    struct sp_req r;
-    sp_req_init(&r, &a, &env, req.envp);
-    r.fcgx = &req;
-    sp_resp_send(&r, 204, NULL, NULL, 0);
+    struct served s;
+    serve_begin(&s);
+    int client = s.client;
+    sp_resp_send(&s.r, 204, NULL, NULL, 0);
 
     /* Sent but not finished: libfcgi buffers, nothing has arrived. */
     unsigned char buf[4096];
@@ -134,7 +157,7 @@ START_TEST(finish_hands_over_the_whole_response_and_eof_while_the_handler_runs)
     ck_assert(!read_until_eof(client, 100, buf, sizeof(buf), &len));
     ck_assert_uint_eq(len, 0);
 
-    sp_resp_finish(&r);
+    sp_resp_finish(&s.r);
     /* The handler is still running (FCGX_Finish_r has not been called), yet
      * the client has the headers, the end of the request and EOF. */
     ck_assert_msg(read_until_eof(client, 2000, buf, sizeof(buf), &len),
@@ -152,39 +175,25 @@ START_TEST(finish_hands_over_the_whole_response_and_eof_while_the_handler_runs)
     }
     ck_assert_msg(ended, "no FCGI_END_REQUEST record");
     /* The parameters stay readable for the rest of the handler. */
-    ck_assert_str_eq(sp_req_header(&r, "X-Request-Id"), "test-finish");
-
+    ck_assert_str_eq(sp_req_header(&s.r, "X-Request-Id"), "test-finish");
     /* The server's usual finish afterwards is harmless. */
-    close(client);
-    FCGX_Finish_r(&req);
-    FCGX_Free(&req, 1);
-    sp_arena_destroy(&a);
+    serve_end(&s);
 }
 END_TEST
 
 START_TEST(finish_before_any_answer_does_nothing)
 {
-    int client = send_request();
-    FCGX_Request req;
-    ck_assert_int_eq(FCGX_InitRequest(&req, listen_fd, 0), 0);
-    ck_assert_int_ge(FCGX_Accept_r(&req), 0);
-    struct sp_arena a;
-    sp_arena_init(&a, 4096);
-    struct sp_http_env env = {.max_body_bytes = 1024};
-    struct sp_req r;
-    sp_req_init(&r, &a, &env, req.envp);
-    r.fcgx = &req;
-    sp_resp_finish(&r);  /* nothing sent yet: the connection stays usable */
+    struct served s;
+    serve_begin(&s);
+    sp_resp_finish(&s.r);  /* nothing sent yet: the connection stays usable */
     unsigned char buf[4096];
     size_t len;
-    ck_assert(!read_until_eof(client, 100, buf, sizeof(buf), &len));
-    sp_resp_send(&r, 200, "text/plain", "late", 4);
-    FCGX_Finish_r(&req);
-    ck_assert(read_until_eof(client, 2000, buf, sizeof(buf), &len));
+    ck_assert(!read_until_eof(s.client, 100, buf, sizeof(buf), &len));
+    sp_resp_send(&s.r, 200, "text/plain", "late", 4);
+    FCGX_Finish_r(&s.req);
+    ck_assert(read_until_eof(s.client, 2000, buf, sizeof(buf), &len));
     ck_assert_ptr_nonnull(memmem(buf, len, "late", 4));
-    close(client);
-    FCGX_Free(&req, 1);
-    sp_arena_destroy(&a);
+    serve_end(&s);
 }
 END_TEST
 
