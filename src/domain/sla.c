@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include <json-c/json.h>
+
 #define MINUTE_MS INT64_C(60000)
 #define MAX_TARGET_MS (SP_SLA_MAX_MINUTES * MINUTE_MS)
 
@@ -52,6 +54,27 @@ struct sp_sla_targets
 sp_sla_default_targets(enum sp_priority p)
 {
     return default_targets[p < SP_PRIORITY_MAX ? p : SP_PRIORITY_NORMAL];
+}
+
+struct sp_sla_targets
+sp_sla_targets_pick(const char *policies_json, enum sp_priority p)
+{
+    struct sp_sla_targets t = sp_sla_default_targets(p);
+    struct json_object *arr = policies_json != NULL ? json_tokener_parse(policies_json) : NULL;
+    size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *row = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(row, json_type_array) || json_object_array_length(row) != 3)
+            continue;
+        const char *prio = json_object_get_string(json_object_array_get_idx(row, 0));
+        if (prio == NULL || p >= SP_PRIORITY_MAX || strcmp(prio, priority_names[p]) != 0)
+            continue;
+        t.first_response_minutes = json_object_get_int(json_object_array_get_idx(row, 1));
+        t.resolution_minutes = json_object_get_int(json_object_array_get_idx(row, 2));
+        break;  /* the first match: the list puts the category's own rows first */
+    }
+    json_object_put(arr);
+    return t;
 }
 
 /* Dates are stored values: saturate rather than wrap, so a corrupt

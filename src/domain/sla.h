@@ -57,6 +57,11 @@ struct sp_sla_targets {
 /* The defaults of API.md §5.2, used when no support_sla_policies row
  * applies; an out-of-range priority gets normal's. */
 struct sp_sla_targets sp_sla_default_targets(enum sp_priority p);
+/* The targets for priority p from a JSON array of policies
+ * [[priority, first_response_minutes, resolution_minutes], ...] in order
+ * of preference (a category's own rows before the defaults): the first
+ * row of priority p; the built-in defaults when there is none. */
+struct sp_sla_targets sp_sla_targets_pick(const char *policies_json, enum sp_priority p);
 
 /* The SLA columns of one ticket. */
 struct sp_sla {

@@ -174,24 +174,15 @@ enum sp_rc
 sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long category_id,
                       struct sp_sla_targets *out, struct sp_problem *p)
 {
-    static struct sp_stmt stmt = SP_STMT(
-        "sla_targets",
-        "SELECT first_response_minutes, resolution_minutes FROM support_sla_policies"
-        " WHERE priority = $1 AND (category_id IS NULL OR category_id = $2::bigint)"
-        " ORDER BY category_id NULLS LAST LIMIT 1",
-        2);
+    static struct sp_stmt stmt =
+        SP_STMT("sla_policies", "SELECT " SP_SLA_POLICIES_JSON("$1::bigint"), 1);
     char cat[24];
     snprintf(cat, sizeof(cat), "%lld", category_id);
-    const char *params[2] = {sp_priority_name(priority), cat};
+    const char *params[1] = {cat};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &stmt, params, p);
     if (r == NULL)
         return p->rc;
-    if (PQntuples(r) == 0) {
-        *out = sp_sla_default_targets(priority);
-        return SP_OK;
-    }
-    out->first_response_minutes = (int32_t)sp_db_int(r, 0, 0);
-    out->resolution_minutes = (int32_t)sp_db_int(r, 0, 1);
+    *out = sp_sla_targets_pick(sp_db_str(r, 0, 0), priority);
     return SP_OK;
 }
 

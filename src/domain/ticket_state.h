@@ -102,6 +102,15 @@ bool sp_ticket_changed(const struct sp_ticket_change *c);
 enum sp_rc sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
                            const char **message_created_at, struct sp_problem *p);
 
+/* The SLA policies a ticket of category category_expr (an SQL expression;
+ * NULL for none) may use, as sp_sla_targets_pick() reads them: the
+ * category's own rows first, then the priority defaults (API.md §5.2). */
+#define SP_SLA_POLICIES_JSON(category_expr)                                          \
+    "(SELECT coalesce(json_agg(json_build_array(s.priority, s.first_response_minutes," \
+    " s.resolution_minutes) ORDER BY s.category_id NULLS LAST, s.priority), '[]')::text" \
+    " FROM support_sla_policies s"                                                   \
+    " WHERE s.category_id IS NULL OR s.category_id = " category_expr ")"
+
 /* SLA targets for (priority, category): the category's policy row beats
  * the priority default (API.md §5.2). */
 enum sp_rc sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority,

@@ -44,7 +44,8 @@ const char sp_ticket_joins[] = TICKET_JOINS;
     "m.id, m.sender_type, m.sender_id, m.body, m.attachments, m.is_internal,"       \
     " support_ts(m.created_at)"
 
-/* The category (if any) and the active priority rules, in one round trip. */
+/* The category (if any), the active priority rules and the SLA policies
+ * that may apply, in one round trip. */
 static struct sp_stmt intake_stmt = SP_STMT(
     "ticket_intake",
     "SELECT c.id, c.default_priority, c.routing, c.team, c.required_skill,"
@@ -52,6 +53,7 @@ static struct sp_stmt intake_stmt = SP_STMT(
     "    coalesce(r.category_id, 0), r.customer_tier, r.pattern, r.sentiment_below,"
     "    r.priority) ORDER BY r.position, r.id), '[]')::text"
     "  FROM support_priority_rules r WHERE r.is_active)"
+    " , " SP_SLA_POLICIES_JSON("c.id")
     " FROM (SELECT 1) AS one"
     " LEFT JOIN support_categories c ON c.slug = $1 AND c.is_active",
     1);
@@ -305,11 +307,8 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     if (it->rule_id == 0 && sp_db_str(r, 0, 1) != NULL)
         sp_priority_parse(sp_db_str(r, 0, 1), &it->priority);
 
-    struct sp_sla_targets targets;
-    if (sp_sla_targets_lookup(ctx, it->priority, it->category_id, &targets, p) != SP_OK)
-        return p->rc;
     it->now = sp_now_ms();
-    sp_sla_start(&it->sla, it->now, targets);
+    sp_sla_start(&it->sla, it->now, sp_sla_targets_pick(sp_db_str(r, 0, 6), it->priority));
     return sp_route_ticket(ctx, sp_db_str(r, 0, 2), sp_db_str(r, 0, 3), sp_db_str(r, 0, 4),
                            ctx->agent_max_open, &it->assignee, p);
 }

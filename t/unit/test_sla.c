@@ -66,6 +66,36 @@ START_TEST(out_of_range_priority_gets_normal_targets)
 }
 END_TEST
 
+/* Policies come category rows first, then the defaults (the order of
+ * SP_SLA_POLICIES_JSON): the first row of the priority wins. */
+START_TEST(targets_pick_the_first_policy_of_the_priority)
+{
+    const char *policies = "[[\"high\",30,300],[\"high\",60,480],[\"normal\",240,2880],"
+                           "[\"low\",1000,5000]]";
+    struct sp_sla_targets t = sp_sla_targets_pick(policies, SP_PRIORITY_HIGH);
+    ck_assert_int_eq(t.first_response_minutes, 30);   /* the category's override */
+    ck_assert_int_eq(t.resolution_minutes, 300);
+    t = sp_sla_targets_pick(policies, SP_PRIORITY_LOW);
+    ck_assert_int_eq(t.first_response_minutes, 1000); /* an edited default */
+    ck_assert_int_eq(t.resolution_minutes, 5000);
+    /* no row for urgent: the built-in defaults of API.md §5.2 */
+    t = sp_sla_targets_pick(policies, SP_PRIORITY_URGENT);
+    ck_assert_int_eq(t.first_response_minutes, 15);
+    ck_assert_int_eq(t.resolution_minutes, 240);
+}
+END_TEST
+
+START_TEST(targets_pick_falls_back_to_the_defaults_on_anything_else)
+{
+    const char *bad[] = {NULL, "", "[]", "{}", "not json", "[[\"high\",30]]", "[7]"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_sla_targets t = sp_sla_targets_pick(bad[i], SP_PRIORITY_HIGH);
+        ck_assert_int_eq(t.first_response_minutes, 60);
+        ck_assert_int_eq(t.resolution_minutes, 480);
+    }
+}
+END_TEST
+
 START_TEST(priority_names_are_the_api_strings_and_round_trip)
 {
     ck_assert_str_eq(sp_priority_name(LOW), "low");
@@ -581,6 +611,8 @@ sla_suite(void)
     tcase_add_test(tc, defaults_match_api_for_each_priority);
     tcase_add_test(tc, out_of_range_priority_gets_normal_targets);
     tcase_add_test(tc, priority_names_are_the_api_strings_and_round_trip);
+    tcase_add_test(tc, targets_pick_the_first_policy_of_the_priority);
+    tcase_add_test(tc, targets_pick_falls_back_to_the_defaults_on_anything_else);
     tcase_add_test(tc, priority_parse_rejects_unknown_names_and_leaves_output_alone);
     tcase_add_test(tc, raise_steps_up_one_level_and_saturates_at_urgent);
     suite_add_tcase(s, tc);
