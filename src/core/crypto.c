@@ -347,6 +347,33 @@ sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char 
     return hex(a, mac, maclen);
 }
 
+const char *
+sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char *const *values,
+                      size_t n)
+{
+    /* label NUL, then per value: '1' value NUL, or '0' for an absent one */
+    size_t len = strlen(c->keys[0].label) + 1;
+    for (size_t i = 0; i < n; i++)
+        len += 1 + (values[i] != NULL ? strlen(values[i]) + 1 : 0);
+    unsigned char *msg = sp_arena_alloc(a, len), *p = msg;
+    size_t l = strlen(c->keys[0].label) + 1;
+    memcpy(p, c->keys[0].label, l);
+    p += l;
+    for (size_t i = 0; i < n; i++) {
+        *p++ = values[i] != NULL ? '1' : '0';
+        if (values[i] != NULL) {
+            l = strlen(values[i]) + 1;
+            memcpy(p, values[i], l);
+            p += l;
+        }
+    }
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (HMAC(c->sha256, c->index_key, KEY_LEN, msg, len, mac, &maclen) == NULL)
+        return NULL;
+    return hex(a, mac, maclen);
+}
+
 bool
 sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen)
 {

@@ -70,6 +70,15 @@ bool sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext)
 const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
                                   const char *email);
 
+/* HMAC-SHA256 with the blind index key over the current key's label and
+ * the values (NULL is absent, unlike ""), as 64 lowercase hex characters,
+ * arena-owned; NULL if OpenSSL fails. The same values under the same
+ * current key give the same fingerprint, so a writer can skip rewriting
+ * sealed values that would differ only in their random nonces, and still
+ * rewrite everything once a new key is put in front. */
+const char *sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a,
+                                  const char *const *values, size_t n);
+
 /* Constant-time comparison (CRYPTO_memcmp) of the contents; different
  * lengths compare unequal at once (only the length leaks). */
 bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);

@@ -43,6 +43,8 @@ sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *custo
     out->email_index = c != NULL && in->email != NULL ? sp_crypto_email_index(c, a, in->email)
                                                       : NULL;
     out->tier = in->tier;
+    const char *claims[4] = {in->name, in->email, in->phone, in->tier};
+    out->fingerprint = c != NULL ? sp_crypto_fingerprint(c, a, claims, 4) : NULL;
 }
 
 void
@@ -61,21 +63,24 @@ sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *custo
  * rotation, API.md §2). */
 static struct sp_stmt save_stmt = SP_STMT(
     "contact_save",
-    "INSERT INTO support_contacts (customer_id, name_enc, email_enc, phone_enc, email_index, tier)"
-    " VALUES ($1, $2, $3, $4, $5, coalesce($6, 'standard'))"
+    "INSERT INTO support_contacts (customer_id, name_enc, email_enc, phone_enc, email_index, tier,"
+    "  claims_fingerprint)"
+    " VALUES ($1, $2, $3, $4, $5, coalesce($6, 'standard'), $7)"
     " ON CONFLICT (customer_id) DO UPDATE SET"
     "  name_enc = coalesce(EXCLUDED.name_enc, support_contacts.name_enc),"
     "  email_enc = coalesce(EXCLUDED.email_enc, support_contacts.email_enc),"
     "  phone_enc = coalesce(EXCLUDED.phone_enc, support_contacts.phone_enc),"
     "  email_index = coalesce(EXCLUDED.email_index, support_contacts.email_index),"
-    "  tier = EXCLUDED.tier, updated_at = now()",
-    6);
+    "  tier = EXCLUDED.tier, claims_fingerprint = EXCLUDED.claims_fingerprint, updated_at = now()"
+    " WHERE EXCLUDED.claims_fingerprint IS NULL"
+    "    OR support_contacts.claims_fingerprint IS DISTINCT FROM EXCLUDED.claims_fingerprint",
+    7);
 
 enum sp_rc
 sp_contact_save(struct sp_ctx *ctx, const char *customer_id, const struct sp_contact_sealed *s,
                 struct sp_problem *p)
 {
-    const char *params[6] = {customer_id, s->name_enc, s->email_enc, s->phone_enc,
-                             s->email_index, s->tier};
+    const char *params[7] = {customer_id, s->name_enc, s->email_enc, s->phone_enc,
+                             s->email_index, s->tier, s->fingerprint};
     return sp_db_exec(ctx->db, ctx->arena, &save_stmt, params, p) == NULL ? p->rc : SP_OK;
 }

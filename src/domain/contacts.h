@@ -23,6 +23,7 @@ struct sp_contact_sealed {
     const char *name_enc, *email_enc, *phone_enc;
     const char *email_index;
     const char *tier;
+    const char *fingerprint;    /* of the claims and the current key; NULL without keys */
 };
 
 void sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
@@ -31,7 +32,9 @@ void sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *
 void sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
                      const struct sp_contact_sealed *in, struct sp_contact *out);
 /* Stores the customer's contact (insert or refresh), in the caller's
- * transaction. Does nothing when there is nothing to store. */
+ * transaction. Does nothing when there is nothing to store, and leaves
+ * the row alone when the same claims were stored under the same key (every
+ * ticket of a returning customer would otherwise rewrite it: fresh nonces). */
 enum sp_rc sp_contact_save(struct sp_ctx *ctx, const char *customer_id,
                            const struct sp_contact_sealed *s, struct sp_problem *p);
 

@@ -386,6 +386,43 @@ START_TEST(sha256_hex_matches_the_fips_vectors)
 }
 END_TEST
 
+/* ---- fingerprints ------------------------------------------------------ */
+
+START_TEST(fingerprint_is_stable_for_the_same_values_and_current_key)
+{
+    const char *idx = K3;
+    struct sp_crypto *a = ring("v1:" K1, idx), *b = ring("v1:" K1 ",old:" K2, idx);
+    const char *v[3] = {"Ada", "ada@example.com", NULL};
+    const char *fa = sp_crypto_fingerprint(a, &arena, v, 3);
+    ck_assert_ptr_nonnull(fa);
+    ck_assert_uint_eq(strlen(fa), 64);
+    ck_assert_str_eq(sp_crypto_fingerprint(a, &arena, v, 3), fa);
+    /* older keys in the ring do not matter, only the current one */
+    ck_assert_str_eq(sp_crypto_fingerprint(b, &arena, v, 3), fa);
+}
+END_TEST
+
+START_TEST(fingerprint_changes_with_any_value_absence_or_the_current_key)
+{
+    const char *idx = K3;
+    struct sp_crypto *a = ring("v1:" K1, idx);
+    const char *v[3] = {"Ada", "ada@example.com", NULL};
+    const char *fa = sp_crypto_fingerprint(a, &arena, v, 3);
+    const char *w[3] = {"Ada", "ada@example.com", ""};      /* absent vs empty */
+    ck_assert_str_ne(sp_crypto_fingerprint(a, &arena, w, 3), fa);
+    const char *x[3] = {"Ada", "ada@example.org", NULL};    /* another value */
+    ck_assert_str_ne(sp_crypto_fingerprint(a, &arena, x, 3), fa);
+    const char *y[3] = {"Adaada@example.com", "", NULL};    /* moved boundary */
+    ck_assert_str_ne(sp_crypto_fingerprint(a, &arena, y, 3), fa);
+    /* a new key in front: everything is to be sealed again */
+    struct sp_crypto *rotated = ring("v2:" K2 ",v1:" K1, idx);
+    ck_assert_str_ne(sp_crypto_fingerprint(rotated, &arena, v, 3), fa);
+    /* another index key: another fingerprint */
+    struct sp_crypto *other = ring("v1:" K1, K2);
+    ck_assert_str_ne(sp_crypto_fingerprint(other, &arena, v, 3), fa);
+}
+END_TEST
+
 static Suite *
 crypto_suite(void)
 {
@@ -410,6 +447,8 @@ crypto_suite(void)
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
     tcase_add_test(tc, equal_compares_contents_and_lengths);
     tcase_add_test(tc, sha256_hex_matches_the_fips_vectors);
+    tcase_add_test(tc, fingerprint_is_stable_for_the_same_values_and_current_key);
+    tcase_add_test(tc, fingerprint_changes_with_any_value_absence_or_the_current_key);
     suite_add_tcase(s, tc);
     return s;
 }
