@@ -16,6 +16,7 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/hash.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/sanitize.h"
@@ -311,16 +312,10 @@ static struct {
 static uint64_t
 touch_key(const struct chat_caller *c, const char *conn)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = SP_FNV1A_INIT;
     const char *parts[3] = {c->sid, c->principal, conn};
-    for (int i = 0; i < 3; i++) {
-        for (const char *q = parts[i]; *q != '\0'; q++) {
-            h ^= (unsigned char)*q;
-            h *= 1099511628211ULL;
-        }
-        h ^= 0xff;  /* separator: "ab|c" and "a|bc" differ */
-        h *= 1099511628211ULL;
-    }
+    for (int i = 0; i < 3; i++)  /* each with its NUL: "ab|c" and "a|bc" differ */
+        h = sp_fnv1a(h, parts[i], strlen(parts[i]) + 1);
     return h;
 }
 

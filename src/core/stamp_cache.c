@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
+
 struct entry {
     long long version;
     bool has_tag;
@@ -49,17 +51,11 @@ sp_stamp_cache_free(struct sp_stamp_cache *c)
     free(c);
 }
 
-/* FNV-1a, 64 bit: keys are short and not attacker-chosen in bulk (a
- * collision only costs a rebuild). */
+/* A collision only costs a rebuild. */
 static size_t
 slot_of(const struct sp_stamp_cache *c, const char *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)(h % c->nslots);
+    return (size_t)(sp_fnv1a(SP_FNV1A_INIT, key, len) % c->nslots);
 }
 
 bool

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 static int next_slot = 1;
@@ -229,9 +230,7 @@ PGresult *
 sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int nparams,
                    const char *const *params, struct sp_problem *p)
 {
-    unsigned long long h = 1469598103934665603ULL;  /* FNV-1a */
-    for (const char *c = sql; *c != '\0'; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    unsigned long long h = sp_fnv1a(SP_FNV1A_INIT, sql, strlen(sql));
     char name[32];
     snprintf(name, sizeof(name), "dyn_%016llx", h);
     return exec_named(db, a, name, sql, nparams, params, dynamic_flag, &h, p);
