@@ -352,17 +352,16 @@ sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char 
                       size_t n)
 {
     /* label NUL, then per value: '1' value NUL, or '0' for an absent one */
-    size_t len = strlen(c->keys[0].label) + 1;
+    size_t label_len = strlen(c->keys[0].label) + 1, len = label_len;
     for (size_t i = 0; i < n; i++)
         len += 1 + (values[i] != NULL ? strlen(values[i]) + 1 : 0);
     unsigned char *msg = sp_arena_alloc(a, len), *p = msg;
-    size_t l = strlen(c->keys[0].label) + 1;
-    memcpy(p, c->keys[0].label, l);
-    p += l;
+    memcpy(p, c->keys[0].label, label_len);
+    p += label_len;
     for (size_t i = 0; i < n; i++) {
         *p++ = values[i] != NULL ? '1' : '0';
         if (values[i] != NULL) {
-            l = strlen(values[i]) + 1;
+            size_t l = strlen(values[i]) + 1;
             memcpy(p, values[i], l);
             p += l;
         }

@@ -515,9 +515,7 @@ START_TEST(create_is_for_customers_only)
     r = create_raw(NULL, "{}");
     sp_t_assert_problem(r, 401, "unauthorized");
     sp_t_resp_free(r);
-    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions WHERE customer_id = '%s'",
-                              a.sub),
-                     "0");
+    ck_assert_int_eq(db_sessions_of(&a), 0);
 }
 END_TEST
 
