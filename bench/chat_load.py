@@ -63,6 +63,7 @@ class Worker:
         self.seq = 0
         host, _, port = a.base.split("//", 1)[1].partition(":")
         self.host, self.port = host, int(port or 80)
+        self.publish_socket = a.publish_socket
 
     # ------------------------------------------------------------ sockets
     async def connect_one(self, sem, sid, stoken, jwt):
@@ -120,11 +121,11 @@ class Worker:
                           % (phase, cid)).encode()
 
     async def http_conn(self):
-        r, w = await asyncio.open_connection(self.host, self.port)
+        r, w = await asyncio.open_unix_connection(self.publish_socket)
         return [r, w]
 
     async def publish(self, conn, sid, body):
-        req = (b"POST /internal/chat/publish/%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        req = (b"POST /internal/chat/publish/%s HTTP/1.1\r\nHost: localhost\r\n"
                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
                % (sid.encode(), len(body))) + body
         for attempt in range(2):
@@ -294,6 +295,8 @@ def main():
     ap.add_argument("--lanes", type=int, default=32, help="closed-loop senders per process")
     ap.add_argument("--connect-concurrency", type=int, default=64)
     ap.add_argument("--phases", default=",".join(PHASES))
+    ap.add_argument("--publish-socket", required=True,
+                    help="nginx's internal server (the publisher is not on the public port)")
     ap.add_argument("--out")
     a = ap.parse_args()
     sessions = [tuple(l.split()) for l in open(a.sessions) if l.strip()]

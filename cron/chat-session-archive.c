@@ -12,7 +12,7 @@ static enum sp_rc
 pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
      struct sp_problem *p)
 {
-    sp_chat_bus_set_url(cfg->chat_publish_url);
+    sp_chat_bus_set_url(cfg->chat_publish_url, cfg->chat_publish_socket);
     struct sp_chat_archive_counts n;
     enum sp_rc rc = sp_chat_archive_pass(db, run->now, cfg->chat_idle_minutes, run->dry_run,
                                          run->stop, &n, p);

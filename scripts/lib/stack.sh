@@ -96,6 +96,9 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_PG_FAST        1 = fsync/synchronous_commit/full_page_writes off
 #   STACK_NGINX_RATE, STACK_NGINX_BURST   per-IP limit_req (5000 r/s, 10000)
 #   STACK_NGINX_WORKERS  worker_processes (auto)
+#   STACK_NGINX_CHAT_CONN  chat connections per client address (64)
+#   STACK_NGINX_BENCH    1 = add the benchmark baselines /bench/nginx and
+#                        /bench/hello to the public server (bench/ only)
 #   STACK_START_TIMEOUT, STACK_STOP_TIMEOUT   seconds (60, 20)
 #   STACK_API_ENV        array of NAME=value passed to support-api and
 #                        support-migrate (secrets, sanitizer options, …)
@@ -122,6 +125,8 @@ stack_init() {
     STACK_NGINX_RATE=${STACK_NGINX_RATE:-5000}
     STACK_NGINX_BURST=${STACK_NGINX_BURST:-10000}
     STACK_NGINX_WORKERS=${STACK_NGINX_WORKERS:-auto}
+    STACK_NGINX_CHAT_CONN=${STACK_NGINX_CHAT_CONN:-64}
+    STACK_NGINX_BENCH=${STACK_NGINX_BENCH:-0}
     STACK_START_TIMEOUT=${STACK_START_TIMEOUT:-60}
     STACK_STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-20}
     if ! declare -p STACK_API_ENV >/dev/null 2>&1; then
@@ -166,8 +171,12 @@ _stack_derive() {
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
     STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
-    # nchan's internal publisher (localhost only; docs/chat-transport.md §5)
-    STACK_CHAT_PUBLISH_URL="$STACK_BASE_URL/internal/chat/publish"
+    # nginx's internal server (nginx/internal.conf.in): the chat hooks'
+    # targets and nchan's publisher, on a unix socket in a 0750 directory.
+    STACK_INTERNAL_DIR=$STACK_RUN_DIR/internal
+    STACK_INTERNAL_SOCKET=$STACK_INTERNAL_DIR/nginx.sock
+    STACK_CHAT_PUBLISH_SOCKET=$STACK_INTERNAL_SOCKET
+    STACK_CHAT_PUBLISH_URL="http://localhost/internal/chat/publish"
     if [ ${#STACK_RUN_DIR} -gt 90 ]; then
         _stack_say "stack dir path too long for unix sockets: $STACK_DIR"
         return 1
@@ -184,6 +193,7 @@ _stack_save() {
                 STACK_MIGRATE_BIN STACK_TOKEN_BIN STACK_HELLO_BIN STACK_MIGRATIONS_DIR \
                 STACK_API_WORKERS STACK_HELLO_WORKERS STACK_PG_FAST STACK_PG_BIN \
                 STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
+                STACK_NGINX_CHAT_CONN STACK_NGINX_BENCH \
                 STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV \
                 STACK_CHAT_BIN STACK_NCHAN_REDIS_URL |
                 sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
@@ -438,6 +448,7 @@ stack_api_start() {
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
         SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
+        SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET" \
         "$STACK_API_BIN" || return 1
     _stack_wait_socket support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" \
         "$STACK_LOG_DIR/support-api.log" || return 1
@@ -479,6 +490,7 @@ stack_chat_start() {
         SUPPORT_CHAT_LISTEN="$STACK_CHAT_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
         SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
+        SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET" \
         "$STACK_CHAT_BIN" || return 1
     _stack_wait_socket support-chat "$STACK_CHAT_PIDFILE" "$STACK_CHAT_SOCKET" \
         "$STACK_LOG_DIR/support-chat.log"
@@ -525,31 +537,46 @@ stack_nginx_running() {
 
 # Render nginx/chat.conf.in into DIR/nginx/chat.conf (included by nginx.conf).
 _stack_chat_render() {
-    local tpl redis=
-    tpl=$(<"$STACK_SRC_DIR/nginx/chat.conf.in") || return 1
+    local redis=
     if [ -n "${STACK_NCHAN_REDIS_URL:-}" ]; then
         case $STACK_NCHAN_REDIS_URL in
         *[\"\;\ ]*) _stack_say "SUPPORT_NCHAN_REDIS_URL has unsafe characters"; return 1 ;;
         esac
         redis="nchan_use_redis on; nchan_redis_url \"$STACK_NCHAN_REDIS_URL\";"
     fi
+    _stack_render_to "$STACK_SRC_DIR/nginx/chat.conf.in" "$STACK_NGINX_DIR/chat.conf" "$redis" &&
+        _stack_render_to "$STACK_SRC_DIR/nginx/internal.conf.in" "$STACK_NGINX_DIR/internal.conf" "$redis"
+}
+
+# _stack_render_to TEMPLATE OUT REDIS — the chat-side placeholders.
+_stack_render_to() {
+    local tpl
+    tpl=$(<"$1") || return 1
+    # Quoted replacements: literal even with bash 5.2's patsub_replacement.
     tpl=${tpl//@CHAT_SOCKET@/"$STACK_CHAT_SOCKET"}
+    tpl=${tpl//@INTERNAL_SOCKET@/"$STACK_INTERNAL_SOCKET"}
     tpl=${tpl//@NGINX_DIR@/"$STACK_NGINX_DIR"}
     tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
-    tpl=${tpl//@PORT@/"$STACK_PORT"}
-    tpl=${tpl//@CHAT_NCHAN_REDIS@/"$redis"}
+    tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
+    tpl=${tpl//@CHAT_CONN_PER_IP@/"$STACK_NGINX_CHAT_CONN"}
+    tpl=${tpl//@CHAT_NCHAN_REDIS@/"$3"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
-        _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/chat.conf.in"
+        _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in $1"
         return 1
     fi
-    printf '%s\n' "$tpl" >"$STACK_NGINX_DIR/chat.conf"
+    printf '%s\n' "$tpl" >"$2"
 }
 
 # Render nginx/support.conf.in into DIR/nginx/nginx.conf.
 stack_nginx_render() {
-    local tpl user=
+    local tpl user= extra=
     _stack_dirs || return 1
     _stack_chat_render || return 1
+    if [ "${STACK_NGINX_BENCH:-0}" = 1 ]; then
+        _stack_render_to "$STACK_SRC_DIR/bench/nginx-locations.conf.in" \
+            "$STACK_NGINX_DIR/bench.conf" "" || return 1
+        extra="include $STACK_NGINX_DIR/bench.conf;"
+    fi
     tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
     cp "$STACK_SRC_DIR/nginx/fastcgi_params" "$STACK_SRC_DIR/nginx/security_headers.conf" \
         "$STACK_NGINX_DIR/" || return 1
@@ -564,6 +591,7 @@ stack_nginx_render() {
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
     tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
     tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
+    tpl=${tpl//@EXTRA_LOCATIONS@/"$extra"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
         _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/support.conf.in"
         return 1
@@ -591,6 +619,7 @@ stack_nginx_start() {
         _stack_say "port $STACK_PORT is already in use"
         return 1
     fi
+    _stack_internal_dir || return 1
     if ! nginx -p "$STACK_NGINX_DIR/" -c "$STACK_NGINX_DIR/nginx.conf" \
         </dev/null >>"$STACK_LOG_DIR/nginx-error.log" 2>&1; then
         _stack_say "nginx did not start; last lines of nginx-error.log:"
@@ -599,12 +628,39 @@ stack_nginx_start() {
     fi
     limit=$(( ${STACK_START_TIMEOUT:-60} * 10 ))
     for ((i = 0; i < limit; i++)); do
-        _stack_port_open "$STACK_PORT" && return 0
+        if _stack_port_open "$STACK_PORT" && [ -S "$STACK_INTERNAL_SOCKET" ]; then
+            _stack_internal_socket_mode
+            return 0
+        fi
         sleep 0.1
     done
     _stack_say "nginx does not answer on port $STACK_PORT"
     tail -n 20 "$STACK_LOG_DIR/nginx-error.log" >&2
     return 1
+}
+
+# The group shared by nginx's workers (they connect to the internal socket
+# for the chat hooks) and the FastCGI workers and jobs (they publish).
+_stack_internal_group() {
+    if [ "$(id -u)" -eq 0 ]; then
+        echo www-data
+    else
+        id -gn
+    fi
+}
+
+# The internal server's directory: 0750, group as above; no stale socket
+# (nginx does not replace one left by a killed master).
+_stack_internal_dir() {
+    mkdir -p "$STACK_INTERNAL_DIR" || return 1
+    chgrp "$(_stack_internal_group)" "$STACK_INTERNAL_DIR" && chmod 750 "$STACK_INTERNAL_DIR" || return 1
+    rm -f "$STACK_INTERNAL_SOCKET"
+}
+
+# nginx creates unix sockets 0666: narrow it to 0660 and the shared group.
+_stack_internal_socket_mode() {
+    chgrp "$(_stack_internal_group)" "$STACK_INTERNAL_SOCKET" &&
+        chmod 660 "$STACK_INTERNAL_SOCKET"
 }
 
 stack_nginx_stop() {

@@ -115,7 +115,7 @@ provision_agent(struct sp_req *r, struct sp_problem *p)
 static void
 fill_env(struct sp_app *app, struct sp_http_env *env)
 {
-    sp_chat_bus_set_url(app->cfg.chat_publish_url);
+    sp_chat_bus_set_url(app->cfg.chat_publish_url, app->cfg.chat_publish_socket);
     env->keys = app->keys;
     env->db = &app->db;
     env->max_body_bytes = app->cfg.max_body_bytes;

@@ -19,6 +19,7 @@
 #include "core/ids.h"
 #include "domain/agents.h"
 #include "domain/chat.h"
+#include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "api/views.h"
 #include <stdint.h>
@@ -242,6 +243,8 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
                           &window, 1, &rate, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
+    /* Expired listeners leave before this message is published. */
+    sp_chat_access_sweep_maybe(&ctx);
     struct sp_chat_message m;
     bool duplicate = false;
     const char *sender = r->principal.role == SP_ROLE_CUSTOMER ? "customer" : "agent";
@@ -281,8 +284,10 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     bool changed;
     if (sp_chat_close(&ctx, s.public_id, NULL, &s, &changed, p) != SP_OK)
         return p->rc;
-    if (changed)
+    if (changed) {
         publish_system(r, s.public_id, "closed", NULL);
+        sp_chat_access_revoke_session(s.public_id);
+    }
     return respond_session(r, &s);
 }
 
@@ -375,6 +380,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
             return p->rc;
         publish_system(r, s.public_id, "transferred",
                        sp_arena_sprintf(r->arena, "\"agent_id\":%lld", s.assigned_agent_id));
+        /* The agent handed away stops listening now, not at reconnect. */
+        sp_chat_access_revoke_agents(&ctx, s.public_id, s.assigned_agent_id);
         return respond_session(r, &s);
     }
     struct sp_ticket t;

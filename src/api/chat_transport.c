@@ -22,6 +22,7 @@
 #include "core/sanitize.h"
 #include "domain/agents.h"
 #include "domain/chat.h"
+#include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/ratelimit.h"
 
@@ -61,6 +62,12 @@ static enum sp_rc
 authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
 {
     memset(c, 0, sizeof(*c));
+    /* nginx and this worker must join and authorize the same session: a
+     * repeated name, in any case or encoding, could make them read two
+     * different values (API.md §7). Refused before anything else. */
+    if (sp_query_repeats_name(r->arena, query != NULL ? query : ""))
+        return sp_problem_set(p, SP_INVALID, "duplicate_parameter",
+                              "a connect URL names each parameter once");
     const char *saved = r->query;
     r->query = query != NULL ? query : "";
     const char *sid = sp_req_query(r, "session_id");
@@ -138,10 +145,33 @@ enum sp_rc
 sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
 {
     struct chat_caller c;
-    if (authorize(r, r->query, &c, p) != SP_OK)
-        return p->rc;
-    sp_resp_header(r, "X-Chat-Principal", c.principal);
     sp_resp_header(r, "Cache-Control", "no-store");
+    if (authorize(r, r->query, &c, p) != SP_OK) {
+        /* nginx's auth_request turns anything but 2xx/401/403 into a 500:
+         * a refused URL travels as 403 plus this header, and nginx answers
+         * the client 400 (nginx/chat.conf.in, @chat_problem_403). */
+        if (p->rc == SP_INVALID) {
+            sp_resp_header(r, "X-Chat-Refusal", p->code);
+            p->rc = SP_FORBIDDEN;
+        }
+        return p->rc;
+    }
+    /* What is let in is recorded, to be taken back when the credentials
+     * run out (chat_access.h): the JWT as sp_auth_verify judges it (exp
+     * plus the leeway), and the session (its token ends with it, and
+     * nobody may join an expired session). No record, no entry: the sweep
+     * could not find it. */
+    long long until = r->principal.exp + sp_auth_keys_leeway(r->env->keys);
+    if (c.info.expires_epoch < until)
+        until = c.info.expires_epoch;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_chat_access_grant(&ctx, c.sid, c.principal, until, p) != SP_OK)
+        return p->rc;
+    sp_chat_access_sweep_maybe(&ctx);
+    /* nginx subscribes to the session named here, never to its own
+     * reading of the query (auth_request_set $chat_session). */
+    sp_resp_header(r, "X-Chat-Session", c.sid);
+    sp_resp_header(r, "X-Chat-Principal", c.principal);
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
 }
@@ -485,6 +515,10 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
         }
         return p->rc;
     }
+    /* Listeners whose credentials ran out leave before this frame is
+     * published (at most every SP_CHAT_ACCESS_SWEEP_S per worker). */
+    struct sp_ctx sweep_ctx = sp_api_ctx(r);
+    sp_chat_access_sweep_maybe(&sweep_ctx);
     if (r->body_len > SP_CHAT_FRAME_MAX)
         return frame_error(&*r, &c, "frame_too_large", "frames carry at most 16 KiB of JSON");
     struct json_tokener *tok = json_tokener_new();
@@ -606,6 +640,8 @@ sp_chat_t_presence(struct sp_req *r, struct sp_problem *p)
     }
     sp_resp_send(r, 204, NULL, NULL, 0);
     presence_sweep_maybe(r);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_chat_access_sweep_maybe(&ctx);
     return SP_OK;
 }
 

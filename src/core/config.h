@@ -39,6 +39,7 @@ struct sp_config {
     long  chat_idle_minutes;
     char *chat_listen;
     char *chat_publish_url;
+    char *chat_publish_socket;
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
 };

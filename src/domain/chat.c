@@ -623,7 +623,8 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
 static struct sp_stmt auth_info_stmt = SP_STMT(
     "chat_auth_info",
     "SELECT customer_id, status <> 'closed' AND expires_at > now(),"
-    " coalesce(assigned_agent_id, 0), encode(session_token, 'hex'), id"
+    " coalesce(assigned_agent_id, 0), encode(session_token, 'hex'), id,"
+    " extract(epoch FROM expires_at)::bigint"
     " FROM support_chat_sessions WHERE public_id = $1",
     1);
 
@@ -644,6 +645,7 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
     out->assigned_agent_id = sp_db_int(r, 0, 2);
     out->token_sha256_hex = sp_db_str(r, 0, 3);
     out->session_id = sp_db_int(r, 0, 4);
+    out->expires_epoch = sp_db_int(r, 0, 5);
     return SP_OK;
 }
 

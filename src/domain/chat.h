@@ -127,6 +127,7 @@ struct sp_chat_auth_info {
     const char *customer_id;
     long long assigned_agent_id;     /* 0 = none */
     const char *token_sha256_hex;
+    long long expires_epoch;         /* the session (and its token) expires */
 };
 enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
                              struct sp_chat_auth_info *out, struct sp_problem *p);

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "core/buf.h"
 #include "domain/chat.h"
+#include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 
 static struct sp_stmt candidates_stmt = SP_STMT(
@@ -46,6 +47,7 @@ announce(struct sp_ctx *ctx, const char *public_id, bool converted)
         }
     }
     sp_chat_bus_system(ctx->arena, public_id, "closed", NULL);
+    sp_chat_access_revoke_session(public_id);
 }
 
 enum sp_rc

@@ -73,16 +73,19 @@ chan_part_ok(const char *s, bool principal)
 
 /* Set from the settings at worker start and on reload (owned by them). */
 static const char *bus_base;
+static const char *bus_socket;
 
 void
-sp_chat_bus_set_url(const char *url)
+sp_chat_bus_set_url(const char *url, const char *unix_socket)
 {
     bus_base = url;
+    bus_socket = unix_socket != NULL && *unix_socket != '\0' ? unix_socket : NULL;
 }
 
-bool
-sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
-                    size_t len)
+/* One request to the publisher: POST json, or DELETE (json NULL) of the
+ * channel. */
+static bool
+bus_request(const char *session_id, const char *principal, const char *json, size_t len)
 {
     const char *base = bus_base;
     if (base == NULL || *base == '\0')
@@ -111,9 +114,15 @@ sp_chat_bus_publish(const char *session_id, const char *principal, const char *j
     struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+    if (bus_socket != NULL)
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, bus_socket);
+    if (json != NULL) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, json);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -129,11 +138,26 @@ sp_chat_bus_publish(const char *session_id, const char *principal, const char *j
         sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "%s", curl_easy_strerror(rc));
         return false;
     }
-    if (status != 200 && status != 201 && status != 202) {
+    /* Publish: 201 delivered, 202 queued. Delete: 200 deleted, 404 there
+     * was no such channel (nobody to disconnect). */
+    bool ok = json != NULL ? status == 200 || status == 201 || status == 202
+                           : status == 200 || status == 404;
+    if (!ok)
         sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "publisher answered %ld", status);
-        return false;
-    }
-    return true;
+    return ok;
+}
+
+bool
+sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
+                    size_t len)
+{
+    return bus_request(session_id, principal, json != NULL ? json : "", len);
+}
+
+bool
+sp_chat_bus_kick(const char *session_id, const char *principal)
+{
+    return bus_request(session_id, principal, NULL, 0);
 }
 
 void

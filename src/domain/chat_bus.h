@@ -22,17 +22,23 @@
  * the message carries an event. */
 void sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m);
 
-/* POSTs json to the session channel (principal NULL) or to that
- * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
- * is unset. false after a logged failure. */
-/* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL); NULL
- * turns publishing off (the history still has every message). */
-void sp_chat_bus_set_url(const char *url);
+/* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL) and the
+ * unix socket it is served on (SUPPORT_CHAT_PUBLISH_SOCKET; NULL: TCP);
+ * url NULL turns publishing off (the history still has every message). */
+void sp_chat_bus_set_url(const char *url, const char *unix_socket);
 /* Publishes {"type":"system","event":…,"session_id":…[,extra members]}
  * to a session's subscribers (after the change committed). */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
                         const char *extra_json);
+/* POSTs json to the session channel (principal NULL) or to that
+ * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
+ * is unset. false after a logged failure. */
 bool sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
                          size_t len);
+/* Deletes the session's channel (principal NULL: every subscriber is
+ * disconnected) or one participant's private channel (that participant's
+ * connections are disconnected; the others stay). They may reconnect and
+ * are then authorized again. true also when nobody was subscribed. */
+bool sp_chat_bus_kick(const char *session_id, const char *principal);
 
 #endif

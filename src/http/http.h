@@ -71,6 +71,12 @@ struct sp_req {
 const char *sp_req_header(const struct sp_req *r, const char *name);
 /* Query parameter, percent-decoded into the arena; NULL when absent. */
 const char *sp_req_query(const struct sp_req *r, const char *name);
+/* True when two parameters of query share a name once percent-decoded and
+ * compared without letter case ("SESSION_ID=..&session%5Fid=.."), or when
+ * it has more than 32 parameters: proxies and this code may then read
+ * different values for "the" parameter (nginx's $arg_* takes the first
+ * match in any case; sp_req_query the first exact one). */
+bool sp_query_repeats_name(struct sp_arena *a, const char *query);
 /* The body as JSON; fills p (400 invalid_json / 415) and returns NULL. */
 struct json_object *sp_req_json(struct sp_req *r, struct sp_problem *p);
 

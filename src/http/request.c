@@ -110,6 +110,47 @@ sp_req_query(const struct sp_req *r, const char *name)
     return NULL;
 }
 
+/* Most parameters a query may have for sp_query_repeats_name() to judge it. */
+#define QUERY_NAMES_MAX 32
+
+/* The parameter name of one "name=value" piece, percent-decoded and
+ * lower-cased; the raw bytes when the escapes are bad (still compared). */
+static char *
+query_name_folded(struct sp_arena *a, const char *piece, size_t len)
+{
+    const char *eq = memchr(piece, '=', len);
+    size_t nlen = eq != NULL ? (size_t)(eq - piece) : len;
+    char *name = url_decode(a, piece, nlen);
+    if (name == NULL)
+        name = sp_arena_strndup(a, piece, nlen);
+    for (char *c = name; *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return name;
+}
+
+bool
+sp_query_repeats_name(struct sp_arena *a, const char *query)
+{
+    const char *names[QUERY_NAMES_MAX];
+    size_t n = 0;
+    const char *q = query;
+    while (q != NULL && *q != '\0') {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len > 0) {
+            if (n == QUERY_NAMES_MAX)
+                return true;
+            const char *name = query_name_folded(a, q, len);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(names[i], name) == 0)
+                    return true;
+            names[n++] = name;
+        }
+        q = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 struct json_object *
 sp_req_json(struct sp_req *r, struct sp_problem *p)
 {

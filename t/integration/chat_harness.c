@@ -107,6 +107,32 @@ sp_t_ws_event(struct json_object *o)
     return json_object_object_get_ex(o, "event", &e) ? json_object_get_string(e) : "";
 }
 
+/* Starts chat_probe.py MODE URL extra (EventSource, long-poll, stress). */
+FILE *
+sp_t_chat_probe(const char *mode, const char *url, const char *extra)
+{
+    const char *top = getenv("SP_TEST_TOP_SRCDIR");
+    ck_assert_ptr_nonnull(top);
+    const char *script = sp_t_fmt("%s/t/integration/chat_probe.py", top);
+    const char *cmd = sp_t_fmt("%s %s %s %s %s 2>&1", sp_t_python(), sp_t_shq(script), mode,
+                               sp_t_shq(url), extra ? extra : "");
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
+
+/* Next line whose event is ev_name (other lines are skipped). */
+struct json_object *
+sp_t_ws_next_event(FILE *f, const char *ev_name)
+{
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        if (strcmp(sp_t_ws_event(o), ev_name) == 0)
+            return o;
+        json_object_put(o);
+    }
+}
+
 void
 sp_t_ws_expect_open(FILE *f)
 {

@@ -23,5 +23,9 @@ FILE *sp_t_ws_client(const char *url, const char *extra);
 struct json_object *sp_t_ws_next(FILE *f);
 const char *sp_t_ws_event(struct json_object *o);
 void sp_t_ws_expect_open(FILE *f);
+/* chat_probe.py MODE URL extra: es | longpoll | stress (see its header). */
+FILE *sp_t_chat_probe(const char *mode, const char *url, const char *extra);
+/* The next client line whose "event" is ev_name; other lines skipped. */
+struct json_object *sp_t_ws_next_event(FILE *f, const char *ev_name);
 
 #endif

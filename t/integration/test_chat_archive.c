@@ -187,6 +187,8 @@ START_TEST(subscribers_hear_ticket_created_and_closed)
     usleep(800 * 1000);
 
     const char *env[] = {sp_t_fmt("SUPPORT_CHAT_PUBLISH_URL=%s", getenv("SP_TEST_CHAT_PUBLISH_URL")),
+                         sp_t_fmt("SUPPORT_CHAT_PUBLISH_SOCKET=%s",
+                                  getenv("SP_TEST_CHAT_PUBLISH_SOCKET")),
                          NULL};
     const char *args[] = {"--once", "--now", now_rfc3339(), NULL};
     const char *out;

@@ -44,44 +44,13 @@ ready_path(void)
 
 /* ---- more helpers -------------------------------------------------------------- */
 
-static const char *
-probe_script(void)
-{
-    const char *top = getenv("SP_TEST_TOP_SRCDIR");
-    ck_assert_ptr_nonnull(top);
-    return sp_t_fmt("%s/t/integration/chat_probe.py", top);
-}
-
-/* Starts chat_probe.py MODE URL extra. */
-static FILE *
-probe(const char *mode, const char *url, const char *extra)
-{
-    const char *cmd = sp_t_fmt("%s %s %s %s %s 2>&1", sp_t_python(), sp_t_shq(probe_script()), mode,
-                               sp_t_shq(url), extra ? extra : "");
-    FILE *f = popen(cmd, "r");
-    ck_assert_ptr_nonnull(f);
-    return f;
-}
-
-/* Next line whose event is ev_name (other lines are skipped). */
-static struct json_object *
-next_event(FILE *f, const char *ev_name)
-{
-    for (;;) {
-        struct json_object *o = sp_t_ws_next(f);
-        if (strcmp(sp_t_ws_event(o), ev_name) == 0)
-            return o;
-        json_object_put(o);
-    }
-}
-
 /* The EventSource messages of one probe run (array of {id,data}), after
  * asserting a 200 event stream. */
 static struct json_object *
 es_run(const char *url, const char *extra)
 {
-    FILE *f = probe("es", url, extra);
-    struct json_object *st = next_event(f, "status");
+    FILE *f = sp_t_chat_probe("es", url, extra);
+    struct json_object *st = sp_t_ws_next_event(f, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
     ck_assert(sp_t_matches("^text/event-stream", sp_t_jstr(st, "content_type")));
     json_object_put(st);
@@ -127,7 +96,7 @@ frame_id(const char *text)
 static struct json_object *
 lp_answer(const char *url, const char *extra)
 {
-    FILE *f = probe("longpoll", url, extra);
+    FILE *f = sp_t_chat_probe("longpoll", url, extra);
     struct json_object *o = sp_t_ws_next(f);
     pclose(f);
     ck_assert_msg(strcmp(sp_t_ws_event(o), "answer") == 0, "long-poll: %s", json_object_to_json_string(o));
@@ -151,18 +120,18 @@ START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
     FILE *ws = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                          "--expect 1 --timeout 10");
     sp_t_ws_expect_open(ws);
-    FILE *es = probe("es", url, "--expect 1 --timeout 10");
-    struct json_object *st = next_event(es, "status");
+    FILE *es = sp_t_chat_probe("es", url, "--expect 1 --timeout 10");
+    struct json_object *st = sp_t_ws_next_event(es, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
     json_object_put(st);
-    FILE *lp = probe("longpoll", url, "--timeout 10");
+    FILE *lp = sp_t_chat_probe("longpoll", url, "--timeout 10");
     usleep(800 * 1000);   /* the long-poll has no "subscribed" signal */
     int64_t id = http_send(&c, "one for all transports");
 
-    struct json_object *wf = next_event(ws, "frame"), *wd;
+    struct json_object *wf = sp_t_ws_next_event(ws, "frame"), *wd;
     ck_assert(json_object_object_get_ex(wf, "data", &wd));
     ck_assert_int_eq(sp_t_jint(wd, "id"), id);
-    struct json_object *em = next_event(es, "message");
+    struct json_object *em = sp_t_ws_next_event(es, "message");
     const char *es_data = sp_t_jstr(em, "data");
     struct json_object *la = sp_t_ws_next(lp);
     pclose(lp);
@@ -222,13 +191,13 @@ START_TEST(eventsource_resumes_with_last_event_id_and_history_agrees)
 {
     struct sp_t_chat c = sp_t_chat_active();
     const char *url = sp_t_chat_url("http", c.id, c.token, c.customer.token);
-    FILE *es = probe("es", url, "--expect 1 --timeout 10");
-    struct json_object *st = next_event(es, "status");
+    FILE *es = sp_t_chat_probe("es", url, "--expect 1 --timeout 10");
+    struct json_object *st = sp_t_ws_next_event(es, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
     json_object_put(st);
     usleep(300 * 1000);
     int64_t ida = http_send(&c, "message A");
-    struct json_object *ma = next_event(es, "message");
+    struct json_object *ma = sp_t_ws_next_event(es, "message");
     pclose(es);   /* disconnected */
     ck_assert_int_eq(frame_id(sp_t_jstr(ma, "data")), ida);
     ck_assert_ptr_nonnull(sp_t_jget(ma, "id"));
@@ -455,13 +424,13 @@ START_TEST(chat_worker_children_killed_while_clients_send)
      * some resends. */
     const char *common = sp_t_fmt("--count 25 --interval 0.16 --timeout 25 --send-when %s",
                                   sp_t_shq(ready));
-    FILE *fc = probe("stress", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+    FILE *fc = sp_t_chat_probe("stress", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                      sp_t_fmt("--prefix %s %s", sp_t_shq(pc), common));
     /* the agent connects with the access_token argument */
-    FILE *fa = probe("stress", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
+    FILE *fa = sp_t_chat_probe("stress", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
                      sp_t_fmt("--prefix %s %s", sp_t_shq(pa), common));
-    json_object_put(next_event(fc, "open"));
-    json_object_put(next_event(fa, "open"));
+    json_object_put(sp_t_ws_next_event(fc, "open"));
+    json_object_put(sp_t_ws_next_event(fa, "open"));
     usleep(200 * 1000);
     touch(ready);
 

@@ -1,0 +1,108 @@
+/*
+ * chat_access: grants and revocation of live chat access. See
+ * chat_access.h.
+ */
+#include "domain/chat_access.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "domain/chat_bus.h"
+
+static struct sp_stmt grant_stmt = SP_STMT(
+    "chat_access_grant",
+    "INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
+    " VALUES ($1, $2, to_timestamp($3::bigint))"
+    " ON CONFLICT (session_public_id, principal) DO UPDATE"
+    " SET expires_at = greatest(support_chat_grants.expires_at, excluded.expires_at)",
+    3);
+
+static struct sp_stmt revoke_agents_stmt = SP_STMT(
+    "chat_access_revoke_agents",
+    "DELETE FROM support_chat_grants"
+    " WHERE session_public_id = $1 AND principal LIKE 'agent-%'"
+    "   AND principal <> 'agent-' || coalesce((SELECT user_id FROM support_agents"
+    "                                          WHERE id = $2::bigint), '')"
+    " RETURNING principal",
+    2);
+
+static struct sp_stmt sweep_stmt = SP_STMT(
+    "chat_access_sweep",
+    "DELETE FROM support_chat_grants g USING ("
+    "  SELECT session_public_id, principal FROM support_chat_grants"
+    "  WHERE expires_at <= now() ORDER BY expires_at LIMIT 200 FOR UPDATE SKIP LOCKED) x"
+    " WHERE g.session_public_id = x.session_public_id AND g.principal = x.principal"
+    " RETURNING g.session_public_id, g.principal",
+    0);
+
+enum sp_rc
+sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id, const char *principal,
+                     long long expires_epoch, struct sp_problem *p)
+{
+    char until[24];
+    snprintf(until, sizeof(until), "%lld", expires_epoch);
+    const char *params[3] = {session_id, principal, until};
+    return sp_db_exec(ctx->db, ctx->arena, &grant_stmt, params, p)
+               ? SP_OK
+               : p->rc;
+}
+
+static void
+log_failure(const char *step, const struct sp_problem *p)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_revoke_failed");
+    sp_log_str(l, "step", step);
+    sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+}
+
+void
+sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long long keep_agent_id)
+{
+    char keep[24];
+    snprintf(keep, sizeof(keep), "%lld", keep_agent_id);
+    const char *params[2] = {session_id, keep};
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &revoke_agents_stmt, params, &p);
+    if (r == NULL) {
+        log_failure("transfer", &p);
+        return;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        sp_chat_bus_kick(session_id, sp_db_str(r, i, 0));
+}
+
+void
+sp_chat_access_revoke_session(const char *session_id)
+{
+    sp_chat_bus_kick(session_id, NULL);
+}
+
+void
+sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
+{
+    static time_t last;
+    time_t now = time(NULL);
+    if (last != 0 && now >= last && now - last < SP_CHAT_ACCESS_SWEEP_S)
+        return;
+    last = now;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &sweep_stmt, NULL, &p);
+    if (r == NULL) {
+        log_failure("sweep", &p);
+        return;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        sp_chat_bus_kick(sp_db_str(r, i, 0), sp_db_str(r, i, 1));
+    if (n > 0) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
+        sp_log_int(l, "revoked", n);
+        sp_log_end(l);
+    }
+}

@@ -1,0 +1,43 @@
+/*
+ * chat_access: who may keep listening to a live chat (API.md §7,
+ * docs/chat-transport.md §14). Every authorized connect records a grant
+ * (session, principal, until when its credentials hold); losing access
+ * disconnects the principal from the session through the chat bus:
+ *   - credentials expired (JWT exp, session token = session expiry): a
+ *     sweep, at most every SP_CHAT_ACCESS_SWEEP_S per process, run from
+ *     the chat hooks and the HTTP chat endpoints;
+ *   - an agent transferred away: at once, after the transfer committed;
+ *   - the session closed: every subscriber, at once.
+ * A disconnected client reconnects and is authorized again: refused when
+ * it has lost access, resumed (Last-Event-ID) when it has not.
+ * Must not: know HTTP requests.
+ */
+#ifndef SP_CHAT_ACCESS_H
+#define SP_CHAT_ACCESS_H
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+#define SP_CHAT_ACCESS_SWEEP_S 2
+
+/* Records (or extends) principal's grant on the session until
+ * expires_epoch (seconds). */
+enum sp_rc sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id,
+                                const char *principal, long long expires_epoch,
+                                struct sp_problem *p);
+
+/* After a transfer committed: every agent principal of the session other
+ * than keep_agent_id's loses its grant and is disconnected. Admins stay. */
+void sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id,
+                                  long long keep_agent_id);
+
+/* After a close committed: everybody is disconnected (the grants expire
+ * on their own; authorization refuses a closed session anyway). */
+void sp_chat_access_revoke_session(const char *session_id);
+
+/* The expired grants (at most 200 a pass), deleted and disconnected;
+ * skipped when this process swept less than SP_CHAT_ACCESS_SWEEP_S ago.
+ * Best effort: a failure is logged, never reported. */
+void sp_chat_access_sweep_maybe(struct sp_ctx *ctx);
+
+#endif

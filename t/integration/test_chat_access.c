@@ -1,0 +1,421 @@
+/*
+ * test_chat_access: who may hear a live chat (API.md §7; issue 8 items
+ * 1-3), through real nginx + nchan + support-chat.
+ *
+ * - The channel is the authorized session. The attack that worked before:
+ *   customer B connects with SESSION_ID=<A>&session_id=<B>&<B's tokens>;
+ *   nginx read A (first match, any case), the worker authorized B, and B
+ *   heard A live. Now any repeated parameter name (any case, any
+ *   encoding) is a 400 problem+json on websocket, EventSource and
+ *   long-poll, and nothing of A's reaches B.
+ * - Server-side publishing lives on nginx's internal unix socket: the
+ *   public port answers 404 problem+json for /internal/ (and the bench
+ *   baselines), and a forged publish reaches nobody.
+ * - Revocation: an agent transferred away, a closed session, an expired
+ *   JWT and an expired session (token) each stop the participant's frames
+ *   within seconds; the rightful participants keep listening.
+ */
+#include "chat_harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static int64_t
+http_send(const char *sid, const struct sp_t_user *u, const char *body)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", sid),
+                                         u->token, sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* "http://host:port/support/chat/connect?" + query, for the probes. */
+static const char *
+connect_url(const char *scheme, const char *query)
+{
+    const char *base = getenv("SP_TEST_BASE_URL");
+    ck_assert_ptr_nonnull(base);
+    return sp_t_fmt("%s://%s/support/chat/connect?%s", scheme, base + 7, query);
+}
+
+/* Reads a client's lines until "done" (or "closed" when stop_at_close);
+ * true when any frame or message carried needle. */
+static bool
+heard(FILE *f, const char *needle, bool stop_at_close, bool *closed)
+{
+    bool found = false;
+    if (closed != NULL)
+        *closed = false;
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        const char *ev = sp_t_ws_event(o);
+        if (strcmp(ev, "frame") == 0 || strcmp(ev, "message") == 0) {
+            if (strstr(json_object_to_json_string(o), needle) != NULL)
+                found = true;
+        }
+        bool end = strcmp(ev, "done") == 0;
+        if (strcmp(ev, "closed") == 0 && closed != NULL)
+            *closed = true;
+        if (strcmp(ev, "closed") == 0 && stop_at_close)
+            end = true;
+        json_object_put(o);
+        if (end)
+            return found;
+    }
+}
+
+static void
+assert_400_problem_body(const char *body)
+{
+    struct json_object *o = json_tokener_parse(body);
+    ck_assert_msg(o != NULL, "not JSON: %s", body);
+    ck_assert_str_eq(sp_t_jstr(o, "code"), "duplicate_parameter");
+    ck_assert_int_eq(sp_t_jint(o, "status"), 400);
+    json_object_put(o);
+}
+
+/* ---- 1: channel = authorized session -------------------------------------------- */
+
+START_TEST(repeated_session_parameter_is_400_and_a_hears_nothing_of_b)
+{
+    struct sp_t_chat a = sp_t_chat_active(), b = sp_t_chat_active();
+    const char *jb = sp_t_urlencode(b.customer.token), *tb = sp_t_urlencode(b.token);
+    /* The exact attack, and its spellings: case, order, encoded name,
+     * plain repeat, and a repeated token. */
+    const char *queries[] = {
+        sp_t_fmt("SESSION_ID=%s&session_id=%s&session_token=%s&access_token=%s", a.id, b.id, tb, jb),
+        sp_t_fmt("session_id=%s&Session_Id=%s&session_token=%s&access_token=%s", b.id, a.id, tb, jb),
+        sp_t_fmt("session%%5Fid=%s&session_id=%s&session_token=%s&access_token=%s", a.id, b.id, tb, jb),
+        sp_t_fmt("session_id=%s&session_id=%s&session_token=%s&access_token=%s", a.id, b.id, tb, jb),
+        sp_t_fmt("session_id=%s&session_token=%s&SESSION_TOKEN=x&access_token=%s", b.id, tb, jb),
+    };
+    /* B, rightfully in its own session, listens all along. */
+    FILE *b_es = sp_t_chat_probe("es", sp_t_chat_url("http", b.id, b.token, b.customer.token),
+                                 "--expect 1 --timeout 8");
+    struct json_object *st = sp_t_ws_next_event(b_es, "status");
+    ck_assert_int_eq(sp_t_jint(st, "status"), 200);
+    json_object_put(st);
+
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        FILE *ws = sp_t_ws_client(connect_url("ws", queries[i]), "--timeout 5");
+        struct json_object *o = sp_t_ws_next(ws);
+        ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 400,
+                      "websocket, query %zu: %s", i, json_object_to_json_string(o));
+        json_object_put(o);
+        pclose(ws);
+
+        FILE *es = sp_t_chat_probe("es", connect_url("http", queries[i]), "--timeout 3");
+        o = sp_t_ws_next_event(es, "status");
+        ck_assert_msg(sp_t_jint(o, "status") == 400, "EventSource, query %zu", i);
+        ck_assert(sp_t_matches("^application/problem\\+json", sp_t_jstr(o, "content_type")));
+        json_object_put(o);
+        o = sp_t_ws_next_event(es, "done");
+        assert_400_problem_body(sp_t_jstr(o, "body"));
+        json_object_put(o);
+        pclose(es);
+
+        FILE *lp = sp_t_chat_probe("longpoll", connect_url("http", queries[i]), "--timeout 3");
+        o = sp_t_ws_next_event(lp, "answer");
+        ck_assert_msg(sp_t_jint(o, "status") == 400, "long-poll, query %zu", i);
+        assert_400_problem_body(sp_t_jstr(o, "body"));
+        json_object_put(o);
+        pclose(lp);
+    }
+    /* A's secret goes to A's session only; B then hears its own. */
+    http_send(a.id, &a.customer, "my card number is 4111 1111 1111 1111");
+    http_send(b.id, &b.customer, "B's own message");
+    struct json_object *m = sp_t_ws_next_event(b_es, "message");
+    ck_assert_msg(strstr(sp_t_jstr(m, "data"), "B's own message") != NULL, "B heard: %s",
+                  sp_t_jstr(m, "data"));
+    json_object_put(m);
+    pclose(b_es);
+}
+END_TEST
+
+/* The same attack by an agent (agents see every waiting session id). */
+START_TEST(agent_cannot_join_another_session_through_a_repeated_parameter)
+{
+    struct sp_t_chat a = sp_t_chat_active(), b = sp_t_chat_active();
+    const char *q = sp_t_fmt("session_id=%s&SESSION_ID=%s&access_token=%s", b.id, a.id,
+                             sp_t_urlencode(b.agent.token));
+    FILE *ws = sp_t_ws_client(connect_url("ws", q), "--timeout 5");
+    struct json_object *o = sp_t_ws_next(ws);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 400,
+                  "%s", json_object_to_json_string(o));
+    json_object_put(o);
+    pclose(ws);
+    /* and without the repeat, A is simply not the agent's session */
+    ws = sp_t_ws_client(sp_t_chat_url("ws", a.id, NULL, b.agent.token), "--timeout 5");
+    o = sp_t_ws_next(ws);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 403,
+                  "%s", json_object_to_json_string(o));
+    json_object_put(o);
+    pclose(ws);
+}
+END_TEST
+
+/* ---- 2: internal endpoints off the public listener ----------------------------- */
+
+START_TEST(internal_endpoints_are_404_on_the_public_port_and_forge_nothing)
+{
+    struct sp_t_chat a = sp_t_chat_active();
+    FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", a.id, a.token, a.customer.token),
+                               "--expect 2 --timeout 4");
+    json_object_put(sp_t_ws_next_event(es, "status"));
+    usleep(300 * 1000);
+    const char *forged = "{\"type\":\"message\",\"id\":1,\"sender_type\":\"agent\",\"body\":\"forged\"}";
+    const char *paths[] = {
+        sp_t_fmt("/internal/chat/publish/%s", a.id),
+        sp_t_fmt("/internal/chat/publish/%s/customer-%s", a.id, a.customer.sub),
+        "/internal/chat/frame-worker",
+        "/internal/chat/presence-worker/online",
+        "/internal/chat/auth",
+        "/internal/chat/frame",
+        "/internal/chat/presence/offline",
+        "/internal/",
+        "/bench/hello",
+        "/bench/nginx",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct sp_t_resp *r = sp_t_request("POST", paths[i], NULL, SP_T_JSON, forged, NULL);
+        ck_assert_msg(r->status == 404, "%s answered %ld", paths[i], r->status);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+        r = sp_t_get(paths[i], NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+    }
+    /* The same publish through the internal socket is delivered: the
+     * listener above was live, and only the forged copies were refused. */
+    const char *sock = getenv("SP_TEST_CHAT_PUBLISH_SOCKET");
+    ck_assert_ptr_nonnull(sock);
+    const char *cmd = sp_t_fmt("curl -s -o /dev/null -w '%%{http_code}' --unix-socket %s -X POST"
+                               " -H 'Content-Type: application/json' -d %s"
+                               " http://localhost/internal/chat/publish/%s",
+                               sp_t_shq(sock), sp_t_shq("{\"type\":\"system\",\"event\":\"probe\"}"),
+                               a.id);
+    FILE *c = popen(cmd, "r");
+    char code[8] = {0};
+    ck_assert(fgets(code, sizeof(code), c) != NULL);
+    pclose(c);
+    ck_assert_str_eq(code, "201");
+    bool closed;
+    ck_assert_msg(!heard(es, "forged", false, &closed), "a forged frame was delivered");
+    pclose(es);
+}
+END_TEST
+
+/* limit_conn on the connect URL: one address holds at most N. */
+START_TEST(chat_connections_per_address_are_capped)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *cap = getenv("SP_TEST_CHAT_CONN_PER_IP");
+    ck_assert_ptr_nonnull(cap);
+    int n = atoi(cap);
+    ck_assert_int_gt(n, 0);
+    const char *url = sp_t_chat_url("http", c.id, c.token, c.customer.token);
+    const char *pids = sp_t_fmt("%s/%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+                                sp_t_unique("chat-conn-pids"));
+    /* n long-polls that wait (no message comes) */
+    ck_assert_int_eq(system(sp_t_fmt("for i in $(seq %d); do curl -s -o /dev/null --max-time 8 %s &"
+                                     " echo $! >>%s; done", n, sp_t_shq(url), pids)), 0);
+    usleep(1500 * 1000);
+    FILE *lp = sp_t_chat_probe("longpoll", url, "--timeout 3");
+    struct json_object *o = sp_t_ws_next_event(lp, "answer");
+    pclose(lp);
+    ck_assert_int_eq(sp_t_jint(o, "status"), 429);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(o, "body"));
+    ck_assert_ptr_nonnull(body);
+    ck_assert_str_eq(sp_t_jstr(body, "code"), "rate_limited");
+    json_object_put(body);
+    json_object_put(o);
+    ck_assert_int_eq(system(sp_t_fmt("kill $(cat %s) 2>/dev/null; rm -f %s", pids, pids)), 0);
+    usleep(500 * 1000);
+    /* freed: a new one is let in (and waits: no answer within 1 s) */
+    lp = sp_t_chat_probe("longpoll", url, "--timeout 1");
+    o = sp_t_ws_next(lp);
+    pclose(lp);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "timeout") == 0, "%s", json_object_to_json_string(o));
+    json_object_put(o);
+}
+END_TEST
+
+START_TEST(internal_socket_is_group_only)
+{
+    const char *sock = getenv("SP_TEST_CHAT_PUBLISH_SOCKET");
+    ck_assert_ptr_nonnull(sock);
+    struct stat st;
+    ck_assert_int_eq(stat(sock, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(st.st_mode & 07777, 0660);
+    char *dir = strdup(sock);
+    *strrchr(dir, '/') = '\0';
+    ck_assert_int_eq(stat(dir, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0750);
+    free(dir);
+}
+END_TEST
+
+/* ---- 3: revocation ---------------------------------------------------------------- */
+
+static FILE *
+ws_listen(const char *url, const char *seconds)
+{
+    FILE *ws = sp_t_ws_client(url, sp_t_fmt("--expect 1000 --timeout %s", seconds));
+    sp_t_ws_expect_open(ws);
+    return ws;
+}
+
+START_TEST(agent_transferred_away_stops_hearing_the_chat)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    FILE *old_agent = ws_listen(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "6");
+    FILE *customer = ws_listen(sp_t_chat_url("ws", c.id, c.token, c.customer.token), "6");
+    usleep(300 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
+                                         c.agent.token,
+                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                  (long long)other_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    usleep(500 * 1000);
+    http_send(c.id, &c.customer, "after the transfer");
+    bool closed;
+    ck_assert_msg(!heard(old_agent, "after the transfer", true, &closed),
+                  "the old agent still heard the chat");
+    ck_assert_msg(closed, "the old agent's socket was not closed");
+    pclose(old_agent);
+    /* the customer stayed, and heard it */
+    ck_assert(heard(customer, "after the transfer", false, &closed));
+    ck_assert(!closed);
+    pclose(customer);
+    /* the old agent cannot come back; the new one can */
+    FILE *again = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "--timeout 5");
+    struct json_object *o = sp_t_ws_next(again);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 403,
+                  "%s", json_object_to_json_string(o));
+    json_object_put(o);
+    pclose(again);
+    FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, other.token), "--timeout 3");
+    sp_t_ws_expect_open(fresh);
+    pclose(fresh);
+}
+END_TEST
+
+START_TEST(closing_the_session_disconnects_everyone_after_the_closed_frame)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *agent = ws_listen(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "6");
+    FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", c.id, c.token, c.customer.token),
+                               "--expect 1000 --timeout 6");
+    json_object_put(sp_t_ws_next_event(es, "status"));
+    usleep(300 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/close", c.id),
+                                         c.customer.token, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    bool closed;
+    ck_assert(heard(agent, "\"closed\"", true, &closed));
+    ck_assert_msg(closed, "the agent's socket stayed open");
+    pclose(agent);
+    /* EventSource: the closed frame, then the stream ends well before
+     * the probe's own 6 s. */
+    time_t t0 = time(NULL);
+    /* (the data is JSON text inside the probe's JSON line: escaped) */
+    ck_assert(heard(es, "\\\"closed\\\"", false, NULL));
+    ck_assert_int_lt(time(NULL) - t0, 4);
+    pclose(es);
+}
+END_TEST
+
+START_TEST(expired_jwt_stops_hearing_within_seconds)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    /* Accepted for ~3 more seconds: exp is 57 s ago, the leeway 60 s. */
+    time_t now = time(NULL);
+    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
+                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
+                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 43);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "12");
+    http_send(c.id, &c.agent, "before expiry");
+    /* The agent keeps talking; the listener must be cut within seconds of
+     * its expiry (sweep every 2 s, driven by the chat traffic). */
+    for (int i = 0; i < 8; i++) {
+        sleep(1);
+        http_send(c.id, &c.agent, sp_t_fmt("tick %d", i));
+    }
+    http_send(c.id, &c.agent, "long after expiry");
+    bool closed;
+    ck_assert_msg(!heard(ws, "long after expiry", true, &closed),
+                  "an expired listener still hears the chat");
+    ck_assert(closed);
+    pclose(ws);
+    /* and it cannot come back with that token */
+    FILE *again = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, short_token), "--timeout 5");
+    struct json_object *o = sp_t_ws_next(again);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 401,
+                  "%s", json_object_to_json_string(o));
+    json_object_put(o);
+    pclose(again);
+}
+END_TEST
+
+START_TEST(expired_session_token_stops_hearing_within_seconds)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() + interval '3 seconds'"
+             " WHERE public_id = '%s'", c.id);
+    FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", c.id, c.token, c.customer.token),
+                               "--expect 1000 --timeout 12");
+    json_object_put(sp_t_ws_next_event(es, "status"));
+    usleep(300 * 1000);
+    /* A frame sent before the session expires arrives; then the chat
+     * traffic of another session drives the sweep. */
+    struct sp_t_chat other = sp_t_chat_active();
+    for (int i = 0; i < 8; i++) {
+        sleep(1);
+        http_send(other.id, &other.customer, sp_t_fmt("tick %d", i));
+    }
+    sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() + interval '1 hour'"
+             " WHERE public_id = '%s'", c.id);
+    /* Re-opened behind the listener's back: it must be gone already. */
+    http_send(c.id, &c.agent, "after the session expired");
+    ck_assert_msg(!heard(es, "after the session expired", false, NULL),
+                  "a listener of an expired session still hears it");
+    pclose(es);
+}
+END_TEST
+
+static Suite *
+chat_access_suite(void)
+{
+    Suite *s = suite_create("chat_access");
+    TCase *tc = sp_t_tcase(s, "isolation");
+    tcase_add_test(tc, repeated_session_parameter_is_400_and_a_hears_nothing_of_b);
+    tcase_add_test(tc, agent_cannot_join_another_session_through_a_repeated_parameter);
+    tcase_add_test(tc, internal_endpoints_are_404_on_the_public_port_and_forge_nothing);
+    tcase_add_test(tc, internal_socket_is_group_only);
+    tcase_add_test(tc, chat_connections_per_address_are_capped);
+    tc = sp_t_tcase(s, "revocation");
+    tcase_add_test(tc, agent_transferred_away_stops_hearing_the_chat);
+    tcase_add_test(tc, closing_the_session_disconnects_everyone_after_the_closed_frame);
+    tcase_add_test(tc, expired_jwt_stops_hearing_within_seconds);
+    tcase_add_test(tc, expired_session_token_stops_hearing_within_seconds);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(chat_access_suite());
+}
