@@ -25,12 +25,19 @@ struct sp_setting {
 #define INT(f)  SP_SET_INT, offsetof(struct sp_config, f)
 #define FRAC(f) SP_SET_FRACTION, offsetof(struct sp_config, f)
 
+/* docs/performance.md "Worker count": a libfcgi worker idles during its
+ * close handshake with nginx and while its commit waits for the WAL flush,
+ * so throughput grew up to cores x 4 workers and not beyond. */
+#define SP_WORKERS_PER_CORE 4
+#define SP_WORKERS_MAX 256
+
 static const struct sp_setting settings[] = {
     {"SUPPORT_DATABASE_URL", SEC(database_url), "dbname=support", 0, 0,
      "libpq connection string or URI"},
     {"SUPPORT_LISTEN", STR(listen), "var/run/support-api.sock", 0, 0,
      "FastCGI unix socket path (or :PORT)"},
-    {"SUPPORT_WORKERS", INT(workers), "0", 0, 256, "worker processes; 0 = number of cores"},
+    {"SUPPORT_WORKERS", INT(workers), "0", 0, SP_WORKERS_MAX,
+     "worker processes; 0 = cores x 4 (the best count measured, docs/performance.md)"},
     {"SUPPORT_LISTEN_BACKLOG", INT(listen_backlog), "0", 0, 65535,
      "listen backlog; 0 = net.core.somaxconn"},
     {"SUPPORT_JWT_KEYS", SEC(jwt_keys), NULL, 0, 0, "HS256 keys kid:secret,... (first is default)"},
@@ -159,7 +166,8 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
     }
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->workers = n > 0 ? n : 1;
+        n = (n > 0 ? n : 1) * SP_WORKERS_PER_CORE;
+        c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
     }
     return true;
 }
