@@ -420,8 +420,17 @@ stack_api_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_API_PIDFILE")"
 }
 
+# The sockets are 0660: as root nginx's workers are www-data and reach
+# them through the group; otherwise nginx runs as this user, who owns them.
+# Sets the caller's array `group` (STACK_API_ENV, passed later, may override).
+_stack_listen_group() {
+    group=()
+    [ "$(id -u)" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
+    return 0
+}
+
 stack_api_start() {
-    local -a workers=()
+    local -a workers=() group=()
     _stack_dirs || return 1
     if stack_api_running; then
         return 0
@@ -431,9 +440,10 @@ stack_api_start() {
         return 1
     fi
     [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    _stack_listen_group
     rm -f "$STACK_API_SOCKET"
     _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
-        env "${workers[@]}" "${STACK_API_ENV[@]}" \
+        env "${workers[@]}" "${group[@]}" "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
@@ -461,7 +471,7 @@ stack_chat_running() {
 # stack_chat_start — the chat worker (same settings as support-api, its own
 # socket held bound by its prefork master).
 stack_chat_start() {
-    local -a workers=()
+    local -a workers=() group=()
     _stack_dirs || return 1
     if stack_chat_running; then
         return 0
@@ -471,9 +481,10 @@ stack_chat_start() {
         return 1
     fi
     [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    _stack_listen_group
     rm -f "$STACK_CHAT_SOCKET"
     _stack_spawn "$STACK_CHAT_PIDFILE" "$STACK_LOG_DIR/support-chat.log" \
-        env "${workers[@]}" "${STACK_API_ENV[@]}" \
+        env "${workers[@]}" "${group[@]}" "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_CHAT_SOCKET" \
         SUPPORT_CHAT_LISTEN="$STACK_CHAT_SOCKET" \
