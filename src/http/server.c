@@ -179,7 +179,8 @@ sp_server_listen_group(const char *name, gid_t *gid, char *err, size_t errlen)
     errno = 0;
     struct group *g = getgrnam(name);
     if (g == NULL) {
-        snprintf(err, errlen, "SUPPORT_LISTEN_GROUP: no group named '%s'%s%s", name,
+        /* Like every bad setting: the variable is named, its value is not. */
+        snprintf(err, errlen, "SUPPORT_LISTEN_GROUP: no such group on this system%s%s",
                  errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
         return false;
     }
