@@ -3,7 +3,12 @@
  * tests and benches, signed with the FIRST key of SUPPORT_JWT_KEYS (its
  * kid goes in the header), and prints it on stdout.
  *
- *   support-token ROLE [SUB] [--ttl SECONDS] [--tier T] [--email E] [--name N]
+ *   support-token ROLE [SUB] [--ttl SECONDS] [--force] [--tier T] [--email E] [--name N]
+ *
+ * An admin token lives at most 24 h unless --force says the long life is
+ * meant: a leaked one rewrites SLA policies and agents. Not installed by
+ * `make install` (a development tool; production tokens come from the
+ * identity provider).
  *
  * Exit codes: 0 ok, 1 SUPPORT_JWT_KEYS unset or invalid, 2 bad arguments.
  * Must not: print the secret, or hold any logic worth testing (that lives
@@ -22,6 +27,7 @@
 #include "http/auth.h"
 
 #define TTL_MAX (10L * 365 * 86400)
+#define ADMIN_TTL_MAX 86400L
 
 static const struct {
     const char *alias;
@@ -39,58 +45,81 @@ usage(const char *why)
     if (why != NULL)
         fprintf(stderr, "support-token: %s\n", why);
     fprintf(stderr,
-            "usage: support-token ROLE [SUB] [--ttl SECONDS] [--tier T] [--email E] [--name N]\n"
+            "usage: support-token ROLE [SUB] [--ttl SECONDS] [--force] [--tier T] [--email E]"
+            " [--name N]\n"
             "  ROLE  customer|agent|admin (or customer|support_agent|support_admin)\n"
             "  SUB   user id (default 1001, 2001 or 3001 by role)\n"
-            "  --ttl lifetime in seconds (default 86400), --tier standard|premium|vip\n"
+            "  --ttl lifetime in seconds (default 86400; admin tokens at most 86400\n"
+            "        unless --force), --tier standard|premium|vip\n"
             "Signs with the first key of SUPPORT_JWT_KEYS (kid:secret,...).\n");
     return 2;
 }
 
-int
-main(int argc, char **argv)
+struct args {
+    long ttl;
+    int force;
+    const char *tier, *email, *name, *sub;
+    enum sp_role role;
+};
+
+/* Fills a from the command line; -1 when main goes on, else the exit code. */
+static int
+parse_args(int argc, char **argv, struct args *a)
 {
     static const struct option opts[] = {
         { "ttl", required_argument, NULL, 't' },   { "tier", required_argument, NULL, 'T' },
         { "email", required_argument, NULL, 'e' }, { "name", required_argument, NULL, 'n' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "force", no_argument, NULL, 'f' },       { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
-    long ttl = 86400;
-    const char *tier = NULL, *email = NULL, *name = NULL;
+    *a = (struct args){ .ttl = 86400, .role = SP_ROLE_NONE };
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *end;
         switch (c) {
         case 't':
-            ttl = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || ttl <= 0 || ttl > TTL_MAX)
+            a->ttl = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || a->ttl <= 0 || a->ttl > TTL_MAX)
                 return usage("--ttl wants a whole number of seconds, 1 to 10 years");
             break;
-        case 'T': tier = optarg; break;
-        case 'e': email = optarg; break;
-        case 'n': name = optarg; break;
+        case 'f': a->force = 1; break;
+        case 'T': a->tier = optarg; break;
+        case 'e': a->email = optarg; break;
+        case 'n': a->name = optarg; break;
         case 'h': return usage(NULL), 0;
         default: return usage(NULL);
         }
     }
     if (optind >= argc || argc - optind > 2)
         return usage("want ROLE and at most one SUB");
-
-    const char *sub = NULL;
-    enum sp_role role = SP_ROLE_NONE;
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         if (strcmp(argv[optind], roles[i].alias) == 0
             || strcmp(argv[optind], sp_role_name(roles[i].role)) == 0) {
-            role = roles[i].role;
-            sub = roles[i].default_sub;
+            a->role = roles[i].role;
+            a->sub = roles[i].default_sub;
         }
-    if (role == SP_ROLE_NONE)
+    if (a->role == SP_ROLE_NONE)
         return usage("unknown ROLE");
+    if (a->role == SP_ROLE_ADMIN && a->ttl > ADMIN_TTL_MAX && !a->force)
+        return usage("an admin token lives at most 86400 s (24 h); add --force to mean it");
     if (optind + 1 < argc)
-        sub = argv[optind + 1];
+        a->sub = argv[optind + 1];
     enum sp_tier t;
-    if (tier != NULL && !sp_tier_parse(tier, &t))
+    if (a->tier != NULL && !sp_tier_parse(a->tier, &t))
         return usage("--tier wants standard, premium or vip");
+    return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc >= 0)
+        return rc;
+    const char *tier = a.tier, *email = a.email, *name = a.name, *sub = a.sub;
+    enum sp_role role = a.role;
+    long ttl = a.ttl;
 
     const char *keys_env = getenv("SUPPORT_JWT_KEYS");
     if (keys_env == NULL || *keys_env == '\0') {
@@ -123,7 +152,7 @@ main(int argc, char **argv)
     char *token = sp_auth_mint_default(keys, &arena, sub, role, now, ttl,
                                        json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN));
     /* Print only what the API would accept (e.g. SUB of 1-64 printable ASCII). */
-    int rc = 0;
+    rc = 0;
     if (token == NULL) {
         rc = usage("cannot mint a token with these arguments");
     } else if (sp_auth_verify(keys, &arena, token, now, &who, &prob) != SP_OK) {

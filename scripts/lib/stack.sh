@@ -202,22 +202,60 @@ _stack_save() {
     mv -f "$STACK_DIR/stack.env.tmp" "$STACK_DIR/stack.env"
 }
 
+# _stack_traversable DIR — can the users the stack's servers run as when
+# root (postgres, and www-data for nginx's workers) reach DIR? Checks DIR's
+# existing ancestors from / down (DIR itself is made 0755) and prints the
+# first that blocks. Always true when not root: every part then runs as
+# this user.
+_stack_traversable() {
+    local d=$1 u i
+    local -a path=()
+    [ "$(id -u)" -eq 0 ] || return 0
+    while [ ! -d "$d" ] && [ "$d" != / ]; do
+        d=$(dirname "$d")
+    done
+    while [ "$d" != / ]; do
+        path=("$d" "${path[@]}")
+        d=$(dirname "$d")
+    done
+    for i in "${path[@]}"; do
+        for u in postgres www-data; do
+            id -u "$u" >/dev/null 2>&1 || continue
+            if ! (cd / && runuser -u "$u" -- test -x "$i") 2>/dev/null; then
+                printf '%s\n' "$i"
+                return 1
+            fi
+        done
+    done
+}
+
+# stack_runtime_dir DIR KEY — DIR when the stack's servers can reach it,
+# else a directory of our own under STACK_RUNTIME_BASE (/var/tmp) named
+# after KEY (e.g. the checkout's path), so a checkout under /root or in a
+# `mktemp -d` still runs, and the same checkout finds the same stack.
+stack_runtime_dir() {
+    local base=${STACK_RUNTIME_BASE:-/var/tmp} hash
+    if _stack_traversable "$1" >/dev/null; then
+        printf '%s\n' "$1"
+        return 0
+    fi
+    hash=$(printf '%s' "$2" | sha256sum | cut -c1-12) || return 1
+    printf '%s/support-%s\n' "$base" "$hash"
+}
+
 # Directories every part needs. DIR and run/ must be traversable by the
 # nginx workers (www-data) and the cluster owner (postgres) when root.
 _stack_dirs() {
+    local bad
     mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" || return 1
     chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" || return 1
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres:postgres "$STACK_RUN_DIR" || return 1
-        local d=$STACK_DIR
-        while [ "$d" != / ]; do
-            if ! runuser -u postgres -- test -x "$d" 2>/dev/null; then
-                _stack_say "$d is not traversable by other users (postgres, www-data);"
-                _stack_say "put the stack elsewhere (e.g. SUPPORT_VAR_DIR=/var/tmp/support)"
-                return 1
-            fi
-            d=$(dirname "$d")
-        done
+        if ! bad=$(_stack_traversable "$STACK_DIR"); then
+            _stack_say "$bad is not traversable by other users (postgres, www-data);"
+            _stack_say "put the stack elsewhere (e.g. SUPPORT_VAR_DIR=/var/tmp/support)"
+            return 1
+        fi
     fi
     _stack_save
 }
@@ -430,8 +468,17 @@ stack_api_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_API_PIDFILE")"
 }
 
+# The sockets are 0660: as root nginx's workers are www-data and reach
+# them through the group; otherwise nginx runs as this user, who owns them.
+# Sets the caller's array `group` (STACK_API_ENV, passed later, may override).
+_stack_listen_group() {
+    group=()
+    [ "$(id -u)" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
+    return 0
+}
+
 stack_api_start() {
-    local -a workers=()
+    local -a workers=() group=()
     _stack_dirs || return 1
     if stack_api_running; then
         return 0
@@ -441,9 +488,10 @@ stack_api_start() {
         return 1
     fi
     [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    _stack_listen_group
     rm -f "$STACK_API_SOCKET"
     _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
-        env "${workers[@]}" "${STACK_API_ENV[@]}" \
+        env "${workers[@]}" "${group[@]}" "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
@@ -472,7 +520,7 @@ stack_chat_running() {
 # stack_chat_start — the chat worker (same settings as support-api, its own
 # socket held bound by its prefork master).
 stack_chat_start() {
-    local -a workers=()
+    local -a workers=() group=()
     _stack_dirs || return 1
     if stack_chat_running; then
         return 0
@@ -482,9 +530,10 @@ stack_chat_start() {
         return 1
     fi
     [ -n "${STACK_API_WORKERS:-}" ] && workers=("SUPPORT_WORKERS=$STACK_API_WORKERS")
+    _stack_listen_group
     rm -f "$STACK_CHAT_SOCKET"
     _stack_spawn "$STACK_CHAT_PIDFILE" "$STACK_LOG_DIR/support-chat.log" \
-        env "${workers[@]}" "${STACK_API_ENV[@]}" \
+        env "${workers[@]}" "${group[@]}" "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_CHAT_SOCKET" \
         SUPPORT_CHAT_LISTEN="$STACK_CHAT_SOCKET" \

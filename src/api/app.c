@@ -218,6 +218,15 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         fprintf(stderr, "%s: %s\n", prog->name, err);
         return 1;
     }
+    /* A missing group is a deployment error: say so before binding, and in
+     * --check-config too. */
+    gid_t gid;
+    if (!sp_server_listen_group(app.cfg.listen_group, &gid, err, sizeof(err))) {
+        sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
+        fprintf(stderr, "%s: %s\n", prog->name, err);
+        sp_app_free(&app);
+        return 1;
+    }
     if (check_only) {
         printf("configuration ok\n");
         sp_app_free(&app);
@@ -227,6 +236,8 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         .name = prog->name,
         .listen = prog->listen(&app.cfg),
         .backlog = (int)app.cfg.listen_backlog,
+        .listen_mode = (int)app.cfg.listen_mode,
+        .listen_gid = gid,
         .workers = (int)app.cfg.workers,
         .routes = prog->routes,
         .nroutes = prog->nroutes,

@@ -9,14 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION };
+enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION, SP_SET_MODE };
 
 struct sp_setting {
     const char *name;
     enum sp_setting_type type;
     size_t offset;
     const char *def;      /* NULL: unset by default */
-    long min, max;        /* for SP_SET_INT */
+    long min, max;        /* for SP_SET_INT and SP_SET_MODE */
     const char *help;
 };
 
@@ -24,15 +24,27 @@ struct sp_setting {
 #define SEC(f)  SP_SET_SECRET, offsetof(struct sp_config, f)
 #define INT(f)  SP_SET_INT, offsetof(struct sp_config, f)
 #define FRAC(f) SP_SET_FRACTION, offsetof(struct sp_config, f)
+#define MODE(f) SP_SET_MODE, offsetof(struct sp_config, f)
+
+/* docs/performance.md "Worker count": a libfcgi worker idles during its
+ * close handshake with nginx and while its commit waits for the WAL flush,
+ * so throughput grew up to cores x 4 workers and not beyond. */
+#define SP_WORKERS_PER_CORE 4
+#define SP_WORKERS_MAX 256
 
 static const struct sp_setting settings[] = {
     {"SUPPORT_DATABASE_URL", SEC(database_url), "dbname=support", 0, 0,
      "libpq connection string or URI"},
     {"SUPPORT_LISTEN", STR(listen), "var/run/support-api.sock", 0, 0,
      "FastCGI unix socket path (or :PORT)"},
-    {"SUPPORT_WORKERS", INT(workers), "0", 0, 256, "worker processes; 0 = number of cores"},
+    {"SUPPORT_WORKERS", INT(workers), "0", 0, SP_WORKERS_MAX,
+     "worker processes; 0 = cores x 4 (the best count measured, docs/performance.md)"},
     {"SUPPORT_LISTEN_BACKLOG", INT(listen_backlog), "0", 0, 65535,
      "listen backlog; 0 = net.core.somaxconn"},
+    {"SUPPORT_LISTEN_MODE", MODE(listen_mode), "0660", 0, 0777,
+     "octal permissions of the unix sockets (SUPPORT_LISTEN, SUPPORT_CHAT_LISTEN)"},
+    {"SUPPORT_LISTEN_GROUP", STR(listen_group), NULL, 0, 0,
+     "group given the unix sockets (nginx's, e.g. www-data); unset = the process's own"},
     {"SUPPORT_JWT_KEYS", SEC(jwt_keys), NULL, 0, 0, "HS256 keys kid:secret,... (first is default)"},
     {"SUPPORT_JWT_PUBLIC_KEYS_FILE", STR(jwt_public_keys_file), NULL, 0, 0,
      "file of RS256/ES256 PEM public keys"},
@@ -105,6 +117,23 @@ read_secret_file(const char *path, const char *name, char *err, size_t errlen)
     return data;
 }
 
+/* Permissions are octal ("0660", "660"), as chmod takes them. */
+static bool
+parse_mode(const char *v, const struct sp_setting *s, long *out, char *err, size_t errlen)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 8);
+    if (errno != 0 || end == v || *end != '\0' || *v == '-' || *v == '+' || n < s->min
+        || n > s->max) {
+        snprintf(err, errlen, "%s: expected octal permissions in %04lo..%04lo", s->name, s->min,
+                 s->max);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 bool
 sp_config_load(struct sp_config *c, char *err, size_t errlen)
 {
@@ -142,6 +171,13 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
             }
             *(long *)field = n;
             free(owned);
+        } else if (s->type == SP_SET_MODE) {
+            if (!parse_mode(v, s, (long *)field, err, errlen)) {
+                free(owned);
+                sp_config_free(c);
+                return false;
+            }
+            free(owned);
         } else if (s->type == SP_SET_FRACTION) {
             char *end;
             errno = 0;
@@ -161,7 +197,8 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
     }
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->workers = n > 0 ? n : 1;
+        n = (n > 0 ? n : 1) * SP_WORKERS_PER_CORE;
+        c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
     }
     return true;
 }
@@ -170,7 +207,8 @@ void
 sp_config_free(struct sp_config *c)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-        if (settings[i].type == SP_SET_INT || settings[i].type == SP_SET_FRACTION)
+        if (settings[i].type == SP_SET_INT || settings[i].type == SP_SET_FRACTION
+            || settings[i].type == SP_SET_MODE)
             continue;
         char **field = (char **)((char *)c + settings[i].offset);
         if (*field != NULL && settings[i].type == SP_SET_SECRET)

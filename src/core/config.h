@@ -19,6 +19,8 @@ struct sp_config {
     char *listen;
     long  workers;
     long  listen_backlog;
+    long  listen_mode;      /* permission bits of the unix sockets */
+    char *listen_group;     /* NULL: leave the sockets' group alone */
     char *jwt_keys;
     char *jwt_public_keys_file;
     char *jwt_issuer;

@@ -131,6 +131,9 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
                        sp_method_name(r->method), allow);
     } else {
         r->route = route->pattern;
+        /* Keyed on the route, not the answer: a public route (healthz, a
+         * knowledge-base article) stays cacheable. */
+        r->no_store = route->role != SP_ROLE_NONE;
         if (route->role == SP_ROLE_NONE || authenticate(r, route->role, &p) == SP_OK) {
             if (route->handler(r, &p) != SP_OK && p.rc == SP_OK)
                 sp_problem_set(&p, SP_ERROR, "internal", "handler failed without a reason");

@@ -63,6 +63,8 @@ struct sp_req {
     int status;
     size_t bytes_out;
     struct sp_buf headers;  /* extra "Name: value\r\n" lines */
+    bool no_store;          /* caller-specific: Cache-Control: no-store unless
+                             * the handler set a Cache-Control of its own */
     struct sp_buf out;      /* whole response when fcgx is NULL (tests) */
     bool responded;
 };

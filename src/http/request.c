@@ -199,6 +199,22 @@ reason_phrase(int status)
     }
 }
 
+/* Does one of the handler's extra header lines have this name? */
+static bool
+has_header(const struct sp_buf *h, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t at = 0; at < h->len;) {
+        const char *line = h->data + at;
+        const char *eol = memchr(line, '\n', h->len - at);
+        size_t len = eol ? (size_t)(eol - line) + 1 : h->len - at;
+        if (len > n && line[n] == ':' && strncasecmp(line, name, n) == 0)
+            return true;
+        at += len;
+    }
+    return false;
+}
+
 void
 sp_resp_send(struct sp_req *r, int status, const char *content_type, const char *body,
              size_t len)
@@ -206,6 +222,10 @@ sp_resp_send(struct sp_req *r, int status, const char *content_type, const char 
     if (r->responded)
         return;
     r->responded = true;
+    /* Authenticated answers carry a caller's tickets, contacts or
+     * settings: no shared or browser cache may keep them. */
+    if (r->no_store && !has_header(&r->headers, "Cache-Control"))
+        sp_resp_header(r, "Cache-Control", "no-store");
     r->status = status;
     r->bytes_out = len;
     struct sp_buf head;

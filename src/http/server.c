@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +170,28 @@ spawn(struct sp_server *s, int sock, const sigset_t *worker_mask)
     return pid > 0 ? pid : 0;
 }
 
+bool
+sp_server_listen_group(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+    *gid = (gid_t)-1;
+    if (name == NULL || *name == '\0')
+        return true;
+    errno = 0;
+    struct group *g = getgrnam(name);
+    if (g == NULL) {
+        /* Like every bad setting: the variable is named, its value is not. */
+        snprintf(err, errlen, "SUPPORT_LISTEN_GROUP: no such group on this system%s%s",
+                 errno != 0 ? ": " : "", errno != 0 ? strerror(errno) : "");
+        return false;
+    }
+    *gid = g->gr_gid;
+    return true;
+}
+
+/* nginx workers run as another user (ARCHITECTURE.md pitfalls): the
+ * socket is theirs through its group, not through world access. It is
+ * created owner-only, so no client can connect before its group and mode
+ * are set. */
 static int
 open_socket(struct sp_server *s)
 {
@@ -176,13 +199,19 @@ open_socket(struct sp_server *s)
     bool is_path = s->listen[0] != ':';
     if (is_path)
         unlink(s->listen);  /* a stale socket from a killed master */
+    mode_t old = umask(0177);
     int sock = FCGX_OpenSocket(s->listen, backlog);
-    if (sock < 0)
+    umask(old);
+    if (sock < 0 || !is_path)
+        return sock;
+    if ((s->listen_gid != (gid_t)-1 && chown(s->listen, (uid_t)-1, s->listen_gid) != 0)
+        || chmod(s->listen, (mode_t)s->listen_mode) != 0) {
+        int e = errno;
+        close(sock);
+        unlink(s->listen);
+        errno = e;
         return -1;
-    /* nginx workers run as another user (ARCHITECTURE.md pitfalls); the
-     * socket's directory is what restricts access. */
-    if (is_path)
-        chmod(s->listen, 0666);
+    }
     return sock;
 }
 

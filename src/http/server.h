@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "http/router.h"
 
@@ -19,6 +20,8 @@ struct sp_server {
     const char *name;           /* for logs */
     const char *listen;         /* unix socket path, or ":PORT" */
     int backlog;                /* 0 = net.core.somaxconn */
+    int listen_mode;            /* permissions of a unix socket, e.g. 0660 */
+    gid_t listen_gid;           /* its group; (gid_t)-1 = the process's own */
     int workers;
     const struct sp_route *routes;
     size_t nroutes;
@@ -31,6 +34,9 @@ struct sp_server {
 
 /* Runs until SIGTERM/SIGINT; returns the process exit code. */
 int sp_server_run(struct sp_server *s);
+/* Resolves the group of SUPPORT_LISTEN_GROUP (NULL or "" = none, *gid =
+ * (gid_t)-1); false with a message when no such group exists. */
+bool sp_server_listen_group(const char *name, gid_t *gid, char *err, size_t errlen);
 /* The kernel's listen backlog ceiling (net.core.somaxconn), or 128. */
 int sp_server_somaxconn(void);
 

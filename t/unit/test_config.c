@@ -81,11 +81,14 @@ write_tmp_str(const char *content)
     return write_tmp(content, strlen(content));
 }
 
+/* The default worker count: cores x 4 (docs/performance.md "Worker
+ * count"), within the 256 the setting allows. */
 static long
-cores(void)
+default_workers(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
+    n = (n > 0 ? n : 1) * 4;
+    return n < 256 ? n : 256;
 }
 
 static void
@@ -102,8 +105,10 @@ START_TEST(unset_settings_take_their_defaults)
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
     ck_assert_str_eq(cfg.database_url, "dbname=support");
     ck_assert_str_eq(cfg.listen, "var/run/support-api.sock");
-    ck_assert_int_eq(cfg.workers, cores());
+    ck_assert_int_eq(cfg.workers, default_workers());
     ck_assert_int_eq(cfg.listen_backlog, 0);
+    ck_assert_int_eq(cfg.listen_mode, 0660);
+    ck_assert_ptr_null(cfg.listen_group);
     ck_assert_ptr_null(cfg.jwt_keys);
     ck_assert_ptr_null(cfg.jwt_public_keys_file);
     ck_assert_ptr_null(cfg.jwt_issuer);
@@ -257,12 +262,36 @@ START_TEST(refused_load_leaves_nothing_allocated)
 }
 END_TEST
 
-START_TEST(workers_zero_means_number_of_cores)
+START_TEST(workers_zero_means_four_per_core)
 {
     setenv("SUPPORT_WORKERS", "0", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
-    ck_assert_int_eq(cfg.workers, cores());
-    ck_assert_int_gt(cfg.workers, 0);
+    ck_assert_int_eq(cfg.workers, default_workers());
+    ck_assert_int_ge(cfg.workers, 4);
+}
+END_TEST
+
+START_TEST(listen_mode_is_octal)
+{
+    setenv("SUPPORT_LISTEN_MODE", "0600", 1);
+    setenv("SUPPORT_LISTEN_GROUP", "www-data", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.listen_mode, 0600);
+    ck_assert_str_eq(cfg.listen_group, "www-data");
+    sp_config_free(&cfg);
+    setenv("SUPPORT_LISTEN_MODE", "666", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.listen_mode, 0666);
+}
+END_TEST
+
+START_TEST(bad_listen_mode_is_refused)
+{
+    static const char *const bad[] = {"0680", "1777", "-660", "rw-rw----", "0x1b0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("SUPPORT_LISTEN_MODE", bad[i], 1);
+        assert_refused_naming("SUPPORT_LISTEN_MODE", bad[i]);
+    }
 }
 END_TEST
 
@@ -376,6 +405,7 @@ START_TEST(describe_lists_every_setting_without_values)
         "SUPPORT_LISTEN_BACKLOG", "SUPPORT_JWT_KEYS",     "SUPPORT_JWT_PUBLIC_KEYS_FILE",
         "SUPPORT_JWT_ISSUER",     "SUPPORT_JWT_AUDIENCE", "SUPPORT_MIGRATIONS_DIR",
         "SUPPORT_MAX_BODY_BYTES", "SUPPORT_LOG_LEVEL",    "SUPPORT_DB_STATEMENT_TIMEOUT_MS",
+        "SUPPORT_LISTEN_MODE",    "SUPPORT_LISTEN_GROUP",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         ck_assert_msg(strstr(text, names[i]) != NULL, "%s not described", names[i]);
@@ -404,7 +434,9 @@ config_suite(void)
     tcase_add_test(tc, integer_overflow_is_refused);
     tcase_add_test(tc, non_integer_is_refused);
     tcase_add_test(tc, refused_load_leaves_nothing_allocated);
-    tcase_add_test(tc, workers_zero_means_number_of_cores);
+    tcase_add_test(tc, workers_zero_means_four_per_core);
+    tcase_add_test(tc, listen_mode_is_octal);
+    tcase_add_test(tc, bad_listen_mode_is_refused);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("secrets");

@@ -1,0 +1,143 @@
+/*
+ * test_hygiene: production defaults around the API (issue 8, item 7).
+ * Authenticated answers are never cached (Cache-Control: no-store) while
+ * public ones stay cacheable; the FastCGI sockets are 0660 with nginx's
+ * group rather than world-writable; support-token refuses a long-lived
+ * admin token unless told --force.
+ */
+#include "harness.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void
+assert_no_store(const struct sp_t_resp *r, const char *what)
+{
+    const char *cc = sp_t_header(r, "Cache-Control");
+    ck_assert_msg(cc != NULL && sp_t_list_has(cc, "no-store"), "%s: Cache-Control %s", what,
+                  cc ? cc : "(none)");
+    ck_assert_msg(sp_t_header_count(r, "Cache-Control") == 1, "%s: %zu Cache-Control headers",
+                  what, sp_t_header_count(r, "Cache-Control"));
+}
+
+START_TEST(customer_ticket_answers_are_no_store)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "Where is my refund?");
+    struct sp_t_resp *r = sp_t_ticket_get(&u, id);
+    assert_no_store(r, "GET /support/tickets/:id");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/tickets", u.token);
+    sp_t_assert_json(r, 200);
+    assert_no_store(r, "GET /support/tickets");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(agent_and_admin_answers_are_no_store)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct sp_t_resp *r = sp_t_get("/support/agent/tickets", agent.token);
+    sp_t_assert_json(r, 200);
+    assert_no_store(r, "GET /support/agent/tickets");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/categories", admin.token);
+    sp_t_assert_json(r, 200);
+    assert_no_store(r, "GET /support/admin/categories");
+    sp_t_resp_free(r);
+    /* A refusal on an authenticated route is not cached either. */
+    r = sp_t_get("/support/admin/categories", agent.token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    assert_no_store(r, "403 on /support/admin/categories");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(public_answers_have_no_cache_control)
+{
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(sp_t_header(r, "Cache-Control") == NULL, "healthz: Cache-Control %s",
+                  sp_t_header(r, "Cache-Control"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* 0660, and nginx's group when the stack runs as root (nginx's workers
+ * are www-data then; otherwise they are this user and own the socket). */
+static void
+assert_socket(const char *name)
+{
+    const char *path = sp_t_fmt("%s/run/%s", getenv("SP_TEST_STACK_DIR"), name);
+    struct stat st;
+    ck_assert_msg(stat(path, &st) == 0, "no %s", path);
+    ck_assert_msg(S_ISSOCK(st.st_mode), "%s is not a socket", path);
+    ck_assert_msg((st.st_mode & 07777) == 0660, "%s has mode %04o", path,
+                  (unsigned)(st.st_mode & 07777));
+    if (geteuid() == 0) {
+        struct group *g = getgrnam("www-data");
+        ck_assert_ptr_nonnull(g);
+        ck_assert_msg(st.st_gid == g->gr_gid, "%s has group %u, not www-data", path,
+                      (unsigned)st.st_gid);
+    }
+}
+
+START_TEST(fastcgi_sockets_are_0660_with_nginx_group)
+{
+    assert_socket("support-api.sock");
+    const char *chat = sp_t_fmt("%s/run/support-chat.sock", getenv("SP_TEST_STACK_DIR"));
+    if (access(chat, F_OK) == 0)
+        assert_socket("support-chat.sock");
+}
+END_TEST
+
+/* Runs support-token with args; returns its exit status. */
+static int
+token_tool(const char *args)
+{
+    const char *bin = getenv("SP_TEST_TOKEN_BIN");
+    ck_assert_msg(bin != NULL && *bin != '\0', "SP_TEST_TOKEN_BIN is not set");
+    setenv("SUPPORT_JWT_KEYS", getenv("SP_TEST_JWT_KEYS"), 1);
+    int st = system(sp_t_fmt("'%s' %s >/dev/null 2>&1", bin, args));
+    unsetenv("SUPPORT_JWT_KEYS");
+    ck_assert_msg(st != -1 && WIFEXITED(st), "support-token %s did not run", args);
+    return WEXITSTATUS(st);
+}
+
+START_TEST(support_token_caps_admin_tokens_at_a_day_without_force)
+{
+    ck_assert_int_eq(token_tool("admin --ttl 86400"), 0);
+    ck_assert_int_eq(token_tool("admin --ttl 86401"), 2);
+    ck_assert_int_eq(token_tool("support_admin 3001 --ttl 604800"), 2);
+    ck_assert_int_eq(token_tool("admin --ttl 604800 --force"), 0);
+    ck_assert_int_eq(token_tool("agent --ttl 604800"), 0);
+    ck_assert_int_eq(token_tool("customer --ttl 604800"), 0);
+}
+END_TEST
+
+static Suite *
+hygiene_suite(void)
+{
+    Suite *s = suite_create("hygiene");
+    TCase *tc = sp_t_tcase(s, "cache_control");
+    tcase_add_test(tc, customer_ticket_answers_are_no_store);
+    tcase_add_test(tc, agent_and_admin_answers_are_no_store);
+    tcase_add_test(tc, public_answers_have_no_cache_control);
+    tc = sp_t_tcase(s, "sockets");
+    tcase_add_test(tc, fastcgi_sockets_are_0660_with_nginx_group);
+    tc = sp_t_tcase(s, "support_token");
+    tcase_add_test(tc, support_token_caps_admin_tokens_at_a_day_without_force);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(hygiene_suite());
+}

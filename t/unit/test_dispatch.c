@@ -1,0 +1,159 @@
+/*
+ * test_dispatch: what src/http/dispatch.c adds to every answer by the
+ * route's role. Answers to authenticated routes carry a caller's tickets,
+ * contacts or settings and must say Cache-Control: no-store (once, even
+ * when the handler set its own); public routes (healthz, knowledge-base
+ * articles) stay cacheable. Driven without FastCGI: with fcgx NULL the
+ * whole response lands in r.out.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "http/auth.h"
+#include "http/dispatch.h"
+#include "unit.h"
+
+static enum sp_rc
+answer_ok(struct sp_req *r, struct sp_problem *p)
+{
+    (void)p;
+    sp_resp_send(r, 200, "application/json", "{}", 2);
+    return SP_OK;
+}
+
+static enum sp_rc
+answer_cacheable(struct sp_req *r, struct sp_problem *p)
+{
+    (void)p;
+    sp_resp_header(r, "cache-control", "private, max-age=5");
+    sp_resp_send(r, 200, "application/json", "{}", 2);
+    return SP_OK;
+}
+
+static const struct sp_route routes[] = {
+    {SP_GET, "/public", answer_ok, SP_ROLE_NONE},
+    {SP_GET, "/customer", answer_ok, SP_ROLE_CUSTOMER},
+    {SP_GET, "/agent", answer_ok, SP_ROLE_AGENT},
+    {SP_GET, "/admin", answer_ok, SP_ROLE_ADMIN},
+    {SP_GET, "/own", answer_cacheable, SP_ROUTE_ANY_ROLE},
+};
+
+static struct sp_auth_keys *keys;
+static struct sp_arena arena;
+static struct sp_http_env env;
+static struct sp_req req;
+
+static void
+setup(void)
+{
+    char err[256];
+    struct sp_auth_config ac = {
+        .hs_keys = "t:0123456789abcdef0123456789abcdef",
+        .leeway_seconds = 60,
+    };
+    keys = sp_auth_keys_load(&ac, err, sizeof(err));
+    ck_assert_msg(keys != NULL, "%s", err);
+    sp_arena_init(&arena, 0);
+    memset(&env, 0, sizeof(env));
+    env.keys = keys;
+    env.max_body_bytes = 1024;
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+    sp_auth_keys_free(keys);
+}
+
+/* Serves GET path as role (SP_ROLE_NONE: no Authorization header) and
+ * returns the response text. */
+static const char *
+serve(const char *path, enum sp_role role)
+{
+    static char method[] = "REQUEST_METHOD=GET", uri[128], auth[1024];
+    snprintf(uri, sizeof(uri), "REQUEST_URI=%s", path);
+    char *envp[] = {method, uri, NULL, NULL};
+    if (role != SP_ROLE_NONE) {
+        const char *tok = sp_auth_mint_default(keys, &arena, "42", role, time(NULL), 600, NULL);
+        ck_assert_ptr_nonnull(tok);
+        snprintf(auth, sizeof(auth), "HTTP_AUTHORIZATION=Bearer %s", tok);
+        envp[2] = auth;
+    }
+    sp_req_init(&req, &arena, &env, envp);
+    sp_http_handle(&req, routes, sizeof(routes) / sizeof(routes[0]));
+    sp_buf_putc(&req.out, '\0');
+    return req.out.data;
+}
+
+static int
+count(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *at = text; (at = strcasestr(at, needle)) != NULL; at++)
+        n++;
+    return n;
+}
+
+START_TEST(authenticated_answers_are_not_stored)
+{
+    static const struct {
+        const char *path;
+        enum sp_role role;
+    } cases[] = {{"/customer", SP_ROLE_CUSTOMER}, {"/agent", SP_ROLE_AGENT},
+                 {"/admin", SP_ROLE_ADMIN}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *out = serve(cases[i].path, cases[i].role);
+        ck_assert_msg(strstr(out, "Status: 200") != NULL, "%s: %s", cases[i].path, out);
+        ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s: %s", cases[i].path,
+                      out);
+    }
+}
+END_TEST
+
+START_TEST(refusals_of_authenticated_routes_are_not_stored_either)
+{
+    const char *out = serve("/agent", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 401") != NULL, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s", out);
+    out = serve("/admin", SP_ROLE_CUSTOMER);
+    ck_assert_msg(strstr(out, "Status: 403") != NULL, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s", out);
+}
+END_TEST
+
+START_TEST(public_answers_stay_cacheable)
+{
+    const char *out = serve("/public", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 200") != NULL, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control") == 0, "%s", out);
+    out = serve("/nowhere", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control") == 0, "%s", out);
+}
+END_TEST
+
+START_TEST(a_handlers_own_cache_control_is_the_only_one)
+{
+    const char *out = serve("/own", SP_ROLE_CUSTOMER);
+    ck_assert_msg(count(out, "Cache-Control") == 1, "%s", out);
+    ck_assert_msg(strstr(out, "cache-control: private, max-age=5\r\n") != NULL, "%s", out);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("dispatch");
+    TCase *tc = tcase_create("cache-control");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, authenticated_answers_are_not_stored);
+    tcase_add_test(tc, refusals_of_authenticated_routes_are_not_stored_either);
+    tcase_add_test(tc, public_answers_stay_cacheable);
+    tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}
