@@ -9,7 +9,6 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
-#include "http/auth_cache.h"
 #include "db/migrate.h"
 #include "http/server.h"
 #include "api/common.h"
@@ -58,7 +57,6 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_config_free(&app->cfg);
         return false;
     }
-    sp_log_set_level(level);
     app->keys = load_keys(&app->cfg, err, errlen);
     if (app->keys == NULL) {
         sp_config_free(&app->cfg);
@@ -76,6 +74,43 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     }
     app->migrations_latest = n > 0 ? list[n - 1].version : 0;
     free(list);
+    /* Only settings that all loaded take effect (a reload may fail). */
+    sp_log_set_level(level);
+    return true;
+}
+
+/* Settings the master uses once, at start: a reload cannot change them. */
+static void
+warn_fixed_settings(const struct sp_config *now, const struct sp_config *next)
+{
+    const char *changed = NULL;
+    if (strcmp(now->listen, next->listen) != 0)
+        changed = "SUPPORT_LISTEN";
+    else if (strcmp(now->chat_listen, next->chat_listen) != 0)
+        changed = "SUPPORT_CHAT_LISTEN";
+    else if (now->workers != next->workers)
+        changed = "SUPPORT_WORKERS";
+    else if (now->listen_backlog != next->listen_backlog)
+        changed = "SUPPORT_LISTEN_BACKLOG";
+    if (changed != NULL)
+        sp_log_msg(SP_LOG_WARN, "restart_required",
+                   "%s changed: it takes effect at the next restart, not on reload", changed);
+}
+
+bool
+sp_app_reload(void *p)
+{
+    struct sp_app *app = p;
+    struct sp_app next;
+    char err[512];
+    if (!sp_app_load(&next, err, sizeof(err))) {
+        /* err names the variable, never its value. */
+        sp_log_msg(SP_LOG_ERROR, "bad_config", "%s", err);
+        return false;
+    }
+    warn_fixed_settings(&app->cfg, &next.cfg);
+    sp_app_free(app);
+    *app = next;
     return true;
 }
 
@@ -141,47 +176,6 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     return true;
 }
 
-bool
-sp_app_worker_reload(void *p, struct sp_http_env *env)
-{
-    struct sp_app *app = p;
-    struct sp_config cfg;
-    char err[512];
-    if (!sp_config_load(&cfg, err, sizeof(err))) {
-        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
-        return false;
-    }
-    struct sp_auth_keys *keys = load_keys(&cfg, err, sizeof(err));
-    if (keys == NULL) {
-        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
-        sp_config_free(&cfg);
-        return false;
-    }
-    /* Tokens verified under the old keys must be verified again. */
-    sp_auth_cache_clear();
-    struct sp_crypto *crypto;
-    if (!load_crypto(&cfg, &crypto, err, sizeof(err))) {
-        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s", err);
-        sp_auth_keys_free(keys);
-        sp_config_free(&cfg);
-        return false;
-    }
-    bool db_changed = strcmp(cfg.database_url, app->cfg.database_url) != 0;
-    sp_auth_keys_free(app->keys);
-    sp_crypto_free(app->crypto);
-    sp_config_free(&app->cfg);
-    app->cfg = cfg;
-    app->keys = keys;
-    app->crypto = crypto;
-    if (db_changed) {
-        sp_db_close(&app->db);
-        sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
-    }
-    fill_env(app, env);
-    sp_log_msg(SP_LOG_INFO, "reloaded", "settings and keys reloaded");
-    return true;
-}
-
 void
 sp_app_worker_stop(void *p, struct sp_http_env *env)
 {
@@ -232,9 +226,13 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         sp_app_free(&app);
         return 0;
     }
+    /* A copy: a reload replaces app.cfg, but never the socket. */
+    char *listen = strdup(prog->listen(&app.cfg));
+    if (listen == NULL)
+        abort();
     struct sp_server server = {
         .name = prog->name,
-        .listen = prog->listen(&app.cfg),
+        .listen = listen,
         .backlog = (int)app.cfg.listen_backlog,
         .listen_mode = (int)app.cfg.listen_mode,
         .listen_gid = gid,
@@ -242,11 +240,12 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         .routes = prog->routes,
         .nroutes = prog->nroutes,
         .worker_start = sp_app_worker_start,
-        .worker_reload = sp_app_worker_reload,
         .worker_stop = sp_app_worker_stop,
+        .reload = sp_app_reload,
         .app = &app,
     };
     int rc = sp_server_run(&server);
+    free(listen);
     sp_app_free(&app);
     return rc;
 }

@@ -1,7 +1,7 @@
 /*
  * app: the support-api program's state — settings, JWT keyring, the
  * worker's database connection — and the hooks the prefork server calls
- * in each worker (start, SIGHUP reload, stop).
+ * in each worker (start, stop) and in the master (SIGHUP reload).
  * Must not: hold per-request state.
  */
 #ifndef SP_APP_H
@@ -35,8 +35,11 @@ bool sp_app_load(struct sp_app *app, char *err, size_t errlen);
 void sp_app_free(struct sp_app *app);
 
 bool sp_app_worker_start(void *app, struct sp_http_env *env);
-bool sp_app_worker_reload(void *app, struct sp_http_env *env);
 void sp_app_worker_stop(void *app, struct sp_http_env *env);
+/* SIGHUP, in the master: loads settings, keys and migrations list anew
+ * and, only when all of them are good, replaces app's with them (the
+ * server then forks new workers from app). false keeps app and logs why. */
+bool sp_app_reload(void *app);
 
 /* The main of a FastCGI program built on sp_app: --check-config/--help,
  * settings, then the prefork server with `routes` on the socket that

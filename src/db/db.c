@@ -1,8 +1,10 @@
 /*
- * db: connection, lazy prepared statements, transactions, SQLSTATE map.
+ * db: connection, lazy prepared statements, transactions, SQLSTATE map,
+ * and the reconnect rule (sp_db_may_retry). See db.h.
  */
 #include "db/db.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +51,51 @@ sp_db_close(struct sp_db *db)
     db->conninfo = NULL;
 }
 
+/* Forgets the connection and what was prepared on it. An open
+ * transaction stays counted (tx_depth): it is lost, and sp_db_connect
+ * refuses to replace its connection until it is rolled back. */
 static void
-forget_connection(struct sp_db *db)
+drop_connection(struct sp_db *db)
 {
     if (db->conn != NULL)
         PQfinish(db->conn);
     db->conn = NULL;
-    db->tx_depth = 0;
     memset(db->prepared, 0, sizeof(db->prepared));
     db->ndynamic = 0;
+}
+
+static enum sp_rc
+transaction_lost(struct sp_problem *p)
+{
+    sp_log_msg(SP_LOG_ERROR, "db_transaction_lost",
+               "the connection was lost inside a transaction; it is rolled back");
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                          "the database is unavailable");
+}
+
+bool
+sp_db_may_retry(bool in_transaction, bool sent, bool read_only, int retries_done)
+{
+    if (in_transaction || retries_done > 0)
+        return false;
+    return !sent || read_only;
+}
+
+/* A connection the server closed while we were idle (a restart, an idle
+ * timeout) is found out here, before anything is sent on it, so that the
+ * next statement, whatever it does, simply runs on a fresh connection.
+ * Reads what is waiting without blocking (libpq's socket is non-blocking):
+ * the server's goodbye, then end of file. */
+static void
+drop_if_closed(struct sp_db *db)
+{
+    for (int i = 0; i < 8 && db->conn != NULL; i++) {
+        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+        if (pfd.fd >= 0 && poll(&pfd, 1, 0) <= 0)
+            return;  /* nothing waiting: as alive as can be known */
+        if (pfd.fd < 0 || !PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+            drop_connection(db);
+    }
 }
 
 enum sp_rc
@@ -65,14 +103,17 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
 {
     if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
         return SP_OK;
-    forget_connection(db);
+    drop_connection(db);
+    /* A fresh connection would run the rest of a transaction outside it. */
+    if (db->tx_depth > 0)
+        return transaction_lost(p);
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         /* libpq's message may contain the host but never the password. */
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_connect_failed");
         sp_log_str(l, "error", PQerrorMessage(db->conn));
         sp_log_end(l);
-        forget_connection(db);
+        drop_connection(db);
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                               "the database is unavailable");
     }
@@ -84,7 +125,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        forget_connection(db);
+        drop_connection(db);
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                               "the database is unavailable");
     }
@@ -147,49 +188,87 @@ connection_lost(struct sp_db *db)
     return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK;
 }
 
-/* Prepares (once per connection: *prepared says whether it was) and runs
- * a named statement; retries once on a fresh connection when the old one
- * died outside a transaction. */
+/* Sends a prepared statement and waits for its result. *sent says whether
+ * it left: libpq refuses to send on a connection it knows is dead, and
+ * reports a failed send as such. The first error result wins. */
 static PGresult *
-exec_named(struct sp_db *db, struct sp_arena *a, const char *name, const char *sql, int nparams,
+run_prepared(PGconn *conn, const char *name, int nparams, const char *const *params, bool *sent)
+{
+    *sent = PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0) == 1;
+    if (!*sent)
+        return NULL;
+    PGresult *last = NULL, *r;
+    while ((r = PQgetResult(conn)) != NULL) {
+        if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
+/* Prepares st (once per connection: *prepared says whether it was) and
+ * runs it. A failed PREPARE leaves the statement unsent. */
+static PGresult *
+prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *params,
+                bool *prepared, bool *sent)
+{
+    const char *name = prepared ? st->name : "";
+    *sent = false;
+    if (prepared == NULL || !*prepared) {
+        PGresult *pr = PQprepare(db->conn, name, st->sql, st->nparams, NULL);
+        if (!result_ok(pr))
+            return pr;
+        PQclear(pr);
+        if (prepared != NULL)
+            *prepared = true;
+    }
+    return run_prepared(db->conn, name, st->nparams, params, sent);
+}
+
+static void
+log_lost(const struct sp_stmt *st, bool sent, bool retry)
+{
+    struct sp_log_line *l = sp_log_begin(retry ? SP_LOG_WARN : SP_LOG_ERROR, "db_connection_lost");
+    sp_log_str(l, "statement", st->name);
+    sp_log_str(l, "sent", sent ? "true" : "false");
+    sp_log_str(l, "retried", retry ? "true" : "false");
+    sp_log_end(l);
+}
+
+/* Runs st; when its connection is lost, runs it again on a fresh one only
+ * as sp_db_may_retry() allows. */
+static PGresult *
+exec_named(struct sp_db *db, struct sp_arena *a, const struct sp_stmt *st,
            const char *const *params, bool *(*flag)(struct sp_db *, const void *),
            const void *key, struct sp_problem *p)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int retries = 0;; retries++) {
+        if (db->tx_depth == 0)
+            drop_if_closed(db);
         if (sp_db_connect(db, p) != SP_OK)
             return NULL;
-        bool *prepared = flag(db, key);
-        if (prepared == NULL || !*prepared) {
-            PGresult *pr = PQprepare(db->conn, prepared ? name : "", sql, nparams, NULL);
-            if (!result_ok(pr)) {
-                if (connection_lost(db) && db->tx_depth == 0 && attempt == 0) {
-                    PQclear(pr);
-                    forget_connection(db);
-                    continue;
-                }
-                fail(db, pr, name, p);
-                PQclear(pr);
-                return NULL;
-            }
-            PQclear(pr);
-            if (prepared != NULL)
-                *prepared = true;
-        }
-        PGresult *r = PQexecPrepared(db->conn, prepared ? name : "", nparams, params, NULL, NULL, 0);
+        bool sent;
+        PGresult *r = prepare_and_run(db, st, params, flag(db, key), &sent);
         if (r != NULL)
             sp_arena_defer(a, clear_result, r);
         if (r != NULL && result_ok(r))
             return r;
-        if (connection_lost(db) && db->tx_depth == 0 && attempt == 0) {
-            forget_connection(db);
-            continue;
+        if (!connection_lost(db)) {
+            fail(db, r, st->name, p);
+            return NULL;
         }
-        fail(db, r, name, p);
-        if (connection_lost(db))
-            forget_connection(db);
-        return NULL;
+        bool retry = sp_db_may_retry(db->tx_depth > 0, sent, st->read_only, retries);
+        log_lost(st, sent, retry);
+        if (!retry) {
+            fail(db, r, st->name, p);
+            drop_connection(db);
+            return NULL;
+        }
+        drop_connection(db);
     }
-    return NULL;
 }
 
 static bool *
@@ -207,7 +286,7 @@ sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char 
             abort(); /* a programming error: raise SP_DB_MAX_STMTS */
         st->slot = next_slot++;
     }
-    return exec_named(db, a, st->name, st->sql, st->nparams, params, static_flag, st, p);
+    return exec_named(db, a, st, params, static_flag, st, p);
 }
 
 /* A dynamic statement's "prepared" flag: its slot in the per-connection
@@ -228,17 +307,20 @@ dynamic_flag(struct sp_db *db, const void *key)
 
 PGresult *
 sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int nparams,
-                   const char *const *params, struct sp_problem *p)
+                   bool read_only, const char *const *params, struct sp_problem *p)
 {
     unsigned long long h = sp_fnv1a(SP_FNV1A_INIT, sql, strlen(sql));
     char name[32];
     snprintf(name, sizeof(name), "dyn_%016llx", h);
-    return exec_named(db, a, name, sql, nparams, params, dynamic_flag, &h, p);
+    struct sp_stmt st = {name, sql, nparams, read_only, 0};
+    return exec_named(db, a, &st, params, dynamic_flag, &h, p);
 }
 
 PGresult *
 sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_problem *p)
 {
+    if (db->tx_depth == 0)
+        drop_if_closed(db);
     if (sp_db_connect(db, p) != SP_OK)
         return NULL;
     PGresult *r = PQexec(db->conn, sql);
@@ -248,7 +330,7 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
         return r;
     fail(db, r, "sql", p);
     if (connection_lost(db))
-        forget_connection(db);
+        drop_connection(db);
     return NULL;
 }
 
@@ -256,8 +338,8 @@ enum sp_rc
 sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 {
     if (db->tx_depth == 0 && sp_db_exec_sql(db, a, "BEGIN", p) == NULL) {
-        /* A connection that died while idle (database restart) is only
-         * noticed now; BEGIN has no effect, so retrying it is safe. */
+        /* A connection lost under BEGIN: BEGIN changes nothing, so it may
+         * run again (sp_db_may_retry's read-only case). */
         if (!connection_lost(db))
             return p->rc;
         sp_problem_init(p);
@@ -275,8 +357,13 @@ sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
         db->tx_depth--;
         return SP_OK;
     }
-    db->tx_depth = 0;
+    if (db->tx_depth == 0)
+        return sp_problem_set(p, SP_ERROR, "internal", "commit without a transaction");
+    /* Still counted as open while COMMIT runs: it must go on the
+     * transaction's own connection, never on a fresh one. A COMMIT whose
+     * connection is lost may or may not have committed: 503. */
     PGresult *r = sp_db_exec_sql(db, a, "COMMIT", p);
+    db->tx_depth = 0;
     if (r != NULL && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
         return sp_problem_set(p, SP_ERROR, "internal", "the transaction was aborted");
     return r == NULL ? p->rc : SP_OK;
@@ -285,7 +372,9 @@ sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 void
 sp_db_rollback(struct sp_db *db, struct sp_arena *a)
 {
-    if (db->conn != NULL && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+    if (connection_lost(db)) {
+        drop_connection(db);  /* the server rolled back when it lost us */
+    } else if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
         struct sp_problem ignored;
         sp_problem_init(&ignored);
         sp_db_exec_sql(db, a, "ROLLBACK", &ignored);

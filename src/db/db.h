@@ -2,8 +2,9 @@
  * db: one PostgreSQL connection per worker, named prepared statements
  * prepared lazily once per connection, transactions, and the single
  * SQLSTATE -> outcome table. Reconnects transparently when the server went
- * away (a restarted database must not need a worker restart): a statement
- * outside a transaction is retried once on a fresh connection.
+ * away (a restarted database must not need a worker restart), but never
+ * runs a statement twice if the first run may have been applied: see
+ * sp_db_may_retry().
  * Must not: know HTTP or any domain concept.
  */
 #ifndef SP_DB_H
@@ -17,15 +18,20 @@
 struct sp_arena;
 
 /* A statement declared beside the domain code that owns it:
- *   static struct sp_stmt get_ticket = SP_STMT("ticket_get", "SELECT ...", 2);
- * slot is assigned on first use; nparams must match the SQL. */
+ *   static struct sp_stmt get_ticket = SP_STMT_READ("ticket_get", "SELECT ...", 2);
+ * slot is assigned on first use; nparams must match the SQL.
+ * SP_STMT_READ only for statements that change nothing when run twice: a
+ * plain SELECT, without FOR UPDATE/SHARE, locks or side-effecting
+ * functions. Everything else (writes, locks) is SP_STMT. */
 struct sp_stmt {
     const char *name;
     const char *sql;
     int nparams;
+    bool read_only;     /* may run again after its connection was lost */
     int slot;           /* 0 = not registered yet */
 };
-#define SP_STMT(name, sql, nparams) {name, sql, nparams, 0}
+#define SP_STMT(name, sql, nparams) {name, sql, nparams, false, 0}
+#define SP_STMT_READ(name, sql, nparams) {name, sql, nparams, true, 0}
 #define SP_DB_MAX_STMTS 256
 #define SP_DB_MAX_DYNAMIC 128
 
@@ -42,6 +48,24 @@ struct sp_db {
     int ndynamic;
 };
 
+/* The reconnect rule, for a statement whose connection was found lost
+ * when it failed. It runs again, once, on a fresh connection only when
+ * its first run cannot have been applied, or applying it twice changes
+ * nothing:
+ *   - never inside a transaction: the transaction died with the
+ *     connection, its earlier statements with it (the caller gets 503
+ *     dependency_unavailable and every further statement of that
+ *     transaction fails until it is rolled back);
+ *   - never more than once (retries_done > 0);
+ *   - otherwise when it was never sent (the connection was known dead
+ *     before, or the send itself failed), or it is read-only.
+ * A write that was sent and then lost its connection answers 503: it may
+ * or may not have been applied, and running it again could apply it
+ * twice. A connection the server closed while the worker was idle (a
+ * restart) is noticed before the next statement is sent, so the common
+ * case never reaches this rule. Pure; t/unit/test_db.c. */
+bool sp_db_may_retry(bool in_transaction, bool sent, bool read_only, int retries_done);
+
 /* Does not connect yet; the first query does. */
 void sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_ms);
 void sp_db_close(struct sp_db *db);
@@ -54,10 +78,12 @@ PGresult *sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, struct sp_problem *p);
 /* Runs SQL assembled at run time from a bounded set of fragments, prepared
  * once per connection like a named statement (falls back to an unnamed
- * one when the per-connection table is full). Same ownership. */
+ * one when the per-connection table is full). read_only as SP_STMT_READ.
+ * Same ownership. */
 PGresult *sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int nparams,
-                             const char *const *params, struct sp_problem *p);
-/* Runs literal SQL (BEGIN, migrations). Same ownership as sp_db_exec. */
+                             bool read_only, const char *const *params, struct sp_problem *p);
+/* Runs literal SQL (BEGIN, migrations), never twice. Same ownership as
+ * sp_db_exec. */
 PGresult *sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql,
                          struct sp_problem *p);
 

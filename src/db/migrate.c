@@ -121,11 +121,11 @@ sp_migrate_current(struct sp_db *db, struct sp_problem *p)
 {
     struct sp_arena a;
     sp_arena_init(&a, 1024);
-    static struct sp_stmt current = SP_STMT(
+    static struct sp_stmt current = SP_STMT_READ(
         "migrate_current",
         "SELECT coalesce(max(version), 0) FROM schema_migrations", 0);
     /* A fresh database has no table yet: that is version 0, not an error. */
-    static struct sp_stmt exists = SP_STMT(
+    static struct sp_stmt exists = SP_STMT_READ(
         "migrate_table_exists", "SELECT to_regclass('schema_migrations') IS NOT NULL", 0);
     int v = -1;
     PGresult *r = sp_db_exec(db, &a, &exists, NULL, p);

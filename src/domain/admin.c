@@ -97,7 +97,7 @@ sp_admin_list(struct sp_ctx *ctx, enum sp_admin_table t, long long after, int li
                                        tb->json, tb->name);
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
                              sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
-    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, 2, params, p);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, 2, true, params, p);
     return r == NULL ? p->rc : rows(ctx, r, limit, out);
 }
 
@@ -138,7 +138,7 @@ sp_admin_create(struct sp_ctx *ctx, enum sp_admin_table t, const struct sp_admin
                                        "WITH x AS (INSERT INTO %s (%s) VALUES (%s) RETURNING *)"
                                        " SELECT x.id, %s::text FROM x",
                                        tb->name, cols.data, vals.data, tb->json);
-    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, n, params, p);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, n, false, params, p);
     if (r == NULL)
         return conflict(tb, p);
     *row_json = one_row(r);
@@ -169,7 +169,7 @@ sp_admin_update(struct sp_ctx *ctx, enum sp_admin_table t, long long id,
                                        "WITH x AS (UPDATE %s SET %s WHERE id = $1::bigint"
                                        " RETURNING *) SELECT x.id, %s::text FROM x",
                                        tb->name, set.data, tb->json);
-    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, n, params, p);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, n, false, params, p);
     if (r == NULL)
         return conflict(tb, p);
     *row_json = one_row(r);
@@ -185,7 +185,7 @@ sp_admin_delete(struct sp_ctx *ctx, enum sp_admin_table t, long long id, struct 
                                                    " RETURNING id",
                                        tables[t].name);
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, 1, params, p);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, sql, 1, false, params, p);
     if (r == NULL)
         return p->rc;
     if (PQntuples(r) == 0)
@@ -199,7 +199,7 @@ sp_admin_delete(struct sp_ctx *ctx, enum sp_admin_table t, long long id, struct 
     " 'first_response_minutes', x.first_response_minutes, 'resolution_minutes',"   \
     " x.resolution_minutes, 'updated_at', support_ts(x.updated_at))::text"
 
-static struct sp_stmt sla_list_stmt = SP_STMT(
+static struct sp_stmt sla_list_stmt = SP_STMT_READ(
     "admin_sla_list",
     "SELECT x.id, " SLA_JSON " FROM support_sla_policies x"
     " ORDER BY x.category_id NULLS FIRST, support_priority_rank(x.priority)",
@@ -246,7 +246,7 @@ sp_admin_sla_put(struct sp_ctx *ctx, const char *priority, const char *category_
     return SP_OK;
 }
 
-static struct sp_stmt category_id_stmt = SP_STMT(
+static struct sp_stmt category_id_stmt = SP_STMT_READ(
     "admin_category_id", "SELECT id FROM support_categories WHERE slug = $1", 1);
 
 enum sp_rc

@@ -22,7 +22,7 @@ static struct sp_stmt ensure_stmt = SP_STMT(
     " LIMIT 1",
     2);
 
-static struct sp_stmt get_stmt = SP_STMT(
+static struct sp_stmt get_stmt = SP_STMT_READ(
     "agent_get", "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint", 1);
 
 static struct sp_stmt update_self_stmt = SP_STMT(

@@ -24,7 +24,7 @@
     "m.id, m.sender_type, m.sender_id, m.body, m.client_id, support_ts(m.created_at),"  \
     " m.payload->>'event'"
 
-static struct sp_stmt category_stmt = SP_STMT(
+static struct sp_stmt category_stmt = SP_STMT_READ(
     "chat_category",
     "SELECT id, routing, team FROM support_categories WHERE slug = $1 AND is_active", 1);
 
@@ -48,13 +48,13 @@ static struct sp_stmt create_stmt = SP_STMT(
     " FROM s" SESSION_JOINS,
     8);
 
-static struct sp_stmt get_stmt = SP_STMT(
+static struct sp_stmt get_stmt = SP_STMT_READ(
     "chat_get",
     "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
     " WHERE s.public_id = $1 AND ($2::text IS NULL OR s.customer_id = $2)",
     2);
 
-static struct sp_stmt messages_stmt = SP_STMT(
+static struct sp_stmt messages_stmt = SP_STMT_READ(
     "chat_messages",
     "SELECT " MESSAGE_COLS " FROM support_chat_messages m"
     " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
@@ -102,7 +102,7 @@ static struct sp_stmt team_lock_stmt = SP_STMT(
     1);
 
 /* An agent can take a chat when active and below max_concurrent_chats. */
-static struct sp_stmt capacity_stmt = SP_STMT(
+static struct sp_stmt capacity_stmt = SP_STMT_READ(
     "chat_agent_capacity",
     "SELECT a.status = 'active' AND (SELECT count(*) FROM support_chat_sessions s"
     "   WHERE s.assigned_agent_id = a.id AND s.status = 'active' AND s.expires_at > now())"
@@ -135,7 +135,7 @@ static struct sp_stmt close_stmt = SP_STMT(
     " SELECT id, 'system', 'The chat was closed.', jsonb_build_object('event', 'closed') FROM u",
     1);
 
-static struct sp_stmt list_stmt = SP_STMT(
+static struct sp_stmt list_stmt = SP_STMT_READ(
     "chat_list",
     "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
     " WHERE s.status = $1 AND ($2::bigint = 0 OR s.assigned_agent_id = $2::bigint)"
@@ -620,7 +620,7 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     return SP_OK;
 }
 
-static struct sp_stmt auth_info_stmt = SP_STMT(
+static struct sp_stmt auth_info_stmt = SP_STMT_READ(
     "chat_auth_info",
     "SELECT customer_id, status <> 'closed' AND expires_at > now(),"
     " coalesce(assigned_agent_id, 0), encode(session_token, 'hex'), id,"

@@ -15,7 +15,7 @@
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 
-static struct sp_stmt candidates_stmt = SP_STMT(
+static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "chat_archive_candidates",
     "SELECT id, public_id FROM support_chat_sessions"
     " WHERE status <> 'closed' AND id > $3::bigint"

@@ -13,7 +13,7 @@
 /* One pass over the live (non-closed) tickets — an index-only scan of the
  * covering partial index support_tickets_live — with FILTERed counts, plus
  * two small range scans (closed in 7 days, first responses in 7 days). */
-static struct sp_stmt numbers_stmt = SP_STMT(
+static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "dashboard_numbers",
     "WITH live AS ("
     "  SELECT count(*) FILTER (WHERE status = 'open') AS open,"
@@ -50,7 +50,7 @@ static struct sp_stmt numbers_stmt = SP_STMT(
     " FROM live, fr, chats",
     0);
 
-static struct sp_stmt agents_stmt = SP_STMT(
+static struct sp_stmt agents_stmt = SP_STMT_READ(
     "dashboard_agents",
     "SELECT " SP_AGENT_COLS ","
     " (SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = support_agents.id"

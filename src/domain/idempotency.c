@@ -23,7 +23,7 @@ static struct sp_stmt claim_stmt = SP_STMT(
     " RETURNING 1",
     3);
 
-static struct sp_stmt fetch_stmt = SP_STMT(
+static struct sp_stmt fetch_stmt = SP_STMT_READ(
     "idem_fetch",
     "SELECT encode(request_hash, 'hex'), status, location, response_body"
     " FROM support_idempotency_keys WHERE user_id = $1 AND key = $2",

@@ -197,7 +197,8 @@ sp_queue_search(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct sp_q
     int limit = param(&q, sp_arena_sprintf(ctx->arena, "%d", f->limit + 1));
     sp_buf_printf(&q.sql, " ORDER BY %s %s%s, t.id %s LIMIT $%d::int", sorts[f->sort].column,
                   dir, sorts[f->sort].nullable ? " NULLS LAST" : "", dir, limit);
-    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, q.sql.data, q.nparams, q.params, p);
+    PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, q.sql.data, q.nparams, true, q.params,
+                                      p);
     if (r == NULL)
         return p->rc;
     int n = PQntuples(r);

@@ -73,7 +73,7 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     "(SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = " alias ".id" \
     " AND s.status = 'active' AND s.expires_at > now())"
 
-static struct sp_stmt chat_stmt = SP_STMT(
+static struct sp_stmt chat_stmt = SP_STMT_READ(
     "route_chat",
     "SELECT a.id FROM support_agents a"
     " WHERE a.team = $1 AND a.status = 'active'"

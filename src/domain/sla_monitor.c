@@ -48,7 +48,7 @@ static struct sp_stmt unlock_stmt =
 /* The longest target any policy (or built-in default) can give: bounds
  * how far ahead of now a warning can fall due. */
 static struct sp_stmt longest_stmt =
-    SP_STMT("sla_monitor_longest",
+    SP_STMT_READ("sla_monitor_longest",
             "SELECT coalesce(max(greatest(first_response_minutes, resolution_minutes)), 0)"
             " FROM support_sla_policies",
             0);
@@ -57,7 +57,7 @@ static struct sp_stmt longest_stmt =
  * (sla.c: the first response until answered, unless resolution is due
  * first) has not been warned about; with the SLA columns, so that rows
  * whose warning is not due yet are dropped without a transaction. */
-static struct sp_stmt warn_candidates = SP_STMT(
+static struct sp_stmt warn_candidates = SP_STMT_READ(
     "sla_monitor_warn_candidates",
     "SELECT t.id, t.sla_due_at::text AS cursor_key, t.status, support_ms(t.created_at),"
     " coalesce(support_ms(t.first_response_due_at), 0),"
@@ -88,7 +88,7 @@ static struct sp_stmt warn_flag =
 
 /* Running targets already passed, not yet marked breached. */
 static struct sp_stmt breach_candidates =
-    SP_STMT("sla_monitor_breach_candidates",
+    SP_STMT_READ("sla_monitor_breach_candidates",
             "SELECT t.id, t.sla_due_at::text AS cursor_key FROM support_tickets t"
             " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at < $3::timestamptz"
             "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint) AND NOT t.sla_breached"
@@ -104,7 +104,7 @@ static struct sp_stmt breach_claim =
 
 /* Resolved and untouched since before the cut-off. */
 static struct sp_stmt close_candidates =
-    SP_STMT("sla_monitor_close_candidates",
+    SP_STMT_READ("sla_monitor_close_candidates",
             "SELECT t.id, t.updated_at::text AS cursor_key FROM support_tickets t"
             " WHERE t.status = 'resolved' AND t.updated_at >= $1::timestamptz"
             "   AND t.updated_at < $3::timestamptz"

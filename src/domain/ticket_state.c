@@ -175,7 +175,7 @@ sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long c
                       struct sp_sla_targets *out, struct sp_problem *p)
 {
     static struct sp_stmt stmt =
-        SP_STMT("sla_policies", "SELECT " SP_SLA_POLICIES_JSON("$1::bigint"), 1);
+        SP_STMT_READ("sla_policies", "SELECT " SP_SLA_POLICIES_JSON("$1::bigint"), 1);
     char cat[24];
     snprintf(cat, sizeof(cat), "%lld", category_id);
     const char *params[1] = {cat};

@@ -11,9 +11,9 @@
 #include "db/db.h"
 #include "domain/agents.h"
 
-static struct sp_stmt category_id_stmt = SP_STMT(
+static struct sp_stmt category_id_stmt = SP_STMT_READ(
     "work_category_id", "SELECT id FROM support_categories WHERE slug = $1 AND is_active", 1);
-static struct sp_stmt category_slug_stmt = SP_STMT(
+static struct sp_stmt category_slug_stmt = SP_STMT_READ(
     "work_category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
 
 /* Every operation: begin, lock, edit, apply, commit — or roll back. */

@@ -46,7 +46,7 @@ const char sp_ticket_joins[] = TICKET_JOINS;
 
 /* The category (if any), the active priority rules and the SLA policies
  * that may apply, in one round trip. */
-static struct sp_stmt intake_stmt = SP_STMT(
+static struct sp_stmt intake_stmt = SP_STMT_READ(
     "ticket_intake",
     "SELECT c.id, c.default_priority, c.routing, c.team, c.required_skill,"
     " (SELECT coalesce(json_agg(json_build_array(r.id, r.version, r.name,"
@@ -96,7 +96,7 @@ static struct sp_stmt create_stmt = SP_STMT(
     " FROM t" TICKET_JOINS ", m",
     20);
 
-static struct sp_stmt get_stmt = SP_STMT(
+static struct sp_stmt get_stmt = SP_STMT_READ(
     "ticket_get_customer",
     /* The ticket's columns (joins, formatted times) are computed once and
      * only copied onto each message row. */
@@ -113,7 +113,7 @@ static struct sp_stmt get_stmt = SP_STMT(
     " ORDER BY m.id",
     4);
 
-static struct sp_stmt get_agent_stmt = SP_STMT(
+static struct sp_stmt get_agent_stmt = SP_STMT_READ(
     "ticket_get_agent",
     "WITH one AS MATERIALIZED ("
     "  SELECT " TICKET_COLS " FROM support_tickets t" TICKET_JOINS
@@ -128,14 +128,14 @@ static struct sp_stmt get_agent_stmt = SP_STMT(
     " ORDER BY m.id",
     4);
 
-static struct sp_stmt events_stmt = SP_STMT(
+static struct sp_stmt events_stmt = SP_STMT_READ(
     "ticket_events",
     "SELECT id, event_type, actor_type, performed_by, metadata, support_ts(created_at)"
     " FROM support_ticket_events WHERE ticket_id = $1::bigint AND id > $2::bigint"
     " ORDER BY id LIMIT $3::int",
     3);
 
-static struct sp_stmt list_stmt = SP_STMT(
+static struct sp_stmt list_stmt = SP_STMT_READ(
     "ticket_list_customer",
     "SELECT " TICKET_COLS
     " FROM support_tickets t" TICKET_JOINS
@@ -393,7 +393,7 @@ sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id, const char
 
 /* What a customer's ticket representation depends on besides its own row
  * and messages (both covered by the version): the category's slug. */
-static struct sp_stmt stamp_stmt = SP_STMT(
+static struct sp_stmt stamp_stmt = SP_STMT_READ(
     "ticket_stamp_customer",
     "SELECT t.version, c.slug FROM support_tickets t"
     " LEFT JOIN support_categories c ON c.id = t.category_id"

@@ -21,6 +21,7 @@
 
 #define SP_MAX_WORKERS 256
 #define SP_DRAIN_SECONDS 30
+#define SP_MAX_RETIRING (4 * SP_MAX_WORKERS)
 
 static volatile sig_atomic_t got_stop, got_hup, got_chld;
 
@@ -109,7 +110,8 @@ worker_main(struct sp_server *s, int sock)
 {
     install(SIGTERM, on_signal);
     install(SIGINT, on_signal);
-    install(SIGHUP, on_signal);
+    /* Reload is the master's job: it replaces the workers (see reload()). */
+    signal(SIGHUP, SIG_IGN);
     signal(SIGCHLD, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -127,19 +129,13 @@ worker_main(struct sp_server *s, int sock)
     sigemptyset(&during);
     sigaddset(&during, SIGTERM);
     sigaddset(&during, SIGINT);
-    sigaddset(&during, SIGHUP);
     sigprocmask(SIG_UNBLOCK, &during, &idle);
     sigprocmask(SIG_SETMASK, NULL, &idle);
     struct sp_arena a;
     sp_arena_init(&a, 64 * 1024);
     while (!got_stop) {
-        if (got_hup) {
-            got_hup = 0;
-            if (s->worker_reload != NULL && !s->worker_reload(s->app, &env))
-                sp_log_msg(SP_LOG_ERROR, "reload_failed", "kept the previous settings");
-        }
         if (FCGX_Accept_r(&req) < 0) {
-            if (got_stop || got_hup || errno == EINTR)
+            if (got_stop || errno == EINTR)
                 continue;
             sp_log_msg(SP_LOG_ERROR, "accept_failed", "%s", strerror(errno));
             sleep(1);
@@ -215,6 +211,147 @@ open_socket(struct sp_server *s)
     return sock;
 }
 
+/* The master's children: the current generation, one per slot, and the
+ * workers a reload replaced, which finish their request in flight and
+ * exit (drained like any worker at shutdown). */
+struct pool {
+    int n;
+    pid_t pids[SP_MAX_WORKERS];
+    time_t started[SP_MAX_WORKERS];
+    pid_t retiring[SP_MAX_RETIRING];
+    int nretiring;
+};
+
+static bool
+forget_retired(struct pool *pl, pid_t dead)
+{
+    for (int i = 0; i < pl->nretiring; i++) {
+        if (pl->retiring[i] != dead)
+            continue;
+        pl->retiring[i] = pl->retiring[--pl->nretiring];
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "worker_retired");
+        sp_log_int(l, "worker_pid", dead);
+        sp_log_end(l);
+        return true;
+    }
+    return false;
+}
+
+static void
+reap(struct sp_server *s, int sock, struct pool *pl, const sigset_t *worker_mask)
+{
+    int status;
+    pid_t dead;
+    while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (forget_retired(pl, dead))
+            continue;
+        for (int i = 0; i < pl->n; i++) {
+            if (pl->pids[i] != dead)
+                continue;
+            struct sp_log_line *dl = sp_log_begin(SP_LOG_WARN, "worker_exited");
+            sp_log_int(dl, "worker_pid", dead);
+            sp_log_int(dl, "status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+            sp_log_int(dl, "signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+            sp_log_end(dl);
+            pl->pids[i] = 0;
+            if (got_stop)
+                break;
+            /* A worker dying right after start would spin: slow it down. */
+            if (time(NULL) - pl->started[i] < 1)
+                sleep(1);
+            pl->pids[i] = spawn(s, sock, worker_mask);
+            pl->started[i] = time(NULL);
+        }
+    }
+}
+
+/* SIGHUP. The master re-reads the settings and secrets and, when they are
+ * good, replaces every worker with a fork of the new state: a worker
+ * respawned later (after a crash) is forked from the same state, so no
+ * worker can serve settings older than the master's. Bad settings keep
+ * the old ones, and the old workers. */
+static void
+reload(struct sp_server *s, int sock, struct pool *pl, const sigset_t *worker_mask)
+{
+    if (s->reload == NULL || !s->reload(s->app)) {
+        sp_log_msg(SP_LOG_ERROR, "reload_failed", "kept the previous settings and workers");
+        return;
+    }
+    for (int i = 0; i < pl->n; i++) {
+        pid_t old = pl->pids[i];
+        /* The new worker first: the socket never lacks an acceptor. */
+        pl->pids[i] = spawn(s, sock, worker_mask);
+        pl->started[i] = time(NULL);
+        if (old <= 0)
+            continue;
+        kill(old, SIGTERM);
+        /* Beyond the bound (reloads faster than workers drain) the old
+         * worker is still reaped, only not waited for at shutdown. */
+        if (pl->nretiring < SP_MAX_RETIRING)
+            pl->retiring[pl->nretiring++] = old;
+    }
+    sp_log_msg(SP_LOG_INFO, "reloaded", "settings reloaded; workers replaced");
+}
+
+static void
+signal_listed(pid_t *pids, int n, int sig)
+{
+    for (int i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(pids[i], sig);
+}
+
+/* Reaps those of the listed children that exited; returns how many live. */
+static int
+collect_listed(pid_t *pids, int n, bool block)
+{
+    int alive = 0;
+    for (int i = 0; i < n; i++) {
+        if (pids[i] <= 0)
+            continue;
+        if (waitpid(pids[i], NULL, block ? 0 : WNOHANG) == pids[i])
+            pids[i] = 0;
+        else
+            alive++;
+    }
+    return alive;
+}
+
+/* Shutdown: every worker, current or retiring, finishes its request in
+ * flight; stragglers are killed after SP_DRAIN_SECONDS. */
+static void
+drain(struct pool *pl)
+{
+    signal_listed(pl->pids, pl->n, SIGTERM);
+    signal_listed(pl->retiring, pl->nretiring, SIGTERM);
+    time_t deadline = time(NULL) + SP_DRAIN_SECONDS;
+    while (collect_listed(pl->pids, pl->n, false) +
+                   collect_listed(pl->retiring, pl->nretiring, false) > 0 &&
+           time(NULL) < deadline)
+        usleep(20 * 1000);
+    signal_listed(pl->pids, pl->n, SIGKILL);
+    signal_listed(pl->retiring, pl->nretiring, SIGKILL);
+    collect_listed(pl->pids, pl->n, true);
+    collect_listed(pl->retiring, pl->nretiring, true);
+}
+
+static void
+block_signals(sigset_t *old)
+{
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGCHLD);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, old);
+    install(SIGTERM, on_signal);
+    install(SIGINT, on_signal);
+    install(SIGHUP, on_signal);
+    install(SIGCHLD, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 int
 sp_server_run(struct sp_server *s)
 {
@@ -228,92 +365,36 @@ sp_server_run(struct sp_server *s)
                    strerror(errno));
         return 1;
     }
-    int n = s->workers < 1 ? 1 : (s->workers > SP_MAX_WORKERS ? SP_MAX_WORKERS : s->workers);
-    pid_t pids[SP_MAX_WORKERS] = {0};
-    time_t started[SP_MAX_WORKERS] = {0};
-
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGCHLD);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGHUP);
-    sigprocmask(SIG_BLOCK, &block, &old);
-    install(SIGTERM, on_signal);
-    install(SIGINT, on_signal);
-    install(SIGHUP, on_signal);
-    install(SIGCHLD, on_signal);
-    signal(SIGPIPE, SIG_IGN);
-
-    for (int i = 0; i < n; i++) {
-        pids[i] = spawn(s, sock, &old);
-        started[i] = time(NULL);
+    static struct pool pl;
+    memset(&pl, 0, sizeof(pl));
+    pl.n = s->workers < 1 ? 1 : (s->workers > SP_MAX_WORKERS ? SP_MAX_WORKERS : s->workers);
+    /* The master's signals are only delivered inside sigsuspend(); old is
+     * the mask the workers get back. */
+    sigset_t old;
+    block_signals(&old);
+    for (int i = 0; i < pl.n; i++) {
+        pl.pids[i] = spawn(s, sock, &old);
+        pl.started[i] = time(NULL);
     }
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "server_started");
     sp_log_str(l, "listen", s->listen);
-    sp_log_int(l, "workers", n);
+    sp_log_int(l, "workers", pl.n);
     sp_log_end(l);
 
     while (!got_stop) {
         sigsuspend(&old);
         if (got_hup) {
             got_hup = 0;
-            for (int i = 0; i < n; i++)
-                if (pids[i] > 0)
-                    kill(pids[i], SIGHUP);
-            sp_log_msg(SP_LOG_INFO, "reload", "forwarded SIGHUP to workers");
+            reload(s, sock, &pl, &old);
         }
         if (got_chld) {
             got_chld = 0;
-            int status;
-            pid_t dead;
-            while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
-                for (int i = 0; i < n; i++) {
-                    if (pids[i] != dead)
-                        continue;
-                    struct sp_log_line *dl = sp_log_begin(SP_LOG_WARN, "worker_exited");
-                    sp_log_int(dl, "worker_pid", dead);
-                    sp_log_int(dl, "status", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-                    sp_log_int(dl, "signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-                    sp_log_end(dl);
-                    pids[i] = 0;
-                    if (got_stop)
-                        break;
-                    /* A worker dying right after start would spin: slow it down. */
-                    if (time(NULL) - started[i] < 1)
-                        sleep(1);
-                    pids[i] = spawn(s, sock, &old);
-                    started[i] = time(NULL);
-                }
-            }
+            reap(s, sock, &pl, &old);
         }
     }
 
     sp_log_msg(SP_LOG_INFO, "draining", "stopping workers");
-    for (int i = 0; i < n; i++)
-        if (pids[i] > 0)
-            kill(pids[i], SIGTERM);
-    time_t deadline = time(NULL) + SP_DRAIN_SECONDS;
-    int alive = 0;
-    do {
-        alive = 0;
-        for (int i = 0; i < n; i++) {
-            if (pids[i] <= 0)
-                continue;
-            if (waitpid(pids[i], NULL, WNOHANG) == pids[i])
-                pids[i] = 0;
-            else
-                alive++;
-        }
-        if (alive > 0)
-            usleep(20 * 1000);
-    } while (alive > 0 && time(NULL) < deadline);
-    for (int i = 0; i < n; i++) {
-        if (pids[i] > 0) {
-            kill(pids[i], SIGKILL);
-            waitpid(pids[i], NULL, 0);
-        }
-    }
+    drain(&pl);
     close(sock);
     if (s->listen[0] != ':')
         unlink(s->listen);

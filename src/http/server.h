@@ -1,8 +1,10 @@
 /*
  * server: the FastCGI process model. A small master binds the socket once
  * (so it is never unbound while children restart), prefork-spawns N
- * workers that accept on it, respawns dead ones, forwards SIGHUP (reload
- * secrets) and drains on SIGTERM/SIGINT: workers finish the request in
+ * workers that accept on it, respawns dead ones, reloads on SIGHUP (it
+ * re-reads the settings itself, then replaces the workers, so every
+ * worker, respawned ones included, is a fork of the master's current
+ * settings) and drains on SIGTERM/SIGINT: workers finish the request in
  * flight, then exit. Each worker serves one request at a time with a
  * per-request arena that is reset after the reply.
  * Must not: know routes' meaning or the database beyond the hooks.
@@ -25,10 +27,14 @@ struct sp_server {
     int workers;
     const struct sp_route *routes;
     size_t nroutes;
-    /* Called in each worker after fork, on SIGHUP, and before it exits. */
+    /* Called in each worker after fork and before it exits. */
     bool (*worker_start)(void *app, struct sp_http_env *env);
-    bool (*worker_reload)(void *app, struct sp_http_env *env);
     void (*worker_stop)(void *app, struct sp_http_env *env);
+    /* Called in the master on SIGHUP: re-reads the settings into app.
+     * false (bad settings; the hook logs why) keeps app and the workers
+     * as they were; true replaces every worker. NULL: SIGHUP is logged
+     * and ignored. listen, backlog and workers are fixed at start. */
+    bool (*reload)(void *app);
     void *app;
 };
 

@@ -1350,6 +1350,11 @@ sp_t_stackctl(const char *args)
     ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
     int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
     ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
+    /* The database may have restarted: sp_t_sql connects anew. */
+    if (t_db != NULL) {
+        PQfinish(t_db);
+        t_db = NULL;
+    }
 }
 
 const char *

@@ -132,7 +132,8 @@ const char *sp_t_jwt_default_kid(void);
  * first column of the first row as arena-owned text, or NULL when there
  * is no row or the value is SQL NULL. */
 /* Runs "$SP_TEST_STACKCTL <args>" (scripts/lib/stackctl on this test's
- * stack) and asserts it succeeded. */
+ * stack) and asserts it succeeded. The next sp_t_sql uses a new
+ * connection (the command may have restarted the database). */
 void sp_t_stackctl(const char *args);
 
 #define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
