@@ -92,6 +92,11 @@ warn_fixed_settings(const struct sp_config *now, const struct sp_config *next)
         changed = "SUPPORT_WORKERS";
     else if (now->listen_backlog != next->listen_backlog)
         changed = "SUPPORT_LISTEN_BACKLOG";
+    else if (now->listen_mode != next->listen_mode)
+        changed = "SUPPORT_LISTEN_MODE";
+    else if ((now->listen_group == NULL) != (next->listen_group == NULL) ||
+             (now->listen_group != NULL && strcmp(now->listen_group, next->listen_group) != 0))
+        changed = "SUPPORT_LISTEN_GROUP";
     if (changed != NULL)
         sp_log_msg(SP_LOG_WARN, "restart_required",
                    "%s changed: it takes effect at the next restart, not on reload", changed);
