@@ -72,6 +72,18 @@ heard(FILE *f, const char *needle, bool stop_at_close, bool *closed)
     }
 }
 
+/* A websocket handshake to url is refused with status. */
+static void
+assert_ws_refused(const char *url, long status)
+{
+    FILE *ws = sp_t_ws_client(url, "--timeout 5");
+    struct json_object *o = sp_t_ws_next(ws);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == status,
+                  "expected a %ld refusal: %s", status, json_object_to_json_string(o));
+    json_object_put(o);
+    pclose(ws);
+}
+
 static void
 assert_400_problem_body(const char *body)
 {
@@ -105,15 +117,10 @@ START_TEST(repeated_session_parameter_is_400_and_a_hears_nothing_of_b)
     json_object_put(st);
 
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
-        FILE *ws = sp_t_ws_client(connect_url("ws", queries[i]), "--timeout 5");
-        struct json_object *o = sp_t_ws_next(ws);
-        ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 400,
-                      "websocket, query %zu: %s", i, json_object_to_json_string(o));
-        json_object_put(o);
-        pclose(ws);
+        assert_ws_refused(connect_url("ws", queries[i]), 400);
 
         FILE *es = sp_t_chat_probe("es", connect_url("http", queries[i]), "--timeout 3");
-        o = sp_t_ws_next_event(es, "status");
+        struct json_object *o = sp_t_ws_next_event(es, "status");
         ck_assert_msg(sp_t_jint(o, "status") == 400, "EventSource, query %zu", i);
         ck_assert(sp_t_matches("^application/problem\\+json", sp_t_jstr(o, "content_type")));
         json_object_put(o);
@@ -146,19 +153,9 @@ START_TEST(agent_cannot_join_another_session_through_a_repeated_parameter)
     struct sp_t_chat a = sp_t_chat_active(), b = sp_t_chat_active();
     const char *q = sp_t_fmt("session_id=%s&SESSION_ID=%s&access_token=%s", b.id, a.id,
                              sp_t_urlencode(b.agent.token));
-    FILE *ws = sp_t_ws_client(connect_url("ws", q), "--timeout 5");
-    struct json_object *o = sp_t_ws_next(ws);
-    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 400,
-                  "%s", json_object_to_json_string(o));
-    json_object_put(o);
-    pclose(ws);
+    assert_ws_refused(connect_url("ws", q), 400);
     /* and without the repeat, A is simply not the agent's session */
-    ws = sp_t_ws_client(sp_t_chat_url("ws", a.id, NULL, b.agent.token), "--timeout 5");
-    o = sp_t_ws_next(ws);
-    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 403,
-                  "%s", json_object_to_json_string(o));
-    json_object_put(o);
-    pclose(ws);
+    assert_ws_refused(sp_t_chat_url("ws", a.id, NULL, b.agent.token), 403);
 }
 END_TEST
 
@@ -300,12 +297,7 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
     ck_assert(!closed);
     pclose(customer);
     /* the old agent cannot come back; the new one can */
-    FILE *again = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "--timeout 5");
-    struct json_object *o = sp_t_ws_next(again);
-    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 403,
-                  "%s", json_object_to_json_string(o));
-    json_object_put(o);
-    pclose(again);
+    assert_ws_refused(sp_t_chat_url("ws", c.id, NULL, c.agent.token), 403);
     FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, other.token), "--timeout 3");
     sp_t_ws_expect_open(fresh);
     pclose(fresh);
@@ -361,12 +353,7 @@ START_TEST(expired_jwt_stops_hearing_within_seconds)
     ck_assert(closed);
     pclose(ws);
     /* and it cannot come back with that token */
-    FILE *again = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, short_token), "--timeout 5");
-    struct json_object *o = sp_t_ws_next(again);
-    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == 401,
-                  "%s", json_object_to_json_string(o));
-    json_object_put(o);
-    pclose(again);
+    assert_ws_refused(sp_t_chat_url("ws", c.id, c.token, short_token), 401);
 }
 END_TEST
 
