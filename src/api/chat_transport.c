@@ -15,6 +15,7 @@
 #include "api/app.h"
 #include "api/common.h"
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/hash.h"
 #include "core/ids.h"
@@ -88,7 +89,7 @@ authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_
         jwt = atok;
     if (jwt == NULL)
         return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
-    if (sp_auth_verify(r->env->keys, r->arena, jwt, time(NULL), &r->principal, p) != SP_OK) {
+    if (sp_auth_verify(r->env->keys, r->arena, jwt, (time_t)(sp_clock_now_ms() / 1000), &r->principal, p) != SP_OK) {
         r->principal.role = SP_ROLE_NONE;
         return p->rc;
     }

@@ -8,11 +8,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/buf.h"
 
 struct sp_log_line {
@@ -71,14 +72,14 @@ sp_log_begin(enum sp_log_level level, const char *event)
         sp_arena_init(&log_arena, 4096);
         log_arena_ready = true;
     }
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
+    int64_t now = sp_clock_now_ms();
+    time_t secs = (time_t)(now / 1000);
     struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
+    gmtime_r(&secs, &tm);
     char ts[96];
     snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (long)(tv.tv_usec / 1000));
+             (long)(now % 1000));
 
     struct sp_log_line *l = &current;
     sp_buf_init(&l->buf, &log_arena, 512);

@@ -117,6 +117,4 @@ enum sp_rc sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority,
                                  long long category_id, struct sp_sla_targets *out,
                                  struct sp_problem *p);
 
-int64_t sp_now_ms(void);
-
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/buf.h"
 #include "db/db.h"
 #include "domain/agents.h"
@@ -32,7 +33,7 @@ run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, 
     if (sp_ticket_lock(ctx, ref, NULL, &st, p) != SP_OK)
         goto fail;
     sp_ticket_change_init(&c, ctx, &st, actor);
-    if (edit(&c, in, sp_now_ms(), p) != SP_OK || sp_ticket_apply(&c, message_id, created_at, p) != SP_OK ||
+    if (edit(&c, in, sp_clock_now_ms(), p) != SP_OK || sp_ticket_apply(&c, message_id, created_at, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
         goto fail;
     *ticket_id = st.id;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -307,7 +308,7 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     if (it->rule_id == 0 && sp_db_str(r, 0, 1) != NULL)
         sp_priority_parse(sp_db_str(r, 0, 1), &it->priority);
 
-    it->now = sp_now_ms();
+    it->now = sp_clock_now_ms();
     sp_sla_start(&it->sla, it->now, sp_sla_targets_pick(sp_db_str(r, 0, 6), it->priority));
     return sp_route_ticket(ctx, sp_db_str(r, 0, 2), sp_db_str(r, 0, 3), sp_db_str(r, 0, 4),
                            ctx->agent_max_open, &it->assignee, p);
@@ -482,7 +483,7 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     struct sp_ticket_change c;
     struct sp_actor actor = {"customer", customer_id};
     sp_ticket_change_init(&c, ctx, &st, actor);
-    sp_ticket_customer_reopen(&c, sp_now_ms());
+    sp_ticket_customer_reopen(&c, sp_clock_now_ms());
     sp_ticket_set_message(&c, "customer", body, false);
     memset(out, 0, sizeof(*out));
     if (sp_ticket_apply(&c, &out->id, &out->created_at, p) != SP_OK ||

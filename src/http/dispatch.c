@@ -6,21 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
+#include <time.h>
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "http/auth_cache.h"
-
-static long
-now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static const char *
 param(char **envp, const char *name)
@@ -39,7 +32,7 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     r->arena = a;
     r->env = env;
     r->envp = envp;
-    r->now_ms = now_ms();
+    r->now_ms = (long)sp_clock_now_ms();
     sp_buf_init(&r->headers, a, 256);
     sp_buf_init(&r->out, a, 64);
 
@@ -75,7 +68,7 @@ access_log(const struct sp_req *r)
     sp_log_str(l, "route", r->route);
     sp_log_int(l, "status", r->status);
     sp_log_int(l, "bytes", (long long)r->bytes_out);
-    sp_log_int(l, "ms", now_ms() - r->now_ms);
+    sp_log_int(l, "ms", (long)sp_clock_now_ms() - r->now_ms);
     if (r->principal.role != SP_ROLE_NONE)
         sp_log_str(l, "role", sp_role_name(r->principal.role));
     sp_log_end(l);
@@ -99,7 +92,7 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
     const char *token = h + 7;
     while (*token == ' ')
         token++;
-    time_t now = time(NULL);
+    time_t now = (time_t)(sp_clock_now_ms() / 1000);
     if (!sp_auth_cache_get(token, now, sp_auth_keys_leeway(r->env->keys), r->arena,
                            &r->principal)) {
         enum sp_rc rc = sp_auth_verify(r->env->keys, r->arena, token, now, &r->principal, p);

@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#include <time.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/rfc3339.h"
 #include "db/db.h"
@@ -59,14 +60,6 @@ nap(long seconds)
     struct timespec left = {seconds, 0};
     while (!stop && nanosleep(&left, &left) != 0 && errno == EINTR)
         ;
-}
-
-static int64_t
-wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 int
@@ -133,7 +126,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     int code = 0;
     do {
         if (now_arg == NULL)
-            run.now = wall_ms();
+            run.now = sp_clock_now_ms();
         long errors = 0;
         struct sp_problem p;
         sp_problem_init(&p);

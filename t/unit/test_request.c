@@ -197,6 +197,47 @@ START_TEST(finish_before_any_answer_does_nothing)
 }
 END_TEST
 
+/* API.md §7: a connect URL that names a parameter twice, in any case or
+ * encoding, is refused (nginx's $arg_* and sp_req_query would differ). */
+START_TEST(repeated_query_names_are_found_in_any_case_and_encoding)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    const char *repeated[] = {
+        "session_id=A&session_id=B",
+        "SESSION_ID=A&session_id=B",
+        "session_id=B&Session_Id=A",
+        "session%5Fid=A&session_id=B",
+        "session%5fid=A&SESSION%5FID=B",
+        "a=1&b=2&A",
+        "x&x=",
+        "session_id=A&&session_id=B",
+        "%73ession_id=A&session_id=B",
+    };
+    for (size_t i = 0; i < sizeof(repeated) / sizeof(repeated[0]); i++)
+        ck_assert_msg(sp_query_repeats_name(&a, repeated[i]), "missed: %s", repeated[i]);
+    const char *distinct[] = {
+        "",
+        "session_id=A",
+        "session_id=A&session_token=t&access_token=j",
+        "session_id=A&session_idx=B",
+        "a=session_id&session_id=a",
+        "&&session_id=A&&",
+        "bad%zzname=1&bad%zzname2=2",
+    };
+    for (size_t i = 0; i < sizeof(distinct) / sizeof(distinct[0]); i++)
+        ck_assert_msg(!sp_query_repeats_name(&a, distinct[i]), "false alarm: %s", distinct[i]);
+    /* more than 32 parameters is refused as well */
+    char many[512] = "";
+    for (int i = 0; i < 33; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%sp%d=1", i ? "&" : "", i);
+    ck_assert(sp_query_repeats_name(&a, many));
+    many[strlen(many) - strlen("&p32=1")] = '\0';
+    ck_assert(!sp_query_repeats_name(&a, many));
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -205,6 +246,9 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, finish_hands_over_the_whole_response_and_eof_while_the_handler_runs);
     tcase_add_test(tc, finish_before_any_answer_does_nothing);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("query");
+    tcase_add_test(tc, repeated_query_names_are_found_in_any_case_and_encoding);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
