@@ -12,12 +12,12 @@
 #include "api/handlers.h"
 #include "core/arena.h"
 #include "core/json.h"
+#include "core/tier.h"
 #include "domain/admin.h"
 #include "domain/rules.h"
 
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
-static const char *const tiers[] = {"standard", "premium", "vip", NULL};
 static const char *const agent_statuses[] = {"active", "away", NULL};
 
 /* --- shared plumbing ------------------------------------------------------ */
@@ -216,7 +216,7 @@ static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
     [SP_RULE_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
     [SP_RULE_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
     [SP_RULE_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
-    [SP_RULE_TIER] = {"customer_tier", SP_FIELD_ENUM, false, true, 0, 0, tiers, 0, 0},
+    [SP_RULE_TIER] = {"customer_tier", SP_FIELD_ENUM, false, true, 0, 0, sp_tier_names, 0, 0},
     [SP_RULE_PATTERN] = {"pattern", SP_FIELD_STRING, false, true, 1, SP_RULES_PATTERN_MAX, NULL,
                          0, 0},
     [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", SP_FIELD_NUMBER, false, true, 0, 0, NULL, -1,

@@ -388,7 +388,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     bool created;
     if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
         return p->rc;
-    if (sp_chat_to_ticket(&ctx, s.public_id, customer ? (int)r->principal.tier : 0, &t, &created,
+    if (sp_chat_to_ticket(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t, &created,
                           p) != SP_OK ||
         sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
         sp_db_rollback(ctx.db, ctx.arena);

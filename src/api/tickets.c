@@ -122,7 +122,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                            ? sp_arena_sprintf(r->arena, "%lld", v[F_PROVIDER].i) : NULL,
         .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
-        .tier = (int)r->principal.tier,
+        .tier = r->principal.tier,
         .chat_session_id = chat_id > 0 ? chat_id : 0,
         .contact = sealed,
     };

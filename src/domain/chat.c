@@ -501,7 +501,7 @@ transcript(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
 }
 
 enum sp_rc
-sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier, struct sp_ticket *out,
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, struct sp_ticket *out,
                   bool *created, struct sp_problem *p)
 {
     struct sp_arena *a = ctx->arena;
@@ -609,7 +609,7 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     if (sp_db_bool(r, 0, 1)) {
         struct sp_ticket t;
         bool created;
-        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), 0, &t, &created, p) != SP_OK)
+        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, &t, &created, p) != SP_OK)
             return p->rc;
         *converted = created;
     }

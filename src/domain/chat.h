@@ -9,6 +9,8 @@
 #ifndef SP_CHAT_H
 #define SP_CHAT_H
 
+#include "core/tier.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,7 +94,7 @@ enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *
  * description, linked both ways, a ticket_created system message) in the
  * caller's transaction; a session that already has one returns it with
  * *created false. tier: the customer's, for the rules engine. */
-enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, int tier,
+enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
                              struct sp_ticket *out, bool *created, struct sp_problem *p);
 
 /* Hands an active or waiting session to agent_id (409 agent_unavailable

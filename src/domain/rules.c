@@ -307,7 +307,7 @@ plain_conditions_match(const struct sp_rule *r, const struct sp_rule_input *in)
 {
     if (r->category_id != 0 && r->category_id != in->category_id)
         return false;
-    if (r->tier != -1 && r->tier != in->tier)
+    if (r->tier != -1 && r->tier != (int)in->tier)
         return false;
     if (r->has_sentiment_below && !(in->sentiment < r->sentiment_below))
         return false; /* written so that NaN never matches */

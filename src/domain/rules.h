@@ -31,6 +31,8 @@
 #ifndef SP_RULES_H
 #define SP_RULES_H
 
+#include "core/tier.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -54,7 +56,7 @@ struct sp_rule {
 
 struct sp_rule_input {
     long long category_id;   /* 0 = none */
-    int tier;                /* enum sp_tier value */
+    enum sp_tier tier;
     const char *subject;     /* NULL is "" */
     const char *description; /* NULL is "" */
     double sentiment;        /* sp_sentiment_score(), -1..1 */

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/tier.h"
 #include "db/db.h"
 #include "domain/routing.h"
 #include "domain/rules.h"
@@ -232,11 +233,8 @@ struct intake {
 static int
 tier_of_rule(const char *s)
 {
-    static const char *const tiers[] = {"standard", "premium", "vip"};
-    for (int i = 0; s != NULL && i < 3; i++)
-        if (strcmp(s, tiers[i]) == 0)
-            return i;
-    return -1;
+    enum sp_tier t;
+    return sp_tier_parse(s, &t) ? (int)t : -1;
 }
 
 /* Parses the rules array of the intake query and returns the first match. */

@@ -7,6 +7,8 @@
 #ifndef SP_TICKETS_H
 #define SP_TICKETS_H
 
+#include "core/tier.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,7 +70,7 @@ struct sp_ticket_new {
     const char *provider_id;       /* decimal text or NULL */
     const char *booking_id;
     const char *metadata_json;     /* object text or NULL */
-    int tier;                      /* enum sp_tier of the customer */
+    enum sp_tier tier;             /* the customer's */
     long long chat_session_id;     /* the chat it came from; 0 = none */
     const struct sp_contact_sealed *contact;  /* NULL: nothing to store */
 };

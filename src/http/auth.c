@@ -26,19 +26,12 @@
 
 /* The claim values of API.md §2, indexed by the enums. */
 static const char *const role_names[SP_ROLE_MAX] = { NULL, "customer", "support_agent", "support_admin" };
-static const char *const tier_names[SP_TIER_MAX] = { "standard", "premium", "vip" };
 
 
 const char *
 sp_role_name(enum sp_role r)
 {
     return (r > SP_ROLE_NONE && r < SP_ROLE_MAX) ? role_names[r] : NULL;
-}
-
-const char *
-sp_tier_name(enum sp_tier t)
-{
-    return (t >= SP_TIER_STANDARD && t < SP_TIER_MAX) ? tier_names[t] : NULL;
 }
 
 static int
@@ -56,15 +49,6 @@ sp_role_parse(const char *s, enum sp_role *out)
     int i = table_find(role_names, SP_ROLE_NONE + 1, SP_ROLE_MAX, s);
     if (i >= 0)
         *out = (enum sp_role)i;
-    return i >= 0;
-}
-
-bool
-sp_tier_parse(const char *s, enum sp_tier *out)
-{
-    int i = table_find(tier_names, 0, SP_TIER_MAX, s);
-    if (i >= 0)
-        *out = (enum sp_tier)i;
     return i >= 0;
 }
 

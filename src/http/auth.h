@@ -40,20 +40,17 @@
 #include <time.h>
 
 #include "core/problem.h"
+#include "core/tier.h"
 
 struct sp_arena;
 
 enum sp_role { SP_ROLE_NONE = 0, SP_ROLE_CUSTOMER, SP_ROLE_AGENT, SP_ROLE_ADMIN, SP_ROLE_MAX };
-enum sp_tier { SP_TIER_STANDARD = 0, SP_TIER_PREMIUM, SP_TIER_VIP, SP_TIER_MAX };
 
 /* Claim values: "customer", "support_agent", "support_admin"; NULL for
  * SP_ROLE_NONE or out of range. */
 const char *sp_role_name(enum sp_role r);
-/* "standard", "premium", "vip"; NULL when out of range. */
-const char *sp_tier_name(enum sp_tier t);
 /* Exact claim values only (see sp_role_name); false leaves *out alone. */
 bool sp_role_parse(const char *s, enum sp_role *out);
-bool sp_tier_parse(const char *s, enum sp_tier *out);
 
 #define SP_AUTH_SUB_MAX   64
 #define SP_AUTH_TOKEN_MAX 8192   /* longer bearer tokens are rejected unread */

@@ -14,7 +14,7 @@
 #include "domain/rules.h"
 #include "unit.h"
 
-enum { ANY_TIER = -1, STANDARD = 0, PREMIUM = 1, VIP = 2 };
+enum { ANY_TIER = -1 };
 enum { LOW = 0, NORMAL = 1, HIGH = 2, URGENT = 3 };
 
 static struct sp_rules_cache *cache;
@@ -48,7 +48,7 @@ static struct sp_rule_input
 ticket(const char *subject, const char *description)
 {
     return (struct sp_rule_input){.category_id = 7,
-                                  .tier = STANDARD,
+                                  .tier = SP_TIER_STANDARD,
                                   .subject = subject,
                                   .description = description,
                                   .sentiment = 0.0};
@@ -94,13 +94,13 @@ END_TEST
 START_TEST(tier_condition_matches_only_that_tier)
 {
     struct sp_rule r = rule(1, NULL, URGENT);
-    r.tier = VIP;
+    r.tier = SP_TIER_VIP;
     struct sp_rule_input in = ticket("s", "d");
-    in.tier = VIP;
+    in.tier = SP_TIER_VIP;
     ck_assert_int_eq(first(&r, 1, &in), 0);
-    in.tier = PREMIUM;
+    in.tier = SP_TIER_PREMIUM;
     ck_assert_int_eq(first(&r, 1, &in), -1);
-    in.tier = STANDARD;
+    in.tier = SP_TIER_STANDARD;
     ck_assert_int_eq(first(&r, 1, &in), -1);
     r.tier = ANY_TIER;
     ck_assert_int_eq(first(&r, 1, &in), 0);
