@@ -14,7 +14,7 @@
 #include "domain/lifecycle.h"
 #include "db/db.h"
 #include "domain/idempotency.h"
-#include "http/cursor.h"
+#include "core/cursor.h"
 
 #define SP_IDEM_KEY_MAX 255
 

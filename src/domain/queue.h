@@ -15,7 +15,7 @@
 #include "domain/lifecycle.h"
 #include "domain/sla.h"
 #include "domain/tickets.h"
-#include "http/cursor.h"
+#include "core/cursor.h"
 
 enum sp_queue_sort {
     SP_SORT_SLA_DUE = 0,     /* sla_due_at, nulls last (default) */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "http/cursor.h"
+#include "core/cursor.h"
 #include "unit.h"
 
 static struct sp_arena arena;

@@ -1,7 +1,7 @@
 /*
  * cursor: base64url keyset tokens. See cursor.h.
  */
-#include "http/cursor.h"
+#include "core/cursor.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -4,6 +4,7 @@
  * the kind keeps a cursor of one list from being replayed on another.
  * Opaque is not secret: a tampered cursor only pages through data the
  * caller may already see, so no MAC is needed.
+ * Must not: know HTTP or SQL (lists of every layer page with it).
  */
 #ifndef SP_CURSOR_H
 #define SP_CURSOR_H
