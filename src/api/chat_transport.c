@@ -88,7 +88,7 @@ authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_
     if (jwt == NULL && atok != NULL && *atok != '\0')
         jwt = atok;
     if (jwt == NULL)
-        return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
+        return sp_problem_set(p, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
     if (sp_auth_verify(r->env->keys, r->arena, jwt, (time_t)(sp_clock_now_ms() / 1000), &r->principal, p) != SP_OK) {
         r->principal.role = SP_ROLE_NONE;
         return p->rc;

@@ -14,6 +14,7 @@ sp_problem_init(struct sp_problem *p)
     p->code = NULL;
     p->detail[0] = '\0';
     p->nerrors = 0;
+    p->logged = false;
 }
 
 enum sp_rc

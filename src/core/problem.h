@@ -1,12 +1,13 @@
 /*
  * problem: the small outcome code set that travels up from domain code,
  * plus the detail a caller needs to fix its request. Only the HTTP edge
- * (http/respond.c) turns a problem into application/problem+json, and only
+ * (sp_resp_problem in http/request.c) turns a problem into application/problem+json, and only
  * that edge logs it. Must not: know HTTP status codes or response formats.
  */
 #ifndef SP_PROBLEM_H
 #define SP_PROBLEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum sp_rc {
@@ -37,6 +38,10 @@ struct sp_problem {
     char detail[256];
     size_t nerrors;
     struct sp_field_error errors[SP_PROBLEM_MAX_ERRORS];
+    /* Already logged where it happened, with more context than the edge
+     * has (a database failure: statement, SQLSTATE): the edge does not
+     * log it again. */
+    bool logged;
 };
 
 void sp_problem_init(struct sp_problem *p);

@@ -162,6 +162,7 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     sp_log_str(l, "constraint", r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL);
     sp_log_str(l, "error", r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(db->conn));
     sp_log_end(l);
+    p->logged = true;
     if (p->rc == SP_OK || p->code == NULL)
         sp_problem_set(p, rc, code, rc == SP_UNAVAILABLE ? "the database is unavailable"
                                                          : "the request could not be completed");

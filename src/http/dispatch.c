@@ -88,7 +88,7 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
 {
     const char *h = sp_req_header(r, "Authorization");
     if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0')
-        return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
+        return sp_problem_set(p, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
     const char *token = h + 7;
     while (*token == ' ')
         token++;

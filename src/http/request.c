@@ -269,85 +269,78 @@ sp_resp_json(struct sp_req *r, int status, const struct sp_buf *body)
     sp_resp_send(r, status, "application/json; charset=utf-8", body->data, body->len);
 }
 
-static const struct {
-    enum sp_rc rc;
-    int status;
-    const char *code;
-} rc_map[] = {
-    {SP_INVALID, 422, "validation_failed"},
-    {SP_NOT_FOUND, 404, "not_found"},
-    {SP_CONFLICT, 409, "conflict"},
-    {SP_FORBIDDEN, 403, "forbidden"},
-    {SP_UNAUTHORIZED, 401, "unauthorized"},
-    {SP_PRECONDITION, 412, "precondition_failed"},
-    {SP_TOO_LARGE, 413, "payload_too_large"},
-    {SP_RATE_LIMITED, 429, "rate_limited"},
-    {SP_UNAVAILABLE, 503, "dependency_unavailable"},
-    {SP_ERROR, 500, "internal"},
-};
-
-/* Codes whose status differs from their outcome's default. */
-static const struct {
+/* Every problem code the edge knows: its status and title, the code
+ * clients see (NULL: the same), the 401 challenge, and for which outcome
+ * it is the default (a problem without a code of its own, or with one not
+ * listed here, takes its outcome's default row). One table, one answer. */
+static const struct problem_kind {
     const char *code;
     int status;
     const char *title;
-} code_map[] = {
-    {"invalid_json", 400, "Malformed JSON"},
-    {"bad_request", 400, "Bad request"},
-    {"unsupported_media_type", 415, "Unsupported media type"},
-    {"method_not_allowed", 405, "Method not allowed"},
-    {"validation_failed", 422, "Validation failed"},
-    {"not_found", 404, "Not found"},
-    {"conflict", 409, "Conflict"},
-    {"forbidden", 403, "Forbidden"},
-    {"unauthorized", 401, "Unauthorized"},
-    {"precondition_failed", 412, "Precondition failed"},
-    {"payload_too_large", 413, "Payload too large"},
-    {"rate_limited", 429, "Too many requests"},
-    {"dependency_unavailable", 503, "Dependency unavailable"},
-    {"internal", 500, "Internal error"},
+    enum sp_rc default_for;     /* SP_OK: no outcome's default */
+    const char *public_code;
+    const char *challenge;      /* WWW-Authenticate of a 401 */
+} problem_kinds[] = {
+    {"validation_failed", 422, "Validation failed", SP_INVALID, NULL, NULL},
+    {"not_found", 404, "Not found", SP_NOT_FOUND, NULL, NULL},
+    {"conflict", 409, "Conflict", SP_CONFLICT, NULL, NULL},
+    {"forbidden", 403, "Forbidden", SP_FORBIDDEN, NULL, NULL},
+    {"unauthorized", 401, "Unauthorized", SP_UNAUTHORIZED, NULL,
+     "Bearer realm=\"support\", error=\"invalid_token\""},
+    /* RFC 6750 §3.1: a request without credentials gets no error code. */
+    {"token_missing", 401, "Unauthorized", SP_OK, "unauthorized", "Bearer realm=\"support\""},
+    {"precondition_failed", 412, "Precondition failed", SP_PRECONDITION, NULL, NULL},
+    {"payload_too_large", 413, "Payload too large", SP_TOO_LARGE, NULL, NULL},
+    {"rate_limited", 429, "Too many requests", SP_RATE_LIMITED, NULL, NULL},
+    {"dependency_unavailable", 503, "Dependency unavailable", SP_UNAVAILABLE, NULL, NULL},
+    {"internal", 500, "Internal error", SP_ERROR, NULL, NULL},
+    {"invalid_json", 400, "Malformed JSON", SP_OK, NULL, NULL},
+    {"bad_request", 400, "Bad request", SP_OK, NULL, NULL},
+    {"unsupported_media_type", 415, "Unsupported media type", SP_OK, NULL, NULL},
+    {"method_not_allowed", 405, "Method not allowed", SP_OK, NULL, NULL},
 };
+
+#define PROBLEM_KINDS (sizeof(problem_kinds) / sizeof(problem_kinds[0]))
+
+/* The row of p: its own code's, else its outcome's default (internal). */
+static const struct problem_kind *
+problem_kind(const struct sp_problem *p)
+{
+    for (size_t i = 0; p->code != NULL && i < PROBLEM_KINDS; i++)
+        if (strcmp(p->code, problem_kinds[i].code) == 0)
+            return &problem_kinds[i];
+    enum sp_rc rc = p->rc != SP_OK ? p->rc : SP_ERROR;
+    for (size_t i = 0; i < PROBLEM_KINDS; i++)
+        if (problem_kinds[i].default_for == rc)
+            return &problem_kinds[i];
+    for (size_t i = 0; i < PROBLEM_KINDS; i++)
+        if (problem_kinds[i].default_for == SP_ERROR)
+            return &problem_kinds[i];
+    return &problem_kinds[0];   /* not reached: the table has internal */
+}
 
 int
 sp_problem_status(const struct sp_problem *p)
 {
-    for (size_t i = 0; p->code != NULL && i < sizeof(code_map) / sizeof(code_map[0]); i++)
-        if (strcmp(p->code, code_map[i].code) == 0)
-            return code_map[i].status;
-    for (size_t i = 0; i < sizeof(rc_map) / sizeof(rc_map[0]); i++)
-        if (rc_map[i].rc == p->rc)
-            return rc_map[i].status;
-    return 500;
+    return problem_kind(p)->status;
 }
 
+/* The code clients see: a listed code's public name, an unlisted (domain
+ * specific) code as it is, else the outcome's default. */
 static const char *
-problem_title(const struct sp_problem *p, int status)
+problem_code(const struct sp_problem *p, const struct problem_kind *k)
 {
-    for (size_t i = 0; p->code != NULL && i < sizeof(code_map) / sizeof(code_map[0]); i++)
-        if (strcmp(p->code, code_map[i].code) == 0)
-            return code_map[i].title;
-    for (size_t i = 0; i < sizeof(code_map) / sizeof(code_map[0]); i++)
-        if (code_map[i].status == status)
-            return code_map[i].title;
-    return "Error";
-}
-
-static const char *
-problem_code(const struct sp_problem *p)
-{
-    if (p->code != NULL)
+    if (p->code != NULL && strcmp(p->code, k->code) != 0)
         return p->code;
-    for (size_t i = 0; i < sizeof(rc_map) / sizeof(rc_map[0]); i++)
-        if (rc_map[i].rc == p->rc)
-            return rc_map[i].code;
-    return "internal";
+    return k->public_code != NULL ? k->public_code : k->code;
 }
 
 void
 sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
 {
-    int status = sp_problem_status(p);
-    const char *code = problem_code(p);
+    const struct problem_kind *k = problem_kind(p);
+    int status = k->status;
+    const char *code = problem_code(p, k);
     /* Our own faults never show their detail to the client (API.md §1). */
     const char *detail = status >= 500 && status != 503 ? "an internal error occurred" : p->detail;
     struct sp_buf b;
@@ -355,11 +348,11 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     sp_buf_puts(&b, "{\"type\":");
     sp_buf_json_cstr(&b, sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
     sp_buf_puts(&b, ",\"title\":");
-    sp_buf_json_cstr(&b, problem_title(p, status));
+    sp_buf_json_cstr(&b, k->title);
     sp_buf_printf(&b, ",\"status\":%d,\"code\":", status);
     sp_buf_json_cstr(&b, code);
     sp_buf_puts(&b, ",\"detail\":");
-    sp_buf_json_cstr(&b, detail[0] ? detail : problem_title(p, status));
+    sp_buf_json_cstr(&b, detail[0] ? detail : k->title);
     sp_buf_puts(&b, ",\"request_id\":");
     sp_buf_json_cstr(&b, r->request_id);
     if (p->nerrors > 0) {
@@ -376,15 +369,14 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
         sp_buf_putc(&b, ']');
     }
     sp_buf_putc(&b, '}');
-    if (status == 401)
-        sp_resp_header(r, "WWW-Authenticate",
-                       strcmp(p->detail, "missing bearer token") == 0
-                           ? "Bearer realm=\"support\""
-                           : "Bearer realm=\"support\", error=\"invalid_token\"");
-    struct sp_log_line *l = sp_log_begin(status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO, "problem");
-    sp_log_int(l, "status", status);
-    sp_log_str(l, "code", code);
-    sp_log_str(l, "detail", p->detail);
-    sp_log_end(l);
+    if (k->challenge != NULL)
+        sp_resp_header(r, "WWW-Authenticate", k->challenge);
+    if (!p->logged) {
+        struct sp_log_line *l = sp_log_begin(status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO, "problem");
+        sp_log_int(l, "status", status);
+        sp_log_str(l, "code", code);
+        sp_log_str(l, "detail", p->detail);
+        sp_log_end(l);
+    }
     sp_resp_send(r, status, "application/problem+json", b.data, b.len);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/log.h"
@@ -295,10 +296,52 @@ END_TEST
 
 START_TEST(unauthorized_without_token_sends_bearer_challenge)
 {
-    sp_problem_set(&prob, SP_UNAUTHORIZED, "unauthorized", "missing bearer token");
+    /* The challenge follows the code (no token: no error attribute, RFC
+     * 6750 §3.1); clients see the contract's code either way. */
+    sp_problem_set(&prob, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
     struct resp r = render();
     ck_assert_int_eq(r.status, 401);
     ck_assert_str_eq(header(&r, "WWW-Authenticate"), "Bearer realm=\"support\"");
+    ck_assert_str_eq(jstr(&r, "code"), "unauthorized");
+    ck_assert_str_eq(jstr(&r, "type"), "https://docs.support.example/errors/unauthorized");
+}
+END_TEST
+
+/* What the log (stderr) gets while prob is rendered. */
+static size_t
+log_of_render(char *out, size_t cap)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    sp_log_set_level(SP_LOG_INFO);
+    (void)render();
+    sp_log_msg(SP_LOG_ERROR, "end_marker", "-");
+    sp_log_set_level(SP_LOG_FATAL);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], out, cap - 1);
+    close(fds[0]);
+    ck_assert_int_gt(n, 0);
+    out[n] = '\0';
+    return (size_t)n;
+}
+
+/* A failure is logged once: where it happened (the database layer logs
+ * statement and SQLSTATE and marks it), or else at the edge. */
+START_TEST(a_problem_logged_where_it_happened_is_not_logged_again)
+{
+    char log[4096];
+    sp_problem_set(&prob, SP_ERROR, "internal", "statement x failed");
+    log_of_render(log, sizeof(log));
+    ck_assert_msg(strstr(log, "\"event\":\"problem\"") != NULL, "%s", log);
+    sp_problem_init(&prob);
+    sp_problem_set(&prob, SP_ERROR, "internal", "statement x failed");
+    prob.logged = true;
+    log_of_render(log, sizeof(log));
+    ck_assert_msg(strstr(log, "\"event\":\"problem\"") == NULL, "%s", log);
 }
 END_TEST
 
@@ -700,6 +743,7 @@ problem_suite(void)
     tcase_add_test(tc, codes_and_outcomes_map_to_statuses);
     tcase_add_test(tc, specific_conflict_code_gets_the_conflict_title);
     tcase_add_test(tc, dependency_unavailable_keeps_its_detail);
+    tcase_add_test(tc, a_problem_logged_where_it_happened_is_not_logged_again);
     tcase_add_test(tc, empty_detail_falls_back_to_the_title);
     tcase_add_test(tc, only_the_first_response_is_written);
     tcase_add_test(tc, head_request_gets_headers_without_body);
