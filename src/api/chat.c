@@ -170,7 +170,8 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     if (r->body_len == 0)
         memset(v, 0, sizeof(v));
     const char *first = NULL;
-    if (v[C_MESSAGE].present && (first = sp_api_body_html(r, "message", &v[C_MESSAGE], p)) == NULL)
+    if (v[C_MESSAGE].present &&
+        (first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p)) == NULL)
         return p->rc;
     struct sp_chat_new in = {
         .customer_id = r->principal.sub,
@@ -233,7 +234,7 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[M_COUNT];
     if (sp_api_read_body(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_CHAT_BODY_MAX, p);
     if (body == NULL)
         return p->rc;
     const struct sp_app *app = r->env->app;

@@ -93,7 +93,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     sp_api_refuse_attachments(&v[F_ATTACHMENTS], p);
     long long chat_id = chat_session(r, &v[F_CHAT], p);
-    const char *description = sp_api_body_html(r, "description", &v[F_DESCRIPTION], p);
+    const char *description =
+        sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
 
@@ -254,7 +255,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_body(r, reply_fields, R_COUNT, v, p) == NULL)
         return p->rc;
     sp_api_refuse_attachments(&v[R_ATTACHMENTS], p);
-    in.body = sp_api_body_html(r, "body", &v[R_BODY], p);
+    in.body = sp_api_body_html(r, "body", &v[R_BODY], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);
