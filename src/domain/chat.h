@@ -88,6 +88,12 @@ enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long a
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
+/* A chat has no length limit (60 messages a minute for 24 h), a ticket
+ * description must have one: the transcript keeps the newest messages
+ * whose bodies fit in this many bytes (API.md §7), after a note saying
+ * how many earlier ones were left out and where the full history is. */
+#define SP_CHAT_TRANSCRIPT_MAX 65536
+
 /* Turns the session into a ticket (source chat, the transcript as its
  * description, linked both ways, a ticket_created system message) in the
  * caller's transaction; a session that already has one returns it with
