@@ -20,3 +20,6 @@ ALTER TABLE support_ticket_messages ADD COLUMN search tsvector GENERATED ALWAYS 
     (to_tsvector('english'::regconfig, left(body, 100000))) STORED;
 CREATE INDEX support_ticket_messages_search ON support_ticket_messages USING gin (search);
 
+-- The cap on a customer's open chat sessions counts them on every create.
+CREATE INDEX support_chat_sessions_customer_open ON support_chat_sessions (customer_id)
+    WHERE status <> 'closed';

@@ -205,6 +205,19 @@ sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_win
                           out->reset_seconds);
 }
 
+enum sp_rc
+sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window windows[2] = {
+        {60, app->cfg.ticket_rate_per_minute},
+        {86400, app->cfg.ticket_rate_per_day},
+    };
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ticket_create:%s", r->principal.sub),
+                             windows, 2, &rate, p);
+}
+
 const char *
 sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
                 const char **why)

@@ -65,6 +65,12 @@ enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
                              const struct sp_rate_window *windows, int nwindows,
                              struct sp_rate_result *out, struct sp_problem *p);
 
+/* The ticket-creation limits of a customer (API.md §1: per minute and per
+ * day, bucket ticket_create:<sub>): every way a customer makes a ticket
+ * counts against them (POST /support/tickets, a chat transfer to a
+ * ticket). */
+enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
+
 /* Builds the resource: writes its JSON into body and may set *location.
  * Runs inside the create transaction. */
 typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_buf *body,

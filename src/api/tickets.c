@@ -98,15 +98,9 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
 
-    struct sp_rate_result rate;
-    const struct sp_app *app = r->env->app;
-    const struct sp_rate_window windows[2] = {
-        {60, app->cfg.ticket_rate_per_minute},
-        {86400, app->cfg.ticket_rate_per_day},
-    };
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ticket_create:%s", r->principal.sub),
-                          windows, 2, &rate, p) != SP_OK)
+    if (sp_api_ticket_rate_limit(r, p) != SP_OK)
         return p->rc;
+    const struct sp_app *app = r->env->app;
     struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
                                  sp_tier_name(r->principal.tier)};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));

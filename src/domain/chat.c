@@ -48,6 +48,19 @@ static struct sp_stmt create_stmt = SP_STMT(
     " FROM s" SESSION_JOINS,
     8);
 
+/* Creations of one customer's sessions are serialized, and the open ones
+ * then counted by a new statement, whose snapshot sees every creation
+ * committed before the lock was granted (as chat_team_lock). */
+static struct sp_stmt customer_lock_stmt = SP_STMT(
+    "chat_customer_lock",
+    "SELECT pg_advisory_xact_lock(7311948, hashtext('chat-open:' || $1))", 1);
+
+static struct sp_stmt open_count_stmt = SP_STMT(
+    "chat_open_count",
+    "SELECT count(*) FROM support_chat_sessions"
+    " WHERE customer_id = $1 AND status <> 'closed' AND expires_at > now()",
+    1);
+
 static struct sp_stmt get_stmt = SP_STMT(
     "chat_get",
     "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
@@ -174,6 +187,24 @@ read_message(const PGresult *r, int row, int col, struct sp_chat_message *m)
     m->event = PQnfields(r) > col + 6 ? sp_db_str(r, row, col + 6) : NULL;
 }
 
+/* 409 too_many_open_sessions when customer_id has max_open sessions open;
+ * holds the customer's creation lock until the transaction ends. */
+static enum sp_rc
+open_cap(struct sp_ctx *ctx, const char *customer_id, long max_open, struct sp_problem *p)
+{
+    const char *params[1] = {customer_id};
+    if (sp_db_exec(ctx->db, ctx->arena, &customer_lock_stmt, params, p) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &open_count_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (sp_db_int(r, 0, 0) >= max_open)
+        return sp_problem_set(p, SP_CONFLICT, "too_many_open_sessions",
+                              "you have %ld open chat sessions; close one to start another",
+                              max_open);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_session *out,
                struct sp_chat_message *first, struct sp_problem *p)
@@ -181,6 +212,8 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     struct sp_arena *a = ctx->arena;
     long long category_id = 0, agent = 0;
     const char *routing = "round_robin", *team = NULL;
+    if (in->max_open > 0 && open_cap(ctx, in->customer_id, in->max_open, p) != SP_OK)
+        return p->rc;
     if (in->category_slug != NULL) {
         const char *params[1] = {in->category_slug};
         PGresult *r = sp_db_exec(ctx->db, a, &category_stmt, params, p);
