@@ -346,7 +346,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (json == NULL)
         return p->rc;
     sp_api_refuse_attachments(&v[M_ATTACHMENTS], p);
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;

@@ -170,7 +170,19 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     if (r->body_len == 0)
         memset(v, 0, sizeof(v));
     const char *first = NULL;
-    if (v[C_MESSAGE].present && (first = sp_api_body_html(r, "message", &v[C_MESSAGE], p)) == NULL)
+    if (v[C_MESSAGE].present &&
+        (first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p)) == NULL)
+        return p->rc;
+    /* API.md §1 (chat sessions): every attempt counts, replays too. */
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window windows[2] = {
+        {60, app->cfg.chat_session_rate_per_minute},
+        {3600, app->cfg.chat_session_rate_per_hour},
+    };
+    struct sp_rate_result rate;
+    sp_resp_header(r, "Cache-Control", "no-store");
+    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_session:%s", r->principal.sub),
+                          windows, 2, &rate, p) != SP_OK)
         return p->rc;
     struct sp_chat_new in = {
         .customer_id = r->principal.sub,
@@ -178,8 +190,8 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         .first_message = first,
         .metadata_json = v[C_METADATA].present ? sp_json_compact(v[C_METADATA].obj, NULL) : NULL,
         .ttl_minutes = SP_CHAT_SESSION_TTL_MINUTES,
+        .max_open = app->cfg.chat_max_open_sessions,
     };
-    sp_resp_header(r, "Cache-Control", "no-store");
     return sp_api_create_secret(r, create_session, replay_session, &in, p);
 }
 
@@ -233,7 +245,7 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[M_COUNT];
     if (sp_api_read_body(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], p);
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_CHAT_BODY_MAX, p);
     if (body == NULL)
         return p->rc;
     const struct sp_app *app = r->env->app;
@@ -384,6 +396,11 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         sp_chat_access_revoke_agents(&ctx, s.public_id, s.assigned_agent_id);
         return respond_session(r, &s);
     }
+    /* A customer's transfer makes a ticket: it counts against the
+     * ticket-creation limits (API.md §7). Agents and admins are not
+     * limited; a session that already has its ticket creates nothing. */
+    if (customer && s.ticket_public_id == NULL && sp_api_ticket_rate_limit(r, p) != SP_OK)
+        return p->rc;
     struct sp_ticket t;
     bool created;
     if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)

@@ -445,6 +445,24 @@ utf8_chars(const char *s, size_t n)
     return k;
 }
 
+/* Whether the stored frame of this message can be the hook's answer
+ * (SP_CHAT_ANSWER_MAX), checked before anything is stored: rendered with
+ * the longest id and time a stored message can have. */
+static bool
+frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
+           const char *client_id)
+{
+    struct sp_chat_message m = {
+        .id = INT64_MAX, .session_public_id = c->sid, .sender_type = c->sender_type,
+        .sender_id = r->principal.sub, .body = clean, .client_id = client_id,
+        .created_at = "9999-12-31T23:59:59.999Z",  /* support_ts() */
+    };
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 512);
+    sp_chat_frame_message(&b, &m);
+    return b.len <= SP_CHAT_ANSWER_MAX;
+}
+
 static enum sp_rc
 frame_message(struct sp_req *r, const struct chat_caller *c, struct json_object *o,
               struct sp_problem *p)
@@ -463,10 +481,14 @@ frame_message(struct sp_req *r, const struct chat_caller *c, struct json_object 
             return frame_error(r, c, "invalid_frame", "client_id must be a string of 1 to 64 characters");
         client_id = sp_arena_strdup(r->arena, json_object_get_string(jc));
     }
-    bool has_text = false;
-    const char *clean = sp_sanitize_html(r->arena, body, blen, NULL, &has_text);
-    if (clean == NULL || !has_text)
+    const char *why;
+    const char *clean = sp_api_sanitize(r, body, blen, CHAT_BODY_MAX_CHARS, &why);
+    if (clean == NULL && strcmp(why, "empty") == 0)
         return frame_error(r, c, "invalid_frame", "body has no text once unsafe markup is removed");
+    if (clean == NULL || !frame_fits(r, c, clean, client_id))
+        return frame_error(r, c, "too_long",
+                           "body is longer than 4000 characters once sanitized (escaped"
+                           " characters such as < and & count as several)");
 
     const struct sp_app *app = r->env->app;
     const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};

@@ -11,6 +11,7 @@
 #include "api/app.h"
 #include "core/arena.h"
 #include "core/sanitize.h"
+#include "core/utf8.h"
 #include "domain/lifecycle.h"
 #include "db/db.h"
 #include "domain/idempotency.h"
@@ -204,17 +205,50 @@ sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_win
                           out->reset_seconds);
 }
 
+enum sp_rc
+sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window windows[2] = {
+        {60, app->cfg.ticket_rate_per_minute},
+        {86400, app->cfg.ticket_rate_per_day},
+    };
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ticket_create:%s", r->principal.sub),
+                             windows, 2, &rate, p);
+}
+
 const char *
-sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
-                 struct sp_problem *p)
+sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
+                const char **why)
 {
     bool has_text = false;
-    const char *clean = sp_sanitize_html(r->arena, v->str, v->len, NULL, &has_text);
-    if (!has_text) {
+    size_t clean_len = 0;
+    const char *clean = sp_sanitize_html(r->arena, html, len, &clean_len, &has_text);
+    *why = !has_text                                   ? "empty"
+           : sp_utf8_count(clean, clean_len) > max_chars ? "too_long"
+                                                         : NULL;
+    return *why == NULL ? clean : NULL;
+}
+
+const char *
+sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
+                 size_t max_chars, struct sp_problem *p)
+{
+    const char *why;
+    const char *clean = sp_api_sanitize(r, v->str, v->len, max_chars, &why);
+    if (clean != NULL)
+        return clean;
+    if (strcmp(why, "empty") == 0)
         sp_problem_field(p, field, "empty", "has no text once unsafe markup is removed");
-        return NULL;
-    }
-    return clean;
+    else
+        sp_problem_field(p, field, "too_long",
+                         sp_arena_sprintf(r->arena,
+                                          "is longer than %zu characters once sanitized"
+                                          " (escaped characters such as < and & count as"
+                                          " several)",
+                                          max_chars));
+    return NULL;
 }
 
 void

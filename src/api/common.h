@@ -33,10 +33,17 @@ struct sp_buf *sp_api_buf(struct sp_req *r);
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
 
-/* Sanitizes an HTML body field (API.md §4); one with no text left is a
- * field error `empty`. */
+/* Sanitizes untrusted HTML for storage (API.md §4). The cap is on what
+ * would be stored: escaping makes the output longer than the input ("<"
+ * becomes "&lt;"), so a body within its input limit can still grow past
+ * max_chars code points. NULL with *why = "empty" (no text once unsafe
+ * markup is removed) or "too_long" (over max_chars once sanitized). */
+const char *sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
+                            const char **why);
+/* sp_api_sanitize() of a body field: NULL with a field error `empty` or
+ * `too_long` (API.md §1). */
 const char *sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
-                             struct sp_problem *p);
+                             size_t max_chars, struct sp_problem *p);
 /* Attachments arrive with their own capability (API.md §10): until then
  * no id can be a clean upload of the caller's, so a non-empty list is a
  * field error `unknown_attachment`. */
@@ -57,6 +64,12 @@ bool sp_api_parse_status(const char *s, int *out);
 enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
                              const struct sp_rate_window *windows, int nwindows,
                              struct sp_rate_result *out, struct sp_problem *p);
+
+/* The ticket-creation limits of a customer (API.md §1: per minute and per
+ * day, bucket ticket_create:<sub>): every way a customer makes a ticket
+ * counts against them (POST /support/tickets, a chat transfer to a
+ * ticket). */
+enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
 
 /* Builds the resource: writes its JSON into body and may set *location.
  * Runs inside the create transaction. */

@@ -93,19 +93,14 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     sp_api_refuse_attachments(&v[F_ATTACHMENTS], p);
     long long chat_id = chat_session(r, &v[F_CHAT], p);
-    const char *description = sp_api_body_html(r, "description", &v[F_DESCRIPTION], p);
+    const char *description =
+        sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
 
-    struct sp_rate_result rate;
-    const struct sp_app *app = r->env->app;
-    const struct sp_rate_window windows[2] = {
-        {60, app->cfg.ticket_rate_per_minute},
-        {86400, app->cfg.ticket_rate_per_day},
-    };
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ticket_create:%s", r->principal.sub),
-                          windows, 2, &rate, p) != SP_OK)
+    if (sp_api_ticket_rate_limit(r, p) != SP_OK)
         return p->rc;
+    const struct sp_app *app = r->env->app;
     struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
                                  sp_tier_name(r->principal.tier)};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
@@ -254,7 +249,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_body(r, reply_fields, R_COUNT, v, p) == NULL)
         return p->rc;
     sp_api_refuse_attachments(&v[R_ATTACHMENTS], p);
-    in.body = sp_api_body_html(r, "body", &v[R_BODY], p);
+    in.body = sp_api_body_html(r, "body", &v[R_BODY], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);

@@ -38,6 +38,9 @@ struct sp_config {
     long  dashboard_cache_ms;
     long  ticket_view_cache;
     long  chat_rate_per_minute;
+    long  chat_session_rate_per_minute;
+    long  chat_session_rate_per_hour;
+    long  chat_max_open_sessions;
     long  chat_idle_minutes;
     char *chat_listen;
     char *chat_publish_url;

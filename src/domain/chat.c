@@ -48,6 +48,19 @@ static struct sp_stmt create_stmt = SP_STMT(
     " FROM s" SESSION_JOINS,
     8);
 
+/* Creations of one customer's sessions are serialized, and the open ones
+ * then counted by a new statement, whose snapshot sees every creation
+ * committed before the lock was granted (as chat_team_lock). */
+static struct sp_stmt customer_lock_stmt = SP_STMT(
+    "chat_customer_lock",
+    "SELECT pg_advisory_xact_lock(7311948, hashtext('chat-open:' || $1))", 1);
+
+static struct sp_stmt open_count_stmt = SP_STMT(
+    "chat_open_count",
+    "SELECT count(*) FROM support_chat_sessions"
+    " WHERE customer_id = $1 AND status <> 'closed' AND expires_at > now()",
+    1);
+
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "chat_get",
     "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
@@ -174,6 +187,24 @@ read_message(const PGresult *r, int row, int col, struct sp_chat_message *m)
     m->event = PQnfields(r) > col + 6 ? sp_db_str(r, row, col + 6) : NULL;
 }
 
+/* 409 too_many_open_sessions when customer_id has max_open sessions open;
+ * holds the customer's creation lock until the transaction ends. */
+static enum sp_rc
+open_cap(struct sp_ctx *ctx, const char *customer_id, long max_open, struct sp_problem *p)
+{
+    const char *params[1] = {customer_id};
+    if (sp_db_exec(ctx->db, ctx->arena, &customer_lock_stmt, params, p) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &open_count_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (sp_db_int(r, 0, 0) >= max_open)
+        return sp_problem_set(p, SP_CONFLICT, "too_many_open_sessions",
+                              "you have %ld open chat sessions; close one to start another",
+                              max_open);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_session *out,
                struct sp_chat_message *first, struct sp_problem *p)
@@ -181,6 +212,8 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     struct sp_arena *a = ctx->arena;
     long long category_id = 0, agent = 0;
     const char *routing = "round_robin", *team = NULL;
+    if (in->max_open > 0 && open_cap(ctx, in->customer_id, in->max_open, p) != SP_OK)
+        return p->rc;
     if (in->category_slug != NULL) {
         const char *params[1] = {in->category_slug};
         PGresult *r = sp_db_exec(ctx->db, a, &category_stmt, params, p);
@@ -473,27 +506,57 @@ static struct sp_stmt reassign_stmt = SP_STMT(
     "   jsonb_build_object('event', 'transferred', 'agent_id', $2::bigint) FROM u",
     2);
 
-/* The transcript as the ticket's description: one paragraph per message
- * (bodies were sanitized when stored; labels and times are ours). */
+/* A message's label in the transcript ("<p><b>Assistant</b> (<time>):</p>")
+ * takes at most this many bytes. */
+#define SP_CHAT_TRANSCRIPT_LABEL 64
+
+/* The newest messages of the session (system events aside) whose bodies
+ * and labels ($3 bytes each) fit in $2 bytes, oldest first, and the count of all of them.
+ * Always one row at least: with no message kept, the columns but the
+ * count are NULL. Sizes are summed without reading the bodies (from
+ * their headers); only the kept bodies are read. */
+static struct sp_stmt transcript_stmt = SP_STMT(
+    "chat_transcript",
+    "WITH w AS ("
+    "  SELECT id, sum(octet_length(body) + $3::int)"
+    "    OVER (ORDER BY id DESC) AS upto"
+    "  FROM support_chat_messages"
+    "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
+    "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
+    " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at)"
+    " FROM (SELECT 1) one LEFT JOIN (support_chat_messages m JOIN keep k ON k.id = m.id) ON true"
+    " ORDER BY m.id",
+    3);
+
+/* The transcript as the ticket's description: a note when messages were
+ * left out, then one paragraph per message (bodies were sanitized when
+ * stored; labels, times and the note are ours). */
 static const char *
-transcript(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
+transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
+           struct sp_problem *p)
 {
-    struct sp_chat_message *m;
-    size_t n;
-    long long next;
-    if (sp_chat_messages(ctx, session_id, 0, 5000, &m, &n, &next, p) != SP_OK)
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_MAX),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_LABEL)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transcript_stmt, params, p);
+    if (r == NULL)
         return NULL;
+    int rows = PQntuples(r), kept = rows > 0 && !PQgetisnull(r, 0, 1) ? rows : 0;
+    long long omitted = (rows > 0 ? sp_db_int(r, 0, 0) : 0) - kept;
     struct sp_buf b;
     sp_buf_init(&b, ctx->arena, 1024);
-    for (size_t i = 0; i < n; i++) {
-        if (m[i].event != NULL)
-            continue;
+    if (omitted > 0)
+        sp_buf_printf(&b, "<p>[transcript truncated: %lld earlier message%s omitted; full history"
+                          " in chat session %s]</p>",
+                      omitted, omitted == 1 ? "" : "s", public_id);
+    for (int i = 0; i < kept; i++) {
+        const char *sender = sp_db_str(r, i, 1);
         sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
-                      strcmp(m[i].sender_type, "customer") == 0 ? "Customer"
-                      : strcmp(m[i].sender_type, "agent") == 0  ? "Agent"
-                                                                 : "Assistant",
-                      m[i].created_at);
-        sp_buf_puts(&b, m[i].body);
+                      strcmp(sender, "customer") == 0 ? "Customer"
+                      : strcmp(sender, "agent") == 0  ? "Agent"
+                                                      : "Assistant",
+                      sp_db_str(r, i, 3));
+        sp_buf_puts(&b, sp_db_str(r, i, 2));
     }
     if (b.len == 0)
         sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
@@ -516,7 +579,7 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
     long long ticket_id = sp_db_int(r, 0, 3);
     if (ticket_id != 0)
         return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
-    const char *description = transcript(ctx, id, p);
+    const char *description = transcript(ctx, id, public_id, p);
     if (description == NULL)
         return p->rc;
     struct sp_ticket_new in = {

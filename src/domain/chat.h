@@ -49,10 +49,13 @@ struct sp_chat_new {
     const char *metadata_json;       /* object text or NULL */
     const char *token_sha256_hex;    /* of the session token handed to the client */
     long ttl_minutes;
+    long max_open;                   /* open sessions a customer may have (0 = no cap) */
 };
 
 /* Creates the session (routed: `active` with an agent that has chat
- * capacity, else `waiting`) and its first message. */
+ * capacity, else `waiting`) and its first message. A customer who
+ * already has max_open sessions open (not closed, not expired) gets 409
+ * too_many_open_sessions: one customer cannot occupy every agent. */
 enum sp_rc sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in,
                           struct sp_chat_session *out, struct sp_chat_message *first,
                           struct sp_problem *p);
@@ -90,10 +93,17 @@ enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long a
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
+/* A chat has no length limit (60 messages a minute for 24 h), a ticket
+ * description must have one: the transcript keeps the newest messages
+ * whose bodies fit in this many bytes (API.md §7), after a note saying
+ * how many earlier ones were left out and where the full history is. */
+#define SP_CHAT_TRANSCRIPT_MAX 65536
+
 /* Turns the session into a ticket (source chat, the transcript as its
  * description, linked both ways, a ticket_created system message) in the
  * caller's transaction; a session that already has one returns it with
- * *created false. tier: the customer's, for the rules engine. */
+ * *created false. tier: the customer's, for the rules engine. Not rate
+ * limited here: the caller decides who is (API.md §7). */
 enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
                              struct sp_ticket *out, bool *created, struct sp_problem *p);
 

@@ -1456,13 +1456,14 @@ END_TEST
 START_TEST(concurrent_accepts_by_one_agent_respect_max_concurrent_chats)
 {
     enum { N = 8, ROUNDS = 10 };
-    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *cat = category_manual();
     for (int round = 0; round < ROUNDS; round++) {
         struct sp_t_user au;
         int64_t agent = agent_new(NULL, "\"max_concurrent_chats\":1", &au);
         const char *paths[N], *tokens[N];
         for (int i = 0; i < N; i++) {
+            /* A customer each: one may only have a few sessions open. */
+            struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
             paths[i] = sp_t_fmt("/support/agent/chats/%s/accept", chat_new(&c, cat, NULL).id);
             tokens[i] = au.token;
         }

@@ -208,6 +208,31 @@ START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
 }
 END_TEST
 
+/* 4000 "<" are within the frame's 4000 characters but 16 000 once
+ * escaped: refused before anything is stored (API.md §7), never a stored
+ * message that is then not broadcast. */
+START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *big = sp_t_fmt("{\"type\":\"message\",\"body\":%s}",
+                               sp_t_jq(sp_t_repeat("<", 4000)));
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                        sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq(big),
+                                 sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
+    sp_t_ws_expect_open(f);
+    struct json_object *frames = ws_drain(f);
+    struct json_object *e = frame_with_body(frames, "error", NULL);
+    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
+    ck_assert_str_eq(sp_t_jstr(e, "code"), "too_long");
+    ck_assert_ptr_nonnull(frame_with_body(frames, "message", "still here"));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", c.id),
+                     "1");
+}
+END_TEST
+
 START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -411,6 +436,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, customer_and_agent_exchange_stored_frames_over_websocket);
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
+    tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
