@@ -422,7 +422,7 @@ START_TEST(chat_worker_children_killed_while_clients_send)
     /* 2 x 25 frames, one per 160 ms (4 s): stays below the session's
      * 60/min rate limit (SUPPORT_CHAT_RATE_PER_MINUTE default) even with
      * some resends. */
-    const char *common = sp_t_fmt("--count 25 --interval 0.16 --timeout 25 --send-when %s",
+    const char *common = sp_t_fmt("--count 25 --interval 0.16 --timeout 45 --send-when %s",
                                   sp_t_shq(ready));
     FILE *fc = sp_t_chat_probe("stress", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                      sp_t_fmt("--prefix %s %s", sp_t_shq(pc), common));
@@ -547,6 +547,10 @@ chat_transport_suite(void)
     tcase_add_test(tc, eventsource_resumes_with_last_event_id_and_history_agrees);
     tcase_add_test(tc, bad_token_is_refused_for_eventsource_and_longpoll);
     tc = sp_t_tcase(s, "worker_restart");
+    /* The clients stop as soon as every frame came back; on a loaded
+     * machine the resends after respawns can take far longer (seen: 25 s
+     * was not enough with fuzzers running beside the suite). */
+    tcase_set_timeout(tc, 120);
     tcase_add_test(tc, chat_worker_children_killed_while_clients_send);
     return s;
 }
