@@ -10,11 +10,11 @@ the start of the mode.
 usage:
   faults_load.py api --base URL --tokens FILE [--clients N] [--baseline S]
         [--duration S] [--kill-pidfile F] [--kill-every S] [--post-every N]
-        [--max-posts N] [--prefix P]
+        [--max-posts N] [--interval S] [--kill-target busy|any] [--prefix P]
     N threads, each with its own customer token (line i of FILE) and one
     ticket created at set-up, GET that ticket in a loop; every --post-every-th
-    request is a POST /support/tickets (token: the next line of FILE, round
-    robin; at most --max-posts). A baseline phase without faults, then a
+    request is a POST /support/tickets (the k-th POST as the customer of line
+    k % lines; at most --max-posts), --interval s apart. A baseline phase without faults, then a
     fault phase in which a random worker child of the master in --kill-pidfile
     (never the master) is sent SIGKILL every --kill-every seconds. A failure
     (non-2xx or transport error) is "attributed" when a kill happened while
@@ -28,10 +28,13 @@ usage:
     reopened and every own message without a frame is resent (same
     client_id). Phases and kills as for api (support-chat's master).
   faults_load.py pg --base URL --tokens FILE [--clients N] [--duration S]
-        [--fault-at S] --fault-cmd CMD [--max-tries N] [--prefix P]
+        [--fault-at S] --fault-cmd CMD [--max-tries N] [--max-creates N]
+        [--interval S] [--prefix P]
     N threads create tickets, each with a unique Idempotency-Key and subject
     "faults <P> <key>"; a create that does not answer 201 is retried with the
-    same key and body (every 0.1 s, at most --max-tries) until 201. CMD
+    same key and body (every 0.1 s, at most --max-tries) until 201; a
+    thread waits --interval s between two creates, all stop after
+    --max-creates keys. The customer of key k is line k % lines of FILE. CMD
     (e.g. `stackctl DIR restart-pg`) runs once at --fault-at. Prints every
     key tried and every 201 (key, public_id, Idempotent-Replayed).
   faults_load.py reload --base URL --sessions FILE [--per-session K]
@@ -236,12 +239,14 @@ def mode_api(a):
             else:
                 key = "%s-p%d" % (a.prefix, k)
                 st, _, _ = c.request(
-                    "POST", "/support/tickets", tokens[(a.clients + k) % len(tokens)],
+                    "POST", "/support/tickets", tokens[k % len(tokens)],
                     json.dumps({"subject": "faults %s" % key,
                                 "description": "fault test"}),
                     {"Idempotency-Key": key})
             with lock:
                 records.append((ph, kind, t, now(), st))
+            if a.interval:
+                time.sleep(a.interval)
         c.close()
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(a.clients)]
@@ -423,6 +428,8 @@ def mode_pg(a):
         c = Http(a.base)
         while not stop.is_set():
             with lock:
+                if counter["n"] >= a.max_creates:
+                    break
                 k = counter["n"]
                 counter["n"] += 1
                 key = "%s-%d" % (a.prefix, k)
@@ -444,6 +451,8 @@ def mode_pg(a):
             else:
                 with lock:
                     gave_up.append(key)
+            if a.interval:
+                time.sleep(a.interval)
         c.close()
 
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(a.clients)]
@@ -684,9 +693,12 @@ def main():
             s.add_argument("--sessions", required=True)
     sub.choices["api"].add_argument("--post-every", type=int, default=5)
     sub.choices["api"].add_argument("--max-posts", type=int, default=10 ** 9)
+    sub.choices["api"].add_argument("--interval", type=float, default=0)
     sub.choices["chat"].add_argument("--clients", type=int, default=8)
     sub.choices["chat"].add_argument("--interval", type=float, default=0.1)
     sub.choices["pg"].add_argument("--max-tries", type=int, default=300)
+    sub.choices["pg"].add_argument("--max-creates", type=int, default=10 ** 9)
+    sub.choices["pg"].add_argument("--interval", type=float, default=0)
     sub.choices["reload"].add_argument("--per-session", type=int, default=4)
     sub.choices["reload"].add_argument("--rate", type=float, default=50)
     a = p.parse_args()
