@@ -35,8 +35,9 @@ usage:
     same key and body (every 0.1 s, at most --max-tries) until 201; a
     thread waits --interval s between two creates, all stop after
     --max-creates keys. The customer of key k is line k % lines of FILE. CMD
-    (e.g. `stackctl DIR restart-pg`) runs once at --fault-at. Prints every
-    key tried and every 201 (key, public_id, Idempotent-Replayed).
+    (e.g. `stackctl DIR restart-pg`) runs once at --fault-at. Recovery =
+    first failed attempt -> first 201 of an attempt sent after CMD returned.
+    Prints every key tried and every 201 (key, public_id, Idempotent-Replayed).
   faults_load.py reload --base URL --sessions FILE [--per-session K]
         [--rate R] [--duration S] [--fault-at S] --fault-cmd CMD [--prefix P]
     K websocket subscribers per session; one sender POSTs
@@ -470,8 +471,9 @@ def mode_pg(a):
         statuses[str(x[2])] = statuses.get(str(x[2]), 0) + 1
     first_fail = min((x[0] for x in fails), default=None)
     last_fail = max((x[1] for x in fails), default=None)
-    first_ok = min((x[1] for x in attempts if x[2] == 201 and first_fail is not None
-                    and x[0] > first_fail), default=None)
+    # the first 201 of a request sent once the restart command had returned
+    first_ok = min((x[1] for x in attempts if x[2] == 201 and x[0] >= fault["end_s"]),
+                   default=None)
     lat = [(x[1] - x[0]) * 1000 for x in attempts if x[2] == 201]
     return {"mode": "pg", "clients": a.clients, "fault": fault,
             "creates": len(keys), "attempts": len(attempts), "acked": len(acked),
@@ -481,8 +483,10 @@ def mode_pg(a):
             "gave_up": gave_up,
             "first_failure_s": first_fail and round(first_fail, 3),
             "last_failure_s": last_fail and round(last_fail, 3),
-            "first_success_after_failure_s": first_ok and round(first_ok, 3),
+            "first_success_after_restart_s": first_ok and round(first_ok, 3),
             "recovery_s": round(first_ok - first_fail, 3) if first_ok and first_fail else None,
+            "restart_done_to_success_s": first_ok and round(first_ok - fault["end_s"], 3),
+            "failures_after_restart_done": sum(1 for x in fails if x[0] >= fault["end_s"]),
             "failure_window_s": round(last_fail - first_fail, 3) if fails else 0,
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": pct(lat, 100),
             "subject_prefix": "faults %s-" % a.prefix,
