@@ -19,7 +19,7 @@
  * test_chat_transport covers support-chat children killed while clients send.
  * No timing is asserted beyond generous bounds.
  */
-#include "harness.h"
+#include "chat_harness.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -29,28 +29,6 @@
 #include <unistd.h>
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-static const char *
-shq(const char *s)
-{
-    size_t n = 2;
-    for (const char *c = s; *c; c++)
-        n += *c == '\'' ? 4 : 1;
-    char *out = (char *)sp_t_fmt("%*s", (int)n, "");
-    char *o = out;
-    *o++ = '\'';
-    for (const char *c = s; *c; c++) {
-        if (*c == '\'') {
-            memcpy(o, "'\\''", 4);
-            o += 4;
-        } else {
-            *o++ = *c;
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return out;
-}
 
 static const char *
 tmp_path(const char *what)
@@ -100,10 +78,10 @@ faults_load(const char *mode, const char *prefix, const char *args)
     const char *out = tmp_path("faults-out");
     const char *log = sp_t_fmt("%s.log", out);
     const char *script = sp_t_fmt("%s/bench/faults_load.py", getenv("SP_TEST_TOP_SRCDIR"));
-    const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-    const char *cmd = sp_t_fmt("%s %s %s --base %s --out %s --prefix %s %s >%s 2>&1", py,
-                               shq(script), mode, shq(getenv("SP_TEST_BASE_URL")), shq(out),
-                               shq(prefix), args, shq(log));
+    const char *cmd = sp_t_fmt("%s %s %s --base %s --out %s --prefix %s %s >%s 2>&1",
+                               sp_t_python(), sp_t_shq(script), mode,
+                               sp_t_shq(getenv("SP_TEST_BASE_URL")), sp_t_shq(out),
+                               sp_t_shq(prefix), args, sp_t_shq(log));
     int rc = system(cmd);
     if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 0)) {
         FILE *f = fopen(log, "r");
@@ -147,7 +125,7 @@ START_TEST(api_worker_kills_fail_only_requests_in_flight)
         "api", prefix,
         sp_t_fmt("--tokens %s --clients 4 --baseline 1.5 --duration 3 --kill-every 0.5 "
                  "--kill-pidfile %s --interval 0.01 --post-every 10 --max-posts 300",
-                 shq(tokens), shq(stack_path("run/support-api.pid"))));
+                 sp_t_shq(tokens), sp_t_shq(stack_path("run/support-api.pid"))));
     unlink(tokens);
     struct json_object *base = sp_t_jobj(sp_t_jobj(r, "phases"), "baseline");
     struct json_object *fault = sp_t_jobj(sp_t_jobj(r, "phases"), "fault");
@@ -190,7 +168,8 @@ START_TEST(pg_restart_loses_no_acknowledged_create_and_duplicates_none)
         "pg", prefix,
         sp_t_fmt("--tokens %s --clients 4 --interval 0.05 --max-creates 150 --duration 5 "
                  "--fault-at 1 --fault-cmd %s --max-tries 200",
-                 shq(tokens), shq(sp_t_fmt("%s restart-pg", getenv("SP_TEST_STACKCTL")))));
+                 sp_t_shq(tokens),
+                 sp_t_shq(sp_t_fmt("%s restart-pg", getenv("SP_TEST_STACKCTL")))));
     ck_assert_int_eq(jint_in(r, "fault", "rc"), 0);
     ck_assert_int_eq(json_object_array_length(sp_t_jarr(r, "gave_up")), 0);
     struct json_object *acks = sp_t_jarr(r, "acks");
@@ -265,7 +244,8 @@ START_TEST(nginx_reload_subscribers_reconnect_and_catch_up)
         "reload", prefix,
         sp_t_fmt("--sessions %s --per-session 2 --rate 10 --duration 4 --fault-at 1.5 "
                  "--fault-cmd %s",
-                 shq(sessions), shq(sp_t_fmt("%s reload-nginx", getenv("SP_TEST_STACKCTL")))));
+                 sp_t_shq(sessions),
+                 sp_t_shq(sp_t_fmt("%s reload-nginx", getenv("SP_TEST_STACKCTL")))));
     unlink(sessions);
     ck_assert_int_eq(jint_in(r, "fault", "rc"), 0);
     int64_t subs = sp_t_jint(r, "subscribers");
