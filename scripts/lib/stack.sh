@@ -716,6 +716,24 @@ stack_nginx_stop() {
     _stack_kill nginx "$STACK_NGINX_PIDFILE"
 }
 
+# stack_nginx_reload — render the configuration again and `nginx -s reload`
+# (graceful: new workers take new connections, the old ones finish their
+# requests; websocket/EventSource subscribers are closed, and the memory
+# store of nchan is emptied — docs/chat-transport.md §1.6). Returns once the
+# signal is sent.
+stack_nginx_reload() {
+    local out
+    if ! stack_nginx_running; then
+        _stack_say "nginx is not running"
+        return 1
+    fi
+    stack_nginx_render || return 1
+    if ! out=$(nginx -p "$STACK_NGINX_DIR/" -c "$STACK_NGINX_DIR/nginx.conf" -s reload </dev/null 2>&1); then
+        printf '%s\n' "$out" >&2
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------- together
 
 stack_stop_all() {
