@@ -1363,3 +1363,63 @@ sp_t_ticket_of_new_customer_at(const char *file, int line, const char *subject)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     return sp_t_ticket_create_at(file, line, &c, subject);
 }
+
+pid_t
+sp_t_master_pid(const char *program)
+{
+    /* No sp_t_fmt here or below: unchecked fixtures (outside any test,
+     * without the test arena) call these too. */
+    const char *dir = getenv("SP_TEST_STACK_DIR");
+    ck_assert_ptr_nonnull(dir);
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/run/%s.pid", dir, program);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no pid file of %s in %s/run", program, dir);
+    long pid = 0;
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    ck_assert_int_gt(pid, 1);
+    ck_assert_msg(kill((pid_t)pid, 0) == 0, "%s master %ld is not running", program, pid);
+    return (pid_t)pid;
+}
+
+size_t
+sp_t_children(pid_t master, pid_t *out, size_t max)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "pgrep -P %ld", (long)master);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = 0;
+    long pid;
+    while (n < max && fscanf(p, "%ld", &pid) == 1)
+        out[n++] = (pid_t)pid;
+    pclose(p);
+    return n;
+}
+
+long
+sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const char *name)
+{
+    ck_assert_msg(sp_t_header_count(r, name) == 1, "%s:%d: %zu %s headers (HTTP %ld)", file, line,
+                  sp_t_header_count(r, name), name, r->status);
+    const char *v = sp_t_header(r, name);
+    ck_assert_msg(v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v),
+                  "%s:%d: %s: \"%s\" is not a non-negative integer", file, line, name,
+                  v != NULL ? v : "(none)");
+    return strtol(v, NULL, 10);
+}
+
+void
+sp_t_away_from_window_edges(int margin, long long_window)
+{
+    time_t now = time(NULL);
+    long into_long = (long)(now % long_window);
+    if (into_long > long_window - margin) {
+        sleep((unsigned)(long_window - into_long + 1));
+        now = time(NULL);
+    }
+    long into_minute = (long)(now % 60);
+    if (into_minute > 60 - margin)
+        sleep((unsigned)(60 - into_minute + 1));
+}

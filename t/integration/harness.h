@@ -135,6 +135,18 @@ const char *sp_t_jwt_default_kid(void);
  * stack) and asserts it succeeded. The next sp_t_sql uses a new
  * connection (the command may have restarted the database). */
 void sp_t_stackctl(const char *args);
+/* The master of a stack program ("support-api", "support-chat") from its
+ * pid file; asserts it runs. */
+pid_t sp_t_master_pid(const char *program);
+/* The master's children (its workers, retiring ones included), up to max. */
+size_t sp_t_children(pid_t master, pid_t *out, size_t max);
+/* Response header as a non-negative integer; asserts exactly one. */
+#define sp_t_header_num(r, name) sp_t_header_num_at(__FILE__, __LINE__, (r), (name))
+long sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const char *name);
+/* Sleeps past the end of the current minute, and of the current
+ * long_window (seconds: 3600, 86400), when it ends within margin seconds,
+ * so a burst of requests stays in one rate-limit window. */
+void sp_t_away_from_window_edges(int margin, long long_window);
 
 #define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
 const char *sp_t_sql_at(const char *file, int line, const char *fmt, ...)

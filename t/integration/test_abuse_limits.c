@@ -30,35 +30,6 @@
 
 /* ---- helpers ------------------------------------------------------------------- */
 
-#define hnum(r, name) hnum_at(__LINE__, (r), (name))
-static long
-hnum_at(int line, const struct sp_t_resp *r, const char *name)
-{
-    ck_assert_msg(sp_t_header_count(r, name) == 1, "line %d: %zu %s headers (HTTP %ld)", line,
-                  sp_t_header_count(r, name), name, r->status);
-    const char *v = sp_t_header(r, name);
-    ck_assert_msg(v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v),
-                  "line %d: %s: \"%s\" is not a non-negative integer", line, name,
-                  v != NULL ? v : "(none)");
-    return strtol(v, NULL, 10);
-}
-
-/* Sleeps past the end of the current minute (and hour) when it ends within
- * `margin` seconds, so a burst stays in one window. */
-static void
-away_from_window_edges(int margin)
-{
-    time_t now = time(NULL);
-    long into_hour = (long)(now % 3600);
-    if (into_hour > 3600 - margin) {
-        sleep((unsigned)(3600 - into_hour + 1));
-        now = time(NULL);
-    }
-    long into_minute = (long)(now % 60);
-    if (into_minute > 60 - margin)
-        sleep((unsigned)(60 - into_minute + 1));
-}
-
 static struct sp_t_resp *
 session_post(const struct sp_t_user *u, const char *json)
 {
@@ -122,14 +93,14 @@ rate_counter_set(const char *kind, const struct sp_t_user *u, int seconds, int c
 
 START_TEST(the_sixth_session_in_a_minute_is_429_with_ratelimit_headers)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     for (int i = 0; i < SESSIONS_PER_MINUTE; i++) {
         struct sp_t_resp *r = session_post(&u, "{}");
         sp_t_assert_json(r, 201);
-        ck_assert_int_eq(hnum(r, "RateLimit-Limit"), SESSIONS_PER_MINUTE);
-        ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), SESSIONS_PER_MINUTE - 1 - i);
-        long reset = hnum(r, "RateLimit-Reset");
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), SESSIONS_PER_MINUTE);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), SESSIONS_PER_MINUTE - 1 - i);
+        long reset = sp_t_header_num(r, "RateLimit-Reset");
         ck_assert_msg(reset >= 1 && reset <= 60, "RateLimit-Reset %ld", reset);
         ck_assert_uint_eq(sp_t_header_count(r, "Retry-After"), 0);
         session_close(&u, sp_t_jstr(r->json, "session_id"));
@@ -137,9 +108,9 @@ START_TEST(the_sixth_session_in_a_minute_is_429_with_ratelimit_headers)
     }
     struct sp_t_resp *r = session_post(&u, "{}");
     sp_t_assert_problem(r, 429, "rate_limited");
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), SESSIONS_PER_MINUTE);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
-    long retry = hnum(r, "Retry-After");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), SESSIONS_PER_MINUTE);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    long retry = sp_t_header_num(r, "Retry-After");
     ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld", retry);
     ck_assert_uint_eq(sp_t_header_count(r, "Location"), 0);
     sp_t_resp_free(r);
@@ -149,27 +120,27 @@ START_TEST(the_sixth_session_in_a_minute_is_429_with_ratelimit_headers)
     struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
     r = session_post(&v, "{}");
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), SESSIONS_PER_MINUTE - 1);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), SESSIONS_PER_MINUTE - 1);
     sp_t_resp_free(r);
 }
 END_TEST
 
 START_TEST(the_hourly_session_limit_applies_with_its_own_reset)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     session_new(&u);
     /* As if the customer had started 28 sessions earlier this hour. */
     rate_counter_set("chat_session", &u, 3600, SESSIONS_PER_HOUR - 1);
     struct sp_t_resp *r = session_post(&u, "{}");
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), SESSIONS_PER_HOUR);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), SESSIONS_PER_HOUR);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
     sp_t_resp_free(r);
     r = session_post(&u, "{}");
     sp_t_assert_problem(r, 429, "rate_limited");
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), SESSIONS_PER_HOUR);
-    long retry = hnum(r, "Retry-After");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), SESSIONS_PER_HOUR);
+    long retry = sp_t_header_num(r, "Retry-After");
     long to_hour = 3600 - (long)(time(NULL) % 3600);
     ck_assert_msg(labs(retry - to_hour) <= 5, "Retry-After %ld, %ld s to the end of the hour",
                   retry, to_hour);
@@ -180,7 +151,7 @@ END_TEST
 
 START_TEST(open_sessions_are_capped_and_closing_one_frees_a_slot)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *ids[MAX_OPEN];
     for (int i = 0; i < MAX_OPEN; i++)
@@ -215,7 +186,7 @@ END_TEST
 
 START_TEST(concurrent_creates_of_one_customer_never_pass_the_open_cap)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     enum { N = 8 };
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *paths[N], *tokens[N];
@@ -249,16 +220,16 @@ END_TEST
 
 START_TEST(a_customer_transfer_at_the_ticket_limit_is_429_and_creates_nothing)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *id = session_new(&u);
     sp_t_ticket_create(&u, "the one ticket");
     rate_counter_set("ticket_create", &u, 60, TICKETS_PER_MINUTE);
     struct sp_t_resp *r = transfer(u.token, id);
     sp_t_assert_problem(r, 429, "rate_limited");
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), TICKETS_PER_MINUTE);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
-    ck_assert_int_ge(hnum(r, "Retry-After"), 1);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), TICKETS_PER_MINUTE);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    ck_assert_int_ge(sp_t_header_num(r, "Retry-After"), 1);
     sp_t_resp_free(r);
     ck_assert_int_eq(tickets_of(&u), 1);
     ck_assert_ptr_null(sp_t_sql("SELECT ticket_id FROM support_chat_sessions"
@@ -279,17 +250,17 @@ END_TEST
 
 START_TEST(a_customer_transfer_counts_as_a_ticket_creation)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 3600);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *id = session_new(&u);
     struct sp_t_resp *r = transfer(u.token, id);
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), TICKETS_PER_MINUTE);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), TICKETS_PER_MINUTE - 1);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), TICKETS_PER_MINUTE);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), TICKETS_PER_MINUTE - 1);
     sp_t_resp_free(r);
     r = sp_t_post_json("/support/tickets", u.token, "{\"subject\":\"s\",\"description\":\"d\"}");
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), TICKETS_PER_MINUTE - 2);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), TICKETS_PER_MINUTE - 2);
     sp_t_resp_free(r);
 }
 END_TEST

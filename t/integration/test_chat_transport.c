@@ -296,35 +296,6 @@ nginx_crashes(void)
            count_in_file(sp_t_fmt("%s/nginx-chat-error.log", dir), "exited on signal");
 }
 
-static pid_t
-chat_master(void)
-{
-    const char *dir = getenv("SP_TEST_STACK_DIR");
-    ck_assert_ptr_nonnull(dir);
-    FILE *f = fopen(sp_t_fmt("%s/run/support-chat.pid", dir), "r");
-    ck_assert_ptr_nonnull(f);
-    long pid = 0;
-    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
-    fclose(f);
-    ck_assert_int_gt(pid, 1);
-    ck_assert_msg(kill((pid_t)pid, 0) == 0, "support-chat master %ld is not running", pid);
-    return (pid_t)pid;
-}
-
-/* Worker children of the master (up to max). */
-static size_t
-chat_children(pid_t master, pid_t *out, size_t max)
-{
-    FILE *p = popen(sp_t_fmt("pgrep -P %ld", (long)master), "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = 0;
-    long pid;
-    while (n < max && fscanf(p, "%ld", &pid) == 1)
-        out[n++] = (pid_t)pid;
-    pclose(p);
-    return n;
-}
-
 struct stress_result {
     struct json_object *frames;  /* every message frame received */
     long closes, clean_closes, reconnect_failures, sent;
@@ -413,9 +384,9 @@ START_TEST(chat_worker_children_killed_while_clients_send)
 {
     struct sp_t_chat c = sp_t_chat_active();
     long crashes_before = nginx_crashes();
-    pid_t master = chat_master();
+    pid_t master = sp_t_master_pid("support-chat");
     pid_t kids[64];
-    ck_assert_uint_gt(chat_children(master, kids, 64), 0);
+    ck_assert_uint_gt(sp_t_children(master, kids, 64), 0);
 
     const char *ready = ready_path();
     const char *pc = sp_t_unique("sc"), *pa = sp_t_unique("sa");
@@ -441,7 +412,7 @@ START_TEST(chat_worker_children_killed_while_clients_send)
     int killed = 0;
     for (int round = 0; round < 6; round++) {
         usleep(600 * 1000);
-        size_t n = chat_children(master, kids, 64);
+        size_t n = sp_t_children(master, kids, 64);
         for (size_t i = 0; i < n; i++) {
             ck_assert_int_ne(kids[i], master);
             if (round % 2 == 0 && i != (size_t)round / 2 % n)
@@ -461,7 +432,7 @@ START_TEST(chat_worker_children_killed_while_clients_send)
     ck_assert_int_eq(nginx_crashes(), crashes_before);
     ck_assert(kill(master, 0) == 0);
     size_t n = 0;
-    for (int i = 0; i < 30 && (n = chat_children(master, kids, 64)) == 0; i++)
+    for (int i = 0; i < 30 && (n = sp_t_children(master, kids, 64)) == 0; i++)
         usleep(100 * 1000);
     ck_assert_uint_gt(n, 0);
 

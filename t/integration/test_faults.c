@@ -58,18 +58,6 @@ stack_path(const char *rel)
     return sp_t_fmt("%s/%s", dir, rel);
 }
 
-static pid_t
-master_pid(const char *pidfile)
-{
-    FILE *f = fopen(stack_path(pidfile), "r");
-    ck_assert_ptr_nonnull(f);
-    long pid = 0;
-    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
-    fclose(f);
-    ck_assert_int_gt(pid, 1);
-    return (pid_t)pid;
-}
-
 /* Runs bench/faults_load.py MODE --base … --prefix PREFIX ARGS; asserts exit
  * 0 and returns its JSON summary (json_object_put by the caller). */
 static struct json_object *
@@ -116,7 +104,7 @@ tickets_with_subject(const char *subject)
 
 START_TEST(api_worker_kills_fail_only_requests_in_flight)
 {
-    pid_t master = master_pid("run/support-api.pid");
+    pid_t master = sp_t_master_pid("support-api");
     const char *prefix = sp_t_unique("fa");
     /* 4 readers at most 100 requests/s each, every 10th a POST: at most
      * ~200 creates over 40 customers (the creation limit is 10/min each) */
@@ -148,7 +136,7 @@ START_TEST(api_worker_kills_fail_only_requests_in_flight)
     }
     json_object_put(r);
     /* the master lived on, and the pool serves again */
-    ck_assert_int_eq(master_pid("run/support-api.pid"), master);
+    ck_assert_int_eq(sp_t_master_pid("support-api"), master);
     ck_assert_int_eq(kill(master, 0), 0);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *id = sp_t_ticket_create(&u, "after the kills");

@@ -15,35 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t
-api_master_pid(void)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/run/support-api.pid", getenv("SP_TEST_STACK_DIR"));
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "no pid file at %s", path);
-    long pid = 0;
-    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
-    fclose(f);
-    return (pid_t)pid;
-}
-
-/* The master's children: the workers. */
-static int
-api_worker_pids(pid_t *out, int max)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "pgrep -P %ld", (long)api_master_pid());
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    int n = 0;
-    long pid;
-    while (n < max && fscanf(p, "%ld", &pid) == 1)
-        out[n++] = (pid_t)pid;
-    pclose(p);
-    return n;
-}
-
 /* Enough requests to reach every worker (each has its own connection). */
 static void
 assert_ticket_reads_ok(const struct sp_t_user *u, const char *public_id, int times)
@@ -93,7 +64,7 @@ END_TEST
 START_TEST(killed_worker_is_respawned)
 {
     pid_t before[64];
-    int n = api_worker_pids(before, 64);
+    int n = (int)sp_t_children(sp_t_master_pid("support-api"), before, 64);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(kill(before[0], SIGKILL), 0);
     /* The master notices at once; give it a moment to fork. */
@@ -101,7 +72,7 @@ START_TEST(killed_worker_is_respawned)
     int m = 0;
     for (int i = 0; i < 50; i++) {
         usleep(100 * 1000);
-        m = api_worker_pids(after, 64);
+        m = (int)sp_t_children(sp_t_master_pid("support-api"), after, 64);
         bool replaced = m == n;
         for (int j = 0; replaced && j < m; j++)
             if (after[j] == before[0])

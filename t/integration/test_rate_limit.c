@@ -18,36 +18,6 @@
 
 static const char *const body = "{\"subject\":\"rate\",\"description\":\"limit me\"}";
 
-/* Header value as a non-negative integer; asserts exactly one, all digits. */
-#define hnum(r, name) hnum_at(__LINE__, (r), (name))
-static long
-hnum_at(int line, const struct sp_t_resp *r, const char *name)
-{
-    ck_assert_msg(sp_t_header_count(r, name) == 1, "line %d: %zu %s headers (HTTP %ld)", line,
-                  sp_t_header_count(r, name), name, r->status);
-    const char *v = sp_t_header(r, name);
-    ck_assert_msg(v != NULL && *v != '\0' && strspn(v, "0123456789") == strlen(v),
-                  "line %d: %s: \"%s\" is not a non-negative integer", line, name,
-                  v != NULL ? v : "(none)");
-    return strtol(v, NULL, 10);
-}
-
-/* Sleeps past the end of the current minute (and day) when it ends within
- * `margin` seconds, so a burst stays in one window. */
-static void
-away_from_window_edges(int margin)
-{
-    time_t now = time(NULL);
-    long into_day = (long)(now % 86400);
-    if (into_day > 86400 - margin) {
-        sleep((unsigned)(86400 - into_day + 1));
-        now = time(NULL);
-    }
-    long into_minute = (long)(now % 60);
-    if (into_minute > 60 - margin)
-        sleep((unsigned)(60 - into_minute + 1));
-}
-
 static long
 tickets_of(const struct sp_t_user *u)
 {
@@ -57,15 +27,15 @@ tickets_of(const struct sp_t_user *u)
 
 START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 86400);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     long prev_reset = 61;
     for (int i = 0; i < PER_MINUTE; i++) {
         struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
         sp_t_assert_json(r, 201);
-        ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
-        ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1 - i);
-        long reset = hnum(r, "RateLimit-Reset");
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_MINUTE);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), PER_MINUTE - 1 - i);
+        long reset = sp_t_header_num(r, "RateLimit-Reset");
         ck_assert_msg(reset >= 1 && reset <= 60, "RateLimit-Reset %ld not in 1..60", reset);
         ck_assert_msg(reset <= prev_reset, "RateLimit-Reset grew from %ld to %ld in one window",
                       prev_reset, reset);
@@ -75,11 +45,11 @@ START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
     }
     struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
     sp_t_assert_problem(r, 429, "rate_limited");
-    long retry = hnum(r, "Retry-After");
+    long retry = sp_t_header_num(r, "Retry-After");
     ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld not in 1..60", retry);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
-    long reset = hnum(r, "RateLimit-Reset");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_MINUTE);
+    long reset = sp_t_header_num(r, "RateLimit-Reset");
     ck_assert_msg(reset >= 1 && reset <= 60 && reset <= prev_reset,
                   "RateLimit-Reset %ld on the 429 (before: %ld)", reset, prev_reset);
     ck_assert_msg(labs(retry - reset) <= 1, "Retry-After %ld but RateLimit-Reset %ld", retry,
@@ -96,7 +66,7 @@ START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
     struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
     r = sp_t_post_json("/support/tickets", v.token, body);
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), PER_MINUTE - 1);
     sp_t_resp_free(r);
     /* Reading is not limited. */
     r = sp_t_get("/support/tickets?limit=100", u.token);
@@ -108,8 +78,8 @@ START_TEST(the_eleventh_create_in_a_minute_is_429_and_the_window_reopens)
     sleep((unsigned)retry + 1);
     r = sp_t_post_json("/support/tickets", u.token, body);
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), PER_MINUTE - 1);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_MINUTE);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), PER_MINUTE - 1);
     sp_t_resp_free(r);
     ck_assert_int_eq(tickets_of(&u), PER_MINUTE + 1);
 }
@@ -117,7 +87,7 @@ END_TEST
 
 START_TEST(concurrent_creates_of_one_customer_get_exactly_the_limit)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 86400);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     enum { N = 16 };
     const char *paths[N], *tokens[N];
@@ -132,14 +102,14 @@ START_TEST(concurrent_creates_of_one_customer_get_exactly_the_limit)
     for (int i = 0; i < N; i++) {
         if (out[i]->status == 201) {
             created++;
-            long rem = hnum(out[i], "RateLimit-Remaining");
+            long rem = sp_t_header_num(out[i], "RateLimit-Remaining");
             ck_assert_msg(rem >= 0 && rem < PER_MINUTE, "Remaining %ld", rem);
             ck_assert_msg(!remaining_seen[rem], "two creates both saw Remaining %ld", rem);
             remaining_seen[rem] = true;
         } else {
             sp_t_assert_problem(out[i], 429, "rate_limited");
-            ck_assert_int_eq(hnum(out[i], "RateLimit-Remaining"), 0);
-            long retry = hnum(out[i], "Retry-After");
+            ck_assert_int_eq(sp_t_header_num(out[i], "RateLimit-Remaining"), 0);
+            long retry = sp_t_header_num(out[i], "Retry-After");
             ck_assert(retry >= 1 && retry <= 60);
             limited++;
         }
@@ -154,11 +124,11 @@ END_TEST
 
 START_TEST(the_daily_limit_applies_with_its_own_reset)
 {
-    away_from_window_edges(15);
+    sp_t_away_from_window_edges(15, 86400);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token, body);
     sp_t_assert_json(r, 201);
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_MINUTE);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_MINUTE);
     sp_t_resp_free(r);
     /* Pretend the customer created 196 tickets earlier today: set the day
      * window's counter (a minute-by-minute run-up would take 20 minutes). */
@@ -172,18 +142,18 @@ START_TEST(the_daily_limit_applies_with_its_own_reset)
     for (int i = 0; i < 4; i++) {
         r = sp_t_post_json("/support/tickets", u.token, body);
         sp_t_assert_json(r, 201);
-        ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_DAY);
-        ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 3 - i);
-        long reset = hnum(r, "RateLimit-Reset");
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_DAY);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 3 - i);
+        long reset = sp_t_header_num(r, "RateLimit-Reset");
         ck_assert_msg(reset >= 1 && reset <= 86400, "RateLimit-Reset %ld not in 1..86400", reset);
         sp_t_resp_free(r);
     }
     /* 201st today: refused until the day ends (windows are UTC days). */
     r = sp_t_post_json("/support/tickets", u.token, body);
     sp_t_assert_problem(r, 429, "rate_limited");
-    ck_assert_int_eq(hnum(r, "RateLimit-Limit"), PER_DAY);
-    ck_assert_int_eq(hnum(r, "RateLimit-Remaining"), 0);
-    long retry = hnum(r, "Retry-After");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), PER_DAY);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    long retry = sp_t_header_num(r, "Retry-After");
     long to_midnight = 86400 - (long)(time(NULL) % 86400);
     ck_assert_msg(labs(retry - to_midnight) <= 5,
                   "Retry-After %ld for the daily limit, %ld s to the end of the UTC day", retry,

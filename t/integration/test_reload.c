@@ -25,35 +25,6 @@
 static const char *new_secret = "reload-new-secret-0123456789abcdef0123456789abcdef";
 static char original_keys[4096];
 
-static pid_t
-api_master_pid(void)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/run/support-api.pid", getenv("SP_TEST_STACK_DIR"));
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "no pid file at %s", path);
-    long pid = 0;
-    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
-    fclose(f);
-    return (pid_t)pid;
-}
-
-/* The master's children: the workers (retiring ones included). */
-static int
-api_worker_pids(pid_t *out, int max)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "pgrep -P %ld", (long)api_master_pid());
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    int n = 0;
-    long pid;
-    while (n < max && fscanf(p, "%ld", &pid) == 1)
-        out[n++] = (pid_t)pid;
-    pclose(p);
-    return n;
-}
-
 static bool
 pid_in(pid_t pid, const pid_t *set, int n)
 {
@@ -136,7 +107,7 @@ static void
 assert_every_worker_answers(const char *token, long expect, const char *what)
 {
     pid_t workers[MAX_WORKERS];
-    int n = api_worker_pids(workers, MAX_WORKERS);
+    int n = (int)sp_t_children(sp_t_master_pid("support-api"), workers, MAX_WORKERS);
     ck_assert_int_gt(n, 0);
     bool answered[MAX_WORKERS] = {false};
     int left = n;
@@ -163,7 +134,7 @@ wait_workers(int n, const pid_t *gone, int ngone, const char *token)
 {
     for (int attempt = 0; attempt < 200; attempt++) {
         pid_t now[MAX_WORKERS];
-        int m = api_worker_pids(now, MAX_WORKERS);
+        int m = (int)sp_t_children(sp_t_master_pid("support-api"), now, MAX_WORKERS);
         bool done = m == n;
         for (int i = 0; done && i < m; i++)
             done = !pid_in(now[i], gone, ngone);
@@ -214,7 +185,7 @@ START_TEST(respawned_worker_serves_reloaded_keys)
     /* A crash: the master forks a replacement, which must not come up
      * with the keys of the master's start. */
     pid_t before[MAX_WORKERS];
-    int n = api_worker_pids(before, MAX_WORKERS);
+    int n = (int)sp_t_children(sp_t_master_pid("support-api"), before, MAX_WORKERS);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(kill(before[0], SIGKILL), 0);
     wait_workers(n, before, 1, new_token);
@@ -235,7 +206,7 @@ START_TEST(bad_keys_file_keeps_the_previous_keys)
      * replacement must still have the keys in force. */
     usleep(300 * 1000);
     pid_t before[MAX_WORKERS];
-    int n = api_worker_pids(before, MAX_WORKERS);
+    int n = (int)sp_t_children(sp_t_master_pid("support-api"), before, MAX_WORKERS);
     ck_assert_int_gt(n, 0);
     ck_assert_int_eq(kill(before[0], SIGKILL), 0);
     wait_workers(n, before, 1, NULL);
@@ -267,12 +238,12 @@ restore_keys(void)
     /* No harness here (no test is running): wait for the master to have
      * replaced the workers it had, so the next program meets the keys. */
     pid_t before[MAX_WORKERS];
-    int n = api_worker_pids(before, MAX_WORKERS);
-    kill(api_master_pid(), SIGHUP);
+    int n = (int)sp_t_children(sp_t_master_pid("support-api"), before, MAX_WORKERS);
+    kill(sp_t_master_pid("support-api"), SIGHUP);
     for (int attempt = 0; attempt < 100; attempt++) {
         usleep(50 * 1000);
         pid_t now[MAX_WORKERS];
-        int m = api_worker_pids(now, MAX_WORKERS);
+        int m = (int)sp_t_children(sp_t_master_pid("support-api"), now, MAX_WORKERS);
         bool replaced = m == n;
         for (int i = 0; replaced && i < m; i++)
             replaced = !pid_in(now[i], before, n);
