@@ -64,145 +64,134 @@ parse_priority(const char *s, int *out)
     return true;
 }
 
-static bool
-parse_sla(const char *s, int *out)
+/* The queue's filters (API.md §5.5), one table. */
+enum {
+    QF_STATUS, QF_PRIORITY, QF_SLA, QF_CATEGORY, QF_ASSIGNED, QF_Q, QF_CUSTOMER_ID,
+    QF_CUSTOMER_EMAIL, QF_CREATED_AFTER, QF_CREATED_BEFORE, QF_SORT, QF_LIMIT, QF_CURSOR,
+    QF_COUNT
+};
+
+static const char *const sla_classes[] = {"breached", "due_soon", "ok", NULL};
+
+static const struct sp_query_spec queue_query[QF_COUNT] = {
+    [QF_STATUS] = {"status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
+                   "must be a comma list of ticket statuses"},
+    [QF_PRIORITY] = {"priority", SP_QUERY_SET, 0, 0, 0, NULL, parse_priority, NULL, NULL,
+                     "must be a comma list of low, normal, high, urgent"},
+    [QF_SLA] = {"sla", SP_QUERY_SET, 0, 0, 0, sla_classes, NULL, NULL, NULL,
+                "must be a comma list of breached, due_soon, ok"},
+    [QF_CATEGORY] = {"category", SP_QUERY_LIST, 1, 120, 0, NULL, NULL,
+                     "abcdefghijklmnopqrstuvwxyz0123456789-", NULL,
+                     "must be a comma list of category slugs"},
+    [QF_ASSIGNED] = {"assigned", SP_QUERY_STRING, 1, 18, 0, NULL, NULL, NULL, NULL,
+                     "must be me, none, any or an agent id"},
+    [QF_Q] = {"q", SP_QUERY_STRING, 1, 500, 0, NULL, NULL, NULL, NULL,
+              "must be 1 to 500 characters"},
+    [QF_CUSTOMER_ID] = {"customer_id", SP_QUERY_STRING, 1, 64, 0, NULL, NULL, NULL, NULL,
+                        "must be a user id"},
+    [QF_CUSTOMER_EMAIL] = {"customer_email", SP_QUERY_STRING, 0, 0, 0, NULL, NULL, NULL, NULL,
+                           "must be an email address"},
+    [QF_CREATED_AFTER] = {"created_after", SP_QUERY_TIMESTAMP, 0, 0, 0, NULL, NULL, NULL, NULL,
+                          "must be an RFC 3339 timestamp"},
+    [QF_CREATED_BEFORE] = {"created_before", SP_QUERY_TIMESTAMP, 0, 0, 0, NULL, NULL, NULL, NULL,
+                           "must be an RFC 3339 timestamp"},
+    [QF_SORT] = {"sort", SP_QUERY_ENUM, 0, 0, SP_SORT_SLA_DUE, sp_queue_sort_names, NULL, NULL,
+                 NULL, "must be sla_due_at, -priority, created_at, -created_at, updated_at or"
+                       " -updated_at"},
+    [QF_LIMIT] = SP_API_LIMIT("limit", 25),
+    /* The cursor's kind carries the sort (so it cannot be replayed on
+     * another order): decoded once the sort is known. */
+    [QF_CURSOR] = {"cursor", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
+                   "is not a cursor returned by this list"},
+};
+
+/* assigned=me|none|any|<agent id> (its text is already bounded). */
+static enum sp_rc
+queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struct sp_problem *p)
 {
-    static const char *const names[] = {"breached", "due_soon", "ok"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(s, names[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    return false;
+    if (strcmp(v, "none") == 0) {
+        f->assigned = SP_ASSIGNED_NONE;
+    } else if (strcmp(v, "any") == 0) {
+        f->assigned = SP_ASSIGNED_ANY;
+    } else if (strcmp(v, "me") == 0) {
+        struct sp_agent me;
+        if (current_agent(r, &me, p) != SP_OK)
+            return p->rc;
+        f->assigned = SP_ASSIGNED_AGENT;
+        f->assigned_agent = me.id;
+    } else if (strspn(v, "0123456789") == strlen(v)) {
+        f->assigned = SP_ASSIGNED_AGENT;
+        f->assigned_agent = strtoll(v, NULL, 10);
+    } else {
+        sp_problem_field(p, "assigned", "invalid", queue_query[QF_ASSIGNED].message);
+    }
+    return SP_OK;
 }
 
-static bool
-parse_sort(const char *s, int *out)
+/* The filter from the validated parameters. */
+static enum sp_rc
+queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_filter *f,
+             struct sp_problem *p)
 {
-    for (int i = 0; i < SP_SORT_MAX; i++)
-        if (strcmp(s, sp_queue_sort_names[i]) == 0) {
-            *out = i;
-            return true;
-        }
-    return false;
-}
-
-static bool
-is_digits(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n <= 18 && strspn(s, "0123456789") == n;
-}
-
-/* Only a valid RFC 3339 instant reaches SQL (else it would be a data
- * exception there, not a field error here). */
-static bool
-is_timestamp(const char *s)
-{
-    int64_t ms;
-    return sp_rfc3339_parse(s, &ms);
+    memset(f, 0, sizeof(*f));
+    uint64_t statuses = q[QF_STATUS].present
+                            ? q[QF_STATUS].set
+                            : (1u << SP_STATUS_OPEN) | (1u << SP_STATUS_IN_PROGRESS) |
+                                  (1u << SP_STATUS_PENDING_CUSTOMER);
+    sp_api_set_flags(statuses, f->statuses, SP_STATUS_MAX);
+    sp_api_set_flags(q[QF_PRIORITY].set, f->priorities, SP_PRIORITY_MAX);
+    f->sla_breached = q[QF_SLA].set & 1;
+    f->sla_due_soon = (q[QF_SLA].set >> 1) & 1;
+    f->sla_ok = (q[QF_SLA].set >> 2) & 1;
+    f->categories = q[QF_CATEGORY].items;
+    f->ncategories = q[QF_CATEGORY].nitems;
+    if (q[QF_ASSIGNED].present && queue_assigned(r, q[QF_ASSIGNED].str, f, p) != SP_OK)
+        return p->rc;
+    f->q = q[QF_Q].str;
+    f->customer_id = q[QF_CUSTOMER_ID].str;
+    if (q[QF_CUSTOMER_EMAIL].present) {
+        const struct sp_app *app = r->env->app;
+        f->customer_email_index = app->crypto ? sp_crypto_email_index(app->crypto, r->arena,
+                                                                      q[QF_CUSTOMER_EMAIL].str)
+                                              : NULL;
+        if (f->customer_email_index == NULL)
+            f->customer_email_index = "-";  /* matches nothing */
+    }
+    f->created_after = q[QF_CREATED_AFTER].str;
+    f->created_before = q[QF_CREATED_BEFORE].str;
+    f->sort = (enum sp_queue_sort)q[QF_SORT].i;
+    f->limit = (int)q[QF_LIMIT].i;
+    if (q[QF_CURSOR].present) {
+        f->has_cursor = true;
+        if (!sp_cursor_decode_key(q[QF_CURSOR].str, sp_queue_sort_names[f->sort], &f->cursor))
+            sp_problem_field(p, "cursor", "invalid", queue_query[QF_CURSOR].message);
+    }
+    return p->rc;
 }
 
 enum sp_rc
 sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 {
+    struct sp_query_value q[QF_COUNT];
     struct sp_queue_filter f;
-    memset(&f, 0, sizeof(f));
-    if (!sp_api_query_set(r, "status", f.statuses, SP_STATUS_MAX, sp_api_parse_status,
-                   "must be a comma list of ticket statuses", p)) {
-        f.statuses[SP_STATUS_OPEN] = f.statuses[SP_STATUS_IN_PROGRESS] =
-            f.statuses[SP_STATUS_PENDING_CUSTOMER] = true;
-    }
-    sp_api_query_set(r, "priority", f.priorities, SP_PRIORITY_MAX, parse_priority,
-              "must be a comma list of low, normal, high, urgent", p);
-    bool sla[3] = {false, false, false};
-    sp_api_query_set(r, "sla", sla, 3, parse_sla, "must be a comma list of breached, due_soon, ok", p);
-    f.sla_breached = sla[0];
-    f.sla_due_soon = sla[1];
-    f.sla_ok = sla[2];
-    const char *category = sp_req_query(r, "category");
-    if (category != NULL) {
-        f.ncategories = sp_api_split(r, category, &f.categories);
-        for (size_t i = 0; i < f.ncategories; i++)
-            if (strlen(f.categories[i]) > 120 ||
-                strspn(f.categories[i], "abcdefghijklmnopqrstuvwxyz0123456789-") !=
-                    strlen(f.categories[i]))
-                sp_problem_field(p, "category", "invalid", "must be a comma list of category slugs");
-    }
-    const char *assigned = sp_req_query(r, "assigned");
-    if (assigned != NULL) {
-        if (strcmp(assigned, "none") == 0) {
-            f.assigned = SP_ASSIGNED_NONE;
-        } else if (strcmp(assigned, "any") == 0) {
-            f.assigned = SP_ASSIGNED_ANY;
-        } else if (strcmp(assigned, "me") == 0) {
-            struct sp_agent me;
-            if (current_agent(r, &me, p) != SP_OK)
-                return p->rc;
-            f.assigned = SP_ASSIGNED_AGENT;
-            f.assigned_agent = me.id;
-        } else if (is_digits(assigned)) {
-            f.assigned = SP_ASSIGNED_AGENT;
-            f.assigned_agent = strtoll(assigned, NULL, 10);
-        } else {
-            sp_problem_field(p, "assigned", "invalid", "must be me, none, any or an agent id");
-        }
-    }
-    const char *q = sp_req_query(r, "q");
-    if (q != NULL && (strlen(q) == 0 || strlen(q) > 500))
-        sp_problem_field(p, "q", "invalid", "must be 1 to 500 characters");
-    f.q = q;
-    f.customer_id = sp_req_query(r, "customer_id");
-    if (f.customer_id != NULL && (strlen(f.customer_id) == 0 || strlen(f.customer_id) > 64))
-        sp_problem_field(p, "customer_id", "invalid", "must be a user id");
-    const char *email = sp_req_query(r, "customer_email");
-    if (email != NULL) {
-        const struct sp_app *app = r->env->app;
-        f.customer_email_index =
-            app->crypto ? sp_crypto_email_index(app->crypto, r->arena, email) : NULL;
-        if (f.customer_email_index == NULL)
-            f.customer_email_index = "-";  /* matches nothing */
-    }
-    f.created_after = sp_req_query(r, "created_after");
-    if (f.created_after != NULL && !is_timestamp(f.created_after))
-        sp_problem_field(p, "created_after", "invalid", "must be an RFC 3339 timestamp");
-    f.created_before = sp_req_query(r, "created_before");
-    if (f.created_before != NULL && !is_timestamp(f.created_before))
-        sp_problem_field(p, "created_before", "invalid", "must be an RFC 3339 timestamp");
-    const char *sort = sp_req_query(r, "sort");
-    int s = SP_SORT_SLA_DUE;
-    if (sort != NULL && !parse_sort(sort, &s))
-        sp_problem_field(p, "sort", "invalid",
-                         "must be sla_due_at, -priority, created_at, -created_at, updated_at or"
-                         " -updated_at");
-    f.sort = (enum sp_queue_sort)s;
-    sp_api_query_limit(r, "limit", 25, 100, &f.limit, p);
-    const char *cursor = sp_req_query(r, "cursor");
-    if (cursor != NULL) {
-        /* The cursor's kind carries the sort, so it cannot be replayed on another. */
-        if (!sp_cursor_decode_key(cursor, sp_queue_sort_names[f.sort], &f.cursor))
-            sp_problem_field(p, "cursor", "invalid", "is not a cursor returned by this list");
-        f.has_cursor = true;
-    }
-    if (p->rc != SP_OK)
+    /* Every parameter is checked before the first error is returned. */
+    sp_query_read(r, queue_query, QF_COUNT, q, p);
+    if (queue_filter(r, q, &f, p) != SP_OK)
         return p->rc;
-
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_queue_page page;
     if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"data\":[");
+    sp_api_list_begin(b);
     for (size_t i = 0; i < page.n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
+        sp_api_list_item(b, i);
         sp_view_ticket(r, b, &page.items[i], SP_VIEW_AGENT_SUMMARY);
     }
-    sp_buf_puts(b, "],\"next_cursor\":");
-    sp_buf_json_cstr(b, page.has_next ? sp_cursor_encode_key(r->arena, sp_queue_sort_names[f.sort],
-                                                             &page.next)
-                                      : NULL);
-    sp_buf_putc(b, '}');
+    sp_api_list_end_cursor(b, page.has_next ? sp_cursor_encode_key(r->arena,
+                                                                   sp_queue_sort_names[f.sort],
+                                                                   &page.next)
+                                            : NULL);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -220,15 +209,13 @@ sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "messages_limit", 100, 100, &limit, p);
-    sp_api_query_cursor(r, "messages_cursor", "m", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[SP_API_MESSAGES_COUNT];
+    if (sp_query_read(r, sp_api_messages_query, SP_API_MESSAGES_COUNT, q, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, after, limit, &t, p) != SP_OK)
+    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, q[SP_API_MESSAGES_CURSOR].i,
+                                (int)q[SP_API_MESSAGES_LIMIT].i, &t, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
@@ -401,17 +388,23 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     return respond_ticket(r, id, 200, p);
 }
 
+enum { EV_LIMIT, EV_CURSOR, EV_COUNT };
+
+static const struct sp_query_spec events_query[EV_COUNT] = {
+    [EV_LIMIT] = SP_API_LIMIT("limit", 25),
+    [EV_CURSOR] = SP_API_CURSOR("cursor", "e"),
+};
+
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
-    sp_api_query_cursor(r, "cursor", "e", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[EV_COUNT];
+    if (sp_query_read(r, events_query, EV_COUNT, q, p) != SP_OK)
         return p->rc;
+    int limit = (int)q[EV_LIMIT].i;
+    long long after = q[EV_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
     if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
@@ -422,15 +415,12 @@ sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
     if (sp_ticket_events(&ctx, t.id, after, limit, &events, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"data\":[");
+    sp_api_list_begin(b);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
+        sp_api_list_item(b, i);
         sp_view_event(b, &events[i]);
     }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "next_cursor", "e", next);
-    sp_buf_putc(b, '}');
+    sp_api_list_end(r, b, "e", next);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }

@@ -195,18 +195,24 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     return sp_api_create_secret(r, create_session, replay_session, &in, p);
 }
 
+enum { H_LIMIT, H_CURSOR, H_COUNT };
+
+static const struct sp_query_spec history_query[H_COUNT] = {
+    [H_LIMIT] = SP_API_LIMIT("limit", 100),
+    [H_CURSOR] = SP_API_CURSOR("cursor", "c"),
+};
+
 enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
     if (session_for_caller(r, &s, p) != SP_OK)
         return p->rc;
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "limit", 100, 100, &limit, p);
-    sp_api_query_cursor(r, "cursor", "c", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[H_COUNT];
+    if (sp_query_read(r, history_query, H_COUNT, q, p) != SP_OK)
         return p->rc;
+    int limit = (int)q[H_LIMIT].i;
+    long long after = q[H_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message *msgs;
     size_t n;
@@ -303,20 +309,26 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     return respond_session(r, &s);
 }
 
+enum { Q_STATUS, Q_LIMIT, Q_CURSOR, Q_COUNT };
+
+static const char *const queue_statuses[] = {"waiting", "active", NULL};
+
+static const struct sp_query_spec chats_query[Q_COUNT] = {
+    [Q_STATUS] = {"status", SP_QUERY_ENUM, 0, 0, 0, queue_statuses, NULL, NULL, NULL,
+                  "must be waiting or active"},
+    [Q_LIMIT] = SP_API_LIMIT("limit", 25),
+    [Q_CURSOR] = SP_API_CURSOR("cursor", "s"),
+};
+
 enum sp_rc
 sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 {
-    const char *status = sp_req_query(r, "status");
-    if (status == NULL)
-        status = "waiting";
-    if (strcmp(status, "waiting") != 0 && strcmp(status, "active") != 0)
-        sp_problem_field(p, "status", "invalid", "must be waiting or active");
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
-    sp_api_query_cursor(r, "cursor", "s", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[Q_COUNT];
+    if (sp_query_read(r, chats_query, Q_COUNT, q, p) != SP_OK)
         return p->rc;
+    const char *status = queue_statuses[q[Q_STATUS].i];   /* waiting when absent */
+    int limit = (int)q[Q_LIMIT].i;
+    long long after = q[Q_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     long long agent_id = 0;
     if (strcmp(status, "active") == 0 && r->principal.role != SP_ROLE_ADMIN) {
@@ -331,17 +343,14 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_list(&ctx, status, agent_id, after, limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"data\":[");
+    sp_api_list_begin(b);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
+        sp_api_list_item(b, i);
         render_session(b, &items[i]);
         field(b, "customer_id", items[i].customer_id);
         sp_buf_putc(b, '}');
     }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "next_cursor", "s", next);
-    sp_buf_putc(b, '}');
+    sp_api_list_end(r, b, "s", next);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }

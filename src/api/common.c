@@ -84,6 +84,45 @@ sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const c
     sp_buf_json_cstr(b, pos > 0 ? sp_cursor_encode(r->arena, kind, pos) : NULL);
 }
 
+const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
+    [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("messages_limit", 100),
+    [SP_API_MESSAGES_CURSOR] = SP_API_CURSOR("messages_cursor", "m"),
+};
+
+void
+sp_api_set_flags(uint64_t set, bool *flags, int n)
+{
+    for (int i = 0; i < n; i++)
+        flags[i] = (set >> i) & 1;
+}
+
+void
+sp_api_list_begin(struct sp_buf *b)
+{
+    sp_buf_puts(b, "{\"data\":[");
+}
+
+void
+sp_api_list_item(struct sp_buf *b, size_t index)
+{
+    if (index > 0)
+        sp_buf_putc(b, ',');
+}
+
+void
+sp_api_list_end_cursor(struct sp_buf *b, const char *cursor)
+{
+    sp_buf_puts(b, "],\"next_cursor\":");
+    sp_buf_json_cstr(b, cursor);
+    sp_buf_putc(b, '}');
+}
+
+void
+sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next)
+{
+    sp_api_list_end_cursor(b, next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL);
+}
+
 void
 sp_api_etag(struct sp_req *r, long long version)
 {
@@ -257,47 +296,6 @@ sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_pr
     if (attachments->present && json_object_array_length(attachments->obj) > 0)
         sp_problem_field(p, "attachments", "unknown_attachment",
                          "lists an attachment that is not a clean upload of yours");
-}
-
-size_t
-sp_api_split(struct sp_req *r, const char *list, const char ***out)
-{
-    char *copy = sp_arena_strdup(r->arena, list), *save = NULL;
-    size_t n = 0, cap = 8;
-    const char **items = sp_arena_calloc(r->arena, cap, sizeof(*items));
-    for (char *s = strtok_r(copy, ",", &save); s != NULL; s = strtok_r(NULL, ",", &save)) {
-        if (n == cap) {
-            const char **grown = sp_arena_calloc(r->arena, cap * 2, sizeof(*items));
-            memcpy(grown, items, cap * sizeof(*items));
-            items = grown;
-            cap *= 2;
-        }
-        items[n++] = s;
-    }
-    *out = items;
-    return n;
-}
-
-bool
-sp_api_query_set(struct sp_req *r, const char *name, bool *set, int n,
-                 bool (*parse)(const char *, int *), const char *allowed, struct sp_problem *p)
-{
-    const char *v = sp_req_query(r, name);
-    if (v == NULL)
-        return false;
-    const char **items;
-    size_t count = sp_api_split(r, v, &items);
-    for (size_t i = 0; i < count; i++) {
-        int e;
-        if (!parse(items[i], &e) || e < 0 || e >= n) {
-            sp_problem_field(p, name, "invalid", allowed);
-            return true;
-        }
-        set[e] = true;
-    }
-    if (count == 0)
-        sp_problem_field(p, name, "invalid", allowed);
-    return true;
 }
 
 bool

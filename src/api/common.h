@@ -13,6 +13,7 @@
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 #include "http/http.h"
+#include "http/query.h"
 
 struct sp_ctx sp_api_ctx(struct sp_req *r);
 
@@ -22,6 +23,31 @@ enum sp_rc sp_api_query_limit(struct sp_req *r, const char *name, int def, int m
 /* ?name= as a cursor of the given kind; *pos = 0 when absent. */
 enum sp_rc sp_api_query_cursor(struct sp_req *r, const char *name, const char *kind,
                                long long *pos, struct sp_problem *p);
+/* The paging parameters of a list (API.md §1), for sp_query_read tables:
+ * ?limit= (1..100, default def) and ?cursor= of this list's kind. */
+#define SP_API_LIMIT(name, def)                                                              \
+    {(name), SP_QUERY_INT, 1, 100, (def), NULL, NULL, NULL, NULL,                            \
+     "must be an integer from 1 to 100"}
+#define SP_API_CURSOR(name, kind)                                                            \
+    {(name), SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, (kind),                             \
+     "is not a cursor returned by this list"}
+
+/* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
+ * ticket's messages: one table for the customer and agent views. */
+enum { SP_API_MESSAGES_LIMIT, SP_API_MESSAGES_CURSOR, SP_API_MESSAGES_COUNT };
+extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
+/* flags[i] = bit i of set, for i < n. */
+void sp_api_set_flags(uint64_t set, bool *flags, int n);
+
+/* The list envelope {"data":[…],"next_cursor":"…"|null}: begin, then
+ * sp_api_list_item() before each item, then end with the next position
+ * of this kind (0: last page) or with a cursor text of its own (NULL:
+ * last page). */
+void sp_api_list_begin(struct sp_buf *b);
+void sp_api_list_item(struct sp_buf *b, size_t index);
+void sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next);
+void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
+
 /* Appends ,"name":"<cursor>" or ,"name":null. */
 void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
                         long long pos);
@@ -49,13 +75,6 @@ const char *sp_api_body_html(struct sp_req *r, const char *field, const struct s
  * field error `unknown_attachment`. */
 void sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_problem *p);
 
-/* Splits a comma list into arena strings; returns the count. */
-size_t sp_api_split(struct sp_req *r, const char *list, const char ***out);
-/* ?name=a,b as a set over an enum of n values: returns false when absent;
- * unknown values add a field error with message `allowed`. */
-bool sp_api_query_set(struct sp_req *r, const char *name, bool *set, int n,
-                      bool (*parse)(const char *, int *), const char *allowed,
-                      struct sp_problem *p);
 bool sp_api_parse_status(const char *s, int *out);
 
 /* Counts a request in `bucket`'s windows (API.md §1), sets the

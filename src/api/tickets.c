@@ -124,36 +124,35 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     return sp_api_create(r, create_ticket, &in, p);
 }
 
+enum { L_STATUS, L_LIMIT, L_CURSOR, L_COUNT };
+
+static const struct sp_query_spec list_query[L_COUNT] = {
+    [L_STATUS] = {"status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
+                  "must be a comma list of open, in_progress, pending_customer, resolved, closed"},
+    [L_LIMIT] = SP_API_LIMIT("limit", 25),
+    [L_CURSOR] = SP_API_CURSOR("cursor", "t"),
+};
+
 enum sp_rc
 sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
 {
-    int limit;
-    long long before;
-    bool statuses[SP_STATUS_MAX] = {false};
-    bool filter = sp_api_query_set(r, "status", statuses, SP_STATUS_MAX, sp_api_parse_status,
-                                   "must be a comma list of open, in_progress, pending_customer,"
-                                   " resolved, closed",
-                                   p);
-    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
-    sp_api_query_cursor(r, "cursor", "t", &before, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[L_COUNT];
+    if (sp_query_read(r, list_query, L_COUNT, q, p) != SP_OK)
         return p->rc;
-
+    bool statuses[SP_STATUS_MAX];
+    sp_api_set_flags(q[L_STATUS].set, statuses, SP_STATUS_MAX);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket_page page;
-    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, filter ? statuses : NULL, before,
-                                    limit, &page, p) != SP_OK)
+    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q[L_STATUS].present ? statuses : NULL,
+                                    q[L_CURSOR].i, (int)q[L_LIMIT].i, &page, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"data\":[");
+    sp_api_list_begin(b);
     for (size_t i = 0; i < page.n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
+        sp_api_list_item(b, i);
         sp_view_ticket(r, b, &page.items[i], SP_VIEW_CUSTOMER_SUMMARY);
     }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "next_cursor", "t", page.next_before);
-    sp_buf_putc(b, '}');
+    sp_api_list_end(r, b, "t", page.next_before);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -180,12 +179,11 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     const char *public_id;
     if (public_id_param(r, &public_id, p) != SP_OK)
         return p->rc;
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "messages_limit", 100, 100, &limit, p);
-    sp_api_query_cursor(r, "messages_cursor", "m", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[SP_API_MESSAGES_COUNT];
+    if (sp_query_read(r, sp_api_messages_query, SP_API_MESSAGES_COUNT, q, p) != SP_OK)
         return p->rc;
+    int limit = (int)q[SP_API_MESSAGES_LIMIT].i;
+    long long after = q[SP_API_MESSAGES_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     const struct sp_app *app = r->env->app;
     struct sp_stamp_cache *views = app->ticket_views;

@@ -1,0 +1,143 @@
+/*
+ * query: table-driven query-string validation. See query.h.
+ */
+#include "http/query.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/cursor.h"
+#include "core/rfc3339.h"
+#include "http/http.h"
+
+size_t
+sp_query_split(struct sp_req *r, const char *list, const char ***out)
+{
+    size_t cap = 1;
+    for (const char *c = list; *c; c++)
+        cap += *c == ',';
+    const char **items = sp_arena_calloc(r->arena, cap, sizeof(*items));
+    size_t n = 0;
+    for (const char *s = list;;) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len > 0)
+            items[n++] = sp_arena_strndup(r->arena, s, len);
+        if (e == NULL)
+            break;
+        s = e + 1;
+    }
+    *out = items;
+    return n;
+}
+
+static bool
+enum_index(const struct sp_query_spec *s, const char *v, int *index)
+{
+    if (s->parse != NULL)
+        return s->parse(v, index);
+    for (int i = 0; s->values != NULL && s->values[i] != NULL; i++) {
+        if (strcmp(v, s->values[i]) == 0) {
+            *index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+string_ok(const struct sp_query_spec *s, const char *v)
+{
+    size_t len = strlen(v);
+    if ((long long)len < s->min || (s->max > 0 && (long long)len > s->max))
+        return false;
+    return s->charset == NULL || strspn(v, s->charset) == len;
+}
+
+static bool
+read_int(const struct sp_query_spec *s, const char *v, struct sp_query_value *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max)
+        return false;
+    out->i = n;
+    return true;
+}
+
+static bool
+read_set(struct sp_req *r, const struct sp_query_spec *s, const char *v,
+         struct sp_query_value *out)
+{
+    const char **items;
+    size_t n = sp_query_split(r, v, &items);
+    for (size_t k = 0; k < n; k++) {
+        int index;
+        if (!enum_index(s, items[k], &index) || index < 0 || index >= 64)
+            return false;
+        out->set |= (uint64_t)1 << index;
+    }
+    return n > 0;
+}
+
+static bool
+read_list(struct sp_req *r, const struct sp_query_spec *s, const char *v,
+          struct sp_query_value *out)
+{
+    out->nitems = sp_query_split(r, v, &out->items);
+    for (size_t k = 0; k < out->nitems; k++)
+        if (!string_ok(s, out->items[k]))
+            return false;
+    return true;   /* an empty list filters nothing */
+}
+
+/* One parameter: true when v is valid for s (out filled). */
+static bool
+read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
+         struct sp_query_value *out)
+{
+    int index;
+    switch (s->type) {
+    case SP_QUERY_INT:
+        return read_int(s, v, out);
+    case SP_QUERY_STRING:
+        return string_ok(s, v);
+    case SP_QUERY_ENUM:
+        if (!enum_index(s, v, &index))
+            return false;
+        out->i = index;
+        return true;
+    case SP_QUERY_SET:
+        return read_set(r, s, v, out);
+    case SP_QUERY_LIST:
+        return read_list(r, s, v, out);
+    case SP_QUERY_TIMESTAMP:
+        return sp_rfc3339_parse(v, &out->ms);
+    case SP_QUERY_CURSOR:
+        return sp_cursor_decode(v, s->kind, &out->i);
+    }
+    return false;
+}
+
+enum sp_rc
+sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
+              struct sp_query_value *out, struct sp_problem *p)
+{
+    for (size_t k = 0; k < n; k++) {
+        const struct sp_query_spec *s = &specs[k];
+        struct sp_query_value *v = &out[k];
+        memset(v, 0, sizeof(*v));
+        v->str = sp_req_query(r, s->name);
+        if (v->str == NULL) {
+            v->i = s->type == SP_QUERY_INT || s->type == SP_QUERY_ENUM ? s->def : 0;
+            continue;
+        }
+        v->present = true;
+        if (!read_one(r, s, v->str, v))
+            sp_problem_field(p, s->name, "invalid", s->message);
+    }
+    return p->rc;
+}

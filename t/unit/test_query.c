@@ -1,0 +1,145 @@
+/*
+ * test_query: query strings validated from field tables
+ * (src/http/query.c): every type, defaults, bounds, and that every bad
+ * parameter is reported before the reader returns.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/cursor.h"
+#include "core/problem.h"
+#include "http/http.h"
+#include "http/query.h"
+#include "unit.h"
+
+static struct sp_arena arena;
+static struct sp_req req;
+static struct sp_problem prob;
+
+static const char *const colors[] = {"red", "green", "blue", NULL};
+
+enum { F_LIMIT, F_NAME, F_COLOR, F_COLORS, F_TAGS, F_SINCE, F_CURSOR, F_COUNT };
+
+static const struct sp_query_spec specs[F_COUNT] = {
+    [F_LIMIT] = {"limit", SP_QUERY_INT, 1, 100, 25, NULL, NULL, NULL, NULL, "1 to 100"},
+    [F_NAME] = {"name", SP_QUERY_STRING, 1, 5, 0, NULL, NULL, "abc", NULL, "a, b, c; 1 to 5"},
+    [F_COLOR] = {"color", SP_QUERY_ENUM, 0, 0, 2, colors, NULL, NULL, NULL, "a color"},
+    [F_COLORS] = {"colors", SP_QUERY_SET, 0, 0, 0, colors, NULL, NULL, NULL, "colors"},
+    [F_TAGS] = {"tags", SP_QUERY_LIST, 1, 3, 0, NULL, NULL, "xyz", NULL, "tags"},
+    [F_SINCE] = {"since", SP_QUERY_TIMESTAMP, 0, 0, 0, NULL, NULL, NULL, NULL, "a time"},
+    [F_CURSOR] = {"cursor", SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, "k", "a cursor"},
+};
+
+static struct sp_query_value v[F_COUNT];
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 1024);
+    memset(&req, 0, sizeof(req));
+    req.arena = &arena;
+    sp_problem_init(&prob);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static enum sp_rc
+read_query(const char *q)
+{
+    req.query = q;
+    return sp_query_read(&req, specs, F_COUNT, v, &prob);
+}
+
+static bool
+field_error(const char *field)
+{
+    for (size_t i = 0; i < prob.nerrors; i++)
+        if (strcmp(prob.errors[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(absent_parameters_take_their_defaults)
+{
+    ck_assert_int_eq(read_query(""), SP_OK);
+    ck_assert(!v[F_LIMIT].present);
+    ck_assert_int_eq(v[F_LIMIT].i, 25);
+    ck_assert_int_eq(v[F_COLOR].i, 2);
+    ck_assert_uint_eq(v[F_COLORS].set, 0);
+    ck_assert_ptr_null(v[F_NAME].str);
+    ck_assert_int_eq(v[F_CURSOR].i, 0);
+}
+END_TEST
+
+START_TEST(valid_values_of_every_type_are_read)
+{
+    const char *cursor = sp_cursor_encode(&arena, "k", 42);
+    const char *q = sp_arena_sprintf(&arena,
+                                     "limit=7&name=abca&color=red&colors=blue,red&tags=x,,yz"
+                                     "&since=2026-11-24T09:15:02.125Z&cursor=%s&unknown=ignored",
+                                     cursor);
+    ck_assert_int_eq(read_query(q), SP_OK);
+    ck_assert_int_eq(v[F_LIMIT].i, 7);
+    ck_assert_str_eq(v[F_NAME].str, "abca");
+    ck_assert_int_eq(v[F_COLOR].i, 0);
+    ck_assert_uint_eq(v[F_COLORS].set, (1u << 2) | 1u);
+    ck_assert_uint_eq(v[F_TAGS].nitems, 2);
+    ck_assert_str_eq(v[F_TAGS].items[1], "yz");
+    ck_assert_int_eq(v[F_SINCE].ms, 1795511702125LL);
+    ck_assert_int_eq(v[F_CURSOR].i, 42);
+}
+END_TEST
+
+START_TEST(every_bad_parameter_is_reported_at_once)
+{
+    const char *q = "limit=0&name=abcabc&color=pink&colors=red,pink&tags=xxxx&since=yesterday"
+                    "&cursor=nope";
+    ck_assert_int_eq(read_query(q), SP_INVALID);
+    ck_assert_uint_eq(prob.nerrors, 7);
+    const char *fields[] = {"limit", "name", "color", "colors", "tags", "since", "cursor"};
+    for (size_t i = 0; i < 7; i++)
+        ck_assert_msg(field_error(fields[i]), "no error for %s", fields[i]);
+}
+END_TEST
+
+START_TEST(bounds_and_charsets_are_exact)
+{
+    ck_assert_int_eq(read_query("limit=100&name=a"), SP_OK);
+    ck_assert_int_eq(read_query("limit=101"), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("limit=1x"), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("name=abd"), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("name="), SP_INVALID);
+    sp_problem_init(&prob);
+    /* an empty set is an error, an empty list is no filter */
+    ck_assert_int_eq(read_query("colors="), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("tags="), SP_OK);
+    ck_assert(v[F_TAGS].present);
+    ck_assert_uint_eq(v[F_TAGS].nitems, 0);
+    /* a cursor of another list is refused */
+    const char *other = sp_cursor_encode(&arena, "other", 42);
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "cursor=%s", other)), SP_INVALID);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("query");
+    TCase *tc = tcase_create("read");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, absent_parameters_take_their_defaults);
+    tcase_add_test(tc, valid_values_of_every_type_are_read);
+    tcase_add_test(tc, every_bad_parameter_is_reported_at_once);
+    tcase_add_test(tc, bounds_and_charsets_are_exact);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}
