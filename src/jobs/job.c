@@ -62,24 +62,29 @@ nap(long seconds)
         ;
 }
 
-int
-sp_job_main(const struct sp_job *job, int argc, char **argv)
+/* What the command line asks for. */
+struct job_args {
+    bool once;
+    long interval;
+    const char *now;       /* --now, pinned clock (with --once only) */
+};
+
+/* Parses the flags into a and run; -1 = go on, else the exit code. */
+static int
+parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
+           struct sp_job_run *run)
 {
-    bool once = false;
-    long interval = 60;
-    struct sp_job_run run = {0};
-    const char *now_arg = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
-            once = true;
+            a->once = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
-            run.dry_run = true;
+            run->dry_run = true;
         } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
-            if (!parse_interval(argv[++i], &interval))
+            if (!parse_interval(argv[++i], &a->interval))
                 return usage(job, stderr);
         } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-            now_arg = argv[++i];
-            if (!sp_rfc3339_parse(now_arg, &run.now))
+            a->now = argv[++i];
+            if (!sp_rfc3339_parse(a->now, &run->now))
                 return usage(job, stderr);
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(job, stdout);
@@ -88,24 +93,43 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         }
     }
     /* A pinned clock in a loop would repeat the same pass forever. */
-    if (now_arg != NULL && !once)
+    if (a->now != NULL && !a->once)
         return usage(job, stderr);
+    return -1;
+}
 
-    sp_log_set_program(job->name);
-    struct sp_config cfg;
+/* Settings and log level from the environment; false after saying why. */
+static bool
+load_settings(const struct sp_job *job, struct sp_config *cfg)
+{
     char err[512];
-    if (!sp_config_load(&cfg, err, sizeof(err))) {
+    if (!sp_config_load(cfg, err, sizeof(err))) {
         fprintf(stderr, "%s: %s\n", job->name, err);
-        return 1;
+        return false;
     }
     enum sp_log_level level;
-    if (!sp_log_parse_level(cfg.log_level, &level)) {
+    if (!sp_log_parse_level(cfg->log_level, &level)) {
         fprintf(stderr, "%s: SUPPORT_LOG_LEVEL: expected debug, info, warn or error\n",
                 job->name);
-        sp_config_free(&cfg);
-        return 1;
+        sp_config_free(cfg);
+        return false;
     }
     sp_log_set_level(level);
+    return true;
+}
+
+int
+sp_job_main(const struct sp_job *job, int argc, char **argv)
+{
+    struct job_args a = {.once = false, .interval = 60, .now = NULL};
+    struct sp_job_run run = {0};
+    int code = parse_args(job, argc, argv, &a, &run);
+    if (code >= 0)
+        return code;
+    sp_log_set_program(job->name);
+    struct sp_config cfg;
+    if (!load_settings(job, &cfg))
+        return 1;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -117,15 +141,14 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
 
     struct sp_db db;
     sp_db_init(&db, cfg.database_url, cfg.db_statement_timeout_ms);
-    if (!once) {
+    if (!a.once) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "job_started");
-        sp_log_int(l, "interval_s", interval);
+        sp_log_int(l, "interval_s", a.interval);
         sp_log_int(l, "dry_run", run.dry_run);
         sp_log_end(l);
     }
-    int code = 0;
     do {
-        if (now_arg == NULL)
+        if (a.now == NULL)
             run.now = sp_clock_now_ms();
         long errors = 0;
         struct sp_problem p;
@@ -134,10 +157,10 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
         code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-        if (!once && !stop)
-            nap(interval);
-    } while (!once && !stop);
-    if (!once) {
+        if (!a.once && !stop)
+            nap(a.interval);
+    } while (!a.once && !stop);
+    if (!a.once) {
         sp_log_msg(SP_LOG_INFO, "job_stopped", "stopped by a signal");
         code = 0;
     }
