@@ -9,7 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/log.h"
-#include "db/migrate.h"
+#include "domain/store.h"
 #include "http/server.h"
 #include "api/common.h"
 #include "domain/agents.h"
@@ -66,14 +66,11 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_app_free(app);
         return false;
     }
-    struct sp_migration *list;
-    size_t n;
-    if (!sp_migrations_list(app->cfg.migrations_dir, &list, &n, err, errlen)) {
+    if (!sp_store_latest_migration(app->cfg.migrations_dir, &app->migrations_latest, err,
+                                   errlen)) {
         sp_app_free(app);
         return false;
     }
-    app->migrations_latest = n > 0 ? list[n - 1].version : 0;
-    free(list);
     /* Only settings that all loaded take effect (a reload may fail). */
     sp_log_set_level(level);
     return true;
@@ -157,7 +154,7 @@ fill_env(struct sp_app *app, struct sp_http_env *env)
 {
     sp_chat_bus_set_url(app->cfg.chat_publish_url, app->cfg.chat_publish_socket);
     env->keys = app->keys;
-    env->db = &app->db;
+    env->db = app->db;
     env->max_body_bytes = app->cfg.max_body_bytes;
     env->app = app;
     env->on_authenticated = provision_agent;
@@ -169,7 +166,9 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     struct sp_app *app = p;
     /* Connect lazily: a worker must start (and answer readyz with 503)
      * even while the database is down. */
-    sp_db_init(&app->db, app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    app->db = sp_store_open(app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    if (app->db == NULL)
+        return false;
     app->rules = sp_rules_cache_new();
     if (app->rules == NULL)
         return false;
@@ -186,7 +185,8 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
 {
     (void)env;
     struct sp_app *app = p;
-    sp_db_close(&app->db);
+    sp_store_close(app->db);
+    app->db = NULL;
     sp_rules_cache_free(app->rules);
     app->rules = NULL;
     sp_stamp_cache_free(app->ticket_views);

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 
 #include "core/config.h"
-#include "db/db.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -19,10 +18,16 @@
 #define SP_TICKET_VIEW_MAX_BYTES  (64 * 1024)
 #define SP_TICKET_VIEWS_MAX_BYTES (16 * 1024 * 1024)
 
+struct sp_db;
+struct sp_auth_keys;
+struct sp_crypto;
+struct sp_rules_cache;
+struct sp_stamp_cache;
+
 struct sp_app {
     struct sp_config cfg;
     struct sp_auth_keys *keys;
-    struct sp_db db;
+    struct sp_db *db;          /* per worker (domain/store.h) */
     int migrations_latest;     /* newest sql/NNN_ file: readyz compares */
     struct sp_crypto *crypto;  /* contact PII; NULL when no keys are set */
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */

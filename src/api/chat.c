@@ -412,14 +412,9 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket t;
     bool created;
-    if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
+    if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t,
+                        &created, p) != SP_OK)
         return p->rc;
-    if (sp_chat_to_ticket(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t, &created,
-                          p) != SP_OK ||
-        sp_db_commit(ctx.db, ctx.arena, p) != SP_OK) {
-        sp_db_rollback(ctx.db, ctx.arena);
-        return p->rc;
-    }
     if (created) {
         struct sp_buf extra;
         sp_buf_init(&extra, r->arena, 64);

@@ -13,7 +13,6 @@
 #include "core/sanitize.h"
 #include "core/utf8.h"
 #include "domain/lifecycle.h"
-#include "db/db.h"
 #include "domain/idempotency.h"
 #include "core/cursor.h"
 
@@ -145,72 +144,72 @@ request_hash(const struct sp_req *r, unsigned char out[32])
     EVP_MD_CTX_free(md);
 }
 
-static void
-respond_created(struct sp_req *r, int status, const char *location, const char *body,
-                size_t len)
+/* What the domain's idempotency wrapper calls back: the handler's create
+ * and replay steps, which render into the request's buffer. */
+struct create_call {
+    struct sp_req *r;
+    sp_api_create_fn fn;
+    sp_api_replay_fn replay_fn;
+    void *input;
+};
+
+static enum sp_rc
+call_create(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
 {
-    if (location != NULL)
-        sp_resp_header(r, "Location", location);
-    sp_resp_send(r, status, "application/json; charset=utf-8", body, len);
+    (void)ctx;
+    struct create_call *c = arg;
+    struct sp_buf *body = sp_api_buf(c->r);
+    const char *location = NULL;
+    if (c->fn(c->r, c->input, body, &location, p) != SP_OK)
+        return p->rc;
+    answer->status = 201;
+    answer->location = location;
+    answer->body = body->data;
+    return SP_OK;
 }
 
+static enum sp_rc
+call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_record *answer,
+            struct sp_problem *p)
+{
+    (void)ctx;
+    struct create_call *c = arg;
+    struct sp_buf *body = sp_api_buf(c->r);
+    if (c->replay_fn(c->r, c->input, location, body, p) != SP_OK)
+        return p->rc;
+    answer->location = location;
+    answer->body = body->data;
+    return SP_OK;
+}
+
+/* The create protocol (API.md §1): the header is checked here, the
+ * transaction and the key belong to the domain (sp_idem_run). */
 static enum sp_rc
 create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *input,
        struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
     const char *key = sp_req_header(r, "Idempotency-Key");
     if (key != NULL && (key[0] == '\0' || strlen(key) > SP_IDEM_KEY_MAX)) {
         sp_problem_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
         return SP_INVALID;
     }
-    if (sp_db_begin(ctx.db, ctx.arena, p) != SP_OK)
-        return p->rc;
-    struct sp_buf *body = sp_api_buf(r);
-    if (key != NULL) {
-        unsigned char hash[32];
+    unsigned char hash[32];
+    if (key != NULL)
         request_hash(r, hash);
-        enum sp_idem_state state;
-        struct sp_idem_record replay;
-        if (sp_idem_claim(&ctx, r->principal.sub, key, hash, &state, &replay, p) != SP_OK)
-            goto fail;
-        if (state == SP_IDEM_MISMATCH) {
-            sp_problem_set(p, SP_INVALID, "idempotency_key_reused",
-                           "this Idempotency-Key was used with a different request");
-            goto fail;
-        }
-        if (state == SP_IDEM_REPLAY && replay_fn == NULL) {
-            sp_db_rollback(ctx.db, ctx.arena);
-            sp_resp_header(r, "Idempotent-Replayed", "true");
-            respond_created(r, replay.status, replay.location, replay.body,
-                            strlen(replay.body ? replay.body : ""));
-            return SP_OK;
-        }
-        if (state == SP_IDEM_REPLAY) {
-            if (replay.location == NULL || replay_fn(r, input, replay.location, body, p) != SP_OK ||
-                sp_db_commit(ctx.db, ctx.arena, p) != SP_OK)
-                goto fail;
-            sp_resp_header(r, "Idempotent-Replayed", "true");
-            respond_created(r, replay.status, replay.location, body->data, body->len);
-            return SP_OK;
-        }
-    }
-    const char *location = NULL;
-    if (fn(r, input, body, &location, p) != SP_OK)
-        goto fail;
-    if (key != NULL) {
-        struct sp_idem_record rec = {.status = 201, .location = location,
-                                     .body = replay_fn != NULL ? "" : body->data};
-        if (sp_idem_store(&ctx, r->principal.sub, key, &rec, p) != SP_OK)
-            goto fail;
-    }
-    if (sp_db_commit(ctx.db, ctx.arena, p) != SP_OK)
-        goto fail;
-    respond_created(r, 201, location, body->data, body->len);
+    struct create_call call = {r, fn, replay_fn, input};
+    struct sp_idem_command cmd = {call_create, replay_fn != NULL ? call_replay : NULL, &call};
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_idem_record answer = {0, NULL, NULL};
+    bool replayed;
+    if (sp_idem_run(&ctx, r->principal.sub, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
+        return p->rc;
+    if (replayed)
+        sp_resp_header(r, "Idempotent-Replayed", "true");
+    if (answer.location != NULL)
+        sp_resp_header(r, "Location", answer.location);
+    const char *body = answer.body != NULL ? answer.body : "";
+    sp_resp_send(r, answer.status, "application/json; charset=utf-8", body, strlen(body));
     return SP_OK;
-fail:
-    sp_db_rollback(ctx.db, ctx.arena);
-    return p->rc;
 }
 
 enum sp_rc

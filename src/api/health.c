@@ -6,7 +6,7 @@
 
 #include "api/app.h"
 #include "api/common.h"
-#include "db/migrate.h"
+#include "domain/store.h"
 
 enum sp_rc
 sp_api_healthz(struct sp_req *r, struct sp_problem *p)
@@ -22,9 +22,7 @@ enum sp_rc
 sp_api_readyz(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
-    struct sp_problem dbp;
-    sp_problem_init(&dbp);
-    int current = sp_migrate_current(r->env->db, &dbp);
+    int current = sp_store_schema_version(r->env->db);
     struct sp_buf *b = sp_api_buf(r);
     if (current < 0) {
         sp_buf_puts(b, "{\"status\":\"unavailable\",\"checks\":{\"database\":\"unreachable\"}}");

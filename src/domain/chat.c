@@ -601,6 +601,20 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
     return SP_OK;
 }
 
+enum sp_rc
+sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                struct sp_ticket *out, bool *created, struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (sp_chat_to_ticket(ctx, public_id, tier, out, created, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
+    return SP_OK;
+}
+
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {

@@ -107,6 +107,10 @@ enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *
 enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
                              struct sp_ticket *out, bool *created, struct sp_problem *p);
 
+/* sp_chat_to_ticket() as a command: in a transaction of its own. */
+enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                           struct sp_ticket *out, bool *created, struct sp_problem *p);
+
 /* Hands an active or waiting session to agent_id (409 agent_unavailable
  * when away or at capacity; 0 = let routing pick another agent of the
  * team), with a `transferred` system message. */

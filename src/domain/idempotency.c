@@ -77,3 +77,74 @@ sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *key,
     const char *params[5] = {user_id, key, status, rec->location, rec->body};
     return sp_db_exec(ctx->db, ctx->arena, &store_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
+
+/* A replay inside the claimed transaction: the stored answer, or the one
+ * cmd->replay rebuilds from the stored Location. */
+static enum sp_rc
+replay_answer(struct sp_ctx *ctx, const struct sp_idem_command *cmd,
+              const struct sp_idem_record *stored, struct sp_idem_record *answer,
+              struct sp_problem *p)
+{
+    if (cmd->replay == NULL) {
+        *answer = *stored;
+        if (answer->body == NULL)
+            answer->body = "";
+        return SP_OK;
+    }
+    if (stored->location == NULL)
+        return sp_problem_set(p, SP_ERROR, "internal", "replayed answer without Location");
+    if (cmd->replay(ctx, cmd->arg, stored->location, answer, p) != SP_OK)
+        return p->rc;
+    answer->status = stored->status;
+    return SP_OK;
+}
+
+/* Claims the key; SP_OK with *replayed when an answer is ready. */
+static enum sp_rc
+claim(struct sp_ctx *ctx, const char *user_id, const char *key, const unsigned char hash[32],
+      const struct sp_idem_command *cmd, struct sp_idem_record *answer, bool *replayed,
+      struct sp_problem *p)
+{
+    enum sp_idem_state state;
+    struct sp_idem_record stored;
+    if (sp_idem_claim(ctx, user_id, key, hash, &state, &stored, p) != SP_OK)
+        return p->rc;
+    if (state == SP_IDEM_MISMATCH)
+        return sp_problem_set(p, SP_INVALID, "idempotency_key_reused",
+                              "this Idempotency-Key was used with a different request");
+    if (state == SP_IDEM_REPLAY) {
+        *replayed = true;
+        return replay_answer(ctx, cmd, &stored, answer, p);
+    }
+    return SP_OK;
+}
+
+enum sp_rc
+sp_idem_run(struct sp_ctx *ctx, const char *user_id, const char *key,
+            const unsigned char request_hash[32], const struct sp_idem_command *cmd,
+            struct sp_idem_record *answer, bool *replayed, struct sp_problem *p)
+{
+    *replayed = false;
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (key != NULL && claim(ctx, user_id, key, request_hash, cmd, answer, replayed, p) != SP_OK)
+        goto fail;
+    if (!*replayed) {
+        if (cmd->create(ctx, cmd->arg, answer, p) != SP_OK)
+            goto fail;
+        if (key != NULL) {
+            /* An answer with a secret keeps only status and Location. */
+            struct sp_idem_record rec = *answer;
+            if (cmd->replay != NULL)
+                rec.body = "";
+            if (sp_idem_store(ctx, user_id, key, &rec, p) != SP_OK)
+                goto fail;
+        }
+    }
+    if (sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
+        goto fail;
+    return SP_OK;
+fail:
+    sp_db_rollback(ctx->db, ctx->arena);
+    return p->rc;
+}

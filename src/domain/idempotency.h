@@ -9,6 +9,7 @@
 #ifndef SP_IDEMPOTENCY_H
 #define SP_IDEMPOTENCY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/problem.h"
@@ -31,5 +32,29 @@ enum sp_rc sp_idem_claim(struct sp_ctx *ctx, const char *user_id, const char *ke
 /* Stores the response of a claimed key (same transaction). */
 enum sp_rc sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *key,
                          const struct sp_idem_record *rec, struct sp_problem *p);
+
+/* A creating command and how its answer is kept. create() runs the
+ * command and fills the answer (status, Location, body); it must not open
+ * a transaction of its own. replay (NULL: the stored answer is replayed as
+ * it is) rebuilds the answer of a replay from the stored Location, for
+ * answers that carry a secret shown once: only status and Location are
+ * then stored with the key. */
+struct sp_idem_command {
+    enum sp_rc (*create)(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer,
+                         struct sp_problem *p);
+    enum sp_rc (*replay)(struct sp_ctx *ctx, void *arg, const char *location,
+                         struct sp_idem_record *answer, struct sp_problem *p);
+    void *arg;
+};
+
+/* Runs cmd under the caller's Idempotency-Key (NULL: none) in one
+ * transaction that this function owns (API.md §1): a new key runs the
+ * command and keeps its answer with the key; the key of a finished
+ * request with the same request_hash runs nothing and answers the first
+ * answer (*replayed); the key with another request is 422
+ * idempotency_key_reused. */
+enum sp_rc sp_idem_run(struct sp_ctx *ctx, const char *user_id, const char *key,
+                       const unsigned char request_hash[32], const struct sp_idem_command *cmd,
+                       struct sp_idem_record *answer, bool *replayed, struct sp_problem *p);
 
 #endif
