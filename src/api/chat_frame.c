@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/sanitize.h"
+#include "core/utf8.h"
 
 static enum sp_rc
 refuse(struct sp_chat_frame *f, const char *code, const char *detail)
@@ -39,10 +40,15 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
     if (blen == 0 || utf8_chars(body, blen) > SP_CHAT_BODY_MAX_CHARS)
         return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
     if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
-        if (!json_object_is_type(jc, json_type_string) || json_object_get_string_len(jc) < 1 ||
-            json_object_get_string_len(jc) > SP_CHAT_CLIENT_ID_MAX)
+        /* Stored as text (the message's idempotency key): a NUL would cut
+         * it and PostgreSQL refuses invalid UTF-8 (the frame parser, unlike
+         * sp_json_parse, takes raw bytes). */
+        const char *id = json_object_is_type(jc, json_type_string) ? json_object_get_string(jc) : NULL;
+        size_t idlen = id != NULL ? (size_t)json_object_get_string_len(jc) : 0;
+        if (id == NULL || idlen < 1 || idlen > SP_CHAT_CLIENT_ID_MAX ||
+            memchr(id, '\0', idlen) != NULL || !sp_utf8_valid(id, idlen))
             return refuse(f, "invalid_frame", "client_id must be a string of 1 to 64 characters");
-        f->client_id = sp_arena_strdup(a, json_object_get_string(jc));
+        f->client_id = sp_arena_strndup(a, id, idlen);
     }
     bool has_text = false;
     const char *clean = sp_sanitize_html(a, body, blen, &f->body_len, &has_text);

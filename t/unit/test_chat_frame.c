@@ -115,6 +115,26 @@ START_TEST(client_id_limit_is_64)
 }
 END_TEST
 
+/* Found by t/fuzz/fuzz_chat_frame: a client_id is stored as text (and is
+ * the message's idempotency key): "\u0000..." became "" and raw invalid
+ * UTF-8 reached PostgreSQL, which refuses it. */
+START_TEST(client_id_must_be_text)
+{
+    assert_refused("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"\\u0000abc\"}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "client_id must be a string of 1 to 64 characters");
+    assert_refused("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"ab\\u0000\"}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "client_id must be a string of 1 to 64 characters");
+    assert_refused("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"a\xff\"}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "client_id must be a string of 1 to 64 characters");
+    ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"caf\u00e9\"}"),
+                     SP_OK);
+    ck_assert_str_eq(f.client_id, "caf\xc3\xa9");
+}
+END_TEST
+
 START_TEST(typing_frame_carries_a_boolean)
 {
     ck_assert_int_eq(parse("{\"type\":\"typing\",\"state\":true}"), SP_OK);
@@ -191,6 +211,7 @@ chat_frame_suite(void)
     tcase_add_test(tc, message_refusals_say_why);
     tcase_add_test(tc, message_body_limit_counts_characters);
     tcase_add_test(tc, client_id_limit_is_64);
+    tcase_add_test(tc, client_id_must_be_text);
     tcase_add_test(tc, typing_frame_carries_a_boolean);
     tcase_add_test(tc, presence_frame_is_online_or_away);
     tcase_add_test(tc, unknown_or_missing_type_is_refused);
