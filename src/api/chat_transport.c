@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "api/app.h"
+#include "api/chat_frame.h"
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/clock.h"
@@ -27,8 +28,6 @@
 #include "domain/chat_bus.h"
 #include "domain/ratelimit.h"
 
-#define CHAT_BODY_MAX_CHARS 4000
-#define CHAT_CLIENT_ID_MAX 64
 
 /* Who is on a connection, re-established from its credentials. */
 struct chat_caller {
@@ -435,16 +434,6 @@ answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf 
     return SP_OK;
 }
 
-static size_t
-utf8_chars(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            k++;
-    return k;
-}
-
 /* Whether the stored frame of this message can be the hook's answer
  * (SP_CHAT_ANSWER_MAX), checked before anything is stored: rendered with
  * the longest id and time a stored message can have. */
@@ -464,32 +453,14 @@ frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
 }
 
 static enum sp_rc
-frame_message(struct sp_req *r, const struct chat_caller *c, struct json_object *o,
+frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f,
               struct sp_problem *p)
 {
-    struct json_object *jb, *jc = NULL;
-    if (!json_object_object_get_ex(o, "body", &jb) || !json_object_is_type(jb, json_type_string))
-        return frame_error(r, c, "invalid_frame", "body must be a string");
-    const char *body = json_object_get_string(jb);
-    size_t blen = (size_t)json_object_get_string_len(jb);
-    if (blen == 0 || utf8_chars(body, blen) > CHAT_BODY_MAX_CHARS)
-        return frame_error(r, c, "invalid_frame", "body must have 1 to 4000 characters");
-    const char *client_id = NULL;
-    if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
-        if (!json_object_is_type(jc, json_type_string) || json_object_get_string_len(jc) < 1 ||
-            json_object_get_string_len(jc) > CHAT_CLIENT_ID_MAX)
-            return frame_error(r, c, "invalid_frame", "client_id must be a string of 1 to 64 characters");
-        client_id = sp_arena_strdup(r->arena, json_object_get_string(jc));
-    }
-    const char *why;
-    const char *clean = sp_api_sanitize(r, body, blen, CHAT_BODY_MAX_CHARS, &why);
-    if (clean == NULL && strcmp(why, "empty") == 0)
-        return frame_error(r, c, "invalid_frame", "body has no text once unsafe markup is removed");
-    if (clean == NULL || !frame_fits(r, c, clean, client_id))
+    const char *clean = f->body, *client_id = f->client_id;
+    if (!frame_fits(r, c, clean, client_id))
         return frame_error(r, c, "too_long",
                            "body is longer than 4000 characters once sanitized (escaped"
                            " characters such as < and & count as several)");
-
     const struct sp_app *app = r->env->app;
     const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
     struct sp_rate_result rate;
@@ -542,72 +513,47 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
      * published (at most every SP_CHAT_ACCESS_SWEEP_S per worker). */
     struct sp_ctx sweep_ctx = sp_api_ctx(r);
     sp_chat_access_sweep_maybe(&sweep_ctx);
-    if (r->body_len > SP_CHAT_FRAME_MAX)
-        return frame_error(&*r, &c, "frame_too_large", "frames carry at most 16 KiB of JSON");
-    struct json_tokener *tok = json_tokener_new();
-    struct json_object *o = tok ? json_tokener_parse_ex(tok, r->body ? r->body : "", (int)r->body_len)
-                                : NULL;
-    bool complete = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-                    tok->char_offset == (int)r->body_len;
-    if (tok != NULL)
-        json_tokener_free(tok);
-    if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
-        return frame_error(r, &c, "invalid_frame", "a frame is one JSON object");
-    }
-    struct json_object *jt, *js;
-    const char *type = json_object_object_get_ex(o, "type", &jt) &&
-                               json_object_is_type(jt, json_type_string)
-                           ? json_object_get_string(jt)
-                           : "";
+    struct sp_chat_frame f;
+    bool ok = sp_chat_frame_parse(r->arena, r->body, r->body_len, &f) == SP_OK;
+    if (f.type == SP_CHAT_FRAME_INVALID)
+        return frame_error(r, &c, f.code, f.detail);
     enum sp_rc rc;
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 256);
     struct sp_chat_presence_change chg;
     /* Any frame is a sign of life; presence frames are handled below. */
-    if (strcmp(type, "presence") != 0)
+    if (f.type != SP_CHAT_FRAME_PRESENCE)
         presence_alive(r, &c, p);
-    if (strcmp(type, "message") == 0) {
-        rc = frame_message(r, &c, o, p);
-    } else if (strcmp(type, "typing") == 0) {
-        if (!json_object_object_get_ex(o, "state", &js) || !json_object_is_type(js, json_type_boolean)) {
-            rc = frame_error(r, &c, "invalid_frame", "typing state must be true or false");
-        } else {
-            sp_buf_puts(&b, "{\"type\":\"typing\",\"session_id\":");
-            sp_buf_json_cstr(&b, c.sid);
-            sp_buf_puts(&b, ",\"sender_type\":");
-            sp_buf_json_cstr(&b, c.sender_type);
-            sp_buf_puts(&b, ",\"sender_id\":");
-            sp_buf_json_cstr(&b, r->principal.sub);
-            sp_buf_printf(&b, ",\"state\":%s}", json_object_get_boolean(js) ? "true" : "false");
-            rc = answer_frame(r, &c, &b);
-        }
-    } else if (strcmp(type, "presence") == 0) {
-        const char *st = json_object_object_get_ex(o, "state", &js) &&
-                                 json_object_is_type(js, json_type_string)
-                             ? json_object_get_string(js)
-                             : "";
-        if (strcmp(st, "online") != 0 && strcmp(st, "away") != 0) {
-            presence_touch(r, &c, NULL, &chg, p);
-            rc = frame_error(r, &c, "invalid_frame", "presence state must be online or away");
-        } else if (presence_touch(r, &c, st, &chg, p) && strcmp(chg.before, chg.after) == 0) {
-            /* A heartbeat: nothing changed, nothing to relay. */
-            sp_resp_send(r, 204, NULL, NULL, 0);
-            rc = SP_OK;
-        } else {
-            sp_buf_puts(&b, "{\"type\":\"presence\",\"session_id\":");
-            sp_buf_json_cstr(&b, c.sid);
-            sp_buf_puts(&b, ",\"sender_type\":");
-            sp_buf_json_cstr(&b, c.sender_type);
-            sp_buf_puts(&b, ",\"sender_id\":");
-            sp_buf_json_cstr(&b, r->principal.sub);
-            sp_buf_printf(&b, ",\"state\":\"%s\"}", st);
-            rc = answer_frame(r, &c, &b);
-        }
+    if (!ok && f.type == SP_CHAT_FRAME_PRESENCE) {
+        presence_touch(r, &c, NULL, &chg, p);
+        rc = frame_error(r, &c, f.code, f.detail);
+    } else if (!ok) {
+        rc = frame_error(r, &c, f.code, f.detail);
+    } else if (f.type == SP_CHAT_FRAME_MESSAGE) {
+        rc = frame_message(r, &c, &f, p);
+    } else if (f.type == SP_CHAT_FRAME_TYPING) {
+        sp_buf_puts(&b, "{\"type\":\"typing\",\"session_id\":");
+        sp_buf_json_cstr(&b, c.sid);
+        sp_buf_puts(&b, ",\"sender_type\":");
+        sp_buf_json_cstr(&b, c.sender_type);
+        sp_buf_puts(&b, ",\"sender_id\":");
+        sp_buf_json_cstr(&b, r->principal.sub);
+        sp_buf_printf(&b, ",\"state\":%s}", f.typing ? "true" : "false");
+        rc = answer_frame(r, &c, &b);
+    } else if (presence_touch(r, &c, f.state, &chg, p) && strcmp(chg.before, chg.after) == 0) {
+        /* A heartbeat: nothing changed, nothing to relay. */
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        rc = SP_OK;
     } else {
-        rc = frame_error(r, &c, "invalid_frame", "type must be message, typing or presence");
+        sp_buf_puts(&b, "{\"type\":\"presence\",\"session_id\":");
+        sp_buf_json_cstr(&b, c.sid);
+        sp_buf_puts(&b, ",\"sender_type\":");
+        sp_buf_json_cstr(&b, c.sender_type);
+        sp_buf_puts(&b, ",\"sender_id\":");
+        sp_buf_json_cstr(&b, r->principal.sub);
+        sp_buf_printf(&b, ",\"state\":\"%s\"}", f.state);
+        rc = answer_frame(r, &c, &b);
     }
-    json_object_put(o);
     if (rc == SP_OK)
         presence_sweep_maybe(r);
     return rc;

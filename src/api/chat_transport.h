@@ -17,10 +17,9 @@
 
 #include <stddef.h>
 
+#include "api/chat_frame.h"   /* SP_CHAT_FRAME_MAX: the largest client frame */
 #include "http/router.h"
 
-/* Largest client frame accepted (docs/chat-transport.md §1.4, §11.3). */
-#define SP_CHAT_FRAME_MAX 16384
 /* Largest hook answer (the nginx buffer is 64k; a larger answer crashes). */
 #define SP_CHAT_ANSWER_MAX 32768
 

@@ -1,0 +1,122 @@
+/*
+ * chat_frame: one client frame, parsed and checked. See chat_frame.h.
+ */
+#include "api/chat_frame.h"
+
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "core/arena.h"
+#include "core/sanitize.h"
+#include "core/utf8.h"
+
+static enum sp_rc
+refuse(struct sp_chat_frame *f, const char *code, const char *detail)
+{
+    f->code = code;
+    f->detail = detail;
+    return SP_INVALID;
+}
+
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            k++;
+    return k;
+}
+
+static enum sp_rc
+parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
+{
+    struct json_object *jb, *jc = NULL;
+    if (!json_object_object_get_ex(o, "body", &jb) || !json_object_is_type(jb, json_type_string))
+        return refuse(f, "invalid_frame", "body must be a string");
+    const char *body = json_object_get_string(jb);
+    size_t blen = (size_t)json_object_get_string_len(jb);
+    if (blen == 0 || utf8_chars(body, blen) > SP_CHAT_BODY_MAX_CHARS)
+        return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
+    if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
+        /* Stored as text (the message's idempotency key): a NUL would cut
+         * it and PostgreSQL refuses invalid UTF-8 (the frame parser, unlike
+         * sp_json_parse, takes raw bytes). */
+        const char *id = json_object_is_type(jc, json_type_string) ? json_object_get_string(jc) : NULL;
+        size_t idlen = id != NULL ? (size_t)json_object_get_string_len(jc) : 0;
+        if (id == NULL || idlen < 1 || idlen > SP_CHAT_CLIENT_ID_MAX ||
+            memchr(id, '\0', idlen) != NULL || !sp_utf8_valid(id, idlen))
+            return refuse(f, "invalid_frame", "client_id must be a string of 1 to 64 characters");
+        f->client_id = sp_arena_strndup(a, id, idlen);
+    }
+    bool has_text = false;
+    const char *clean = sp_sanitize_html(a, body, blen, &f->body_len, &has_text);
+    if (clean == NULL || !has_text)
+        return refuse(f, "invalid_frame", "body has no text once unsafe markup is removed");
+    /* The cap is on what would be stored: escaping makes it longer. */
+    if (sp_utf8_count(clean, f->body_len) > SP_CHAT_BODY_MAX_CHARS)
+        return refuse(f, "too_long",
+                      "body is longer than 4000 characters once sanitized (escaped"
+                      " characters such as < and & count as several)");
+    f->body = clean;
+    return SP_OK;
+}
+
+static enum sp_rc
+parse_object(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
+{
+    struct json_object *jt, *js;
+    const char *type = json_object_object_get_ex(o, "type", &jt) &&
+                               json_object_is_type(jt, json_type_string)
+                           ? json_object_get_string(jt)
+                           : "";
+    if (strcmp(type, "message") == 0) {
+        f->type = SP_CHAT_FRAME_MESSAGE;
+        return parse_message(a, o, f);
+    }
+    if (strcmp(type, "typing") == 0) {
+        f->type = SP_CHAT_FRAME_TYPING;
+        if (!json_object_object_get_ex(o, "state", &js) || !json_object_is_type(js, json_type_boolean))
+            return refuse(f, "invalid_frame", "typing state must be true or false");
+        f->typing = json_object_get_boolean(js);
+        return SP_OK;
+    }
+    if (strcmp(type, "presence") == 0) {
+        f->type = SP_CHAT_FRAME_PRESENCE;
+        const char *st = json_object_object_get_ex(o, "state", &js) &&
+                                 json_object_is_type(js, json_type_string)
+                             ? json_object_get_string(js)
+                             : "";
+        if (strcmp(st, "online") == 0)
+            f->state = "online";
+        else if (strcmp(st, "away") == 0)
+            f->state = "away";
+        else
+            return refuse(f, "invalid_frame", "presence state must be online or away");
+        return SP_OK;
+    }
+    f->type = SP_CHAT_FRAME_OTHER;
+    return refuse(f, "invalid_frame", "type must be message, typing or presence");
+}
+
+enum sp_rc
+sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len, struct sp_chat_frame *f)
+{
+    memset(f, 0, sizeof(*f));
+    if (len > SP_CHAT_FRAME_MAX)
+        return refuse(f, "frame_too_large", "frames carry at most 16 KiB of JSON");
+    struct json_tokener *tok = json_tokener_new();
+    struct json_object *o = tok ? json_tokener_parse_ex(tok, data ? data : "", (int)len) : NULL;
+    bool complete = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+                    tok->char_offset == (int)len;
+    if (tok != NULL)
+        json_tokener_free(tok);
+    if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return refuse(f, "invalid_frame", "a frame is one JSON object");
+    }
+    enum sp_rc rc = parse_object(a, o, f);
+    json_object_put(o);
+    return rc;
+}

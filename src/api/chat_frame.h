@@ -1,0 +1,54 @@
+/*
+ * chat_frame: parsing and checking one client websocket frame of the chat
+ * transport (docs/chat-transport.md §1.4, API.md §7) - untrusted input
+ * straight from the socket. A frame is one JSON object of type "message"
+ * (body, optional client_id), "typing" (state: bool) or "presence"
+ * (state: "online" | "away"). The refusals carry the code and detail of
+ * the error frame sent back to the client.
+ * Must not: know the request, the caller, the database or the bus; it is
+ * pure so that it can be unit-tested and fuzzed (t/fuzz/fuzz_chat_frame.c).
+ */
+#ifndef SP_CHAT_FRAME_H
+#define SP_CHAT_FRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+
+struct sp_arena;
+
+/* Largest client frame accepted (docs/chat-transport.md §1.4, §11.3). */
+#define SP_CHAT_FRAME_MAX 16384
+#define SP_CHAT_BODY_MAX_CHARS 4000
+#define SP_CHAT_CLIENT_ID_MAX 64
+
+enum sp_chat_frame_type {
+    SP_CHAT_FRAME_INVALID = 0, /* too large, or not one JSON object */
+    SP_CHAT_FRAME_MESSAGE,
+    SP_CHAT_FRAME_TYPING,
+    SP_CHAT_FRAME_PRESENCE,
+    SP_CHAT_FRAME_OTHER,       /* an object of no known type */
+};
+
+struct sp_chat_frame {
+    enum sp_chat_frame_type type; /* set even when the frame is refused */
+    /* message */
+    const char *body;             /* sanitized HTML (arena), has visible text */
+    size_t body_len;
+    const char *client_id;        /* arena copy, or NULL when absent/null */
+    /* typing */
+    bool typing;
+    /* presence: "online" or "away" (static) */
+    const char *state;
+    /* refusal: the error frame's code and detail (static strings) */
+    const char *code, *detail;
+};
+
+/* Parses data[0..len) into *f. Returns SP_OK, or SP_INVALID with f->code
+ * ("frame_too_large", "invalid_frame") and f->detail set; f->type tells
+ * how far the frame got. Strings in *f live in the arena or are static. */
+enum sp_rc sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len,
+                               struct sp_chat_frame *f);
+
+#endif

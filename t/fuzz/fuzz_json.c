@@ -1,0 +1,125 @@
+/*
+ * fuzz_json: libFuzzer target for request bodies: sp_json_parse (UTF-8,
+ * depth, strictness, trailing data) and sp_json_validate over the ticket
+ * create field table (src/api/tickets.c) plus a number and a boolean, so
+ * every field type is checked. Aborts when an outcome breaks the contract
+ * of core/json.h: a parsed body came from valid UTF-8, a refusal carries
+ * invalid_json or validation_failed, and every value reported present
+ * holds its type and bounds (string lengths in code points, no NUL).
+ * Build: scripts/dev fuzz json (replayed by `make check` as t/fuzz/fuzz_json).
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/json.h"
+#include "core/utf8.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char *const sources[] = {"web", "email", "chat", NULL};
+
+/* The ticket create input (src/api/tickets.c), plus NUMBER and BOOL. */
+static const struct sp_field_spec specs[] = {
+    {"subject", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
+    {"description", SP_FIELD_STRING, true, false, 1, 20000, NULL, 0, 0},
+    {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
+    {"source", SP_FIELD_ENUM, false, true, 0, 0, sources, 0, 0},
+    {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL, 0, 0},
+    {"booking_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    {"chat_session_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL, 0, 0},
+    {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
+    {"score", SP_FIELD_NUMBER, false, false, 0, 0, NULL, -1.5, 100.0},
+    {"notify", SP_FIELD_BOOL, false, true, 0, 0, NULL, 0, 0},
+};
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+static void
+check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
+{
+    switch (s->type) {
+    case SP_FIELD_STRING: {
+        CHECK(v->str != NULL && strlen(v->str) == v->len);
+        CHECK(sp_utf8_valid(v->str, v->len));
+        long long n = (long long)sp_utf8_count(v->str, v->len);
+        CHECK(n >= s->min && (s->max == 0 || n <= s->max));
+        break;
+    }
+    case SP_FIELD_ENUM:
+        CHECK(v->str != NULL && v->i >= 0 && v->i < 3 && strcmp(s->values[v->i], v->str) == 0);
+        break;
+    case SP_FIELD_INT:
+        CHECK(v->i >= s->min && v->i <= s->max);
+        break;
+    case SP_FIELD_NUMBER:
+        CHECK(!isnan(v->d) && v->d >= s->dmin && v->d <= s->dmax);
+        break;
+    case SP_FIELD_BOOL:
+        break;
+    case SP_FIELD_OBJECT: {
+        CHECK(json_object_is_type(v->obj, json_type_object));
+        size_t len;
+        const char *txt = sp_json_compact(v->obj, &len);
+        CHECK(txt != NULL && (s->max == 0 || (long long)len <= s->max));
+        break;
+    }
+    case SP_FIELD_ARRAY:
+        CHECK(json_object_is_type(v->obj, json_type_array));
+        CHECK(s->max == 0 || (long long)json_object_array_length(v->obj) <= s->max);
+        break;
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct sp_arena a;
+    struct sp_problem p;
+    struct sp_field_value out[NSPECS];
+
+    sp_arena_init(&a, 4096);
+    sp_problem_init(&p);
+    struct json_object *o = sp_json_parse(&a, (const char *)data, size, &p);
+    if (o == NULL) {
+        CHECK(p.rc == SP_INVALID && p.code != NULL && p.detail[0] != '\0');
+        CHECK(strcmp(p.code, "invalid_json") == 0 || strcmp(p.code, "validation_failed") == 0);
+        CHECK(p.nerrors == 0);
+        sp_arena_destroy(&a);
+        return 0;
+    }
+    CHECK(p.rc == SP_OK && size > 0 && sp_utf8_valid((const char *)data, size));
+    enum sp_rc rc = sp_json_validate(o, specs, NSPECS, out, &p);
+    if (!json_object_is_type(o, json_type_object)) {
+        CHECK(rc == SP_INVALID && strcmp(p.code, "validation_failed") == 0 && p.nerrors == 0);
+    } else if (rc == SP_OK) {
+        CHECK(p.rc == SP_OK && p.nerrors == 0);
+        for (size_t i = 0; i < NSPECS; i++) {
+            CHECK(!specs[i].required || out[i].present);
+            if (out[i].present)
+                check_value(&specs[i], &out[i]);
+        }
+    } else {
+        CHECK(rc == SP_INVALID && p.nerrors >= 1 && p.nerrors <= SP_PROBLEM_MAX_ERRORS);
+        for (size_t i = 0; i < p.nerrors; i++)
+            CHECK(p.errors[i].field && p.errors[i].code && p.errors[i].message);
+        for (size_t i = 0; i < NSPECS; i++)
+            if (out[i].present)
+                check_value(&specs[i], &out[i]);
+    }
+    /* Serializing the parsed body must give JSON that parses again. */
+    size_t len;
+    const char *txt = sp_json_compact(o, &len);
+    struct sp_problem p2;
+    sp_problem_init(&p2);
+    CHECK(txt != NULL && strlen(txt) == len);
+    CHECK(sp_json_parse(&a, txt, len, &p2) != NULL || strcmp(p2.code, "validation_failed") == 0);
+    sp_arena_destroy(&a);
+    return 0;
+}
