@@ -1,5 +1,6 @@
 /*
- * categories: support_categories lookups. See categories.h.
+ * categories: support_categories lookups and admin writes. See
+ * categories.h.
  */
 #include "domain/categories.h"
 
@@ -24,6 +25,19 @@ static struct sp_stmt any_stmt = SP_STMT_READ(
 
 static struct sp_stmt slug_stmt = SP_STMT_READ(
     "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
+
+static const struct sp_table table = {
+    "support_categories",
+    "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
+    " x.description, 'is_active', x.is_active, 'routing', x.routing, 'team', x.team,"
+    " 'required_skill', x.required_skill, 'default_priority', x.default_priority,"
+    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    "slug_taken", "another category has this slug", false, SP_CAT_NFIELDS,
+    {[SP_CAT_SLUG] = {"slug", "$"}, [SP_CAT_NAME] = {"name", "$"},
+     [SP_CAT_DESCRIPTION] = {"description", "$"},
+     [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},
+     [SP_CAT_TEAM] = {"team", "$"}, [SP_CAT_SKILL] = {"required_skill", "$"},
+     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}};
 
 enum sp_rc
 sp_category_unknown(struct sp_problem *p, enum sp_category_scope scope)
@@ -63,4 +77,25 @@ sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &slug_stmt, params, p);
     return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
+}
+
+enum sp_rc
+sp_category_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
+                 struct sp_problem *p)
+{
+    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
+}
+
+enum sp_rc
+sp_category_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
+                   struct sp_problem *p)
+{
+    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
+}
+
+enum sp_rc
+sp_category_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                  const char **row_json, struct sp_problem *p)
+{
+    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
 }

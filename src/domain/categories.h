@@ -1,7 +1,8 @@
 /*
  * categories: the support_categories concept — finding a category by
  * slug (active only where a ticket or chat is filed, any where an admin
- * refers to one), its slug by id, the one wording of "unknown category".
+ * refers to one), its slug by id, the one wording of "unknown category",
+ * and the admin's list, create and update (API.md §6).
  * Must not: know HTTP; validate the slug's spelling (the admin API does,
  * on input); decide routing or priority (routing, tickets do, from what
  * this returns).
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #include "core/problem.h"
+#include "db/table.h"
 #include "domain/ctx.h"
 
 /* SQL: the row aliased `alias` is the active category of slug expression
@@ -50,5 +52,20 @@ enum sp_rc sp_category_unknown(struct sp_problem *p, enum sp_category_scope scop
 /* The slug of category id; NULL for 0, an unknown id or a failure (then
  * p is filled). */
 const char *sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+
+/* Admin writes: the columns, in the order the values arrays are indexed. */
+enum { SP_CAT_SLUG, SP_CAT_NAME, SP_CAT_DESCRIPTION, SP_CAT_IS_ACTIVE, SP_CAT_ROUTING,
+       SP_CAT_TEAM, SP_CAT_SKILL, SP_CAT_DEFAULT_PRIORITY, SP_CAT_NFIELDS };
+
+/* By id, after `after`; rows as JSON (API.md §6). */
+enum sp_rc sp_category_list(struct sp_ctx *ctx, long long after, int limit,
+                            struct sp_table_rows *out, struct sp_problem *p);
+/* 409 slug_taken when another category has the slug. */
+enum sp_rc sp_category_create(struct sp_ctx *ctx, const struct sp_table_value *values,
+                              const char **row_json, struct sp_problem *p);
+/* The set values only; SP_NOT_FOUND when there is no category id. */
+enum sp_rc sp_category_patch(struct sp_ctx *ctx, long long id,
+                             const struct sp_table_value *values, const char **row_json,
+                             struct sp_problem *p);
 
 #endif
