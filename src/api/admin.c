@@ -37,7 +37,7 @@ respond_row(struct sp_req *r, int status, const char *row)
 }
 
 static enum sp_rc
-respond_rows(struct sp_req *r, const struct sp_table_rows *rows, bool paged)
+respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_buf_puts(b, "{\"data\":[");
@@ -47,8 +47,7 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows, bool paged)
         sp_buf_puts(b, rows->json[i]);
     }
     sp_buf_putc(b, ']');
-    if (paged)
-        sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
+    sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
     sp_buf_putc(b, '}');
     sp_resp_json(r, 200, b);
     return SP_OK;
@@ -57,7 +56,7 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows, bool paged)
 typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
                                struct sp_table_rows *out, struct sp_problem *p);
 
-/* Lists by id, limit/cursor, next_cursor (API.md §6). */
+/* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
 list(struct sp_req *r, list_fn fn, struct sp_problem *p)
 {
@@ -71,7 +70,7 @@ list(struct sp_req *r, list_fn fn, struct sp_problem *p)
     struct sp_table_rows rows;
     if (fn(&ctx, after, limit, &rows, p) != SP_OK)
         return p->rc;
-    return respond_rows(r, &rows, true);
+    return respond_rows(r, &rows);
 }
 
 static enum sp_rc
@@ -200,11 +199,7 @@ sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_table_rows rows;
-    if (sp_sla_policy_list(&ctx, &rows, p) != SP_OK)
-        return p->rc;
-    return respond_rows(r, &rows, false);
+    return list(r, sp_sla_policy_list, p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };

@@ -19,8 +19,8 @@
 static struct sp_stmt list_stmt = SP_STMT_READ(
     "sla_policy_list",
     "SELECT x.id, " POLICY_JSON " AS json FROM support_sla_policies x"
-    " ORDER BY x.category_id NULLS FIRST, support_priority_rank(x.priority)",
-    0);
+    " WHERE x.id > $1::bigint ORDER BY x.id LIMIT $2::int",
+    2);
 
 static struct sp_stmt put_stmt = SP_STMT(
     "sla_policy_put",
@@ -38,12 +38,15 @@ static struct sp_stmt put_stmt = SP_STMT(
     4);
 
 enum sp_rc
-sp_sla_policy_list(struct sp_ctx *ctx, struct sp_table_rows *out, struct sp_problem *p)
+sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
+                   struct sp_problem *p)
 {
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, NULL, p);
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    sp_table_rows_read(ctx->arena, r, PQntuples(r), out);
+    sp_table_rows_read(ctx->arena, r, limit, out);
     return SP_OK;
 }
 

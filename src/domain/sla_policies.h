@@ -14,9 +14,10 @@
 #include "db/table.h"
 #include "domain/ctx.h"
 
-/* All rows, the defaults first. Rows as JSON. */
-enum sp_rc sp_sla_policy_list(struct sp_ctx *ctx, struct sp_table_rows *out,
-                              struct sp_problem *p);
+/* By id, after `after`, like every admin list: the defaults, seeded
+ * first, come first. Rows as JSON. */
+enum sp_rc sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit,
+                              struct sp_table_rows *out, struct sp_problem *p);
 /* Upserts the policy of (priority, category_slug or NULL for the default)
  * and returns the row; an unknown slug is 422 unknown_category. */
 enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
