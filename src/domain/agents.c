@@ -44,7 +44,8 @@ static const struct sp_table table = {
     {[SP_AGENT_USER_ID] = {"user_id", "$"}, [SP_AGENT_DISPLAY_NAME] = {"display_name", "$"},
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
-     [SP_AGENT_STATUS] = {"status", "$"}, [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}};
+     [SP_AGENT_STATUS] = {"status", "$"},
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a)
