@@ -1,8 +1,10 @@
 /*
  * admin (api): the JSON admin endpoints of API.md §6 for categories, SLA
- * policies, priority rules and agents (role support_admin). Validates
- * declaratively, turns fields into domain/admin column values, renders.
- * Holds no SQL.
+ * policies, priority rules and agents (role support_admin) — the admin
+ * API surface, not a concept: each resource's rules and SQL live in its
+ * own domain module (categories, sla_policies, rule_store, agents).
+ * Validates declaratively, turns fields into column values, renders.
+ * Holds no SQL; never includes db/.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +15,11 @@
 #include "core/arena.h"
 #include "core/json.h"
 #include "core/tier.h"
-#include "domain/admin.h"
+#include "domain/agents.h"
+#include "domain/categories.h"
+#include "domain/rule_store.h"
 #include "domain/rules.h"
+#include "domain/sla_policies.h"
 
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
@@ -32,7 +37,7 @@ respond_row(struct sp_req *r, int status, const char *row)
 }
 
 static enum sp_rc
-respond_rows(struct sp_req *r, const struct sp_admin_rows *rows, bool paged)
+respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_buf_puts(b, "{\"data\":[");
@@ -42,15 +47,18 @@ respond_rows(struct sp_req *r, const struct sp_admin_rows *rows, bool paged)
         sp_buf_puts(b, rows->json[i]);
     }
     sp_buf_putc(b, ']');
-    if (paged)
-        sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
+    sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
     sp_buf_putc(b, '}');
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
 
+typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
+                               struct sp_table_rows *out, struct sp_problem *p);
+
+/* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
-list(struct sp_req *r, enum sp_admin_table t, struct sp_problem *p)
+list(struct sp_req *r, list_fn fn, struct sp_problem *p)
 {
     int limit;
     long long after;
@@ -59,10 +67,10 @@ list(struct sp_req *r, enum sp_admin_table t, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_admin_rows rows;
-    if (sp_admin_list(&ctx, t, after, limit, &rows, p) != SP_OK)
+    struct sp_table_rows rows;
+    if (fn(&ctx, after, limit, &rows, p) != SP_OK)
         return p->rc;
-    return respond_rows(r, &rows, true);
+    return respond_rows(r, &rows);
 }
 
 static enum sp_rc
@@ -79,7 +87,7 @@ id_param(struct sp_req *r, long long *id, struct sp_problem *p)
 /* Fields given in the body (null included) become column values. */
 static void
 to_fields(struct sp_req *r, struct json_object *json, const struct sp_field_spec *specs,
-          const struct sp_field_value *v, size_t n, struct sp_admin_field *out)
+          const struct sp_field_value *v, size_t n, struct sp_table_value *out)
 {
     for (size_t i = 0; i < n; i++) {
         out[i].set = json_object_object_get_ex(json, specs[i].name, NULL);
@@ -105,6 +113,23 @@ body(struct sp_req *r, const struct sp_field_spec *specs, size_t n, bool create,
     for (size_t i = 0; i < n; i++)
         s[i].required = create && s[i].required;
     return sp_api_read_body(r, s, n, v, p);
+}
+
+typedef enum sp_rc (*create_fn)(struct sp_ctx *ctx, const struct sp_table_value *values,
+                                 const char **row_json, struct sp_problem *p);
+typedef enum sp_rc (*patch_fn)(struct sp_ctx *ctx, long long id,
+                                const struct sp_table_value *values, const char **row_json,
+                                struct sp_problem *p);
+
+/* Creates (201) or patches row id (200) and answers the row. */
+static enum sp_rc
+write_row(struct sp_req *r, bool create, long long id, const struct sp_table_value *f,
+          create_fn create_row, patch_fn patch_row, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    enum sp_rc rc = create ? create_row(&ctx, f, &row, p) : patch_row(&ctx, id, f, &row, p);
+    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
 }
 
 static bool
@@ -146,19 +171,15 @@ save_category(struct sp_req *r, bool create, struct sp_problem *p)
         sp_problem_field(p, "slug", "required", "cannot be null");
         return SP_INVALID;
     }
-    struct sp_admin_field f[SP_CAT_NFIELDS];
+    struct sp_table_value f[SP_CAT_NFIELDS];
     to_fields(r, json, category_fields, v, SP_CAT_NFIELDS, f);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const char *row;
-    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_CATEGORIES, f, &row, p)
-                           : sp_admin_update(&ctx, SP_ADMIN_CATEGORIES, id, f, &row, p);
-    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+    return write_row(r, create, id, f, sp_category_create, sp_category_patch, p);
 }
 
 enum sp_rc
 sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, SP_ADMIN_CATEGORIES, p);
+    return list(r, sp_category_list, p);
 }
 
 enum sp_rc
@@ -178,11 +199,7 @@ sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_admin_rows rows;
-    if (sp_admin_sla_list(&ctx, &rows, p) != SP_OK)
-        return p->rc;
-    return respond_rows(r, &rows, false);
+    return list(r, sp_sla_policy_list, p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
@@ -202,7 +219,7 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *row;
-    if (sp_admin_sla_put(&ctx, v[SLA_PRIORITY].str,
+    if (sp_sla_policy_put(&ctx, v[SLA_PRIORITY].str,
                          v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,
                          (long)v[SLA_RESOLUTION].i, &row, p) != SP_OK)
         return p->rc;
@@ -234,35 +251,15 @@ save_rule(struct sp_req *r, bool create, struct sp_problem *p)
     struct json_object *json = body(r, rule_fields, SP_RULE_NFIELDS, create, v, p);
     if (json == NULL)
         return p->rc;
-    /* Bad patterns are refused here, never at ticket time (API.md §5.3). */
-    char err[256];
-    if (v[SP_RULE_PATTERN].present && !sp_rules_pattern_valid(v[SP_RULE_PATTERN].str, err,
-                                                              sizeof(err))) {
-        sp_problem_field(p, "pattern", "invalid_pattern", sp_arena_strdup(r->arena, err));
-        return SP_INVALID;
-    }
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (v[SP_RULE_CATEGORY].present) {
-        long long cat;
-        if (sp_admin_category_id(&ctx, v[SP_RULE_CATEGORY].str, &cat, p) != SP_OK)
-            return p->rc;
-        if (cat == 0) {
-            sp_problem_field(p, "category", "unknown_category", "is not the slug of a category");
-            return SP_INVALID;
-        }
-    }
-    struct sp_admin_field f[SP_RULE_NFIELDS];
+    struct sp_table_value f[SP_RULE_NFIELDS];
     to_fields(r, json, rule_fields, v, SP_RULE_NFIELDS, f);
-    const char *row;
-    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_PRIORITY_RULES, f, &row, p)
-                           : sp_admin_update(&ctx, SP_ADMIN_PRIORITY_RULES, id, f, &row, p);
-    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+    return write_row(r, create, id, f, sp_rule_create, sp_rule_patch, p);
 }
 
 enum sp_rc
 sp_api_admin_rules_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, SP_ADMIN_PRIORITY_RULES, p);
+    return list(r, sp_rule_list, p);
 }
 
 enum sp_rc
@@ -284,7 +281,7 @@ sp_api_admin_rules_delete(struct sp_req *r, struct sp_problem *p)
     if (id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_admin_delete(&ctx, SP_ADMIN_PRIORITY_RULES, id, p) != SP_OK)
+    if (sp_rule_delete(&ctx, id, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
@@ -330,24 +327,20 @@ save_agent(struct sp_req *r, bool create, struct sp_problem *p)
     struct json_object *json = body(r, agent_fields, SP_AGENT_NFIELDS, create, v, p);
     if (json == NULL)
         return p->rc;
-    struct sp_admin_field f[SP_AGENT_NFIELDS];
+    struct sp_table_value f[SP_AGENT_NFIELDS];
     to_fields(r, json, agent_fields, v, SP_AGENT_NFIELDS, f);
     if (v[SP_AGENT_SKILLS].present) {
         f[SP_AGENT_SKILLS].value = skills_json(v[SP_AGENT_SKILLS].obj, p);
         if (f[SP_AGENT_SKILLS].value == NULL)
             return p->rc;
     }
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const char *row;
-    enum sp_rc rc = create ? sp_admin_create(&ctx, SP_ADMIN_AGENTS, f, &row, p)
-                           : sp_admin_update(&ctx, SP_ADMIN_AGENTS, id, f, &row, p);
-    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+    return write_row(r, create, id, f, sp_agent_create, sp_agent_patch, p);
 }
 
 enum sp_rc
 sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, SP_ADMIN_AGENTS, p);
+    return list(r, sp_agent_list, p);
 }
 
 enum sp_rc

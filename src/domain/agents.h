@@ -1,8 +1,9 @@
 /*
  * agents: support_agents rows — auto-provisioning on an agent's first
- * request (team general), the caller's own record, admin management and
- * the lookups routing and the dashboard need.
- * Must not: know HTTP.
+ * request (team general), the caller's own record, the admin's list,
+ * create and update (API.md §6) and the lookups routing and the
+ * dashboard need.
+ * Must not: know HTTP; validate the shape of input (the API does).
  */
 #ifndef SP_AGENTS_H
 #define SP_AGENTS_H
@@ -12,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "core/problem.h"
+#include "db/table.h"
 #include "domain/ctx.h"
 
 struct sp_agent {
@@ -51,5 +53,20 @@ struct sp_agent_update {
 enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
                                 const struct sp_agent_update *u, struct sp_agent *out,
                                 struct sp_problem *p);
+
+/* Admin writes: the columns, in the order the values arrays are indexed.
+ * skills travels as a JSON array text (any text round-trips exactly). */
+enum { SP_AGENT_USER_ID, SP_AGENT_DISPLAY_NAME, SP_AGENT_TEAM, SP_AGENT_SKILLS,
+       SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_NFIELDS };
+
+/* By id, after `after`; rows as JSON (API.md §6). */
+enum sp_rc sp_agent_list(struct sp_ctx *ctx, long long after, int limit,
+                         struct sp_table_rows *out, struct sp_problem *p);
+/* 409 user_id_taken when another agent has the user_id. */
+enum sp_rc sp_agent_create(struct sp_ctx *ctx, const struct sp_table_value *values,
+                           const char **row_json, struct sp_problem *p);
+/* The set values only; SP_NOT_FOUND when there is no agent id. */
+enum sp_rc sp_agent_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                          const char **row_json, struct sp_problem *p);
 
 #endif

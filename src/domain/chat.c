@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
+#include "domain/categories.h"
 #include "domain/routing.h"
 
 #define SESSION_COLS                                                                \
@@ -23,10 +24,6 @@
 #define MESSAGE_COLS                                                                \
     "m.id, m.sender_type, m.sender_id, m.body, m.client_id, support_ts(m.created_at),"  \
     " m.payload->>'event'"
-
-static struct sp_stmt category_stmt = SP_STMT_READ(
-    "chat_category",
-    "SELECT id, routing, team FROM support_categories WHERE slug = $1 AND is_active", 1);
 
 static struct sp_stmt create_stmt = SP_STMT(
     "chat_create",
@@ -210,34 +207,23 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
                struct sp_chat_message *first, struct sp_problem *p)
 {
     struct sp_arena *a = ctx->arena;
-    long long category_id = 0, agent = 0;
-    const char *routing = "round_robin", *team = NULL;
+    long long agent = 0;
+    struct sp_category cat = {.routing = "round_robin"};
     if (in->max_open > 0 && open_cap(ctx, in->customer_id, in->max_open, p) != SP_OK)
         return p->rc;
-    if (in->category_slug != NULL) {
-        const char *params[1] = {in->category_slug};
-        PGresult *r = sp_db_exec(ctx->db, a, &category_stmt, params, p);
-        if (r == NULL)
-            return p->rc;
-        if (PQntuples(r) == 0) {
-            sp_problem_field(p, "category", "unknown_category",
-                             "is not the slug of an active category");
-            return SP_INVALID;
-        }
-        category_id = sp_db_int(r, 0, 0);
-        routing = sp_db_str(r, 0, 1);
-        team = sp_db_str(r, 0, 2);
-    }
+    if (in->category_slug != NULL &&
+        sp_category_by_slug(ctx, in->category_slug, SP_CATEGORY_ACTIVE, &cat, p) != SP_OK)
+        return p->rc;
     /* Chats route like tickets but by chat capacity; manual waits. */
-    if (strcmp(routing, "manual") != 0 &&
-        sp_route_chat(ctx, team ? team : "general", &agent, p) != SP_OK)
+    if (strcmp(cat.routing, "manual") != 0 &&
+        sp_route_chat(ctx, cat.team ? cat.team : "general", &agent, p) != SP_OK)
         return p->rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
         sp_public_id(public_id);
         const char *params[8] = {
             public_id, in->token_sha256_hex, in->customer_id,
-            sp_arena_sprintf(a, "%lld", category_id), sp_arena_sprintf(a, "%lld", agent),
+            sp_arena_sprintf(a, "%lld", cat.id), sp_arena_sprintf(a, "%lld", agent),
             in->metadata_json, sp_arena_sprintf(a, "%ld", in->ttl_minutes), in->first_message,
         };
         PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);

@@ -11,11 +11,7 @@
 #include "core/buf.h"
 #include "db/db.h"
 #include "domain/agents.h"
-
-static struct sp_stmt category_id_stmt = SP_STMT_READ(
-    "work_category_id", "SELECT id FROM support_categories WHERE slug = $1 AND is_active", 1);
-static struct sp_stmt category_slug_stmt = SP_STMT_READ(
-    "work_category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
+#include "domain/categories.h"
 
 /* Every operation: begin, lock, edit, apply, commit — or roll back. */
 typedef enum sp_rc (*edit_fn)(struct sp_ticket_change *c, const void *in, int64_t now,
@@ -43,16 +39,6 @@ fail:
     return p->rc;
 }
 
-static const char *
-category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
-{
-    if (id == 0)
-        return NULL;
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &category_slug_stmt, params, p);
-    return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
-}
-
 static enum sp_rc
 edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
 {
@@ -76,21 +62,12 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         }
     }
     if (patch->has_category) {
-        long long cat = 0;
-        if (patch->category_slug != NULL) {
-            const char *params[1] = {patch->category_slug};
-            PGresult *r = sp_db_exec(ctx->db, ctx->arena, &category_id_stmt, params, p);
-            if (r == NULL)
-                return p->rc;
-            if (PQntuples(r) == 0) {
-                sp_problem_field(p, "category", "unknown_category",
-                                 "is not the slug of an active category");
-                return SP_INVALID;
-            }
-            cat = sp_db_int(r, 0, 0);
-        }
-        if (cat != c->after.category_id &&
-            sp_ticket_set_category(c, cat, category_slug(ctx, c->after.category_id, p),
+        struct sp_category cat = {0};
+        if (patch->category_slug != NULL &&
+            sp_category_by_slug(ctx, patch->category_slug, SP_CATEGORY_ACTIVE, &cat, p) != SP_OK)
+            return p->rc;
+        if (cat.id != c->after.category_id &&
+            sp_ticket_set_category(c, cat.id, sp_category_slug(ctx, c->after.category_id, p),
                                    patch->category_slug, p) != SP_OK)
             return p->rc;
     }

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/tier.h"
 #include "db/db.h"
+#include "domain/categories.h"
 #include "domain/routing.h"
 #include "domain/rules.h"
 #include "domain/sentiment.h"
@@ -47,7 +48,8 @@ const char sp_ticket_joins[] = TICKET_JOINS;
     " support_ts(m.created_at)"
 
 /* The category (if any), the active priority rules and the SLA policies
- * that may apply, in one round trip. */
+ * that may apply, in one round trip: the category is joined here rather
+ * than read through sp_category_by_slug, under the same rule. */
 static struct sp_stmt intake_stmt = SP_STMT_READ(
     "ticket_intake",
     "SELECT c.id, c.default_priority, c.routing, c.team, c.required_skill,"
@@ -57,7 +59,7 @@ static struct sp_stmt intake_stmt = SP_STMT_READ(
     "  FROM support_priority_rules r WHERE r.is_active)"
     " , " SP_SLA_POLICIES_JSON("c.id")
     " FROM (SELECT 1) AS one"
-    " LEFT JOIN support_categories c ON c.slug = $1 AND c.is_active",
+    " LEFT JOIN support_categories c ON " SP_CATEGORY_ACTIVE_SLUG("c", "$1"),
     1);
 
 static struct sp_stmt create_stmt = SP_STMT(
@@ -291,11 +293,8 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &intake_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    if (in->category_slug != NULL && PQgetisnull(r, 0, 0)) {
-        sp_problem_field(p, "category", "unknown_category",
-                         "is not the slug of an active category");
-        return SP_INVALID;
-    }
+    if (in->category_slug != NULL && PQgetisnull(r, 0, 0))
+        return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
     it->category_id = sp_db_int(r, 0, 0);
     /* Rules first; else the category's default; else normal. */
     const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, in->description);

@@ -141,10 +141,12 @@ skills_joined(struct json_object *a)
 }
 
 /* Walks a whole admin list with limit=100: ids strictly ascending, every
- * item in shape, next_cursor null on the last page. Returns a copy of the
- * item with that id (or NULL), as JSON text (parse again to inspect). */
+ * item in shape, next_cursor null on the last page, at most one item
+ * matching. Returns a copy of that item (or NULL), as JSON text (parse
+ * again to inspect). */
 static const char *
-list_find(const char *path, int64_t id, void (*shape)(struct json_object *))
+list_walk(const char *path, void (*shape)(struct json_object *),
+          bool (*match)(struct json_object *, const void *), const void *key)
 {
     const char *found = NULL;
     const char *cursor = NULL;
@@ -164,8 +166,11 @@ list_find(const char *path, int64_t id, void (*shape)(struct json_object *))
             ck_assert_msg(iid > prev, "%s: id %lld after %lld (not ascending / repeated)", path,
                           (long long)iid, (long long)prev);
             prev = iid;
-            if (iid == id)
-                found = sp_t_fmt("%s", json_object_to_json_string(it));
+            if (!match(it, key))
+                continue;
+            ck_assert_msg(found == NULL, "%s: two items match: %s and %s", path, found,
+                          json_object_to_json_string(it));
+            found = sp_t_fmt("%s", json_object_to_json_string(it));
         }
         struct json_object *nc = sp_t_jget(r->json, "next_cursor");
         if (nc == NULL) {
@@ -181,6 +186,19 @@ list_find(const char *path, int64_t id, void (*shape)(struct json_object *))
     }
     ck_abort_msg("%s: more than 1000 pages", path);
     return NULL;
+}
+
+static bool
+same_id(struct json_object *it, const void *id)
+{
+    return sp_t_jint(it, "id") == *(const int64_t *)id;
+}
+
+/* The item with that id (or NULL), as list_walk. */
+static const char *
+list_find(const char *path, int64_t id, void (*shape)(struct json_object *))
+{
+    return list_walk(path, shape, same_id, &id);
 }
 
 static struct json_object *
@@ -513,9 +531,11 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
             sp_t_fmt("{\"name\":\"page %d\",\"priority\":\"low\",\"is_active\":false}", i));
         sp_t_resp_free(r);
     }
+    /* sla-policies has its four seeded defaults at least. */
     static const char *const lists[] = {"/support/admin/categories",
                                         "/support/admin/priority-rules",
-                                        "/support/admin/agents", NULL};
+                                        "/support/admin/agents",
+                                        "/support/admin/sla-policies", NULL};
     for (size_t l = 0; lists[l] != NULL; l++) {
         struct sp_t_resp *r = admin("GET", sp_t_fmt("%s?limit=1", lists[l]), NULL);
         sp_t_assert_json(r, 200);
@@ -584,27 +604,25 @@ assert_sla(struct json_object *p)
     sp_t_assert_timestamp(sp_t_jstr(p, "updated_at"));
 }
 
+struct sla_key {
+    const char *priority, *category;
+};
+
+static bool
+same_sla(struct json_object *p, const void *key)
+{
+    const struct sla_key *k = key;
+    return strcmp(sp_t_jstr(p, "priority"), k->priority) == 0
+           && str_eq_or_null(p, "category", k->category);
+}
+
 /* The policy row of (priority, category or NULL) in GET, as JSON text; asserts
- * there is at most one. */
+ * there is at most one, over every page. */
 static const char *
 sla_find(const char *priority, const char *category)
 {
-    struct sp_t_resp *r = admin("GET", "/support/admin/sla-policies", NULL);
-    sp_t_assert_json(r, 200);
-    struct json_object *data = sp_t_jarr(r->json, "data");
-    const char *found = NULL;
-    for (size_t i = 0; i < json_object_array_length(data); i++) {
-        struct json_object *p = json_object_array_get_idx(data, i);
-        assert_sla(p);
-        if (strcmp(sp_t_jstr(p, "priority"), priority) != 0
-            || !str_eq_or_null(p, "category", category))
-            continue;
-        ck_assert_msg(found == NULL, "two policies for (%s, %s)", priority,
-                      category != NULL ? category : "null");
-        found = sp_t_fmt("%s", json_object_to_json_string(p));
-    }
-    sp_t_resp_free(r);
-    return found;
+    struct sla_key k = {priority, category};
+    return list_walk("/support/admin/sla-policies", assert_sla, same_sla, &k);
 }
 
 START_TEST(sla_policies_list_has_one_default_per_priority)

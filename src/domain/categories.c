@@ -1,0 +1,101 @@
+/*
+ * categories: support_categories lookups and admin writes. See
+ * categories.h.
+ */
+#include "domain/categories.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+
+#define CATEGORY_COLS                                                               \
+    "c.id, c.slug, c.is_active, c.routing, c.team, c.required_skill,"               \
+    " c.default_priority"
+
+static struct sp_stmt active_stmt = SP_STMT_READ(
+    "category_active",
+    "SELECT " CATEGORY_COLS " FROM support_categories c"
+    " WHERE " SP_CATEGORY_ACTIVE_SLUG("c", "$1"),
+    1);
+
+static struct sp_stmt any_stmt = SP_STMT_READ(
+    "category_any", "SELECT " CATEGORY_COLS " FROM support_categories c WHERE c.slug = $1", 1);
+
+static struct sp_stmt slug_stmt = SP_STMT_READ(
+    "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
+
+static const struct sp_table table = {
+    "support_categories",
+    "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
+    " x.description, 'is_active', x.is_active, 'routing', x.routing, 'team', x.team,"
+    " 'required_skill', x.required_skill, 'default_priority', x.default_priority,"
+    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    "slug_taken", "another category has this slug", false, SP_CAT_NFIELDS,
+    {[SP_CAT_SLUG] = {"slug", "$"}, [SP_CAT_NAME] = {"name", "$"},
+     [SP_CAT_DESCRIPTION] = {"description", "$"},
+     [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},
+     [SP_CAT_TEAM] = {"team", "$"}, [SP_CAT_SKILL] = {"required_skill", "$"},
+     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}};
+
+enum sp_rc
+sp_category_unknown(struct sp_problem *p, enum sp_category_scope scope)
+{
+    sp_problem_field(p, "category", "unknown_category",
+                     scope == SP_CATEGORY_ACTIVE ? "is not the slug of an active category"
+                                                 : "is not the slug of a category");
+    return SP_INVALID;
+}
+
+enum sp_rc
+sp_category_by_slug(struct sp_ctx *ctx, const char *slug, enum sp_category_scope scope,
+                    struct sp_category *out, struct sp_problem *p)
+{
+    const char *params[1] = {slug};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena,
+                             scope == SP_CATEGORY_ACTIVE ? &active_stmt : &any_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_category_unknown(p, scope);
+    out->id = sp_db_int(r, 0, PQfnumber(r, "id"));
+    out->slug = sp_db_str(r, 0, PQfnumber(r, "slug"));
+    out->is_active = sp_db_bool(r, 0, PQfnumber(r, "is_active"));
+    out->routing = sp_db_str(r, 0, PQfnumber(r, "routing"));
+    out->team = sp_db_str(r, 0, PQfnumber(r, "team"));
+    out->required_skill = sp_db_str(r, 0, PQfnumber(r, "required_skill"));
+    out->default_priority = sp_db_str(r, 0, PQfnumber(r, "default_priority"));
+    return SP_OK;
+}
+
+const char *
+sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    if (id == 0)
+        return NULL;
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &slug_stmt, params, p);
+    return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
+}
+
+enum sp_rc
+sp_category_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
+                 struct sp_problem *p)
+{
+    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
+}
+
+enum sp_rc
+sp_category_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
+                   struct sp_problem *p)
+{
+    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
+}
+
+enum sp_rc
+sp_category_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                  const char **row_json, struct sp_problem *p)
+{
+    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
+}

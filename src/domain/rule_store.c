@@ -1,0 +1,74 @@
+/*
+ * rule_store: support_priority_rules writes. See rule_store.h.
+ */
+#include "domain/rule_store.h"
+
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "domain/categories.h"
+#include "domain/rules.h"
+
+static const struct sp_table table = {
+    "support_priority_rules",
+    "json_build_object('id', x.id, 'position', x.position, 'name', x.name, 'is_active',"
+    " x.is_active, 'category', " SP_CATEGORY_SLUG_OF("x.category_id") ","
+    " 'customer_tier', x.customer_tier, 'pattern', x.pattern,"
+    " 'sentiment_below', x.sentiment_below, 'priority', x.priority, 'version', x.version,"
+    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    "conflict", "conflict", true, SP_RULE_NFIELDS,
+    {[SP_RULE_POSITION] = {"position", "$::int"}, [SP_RULE_NAME] = {"name", "$"},
+     [SP_RULE_IS_ACTIVE] = {"is_active", "$::boolean"},
+     [SP_RULE_CATEGORY] = {"category_id", SP_CATEGORY_ID_OF("$")},
+     [SP_RULE_TIER] = {"customer_tier", "$"}, [SP_RULE_PATTERN] = {"pattern", "$"},
+     [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", "$::real"},
+     [SP_RULE_PRIORITY] = {"priority", "$"}}};
+
+/* Bad patterns are refused here, never at ticket time (API.md §5.3); a
+ * category must exist (active or not). */
+static enum sp_rc
+check(struct sp_ctx *ctx, const struct sp_table_value *values, struct sp_problem *p)
+{
+    const char *pattern = values[SP_RULE_PATTERN].set ? values[SP_RULE_PATTERN].value : NULL;
+    char err[256];
+    if (pattern != NULL && !sp_rules_pattern_valid(pattern, err, sizeof(err))) {
+        sp_problem_field(p, "pattern", "invalid_pattern", sp_arena_strdup(ctx->arena, err));
+        return SP_INVALID;
+    }
+    const char *slug = values[SP_RULE_CATEGORY].set ? values[SP_RULE_CATEGORY].value : NULL;
+    struct sp_category cat;
+    if (slug != NULL && sp_category_by_slug(ctx, slug, SP_CATEGORY_ANY, &cat, p) != SP_OK)
+        return p->rc;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_rule_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
+             struct sp_problem *p)
+{
+    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
+}
+
+enum sp_rc
+sp_rule_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
+               struct sp_problem *p)
+{
+    if (check(ctx, values, p) != SP_OK)
+        return p->rc;
+    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
+}
+
+enum sp_rc
+sp_rule_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+              const char **row_json, struct sp_problem *p)
+{
+    if (check(ctx, values, p) != SP_OK)
+        return p->rc;
+    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
+}
+
+enum sp_rc
+sp_rule_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    return sp_table_delete(ctx->db, ctx->arena, &table, id, p);
+}

@@ -1,0 +1,68 @@
+/*
+ * sla_policies: support_sla_policies reads and writes. See
+ * sla_policies.h.
+ */
+#include "domain/sla_policies.h"
+
+#include <stdio.h>
+
+#include "core/arena.h"
+#include "db/db.h"
+#include "domain/categories.h"
+
+#define POLICY_JSON                                                                 \
+    "json_build_object('id', x.id, 'priority', x.priority, 'category', "           \
+    SP_CATEGORY_SLUG_OF("x.category_id") ","                                        \
+    " 'first_response_minutes', x.first_response_minutes, 'resolution_minutes',"   \
+    " x.resolution_minutes, 'updated_at', support_ts(x.updated_at))::text"
+
+static struct sp_stmt list_stmt = SP_STMT_READ(
+    "sla_policy_list",
+    "SELECT x.id, " POLICY_JSON " AS json FROM support_sla_policies x"
+    " WHERE x.id > $1::bigint ORDER BY x.id LIMIT $2::int",
+    2);
+
+static struct sp_stmt put_stmt = SP_STMT(
+    "sla_policy_put",
+    "WITH x AS ("
+    "  INSERT INTO support_sla_policies (priority, category_id, first_response_minutes,"
+    "    resolution_minutes)"
+    "  SELECT $1, c.id, $3::int, $4::int"
+    "  FROM (SELECT 1) one LEFT JOIN support_categories c ON c.slug = $2"
+    "  WHERE $2::text IS NULL OR c.id IS NOT NULL"
+    "  ON CONFLICT (priority, coalesce(category_id, 0)) DO UPDATE SET"
+    "    first_response_minutes = EXCLUDED.first_response_minutes,"
+    "    resolution_minutes = EXCLUDED.resolution_minutes, updated_at = now()"
+    "  RETURNING *"
+    ") SELECT x.id, " POLICY_JSON " AS json FROM x",
+    4);
+
+enum sp_rc
+sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
+                   struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    sp_table_rows_read(ctx->arena, r, limit, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
+                  long first_response_minutes, long resolution_minutes, const char **row_json,
+                  struct sp_problem *p)
+{
+    const char *params[4] = {priority, category_slug,
+                             sp_arena_sprintf(ctx->arena, "%ld", first_response_minutes),
+                             sp_arena_sprintf(ctx->arena, "%ld", resolution_minutes)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &put_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) != 1)
+        return sp_category_unknown(p, SP_CATEGORY_ANY);
+    *row_json = sp_db_str(r, 0, PQfnumber(r, "json"));
+    return SP_OK;
+}

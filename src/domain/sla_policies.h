@@ -1,0 +1,27 @@
+/*
+ * sla_policies: the SLA policy rows (support_sla_policies) — the admin's
+ * list and upsert of API.md §6: one default per priority, and one
+ * override per (priority, category). The SQL half of the SLA concept:
+ * domain/sla.c, beside it, is the pure arithmetic and must stay free of
+ * SQL. New targets apply to tickets created or re-prioritized afterwards
+ * (ticket_state reads the policies when it sets a ticket's dues).
+ * Must not: know HTTP; compute due dates (sla.c does).
+ */
+#ifndef SP_SLA_POLICIES_H
+#define SP_SLA_POLICIES_H
+
+#include "core/problem.h"
+#include "db/table.h"
+#include "domain/ctx.h"
+
+/* By id, after `after`, like every admin list: the defaults, seeded
+ * first, come first. Rows as JSON. */
+enum sp_rc sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit,
+                              struct sp_table_rows *out, struct sp_problem *p);
+/* Upserts the policy of (priority, category_slug or NULL for the default)
+ * and returns the row; an unknown slug is 422 unknown_category. */
+enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
+                             long first_response_minutes, long resolution_minutes,
+                             const char **row_json, struct sp_problem *p);
+
+#endif
