@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/json_writer.h"
 #include "core/rfc3339.h"
 #include "domain/agents.h"
 #include "domain/dashboard.h"
@@ -502,6 +503,60 @@ dashboard_remember(const struct sp_buf *b, long now_ms)
     dashboard_cache.at_ms = now_ms;
 }
 
+/* The tickets part: counts by status and priority, SLA. */
+static void
+dashboard_tickets(struct sp_jw *w, const struct sp_dashboard *d)
+{
+    sp_jw_kobject(w, "tickets");
+    sp_jw_kobject(w, "by_status");
+    for (int i = 0; i < SP_STATUS_MAX; i++)
+        sp_jw_kint(w, sp_status_name((enum sp_status)i), d->by_status[i]);
+    sp_jw_end(w);
+    sp_jw_kobject(w, "by_priority");
+    for (int i = 0; i < SP_PRIORITY_MAX; i++)
+        sp_jw_kint(w, sp_priority_name((enum sp_priority)i), d->by_priority[i]);
+    sp_jw_end(w);
+    sp_jw_kint(w, "unassigned", d->unassigned);
+    sp_jw_kint(w, "sla_breached", d->sla_breached);
+    sp_jw_kint(w, "sla_due_soon", d->sla_due_soon);
+    sp_jw_end(w);
+}
+
+static void
+render_dashboard(struct sp_buf *b, const struct sp_dashboard *d)
+{
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "generated_at", d->generated_at);
+    dashboard_tickets(&w, d);
+    sp_jw_kobject(&w, "first_response");
+    sp_jw_kfixed(&w, "avg_seconds_7d", d->first_response_avg_s, 1);
+    sp_jw_kfixed(&w, "p90_seconds_7d", d->first_response_p90_s, 1);
+    sp_jw_kfixed(&w, "within_sla_pct_7d", d->first_response_within_pct, 1);
+    sp_jw_end(&w);
+    sp_jw_kobject(&w, "chats");
+    sp_jw_kint(&w, "waiting", d->chats_waiting);
+    sp_jw_kint(&w, "active", d->chats_active);
+    sp_jw_end(&w);
+    sp_jw_karray(&w, "agents");
+    for (size_t i = 0; i < d->nagents; i++) {
+        const struct sp_agent *a = &d->agents[i].agent;
+        sp_jw_object(&w);
+        sp_jw_kint(&w, "id", a->id);
+        sp_jw_kstr(&w, "user_id", a->user_id);
+        sp_jw_kstr(&w, "display_name", a->display_name);
+        sp_jw_kstr(&w, "team", a->team);
+        sp_jw_kstr(&w, "status", a->status);
+        sp_jw_kint(&w, "open_tickets", d->agents[i].open_tickets);
+        sp_jw_kint(&w, "active_chats", d->agents[i].active_chats);
+        sp_jw_kint(&w, "max_concurrent_chats", a->max_concurrent_chats);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+    sp_jw_end(&w);
+}
+
 enum sp_rc
 sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
 {
@@ -518,39 +573,7 @@ sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
     if (sp_dashboard_load(&ctx, &d, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"generated_at\":");
-    sp_buf_json_cstr(b, d.generated_at);
-    sp_buf_puts(b, ",\"tickets\":{\"by_status\":{");
-    for (int i = 0; i < SP_STATUS_MAX; i++)
-        sp_buf_printf(b, "%s\"%s\":%lld", i ? "," : "", sp_status_name((enum sp_status)i),
-                      d.by_status[i]);
-    sp_buf_puts(b, "},\"by_priority\":{");
-    for (int i = 0; i < SP_PRIORITY_MAX; i++)
-        sp_buf_printf(b, "%s\"%s\":%lld", i ? "," : "", sp_priority_name((enum sp_priority)i),
-                      d.by_priority[i]);
-    sp_buf_printf(b, "},\"unassigned\":%lld,\"sla_breached\":%lld,\"sla_due_soon\":%lld},",
-                  d.unassigned, d.sla_breached, d.sla_due_soon);
-    sp_buf_printf(b, "\"first_response\":{\"avg_seconds_7d\":%.1f,\"p90_seconds_7d\":%.1f,"
-                     "\"within_sla_pct_7d\":%.1f},",
-                  d.first_response_avg_s, d.first_response_p90_s, d.first_response_within_pct);
-    sp_buf_printf(b, "\"chats\":{\"waiting\":%lld,\"active\":%lld},\"agents\":[",
-                  d.chats_waiting, d.chats_active);
-    for (size_t i = 0; i < d.nagents; i++) {
-        const struct sp_agent *a = &d.agents[i].agent;
-        sp_buf_printf(b, "%s{\"id\":%lld,\"user_id\":", i ? "," : "", a->id);
-        sp_buf_json_cstr(b, a->user_id);
-        sp_buf_puts(b, ",\"display_name\":");
-        sp_buf_json_cstr(b, a->display_name);
-        sp_buf_puts(b, ",\"team\":");
-        sp_buf_json_cstr(b, a->team);
-        sp_buf_puts(b, ",\"status\":");
-        sp_buf_json_cstr(b, a->status);
-        sp_buf_printf(b, ",\"open_tickets\":%lld,\"active_chats\":%lld,"
-                         "\"max_concurrent_chats\":%lld}",
-                      d.agents[i].open_tickets, d.agents[i].active_chats,
-                      a->max_concurrent_chats);
-    }
-    sp_buf_puts(b, "]}");
+    render_dashboard(b, &d);
     if (ttl > 0)
         dashboard_remember(b, r->now_ms);
     sp_resp_json(r, 200, b);

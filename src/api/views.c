@@ -9,60 +9,92 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/cursor.h"
+#include "core/json_writer.h"
+
+/* The members of a message; the caller opened the object. */
+static void
+message_members(struct sp_jw *w, const struct sp_message *m, bool agent)
+{
+    sp_jw_kint(w, "id", m->id);
+    sp_jw_kstr(w, "sender_type", m->sender_type);
+    if (agent) {
+        sp_jw_kstr(w, "sender_id", m->sender_id);
+        sp_jw_kbool(w, "is_internal", m->is_internal);
+    }
+    sp_jw_kstr(w, "body", m->body);
+    sp_jw_kraw(w, "attachments", m->attachments_json ? m->attachments_json : "[]");
+    sp_jw_kstr(w, "created_at", m->created_at);
+}
 
 void
 sp_view_message(struct sp_buf *b, const struct sp_message *m, bool agent)
 {
-    sp_buf_printf(b, "{\"id\":%lld,\"sender_type\":", m->id);
-    sp_buf_json_cstr(b, m->sender_type);
-    if (agent) {
-        sp_buf_puts(b, ",\"sender_id\":");
-        sp_buf_json_cstr(b, m->sender_id);
-        sp_buf_printf(b, ",\"is_internal\":%s", m->is_internal ? "true" : "false");
-    }
-    sp_buf_puts(b, ",\"body\":");
-    sp_buf_json_cstr(b, m->body);
-    sp_buf_puts(b, ",\"attachments\":");
-    sp_buf_puts(b, m->attachments_json ? m->attachments_json : "[]");
-    sp_buf_puts(b, ",\"created_at\":");
-    sp_buf_json_cstr(b, m->created_at);
-    sp_buf_putc(b, '}');
-}
-
-static void
-field_str(struct sp_buf *b, const char *name, const char *value)
-{
-    sp_buf_printf(b, ",\"%s\":", name);
-    sp_buf_json_cstr(b, value);
-}
-
-static void
-field_raw(struct sp_buf *b, const char *name, const char *json, const char *fallback)
-{
-    sp_buf_printf(b, ",\"%s\":%s", name, json ? json : fallback);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    message_members(&w, m, agent);
+    sp_jw_end(&w);
 }
 
 /* The decrypted contact (API.md §5): agents only. The ciphertexts are bound
  * to their customer and field, so a value moved between rows won't open. */
 static void
-contact(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t)
+contact(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t)
 {
     const struct sp_app *app = r->env->app;
     const struct sp_crypto *c = app ? app->crypto : NULL;
     const char *enc[3] = {t->contact_name_enc, t->contact_email_enc, t->contact_phone_enc};
     static const char *const names[3] = {"name", "email", "phone"};
-    sp_buf_puts(b, ",\"customer\":{");
+    sp_jw_kobject(w, "customer");
     for (int i = 0; i < 3; i++) {
         const char *plain = NULL;
         if (enc[i] != NULL && c != NULL)
             plain = sp_crypto_decrypt(c, r->arena, enc[i],
                                       sp_arena_sprintf(r->arena, "contact:%s:%s", names[i],
                                                        t->customer_id));
-        sp_buf_printf(b, "%s\"%s\":", i ? "," : "", names[i]);
-        sp_buf_json_cstr(b, plain);
+        sp_jw_kstr(w, names[i], plain);
     }
-    field_str(b, "tier", t->contact_tier ? t->contact_tier : "standard");
-    sp_buf_putc(b, '}');
+    sp_jw_kstr(w, "tier", t->contact_tier ? t->contact_tier : "standard");
+    sp_jw_end(w);
+}
+
+/* What agents see besides the customer's view (API.md §5). */
+static void
+agent_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t)
+{
+    sp_jw_kstr(w, "customer_id", t->customer_id);
+    contact(r, w, t);
+    if (t->assigned_agent_id)
+        sp_jw_kint(w, "assigned_agent_id", t->assigned_agent_id);
+    else
+        sp_jw_knull(w, "assigned_agent_id");
+    sp_jw_kstr(w, "sla_due_at", t->sla_due_at);
+    sp_jw_kstr(w, "first_response_due_at", t->first_response_due_at);
+    sp_jw_kstr(w, "first_responded_at", t->first_responded_at);
+    sp_jw_kstr(w, "resolution_due_at", t->resolution_due_at);
+    sp_jw_kbool(w, "sla_paused", t->sla_paused);
+    sp_jw_kbool(w, "sla_breached", t->sla_breached);
+    sp_jw_kstr(w, "escalated_at", t->escalated_at);
+    sp_jw_kraw(w, "sentiment", t->sentiment);
+    sp_jw_kstr(w, "priority_rule", t->priority_rule);
+}
+
+/* The messages page and its cursor (full views). */
+static void
+messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, bool agent)
+{
+    sp_jw_karray(w, "messages");
+    for (size_t i = 0; i < t->nmessages; i++) {
+        sp_jw_object(w);
+        message_members(w, &t->messages[i], agent);
+        sp_jw_end(w);
+    }
+    sp_jw_end(w);
+    sp_jw_kstr(w, "messages_next_cursor",
+               t->messages_next_after > 0
+                   ? sp_cursor_encode(r->arena, "m", t->messages_next_after)
+                   : NULL);
 }
 
 void
@@ -70,81 +102,66 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
 {
     bool agent = view == SP_VIEW_AGENT || view == SP_VIEW_AGENT_SUMMARY;
     bool summary = view == SP_VIEW_CUSTOMER_SUMMARY || view == SP_VIEW_AGENT_SUMMARY;
-    sp_buf_putc(b, '{');
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
     if (agent)
-        sp_buf_printf(b, "\"id\":%lld,", t->id);
-    sp_buf_puts(b, "\"public_id\":");
-    sp_buf_json_cstr(b, t->public_id);
-    field_str(b, "subject", t->subject);
-    field_str(b, "description", t->description);
-    field_str(b, "status", t->status);
-    field_str(b, "priority", t->priority);
-    field_str(b, "source", t->source);
-    field_str(b, "category", t->category);
-    field_raw(b, "provider_id", t->provider_id, "null");
-    field_str(b, "booking_id", t->booking_id);
-    field_raw(b, "metadata", t->metadata_json, "{}");
-    field_str(b, "created_at", t->created_at);
-    field_str(b, "updated_at", t->updated_at);
-    field_str(b, "closed_at", t->closed_at);
-    sp_buf_printf(b, ",\"version\":%lld", t->version);
-    if (agent) {
-        field_str(b, "customer_id", t->customer_id);
-        contact(r, b, t);
-        if (t->assigned_agent_id)
-            sp_buf_printf(b, ",\"assigned_agent_id\":%lld", t->assigned_agent_id);
-        else
-            sp_buf_puts(b, ",\"assigned_agent_id\":null");
-        field_str(b, "sla_due_at", t->sla_due_at);
-        field_str(b, "first_response_due_at", t->first_response_due_at);
-        field_str(b, "first_responded_at", t->first_responded_at);
-        field_str(b, "resolution_due_at", t->resolution_due_at);
-        sp_buf_printf(b, ",\"sla_paused\":%s,\"sla_breached\":%s", t->sla_paused ? "true" : "false",
-                      t->sla_breached ? "true" : "false");
-        field_str(b, "escalated_at", t->escalated_at);
-        field_raw(b, "sentiment", t->sentiment, "null");
-        field_str(b, "priority_rule", t->priority_rule);
-    }
+        sp_jw_kint(&w, "id", t->id);
+    sp_jw_kstr(&w, "public_id", t->public_id);
+    sp_jw_kstr(&w, "subject", t->subject);
+    sp_jw_kstr(&w, "description", t->description);
+    sp_jw_kstr(&w, "status", t->status);
+    sp_jw_kstr(&w, "priority", t->priority);
+    sp_jw_kstr(&w, "source", t->source);
+    sp_jw_kstr(&w, "category", t->category);
+    sp_jw_kraw(&w, "provider_id", t->provider_id);
+    sp_jw_kstr(&w, "booking_id", t->booking_id);
+    sp_jw_kraw(&w, "metadata", t->metadata_json ? t->metadata_json : "{}");
+    sp_jw_kstr(&w, "created_at", t->created_at);
+    sp_jw_kstr(&w, "updated_at", t->updated_at);
+    sp_jw_kstr(&w, "closed_at", t->closed_at);
+    sp_jw_kint(&w, "version", t->version);
+    if (agent)
+        agent_members(r, &w, t);
     if (summary) {
-        field_str(b, "last_message_at", t->last_message_at);
-        sp_buf_printf(b, ",\"message_count\":%lld}", t->message_count);
-        return;
+        sp_jw_kstr(&w, "last_message_at", t->last_message_at);
+        sp_jw_kint(&w, "message_count", t->message_count);
+    } else {
+        messages_members(r, &w, t, agent);
     }
-    sp_buf_puts(b, ",\"messages\":[");
-    for (size_t i = 0; i < t->nmessages; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
-        sp_view_message(b, &t->messages[i], agent);
-    }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "messages_next_cursor", "m", t->messages_next_after);
-    sp_buf_putc(b, '}');
+    sp_jw_end(&w);
 }
 
 void
 sp_view_event(struct sp_buf *b, const struct sp_ticket_event *e)
 {
-    sp_buf_printf(b, "{\"id\":%lld", e->id);
-    field_str(b, "event_type", e->event_type);
-    field_str(b, "actor_type", e->actor_type);
-    field_str(b, "performed_by", e->performed_by);
-    field_raw(b, "metadata", e->metadata_json, "{}");
-    field_str(b, "created_at", e->created_at);
-    sp_buf_putc(b, '}');
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    sp_jw_kint(&w, "id", e->id);
+    sp_jw_kstr(&w, "event_type", e->event_type);
+    sp_jw_kstr(&w, "actor_type", e->actor_type);
+    sp_jw_kstr(&w, "performed_by", e->performed_by);
+    sp_jw_kraw(&w, "metadata", e->metadata_json ? e->metadata_json : "{}");
+    sp_jw_kstr(&w, "created_at", e->created_at);
+    sp_jw_end(&w);
 }
 
 void
 sp_view_agent(struct sp_buf *b, const struct sp_agent *a)
 {
-    sp_buf_printf(b, "{\"id\":%lld", a->id);
-    field_str(b, "user_id", a->user_id);
-    field_str(b, "display_name", a->display_name);
-    field_str(b, "team", a->team);
-    field_raw(b, "skills", a->skills_json, "[]");
-    field_str(b, "status", a->status);
-    sp_buf_printf(b, ",\"max_concurrent_chats\":%lld", a->max_concurrent_chats);
-    field_str(b, "last_assigned_at", a->last_assigned_at);
-    field_str(b, "created_at", a->created_at);
-    field_str(b, "updated_at", a->updated_at);
-    sp_buf_putc(b, '}');
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    sp_jw_kint(&w, "id", a->id);
+    sp_jw_kstr(&w, "user_id", a->user_id);
+    sp_jw_kstr(&w, "display_name", a->display_name);
+    sp_jw_kstr(&w, "team", a->team);
+    sp_jw_kraw(&w, "skills", a->skills_json ? a->skills_json : "[]");
+    sp_jw_kstr(&w, "status", a->status);
+    sp_jw_kint(&w, "max_concurrent_chats", a->max_concurrent_chats);
+    sp_jw_kstr(&w, "last_assigned_at", a->last_assigned_at);
+    sp_jw_kstr(&w, "created_at", a->created_at);
+    sp_jw_kstr(&w, "updated_at", a->updated_at);
+    sp_jw_end(&w);
 }

@@ -95,6 +95,14 @@ sp_jw_int(struct sp_jw *w, long long v)
 }
 
 void
+sp_jw_fixed(struct sp_jw *w, double v, int decimals)
+{
+    value_begins(w);
+    /* JSON has no NaN or infinity. */
+    sp_buf_printf(w->b, "%.*f", decimals, v == v && v - v == 0 ? v : 0.0);
+}
+
+void
 sp_jw_bool(struct sp_jw *w, bool v)
 {
     value_begins(w);
@@ -127,6 +135,13 @@ sp_jw_kint(struct sp_jw *w, const char *name, long long v)
 {
     sp_jw_key(w, name);
     sp_jw_int(w, v);
+}
+
+void
+sp_jw_kfixed(struct sp_jw *w, const char *name, double v, int decimals)
+{
+    sp_jw_key(w, name);
+    sp_jw_fixed(w, v, decimals);
 }
 
 void

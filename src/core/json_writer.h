@@ -37,6 +37,7 @@ void sp_jw_end(struct sp_jw *w);
 void sp_jw_str(struct sp_jw *w, const char *s);   /* NULL writes null */
 void sp_jw_strn(struct sp_jw *w, const char *s, size_t n);
 void sp_jw_int(struct sp_jw *w, long long v);
+void sp_jw_fixed(struct sp_jw *w, double v, int decimals);   /* e.g. 12.5 */
 void sp_jw_bool(struct sp_jw *w, bool v);
 void sp_jw_null(struct sp_jw *w);
 void sp_jw_raw(struct sp_jw *w, const char *json); /* NULL writes null */
@@ -47,6 +48,7 @@ void sp_jw_key(struct sp_jw *w, const char *name);
 /* key + value in one call. */
 void sp_jw_kstr(struct sp_jw *w, const char *name, const char *s);
 void sp_jw_kint(struct sp_jw *w, const char *name, long long v);
+void sp_jw_kfixed(struct sp_jw *w, const char *name, double v, int decimals);
 void sp_jw_kbool(struct sp_jw *w, const char *name, bool v);
 void sp_jw_knull(struct sp_jw *w, const char *name);
 void sp_jw_kraw(struct sp_jw *w, const char *name, const char *json);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/json_writer.h"
 #include "db/db.h"
 
 void
@@ -85,14 +86,25 @@ sp_ticket_change_init(struct sp_ticket_change *c, struct sp_ctx *ctx,
     c->ctx = ctx;
 }
 
+/* The next item of a comma-separated list kept in b (the statement wraps
+ * it in [ ]), as an object opened on w. */
+static void
+list_item_object(struct sp_buf *b, struct sp_jw *w)
+{
+    if (b->len > 0)
+        sp_buf_putc(b, ',');
+    sp_jw_init(w, b);
+    sp_jw_object(w);
+}
+
 void
 sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata)
 {
-    if (c->events.len > 0)
-        sp_buf_putc(&c->events, ',');
-    sp_buf_puts(&c->events, "{\"event_type\":");
-    sp_buf_json_cstr(&c->events, type);
-    sp_buf_printf(&c->events, ",\"metadata\":%s}", metadata ? metadata : "{}");
+    struct sp_jw w;
+    list_item_object(&c->events, &w);
+    sp_jw_kstr(&w, "event_type", type);
+    sp_jw_kraw(&w, "metadata", metadata ? metadata : "{}");
+    sp_jw_end(&w);
     c->nevents++;
 }
 
@@ -100,18 +112,23 @@ void
 sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
                      const char *channel, const char *recipient, const char *payload)
 {
-    struct sp_buf *b = &c->outbox;
-    if (b->len > 0)
-        sp_buf_putc(b, ',');
-    sp_buf_puts(b, "{\"kind\":");
-    sp_buf_json_cstr(b, kind);
-    sp_buf_puts(b, ",\"event_type\":");
-    sp_buf_json_cstr(b, event_type);
-    sp_buf_puts(b, ",\"channel\":");
-    sp_buf_json_cstr(b, channel);
-    sp_buf_puts(b, ",\"recipient\":");
-    sp_buf_json_cstr(b, recipient);
-    sp_buf_printf(b, ",\"payload\":%s}", payload ? payload : "{}");
+    struct sp_jw w;
+    list_item_object(&c->outbox, &w);
+    sp_jw_kstr(&w, "kind", kind);
+    sp_jw_kstr(&w, "event_type", event_type);
+    sp_jw_kstr(&w, "channel", channel);
+    sp_jw_kstr(&w, "recipient", recipient);
+    sp_jw_kraw(&w, "payload", payload ? payload : "{}");
+    sp_jw_end(&w);
+}
+
+void
+sp_ticket_payload_begin(struct sp_jw *w, struct sp_buf *b, const struct sp_ticket_state *t)
+{
+    sp_jw_init(w, b);
+    sp_jw_object(w);
+    sp_jw_kint(w, "ticket_id", t->id);
+    sp_jw_kstr(w, "public_id", t->public_id);
 }
 
 /* {"from":"a","to":"b"} for an event's metadata. */
@@ -120,11 +137,12 @@ from_to(struct sp_ticket_change *c, const char *from, const char *to)
 {
     struct sp_buf b;
     sp_buf_init(&b, c->ctx->arena, 64);
-    sp_buf_puts(&b, "{\"from\":");
-    sp_buf_json_cstr(&b, from);
-    sp_buf_puts(&b, ",\"to\":");
-    sp_buf_json_cstr(&b, to);
-    sp_buf_putc(&b, '}');
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "from", from);
+    sp_jw_kstr(&w, "to", to);
+    sp_jw_end(&w);
     return b.data;
 }
 
@@ -223,16 +241,23 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
         return;
     c->after.assigned_agent_id = agent_id;
     struct sp_arena *a = c->ctx->arena;
-    const char *meta = sp_arena_sprintf(a, "{\"from\":%s,\"to\":%s}",
-                                        from ? sp_arena_sprintf(a, "%lld", from) : "null",
-                                        agent_id ? sp_arena_sprintf(a, "%lld", agent_id) : "null");
-    sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta);
+    struct sp_buf meta;
+    sp_buf_init(&meta, a, 64);
+    struct sp_jw w;
+    sp_jw_init(&w, &meta);
+    sp_jw_object(&w);
+    sp_jw_key(&w, "from");
+    from ? sp_jw_int(&w, from) : sp_jw_null(&w);
+    sp_jw_key(&w, "to");
+    agent_id ? sp_jw_int(&w, agent_id) : sp_jw_null(&w);
+    sp_jw_end(&w);
+    sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta.data);
     if (agent_id != 0) {
         struct sp_buf payload;
         sp_buf_init(&payload, a, 128);
-        sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
-        sp_buf_json_cstr(&payload, c->after.public_id);
-        sp_buf_printf(&payload, ",\"agent_id\":%lld}", agent_id);
+        sp_ticket_payload_begin(&w, &payload, &c->after);
+        sp_jw_kint(&w, "agent_id", agent_id);
+        sp_jw_end(&w);
         sp_ticket_add_outbox(c, "notification", "ticket.assigned", "agent",
                              sp_arena_sprintf(a, "%lld", agent_id), payload.data);
     }
@@ -313,10 +338,11 @@ queue_webhooks(struct sp_ticket_change *c)
 {
     struct sp_buf payload;
     sp_buf_init(&payload, c->ctx->arena, 128);
-    sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
-    sp_buf_json_cstr(&payload, c->after.public_id);
-    sp_buf_printf(&payload, ",\"status\":\"%s\",\"priority\":\"%s\"}",
-                  sp_status_name(c->after.status), sp_priority_name(c->after.priority));
+    struct sp_jw w;
+    sp_ticket_payload_begin(&w, &payload, &c->after);
+    sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
+    sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
+    sp_jw_end(&w);
     if (c->message_body != NULL && !c->message_internal)
         sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
                              payload.data);

@@ -89,6 +89,10 @@ void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
 /* Adds an outbox row (payload is a JSON object text). */
+/* Starts the payload object every ticket event carries ({"ticket_id",
+ * "public_id", ...): the caller adds its members and ends it. */
+struct sp_jw;
+void sp_ticket_payload_begin(struct sp_jw *w, struct sp_buf *b, const struct sp_ticket_state *t);
 void sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
                           const char *channel, const char *recipient, const char *payload);
 /* The first public agent reply (SLA first response). */

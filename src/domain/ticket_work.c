@@ -7,8 +7,9 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/clock.h"
 #include "core/buf.h"
+#include "core/clock.h"
+#include "core/json_writer.h"
 #include "db/db.h"
 #include "domain/agents.h"
 #include "domain/categories.h"
@@ -164,18 +165,20 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     struct sp_arena *a = c->ctx->arena;
     struct sp_buf meta;
     sp_buf_init(&meta, a, 128);
-    sp_buf_puts(&meta, "{\"reason\":");
-    sp_buf_json_cstr(&meta, e->reason);
-    sp_buf_printf(&meta, ",\"provider_id\":%lld}", provider);
+    struct sp_jw w;
+    sp_jw_init(&w, &meta);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "reason", e->reason);
+    sp_jw_kint(&w, "provider_id", provider);
+    sp_jw_end(&w);
     sp_ticket_add_event(c, "escalated", meta.data);
     struct sp_buf payload;
     sp_buf_init(&payload, a, 256);
-    sp_buf_printf(&payload, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
-    sp_buf_json_cstr(&payload, c->after.public_id);
-    sp_buf_printf(&payload, ",\"provider_id\":%lld,\"priority\":\"%s\",\"reason\":", provider,
-                  sp_priority_name(c->after.priority));
-    sp_buf_json_cstr(&payload, e->reason);
-    sp_buf_putc(&payload, '}');
+    sp_ticket_payload_begin(&w, &payload, &c->after);
+    sp_jw_kint(&w, "provider_id", provider);
+    sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
+    sp_jw_kstr(&w, "reason", e->reason);
+    sp_jw_end(&w);
     const char *recipient = sp_arena_sprintf(a, "%lld", provider);
     sp_ticket_add_outbox(c, "notification", "ticket.escalated", "provider_operations", recipient,
                          payload.data);

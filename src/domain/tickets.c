@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/tier.h"
 #include "db/db.h"
@@ -311,6 +312,65 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
                            ctx->agent_max_open, &it->assignee, p);
 }
 
+/* The events of a new ticket (created; assigned when routing picked an
+ * agent) and its outbox rows: ticket.created for webhooks (API.md §11; the
+ * statement adds the ids to the payload), ticket.assigned for the agent. */
+static void
+created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct intake *it,
+               struct sp_buf *events, struct sp_buf *outbox)
+{
+    struct sp_jw w;
+    sp_buf_init(events, a, 256);
+    sp_jw_init(&w, events);
+    sp_jw_array(&w);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "event_type", "created");
+    sp_jw_kstr(&w, "actor_type", "customer");
+    sp_jw_kstr(&w, "performed_by", in->customer_id);
+    sp_jw_kobject(&w, "metadata");
+    sp_jw_kstr(&w, "to", "open");
+    sp_jw_kstr(&w, "source", sp_source_names[in->source]);
+    sp_jw_kstr(&w, "priority", sp_priority_name(it->priority));
+    sp_jw_end(&w);
+    sp_jw_end(&w);
+    if (it->assignee != 0) {
+        sp_jw_object(&w);
+        sp_jw_kstr(&w, "event_type", "assigned");
+        sp_jw_kstr(&w, "actor_type", "system");
+        sp_jw_knull(&w, "performed_by");
+        sp_jw_kobject(&w, "metadata");
+        sp_jw_knull(&w, "from");
+        sp_jw_kint(&w, "to", it->assignee);
+        sp_jw_kbool(&w, "routing", true);
+        sp_jw_end(&w);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+
+    sp_buf_init(outbox, a, 256);
+    sp_jw_init(&w, outbox);
+    sp_jw_array(&w);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "kind", "webhook");
+    sp_jw_kstr(&w, "event_type", "ticket.created");
+    sp_jw_kstr(&w, "channel", "webhook");
+    sp_jw_knull(&w, "recipient");
+    sp_jw_kraw(&w, "payload", "{}");
+    sp_jw_end(&w);
+    if (it->assignee != 0) {
+        sp_jw_object(&w);
+        sp_jw_kstr(&w, "kind", "notification");
+        sp_jw_kstr(&w, "event_type", "ticket.assigned");
+        sp_jw_kstr(&w, "channel", "agent");
+        sp_jw_kstr(&w, "recipient", sp_arena_sprintf(a, "%lld", it->assignee));
+        sp_jw_kobject(&w, "payload");
+        sp_jw_kint(&w, "agent_id", it->assignee);
+        sp_jw_end(&w);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+}
+
 enum sp_rc
 sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_ticket *out,
                  struct sp_problem *p)
@@ -319,28 +379,8 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     if (intake(ctx, in, &it, p) != SP_OK)
         return p->rc;
     struct sp_arena *a = ctx->arena;
-    struct sp_buf events;
-    sp_buf_init(&events, a, 256);
-    sp_buf_puts(&events, "[{\"event_type\":\"created\",\"actor_type\":\"customer\",\"performed_by\":");
-    sp_buf_json_cstr(&events, in->customer_id);
-    sp_buf_printf(&events, ",\"metadata\":{\"to\":\"open\",\"source\":\"%s\",\"priority\":\"%s\"}}",
-                  sp_source_names[in->source], sp_priority_name(it.priority));
-    /* ticket.created for webhooks (API.md §11); payload ids are added in SQL */
-    const char *outbox = "[{\"kind\":\"webhook\",\"event_type\":\"ticket.created\","
-                         "\"channel\":\"webhook\",\"recipient\":null,\"payload\":{}}]";
-    if (it.assignee != 0) {
-        sp_buf_printf(&events, ",{\"event_type\":\"assigned\",\"actor_type\":\"system\","
-                               "\"performed_by\":null,\"metadata\":{\"from\":null,\"to\":%lld,"
-                               "\"routing\":true}}",
-                      it.assignee);
-        outbox = sp_arena_sprintf(a, "[{\"kind\":\"webhook\",\"event_type\":\"ticket.created\","
-                                     "\"channel\":\"webhook\",\"recipient\":null,\"payload\":{}},"
-                                     "{\"kind\":\"notification\",\"event_type\":\"ticket.assigned\","
-                                     "\"channel\":\"agent\",\"recipient\":\"%lld\","
-                                     "\"payload\":{\"agent_id\":%lld}}]",
-                                  it.assignee, it.assignee);
-    }
-    sp_buf_putc(&events, ']');
+    struct sp_buf events, outbox;
+    created_events(a, in, &it, &events, &outbox);
     if (in->contact != NULL && sp_contact_save(ctx, in->customer_id, in->contact, p) != SP_OK)
         return p->rc;
 
@@ -359,7 +399,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
             sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
             sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
             sp_arena_sprintf(a, "%lld", (long long)it.now),
-            events.data, outbox, sp_arena_sprintf(a, "%lld", in->chat_session_id),
+            events.data, outbox.data, sp_arena_sprintf(a, "%lld", in->chat_session_id),
         };
         PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
         if (r == NULL)
