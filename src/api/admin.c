@@ -36,19 +36,18 @@ respond_row(struct sp_req *r, int status, const char *row)
     return SP_OK;
 }
 
+/* The rows are rendered by PostgreSQL (json_build_object, one kind of
+ * result: every admin row); the envelope is the API's. */
 static enum sp_rc
 respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
 {
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"data\":[");
+    sp_api_list_begin(b);
     for (size_t i = 0; i < rows->n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
+        sp_api_list_item(b, i);
         sp_buf_puts(b, rows->json[i]);
     }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "next_cursor", "a", rows->next_after);
-    sp_buf_putc(b, '}');
+    sp_api_list_end(r, b, "a", rows->next_after);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -56,19 +55,23 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
 typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
                                struct sp_table_rows *out, struct sp_problem *p);
 
+enum { AL_LIMIT, AL_CURSOR, AL_COUNT };
+
+static const struct sp_query_spec list_query[AL_COUNT] = {
+    [AL_LIMIT] = SP_API_LIMIT("limit", 25),
+    [AL_CURSOR] = SP_API_CURSOR("cursor", "a"),
+};
+
 /* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
 list(struct sp_req *r, list_fn fn, struct sp_problem *p)
 {
-    int limit;
-    long long after;
-    sp_api_query_limit(r, "limit", 25, 100, &limit, p);
-    sp_api_query_cursor(r, "cursor", "a", &after, p);
-    if (p->rc != SP_OK)
+    struct sp_query_value q[AL_COUNT];
+    if (sp_query_read(r, list_query, AL_COUNT, q, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
-    if (fn(&ctx, after, limit, &rows, p) != SP_OK)
+    if (fn(&ctx, q[AL_CURSOR].i, (int)q[AL_LIMIT].i, &rows, p) != SP_OK)
         return p->rc;
     return respond_rows(r, &rows);
 }

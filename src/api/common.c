@@ -39,50 +39,6 @@ sp_api_buf(struct sp_req *r)
     return b;
 }
 
-enum sp_rc
-sp_api_query_limit(struct sp_req *r, const char *name, int def, int max, int *out,
-                   struct sp_problem *p)
-{
-    const char *v = sp_req_query(r, name);
-    if (v == NULL) {
-        *out = def;
-        return SP_OK;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno != 0 || end == v || *end != '\0' || n < 1 || n > max) {
-        sp_problem_field(p, name, "invalid",
-                         sp_arena_sprintf(r->arena, "must be an integer from 1 to %d", max));
-        return SP_INVALID;
-    }
-    *out = (int)n;
-    return SP_OK;
-}
-
-enum sp_rc
-sp_api_query_cursor(struct sp_req *r, const char *name, const char *kind, long long *pos,
-                    struct sp_problem *p)
-{
-    *pos = 0;
-    const char *v = sp_req_query(r, name);
-    if (v == NULL)
-        return SP_OK;
-    if (!sp_cursor_decode(v, kind, pos)) {
-        sp_problem_field(p, name, "invalid", "is not a cursor returned by this list");
-        return SP_INVALID;
-    }
-    return SP_OK;
-}
-
-void
-sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
-                   long long pos)
-{
-    sp_buf_printf(b, ",\"%s\":", name);
-    sp_buf_json_cstr(b, pos > 0 ? sp_cursor_encode(r->arena, kind, pos) : NULL);
-}
-
 const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
     [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("messages_limit", 100),
     [SP_API_MESSAGES_CURSOR] = SP_API_CURSOR("messages_cursor", "m"),
@@ -93,6 +49,14 @@ sp_api_set_flags(uint64_t set, bool *flags, int n)
 {
     for (int i = 0; i < n; i++)
         flags[i] = (set >> i) & 1;
+}
+
+void
+sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
+                   long long pos)
+{
+    sp_buf_printf(b, ",\"%s\":", name);
+    sp_buf_json_cstr(b, pos > 0 ? sp_cursor_encode(r->arena, kind, pos) : NULL);
 }
 
 void

@@ -17,12 +17,6 @@
 
 struct sp_ctx sp_api_ctx(struct sp_req *r);
 
-/* ?name= as an integer in 1..max (default def); 422 naming the field. */
-enum sp_rc sp_api_query_limit(struct sp_req *r, const char *name, int def, int max, int *out,
-                              struct sp_problem *p);
-/* ?name= as a cursor of the given kind; *pos = 0 when absent. */
-enum sp_rc sp_api_query_cursor(struct sp_req *r, const char *name, const char *kind,
-                               long long *pos, struct sp_problem *p);
 /* The paging parameters of a list (API.md §1), for sp_query_read tables:
  * ?limit= (1..100, default def) and ?cursor= of this list's kind. */
 #define SP_API_LIMIT(name, def)                                                              \
@@ -39,6 +33,11 @@ extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
 /* flags[i] = bit i of set, for i < n. */
 void sp_api_set_flags(uint64_t set, bool *flags, int n);
 
+/* Appends ,"name":"<cursor>" or ,"name":null (the chat history's
+ * envelope; the other lists use the envelope below). */
+void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
+                        long long pos);
+
 /* The list envelope {"data":[…],"next_cursor":"…"|null}: begin, then
  * sp_api_list_item() before each item, then end with the next position
  * of this kind (0: last page) or with a cursor text of its own (NULL:
@@ -48,9 +47,6 @@ void sp_api_list_item(struct sp_buf *b, size_t index);
 void sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next);
 void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
 
-/* Appends ,"name":"<cursor>" or ,"name":null. */
-void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
-                        long long pos);
 void sp_api_etag(struct sp_req *r, long long version);
 struct sp_buf *sp_api_buf(struct sp_req *r);
 

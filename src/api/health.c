@@ -6,39 +6,51 @@
 
 #include "api/app.h"
 #include "api/common.h"
+#include "core/arena.h"
+#include "core/json_writer.h"
 #include "domain/store.h"
+
+/* {"status":…[,"checks":{"database":…[,"migrations":…]}]} */
+static void
+answer(struct sp_req *r, int code, const char *status, const char *database,
+       const char *migrations)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "status", status);
+    if (database != NULL) {
+        sp_jw_kobject(&w, "checks");
+        sp_jw_kstr(&w, "database", database);
+        if (migrations != NULL)
+            sp_jw_kstr(&w, "migrations", migrations);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+    sp_resp_send(r, code, "application/json; charset=utf-8", b->data, b->len);
+}
 
 enum sp_rc
 sp_api_healthz(struct sp_req *r, struct sp_problem *p)
 {
     (void)p;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, "{\"status\":\"ok\"}");
-    sp_resp_json(r, 200, b);
+    answer(r, 200, "ok", NULL, NULL);
     return SP_OK;
 }
 
 enum sp_rc
 sp_api_readyz(struct sp_req *r, struct sp_problem *p)
 {
+    (void)p;
     const struct sp_app *app = r->env->app;
     int current = sp_store_schema_version(r->env->db);
-    struct sp_buf *b = sp_api_buf(r);
-    if (current < 0) {
-        sp_buf_puts(b, "{\"status\":\"unavailable\",\"checks\":{\"database\":\"unreachable\"}}");
-        sp_resp_send(r, 503, "application/json; charset=utf-8", b->data, b->len);
-        return SP_OK;
-    }
-    if (current != app->migrations_latest) {
-        sp_buf_printf(b,
-                      "{\"status\":\"unavailable\",\"checks\":{\"database\":\"ok\","
-                      "\"migrations\":\"at %d, expected %d\"}}",
-                      current, app->migrations_latest);
-        sp_resp_send(r, 503, "application/json; charset=utf-8", b->data, b->len);
-        return SP_OK;
-    }
-    (void)p;
-    sp_buf_puts(b, "{\"status\":\"ok\",\"checks\":{\"database\":\"ok\",\"migrations\":\"ok\"}}");
-    sp_resp_json(r, 200, b);
+    if (current < 0)
+        answer(r, 503, "unavailable", "unreachable", NULL);
+    else if (current != app->migrations_latest)
+        answer(r, 503, "unavailable", "ok",
+               sp_arena_sprintf(r->arena, "at %d, expected %d", current, app->migrations_latest));
+    else
+        answer(r, 200, "ok", "ok", "ok");
     return SP_OK;
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/json_writer.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -213,9 +214,12 @@ target_meta(struct monitor *m, const struct decision *d)
 {
     struct sp_buf b;
     sp_buf_init(&b, &m->work, 96);
-    sp_buf_puts(&b, "{\"target\":");
-    sp_buf_json_cstr(&b, d->target);
-    sp_buf_printf(&b, ",\"due_at\":\"%s\"}", ts(m, d->due_at));
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "target", d->target);
+    sp_jw_kstr(&w, "due_at", ts(m, d->due_at));
+    sp_jw_end(&w);
     return b.data;
 }
 
@@ -226,14 +230,13 @@ target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct
 {
     struct sp_buf b;
     sp_buf_init(&b, &m->work, 160);
-    sp_buf_printf(&b, "{\"ticket_id\":%lld,\"public_id\":", c->after.id);
-    sp_buf_json_cstr(&b, c->after.public_id);
-    sp_buf_puts(&b, ",\"target\":");
-    sp_buf_json_cstr(&b, d->target);
-    sp_buf_printf(&b, ",\"due_at\":\"%s\"", ts(m, d->due_at));
+    struct sp_jw w;
+    sp_ticket_payload_begin(&w, &b, &c->after);
+    sp_jw_kstr(&w, "target", d->target);
+    sp_jw_kstr(&w, "due_at", ts(m, d->due_at));
     if (with_priority)
-        sp_buf_printf(&b, ",\"priority\":\"%s\"", sp_priority_name(c->after.priority));
-    sp_buf_putc(&b, '}');
+        sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
+    sp_jw_end(&w);
     return b.data;
 }
 

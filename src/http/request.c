@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/json.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 
 static const char *const method_names[SP_METHOD_MAX] = {
@@ -345,30 +346,27 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     const char *detail = status >= 500 && status != 503 ? "an internal error occurred" : p->detail;
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
-    sp_buf_puts(&b, "{\"type\":");
-    sp_buf_json_cstr(&b, sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
-    sp_buf_puts(&b, ",\"title\":");
-    sp_buf_json_cstr(&b, k->title);
-    sp_buf_printf(&b, ",\"status\":%d,\"code\":", status);
-    sp_buf_json_cstr(&b, code);
-    sp_buf_puts(&b, ",\"detail\":");
-    sp_buf_json_cstr(&b, detail[0] ? detail : k->title);
-    sp_buf_puts(&b, ",\"request_id\":");
-    sp_buf_json_cstr(&b, r->request_id);
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "type", sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
+    sp_jw_kstr(&w, "title", k->title);
+    sp_jw_kint(&w, "status", status);
+    sp_jw_kstr(&w, "code", code);
+    sp_jw_kstr(&w, "detail", detail[0] ? detail : k->title);
+    sp_jw_kstr(&w, "request_id", r->request_id);
     if (p->nerrors > 0) {
-        sp_buf_puts(&b, ",\"errors\":[");
+        sp_jw_karray(&w, "errors");
         for (size_t i = 0; i < p->nerrors; i++) {
-            sp_buf_puts(&b, i ? ",{\"field\":" : "{\"field\":");
-            sp_buf_json_cstr(&b, p->errors[i].field);
-            sp_buf_puts(&b, ",\"code\":");
-            sp_buf_json_cstr(&b, p->errors[i].code);
-            sp_buf_puts(&b, ",\"message\":");
-            sp_buf_json_cstr(&b, p->errors[i].message);
-            sp_buf_putc(&b, '}');
+            sp_jw_object(&w);
+            sp_jw_kstr(&w, "field", p->errors[i].field);
+            sp_jw_kstr(&w, "code", p->errors[i].code);
+            sp_jw_kstr(&w, "message", p->errors[i].message);
+            sp_jw_end(&w);
         }
-        sp_buf_putc(&b, ']');
+        sp_jw_end(&w);
     }
-    sp_buf_putc(&b, '}');
+    sp_jw_end(&w);
     if (k->challenge != NULL)
         sp_resp_header(r, "WWW-Authenticate", k->challenge);
     if (!p->logged) {
