@@ -219,7 +219,8 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
     const char *name = prepared ? st->name : "";
     *sent = false;
     if (prepared == NULL || !*prepared) {
-        PGresult *pr = PQprepare(db->conn, name, st->sql, st->nparams, NULL);
+        const char *sql = st->positional_sql != NULL ? st->positional_sql : st->sql;
+        PGresult *pr = PQprepare(db->conn, name, sql, st->nparams, NULL);
         if (!result_ok(pr))
             return pr;
         PQclear(pr);
@@ -278,6 +279,64 @@ static_flag(struct sp_db *db, const void *key)
     return &db->prepared[((const struct sp_stmt *)key)->slot];
 }
 
+/* The index of the identifier at s (len bytes) in names, or -1. */
+static int
+name_index(const char *const *names, const char *s, size_t len)
+{
+    for (int i = 0; names[i] != NULL; i++)
+        if (strlen(names[i]) == len && strncmp(names[i], s, len) == 0)
+            return i;
+    return -1;
+}
+
+static bool
+ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+char *
+sp_db_positional_sql(const char *sql, const char *const *names, char *err, size_t errlen)
+{
+    /* "$NNN" is never longer than ":x" + 2 for our few parameters. */
+    size_t cap = strlen(sql) * 2 + 1;
+    char *out = malloc(cap);
+    if (out == NULL)
+        abort();
+    size_t o = 0;
+    for (const char *s = sql; *s != '\0';) {
+        if (*s == '\'') {                   /* a string literal, '' inside */
+            const char *e = s + 1;
+            while (*e != '\0' && !(*e == '\'' && e[1] != '\''))
+                e += *e == '\'' ? 2 : 1;
+            size_t n = (size_t)(e - s) + (*e != '\0');
+            memcpy(out + o, s, n);
+            o += n;
+            s += n;
+        } else if (s[0] == ':' && s[1] == ':') {   /* a cast */
+            memcpy(out + o, s, 2);
+            o += 2;
+            s += 2;
+        } else if (s[0] == ':' && s[1] >= 'a' && s[1] <= 'z') {
+            size_t len = 1;
+            while (ident_char(s[1 + len]))
+                len++;
+            int k = name_index(names, s + 1, len);
+            if (k < 0) {
+                snprintf(err, errlen, "unknown parameter :%.*s", (int)len, s + 1);
+                free(out);
+                return NULL;
+            }
+            o += (size_t)snprintf(out + o, cap - o, "$%d", k + 1);
+            s += 1 + len;
+        } else {
+            out[o++] = *s++;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 PGresult *
 sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
            struct sp_problem *p)
@@ -286,6 +345,14 @@ sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char 
         if (next_slot >= SP_DB_MAX_STMTS)
             abort(); /* a programming error: raise SP_DB_MAX_STMTS */
         st->slot = next_slot++;
+    }
+    if (st->names != NULL && st->positional_sql == NULL) {
+        char err[128];
+        st->positional_sql = sp_db_positional_sql(st->sql, st->names, err, sizeof(err));
+        if (st->positional_sql == NULL) {
+            sp_log_msg(SP_LOG_ERROR, "db_bad_statement", "%s: %s", st->name, err);
+            abort();  /* a programming error, found by any test that runs it */
+        }
     }
     return exec_named(db, a, st, params, static_flag, st, p);
 }
@@ -313,7 +380,7 @@ sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *sql, int np
     unsigned long long h = sp_fnv1a(SP_FNV1A_INIT, sql, strlen(sql));
     char name[32];
     snprintf(name, sizeof(name), "dyn_%016llx", h);
-    struct sp_stmt st = {name, sql, nparams, read_only, 0};
+    struct sp_stmt st = {name, sql, nparams, read_only, 0, NULL, NULL};
     return exec_named(db, a, &st, params, dynamic_flag, &h, p);
 }
 

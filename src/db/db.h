@@ -29,9 +29,28 @@ struct sp_stmt {
     int nparams;
     bool read_only;     /* may run again after its connection was lost */
     int slot;           /* 0 = not registered yet */
+    /* Named parameters (SP_STMT_NAMED): the SQL says :name, params[i] is
+     * the value of names[i]; rewritten to $n once per process. */
+    const char *const *names;
+    char *positional_sql;
 };
-#define SP_STMT(name, sql, nparams) {name, sql, nparams, false, 0}
-#define SP_STMT_READ(name, sql, nparams) {name, sql, nparams, true, 0}
+#define SP_STMT(name, sql, nparams) {name, sql, nparams, false, 0, NULL, NULL}
+#define SP_STMT_READ(name, sql, nparams) {name, sql, nparams, true, 0, NULL, NULL}
+/* For long statements, where $17 means nothing to a reader and one added
+ * parameter would shift the others: names is NULL-terminated and indexed
+ * by the caller's enum, so params[] is filled by name too:
+ *   enum { CP_ID, CP_NOW, CP_COUNT };
+ *   static const char *const create_names[CP_COUNT + 1] = {
+ *       [CP_ID] = "id", [CP_NOW] = "now", NULL};
+ *   static struct sp_stmt create = SP_STMT_NAMED("x_create",
+ *       "INSERT … VALUES (:id, :now, :now)", create_names, CP_COUNT);
+ *   const char *params[CP_COUNT] = {[CP_ID] = …, [CP_NOW] = …}; */
+#define SP_STMT_NAMED(name, sql, names, count) {name, sql, count, false, 0, names, NULL}
+
+/* The SQL of a named-parameter statement with $n for each :name (n = its
+ * index in names + 1); "::" casts and quoted strings are left alone.
+ * malloc'd; NULL with err filled for a name not in names. */
+char *sp_db_positional_sql(const char *sql, const char *const *names, char *err, size_t errlen);
 #define SP_DB_MAX_STMTS 256
 #define SP_DB_MAX_DYNAMIC 128
 

@@ -63,14 +63,18 @@ sp_sla_targets_pick(const char *policies_json, enum sp_priority p)
     struct json_object *arr = policies_json != NULL ? json_tokener_parse(policies_json) : NULL;
     size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
     for (size_t i = 0; i < n; i++) {
-        struct json_object *row = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(row, json_type_array) || json_object_array_length(row) != 3)
+        /* Rows are read by member name (SP_SLA_POLICIES_JSON). */
+        struct json_object *row = json_object_array_get_idx(arr, i), *prio, *first, *res;
+        if (!json_object_object_get_ex(row, "priority", &prio) ||
+            !json_object_object_get_ex(row, "first_response_minutes", &first) ||
+            !json_object_object_get_ex(row, "resolution_minutes", &res) ||
+            !json_object_is_type(prio, json_type_string) ||
+            !json_object_is_type(first, json_type_int) || !json_object_is_type(res, json_type_int))
             continue;
-        const char *prio = json_object_get_string(json_object_array_get_idx(row, 0));
-        if (prio == NULL || p >= SP_PRIORITY_MAX || strcmp(prio, priority_names[p]) != 0)
+        if (p >= SP_PRIORITY_MAX || strcmp(json_object_get_string(prio), priority_names[p]) != 0)
             continue;
-        t.first_response_minutes = json_object_get_int(json_object_array_get_idx(row, 1));
-        t.resolution_minutes = json_object_get_int(json_object_array_get_idx(row, 2));
+        t.first_response_minutes = json_object_get_int(first);
+        t.resolution_minutes = json_object_get_int(res);
         break;  /* the first match: the list puts the category's own rows first */
     }
     json_object_put(arr);

@@ -110,8 +110,10 @@ enum sp_rc sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
  * NULL for none) may use, as sp_sla_targets_pick() reads them: the
  * category's own rows first, then the priority defaults (API.md §5.2). */
 #define SP_SLA_POLICIES_JSON(category_expr)                                          \
-    "(SELECT coalesce(json_agg(json_build_array(s.priority, s.first_response_minutes," \
-    " s.resolution_minutes) ORDER BY s.category_id NULLS LAST, s.priority), '[]')::text" \
+    "(SELECT coalesce(json_agg(json_build_object('priority', s.priority,"            \
+    " 'first_response_minutes', s.first_response_minutes,"                            \
+    " 'resolution_minutes', s.resolution_minutes)"                                    \
+    " ORDER BY s.category_id NULLS LAST, s.priority), '[]')::text"                    \
     " FROM support_sla_policies s"                                                   \
     " WHERE s.category_id IS NULL OR s.category_id = " category_expr ")"
 

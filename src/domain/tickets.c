@@ -23,18 +23,36 @@
 
 const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", NULL};
 
-/* The columns every ticket read returns, in the order sp_ticket_read_row()
- * expects; the customer view ignores the agent-only ones. */
-#define TICKET_COLS                                                                 \
-    "t.id, t.public_id, t.customer_id, t.subject, t.description, t.status,"         \
-    " t.priority, t.source, c.slug, t.provider_id, t.booking_id, t.metadata,"       \
-    " support_ts(t.created_at), support_ts(t.updated_at), support_ts(t.closed_at)," \
-    " support_ts(t.last_message_at), t.version, t.message_count,"                   \
-    " t.assigned_agent_id, support_ts(t.sla_due_at),"                               \
-    " support_ts(t.first_response_due_at), support_ts(t.first_responded_at),"       \
-    " support_ts(t.resolution_due_at), support_ts(t.escalated_at),"                 \
-    " t.sla_paused_at IS NOT NULL, t.sla_breached, round(t.sentiment::numeric, 3),"  \
-    " pr.name, ct.name_enc, ct.email_enc, ct.phone_enc, ct.tier"
+/* The columns every ticket read returns: one list makes both the SELECT
+ * list and the enum sp_ticket_read_row() reads by, so a column added,
+ * removed or moved here moves its index with it. The customer view
+ * ignores the agent-only ones. */
+#define TC_SQL(name, expr) expr
+#define TC_ENUM(name, expr) TC_##name,
+#define TICKET_COLUMNS(C, SEP)                                                      \
+    C(ID, "t.id") SEP C(PUBLIC_ID, "t.public_id") SEP                               \
+    C(CUSTOMER_ID, "t.customer_id") SEP C(SUBJECT, "t.subject") SEP                 \
+    C(DESCRIPTION, "t.description") SEP C(STATUS, "t.status") SEP                   \
+    C(PRIORITY, "t.priority") SEP C(SOURCE, "t.source") SEP C(CATEGORY, "c.slug") SEP \
+    C(PROVIDER_ID, "t.provider_id") SEP C(BOOKING_ID, "t.booking_id") SEP           \
+    C(METADATA, "t.metadata") SEP C(CREATED_AT, "support_ts(t.created_at)") SEP     \
+    C(UPDATED_AT, "support_ts(t.updated_at)") SEP                                   \
+    C(CLOSED_AT, "support_ts(t.closed_at)") SEP                                     \
+    C(LAST_MESSAGE_AT, "support_ts(t.last_message_at)") SEP C(VERSION, "t.version") SEP \
+    C(MESSAGE_COUNT, "t.message_count") SEP                                         \
+    C(ASSIGNED_AGENT_ID, "t.assigned_agent_id") SEP                                 \
+    C(SLA_DUE_AT, "support_ts(t.sla_due_at)") SEP                                   \
+    C(FIRST_RESPONSE_DUE_AT, "support_ts(t.first_response_due_at)") SEP             \
+    C(FIRST_RESPONDED_AT, "support_ts(t.first_responded_at)") SEP                   \
+    C(RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)") SEP                     \
+    C(ESCALATED_AT, "support_ts(t.escalated_at)") SEP                               \
+    C(SLA_PAUSED, "t.sla_paused_at IS NOT NULL") SEP C(SLA_BREACHED, "t.sla_breached") SEP \
+    C(SENTIMENT, "round(t.sentiment::numeric, 3)") SEP C(PRIORITY_RULE, "pr.name") SEP \
+    C(CONTACT_NAME, "ct.name_enc") SEP C(CONTACT_EMAIL, "ct.email_enc") SEP         \
+    C(CONTACT_PHONE, "ct.phone_enc") SEP C(CONTACT_TIER, "ct.tier")
+#define TICKET_COLS TICKET_COLUMNS(TC_SQL, ", ")
+enum ticket_column { TICKET_COLUMNS(TC_ENUM, ) TC_COUNT };
+_Static_assert(TC_COUNT == SP_TICKET_NCOLS, "SP_TICKET_NCOLS is the length of TICKET_COLUMNS");
 #define TICKET_JOINS                                                                \
     " LEFT JOIN support_categories c ON c.id = t.category_id"                       \
     " LEFT JOIN support_priority_rules pr ON pr.id = t.priority_rule_id"            \
@@ -44,37 +62,70 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
 const char sp_ticket_columns[] = TICKET_COLS;
 const char sp_ticket_joins[] = TICKET_JOINS;
 
-#define MESSAGE_COLS                                                                \
-    "m.id, m.sender_type, m.sender_id, m.body, m.attachments, m.is_internal,"       \
-    " support_ts(m.created_at)"
+/* A message's columns, after a ticket's (same scheme). */
+#define MESSAGE_COLUMNS(C, SEP)                                                     \
+    C(ID, "m.id") SEP C(SENDER_TYPE, "m.sender_type") SEP C(SENDER_ID, "m.sender_id") SEP \
+    C(BODY, "m.body") SEP C(ATTACHMENTS, "m.attachments") SEP                       \
+    C(IS_INTERNAL, "m.is_internal") SEP C(CREATED_AT, "support_ts(m.created_at)")
+#define MC_ENUM(name, expr) MC_##name,
+#define MESSAGE_COLS MESSAGE_COLUMNS(TC_SQL, ", ")
+enum message_column { MESSAGE_COLUMNS(MC_ENUM, ) MC_COUNT };
 
 /* The category (if any), the active priority rules and the SLA policies
  * that may apply, in one round trip: the category is joined here rather
- * than read through sp_category_by_slug, under the same rule. */
+ * than read through sp_category_by_slug, under the same rule. Its columns,
+ * in the order of the SELECT: */
+enum intake_column {
+    IC_CATEGORY_ID, IC_DEFAULT_PRIORITY, IC_ROUTING, IC_TEAM, IC_SKILL, IC_RULES, IC_SLA
+};
 static struct sp_stmt intake_stmt = SP_STMT_READ(
     "ticket_intake",
     "SELECT c.id, c.default_priority, c.routing, c.team, c.required_skill,"
-    " (SELECT coalesce(json_agg(json_build_array(r.id, r.version, r.name,"
-    "    coalesce(r.category_id, 0), r.customer_tier, r.pattern, r.sentiment_below,"
-    "    r.priority) ORDER BY r.position, r.id), '[]')::text"
+    " (SELECT coalesce(json_agg(json_build_object('id', r.id, 'version', r.version,"
+    "    'name', r.name, 'category_id', coalesce(r.category_id, 0),"
+    "    'customer_tier', r.customer_tier, 'pattern', r.pattern,"
+    "    'sentiment_below', r.sentiment_below, 'priority', r.priority)"
+    "    ORDER BY r.position, r.id), '[]')::text"
     "  FROM support_priority_rules r WHERE r.is_active)"
     " , " SP_SLA_POLICIES_JSON("c.id")
     " FROM (SELECT 1) AS one"
     " LEFT JOIN support_categories c ON " SP_CATEGORY_ACTIVE_SLUG("c", "$1"),
     1);
 
-static struct sp_stmt create_stmt = SP_STMT(
+/* The create statement's parameters, by name (SP_STMT_NAMED). */
+enum create_param {
+    CP_PUBLIC_ID, CP_CUSTOMER_ID, CP_CATEGORY_ID, CP_SOURCE, CP_SUBJECT, CP_DESCRIPTION,
+    CP_PROVIDER_ID, CP_BOOKING_ID, CP_METADATA, CP_PRIORITY, CP_SENTIMENT, CP_RULE_ID,
+    CP_ASSIGNEE, CP_FIRST_RESPONSE_DUE, CP_RESOLUTION_DUE, CP_SLA_DUE, CP_NOW, CP_EVENTS,
+    CP_OUTBOX, CP_CHAT_SESSION_ID, CP_COUNT
+};
+
+static const char *const create_params[CP_COUNT + 1] = {
+    [CP_PUBLIC_ID] = "public_id", [CP_CUSTOMER_ID] = "customer_id",
+    [CP_CATEGORY_ID] = "category_id", [CP_SOURCE] = "source", [CP_SUBJECT] = "subject",
+    [CP_DESCRIPTION] = "description", [CP_PROVIDER_ID] = "provider_id",
+    [CP_BOOKING_ID] = "booking_id", [CP_METADATA] = "metadata", [CP_PRIORITY] = "priority",
+    [CP_SENTIMENT] = "sentiment", [CP_RULE_ID] = "rule_id", [CP_ASSIGNEE] = "assignee",
+    [CP_FIRST_RESPONSE_DUE] = "first_response_due_ms", [CP_RESOLUTION_DUE] = "resolution_due_ms",
+    [CP_SLA_DUE] = "sla_due_ms", [CP_NOW] = "now_ms", [CP_EVENTS] = "events",
+    [CP_OUTBOX] = "outbox", [CP_CHAT_SESSION_ID] = "chat_session_id", NULL,
+};
+
+static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "ticket_create",
     "WITH t AS ("
     "  INSERT INTO support_tickets (public_id, customer_id, category_id, source, subject,"
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
     "    resolution_due_at, sla_due_at, created_at, updated_at, chat_session_id)"
-    "  VALUES ($1, $2, nullif($3::bigint, 0), $4, $5, $6, $7::bigint, $8,"
-    "    coalesce($9::jsonb, '{}'), 1, support_from_ms($17::bigint), $10, $11::real,"
-    "    nullif($12::bigint, 0), nullif($13::bigint, 0), support_from_ms($14::bigint),"
-    "    support_from_ms($15::bigint), support_from_ms($16::bigint),"
-    "    support_from_ms($17::bigint), support_from_ms($17::bigint), nullif($20::bigint, 0))"
+    "  VALUES (:public_id, :customer_id, nullif(:category_id::bigint, 0), :source, :subject,"
+    "    :description, :provider_id::bigint, :booking_id, coalesce(:metadata::jsonb, '{}'), 1,"
+    "    support_from_ms(:now_ms::bigint), :priority, :sentiment::real,"
+    "    nullif(:rule_id::bigint, 0), nullif(:assignee::bigint, 0),"
+    "    support_from_ms(:first_response_due_ms::bigint),"
+    "    support_from_ms(:resolution_due_ms::bigint), support_from_ms(:sla_due_ms::bigint),"
+    "    support_from_ms(:now_ms::bigint), support_from_ms(:now_ms::bigint),"
+    "    nullif(:chat_session_id::bigint, 0))"
     "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("
@@ -88,18 +139,18 @@ static struct sp_stmt create_stmt = SP_STMT(
     "    metadata, created_at, updated_at)"
     "  SELECT t.id, x.event_type, x.actor_type, x.performed_by, x.metadata, t.created_at,"
     "    t.created_at"
-    "  FROM t, jsonb_to_recordset($18::jsonb)"
+    "  FROM t, jsonb_to_recordset(:events::jsonb)"
     "    AS x(event_type text, actor_type text, performed_by text, metadata jsonb)"
     "), o AS ("
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
     "  SELECT x.kind, x.event_type, x.channel, x.recipient, t.id,"
     "    x.payload || jsonb_build_object('ticket_id', t.id, 'public_id', t.public_id)"
-    "  FROM t, jsonb_to_recordset($19::jsonb)"
+    "  FROM t, jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
     ")"
     " SELECT " TICKET_COLS ", " MESSAGE_COLS
     " FROM t" TICKET_JOINS ", m",
-    20);
+    create_params, CP_COUNT);
 
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "ticket_get_customer",
@@ -154,50 +205,51 @@ void
 sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t)
 {
     memset(t, 0, sizeof(*t));
-    t->id = sp_db_int(r, row, 0);
-    t->public_id = sp_db_str(r, row, 1);
-    t->customer_id = sp_db_str(r, row, 2);
-    t->subject = sp_db_str(r, row, 3);
-    t->description = sp_db_str(r, row, 4);
-    t->status = sp_db_str(r, row, 5);
-    t->priority = sp_db_str(r, row, 6);
-    t->source = sp_db_str(r, row, 7);
-    t->category = sp_db_str(r, row, 8);
-    t->provider_id = sp_db_str(r, row, 9);
-    t->booking_id = sp_db_str(r, row, 10);
-    t->metadata_json = sp_db_str(r, row, 11);
-    t->created_at = sp_db_str(r, row, 12);
-    t->updated_at = sp_db_str(r, row, 13);
-    t->closed_at = sp_db_str(r, row, 14);
-    t->last_message_at = sp_db_str(r, row, 15);
-    t->version = sp_db_int(r, row, 16);
-    t->message_count = sp_db_int(r, row, 17);
-    t->assigned_agent_id = sp_db_int(r, row, 18);
-    t->sla_due_at = sp_db_str(r, row, 19);
-    t->first_response_due_at = sp_db_str(r, row, 20);
-    t->first_responded_at = sp_db_str(r, row, 21);
-    t->resolution_due_at = sp_db_str(r, row, 22);
-    t->escalated_at = sp_db_str(r, row, 23);
-    t->sla_paused = sp_db_bool(r, row, 24);
-    t->sla_breached = sp_db_bool(r, row, 25);
-    t->sentiment = sp_db_str(r, row, 26);
-    t->priority_rule = sp_db_str(r, row, 27);
-    t->contact_name_enc = sp_db_str(r, row, 28);
-    t->contact_email_enc = sp_db_str(r, row, 29);
-    t->contact_phone_enc = sp_db_str(r, row, 30);
-    t->contact_tier = sp_db_str(r, row, 31);
+    t->id = sp_db_int(r, row, TC_ID);
+    t->public_id = sp_db_str(r, row, TC_PUBLIC_ID);
+    t->customer_id = sp_db_str(r, row, TC_CUSTOMER_ID);
+    t->subject = sp_db_str(r, row, TC_SUBJECT);
+    t->description = sp_db_str(r, row, TC_DESCRIPTION);
+    t->status = sp_db_str(r, row, TC_STATUS);
+    t->priority = sp_db_str(r, row, TC_PRIORITY);
+    t->source = sp_db_str(r, row, TC_SOURCE);
+    t->category = sp_db_str(r, row, TC_CATEGORY);
+    t->provider_id = sp_db_str(r, row, TC_PROVIDER_ID);
+    t->booking_id = sp_db_str(r, row, TC_BOOKING_ID);
+    t->metadata_json = sp_db_str(r, row, TC_METADATA);
+    t->created_at = sp_db_str(r, row, TC_CREATED_AT);
+    t->updated_at = sp_db_str(r, row, TC_UPDATED_AT);
+    t->closed_at = sp_db_str(r, row, TC_CLOSED_AT);
+    t->last_message_at = sp_db_str(r, row, TC_LAST_MESSAGE_AT);
+    t->version = sp_db_int(r, row, TC_VERSION);
+    t->message_count = sp_db_int(r, row, TC_MESSAGE_COUNT);
+    t->assigned_agent_id = sp_db_int(r, row, TC_ASSIGNED_AGENT_ID);
+    t->sla_due_at = sp_db_str(r, row, TC_SLA_DUE_AT);
+    t->first_response_due_at = sp_db_str(r, row, TC_FIRST_RESPONSE_DUE_AT);
+    t->first_responded_at = sp_db_str(r, row, TC_FIRST_RESPONDED_AT);
+    t->resolution_due_at = sp_db_str(r, row, TC_RESOLUTION_DUE_AT);
+    t->escalated_at = sp_db_str(r, row, TC_ESCALATED_AT);
+    t->sla_paused = sp_db_bool(r, row, TC_SLA_PAUSED);
+    t->sla_breached = sp_db_bool(r, row, TC_SLA_BREACHED);
+    t->sentiment = sp_db_str(r, row, TC_SENTIMENT);
+    t->priority_rule = sp_db_str(r, row, TC_PRIORITY_RULE);
+    t->contact_name_enc = sp_db_str(r, row, TC_CONTACT_NAME);
+    t->contact_email_enc = sp_db_str(r, row, TC_CONTACT_EMAIL);
+    t->contact_phone_enc = sp_db_str(r, row, TC_CONTACT_PHONE);
+    t->contact_tier = sp_db_str(r, row, TC_CONTACT_TIER);
 }
 
+/* A message whose columns start at col (after a ticket's). */
 static void
 read_message(const PGresult *r, int row, int col, struct sp_message *m)
 {
-    m->id = sp_db_int(r, row, col);
-    m->sender_type = sp_db_str(r, row, col + 1);
-    m->sender_id = sp_db_str(r, row, col + 2);
-    m->body = sp_db_str(r, row, col + 3);
-    m->attachments_json = sp_db_str(r, row, col + 4);
-    m->is_internal = sp_db_bool(r, row, col + 5);
-    m->created_at = sp_db_str(r, row, col + 6);
+    m->id = sp_db_int(r, row, col + MC_ID);
+    m->sender_type = sp_db_str(r, row, col + MC_SENDER_TYPE);
+    m->sender_id = sp_db_str(r, row, col + MC_SENDER_ID);
+    m->body = sp_db_str(r, row, col + MC_BODY);
+    m->attachments_json = sp_db_str(r, row, col + MC_ATTACHMENTS);
+    m->is_internal = sp_db_bool(r, row, col + MC_IS_INTERNAL);
+    m->created_at = sp_db_str(r, row, col + MC_CREATED_AT);
 }
 
 /* The ticket with its messages from a TICKET_COLS + MESSAGE_COLS result
@@ -241,6 +293,14 @@ tier_of_rule(const char *s)
 }
 
 /* Parses the rules array of the intake query and returns the first match. */
+/* A member of a JSON object row; NULL when absent or JSON null. */
+static struct json_object *
+member(struct json_object *row, const char *name)
+{
+    struct json_object *v = NULL;
+    return json_object_object_get_ex(row, name, &v) ? v : NULL;
+}
+
 static long long
 match_rules(struct sp_ctx *ctx, const char *rules_json, const struct sp_rule_input *in,
             enum sp_priority *priority)
@@ -251,20 +311,21 @@ match_rules(struct sp_ctx *ctx, const char *rules_json, const struct sp_rule_inp
     size_t n = json_object_array_length(arr);
     struct sp_rule *rules = sp_arena_calloc(ctx->arena, n + 1, sizeof(*rules));
     for (size_t i = 0; i < n; i++) {
+        /* Read by member name: the statement's json_build_object. */
         struct json_object *row = json_object_array_get_idx(arr, i);
         struct sp_rule *r = &rules[i];
-        r->id = json_object_get_int64(json_object_array_get_idx(row, 0));
-        r->version = json_object_get_int(json_object_array_get_idx(row, 1));
-        r->name = json_object_get_string(json_object_array_get_idx(row, 2));
-        r->category_id = json_object_get_int64(json_object_array_get_idx(row, 3));
-        r->tier = tier_of_rule(json_object_get_string(json_object_array_get_idx(row, 4)));
-        struct json_object *pat = json_object_array_get_idx(row, 5);
+        r->id = json_object_get_int64(member(row, "id"));
+        r->version = json_object_get_int(member(row, "version"));
+        r->name = json_object_get_string(member(row, "name"));
+        r->category_id = json_object_get_int64(member(row, "category_id"));
+        r->tier = tier_of_rule(json_object_get_string(member(row, "customer_tier")));
+        struct json_object *pat = member(row, "pattern");
         r->pattern = pat ? sp_arena_strdup(ctx->arena, json_object_get_string(pat)) : NULL;
-        struct json_object *below = json_object_array_get_idx(row, 6);
+        struct json_object *below = member(row, "sentiment_below");
         r->has_sentiment_below = below != NULL;
         r->sentiment_below = below ? json_object_get_double(below) : 0;
         enum sp_priority pr = SP_PRIORITY_NORMAL;
-        sp_priority_parse(json_object_get_string(json_object_array_get_idx(row, 7)), &pr);
+        sp_priority_parse(json_object_get_string(member(row, "priority")), &pr);
         r->priority = (int)pr;
     }
     long long rule_id = 0;
@@ -294,22 +355,23 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &intake_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    if (in->category_slug != NULL && PQgetisnull(r, 0, 0))
+    if (in->category_slug != NULL && PQgetisnull(r, 0, IC_CATEGORY_ID))
         return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
-    it->category_id = sp_db_int(r, 0, 0);
+    it->category_id = sp_db_int(r, 0, IC_CATEGORY_ID);
     /* Rules first; else the category's default; else normal. */
     const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, in->description);
     it->sentiment = sp_sentiment_score(text, strlen(text));
     struct sp_rule_input ri = {it->category_id, in->tier, in->subject, in->description,
                                it->sentiment};
-    it->rule_id = match_rules(ctx, sp_db_str(r, 0, 5), &ri, &it->priority);
-    if (it->rule_id == 0 && sp_db_str(r, 0, 1) != NULL)
-        sp_priority_parse(sp_db_str(r, 0, 1), &it->priority);
+    it->rule_id = match_rules(ctx, sp_db_str(r, 0, IC_RULES), &ri, &it->priority);
+    if (it->rule_id == 0 && sp_db_str(r, 0, IC_DEFAULT_PRIORITY) != NULL)
+        sp_priority_parse(sp_db_str(r, 0, IC_DEFAULT_PRIORITY), &it->priority);
 
     it->now = sp_clock_now_ms();
-    sp_sla_start(&it->sla, it->now, sp_sla_targets_pick(sp_db_str(r, 0, 6), it->priority));
-    return sp_route_ticket(ctx, sp_db_str(r, 0, 2), sp_db_str(r, 0, 3), sp_db_str(r, 0, 4),
-                           ctx->agent_max_open, &it->assignee, p);
+    sp_sla_start(&it->sla, it->now,
+                 sp_sla_targets_pick(sp_db_str(r, 0, IC_SLA), it->priority));
+    return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), sp_db_str(r, 0, IC_TEAM),
+                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, &it->assignee, p);
 }
 
 /* The events of a new ticket (created; assigned when routing picked an
@@ -388,18 +450,28 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
         sp_public_id(public_id);
-        const char *params[20] = {
-            public_id, in->customer_id, sp_arena_sprintf(a, "%lld", it.category_id),
-            sp_source_names[in->source], in->subject, in->description, in->provider_id,
-            in->booking_id, in->metadata_json, sp_priority_name(it.priority),
-            sp_arena_sprintf(a, "%.3f", it.sentiment),
-            sp_arena_sprintf(a, "%lld", it.rule_id),
-            sp_arena_sprintf(a, "%lld", it.assignee),
-            sp_arena_sprintf(a, "%lld", (long long)it.sla.first_response_due_at),
-            sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
-            sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
-            sp_arena_sprintf(a, "%lld", (long long)it.now),
-            events.data, outbox.data, sp_arena_sprintf(a, "%lld", in->chat_session_id),
+        const char *params[CP_COUNT] = {
+            [CP_PUBLIC_ID] = public_id,
+            [CP_CUSTOMER_ID] = in->customer_id,
+            [CP_CATEGORY_ID] = sp_arena_sprintf(a, "%lld", it.category_id),
+            [CP_SOURCE] = sp_source_names[in->source],
+            [CP_SUBJECT] = in->subject,
+            [CP_DESCRIPTION] = in->description,
+            [CP_PROVIDER_ID] = in->provider_id,
+            [CP_BOOKING_ID] = in->booking_id,
+            [CP_METADATA] = in->metadata_json,
+            [CP_PRIORITY] = sp_priority_name(it.priority),
+            [CP_SENTIMENT] = sp_arena_sprintf(a, "%.3f", it.sentiment),
+            [CP_RULE_ID] = sp_arena_sprintf(a, "%lld", it.rule_id),
+            [CP_ASSIGNEE] = sp_arena_sprintf(a, "%lld", it.assignee),
+            [CP_FIRST_RESPONSE_DUE] = sp_arena_sprintf(a, "%lld",
+                                                       (long long)it.sla.first_response_due_at),
+            [CP_RESOLUTION_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
+            [CP_SLA_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
+            [CP_NOW] = sp_arena_sprintf(a, "%lld", (long long)it.now),
+            [CP_EVENTS] = events.data,
+            [CP_OUTBOX] = outbox.data,
+            [CP_CHAT_SESSION_ID] = sp_arena_sprintf(a, "%lld", in->chat_session_id),
         };
         PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
         if (r == NULL)

@@ -5,6 +5,7 @@
  * never inside a transaction or more than once.
  */
 #include <check.h>
+#include <stdlib.h>
 #include <stdbool.h>
 
 #include "db/db.h"
@@ -54,6 +55,30 @@ START_TEST(statement_kinds_are_declared)
 }
 END_TEST
 
+/* Named parameters: each :name becomes $n by its place in the names
+ * table; casts, strings and unknown names are handled. */
+START_TEST(named_parameters_become_positional)
+{
+    static const char *const names[] = {"id", "now_ms", "body", NULL};
+    char err[128];
+    char *sql = sp_db_positional_sql(
+        "INSERT INTO t (a, b, c, d) VALUES (:id::bigint, :now_ms, ':not_a_param', :now_ms)"
+        " RETURNING x::text, 'it''s :body', :body",
+        names, err, sizeof(err));
+    ck_assert_ptr_nonnull(sql);
+    ck_assert_str_eq(sql, "INSERT INTO t (a, b, c, d) VALUES ($1::bigint, $2, ':not_a_param', $2)"
+                          " RETURNING x::text, 'it''s :body', $3");
+    free(sql);
+    ck_assert_ptr_null(sp_db_positional_sql("SELECT :nope", names, err, sizeof(err)));
+    ck_assert_str_eq(err, "unknown parameter :nope");
+    static const char *const create[] = {"a", NULL};
+    static struct sp_stmt st = SP_STMT_NAMED("named", "SELECT :a", create, 1);
+    ck_assert_ptr_eq(st.names, create);
+    ck_assert(!st.read_only);
+    ck_assert_int_eq(st.nparams, 1);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -64,6 +89,7 @@ db_suite(void)
     tcase_add_test(tc, sent_read_is_retried_once);
     tcase_add_test(tc, nothing_is_retried_inside_a_transaction);
     tcase_add_test(tc, statement_kinds_are_declared);
+    tcase_add_test(tc, named_parameters_become_positional);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -70,8 +70,11 @@ END_TEST
  * SP_SLA_POLICIES_JSON): the first row of the priority wins. */
 START_TEST(targets_pick_the_first_policy_of_the_priority)
 {
-    const char *policies = "[[\"high\",30,300],[\"high\",60,480],[\"normal\",240,2880],"
-                           "[\"low\",1000,5000]]";
+#define POLICY(prio, first, res)                                                 \
+    "{\"priority\":\"" prio "\",\"first_response_minutes\":" #first                   \
+    ",\"resolution_minutes\":" #res "}"
+    const char *policies = "[" POLICY("high", 30, 300) "," POLICY("high", 60, 480) ","
+                           POLICY("normal", 240, 2880) "," POLICY("low", 1000, 5000) "]";
     struct sp_sla_targets t = sp_sla_targets_pick(policies, SP_PRIORITY_HIGH);
     ck_assert_int_eq(t.first_response_minutes, 30);   /* the category's override */
     ck_assert_int_eq(t.resolution_minutes, 300);
@@ -87,7 +90,11 @@ END_TEST
 
 START_TEST(targets_pick_falls_back_to_the_defaults_on_anything_else)
 {
-    const char *bad[] = {NULL, "", "[]", "{}", "not json", "[[\"high\",30]]", "[7]"};
+    const char *bad[] = {NULL, "", "[]", "{}", "not json", "[[\"high\",30,300]]",
+                         "[{\"priority\":\"high\",\"first_response_minutes\":30}]",
+                         "[{\"priority\":\"high\",\"first_response_minutes\":\"30\","
+                         "\"resolution_minutes\":300}]",
+                         "[7]"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sp_sla_targets t = sp_sla_targets_pick(bad[i], SP_PRIORITY_HIGH);
         ck_assert_int_eq(t.first_response_minutes, 60);
