@@ -19,16 +19,6 @@ refuse(struct sp_chat_frame *f, const char *code, const char *detail)
     return SP_INVALID;
 }
 
-static size_t
-utf8_chars(const char *s, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            k++;
-    return k;
-}
-
 static enum sp_rc
 parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
 {
@@ -37,7 +27,7 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
         return refuse(f, "invalid_frame", "body must be a string");
     const char *body = json_object_get_string(jb);
     size_t blen = (size_t)json_object_get_string_len(jb);
-    if (blen == 0 || utf8_chars(body, blen) > SP_CHAT_BODY_MAX_CHARS)
+    if (blen == 0 || sp_utf8_count(body, blen) > SP_CHAT_BODY_MAX_CHARS)
         return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
     if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
         /* Stored as text (the message's idempotency key): a NUL would cut
