@@ -183,16 +183,10 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
     struct sp_queue_page page;
     if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < page.n; i++) {
-        sp_api_list_item(b, i);
-        sp_view_ticket(r, b, &page.items[i], SP_VIEW_AGENT_SUMMARY);
-    }
-    sp_api_list_end_cursor(b, page.has_next ? sp_cursor_encode_key(r->arena,
-                                                                   sp_queue_sort_names[f.sort],
-                                                                   &page.next)
-                                            : NULL);
+    const char *next = page.has_next ? sp_cursor_encode_key(r->arena,
+                                                            sp_queue_sort_names[f.sort], &page.next)
+                                     : NULL;
+    struct sp_buf *b = sp_view_ticket_page(r, page.items, page.n, SP_VIEW_AGENT_SUMMARY, next);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }

@@ -12,6 +12,7 @@
 #include "api/handlers.h"
 #include "api/views.h"
 #include "core/arena.h"
+#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/stamp_cache.h"
@@ -146,14 +147,10 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q[L_STATUS].present ? statuses : NULL,
                                     q[L_CURSOR].i, (int)q[L_LIMIT].i, &page, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < page.n; i++) {
-        sp_api_list_item(b, i);
-        sp_view_ticket(r, b, &page.items[i], SP_VIEW_CUSTOMER_SUMMARY);
-    }
-    sp_api_list_end(r, b, "t", page.next_before);
-    sp_resp_json(r, 200, b);
+    const char *next = page.next_before > 0 ? sp_cursor_encode(r->arena, "t", page.next_before)
+                                            : NULL;
+    sp_resp_json(r, 200,
+                 sp_view_ticket_page(r, page.items, page.n, SP_VIEW_CUSTOMER_SUMMARY, next));
     return SP_OK;
 }
 

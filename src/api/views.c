@@ -132,6 +132,20 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
     sp_jw_end(&w);
 }
 
+struct sp_buf *
+sp_view_ticket_page(struct sp_req *r, const struct sp_ticket *items, size_t n,
+                    enum sp_view view, const char *next_cursor)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_api_list_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        sp_api_list_item(b, i);
+        sp_view_ticket(r, b, &items[i], view);
+    }
+    sp_api_list_end_cursor(b, next_cursor);
+    return b;
+}
+
 void
 sp_view_event(struct sp_buf *b, const struct sp_ticket_event *e)
 {

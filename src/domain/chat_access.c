@@ -59,21 +59,34 @@ log_failure(const char *step, const struct sp_problem *p)
     sp_log_end(l);
 }
 
+/* Runs a revoking statement and disconnects each (session, principal)
+ * row it returns (session_col < 0: every row is of session_id). The
+ * number of rows, or -1 after logging why. */
+static int
+revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
+            const char *session_id, int session_col, int principal_col, const char *step)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, &p);
+    if (r == NULL) {
+        log_failure(step, &p);
+        return -1;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++)
+        sp_chat_bus_kick(session_col < 0 ? session_id : sp_db_str(r, i, session_col),
+                         sp_db_str(r, i, principal_col));
+    return n;
+}
+
 void
 sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long long keep_agent_id)
 {
     char keep[24];
     snprintf(keep, sizeof(keep), "%lld", keep_agent_id);
     const char *params[2] = {session_id, keep};
-    struct sp_problem p;
-    sp_problem_init(&p);
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &revoke_agents_stmt, params, &p);
-    if (r == NULL) {
-        log_failure("transfer", &p);
-        return;
-    }
-    for (int i = 0; i < PQntuples(r); i++)
-        sp_chat_bus_kick(session_id, sp_db_str(r, i, 0));
+    revoke_rows(ctx, &revoke_agents_stmt, params, session_id, -1, 0, "transfer");
 }
 
 void
@@ -90,16 +103,7 @@ sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
     if (last != 0 && now >= last && now - last < SP_CHAT_ACCESS_SWEEP_S)
         return;
     last = now;
-    struct sp_problem p;
-    sp_problem_init(&p);
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &sweep_stmt, NULL, &p);
-    if (r == NULL) {
-        log_failure("sweep", &p);
-        return;
-    }
-    int n = PQntuples(r);
-    for (int i = 0; i < n; i++)
-        sp_chat_bus_kick(sp_db_str(r, i, 0), sp_db_str(r, i, 1));
+    int n = revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep");
     if (n > 0) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
         sp_log_int(l, "revoked", n);

@@ -487,18 +487,28 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a public id");
 }
 
+/* A ticket and a page of its messages: st takes the ticket's two keys,
+ * then the message cursor and the page size (one row more than shown). */
+static enum sp_rc
+get_with_messages(struct sp_ctx *ctx, struct sp_stmt *st, const char *key1, const char *key2,
+                  long long after_message_id, int limit, struct sp_ticket *out,
+                  struct sp_problem *p)
+{
+    const char *params[4] = {key1, key2, sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
+                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
+    if (r == NULL)
+        return p->rc;
+    return read_with_messages(ctx, r, limit, out, p);
+}
+
 enum sp_rc
 sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                            long long after_message_id, int limit, struct sp_ticket *out,
                            struct sp_problem *p)
 {
-    const char *params[4] = {public_id, customer_id,
-                             sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    return read_with_messages(ctx, r, limit, out, p);
+    return get_with_messages(ctx, &get_stmt, public_id, customer_id, after_message_id, limit,
+                             out, p);
 }
 
 /* What a customer's ticket representation depends on besides its own row
@@ -530,13 +540,9 @@ sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char *public_id,
                         long long after_message_id, int limit, struct sp_ticket *out,
                         struct sp_problem *p)
 {
-    const char *params[4] = {id > 0 ? sp_arena_sprintf(ctx->arena, "%lld", id) : NULL,
-                             public_id, sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_agent_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    return read_with_messages(ctx, r, limit, out, p);
+    return get_with_messages(ctx, &get_agent_stmt,
+                             id > 0 ? sp_arena_sprintf(ctx->arena, "%lld", id) : NULL, public_id,
+                             after_message_id, limit, out, p);
 }
 
 enum sp_rc

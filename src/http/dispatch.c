@@ -15,16 +15,6 @@
 #include "core/log.h"
 #include "http/auth_cache.h"
 
-static const char *
-param(char **envp, const char *name)
-{
-    size_t n = strlen(name);
-    for (char **e = envp; e != NULL && *e != NULL; e++)
-        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-            return *e + n + 1;
-    return NULL;
-}
-
 void
 sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env, char **envp)
 {
@@ -36,7 +26,7 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     sp_buf_init(&r->headers, a, 256);
     sp_buf_init(&r->out, a, 64);
 
-    const char *rid = param(envp, "HTTP_X_REQUEST_ID");
+    const char *rid = sp_req_param(envp, "HTTP_X_REQUEST_ID");
     if (rid != NULL && sp_request_id_sane(rid)) {
         r->request_id = rid;
     } else {
@@ -46,11 +36,11 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     }
     sp_log_set_request_id(r->request_id);
 
-    const char *m = param(envp, "REQUEST_METHOD");
+    const char *m = sp_req_param(envp, "REQUEST_METHOD");
     r->method = sp_method_parse(m ? m : "");
     /* REQUEST_URI keeps the path as the client sent it (DOCUMENT_URI would
      * be nginx's normalized copy); the query string is split off here. */
-    const char *uri = param(envp, "REQUEST_URI");
+    const char *uri = sp_req_param(envp, "REQUEST_URI");
     if (uri == NULL)
         uri = "/";
     const char *q = strchr(uri, '?');

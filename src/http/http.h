@@ -69,6 +69,8 @@ struct sp_req {
     bool responded;
 };
 
+/* A FastCGI parameter ("REQUEST_URI", "HTTP_X_REQUEST_ID") of envp. */
+const char *sp_req_param(char **envp, const char *name);
 /* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */
 const char *sp_req_header(const struct sp_req *r, const char *name);
 /* Query parameter, percent-decoded into the arena; NULL when absent. */

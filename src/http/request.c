@@ -34,8 +34,8 @@ sp_method_parse(const char *s)
     return SP_METHOD_OTHER;
 }
 
-static const char *
-env_get(char **envp, const char *name)
+const char *
+sp_req_param(char **envp, const char *name)
 {
     size_t n = strlen(name);
     for (char **e = envp; e != NULL && *e != NULL; e++)
@@ -56,7 +56,7 @@ sp_req_header(const struct sp_req *r, const char *name)
     for (const char *c = name; *c != '\0' && o < sizeof(key) - 1; c++)
         key[o++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
     key[o] = '\0';
-    return env_get(r->envp, key);
+    return sp_req_param(r->envp, key);
 }
 
 static int
