@@ -520,8 +520,7 @@ static void
 render_dashboard(struct sp_buf *b, const struct sp_dashboard *d)
 {
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     sp_jw_kstr(&w, "generated_at", d->generated_at);
     dashboard_tickets(&w, d);
     sp_jw_kobject(&w, "first_response");

@@ -17,8 +17,7 @@ answer(struct sp_req *r, int code, const char *status, const char *database,
 {
     struct sp_buf *b = sp_api_buf(r);
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     sp_jw_kstr(&w, "status", status);
     if (database != NULL) {
         sp_jw_kobject(&w, "checks");

@@ -31,8 +31,7 @@ void
 sp_view_message(struct sp_buf *b, const struct sp_message *m, bool agent)
 {
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     message_members(&w, m, agent);
     sp_jw_end(&w);
 }
@@ -103,8 +102,7 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
     bool agent = view == SP_VIEW_AGENT || view == SP_VIEW_AGENT_SUMMARY;
     bool summary = view == SP_VIEW_CUSTOMER_SUMMARY || view == SP_VIEW_AGENT_SUMMARY;
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     if (agent)
         sp_jw_kint(&w, "id", t->id);
     sp_jw_kstr(&w, "public_id", t->public_id);
@@ -150,8 +148,7 @@ void
 sp_view_event(struct sp_buf *b, const struct sp_ticket_event *e)
 {
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     sp_jw_kint(&w, "id", e->id);
     sp_jw_kstr(&w, "event_type", e->event_type);
     sp_jw_kstr(&w, "actor_type", e->actor_type);
@@ -165,8 +162,7 @@ void
 sp_view_agent(struct sp_buf *b, const struct sp_agent *a)
 {
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     sp_jw_kint(&w, "id", a->id);
     sp_jw_kstr(&w, "user_id", a->user_id);
     sp_jw_kstr(&w, "display_name", a->display_name);

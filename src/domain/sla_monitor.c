@@ -215,8 +215,7 @@ target_meta(struct monitor *m, const struct decision *d)
     struct sp_buf b;
     sp_buf_init(&b, &m->work, 96);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &b);
     sp_jw_kstr(&w, "target", d->target);
     sp_jw_kstr(&w, "due_at", ts(m, d->due_at));
     sp_jw_end(&w);

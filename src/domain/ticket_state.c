@@ -93,8 +93,7 @@ list_item_object(struct sp_buf *b, struct sp_jw *w)
 {
     if (b->len > 0)
         sp_buf_putc(b, ',');
-    sp_jw_init(w, b);
-    sp_jw_object(w);
+    sp_jw_begin_object(w, b);
 }
 
 void
@@ -125,8 +124,7 @@ sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *e
 void
 sp_ticket_payload_begin(struct sp_jw *w, struct sp_buf *b, const struct sp_ticket_state *t)
 {
-    sp_jw_init(w, b);
-    sp_jw_object(w);
+    sp_jw_begin_object(w, b);
     sp_jw_kint(w, "ticket_id", t->id);
     sp_jw_kstr(w, "public_id", t->public_id);
 }
@@ -138,8 +136,7 @@ from_to(struct sp_ticket_change *c, const char *from, const char *to)
     struct sp_buf b;
     sp_buf_init(&b, c->ctx->arena, 64);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &b);
     sp_jw_kstr(&w, "from", from);
     sp_jw_kstr(&w, "to", to);
     sp_jw_end(&w);
@@ -244,8 +241,7 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
     struct sp_buf meta;
     sp_buf_init(&meta, a, 64);
     struct sp_jw w;
-    sp_jw_init(&w, &meta);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &meta);
     sp_jw_key(&w, "from");
     from ? sp_jw_int(&w, from) : sp_jw_null(&w);
     sp_jw_key(&w, "to");

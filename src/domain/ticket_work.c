@@ -166,8 +166,7 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     struct sp_buf meta;
     sp_buf_init(&meta, a, 128);
     struct sp_jw w;
-    sp_jw_init(&w, &meta);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &meta);
     sp_jw_kstr(&w, "reason", e->reason);
     sp_jw_kint(&w, "provider_id", provider);
     sp_jw_end(&w);

@@ -347,8 +347,7 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &b);
     sp_jw_kstr(&w, "type", sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
     sp_jw_kstr(&w, "title", k->title);
     sp_jw_kint(&w, "status", status);
