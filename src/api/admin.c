@@ -19,11 +19,10 @@
 #include "domain/categories.h"
 #include "domain/rule_store.h"
 #include "domain/rules.h"
+#include "domain/sla.h"
 #include "domain/sla_policies.h"
 
-static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
 static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
-static const char *const agent_statuses[] = {"active", "away", NULL};
 
 /* --- shared plumbing ------------------------------------------------------ */
 
@@ -152,7 +151,7 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
     [SP_CAT_ROUTING] = {"routing", SP_FIELD_ENUM, false, false, 0, 0, routings, 0, 0},
     [SP_CAT_TEAM] = {"team", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
     [SP_CAT_SKILL] = {"required_skill", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
-    [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", SP_FIELD_ENUM, false, true, 0, 0, priorities,
+    [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", SP_FIELD_ENUM, false, true, 0, 0, sp_priority_names,
                                  0, 0},
 };
 
@@ -208,7 +207,7 @@ sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
 
 static const struct sp_field_spec sla_fields[SLA_NFIELDS] = {
-    [SLA_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, priorities, 0, 0},
+    [SLA_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, sp_priority_names, 0, 0},
     [SLA_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
     [SLA_FIRST] = {"first_response_minutes", SP_FIELD_INT, true, false, 1, 5256000, NULL, 0, 0},
     [SLA_RESOLUTION] = {"resolution_minutes", SP_FIELD_INT, true, false, 1, 5256000, NULL, 0, 0},
@@ -241,7 +240,7 @@ static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
                          0, 0},
     [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", SP_FIELD_NUMBER, false, true, 0, 0, NULL, -1,
                                  1},
-    [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, priorities, 0, 0},
+    [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, sp_priority_names, 0, 0},
 };
 
 static enum sp_rc
@@ -297,7 +296,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
     [SP_AGENT_DISPLAY_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL, 0, 0},
     [SP_AGENT_TEAM] = {"team", SP_FIELD_STRING, false, false, 1, 100, NULL, 0, 0},
     [SP_AGENT_SKILLS] = {"skills", SP_FIELD_ARRAY, false, false, 0, 50, NULL, 0, 0},
-    [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, agent_statuses, 0, 0},
+    [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names, 0, 0},
     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL, 0,
                             0},
 };

@@ -244,13 +244,10 @@ if_match(struct sp_req *r, long long *version, struct sp_problem *p)
 
 enum { P_STATUS, P_PRIORITY, P_ASSIGNEE, P_CATEGORY, P_COUNT };
 
-static const char *const status_values[] = {"open", "in_progress", "pending_customer",
-                                            "resolved", "closed", NULL};
-static const char *const priority_values[] = {"low", "normal", "high", "urgent", NULL};
 
 static const struct sp_field_spec patch_fields[P_COUNT] = {
-    [P_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, status_values},
-    [P_PRIORITY] = {"priority", SP_FIELD_ENUM, false, false, 0, 0, priority_values},
+    [P_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_status_names},
+    [P_PRIORITY] = {"priority", SP_FIELD_ENUM, false, false, 0, 0, sp_priority_names},
     [P_ASSIGNEE] = {"assigned_agent_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
     [P_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL},
 };
@@ -290,7 +287,7 @@ enum { M_BODY, M_INTERNAL, M_STATUS, M_ATTACHMENTS, M_COUNT };
 static const struct sp_field_spec message_fields[M_COUNT] = {
     [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
     [M_INTERNAL] = {"is_internal", SP_FIELD_BOOL, false, true, 0, 0, NULL},
-    [M_STATUS] = {"status", SP_FIELD_ENUM, false, true, 0, 0, status_values},
+    [M_STATUS] = {"status", SP_FIELD_ENUM, false, true, 0, 0, sp_status_names},
     [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL},
 };
 
@@ -442,10 +439,9 @@ sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p)
 
 enum { A_STATUS, A_MAX_CHATS, A_NAME, A_COUNT };
 
-static const char *const agent_status_values[] = {"active", "away", NULL};
 
 static const struct sp_field_spec me_fields[A_COUNT] = {
-    [A_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, agent_status_values},
+    [A_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names},
     [A_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL},
     [A_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL},
 };

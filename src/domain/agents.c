@@ -12,6 +12,8 @@
 #define AGENT_COLS SP_AGENT_COLS
 
 /* Never writes when the row exists (no bloat from a read-mostly call). */
+
+const char *const sp_agent_status_names[] = {"active", "away", NULL};
 static struct sp_stmt ensure_stmt = SP_STMT(
     "agent_ensure",
     "WITH ins AS ("

@@ -16,6 +16,9 @@
 #include "db/table.h"
 #include "domain/ctx.h"
 
+/* An agent's status values (API.md §5.4), NULL-terminated. */
+extern const char *const sp_agent_status_names[];
+
 struct sp_agent {
     long long id;
     const char *user_id;

@@ -5,21 +5,21 @@
 
 #include <string.h>
 
-static const char *const names[SP_STATUS_MAX] = {
-    "open", "in_progress", "pending_customer", "resolved", "closed",
+const char *const sp_status_names[SP_STATUS_MAX + 1] = {
+    "open", "in_progress", "pending_customer", "resolved", "closed", NULL,
 };
 
 const char *
 sp_status_name(enum sp_status s)
 {
-    return s < SP_STATUS_MAX ? names[s] : "unknown";
+    return s < SP_STATUS_MAX ? sp_status_names[s] : "unknown";
 }
 
 bool
 sp_status_parse(const char *s, enum sp_status *out)
 {
     for (int i = 0; i < SP_STATUS_MAX; i++) {
-        if (strcmp(s, names[i]) == 0) {
+        if (strcmp(s, sp_status_names[i]) == 0) {
             *out = (enum sp_status)i;
             return true;
         }

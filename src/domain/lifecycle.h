@@ -19,6 +19,8 @@ enum sp_status {
     SP_STATUS_MAX
 };
 
+/* The API's names, indexed by the enum, NULL-terminated (field tables). */
+extern const char *const sp_status_names[SP_STATUS_MAX + 1];
 const char *sp_status_name(enum sp_status s);
 bool sp_status_parse(const char *s, enum sp_status *out);
 /* Any forward move (skips allowed), pending_customer -> in_progress,

@@ -12,7 +12,8 @@
 #define MINUTE_MS INT64_C(60000)
 #define MAX_TARGET_MS (SP_SLA_MAX_MINUTES * MINUTE_MS)
 
-static const char *const priority_names[SP_PRIORITY_MAX] = {"low", "normal", "high", "urgent"};
+const char *const sp_priority_names[SP_PRIORITY_MAX + 1] = {"low", "normal", "high", "urgent",
+                                                            NULL};
 
 /* API.md §5.2, minutes: first response / resolution. */
 static const struct sp_sla_targets default_targets[SP_PRIORITY_MAX] = {
@@ -29,14 +30,14 @@ static const char *const target_names[] = {NULL, "first_response", "resolution"}
 const char *
 sp_priority_name(enum sp_priority p)
 {
-    return p < SP_PRIORITY_MAX ? priority_names[p] : "unknown";
+    return p < SP_PRIORITY_MAX ? sp_priority_names[p] : "unknown";
 }
 
 bool
 sp_priority_parse(const char *s, enum sp_priority *out)
 {
     for (int i = 0; i < SP_PRIORITY_MAX; i++) {
-        if (strcmp(s, priority_names[i]) == 0) {
+        if (strcmp(s, sp_priority_names[i]) == 0) {
             *out = (enum sp_priority)i;
             return true;
         }
@@ -71,7 +72,7 @@ sp_sla_targets_pick(const char *policies_json, enum sp_priority p)
             !json_object_is_type(prio, json_type_string) ||
             !json_object_is_type(first, json_type_int) || !json_object_is_type(res, json_type_int))
             continue;
-        if (p >= SP_PRIORITY_MAX || strcmp(json_object_get_string(prio), priority_names[p]) != 0)
+        if (p >= SP_PRIORITY_MAX || strcmp(json_object_get_string(prio), sp_priority_names[p]) != 0)
             continue;
         t.first_response_minutes = json_object_get_int(first);
         t.resolution_minutes = json_object_get_int(res);
