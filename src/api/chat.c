@@ -17,6 +17,7 @@
 #include "api/views.h"
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "domain/agents.h"
@@ -229,7 +230,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         sp_chat_frame_message(&w, &msgs[i]);
     }
     sp_jw_end(&w);
-    sp_api_next_cursor(r, b, "next_cursor", "c", next);   /* a member of the open object */
+    sp_jw_kstr(&w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
     sp_jw_end(&w);
     sp_resp_json(r, 200, b);
     return SP_OK;
