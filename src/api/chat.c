@@ -14,14 +14,17 @@
 #include "api/app.h"
 #include "api/common.h"
 #include "api/handlers.h"
+#include "api/views.h"
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/cursor.h"
 #include "core/ids.h"
+#include "core/json_writer.h"
 #include "domain/agents.h"
-#include "domain/chat.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
-#include "api/views.h"
+#include "domain/chat_convert.h"
+#include "domain/chat_sessions.h"
 #include <stdint.h>
 
 #define SP_CHAT_BODY_MAX 4000
@@ -29,38 +32,32 @@
 
 /* --- rendering -------------------------------------------------------------- */
 
+/* The session's members, into the object the caller opened. */
 static void
-field(struct sp_buf *b, const char *name, const char *value)
+session_members(struct sp_jw *w, const struct sp_chat_session *s)
 {
-    sp_buf_printf(b, ",\"%s\":", name);
-    sp_buf_json_cstr(b, value);
-}
-
-static void
-render_session(struct sp_buf *b, const struct sp_chat_session *s)
-{
-    sp_buf_puts(b, "{\"session_id\":");
-    sp_buf_json_cstr(b, s->public_id);
-    field(b, "status", s->status);
-    field(b, "category", s->category);
+    sp_jw_kstr(w, "session_id", s->public_id);
+    sp_jw_kstr(w, "status", s->status);
+    sp_jw_kstr(w, "category", s->category);
     if (s->assigned_agent_id)
-        sp_buf_printf(b, ",\"assigned_agent_id\":%lld", s->assigned_agent_id);
+        sp_jw_kint(w, "assigned_agent_id", s->assigned_agent_id);
     else
-        sp_buf_puts(b, ",\"assigned_agent_id\":null");
-    field(b, "ticket_id", s->ticket_public_id);
-    sp_buf_printf(b, ",\"metadata\":%s", s->metadata_json ? s->metadata_json : "{}");
-    field(b, "started_at", s->started_at);
-    field(b, "ended_at", s->ended_at);
-    field(b, "expires_at", s->expires_at);
-    field(b, "last_message_at", s->last_message_at);
+        sp_jw_knull(w, "assigned_agent_id");
+    sp_jw_kstr(w, "ticket_id", s->ticket_public_id);
+    sp_jw_kraw(w, "metadata", s->metadata_json ? s->metadata_json : "{}");
+    sp_jw_kstr(w, "started_at", s->started_at);
+    sp_jw_kstr(w, "ended_at", s->ended_at);
+    sp_jw_kstr(w, "expires_at", s->expires_at);
+    sp_jw_kstr(w, "last_message_at", s->last_message_at);
 }
 
 /* Publishes a system frame to the session's subscribers (after commit;
  * a failure is logged by the bus and never fails the request). */
 static void
-publish_system(struct sp_req *r, const char *sid, const char *event, const char *extra_json)
+publish_system(struct sp_req *r, const char *sid, const char *event,
+               const struct sp_chat_system_extra *extra)
 {
-    sp_chat_bus_system(r->arena, sid, event, extra_json);
+    sp_chat_bus_system(r->arena, sid, event, extra);
 }
 
 /* --- access ----------------------------------------------------------------- */
@@ -114,13 +111,16 @@ static void
 render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session *s,
                const char *token)
 {
-    render_session(b, s);
-    field(b, "session_token", token);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    session_members(&w, s);
+    sp_jw_kstr(&w, "session_token", token);
     const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s->public_id,
                                          token);
-    field(b, "ws_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
-    field(b, "events_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
-    sp_buf_putc(b, '}');
+    sp_jw_kstr(&w, "ws_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    sp_jw_kstr(&w, "events_url", sp_arena_sprintf(r->arena, "/support/chat/connect?%s", query));
+    sp_jw_end(&w);
 }
 
 static enum sp_rc
@@ -220,17 +220,18 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_messages(&ctx, s.id, after, limit, &msgs, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
-    render_session(b, &s);
-    sp_buf_puts(b, ",\"messages\":[");
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    session_members(&w, &s);
+    sp_jw_karray(&w, "messages");
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            sp_buf_putc(b, ',');
         msgs[i].session_public_id = s.public_id;
-        sp_chat_frame_message(b, &msgs[i]);
+        sp_chat_frame_message(&w, &msgs[i]);
     }
-    sp_buf_putc(b, ']');
-    sp_api_next_cursor(r, b, "next_cursor", "c", next);
-    sp_buf_putc(b, '}');
+    sp_jw_end(&w);
+    sp_jw_kstr(&w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
+    sp_jw_end(&w);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -273,7 +274,9 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     /* The answer is the stored frame, the very bytes subscribers get (as
      * on the websocket path). */
     struct sp_buf *b = sp_api_buf(r);
-    sp_chat_frame_message(b, &m);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_chat_frame_message(&w, &m);
     if (!duplicate)
         sp_chat_bus_publish(s.public_id, NULL, b->data, b->len);
     else
@@ -286,8 +289,11 @@ static enum sp_rc
 respond_session(struct sp_req *r, const struct sp_chat_session *s)
 {
     struct sp_buf *b = sp_api_buf(r);
-    render_session(b, s);
-    sp_buf_putc(b, '}');
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_jw_object(&w);
+    session_members(&w, s);
+    sp_jw_end(&w);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -346,9 +352,12 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     sp_api_list_begin(b);
     for (size_t i = 0; i < n; i++) {
         sp_api_list_item(b, i);
-        render_session(b, &items[i]);
-        field(b, "customer_id", items[i].customer_id);
-        sp_buf_putc(b, '}');
+        struct sp_jw w;
+        sp_jw_init(&w, b);
+        sp_jw_object(&w);
+        session_members(&w, &items[i]);
+        sp_jw_kstr(&w, "customer_id", items[i].customer_id);
+        sp_jw_end(&w);
     }
     sp_api_list_end(r, b, "s", next);
     sp_resp_json(r, 200, b);
@@ -368,7 +377,7 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
         return p->rc;
     publish_system(r, s.public_id, "agent_joined",
-                   sp_arena_sprintf(r->arena, "\"agent_id\":%lld", s.assigned_agent_id));
+                   &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
     return respond_session(r, &s);
 }
 
@@ -400,7 +409,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                                       v[T_AGENT].present ? v[T_AGENT].i : 0, &s, p) != SP_OK)
             return p->rc;
         publish_system(r, s.public_id, "transferred",
-                       sp_arena_sprintf(r->arena, "\"agent_id\":%lld", s.assigned_agent_id));
+                       &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
         /* The agent handed away stops listening now, not at reconnect. */
         sp_chat_access_revoke_agents(&ctx, s.public_id, s.assigned_agent_id);
         return respond_session(r, &s);
@@ -415,13 +424,9 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t,
                         &created, p) != SP_OK)
         return p->rc;
-    if (created) {
-        struct sp_buf extra;
-        sp_buf_init(&extra, r->arena, 64);
-        sp_buf_puts(&extra, "\"ticket_id\":");
-        sp_buf_json_cstr(&extra, t.public_id);
-        publish_system(r, s.public_id, "ticket_created", extra.data);
-    }
+    if (created)
+        publish_system(r, s.public_id, "ticket_created",
+                       &(struct sp_chat_system_extra){.ticket_id = t.public_id});
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"

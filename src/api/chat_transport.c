@@ -10,24 +10,21 @@
 #include <strings.h>
 #include <time.h>
 
-#include <json-c/json.h>
-
 #include "api/app.h"
 #include "api/chat_frame.h"
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/crypto.h"
-#include "core/hash.h"
 #include "core/ids.h"
+#include "core/json_writer.h"
 #include "core/log.h"
-#include "core/sanitize.h"
 #include "domain/agents.h"
-#include "domain/chat.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
+#include "domain/chat_presence.h"
+#include "domain/chat_sessions.h"
 #include "domain/ratelimit.h"
-
 
 /* Who is on a connection, re-established from its credentials. */
 struct chat_caller {
@@ -176,14 +173,12 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-/* --- presence (docs/chat-transport.md §8) ---------------------------------- */
+/* --- presence (docs/chat-transport.md §8; the rules: domain/chat_presence.h) */
 
 /* Seconds without any frame or hook after which a connection counts as
  * gone (SUPPORT_CHAT_PRESENCE_TIMEOUT_S). Clients send a frame (a presence
  * heartbeat) at least every 30 s: nchan's websocket pings never reach this
  * worker. */
-#define PRESENCE_SWEEP_MAX 200
-
 static int
 presence_timeout(const struct sp_req *r)
 {
@@ -201,209 +196,35 @@ conn_id(const struct sp_req *r)
     return id;
 }
 
-/* customer-<sub> → customer; agent-<sub> and admin-<sub> → agent. */
-static const char *
-principal_sender_type(const char *principal)
+/* The caller's connection, as presence knows it. */
+static struct sp_chat_presence_conn
+presence_conn(const struct sp_req *r, const char *sid, const char *principal)
 {
-    if (strncmp(principal, "customer-", 9) == 0)
-        return "customer";
-    if (strncmp(principal, "agent-", 6) == 0 || strncmp(principal, "admin-", 6) == 0)
-        return "agent";
-    return NULL;
+    return (struct sp_chat_presence_conn){
+        .session_id = sid, .principal = principal, .conn_id = conn_id(r),
+        .timeout_s = presence_timeout(r),
+    };
 }
 
-static void
-presence_frame(struct sp_buf *b, const char *sid, const char *principal, const char *state)
-{
-    const char *dash = strchr(principal, '-');
-    sp_buf_puts(b, "{\"type\":\"presence\",\"session_id\":");
-    sp_buf_json_cstr(b, sid);
-    sp_buf_puts(b, ",\"sender_type\":");
-    sp_buf_json_cstr(b, principal_sender_type(principal));
-    sp_buf_puts(b, ",\"sender_id\":");
-    sp_buf_json_cstr(b, dash != NULL ? dash + 1 : principal);
-    sp_buf_puts(b, ",\"state\":");
-    sp_buf_json_cstr(b, state);
-    sp_buf_putc(b, '}');
-}
-
-static void
-presence_log_failure(const char *what, struct sp_problem *p)
-{
-    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_presence_failed");
-    sp_log_str(l, "step", what);
-    sp_log_str(l, "detail", p->detail);
-    sp_log_end(l);
-    sp_problem_init(p);
-}
-
-/* Tells every other fresh participant, on its private channel, that
- * principal is now `state`. Presence changes made by the hooks and the
- * sweep never go to the session channel: the participant itself gets no
- * echo, and the session's catch-up buffer (Last-Event-ID resumes) holds
- * only what clients sent. */
-static void
-presence_tell_others(struct sp_arena *a, const char *sid, const char *principal,
-                     const char *state, const char *others)
-{
-    if (others == NULL || *others == '\0')
-        return;
-    struct sp_buf b;
-    sp_buf_init(&b, a, 256);
-    presence_frame(&b, sid, principal, state);
-    char *list = sp_arena_strdup(a, others);
-    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL;
-         it = strtok_r(NULL, ",", &save)) {
-        char *colon = strrchr(it, ':');
-        if (colon != NULL)
-            *colon = '\0';
-        if (principal_sender_type(it) != NULL)
-            sp_chat_bus_publish(sid, it, b.data, b.len);
-    }
-}
-
-/* Tells a newly connected principal (its private channel) who else is here. */
-static void
-presence_snapshot(struct sp_arena *a, const char *sid, const char *principal, const char *others)
-{
-    if (others == NULL || *others == '\0')
-        return;
-    char *list = sp_arena_strdup(a, others);
-    int k = 0;
-    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL && k < 16;
-         it = strtok_r(NULL, ",", &save), k++) {
-        char *colon = strrchr(it, ':');
-        if (colon == NULL)
-            continue;
-        *colon = '\0';
-        const char *st = colon + 1;
-        if (principal_sender_type(it) == NULL || (strcmp(st, "online") != 0 && strcmp(st, "away") != 0))
-            continue;
-        struct sp_buf b;
-        sp_buf_init(&b, a, 256);
-        presence_frame(&b, sid, it, st);
-        sp_chat_bus_publish(sid, principal, b.data, b.len);
-    }
-}
-
-/* Records a sign of life of the caller's connection; state NULL keeps
- * the connection's state. Never fails the frame: presence is best effort. */
-static bool
-presence_record(struct sp_req *r, const struct chat_caller *c, const char *state,
-                struct sp_chat_presence_change *chg, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_chat_presence_touch(&ctx, c->sid, c->principal, conn_id(r), state, presence_timeout(r),
-                               chg, p) != SP_OK) {
-        presence_log_failure("touch", p);
-        return false;
-    }
-    return true;
-}
-
-/* Publishes a recorded change to the other participants. */
-static void
-presence_announce(struct sp_arena *a, const struct chat_caller *c,
-                  const struct sp_chat_presence_change *chg)
-{
-    if (strcmp(chg->before, chg->after) != 0)
-        presence_tell_others(a, c->sid, c->principal, chg->after, chg->others);
-}
-
-static bool
-presence_touch(struct sp_req *r, const struct chat_caller *c, const char *state,
-               struct sp_chat_presence_change *chg, struct sp_problem *p)
-{
-    if (!presence_record(r, c, state, chg, p))
-        return false;
-    presence_announce(r->arena, c, chg);
-    return true;
-}
-
-/* Seconds between two sweeps, and between two sign-of-life writes of one
- * connection by one worker: a fifth of the timeout, 1 to 15 s. */
-static int
-presence_interval(const struct sp_req *r)
-{
-    int interval = presence_timeout(r) / 5;
-    return interval < 1 ? 1 : interval > 15 ? 15 : interval;
-}
-
-/* A message or typing frame is a sign of life, but writing it down once
- * per interval is enough: this worker remembers when it last recorded
- * each connection (direct-mapped by a 64-bit hash; a collision costs one
- * extra write, or at worst one skipped write of another connection). */
-#define TOUCH_MEMO_SLOTS 1024
-static struct {
-    uint64_t key;
-    time_t at;
-} touch_memo[TOUCH_MEMO_SLOTS];
-
-static uint64_t
-touch_key(const struct chat_caller *c, const char *conn)
-{
-    uint64_t h = SP_FNV1A_INIT;
-    const char *parts[3] = {c->sid, c->principal, conn};
-    for (int i = 0; i < 3; i++)  /* each with its NUL: "ab|c" and "a|bc" differ */
-        h = sp_fnv1a(h, parts[i], strlen(parts[i]) + 1);
-    return h;
-}
-
-/* presence_touch() without a state change, skipped when this worker
- * recorded the connection less than an interval ago. */
-static void
-presence_alive(struct sp_req *r, const struct chat_caller *c, struct sp_problem *p)
-{
-    uint64_t key = touch_key(c, conn_id(r));
-    size_t slot = (size_t)(key % TOUCH_MEMO_SLOTS);
-    time_t now = time(NULL);
-    if (touch_memo[slot].key == key && now >= touch_memo[slot].at &&
-        now - touch_memo[slot].at < presence_interval(r))
-        return;
-    struct sp_chat_presence_change chg;
-    if (presence_touch(r, c, NULL, &chg, p)) {
-        touch_memo[slot].key = key;
-        touch_memo[slot].at = now;
-    }
-}
-
-/* At most once per interval per worker process: connections silent for
- * longer than the timeout are dropped, and participants left without a
- * connection are announced offline to the others (nginx reloads and
- * crashes run no offline hook). Bounded: PRESENCE_SWEEP_MAX rows a pass. */
 static void
 presence_sweep_maybe(struct sp_req *r)
 {
-    static time_t last;
-    int timeout = presence_timeout(r);
-    int interval = presence_interval(r);
-    time_t now = time(NULL);
-    if (last != 0 && now - last < interval)
-        return;
-    last = now;
-    struct sp_problem p;
-    sp_problem_init(&p);
     struct sp_ctx ctx = sp_api_ctx(r);
-    const char **sids, **principals, **others;
-    size_t n = 0;
-    if (sp_chat_presence_sweep(&ctx, timeout, PRESENCE_SWEEP_MAX, &sids, &principals, &others, &n,
-                               &p) != SP_OK) {
-        presence_log_failure("sweep", &p);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (sids[i] == NULL || principals[i] == NULL || principal_sender_type(principals[i]) == NULL)
-            continue;
-        presence_tell_others(r->arena, sids[i], principals[i], "offline", others[i]);
-    }
-    if (n > 0) {
-        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_presence_swept");
-        sp_log_int(l, "participants", (long long)n);
-        sp_log_end(l);
-    }
+    sp_chat_presence_sweep_maybe(&ctx, presence_timeout(r));
 }
 
 /* --- frames ----------------------------------------------------------------- */
+
+/* Starts a frame the worker renders itself: {"type":<type>, … left open
+ * for its members. */
+static void
+frame_begin(struct sp_req *r, struct sp_buf *b, struct sp_jw *w, const char *type)
+{
+    sp_buf_init(b, r->arena, 256);
+    sp_jw_init(w, b);
+    sp_jw_object(w);
+    sp_jw_kstr(w, "type", type);
+}
 
 /* Reports a bad frame to its sender only, then answers 204 (the socket
  * stays open; an answer of 200 would go to the whole session). */
@@ -411,12 +232,11 @@ static enum sp_rc
 frame_error(struct sp_req *r, const struct chat_caller *c, const char *code, const char *detail)
 {
     struct sp_buf b;
-    sp_buf_init(&b, r->arena, 256);
-    sp_buf_puts(&b, "{\"type\":\"error\",\"code\":");
-    sp_buf_json_cstr(&b, code);
-    sp_buf_puts(&b, ",\"detail\":");
-    sp_buf_json_cstr(&b, detail);
-    sp_buf_putc(&b, '}');
+    struct sp_jw w;
+    frame_begin(r, &b, &w, "error");
+    sp_jw_kstr(&w, "code", code);
+    sp_jw_kstr(&w, "detail", detail);
+    sp_jw_end(&w);
     sp_chat_bus_publish(c->sid, c->principal, b.data, b.len);
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_frame_refused");
     sp_log_str(l, "code", code);
@@ -434,6 +254,15 @@ answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf 
     return SP_OK;
 }
 
+/* The stored-message frame of m, alone in b. */
+static void
+render_message(struct sp_buf *b, const struct sp_chat_message *m)
+{
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_chat_frame_message(&w, m);
+}
+
 /* Whether the stored frame of this message can be the hook's answer
  * (SP_CHAT_ANSWER_MAX), checked before anything is stored: rendered with
  * the longest id and time a stored message can have. */
@@ -448,7 +277,7 @@ frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
     };
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
-    sp_chat_frame_message(&b, &m);
+    render_message(&b, &m);
     return b.len <= SP_CHAT_ANSWER_MAX;
 }
 
@@ -490,8 +319,67 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
     m.session_public_id = s.public_id;
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
-    sp_chat_frame_message(&b, &m);
+    render_message(&b, &m);
     return answer_frame(r, c, &b);
+}
+
+/* Re-rendered from what authorization established: a client cannot
+ * speak for somebody else. */
+static enum sp_rc
+frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
+{
+    struct sp_buf b;
+    struct sp_jw w;
+    frame_begin(r, &b, &w, "typing");
+    sp_jw_kstr(&w, "session_id", c->sid);
+    sp_jw_kstr(&w, "sender_type", c->sender_type);
+    sp_jw_kstr(&w, "sender_id", r->principal.sub);
+    sp_jw_kbool(&w, "state", f->typing);
+    sp_jw_end(&w);
+    return answer_frame(r, c, &b);
+}
+
+/* A heartbeat answers 204 (nothing to relay); a change of state is
+ * relayed to the session. */
+static enum sp_rc
+frame_presence(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
+    struct sp_chat_presence_change chg;
+    if (sp_chat_presence_touch(&ctx, &pc, f->state, &chg) && strcmp(chg.before, chg.after) == 0) {
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        return SP_OK;
+    }
+    struct sp_buf b;
+    struct sp_jw w;
+    sp_buf_init(&b, r->arena, 256);
+    sp_jw_init(&w, &b);
+    sp_chat_presence_frame(&w, c->sid, c->principal, f->state);
+    return answer_frame(r, c, &b);
+}
+
+/* One parsed frame (ok false: refused by the parser) of the caller. */
+static enum sp_rc
+handle_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f,
+             bool ok, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
+    /* Any frame is a sign of life; presence frames are handled below. */
+    if (f->type != SP_CHAT_FRAME_PRESENCE)
+        sp_chat_presence_alive(&ctx, &pc);
+    if (!ok) {
+        struct sp_chat_presence_change chg;
+        if (f->type == SP_CHAT_FRAME_PRESENCE)
+            sp_chat_presence_touch(&ctx, &pc, NULL, &chg);
+        return frame_error(r, c, f->code, f->detail);
+    }
+    if (f->type == SP_CHAT_FRAME_MESSAGE)
+        return frame_message(r, c, f, p);
+    if (f->type == SP_CHAT_FRAME_TYPING)
+        return frame_typing(r, c, f);
+    return frame_presence(r, c, f);
 }
 
 enum sp_rc
@@ -517,49 +405,55 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
     bool ok = sp_chat_frame_parse(r->arena, r->body, r->body_len, &f) == SP_OK;
     if (f.type == SP_CHAT_FRAME_INVALID)
         return frame_error(r, &c, f.code, f.detail);
-    enum sp_rc rc;
-    struct sp_buf b;
-    sp_buf_init(&b, r->arena, 256);
-    struct sp_chat_presence_change chg;
-    /* Any frame is a sign of life; presence frames are handled below. */
-    if (f.type != SP_CHAT_FRAME_PRESENCE)
-        presence_alive(r, &c, p);
-    if (!ok && f.type == SP_CHAT_FRAME_PRESENCE) {
-        presence_touch(r, &c, NULL, &chg, p);
-        rc = frame_error(r, &c, f.code, f.detail);
-    } else if (!ok) {
-        rc = frame_error(r, &c, f.code, f.detail);
-    } else if (f.type == SP_CHAT_FRAME_MESSAGE) {
-        rc = frame_message(r, &c, &f, p);
-    } else if (f.type == SP_CHAT_FRAME_TYPING) {
-        sp_buf_puts(&b, "{\"type\":\"typing\",\"session_id\":");
-        sp_buf_json_cstr(&b, c.sid);
-        sp_buf_puts(&b, ",\"sender_type\":");
-        sp_buf_json_cstr(&b, c.sender_type);
-        sp_buf_puts(&b, ",\"sender_id\":");
-        sp_buf_json_cstr(&b, r->principal.sub);
-        sp_buf_printf(&b, ",\"state\":%s}", f.typing ? "true" : "false");
-        rc = answer_frame(r, &c, &b);
-    } else if (presence_touch(r, &c, f.state, &chg, p) && strcmp(chg.before, chg.after) == 0) {
-        /* A heartbeat: nothing changed, nothing to relay. */
-        sp_resp_send(r, 204, NULL, NULL, 0);
-        rc = SP_OK;
-    } else {
-        sp_buf_puts(&b, "{\"type\":\"presence\",\"session_id\":");
-        sp_buf_json_cstr(&b, c.sid);
-        sp_buf_puts(&b, ",\"sender_type\":");
-        sp_buf_json_cstr(&b, c.sender_type);
-        sp_buf_puts(&b, ",\"sender_id\":");
-        sp_buf_json_cstr(&b, r->principal.sub);
-        sp_buf_printf(&b, ",\"state\":\"%s\"}", f.state);
-        rc = answer_frame(r, &c, &b);
-    }
+    enum sp_rc rc = handle_frame(r, &c, &f, ok, p);
     if (rc == SP_OK)
         presence_sweep_maybe(r);
     return rc;
 }
 
 /* --- presence hooks -------------------------------------------------------- */
+
+/* query: the connect URI's. */
+static void
+hook_online(struct sp_req *r, const char *query, struct sp_problem *p)
+{
+    struct chat_caller c;
+    struct sp_chat_presence_conn pc = {0};
+    struct sp_chat_presence_change chg = {0};
+    bool recorded = false;
+    if (authorize(r, query, &c, p) != SP_OK) {
+        sp_problem_init(p);
+    } else {
+        struct sp_ctx ctx = sp_api_ctx(r);
+        pc = presence_conn(r, c.sid, c.principal);
+        recorded = sp_chat_presence_record(&ctx, &pc, "online", &chg);
+    }
+    /* nchan drops the offline hook of a subscriber that leaves while
+     * this hook is still in flight (reproduced: a client that closes on
+     * the first frame it gets). So the hook is answered as soon as the
+     * connection is recorded, and only then does anybody hear of it. */
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    sp_resp_finish(r);
+    if (recorded)
+        sp_chat_presence_joined(r->arena, &pc, &chg);
+}
+
+/* The credentials may have expired since the connect: the row of this
+ * connection id is what proves it was here. */
+static void
+hook_offline(struct sp_req *r, const char *query)
+{
+    const char *saved = r->query;
+    r->query = query;
+    const char *sid = sp_req_query(r, "session_id");
+    r->query = saved;
+    const char *principal = sp_req_header(r, "X-Chat-Principal");
+    if (sid != NULL && alnum_ok(sid, 64) && principal != NULL && strlen(principal) <= 80) {
+        struct sp_ctx ctx = sp_api_ctx(r);
+        struct sp_chat_presence_conn pc = presence_conn(r, sid, principal);
+        sp_chat_presence_leave(&ctx, &pc);
+    }
+}
 
 /* nchan's subscribe (online) and unsubscribe (offline) hooks, websocket and
  * EventSource only. Always 204: nchan ignores the answer anyway. */
@@ -569,44 +463,10 @@ sp_chat_t_presence(struct sp_req *r, struct sp_problem *p)
     const char *hook = r->nparams > 0 ? r->params[0] : "";
     const char *uri = sp_req_header(r, "X-Chat-Connect-URI");
     const char *q = uri != NULL ? strchr(uri, '?') : NULL;
-    if (strcmp(hook, "online") == 0) {
-        struct chat_caller c;
-        struct sp_chat_presence_change chg;
-        bool recorded = false;
-        if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK)
-            sp_problem_init(p);
-        else
-            recorded = presence_record(r, &c, "online", &chg, p);
-        /* nchan drops the offline hook of a subscriber that leaves while
-         * this hook is still in flight (reproduced: a client that closes on
-         * the first frame it gets). So the hook is answered as soon as the
-         * connection is recorded, and only then does anybody hear of it. */
-        sp_resp_send(r, 204, NULL, NULL, 0);
-        sp_resp_finish(r);
-        if (recorded) {
-            presence_announce(r->arena, &c, &chg);
-            presence_snapshot(r->arena, c.sid, c.principal, chg.others);
-        }
-    } else if (strcmp(hook, "offline") == 0) {
-        /* The credentials may have expired since the connect: the row of
-         * this connection id is what proves it was here. */
-        const char *saved = r->query;
-        r->query = q != NULL ? q + 1 : "";
-        const char *sid = sp_req_query(r, "session_id");
-        r->query = saved;
-        const char *principal = sp_req_header(r, "X-Chat-Principal");
-        if (sid != NULL && alnum_ok(sid, 64) && principal != NULL && strlen(principal) <= 80 &&
-            principal_sender_type(principal) != NULL) {
-            struct sp_ctx ctx = sp_api_ctx(r);
-            struct sp_chat_presence_change chg;
-            if (sp_chat_presence_leave(&ctx, sid, principal, conn_id(r), presence_timeout(r), &chg,
-                                       p) != SP_OK) {
-                presence_log_failure("leave", p);
-            } else if (strcmp(chg.before, chg.after) != 0) {
-                presence_tell_others(r->arena, sid, principal, chg.after, chg.others);
-            }
-        }
-    }
+    if (strcmp(hook, "online") == 0)
+        hook_online(r, q != NULL ? q + 1 : "", p);
+    else if (strcmp(hook, "offline") == 0)
+        hook_offline(r, q != NULL ? q + 1 : "");
     sp_resp_send(r, 204, NULL, NULL, 0);
     presence_sweep_maybe(r);
     struct sp_ctx ctx = sp_api_ctx(r);

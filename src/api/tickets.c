@@ -16,7 +16,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/stamp_cache.h"
-#include "domain/chat.h"
+#include "domain/chat_sessions.h"
 #include "domain/tickets.h"
 
 #define SP_SUBJECT_MAX 200

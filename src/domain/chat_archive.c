@@ -10,10 +10,10 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "db/db.h"
-#include "core/buf.h"
-#include "domain/chat.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
+#include "domain/chat_convert.h"
+#include "domain/chat_sessions.h"
 
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "chat_archive_candidates",
@@ -39,15 +39,87 @@ announce(struct sp_ctx *ctx, const char *public_id, bool converted)
         struct sp_problem ignored;
         sp_problem_init(&ignored);
         if (sp_chat_get(ctx, public_id, NULL, &s, &ignored) == SP_OK && s.ticket_public_id) {
-            struct sp_buf extra;
-            sp_buf_init(&extra, ctx->arena, 64);
-            sp_buf_puts(&extra, "\"ticket_id\":");
-            sp_buf_json_cstr(&extra, s.ticket_public_id);
-            sp_chat_bus_system(ctx->arena, public_id, "ticket_created", extra.data);
+            struct sp_chat_system_extra extra = {.ticket_id = s.ticket_public_id};
+            sp_chat_bus_system(ctx->arena, public_id, "ticket_created", &extra);
         }
     }
     sp_chat_bus_system(ctx->arena, public_id, "closed", NULL);
     sp_chat_access_revoke_session(public_id);
+}
+
+/* One run at a time: the cluster-wide advisory lock. *locked tells
+ * whether this run holds it; 409 when another run does. */
+static enum sp_rc
+take_lock(struct sp_db *db, struct sp_arena *a, const char *const *key, bool *locked,
+          struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, &lock_stmt, key, p);
+    if (r == NULL)
+        return p->rc;
+    if (!sp_db_bool(r, 0, 0)) {
+        sp_log_msg(SP_LOG_INFO, "chat_archive_busy", "another run holds the lock");
+        return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
+    }
+    *locked = true;
+    return SP_OK;
+}
+
+/* One pass over the candidates: what it runs in and what it counted. */
+struct pass {
+    struct sp_ctx ctx;               /* its arena is reset for each session */
+    int64_t now_ms, idle_before_ms;
+    bool dry_run;
+    struct sp_chat_archive_counts *n;
+};
+
+/* One session in one short transaction (rolled back in a dry run), then
+ * its subscribers are told. */
+static void
+archive_session(struct pass *ps, long long id, const char *public_id)
+{
+    struct sp_db *db = ps->ctx.db;
+    struct sp_arena *work = ps->ctx.arena;
+    sp_arena_reset(work);
+    struct sp_problem one;
+    sp_problem_init(&one);
+    bool archived = false, converted = false;
+    bool ok = sp_db_begin(db, work, &one) == SP_OK &&
+              sp_chat_archive_one(&ps->ctx, id, ps->now_ms, ps->idle_before_ms, &archived,
+                                  &converted, &one) == SP_OK;
+    if (ok && !ps->dry_run)
+        ok = sp_db_commit(db, work, &one) == SP_OK;
+    else
+        sp_db_rollback(db, work);
+    if (!ok) {
+        ps->n->errors++;
+        struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "chat_archive_failed");
+        sp_log_int(l, "session_id", id);
+        sp_log_str(l, "code", one.code);
+        sp_log_end(l);
+        return;
+    }
+    if (!archived) {
+        ps->n->skipped++;
+        return;
+    }
+    ps->n->closed++;
+    ps->n->converted += converted;
+    if (!ps->dry_run)
+        announce(&ps->ctx, public_id, converted);
+}
+
+static void
+log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
+{
+    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
+                                                                          : SP_LOG_ERROR,
+                                         "chat_archive_pass");
+    sp_log_int(l, "closed", n->closed);
+    sp_log_int(l, "converted", n->converted);
+    sp_log_int(l, "skipped", n->skipped);
+    sp_log_int(l, "errors", n->errors);
+    sp_log_int(l, "dry_run", dry_run);
+    sp_log_end(l);
 }
 
 enum sp_rc
@@ -59,89 +131,41 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
     struct sp_arena page, work;
     sp_arena_init(&page, 16384);
     sp_arena_init(&work, 16384);
-    struct sp_ctx ctx = {.arena = &work, .db = db, .rules = NULL, .agent_max_open = 50};
+    struct pass ps = {
+        .ctx = {.arena = &work, .db = db, .rules = NULL, .agent_max_open = 50},
+        .now_ms = now_ms, .idle_before_ms = now_ms - idle_minutes * 60000LL,
+        .dry_run = dry_run, .n = n,
+    };
     char key[24], now[24], idle[24];
     snprintf(key, sizeof(key), "%lld", SP_CHAT_ARCHIVE_LOCK_KEY);
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
-    snprintf(idle, sizeof(idle), "%lld", (long long)(now_ms - idle_minutes * 60000LL));
+    snprintf(idle, sizeof(idle), "%lld", (long long)ps.idle_before_ms);
     const char *kp[1] = {key};
-    enum sp_rc rc = SP_OK;
     bool locked = false;
     /* A dry run changes nothing, so it need not keep a real run out. */
-    if (!dry_run) {
-        PGresult *r = sp_db_exec(db, &page, &lock_stmt, kp, p);
-        if (r == NULL) {
-            rc = p->rc;
-            goto out;
-        }
-        if (!sp_db_bool(r, 0, 0)) {
-            sp_log_msg(SP_LOG_INFO, "chat_archive_busy", "another run holds the lock");
-            rc = sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
-            goto out;
-        }
-        locked = true;
-    }
-    long long after = 0;
-    for (;;) {
+    enum sp_rc rc = dry_run ? SP_OK : take_lock(db, &page, kp, &locked, p);
+    for (long long after = 0; rc == SP_OK;) {
         sp_arena_reset(&page);
-        char a[24];
-        snprintf(a, sizeof(a), "%lld", after);
-        const char *cp[3] = {now, idle, a};
+        const char *cp[3] = {now, idle, sp_arena_sprintf(&page, "%lld", after)};
         PGresult *r = sp_db_exec(db, &page, &candidates_stmt, cp, p);
         if (r == NULL) {
             rc = p->rc;
-            goto out;
+            break;
         }
         int rows = PQntuples(r);
         for (int i = 0; i < rows && !(stop && *stop); i++) {
-            long long id = sp_db_int(r, i, 0);
-            after = id;
-            sp_arena_reset(&work);
-            struct sp_problem one;
-            sp_problem_init(&one);
-            bool archived = false, converted = false;
-            bool ok = sp_db_begin(db, &work, &one) == SP_OK &&
-                      sp_chat_archive_one(&ctx, id, now_ms, now_ms - idle_minutes * 60000LL,
-                                          &archived, &converted, &one) == SP_OK;
-            if (ok && !dry_run)
-                ok = sp_db_commit(db, &work, &one) == SP_OK;
-            else
-                sp_db_rollback(db, &work);
-            if (!ok) {
-                n->errors++;
-                struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "chat_archive_failed");
-                sp_log_int(l, "session_id", id);
-                sp_log_str(l, "code", one.code);
-                sp_log_end(l);
-                continue;
-            }
-            if (!archived) {
-                n->skipped++;
-                continue;
-            }
-            n->closed++;
-            n->converted += converted;
-            if (!dry_run)
-                announce(&ctx, sp_db_str(r, i, 1), converted);
+            after = sp_db_int(r, i, 0);
+            archive_session(&ps, after, sp_db_str(r, i, 1));
         }
         if (rows < 200 || (stop && *stop))
             break;
     }
-out:
     if (locked) {
         struct sp_problem ignored;
         sp_problem_init(&ignored);
         sp_db_exec(db, &page, &unlock_stmt, kp, &ignored);
     }
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
-                                                                          : SP_LOG_ERROR,
-                                         "chat_archive_pass");
-    sp_log_int(l, "closed", n->closed);
-    sp_log_int(l, "converted", n->converted);
-    sp_log_int(l, "skipped", n->skipped);
-    sp_log_int(l, "errors", n->errors);
-    sp_log_int(l, "dry_run", dry_run);
-    sp_log_end(l);
+    log_pass(rc, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
     return rc;

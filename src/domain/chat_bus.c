@@ -11,34 +11,25 @@
 
 #include "core/log.h"
 
-static void
-field(struct sp_buf *b, const char *name, const char *value)
-{
-    sp_buf_printf(b, ",\"%s\":", name);
-    sp_buf_json_cstr(b, value);
-}
-
 void
-sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m)
+sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
 {
-    if (m->event != NULL) {
-        sp_buf_puts(b, "{\"type\":\"system\",\"event\":");
-        sp_buf_json_cstr(b, m->event);
-        sp_buf_printf(b, ",\"id\":%lld", m->id);
-        field(b, "session_id", m->session_public_id);
-        field(b, "body", m->body);
-        field(b, "created_at", m->created_at);
-        sp_buf_putc(b, '}');
-        return;
+    bool system = m->event != NULL;   /* a system frame names no sender or client id */
+    sp_jw_object(w);
+    sp_jw_kstr(w, "type", system ? "system" : "message");
+    if (system)
+        sp_jw_kstr(w, "event", m->event);
+    sp_jw_kint(w, "id", m->id);
+    sp_jw_kstr(w, "session_id", m->session_public_id);
+    if (!system) {
+        sp_jw_kstr(w, "sender_type", m->sender_type);
+        sp_jw_kstr(w, "sender_id", m->sender_id);
     }
-    sp_buf_printf(b, "{\"type\":\"message\",\"id\":%lld", m->id);
-    field(b, "session_id", m->session_public_id);
-    field(b, "sender_type", m->sender_type);
-    field(b, "sender_id", m->sender_id);
-    field(b, "body", m->body);
-    field(b, "created_at", m->created_at);
-    field(b, "client_id", m->client_id);
-    sp_buf_putc(b, '}');
+    sp_jw_kstr(w, "body", m->body);
+    sp_jw_kstr(w, "created_at", m->created_at);
+    if (!system)
+        sp_jw_kstr(w, "client_id", m->client_id);
+    sp_jw_end(w);
 }
 
 /* One handle per process (workers publish one frame at a time); created
@@ -162,16 +153,20 @@ sp_chat_bus_kick(const char *session_id, const char *principal)
 
 void
 sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
-                   const char *extra_json)
+                   const struct sp_chat_system_extra *extra)
 {
     struct sp_buf b;
+    struct sp_jw w;
     sp_buf_init(&b, a, 256);
-    sp_buf_puts(&b, "{\"type\":\"system\",\"event\":");
-    sp_buf_json_cstr(&b, event);
-    sp_buf_puts(&b, ",\"session_id\":");
-    sp_buf_json_cstr(&b, session_id);
-    if (extra_json != NULL)
-        sp_buf_printf(&b, ",%s", extra_json);
-    sp_buf_putc(&b, '}');
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "type", "system");
+    sp_jw_kstr(&w, "event", event);
+    sp_jw_kstr(&w, "session_id", session_id);
+    if (extra != NULL && extra->agent_id != 0)
+        sp_jw_kint(&w, "agent_id", extra->agent_id);
+    if (extra != NULL && extra->ticket_id != NULL)
+        sp_jw_kstr(&w, "ticket_id", extra->ticket_id);
+    sp_jw_end(&w);
     sp_chat_bus_publish(session_id, NULL, b.data, b.len);
 }

@@ -15,21 +15,30 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "core/buf.h"
-#include "domain/chat.h"
+#include "core/arena.h"
+#include "core/json_writer.h"
+#include "domain/chat_sessions.h"
 
 /* The stored-message frame: a `message` frame, or a `system` frame when
- * the message carries an event. */
-void sp_chat_frame_message(struct sp_buf *b, const struct sp_chat_message *m);
+ * the message carries an event; one JSON value (a document, or an element
+ * of the array the caller is writing). */
+void sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m);
+
+/* What a system frame says besides its event and session. */
+struct sp_chat_system_extra {
+    long long agent_id;              /* agent_joined, transferred: the agent (0 = none) */
+    const char *ticket_id;           /* ticket_created: the ticket's public id (NULL = none) */
+};
 
 /* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL) and the
  * unix socket it is served on (SUPPORT_CHAT_PUBLISH_SOCKET; NULL: TCP);
  * url NULL turns publishing off (the history still has every message). */
 void sp_chat_bus_set_url(const char *url, const char *unix_socket);
-/* Publishes {"type":"system","event":…,"session_id":…[,extra members]}
- * to a session's subscribers (after the change committed). */
+/* Publishes {"type":"system","event":…,"session_id":…[,"agent_id":…]
+ * [,"ticket_id":…]} to a session's subscribers (after the change
+ * committed); extra NULL: nothing more. */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
-                        const char *extra_json);
+                        const struct sp_chat_system_extra *extra);
 /* POSTs json to the session channel (principal NULL) or to that
  * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
  * is unset. false after a logged failure. */

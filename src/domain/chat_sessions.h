@@ -1,23 +1,25 @@
 /*
- * chat: live chat sessions and their messages (API.md §7) — creation with
- * routing to an agent with chat capacity (or `waiting`), the session token
- * (only its SHA-256 is stored), messages with client_id de-duplication,
- * accept, close, and the agent's chat queue. Publishing frames to
- * subscribers is the caller's (the chat transport), after commit.
- * Must not: know HTTP or nchan.
+ * chat_sessions: live chat sessions and their messages (API.md §7) —
+ * creation with routing to an agent with chat capacity (or `waiting`), the
+ * session token (only its SHA-256 is stored), messages with client_id
+ * de-duplication, accept, close, transfer to another agent, the agent's
+ * chat queue, and the facts the chat transport authorizes a connection
+ * with. Accept, close and transfer are transactions of their own, begun
+ * and committed here; create joins the caller's (the create protocol's),
+ * close_locked runs in the caller's. Publishing frames to subscribers is
+ * the caller's, after commit.
+ * Turning a session into a ticket is chat_convert.h; who is connected,
+ * chat_presence.h.
+ * Must not: know HTTP or nchan; render frames (chat_bus.h does).
  */
-#ifndef SP_CHAT_H
-#define SP_CHAT_H
-
-#include "core/tier.h"
+#ifndef SP_CHAT_SESSIONS_H
+#define SP_CHAT_SESSIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "core/problem.h"
 #include "domain/ctx.h"
-#include "domain/tickets.h"
 
 struct sp_chat_session {
     long long id;
@@ -93,38 +95,15 @@ enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long a
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
-/* A chat has no length limit (60 messages a minute for 24 h), a ticket
- * description must have one: the transcript keeps the newest messages
- * whose bodies fit in this many bytes (API.md §7), after a note saying
- * how many earlier ones were left out and where the full history is. */
-#define SP_CHAT_TRANSCRIPT_MAX 65536
-
-/* Turns the session into a ticket (source chat, the transcript as its
- * description, linked both ways, a ticket_created system message) in the
- * caller's transaction; a session that already has one returns it with
- * *created false. tier: the customer's, for the rules engine. Not rate
- * limited here: the caller decides who is (API.md §7). */
-enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                             struct sp_ticket *out, bool *created, struct sp_problem *p);
-
-/* sp_chat_to_ticket() as a command: in a transaction of its own. */
-enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                           struct sp_ticket *out, bool *created, struct sp_problem *p);
+/* Closes session_id, with its `closed` system message, in the caller's
+ * transaction, which has locked the row and seen it open. */
+enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p);
 
 /* Hands an active or waiting session to agent_id (409 agent_unavailable
  * when away or at capacity; 0 = let routing pick another agent of the
  * team), with a `transferred` system message. */
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                                      struct sp_chat_session *out, struct sp_problem *p);
-
-/* The archive job's step for one session, in the caller's transaction:
- * if it is still open and idle since before idle_before_ms (or expired
- * at now_ms), a session with customer messages and no ticket becomes one,
- * then it closes. *archived false when it was busy (locked), reopened by
- * activity, or already closed. */
-enum sp_rc sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
-                               int64_t idle_before_ms, bool *archived, bool *converted,
-                               struct sp_problem *p);
 
 /* The agent chat queue: waiting sessions, or active ones (of agent_id
  * when not 0), oldest first. */
@@ -147,37 +126,5 @@ struct sp_chat_auth_info {
 };
 enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
                              struct sp_chat_auth_info *out, struct sp_problem *p);
-
-/* Presence (docs/chat-transport.md §8): one row per connection of a
- * participant (session, principal = customer-<sub> | agent-<sub> |
- * admin-<sub>). A participant is "online" while it has a row seen within
- * timeout_s in state online, "away" while all its fresh rows are away,
- * else "offline". */
-struct sp_chat_presence_change {
-    const char *before;              /* online | away | offline */
-    const char *after;
-    const char *others;              /* the other fresh participants: "principal:state,..." ("" = none) */
-};
-
-/* Records a sign of life of connection conn_id: inserts it or refreshes
- * last_seen_at; state "online"/"away" sets it, NULL keeps it (a new row is
- * online). */
-enum sp_rc sp_chat_presence_touch(struct sp_ctx *ctx, const char *public_id,
-                                  const char *principal, const char *conn_id,
-                                  const char *state, int timeout_s,
-                                  struct sp_chat_presence_change *out, struct sp_problem *p);
-
-/* The connection went away (the offline hook): deletes its row. */
-enum sp_rc sp_chat_presence_leave(struct sp_ctx *ctx, const char *public_id,
-                                  const char *principal, const char *conn_id, int timeout_s,
-                                  struct sp_chat_presence_change *out, struct sp_problem *p);
-
-/* Deletes at most `limit` connections not seen for timeout_s (oldest
- * first, skipping rows another worker holds) and returns the participants
- * that have no fresh connection left: sessions[i], principals[i], and
- * others[i], the other fresh principals of that session, comma-separated. */
-enum sp_rc sp_chat_presence_sweep(struct sp_ctx *ctx, int timeout_s, int limit,
-                                  const char ***sessions, const char ***principals,
-                                  const char ***others, size_t *n, struct sp_problem *p);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * chat: sessions and messages. See chat.h.
+ * chat_sessions: sessions and their messages. See chat_sessions.h.
  */
-#include "domain/chat.h"
+#include "domain/chat_sessions.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -415,6 +415,13 @@ struct close_arg {
     bool *changed;
 };
 
+enum sp_rc
+sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", session_id)};
+    return sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p) == NULL ? p->rc : SP_OK;
+}
+
 static enum sp_rc
 edit_close(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
@@ -424,8 +431,7 @@ edit_close(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_probl
         return p->rc;
     if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
         return SP_OK;
-    const char *cp[1] = {sp_db_str(r, 0, 0)};
-    if (sp_db_exec(ctx->db, ctx->arena, &close_stmt, cp, p) == NULL)
+    if (sp_chat_close_locked(ctx, sp_db_int(r, 0, 0), p) != SP_OK)
         return p->rc;
     *c->changed = true;
     return SP_OK;
@@ -460,24 +466,15 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
     return SP_OK;
 }
 
+/* --- transfer to another agent --------------------------------------------- */
+
+/* The session's status, agent and team (for routing), locked. */
 static struct sp_stmt transfer_lock_stmt = SP_STMT(
     "chat_transfer_lock",
-    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), s.status,"
-    " coalesce(s.assigned_agent_id, 0), coalesce(c.team, 'general')"
+    "SELECT s.id, s.status, coalesce(s.assigned_agent_id, 0), coalesce(c.team, 'general')"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
-
-static struct sp_stmt link_stmt = SP_STMT(
-    "chat_link_ticket",
-    "WITH u AS ("
-    "  UPDATE support_chat_sessions SET ticket_id = $2::bigint, updated_at = now()"
-    "  WHERE id = $1::bigint RETURNING id"
-    ")"
-    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
-    " SELECT id, 'system', 'The conversation continues as a ticket.',"
-    "   jsonb_build_object('event', 'ticket_created', 'ticket_id', $3::text) FROM u",
-    3);
 
 static struct sp_stmt reassign_stmt = SP_STMT(
     "chat_reassign",
@@ -492,115 +489,6 @@ static struct sp_stmt reassign_stmt = SP_STMT(
     "   jsonb_build_object('event', 'transferred', 'agent_id', $2::bigint) FROM u",
     2);
 
-/* A message's label in the transcript ("<p><b>Assistant</b> (<time>):</p>")
- * takes at most this many bytes. */
-#define SP_CHAT_TRANSCRIPT_LABEL 64
-
-/* The newest messages of the session (system events aside) whose bodies
- * and labels ($3 bytes each) fit in $2 bytes, oldest first, and the count of all of them.
- * Always one row at least: with no message kept, the columns but the
- * count are NULL. Sizes are summed without reading the bodies (from
- * their headers); only the kept bodies are read. */
-static struct sp_stmt transcript_stmt = SP_STMT(
-    "chat_transcript",
-    "WITH w AS ("
-    "  SELECT id, sum(octet_length(body) + $3::int)"
-    "    OVER (ORDER BY id DESC) AS upto"
-    "  FROM support_chat_messages"
-    "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
-    "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
-    " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at)"
-    " FROM (SELECT 1) one LEFT JOIN (support_chat_messages m JOIN keep k ON k.id = m.id) ON true"
-    " ORDER BY m.id",
-    3);
-
-/* The transcript as the ticket's description: a note when messages were
- * left out, then one paragraph per message (bodies were sanitized when
- * stored; labels, times and the note are ours). */
-static const char *
-transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
-           struct sp_problem *p)
-{
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
-                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_MAX),
-                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_LABEL)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transcript_stmt, params, p);
-    if (r == NULL)
-        return NULL;
-    int rows = PQntuples(r), kept = rows > 0 && !PQgetisnull(r, 0, 1) ? rows : 0;
-    long long omitted = (rows > 0 ? sp_db_int(r, 0, 0) : 0) - kept;
-    struct sp_buf b;
-    sp_buf_init(&b, ctx->arena, 1024);
-    if (omitted > 0)
-        sp_buf_printf(&b, "<p>[transcript truncated: %lld earlier message%s omitted; full history"
-                          " in chat session %s]</p>",
-                      omitted, omitted == 1 ? "" : "s", public_id);
-    for (int i = 0; i < kept; i++) {
-        const char *sender = sp_db_str(r, i, 1);
-        sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
-                      strcmp(sender, "customer") == 0 ? "Customer"
-                      : strcmp(sender, "agent") == 0  ? "Agent"
-                                                      : "Assistant",
-                      sp_db_str(r, i, 3));
-        sp_buf_puts(&b, sp_db_str(r, i, 2));
-    }
-    if (b.len == 0)
-        sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
-    return b.data;
-}
-
-enum sp_rc
-sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, struct sp_ticket *out,
-                  bool *created, struct sp_problem *p)
-{
-    struct sp_arena *a = ctx->arena;
-    *created = false;
-    const char *params[1] = {public_id};
-    PGresult *r = sp_db_exec(ctx->db, a, &transfer_lock_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    long long id = sp_db_int(r, 0, 0);
-    long long ticket_id = sp_db_int(r, 0, 3);
-    if (ticket_id != 0)
-        return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
-    const char *description = transcript(ctx, id, public_id, p);
-    if (description == NULL)
-        return p->rc;
-    struct sp_ticket_new in = {
-        .customer_id = sp_db_str(r, 0, 1),
-        .subject = sp_arena_sprintf(a, "Chat conversation %s", public_id),
-        .description = description,
-        .category_slug = sp_db_str(r, 0, 2),
-        .source = SP_SOURCE_CHAT,
-        .tier = tier,
-        .chat_session_id = id,
-    };
-    if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
-        return p->rc;
-    const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
-                         out->public_id};
-    if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
-        return p->rc;
-    *created = true;
-    return SP_OK;
-}
-
-enum sp_rc
-sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                struct sp_ticket *out, bool *created, struct sp_problem *p)
-{
-    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
-        return p->rc;
-    if (sp_chat_to_ticket(ctx, public_id, tier, out, created, p) != SP_OK ||
-        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
-        sp_db_rollback(ctx->db, ctx->arena);
-        return p->rc;
-    }
-    return SP_OK;
-}
-
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
@@ -611,11 +499,11 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
         return p->rc;
     if (PQntuples(r) == 0)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (strcmp(sp_db_str(r, 0, 4), "closed") == 0)
+    if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
-    long long current = sp_db_int(r, 0, 5);
+    long long current = sp_db_int(r, 0, 2);
     if (agent_id == 0) {
-        if (sp_route_chat(ctx, sp_db_str(r, 0, 6), &agent_id, p) != SP_OK)
+        if (sp_route_chat(ctx, sp_db_str(r, 0, 3), &agent_id, p) != SP_OK)
             return p->rc;
     } else {
         bool room, known;
@@ -644,45 +532,6 @@ sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long a
 
 /* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
  * session someone is writing to for the next pass. */
-static struct sp_stmt archive_lock_stmt = SP_STMT(
-    "chat_archive_lock",
-    "SELECT s.public_id, s.ticket_id IS NULL AND EXISTS (SELECT 1 FROM support_chat_messages m"
-    "   WHERE m.session_id = s.id AND m.sender_type = 'customer')"
-    " FROM support_chat_sessions s"
-    " WHERE s.id = $1::bigint AND s.status <> 'closed'"
-    "   AND (coalesce(s.last_message_at, s.started_at) < support_from_ms($3::bigint)"
-    "        OR s.expires_at <= support_from_ms($2::bigint))"
-    " FOR UPDATE SKIP LOCKED",
-    3);
-
-enum sp_rc
-sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
-                    int64_t idle_before_ms, bool *archived, bool *converted, struct sp_problem *p)
-{
-    struct sp_arena *a = ctx->arena;
-    *archived = *converted = false;
-    const char *params[3] = {sp_arena_sprintf(a, "%lld", session_id),
-                             sp_arena_sprintf(a, "%lld", (long long)now_ms),
-                             sp_arena_sprintf(a, "%lld", (long long)idle_before_ms)};
-    PGresult *r = sp_db_exec(ctx->db, a, &archive_lock_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 0)
-        return SP_OK;
-    if (sp_db_bool(r, 0, 1)) {
-        struct sp_ticket t;
-        bool created;
-        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, &t, &created, p) != SP_OK)
-            return p->rc;
-        *converted = created;
-    }
-    const char *cp[1] = {params[0]};
-    if (sp_db_exec(ctx->db, a, &close_stmt, cp, p) == NULL)
-        return p->rc;
-    *archived = true;
-    return SP_OK;
-}
-
 static struct sp_stmt auth_info_stmt = SP_STMT_READ(
     "chat_auth_info",
     "SELECT customer_id, status <> 'closed' AND expires_at > now(),"
@@ -709,142 +558,5 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
     out->token_sha256_hex = sp_db_str(r, 0, 3);
     out->session_id = sp_db_int(r, 0, 4);
     out->expires_epoch = sp_db_int(r, 0, 5);
-    return SP_OK;
-}
-
-/* --- presence ------------------------------------------------------------- */
-
-#define PRESENCE_AGG(rel)                                                           \
-    "(SELECT CASE WHEN bool_or(state = 'online') THEN 'online'"                     \
-    " WHEN count(*) > 0 THEN 'away' ELSE 'offline' END FROM " rel ")"
-
-static struct sp_stmt presence_touch_stmt = SP_STMT(
-    "chat_presence_touch",
-    "WITH prev AS ("
-    "  SELECT principal, conn_id, state FROM support_chat_presence"
-    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $5::int)),"
-    " up AS ("
-    "  INSERT INTO support_chat_presence (session_public_id, principal, conn_id, state)"
-    "  VALUES ($1, $2, $3, coalesce($4::text, 'online'))"
-    "  ON CONFLICT (session_public_id, principal, conn_id) DO UPDATE"
-    "  SET last_seen_at = now(), state = coalesce($4::text, support_chat_presence.state)"
-    "  RETURNING state)"
-    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
-    " " PRESENCE_AGG("(SELECT state FROM prev WHERE principal = $2 AND conn_id <> $3"
-                     " UNION ALL SELECT state FROM up) x") ","
-    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
-    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
-    "   FROM prev WHERE principal <> $2 GROUP BY principal) o)",
-    5);
-
-static struct sp_stmt presence_leave_stmt = SP_STMT(
-    "chat_presence_leave",
-    "WITH prev AS ("
-    "  SELECT principal, conn_id, state FROM support_chat_presence"
-    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $4::int)),"
-    " del AS ("
-    "  DELETE FROM support_chat_presence"
-    "  WHERE session_public_id = $1 AND principal = $2 AND conn_id = $3 RETURNING 1)"
-    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
-    " " PRESENCE_AGG("prev WHERE principal = $2 AND conn_id <> $3") ","
-    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
-    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
-    "   FROM prev WHERE principal <> $2 GROUP BY principal) o),"
-    " (SELECT count(*) FROM del)",
-    4);
-
-static struct sp_stmt presence_sweep_stmt = SP_STMT(
-    "chat_presence_sweep",
-    "WITH stale AS ("
-    "  SELECT session_public_id, principal, conn_id FROM support_chat_presence"
-    "  WHERE last_seen_at <= now() - make_interval(secs => $1::int)"
-    "  ORDER BY last_seen_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
-    " del AS ("
-    "  DELETE FROM support_chat_presence p USING stale s"
-    "  WHERE p.session_public_id = s.session_public_id AND p.principal = s.principal"
-    "    AND p.conn_id = s.conn_id"
-    "  RETURNING p.session_public_id, p.principal)"
-    "SELECT DISTINCT d.session_public_id, d.principal,"
-    " (SELECT coalesce(string_agg(DISTINCT q.principal, ','), '') FROM support_chat_presence q"
-    "   WHERE q.session_public_id = d.session_public_id AND q.principal <> d.principal"
-    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))"
-    " FROM del d"
-    " WHERE NOT EXISTS (SELECT 1 FROM support_chat_presence q"
-    "   WHERE q.session_public_id = d.session_public_id AND q.principal = d.principal"
-    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))",
-    2);
-
-static void
-presence_change(PGresult *r, struct sp_chat_presence_change *out)
-{
-    out->before = sp_db_str(r, 0, 0);
-    out->after = sp_db_str(r, 0, 1);
-    out->others = sp_db_str(r, 0, 2);
-    if (out->before == NULL)
-        out->before = "offline";
-    if (out->after == NULL)
-        out->after = "offline";
-    if (out->others == NULL)
-        out->others = "";
-}
-
-enum sp_rc
-sp_chat_presence_touch(struct sp_ctx *ctx, const char *public_id, const char *principal,
-                       const char *conn_id, const char *state, int timeout_s,
-                       struct sp_chat_presence_change *out, struct sp_problem *p)
-{
-    char t[24];
-    snprintf(t, sizeof(t), "%d", timeout_s);
-    const char *params[5] = {public_id, principal, conn_id, state, t};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_touch_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    presence_change(r, out);
-    return SP_OK;
-}
-
-enum sp_rc
-sp_chat_presence_leave(struct sp_ctx *ctx, const char *public_id, const char *principal,
-                       const char *conn_id, int timeout_s, struct sp_chat_presence_change *out,
-                       struct sp_problem *p)
-{
-    char t[24];
-    snprintf(t, sizeof(t), "%d", timeout_s);
-    const char *params[4] = {public_id, principal, conn_id, t};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_leave_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    presence_change(r, out);
-    if (sp_db_int(r, 0, 3) == 0)
-        out->before = out->after;   /* not ours (already swept): no change */
-    return SP_OK;
-}
-
-enum sp_rc
-sp_chat_presence_sweep(struct sp_ctx *ctx, int timeout_s, int limit, const char ***sessions,
-                       const char ***principals, const char ***others, size_t *n,
-                       struct sp_problem *p)
-{
-    *n = 0;
-    *sessions = *principals = *others = NULL;
-    char t[24], l[24];
-    snprintf(t, sizeof(t), "%d", timeout_s);
-    snprintf(l, sizeof(l), "%d", limit);
-    const char *params[2] = {t, l};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_sweep_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    int rows = PQntuples(r);
-    if (rows == 0)
-        return SP_OK;
-    *sessions = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
-    *principals = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
-    *others = sp_arena_alloc(ctx->arena, sizeof(char *) * (size_t)rows);
-    for (int i = 0; i < rows; i++) {
-        (*sessions)[i] = sp_db_str(r, i, 0);
-        (*principals)[i] = sp_db_str(r, i, 1);
-        (*others)[i] = sp_db_str(r, i, 2);
-    }
-    *n = (size_t)rows;
     return SP_OK;
 }

@@ -1,0 +1,181 @@
+/*
+ * chat_convert: a chat session becomes a ticket. See chat_convert.h.
+ */
+#include "domain/chat_convert.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "db/db.h"
+#include "domain/chat_sessions.h"
+
+/* The facts the ticket is made of, the session row locked. */
+static struct sp_stmt convert_lock_stmt = SP_STMT(
+    "chat_convert_lock",
+    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0)"
+    " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
+    " WHERE s.public_id = $1 FOR UPDATE OF s",
+    1);
+
+static struct sp_stmt link_stmt = SP_STMT(
+    "chat_link_ticket",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET ticket_id = $2::bigint, updated_at = now()"
+    "  WHERE id = $1::bigint RETURNING id"
+    ")"
+    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    " SELECT id, 'system', 'The conversation continues as a ticket.',"
+    "   jsonb_build_object('event', 'ticket_created', 'ticket_id', $3::text) FROM u",
+    3);
+
+/* A message's label in the transcript ("<p><b>Assistant</b> (<time>):</p>")
+ * takes at most this many bytes. */
+#define SP_CHAT_TRANSCRIPT_LABEL 64
+
+/* The newest messages of the session (system events aside) whose bodies
+ * and labels ($3 bytes each) fit in $2 bytes, oldest first, and the count of all of them.
+ * Always one row at least: with no message kept, the columns but the
+ * count are NULL. Sizes are summed without reading the bodies (from
+ * their headers); only the kept bodies are read. */
+static struct sp_stmt transcript_stmt = SP_STMT(
+    "chat_transcript",
+    "WITH w AS ("
+    "  SELECT id, sum(octet_length(body) + $3::int)"
+    "    OVER (ORDER BY id DESC) AS upto"
+    "  FROM support_chat_messages"
+    "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
+    "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
+    " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at)"
+    " FROM (SELECT 1) one LEFT JOIN (support_chat_messages m JOIN keep k ON k.id = m.id) ON true"
+    " ORDER BY m.id",
+    3);
+
+/* The transcript as the ticket's description: a note when messages were
+ * left out, then one paragraph per message (bodies were sanitized when
+ * stored; labels, times and the note are ours). */
+static const char *
+transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
+           struct sp_problem *p)
+{
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_MAX),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_LABEL)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transcript_stmt, params, p);
+    if (r == NULL)
+        return NULL;
+    int rows = PQntuples(r), kept = rows > 0 && !PQgetisnull(r, 0, 1) ? rows : 0;
+    long long omitted = (rows > 0 ? sp_db_int(r, 0, 0) : 0) - kept;
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 1024);
+    if (omitted > 0)
+        sp_buf_printf(&b, "<p>[transcript truncated: %lld earlier message%s omitted; full history"
+                          " in chat session %s]</p>",
+                      omitted, omitted == 1 ? "" : "s", public_id);
+    for (int i = 0; i < kept; i++) {
+        const char *sender = sp_db_str(r, i, 1);
+        sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
+                      strcmp(sender, "customer") == 0 ? "Customer"
+                      : strcmp(sender, "agent") == 0  ? "Agent"
+                                                      : "Assistant",
+                      sp_db_str(r, i, 3));
+        sp_buf_puts(&b, sp_db_str(r, i, 2));
+    }
+    if (b.len == 0)
+        sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
+    return b.data;
+}
+
+enum sp_rc
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, struct sp_ticket *out,
+                  bool *created, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    *created = false;
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, a, &convert_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    long long id = sp_db_int(r, 0, 0);
+    long long ticket_id = sp_db_int(r, 0, 3);
+    if (ticket_id != 0)
+        return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
+    const char *description = transcript(ctx, id, public_id, p);
+    if (description == NULL)
+        return p->rc;
+    struct sp_ticket_new in = {
+        .customer_id = sp_db_str(r, 0, 1),
+        .subject = sp_arena_sprintf(a, "Chat conversation %s", public_id),
+        .description = description,
+        .category_slug = sp_db_str(r, 0, 2),
+        .source = SP_SOURCE_CHAT,
+        .tier = tier,
+        .chat_session_id = id,
+    };
+    if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
+        return p->rc;
+    const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
+                         out->public_id};
+    if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
+        return p->rc;
+    *created = true;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                struct sp_ticket *out, bool *created, struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (sp_chat_to_ticket(ctx, public_id, tier, out, created, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
+    return SP_OK;
+}
+
+/* --- the chat-session-archive job's step ----------------------------------- */
+
+/* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
+ * session someone is writing to for the next pass. */
+static struct sp_stmt archive_lock_stmt = SP_STMT(
+    "chat_archive_lock",
+    "SELECT s.public_id, s.ticket_id IS NULL AND EXISTS (SELECT 1 FROM support_chat_messages m"
+    "   WHERE m.session_id = s.id AND m.sender_type = 'customer')"
+    " FROM support_chat_sessions s"
+    " WHERE s.id = $1::bigint AND s.status <> 'closed'"
+    "   AND (coalesce(s.last_message_at, s.started_at) < support_from_ms($3::bigint)"
+    "        OR s.expires_at <= support_from_ms($2::bigint))"
+    " FOR UPDATE SKIP LOCKED",
+    3);
+
+enum sp_rc
+sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
+                    int64_t idle_before_ms, bool *archived, bool *converted, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    *archived = *converted = false;
+    const char *params[3] = {sp_arena_sprintf(a, "%lld", session_id),
+                             sp_arena_sprintf(a, "%lld", (long long)now_ms),
+                             sp_arena_sprintf(a, "%lld", (long long)idle_before_ms)};
+    PGresult *r = sp_db_exec(ctx->db, a, &archive_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return SP_OK;
+    if (sp_db_bool(r, 0, 1)) {
+        struct sp_ticket t;
+        bool created;
+        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, &t, &created, p) != SP_OK)
+            return p->rc;
+        *converted = created;
+    }
+    if (sp_chat_close_locked(ctx, session_id, p) != SP_OK)
+        return p->rc;
+    *archived = true;
+    return SP_OK;
+}

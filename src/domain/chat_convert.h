@@ -1,0 +1,49 @@
+/*
+ * chat_convert: a chat session becomes a ticket (API.md §7, §12) — the
+ * transcript as the ticket's description, the two linked both ways, a
+ * `ticket_created` system message in the chat; as a command of its own
+ * (a customer's or agent's transfer to a ticket) or as the
+ * chat-session-archive job's step for one idle session (converted, then
+ * closed). Publishing `ticket_created` and `closed` is the caller's,
+ * after commit.
+ * Must not: know HTTP or nchan; rate limit (the caller decides who is).
+ */
+#ifndef SP_CHAT_CONVERT_H
+#define SP_CHAT_CONVERT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/problem.h"
+#include "core/tier.h"
+#include "domain/ctx.h"
+#include "domain/tickets.h"
+
+/* A chat has no length limit (60 messages a minute for 24 h), a ticket
+ * description must have one: the transcript keeps the newest messages
+ * whose bodies fit in this many bytes (API.md §7), after a note saying
+ * how many earlier ones were left out and where the full history is. */
+#define SP_CHAT_TRANSCRIPT_MAX 65536
+
+/* Turns the session into a ticket (source chat, the transcript as its
+ * description, linked both ways, a ticket_created system message) in the
+ * caller's transaction; a session that already has one returns it with
+ * *created false. tier: the customer's, for the rules engine. Not rate
+ * limited here: the caller decides who is (API.md §7). */
+enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                             struct sp_ticket *out, bool *created, struct sp_problem *p);
+
+/* sp_chat_to_ticket() as a command: in a transaction of its own. */
+enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                           struct sp_ticket *out, bool *created, struct sp_problem *p);
+
+/* The archive job's step for one session, in the caller's transaction:
+ * if it is still open and idle since before idle_before_ms (or expired
+ * at now_ms), a session with customer messages and no ticket becomes one,
+ * then it closes. *archived false when it was busy (locked), reopened by
+ * activity, or already closed. */
+enum sp_rc sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
+                               int64_t idle_before_ms, bool *archived, bool *converted,
+                               struct sp_problem *p);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * chat_presence: who is connected to a live chat. See chat_presence.h.
+ */
+#include "domain/chat_presence.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/hash.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "domain/chat_bus.h"
+
+/* Rows a sweep deletes at most. */
+#define PRESENCE_SWEEP_MAX 200
+
+#define PRESENCE_AGG(rel)                                                           \
+    "(SELECT CASE WHEN bool_or(state = 'online') THEN 'online'"                     \
+    " WHEN count(*) > 0 THEN 'away' ELSE 'offline' END FROM " rel ")"
+
+static struct sp_stmt presence_touch_stmt = SP_STMT(
+    "chat_presence_touch",
+    "WITH prev AS ("
+    "  SELECT principal, conn_id, state FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $5::int)),"
+    " up AS ("
+    "  INSERT INTO support_chat_presence (session_public_id, principal, conn_id, state)"
+    "  VALUES ($1, $2, $3, coalesce($4::text, 'online'))"
+    "  ON CONFLICT (session_public_id, principal, conn_id) DO UPDATE"
+    "  SET last_seen_at = now(), state = coalesce($4::text, support_chat_presence.state)"
+    "  RETURNING state)"
+    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
+    " " PRESENCE_AGG("(SELECT state FROM prev WHERE principal = $2 AND conn_id <> $3"
+                     " UNION ALL SELECT state FROM up) x") ","
+    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
+    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
+    "   FROM prev WHERE principal <> $2 GROUP BY principal) o)",
+    5);
+
+static struct sp_stmt presence_leave_stmt = SP_STMT(
+    "chat_presence_leave",
+    "WITH prev AS ("
+    "  SELECT principal, conn_id, state FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $4::int)),"
+    " del AS ("
+    "  DELETE FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND principal = $2 AND conn_id = $3 RETURNING 1)"
+    "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
+    " " PRESENCE_AGG("prev WHERE principal = $2 AND conn_id <> $3") ","
+    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
+    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
+    "   FROM prev WHERE principal <> $2 GROUP BY principal) o),"
+    " (SELECT count(*) FROM del)",
+    4);
+
+static struct sp_stmt presence_sweep_stmt = SP_STMT(
+    "chat_presence_sweep",
+    "WITH stale AS ("
+    "  SELECT session_public_id, principal, conn_id FROM support_chat_presence"
+    "  WHERE last_seen_at <= now() - make_interval(secs => $1::int)"
+    "  ORDER BY last_seen_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " del AS ("
+    "  DELETE FROM support_chat_presence p USING stale s"
+    "  WHERE p.session_public_id = s.session_public_id AND p.principal = s.principal"
+    "    AND p.conn_id = s.conn_id"
+    "  RETURNING p.session_public_id, p.principal)"
+    "SELECT DISTINCT d.session_public_id, d.principal,"
+    " (SELECT coalesce(string_agg(DISTINCT q.principal, ','), '') FROM support_chat_presence q"
+    "   WHERE q.session_public_id = d.session_public_id AND q.principal <> d.principal"
+    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))"
+    " FROM del d"
+    " WHERE NOT EXISTS (SELECT 1 FROM support_chat_presence q"
+    "   WHERE q.session_public_id = d.session_public_id AND q.principal = d.principal"
+    "     AND q.last_seen_at > now() - make_interval(secs => $1::int))",
+    2);
+
+static void
+read_change(PGresult *r, struct sp_chat_presence_change *out)
+{
+    out->before = sp_db_str(r, 0, 0);
+    out->after = sp_db_str(r, 0, 1);
+    out->others = sp_db_str(r, 0, 2);
+    if (out->before == NULL)
+        out->before = "offline";
+    if (out->after == NULL)
+        out->after = "offline";
+    if (out->others == NULL)
+        out->others = "";
+}
+
+static void
+log_failure(const char *what, const struct sp_problem *p)
+{
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_presence_failed");
+    sp_log_str(l, "step", what);
+    sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+}
+
+const char *
+sp_chat_presence_sender_type(const char *principal)
+{
+    if (strncmp(principal, "customer-", 9) == 0)
+        return "customer";
+    if (strncmp(principal, "agent-", 6) == 0 || strncmp(principal, "admin-", 6) == 0)
+        return "agent";
+    return NULL;
+}
+
+void
+sp_chat_presence_frame(struct sp_jw *w, const char *session_id, const char *principal,
+                       const char *state)
+{
+    const char *dash = strchr(principal, '-');
+    sp_jw_object(w);
+    sp_jw_kstr(w, "type", "presence");
+    sp_jw_kstr(w, "session_id", session_id);
+    sp_jw_kstr(w, "sender_type", sp_chat_presence_sender_type(principal));
+    sp_jw_kstr(w, "sender_id", dash != NULL ? dash + 1 : principal);
+    sp_jw_kstr(w, "state", state);
+    sp_jw_end(w);
+}
+
+/* principal's presence frame, alone in b. */
+static void
+render_frame(struct sp_arena *a, struct sp_buf *b, const char *sid, const char *principal,
+             const char *state)
+{
+    struct sp_jw w;
+    sp_buf_init(b, a, 256);
+    sp_jw_init(&w, b);
+    sp_chat_presence_frame(&w, sid, principal, state);
+}
+
+/* Tells every other fresh participant ("principal[:state],...") that
+ * principal is now `state`. */
+static void
+tell_others(struct sp_arena *a, const char *sid, const char *principal, const char *state,
+            const char *others)
+{
+    if (others == NULL || *others == '\0')
+        return;
+    struct sp_buf b;
+    render_frame(a, &b, sid, principal, state);
+    char *list = sp_arena_strdup(a, others);
+    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL;
+         it = strtok_r(NULL, ",", &save)) {
+        char *colon = strrchr(it, ':');
+        if (colon != NULL)
+            *colon = '\0';
+        if (sp_chat_presence_sender_type(it) != NULL)
+            sp_chat_bus_publish(sid, it, b.data, b.len);
+    }
+}
+
+/* Tells a newly connected principal (its private channel) who else is here. */
+static void
+snapshot(struct sp_arena *a, const char *sid, const char *principal, const char *others)
+{
+    if (others == NULL || *others == '\0')
+        return;
+    char *list = sp_arena_strdup(a, others);
+    int k = 0;
+    for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL && k < 16;
+         it = strtok_r(NULL, ",", &save), k++) {
+        char *colon = strrchr(it, ':');
+        if (colon == NULL)
+            continue;
+        *colon = '\0';
+        const char *st = colon + 1;
+        if (sp_chat_presence_sender_type(it) == NULL ||
+            (strcmp(st, "online") != 0 && strcmp(st, "away") != 0))
+            continue;
+        struct sp_buf b;
+        render_frame(a, &b, sid, it, st);
+        sp_chat_bus_publish(sid, principal, b.data, b.len);
+    }
+}
+
+static void
+announce(struct sp_arena *a, const struct sp_chat_presence_conn *c,
+         const struct sp_chat_presence_change *chg)
+{
+    if (strcmp(chg->before, chg->after) != 0)
+        tell_others(a, c->session_id, c->principal, chg->after, chg->others);
+}
+
+bool
+sp_chat_presence_record(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
+                        const char *state, struct sp_chat_presence_change *chg)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    char t[24];
+    snprintf(t, sizeof(t), "%d", c->timeout_s);
+    const char *params[5] = {c->session_id, c->principal, c->conn_id, state, t};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_touch_stmt, params, &p);
+    if (r == NULL) {
+        log_failure("touch", &p);
+        return false;
+    }
+    read_change(r, chg);
+    return true;
+}
+
+void
+sp_chat_presence_joined(struct sp_arena *a, const struct sp_chat_presence_conn *c,
+                        const struct sp_chat_presence_change *chg)
+{
+    announce(a, c, chg);
+    snapshot(a, c->session_id, c->principal, chg->others);
+}
+
+bool
+sp_chat_presence_touch(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
+                       const char *state, struct sp_chat_presence_change *chg)
+{
+    if (!sp_chat_presence_record(ctx, c, state, chg))
+        return false;
+    announce(ctx->arena, c, chg);
+    return true;
+}
+
+/* Seconds between two sweeps, and between two sign-of-life writes of one
+ * connection by one worker: a fifth of the timeout, 1 to 15 s. */
+static int
+interval(int timeout_s)
+{
+    int i = timeout_s / 5;
+    return i < 1 ? 1 : i > 15 ? 15 : i;
+}
+
+/* A message or typing frame is a sign of life, but writing it down once
+ * per interval is enough: this worker remembers when it last recorded
+ * each connection (direct-mapped by a 64-bit hash; a collision costs one
+ * extra write, or at worst one skipped write of another connection). */
+#define TOUCH_MEMO_SLOTS 1024
+static struct {
+    uint64_t key;
+    time_t at;
+} touch_memo[TOUCH_MEMO_SLOTS];
+
+static uint64_t
+touch_key(const struct sp_chat_presence_conn *c)
+{
+    uint64_t h = SP_FNV1A_INIT;
+    const char *parts[3] = {c->session_id, c->principal, c->conn_id};
+    for (int i = 0; i < 3; i++)  /* each with its NUL: "ab|c" and "a|bc" differ */
+        h = sp_fnv1a(h, parts[i], strlen(parts[i]) + 1);
+    return h;
+}
+
+void
+sp_chat_presence_alive(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c)
+{
+    uint64_t key = touch_key(c);
+    size_t slot = (size_t)(key % TOUCH_MEMO_SLOTS);
+    time_t now = time(NULL);
+    if (touch_memo[slot].key == key && now >= touch_memo[slot].at &&
+        now - touch_memo[slot].at < interval(c->timeout_s))
+        return;
+    struct sp_chat_presence_change chg;
+    if (sp_chat_presence_touch(ctx, c, NULL, &chg)) {
+        touch_memo[slot].key = key;
+        touch_memo[slot].at = now;
+    }
+}
+
+void
+sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c)
+{
+    if (sp_chat_presence_sender_type(c->principal) == NULL)
+        return;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    char t[24];
+    snprintf(t, sizeof(t), "%d", c->timeout_s);
+    const char *params[4] = {c->session_id, c->principal, c->conn_id, t};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_leave_stmt, params, &p);
+    if (r == NULL) {
+        log_failure("leave", &p);
+        return;
+    }
+    struct sp_chat_presence_change chg;
+    read_change(r, &chg);
+    if (sp_db_int(r, 0, 3) == 0)
+        return;   /* not ours (already swept): no change */
+    announce(ctx->arena, c, &chg);
+}
+
+void
+sp_chat_presence_sweep_maybe(struct sp_ctx *ctx, int timeout_s)
+{
+    static time_t last;
+    time_t now = time(NULL);
+    if (last != 0 && now - last < interval(timeout_s))
+        return;
+    last = now;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    char t[24], max[24];
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    snprintf(max, sizeof(max), "%d", PRESENCE_SWEEP_MAX);
+    const char *params[2] = {t, max};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_sweep_stmt, params, &p);
+    if (r == NULL) {
+        log_failure("sweep", &p);
+        return;
+    }
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        const char *sid = sp_db_str(r, i, 0), *principal = sp_db_str(r, i, 1);
+        if (sid == NULL || principal == NULL || sp_chat_presence_sender_type(principal) == NULL)
+            continue;
+        tell_others(ctx->arena, sid, principal, "offline", sp_db_str(r, i, 2));
+    }
+    if (rows > 0) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_presence_swept");
+        sp_log_int(l, "participants", (long long)rows);
+        sp_log_end(l);
+    }
+}
