@@ -3,6 +3,7 @@
  */
 #include "api/chat_transport.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,7 +159,9 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
      * plus the leeway), and the session (its token ends with it, and
      * nobody may join an expired session). No record, no entry: the sweep
      * could not find it. */
-    long long until = r->principal.exp + sp_auth_keys_leeway(r->env->keys);
+    long leeway = sp_auth_keys_leeway(r->env->keys);
+    long long until = r->principal.exp > LLONG_MAX - leeway ? LLONG_MAX  /* "never" */
+                                                            : r->principal.exp + leeway;
     if (c.info.expires_epoch < until)
         until = c.info.expires_epoch;
     struct sp_ctx ctx = sp_api_ctx(r);

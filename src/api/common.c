@@ -52,14 +52,6 @@ sp_api_set_flags(uint64_t set, bool *flags, int n)
 }
 
 void
-sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
-                   long long pos)
-{
-    sp_buf_printf(b, ",\"%s\":", name);
-    sp_buf_json_cstr(b, pos > 0 ? sp_cursor_encode(r->arena, kind, pos) : NULL);
-}
-
-void
 sp_api_list_begin(struct sp_buf *b)
 {
     sp_buf_puts(b, "{\"data\":[");

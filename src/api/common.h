@@ -33,11 +33,6 @@ extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
 /* flags[i] = bit i of set, for i < n. */
 void sp_api_set_flags(uint64_t set, bool *flags, int n);
 
-/* Appends ,"name":"<cursor>" or ,"name":null (the chat history's
- * envelope; the other lists use the envelope below). */
-void sp_api_next_cursor(struct sp_req *r, struct sp_buf *b, const char *name, const char *kind,
-                        long long pos);
-
 /* The list envelope {"data":[…],"next_cursor":"…"|null}: begin, then
  * sp_api_list_item() before each item, then end with the next position
  * of this kind (0: last page) or with a cursor text of its own (NULL:
