@@ -249,7 +249,9 @@ map_claims(const struct sp_auth_keys *k, struct sp_arena *a, json_object *c, tim
     out->name = opt_str(a, c, "name");
     out->email = opt_str(a, c, "email");
     out->phone = opt_str(a, c, "phone");
-    out->exp = (long long)exp;
+    /* A far-future exp (1e300 is a valid NumericDate) does not fit: the
+     * conversion would be undefined. It means "never", as LLONG_MAX does. */
+    out->exp = exp < 9223372036854775807.0 ? (long long)exp : LLONG_MAX;
     return SP_OK;
 }
 

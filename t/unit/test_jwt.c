@@ -277,6 +277,28 @@ START_TEST(missing_or_non_numeric_exp_is_rejected)
 }
 END_TEST
 
+/* Found by t/fuzz/fuzz_jwt: exp beyond the range of long long made the
+ * principal's exp an undefined conversion (UBSan: 1.76723e+206 is
+ * outside the range of representable values of type 'long long'). */
+START_TEST(far_future_exp_is_accepted_as_never)
+{
+    struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\"}",
+                              "{\"sub\":\"1\",\"role\":\"customer\",\"exp\":1767229E200}", SECRET1),
+                NOW);
+    ck_assert(who.exp == LLONG_MAX);
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\"}",
+                              "{\"sub\":\"1\",\"role\":\"customer\",\"exp\":9.3e18}", SECRET1),
+                NOW);
+    ck_assert(who.exp == LLONG_MAX);
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\"}",
+                              "{\"sub\":\"1\",\"role\":\"customer\",\"exp\":4102444800}", SECRET1),
+                NOW);
+    ck_assert(who.exp == 4102444800LL);
+    sp_auth_keys_free(k);
+}
+END_TEST
+
 START_TEST(nbf_in_future_is_rejected_but_within_leeway_accepted)
 {
     struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
@@ -657,6 +679,7 @@ jwt_suite(void)
     tcase_add_test(tc, role_and_tier_names_round_trip);
     tcase_add_test(tc, expired_token_is_rejected_beyond_leeway);
     tcase_add_test(tc, missing_or_non_numeric_exp_is_rejected);
+    tcase_add_test(tc, far_future_exp_is_accepted_as_never);
     tcase_add_test(tc, nbf_in_future_is_rejected_but_within_leeway_accepted);
     tcase_add_test(tc, iat_in_future_beyond_leeway_is_rejected);
     tcase_add_test(tc, alg_none_is_rejected_in_any_case);
