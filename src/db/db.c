@@ -279,6 +279,21 @@ static_flag(struct sp_db *db, const void *key)
     return &db->prepared[((const struct sp_stmt *)key)->slot];
 }
 
+const char *
+sp_db_page_fetch(struct sp_arena *a, int limit)
+{
+    return sp_arena_sprintf(a, "%d", limit + 1);
+}
+
+int
+sp_db_page(const PGresult *r, int limit, const char *key_col, long long *next)
+{
+    int rows = PQntuples(r), shown = rows < limit ? rows : limit;
+    int key = PQfnumber(r, key_col);
+    *next = rows > limit && shown > 0 && key >= 0 ? sp_db_int(r, shown - 1, key) : 0;
+    return shown;
+}
+
 /* The index of the identifier at s (len bytes) in names, or -1. */
 static int
 name_index(const char *const *names, const char *s, size_t len)

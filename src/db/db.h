@@ -47,6 +47,15 @@ struct sp_stmt {
  *   const char *params[CP_COUNT] = {[CP_ID] = …, [CP_NOW] = …}; */
 #define SP_STMT_NAMED(name, sql, names, count) {name, sql, count, false, 0, names, NULL}
 
+/* Keyset pages (API.md §1): a list statement fetches one row more than
+ * the page, so knowing whether a next page exists costs nothing.
+ * sp_db_page_fetch() is that LIMIT ("limit + 1"); sp_db_page() says how
+ * many rows of r the page shows (at most limit) and sets *next to the key
+ * (column key_col, by name) of the last one shown when more rows follow,
+ * else 0. */
+const char *sp_db_page_fetch(struct sp_arena *a, int limit);
+int sp_db_page(const PGresult *r, int limit, const char *key_col, long long *next);
+
 /* The SQL of a named-parameter statement with $n for each :name (n = its
  * index in names + 1); "::" casts and quoted strings are left alone.
  * malloc'd; NULL with err filled for a name not in names. */

@@ -23,12 +23,10 @@ put_cast(struct sp_buf *b, const char *cast, int n)
 void
 sp_table_rows_read(struct sp_arena *a, const PGresult *r, int limit, struct sp_table_rows *out)
 {
-    int n = PQntuples(r), id = PQfnumber(r, "id"), json = PQfnumber(r, "json");
-    out->json = sp_arena_calloc(a, (size_t)n + 1, sizeof(*out->json));
-    out->n = 0;
-    for (int i = 0; i < n && i < limit; i++)
-        out->json[out->n++] = sp_db_str(r, i, json);
-    out->next_after = n > limit ? sp_db_int(r, limit - 1, id) : 0;
+    int rows = sp_db_page(r, limit, "id", &out->next_after), json = PQfnumber(r, "json");
+    out->json = sp_arena_calloc(a, (size_t)rows + 1, sizeof(*out->json));
+    for (out->n = 0; (int)out->n < rows; out->n++)
+        out->json[out->n] = sp_db_str(r, (int)out->n, json);
 }
 
 enum sp_rc
@@ -40,7 +38,7 @@ sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, lo
                                        " WHERE x.id > $1::bigint ORDER BY x.id LIMIT $2::int",
                                        t->json, t->name);
     const char *params[2] = {sp_arena_sprintf(a, "%lld", after),
-                             sp_arena_sprintf(a, "%d", limit + 1)};
+                             sp_db_page_fetch(a, limit)};
     PGresult *r = sp_db_exec_dynamic(db, a, sql, 2, true, params, p);
     if (r == NULL)
         return p->rc;

@@ -299,16 +299,14 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
 {
     const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+                             sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &messages_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    int rows = PQntuples(r);
+    int rows = sp_db_page(r, limit, "id", next_after);
     *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
-    *n = 0;
-    for (int i = 0; i < rows && i < limit; i++)
-        read_message(r, i, 0, &(*out)[(*n)++]);
-    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
+    for (*n = 0; (int)*n < rows; (*n)++)
+        read_message(r, (int)*n, 0, &(*out)[*n]);
     return SP_OK;
 }
 
@@ -453,16 +451,14 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
 {
     const char *params[4] = {status, sp_arena_sprintf(ctx->arena, "%lld", agent_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+                             sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    int rows = PQntuples(r);
+    int rows = sp_db_page(r, limit, "id", next_after);
     *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
-    *n = 0;
-    for (int i = 0; i < rows && i < limit; i++)
-        read_session(r, i, &(*out)[(*n)++]);
-    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
+    for (*n = 0; (int)*n < rows; (*n)++)
+        read_session(r, (int)*n, &(*out)[*n]);
     return SP_OK;
 }
 

@@ -42,7 +42,7 @@ sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit, struct sp_tab
                    struct sp_problem *p)
 {
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+                             sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
     if (r == NULL)
         return p->rc;

@@ -567,16 +567,14 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
     const char *params[4] = {
         customer_id, status_param,
         sp_arena_sprintf(ctx->arena, "%lld", before_id > 0 ? before_id : (long long)INT64_MAX),
-        sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+        sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    int n = PQntuples(r);
-    out->items = sp_arena_calloc(ctx->arena, (size_t)n + 1, sizeof(*out->items));
-    out->n = 0;
-    for (int i = 0; i < n && i < limit; i++)
-        sp_ticket_read_row(r, i, &out->items[out->n++]);
-    out->next_before = n > limit ? out->items[out->n - 1].id : 0;
+    int rows = sp_db_page(r, limit, "id", &out->next_before);
+    out->items = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(*out->items));
+    for (out->n = 0; (int)out->n < rows; out->n++)
+        sp_ticket_read_row(r, (int)out->n, &out->items[out->n]);
     return SP_OK;
 }
 
@@ -621,14 +619,14 @@ sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int l
 {
     const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", ticket_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+                             sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &events_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    int rows = PQntuples(r);
+    int rows = sp_db_page(r, limit, "id", next_after);
     *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
     *n = 0;
-    for (int i = 0; i < rows && i < limit; i++) {
+    for (int i = 0; i < rows; i++) {
         struct sp_ticket_event *e = &(*out)[(*n)++];
         e->id = sp_db_int(r, i, 0);
         e->event_type = sp_db_str(r, i, 1);
@@ -637,6 +635,5 @@ sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int l
         e->metadata_json = sp_db_str(r, i, 4);
         e->created_at = sp_db_str(r, i, 5);
     }
-    *next_after = rows > limit ? (*out)[*n - 1].id : 0;
     return SP_OK;
 }

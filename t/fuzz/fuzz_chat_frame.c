@@ -33,6 +33,8 @@ static const char *const refusals[][2] = {
     {"invalid_frame", "body has no text once unsafe markup is removed"},
     {"invalid_frame", "typing state must be true or false"},
     {"invalid_frame", "presence state must be online or away"},
+    {"too_long", "body is longer than 4000 characters once sanitized (escaped characters such"
+                 " as < and & count as several)"},
 };
 
 int
@@ -59,6 +61,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (f.type) {
     case SP_CHAT_FRAME_MESSAGE:
         CHECK(f.body != NULL && f.body_len > 0 && strlen(f.body) == f.body_len);
+        CHECK(sp_utf8_count(f.body, f.body_len) <= SP_CHAT_BODY_MAX_CHARS);
         CHECK(sp_utf8_valid(f.body, f.body_len));
         CHECK(strstr(f.body, "<script") == NULL);
         if (f.client_id != NULL) {
