@@ -6,7 +6,10 @@
  * "name=value" or bare "name" wins; '+' is a space; %XX is a byte except
  * %00; a bad escape makes the value absent). Round trip: any value,
  * percent-encoded behind a decoy and before a duplicate, decodes back to
- * itself.
+ * itself. Also sp_query_repeats_name (against a reference: names decoded
+ * the same way, compared without case, more than 32 parameters count as a
+ * repeat) and sp_query_read over a table of every parameter type (a value
+ * reported present and valid holds its type's bounds).
  * Build: scripts/dev fuzz query (replayed by `make check` as t/fuzz/fuzz_query).
  */
 #include <stdbool.h>
@@ -15,8 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ctype.h>
+
 #include "core/arena.h"
+#include "core/problem.h"
 #include "http/http.h"
+#include "http/query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,6 +86,83 @@ ref_query(struct sp_arena *a, const char *query, const char *name)
     return NULL;
 }
 
+/* The reference of sp_query_repeats_name: every non-empty piece's name,
+ * decoded (raw when its escapes are bad), lower-cased. */
+static bool
+ref_repeats(struct sp_arena *a, const char *query)
+{
+    const char *seen[33];
+    size_t n = 0;
+    for (const char *q = query; *q != '\0';) {
+        const char *end = strchr(q, '&');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        if (len > 0) {
+            if (n == 32)
+                return true;
+            const char *eq = memchr(q, '=', len);
+            size_t klen = eq ? (size_t)(eq - q) : len;
+            char *name = sp_arena_alloc(a, klen + 1);
+            if (!ref_decode(q, klen, name)) {
+                memcpy(name, q, klen);
+                name[klen] = '\0';
+            }
+            for (char *c = name; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+            for (size_t i = 0; i < n; i++)
+                if (strcmp(seen[i], name) == 0)
+                    return true;
+            seen[n++] = name;
+        }
+        if (end == NULL)
+            break;
+        q = end + 1;
+    }
+    return false;
+}
+
+static const char *const colors[] = {"red", "green", "blue", NULL};
+
+enum { F_INT, F_STR, F_ENUM, F_SET, F_LIST, F_TIME, F_CURSOR, F_COUNT };
+
+static const struct sp_query_spec specs[F_COUNT] = {
+    [F_INT] = {"limit", SP_QUERY_INT, 1, 100, 25, NULL, NULL, NULL, NULL, "limit"},
+    [F_STR] = {"q", SP_QUERY_STRING, 1, 50, 0, NULL, NULL, "abcdefghij-", NULL, "q"},
+    [F_ENUM] = {"sort", SP_QUERY_ENUM, 0, 0, 1, colors, NULL, NULL, NULL, "sort"},
+    [F_SET] = {"status", SP_QUERY_SET, 0, 0, 0, colors, NULL, NULL, NULL, "status"},
+    [F_LIST] = {"session_id", SP_QUERY_LIST, 1, 8, 0, NULL, NULL, NULL, NULL, "list"},
+    [F_TIME] = {"session_token", SP_QUERY_TIMESTAMP, 0, 0, 0, NULL, NULL, NULL, NULL, "t"},
+    [F_CURSOR] = {"cursor", SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, "t", "cursor"},
+};
+
+/* sp_query_read: a clean read holds every bound; errors name the field. */
+static void
+check_read(struct sp_req *r)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_query_value v[F_COUNT];
+    enum sp_rc rc = sp_query_read(r, specs, F_COUNT, v, &p);
+    CHECK((rc == SP_OK) == (p.nerrors == 0));
+    bool bad[F_COUNT] = {false};
+    for (size_t i = 0; i < p.nerrors; i++) {
+        bool known = false;
+        for (int k = 0; k < F_COUNT; k++)
+            if (strcmp(p.errors[i].field, specs[k].name) == 0)
+                known = bad[k] = true;
+        CHECK(known);
+    }
+    CHECK(bad[F_INT] || (v[F_INT].i >= 1 && v[F_INT].i <= 100));
+    CHECK(bad[F_ENUM] || (v[F_ENUM].i >= 0 && v[F_ENUM].i < 3));
+    CHECK(bad[F_SET] || v[F_SET].set < 8);
+    if (v[F_STR].present && !bad[F_STR])
+        CHECK(strlen(v[F_STR].str) >= 1 && strlen(v[F_STR].str) <= 50 &&
+              strspn(v[F_STR].str, "abcdefghij-") == strlen(v[F_STR].str));
+    for (size_t i = 0; !bad[F_LIST] && i < v[F_LIST].nitems; i++)
+        CHECK(strlen(v[F_LIST].items[i]) >= 1 && strlen(v[F_LIST].items[i]) <= 8 &&
+              strchr(v[F_LIST].items[i], ',') == NULL);
+    CHECK(bad[F_CURSOR] || v[F_CURSOR].i >= 0);
+}
+
 static void
 same(const char *got, const char *want)
 {
@@ -106,6 +190,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         same(sp_req_query(&r, name), ref_query(&a, query, name));
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i]));
+    CHECK(sp_query_repeats_name(&a, query) == ref_repeats(&a, query));
+    check_read(&r);
 
     /* Round trip: query as a value, encoded, with a decoy and a duplicate. */
     size_t qlen = strlen(query);
