@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/names.h"
+
 const char *const sp_tier_names[SP_TIER_MAX + 1] = {"standard", "premium", "vip", NULL};
 
 const char *
@@ -17,11 +19,8 @@ sp_tier_name(enum sp_tier t)
 bool
 sp_tier_parse(const char *s, enum sp_tier *out)
 {
-    for (int i = 0; s != NULL && i < SP_TIER_MAX; i++) {
-        if (strcmp(s, sp_tier_names[i]) == 0) {
-            *out = (enum sp_tier)i;
-            return true;
-        }
-    }
-    return false;
+    int i = sp_name_index(sp_tier_names, s);
+    if (i >= 0)
+        *out = (enum sp_tier)i;
+    return i >= 0;
 }

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "core/names.h"
+
 const char *const sp_status_names[SP_STATUS_MAX + 1] = {
     "open", "in_progress", "pending_customer", "resolved", "closed", NULL,
 };
@@ -18,13 +20,10 @@ sp_status_name(enum sp_status s)
 bool
 sp_status_parse(const char *s, enum sp_status *out)
 {
-    for (int i = 0; i < SP_STATUS_MAX; i++) {
-        if (strcmp(s, sp_status_names[i]) == 0) {
-            *out = (enum sp_status)i;
-            return true;
-        }
-    }
-    return false;
+    int i = sp_name_index(sp_status_names, s);
+    if (i >= 0)
+        *out = (enum sp_status)i;
+    return i >= 0;
 }
 
 bool

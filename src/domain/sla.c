@@ -9,6 +9,8 @@
 
 #include <json-c/json.h>
 
+#include "core/names.h"
+
 #define MINUTE_MS INT64_C(60000)
 #define MAX_TARGET_MS (SP_SLA_MAX_MINUTES * MINUTE_MS)
 
@@ -36,13 +38,10 @@ sp_priority_name(enum sp_priority p)
 bool
 sp_priority_parse(const char *s, enum sp_priority *out)
 {
-    for (int i = 0; i < SP_PRIORITY_MAX; i++) {
-        if (strcmp(s, sp_priority_names[i]) == 0) {
-            *out = (enum sp_priority)i;
-            return true;
-        }
-    }
-    return false;
+    int i = sp_name_index(sp_priority_names, s);
+    if (i >= 0)
+        *out = (enum sp_priority)i;
+    return i >= 0;
 }
 
 enum sp_priority

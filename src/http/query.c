@@ -9,6 +9,7 @@
 
 #include "core/arena.h"
 #include "core/cursor.h"
+#include "core/names.h"
 #include "core/rfc3339.h"
 #include "http/http.h"
 
@@ -38,13 +39,8 @@ enum_index(const struct sp_query_spec *s, const char *v, int *index)
 {
     if (s->parse != NULL)
         return s->parse(v, index);
-    for (int i = 0; s->values != NULL && s->values[i] != NULL; i++) {
-        if (strcmp(v, s->values[i]) == 0) {
-            *index = i;
-            return true;
-        }
-    }
-    return false;
+    *index = s->values != NULL ? sp_name_index(s->values, v) : -1;
+    return *index >= 0;
 }
 
 static bool
