@@ -54,23 +54,17 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
 typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
                                struct sp_table_rows *out, struct sp_problem *p);
 
-enum { AL_LIMIT, AL_CURSOR, AL_COUNT };
-
-static const struct sp_query_spec list_query[AL_COUNT] = {
-    [AL_LIMIT] = SP_API_LIMIT("limit", 25),
-    [AL_CURSOR] = SP_API_CURSOR("cursor", "a"),
-};
-
 /* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
 list(struct sp_req *r, list_fn fn, struct sp_problem *p)
 {
-    struct sp_query_value q[AL_COUNT];
-    if (sp_query_read(r, list_query, AL_COUNT, q, p) != SP_OK)
+    int limit;
+    long long after;
+    if (sp_api_page_params(r, 25, "a", &limit, &after, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
-    if (fn(&ctx, q[AL_CURSOR].i, (int)q[AL_LIMIT].i, &rows, p) != SP_OK)
+    if (fn(&ctx, after, limit, &rows, p) != SP_OK)
         return p->rc;
     return respond_rows(r, &rows);
 }

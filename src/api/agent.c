@@ -380,23 +380,15 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     return respond_ticket(r, id, 200, p);
 }
 
-enum { EV_LIMIT, EV_CURSOR, EV_COUNT };
-
-static const struct sp_query_spec events_query[EV_COUNT] = {
-    [EV_LIMIT] = SP_API_LIMIT("limit", 25),
-    [EV_CURSOR] = SP_API_CURSOR("cursor", "e"),
-};
-
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
-    struct sp_query_value q[EV_COUNT];
-    if (sp_query_read(r, events_query, EV_COUNT, q, p) != SP_OK)
+    int limit;
+    long long after;
+    if (sp_api_page_params(r, 25, "e", &limit, &after, p) != SP_OK)
         return p->rc;
-    int limit = (int)q[EV_LIMIT].i;
-    long long after = q[EV_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
     if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)

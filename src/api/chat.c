@@ -112,8 +112,7 @@ render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session 
                const char *token)
 {
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     session_members(&w, s);
     sp_jw_kstr(&w, "session_token", token);
     const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s->public_id,
@@ -195,24 +194,16 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     return sp_api_create_secret(r, create_session, replay_session, &in, p);
 }
 
-enum { H_LIMIT, H_CURSOR, H_COUNT };
-
-static const struct sp_query_spec history_query[H_COUNT] = {
-    [H_LIMIT] = SP_API_LIMIT("limit", 100),
-    [H_CURSOR] = SP_API_CURSOR("cursor", "c"),
-};
-
 enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
     if (session_for_caller(r, &s, p) != SP_OK)
         return p->rc;
-    struct sp_query_value q[H_COUNT];
-    if (sp_query_read(r, history_query, H_COUNT, q, p) != SP_OK)
+    int limit;
+    long long after;
+    if (sp_api_page_params(r, 100, "c", &limit, &after, p) != SP_OK)
         return p->rc;
-    int limit = (int)q[H_LIMIT].i;
-    long long after = q[H_CURSOR].i;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message *msgs;
     size_t n;
@@ -221,8 +212,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     session_members(&w, &s);
     sp_jw_karray(&w, "messages");
     for (size_t i = 0; i < n; i++) {
@@ -290,8 +280,7 @@ respond_session(struct sp_req *r, const struct sp_chat_session *s)
 {
     struct sp_buf *b = sp_api_buf(r);
     struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, b);
     session_members(&w, s);
     sp_jw_end(&w);
     sp_resp_json(r, 200, b);
@@ -353,8 +342,7 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     for (size_t i = 0; i < n; i++) {
         sp_api_list_item(b, i);
         struct sp_jw w;
-        sp_jw_init(&w, b);
-        sp_jw_object(&w);
+        sp_jw_begin_object(&w, b);
         session_members(&w, &items[i]);
         sp_jw_kstr(&w, "customer_id", items[i].customer_id);
         sp_jw_end(&w);

@@ -224,8 +224,7 @@ static void
 frame_begin(struct sp_req *r, struct sp_buf *b, struct sp_jw *w, const char *type)
 {
     sp_buf_init(b, r->arena, 256);
-    sp_jw_init(w, b);
-    sp_jw_object(w);
+    sp_jw_begin_object(w, b);
     sp_jw_kstr(w, "type", type);
 }
 

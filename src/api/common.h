@@ -26,6 +26,11 @@ struct sp_ctx sp_api_ctx(struct sp_req *r);
     {(name), SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, (kind),                             \
      "is not a cursor returned by this list"}
 
+/* ?limit= (1..100, default def_limit) and ?cursor= of this kind: the
+ * whole query of a plain keyset list. */
+enum sp_rc sp_api_page_params(struct sp_req *r, int def_limit, const char *kind, int *limit,
+                              long long *after, struct sp_problem *p);
+
 /* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
  * ticket's messages: one table for the customer and agent views. */
 enum { SP_API_MESSAGES_LIMIT, SP_API_MESSAGES_CURSOR, SP_API_MESSAGES_COUNT };

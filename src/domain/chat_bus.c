@@ -158,8 +158,7 @@ sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event
     struct sp_buf b;
     struct sp_jw w;
     sp_buf_init(&b, a, 256);
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
+    sp_jw_begin_object(&w, &b);
     sp_jw_kstr(&w, "type", "system");
     sp_jw_kstr(&w, "event", event);
     sp_jw_kstr(&w, "session_id", session_id);
