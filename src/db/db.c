@@ -420,7 +420,14 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
 enum sp_rc
 sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 {
-    if (db->tx_depth == 0 && sp_db_exec_sql(db, a, "BEGIN", p) == NULL) {
+    /* One owner per transaction: the domain command that began it. A
+     * begin inside one is a bug (an inner rollback would end the outer
+     * transaction behind its back), refused rather than nested. */
+    if (db->tx_depth > 0) {
+        sp_log_msg(SP_LOG_ERROR, "db_nested_transaction", "BEGIN inside a transaction");
+        return sp_problem_set(p, SP_ERROR, "internal", "nested transaction");
+    }
+    if (sp_db_exec_sql(db, a, "BEGIN", p) == NULL) {
         /* A connection lost under BEGIN: BEGIN changes nothing, so it may
          * run again (sp_db_may_retry's read-only case). */
         if (!connection_lost(db))
@@ -429,17 +436,13 @@ sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
         if (sp_db_exec_sql(db, a, "BEGIN", p) == NULL)
             return p->rc;
     }
-    db->tx_depth++;
+    db->tx_depth = 1;
     return SP_OK;
 }
 
 enum sp_rc
 sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 {
-    if (db->tx_depth > 1) {
-        db->tx_depth--;
-        return SP_OK;
-    }
     if (db->tx_depth == 0)
         return sp_problem_set(p, SP_ERROR, "internal", "commit without a transaction");
     /* Still counted as open while COMMIT runs: it must go on the

@@ -67,7 +67,7 @@ struct sp_db {
     PGconn *conn;
     char *conninfo;
     long statement_timeout_ms;
-    int tx_depth;          /* nested begin/commit pairs share one transaction */
+    int tx_depth;          /* 1 inside the (one, never nested) transaction */
     bool prepared[SP_DB_MAX_STMTS];
     /* Statements built from fragments (e.g. the queue's filter
      * combinations): prepared under a name derived from their text. */
@@ -115,9 +115,11 @@ PGresult *sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *s
 PGresult *sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql,
                          struct sp_problem *p);
 
-/* Transactions nest by counting: only the outermost begin/commit reach the
- * server, so a domain function can be transactional on its own and still
- * join its caller's transaction (e.g. the idempotency key's). */
+/* One transaction at a time, owned by the domain command that began it
+ * (docs/development.md): functions that run inside a caller's transaction
+ * say so and never begin one. A begin inside a transaction is refused
+ * (internal error, logged): nesting would let an inner rollback end the
+ * outer transaction behind its back. */
 enum sp_rc sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p);
 enum sp_rc sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p);
 /* Rolls back the whole transaction whatever the depth; safe when none is

@@ -18,6 +18,25 @@
 typedef enum sp_rc (*edit_fn)(struct sp_ticket_change *c, const void *in, int64_t now,
                               struct sp_problem *p);
 
+/* One agent action on a locked ticket, in the caller's transaction. */
+static enum sp_rc
+step(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
+     const void *in, long long *message_id, const char **created_at, long long *ticket_id,
+     struct sp_problem *p)
+{
+    struct sp_ticket_state st;
+    struct sp_ticket_change c;
+    if (sp_ticket_lock(ctx, ref, NULL, &st, p) != SP_OK)
+        return p->rc;
+    sp_ticket_change_init(&c, ctx, &st, actor);
+    if (edit(&c, in, sp_clock_now_ms(), p) != SP_OK ||
+        sp_ticket_apply(&c, message_id, created_at, p) != SP_OK)
+        return p->rc;
+    *ticket_id = st.id;
+    return SP_OK;
+}
+
+/* The same as a command: in a transaction of its own. */
 static enum sp_rc
 run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, edit_fn edit,
     const void *in, long long *message_id, const char **created_at, long long *ticket_id,
@@ -25,19 +44,12 @@ run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, 
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    struct sp_ticket_state st;
-    struct sp_ticket_change c;
-    if (sp_ticket_lock(ctx, ref, NULL, &st, p) != SP_OK)
-        goto fail;
-    sp_ticket_change_init(&c, ctx, &st, actor);
-    if (edit(&c, in, sp_clock_now_ms(), p) != SP_OK || sp_ticket_apply(&c, message_id, created_at, p) != SP_OK ||
-        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
-        goto fail;
-    *ticket_id = st.id;
+    if (step(ctx, ref, actor, edit, in, message_id, created_at, ticket_id, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
     return SP_OK;
-fail:
-    sp_db_rollback(ctx->db, ctx->arena);
-    return p->rc;
 }
 
 static enum sp_rc
@@ -116,7 +128,7 @@ sp_ticket_agent_reply(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struc
                       const struct sp_agent_reply *in, long long *message_id,
                       const char **created_at, long long *ticket_id, struct sp_problem *p)
 {
-    return run(ctx, ref, actor, edit_reply, in, message_id, created_at, ticket_id, p);
+    return step(ctx, ref, actor, edit_reply, in, message_id, created_at, ticket_id, p);
 }
 
 static enum sp_rc

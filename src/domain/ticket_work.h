@@ -35,6 +35,8 @@ struct sp_agent_reply {
     bool has_status;
     enum sp_status status;
 };
+/* A reply or internal note, in the caller's transaction: the create
+ * protocol's (sp_idem_run). */
 enum sp_rc sp_ticket_agent_reply(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
                                  struct sp_actor actor, const struct sp_agent_reply *in,
                                  long long *message_id, const char **created_at,

@@ -582,34 +582,26 @@ enum sp_rc
 sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          const char *body, struct sp_message *out, struct sp_problem *p)
 {
-    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
-        return p->rc;
     struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
     struct sp_ticket_state st;
     if (sp_ticket_lock(ctx, &ref, customer_id, &st, p) != SP_OK)
-        goto fail;
-    if (st.status == SP_STATUS_CLOSED) {
-        sp_problem_set(p, SP_CONFLICT, "ticket_closed",
-                       "the ticket is closed; open a new ticket instead");
-        goto fail;
-    }
+        return p->rc;
+    if (st.status == SP_STATUS_CLOSED)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                              "the ticket is closed; open a new ticket instead");
     struct sp_ticket_change c;
     struct sp_actor actor = {"customer", customer_id};
     sp_ticket_change_init(&c, ctx, &st, actor);
     sp_ticket_customer_reopen(&c, sp_clock_now_ms());
     sp_ticket_set_message(&c, "customer", body, false);
     memset(out, 0, sizeof(*out));
-    if (sp_ticket_apply(&c, &out->id, &out->created_at, p) != SP_OK ||
-        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK)
-        goto fail;
+    if (sp_ticket_apply(&c, &out->id, &out->created_at, p) != SP_OK)
+        return p->rc;
     out->sender_type = "customer";
     out->sender_id = customer_id;
     out->body = body;
     out->attachments_json = "[]";
     return SP_OK;
-fail:
-    sp_db_rollback(ctx->db, ctx->arena);
-    return p->rc;
 }
 
 enum sp_rc

@@ -121,7 +121,9 @@ enum sp_rc sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_
                                        struct sp_problem *p);
 
 /* Adds a customer reply, reopening per the lifecycle (API.md §4); on a
- * closed ticket -> SP_CONFLICT ticket_closed. */
+ * closed ticket -> SP_CONFLICT ticket_closed. Runs in the caller's
+ * transaction: the create protocol's (sp_idem_run), which also keeps the
+ * reply's Idempotency-Key with it. */
 enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
                                     const char *customer_id, const char *body,
                                     struct sp_message *out, struct sp_problem *p);
