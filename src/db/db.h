@@ -47,6 +47,15 @@ struct sp_stmt {
  *   const char *params[CP_COUNT] = {[CP_ID] = …, [CP_NOW] = …}; */
 #define SP_STMT_NAMED(name, sql, names, count) {name, sql, count, false, 0, names, NULL}
 
+/* Column lists that make both a SELECT list and the enum of its indices,
+ * so a column added, removed or moved moves its index with it:
+ *   #define THING_COLUMNS(C, SEP) C(TH_, ID, "t.id") SEP C(TH_, NAME, "t.name")
+ *   #define THING_COLS THING_COLUMNS(SP_COL_SQL, ", ")
+ *   enum thing_column { THING_COLUMNS(SP_COL_ENUM, ) TH_COUNT };
+ * and rows are read with sp_db_str(r, row, TH_NAME). */
+#define SP_COL_SQL(prefix, name, expr) expr
+#define SP_COL_ENUM(prefix, name, expr) prefix##name,
+
 /* Keyset pages (API.md §1): a list statement fetches one row more than
  * the page, so knowing whether a next page exists costs nothing.
  * sp_db_page_fetch() is that LIMIT ("limit + 1"); sp_db_page() says how

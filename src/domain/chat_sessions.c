@@ -13,17 +13,29 @@
 #include "domain/categories.h"
 #include "domain/routing.h"
 
-#define SESSION_COLS                                                                \
-    "s.id, s.public_id, s.customer_id, s.status, c.slug,"                           \
-    " coalesce(s.assigned_agent_id, 0), t.public_id, s.metadata::text,"             \
-    " support_ts(s.started_at), support_ts(s.ended_at), support_ts(s.expires_at),"  \
-    " support_ts(s.last_message_at)"
+/* A session's columns (SELECT list and enum together, db.h). */
+#define SESSION_COLUMNS(C, SEP)                                                     \
+    C(SC_, ID, "s.id") SEP C(SC_, PUBLIC_ID, "s.public_id") SEP                     \
+    C(SC_, CUSTOMER_ID, "s.customer_id") SEP C(SC_, STATUS, "s.status") SEP         \
+    C(SC_, CATEGORY, "c.slug") SEP C(SC_, AGENT, "coalesce(s.assigned_agent_id, 0)") SEP \
+    C(SC_, TICKET, "t.public_id") SEP C(SC_, METADATA, "s.metadata::text") SEP      \
+    C(SC_, STARTED_AT, "support_ts(s.started_at)") SEP                              \
+    C(SC_, ENDED_AT, "support_ts(s.ended_at)") SEP                                  \
+    C(SC_, EXPIRES_AT, "support_ts(s.expires_at)") SEP                              \
+    C(SC_, LAST_MESSAGE_AT, "support_ts(s.last_message_at)")
+#define SESSION_COLS SESSION_COLUMNS(SP_COL_SQL, ", ")
+enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
 #define SESSION_JOINS                                                               \
     " LEFT JOIN support_categories c ON c.id = s.category_id"                       \
     " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
-#define MESSAGE_COLS                                                                \
-    "m.id, m.sender_type, m.sender_id, m.body, m.client_id, support_ts(m.created_at),"  \
-    " m.payload->>'event'"
+/* A message's columns, from col on in a row (same scheme). */
+#define CHAT_MESSAGE_COLUMNS(C, SEP)                                                \
+    C(CM_, ID, "m.id") SEP C(CM_, SENDER_TYPE, "m.sender_type") SEP                 \
+    C(CM_, SENDER_ID, "m.sender_id") SEP C(CM_, BODY, "m.body") SEP                 \
+    C(CM_, CLIENT_ID, "m.client_id") SEP C(CM_, CREATED_AT, "support_ts(m.created_at)") SEP \
+    C(CM_, EVENT, "m.payload->>'event'")
+#define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
+enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
 
 static struct sp_stmt create_stmt = SP_STMT(
     "chat_create",
@@ -157,31 +169,31 @@ static void
 read_session(const PGresult *r, int row, struct sp_chat_session *s)
 {
     memset(s, 0, sizeof(*s));
-    s->id = sp_db_int(r, row, 0);
-    s->public_id = sp_db_str(r, row, 1);
-    s->customer_id = sp_db_str(r, row, 2);
-    s->status = sp_db_str(r, row, 3);
-    s->category = sp_db_str(r, row, 4);
-    s->assigned_agent_id = sp_db_int(r, row, 5);
-    s->ticket_public_id = sp_db_str(r, row, 6);
-    s->metadata_json = sp_db_str(r, row, 7);
-    s->started_at = sp_db_str(r, row, 8);
-    s->ended_at = sp_db_str(r, row, 9);
-    s->expires_at = sp_db_str(r, row, 10);
-    s->last_message_at = sp_db_str(r, row, 11);
+    s->id = sp_db_int(r, row, SC_ID);
+    s->public_id = sp_db_str(r, row, SC_PUBLIC_ID);
+    s->customer_id = sp_db_str(r, row, SC_CUSTOMER_ID);
+    s->status = sp_db_str(r, row, SC_STATUS);
+    s->category = sp_db_str(r, row, SC_CATEGORY);
+    s->assigned_agent_id = sp_db_int(r, row, SC_AGENT);
+    s->ticket_public_id = sp_db_str(r, row, SC_TICKET);
+    s->metadata_json = sp_db_str(r, row, SC_METADATA);
+    s->started_at = sp_db_str(r, row, SC_STARTED_AT);
+    s->ended_at = sp_db_str(r, row, SC_ENDED_AT);
+    s->expires_at = sp_db_str(r, row, SC_EXPIRES_AT);
+    s->last_message_at = sp_db_str(r, row, SC_LAST_MESSAGE_AT);
 }
-#define SESSION_NCOLS 12
+#define SESSION_NCOLS SC_COUNT
 
 static void
 read_message(const PGresult *r, int row, int col, struct sp_chat_message *m)
 {
-    m->id = sp_db_int(r, row, col);
-    m->sender_type = sp_db_str(r, row, col + 1);
-    m->sender_id = sp_db_str(r, row, col + 2);
-    m->body = sp_db_str(r, row, col + 3);
-    m->client_id = sp_db_str(r, row, col + 4);
-    m->created_at = sp_db_str(r, row, col + 5);
-    m->event = PQnfields(r) > col + 6 ? sp_db_str(r, row, col + 6) : NULL;
+    m->id = sp_db_int(r, row, col + CM_ID);
+    m->sender_type = sp_db_str(r, row, col + CM_SENDER_TYPE);
+    m->sender_id = sp_db_str(r, row, col + CM_SENDER_ID);
+    m->body = sp_db_str(r, row, col + CM_BODY);
+    m->client_id = sp_db_str(r, row, col + CM_CLIENT_ID);
+    m->created_at = sp_db_str(r, row, col + CM_CREATED_AT);
+    m->event = PQnfields(r) > col + CM_EVENT ? sp_db_str(r, row, col + CM_EVENT) : NULL;
 }
 
 /* 409 too_many_open_sessions when customer_id has max_open sessions open;

@@ -27,31 +27,29 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
  * list and the enum sp_ticket_read_row() reads by, so a column added,
  * removed or moved here moves its index with it. The customer view
  * ignores the agent-only ones. */
-#define TC_SQL(name, expr) expr
-#define TC_ENUM(name, expr) TC_##name,
 #define TICKET_COLUMNS(C, SEP)                                                      \
-    C(ID, "t.id") SEP C(PUBLIC_ID, "t.public_id") SEP                               \
-    C(CUSTOMER_ID, "t.customer_id") SEP C(SUBJECT, "t.subject") SEP                 \
-    C(DESCRIPTION, "t.description") SEP C(STATUS, "t.status") SEP                   \
-    C(PRIORITY, "t.priority") SEP C(SOURCE, "t.source") SEP C(CATEGORY, "c.slug") SEP \
-    C(PROVIDER_ID, "t.provider_id") SEP C(BOOKING_ID, "t.booking_id") SEP           \
-    C(METADATA, "t.metadata") SEP C(CREATED_AT, "support_ts(t.created_at)") SEP     \
-    C(UPDATED_AT, "support_ts(t.updated_at)") SEP                                   \
-    C(CLOSED_AT, "support_ts(t.closed_at)") SEP                                     \
-    C(LAST_MESSAGE_AT, "support_ts(t.last_message_at)") SEP C(VERSION, "t.version") SEP \
-    C(MESSAGE_COUNT, "t.message_count") SEP                                         \
-    C(ASSIGNED_AGENT_ID, "t.assigned_agent_id") SEP                                 \
-    C(SLA_DUE_AT, "support_ts(t.sla_due_at)") SEP                                   \
-    C(FIRST_RESPONSE_DUE_AT, "support_ts(t.first_response_due_at)") SEP             \
-    C(FIRST_RESPONDED_AT, "support_ts(t.first_responded_at)") SEP                   \
-    C(RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)") SEP                     \
-    C(ESCALATED_AT, "support_ts(t.escalated_at)") SEP                               \
-    C(SLA_PAUSED, "t.sla_paused_at IS NOT NULL") SEP C(SLA_BREACHED, "t.sla_breached") SEP \
-    C(SENTIMENT, "round(t.sentiment::numeric, 3)") SEP C(PRIORITY_RULE, "pr.name") SEP \
-    C(CONTACT_NAME, "ct.name_enc") SEP C(CONTACT_EMAIL, "ct.email_enc") SEP         \
-    C(CONTACT_PHONE, "ct.phone_enc") SEP C(CONTACT_TIER, "ct.tier")
-#define TICKET_COLS TICKET_COLUMNS(TC_SQL, ", ")
-enum ticket_column { TICKET_COLUMNS(TC_ENUM, ) TC_COUNT };
+    C(TC_, ID, "t.id") SEP C(TC_, PUBLIC_ID, "t.public_id") SEP                               \
+    C(TC_, CUSTOMER_ID, "t.customer_id") SEP C(TC_, SUBJECT, "t.subject") SEP                 \
+    C(TC_, DESCRIPTION, "t.description") SEP C(TC_, STATUS, "t.status") SEP                   \
+    C(TC_, PRIORITY, "t.priority") SEP C(TC_, SOURCE, "t.source") SEP C(TC_, CATEGORY, "c.slug") SEP \
+    C(TC_, PROVIDER_ID, "t.provider_id") SEP C(TC_, BOOKING_ID, "t.booking_id") SEP           \
+    C(TC_, METADATA, "t.metadata") SEP C(TC_, CREATED_AT, "support_ts(t.created_at)") SEP     \
+    C(TC_, UPDATED_AT, "support_ts(t.updated_at)") SEP                                   \
+    C(TC_, CLOSED_AT, "support_ts(t.closed_at)") SEP                                     \
+    C(TC_, LAST_MESSAGE_AT, "support_ts(t.last_message_at)") SEP C(TC_, VERSION, "t.version") SEP \
+    C(TC_, MESSAGE_COUNT, "t.message_count") SEP                                         \
+    C(TC_, ASSIGNED_AGENT_ID, "t.assigned_agent_id") SEP                                 \
+    C(TC_, SLA_DUE_AT, "support_ts(t.sla_due_at)") SEP                                   \
+    C(TC_, FIRST_RESPONSE_DUE_AT, "support_ts(t.first_response_due_at)") SEP             \
+    C(TC_, FIRST_RESPONDED_AT, "support_ts(t.first_responded_at)") SEP                   \
+    C(TC_, RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)") SEP                     \
+    C(TC_, ESCALATED_AT, "support_ts(t.escalated_at)") SEP                               \
+    C(TC_, SLA_PAUSED, "t.sla_paused_at IS NOT NULL") SEP C(TC_, SLA_BREACHED, "t.sla_breached") SEP \
+    C(TC_, SENTIMENT, "round(t.sentiment::numeric, 3)") SEP C(TC_, PRIORITY_RULE, "pr.name") SEP \
+    C(TC_, CONTACT_NAME, "ct.name_enc") SEP C(TC_, CONTACT_EMAIL, "ct.email_enc") SEP         \
+    C(TC_, CONTACT_PHONE, "ct.phone_enc") SEP C(TC_, CONTACT_TIER, "ct.tier")
+#define TICKET_COLS TICKET_COLUMNS(SP_COL_SQL, ", ")
+enum ticket_column { TICKET_COLUMNS(SP_COL_ENUM, ) TC_COUNT };
 _Static_assert(TC_COUNT == SP_TICKET_NCOLS, "SP_TICKET_NCOLS is the length of TICKET_COLUMNS");
 #define TICKET_JOINS                                                                \
     " LEFT JOIN support_categories c ON c.id = t.category_id"                       \
@@ -64,12 +62,11 @@ const char sp_ticket_joins[] = TICKET_JOINS;
 
 /* A message's columns, after a ticket's (same scheme). */
 #define MESSAGE_COLUMNS(C, SEP)                                                     \
-    C(ID, "m.id") SEP C(SENDER_TYPE, "m.sender_type") SEP C(SENDER_ID, "m.sender_id") SEP \
-    C(BODY, "m.body") SEP C(ATTACHMENTS, "m.attachments") SEP                       \
-    C(IS_INTERNAL, "m.is_internal") SEP C(CREATED_AT, "support_ts(m.created_at)")
-#define MC_ENUM(name, expr) MC_##name,
-#define MESSAGE_COLS MESSAGE_COLUMNS(TC_SQL, ", ")
-enum message_column { MESSAGE_COLUMNS(MC_ENUM, ) MC_COUNT };
+    C(MC_, ID, "m.id") SEP C(MC_, SENDER_TYPE, "m.sender_type") SEP C(MC_, SENDER_ID, "m.sender_id") SEP \
+    C(MC_, BODY, "m.body") SEP C(MC_, ATTACHMENTS, "m.attachments") SEP                       \
+    C(MC_, IS_INTERNAL, "m.is_internal") SEP C(MC_, CREATED_AT, "support_ts(m.created_at)")
+#define MESSAGE_COLS MESSAGE_COLUMNS(SP_COL_SQL, ", ")
+enum message_column { MESSAGE_COLUMNS(SP_COL_ENUM, ) MC_COUNT };
 
 /* The category (if any), the active priority rules and the SLA policies
  * that may apply, in one round trip: the category is joined here rather
