@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <stdbool.h>
 
+#include "core/arena.h"
 #include "db/db.h"
 #include "unit.h"
 
@@ -79,6 +80,27 @@ START_TEST(named_parameters_become_positional)
 }
 END_TEST
 
+/* One owner per transaction: a begin inside one is refused before any
+ * statement is sent (the connection here is never opened). */
+START_TEST(a_begin_inside_a_transaction_is_refused)
+{
+    struct sp_db db;
+    sp_db_init(&db, "dbname=never_used", 0);
+    db.tx_depth = 1;
+    struct sp_arena a;
+    sp_arena_init(&a, 512);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_db_begin(&db, &a, &p), SP_ERROR);
+    ck_assert_str_eq(p.detail, "nested transaction");
+    ck_assert_int_eq(db.tx_depth, 1);
+    ck_assert_ptr_null(db.conn);
+    db.tx_depth = 0;
+    sp_arena_destroy(&a);
+    sp_db_close(&db);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -90,6 +112,7 @@ db_suite(void)
     tcase_add_test(tc, nothing_is_retried_inside_a_transaction);
     tcase_add_test(tc, statement_kinds_are_declared);
     tcase_add_test(tc, named_parameters_become_positional);
+    tcase_add_test(tc, a_begin_inside_a_transaction_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
