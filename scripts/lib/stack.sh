@@ -97,6 +97,7 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_NGINX_RATE, STACK_NGINX_BURST   per-IP limit_req (5000 r/s, 10000)
 #   STACK_NGINX_WORKERS  worker_processes (auto)
 #   STACK_NGINX_CHAT_CONN  chat connections per client address (64)
+#   STACK_NGINX_KB_CACHE seconds anonymous article reads are cached (5)
 #   STACK_NGINX_BENCH    1 = add the benchmark baselines /bench/nginx and
 #                        /bench/hello to the public server (bench/ only)
 #   STACK_START_TIMEOUT, STACK_STOP_TIMEOUT   seconds (60, 20)
@@ -126,6 +127,7 @@ stack_init() {
     STACK_NGINX_BURST=${STACK_NGINX_BURST:-10000}
     STACK_NGINX_WORKERS=${STACK_NGINX_WORKERS:-auto}
     STACK_NGINX_CHAT_CONN=${STACK_NGINX_CHAT_CONN:-64}
+    STACK_NGINX_KB_CACHE=${STACK_NGINX_KB_CACHE:-5}
     STACK_NGINX_BENCH=${STACK_NGINX_BENCH:-0}
     STACK_START_TIMEOUT=${STACK_START_TIMEOUT:-60}
     STACK_STOP_TIMEOUT=${STACK_STOP_TIMEOUT:-20}
@@ -193,7 +195,7 @@ _stack_save() {
                 STACK_MIGRATE_BIN STACK_TOKEN_BIN STACK_HELLO_BIN STACK_MIGRATIONS_DIR \
                 STACK_API_WORKERS STACK_HELLO_WORKERS STACK_PG_FAST STACK_PG_BIN \
                 STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
-                STACK_NGINX_CHAT_CONN STACK_NGINX_BENCH \
+                STACK_NGINX_CHAT_CONN STACK_NGINX_KB_CACHE STACK_NGINX_BENCH \
                 STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV \
                 STACK_CHAT_BIN STACK_NCHAN_REDIS_URL |
                 sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
@@ -247,7 +249,7 @@ stack_runtime_dir() {
 # nginx workers (www-data) and the cluster owner (postgres) when root.
 _stack_dirs() {
     local bad
-    mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" || return 1
+    mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" "$STACK_NGINX_DIR/cache" || return 1
     chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" || return 1
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres:postgres "$STACK_RUN_DIR" || return 1
@@ -640,6 +642,7 @@ stack_nginx_render() {
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
     tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
     tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
+    tpl=${tpl//@KB_CACHE@/"$STACK_NGINX_KB_CACHE"}
     tpl=${tpl//@EXTRA_LOCATIONS@/"$extra"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
         _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/support.conf.in"

@@ -98,6 +98,66 @@ sp_api_etag(struct sp_req *r, long long version)
     sp_resp_header(r, "ETag", sp_arena_sprintf(r->arena, "\"v%lld\"", version));
 }
 
+/* The version of an ETag we sent ("v3" or W/"v3"), else 0. */
+static long long
+etag_version(const char *s, size_t n)
+{
+    if (n >= 2 && strncmp(s, "W/", 2) == 0) {
+        s += 2;
+        n -= 2;
+    }
+    if (n < 4 || s[0] != '"' || s[1] != 'v' || s[n - 1] != '"')
+        return 0;
+    long long v = 0;
+    for (size_t i = 2; i + 1 < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > 100000000000LL)
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+bool
+sp_api_etag_matches(struct sp_req *r, long long version)
+{
+    const char *h = sp_req_header(r, "If-None-Match");
+    while (h != NULL && *h != '\0') {
+        h += strspn(h, " \t,");
+        size_t n = strcspn(h, ",");
+        while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+            n--;
+        if ((n == 1 && h[0] == '*') || (n > 0 && etag_version(h, n) == version))
+            return true;
+        h += strcspn(h, ",");
+    }
+    return false;
+}
+
+enum sp_rc
+sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p)
+{
+    *version = 0;
+    const char *h = sp_req_header(r, "If-Match");
+    if (h == NULL || strcmp(h, "*") == 0)
+        return SP_OK;
+    *version = etag_version(h, strlen(h));
+    if (*version > 0)
+        return SP_OK;
+    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                          "If-Match must be an ETag of this resource, e.g. \"v3\"");
+}
+
+enum sp_rc
+sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
+{
+    const char *s = r->params[0];
+    size_t n = strlen(s);
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    *id = strtoll(s, NULL, 10);
+    return *id > 0 ? SP_OK : sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+}
+
 /* SHA-256 over method, path and body: what "the same request" means. */
 static void
 request_hash(const struct sp_req *r, unsigned char out[32])

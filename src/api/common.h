@@ -48,6 +48,14 @@ void sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long 
 void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
 
 void sp_api_etag(struct sp_req *r, long long version);
+/* If-None-Match names the ETag of version ("v3", W/ or not, in a list, or
+ * *): the client's copy is current (304). */
+bool sp_api_etag_matches(struct sp_req *r, long long version);
+/* If-Match: "v3", W/"v3" or * (none: *version = 0); anything else can
+ * never match: 412 precondition_failed. */
+enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p);
+/* The numeric :id of the route (params[0]); 404 for anything else. */
+enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 struct sp_buf *sp_api_buf(struct sp_req *r);
 
 /* The request body as a JSON object validated against specs: NULL with p

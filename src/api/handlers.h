@@ -48,4 +48,13 @@ enum sp_rc sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_agents_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_agents_update(struct sp_req *r, struct sp_problem *p);
 
+/* api/articles.c: the knowledge base (API.md §8, admin CRUD of §6). */
+enum sp_rc sp_api_articles_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_article_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_articles_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_articles_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_article_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p);
+
 #endif

@@ -45,6 +45,14 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,    "/support/admin/agents", sp_api_admin_agents_list, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/agents", sp_api_admin_agents_create, SP_ROLE_ADMIN},
     {SP_PATCH,  "/support/admin/agents/:id", sp_api_admin_agents_update, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/articles", sp_api_admin_articles_list, SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/articles", sp_api_admin_articles_create, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/articles/:id", sp_api_admin_article_get, SP_ROLE_ADMIN},
+    {SP_PATCH,  "/support/admin/articles/:id", sp_api_admin_article_patch, SP_ROLE_ADMIN},
+    {SP_DELETE, "/support/admin/articles/:id", sp_api_admin_article_delete, SP_ROLE_ADMIN},
+
+    {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
+    {SP_GET, "/support/articles/:slug", sp_api_article_get, SP_ROLE_NONE},
 };
 
 const size_t sp_api_nroutes = sizeof(sp_api_routes) / sizeof(sp_api_routes[0]);

@@ -4,7 +4,8 @@
  * hostile body nested 100k deep cannot overflow the C stack; the output
  * is built only from allowlisted tag names, one checked href and escaped
  * text, never copied from the input markup.
- * Must not: pattern-match markup, keep any attribute but a checked href,
+ * Must not: pattern-match markup, keep any attribute but the checked ones
+ * start_tag() writes itself (URLs, align, a language class, checkbox),
  * or leak the gumbo tree (it is destroyed before returning).
  */
 #include "core/sanitize.h"
@@ -33,6 +34,7 @@ struct frame {
 };
 
 struct walk {
+    enum sp_sanitize_profile profile;
     struct sp_buf out;
     struct frame *stack;
     size_t depth, cap;
@@ -61,8 +63,23 @@ sanitize_free(void *userdata, void *p)
     free(p);
 }
 
+/* Kept only in articles (sanitize.h, SP_SANITIZE_ARTICLE). */
+static bool
+article_tag(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_HR: case GUMBO_TAG_DEL:
+    case GUMBO_TAG_TABLE: case GUMBO_TAG_THEAD: case GUMBO_TAG_TBODY: case GUMBO_TAG_TR:
+    case GUMBO_TAG_TH: case GUMBO_TAG_TD: case GUMBO_TAG_IMG: case GUMBO_TAG_INPUT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static enum sp_sanitize_action
-classify(const GumboNode *n)
+classify(const GumboNode *n, enum sp_sanitize_profile profile)
 {
     if (n->type == GUMBO_NODE_TEMPLATE)
         return ACT_DROP;
@@ -88,7 +105,8 @@ classify(const GumboNode *n)
     case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
         return ACT_KEEP;
     default:
-        return ACT_UNWRAP;
+        return profile == SP_SANITIZE_ARTICLE && article_tag(n->v.element.tag) ? ACT_KEEP
+                                                                               : ACT_UNWRAP;
     }
 }
 
@@ -165,15 +183,19 @@ is_trimmed(unsigned char c)
     return c <= 0x20 || c == 0x7f;
 }
 
-/* Finds an acceptable href on an <a>: http, https or mailto, matched after
- * trimming as URL parsers do. Anything else, relative or scheme-less
- * included, is refused: an allowlist cannot be fooled by new schemes or by
- * "java\tscript:" (the tab makes the scheme not match any allowed one). */
+static const char *const link_schemes[] = {"http:", "https:", "mailto:", NULL};
+static const char *const image_schemes[] = {"http:", "https:", NULL};
+
+/* Finds an acceptable URL in attribute name (href of <a>, src of <img>):
+ * one of schemes, matched after trimming as URL parsers do. Anything
+ * else, relative or scheme-less included, is refused: an allowlist cannot
+ * be fooled by new schemes or by "java\tscript:" (the tab makes the
+ * scheme not match any allowed one). */
 static bool
-find_href(const GumboElement *el, const char **v, size_t *n)
+find_url(const GumboElement *el, const char *name, const char *const *schemes, const char **v,
+         size_t *n)
 {
-    static const char *const schemes[] = { "http:", "https:", "mailto:" };
-    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, "href");
+    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
     if (attr == NULL)
         return false;
     const char *s = attr->value;
@@ -184,7 +206,7 @@ find_href(const GumboElement *el, const char **v, size_t *n)
     }
     while (len > 0 && is_trimmed((unsigned char)s[len - 1]))
         len--;
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+    for (size_t i = 0; schemes[i] != NULL; i++) {
         size_t sl = strlen(schemes[i]);
         if (len >= sl && strncasecmp(s, schemes[i], sl) == 0) {
             *v = s;
@@ -193,6 +215,29 @@ find_href(const GumboElement *el, const char **v, size_t *n)
         }
     }
     return false;
+}
+
+/* The value of attribute name when it is one of allowed (exactly). */
+static const char *
+attr_one_of(const GumboElement *el, const char *name, const char *const *allowed)
+{
+    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
+    for (size_t i = 0; attr != NULL && allowed[i] != NULL; i++)
+        if (strcmp(attr->value, allowed[i]) == 0)
+            return allowed[i];
+    return NULL;
+}
+
+/* A code block's language class ("language-c", as cmark writes it). */
+static const char *
+code_class(const GumboElement *el)
+{
+    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, "class");
+    if (attr == NULL || strncmp(attr->value, "language-", 9) != 0)
+        return NULL;
+    size_t n = strlen(attr->value + 9);
+    static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+#.-";
+    return n >= 1 && n <= 32 && strspn(attr->value + 9, ok) == n ? attr->value : NULL;
 }
 
 static void
@@ -225,38 +270,100 @@ pre_newline(struct sp_buf *b, const GumboElement *el)
 }
 
 static void
+put_attr(struct sp_buf *b, const char *name, const char *v, size_t n)
+{
+    sp_buf_printf(b, " %s=\"", name);
+    put_escaped(b, v, n, true);
+    sp_buf_putc(b, '"');
+}
+
+/* Writes the start tag of a kept element with the attributes its tag may
+ * carry; false when the element must be unwrapped instead (an <a> or
+ * <img> without an acceptable URL, an <input> that is not a checkbox). */
+static bool
+start_tag(struct sp_buf *b, const GumboElement *el, enum sp_sanitize_profile profile)
+{
+    static const char *const aligns[] = {"left", "center", "right", NULL};
+    static const char *const checkbox[] = {"checkbox", NULL};
+    const char *v = NULL;
+    size_t n = 0;
+    switch (el->tag) {
+    case GUMBO_TAG_A:
+        if (!find_url(el, "href", link_schemes, &v, &n))
+            return false;
+        sp_buf_puts(b, "<a");
+        put_attr(b, "href", v, n);
+        sp_buf_puts(b, " rel=\"" SP_SANITIZE_REL "\">");
+        return true;
+    case GUMBO_TAG_IMG: {
+        if (!find_url(el, "src", image_schemes, &v, &n))
+            return false;
+        sp_buf_puts(b, "<img");
+        put_attr(b, "src", v, n);
+        const GumboAttribute *alt = gumbo_get_attribute(&el->attributes, "alt");
+        put_attr(b, "alt", alt ? alt->value : "", alt ? strlen(alt->value) : 0);
+        sp_buf_puts(b, " loading=\"lazy\">");
+        return true;
+    }
+    case GUMBO_TAG_INPUT:
+        if (attr_one_of(el, "type", checkbox) == NULL)
+            return false;
+        sp_buf_printf(b, "<input type=\"checkbox\" disabled%s>",
+                      gumbo_get_attribute(&el->attributes, "checked") ? " checked" : "");
+        return true;
+    case GUMBO_TAG_TH:
+    case GUMBO_TAG_TD:
+        v = attr_one_of(el, "align", aligns);
+        sp_buf_printf(b, "<%s", gumbo_normalized_tagname(el->tag));
+        if (v != NULL)
+            put_attr(b, "align", v, strlen(v));
+        sp_buf_putc(b, '>');
+        return true;
+    case GUMBO_TAG_CODE:
+        v = profile == SP_SANITIZE_ARTICLE ? code_class(el) : NULL;
+        sp_buf_puts(b, "<code");
+        if (v != NULL)
+            put_attr(b, "class", v, strlen(v));
+        sp_buf_putc(b, '>');
+        return true;
+    default:
+        sp_buf_printf(b, "<%s>", gumbo_normalized_tagname(el->tag));
+        if (el->tag == GUMBO_TAG_PRE)
+            pre_newline(b, el);
+        return true;
+    }
+}
+
+static bool
+is_void(GumboTag t)
+{
+    return t == GUMBO_TAG_BR || t == GUMBO_TAG_HR || t == GUMBO_TAG_IMG || t == GUMBO_TAG_INPUT;
+}
+
+static void
 open_element(struct walk *w, const GumboNode *n)
 {
     const GumboElement *el = &n->v.element;
-    enum sp_sanitize_action act = classify(n);
-    const char *href = NULL;
-    size_t href_len = 0;
+    enum sp_sanitize_action act = classify(n, w->profile);
 
     if (act == ACT_DROP)
         return;
-    if (act == ACT_KEEP && el->tag == GUMBO_TAG_BR) {
-        sp_buf_puts(&w->out, "<br>");  /* void: no children, no depth */
-        return;
+    if (act == ACT_KEEP && !is_void(el->tag) && w->kept >= SP_SANITIZE_MAX_DEPTH)
+        act = ACT_UNWRAP;
+    if (act == ACT_KEEP) {
+        size_t mark = w->out.len;
+        if (!start_tag(&w->out, el, w->profile)) {
+            w->out.len = mark;
+            w->out.data[mark] = '\0';
+            act = ACT_UNWRAP;
+        }
     }
-    if (act == ACT_KEEP && w->kept >= SP_SANITIZE_MAX_DEPTH)
-        act = ACT_UNWRAP;
-    if (act == ACT_KEEP && el->tag == GUMBO_TAG_A &&
-        !find_href(el, &href, &href_len))
-        act = ACT_UNWRAP;
     if (act == ACT_UNWRAP) {
         push(w, &el->children, GUMBO_TAG_LAST);
         return;
     }
-
-    if (el->tag == GUMBO_TAG_A) {
-        sp_buf_puts(&w->out, "<a href=\"");
-        put_escaped(&w->out, href, href_len, true);
-        sp_buf_puts(&w->out, "\" rel=\"" SP_SANITIZE_REL "\">");
-    } else {
-        sp_buf_printf(&w->out, "<%s>", gumbo_normalized_tagname(el->tag));
-        if (el->tag == GUMBO_TAG_PRE)
-            pre_newline(&w->out, el);
-    }
+    if (is_void(el->tag))
+        return;  /* no children, no end tag, no depth */
     push(w, &el->children, el->tag);
 }
 
@@ -300,6 +407,13 @@ char *
 sp_sanitize_html(struct sp_arena *a, const char *html, size_t len,
                  size_t *out_len, bool *has_text)
 {
+    return sp_sanitize_html_as(a, SP_SANITIZE_MESSAGE, html, len, out_len, has_text);
+}
+
+char *
+sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const char *html,
+                    size_t len, size_t *out_len, bool *has_text)
+{
     GumboOptions opt = kGumboDefaultOptions;
     opt.allocator = sanitize_alloc;
     opt.deallocator = sanitize_free;
@@ -308,7 +422,7 @@ sp_sanitize_html(struct sp_arena *a, const char *html, size_t len,
     opt.fragment_context = GUMBO_TAG_DIV;
     opt.fragment_namespace = GUMBO_NAMESPACE_HTML;
 
-    struct walk w = { .cap = 32 };
+    struct walk w = { .profile = profile, .cap = 32 };
     sp_buf_init(&w.out, a, len + 64);
     w.stack = sp_arena_alloc(a, w.cap * sizeof(*w.stack));
 

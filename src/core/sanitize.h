@@ -48,4 +48,19 @@ struct sp_arena;
 char *sp_sanitize_html(struct sp_arena *a, const char *html, size_t len,
                        size_t *out_len, bool *has_text);
 
+/* What a sanitized fragment may contain beyond text. */
+enum sp_sanitize_profile {
+    SP_SANITIZE_MESSAGE,  /* ticket and chat bodies: the list above */
+    /* Knowledge-base articles (API.md §8), rendered from markdown: the
+     * message list plus h1-h6, hr, del, table/thead/tbody/tr/th/td (with
+     * align="left|center|right"), img (http/https src, alt) and the task
+     * list's <input type="checkbox" disabled> (checked kept); <code> keeps
+     * a class="language-…" of at most 32 safe characters. */
+    SP_SANITIZE_ARTICLE,
+};
+
+/* sp_sanitize_html() with the allowlist of profile. */
+char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const char *html,
+                          size_t len, size_t *out_len, bool *has_text);
+
 #endif

@@ -210,6 +210,31 @@ run_prepared(PGconn *conn, const char *name, int nparams, const char *const *par
     return last;
 }
 
+#define TEXT_OID 25
+#define MAX_TYPED_PARAMS 64
+
+/* Parameter types for PREPARE: unspecified (PostgreSQL infers them),
+ * except that a parameter the SQL never mentions is text — a named
+ * statement may leave some of its names unused, and PostgreSQL refuses
+ * a parameter whose type it cannot infer. NULL when all are used. */
+static const Oid *
+param_types(const char *sql, int nparams, Oid *types)
+{
+    bool all = true;
+    for (int i = 0; i < nparams && i < MAX_TYPED_PARAMS; i++) {
+        types[i] = TEXT_OID;
+        char tok[16];
+        int n = snprintf(tok, sizeof(tok), "$%d", i + 1);
+        for (const char *s = strstr(sql, tok); s != NULL; s = strstr(s + 1, tok))
+            if (s[n] < '0' || s[n] > '9') {
+                types[i] = 0;
+                break;
+            }
+        all = all && types[i] == 0;
+    }
+    return all ? NULL : types;
+}
+
 /* Prepares st (once per connection: *prepared says whether it was) and
  * runs it. A failed PREPARE leaves the statement unsent. */
 static PGresult *
@@ -220,7 +245,11 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
     *sent = false;
     if (prepared == NULL || !*prepared) {
         const char *sql = st->positional_sql != NULL ? st->positional_sql : st->sql;
-        PGresult *pr = PQprepare(db->conn, name, sql, st->nparams, NULL);
+        Oid types[MAX_TYPED_PARAMS];
+        PGresult *pr = PQprepare(db->conn, name, sql, st->nparams,
+                                 st->names != NULL && st->nparams <= MAX_TYPED_PARAMS
+                                     ? param_types(sql, st->nparams, types)
+                                     : NULL);
         if (!result_ok(pr))
             return pr;
         PQclear(pr);

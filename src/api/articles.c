@@ -1,0 +1,329 @@
+/*
+ * articles (api): the knowledge base over JSON (API.md §8 and §6) — the
+ * public search and article reads, and the admin CRUD. Parses, calls one
+ * domain command (domain/articles), renders; the admin HTML pages are
+ * api/kb_pages.c.
+ *
+ * Public reads are cacheable (Cache-Control: public, max-age=60, ETag
+ * from the version; nginx micro-caches them for anonymous callers) and
+ * answer If-None-Match with 304.
+ * Holds no SQL; never includes db/.
+ */
+#include "api/articles.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/json_writer.h"
+#include "core/utf8.h"
+#include "domain/articles.h"
+
+#define PUBLIC_CACHE "public, max-age=60"
+
+/* --- rendering ------------------------------------------------------------- */
+
+/* The public view of API.md §8 (list rows: no html; search hits add
+ * snippet and rank). */
+static void
+write_public(struct sp_jw *w, const struct sp_article *a, bool full)
+{
+    sp_jw_object(w);
+    sp_jw_kstr(w, "slug", a->slug);
+    sp_jw_kstr(w, "title", a->title);
+    sp_jw_kraw(w, "tags", a->tags_json);
+    if (full) {
+        sp_jw_kstr(w, "html", a->html);
+        sp_jw_kint(w, "version", a->version);
+    } else {
+        sp_jw_kstr(w, "summary", a->summary);
+    }
+    sp_jw_kstr(w, "published_at", a->published_at);
+    sp_jw_kstr(w, "updated_at", a->updated_at);
+    if (a->snippet != NULL) {
+        sp_jw_kstr(w, "snippet", a->snippet);
+        sp_jw_kfixed(w, "rank", a->rank, 6);
+    }
+    sp_jw_end(w);
+}
+
+void
+sp_api_article_admin_json(struct sp_jw *w, const struct sp_article *a)
+{
+    sp_jw_object(w);
+    sp_jw_kint(w, "id", a->id);
+    sp_jw_kstr(w, "slug", a->slug);
+    sp_jw_kstr(w, "title", a->title);
+    sp_jw_kraw(w, "tags", a->tags_json);
+    sp_jw_kstr(w, "summary", a->summary);
+    sp_jw_kbool(w, "is_published", a->is_published);
+    sp_jw_kstr(w, "status", a->is_published ? "published" : "draft");
+    if (a->markdown != NULL) {
+        sp_jw_kstr(w, "content_markdown", a->markdown);
+        sp_jw_kstr(w, "html", a->html);
+    }
+    sp_jw_kstr(w, "published_at", a->published_at);
+    sp_jw_kstr(w, "created_at", a->created_at);
+    sp_jw_kstr(w, "updated_at", a->updated_at);
+    sp_jw_kint(w, "version", a->version);
+    sp_jw_end(w);
+}
+
+static void
+write_page(struct sp_req *r, const struct sp_article_filter *f,
+           const struct sp_article_page *page, bool admin)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_api_list_begin(b);
+    for (int i = 0; i < page->n; i++) {
+        sp_api_list_item(b, (size_t)i);
+        sp_jw_init(&w, b);
+        if (admin)
+            sp_api_article_admin_json(&w, &page->items[i]);
+        else
+            write_public(&w, &page->items[i], false);
+    }
+    sp_api_list_end_cursor(b, page->more ? sp_cursor_encode_key(r->arena,
+                                                                sp_article_cursor_kind(f),
+                                                                &page->next)
+                                         : NULL);
+    sp_resp_json(r, 200, b);
+}
+
+/* --- lists ----------------------------------------------------------------- */
+
+/* status last: only admin lists read it. */
+enum { LQ_Q, LQ_TAG, LQ_LIMIT, LQ_CURSOR, LQ_STATUS, LQ_COUNT };
+
+static const char *const statuses[] = {
+    [SP_ARTICLES_PUBLISHED] = "published", [SP_ARTICLES_DRAFTS] = "draft",
+    [SP_ARTICLES_ALL] = "all", NULL};
+
+static const struct sp_query_spec list_query[LQ_COUNT] = {
+    [LQ_Q] = {"q", SP_QUERY_STRING, 1, 4 * SP_ARTICLE_QUERY_MAX, 0, NULL, NULL, NULL, NULL,
+              "must be 1 to 200 characters"},
+    [LQ_TAG] = {"tag", SP_QUERY_STRING, 1, SP_ARTICLE_TAG_MAX, 0, NULL, NULL,
+                "abcdefghijklmnopqrstuvwxyz0123456789-", NULL, "must be a tag"},
+    [LQ_STATUS] = {"status", SP_QUERY_ENUM, 0, 0, SP_ARTICLES_ALL, statuses, NULL, NULL, NULL,
+                   "must be published, draft or all"},
+    [LQ_LIMIT] = SP_API_LIMIT("limit", 25),
+    /* The kind carries the order (newest or by relevance): decoded once
+     * the order is known. */
+    [LQ_CURSOR] = {"cursor", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
+                   "is not a cursor returned by this list"},
+};
+
+/* The filter of a list request; admin lists may ask for drafts. */
+static enum sp_rc
+list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp_problem *p)
+{
+    struct sp_query_value q[LQ_COUNT];
+    sp_query_read(r, list_query, admin ? LQ_COUNT : LQ_STATUS, q, p);
+    *f = (struct sp_article_filter){
+        .q = q[LQ_Q].present ? q[LQ_Q].str : NULL,
+        .tag = q[LQ_TAG].present ? q[LQ_TAG].str : NULL,
+        .status = admin ? (enum sp_article_status)q[LQ_STATUS].i : SP_ARTICLES_PUBLISHED,
+        .ranked = !admin,
+        .limit = (int)q[LQ_LIMIT].i,
+    };
+    if (f->q != NULL && sp_utf8_count(f->q, strlen(f->q)) > SP_ARTICLE_QUERY_MAX)
+        sp_problem_field(p, "q", "invalid", list_query[LQ_Q].message);
+    if (q[LQ_CURSOR].present &&
+        (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_article_cursor_kind(f), &f->after) ||
+         !f->after.has_value))
+        sp_problem_field(p, "cursor", "invalid", list_query[LQ_CURSOR].message);
+    if (p->nerrors > 0)
+        return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid query parameters");
+    return SP_OK;
+}
+
+static enum sp_rc
+list(struct sp_req *r, bool admin, struct sp_problem *p)
+{
+    struct sp_article_filter f;
+    if (list_filter(r, admin, &f, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article_page page;
+    if (sp_article_list(&ctx, &f, &page, p) != SP_OK)
+        return p->rc;
+    if (!admin)
+        sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
+    write_page(r, &f, &page, admin);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_articles_list(struct sp_req *r, struct sp_problem *p)
+{
+    return list(r, false, p);
+}
+
+enum sp_rc
+sp_api_admin_articles_list(struct sp_req *r, struct sp_problem *p)
+{
+    return list(r, true, p);
+}
+
+/* --- one article, public --------------------------------------------------- */
+
+enum sp_rc
+sp_api_article_get(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    if (sp_article_published(&ctx, r->params[0], &a, p) != SP_OK)
+        return p->rc;
+    sp_api_etag(r, a.version);
+    sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
+    if (sp_api_etag_matches(r, a.version)) {
+        sp_resp_send(r, 304, NULL, "", 0);
+        return SP_OK;
+    }
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    write_public(&w, &a, true);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* --- admin ----------------------------------------------------------------- */
+
+enum { AF_SLUG, AF_TITLE, AF_MARKDOWN, AF_TAGS, AF_PUBLISHED, AF_COUNT };
+
+static const struct sp_field_spec article_fields[AF_COUNT] = {
+    [AF_SLUG] = {"slug", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_SLUG_MAX, NULL, 0, 0},
+    [AF_TITLE] = {"title", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_TITLE_MAX, NULL, 0, 0},
+    [AF_MARKDOWN] = {"content_markdown", SP_FIELD_STRING, true, false, 0,
+                     SP_ARTICLE_MARKDOWN_MAX, NULL, 0, 0},
+    [AF_TAGS] = {"tags", SP_FIELD_ARRAY, false, true, 0, SP_ARTICLE_TAGS_MAX, NULL, 0, 0},
+    [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+};
+
+/* The tags array: strings only (each checked by the domain). */
+static enum sp_rc
+read_tags(struct sp_req *r, struct json_object *arr, struct sp_article_input *in,
+          struct sp_problem *p)
+{
+    size_t n = json_object_array_length(arr);
+    const char **tags = sp_arena_calloc(r->arena, n + 1, sizeof(*tags));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *t = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(t, json_type_string)) {
+            sp_problem_field(p, "tags", "wrong_type", "must be an array of strings");
+            return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid fields");
+        }
+        tags[i] = json_object_get_string(t);
+    }
+    in->tags = tags;
+    in->ntags = n;
+    in->tags_set = true;
+    return SP_OK;
+}
+
+/* The body of a create (required fields) or a patch (given fields). */
+static enum sp_rc
+read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp_problem *p)
+{
+    struct sp_field_spec specs[AF_COUNT];
+    memcpy(specs, article_fields, sizeof(specs));
+    for (size_t i = 0; i < AF_COUNT; i++)
+        specs[i].required = create && specs[i].required;
+    struct sp_field_value v[AF_COUNT];
+    if (sp_api_read_body(r, specs, AF_COUNT, v, p) == NULL)
+        return p->rc;
+    *in = (struct sp_article_input){
+        .slug = v[AF_SLUG].present ? v[AF_SLUG].str : NULL,
+        .title = v[AF_TITLE].present ? v[AF_TITLE].str : NULL,
+        .markdown = v[AF_MARKDOWN].present ? v[AF_MARKDOWN].str : NULL,
+        .markdown_len = v[AF_MARKDOWN].len,
+        .publish = v[AF_PUBLISHED].present ? v[AF_PUBLISHED].b : -1,
+    };
+    if (v[AF_TAGS].present && read_tags(r, v[AF_TAGS].obj, in, p) != SP_OK)
+        return p->rc;
+    if (!create && sp_api_if_match(r, &in->if_match, p) != SP_OK)
+        return p->rc;
+    return SP_OK;
+}
+
+static void
+answer(struct sp_req *r, int status, const struct sp_article *a)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    sp_api_article_admin_json(&w, a);
+    sp_api_etag(r, a->version);
+    sp_resp_json(r, status, b);
+}
+
+static enum sp_rc
+create_article(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+               struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    if (sp_article_create(&ctx, input, r->principal.sub, &a, p) != SP_OK)
+        return p->rc;
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    sp_api_article_admin_json(&w, &a);
+    sp_api_etag(r, a.version);  /* a replay answers without it */
+    *location = sp_arena_sprintf(r->arena, "/support/admin/articles/%lld", a.id);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_articles_create(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_article_input in;
+    if (read_input(r, true, &in, p) != SP_OK)
+        return p->rc;
+    return sp_api_create(r, create_article, &in, p);
+}
+
+enum sp_rc
+sp_api_admin_article_get(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    if (sp_article_get(&ctx, id, &a, p) != SP_OK)
+        return p->rc;
+    answer(r, 200, &a);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    struct sp_article_input in;
+    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    if (sp_article_patch(&ctx, id, &in, r->principal.sub, &a, p) != SP_OK)
+        return p->rc;
+    answer(r, 200, &a);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p)
+{
+    long long id, if_match;
+    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, &if_match, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_article_delete(&ctx, id, if_match, p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, "", 0);
+    return SP_OK;
+}

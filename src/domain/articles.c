@@ -1,0 +1,454 @@
+/*
+ * articles: the knowledge base's rules and SQL. See articles.h.
+ *
+ * Search: websearch_to_tsquery over the weighted tsvector (title A, body
+ * B); relevance is ts_rank_cd normalized to 0..1 (flag 32) and paged as
+ * an integer key (rank × 10⁹, then id), so a cursor compares exactly.
+ * Snippets come from ts_headline over the first SNIPPET_SOURCE characters
+ * of the plain text only, and only for the rows of the page: headline
+ * work grows with the text it reads, and a page needs at most 100.
+ * ts_headline marks matches with \x01/\x02 (never in stored text: the
+ * renderer replaces control characters); the text between is escaped
+ * here and the marks become <mark>.
+ */
+#include "domain/articles.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/json_writer.h"
+#include "core/markdown.h"
+#include "core/utf8.h"
+#include "db/db.h"
+
+#define SNIPPET_SOURCE "2000"
+#define RANK_SCALE 1000000000.0
+
+/* The list row; the full row adds html and markdown after it. */
+#define ARTICLE_COLUMNS(C, SEP)                                                              \
+    C(AC_, ID, "a.id") SEP C(AC_, SLUG, "a.slug") SEP C(AC_, TITLE, "a.title")               \
+    SEP C(AC_, TAGS, "array_to_json(a.tags)") SEP C(AC_, SUMMARY, "coalesce(a.summary, '')") \
+    SEP C(AC_, IS_PUBLISHED, "a.is_published")                                               \
+    SEP C(AC_, PUBLISHED_AT, "support_ts(a.published_at)")                                   \
+    SEP C(AC_, CREATED_AT, "support_ts(a.created_at)")                                       \
+    SEP C(AC_, UPDATED_AT, "support_ts(a.updated_at)") SEP C(AC_, VERSION, "a.version")
+#define ARTICLE_COLS ARTICLE_COLUMNS(SP_COL_SQL, ", ")
+#define ARTICLE_FULL_COLS ARTICLE_COLS ", a.content_html, a.content_markdown"
+enum article_column { ARTICLE_COLUMNS(SP_COL_ENUM, ) AC_HTML, AC_MARKDOWN, AC_FULL_COUNT };
+#define AC_COUNT AC_HTML
+
+/* Where the next published-newest page starts: (published_at, id) in
+ * microseconds, exact (extract() is numeric since PostgreSQL 14). */
+#define PUBLISHED_KEY "(extract(epoch FROM a.published_at) * 1000000)::bigint"
+#define PUBLISHED_AFTER "'epoch'::timestamptz + :after_key::bigint * interval '1 microsecond'"
+
+/* --- writes ---------------------------------------------------------------- */
+
+enum { WP_ID, WP_SLUG, WP_TITLE, WP_MARKDOWN, WP_HTML, WP_SUMMARY, WP_TEXT, WP_TAGS,
+       WP_PUBLISH, WP_IF_MATCH, WP_ACTOR, WP_COUNT };
+static const char *const write_names[WP_COUNT + 1] = {
+    [WP_ID] = "id", [WP_SLUG] = "slug", [WP_TITLE] = "title", [WP_MARKDOWN] = "markdown",
+    [WP_HTML] = "html", [WP_SUMMARY] = "summary", [WP_TEXT] = "text", [WP_TAGS] = "tags",
+    [WP_PUBLISH] = "publish", [WP_IF_MATCH] = "if_match", [WP_ACTOR] = "actor", NULL};
+
+static struct sp_stmt create_stmt = SP_STMT_NAMED(
+    "article_create",
+    "INSERT INTO support_knowledge_articles AS a (slug, title, content_markdown, content_html,"
+    " summary, content_text, tags, is_published, published_at, created_by, updated_by)"
+    " VALUES (:slug, :title, :markdown, :html, :summary, :text, coalesce(:tags::text[], '{}'),"
+    " coalesce(:publish::boolean, false), CASE WHEN :publish::boolean THEN now() END,"
+    " :actor, :actor)"
+    " RETURNING " ARTICLE_FULL_COLS,
+    write_names, WP_COUNT);
+
+/* Unset parameters (NULL) keep the column; version counts every patch. */
+static struct sp_stmt patch_stmt = SP_STMT_NAMED(
+    "article_patch",
+    "UPDATE support_knowledge_articles AS a SET"
+    " slug = coalesce(:slug, a.slug), title = coalesce(:title, a.title),"
+    " content_markdown = coalesce(:markdown, a.content_markdown),"
+    " content_html = coalesce(:html, a.content_html),"
+    " summary = coalesce(:summary, a.summary),"
+    " content_text = coalesce(:text, a.content_text),"
+    " tags = coalesce(:tags::text[], a.tags),"
+    " is_published = coalesce(:publish::boolean, a.is_published),"
+    " published_at = CASE WHEN :publish::boolean AND NOT a.is_published THEN now()"
+    "                ELSE a.published_at END,"
+    " version = a.version + 1, updated_at = now(), updated_by = :actor"
+    " WHERE a.id = :id::bigint AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
+    " RETURNING " ARTICLE_FULL_COLS,
+    write_names, WP_COUNT);
+
+static struct sp_stmt delete_stmt = SP_STMT(
+    "article_delete",
+    "DELETE FROM support_knowledge_articles"
+    " WHERE id = $1::bigint AND ($2::integer IS NULL OR version = $2::integer)",
+    2);
+
+static struct sp_stmt version_stmt = SP_STMT_READ(
+    "article_version", "SELECT version FROM support_knowledge_articles WHERE id = $1::bigint", 1);
+
+static struct sp_stmt get_stmt = SP_STMT_READ(
+    "article_get",
+    "SELECT " ARTICLE_FULL_COLS " FROM support_knowledge_articles a WHERE a.id = $1::bigint", 1);
+
+static struct sp_stmt published_stmt = SP_STMT_READ(
+    "article_published",
+    "SELECT " ARTICLE_FULL_COLS " FROM support_knowledge_articles a"
+    " WHERE a.slug = $1 AND a.is_published",
+    1);
+
+bool
+sp_article_tag_ok(const char *tag)
+{
+    size_t n = strlen(tag);
+    return n >= 1 && n <= SP_ARTICLE_TAG_MAX && tag[0] != '-' &&
+           strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static bool
+slug_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= SP_ARTICLE_SLUG_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+static void
+check_tags(const struct sp_article_input *in, struct sp_problem *p)
+{
+    if (in->ntags > SP_ARTICLE_TAGS_MAX) {
+        sp_problem_field(p, "tags", "too_many", "at most 20 tags");
+        return;
+    }
+    for (size_t i = 0; i < in->ntags; i++) {
+        if (!sp_article_tag_ok(in->tags[i])) {
+            sp_problem_field(p, "tags", "invalid",
+                             "each tag is 1 to 40 of a-z, 0-9 and -, not starting with -");
+            return;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in->tags[i], in->tags[j]) == 0) {
+                sp_problem_field(p, "tags", "duplicate", "a tag is listed twice");
+                return;
+            }
+    }
+}
+
+enum sp_rc
+sp_article_check(const struct sp_article_input *in, bool create, struct sp_problem *p)
+{
+    if (in->slug == NULL ? create : !slug_ok(in->slug))
+        sp_problem_field(p, "slug", in->slug ? "invalid" : "required",
+                         in->slug ? "must be 1 to 120 of a-z, 0-9 and -" : "is required");
+    size_t title_chars = in->title ? sp_utf8_count(in->title, strlen(in->title)) : 0;
+    if (in->title == NULL ? create : title_chars == 0 || title_chars > SP_ARTICLE_TITLE_MAX)
+        sp_problem_field(p, "title", in->title ? "invalid" : "required",
+                         in->title ? "must be 1 to 200 characters" : "is required");
+    if (in->markdown == NULL && create)
+        sp_problem_field(p, "content_markdown", "required", "is required");
+    else if (in->markdown != NULL && in->markdown_len > SP_ARTICLE_MARKDOWN_MAX)
+        sp_problem_field(p, "content_markdown", "too_long", "must be at most 200 KiB");
+    if (in->tags_set)
+        check_tags(in, p);
+    return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
+                                           "the article has invalid fields")
+                          : SP_OK;
+}
+
+/* The tags as a PostgreSQL array literal: every element quoted, so no
+ * tag (already checked to a-z0-9-) can be read as NULL or split. */
+static const char *
+tags_literal(struct sp_arena *a, const struct sp_article_input *in)
+{
+    if (!in->tags_set)
+        return NULL;
+    struct sp_buf b;
+    sp_buf_init(&b, a, 16 + in->ntags * 44);
+    sp_buf_putc(&b, '{');
+    for (size_t i = 0; i < in->ntags; i++)
+        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->tags[i]);
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static void
+read_article(const PGresult *r, int row, bool full, struct sp_article *out)
+{
+    *out = (struct sp_article){
+        .id = sp_db_int(r, row, AC_ID),
+        .slug = sp_db_str(r, row, AC_SLUG),
+        .title = sp_db_str(r, row, AC_TITLE),
+        .tags_json = sp_db_str(r, row, AC_TAGS),
+        .summary = sp_db_str(r, row, AC_SUMMARY),
+        .is_published = sp_db_bool(r, row, AC_IS_PUBLISHED),
+        .published_at = sp_db_str(r, row, AC_PUBLISHED_AT),
+        .created_at = sp_db_str(r, row, AC_CREATED_AT),
+        .updated_at = sp_db_str(r, row, AC_UPDATED_AT),
+        .version = sp_db_int(r, row, AC_VERSION),
+    };
+    if (full) {
+        out->html = sp_db_str(r, row, AC_HTML);
+        out->markdown = sp_db_str(r, row, AC_MARKDOWN);
+    }
+}
+
+/* The statement parameters of in, markdown rendered when it is given. */
+static void
+write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *actor,
+             const char *params[WP_COUNT])
+{
+    params[WP_SLUG] = in->slug;
+    params[WP_TITLE] = in->title;
+    params[WP_TAGS] = tags_literal(ctx->arena, in);
+    params[WP_PUBLISH] = in->publish < 0 ? NULL : in->publish ? "true" : "false";
+    params[WP_IF_MATCH] = in->if_match ? sp_arena_sprintf(ctx->arena, "%lld", in->if_match) : NULL;
+    params[WP_ACTOR] = actor;
+    if (in->markdown == NULL)
+        return;
+    struct sp_markdown m;
+    sp_markdown_render(ctx->arena, in->markdown, in->markdown_len, &m);
+    params[WP_MARKDOWN] = sp_arena_strndup(ctx->arena, in->markdown, in->markdown_len);
+    params[WP_HTML] = m.html;
+    params[WP_SUMMARY] = m.summary;
+    params[WP_TEXT] = m.text;
+}
+
+/* A unique violation can only be the slug. */
+static enum sp_rc
+write_failed(struct sp_problem *p)
+{
+    if (p->rc == SP_CONFLICT)
+        return sp_problem_set(p, SP_CONFLICT, "slug_taken", "another article has this slug");
+    return p->rc;
+}
+
+enum sp_rc
+sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in, const char *actor,
+                  struct sp_article *out, struct sp_problem *p)
+{
+    if (sp_article_check(in, true, p) != SP_OK)
+        return p->rc;
+    const char *params[WP_COUNT] = {0};
+    write_params(ctx, in, actor, params);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
+    if (r == NULL)
+        return write_failed(p);
+    read_article(r, 0, true, out);
+    return SP_OK;
+}
+
+/* No row was changed or deleted: the article is gone, or its version is
+ * not the expected one. */
+static enum sp_rc
+missed(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_problem *p)
+{
+    const char *params[1] = {id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &version_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
+    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                          "the article is at version %lld, not %lld", sp_db_int(r, 0, 0),
+                          if_match);
+}
+
+enum sp_rc
+sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input *in,
+                 const char *actor, struct sp_article *out, struct sp_problem *p)
+{
+    if (sp_article_check(in, false, p) != SP_OK)
+        return p->rc;
+    const char *params[WP_COUNT] = {0};
+    write_params(ctx, in, actor, params);
+    params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p);
+    if (r == NULL)
+        return write_failed(p);
+    if (PQntuples(r) == 0)
+        return missed(ctx, params[WP_ID], in->if_match, p);
+    read_article(r, 0, true, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_article_delete(struct sp_ctx *ctx, long long id, long long if_match, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id),
+                             if_match ? sp_arena_sprintf(ctx->arena, "%lld", if_match) : NULL};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    return strcmp(PQcmdTuples(r), "0") == 0 ? missed(ctx, params[0], if_match, p) : SP_OK;
+}
+
+static enum sp_rc
+get_one(struct sp_ctx *ctx, struct sp_stmt *st, const char *param, struct sp_article *out,
+        struct sp_problem *p)
+{
+    const char *params[1] = {param};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
+    read_article(r, 0, true, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_article_get(struct sp_ctx *ctx, long long id, struct sp_article *out, struct sp_problem *p)
+{
+    return get_one(ctx, &get_stmt, sp_arena_sprintf(ctx->arena, "%lld", id), out, p);
+}
+
+enum sp_rc
+sp_article_published(struct sp_ctx *ctx, const char *slug, struct sp_article *out,
+                     struct sp_problem *p)
+{
+    if (!slug_ok(slug))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
+    return get_one(ctx, &published_stmt, slug, out, p);
+}
+
+const char *
+sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len)
+{
+    struct sp_markdown m;
+    sp_markdown_render(ctx->arena, markdown, len, &m);
+    return m.html;
+}
+
+/* --- lists ----------------------------------------------------------------- */
+
+enum { LP_Q, LP_TAG, LP_STATUS, LP_AFTER_KEY, LP_AFTER_ID, LP_LIMIT, LP_COUNT };
+static const char *const list_names[LP_COUNT + 1] = {
+    [LP_Q] = "q", [LP_TAG] = "tag", [LP_STATUS] = "status", [LP_AFTER_KEY] = "after_key",
+    [LP_AFTER_ID] = "after_id", [LP_LIMIT] = "limit", NULL};
+
+#define TAG_MATCHES " (:tag::text IS NULL OR a.tags @> ARRAY[:tag::text])"
+
+/* Published, newest first. */
+static struct sp_stmt newest_stmt = SP_STMT_NAMED(
+    "article_newest",
+    "SELECT " ARTICLE_COLS ", " PUBLISHED_KEY " AS key, NULL::text AS snippet"
+    " FROM support_knowledge_articles a"
+    " WHERE a.is_published AND" TAG_MATCHES
+    "  AND (:after_id::bigint IS NULL OR (a.published_at, a.id) < (" PUBLISHED_AFTER
+    ", :after_id::bigint))"
+    " ORDER BY a.published_at DESC, a.id DESC LIMIT :limit::integer"
+   ,
+    list_names, LP_COUNT);
+
+/* Published, by relevance to :q; snippets for the page's rows only. */
+static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
+    "article_ranked",
+    "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query),"
+    " page AS (SELECT a.id, (ts_rank_cd(a.search, q.query, 32) * 1000000000)::bigint AS key"
+    "  FROM support_knowledge_articles a, q"
+    "  WHERE a.is_published AND a.search @@ q.query AND" TAG_MATCHES
+    " ), hits AS (SELECT * FROM page"
+    "  WHERE :after_id::bigint IS NULL OR (key, id) < (:after_key::bigint, :after_id::bigint)"
+    "  ORDER BY key DESC, id DESC LIMIT :limit::integer)"
+    " SELECT " ARTICLE_COLS ", hits.key,"
+    "  ts_headline('english', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
+    "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
+    " FragmentDelimiter=\" … \"') AS snippet"
+    " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id, q"
+    " ORDER BY hits.key DESC, hits.id DESC"
+   ,
+    list_names, LP_COUNT);
+
+/* Admin: drafts too, newest id first, optionally matching :q. */
+static struct sp_stmt admin_stmt = SP_STMT_NAMED(
+    "article_admin_list",
+    "SELECT " ARTICLE_COLS ", a.id AS key, NULL::text AS snippet"
+    " FROM support_knowledge_articles a"
+    " WHERE (:status = 'all' OR a.is_published = (:status = 'published')) AND" TAG_MATCHES
+    "  AND (:q::text IS NULL OR a.search @@ websearch_to_tsquery('english', :q))"
+    "  AND (:after_id::bigint IS NULL OR a.id < :after_id::bigint)"
+    " ORDER BY a.id DESC LIMIT :limit::integer"
+   ,
+    list_names, LP_COUNT);
+
+const char *
+sp_article_cursor_kind(const struct sp_article_filter *f)
+{
+    if (!f->ranked)
+        return "ka";
+    return f->q != NULL ? "kr" : "kn";
+}
+
+/* The snippet with its text escaped and the \x01…\x02 marks as <mark>. */
+static const char *
+snippet_html(struct sp_arena *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    struct sp_buf b;
+    sp_buf_init(&b, a, strlen(s) + 32);
+    for (; *s != '\0'; s++) {
+        switch (*s) {
+        case '\x01': sp_buf_puts(&b, "<mark>"); break;
+        case '\x02': sp_buf_puts(&b, "</mark>"); break;
+        case '&': sp_buf_puts(&b, "&amp;"); break;
+        case '<': sp_buf_puts(&b, "&lt;"); break;
+        case '>': sp_buf_puts(&b, "&gt;"); break;
+        case '"': sp_buf_puts(&b, "&quot;"); break;
+        default: sp_buf_putc(&b, *s); break;
+        }
+    }
+    return b.data;
+}
+
+static struct sp_stmt *
+list_stmt(const struct sp_article_filter *f)
+{
+    if (!f->ranked)
+        return &admin_stmt;
+    return f->q != NULL ? &ranked_stmt : &newest_stmt;
+}
+
+static void
+list_params(struct sp_arena *a, const struct sp_article_filter *f, const char *params[LP_COUNT])
+{
+    static const char *const status[] = {
+        [SP_ARTICLES_PUBLISHED] = "published", [SP_ARTICLES_DRAFTS] = "draft",
+        [SP_ARTICLES_ALL] = "all"};
+    params[LP_Q] = f->q;
+    params[LP_TAG] = f->tag;
+    params[LP_STATUS] = status[f->status];
+    params[LP_LIMIT] = sp_db_page_fetch(a, f->limit);
+    if (f->after.id == 0)
+        return;
+    params[LP_AFTER_ID] = sp_arena_sprintf(a, "%lld", f->after.id);
+    params[LP_AFTER_KEY] = sp_arena_sprintf(a, "%lld", f->after.value);
+}
+
+enum sp_rc
+sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
+                struct sp_article_page *out, struct sp_problem *p)
+{
+    const char *params[LP_COUNT] = {0};
+    list_params(ctx->arena, f, params);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, list_stmt(f), params, p);
+    if (r == NULL)
+        return p->rc;
+    long long next_id;
+    out->n = sp_db_page(r, f->limit, "id", &next_id);
+    out->more = next_id != 0;
+    out->items = sp_arena_calloc(ctx->arena, (size_t)out->n + 1, sizeof(*out->items));
+    int key = PQfnumber(r, "key"), snippet = PQfnumber(r, "snippet");
+    for (int i = 0; i < out->n; i++) {
+        read_article(r, i, false, &out->items[i]);
+        out->items[i].snippet = snippet_html(ctx->arena, sp_db_str(r, i, snippet));
+        out->items[i].rank = (double)sp_db_int(r, i, key) / RANK_SCALE;
+    }
+    if (out->more)
+        out->next = (struct sp_cursor_key){true, sp_db_int(r, out->n - 1, key), next_id};
+    return SP_OK;
+}

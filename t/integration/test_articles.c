@@ -1,0 +1,460 @@
+/*
+ * test_articles: the knowledge base over JSON (API.md §8 and §6) through
+ * the real stack: admin CRUD (201 with the rendered article, slug_taken,
+ * validation of every field, If-Match → 412, publish/unpublish, delete),
+ * who may call what, the public reads (drafts are 404, ETag + 304,
+ * Cache-Control), full-text search (relevance with <mark> snippets whose
+ * text is escaped, title above body, tags, cursors), markdown that tries
+ * to smuggle script into the stored HTML, and nginx's micro-cache
+ * (anonymous reads HIT, authenticated ones BYPASS, an unpublish shows
+ * within the max-age).
+ *
+ * Every article has words of its own (sp_t_unique), so searches see only
+ * this test's articles whatever else the run created.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct sp_t_resp *
+admin(const char *method, const char *path, const char *json)
+{
+    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
+                        NULL);
+}
+
+/* A word of its own: letters only, so the English stemmer keeps it. */
+static const char *
+word(void)
+{
+    static const char letters[] = "bcdfghjklmnpqrstvwxz";
+    const char *u = sp_t_unique("w");
+    unsigned long h = 5381;
+    for (const char *c = u; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    char w[16];
+    w[0] = 'q';
+    for (int i = 1; i < 12; i++) {
+        w[i] = letters[h % 20];
+        h /= 20;
+        if (h == 0)
+            h = 5381 + (unsigned long)i * 7919;
+    }
+    w[12] = '\0';
+    return sp_t_fmt("%s", w);
+}
+
+static const char *
+slug(void)
+{
+    return sp_t_unique("kb");
+}
+
+/* Creates an article; returns its admin JSON (freed with the response). */
+static struct sp_t_resp *
+create(const char *slug_, const char *title, const char *md, const char *extra)
+{
+    struct sp_t_resp *r = admin("POST", "/support/admin/articles",
+                                sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":%s%s%s}",
+                                         sp_t_jq(slug_), sp_t_jq(title), sp_t_jq(md),
+                                         extra ? "," : "", extra ? extra : ""));
+    sp_t_assert_json(r, 201);
+    return r;
+}
+
+static int64_t
+create_id(const char *slug_, const char *title, const char *md, const char *extra)
+{
+    struct sp_t_resp *r = create(slug_, title, md, extra);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+static struct sp_t_resp *
+public_get(const char *slug_, const char *const *headers)
+{
+    return sp_t_request("GET", sp_t_fmt("/support/articles/%s", slug_), NULL, NULL, NULL,
+                        headers);
+}
+
+static struct sp_t_resp *
+search(const char *query)
+{
+    return sp_t_get(sp_t_fmt("/support/articles?%s", query), NULL);
+}
+
+START_TEST(create_renders_markdown_and_answers_the_admin_view)
+{
+    const char *s = slug();
+    struct sp_t_resp *r = create(s, "Refunds and returns",
+                                 "How to get **money back**.\n\nSecond ~~para~~.\n\n"
+                                 "| a | b |\n|---|---|\n| 1 | 2 |\n",
+                                 "\"tags\":[\"billing\",\"refunds\"]");
+    struct json_object *a = r->json;
+    ck_assert_int_gt(sp_t_jint(a, "id"), 0);
+    ck_assert_str_eq(sp_t_jstr(a, "slug"), s);
+    ck_assert_str_eq(sp_t_jstr(a, "title"), "Refunds and returns");
+    ck_assert_str_eq(sp_t_jstr(a, "summary"), "How to get money back.");
+    ck_assert_str_eq(sp_t_jstr(a, "status"), "draft");
+    ck_assert_msg(strstr(sp_t_jstr(a, "html"), "<strong>money back</strong>") != NULL, "html");
+    ck_assert_msg(strstr(sp_t_jstr(a, "html"), "<del>para</del>") != NULL, "strikethrough");
+    ck_assert_msg(strstr(sp_t_jstr(a, "html"), "<table>") != NULL, "table");
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jget(a, "tags"), JSON_C_TO_STRING_PLAIN),
+                     "[\"billing\",\"refunds\"]");
+    ck_assert_int_eq(sp_t_jint(a, "version"), 1);
+    ck_assert_ptr_null(sp_t_jget(a, "published_at"));
+    sp_t_assert_timestamp(sp_t_jstr(a, "created_at"));
+    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v1\"");
+    ck_assert_str_eq(sp_t_header(r, "Location"),
+                     sp_t_fmt("/support/admin/articles/%lld", (long long)sp_t_jint(a, "id")));
+
+    /* A draft is not public. */
+    struct sp_t_resp *g = public_get(s, NULL);
+    sp_t_assert_problem(g, 404, "not_found");
+    sp_t_resp_free(g);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(validation_conflicts_and_roles)
+{
+    const char *s = slug();
+    sp_t_resp_free(create(s, "First", "x", NULL));
+    struct sp_t_resp *r = admin("POST", "/support/admin/articles",
+                                sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"y\"}",
+                                         sp_t_jq(s)));
+    sp_t_assert_problem(r, 409, "slug_taken");
+    sp_t_resp_free(r);
+
+    static const struct {
+        const char *body, *field, *code;
+    } bad[] = {
+        {"{\"slug\":\"Bad Slug\",\"title\":\"t\",\"content_markdown\":\"x\"}", "slug", "invalid"},
+        {"{\"title\":\"t\",\"content_markdown\":\"x\"}", "slug", "required"},
+        {"{\"slug\":\"ok-1\",\"content_markdown\":\"x\"}", "title", "required"},
+        {"{\"slug\":\"ok-1\",\"title\":\"t\"}", "content_markdown", "required"},
+        {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[\"A B\"]}",
+         "tags", "invalid"},
+        {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[1]}", "tags",
+         "wrong_type"},
+        {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[\"a\",\"a\"]}",
+         "tags", "duplicate"},
+        {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"is_published\":1}",
+         "is_published", "wrong_type"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = admin("POST", "/support/admin/articles", bad[i].body);
+        sp_t_assert_invalid(r, bad[i].field, bad[i].code);
+        sp_t_resp_free(r);
+    }
+    /* 200 KiB of markdown is the most. */
+    r = admin("POST", "/support/admin/articles",
+              sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"%s\"}",
+                       sp_t_jq(slug()), sp_t_repeat("\\u00e9", 102401)));
+    sp_t_assert_invalid(r, "content_markdown", "too_long");
+    sp_t_resp_free(r);
+    r = admin("POST", "/support/admin/articles",
+              sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":\"x\"}", sp_t_jq(slug()),
+                       sp_t_jq(sp_t_repeat("t", 201))));
+    sp_t_assert_invalid(r, "title", "too_long");
+    sp_t_resp_free(r);
+
+    /* Admin only; nothing is created otherwise. */
+    const char *body = sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"x\"}",
+                                sp_t_jq(s));
+    r = sp_t_post_json("/support/admin/articles", NULL, body);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/admin/articles", sp_t_user_new(SP_ROLE_AGENT).token, body);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/articles", sp_t_user_new(SP_ROLE_CUSTOMER).token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(publish_etag_304_if_match_and_delete)
+{
+    const char *s = slug(), *w = word();
+    int64_t id = create_id(s, "Shipping times", sp_t_fmt("Parcels %s arrive fast.", w), NULL);
+    const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
+    static const char *const if_v7[] = {"If-Match: \"v7\"", NULL};
+    static const char *const if_v1[] = {"If-Match: \"v1\"", NULL};
+    static const char *const if_v2[] = {"If-Match: \"v2\"", NULL};
+    static const char *const none_match[] = {"If-None-Match: \"v1\", W/\"v2\"", NULL};
+
+    /* A stale If-Match changes nothing. */
+    struct sp_t_resp *r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON,
+                                       "{\"is_published\":true}",
+                                       if_v7);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON, "{\"is_published\":true}",
+                     if_v1);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "published");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    sp_t_assert_recent(sp_t_jstr(r->json, "published_at"));
+    sp_t_resp_free(r);
+
+    r = public_get(s, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), s);
+    ck_assert_msg(strstr(sp_t_jstr(r->json, "html"), w) != NULL, "html has the text");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    ck_assert_msg(!sp_t_jhas(r->json, "content_markdown"), "no markdown in the public view");
+    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v2\"");
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "public, max-age=60");
+    sp_t_resp_free(r);
+    r = public_get(s, none_match);
+    sp_t_assert_status(r, 304);
+    ck_assert_uint_eq(r->body_len, 0);
+    sp_t_resp_free(r);
+
+    /* An edit is a new version: the old ETag no longer matches. */
+    r = admin("PATCH", path, "{\"title\":\"Shipping times (updated)\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
+    sp_t_resp_free(r);
+    r = admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), sp_t_fmt("Parcels %s arrive fast.", w));
+    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v3\"");
+    sp_t_resp_free(r);
+
+    r = sp_t_request("DELETE", path, sp_t_admin_token(), NULL, NULL,
+                     if_v2);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    r = admin("DELETE", path, NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = admin("GET", path, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("DELETE", path, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("GET", "/support/admin/articles/abc", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(search_ranks_title_above_body_with_escaped_snippets)
+{
+    const char *w = word(), *tag = sp_t_fmt("t%s", word());
+    const char *in_body = slug(), *in_title = slug(), *draft = slug();
+    sp_t_resp_free(create(in_body, "Other things",
+                          sp_t_fmt("Intro text.\n\nWhen 3 < 5 and x>y, %s appears here & there.", w),
+                          sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag))));
+    sp_t_resp_free(create(in_title, sp_t_fmt("All about %s", w), "Nothing else.",
+                          "\"is_published\":true"));
+    sp_t_resp_free(create(draft, sp_t_fmt("%s draft", w), w, NULL));
+
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s", w));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    ck_assert_int_eq((int)json_object_array_length(data), 2);
+    struct json_object *first = json_object_array_get_idx(data, 0);
+    struct json_object *second = json_object_array_get_idx(data, 1);
+    ck_assert_str_eq(sp_t_jstr(first, "slug"), in_title);
+    ck_assert_str_eq(sp_t_jstr(second, "slug"), in_body);
+    ck_assert_msg(!sp_t_jhas(first, "html"), "list rows carry no html");
+    const char *snip = sp_t_jstr(second, "snippet");
+    ck_assert_msg(strstr(snip, sp_t_fmt("<mark>%s</mark>", w)) != NULL, "mark in %s", snip);
+    ck_assert_msg(strstr(snip, "3 &lt; 5") != NULL && strstr(snip, "x&gt;y") != NULL,
+                  "escaped text in %s", snip);
+    ck_assert_msg(strstr(snip, "&amp;") != NULL, "escaped & in %s", snip);
+    ck_assert_msg(sp_t_matches("^[0-9.]+$", json_object_to_json_string(sp_t_jget(first, "rank"))),
+                  "rank is a number");
+    ck_assert_str_eq(sp_t_jstr(second, "summary"), "Intro text.");
+    ck_assert_ptr_null(sp_t_jget(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+
+    /* Pages of one, by cursor, in the same order. */
+    r = search(sp_t_fmt("q=%s&limit=1", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     in_title);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = search(sp_t_fmt("q=%s&limit=1&cursor=%s", w, sp_t_urlencode(cursor)));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     in_body);
+    ck_assert_ptr_null(sp_t_jget(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    /* A ranked cursor is not one of the newest-first list. */
+    r = search(sp_t_fmt("cursor=%s", sp_t_urlencode(cursor)));
+    sp_t_assert_invalid(r, "cursor", "invalid");
+    sp_t_resp_free(r);
+
+    /* Tag filter, with and without q. */
+    r = search(sp_t_fmt("tag=%s", tag));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     in_body);
+    sp_t_resp_free(r);
+    r = search(sp_t_fmt("q=%s&tag=%s", w, tag));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    sp_t_resp_free(r);
+
+    static const char *const bad[][2] = {
+        {"limit=0", "limit"}, {"limit=101", "limit"}, {"cursor=zzz", "cursor"},
+        {"tag=A%20B", "tag"}, {"q=", "q"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = search(bad[i][0]);
+        sp_t_assert_invalid(r, bad[i][1], "invalid");
+        sp_t_resp_free(r);
+    }
+    r = search(sp_t_fmt("q=%s", sp_t_repeat("a", 201)));
+    sp_t_assert_invalid(r, "q", "invalid");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(newest_first_and_admin_lists_with_drafts)
+{
+    const char *tag = sp_t_fmt("t%s", word());
+    const char *extra = sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag));
+    const char *a = slug(), *b = slug(), *c = slug();
+    sp_t_resp_free(create(a, "A", "a", extra));
+    sp_t_resp_free(create(b, "B", "b", extra));
+    int64_t draft = create_id(c, "C", "c", sp_t_fmt("\"tags\":[%s]", sp_t_jq(tag)));
+
+    struct sp_t_resp *r = search(sp_t_fmt("tag=%s&limit=1", tag));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     b);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = search(sp_t_fmt("tag=%s&limit=1&cursor=%s", tag, sp_t_urlencode(cursor)));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     a);
+    ck_assert_ptr_null(sp_t_jget(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+
+    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s", tag), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    ck_assert_int_eq((int)json_object_array_length(data), 3);
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(data, 0), "id"), draft);
+    ck_assert_msg(!sp_t_jhas(json_object_array_get_idx(data, 0), "content_markdown"), "row");
+    sp_t_resp_free(r);
+    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=draft", tag), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    sp_t_resp_free(r);
+    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=published&limit=1", tag),
+              NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     b);
+    cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = admin("GET",
+              sp_t_fmt("/support/admin/articles?tag=%s&status=published&limit=1&cursor=%s", tag,
+                       sp_t_urlencode(cursor)),
+              NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
+                     a);
+    sp_t_resp_free(r);
+    r = admin("GET", "/support/admin/articles?status=secret", NULL);
+    sp_t_assert_invalid(r, "status", "invalid");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(markdown_cannot_smuggle_script)
+{
+    const char *s = slug();
+    const char *md = "<script>alert(1)</script>\n\n"
+                     "[x](javascript:alert(1)) <img src=x onerror=alert(2)>\n\n"
+                     "<svg onload=alert(3)></svg> <a href=\"javascript:alert(4)\">y</a>\n\n"
+                     "![i](data:image/svg+xml;base64,PHN2Zz4=) <div onclick=alert(5)>z</div>";
+    struct sp_t_resp *r = create(s, "XSS", md, "\"is_published\":true");
+    sp_t_resp_free(r);
+    r = public_get(s, NULL);
+    sp_t_assert_json(r, 200);
+    const char *html = sp_t_jstr(r->json, "html");
+    ck_assert_msg(!sp_t_matches("<script|<svg|<img|<div|onerror|onload|onclick=|javascript:|data:",
+                                html),
+                  "unsafe markup reached the article: %s", html);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age)
+{
+    const char *s = slug();
+    int64_t id = create_id(s, "Cached", "cached body", "\"is_published\":true");
+    struct sp_t_resp *r = public_get(s, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "X-Cache-Status"), "MISS");
+    sp_t_resp_free(r);
+    r = public_get(s, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "X-Cache-Status"), "HIT");
+    ck_assert_uint_eq(sp_t_header_count(r, "X-Request-Id"), 1);
+    sp_t_resp_free(r);
+    /* Credentials bypass the cache, both ways. */
+    r = sp_t_get(sp_t_fmt("/support/articles/%s", s), sp_t_user_new(SP_ROLE_CUSTOMER).token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "X-Cache-Status"), "BYPASS");
+    sp_t_resp_free(r);
+
+    r = admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
+              "{\"is_published\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* Gone for a signed-in reader at once, for everyone within max-age. */
+    r = sp_t_get(sp_t_fmt("/support/articles/%s", s), sp_t_user_new(SP_ROLE_CUSTOMER).token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    int waited = 0;
+    for (;; waited++) {
+        r = public_get(s, NULL);
+        long status = r->status;
+        sp_t_resp_free(r);
+        if (status == 404)
+            break;
+        ck_assert_int_eq(status, 200);
+        ck_assert_msg(waited < 60, "still served after the 60 s max-age");
+        sleep(1);
+    }
+}
+END_TEST
+
+static Suite *
+articles_suite(void)
+{
+    Suite *s = suite_create("articles");
+    TCase *tc = sp_t_tcase(s, "admin");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, create_renders_markdown_and_answers_the_admin_view);
+    tcase_add_test(tc, validation_conflicts_and_roles);
+    tcase_add_test(tc, publish_etag_304_if_match_and_delete);
+    tc = sp_t_tcase(s, "public");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, search_ranks_title_above_body_with_escaped_snippets);
+    tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
+    tcase_add_test(tc, markdown_cannot_smuggle_script);
+    tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(articles_suite());
+}

@@ -1,0 +1,259 @@
+/*
+ * test_markdown: knowledge-base markdown (src/core/markdown.c) — the GFM
+ * features API.md §8 names, the summary and plain text, the article
+ * profile of the sanitizer, and XSS attempts written in markdown (raw
+ * HTML, javascript: links, event attributes, SVG, data: images) plus the
+ * shared XSS corpus, none of which may reach the stored HTML.
+ */
+#include <check.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/markdown.h"
+#include "core/sanitize.h"
+#include "core/utf8.h"
+#include "unit.h"
+
+static struct sp_arena arena;
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 4096);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static struct sp_markdown
+md(const char *in)
+{
+    struct sp_markdown out;
+    sp_markdown_render(&arena, in, strlen(in), &out);
+    ck_assert_ptr_nonnull(out.html);
+    ck_assert_ptr_nonnull(out.summary);
+    ck_assert_ptr_nonnull(out.text);
+    return out;
+}
+
+#define ck_assert_contains(hay, needle)                                                      \
+    ck_assert_msg(strstr((hay), (needle)) != NULL, "%s\n  does not contain\n%s", (hay),      \
+                  (needle))
+#define ck_assert_lacks(hay, needle)                                                         \
+    ck_assert_msg(strcasestr((hay), (needle)) == NULL, "%s\n  contains\n%s", (hay), (needle))
+
+static const char *const article_tags[] = {
+    "p", "br", "b", "strong", "i", "em", "u", "s", "ul", "ol", "li", "a", "code", "pre",
+    "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "del", "table", "thead", "tbody",
+    "tr", "th", "td", "img", "input",
+};
+
+static bool
+allowed_tag(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(article_tags) / sizeof(article_tags[0]); i++)
+        if (strlen(article_tags[i]) == n && strncmp(article_tags[i], name, n) == 0)
+            return true;
+    return false;
+}
+
+/* One tag of stored HTML, from '<' to '>' (exclusive): an allowlisted
+ * name, no event attribute, no dangerous URL. */
+static void
+assert_tag_inert(const char *html, const char *p, const char *end)
+{
+    const char *name = p + 1 + (p[1] == '/');
+    size_t n = strspn(name, "abcdefghijklmnopqrstuvwxyz123456");
+    ck_assert_msg(allowed_tag(name, n), "tag outside the allowlist in %s", html);
+    char tag[2048];
+    size_t len = (size_t)(end - p) < sizeof(tag) - 1 ? (size_t)(end - p) : sizeof(tag) - 1;
+    memcpy(tag, p, len);
+    tag[len] = '\0';
+    ck_assert_msg(strcasestr(tag, "javascript:") == NULL && strcasestr(tag, "vbscript:") == NULL &&
+                      strcasestr(tag, "data:") == NULL,
+                  "dangerous URL in %s", html);
+    for (const char *q = tag; q[0] != '\0' && q[1] != '\0' && q[2] != '\0' && q[3] != '\0'; q++)
+        if (q[0] == ' ' && tolower((unsigned char)q[1]) == 'o' &&
+            tolower((unsigned char)q[2]) == 'n' && isalpha((unsigned char)q[3]))
+            ck_abort_msg("event attribute in %s", html);
+}
+
+/* Stored article HTML: only allowlisted tags, every '<' starts one of
+ * ours (text is escaped), valid UTF-8, no comments. */
+static void
+assert_inert(const char *html)
+{
+    ck_assert_lacks(html, "<!--");
+    for (const char *p = html; (p = strchr(p, '<')) != NULL; p++) {
+        const char *end = strchr(p, '>');
+        ck_assert_ptr_nonnull(end);
+        assert_tag_inert(html, p, end);
+    }
+    ck_assert(sp_utf8_valid(html, strlen(html)));
+}
+
+START_TEST(renders_gfm)
+{
+    struct sp_markdown m = md("# Refunds\n\nText with ~~old~~ **bold** and `code`.\n\n"
+                              "| a | b |\n|:--|--:|\n| 1 | 2 |\n\n"
+                              "- [x] done\n- [ ] todo\n\n"
+                              "Visit https://example.com/help now.\n\n"
+                              "```c\nint x;\n```\n\n---\n");
+    ck_assert_contains(m.html, "<h1>Refunds</h1>");
+    ck_assert_contains(m.html, "<del>old</del>");
+    ck_assert_contains(m.html, "<strong>bold</strong>");
+    ck_assert_contains(m.html, "<code>code</code>");
+    ck_assert_contains(m.html, "<table>");
+    ck_assert_contains(m.html, "<th align=\"left\">a</th>");
+    ck_assert_contains(m.html, "<td align=\"right\">2</td>");
+    ck_assert_contains(m.html, "<input type=\"checkbox\" disabled checked>");
+    ck_assert_contains(m.html, "<input type=\"checkbox\" disabled>");
+    ck_assert_contains(m.html, "<a href=\"https://example.com/help\"");
+    ck_assert_contains(m.html, "<code class=\"language-c\">int x;");
+    ck_assert_contains(m.html, "<hr>");
+}
+END_TEST
+
+START_TEST(images_keep_only_http_sources)
+{
+    struct sp_markdown m = md("![chart](https://cdn.example.com/a.png \"t\")\n\n"
+                              "![bad](javascript:alert(1))\n\n![data](data:image/png;base64,AAAA)\n");
+    ck_assert_contains(m.html, "<img src=\"https://cdn.example.com/a.png\" alt=\"chart\" "
+                               "loading=\"lazy\">");
+    assert_inert(m.html);
+    /* Only the first image survives. */
+    const char *second = strstr(strstr(m.html, "<img") + 4, "<img");
+    ck_assert_ptr_null(second);
+}
+END_TEST
+
+START_TEST(summary_is_first_paragraph)
+{
+    struct sp_markdown m = md("# Title\n\nFirst   *paragraph*\nwraps here.\n\nSecond one.\n");
+    ck_assert_str_eq(m.summary, "First paragraph wraps here.");
+    ck_assert_contains(m.text, "Second one.");
+    ck_assert_lacks(m.text, "*");
+
+    ck_assert_str_eq(md("# Only a heading\n").summary, "");
+    ck_assert_str_eq(md("").summary, "");
+    ck_assert_str_eq(md("").html, "");
+}
+END_TEST
+
+START_TEST(summary_is_cut_on_a_code_point)
+{
+    char in[4000];
+    size_t n = 0;
+    for (int i = 0; i < 300; i++) {
+        memcpy(in + n, "\xc3\xa9", 2);  /* é */
+        n += 2;
+    }
+    in[n] = '\0';
+    const char *s = md(in).summary;
+    ck_assert_uint_eq(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX + 1);
+    ck_assert_str_eq(s + strlen(s) - 3, "\xe2\x80\xa6");
+}
+END_TEST
+
+START_TEST(raw_html_never_passes)
+{
+    static const char *const attacks[] = {
+        "<script>alert(1)</script>",
+        "Hello <img src=x onerror=alert(1)> there",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "[click](javascript:alert(1))",
+        "[click](JaVaScRiPt:alert(1))",
+        "[click](java&#x09;script:alert(1))",
+        "[click](vbscript:msgbox(1))",
+        "[click](data:text/html;base64,PHNjcmlwdD4=)",
+        "<svg onload=alert(1)><circle/></svg>",
+        "<svg><a xlink:href=\"javascript:alert(1)\"><text>x</text></a></svg>",
+        "<div onclick=\"alert(1)\">x</div>",
+        "<iframe src=\"https://evil.example\"></iframe>",
+        "<style>body{display:none}</style>",
+        "<!-- comment --><p>x</p>",
+        "<details open ontoggle=alert(1)>",
+        "![x](https://a.example/x.png\" onerror=\"alert(1))",
+        "| a |\n|---|\n| <script>alert(1)</script> |",
+        "- [x] <img src=x onerror=alert(1)>",
+        "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        "```\n</code></pre><script>alert(1)</script>\n```",
+        "``` \"><script>alert(1)</script>\nx\n```",
+        "[a](<javascript:alert(1)>)",
+        "<http://example.com/\"onmouseover=\"alert(1)>",
+    };
+    for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++)
+        assert_inert(md(attacks[i]).html);
+}
+END_TEST
+
+START_TEST(code_fence_language_is_checked)
+{
+    struct sp_markdown m = md("```c\" onclick=\"x\nint y;\n```\n");
+    assert_inert(m.html);
+    ck_assert_lacks(m.html, "class=");
+    m = md("```js\nlet y;\n```\n");
+    ck_assert_contains(m.html, "<code class=\"language-js\">");
+}
+END_TEST
+
+START_TEST(message_profile_is_unchanged)
+{
+    /* The article allowlist must not widen what messages keep. */
+    const char *in = "<h1>t</h1><table><tr><td>x</td></tr></table><hr>"
+                     "<img src=\"https://a.example/i.png\"><code class=\"language-c\">y</code>";
+    char *out = sp_sanitize_html(&arena, in, strlen(in), NULL, NULL);
+    ck_assert_str_eq(out, "tx<code>y</code>");
+}
+END_TEST
+
+START_TEST(xss_corpus_stays_inert)
+{
+    const char *dir = getenv("SP_FIXTURES_DIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/xss-corpus.txt", dir ? dir : "t/fixtures");
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        assert_inert(md(line).html);
+        n++;
+    }
+    fclose(f);
+    ck_assert_int_gt(n, 50);
+}
+END_TEST
+
+static Suite *
+markdown_suite(void)
+{
+    Suite *s = suite_create("markdown");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, renders_gfm);
+    tcase_add_test(tc, images_keep_only_http_sources);
+    tcase_add_test(tc, summary_is_first_paragraph);
+    tcase_add_test(tc, summary_is_cut_on_a_code_point);
+    tcase_add_test(tc, raw_html_never_passes);
+    tcase_add_test(tc, code_fence_language_is_checked);
+    tcase_add_test(tc, message_profile_is_unchanged);
+    tcase_add_test(tc, xss_corpus_stays_inert);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(markdown_suite());
+}
