@@ -323,6 +323,31 @@ sp_db_page(const PGresult *r, int limit, const char *key_col, long long *next)
     return shown;
 }
 
+void *
+sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                const char *const *params, int limit, const char *key_col, size_t size,
+                sp_db_row_reader *read, size_t *n, long long *next, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, st, params, p);
+    if (r == NULL)
+        return NULL;
+    int rows = sp_db_page(r, limit, key_col, next);
+    char *items = sp_arena_calloc(a, (size_t)rows + 1, size);
+    for (*n = 0; (int)*n < rows; (*n)++)
+        read(r, (int)*n, items + *n * size);
+    return items;
+}
+
+enum sp_rc
+sp_db_found(const PGresult *r, const char *what, struct sp_problem *p)
+{
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such %s", what);
+    return SP_OK;
+}
+
 /* The index of the identifier at s (len bytes) in names, or -1. */
 static int
 name_index(const char *const *names, const char *s, size_t len)
@@ -513,4 +538,16 @@ bool
 sp_db_bool(const PGresult *r, int row, int col)
 {
     return !PQgetisnull(r, row, col) && PQgetvalue(r, row, col)[0] == 't';
+}
+
+double
+sp_db_double(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+const char *
+sp_db_opt_str(const PGresult *r, int row, int col)
+{
+    return col < PQnfields(r) ? sp_db_str(r, row, col) : NULL;
 }

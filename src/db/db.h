@@ -16,6 +16,7 @@
 #include "core/problem.h"
 
 struct sp_arena;
+struct sp_db;
 
 /* A statement declared beside the domain code that owns it:
  *   static struct sp_stmt get_ticket = SP_STMT_READ("ticket_get", "SELECT ...", 2);
@@ -47,14 +48,23 @@ struct sp_stmt {
  *   const char *params[CP_COUNT] = {[CP_ID] = …, [CP_NOW] = …}; */
 #define SP_STMT_NAMED(name, sql, names, count) {name, sql, count, false, 0, names, NULL}
 
-/* Column lists that make both a SELECT list and the enum of its indices,
- * so a column added, removed or moved moves its index with it:
- *   #define THING_COLUMNS(C, SEP) C(TH_, ID, "t.id") SEP C(TH_, NAME, "t.name")
+/* Column lists that make the SELECT list, the enum of its indices and
+ * the row reader at once, so a column added, removed or moved moves its
+ * index and its read with it. Each column says how it is read (str, int,
+ * bool, double, opt_str: the sp_db_ accessor of that name) and into which
+ * member of *out:
+ *   #define THING_COLUMNS(C, SEP)                                     \
+ *       C(TH_ID, "t.id", int, id) SEP C(TH_NAME, "t.name", str, name)
  *   #define THING_COLS THING_COLUMNS(SP_COL_SQL, ", ")
  *   enum thing_column { THING_COLUMNS(SP_COL_ENUM, ) TH_COUNT };
- * and rows are read with sp_db_str(r, row, TH_NAME). */
-#define SP_COL_SQL(prefix, name, expr) expr
-#define SP_COL_ENUM(prefix, name, expr) prefix##name,
+ * SP_COL_READ is the reader's body, where r, row, col (the list's first
+ * column in the row) and out are in scope:
+ *   static void read_thing(const PGresult *r, int row, int col, struct thing *out)
+ *   { THING_COLUMNS(SP_COL_READ, ) }
+ * A column that is selected but not read leaves read and member empty. */
+#define SP_COL_SQL(name, expr, read, member) expr
+#define SP_COL_ENUM(name, expr, read, member) name,
+#define SP_COL_READ(name, expr, read, member) out->member = sp_db_##read(r, row, col + name);
 
 /* Keyset pages (API.md §1): a list statement fetches one row more than
  * the page, so knowing whether a next page exists costs nothing.
@@ -64,6 +74,19 @@ struct sp_stmt {
  * else 0. */
 const char *sp_db_page_fetch(struct sp_arena *a, int limit);
 int sp_db_page(const PGresult *r, int limit, const char *key_col, long long *next);
+/* Every keyset list in one call: runs st (the caller set its LIMIT
+ * parameter to sp_db_page_fetch(limit)) and reads the rows the page shows
+ * (sp_db_page, key_col) into a new zeroed arena array of *n items of size
+ * bytes, each filled by read(r, row, item); the array has one item more
+ * than *n, so it is never NULL. NULL with p filled when st failed. */
+typedef void sp_db_row_reader(const PGresult *r, int row, void *item);
+void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                      const char *const *params, int limit, const char *key_col, size_t size,
+                      sp_db_row_reader *read, size_t *n, long long *next, struct sp_problem *p);
+/* For a statement that answers at most one row: its failure (r NULL, p
+ * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
+ * when it answered none, else SP_OK. */
+enum sp_rc sp_db_found(const PGresult *r, const char *what, struct sp_problem *p);
 
 /* The SQL of a named-parameter statement with $n for each :name (n = its
  * index in names + 1); "::" casts and quoted strings are left alone.
@@ -139,5 +162,10 @@ void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
 const char *sp_db_str(const PGresult *r, int row, int col);
 long long   sp_db_int(const PGresult *r, int row, int col);
 bool        sp_db_bool(const PGresult *r, int row, int col);
+/* A numeric column as a double; 0 for NULL. */
+double      sp_db_double(const PGresult *r, int row, int col);
+/* sp_db_str, or NULL when r has no column col (a statement that selects
+ * fewer columns than the list it shares). */
+const char *sp_db_opt_str(const PGresult *r, int row, int col);
 
 #endif

@@ -50,27 +50,17 @@ static const struct sp_table table = {
      [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}};
 
 void
-sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a)
+sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
 {
-    a->id = sp_db_int(r, row, 0);
-    a->user_id = sp_db_str(r, row, 1);
-    a->display_name = sp_db_str(r, row, 2);
-    a->team = sp_db_str(r, row, 3);
-    a->skills_json = sp_db_str(r, row, 4);
-    a->status = sp_db_str(r, row, 5);
-    a->max_concurrent_chats = sp_db_int(r, row, 6);
-    a->last_assigned_at = sp_db_str(r, row, 7);
-    a->created_at = sp_db_str(r, row, 8);
-    a->updated_at = sp_db_str(r, row, 9);
+    const int col = 0;
+    SP_AGENT_COLUMNS(SP_COL_READ, )
 }
 
 static enum sp_rc
 one(PGresult *r, struct sp_agent *out, struct sp_problem *p)
 {
-    if (r == NULL)
+    if (sp_db_found(r, "agent", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such agent");
     sp_agent_read_row(r, 0, out);
     return SP_OK;
 }

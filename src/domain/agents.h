@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "core/problem.h"
+#include "db/db.h"
 #include "db/table.h"
 #include "domain/ctx.h"
 
@@ -31,12 +32,23 @@ struct sp_agent {
     const char *created_at, *updated_at;
 };
 
-/* The columns sp_agent_read_row() reads, in order (table support_agents). */
-#define SP_AGENT_COLS                                                               \
-    "support_agents.id, user_id, display_name, team, array_to_json(skills)::text,"  \
-    " status, max_concurrent_chats, support_ts(last_assigned_at),"                  \
-    " support_ts(support_agents.created_at), support_ts(support_agents.updated_at)"
-#define SP_AGENT_NCOLS 10
+/* An agent row's columns (table support_agents), in the scheme of db.h's
+ * SP_COL_*: the SELECT list SP_AGENT_COLS, the enum below, and
+ * sp_agent_read_row() come from this one list. A statement may select
+ * more after them, from index SP_AGENT_NCOLS on. */
+#define SP_AGENT_COLUMNS(C, SEP)                                                                \
+    C(SP_AGENT_COL_ID, "support_agents.id", int, id) SEP                                        \
+    C(SP_AGENT_COL_USER_ID, "user_id", str, user_id) SEP                                        \
+    C(SP_AGENT_COL_DISPLAY_NAME, "display_name", str, display_name) SEP                         \
+    C(SP_AGENT_COL_TEAM, "team", str, team) SEP                                                 \
+    C(SP_AGENT_COL_SKILLS, "array_to_json(skills)::text", str, skills_json) SEP                 \
+    C(SP_AGENT_COL_STATUS, "status", str, status) SEP                                           \
+    C(SP_AGENT_COL_MAX_CHATS, "max_concurrent_chats", int, max_concurrent_chats) SEP            \
+    C(SP_AGENT_COL_LAST_ASSIGNED_AT, "support_ts(last_assigned_at)", str, last_assigned_at) SEP \
+    C(SP_AGENT_COL_CREATED_AT, "support_ts(support_agents.created_at)", str, created_at) SEP    \
+    C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at)
+#define SP_AGENT_COLS SP_AGENT_COLUMNS(SP_COL_SQL, ", ")
+enum sp_agent_column { SP_AGENT_COLUMNS(SP_COL_ENUM, ) SP_AGENT_NCOLS };
 void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
 
 /* The caller's agent row, created on first sight (API.md §5.5). */

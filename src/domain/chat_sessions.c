@@ -14,26 +14,30 @@
 #include "domain/routing.h"
 
 /* A session's columns (SELECT list and enum together, db.h). */
-#define SESSION_COLUMNS(C, SEP)                                                     \
-    C(SC_, ID, "s.id") SEP C(SC_, PUBLIC_ID, "s.public_id") SEP                     \
-    C(SC_, CUSTOMER_ID, "s.customer_id") SEP C(SC_, STATUS, "s.status") SEP         \
-    C(SC_, CATEGORY, "c.slug") SEP C(SC_, AGENT, "coalesce(s.assigned_agent_id, 0)") SEP \
-    C(SC_, TICKET, "t.public_id") SEP C(SC_, METADATA, "s.metadata::text") SEP      \
-    C(SC_, STARTED_AT, "support_ts(s.started_at)") SEP                              \
-    C(SC_, ENDED_AT, "support_ts(s.ended_at)") SEP                                  \
-    C(SC_, EXPIRES_AT, "support_ts(s.expires_at)") SEP                              \
-    C(SC_, LAST_MESSAGE_AT, "support_ts(s.last_message_at)")
+#define SESSION_COLUMNS(C, SEP)                                                           \
+    C(SC_ID, "s.id", int, id) SEP C(SC_PUBLIC_ID, "s.public_id", str, public_id) SEP      \
+    C(SC_CUSTOMER_ID, "s.customer_id", str, customer_id) SEP                              \
+    C(SC_STATUS, "s.status", str, status) SEP C(SC_CATEGORY, "c.slug", str, category) SEP \
+    C(SC_AGENT, "coalesce(s.assigned_agent_id, 0)", int, assigned_agent_id) SEP           \
+    C(SC_TICKET, "t.public_id", str, ticket_public_id) SEP                                \
+    C(SC_METADATA, "s.metadata::text", str, metadata_json) SEP                            \
+    C(SC_STARTED_AT, "support_ts(s.started_at)", str, started_at) SEP                     \
+    C(SC_ENDED_AT, "support_ts(s.ended_at)", str, ended_at) SEP                           \
+    C(SC_EXPIRES_AT, "support_ts(s.expires_at)", str, expires_at) SEP                     \
+    C(SC_LAST_MESSAGE_AT, "support_ts(s.last_message_at)", str, last_message_at)
 #define SESSION_COLS SESSION_COLUMNS(SP_COL_SQL, ", ")
 enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
 #define SESSION_JOINS                                                               \
     " LEFT JOIN support_categories c ON c.id = s.category_id"                       \
     " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
-/* A message's columns, from col on in a row (same scheme). */
-#define CHAT_MESSAGE_COLUMNS(C, SEP)                                                \
-    C(CM_, ID, "m.id") SEP C(CM_, SENDER_TYPE, "m.sender_type") SEP                 \
-    C(CM_, SENDER_ID, "m.sender_id") SEP C(CM_, BODY, "m.body") SEP                 \
-    C(CM_, CLIENT_ID, "m.client_id") SEP C(CM_, CREATED_AT, "support_ts(m.created_at)") SEP \
-    C(CM_, EVENT, "m.payload->>'event'")
+/* A message's columns, from col on in a row (same scheme); the post
+ * statement answers one without its event. */
+#define CHAT_MESSAGE_COLUMNS(C, SEP)                                                       \
+    C(CM_ID, "m.id", int, id) SEP C(CM_SENDER_TYPE, "m.sender_type", str, sender_type) SEP \
+    C(CM_SENDER_ID, "m.sender_id", str, sender_id) SEP C(CM_BODY, "m.body", str, body) SEP \
+    C(CM_CLIENT_ID, "m.client_id", str, client_id) SEP                                     \
+    C(CM_CREATED_AT, "support_ts(m.created_at)", str, created_at) SEP                      \
+    C(CM_EVENT, "m.payload->>'event'", opt_str, event)
 #define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
 
@@ -165,35 +169,27 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
     " ORDER BY s.id LIMIT $4::int",
     4);
 
+/* A session row; a list's row reader too (sp_db_page_read). */
 static void
-read_session(const PGresult *r, int row, struct sp_chat_session *s)
+read_session(const PGresult *r, int row, void *item)
 {
-    memset(s, 0, sizeof(*s));
-    s->id = sp_db_int(r, row, SC_ID);
-    s->public_id = sp_db_str(r, row, SC_PUBLIC_ID);
-    s->customer_id = sp_db_str(r, row, SC_CUSTOMER_ID);
-    s->status = sp_db_str(r, row, SC_STATUS);
-    s->category = sp_db_str(r, row, SC_CATEGORY);
-    s->assigned_agent_id = sp_db_int(r, row, SC_AGENT);
-    s->ticket_public_id = sp_db_str(r, row, SC_TICKET);
-    s->metadata_json = sp_db_str(r, row, SC_METADATA);
-    s->started_at = sp_db_str(r, row, SC_STARTED_AT);
-    s->ended_at = sp_db_str(r, row, SC_ENDED_AT);
-    s->expires_at = sp_db_str(r, row, SC_EXPIRES_AT);
-    s->last_message_at = sp_db_str(r, row, SC_LAST_MESSAGE_AT);
+    const int col = 0;
+    struct sp_chat_session *out = item;
+    memset(out, 0, sizeof(*out));
+    SESSION_COLUMNS(SP_COL_READ, )
 }
 #define SESSION_NCOLS SC_COUNT
 
 static void
-read_message(const PGresult *r, int row, int col, struct sp_chat_message *m)
+read_message(const PGresult *r, int row, int col, struct sp_chat_message *out)
 {
-    m->id = sp_db_int(r, row, col + CM_ID);
-    m->sender_type = sp_db_str(r, row, col + CM_SENDER_TYPE);
-    m->sender_id = sp_db_str(r, row, col + CM_SENDER_ID);
-    m->body = sp_db_str(r, row, col + CM_BODY);
-    m->client_id = sp_db_str(r, row, col + CM_CLIENT_ID);
-    m->created_at = sp_db_str(r, row, col + CM_CREATED_AT);
-    m->event = PQnfields(r) > col + CM_EVENT ? sp_db_str(r, row, col + CM_EVENT) : NULL;
+    CHAT_MESSAGE_COLUMNS(SP_COL_READ, )
+}
+
+static void
+read_page_message(const PGresult *r, int row, void *item)
+{
+    read_message(r, row, 0, item);
 }
 
 /* 409 too_many_open_sessions when customer_id has max_open sessions open;
@@ -270,10 +266,8 @@ one_session(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *const *params,
             struct sp_chat_session *out, struct sp_problem *p)
 {
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "chat session", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     read_session(r, 0, out);
     return SP_OK;
 }
@@ -312,14 +306,9 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
     const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
                              sp_db_page_fetch(ctx->arena, limit)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &messages_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    int rows = sp_db_page(r, limit, "id", next_after);
-    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
-    for (*n = 0; (int)*n < rows; (*n)++)
-        read_message(r, (int)*n, 0, &(*out)[*n]);
-    return SP_OK;
+    *out = sp_db_page_read(ctx->db, ctx->arena, &messages_stmt, params, limit, "id",
+                           sizeof(**out), read_page_message, n, next_after, p);
+    return *out != NULL ? SP_OK : p->rc;
 }
 
 enum sp_rc
@@ -382,11 +371,7 @@ lock_session(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
 {
     const char *params[2] = {public_id, customer_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, params, p);
-    if (r != NULL && PQntuples(r) == 0) {
-        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-        return NULL;
-    }
-    return r;
+    return sp_db_found(r, "chat session", p) == SP_OK ? r : NULL;
 }
 
 static enum sp_rc
@@ -464,14 +449,9 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
     const char *params[4] = {status, sp_arena_sprintf(ctx->arena, "%lld", agent_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
                              sp_db_page_fetch(ctx->arena, limit)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    int rows = sp_db_page(r, limit, "id", next_after);
-    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
-    for (*n = 0; (int)*n < rows; (*n)++)
-        read_session(r, (int)*n, &(*out)[*n]);
-    return SP_OK;
+    *out = sp_db_page_read(ctx->db, ctx->arena, &list_stmt, params, limit, "id", sizeof(**out),
+                           read_session, n, next_after, p);
+    return *out != NULL ? SP_OK : p->rc;
 }
 
 /* --- transfer to another agent --------------------------------------------- */
@@ -503,10 +483,8 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     long long agent_id = *(long long *)arg;
     const char *params[1] = {public_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transfer_lock_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "chat session", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
     long long current = sp_db_int(r, 0, 2);

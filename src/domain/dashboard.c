@@ -4,7 +4,6 @@
  */
 #include "domain/dashboard.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -13,6 +12,33 @@
 /* One pass over the live (non-closed) tickets — an index-only scan of the
  * covering partial index support_tickets_live — with FILTERed counts, plus
  * two small range scans (closed in 7 days, first responses in 7 days). */
+/* The numbers' columns (db.h's scheme): SELECT list, enum and reader. */
+#define NUMBERS_COLUMNS(C, SEP)                                                                    \
+    C(NC_GENERATED_AT, "support_ts(now())", str, generated_at) SEP                                 \
+    C(NC_OPEN, "live.open", int, by_status[SP_STATUS_OPEN]) SEP                                    \
+    C(NC_IN_PROGRESS, "live.in_progress", int, by_status[SP_STATUS_IN_PROGRESS]) SEP               \
+    C(NC_PENDING, "live.pending", int, by_status[SP_STATUS_PENDING_CUSTOMER]) SEP                  \
+    C(NC_RESOLVED, "live.resolved", int, by_status[SP_STATUS_RESOLVED]) SEP                        \
+    C(NC_CLOSED_7D,                                                                                \
+      "(SELECT count(*) FROM support_tickets"                                                      \
+      "  WHERE closed_at IS NOT NULL AND closed_at >= now() - interval '7 days')",                 \
+      int, by_status[SP_STATUS_CLOSED]) SEP                                                        \
+    C(NC_LOW, "live.low", int, by_priority[SP_PRIORITY_LOW]) SEP                                   \
+    C(NC_NORMAL, "live.normal", int, by_priority[SP_PRIORITY_NORMAL]) SEP                          \
+    C(NC_HIGH, "live.high", int, by_priority[SP_PRIORITY_HIGH]) SEP                                \
+    C(NC_URGENT, "live.urgent", int, by_priority[SP_PRIORITY_URGENT]) SEP                          \
+    C(NC_UNASSIGNED, "live.unassigned", int, unassigned) SEP                                       \
+    C(NC_BREACHED, "live.breached", int, sla_breached) SEP                                         \
+    C(NC_DUE_SOON, "live.due_soon", int, sla_due_soon) SEP                                         \
+    C(NC_FR_AVG, "fr.avg_s", double, first_response_avg_s) SEP                                     \
+    C(NC_FR_P90, "fr.p90_s", double, first_response_p90_s) SEP                                     \
+    C(NC_FR_PCT, "fr.pct", double, first_response_within_pct) SEP                                  \
+    C(NC_CHATS_WAITING, "chats.waiting", int, chats_waiting) SEP                                   \
+    C(NC_CHATS_ACTIVE, "chats.active", int, chats_active)
+enum numbers_column { NUMBERS_COLUMNS(SP_COL_ENUM, ) NC_COUNT };
+_Static_assert(SP_STATUS_MAX == 5 && SP_PRIORITY_MAX == 4,
+               "NUMBERS_COLUMNS counts every status and every priority");
+
 static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "dashboard_numbers",
     "WITH live AS ("
@@ -42,23 +68,42 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "   count(*) FILTER (WHERE status = 'active') AS active"
     "  FROM support_chat_sessions WHERE status <> 'closed'"
     ")"
-    " SELECT support_ts(now()), live.open, live.in_progress, live.pending, live.resolved,"
-    "  (SELECT count(*) FROM support_tickets"
-    "    WHERE closed_at IS NOT NULL AND closed_at >= now() - interval '7 days'),"
-    "  live.low, live.normal, live.high, live.urgent, live.unassigned, live.breached,"
-    "  live.due_soon, fr.avg_s, fr.p90_s, fr.pct, chats.waiting, chats.active"
+    " SELECT " NUMBERS_COLUMNS(SP_COL_SQL, ", ")
     " FROM live, fr, chats",
     0);
 
+/* An agent's workload, after its agent columns (from SP_AGENT_NCOLS on). */
+#define WORKLOAD_COLUMNS(C, SEP)                                                                   \
+    C(WC_OPEN_TICKETS,                                                                             \
+      "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = support_agents.id"      \
+      "   AND t.status IN ('open', 'in_progress', 'pending_customer'))",                           \
+      int, open_tickets) SEP                                                                       \
+    C(WC_ACTIVE_CHATS,                                                                             \
+      "(SELECT count(*) FROM support_chat_sessions s"                                              \
+      "   WHERE s.assigned_agent_id = support_agents.id AND s.status = 'active')",                 \
+      int, active_chats)
+enum workload_column { WORKLOAD_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
+
 static struct sp_stmt agents_stmt = SP_STMT_READ(
     "dashboard_agents",
-    "SELECT " SP_AGENT_COLS ","
-    " (SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = support_agents.id"
-    "   AND t.status IN ('open', 'in_progress', 'pending_customer')),"
-    " (SELECT count(*) FROM support_chat_sessions s"
-    "   WHERE s.assigned_agent_id = support_agents.id AND s.status = 'active')"
+    "SELECT " SP_AGENT_COLS ", " WORKLOAD_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_agents ORDER BY team, support_agents.id LIMIT 1000",
     0);
+
+static void
+read_numbers(const PGresult *r, struct sp_dashboard *out)
+{
+    const int row = 0, col = 0;
+    NUMBERS_COLUMNS(SP_COL_READ, )
+}
+
+static void
+read_agent(const PGresult *r, int row, struct sp_dashboard_agent *out)
+{
+    const int col = SP_AGENT_NCOLS;
+    sp_agent_read_row(r, row, &out->agent);
+    WORKLOAD_COLUMNS(SP_COL_READ, )
+}
 
 enum sp_rc
 sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_problem *p)
@@ -67,31 +112,14 @@ sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_proble
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &numbers_stmt, NULL, p);
     if (r == NULL)
         return p->rc;
-    int c = 0;
-    out->generated_at = sp_db_str(r, 0, c++);
-    for (int i = 0; i < SP_STATUS_MAX; i++)
-        out->by_status[i] = sp_db_int(r, 0, c++);
-    for (int i = 0; i < SP_PRIORITY_MAX; i++)
-        out->by_priority[i] = sp_db_int(r, 0, c++);
-    out->unassigned = sp_db_int(r, 0, c++);
-    out->sla_breached = sp_db_int(r, 0, c++);
-    out->sla_due_soon = sp_db_int(r, 0, c++);
-    out->first_response_avg_s = strtod(sp_db_str(r, 0, c++), NULL);
-    out->first_response_p90_s = strtod(sp_db_str(r, 0, c++), NULL);
-    out->first_response_within_pct = strtod(sp_db_str(r, 0, c++), NULL);
-    out->chats_waiting = sp_db_int(r, 0, c++);
-    out->chats_active = sp_db_int(r, 0, c++);
+    read_numbers(r, out);
 
     r = sp_db_exec(ctx->db, ctx->arena, &agents_stmt, NULL, p);
     if (r == NULL)
         return p->rc;
     int n = PQntuples(r);
     out->agents = sp_arena_calloc(ctx->arena, (size_t)n + 1, sizeof(*out->agents));
-    for (int i = 0; i < n; i++) {
-        struct sp_dashboard_agent *d = &out->agents[out->nagents++];
-        sp_agent_read_row(r, i, &d->agent);
-        d->open_tickets = sp_db_int(r, i, SP_AGENT_NCOLS);
-        d->active_chats = sp_db_int(r, i, SP_AGENT_NCOLS + 1);
-    }
+    for (int i = 0; i < n; i++)
+        read_agent(r, i, &out->agents[out->nagents++]);
     return SP_OK;
 }

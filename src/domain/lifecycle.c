@@ -11,20 +11,7 @@ const char *const sp_status_names[SP_STATUS_MAX + 1] = {
     "open", "in_progress", "pending_customer", "resolved", "closed", NULL,
 };
 
-const char *
-sp_status_name(enum sp_status s)
-{
-    return s < SP_STATUS_MAX ? sp_status_names[s] : "unknown";
-}
-
-bool
-sp_status_parse(const char *s, enum sp_status *out)
-{
-    int i = sp_name_index(sp_status_names, s);
-    if (i >= 0)
-        *out = (enum sp_status)i;
-    return i >= 0;
-}
+SP_NAMES_DEFINE(sp_status, enum sp_status, SP_STATUS_MAX)
 
 bool
 sp_status_can_move(enum sp_status from, enum sp_status to)

@@ -10,6 +10,8 @@
 
 #include <stdbool.h>
 
+#include "core/names.h"
+
 enum sp_status {
     SP_STATUS_OPEN = 0,
     SP_STATUS_IN_PROGRESS,
@@ -19,10 +21,9 @@ enum sp_status {
     SP_STATUS_MAX
 };
 
-/* The API's names, indexed by the enum, NULL-terminated (field tables). */
-extern const char *const sp_status_names[SP_STATUS_MAX + 1];
-const char *sp_status_name(enum sp_status s);
-bool sp_status_parse(const char *s, enum sp_status *out);
+/* The API's names, indexed by the enum, NULL-terminated (field tables):
+ * sp_status_names, sp_status_name(), sp_status_parse(). */
+SP_NAMES_DECLARE(sp_status, enum sp_status, SP_STATUS_MAX);
 /* Any forward move (skips allowed), pending_customer -> in_progress,
  * resolved -> in_progress; closed is terminal. */
 bool sp_status_can_move(enum sp_status from, enum sp_status to);

@@ -41,6 +41,23 @@ static struct sp_stmt skill_stmt = SP_STMT(
     ") RETURNING id",
     2);
 
+/* Every pick: serialized on lock_key, then st answers the agent's id, or
+ * no row when nobody can take it (*agent_id stays 0). */
+static enum sp_rc
+pick(struct sp_ctx *ctx, const char *lock_key, struct sp_stmt *st, const char *const *params,
+     long long *agent_id, struct sp_problem *p)
+{
+    const char *lock[1] = {lock_key};
+    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock, p) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 1)
+        *agent_id = sp_db_int(r, 0, 0);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
                 long max_open, long long *agent_id, struct sp_problem *p)
@@ -57,16 +74,9 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     } else {
         return SP_OK;  /* manual: agents claim it */
     }
-    const char *lock_key[1] = {sp_arena_sprintf(ctx->arena, "%s:%s", routing, key)};
-    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock_key, p) == NULL)
-        return p->rc;
     const char *params[2] = {key, sp_arena_sprintf(ctx->arena, "%ld", max_open)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 1)
-        *agent_id = sp_db_int(r, 0, 0);
-    return SP_OK;
+    return pick(ctx, sp_arena_sprintf(ctx->arena, "%s:%s", routing, key), st, params, agent_id,
+                p);
 }
 
 #define ACTIVE_CHATS(alias)                                                         \
@@ -85,14 +95,7 @@ enum sp_rc
 sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id, struct sp_problem *p)
 {
     *agent_id = 0;
-    const char *lock_key[1] = {sp_arena_sprintf(ctx->arena, "chat:%s", team)};
-    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock_key, p) == NULL)
-        return p->rc;
     const char *params[1] = {team};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &chat_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 1)
-        *agent_id = sp_db_int(r, 0, 0);
-    return SP_OK;
+    return pick(ctx, sp_arena_sprintf(ctx->arena, "chat:%s", team), &chat_stmt, params, agent_id,
+                p);
 }

@@ -29,20 +29,7 @@ enum target { TARGET_NONE = 0, TARGET_FIRST_RESPONSE, TARGET_RESOLUTION };
 
 static const char *const target_names[] = {NULL, "first_response", "resolution"};
 
-const char *
-sp_priority_name(enum sp_priority p)
-{
-    return p < SP_PRIORITY_MAX ? sp_priority_names[p] : "unknown";
-}
-
-bool
-sp_priority_parse(const char *s, enum sp_priority *out)
-{
-    int i = sp_name_index(sp_priority_names, s);
-    if (i >= 0)
-        *out = (enum sp_priority)i;
-    return i >= 0;
-}
+SP_NAMES_DEFINE(sp_priority, enum sp_priority, SP_PRIORITY_MAX)
 
 enum sp_priority
 sp_priority_raise(enum sp_priority p)

@@ -43,11 +43,9 @@ enum sp_priority {
     SP_PRIORITY_MAX
 };
 
-/* The API's names, indexed by the enum, NULL-terminated (field tables). */
-extern const char *const sp_priority_names[SP_PRIORITY_MAX + 1];
-const char *sp_priority_name(enum sp_priority p);
-/* Leaves *out alone when s is not one of the API names. */
-bool sp_priority_parse(const char *s, enum sp_priority *out);
+/* sp_priority_names (the API's), sp_priority_name(), sp_priority_parse():
+ * core/names.h. */
+SP_NAMES_DECLARE(sp_priority, enum sp_priority, SP_PRIORITY_MAX);
 /* One step up, saturating at urgent (escalation, API.md §12). */
 enum sp_priority sp_priority_raise(enum sp_priority p);
 

@@ -54,16 +54,37 @@ static struct sp_stmt longest_stmt =
             " FROM support_sla_policies",
             0);
 
+/* Every candidate query starts with the keyset run_step pages by: the
+ * ticket's id and the text of its time key (db.h's column scheme). */
+#define CANDIDATE_COLUMNS(C, SEP, key) C(CAND_ID, "t.id", , ) SEP C(CAND_KEY, key, , )
+#define CANDIDATE_COLS(key) CANDIDATE_COLUMNS(SP_COL_SQL, ", ", key)
+enum candidate_column { CANDIDATE_COLUMNS(SP_COL_ENUM, , "") CAND_COUNT };
+
+/* What ready_warn() needs, after the keyset (from CAND_COUNT on). */
+struct warn_row {
+    const char *status;
+    struct sp_sla sla;
+};
+#define WARN_COLUMNS(C, SEP)                                                                       \
+    C(WC_STATUS, "t.status", str, status) SEP                                                      \
+    C(WC_CREATED_AT, "support_ms(t.created_at)", int, sla.created_at) SEP                          \
+    C(WC_FIRST_RESPONSE_DUE_AT, "coalesce(support_ms(t.first_response_due_at), 0)", int,      \
+      sla.first_response_due_at) SEP                                                               \
+    C(WC_RESOLUTION_DUE_AT, "coalesce(support_ms(t.resolution_due_at), 0)", int,              \
+      sla.resolution_due_at) SEP                                                                   \
+    C(WC_FIRST_RESPONDED_AT, "coalesce(support_ms(t.first_responded_at), 0)", int,            \
+      sla.first_responded_at) SEP                                                                  \
+    C(WC_PAUSED_MS, "t.sla_paused_ms", int, sla.paused_ms) SEP                                     \
+    C(WC_SLA_DUE_AT, "support_ms(t.sla_due_at)", int, sla.sla_due_at)
+enum warn_column { WARN_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
+
 /* Running targets due in [now, now + window], whose outstanding target
  * (sla.c: the first response until answered, unless resolution is due
  * first) has not been warned about; with the SLA columns, so that rows
  * whose warning is not due yet are dropped without a transaction. */
 static struct sp_stmt warn_candidates = SP_STMT_READ(
     "sla_monitor_warn_candidates",
-    "SELECT t.id, t.sla_due_at::text AS cursor_key, t.status, support_ms(t.created_at),"
-    " coalesce(support_ms(t.first_response_due_at), 0),"
-    " coalesce(support_ms(t.resolution_due_at), 0),"
-    " coalesce(support_ms(t.first_responded_at), 0), t.sla_paused_ms, support_ms(t.sla_due_at)"
+    "SELECT " CANDIDATE_COLS("t.sla_due_at::text") ", " WARN_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_tickets t"
     " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at <= $3::timestamptz"
     "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint)"
@@ -90,7 +111,7 @@ static struct sp_stmt warn_flag =
 /* Running targets already passed, not yet marked breached. */
 static struct sp_stmt breach_candidates =
     SP_STMT_READ("sla_monitor_breach_candidates",
-            "SELECT t.id, t.sla_due_at::text AS cursor_key FROM support_tickets t"
+            "SELECT " CANDIDATE_COLS("t.sla_due_at::text") " FROM support_tickets t"
             " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at < $3::timestamptz"
             "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint) AND NOT t.sla_breached"
             " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
@@ -106,7 +127,7 @@ static struct sp_stmt breach_claim =
 /* Resolved and untouched since before the cut-off. */
 static struct sp_stmt close_candidates =
     SP_STMT_READ("sla_monitor_close_candidates",
-            "SELECT t.id, t.updated_at::text AS cursor_key FROM support_tickets t"
+            "SELECT " CANDIDATE_COLS("t.updated_at::text") " FROM support_tickets t"
             " WHERE t.status = 'resolved' AND t.updated_at >= $1::timestamptz"
             "   AND t.updated_at < $3::timestamptz"
             "   AND (t.updated_at > $1::timestamptz OR t.id > $2::bigint)"
@@ -244,18 +265,13 @@ target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct
 static bool
 ready_warn(const struct monitor *m, const PGresult *r, int i)
 {
+    const int row = i, col = CAND_COUNT;
+    struct warn_row w = {0}, *out = &w;
+    WARN_COLUMNS(SP_COL_READ, )
     enum sp_status status;
-    if (!sp_status_parse(sp_db_str(r, i, 2), &status))
+    if (!sp_status_parse(w.status, &status))
         return true; /* let the edit report it */
-    struct sp_sla sla = {
-        .created_at = sp_db_int(r, i, 3),
-        .first_response_due_at = sp_db_int(r, i, 4),
-        .resolution_due_at = sp_db_int(r, i, 5),
-        .first_responded_at = sp_db_int(r, i, 6),
-        .paused_ms = sp_db_int(r, i, 7),
-        .sla_due_at = sp_db_int(r, i, 8),
-    };
-    int64_t at = sp_sla_warn_at(&sla, status, m->o->warn_fraction, NULL);
+    int64_t at = sp_sla_warn_at(&w.sla, status, m->o->warn_fraction, NULL);
     return at != 0 && at <= m->o->now;
 }
 
@@ -475,8 +491,8 @@ run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
         for (int i = 0; i < rows; i++) {
             if (stopping(m))
                 return SP_OK;
-            after = sp_db_int(r, i, 0);
-            snprintf(key, sizeof(key), "%s", sp_db_str(r, i, 1));
+            after = sp_db_int(r, i, CAND_ID);
+            snprintf(key, sizeof(key), "%s", sp_db_str(r, i, CAND_KEY));
             if (s->ready != NULL && !s->ready(m, r, i))
                 continue;
             enum sp_rc rc = one_ticket(m, s, after, p);

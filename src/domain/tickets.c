@@ -27,27 +27,37 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
  * list and the enum sp_ticket_read_row() reads by, so a column added,
  * removed or moved here moves its index with it. The customer view
  * ignores the agent-only ones. */
-#define TICKET_COLUMNS(C, SEP)                                                      \
-    C(TC_, ID, "t.id") SEP C(TC_, PUBLIC_ID, "t.public_id") SEP                               \
-    C(TC_, CUSTOMER_ID, "t.customer_id") SEP C(TC_, SUBJECT, "t.subject") SEP                 \
-    C(TC_, DESCRIPTION, "t.description") SEP C(TC_, STATUS, "t.status") SEP                   \
-    C(TC_, PRIORITY, "t.priority") SEP C(TC_, SOURCE, "t.source") SEP C(TC_, CATEGORY, "c.slug") SEP \
-    C(TC_, PROVIDER_ID, "t.provider_id") SEP C(TC_, BOOKING_ID, "t.booking_id") SEP           \
-    C(TC_, METADATA, "t.metadata") SEP C(TC_, CREATED_AT, "support_ts(t.created_at)") SEP     \
-    C(TC_, UPDATED_AT, "support_ts(t.updated_at)") SEP                                   \
-    C(TC_, CLOSED_AT, "support_ts(t.closed_at)") SEP                                     \
-    C(TC_, LAST_MESSAGE_AT, "support_ts(t.last_message_at)") SEP C(TC_, VERSION, "t.version") SEP \
-    C(TC_, MESSAGE_COUNT, "t.message_count") SEP                                         \
-    C(TC_, ASSIGNED_AGENT_ID, "t.assigned_agent_id") SEP                                 \
-    C(TC_, SLA_DUE_AT, "support_ts(t.sla_due_at)") SEP                                   \
-    C(TC_, FIRST_RESPONSE_DUE_AT, "support_ts(t.first_response_due_at)") SEP             \
-    C(TC_, FIRST_RESPONDED_AT, "support_ts(t.first_responded_at)") SEP                   \
-    C(TC_, RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)") SEP                     \
-    C(TC_, ESCALATED_AT, "support_ts(t.escalated_at)") SEP                               \
-    C(TC_, SLA_PAUSED, "t.sla_paused_at IS NOT NULL") SEP C(TC_, SLA_BREACHED, "t.sla_breached") SEP \
-    C(TC_, SENTIMENT, "round(t.sentiment::numeric, 3)") SEP C(TC_, PRIORITY_RULE, "pr.name") SEP \
-    C(TC_, CONTACT_NAME, "ct.name_enc") SEP C(TC_, CONTACT_EMAIL, "ct.email_enc") SEP         \
-    C(TC_, CONTACT_PHONE, "ct.phone_enc") SEP C(TC_, CONTACT_TIER, "ct.tier")
+#define TICKET_COLUMNS(C, SEP)                                                                     \
+    C(TC_ID, "t.id", int, id) SEP C(TC_PUBLIC_ID, "t.public_id", str, public_id) SEP               \
+    C(TC_CUSTOMER_ID, "t.customer_id", str, customer_id) SEP                                       \
+    C(TC_SUBJECT, "t.subject", str, subject) SEP                                                   \
+    C(TC_DESCRIPTION, "t.description", str, description) SEP                                       \
+    C(TC_STATUS, "t.status", str, status) SEP C(TC_PRIORITY, "t.priority", str, priority) SEP      \
+    C(TC_SOURCE, "t.source", str, source) SEP C(TC_CATEGORY, "c.slug", str, category) SEP          \
+    C(TC_PROVIDER_ID, "t.provider_id", str, provider_id) SEP                                       \
+    C(TC_BOOKING_ID, "t.booking_id", str, booking_id) SEP                                          \
+    C(TC_METADATA, "t.metadata", str, metadata_json) SEP                                           \
+    C(TC_CREATED_AT, "support_ts(t.created_at)", str, created_at) SEP                              \
+    C(TC_UPDATED_AT, "support_ts(t.updated_at)", str, updated_at) SEP                              \
+    C(TC_CLOSED_AT, "support_ts(t.closed_at)", str, closed_at) SEP                                 \
+    C(TC_LAST_MESSAGE_AT, "support_ts(t.last_message_at)", str, last_message_at) SEP               \
+    C(TC_VERSION, "t.version", int, version) SEP                                                   \
+    C(TC_MESSAGE_COUNT, "t.message_count", int, message_count) SEP                                 \
+    C(TC_ASSIGNED_AGENT_ID, "t.assigned_agent_id", int, assigned_agent_id) SEP                     \
+    C(TC_SLA_DUE_AT, "support_ts(t.sla_due_at)", str, sla_due_at) SEP                              \
+    C(TC_FIRST_RESPONSE_DUE_AT, "support_ts(t.first_response_due_at)", str,                       \
+      first_response_due_at) SEP                                                                   \
+    C(TC_FIRST_RESPONDED_AT, "support_ts(t.first_responded_at)", str, first_responded_at) SEP      \
+    C(TC_RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)", str, resolution_due_at) SEP         \
+    C(TC_ESCALATED_AT, "support_ts(t.escalated_at)", str, escalated_at) SEP                        \
+    C(TC_SLA_PAUSED, "t.sla_paused_at IS NOT NULL", bool, sla_paused) SEP                          \
+    C(TC_SLA_BREACHED, "t.sla_breached", bool, sla_breached) SEP                                   \
+    C(TC_SENTIMENT, "round(t.sentiment::numeric, 3)", str, sentiment) SEP                          \
+    C(TC_PRIORITY_RULE, "pr.name", str, priority_rule) SEP                                         \
+    C(TC_CONTACT_NAME, "ct.name_enc", str, contact_name_enc) SEP                                   \
+    C(TC_CONTACT_EMAIL, "ct.email_enc", str, contact_email_enc) SEP                                \
+    C(TC_CONTACT_PHONE, "ct.phone_enc", str, contact_phone_enc) SEP                                \
+    C(TC_CONTACT_TIER, "ct.tier", str, contact_tier)
 #define TICKET_COLS TICKET_COLUMNS(SP_COL_SQL, ", ")
 enum ticket_column { TICKET_COLUMNS(SP_COL_ENUM, ) TC_COUNT };
 _Static_assert(TC_COUNT == SP_TICKET_NCOLS, "SP_TICKET_NCOLS is the length of TICKET_COLUMNS");
@@ -61,10 +71,15 @@ const char sp_ticket_columns[] = TICKET_COLS;
 const char sp_ticket_joins[] = TICKET_JOINS;
 
 /* A message's columns, after a ticket's (same scheme). */
-#define MESSAGE_COLUMNS(C, SEP)                                                     \
-    C(MC_, ID, "m.id") SEP C(MC_, SENDER_TYPE, "m.sender_type") SEP C(MC_, SENDER_ID, "m.sender_id") SEP \
-    C(MC_, BODY, "m.body") SEP C(MC_, ATTACHMENTS, "m.attachments") SEP                       \
-    C(MC_, IS_INTERNAL, "m.is_internal") SEP C(MC_, CREATED_AT, "support_ts(m.created_at)")
+/* The message id is named message_id: the ticket's id comes first in a
+ * row, and the messages page is keyed by the message's (sp_db_page). */
+#define MESSAGE_COLUMNS(C, SEP)                                                            \
+    C(MC_ID, "m.id AS message_id", int, id) SEP                                            \
+    C(MC_SENDER_TYPE, "m.sender_type", str, sender_type) SEP                               \
+    C(MC_SENDER_ID, "m.sender_id", str, sender_id) SEP C(MC_BODY, "m.body", str, body) SEP \
+    C(MC_ATTACHMENTS, "m.attachments", str, attachments_json) SEP                          \
+    C(MC_IS_INTERNAL, "m.is_internal", bool, is_internal) SEP                              \
+    C(MC_CREATED_AT, "support_ts(m.created_at)", str, created_at)
 #define MESSAGE_COLS MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum message_column { MESSAGE_COLUMNS(SP_COL_ENUM, ) MC_COUNT };
 
@@ -181,9 +196,17 @@ static struct sp_stmt get_agent_stmt = SP_STMT_READ(
     " ORDER BY m.id",
     4);
 
+#define EVENT_COLUMNS(C, SEP)                                                 \
+    C(EC_ID, "id", int, id) SEP C(EC_TYPE, "event_type", str, event_type) SEP \
+    C(EC_ACTOR_TYPE, "actor_type", str, actor_type) SEP                       \
+    C(EC_PERFORMED_BY, "performed_by", str, performed_by) SEP                 \
+    C(EC_METADATA, "metadata", str, metadata_json) SEP                        \
+    C(EC_CREATED_AT, "support_ts(created_at)", str, created_at)
+enum event_column { EVENT_COLUMNS(SP_COL_ENUM, ) EC_COUNT };
+
 static struct sp_stmt events_stmt = SP_STMT_READ(
     "ticket_events",
-    "SELECT id, event_type, actor_type, performed_by, metadata, support_ts(created_at)"
+    "SELECT " EVENT_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_ticket_events WHERE ticket_id = $1::bigint AND id > $2::bigint"
     " ORDER BY id LIMIT $3::int",
     3);
@@ -199,54 +222,25 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
     4);
 
 void
-sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t)
+sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *out)
 {
-    memset(t, 0, sizeof(*t));
-    t->id = sp_db_int(r, row, TC_ID);
-    t->public_id = sp_db_str(r, row, TC_PUBLIC_ID);
-    t->customer_id = sp_db_str(r, row, TC_CUSTOMER_ID);
-    t->subject = sp_db_str(r, row, TC_SUBJECT);
-    t->description = sp_db_str(r, row, TC_DESCRIPTION);
-    t->status = sp_db_str(r, row, TC_STATUS);
-    t->priority = sp_db_str(r, row, TC_PRIORITY);
-    t->source = sp_db_str(r, row, TC_SOURCE);
-    t->category = sp_db_str(r, row, TC_CATEGORY);
-    t->provider_id = sp_db_str(r, row, TC_PROVIDER_ID);
-    t->booking_id = sp_db_str(r, row, TC_BOOKING_ID);
-    t->metadata_json = sp_db_str(r, row, TC_METADATA);
-    t->created_at = sp_db_str(r, row, TC_CREATED_AT);
-    t->updated_at = sp_db_str(r, row, TC_UPDATED_AT);
-    t->closed_at = sp_db_str(r, row, TC_CLOSED_AT);
-    t->last_message_at = sp_db_str(r, row, TC_LAST_MESSAGE_AT);
-    t->version = sp_db_int(r, row, TC_VERSION);
-    t->message_count = sp_db_int(r, row, TC_MESSAGE_COUNT);
-    t->assigned_agent_id = sp_db_int(r, row, TC_ASSIGNED_AGENT_ID);
-    t->sla_due_at = sp_db_str(r, row, TC_SLA_DUE_AT);
-    t->first_response_due_at = sp_db_str(r, row, TC_FIRST_RESPONSE_DUE_AT);
-    t->first_responded_at = sp_db_str(r, row, TC_FIRST_RESPONDED_AT);
-    t->resolution_due_at = sp_db_str(r, row, TC_RESOLUTION_DUE_AT);
-    t->escalated_at = sp_db_str(r, row, TC_ESCALATED_AT);
-    t->sla_paused = sp_db_bool(r, row, TC_SLA_PAUSED);
-    t->sla_breached = sp_db_bool(r, row, TC_SLA_BREACHED);
-    t->sentiment = sp_db_str(r, row, TC_SENTIMENT);
-    t->priority_rule = sp_db_str(r, row, TC_PRIORITY_RULE);
-    t->contact_name_enc = sp_db_str(r, row, TC_CONTACT_NAME);
-    t->contact_email_enc = sp_db_str(r, row, TC_CONTACT_EMAIL);
-    t->contact_phone_enc = sp_db_str(r, row, TC_CONTACT_PHONE);
-    t->contact_tier = sp_db_str(r, row, TC_CONTACT_TIER);
+    const int col = 0;
+    memset(out, 0, sizeof(*out));
+    TICKET_COLUMNS(SP_COL_READ, )
+}
+
+/* sp_ticket_read_row as a list's row reader (sp_db_page_read). */
+static void
+read_ticket(const PGresult *r, int row, void *item)
+{
+    sp_ticket_read_row(r, row, item);
 }
 
 /* A message whose columns start at col (after a ticket's). */
 static void
-read_message(const PGresult *r, int row, int col, struct sp_message *m)
+read_message(const PGresult *r, int row, int col, struct sp_message *out)
 {
-    m->id = sp_db_int(r, row, col + MC_ID);
-    m->sender_type = sp_db_str(r, row, col + MC_SENDER_TYPE);
-    m->sender_id = sp_db_str(r, row, col + MC_SENDER_ID);
-    m->body = sp_db_str(r, row, col + MC_BODY);
-    m->attachments_json = sp_db_str(r, row, col + MC_ATTACHMENTS);
-    m->is_internal = sp_db_bool(r, row, col + MC_IS_INTERNAL);
-    m->created_at = sp_db_str(r, row, col + MC_CREATED_AT);
+    MESSAGE_COLUMNS(SP_COL_READ, )
 }
 
 /* The ticket with its messages from a TICKET_COLS + MESSAGE_COLS result
@@ -255,18 +249,13 @@ static enum sp_rc
 read_with_messages(struct sp_ctx *ctx, PGresult *r, int limit, struct sp_ticket *out,
                    struct sp_problem *p)
 {
-    int n = PQntuples(r);
-    if (n == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+    if (sp_db_found(r, "ticket", p) != SP_OK)
+        return p->rc;
     sp_ticket_read_row(r, 0, out);
-    out->messages = sp_arena_calloc(ctx->arena, (size_t)n, sizeof(*out->messages));
-    for (int i = 0; i < n && i < limit; i++) {
-        if (PQgetisnull(r, i, TICKET_NCOLS))
-            break;
+    int shown = sp_db_page(r, limit, "message_id", &out->messages_next_after);
+    out->messages = sp_arena_calloc(ctx->arena, (size_t)shown + 1, sizeof(*out->messages));
+    for (int i = 0; i < shown && !PQgetisnull(r, i, TICKET_NCOLS + MC_ID); i++)
         read_message(r, i, TICKET_NCOLS, &out->messages[out->nmessages++]);
-    }
-    if (n > limit && out->nmessages > 0)
-        out->messages_next_after = out->messages[out->nmessages - 1].id;
     return SP_OK;
 }
 
@@ -492,7 +481,7 @@ get_with_messages(struct sp_ctx *ctx, struct sp_stmt *st, const char *key1, cons
                   struct sp_problem *p)
 {
     const char *params[4] = {key1, key2, sp_arena_sprintf(ctx->arena, "%lld", after_message_id),
-                             sp_arena_sprintf(ctx->arena, "%d", limit + 1)};
+                             sp_db_page_fetch(ctx->arena, limit)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
     if (r == NULL)
         return p->rc;
@@ -523,10 +512,8 @@ sp_ticket_stamp_for_customer(struct sp_ctx *ctx, const char *public_id, const ch
 {
     const char *params[2] = {public_id, customer_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &stamp_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "ticket", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
     out->version = sp_db_int(r, 0, 0);
     out->category = sp_db_str(r, 0, 1);
     return SP_OK;
@@ -565,14 +552,9 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
         customer_id, status_param,
         sp_arena_sprintf(ctx->arena, "%lld", before_id > 0 ? before_id : (long long)INT64_MAX),
         sp_db_page_fetch(ctx->arena, limit)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    int rows = sp_db_page(r, limit, "id", &out->next_before);
-    out->items = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(*out->items));
-    for (out->n = 0; (int)out->n < rows; out->n++)
-        sp_ticket_read_row(r, (int)out->n, &out->items[out->n]);
-    return SP_OK;
+    out->items = sp_db_page_read(ctx->db, ctx->arena, &list_stmt, params, limit, "id",
+                                 sizeof(*out->items), read_ticket, &out->n, &out->next_before, p);
+    return out->items != NULL ? SP_OK : p->rc;
 }
 
 enum sp_rc
@@ -601,6 +583,14 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     return SP_OK;
 }
 
+static void
+read_event(const PGresult *r, int row, void *item)
+{
+    const int col = 0;
+    struct sp_ticket_event *out = item;
+    EVENT_COLUMNS(SP_COL_READ, )
+}
+
 enum sp_rc
 sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int limit,
                  struct sp_ticket_event **out, size_t *n, long long *next_after,
@@ -609,20 +599,7 @@ sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int l
     const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", ticket_id),
                              sp_arena_sprintf(ctx->arena, "%lld", after),
                              sp_db_page_fetch(ctx->arena, limit)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &events_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    int rows = sp_db_page(r, limit, "id", next_after);
-    *out = sp_arena_calloc(ctx->arena, (size_t)rows + 1, sizeof(**out));
-    *n = 0;
-    for (int i = 0; i < rows; i++) {
-        struct sp_ticket_event *e = &(*out)[(*n)++];
-        e->id = sp_db_int(r, i, 0);
-        e->event_type = sp_db_str(r, i, 1);
-        e->actor_type = sp_db_str(r, i, 2);
-        e->performed_by = sp_db_str(r, i, 3);
-        e->metadata_json = sp_db_str(r, i, 4);
-        e->created_at = sp_db_str(r, i, 5);
-    }
-    return SP_OK;
+    *out = sp_db_page_read(ctx->db, ctx->arena, &events_stmt, params, limit, "id", sizeof(**out),
+                           read_event, n, next_after, p);
+    return *out != NULL ? SP_OK : p->rc;
 }
