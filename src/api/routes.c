@@ -33,18 +33,18 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/agent/chats", sp_api_agent_chats, SP_ROLE_AGENT},
     {SP_POST, "/support/agent/chats/:id/accept", sp_api_agent_chat_accept, SP_ROLE_AGENT},
 
-    {SP_GET,    "/support/admin/categories", sp_api_admin_categories_list, SP_ROLE_ADMIN},
-    {SP_POST,   "/support/admin/categories", sp_api_admin_categories_create, SP_ROLE_ADMIN},
-    {SP_PATCH,  "/support/admin/categories/:id", sp_api_admin_categories_update, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/categories", sp_api_admin_categories, SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/categories", sp_api_admin_categories, SP_ROLE_ADMIN},
+    {SP_PATCH,  "/support/admin/categories/:id", sp_api_admin_categories, SP_ROLE_ADMIN},
     {SP_GET,    "/support/admin/sla-policies", sp_api_admin_sla_list, SP_ROLE_ADMIN},
     {SP_PUT,    "/support/admin/sla-policies", sp_api_admin_sla_put, SP_ROLE_ADMIN},
-    {SP_GET,    "/support/admin/priority-rules", sp_api_admin_rules_list, SP_ROLE_ADMIN},
-    {SP_POST,   "/support/admin/priority-rules", sp_api_admin_rules_create, SP_ROLE_ADMIN},
-    {SP_PATCH,  "/support/admin/priority-rules/:id", sp_api_admin_rules_update, SP_ROLE_ADMIN},
-    {SP_DELETE, "/support/admin/priority-rules/:id", sp_api_admin_rules_delete, SP_ROLE_ADMIN},
-    {SP_GET,    "/support/admin/agents", sp_api_admin_agents_list, SP_ROLE_ADMIN},
-    {SP_POST,   "/support/admin/agents", sp_api_admin_agents_create, SP_ROLE_ADMIN},
-    {SP_PATCH,  "/support/admin/agents/:id", sp_api_admin_agents_update, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/priority-rules", sp_api_admin_rules, SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/priority-rules", sp_api_admin_rules, SP_ROLE_ADMIN},
+    {SP_PATCH,  "/support/admin/priority-rules/:id", sp_api_admin_rules, SP_ROLE_ADMIN},
+    {SP_DELETE, "/support/admin/priority-rules/:id", sp_api_admin_rules, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/agents", sp_api_admin_agents, SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/agents", sp_api_admin_agents, SP_ROLE_ADMIN},
+    {SP_PATCH,  "/support/admin/agents/:id", sp_api_admin_agents, SP_ROLE_ADMIN},
 };
 
 const size_t sp_api_nroutes = sizeof(sp_api_routes) / sizeof(sp_api_routes[0]);
