@@ -378,10 +378,9 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct command c = command(r);
     long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
-    return command_done(r, &c,
-                        sp_ticket_escalate(&c.ctx, &c.ref, c.actor, v[E_REASON].str, provider,
-                                           &c.id, p),
-                        p);
+    enum sp_rc rc =
+        sp_ticket_escalate(&c.ctx, &c.ref, c.actor, v[E_REASON].str, provider, &c.id, p);
+    return command_done(r, &c, rc, p);
 }
 
 enum sp_rc
