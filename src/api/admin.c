@@ -58,26 +58,14 @@ typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
 static enum sp_rc
 list(struct sp_req *r, list_fn fn, struct sp_problem *p)
 {
-    int limit;
-    long long after;
-    if (sp_api_page_params(r, 25, "a", &limit, &after, p) != SP_OK)
+    struct sp_api_page page;
+    if (sp_api_page_params(r, 25, "a", &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
-    if (fn(&ctx, after, limit, &rows, p) != SP_OK)
+    if (fn(&ctx, page.after, page.limit, &rows, p) != SP_OK)
         return p->rc;
     return respond_rows(r, &rows);
-}
-
-static enum sp_rc
-id_param(struct sp_req *r, long long *id, struct sp_problem *p)
-{
-    const char *s = r->params[0];
-    size_t n = strlen(s);
-    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
-    *id = strtoll(s, NULL, 10);
-    return SP_OK;
 }
 
 /* Fields given in the body (null included) become column values. */
@@ -116,16 +104,69 @@ typedef enum sp_rc (*create_fn)(struct sp_ctx *ctx, const struct sp_table_value 
 typedef enum sp_rc (*patch_fn)(struct sp_ctx *ctx, long long id,
                                 const struct sp_table_value *values, const char **row_json,
                                 struct sp_problem *p);
+typedef enum sp_rc (*delete_fn)(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+/* A resource's own rules, run on the validated body once its fields are
+ * column values (e.g. a category's slug, an agent's skills). */
+typedef enum sp_rc (*check_fn)(struct json_object *json, const struct sp_field_value *v,
+                                struct sp_table_value *f, struct sp_problem *p);
 
-/* Creates (201) or patches row id (200) and answers the row. */
+/* One admin resource (API.md §6): its list, its body fields, its writes. */
+struct resource {
+    list_fn list;
+    const struct sp_field_spec *fields;
+    size_t nfields;
+    check_fn check;         /* NULL: the field table says it all */
+    create_fn create;
+    patch_fn patch;
+    delete_fn remove;       /* NULL: not deletable (no DELETE route) */
+};
+
+/* Creates (201) or patches row :id (200) and answers the row. */
 static enum sp_rc
-write_row(struct sp_req *r, bool create, long long id, const struct sp_table_value *f,
-          create_fn create_row, patch_fn patch_row, struct sp_problem *p)
+save(struct sp_req *r, const struct resource *res, bool create, struct sp_problem *p)
 {
+    long long id = 0;
+    if (!create && sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_field_value *v = sp_arena_calloc(r->arena, res->nfields, sizeof(*v));
+    struct json_object *json = body(r, res->fields, res->nfields, create, v, p);
+    if (json == NULL)
+        return p->rc;
+    struct sp_table_value *f = sp_arena_calloc(r->arena, res->nfields, sizeof(*f));
+    to_fields(r, json, res->fields, v, res->nfields, f);
+    if (res->check != NULL && res->check(json, v, f, p) != SP_OK)
+        return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *row;
-    enum sp_rc rc = create ? create_row(&ctx, f, &row, p) : patch_row(&ctx, id, f, &row, p);
-    return rc != SP_OK ? rc : respond_row(r, create ? 201 : 200, row);
+    if ((create ? res->create(&ctx, f, &row, p) : res->patch(&ctx, id, f, &row, p)) != SP_OK)
+        return p->rc;
+    return respond_row(r, create ? 201 : 200, row);
+}
+
+static enum sp_rc
+remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (res->remove(&ctx, id, p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+/* The routes of a resource share its handler: the router has already
+ * matched the method against routes.c, which lists what each one allows. */
+static enum sp_rc
+serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+{
+    switch (r->method) {
+    case SP_POST: return save(r, res, true, p);
+    case SP_PATCH: return save(r, res, false, p);
+    case SP_DELETE: return remove_row(r, res, p);
+    default: return list(r, res->list, p);    /* GET, HEAD */
+    }
 }
 
 static bool
@@ -149,45 +190,18 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
                                  0, 0},
 };
 
+/* The slug names the category in URLs and rules: a-z, 0-9 and -, never
+ * cleared. */
 static enum sp_rc
-save_category(struct sp_req *r, bool create, struct sp_problem *p)
+check_category(struct json_object *json, const struct sp_field_value *v,
+               struct sp_table_value *f, struct sp_problem *p)
 {
-    long long id = 0;
-    if (!create && id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_field_value v[SP_CAT_NFIELDS];
-    struct json_object *json = body(r, category_fields, SP_CAT_NFIELDS, create, v, p);
-    if (json == NULL)
-        return p->rc;
-    if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str)) {
+    (void)f;
+    if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str))
         sp_problem_field(p, "slug", "invalid", "must be 1 to 120 of a-z, 0-9 and -");
-        return SP_INVALID;
-    }
-    if (json_object_object_get_ex(json, "slug", NULL) && !v[SP_CAT_SLUG].present) {
+    else if (json_object_object_get_ex(json, "slug", NULL) && !v[SP_CAT_SLUG].present)
         sp_problem_field(p, "slug", "required", "cannot be null");
-        return SP_INVALID;
-    }
-    struct sp_table_value f[SP_CAT_NFIELDS];
-    to_fields(r, json, category_fields, v, SP_CAT_NFIELDS, f);
-    return write_row(r, create, id, f, sp_category_create, sp_category_patch, p);
-}
-
-enum sp_rc
-sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p)
-{
-    return list(r, sp_category_list, p);
-}
-
-enum sp_rc
-sp_api_admin_categories_create(struct sp_req *r, struct sp_problem *p)
-{
-    return save_category(r, true, p);
-}
-
-enum sp_rc
-sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p)
-{
-    return save_category(r, false, p);
+    return p->rc;
 }
 
 /* --- SLA policies ---------------------------------------------------------- */
@@ -237,52 +251,6 @@ static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
     [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, sp_priority_names, 0, 0},
 };
 
-static enum sp_rc
-save_rule(struct sp_req *r, bool create, struct sp_problem *p)
-{
-    long long id = 0;
-    if (!create && id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_field_value v[SP_RULE_NFIELDS];
-    struct json_object *json = body(r, rule_fields, SP_RULE_NFIELDS, create, v, p);
-    if (json == NULL)
-        return p->rc;
-    struct sp_table_value f[SP_RULE_NFIELDS];
-    to_fields(r, json, rule_fields, v, SP_RULE_NFIELDS, f);
-    return write_row(r, create, id, f, sp_rule_create, sp_rule_patch, p);
-}
-
-enum sp_rc
-sp_api_admin_rules_list(struct sp_req *r, struct sp_problem *p)
-{
-    return list(r, sp_rule_list, p);
-}
-
-enum sp_rc
-sp_api_admin_rules_create(struct sp_req *r, struct sp_problem *p)
-{
-    return save_rule(r, true, p);
-}
-
-enum sp_rc
-sp_api_admin_rules_update(struct sp_req *r, struct sp_problem *p)
-{
-    return save_rule(r, false, p);
-}
-
-enum sp_rc
-sp_api_admin_rules_delete(struct sp_req *r, struct sp_problem *p)
-{
-    long long id;
-    if (id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_rule_delete(&ctx, id, p) != SP_OK)
-        return p->rc;
-    sp_resp_send(r, 204, NULL, NULL, 0);
-    return SP_OK;
-}
-
 /* --- agents ---------------------------------------------------------------- */
 
 static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
@@ -314,39 +282,43 @@ skills_json(struct json_object *arr, struct sp_problem *p)
 }
 
 static enum sp_rc
-save_agent(struct sp_req *r, bool create, struct sp_problem *p)
+check_agent(struct json_object *json, const struct sp_field_value *v, struct sp_table_value *f,
+            struct sp_problem *p)
 {
-    long long id = 0;
-    if (!create && id_param(r, &id, p) != SP_OK)
+    (void)json;
+    if (v[SP_AGENT_SKILLS].present &&
+        (f[SP_AGENT_SKILLS].value = skills_json(v[SP_AGENT_SKILLS].obj, p)) == NULL)
         return p->rc;
-    struct sp_field_value v[SP_AGENT_NFIELDS];
-    struct json_object *json = body(r, agent_fields, SP_AGENT_NFIELDS, create, v, p);
-    if (json == NULL)
-        return p->rc;
-    struct sp_table_value f[SP_AGENT_NFIELDS];
-    to_fields(r, json, agent_fields, v, SP_AGENT_NFIELDS, f);
-    if (v[SP_AGENT_SKILLS].present) {
-        f[SP_AGENT_SKILLS].value = skills_json(v[SP_AGENT_SKILLS].obj, p);
-        if (f[SP_AGENT_SKILLS].value == NULL)
-            return p->rc;
-    }
-    return write_row(r, create, id, f, sp_agent_create, sp_agent_patch, p);
+    return SP_OK;
+}
+
+/* --- the resources ---------------------------------------------------------- */
+
+enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
+
+static const struct resource resources[RES_COUNT] = {
+    [RES_CATEGORIES] = {sp_category_list, category_fields, SP_CAT_NFIELDS, check_category,
+                        sp_category_create, sp_category_patch, NULL},
+    [RES_RULES] = {sp_rule_list, rule_fields, SP_RULE_NFIELDS, NULL, sp_rule_create,
+                   sp_rule_patch, sp_rule_delete},
+    [RES_AGENTS] = {sp_agent_list, agent_fields, SP_AGENT_NFIELDS, check_agent, sp_agent_create,
+                    sp_agent_patch, NULL},
+};
+
+enum sp_rc
+sp_api_admin_categories(struct sp_req *r, struct sp_problem *p)
+{
+    return serve(r, &resources[RES_CATEGORIES], p);
 }
 
 enum sp_rc
-sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p)
+sp_api_admin_rules(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, sp_agent_list, p);
+    return serve(r, &resources[RES_RULES], p);
 }
 
 enum sp_rc
-sp_api_admin_agents_create(struct sp_req *r, struct sp_problem *p)
+sp_api_admin_agents(struct sp_req *r, struct sp_problem *p)
 {
-    return save_agent(r, true, p);
-}
-
-enum sp_rc
-sp_api_admin_agents_update(struct sp_req *r, struct sp_problem *p)
-{
-    return save_agent(r, false, p);
+    return serve(r, &resources[RES_AGENTS], p);
 }

@@ -38,19 +38,45 @@ actor(const struct sp_req *r)
     return a;
 }
 
-/* Answers 200 with the agent view of a ticket just changed. */
+/* Answers 200 with the agent view of ticket id (or public_id) and a page
+ * of its messages, with its ETag. */
 static enum sp_rc
-respond_ticket(struct sp_req *r, long long id, int status, struct sp_problem *p)
+respond_ticket(struct sp_req *r, long long id, const char *public_id, long long after, int limit,
+               struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, id, NULL, 0, 100, &t, p) != SP_OK)
+    if (sp_ticket_get_for_agent(&ctx, id, public_id, after, limit, &t, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
     sp_api_etag(r, t.version);
-    sp_resp_json(r, status, b);
+    sp_resp_json(r, 200, b);
     return SP_OK;
+}
+
+/* What a command on the path's ticket works with: the ticket's reference,
+ * the caller as actor, and the ticket the command changed. */
+struct command {
+    struct sp_ctx ctx;
+    struct sp_ticket_ref ref;
+    struct sp_actor actor;
+    long long id;
+};
+
+static struct command
+command(struct sp_req *r)
+{
+    struct command c = {.ctx = sp_api_ctx(r), .actor = actor(r), .id = 0};
+    sp_ticket_ref_parse(r->params[0], &c.ref);
+    return c;
+}
+
+/* Answers a command: its problem, or the changed ticket (API.md §5.5). */
+static enum sp_rc
+command_done(struct sp_req *r, const struct command *c, enum sp_rc rc, struct sp_problem *p)
+{
+    return rc != SP_OK ? p->rc : respond_ticket(r, c->id, NULL, 0, 100, p);
 }
 
 /* --- queue -------------------------------------------------------------- */
@@ -207,39 +233,8 @@ sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)
     struct sp_query_value q[SP_API_MESSAGES_COUNT];
     if (sp_query_read(r, sp_api_messages_query, SP_API_MESSAGES_COUNT, q, p) != SP_OK)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, q[SP_API_MESSAGES_CURSOR].i,
-                                (int)q[SP_API_MESSAGES_LIMIT].i, &t, p) != SP_OK)
-        return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
-}
-
-/* If-Match: "v3", W/"v3" or *; anything else can never match. */
-static enum sp_rc
-if_match(struct sp_req *r, long long *version, struct sp_problem *p)
-{
-    *version = 0;
-    const char *h = sp_req_header(r, "If-Match");
-    if (h == NULL || strcmp(h, "*") == 0)
-        return SP_OK;
-    if (strncmp(h, "W/", 2) == 0)
-        h += 2;
-    size_t n = strlen(h);
-    if (n >= 4 && h[0] == '"' && h[1] == 'v' && h[n - 1] == '"') {
-        char *end;
-        long long v = strtoll(h + 2, &end, 10);
-        if (end == h + n - 1 && v > 0) {
-            *version = v;
-            return SP_OK;
-        }
-    }
-    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "If-Match must be an ETag of this ticket, e.g. \"v3\"");
+    return respond_ticket(r, ref.id, ref.public_id, q[SP_API_MESSAGES_CURSOR].i,
+                          (int)q[SP_API_MESSAGES_LIMIT].i, p);
 }
 
 enum { P_STATUS, P_PRIORITY, P_ASSIGNEE, P_CATEGORY, P_COUNT };
@@ -261,7 +256,7 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
-    if (if_match(r, &patch.if_match, p) != SP_OK)
+    if (sp_api_if_match(r, &patch.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
     patch.status = (enum sp_status)v[P_STATUS].i;
@@ -272,14 +267,8 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
     patch.assignee = v[P_ASSIGNEE].present ? v[P_ASSIGNEE].i : 0;
     patch.has_category = json_object_object_get_ex(json, "category", NULL);
     patch.category_slug = v[P_CATEGORY].present ? v[P_CATEGORY].str : NULL;
-
-    struct sp_ticket_ref ref;
-    ticket_ref(r, &ref);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    long long id;
-    if (sp_ticket_patch(&ctx, &ref, actor(r), &patch, &id, p) != SP_OK)
-        return p->rc;
-    return respond_ticket(r, id, 200, p);
+    struct command c = command(r);
+    return command_done(r, &c, sp_ticket_patch(&c.ctx, &c.ref, c.actor, &patch, &c.id, p), p);
 }
 
 enum { M_BODY, M_INTERNAL, M_STATUS, M_ATTACHMENTS, M_COUNT };
@@ -347,13 +336,8 @@ sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
     struct sp_agent me;
     if (current_agent(r, &me, p) != SP_OK)
         return p->rc;
-    struct sp_ticket_ref ref;
-    ticket_ref(r, &ref);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    long long id;
-    if (sp_ticket_claim(&ctx, &ref, actor(r), me.id, &id, p) != SP_OK)
-        return p->rc;
-    return respond_ticket(r, id, 200, p);
+    struct command c = command(r);
+    return command_done(r, &c, sp_ticket_claim(&c.ctx, &c.ref, c.actor, me.id, &c.id, p), p);
 }
 
 enum { E_REASON, E_PROVIDER, E_COUNT };
@@ -367,17 +351,13 @@ enum sp_rc
 sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[E_COUNT];
-    struct json_object *json = sp_api_read_body(r, escalate_fields, E_COUNT, v, p);
-    if (json == NULL)
+    if (sp_api_read_body(r, escalate_fields, E_COUNT, v, p) == NULL)
         return p->rc;
-    struct sp_ticket_ref ref;
-    ticket_ref(r, &ref);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    long long id;
-    if (sp_ticket_escalate(&ctx, &ref, actor(r), v[E_REASON].str,
-                           v[E_PROVIDER].present ? v[E_PROVIDER].i : 0, &id, p) != SP_OK)
-        return p->rc;
-    return respond_ticket(r, id, 200, p);
+    struct command c = command(r);
+    long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
+    enum sp_rc rc =
+        sp_ticket_escalate(&c.ctx, &c.ref, c.actor, v[E_REASON].str, provider, &c.id, p);
+    return command_done(r, &c, rc, p);
 }
 
 enum sp_rc
@@ -385,9 +365,8 @@ sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
-    int limit;
-    long long after;
-    if (sp_api_page_params(r, 25, "e", &limit, &after, p) != SP_OK)
+    struct sp_api_page page;
+    if (sp_api_page_params(r, 25, "e", &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
@@ -396,7 +375,7 @@ sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
     struct sp_ticket_event *events;
     size_t n;
     long long next;
-    if (sp_ticket_events(&ctx, t.id, after, limit, &events, &n, &next, p) != SP_OK)
+    if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     sp_api_list_begin(b);

@@ -200,15 +200,14 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     struct sp_chat_session s;
     if (session_for_caller(r, &s, p) != SP_OK)
         return p->rc;
-    int limit;
-    long long after;
-    if (sp_api_page_params(r, 100, "c", &limit, &after, p) != SP_OK)
+    struct sp_api_page page;
+    if (sp_api_page_params(r, 100, "c", &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message *msgs;
     size_t n;
     long long next;
-    if (sp_chat_messages(&ctx, s.id, after, limit, &msgs, &n, &next, p) != SP_OK)
+    if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_buf *b = sp_api_buf(r);
     struct sp_jw w;

@@ -45,16 +45,16 @@ const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
 };
 
 enum sp_rc
-sp_api_page_params(struct sp_req *r, int def_limit, const char *kind, int *limit,
-                   long long *after, struct sp_problem *p)
+sp_api_page_params(struct sp_req *r, int def_limit, const char *kind, struct sp_api_page *page,
+                   struct sp_problem *p)
 {
     const struct sp_query_spec specs[2] = {SP_API_LIMIT("limit", def_limit),
                                            SP_API_CURSOR("cursor", kind)};
     struct sp_query_value q[2];
     if (sp_query_read(r, specs, 2, q, p) != SP_OK)
         return p->rc;
-    *limit = (int)q[0].i;
-    *after = q[1].i;
+    page->limit = (int)q[0].i;
+    page->after = q[1].i;
     return SP_OK;
 }
 

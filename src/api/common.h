@@ -26,10 +26,15 @@ struct sp_ctx sp_api_ctx(struct sp_req *r);
     {(name), SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, (kind),                             \
      "is not a cursor returned by this list"}
 
+/* Where a page of a plain keyset list starts and how long it is. */
+struct sp_api_page {
+    int limit;
+    long long after;
+};
 /* ?limit= (1..100, default def_limit) and ?cursor= of this kind: the
  * whole query of a plain keyset list. */
-enum sp_rc sp_api_page_params(struct sp_req *r, int def_limit, const char *kind, int *limit,
-                              long long *after, struct sp_problem *p);
+enum sp_rc sp_api_page_params(struct sp_req *r, int def_limit, const char *kind,
+                              struct sp_api_page *page, struct sp_problem *p);
 
 /* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
  * ticket's messages: one table for the customer and agent views. */

@@ -35,18 +35,13 @@ enum sp_rc sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_chats(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p);
 
-enum sp_rc sp_api_admin_categories_list(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_categories_create(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_categories_update(struct sp_req *r, struct sp_problem *p);
+/* The admin resources (API.md §6): one handler serves every route of a
+ * resource, by method (GET list, POST create, PATCH update, DELETE). */
+enum sp_rc sp_api_admin_categories(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_rules_list(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_rules_create(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_rules_update(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_rules_delete(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_agents_list(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_agents_create(struct sp_req *r, struct sp_problem *p);
-enum sp_rc sp_api_admin_agents_update(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_rules(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_agents(struct sp_req *r, struct sp_problem *p);
 
 /* api/articles.c: the knowledge base (API.md §8, admin CRUD of §6). */
 enum sp_rc sp_api_articles_list(struct sp_req *r, struct sp_problem *p);

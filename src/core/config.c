@@ -123,21 +123,53 @@ read_secret_file(const char *path, const char *name, char *err, size_t errlen)
     return data;
 }
 
-/* Permissions are octal ("0660", "660"), as chmod takes them. */
+/* NAME_FILE, when set, holds the value of secret setting NAME: *out is
+ * the file's text (malloc'ed), or stays NULL when NAME_FILE is unset. */
 static bool
-parse_mode(const char *v, const struct sp_setting *s, long *out, char *err, size_t errlen)
+read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
+{
+    char fname[128];
+    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
+    const char *path = getenv(fname);
+    if (path == NULL || *path == '\0')
+        return true;
+    *out = read_secret_file(path, s->name, err, errlen);
+    return *out != NULL;
+}
+
+static bool
+is_number(enum sp_setting_type t)
+{
+    return t == SP_SET_INT || t == SP_SET_FRACTION || t == SP_SET_MODE;
+}
+
+/* A number setting: the whole text, within [min, max]. Permissions are
+ * octal ("0660", "660"), as chmod takes them. */
+static bool
+parse_number(const struct sp_setting *s, const char *v, void *field, char *err, size_t errlen)
 {
     char *end;
+    bool in_range;
     errno = 0;
-    long n = strtol(v, &end, 8);
-    if (errno != 0 || end == v || *end != '\0' || *v == '-' || *v == '+' || n < s->min
-        || n > s->max) {
+    if (s->type == SP_SET_FRACTION) {
+        double f = strtod(v, &end);
+        in_range = f >= s->min && f <= s->max;
+        *(double *)field = f;
+    } else {
+        bool octal = s->type == SP_SET_MODE;
+        long n = strtol(v, &end, octal ? 8 : 10);
+        in_range = n >= s->min && n <= s->max && !(octal && (*v == '-' || *v == '+'));
+        *(long *)field = n;
+    }
+    if (errno == 0 && end != v && *end == '\0' && in_range)
+        return true;
+    if (s->type == SP_SET_MODE)
         snprintf(err, errlen, "%s: expected octal permissions in %04lo..%04lo", s->name, s->min,
                  s->max);
-        return false;
-    }
-    *out = n;
-    return true;
+    else
+        snprintf(err, errlen, "%s: expected %s in %ld..%ld", s->name,
+                 s->type == SP_SET_INT ? "an integer" : "a number", s->min, s->max);
+    return false;
 }
 
 bool
@@ -146,59 +178,20 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         const struct sp_setting *s = &settings[i];
-        const char *v = getenv(s->name);
-        char *owned = NULL;
-        if (s->type == SP_SET_SECRET) {
-            char fname[128];
-            snprintf(fname, sizeof(fname), "%s_FILE", s->name);
-            const char *path = getenv(fname);
-            if (path != NULL && *path != '\0') {
-                owned = read_secret_file(path, s->name, err, errlen);
-                if (owned == NULL) {
-                    sp_config_free(c);
-                    return false;
-                }
-                v = owned;
-            }
+        char *owned = NULL;     /* only a secret's file: always a string */
+        if (s->type == SP_SET_SECRET && !read_secret(s, &owned, err, errlen)) {
+            sp_config_free(c);
+            return false;
         }
+        const char *v = owned != NULL ? owned : getenv(s->name);
         if (v == NULL || *v == '\0')
             v = s->def;
         void *field = (char *)c + s->offset;
-        if (s->type == SP_SET_INT) {
-            char *end;
-            errno = 0;
-            long n = strtol(v, &end, 10);
-            if (errno != 0 || end == v || *end != '\0' || n < s->min || n > s->max) {
-                snprintf(err, errlen, "%s: expected an integer in %ld..%ld", s->name, s->min,
-                         s->max);
-                free(owned);
-                sp_config_free(c);
-                return false;
-            }
-            *(long *)field = n;
-            free(owned);
-        } else if (s->type == SP_SET_MODE) {
-            if (!parse_mode(v, s, (long *)field, err, errlen)) {
-                free(owned);
-                sp_config_free(c);
-                return false;
-            }
-            free(owned);
-        } else if (s->type == SP_SET_FRACTION) {
-            char *end;
-            errno = 0;
-            double f = strtod(v, &end);
-            if (errno != 0 || end == v || *end != '\0' || !(f >= s->min && f <= s->max)) {
-                snprintf(err, errlen, "%s: expected a number in %ld..%ld", s->name, s->min,
-                         s->max);
-                free(owned);
-                sp_config_free(c);
-                return false;
-            }
-            *(double *)field = f;
-            free(owned);
-        } else {
+        if (!is_number(s->type)) {
             *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
+        } else if (!parse_number(s, v, field, err, errlen)) {
+            sp_config_free(c);
+            return false;
         }
     }
     if (c->workers == 0) {
@@ -213,8 +206,7 @@ void
 sp_config_free(struct sp_config *c)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-        if (settings[i].type == SP_SET_INT || settings[i].type == SP_SET_FRACTION
-            || settings[i].type == SP_SET_MODE)
+        if (is_number(settings[i].type))
             continue;
         char **field = (char **)((char *)c + settings[i].offset);
         if (*field != NULL && settings[i].type == SP_SET_SECRET)

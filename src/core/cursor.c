@@ -79,27 +79,47 @@ parse_num(const char *s, char stop, long long *out, const char **rest)
     return true;
 }
 
+/* Encodes the n bytes snprintf wrote into raw[size]; n out of range
+ * (an error, or a kind too long for raw) encodes as the empty cursor. */
+static const char *
+encode_printed(struct sp_arena *a, const char *raw, size_t size, int n)
+{
+    return encode(a, raw, n > 0 && (size_t)n < size ? n : 0);
+}
+
+/* Decodes cursor into raw[size] and checks it starts "<version>.<kind>.":
+ * what follows, or NULL. */
+static const char *
+decode_payload(const char *cursor, const char *version, const char *kind, char *raw,
+               size_t size)
+{
+    char prefix[48];
+    if (!decode(cursor, raw, size))
+        return NULL;
+    int plen = snprintf(prefix, sizeof(prefix), "%s.%s.", version, kind);
+    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
+        return NULL;
+    return raw + plen;
+}
+
 const char *
 sp_cursor_encode(struct sp_arena *a, const char *kind, long long position)
 {
     char raw[96];
-    int n = snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position);
-    return encode(a, raw, n > 0 && (size_t)n < sizeof(raw) ? n : 0);
+    return encode_printed(a, raw, sizeof(raw),
+                          snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position));
 }
 
 bool
 sp_cursor_decode(const char *cursor, const char *kind, long long *position)
 {
-    char raw[128], prefix[48];
-    if (!decode(cursor, raw, sizeof(raw)))
-        return false;
-    int plen = snprintf(prefix, sizeof(prefix), "c1.%s.", kind);
-    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0 || raw[plen] == '0' ||
-        raw[plen] == '-')
+    char raw[128];
+    const char *s = decode_payload(cursor, "c1", kind, raw, sizeof(raw));
+    if (s == NULL || s[0] == '0' || s[0] == '-')
         return false;
     const char *rest;
     long long pos;
-    if (!parse_num(raw + plen, '\0', &pos, &rest) || pos <= 0)
+    if (!parse_num(s, '\0', &pos, &rest) || pos <= 0)
         return false;
     *position = pos;
     return true;
@@ -112,19 +132,16 @@ sp_cursor_encode_key(struct sp_arena *a, const char *kind, const struct sp_curso
     int n = k->has_value
                 ? snprintf(raw, sizeof(raw), "c2.%s.%lld.%lld", kind, k->value, k->id)
                 : snprintf(raw, sizeof(raw), "c2.%s.n.%lld", kind, k->id);
-    return encode(a, raw, n > 0 && (size_t)n < sizeof(raw) ? n : 0);
+    return encode_printed(a, raw, sizeof(raw), n);
 }
 
 bool
 sp_cursor_decode_key(const char *cursor, const char *kind, struct sp_cursor_key *k)
 {
-    char raw[128], prefix[48];
-    if (!decode(cursor, raw, sizeof(raw)))
+    char raw[128];
+    const char *s = decode_payload(cursor, "c2", kind, raw, sizeof(raw));
+    if (s == NULL)
         return false;
-    int plen = snprintf(prefix, sizeof(prefix), "c2.%s.", kind);
-    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
-        return false;
-    const char *s = raw + plen;
     if (s[0] == 'n' && s[1] == '.') {
         k->has_value = false;
         k->value = 0;

@@ -17,26 +17,25 @@ struct entry {
     char data[];            /* key NUL tag NUL value NUL */
 };
 
+/* One allocation: the header and its slots. */
 struct sp_stamp_cache {
     size_t nslots;
     size_t max_value;
     size_t max_total, total;    /* bytes of stored values */
-    struct entry **slots;
+    struct entry *slots[];
 };
 
 struct sp_stamp_cache *
 sp_stamp_cache_new(size_t slots, size_t max_value, size_t max_total)
 {
-    struct sp_stamp_cache *c = calloc(1, sizeof(*c));
+    if (slots > (SIZE_MAX - sizeof(struct sp_stamp_cache)) / sizeof(struct entry *))
+        return NULL;
+    struct sp_stamp_cache *c = calloc(1, sizeof(*c) + slots * sizeof(c->slots[0]));
     if (c == NULL)
         return NULL;
     c->nslots = slots;
     c->max_value = max_value;
     c->max_total = max_total;
-    if (slots > 0 && (c->slots = calloc(slots, sizeof(*c->slots))) == NULL) {
-        free(c);
-        return NULL;
-    }
     return c;
 }
 
@@ -47,7 +46,6 @@ sp_stamp_cache_free(struct sp_stamp_cache *c)
         return;
     for (size_t i = 0; i < c->nslots; i++)
         free(c->slots[i]);
-    free(c->slots);
     free(c);
 }
 

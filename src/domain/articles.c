@@ -29,16 +29,20 @@
 
 /* The list row; the full row adds html and markdown after it. */
 #define ARTICLE_COLUMNS(C, SEP)                                                              \
-    C(AC_, ID, "a.id") SEP C(AC_, SLUG, "a.slug") SEP C(AC_, TITLE, "a.title")               \
-    SEP C(AC_, TAGS, "array_to_json(a.tags)") SEP C(AC_, SUMMARY, "coalesce(a.summary, '')") \
-    SEP C(AC_, IS_PUBLISHED, "a.is_published")                                               \
-    SEP C(AC_, PUBLISHED_AT, "support_ts(a.published_at)")                                   \
-    SEP C(AC_, CREATED_AT, "support_ts(a.created_at)")                                       \
-    SEP C(AC_, UPDATED_AT, "support_ts(a.updated_at)") SEP C(AC_, VERSION, "a.version")
+    C(AC_ID, "a.id", int, id) SEP C(AC_SLUG, "a.slug", str, slug)                            \
+    SEP C(AC_TITLE, "a.title", str, title)                                                   \
+    SEP C(AC_TAGS, "array_to_json(a.tags)", str, tags_json)                                  \
+    SEP C(AC_SUMMARY, "coalesce(a.summary, '')", str, summary)                               \
+    SEP C(AC_IS_PUBLISHED, "a.is_published", bool, is_published)                             \
+    SEP C(AC_PUBLISHED_AT, "support_ts(a.published_at)", str, published_at)                  \
+    SEP C(AC_CREATED_AT, "support_ts(a.created_at)", str, created_at)                        \
+    SEP C(AC_UPDATED_AT, "support_ts(a.updated_at)", str, updated_at)                        \
+    SEP C(AC_VERSION, "a.version", int, version)
+#define ARTICLE_BODY_COLUMNS(C, SEP)                                                         \
+    C(AC_HTML, "a.content_html", str, html) SEP C(AC_MARKDOWN, "a.content_markdown", str, markdown)
 #define ARTICLE_COLS ARTICLE_COLUMNS(SP_COL_SQL, ", ")
-#define ARTICLE_FULL_COLS ARTICLE_COLS ", a.content_html, a.content_markdown"
-enum article_column { ARTICLE_COLUMNS(SP_COL_ENUM, ) AC_HTML, AC_MARKDOWN, AC_FULL_COUNT };
-#define AC_COUNT AC_HTML
+#define ARTICLE_FULL_COLS ARTICLE_COLS ", " ARTICLE_BODY_COLUMNS(SP_COL_SQL, ", ")
+enum article_column { ARTICLE_COLUMNS(SP_COL_ENUM, ) ARTICLE_BODY_COLUMNS(SP_COL_ENUM, ) };
 
 /* Where the next published-newest page starts: (published_at, id) in
  * microseconds, exact (extract() is numeric since PostgreSQL 14). */
@@ -178,21 +182,11 @@ tags_literal(struct sp_arena *a, const struct sp_article_input *in)
 static void
 read_article(const PGresult *r, int row, bool full, struct sp_article *out)
 {
-    *out = (struct sp_article){
-        .id = sp_db_int(r, row, AC_ID),
-        .slug = sp_db_str(r, row, AC_SLUG),
-        .title = sp_db_str(r, row, AC_TITLE),
-        .tags_json = sp_db_str(r, row, AC_TAGS),
-        .summary = sp_db_str(r, row, AC_SUMMARY),
-        .is_published = sp_db_bool(r, row, AC_IS_PUBLISHED),
-        .published_at = sp_db_str(r, row, AC_PUBLISHED_AT),
-        .created_at = sp_db_str(r, row, AC_CREATED_AT),
-        .updated_at = sp_db_str(r, row, AC_UPDATED_AT),
-        .version = sp_db_int(r, row, AC_VERSION),
-    };
+    const int col = 0;
+    *out = (struct sp_article){0};
+    ARTICLE_COLUMNS(SP_COL_READ, )
     if (full) {
-        out->html = sp_db_str(r, row, AC_HTML);
-        out->markdown = sp_db_str(r, row, AC_MARKDOWN);
+        ARTICLE_BODY_COLUMNS(SP_COL_READ, )
     }
 }
 
