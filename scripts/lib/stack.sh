@@ -497,6 +497,7 @@ stack_api_start() {
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
+        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
         SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
         SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET" \
         "$STACK_API_BIN" || return 1
@@ -540,6 +541,7 @@ stack_chat_start() {
         SUPPORT_LISTEN="$STACK_CHAT_SOCKET" \
         SUPPORT_CHAT_LISTEN="$STACK_CHAT_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
+        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
         SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
         SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET" \
         "$STACK_CHAT_BIN" || return 1
@@ -631,6 +633,8 @@ stack_nginx_render() {
     tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
     cp "$STACK_SRC_DIR/nginx/fastcgi_params" "$STACK_SRC_DIR/nginx/security_headers.conf" \
         "$STACK_NGINX_DIR/" || return 1
+    rm -rf "$STACK_NGINX_DIR/static" && cp -r "$STACK_SRC_DIR/templates/static" \
+        "$STACK_NGINX_DIR/static" && chmod -R a+rX "$STACK_NGINX_DIR/static" || return 1
     [ "$(id -u)" -eq 0 ] && user="user www-data;"
     # Quoted replacements: literal even with bash 5.2's patsub_replacement.
     tpl=${tpl//@USER_DIRECTIVE@/"$user"}

@@ -15,6 +15,7 @@
 #include "domain/agents.h"
 #include "domain/chat_bus.h"
 #include "core/stamp_cache.h"
+#include "core/template.h"
 #include "domain/rules.h"
 
 /* PII keys are optional in development; without them contacts are not
@@ -71,6 +72,12 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_app_free(app);
         return false;
     }
+    /* Compiled once here, in the master: workers share the set, and a
+     * SIGHUP with a broken template keeps the running one. */
+    if (sp_tpl_set_load(&app->templates, app->cfg.templates_dir, err, errlen) != SP_OK) {
+        sp_app_free(app);
+        return false;
+    }
     /* Only settings that all loaded take effect (a reload may fail). */
     sp_log_set_level(level);
     return true;
@@ -123,6 +130,8 @@ sp_app_free(struct sp_app *app)
     app->keys = NULL;
     sp_crypto_free(app->crypto);
     app->crypto = NULL;
+    sp_tpl_set_free(app->templates);
+    app->templates = NULL;
     sp_config_free(&app->cfg);
 }
 

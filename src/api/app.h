@@ -23,6 +23,7 @@ struct sp_auth_keys;
 struct sp_crypto;
 struct sp_rules_cache;
 struct sp_stamp_cache;
+struct sp_tpl_set;
 
 struct sp_app {
     struct sp_config cfg;
@@ -32,6 +33,7 @@ struct sp_app {
     struct sp_crypto *crypto;  /* contact PII; NULL when no keys are set */
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */
     struct sp_stamp_cache *ticket_views; /* per worker: rendered customer ticket views */
+    struct sp_tpl_set *templates; /* admin pages: compiled in the master, shared */
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

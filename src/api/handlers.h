@@ -52,4 +52,19 @@ enum sp_rc sp_api_admin_article_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p);
 
+/* api/kb_pages.c: the knowledge base's admin pages (API.md §8, HTML). */
+enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_login_post(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_logout(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_new(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_edit(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_update(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_publish(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_unpublish(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_delete_confirm(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_delete(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_kb_preview(struct sp_req *r, struct sp_problem *p);
+
 #endif

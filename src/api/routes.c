@@ -53,6 +53,21 @@ const struct sp_route sp_api_routes[] = {
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
     {SP_GET, "/support/articles/:slug", sp_api_article_get, SP_ROLE_NONE},
+
+    /* Admin pages: the session cookie, not a bearer token, says who. */
+    {SP_GET,  "/support/admin/login", sp_page_login, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/login", sp_page_login_post, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/logout", sp_page_logout, SP_ROLE_NONE},
+    {SP_GET,  "/support/admin/kb", sp_page_kb_list, SP_ROLE_NONE},
+    {SP_GET,  "/support/admin/kb/new", sp_page_kb_new, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/new", sp_page_kb_create, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/preview", sp_page_kb_preview, SP_ROLE_NONE},
+    {SP_GET,  "/support/admin/kb/:id/edit", sp_page_kb_edit, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/:id/edit", sp_page_kb_update, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/:id/publish", sp_page_kb_publish, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/:id/unpublish", sp_page_kb_unpublish, SP_ROLE_NONE},
+    {SP_GET,  "/support/admin/kb/:id/delete", sp_page_kb_delete_confirm, SP_ROLE_NONE},
+    {SP_POST, "/support/admin/kb/:id/delete", sp_page_kb_delete, SP_ROLE_NONE},
 };
 
 const size_t sp_api_nroutes = sizeof(sp_api_routes) / sizeof(sp_api_routes[0]);

@@ -26,6 +26,9 @@ struct sp_config {
     char *jwt_issuer;
     char *jwt_audience;
     char *migrations_dir;
+    char *templates_dir;
+    long admin_session_hours;
+    long cookie_insecure;
     long  max_body_bytes;
     char *log_level;
     long  db_statement_timeout_ms;

@@ -52,6 +52,7 @@ struct sp_req {
     const char *query;      /* raw, without '?'; "" when absent */
     const char *body;
     size_t body_len;
+    const char *form;       /* the body as a string, once sp_req_form read it */
     const char *request_id;
     const char *route;      /* matched pattern, for logs */
     const char *params[SP_MAX_PATH_PARAMS];
@@ -75,6 +76,13 @@ const char *sp_req_param(char **envp, const char *name);
 const char *sp_req_header(const struct sp_req *r, const char *name);
 /* Query parameter, percent-decoded into the arena; NULL when absent. */
 const char *sp_req_query(const struct sp_req *r, const char *name);
+/* The first parameter name of an application/x-www-form-urlencoded text,
+ * percent-decoded ('+' is a space) into a; NULL when absent or badly
+ * escaped (a %00 included). */
+const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *name);
+/* A field of a form body (HTML forms): NULL when absent, or when the body
+ * is not application/x-www-form-urlencoded. */
+const char *sp_req_form(struct sp_req *r, const char *name);
 /* True when two parameters of query share a name once percent-decoded and
  * compared without letter case ("SESSION_ID=..&session%5Fid=.."), or when
  * it has more than 32 parameters: proxies and this code may then read

@@ -97,13 +97,31 @@ url_decode(struct sp_arena *a, const char *s, size_t n)
 const char *
 sp_req_query(const struct sp_req *r, const char *name)
 {
+    return sp_urlencoded_get(r->arena, r->query, name);
+}
+
+const char *
+sp_req_form(struct sp_req *r, const char *name)
+{
+    const char *ct = sp_req_param(r->envp, "CONTENT_TYPE");
+    static const char form[] = "application/x-www-form-urlencoded";
+    if (ct == NULL || strncasecmp(ct, form, sizeof(form) - 1) != 0 ||
+        (ct[sizeof(form) - 1] != '\0' && ct[sizeof(form) - 1] != ';'))
+        return NULL;
+    if (r->form == NULL)  /* the body is not NUL-terminated */
+        r->form = sp_arena_strndup(r->arena, r->body ? r->body : "", r->body ? r->body_len : 0);
+    return sp_urlencoded_get(r->arena, r->form, name);
+}
+
+const char *
+sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
+{
     size_t nlen = strlen(name);
-    const char *q = r->query;
     while (q != NULL && *q != '\0') {
         const char *end = strchr(q, '&');
         size_t len = end ? (size_t)(end - q) : strlen(q);
         if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return url_decode(r->arena, q + nlen + 1, len - nlen - 1);
+            return url_decode(a, q + nlen + 1, len - nlen - 1);
         if (len == nlen && strncmp(q, name, nlen) == 0)
             return "";
         q = end ? end + 1 : NULL;

@@ -1,0 +1,533 @@
+/*
+ * kb_pages (api): the server-rendered admin pages of the knowledge base
+ * (API.md §8 "Admin page mechanics") — login with a support_admin JWT
+ * into a server-side session cookie, the article list with search and a
+ * status filter, new/edit forms with a live preview, publish, unpublish,
+ * delete with a confirmation page, logout.
+ *
+ * Every state-changing POST carries csrf_token: the session's own token,
+ * or, for the login form (no session yet), the value of a short-lived
+ * SameSite=Strict cookie set with the form (double submit). Pages answer
+ * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
+ * no inline script) and X-Frame-Options by content type
+ * (nginx/security_headers.conf). Templates (templates/NAME.html) are
+ * compiled once per program (api/app.c); values are escaped by them.
+ * Holds no SQL; never includes db/.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/app.h"
+#include "api/articles.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/json_writer.h"
+#include "core/log.h"
+#include "core/template.h"
+#include "domain/admin_sessions.h"
+#include "domain/articles.h"
+
+#define SESSION_COOKIE "support_admin_session"
+#define LOGIN_COOKIE "support_admin_login"
+#define COOKIE_PATH "/support/admin"
+#define LOGIN_PATH "/support/admin/login"
+#define KB_PATH "/support/admin/kb"
+
+/* --- responses --------------------------------------------------------------- */
+
+static void
+put_json(void *o)
+{
+    json_object_put(o);
+}
+
+/* Renders page inside the layout with ctx (consumed) and answers. */
+static enum sp_rc
+render(struct sp_req *r, int status, const char *page, struct json_object *ctx)
+{
+    const struct sp_app *app = r->env->app;
+    struct sp_buf *b = sp_api_buf(r);
+    sp_arena_defer(r->arena, put_json, ctx);
+    if (sp_tpl_render_page(app->templates, "layout", page, ctx, b) != SP_OK) {
+        /* A template bug (a limit hit): logged once, never half a page. */
+        sp_log_msg(SP_LOG_ERROR, "page_render_failed", "page %s did not render", page);
+        static const char oops[] = "Internal error: this page could not be shown.";
+        sp_resp_send(r, 500, "text/plain; charset=utf-8", oops, sizeof(oops) - 1);
+        return SP_OK;
+    }
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, status, "text/html; charset=utf-8", b->data, b->len);
+    return SP_OK;
+}
+
+static enum sp_rc
+redirect(struct sp_req *r, const char *location)
+{
+    sp_resp_header(r, "Location", location);
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, 303, NULL, "", 0);
+    return SP_OK;
+}
+
+static void
+set_cookie(struct sp_req *r, const char *name, const char *value, long max_age)
+{
+    const struct sp_app *app = r->env->app;
+    sp_resp_header(r, "Set-Cookie",
+                   sp_arena_sprintf(r->arena, "%s=%s; Path=" COOKIE_PATH "; Max-Age=%ld;"
+                                              " HttpOnly; SameSite=Strict%s",
+                                    name, value, max_age,
+                                    app->cfg.cookie_insecure ? "" : "; Secure"));
+}
+
+/* A cookie of the request by name, or NULL. */
+static const char *
+cookie(struct sp_req *r, const char *name)
+{
+    const char *h = sp_req_header(r, "Cookie");
+    size_t n = strlen(name);
+    while (h != NULL && *h != '\0') {
+        h += strspn(h, " ;");
+        size_t len = strcspn(h, ";");
+        if (len > n && strncmp(h, name, n) == 0 && h[n] == '=')
+            return sp_arena_strndup(r->arena, h + n + 1, len - n - 1);
+        h += len;
+    }
+    return NULL;
+}
+
+static struct json_object *
+page_ctx(const char *title, const struct sp_admin_session *s)
+{
+    struct json_object *ctx = json_object_new_object();
+    json_object_object_add(ctx, "title", json_object_new_string(title));
+    if (s != NULL) {
+        json_object_object_add(ctx, "csrf_token", json_object_new_string(s->csrf_token));
+        json_object_object_add(ctx, "user_id", json_object_new_string(s->user_id));
+    }
+    return ctx;
+}
+
+static enum sp_rc
+error_page(struct sp_req *r, int status, const char *title, const char *message,
+           const struct sp_admin_session *s)
+{
+    struct json_object *ctx = page_ctx(title, s);
+    json_object_object_add(ctx, "message", json_object_new_string(message));
+    return render(r, status, "error", ctx);
+}
+
+/* --- sessions ---------------------------------------------------------------- */
+
+/* The caller's live session; false when there is none (then the answer,
+ * a 303 to the login page, is sent). */
+static bool
+session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_admin_session_find(&ctx, cookie(r, SESSION_COOKIE), s, p) == SP_OK)
+        return true;
+    if (p->rc == SP_NOT_FOUND) {
+        sp_problem_init(p);
+        redirect(r, LOGIN_PATH);
+    }
+    return false;
+}
+
+/* A POST of a page with a session: the session, and its CSRF token
+ * checked (403 page otherwise). false: answered. */
+static bool
+session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+{
+    if (!session(r, s, p))
+        return false;
+    if (sp_admin_session_csrf_ok(s, sp_req_form(r, "csrf_token")))
+        return true;
+    error_page(r, 403, "Forbidden",
+               "This form has expired or did not come from this site. Reload the page and try"
+               " again.", s);
+    return false;
+}
+
+enum sp_rc
+sp_page_login(struct sp_req *r, struct sp_problem *p)
+{
+    char csrf[SP_ADMIN_TOKEN_HEX + 1];
+    sp_random_hex(csrf, SP_ADMIN_TOKEN_HEX / 2);
+    set_cookie(r, LOGIN_COOKIE, csrf, 3600);
+    struct json_object *ctx = page_ctx("Sign in", NULL);
+    json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
+    (void)p;
+    return render(r, 200, "login", ctx);
+}
+
+static enum sp_rc
+login_failed(struct sp_req *r, const char *why)
+{
+    char csrf[SP_ADMIN_TOKEN_HEX + 1];
+    sp_random_hex(csrf, SP_ADMIN_TOKEN_HEX / 2);
+    set_cookie(r, LOGIN_COOKIE, csrf, 3600);
+    struct json_object *ctx = page_ctx("Sign in", NULL);
+    json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
+    json_object_object_add(ctx, "error", json_object_new_string(why));
+    return render(r, 200, "login", ctx);
+}
+
+enum sp_rc
+sp_page_login_post(struct sp_req *r, struct sp_problem *p)
+{
+    const char *want = cookie(r, LOGIN_COOKIE), *given = sp_req_form(r, "csrf_token");
+    if (want == NULL || given == NULL ||
+        !sp_crypto_equal(want, strlen(want), given, strlen(given)))
+        return error_page(r, 403, "Forbidden",
+                          "This sign-in form has expired. Open the sign-in page again.", NULL);
+    const char *token = sp_req_form(r, "token");
+    struct sp_principal who;
+    struct sp_problem auth;
+    sp_problem_init(&auth);
+    if (token == NULL || *token == '\0' || strlen(token) > SP_AUTH_TOKEN_MAX ||
+        sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
+        return login_failed(r, "That token is not valid (expired, malformed or not signed by"
+                               " a key this server trusts).");
+    if (who.role != SP_ROLE_ADMIN)
+        return error_page(r, 403, "Forbidden",
+                          "This token is valid but does not have the support_admin role.",
+                          NULL);
+    const struct sp_app *app = r->env->app;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_admin_session s;
+    const char *cookie_value;
+    if (sp_admin_session_open(&ctx, who.sub, app->cfg.admin_session_hours, &cookie_value, &s,
+                              p) != SP_OK)
+        return p->rc;
+    set_cookie(r, SESSION_COOKIE, cookie_value, app->cfg.admin_session_hours * 3600);
+    set_cookie(r, LOGIN_COOKIE, "", 0);
+    return redirect(r, KB_PATH);
+}
+
+enum sp_rc
+sp_page_logout(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    if (!session_post(r, &s, p))
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_admin_session_close(&ctx, s.id, p) != SP_OK)
+        return p->rc;
+    set_cookie(r, SESSION_COOKIE, "", 0);
+    return redirect(r, LOGIN_PATH);
+}
+
+/* --- the article list ---------------------------------------------------------- */
+
+/* The admin JSON of an article as template data. */
+static struct json_object *
+article_data(struct sp_req *r, const struct sp_article *a)
+{
+    struct sp_buf b;
+    struct sp_jw w;
+    sp_buf_init(&b, r->arena, 1024);
+    sp_jw_init(&w, &b);
+    sp_api_article_admin_json(&w, a);
+    struct json_object *o = json_tokener_parse(b.data);
+    struct json_object *tags = NULL;
+    json_object_object_get_ex(o, "tags", &tags);
+    struct sp_buf t;
+    sp_buf_init(&t, r->arena, 64);
+    for (size_t i = 0; tags != NULL && i < json_object_array_length(tags); i++)
+        sp_buf_printf(&t, "%s%s", i ? ", " : "",
+                      json_object_get_string(json_object_array_get_idx(tags, i)));
+    json_object_object_add(o, "tags_text", json_object_new_string(t.data));
+    return o;
+}
+
+static const char *const list_statuses[] = {"published", "draft", "all"};
+
+static void
+list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *ctx)
+{
+    const char *q = sp_req_query(r, "q"), *status = sp_req_query(r, "status");
+    const char *cursor = sp_req_query(r, "cursor");
+    *f = (struct sp_article_filter){.status = SP_ARTICLES_ALL, .limit = 50};
+    if (q != NULL && *q != '\0' && strlen(q) <= 4 * SP_ARTICLE_QUERY_MAX) {
+        f->q = q;
+        json_object_object_add(ctx, "q", json_object_new_string(q));
+    }
+    for (int i = 0; status != NULL && i < 3; i++)
+        if (strcmp(status, list_statuses[i]) == 0)
+            f->status = (enum sp_article_status)i;
+    json_object_object_add(ctx, sp_arena_sprintf(r->arena, "status_%s", list_statuses[f->status]),
+                           json_object_new_boolean(1));
+    if (cursor != NULL && !sp_cursor_decode_key(cursor, sp_article_cursor_kind(f), &f->after))
+        f->after = (struct sp_cursor_key){0};
+}
+
+enum sp_rc
+sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    if (!session(r, &s, p))
+        return p->rc;
+    struct json_object *ctx = page_ctx("Knowledge base", &s);
+    struct sp_article_filter f;
+    list_filter(r, &f, ctx);
+    struct sp_ctx dctx = sp_api_ctx(r);
+    struct sp_article_page page;
+    if (sp_article_list(&dctx, &f, &page, p) != SP_OK) {
+        json_object_put(ctx);
+        return p->rc;
+    }
+    struct json_object *rows = json_object_new_array();
+    for (int i = 0; i < page.n; i++)
+        json_object_array_add(rows, article_data(r, &page.items[i]));
+    json_object_object_add(ctx, "articles", rows);
+    if (page.more) {
+        struct sp_buf next;
+        sp_buf_init(&next, r->arena, 128);
+        sp_buf_printf(&next, KB_PATH "?status=%s&cursor=%s", list_statuses[f.status],
+                      sp_cursor_encode_key(r->arena, sp_article_cursor_kind(&f), &page.next));
+        json_object_object_add(ctx, "next_url", json_object_new_string(next.data));
+    }
+    return render(r, 200, "kb_list", ctx);
+}
+
+/* --- the article form ---------------------------------------------------------- */
+
+/* The form's fields as an article input (tags: comma separated, trimmed,
+ * lower-cased, empty ones dropped). */
+static void
+form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
+{
+    const char *md = sp_req_form(r, "content_markdown");
+    *in = (struct sp_article_input){
+        .slug = sp_req_form(r, "slug"),
+        .title = sp_req_form(r, "title"),
+        .markdown = md,
+        .markdown_len = md ? strlen(md) : 0,
+        .publish = with_publish ? sp_req_form(r, "is_published") != NULL : -1,
+        .tags_set = true,
+    };
+    const char *tags = sp_req_form(r, "tags");
+    const char **list = sp_arena_calloc(r->arena, SP_ARTICLE_TAGS_MAX + 2, sizeof(*list));
+    for (const char *t = tags ? tags : ""; *t != '\0' && in->ntags <= SP_ARTICLE_TAGS_MAX;) {
+        t += strspn(t, " ,\t");
+        size_t n = strcspn(t, ",");
+        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+            n--;
+        if (n > 0) {
+            char *tag = sp_arena_strndup(r->arena, t, n);
+            for (char *c = tag; *c; c++)
+                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+            list[in->ntags++] = tag;
+        }
+        t += strcspn(t, ",");
+    }
+    in->tags = list;
+}
+
+/* The form page with what was typed and each error beside its field. */
+static enum sp_rc
+form_page(struct sp_req *r, int status, const struct sp_admin_session *s,
+          struct json_object *article, const struct sp_problem *errors)
+{
+    bool editing = json_object_object_get_ex(article, "id", NULL);
+    struct json_object *ctx = page_ctx(editing ? "Edit article" : "New article", s);
+    json_object_object_add(ctx, "article", article);
+    json_object_object_add(ctx, "editing", json_object_new_boolean(editing));
+    if (errors != NULL && errors->rc != SP_OK) {
+        struct json_object *errs = json_object_new_object();
+        for (size_t i = 0; i < errors->nerrors; i++)
+            json_object_object_add(errs, errors->errors[i].field,
+                                   json_object_new_string(errors->errors[i].message));
+        if (errors->nerrors == 0)
+            json_object_object_add(ctx, "form_error", json_object_new_string(errors->detail));
+        json_object_object_add(ctx, "errors", errs);
+    }
+    return render(r, status, "kb_form", ctx);
+}
+
+/* What the form sent, as the template's article data. */
+static struct json_object *
+typed(struct sp_req *r, const struct sp_article_input *in, const char *id)
+{
+    struct json_object *o = json_object_new_object();
+    if (id != NULL)
+        json_object_object_add(o, "id", json_object_new_string(id));
+    json_object_object_add(o, "slug", json_object_new_string(in->slug ? in->slug : ""));
+    json_object_object_add(o, "title", json_object_new_string(in->title ? in->title : ""));
+    json_object_object_add(o, "content_markdown",
+                           json_object_new_string(in->markdown ? in->markdown : ""));
+    const char *tags = sp_req_form(r, "tags");
+    json_object_object_add(o, "tags_text", json_object_new_string(tags ? tags : ""));
+    json_object_object_add(o, "is_published", json_object_new_boolean(in->publish == 1));
+    return o;
+}
+
+/* A refused save: 422 with the errors, or the problem itself when it is
+ * not the form's fault. */
+static enum sp_rc
+save_refused(struct sp_req *r, const struct sp_admin_session *s, struct json_object *article,
+             struct sp_problem *p)
+{
+    if (p->rc == SP_CONFLICT && strcmp(p->code, "slug_taken") == 0)
+        sp_problem_field(p, "slug", "slug_taken", "another article has this slug");
+    else if (p->rc == SP_PRECONDITION)
+        sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                       "Someone else saved this article while you were editing it. Copy your"
+                       " changes, reload the page and apply them again.");
+    else if (p->rc != SP_INVALID) {
+        json_object_put(article);
+        return p->rc;
+    }
+    enum sp_rc rc = form_page(r, 422, s, article, p);
+    sp_problem_init(p);
+    return rc;
+}
+
+enum sp_rc
+sp_page_kb_new(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    if (!session(r, &s, p))
+        return p->rc;
+    return form_page(r, 200, &s, json_object_new_object(), NULL);
+}
+
+enum sp_rc
+sp_page_kb_create(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    if (!session_post(r, &s, p))
+        return p->rc;
+    struct sp_article_input in;
+    form_input(r, &in, true);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    if (sp_article_create(&ctx, &in, s.user_id, &a, p) != SP_OK)
+        return save_refused(r, &s, typed(r, &in, NULL), p);
+    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+}
+
+/* The article of the route's :id, or an answered 404 page (false). */
+static bool
+route_article(struct sp_req *r, const struct sp_admin_session *s, struct sp_article *a,
+              struct sp_problem *p)
+{
+    long long id;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_api_id_param(r, &id, p) == SP_OK && sp_article_get(&ctx, id, a, p) == SP_OK)
+        return true;
+    if (p->rc == SP_NOT_FOUND) {
+        sp_problem_init(p);
+        error_page(r, 404, "Not found", "There is no such article.", s);
+    }
+    return false;
+}
+
+enum sp_rc
+sp_page_kb_edit(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    struct sp_article a;
+    if (!session(r, &s, p) || !route_article(r, &s, &a, p))
+        return p->rc;
+    return form_page(r, 200, &s, article_data(r, &a), NULL);
+}
+
+enum sp_rc
+sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    struct sp_article a;
+    if (!session_post(r, &s, p) || !route_article(r, &s, &a, p))
+        return p->rc;
+    struct sp_article_input in;
+    form_input(r, &in, false);
+    const char *version = sp_req_form(r, "version");
+    in.if_match = version ? strtoll(version, NULL, 10) : 0;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
+        struct json_object *o = typed(r, &in, r->params[0]);
+        json_object_object_add(o, "version", json_object_new_int64(a.version));
+        json_object_object_add(o, "is_published", json_object_new_boolean(a.is_published));
+        return save_refused(r, &s, o, p);
+    }
+    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+}
+
+/* --- actions --------------------------------------------------------------------- */
+
+static enum sp_rc
+set_published(struct sp_req *r, bool publish, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    struct sp_article a;
+    if (!session_post(r, &s, p) || !route_article(r, &s, &a, p))
+        return p->rc;
+    struct sp_article_input in = {.publish = publish};
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK)
+        return p->rc;
+    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+}
+
+enum sp_rc
+sp_page_kb_publish(struct sp_req *r, struct sp_problem *p)
+{
+    return set_published(r, true, p);
+}
+
+enum sp_rc
+sp_page_kb_unpublish(struct sp_req *r, struct sp_problem *p)
+{
+    return set_published(r, false, p);
+}
+
+enum sp_rc
+sp_page_kb_delete_confirm(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    struct sp_article a;
+    if (!session(r, &s, p) || !route_article(r, &s, &a, p))
+        return p->rc;
+    struct json_object *ctx = page_ctx("Delete article", &s);
+    json_object_object_add(ctx, "article", article_data(r, &a));
+    return render(r, 200, "kb_delete", ctx);
+}
+
+enum sp_rc
+sp_page_kb_delete(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    struct sp_article a;
+    if (!session_post(r, &s, p) || !route_article(r, &s, &a, p))
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_article_delete(&ctx, a.id, 0, p) != SP_OK)
+        return p->rc;
+    return redirect(r, KB_PATH);
+}
+
+enum sp_rc
+sp_page_kb_preview(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_admin_session s;
+    if (!session_post(r, &s, p))
+        return p->rc;
+    const char *md = sp_req_form(r, "content_markdown");
+    size_t len = md ? strlen(md) : 0;
+    if (len > SP_ARTICLE_MARKDOWN_MAX)
+        return sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
+                              "content_markdown is over 200 KiB");
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *html = sp_article_preview(&ctx, md ? md : "", len);
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, 200, "text/html; charset=utf-8", html, strlen(html));
+    return SP_OK;
+}
