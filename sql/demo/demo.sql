@@ -16,6 +16,25 @@ INSERT INTO support_agents (user_id, display_name, team, skills, status, max_con
     ('3001', 'Linus (demo admin)', 'general', '{}', 'active', 5)
 ON CONFLICT (user_id) DO NOTHING;
 
+-- Knowledge-base articles, as the admin pages would store them (the
+-- HTML, summary and plain text are what core/markdown renders).
+INSERT INTO support_knowledge_articles (slug, title, content_markdown, content_html, summary,
+                                        content_text, tags, is_published, published_at)
+VALUES
+    ('how-refunds-work', 'How refunds work',
+     E'Refunds go back to the card you paid with within **5 to 10 business days**.\n\n## Partial refunds\n\nIf only part of a booking is cancelled, only that part is refunded.\n',
+     E'<p>Refunds go back to the card you paid with within <strong>5 to 10 business days</strong>.</p>\n<h2>Partial refunds</h2>\n<p>If only part of a booking is cancelled, only that part is refunded.</p>\n',
+     'Refunds go back to the card you paid with within 5 to 10 business days.',
+     E'Refunds go back to the card you paid with within 5 to 10 business days.\nPartial refunds\nIf only part of a booking is cancelled, only that part is refunded.\n',
+     '{billing,refunds}', true, now()),
+    ('change-a-booking', 'Change or cancel a booking',
+     E'Open **My bookings**, pick the booking and choose *Change* or *Cancel*.\n\n| Notice | Fee |\n|---|---|\n| 48 h or more | none |\n| less than 48 h | 20 % |\n',
+     E'<p>Open <strong>My bookings</strong>, pick the booking and choose <em>Change</em> or <em>Cancel</em>.</p>\n<table>\n<thead>\n<tr>\n<th>Notice</th>\n<th>Fee</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>48 h or more</td>\n<td>none</td>\n</tr>\n<tr>\n<td>less than 48 h</td>\n<td>20 %</td>\n</tr>\n</tbody>\n</table>\n',
+     'Open My bookings, pick the booking and choose Change or Cancel.',
+     E'Open My bookings, pick the booking and choose Change or Cancel.\nNotice | Fee\n48 h or more | none\nless than 48 h | 20 %\n',
+     '{bookings}', true, now())
+ON CONFLICT (slug) DO NOTHING;
+
 WITH demo (public_id, customer_id, category, status, priority, subject, description) AS (
     VALUES
     ('DEMQ00000001', '1001', 'billing', 'open', 'normal', 'Charged twice for one booking',

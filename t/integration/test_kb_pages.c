@@ -1,0 +1,323 @@
+/*
+ * test_kb_pages: the knowledge base's admin pages over real HTTP, as a
+ * browser without JavaScript uses them (API.md §8 "Admin page
+ * mechanics"): the login form and its CSRF cookie, bad and non-admin
+ * tokens, the session cookie's attributes, 303 to login without a
+ * session, CSRF refusals on every state-changing POST, the create form's
+ * 422 page with errors beside fields, the server-side preview (sanitized),
+ * publish → the public API finds the article, edit → new ETag, unpublish
+ * → 404 within the max-age, delete with its confirmation page, logout →
+ * the cookie no longer opens anything, and the security headers of pages.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define FORM "application/x-www-form-urlencoded"
+
+/* A browser's cookie jar for one session (two cookies are enough). */
+struct jar {
+    const char *session;  /* support_admin_session value or NULL */
+    const char *login;    /* support_admin_login value or NULL */
+};
+
+/* The value a Set-Cookie of r gives name ("" for a deletion), or NULL;
+ * also asserts the attributes API.md §8 requires. */
+static const char *
+set_cookie(const struct sp_t_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct sp_t_header *h = &r->headers[i];
+        if (strcasecmp(h->name, "Set-Cookie") != 0 || strncmp(h->value, name, n) != 0 ||
+            h->value[n] != '=')
+            continue;
+        ck_assert_msg(strstr(h->value, "; HttpOnly") && strstr(h->value, "; SameSite=Strict") &&
+                          strstr(h->value, "; Path=/support/admin"),
+                      "cookie attributes: %s", h->value);
+        return sp_t_fmt("%.*s", (int)strcspn(h->value + n + 1, ";"), h->value + n + 1);
+    }
+    return NULL;
+}
+
+static void
+remember(struct jar *j, const struct sp_t_resp *r)
+{
+    const char *s = set_cookie(r, "support_admin_session");
+    const char *l = set_cookie(r, "support_admin_login");
+    if (s != NULL)
+        j->session = *s ? s : NULL;
+    if (l != NULL)
+        j->login = *l ? l : NULL;
+}
+
+static struct sp_t_resp *
+browse(struct jar *j, const char *method, const char *path, const char *form)
+{
+    const char *cookies = sp_t_fmt("Cookie: %s%s%s%s%s", j->session ? "support_admin_session=" : "",
+                                   j->session ? j->session : "", j->session && j->login ? "; " : "",
+                                   j->login ? "support_admin_login=" : "",
+                                   j->login ? j->login : "");
+    const char *headers[] = {cookies, NULL};
+    struct sp_t_resp *r = sp_t_request(method, path, NULL, form ? FORM : NULL, form,
+                                       j->session || j->login ? headers : NULL);
+    remember(j, r);
+    return r;
+}
+
+/* The value of the first hidden csrf_token field of a page. */
+static const char *
+csrf_of(const struct sp_t_resp *r)
+{
+    const char *at = strstr(r->body, "name=\"csrf_token\" value=\"");
+    ck_assert_msg(at != NULL, "no csrf_token field in %s", r->body);
+    at += strlen("name=\"csrf_token\" value=\"");
+    return sp_t_fmt("%.*s", (int)strcspn(at, "\""), at);
+}
+
+static void
+assert_page(const struct sp_t_resp *r, long status)
+{
+    sp_t_assert_status(r, status);
+    ck_assert_msg(strncmp(sp_t_header(r, "Content-Type"), "text/html", 9) == 0, "html page");
+    const char *csp = sp_t_header(r, "Content-Security-Policy");
+    ck_assert_msg(csp && strstr(csp, "script-src 'self'") && !strstr(csp, "unsafe-inline"),
+                  "CSP: %s", csp ? csp : "(none)");
+    ck_assert_uint_eq(sp_t_header_count(r, "Content-Security-Policy"), 1);
+    ck_assert_str_eq(sp_t_header(r, "X-Frame-Options"), "DENY");
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
+}
+
+static void
+assert_redirect(const struct sp_t_resp *r, const char *location)
+{
+    sp_t_assert_status(r, 303);
+    ck_assert_str_eq(sp_t_header(r, "Location"), location);
+}
+
+/* Signs in as a fresh admin; the jar then holds the session. */
+static const char *
+login(struct jar *j)
+{
+    struct sp_t_resp *r = browse(j, "GET", "/support/admin/login", NULL);
+    assert_page(r, 200);
+    ck_assert_ptr_nonnull(j->login);
+    const char *csrf = csrf_of(r);
+    ck_assert_str_eq(csrf, j->login);
+    sp_t_resp_free(r);
+    r = browse(j, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(sp_t_admin_token())));
+    assert_redirect(r, "/support/admin/kb");
+    ck_assert_ptr_nonnull(j->session);
+    ck_assert_ptr_null(j->login);
+    sp_t_resp_free(r);
+    r = browse(j, "GET", "/support/admin/kb", NULL);
+    assert_page(r, 200);
+    const char *page_csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    return page_csrf;
+}
+
+START_TEST(login_refuses_bad_csrf_bad_tokens_and_non_admins)
+{
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/kb", NULL);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+
+    r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    /* Another CSRF value than the cookie's: 403, no session. */
+    r = browse(&j, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s0&token=%s", csrf, sp_t_urlencode(sp_t_admin_token())));
+    assert_page(r, 403);
+    ck_assert_ptr_null(j.session);
+    sp_t_resp_free(r);
+
+    r = browse(&j, "POST", "/support/admin/login", sp_t_fmt("csrf_token=%s&token=nope", csrf));
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, "not valid") != NULL, "error shown: %s", r->body);
+    ck_assert_ptr_null(j.session);
+    csrf = csrf_of(r);
+    sp_t_resp_free(r);
+
+    r = browse(&j, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s&token=%s", csrf,
+                        sp_t_urlencode(sp_t_user_new(SP_ROLE_AGENT).token)));
+    assert_page(r, 403);
+    ck_assert_ptr_null(j.session);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(create_preview_publish_edit_unpublish_delete_logout)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *slug = sp_t_unique("page");
+
+    /* 422 with each error beside its field; what was typed stays. */
+    struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                 sp_t_fmt("csrf_token=%s&slug=Bad+Slug&title=&"
+                                          "content_markdown=Kept+text&tags=a,+B", csrf));
+    assert_page(r, 422);
+    ck_assert_msg(strstr(r->body, "id=\"slug-error\"") && strstr(r->body, "id=\"title-error\""),
+                  "field errors in %s", r->body);
+    ck_assert_msg(strstr(r->body, "Kept text") != NULL, "typed text kept");
+    sp_t_resp_free(r);
+
+    /* Without the CSRF token nothing is created. */
+    r = browse(&j, "POST", "/support/admin/kb/new",
+               sp_t_fmt("slug=%s&title=T&content_markdown=x", slug));
+    assert_page(r, 403);
+    sp_t_resp_free(r);
+
+    r = browse(&j, "POST", "/support/admin/kb/preview",
+               sp_t_fmt("csrf_token=%s&content_markdown=%s", csrf,
+                        sp_t_urlencode("**bold** <script>alert(1)</script> [x](javascript:y)")));
+    sp_t_assert_status(r, 200);
+    ck_assert_msg(strstr(r->body, "<strong>bold</strong>") && !strstr(r->body, "<script") &&
+                      !strstr(r->body, "javascript:"),
+                  "preview: %s", r->body);
+    sp_t_resp_free(r);
+
+    const char *word = sp_t_fmt("zq%sx", slug + strlen(slug) - 4);
+    r = browse(&j, "POST", "/support/admin/kb/new",
+               sp_t_fmt("csrf_token=%s&slug=%s&title=Returns+policy&content_markdown=%s&tags=Help,"
+                        "+returns&is_published=1",
+                        csrf, slug, sp_t_urlencode(sp_t_fmt("How returns work: %s.", word))));
+    sp_t_assert_status(r, 303);
+    const char *edit = sp_t_fmt("%s", sp_t_header(r, "Location"));
+    ck_assert_msg(sp_t_matches("^/support/admin/kb/[0-9]+/edit$", edit), "location %s", edit);
+    sp_t_resp_free(r);
+
+    r = sp_t_get(sp_t_fmt("/support/articles?q=%s", word), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/articles/%s", slug), NULL);
+    sp_t_assert_json(r, 200);
+    const char *etag = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jget(r->json, "tags"), 0),
+                     "[\"help\",\"returns\"]");
+    sp_t_resp_free(r);
+
+    r = browse(&j, "GET", edit, NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, "How returns work") != NULL, "markdown in the form");
+    sp_t_resp_free(r);
+    const char *id = sp_t_fmt("%.*s", (int)strcspn(edit + 18, "/"), edit + 18);
+    r = browse(&j, "POST", edit,
+               sp_t_fmt("csrf_token=%s&version=1&slug=%s&title=Returns+policy+v2&"
+                        "content_markdown=%s&tags=help",
+                        csrf, slug, sp_t_urlencode(sp_t_fmt("Updated: %s.", word))));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    /* A stale version is refused, nothing is lost silently. */
+    r = browse(&j, "POST", edit,
+               sp_t_fmt("csrf_token=%s&version=1&slug=%s&title=Stale&content_markdown=x", csrf,
+                        slug));
+    assert_page(r, 422);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/articles/%s", slug), sp_t_user_new(SP_ROLE_CUSTOMER).token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_ne(sp_t_header(r, "ETag"), etag);
+    ck_assert_str_eq(sp_t_jstr(r->json, "title"), "Returns policy v2");
+    sp_t_resp_free(r);
+
+    r = browse(&j, "POST", sp_t_fmt("/support/admin/kb/%s/unpublish", id), "csrf_token=bad");
+    assert_page(r, 403);
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", sp_t_fmt("/support/admin/kb/%s/unpublish", id),
+               sp_t_fmt("csrf_token=%s", csrf));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    for (int waited = 0;; waited++) {
+        r = sp_t_get(sp_t_fmt("/support/articles/%s", slug), NULL);
+        long status = r->status;
+        sp_t_resp_free(r);
+        if (status == 404)
+            break;
+        ck_assert_msg(waited < 60, "still public after the max-age");
+        sleep(1);
+    }
+
+    r = browse(&j, "GET", sp_t_fmt("/support/admin/kb/%s/delete", id), NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, "cannot be undone") != NULL, "confirmation page");
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", sp_t_fmt("/support/admin/kb/%s/delete", id),
+               sp_t_fmt("csrf_token=%s", csrf));
+    assert_redirect(r, "/support/admin/kb");
+    sp_t_resp_free(r);
+    r = browse(&j, "GET", edit, NULL);
+    assert_page(r, 404);
+    sp_t_resp_free(r);
+
+    const char *old = j.session;
+    r = browse(&j, "POST", "/support/admin/logout", sp_t_fmt("csrf_token=%s", csrf));
+    assert_redirect(r, "/support/admin/login");
+    ck_assert_ptr_null(j.session);
+    sp_t_resp_free(r);
+    j.session = old;  /* a copied cookie is dead too */
+    r = browse(&j, "GET", "/support/admin/kb", NULL);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(list_searches_and_filters_and_escapes_titles)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *slug = sp_t_unique("esc");
+    struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                 sp_t_fmt("csrf_token=%s&slug=%s&title=%s&content_markdown=body",
+                                          csrf, slug,
+                                          sp_t_urlencode("<img src=x onerror=alert(1)> \"q\"")));
+    sp_t_assert_status(r, 303);
+    sp_t_resp_free(r);
+    r = browse(&j, "GET", "/support/admin/kb?status=draft", NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, "&lt;img src&#61;x onerror&#61;alert(1)&gt;") != NULL ||
+                      strstr(r->body, "&lt;img") != NULL,
+                  "escaped title");
+    ck_assert_msg(strstr(r->body, "<img src=x") == NULL, "raw title in %s", r->body);
+    ck_assert_msg(strstr(r->body, slug) != NULL, "draft listed");
+    sp_t_resp_free(r);
+    r = browse(&j, "GET", "/support/admin/kb?status=published", NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, slug) == NULL, "draft not in published");
+    sp_t_resp_free(r);
+    /* The stylesheet and script are served, and are files. */
+    r = sp_t_get("/support/admin/static/admin.js", NULL);
+    sp_t_assert_status(r, 200);
+    ck_assert_msg(strstr(r->body, "kb/preview") != NULL, "admin.js");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/static/admin.css", NULL);
+    sp_t_assert_status(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+kb_pages_suite(void)
+{
+    Suite *s = suite_create("kb_pages");
+    TCase *tc = sp_t_tcase(s, "pages");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
+    tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
+    tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(kb_pages_suite());
+}
