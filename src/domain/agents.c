@@ -36,7 +36,8 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
 
-static const struct sp_table table = {
+/* No delete (API.md §6): an agent who leaves is set away. */
+const struct sp_admin_store sp_agent_store = {{
     "support_agents",
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"
     " 'team', x.team, 'skills', x.skills, 'status', x.status, 'max_concurrent_chats',"
@@ -47,7 +48,7 @@ static const struct sp_table table = {
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -90,25 +91,4 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         u->has_display_name ? "true" : "false", u->display_name,
     };
     return one(sp_db_exec(ctx->db, ctx->arena, &update_self_stmt, params, p), out, p);
-}
-
-enum sp_rc
-sp_agent_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
-              struct sp_problem *p)
-{
-    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
-}
-
-enum sp_rc
-sp_agent_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
-                struct sp_problem *p)
-{
-    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
-}
-
-enum sp_rc
-sp_agent_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-               const char **row_json, struct sp_problem *p)
-{
-    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
 }
