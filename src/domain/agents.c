@@ -57,13 +57,11 @@ sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
     SP_AGENT_COLUMNS(SP_COL_READ, )
 }
 
-static enum sp_rc
-one(PGresult *r, struct sp_agent *out, struct sp_problem *p)
+/* sp_agent_read_row as a one-row lookup's reader (sp_db_one). */
+static void
+read_agent(const PGresult *r, int row, void *item)
 {
-    if (sp_db_found(r, "agent", p) != SP_OK)
-        return p->rc;
-    sp_agent_read_row(r, 0, out);
-    return SP_OK;
+    sp_agent_read_row(r, row, item);
 }
 
 enum sp_rc
@@ -71,14 +69,14 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
                 struct sp_agent *out, struct sp_problem *p)
 {
     const char *params[2] = {user_id, display_name};
-    return one(sp_db_exec(ctx->db, ctx->arena, &ensure_stmt, params, p), out, p);
+    return sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent, out, p);
 }
 
 enum sp_rc
 sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    return one(sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p), out, p);
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "agent", read_agent, out, p);
 }
 
 enum sp_rc
@@ -90,5 +88,6 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
         u->has_display_name ? "true" : "false", u->display_name,
     };
-    return one(sp_db_exec(ctx->db, ctx->arena, &update_self_stmt, params, p), out, p);
+    return sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out,
+                     p);
 }

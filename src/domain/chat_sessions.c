@@ -186,7 +186,8 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
     " ORDER BY s.id LIMIT $4::int",
     4);
 
-/* A session row; a list's row reader too (sp_db_page_read). */
+/* A session row; the row reader of lists and lookups (sp_db_page_read,
+ * sp_db_one). */
 static void
 read_session(const PGresult *r, int row, void *item)
 {
@@ -273,24 +274,13 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a session id");
 }
 
-/* Runs a statement that answers one session row (SESSION_COLS). */
-static enum sp_rc
-one_session(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *const *params,
-            struct sp_chat_session *out, struct sp_problem *p)
-{
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
-    if (sp_db_found(r, "chat session", p) != SP_OK)
-        return p->rc;
-    read_session(r, 0, out);
-    return SP_OK;
-}
-
 enum sp_rc
 sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
             struct sp_chat_session *out, struct sp_problem *p)
 {
     const char *params[2] = {public_id, customer_id};
-    return one_session(ctx, &get_stmt, params, out, p);
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "chat session", read_session, out,
+                     p);
 }
 
 static struct sp_stmt rotate_token_stmt = SP_STMT(
@@ -308,7 +298,8 @@ sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const char *cust
                      struct sp_problem *p)
 {
     const char *params[3] = {public_id, customer_id, token_sha256_hex};
-    return one_session(ctx, &rotate_token_stmt, params, out, p);
+    return sp_db_one(ctx->db, ctx->arena, &rotate_token_stmt, params, "chat session",
+                     read_session, out, p);
 }
 
 enum sp_rc
