@@ -24,8 +24,8 @@ struct sp_admin_store {
      * the write (e.g. a rule's pattern must compile); NULL: none. */
     enum sp_rc (*check)(struct sp_ctx *ctx, const struct sp_table_value *values,
                         struct sp_problem *p);
-    /* false: rows are never deleted (other rows refer to them; they are
-     * deactivated instead), and sp_admin_store_delete refuses. */
+    /* false: the admin API deletes none of these rows (routes.c has no
+     * DELETE for them), and sp_admin_store_delete refuses. */
     bool deletable;
 };
 

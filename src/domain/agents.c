@@ -36,7 +36,7 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
 
-/* No delete (API.md §6): an agent who leaves is set away. */
+/* Not deletable: the admin API has no DELETE for agents. */
 const struct sp_admin_store sp_agent_store = {{
     "support_agents",
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"

@@ -26,8 +26,8 @@ static struct sp_stmt any_stmt = SP_STMT_READ(
 static struct sp_stmt slug_stmt = SP_STMT_READ(
     "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
 
-/* No delete (API.md §6): tickets and chats keep their category; one that
- * is no longer offered is deactivated. */
+/* Not deletable: the admin API has no DELETE for categories (one no
+ * longer offered is deactivated: is_active). */
 const struct sp_admin_store sp_category_store = {{
     "support_categories",
     "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
