@@ -41,6 +41,13 @@ enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
 #define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
 
+/* The data of a chat event (API.md §11): the session as agents see it. */
+#define CHAT_EVENT_DATA(s)                                                                   \
+    "jsonb_build_object('session_id', " s ".public_id, 'status', " s ".status,"            \
+    " 'customer_id', " s ".customer_id, 'assigned_agent_id', " s ".assigned_agent_id,"      \
+    " 'category', (SELECT slug FROM support_categories WHERE id = " s ".category_id),"     \
+    " 'started_at', support_ts(" s ".started_at))"
+
 static struct sp_stmt create_stmt = SP_STMT(
     "chat_create",
     "WITH s AS ("
@@ -56,6 +63,10 @@ static struct sp_stmt create_stmt = SP_STMT(
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
     "  SELECT s.id, 'customer', s.customer_id, $8 FROM s WHERE $8::text IS NOT NULL"
     "  RETURNING id, sender_type, sender_id, body, client_id, created_at"
+    "), o AS ("
+    "  INSERT INTO support_outbox (kind, event_type, channel, payload)"
+    "  SELECT 'webhook', 'chat.session_created', 'webhook', " CHAT_EVENT_DATA("s")
+    "  FROM s"
     ")"
     " SELECT " SESSION_COLS ", (SELECT id FROM m), (SELECT support_ts(created_at) FROM m)"
     " FROM s" SESSION_JOINS,
@@ -138,14 +149,25 @@ static struct sp_stmt capacity_stmt = SP_STMT_READ(
 
 /* Every assignment, however made, activates the session, stamps the
  * agent's last_assigned_at and stores the system message saying why
- * (API.md §5.3–5.4, §7): $3 its body, $4 its event. */
+ * (API.md §5.3–5.4, §7): $3 its body, $4 its event; a transfer also
+ * queues its deliveries (API.md §11). */
 static struct sp_stmt assign_stmt = SP_STMT(
     "chat_assign",
     "WITH u AS ("
     "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
-    "    updated_at = now() WHERE id = $1::bigint RETURNING id"
+    "    updated_at = now() WHERE id = $1::bigint RETURNING *"
     "), a AS ("
     "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
+    "), o AS ("
+    /* A transfer is a webhook event, and tells the new agent and the team. */
+    "  INSERT INTO support_outbox (kind, event_type, channel, recipient, payload)"
+    "  SELECT x.kind, 'chat.transferred', x.channel, x.recipient, " CHAT_EVENT_DATA("u")
+    "  FROM u CROSS JOIN LATERAL (VALUES ('webhook', 'webhook', NULL),"
+    "                  ('notification', 'agent', $2::text),"
+    "                  ('notification', 'team', coalesce((SELECT c.team"
+    "                     FROM support_categories c WHERE c.id = u.category_id), 'general')))"
+    "       AS x(kind, channel, recipient)"
+    "  WHERE $4::text = 'transferred'"
     ")"
     " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
     " SELECT id, 'system', $3, jsonb_build_object('event', $4::text, 'agent_id', $2::bigint)"

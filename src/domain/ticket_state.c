@@ -327,10 +327,15 @@ static struct sp_stmt apply_stmt = SP_STMT(
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     22);
 
-/* The webhooks every change implies (API.md §11), queued with it; the
- * dispatcher fans them out to the subscriptions of each event type. */
+/* The deliveries every change implies (API.md §11), queued with it in
+ * the same statement: webhooks (the dispatcher fans them out to the
+ * subscriptions of each event type), and the customer's email when an
+ * agent answers publicly or someone else moves the ticket to waiting on
+ * the customer, resolved or closed (internal notes, routine moves and the
+ * customer's own changes tell the customer nothing). The email's recipient is the customer id; the dispatcher
+ * finds the address in the encrypted contact. */
 static void
-queue_webhooks(struct sp_ticket_change *c)
+queue_deliveries(struct sp_ticket_change *c)
 {
     struct sp_buf payload;
     sp_buf_init(&payload, c->ctx->arena, 128);
@@ -339,11 +344,31 @@ queue_webhooks(struct sp_ticket_change *c)
     sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
     sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
     sp_jw_end(&w);
-    if (c->message_body != NULL && !c->message_internal)
+    bool public_message = c->message_body != NULL && !c->message_internal;
+    if (public_message)
         sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
                              payload.data);
     if (c->nevents > 0)
         sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
+
+    bool agent_reply = public_message && strcmp(c->message_sender_type, "agent") == 0;
+    /* Only the moves a customer acts on: we wait for them, or it is done. */
+    enum sp_status to = c->after.status;
+    bool status_moved = to != c->before.status && strcmp(c->actor.type, "customer") != 0 &&
+                        (to == SP_STATUS_PENDING_CUSTOMER || to == SP_STATUS_RESOLVED ||
+                         to == SP_STATUS_CLOSED);
+    if (!agent_reply && !status_moved)
+        return;
+    struct sp_buf mail;
+    sp_buf_init(&mail, c->ctx->arena, 256);
+    sp_ticket_payload_begin(&w, &mail, &c->after);
+    sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
+    sp_jw_kstr(&w, "previous_status", sp_status_name(c->before.status));
+    if (agent_reply)
+        sp_jw_kstr(&w, "message_html", c->message_body);
+    sp_jw_end(&w);
+    sp_ticket_add_outbox(c, "notification", agent_reply ? "ticket.message_created" : "ticket.updated",
+                         "email", c->after.customer_id, mail.data);
 }
 
 enum sp_rc
@@ -352,7 +377,7 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
 {
     if (!sp_ticket_changed(c))
         return SP_OK;
-    queue_webhooks(c);
+    queue_deliveries(c);
     struct sp_arena *a = c->ctx->arena;
     const struct sp_ticket_state *s = &c->after;
     const char *params[22] = {
