@@ -10,7 +10,8 @@ usage:
     content_text itself. Every answer must be 201 (a 409 slug_taken counts as
     already loaded, so a second run over the same database is a no-op).
     Prints one JSON line: created, existing, seconds, words and markdown bytes
-    (mean, min, max), topics. --slugs writes K slugs (one per topic first:
+    (mean, min, max), topics. --no-post: the articles are loaded already
+    (bench/kb checks the count), only write --slugs. --slugs writes K slugs (one per topic first:
     the "hot" articles of the cached-read scenario).
   kb_articles.py queries --out-dir DIR [--per-file N] [--seed S]
     Writes search paths, one per line, to DIR/q1.txt, q2.txt, q3.txt (one-,
@@ -312,7 +313,7 @@ def cmd_load(a):
         conn.close()
 
     t0 = time.monotonic()
-    th = [threading.Thread(target=worker) for _ in range(a.loaders)]
+    th = [threading.Thread(target=worker) for _ in range(0 if a.no_post else a.loaders)]
     for t in th:
         t.start()
     for t in th:
@@ -324,7 +325,8 @@ def cmd_load(a):
             for i in range(min(a.hot, a.count)):
                 f.write("/support/articles/%s\n" % article(a.seed, i, tps)[0])
     ws, bs = stats["words"] or [0], stats["bytes"] or [0]
-    out = {"created": stats["created"], "existing": stats["existing"],
+    out = {"created": stats["created"],
+           "existing": a.count if a.no_post else stats["existing"],
            "seconds": round(secs, 1), "loaders": a.loaders, "topics": len(tps),
            "words": {"mean": round(sum(ws) / len(ws)), "min": min(ws), "max": max(ws),
                      "median": sorted(ws)[len(ws) // 2]},
@@ -403,6 +405,8 @@ def main():
     lp.add_argument("--seed", type=int, default=1)
     lp.add_argument("--slugs")
     lp.add_argument("--hot", type=int, default=300)
+    lp.add_argument("--no-post", action="store_true",
+                    help="the articles are there already: only write --slugs")
     qp = sub.add_parser("queries")
     qp.add_argument("--out-dir", required=True)
     qp.add_argument("--per-file", type=int, default=600)
