@@ -27,6 +27,9 @@ static struct sp_stmt ensure_stmt = SP_STMT(
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "agent_get", "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint", 1);
 
+static struct sp_stmt by_user_stmt = SP_STMT_READ(
+    "agent_by_user", "SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1", 1);
+
 static struct sp_stmt update_self_stmt = SP_STMT(
     "agent_update_self",
     "UPDATE support_agents SET status = coalesce($2, status),"
@@ -69,7 +72,15 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
                 struct sp_agent *out, struct sp_problem *p)
 {
     const char *params[2] = {user_id, display_name};
-    return sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent, out, p);
+    enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent,
+                              out, p);
+    if (rc != SP_NOT_FOUND)
+        return rc;
+    /* A concurrent first request inserted the row after this statement's
+     * snapshot was taken: its ON CONFLICT waited for that commit, its
+     * SELECT could not see it. A new statement (a new snapshot) does. */
+    sp_problem_init(p);
+    return sp_db_one(ctx->db, ctx->arena, &by_user_stmt, params, "agent", read_agent, out, p);
 }
 
 enum sp_rc
