@@ -24,52 +24,59 @@ sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out)
     out->public_id = NULL;
 }
 
+/* A locked ticket row, read by column (db.h's scheme); the two enums are
+ * read as text and parsed. */
+struct lock_row {
+    struct sp_ticket_state s;
+    const char *status, *priority;
+};
+#define LOCK_COLUMNS(C, SEP)                                                                 \
+    C(LK_ID, "id", int, s.id) SEP C(LK_PUBLIC_ID, "public_id", str, s.public_id)             \
+    SEP C(LK_CUSTOMER, "customer_id", str, s.customer_id)                                    \
+    SEP C(LK_STATUS, "status", str, status) SEP C(LK_PRIORITY, "priority", str, priority)    \
+    SEP C(LK_CATEGORY, "coalesce(category_id, 0)", int, s.category_id)                       \
+    SEP C(LK_AGENT, "coalesce(assigned_agent_id, 0)", int, s.assigned_agent_id)              \
+    SEP C(LK_PROVIDER, "coalesce(provider_id, 0)", int, s.provider_id)                       \
+    SEP C(LK_BOOKING, "booking_id", str, s.booking_id)                                       \
+    SEP C(LK_VERSION, "version", int, s.version)                                             \
+    SEP C(LK_ESCALATED_AT, "coalesce(support_ms(escalated_at), 0)", int, s.escalated_at)     \
+    SEP C(LK_CREATED_AT, "support_ms(created_at)", int, s.sla.created_at)                    \
+    SEP C(LK_FIRST_DUE, "coalesce(support_ms(first_response_due_at), 0)", int,               \
+          s.sla.first_response_due_at)                                                       \
+    SEP C(LK_RESOLUTION_DUE, "coalesce(support_ms(resolution_due_at), 0)", int,              \
+          s.sla.resolution_due_at)                                                           \
+    SEP C(LK_FIRST_RESPONDED, "coalesce(support_ms(first_responded_at), 0)", int,            \
+          s.sla.first_responded_at)                                                          \
+    SEP C(LK_PAUSED_AT, "coalesce(support_ms(sla_paused_at), 0)", int, s.sla.paused_at)      \
+    SEP C(LK_PAUSED_MS, "sla_paused_ms", int, s.sla.paused_ms)                               \
+    SEP C(LK_SLA_DUE, "coalesce(support_ms(sla_due_at), 0)", int, s.sla.sla_due_at)          \
+    SEP C(LK_BREACHED, "sla_breached", bool, s.sla.breached)
+enum lock_column { LOCK_COLUMNS(SP_COL_ENUM, ) LK_COUNT };
+
 static struct sp_stmt lock_stmt = SP_STMT(
     "ticket_lock",
-    "SELECT id, public_id, customer_id, status, priority, coalesce(category_id, 0),"
-    " coalesce(assigned_agent_id, 0), coalesce(provider_id, 0), version,"
-    " coalesce(support_ms(escalated_at), 0),"
-    " support_ms(created_at), coalesce(support_ms(first_response_due_at), 0),"
-    " coalesce(support_ms(resolution_due_at), 0), coalesce(support_ms(first_responded_at), 0),"
-    " coalesce(support_ms(sla_paused_at), 0), sla_paused_ms,"
-    " coalesce(support_ms(sla_due_at), 0), sla_breached"
-    " FROM support_tickets"
+    "SELECT " LOCK_COLUMNS(SP_COL_SQL, ", ") " FROM support_tickets"
     " WHERE (id = $1::bigint OR public_id = $2) AND ($3::text IS NULL OR customer_id = $3)"
     " FOR UPDATE",
     3);
 
 enum sp_rc
 sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, const char *customer_id,
-               struct sp_ticket_state *out, struct sp_problem *p)
+               struct sp_ticket_state *locked, struct sp_problem *p)
 {
     char id[24];
     snprintf(id, sizeof(id), "%lld", ref->id);
     const char *params[3] = {ref->id > 0 ? id : NULL, ref->public_id, customer_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "ticket", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-    memset(out, 0, sizeof(*out));
-    out->id = sp_db_int(r, 0, 0);
-    out->public_id = sp_db_str(r, 0, 1);
-    out->customer_id = sp_db_str(r, 0, 2);
-    if (!sp_status_parse(sp_db_str(r, 0, 3), &out->status) ||
-        !sp_priority_parse(sp_db_str(r, 0, 4), &out->priority))
+    struct lock_row row_data = {0}, *out = &row_data;
+    const int row = 0, col = 0;
+    LOCK_COLUMNS(SP_COL_READ, )
+    if (!sp_status_parse(out->status, &out->s.status) ||
+        !sp_priority_parse(out->priority, &out->s.priority))
         return sp_problem_set(p, SP_ERROR, "internal", "ticket row has an unknown enum value");
-    out->category_id = sp_db_int(r, 0, 5);
-    out->assigned_agent_id = sp_db_int(r, 0, 6);
-    out->provider_id = sp_db_int(r, 0, 7);
-    out->version = sp_db_int(r, 0, 8);
-    out->escalated_at = sp_db_int(r, 0, 9);
-    out->sla.created_at = sp_db_int(r, 0, 10);
-    out->sla.first_response_due_at = sp_db_int(r, 0, 11);
-    out->sla.resolution_due_at = sp_db_int(r, 0, 12);
-    out->sla.first_responded_at = sp_db_int(r, 0, 13);
-    out->sla.paused_at = sp_db_int(r, 0, 14);
-    out->sla.paused_ms = sp_db_int(r, 0, 15);
-    out->sla.sla_due_at = sp_db_int(r, 0, 16);
-    out->sla.breached = sp_db_bool(r, 0, 17);
+    *locked = out->s;
     return SP_OK;
 }
 
