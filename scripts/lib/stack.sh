@@ -495,6 +495,7 @@ stack_api_start() {
     _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
         env "${workers[@]}" "${group[@]}" \
         SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
+        SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 \
         "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \

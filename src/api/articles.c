@@ -204,27 +204,6 @@ static const struct sp_field_spec article_fields[AF_COUNT] = {
     [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 
-/* The tags array: strings only (each checked by the domain). */
-static enum sp_rc
-read_tags(struct sp_req *r, struct json_object *arr, struct sp_article_input *in,
-          struct sp_problem *p)
-{
-    size_t n = json_object_array_length(arr);
-    const char **tags = sp_arena_calloc(r->arena, n + 1, sizeof(*tags));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *t = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(t, json_type_string)) {
-            sp_problem_field(p, "tags", "wrong_type", "must be an array of strings");
-            return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid fields");
-        }
-        tags[i] = json_object_get_string(t);
-    }
-    in->tags = tags;
-    in->ntags = n;
-    in->tags_set = true;
-    return SP_OK;
-}
-
 /* The body of a create (required fields) or a patch (given fields). */
 static enum sp_rc
 read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp_problem *p)
@@ -243,8 +222,13 @@ read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp
         .markdown_len = v[AF_MARKDOWN].len,
         .publish = v[AF_PUBLISHED].present ? v[AF_PUBLISHED].b : -1,
     };
-    if (v[AF_TAGS].present && read_tags(r, v[AF_TAGS].obj, in, p) != SP_OK)
-        return p->rc;
+    if (v[AF_TAGS].present) {
+        const char **tags;
+        if (sp_api_string_array(r, "tags", v[AF_TAGS].obj, &tags, &in->ntags, p) != SP_OK)
+            return p->rc;
+        in->tags = tags;
+        in->tags_set = true;
+    }
     if (!create && sp_api_if_match(r, &in->if_match, p) != SP_OK)
         return p->rc;
     return SP_OK;

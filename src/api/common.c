@@ -148,6 +148,24 @@ sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p)
 }
 
 enum sp_rc
+sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr,
+                    const char ***out, size_t *n, struct sp_problem *p)
+{
+    *n = json_object_array_length(arr);
+    const char **items = sp_arena_calloc(r->arena, *n + 1, sizeof(*items));
+    for (size_t i = 0; i < *n; i++) {
+        struct json_object *e = json_object_array_get_idx(arr, i);
+        if (!json_object_is_type(e, json_type_string)) {
+            sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+            return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid fields");
+        }
+        items[i] = json_object_get_string(e);
+    }
+    *out = items;
+    return SP_OK;
+}
+
+enum sp_rc
 sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
 {
     const char *s = r->params[0];

@@ -68,6 +68,12 @@ struct sp_buf *sp_api_buf(struct sp_req *r);
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
 
+/* The elements of an array field (SP_FIELD_ARRAY), which must all be
+ * strings: a NULL-terminated arena array of *n strings owned by arr, or a
+ * 422 with a field error `wrong_type` on field. */
+enum sp_rc sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr,
+                               const char ***out, size_t *n, struct sp_problem *p);
+
 /* Sanitizes untrusted HTML for storage (API.md §4). The cap is on what
  * would be stored: escaping makes the output longer than the input ("<"
  * becomes "&lt;"), so a body within its input limit can still grow past

@@ -52,6 +52,15 @@ enum sp_rc sp_api_admin_article_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p);
 
+/* api/webhooks.c: webhook admin (API.md §11, §6). */
+enum sp_rc sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhooks_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p);
+
 /* api/kb_pages.c: the knowledge base's admin pages (API.md §8, HTML). */
 enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_login_post(struct sp_req *r, struct sp_problem *p);

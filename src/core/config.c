@@ -99,6 +99,9 @@ static const struct sp_setting settings[] = {
      "resolved tickets close after this many days (ticket-sla-monitor)"},
     {"SUPPORT_SLA_WARN_FRACTION", FRAC(sla_warn_fraction), "0.2", 0, 1,
      "warn when this share of an SLA target is left (ticket-sla-monitor)"},
+    {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK", INT(webhook_allow_loopback), "0", 0, 1,
+     "1 = webhooks may also point at http(s)://127.0.0.1:<port>/ (development and test"
+     " stacks only; API.md §11)"},
 };
 
 static char *

@@ -50,6 +50,7 @@ struct sp_config {
     char *chat_publish_socket;
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
+    long  webhook_allow_loopback;
 };
 
 /* Loads from the environment; on error returns false with a message. The

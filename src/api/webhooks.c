@@ -1,0 +1,290 @@
+/*
+ * webhooks (api): the webhook admin endpoints of API.md §11/§6 (role
+ * support_admin) — create (the secret shown once, Idempotency-Key),
+ * list, patch, delete, rotate-secret, ping and the deliveries log.
+ * Parses, calls one domain command (domain/webhooks,
+ * domain/webhook_delivery), renders.
+ * Holds no SQL; never includes db/. Never logs a secret; the answers
+ * that carry one say Cache-Control: no-store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/json_writer.h"
+#include "domain/webhook_delivery.h"
+#include "domain/webhooks.h"
+
+static struct sp_webhook_env
+webhook_env(struct sp_req *r)
+{
+    const struct sp_app *app = r->env->app;
+    return (struct sp_webhook_env){app->crypto, app->cfg.webhook_allow_loopback != 0};
+}
+
+/* --- rendering ------------------------------------------------------------- */
+
+/* Items of a list: a struct sp_webhook or a struct sp_webhook_delivery. */
+typedef void item_writer(struct sp_jw *w, const void *item);
+
+static void
+write_webhook(struct sp_jw *w, const void *item)
+{
+    const struct sp_webhook *h = item;
+    sp_jw_object(w);
+    sp_jw_kint(w, "id", h->id);
+    sp_jw_kstr(w, "url", h->url);
+    sp_jw_kraw(w, "events", h->events_json);
+    sp_jw_kstr(w, "description", h->description);
+    sp_jw_kbool(w, "is_active", h->is_active);
+    if (h->secret != NULL)
+        sp_jw_kstr(w, "secret", h->secret);
+    sp_jw_kstr(w, "previous_secret_expires_at", h->previous_secret_until);
+    sp_jw_kstr(w, "created_at", h->created_at);
+    sp_jw_kstr(w, "updated_at", h->updated_at);
+    sp_jw_end(w);
+}
+
+static void
+write_delivery(struct sp_jw *w, const void *item)
+{
+    const struct sp_webhook_delivery *d = item;
+    sp_jw_object(w);
+    sp_jw_kint(w, "id", d->id);
+    sp_jw_kstr(w, "event_id", d->event_id);
+    sp_jw_kstr(w, "type", d->event_type);
+    sp_jw_kstr(w, "status", d->status);
+    sp_jw_kint(w, "attempts", d->attempts);
+    if (d->last_status_code != 0)
+        sp_jw_kint(w, "last_status_code", d->last_status_code);
+    else
+        sp_jw_knull(w, "last_status_code");
+    sp_jw_kstr(w, "last_error", d->last_error);
+    sp_jw_kstr(w, "next_attempt_at", d->next_attempt_at);
+    sp_jw_kstr(w, "delivered_at", d->delivered_at);
+    sp_jw_kstr(w, "created_at", d->created_at);
+    sp_jw_end(w);
+}
+
+static void
+answer_list(struct sp_req *r, const void *items, size_t n, size_t size, item_writer *write,
+            const char *kind, long long next)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_api_list_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        sp_api_list_item(b, i);
+        sp_jw_init(&w, b);
+        write(&w, (const char *)items + i * size);
+    }
+    sp_api_list_end(r, b, kind, next);
+    sp_resp_json(r, 200, b);
+}
+
+static enum sp_rc
+answer(struct sp_req *r, int status, const struct sp_webhook *h)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    write_webhook(&w, h);
+    if (h->secret != NULL)
+        sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_json(r, status, b);
+    return SP_OK;
+}
+
+/* --- input ----------------------------------------------------------------- */
+
+enum { WF_URL, WF_EVENTS, WF_DESCRIPTION, WF_ACTIVE, WF_COUNT };
+
+static const struct sp_field_spec webhook_fields[WF_COUNT] = {
+    [WF_URL] = {"url", SP_FIELD_STRING, true, false, 1, SP_WEBHOOK_URL_MAX, NULL, 0, 0},
+    [WF_EVENTS] = {"events", SP_FIELD_ARRAY, true, false, 0, SP_WEBHOOK_EVENTS_MAX, NULL, 0, 0},
+    [WF_DESCRIPTION] = {"description", SP_FIELD_STRING, false, true, 0,
+                        SP_WEBHOOK_DESCRIPTION_MAX, NULL, 0, 0},
+    [WF_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+};
+
+/* The body of a create (url and events required) or a patch (any). A
+ * description given as null clears it. */
+static enum sp_rc
+read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp_problem *p)
+{
+    struct sp_field_spec specs[WF_COUNT];
+    memcpy(specs, webhook_fields, sizeof(specs));
+    for (size_t i = 0; i < WF_COUNT; i++)
+        specs[i].required = create && specs[i].required;
+    struct sp_field_value v[WF_COUNT];
+    struct json_object *body = sp_api_read_body(r, specs, WF_COUNT, v, p);
+    if (body == NULL)
+        return p->rc;
+    *in = (struct sp_webhook_input){
+        .url = v[WF_URL].present ? v[WF_URL].str : NULL,
+        .description = v[WF_DESCRIPTION].present ? v[WF_DESCRIPTION].str : NULL,
+        .description_set = json_object_object_get_ex(body, "description", NULL),
+        .is_active = v[WF_ACTIVE].present ? v[WF_ACTIVE].b : -1,
+    };
+    if (v[WF_EVENTS].present) {
+        const char **events;
+        if (sp_api_string_array(r, "events", v[WF_EVENTS].obj, &events, &in->nevents, p) != SP_OK)
+            return p->rc;
+        in->events = events;
+        in->events_set = true;
+    }
+    return SP_OK;
+}
+
+/* --- endpoints --------------------------------------------------------------- */
+
+enum sp_rc
+sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_api_page page;
+    if (sp_api_page_params(r, 25, "w", &page, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook *items;
+    size_t n;
+    long long next;
+    if (sp_webhook_list(&ctx, page.after, page.limit, &items, &n, &next, p) != SP_OK)
+        return p->rc;
+    answer_list(r, items, n, sizeof(*items), write_webhook, "w", next);
+    return SP_OK;
+}
+
+static void
+render_created(struct sp_req *r, struct sp_buf *body, const struct sp_webhook *h)
+{
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_webhook(&w, h);
+    sp_resp_header(r, "Cache-Control", "no-store");
+}
+
+static enum sp_rc
+create_webhook(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+               struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    struct sp_webhook h;
+    if (sp_webhook_create(&ctx, &env, input, r->principal.sub, &h, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &h);
+    *location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", h.id);
+    return SP_OK;
+}
+
+/* A replayed create: the same webhook with a fresh secret (the first was
+ * never stored in the clear, so it cannot be answered again); the one
+ * replaced keeps signing through the rotation overlap. */
+static enum sp_rc
+replay_webhook(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+               struct sp_problem *p)
+{
+    (void)input;
+    const char *slash = strrchr(location, '/');
+    long long id = slash != NULL ? strtoll(slash + 1, NULL, 10) : 0;
+    if (id <= 0)
+        return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    struct sp_webhook h;
+    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &h);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_webhooks_create(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_webhook_input in;
+    if (read_input(r, true, &in, p) != SP_OK)
+        return p->rc;
+    return sp_api_create_secret(r, create_webhook, replay_webhook, &in, p);
+}
+
+enum sp_rc
+sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    struct sp_webhook_input in;
+    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    struct sp_webhook h;
+    if (sp_webhook_patch(&ctx, &env, id, &in, &h, p) != SP_OK)
+        return p->rc;
+    return answer(r, 200, &h);
+}
+
+enum sp_rc
+sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_webhook_delete(&ctx, id, p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, "", 0);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    struct sp_webhook h;
+    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+        return p->rc;
+    return answer(r, 200, &h);
+}
+
+/* 202: the ping is queued, support-dispatch sends it. */
+enum sp_rc
+sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_delivery d;
+    if (sp_webhook_ping(&ctx, id, &d, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    write_delivery(&w, &d);
+    sp_resp_json(r, 202, b);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    struct sp_api_page page;
+    if (sp_api_id_param(r, &id, p) != SP_OK ||
+        sp_api_page_params(r, 25, "wd", &page, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_delivery *items;
+    size_t n;
+    long long next;
+    if (sp_webhook_deliveries(&ctx, id, page.after, page.limit, &items, &n, &next, p) != SP_OK)
+        return p->rc;
+    answer_list(r, items, n, sizeof(*items), write_delivery, "wd", next);
+    return SP_OK;
+}

@@ -1,0 +1,133 @@
+/*
+ * http_client: the libcurl side of outbound POSTs. See http_client.h.
+ */
+#include "core/http_client.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define RESPONSE_READ_MAX (64 * 1024)
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void
+global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct call {
+    const struct sp_http_post *req;
+    size_t read;
+    bool refused;
+};
+
+/* The body is not needed (a status is the answer); reading stops after
+ * RESPONSE_READ_MAX so a receiver cannot make us read forever. */
+static size_t
+discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    struct call *c = arg;
+    c->read += size * nmemb;
+    return c->read > RESPONSE_READ_MAX ? 0 : size * nmemb;
+}
+
+static curl_socket_t
+open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    struct call *c = arg;
+    if (purpose != CURLSOCKTYPE_IPCXN ||
+        (c->req->address_ok != NULL &&
+         !c->req->address_ok(&addr->addr, c->req->address_arg))) {
+        c->refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+static struct curl_slist *
+header_list(const struct sp_http_post *req)
+{
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    for (const char *const *p = req->headers; p != NULL && *p != NULL && h != NULL; p++) {
+        struct curl_slist *n = curl_slist_append(h, *p);
+        if (n == NULL) {
+            curl_slist_free_all(h);
+            return NULL;
+        }
+        h = n;
+    }
+    return h;
+}
+
+static void
+set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist *pin)
+{
+    const struct sp_http_post *req = c->req;
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    if (pin != NULL)
+        curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
+}
+
+static bool
+fail(struct sp_http_result *out, const char *why)
+{
+    snprintf(out->error, sizeof(out->error), "%s", why);
+    return false;
+}
+
+bool
+sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
+{
+    *out = (struct sp_http_result){0, ""};
+    pthread_once(&global_once, global_init);
+    struct curl_slist *pin = NULL;
+    if (req->pin_addr != NULL) {
+        char entry[512];
+        int n = snprintf(entry, sizeof(entry), req->pin_ipv6 ? "%s:%d:[%s]" : "%s:%d:%s",
+                         req->pin_host, req->pin_port, req->pin_addr);
+        if (n < 0 || (size_t)n >= sizeof(entry) || (pin = curl_slist_append(NULL, entry)) == NULL)
+            return fail(out, "cannot pin the address");
+    }
+    struct curl_slist *hdrs = header_list(req);
+    CURL *h = hdrs != NULL ? curl_easy_init() : NULL;
+    if (h == NULL) {
+        curl_slist_free_all(hdrs);
+        curl_slist_free_all(pin);
+        return fail(out, "out of memory");
+    }
+    struct call c = {req, 0, false};
+    set_options(h, &c, hdrs, pin);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c.read > RESPONSE_READ_MAX))
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    else if (c.refused)
+        fail(out, "address not allowed");
+    else
+        fail(out, curl_easy_strerror(rc));
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    curl_slist_free_all(pin);
+    if (out->status == 0 && out->error[0] == '\0')
+        fail(out, "no response");
+    return out->status != 0;
+}

@@ -1,0 +1,50 @@
+/*
+ * http_client: one outbound HTTP POST with libcurl, for deliveries to
+ * receivers outside (webhooks, API.md §11). Every request: a total
+ * timeout, redirects never followed, http/https only, proxies from the
+ * environment ignored, the connection optionally pinned to an address
+ * chosen by the caller (CURLOPT_RESOLVE, so no second DNS lookup can
+ * change it) and every address checked again by the caller's rule just
+ * before the socket opens. The response body is read and discarded.
+ *
+ * Blocking: for jobs and tests, never for a request handler's hot path.
+ * Must not: know SQL, the server side (http/), or any domain concept; log
+ * (the caller records the outcome); keep a handle across calls.
+ */
+#ifndef SP_HTTP_CLIENT_H
+#define SP_HTTP_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sockaddr;
+
+struct sp_http_post {
+    const char *url;
+    /* Pin: connect to this address (text, no brackets) for the URL's
+     * host and port; NULL resolves normally. */
+    const char *pin_host;
+    int pin_port;
+    const char *pin_addr;
+    bool pin_ipv6;
+    const char *const *headers;   /* "Name: value", NULL-terminated; may be NULL */
+    const char *body;
+    size_t body_len;
+    long timeout_ms;              /* whole request, connect included */
+    /* Consulted for every address a socket is about to be opened to;
+     * false refuses the connection. NULL: any. */
+    bool (*address_ok)(const struct sockaddr *sa, void *arg);
+    void *address_arg;
+};
+
+struct sp_http_result {
+    long status;        /* the final response's status; 0 when none arrived */
+    char error[160];    /* "" when a response arrived, else why not */
+};
+
+/* Sends req; true when a response arrived (any status: redirects are
+ * answers too, not followed), false with out->error when none did
+ * (timeout, refused address, TLS, connection). */
+bool sp_http_post(const struct sp_http_post *req, struct sp_http_result *out);
+
+#endif

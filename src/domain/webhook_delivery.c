@@ -1,0 +1,313 @@
+/*
+ * webhook_delivery: queueing, signing and sending deliveries. See
+ * webhook_delivery.h.
+ *
+ * The body sent is the stored envelope's jsonb text: the same bytes on
+ * every attempt, and the bytes signed. The key of the HMAC is the secret
+ * as shown to the admin ("whsec_…", ASCII).
+ */
+#include "domain/webhook_delivery.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "core/http_client.h"
+#include "core/ids.h"
+#include "core/url_guard.h"
+#include "db/db.h"
+
+#define DELIVERY_COLUMNS(C, SEP)                                                             \
+    C(DC_ID, "d.id", int, id) SEP C(DC_WEBHOOK_ID, "d.webhook_id", int, webhook_id)          \
+    SEP C(DC_EVENT_ID, "d.event_id", str, event_id)                                          \
+    SEP C(DC_EVENT_TYPE, "d.event_type", str, event_type)                                    \
+    SEP C(DC_PAYLOAD, "d.payload::text", str, payload)                                       \
+    SEP C(DC_STATUS, "d.status", str, status)                                                \
+    SEP C(DC_ATTEMPTS, "d.attempts", int, attempts)                                          \
+    SEP C(DC_LAST_STATUS, "coalesce(d.last_status_code, 0)", int, last_status_code)          \
+    SEP C(DC_LAST_ERROR, "d.last_error", str, last_error)                                    \
+    SEP C(DC_NEXT_AT, "support_ts(d.next_attempt_at)", str, next_attempt_at)                 \
+    SEP C(DC_DELIVERED_AT, "support_ts(d.delivered_at)", str, delivered_at)                  \
+    SEP C(DC_CREATED_AT, "support_ts(d.created_at)", str, created_at)
+#define DELIVERY_COLS DELIVERY_COLUMNS(SP_COL_SQL, ", ")
+enum delivery_column { DELIVERY_COLUMNS(SP_COL_ENUM, ) DC_COUNT };
+
+static void
+read_delivery(const PGresult *r, int row, void *item)
+{
+    const int col = 0;
+    struct sp_webhook_delivery *out = item;
+    memset(out, 0, sizeof(*out));
+    DELIVERY_COLUMNS(SP_COL_READ, )
+}
+
+/* One row per active subscriber; a repeated event adds nothing. */
+static struct sp_stmt fanout_stmt = SP_STMT(
+    "webhook_fanout",
+    "INSERT INTO support_webhook_deliveries (webhook_id, event_id, event_type, payload)"
+    " SELECT w.id, $1, $2, jsonb_build_object('id', $1::text, 'type', $2::text,"
+    "  'created_at', $3::text, 'data', $4::jsonb)"
+    " FROM support_webhooks w"
+    " WHERE w.is_active AND w.events @> ARRAY[$2::text]"
+    " ON CONFLICT (event_id, webhook_id) DO NOTHING",
+    4);
+
+static struct sp_stmt ping_stmt = SP_STMT(
+    "webhook_ping",
+    "INSERT INTO support_webhook_deliveries AS d (webhook_id, event_id, event_type, payload)"
+    " SELECT w.id, $2, 'ping', jsonb_build_object('id', $2::text, 'type', 'ping',"
+    "  'created_at', support_ts(now()), 'data', jsonb_build_object('webhook_id', w.id))"
+    " FROM support_webhooks w WHERE w.id = $1::bigint AND w.is_active"
+    " RETURNING " DELIVERY_COLS,
+    2);
+
+static struct sp_stmt delivery_get_stmt = SP_STMT_READ(
+    "webhook_delivery_get",
+    "SELECT " DELIVERY_COLS " FROM support_webhook_deliveries d WHERE d.id = $1::bigint", 1);
+
+static struct sp_stmt deliveries_stmt = SP_STMT_READ(
+    "webhook_deliveries",
+    "SELECT " DELIVERY_COLS " FROM support_webhook_deliveries d"
+    " WHERE d.webhook_id = $1::bigint AND ($2::bigint = 0 OR d.id < $2::bigint)"
+    " ORDER BY d.id DESC LIMIT $3::integer",
+    3);
+
+/* What sending needs of the webhook: the previous secret only while it
+ * still signs. */
+enum { TC_URL, TC_ACTIVE, TC_SECRET, TC_PREVIOUS };
+static struct sp_stmt target_stmt = SP_STMT_READ(
+    "webhook_target",
+    "SELECT w.url, w.is_active, w.secret_enc,"
+    " CASE WHEN w.previous_secret_until > now() THEN w.previous_secret_enc END"
+    " FROM support_webhooks w WHERE w.id = $1::bigint",
+    1);
+
+static struct sp_stmt record_stmt = SP_STMT(
+    "webhook_record",
+    "UPDATE support_webhook_deliveries SET attempts = attempts + 1,"
+    " last_status_code = nullif($2::integer, 0), last_error = $3,"
+    " status = CASE WHEN $4::boolean THEN 'delivered'"
+    "               WHEN $5::bigint IS NULL THEN 'failed' ELSE 'pending' END,"
+    " delivered_at = CASE WHEN $4::boolean THEN now() END,"
+    " next_attempt_at = coalesce('epoch'::timestamptz + $5::bigint * interval '1 millisecond',"
+    "                            next_attempt_at)"
+    " WHERE id = $1::bigint",
+    5);
+
+/* --- queueing ----------------------------------------------------------------- */
+
+const char *
+sp_webhook_event_id(struct sp_arena *a)
+{
+    char hex[25];
+    sp_random_hex(hex, 12);
+    return sp_arena_sprintf(a, "evt_%s", hex);
+}
+
+enum sp_rc
+sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const char *event_type,
+                  const char *created_at, const char *data_json, long long *queued,
+                  struct sp_problem *p)
+{
+    const char *params[4] = {event_id, event_type, created_at, data_json};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &fanout_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (queued != NULL)
+        *queued = strtoll(PQcmdTuples(r), NULL, 10);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id, struct sp_webhook_delivery *out,
+                struct sp_problem *p)
+{
+    struct sp_webhook w;
+    if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK)
+        return p->rc;
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
+                             sp_webhook_event_id(ctx->arena)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &ping_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_CONFLICT, "webhook_inactive",
+                              "the webhook is inactive: activate it to ping it");
+    read_delivery(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_delivery_get(struct sp_ctx *ctx, long long id, struct sp_webhook_delivery *out,
+                        struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delivery_get_stmt, params, p);
+    if (sp_db_found(r, "delivery", p) != SP_OK)
+        return p->rc;
+    read_delivery(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after, int limit,
+                      struct sp_webhook_delivery **items, size_t *n, long long *next,
+                      struct sp_problem *p)
+{
+    struct sp_webhook w;
+    if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK)
+        return p->rc;
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_db_page_fetch(ctx->arena, limit)};
+    *items = sp_db_page_read(ctx->db, ctx->arena, &deliveries_stmt, params, limit, "id",
+                             sizeof(**items), read_delivery, n, next, p);
+    return *items != NULL ? SP_OK : p->rc;
+}
+
+/* --- signing ------------------------------------------------------------------ */
+
+const char *
+sp_webhook_signature(struct sp_arena *a, long long t, const char *body, size_t len,
+                     const char *const *secrets, size_t nsecrets)
+{
+    struct sp_buf msg, out;
+    sp_buf_init(&msg, a, len + 24);
+    sp_buf_printf(&msg, "%lld.", t);
+    sp_buf_append(&msg, body, len);
+    sp_buf_init(&out, a, 32 + nsecrets * 72);
+    sp_buf_printf(&out, "t=%lld", t);
+    for (size_t i = 0; i < nsecrets; i++) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int maclen = 0;
+        if (HMAC(EVP_sha256(), secrets[i], (int)strlen(secrets[i]),
+                 (const unsigned char *)msg.data, msg.len, mac, &maclen) == NULL)
+            abort(); /* OpenSSL cannot hash: nothing sane to continue with */
+        sp_buf_puts(&out, ",v1=");
+        for (unsigned int j = 0; j < maclen; j++)
+            sp_buf_printf(&out, "%02x", mac[j]);
+    }
+    return out.data;
+}
+
+/* --- sending ------------------------------------------------------------------ */
+
+static bool
+attempt_fail(struct sp_webhook_attempt *out, bool final, const char *why)
+{
+    snprintf(out->error, sizeof(out->error), "%s", why);
+    out->final = final;
+    return false;
+}
+
+/* The secrets that sign: current, then previous during an overlap. */
+static size_t
+open_secrets(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long webhook_id,
+             const PGresult *r, const char *secrets[2])
+{
+    if (env->crypto == NULL)
+        return 0;
+    const char *aad = sp_arena_sprintf(ctx->arena, "webhook:secret:%lld", webhook_id);
+    size_t n = 0;
+    for (int col = TC_SECRET; col <= TC_PREVIOUS; col++) {
+        const char *sealed = sp_db_str(r, 0, col);
+        const char *s = sealed ? sp_crypto_decrypt(env->crypto, ctx->arena, sealed, aad) : NULL;
+        if (s == NULL && col == TC_SECRET)
+            return 0;
+        if (s != NULL)
+            secrets[n++] = s;
+    }
+    return n;
+}
+
+struct pin_rule {
+    const struct sp_url *url;
+    bool allow_loopback;
+};
+
+static bool
+address_ok(const struct sockaddr *sa, void *arg)
+{
+    const struct pin_rule *rule = arg;
+    return sp_url_address_allowed(rule->url, sa, rule->allow_loopback);
+}
+
+/* POSTs d's payload to url, pinned to the address the guard checked. */
+static void
+post(struct sp_ctx *ctx, const char *url, const struct sp_url_target *t, bool allow_loopback,
+     const struct sp_webhook_delivery *d, const char *signature, struct sp_webhook_attempt *out)
+{
+    const char *headers[] = {
+        "Content-Type: application/json", "User-Agent: " SP_WEBHOOK_USER_AGENT,
+        sp_arena_sprintf(ctx->arena, "Support-Event-Id: %s", d->event_id),
+        sp_arena_sprintf(ctx->arena, "Support-Signature: %s", signature), NULL};
+    enum sp_addr_class literal;
+    bool is_literal = sp_addr_classify_text(t->url.host, &literal);
+    struct pin_rule rule = {&t->url, allow_loopback};
+    struct sp_http_post req = {
+        .url = url, .pin_host = t->url.host, .pin_port = t->url.port,
+        .pin_addr = is_literal ? NULL : t->addr, .pin_ipv6 = t->addr_is_ipv6,
+        .headers = headers, .body = d->payload, .body_len = strlen(d->payload),
+        .timeout_ms = SP_WEBHOOK_TIMEOUT_MS, .address_ok = address_ok, .address_arg = &rule};
+    struct sp_http_result res;
+    if (!sp_http_post(&req, &res)) {
+        attempt_fail(out, false, res.error);
+        return;
+    }
+    out->status_code = res.status;
+    out->delivered = res.status >= 200 && res.status <= 299;
+    if (!out->delivered)
+        snprintf(out->error, sizeof(out->error), "the receiver answered %ld", res.status);
+}
+
+enum sp_rc
+sp_webhook_deliver(struct sp_ctx *ctx, const struct sp_webhook_env *env,
+                   const struct sp_webhook_delivery *d, struct sp_webhook_attempt *out,
+                   struct sp_problem *p)
+{
+    *out = (struct sp_webhook_attempt){0};
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", d->webhook_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    if (!sp_db_bool(r, 0, TC_ACTIVE))
+        return attempt_fail(out, true, "the webhook is inactive"), SP_OK;
+    const char *secrets[2];
+    size_t nsecrets = open_secrets(ctx, env, d->webhook_id, r, secrets);
+    if (nsecrets == 0)
+        return attempt_fail(out, false, "the webhook secret cannot be opened"), SP_OK;
+    const char *url = sp_db_str(r, 0, TC_URL);
+    struct sp_url_target t;
+    char why[96];
+    if (sp_url_guard(url, env->allow_loopback, &t, why, sizeof(why)) != SP_URL_OK)
+        return attempt_fail(out, false, sp_arena_sprintf(ctx->arena, "refused: %s", why)), SP_OK;
+    long long now = (long long)(sp_clock_now_ms() / 1000);
+    const char *signature = sp_webhook_signature(ctx->arena, now, d->payload,
+                                                 strlen(d->payload), secrets, nsecrets);
+    post(ctx, url, &t, env->allow_loopback, d, signature, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_record(struct sp_ctx *ctx, long long delivery_id, const struct sp_webhook_attempt *a,
+                  long long retry_at_ms, struct sp_problem *p)
+{
+    bool retry = !a->delivered && !a->final && retry_at_ms > 0;
+    const char *params[5] = {
+        sp_arena_sprintf(ctx->arena, "%lld", delivery_id),
+        sp_arena_sprintf(ctx->arena, "%ld", a->status_code),
+        a->delivered ? NULL : a->error, a->delivered ? "true" : "false",
+        retry ? sp_arena_sprintf(ctx->arena, "%lld", retry_at_ms) : NULL};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (strcmp(PQcmdTuples(r), "0") == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
+    return SP_OK;
+}

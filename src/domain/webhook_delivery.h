@@ -1,0 +1,105 @@
+/*
+ * webhook_delivery: the deliveries of events to webhooks (API.md §11) —
+ * one support_webhook_deliveries row per (event, webhook), queued in the
+ * transaction of the change (the fan-out) or by a ping, and the sending
+ * of one of them: the envelope POSTed as stored, signed
+ *   Support-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+ * (a second v1= with the previous secret during a rotation's overlap),
+ * with Support-Event-Id, User-Agent support-webhooks/1, a 10 s timeout,
+ * no redirects, and the SSRF guard applied again to the address the
+ * request is pinned to.
+ *
+ * Claiming due rows, leases and backoff are support-dispatch's; this
+ * module sends one delivery and records what the caller decided.
+ * Must not: open a transaction, log a secret, follow a redirect, or send
+ * to an address the guard refuses.
+ */
+#ifndef SP_WEBHOOK_DELIVERY_H
+#define SP_WEBHOOK_DELIVERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+#include "domain/webhooks.h"
+
+#define SP_WEBHOOK_TIMEOUT_MS 10000
+#define SP_WEBHOOK_USER_AGENT "support-webhooks/1"
+
+struct sp_webhook_delivery {
+    long long id;
+    long long webhook_id;
+    const char *event_id;          /* "evt_…", the same on every attempt */
+    const char *event_type;
+    const char *payload;           /* the envelope {"id","type","created_at","data"}, sent as is */
+    const char *status;            /* pending | delivered | failed */
+    long long attempts;
+    long long last_status_code;    /* 0: none yet */
+    const char *last_error;        /* NULL: none */
+    const char *next_attempt_at;   /* RFC 3339 */
+    const char *delivered_at;      /* NULL until delivered */
+    const char *created_at;
+};
+
+/* A new event id: "evt_" + 24 lowercase hex characters. Arena-owned. */
+const char *sp_webhook_event_id(struct sp_arena *a);
+
+/* Queues the event for every active webhook subscribed to event_type, in
+ * one INSERT … SELECT, in the caller's transaction (it opens none). The
+ * envelope is {"id":event_id,"type":event_type,"created_at":created_at,
+ * "data":data_json}; data_json must be a JSON object text. An event
+ * already queued for a webhook is not queued again (same event_id), so
+ * relaying an outbox row twice is harmless. *queued (may be NULL): rows
+ * added. */
+enum sp_rc sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const char *event_type,
+                             const char *created_at, const char *data_json, long long *queued,
+                             struct sp_problem *p);
+
+/* Queues a "ping" event for webhook id alone (data: {"webhook_id":id}).
+ * SP_NOT_FOUND; SP_CONFLICT webhook_inactive. */
+enum sp_rc sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id,
+                           struct sp_webhook_delivery *out, struct sp_problem *p);
+
+/* One delivery by id (SP_NOT_FOUND). */
+enum sp_rc sp_webhook_delivery_get(struct sp_ctx *ctx, long long id,
+                                   struct sp_webhook_delivery *out, struct sp_problem *p);
+/* A webhook's deliveries, newest first (after: 0 or the last id of the
+ * previous page). SP_NOT_FOUND when there is no such webhook. */
+enum sp_rc sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after,
+                                 int limit, struct sp_webhook_delivery **items, size_t *n,
+                                 long long *next, struct sp_problem *p);
+
+/* How one attempt went. */
+struct sp_webhook_attempt {
+    bool delivered;         /* a 2xx answer */
+    bool final;             /* retrying cannot help: the webhook is inactive */
+    long status_code;       /* the answer's status; 0 when none arrived */
+    char error[160];        /* "" when delivered; never holds a secret */
+};
+
+/* The Support-Signature value for body at unix time t, one v1= per
+ * secret (the current first). Arena-owned. Pure. */
+const char *sp_webhook_signature(struct sp_arena *a, long long t, const char *body, size_t len,
+                                 const char *const *secrets, size_t nsecrets);
+
+/* Sends d now: reads its webhook (URL, active, secrets, opened with
+ * env->crypto), checks the URL and the address it resolves to with the
+ * SSRF guard (env->allow_loopback), and POSTs d->payload pinned to that
+ * address. Blocks up to SP_WEBHOOK_TIMEOUT_MS. SP_OK when the attempt was
+ * made or refused (*out says which); SP_NOT_FOUND when the webhook is
+ * gone; SP_UNAVAILABLE/SP_ERROR when it could not be read. Records
+ * nothing: see sp_webhook_record. Call it outside any transaction. */
+enum sp_rc sp_webhook_deliver(struct sp_ctx *ctx, const struct sp_webhook_env *env,
+                              const struct sp_webhook_delivery *d,
+                              struct sp_webhook_attempt *out, struct sp_problem *p);
+
+/* Records an attempt of delivery id: attempts + 1, last_status_code,
+ * last_error; delivered → status delivered, delivered_at now; otherwise
+ * pending again at retry_at_ms (ms since the epoch), or failed when
+ * retry_at_ms is 0 or the attempt is final. SP_NOT_FOUND. */
+enum sp_rc sp_webhook_record(struct sp_ctx *ctx, long long delivery_id,
+                             const struct sp_webhook_attempt *a, long long retry_at_ms,
+                             struct sp_problem *p);
+
+#endif

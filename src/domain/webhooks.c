@@ -1,0 +1,317 @@
+/*
+ * webhooks: the webhook rows, their rules and SQL. See webhooks.h.
+ *
+ * The secret is sealed under a key bound to the row (aad
+ * "webhook:secret:<id>"), so the id is taken from the sequence before the
+ * row is written; a rotation moves the sealed current secret to
+ * previous_secret_enc as it is, under the same aad.
+ */
+#include "domain/webhooks.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/url_guard.h"
+#include "core/utf8.h"
+#include "db/db.h"
+
+const char *const sp_webhook_event_types[] = {
+    "ticket.created",    "ticket.updated",     "ticket.message_created",
+    "ticket.escalated",  "ticket.sla_warning", "ticket.sla_breached",
+    "chat.session_created", "chat.transferred", NULL};
+
+bool
+sp_webhook_event_type_ok(const char *type)
+{
+    for (size_t i = 0; sp_webhook_event_types[i] != NULL; i++)
+        if (strcmp(type, sp_webhook_event_types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The old secret is shown as signing only while it does. */
+#define WEBHOOK_COLUMNS(C, SEP)                                                              \
+    C(WC_ID, "w.id", int, id) SEP C(WC_URL, "w.url", str, url)                               \
+    SEP C(WC_EVENTS, "array_to_json(w.events)", str, events_json)                            \
+    SEP C(WC_DESCRIPTION, "w.description", str, description)                                 \
+    SEP C(WC_IS_ACTIVE, "w.is_active", bool, is_active)                                      \
+    SEP C(WC_PREVIOUS_UNTIL,                                                                 \
+          "support_ts(CASE WHEN w.previous_secret_until > now()"                             \
+          " THEN w.previous_secret_until END)",                                              \
+          str, previous_secret_until)                                                        \
+    SEP C(WC_CREATED_AT, "support_ts(w.created_at)", str, created_at)                        \
+    SEP C(WC_UPDATED_AT, "support_ts(w.updated_at)", str, updated_at)
+#define WEBHOOK_COLS WEBHOOK_COLUMNS(SP_COL_SQL, ", ")
+enum webhook_column { WEBHOOK_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
+
+static void
+read_webhook(const PGresult *r, int row, void *item)
+{
+    const int col = 0;
+    struct sp_webhook *out = item;
+    memset(out, 0, sizeof(*out));
+    WEBHOOK_COLUMNS(SP_COL_READ, )
+}
+
+enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_SECRET,
+       WP_ACTOR, WP_COUNT };
+static const char *const write_names[WP_COUNT + 1] = {
+    [WP_ID] = "id", [WP_URL] = "url", [WP_EVENTS] = "events",
+    [WP_DESCRIPTION] = "description", [WP_DESCRIPTION_SET] = "description_set",
+    [WP_ACTIVE] = "active", [WP_SECRET] = "secret", [WP_ACTOR] = "actor", NULL};
+
+static struct sp_stmt next_id_stmt = SP_STMT(
+    "webhook_next_id", "SELECT nextval(pg_get_serial_sequence('support_webhooks', 'id'))", 0);
+
+static struct sp_stmt create_stmt = SP_STMT_NAMED(
+    "webhook_create",
+    "INSERT INTO support_webhooks AS w (id, url, events, description, is_active, secret_enc,"
+    " created_by)"
+    " VALUES (:id::bigint, :url, :events::text[], :description,"
+    " coalesce(:active::boolean, true), :secret, :actor)"
+    " RETURNING " WEBHOOK_COLS,
+    write_names, WP_COUNT);
+
+/* Unset parameters (NULL) keep the column; a description is cleared by
+ * a null that was given (description_set). */
+static struct sp_stmt patch_stmt = SP_STMT_NAMED(
+    "webhook_patch",
+    "UPDATE support_webhooks AS w SET url = coalesce(:url, w.url),"
+    " events = coalesce(:events::text[], w.events),"
+    " description = CASE WHEN :description_set::boolean THEN :description"
+    "               ELSE w.description END,"
+    " is_active = coalesce(:active::boolean, w.is_active), updated_at = now()"
+    " WHERE w.id = :id::bigint"
+    " RETURNING " WEBHOOK_COLS,
+    write_names, WP_COUNT);
+
+static struct sp_stmt rotate_stmt = SP_STMT(
+    "webhook_rotate",
+    "UPDATE support_webhooks AS w SET previous_secret_enc = w.secret_enc,"
+    " previous_secret_until = now() + make_interval(secs => $3::integer),"
+    " secret_enc = $2, updated_at = now()"
+    " WHERE w.id = $1::bigint"
+    " RETURNING " WEBHOOK_COLS,
+    3);
+
+static struct sp_stmt delete_stmt =
+    SP_STMT("webhook_delete", "DELETE FROM support_webhooks WHERE id = $1::bigint", 1);
+
+static struct sp_stmt get_stmt = SP_STMT_READ(
+    "webhook_get", "SELECT " WEBHOOK_COLS " FROM support_webhooks w WHERE w.id = $1::bigint", 1);
+
+static struct sp_stmt list_stmt = SP_STMT_READ(
+    "webhook_list",
+    "SELECT " WEBHOOK_COLS " FROM support_webhooks w"
+    " WHERE $1::bigint = 0 OR w.id < $1::bigint ORDER BY w.id DESC LIMIT $2::integer",
+    2);
+
+/* --- checks ----------------------------------------------------------------- */
+
+static void
+check_events(const struct sp_webhook_input *in, struct sp_problem *p)
+{
+    if (in->nevents == 0) {
+        sp_problem_field(p, "events", "required", "at least one event type");
+        return;
+    }
+    if (in->nevents > SP_WEBHOOK_EVENTS_MAX) {
+        sp_problem_field(p, "events", "too_many", "at most 16 event types");
+        return;
+    }
+    for (size_t i = 0; i < in->nevents; i++) {
+        if (!sp_webhook_event_type_ok(in->events[i])) {
+            sp_problem_field(p, "events", "unknown_event",
+                             "each event must be one of the types of API.md §11");
+            return;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in->events[i], in->events[j]) == 0) {
+                sp_problem_field(p, "events", "duplicate", "an event type is listed twice");
+                return;
+            }
+    }
+}
+
+static void
+check_url(const char *url, bool allow_loopback, struct sp_problem *p)
+{
+    struct sp_url_target t;
+    if (strlen(url) > SP_WEBHOOK_URL_MAX ||
+        sp_url_guard(url, allow_loopback, &t, NULL, 0) != SP_URL_OK)
+        sp_problem_field(p, "url", "invalid_url",
+                         "must be an https:// URL whose host resolves to public addresses only");
+}
+
+enum sp_rc
+sp_webhook_check(const struct sp_webhook_input *in, bool create, bool allow_loopback,
+                 struct sp_problem *p)
+{
+    if (in->url != NULL)
+        check_url(in->url, allow_loopback, p);
+    else if (create)
+        sp_problem_field(p, "url", "required", "is required");
+    if (in->events_set)
+        check_events(in, p);
+    else if (create)
+        sp_problem_field(p, "events", "required", "is required");
+    if (in->description_set && in->description != NULL &&
+        sp_utf8_count(in->description, strlen(in->description)) > SP_WEBHOOK_DESCRIPTION_MAX)
+        sp_problem_field(p, "description", "too_long", "must be at most 500 characters");
+    return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
+                                           "the webhook has invalid fields")
+                          : SP_OK;
+}
+
+/* --- writes ----------------------------------------------------------------- */
+
+const char *
+sp_webhook_new_secret(struct sp_arena *a)
+{
+    char hex[65];
+    sp_random_hex(hex, 32);
+    return sp_arena_sprintf(a, SP_WEBHOOK_SECRET_PREFIX "%s", hex);
+}
+
+/* The secret sealed for row id; NULL with p filled when it cannot be. */
+static const char *
+seal(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id, const char *secret,
+     struct sp_problem *p)
+{
+    if (env->crypto == NULL) {
+        sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                       "webhook secrets need SUPPORT_ENCRYPTION_KEYS");
+        return NULL;
+    }
+    const char *aad = sp_arena_sprintf(ctx->arena, "webhook:secret:%lld", id);
+    const char *sealed = sp_crypto_encrypt(env->crypto, ctx->arena, secret, strlen(secret), aad);
+    if (sealed == NULL)
+        sp_problem_set(p, SP_ERROR, "internal", "cannot seal the webhook secret");
+    return sealed;
+}
+
+/* The events as a PostgreSQL array literal, every element quoted (each
+ * was checked against the event types). */
+static const char *
+events_literal(struct sp_arena *a, const struct sp_webhook_input *in)
+{
+    if (!in->events_set)
+        return NULL;
+    struct sp_buf b;
+    sp_buf_init(&b, a, 16 + in->nevents * 32);
+    sp_buf_putc(&b, '{');
+    for (size_t i = 0; i < in->nevents; i++)
+        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->events[i]);
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+static void
+write_params(struct sp_arena *a, const struct sp_webhook_input *in, const char *params[WP_COUNT])
+{
+    params[WP_URL] = in->url;
+    params[WP_EVENTS] = events_literal(a, in);
+    params[WP_DESCRIPTION] = in->description_set ? in->description : NULL;
+    params[WP_DESCRIPTION_SET] = in->description_set ? "true" : "false";
+    params[WP_ACTIVE] = in->is_active < 0 ? NULL : in->is_active ? "true" : "false";
+}
+
+enum sp_rc
+sp_webhook_create(struct sp_ctx *ctx, const struct sp_webhook_env *env,
+                  const struct sp_webhook_input *in, const char *actor, struct sp_webhook *out,
+                  struct sp_problem *p)
+{
+    if (sp_webhook_check(in, true, env->allow_loopback, p) != SP_OK)
+        return p->rc;
+    if (env->crypto == NULL)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                              "webhook secrets need SUPPORT_ENCRYPTION_KEYS");
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &next_id_stmt, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    long long id = sp_db_int(r, 0, 0);
+    const char *secret = sp_webhook_new_secret(ctx->arena);
+    const char *params[WP_COUNT] = {0};
+    write_params(ctx->arena, in, params);
+    params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
+    params[WP_ACTOR] = actor;
+    if ((params[WP_SECRET] = seal(ctx, env, id, secret, p)) == NULL)
+        return p->rc;
+    r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    read_webhook(r, 0, out);
+    out->secret = secret;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    read_webhook(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
+                 const struct sp_webhook_input *in, struct sp_webhook *out, struct sp_problem *p)
+{
+    if (sp_webhook_check(in, false, env->allow_loopback, p) != SP_OK)
+        return p->rc;
+    const char *params[WP_COUNT] = {0};
+    write_params(ctx->arena, in, params);
+    params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    read_webhook(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (strcmp(PQcmdTuples(r), "0") == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such webhook");
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
+                         struct sp_webhook *out, struct sp_problem *p)
+{
+    const char *secret = sp_webhook_new_secret(ctx->arena);
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
+                             sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S)};
+    if ((params[1] = seal(ctx, env, id, secret, p)) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    read_webhook(r, 0, out);
+    out->secret = secret;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_list(struct sp_ctx *ctx, long long after, int limit, struct sp_webhook **items,
+                size_t *n, long long *next, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_db_page_fetch(ctx->arena, limit)};
+    *items = sp_db_page_read(ctx->db, ctx->arena, &list_stmt, params, limit, "id",
+                             sizeof(**items), read_webhook, n, next, p);
+    return *items != NULL ? SP_OK : p->rc;
+}

@@ -1,0 +1,739 @@
+/*
+ * test_webhooks: webhook admin and delivery (API.md §11, §6) through the
+ * real stack: who may call the endpoints, create (the secret shown once,
+ * never stored in clear, Idempotency-Key), the SSRF guard's refusals at
+ * creation (http://, private and loopback addresses, a name resolving to
+ * loopback), patch, delete, rotate-secret, ping and the deliveries log;
+ * then delivery itself, driven from here through the library
+ * (domain/webhook_delivery: what support-dispatch calls) against a local
+ * receiver (t/integration/webhook_receiver.py) that checks the signature:
+ * a signed 2xx delivery recorded in the log, both signatures during a
+ * rotation, a failing receiver (retry, then failed), a redirect not
+ * followed, the guard applied again at delivery, and the fan-out of an
+ * event to its subscribers only.
+ *
+ * The stack runs with SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1, so receivers on
+ * http://127.0.0.1:<port>/ can be registered; the guard's decision
+ * without it is t/unit/test_url_guard.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "domain/ctx.h"
+#include "domain/webhook_delivery.h"
+#include "domain/webhooks.h"
+
+#define HOOKS "/support/admin/webhooks"
+
+static struct sp_t_resp *
+admin(const char *method, const char *path, const char *json)
+{
+    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
+                        NULL);
+}
+
+static struct json_object *
+first_item(const struct sp_t_resp *r)
+{
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_int_ge(json_object_array_length(data), 1);
+    return json_object_array_get_idx(data, 0);
+}
+
+/* Creates a webhook; returns the response (201, with the secret). */
+static struct sp_t_resp *
+create(const char *url, const char *events_json)
+{
+    struct sp_t_resp *r = admin("POST", HOOKS,
+                                sp_t_fmt("{\"url\":%s,\"events\":%s,\"description\":\"test\"}",
+                                         sp_t_jq(url), events_json));
+    sp_t_assert_json(r, 201);
+    return r;
+}
+
+/* ---- the admin API ------------------------------------------------------ */
+
+START_TEST(webhooks_are_for_admins_only)
+{
+    static const char *const body = "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\"]}";
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_get(HOOKS, NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    r = sp_t_get(HOOKS, agent.token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_post_json(HOOKS, agent.token, body);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_post_json(HOOKS "/1/ping", NULL, "");
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    r = sp_t_request("DELETE", HOOKS "/1", agent.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(create_shows_the_secret_once)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/hooks/support", "[\"ticket.created\",\"chat.transferred\"]");
+    int64_t id = sp_t_jint(r->json, "id");
+    const char *secret = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
+    ck_assert(sp_t_matches("^whsec_[0-9a-f]{64}$", secret));
+    ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.8.8/hooks/support");
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jarr(r->json, "events"),
+                                                    JSON_C_TO_STRING_PLAIN),
+                     "[\"ticket.created\",\"chat.transferred\"]");
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "test");
+    sp_t_assert_recent(sp_t_jstr(r->json, "created_at"));
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt(HOOKS "/%lld", (long long)id));
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
+    sp_t_resp_free(r);
+
+    /* Never in a list, never in clear at rest. */
+    r = admin("GET", HOOKS "?limit=100", NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_ptr_null(strstr(r->body, "secret\""));
+    ck_assert_ptr_null(strstr(r->body, secret));
+    ck_assert_ptr_nonnull(strstr(r->body, sp_t_fmt("\"id\":%lld", (long long)id)));
+    sp_t_resp_free(r);
+    const char *stored = sp_t_sql("SELECT secret_enc FROM support_webhooks WHERE id = %lld",
+                                  (long long)id);
+    ck_assert_ptr_nonnull(stored);
+    ck_assert_ptr_null(strstr(stored, secret + 6));
+}
+END_TEST
+
+START_TEST(create_refuses_urls_the_guard_refuses)
+{
+    static const char *const bad[] = {
+        "http://8.8.8.8/hook",        /* not https */
+        "https://10.0.0.1/",          /* private */
+        "https://192.168.1.20:8443/", /* private */
+        "https://169.254.169.254/",   /* link-local: cloud metadata */
+        "https://localhost/",         /* a name resolving to loopback */
+        "https://127.0.0.2/",         /* loopback other than the dev exception */
+        "https://[::1]/",             /* loopback */
+        "https://[::ffff:10.0.0.1]/", /* an IPv6 form of a private address */
+        "https://user@8.8.8.8/",      /* user info */
+        "ftp://8.8.8.8/",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = admin("POST", HOOKS,
+                                    sp_t_fmt("{\"url\":%s,\"events\":[\"ticket.created\"]}",
+                                             sp_t_jq(bad[i])));
+        sp_t_assert_invalid(r, "url", "invalid_url");
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+START_TEST(create_validates_every_field)
+{
+    struct sp_t_resp *r = admin("POST", HOOKS, "{}");
+    sp_t_assert_invalid(r, "url", "required");
+    sp_t_assert_invalid(r, "events", "required");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.nope\"]}");
+    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ping\"]}");
+    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[]}");
+    sp_t_assert_invalid(r, "events", "required");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS,
+              "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\",\"ticket.created\"]}");
+    sp_t_assert_invalid(r, "events", "duplicate");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[1]}");
+    sp_t_assert_invalid(r, "events", "wrong_type");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS,
+              sp_t_fmt("{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\"],"
+                       "\"description\":\"%s\"}", sp_t_repeat("d", 501)));
+    sp_t_assert_invalid(r, "description", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(create_honours_idempotency_key_with_a_fresh_secret)
+{
+    const char *key = sp_t_fmt("Idempotency-Key: %s", sp_t_unique("wh"));
+    const char *headers[] = {key, NULL};
+    const char *token = sp_t_admin_token();
+    const char *body = "{\"url\":\"https://8.8.8.8/idem\",\"events\":[\"ticket.updated\"]}";
+    struct sp_t_resp *a = sp_t_request("POST", HOOKS, token, SP_T_JSON, body, headers);
+    sp_t_assert_json(a, 201);
+    struct sp_t_resp *b = sp_t_request("POST", HOOKS, token, SP_T_JSON, body, headers);
+    sp_t_assert_json(b, 201);
+    ck_assert_str_eq(sp_t_header(b, "Idempotent-Replayed"), "true");
+    ck_assert_int_eq(sp_t_jint(a->json, "id"), sp_t_jint(b->json, "id"));
+    ck_assert(sp_t_matches("^whsec_[0-9a-f]{64}$", sp_t_jstr(b->json, "secret")));
+    ck_assert_str_ne(sp_t_jstr(a->json, "secret"), sp_t_jstr(b->json, "secret"));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhooks WHERE url = "
+                              "'https://8.8.8.8/idem' AND id = %lld",
+                              (long long)sp_t_jint(a->json, "id")),
+                     "1");
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+    struct sp_t_resp *c = sp_t_request("POST", HOOKS, token, SP_T_JSON,
+                                       "{\"url\":\"https://8.8.8.8/other\",\"events\":"
+                                       "[\"ticket.updated\"]}",
+                                       headers);
+    sp_t_assert_problem(c, 422, "idempotency_key_reused");
+    sp_t_resp_free(c);
+}
+END_TEST
+
+START_TEST(patch_changes_what_is_given)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/a", "[\"ticket.created\"]");
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = admin("PATCH", path,
+              "{\"url\":\"https://8.8.4.4/b\",\"events\":[\"ticket.escalated\"],"
+              "\"is_active\":false,\"description\":null}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.4.4/b");
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_assert_jnull(r->json, "description");
+    ck_assert(!sp_t_jhas(r->json, "secret"));
+    ck_assert_str_eq(json_object_get_string(
+                         json_object_array_get_idx(sp_t_jarr(r->json, "events"), 0)),
+                     "ticket.escalated");
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.4.4/b");
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_resp_free(r);
+    r = admin("PATCH", path, "{\"url\":\"https://10.1.1.1/\"}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_resp_free(r);
+    r = admin("PATCH", HOOKS "/999999999", "{\"is_active\":true}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(delete_removes_the_webhook_and_its_deliveries)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/del", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    sp_t_assert_json(r, 202);
+    sp_t_resp_free(r);
+    r = admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                              " WHERE webhook_id = %lld", id),
+                     "0");
+    r = admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/rot", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    const char *old = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
+    sp_t_assert_jnull(r->json, "previous_secret_expires_at");
+    sp_t_resp_free(r);
+    r = admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
+    sp_t_assert_json(r, 200);
+    const char *fresh = sp_t_jstr(r->json, "secret");
+    ck_assert(sp_t_matches("^whsec_[0-9a-f]{64}$", fresh));
+    ck_assert_str_ne(fresh, old);
+    int64_t until = sp_t_ts_ms(sp_t_jstr(r->json, "previous_secret_expires_at"));
+    int64_t now = (int64_t)time(NULL) * 1000;
+    ck_assert_int_ge(until, now + 24LL * 3600 * 1000 - 600000);
+    ck_assert_int_le(until, now + 24LL * 3600 * 1000 + 600000);
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS "/999999999/rotate-secret", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(ping_queues_a_delivery_shown_in_the_log)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/ping", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *event_ids[3];
+    for (int i = 0; i < 3; i++) {
+        r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+        sp_t_assert_json(r, 202);
+        event_ids[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "event_id"));
+        ck_assert(sp_t_matches("^evt_[0-9a-f]{24}$", event_ids[i]));
+        ck_assert_str_eq(sp_t_jstr(r->json, "type"), "ping");
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+        sp_t_resp_free(r);
+    }
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2", id), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *d = first_item(r);
+    ck_assert_str_eq(sp_t_jstr(d, "event_id"), event_ids[2]);   /* newest first */
+    ck_assert_str_eq(sp_t_jstr(d, "type"), "ping");
+    ck_assert_str_eq(sp_t_jstr(d, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(d, "attempts"), 0);
+    sp_t_assert_jnull(d, "last_status_code");
+    sp_t_assert_jnull(d, "last_error");
+    sp_t_assert_jnull(d, "delivered_at");
+    sp_t_assert_timestamp(sp_t_jstr(d, "next_attempt_at"));
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2&cursor=%s", id,
+                              sp_t_urlencode(cursor)), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 1);
+    ck_assert_str_eq(sp_t_jstr(first_item(r), "event_id"), event_ids[0]);
+    sp_t_assert_jnull(r->json, "next_cursor");
+    sp_t_resp_free(r);
+    const char *payload = sp_t_sql("SELECT payload::text FROM support_webhook_deliveries"
+                                   " WHERE event_id = '%s'", event_ids[0]);
+    ck_assert(sp_t_matches(sp_t_fmt("\"id\": \"%s\"", event_ids[0]), payload));
+    ck_assert(sp_t_matches("\"type\": \"ping\"", payload));
+    ck_assert(sp_t_matches(sp_t_fmt("\"data\": \\{\"webhook_id\": %lld\\}", id), payload));
+}
+END_TEST
+
+START_TEST(ping_of_an_inactive_or_unknown_webhook_is_refused)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/off", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    r = admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    sp_t_assert_problem(r, 409, "webhook_inactive");
+    sp_t_resp_free(r);
+    r = admin("POST", HOOKS "/999999999/ping", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- delivery, through the library --------------------------------------- */
+
+struct receiver {
+    FILE *out;
+    pid_t pid;
+    int port;
+    char secrets[128];
+};
+
+static void
+receiver_start(struct receiver *rc)
+{
+    snprintf(rc->secrets, sizeof(rc->secrets), "/tmp/sp-webhook-secrets-XXXXXX");
+    int fd = mkstemp(rc->secrets);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    const char *cmd = sp_t_fmt("python3 %s/t/integration/webhook_receiver.py %s --timeout 120",
+                               getenv("SP_TEST_TOP_SRCDIR"), rc->secrets);
+    rc->out = popen(cmd, "r");
+    ck_assert_ptr_nonnull(rc->out);
+    char line[256];
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), rc->out));
+    struct json_object *o = json_tokener_parse(line);
+    ck_assert_ptr_nonnull(o);
+    rc->port = (int)sp_t_jint(o, "port");
+    rc->pid = (pid_t)sp_t_jint(o, "pid");
+    json_object_put(o);
+}
+
+static void
+receiver_secrets(struct receiver *rc, const char *a, const char *b)
+{
+    FILE *f = fopen(rc->secrets, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n%s\n", a, b != NULL ? b : "");
+    fclose(f);
+}
+
+static void
+receiver_stop(struct receiver *rc)
+{
+    kill(rc->pid, SIGTERM);
+    pclose(rc->out);
+    unlink(rc->secrets);
+}
+
+/* The next request the receiver saw (json-c object, caller puts), or NULL
+ * when none arrives within ms. */
+static struct json_object *
+receiver_next(struct receiver *rc, int ms)
+{
+    struct pollfd pfd = {fileno(rc->out), POLLIN, 0};
+    if (poll(&pfd, 1, ms) <= 0)
+        return NULL;
+    char line[16384];
+    if (fgets(line, sizeof(line), rc->out) == NULL)
+        return NULL;
+    return json_tokener_parse(line);
+}
+
+/* A domain context on the stack's database, as support-dispatch has. */
+struct lib {
+    struct sp_arena arena;
+    struct sp_db db;
+    struct sp_crypto *crypto;
+    struct sp_ctx ctx;
+    struct sp_webhook_env env;
+};
+
+static void
+lib_open(struct lib *l)
+{
+    sp_arena_init(&l->arena, 16384);
+    sp_db_init(&l->db, getenv("SP_TEST_DATABASE_URL"), 10000);
+    FILE *f = fopen(getenv("SP_TEST_ENCRYPTION_KEYS_FILE"), "r");
+    ck_assert_ptr_nonnull(f);
+    char keys[1024] = "";
+    ck_assert_ptr_nonnull(fgets(keys, sizeof(keys), f));
+    fclose(f);
+    keys[strcspn(keys, "\n")] = '\0';
+    char err[256];
+    l->crypto = sp_crypto_new(keys, NULL, err, sizeof(err));
+    ck_assert_msg(l->crypto != NULL, "%s", err);
+    l->ctx = (struct sp_ctx){&l->arena, &l->db, NULL, 0};
+    l->env = (struct sp_webhook_env){l->crypto, true};
+}
+
+static void
+lib_close(struct lib *l)
+{
+    sp_crypto_free(l->crypto);
+    sp_db_close(&l->db);
+    sp_arena_destroy(&l->arena);
+}
+
+/* Queues a ping for webhook id over the API; returns the delivery's
+ * event id. */
+static const char *
+ping(long long id)
+{
+    struct sp_t_resp *r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    sp_t_assert_json(r, 202);
+    const char *event_id = sp_t_fmt("%s", sp_t_jstr(r->json, "event_id"));
+    sp_t_resp_free(r);
+    return event_id;
+}
+
+static void
+delivery_of(struct lib *l, const char *event_id, struct sp_webhook_delivery *d)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    long long id = atoll(sp_t_sql("SELECT id FROM support_webhook_deliveries"
+                                  " WHERE event_id = '%s'", event_id));
+    ck_assert_int_eq(sp_webhook_delivery_get(&l->ctx, id, d, &p), SP_OK);
+}
+
+static void
+deliver(struct lib *l, const struct sp_webhook_delivery *d, struct sp_webhook_attempt *a)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_webhook_deliver(&l->ctx, &l->env, d, a, &p), SP_OK);
+}
+
+static void
+record(struct lib *l, long long id, const struct sp_webhook_attempt *a, long long retry_at_ms)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_webhook_record(&l->ctx, id, a, retry_at_ms, &p), SP_OK);
+}
+
+START_TEST(a_signed_delivery_reaches_the_receiver_and_is_logged)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
+                                 "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    const char *event_id = ping(id);
+    struct sp_webhook_delivery d;
+    delivery_of(&l, event_id, &d);
+    struct sp_webhook_attempt a;
+    deliver(&l, &d, &a);
+    ck_assert_msg(a.delivered, "not delivered: %ld %s", a.status_code, a.error);
+    ck_assert_int_eq(a.status_code, 200);
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    ck_assert_int_eq(sp_t_jint(got, "signatures"), 1);
+    ck_assert_str_eq(sp_t_jstr(got, "path"), "/hook");
+    ck_assert_str_eq(sp_t_jstr(got, "content_type"), "application/json");
+    ck_assert_str_eq(sp_t_jstr(got, "user_agent"), "support-webhooks/1");
+    ck_assert_str_eq(sp_t_jstr(got, "event_id"), event_id);
+    ck_assert(sp_t_matches("^t=[0-9]+,v1=[0-9a-f]{64}$", sp_t_jstr(got, "signature")));
+    ck_assert_str_eq(sp_t_jstr(got, "body"), d.payload);
+    json_object_put(got);
+    record(&l, d.id, &a, 0);
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *row = first_item(r);
+    ck_assert_str_eq(sp_t_jstr(row, "status"), "delivered");
+    ck_assert_int_eq(sp_t_jint(row, "attempts"), 1);
+    ck_assert_int_eq(sp_t_jint(row, "last_status_code"), 200);
+    sp_t_assert_recent(sp_t_jstr(row, "delivered_at"));
+    sp_t_resp_free(r);
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(during_a_rotation_both_secrets_sign)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
+                                 "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    const char *old = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
+    sp_t_resp_free(r);
+    r = admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
+    sp_t_assert_json(r, 200);
+    const char *fresh = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
+    sp_t_resp_free(r);
+    receiver_secrets(&rc, old, fresh);
+    struct sp_webhook_delivery d;
+    delivery_of(&l, ping(id), &d);
+    struct sp_webhook_attempt a;
+    deliver(&l, &d, &a);
+    ck_assert_msg(a.delivered, "not delivered: %ld %s", a.status_code, a.error);
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(sp_t_jint(got, "signatures"), 2);
+    ck_assert(sp_t_matches("^t=[0-9]+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$",
+                           sp_t_jstr(got, "signature")));
+    /* Both secrets verify: the receiver may hold either. */
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jarr(got, "matched"),
+                                                    JSON_C_TO_STRING_PLAIN),
+                     "[0,1]");
+    json_object_put(got);
+
+    /* Once the overlap is over, only the new secret signs. */
+    sp_t_sql("UPDATE support_webhooks SET previous_secret_until = now() - interval '1 s'"
+             " WHERE id = %lld", id);
+    deliver(&l, &d, &a);
+    got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(sp_t_jint(got, "signatures"), 1);
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jarr(got, "matched"),
+                                                    JSON_C_TO_STRING_PLAIN),
+                     "[1]");
+    json_object_put(got);
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(a_failing_receiver_is_retried_then_failed)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/fail/503", rc.port),
+                                 "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    struct sp_webhook_delivery d;
+    delivery_of(&l, ping(id), &d);
+    struct sp_webhook_attempt a;
+    deliver(&l, &d, &a);
+    ck_assert(!a.delivered && !a.final);
+    ck_assert_int_eq(a.status_code, 503);
+    json_object_put(receiver_next(&rc, 5000));
+    long long retry_at = (long long)time(NULL) * 1000 + 60000;
+    record(&l, d.id, &a, retry_at);
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    struct json_object *row = first_item(r);
+    ck_assert_str_eq(sp_t_jstr(row, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(row, "attempts"), 1);
+    ck_assert_int_eq(sp_t_jint(row, "last_status_code"), 503);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(row, "last_error"), "503"));
+    ck_assert_int_eq(sp_t_ts_ms(sp_t_jstr(row, "next_attempt_at")), retry_at);
+    sp_t_resp_free(r);
+    record(&l, d.id, &a, 0);   /* the dispatcher gave up */
+    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    row = first_item(r);
+    ck_assert_str_eq(sp_t_jstr(row, "status"), "failed");
+    ck_assert_int_eq(sp_t_jint(row, "attempts"), 2);
+    sp_t_resp_free(r);
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(redirects_are_not_followed)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/redirect", rc.port),
+                                 "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct sp_webhook_delivery d;
+    delivery_of(&l, ping(id), &d);
+    struct sp_webhook_attempt a;
+    deliver(&l, &d, &a);
+    ck_assert(!a.delivered);
+    ck_assert_int_eq(a.status_code, 302);
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_str_eq(sp_t_jstr(got, "path"), "/redirect");
+    json_object_put(got);
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(the_guard_runs_again_at_delivery)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
+                                 "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct sp_webhook_delivery d;
+    delivery_of(&l, ping(id), &d);
+    /* A dispatcher without the development exception refuses loopback. */
+    l.env.allow_loopback = false;
+    struct sp_webhook_attempt a;
+    deliver(&l, &d, &a);
+    ck_assert(!a.delivered);
+    ck_assert_int_eq(a.status_code, 0);
+    ck_assert_msg(strncmp(a.error, "refused", 7) == 0, "%s", a.error);
+    /* A URL changed behind the API's back (say, to a name resolving to
+     * loopback) is refused too. */
+    l.env.allow_loopback = true;
+    sp_t_sql("UPDATE support_webhooks SET url = 'https://localhost:%d/hook' WHERE id = %lld",
+             rc.port, id);
+    deliver(&l, &d, &a);
+    ck_assert(!a.delivered);
+    ck_assert_msg(strncmp(a.error, "refused", 7) == 0, "%s", a.error);
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    /* An inactive webhook is not sent to, for good. */
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id = %lld", id);
+    deliver(&l, &d, &a);
+    ck_assert(!a.delivered && a.final);
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(fanout_queues_an_event_for_its_subscribers_once)
+{
+    struct lib l;
+    lib_open(&l);
+    struct sp_t_resp *r = create("https://8.8.8.8/sub", "[\"ticket.sla_breached\"]");
+    long long sub = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    r = create("https://8.8.8.8/other", "[\"ticket.created\"]");
+    long long other = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    r = create("https://8.8.8.8/off", "[\"ticket.sla_breached\"]");
+    long long off = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id = %lld", off);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *event_id = sp_webhook_event_id(&l.arena);
+    for (int i = 0; i < 2; i++) {
+        long long queued = -1;
+        ck_assert_int_eq(sp_db_begin(&l.db, &l.arena, &p), SP_OK);
+        ck_assert_int_eq(sp_webhook_fanout(&l.ctx, event_id, "ticket.sla_breached",
+                                           "2026-11-24T09:15:02.125Z", "{\"ticket_id\":7}",
+                                           &queued, &p),
+                         SP_OK);
+        ck_assert_int_eq(sp_db_commit(&l.db, &l.arena, &p), SP_OK);
+        if (i == 1)
+            ck_assert_int_eq(queued, 0);    /* the same event again adds nothing */
+    }
+#define COUNT "SELECT count(*) FROM support_webhook_deliveries WHERE event_id = '%s' AND webhook_id = %lld"
+    ck_assert_str_eq(sp_t_sql(COUNT, event_id, sub), "1");
+    ck_assert_str_eq(sp_t_sql(COUNT, event_id, other), "0");
+    ck_assert_str_eq(sp_t_sql(COUNT, event_id, off), "0");
+    const char *payload = sp_t_sql("SELECT payload::text FROM support_webhook_deliveries"
+                                   " WHERE event_id = '%s' AND webhook_id = %lld",
+                                   event_id, sub);
+    ck_assert_str_eq(payload, sp_t_fmt("{\"id\": \"%s\", \"data\": {\"ticket_id\": 7}, \"type\":"
+                                       " \"ticket.sla_breached\", \"created_at\":"
+                                       " \"2026-11-24T09:15:02.125Z\"}",
+                                       event_id));
+    lib_close(&l);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+    Suite *s = suite_create("webhooks");
+    TCase *tc = sp_t_tcase(s, "admin");
+    tcase_add_test(tc, webhooks_are_for_admins_only);
+    tcase_add_test(tc, create_shows_the_secret_once);
+    tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
+    tcase_add_test(tc, create_validates_every_field);
+    tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
+    tcase_add_test(tc, patch_changes_what_is_given);
+    tcase_add_test(tc, delete_removes_the_webhook_and_its_deliveries);
+    tcase_add_test(tc, rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day);
+    tcase_add_test(tc, ping_queues_a_delivery_shown_in_the_log);
+    tcase_add_test(tc, ping_of_an_inactive_or_unknown_webhook_is_refused);
+    tc = sp_t_tcase(s, "delivery");
+    tcase_add_test(tc, a_signed_delivery_reaches_the_receiver_and_is_logged);
+    tcase_add_test(tc, during_a_rotation_both_secrets_sign);
+    tcase_add_test(tc, a_failing_receiver_is_retried_then_failed);
+    tcase_add_test(tc, redirects_are_not_followed);
+    tcase_add_test(tc, the_guard_runs_again_at_delivery);
+    tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(suite());
+}
