@@ -51,6 +51,8 @@ struct sp_config {
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
     long  webhook_allow_loopback;
+    char *booking_url, *booking_key, *payments_url, *payments_key;
+    long  service_timeout_ms;
 };
 
 /* Loads from the environment; on error returns false with a message. The

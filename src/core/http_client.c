@@ -3,6 +3,8 @@
  */
 #include "core/http_client.h"
 
+#include "core/buf.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,15 +27,19 @@ struct call {
     bool refused;
 };
 
-/* The body is not needed (a status is the answer); reading stops after
- * RESPONSE_READ_MAX so a receiver cannot make us read forever. */
+/* Keeps the body when the caller wants it (else a status is the answer);
+ * reading stops after RESPONSE_READ_MAX so a receiver cannot make us read
+ * forever. */
 static size_t
-discard(char *data, size_t size, size_t nmemb, void *arg)
+receive(char *data, size_t size, size_t nmemb, void *arg)
 {
-    (void)data;
     struct call *c = arg;
     c->read += size * nmemb;
-    return c->read > RESPONSE_READ_MAX ? 0 : size * nmemb;
+    if (c->read > RESPONSE_READ_MAX)
+        return 0;
+    if (c->req->response != NULL)
+        sp_buf_append(c->req->response, data, size * nmemb);
+    return size * nmemb;
 }
 
 static curl_socket_t
@@ -69,9 +75,13 @@ set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist 
 {
     const struct sp_http_post *req = c->req;
     curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    if (req->method != NULL && strcmp(req->method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -79,7 +89,7 @@ set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist 
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, receive);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);

@@ -5,7 +5,8 @@
  * environment ignored, the connection optionally pinned to an address
  * chosen by the caller (CURLOPT_RESOLVE, so no second DNS lookup can
  * change it) and every address checked again by the caller's rule just
- * before the socket opens. The response body is read and discarded.
+ * before the socket opens. The response body (at most 64 KiB) is kept
+ * when the caller asks for it (service calls), else discarded.
  *
  * Blocking: for jobs and tests, never for a request handler's hot path.
  * Must not: know SQL, the server side (http/), or any domain concept; log
@@ -18,8 +19,10 @@
 #include <stddef.h>
 
 struct sockaddr;
+struct sp_buf;
 
 struct sp_http_post {
+    const char *method;           /* NULL or "POST": POST body; "GET": no body */
     const char *url;
     /* Pin: connect to this address (text, no brackets) for the URL's
      * host and port; NULL resolves normally. */
@@ -35,6 +38,7 @@ struct sp_http_post {
      * false refuses the connection. NULL: any. */
     bool (*address_ok)(const struct sockaddr *sa, void *arg);
     void *address_arg;
+    struct sp_buf *response;      /* the response body is appended here; NULL: dropped */
 };
 
 struct sp_http_result {

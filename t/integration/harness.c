@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -1422,4 +1424,48 @@ sp_t_away_from_window_edges(int margin, long long_window)
     long into_minute = (long)(now % 60);
     if (into_minute > 60 - margin)
         sleep((unsigned)(60 - into_minute + 1));
+}
+
+/* ---- fixture servers ------------------------------------------------------ */
+
+void
+sp_t_fixture_start_at(const char *file, int line, struct sp_t_fixture *f,
+                      const char *script_and_args)
+{
+    const char *cmd = sp_t_fmt("exec python3 %s/t/integration/%s", getenv("SP_TEST_TOP_SRCDIR"),
+                               script_and_args);
+    f->out = popen(cmd, "r");
+    ck_assert_msg(f->out != NULL, "%s:%d: cannot start %s", file, line, script_and_args);
+    /* Unbuffered: poll() on the descriptor must see every line still to
+     * read, none may wait in a stdio buffer. */
+    setvbuf(f->out, NULL, _IONBF, 0);
+    struct json_object *o = sp_t_fixture_next(f, 10000);
+    ck_assert_msg(o != NULL, "%s:%d: %s did not say where it listens", file, line,
+                  script_and_args);
+    f->port = (int)sp_t_jint_at(file, line, o, "port");
+    f->pid = (pid_t)sp_t_jint_at(file, line, o, "pid");
+    json_object_put(o);
+}
+
+struct json_object *
+sp_t_fixture_next(struct sp_t_fixture *f, int ms)
+{
+    struct pollfd pfd = {fileno(f->out), POLLIN, 0};
+    if (poll(&pfd, 1, ms) <= 0)
+        return NULL;
+    char line[16384];
+    if (fgets(line, sizeof(line), f->out) == NULL)
+        return NULL;
+    return json_tokener_parse(line);
+}
+
+void
+sp_t_fixture_stop(struct sp_t_fixture *f)
+{
+    if (f->pid > 0)
+        kill(f->pid, SIGTERM);
+    if (f->out != NULL)
+        pclose(f->out);
+    f->out = NULL;
+    f->pid = 0;
 }

@@ -31,6 +31,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -367,5 +368,27 @@ void sp_t_job_start(struct sp_t_job *j, const char *program, const char *const e
 int sp_t_job_wait(struct sp_t_job *j, const char **output);
 int sp_t_job_run(const char *program, const char *const env[], const char *const args[],
                  const char **output);
+
+
+/* ---- fixture servers ------------------------------------------------------
+ * Small local servers that speak the real protocol of a service outside
+ * (t/integration/NAME.py): each prints {"event":"listening","port","pid"}
+ * first, then one JSON line per request it saw. */
+struct sp_t_fixture {
+    FILE *out;
+    pid_t pid;
+    int port;
+};
+/* Starts "python3 t/integration/<script_and_args>" and waits for its
+ * listening line; fails the test when it does not come. */
+#define sp_t_fixture_start(f, script_and_args) \
+    sp_t_fixture_start_at(__FILE__, __LINE__, (f), (script_and_args))
+void sp_t_fixture_start_at(const char *file, int line, struct sp_t_fixture *f,
+                           const char *script_and_args);
+/* The next line the fixture printed, parsed (caller puts), or NULL when
+ * none comes within ms. */
+struct json_object *sp_t_fixture_next(struct sp_t_fixture *f, int ms);
+/* SIGTERM, and reaps it. */
+void sp_t_fixture_stop(struct sp_t_fixture *f);
 
 #endif

@@ -19,7 +19,6 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -342,8 +341,7 @@ END_TEST
 /* ---- delivery, through the library --------------------------------------- */
 
 struct receiver {
-    FILE *out;
-    pid_t pid;
+    struct sp_t_fixture f;
     int port;
     char secrets[128];
 };
@@ -355,17 +353,8 @@ receiver_start(struct receiver *rc)
     int fd = mkstemp(rc->secrets);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    const char *cmd = sp_t_fmt("python3 %s/t/integration/webhook_receiver.py %s --timeout 120",
-                               getenv("SP_TEST_TOP_SRCDIR"), rc->secrets);
-    rc->out = popen(cmd, "r");
-    ck_assert_ptr_nonnull(rc->out);
-    char line[256];
-    ck_assert_ptr_nonnull(fgets(line, sizeof(line), rc->out));
-    struct json_object *o = json_tokener_parse(line);
-    ck_assert_ptr_nonnull(o);
-    rc->port = (int)sp_t_jint(o, "port");
-    rc->pid = (pid_t)sp_t_jint(o, "pid");
-    json_object_put(o);
+    sp_t_fixture_start(&rc->f, sp_t_fmt("webhook_receiver.py %s --timeout 120", rc->secrets));
+    rc->port = rc->f.port;
 }
 
 static void
@@ -380,8 +369,7 @@ receiver_secrets(struct receiver *rc, const char *a, const char *b)
 static void
 receiver_stop(struct receiver *rc)
 {
-    kill(rc->pid, SIGTERM);
-    pclose(rc->out);
+    sp_t_fixture_stop(&rc->f);
     unlink(rc->secrets);
 }
 
@@ -390,13 +378,7 @@ receiver_stop(struct receiver *rc)
 static struct json_object *
 receiver_next(struct receiver *rc, int ms)
 {
-    struct pollfd pfd = {fileno(rc->out), POLLIN, 0};
-    if (poll(&pfd, 1, ms) <= 0)
-        return NULL;
-    char line[16384];
-    if (fgets(line, sizeof(line), rc->out) == NULL)
-        return NULL;
-    return json_tokener_parse(line);
+    return sp_t_fixture_next(&rc->f, ms);
 }
 
 /* A domain context on the stack's database, as support-dispatch has. */
