@@ -50,6 +50,19 @@ struct sp_config {
     char *chat_publish_socket;
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
+    /* support-dispatch (API.md §11) */
+    char *smtp_url;
+    long  smtp_starttls;
+    char *smtp_user;
+    char *smtp_password;
+    char *mail_from;
+    char *mail_from_name;
+    char *staff_mail;
+    char *notify_url;
+    char *notify_key;
+    long  dispatch_concurrency;
+    long  dispatch_per_destination;
+    long  dispatch_lease_s;
 };
 
 /* Loads from the environment; on error returns false with a message. The
