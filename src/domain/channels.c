@@ -17,6 +17,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/mime.h"
+#include "core/sanitize.h"
 #include "core/template.h"
 #include "domain/contacts.h"
 
@@ -90,8 +91,29 @@ put_json_release(void *o)
     json_object_put(o);
 }
 
+/* message{html, text}: the public message the event is about, the one
+ * the claim joined or the payload's message_html (the ticket code writes
+ * the stored body there). Bodies are stored sanitized; sanitizing again
+ * costs little and keeps a payload written by anyone from putting markup
+ * into a mail. */
+static void
+message(struct sp_arena *a, struct json_object *ctx, const char *body,
+        struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    if (body == NULL && payload != NULL && json_object_object_get_ex(payload, "message_html", &v))
+        body = json_object_get_string(v);
+    if (body == NULL || strlen(body) > 200000)
+        return;
+    const char *html = sp_sanitize_html(a, body, strlen(body), NULL, NULL);
+    struct json_object *m = json_object_new_object();
+    put_str(m, "html", html);
+    put_str(m, "text", sp_sanitize_text(a, html, strlen(html)));
+    json_object_object_add(ctx, "message", m);
+}
+
 /* {event_type, ticket{public_id, subject, status}, recipient{name},
- * message{body}, staff{channel, recipient}, payload}: owned by a. */
+ * message{html, text}, staff{channel, recipient}, payload}: owned by a. */
 static struct json_object *
 context(struct sp_arena *a, const struct sp_outbox_row *row, const char *name, bool staff)
 {
@@ -106,18 +128,14 @@ context(struct sp_arena *a, const struct sp_outbox_row *row, const char *name, b
     struct json_object *r = json_object_new_object();
     put_str(r, "name", name);
     json_object_object_add(ctx, "recipient", r);
-    if (row->message_body != NULL) {
-        struct json_object *m = json_object_new_object();
-        put_str(m, "body", row->message_body);
-        json_object_object_add(ctx, "message", m);
-    }
+    struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
+    message(a, ctx, row->message_body, payload);
     if (staff) {
         struct json_object *s = json_object_new_object();
         put_str(s, "channel", row->channel);
         put_str(s, "recipient", row->recipient);
         json_object_object_add(ctx, "staff", s);
     }
-    struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
     if (payload != NULL)
         json_object_object_add(ctx, "payload", payload);
     return ctx;
