@@ -500,11 +500,12 @@ stack_api_start() {
     _stack_listen_group
     rm -f "$STACK_API_SOCKET"
     _stack_spawn "$STACK_API_PIDFILE" "$STACK_LOG_DIR/support-api.log" \
-        env "${workers[@]}" "${group[@]}" "${STACK_API_ENV[@]}" \
+        env "${workers[@]}" "${group[@]}" \
+        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
+        "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
         SUPPORT_MIGRATIONS_DIR="$STACK_MIGRATIONS_DIR" \
-        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
         SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL" \
         SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET" \
         "$STACK_API_BIN" || return 1

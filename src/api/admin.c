@@ -2,8 +2,10 @@
  * admin (api): the JSON admin endpoints of API.md §6 for categories, SLA
  * policies, priority rules and agents (role support_admin) — the admin
  * API surface, not a concept: each resource's rules and SQL live in its
- * own domain module (categories, sla_policies, rule_store, agents).
- * Validates declaratively, turns fields into column values, renders.
+ * own domain module (categories, sla_policies, rule_store, agents), which
+ * exports it as one struct sp_admin_store; this file points a resource at
+ * its store, validates declaratively, turns fields into column values and
+ * renders.
  * Holds no SQL; never includes db/.
  */
 #include <stdio.h>
@@ -51,19 +53,16 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
     return SP_OK;
 }
 
-typedef enum sp_rc (*list_fn)(struct sp_ctx *ctx, long long after, int limit,
-                               struct sp_table_rows *out, struct sp_problem *p);
-
 /* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
-list(struct sp_req *r, list_fn fn, struct sp_problem *p)
+list(struct sp_req *r, const struct sp_admin_store *store, struct sp_problem *p)
 {
     struct sp_api_page page;
     if (sp_api_page_params(r, 25, "a", &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
-    if (fn(&ctx, page.after, page.limit, &rows, p) != SP_OK)
+    if (sp_admin_store_list(&ctx, store, page.after, page.limit, &rows, p) != SP_OK)
         return p->rc;
     return respond_rows(r, &rows);
 }
@@ -99,26 +98,17 @@ body(struct sp_req *r, const struct sp_field_spec *specs, size_t n, bool create,
     return sp_api_read_body(r, s, n, v, p);
 }
 
-typedef enum sp_rc (*create_fn)(struct sp_ctx *ctx, const struct sp_table_value *values,
-                                 const char **row_json, struct sp_problem *p);
-typedef enum sp_rc (*patch_fn)(struct sp_ctx *ctx, long long id,
-                                const struct sp_table_value *values, const char **row_json,
-                                struct sp_problem *p);
-typedef enum sp_rc (*delete_fn)(struct sp_ctx *ctx, long long id, struct sp_problem *p);
 /* A resource's own rules, run on the validated body once its fields are
  * column values (e.g. a category's slug, an agent's skills). */
 typedef enum sp_rc (*check_fn)(struct json_object *json, const struct sp_field_value *v,
                                 struct sp_table_value *f, struct sp_problem *p);
 
-/* One admin resource (API.md §6): its list, its body fields, its writes. */
+/* One admin resource (API.md §6): its rows, its body fields. */
 struct resource {
-    list_fn list;
+    const struct sp_admin_store *store;
     const struct sp_field_spec *fields;
     size_t nfields;
     check_fn check;         /* NULL: the field table says it all */
-    create_fn create;
-    patch_fn patch;
-    delete_fn remove;       /* NULL: not deletable (no DELETE route) */
 };
 
 /* Creates (201) or patches row :id (200) and answers the row. */
@@ -138,7 +128,8 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *row;
-    if ((create ? res->create(&ctx, f, &row, p) : res->patch(&ctx, id, f, &row, p)) != SP_OK)
+    if ((create ? sp_admin_store_create(&ctx, res->store, f, &row, p)
+                : sp_admin_store_patch(&ctx, res->store, id, f, &row, p)) != SP_OK)
         return p->rc;
     return respond_row(r, create ? 201 : 200, row);
 }
@@ -150,7 +141,7 @@ remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (res->remove(&ctx, id, p) != SP_OK)
+    if (sp_admin_store_delete(&ctx, res->store, id, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
@@ -165,7 +156,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res, p);
-    default: return list(r, res->list, p);    /* GET, HEAD */
+    default: return list(r, res->store, p);   /* GET, HEAD */
     }
 }
 
@@ -209,7 +200,7 @@ check_category(struct json_object *json, const struct sp_field_value *v,
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, sp_sla_policy_list, p);
+    return list(r, &sp_sla_policy_store, p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
@@ -297,12 +288,9 @@ check_agent(struct json_object *json, const struct sp_field_value *v, struct sp_
 enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 
 static const struct resource resources[RES_COUNT] = {
-    [RES_CATEGORIES] = {sp_category_list, category_fields, SP_CAT_NFIELDS, check_category,
-                        sp_category_create, sp_category_patch, NULL},
-    [RES_RULES] = {sp_rule_list, rule_fields, SP_RULE_NFIELDS, NULL, sp_rule_create,
-                   sp_rule_patch, sp_rule_delete},
-    [RES_AGENTS] = {sp_agent_list, agent_fields, SP_AGENT_NFIELDS, check_agent, sp_agent_create,
-                    sp_agent_patch, NULL},
+    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category},
+    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL},
+    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent},
 };
 
 enum sp_rc

@@ -348,6 +348,17 @@ sp_db_found(const PGresult *r, const char *what, struct sp_problem *p)
     return SP_OK;
 }
 
+enum sp_rc
+sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
+          const char *what, sp_db_row_reader *read, void *item, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, st, params, p);
+    if (sp_db_found(r, what, p) != SP_OK)
+        return p->rc;
+    read(r, 0, item);
+    return SP_OK;
+}
+
 /* The index of the identifier at s (len bytes) in names, or -1. */
 static int
 name_index(const char *const *names, const char *s, size_t len)

@@ -87,6 +87,11 @@ void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */
 enum sp_rc sp_db_found(const PGresult *r, const char *what, struct sp_problem *p);
+/* Every one-row lookup in one call: runs st and, when it answered a row,
+ * fills item from row 0 with read; else as sp_db_found. */
+enum sp_rc sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                     const char *const *params, const char *what, sp_db_row_reader *read,
+                     void *item, struct sp_problem *p);
 
 /* The SQL of a named-parameter statement with $n for each :name (n = its
  * index in names + 1); "::" casts and quoted strings are left alone.

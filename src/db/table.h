@@ -5,9 +5,10 @@
  * assembled from the description and prepared once per connection
  * (sp_db_exec_dynamic). Rows come back as one JSON object text each,
  * rendered by the owner's expression, ready to embed in a reply.
- * The domain module that owns a table declares its struct sp_table
- * (domain/categories.c, domain/agents.c, domain/rule_store.c); column
- * names come from that description only, never from a request.
+ * The domain module that owns a table declares its struct sp_table, in
+ * its struct sp_admin_store (domain/admin_store.h: categories, agents,
+ * rule_store, sla_policies); column names come from that description
+ * only, never from a request.
  * Must not: know HTTP or any domain concept, open transactions.
  */
 #ifndef SP_TABLE_H

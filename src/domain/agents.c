@@ -27,6 +27,9 @@ static struct sp_stmt ensure_stmt = SP_STMT(
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "agent_get", "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint", 1);
 
+static struct sp_stmt by_user_stmt = SP_STMT_READ(
+    "agent_by_user", "SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1", 1);
+
 static struct sp_stmt update_self_stmt = SP_STMT(
     "agent_update_self",
     "UPDATE support_agents SET status = coalesce($2, status),"
@@ -36,7 +39,8 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
 
-static const struct sp_table table = {
+/* Not deletable: the admin API has no DELETE for agents. */
+const struct sp_admin_store sp_agent_store = {{
     "support_agents",
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"
     " 'team', x.team, 'skills', x.skills, 'status', x.status, 'max_concurrent_chats',"
@@ -47,7 +51,7 @@ static const struct sp_table table = {
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -56,13 +60,11 @@ sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
     SP_AGENT_COLUMNS(SP_COL_READ, )
 }
 
-static enum sp_rc
-one(PGresult *r, struct sp_agent *out, struct sp_problem *p)
+/* sp_agent_read_row as a one-row lookup's reader (sp_db_one). */
+static void
+read_agent(const PGresult *r, int row, void *item)
 {
-    if (sp_db_found(r, "agent", p) != SP_OK)
-        return p->rc;
-    sp_agent_read_row(r, 0, out);
-    return SP_OK;
+    sp_agent_read_row(r, row, item);
 }
 
 enum sp_rc
@@ -70,14 +72,22 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
                 struct sp_agent *out, struct sp_problem *p)
 {
     const char *params[2] = {user_id, display_name};
-    return one(sp_db_exec(ctx->db, ctx->arena, &ensure_stmt, params, p), out, p);
+    enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent,
+                              out, p);
+    if (rc != SP_NOT_FOUND)
+        return rc;
+    /* A concurrent first request inserted the row after this statement's
+     * snapshot was taken: its ON CONFLICT waited for that commit, its
+     * SELECT could not see it. A new statement (a new snapshot) does. */
+    sp_problem_init(p);
+    return sp_db_one(ctx->db, ctx->arena, &by_user_stmt, params, "agent", read_agent, out, p);
 }
 
 enum sp_rc
 sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    return one(sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p), out, p);
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "agent", read_agent, out, p);
 }
 
 enum sp_rc
@@ -89,26 +99,6 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
         u->has_display_name ? "true" : "false", u->display_name,
     };
-    return one(sp_db_exec(ctx->db, ctx->arena, &update_self_stmt, params, p), out, p);
-}
-
-enum sp_rc
-sp_agent_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
-              struct sp_problem *p)
-{
-    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
-}
-
-enum sp_rc
-sp_agent_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
-                struct sp_problem *p)
-{
-    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
-}
-
-enum sp_rc
-sp_agent_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-               const char **row_json, struct sp_problem *p)
-{
-    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
+    return sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out,
+                     p);
 }

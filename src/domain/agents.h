@@ -14,7 +14,7 @@
 
 #include "core/problem.h"
 #include "db/db.h"
-#include "db/table.h"
+#include "domain/admin_store.h"
 #include "domain/ctx.h"
 
 /* An agent's status values (API.md §5.4), NULL-terminated. */
@@ -74,14 +74,8 @@ enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
 enum { SP_AGENT_USER_ID, SP_AGENT_DISPLAY_NAME, SP_AGENT_TEAM, SP_AGENT_SKILLS,
        SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_NFIELDS };
 
-/* By id, after `after`; rows as JSON (API.md §6). */
-enum sp_rc sp_agent_list(struct sp_ctx *ctx, long long after, int limit,
-                         struct sp_table_rows *out, struct sp_problem *p);
-/* 409 user_id_taken when another agent has the user_id. */
-enum sp_rc sp_agent_create(struct sp_ctx *ctx, const struct sp_table_value *values,
-                           const char **row_json, struct sp_problem *p);
-/* The set values only; SP_NOT_FOUND when there is no agent id. */
-enum sp_rc sp_agent_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-                          const char **row_json, struct sp_problem *p);
+/* The admin's list, create and update (API.md §6); a create or update
+ * with another agent's user_id is 409 user_id_taken. */
+extern const struct sp_admin_store sp_agent_store;
 
 #endif

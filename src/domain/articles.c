@@ -5,8 +5,8 @@
  * B); relevance is ts_rank_cd normalized to 0..1 (flag 32) and paged as
  * an integer key (rank × 10⁹, then id), so a cursor compares exactly.
  * Snippets come from ts_headline over the first SNIPPET_SOURCE characters
- * of the plain text only, and only for the rows of the page: headline
- * work grows with the text it reads, and a page needs at most 100.
+ * of the plain text only, and only for the rows the page shows: headline
+ * work grows with the text it reads (~0.5 ms per row on 2 000 characters).
  * ts_headline marks matches with \x01/\x02 (never in stored text: the
  * renderer replaces control characters); the text between is escaped
  * here and the marks become <mark>.
@@ -24,7 +24,7 @@
 #include "core/utf8.h"
 #include "db/db.h"
 
-#define SNIPPET_SOURCE "2000"
+#define SNIPPET_SOURCE "1000"
 #define RANK_SCALE 1000000000.0
 
 /* The list row; the full row adds html and markdown after it. */
@@ -338,23 +338,21 @@ static struct sp_stmt newest_stmt = SP_STMT_NAMED(
    ,
     list_names, LP_COUNT);
 
-/* Published, by relevance to :q; snippets for the page's rows only. */
+/* Published, by relevance to :q (support_article_ranked, sql/013);
+ * snippets only for the rows the page shows, not the look-ahead row. */
 static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "article_ranked",
     "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query),"
-    " page AS (SELECT a.id, (ts_rank_cd(a.search, q.query, 32) * 1000000000)::bigint AS key"
-    "  FROM support_knowledge_articles a, q"
-    "  WHERE a.is_published AND a.search @@ q.query AND" TAG_MATCHES
-    " ), hits AS (SELECT * FROM page"
-    "  WHERE :after_id::bigint IS NULL OR (key, id) < (:after_key::bigint, :after_id::bigint)"
-    "  ORDER BY key DESC, id DESC LIMIT :limit::integer)"
+    " hits AS (SELECT h.id, h.key, row_number() OVER (ORDER BY h.key DESC, h.id DESC) AS n"
+    "  FROM q, support_article_ranked(q.query, :tag, :after_key::bigint, :after_id::bigint,"
+    "                                 :limit::integer) h)"
     " SELECT " ARTICLE_COLS ", hits.key,"
-    "  ts_headline('english', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
-    "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
-    " FragmentDelimiter=\" … \"') AS snippet"
+    "  CASE WHEN hits.n < :limit::integer THEN"
+    "   ts_headline('english', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
+    "    'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
+    " FragmentDelimiter=\" … \"') END AS snippet"
     " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id, q"
-    " ORDER BY hits.key DESC, hits.id DESC"
-   ,
+    " ORDER BY hits.key DESC, hits.id DESC",
     list_names, LP_COUNT);
 
 /* Admin: drafts too, newest id first, optionally matching :q. */

@@ -26,7 +26,9 @@ static struct sp_stmt any_stmt = SP_STMT_READ(
 static struct sp_stmt slug_stmt = SP_STMT_READ(
     "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
 
-static const struct sp_table table = {
+/* Not deletable: the admin API has no DELETE for categories (one no
+ * longer offered is deactivated: is_active). */
+const struct sp_admin_store sp_category_store = {{
     "support_categories",
     "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
     " x.description, 'is_active', x.is_active, 'routing', x.routing, 'team', x.team,"
@@ -37,7 +39,7 @@ static const struct sp_table table = {
      [SP_CAT_DESCRIPTION] = {"description", "$"},
      [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},
      [SP_CAT_TEAM] = {"team", "$"}, [SP_CAT_SKILL] = {"required_skill", "$"},
-     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}};
+     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}}, NULL, false};
 
 enum sp_rc
 sp_category_unknown(struct sp_problem *p, enum sp_category_scope scope)
@@ -77,25 +79,4 @@ sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &slug_stmt, params, p);
     return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
-}
-
-enum sp_rc
-sp_category_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
-                 struct sp_problem *p)
-{
-    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
-}
-
-enum sp_rc
-sp_category_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
-                   struct sp_problem *p)
-{
-    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
-}
-
-enum sp_rc
-sp_category_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-                  const char **row_json, struct sp_problem *p)
-{
-    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
 }

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 
 #include "core/problem.h"
-#include "db/table.h"
+#include "domain/admin_store.h"
 #include "domain/ctx.h"
 
 /* SQL: the row aliased `alias` is the active category of slug expression
@@ -57,15 +57,8 @@ const char *sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem
 enum { SP_CAT_SLUG, SP_CAT_NAME, SP_CAT_DESCRIPTION, SP_CAT_IS_ACTIVE, SP_CAT_ROUTING,
        SP_CAT_TEAM, SP_CAT_SKILL, SP_CAT_DEFAULT_PRIORITY, SP_CAT_NFIELDS };
 
-/* By id, after `after`; rows as JSON (API.md §6). */
-enum sp_rc sp_category_list(struct sp_ctx *ctx, long long after, int limit,
-                            struct sp_table_rows *out, struct sp_problem *p);
-/* 409 slug_taken when another category has the slug. */
-enum sp_rc sp_category_create(struct sp_ctx *ctx, const struct sp_table_value *values,
-                              const char **row_json, struct sp_problem *p);
-/* The set values only; SP_NOT_FOUND when there is no category id. */
-enum sp_rc sp_category_patch(struct sp_ctx *ctx, long long id,
-                             const struct sp_table_value *values, const char **row_json,
-                             struct sp_problem *p);
+/* The admin's list, create and update (API.md §6); a create or update
+ * with another category's slug is 409 slug_taken. */
+extern const struct sp_admin_store sp_category_store;
 
 #endif

@@ -41,6 +41,13 @@ enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
 #define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
 
+/* The data of a chat event (API.md §11): the session as agents see it. */
+#define CHAT_EVENT_DATA(s)                                                                   \
+    "jsonb_build_object('session_id', " s ".public_id, 'status', " s ".status,"            \
+    " 'customer_id', " s ".customer_id, 'assigned_agent_id', " s ".assigned_agent_id,"      \
+    " 'category', (SELECT slug FROM support_categories WHERE id = " s ".category_id),"     \
+    " 'started_at', support_ts(" s ".started_at))"
+
 static struct sp_stmt create_stmt = SP_STMT(
     "chat_create",
     "WITH s AS ("
@@ -56,6 +63,10 @@ static struct sp_stmt create_stmt = SP_STMT(
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
     "  SELECT s.id, 'customer', s.customer_id, $8 FROM s WHERE $8::text IS NOT NULL"
     "  RETURNING id, sender_type, sender_id, body, client_id, created_at"
+    "), o AS ("
+    "  INSERT INTO support_outbox (kind, event_type, channel, payload)"
+    "  SELECT 'webhook', 'chat.session_created', 'webhook', " CHAT_EVENT_DATA("s")
+    "  FROM s"
     ")"
     " SELECT " SESSION_COLS ", (SELECT id FROM m), (SELECT support_ts(created_at) FROM m)"
     " FROM s" SESSION_JOINS,
@@ -136,20 +147,48 @@ static struct sp_stmt capacity_stmt = SP_STMT_READ(
     " FROM support_agents a WHERE a.id = $1::bigint",
     1);
 
+/* Every assignment, however made, activates the session, stamps the
+ * agent's last_assigned_at and stores the system message saying why
+ * (API.md §5.3–5.4, §7): $3 its body, $4 its event; a transfer also
+ * queues its deliveries (API.md §11). */
 static struct sp_stmt assign_stmt = SP_STMT(
     "chat_assign",
     "WITH u AS ("
     "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
-    "    updated_at = now() WHERE id = $1::bigint RETURNING id"
+    "    updated_at = now() WHERE id = $1::bigint RETURNING *"
     "), a AS ("
     "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
-    "), m AS ("
-    "  INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
-    "  SELECT id, 'system', 'An agent joined the chat.',"
-    "    jsonb_build_object('event', 'agent_joined', 'agent_id', $2::bigint) FROM u"
+    "), o AS ("
+    /* A transfer is a webhook event, and tells the new agent and the team. */
+    "  INSERT INTO support_outbox (kind, event_type, channel, recipient, payload)"
+    "  SELECT x.kind, 'chat.transferred', x.channel, x.recipient, " CHAT_EVENT_DATA("u")
+    "  FROM u CROSS JOIN LATERAL (VALUES ('webhook', 'webhook', NULL),"
+    "                  ('notification', 'agent', $2::text),"
+    "                  ('notification', 'team', coalesce((SELECT c.team"
+    "                     FROM support_categories c WHERE c.id = u.category_id), 'general')))"
+    "       AS x(kind, channel, recipient)"
+    "  WHERE $4::text = 'transferred'"
     ")"
-    " SELECT id FROM u",
-    2);
+    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    " SELECT id, 'system', $3, jsonb_build_object('event', $4::text, 'agent_id', $2::bigint)"
+    " FROM u",
+    4);
+
+enum assign_event { AGENT_JOINED, TRANSFERRED };
+
+/* Gives session id (decimal text) to agent_id (see assign_stmt). */
+static enum sp_rc
+assign(struct sp_ctx *ctx, const char *session_id, long long agent_id, enum assign_event e,
+       struct sp_problem *p)
+{
+    static const char *const message[][2] = {
+        [AGENT_JOINED] = {"An agent joined the chat.", "agent_joined"},
+        [TRANSFERRED] = {"The chat was transferred to another agent.", "transferred"},
+    };
+    const char *params[4] = {session_id, sp_arena_sprintf(ctx->arena, "%lld", agent_id),
+                             message[e][0], message[e][1]};
+    return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, params, p) == NULL ? p->rc : SP_OK;
+}
 
 static struct sp_stmt close_stmt = SP_STMT(
     "chat_close",
@@ -169,7 +208,8 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
     " ORDER BY s.id LIMIT $4::int",
     4);
 
-/* A session row; a list's row reader too (sp_db_page_read). */
+/* A session row; the row reader of lists and lookups (sp_db_page_read,
+ * sp_db_one). */
 static void
 read_session(const PGresult *r, int row, void *item)
 {
@@ -249,27 +289,11 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
             first->sender_id = in->customer_id;
             first->body = in->first_message;
         }
-        if (agent != 0) {
-            const char *ap[2] = {sp_arena_sprintf(a, "%lld", out->id),
-                                 sp_arena_sprintf(a, "%lld", agent)};
-            if (sp_db_exec(ctx->db, a, &assign_stmt, ap, p) == NULL)
-                return p->rc;
-        }
+        if (agent != 0)
+            return assign(ctx, sp_arena_sprintf(a, "%lld", out->id), agent, AGENT_JOINED, p);
         return SP_OK;
     }
     return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a session id");
-}
-
-/* Runs a statement that answers one session row (SESSION_COLS). */
-static enum sp_rc
-one_session(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *const *params,
-            struct sp_chat_session *out, struct sp_problem *p)
-{
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
-    if (sp_db_found(r, "chat session", p) != SP_OK)
-        return p->rc;
-    read_session(r, 0, out);
-    return SP_OK;
 }
 
 enum sp_rc
@@ -277,7 +301,8 @@ sp_chat_get(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
             struct sp_chat_session *out, struct sp_problem *p)
 {
     const char *params[2] = {public_id, customer_id};
-    return one_session(ctx, &get_stmt, params, out, p);
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "chat session", read_session, out,
+                     p);
 }
 
 static struct sp_stmt rotate_token_stmt = SP_STMT(
@@ -295,7 +320,8 @@ sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const char *cust
                      struct sp_problem *p)
 {
     const char *params[3] = {public_id, customer_id, token_sha256_hex};
-    return one_session(ctx, &rotate_token_stmt, params, out, p);
+    return sp_db_one(ctx->db, ctx->arena, &rotate_token_stmt, params, "chat session",
+                     read_session, out, p);
 }
 
 enum sp_rc
@@ -394,8 +420,7 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
     if (!room)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "the agent is away or at max_concurrent_chats");
-    const char *ap[2] = {sp_db_str(r, 0, 0), sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, ap, p) == NULL ? p->rc : SP_OK;
+    return assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p);
 }
 
 enum sp_rc
@@ -464,19 +489,6 @@ static struct sp_stmt transfer_lock_stmt = SP_STMT(
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
 
-static struct sp_stmt reassign_stmt = SP_STMT(
-    "chat_reassign",
-    "WITH u AS ("
-    "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
-    "    updated_at = now() WHERE id = $1::bigint RETURNING id"
-    "), a AS ("
-    "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
-    ")"
-    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
-    " SELECT id, 'system', 'The chat was transferred to another agent.',"
-    "   jsonb_build_object('event', 'transferred', 'agent_id', $2::bigint) FROM u",
-    2);
-
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
@@ -505,8 +517,7 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     if (agent_id == 0 || agent_id == current)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "no other agent is free (away or at max_concurrent_chats)");
-    const char *rp[2] = {sp_db_str(r, 0, 0), sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    return sp_db_exec(ctx->db, ctx->arena, &reassign_stmt, rp, p) == NULL ? p->rc : SP_OK;
+    return assign(ctx, sp_db_str(r, 0, 0), agent_id, TRANSFERRED, p);
 }
 
 enum sp_rc

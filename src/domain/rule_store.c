@@ -9,21 +9,6 @@
 #include "domain/categories.h"
 #include "domain/rules.h"
 
-static const struct sp_table table = {
-    "support_priority_rules",
-    "json_build_object('id', x.id, 'position', x.position, 'name', x.name, 'is_active',"
-    " x.is_active, 'category', " SP_CATEGORY_SLUG_OF("x.category_id") ","
-    " 'customer_tier', x.customer_tier, 'pattern', x.pattern,"
-    " 'sentiment_below', x.sentiment_below, 'priority', x.priority, 'version', x.version,"
-    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
-    "conflict", "conflict", true, SP_RULE_NFIELDS,
-    {[SP_RULE_POSITION] = {"position", "$::int"}, [SP_RULE_NAME] = {"name", "$"},
-     [SP_RULE_IS_ACTIVE] = {"is_active", "$::boolean"},
-     [SP_RULE_CATEGORY] = {"category_id", SP_CATEGORY_ID_OF("$")},
-     [SP_RULE_TIER] = {"customer_tier", "$"}, [SP_RULE_PATTERN] = {"pattern", "$"},
-     [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", "$::real"},
-     [SP_RULE_PRIORITY] = {"priority", "$"}}};
-
 /* Bad patterns are refused here, never at ticket time (API.md §5.3); a
  * category must exist (active or not). */
 static enum sp_rc
@@ -42,33 +27,18 @@ check(struct sp_ctx *ctx, const struct sp_table_value *values, struct sp_problem
     return SP_OK;
 }
 
-enum sp_rc
-sp_rule_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
-             struct sp_problem *p)
-{
-    return sp_table_list(ctx->db, ctx->arena, &table, after, limit, out, p);
-}
-
-enum sp_rc
-sp_rule_create(struct sp_ctx *ctx, const struct sp_table_value *values, const char **row_json,
-               struct sp_problem *p)
-{
-    if (check(ctx, values, p) != SP_OK)
-        return p->rc;
-    return sp_table_insert(ctx->db, ctx->arena, &table, values, row_json, p);
-}
-
-enum sp_rc
-sp_rule_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-              const char **row_json, struct sp_problem *p)
-{
-    if (check(ctx, values, p) != SP_OK)
-        return p->rc;
-    return sp_table_update(ctx->db, ctx->arena, &table, id, values, row_json, p);
-}
-
-enum sp_rc
-sp_rule_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
-{
-    return sp_table_delete(ctx->db, ctx->arena, &table, id, p);
-}
+/* versioned: every update bumps the version the workers' caches key on. */
+const struct sp_admin_store sp_rule_store = {{
+    "support_priority_rules",
+    "json_build_object('id', x.id, 'position', x.position, 'name', x.name, 'is_active',"
+    " x.is_active, 'category', " SP_CATEGORY_SLUG_OF("x.category_id") ","
+    " 'customer_tier', x.customer_tier, 'pattern', x.pattern,"
+    " 'sentiment_below', x.sentiment_below, 'priority', x.priority, 'version', x.version,"
+    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    "conflict", "conflict", true, SP_RULE_NFIELDS,
+    {[SP_RULE_POSITION] = {"position", "$::int"}, [SP_RULE_NAME] = {"name", "$"},
+     [SP_RULE_IS_ACTIVE] = {"is_active", "$::boolean"},
+     [SP_RULE_CATEGORY] = {"category_id", SP_CATEGORY_ID_OF("$")},
+     [SP_RULE_TIER] = {"customer_tier", "$"}, [SP_RULE_PATTERN] = {"pattern", "$"},
+     [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", "$::real"},
+     [SP_RULE_PRIORITY] = {"priority", "$"}}}, check, true};

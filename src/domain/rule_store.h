@@ -13,7 +13,7 @@
 #define SP_RULE_STORE_H
 
 #include "core/problem.h"
-#include "db/table.h"
+#include "domain/admin_store.h"
 #include "domain/ctx.h"
 
 /* The columns, in the order the values arrays are indexed. The category
@@ -21,17 +21,9 @@
 enum { SP_RULE_POSITION, SP_RULE_NAME, SP_RULE_IS_ACTIVE, SP_RULE_CATEGORY, SP_RULE_TIER,
        SP_RULE_PATTERN, SP_RULE_SENTIMENT_BELOW, SP_RULE_PRIORITY, SP_RULE_NFIELDS };
 
-/* By id, after `after`; rows as JSON (API.md §6). */
-enum sp_rc sp_rule_list(struct sp_ctx *ctx, long long after, int limit,
-                        struct sp_table_rows *out, struct sp_problem *p);
-/* 422 invalid_pattern (PCRE2's message) or unknown_category first. */
-enum sp_rc sp_rule_create(struct sp_ctx *ctx, const struct sp_table_value *values,
-                          const char **row_json, struct sp_problem *p);
-/* The set values only, as create checks them; SP_NOT_FOUND when there is
- * no rule id. */
-enum sp_rc sp_rule_patch(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-                         const char **row_json, struct sp_problem *p);
-/* SP_NOT_FOUND when there is no rule id. */
-enum sp_rc sp_rule_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+/* The admin's list, create, update and delete (API.md §6). A create or
+ * update is refused first with 422 invalid_pattern (PCRE2's message) or
+ * unknown_category. */
+extern const struct sp_admin_store sp_rule_store;
 
 #endif

@@ -14,13 +14,11 @@
     "json_build_object('id', x.id, 'priority', x.priority, 'category', "           \
     SP_CATEGORY_SLUG_OF("x.category_id") ","                                        \
     " 'first_response_minutes', x.first_response_minutes, 'resolution_minutes',"   \
-    " x.resolution_minutes, 'updated_at', support_ts(x.updated_at))::text"
+    " x.resolution_minutes, 'updated_at', support_ts(x.updated_at))"
 
-static struct sp_stmt list_stmt = SP_STMT_READ(
-    "sla_policy_list",
-    "SELECT x.id, " POLICY_JSON " AS json FROM support_sla_policies x"
-    " WHERE x.id > $1::bigint ORDER BY x.id LIMIT $2::int",
-    2);
+/* No columns: the only write is sp_sla_policy_put's upsert. */
+const struct sp_admin_store sp_sla_policy_store = {
+    .table = {.name = "support_sla_policies", .json = POLICY_JSON}};
 
 static struct sp_stmt put_stmt = SP_STMT(
     "sla_policy_put",
@@ -34,21 +32,8 @@ static struct sp_stmt put_stmt = SP_STMT(
     "    first_response_minutes = EXCLUDED.first_response_minutes,"
     "    resolution_minutes = EXCLUDED.resolution_minutes, updated_at = now()"
     "  RETURNING *"
-    ") SELECT x.id, " POLICY_JSON " AS json FROM x",
+    ") SELECT x.id, " POLICY_JSON "::text AS json FROM x",
     4);
-
-enum sp_rc
-sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit, struct sp_table_rows *out,
-                   struct sp_problem *p)
-{
-    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    sp_table_rows_read(ctx->arena, r, limit, out);
-    return SP_OK;
-}
 
 enum sp_rc
 sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,

@@ -11,13 +11,12 @@
 #define SP_SLA_POLICIES_H
 
 #include "core/problem.h"
-#include "db/table.h"
+#include "domain/admin_store.h"
 #include "domain/ctx.h"
 
-/* By id, after `after`, like every admin list: the defaults, seeded
- * first, come first. Rows as JSON. */
-enum sp_rc sp_sla_policy_list(struct sp_ctx *ctx, long long after, int limit,
-                              struct sp_table_rows *out, struct sp_problem *p);
+/* The admin's list, by id like every admin list: the defaults, seeded
+ * first, come first. Read only: it has no columns to create or patch. */
+extern const struct sp_admin_store sp_sla_policy_store;
 /* Upserts the policy of (priority, category_slug or NULL for the default)
  * and returns the row; an unknown slug is 422 unknown_category. */
 enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,

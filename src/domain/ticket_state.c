@@ -24,52 +24,59 @@ sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out)
     out->public_id = NULL;
 }
 
+/* A locked ticket row, read by column (db.h's scheme); the two enums are
+ * read as text and parsed. */
+struct lock_row {
+    struct sp_ticket_state s;
+    const char *status, *priority;
+};
+#define LOCK_COLUMNS(C, SEP)                                                                 \
+    C(LK_ID, "id", int, s.id) SEP C(LK_PUBLIC_ID, "public_id", str, s.public_id)             \
+    SEP C(LK_CUSTOMER, "customer_id", str, s.customer_id)                                    \
+    SEP C(LK_STATUS, "status", str, status) SEP C(LK_PRIORITY, "priority", str, priority)    \
+    SEP C(LK_CATEGORY, "coalesce(category_id, 0)", int, s.category_id)                       \
+    SEP C(LK_AGENT, "coalesce(assigned_agent_id, 0)", int, s.assigned_agent_id)              \
+    SEP C(LK_PROVIDER, "coalesce(provider_id, 0)", int, s.provider_id)                       \
+    SEP C(LK_BOOKING, "booking_id", str, s.booking_id)                                       \
+    SEP C(LK_VERSION, "version", int, s.version)                                             \
+    SEP C(LK_ESCALATED_AT, "coalesce(support_ms(escalated_at), 0)", int, s.escalated_at)     \
+    SEP C(LK_CREATED_AT, "support_ms(created_at)", int, s.sla.created_at)                    \
+    SEP C(LK_FIRST_DUE, "coalesce(support_ms(first_response_due_at), 0)", int,               \
+          s.sla.first_response_due_at)                                                       \
+    SEP C(LK_RESOLUTION_DUE, "coalesce(support_ms(resolution_due_at), 0)", int,              \
+          s.sla.resolution_due_at)                                                           \
+    SEP C(LK_FIRST_RESPONDED, "coalesce(support_ms(first_responded_at), 0)", int,            \
+          s.sla.first_responded_at)                                                          \
+    SEP C(LK_PAUSED_AT, "coalesce(support_ms(sla_paused_at), 0)", int, s.sla.paused_at)      \
+    SEP C(LK_PAUSED_MS, "sla_paused_ms", int, s.sla.paused_ms)                               \
+    SEP C(LK_SLA_DUE, "coalesce(support_ms(sla_due_at), 0)", int, s.sla.sla_due_at)          \
+    SEP C(LK_BREACHED, "sla_breached", bool, s.sla.breached)
+enum lock_column { LOCK_COLUMNS(SP_COL_ENUM, ) LK_COUNT };
+
 static struct sp_stmt lock_stmt = SP_STMT(
     "ticket_lock",
-    "SELECT id, public_id, customer_id, status, priority, coalesce(category_id, 0),"
-    " coalesce(assigned_agent_id, 0), coalesce(provider_id, 0), version,"
-    " coalesce(support_ms(escalated_at), 0),"
-    " support_ms(created_at), coalesce(support_ms(first_response_due_at), 0),"
-    " coalesce(support_ms(resolution_due_at), 0), coalesce(support_ms(first_responded_at), 0),"
-    " coalesce(support_ms(sla_paused_at), 0), sla_paused_ms,"
-    " coalesce(support_ms(sla_due_at), 0), sla_breached"
-    " FROM support_tickets"
+    "SELECT " LOCK_COLUMNS(SP_COL_SQL, ", ") " FROM support_tickets"
     " WHERE (id = $1::bigint OR public_id = $2) AND ($3::text IS NULL OR customer_id = $3)"
     " FOR UPDATE",
     3);
 
 enum sp_rc
 sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, const char *customer_id,
-               struct sp_ticket_state *out, struct sp_problem *p)
+               struct sp_ticket_state *locked, struct sp_problem *p)
 {
     char id[24];
     snprintf(id, sizeof(id), "%lld", ref->id);
     const char *params[3] = {ref->id > 0 ? id : NULL, ref->public_id, customer_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lock_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "ticket", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-    memset(out, 0, sizeof(*out));
-    out->id = sp_db_int(r, 0, 0);
-    out->public_id = sp_db_str(r, 0, 1);
-    out->customer_id = sp_db_str(r, 0, 2);
-    if (!sp_status_parse(sp_db_str(r, 0, 3), &out->status) ||
-        !sp_priority_parse(sp_db_str(r, 0, 4), &out->priority))
+    struct lock_row row_data = {0}, *out = &row_data;
+    const int row = 0, col = 0;
+    LOCK_COLUMNS(SP_COL_READ, )
+    if (!sp_status_parse(out->status, &out->s.status) ||
+        !sp_priority_parse(out->priority, &out->s.priority))
         return sp_problem_set(p, SP_ERROR, "internal", "ticket row has an unknown enum value");
-    out->category_id = sp_db_int(r, 0, 5);
-    out->assigned_agent_id = sp_db_int(r, 0, 6);
-    out->provider_id = sp_db_int(r, 0, 7);
-    out->version = sp_db_int(r, 0, 8);
-    out->escalated_at = sp_db_int(r, 0, 9);
-    out->sla.created_at = sp_db_int(r, 0, 10);
-    out->sla.first_response_due_at = sp_db_int(r, 0, 11);
-    out->sla.resolution_due_at = sp_db_int(r, 0, 12);
-    out->sla.first_responded_at = sp_db_int(r, 0, 13);
-    out->sla.paused_at = sp_db_int(r, 0, 14);
-    out->sla.paused_ms = sp_db_int(r, 0, 15);
-    out->sla.sla_due_at = sp_db_int(r, 0, 16);
-    out->sla.breached = sp_db_bool(r, 0, 17);
+    *locked = out->s;
     return SP_OK;
 }
 
@@ -327,10 +334,15 @@ static struct sp_stmt apply_stmt = SP_STMT(
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     22);
 
-/* The webhooks every change implies (API.md §11), queued with it; the
- * dispatcher fans them out to the subscriptions of each event type. */
+/* The deliveries every change implies (API.md §11), queued with it in
+ * the same statement: webhooks (the dispatcher fans them out to the
+ * subscriptions of each event type), and the customer's email when an
+ * agent answers publicly or someone else moves the ticket to waiting on
+ * the customer, resolved or closed (internal notes, routine moves and the
+ * customer's own changes tell the customer nothing). The email's recipient is the customer id; the dispatcher
+ * finds the address in the encrypted contact. */
 static void
-queue_webhooks(struct sp_ticket_change *c)
+queue_deliveries(struct sp_ticket_change *c)
 {
     struct sp_buf payload;
     sp_buf_init(&payload, c->ctx->arena, 128);
@@ -339,11 +351,31 @@ queue_webhooks(struct sp_ticket_change *c)
     sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
     sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
     sp_jw_end(&w);
-    if (c->message_body != NULL && !c->message_internal)
+    bool public_message = c->message_body != NULL && !c->message_internal;
+    if (public_message)
         sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
                              payload.data);
     if (c->nevents > 0)
         sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
+
+    bool agent_reply = public_message && strcmp(c->message_sender_type, "agent") == 0;
+    /* Only the moves a customer acts on: we wait for them, or it is done. */
+    enum sp_status to = c->after.status;
+    bool status_moved = to != c->before.status && strcmp(c->actor.type, "customer") != 0 &&
+                        (to == SP_STATUS_PENDING_CUSTOMER || to == SP_STATUS_RESOLVED ||
+                         to == SP_STATUS_CLOSED);
+    if (!agent_reply && !status_moved)
+        return;
+    struct sp_buf mail;
+    sp_buf_init(&mail, c->ctx->arena, 256);
+    sp_ticket_payload_begin(&w, &mail, &c->after);
+    sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
+    sp_jw_kstr(&w, "previous_status", sp_status_name(c->before.status));
+    if (agent_reply)
+        sp_jw_kstr(&w, "message_html", c->message_body);
+    sp_jw_end(&w);
+    sp_ticket_add_outbox(c, "notification", agent_reply ? "ticket.message_created" : "ticket.updated",
+                         "email", c->after.customer_id, mail.data);
 }
 
 enum sp_rc
@@ -352,7 +384,7 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
 {
     if (!sp_ticket_changed(c))
         return SP_OK;
-    queue_webhooks(c);
+    queue_deliveries(c);
     struct sp_arena *a = c->ctx->arena;
     const struct sp_ticket_state *s = &c->after;
     const char *params[22] = {

@@ -43,6 +43,7 @@ struct sp_ticket_state {
     long long category_id;        /* 0 = none */
     long long assigned_agent_id;  /* 0 = none */
     long long provider_id;        /* 0 = none */
+    const char *booking_id;       /* NULL = none */
     long long version;
     int64_t escalated_at;         /* ms; 0 = never */
     struct sp_sla sla;

@@ -194,6 +194,11 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     sp_ticket_add_outbox(c, "notification", "ticket.escalated", "provider_operations", recipient,
                          payload.data);
     sp_ticket_add_outbox(c, "webhook", "ticket.escalated", "webhook", NULL, payload.data);
+    /* An escalation about a booking tells the booking service too
+     * (SUPPORT_BOOKING_URL, through the dispatcher). */
+    if (c->after.booking_id != NULL)
+        sp_ticket_add_outbox(c, "notification", "ticket.escalated", "booking",
+                             c->after.booking_id, payload.data);
     return SP_OK;
 }
 

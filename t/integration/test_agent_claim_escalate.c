@@ -327,6 +327,24 @@ START_TEST(escalate_uses_the_tickets_own_provider)
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated",
                                           "provider_operations", "321"),
                      1);
+    /* No booking: nothing for the booking service. */
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated", "booking",
+                                          NULL), 0);
+}
+END_TEST
+
+START_TEST(escalate_about_a_booking_tells_the_booking_service)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"double charge\",\"description\":\"d\",\"provider_id\":9,"
+            "\"booking_id\":\"BK-2041\"}");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"refund needed\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.escalated", "booking",
+                                          "BK-2041"), 1);
 }
 END_TEST
 
@@ -447,6 +465,7 @@ agent_claim_escalate_suite(void)
     tcase_add_test(tc, escalate_without_any_provider_is_422_no_provider);
     tcase_add_test(tc, escalate_with_provider_id_escalates_and_notifies);
     tcase_add_test(tc, escalate_uses_the_tickets_own_provider);
+    tcase_add_test(tc, escalate_about_a_booking_tells_the_booking_service);
     tcase_add_test(tc, escalate_provider_id_overrides_the_tickets_provider);
     tcase_add_test(tc, escalate_raises_low_to_high);
     tcase_add_test(tc, escalate_keeps_urgent_urgent);

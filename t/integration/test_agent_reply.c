@@ -102,6 +102,14 @@ START_TEST(public_reply_reaches_the_customer)
     ck_assert_str_eq(sp_t_jstr(m, "sender_type"), "agent");
     ck_assert_str_eq(sp_t_jstr(m, "body"), "Fixed it for you.");
     sp_t_resp_free(r);
+    /* ... and is queued for the customer's email with the same commit
+     * (API.md §11), carrying the reply. */
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.message_created", "email",
+                                          c.sub), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT payload->>'message_html' FROM support_outbox o JOIN"
+                              " support_tickets t ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                              " AND o.channel = 'email'", pid),
+                     "Fixed it for you.");
 }
 END_TEST
 
@@ -289,6 +297,11 @@ START_TEST(internal_note_changes_nothing_but_the_thread)
     ck_assert_msg(strstr(r->body, text) == NULL, "the note reached the customer");
     ck_assert_str_eq(sp_t_jstr(r->json, "status"), "open");
     sp_t_resp_free(r);
+    /* No email, no message webhook for a note. */
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.message_created", NULL,
+                                          NULL), 0);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.message_created", NULL, NULL),
+                     0);
 }
 END_TEST
 

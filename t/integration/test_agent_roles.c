@@ -10,6 +10,10 @@
  */
 #include "harness.h"
 
+#include <libpq-fe.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,6 +248,37 @@ START_TEST(any_first_agent_request_creates_the_row)
 }
 END_TEST
 
+START_TEST(first_request_racing_another_insert_of_the_agent_succeeds)
+{
+    /* Found by bench/kb: when another request inserts the agent's row
+     * first, this request's insert waits for that commit and does nothing,
+     * and its own SELECT, under the snapshot taken before, saw no row: 404.
+     * The other request is played here by a transaction held open. */
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
+    PQclear(PQexec(db, "BEGIN"));
+    PGresult *ins = PQexec(db, sp_t_fmt("INSERT INTO support_agents (user_id, display_name)"
+                                        " VALUES ('%s', 'racer')", a.sub));
+    ck_assert_int_eq(PQresultStatus(ins), PGRES_COMMAND_OK);
+    PQclear(ins);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = sp_t_get("/support/agent/me", a.token);
+        _exit(r->status == 200 ? 0 : (int)(r->status % 256));
+    }
+    usleep(300 * 1000);  /* the request is now waiting on our row */
+    PQclear(PQexec(db, "COMMIT"));
+    PQfinish(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the racing request answered %d, not 200", WEXITSTATUS(status));
+    ck_assert_str_eq(agent_me_user_count(a.sub), "1");
+}
+END_TEST
+
 START_TEST(first_get_me_takes_the_display_name_from_the_token)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -452,6 +487,7 @@ agent_roles_suite(void)
     tc = sp_t_tcase(s, "provisioning");
     tcase_add_test(tc, first_get_me_creates_an_active_agent_in_team_general);
     tcase_add_test(tc, any_first_agent_request_creates_the_row);
+    tcase_add_test(tc, first_request_racing_another_insert_of_the_agent_succeeds);
     tcase_add_test(tc, first_get_me_takes_the_display_name_from_the_token);
     tcase_add_test(tc, first_get_me_of_an_admin_creates_an_agent_row);
     tcase_add_test(tc, customer_calling_me_gets_403_and_no_agent_row);

@@ -188,6 +188,17 @@ db_system_events(const char *id, const char *event)
         id, event));
 }
 
+/* Outbox rows of a session's event (API.md §11) on channel, to recipient
+ * when not NULL. */
+static long
+db_outbox_of(const char *id, const char *event, const char *channel, const char *recipient)
+{
+    return sql_long(sp_t_sql(
+        "SELECT count(*) FROM support_outbox WHERE payload->>'session_id' = '%s'"
+        " AND event_type = '%s' AND channel = '%s' AND recipient IS NOT DISTINCT FROM %s",
+        id, event, channel, recipient ? sp_t_fmt("'%s'", recipient) : "NULL"));
+}
+
 static long
 db_sessions_of(const struct sp_t_user *u)
 {
@@ -1387,6 +1398,13 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), free_id);
     sp_t_resp_free(r);
     ck_assert_int_eq(db_system_events(s.id, "transferred"), 1);
+    /* Queued with the transfer (and only the one that happened): the
+     * webhook, the new agent's and the team's notifications. */
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.session_created", "webhook", NULL), 1);
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "webhook", NULL), 1);
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "agent",
+                                  sp_t_fmt("%lld", (long long)free_id)), 1);
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "team", team), 1);
     /* The old agent is out; the new one is in. */
     r = session_get(&first, s.id, NULL);
     sp_t_assert_problem(r, 403, "forbidden");

@@ -1,0 +1,42 @@
+/*
+ * admin_store: the admin's list and writes of a described table. See
+ * admin_store.h.
+ */
+#include "domain/admin_store.h"
+
+enum sp_rc
+sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s, long long after,
+                    int limit, struct sp_table_rows *out, struct sp_problem *p)
+{
+    return sp_table_list(ctx->db, ctx->arena, &s->table, after, limit, out, p);
+}
+
+enum sp_rc
+sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
+                      const struct sp_table_value *values, const char **row_json,
+                      struct sp_problem *p)
+{
+    if (s->check != NULL && s->check(ctx, values, p) != SP_OK)
+        return p->rc;
+    return sp_table_insert(ctx->db, ctx->arena, &s->table, values, row_json, p);
+}
+
+enum sp_rc
+sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                     const struct sp_table_value *values, const char **row_json,
+                     struct sp_problem *p)
+{
+    if (s->check != NULL && s->check(ctx, values, p) != SP_OK)
+        return p->rc;
+    return sp_table_update(ctx->db, ctx->arena, &s->table, id, values, row_json, p);
+}
+
+enum sp_rc
+sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                      struct sp_problem *p)
+{
+    if (!s->deletable)
+        return sp_problem_set(p, SP_ERROR, "internal", "%s rows are not deleted",
+                              s->table.name);
+    return sp_table_delete(ctx->db, ctx->arena, &s->table, id, p);
+}

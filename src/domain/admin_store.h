@@ -1,0 +1,51 @@
+/*
+ * admin_store: the rows an admin lists and edits through API.md §6 —
+ * categories, priority rules, agents, SLA policies. Each of those
+ * modules describes its table once and exports one const struct
+ * sp_admin_store (sp_category_store, sp_rule_store, sp_agent_store,
+ * sp_sla_policy_store) with its own rule on what may be written; the
+ * list, create, patch and delete here are the same for all of them:
+ * db/table's statements, after that rule.
+ * Must not: know HTTP; validate the shape of input (the API does, from
+ * its field tables); hold a resource's rules (its module does).
+ */
+#ifndef SP_ADMIN_STORE_H
+#define SP_ADMIN_STORE_H
+
+#include <stdbool.h>
+
+#include "core/problem.h"
+#include "db/table.h"
+#include "domain/ctx.h"
+
+struct sp_admin_store {
+    struct sp_table table;
+    /* The module's rule on the values of a create or a patch, run before
+     * the write (e.g. a rule's pattern must compile); NULL: none. */
+    enum sp_rc (*check)(struct sp_ctx *ctx, const struct sp_table_value *values,
+                        struct sp_problem *p);
+    /* false: the admin API deletes none of these rows (routes.c has no
+     * DELETE for them), and sp_admin_store_delete refuses. */
+    bool deletable;
+};
+
+/* By id, after `after`; rows as JSON (API.md §6). */
+enum sp_rc sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s,
+                               long long after, int limit, struct sp_table_rows *out,
+                               struct sp_problem *p);
+/* The check, then the insert; a unique violation is 409 with the table's
+ * own code. */
+enum sp_rc sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
+                                 const struct sp_table_value *values, const char **row_json,
+                                 struct sp_problem *p);
+/* The check, then the set values only; SP_NOT_FOUND when there is no row
+ * id. */
+enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                const struct sp_table_value *values, const char **row_json,
+                                struct sp_problem *p);
+/* SP_NOT_FOUND when there is no row id; an internal error when the store
+ * is not deletable (no route reaches that). */
+enum sp_rc sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                 struct sp_problem *p);
+
+#endif
