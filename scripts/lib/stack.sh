@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 #
 # stack.sh — run one support stack (PostgreSQL, support-api, support-chat,
-# nginx) in a
+# nginx; for the dev stack also support-dispatch and its SMTP sink) in a
 # directory. Sourced by scripts/dev (the dev stack in var/), by
 # t/integration/run (a throw-away stack per test run) and by
 # scripts/lib/stackctl (acts on a running stack from a test program).
@@ -18,7 +18,9 @@
 #   stack.env          saved settings (0600), read back by stack_load
 #   run/               unix sockets: PostgreSQL, support-api.sock, support-chat.sock,
 #                      hello-fcgi.sock
+#   mail/              the SMTP sink's Maildir (what support-dispatch sent)
 #   log/               postgresql.log, support-api.log, support-chat.log, migrate.log,
+#                      support-dispatch.log, smtp-sink.log,
 #                      nginx-chat-error.log (holds chat tokens: secret),
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
@@ -170,6 +172,11 @@ _stack_derive() {
     STACK_CHAT_SOCKET=$STACK_RUN_DIR/support-chat.sock
     STACK_CHAT_PIDFILE=$STACK_RUN_DIR/support-chat.pid
     STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
+    STACK_DISPATCH_BIN=$STACK_BIN_DIR/support-dispatch
+    STACK_DISPATCH_PIDFILE=$STACK_RUN_DIR/support-dispatch.pid
+    STACK_SMTP_PIDFILE=$STACK_RUN_DIR/smtp-sink.pid
+    STACK_SMTP_PORTFILE=$STACK_RUN_DIR/smtp-sink.port
+    STACK_MAIL_DIR=$STACK_DIR/mail
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
     STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
@@ -556,6 +563,69 @@ stack_chat_stop() {
     rm -f "$STACK_CHAT_SOCKET"
 }
 
+# ------------------------------------ SMTP sink + support-dispatch (dev stack)
+
+stack_smtp_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_SMTP_PIDFILE")"
+}
+
+# stack_smtp_start — a local SMTP sink (scripts/lib/smtp_sink.py, Debian
+# python3-aiosmtpd) on a free port, storing every mail in DIR/mail (a
+# Maildir), so the mails support-dispatch sends can be read.
+stack_smtp_start() {
+    local i py=/usr/bin/python3
+    _stack_dirs || return 1
+    stack_smtp_running && return 0
+    [ -x "$py" ] || py=python3
+    rm -f "$STACK_SMTP_PORTFILE"
+    _stack_spawn "$STACK_SMTP_PIDFILE" "$STACK_LOG_DIR/smtp-sink.log" \
+        "$py" "$STACK_SRC_DIR/scripts/lib/smtp_sink.py" "$STACK_MAIL_DIR" \
+        --ready-file "$STACK_SMTP_PORTFILE" || return 1
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$STACK_SMTP_PORTFILE" ] && return 0
+        if ! stack_smtp_running; then
+            _stack_say "the SMTP sink exited; last lines of smtp-sink.log:"
+            tail -n 20 "$STACK_LOG_DIR/smtp-sink.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    _stack_say "the SMTP sink did not start"
+    return 1
+}
+
+stack_smtp_stop() {
+    _stack_kill smtp-sink "$STACK_SMTP_PIDFILE"
+    rm -f "$STACK_SMTP_PORTFILE"
+}
+
+stack_dispatch_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")"
+}
+
+# stack_dispatch_start — support-dispatch --loop, mailing through the sink
+# (customers' mails, and staff notifications to staff@localhost).
+stack_dispatch_start() {
+    local port
+    stack_dispatch_running && return 0
+    if [ ! -x "$STACK_DISPATCH_BIN" ]; then
+        _stack_say "$STACK_DISPATCH_BIN not built"
+        return 1
+    fi
+    port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) || { _stack_say "no SMTP sink running"; return 1; }
+    _stack_spawn "$STACK_DISPATCH_PIDFILE" "$STACK_LOG_DIR/support-dispatch.log" \
+        env "${STACK_API_ENV[@]}" \
+        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
+        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" \
+        SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" \
+        SUPPORT_STAFF_MAIL=staff@localhost \
+        "$STACK_DISPATCH_BIN" --loop
+}
+
+stack_dispatch_stop() {
+    _stack_kill support-dispatch "$STACK_DISPATCH_PIDFILE"
+}
+
 # ---------------------------------------------- hello-fcgi (bench baseline)
 
 stack_hello_running() {
@@ -748,6 +818,8 @@ stack_nginx_reload() {
 stack_stop_all() {
     local rc=0
     stack_nginx_stop || rc=1
+    stack_dispatch_stop || rc=1
+    stack_smtp_stop || rc=1
     stack_chat_stop || rc=1
     stack_api_stop || rc=1
     stack_hello_stop || rc=1
@@ -777,6 +849,10 @@ stack_status() {
             "$STACK_CHAT_SOCKET"
     else
         printf '%-12s stopped\n' support-chat
+    fi
+    if stack_dispatch_running; then
+        printf '%-12s running  pid %s  mail in %s\n' support-dispatch \
+            "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")" "$STACK_MAIL_DIR"
     fi
     if stack_hello_running; then
         printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \

@@ -110,6 +110,30 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK", INT(webhook_allow_loopback), "0", 0, 1,
      "1 = webhooks may also point at http(s)://127.0.0.1:<port>/ (development and test"
      " stacks only; API.md §11)"},
+    {"SUPPORT_SMTP_URL", STR(smtp_url), NULL, 0, 0,
+     "mail relay of support-dispatch, smtp://host:port or smtps://host:port"
+     " (unset: mail waits in the outbox, retried, until it is set)"},
+    {"SUPPORT_SMTP_STARTTLS", INT(smtp_starttls), "0", 0, 1,
+     "1 = require STARTTLS on an smtp:// relay (fail rather than send in clear)"},
+    {"SUPPORT_SMTP_USER", STR(smtp_user), NULL, 0, 0, "SMTP AUTH user (unset: no AUTH)"},
+    {"SUPPORT_SMTP_PASSWORD", SEC(smtp_password), NULL, 0, 0, "SMTP AUTH password"},
+    {"SUPPORT_MAIL_FROM", STR(mail_from), "support@localhost", 0, 0,
+     "envelope and From address of notification mail; its domain names the Message-IDs"},
+    {"SUPPORT_MAIL_FROM_NAME", STR(mail_from_name), "Support", 0, 0,
+     "display name of the From header"},
+    {"SUPPORT_STAFF_MAIL", STR(staff_mail), NULL, 0, 0,
+     "address that gets agent, team and provider-operations notifications by mail"
+     " (unset: they go to SUPPORT_NOTIFY_URL)"},
+    {"SUPPORT_NOTIFY_URL", STR(notify_url), NULL, 0, 0,
+     "notification service (SMS, push, staff notifications): JSON is POSTed here"},
+    {"SUPPORT_NOTIFY_KEY", SEC(notify_key), NULL, 0, 0,
+     "bearer key sent to SUPPORT_NOTIFY_URL"},
+    {"SUPPORT_DISPATCH_CONCURRENCY", INT(dispatch_concurrency), "16", 1, 256,
+     "deliveries one support-dispatch has in flight at once"},
+    {"SUPPORT_DISPATCH_PER_DESTINATION", INT(dispatch_per_destination), "4", 1, 256,
+     "of those, at most this many to one destination (mail relay, notification service)"},
+    {"SUPPORT_DISPATCH_LEASE_S", INT(dispatch_lease_s), "120", 60, 3600,
+     "seconds a claimed outbox row is reserved; a dispatcher that dies re-delivers after it"},
 };
 
 static char *

@@ -53,6 +53,19 @@ struct sp_config {
     long  webhook_allow_loopback;
     char *booking_url, *booking_key, *payments_url, *payments_key;
     long  service_timeout_ms;
+    /* support-dispatch (API.md §11) */
+    char *smtp_url;
+    long  smtp_starttls;
+    char *smtp_user;
+    char *smtp_password;
+    char *mail_from;
+    char *mail_from_name;
+    char *staff_mail;
+    char *notify_url;
+    char *notify_key;
+    long  dispatch_concurrency;
+    long  dispatch_per_destination;
+    long  dispatch_lease_s;
 };
 
 /* Loads from the environment; on error returns false with a message. The

@@ -437,3 +437,61 @@ sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const 
         *has_text = w.has_text;
     return w.out.data;
 }
+
+/* ---- plain text of a fragment (mail text parts) ------------------------- */
+
+static bool
+text_block(GumboTag t)
+{
+    return t == GUMBO_TAG_P || t == GUMBO_TAG_LI || t == GUMBO_TAG_BLOCKQUOTE ||
+           t == GUMBO_TAG_PRE || t == GUMBO_TAG_UL || t == GUMBO_TAG_OL || t == GUMBO_TAG_DIV;
+}
+
+/* Text nodes in document order; <br> and the end of a block are a line
+ * break, a list item starts with "- ", a link keeps its target. */
+static void
+text_walk(const GumboNode *n, struct sp_buf *out, int depth)
+{
+    if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
+        n->type == GUMBO_NODE_CDATA) {
+        sp_buf_puts(out, n->v.text.text);
+        return;
+    }
+    if (n->type != GUMBO_NODE_ELEMENT || depth > SP_SANITIZE_MAX_DEPTH)
+        return;
+    GumboTag t = n->v.element.tag;
+    if (t == GUMBO_TAG_SCRIPT || t == GUMBO_TAG_STYLE || t == GUMBO_TAG_TEMPLATE)
+        return;
+    if (t == GUMBO_TAG_BR) {
+        sp_buf_putc(out, '\n');
+        return;
+    }
+    if (t == GUMBO_TAG_LI)
+        sp_buf_puts(out, "- ");
+    const GumboVector *kids = &n->v.element.children;
+    for (unsigned i = 0; i < kids->length; i++)
+        text_walk(kids->data[i], out, depth + 1);
+    GumboAttribute *href = t == GUMBO_TAG_A ? gumbo_get_attribute(&n->v.element.attributes, "href")
+                                            : NULL;
+    if (href != NULL)
+        sp_buf_printf(out, " <%s>", href->value);
+    if (text_block(t) && out->len > 0 && out->data[out->len - 1] != '\n')
+        sp_buf_putc(out, '\n');
+}
+
+char *
+sp_sanitize_text(struct sp_arena *a, const char *html, size_t len)
+{
+    GumboOptions opt = kGumboDefaultOptions;
+    opt.max_errors = 0;
+    opt.fragment_context = GUMBO_TAG_DIV;
+    opt.fragment_namespace = GUMBO_NAMESPACE_HTML;
+    struct sp_buf out;
+    sp_buf_init(&out, a, len + 16);
+    GumboOutput *g = gumbo_parse_with_options(&opt, html ? html : "", html ? len : 0);
+    text_walk(g->root, &out, 0);
+    gumbo_destroy_output(&opt, g);
+    while (out.len > 0 && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))
+        out.data[--out.len] = '\0';
+    return out.data;
+}

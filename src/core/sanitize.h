@@ -63,4 +63,10 @@ enum sp_sanitize_profile {
 char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const char *html,
                           size_t len, size_t *out_len, bool *has_text);
 
+/* The plain text a reader sees in an HTML fragment (a stored message
+ * body), for mail text parts: entities decoded, tags gone, a line break
+ * for <br> and after each block, "- " before list items, a link's href
+ * after its text. Same length limits as above. Arena-owned, never NULL. */
+char *sp_sanitize_text(struct sp_arena *a, const char *html, size_t len);
+
 #endif

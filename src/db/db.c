@@ -483,6 +483,41 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
 }
 
 enum sp_rc
+sp_db_listen(struct sp_db *db, struct sp_arena *a, const char *channel, struct sp_problem *p)
+{
+    if (sp_db_connect(db, p) != SP_OK)
+        return p->rc;
+    char *ident = PQescapeIdentifier(db->conn, channel, strlen(channel));
+    if (ident == NULL)
+        return sp_problem_set(p, SP_ERROR, "internal", "cannot quote the channel name");
+    const char *sql = sp_arena_sprintf(a, "LISTEN %s", ident);
+    PQfreemem(ident);
+    return sp_db_exec_sql(db, a, sql, p) != NULL ? SP_OK : p->rc;
+}
+
+int
+sp_db_socket(const struct sp_db *db)
+{
+    return db->conn != NULL ? PQsocket(db->conn) : -1;
+}
+
+int
+sp_db_notifications(struct sp_db *db)
+{
+    if (db->conn == NULL)
+        return -1;
+    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
+        sp_log_msg(SP_LOG_WARN, "db_listen_lost", "the listening connection was lost");
+        drop_connection(db);
+        return -1;
+    }
+    int n = 0;
+    for (PGnotify *note; (note = PQnotifies(db->conn)) != NULL; n++)
+        PQfreemem(note);
+    return n;
+}
+
+enum sp_rc
 sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 {
     /* One owner per transaction: the domain command that began it. A

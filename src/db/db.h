@@ -152,6 +152,18 @@ PGresult *sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *s
 PGresult *sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql,
                          struct sp_problem *p);
 
+/* LISTEN/NOTIFY, on a handle of its own that runs nothing else (a
+ * statement on it would read and drop waiting notifications). Listens on
+ * channel, connecting first. */
+enum sp_rc sp_db_listen(struct sp_db *db, struct sp_arena *a, const char *channel,
+                        struct sp_problem *p);
+/* The socket to poll for notifications; -1 without a connection. */
+int sp_db_socket(const struct sp_db *db);
+/* Reads what arrived without blocking: the number of notifications
+ * consumed, or -1 when the connection is gone (it is dropped; listen
+ * again, and assume something may have been missed). */
+int sp_db_notifications(struct sp_db *db);
+
 /* One transaction at a time, owned by the domain command that began it
  * (docs/development.md): functions that run inside a caller's transaction
  * say so and never begin one. A begin inside a transaction is refused

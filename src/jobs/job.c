@@ -29,14 +29,16 @@ static int
 usage(const struct sp_job *job, FILE *out)
 {
     fprintf(out,
-            "usage: %s [--once] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
-            "  --once        one pass, then exit (cron); default: a pass every --interval\n"
-            "  --interval N  seconds between passes in loop mode, 1..86400 (default 60)\n"
+            "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
+            "  --once        one pass, then exit (cron)\n"
+            "  --loop        run until SIGTERM (the default): a pass every --interval\n"
+            "  --interval N  seconds between passes in loop mode, 1..86400 (default %ld)\n"
             "  --dry-run     log what would be done, change nothing\n"
             "  --now TIME    the clock of every decision (tests), e.g. 2024-05-01T12:00:00Z;\n"
             "                only with --once\n"
             "settings (environment):\n%s",
-            job->name, job->settings_help ? job->settings_help : "");
+            job->name, job->default_interval > 0 ? job->default_interval : 60,
+            job->settings_help ? job->settings_help : "");
     sp_config_describe(out);
     return out == stdout ? 0 : 2;
 }
@@ -65,6 +67,7 @@ nap(long seconds)
 /* What the command line asks for. */
 struct job_args {
     bool once;
+    bool loop;             /* --loop: said explicitly (the default) */
     long interval;
     const char *now;       /* --now, pinned clock (with --once only) */
 };
@@ -77,6 +80,8 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
             a->once = true;
+        } else if (strcmp(argv[i], "--loop") == 0) {
+            a->loop = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             run->dry_run = true;
         } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
@@ -93,7 +98,7 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
         }
     }
     /* A pinned clock in a loop would repeat the same pass forever. */
-    if (a->now != NULL && !a->once)
+    if ((a->now != NULL && !a->once) || (a->once && a->loop))
         return usage(job, stderr);
     return -1;
 }
@@ -121,7 +126,8 @@ load_settings(const struct sp_job *job, struct sp_config *cfg)
 int
 sp_job_main(const struct sp_job *job, int argc, char **argv)
 {
-    struct job_args a = {.once = false, .interval = 60, .now = NULL};
+    struct job_args a = {
+        .once = false, .interval = job->default_interval > 0 ? job->default_interval : 60};
     struct sp_job_run run = {0};
     int code = parse_args(job, argc, argv, &a, &run);
     if (code >= 0)
@@ -138,6 +144,8 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     run.stop = &stop;
+    run.loop = !a.once;
+    run.interval_s = a.interval;
 
     struct sp_db db;
     sp_db_init(&db, cfg.database_url, cfg.db_statement_timeout_ms);

@@ -1,6 +1,6 @@
 /*
  * job: the one runner of the cron/ batch programs (API.md §12): flags
- * (--once, --dry-run, --interval, --now), settings, JSON logging, signals,
+ * (--once, --loop, --dry-run, --interval, --now), settings, JSON logging, signals,
  * and the loop. A job is a `pass` over the database; the runner decides
  * how often it runs and turns its outcome into the exit code:
  * 0 done (also when another instance holds the job's lock), 1 failure,
@@ -22,11 +22,18 @@ struct sp_job_run {
     int64_t now;                 /* ms since the epoch: the clock of every decision */
     bool dry_run;                /* change nothing (roll back), log what would be done */
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: finish the item in hand */
+    bool loop;                   /* not --once: a long-running pass may go on until *stop */
+    long interval_s;             /* --interval: a daemon pass's sweep period */
 };
 
 struct sp_job {
     const char *name;            /* program and log name */
     const char *settings_help;   /* the job's own settings, for --help */
+    /* seconds between passes, and a long-running pass's sweep; 0 = 60.
+     * A pass may itself run until *stop when run->loop (support-dispatch,
+     * woken by LISTEN/NOTIFY): the runner then only restarts it after a
+     * failure, --interval seconds later. */
+    long default_interval;
     /* One pass. SP_CONFLICT = another instance holds the lock (not an
      * error); *errors counts items that failed while the pass went on. */
     enum sp_rc (*pass)(struct sp_db *db, const struct sp_config *cfg,

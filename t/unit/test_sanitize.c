@@ -236,6 +236,18 @@ corpus_load(struct corpus *c)
 
 /* ---- API.md §4 behaviour --------------------------------------------- */
 
+/* sp_sanitize_text: what a mail's text part shows of a stored body. */
+START_TEST(text_of_a_body_reads_like_the_page)
+{
+    const char *html = "<p>Hello &amp; <b>welcome</b></p><p>line<br>two</p>"
+                       "<ul><li>one</li><li>two</li></ul><a href=\"https://x.example/\">site</a>";
+    ck_assert_str_eq(sp_sanitize_text(&arena, html, strlen(html)),
+                     "Hello & welcome\nline\ntwo\n- one\n- two\nsite <https://x.example/>");
+    ck_assert_str_eq(sp_sanitize_text(&arena, "", 0), "");
+    ck_assert_str_eq(sp_sanitize_text(&arena, "<script>x</script>a &lt;b&gt;", 28), "a <b>");
+}
+END_TEST
+
 START_TEST(allowed_tags_survive)
 {
     const char *in = "<p><b>b</b><strong>s</strong><i>i</i><em>e</em><u>u</u>"
@@ -503,6 +515,7 @@ sanitize_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, allowed_tags_survive);
+    tcase_add_test(tc, text_of_a_body_reads_like_the_page);
     tcase_add_test(tc, script_content_is_dropped);
     tcase_add_test(tc, other_elements_are_unwrapped_keeping_text);
     tcase_add_test(tc, comments_are_dropped);

@@ -1,0 +1,40 @@
+/*
+ * support-dispatch: delivers the outbox — notifications by mail and
+ * through the notification service, webhooks through their module
+ * (API.md §11, §12; domain/dispatch.c does the work, jobs/job.c runs it).
+ * From cron every minute with --once, or as a daemon with --loop (woken
+ * by LISTEN/NOTIFY, sweeping for due retries every --interval seconds).
+ * Unlike the other jobs it takes no lock: any number may run at once.
+ */
+#include "domain/dispatch.h"
+#include "jobs/job.h"
+
+static enum sp_rc
+pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
+     struct sp_problem *p)
+{
+    struct sp_dispatch_opts o = {
+        .cfg = cfg,
+        .dry_run = run->dry_run,
+        .loop = run->loop && !run->dry_run,
+        .sweep_s = run->interval_s,
+        .stop = run->stop,
+    };
+    struct sp_dispatch_counts n;
+    enum sp_rc rc = sp_dispatch_run(db, &o, &n, p);
+    *errors = n.errors;
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct sp_job job = {
+        .name = "support-dispatch",
+        .settings_help = "  (SUPPORT_SMTP_*, SUPPORT_MAIL_*, SUPPORT_STAFF_MAIL, SUPPORT_NOTIFY_*,\n"
+                         "   SUPPORT_DISPATCH_* below; templates in SUPPORT_TEMPLATES_DIR/mail)\n",
+        .default_interval = 5,
+        .pass = pass,
+    };
+    return sp_job_main(&job, argc, argv);
+}

@@ -1,0 +1,498 @@
+/*
+ * channels: outbox rows as mails and notification-service requests. See
+ * channels.h.
+ */
+#include "domain/channels.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/json_writer.h"
+#include "core/mime.h"
+#include "core/sanitize.h"
+#include "core/template.h"
+#include "domain/contacts.h"
+
+/* API.md §11: 10 s per delivery to an HTTP receiver; a relay that takes
+ * longer than 30 s to accept one mail is as good as down. Both stay well
+ * under the shortest lease (SUPPORT_DISPATCH_LEASE_S >= 60). */
+#define NOTIFY_TIMEOUT_S 10
+#define SMTP_TIMEOUT_S 30
+#define CONNECT_TIMEOUT_S 5
+
+struct sp_channels {
+    const struct sp_config *cfg;   /* outlives the channels (the program's settings) */
+    struct sp_tpl_set *tpl;
+    struct sp_crypto *crypto;      /* NULL without SUPPORT_ENCRYPTION_KEYS: no contacts */
+    const char *domain;            /* of SUPPORT_MAIL_FROM: names Message-IDs */
+};
+
+struct sp_channels *
+sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    if (!sp_mail_addr_valid(cfg->mail_from)) {
+        snprintf(err, errlen, "SUPPORT_MAIL_FROM: expected an address like support@example.com");
+        return NULL;
+    }
+    struct sp_channels *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->cfg = cfg;
+    c->domain = strrchr(cfg->mail_from, '@') + 1;
+    char dir[4096], terr[256];
+    snprintf(dir, sizeof(dir), "%s/mail", cfg->templates_dir);
+    if (sp_tpl_set_load(&c->tpl, dir, terr, sizeof(terr)) != SP_OK) {
+        snprintf(err, errlen, "SUPPORT_TEMPLATES_DIR: mail templates: %s", terr);
+        sp_channels_free(c);
+        return NULL;
+    }
+    if (cfg->encryption_keys != NULL && *cfg->encryption_keys != '\0') {
+        c->crypto = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
+        if (c->crypto == NULL) {
+            sp_channels_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void
+sp_channels_free(struct sp_channels *c)
+{
+    if (c == NULL)
+        return;
+    sp_tpl_set_free(c->tpl);
+    sp_crypto_free(c->crypto);
+    free(c);
+}
+
+/* ---- what the templates see --------------------------------------------- */
+
+static void
+put_str(struct json_object *o, const char *key, const char *v)
+{
+    if (v != NULL)
+        json_object_object_add(o, key, json_object_new_string(v));
+}
+
+static void
+put_json_release(void *o)
+{
+    json_object_put(o);
+}
+
+/* message{html, text}: the public message the event is about, the one
+ * the claim joined or the payload's message_html (the ticket code writes
+ * the stored body there). Bodies are stored sanitized; sanitizing again
+ * costs little and keeps a payload written by anyone from putting markup
+ * into a mail. */
+static void
+message(struct sp_arena *a, struct json_object *ctx, const char *body,
+        struct json_object *payload)
+{
+    struct json_object *v = NULL;
+    if (body == NULL && payload != NULL && json_object_object_get_ex(payload, "message_html", &v))
+        body = json_object_get_string(v);
+    if (body == NULL || strlen(body) > 200000)
+        return;
+    const char *html = sp_sanitize_html(a, body, strlen(body), NULL, NULL);
+    struct json_object *m = json_object_new_object();
+    put_str(m, "html", html);
+    put_str(m, "text", sp_sanitize_text(a, html, strlen(html)));
+    json_object_object_add(ctx, "message", m);
+}
+
+/* {event_type, ticket{public_id, subject, status}, recipient{name},
+ * message{html, text}, staff{channel, recipient}, payload}: owned by a. */
+static struct json_object *
+context(struct sp_arena *a, const struct sp_outbox_row *row, const char *name, bool staff)
+{
+    struct json_object *ctx = json_object_new_object();
+    sp_arena_defer(a, put_json_release, ctx);
+    put_str(ctx, "event_type", row->event_type);
+    struct json_object *t = json_object_new_object();
+    put_str(t, "public_id", row->ticket_public_id);
+    put_str(t, "subject", row->ticket_subject);
+    put_str(t, "status", row->ticket_status);
+    json_object_object_add(ctx, "ticket", t);
+    struct json_object *r = json_object_new_object();
+    put_str(r, "name", name);
+    json_object_object_add(ctx, "recipient", r);
+    struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
+    message(a, ctx, row->message_body, payload);
+    if (staff) {
+        struct json_object *s = json_object_new_object();
+        put_str(s, "channel", row->channel);
+        put_str(s, "recipient", row->recipient);
+        json_object_object_add(ctx, "staff", s);
+    }
+    if (payload != NULL)
+        json_object_object_add(ctx, "payload", payload);
+    return ctx;
+}
+
+/* The template base of an event: "ticket.sla_warning" -> "ticket_sla_warning". */
+static const char *
+base_name(struct sp_arena *a, const char *event_type)
+{
+    char *s = sp_arena_strdup(a, event_type ? event_type : "default");
+    for (char *c = s; *c; c++) {
+        if (*c == '.')
+            *c = '_';
+    }
+    return s;
+}
+
+/* Renders <base><suffix> (inside layout when not NULL), falling back to
+ * default<suffix>; NULL when neither renders. */
+static const char *
+render(const struct sp_channels *c, struct sp_arena *a, const char *base, const char *suffix,
+       const char *layout, struct json_object *ctx)
+{
+    const char *names[2] = {sp_arena_sprintf(a, "%s%s", base, suffix),
+                            sp_arena_sprintf(a, "default%s", suffix)};
+    struct sp_buf out;
+    sp_buf_init(&out, a, 1024);
+    for (int i = 0; i < 2; i++) {
+        enum sp_rc rc = layout ? sp_tpl_render_page(c->tpl, layout, names[i], ctx, &out)
+                               : sp_tpl_render(c->tpl, names[i], ctx, &out);
+        if (rc == SP_OK)
+            return out.data;
+        if (rc != SP_NOT_FOUND)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* A subject is one line: blanks trimmed, inner line breaks made spaces. */
+static const char *
+one_line(char *s)
+{
+    for (char *c = s; *c; c++) {
+        if (*c == '\r' || *c == '\n' || *c == '\t')
+            *c = ' ';
+    }
+    while (*s == ' ')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
+struct rendered {
+    const char *subject, *text, *html;
+};
+
+static bool
+render_all(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+           struct json_object *ctx, struct rendered *out)
+{
+    const char *base = base_name(a, row->event_type);
+    char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
+    out->text = render(c, a, base, "_text", "layout_text", ctx);
+    out->html = render(c, a, base, "", "layout", ctx);
+    out->subject = subject ? one_line(subject) : NULL;
+    return out->subject != NULL && out->text != NULL && out->html != NULL;
+}
+
+/* ---- outcomes ------------------------------------------------------------ */
+
+static enum sp_delivery_kind
+not_sent(struct sp_delivery *d, enum sp_delivery_kind kind, const char *reason)
+{
+    d->kind = kind;
+    d->reason = reason;
+    return kind;
+}
+
+static size_t
+upload(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct sp_delivery *d = ud;
+    size_t room = size * nitems, left = d->len - d->pos;
+    size_t n = left < room ? left : room;
+    memcpy(buf, d->data + d->pos, n);
+    d->pos += n;
+    return n;
+}
+
+static size_t
+discard(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* The host of a URL for the destination key ("smtp:relay.example:25"). */
+static const char *
+destination(struct sp_arena *a, const char *prefix, const char *url)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, "/?#");
+    const char *at = memchr(h, '@', n);   /* user:password@host: never in a key */
+    if (at != NULL) {
+        n -= (size_t)(at + 1 - h);
+        h = at + 1;
+    }
+    return sp_arena_sprintf(a, "%s:%.*s", prefix, (int)n, h);
+}
+
+static void
+easy_common(CURL *e, long timeout_s)
+{
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+}
+
+/* ---- email ---------------------------------------------------------------- */
+
+static enum sp_delivery_kind
+smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
+          struct sp_delivery *d)
+{
+    const struct sp_config *cfg = c->cfg;
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
+    easy_common(e, SMTP_TIMEOUT_S);
+    curl_easy_setopt(e, CURLOPT_URL, cfg->smtp_url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, sp_arena_sprintf(a, "<%s>", cfg->mail_from));
+    d->list = curl_slist_append(NULL, sp_arena_sprintf(a, "<%s>", to));
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, d->list);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, d);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->len);
+    curl_easy_setopt(e, CURLOPT_USE_SSL,
+                     cfg->smtp_starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
+    if (cfg->smtp_user != NULL) {
+        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->smtp_user);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->smtp_password ? cfg->smtp_password : "");
+    }
+    d->easy = e;
+    d->smtp = true;
+    d->destination = destination(a, "smtp", cfg->smtp_url);
+    return d->kind = SP_DELIVERY_SEND;
+}
+
+/* A mail to `to`, threaded on the ticket: the Message-ID is the row's (the
+ * same on every attempt, so a mail sent twice is shown once), In-Reply-To
+ * and References the ticket's thread id. */
+static enum sp_delivery_kind
+mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+     const char *to, const char *name, struct sp_delivery *d)
+{
+    if (c->cfg->smtp_url == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "smtp_not_configured");
+    struct rendered r;
+    if (!render_all(c, a, row, context(a, row, name, strcmp(row->channel, "email") != 0), &r))
+        return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
+    char boundary[33];
+    sp_random_hex(boundary, 16);
+    struct sp_mail m = {
+        .from = {c->cfg->mail_from_name, c->cfg->mail_from},
+        .to = {name, to},
+        .subject = r.subject,
+        .message_id = sp_arena_sprintf(a, "outbox-%lld@%s", row->id, c->domain),
+        .thread_id = row->ticket_public_id
+                         ? sp_arena_sprintf(a, "ticket-%s@%s", row->ticket_public_id, c->domain)
+                         : NULL,
+        .date_ms = sp_clock_now_ms(),
+        .text = r.text,
+        .html = r.html,
+        .boundary = boundary,
+    };
+    struct sp_buf b;
+    sp_buf_init(&b, a, 4096);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_mail_build(&m, &b, &p) != SP_OK)
+        return not_sent(d, SP_DELIVERY_SKIP, "bad_address");
+    d->data = b.data;
+    d->len = b.len;
+    return smtp_easy(c, a, to, d);
+}
+
+/* ---- the notification service ------------------------------------------- */
+
+/* {"id","channel","event_type","to":{…},"ticket":{…},"title","text"} */
+static const char *
+notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_key,
+            const char *to, const struct rendered *r)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 512);
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "id", sp_arena_sprintf(a, "outbox-%lld", row->id));
+    sp_jw_kstr(&w, "channel", row->channel);
+    sp_jw_kstr(&w, "event_type", row->event_type);
+    sp_jw_kobject(&w, "to");
+    sp_jw_kstr(&w, to_key, to);
+    if (strcmp(row->channel, "agent") == 0)
+        sp_jw_kstr(&w, "agent_id", row->recipient);
+    sp_jw_end(&w);
+    sp_jw_kobject(&w, "ticket");
+    sp_jw_kstr(&w, "public_id", row->ticket_public_id);
+    sp_jw_kstr(&w, "subject", row->ticket_subject);
+    sp_jw_end(&w);
+    sp_jw_kstr(&w, "title", r->subject);
+    sp_jw_kstr(&w, "text", r->text);
+    sp_jw_end(&w);
+    return b.data;
+}
+
+static enum sp_delivery_kind
+notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+       const char *to_key, const char *to, struct sp_delivery *d)
+{
+    const struct sp_config *cfg = c->cfg;
+    if (cfg->notify_url == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "notify_not_configured");
+    struct json_object *ctx = context(a, row, NULL, true);
+    const char *base = base_name(a, row->event_type);
+    char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
+    struct rendered r = {subject ? one_line(subject) : NULL,
+                         render(c, a, base, "_text", NULL, ctx), NULL};
+    if (r.subject == NULL || r.text == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
+    d->data = notify_body(a, row, to_key, to, &r);
+    d->len = strlen(d->data);
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
+    easy_common(e, NOTIFY_TIMEOUT_S);
+    curl_easy_setopt(e, CURLOPT_URL, cfg->notify_url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->data);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->len);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "User-Agent: support-dispatch/1");
+    h = curl_slist_append(h, sp_arena_sprintf(a, "Idempotency-Key: outbox-%lld", row->id));
+    if (cfg->notify_key != NULL)
+        h = curl_slist_append(h, sp_arena_sprintf(a, "Authorization: Bearer %s", cfg->notify_key));
+    d->list = h;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    d->easy = e;
+    d->destination = destination(a, "notify", cfg->notify_url);
+    return d->kind = SP_DELIVERY_SEND;
+}
+
+/* ---- routing a row ---------------------------------------------------------- */
+
+static bool
+is_staff(const char *channel)
+{
+    return strcmp(channel, "agent") == 0 || strcmp(channel, "team") == 0 ||
+           strcmp(channel, "provider_operations") == 0;
+}
+
+static enum sp_delivery_kind
+customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+         struct sp_delivery *d)
+{
+    if (c->crypto == NULL || row->contact_customer_id == NULL)
+        return not_sent(d, SP_DELIVERY_SKIP, "no_contact");
+    struct sp_contact_sealed sealed = {.name_enc = row->name_enc, .email_enc = row->email_enc,
+                                       .phone_enc = row->phone_enc, .tier = row->contact_tier};
+    struct sp_contact ct;
+    sp_contact_open(c->crypto, a, row->contact_customer_id, &sealed, &ct);
+    if (strcmp(row->channel, "email") == 0) {
+        if (ct.email == NULL)
+            return not_sent(d, SP_DELIVERY_SKIP, "no_email");
+        return mail(c, a, row, ct.email, ct.name, d);
+    }
+    if (strcmp(row->channel, "sms") == 0) {
+        if (ct.phone == NULL)
+            return not_sent(d, SP_DELIVERY_SKIP, "no_phone");
+        return notify(c, a, row, "phone", ct.phone, d);
+    }
+    return notify(c, a, row, "user_id", row->contact_customer_id, d);   /* push */
+}
+
+static enum sp_delivery_kind
+route(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+      struct sp_delivery *d)
+{
+    const char *ch = row->channel ? row->channel : "";
+    if (strcmp(ch, "email") == 0 || strcmp(ch, "sms") == 0 || strcmp(ch, "push") == 0)
+        return customer(c, a, row, d);
+    /* The booking service's client (issue 11, SUPPORT_BOOKING_URL) is not
+     * built yet: its rows wait, retried, rather than being lost. */
+    if (strcmp(ch, "booking") == 0)
+        return not_sent(d, SP_DELIVERY_RETRY, "booking_not_configured");
+    if (!is_staff(ch))
+        return not_sent(d, SP_DELIVERY_FAIL, "unknown_channel");
+    if (c->cfg->staff_mail != NULL)
+        return mail(c, a, row, c->cfg->staff_mail, NULL, d);
+    if (strcmp(ch, "agent") == 0)
+        return row->agent_user_id ? notify(c, a, row, "user_id", row->agent_user_id, d)
+                                  : not_sent(d, SP_DELIVERY_SKIP, "no_agent");
+    return notify(c, a, row, strcmp(ch, "team") == 0 ? "team" : "provider_id",
+                  row->recipient ? row->recipient : "", d);
+}
+
+void
+sp_channels_prepare(const struct sp_channels *c, struct sp_arena *a,
+                    const struct sp_outbox_row *row, struct sp_delivery *d)
+{
+    memset(d, 0, sizeof(*d));
+    (void)route(c, a, row, d);
+}
+
+bool
+sp_delivery_result(const struct sp_delivery *d, CURLcode rc, long *status_code,
+                   const char **error, struct sp_arena *a)
+{
+    long code = 0;
+    curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
+    *status_code = code;
+    if (rc == CURLE_OPERATION_TIMEDOUT) {
+        *error = "timeout";
+        return false;
+    }
+    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+        *error = "connect_failed";
+        return false;
+    }
+    if (d->smtp) {
+        *error = rc == CURLE_OK ? NULL
+                 : code > 0     ? sp_arena_sprintf(a, "smtp_%ld", code)
+                                : sp_arena_sprintf(a, "smtp_curl_%d", (int)rc);
+        return rc == CURLE_OK;
+    }
+    if (rc != CURLE_OK) {
+        *error = sp_arena_sprintf(a, "http_curl_%d", (int)rc);
+        return false;
+    }
+    *error = code >= 200 && code < 300 ? NULL : sp_arena_sprintf(a, "http_%ld", code);
+    return *error == NULL;
+}
+
+void
+sp_delivery_cleanup(struct sp_delivery *d)
+{
+    if (d->easy != NULL)
+        curl_easy_cleanup(d->easy);
+    curl_slist_free_all(d->list);
+    d->easy = NULL;
+    d->list = NULL;
+}

@@ -1,0 +1,644 @@
+/*
+ * dispatch: claiming, sending and recording outbox deliveries. See
+ * dispatch.h; the statements below are the whole protocol with other
+ * dispatchers.
+ */
+#include "domain/dispatch.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/backoff.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "db/db.h"
+#include "domain/channels.h"
+
+#define MAX_SLOTS 256
+/* A row is started only with this much of its lease left: the longest
+ * transfer (SMTP, 30 s) plus a margin, so its outcome lands in the lease. */
+#define START_MARGIN_MS 40000
+/* The outbox's retry window (API.md §11). */
+#define GIVE_UP "interval '24 hours'"
+
+/* What the claim returns: the row and what is joined to it, read by name. */
+#define CLAIM_COLUMNS(C, SEP)                                                      \
+    C(CL_ID, "c.id", int, id) SEP                                                  \
+    C(CL_KIND, "c.kind", str, kind) SEP                                            \
+    C(CL_EVENT, "c.event_type", str, event_type) SEP                               \
+    C(CL_CHANNEL, "c.channel", str, channel) SEP                                   \
+    C(CL_RECIPIENT, "c.recipient", str, recipient) SEP                             \
+    C(CL_PAYLOAD, "c.payload::text", str, payload) SEP                             \
+    C(CL_ATTEMPTS, "c.attempts", int, attempts) SEP                                \
+    C(CL_TICKET, "t.public_id", str, ticket_public_id) SEP                         \
+    C(CL_SUBJECT, "t.subject", str, ticket_subject) SEP                            \
+    C(CL_STATUS, "t.status", str, ticket_status) SEP                               \
+    C(CL_CONTACT, "ct.customer_id", str, contact_customer_id) SEP                  \
+    C(CL_TIER, "ct.tier", str, contact_tier) SEP                                   \
+    C(CL_NAME, "ct.name_enc", str, name_enc) SEP                                   \
+    C(CL_EMAIL, "ct.email_enc", str, email_enc) SEP                                \
+    C(CL_PHONE, "ct.phone_enc", str, phone_enc) SEP                                \
+    C(CL_AGENT_USER, "ag.user_id", str, agent_user_id) SEP                         \
+    C(CL_AGENT_NAME, "ag.display_name", str, agent_name) SEP                       \
+    C(CL_BODY, "m.body", str, message_body)
+#define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
+enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
+
+/* $1 how many, $2 the claim's token, $3 the lease in seconds. The lease
+ * is next_attempt_at itself, so the due scan needs no second condition;
+ * claimed_until says the same for people reading the table. The message
+ * an event is about: payload message_id, data.message_id, data.message.id,
+ * or data.id of a message event; public messages only. */
+static struct sp_stmt claim_stmt = SP_STMT(
+    "dispatch_claim",
+    "WITH due AS ("
+    "  SELECT id FROM support_outbox"
+    "  WHERE status = 'pending' AND next_attempt_at <= now()"
+    "  ORDER BY next_attempt_at, id LIMIT $1::int"
+    "  FOR UPDATE SKIP LOCKED"
+    "), c AS ("
+    "  UPDATE support_outbox o SET attempts = o.attempts + 1, claim_token = $2,"
+    "    claimed_until = now() + make_interval(secs => $3::int),"
+    "    next_attempt_at = now() + make_interval(secs => $3::int), last_attempt_at = now()"
+    "  FROM due WHERE o.id = due.id"
+    "  RETURNING o.*"
+    ")"
+    " SELECT " CLAIM_COLS " FROM c"
+    " LEFT JOIN support_tickets t ON t.id = c.ticket_id"
+    " LEFT JOIN support_contacts ct ON ct.customer_id = coalesce("
+    "   CASE WHEN c.channel IN ('email', 'sms', 'push') THEN c.recipient END, t.customer_id)"
+    " LEFT JOIN support_agents ag ON c.channel = 'agent' AND ag.id::text = c.recipient"
+    " LEFT JOIN support_ticket_messages m ON m.ticket_id = c.ticket_id AND NOT m.is_internal"
+    "   AND m.id::text = coalesce(c.payload->>'message_id', c.payload#>>'{data,message_id}',"
+    "     c.payload#>>'{data,message,id}',"
+    "     CASE WHEN c.event_type = 'ticket.message_created' THEN c.payload#>>'{data,id}' END)"
+    " ORDER BY c.id",
+    3);
+
+/* sent or skipped: $3 the status, $4 the reply code, $5 why skipped. */
+static struct sp_stmt done_stmt = SP_STMT(
+    "dispatch_done",
+    "UPDATE support_outbox SET status = $3,"
+    "  delivered_at = CASE WHEN $3 = 'sent' THEN now() END,"
+    "  last_status_code = $4::int, last_error = $5, claim_token = NULL, claimed_until = NULL"
+    " WHERE id = $1::bigint AND claim_token = $2",
+    5);
+
+/* Not delivered: $3 the backoff in ms, $4 the reply code, $5 the error,
+ * $6 give up now. Failed once the next attempt would fall after the
+ * retry window. */
+static struct sp_stmt retry_stmt = SP_STMT(
+    "dispatch_retry",
+    "UPDATE support_outbox SET"
+    "  status = CASE WHEN $6::boolean"
+    "    OR created_at + " GIVE_UP " <= now() + $3::bigint * interval '1 millisecond'"
+    "    THEN 'failed' ELSE 'pending' END,"
+    "  next_attempt_at = now() + $3::bigint * interval '1 millisecond',"
+    "  last_status_code = $4::int, last_error = $5, claim_token = NULL, claimed_until = NULL"
+    " WHERE id = $1::bigint AND claim_token = $2"
+    " RETURNING status",
+    6);
+
+/* Handed back unsent (stopping, or a slot came too late): due at once,
+ * and the attempt does not count. */
+static struct sp_stmt release_stmt = SP_STMT(
+    "dispatch_release",
+    "UPDATE support_outbox SET next_attempt_at = now(), attempts = greatest(attempts - 1, 0),"
+    "  claim_token = NULL, claimed_until = NULL"
+    " WHERE id = $1::bigint AND claim_token = $2",
+    2);
+
+static struct sp_stmt due_stmt = SP_STMT_READ(
+    "dispatch_due",
+    "SELECT id, kind, channel, event_type, attempts FROM support_outbox"
+    " WHERE status = 'pending' AND next_attempt_at <= now()"
+    " ORDER BY next_attempt_at, id LIMIT 1000",
+    0);
+
+enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING };
+
+struct slot {
+    enum slot_state state;
+    struct sp_arena arena;          /* the row and its delivery; reset when done */
+    struct sp_outbox_row row;
+    struct sp_delivery d;
+    const char *token;
+    bool fresh;                     /* claimed, not placed yet */
+    int64_t claimed_ms, started_ms; /* monotonic */
+};
+
+struct dispatcher {
+    struct sp_db *db;
+    struct sp_db listen;            /* loop: LISTEN support_outbox, nothing else */
+    bool listening;
+    const struct sp_dispatch_opts *o;
+    struct sp_channels *channels;
+    CURLM *multi;
+    struct slot *slots;
+    int nslots;
+    struct sp_arena work;           /* statements; reset per statement */
+    struct sp_dispatch_counts *n;
+    bool more;                      /* the last claim filled every free slot */
+};
+
+static int64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double
+jitter_u(void)
+{
+    unsigned char b[4];
+    sp_random_bytes(b, sizeof(b));
+    uint32_t v = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    return (double)v / 4294967296.0;
+}
+
+/* One line per outcome: ids and codes, never recipients or bodies. */
+static void
+log_row(enum sp_log_level level, const char *event, const struct slot *s, const char *error,
+        long code)
+{
+    struct sp_log_line *l = sp_log_begin(level, event);
+    sp_log_int(l, "outbox_id", s->row.id);
+    sp_log_str(l, "kind", s->row.kind);
+    sp_log_str(l, "channel", s->row.channel);
+    sp_log_str(l, "event_type", s->row.event_type);
+    sp_log_int(l, "attempt", s->row.attempts);
+    if (s->d.destination != NULL)
+        sp_log_str(l, "destination", s->d.destination);
+    if (code != 0)
+        sp_log_int(l, "status_code", code);
+    if (error != NULL)
+        sp_log_str(l, "error", error);
+    if (s->started_ms != 0)
+        sp_log_int(l, "ms", mono_ms() - s->started_ms);
+    sp_log_end(l);
+}
+
+/* ---- outcomes ------------------------------------------------------------- */
+
+static PGresult *
+exec(struct dispatcher *dsp, struct sp_stmt *st, const char *const *params)
+{
+    sp_arena_reset(&dsp->work);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec(dsp->db, &dsp->work, st, params, &p);
+    if (r == NULL)
+        dsp->n->errors++;
+    return r;
+}
+
+static bool
+still_ours(struct dispatcher *dsp, const struct slot *s, PGresult *r)
+{
+    if (r == NULL)
+        return false;   /* logged by the db layer; the lease brings the row back */
+    if (strcmp(PQcmdTuples(r), "1") == 0)
+        return true;
+    log_row(SP_LOG_WARN, "dispatch_lease_lost", s, NULL, 0);
+    dsp->n->errors++;
+    return false;
+}
+
+static void
+record_done(struct dispatcher *dsp, struct slot *s, const char *status, long code,
+            const char *reason)
+{
+    struct sp_arena *a = &s->arena;
+    const char *params[5] = {sp_arena_sprintf(a, "%lld", s->row.id), s->token, status,
+                             code ? sp_arena_sprintf(a, "%ld", code) : NULL, reason};
+    if (!still_ours(dsp, s, exec(dsp, &done_stmt, params)))
+        return;
+    bool sent = strcmp(status, "sent") == 0;
+    sent ? dsp->n->sent++ : dsp->n->skipped++;
+    log_row(sent ? SP_LOG_INFO : SP_LOG_WARN, sent ? "dispatch_sent" : "dispatch_skipped", s,
+            reason, code);
+}
+
+static void
+record_retry(struct dispatcher *dsp, struct slot *s, long code, const char *error,
+             bool give_up)
+{
+    struct sp_arena *a = &s->arena;
+    int64_t delay = sp_backoff_ms(s->row.attempts, jitter_u());
+    const char *params[6] = {sp_arena_sprintf(a, "%lld", s->row.id), s->token,
+                             sp_arena_sprintf(a, "%lld", (long long)delay),
+                             code ? sp_arena_sprintf(a, "%ld", code) : NULL, error,
+                             give_up ? "true" : "false"};
+    PGresult *r = exec(dsp, &retry_stmt, params);
+    if (!still_ours(dsp, s, r))
+        return;
+    bool failed = strcmp(sp_db_str(r, 0, 0), "failed") == 0;
+    failed ? dsp->n->failed++ : dsp->n->retried++;
+    struct sp_log_line *l = NULL;
+    log_row(failed ? SP_LOG_ERROR : SP_LOG_WARN, failed ? "dispatch_failed" : "dispatch_retry",
+            s, error, code);
+    if (!failed && (l = sp_log_begin(SP_LOG_DEBUG, "dispatch_retry_at")) != NULL) {
+        sp_log_int(l, "outbox_id", s->row.id);
+        sp_log_int(l, "delay_ms", delay);
+        sp_log_end(l);
+    }
+}
+
+static void
+release(struct dispatcher *dsp, struct slot *s)
+{
+    const char *params[2] = {sp_arena_sprintf(&s->arena, "%lld", s->row.id), s->token};
+    if (still_ours(dsp, s, exec(dsp, &release_stmt, params)))
+        dsp->n->released++;
+}
+
+static void
+free_slot(struct slot *s)
+{
+    sp_delivery_cleanup(&s->d);
+    memset(&s->d, 0, sizeof(s->d));
+    memset(&s->row, 0, sizeof(s->row));
+    sp_arena_reset(&s->arena);
+    s->state = SLOT_FREE;
+    s->started_ms = 0;
+}
+
+/* ==== WEBHOOK FANOUT: where issue 11's webhooks plug in ===================
+ * A webhook row (kind webhook, API.md §11 event) becomes one delivery per
+ * active subscription of its event type; sending those (signatures, SSRF
+ * guard, the deliveries log) belongs to the webhooks module
+ * (src/domain/webhooks.h: sp_webhook_fanout / sp_webhook_deliver), which
+ * is built on its own branch. Until it is merged this is the one
+ * function to change: it runs inside the transaction that then marks the
+ * row, so a fan-out and its row's status commit together. Returns the
+ * number of subscriptions the event went to (0: the row is skipped,
+ * "no_subscriptions"), -1 on failure (the row is retried). */
+static long
+fanout_webhook_event(struct dispatcher *dsp, const struct sp_outbox_row *row)
+{
+    (void)dsp;
+    (void)row;
+    return 0;   /* no webhooks module yet: nobody subscribes */
+}
+
+static void
+fanout(struct dispatcher *dsp, struct slot *s)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    long subscribers = -1;
+    if (sp_db_begin(dsp->db, &s->arena, &p) == SP_OK)
+        subscribers = fanout_webhook_event(dsp, &s->row);
+    if (subscribers < 0) {
+        sp_db_rollback(dsp->db, &s->arena);
+        record_retry(dsp, s, 0, "fanout_failed", false);
+        return;
+    }
+    record_done(dsp, s, subscribers > 0 ? "sent" : "skipped", 0,
+                subscribers > 0 ? NULL : "no_subscriptions");
+    if (sp_db_commit(dsp->db, &s->arena, &p) != SP_OK)
+        dsp->n->errors++;   /* rolled back: the lease brings the row back */
+}
+
+/* ---- claiming --------------------------------------------------------------- */
+
+static const char *
+dup_str(struct sp_arena *a, const PGresult *r, int row, int col)
+{
+    const char *v = sp_db_str(r, row, col);
+    return v ? sp_arena_strdup(a, v) : NULL;
+}
+#define dup_int(a, r, row, col) sp_db_int(r, row, col)
+#define CLAIM_READ(name, expr, read, member) out->member = dup_##read(a, r, row, name);
+
+static void
+read_row(struct sp_arena *a, const PGresult *r, int row, struct sp_outbox_row *out)
+{
+    CLAIM_COLUMNS(CLAIM_READ, )
+}
+
+/* What a freshly claimed row becomes: queued to send, or recorded now. */
+static void
+place(struct dispatcher *dsp, struct slot *s)
+{
+    if (strcmp(s->row.kind, "webhook") == 0) {
+        fanout(dsp, s);
+        free_slot(s);
+        return;
+    }
+    sp_channels_prepare(dsp->channels, &s->arena, &s->row, &s->d);
+    switch (s->d.kind) {
+    case SP_DELIVERY_SEND:
+        s->state = SLOT_QUEUED;
+        return;
+    case SP_DELIVERY_SKIP:
+        record_done(dsp, s, "skipped", 0, s->d.reason);
+        break;
+    case SP_DELIVERY_RETRY:
+    case SP_DELIVERY_FAIL:
+        record_retry(dsp, s, 0, s->d.reason, s->d.kind == SP_DELIVERY_FAIL);
+        break;
+    }
+    free_slot(s);
+}
+
+static int
+count_state(const struct dispatcher *dsp, enum slot_state st)
+{
+    int n = 0;
+    for (int i = 0; i < dsp->nslots; i++)
+        n += dsp->slots[i].state == st;
+    return n;
+}
+
+/* Claims as many due rows as there are free slots (one short transaction:
+ * the statement commits on its own). */
+static enum sp_rc
+claim(struct dispatcher *dsp, struct sp_problem *p)
+{
+    int want = count_state(dsp, SLOT_FREE);
+    char token[33];
+    sp_random_hex(token, 16);
+    sp_arena_reset(&dsp->work);
+    const char *params[3] = {sp_arena_sprintf(&dsp->work, "%d", want), token,
+                             sp_arena_sprintf(&dsp->work, "%ld", dsp->o->cfg->dispatch_lease_s)};
+    PGresult *r = sp_db_exec(dsp->db, &dsp->work, &claim_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    int got = PQntuples(r);
+    dsp->more = got == want;
+    dsp->n->claimed += got;
+    int64_t now = mono_ms();
+    for (int i = 0, k = 0; i < got; i++) {
+        while (dsp->slots[k].state != SLOT_FREE)
+            k++;
+        struct slot *s = &dsp->slots[k];
+        read_row(&s->arena, r, i, &s->row);
+        s->token = sp_arena_strdup(&s->arena, token);
+        s->claimed_ms = now;
+        s->fresh = true;
+        s->state = SLOT_QUEUED;   /* taken before place(), which reuses dsp->work */
+    }
+    for (int k = 0; k < dsp->nslots; k++) {
+        if (dsp->slots[k].fresh) {
+            dsp->slots[k].fresh = false;
+            place(dsp, &dsp->slots[k]);
+        }
+    }
+    return SP_OK;
+}
+
+/* ---- sending ---------------------------------------------------------------- */
+
+static int
+running_to(const struct dispatcher *dsp, const char *destination)
+{
+    int n = 0;
+    for (int i = 0; i < dsp->nslots; i++) {
+        const struct slot *s = &dsp->slots[i];
+        n += s->state == SLOT_RUNNING && strcmp(s->d.destination, destination) == 0;
+    }
+    return n;
+}
+
+/* Starts queued rows whose destination has room, oldest claim first (the
+ * slots are filled in claim order); hands back rows whose lease is too
+ * short by now to finish a transfer inside it. */
+static void
+start_queued(struct dispatcher *dsp)
+{
+    int64_t now = mono_ms(), lease_ms = dsp->o->cfg->dispatch_lease_s * 1000;
+    for (int i = 0; i < dsp->nslots; i++) {
+        struct slot *s = &dsp->slots[i];
+        if (s->state != SLOT_QUEUED)
+            continue;
+        if (s->claimed_ms + lease_ms - now < START_MARGIN_MS) {
+            release(dsp, s);
+            free_slot(s);
+            continue;
+        }
+        if (running_to(dsp, s->d.destination) >= dsp->o->cfg->dispatch_per_destination)
+            continue;
+        curl_easy_setopt(s->d.easy, CURLOPT_PRIVATE, s);
+        if (curl_multi_add_handle(dsp->multi, s->d.easy) != CURLM_OK) {
+            record_retry(dsp, s, 0, "curl_multi_failed", false);
+            free_slot(s);
+            continue;
+        }
+        s->state = SLOT_RUNNING;
+        s->started_ms = now;
+    }
+}
+
+/* Records every finished transfer and frees its slot; the number done. */
+static int
+finish(struct dispatcher *dsp)
+{
+    int running, done = 0, left;
+    curl_multi_perform(dsp->multi, &running);
+    for (CURLMsg *m; (m = curl_multi_info_read(dsp->multi, &left)) != NULL;) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct slot *s = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+        CURLcode rc = m->data.result;
+        curl_multi_remove_handle(dsp->multi, m->easy_handle);
+        long code = 0;
+        const char *error = NULL;
+        if (sp_delivery_result(&s->d, rc, &code, &error, &s->arena))
+            record_done(dsp, s, "sent", code, NULL);
+        else
+            record_retry(dsp, s, code, error, false);
+        free_slot(s);
+        done++;
+    }
+    return done;
+}
+
+/* Stopping: rows not started go back at once rather than at the lease's end. */
+static void
+release_queued(struct dispatcher *dsp)
+{
+    for (int i = 0; i < dsp->nslots; i++) {
+        if (dsp->slots[i].state == SLOT_QUEUED) {
+            release(dsp, &dsp->slots[i]);
+            free_slot(&dsp->slots[i]);
+        }
+    }
+}
+
+/* ---- waiting ------------------------------------------------------------------ */
+
+/* LISTEN again after a lost connection; true when it listens. */
+static bool
+listen_again(struct dispatcher *dsp)
+{
+    if (dsp->listening)
+        return true;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    sp_arena_reset(&dsp->work);
+    dsp->listening = sp_db_listen(&dsp->listen, &dsp->work, "support_outbox", &p) == SP_OK;
+    return dsp->listening;
+}
+
+/* Waits for transfers, a notification or the timeout; true when rows
+ * may have been queued (a notification, or one may have been missed). */
+static bool
+wait_events(struct dispatcher *dsp, int timeout_ms)
+{
+    struct curl_waitfd extra = {.fd = -1, .events = CURL_WAIT_POLLIN};
+    unsigned nextra = 0;
+    if (dsp->listening && (extra.fd = sp_db_socket(&dsp->listen)) >= 0)
+        nextra = 1;
+    int numfds = 0;
+    curl_multi_poll(dsp->multi, nextra ? &extra : NULL, nextra, timeout_ms, &numfds);
+    if (!dsp->listening)
+        return false;
+    if (nextra && !(extra.revents & CURL_WAIT_POLLIN))
+        return false;
+    int notes = sp_db_notifications(&dsp->listen);
+    if (notes < 0)
+        dsp->listening = false;
+    return notes != 0;
+}
+
+/* ---- the loop ------------------------------------------------------------------- */
+
+static void
+log_pass(const struct sp_dispatch_counts *n, enum sp_log_level level)
+{
+    struct sp_log_line *l = sp_log_begin(level, "dispatch_pass");
+    sp_log_int(l, "claimed", n->claimed);
+    sp_log_int(l, "sent", n->sent);
+    sp_log_int(l, "retried", n->retried);
+    sp_log_int(l, "failed", n->failed);
+    sp_log_int(l, "skipped", n->skipped);
+    sp_log_int(l, "released", n->released);
+    sp_log_int(l, "errors", n->errors);
+    sp_log_end(l);
+}
+
+/* Claims while slots are free and rows may be due; sends; records. Once
+ * the database fails, claims no more but still finishes what is in
+ * flight. Without o->loop it ends when nothing is due or in flight. */
+static enum sp_rc
+deliver(struct dispatcher *dsp, struct sp_problem *p)
+{
+    enum sp_rc rc = SP_OK;
+    bool scan = true;
+    int64_t sweep_ms = dsp->o->sweep_s * 1000, next_sweep = 0;
+    for (;;) {
+        bool stopping = *dsp->o->stop || rc != SP_OK;
+        if (dsp->o->loop && !stopping && mono_ms() >= next_sweep && listen_again(dsp))
+            scan = true;   /* (re)listening: notifications may have been missed */
+        if (!stopping && scan && count_state(dsp, SLOT_FREE) > 0) {
+            rc = claim(dsp, p);
+            scan = dsp->more && rc == SP_OK;
+            next_sweep = mono_ms() + sweep_ms;
+            continue;
+        }
+        if (stopping)
+            release_queued(dsp);
+        start_queued(dsp);
+        int busy = dsp->nslots - count_state(dsp, SLOT_FREE);
+        if (busy == 0 && (stopping || !dsp->o->loop))
+            break;
+        int64_t idle = next_sweep - mono_ms();
+        int timeout = busy > 0 ? 200 : (int)(idle < 0 ? 0 : idle > 1000 ? 1000 : idle);
+        bool woken = wait_events(dsp, timeout);
+        int done = finish(dsp);
+        if (woken || (done > 0 && dsp->more) || (dsp->o->loop && mono_ms() >= next_sweep))
+            scan = true;
+    }
+    return rc;
+}
+
+/* --dry-run: what is due now, claimed by nobody. */
+static enum sp_rc
+dry_run(struct dispatcher *dsp, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(dsp->db, &dsp->work, &due_stmt, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "dispatch_would_send");
+        sp_log_int(l, "outbox_id", sp_db_int(r, i, 0));
+        sp_log_str(l, "kind", sp_db_str(r, i, 1));
+        sp_log_str(l, "channel", sp_db_str(r, i, 2));
+        sp_log_str(l, "event_type", sp_db_str(r, i, 3));
+        sp_log_int(l, "attempt", sp_db_int(r, i, 4) + 1);
+        sp_log_end(l);
+    }
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "dispatch_dry_run");
+    sp_log_int(l, "due", PQntuples(r));
+    sp_log_end(l);
+    return SP_OK;
+}
+
+static bool
+setup(struct dispatcher *dsp, struct sp_problem *p)
+{
+    char err[512];
+    dsp->channels = sp_channels_new(dsp->o->cfg, err, sizeof(err));
+    if (dsp->channels == NULL) {
+        sp_log_msg(SP_LOG_ERROR, "dispatch_config", "%s", err);
+        sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
+        return false;
+    }
+    long n = dsp->o->cfg->dispatch_concurrency;
+    dsp->nslots = (int)(n < MAX_SLOTS ? n : MAX_SLOTS);
+    dsp->slots = calloc((size_t)dsp->nslots, sizeof(*dsp->slots));
+    dsp->multi = curl_multi_init();
+    if (dsp->slots == NULL || dsp->multi == NULL) {
+        sp_problem_set(p, SP_ERROR, "internal", "out of memory");
+        return false;
+    }
+    for (int i = 0; i < dsp->nslots; i++)
+        sp_arena_init(&dsp->slots[i].arena, 16384);
+    curl_multi_setopt(dsp->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+    return true;
+}
+
+static void
+teardown(struct dispatcher *dsp)
+{
+    for (int i = 0; dsp->slots != NULL && i < dsp->nslots; i++) {
+        if (dsp->slots[i].state == SLOT_RUNNING)
+            curl_multi_remove_handle(dsp->multi, dsp->slots[i].d.easy);
+        sp_delivery_cleanup(&dsp->slots[i].d);
+        sp_arena_destroy(&dsp->slots[i].arena);
+    }
+    free(dsp->slots);
+    if (dsp->multi != NULL)
+        curl_multi_cleanup(dsp->multi);
+    sp_channels_free(dsp->channels);
+    sp_db_close(&dsp->listen);
+    sp_arena_destroy(&dsp->work);
+}
+
+enum sp_rc
+sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
+                struct sp_dispatch_counts *n, struct sp_problem *p)
+{
+    memset(n, 0, sizeof(*n));
+    struct dispatcher dsp = {.db = db, .o = o, .n = n};
+    sp_arena_init(&dsp.work, 16384);
+    sp_db_init(&dsp.listen, o->cfg->database_url, 0);
+    enum sp_rc rc;
+    if (o->dry_run)
+        rc = dry_run(&dsp, p);
+    else
+        rc = setup(&dsp, p) ? deliver(&dsp, p) : p->rc;
+    if (!o->dry_run && (!o->loop || rc != SP_OK))
+        log_pass(n, rc == SP_OK && n->errors == 0 ? SP_LOG_INFO : SP_LOG_ERROR);
+    teardown(&dsp);
+    return rc;
+}

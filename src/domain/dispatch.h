@@ -1,0 +1,55 @@
+/*
+ * dispatch: delivers support_outbox (API.md §11 "Delivery", §12
+ * support-dispatch). Several dispatchers may run at once, on one host or
+ * many; none holds a job lock. Each round:
+ *   1. claims due rows (status pending, next_attempt_at <= now) with
+ *      FOR UPDATE SKIP LOCKED, and in the same statement leases them:
+ *      next_attempt_at = now + SUPPORT_DISPATCH_LEASE_S, attempts + 1, a
+ *      fresh claim_token; committed before anything is sent, so no other
+ *      dispatcher sees them until the lease ends;
+ *   2. sends them concurrently on one libcurl multi handle — at most
+ *      SUPPORT_DISPATCH_CONCURRENCY in flight, at most
+ *      SUPPORT_DISPATCH_PER_DESTINATION to one destination, so a slow
+ *      relay or service cannot take every slot; a row that waited too long
+ *      for a slot to still finish inside its lease is handed back;
+ *   3. records each outcome WHERE claim_token still matches: sent; or
+ *      retried after core/backoff's delay until 24 h after the row was
+ *      created, then failed; or skipped (nobody to send to).
+ * A dispatcher killed between 1 and 3 leaves leased rows that become due
+ * again when the lease ends: at-least-once, never lost. Receivers
+ * de-duplicate (the same outbox id / Message-ID on every attempt).
+ * Webhook rows are fanned out to their subscriptions (the webhooks
+ * module), not sent from here.
+ * Must not: know HTTP requests of the API, or log recipients, bodies or
+ * secrets.
+ */
+#ifndef SP_DOMAIN_DISPATCH_H
+#define SP_DOMAIN_DISPATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "core/problem.h"
+
+struct sp_config;
+struct sp_db;
+
+struct sp_dispatch_opts {
+    const struct sp_config *cfg;
+    bool dry_run;                  /* claim nothing; log what is due */
+    bool loop;                     /* run until *stop, woken by NOTIFY or the sweep */
+    long sweep_s;                  /* loop: look for due retries this often */
+    volatile sig_atomic_t *stop;   /* stop claiming, finish what is in flight */
+};
+
+struct sp_dispatch_counts {
+    long claimed, sent, retried, failed, skipped, released, errors;
+};
+
+/* One pass (or, with o->loop, until *o->stop). SP_UNAVAILABLE when the
+ * database is gone (what was in flight is still finished), SP_INVALID
+ * when the settings or mail templates are unusable. */
+enum sp_rc sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
+                           struct sp_dispatch_counts *n, struct sp_problem *p);
+
+#endif

@@ -1,0 +1,602 @@
+/*
+ * test_dispatch: support-dispatch (API.md §11 "Delivery", §12) against
+ * fixture servers that speak the real protocols, started by each test:
+ * an SMTP sink (scripts/lib/smtp_sink.py, aiosmtpd, writing a Maildir) and
+ * an HTTP receiver that fails or stalls on demand
+ * (t/integration/http_receiver.py) standing in for the notification
+ * service.
+ *
+ * An agent's reply writes the customer's email row itself (ticket_state);
+ * the other rows (SMS, status moves, rows with a past) are inserted with
+ * SQL in the shape documented in docs/API.md §11: kind notification,
+ * channel email|sms|push, recipient the customer id. Before each test every other
+ * pending row is set aside (status skipped), so a pass claims only this
+ * test's rows.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chat_harness.h"
+#include "harness.h"
+
+#define JOB "support-dispatch"
+
+/* ---- fixtures ------------------------------------------------------------- */
+
+struct fixture {
+    pid_t pid;
+    int port;
+    const char *dir;     /* its files: the Maildir or the request log */
+};
+
+static const char *
+tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    char *d = (char *)sp_t_fmt("%s/dispatch-XXXXXX", t && *t ? t : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(d));
+    return d;
+}
+
+/* Starts script (top_srcdir-relative) with args; waits for its ready file. */
+static struct fixture
+fixture_start(const char *script, const char *first_arg)
+{
+    struct fixture f = {.dir = tmpdir()};
+    const char *ready = sp_t_fmt("%s/ready", f.dir);
+    const char *path = sp_t_fmt("%s/%s", getenv("SP_TEST_TOP_SRCDIR"), script);
+    const char *arg = sp_t_fmt("%s/%s", f.dir, first_arg);
+    fflush(NULL);
+    f.pid = fork();
+    ck_assert_int_ge(f.pid, 0);
+    if (f.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);  /* a failed test must not leave it running */
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, STDOUT_FILENO);
+        execl(sp_t_python(), sp_t_python(), path, arg, "--ready-file", ready, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200; i++) {
+        FILE *r = fopen(ready, "r");
+        if (r != NULL) {
+            ck_assert_int_eq(fscanf(r, "%d", &f.port), 1);
+            fclose(r);
+            return f;
+        }
+        ck_assert_msg(waitpid(f.pid, NULL, WNOHANG) == 0, "%s exited during start-up", script);
+        usleep(50000);
+    }
+    ck_abort_msg("%s did not start", script);
+    return f;
+}
+
+static void
+fixture_stop(struct fixture *f)
+{
+    kill(f->pid, SIGTERM);
+    waitpid(f->pid, NULL, 0);
+}
+
+static struct fixture
+smtp_sink(void)
+{
+    return fixture_start("scripts/lib/smtp_sink.py", "mail");
+}
+
+static struct fixture
+receiver(void)
+{
+    return fixture_start("t/integration/http_receiver.py", "requests.log");
+}
+
+/* The mails in the sink, decoded by Python's email package (a JSON array). */
+static struct json_object *
+mails(const struct fixture *sink)
+{
+    const char *cmd = sp_t_fmt("%s %s/t/integration/mail_summary.py %s/mail", sp_t_python(),
+                               getenv("SP_TEST_TOP_SRCDIR"), sink->dir);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+    buf[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    struct json_object *o = json_tokener_parse(buf);
+    ck_assert_msg(o != NULL && json_object_is_type(o, json_type_array), "mail_summary: %s", buf);
+    return o;
+}
+
+/* The receiver's log lines of one event ("start" or "done") whose body
+ * names outbox row id (its "id":"outbox-<id>"). */
+static int
+requests_for(const struct fixture *rcv, const char *event, long long id,
+             struct json_object **last)
+{
+    FILE *f = fopen(sp_t_fmt("%s/requests.log", rcv->dir), "r");
+    if (f == NULL)
+        return 0;
+    char line[65536];
+    int n = 0;
+    const char *want = sp_t_fmt("\"id\":\"outbox-%lld\"", id);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        struct json_object *o = json_tokener_parse(line);
+        if (o == NULL)
+            continue;
+        const char *body = json_object_get_string(json_object_object_get(o, "body"));
+        const char *ev = json_object_get_string(json_object_object_get(o, "event"));
+        if (body && ev && strcmp(ev, event) == 0 && strstr(body, want) != NULL) {
+            n++;
+            if (last != NULL) {
+                if (*last != NULL)
+                    json_object_put(*last);
+                *last = json_object_get(o);
+            }
+        }
+        json_object_put(o);
+    }
+    fclose(f);
+    return n;
+}
+
+/* ---- rows ------------------------------------------------------------------- */
+
+static void
+set_aside_other_rows(void)
+{
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_dispatch'"
+             " WHERE status = 'pending'");
+}
+
+struct customer {
+    struct sp_t_user u;
+    const char *email, *name, *phone, *ticket;
+    long long ticket_id;
+};
+
+/* A customer whose token carries contact claims (stored encrypted), with
+ * a ticket whose subject needs RFC 2047. */
+static struct customer
+customer_with_ticket(void)
+{
+    struct customer c = {.u = sp_t_user_new(SP_ROLE_CUSTOMER)};
+    const char *tag = sp_t_unique("d");
+    c.email = sp_t_fmt("zoe+%s@example.org", tag);
+    c.name = "Zoë Ürban";
+    c.phone = "+44 20 7946 0018";
+    c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
+                                  sp_t_fmt("{\"name\":%s,\"email\":%s,\"phone\":%s}",
+                                           sp_t_jq(c.name), sp_t_jq(c.email), sp_t_jq(c.phone)));
+    c.ticket = sp_t_ticket_create(&c.u, "Rückerstattung für Buchung");
+    c.ticket_id = atoll(sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'",
+                                 c.ticket));
+    return c;
+}
+
+/* An agent's public reply through the API; returns the message id. */
+static long long
+agent_reply(const struct customer *c, const char *body)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/agent/tickets/%s/messages", c->ticket), agent.token,
+        sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+    sp_t_assert_status(r, 201);
+    sp_t_resp_free(r);
+    return atoll(sp_t_sql("SELECT max(id) FROM support_ticket_messages WHERE ticket_id = %lld"
+                          " AND NOT is_internal AND sender_type = 'agent'",
+                          c->ticket_id));
+}
+
+/* A customer notification row, as the ticket code will write it. */
+static long long
+notification(const struct customer *c, const char *channel, const char *event_type,
+             const char *payload)
+{
+    return atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " VALUES ('notification', '%s', '%s', '%s', %lld, '%s') RETURNING id",
+        event_type, channel, c->u.sub, c->ticket_id, payload));
+}
+
+static const char *
+row(long long id, const char *column)
+{
+    return sp_t_sql("SELECT %s FROM support_outbox WHERE id = %lld", column, id);
+}
+
+/* ---- running the dispatcher ---------------------------------------------------- */
+
+static const char **
+dispatch_env(const struct fixture *sink, const struct fixture *rcv, const char *notify_path)
+{
+    static const char *env[12];
+    size_t n = 0;
+    env[n++] = sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE"));
+    env[n++] = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR"));
+    env[n++] = "SUPPORT_MAIL_FROM=support@example.test";
+    env[n++] = "SUPPORT_MAIL_FROM_NAME=Kundenservice Süd";
+    env[n++] = "SUPPORT_NOTIFY_KEY=test-notify-key";
+    env[n++] = "SUPPORT_LOG_LEVEL=debug";
+    if (sink != NULL)
+        env[n++] = sp_t_fmt("SUPPORT_SMTP_URL=smtp://127.0.0.1:%d", sink->port);
+    if (rcv != NULL)
+        env[n++] = sp_t_fmt("SUPPORT_NOTIFY_URL=http://127.0.0.1:%d%s", rcv->port, notify_path);
+    env[n] = NULL;
+    return env;
+}
+
+static const char *
+dispatch_once(const char *const *env)
+{
+    const char *args[] = {"--once", NULL};
+    const char *out = NULL;
+    int rc = sp_t_job_run(JOB, env, args, &out);
+    ck_assert_msg(rc == 0, "support-dispatch --once exited %d:\n%s", rc, out);
+    return out;
+}
+
+static double
+seconds_until_next_attempt(long long id)
+{
+    return atof(row(id, "extract(epoch FROM next_attempt_at - now())"));
+}
+
+/* ---- mail -------------------------------------------------------------------- */
+
+static struct json_object *
+part_of(struct json_object *mail, const char *type)
+{
+    struct json_object *parts = sp_t_jarr(mail, "parts");
+    for (size_t i = 0; i < json_object_array_length(parts); i++) {
+        struct json_object *p = json_object_array_get_idx(parts, i);
+        if (strcmp(sp_t_jstr(p, "type"), type) == 0)
+            return p;
+    }
+    ck_abort_msg("no %s part", type);
+    return NULL;
+}
+
+START_TEST(agent_replies_become_threaded_mails)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    /* the reply writes the customer's email row in its own transaction */
+    agent_reply(&c, "Wir haben die Rückerstattung veranlasst.\n<b>Danke</b>");
+    agent_reply(&c, "Second reply = done.");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox WHERE ticket_id = %lld"
+                              " AND channel = 'email'", c.ticket_id), "2");
+#define REPLY_ROW(agg)                                                                  \
+    atoll(sp_t_sql("SELECT " agg "(id) FROM support_outbox WHERE ticket_id = %lld"      \
+                   " AND kind = 'notification' AND channel = 'email'"                   \
+                   " AND event_type = 'ticket.message_created'",                        \
+                   c.ticket_id))
+    long long r1 = REPLY_ROW("min"), r2 = REPLY_ROW("max");
+#undef REPLY_ROW
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(r1, "status"), "sent");
+    ck_assert_str_eq(row(r2, "status"), "sent");
+    ck_assert_str_eq(row(r1, "last_status_code"), "250");
+    ck_assert_ptr_nonnull(row(r1, "delivered_at"));
+
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    const char *thread = sp_t_fmt("<ticket-%s@example.test>", c.ticket);
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        ck_assert_str_eq(sp_t_jstr(m, "in_reply_to"), thread);
+        ck_assert_str_eq(sp_t_jstr(m, "references"), thread);
+        ck_assert_str_eq(sp_t_jstr(m, "subject"),
+                         sp_t_fmt("Re: Rückerstattung für Buchung [%s]", c.ticket));
+        ck_assert(strstr(sp_t_jstr(m, "raw_subject"), "=?UTF-8?B?") != NULL);
+        ck_assert_str_eq(sp_t_jstr(m, "to"), sp_t_fmt("Zoë Ürban <%s>", c.email));
+        ck_assert_str_eq(sp_t_jstr(m, "from"), "Kundenservice Süd <support@example.test>");
+        ck_assert_str_eq(sp_t_jstr(m, "content_type"), "multipart/alternative");
+        ck_assert_str_eq(sp_t_jstr(m, "auto_submitted"), "auto-generated");
+        ck_assert_str_eq(sp_t_jstr(part_of(m, "text/plain"), "cte"), "quoted-printable");
+        ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"), "not a newsletter"));
+    }
+    struct json_object *first = NULL;
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        if (strcmp(sp_t_jstr(m, "message_id"), sp_t_fmt("<outbox-%lld@example.test>", r1)) == 0)
+            first = m;
+        else
+            ck_assert_str_eq(sp_t_jstr(m, "message_id"),
+                             sp_t_fmt("<outbox-%lld@example.test>", r2));
+    }
+    ck_assert_ptr_nonnull(first);
+    /* the reply itself, as text and HTML-escaped in the HTML part */
+    /* the reply itself: stored as sanitized HTML, shown as text and HTML */
+    const char *text = sp_t_jstr(part_of(first, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "Wir haben die Rückerstattung veranlasst.") != NULL &&
+                      strstr(text, "<b>") == NULL && strstr(text, "Danke") != NULL,
+                  "%s", text);
+    ck_assert(strstr(sp_t_jstr(part_of(first, "text/html"), "text"), "<b>Danke</b>") != NULL);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* Without an address there is nobody to mail: skipped, not retried. A
+ * dispatcher without SUPPORT_ENCRYPTION_KEYS cannot open any contact. */
+START_TEST(customer_without_email_or_keys_is_skipped)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&u, "No claims in this token");
+    long long id = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " SELECT 'notification', 'ticket.updated', 'email', customer_id, id, '{}'"
+        " FROM support_tickets WHERE public_id = '%s' RETURNING id",
+        ticket));
+    const char *out = dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "skipped");
+    ck_assert_str_eq(row(id, "last_error"), "no_email");
+    ck_assert(strstr(out, "\"dispatch_skipped\"") != NULL);
+
+    struct customer c = customer_with_ticket();
+    id = notification(&c, "email", "ticket.updated", "{}");
+    const char *const *env = dispatch_env(&sink, NULL, NULL);
+    ck_assert(strncmp(env[0], "SUPPORT_ENCRYPTION_KEYS_FILE=", 29) == 0);
+    const char *no_keys[16] = {"SUPPORT_ENCRYPTION_KEYS_FILE="};
+    for (size_t i = 1; env[i] != NULL && i < 15; i++)
+        no_keys[i] = env[i];
+    dispatch_once(no_keys);
+    ck_assert_str_eq(row(id, "status"), "skipped");
+    ck_assert_str_eq(row(id, "last_error"), "no_contact");
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 0);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* ---- retries --------------------------------------------------------------------- */
+
+START_TEST(sms_is_retried_with_backoff_after_500s_then_sent)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    long long id = notification(&c, "sms", "ticket.updated", "{}");
+    const char *const *env = dispatch_env(NULL, &rcv, "/notify?fail=2");
+
+    const char *out = dispatch_once(env);
+    ck_assert_str_eq(row(id, "status"), "pending");
+    ck_assert_str_eq(row(id, "attempts"), "1");
+    ck_assert_str_eq(row(id, "last_status_code"), "500");
+    ck_assert_str_eq(row(id, "last_error"), "http_500");
+    double wait = seconds_until_next_attempt(id);
+    ck_assert_msg(wait > 7.5 && wait < 12.5, "first retry in %.1f s, not 10 s ± 20 %%", wait);
+    ck_assert(strstr(out, "\"dispatch_retry\"") != NULL);
+    /* nothing secret or personal in the log */
+    ck_assert(strstr(out, "test-notify-key") == NULL && strstr(out, c.phone) == NULL);
+
+    dispatch_once(env);   /* not due yet: nothing happens */
+    ck_assert_str_eq(row(id, "attempts"), "1");
+
+    sp_t_sql("UPDATE support_outbox SET next_attempt_at = now() WHERE id = %lld", id);
+    dispatch_once(env);
+    ck_assert_str_eq(row(id, "attempts"), "2");
+    wait = seconds_until_next_attempt(id);
+    ck_assert_msg(wait > 23.5 && wait < 36.5, "second retry in %.1f s, not 30 s ± 20 %%", wait);
+
+    sp_t_sql("UPDATE support_outbox SET next_attempt_at = now() WHERE id = %lld", id);
+    dispatch_once(env);
+    ck_assert_str_eq(row(id, "status"), "sent");
+    ck_assert_str_eq(row(id, "attempts"), "3");
+    ck_assert_str_eq(row(id, "last_status_code"), "200");
+
+    ck_assert_int_eq(requests_for(&rcv, "done", id, NULL), 3);
+    struct json_object *last = NULL;
+    requests_for(&rcv, "start", id, &last);
+    struct json_object *headers = sp_t_jobj(last, "headers");
+    ck_assert_str_eq(sp_t_jstr(headers, "authorization"), "Bearer test-notify-key");
+    ck_assert_str_eq(sp_t_jstr(headers, "idempotency-key"), sp_t_fmt("outbox-%lld", id));
+    ck_assert_str_eq(sp_t_jstr(headers, "content-type"), "application/json");
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "channel"), "sms");
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), c.ticket);
+    ck_assert(strlen(sp_t_jstr(body, "text")) > 0);
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+}
+END_TEST
+
+START_TEST(gives_up_after_24_hours)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    long long id = notification(&c, "sms", "ticket.updated", "{}");
+    sp_t_sql("UPDATE support_outbox SET created_at = now() - interval '23 hours 59 minutes 55 s',"
+             " attempts = 14 WHERE id = %lld", id);
+    dispatch_once(dispatch_env(NULL, &rcv, "/down?fail=1000"));
+    ck_assert_str_eq(row(id, "status"), "failed");
+    ck_assert_str_eq(row(id, "attempts"), "15");
+    ck_assert_str_eq(row(id, "last_error"), "http_500");
+    fixture_stop(&rcv);
+}
+END_TEST
+
+START_TEST(dry_run_sends_and_changes_nothing)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    long long id = notification(&c, "email", "ticket.updated", "{}");
+    const char *args[] = {"--once", "--dry-run", NULL};
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_run(JOB, dispatch_env(&sink, NULL, NULL), args, &out), 0);
+    ck_assert_msg(strstr(out, sp_t_fmt("\"outbox_id\":%lld", id)) != NULL, "%s", out);
+    ck_assert(strstr(out, "\"dispatch_would_send\"") != NULL);
+    ck_assert_str_eq(row(id, "status"), "pending");
+    ck_assert_str_eq(row(id, "attempts"), "0");
+    ck_assert_ptr_null(row(id, "claim_token"));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 0);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* ---- concurrency and crashes ------------------------------------------------------- */
+
+static long long *
+sms_rows(const struct customer *c, int n)
+{
+    static long long ids[64];
+    ck_assert_int_le(n, 64);
+    for (int i = 0; i < n; i++)
+        ids[i] = notification(c, "sms", "ticket.updated", "{}");
+    return ids;
+}
+
+START_TEST(killed_dispatcher_redelivers_after_its_lease)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    long long *ids = sms_rows(&c, 3);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", NULL};
+    sp_t_job_start(&j, JOB, dispatch_env(NULL, &rcv, "/slow?delay=30"), args);
+    /* wait until all three are on the wire to the stalled receiver */
+    for (int i = 0; i < 200; i++) {
+        int started = 0;
+        for (int k = 0; k < 3; k++)
+            started += requests_for(&rcv, "start", ids[k], NULL) > 0;
+        if (started == 3)
+            break;
+        usleep(50000);
+    }
+    kill(j.pid, SIGKILL);
+    ck_assert_int_eq(sp_t_job_wait(&j, NULL), 128 + SIGKILL);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(requests_for(&rcv, "done", ids[k], NULL), 0);
+        ck_assert_str_eq(row(ids[k], "status"), "pending");
+        ck_assert_str_eq(row(ids[k], "attempts"), "1");
+        ck_assert(seconds_until_next_attempt(ids[k]) > 60);   /* leased: nobody else takes it */
+    }
+    const char *const *fast = dispatch_env(NULL, &rcv, "/fast");
+    dispatch_once(fast);
+    for (int k = 0; k < 3; k++)
+        ck_assert_str_eq(row(ids[k], "status"), "pending");
+    /* the lease runs out (here: the test moves it), and the rows come back */
+    for (int k = 0; k < 3; k++)
+        sp_t_sql("UPDATE support_outbox SET next_attempt_at = now() WHERE id = %lld", ids[k]);
+    dispatch_once(fast);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_str_eq(row(ids[k], "status"), "sent");
+        ck_assert_str_eq(row(ids[k], "attempts"), "2");
+        ck_assert_int_eq(requests_for(&rcv, "done", ids[k], NULL), 1);
+    }
+    fixture_stop(&rcv);
+}
+END_TEST
+
+START_TEST(two_dispatchers_never_deliver_one_row_twice)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    enum { N = 24 };
+    long long *ids = sms_rows(&c, N);
+    const char *const *env = dispatch_env(NULL, &rcv, "/busy?delay=0.2");
+    struct sp_t_job a, b;
+    const char *args[] = {"--once", NULL};
+    sp_t_job_start(&a, JOB, env, args);
+    sp_t_job_start(&b, JOB, env, args);
+    const char *out_a = NULL, *out_b = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&a, &out_a), 0);
+    ck_assert_int_eq(sp_t_job_wait(&b, &out_b), 0);
+    for (int k = 0; k < N; k++) {
+        ck_assert_str_eq(row(ids[k], "status"), "sent");
+        ck_assert_str_eq(row(ids[k], "attempts"), "1");
+        ck_assert_int_eq(requests_for(&rcv, "start", ids[k], NULL), 1);
+    }
+    ck_assert(strstr(out_a, "\"dispatch_lease_lost\"") == NULL);
+    ck_assert(strstr(out_b, "\"dispatch_lease_lost\"") == NULL);
+    fixture_stop(&rcv);
+}
+END_TEST
+
+/* The daemon: woken by NOTIFY, and a stalled notification service holds
+ * only its own slots, so the mail goes out meanwhile. */
+START_TEST(loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    const char **env = (const char **)dispatch_env(&sink, &rcv, "/stalled?delay=8");
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    size_t n = 0;
+    while (env[n] != NULL)
+        n++;
+    env[n++] = "SUPPORT_DISPATCH_PER_DESTINATION=2";
+    env[n] = NULL;
+    sp_t_job_start(&j, JOB, env, args);
+    usleep(1000000);   /* listening */
+    long long *slow = sms_rows(&c, 4);
+    usleep(300000);
+    long long mail = notification(&c, "email", "ticket.updated", "{}");
+    int64_t t0 = (int64_t)time(NULL);
+    while (strcmp(row(mail, "status"), "sent") != 0 && time(NULL) - t0 < 5)
+        usleep(100000);
+    ck_assert_str_eq(row(mail, "status"), "sent");
+    ck_assert_int_le(time(NULL) - t0, 3);
+    /* two of the four are on the wire, two wait for a slot */
+    int started = 0;
+    for (int k = 0; k < 4; k++)
+        started += requests_for(&rcv, "start", slow[k], NULL);
+    ck_assert_int_eq(started, 2);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_msg(strstr(out, "\"job_stopped\"") != NULL, "%s", out);
+    /* the two in flight finished before it stopped; the two waiting went back */
+    int sent = 0, due = 0;
+    for (int k = 0; k < 4; k++) {
+        sent += strcmp(row(slow[k], "status"), "sent") == 0;
+        due += strcmp(row(slow[k], "attempts"), "0") == 0;
+    }
+    ck_assert_int_eq(sent, 2);
+    ck_assert_int_eq(due, 2);
+    fixture_stop(&rcv);
+    fixture_stop(&sink);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("dispatch");
+    TCase *tc = sp_t_tcase(s, "mail");
+    tcase_add_test(tc, agent_replies_become_threaded_mails);
+    tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
+    tc = sp_t_tcase(s, "retries");
+    tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
+    tcase_add_test(tc, gives_up_after_24_hours);
+    tcase_add_test(tc, dry_run_sends_and_changes_nothing);
+    tc = sp_t_tcase(s, "concurrency");
+    tcase_add_test(tc, killed_dispatcher_redelivers_after_its_lease);
+    tcase_add_test(tc, two_dispatchers_never_deliver_one_row_twice);
+    tcase_add_test(tc, loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else);
+    return sp_t_run(s);
+}
