@@ -332,6 +332,64 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
 
 /* ---- the notification service ------------------------------------------- */
 
+/* A JSON POST to a service of ours (the notification service, the
+ * booking service): bearer key, the row's Idempotency-Key (the same on
+ * every attempt, so the service can drop a repeat), no redirects. */
+static enum sp_delivery_kind
+json_post(struct sp_arena *a, const struct sp_outbox_row *row, const char *url, const char *key,
+          const char *service, const char *body, struct sp_delivery *d)
+{
+    d->data = body;
+    d->len = strlen(d->data);
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
+    easy_common(e, NOTIFY_TIMEOUT_S);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->data);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->len);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "User-Agent: support-dispatch/1");
+    h = curl_slist_append(h, sp_arena_sprintf(a, "Idempotency-Key: outbox-%lld", row->id));
+    if (key != NULL)
+        h = curl_slist_append(h, sp_arena_sprintf(a, "Authorization: Bearer %s", key));
+    d->list = h;
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    d->easy = e;
+    d->destination = destination(a, service, url);
+    return d->kind = SP_DELIVERY_SEND;
+}
+
+/* ---- the booking service -------------------------------------------------------
+ * An escalation about a booking (API.md §11: booking hooks): POST
+ * <SUPPORT_BOOKING_URL>/support-escalations
+ * {"id":"outbox-<id>","event_type","booking_id","ticket":{…},"data":{…}}. */
+static enum sp_delivery_kind
+booking(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+        struct sp_delivery *d)
+{
+    const struct sp_config *cfg = c->cfg;
+    if (cfg->booking_url == NULL || *cfg->booking_url == '\0')
+        return not_sent(d, SP_DELIVERY_RETRY, "booking_not_configured");
+    struct sp_buf b;
+    sp_buf_init(&b, a, 512);
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_object(&w);
+    sp_jw_kstr(&w, "id", sp_arena_sprintf(a, "outbox-%lld", row->id));
+    sp_jw_kstr(&w, "event_type", row->event_type);
+    sp_jw_kstr(&w, "booking_id", row->recipient);
+    sp_jw_kobject(&w, "ticket");
+    sp_jw_kstr(&w, "public_id", row->ticket_public_id);
+    sp_jw_kstr(&w, "subject", row->ticket_subject);
+    sp_jw_end(&w);
+    sp_jw_kraw(&w, "data", row->payload);
+    sp_jw_end(&w);
+    return json_post(a, row, sp_arena_sprintf(a, "%s/support-escalations", cfg->booking_url),
+                     cfg->booking_key, "booking", b.data, d);
+}
+
 /* {"id","channel","event_type","to":{…},"ticket":{…},"title","text"} */
 static const char *
 notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_key,
@@ -374,26 +432,8 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
                          render(c, a, base, "_text", NULL, ctx), NULL};
     if (r.subject == NULL || r.text == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
-    d->data = notify_body(a, row, to_key, to, &r);
-    d->len = strlen(d->data);
-    CURL *e = curl_easy_init();
-    if (e == NULL)
-        return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
-    easy_common(e, NOTIFY_TIMEOUT_S);
-    curl_easy_setopt(e, CURLOPT_URL, cfg->notify_url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->data);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->len);
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "User-Agent: support-dispatch/1");
-    h = curl_slist_append(h, sp_arena_sprintf(a, "Idempotency-Key: outbox-%lld", row->id));
-    if (cfg->notify_key != NULL)
-        h = curl_slist_append(h, sp_arena_sprintf(a, "Authorization: Bearer %s", cfg->notify_key));
-    d->list = h;
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    d->easy = e;
-    d->destination = destination(a, "notify", cfg->notify_url);
-    return d->kind = SP_DELIVERY_SEND;
+    return json_post(a, row, cfg->notify_url, cfg->notify_key, "notify",
+                     notify_body(a, row, to_key, to, &r), d);
 }
 
 /* ---- routing a row ---------------------------------------------------------- */
@@ -435,10 +475,8 @@ route(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_ro
     const char *ch = row->channel ? row->channel : "";
     if (strcmp(ch, "email") == 0 || strcmp(ch, "sms") == 0 || strcmp(ch, "push") == 0)
         return customer(c, a, row, d);
-    /* The booking service's client (issue 11, SUPPORT_BOOKING_URL) is not
-     * built yet: its rows wait, retried, rather than being lost. */
     if (strcmp(ch, "booking") == 0)
-        return not_sent(d, SP_DELIVERY_RETRY, "booking_not_configured");
+        return booking(c, a, row, d);
     if (!is_staff(ch))
         return not_sent(d, SP_DELIVERY_FAIL, "unknown_channel");
     if (c->cfg->staff_mail != NULL)

@@ -8,7 +8,9 @@
  *                         (SUPPORT_NOTIFY_URL, bearer SUPPORT_NOTIFY_KEY);
  *   agent, team, provider_operations
  *                         staff notifications: mail to SUPPORT_STAFF_MAIL
- *                         when set, else the notification service.
+ *                         when set, else the notification service;
+ *   booking               an escalation about a booking, POSTed to the
+ *                         booking service (SUPPORT_BOOKING_URL).
  * A row becomes a ready libcurl easy handle (the dispatcher runs it on its
  * multi handle), or a reason not to send: skip (nobody to send to, e.g. a
  * customer without a stored contact), retry (not configured yet, a
@@ -40,6 +42,7 @@ struct sp_outbox_row {
     const char *contact_customer_id, *contact_tier, *name_enc, *email_enc, *phone_enc;
     const char *agent_user_id, *agent_name;
     const char *message_body;
+    const char *created_at;    /* the event's time */
 };
 
 enum sp_delivery_kind { SP_DELIVERY_SEND, SP_DELIVERY_SKIP, SP_DELIVERY_RETRY, SP_DELIVERY_FAIL };

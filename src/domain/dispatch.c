@@ -18,6 +18,8 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/channels.h"
+#include "domain/webhook_delivery.h"
+#include "domain/webhook_sender.h"
 
 #define MAX_SLOTS 256
 /* A row is started only with this much of its lease left: the longest
@@ -45,7 +47,8 @@
     C(CL_PHONE, "ct.phone_enc", str, phone_enc) SEP                                \
     C(CL_AGENT_USER, "ag.user_id", str, agent_user_id) SEP                         \
     C(CL_AGENT_NAME, "ag.display_name", str, agent_name) SEP                       \
-    C(CL_BODY, "m.body", str, message_body)
+    C(CL_BODY, "m.body", str, message_body) SEP                                    \
+    C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at)
 #define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
 enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
 
@@ -144,6 +147,9 @@ struct dispatcher {
     struct sp_arena work;           /* statements; reset per statement */
     struct sp_dispatch_counts *n;
     bool more;                      /* the last claim filled every free slot */
+    struct sp_webhook_sender *webhooks; /* children sending webhook deliveries */
+    bool webhooks_due;              /* a fan-out queued some: look at once */
+    int64_t next_webhook_scan;
 };
 
 static int64_t
@@ -270,22 +276,26 @@ free_slot(struct slot *s)
     s->started_ms = 0;
 }
 
-/* ==== WEBHOOK FANOUT: where issue 11's webhooks plug in ===================
- * A webhook row (kind webhook, API.md §11 event) becomes one delivery per
- * active subscription of its event type; sending those (signatures, SSRF
- * guard, the deliveries log) belongs to the webhooks module
- * (src/domain/webhooks.h: sp_webhook_fanout / sp_webhook_deliver), which
- * is built on its own branch. Until it is merged this is the one
- * function to change: it runs inside the transaction that then marks the
- * row, so a fan-out and its row's status commit together. Returns the
- * number of subscriptions the event went to (0: the row is skipped,
+/* A webhook row (kind webhook, API.md §11 event) becomes one delivery
+ * per active subscription of its event type (domain/webhook_delivery),
+ * inside the transaction that then marks the row, so a fan-out and its
+ * row's status commit together; the webhook sender (domain/webhook_sender)
+ * sends them. The event id is the outbox row's: the same on every
+ * attempt, and a fan-out run twice queues nothing twice. Returns the
+ * number of subscriptions the event went to (0: skipped,
  * "no_subscriptions"), -1 on failure (the row is retried). */
 static long
-fanout_webhook_event(struct dispatcher *dsp, const struct sp_outbox_row *row)
+fanout_webhook_event(struct dispatcher *dsp, struct slot *s)
 {
-    (void)dsp;
-    (void)row;
-    return 0;   /* no webhooks module yet: nobody subscribes */
+    struct sp_ctx ctx = {.arena = &s->arena, .db = dsp->db};
+    struct sp_problem p;
+    sp_problem_init(&p);
+    long long queued = 0;
+    const struct sp_outbox_row *row = &s->row;
+    if (sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
+                          row->event_type, row->created_at, row->payload, &queued, &p) != SP_OK)
+        return -1;
+    return (long)queued;
 }
 
 static void
@@ -295,7 +305,7 @@ fanout(struct dispatcher *dsp, struct slot *s)
     sp_problem_init(&p);
     long subscribers = -1;
     if (sp_db_begin(dsp->db, &s->arena, &p) == SP_OK)
-        subscribers = fanout_webhook_event(dsp, &s->row);
+        subscribers = fanout_webhook_event(dsp, s);
     if (subscribers < 0) {
         sp_db_rollback(dsp->db, &s->arena);
         record_retry(dsp, s, 0, "fanout_failed", false);
@@ -305,6 +315,8 @@ fanout(struct dispatcher *dsp, struct slot *s)
                 subscribers > 0 ? NULL : "no_subscriptions");
     if (sp_db_commit(dsp->db, &s->arena, &p) != SP_OK)
         dsp->n->errors++;   /* rolled back: the lease brings the row back */
+    else if (subscribers > 0)
+        dsp->webhooks_due = true;
 }
 
 /* ---- claiming --------------------------------------------------------------- */
@@ -526,6 +538,18 @@ log_pass(const struct sp_dispatch_counts *n, enum sp_log_level level)
     sp_log_end(l);
 }
 
+/* Webhook deliveries: a look at what is due at most once a second, at
+ * once after a fan-out. */
+static void
+tick_webhooks(struct dispatcher *dsp)
+{
+    if (!dsp->webhooks_due && mono_ms() < dsp->next_webhook_scan)
+        return;
+    sp_webhook_sender_tick(dsp->webhooks, dsp->db);
+    dsp->webhooks_due = false;
+    dsp->next_webhook_scan = mono_ms() + 1000;
+}
+
 /* Claims while slots are free and rows may be due; sends; records. Once
  * the database fails, claims no more but still finishes what is in
  * flight. Without o->loop it ends when nothing is due or in flight. */
@@ -548,6 +572,8 @@ deliver(struct dispatcher *dsp, struct sp_problem *p)
         if (stopping)
             release_queued(dsp);
         start_queued(dsp);
+        if (!stopping)
+            tick_webhooks(dsp);
         int busy = dsp->nslots - count_state(dsp, SLOT_FREE);
         if (busy == 0 && (stopping || !dsp->o->loop))
             break;
@@ -593,6 +619,12 @@ setup(struct dispatcher *dsp, struct sp_problem *p)
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
         return false;
     }
+    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, err, sizeof(err));
+    if (dsp->webhooks == NULL) {
+        sp_log_msg(SP_LOG_ERROR, "dispatch_config", "%s", err);
+        sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
+        return false;
+    }
     long n = dsp->o->cfg->dispatch_concurrency;
     dsp->nslots = (int)(n < MAX_SLOTS ? n : MAX_SLOTS);
     dsp->slots = calloc((size_t)dsp->nslots, sizeof(*dsp->slots));
@@ -620,6 +652,7 @@ teardown(struct dispatcher *dsp)
     if (dsp->multi != NULL)
         curl_multi_cleanup(dsp->multi);
     sp_channels_free(dsp->channels);
+    sp_webhook_sender_free(dsp->webhooks);   /* waits for its children */
     sp_db_close(&dsp->listen);
     sp_arena_destroy(&dsp->work);
 }
@@ -637,6 +670,12 @@ sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
         rc = dry_run(&dsp, p);
     else
         rc = setup(&dsp, p) ? deliver(&dsp, p) : p->rc;
+    if (dsp.webhooks != NULL) {
+        /* --once: the deliveries due now go out in this run too. */
+        if (!o->loop && rc == SP_OK)
+            sp_webhook_sender_run_once(dsp.webhooks, dsp.db);
+        sp_webhook_sender_drain(dsp.webhooks);
+    }
     if (!o->dry_run && (!o->loop || rc != SP_OK))
         log_pass(n, rc == SP_OK && n->errors == 0 ? SP_LOG_INFO : SP_LOG_ERROR);
     teardown(&dsp);

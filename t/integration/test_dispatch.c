@@ -219,7 +219,7 @@ row(long long id, const char *column)
 static const char **
 dispatch_env(const struct fixture *sink, const struct fixture *rcv, const char *notify_path)
 {
-    static const char *env[12];
+    static const char *env[16];
     size_t n = 0;
     env[n++] = sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE"));
     env[n++] = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR"));
@@ -417,6 +417,45 @@ START_TEST(sms_is_retried_with_backoff_after_500s_then_sent)
 }
 END_TEST
 
+START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"charged twice\",\"description\":\"d\",\"booking_id\":\"BK-77\"}");
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/escalate", pid),
+                                         a.token, "{\"reason\":\"refund\",\"provider_id\":5}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    long long id = atoll(sp_t_sql("SELECT o.id FROM support_outbox o JOIN support_tickets t"
+                                  " ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                                  " AND o.channel = 'booking'", pid));
+    const char **env = (const char **)dispatch_env(NULL, NULL, NULL);
+    size_t n = 0;
+    while (env[n] != NULL)
+        n++;
+    env[n++] = sp_t_fmt("SUPPORT_BOOKING_URL=http://127.0.0.1:%d", rcv.port);
+    env[n++] = "SUPPORT_BOOKING_KEY=test-booking-key";
+    env[n] = NULL;
+    dispatch_once(env);
+    ck_assert_str_eq(row(id, "status"), "sent");
+    struct json_object *last = NULL;
+    ck_assert_int_eq(requests_for(&rcv, "start", id, &last), 1);
+    ck_assert_str_eq(sp_t_jstr(last, "path"), "/support-escalations");
+    struct json_object *headers = sp_t_jobj(last, "headers");
+    ck_assert_str_eq(sp_t_jstr(headers, "authorization"), "Bearer test-booking-key");
+    ck_assert_str_eq(sp_t_jstr(headers, "idempotency-key"), sp_t_fmt("outbox-%lld", id));
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "booking_id"), "BK-77");
+    ck_assert_str_eq(sp_t_jstr(body, "event_type"), "ticket.escalated");
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), pid);
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+}
+END_TEST
+
 START_TEST(gives_up_after_24_hours)
 {
     set_aside_other_rows();
@@ -592,6 +631,7 @@ main(void)
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
+    tcase_add_test(tc, an_escalation_about_a_booking_reaches_the_booking_service);
     tcase_add_test(tc, gives_up_after_24_hours);
     tcase_add_test(tc, dry_run_sends_and_changes_nothing);
     tc = sp_t_tcase(s, "concurrency");

@@ -689,6 +689,83 @@ START_TEST(fanout_queues_an_event_for_its_subscribers_once)
 }
 END_TEST
 
+/* ---- through support-dispatch ------------------------------------------------ */
+
+static const char *const *
+dispatcher_env(void)
+{
+    static const char *env[4];
+    env[0] = sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE"));
+    env[1] = "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1";
+    env[2] = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR"));
+    env[3] = NULL;
+    return env;
+}
+
+static void
+dispatch_once(void)
+{
+    static const char *const args[] = {"--once", NULL};
+    const char *out = NULL;
+    int rc = sp_t_job_run("support-dispatch", dispatcher_env(), args, &out);
+    ck_assert_msg(rc == 0, "support-dispatch --once exited %d:\n%s", rc, out);
+}
+
+/* The issue's end-to-end case: an agent reply becomes a signed
+ * ticket.message_created webhook at the subscriber; a receiver that is
+ * down gets every event once it is back. */
+START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage)
+{
+    struct receiver rc;
+    receiver_start(&rc);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/fail/503", rc.port),
+                                 "[\"ticket.message_created\"]");
+    long long hook = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "where is my refund");
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), a.token,
+                       "{\"body\":\"It is on its way.\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+
+    /* Down: the attempt fails and is kept for later. */
+    dispatch_once();
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    json_object_put(got);
+    const char *where = sp_t_fmt("webhook_id = %lld", hook);
+    ck_assert_str_eq(sp_t_sql("SELECT status || ':' || attempts || ':' || last_status_code"
+                              " FROM support_webhook_deliveries WHERE %s", where),
+                     "pending:1:503");
+
+    /* An hour later the receiver is back: the retry, due now, is delivered
+     * with the same event id. */
+    r = admin("PATCH", sp_t_fmt(HOOKS "/%lld", hook),
+              sp_t_fmt("{\"url\":\"http://127.0.0.1:%d/hook\"}", rc.port));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhook_deliveries SET next_attempt_at = now(),"
+             " created_at = created_at - interval '1 hour' WHERE %s", where);
+    dispatch_once();
+    got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "type"), "ticket.message_created");
+    ck_assert(sp_t_matches("^evt_[0-9]{12}$", sp_t_jstr(body, "id")));
+    ck_assert_str_eq(sp_t_jstr(sp_t_jget(body, "data"), "public_id"), pid);
+    json_object_put(body);
+    json_object_put(got);
+    ck_assert_str_eq(sp_t_sql("SELECT status || ':' || attempts FROM support_webhook_deliveries"
+                              " WHERE %s", where),
+                     "delivered:2");
+    receiver_stop(&rc);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -711,6 +788,7 @@ suite(void)
     tcase_add_test(tc, redirects_are_not_followed);
     tcase_add_test(tc, the_guard_runs_again_at_delivery);
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
+    tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     return s;
 }
 
