@@ -614,7 +614,7 @@ stack_dispatch_start() {
     fi
     port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) || { _stack_say "no SMTP sink running"; return 1; }
     _stack_spawn "$STACK_DISPATCH_PIDFILE" "$STACK_LOG_DIR/support-dispatch.log" \
-        env "${STACK_API_ENV[@]}" \
+        env SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" \
         SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" \
