@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/cursor.h"
 #include "core/json_writer.h"
+#include "domain/ticket_json.h"
 
 /* The members of a message; the caller opened the object. */
 static void
@@ -58,27 +59,6 @@ contact(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t)
     sp_jw_end(w);
 }
 
-/* What agents see besides the customer's view (API.md §5). */
-static void
-agent_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t)
-{
-    sp_jw_kstr(w, "customer_id", t->customer_id);
-    contact(r, w, t);
-    if (t->assigned_agent_id)
-        sp_jw_kint(w, "assigned_agent_id", t->assigned_agent_id);
-    else
-        sp_jw_knull(w, "assigned_agent_id");
-    sp_jw_kstr(w, "sla_due_at", t->sla_due_at);
-    sp_jw_kstr(w, "first_response_due_at", t->first_response_due_at);
-    sp_jw_kstr(w, "first_responded_at", t->first_responded_at);
-    sp_jw_kstr(w, "resolution_due_at", t->resolution_due_at);
-    sp_jw_kbool(w, "sla_paused", t->sla_paused);
-    sp_jw_kbool(w, "sla_breached", t->sla_breached);
-    sp_jw_kstr(w, "escalated_at", t->escalated_at);
-    sp_jw_kraw(w, "sentiment", t->sentiment);
-    sp_jw_kstr(w, "priority_rule", t->priority_rule);
-}
-
 /* The messages page and its cursor (full views). */
 static void
 messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, bool agent)
@@ -103,24 +83,9 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
     bool summary = view == SP_VIEW_CUSTOMER_SUMMARY || view == SP_VIEW_AGENT_SUMMARY;
     struct sp_jw w;
     sp_jw_begin_object(&w, b);
+    sp_ticket_json_members(&w, t, agent);
     if (agent)
-        sp_jw_kint(&w, "id", t->id);
-    sp_jw_kstr(&w, "public_id", t->public_id);
-    sp_jw_kstr(&w, "subject", t->subject);
-    sp_jw_kstr(&w, "description", t->description);
-    sp_jw_kstr(&w, "status", t->status);
-    sp_jw_kstr(&w, "priority", t->priority);
-    sp_jw_kstr(&w, "source", t->source);
-    sp_jw_kstr(&w, "category", t->category);
-    sp_jw_kraw(&w, "provider_id", t->provider_id);
-    sp_jw_kstr(&w, "booking_id", t->booking_id);
-    sp_jw_kraw(&w, "metadata", t->metadata_json ? t->metadata_json : "{}");
-    sp_jw_kstr(&w, "created_at", t->created_at);
-    sp_jw_kstr(&w, "updated_at", t->updated_at);
-    sp_jw_kstr(&w, "closed_at", t->closed_at);
-    sp_jw_kint(&w, "version", t->version);
-    if (agent)
-        agent_members(r, &w, t);
+        contact(r, &w, t);
     if (summary) {
         sp_jw_kstr(&w, "last_message_at", t->last_message_at);
         sp_jw_kint(&w, "message_count", t->message_count);

@@ -20,6 +20,9 @@
 #include "domain/channels.h"
 #include "domain/webhook_delivery.h"
 #include "domain/webhook_sender.h"
+#include "domain/ticket_json.h"
+#include "domain/tickets.h"
+#include "core/json_writer.h"
 
 #define MAX_SLOTS 256
 /* A row is started only with this much of its lease left: the longest
@@ -284,6 +287,37 @@ free_slot(struct slot *s)
  * attempt, and a fan-out run twice queues nothing twice. Returns the
  * number of subscriptions the event went to (0: skipped,
  * "no_subscriptions"), -1 on failure (the row is retried). */
+/* The event's data: what the change stored, and for a ticket's events
+ * the ticket as agents see it ("ticket", ticket_json.h: no contact
+ * details, no messages), read now. NULL when the ticket cannot be read. */
+static const char *
+event_data(struct sp_ctx *ctx, const struct sp_outbox_row *row, struct sp_problem *p)
+{
+    if (row->ticket_public_id == NULL)
+        return row->payload;
+    struct sp_ticket t;
+    if (sp_ticket_get_for_agent(ctx, 0, row->ticket_public_id, 0, 1, &t, p) != SP_OK)
+        return NULL;
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 2048);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, &b);
+    sp_jw_kobject(&w, "ticket");
+    sp_ticket_json_members(&w, &t, true);
+    sp_jw_end(&w);
+    /* then the stored members: the payload object without its braces */
+    const char *inner = strchr(row->payload, '{');
+    size_t n = inner ? strlen(inner + 1) : 0;
+    while (n > 0 && (inner[n] == '}' || inner[n] == ' '))
+        n--;
+    if (n > 0) {
+        sp_buf_putc(&b, ',');
+        sp_buf_append(&b, inner + 1, n);
+    }
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
 static long
 fanout_webhook_event(struct dispatcher *dsp, struct slot *s)
 {
@@ -292,8 +326,10 @@ fanout_webhook_event(struct dispatcher *dsp, struct slot *s)
     sp_problem_init(&p);
     long long queued = 0;
     const struct sp_outbox_row *row = &s->row;
-    if (sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
-                          row->event_type, row->created_at, row->payload, &queued, &p) != SP_OK)
+    const char *data = event_data(&ctx, row, &p);
+    if (data == NULL ||
+        sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
+                          row->event_type, row->created_at, data, &queued, &p) != SP_OK)
         return -1;
     return (long)queued;
 }

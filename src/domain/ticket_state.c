@@ -352,9 +352,18 @@ queue_deliveries(struct sp_ticket_change *c)
     sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
     sp_jw_end(&w);
     bool public_message = c->message_body != NULL && !c->message_internal;
-    if (public_message)
+    if (public_message) {
+        struct sp_buf with_message;
+        sp_buf_init(&with_message, c->ctx->arena, 256);
+        sp_ticket_payload_begin(&w, &with_message, &c->after);
+        sp_jw_kobject(&w, "message");
+        sp_jw_kstr(&w, "sender_type", c->message_sender_type);
+        sp_jw_kstr(&w, "body", c->message_body);
+        sp_jw_end(&w);
+        sp_jw_end(&w);
         sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
-                             payload.data);
+                             with_message.data);
+    }
     if (c->nevents > 0)
         sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
 

@@ -756,7 +756,17 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
     struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
     ck_assert_str_eq(sp_t_jstr(body, "type"), "ticket.message_created");
     ck_assert(sp_t_matches("^evt_[0-9]{12}$", sp_t_jstr(body, "id")));
-    ck_assert_str_eq(sp_t_jstr(sp_t_jget(body, "data"), "public_id"), pid);
+    struct json_object *data = sp_t_jget(body, "data");
+    ck_assert_str_eq(sp_t_jstr(data, "public_id"), pid);
+    /* The ticket as agents see it, without contact details or messages. */
+    struct json_object *ticket = sp_t_jobj(data, "ticket");
+    ck_assert_str_eq(sp_t_jstr(ticket, "public_id"), pid);
+    ck_assert_str_eq(sp_t_jstr(ticket, "subject"), "where is my refund");
+    ck_assert_str_eq(sp_t_jstr(ticket, "customer_id"), c.sub);
+    ck_assert_msg(!sp_t_jhas(ticket, "customer") && !sp_t_jhas(ticket, "messages"),
+                  "contact or messages in %s", json_object_to_json_string(ticket));
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "body"), "It is on its way.");
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "sender_type"), "agent");
     json_object_put(body);
     json_object_put(got);
     ck_assert_str_eq(sp_t_sql("SELECT status || ':' || attempts FROM support_webhook_deliveries"
