@@ -50,6 +50,12 @@ struct sp_config {
     char *chat_publish_socket;
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
+    char *attachment_dir;
+    char *attachment_keys;
+    char *attachment_types;
+    long  attachment_upload_ttl_s;
+    long  attachment_download_ttl_s;
+    char *clamd_socket;
 };
 
 /* Loads from the environment; on error returns false with a message. The

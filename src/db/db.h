@@ -111,6 +111,7 @@ struct sp_db {
     unsigned long long dynamic[SP_DB_MAX_DYNAMIC];
     bool dynamic_ready[SP_DB_MAX_DYNAMIC];
     int ndynamic;
+    bool listening;        /* LISTEN issued on this connection (sp_db_wait_notify) */
 };
 
 /* The reconnect rule, for a statement whose connection was found lost
@@ -151,6 +152,13 @@ PGresult *sp_db_exec_dynamic(struct sp_db *db, struct sp_arena *a, const char *s
  * sp_db_exec. */
 PGresult *sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql,
                          struct sp_problem *p);
+
+/* Waits up to timeout_ms for a NOTIFY on channel (an SQL identifier of
+ * the caller's, never user input), LISTENing first on a new connection,
+ * or until a signal interrupts the wait. True when a notification came
+ * (all queued ones are consumed). Without a connection it sleeps the
+ * timeout, so a caller's loop never spins while the database is down. */
+bool sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
 
 /* One transaction at a time, owned by the domain command that began it
  * (docs/development.md): functions that run inside a caller's transaction

@@ -29,7 +29,7 @@ static int
 usage(const struct sp_job *job, FILE *out)
 {
     fprintf(out,
-            "usage: %s [--once] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
+            "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
             "  --once        one pass, then exit (cron); default: a pass every --interval\n"
             "  --interval N  seconds between passes in loop mode, 1..86400 (default 60)\n"
             "  --dry-run     log what would be done, change nothing\n"
@@ -77,6 +77,8 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--once") == 0) {
             a->once = true;
+        } else if (strcmp(argv[i], "--loop") == 0) {
+            a->once = false;  /* the default, said out loud (daemons) */
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             run->dry_run = true;
         } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
@@ -157,7 +159,9 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
         code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-        if (!a.once && !stop)
+        if (!a.once && !stop && job->wake_channel != NULL)
+            sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
+        else if (!a.once && !stop)
             nap(a.interval);
     } while (!a.once && !stop);
     if (!a.once) {
