@@ -25,6 +25,11 @@
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
 #   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs
+#   attachments/       uploaded attachments (SUPPORT_ATTACHMENT_DIR; nginx serves
+#                      them from an internal location)
+#   clamd/             clamd.conf, its socket and pid (the virus scanner of
+#                      attachments, with the test signature database
+#                      t/fixtures/clamav: works offline)
 #
 # Functions return non-zero on failure and print why on stderr; they work
 # with or without `set -e` in the caller.
@@ -178,6 +183,13 @@ _stack_derive() {
     STACK_SMTP_PORTFILE=$STACK_RUN_DIR/smtp-sink.port
     STACK_MAIL_DIR=$STACK_DIR/mail
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
+    STACK_ATTACHMENT_DIR=$STACK_DIR/attachments
+    STACK_CLAMD_DIR=$STACK_DIR/clamd
+    STACK_CLAMD_SOCKET=$STACK_CLAMD_DIR/clamd.sock
+    STACK_CLAMD_PIDFILE=$STACK_CLAMD_DIR/clamd.pid
+    STACK_CLAMD_DB=$STACK_SRC_DIR/t/fixtures/clamav
+    STACK_SCAN_BIN=$STACK_BIN_DIR/support-scan
+    STACK_SCAN_PIDFILE=$STACK_RUN_DIR/support-scan.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
     STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
     # nginx's internal server (nginx/internal.conf.in): the chat hooks'
@@ -256,8 +268,10 @@ stack_runtime_dir() {
 # nginx workers (www-data) and the cluster owner (postgres) when root.
 _stack_dirs() {
     local bad
-    mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" "$STACK_NGINX_DIR/cache" || return 1
-    chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" || return 1
+    mkdir -p "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR/tmp" "$STACK_NGINX_DIR/cache" \
+        "$STACK_ATTACHMENT_DIR" "$STACK_CLAMD_DIR" || return 1
+    chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" \
+        "$STACK_ATTACHMENT_DIR" || return 1
     if [ "$(id -u)" -eq 0 ]; then
         chown postgres:postgres "$STACK_RUN_DIR" || return 1
         if ! bad=$(_stack_traversable "$STACK_DIR"); then
@@ -503,6 +517,7 @@ stack_api_start() {
         env "${workers[@]}" "${group[@]}" \
         SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" SUPPORT_COOKIE_INSECURE=1 \
         SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 \
+        SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR" SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET" \
         "${STACK_API_ENV[@]}" \
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
         SUPPORT_LISTEN="$STACK_API_SOCKET" \
@@ -512,9 +527,13 @@ stack_api_start() {
         "$STACK_API_BIN" || return 1
     _stack_wait_socket support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" \
         "$STACK_LOG_DIR/support-api.log" || return 1
-    # The chat worker runs next to the API whenever it is built.
+    # The chat worker runs next to the API whenever it is built, and so
+    # do the attachment scanner and its clamd.
     if [ -x "$STACK_CHAT_BIN" ]; then
-        stack_chat_start
+        stack_chat_start || return 1
+    fi
+    if [ -x "$STACK_SCAN_BIN" ]; then
+        stack_clamd_start && stack_scan_start
     fi
 }
 
@@ -626,6 +645,68 @@ stack_dispatch_stop() {
     _stack_kill support-dispatch "$STACK_DISPATCH_PIDFILE"
 }
 
+# ------------------------------------------------ clamd + support-scan
+
+stack_clamd_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_CLAMD_PIDFILE")"
+}
+
+# stack_clamd_start — a clamd of the stack's own on a unix socket, whose
+# only signatures are the test database (STACK_CLAMD_DB): nothing is
+# downloaded, and it starts in well under a second.
+stack_clamd_start() {
+    _stack_dirs || return 1
+    if stack_clamd_running; then
+        return 0
+    fi
+    if ! command -v clamd >/dev/null 2>&1; then
+        _stack_say "clamd not found (apt-get install clamav-daemon)"
+        return 1
+    fi
+    printf '%s\n' "# Rendered by scripts/lib/stack.sh: the stack's own clamd." \
+        "LocalSocket $STACK_CLAMD_SOCKET" "LocalSocketMode 660" "Foreground yes" \
+        "DatabaseDirectory $STACK_CLAMD_DB" "OfficialDatabaseOnly no" \
+        "TemporaryDirectory $STACK_CLAMD_DIR" "LogFile $STACK_LOG_DIR/clamd.log" "LogTime yes" \
+        "StreamMaxLength 26M" "MaxFileSize 26M" "MaxScanSize 100M" "SelfCheck 3600" \
+        >"$STACK_CLAMD_DIR/clamd.conf" || return 1
+    rm -f "$STACK_CLAMD_SOCKET"
+    _stack_spawn "$STACK_CLAMD_PIDFILE" "$STACK_LOG_DIR/clamd.log" \
+        clamd -c "$STACK_CLAMD_DIR/clamd.conf" || return 1
+    _stack_wait_socket clamd "$STACK_CLAMD_PIDFILE" "$STACK_CLAMD_SOCKET" "$STACK_LOG_DIR/clamd.log"
+}
+
+stack_clamd_stop() {
+    _stack_kill clamd "$STACK_CLAMD_PIDFILE"
+    rm -f "$STACK_CLAMD_SOCKET"
+}
+
+stack_scan_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_SCAN_PIDFILE")"
+}
+
+# stack_scan_start — support-scan as a daemon: woken by NOTIFY when a file
+# is uploaded, every 2 s otherwise (the retry while clamd is down).
+stack_scan_start() {
+    _stack_dirs || return 1
+    if stack_scan_running; then
+        return 0
+    fi
+    if [ ! -x "$STACK_SCAN_BIN" ]; then
+        _stack_say "$STACK_SCAN_BIN not built"
+        return 1
+    fi
+    _stack_spawn "$STACK_SCAN_PIDFILE" "$STACK_LOG_DIR/support-scan.log" \
+        env "${STACK_API_ENV[@]}" \
+        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
+        SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR" \
+        SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET" \
+        "$STACK_SCAN_BIN" --loop --interval 2
+}
+
+stack_scan_stop() {
+    _stack_kill support-scan "$STACK_SCAN_PIDFILE"
+}
+
 # ---------------------------------------------- hello-fcgi (bench baseline)
 
 stack_hello_running() {
@@ -715,6 +796,7 @@ stack_nginx_render() {
     tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
     tpl=${tpl//@PORT@/"$STACK_PORT"}
     tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
+    tpl=${tpl//@ATTACHMENT_DIR@/"$STACK_ATTACHMENT_DIR"}
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
     tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
     tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
@@ -820,6 +902,8 @@ stack_stop_all() {
     stack_nginx_stop || rc=1
     stack_dispatch_stop || rc=1
     stack_smtp_stop || rc=1
+    stack_scan_stop || rc=1
+    stack_clamd_stop || rc=1
     stack_chat_stop || rc=1
     stack_api_stop || rc=1
     stack_hello_stop || rc=1
@@ -853,6 +937,13 @@ stack_status() {
     if stack_dispatch_running; then
         printf '%-12s running  pid %s  mail in %s\n' support-dispatch \
             "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")" "$STACK_MAIL_DIR"
+    fi
+    if stack_clamd_running; then
+        printf '%-12s running  pid %s  %s\n' clamd "$(_stack_read_pid "$STACK_CLAMD_PIDFILE")" \
+            "$STACK_CLAMD_SOCKET"
+    fi
+    if stack_scan_running; then
+        printf '%-12s running  pid %s\n' support-scan "$(_stack_read_pid "$STACK_SCAN_PIDFILE")"
     fi
     if stack_hello_running; then
         printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \

@@ -17,6 +17,7 @@
 #include "core/json_writer.h"
 #include "core/rfc3339.h"
 #include "domain/agents.h"
+#include "domain/attachments.h"
 #include "domain/dashboard.h"
 #include "domain/queue.h"
 #include "domain/ticket_work.h"
@@ -283,6 +284,7 @@ static const struct sp_field_spec message_fields[M_COUNT] = {
 struct reply_input {
     struct sp_ticket_ref ref;
     struct sp_agent_reply reply;
+    struct sp_api_attachments attachments;
 };
 
 static enum sp_rc
@@ -294,13 +296,14 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
     struct sp_message m = {0};
     long long ticket_id;
     if (sp_ticket_agent_reply(&ctx, &in->ref, actor(r), &in->reply, &m.id, &m.created_at,
-                              &ticket_id, p) != SP_OK)
+                              &ticket_id, p) != SP_OK ||
+        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
+                              m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
     m.sender_type = "agent";
     m.sender_id = r->principal.sub;
     m.body = in->reply.body;
     m.is_internal = in->reply.internal;
-    m.attachments_json = "[]";
     sp_view_message(body, &m, true);
     *location = NULL;
     return SP_OK;
@@ -313,7 +316,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     struct json_object *json = sp_api_read_body(r, message_fields, M_COUNT, v, p);
     if (json == NULL)
         return p->rc;
-    sp_api_refuse_attachments(&v[M_ATTACHMENTS], p);
+    struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
     const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
@@ -327,6 +330,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     in.reply.internal = v[M_INTERNAL].present && v[M_INTERNAL].b;
     in.reply.has_status = v[M_STATUS].present;
     in.reply.status = (enum sp_status)v[M_STATUS].i;
+    in.attachments = attachments;
     return sp_api_create(r, create_reply, &in, p);
 }
 

@@ -11,8 +11,10 @@
 #include "core/log.h"
 #include "domain/store.h"
 #include "http/server.h"
+#include "http/signed_url.h"
 #include "api/common.h"
 #include "domain/agents.h"
+#include "domain/attachments.h"
 #include "domain/chat_bus.h"
 #include "core/stamp_cache.h"
 #include "core/template.h"
@@ -30,6 +32,21 @@ load_crypto(const struct sp_config *cfg, struct sp_crypto **out, char *err, size
         return true;
     }
     *out = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
+    return *out != NULL;
+}
+
+/* Attachments need their URL keys; without them (development without
+ * the setting) the endpoints answer 503 rather than sign with nothing. */
+static bool
+load_url_keys(const struct sp_config *cfg, struct sp_url_keys **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (cfg->attachment_keys == NULL) {
+        sp_log_msg(SP_LOG_WARN, "attachments_disabled",
+                   "SUPPORT_ATTACHMENT_KEYS is not set: attachments are refused");
+        return true;
+    }
+    *out = sp_url_keys_load(cfg->attachment_keys, err, errlen);
     return *out != NULL;
 }
 
@@ -63,7 +80,14 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_config_free(&app->cfg);
         return false;
     }
-    if (!load_crypto(&app->cfg, &app->crypto, err, errlen)) {
+    if (!load_crypto(&app->cfg, &app->crypto, err, errlen) ||
+        !load_url_keys(&app->cfg, &app->url_keys, err, errlen)) {
+        sp_app_free(app);
+        return false;
+    }
+    /* In the master, once: the workers it forks share the magic database. */
+    if (app->url_keys != NULL && !sp_attachment_sniffer_load()) {
+        snprintf(err, errlen, "libmagic: cannot load its database (package libmagic-mgc)");
         sp_app_free(app);
         return false;
     }
@@ -130,6 +154,8 @@ sp_app_free(struct sp_app *app)
     app->keys = NULL;
     sp_crypto_free(app->crypto);
     app->crypto = NULL;
+    sp_url_keys_free(app->url_keys);
+    app->url_keys = NULL;
     sp_tpl_set_free(app->templates);
     app->templates = NULL;
     sp_config_free(&app->cfg);

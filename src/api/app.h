@@ -24,6 +24,7 @@ struct sp_crypto;
 struct sp_rules_cache;
 struct sp_stamp_cache;
 struct sp_tpl_set;
+struct sp_url_keys;
 
 struct sp_app {
     struct sp_config cfg;
@@ -34,6 +35,7 @@ struct sp_app {
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */
     struct sp_stamp_cache *ticket_views; /* per worker: rendered customer ticket views */
     struct sp_tpl_set *templates; /* admin pages: compiled in the master, shared */
+    struct sp_url_keys *url_keys; /* signed attachment URLs; NULL: attachments off */
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

@@ -337,12 +337,27 @@ sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_valu
     return NULL;
 }
 
-void
-sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_problem *p)
+struct sp_api_attachments
+sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments,
+                      struct sp_problem *p)
 {
-    if (attachments->present && json_object_array_length(attachments->obj) > 0)
-        sp_problem_field(p, "attachments", "unknown_attachment",
-                         "lists an attachment that is not a clean upload of yours");
+    struct sp_api_attachments out = {NULL, 0};
+    if (!attachments->present)
+        return out;
+    size_t n = json_object_array_length(attachments->obj);
+    const char **ids = sp_arena_calloc(r->arena, n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *id = json_object_array_get_idx(attachments->obj, i);
+        if (!json_object_is_type(id, json_type_string)) {
+            sp_problem_field(p, "attachments", "unknown_attachment",
+                             "lists an attachment that is not a clean upload of yours");
+            return out;
+        }
+        ids[i] = json_object_get_string(id);
+    }
+    out.ids = ids;
+    out.n = n;
+    return out;
 }
 
 bool

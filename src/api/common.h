@@ -85,10 +85,16 @@ const char *sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size
  * `too_long` (API.md §1). */
 const char *sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
                              size_t max_chars, struct sp_problem *p);
-/* Attachments arrive with their own capability (API.md §10): until then
- * no id can be a clean upload of the caller's, so a non-empty list is a
- * field error `unknown_attachment`. */
-void sp_api_refuse_attachments(const struct sp_field_value *attachments, struct sp_problem *p);
+/* The ids of an `attachments` field (API.md §10), for
+ * sp_attachments_attach() inside the create: a non-string item is a field
+ * error `unknown_attachment`. Absent: n = 0. Strings owned by the body. */
+struct sp_api_attachments {
+    const char *const *ids;
+    size_t n;
+};
+struct sp_api_attachments sp_api_attachment_ids(struct sp_req *r,
+                                                const struct sp_field_value *attachments,
+                                                struct sp_problem *p);
 
 bool sp_api_parse_status(const char *s, int *out);
 

@@ -27,6 +27,11 @@ enum sp_rc sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p);
 
+enum sp_rc sp_api_attachment_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_download(struct sp_req *r, struct sp_problem *p);
+
 enum sp_rc sp_api_chat_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_post(struct sp_req *r, struct sp_problem *p);

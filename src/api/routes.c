@@ -14,6 +14,13 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/tickets/:publicId", sp_api_ticket_get, SP_ROLE_CUSTOMER},
     {SP_POST, "/support/tickets/:publicId/messages", sp_api_ticket_reply, SP_ROLE_CUSTOMER},
 
+    /* Customers and agents upload; the /content routes' credential is
+     * their signed URL (API.md §10). */
+    {SP_POST, "/support/attachments", sp_api_attachment_create, SP_ROUTE_ANY_ROLE},
+    {SP_GET,  "/support/attachments/:id", sp_api_attachment_get, SP_ROUTE_ANY_ROLE},
+    {SP_PUT,  "/support/attachments/:id/content", sp_api_attachment_upload, SP_ROLE_NONE},
+    {SP_GET,  "/support/attachments/:id/content", sp_api_attachment_download, SP_ROLE_NONE},
+
     {SP_GET,   "/support/agent/tickets", sp_api_agent_queue, SP_ROLE_AGENT},
     {SP_GET,   "/support/agent/tickets/:id", sp_api_agent_ticket_get, SP_ROLE_AGENT},
     {SP_PATCH, "/support/agent/tickets/:id", sp_api_agent_ticket_patch, SP_ROLE_AGENT},

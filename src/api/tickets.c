@@ -16,6 +16,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/stamp_cache.h"
+#include "domain/attachments.h"
 #include "domain/chat_sessions.h"
 #include "domain/tickets.h"
 
@@ -64,13 +65,23 @@ static const struct sp_field_spec create_fields[F_COUNT] = {
     [F_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, SP_METADATA_MAX, NULL},
 };
 
+struct create_input {
+    struct sp_ticket_new ticket;
+    struct sp_api_attachments attachments;   /* for the first message */
+};
+
 static enum sp_rc
 create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
               struct sp_problem *p)
 {
+    struct create_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_create(&ctx, input, &t, p) != SP_OK)
+    if (sp_ticket_create(&ctx, &in->ticket, &t, p) != SP_OK)
+        return p->rc;
+    if (t.nmessages > 0 &&
+        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
+                              t.messages[0].id, &t.messages[0].attachments_json, p) != SP_OK)
         return p->rc;
     sp_view_ticket(r, body, &t, SP_VIEW_CUSTOMER);
     *location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
@@ -92,7 +103,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                          "is set by the support team, not by customers");
     if (p->rc != SP_OK)
         return p->rc;
-    sp_api_refuse_attachments(&v[F_ATTACHMENTS], p);
+    struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[F_ATTACHMENTS], p);
     long long chat_id = chat_session(r, &v[F_CHAT], p);
     const char *description =
         sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_BODY_MAX, p);
@@ -106,7 +117,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                                  sp_tier_name(r->principal.tier)};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
     sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
-    struct sp_ticket_new in = {
+    struct create_input in = {.attachments = attachments};
+    in.ticket = (struct sp_ticket_new){
         .customer_id = r->principal.sub,
         .subject = v[F_SUBJECT].str,
         .description = description,
@@ -218,6 +230,7 @@ static const struct sp_field_spec reply_fields[R_COUNT] = {
 struct reply_input {
     const char *public_id;
     const char *body;
+    struct sp_api_attachments attachments;
 };
 
 static enum sp_rc
@@ -227,7 +240,9 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
     const struct reply_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_message m;
-    if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK)
+    if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK ||
+        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
+                              m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
     sp_view_message(body, &m, false);
     *location = NULL;
@@ -243,7 +258,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[R_COUNT];
     if (sp_api_read_body(r, reply_fields, R_COUNT, v, p) == NULL)
         return p->rc;
-    sp_api_refuse_attachments(&v[R_ATTACHMENTS], p);
+    in.attachments = sp_api_attachment_ids(r, &v[R_ATTACHMENTS], p);
     in.body = sp_api_body_html(r, "body", &v[R_BODY], SP_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;

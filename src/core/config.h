@@ -66,6 +66,12 @@ struct sp_config {
     long  dispatch_concurrency;
     long  dispatch_per_destination;
     long  dispatch_lease_s;
+    char *attachment_dir;
+    char *attachment_keys;
+    char *attachment_types;
+    long  attachment_upload_ttl_s;
+    long  attachment_download_ttl_s;
+    char *clamd_socket;
 };
 
 /* Loads from the environment; on error returns false with a message. The

@@ -7,10 +7,12 @@
  */
 #include "core/crypto.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -387,4 +389,39 @@ sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len)
     if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
         return NULL;
     return hex(a, md, mdlen);
+}
+
+bool
+sp_crypto_sha256_fd(int fd, char out[65])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        abort();
+    static unsigned char buf[64 * 1024];
+    bool ok = true;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            ok = false;
+            break;
+        }
+        if (n == 0)
+            break;
+        if (EVP_DigestUpdate(md, buf, (size_t)n) != 1)
+            abort();
+    }
+    unsigned char d[32];
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32)
+        abort();
+    EVP_MD_CTX_free(md);
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = '\0';
+    return ok;
 }

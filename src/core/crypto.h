@@ -85,5 +85,9 @@ bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* SHA-256 of data as 64 lowercase hex characters, arena-owned (session
  * tokens are stored as their hashes); NULL only if OpenSSL fails. */
 const char *sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len);
+/* SHA-256 of everything fd reads from its current offset, in hex, read in
+ * 64 KiB pieces (a 25 MiB file never sits in memory). false on a read
+ * error. */
+bool sp_crypto_sha256_fd(int fd, char out[65]);
 
 #endif

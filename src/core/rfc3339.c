@@ -7,6 +7,8 @@
  */
 #include "core/rfc3339.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static bool
@@ -80,4 +82,18 @@ sp_rfc3339_parse(const char *s, int64_t *ms)
     time_t t = timegm(&tm);
     *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
     return true;
+}
+
+void
+sp_rfc3339_format(int64_t ms, char out[SP_RFC3339_LEN])
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* Years past 9999 do not fit: the clock of this service never gets there. */
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    memcpy(out, buf, SP_RFC3339_LEN - 1);
+    out[SP_RFC3339_LEN - 1] = '\0';
 }

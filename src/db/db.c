@@ -62,6 +62,7 @@ drop_connection(struct sp_db *db)
     db->conn = NULL;
     memset(db->prepared, 0, sizeof(db->prepared));
     db->ndynamic = 0;
+    db->listening = false;
 }
 
 static enum sp_rc
@@ -596,4 +597,52 @@ const char *
 sp_db_opt_str(const PGresult *r, int row, int col)
 {
     return col < PQnfields(r) ? sp_db_str(r, row, col) : NULL;
+}
+
+/* Drains libpq's queue of notifications; true when there was one. */
+static bool
+drain_notifies(PGconn *c)
+{
+    bool any = false;
+    for (PGnotify *n; (n = PQnotifies(c)) != NULL; any = true)
+        PQfreemem(n);
+    return any;
+}
+
+static bool
+listen_on(struct sp_db *db, const char *channel)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_db_connect(db, &p) != SP_OK)
+        return false;
+    if (db->listening)
+        return true;
+    char sql[128];
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    PGresult *r = PQexec(db->conn, sql);
+    db->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return db->listening;
+}
+
+bool
+sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
+{
+    if (!listen_on(db, channel)) {
+        struct pollfd none;
+        poll(&none, 0, (int)timeout_ms);
+        return false;
+    }
+    PQconsumeInput(db->conn);
+    if (drain_notifies(db->conn))
+        return true;
+    struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+    if (poll(&pfd, 1, (int)timeout_ms) <= 0)
+        return false;
+    if (!PQconsumeInput(db->conn)) {
+        drop_connection(db);   /* the server went away: LISTEN again next time */
+        return false;
+    }
+    return drain_notifies(db->conn);
 }

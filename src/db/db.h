@@ -111,6 +111,7 @@ struct sp_db {
     unsigned long long dynamic[SP_DB_MAX_DYNAMIC];
     bool dynamic_ready[SP_DB_MAX_DYNAMIC];
     int ndynamic;
+    bool listening;        /* LISTEN issued on this connection (sp_db_wait_notify) */
 };
 
 /* The reconnect rule, for a statement whose connection was found lost
@@ -163,6 +164,12 @@ int sp_db_socket(const struct sp_db *db);
  * consumed, or -1 when the connection is gone (it is dropped; listen
  * again, and assume something may have been missed). */
 int sp_db_notifications(struct sp_db *db);
+/* Waits up to timeout_ms for a NOTIFY on channel (an SQL identifier of
+ * the caller's, never user input), LISTENing first on a new connection,
+ * or until a signal interrupts the wait. True when a notification came
+ * (all queued ones are consumed). Without a connection it sleeps the
+ * timeout, so a caller's loop never spins while the database is down. */
+bool sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
 
 /* One transaction at a time, owned by the domain command that began it
  * (docs/development.md): functions that run inside a caller's transaction

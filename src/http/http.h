@@ -52,6 +52,9 @@ struct sp_req {
     const char *query;      /* raw, without '?'; "" when absent */
     const char *body;
     size_t body_len;
+    /* A body nginx kept in a file (client_body_in_file_only, passed as
+     * REQUEST_BODY_FILE): its path; the worker reads none of it. */
+    const char *body_file;
     const char *form;       /* the body as a string, once sp_req_form read it */
     const char *request_id;
     const char *route;      /* matched pattern, for logs */

@@ -64,6 +64,13 @@ sp_server_somaxconn(void)
 static enum sp_rc
 read_body(struct sp_req *r, FCGX_Request *req, struct sp_problem *p)
 {
+    /* Large uploads (attachments) stay in nginx's file: only the path
+     * comes over the socket, never the bytes. */
+    const char *file = FCGX_GetParam("REQUEST_BODY_FILE", req->envp);
+    if (file != NULL && *file != '\0') {
+        r->body_file = file;
+        return SP_OK;
+    }
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
     if (cl == NULL || *cl == '\0')
         return SP_OK;

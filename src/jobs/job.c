@@ -165,7 +165,9 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
         code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-        if (!a.once && !stop)
+        if (!a.once && !stop && job->wake_channel != NULL)
+            sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
+        else if (!a.once && !stop)
             nap(a.interval);
     } while (!a.once && !stop);
     if (!a.once) {

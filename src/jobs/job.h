@@ -38,6 +38,9 @@ struct sp_job {
      * error); *errors counts items that failed while the pass went on. */
     enum sp_rc (*pass)(struct sp_db *db, const struct sp_config *cfg,
                        const struct sp_job_run *run, long *errors, struct sp_problem *p);
+    /* Loop mode: a NOTIFY on this channel starts the next pass at once
+     * instead of after --interval (NULL: the interval only). */
+    const char *wake_channel;
 };
 
 int sp_job_main(const struct sp_job *job, int argc, char **argv);

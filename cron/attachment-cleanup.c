@@ -1,0 +1,30 @@
+/*
+ * attachment-cleanup: removes attachment rows never uploaded within a day
+ * and files in storage that no row names (API.md §10, §12;
+ * domain/attachment_scan.c does the work). From cron hourly with --once.
+ */
+#include "db/db.h"
+#include "domain/attachment_scan.h"
+#include "jobs/job.h"
+
+static enum sp_rc
+pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
+     struct sp_problem *p)
+{
+    struct sp_attachment_cleanup_counts n;
+    enum sp_rc rc = sp_attachment_cleanup_pass(db, cfg->attachment_dir, run->now, run->dry_run,
+                                               &n, p);
+    *errors = n.errors;
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct sp_job job = {
+        .name = "attachment-cleanup",
+        .settings_help = "  (SUPPORT_ATTACHMENT_DIR below)\n",
+        .pass = pass,
+    };
+    return sp_job_main(&job, argc, argv);
+}

@@ -1,0 +1,227 @@
+/*
+ * attachments (api): uploads and downloads of files (API.md §10,
+ * docs/API.md "Attachments"). POST creates the row and answers a signed
+ * upload URL; the PUT of that URL reaches us through nginx, which kept
+ * the body in a file and hands over its path (REQUEST_BODY_FILE); GET of
+ * the metadata answers a signed download URL when the file is clean, and
+ * the GET of that URL answers X-Accel-Redirect to nginx's internal
+ * storage location, so the bytes never pass through a worker.
+ * The signed URLs are the only credential of the two /content routes.
+ * Holds no SQL; never includes db/.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/json_writer.h"
+#include "core/rfc3339.h"
+#include "domain/attachments.h"
+#include "http/signed_url.h"
+
+#define CONTENT_PATH "/support/attachments/%s/content"
+#define STORAGE_LOCATION "/internal/attachments/"
+
+static const struct sp_app *
+app_of(struct sp_req *r)
+{
+    return r->env->app;
+}
+
+/* The keyring, or 503 while attachments are not configured. */
+static const struct sp_url_keys *
+url_keys(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = app_of(r);
+    if (app == NULL || app->url_keys == NULL)
+        sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                       "attachments are not configured on this server");
+    return app ? app->url_keys : NULL;
+}
+
+static const char *
+iso(struct sp_req *r, long long unix_s)
+{
+    char *out = sp_arena_alloc(r->arena, SP_RFC3339_LEN);
+    sp_rfc3339_format(unix_s * 1000LL, out);
+    return out;
+}
+
+/* The metadata of API.md §10 (download_url when one goes with it), in an
+ * object left open for the caller to add to and end. */
+static void
+write_meta(struct sp_req *r, struct sp_jw *w, const struct sp_attachment *a,
+           const char *download_url, long long download_expires)
+{
+    sp_jw_object(w);
+    sp_jw_kstr(w, "id", a->id);
+    sp_jw_kstr(w, "filename", a->filename);
+    sp_jw_kstr(w, "content_type", a->content_type);
+    sp_jw_kint(w, "size", a->size);
+    sp_jw_kstr(w, "sha256", a->sha256);
+    sp_jw_kstr(w, "status", a->status);
+    sp_jw_kstr(w, "created_at", a->created_at);
+    sp_jw_kstr(w, "download_url", download_url);
+    sp_jw_kstr(w, "download_expires_at", download_url ? iso(r, download_expires) : NULL);
+}
+
+/* --- create ---------------------------------------------------------------- */
+
+enum { A_FILENAME, A_TYPE, A_SIZE, A_COUNT };
+
+static const struct sp_field_spec create_fields[A_COUNT] = {
+    [A_FILENAME] = {"filename", SP_FIELD_STRING, true, false, 1, SP_ATTACHMENT_FILENAME_MAX,
+                    NULL, 0, 0},
+    [A_TYPE] = {"content_type", SP_FIELD_STRING, true, false, 1, 255, NULL, 0, 0},
+    /* Bounds are the domain's, so one 422 lists every bad field. */
+    [A_SIZE] = {"size", SP_FIELD_INT, true, false, LLONG_MIN, LLONG_MAX, NULL, 0, 0},
+};
+
+static enum sp_rc
+create_attachment(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+                  struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_attachment a;
+    if (sp_attachment_create(&ctx, input, &a, p) != SP_OK)
+        return p->rc;
+    long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_upload_ttl_s;
+    const char *path = sp_arena_sprintf(r->arena, CONTENT_PATH, a.id);
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_meta(r, &w, &a, NULL, 0);
+    sp_jw_kstr(&w, "upload_url",
+               sp_signed_url(r->arena, app_of(r)->url_keys, "PUT", path, a.id, a.size, expires));
+    sp_jw_kstr(&w, "upload_method", "PUT");
+    sp_jw_kstr(&w, "expires_at", iso(r, expires));
+    sp_jw_end(&w);
+    *location = sp_arena_sprintf(r->arena, "/support/attachments/%s", a.id);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
+{
+    if (url_keys(r, p) == NULL)
+        return p->rc;
+    struct sp_field_value v[A_COUNT];
+    if (sp_api_read_body(r, create_fields, A_COUNT, v, p) == NULL)
+        return p->rc;
+    struct sp_attachment_new in = {
+        .owner_sub = r->principal.sub,
+        .owner_role = sp_role_name(r->principal.role),
+        .filename = v[A_FILENAME].str,
+        .content_type = v[A_TYPE].str,
+        .size = v[A_SIZE].i,
+        .allowed_types = app_of(r)->cfg.attachment_types,
+    };
+    return sp_api_create(r, create_attachment, &in, p);
+}
+
+/* --- metadata -------------------------------------------------------------- */
+
+enum sp_rc
+sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_url_keys *keys = url_keys(r, p);
+    if (keys == NULL)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_attachment a;
+    bool agent = sp_principal_has_role(&r->principal, SP_ROLE_AGENT);
+    if (sp_attachment_get_for(&ctx, r->params[0], r->principal.sub, agent, &a, p) != SP_OK)
+        return p->rc;
+    const char *url = NULL;
+    long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_download_ttl_s;
+    if (strcmp(a.status, "clean") == 0 && a.storage_key != NULL)
+        url = sp_signed_url(r->arena, keys, "GET", sp_arena_sprintf(r->arena, CONTENT_PATH, a.id),
+                            a.id, a.size, expires);
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    write_meta(r, &w, &a, url, expires);
+    sp_jw_end(&w);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* --- the signed /content routes ------------------------------------------ */
+
+/* The attachment a signed URL of this request names, for method: 403
+ * invalid_signature / url_expired, 404 when the row is gone. */
+static enum sp_rc
+signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
+                  struct sp_problem *p)
+{
+    const struct sp_url_keys *keys = url_keys(r, p);
+    if (keys == NULL)
+        return p->rc;
+    struct sp_signed s;
+    if (!sp_signed_parse(r->query, &s))
+        return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
+                              "the URL is not a signed attachment URL");
+    switch (sp_signed_verify(keys, method, r->params[0], &s, sp_clock_now_ms() / 1000)) {
+    case SP_SIGNED_OK: break;
+    case SP_SIGNED_EXPIRED:
+        return sp_problem_set(p, SP_FORBIDDEN, "url_expired", "the signed URL has expired");
+    default:
+        return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
+                              "the URL's signature does not match");
+    }
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_attachment_get(&ctx, r->params[0], a, p) != SP_OK)
+        return p->rc;
+    if (a->size != s.size)  /* signed for another size: not this row's URL */
+        return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
+                              "the URL's signature does not match");
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_attachment a, stored;
+    if (signed_attachment(r, "PUT", &a, p) != SP_OK)
+        return p->rc;
+    if (a.uploaded)
+        return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
+                              "this attachment has been uploaded already");
+    if (r->body_file == NULL)
+        return sp_problem_set(p, SP_INVALID, "size_mismatch",
+                              "the upload is empty; the attachment declared %lld bytes", a.size);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_attachment_store(&ctx, &a, app_of(r)->cfg.attachment_dir, r->body_file, &stored, p) !=
+        SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_init(&w, b);
+    write_meta(r, &w, &stored, NULL, 0);
+    sp_jw_end(&w);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+/* nginx serves the file from its internal location; the headers set here
+ * go with it (Content-Type, Content-Disposition, Cache-Control: nginx
+ * copies them over an X-Accel-Redirect). Infected and unscanned files
+ * have no URL that works: 404. */
+enum sp_rc
+sp_api_attachment_download(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_attachment a;
+    if (signed_attachment(r, "GET", &a, p) != SP_OK)
+        return p->rc;
+    if (strcmp(a.status, "clean") != 0 || a.storage_key == NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such attachment");
+    sp_resp_header(r, "X-Accel-Redirect",
+                   sp_arena_sprintf(r->arena, STORAGE_LOCATION "%s", a.storage_key));
+    sp_resp_header(r, "Content-Disposition", sp_content_disposition(r->arena, a.filename));
+    sp_resp_header(r, "Cache-Control", "private, no-store");
+    sp_resp_send(r, 200, a.content_type, "", 0);
+    return SP_OK;
+}

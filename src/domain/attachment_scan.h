@@ -1,0 +1,49 @@
+/*
+ * attachment_scan: what happens to attachments outside requests — the
+ * virus scan of uploads (API.md §10, clamd INSTREAM: pending → clean,
+ * infected with the file deleted, or failed after repeated clamd errors;
+ * never clean unscanned: while clamd is unreachable rows stay pending and
+ * the pass ends, to be retried) and the cleanup (rows never uploaded
+ * after a day, files in storage that no row names after an hour).
+ * Run by support-scan (--loop, woken by NOTIFY support_attachment_scan)
+ * and attachment-cleanup (cron).
+ * Must not: know HTTP.
+ */
+#ifndef SP_ATTACHMENT_SCAN_H
+#define SP_ATTACHMENT_SCAN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/problem.h"
+
+struct sp_db;
+
+#define SP_ATTACHMENT_SCAN_LOCK_KEY 7311950LL
+#define SP_ATTACHMENT_SCAN_CHANNEL "support_attachment_scan"
+#define SP_ATTACHMENT_SCAN_MAX_ERRORS 5   /* clamd errors before failed */
+
+struct sp_attachment_scan_counts {
+    long clean, infected, failed, retry, errors;
+    bool clamd_down;
+};
+
+/* Scans every uploaded pending attachment that is due (files under dir),
+ * one clamd exchange each; ends early (errors 1, clamd_down) when clamd
+ * cannot be reached. SP_CONFLICT when another scanner holds the lock. */
+enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket, const char *dir,
+                                   bool dry_run, volatile sig_atomic_t *stop,
+                                   struct sp_attachment_scan_counts *n, struct sp_problem *p);
+
+struct sp_attachment_cleanup_counts {
+    long rows, files, errors;
+};
+
+/* Deletes rows created before now - 1 day and never uploaded, and files
+ * of dir older than an hour that no row names. */
+enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const char *dir, int64_t now_ms,
+                                      bool dry_run, struct sp_attachment_cleanup_counts *n,
+                                      struct sp_problem *p);
+
+#endif

@@ -1,0 +1,381 @@
+/*
+ * attachments: metadata rows, storing uploads, attaching. See
+ * attachments.h.
+ *
+ * The uploaded file arrives as a file nginx wrote
+ * (client_body_in_file_only): it is checked through its descriptor
+ * (fstat for the size, libmagic on its first bytes, SHA-256 in 64 KiB
+ * pieces) and renamed into the storage directory, so a worker's memory
+ * never holds the upload. The storage key is the id plus a random
+ * suffix: two racing uploads of one id never write the same file, and
+ * the one that loses the row update deletes its own copy.
+ */
+#include "domain/attachments.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <magic.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/crypto.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/utf8.h"
+#include "db/db.h"
+
+#define SNIFF_BYTES (64 * 1024)   /* magic numbers and a text verdict need far less */
+
+#define ATTACHMENT_COLUMNS(C, SEP)                                                           \
+    C(AT_ID, "a.id", str, id) SEP C(AT_OWNER, "a.owner_sub", str, owner_sub)                 \
+    SEP C(AT_FILENAME, "a.filename", str, filename)                                          \
+    SEP C(AT_TYPE, "a.content_type", str, content_type)                                      \
+    SEP C(AT_SIZE, "a.size", int, size) SEP C(AT_STATUS, "a.status", str, status)            \
+    SEP C(AT_SHA256, "a.sha256", str, sha256)                                                \
+    SEP C(AT_STORAGE, "a.storage_key", str, storage_key)                                     \
+    SEP C(AT_UPLOADED, "a.uploaded_at IS NOT NULL", bool, uploaded)                          \
+    SEP C(AT_MESSAGE, "coalesce(a.message_id, 0)", int, message_id)                          \
+    SEP C(AT_CREATED, "support_ts(a.created_at)", str, created_at)
+#define ATTACHMENT_COLS ATTACHMENT_COLUMNS(SP_COL_SQL, ", ")
+enum attachment_column { ATTACHMENT_COLUMNS(SP_COL_ENUM, ) AT_COUNT };
+
+static struct sp_stmt create_stmt = SP_STMT(
+    "attachment_create",
+    "INSERT INTO support_attachments AS a (id, owner_sub, owner_role, filename, content_type,"
+    " size) VALUES ($1, $2, $3, $4, $5, $6::bigint) RETURNING " ATTACHMENT_COLS,
+    6);
+
+/* Agents see every attachment; a customer their own and those publicly
+ * attached to their tickets. */
+static struct sp_stmt get_for_stmt = SP_STMT_READ(
+    "attachment_get_for",
+    "SELECT " ATTACHMENT_COLS " FROM support_attachments a"
+    " WHERE a.id = $1 AND ($3::boolean OR a.owner_sub = $2 OR EXISTS ("
+    "  SELECT 1 FROM support_ticket_messages m JOIN support_tickets t ON t.id = m.ticket_id"
+    "  WHERE m.id = a.message_id AND NOT m.is_internal AND t.customer_id = $2))",
+    3);
+
+static struct sp_stmt get_stmt = SP_STMT_READ(
+    "attachment_get", "SELECT " ATTACHMENT_COLS " FROM support_attachments a WHERE a.id = $1",
+    1);
+
+/* The scanner is woken by the notification (support-scan --loop). */
+static struct sp_stmt uploaded_stmt = SP_STMT(
+    "attachment_uploaded",
+    "UPDATE support_attachments a SET uploaded_at = now(), sha256 = $2, storage_key = $3"
+    " WHERE a.id = $1 AND a.uploaded_at IS NULL"
+    " RETURNING " ATTACHMENT_COLS ", pg_notify('support_attachment_scan', a.id)",
+    3);
+
+/* One statement: link the rows, count them, copy their metadata into the
+ * message (in the order the caller listed them). */
+static struct sp_stmt attach_stmt = SP_STMT(
+    "attachment_attach",
+    "WITH a AS (UPDATE support_attachments SET message_id = $1::bigint, attached_at = now()"
+    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND status = 'clean'"
+    "   AND uploaded_at IS NOT NULL AND message_id IS NULL"
+    "  RETURNING id, filename, content_type, size, sha256, status, created_at),"
+    " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("
+    "   'id', id, 'filename', filename, 'content_type', content_type, 'size', size,"
+    "   'sha256', sha256, 'status', status, 'created_at', support_ts(created_at))"
+    "   ORDER BY array_position($2::text[], id)), '[]'::jsonb) AS list FROM a),"
+    " m AS (UPDATE support_ticket_messages SET attachments = j.list FROM j"
+    "  WHERE support_ticket_messages.id = $1::bigint RETURNING 1)"
+    " SELECT j.n, j.list::text AS list FROM j",
+    3);
+
+static void
+read_row(const PGresult *r, int row, void *item)
+{
+    struct sp_attachment *out = item;
+    const int col = 0;
+    *out = (struct sp_attachment){0};
+    ATTACHMENT_COLUMNS(SP_COL_READ, )
+}
+
+/* A name a file system and a Content-Disposition can carry: valid UTF-8,
+ * no control characters, no path separators, not "." or "..". */
+static bool
+filename_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > SP_ATTACHMENT_FILENAME_MAX || !sp_utf8_valid(s, n) ||
+        strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+/* Whether type is one of the comma-separated list. */
+static bool
+type_allowed(const char *list, const char *type)
+{
+    size_t n = strlen(type);
+    for (const char *s = list; s != NULL && *s != '\0';) {
+        while (*s == ' ')
+            s++;
+        const char *end = strchrnul(s, ',');
+        const char *e = end;
+        while (e > s && e[-1] == ' ')
+            e--;
+        if ((size_t)(e - s) == n && memcmp(s, type, n) == 0)
+            return true;
+        s = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+enum sp_rc
+sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
+                     struct sp_attachment *out, struct sp_problem *p)
+{
+    if (!filename_ok(in->filename))
+        sp_problem_field(p, "filename", "invalid",
+                         "must be 1 to 255 bytes of UTF-8 without control characters, / or \\");
+    if (!type_allowed(in->allowed_types, in->content_type))
+        sp_problem_field(p, "content_type", "unsupported_type",
+                         "is not an accepted type of attachment");
+    if (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES)
+        sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
+    if (p->nerrors > 0)
+        return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid attachment");
+    char id[SP_PUBLIC_ID_LEN + 1];
+    sp_public_id(id);
+    const char *params[6] = {id, in->owner_sub, in->owner_role, in->filename, in->content_type,
+                             sp_arena_sprintf(ctx->arena, "%lld", in->size)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    read_row(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_attachment_get_for(struct sp_ctx *ctx, const char *id, const char *sub, bool agent,
+                      struct sp_attachment *out, struct sp_problem *p)
+{
+    if (!sp_public_id_valid(id))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such attachment");
+    const char *params[3] = {id, sub, agent ? "true" : "false"};
+    return sp_db_one(ctx->db, ctx->arena, &get_for_stmt, params, "attachment", read_row, out, p);
+}
+
+enum sp_rc
+sp_attachment_get(struct sp_ctx *ctx, const char *id, struct sp_attachment *out,
+                  struct sp_problem *p)
+{
+    if (!sp_public_id_valid(id))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such attachment");
+    const char *params[1] = {id};
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "attachment", read_row, out, p);
+}
+
+/* The worker's libmagic handle: loaded on first use, kept for the worker
+ * (like its prepared statements). */
+static magic_t
+magic_handle(void)
+{
+    static magic_t m;
+    if (m != NULL)
+        return m;
+    magic_t h = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR);
+    if (h == NULL || magic_load(h, NULL) != 0) {
+        sp_log_msg(SP_LOG_ERROR, "magic_load_failed", "libmagic: %s",
+                   h ? magic_error(h) : "out of memory");
+        if (h != NULL)
+            magic_close(h);
+        return NULL;
+    }
+    size_t max = SNIFF_BYTES;
+    magic_setparam(h, MAGIC_PARAM_BYTES_MAX, &max);
+    /* libmagic builds its text tests on first use (~9 MB): do it now, in
+     * the master, so the workers share them rather than each growing on
+     * its first upload. */
+    magic_buffer(h, "warm-up\n", 8);
+    magic_buffer(h, "\x89PNG\r\n\x1a\n", 8);
+    m = h;
+    return m;
+}
+
+bool
+sp_attachment_sniffer_load(void)
+{
+    return magic_handle() != NULL;
+}
+
+static const char *
+sniff_fd(struct sp_arena *a, int fd)
+{
+    magic_t m = magic_handle();
+    if (m == NULL)
+        return NULL;
+    const char *t = magic_descriptor(m, fd);
+    return t ? sp_arena_strndup(a, t, strlen(t)) : NULL;
+}
+
+const char *
+sp_attachment_sniff(struct sp_ctx *ctx, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    const char *t = sniff_fd(ctx->arena, fd);
+    close(fd);
+    return t;
+}
+
+bool
+sp_attachment_type_matches(const char *declared, const char *sniffed)
+{
+    if (sniffed == NULL)
+        return false;
+    if (strcmp(declared, sniffed) == 0)
+        return true;
+    /* libmagic tells text kinds apart by guessing: any plain text is
+     * acceptable as either. */
+    bool text_declared = strcmp(declared, "text/plain") == 0 || strcmp(declared, "text/csv") == 0;
+    bool text_sniffed = strcmp(sniffed, "text/plain") == 0 || strcmp(sniffed, "text/csv") == 0 ||
+                        strcmp(sniffed, "application/csv") == 0;
+    return text_declared && text_sniffed;
+}
+
+/* Copies src into a new file dst (rename across file systems), in
+ * 64 KiB pieces. */
+static bool
+copy_file(int in, const char *dst)
+{
+    int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (out < 0)
+        return false;
+    static char buf[64 * 1024];
+    bool ok = lseek(in, 0, SEEK_SET) == 0;
+    for (ssize_t n; ok && (n = read(in, buf, sizeof(buf))) != 0;) {
+        if (n < 0) {
+            ok = errno == EINTR;
+            continue;
+        }
+        for (ssize_t w = 0, k; ok && w < n; w += k)
+            ok = (k = write(out, buf + w, (size_t)(n - w))) > 0;
+    }
+    ok = fsync(out) == 0 && ok;
+    ok = close(out) == 0 && ok;
+    if (!ok)
+        unlink(dst);
+    return ok;
+}
+
+/* Moves the checked upload (open as fd) to dir/key. */
+static bool
+move_upload(int fd, const char *temp_path, const char *dst)
+{
+    if (rename(temp_path, dst) == 0) {
+        (void)chmod(dst, 0640);  /* nginx's own file: it serves it either way */
+        return true;
+    }
+    if (errno != EXDEV || !copy_file(fd, dst))
+        return false;
+    unlink(temp_path);
+    return true;
+}
+
+/* Size, type and digest of the file nginx wrote; SP_OK with sha filled. */
+static enum sp_rc
+check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, int fd, char sha[65],
+             struct sp_problem *p)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return sp_problem_set(p, SP_ERROR, "internal", "upload file: %s", strerror(errno));
+    if ((long long)st.st_size != a->size)
+        return sp_problem_set(p, SP_INVALID, "size_mismatch",
+                              "the upload has %lld bytes, the attachment declared %lld",
+                              (long long)st.st_size, a->size);
+    const char *type = sniff_fd(ctx->arena, fd);
+    if (type == NULL)
+        return sp_problem_set(p, SP_ERROR, "internal", "could not determine the file type");
+    if (!sp_attachment_type_matches(a->content_type, type))
+        return sp_problem_set(p, SP_INVALID, "type_mismatch",
+                              "the bytes are not of the declared type %s", a->content_type);
+    if (lseek(fd, 0, SEEK_SET) != 0 || !sp_crypto_sha256_fd(fd, sha))
+        return sp_problem_set(p, SP_ERROR, "internal", "could not read the upload");
+    return SP_OK;
+}
+
+enum sp_rc
+sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const char *dir,
+                    const char *temp_path, struct sp_attachment *out, struct sp_problem *p)
+{
+    if (a->uploaded)
+        return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
+                              "this attachment has been uploaded already");
+    int fd = open(temp_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return sp_problem_set(p, SP_ERROR, "internal", "cannot open the upload: %s",
+                              strerror(errno));
+    char sha[65], suffix[17];
+    enum sp_rc rc = check_upload(ctx, a, fd, sha, p);
+    sp_random_hex(suffix, 8);
+    const char *key = sp_arena_sprintf(ctx->arena, "%s.%s", a->id, suffix);
+    const char *dst = sp_arena_sprintf(ctx->arena, "%s/%s", dir, key);
+    if (rc == SP_OK && !move_upload(fd, temp_path, dst))
+        rc = sp_problem_set(p, SP_ERROR, "internal", "cannot move the upload into %s: %s", dir,
+                            strerror(errno));
+    close(fd);
+    if (rc != SP_OK)
+        return rc;
+    const char *params[3] = {a->id, sha, key};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &uploaded_stmt, params, p);
+    if (r == NULL || PQntuples(r) == 0) {
+        unlink(dst);
+        return r == NULL ? p->rc
+                         : sp_problem_set(p, SP_CONFLICT, "already_uploaded",
+                                          "this attachment has been uploaded already");
+    }
+    read_row(r, 0, out);
+    return SP_OK;
+}
+
+enum sp_rc
+sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
+                      size_t n, long long message_id, const char **json, struct sp_problem *p)
+{
+    *json = "[]";
+    if (n == 0)
+        return SP_OK;
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 16 + n * (SP_PUBLIC_ID_LEN + 3));
+    sp_buf_putc(&b, '{');
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        ok = ok && sp_public_id_valid(ids[i]);
+        for (size_t j = 0; ok && j < i; j++)
+            ok = strcmp(ids[i], ids[j]) != 0;
+        if (ok)
+            sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", ids[i]);
+    }
+    sp_buf_putc(&b, '}');
+    if (ok) {
+        const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", message_id), b.data,
+                                 owner_sub};
+        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &attach_stmt, params, p);
+        if (r == NULL)
+            return p->rc;
+        ok = sp_db_int(r, 0, 0) == (long long)n;
+        *json = sp_arena_strndup(ctx->arena, sp_db_str(r, 0, 1), strlen(sp_db_str(r, 0, 1)));
+    }
+    if (ok)
+        return SP_OK;
+    sp_problem_field(p, "attachments", "unknown_attachment",
+                     "lists an attachment that is not a clean, unattached upload of yours");
+    return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid attachments");
+}

@@ -1,0 +1,97 @@
+/*
+ * attachments: files customers and agents upload (API.md §10) — the
+ * metadata rows, their rules (allowlisted types, 1 byte to 25 MiB, the
+ * owner's access), storing an uploaded file (size and magic-number
+ * checks, the move into SUPPORT_ATTACHMENT_DIR, queueing the scan), and
+ * attaching clean uploads to messages. Scanning and cleanup are
+ * domain/attachment_scan.
+ *
+ * Lifecycle: created pending and not uploaded; the signed PUT stores the
+ * file (uploaded, still pending) and NOTIFYs support_attachment_scan; the
+ * scanner makes it clean, infected (file deleted) or failed. Only clean,
+ * unattached uploads of the caller can be attached, once.
+ * Must not: know HTTP (signed URLs, headers and the nginx hand-over are
+ * api/attachments.c and http/signed_url.c), or read a whole file into
+ * memory.
+ */
+#ifndef SP_ATTACHMENTS_H
+#define SP_ATTACHMENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+#define SP_ATTACHMENT_MAX_BYTES (25LL * 1024 * 1024)
+#define SP_ATTACHMENT_FILENAME_MAX 255   /* bytes */
+#define SP_ATTACHMENT_ID_MAX 32
+
+struct sp_attachment {
+    const char *id;
+    const char *owner_sub;
+    const char *filename;
+    const char *content_type;
+    long long size;
+    const char *status;        /* pending|clean|infected|failed */
+    const char *sha256;        /* NULL until uploaded */
+    const char *storage_key;   /* file name in the storage directory; NULL until uploaded */
+    bool uploaded;
+    long long message_id;      /* 0: not attached */
+    const char *created_at;
+};
+
+struct sp_attachment_new {
+    const char *owner_sub;
+    const char *owner_role;    /* customer|support_agent|support_admin */
+    const char *filename;
+    const char *content_type;
+    long long size;
+    const char *allowed_types; /* SUPPORT_ATTACHMENT_TYPES */
+};
+
+/* Checks the metadata (field errors: filename invalid, content_type
+ * unsupported_type, size out_of_range) and stores a pending row with a
+ * fresh random id. Runs inside the caller's transaction when there is
+ * one (the create protocol). */
+enum sp_rc sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
+                                struct sp_attachment *out, struct sp_problem *p);
+/* The row, for whoever may see it: its owner, agents (agent true), and
+ * the customer of the ticket it is publicly attached to; anyone else
+ * SP_NOT_FOUND, as for a missing id. */
+enum sp_rc sp_attachment_get_for(struct sp_ctx *ctx, const char *id, const char *sub,
+                                 bool agent, struct sp_attachment *out, struct sp_problem *p);
+/* The row by id with no access rule: for callers holding a verified
+ * capability (a signed URL). */
+enum sp_rc sp_attachment_get(struct sp_ctx *ctx, const char *id, struct sp_attachment *out,
+                             struct sp_problem *p);
+
+/* Stores the upload of a (not yet uploaded) at temp_path, a file nginx
+ * wrote: 409 already_uploaded, 422 size_mismatch when its size is not the
+ * declared one, 422 type_mismatch when its bytes are not of the declared
+ * type; else moves it into dir under a fresh storage key, records its
+ * sha256 and queues the scan. out is the row after the upload. */
+enum sp_rc sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a,
+                               const char *dir, const char *temp_path,
+                               struct sp_attachment *out, struct sp_problem *p);
+
+/* Inside the caller's transaction (ticket create, replies): links the
+ * clean, unattached uploads ids[0..n) of owner_sub to message_id and
+ * stores their metadata in the message; *json is that metadata (a JSON
+ * array). Any id that is not such an upload of the caller (or listed
+ * twice): 422 validation_failed with field error attachments
+ * unknown_attachment. n = 0 changes nothing (*json "[]"). */
+enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub,
+                                 const char *const *ids, size_t n, long long message_id,
+                                 const char **json, struct sp_problem *p);
+
+/* The libmagic MIME type of the file at path (first bytes only), or NULL
+ * when it cannot be read; and whether it matches a declared type. */
+const char *sp_attachment_sniff(struct sp_ctx *ctx, const char *path);
+/* Loads libmagic's database now (it is kept for the process): called at
+ * start-up, so the first upload a worker stores does not pay for it and
+ * forked workers share it. false when it cannot be loaded (logged). */
+bool sp_attachment_sniffer_load(void);
+bool sp_attachment_type_matches(const char *declared, const char *sniffed);
+
+#endif

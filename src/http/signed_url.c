@@ -1,0 +1,282 @@
+/*
+ * signed_url: signing and checking attachment URLs. See signed_url.h.
+ * Keys live for the process (plain heap, wiped on free); everything a
+ * request gets back is in its arena.
+ */
+#include "http/signed_url.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+
+#define SECRET_MIN 32
+#define SETTING "SUPPORT_ATTACHMENT_KEYS"
+
+struct sp_url_key {
+    char kid[SP_SIGNED_KID_MAX + 1];
+    unsigned char *secret;
+    size_t len;
+};
+
+struct sp_url_keys {
+    struct sp_url_key *keys;
+    size_t n;
+};
+
+static bool
+kid_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > SP_SIGNED_KID_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
+            return false;
+    return true;
+}
+
+static void
+add_key(struct sp_url_keys *k, const char *kid, size_t kidlen, const char *secret, size_t len)
+{
+    struct sp_url_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
+    if (keys == NULL)
+        abort();  /* start-up OOM (STYLE.md) */
+    k->keys = keys;
+    struct sp_url_key *key = &keys[k->n++];
+    memcpy(key->kid, kid, kidlen);
+    key->kid[kidlen] = '\0';
+    key->secret = malloc(len);
+    if (key->secret == NULL)
+        abort();
+    memcpy(key->secret, secret, len);
+    key->len = len;
+}
+
+static const struct sp_url_key *
+find_key(const struct sp_url_keys *k, const char *kid)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->keys[i].kid, kid) == 0)
+            return &k->keys[i];
+    return NULL;
+}
+
+struct sp_url_keys *
+sp_url_keys_load(const char *spec, char *err, size_t errlen)
+{
+    if (spec == NULL || *spec == '\0') {
+        snprintf(err, errlen, "%s is not set", SETTING);
+        return NULL;
+    }
+    struct sp_url_keys *k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        abort();
+    for (size_t i = 1;; i++) {
+        const char *end = strchrnul(spec, ',');
+        const char *colon = memchr(spec, ':', (size_t)(end - spec));
+        /* Never quote an entry: it may be a bare secret. */
+        if (colon == NULL || !kid_ok(spec, (size_t)(colon - spec))) {
+            snprintf(err, errlen, "%s: entry %zu is not kid:secret (kid of 1-%d of "
+                     "A-Z a-z 0-9 - _ .)", SETTING, i, SP_SIGNED_KID_MAX);
+            goto fail;
+        }
+        char kid[SP_SIGNED_KID_MAX + 1];
+        snprintf(kid, sizeof(kid), "%.*s", (int)(colon - spec), spec);
+        if (find_key(k, kid) != NULL) {
+            snprintf(err, errlen, "%s: kid \"%s\" is used twice", SETTING, kid);
+            goto fail;
+        }
+        if (end - colon - 1 < SECRET_MIN) {
+            snprintf(err, errlen, "%s: the secret of kid \"%s\" is shorter than %d bytes",
+                     SETTING, kid, SECRET_MIN);
+            goto fail;
+        }
+        add_key(k, spec, (size_t)(colon - spec), colon + 1, (size_t)(end - colon - 1));
+        if (*end == '\0')
+            return k;
+        spec = end + 1;
+    }
+fail:
+    sp_url_keys_free(k);
+    return NULL;
+}
+
+void
+sp_url_keys_free(struct sp_url_keys *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->n; i++) {
+        OPENSSL_cleanse(k->keys[i].secret, k->keys[i].len);
+        free(k->keys[i].secret);
+    }
+    free(k->keys);
+    free(k);
+}
+
+/* A decimal 0..10^15 with no sign, spaces or leading zeros. */
+static bool
+parse_num(const char *s, size_t n, long long *out)
+{
+    if (n == 0 || n > 15 || (n > 1 && s[0] == '0'))
+        return false;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool
+parse_sig(const char *s, size_t n, char out[SP_SIGNED_SIG_LEN + 1])
+{
+    if (n != SP_SIGNED_SIG_LEN || strspn(s, "0123456789abcdef") < n)
+        return false;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* One name=value pair of the query into out; seen marks each name once. */
+static bool
+parse_pair(const char *s, size_t n, struct sp_signed *out, unsigned *seen)
+{
+    const char *eq = memchr(s, '=', n);
+    if (eq == NULL)
+        return false;
+    size_t klen = (size_t)(eq - s), vlen = n - klen - 1;
+    const char *v = eq + 1;
+    static const char *const names[] = {"kid", "expires", "size", "sig"};
+    for (unsigned i = 0; i < 4; i++) {
+        if (klen != strlen(names[i]) || memcmp(s, names[i], klen) != 0)
+            continue;
+        if (*seen & (1u << i))
+            return false;
+        *seen |= 1u << i;
+        switch (i) {
+        case 0:
+            if (!kid_ok(v, vlen))
+                return false;
+            memcpy(out->kid, v, vlen);
+            out->kid[vlen] = '\0';
+            return true;
+        case 1: return parse_num(v, vlen, &out->expires);
+        case 2: return parse_num(v, vlen, &out->size);
+        default: return parse_sig(v, vlen, out->sig);
+        }
+    }
+    return false;
+}
+
+bool
+sp_signed_parse(const char *query, struct sp_signed *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (query == NULL)
+        return false;
+    unsigned seen = 0;
+    for (const char *s = query;;) {
+        const char *end = strchrnul(s, '&');
+        if (!parse_pair(s, (size_t)(end - s), out, &seen))
+            return false;
+        if (*end == '\0')
+            break;
+        s = end + 1;
+    }
+    return seen == 0xf;
+}
+
+/* The hex HMAC of (method, id, size, expires) under key. */
+static void
+mac_hex(const struct sp_url_key *key, const char *method, const char *id, long long size,
+        long long expires, char out[SP_SIGNED_SIG_LEN + 1])
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "support-attachment-v1\n%s\n%s\n%lld\n%lld", method, id,
+                     size, expires);
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        n = 0;  /* ids are short; an overlong one signs nothing that verifies */
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (HMAC(EVP_sha256(), key->secret, (int)key->len, (const unsigned char *)msg, (size_t)n,
+             mac, &len) == NULL || len != 32)
+        abort();
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = hex[mac[i] >> 4];
+        out[2 * i + 1] = hex[mac[i] & 15];
+    }
+    out[SP_SIGNED_SIG_LEN] = '\0';
+    OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+const char *
+sp_signed_url(struct sp_arena *a, const struct sp_url_keys *k, const char *method,
+              const char *path, const char *id, long long size, long long expires)
+{
+    char sig[SP_SIGNED_SIG_LEN + 1];
+    mac_hex(&k->keys[0], method, id, size, expires, sig);
+    return sp_arena_sprintf(a, "%s?kid=%s&expires=%lld&size=%lld&sig=%s", path, k->keys[0].kid,
+                            expires, size, sig);
+}
+
+enum sp_signed_check
+sp_signed_verify(const struct sp_url_keys *k, const char *method, const char *id,
+                 const struct sp_signed *s, long long now)
+{
+    const struct sp_url_key *key = find_key(k, s->kid);
+    if (key == NULL)
+        return SP_SIGNED_BAD;
+    char want[SP_SIGNED_SIG_LEN + 1];
+    mac_hex(key, method, id, s->size, s->expires, want);
+    if (strlen(s->sig) != SP_SIGNED_SIG_LEN || CRYPTO_memcmp(want, s->sig, SP_SIGNED_SIG_LEN) != 0)
+        return SP_SIGNED_BAD;
+    return now > s->expires ? SP_SIGNED_EXPIRED : SP_SIGNED_OK;
+}
+
+/* RFC 5987 attr-char: sent as is in filename*. */
+static bool
+attr_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr("!#$&+-.^_`|~", c) != NULL);
+}
+
+const char *
+sp_content_disposition(struct sp_arena *a, const char *filename)
+{
+    size_t n = strlen(filename);
+    struct sp_buf b;
+    sp_buf_init(&b, a, 64 + n * 4);
+    sp_buf_puts(&b, "attachment; filename=\"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)filename[i];
+        if ((c & 0xc0) == 0x80)
+            continue;   /* one '_' per non-ASCII character, not per byte */
+        sp_buf_putc(&b, c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : (char)c);
+    }
+    sp_buf_puts(&b, "\"; filename*=UTF-8''");
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)filename[i];
+        if (attr_char(c)) {
+            sp_buf_putc(&b, (char)c);
+        } else {
+            sp_buf_putc(&b, '%');
+            sp_buf_putc(&b, hex[c >> 4]);
+            sp_buf_putc(&b, hex[c & 15]);
+        }
+    }
+    return b.data;
+}

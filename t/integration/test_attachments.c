@@ -1,0 +1,530 @@
+/*
+ * test_attachments: attachments end to end (API.md §10) through nginx,
+ * support-api, support-scan and the stack's clamd: the signed upload URL
+ * (tampered, expired, another method or size: 403), the upload through
+ * nginx's body file (size_mismatch, type_mismatch, already_uploaded), the
+ * scan (clean; EICAR infected, deleted and never served; clamd down then
+ * up: pending, then clean), the download through X-Accel-Redirect with
+ * its headers, who may see what (owner, agents, the ticket's customer;
+ * another customer 404), attaching to tickets and replies, the cleanup
+ * job, and a 25 MiB upload that leaves the workers' memory flat.
+ *
+ * Signed URLs with chosen expiries are made here with the server's key
+ * (SP_TEST_ATTACHMENT_KEYS_FILE) and the library's own signer.
+ */
+#include "harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "core/arena.h"
+#include "http/signed_url.h"
+
+#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+/* A 1x1 PNG (67 bytes). */
+static const unsigned char png[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
+    0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78,
+    0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
+
+/* --- helpers --------------------------------------------------------------- */
+
+static size_t
+collect(char *p, size_t size, size_t n, void *b)
+{
+    struct sp_t_resp *r = b;
+    char *grown = realloc(r->body, r->body_len + size * n + 1);
+    ck_assert(grown != NULL);
+    memcpy(grown + r->body_len, p, size * n);
+    r->body = grown;
+    r->body_len += size * n;
+    r->body[r->body_len] = '\0';
+    return size * n;
+}
+
+/* PUT of raw bytes to path (a signed URL: no token); status and body. */
+static long
+put_bytes(const char *path, const void *data, size_t len, const char **body)
+{
+    CURL *c = curl_easy_init();
+    ck_assert(c != NULL);
+    struct sp_t_resp r = {0};
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    curl_easy_setopt(c, CURLOPT_URL, sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), path));
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    *body = sp_t_fmt("%s", r.body ? r.body : "");
+    free(r.body);
+    return status;
+}
+
+struct upload {
+    const char *id;
+    const char *url;   /* the signed upload path + query */
+};
+
+/* POST /support/attachments as token; asserts 201 and the shape. */
+static struct upload
+create(const char *token, const char *filename, const char *type, size_t size)
+{
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", token,
+        sp_t_fmt("{\"filename\":%s,\"content_type\":%s,\"size\":%zu}", sp_t_jq(filename),
+                 sp_t_jq(type), size));
+    sp_t_assert_json(r, 201);
+    struct upload u = {sp_t_fmt("%s", sp_t_jstr(r->json, "id")),
+                       sp_t_fmt("%s", sp_t_jstr(r->json, "upload_url"))};
+    ck_assert_str_eq(sp_t_jstr(r->json, "upload_method"), "PUT");
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    sp_t_assert_timestamp(sp_t_jstr(r->json, "expires_at"));
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/attachments/%s", u.id));
+    ck_assert(strncmp(u.url, sp_t_fmt("/support/attachments/%s/content?", u.id),
+                      strlen(u.id) + 30) == 0);
+    sp_t_resp_free(r);
+    return u;
+}
+
+/* GET the metadata as token until its status is not pending (or
+ * seconds pass); returns the last status. */
+static const char *
+wait_scanned(const char *token, const char *id, int seconds)
+{
+    const char *status = "pending";
+    for (int i = 0; i < seconds * 4; i++) {
+        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+        sp_t_assert_json(r, 200);
+        status = sp_t_fmt("%s", sp_t_jstr(r->json, "status"));
+        sp_t_resp_free(r);
+        if (strcmp(status, "pending") != 0)
+            break;
+        usleep(250 * 1000);
+    }
+    return status;
+}
+
+/* Creates, uploads and waits for a clean PNG of token's. */
+static const char *
+clean_png(const char *token)
+{
+    struct upload u = create(token, "screenshot.png", "image/png", sizeof(png));
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert_str_eq(wait_scanned(token, u.id, 20), "clean");
+    return u.id;
+}
+
+/* A signed URL made here, with any method, size and expiry. */
+static const char *
+signed_path(const char *method, const char *id, long long size, long long expires)
+{
+    static struct sp_arena arena;
+    static struct sp_url_keys *keys;
+    if (keys == NULL) {
+        FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "r");
+        ck_assert(f != NULL);
+        char spec[256] = "", err[256];
+        ck_assert(fgets(spec, sizeof(spec), f) != NULL);
+        fclose(f);
+        spec[strcspn(spec, "\n")] = '\0';
+        keys = sp_url_keys_load(spec, err, sizeof(err));
+        ck_assert_msg(keys != NULL, "%s", err);
+        sp_arena_init(&arena, 4096);
+    }
+    const char *url = sp_signed_url(&arena, keys, method,
+                                    sp_t_fmt("/support/attachments/%s/content", id), id, size,
+                                    expires);
+    return sp_t_fmt("%s", url);
+}
+
+/* Files in storage whose name starts with "<id>.". */
+static int
+stored_files(const char *id)
+{
+    DIR *d = opendir(getenv("SP_TEST_ATTACHMENT_DIR"));
+    ck_assert(d != NULL);
+    int n = 0;
+    const char *prefix = sp_t_fmt("%s.", id);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}
+
+/* --- metadata ------------------------------------------------------------- */
+
+START_TEST(create_validates_name_type_and_size)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", c.token,
+        "{\"filename\":\"a/b.exe\",\"content_type\":\"application/x-msdownload\",\"size\":0}");
+    sp_t_assert_invalid(r, "content_type", "unsupported_type");
+    sp_t_assert_invalid(r, "size", NULL);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"filename\":\"a/b.png\",\"content_type\":\"image/png\",\"size\":10}");
+    sp_t_assert_invalid(r, "filename", "invalid");
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
+                       "\"size\":26214401}");
+    sp_t_assert_invalid(r, "size", NULL);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", NULL,
+                       "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":1}");
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* --- the upload ------------------------------------------------------------ */
+
+START_TEST(tampered_expired_and_foreign_signatures_are_403)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    const char *body;
+    char *bad = (char *)sp_t_fmt("%s", u.url);
+    char *sig = strstr(bad, "sig=") + 4;
+    sig[0] = sig[0] == '0' ? '1' : '0';
+    ck_assert_int_eq(put_bytes(bad, png, sizeof(png), &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
+    /* Another size in an otherwise good URL. */
+    const char *sized = signed_path("PUT", u.id, sizeof(png) + 1, time(NULL) + 60);
+    ck_assert_int_eq(put_bytes(sized, png, sizeof(png), &body), 403);
+    /* A download URL is not an upload URL. */
+    const char *get = signed_path("GET", u.id, sizeof(png), time(NULL) + 60);
+    ck_assert_int_eq(put_bytes(get, png, sizeof(png), &body), 403);
+    const char *expired = signed_path("PUT", u.id, sizeof(png), time(NULL) - 5);
+    ck_assert_int_eq(put_bytes(expired, png, sizeof(png), &body), 403);
+    ck_assert(strstr(body, "url_expired") != NULL);
+    ck_assert_int_eq(put_bytes(sp_t_fmt("/support/attachments/%s/content", u.id), png,
+                               sizeof(png), &body), 403);
+    /* None of that stored anything: the real URL still works. */
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+}
+END_TEST
+
+START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png) - 1, &body), 422);
+    ck_assert(strstr(body, "size_mismatch") != NULL);
+    char words[sizeof(png)];
+    memset(words, 'w', sizeof(words));
+    ck_assert_int_eq(put_bytes(u.url, words, sizeof(words), &body), 422);
+    ck_assert(strstr(body, "\"type_mismatch\"") != NULL);
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert(strstr(body, "\"sha256\":\"") != NULL);
+    ck_assert_int_eq(stored_files(u.id), 1);
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 409);
+    ck_assert(strstr(body, "already_uploaded") != NULL);
+}
+END_TEST
+
+/* --- scan and download ----------------------------------------------------- */
+
+START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct upload u = create(c.token, "Überweisung \"März\".png", "image/png", sizeof(png));
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "clean");
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), c.token);
+    sp_t_assert_json(m, 200);
+    const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
+    sp_t_assert_timestamp(sp_t_jstr(m->json, "download_expires_at"));
+    ck_assert_int_eq(sp_t_jint(m->json, "size"), sizeof(png));
+    sp_t_resp_free(m);
+    struct sp_t_resp *d = sp_t_get(url, NULL);
+    sp_t_assert_status(d, 200);
+    ck_assert_uint_eq(d->body_len, sizeof(png));
+    ck_assert(memcmp(d->body, png, sizeof(png)) == 0);
+    ck_assert_str_eq(sp_t_header(d, "Content-Type"), "image/png");
+    ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
+    ck_assert(strstr(sp_t_header(d, "Content-Security-Policy"), "sandbox") != NULL);
+    ck_assert_str_eq(sp_t_header(d, "Content-Disposition"),
+                     "attachment; filename=\"_berweisung _M_rz_.png\"; "
+                     "filename*=UTF-8''%C3%9Cberweisung%20%22M%C3%A4rz%22.png");
+    ck_assert(sp_t_header(d, "X-Accel-Redirect") == NULL);
+    sp_t_resp_free(d);
+    /* The storage is not reachable from outside. */
+    d = sp_t_get("/internal/attachments/x", NULL);
+    sp_t_assert_status(d, 404);
+    sp_t_resp_free(d);
+    /* An altered or expired download URL. */
+    d = sp_t_get(signed_path("GET", u.id, sizeof(png), time(NULL) - 1), NULL);
+    sp_t_assert_problem(d, 403, "url_expired");
+    sp_t_resp_free(d);
+    d = sp_t_get(signed_path("PUT", u.id, sizeof(png), time(NULL) + 60), NULL);
+    sp_t_assert_problem(d, 403, "invalid_signature");
+    sp_t_resp_free(d);
+}
+END_TEST
+
+START_TEST(eicar_is_infected_deleted_and_never_served)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct upload u = create(c.token, "eicar.txt", "text/plain", strlen(EICAR));
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, EICAR, strlen(EICAR), &body), 200);
+    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "infected");
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), c.token);
+    sp_t_assert_json(m, 200);
+    sp_t_assert_jnull(m->json, "download_url");
+    sp_t_resp_free(m);
+    ck_assert_ptr_null(sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'",
+                                u.id));
+    ck_assert_int_eq(stored_files(u.id), 0);
+    struct sp_t_resp *d = sp_t_get(signed_path("GET", u.id, strlen(EICAR), time(NULL) + 60),
+                                   NULL);
+    sp_t_assert_problem(d, 404, "not_found");
+    sp_t_resp_free(d);
+    struct sp_t_resp *t = sp_t_post_json(
+        "/support/tickets", c.token,
+        sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"attachments\":[%s]}",
+                 sp_t_jq(u.id)));
+    sp_t_assert_invalid(t, "attachments", "unknown_attachment");
+    sp_t_resp_free(t);
+}
+END_TEST
+
+START_TEST(clamd_down_keeps_pending_until_it_is_back)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    sp_t_stackctl("stop-clamd");
+    struct upload u = create(c.token, "later.png", "image/png", sizeof(png));
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    sleep(4);  /* the scanner has tried at least once */
+    ck_assert_str_eq(wait_scanned(c.token, u.id, 1), "pending");
+    sp_t_stackctl("start-clamd");
+    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "clean");
+}
+END_TEST
+
+/* --- who sees what, attaching ---------------------------------------------- */
+
+START_TEST(another_customer_gets_404_and_agents_see_it)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), other.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/attachments/NOSUCHID1234", c.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), agent.token);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_jnull(r->json, "download_url");   /* not uploaded yet */
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(screenshot_on_a_ticket_reaches_the_agent)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *id = clean_png(c.token);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"Screenshot\",\"description\":\"see it\","
+                     "\"attachments\":[%s]}", sp_t_jq(id)));
+    struct sp_t_resp *t = sp_t_ticket_get(&c, pid);
+    struct json_object *msg = json_object_array_get_idx(sp_t_jarr(t->json, "messages"), 0);
+    struct json_object *att = json_object_array_get_idx(sp_t_jarr(msg, "attachments"), 0);
+    ck_assert_str_eq(sp_t_jstr(att, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(att, "filename"), "screenshot.png");
+    ck_assert_str_eq(sp_t_jstr(att, "status"), "clean");
+    sp_t_resp_free(t);
+    /* The agent finds it on the ticket and downloads it. */
+    struct sp_t_resp *a = sp_t_agent_ticket(&agent, pid);
+    sp_t_resp_free(a);
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), agent.token);
+    sp_t_assert_json(m, 200);
+    struct sp_t_resp *d = sp_t_get(sp_t_jstr(m->json, "download_url"), NULL);
+    sp_t_assert_status(d, 200);
+    ck_assert(d->body_len == sizeof(png) && memcmp(d->body, png, sizeof(png)) == 0);
+    sp_t_resp_free(d);
+    sp_t_resp_free(m);
+    /* Attached once only. */
+    struct sp_t_resp *again = sp_t_post_json(
+        sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+        sp_t_fmt("{\"body\":\"again\",\"attachments\":[%s]}", sp_t_jq(id)));
+    sp_t_assert_invalid(again, "attachments", "unknown_attachment");
+    sp_t_resp_free(again);
+}
+END_TEST
+
+START_TEST(attaching_takes_only_own_clean_unattached_uploads)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "attach rules");
+    const char *theirs = clean_png(other.token);
+    struct upload pending = create(c.token, "p.png", "image/png", sizeof(png));
+    const char *bad[] = {theirs, pending.id, "NOSUCHID1234", "12"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(bad[i])));
+        sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+        sp_t_resp_free(r);
+    }
+    const char *mine = clean_png(c.token);
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}", sp_t_jq(mine), sp_t_jq(mine)));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(mine)));
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 1);
+    sp_t_resp_free(r);
+    /* An agent's reply with the agent's file; the customer may fetch it. */
+    const char *agents = clean_png(agent.token);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
+                       sp_t_fmt("{\"body\":\"here\",\"attachments\":[%s]}", sp_t_jq(agents)));
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 1);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", agents), c.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", agents), other.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* --- jobs and memory ------------------------------------------------------- */
+
+START_TEST(cleanup_removes_stale_rows_and_orphan_files)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct upload stale = create(c.token, "never.png", "image/png", 10);
+    sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", stale.id);
+    struct upload fresh = create(c.token, "soon.png", "image/png", 10);
+    const char *kept = clean_png(c.token);
+    const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
+    const char *orphan = sp_t_fmt("%s/ORPHAN%d.0000", dir, (int)getpid());
+    int fd = open(orphan, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, orphan, old, 0), 0);
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id IN"
+                              " ('%s', '%s', '%s')", stale.id, fresh.id, kept), "2");
+    ck_assert_int_ne(access(orphan, F_OK), 0);
+    const char *key = sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'",
+                               kept);
+    ck_assert_int_eq(access(sp_t_fmt("%s/%s", dir, key), F_OK), 0);
+}
+END_TEST
+
+static long
+rss_kb(pid_t pid)
+{
+    FILE *f = fopen(sp_t_fmt("/proc/%d/status", (int)pid), "r");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+START_TEST(a_25_mib_upload_leaves_worker_memory_flat)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    size_t n = 25u * 1024 * 1024;
+    char *data = malloc(n);
+    ck_assert(data != NULL);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
+    struct upload u = create(c.token, "big.txt", "text/plain", n);
+    /* Every worker has stored an upload before: what is measured is the
+     * big one, not a worker's first request. */
+    for (int i = 0; i < 8; i++) {
+        struct upload w = create(c.token, "warm.txt", "text/plain", 128 * 1024);
+        const char *body;
+        ck_assert_int_eq(put_bytes(w.url, data, 128 * 1024, &body), 200);
+    }
+    pid_t kids[64];
+    size_t nk = sp_t_children(sp_t_master_pid("support-api"), kids, 64);
+    ck_assert_uint_gt(nk, 0);
+    long before[64];
+    for (size_t i = 0; i < nk; i++)
+        before[i] = rss_kb(kids[i]);
+    const char *body;
+    ck_assert_int_eq(put_bytes(u.url, data, n, &body), 200);
+    free(data);
+    for (size_t i = 0; i < nk; i++) {
+        long after = rss_kb(kids[i]);
+        if (before[i] < 0 || after < 0)
+            continue;   /* a worker that retired meanwhile */
+        /* Under ASan freed memory sits in quarantine, so libmagic's
+         * per-file buffers count too; a body read into memory would be
+         * 25 MiB and more. */
+        ck_assert_msg(after - before[i] < 12 * 1024, "worker %d grew from %ld to %ld kB",
+                      (int)kids[i], before[i], after);
+    }
+    ck_assert_str_eq(wait_scanned(c.token, u.id, 60), "clean");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("attachments");
+    TCase *tc = sp_t_tcase(s, "attachments");
+    tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
+    tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
+    tcase_add_test(tc, eicar_is_infected_deleted_and_never_served);
+    tcase_add_test(tc, clamd_down_keeps_pending_until_it_is_back);
+    tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);
+    tcase_add_test(tc, screenshot_on_a_ticket_reaches_the_agent);
+    tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
+    tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
+    tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
+    return sp_t_run(s);
+}
