@@ -15,14 +15,6 @@
 #include "core/metrics.h"
 #include "http/auth_cache.h"
 
-static long long
-monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void
 sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env, char **envp)
 {
@@ -31,7 +23,7 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     r->env = env;
     r->envp = envp;
     r->now_ms = (long)sp_clock_now_ms();
-    r->start_us = monotonic_us();
+    r->start_us = sp_clock_mono_us();
     r->route_index = -1;
     sp_buf_init(&r->headers, a, 256);
     sp_buf_init(&r->out, a, 64);
@@ -64,7 +56,7 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
 static void
 access_log(const struct sp_req *r)
 {
-    long long us = monotonic_us() - r->start_us;
+    long long us = sp_clock_mono_us() - r->start_us;
     sp_metrics_request(r->route_index, r->status, us > 0 ? (uint64_t)us : 0);
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "access");
     sp_log_str(l, "method", sp_method_name(r->method));

@@ -119,14 +119,6 @@ load_settings(const struct sp_job *job, struct sp_config *cfg)
     return true;
 }
 
-static long long
-monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* support_job_runs (GET /metrics: last success, failures). A pass that
  * found another instance at work (SP_CONFLICT) or changed nothing on
  * purpose (--dry-run) is not a run. A failed record is logged and does
@@ -141,7 +133,7 @@ record_pass(const struct sp_job *job, struct sp_db *db, const struct sp_job_run 
     sp_arena_init(&a, 4096);
     struct sp_problem p;
     sp_problem_init(&p);
-    if (sp_job_runs_record(db, &a, job->name, ok, monotonic_ms() - started_ms, &p) != SP_OK &&
+    if (sp_job_runs_record(db, &a, job->name, ok, (sp_clock_mono_us() / 1000) - started_ms, &p) != SP_OK &&
         !p.logged)
         sp_log_msg(SP_LOG_ERROR, "job_run_not_recorded", "%s", p.detail);
     sp_arena_destroy(&a);
@@ -182,7 +174,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         long errors = 0;
         struct sp_problem p;
         sp_problem_init(&p);
-        long long started_ms = monotonic_ms();
+        long long started_ms = sp_clock_mono_us() / 1000;
         enum sp_rc rc = job->pass(&db, &cfg, &run, &errors, &p);
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
