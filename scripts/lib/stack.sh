@@ -101,6 +101,8 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_API_WORKERS    SUPPORT_WORKERS for support-api (default: app's own)
 #   STACK_HELLO_WORKERS  HELLO_WORKERS (default 2)
 #   STACK_PG_FAST        1 = fsync/synchronous_commit/full_page_writes off
+#   STACK_METRICS_PORT   the operators' listener, GET /metrics (a free port;
+#                        scripts/dev: 9464)
 #   STACK_NGINX_RATE, STACK_NGINX_BURST   per-IP limit_req (5000 r/s, 10000)
 #   STACK_NGINX_WORKERS  worker_processes (auto)
 #   STACK_NGINX_CHAT_CONN  chat connections per client address (64)
@@ -118,6 +120,11 @@ stack_init() {
     mkdir -p "$1" || return 1
     STACK_DIR=$(cd "$1" && pwd) || return 1
     STACK_PORT=$2
+    # scripts/dev asks for 9464; temporary stacks (tests, benches) get a
+    # free port, so they never collide with a dev stack.
+    if [ -z "${STACK_METRICS_PORT:-}" ]; then
+        STACK_METRICS_PORT=$(stack_free_port) || return 1
+    fi
     STACK_SRC_DIR=${STACK_SRC_DIR:-$(cd "$_STACK_LIB_DIR/../.." && pwd)}
     STACK_BIN_DIR=${STACK_BIN_DIR:-$STACK_SRC_DIR/build/dev}
     STACK_API_BIN=${STACK_API_BIN:-$STACK_BIN_DIR/support-api}
@@ -192,6 +199,9 @@ _stack_derive() {
     STACK_SCAN_PIDFILE=$STACK_RUN_DIR/support-scan.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
     STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
+    # The operators' listener (nginx/support.conf.in, docs/metrics.md).
+    STACK_METRICS_PORT=${STACK_METRICS_PORT:-9464}
+    STACK_METRICS_URL="http://127.0.0.1:$STACK_METRICS_PORT/metrics"
     # nginx's internal server (nginx/internal.conf.in): the chat hooks'
     # targets and nchan's publisher, on a unix socket in a 0750 directory.
     STACK_INTERNAL_DIR=$STACK_RUN_DIR/internal
@@ -210,7 +220,7 @@ _stack_save() {
         umask 077
         {
             echo "# written by scripts/lib/stack.sh; read back by stack_load"
-            declare -p STACK_PORT STACK_SRC_DIR STACK_BIN_DIR STACK_API_BIN \
+            declare -p STACK_PORT STACK_METRICS_PORT STACK_SRC_DIR STACK_BIN_DIR STACK_API_BIN \
                 STACK_MIGRATE_BIN STACK_TOKEN_BIN STACK_HELLO_BIN STACK_MIGRATIONS_DIR \
                 STACK_API_WORKERS STACK_HELLO_WORKERS STACK_PG_FAST STACK_PG_BIN \
                 STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
@@ -795,6 +805,7 @@ stack_nginx_render() {
     tpl=${tpl//@NGINX_DIR@/"$STACK_NGINX_DIR"}
     tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
     tpl=${tpl//@PORT@/"$STACK_PORT"}
+    tpl=${tpl//@METRICS_PORT@/"$STACK_METRICS_PORT"}
     tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
     tpl=${tpl//@ATTACHMENT_DIR@/"$STACK_ATTACHMENT_DIR"}
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
@@ -827,6 +838,10 @@ stack_nginx_start() {
     stack_nginx_render || return 1
     if _stack_port_open "$STACK_PORT"; then
         _stack_say "port $STACK_PORT is already in use"
+        return 1
+    fi
+    if _stack_port_open "$STACK_METRICS_PORT"; then
+        _stack_say "metrics port $STACK_METRICS_PORT is already in use (set STACK_METRICS_PORT)"
         return 1
     fi
     _stack_internal_dir || return 1
@@ -952,6 +967,7 @@ stack_status() {
     pid=$(_stack_read_pid "$STACK_NGINX_PIDFILE")
     if stack_nginx_running; then
         printf '%-12s running  pid %s  %s/support/\n' nginx "$pid" "$STACK_BASE_URL"
+        printf '%-12s %s\n' metrics "$STACK_METRICS_URL"
     else
         printf '%-12s stopped\n' nginx
         rc=1

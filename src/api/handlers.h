@@ -9,6 +9,7 @@
 #include "http/http.h"
 
 enum sp_rc sp_api_healthz(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_metrics(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_readyz(struct sp_req *r, struct sp_problem *p);
 
 enum sp_rc sp_api_ticket_create(struct sp_req *r, struct sp_problem *p);

@@ -8,6 +8,10 @@
 const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/healthz", sp_api_healthz, SP_ROLE_NONE},
     {SP_GET,  "/support/readyz", sp_api_readyz, SP_ROLE_NONE},
+    /* Operators' listener only (api/metrics.c, docs/metrics.md): both
+     * paths, so a scrape config may name either. */
+    {SP_GET,  "/metrics", sp_api_metrics, SP_ROLE_NONE},
+    {SP_GET,  "/support/metrics", sp_api_metrics, SP_ROLE_NONE},
 
     {SP_POST, "/support/tickets", sp_api_ticket_create, SP_ROLE_CUSTOMER},
     {SP_GET,  "/support/tickets", sp_api_ticket_list, SP_ROLE_CUSTOMER},

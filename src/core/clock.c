@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <sys/time.h>
+#include <time.h>
 
 static int64_t frozen_ms;
 
@@ -22,4 +23,12 @@ void
 sp_clock_freeze(int64_t ms)
 {
     frozen_ms = ms;
+}
+
+int64_t
+sp_clock_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

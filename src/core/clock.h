@@ -16,5 +16,8 @@
 int64_t sp_clock_now_ms(void);
 /* Tests: pin now at ms; 0 lets the real clock run again. */
 void sp_clock_freeze(int64_t ms);
+/* Elapsed-time measurements (latency metrics, job durations): a monotonic
+ * clock in microseconds, never frozen and never stepped by NTP. */
+int64_t sp_clock_mono_us(void);
 
 #endif

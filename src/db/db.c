@@ -12,6 +12,7 @@
 #include "core/arena.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 static int next_slot = 1;
 
@@ -111,6 +112,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         /* libpq's message may contain the host but never the password. */
+        sp_metrics_count(SP_M_DB_CONNECT_FAILURES);
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_connect_failed");
         sp_log_str(l, "error", PQerrorMessage(db->conn));
         sp_log_end(l);
@@ -122,6 +124,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     snprintf(sql, sizeof(sql),
              "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'support'",
              db->statement_timeout_ms);
+    sp_metrics_count(SP_M_DB_CONNECTS);
     PGresult *r = PQexec(db->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -157,6 +160,9 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
             break;
         }
     }
+    sp_metrics_count(rc == SP_CONFLICT      ? SP_M_DB_ERRORS_CONFLICT
+                     : rc == SP_UNAVAILABLE ? SP_M_DB_ERRORS_UNAVAILABLE
+                                            : SP_M_DB_ERRORS_OTHER);
     struct sp_log_line *l = sp_log_begin(rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR, "db_error");
     sp_log_str(l, "statement", what);
     sp_log_str(l, "sqlstate", state ? state : "none");
@@ -247,6 +253,8 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
     if (prepared == NULL || !*prepared) {
         const char *sql = st->positional_sql != NULL ? st->positional_sql : st->sql;
         Oid types[MAX_TYPED_PARAMS];
+        if (prepared != NULL)
+            sp_metrics_count(SP_M_DB_PREPARES);
         PGresult *pr = PQprepare(db->conn, name, sql, st->nparams,
                                  st->names != NULL && st->nparams <= MAX_TYPED_PARAMS
                                      ? param_types(sql, st->nparams, types)
@@ -263,6 +271,7 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
 static void
 log_lost(const struct sp_stmt *st, bool sent, bool retry)
 {
+    sp_metrics_count(SP_M_DB_CONNECTIONS_LOST);
     struct sp_log_line *l = sp_log_begin(retry ? SP_LOG_WARN : SP_LOG_ERROR, "db_connection_lost");
     sp_log_str(l, "statement", st->name);
     sp_log_str(l, "sent", sent ? "true" : "false");

@@ -3,6 +3,7 @@
  */
 #include "domain/chat_bus.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +169,108 @@ sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event
         sp_jw_kstr(&w, "ticket_id", extra->ticket_id);
     sp_jw_end(&w);
     sp_chat_bus_publish(session_id, NULL, b.data, b.len);
+}
+
+/* ---- nchan_stub_status ------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    size_t off;
+} stat_fields[] = {
+    {"total published messages", offsetof(struct sp_chat_bus_stats, published)},
+    {"stored messages", offsetof(struct sp_chat_bus_stats, stored)},
+    {"channels", offsetof(struct sp_chat_bus_stats, channels)},
+    {"subscribers", offsetof(struct sp_chat_bus_stats, subscribers)},
+};
+
+/* One "name: value" line; value a decimal of at most 18 digits. */
+static void
+parse_stat_line(const char *s, size_t n, struct sp_chat_bus_stats *out)
+{
+    const char *colon = memchr(s, ':', n);
+    if (colon == NULL)
+        return;
+    size_t klen = (size_t)(colon - s), i = klen + 1;
+    while (i < n && s[i] == ' ')
+        i++;
+    long long v = 0;
+    size_t digits = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9' && digits < 18; i++, digits++)
+        v = v * 10 + (s[i] - '0');
+    if (digits == 0 || (i < n && s[i] != '\r' && s[i] != ' '))
+        return;
+    for (size_t f = 0; f < sizeof(stat_fields) / sizeof(stat_fields[0]); f++) {
+        if (strlen(stat_fields[f].name) == klen && memcmp(stat_fields[f].name, s, klen) == 0) {
+            *(long long *)((char *)out + stat_fields[f].off) = v;
+            out->found++;
+        }
+    }
+}
+
+void
+sp_chat_bus_parse_stats(const char *text, size_t len, struct sp_chat_bus_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || text[i] == '\n') {
+            parse_stat_line(text + start, i - start, out);
+            start = i + 1;
+        }
+    }
+}
+
+struct stat_body {
+    char data[4096];
+    size_t len;
+};
+
+static size_t
+keep_stat_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct stat_body *b = ud;
+    size_t n = size * nmemb, room = sizeof(b->data) - b->len;
+    memcpy(b->data + b->len, ptr, n < room ? n : room);
+    b->len += n < room ? n : room;
+    return n;
+}
+
+bool
+sp_chat_bus_stats(struct sp_chat_bus_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *base = bus_base, *cut = base != NULL ? strstr(base, "/internal/") : NULL;
+    if (cut == NULL)
+        return false;
+    char url[512];
+    int n = snprintf(url, sizeof(url), "%.*s/internal/nchan/status", (int)(cut - base), base);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return false;
+    if (!bus_init_done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        bus_init_done = true;
+    }
+    if (bus_curl == NULL && (bus_curl = curl_easy_init()) == NULL)
+        return false;
+    static struct stat_body body;
+    body.len = 0;
+    CURL *h = bus_curl;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    if (bus_socket != NULL)
+        curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, bus_socket);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep_stat_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http");
+    long status = 0;
+    if (curl_easy_perform(h) != CURLE_OK)
+        return false;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (status != 200)
+        return false;
+    sp_chat_bus_parse_stats(body.data, body.len, out);
+    return out->found > 0;
 }

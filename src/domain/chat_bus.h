@@ -50,4 +50,19 @@ bool sp_chat_bus_publish(const char *session_id, const char *principal, const ch
  * are then authorized again. true also when nobody was subscribed. */
 bool sp_chat_bus_kick(const char *session_id, const char *principal);
 
+/* nchan's own counters (nchan_stub_status), for GET /metrics. */
+struct sp_chat_bus_stats {
+    long long published;     /* "total published messages" */
+    long long stored;        /* "stored messages" */
+    long long channels;      /* "channels" */
+    long long subscribers;   /* "subscribers" */
+    int found;               /* how many of the four the text had */
+};
+/* Parses nchan_stub_status's "name: value" lines (untrusted length, any
+ * bytes: unknown lines and bad numbers are skipped). Pure. */
+void sp_chat_bus_parse_stats(const char *text, size_t len, struct sp_chat_bus_stats *out);
+/* GETs <publisher host>/internal/nchan/status over the publisher's socket
+ * and parses it; false (not logged: the scrape reports it) when
+ * publishing is off or nchan did not answer 200. */
+bool sp_chat_bus_stats(struct sp_chat_bus_stats *out);
 #endif

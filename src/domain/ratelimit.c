@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/metrics.h"
 #include "db/db.h"
 
 /* Windows are aligned to the epoch so every node agrees on their edges. */
@@ -62,5 +63,7 @@ sp_rate_hit(struct sp_ctx *ctx, const char *bucket, const struct sp_rate_window 
             }
         }
     }
+    if (!out->allowed)
+        sp_metrics_count(SP_M_RATE_LIMITED);
     return SP_OK;
 }

@@ -7,12 +7,12 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <time.h>
 
 #include "core/arena.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/auth_cache.h"
 
 void
@@ -23,6 +23,8 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     r->env = env;
     r->envp = envp;
     r->now_ms = (long)sp_clock_now_ms();
+    r->start_us = sp_clock_mono_us();
+    r->route_index = -1;
     sp_buf_init(&r->headers, a, 256);
     sp_buf_init(&r->out, a, 64);
 
@@ -49,9 +51,13 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     r->principal.role = SP_ROLE_NONE;
 }
 
+/* Every answered request passes here once: the access line and the
+ * shared counters (a few relaxed atomic adds, core/metrics.h). */
 static void
 access_log(const struct sp_req *r)
 {
+    long long us = sp_clock_mono_us() - r->start_us;
+    sp_metrics_request(r->route_index, r->status, us > 0 ? (uint64_t)us : 0);
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "access");
     sp_log_str(l, "method", sp_method_name(r->method));
     sp_log_str(l, "path", r->path);  /* never the query: it may carry tokens */
@@ -114,6 +120,7 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
                        sp_method_name(r->method), allow);
     } else {
         r->route = route->pattern;
+        r->route_index = (int)(route - routes);
         /* Keyed on the route, not the answer: a public route (healthz, a
          * knowledge-base article) stays cacheable. */
         r->no_store = route->role != SP_ROLE_NONE;

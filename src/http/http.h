@@ -62,6 +62,8 @@ struct sp_req {
     size_t nparams;
     struct sp_principal principal; /* role SP_ROLE_NONE when anonymous */
     long now_ms;            /* request start, wall clock */
+    long long start_us;     /* request start, monotonic (latency metrics) */
+    int route_index;        /* index of the matched route; -1 when none */
 
     /* response */
     int status;

@@ -17,6 +17,7 @@
 
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/dispatch.h"
 
 #define SP_MAX_WORKERS 256
@@ -106,10 +107,12 @@ serve_one(struct sp_server *s, struct sp_http_env *env, FCGX_Request *req, struc
     r.fcgx = req;
     struct sp_problem p;
     sp_problem_init(&p);
+    sp_metrics_inflight(1);
     if (read_body(&r, req, &p) != SP_OK)
         sp_http_fail(&r, &p);
     else
         sp_http_handle(&r, s->routes, s->nroutes);
+    sp_metrics_inflight(-1);
 }
 
 static int
@@ -268,6 +271,7 @@ reap(struct sp_server *s, int sock, struct pool *pl, const sigset_t *worker_mask
                 sleep(1);
             pl->pids[i] = spawn(s, sock, worker_mask);
             pl->started[i] = time(NULL);
+            sp_metrics_count(SP_M_WORKER_RESTARTS);
         }
     }
 }
@@ -297,6 +301,7 @@ reload(struct sp_server *s, int sock, struct pool *pl, const sigset_t *worker_ma
         if (pl->nretiring < SP_MAX_RETIRING)
             pl->retiring[pl->nretiring++] = old;
     }
+    sp_metrics_count(SP_M_RELOADS);
     sp_log_msg(SP_LOG_INFO, "reloaded", "settings reloaded; workers replaced");
 }
 
@@ -372,6 +377,10 @@ sp_server_run(struct sp_server *s)
                    strerror(errno));
         return 1;
     }
+    /* Before the first fork: every worker, respawned ones too, shares it. */
+    if (!sp_metrics_init(s->nroutes))
+        sp_log_msg(SP_LOG_ERROR, "metrics_unavailable", "cannot map the counters: %s",
+                   strerror(errno));
     static struct pool pl;
     memset(&pl, 0, sizeof(pl));
     pl.n = s->workers < 1 ? 1 : (s->workers > SP_MAX_WORKERS ? SP_MAX_WORKERS : s->workers);

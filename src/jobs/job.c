@@ -9,12 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <time.h>
 
+#include "core/arena.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rfc3339.h"
 #include "db/db.h"
+#include "domain/job_runs.h"
 
 static volatile sig_atomic_t stop;
 
@@ -123,6 +124,26 @@ load_settings(const struct sp_job *job, struct sp_config *cfg)
     return true;
 }
 
+/* support_job_runs (GET /metrics: last success, failures). A pass that
+ * found another instance at work (SP_CONFLICT) or changed nothing on
+ * purpose (--dry-run) is not a run. A failed record is logged and does
+ * not fail the pass: the database being down already did. */
+static void
+record_pass(const struct sp_job *job, struct sp_db *db, const struct sp_job_run *run,
+            enum sp_rc rc, bool ok, long long started_ms)
+{
+    if (rc == SP_CONFLICT || run->dry_run)
+        return;
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_job_runs_record(db, &a, job->name, ok, (sp_clock_mono_us() / 1000) - started_ms, &p) != SP_OK &&
+        !p.logged)
+        sp_log_msg(SP_LOG_ERROR, "job_run_not_recorded", "%s", p.detail);
+    sp_arena_destroy(&a);
+}
+
 int
 sp_job_main(const struct sp_job *job, int argc, char **argv)
 {
@@ -161,10 +182,12 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         long errors = 0;
         struct sp_problem p;
         sp_problem_init(&p);
+        long long started_ms = sp_clock_mono_us() / 1000;
         enum sp_rc rc = job->pass(&db, &cfg, &run, &errors, &p);
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
         code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
+        record_pass(job, &db, &run, rc, code == 0, started_ms);
         if (!a.once && !stop && job->wake_channel != NULL)
             sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
         else if (!a.once && !stop)

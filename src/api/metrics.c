@@ -1,0 +1,139 @@
+/*
+ * metrics: GET /metrics, the Prometheus scrape (docs/metrics.md). The
+ * shared counters of the process group (core/metrics.h) plus what is read
+ * at scrape time: the outbox backlog and open SLA breaches
+ * (domain/backlog), batch-job runs (domain/job_runs), nchan's counters
+ * (domain/chat_bus). A source that does not answer is reported by
+ * support_scrape_source_up{source=…} 0, never by failing the scrape.
+ *
+ * Served only through the operators' listener: nginx's operators server
+ * (nginx/support.conf.in) sets the FastCGI parameter SUPPORT_LISTENER to
+ * "operators", which no client can send (clients reach only HTTP_*
+ * parameters); without it the answer is the 404 of an unknown path, so
+ * a public server that passed the path on by mistake still leaks nothing.
+ * Must not: hold SQL; be answered on the public listener.
+ */
+#include "api/handlers.h"
+
+#include <string.h>
+
+#include "api/app.h"
+#include "api/common.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/metrics.h"
+#include "domain/backlog.h"
+#include "domain/chat_bus.h"
+#include "domain/job_runs.h"
+
+static void
+source_up(struct sp_buf *b, const char *source, bool up)
+{
+    const char *l[] = {"source", source, NULL};
+    sp_prom_sample(b, "support_scrape_source_up", l, up ? 1 : 0);
+}
+
+static bool
+render_backlog(struct sp_req *r, struct sp_buf *b)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_backlog bl;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_backlog_read(&ctx, &bl, &p) != SP_OK)
+        return false;
+    sp_prom_family(b, "support_outbox_pending", "gauge", "Outbox entries waiting for delivery.");
+    sp_prom_sample(b, "support_outbox_pending", NULL, (double)bl.outbox_pending);
+    sp_prom_family(b, "support_outbox_oldest_pending_age_seconds", "gauge",
+                   "Age of the oldest pending outbox entry (0 when none).");
+    sp_prom_sample(b, "support_outbox_oldest_pending_age_seconds", NULL,
+                   bl.outbox_oldest_pending_age_s);
+    sp_prom_family(b, "support_outbox_failed", "gauge",
+                   "Outbox entries whose delivery was given up (delivery failures).");
+    sp_prom_sample(b, "support_outbox_failed", NULL, (double)bl.outbox_failed);
+    sp_prom_family(b, "support_tickets_sla_breached_open", "gauge",
+                   "Tickets not closed whose SLA is breached.");
+    sp_prom_sample(b, "support_tickets_sla_breached_open", NULL,
+                   (double)bl.tickets_sla_breached_open);
+    return true;
+}
+
+static bool
+render_jobs(struct sp_req *r, struct sp_buf *b)
+{
+    struct sp_job_run_row *rows;
+    size_t n;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_job_runs_list(r->env->db, r->arena, &rows, &n, &p) != SP_OK)
+        return false;
+    static const struct {
+        const char *name, *type, *help;
+    } fam[] = {
+        {"support_job_runs_total", "counter", "Passes of a batch job."},
+        {"support_job_failures_total", "counter", "Passes of a batch job that failed."},
+        {"support_job_last_run_timestamp_seconds", "gauge", "When the job last ran."},
+        {"support_job_last_success_timestamp_seconds", "gauge",
+         "When the job last succeeded (0: never)."},
+        {"support_job_last_duration_seconds", "gauge", "How long the job's last pass took."},
+    };
+    for (size_t f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+        sp_prom_family(b, fam[f].name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < n; i++) {
+            const char *l[] = {"job", rows[i].job, NULL};
+            double v = f == 0   ? (double)rows[i].runs
+                       : f == 1 ? (double)rows[i].failures
+                       : f == 2 ? rows[i].last_run_s
+                       : f == 3 ? rows[i].last_success_s
+                                : rows[i].last_duration_s;
+            sp_prom_sample(b, fam[f].name, l, v);
+        }
+    }
+    return true;
+}
+
+static bool
+render_chat(struct sp_buf *b)
+{
+    struct sp_chat_bus_stats s;
+    if (!sp_chat_bus_stats(&s))
+        return false;
+    sp_prom_family(b, "support_chat_subscribers", "gauge",
+                   "Chat subscribers connected to nchan (this nginx).");
+    sp_prom_sample(b, "support_chat_subscribers", NULL, (double)s.subscribers);
+    sp_prom_family(b, "support_chat_channels", "gauge", "nchan channels (this nginx).");
+    sp_prom_sample(b, "support_chat_channels", NULL, (double)s.channels);
+    sp_prom_family(b, "support_chat_messages_published_total", "counter",
+                   "Messages published to nchan since nginx started.");
+    sp_prom_sample(b, "support_chat_messages_published_total", NULL, (double)s.published);
+    sp_prom_family(b, "support_chat_messages_stored", "gauge",
+                   "Messages nchan holds in its buffers.");
+    sp_prom_sample(b, "support_chat_messages_stored", NULL, (double)s.stored);
+    return true;
+}
+
+enum sp_rc
+sp_api_metrics(struct sp_req *r, struct sp_problem *p)
+{
+    const char *listener = sp_req_param(r->envp, "SUPPORT_LISTENER");
+    if (listener == NULL || strcmp(listener, "operators") != 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    const char **methods = sp_arena_alloc(r->arena, sizeof(char *) * sp_api_nroutes);
+    const char **patterns = sp_arena_alloc(r->arena, sizeof(char *) * sp_api_nroutes);
+    for (size_t i = 0; i < sp_api_nroutes; i++) {
+        methods[i] = sp_method_name(sp_api_routes[i].method);
+        patterns[i] = sp_api_routes[i].pattern;
+    }
+    struct sp_buf *b = sp_api_buf(r);
+    sp_metrics_render(b, methods, patterns, sp_api_nroutes);
+    bool db = render_backlog(r, b);
+    bool jobs = db && render_jobs(r, b);
+    bool chat = render_chat(b);
+    sp_prom_family(b, "support_scrape_source_up", "gauge",
+                   "Whether a source read at scrape time answered (1) or not (0).");
+    source_up(b, "database", db && jobs);
+    source_up(b, "nchan", chat);
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, 200, SP_METRICS_CONTENT_TYPE, b->data, b->len);
+    return SP_OK;
+}

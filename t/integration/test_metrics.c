@@ -1,0 +1,204 @@
+/*
+ * test_metrics: GET /metrics on the operators' listener (docs/metrics.md)
+ * — the shared counters add up to the requests sent under load, across
+ * every worker; histograms are consistent; counters survive a worker's
+ * death (the master's segment); the scrape-time sources answer; and the
+ * public port never serves the page.
+ */
+#include "harness.h"
+
+#include "core/arena.h"
+#include "core/buf.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N 48
+
+static size_t
+keep(char *p, size_t size, size_t n, void *ud)
+{
+    struct sp_buf *b = ud;
+    sp_buf_append(b, p, size * n);
+    return size * n;
+}
+
+/* The page, as text (arena-owned); asserts 200 and the exposition type. */
+static const char *
+scrape(void)
+{
+    static struct sp_arena a;
+    static bool init;
+    if (!init) {
+        sp_arena_init(&a, 1 << 16);
+        init = true;
+    }
+    struct sp_buf b;
+    sp_buf_init(&b, &a, 1 << 14);
+    CURL *c = curl_easy_init();
+    ck_assert_ptr_nonnull(c);
+    curl_easy_setopt(c, CURLOPT_URL, getenv("SP_TEST_METRICS_URL"));
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    char *type = NULL;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(type);
+    ck_assert_msg(strncmp(type, "text/plain; version=0.0.4", 25) == 0, "type %s", type);
+    curl_easy_cleanup(c);
+    sp_buf_putc(&b, '\0');
+    return b.data;
+}
+
+/* The value of the sample whose name and labels are exactly series; 0
+ * when the page has no such line (a counter never incremented). */
+static double
+value(const char *page, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *s = page; s != NULL && *s != '\0'; s = strchr(s, '\n'), s = s ? s + 1 : s)
+        if (strncmp(s, series, n) == 0 && s[n] == ' ')
+            return strtod(s + n + 1, NULL);
+    return 0;
+}
+
+static const char *
+requests(const char *method, const char *route, const char *code)
+{
+    return sp_t_fmt("support_http_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"}",
+                    method, route, code);
+}
+
+static const char *
+hist(const char *suffix, const char *route, const char *le)
+{
+    return le != NULL ? sp_t_fmt("support_http_request_duration_seconds%s{method=\"GET\","
+                                 "route=\"%s\",le=\"%s\"}", suffix, route, le)
+                      : sp_t_fmt("support_http_request_duration_seconds%s{method=\"GET\","
+                                 "route=\"%s\"}", suffix, route);
+}
+
+static void
+send_parallel(const char *path, const char *token, long status)
+{
+    const char *paths[N], *tokens[N];
+    struct sp_t_resp *out[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = path;
+        tokens[i] = token;
+    }
+    sp_t_parallel(N, "GET", paths, tokens, NULL, NULL, out);
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(out[i]->status, status);
+        sp_t_resp_free(out[i]);
+    }
+}
+
+START_TEST(counters_add_up_to_the_requests_sent_under_load)
+{
+    const char *before = scrape();
+    send_parallel("/support/healthz", NULL, 200);
+    send_parallel("/support/tickets", NULL, 401);
+    send_parallel(sp_t_fmt("/support/%s", sp_t_unique("nowhere")), NULL, 404);
+    const char *after = scrape();
+
+    const char *h = "/support/healthz";
+    ck_assert_double_eq(value(after, requests("GET", h, "2xx")) -
+                            value(before, requests("GET", h, "2xx")), N);
+    ck_assert_double_eq(value(after, requests("GET", "/support/tickets", "4xx")) -
+                            value(before, requests("GET", "/support/tickets", "4xx")), N);
+    ck_assert_double_eq(value(after, requests("", "unmatched", "4xx")) -
+                            value(before, requests("", "unmatched", "4xx")), N);
+    /* The histogram: N more observations, +Inf equal to _count, buckets
+     * never decreasing, a sum that grew. */
+    ck_assert_double_eq(value(after, hist("_count", h, NULL)) -
+                            value(before, hist("_count", h, NULL)), N);
+    ck_assert_double_eq(value(after, hist("_bucket", h, "+Inf")),
+                        value(after, hist("_count", h, NULL)));
+    static const char *const les[] = {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25",
+                                      "0.5",   "1",    "2.5",   "5",    "10",  "+Inf"};
+    for (size_t i = 1; i < sizeof(les) / sizeof(les[0]); i++)
+        ck_assert(value(after, hist("_bucket", h, les[i])) >=
+                  value(after, hist("_bucket", h, les[i - 1])));
+    ck_assert(value(after, hist("_sum", h, NULL)) > value(before, hist("_sum", h, NULL)));
+    /* The scrape itself is in flight while it is written. */
+    ck_assert(value(after, "support_http_requests_in_flight") >= 1);
+}
+END_TEST
+
+START_TEST(counters_survive_a_worker_restart)
+{
+    send_parallel("/support/healthz", NULL, 200);
+    const char *before = scrape();
+    pid_t master = sp_t_master_pid("support-api");
+    pid_t kids[64];
+    size_t n = sp_t_children(master, kids, 64);
+    ck_assert_uint_ge(n, 1);
+    ck_assert_int_eq(kill(kids[0], SIGKILL), 0);
+    const char *after = NULL;
+    for (int i = 0; i < 100; i++) {
+        usleep(100 * 1000);
+        after = scrape();
+        if (value(after, "support_worker_restarts_total") >
+            value(before, "support_worker_restarts_total"))
+            break;
+    }
+    ck_assert_double_eq(value(after, "support_worker_restarts_total") -
+                            value(before, "support_worker_restarts_total"), 1);
+    /* The dead worker's requests are still counted. */
+    const char *h = requests("GET", "/support/healthz", "2xx");
+    ck_assert(value(after, h) >= value(before, h));
+}
+END_TEST
+
+START_TEST(scrape_time_sources_answer)
+{
+    const char *page = scrape();
+    ck_assert_double_eq(value(page, "support_scrape_source_up{source=\"database\"}"), 1);
+    ck_assert_double_eq(value(page, "support_scrape_source_up{source=\"nchan\"}"), 1);
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_pending "));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_oldest_pending_age_seconds "));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_chat_subscribers "));
+    ck_assert_ptr_nonnull(strstr(page, "# TYPE support_job_last_success_timestamp_seconds gauge"));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_db_connects_total "));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_rate_limited_total "));
+}
+END_TEST
+
+START_TEST(public_port_never_serves_metrics)
+{
+    static const char *const paths[] = {"/metrics", "/support/metrics", "/support/metrics/",
+                                        "/support//metrics"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct sp_t_resp *r = sp_t_get(paths[i], NULL);
+        ck_assert_msg(r->status == 404, "%s: %ld", paths[i], r->status);
+        ck_assert_ptr_null(strstr(r->body, "support_http_requests_total"));
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+static Suite *
+metrics_suite(void)
+{
+    Suite *s = suite_create("metrics");
+    TCase *tc = sp_t_tcase(s, "scrape");
+    tcase_add_test(tc, counters_add_up_to_the_requests_sent_under_load);
+    tcase_add_test(tc, counters_survive_a_worker_restart);
+    tcase_add_test(tc, scrape_time_sources_answer);
+    tcase_add_test(tc, public_port_never_serves_metrics);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(metrics_suite());
+}
