@@ -600,6 +600,10 @@ deliver(struct dispatcher *dsp, struct sp_problem *p)
         if (dsp->o->loop && !stopping && mono_ms() >= next_sweep && listen_again(dsp))
             scan = true;   /* (re)listening: notifications may have been missed */
         if (!stopping && scan && count_state(dsp, SLOT_FREE) > 0) {
+            /* A backlog keeps this branch busy (webhook rows free their
+             * slot at once): webhook deliveries must not wait for it to
+             * drain (bench/dispatch measured 2.5-4.7 s at 4 000 rows). */
+            tick_webhooks(dsp);
             rc = claim(dsp, p);
             scan = dsp->more && rc == SP_OK;
             next_sweep = mono_ms() + sweep_ms;

@@ -150,17 +150,19 @@ reap(struct sp_webhook_sender *s, bool wait)
             s->pid[i] = 0;
 }
 
+/* Up to SP_WEBHOOK_SENDERS_PER_HOOK children for one webhook (their
+ * claims skip each other's rows), so one busy receiver gets parallel
+ * deliveries without taking every slot. */
 static void
 start(struct sp_webhook_sender *s, long long webhook)
 {
-    int free_slot = -1;
+    int free_slot = -1, same = 0;
     for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
-        if (s->pid[i] > 0 && s->webhook[i] == webhook)
-            return;   /* its child is at it */
+        same += s->pid[i] > 0 && s->webhook[i] == webhook;
         if (s->pid[i] == 0 && free_slot < 0)
             free_slot = i;
     }
-    if (free_slot < 0)
+    if (free_slot < 0 || same >= SP_WEBHOOK_SENDERS_PER_HOOK)
         return;
     fflush(NULL);
     pid_t pid = fork();
@@ -181,8 +183,11 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
     struct sp_problem p;
     sp_problem_init(&p);
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
-    for (int i = 0; r != NULL && i < PQntuples(r); i++)
-        start(s, sp_db_int(r, i, 0));
+    /* Round robin: one more child per webhook per round, while there are
+     * free slots and due webhooks. */
+    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++)
+        for (int i = 0; i < PQntuples(r); i++)
+            start(s, sp_db_int(r, i, 0));
     sp_arena_destroy(&a);
 }
 

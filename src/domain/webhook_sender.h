@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #define SP_WEBHOOK_SENDERS 8
+#define SP_WEBHOOK_SENDERS_PER_HOOK 4
 
 struct sp_config;
 struct sp_db;
