@@ -99,6 +99,12 @@ static const struct sp_setting settings[] = {
      "resolved tickets close after this many days (ticket-sla-monitor)"},
     {"SUPPORT_SLA_WARN_FRACTION", FRAC(sla_warn_fraction), "0.2", 0, 1,
      "warn when this share of an SLA target is left (ticket-sla-monitor)"},
+    {"SUPPORT_AI_RATE_PER_MINUTE", INT(ai_rate_per_minute), "20", 1, 1000000,
+     "AI queries a user may make per minute (POST /support/ai/query)"},
+    {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
+     "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
+    {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
+     "OpenAI-compatible /v1/embeddings endpoint; unset = the embedded hashed embedder"},
 };
 
 static char *

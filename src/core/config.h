@@ -50,6 +50,9 @@ struct sp_config {
     char *chat_publish_socket;
     long  chat_presence_timeout_s;
     double sla_warn_fraction;
+    long  ai_rate_per_minute;
+    double ai_min_confidence;
+    char *embeddings_url;
 };
 
 /* Loads from the environment; on error returns false with a message. The
