@@ -104,7 +104,7 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
      "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
     {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
-     "OpenAI-compatible /v1/embeddings endpoint; unset = the embedded hashed embedder"},
+     "reserved for an OpenAI-compatible /v1/embeddings endpoint; not used yet (docs/API.md §9)"},
 };
 
 static char *

@@ -34,7 +34,7 @@ static struct sp_stmt candidates_stmt = SP_STMT_READ(
     " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding"
     " FROM q, support_article_chunks c JOIN support_knowledge_articles a ON a.id = c.article_id"
     " WHERE c.search @@ q.q AND a.is_published AND c.embedding_model = $3"
-    " ORDER BY 7 DESC, c.id LIMIT $2::integer",
+    " ORDER BY ts_rank_cd(c.search, q.q, 32) DESC, c.id LIMIT $2::integer",
     3);
 
 static void
