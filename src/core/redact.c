@@ -85,7 +85,7 @@ number_run(const char *s, size_t n, size_t *digits, bool *card_like)
     *card_like = true;
     if (s[0] == '+' || s[0] == '(')
         i++;
-    while (i < n && *digits <= 20) {
+    while (i < n) {
         if (s[i] >= '0' && s[i] <= '9') {
             (*digits)++;
             *card_like &= !other_sep;
@@ -111,12 +111,19 @@ number_kind(const char *s, size_t n, size_t *len)
     size_t digits;
     bool card_like;
     *len = number_run(s, n, &digits, &card_like);
-    if (*len == 0 || (*len < n && alnum((unsigned char)s[*len])))
+    /* Letters right after the digits do not save them ("5551234567abc"):
+     * deciding on what follows would let a second pass see another run. */
+    if (*len == 0)
         return NULL;
     if (digits >= 13 && digits <= 19 && card_like && s[0] != '+' && s[0] != '(')
         return "[card]";
     if ((digits >= 9 && digits <= 15) || (s[0] == '+' && digits >= 7 && digits <= 15))
         return "[phone]";
+    /* Too long for a phone and no card: it may be a card and a phone back
+     * to back. Every run of 9 digits or more is redacted whole, so no part
+     * of one is left to a second pass. */
+    if (digits > 15)
+        return "[number]";
     return NULL;
 }
 
@@ -141,7 +148,9 @@ sp_redact(struct sp_arena *a, const char *text, size_t len, size_t *count)
     size_t replaced = 0, i = 0;
     while (i < len) {
         size_t n = 0;
-        bool start = i == 0 || !local_char((unsigned char)text[i - 1]);
+        /* A token starts after what was written, not what was read: a
+         * replacement ends a token, so redacting again finds nothing new. */
+        bool start = b.len == 0 || !local_char((unsigned char)b.data[b.len - 1]);
         const char *with = start ? match_at(text + i, len - i, &n) : NULL;
         if (with != NULL) {
             sp_buf_puts(&b, with);

@@ -3,7 +3,8 @@
  * AI query log or sent to a model (API.md §9): e-mail addresses become
  * [email], card numbers (13-19 digits, spaces or dashes between groups)
  * [card], phone numbers (9-15 digits, or 7-15 after a "+", with spaces,
- * dashes, dots or parentheses) [phone]. It errs towards redacting: a long
+ * dashes, dots or parentheses) [phone], any longer run of digits (a card
+ * and a phone back to back?) [number]. It errs towards redacting: a long
  * order number reads as a card. Dates (8 digits) and short numbers stay.
  * A scanner, not regular expressions: one pass, no state, fuzzed
  * (t/fuzz/fuzz_redact.c).

@@ -48,6 +48,8 @@ START_TEST(card_numbers_are_redacted)
     ck_assert_str_eq(redact("card 4111 1111 1111 1111 expired", 1), "card [card] expired");
     ck_assert_str_eq(redact("4111-1111-1111-1111", 1), "[card]");
     ck_assert_str_eq(redact("pan:5500005555555559.", 1), "pan:[card].");
+    /* A card and a phone back to back: one run too long for either. */
+    ck_assert_str_eq(redact("4111 1111 1111 1111 555 123 4567!", 1), "[number]!");
 }
 END_TEST
 
@@ -64,6 +66,7 @@ START_TEST(ordinary_numbers_stay)
     const char *s = "On 2024-05-01 I paid 129.99 for order 12345 (v2.4.1), room 12";
     ck_assert_str_eq(redact(s, 0), s);
     ck_assert_str_eq(redact("abc5551234567", 0), "abc5551234567");
+    ck_assert_str_eq(redact("5551234567abc", 1), "[phone]abc");
     ck_assert_str_eq(redact("", 0), "");
 }
 END_TEST
