@@ -67,6 +67,9 @@ enum sp_rc sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p);
 
+/* api/ai.c: the AI proxy (API.md §9). */
+enum sp_rc sp_api_ai_query(struct sp_req *r, struct sp_problem *p);
+
 /* api/kb_pages.c: the knowledge base's admin pages (API.md §8, HTML). */
 enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_login_post(struct sp_req *r, struct sp_problem *p);

@@ -72,6 +72,7 @@ const struct sp_route sp_api_routes[] = {
      SP_ROLE_ADMIN},
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
+    {SP_POST, "/support/ai/query", sp_api_ai_query, SP_ROUTE_ANY_ROLE},
     {SP_GET, "/support/articles/:slug", sp_api_article_get, SP_ROLE_NONE},
 
     /* Admin pages: the session cookie, not a bearer token, says who. */

@@ -147,6 +147,12 @@ static const struct sp_setting settings[] = {
      "of those, at most this many to one destination (mail relay, notification service)"},
     {"SUPPORT_DISPATCH_LEASE_S", INT(dispatch_lease_s), "120", 60, 3600,
      "seconds a claimed outbox row is reserved; a dispatcher that dies re-delivers after it"},
+    {"SUPPORT_AI_RATE_PER_MINUTE", INT(ai_rate_per_minute), "20", 1, 1000000,
+     "AI queries a user may make per minute (POST /support/ai/query)"},
+    {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
+     "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
+    {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
+     "reserved for an OpenAI-compatible /v1/embeddings endpoint; not used yet (docs/API.md §9)"},
 };
 
 static char *

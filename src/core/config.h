@@ -72,6 +72,9 @@ struct sp_config {
     long  attachment_upload_ttl_s;
     long  attachment_download_ttl_s;
     char *clamd_socket;
+    long  ai_rate_per_minute;
+    double ai_min_confidence;
+    char *embeddings_url;
 };
 
 /* Loads from the environment; on error returns false with a message. The

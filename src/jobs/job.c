@@ -29,17 +29,23 @@ on_signal(int sig)
 static int
 usage(const struct sp_job *job, FILE *out)
 {
+    fprintf(out, "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS] [--now RFC3339]",
+            job->name);
+    for (int i = 0; job->flags && job->flags[i].name; i++)
+        fprintf(out, " [%s]", job->flags[i].name);
     fprintf(out,
-            "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS] [--now RFC3339]\n"
+            "\n"
             "  --once        one pass, then exit (cron)\n"
             "  --loop        run until SIGTERM (the default): a pass every --interval\n"
             "  --interval N  seconds between passes in loop mode, 1..86400 (default %ld)\n"
             "  --dry-run     log what would be done, change nothing\n"
             "  --now TIME    the clock of every decision (tests), e.g. 2024-05-01T12:00:00Z;\n"
             "                only with --once\n"
-            "settings (environment):\n%s",
-            job->name, job->default_interval > 0 ? job->default_interval : 60,
-            job->settings_help ? job->settings_help : "");
+            "  --help        this text\n",
+            job->default_interval > 0 ? job->default_interval : 60);
+    for (int i = 0; job->flags && job->flags[i].name; i++)
+        fprintf(out, "  %-13s %s\n", job->flags[i].name, job->flags[i].help);
+    fprintf(out, "settings (environment):\n%s", job->settings_help ? job->settings_help : "");
     sp_config_describe(out);
     return out == stdout ? 0 : 2;
 }
@@ -63,6 +69,18 @@ nap(long seconds)
     struct timespec left = {seconds, 0};
     while (!stop && nanosleep(&left, &left) != 0 && errno == EINTR)
         ;
+}
+
+/* Whether arg is one of the job's own flags; sets its bit. */
+static bool
+own_flag(const struct sp_job *job, const char *arg, struct sp_job_run *run)
+{
+    for (int i = 0; job->flags && job->flags[i].name && i < SP_JOB_MAX_FLAGS; i++)
+        if (strcmp(arg, job->flags[i].name) == 0) {
+            run->flags |= 1u << i;
+            return true;
+        }
+    return false;
 }
 
 /* What the command line asks for. */
@@ -92,6 +110,8 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
             a->now = argv[++i];
             if (!sp_rfc3339_parse(a->now, &run->now))
                 return usage(job, stderr);
+        } else if (own_flag(job, argv[i], run)) {
+            continue;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(job, stdout);
         } else {

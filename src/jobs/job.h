@@ -18,12 +18,21 @@
 
 struct sp_db;
 
+/* A flag of one job's own (e.g. --full): bit i of sp_job_run.flags is
+ * set when flags[i] was given. */
+struct sp_job_flag {
+    const char *name;            /* "--full" */
+    const char *help;            /* one line for --help */
+};
+#define SP_JOB_MAX_FLAGS 8
+
 struct sp_job_run {
     int64_t now;                 /* ms since the epoch: the clock of every decision */
     bool dry_run;                /* change nothing (roll back), log what would be done */
     volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT: finish the item in hand */
     bool loop;                   /* not --once: a long-running pass may go on until *stop */
     long interval_s;             /* --interval: a daemon pass's sweep period */
+    unsigned flags;              /* the job's own flags given (struct sp_job_flag) */
 };
 
 struct sp_job {
@@ -34,6 +43,7 @@ struct sp_job {
      * woken by LISTEN/NOTIFY): the runner then only restarts it after a
      * failure, --interval seconds later. */
     long default_interval;
+    const struct sp_job_flag *flags; /* its own flags, ended by a NULL name; may be NULL */
     /* One pass. SP_CONFLICT = another instance holds the lock (not an
      * error); *errors counts items that failed while the pass went on. */
     enum sp_rc (*pass)(struct sp_db *db, const struct sp_config *cfg,

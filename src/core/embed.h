@@ -1,0 +1,49 @@
+/*
+ * embed: the embedded embedder of the AI proxy (API.md §9) — text turned
+ * into a deterministic 512-dimension vector in process, with no model
+ * file and no service: each term (a lower-cased word, stop words dropped,
+ * a light suffix stripped) and each pair of neighbouring terms is hashed
+ * (FNV-1a) to one dimension and a sign (the "hashing trick"), bigrams at
+ * half weight; the vector is L2-normalised, so cosine similarity is a dot
+ * product. It measures shared vocabulary, not meaning: retrieval pairs it
+ * with full-text candidates (domain/ai_retrieval.c).
+ *
+ * Vectors travel to PostgreSQL as bytea hex of float32 little-endian.
+ * Must not: know SQL, HTTP or the knowledge base.
+ */
+#ifndef SP_EMBED_H
+#define SP_EMBED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SP_EMBED_DIM 512
+#define SP_EMBED_MODEL "hashed-512-v1"   /* stored with every vector */
+#define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
+/* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
+#define SP_EMBED_HEX_LEN (2 + SP_EMBED_DIM * 8)
+
+/* Called with each term of a text, in order (len <= SP_EMBED_TERM_MAX,
+ * not NUL-terminated). */
+typedef void sp_embed_term_fn(const char *term, size_t len, void *arg);
+/* The terms of text (len bytes): runs of ASCII letters and digits and of
+ * bytes >= 0x80 (any non-ASCII letter), lower-cased, stop words dropped,
+ * plural and -ing/-ed endings stripped. */
+void sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg);
+
+/* out = the normalised vector of text; all zeros when it has no term. */
+void sp_embed_text(const char *text, size_t len, float out[SP_EMBED_DIM]);
+/* Cosine similarity of two vectors from sp_embed_text (-1..1; 0 when
+ * either is zero). */
+double sp_embed_cosine(const float *a, const float *b);
+/* The share (0..1) of question's distinct terms (at most 64 counted)
+ * that occur in text; 0 when the question has none. */
+double sp_embed_coverage(const char *question, size_t qlen, const char *text, size_t tlen);
+
+/* v as bytea input text into out (SP_EMBED_HEX_LEN + 1 bytes). */
+void sp_embed_to_hex(const float v[SP_EMBED_DIM], char out[SP_EMBED_HEX_LEN + 1]);
+/* Reads bytea output text ("\x…") of a packed vector; false when it is
+ * not exactly SP_EMBED_DIM float32 values. */
+bool sp_embed_from_hex(const char *hex, float out[SP_EMBED_DIM]);
+
+#endif

@@ -1,0 +1,374 @@
+/*
+ * ai_split: the splitter of ai_chunks (see ai_chunks.h) — markdown to
+ * plain-text passages with their heading paths. Pure: no SQL, no I/O.
+ *
+ * Lines are read one at a time: a fence (``` or ~~~) keeps its lines as
+ * they are until it closes; an ATX heading ends the chunk in hand and
+ * becomes part of the path; a blank line ends a paragraph; other lines
+ * lose their block markers (quotes, list bullets, table pipes) and inline
+ * markup (emphasis, code ticks, link targets, tags). Paragraphs are
+ * packed into chunks of up to SP_AI_CHUNK_TARGET bytes; a chunk that
+ * follows another in the same section starts with the last words of it
+ * (up to SP_AI_CHUNK_OVERLAP bytes), so a sentence cut at a boundary is
+ * whole in one of them.
+ */
+#include "domain/ai_chunks.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+
+#define MAX_LEVELS 6
+
+struct splitter {
+    struct sp_arena *a;
+    const char *title;
+    const char *headings[MAX_LEVELS];
+    const char *path;
+    struct sp_buf para;       /* the paragraph being read */
+    struct sp_buf chunk;      /* the chunk being filled */
+    size_t fresh;             /* bytes of chunk that are overlap, not new text */
+    bool in_fence;
+    struct sp_ai_chunk *out;
+    size_t n, cap;
+};
+
+static bool
+space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* [text](target) or ![alt](target) at s: *skip = its length and
+ * [*text_at, *text_len] its text; false when s is not one. */
+static bool
+link_at(const char *s, size_t n, size_t *skip, size_t *text_at, size_t *text_len)
+{
+    size_t i = s[0] == '!' ? 1 : 0;
+    if (i >= n || s[i] != '[')
+        return false;
+    const char *close = memchr(s + i, ']', n - i);
+    if (close == NULL)
+        return false;
+    size_t c = (size_t)(close - s);
+    if (c + 1 >= n || s[c + 1] != '(')
+        return false;
+    const char *end = memchr(s + c + 1, ')', n - c - 1);
+    if (end == NULL)
+        return false;
+    *text_at = i + 1;
+    *text_len = c - i - 1;
+    *skip = (size_t)(end - s) + 1;
+    return true;
+}
+
+/* Length of the tag or autolink "<...>" at s, 0 when s is not one. */
+static size_t
+tag_len(const char *s, size_t n)
+{
+    if (n < 3 || !(s[1] == '/' || (s[1] >= 'a' && s[1] <= 'z') || (s[1] >= 'A' && s[1] <= 'Z')))
+        return 0;
+    const char *gt = memchr(s, '>', n);
+    return gt != NULL ? (size_t)(gt - s) + 1 : 0;
+}
+
+/* Inline markup out of s: emphasis stars, code ticks, strikethrough,
+ * link targets, HTML tags and table pipes. */
+static void
+put_inline(struct sp_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t skip, at, tlen;
+        char c = s[i];
+        if ((c == '[' || c == '!') && link_at(s + i, n - i, &skip, &at, &tlen)) {
+            put_inline(b, s + i + at, tlen);
+            i += skip;
+        } else if (c == '<' && tag_len(s + i, n - i) > 0) {
+            size_t t = tag_len(s + i, n - i);
+            /* An autolink keeps its address; a tag goes. */
+            if (memchr(s + i, '@', t) != NULL || (t > 6 && memcmp(s + i + 1, "http", 4) == 0))
+                sp_buf_append(b, s + i + 1, t - 2);
+            i += t;
+        } else if (c == '*' || c == '`' || c == '~') {
+            i++;
+        } else {
+            sp_buf_putc(b, c == '|' ? ' ' : c);
+            i++;
+        }
+    }
+}
+
+/* Length of the block marker at the start of a line (quote, bullet,
+ * ordered item, task box). */
+static size_t
+block_marker(const char *s, size_t n, bool *item)
+{
+    size_t i = 0;
+    *item = false;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t'))
+            i++;
+        if (i < n && s[i] == '>') {
+            i++;
+            continue;
+        }
+        break;
+    }
+    size_t j = i;
+    while (j < n && j - i < 9 && s[j] >= '0' && s[j] <= '9')
+        j++;
+    if (i < n && (s[i] == '-' || s[i] == '*' || s[i] == '+') && i + 1 < n && s[i + 1] == ' ')
+        j = i + 2, *item = true;
+    else if (j > i && j + 1 < n && (s[j] == '.' || s[j] == ')') && s[j + 1] == ' ')
+        j += 2, *item = true;
+    else
+        j = i;
+    if (*item && n - j >= 4 && s[j] == '[' && s[j + 2] == ']' && s[j + 3] == ' ')
+        j += 4;
+    return j;
+}
+
+/* A thematic break or a table's delimiter row: no words in it. */
+static bool
+rule_line(const char *s, size_t n)
+{
+    size_t marks = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '-' || s[i] == '*' || s[i] == '_' || s[i] == '=')
+            marks++;
+        else if (s[i] != ' ' && s[i] != '|' && s[i] != ':' && s[i] != '\t')
+            return false;
+    }
+    return marks >= 3;
+}
+
+static const char *
+trimmed(struct sp_arena *a, const char *s, size_t n, size_t *len)
+{
+    while (n > 0 && space(*s))
+        s++, n--;
+    while (n > 0 && space(s[n - 1]))
+        n--;
+    *len = n;
+    return sp_arena_strndup(a, s, n);
+}
+
+static void
+push_chunk(struct splitter *s, const char *text, size_t len)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        struct sp_ai_chunk *grown = sp_arena_calloc(s->a, cap, sizeof(*grown));
+        if (s->n > 0)
+            memcpy(grown, s->out, s->n * sizeof(*grown));
+        s->out = grown;
+        s->cap = cap;
+    }
+    s->out[s->n++] = (struct sp_ai_chunk){s->path, text, len};
+}
+
+/* Ends the chunk in hand (when it has new text); with overlap, the next
+ * one starts with its last words. */
+static void
+emit_chunk(struct splitter *s, bool overlap)
+{
+    struct sp_buf *c = &s->chunk;
+    if (c->len > s->fresh) {
+        size_t len;
+        const char *text = trimmed(s->a, c->data, c->len, &len);
+        if (len > 0)
+            push_chunk(s, text, len);
+    }
+    size_t keep = 0;
+    if (overlap && c->len > s->fresh) {
+        size_t from = c->len > SP_AI_CHUNK_OVERLAP ? c->len - SP_AI_CHUNK_OVERLAP : 0;
+        while (from < c->len && c->data[from] != ' ')
+            from++;
+        if (from < c->len) {
+            keep = c->len - from - 1;
+            memmove(c->data, c->data + from + 1, keep);
+        }
+    }
+    c->len = keep;
+    s->fresh = keep;
+}
+
+/* Where to cut t (len > room) so that the piece fits in room: after a
+ * sentence in the second half, else at a space, else at a UTF-8
+ * boundary. At least one character. */
+static size_t
+cut_point(const char *t, size_t len, size_t room)
+{
+    for (size_t j = room; j > room / 2; j--)
+        if ((t[j - 1] == '.' || t[j - 1] == '?' || t[j - 1] == '!' || t[j - 1] == '\n') &&
+            (j == len || space(t[j])))
+            return j;
+    for (size_t j = room; j > room / 2; j--)
+        if (space(t[j]))
+            return j;
+    size_t j = room;
+    while (j > 0 && ((unsigned char)t[j] & 0xC0) == 0x80)
+        j--;
+    if (j == 0)
+        for (j = 1; j < len && ((unsigned char)t[j] & 0xC0) == 0x80; j++)
+            ;
+    return j;
+}
+
+static void
+append_text(struct splitter *s, const char *t, size_t n)
+{
+    if (s->chunk.len > 0)
+        sp_buf_putc(&s->chunk, '\n');
+    sp_buf_append(&s->chunk, t, n);
+}
+
+/* Packs one paragraph into the chunks. */
+static void
+add_paragraph(struct splitter *s, const char *t, size_t len)
+{
+    const size_t target = SP_AI_CHUNK_TARGET;
+    while (len > 0) {
+        size_t used = s->chunk.len > 0 ? s->chunk.len + 1 : 0;
+        size_t room = used < target ? target - used : 0;
+        if (len <= room) {
+            append_text(s, t, len);
+            return;
+        }
+        /* A paragraph that fits a chunk of its own is not cut. */
+        if (s->chunk.len > s->fresh && len <= target - SP_AI_CHUNK_OVERLAP - 1) {
+            emit_chunk(s, true);
+            continue;
+        }
+        if (room < target / 4) {   /* nearly full: the next chunk has room */
+            emit_chunk(s, true);
+            continue;
+        }
+        size_t cut = cut_point(t, len, room);
+        append_text(s, t, cut);
+        emit_chunk(s, true);
+        t += cut, len -= cut;
+        while (len > 0 && space(*t))
+            t++, len--;
+    }
+}
+
+static void
+end_paragraph(struct splitter *s)
+{
+    size_t len;
+    const char *t = trimmed(s->a, s->para.data, s->para.len, &len);
+    s->para.len = 0;
+    if (len > 0)
+        add_paragraph(s, t, len);
+}
+
+/* "# Heading" (1-6 marks, then a space or the end): its level, its text
+ * without closing marks; 0 when the line is not a heading. */
+static int
+heading_level(const char *line, size_t n, const char **text, size_t *tlen)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && line[i] == ' ')
+        i++;
+    size_t marks = 0;
+    while (i + marks < n && line[i + marks] == '#')
+        marks++;
+    if (marks == 0 || marks > MAX_LEVELS || (i + marks < n && line[i + marks] != ' '))
+        return 0;
+    const char *t = line + i + marks;
+    size_t l = n - i - marks;
+    while (l > 0 && (t[l - 1] == '#' || space(t[l - 1])))
+        l--;
+    *text = t;
+    *tlen = l;
+    return (int)marks;
+}
+
+static void
+set_heading(struct splitter *s, int level, const char *text, size_t tlen)
+{
+    end_paragraph(s);
+    emit_chunk(s, false);
+    struct sp_buf h;
+    sp_buf_init(&h, s->a, tlen + 1);
+    put_inline(&h, text, tlen);
+    size_t hl;
+    s->headings[level - 1] = trimmed(s->a, h.data, h.len, &hl);
+    for (int k = level; k < MAX_LEVELS; k++)
+        s->headings[k] = NULL;
+    struct sp_buf p;
+    sp_buf_init(&p, s->a, 128);
+    sp_buf_puts(&p, s->title);
+    for (int k = 0; k < MAX_LEVELS; k++)
+        if (s->headings[k] != NULL && s->headings[k][0] != '\0')
+            sp_buf_printf(&p, " > %s", s->headings[k]);
+    sp_buf_putc(&p, '\0');
+    s->path = p.data;
+}
+
+static bool
+fence_line(const char *line, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && line[i] == ' ')
+        i++;
+    return n - i >= 3 && (memcmp(line + i, "```", 3) == 0 || memcmp(line + i, "~~~", 3) == 0);
+}
+
+static void
+read_line(struct splitter *s, const char *line, size_t n)
+{
+    if (fence_line(line, n)) {
+        end_paragraph(s);
+        s->in_fence = !s->in_fence;
+        return;
+    }
+    if (s->in_fence) {
+        sp_buf_append(&s->para, line, n);
+        sp_buf_putc(&s->para, '\n');
+        return;
+    }
+    const char *text;
+    size_t tlen;
+    int level = heading_level(line, n, &text, &tlen);
+    if (level > 0) {
+        set_heading(s, level, text, tlen);
+        return;
+    }
+    size_t blank = 0;
+    while (blank < n && space(line[blank]))
+        blank++;
+    if (blank == n || rule_line(line, n)) {
+        end_paragraph(s);
+        return;
+    }
+    bool item;
+    size_t m = block_marker(line, n, &item);
+    if (s->para.len > 0)
+        sp_buf_putc(&s->para, item ? '\n' : ' ');
+    put_inline(&s->para, line + m, n - m);
+}
+
+struct sp_ai_chunk *
+sp_ai_split(struct sp_arena *a, const char *title, const char *md, size_t len, size_t *n)
+{
+    struct splitter s;
+    memset(&s, 0, sizeof(s));
+    s.a = a;
+    s.title = title;
+    s.path = title;
+    sp_buf_init(&s.para, a, 1024);
+    sp_buf_init(&s.chunk, a, SP_AI_CHUNK_TARGET + 64);
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(md + i, '\n', len - i);
+        size_t end = nl ? (size_t)(nl - md) : len;
+        read_line(&s, md + i, end - i);
+        i = end + 1;
+    }
+    end_paragraph(&s);
+    emit_chunk(&s, false);
+    *n = s.n;
+    return s.out;
+}

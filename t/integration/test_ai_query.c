@@ -1,0 +1,336 @@
+/*
+ * test_ai_query: the AI proxy's embedded model end to end (API.md §9 and
+ * the knowledge-embedding-sync job of §12) — context rules, the rate
+ * limit with its headers, local-retrieval citing the right article among
+ * several published ones (and saying "I don't know" when nothing fits),
+ * redaction of what the query log stores, the answer posted to a chat as
+ * an ai_bot message, and the sync job's incremental behaviour (run as
+ * $SP_TEST_TOP_BUILDDIR/knowledge-embedding-sync, like the other jobs).
+ * Articles carry words of their own, so other programs' rows never match.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A word of its own: letters only, so the English stemmer keeps it. */
+static const char *
+word(void)
+{
+    static const char letters[] = "bcdfghjklmnpqrstvwxz";
+    const char *u = sp_t_unique("w");
+    unsigned long h = 5381;
+    for (const char *c = u; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    char w[16];
+    w[0] = 'q';
+    for (int i = 1; i < 12; i++) {
+        w[i] = letters[h % 20];
+        h /= 20;
+        if (h == 0)
+            h = 5381 + (unsigned long)i * 7919;
+    }
+    w[12] = '\0';
+    return sp_t_fmt("%s", w);
+}
+
+/* A published (or draft) article; returns its id. */
+static int64_t
+article(const char *slug, const char *title, const char *md, bool published)
+{
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/articles",
+        sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":%s,\"is_published\":%s}",
+                 sp_t_jq(slug), sp_t_jq(title), sp_t_jq(md), published ? "true" : "false"));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+static void
+patch(int64_t id, const char *json)
+{
+    struct sp_t_resp *r = sp_t_request("PATCH", sp_t_fmt("/support/admin/articles/%lld",
+                                                         (long long)id),
+                                       sp_t_admin_token(), SP_T_JSON, json, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* One --once run of the sync job with extra args; asserts exit 0 and
+ * returns its ai_sync_pass line. */
+#define sync_job(...) sync_job_at(__FILE__, __LINE__, (const char *const[]){"--once", __VA_ARGS__})
+static const char *
+sync_job_at(const char *file, int line, const char *const args[])
+{
+    const char *out;
+    int rc = sp_t_job_run("knowledge-embedding-sync", NULL, args, &out);
+    ck_assert_msg(rc == 0, "%s:%d: knowledge-embedding-sync exited %d:\n%s", file, line, rc, out);
+    const char *l = strstr(out, "\"event\":\"ai_sync_pass\"");
+    ck_assert_msg(l != NULL, "%s:%d: no ai_sync_pass line in:\n%s", file, line, out);
+    const char *end = strchr(l, '\n');
+    return sp_t_fmt("%.*s", end ? (int)(end - l) : (int)strlen(l), l);
+}
+
+static bool
+says(const char *line, const char *key, long value)
+{
+    return strstr(line, sp_t_fmt("\"%s\":%ld,", key, value)) != NULL;
+}
+
+static struct sp_t_resp *
+ask(const struct sp_t_user *u, const char *question, const char *context)
+{
+    return sp_t_post_json("/support/ai/query", u->token,
+                          sp_t_fmt("{\"question\":%s%s%s}", sp_t_jq(question),
+                                   context ? "," : "", context ? context : ""));
+}
+
+static const char *
+ticket_ctx(const char *public_id)
+{
+    return sp_t_fmt("\"ticket_id\":%s", sp_t_jq(public_id));
+}
+
+/* Three published articles on different topics and a draft that would
+ * match the refund question best; synced. Returns the refund slug. */
+static const char *
+knowledge_base(const char *w)
+{
+    const char *refund = sp_t_unique("refund");
+    article(refund, sp_t_fmt("Refunds for %s bookings", w),
+            sp_t_fmt("# When the money comes back\n\nRefunds for %s bookings are paid back to "
+                     "the original card within five business days. Banks may take longer to "
+                     "show it.\n\n## Partial refunds\n\nA partial refund covers the nights you "
+                     "did not stay.\n", w), true);
+    article(sp_t_unique("password"), sp_t_fmt("Resetting your %s password", w),
+            sp_t_fmt("To reset the %s account password, open Settings, choose Security and "
+                     "follow the link we e-mail you. The link expires after one hour.\n", w),
+            true);
+    article(sp_t_unique("address"), sp_t_fmt("Changing the %s delivery address", w),
+            sp_t_fmt("You can change the %s delivery address until the parcel ships: open "
+                     "the order and pick Edit address.\n", w), true);
+    article(sp_t_unique("draft"), sp_t_fmt("Draft about %s refunds", w),
+            sp_t_fmt("Refunds for %s bookings reach the card in ten minutes (draft).\n", w),
+            false);
+    sync_job(NULL);
+    return refund;
+}
+
+START_TEST(a_question_needs_a_context_the_caller_may_see)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER), other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, "How do refunds work?", NULL);
+    sp_t_assert_problem(r, 422, "context_required");
+    sp_t_resp_free(r);
+    /* Another customer's ticket or an unknown chat: not found. */
+    const char *theirs = sp_t_ticket_create(&other, "their ticket");
+    r = ask(&u, "How do refunds work?", ticket_ctx(theirs));
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = ask(&u, "How do refunds work?", "\"session_id\":\"CZZZZZZZZZZZ\"");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    /* The question is validated too; an agent may use any ticket. */
+    r = ask(&u, "", ticket_ctx(sp_t_ticket_create(&u, "mine")));
+    sp_t_assert_invalid(r, "question", NULL);
+    sp_t_resp_free(r);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = ask(&agent, "How do refunds work?", ticket_ctx(theirs));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(local_model_cites_the_right_article)
+{
+    const char *w = word();
+    const char *refund = knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "refund question"));
+    struct sp_t_resp *r =
+        ask(&u, sp_t_fmt("How long until refunds for my %s booking reach my card?", w), ctx);
+    sp_t_assert_json(r, 200);
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    ck_assert_int_ge(json_object_array_length(sources), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), refund);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "five business days"));
+    ck_assert_ptr_null(strstr(sp_t_jstr(r->json, "answer"), "ten minutes"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "model"), "local-retrieval");
+    double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+    ck_assert_msg(conf >= 0.35 && conf <= 1.0, "confidence %f", conf);
+    ck_assert_int_gt(sp_t_jint(r->json, "interaction_id"), 0);
+    ck_assert_int_ge(sp_t_jint(r->json, "latency_ms"), 0);
+    ck_assert_int_gt(sp_t_jint(sp_t_jobj(r->json, "usage"), "prompt_tokens"), 0);
+    sp_t_resp_free(r);
+
+    r = ask(&u, sp_t_fmt("Where do I reset the %s password?", w), ctx);
+    sp_t_assert_json(r, 200);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(json_object_array_get_idx(
+                                     sp_t_jarr(r->json, "sources"), 0), "slug"), "password"));
+    sp_t_resp_free(r);
+
+    /* Nothing in the knowledge base: I don't know, and how to reach a person. */
+    r = ask(&u, sp_t_fmt("Does %sx support plorbic zumwalt fleems?", word()), ctx);
+    sp_t_assert_json(r, 200);
+    ck_assert(strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "agent"));
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    ck_assert(json_object_get_double(sp_t_jget(r->json, "confidence")) < 0.35);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(stored_prompt_is_redacted_and_every_call_logged)
+{
+    const char *w = word();
+    knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "pii"));
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("I am jane.doe@example.com, call +1 555 123 4567; "
+                                           "card 4111 1111 1111 1111. When do %s refunds "
+                                           "arrive?", w), ctx);
+    sp_t_assert_json(r, 200);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    const char *prompt = sp_t_sql("SELECT prompt FROM support_ai_interactions WHERE id = %lld", id);
+    ck_assert_ptr_null(strchr(prompt, '@'));
+    ck_assert_ptr_null(strstr(prompt, "4111"));
+    ck_assert_ptr_null(strstr(prompt, "555"));
+    ck_assert_ptr_nonnull(strstr(prompt, "[email]"));
+    ck_assert_ptr_nonnull(strstr(prompt, "[phone]"));
+    ck_assert_ptr_nonnull(strstr(prompt, "[card]"));
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', user_id, model, latency_ms IS NOT NULL,"
+                              " confidence_score IS NOT NULL, error IS NULL, ticket_id IS NOT NULL,"
+                              " sources->0->>'slug' IS NOT NULL)"
+                              " FROM support_ai_interactions WHERE id = %lld", id),
+                     sp_t_fmt("%s|local-retrieval|t|t|t|t|t", u.sub));
+}
+END_TEST
+
+START_TEST(chat_context_posts_an_ai_bot_message)
+{
+    const char *w = word();
+    knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u.token, "{}");
+    sp_t_assert_json(r, 201);
+    const char *sid = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    r = ask(&u, sp_t_fmt("How long do %s refunds take?", w),
+            sp_t_fmt("\"session_id\":%s", sp_t_jq(sid)));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/chat/session/%s", sid), u.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    bool found = false;
+    for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        struct json_object *type;
+        if (json_object_object_get_ex(m, "sender_type", &type) &&
+            strcmp(json_object_get_string(type), "ai_bot") == 0) {
+            found = true;
+            ck_assert_ptr_nonnull(strstr(sp_t_jstr(m, "body"), "five business days"));
+            ck_assert_ptr_nonnull(strstr(sp_t_jstr(m, "body"), "Sources:"));
+        }
+    }
+    ck_assert_msg(found, "no ai_bot message in %s", r->body);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ai_interactions i"
+                              " JOIN support_chat_sessions s ON s.id = i.session_id"
+                              " WHERE s.public_id = '%s'", sid), "1");
+}
+END_TEST
+
+START_TEST(twenty_queries_a_minute_then_429)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "limits"));
+    sp_t_away_from_window_edges(20, 60);
+    for (int i = 0; i < 20; i++) {
+        struct sp_t_resp *r = ask(&u, "plorbic zumwalt?", ctx);
+        sp_t_assert_json(r, 200);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), 20);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 19 - i);
+        sp_t_header_num(r, "RateLimit-Reset");
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = ask(&u, "plorbic zumwalt?", ctx);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    ck_assert_int_ge(sp_t_header_num(r, "Retry-After"), 1);
+    sp_t_resp_free(r);
+    /* Per user: another one is not limited. */
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = ask(&v, "plorbic zumwalt?", ticket_ctx(sp_t_ticket_create(&v, "other")));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* updated_at of each chunk of the article, in order. */
+static const char *
+chunk_stamps(int64_t id)
+{
+    const char *s = sp_t_sql("SELECT string_agg(updated_at::text, '|' ORDER BY position)"
+                             " FROM support_article_chunks WHERE article_id = %lld",
+                             (long long)id);
+    return s ? s : "";
+}
+
+START_TEST(sync_job_embeds_only_what_changed)
+{
+    sync_job(NULL);   /* whatever other tests left */
+    const char *w = word();
+    const char *md = sp_t_fmt("# One\n\nFirst %s section.\n\n# Two\n\nSecond section.\n\n"
+                              "# Three\n\nThird section.\n", w);
+    int64_t id = article(sp_t_unique("sync"), sp_t_fmt("Sync %s", w), md, true);
+    const char *line = sync_job(NULL);
+    ck_assert_msg(says(line, "articles", 1) && says(line, "embedded", 3), "%s", line);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_article_chunks WHERE article_id ="
+                              " %lld", (long long)id), "3");
+    const char *before = chunk_stamps(id);
+    line = sync_job(NULL);
+    ck_assert_msg(says(line, "articles", 0) && says(line, "embedded", 0), "%s", line);
+
+    /* One section edited: one chunk embedded, two kept. A dry run says so
+     * and changes nothing. */
+    patch(id, sp_t_fmt("{\"content_markdown\":%s}",
+                       sp_t_jq(sp_t_fmt("# One\n\nFirst %s section.\n\n# Two\n\nSecond section."
+                                        "\n\n# Three\n\nThird section, edited.\n", w))));
+    line = sync_job("--dry-run", NULL);
+    ck_assert_msg(says(line, "embedded", 1), "%s", line);
+    ck_assert_str_eq(chunk_stamps(id), before);
+    line = sync_job(NULL);
+    ck_assert_msg(says(line, "articles", 1) && says(line, "embedded", 1) && says(line, "kept", 2),
+                  "%s", line);
+    const char *after = chunk_stamps(id);
+    ck_assert(strncmp(after, before, strrchr(before, '|') - before) == 0);
+    ck_assert_str_ne(after, before);
+
+    /* --full embeds everything again. */
+    line = sync_job("--full", NULL);
+    ck_assert_msg(!says(line, "embedded", 0), "%s", line);
+
+    /* Unpublished: its chunks go. */
+    patch(id, "{\"is_published\":false}");
+    line = sync_job(NULL);
+    ck_assert_msg(says(line, "unpublished", 3), "%s", line);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_article_chunks WHERE article_id ="
+                              " %lld", (long long)id), "0");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("ai_query");
+    TCase *tc = sp_t_tcase(s, "ai_query");
+    tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
+    tcase_add_test(tc, local_model_cites_the_right_article);
+    tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
+    tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
+    tcase_add_test(tc, twenty_queries_a_minute_then_429);
+    tcase_add_test(tc, sync_job_embeds_only_what_changed);
+    return sp_t_run(s);
+}

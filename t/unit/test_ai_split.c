@@ -1,0 +1,132 @@
+/*
+ * test_ai_split: the knowledge-base splitter (src/domain/ai_split.c) —
+ * heading paths, paragraphs packed to the target size, long paragraphs
+ * cut at sentences with an overlap, markup stripped, code kept, and
+ * nothing from an empty article.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "domain/ai_chunks.h"
+#include "unit.h"
+
+static struct sp_arena arena;
+
+static void
+setup(void)
+{
+    sp_arena_init(&arena, 4096);
+}
+
+static void
+teardown(void)
+{
+    sp_arena_destroy(&arena);
+}
+
+static struct sp_ai_chunk *
+split(const char *md, size_t *n)
+{
+    return sp_ai_split(&arena, "Refunds", md, strlen(md), n);
+}
+
+START_TEST(headings_make_the_path_and_start_chunks)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split("Intro text.\n\n# Policy\n\nWe refund.\n\n## Timing\n\n"
+                                  "Five days.\n\n# Contact\n\nWrite to us.\n", &n);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_str_eq(c[0].heading_path, "Refunds");
+    ck_assert_str_eq(c[0].text, "Intro text.");
+    ck_assert_str_eq(c[1].heading_path, "Refunds > Policy");
+    ck_assert_str_eq(c[2].heading_path, "Refunds > Policy > Timing");
+    ck_assert_str_eq(c[2].text, "Five days.");
+    ck_assert_str_eq(c[3].heading_path, "Refunds > Contact");
+    ck_assert_uint_eq(c[3].len, strlen("Write to us."));
+}
+END_TEST
+
+START_TEST(short_paragraphs_share_a_chunk)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split("One para.\n\nTwo para.\n\nThree para.\n", &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].text, "One para.\nTwo para.\nThree para.");
+}
+END_TEST
+
+START_TEST(long_text_is_cut_at_sentences_with_overlap)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    for (int i = 0; i < 40; i++)
+        sp_buf_printf(&b, "Sentence number %d says something useful here. ", i);
+    size_t n;
+    struct sp_ai_chunk *c = split(b.data, &n);
+    ck_assert_uint_ge(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_le(c[i].len, SP_AI_CHUNK_TARGET);
+        ck_assert_uint_gt(c[i].len, SP_AI_CHUNK_TARGET / 3);
+    }
+    /* Each chunk after the first ends on a sentence and the next one
+     * starts with the last words of it. */
+    ck_assert_int_eq(c[0].text[c[0].len - 1], '.');
+    const char *tail = c[0].text + c[0].len - 20;
+    ck_assert_ptr_nonnull(strstr(c[1].text, tail));
+}
+END_TEST
+
+START_TEST(markup_is_stripped_and_code_kept)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split("> **Note:** see [the form](https://x.example/f) or "
+                                  "<https://y.example>.\n\n- one\n- `two`\n\n"
+                                  "| a | b |\n|---|---|\n\n```\nmake  check\n```\n\n---\n",
+                                  &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].text, "Note: see the form or https://y.example.\none\ntwo\n"
+                                "a   b\nmake  check");
+}
+END_TEST
+
+START_TEST(empty_article_has_no_chunks)
+{
+    size_t n = 9;
+    split("", &n);
+    ck_assert_uint_eq(n, 0);
+    split("# Only a heading\n\n---\n", &n);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
+START_TEST(a_word_longer_than_a_chunk_is_cut_on_utf8_boundaries)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    for (int i = 0; i < 1000; i++)
+        sp_buf_puts(&b, "\xc3\xa9");
+    size_t n;
+    struct sp_ai_chunk *c = split(b.data, &n);
+    ck_assert_uint_ge(n, 3);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(((unsigned char)c[i].text[0] & 0xC0), 0xC0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("ai_split");
+    TCase *tc = tcase_create("ai_split");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, headings_make_the_path_and_start_chunks);
+    tcase_add_test(tc, short_paragraphs_share_a_chunk);
+    tcase_add_test(tc, long_text_is_cut_at_sentences_with_overlap);
+    tcase_add_test(tc, markup_is_stripped_and_code_kept);
+    tcase_add_test(tc, empty_article_has_no_chunks);
+    tcase_add_test(tc, a_word_longer_than_a_chunk_is_cut_on_utf8_boundaries);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}

@@ -1,0 +1,123 @@
+/*
+ * test_embed: the embedded embedder (src/core/embed.c) — deterministic,
+ * normalised vectors; related texts closer than unrelated ones; the
+ * terms (stop words, endings); coverage; the bytea hex round trip.
+ */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "core/embed.h"
+#include "unit.h"
+
+static double
+norm(const float *v)
+{
+    double s = 0;
+    for (int i = 0; i < SP_EMBED_DIM; i++)
+        s += (double)v[i] * v[i];
+    return sqrt(s);
+}
+
+static double
+sim(const char *a, const char *b)
+{
+    float va[SP_EMBED_DIM], vb[SP_EMBED_DIM];
+    sp_embed_text(a, strlen(a), va);
+    sp_embed_text(b, strlen(b), vb);
+    return sp_embed_cosine(va, vb);
+}
+
+START_TEST(vectors_are_deterministic_and_unit_length)
+{
+    float a[SP_EMBED_DIM], b[SP_EMBED_DIM];
+    const char *t = "How do I reset my password after the account was locked?";
+    sp_embed_text(t, strlen(t), a);
+    sp_embed_text(t, strlen(t), b);
+    ck_assert_mem_eq(a, b, sizeof(a));
+    ck_assert_double_eq_tol(norm(a), 1.0, 1e-5);
+    ck_assert_double_eq_tol(sp_embed_cosine(a, b), 1.0, 1e-5);
+}
+END_TEST
+
+START_TEST(text_without_terms_is_the_zero_vector)
+{
+    float v[SP_EMBED_DIM], w[SP_EMBED_DIM];
+    sp_embed_text("how do I ... ?", 14, v);
+    ck_assert_double_eq(norm(v), 0.0);
+    sp_embed_text("refund", 6, w);
+    ck_assert_double_eq(sp_embed_cosine(v, w), 0.0);
+}
+END_TEST
+
+START_TEST(related_text_is_closer_than_unrelated)
+{
+    const char *q = "How long does a refund take?";
+    double near = sim(q, "Refunds are paid back to your card within 5 business days.");
+    double far = sim(q, "To change your password open settings and choose security.");
+    ck_assert_msg(near > far + 0.1, "near %f far %f", near, far);
+    /* Word order matters a little: bigrams. */
+    ck_assert(sim("credit card payment", "credit card payment") >
+              sim("credit card payment", "payment card credit"));
+}
+END_TEST
+
+static void
+collect(const char *term, size_t len, void *arg)
+{
+    char *out = arg;
+    strncat(out, term, len);
+    strcat(out, ",");
+}
+
+START_TEST(terms_drop_stop_words_and_endings)
+{
+    char out[256] = "";
+    const char *t = "How do I get my REFUNDS? Refunded, refunding, policies and passes";
+    sp_embed_terms(t, strlen(t), collect, out);
+    ck_assert_str_eq(out, "refund,refund,refund,policy,pass,");
+}
+END_TEST
+
+START_TEST(coverage_is_the_share_of_question_terms_found)
+{
+    const char *q = "refund card delay";
+    const char *t = "A refund goes back to the card you paid with.";
+    ck_assert_double_eq_tol(sp_embed_coverage(q, strlen(q), t, strlen(t)), 2.0 / 3.0, 1e-9);
+    ck_assert_double_eq(sp_embed_coverage("the a", 5, t, strlen(t)), 0.0);
+}
+END_TEST
+
+START_TEST(hex_round_trip)
+{
+    float v[SP_EMBED_DIM], w[SP_EMBED_DIM];
+    char hex[SP_EMBED_HEX_LEN + 1];
+    sp_embed_text("shipping address change", 23, v);
+    sp_embed_to_hex(v, hex);
+    ck_assert_uint_eq(strlen(hex), SP_EMBED_HEX_LEN);
+    ck_assert(sp_embed_from_hex(hex, w));
+    ck_assert_mem_eq(v, w, sizeof(v));
+    /* float32 little-endian: 1.0f is 00 00 80 3f. */
+    float one[SP_EMBED_DIM] = {1.0f};
+    sp_embed_to_hex(one, hex);
+    ck_assert(strncmp(hex, "\\x0000803f", 10) == 0);
+    ck_assert(!sp_embed_from_hex("\\x00", w));
+    hex[5] = 'g';
+    ck_assert(!sp_embed_from_hex(hex, w));
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("embed");
+    TCase *tc = tcase_create("embed");
+    tcase_add_test(tc, vectors_are_deterministic_and_unit_length);
+    tcase_add_test(tc, text_without_terms_is_the_zero_vector);
+    tcase_add_test(tc, related_text_is_closer_than_unrelated);
+    tcase_add_test(tc, terms_drop_stop_words_and_endings);
+    tcase_add_test(tc, coverage_is_the_share_of_question_terms_found);
+    tcase_add_test(tc, hex_round_trip);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}
