@@ -361,6 +361,28 @@ json_post(struct sp_arena *a, const struct sp_outbox_row *row, const char *url, 
     return d->kind = SP_DELIVERY_SEND;
 }
 
+/* The start of a request body to a service of ours: {"id":"outbox-<id>",
+ * "event_type":…, and the ticket it is about. */
+static void
+request_begin(struct sp_arena *a, const struct sp_outbox_row *row, struct sp_buf *b,
+              struct sp_jw *w)
+{
+    sp_buf_init(b, a, 512);
+    sp_jw_init(w, b);
+    sp_jw_object(w);
+    sp_jw_kstr(w, "id", sp_arena_sprintf(a, "outbox-%lld", row->id));
+    sp_jw_kstr(w, "event_type", row->event_type);
+}
+
+static void
+ticket_member(struct sp_jw *w, const struct sp_outbox_row *row)
+{
+    sp_jw_kobject(w, "ticket");
+    sp_jw_kstr(w, "public_id", row->ticket_public_id);
+    sp_jw_kstr(w, "subject", row->ticket_subject);
+    sp_jw_end(w);
+}
+
 /* ---- the booking service -------------------------------------------------------
  * An escalation about a booking (API.md §11: booking hooks): POST
  * <SUPPORT_BOOKING_URL>/support-escalations
@@ -373,17 +395,10 @@ booking(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     if (cfg->booking_url == NULL || *cfg->booking_url == '\0')
         return not_sent(d, SP_DELIVERY_RETRY, "booking_not_configured");
     struct sp_buf b;
-    sp_buf_init(&b, a, 512);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
-    sp_jw_kstr(&w, "id", sp_arena_sprintf(a, "outbox-%lld", row->id));
-    sp_jw_kstr(&w, "event_type", row->event_type);
+    request_begin(a, row, &b, &w);
     sp_jw_kstr(&w, "booking_id", row->recipient);
-    sp_jw_kobject(&w, "ticket");
-    sp_jw_kstr(&w, "public_id", row->ticket_public_id);
-    sp_jw_kstr(&w, "subject", row->ticket_subject);
-    sp_jw_end(&w);
+    ticket_member(&w, row);
     sp_jw_kraw(&w, "data", row->payload);
     sp_jw_end(&w);
     return json_post(a, row, sp_arena_sprintf(a, "%s/support-escalations", cfg->booking_url),
@@ -396,22 +411,15 @@ notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_
             const char *to, const struct rendered *r)
 {
     struct sp_buf b;
-    sp_buf_init(&b, a, 512);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_object(&w);
-    sp_jw_kstr(&w, "id", sp_arena_sprintf(a, "outbox-%lld", row->id));
+    request_begin(a, row, &b, &w);
     sp_jw_kstr(&w, "channel", row->channel);
-    sp_jw_kstr(&w, "event_type", row->event_type);
     sp_jw_kobject(&w, "to");
     sp_jw_kstr(&w, to_key, to);
     if (strcmp(row->channel, "agent") == 0)
         sp_jw_kstr(&w, "agent_id", row->recipient);
     sp_jw_end(&w);
-    sp_jw_kobject(&w, "ticket");
-    sp_jw_kstr(&w, "public_id", row->ticket_public_id);
-    sp_jw_kstr(&w, "subject", row->ticket_subject);
-    sp_jw_end(&w);
+    ticket_member(&w, row);
     sp_jw_kstr(&w, "title", r->subject);
     sp_jw_kstr(&w, "text", r->text);
     sp_jw_end(&w);

@@ -70,9 +70,12 @@ scan_log(void)
         log_offset += (long)len;
         const char *pid = strstr(line, "\"pid\":");
         const char *rid = strstr(line, "\"request_id\":\"");
-        if (strstr(line, "\"event\":\"access\"") == NULL || pid == NULL || rid == NULL ||
-            nseen >= MAX_SEEN)
+        if (strstr(line, "\"event\":\"access\"") == NULL || pid == NULL || rid == NULL)
             continue;
+        /* The log holds every earlier program's requests too: keep the
+         * newest (the ones asked about are always recent). */
+        if (nseen >= MAX_SEEN)
+            nseen = 0;
         rid += strlen("\"request_id\":\"");
         size_t n = strcspn(rid, "\"");
         if (n >= sizeof(seen[0].rid))
