@@ -1469,3 +1469,22 @@ sp_t_fixture_stop(struct sp_t_fixture *f)
     f->out = NULL;
     f->pid = 0;
 }
+
+const char *
+sp_t_unique_word(void)
+{
+    static const char consonants[] = "bcdfghkmpq";
+    const char *u = sp_t_unique("w");
+    char buf[64];
+    size_t n = 0;
+    buf[n++] = 'z';
+    buf[n++] = 'x';
+    for (const char *p = u; *p != '\0' && n < sizeof(buf) - 2; p++)
+        if (*p >= '0' && *p <= '9')
+            buf[n++] = consonants[*p - '0'];
+        else if (*p == '-')
+            buf[n++] = 'v';
+    buf[n++] = 'z';
+    buf[n] = '\0';
+    return sp_t_fmt("%s", buf);
+}

@@ -169,6 +169,10 @@ long sp_t_db_event_count(const char *public_id, const char *event_type);
 const char *sp_t_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prefix-<time>-<pid>-<n>": unique across tests, processes and runs. */
 const char *sp_t_unique(const char *prefix);
+/* A word nobody else uses, of letters only (full-text search tests: the
+ * English stemmer leaves it whole): consonants spelling sp_t_unique()'s
+ * digits, so two calls never give the same word. Arena-owned. */
+const char *sp_t_unique_word(void);
 /* unit repeated n times. */
 const char *sp_t_repeat(const char *unit, size_t n);
 /* s as a JSON string literal, quotes included. */
@@ -331,6 +335,11 @@ void sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
 
 /* A token of a fresh support_admin user. Arena-owned. */
 const char *sp_t_admin_token(void);
+/* method path as a fresh support_admin, with json as the body (NULL:
+ * none, and no Content-Type). Heap response (sp_t_resp_free). */
+#define sp_t_admin(method, path, json)                                                         \
+    sp_t_request((method), (path), sp_t_admin_token(), (json) != NULL ? SP_T_JSON : NULL,      \
+                 (json), NULL)
 /* POST path with json as a fresh support_admin; asserts 201 JSON and
  * returns the response (sp_t_resp_free). */
 #define sp_t_admin_post(path, json) sp_t_admin_post_at(__FILE__, __LINE__, (path), (json))

@@ -22,13 +22,6 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static struct sp_t_resp *
-admin(const char *method, const char *path, const char *json)
-{
-    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
-                        NULL);
-}
-
 static void
 assert_str_or_null(struct json_object *o, const char *key)
 {
@@ -155,7 +148,7 @@ list_walk(const char *path, void (*shape)(struct json_object *),
         const char *url = cursor != NULL
                               ? sp_t_fmt("%s?limit=100&cursor=%s", path, sp_t_urlencode(cursor))
                               : sp_t_fmt("%s?limit=100", path);
-        struct sp_t_resp *r = admin("GET", url, NULL);
+        struct sp_t_resp *r = sp_t_admin("GET", url, NULL);
         sp_t_assert_json(r, 200);
         struct json_object *data = sp_t_jarr(r->json, "data");
         ck_assert_uint_le(json_object_array_length(data), 100);
@@ -289,7 +282,7 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
 
     /* The admin can do every one of them. */
     for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
-        r = admin(eps[i].method, eps[i].path, eps[i].body);
+        r = sp_t_admin(eps[i].method, eps[i].path, eps[i].body);
         long want = strcmp(eps[i].method, "POST") == 0     ? 201
                     : strcmp(eps[i].method, "DELETE") == 0 ? 204
                                                            : 200;
@@ -359,7 +352,7 @@ START_TEST(category_validation_and_slug_taken)
     const char *slug = sp_t_admin_category_new(NULL);
     struct sp_t_resp *r;
 
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"again\"}", slug));
     sp_t_assert_problem(r, 409, "slug_taken");
     sp_t_resp_free(r);
@@ -369,12 +362,12 @@ START_TEST(category_validation_and_slug_taken)
     static const char *const bad_slugs[] = {"\"Upper\"", "\"has space\"", "\"under_score\"",
                                             "\"\"", "\"ümlaut\"", "\"a/b\"", "42", NULL};
     for (size_t i = 0; bad_slugs[i] != NULL; i++) {
-        r = admin("POST", "/support/admin/categories",
+        r = sp_t_admin("POST", "/support/admin/categories",
                   sp_t_fmt("{\"slug\":%s,\"name\":\"x\"}", bad_slugs[i]));
         sp_t_assert_invalid(r, "slug", NULL);
         sp_t_resp_free(r);
     }
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", sp_t_repeat("a", 121)));
     sp_t_assert_invalid(r, "slug", NULL);
     sp_t_resp_free(r);
@@ -382,37 +375,37 @@ START_TEST(category_validation_and_slug_taken)
     const char *long_slug = sp_t_fmt("%.120s", sp_t_fmt("%s%s", sp_t_unique("l"),
                                                         sp_t_repeat("x", 120)));
     ck_assert_uint_eq(strlen(long_slug), 120);
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", long_slug));
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
 
-    r = admin("POST", "/support/admin/categories", "{\"name\":\"no slug\"}");
+    r = sp_t_admin("POST", "/support/admin/categories", "{\"name\":\"no slug\"}");
     sp_t_assert_invalid(r, "slug", "required");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\"}", sp_t_unique("noname")));
     sp_t_assert_invalid(r, "name", "required");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"routing\":\"random\"}",
                        sp_t_unique("rt")));
     sp_t_assert_invalid(r, "routing", "invalid");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"default_priority\":\"critical\"}",
                        sp_t_unique("dp")));
     sp_t_assert_invalid(r, "default_priority", "invalid");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories",
+    r = sp_t_admin("POST", "/support/admin/categories",
               sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"is_active\":\"yes\"}",
                        sp_t_unique("ia")));
     sp_t_assert_invalid(r, "is_active", NULL);
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories", "[1]");
+    r = sp_t_admin("POST", "/support/admin/categories", "[1]");
     sp_t_assert_problem(r, 422, "validation_failed");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/categories", "{\"slug\":");
+    r = sp_t_admin("POST", "/support/admin/categories", "{\"slug\":");
     sp_t_assert_problem(r, 400, "invalid_json");
     sp_t_resp_free(r);
 }
@@ -425,7 +418,7 @@ START_TEST(category_patch_changes_given_fields_only)
     const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
     const char *path = sp_t_fmt("/support/admin/categories/%s", id);
 
-    struct sp_t_resp *r = admin("PATCH", path, "{\"name\":\"Renamed\",\"routing\":\"skill\","
+    struct sp_t_resp *r = sp_t_admin("PATCH", path, "{\"name\":\"Renamed\",\"routing\":\"skill\","
                                                "\"required_skill\":\"de\"}");
     sp_t_assert_json(r, 200);
     assert_category(r->json);
@@ -438,7 +431,7 @@ START_TEST(category_patch_changes_given_fields_only)
     sp_t_resp_free(r);
 
     /* null clears a nullable field */
-    r = admin("PATCH", path, "{\"description\":null}");
+    r = sp_t_admin("PATCH", path, "{\"description\":null}");
     sp_t_assert_json(r, 200);
     sp_t_assert_jnull(r->json, "description");
     ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Renamed");
@@ -446,37 +439,37 @@ START_TEST(category_patch_changes_given_fields_only)
 
     /* a new slug */
     const char *slug2 = sp_t_unique("renamed");
-    r = admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", slug2));
+    r = sp_t_admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", slug2));
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "slug"), slug2);
     sp_t_resp_free(r);
 
     /* another category's slug */
-    r = admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", other));
+    r = sp_t_admin("PATCH", path, sp_t_fmt("{\"slug\":\"%s\"}", other));
     sp_t_assert_problem(r, 409, "slug_taken");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT slug FROM support_categories WHERE id = %s", id), slug2);
 
-    r = admin("PATCH", path, "{\"slug\":\"Not Valid\"}");
+    r = sp_t_admin("PATCH", path, "{\"slug\":\"Not Valid\"}");
     sp_t_assert_invalid(r, "slug", NULL);
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"slug\":null}");
+    r = sp_t_admin("PATCH", path, "{\"slug\":null}");
     sp_t_assert_invalid(r, "slug", NULL);
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"name\":\"\"}");
+    r = sp_t_admin("PATCH", path, "{\"name\":\"\"}");
     sp_t_assert_invalid(r, "name", NULL);
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"routing\":\"nope\"}");
+    r = sp_t_admin("PATCH", path, "{\"routing\":\"nope\"}");
     sp_t_assert_invalid(r, "routing", "invalid");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT slug || '/' || name || '/' || routing FROM "
                               "support_categories WHERE id = %s", id),
                      sp_t_fmt("%s/Renamed/skill", slug2));
 
-    r = admin("PATCH", "/support/admin/categories/999999999999", "{\"name\":\"x\"}");
+    r = sp_t_admin("PATCH", "/support/admin/categories/999999999999", "{\"name\":\"x\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("PATCH", "/support/admin/categories/abc", "{\"name\":\"x\"}");
+    r = sp_t_admin("PATCH", "/support/admin/categories/abc", "{\"name\":\"x\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -491,7 +484,7 @@ START_TEST(deactivated_category_is_refused_for_new_tickets_and_reactivation_rest
                                 slug);
     const char *before = sp_t_ticket_create_json(&u, body);
 
-    struct sp_t_resp *r = admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
                                 "{\"is_active\":false}");
     sp_t_assert_json(r, 200);
     ck_assert(!jbool(r->json, "is_active"));
@@ -512,7 +505,7 @@ START_TEST(deactivated_category_is_refused_for_new_tickets_and_reactivation_rest
     ck_assert(!jbool(c, "is_active"));
     json_object_put(c);
 
-    r = admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id), "{\"is_active\":true}");
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id), "{\"is_active\":true}");
     sp_t_assert_json(r, 200);
     ck_assert(jbool(r->json, "is_active"));
     sp_t_resp_free(r);
@@ -537,7 +530,7 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
                                         "/support/admin/agents",
                                         "/support/admin/sla-policies", NULL};
     for (size_t l = 0; lists[l] != NULL; l++) {
-        struct sp_t_resp *r = admin("GET", sp_t_fmt("%s?limit=1", lists[l]), NULL);
+        struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("%s?limit=1", lists[l]), NULL);
         sp_t_assert_json(r, 200);
         struct json_object *data = sp_t_jarr(r->json, "data");
         ck_assert_uint_eq(json_object_array_length(data), 1);
@@ -545,7 +538,7 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
         const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
         sp_t_resp_free(r);
 
-        r = admin("GET", sp_t_fmt("%s?limit=2&cursor=%s", lists[l], sp_t_urlencode(cursor)),
+        r = sp_t_admin("GET", sp_t_fmt("%s?limit=2&cursor=%s", lists[l], sp_t_urlencode(cursor)),
                   NULL);
         sp_t_assert_json(r, 200);
         data = sp_t_jarr(r->json, "data");
@@ -557,7 +550,7 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
         sp_t_resp_free(r);
 
         /* default limit 25 */
-        r = admin("GET", lists[l], NULL);
+        r = sp_t_admin("GET", lists[l], NULL);
         sp_t_assert_json(r, 200);
         ck_assert_uint_le(json_object_array_length(sp_t_jarr(r->json, "data")), 25);
         (void)sp_t_jget(r->json, "next_cursor");
@@ -565,11 +558,11 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
 
         static const char *const bad_limits[] = {"0", "101", "-1", "x", "", NULL};
         for (size_t i = 0; bad_limits[i] != NULL; i++) {
-            r = admin("GET", sp_t_fmt("%s?limit=%s", lists[l], bad_limits[i]), NULL);
+            r = sp_t_admin("GET", sp_t_fmt("%s?limit=%s", lists[l], bad_limits[i]), NULL);
             sp_t_assert_invalid(r, "limit", NULL);
             sp_t_resp_free(r);
         }
-        r = admin("GET", sp_t_fmt("%s?cursor=not-a-cursor", lists[l]), NULL);
+        r = sp_t_admin("GET", sp_t_fmt("%s?cursor=not-a-cursor", lists[l]), NULL);
         sp_t_assert_invalid(r, "cursor", NULL);
         sp_t_resp_free(r);
     }
@@ -582,7 +575,7 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
     sp_t_assert_json(r, 200);
     const char *foreign = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
     sp_t_resp_free(r);
-    r = admin("GET", sp_t_fmt("/support/admin/categories?cursor=%s", sp_t_urlencode(foreign)),
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/categories?cursor=%s", sp_t_urlencode(foreign)),
               NULL);
     sp_t_assert_invalid(r, "cursor", NULL);
     sp_t_resp_free(r);
@@ -634,7 +627,7 @@ START_TEST(sla_policies_list_has_one_default_per_priority)
     /* Putting a default's own values back is an upsert: same row, still one. */
     struct json_object *low = parsed(sla_find("low", NULL));
     int64_t id = sp_t_jint(low, "id");
-    struct sp_t_resp *r = admin(
+    struct sp_t_resp *r = sp_t_admin(
         "PUT", "/support/admin/sla-policies",
         sp_t_fmt("{\"priority\":\"low\",\"category\":null,\"first_response_minutes\":%lld,"
                  "\"resolution_minutes\":%lld}",
@@ -658,7 +651,7 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
     const char *plain = sp_t_admin_category_new("\"default_priority\":\"high\"");
     ck_assert_msg(sla_find("high", slug) == NULL, "a fresh category has a policy already");
 
-    struct sp_t_resp *r = admin(
+    struct sp_t_resp *r = sp_t_admin(
         "PUT", "/support/admin/sla-policies",
         sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\",\"first_response_minutes\":30,"
                  "\"resolution_minutes\":600}", slug));
@@ -671,7 +664,7 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
     int64_t id = sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
 
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
                        "\"first_response_minutes\":45,\"resolution_minutes\":700}", slug));
     sp_t_assert_json(r, 200);
@@ -713,22 +706,22 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
     json_object_put(def);
 
     /* The bounds: 5256000 is fine, 0 and 5256001 are not. */
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
                        "\"first_response_minutes\":1,\"resolution_minutes\":5256000}", slug));
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
                        "\"first_response_minutes\":0,\"resolution_minutes\":60}", slug));
     sp_t_assert_invalid(r, "first_response_minutes", NULL);
     sp_t_resp_free(r);
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
                        "\"first_response_minutes\":10,\"resolution_minutes\":5256001}", slug));
     sp_t_assert_invalid(r, "resolution_minutes", NULL);
     sp_t_resp_free(r);
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
                        "\"first_response_minutes\":\"10\",\"resolution_minutes\":60}", slug));
     sp_t_assert_invalid(r, "first_response_minutes", NULL);
@@ -738,21 +731,21 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
     ck_assert_int_eq(sp_t_jint(p, "resolution_minutes"), 5256000);
     json_object_put(p);
 
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               "{\"category\":null,\"first_response_minutes\":10,\"resolution_minutes\":60}");
     sp_t_assert_invalid(r, "priority", "required");
     sp_t_resp_free(r);
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               "{\"priority\":\"critical\",\"first_response_minutes\":10,"
               "\"resolution_minutes\":60}");
     sp_t_assert_invalid(r, "priority", "invalid");
     sp_t_resp_free(r);
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               "{\"priority\":\"low\",\"resolution_minutes\":60}");
     sp_t_assert_invalid(r, "first_response_minutes", "required");
     sp_t_resp_free(r);
     const char *ghost = sp_t_unique("ghost");
-    r = admin("PUT", "/support/admin/sla-policies",
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
               sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\","
                        "\"first_response_minutes\":10,\"resolution_minutes\":60}", ghost));
     sp_t_assert_invalid(r, "category", "unknown_category");
@@ -810,7 +803,7 @@ START_TEST(rule_create_answers_201_with_every_field)
     ck_assert(jbool(r->json, "is_active"));
     int64_t id3 = sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
-    r = admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id3), NULL);
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id3), NULL);
     sp_t_assert_status(r, 204);
     sp_t_resp_free(r);
 }
@@ -822,7 +815,7 @@ START_TEST(rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved)
     static const char *const bad[] = {"(unclosed", "a{2,1}", "[z-a]", "*x", "(?<n>a)(?<n>b)",
                                       "ab\\", NULL};
     for (size_t i = 0; bad[i] != NULL; i++) {
-        struct sp_t_resp *r = admin(
+        struct sp_t_resp *r = sp_t_admin(
             "POST", "/support/admin/priority-rules",
             sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,"
                      "\"pattern\":%s}", name, sp_t_jq(bad[i])));
@@ -832,7 +825,7 @@ START_TEST(rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved)
         sp_t_resp_free(r);
     }
     /* too long: 1001 code points */
-    struct sp_t_resp *r = admin(
+    struct sp_t_resp *r = sp_t_admin(
         "POST", "/support/admin/priority-rules",
         sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,\"pattern\":\"%s\"}",
                  name, sp_t_repeat("a", 1001)));
@@ -841,7 +834,7 @@ START_TEST(rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
                               name), "0");
     /* 1000 multi-byte code points are fine */
-    r = admin("POST", "/support/admin/priority-rules",
+    r = sp_t_admin("POST", "/support/admin/priority-rules",
               sp_t_fmt("{\"name\":\"%s\",\"priority\":\"high\",\"is_active\":false,"
                        "\"pattern\":\"%s\"}", name, sp_t_repeat("é", 1000)));
     sp_t_assert_json(r, 201);
@@ -879,12 +872,12 @@ START_TEST(rule_validation)
         if (strstr(m, "is_active") == NULL)
             m = sp_t_fmt("%s,\"is_active\":false", m);
         m = sp_t_fmt("%s,\"category\":\"%s\"", m, slug);
-        struct sp_t_resp *r = admin("POST", "/support/admin/priority-rules", sp_t_fmt("{%s}", m));
+        struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/priority-rules", sp_t_fmt("{%s}", m));
         sp_t_assert_invalid(r, cases[i].field, cases[i].code);
         sp_t_resp_free(r);
     }
     const char *ghost = sp_t_unique("ghost");
-    struct sp_t_resp *r = admin(
+    struct sp_t_resp *r = sp_t_admin(
         "POST", "/support/admin/priority-rules",
         sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false,\"category\":\"%s\"}",
                  name, ghost));
@@ -906,7 +899,7 @@ START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
     sp_t_resp_free(r);
     const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", (long long)id);
 
-    r = admin("PATCH", path, "{\"name\":\"edited\"}");
+    r = sp_t_admin("PATCH", path, "{\"name\":\"edited\"}");
     sp_t_assert_json(r, 200);
     assert_rule(r->json);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
@@ -918,7 +911,7 @@ START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
     ck_assert(!jbool(r->json, "is_active"));
     sp_t_resp_free(r);
 
-    r = admin("PATCH", path, "{\"pattern\":\"beta|gamma\",\"priority\":\"urgent\"}");
+    r = sp_t_admin("PATCH", path, "{\"pattern\":\"beta|gamma\",\"priority\":\"urgent\"}");
     sp_t_assert_json(r, 200);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
     ck_assert_str_eq(sp_t_jstr(r->json, "pattern"), "beta|gamma");
@@ -926,7 +919,7 @@ START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
     sp_t_resp_free(r);
 
     /* A bad pattern on PATCH: refused, nothing changes (no version bump). */
-    r = admin("PATCH", path, "{\"pattern\":\"(\",\"name\":\"not saved\"}");
+    r = sp_t_admin("PATCH", path, "{\"pattern\":\"(\",\"name\":\"not saved\"}");
     sp_t_assert_invalid(r, "pattern", "invalid_pattern");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT name || ' v' || version || ' ' || pattern FROM "
@@ -934,36 +927,36 @@ START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
                      "edited v3 beta|gamma");
 
     /* null clears the conditions */
-    r = admin("PATCH", path, "{\"pattern\":null,\"category\":null}");
+    r = sp_t_admin("PATCH", path, "{\"pattern\":null,\"category\":null}");
     sp_t_assert_json(r, 200);
     sp_t_assert_jnull(r->json, "pattern");
     sp_t_assert_jnull(r->json, "category");
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 4);
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"category\":\"no-such-category-anywhere-0\"}");
+    r = sp_t_admin("PATCH", path, "{\"category\":\"no-such-category-anywhere-0\"}");
     sp_t_assert_invalid(r, "category", "unknown_category");
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"priority\":null}");
+    r = sp_t_admin("PATCH", path, "{\"priority\":null}");
     sp_t_assert_invalid(r, "priority", NULL);
     sp_t_resp_free(r);
 
-    r = admin("PATCH", "/support/admin/priority-rules/999999999999", "{\"name\":\"x\"}");
+    r = sp_t_admin("PATCH", "/support/admin/priority-rules/999999999999", "{\"name\":\"x\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 
-    r = admin("DELETE", path, NULL);
+    r = sp_t_admin("DELETE", path, NULL);
     sp_t_assert_status(r, 204);
     ck_assert_uint_eq(r->body_len, 0);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE id = %lld",
                               (long long)id), "0");
-    r = admin("DELETE", path, NULL);
+    r = sp_t_admin("DELETE", path, NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"name\":\"ghost\"}");
+    r = sp_t_admin("PATCH", path, "{\"name\":\"ghost\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("DELETE", "/support/admin/priority-rules/x1", NULL);
+    r = sp_t_admin("DELETE", "/support/admin/priority-rules/x1", NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
     ck_assert_msg(list_find("/support/admin/priority-rules", id, assert_rule) == NULL,
@@ -1043,7 +1036,7 @@ START_TEST(agent_skills_round_trip_exactly)
 
     /* A control character: stored exactly, or refused; never changed. */
     struct sp_t_user v = sp_t_user_new(SP_ROLE_AGENT);
-    r = admin("POST", "/support/admin/agents",
+    r = sp_t_admin("POST", "/support/admin/agents",
               sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"tab\\there\"]}", v.sub));
     if (r->status == 201) {
         skills = sp_t_jarr(r->json, "skills");
@@ -1067,7 +1060,7 @@ START_TEST(agent_validation_conflicts_and_patch)
     int64_t id = sp_t_admin_agent_new("\"team\":\"t-a\",\"skills\":[\"x\"]", &u);
     const char *path = sp_t_fmt("/support/admin/agents/%lld", (long long)id);
 
-    struct sp_t_resp *r = admin("POST", "/support/admin/agents",
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/agents",
                                 sp_t_fmt("{\"user_id\":\"%s\"}", u.sub));
     sp_t_assert_problem(r, 409, "user_id_taken");
     sp_t_resp_free(r);
@@ -1094,14 +1087,14 @@ START_TEST(agent_validation_conflicts_and_patch)
         const char *at = strchr(m, '@');
         if (at != NULL)
             m = sp_t_fmt("%.*s%s%s", (int)(at - m), m, fresh, at + 1);
-        r = admin("POST", "/support/admin/agents", sp_t_fmt("{%s}", m));
+        r = sp_t_admin("POST", "/support/admin/agents", sp_t_fmt("{%s}", m));
         sp_t_assert_invalid(r, cases[i].field, cases[i].code);
         sp_t_resp_free(r);
     }
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", fresh),
                      "0");
 
-    r = admin("PATCH", path, "{\"status\":\"away\",\"skills\":[\"y\",\"z\"],"
+    r = sp_t_admin("PATCH", path, "{\"status\":\"away\",\"skills\":[\"y\",\"z\"],"
                              "\"max_concurrent_chats\":0,\"display_name\":\"Bo\"}");
     sp_t_assert_json(r, 200);
     assert_agent(r->json);
@@ -1113,25 +1106,25 @@ START_TEST(agent_validation_conflicts_and_patch)
     ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Bo");
     sp_t_resp_free(r);
 
-    r = admin("PATCH", path, "{\"skills\":[]}");
+    r = sp_t_admin("PATCH", path, "{\"skills\":[]}");
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(skills_joined(r->json), "");
     ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
     sp_t_resp_free(r);
 
-    r = admin("PATCH", path, sp_t_fmt("{\"user_id\":\"%s\"}", other.sub));
+    r = sp_t_admin("PATCH", path, sp_t_fmt("{\"user_id\":\"%s\"}", other.sub));
     sp_t_assert_problem(r, 409, "user_id_taken");
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"status\":\"gone\"}");
+    r = sp_t_admin("PATCH", path, "{\"status\":\"gone\"}");
     sp_t_assert_invalid(r, "status", "invalid");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT user_id || ' ' || status FROM support_agents WHERE id = "
                               "%lld", (long long)id), sp_t_fmt("%s away", u.sub));
 
-    r = admin("PATCH", "/support/admin/agents/999999999999", "{\"status\":\"away\"}");
+    r = sp_t_admin("PATCH", "/support/admin/agents/999999999999", "{\"status\":\"away\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("PATCH", "/support/admin/agents/me", "{\"status\":\"away\"}");
+    r = sp_t_admin("PATCH", "/support/admin/agents/me", "{\"status\":\"away\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }

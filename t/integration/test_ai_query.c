@@ -13,27 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A word of its own: letters only, so the English stemmer keeps it. */
-static const char *
-word(void)
-{
-    static const char letters[] = "bcdfghjklmnpqrstvwxz";
-    const char *u = sp_t_unique("w");
-    unsigned long h = 5381;
-    for (const char *c = u; *c; c++)
-        h = h * 33 + (unsigned char)*c;
-    char w[16];
-    w[0] = 'q';
-    for (int i = 1; i < 12; i++) {
-        w[i] = letters[h % 20];
-        h /= 20;
-        if (h == 0)
-            h = 5381 + (unsigned long)i * 7919;
-    }
-    w[12] = '\0';
-    return sp_t_fmt("%s", w);
-}
-
 /* A published (or draft) article; returns its id. */
 static int64_t
 article(const char *slug, const char *title, const char *md, bool published)
@@ -144,7 +123,7 @@ END_TEST
 
 START_TEST(local_model_cites_the_right_article)
 {
-    const char *w = word();
+    const char *w = sp_t_unique_word();
     const char *refund = knowledge_base(w);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "refund question"));
@@ -171,7 +150,7 @@ START_TEST(local_model_cites_the_right_article)
     sp_t_resp_free(r);
 
     /* Nothing in the knowledge base: I don't know, and how to reach a person. */
-    r = ask(&u, sp_t_fmt("Does %sx support plorbic zumwalt fleems?", word()), ctx);
+    r = ask(&u, sp_t_fmt("Does %sx support plorbic zumwalt fleems?", sp_t_unique_word()), ctx);
     sp_t_assert_json(r, 200);
     ck_assert(strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0);
     ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "agent"));
@@ -183,7 +162,7 @@ END_TEST
 
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
-    const char *w = word();
+    const char *w = sp_t_unique_word();
     knowledge_base(w);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "pii"));
@@ -210,7 +189,7 @@ END_TEST
 
 START_TEST(chat_context_posts_an_ai_bot_message)
 {
-    const char *w = word();
+    const char *w = sp_t_unique_word();
     knowledge_base(w);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u.token, "{}");
@@ -281,7 +260,7 @@ chunk_stamps(int64_t id)
 START_TEST(sync_job_embeds_only_what_changed)
 {
     sync_job(NULL);   /* whatever other tests left */
-    const char *w = word();
+    const char *w = sp_t_unique_word();
     const char *md = sp_t_fmt("# One\n\nFirst %s section.\n\n# Two\n\nSecond section.\n\n"
                               "# Three\n\nThird section.\n", w);
     int64_t id = article(sp_t_unique("sync"), sp_t_fmt("Sync %s", w), md, true);

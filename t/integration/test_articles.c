@@ -18,34 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct sp_t_resp *
-admin(const char *method, const char *path, const char *json)
-{
-    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
-                        NULL);
-}
-
-/* A word of its own: letters only, so the English stemmer keeps it. */
-static const char *
-word(void)
-{
-    static const char letters[] = "bcdfghjklmnpqrstvwxz";
-    const char *u = sp_t_unique("w");
-    unsigned long h = 5381;
-    for (const char *c = u; *c; c++)
-        h = h * 33 + (unsigned char)*c;
-    char w[16];
-    w[0] = 'q';
-    for (int i = 1; i < 12; i++) {
-        w[i] = letters[h % 20];
-        h /= 20;
-        if (h == 0)
-            h = 5381 + (unsigned long)i * 7919;
-    }
-    w[12] = '\0';
-    return sp_t_fmt("%s", w);
-}
-
 static const char *
 slug(void)
 {
@@ -56,7 +28,7 @@ slug(void)
 static struct sp_t_resp *
 create(const char *slug_, const char *title, const char *md, const char *extra)
 {
-    struct sp_t_resp *r = admin("POST", "/support/admin/articles",
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/articles",
                                 sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":%s%s%s}",
                                          sp_t_jq(slug_), sp_t_jq(title), sp_t_jq(md),
                                          extra ? "," : "", extra ? extra : ""));
@@ -123,7 +95,7 @@ START_TEST(validation_conflicts_and_roles)
 {
     const char *s = slug();
     sp_t_resp_free(create(s, "First", "x", NULL));
-    struct sp_t_resp *r = admin("POST", "/support/admin/articles",
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/articles",
                                 sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"y\"}",
                                          sp_t_jq(s)));
     sp_t_assert_problem(r, 409, "slug_taken");
@@ -146,17 +118,17 @@ START_TEST(validation_conflicts_and_roles)
          "is_published", "wrong_type"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        r = admin("POST", "/support/admin/articles", bad[i].body);
+        r = sp_t_admin("POST", "/support/admin/articles", bad[i].body);
         sp_t_assert_invalid(r, bad[i].field, bad[i].code);
         sp_t_resp_free(r);
     }
     /* 200 KiB of markdown is the most. */
-    r = admin("POST", "/support/admin/articles",
+    r = sp_t_admin("POST", "/support/admin/articles",
               sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"%s\"}",
                        sp_t_jq(slug()), sp_t_repeat("\\u00e9", 102401)));
     sp_t_assert_invalid(r, "content_markdown", "too_long");
     sp_t_resp_free(r);
-    r = admin("POST", "/support/admin/articles",
+    r = sp_t_admin("POST", "/support/admin/articles",
               sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":\"x\"}", sp_t_jq(slug()),
                        sp_t_jq(sp_t_repeat("t", 201))));
     sp_t_assert_invalid(r, "title", "too_long");
@@ -179,7 +151,7 @@ END_TEST
 
 START_TEST(publish_etag_304_if_match_and_delete)
 {
-    const char *s = slug(), *w = word();
+    const char *s = slug(), *w = sp_t_unique_word();
     int64_t id = create_id(s, "Shipping times", sp_t_fmt("Parcels %s arrive fast.", w), NULL);
     const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
     static const char *const if_v7[] = {"If-Match: \"v7\"", NULL};
@@ -216,11 +188,11 @@ START_TEST(publish_etag_304_if_match_and_delete)
     sp_t_resp_free(r);
 
     /* An edit is a new version: the old ETag no longer matches. */
-    r = admin("PATCH", path, "{\"title\":\"Shipping times (updated)\"}");
+    r = sp_t_admin("PATCH", path, "{\"title\":\"Shipping times (updated)\"}");
     sp_t_assert_json(r, 200);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
     sp_t_resp_free(r);
-    r = admin("GET", path, NULL);
+    r = sp_t_admin("GET", path, NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), sp_t_fmt("Parcels %s arrive fast.", w));
     ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v3\"");
@@ -230,16 +202,16 @@ START_TEST(publish_etag_304_if_match_and_delete)
                      if_v2);
     sp_t_assert_problem(r, 412, "precondition_failed");
     sp_t_resp_free(r);
-    r = admin("DELETE", path, NULL);
+    r = sp_t_admin("DELETE", path, NULL);
     sp_t_assert_status(r, 204);
     sp_t_resp_free(r);
-    r = admin("GET", path, NULL);
+    r = sp_t_admin("GET", path, NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("DELETE", path, NULL);
+    r = sp_t_admin("DELETE", path, NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("GET", "/support/admin/articles/abc", NULL);
+    r = sp_t_admin("GET", "/support/admin/articles/abc", NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -247,7 +219,7 @@ END_TEST
 
 START_TEST(search_ranks_title_above_body_with_escaped_snippets)
 {
-    const char *w = word(), *tag = sp_t_fmt("t%s", word());
+    const char *w = sp_t_unique_word(), *tag = sp_t_fmt("t%s", sp_t_unique_word());
     const char *in_body = slug(), *in_title = slug(), *draft = slug();
     sp_t_resp_free(create(in_body, "Other things",
                           sp_t_fmt("Intro text.\n\nWhen 3 < 5 and x>y, %s appears here & there.", w),
@@ -323,7 +295,7 @@ END_TEST
 
 START_TEST(newest_first_and_admin_lists_with_drafts)
 {
-    const char *tag = sp_t_fmt("t%s", word());
+    const char *tag = sp_t_fmt("t%s", sp_t_unique_word());
     const char *extra = sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag));
     const char *a = slug(), *b = slug(), *c = slug();
     sp_t_resp_free(create(a, "A", "a", extra));
@@ -343,25 +315,25 @@ START_TEST(newest_first_and_admin_lists_with_drafts)
     ck_assert_ptr_null(sp_t_jget(r->json, "next_cursor"));
     sp_t_resp_free(r);
 
-    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s", tag), NULL);
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles?tag=%s", tag), NULL);
     sp_t_assert_json(r, 200);
     struct json_object *data = sp_t_jget(r->json, "data");
     ck_assert_int_eq((int)json_object_array_length(data), 3);
     ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(data, 0), "id"), draft);
     ck_assert_msg(!sp_t_jhas(json_object_array_get_idx(data, 0), "content_markdown"), "row");
     sp_t_resp_free(r);
-    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=draft", tag), NULL);
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=draft", tag), NULL);
     sp_t_assert_json(r, 200);
     ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
     sp_t_resp_free(r);
-    r = admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=published&limit=1", tag),
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles?tag=%s&status=published&limit=1", tag),
               NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
                      b);
     cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
     sp_t_resp_free(r);
-    r = admin("GET",
+    r = sp_t_admin("GET",
               sp_t_fmt("/support/admin/articles?tag=%s&status=published&limit=1&cursor=%s", tag,
                        sp_t_urlencode(cursor)),
               NULL);
@@ -369,7 +341,7 @@ START_TEST(newest_first_and_admin_lists_with_drafts)
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "slug"),
                      a);
     sp_t_resp_free(r);
-    r = admin("GET", "/support/admin/articles?status=secret", NULL);
+    r = sp_t_admin("GET", "/support/admin/articles?status=secret", NULL);
     sp_t_assert_invalid(r, "status", "invalid");
     sp_t_resp_free(r);
 }
@@ -413,7 +385,7 @@ START_TEST(anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age)
     ck_assert_str_eq(sp_t_header(r, "X-Cache-Status"), "BYPASS");
     sp_t_resp_free(r);
 
-    r = admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
               "{\"is_published\":false}");
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);

@@ -24,13 +24,6 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static struct sp_t_resp *
-admin(const char *method, const char *path, const char *json)
-{
-    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
-                        NULL);
-}
-
 /* A fresh customer, with extra claims (NULL: none). */
 static struct sp_t_user
 customer(const char *claims)
@@ -119,7 +112,7 @@ rule_new(const char *members)
 static void
 rule_patch(int64_t id, const char *json)
 {
-    struct sp_t_resp *r = admin("PATCH", sp_t_fmt("/support/admin/priority-rules/%lld",
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/priority-rules/%lld",
                                                   (long long)id), json);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
@@ -128,7 +121,7 @@ rule_patch(int64_t id, const char *json)
 static void
 rule_delete(int64_t id)
 {
-    struct sp_t_resp *r = admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld",
+    struct sp_t_resp *r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld",
                                                    (long long)id), NULL);
     sp_t_assert_status(r, 204);
     sp_t_resp_free(r);
@@ -138,7 +131,7 @@ rule_delete(int64_t id)
 static void
 default_sla(const char *priority, int64_t *first, int64_t *resolution)
 {
-    struct sp_t_resp *r = admin("GET", "/support/admin/sla-policies", NULL);
+    struct sp_t_resp *r = sp_t_admin("GET", "/support/admin/sla-policies", NULL);
     sp_t_assert_json(r, 200);
     struct json_object *data = sp_t_jarr(r->json, "data");
     bool found = false;
@@ -195,7 +188,7 @@ team_new(int n, int64_t *ids, const char *extra)
 static void
 agent_patch(int64_t id, const char *json)
 {
-    struct sp_t_resp *r = admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                                 json);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);

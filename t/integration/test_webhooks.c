@@ -36,13 +36,6 @@
 
 #define HOOKS "/support/admin/webhooks"
 
-static struct sp_t_resp *
-admin(const char *method, const char *path, const char *json)
-{
-    return sp_t_request(method, path, sp_t_admin_token(), json != NULL ? SP_T_JSON : NULL, json,
-                        NULL);
-}
-
 static struct json_object *
 first_item(const struct sp_t_resp *r)
 {
@@ -55,7 +48,7 @@ first_item(const struct sp_t_resp *r)
 static struct sp_t_resp *
 create(const char *url, const char *events_json)
 {
-    struct sp_t_resp *r = admin("POST", HOOKS,
+    struct sp_t_resp *r = sp_t_admin("POST", HOOKS,
                                 sp_t_fmt("{\"url\":%s,\"events\":%s,\"description\":\"test\"}",
                                          sp_t_jq(url), events_json));
     sp_t_assert_json(r, 201);
@@ -104,7 +97,7 @@ START_TEST(create_shows_the_secret_once)
     sp_t_resp_free(r);
 
     /* Never in a list, never in clear at rest. */
-    r = admin("GET", HOOKS "?limit=100", NULL);
+    r = sp_t_admin("GET", HOOKS "?limit=100", NULL);
     sp_t_assert_json(r, 200);
     ck_assert_ptr_null(strstr(r->body, "secret\""));
     ck_assert_ptr_null(strstr(r->body, secret));
@@ -132,7 +125,7 @@ START_TEST(create_refuses_urls_the_guard_refuses)
         "ftp://8.8.8.8/",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct sp_t_resp *r = admin("POST", HOOKS,
+        struct sp_t_resp *r = sp_t_admin("POST", HOOKS,
                                     sp_t_fmt("{\"url\":%s,\"events\":[\"ticket.created\"]}",
                                              sp_t_jq(bad[i])));
         sp_t_assert_invalid(r, "url", "invalid_url");
@@ -143,27 +136,27 @@ END_TEST
 
 START_TEST(create_validates_every_field)
 {
-    struct sp_t_resp *r = admin("POST", HOOKS, "{}");
+    struct sp_t_resp *r = sp_t_admin("POST", HOOKS, "{}");
     sp_t_assert_invalid(r, "url", "required");
     sp_t_assert_invalid(r, "events", "required");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.nope\"]}");
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.nope\"]}");
     sp_t_assert_invalid(r, "events", "unknown_event");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ping\"]}");
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ping\"]}");
     sp_t_assert_invalid(r, "events", "unknown_event");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[]}");
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[]}");
     sp_t_assert_invalid(r, "events", "required");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS,
+    r = sp_t_admin("POST", HOOKS,
               "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\",\"ticket.created\"]}");
     sp_t_assert_invalid(r, "events", "duplicate");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[1]}");
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[1]}");
     sp_t_assert_invalid(r, "events", "wrong_type");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS,
+    r = sp_t_admin("POST", HOOKS,
               sp_t_fmt("{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\"],"
                        "\"description\":\"%s\"}", sp_t_repeat("d", 501)));
     sp_t_assert_invalid(r, "description", NULL);
@@ -205,7 +198,7 @@ START_TEST(patch_changes_what_is_given)
     struct sp_t_resp *r = create("https://8.8.8.8/a", "[\"ticket.created\"]");
     const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
     sp_t_resp_free(r);
-    r = admin("PATCH", path,
+    r = sp_t_admin("PATCH", path,
               "{\"url\":\"https://8.8.4.4/b\",\"events\":[\"ticket.escalated\"],"
               "\"is_active\":false,\"description\":null}");
     sp_t_assert_json(r, 200);
@@ -217,15 +210,15 @@ START_TEST(patch_changes_what_is_given)
                          json_object_array_get_idx(sp_t_jarr(r->json, "events"), 0)),
                      "ticket.escalated");
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"is_active\":true}");
+    r = sp_t_admin("PATCH", path, "{\"is_active\":true}");
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.4.4/b");
     ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
     sp_t_resp_free(r);
-    r = admin("PATCH", path, "{\"url\":\"https://10.1.1.1/\"}");
+    r = sp_t_admin("PATCH", path, "{\"url\":\"https://10.1.1.1/\"}");
     sp_t_assert_invalid(r, "url", "invalid_url");
     sp_t_resp_free(r);
-    r = admin("PATCH", HOOKS "/999999999", "{\"is_active\":true}");
+    r = sp_t_admin("PATCH", HOOKS "/999999999", "{\"is_active\":true}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -236,19 +229,19 @@ START_TEST(delete_removes_the_webhook_and_its_deliveries)
     struct sp_t_resp *r = create("https://8.8.8.8/del", "[\"ticket.created\"]");
     long long id = (long long)sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
-    r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
     sp_t_assert_json(r, 202);
     sp_t_resp_free(r);
-    r = admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
+    r = sp_t_admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
     sp_t_assert_status(r, 204);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
                               " WHERE webhook_id = %lld", id),
                      "0");
-    r = admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
+    r = sp_t_admin("DELETE", sp_t_fmt(HOOKS "/%lld", id), NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -261,7 +254,7 @@ START_TEST(rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day)
     const char *old = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
     sp_t_assert_jnull(r->json, "previous_secret_expires_at");
     sp_t_resp_free(r);
-    r = admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
     sp_t_assert_json(r, 200);
     const char *fresh = sp_t_jstr(r->json, "secret");
     ck_assert(sp_t_matches("^whsec_[0-9a-f]{64}$", fresh));
@@ -272,7 +265,7 @@ START_TEST(rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day)
     ck_assert_int_le(until, now + 24LL * 3600 * 1000 + 600000);
     ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS "/999999999/rotate-secret", NULL);
+    r = sp_t_admin("POST", HOOKS "/999999999/rotate-secret", NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -285,7 +278,7 @@ START_TEST(ping_queues_a_delivery_shown_in_the_log)
     sp_t_resp_free(r);
     const char *event_ids[3];
     for (int i = 0; i < 3; i++) {
-        r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+        r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
         sp_t_assert_json(r, 202);
         event_ids[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "event_id"));
         ck_assert(sp_t_matches("^evt_[0-9a-f]{24}$", event_ids[i]));
@@ -293,7 +286,7 @@ START_TEST(ping_queues_a_delivery_shown_in_the_log)
         ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
         sp_t_resp_free(r);
     }
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2", id), NULL);
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2", id), NULL);
     sp_t_assert_json(r, 200);
     struct json_object *d = first_item(r);
     ck_assert_str_eq(sp_t_jstr(d, "event_id"), event_ids[2]);   /* newest first */
@@ -306,7 +299,7 @@ START_TEST(ping_queues_a_delivery_shown_in_the_log)
     sp_t_assert_timestamp(sp_t_jstr(d, "next_attempt_at"));
     const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
     sp_t_resp_free(r);
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2&cursor=%s", id,
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries?limit=2&cursor=%s", id,
                               sp_t_urlencode(cursor)), NULL);
     sp_t_assert_json(r, 200);
     ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 1);
@@ -326,13 +319,13 @@ START_TEST(ping_of_an_inactive_or_unknown_webhook_is_refused)
     struct sp_t_resp *r = create("https://8.8.8.8/off", "[\"ticket.created\"]");
     long long id = (long long)sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
-    r = admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"is_active\":false}");
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"is_active\":false}");
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
-    r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
     sp_t_assert_problem(r, 409, "webhook_inactive");
     sp_t_resp_free(r);
-    r = admin("POST", HOOKS "/999999999/ping", NULL);
+    r = sp_t_admin("POST", HOOKS "/999999999/ping", NULL);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
@@ -421,7 +414,7 @@ lib_close(struct lib *l)
 static const char *
 ping(long long id)
 {
-    struct sp_t_resp *r = admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+    struct sp_t_resp *r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
     sp_t_assert_json(r, 202);
     const char *event_id = sp_t_fmt("%s", sp_t_jstr(r->json, "event_id"));
     sp_t_resp_free(r);
@@ -484,7 +477,7 @@ START_TEST(a_signed_delivery_reaches_the_receiver_and_is_logged)
     ck_assert_str_eq(sp_t_jstr(got, "body"), d.payload);
     json_object_put(got);
     record(&l, d.id, &a, 0);
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
     sp_t_assert_json(r, 200);
     struct json_object *row = first_item(r);
     ck_assert_str_eq(sp_t_jstr(row, "status"), "delivered");
@@ -508,7 +501,7 @@ START_TEST(during_a_rotation_both_secrets_sign)
     long long id = (long long)sp_t_jint(r->json, "id");
     const char *old = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
     sp_t_resp_free(r);
-    r = admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/rotate-secret", id), NULL);
     sp_t_assert_json(r, 200);
     const char *fresh = sp_t_fmt("%s", sp_t_jstr(r->json, "secret"));
     sp_t_resp_free(r);
@@ -565,7 +558,7 @@ START_TEST(a_failing_receiver_is_retried_then_failed)
     json_object_put(receiver_next(&rc, 5000));
     long long retry_at = (long long)time(NULL) * 1000 + 60000;
     record(&l, d.id, &a, retry_at);
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
     struct json_object *row = first_item(r);
     ck_assert_str_eq(sp_t_jstr(row, "status"), "pending");
     ck_assert_int_eq(sp_t_jint(row, "attempts"), 1);
@@ -574,7 +567,7 @@ START_TEST(a_failing_receiver_is_retried_then_failed)
     ck_assert_int_eq(sp_t_ts_ms(sp_t_jstr(row, "next_attempt_at")), retry_at);
     sp_t_resp_free(r);
     record(&l, d.id, &a, 0);   /* the dispatcher gave up */
-    r = admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
     row = first_item(r);
     ck_assert_str_eq(sp_t_jstr(row, "status"), "failed");
     ck_assert_int_eq(sp_t_jint(row, "attempts"), 2);
@@ -752,7 +745,7 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
 
     /* An hour later the receiver is back: the retry, due now, is delivered
      * with the same event id. */
-    r = admin("PATCH", sp_t_fmt(HOOKS "/%lld", hook),
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", hook),
               sp_t_fmt("{\"url\":\"http://127.0.0.1:%d/hook\"}", rc.port));
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
