@@ -168,7 +168,8 @@ def check_validator():
               "booking_id": None, "metadata": {}, "created_at": "2026-11-24T09:15:02.125Z",
               "updated_at": "2026-11-24T09:15:02.125Z", "closed_at": None, "version": 1,
               "messages": [], "messages_next_cursor": None}
-    customer_view = dict(good, path="/support/tickets/K7Q2M9XD4TRA", body=json.dumps(ticket))
+    customer_view = dict(good, path="/support/tickets/K7Q2M9XD4TRA", body=json.dumps(ticket),
+                         headers=rid + [["ETag", '"v1"']])
     leaked = dict(customer_view, body=json.dumps(dict(ticket, customer_id="42")))
     cases = [
         ("a documented response", [good], 0, None),
@@ -180,6 +181,7 @@ def check_validator():
         ("an undocumented media type", [dict(good, content_type="text/plain")], 1,
          "content type text/plain not documented"),
         ("a missing X-Request-Id", [dict(good, headers=[])], 1, "header X-Request-Id missing"),
+        ("a ticket without its ETag", [dict(customer_view, headers=rid)], 1, "header ETag missing"),
     ]
     script = os.path.join(HERE, "validate_responses.py")
     for name, records, want_rc, want_text in cases:
