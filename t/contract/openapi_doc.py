@@ -33,7 +33,12 @@ def operations(doc):
 
 def pointer(*parts):
     """A JSON pointer to parts (RFC 6901 escaping)."""
-    return "#/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return child("#", *parts)
+
+
+def child(ref, *parts):
+    """The JSON pointer ref extended by parts."""
+    return "/".join([ref] + [str(p).replace("~", "~0").replace("/", "~1") for p in parts])
 
 
 def resolve(doc, ref):

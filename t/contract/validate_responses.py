@@ -30,10 +30,10 @@ import openapi_doc as od  # noqa: E402
 MAX_SHOWN = int(os.environ.get("SP_CONTRACT_MAX_SHOWN", "40"))
 
 
-def check_headers(doc, schemas, resp, resp_ptr, headers):
+def check_headers(doc, schemas, resp, resp_ref, headers):
     out = []
     for name, h in (resp.get("headers") or {}).items():
-        ptr = h["$ref"] if "$ref" in h else od.pointer(*resp_ptr, "headers", name)
+        ptr = h["$ref"] if "$ref" in h else od.child(resp_ref, "headers", name)
         hdef = od.deref(doc, h)
         value = headers.get(name.lower())
         if value is None:
@@ -54,7 +54,7 @@ def check_headers(doc, schemas, resp, resp_ptr, headers):
     return out
 
 
-def check_body(doc, schemas, resp, resp_ptr, rec):
+def check_body(schemas, resp, resp_ref, rec):
     mtype = od.media_type(rec.get("content_type"))
     body = rec.get("body") or ""
     content = resp.get("content")
@@ -71,7 +71,7 @@ def check_body(doc, schemas, resp, resp_ptr, rec):
         inst = json.loads(body)
     except ValueError:
         return [f"{mtype} body is not JSON: {body[:80]!r}"]
-    return schemas.errors(od.pointer(*resp_ptr, "content", key, "schema"), inst)
+    return schemas.errors(od.child(resp_ref, "content", key, "schema"), inst)
 
 
 def check_record(doc, paths, schemas, rec):
@@ -94,19 +94,19 @@ def check_record(doc, paths, schemas, rec):
     responses = op.get("responses", {})
     if status not in responses:
         return key, [f"status {status} is not documented (documented: {', '.join(sorted(responses))})"]
-    resp_ptr = ("paths", template, method.lower(), "responses", status)
+    resp_ref = od.pointer("paths", template, method.lower(), "responses", status)
     resp = responses[status]
     while "$ref" in resp:
-        resp_ptr = tuple(p.replace("~1", "/").replace("~0", "~") for p in resp["$ref"][2:].split("/"))
-        resp = od.resolve(doc, resp["$ref"])
-    errs = check_body(doc, schemas, resp, resp_ptr, rec)
-    errs += check_headers(doc, schemas, resp, resp_ptr, headers)
+        resp_ref = resp["$ref"]
+        resp = od.resolve(doc, resp_ref)
+    errs = check_body(schemas, resp, resp_ref, rec)
+    errs += check_headers(doc, schemas, resp, resp_ref, headers)
     return key, [f"{status}: {e}" for e in errs]
 
 
 def main(argv):
     if len(argv) != 3:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        print("usage: " + __doc__.strip().splitlines()[2].strip(), file=sys.stderr)
         return 2
     doc = od.load(argv[1])
     paths, schemas = od.PathIndex(doc), od.Schemas(doc)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -194,7 +195,7 @@ t_parse_json(const char *s, size_t len)
  * SP_TEST_CONTRACT_LOG set, every response is appended to that file as one
  * JSON line {method, path, status, content_type, headers ([name, value]
  * pairs), body}, path without its query. Off by default: one getenv per
- * request then. One write() per line on an O_APPEND descriptor, so lines
+ * request then. One writev() per line on an O_APPEND descriptor, so lines
  * of the runner's programs never interleave. */
 static void
 t_contract_record(const char *method, const char *path, const struct sp_t_resp *r)
@@ -221,13 +222,15 @@ t_contract_record(const char *method, const char *path, const struct sp_t_resp *
     json_object_object_add(o, "body", json_object_new_string_len(r->body, (int)r->body_len));
     size_t len;
     const char *line = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
-    char *out = sp_arena_sprintf(t_a(), "%s\n", line);
-    json_object_put(o);
+    char nl[] = "\n";
+    struct iovec iov[2] = {{(void *)line, len}, {nl, 1}};
     int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    ck_assert_msg(fd >= 0, "%s: %s", log, strerror(errno));
-    ssize_t w = write(fd, out, len + 1);
-    close(fd);
-    ck_assert_msg(w == (ssize_t)(len + 1), "%s: short write", log);
+    ssize_t w = fd >= 0 ? writev(fd, iov, 2) : -1;
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    json_object_put(o);
+    ck_assert_msg(w == (ssize_t)(len + 1), "%s: %s", log, w < 0 ? strerror(err) : "short write");
 }
 
 struct sp_t_resp *
