@@ -10,7 +10,9 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -189,6 +191,48 @@ t_parse_json(const char *s, size_t len)
     return o;
 }
 
+/* Contract recording (t/contract/validate_responses.py): with
+ * SP_TEST_CONTRACT_LOG set, every response is appended to that file as one
+ * JSON line {method, path, status, content_type, headers ([name, value]
+ * pairs), body}, path without its query. Off by default: one getenv per
+ * request then. One writev() per line on an O_APPEND descriptor, so lines
+ * of the runner's programs never interleave. */
+static void
+t_contract_record(const char *method, const char *path, const struct sp_t_resp *r)
+{
+    const char *log = getenv("SP_TEST_CONTRACT_LOG");
+    if (log == NULL || *log == '\0')
+        return;
+    size_t plen = strcspn(path, "?#");
+    const char *ct = sp_t_header(r, "Content-Type");
+    struct json_object *o = json_object_new_object();
+    ck_assert_msg(o != NULL, "out of memory");
+    json_object_object_add(o, "method", json_object_new_string(method));
+    json_object_object_add(o, "path", json_object_new_string_len(path, (int)plen));
+    json_object_object_add(o, "status", json_object_new_int64(r->status));
+    json_object_object_add(o, "content_type", ct != NULL ? json_object_new_string(ct) : NULL);
+    struct json_object *hs = json_object_new_array_ext((int)r->nheaders);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        struct json_object *pair = json_object_new_array_ext(2);
+        json_object_array_add(pair, json_object_new_string(r->headers[i].name));
+        json_object_array_add(pair, json_object_new_string(r->headers[i].value));
+        json_object_array_add(hs, pair);
+    }
+    json_object_object_add(o, "headers", hs);
+    json_object_object_add(o, "body", json_object_new_string_len(r->body, (int)r->body_len));
+    size_t len;
+    const char *line = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+    char nl[] = "\n";
+    struct iovec iov[2] = {{(void *)line, len}, {nl, 1}};
+    int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    ssize_t w = fd >= 0 ? writev(fd, iov, 2) : -1;
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    json_object_put(o);
+    ck_assert_msg(w == (ssize_t)(len + 1), "%s: %s", log, w < 0 ? strerror(err) : "short write");
+}
+
 struct sp_t_resp *
 sp_t_request_at(const char *file, int line, const char *method, const char *path,
                 const char *token, const char *content_type, const char *body,
@@ -254,6 +298,7 @@ sp_t_request_at(const char *file, int line, const char *method, const char *path
                   curl_easy_strerror(rc));
 
     r->json = t_parse_json(r->body, r->body_len);
+    t_contract_record(method, path, r);
 
     size_t nrid = sp_t_header_count(r, "X-Request-Id");
     const char *rid = sp_t_header(r, "X-Request-Id");
@@ -1201,6 +1246,7 @@ sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
         curl_easy_cleanup(h[i]);
         curl_slist_free_all(hl[i]);
         out[i]->json = t_parse_json(out[i]->body, out[i]->body_len);
+        t_contract_record(method, paths[i], out[i]);
         size_t nrid = sp_t_header_count(out[i], "X-Request-Id");
         ck_assert_msg(nrid == 1, "%s:%d: %s %s -> %ld carries %zu X-Request-Id headers", file,
                       line, method, paths[i], out[i]->status, nrid);
