@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""The two-node cluster checks (issue 14, item 4): run by `scripts/dev cluster
+test` against a cluster that scripts/lib/cluster.sh started in DIR.
+
+usage: t/cluster/test.py DIR [CHECK...]
+
+Each check prints `ok - NAME` or `not ok - NAME: why`; the exit status is
+the number of failed checks (0: all passed). The nodes are reached as a
+load balancer would: node a and node b on their own addresses (network
+namespaces, or 127.0.0.2/127.0.0.3). Websocket clients use nchan's
+`ws+meta.nchan` subprotocol, whose frames carry the message id that a
+reconnect passes back as `last_event_id` (docs/chat-transport.md §6).
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import websockets
+
+DIR = sys.argv[1] if len(sys.argv) > 1 else sys.exit(__doc__)
+CTL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                   "scripts", "lib", "clusterctl")
+
+
+def ctl(*args, check=True):
+    r = subprocess.run([CTL, DIR, *args], capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f"clusterctl {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+ENV = dict(line.split("=", 1) for line in ctl("env").splitlines() if "=" in line)
+URL = {"a": ENV["CLUSTER_URL_A"], "b": ENV["CLUSTER_URL_B"]}
+
+
+def token(role, sub=None):
+    return ctl("token", role, *([sub] if sub else [])).strip()
+
+
+def unique(prefix):
+    return prefix + uuid.uuid4().hex[:12]
+
+
+def http(node, method, path, tok=None, body=None, timeout=10):
+    """(status, headers, parsed JSON or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL[node] + path, data=data, method=method)
+    if tok:
+        req.add_header("Authorization", "Bearer " + tok)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, headers = r.read(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, headers = e.read(), e.code, e.headers
+    try:
+        return status, headers, json.loads(raw) if raw else None
+    except ValueError:
+        return status, headers, None
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def metric(node, name):
+    """The value of an unlabelled sample in the node's /metrics, or None."""
+    for line in ctl("metrics", node).splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def wait_for(fn, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------- chat
+
+class Sub:
+    """A websocket subscriber with ws+meta.nchan: every frame is
+    `id: <msgid>\\ncontent-type: …\\n\\n<data>`; keeps (id, frame) pairs."""
+
+    def __init__(self, node, path, last_id=None):
+        q = {"last_event_id": last_id} if last_id else {}
+        sep = "&" if "?" in path else "?"
+        self.url = "ws" + URL[node][4:] + path + (sep + urllib.parse.urlencode(q) if q else "")
+        self.frames = []
+        self.last_id = last_id
+        self.closed = None
+
+    async def open(self):
+        self.ws = await asyncio.wait_for(
+            websockets.connect(self.url, subprotocols=["ws+meta.nchan"], compression=None,
+                               open_timeout=10), 10)
+        self.task = asyncio.ensure_future(self.read())
+        return self
+
+    async def read(self):
+        try:
+            async for msg in self.ws:
+                head, _, data = msg.partition("\n\n")
+                mid = None
+                for line in head.split("\n"):
+                    if line.startswith("id: "):
+                        mid = line[4:]
+                try:
+                    frame = json.loads(data)
+                except ValueError:
+                    frame = data
+                if mid:
+                    self.last_id = mid
+                self.frames.append((mid, frame))
+        except websockets.exceptions.ConnectionClosed as e:
+            self.closed = e.code
+        except (ConnectionError, OSError) as e:
+            self.closed = str(e)
+        if self.closed is None:
+            self.closed = "eof"
+
+    def messages(self):
+        return [f for _, f in self.frames if isinstance(f, dict) and f.get("type") == "message"]
+
+    async def wait(self, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not pred(self):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout}s; got {self.frames!r}")
+            await asyncio.sleep(0.05)
+
+    async def send(self, frame):
+        await self.ws.send(json.dumps(frame))
+
+    async def close(self):
+        try:
+            await self.ws.close()
+        except Exception:  # already dead (a killed node)
+            pass
+        self.task.cancel()
+
+
+def chat_session(node, cust):
+    st, _, s = http(node, "POST", "/support/chat/session", cust, {})
+    expect(st == 201, f"POST /support/chat/session on {node}: {st} {s}")
+    return s
+
+
+def customer_path(s, tok):
+    return s["ws_url"] + "&access_token=" + tok
+
+
+def admin_path(s, tok):
+    return f"/support/chat/connect?session_id={s['session_id']}&access_token={tok}"
+
+
+async def check_chat_across_nodes():
+    """A frame sent on a websocket of node a reaches a websocket on node b
+    (nchan on Redis: the channel spans both nginx)."""
+    cust, admin = token("customer", unique("c")), token("admin", unique("adm"))
+    s = chat_session("a", cust)
+    on_a = await Sub("a", customer_path(s, cust)).open()
+    on_b = await Sub("b", admin_path(s, admin)).open()
+    try:
+        cid = str(uuid.uuid4())
+        await on_a.send({"type": "message", "body": "hello from node a", "client_id": cid})
+        await on_b.wait(lambda x: any(m.get("client_id") == cid for m in x.messages()), 10,
+                        "the frame sent on node a, on node b's websocket")
+        m = next(m for m in on_b.messages() if m.get("client_id") == cid)
+        expect(m["sender_type"] == "customer" and m["body"] == "hello from node a",
+               f"frame on b: {m}")
+        # and back: sent on b, heard on a
+        await on_b.send({"type": "message", "body": "hello from node b",
+                         "client_id": str(uuid.uuid4())})
+        await on_a.wait(lambda x: any(m.get("body") == "hello from node b"
+                                      for m in x.messages()), 10,
+                        "the frame sent on node b, on node a's websocket")
+    finally:
+        await on_a.close()
+        await on_b.close()
+
+
+CHECKS = [
+    ("chat_across_nodes", check_chat_across_nodes),
+]
+
+
+def main():
+    only = set(sys.argv[2:])
+    failed = 0
+    for name, fn in CHECKS:
+        if only and name not in only:
+            continue
+        start = time.monotonic()
+        try:
+            r = fn()
+            if asyncio.iscoroutine(r):
+                asyncio.run(r)
+            print(f"ok - {name} ({time.monotonic() - start:.1f}s)", flush=True)
+        except Exception as e:  # one check's failure must not hide the others
+            failed += 1
+            print(f"not ok - {name}: {type(e).__name__}: {e}", flush=True)
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
