@@ -195,8 +195,86 @@ async def check_chat_across_nodes():
         await on_b.close()
 
 
+def check_rate_limits_across_nodes():
+    """Ticket creation limits (10 per minute per customer, API.md §1) count
+    the requests of both nodes: the counters are rows in PostgreSQL."""
+    sec = time.gmtime().tm_sec
+    if sec > 45:  # stay inside one fixed one-minute window
+        time.sleep(61 - sec)
+    cust = token("customer", unique("r"))
+    body = {"subject": "cluster rate", "description": "counted on both nodes"}
+    for i in range(10):
+        node = "ab"[i % 2]
+        st, h, b = http(node, "POST", "/support/tickets", cust, body)
+        expect(st == 201, f"create {i + 1} on node {node}: {st} {b}")
+        expect(h.get("RateLimit-Remaining") == str(9 - i),
+               f"create {i + 1} on node {node}: RateLimit-Remaining "
+               f"{h.get('RateLimit-Remaining')}, want {9 - i}")
+    for node in "ab":
+        st, h, b = http(node, "POST", "/support/tickets", cust, body)
+        expect(st == 429 and b and b.get("code") == "rate_limited",
+               f"11th create on node {node}: {st} {b}")
+        expect(h.get("Retry-After"), f"429 on node {node} without Retry-After")
+
+
+def history_ids(node, tok, sid):
+    ids, cursor = [], None
+    while True:
+        q = "?messages_limit=100" + (f"&messages_cursor={cursor}" if cursor else "")
+        st, _, s = http(node, "GET", f"/support/chat/session/{sid}{q}", tok)
+        expect(st == 200, f"GET session on {node}: {st} {s}")
+        ids += [m["id"] for m in s["messages"]]
+        cursor = s.get("messages_next_cursor") or s.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+async def check_node_down_clients_catch_up():
+    """Node a is killed (SIGKILL: nginx, support-api, support-chat). Its
+    websocket client reconnects to node b with the last message id it saw
+    and receives what was stored meanwhile; every stored message of the
+    session reached it, none twice."""
+    cust = token("customer", unique("f"))
+    s = chat_session("b", cust)
+    sub = await Sub("a", customer_path(s, cust)).open()
+    try:
+        for i in range(3):
+            await sub.send({"type": "message", "body": f"before {i}",
+                            "client_id": str(uuid.uuid4())})
+        await sub.wait(lambda x: len(x.messages()) >= 3, 10, "3 echoes on node a")
+        ctl("kill-node", "a")
+        await sub.wait(lambda x: x.closed is not None, 10, "node a's socket closing")
+        last = sub.last_id
+        for i in range(4):  # meanwhile, sent through node b (HTTP fallback)
+            st, _, b = http("b", "POST", f"/support/chat/session/{s['session_id']}/messages",
+                            cust, {"body": f"while a was down {i}",
+                                   "client_id": str(uuid.uuid4())})
+            expect(st in (200, 201), f"send on node b: {st} {b}")
+        back = await Sub("b", customer_path(s, cust), last_id=last).open()
+        try:
+            await back.wait(lambda x: len(x.messages()) >= 4, 10,
+                            f"catch-up on node b from {last}")
+            await asyncio.sleep(0.5)  # anything extra (a replay) shows now
+            got = [m["id"] for m in sub.messages() + back.messages()]
+            stored = history_ids("b", cust, s["session_id"])
+            expect(len(stored) == 7, f"history holds {len(stored)} messages, want 7")
+            expect(len(got) == len(set(got)), f"a message arrived twice: {got}")
+            expect(set(stored) <= set(got),
+                   f"stored messages never received: {sorted(set(stored) - set(got))}")
+            expect([m["body"] for m in back.messages()] ==
+                   [f"while a was down {i}" for i in range(4)],
+                   f"catch-up frames: {back.messages()}")
+        finally:
+            await back.close()
+    finally:
+        await sub.close()
+        ctl("start-node", "a")
+
+
 CHECKS = [
     ("chat_across_nodes", check_chat_across_nodes),
+    ("rate_limits_across_nodes", check_rate_limits_across_nodes),
+    ("node_down_clients_catch_up", check_node_down_clients_catch_up),
 ]
 
 
