@@ -84,7 +84,7 @@ _cluster_net_down() {
 # Loopback fallback: Linux routes all of 127.0.0.0/8 to lo, so 127.0.0.2
 # and 127.0.0.3 need no setup.
 _cluster_loopback() {
-    CLUSTER_NET=loopback CLUSTER_NS_A= CLUSTER_NS_B= CLUSTER_BRIDGE=
+    CLUSTER_NET=loopback CLUSTER_NS_A='' CLUSTER_NS_B='' CLUSTER_BRIDGE=''
     CLUSTER_HOST_ADDR=127.0.0.1 CLUSTER_ADDR_A=127.0.0.2 CLUSTER_ADDR_B=127.0.0.3
     CLUSTER_SUBNET=127.0.0.0/8
 }
@@ -92,7 +92,7 @@ _cluster_loopback() {
 cluster_net_up() {
     local id
     id=$(od -An -tx1 -N2 /dev/urandom | tr -d ' \n')
-    CLUSTER_NS_A= CLUSTER_NS_B= CLUSTER_BRIDGE=
+    CLUSTER_NS_A='' CLUSTER_NS_B='' CLUSTER_BRIDGE=''
     if [ "${SUPPORT_CLUSTER_NET:-}" = loopback ]; then
         _cluster_loopback
         _cluster_say "network: loopback addresses 127.0.0.2 / 127.0.0.3 (SUPPORT_CLUSTER_NET=loopback)"
@@ -160,14 +160,15 @@ _cluster_secret() {
     printf '%s\n' "$f"
 }
 
+_cluster_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+
 # The settings both nodes share (STACK_API_ENV of each node's stack).
 _cluster_api_env() {
-    local hex jwt enc att
-    hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
+    local jwt enc att
     mkdir -p "$CLUSTER_DIR/secrets" && chmod 700 "$CLUSTER_DIR/secrets" || return 1
-    jwt=$(_cluster_secret jwt_keys "cluster:$(hex 32)") || return 1
+    jwt=$(_cluster_secret jwt_keys "cluster:$(_cluster_hex 32)") || return 1
     enc=$(_cluster_secret encryption_keys "v1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')") || return 1
-    att=$(_cluster_secret attachment_keys "c1:$(hex 32)") || return 1
+    att=$(_cluster_secret attachment_keys "c1:$(_cluster_hex 32)") || return 1
     CLUSTER_API_ENV=(
         "SUPPORT_JWT_KEYS_FILE=$jwt"
         "SUPPORT_ENCRYPTION_KEYS_FILE=$enc"
@@ -180,11 +181,12 @@ _cluster_api_env() {
 
 # ---------------------------------------------------------------- PostgreSQL
 
-# _cluster_stack NAME PORT SETTINGS... — stack_init of CLUSTER_DIR/NAME in a
-# subshell with extra NAME=value settings, then FN (the rest after --).
+# _cluster_pg NAME PORT FN... — stack_init of CLUSTER_DIR/NAME (PostgreSQL
+# on the host address, PORT) in a subshell, then FN there.
 _cluster_pg() {
     local name=$1 port=$2
     shift 2
+    # shellcheck disable=SC2034  # settings read by stack_init
     (
         STACK_SRC_DIR=$CLUSTER_SRC_DIR STACK_BIN_DIR=$CLUSTER_BIN_DIR STACK_PG_FAST=1
         STACK_PG_LISTEN=$CLUSTER_HOST_ADDR STACK_PG_PORT=$port
@@ -258,6 +260,7 @@ _cluster_node_init() {
     local x=$1 addr mport
     if [ "$x" = a ]; then addr=$CLUSTER_ADDR_A mport=$CLUSTER_METRICS_PORT_A; else
         addr=$CLUSTER_ADDR_B mport=$CLUSTER_METRICS_PORT_B; fi
+    # shellcheck disable=SC2034  # settings read by stack_init
     (
         STACK_SRC_DIR=$CLUSTER_SRC_DIR STACK_BIN_DIR=$CLUSTER_BIN_DIR
         STACK_LISTEN_ADDR=$addr STACK_METRICS_PORT=$mport
