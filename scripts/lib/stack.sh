@@ -139,7 +139,6 @@ stack_init() {
     STACK_HELLO_BIN=${STACK_HELLO_BIN:-$STACK_BIN_DIR/hello-fcgi}
     STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
     STACK_NCHAN_REDIS_URL=${STACK_NCHAN_REDIS_URL:-${SUPPORT_NCHAN_REDIS_URL:-}}
-    STACK_LISTEN_ADDR=${STACK_LISTEN_ADDR:-127.0.0.1}
     STACK_EXTERNAL_DB_URL=${STACK_EXTERNAL_DB_URL:-}
     STACK_PG_LISTEN=${STACK_PG_LISTEN:-}
     STACK_PG_PORT=${STACK_PG_PORT:-5432}
@@ -209,6 +208,7 @@ _stack_derive() {
     STACK_SCAN_PIDFILE=$STACK_RUN_DIR/support-scan.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR port=${STACK_PG_PORT:-5432} dbname=support user=support"
     [ -n "${STACK_EXTERNAL_DB_URL:-}" ] && STACK_DATABASE_URL=$STACK_EXTERNAL_DB_URL
+    # Also for a stack.env written before the setting existed.
     STACK_LISTEN_ADDR=${STACK_LISTEN_ADDR:-127.0.0.1}
     STACK_BASE_URL="http://$STACK_LISTEN_ADDR:$STACK_PORT"
     # The operators' listener (nginx/support.conf.in, docs/metrics.md).

@@ -3,7 +3,8 @@
  * shared counters of the process group (core/metrics.h) plus what is read
  * at scrape time: the outbox backlog and open SLA breaches
  * (domain/backlog), batch-job runs (domain/job_runs), nchan's counters
- * (domain/chat_bus), the replica's lag when there is one (domain/store). A source that does not answer is reported by
+ * (domain/chat_bus), the replica's lag when there is one (domain/store).
+ * A source that does not answer is reported by
  * support_scrape_source_up{source=…} 0, never by failing the scrape.
  *
  * Served only through the operators' listener: nginx's operators server
