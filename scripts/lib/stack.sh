@@ -97,6 +97,12 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_API_BIN, STACK_MIGRATE_BIN, STACK_TOKEN_BIN, STACK_HELLO_BIN,
 #   STACK_CHAT_BIN       support-chat (started by stack_api_start when built)
 #   STACK_NCHAN_REDIS_URL  nchan's Redis backend for chat (empty: memory)
+#   STACK_LISTEN_ADDR    address of the public listener (127.0.0.1; the
+#                        two-node cluster gives each node its own)
+#   STACK_EXTERNAL_DB_URL  conninfo of a database this stack does not run
+#                        (the cluster's primary); empty: the stack's own
+#   STACK_PG_LISTEN, STACK_PG_PORT  PostgreSQL's listen_addresses (empty:
+#                        unix socket only) and port (5432)
 #   STACK_MIGRATIONS_DIR (default <src>/sql)
 #   STACK_API_WORKERS    SUPPORT_WORKERS for support-api (default: app's own)
 #   STACK_HELLO_WORKERS  HELLO_WORKERS (default 2)
@@ -133,6 +139,9 @@ stack_init() {
     STACK_HELLO_BIN=${STACK_HELLO_BIN:-$STACK_BIN_DIR/hello-fcgi}
     STACK_CHAT_BIN=${STACK_CHAT_BIN:-$STACK_BIN_DIR/support-chat}
     STACK_NCHAN_REDIS_URL=${STACK_NCHAN_REDIS_URL:-${SUPPORT_NCHAN_REDIS_URL:-}}
+    STACK_EXTERNAL_DB_URL=${STACK_EXTERNAL_DB_URL:-}
+    STACK_PG_LISTEN=${STACK_PG_LISTEN:-}
+    STACK_PG_PORT=${STACK_PG_PORT:-5432}
     STACK_MIGRATIONS_DIR=${STACK_MIGRATIONS_DIR:-$STACK_SRC_DIR/sql}
     STACK_API_WORKERS=${STACK_API_WORKERS:-}
     STACK_HELLO_WORKERS=${STACK_HELLO_WORKERS:-2}
@@ -197,8 +206,11 @@ _stack_derive() {
     STACK_CLAMD_DB=$STACK_SRC_DIR/t/fixtures/clamav
     STACK_SCAN_BIN=$STACK_BIN_DIR/support-scan
     STACK_SCAN_PIDFILE=$STACK_RUN_DIR/support-scan.pid
-    STACK_DATABASE_URL="host=$STACK_RUN_DIR dbname=support user=support"
-    STACK_BASE_URL="http://127.0.0.1:$STACK_PORT"
+    STACK_DATABASE_URL="host=$STACK_RUN_DIR port=${STACK_PG_PORT:-5432} dbname=support user=support"
+    [ -n "${STACK_EXTERNAL_DB_URL:-}" ] && STACK_DATABASE_URL=$STACK_EXTERNAL_DB_URL
+    # Also for a stack.env written before the setting existed.
+    STACK_LISTEN_ADDR=${STACK_LISTEN_ADDR:-127.0.0.1}
+    STACK_BASE_URL="http://$STACK_LISTEN_ADDR:$STACK_PORT"
     # The operators' listener (nginx/support.conf.in, docs/metrics.md).
     STACK_METRICS_PORT=${STACK_METRICS_PORT:-9464}
     STACK_METRICS_URL="http://127.0.0.1:$STACK_METRICS_PORT/metrics"
@@ -226,7 +238,8 @@ _stack_save() {
                 STACK_NGINX_RATE STACK_NGINX_BURST STACK_NGINX_WORKERS \
                 STACK_NGINX_CHAT_CONN STACK_NGINX_KB_CACHE STACK_NGINX_BENCH \
                 STACK_START_TIMEOUT STACK_STOP_TIMEOUT STACK_API_ENV \
-                STACK_CHAT_BIN STACK_NCHAN_REDIS_URL |
+                STACK_CHAT_BIN STACK_NCHAN_REDIS_URL STACK_LISTEN_ADDR \
+                STACK_EXTERNAL_DB_URL STACK_PG_LISTEN STACK_PG_PORT |
                 sed 's/^declare -\([a-zA-Z-]*\) /declare -g\1 /; s/^declare -g- /declare -g /'
         } >"$STACK_DIR/stack.env.tmp"
     ) || return 1
@@ -394,8 +407,9 @@ _stack_wait_socket() {
     return 1
 }
 
+# _stack_port_open PORT [ADDR] — does something accept on ADDR (127.0.0.1):PORT?
 _stack_port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
 }
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -409,7 +423,8 @@ _stack_pg_conf() {
     local sockdir=${STACK_RUN_DIR//\'/\'\'}
     {
         echo "# written by scripts/lib/stack.sh at each start"
-        echo "listen_addresses = ''"
+        echo "listen_addresses = '${STACK_PG_LISTEN:-}'"
+        echo "port = ${STACK_PG_PORT:-5432}"
         echo "unix_socket_directories = '$sockdir'"
         echo "unix_socket_permissions = 0777"
         echo "max_connections = 200"
@@ -463,7 +478,7 @@ stack_pg_start() {
         fi
     fi
     if [ "$(stack_psql -d postgres -XtAc "SELECT 1 FROM pg_database WHERE datname = 'support'")" != 1 ]; then
-        "$STACK_PG_BIN/createdb" -h "$STACK_RUN_DIR" -U support support || return 1
+        "$STACK_PG_BIN/createdb" -h "$STACK_RUN_DIR" -p "${STACK_PG_PORT:-5432}" -U support support || return 1
     fi
 }
 
@@ -477,7 +492,7 @@ stack_pg_stop() {
 
 # stack_psql [psql args] — psql as `support`; database `support` unless -d.
 stack_psql() {
-    "$STACK_PG_BIN/psql" -h "$STACK_RUN_DIR" -U support -d support "$@"
+    "$STACK_PG_BIN/psql" -h "$STACK_RUN_DIR" -p "${STACK_PG_PORT:-5432}" -U support -d support "$@"
 }
 
 stack_migrate() {
@@ -804,6 +819,7 @@ stack_nginx_render() {
     tpl=${tpl//@WORKER_PROCESSES@/"$STACK_NGINX_WORKERS"}
     tpl=${tpl//@NGINX_DIR@/"$STACK_NGINX_DIR"}
     tpl=${tpl//@LOG_DIR@/"$STACK_LOG_DIR"}
+    tpl=${tpl//@LISTEN_ADDR@/"$STACK_LISTEN_ADDR"}
     tpl=${tpl//@PORT@/"$STACK_PORT"}
     tpl=${tpl//@METRICS_PORT@/"$STACK_METRICS_PORT"}
     tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
@@ -836,8 +852,8 @@ stack_nginx_start() {
         return 0
     fi
     stack_nginx_render || return 1
-    if _stack_port_open "$STACK_PORT"; then
-        _stack_say "port $STACK_PORT is already in use"
+    if _stack_port_open "$STACK_PORT" "$STACK_LISTEN_ADDR"; then
+        _stack_say "port $STACK_LISTEN_ADDR:$STACK_PORT is already in use"
         return 1
     fi
     if _stack_port_open "$STACK_METRICS_PORT"; then
@@ -853,7 +869,7 @@ stack_nginx_start() {
     fi
     limit=$(( ${STACK_START_TIMEOUT:-60} * 10 ))
     for ((i = 0; i < limit; i++)); do
-        if _stack_port_open "$STACK_PORT" && [ -S "$STACK_INTERNAL_SOCKET" ]; then
+        if _stack_port_open "$STACK_PORT" "$STACK_LISTEN_ADDR" && [ -S "$STACK_INTERNAL_SOCKET" ]; then
             _stack_internal_socket_mode
             return 0
         fi

@@ -206,7 +206,7 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
     sp_query_read(r, queue_query, QF_COUNT, q, p);
     if (queue_filter(r, q, &f, p) != SP_OK)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ctx ctx = sp_api_read_ctx(r);
     struct sp_queue_page page;
     if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
@@ -532,7 +532,7 @@ sp_api_agent_dashboard(struct sp_req *r, struct sp_problem *p)
                      dashboard_cache.len);
         return SP_OK;
     }
-    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ctx ctx = sp_api_read_ctx(r);
     struct sp_dashboard d;
     if (sp_dashboard_load(&ctx, &d, p) != SP_OK)
         return p->rc;

@@ -190,6 +190,7 @@ fill_env(struct sp_app *app, struct sp_http_env *env)
     sp_chat_bus_set_url(app->cfg.chat_publish_url, app->cfg.chat_publish_socket);
     env->keys = app->keys;
     env->db = app->db;
+    env->read_db = app->read_db;
     env->max_body_bytes = app->cfg.max_body_bytes;
     env->app = app;
     env->on_authenticated = provision_agent;
@@ -204,6 +205,11 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     app->db = sp_store_open(app->cfg.database_url, app->cfg.db_statement_timeout_ms);
     if (app->db == NULL)
         return false;
+    if (app->cfg.database_read_url != NULL && app->cfg.database_read_url[0] != '\0') {
+        app->read_db = sp_store_open(app->cfg.database_read_url, app->cfg.db_statement_timeout_ms);
+        if (app->read_db == NULL)
+            return false;
+    }
     app->rules = sp_rules_cache_new();
     if (app->rules == NULL)
         return false;
@@ -222,6 +228,8 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     struct sp_app *app = p;
     sp_store_close(app->db);
     app->db = NULL;
+    sp_store_close(app->read_db);
+    app->read_db = NULL;
     sp_rules_cache_free(app->rules);
     app->rules = NULL;
     sp_stamp_cache_free(app->ticket_views);

@@ -30,6 +30,7 @@ struct sp_app {
     struct sp_config cfg;
     struct sp_auth_keys *keys;
     struct sp_db *db;          /* per worker (domain/store.h) */
+    struct sp_db *read_db;     /* per worker: the replica; NULL when none is set */
     int migrations_latest;     /* newest sql/NNN_ file: readyz compares */
     struct sp_crypto *crypto;  /* contact PII; NULL when no keys are set */
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */

@@ -146,7 +146,9 @@ list(struct sp_req *r, bool admin, struct sp_problem *p)
     struct sp_article_filter f;
     if (list_filter(r, admin, &f, p) != SP_OK)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
+    /* The public list may lag (a replica); the admins' list shows their
+     * own edits at once. */
+    struct sp_ctx ctx = admin ? sp_api_ctx(r) : sp_api_read_ctx(r);
     struct sp_article_page page;
     if (sp_article_list(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
@@ -173,7 +175,7 @@ sp_api_admin_articles_list(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_article_get(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ctx ctx = sp_api_read_ctx(r);
     struct sp_article a;
     if (sp_article_published(&ctx, r->params[0], &a, p) != SP_OK)
         return p->rc;

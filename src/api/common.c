@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
+#include "domain/store.h"
 #include "core/cursor.h"
 
 #define SP_IDEM_KEY_MAX 255
@@ -28,6 +29,14 @@ sp_api_ctx(struct sp_req *r)
         .rules = app ? app->rules : NULL,
         .agent_max_open = app ? app->cfg.agent_max_open_tickets : 50,
     };
+    return ctx;
+}
+
+struct sp_ctx
+sp_api_read_ctx(struct sp_req *r)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    ctx.db = sp_store_reader(r->env->db, r->env->read_db);
     return ctx;
 }
 

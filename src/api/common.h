@@ -16,6 +16,12 @@
 #include "http/query.h"
 
 struct sp_ctx sp_api_ctx(struct sp_req *r);
+/* sp_api_ctx on the replica (SUPPORT_DATABASE_READ_URL) when one is set
+ * and reachable, else the primary: only for the read-mostly endpoints
+ * whose answers may lag the primary by the replication lag (the agent
+ * queue, the dashboard, the public knowledge base; docs/operations.md,
+ * "Two nodes"), never for a read of the caller's own write. */
+struct sp_ctx sp_api_read_ctx(struct sp_req *r);
 
 /* The paging parameters of a list (API.md §1), for sp_query_read tables:
  * ?limit= (1..100, default def) and ?cursor= of this list's kind. */

@@ -3,7 +3,8 @@
  * shared counters of the process group (core/metrics.h) plus what is read
  * at scrape time: the outbox backlog and open SLA breaches
  * (domain/backlog), batch-job runs (domain/job_runs), nchan's counters
- * (domain/chat_bus). A source that does not answer is reported by
+ * (domain/chat_bus), the replica's lag when there is one (domain/store).
+ * A source that does not answer is reported by
  * support_scrape_source_up{source=…} 0, never by failing the scrape.
  *
  * Served only through the operators' listener: nginx's operators server
@@ -25,6 +26,7 @@
 #include "domain/backlog.h"
 #include "domain/chat_bus.h"
 #include "domain/job_runs.h"
+#include "domain/store.h"
 
 static void
 source_up(struct sp_buf *b, const char *source, bool up)
@@ -92,6 +94,27 @@ render_jobs(struct sp_req *r, struct sp_buf *b)
     return true;
 }
 
+/* The replica's lag, read on the worker's replica connection (only when
+ * SUPPORT_DATABASE_READ_URL is set). */
+static bool
+render_replica(struct sp_req *r, struct sp_buf *b)
+{
+    struct sp_store_replica s;
+    if (!sp_store_replica_status(r->env->read_db, r->arena, &s))
+        return false;
+    sp_prom_family(b, "support_db_replica_in_recovery", "gauge",
+                   "1 when the read database is a standby replaying WAL (0: it is a primary).");
+    sp_prom_sample(b, "support_db_replica_in_recovery", NULL, s.in_recovery ? 1 : 0);
+    sp_prom_family(b, "support_db_replica_lag_seconds", "gauge",
+                   "Age of the newest commit the replica replayed, while WAL waits to be "
+                   "replayed (0 when caught up).");
+    sp_prom_sample(b, "support_db_replica_lag_seconds", NULL, s.lag_s);
+    sp_prom_family(b, "support_db_replica_replay_lag_bytes", "gauge",
+                   "WAL the replica received but has not replayed yet.");
+    sp_prom_sample(b, "support_db_replica_replay_lag_bytes", NULL, s.replay_lag_bytes);
+    return true;
+}
+
 static bool
 render_chat(struct sp_buf *b)
 {
@@ -129,10 +152,13 @@ sp_api_metrics(struct sp_req *r, struct sp_problem *p)
     bool db = render_backlog(r, b);
     bool jobs = db && render_jobs(r, b);
     bool chat = render_chat(b);
+    bool replica = r->env->read_db != NULL && render_replica(r, b);
     sp_prom_family(b, "support_scrape_source_up", "gauge",
                    "Whether a source read at scrape time answered (1) or not (0).");
     source_up(b, "database", db && jobs);
     source_up(b, "nchan", chat);
+    if (r->env->read_db != NULL)
+        source_up(b, "replica", replica);
     sp_resp_header(r, "Cache-Control", "no-store");
     sp_resp_send(r, 200, SP_METRICS_CONTENT_TYPE, b->data, b->len);
     return SP_OK;

@@ -35,6 +35,9 @@ struct sp_setting {
 static const struct sp_setting settings[] = {
     {"SUPPORT_DATABASE_URL", SEC(database_url), "dbname=support", 0, 0,
      "libpq connection string or URI"},
+    {"SUPPORT_DATABASE_READ_URL", SEC(database_read_url), NULL, 0, 0,
+     "a streaming replica for the read-mostly endpoints (agent queue, dashboard, knowledge "
+     "base); unset or down: the primary (docs/operations.md, Two nodes)"},
     {"SUPPORT_LISTEN", STR(listen), "var/run/support-api.sock", 0, 0,
      "FastCGI unix socket path (or :PORT)"},
     {"SUPPORT_WORKERS", INT(workers), "0", 0, SP_WORKERS_MAX,

@@ -16,6 +16,7 @@
 
 struct sp_config {
     char *database_url;
+    char *database_read_url;  /* NULL: every read on the primary */
     char *listen;
     long  workers;
     long  listen_backlog;

@@ -262,6 +262,10 @@ static const struct {
      "Statements prepared on a connection (prepared-statement cache misses).", NULL, NULL},
     {SP_M_RATE_LIMITED, "support_rate_limited_total",
      "Requests refused by an application rate limit (429).", NULL, NULL},
+    {SP_M_DB_READS_REPLICA, "support_db_replica_reads_total",
+     "Read-mostly requests sent to the replica (SUPPORT_DATABASE_READ_URL), by where they went.",
+     "target", "replica"},
+    {SP_M_DB_READS_FALLBACK, "support_db_replica_reads_total", NULL, "target", "primary"},
 };
 
 void

@@ -36,6 +36,8 @@ enum sp_metric {
     SP_M_DB_CONNECTIONS_LOST,   /* a statement found its connection gone */
     SP_M_DB_PREPARES,           /* statements prepared (cache misses) */
     SP_M_RATE_LIMITED,          /* application rate limits exceeded (429) */
+    SP_M_DB_READS_REPLICA,      /* read-mostly requests served by the replica */
+    SP_M_DB_READS_FALLBACK,     /* ... by the primary, the replica being down */
     SP_M_MAX
 };
 

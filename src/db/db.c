@@ -136,6 +136,13 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     return SP_OK;
 }
 
+enum sp_rc
+sp_db_ready(struct sp_db *db, struct sp_problem *p)
+{
+    drop_if_closed(db);
+    return sp_db_connect(db, p);
+}
+
 static void
 clear_result(void *r)
 {

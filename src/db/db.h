@@ -137,6 +137,11 @@ void sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_m
 void sp_db_close(struct sp_db *db);
 /* Connects if needed; SP_UNAVAILABLE when the server cannot be reached. */
 enum sp_rc sp_db_connect(struct sp_db *db, struct sp_problem *p);
+/* sp_db_connect, after finding out (without blocking) whether the server
+ * closed the idle connection meanwhile: SP_OK means the next statement
+ * has a connection that was alive a moment ago (choosing between a
+ * replica and the primary). Outside a transaction only. */
+enum sp_rc sp_db_ready(struct sp_db *db, struct sp_problem *p);
 
 /* Runs a prepared statement. params[i] NULL = SQL NULL. Returns the result
  * (registered on the arena: never PQclear it) or NULL with p filled. */

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "core/clock.h"
+#include "core/metrics.h"
 #include "core/problem.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -45,4 +47,55 @@ sp_store_schema_version(struct sp_db *db)
     struct sp_problem p;
     sp_problem_init(&p);
     return sp_migrate_current(db, &p);
+}
+
+/* Per worker: when the replica was last found unreachable. */
+static long long replica_down_at_ms = -1;
+
+struct sp_db *
+sp_store_reader(struct sp_db *primary, struct sp_db *replica)
+{
+    if (replica == NULL)
+        return primary;
+    long long now = sp_clock_mono_us() / 1000;
+    if (replica_down_at_ms >= 0 && now - replica_down_at_ms < SP_STORE_REPLICA_RETRY_MS) {
+        sp_metrics_count(SP_M_DB_READS_FALLBACK);
+        return primary;
+    }
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_db_ready(replica, &p) != SP_OK) {
+        replica_down_at_ms = now;
+        sp_metrics_count(SP_M_DB_READS_FALLBACK);
+        return primary;
+    }
+    replica_down_at_ms = -1;
+    sp_metrics_count(SP_M_DB_READS_REPLICA);
+    return replica;
+}
+
+/* While WAL waits to be replayed, the lag is the age of the newest
+ * replayed commit; with nothing waiting the replica is current, however
+ * long ago the primary last committed. */
+static struct sp_stmt replica_status = SP_STMT_READ(
+    "store_replica_status",
+    "SELECT pg_is_in_recovery(),"
+    " CASE WHEN NOT pg_is_in_recovery()"
+    "        OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0"
+    "      ELSE COALESCE(EXTRACT(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END,"
+    " COALESCE(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)",
+    0);
+
+bool
+sp_store_replica_status(struct sp_db *db, struct sp_arena *a, struct sp_store_replica *out)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec(db, a, &replica_status, NULL, &p);
+    if (r == NULL || PQntuples(r) != 1)
+        return false;
+    out->in_recovery = sp_db_bool(r, 0, 0);
+    out->lag_s = sp_db_double(r, 0, 1);
+    out->replay_lag_bytes = sp_db_double(r, 0, 2);
+    return true;
 }

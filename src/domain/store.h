@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct sp_arena;
 struct sp_db;
 
 /* A new handle for conninfo (malloc'd; NULL when out of memory). */
@@ -25,5 +26,24 @@ bool sp_store_latest_migration(const char *dir, int *latest, char *err, size_t e
 
 /* The migration the database is at; -1 when it does not answer. */
 int sp_store_schema_version(struct sp_db *db);
+
+/* The handle a read-mostly endpoint reads from (docs/operations.md, "Two
+ * nodes"): replica when there is one and it can be reached, else primary.
+ * A replica that could not be reached is not tried again for
+ * SP_STORE_REPLICA_RETRY_MS, so a dead replica costs one failed connect
+ * per worker per interval, not one per request. Its data may lag the
+ * primary by the replication lag: never for a read that must see the
+ * caller's own write. */
+#define SP_STORE_REPLICA_RETRY_MS 5000
+struct sp_db *sp_store_reader(struct sp_db *primary, struct sp_db *replica);
+
+/* A replica's state, read on db (one cheap statement, for /metrics). */
+struct sp_store_replica {
+    bool in_recovery;      /* false: db is a primary (promoted, or misconfigured) */
+    double lag_s;          /* age of the newest replayed commit while WAL is
+                            * still waiting to be replayed; 0 when caught up */
+    double replay_lag_bytes; /* WAL received but not replayed yet */
+};
+bool sp_store_replica_status(struct sp_db *db, struct sp_arena *a, struct sp_store_replica *out);
 
 #endif

@@ -35,6 +35,9 @@ struct sp_req;
 struct sp_http_env {
     const struct sp_auth_keys *keys;
     struct sp_db *db;
+    /* The replica for read-mostly endpoints; NULL when none is set
+     * (domain/store.h, sp_store_reader). */
+    struct sp_db *read_db;
     long max_body_bytes;
     void *app;              /* the program's own state (api/app.h) */
     /* Called after a request authenticated, before its handler (e.g. to

@@ -1,0 +1,351 @@
+#!/usr/bin/python3
+"""The two-node cluster checks (issue 14, item 4): run by `scripts/dev cluster
+test` against a cluster that scripts/lib/cluster.sh started in DIR.
+
+usage: t/cluster/test.py DIR [CHECK...]
+
+Each check prints `ok - NAME` or `not ok - NAME: why`; the exit status is
+the number of failed checks (0: all passed). The nodes are reached as a
+load balancer would: node a and node b on their own addresses (network
+namespaces, or 127.0.0.2/127.0.0.3). Websocket clients use nchan's
+`ws+meta.nchan` subprotocol, whose frames carry the message id that a
+reconnect passes back as `last_event_id` (docs/chat-transport.md §6).
+"""
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import websockets
+
+DIR = sys.argv[1] if len(sys.argv) > 1 else sys.exit(__doc__)
+CTL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                   "scripts", "lib", "clusterctl")
+
+
+def ctl(*args, check=True):
+    r = subprocess.run([CTL, DIR, *args], capture_output=True, text=True, timeout=60)
+    if check and r.returncode != 0:
+        raise AssertionError(f"clusterctl {' '.join(args)}: {r.stderr.strip()}")
+    return r.stdout
+
+
+ENV = dict(line.split("=", 1) for line in ctl("env").splitlines() if "=" in line)
+URL = {"a": ENV["CLUSTER_URL_A"], "b": ENV["CLUSTER_URL_B"]}
+
+
+def token(role, sub=None):
+    return ctl("token", role, *([sub] if sub else [])).strip()
+
+
+def unique(prefix):
+    return prefix + uuid.uuid4().hex[:12]
+
+
+def http(node, method, path, tok=None, body=None, timeout=10):
+    """(status, headers, parsed JSON or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(URL[node] + path, data=data, method=method)
+    if tok:
+        req.add_header("Authorization", "Bearer " + tok)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw, status, headers = r.read(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, headers = e.read(), e.code, e.headers
+    try:
+        return status, headers, json.loads(raw) if raw else None
+    except ValueError:
+        return status, headers, None
+
+
+def expect(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def metric(node, sample):
+    """The value of a sample (`name` or `name{labels}` as written in the
+    page) in the node's /metrics, or None."""
+    for line in ctl("metrics", node).splitlines():
+        if line.startswith(sample + " "):
+            return float(line.split()[1])
+    return None
+
+
+def sql(which, query):
+    return ctl("psql", which, "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", query).strip()
+
+
+def wait_for(fn, timeout, what, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s")
+        time.sleep(interval)
+
+
+# ------------------------------------------------------------------- chat
+
+class Sub:
+    """A websocket subscriber with ws+meta.nchan: every frame is
+    `id: <msgid>\\ncontent-type: …\\n\\n<data>`; keeps (id, frame) pairs."""
+
+    def __init__(self, node, path, last_id=None):
+        q = {"last_event_id": last_id} if last_id else {}
+        sep = "&" if "?" in path else "?"
+        self.url = "ws" + URL[node][4:] + path + (sep + urllib.parse.urlencode(q) if q else "")
+        self.frames = []
+        self.last_id = last_id
+        self.closed = None
+
+    async def open(self):
+        self.ws = await asyncio.wait_for(
+            websockets.connect(self.url, subprotocols=["ws+meta.nchan"], compression=None,
+                               open_timeout=10), 10)
+        self.task = asyncio.ensure_future(self.read())
+        return self
+
+    async def read(self):
+        try:
+            async for msg in self.ws:
+                head, _, data = msg.partition("\n\n")
+                mid = None
+                for line in head.split("\n"):
+                    if line.startswith("id: "):
+                        mid = line[4:]
+                try:
+                    frame = json.loads(data)
+                except ValueError:
+                    frame = data
+                if mid:
+                    self.last_id = mid
+                self.frames.append((mid, frame))
+        except websockets.exceptions.ConnectionClosed as e:
+            self.closed = e.code
+        except (ConnectionError, OSError) as e:
+            self.closed = str(e)
+        if self.closed is None:
+            self.closed = "eof"
+
+    def messages(self):
+        return [f for _, f in self.frames if isinstance(f, dict) and f.get("type") == "message"]
+
+    async def wait(self, pred, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not pred(self):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout}s; got {self.frames!r}")
+            await asyncio.sleep(0.05)
+
+    async def send(self, frame):
+        await self.ws.send(json.dumps(frame))
+
+    async def close(self):
+        try:
+            await self.ws.close()
+        except Exception:  # already dead (a killed node)
+            pass
+        self.task.cancel()
+
+
+def chat_session(node, cust):
+    st, _, s = http(node, "POST", "/support/chat/session", cust, {})
+    expect(st == 201, f"POST /support/chat/session on {node}: {st} {s}")
+    return s
+
+
+def customer_path(s, tok):
+    return s["ws_url"] + "&access_token=" + tok
+
+
+def admin_path(s, tok):
+    return f"/support/chat/connect?session_id={s['session_id']}&access_token={tok}"
+
+
+async def check_chat_across_nodes():
+    """A frame sent on a websocket of node a reaches a websocket on node b
+    (nchan on Redis: the channel spans both nginx)."""
+    cust, admin = token("customer", unique("c")), token("admin", unique("adm"))
+    s = chat_session("a", cust)
+    on_a = await Sub("a", customer_path(s, cust)).open()
+    on_b = await Sub("b", admin_path(s, admin)).open()
+    try:
+        cid = str(uuid.uuid4())
+        await on_a.send({"type": "message", "body": "hello from node a", "client_id": cid})
+        await on_b.wait(lambda x: any(m.get("client_id") == cid for m in x.messages()), 10,
+                        "the frame sent on node a, on node b's websocket")
+        m = next(m for m in on_b.messages() if m.get("client_id") == cid)
+        expect(m["sender_type"] == "customer" and m["body"] == "hello from node a",
+               f"frame on b: {m}")
+        # and back: sent on b, heard on a
+        await on_b.send({"type": "message", "body": "hello from node b",
+                         "client_id": str(uuid.uuid4())})
+        await on_a.wait(lambda x: any(m.get("body") == "hello from node b"
+                                      for m in x.messages()), 10,
+                        "the frame sent on node b, on node a's websocket")
+    finally:
+        await on_a.close()
+        await on_b.close()
+
+
+def check_rate_limits_across_nodes():
+    """Ticket creation limits (10 per minute per customer, API.md §1) count
+    the requests of both nodes: the counters are rows in PostgreSQL."""
+    sec = time.gmtime().tm_sec
+    if sec > 45:  # stay inside one fixed one-minute window
+        time.sleep(61 - sec)
+    cust = token("customer", unique("r"))
+    body = {"subject": "cluster rate", "description": "counted on both nodes"}
+    for i in range(10):
+        node = "ab"[i % 2]
+        st, h, b = http(node, "POST", "/support/tickets", cust, body)
+        expect(st == 201, f"create {i + 1} on node {node}: {st} {b}")
+        expect(h.get("RateLimit-Remaining") == str(9 - i),
+               f"create {i + 1} on node {node}: RateLimit-Remaining "
+               f"{h.get('RateLimit-Remaining')}, want {9 - i}")
+    for node in "ab":
+        st, h, b = http(node, "POST", "/support/tickets", cust, body)
+        expect(st == 429 and b and b.get("code") == "rate_limited",
+               f"11th create on node {node}: {st} {b}")
+        expect(h.get("Retry-After"), f"429 on node {node} without Retry-After")
+
+
+def history_ids(node, tok, sid):
+    ids, cursor = [], None
+    while True:
+        q = "?messages_limit=100" + (f"&messages_cursor={cursor}" if cursor else "")
+        st, _, s = http(node, "GET", f"/support/chat/session/{sid}{q}", tok)
+        expect(st == 200, f"GET session on {node}: {st} {s}")
+        ids += [m["id"] for m in s["messages"]]
+        cursor = s.get("messages_next_cursor") or s.get("next_cursor")
+        if not cursor:
+            return ids
+
+
+async def check_node_down_clients_catch_up():
+    """Node a is killed (SIGKILL: nginx, support-api, support-chat). Its
+    websocket client reconnects to node b with the last message id it saw
+    and receives what was stored meanwhile; every stored message of the
+    session reached it, none twice."""
+    cust = token("customer", unique("f"))
+    s = chat_session("b", cust)
+    sub = await Sub("a", customer_path(s, cust)).open()
+    try:
+        for i in range(3):
+            await sub.send({"type": "message", "body": f"before {i}",
+                            "client_id": str(uuid.uuid4())})
+        await sub.wait(lambda x: len(x.messages()) >= 3, 10, "3 echoes on node a")
+        ctl("kill-node", "a")
+        await sub.wait(lambda x: x.closed is not None, 10, "node a's socket closing")
+        last = sub.last_id
+        for i in range(4):  # meanwhile, sent through node b (HTTP fallback)
+            st, _, b = http("b", "POST", f"/support/chat/session/{s['session_id']}/messages",
+                            cust, {"body": f"while a was down {i}",
+                                   "client_id": str(uuid.uuid4())})
+            expect(st in (200, 201), f"send on node b: {st} {b}")
+        back = await Sub("b", customer_path(s, cust), last_id=last).open()
+        try:
+            await back.wait(lambda x: len(x.messages()) >= 4, 10,
+                            f"catch-up on node b from {last}")
+            await asyncio.sleep(0.5)  # anything extra (a replay) shows now
+            got = [m["id"] for m in sub.messages() + back.messages()]
+            stored = history_ids("b", cust, s["session_id"])
+            expect(len(stored) == 7, f"history holds {len(stored)} messages, want 7")
+            expect(len(got) == len(set(got)), f"a message arrived twice: {got}")
+            expect(set(stored) <= set(got),
+                   f"stored messages never received: {sorted(set(stored) - set(got))}")
+            expect([m["body"] for m in back.messages()] ==
+                   [f"while a was down {i}" for i in range(4)],
+                   f"catch-up frames: {back.messages()}")
+        finally:
+            await back.close()
+    finally:
+        await sub.close()
+        ctl("start-node", "a")
+
+
+def check_replica_serves_reads():
+    """The public knowledge base reads from the replica: with replay paused
+    there, an article published on the primary stays invisible on it (and
+    the lag shows in /metrics), appears once replay resumes, and the lag
+    returns to 0. With the replica down the same read falls back to the
+    primary."""
+    admin, cust = token("admin", unique("adm")), token("customer", unique("k"))
+    expect(metric("b", "support_db_replica_in_recovery") == 1, "replica_in_recovery != 1")
+    reads = 'support_db_replica_reads_total{target="replica"}'
+    before = metric("b", reads) or 0
+    slug = unique("cluster-")
+    sql("replica", "SELECT pg_wal_replay_pause()")
+    try:
+        st, _, a = http("a", "POST", "/support/admin/articles", admin,
+                        {"slug": slug, "title": "Replicated", "is_published": True,
+                         "content_markdown": "Read from the *replica*."})
+        expect(st == 201, f"publish on node a: {st} {a}")
+        st, _, _ = http("b", "GET", f"/support/admin/articles/{a['id']}", admin)
+        expect(st == 200, f"admin read of the new article (primary) on node b: {st}")
+        # Authorization keeps nginx's anonymous micro-cache out of the way.
+        st, _, _ = http("b", "GET", f"/support/articles/{slug}", cust)
+        expect(st == 404, f"article on node b while replay is paused: {st}, want 404")
+        wait_for(lambda: (metric("b", "support_db_replica_replay_lag_bytes") or 0) > 0, 10,
+                 "replay lag in bytes on node b's /metrics")
+        lag = metric("b", "support_db_replica_lag_seconds")
+        expect(lag is not None and lag > 0, f"support_db_replica_lag_seconds {lag}, want > 0")
+    finally:
+        sql("replica", "SELECT pg_wal_replay_resume()")
+    wait_for(lambda: http("b", "GET", f"/support/articles/{slug}", cust)[0] == 200, 10,
+             "the article on node b after replay resumed")
+    wait_for(lambda: metric("b", "support_db_replica_lag_seconds") == 0, 10, "lag back to 0")
+    expect((metric("b", reads) or 0) > before, "no read counted as served by the replica")
+    fallback = 'support_db_replica_reads_total{target="primary"}'
+    before = metric("b", fallback) or 0
+    ctl("stop-pg", "replica")
+    try:
+        st, _, _ = http("b", "GET", f"/support/articles/{slug}", cust)
+        expect(st == 200, f"article on node b with the replica down: {st}, want 200 (primary)")
+        expect((metric("b", fallback) or 0) > before, "fallback to the primary not counted")
+        expect(metric("b", 'support_scrape_source_up{source="replica"}') == 0,
+               "replica down but source_up 1")
+    finally:
+        ctl("start-pg", "replica")
+
+
+CHECKS = [
+    ("chat_across_nodes", check_chat_across_nodes),
+    ("rate_limits_across_nodes", check_rate_limits_across_nodes),
+    ("node_down_clients_catch_up", check_node_down_clients_catch_up),
+    ("replica_serves_reads", check_replica_serves_reads),
+]
+
+
+def main():
+    only = set(sys.argv[2:])
+    failed = 0
+    for name, fn in CHECKS:
+        if only and name not in only:
+            continue
+        start = time.monotonic()
+        try:
+            r = fn()
+            if asyncio.iscoroutine(r):
+                asyncio.run(r)
+            print(f"ok - {name} ({time.monotonic() - start:.1f}s)", flush=True)
+        except Exception as e:  # one check's failure must not hide the others
+            failed += 1
+            print(f"not ok - {name}: {type(e).__name__}: {e}", flush=True)
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
