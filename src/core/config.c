@@ -120,6 +120,9 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_PAYMENTS_KEY", SEC(payments_key), NULL, 0, 0, "bearer key for the payment service"},
     {"SUPPORT_SERVICE_TIMEOUT_MS", INT(service_timeout_ms), "5000", 100, 60000,
      "per-attempt timeout of calls to the booking and payment services"},
+    {"SUPPORT_REFUND_AGENT_LIMIT", INT(refund_agent_limit), "10000", 0, 1000000000,
+     "largest refund (minor units of the payment's currency) a support_agent may run with the"
+     " payment_refund tool; above it only a support_admin may"},
     {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK", INT(webhook_allow_loopback), "0", 0, 1,
      "1 = webhooks may also point at http(s)://127.0.0.1:<port>/ (development and test"
      " stacks only; API.md §11)"},

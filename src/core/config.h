@@ -53,6 +53,7 @@ struct sp_config {
     long  webhook_allow_loopback;
     char *booking_url, *booking_key, *payments_url, *payments_key;
     long  service_timeout_ms;
+    long  refund_agent_limit;   /* AI tool payment_refund (API.md §9) */
     /* support-dispatch (API.md §11) */
     char *smtp_url;
     long  smtp_starttls;
