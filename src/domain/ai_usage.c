@@ -13,7 +13,6 @@
 #include "domain/ai_usage.h"
 
 #include <libpq-fe.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -23,11 +22,6 @@
 #define HOUR_MS INT64_C(3600000)
 #define WINDOW_HOURS 24
 #define BACKFILL_HOURS (8 * 24)
-
-static struct sp_stmt lock_stmt = SP_STMT(
-    "ai_usage_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
-static struct sp_stmt unlock_stmt = SP_STMT(
-    "ai_usage_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
 
 /* $1 from, $2 to (ms, hour aligned): the hours [from, to). */
 static struct sp_stmt aggregate_stmt = SP_STMT(
@@ -215,16 +209,8 @@ sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,
     memset(n, 0, sizeof(*n));
     struct sp_arena a;
     sp_arena_init(&a, 4096);
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", SP_AI_USAGE_LOCK_KEY);
-    const char *kp[1] = {key};
-    bool locked = false;
-    PGresult *r = sp_db_exec(db, &a, &lock_stmt, kp, p);
-    enum sp_rc rc = r == NULL ? p->rc : SP_OK;
-    if (r != NULL && !(locked = sp_db_bool(r, 0, 0))) {
-        sp_log_msg(SP_LOG_INFO, "ai_usage_busy", "another run holds the lock");
-        rc = sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
-    }
+    enum sp_rc rc = sp_db_job_lock(db, &a, SP_AI_USAGE_LOCK_KEY, "ai_usage_busy", p);
+    bool locked = rc == SP_OK;
     if (rc == SP_OK && (rc = sp_db_begin(db, &a, p)) == SP_OK) {
         rc = aggregate_and_detect(db, &a, o, n, p);
         if (rc == SP_OK && !o->dry_run)
@@ -232,11 +218,8 @@ sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,
         else
             sp_db_rollback(db, &a);
     }
-    if (locked) {
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        sp_db_exec(db, &a, &unlock_stmt, kp, &ignored);
-    }
+    if (locked)
+        sp_db_job_unlock(db, &a, SP_AI_USAGE_LOCK_KEY);
     log_pass(rc, n, o->dry_run);
     sp_arena_destroy(&a);
     return rc;
