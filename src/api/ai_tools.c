@@ -65,7 +65,6 @@ sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p)
         write_tool(&w, &tools[i]);
     }
     sp_api_list_end_cursor(b, NULL);
-    sp_resp_header(r, "Cache-Control", "no-store");
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -100,7 +99,6 @@ render(struct sp_req *r, const struct sp_ai_tool_result *res)
     sp_jw_kraw(&w, "result", res->result);
     sp_jw_kint(&w, "interaction_id", res->interaction_id);
     sp_jw_end(&w);
-    sp_resp_header(r, "Cache-Control", "no-store");
     sp_resp_json(r, 200, b);
 }
 

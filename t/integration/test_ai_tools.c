@@ -254,6 +254,33 @@ START_TEST(ticket_status_shows_customers_only_their_own)
 }
 END_TEST
 
+START_TEST(a_chat_context_is_the_callers_own)
+{
+    struct sp_t_user owner = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", owner.token, "{}");
+    sp_t_assert_json(r, 201);
+    const char *sid = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    const char *ctx = sp_t_fmt("\"session_id\":%s", sp_t_jq(sid));
+    r = run_tool(&owner, "kb_search", "{\"query\":\"refund\"}", ctx, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ai_interactions i"
+                              " JOIN support_chat_sessions s ON s.id = i.session_id"
+                              " WHERE s.public_id = '%s' AND i.tool_id = 'kb_search'", sid),
+                     "1");
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = run_tool(&other, "kb_search", "{\"query\":\"refund\"}", ctx, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    /* Not the assigned agent (nobody is): 403, as for the query. */
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = run_tool(&agent, "kb_search", "{\"query\":\"refund\"}", ctx, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(unknown_tools_are_404)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_ADMIN);
@@ -512,6 +539,7 @@ ai_tools_suite(void)
     tcase_add_test(tc, staff_run_the_booking_tools);
     tcase_add_test(tc, every_role_runs_kb_search);
     tcase_add_test(tc, ticket_status_shows_customers_only_their_own);
+    tcase_add_test(tc, a_chat_context_is_the_callers_own);
     tcase_add_test(tc, unknown_tools_are_404);
     tcase_add_test(tc, arguments_that_miss_the_schema_are_422_with_field_errors);
     tcase_add_test(tc, agents_refund_up_to_the_limit_admins_above_it);
