@@ -3,7 +3,7 @@
  *
  * Schemas are JSON texts beside their tools, parsed per run on the
  * request's arena (a few hundred bytes each) and checked once by the unit
- * test (test_ai_tools: every schema is in core/json_schema's subset).
+ * test (t/unit/test_json_schema: every schema is in core/json_schema's subset).
  * Booking ids and payment ids go into service paths percent-encoded.
  */
 #include "domain/ai_tools.h"
