@@ -8,18 +8,15 @@
  */
 #include <string.h>
 
+#include "api/ai_context.h"
 #include "api/app.h"
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
-#include "core/ids.h"
 #include "core/json_writer.h"
-#include "domain/agents.h"
 #include "domain/ai_query.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
-#include "domain/ticket_state.h"
-#include "domain/tickets.h"
 
 #define CHAT_BODY_MAX 4000   /* characters of a chat message (API.md §7) */
 
@@ -31,74 +28,15 @@ static const struct sp_field_spec query_fields[Q_COUNT] = {
     [Q_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
 };
 
-/* The context of a question: the chat (when it is one) and the ids the
- * query log records. */
-struct context {
-    bool chat;
-    struct sp_chat_session session;
-    long long session_id, ticket_id;
-};
-
-/* A chat session of the caller: a customer's own (else 404), the
- * assigned agent's (else 403), any for an admin — as the chat endpoints. */
 static enum sp_rc
-chat_context(struct sp_req *r, const char *id, struct context *c, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_principal *me = &r->principal;
-    bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(id))
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (sp_chat_get(&ctx, id, customer ? me->sub : NULL, &c->session, p) != SP_OK)
-        return p->rc;
-    c->chat = true;
-    c->session_id = c->session.id;
-    if (customer || me->role == SP_ROLE_ADMIN)
-        return SP_OK;
-    struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-        return p->rc;
-    if (c->session.assigned_agent_id != agent.id)
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
-                              "only the assigned agent may use this chat");
-    return SP_OK;
-}
-
-/* A ticket the caller may see: a customer's own by public id (else 404),
- * any by id or public id for agents. */
-static enum sp_rc
-ticket_context(struct sp_req *r, const char *id, struct context *c, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_ticket t;
-    if (r->principal.role == SP_ROLE_CUSTOMER) {
-        if (!sp_public_id_valid(id))
-            return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-        if (sp_ticket_get_for_customer(&ctx, id, r->principal.sub, 0, 1, &t, p) != SP_OK)
-            return p->rc;
-    } else {
-        struct sp_ticket_ref ref;
-        sp_ticket_ref_parse(id, &ref);
-        if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
-            return p->rc;
-    }
-    c->ticket_id = t.id;
-    return SP_OK;
-}
-
-static enum sp_rc
-read_context(struct sp_req *r, const struct sp_field_value *v, struct context *c,
+read_context(struct sp_req *r, const struct sp_field_value *v, struct sp_ai_context *c,
              struct sp_problem *p)
 {
-    memset(c, 0, sizeof(*c));
     if (!v[Q_SESSION].present && !v[Q_TICKET].present)
         return sp_problem_set(p, SP_INVALID, "context_required",
                               "a question needs a context: session_id or ticket_id");
-    if (v[Q_SESSION].present && chat_context(r, v[Q_SESSION].str, c, p) != SP_OK)
-        return p->rc;
-    if (v[Q_TICKET].present && ticket_context(r, v[Q_TICKET].str, c, p) != SP_OK)
-        return p->rc;
-    return SP_OK;
+    return sp_api_ai_context(r, v[Q_SESSION].present ? v[Q_SESSION].str : NULL,
+                             v[Q_TICKET].present ? v[Q_TICKET].str : NULL, c, p);
 }
 
 /* The chat message of an answer: its text, then the articles it cites. */
@@ -117,7 +55,7 @@ chat_text(struct sp_arena *a, const struct sp_ai_answer *ans)
 /* Posts the answer to the chat as the ai_bot and publishes it. A chat
  * that closed meanwhile keeps the answer out; the caller still gets it. */
 static void
-post_to_chat(struct sp_req *r, const struct context *c, const struct sp_ai_answer *ans)
+post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai_answer *ans)
 {
     const char *why;
     const char *text = chat_text(r->arena, ans);
@@ -182,7 +120,7 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[Q_COUNT];
     if (sp_api_read_body(r, query_fields, Q_COUNT, v, p) == NULL)
         return p->rc;
-    struct context c;
+    struct sp_ai_context c;
     if (read_context(r, v, &c, p) != SP_OK)
         return p->rc;
     struct sp_ai_query_in in = {

@@ -69,6 +69,9 @@ enum sp_rc sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *
 
 /* api/ai.c: the AI proxy (API.md §9). */
 enum sp_rc sp_api_ai_query(struct sp_req *r, struct sp_problem *p);
+/* api/ai_tools.c: the AI tools (API.md §9). */
+enum sp_rc sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p);
 
 /* api/kb_pages.c: the knowledge base's admin pages (API.md §8, HTML). */
 enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);

@@ -73,6 +73,8 @@ const struct sp_route sp_api_routes[] = {
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
     {SP_POST, "/support/ai/query", sp_api_ai_query, SP_ROUTE_ANY_ROLE},
+    {SP_GET,  "/support/ai/tools", sp_api_ai_tools_list, SP_ROUTE_ANY_ROLE},
+    {SP_POST, "/support/ai/tools/:toolId", sp_api_ai_tool_run, SP_ROUTE_ANY_ROLE},
     {SP_GET, "/support/articles/:slug", sp_api_article_get, SP_ROLE_NONE},
 
     /* Admin pages: the session cookie, not a bearer token, says who. */

@@ -124,6 +124,14 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_PAYMENTS_KEY", SEC(payments_key), NULL, 0, 0, "bearer key for the payment service"},
     {"SUPPORT_SERVICE_TIMEOUT_MS", INT(service_timeout_ms), "5000", 100, 60000,
      "per-attempt timeout of calls to the booking and payment services"},
+    {"SUPPORT_REFUND_AGENT_LIMIT", INT(refund_agent_limit), "10000", 0, 1000000000,
+     "largest refund (minor units of the payment's currency) a support_agent may run with the"
+     " payment_refund tool; above it only a support_admin may"},
+    {"SUPPORT_AI_USAGE_MIN_REQUESTS", INT(ai_usage_min_requests), "20", 1, 100000000,
+     "ai-usage-monitor: a model's hour needs this many requests before its volume can be"
+     " flagged (above mean + 3 sigma of the same hour on the 7 days before)"},
+    {"SUPPORT_AI_USAGE_USER_BURST", INT(ai_usage_user_burst), "200", 1, 100000000,
+     "ai-usage-monitor: requests in one hour from one user before a burst can be flagged"},
     {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK", INT(webhook_allow_loopback), "0", 0, 1,
      "1 = webhooks may also point at http(s)://127.0.0.1:<port>/ (development and test"
      " stacks only; API.md §11)"},

@@ -54,6 +54,8 @@ struct sp_config {
     long  webhook_allow_loopback;
     char *booking_url, *booking_key, *payments_url, *payments_key;
     long  service_timeout_ms;
+    long  refund_agent_limit;   /* AI tool payment_refund (API.md §9) */
+    long  ai_usage_min_requests, ai_usage_user_burst;   /* ai-usage-monitor */
     /* support-dispatch (API.md §11) */
     char *smtp_url;
     long  smtp_starttls;

@@ -662,3 +662,33 @@ sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
     }
     return drain_notifies(db->conn);
 }
+
+/* ---- batch jobs' lock ------------------------------------------------------ */
+
+static struct sp_stmt job_lock_stmt =
+    SP_STMT("db_job_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
+static struct sp_stmt job_unlock_stmt =
+    SP_STMT("db_job_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
+
+enum sp_rc
+sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key, const char *busy_event,
+               struct sp_problem *p)
+{
+    const char *kp[1] = {sp_arena_sprintf(a, "%lld", key)};
+    PGresult *r = sp_db_exec(db, a, &job_lock_stmt, kp, p);
+    if (r == NULL)
+        return p->rc;
+    if (sp_db_bool(r, 0, 0))
+        return SP_OK;
+    sp_log_msg(SP_LOG_INFO, busy_event, "another run holds the lock");
+    return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
+}
+
+void
+sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key)
+{
+    const char *kp[1] = {sp_arena_sprintf(a, "%lld", key)};
+    struct sp_problem ignored;
+    sp_problem_init(&ignored);
+    sp_db_exec(db, a, &job_unlock_stmt, kp, &ignored);
+}

@@ -1396,7 +1396,11 @@ sp_t_stackctl(const char *args)
 {
     const char *ctl = getenv("SP_TEST_STACKCTL");
     ck_assert_msg(ctl != NULL, "SP_TEST_STACKCTL is not set");
-    int rc = system(sp_t_fmt("%s %s >/dev/null 2>&1", ctl, args));
+    /* No sp_t_fmt: unchecked fixtures (outside any test) call this too. */
+    char cmd[4096];
+    ck_assert_msg((size_t)snprintf(cmd, sizeof(cmd), "%s %s >/dev/null 2>&1", ctl, args) <
+                      sizeof(cmd), "stackctl command too long");
+    int rc = system(cmd);
     ck_assert_msg(rc == 0, "stackctl %s failed (%d)", args, rc);
     /* The database may have restarted: sp_t_sql connects anew. */
     if (t_db != NULL) {
@@ -1478,8 +1482,11 @@ void
 sp_t_fixture_start_at(const char *file, int line, struct sp_t_fixture *f,
                       const char *script_and_args)
 {
-    const char *cmd = sp_t_fmt("exec python3 %s/t/integration/%s", getenv("SP_TEST_TOP_SRCDIR"),
-                               script_and_args);
+    /* No sp_t_fmt: unchecked fixtures (outside any test) start them too. */
+    char cmd[4096];
+    ck_assert_msg((size_t)snprintf(cmd, sizeof(cmd), "exec python3 %s/t/integration/%s",
+                                   getenv("SP_TEST_TOP_SRCDIR"), script_and_args) < sizeof(cmd),
+                  "%s:%d: fixture command too long", file, line);
     f->out = popen(cmd, "r");
     ck_assert_msg(f->out != NULL, "%s:%d: cannot start %s", file, line, script_and_args);
     /* Unbuffered: poll() on the descriptor must see every line still to

@@ -389,7 +389,9 @@ struct sp_t_fixture {
     int port;
 };
 /* Starts "python3 t/integration/<script_and_args>" and waits for its
- * listening line; fails the test when it does not come. */
+ * listening line; fails the test when it does not come. Usable in an
+ * unchecked fixture (one server for all of a test case's tests, which
+ * read its lines in their forked processes), like sp_t_stackctl. */
 #define sp_t_fixture_start(f, script_and_args) \
     sp_t_fixture_start_at(__FILE__, __LINE__, (f), (script_and_args))
 void sp_t_fixture_start_at(const char *file, int line, struct sp_t_fixture *f,

@@ -10,7 +10,10 @@ Listens on 127.0.0.1, on a free port, and prints, flushed:
    "content_type","body"}                  for each request, before answering
 Answers: /fail-then-ok/<n>/<tag> → 503 for the first n requests of that
 path, then 200; /slow → 200 after 3 s; /status/<code> → that status;
-anything else → 200 {"path":…,"method":…}. Exits after S seconds
+anything else → 200 {"path":…,"method":…}. A path segment "slow" anywhere
+(e.g. /bookings/slow) waits 3 s too, and a segment "status-<code>"
+(/payments/status-404/refunds) answers that status: the AI tools' ids
+choose the answer. Exits after S seconds
 (default 120) or on SIGTERM.
 """
 import json
@@ -40,7 +43,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test): nothing to tell it
 
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -57,10 +63,13 @@ class Handler(BaseHTTPRequestHandler):
             if k <= int(parts[1]):
                 return self.answer(503, {"error": "busy", "attempt": k})
             return self.answer(200, {"ok": True, "attempt": k})
-        if parts[0] == "slow":
+        if "slow" in parts:
             time.sleep(3)
         if parts[0] == "status" and len(parts) == 2:
             return self.answer(int(parts[1]), {"status": int(parts[1])})
+        for part in parts:
+            if part.startswith("status-") and part[7:].isdigit():
+                return self.answer(int(part[7:]), {"status": int(part[7:])})
         return self.answer(200, {"path": self.path, "method": self.command})
 
     do_GET = handle_any

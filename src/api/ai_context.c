@@ -1,0 +1,72 @@
+/*
+ * ai_context: who may use which chat or ticket as an AI context. See
+ * ai_context.h.
+ */
+#include "api/ai_context.h"
+
+#include <string.h>
+
+#include "api/common.h"
+#include "core/ids.h"
+#include "domain/agents.h"
+#include "domain/ticket_state.h"
+#include "domain/tickets.h"
+
+/* A chat session of the caller: a customer's own (else 404), the
+ * assigned agent's (else 403), any for an admin — as the chat endpoints. */
+static enum sp_rc
+chat_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_principal *me = &r->principal;
+    bool customer = me->role == SP_ROLE_CUSTOMER;
+    if (!sp_public_id_valid(id))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (sp_chat_get(&ctx, id, customer ? me->sub : NULL, &c->session, p) != SP_OK)
+        return p->rc;
+    c->chat = true;
+    c->session_id = c->session.id;
+    if (customer || me->role == SP_ROLE_ADMIN)
+        return SP_OK;
+    struct sp_agent agent;
+    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
+        return p->rc;
+    if (c->session.assigned_agent_id != agent.id)
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                              "only the assigned agent may use this chat");
+    return SP_OK;
+}
+
+/* A ticket the caller may see: a customer's own by public id (else 404),
+ * any by id or public id for agents. */
+static enum sp_rc
+ticket_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (r->principal.role == SP_ROLE_CUSTOMER) {
+        if (!sp_public_id_valid(id))
+            return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
+        if (sp_ticket_get_for_customer(&ctx, id, r->principal.sub, 0, 1, &t, p) != SP_OK)
+            return p->rc;
+    } else {
+        struct sp_ticket_ref ref;
+        sp_ticket_ref_parse(id, &ref);
+        if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
+            return p->rc;
+    }
+    c->ticket_id = t.id;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_id,
+                  struct sp_ai_context *c, struct sp_problem *p)
+{
+    memset(c, 0, sizeof(*c));
+    if (session_id != NULL && chat_context(r, session_id, c, p) != SP_OK)
+        return p->rc;
+    if (ticket_id != NULL && ticket_context(r, ticket_id, c, p) != SP_OK)
+        return p->rc;
+    return SP_OK;
+}

@@ -1,0 +1,141 @@
+/*
+ * ai_tools (api): the AI tools over HTTP (API.md §9) —
+ * GET /support/ai/tools (the tools the caller's role may run, with their
+ * JSON-Schema parameters) and POST /support/ai/tools/:toolId
+ * ({"arguments":{…},"session_id"|"ticket_id"} → {"tool","result"}): the
+ * tool and the role first (404, 403), then the body and its context (a
+ * chat or ticket the caller may see, api/ai_context), then one domain
+ * call (domain/ai_tools) that validates, runs and logs.
+ * Holds no SQL; never includes db/.
+ */
+#include <string.h>
+
+#include "api/ai_context.h"
+#include "api/app.h"
+#include "api/common.h"
+#include "api/handlers.h"
+#include "core/arena.h"
+#include "core/json_writer.h"
+#include "domain/ai_tools.h"
+
+#define ARGUMENTS_MAX 16384   /* bytes of the arguments object */
+
+static enum sp_ai_role
+ai_role(enum sp_role role)
+{
+    switch (role) {
+    case SP_ROLE_ADMIN: return SP_AI_ADMIN;
+    case SP_ROLE_AGENT: return SP_AI_AGENT;
+    default:            return SP_AI_CUSTOMER;
+    }
+}
+
+static void
+write_tool(struct sp_jw *w, const struct sp_ai_tool *t)
+{
+    sp_jw_object(w);
+    sp_jw_kstr(w, "id", t->id);
+    sp_jw_kstr(w, "description", t->description);
+    sp_jw_kraw(w, "parameters", t->parameters);
+    sp_jw_karray(w, "roles");
+    for (int r = 0; r < SP_AI_ROLE_MAX; r++) {
+        if (sp_ai_tool_allowed(t, (enum sp_ai_role)r))
+            sp_jw_str(w, sp_ai_role_name((enum sp_ai_role)r));
+    }
+    sp_jw_end(w);
+    sp_jw_end(w);
+}
+
+enum sp_rc
+sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p)
+{
+    (void)p;
+    enum sp_ai_role role = ai_role(r->principal.role);
+    size_t n;
+    const struct sp_ai_tool *tools = sp_ai_tools(&n);
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    size_t k = 0;
+    sp_api_list_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        if (!sp_ai_tool_allowed(&tools[i], role))
+            continue;
+        sp_api_list_item(b, k++);
+        sp_jw_init(&w, b);
+        write_tool(&w, &tools[i]);
+    }
+    sp_api_list_end_cursor(b, NULL);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
+}
+
+enum { T_ARGUMENTS, T_SESSION, T_TICKET, T_COUNT };
+
+static const struct sp_field_spec run_fields[T_COUNT] = {
+    [T_ARGUMENTS] = {"arguments", SP_FIELD_OBJECT, false, true, 0, ARGUMENTS_MAX, NULL, 0, 0},
+    [T_SESSION] = {"session_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    [T_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+};
+
+static struct sp_ai_tools_env
+tools_env(const struct sp_config *cfg)
+{
+    return (struct sp_ai_tools_env){
+        .booking = {"booking service", cfg->booking_url, cfg->booking_key,
+                    cfg->service_timeout_ms},
+        .payments = {"payment service", cfg->payments_url, cfg->payments_key,
+                     cfg->service_timeout_ms},
+        .refund_agent_limit = cfg->refund_agent_limit,
+    };
+}
+
+static void
+render(struct sp_req *r, const struct sp_ai_tool_result *res)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, b);
+    sp_jw_kstr(&w, "tool", res->tool);
+    sp_jw_kraw(&w, "result", res->result);
+    sp_jw_kint(&w, "interaction_id", res->interaction_id);
+    sp_jw_end(&w);
+    sp_resp_json(r, 200, b);
+}
+
+enum sp_rc
+sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
+{
+    const char *id = r->params[0];
+    const struct sp_ai_tool *tool = sp_ai_tool_find(id);
+    if (tool == NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such tool");
+    enum sp_ai_role role = ai_role(r->principal.role);
+    if (!sp_ai_tool_allowed(tool, role))
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "the %s role may not run %s",
+                              sp_ai_role_name(role), tool->id);
+    const char *key = sp_req_header(r, "Idempotency-Key");
+    if (key != NULL && (key[0] == '\0' || strlen(key) > 255)) {
+        sp_problem_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
+        return SP_INVALID;
+    }
+    struct sp_field_value v[T_COUNT];
+    if (sp_api_read_body(r, run_fields, T_COUNT, v, p) == NULL)
+        return p->rc;
+    struct sp_ai_context c;
+    if (sp_api_ai_context(r, v[T_SESSION].present ? v[T_SESSION].str : NULL,
+                          v[T_TICKET].present ? v[T_TICKET].str : NULL, &c, p) != SP_OK)
+        return p->rc;
+    const struct sp_ai_tool_caller who = {
+        .role = role, .user_id = r->principal.sub,
+        .actor_type = role == SP_AI_CUSTOMER ? "customer" : "agent",
+        .model = SP_AI_TOOL_MODEL_DIRECT, .ticket_id = c.ticket_id,
+        .session_id = c.session_id, .idempotency_key = key};
+    const struct sp_app *app = r->env->app;
+    const struct sp_ai_tools_env env = tools_env(&app->cfg);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ai_tool_result res;
+    if (sp_ai_tool_run(&ctx, &env, &who, tool->id, v[T_ARGUMENTS].obj, &res, p) != SP_OK)
+        return p->rc;
+    render(r, &res);
+    return SP_OK;
+}

@@ -1,0 +1,84 @@
+/*
+ * ai_tools: the tools of the AI proxy (API.md §9) — one table of what
+ * exists (id, description, JSON-Schema parameters, who may run it) and
+ * the one way to run a tool for a caller, for POST
+ * /support/ai/tools/:toolId and for a provider's function calls alike:
+ *   kb_search           everyone: published articles by full-text search;
+ *   ticket_status       customers their own tickets, agents any;
+ *   booking_lookup,
+ *   booking_reschedule  support_agent (and admin): the booking service;
+ *   payment_refund      support_agent up to SUPPORT_REFUND_AGENT_LIMIT
+ *                       (minor units), support_admin any amount: the
+ *                       payment service.
+ * A run: the tool is found (404), the role may run it (403), the
+ * arguments match its schema (422, core/json_schema), its own rule holds
+ * (the refund limit, 403), it runs — booking and payment calls through
+ * core/service_client, writes with an Idempotency-Key — and it is logged:
+ * one support_ai_interactions row (tool_id, model, redacted arguments and
+ * result, latency, error) and, with a ticket in context, the ticket event
+ * `ai_tool_run`, both in one statement. Refusals before the run are not
+ * logged (nothing ran).
+ * Must not: know HTTP; decide who may see the context (the caller does).
+ */
+#ifndef SP_AI_TOOLS_H
+#define SP_AI_TOOLS_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+#include "core/service_client.h"
+#include "domain/ctx.h"
+
+/* Who runs a tool (the JWT roles; admin implies agent). */
+enum sp_ai_role { SP_AI_CUSTOMER, SP_AI_AGENT, SP_AI_ADMIN, SP_AI_ROLE_MAX };
+
+#define SP_AI_TOOL_MODEL_DIRECT "tools"   /* model of runs asked for directly */
+
+struct sp_ai_tool {
+    const char *id;
+    const char *description;
+    const char *parameters;          /* JSON Schema (object) text */
+    unsigned roles;                  /* bit (1u << enum sp_ai_role) per role */
+};
+
+/* Settings of a run (from the worker's config). */
+struct sp_ai_tools_env {
+    struct sp_service booking, payments;
+    long long refund_agent_limit;    /* minor units an agent may refund */
+};
+
+struct sp_ai_tool_caller {
+    enum sp_ai_role role;
+    const char *user_id;             /* JWT sub */
+    const char *actor_type;          /* of the ticket event: customer | agent | ai_bot */
+    const char *model;               /* the model that asked; SP_AI_TOOL_MODEL_DIRECT */
+    long long ticket_id, session_id; /* the context's numeric ids; 0 = none */
+    const char *idempotency_key;     /* the client's, or NULL */
+};
+
+struct sp_ai_tool_result {
+    const char *tool;
+    const char *result;              /* JSON object text (arena) */
+    long long interaction_id;
+};
+
+/* The table, in a stable order; *n entries. */
+const struct sp_ai_tool *sp_ai_tools(size_t *n);
+const struct sp_ai_tool *sp_ai_tool_find(const char *id);
+bool sp_ai_tool_allowed(const struct sp_ai_tool *t, enum sp_ai_role role);
+/* "customer", "support_agent", "support_admin". */
+const char *sp_ai_role_name(enum sp_ai_role role);
+
+/* Runs tool_id with args (the "arguments" object; NULL: none) for who.
+ * 404 not_found (no such tool), 403 forbidden (role, refund limit), 422
+ * validation_failed (field errors "arguments.<name>"), the service's
+ * refusals (404 not_found, 409 dependency_refused), 503
+ * dependency_unavailable (service down, slow or not configured). */
+enum sp_rc sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
+                          const struct sp_ai_tool_caller *who, const char *tool_id,
+                          struct json_object *args, struct sp_ai_tool_result *out,
+                          struct sp_problem *p);
+
+#endif
