@@ -103,18 +103,26 @@ check "the chat hooks pass to support-chat's documented socket" \
 check "the admin pages' static files are the installed ones" \
     grep -q "alias $datadir/templates/static/;" "$root$datadir/nginx/public.conf"
 
-# The directories tmpfiles.d makes, under a stand-in root: what nginx -t
-# below needs must be among them.
-tmpfiles=$root$tmpfilesdir/support.conf
-check "tmpfiles.d entry installed" test -s "$tmpfiles"
+# The user (sysusers.d) and the directories (tmpfiles.d), made by systemd's
+# own tools inside the staged tree (its /etc seeded with this host's
+# users: nginx's www-data); what nginx -t below needs must be among them.
+check "tmpfiles.d entry installed" test -s "$root$tmpfilesdir/support.conf"
 check "sysusers.d entry (user support) installed" \
     grep -q '^u support ' "$root$sysusersdir/support.conf"
-fake=$tmp/fake
-while read -r type path _; do
-    [ "$type" = d ] && mkdir -p "$fake$path"
-done < <(grep -v '^#' "$tmpfiles")
-for d in "$statedir/attachments" "$statedir/upload" "$cachedir/nginx-kb" /run/support-nginx; do
-    check "tmpfiles.d makes $d" test -d "$fake$d"
+mkdir -p "$root/etc"
+cp /etc/passwd /etc/group "$root/etc/"
+check "systemd-sysusers makes the user support" \
+    bash -c 'systemd-sysusers --root="$1" support.conf && grep -q "^support:" "$1/etc/passwd"' _ "$root"
+check "systemd-tmpfiles makes the directories" systemd-tmpfiles --root="$root" --create support.conf
+# Owners by number: the staged /etc knows the user support, this host not.
+id_in() { awk -F: -v n="$2" '$1 == n { print $3 }' "$root/etc/$1"; }
+for d in "$statedir/attachments 2770 www-data support" "$statedir/upload 2770 www-data support" \
+    "$cachedir/nginx-kb 700 www-data www-data" "/run/support-nginx 750 root www-data" \
+    "$confdir/secrets 750 root support"; do
+    read -r path mode user group <<<"$d"
+    check "tmpfiles.d: $path is $mode $user:$group" \
+        test "$(stat -c '%a %u:%g' "$root$path" 2>&1)" = \
+        "$mode $(id_in passwd "$user"):$(id_in group "$group")"
 done
 
 # nginx -t: the site inside a stand-in of Debian's nginx.conf, every path
@@ -126,8 +134,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=support.example.com 
 for f in "$root$datadir"/nginx/*; do
     sed -e "s#$datadir/nginx/#$tmp/nginx/conf/#g" -e "s#$datadir/#$root$datadir/#g" \
         -e "s#$nginxlogdir/#$tmp/nginx/log/#g" -e "s#/etc/ssl/support/#$tmp/ssl/#g" \
-        -e "s#$cachedir/#$fake$cachedir/#g" -e "s#$statedir/#$fake$statedir/#g" \
-        -e "s#/run/support-nginx/#$fake/run/support-nginx/#g" \
+        -e "s#$cachedir/#$root$cachedir/#g" -e "s#$statedir/#$root$statedir/#g" \
+        -e "s#/run/support-nginx/#$root/run/support-nginx/#g" \
         "$f" >"$tmp/nginx/conf/${f##*/}"
 done
 # (Debian loads nchan from /etc/nginx/modules-enabled/, relative to its
