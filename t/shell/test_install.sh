@@ -123,7 +123,7 @@ check "systemd-tmpfiles makes the directories" systemd-tmpfiles --root="$root" -
 id_in() { awk -F: -v n="$2" '$1 == n { print $3 }' "$root/etc/$1"; }
 for d in "$statedir/attachments 2770 www-data support" "$statedir/upload 2770 www-data support" \
     "$cachedir/nginx-kb 700 www-data www-data" "/run/support-nginx 750 root www-data" \
-    "$confdir/secrets 750 root support"; do
+    "$confdir/secrets 750 root support" "$nginxlogdir 755 root adm"; do
     read -r path mode user group <<<"$d"
     check "tmpfiles.d: $path is $mode $user:$group" \
         test "$(stat -c '%a %u:%g' "$root$path" 2>&1)" = \
