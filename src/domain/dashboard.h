@@ -33,6 +33,16 @@ struct sp_dashboard {
     size_t nagents;
 };
 
+/* The first-response histogram of sql/024_dashboard_counts.sql: bin 1
+ * holds responses under a second, bin k >= 2 [1.1^(k-2), 1.1^(k-1)) s. */
+#define SP_FR_BINS 200
+#define SP_FR_BIN_RATIO 1.1
+
+/* The 90th percentile (percentile_cont's rank) of a histogram in seconds,
+ * rounded to 0.1 s: each sample is placed within its bin (10 %), so the
+ * result is within 10 % of the exact value; 0 if empty. */
+double sp_dashboard_p90(const long long bins[SP_FR_BINS]);
+
 enum sp_rc sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_problem *p);
 
 #endif

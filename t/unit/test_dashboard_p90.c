@@ -1,0 +1,109 @@
+/*
+ * test_dashboard_p90: the dashboard's 90th percentile of first-response
+ * times from the hourly histograms of sql/024 (src/domain/dashboard.c):
+ * held to within 10 % of percentile_cont over the same samples, for dense
+ * and for sparse populations, and 0 for none.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "domain/dashboard.h"
+#include "unit.h"
+
+/* support_fr_bin() of sql/024, 0-based. */
+static int
+bin_of(double s)
+{
+    if (s < 1)
+        return 0;
+    int b = 1 + (int)floor(log(s) / log(SP_FR_BIN_RATIO));
+    return b < SP_FR_BINS - 1 ? b : SP_FR_BINS - 1;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* percentile_cont(0.9) of the samples (sorted in place). */
+static double
+exact_p90(double *s, size_t n)
+{
+    qsort(s, n, sizeof(*s), by_value);
+    double rank = 0.9 * (double)(n - 1);
+    size_t lo = (size_t)rank, hi = lo + 1 < n ? lo + 1 : lo;
+    return s[lo] + (rank - (double)lo) * (s[hi] - s[lo]);
+}
+
+static void
+assert_close(double *samples, size_t n)
+{
+    long long bins[SP_FR_BINS] = {0};
+    for (size_t i = 0; i < n; i++)
+        bins[bin_of(samples[i])]++;
+    double got = sp_dashboard_p90(bins), want = exact_p90(samples, n);
+    ck_assert_msg(fabs(got - want) <= 0.1 * want + 0.1, "p90 %.1f, exact %.1f (n=%zu)", got,
+                  want, n);
+}
+
+START_TEST(no_samples_is_zero)
+{
+    long long bins[SP_FR_BINS] = {0};
+    ck_assert(sp_dashboard_p90(bins) == 0);
+}
+END_TEST
+
+START_TEST(one_and_two_samples)
+{
+    double one[] = {7200};
+    assert_close(one, 1);
+    double two[] = {10, 7200};  /* the rank falls between two far bins */
+    assert_close(two, 2);
+    double under[] = {0.2, 0.5, 0.9};
+    assert_close(under, 3);
+}
+END_TEST
+
+START_TEST(dense_populations)
+{
+    srand(42);
+    static double s[20000];
+    for (int round = 0; round < 20; round++) {
+        size_t n = 1 + (size_t)rand() % 20000;
+        for (size_t i = 0; i < n; i++)  /* log-uniform from 1 s to ~1 day */
+            s[i] = exp((double)rand() / RAND_MAX * 11.4);
+        assert_close(s, n);
+    }
+}
+END_TEST
+
+START_TEST(beyond_the_last_bin_is_its_lower_edge)
+{
+    long long bins[SP_FR_BINS] = {0};
+    bins[SP_FR_BINS - 1] = 3;
+    double edge = pow(SP_FR_BIN_RATIO, SP_FR_BINS - 2);
+    ck_assert(fabs(sp_dashboard_p90(bins) - edge) <= 0.1);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+    Suite *s = suite_create("dashboard_p90");
+    TCase *tc = tcase_create("p90");
+    tcase_add_test(tc, no_samples_is_zero);
+    tcase_add_test(tc, one_and_two_samples);
+    tcase_add_test(tc, dense_populations);
+    tcase_add_test(tc, beyond_the_last_bin_is_its_lower_edge);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(suite());
+}
