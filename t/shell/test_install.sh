@@ -5,9 +5,17 @@
 # and accepted by `nginx -t` with nchan loaded), the systemd units (every
 # daemon sandboxed and reloadable by SIGHUP, every job program with a timer,
 # every program they name installed, and `systemd-analyze verify` silent),
-# the crontab example, and support-migrate run from the installed tree
-# against a private PostgreSQL: it finds the installed sql/ by itself.
+# the crontab example, the user and directories systemd-sysusers and
+# systemd-tmpfiles make from the installed entries, and support-migrate
+# run from the installed tree against a private PostgreSQL: it finds the
+# installed sql/ by itself. Then the first request: the installed
+# support-api behind nginx running the production site (TLS with a
+# self-signed certificate, its ports moved): readyz, an admin page from
+# the installed templates, a static file, the http→https redirect, and
+# /metrics on the operators' listener only. Runs as root (owners of the
+# directories, nginx's user); systemd itself is not run (no PID 1 here).
 # Exit: 0 pass, 1 fail (make check's convention), 99 a tool is missing.
+# shellcheck disable=SC2016  # bash -c '…' scripts take their arguments
 set -uo pipefail
 
 top_srcdir=$(cd "${top_srcdir:-$(dirname "${BASH_SOURCE[0]}")/../..}" && pwd)
@@ -38,6 +46,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/support-install.XXXXXX") || exit 99
 chmod 755 "$tmp" # postgres (the cluster's owner when root) works in here
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
+    [ -s "$tmp/nginx/nginx.pid" ] && kill "$(cat "$tmp/nginx/nginx.pid")" 2>/dev/null
+    [ -n "${api_pid:-}" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
     [ -n "${STACK_RUN_DIR:-}" ] && (stack_pg_stop) >/dev/null 2>&1
     rm -rf "$tmp"
 }
@@ -141,11 +151,14 @@ for f in "$root$datadir"/nginx/*; do
         -e "s#$nginxlogdir/#$tmp/nginx/log/#g" -e "s#/etc/ssl/support/#$tmp/ssl/#g" \
         -e "s#$cachedir/#$root$cachedir/#g" -e "s#$statedir/#$root$statedir/#g" \
         -e "s#/run/support-nginx/#$root/run/support-nginx/#g" \
+        -e "s#/run/support-api/#$root/run/support-api/#g" \
+        -e "s#/run/support-chat/#$root/run/support-chat/#g" \
         "$f" >"$tmp/nginx/conf/${f##*/}"
 done
 # (Debian loads nchan from /etc/nginx/modules-enabled/, relative to its
 # prefix: by absolute path here, as the dev stack does.)
 cat >"$tmp/nginx/nginx.conf" <<EOF
+$([ "$(id -u)" -eq 0 ] && echo "user www-data;")
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/log/error.log;
 load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
@@ -261,5 +274,62 @@ newest=$(find "$top_srcdir/sql" -maxdepth 1 -name '[0-9]*.sql' | sed 's#.*/0*\([
     sort -n | tail -n 1)
 got=$(stack_psql -XAtc 'SELECT count(*), max(version) FROM schema_migrations' 2>&1)
 check "the installed migrations are applied ($got; want $n_sql|$newest)" test "$got" = "$n_sql|$newest"
+
+# ------------------------------------- the first request, through the site
+# The installed support-api on the site's socket (under the staged tree),
+# nginx running the production site with its ports moved to free ones:
+# what docs/operations.md's walk-through ends with, but systemd.
+https_port=$(stack_free_port)
+http_port=$(stack_free_port)
+ops_port=$(stack_free_port)
+sed -i -e "s#listen 443 ssl http2;#listen 127.0.0.1:$https_port ssl http2;#" \
+    -e "s#listen 80;#listen 127.0.0.1:$http_port;#" -e '/listen \[::\]:/d' \
+    -e "s#listen 127.0.0.1:9464;#listen 127.0.0.1:$ops_port;#" "$tmp/nginx/conf/support-site.conf"
+mkdir -p "$root/run/support-api"
+group=()
+[ "$(id -u)" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
+(cd / && exec env -u SUPPORT_MIGRATIONS_DIR -u SUPPORT_TEMPLATES_DIR "${group[@]}" \
+    SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" SUPPORT_LISTEN="$root/run/support-api/api.sock" \
+    SUPPORT_WORKERS=2 SUPPORT_JWT_KEYS="k1:$(openssl rand -hex 32)" \
+    "$root$bindir/support-api") >"$tmp/support-api.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 100); do
+    [ -S "$root/run/support-api/api.sock" ] && break
+    sleep 0.1
+done
+if ! nginx -p "$tmp/nginx/" -c "$tmp/nginx/nginx.conf" >"$tmp/nginx/start.log" 2>&1; then
+    cat "$tmp/nginx/start.log" "$tmp/nginx/log/error.log" 2>/dev/null
+    fail "nginx starts with the production site"
+fi
+site() { # site PATH [curl args]: status, content type and body over https
+    local where=$1
+    shift
+    curl -sk --max-time 10 --resolve "support.example.com:$https_port:127.0.0.1" \
+        -w '\n%{http_code} %{content_type}' "$@" "https://support.example.com:$https_port$where"
+}
+for _ in $(seq 50); do
+    [[ $(site /support/healthz) == *"200 application/json"* ]] && break
+    sleep 0.2
+done
+got=$(site /support/readyz)
+check "readyz through the site: 200, database and installed migrations ok" \
+    bash -c '[[ $1 == *"\"migrations\":\"ok\""* && $1 == *"200 application/json"* ]]' _ "$got"
+got=$(site /support/admin/login)
+check "an admin page from the installed templates" \
+    bash -c '[[ $1 == *"<form"* && $1 == *"200 text/html"* ]]' _ "$got"
+got=$(site /support/admin/static/admin.css -o "$tmp/admin.css")
+got=${got#$'\n'}
+check "the admin stylesheet served by nginx from the installed static/ ($got)" \
+    bash -c '[[ $1 == *"200 text/css"* ]] && cmp -s "$2" "$3"' _ \
+    "$got" "$tmp/admin.css" "$top_srcdir/templates/static/admin.css"
+got=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
+    -H 'Host: support.example.com' "http://127.0.0.1:$http_port/support/healthz")
+check "plain HTTP redirects to https ($got)" \
+    test "$got" = "301 https://support.example.com/support/healthz"
+got=$(curl -s --max-time 10 -w '\n%{http_code}' "http://127.0.0.1:$ops_port/metrics")
+check "the operators' listener serves /metrics" \
+    bash -c '[[ $1 == *"# TYPE support_"* && $1 == *$'"'"'\n'"'"'200 ]]' _ "$got"
+got=$(site /support/metrics -o /dev/null)
+check "the public server never serves /metrics" bash -c '[[ $1 == *404* ]]' _ "$got"
 
 exit $failed
