@@ -779,7 +779,9 @@ _stack_chat_render() {
         _stack_render_to "$STACK_SRC_DIR/nginx/internal.conf.in" "$STACK_NGINX_DIR/internal.conf" "$redis"
 }
 
-# _stack_render_to TEMPLATE OUT REDIS — the chat-side placeholders.
+# _stack_render_to TEMPLATE OUT REDIS [EXTRA] — the snippets' placeholders
+# (nginx/*.conf.in but support.conf.in; make install renders the same
+# templates with production paths, Makefile.am).
 _stack_render_to() {
     local tpl
     tpl=$(<"$1") || return 1
@@ -791,6 +793,15 @@ _stack_render_to() {
     tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
     tpl=${tpl//@CHAT_CONN_PER_IP@/"$STACK_NGINX_CHAT_CONN"}
     tpl=${tpl//@CHAT_NCHAN_REDIS@/"$3"}
+    tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
+    tpl=${tpl//@ATTACHMENT_DIR@/"$STACK_ATTACHMENT_DIR"}
+    tpl=${tpl//@UPLOAD_TEMP_DIR@/"$STACK_NGINX_DIR/tmp/body"}
+    tpl=${tpl//@STATIC_DIR@/"$STACK_NGINX_DIR/static"}
+    tpl=${tpl//@KB_CACHE_DIR@/"$STACK_NGINX_DIR/cache/kb"}
+    tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
+    tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
+    tpl=${tpl//@KB_CACHE@/"$STACK_NGINX_KB_CACHE"}
+    tpl=${tpl//@EXTRA_LOCATIONS@/"${4:-}"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
         _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in $1"
         return 1
@@ -798,9 +809,10 @@ _stack_render_to() {
     printf '%s\n' "$tpl" >"$2"
 }
 
-# Render nginx/support.conf.in into DIR/nginx/nginx.conf.
+# Render nginx/support.conf.in into DIR/nginx/nginx.conf, with its snippets
+# (http.conf, operators.conf, public.conf, chat.conf, internal.conf).
 stack_nginx_render() {
-    local tpl user= extra=
+    local tpl user= extra= f
     _stack_dirs || return 1
     _stack_chat_render || return 1
     if [ "${STACK_NGINX_BENCH:-0}" = 1 ]; then
@@ -808,6 +820,10 @@ stack_nginx_render() {
             "$STACK_NGINX_DIR/bench.conf" "" || return 1
         extra="include $STACK_NGINX_DIR/bench.conf;"
     fi
+    for f in http operators public; do
+        _stack_render_to "$STACK_SRC_DIR/nginx/$f.conf.in" "$STACK_NGINX_DIR/$f.conf" "" "$extra" ||
+            return 1
+    done
     tpl=$(<"$STACK_SRC_DIR/nginx/support.conf.in") || return 1
     cp "$STACK_SRC_DIR/nginx/fastcgi_params" "$STACK_SRC_DIR/nginx/security_headers.conf" \
         "$STACK_NGINX_DIR/" || return 1
@@ -822,13 +838,6 @@ stack_nginx_render() {
     tpl=${tpl//@LISTEN_ADDR@/"$STACK_LISTEN_ADDR"}
     tpl=${tpl//@PORT@/"$STACK_PORT"}
     tpl=${tpl//@METRICS_PORT@/"$STACK_METRICS_PORT"}
-    tpl=${tpl//@API_SOCKET@/"$STACK_API_SOCKET"}
-    tpl=${tpl//@ATTACHMENT_DIR@/"$STACK_ATTACHMENT_DIR"}
-    tpl=${tpl//@HELLO_SOCKET@/"$STACK_HELLO_SOCKET"}
-    tpl=${tpl//@RATE@/"$STACK_NGINX_RATE"}
-    tpl=${tpl//@BURST@/"$STACK_NGINX_BURST"}
-    tpl=${tpl//@KB_CACHE@/"$STACK_NGINX_KB_CACHE"}
-    tpl=${tpl//@EXTRA_LOCATIONS@/"$extra"}
     if [[ $tpl =~ @[A-Z_]+@ ]]; then
         _stack_say "unrendered placeholder ${BASH_REMATCH[0]} in nginx/support.conf.in"
         return 1

@@ -9,7 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION, SP_SET_MODE };
+/* SP_SET_DATA: a string whose default is a path under the installed data
+ * directory (data_dir below). */
+enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION, SP_SET_MODE,
+                       SP_SET_DATA };
 
 struct sp_setting {
     const char *name;
@@ -21,6 +24,7 @@ struct sp_setting {
 };
 
 #define STR(f)  SP_SET_STR, offsetof(struct sp_config, f)
+#define DATA(f) SP_SET_DATA, offsetof(struct sp_config, f)
 #define SEC(f)  SP_SET_SECRET, offsetof(struct sp_config, f)
 #define INT(f)  SP_SET_INT, offsetof(struct sp_config, f)
 #define FRAC(f) SP_SET_FRACTION, offsetof(struct sp_config, f)
@@ -53,8 +57,8 @@ static const struct sp_setting settings[] = {
      "file of RS256/ES256 PEM public keys"},
     {"SUPPORT_JWT_ISSUER", STR(jwt_issuer), NULL, 0, 0, "required iss claim"},
     {"SUPPORT_JWT_AUDIENCE", STR(jwt_audience), NULL, 0, 0, "required aud claim"},
-    {"SUPPORT_MIGRATIONS_DIR", STR(migrations_dir), "sql", 0, 0, "directory of NNN_*.sql files"},
-    {"SUPPORT_TEMPLATES_DIR", STR(templates_dir), "templates", 0, 0,
+    {"SUPPORT_MIGRATIONS_DIR", DATA(migrations_dir), "sql", 0, 0, "directory of NNN_*.sql files"},
+    {"SUPPORT_TEMPLATES_DIR", DATA(templates_dir), "templates", 0, 0,
      "directory of the admin pages' templates (*.html, loaded at start and on SIGHUP)"},
     {"SUPPORT_ADMIN_SESSION_HOURS", INT(admin_session_hours), "8", 1, 720,
      "how long an admin page session lasts after login"},
@@ -167,6 +171,50 @@ static const struct sp_setting settings[] = {
      "reserved for an OpenAI-compatible /v1/embeddings endpoint; not used yet (docs/API.md §9)"},
 };
 
+/* Where `make install` put sql/ and templates/ (Makefile.am). */
+#ifndef SP_DATADIR
+#define SP_DATADIR "/usr/local/share/support"
+#endif
+#ifndef SP_BINDIR
+#define SP_BINDIR "/usr/local/bin"
+#endif
+
+/* The installed data directory's root: "" (SP_DATADIR as compiled), or,
+ * for a program running from a copy of the installed tree (make install
+ * DESTDIR=ROOT, a tree moved under /opt), ROOT when the program is
+ * ROOT + SP_BINDIR + /name. A program anywhere else (the build tree) gets
+ * "". Writes into exe (PATH_MAX bytes) and returns it. */
+static const char *
+data_root(char *exe)
+{
+    ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
+    size_t bin = strlen(SP_BINDIR);
+    char *slash = NULL;
+    if (n > 0) {
+        exe[n] = '\0';
+        slash = strrchr(exe, '/');
+    }
+    if (slash != NULL && (size_t)(slash - exe) >= bin &&
+        memcmp(slash - bin, SP_BINDIR, bin) == 0) {
+        slash[-(ptrdiff_t)bin] = '\0';
+        return exe;
+    }
+    return "";
+}
+
+/* The default of an SP_SET_DATA setting: ROOT SP_DATADIR/def (malloc'ed). */
+static char *
+data_default(const char *def)
+{
+    char exe[PATH_MAX];
+    const char *root = data_root(exe);
+    size_t n = strlen(root) + strlen(SP_DATADIR) + strlen(def) + 2;
+    char *path = malloc(n);
+    if (path != NULL)
+        snprintf(path, n, "%s%s/%s", root, SP_DATADIR, def);
+    return path;
+}
+
 static char *
 read_secret_file(const char *path, const char *name, char *err, size_t errlen)
 {
@@ -259,7 +307,9 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
         if (v == NULL || *v == '\0')
             v = s->def;
         void *field = (char *)c + s->offset;
-        if (!is_number(s->type)) {
+        if (s->type == SP_SET_DATA && v == s->def) {
+            *(char **)field = data_default(s->def);
+        } else if (!is_number(s->type)) {
             *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
         } else if (!parse_number(s, v, field, err, errlen)) {
             sp_config_free(c);
@@ -293,7 +343,10 @@ sp_config_describe(FILE *out)
 {
     for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
         const struct sp_setting *s = &settings[i];
+        char *data = s->type == SP_SET_DATA ? data_default(s->def) : NULL;
+        const char *def = data != NULL ? data : s->def;
         fprintf(out, "  %-32s %s%s (default: %s)\n", s->name, s->help,
-                s->type == SP_SET_SECRET ? "; also NAME_FILE" : "", s->def ? s->def : "unset");
+                s->type == SP_SET_SECRET ? "; also NAME_FILE" : "", def ? def : "unset");
+        free(data);
     }
 }

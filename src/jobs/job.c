@@ -17,12 +17,18 @@
 #include "db/db.h"
 #include "domain/job_runs.h"
 
-static volatile sig_atomic_t stop;
+/* stop ends the pass in hand (run->stop); terminate (SIGTERM, SIGINT) ends
+ * the program after it, reload (SIGHUP, loop mode) re-reads the settings
+ * after it and goes on. */
+static volatile sig_atomic_t stop, terminate, reload;
 
 static void
 on_signal(int sig)
 {
-    (void)sig;
+    if (sig == SIGHUP)
+        reload = 1;
+    else
+        terminate = 1;
     stop = 1;
 }
 
@@ -124,24 +130,54 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
     return -1;
 }
 
-/* Settings and log level from the environment; false after saying why. */
+/* Settings and log level from the environment; false with err saying why
+ * (naming the variable, never its value). */
 static bool
-load_settings(const struct sp_job *job, struct sp_config *cfg)
+read_settings(struct sp_config *cfg, char *err, size_t errlen)
 {
-    char err[512];
-    if (!sp_config_load(cfg, err, sizeof(err))) {
-        fprintf(stderr, "%s: %s\n", job->name, err);
+    if (!sp_config_load(cfg, err, errlen))
         return false;
-    }
     enum sp_log_level level;
     if (!sp_log_parse_level(cfg->log_level, &level)) {
-        fprintf(stderr, "%s: SUPPORT_LOG_LEVEL: expected debug, info, warn or error\n",
-                job->name);
+        snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
         sp_config_free(cfg);
         return false;
     }
     sp_log_set_level(level);
     return true;
+}
+
+/* At start: false after saying why on stderr. */
+static bool
+load_settings(const struct sp_job *job, struct sp_config *cfg)
+{
+    char err[512];
+    if (read_settings(cfg, err, sizeof(err)))
+        return true;
+    fprintf(stderr, "%s: %s\n", job->name, err);
+    return false;
+}
+
+/* SIGHUP in loop mode, between passes: the settings and *_FILE secrets
+ * read again and, when good, in force with a new database connection (a
+ * rotated database password, SMTP password or PII key); when bad, logged
+ * (naming the variable, never its value) and the running ones kept. */
+static void
+reload_settings(struct sp_config *cfg, struct sp_db *db)
+{
+    reload = 0;
+    stop = terminate;
+    struct sp_config fresh;
+    char err[512];
+    if (!read_settings(&fresh, err, sizeof(err))) {
+        sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s; the running settings are kept", err);
+        return;
+    }
+    sp_db_close(db);
+    sp_config_free(cfg);
+    *cfg = fresh;
+    sp_db_init(db, cfg->database_url, cfg->db_statement_timeout_ms);
+    sp_log_msg(SP_LOG_INFO, "job_reloaded", "settings read again");
 }
 
 /* support_job_runs (GET /metrics: last success, failures). A pass that
@@ -184,6 +220,8 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    if (!a.once)
+        sigaction(SIGHUP, &sa, NULL);
     run.stop = &stop;
     run.loop = !a.once;
     run.interval_s = a.interval;
@@ -212,7 +250,9 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
             sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
         else if (!a.once && !stop)
             nap(a.interval);
-    } while (!a.once && !stop);
+        if (reload && !terminate)
+            reload_settings(&cfg, &db);
+    } while (!a.once && !terminate);
     if (!a.once) {
         sp_log_msg(SP_LOG_INFO, "job_stopped", "stopped by a signal");
         code = 0;

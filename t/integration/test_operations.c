@@ -1,7 +1,8 @@
 /*
  * test_operations: the process model and the stack around the API —
  * a restarted database needs no worker restart, a crashed worker is
- * respawned, SIGHUP reloads secrets from *_FILE, nginx answers its own
+ * respawned, SIGHUP reloads secrets from *_FILE (the servers and the
+ * jobs run as daemons), nginx answers its own
  * errors as problem+json, and support-migrate is safe to run twice at
  * once and refuses a database that is ahead of it.
  */
@@ -253,6 +254,82 @@ START_TEST(concurrent_migrations_apply_once_and_newer_database_is_refused)
 }
 END_TEST
 
+/* Waits up to 20 s for the job's output to say `needle` `times` times. */
+static void
+assert_job_says(const struct sp_t_job *j, const char *needle, int times)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        FILE *f = fopen(j->out_path, "r");
+        ck_assert_ptr_nonnull(f);
+        char line[4096];
+        int seen = 0;
+        while (fgets(line, sizeof(line), f) != NULL)
+            seen += strstr(line, needle) != NULL;
+        fclose(f);
+        if (seen >= times)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("the job never said %s (%d times)", needle, times);
+}
+
+static void
+assert_alive(pid_t pid)
+{
+    int status;
+    ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "the job is gone");
+}
+
+/* SIGHUP to a job running as a daemon (the units' ExecReload): it reads
+ * its settings and *_FILE secrets again between passes and goes on, on a
+ * fresh connection; a bad file is refused (reload_failed, naming the
+ * variable) and the running settings kept; SIGTERM still ends it.
+ * Without a handler SIGHUP would kill it. */
+START_TEST(sighup_reloads_a_job_daemon)
+{
+    const char *dir = getenv("SP_TEST_STACK_DIR");
+    ck_assert_ptr_nonnull(dir);
+    const char *file = sp_t_fmt("%s/secrets/job_database_url", dir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", getenv("SP_TEST_DATABASE_URL"));
+    fclose(f);
+    const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL_FILE=%s", file), NULL};
+    const char *args[] = {"--loop", "--interval", "1", NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "ticket-sla-monitor", env, args);
+    assert_job_says(&j, "\"job_started\"", 1);
+
+    ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
+    assert_job_says(&j, "\"job_reloaded\"", 1);
+    assert_alive(j.pid);
+
+    f = fopen(file, "w");   /* empty: a bad secret file */
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
+    assert_job_says(&j, "SUPPORT_DATABASE_URL_FILE: the file is empty", 1);
+    assert_job_says(&j, "\"reload_failed\"", 1);
+    /* The running settings go on working: passes keep succeeding. */
+    long runs = atol(sp_t_sql("SELECT runs - failures FROM support_job_runs"
+                              " WHERE job = 'ticket-sla-monitor'"));
+    long later = runs;
+    for (int tries = 0; tries < 100 && later < runs + 2; tries++) {
+        usleep(100 * 1000);
+        later = atol(sp_t_sql("SELECT runs - failures FROM support_job_runs"
+                              " WHERE job = 'ticket-sla-monitor'"));
+    }
+    ck_assert_int_ge(later, runs + 2);
+    assert_alive(j.pid);
+
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_msg(strstr(out, "\"job_stopped\"") != NULL, "%s", out);
+    unlink(file);
+}
+END_TEST
+
 static Suite *
 operations_suite(void)
 {
@@ -265,6 +342,7 @@ operations_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, killed_worker_is_respawned);
     tcase_add_test(tc, sighup_reloads_jwt_keys_from_file);
+    tcase_add_test(tc, sighup_reloads_a_job_daemon);
     tc = sp_t_tcase(s, "nginx");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, nginx_answers_502_as_problem_json_when_workers_are_gone);

@@ -113,7 +113,11 @@ START_TEST(unset_settings_take_their_defaults)
     ck_assert_ptr_null(cfg.jwt_public_keys_file);
     ck_assert_ptr_null(cfg.jwt_issuer);
     ck_assert_ptr_null(cfg.jwt_audience);
-    ck_assert_str_eq(cfg.migrations_dir, "sql");
+    /* The installed tree's (Makefile.am: $(datadir)/support); this
+     * program is not in $(bindir), so no relocation (t/shell/test_install.sh
+     * runs an installed copy). */
+    ck_assert_str_eq(cfg.migrations_dir, SP_DATADIR "/sql");
+    ck_assert_str_eq(cfg.templates_dir, SP_DATADIR "/templates");
     ck_assert_int_eq(cfg.max_body_bytes, 1048576);
     ck_assert_str_eq(cfg.log_level, "info");
     ck_assert_int_eq(cfg.db_statement_timeout_ms, 5000);
