@@ -33,14 +33,15 @@ CREATE TABLE support_ticket_hours (
     fr_hist  integer[] NOT NULL DEFAULT array_fill(0, ARRAY[200])
 );
 
--- The histogram's bin of a response time: bin 1 holds everything under a
--- second, bin k >= 2 holds [1.1^(k-2), 1.1^(k-1)) seconds, bin 200 all
--- beyond (~3.6 years). The dashboard interpolates inside the bin, so its p90
--- is within 10 % of the exact one (src/domain/dashboard.c).
+-- The histogram's bin of a response time: bins 1-10 hold tenths of the
+-- first second ([0, 0.1), ..., [0.9, 1); negative times in bin 1), bin
+-- k >= 11 holds [1.1^(k-11), 1.1^(k-10)) seconds, bin 200 all beyond
+-- (~2 years). The dashboard interpolates inside the bin, so its p90 is
+-- within 10 % (or 0.1 s) of the exact one (src/domain/dashboard.c).
 CREATE FUNCTION support_fr_bin(seconds double precision) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN CASE WHEN seconds < 1 THEN 1
-                ELSE least(200, 2 + floor(ln(seconds) / ln(1.1))::integer) END;
+    RETURN CASE WHEN seconds < 1 THEN 1 + floor(greatest(seconds, 0) * 10)::integer
+                ELSE least(200, 11 + floor(ln(seconds) / ln(1.1))::integer) END;
 
 CREATE FUNCTION support_fr_seconds(t support_tickets) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

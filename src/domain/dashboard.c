@@ -149,7 +149,7 @@ remove_bins(const char *s, long long bins[SP_FR_BINS])
 
 /* The idx-th smallest sample (0-based) as the histogram places it: the c
  * samples of a bin spread evenly over its range, on the bin's geometric
- * scale (bin 1, under a second, on a linear one). */
+ * scale (the tenth-of-a-second bins under a second on a linear one). */
 static double
 sample_at(const long long bins[SP_FR_BINS], long long idx)
 {
@@ -158,9 +158,10 @@ sample_at(const long long bins[SP_FR_BINS], long long idx)
     while (k < SP_FR_BINS - 1 && before + bins[k] <= idx)
         before += bins[k++];
     double at = ((double)(idx - before) + 0.5) / (double)(bins[k] > 0 ? bins[k] : 1);
-    if (k == 0)
-        return at;
-    return pow(SP_FR_BIN_RATIO, (double)(k - 1) + (k == SP_FR_BINS - 1 ? 0 : at));
+    if (k < SP_FR_SUBSECOND_BINS)
+        return ((double)k + at) / SP_FR_SUBSECOND_BINS;
+    return pow(SP_FR_BIN_RATIO,
+               (double)(k - SP_FR_SUBSECOND_BINS) + (k == SP_FR_BINS - 1 ? 0 : at));
 }
 
 double

@@ -33,14 +33,16 @@ struct sp_dashboard {
     size_t nagents;
 };
 
-/* The first-response histogram of sql/024_dashboard_counts.sql: bin 1
- * holds responses under a second, bin k >= 2 [1.1^(k-2), 1.1^(k-1)) s. */
+/* The first-response histogram of sql/024_dashboard_counts.sql: bins
+ * 1-10 hold tenths of the first second, bin k >= 11
+ * [1.1^(k-11), 1.1^(k-10)) s, bin 200 everything beyond. */
 #define SP_FR_BINS 200
+#define SP_FR_SUBSECOND_BINS 10
 #define SP_FR_BIN_RATIO 1.1
 
 /* The 90th percentile (percentile_cont's rank) of a histogram in seconds,
  * rounded to 0.1 s: each sample is placed within its bin (10 %), so the
- * result is within 10 % of the exact value; 0 if empty. */
+ * result is within 10 % (or 0.1 s) of the exact value; 0 if empty. */
 double sp_dashboard_p90(const long long bins[SP_FR_BINS]);
 
 enum sp_rc sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_problem *p);
