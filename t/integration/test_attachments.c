@@ -510,6 +510,143 @@ START_TEST(a_25_mib_upload_leaves_worker_memory_flat)
 }
 END_TEST
 
+
+/* --- key rotation (SIGHUP) ------------------------------------------------- */
+
+static char boot_keys[1024];
+
+static void
+write_attachment_keys(const char *keys)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "w");
+    ck_assert(f != NULL);
+    fprintf(f, "%s\n", keys);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static bool
+pid_in(pid_t pid, const pid_t *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == pid)
+            return true;
+    return false;
+}
+
+/* SIGHUP to support-api's master, then waits until every worker it had
+ * is gone and as many new ones serve: each of them was forked after the
+ * master re-read the keyring, so none can answer with the old one. */
+static bool
+reload_api(void)
+{
+    pid_t master = sp_t_master_pid("support-api"), before[64];
+    size_t n = sp_t_children(master, before, 64);
+    if (n == 0 || kill(master, SIGHUP) != 0)
+        return false;
+    for (int attempt = 0; attempt < 200; attempt++) {
+        usleep(50 * 1000);
+        pid_t now[64];
+        size_t m = sp_t_children(master, now, 64);
+        bool replaced = m == n;
+        for (size_t i = 0; replaced && i < m; i++)
+            replaced = !pid_in(now[i], before, n);
+        if (replaced)
+            return true;
+    }
+    return false;
+}
+
+/* The kid a signed URL names. */
+static const char *
+kid_of(const char *url)
+{
+    const char *k = strstr(url, "kid=");
+    ck_assert(k != NULL);
+    k += 4;
+    return sp_t_fmt("%.*s", (int)strcspn(k, "&"), k);
+}
+
+/* url answers status to 16 GETs in a row (several per worker). */
+static void
+assert_url_answers(const char *url, long status, const char *what)
+{
+    for (int i = 0; i < 16; i++) {
+        struct sp_t_resp *d = sp_t_get(url, NULL);
+        ck_assert_msg(d->status == status, "%s: %ld, not %ld", what, d->status, status);
+        if (status == 403)
+            sp_t_assert_problem(d, 403, "invalid_signature");
+        sp_t_resp_free(d);
+    }
+}
+
+static const char *
+download_url_of(const char *token, const char *id)
+{
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+    sp_t_assert_json(m, 200);
+    const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
+    sp_t_resp_free(m);
+    return url;
+}
+
+START_TEST(sighup_rotates_the_url_keyring)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = clean_png(c.token);
+    const char *old_download = download_url_of(c.token, id);
+    struct upload pending = create(c.token, "later.png", "image/png", sizeof(png));
+    struct upload late = create(c.token, "too-late.png", "image/png", sizeof(png));
+    const char *old_kid = kid_of(old_download);
+    ck_assert_str_eq(kid_of(pending.url), old_kid);
+
+    /* A new key signs; the old one still verifies. */
+    const char *boot = sp_t_fmt("%.*s", (int)strcspn(boot_keys, "\n"), boot_keys);
+    write_attachment_keys(sp_t_fmt("r2:%s,%s", sp_t_repeat("k", 40), boot));
+    ck_assert(reload_api());
+    assert_url_answers(old_download, 200, "the old key while still in the ring");
+    const char *new_download = download_url_of(c.token, id);
+    ck_assert_str_eq(kid_of(new_download), "r2");
+    assert_url_answers(new_download, 200, "the new key");
+    struct upload fresh = create(c.token, "fresh.png", "image/png", sizeof(png));
+    ck_assert_str_eq(kid_of(fresh.url), "r2");
+    const char *body;
+    ck_assert_int_eq(put_bytes(pending.url, png, sizeof(png), &body), 200);
+
+    /* The old key leaves the ring: what it signed is refused. */
+    write_attachment_keys(sp_t_fmt("r2:%s", sp_t_repeat("k", 40)));
+    ck_assert(reload_api());
+    assert_url_answers(old_download, 403, "the removed key");
+    assert_url_answers(new_download, 200, "the new key after the removal");
+    ck_assert_int_eq(put_bytes(late.url, png, sizeof(png), &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
+    ck_assert_int_eq(put_bytes(fresh.url, png, sizeof(png), &body), 200);
+}
+END_TEST
+
+/* In the parent: the runner's keyring goes back, whatever the test did,
+ * before the next test program. */
+static void
+save_attachment_keys(void)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "r");
+    if (f == NULL)
+        return;
+    size_t len = fread(boot_keys, 1, sizeof(boot_keys) - 1, f);
+    boot_keys[len] = '\0';
+    fclose(f);
+}
+
+static void
+restore_attachment_keys(void)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "w");
+    if (f == NULL)
+        return;
+    fputs(boot_keys, f);
+    fclose(f);
+    (void)reload_api();
+}
+
 int
 main(void)
 {
@@ -526,5 +663,9 @@ main(void)
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
+    /* Its own case: the parent restores the keyring it rotates. */
+    tc = sp_t_tcase(s, "rotation");
+    tcase_add_unchecked_fixture(tc, save_attachment_keys, restore_attachment_keys);
+    tcase_add_test(tc, sighup_rotates_the_url_keyring);
     return sp_t_run(s);
 }
