@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "db/db.h"
+#include "domain/attachments.h"
 #include "domain/chat_sessions.h"
 
 /* The facts the ticket is made of, the session row locked. */
@@ -115,6 +116,11 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
         .chat_session_id = id,
     };
     if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
+        return p->rc;
+    /* The files of the chat follow its transcript (docs/API.md, chat). */
+    if (out->nmessages > 0 &&
+        sp_attachments_follow_chat(ctx, id, out->messages[0].id,
+                                   &out->messages[0].attachments_json, p) != SP_OK)
         return p->rc;
     const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
                          out->public_id};
