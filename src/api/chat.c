@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/chat_frame.h"   /* SP_CHAT_ATTACHMENTS_MAX: one limit for both paths */
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/views.h"
@@ -26,7 +27,6 @@
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
-#include "api/chat_frame.h"
 #include <stdint.h>
 
 #define SP_CHAT_BODY_MAX 4000
