@@ -2,7 +2,7 @@
  * chat_sessions: live chat sessions and their messages (API.md §7) —
  * creation with routing to an agent with chat capacity (or `waiting`), the
  * session token (only its SHA-256 is stored), messages with client_id
- * de-duplication, accept, close, transfer to another agent, the agent's
+ * de-duplication and their attachments (domain/attachments links them), accept, close, transfer to another agent, the agent's
  * chat queue, and the facts the chat transport authorizes a connection
  * with. Accept, close and transfer are transactions of their own, begun
  * and committed here; create joins the caller's (the create protocol's),

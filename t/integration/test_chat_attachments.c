@@ -9,7 +9,7 @@
  * `unknown_attachment` on the socket, 422 over HTTP) and stores no
  * message; the chat's customer may fetch what the agent sent; and when
  * the chat becomes a ticket, its attachments follow to the ticket's
- * first message.
+ * first message and the transcript notes each under its message.
  */
 #include "attachment_harness.h"
 #include "chat_harness.h"
@@ -236,10 +236,16 @@ START_TEST(attachments_follow_the_chat_to_its_ticket)
 {
     struct sp_t_chat c = sp_t_chat_active();
     const char *a1 = sp_t_attachment_clean_png(c.customer.token);
+    /* A name the transcript must escape. */
+    struct sp_t_upload odd =
+        sp_t_attachment_new(c.customer.token, "<b>x<i>&\"y.png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(odd.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.customer.token, odd.id, 20), "clean");
     const char *a2 = sp_t_attachment_clean_png(c.agent.token);
     struct sp_t_resp *r = chat_post(&c.customer, c.id,
-                                    sp_t_fmt("{\"body\":\"mine\",\"attachments\":[%s]}",
-                                             sp_t_jq(a1)));
+                                    sp_t_fmt("{\"body\":\"mine\",\"attachments\":[%s,%s]}",
+                                             sp_t_jq(a1), sp_t_jq(odd.id)));
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
     r = chat_post(&c.agent, c.id,
@@ -251,22 +257,38 @@ START_TEST(attachments_follow_the_chat_to_its_ticket)
     sp_t_assert_json(r, 201);
     const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
     struct json_object *first = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    /* In chat order: the customer's two, then the agent's. */
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(first, "attachments")), 3);
     assert_png_listed(sp_t_jarr(first, "attachments"), 0, a1);
-    assert_png_listed(sp_t_jarr(first, "attachments"), 1, a2);
+    ck_assert_str_eq(
+        sp_t_jstr(json_object_array_get_idx(sp_t_jarr(first, "attachments"), 1), "id"), odd.id);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 2, a2);
+    /* The transcript notes each file under its message, escaped. */
+    const char *transcript = sp_t_jstr(first, "body");
+    const char *mine = strstr(transcript, "mine");
+    ck_assert_msg(mine != NULL, "%s", transcript);
+    const char *n1 = strstr(mine, "<p>[attachment: screenshot.png, image/png, 67 bytes]</p>");
+    const char *n2 = strstr(mine, "<p>[attachment: &lt;b&gt;x&lt;i&gt;&amp;&quot;y.png,"
+                                  " image/png, 67 bytes]</p>");
+    const char *yours = strstr(mine, "yours");
+    ck_assert_msg(n1 != NULL && n2 != NULL && yours != NULL && n1 < n2 && n2 < yours, "%s",
+                  transcript);
+    ck_assert_msg(strstr(yours, "[attachment: screenshot.png") != NULL, "%s", transcript);
+    ck_assert(strstr(transcript, "<b>x") == NULL);
     sp_t_resp_free(r);
     /* As the ticket is read later, by its customer. */
     r = sp_t_get(sp_t_fmt("/support/tickets/%s", ticket), c.customer.token);
     sp_t_assert_json(r, 200);
     first = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
-    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(first, "attachments")), 2);
-    assert_png_listed(sp_t_jarr(first, "attachments"), 1, a2);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(first, "attachments")), 3);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 2, a2);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments a"
                               " JOIN support_ticket_messages m ON m.id = a.message_id"
                               " JOIN support_tickets t ON t.id = m.ticket_id"
                               " WHERE t.public_id = '%s' AND a.chat_message_id IS NOT NULL",
                               ticket),
-                     "2");
+                     "3");
 }
 END_TEST
 
