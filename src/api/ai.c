@@ -67,8 +67,9 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai
     bool duplicate = false;
     struct sp_problem ignored;
     sp_problem_init(&ignored);
-    if (sp_chat_post(&ctx, &c->session, "ai_bot", ans->model, body, NULL, &m, &duplicate,
-                     &ignored) != SP_OK)
+    const struct sp_chat_post_in in = {.sender_type = "ai_bot", .sender_id = ans->model,
+                                       .body = body};
+    if (sp_chat_post(&ctx, &c->session, &in, &m, &duplicate, &ignored) != SP_OK)
         return;
     struct sp_buf frame;
     sp_buf_init(&frame, r->arena, 1024);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/chat_frame.h"   /* SP_CHAT_ATTACHMENTS_MAX: one limit for both paths */
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/views.h"
@@ -21,6 +22,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "domain/agents.h"
+#include "domain/attachments.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
@@ -88,12 +90,20 @@ session_for_caller(struct sp_req *r, struct sp_chat_session *s, struct sp_proble
 
 /* --- endpoints ---------------------------------------------------------------- */
 
-enum { C_CATEGORY, C_MESSAGE, C_METADATA, C_COUNT };
+enum { C_CATEGORY, C_MESSAGE, C_METADATA, C_ATTACHMENTS, C_COUNT };
 
 static const struct sp_field_spec create_fields[C_COUNT] = {
     [C_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
     [C_MESSAGE] = {"message", SP_FIELD_STRING, false, true, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
     [C_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
+    /* of the first message */
+    [C_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_CHAT_ATTACHMENTS_MAX,
+                       NULL, 0, 0},
+};
+
+struct create_input {
+    struct sp_chat_new chat;
+    struct sp_api_attachments attachments;   /* of the first message */
 };
 
 /* A new session token: shown once, in this answer; the database keeps
@@ -126,12 +136,17 @@ static enum sp_rc
 create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
                struct sp_problem *p)
 {
-    struct sp_chat_new *in = input;
-    const char *token = new_session_token(r, &in->token_sha256_hex);
+    struct create_input *in = input;
+    const char *token = new_session_token(r, &in->chat.token_sha256_hex);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_session s;
     struct sp_chat_message m;
-    if (sp_chat_create(&ctx, in, &s, &m, p) != SP_OK)
+    if (sp_chat_create(&ctx, &in->chat, &s, &m, p) != SP_OK)
+        return p->rc;
+    /* In the create's transaction: no session without its files. */
+    if (m.id != 0 && sp_attachments_attach_chat(&ctx, r->principal.sub, in->attachments.ids,
+                                                in->attachments.n, m.id, &m.attachments_json,
+                                                p) != SP_OK)
         return p->rc;
     render_created(r, body, &s, token);
     *location = sp_arena_sprintf(r->arena, "/support/chat/session/%s", s.public_id);
@@ -169,8 +184,13 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     if (r->body_len == 0)
         memset(v, 0, sizeof(v));
     const char *first = NULL;
-    if (v[C_MESSAGE].present &&
-        (first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p)) == NULL)
+    if (v[C_MESSAGE].present)
+        first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p);
+    struct create_input in = {.attachments = sp_api_attachment_ids(r, &v[C_ATTACHMENTS], p)};
+    if (in.attachments.n > 0 && !v[C_MESSAGE].present)
+        sp_problem_field(p, "attachments", "requires_message",
+                         "attachments go with a first message");
+    if (p->rc != SP_OK)
         return p->rc;
     /* API.md §1 (chat sessions): every attempt counts, replays too. */
     const struct sp_app *app = r->env->app;
@@ -183,7 +203,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_session:%s", r->principal.sub),
                           windows, 2, &rate, p) != SP_OK)
         return p->rc;
-    struct sp_chat_new in = {
+    in.chat = (struct sp_chat_new){
         .customer_id = r->principal.sub,
         .category_slug = v[C_CATEGORY].present ? v[C_CATEGORY].str : NULL,
         .first_message = first,
@@ -225,11 +245,13 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-enum { M_BODY, M_CLIENT_ID, M_COUNT };
+enum { M_BODY, M_CLIENT_ID, M_ATTACHMENTS, M_COUNT };
 
 static const struct sp_field_spec message_fields[M_COUNT] = {
     [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
     [M_CLIENT_ID] = {"client_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_CHAT_ATTACHMENTS_MAX,
+                       NULL, 0, 0},
 };
 
 enum sp_rc
@@ -242,7 +264,8 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_body(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
     const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_CHAT_BODY_MAX, p);
-    if (body == NULL)
+    struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
+    if (p->rc != SP_OK)
         return p->rc;
     const struct sp_app *app = r->env->app;
     const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
@@ -255,10 +278,15 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     sp_chat_access_sweep_maybe(&ctx);
     struct sp_chat_message m;
     bool duplicate = false;
-    const char *sender = r->principal.role == SP_ROLE_CUSTOMER ? "customer" : "agent";
-    if (sp_chat_post(&ctx, &s, sender, r->principal.sub, body,
-                     v[M_CLIENT_ID].present ? v[M_CLIENT_ID].str : NULL, &m, &duplicate,
-                     p) != SP_OK)
+    const struct sp_chat_post_in in = {
+        .sender_type = r->principal.role == SP_ROLE_CUSTOMER ? "customer" : "agent",
+        .sender_id = r->principal.sub,
+        .body = body,
+        .client_id = v[M_CLIENT_ID].present ? v[M_CLIENT_ID].str : NULL,
+        .attachments = attachments.ids,
+        .nattachments = attachments.n,
+    };
+    if (sp_chat_post(&ctx, &s, &in, &m, &duplicate, p) != SP_OK)
         return p->rc;
     /* The answer is the stored frame, the very bytes subscribers get (as
      * on the websocket path). */

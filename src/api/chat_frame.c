@@ -19,6 +19,34 @@ refuse(struct sp_chat_frame *f, const char *code, const char *detail)
     return SP_INVALID;
 }
 
+/* The optional `attachments`: an array of at most 10 ids. Whether they
+ * are the sender's clean uploads is the domain's to say; an item that
+ * cannot be an id at all is refused here with the same code. */
+static enum sp_rc
+parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
+{
+    struct json_object *ja;
+    if (!json_object_object_get_ex(o, "attachments", &ja) || json_object_is_type(ja, json_type_null))
+        return SP_OK;
+    if (!json_object_is_type(ja, json_type_array) ||
+        json_object_array_length(ja) > SP_CHAT_ATTACHMENTS_MAX)
+        return refuse(f, "invalid_frame", "attachments must be an array of at most 10 ids");
+    size_t n = json_object_array_length(ja);
+    f->attachments = sp_arena_calloc(a, n + 1, sizeof(*f->attachments));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *id = json_object_array_get_idx(ja, i);
+        size_t len = json_object_is_type(id, json_type_string)
+                         ? (size_t)json_object_get_string_len(id) : 0;
+        const char *s = len > 0 ? json_object_get_string(id) : NULL;
+        if (s == NULL || len > 64 || memchr(s, '\0', len) != NULL || !sp_utf8_valid(s, len))
+            return refuse(f, "unknown_attachment",
+                          "attachments lists something that is not an attachment id");
+        f->attachments[i] = sp_arena_strndup(a, s, len);
+    }
+    f->nattachments = n;
+    return SP_OK;
+}
+
 static enum sp_rc
 parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
 {
@@ -40,6 +68,8 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
             return refuse(f, "invalid_frame", "client_id must be a string of 1 to 64 characters");
         f->client_id = sp_arena_strndup(a, id, idlen);
     }
+    if (parse_attachments(a, o, f) != SP_OK)
+        return SP_INVALID;
     bool has_text = false;
     const char *clean = sp_sanitize_html(a, body, blen, &f->body_len, &has_text);
     if (clean == NULL || !has_text)

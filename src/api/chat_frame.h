@@ -2,7 +2,7 @@
  * chat_frame: parsing and checking one client websocket frame of the chat
  * transport (docs/chat-transport.md §1.4, API.md §7) - untrusted input
  * straight from the socket. A frame is one JSON object of type "message"
- * (body, optional client_id), "typing" (state: bool) or "presence"
+ * (body, optional client_id and attachments: ids), "typing" (state: bool) or "presence"
  * (state: "online" | "away"). The refusals carry the code and detail of
  * the error frame sent back to the client.
  * Must not: know the request, the caller, the database or the bus; it is
@@ -22,6 +22,8 @@ struct sp_arena;
 #define SP_CHAT_FRAME_MAX 16384
 #define SP_CHAT_BODY_MAX_CHARS 4000
 #define SP_CHAT_CLIENT_ID_MAX 64
+/* Attachments one message may carry (as a ticket message, API.md §10). */
+#define SP_CHAT_ATTACHMENTS_MAX 10
 
 enum sp_chat_frame_type {
     SP_CHAT_FRAME_INVALID = 0, /* too large, or not one JSON object */
@@ -37,6 +39,8 @@ struct sp_chat_frame {
     const char *body;             /* sanitized HTML (arena), has visible text */
     size_t body_len;
     const char *client_id;        /* arena copy, or NULL when absent/null */
+    const char **attachments;     /* attachment ids (arena copies); n may be 0 */
+    size_t nattachments;
     /* typing */
     bool typing;
     /* presence: "online" or "away" (static) */

@@ -265,12 +265,18 @@ render_message(struct sp_buf *b, const struct sp_chat_message *m)
     sp_chat_frame_message(&w, m);
 }
 
+/* The most one attachment's metadata can add to a frame: a 255-byte
+ * filename whose every byte JSON escapes to two, a 255-byte type, the
+ * digest, the time and the member names (PostgreSQL's jsonb text). */
+#define ATTACHMENT_FRAME_MAX 1200
+
 /* Whether the stored frame of this message can be the hook's answer
  * (SP_CHAT_ANSWER_MAX), checked before anything is stored: rendered with
- * the longest id and time a stored message can have. */
+ * the longest id and time a stored message can have, and room for the
+ * largest metadata of its attachments. */
 static bool
 frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
-           const char *client_id)
+           const char *client_id, size_t nattachments)
 {
     struct sp_chat_message m = {
         .id = INT64_MAX, .session_public_id = c->sid, .sender_type = c->sender_type,
@@ -280,7 +286,7 @@ frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
     render_message(&b, &m);
-    return b.len <= SP_CHAT_ANSWER_MAX;
+    return b.len + nattachments * ATTACHMENT_FRAME_MAX <= SP_CHAT_ANSWER_MAX;
 }
 
 static enum sp_rc
@@ -288,7 +294,7 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
               struct sp_problem *p)
 {
     const char *clean = f->body, *client_id = f->client_id;
-    if (!frame_fits(r, c, clean, client_id))
+    if (!frame_fits(r, c, clean, client_id, f->nattachments))
         return frame_error(r, c, "too_long",
                            "body is longer than 4000 characters once sanitized (escaped"
                            " characters such as < and & count as several)");
@@ -308,11 +314,20 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
     struct sp_chat_session s = {.id = c->info.session_id, .public_id = c->sid};
     struct sp_chat_message m;
     bool duplicate = false;
-    if (sp_chat_post(&ctx, &s, c->sender_type, r->principal.sub, clean, client_id, &m,
-                     &duplicate, p) != SP_OK) {
+    const struct sp_chat_post_in in = {
+        .sender_type = c->sender_type, .sender_id = r->principal.sub, .body = clean,
+        .client_id = client_id, .attachments = f->attachments,
+        .nattachments = f->nattachments,
+    };
+    if (sp_chat_post(&ctx, &s, &in, &m, &duplicate, p) != SP_OK) {
         if (p->rc == SP_CONFLICT || p->rc == SP_INVALID) {
-            const char *code = p->code ? p->code : "invalid_frame";
-            const char *detail = sp_arena_strdup(r->arena, p->detail);
+            /* A field error (unknown_attachment) is the frame's code. */
+            bool field = p->nerrors > 0;
+            const char *code = field ? p->errors[0].code : p->code ? p->code : "invalid_frame";
+            const char *detail =
+                field ? sp_arena_sprintf(r->arena, "%s %s", p->errors[0].field,
+                                         p->errors[0].message)
+                      : sp_arena_strdup(r->arena, p->detail);
             sp_problem_init(p);
             return frame_error(r, c, code, detail);
         }

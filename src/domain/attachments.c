@@ -52,13 +52,16 @@ static struct sp_stmt create_stmt = SP_STMT(
     6);
 
 /* Agents see every attachment; a customer their own and those publicly
- * attached to their tickets. */
+ * attached to their tickets or to messages of their chats. */
 static struct sp_stmt get_for_stmt = SP_STMT_READ(
     "attachment_get_for",
     "SELECT " ATTACHMENT_COLS " FROM support_attachments a"
     " WHERE a.id = $1 AND ($3::boolean OR a.owner_sub = $2 OR EXISTS ("
     "  SELECT 1 FROM support_ticket_messages m JOIN support_tickets t ON t.id = m.ticket_id"
-    "  WHERE m.id = a.message_id AND NOT m.is_internal AND t.customer_id = $2))",
+    "  WHERE m.id = a.message_id AND NOT m.is_internal AND t.customer_id = $2)"
+    " OR EXISTS (SELECT 1 FROM support_chat_messages cm"
+    "  JOIN support_chat_sessions s ON s.id = cm.session_id"
+    "  WHERE cm.id = a.chat_message_id AND s.customer_id = $2))",
     3);
 
 static struct sp_stmt get_stmt = SP_STMT_READ(
@@ -74,21 +77,26 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     3);
 
 /* One statement: link the rows, count them, copy their metadata into the
- * message (in the order the caller listed them). */
-static struct sp_stmt attach_stmt = SP_STMT(
-    "attachment_attach",
-    "WITH a AS (UPDATE support_attachments SET message_id = $1::bigint, attached_at = now()"
-    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND status = 'clean'"
-    "   AND uploaded_at IS NOT NULL AND message_id IS NULL"
-    "  RETURNING id, filename, content_type, size, sha256, status, created_at),"
-    " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("
-    "   'id', id, 'filename', filename, 'content_type', content_type, 'size', size,"
-    "   'sha256', sha256, 'status', status, 'created_at', support_ts(created_at))"
-    "   ORDER BY array_position($2::text[], id)), '[]'::jsonb) AS list FROM a),"
-    " m AS (UPDATE support_ticket_messages SET attachments = j.list FROM j"
-    "  WHERE support_ticket_messages.id = $1::bigint RETURNING 1)"
-    " SELECT j.n, j.list::text AS list FROM j",
-    3);
+ * message (in the order the caller listed them). An upload is attached
+ * once, to a ticket message or a chat message (attached_at). */
+#define ATTACH_SQL(link_column, message_table)                                                \
+    "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
+    "   attached_at = now()"                                                                  \
+    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND status = 'clean'"                    \
+    "   AND uploaded_at IS NOT NULL AND attached_at IS NULL"                                  \
+    "  RETURNING id, filename, content_type, size, sha256, status, created_at),"              \
+    " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("                     \
+    "   'id', id, 'filename', filename, 'content_type', content_type, 'size', size,"          \
+    "   'sha256', sha256, 'status', status, 'created_at', support_ts(created_at))"            \
+    "   ORDER BY array_position($2::text[], id)), '[]'::jsonb) AS list FROM a),"              \
+    " m AS (UPDATE " message_table " SET attachments = j.list FROM j"                         \
+    "  WHERE " message_table ".id = $1::bigint RETURNING 1)"                                  \
+    " SELECT j.n, j.list::text AS list FROM j"
+
+static struct sp_stmt attach_stmt =
+    SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages"), 3);
+static struct sp_stmt attach_chat_stmt =
+    SP_STMT("attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages"), 3);
 
 static void
 read_row(const PGresult *r, int row, void *item)
@@ -345,9 +353,11 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
     return SP_OK;
 }
 
-enum sp_rc
-sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
-                      size_t n, long long message_id, const char **json, struct sp_problem *p)
+/* Links ids[0..n) of owner_sub to the message through stmt. */
+static enum sp_rc
+attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
+       const char *const *ids, size_t n, long long message_id, const char **json,
+       struct sp_problem *p)
 {
     *json = "[]";
     if (n == 0)
@@ -367,7 +377,7 @@ sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *con
     if (ok) {
         const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", message_id), b.data,
                                  owner_sub};
-        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &attach_stmt, params, p);
+        PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
         if (r == NULL)
             return p->rc;
         ok = sp_db_int(r, 0, 0) == (long long)n;
@@ -378,4 +388,48 @@ sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *con
     sp_problem_field(p, "attachments", "unknown_attachment",
                      "lists an attachment that is not a clean, unattached upload of yours");
     return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid attachments");
+}
+
+enum sp_rc
+sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
+                      size_t n, long long message_id, const char **json, struct sp_problem *p)
+{
+    return attach(ctx, &attach_stmt, owner_sub, ids, n, message_id, json, p);
+}
+
+enum sp_rc
+sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
+                           size_t n, long long chat_message_id, const char **json,
+                           struct sp_problem *p)
+{
+    return attach(ctx, &attach_chat_stmt, owner_sub, ids, n, chat_message_id, json, p);
+}
+
+/* The chat's attachments follow its transcript: every attachment of the
+ * session's messages (chat order, then each message's own order) is
+ * linked to the ticket message too and listed in it. */
+static struct sp_stmt follow_stmt = SP_STMT(
+    "attachment_follow_chat",
+    "WITH l AS (SELECT x.e, m.id AS mid, x.ord FROM support_chat_messages m,"
+    "   jsonb_array_elements(m.attachments) WITH ORDINALITY AS x(e, ord)"
+    "  WHERE m.session_id = $1::bigint),"
+    " a AS (UPDATE support_attachments SET message_id = $2::bigint"
+    "  WHERE id IN (SELECT e->>'id' FROM l) AND message_id IS NULL RETURNING id),"
+    " j AS (SELECT coalesce(jsonb_agg(e ORDER BY mid, ord), '[]'::jsonb) AS list FROM l),"
+    " m AS (UPDATE support_ticket_messages SET attachments = j.list FROM j"
+    "  WHERE support_ticket_messages.id = $2::bigint RETURNING 1)"
+    " SELECT j.list::text FROM j",
+    2);
+
+enum sp_rc
+sp_attachments_follow_chat(struct sp_ctx *ctx, long long session_id, long long message_id,
+                           const char **json, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", message_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &follow_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *json = sp_arena_strndup(ctx->arena, sp_db_str(r, 0, 0), strlen(sp_db_str(r, 0, 0)));
+    return SP_OK;
 }

@@ -9,7 +9,9 @@
  * Lifecycle: created pending and not uploaded; the signed PUT stores the
  * file (uploaded, still pending) and NOTIFYs support_attachment_scan; the
  * scanner makes it clean, infected (file deleted) or failed. Only clean,
- * unattached uploads of the caller can be attached, once.
+ * unattached uploads of the caller can be attached, once: to a ticket
+ * message or a chat message (whose attachments follow to the ticket the
+ * chat becomes).
  * Must not: know HTTP (signed URLs, headers and the nginx hand-over are
  * api/attachments.c and http/signed_url.c), or read a whole file into
  * memory.
@@ -84,6 +86,20 @@ enum sp_rc sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a
 enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub,
                                  const char *const *ids, size_t n, long long message_id,
                                  const char **json, struct sp_problem *p);
+
+/* The same for a chat message (API.md §7, frame field `attachments`),
+ * inside the caller's transaction (the message's own). */
+enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub,
+                                      const char *const *ids, size_t n,
+                                      long long chat_message_id, const char **json,
+                                      struct sp_problem *p);
+/* Inside the caller's transaction (a chat becoming a ticket): the
+ * attachments of chat session_id's messages follow to the ticket message
+ * message_id (linked to it and listed in it, in chat order); *json is
+ * the list ("[]" when the chat had none). */
+enum sp_rc sp_attachments_follow_chat(struct sp_ctx *ctx, long long session_id,
+                                      long long message_id, const char **json,
+                                      struct sp_problem *p);
 
 /* The libmagic MIME type of the file at path (first bytes only), or NULL
  * when it cannot be read; and whether it matches a declared type. */

@@ -27,6 +27,8 @@ sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
         sp_jw_kstr(w, "sender_id", m->sender_id);
     }
     sp_jw_kstr(w, "body", m->body);
+    if (!system)   /* the metadata of API.md §10, as ticket messages list them */
+        sp_jw_kraw(w, "attachments", m->attachments_json ? m->attachments_json : "[]");
     sp_jw_kstr(w, "created_at", m->created_at);
     if (!system)
         sp_jw_kstr(w, "client_id", m->client_id);

@@ -8,6 +8,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "db/db.h"
+#include "domain/attachments.h"
 #include "domain/chat_sessions.h"
 
 /* The facts the ticket is made of, the session row locked. */
@@ -33,27 +34,43 @@ static struct sp_stmt link_stmt = SP_STMT(
  * takes at most this many bytes. */
 #define SP_CHAT_TRANSCRIPT_LABEL 64
 
-/* The newest messages of the session (system events aside) whose bodies
- * and labels ($3 bytes each) fit in $2 bytes, oldest first, and the count of all of them.
+/* Text for HTML, in SQL (the transcript's attachment notes). */
+#define HTML_ESCAPE(x)                                                                     \
+    "replace(replace(replace(replace(" x ", '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),"    \
+    " '\"', '&quot;')"
+/* One paragraph per attachment of message m, after its body:
+ * "[attachment: name, type, N bytes]" (the files themselves follow to
+ * the ticket's first message, see sp_attachments_follow_chat). */
+#define TRANSCRIPT_NOTE(m)                                                                 \
+    "(SELECT coalesce(string_agg(format('<p>[attachment: %s, %s, %s bytes]</p>',"          \
+    HTML_ESCAPE("e->>'filename'") ", " HTML_ESCAPE("e->>'content_type'") ", e->>'size'),"  \
+    " '' ORDER BY o), '') FROM jsonb_array_elements(" m ".attachments)"                     \
+    " WITH ORDINALITY AS x(e, o))"
+
+/* The newest messages of the session (system events aside) whose bodies,
+ * attachment notes and labels ($3 bytes each) fit in $2 bytes, oldest
+ * first, and the count of all of them.
  * Always one row at least: with no message kept, the columns but the
  * count are NULL. Sizes are summed without reading the bodies (from
  * their headers); only the kept bodies are read. */
 static struct sp_stmt transcript_stmt = SP_STMT(
     "chat_transcript",
     "WITH w AS ("
-    "  SELECT id, sum(octet_length(body) + $3::int)"
+    "  SELECT id, sum(octet_length(body) + $3::int + octet_length(" TRANSCRIPT_NOTE("c") "))"
     "    OVER (ORDER BY id DESC) AS upto"
-    "  FROM support_chat_messages"
+    "  FROM support_chat_messages c"
     "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
     "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
-    " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at)"
+    " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at),"
+    "   " TRANSCRIPT_NOTE("m")
     " FROM (SELECT 1) one LEFT JOIN (support_chat_messages m JOIN keep k ON k.id = m.id) ON true"
     " ORDER BY m.id",
     3);
 
 /* The transcript as the ticket's description: a note when messages were
- * left out, then one paragraph per message (bodies were sanitized when
- * stored; labels, times and the note are ours). */
+ * left out, then one paragraph per message and one per attachment
+ * (bodies were sanitized when stored; labels, times and notes are ours,
+ * file names escaped). */
 static const char *
 transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
            struct sp_problem *p)
@@ -80,6 +97,7 @@ transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
                                                       : "Assistant",
                       sp_db_str(r, i, 3));
         sp_buf_puts(&b, sp_db_str(r, i, 2));
+        sp_buf_puts(&b, sp_db_str(r, i, 4));
     }
     if (b.len == 0)
         sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
@@ -115,6 +133,11 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
         .chat_session_id = id,
     };
     if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
+        return p->rc;
+    /* The files of the chat follow its transcript (docs/API.md, chat). */
+    if (out->nmessages > 0 &&
+        sp_attachments_follow_chat(ctx, id, out->messages[0].id,
+                                   &out->messages[0].attachments_json, p) != SP_OK)
         return p->rc;
     const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
                          out->public_id};

@@ -1,6 +1,7 @@
 /*
  * chat_convert: a chat session becomes a ticket (API.md §7, §12) — the
- * transcript as the ticket's description, the two linked both ways, a
+ * transcript as the ticket's description (the chat's attachments listed
+ * on its first message), the two linked both ways, a
  * `ticket_created` system message in the chat; as a command of its own
  * (a customer's or agent's transfer to a ticket) or as the
  * chat-session-archive job's step for one idle session (converted, then

@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
+#include "domain/attachments.h"
 #include "domain/categories.h"
 #include "domain/routing.h"
 
@@ -37,6 +38,7 @@ enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
     C(CM_SENDER_ID, "m.sender_id", str, sender_id) SEP C(CM_BODY, "m.body", str, body) SEP \
     C(CM_CLIENT_ID, "m.client_id", str, client_id) SEP                                     \
     C(CM_CREATED_AT, "support_ts(m.created_at)", str, created_at) SEP                      \
+    C(CM_ATTACHMENTS, "m.attachments::text", str, attachments_json) SEP                    \
     C(CM_EVENT, "m.payload->>'event'", opt_str, event)
 #define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
@@ -107,19 +109,20 @@ static struct sp_stmt post_stmt = SP_STMT(
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT id, $2, $3, $4, $5 FROM open"
     "  ON CONFLICT (session_id, client_id) DO NOTHING"
-    "  RETURNING " "id, sender_type, sender_id, body, client_id, created_at"
+    "  RETURNING id, sender_type, sender_id, body, client_id, created_at, attachments"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
     "  WHERE id IN (SELECT id FROM open) AND EXISTS (SELECT 1 FROM ins)"
     ")"
-    " SELECT false, id, sender_type, sender_id, body, client_id, support_ts(created_at) FROM ins"
+    " SELECT false, id, sender_type, sender_id, body, client_id, support_ts(created_at),"
+    "   attachments::text FROM ins"
     " UNION ALL"
     " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
-    "   support_ts(m.created_at)"
+    "   support_ts(m.created_at), m.attachments::text"
     " FROM support_chat_messages m"
     " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND NOT EXISTS (SELECT 1 FROM ins)"
     " UNION ALL"
-    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
+    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
     5);
 
 static struct sp_stmt lock_stmt = SP_STMT(
@@ -337,13 +340,13 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
     return *out != NULL ? SP_OK : p->rc;
 }
 
-enum sp_rc
-sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const char *sender_type,
-             const char *sender_id, const char *body, const char *client_id,
+/* The post statement, in whatever transaction the caller is in. */
+static enum sp_rc
+post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct sp_chat_post_in *in,
              struct sp_chat_message *out, bool *duplicate, struct sp_problem *p)
 {
-    const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", s->id), sender_type,
-                             sender_id, body, client_id};
+    const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", s->id), in->sender_type,
+                             in->sender_id, in->body, in->client_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -352,6 +355,25 @@ sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const char *se
     *duplicate = sp_db_bool(r, 0, 0);
     read_message(r, 0, 1, out);
     out->session_public_id = s->public_id;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct sp_chat_post_in *in,
+             struct sp_chat_message *out, bool *duplicate, struct sp_problem *p)
+{
+    if (in->nattachments == 0)   /* one statement: no transaction needed */
+        return post_message(ctx, s, in, out, duplicate, p);
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (post_message(ctx, s, in, out, duplicate, p) != SP_OK ||
+        (!*duplicate &&
+         sp_attachments_attach_chat(ctx, in->sender_id, in->attachments, in->nattachments,
+                                    out->id, &out->attachments_json, p) != SP_OK) ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
     return SP_OK;
 }
 

@@ -2,7 +2,7 @@
  * chat_sessions: live chat sessions and their messages (API.md §7) —
  * creation with routing to an agent with chat capacity (or `waiting`), the
  * session token (only its SHA-256 is stored), messages with client_id
- * de-duplication, accept, close, transfer to another agent, the agent's
+ * de-duplication and their attachments (domain/attachments links them), accept, close, transfer to another agent, the agent's
  * chat queue, and the facts the chat transport authorizes a connection
  * with. Accept, close and transfer are transactions of their own, begun
  * and committed here; create joins the caller's (the create protocol's),
@@ -41,7 +41,18 @@ struct sp_chat_message {
     const char *body;
     const char *client_id;
     const char *created_at;
+    const char *attachments_json;    /* JSON array text (NULL: none) */
     const char *event;               /* system messages: agent_joined, closed, ... */
+};
+
+/* What a participant sends (API.md §7 `message` frame). */
+struct sp_chat_post_in {
+    const char *sender_type;         /* customer | agent | ai_bot */
+    const char *sender_id;
+    const char *body;                /* sanitized */
+    const char *client_id;           /* NULL: none */
+    const char *const *attachments;  /* ids of the sender's clean, unattached uploads */
+    size_t nattachments;
 };
 
 struct sp_chat_new {
@@ -78,13 +89,16 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
                             struct sp_chat_message **out, size_t *n, long long *next_after,
                             struct sp_problem *p);
 
-/* Stores a message; a client_id already used in this session returns the
- * stored message with *duplicate set (resends are idempotent). Closed or
+/* Stores a message with its attachments (linked in the same
+ * transaction, begun here when there are any: 422 validation_failed,
+ * field error attachments unknown_attachment, and nothing stored, when
+ * one is not a clean, unattached upload of sender_id); a client_id
+ * already used in this session returns the stored message with
+ * *duplicate set (resends are idempotent, and attach nothing). Closed or
  * expired sessions: 409 session_closed. */
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
-                        const char *sender_type, const char *sender_id, const char *body,
-                        const char *client_id, struct sp_chat_message *out, bool *duplicate,
-                        struct sp_problem *p);
+                        const struct sp_chat_post_in *in, struct sp_chat_message *out,
+                        bool *duplicate, struct sp_problem *p);
 
 /* An agent takes a waiting session: 409 already_assigned when another
  * agent has it, 409 agent_unavailable when away or at max_concurrent_chats. */

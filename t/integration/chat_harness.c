@@ -141,3 +141,44 @@ sp_t_ws_expect_open(FILE *f)
                   json_object_to_json_string(o));
     json_object_put(o);
 }
+
+/* Reads to the end; returns the received frames (a JSON array, owned by
+ * the caller) and asserts the socket was not closed on us. */
+struct json_object *
+sp_t_ws_drain(FILE *f)
+{
+    struct json_object *frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        const char *e = sp_t_ws_event(o);
+        if (strcmp(e, "frame") == 0) {
+            struct json_object *d;
+            ck_assert(json_object_object_get_ex(o, "data", &d));
+            json_object_array_add(frames, json_object_get(d));
+        } else if (strcmp(e, "closed") == 0) {
+            ck_abort_msg("socket closed: %s", json_object_to_json_string(o));
+        } else if (strcmp(e, "done") == 0) {
+            json_object_put(o);
+            break;
+        }
+        json_object_put(o);
+    }
+    pclose(f);
+    return frames;
+}
+
+/* The message frame with this body among frames, or NULL. */
+struct json_object *
+sp_t_chat_frame(struct json_object *frames, const char *type, const char *body)
+{
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *b;
+        if (json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), type) == 0 &&
+            (body == NULL ||
+             (json_object_object_get_ex(f, "body", &b) &&
+              strcmp(json_object_get_string(b), body) == 0)))
+            return f;
+    }
+    return NULL;
+}

@@ -28,4 +28,12 @@ FILE *sp_t_chat_probe(const char *mode, const char *url, const char *extra);
 /* The next client line whose "event" is ev_name; other lines skipped. */
 struct json_object *sp_t_ws_next_event(FILE *f, const char *ev_name);
 
+/* Reads the client to its end ("done"; a "closed" fails the test) and
+ * closes it; the frames received, a JSON array owned by the caller. */
+struct json_object *sp_t_ws_drain(FILE *f);
+/* The first frame of this type among frames (with this body, when body
+ * is not NULL), or NULL. */
+struct json_object *sp_t_chat_frame(struct json_object *frames, const char *type,
+                                    const char *body);
+
 #endif

@@ -1450,6 +1450,35 @@ sp_t_children(pid_t master, pid_t *out, size_t max)
     return n;
 }
 
+bool
+sp_t_pid_in(pid_t pid, const pid_t *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set[i] == pid)
+            return true;
+    return false;
+}
+
+bool
+sp_t_api_reload(void)
+{
+    pid_t master = sp_t_master_pid("support-api"), before[64];
+    size_t n = sp_t_children(master, before, 64);
+    if (n == 0 || kill(master, SIGHUP) != 0)
+        return false;
+    for (int attempt = 0; attempt < 200; attempt++) {
+        usleep(50 * 1000);
+        pid_t now[64];
+        size_t m = sp_t_children(master, now, 64);
+        bool replaced = m == n;
+        for (size_t i = 0; replaced && i < m; i++)
+            replaced = !sp_t_pid_in(now[i], before, n);
+        if (replaced)
+            return true;
+    }
+    return false;
+}
+
 long
 sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const char *name)
 {

@@ -141,6 +141,13 @@ void sp_t_stackctl(const char *args);
 pid_t sp_t_master_pid(const char *program);
 /* The master's children (its workers, retiring ones included), up to max. */
 size_t sp_t_children(pid_t master, pid_t *out, size_t max);
+/* SIGHUP to support-api's master, then waits (up to 10 s) until every
+ * worker it had is gone and as many new ones serve: each was forked after
+ * the master re-read its settings and keys. false when that never
+ * happened. Usable from unchecked fixtures (no test arena). */
+bool sp_t_api_reload(void);
+/* Whether pid is one of set[0..n). */
+bool sp_t_pid_in(pid_t pid, const pid_t *set, size_t n);
 /* Response header as a non-negative integer; asserts exactly one. */
 #define sp_t_header_num(r, name) sp_t_header_num_at(__FILE__, __LINE__, (r), (name))
 long sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const char *name);

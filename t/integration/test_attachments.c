@@ -12,7 +12,7 @@
  * Signed URLs with chosen expiries are made here with the server's key
  * (SP_TEST_ATTACHMENT_KEYS_FILE) and the library's own signer.
  */
-#include "harness.h"
+#include "attachment_harness.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -30,110 +30,6 @@
 #include "http/signed_url.h"
 
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-
-/* A 1x1 PNG (67 bytes). */
-static const unsigned char png[] = {
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
-    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00,
-    0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78,
-    0x9c, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00,
-    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
-
-/* --- helpers --------------------------------------------------------------- */
-
-static size_t
-collect(char *p, size_t size, size_t n, void *b)
-{
-    struct sp_t_resp *r = b;
-    char *grown = realloc(r->body, r->body_len + size * n + 1);
-    ck_assert(grown != NULL);
-    memcpy(grown + r->body_len, p, size * n);
-    r->body = grown;
-    r->body_len += size * n;
-    r->body[r->body_len] = '\0';
-    return size * n;
-}
-
-/* PUT of raw bytes to path (a signed URL: no token); status and body. */
-static long
-put_bytes(const char *path, const void *data, size_t len, const char **body)
-{
-    CURL *c = curl_easy_init();
-    ck_assert(c != NULL);
-    struct sp_t_resp r = {0};
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-    curl_easy_setopt(c, CURLOPT_URL, sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), path));
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    *body = sp_t_fmt("%s", r.body ? r.body : "");
-    free(r.body);
-    return status;
-}
-
-struct upload {
-    const char *id;
-    const char *url;   /* the signed upload path + query */
-};
-
-/* POST /support/attachments as token; asserts 201 and the shape. */
-static struct upload
-create(const char *token, const char *filename, const char *type, size_t size)
-{
-    struct sp_t_resp *r = sp_t_post_json(
-        "/support/attachments", token,
-        sp_t_fmt("{\"filename\":%s,\"content_type\":%s,\"size\":%zu}", sp_t_jq(filename),
-                 sp_t_jq(type), size));
-    sp_t_assert_json(r, 201);
-    struct upload u = {sp_t_fmt("%s", sp_t_jstr(r->json, "id")),
-                       sp_t_fmt("%s", sp_t_jstr(r->json, "upload_url"))};
-    ck_assert_str_eq(sp_t_jstr(r->json, "upload_method"), "PUT");
-    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
-    sp_t_assert_timestamp(sp_t_jstr(r->json, "expires_at"));
-    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/attachments/%s", u.id));
-    ck_assert(strncmp(u.url, sp_t_fmt("/support/attachments/%s/content?", u.id),
-                      strlen(u.id) + 30) == 0);
-    sp_t_resp_free(r);
-    return u;
-}
-
-/* GET the metadata as token until its status is not pending (or
- * seconds pass); returns the last status. */
-static const char *
-wait_scanned(const char *token, const char *id, int seconds)
-{
-    const char *status = "pending";
-    for (int i = 0; i < seconds * 4; i++) {
-        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
-        sp_t_assert_json(r, 200);
-        status = sp_t_fmt("%s", sp_t_jstr(r->json, "status"));
-        sp_t_resp_free(r);
-        if (strcmp(status, "pending") != 0)
-            break;
-        usleep(250 * 1000);
-    }
-    return status;
-}
-
-/* Creates, uploads and waits for a clean PNG of token's. */
-static const char *
-clean_png(const char *token)
-{
-    struct upload u = create(token, "screenshot.png", "image/png", sizeof(png));
-    const char *body;
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
-    ck_assert_str_eq(wait_scanned(token, u.id, 20), "clean");
-    return u.id;
-}
 
 /* A signed URL made here, with any method, size and expiry. */
 static const char *
@@ -204,44 +100,44 @@ END_TEST
 START_TEST(tampered_expired_and_foreign_signatures_are_403)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
     const char *body;
     char *bad = (char *)sp_t_fmt("%s", u.url);
     char *sig = strstr(bad, "sig=") + 4;
     sig[0] = sig[0] == '0' ? '1' : '0';
-    ck_assert_int_eq(put_bytes(bad, png, sizeof(png), &body), 403);
+    ck_assert_int_eq(sp_t_put_bytes(bad, sp_t_png, sizeof(sp_t_png), &body), 403);
     ck_assert(strstr(body, "invalid_signature") != NULL);
     /* Another size in an otherwise good URL. */
-    const char *sized = signed_path("PUT", u.id, sizeof(png) + 1, time(NULL) + 60);
-    ck_assert_int_eq(put_bytes(sized, png, sizeof(png), &body), 403);
+    const char *sized = signed_path("PUT", u.id, sizeof(sp_t_png) + 1, time(NULL) + 60);
+    ck_assert_int_eq(sp_t_put_bytes(sized, sp_t_png, sizeof(sp_t_png), &body), 403);
     /* A download URL is not an upload URL. */
-    const char *get = signed_path("GET", u.id, sizeof(png), time(NULL) + 60);
-    ck_assert_int_eq(put_bytes(get, png, sizeof(png), &body), 403);
-    const char *expired = signed_path("PUT", u.id, sizeof(png), time(NULL) - 5);
-    ck_assert_int_eq(put_bytes(expired, png, sizeof(png), &body), 403);
+    const char *get = signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) + 60);
+    ck_assert_int_eq(sp_t_put_bytes(get, sp_t_png, sizeof(sp_t_png), &body), 403);
+    const char *expired = signed_path("PUT", u.id, sizeof(sp_t_png), time(NULL) - 5);
+    ck_assert_int_eq(sp_t_put_bytes(expired, sp_t_png, sizeof(sp_t_png), &body), 403);
     ck_assert(strstr(body, "url_expired") != NULL);
-    ck_assert_int_eq(put_bytes(sp_t_fmt("/support/attachments/%s/content", u.id), png,
-                               sizeof(png), &body), 403);
+    ck_assert_int_eq(sp_t_put_bytes(sp_t_fmt("/support/attachments/%s/content", u.id), sp_t_png,
+                               sizeof(sp_t_png), &body), 403);
     /* None of that stored anything: the real URL still works. */
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
 }
 END_TEST
 
 START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
     const char *body;
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png) - 1, &body), 422);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png) - 1, &body), 422);
     ck_assert(strstr(body, "size_mismatch") != NULL);
-    char words[sizeof(png)];
+    char words[sizeof(sp_t_png)];
     memset(words, 'w', sizeof(words));
-    ck_assert_int_eq(put_bytes(u.url, words, sizeof(words), &body), 422);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, words, sizeof(words), &body), 422);
     ck_assert(strstr(body, "\"type_mismatch\"") != NULL);
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
     ck_assert(strstr(body, "\"sha256\":\"") != NULL);
     ck_assert_int_eq(stored_files(u.id), 1);
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 409);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 409);
     ck_assert(strstr(body, "already_uploaded") != NULL);
 }
 END_TEST
@@ -251,20 +147,20 @@ END_TEST
 START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct upload u = create(c.token, "Überweisung \"März\".png", "image/png", sizeof(png));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "Überweisung \"März\".png", "image/png", sizeof(sp_t_png));
     const char *body;
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
-    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "clean");
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
     struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), c.token);
     sp_t_assert_json(m, 200);
     const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
     sp_t_assert_timestamp(sp_t_jstr(m->json, "download_expires_at"));
-    ck_assert_int_eq(sp_t_jint(m->json, "size"), sizeof(png));
+    ck_assert_int_eq(sp_t_jint(m->json, "size"), sizeof(sp_t_png));
     sp_t_resp_free(m);
     struct sp_t_resp *d = sp_t_get(url, NULL);
     sp_t_assert_status(d, 200);
-    ck_assert_uint_eq(d->body_len, sizeof(png));
-    ck_assert(memcmp(d->body, png, sizeof(png)) == 0);
+    ck_assert_uint_eq(d->body_len, sizeof(sp_t_png));
+    ck_assert(memcmp(d->body, sp_t_png, sizeof(sp_t_png)) == 0);
     ck_assert_str_eq(sp_t_header(d, "Content-Type"), "image/png");
     ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
     ck_assert(strstr(sp_t_header(d, "Content-Security-Policy"), "sandbox") != NULL);
@@ -278,10 +174,10 @@ START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
     sp_t_assert_status(d, 404);
     sp_t_resp_free(d);
     /* An altered or expired download URL. */
-    d = sp_t_get(signed_path("GET", u.id, sizeof(png), time(NULL) - 1), NULL);
+    d = sp_t_get(signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) - 1), NULL);
     sp_t_assert_problem(d, 403, "url_expired");
     sp_t_resp_free(d);
-    d = sp_t_get(signed_path("PUT", u.id, sizeof(png), time(NULL) + 60), NULL);
+    d = sp_t_get(signed_path("PUT", u.id, sizeof(sp_t_png), time(NULL) + 60), NULL);
     sp_t_assert_problem(d, 403, "invalid_signature");
     sp_t_resp_free(d);
 }
@@ -290,10 +186,10 @@ END_TEST
 START_TEST(eicar_is_infected_deleted_and_never_served)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct upload u = create(c.token, "eicar.txt", "text/plain", strlen(EICAR));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "eicar.txt", "text/plain", strlen(EICAR));
     const char *body;
-    ck_assert_int_eq(put_bytes(u.url, EICAR, strlen(EICAR), &body), 200);
-    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "infected");
+    ck_assert_int_eq(sp_t_put_bytes(u.url, EICAR, strlen(EICAR), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "infected");
     struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), c.token);
     sp_t_assert_json(m, 200);
     sp_t_assert_jnull(m->json, "download_url");
@@ -318,13 +214,13 @@ START_TEST(clamd_down_keeps_pending_until_it_is_back)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     sp_t_stackctl("stop-clamd");
-    struct upload u = create(c.token, "later.png", "image/png", sizeof(png));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "later.png", "image/png", sizeof(sp_t_png));
     const char *body;
-    ck_assert_int_eq(put_bytes(u.url, png, sizeof(png), &body), 200);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
     sleep(4);  /* the scanner has tried at least once */
-    ck_assert_str_eq(wait_scanned(c.token, u.id, 1), "pending");
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 1), "pending");
     sp_t_stackctl("start-clamd");
-    ck_assert_str_eq(wait_scanned(c.token, u.id, 20), "clean");
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
 }
 END_TEST
 
@@ -335,7 +231,7 @@ START_TEST(another_customer_gets_404_and_agents_see_it)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
-    struct upload u = create(c.token, "s.png", "image/png", sizeof(png));
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
     struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), other.token);
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
@@ -353,7 +249,7 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
-    const char *id = clean_png(c.token);
+    const char *id = sp_t_attachment_clean_png(c.token);
     const char *pid = sp_t_ticket_create_json(
         &c, sp_t_fmt("{\"subject\":\"Screenshot\",\"description\":\"see it\","
                      "\"attachments\":[%s]}", sp_t_jq(id)));
@@ -371,7 +267,7 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
     sp_t_assert_json(m, 200);
     struct sp_t_resp *d = sp_t_get(sp_t_jstr(m->json, "download_url"), NULL);
     sp_t_assert_status(d, 200);
-    ck_assert(d->body_len == sizeof(png) && memcmp(d->body, png, sizeof(png)) == 0);
+    ck_assert(d->body_len == sizeof(sp_t_png) && memcmp(d->body, sp_t_png, sizeof(sp_t_png)) == 0);
     sp_t_resp_free(d);
     sp_t_resp_free(m);
     /* Attached once only. */
@@ -389,8 +285,8 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
     const char *pid = sp_t_ticket_create(&c, "attach rules");
-    const char *theirs = clean_png(other.token);
-    struct upload pending = create(c.token, "p.png", "image/png", sizeof(png));
+    const char *theirs = sp_t_attachment_clean_png(other.token);
+    struct sp_t_upload pending = sp_t_attachment_new(c.token, "p.png", "image/png", sizeof(sp_t_png));
     const char *bad[] = {theirs, pending.id, "NOSUCHID1234", "12"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sp_t_resp *r = sp_t_post_json(
@@ -399,7 +295,7 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
         sp_t_assert_invalid(r, "attachments", "unknown_attachment");
         sp_t_resp_free(r);
     }
-    const char *mine = clean_png(c.token);
+    const char *mine = sp_t_attachment_clean_png(c.token);
     struct sp_t_resp *r = sp_t_post_json(
         sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
         sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}", sp_t_jq(mine), sp_t_jq(mine)));
@@ -411,7 +307,7 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 1);
     sp_t_resp_free(r);
     /* An agent's reply with the agent's file; the customer may fetch it. */
-    const char *agents = clean_png(agent.token);
+    const char *agents = sp_t_attachment_clean_png(agent.token);
     r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
                        sp_t_fmt("{\"body\":\"here\",\"attachments\":[%s]}", sp_t_jq(agents)));
     sp_t_assert_json(r, 201);
@@ -431,11 +327,11 @@ END_TEST
 START_TEST(cleanup_removes_stale_rows_and_orphan_files)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct upload stale = create(c.token, "never.png", "image/png", 10);
+    struct sp_t_upload stale = sp_t_attachment_new(c.token, "never.png", "image/png", 10);
     sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '25 hours'"
              " WHERE id = '%s'", stale.id);
-    struct upload fresh = create(c.token, "soon.png", "image/png", 10);
-    const char *kept = clean_png(c.token);
+    struct sp_t_upload fresh = sp_t_attachment_new(c.token, "soon.png", "image/png", 10);
+    const char *kept = sp_t_attachment_clean_png(c.token);
     const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
     const char *orphan = sp_t_fmt("%s/ORPHAN%d.0000", dir, (int)getpid());
     int fd = open(orphan, O_WRONLY | O_CREAT | O_TRUNC, 0640);
@@ -479,13 +375,13 @@ START_TEST(a_25_mib_upload_leaves_worker_memory_flat)
     ck_assert(data != NULL);
     for (size_t i = 0; i < n; i++)
         data[i] = (i % 64 == 63) ? '\n' : (char)('a' + i % 26);
-    struct upload u = create(c.token, "big.txt", "text/plain", n);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "big.txt", "text/plain", n);
     /* Every worker has stored an upload before: what is measured is the
      * big one, not a worker's first request. */
     for (int i = 0; i < 8; i++) {
-        struct upload w = create(c.token, "warm.txt", "text/plain", 128 * 1024);
+        struct sp_t_upload w = sp_t_attachment_new(c.token, "warm.txt", "text/plain", 128 * 1024);
         const char *body;
-        ck_assert_int_eq(put_bytes(w.url, data, 128 * 1024, &body), 200);
+        ck_assert_int_eq(sp_t_put_bytes(w.url, data, 128 * 1024, &body), 200);
     }
     pid_t kids[64];
     size_t nk = sp_t_children(sp_t_master_pid("support-api"), kids, 64);
@@ -494,7 +390,7 @@ START_TEST(a_25_mib_upload_leaves_worker_memory_flat)
     for (size_t i = 0; i < nk; i++)
         before[i] = rss_kb(kids[i]);
     const char *body;
-    ck_assert_int_eq(put_bytes(u.url, data, n, &body), 200);
+    ck_assert_int_eq(sp_t_put_bytes(u.url, data, n, &body), 200);
     free(data);
     for (size_t i = 0; i < nk; i++) {
         long after = rss_kb(kids[i]);
@@ -506,9 +402,114 @@ START_TEST(a_25_mib_upload_leaves_worker_memory_flat)
         ck_assert_msg(after - before[i] < 12 * 1024, "worker %d grew from %ld to %ld kB",
                       (int)kids[i], before[i], after);
     }
-    ck_assert_str_eq(wait_scanned(c.token, u.id, 60), "clean");
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 60), "clean");
 }
 END_TEST
+
+
+/* --- key rotation (SIGHUP) ------------------------------------------------- */
+
+static char boot_keys[1024];
+
+static void
+write_attachment_keys(const char *keys)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "w");
+    ck_assert(f != NULL);
+    fprintf(f, "%s\n", keys);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* The kid a signed URL names. */
+static const char *
+kid_of(const char *url)
+{
+    const char *k = strstr(url, "kid=");
+    ck_assert(k != NULL);
+    k += 4;
+    return sp_t_fmt("%.*s", (int)strcspn(k, "&"), k);
+}
+
+/* url answers status to 16 GETs in a row (several per worker). */
+static void
+assert_url_answers(const char *url, long status, const char *what)
+{
+    for (int i = 0; i < 16; i++) {
+        struct sp_t_resp *d = sp_t_get(url, NULL);
+        ck_assert_msg(d->status == status, "%s: %ld, not %ld", what, d->status, status);
+        if (status == 403)
+            sp_t_assert_problem(d, 403, "invalid_signature");
+        sp_t_resp_free(d);
+    }
+}
+
+static const char *
+download_url_of(const char *token, const char *id)
+{
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+    sp_t_assert_json(m, 200);
+    const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
+    sp_t_resp_free(m);
+    return url;
+}
+
+START_TEST(sighup_rotates_the_url_keyring)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_attachment_clean_png(c.token);
+    const char *old_download = download_url_of(c.token, id);
+    struct sp_t_upload pending = sp_t_attachment_new(c.token, "later.png", "image/png", sizeof(sp_t_png));
+    struct sp_t_upload late = sp_t_attachment_new(c.token, "too-late.png", "image/png", sizeof(sp_t_png));
+    const char *old_kid = kid_of(old_download);
+    ck_assert_str_eq(kid_of(pending.url), old_kid);
+
+    /* A new key signs; the old one still verifies. */
+    const char *boot = sp_t_fmt("%.*s", (int)strcspn(boot_keys, "\n"), boot_keys);
+    write_attachment_keys(sp_t_fmt("r2:%s,%s", sp_t_repeat("k", 40), boot));
+    ck_assert(sp_t_api_reload());
+    assert_url_answers(old_download, 200, "the old key while still in the ring");
+    const char *new_download = download_url_of(c.token, id);
+    ck_assert_str_eq(kid_of(new_download), "r2");
+    assert_url_answers(new_download, 200, "the new key");
+    struct sp_t_upload fresh = sp_t_attachment_new(c.token, "fresh.png", "image/png", sizeof(sp_t_png));
+    ck_assert_str_eq(kid_of(fresh.url), "r2");
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(pending.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+
+    /* The old key leaves the ring: what it signed is refused. */
+    write_attachment_keys(sp_t_fmt("r2:%s", sp_t_repeat("k", 40)));
+    ck_assert(sp_t_api_reload());
+    assert_url_answers(old_download, 403, "the removed key");
+    assert_url_answers(new_download, 200, "the new key after the removal");
+    ck_assert_int_eq(sp_t_put_bytes(late.url, sp_t_png, sizeof(sp_t_png), &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
+    ck_assert_int_eq(sp_t_put_bytes(fresh.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+}
+END_TEST
+
+/* In the parent: the runner's keyring goes back, whatever the test did,
+ * before the next test program. */
+static void
+save_attachment_keys(void)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "r");
+    if (f == NULL)
+        return;
+    size_t len = fread(boot_keys, 1, sizeof(boot_keys) - 1, f);
+    boot_keys[len] = '\0';
+    fclose(f);
+}
+
+static void
+restore_attachment_keys(void)
+{
+    FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "w");
+    if (f == NULL)
+        return;
+    fputs(boot_keys, f);
+    fclose(f);
+    (void)sp_t_api_reload();
+}
 
 int
 main(void)
@@ -526,5 +527,9 @@ main(void)
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
+    /* Its own case: the parent restores the keyring it rotates. */
+    tc = sp_t_tcase(s, "rotation");
+    tcase_add_unchecked_fixture(tc, save_attachment_keys, restore_attachment_keys);
+    tcase_add_test(tc, sighup_rotates_the_url_keyring);
     return sp_t_run(s);
 }

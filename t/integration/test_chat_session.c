@@ -257,7 +257,9 @@ assert_frame_at(const char *file, int line, struct json_object *m, const char *s
     struct json_object *cid = sp_t_jget_at(file, line, m, "client_id", json_type_null, false);
     ck_assert_msg(cid == NULL || json_object_is_type(cid, json_type_string),
                   "%s:%d: client_id must be a string or null", file, line);
-    ck_assert_msg(json_object_object_length(m) == 8, "%s:%d: frame has %d members, want 8: %s",
+    struct json_object *att = sp_t_jget_at(file, line, m, "attachments", json_type_array, true);
+    ck_assert_msg(json_object_array_length(att) == 0, "%s:%d: attachments not []", file, line);
+    ck_assert_msg(json_object_object_length(m) == 9, "%s:%d: frame has %d members, want 9: %s",
                   file, line, json_object_object_length(m), json_object_to_json_string(m));
 }
 

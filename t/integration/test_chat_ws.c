@@ -24,31 +24,6 @@
 /* ---- arranging -------------------------------------------------------------- */
 
 
-/* Reads to the end; returns the received frames (a JSON array, owned by
- * the caller) and asserts the socket was not closed on us. */
-static struct json_object *
-ws_drain(FILE *f)
-{
-    struct json_object *frames = json_object_new_array();
-    for (;;) {
-        struct json_object *o = sp_t_ws_next(f);
-        const char *e = sp_t_ws_event(o);
-        if (strcmp(e, "frame") == 0) {
-            struct json_object *d;
-            ck_assert(json_object_object_get_ex(o, "data", &d));
-            json_object_array_add(frames, json_object_get(d));
-        } else if (strcmp(e, "closed") == 0) {
-            ck_abort_msg("socket closed: %s", json_object_to_json_string(o));
-        } else if (strcmp(e, "done") == 0) {
-            json_object_put(o);
-            break;
-        }
-        json_object_put(o);
-    }
-    pclose(f);
-    return frames;
-}
-
 /* The client's verdict on a refused handshake: the HTTP status. */
 static long
 ws_rejected_status(const char *url, const char *extra)
@@ -66,22 +41,6 @@ ws_rejected_status(const char *url, const char *extra)
     json_object_put(o);
     pclose(f);
     return status;
-}
-
-/* The message frame with this body among frames, or NULL. */
-static struct json_object *
-frame_with_body(struct json_object *frames, const char *type, const char *body)
-{
-    for (size_t i = 0; i < json_object_array_length(frames); i++) {
-        struct json_object *f = json_object_array_get_idx(frames, i), *t, *b;
-        if (json_object_object_get_ex(f, "type", &t) &&
-            strcmp(json_object_get_string(t), type) == 0 &&
-            (body == NULL ||
-             (json_object_object_get_ex(f, "body", &b) &&
-              strcmp(json_object_get_string(b), body) == 0)))
-            return f;
-    }
-    return NULL;
 }
 
 static const char *
@@ -126,11 +85,11 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
     FILE *touch = fopen(ready, "w");
     ck_assert_ptr_nonnull(touch);
     fclose(touch);
-    struct json_object *fc = ws_drain(cust), *fa = ws_drain(agent);
+    struct json_object *fc = sp_t_ws_drain(cust), *fa = sp_t_ws_drain(agent);
     unlink(ready);
     struct json_object *sets[2] = {fc, fa};
     for (int i = 0; i < 2; i++) {
-        struct json_object *a = frame_with_body(sets[i], "message", "Hello <b>agent</b>");
+        struct json_object *a = sp_t_chat_frame(sets[i], "message", "Hello <b>agent</b>");
         ck_assert_msg(a != NULL, "customer message missing: %s", json_object_to_json_string(sets[i]));
         ck_assert_int_gt(sp_t_jint(a, "id"), 0);
         ck_assert_str_eq(sp_t_jstr(a, "sender_type"), "customer");
@@ -138,12 +97,12 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
         ck_assert_str_eq(sp_t_jstr(a, "session_id"), c.id);
         ck_assert_str_eq(sp_t_jstr(a, "client_id"), cid1);
         sp_t_assert_timestamp(sp_t_jstr(a, "created_at"));
-        struct json_object *b = frame_with_body(sets[i], "message", "Hi, how can I help?");
+        struct json_object *b = sp_t_chat_frame(sets[i], "message", "Hi, how can I help?");
         ck_assert_msg(b != NULL, "agent message missing: %s", json_object_to_json_string(sets[i]));
         ck_assert_int_gt(sp_t_jint(b, "id"), 0);
         ck_assert_str_eq(sp_t_jstr(b, "sender_type"), "agent");
         /* typing is re-rendered: the client cannot choose sender_type */
-        struct json_object *t = frame_with_body(sets[i], "typing", NULL);
+        struct json_object *t = sp_t_chat_frame(sets[i], "typing", NULL);
         ck_assert_msg(t != NULL, "typing missing: %s", json_object_to_json_string(sets[i]));
         ck_assert_str_eq(sp_t_jstr(t, "sender_type"), "agent");
     }
@@ -199,11 +158,11 @@ START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
                         sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq("not json"),
                                  sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
     sp_t_ws_expect_open(f);
-    struct json_object *frames = ws_drain(f);
-    struct json_object *e = frame_with_body(frames, "error", NULL);
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
     ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
     ck_assert_str_eq(sp_t_jstr(e, "code"), "invalid_frame");
-    ck_assert_ptr_nonnull(frame_with_body(frames, "message", "still here"));
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
     json_object_put(frames);
 }
 END_TEST
@@ -220,11 +179,11 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
                         sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq(big),
                                  sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
     sp_t_ws_expect_open(f);
-    struct json_object *frames = ws_drain(f);
-    struct json_object *e = frame_with_body(frames, "error", NULL);
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
     ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
     ck_assert_str_eq(sp_t_jstr(e, "code"), "too_long");
-    ck_assert_ptr_nonnull(frame_with_body(frames, "message", "still here"));
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
     json_object_put(frames);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
                               " JOIN support_chat_sessions s ON s.id = m.session_id"
@@ -245,8 +204,8 @@ START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
     sp_t_assert_json(r, 201);
     int64_t id = sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
-    struct json_object *frames = ws_drain(f);
-    struct json_object *m = frame_with_body(frames, "message", "sent over HTTP");
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *m = sp_t_chat_frame(frames, "message", "sent over HTTP");
     ck_assert_msg(m != NULL, "not delivered: %s", json_object_to_json_string(frames));
     ck_assert_int_eq(sp_t_jint(m, "id"), id);
     ck_assert_str_eq(sp_t_jstr(m, "sender_type"), "agent");
@@ -328,7 +287,7 @@ START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
         FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
                                      sp_t_fmt("%s --expect 1 --timeout 10", auth_header(&c.agent)));
         sp_t_ws_expect_open(agent);
-        struct json_object *fa = ws_drain(agent);
+        struct json_object *fa = sp_t_ws_drain(agent);
         struct json_object *seen = presence_frames(fa, "customer");
         ck_assert_msg(json_object_array_length(seen) == 1, "agent, round %d: %s", round,
                       json_object_to_json_string(fa));
@@ -340,7 +299,7 @@ START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
         json_object_put(fa);
         usleep(200 * 1000);  /* the offline hook, before the next connect */
     }
-    struct json_object *fc = ws_drain(cust);
+    struct json_object *fc = sp_t_ws_drain(cust);
 
     struct json_object *ag = presence_frames(fc, "agent");
     ck_assert_msg(json_object_array_length(ag) == 2 * PRESENCE_ROUNDS, "customer: %s",
@@ -395,9 +354,9 @@ START_TEST(a_silent_participant_is_reported_offline_after_the_timeout)
     sp_t_ws_expect_open(agent);
     usleep(4500 * 1000);  /* both are past the timeout now */
     touch_file(ready);    /* the customer's heartbeat lets the worker sweep */
-    struct json_object *fc = ws_drain(cust);
+    struct json_object *fc = sp_t_ws_drain(cust);
     unlink(ready);
-    struct json_object *fa = ws_drain(agent);
+    struct json_object *fa = sp_t_ws_drain(agent);
     chat_worker_stop();
     sp_t_stackctl("restart-api");
 

@@ -153,6 +153,38 @@ START_TEST(client_id_must_be_text)
 }
 END_TEST
 
+START_TEST(message_attachments_are_up_to_ten_ids)
+{
+    ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"hi\"}"), SP_OK);
+    ck_assert_uint_eq(f.nattachments, 0);
+    ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"hi\",\"attachments\":null}"),
+                     SP_OK);
+    ck_assert_uint_eq(f.nattachments, 0);
+    ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"hi\","
+                           "\"attachments\":[\"A1B2C3D4E5F6\",\"ZZZZ\"]}"), SP_OK);
+    ck_assert_uint_eq(f.nattachments, 2);
+    ck_assert_str_eq(f.attachments[0], "A1B2C3D4E5F6");
+    ck_assert_str_eq(f.attachments[1], "ZZZZ");
+    char eleven[256] = "{\"type\":\"message\",\"body\":\"hi\",\"attachments\":[";
+    for (int i = 0; i < 11; i++)
+        strcat(eleven, i ? ",\"A\"" : "\"A\"");
+    strcat(eleven, "]}");
+    assert_refused(eleven, SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "attachments must be an array of at most 10 ids");
+    assert_refused("{\"type\":\"message\",\"body\":\"hi\",\"attachments\":\"A1B2\"}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "attachments must be an array of at most 10 ids");
+    const char *not_ids[] = {"[42]", "[\"\"]", "[null]", "[\"a\\u0000b\"]"};
+    for (size_t i = 0; i < sizeof(not_ids) / sizeof(not_ids[0]); i++) {
+        char frame[128];
+        snprintf(frame, sizeof(frame),
+                 "{\"type\":\"message\",\"body\":\"hi\",\"attachments\":%s}", not_ids[i]);
+        assert_refused(frame, SP_CHAT_FRAME_MESSAGE, "unknown_attachment",
+                       "attachments lists something that is not an attachment id");
+    }
+}
+END_TEST
+
 START_TEST(typing_frame_carries_a_boolean)
 {
     ck_assert_int_eq(parse("{\"type\":\"typing\",\"state\":true}"), SP_OK);
@@ -231,6 +263,7 @@ chat_frame_suite(void)
     tcase_add_test(tc, message_body_that_grows_past_the_limit_when_escaped_is_too_long);
     tcase_add_test(tc, client_id_limit_is_64);
     tcase_add_test(tc, client_id_must_be_text);
+    tcase_add_test(tc, message_attachments_are_up_to_ten_ids);
     tcase_add_test(tc, typing_frame_carries_a_boolean);
     tcase_add_test(tc, presence_frame_is_online_or_away);
     tcase_add_test(tc, unknown_or_missing_type_is_refused);

@@ -1,0 +1,32 @@
+/*
+ * attachment_harness: what the attachment tests share (API.md §10) — a
+ * PNG, creating an attachment, the signed PUT of its bytes, waiting for
+ * the scan.
+ */
+#ifndef SP_T_ATTACHMENT_HARNESS_H
+#define SP_T_ATTACHMENT_HARNESS_H
+
+#include <stddef.h>
+
+#include "harness.h"
+
+/* A 1x1 PNG (67 bytes). */
+extern const unsigned char sp_t_png[67];
+
+struct sp_t_upload {
+    const char *id;
+    const char *url;   /* the signed upload path + query */
+};
+
+/* PUT of raw bytes to path (a signed URL: no token); status and body. */
+long sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body);
+/* POST /support/attachments as token; asserts 201 and the shape. */
+struct sp_t_upload sp_t_attachment_new(const char *token, const char *filename, const char *type,
+                                       size_t size);
+/* GET the metadata as token until its status is not pending (or seconds
+ * pass); returns the last status. */
+const char *sp_t_attachment_wait(const char *token, const char *id, int seconds);
+/* Creates, uploads and waits for a clean PNG of token's; its id. */
+const char *sp_t_attachment_clean_png(const char *token);
+
+#endif
