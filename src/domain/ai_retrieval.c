@@ -13,7 +13,7 @@
 
 #include "core/arena.h"
 #include "db/db.h"
-#include "domain/ai_chunks.h"
+#include "domain/ai_embedder.h"
 
 #define COSINE_WEIGHT 0.7
 #define RANK_WEIGHT 0.3
@@ -23,19 +23,19 @@
     SEP C(PC_SLUG, "a.slug", str, slug) SEP C(PC_TITLE, "a.title", str, title)               \
     SEP C(PC_PATH, "c.heading_path", str, heading_path) SEP C(PC_TEXT, "c.text", str, text)  \
     SEP C(PC_RANK, "ts_rank_cd(c.search, q.q, 32)", double, rank)
-/* ... and the packed vector after them, read by sp_embed_from_hex. */
-enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_EMBEDDING };
+/* ... and the vector's model and packed vector after them. */
+enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
 
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "ai_candidates",
     "WITH q AS (SELECT string_agg('''' || replace(replace(l, '\\', '\\\\'), '''', '''''')"
     "                             || '''', ' | ')::tsquery AS q"
     "           FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l)"
-    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding"
+    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding"
     " FROM q, support_article_chunks c JOIN support_knowledge_articles a ON a.id = c.article_id"
-    " WHERE c.search @@ q.q AND a.is_published AND c.embedding_model = $3"
+    " WHERE c.search @@ q.q AND a.is_published"
     " ORDER BY ts_rank_cd(c.search, q.q, 32) DESC, c.id LIMIT $2::integer",
-    3);
+    2);
 
 static void
 read_passage(const PGresult *r, int row, struct sp_ai_passage *out)
@@ -53,16 +53,26 @@ by_score(const void *x, const void *y)
     return a->chunk_id < b->chunk_id ? -1 : a->chunk_id > b->chunk_id;
 }
 
-enum sp_rc
-sp_ai_retrieve(struct sp_ctx *ctx, const char *question, size_t k, struct sp_ai_passage **out,
-               size_t *n, float *qvec, struct sp_problem *p)
+/* The candidate's cosine to the question's vector q (dim floats); 0 for
+ * a vector of another embedder. */
+static double
+cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *q, float *v)
 {
-    float q[SP_EMBED_DIM], v[SP_EMBED_DIM];
-    sp_ai_embed(question, strlen(question), q);
-    if (qvec != NULL)
-        memcpy(qvec, q, sizeof(q));
-    const char *params[3] = {question, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES),
-                             SP_EMBED_MODEL};
+    if (strcmp(sp_db_str(r, row, PC_MODEL), e->model) != 0 ||
+        !sp_embed_from_hex_n(sp_db_str(r, row, PC_EMBEDDING), v, e->dim))
+        return 0;
+    return sp_embed_cosine_n(q, v, e->dim);
+}
+
+enum sp_rc
+sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question, size_t k,
+               struct sp_ai_passage **out, size_t *n, struct sp_problem *p)
+{
+    float *q[1];
+    if (sp_ai_embed_texts(ctx->arena, e, &question, 1, q, p) != SP_OK)
+        return p->rc;
+    float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
+    const char *params[2] = {question, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -75,8 +85,7 @@ sp_ai_retrieve(struct sp_ctx *ctx, const char *question, size_t k, struct sp_ai_
     }
     for (size_t i = 0; i < rows; i++) {
         struct sp_ai_passage *c = &all[i];
-        c->cosine = sp_embed_from_hex(sp_db_str(r, (int)i, PC_EMBEDDING), v)
-                        ? sp_embed_cosine(q, v) : 0;
+        c->cosine = cosine(r, (int)i, e, q[0], v);
         c->score = COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0) +
                    RANK_WEIGHT * (best_rank > 0 ? c->rank / best_rank : 0);
     }

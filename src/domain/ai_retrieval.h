@@ -32,11 +32,16 @@ struct sp_ai_passage {
     double score;     /* combined, 0..1 */
 };
 
+struct sp_ai_embedder;
+
 /* The best k passages for question (already redacted), best first, into
- * an arena array of *n (0 when nothing matches). qvec (when not NULL)
- * receives the question's vector. */
-enum sp_rc sp_ai_retrieve(struct sp_ctx *ctx, const char *question, size_t k,
-                          struct sp_ai_passage **out, size_t *n, float *qvec,
+ * an arena array of *n (0 when nothing matches). The question is embedded
+ * by e; a candidate whose vector another embedder made (model or
+ * dimension: the sync job has not caught up with a change of embedder)
+ * is ranked by its full-text rank alone. SP_UNAVAILABLE when a remote
+ * embedder failed. */
+enum sp_rc sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question,
+                          size_t k, struct sp_ai_passage **out, size_t *n,
                           struct sp_problem *p);
 
 #endif
