@@ -11,7 +11,8 @@
  *   SUPPORT_EMBEDDINGS_URL, …). Runs every question ROUNDS times (the
  *   first round unmeasured: it prepares the statement and warms caches)
  *   and prints one JSON line: calls, mean/p50/p90/p99/max ms, labelled,
- *   top1 (right article first), top3.
+ *   top1 (right article first), top3. AI_RETRIEVAL_SHOW=1: each
+ *   question's best passages (slug, lexical, cosine, score) on stderr.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,6 +127,12 @@ main(int argc, char **argv)
             if (sp_ai_retrieve(&ctx, &e, qs[i].text, 5, &ps, &k, &p) != SP_OK)
                 return fprintf(stderr, "retrieval failed: %s %s\n", p.code, p.detail), 1;
             double t = now_ms() - t0;
+            if (r == 0 && getenv("AI_RETRIEVAL_SHOW") != NULL) {
+                fprintf(stderr, "%s | want %s\n", qs[i].text, qs[i].slug);
+                for (size_t j = 0; j < k && j < 3; j++)
+                    fprintf(stderr, "   %s lex %.3f cos %.3f score %.3f | %s\n", ps[j].slug,
+                            ps[j].rank, ps[j].cosine, ps[j].score, ps[j].heading_path);
+            }
             if (r == 0) {
                 labelled += strcmp(qs[i].slug, "-") != 0;
                 judge(&qs[i], ps, k, &top1, &top3);

@@ -100,6 +100,21 @@ static struct sp_stmt trim_stmt = SP_STMT(
     " SELECT count(*) FROM d",
     2);
 
+/* The lexeme statistics of retrieval (sql/020_ai_lexemes.sql), rewritten
+ * in one transaction: queries read the old rows meanwhile. */
+static struct sp_stmt lexemes_empty_stmt = SP_STMT_READ(
+    "ai_sync_lexemes_empty", "SELECT NOT EXISTS (SELECT 1 FROM support_chunk_lexemes)", 0);
+static struct sp_stmt lexemes_clear_stmt = SP_STMT(
+    "ai_sync_lexemes_clear", "DELETE FROM support_chunk_lexemes", 0);
+static struct sp_stmt lexemes_fill_stmt = SP_STMT(
+    "ai_sync_lexemes_fill",
+    "WITH i AS (INSERT INTO support_chunk_lexemes (lexeme, ndoc)"
+    "           SELECT word, ndoc FROM ts_stat('SELECT search FROM support_article_chunks')"
+    "           UNION ALL SELECT '', count(*) FROM support_article_chunks"
+    "           RETURNING 1)"
+    " SELECT count(*) FROM i",
+    0);
+
 static struct sp_stmt stamp_stmt = SP_STMT(
     "ai_sync_stamp",
     "UPDATE support_article_chunks SET article_version = $2::integer"
@@ -293,6 +308,7 @@ log_counts(const char *event, enum sp_rc rc, const struct sp_ai_sync_counts *n, 
     sp_log_int(l, "kept", n->kept);
     sp_log_int(l, "deleted", n->deleted);
     sp_log_int(l, "unpublished", n->unpublished);
+    sp_log_int(l, "lexemes", n->lexemes);
     sp_log_int(l, "errors", n->errors);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
@@ -354,6 +370,33 @@ sync_articles(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_sy
     return rc;
 }
 
+/* The lexeme statistics anew when the pass changed chunks (or there are
+ * none yet). ts_stat reads every chunk: seconds at 100,000s of them, so
+ * the statement timeout is lifted for this transaction only. */
+static enum sp_rc
+refresh_lexemes(struct sp_db *db, struct sp_arena *a, const struct sp_ai_sync_opts *o,
+                struct sp_ai_sync_counts *n, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, &lexemes_empty_stmt, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    bool changed = n->articles > 0 || n->unpublished > 0 || o->full;
+    if (o->dry_run || (!changed && !sp_db_bool(r, 0, 0)))
+        return SP_OK;
+    if (sp_db_begin(db, a, p) != SP_OK)
+        return p->rc;
+    PGresult *f = NULL;
+    if (sp_db_exec_sql(db, a, "SET LOCAL statement_timeout = 0", p) != NULL &&
+        sp_db_exec(db, a, &lexemes_clear_stmt, NULL, p) != NULL)
+        f = sp_db_exec(db, a, &lexemes_fill_stmt, NULL, p);
+    if (f == NULL || sp_db_commit(db, a, p) != SP_OK) {
+        sp_db_rollback(db, a);
+        return p->rc;
+    }
+    n->lexemes = sp_db_int(f, 0, 0);
+    return SP_OK;
+}
+
 /* A remote embedder's dimension, learnt from one short text, so rows of
  * another dimension are found before anything is embedded. */
 static enum sp_rc
@@ -406,6 +449,8 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
         rc = drop_unpublished(db, &a, o->dry_run, n, p);
     if (rc == SP_OK)
         rc = sync_articles(db, o, n, p);
+    if (rc == SP_OK)
+        rc = refresh_lexemes(db, &a, o, n, p);
     if (locked) {
         struct sp_problem ignored;
         sp_problem_init(&ignored);

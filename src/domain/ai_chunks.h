@@ -6,8 +6,10 @@
  * keeps support_article_chunks in step with the published articles:
  * re-chunks articles whose version changed, embeds only chunks whose
  * content hash changed, drops the chunks of unpublished articles
- * (deleted ones go by ON DELETE CASCADE). One article per transaction;
- * one instance at a time cluster-wide (advisory lock).
+ * (deleted ones go by ON DELETE CASCADE), and rewrites retrieval's
+ * lexeme statistics (support_chunk_lexemes) after a pass that changed
+ * chunks. One article per transaction; one instance at a time
+ * cluster-wide (advisory lock).
  *
  * Vectors come from the configured embedder (domain/ai_embedder: the
  * embedded hashed one, or an OpenAI-compatible /v1/embeddings endpoint),
@@ -64,6 +66,7 @@ struct sp_ai_sync_counts {
     long articles;              /* articles re-chunked */
     long embedded, kept, deleted;  /* chunks */
     long unpublished;           /* chunks of unpublished articles dropped */
+    long lexemes;               /* rows of the lexeme statistics rewritten (0: kept) */
     long errors;
 };
 

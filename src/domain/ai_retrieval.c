@@ -1,40 +1,72 @@
 /*
- * ai_retrieval: full-text candidates, cosine in C. See ai_retrieval.h.
+ * ai_retrieval: weighted full-text candidates, cosine in C. See
+ * ai_retrieval.h.
  *
- * The question becomes an OR of its lexemes (to_tsvector, then each
- * lexeme quoted into a tsquery): websearch_to_tsquery would AND them, and
- * a question is mostly words its answer does not contain. A question of
- * stop words only has no lexeme: the tsquery is NULL and nothing matches.
+ * Two statements. The first reads the question's lexemes
+ * (to_tsvector('english')) with the number of chunks holding each
+ * (support_chunk_lexemes, kept by the sync job) and the number of chunks
+ * (its row of lexeme '', or the planner's estimate before the first
+ * sync).
+ * Here each lexeme gets its idf; the rarest ones, until their chunks add
+ * up to SELECT_CHUNKS (at least the rarest one), select the candidates —
+ * an OR of them over the GIN index — and every lexeme weighs in the
+ * lexical score of a candidate: the idf of the question's lexemes it
+ * holds. The second statement returns the SP_AI_CANDIDATES best by that
+ * score. Lexemes travel as JSON and are quoted into tsqueries in SQL, so
+ * no input can break the query; a question of stop words only has no
+ * lexeme and no candidate.
  */
 #include "domain/ai_retrieval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
+#include "core/json_writer.h"
 #include "db/db.h"
 #include "domain/ai_embedder.h"
 
-#define COSINE_WEIGHT 0.7
-#define RANK_WEIGHT 0.3
+#define LEXICAL_WEIGHT 0.6
+#define COSINE_WEIGHT 0.4
+#define SELECT_CHUNKS 3000    /* candidates the selecting lexemes may match, about */
+#define LEXEMES_MAX 64
+
+enum { LX_LEXEME, LX_NDOC, LX_TOTAL };
+static struct sp_stmt lexemes_stmt = SP_STMT_READ(
+    "ai_lexemes",
+    "SELECT l, coalesce(s.ndoc, 0),"
+    "       coalesce((SELECT ndoc FROM support_chunk_lexemes WHERE lexeme = ''),"
+    "                greatest((SELECT reltuples FROM pg_class"
+    "                          WHERE oid = 'support_article_chunks'::regclass), 1))::float8"
+    " FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l"
+    " LEFT JOIN support_chunk_lexemes s ON s.lexeme = l"
+    " LIMIT 64",
+    1);
 
 #define PASSAGE_COLUMNS(C, SEP)                                                              \
     C(PC_ID, "c.id", int, chunk_id) SEP C(PC_ARTICLE, "c.article_id", int, article_id)       \
     SEP C(PC_SLUG, "a.slug", str, slug) SEP C(PC_TITLE, "a.title", str, title)               \
     SEP C(PC_PATH, "c.heading_path", str, heading_path) SEP C(PC_TEXT, "c.text", str, text)  \
-    SEP C(PC_RANK, "ts_rank_cd(c.search, q.q, 32)", double, rank)
+    SEP C(PC_RANK, "l.score", double, rank)
 /* ... and the vector's model and packed vector after them. */
 enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
 
+/* $1: [{"l": lexeme, "w": idf, "s": selects}], $2: how many. */
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "ai_candidates",
-    "WITH q AS (SELECT string_agg('''' || replace(replace(l, '\\', '\\\\'), '''', '''''')"
-    "                             || '''', ' | ')::tsquery AS q"
-    "           FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l)"
+    "WITH t AS (SELECT ('''' || replace(replace(e->>'l', '\\', '\\\\'), '''', '''''')"
+    "                   || '''')::tsquery AS q, (e->>'w')::float8 AS w, (e->>'s')::boolean AS s"
+    "           FROM json_array_elements($1::json) e),"
+    "     sel AS (SELECT string_agg(q::text, ' | ')::tsquery AS q FROM t WHERE s),"
+    "     l AS (SELECT c.id, (SELECT sum(t.w) FROM t WHERE c.search @@ t.q) AS score"
+    "           FROM sel, support_article_chunks c WHERE c.search @@ sel.q"
+    "           ORDER BY 2 DESC, c.id LIMIT $2::integer * 4)"
     " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding"
-    " FROM q, support_article_chunks c JOIN support_knowledge_articles a ON a.id = c.article_id"
-    " WHERE c.search @@ q.q AND a.is_published"
-    " ORDER BY ts_rank_cd(c.search, q.q, 32) DESC, c.id LIMIT $2::integer",
+    " FROM l JOIN support_article_chunks c ON c.id = l.id"
+    " JOIN support_knowledge_articles a ON a.id = c.article_id"
+    " WHERE a.is_published ORDER BY l.score DESC, c.id LIMIT $2::integer",
     2);
 
 static void
@@ -53,6 +85,61 @@ by_score(const void *x, const void *y)
     return a->chunk_id < b->chunk_id ? -1 : a->chunk_id > b->chunk_id;
 }
 
+struct lexeme {
+    const char *text;
+    double ndoc, idf;
+};
+
+static int
+by_ndoc(const void *x, const void *y)
+{
+    const struct lexeme *a = x, *b = y;
+    return a->ndoc < b->ndoc ? -1 : a->ndoc > b->ndoc;
+}
+
+/* The question's lexemes as the candidates statement's JSON; *total_idf
+ * = the sum of the weights of those some chunk holds (a candidate holding
+ * all of them scores that much; a word the knowledge base lacks lowers
+ * every candidate alike, so it does not count), of all of them before
+ * the statistics exist. NULL when the question has none. */
+static const char *
+weigh_lexemes(struct sp_arena *a, const PGresult *r, double *total_idf)
+{
+    int n = PQntuples(r);
+    if (n == 0)
+        return NULL;
+    struct lexeme lx[LEXEMES_MAX];
+    double chunks = atof(sp_db_str(r, 0, LX_TOTAL)), all = 0;
+    *total_idf = 0;
+    for (int i = 0; i < n && i < LEXEMES_MAX; i++) {
+        double nd = atof(sp_db_str(r, i, LX_NDOC));
+        double idf = log(1 + (chunks - nd + 0.5) / (nd + 0.5));
+        lx[i] = (struct lexeme){sp_db_str(r, i, LX_LEXEME), nd, idf > 0 ? idf : 0};
+        all += lx[i].idf;
+        *total_idf += nd > 0 ? lx[i].idf : 0;
+    }
+    if (*total_idf <= 0)
+        *total_idf = all;
+    qsort(lx, (size_t)n, sizeof(lx[0]), by_ndoc);
+    struct sp_buf b;
+    sp_buf_init(&b, a, 512);
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_array(&w);
+    double matched = 0;
+    for (int i = 0; i < n && i < LEXEMES_MAX; i++) {
+        bool selects = i == 0 || matched + lx[i].ndoc <= SELECT_CHUNKS;
+        matched += selects ? lx[i].ndoc : 0;
+        sp_jw_object(&w);
+        sp_jw_kstr(&w, "l", lx[i].text);
+        sp_jw_kfixed(&w, "w", lx[i].idf, 4);
+        sp_jw_kbool(&w, "s", selects);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+    return b.data;
+}
+
 /* The candidate's cosine to the question's vector q (dim floats); 0 for
  * a vector of another embedder. */
 static double
@@ -64,6 +151,19 @@ cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *
     return sp_embed_cosine_n(q, v, e->dim);
 }
 
+/* The candidates of question, by lexical score; *rows 0 when none. */
+static PGresult *
+candidates(struct sp_ctx *ctx, const char *question, double *total_idf, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lexemes_stmt, &question, p);
+    if (r == NULL)
+        return NULL;
+    const char *json = weigh_lexemes(ctx->arena, r, total_idf);
+    const char *params[2] = {json ? json : "[]",
+                             sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES)};
+    return sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+}
+
 enum sp_rc
 sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question, size_t k,
                struct sp_ai_passage **out, size_t *n, struct sp_problem *p)
@@ -71,23 +171,19 @@ sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *questio
     float *q[1];
     if (sp_ai_embed_texts(ctx->arena, e, &question, 1, q, p) != SP_OK)
         return p->rc;
-    float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
-    const char *params[2] = {question, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+    double total_idf = 0;
+    PGresult *r = candidates(ctx, question, &total_idf, p);
     if (r == NULL)
         return p->rc;
+    float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
     size_t rows = (size_t)PQntuples(r);
     struct sp_ai_passage *all = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*all));
-    double best_rank = 0;
-    for (size_t i = 0; i < rows; i++) {
-        read_passage(r, (int)i, &all[i]);
-        best_rank = all[i].rank > best_rank ? all[i].rank : best_rank;
-    }
     for (size_t i = 0; i < rows; i++) {
         struct sp_ai_passage *c = &all[i];
+        read_passage(r, (int)i, c);
+        c->rank = total_idf > 0 ? c->rank / total_idf : 0;
         c->cosine = cosine(r, (int)i, e, q[0], v);
-        c->score = COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0) +
-                   RANK_WEIGHT * (best_rank > 0 ? c->rank / best_rank : 0);
+        c->score = LEXICAL_WEIGHT * c->rank + COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0);
     }
     qsort(all, rows, sizeof(*all), by_score);
     *out = all;
