@@ -128,7 +128,7 @@ main(int argc, char **argv)
                 return fprintf(stderr, "retrieval failed: %s %s\n", p.code, p.detail), 1;
             double t = now_ms() - t0;
             if (r == 0 && getenv("AI_RETRIEVAL_SHOW") != NULL) {
-                fprintf(stderr, "%s | want %s\n", qs[i].text, qs[i].slug);
+                fprintf(stderr, "%s | want %s | %.1f ms\n", qs[i].text, qs[i].slug, t);
                 for (size_t j = 0; j < k && j < 3; j++)
                     fprintf(stderr, "   %s lex %.3f cos %.3f score %.3f | %s\n", ps[j].slug,
                             ps[j].rank, ps[j].cosine, ps[j].score, ps[j].heading_path);

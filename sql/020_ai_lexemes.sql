@@ -14,3 +14,12 @@ CREATE TABLE support_chunk_lexemes (
     lexeme text PRIMARY KEY,
     ndoc   integer NOT NULL CHECK (ndoc >= 0)
 );
+
+-- Candidates are scored from their tsvector, which is then read for every
+-- candidate, while the 2 KiB vector is read for the best 50 only: keep the
+-- tsvector in the row and the vector out of line (a row of ~3 KiB made
+-- PostgreSQL move the tsvector to TOAST, ~28 buffer reads a candidate in
+-- bench/ai). Rows take the new storage when rewritten:
+-- knowledge-embedding-sync --full after upgrading a large knowledge base.
+ALTER TABLE support_article_chunks ALTER COLUMN embedding SET STORAGE EXTERNAL,
+                                   ALTER COLUMN search SET STORAGE MAIN;

@@ -2,7 +2,9 @@
  * ai_query: the local-retrieval model and the query log. See ai_query.h.
  *
  * Confidence is how well the best passage covers the question: the share
- * of the question's terms it contains (weight 3/4) and its cosine
+ * of the question's terms it contains, or of their idf weight when that
+ * is more (a passage holding the rare words of a question of everyday
+ * ones; ai_retrieval.h) (weight 3/4), and its cosine
  * similarity (weight 1/4, doubled and capped at 1: a short question
  * against an 800-character passage rarely passes 0.5). A question none of
  * whose words the knowledge base holds has no candidate and confidence 0.
@@ -209,6 +211,7 @@ confidence(const char *question, const struct sp_ai_passage *top)
     double cov = sp_embed_coverage(question, ql, top->heading_path, pl);
     double body = sp_embed_coverage(question, ql, top->text, tl);
     cov = body > cov ? body : cov;
+    cov = top->coverage > cov ? top->coverage : cov;
     double cos = top->cosine > 0 ? 2 * top->cosine : 0;
     double c = 0.75 * cov + 0.25 * (cos < 1 ? cos : 1);
     return c < 0 ? 0 : c > 1 ? 1 : c;

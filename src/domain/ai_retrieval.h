@@ -29,7 +29,9 @@ struct sp_ai_passage {
     long long chunk_id, article_id;
     const char *slug, *title;
     const char *heading_path, *text;
-    double rank;      /* lexical score, 0..1: the question's idf it holds */
+    double rank;      /* lexical score, 0..1: the question's idf it holds (of
+                       * the lexemes some chunk holds) */
+    double coverage;  /* the same of all the question's lexemes, 0..1 */
     double cosine;    /* -1..1 */
     double score;     /* combined, 0..1 */
 };

@@ -339,7 +339,7 @@ START_TEST(tool_calls_are_run_by_the_runner_and_answered)
                .path = "/chat/completions", .model = CHAT_MODEL},
         .max_tokens = 100};
     struct sp_ai_passage ps[1] = {{1, 1, "refunds", "Refunds", "Refunds > When",
-                                   "Refunds take five business days.", 1, 1, 1}};
+                                   "Refunds take five business days.", 1, 1, 1, 1}};
     struct runs runs = {0, "", ""};
     struct sp_ai_tool_runner tools = {
         "[{\"type\":\"function\",\"function\":{\"name\":\"kb_search\",\"parameters\":"
