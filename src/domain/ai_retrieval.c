@@ -31,7 +31,7 @@
 
 #define LEXICAL_WEIGHT 0.5
 #define COSINE_WEIGHT 0.5
-#define SELECT_CHUNKS 3000    /* candidates the selecting lexemes may match, about */
+#define SELECT_CHUNKS 500    /* candidates the selecting lexemes may match, about */
 #define LEXEMES_MAX 64
 
 enum { LX_LEXEME, LX_NDOC, LX_TOTAL };
