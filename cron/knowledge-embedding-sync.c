@@ -2,9 +2,11 @@
  * knowledge-embedding-sync: the knowledge-base chunking and embedding job
  * of API.md §12 (domain/ai_chunks.c does the work; jobs/job.c runs it).
  * From cron every 10 minutes; --full re-chunks and re-embeds every
- * published article (after a change of embedder or splitter).
+ * published article (after a change of the splitter; a change of
+ * embedder — SUPPORT_EMBEDDINGS_URL, _MODEL — is found without it).
  */
 #include "domain/ai_chunks.h"
+#include "domain/ai_embedder.h"
 #include "jobs/job.h"
 
 enum { FLAG_FULL };
@@ -13,11 +15,13 @@ static enum sp_rc
 pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
      struct sp_problem *p)
 {
-    (void)cfg;
+    struct sp_ai_embedder embedder;
+    sp_ai_embedder_init(&embedder, cfg);
     struct sp_ai_sync_opts o = {
         .dry_run = run->dry_run,
         .full = (run->flags & (1u << FLAG_FULL)) != 0,
         .stop = run->stop,
+        .embedder = &embedder,
     };
     struct sp_ai_sync_counts n;
     enum sp_rc rc = sp_ai_sync_pass(db, &o, &n, p);
@@ -34,7 +38,8 @@ main(int argc, char **argv)
     };
     static const struct sp_job job = {
         .name = "knowledge-embedding-sync",
-        .settings_help = "  (SUPPORT_EMBEDDINGS_URL below: not used yet, see docs/API.md §9)\n",
+        .settings_help = "  SUPPORT_EMBEDDINGS_URL, _API_KEY, _MODEL, _BATCH, _TIMEOUT_MS (below):"
+                         " the embedder; unset URL = the embedded hashed-512-v1\n",
         .flags = flags,
         .pass = pass,
     };

@@ -14,6 +14,8 @@
 #include "api/handlers.h"
 #include "core/arena.h"
 #include "core/json_writer.h"
+#include "domain/ai_embedder.h"
+#include "domain/ai_provider.h"
 #include "domain/ai_query.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
@@ -124,8 +126,16 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_ai_context c;
     if (read_context(r, v, &c, p) != SP_OK)
         return p->rc;
+    /* The settings say who answers: switching needs no code (API.md §9). */
+    struct sp_ai_embedder embedder;
+    sp_ai_embedder_init(&embedder, &app->cfg);
+    struct sp_ai_provider provider;
+    sp_ai_provider_init(&provider, &app->cfg);
     struct sp_ai_query_in in = {
         .question = v[Q_QUESTION].str,
+        .embedder = &embedder,
+        .provider = &provider,
+        .tools = NULL,   /* the tools registry plugs in here (ai_provider.h) */
         .user_id = r->principal.sub,
         .session_id = c.session_id,
         .ticket_id = c.ticket_id,

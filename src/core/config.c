@@ -167,8 +167,29 @@ static const struct sp_setting settings[] = {
      "AI queries a user may make per minute (POST /support/ai/query)"},
     {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
      "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
+    {"SUPPORT_AI_BASE_URL", STR(ai_base_url), NULL, 0, 0,
+     "OpenAI-compatible API base, e.g. https://api.openai.com/v1 (POST …/chat/completions);"
+     " unset = the embedded local-retrieval model answers"},
+    {"SUPPORT_AI_API_KEY", SEC(ai_api_key), NULL, 0, 0,
+     "bearer key sent to SUPPORT_AI_BASE_URL (and to SUPPORT_EMBEDDINGS_URL unless"
+     " SUPPORT_EMBEDDINGS_API_KEY is set)"},
+    {"SUPPORT_AI_MODEL", STR(ai_model), "gpt-4o-mini", 0, 0,
+     "model named in chat-completion requests to SUPPORT_AI_BASE_URL"},
+    {"SUPPORT_AI_TIMEOUT_MS", INT(ai_timeout_ms), "20000", 100, 120000,
+     "the whole provider call, retries after 5xx included; past it the query is 503"},
+    {"SUPPORT_AI_MAX_TOKENS", INT(ai_max_tokens), "512", 16, 32768,
+     "completion tokens asked of the provider at most"},
     {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
-     "reserved for an OpenAI-compatible /v1/embeddings endpoint; not used yet (docs/API.md §9)"},
+     "OpenAI-compatible embeddings endpoint (…/v1 or …/v1/embeddings); unset = the"
+     " embedded hashed-512-v1 embedder (docs/API.md §9)"},
+    {"SUPPORT_EMBEDDINGS_API_KEY", SEC(embeddings_key), NULL, 0, 0,
+     "bearer key sent to SUPPORT_EMBEDDINGS_URL (default: SUPPORT_AI_API_KEY)"},
+    {"SUPPORT_EMBEDDINGS_MODEL", STR(embeddings_model), "text-embedding-3-small", 0, 0,
+     "model named in embedding requests; stored with every vector"},
+    {"SUPPORT_EMBEDDINGS_BATCH", INT(embeddings_batch), "64", 1, 2048,
+     "texts sent in one embeddings request (knowledge-embedding-sync)"},
+    {"SUPPORT_EMBEDDINGS_TIMEOUT_MS", INT(embeddings_timeout_ms), "10000", 100, 120000,
+     "one embeddings call, retries after 5xx included"},
 };
 
 /* Where `make install` put sql/ and templates/ (Makefile.am). */

@@ -77,7 +77,14 @@ struct sp_config {
     char *clamd_socket;
     long  ai_rate_per_minute;
     double ai_min_confidence;
+    /* The OpenAI-compatible provider and embedder (API.md §9) */
+    char *ai_base_url, *ai_api_key, *ai_model;
+    long  ai_timeout_ms;
+    long  ai_max_tokens;
     char *embeddings_url;
+    char *embeddings_key, *embeddings_model;
+    long  embeddings_batch;
+    long  embeddings_timeout_ms;
 };
 
 /* Loads from the environment; on error returns false with a message. The

@@ -130,21 +130,20 @@ sp_embed_text(const char *text, size_t len, float out[SP_EMBED_DIM])
     memset(out, 0, SP_EMBED_DIM * sizeof(float));
     struct vec_state s = {out, 0};
     sp_embed_terms(text, len, add_term, &s);
-    double sum = 0;
-    for (int i = 0; i < SP_EMBED_DIM; i++)
-        sum += (double)out[i] * out[i];
-    if (sum <= 0)
-        return;
-    float inv = (float)(1.0 / sqrt(sum));
-    for (int i = 0; i < SP_EMBED_DIM; i++)
-        out[i] *= inv;
+    sp_embed_normalize(out, SP_EMBED_DIM);
 }
 
 double
 sp_embed_cosine(const float *a, const float *b)
 {
+    return sp_embed_cosine_n(a, b, SP_EMBED_DIM);
+}
+
+double
+sp_embed_cosine_n(const float *a, const float *b, size_t dim)
+{
     double dot = 0, na = 0, nb = 0;
-    for (int i = 0; i < SP_EMBED_DIM; i++) {
+    for (size_t i = 0; i < dim; i++) {
         dot += (double)a[i] * b[i];
         na += (double)a[i] * a[i];
         nb += (double)b[i] * b[i];
@@ -152,6 +151,19 @@ sp_embed_cosine(const float *a, const float *b)
     if (na <= 0 || nb <= 0)
         return 0;
     return dot / sqrt(na * nb);
+}
+
+void
+sp_embed_normalize(float *v, size_t dim)
+{
+    double sum = 0;
+    for (size_t i = 0; i < dim; i++)
+        sum += (double)v[i] * v[i];
+    if (sum <= 0)
+        return;
+    float inv = (float)(1.0 / sqrt(sum));
+    for (size_t i = 0; i < dim; i++)
+        v[i] *= inv;
 }
 
 struct coverage {
@@ -202,11 +214,17 @@ sp_embed_coverage(const char *question, size_t qlen, const char *text, size_t tl
 void
 sp_embed_to_hex(const float v[SP_EMBED_DIM], char out[SP_EMBED_HEX_LEN + 1])
 {
+    sp_embed_to_hex_n(v, SP_EMBED_DIM, out);
+}
+
+void
+sp_embed_to_hex_n(const float *v, size_t dim, char *out)
+{
     static const char digits[] = "0123456789abcdef";
     out[0] = '\\';
     out[1] = 'x';
     char *o = out + 2;
-    for (int i = 0; i < SP_EMBED_DIM; i++) {
+    for (size_t i = 0; i < dim; i++) {
         uint32_t bits;
         memcpy(&bits, &v[i], sizeof(bits));
         for (int k = 0; k < 4; k++) {   /* little-endian, whatever the host */
@@ -233,10 +251,16 @@ hex_value(char c)
 bool
 sp_embed_from_hex(const char *hex, float out[SP_EMBED_DIM])
 {
-    if (hex == NULL || hex[0] != '\\' || hex[1] != 'x' || strlen(hex) != SP_EMBED_HEX_LEN)
+    return sp_embed_from_hex_n(hex, out, SP_EMBED_DIM);
+}
+
+bool
+sp_embed_from_hex_n(const char *hex, float *out, size_t dim)
+{
+    if (hex == NULL || hex[0] != '\\' || hex[1] != 'x' || strlen(hex) != 2 + 8 * dim)
         return false;
     const char *h = hex + 2;
-    for (int i = 0; i < SP_EMBED_DIM; i++) {
+    for (size_t i = 0; i < dim; i++) {
         uint32_t bits = 0;
         for (int k = 0; k < 4; k++) {
             int hi = hex_value(*h++), lo = hex_value(*h++);

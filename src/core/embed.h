@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #define SP_EMBED_DIM 512
+#define SP_EMBED_DIM_MAX 4096            /* of any embedder's vectors */
 #define SP_EMBED_MODEL "hashed-512-v1"   /* stored with every vector */
 #define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
 /* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
@@ -40,10 +41,19 @@ double sp_embed_cosine(const float *a, const float *b);
  * that occur in text; 0 when the question has none. */
 double sp_embed_coverage(const char *question, size_t qlen, const char *text, size_t tlen);
 
+/* The same for vectors of dim dimensions (another embedder's). */
+double sp_embed_cosine_n(const float *a, const float *b, size_t dim);
+/* v scaled to length 1 (left alone when it is zero). */
+void sp_embed_normalize(float *v, size_t dim);
+
 /* v as bytea input text into out (SP_EMBED_HEX_LEN + 1 bytes). */
 void sp_embed_to_hex(const float v[SP_EMBED_DIM], char out[SP_EMBED_HEX_LEN + 1]);
 /* Reads bytea output text ("\x…") of a packed vector; false when it is
  * not exactly SP_EMBED_DIM float32 values. */
 bool sp_embed_from_hex(const char *hex, float out[SP_EMBED_DIM]);
+/* The same for dim dimensions: out holds 2 + 8 * dim + 1 bytes / dim
+ * floats; false unless hex is exactly dim values. */
+void sp_embed_to_hex_n(const float *v, size_t dim, char *out);
+bool sp_embed_from_hex_n(const char *hex, float *out, size_t dim);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #define RESPONSE_READ_MAX (64 * 1024)
+#define READ_MAX(req) ((req)->response_max > 0 ? (req)->response_max : RESPONSE_READ_MAX)
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
@@ -28,14 +29,14 @@ struct call {
 };
 
 /* Keeps the body when the caller wants it (else a status is the answer);
- * reading stops after RESPONSE_READ_MAX so a receiver cannot make us read
+ * reading stops after READ_MAX so a receiver cannot make us read
  * forever. */
 static size_t
 receive(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct call *c = arg;
     c->read += size * nmemb;
-    if (c->read > RESPONSE_READ_MAX)
+    if (c->read > READ_MAX(c->req))
         return 0;
     if (c->req->response != NULL)
         sp_buf_append(c->req->response, data, size * nmemb);
@@ -128,7 +129,7 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
     struct call c = {req, 0, false};
     set_options(h, &c, hdrs, pin);
     CURLcode rc = curl_easy_perform(h);
-    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c.read > RESPONSE_READ_MAX))
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c.read > READ_MAX(req)))
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     else if (c.refused)
         fail(out, "address not allowed");

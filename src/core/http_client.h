@@ -5,8 +5,9 @@
  * environment ignored, the connection optionally pinned to an address
  * chosen by the caller (CURLOPT_RESOLVE, so no second DNS lookup can
  * change it) and every address checked again by the caller's rule just
- * before the socket opens. The response body (at most 64 KiB) is kept
- * when the caller asks for it (service calls), else discarded.
+ * before the socket opens. The response body (at most 64 KiB, or the
+ * caller's response_max) is kept when the caller asks for it (service
+ * calls), else discarded.
  *
  * Blocking: for jobs and tests, never for a request handler's hot path.
  * Must not: know SQL, the server side (http/), or any domain concept; log
@@ -39,6 +40,7 @@ struct sp_http_post {
     bool (*address_ok)(const struct sockaddr *sa, void *arg);
     void *address_arg;
     struct sp_buf *response;      /* the response body is appended here; NULL: dropped */
+    size_t response_max;          /* bytes read at most; 0: 64 KiB (a vector batch needs more) */
 };
 
 struct sp_http_result {

@@ -28,10 +28,20 @@ worth_retrying(bool answered, long status)
     return !answered || status == 429 || status >= 500;
 }
 
-/* One attempt; the headers say who we are and what we send. */
+static long
+now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)(t.tv_sec * 1000 + t.tv_nsec / 1000000);
+}
+
+/* One attempt of at most timeout_ms; the headers say who we are and what
+ * we send. */
 static bool
-attempt(const struct sp_service *svc, const char *method, const char *url, const char *json,
-        const char *const *headers, struct sp_buf *body, struct sp_http_result *res)
+attempt(size_t response_max, long timeout_ms, const char *method, const char *url,
+        const char *json, const char *const *headers, struct sp_buf *body,
+        struct sp_http_result *res)
 {
     body->len = 0;
     body->data[0] = '\0';
@@ -41,8 +51,9 @@ attempt(const struct sp_service *svc, const char *method, const char *url, const
         .headers = headers,
         .body = json,
         .body_len = json ? strlen(json) : 0,
-        .timeout_ms = svc->timeout_ms > 0 ? svc->timeout_ms : 5000,
+        .timeout_ms = timeout_ms,
         .response = body,
+        .response_max = response_max,
     };
     return sp_http_post(&req, res);
 }
@@ -52,6 +63,18 @@ sp_service_call(struct sp_arena *a, const struct sp_service *svc, const char *me
                 const char *path, const char *json, const char *idempotency_key,
                 struct sp_service_reply *out, struct sp_problem *p)
 {
+    return sp_service_call_with(a, svc, NULL, method, path, json, idempotency_key, out, p);
+}
+
+enum sp_rc
+sp_service_call_with(struct sp_arena *a, const struct sp_service *svc,
+                     const struct sp_service_limits *lim, const char *method, const char *path,
+                     const char *json, const char *idempotency_key,
+                     struct sp_service_reply *out, struct sp_problem *p)
+{
+    static const struct sp_service_limits defaults = {false, 0, 0};
+    if (lim == NULL)
+        lim = &defaults;
     *out = (struct sp_service_reply){0, "", 0, 0};
     if (svc->base_url == NULL || *svc->base_url == '\0')
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
@@ -66,16 +89,23 @@ sp_service_call(struct sp_arena *a, const struct sp_service *svc, const char *me
     if (idempotency_key != NULL)
         headers[h++] = sp_arena_sprintf(a, "Idempotency-Key: %s", idempotency_key);
     const char *url = sp_arena_sprintf(a, "%s%s", svc->base_url, path);
-    int tries = write && idempotency_key == NULL ? 1 : MAX_ATTEMPTS;
+    int tries = write && idempotency_key == NULL && !lim->retry_posts ? 1 : MAX_ATTEMPTS;
     struct sp_buf body;
     sp_buf_init(&body, a, 1024);
     struct sp_http_result res = {0, ""};
     bool answered = false;
+    long per_attempt = svc->timeout_ms > 0 ? svc->timeout_ms : 5000;
+    long deadline = lim->budget_ms > 0 ? now_ms() + lim->budget_ms : 0;
     for (int i = 0; i < tries; i++) {
+        long timeout = per_attempt;
+        if (i > 0 && deadline != 0 && now_ms() + backoff_ms[i - 1] >= deadline)
+            break;
         if (i > 0)
             pause_ms(backoff_ms[i - 1]);
+        if (deadline != 0 && deadline - now_ms() < timeout)
+            timeout = deadline - now_ms() > 1 ? deadline - now_ms() : 1;
         out->attempts = i + 1;
-        answered = attempt(svc, method, url, json, headers, &body, &res);
+        answered = attempt(lim->response_max, timeout, method, url, json, headers, &body, &res);
         if (!worth_retrying(answered, res.status))
             break;
     }

@@ -7,8 +7,13 @@
  * Retries: a transport failure, 429 or 5xx is tried again (after 250 ms,
  * then 1 s) for reads, and for writes only when they carry an
  * Idempotency-Key (the service de-duplicates by it, so a retried write
- * cannot happen twice). Other answers are returned as they are.
- * Blocking: for jobs and tool calls, bounded by timeout_ms per attempt.
+ * cannot happen twice), or when the caller says its POSTs only compute
+ * (limits.retry_posts: a model's chat completion or embeddings). Other answers
+ * are returned as they are.
+ * Blocking: for jobs, tool calls and the AI provider, bounded by
+ * timeout_ms per attempt and, when limits.budget_ms is set, by it for the
+ * whole call, pauses included (an attempt gets what is left; none starts
+ * when the pause would use it up).
  * Must not: know SQL or any concept of ours beyond "a JSON service"; log
  * (callers record outcomes); put the key anywhere but the header.
  */
@@ -29,6 +34,13 @@ struct sp_service {
     long timeout_ms;         /* per attempt */
 };
 
+/* What some callers need beyond the defaults (sp_service_call_with). */
+struct sp_service_limits {
+    bool retry_posts;        /* POSTs have no side effect: retried like reads */
+    long budget_ms;          /* the whole call, retries included; 0: no bound */
+    size_t response_max;     /* bytes of an answer read at most; 0: 64 KiB */
+};
+
 struct sp_service_reply {
     long status;             /* the last answer's status */
     const char *body;        /* its body (arena, NUL-terminated), "" when none */
@@ -43,5 +55,10 @@ struct sp_service_reply {
 enum sp_rc sp_service_call(struct sp_arena *a, const struct sp_service *svc, const char *method,
                            const char *path, const char *json, const char *idempotency_key,
                            struct sp_service_reply *out, struct sp_problem *p);
+/* The same within limits (NULL: the defaults, as sp_service_call). */
+enum sp_rc sp_service_call_with(struct sp_arena *a, const struct sp_service *svc,
+                                const struct sp_service_limits *lim, const char *method,
+                                const char *path, const char *json, const char *idempotency_key,
+                                struct sp_service_reply *out, struct sp_problem *p);
 
 #endif

@@ -6,13 +6,16 @@
  * keeps support_article_chunks in step with the published articles:
  * re-chunks articles whose version changed, embeds only chunks whose
  * content hash changed, drops the chunks of unpublished articles
- * (deleted ones go by ON DELETE CASCADE). One article per transaction;
- * one instance at a time cluster-wide (advisory lock).
+ * (deleted ones go by ON DELETE CASCADE), and rewrites retrieval's
+ * lexeme statistics (support_chunk_lexemes) after a pass that changed
+ * chunks. One article per transaction; one instance at a time
+ * cluster-wide (advisory lock).
  *
- * sp_ai_embed() is the one place a vector is made, for passages and
- * questions alike: the embedded hashed embedder (core/embed) today; an
- * OpenAI-compatible /v1/embeddings client (SUPPORT_EMBEDDINGS_URL) plugs
- * in there.
+ * Vectors come from the configured embedder (domain/ai_embedder: the
+ * embedded hashed one, or an OpenAI-compatible /v1/embeddings endpoint),
+ * a page of articles at a time, before the articles' transactions. Rows
+ * made by another embedder (model or dimension) are re-embedded by the
+ * next pass, as if their article had changed.
  * Must not: know HTTP.
  */
 #ifndef SP_AI_CHUNKS_H
@@ -28,6 +31,7 @@
 
 struct sp_arena;
 struct sp_db;
+struct sp_ai_embedder;
 
 #define SP_AI_CHUNK_TARGET 800     /* characters (bytes) a chunk aims at */
 #define SP_AI_CHUNK_OVERLAP 120    /* at most this much of the previous chunk
@@ -48,26 +52,28 @@ struct sp_ai_chunk {
 struct sp_ai_chunk *sp_ai_split(struct sp_arena *a, const char *title, const char *md,
                                 size_t len, size_t *n);
 
-/* The vector of text (see above). */
-void sp_ai_embed(const char *text, size_t len, float out[SP_EMBED_DIM]);
-/* What sp_ai_embed() embeds for a chunk: its heading path and its text. */
+/* What is embedded for a chunk: its heading path and its text. */
 const char *sp_ai_chunk_document(struct sp_arena *a, const struct sp_ai_chunk *c);
 
 struct sp_ai_sync_opts {
     bool dry_run;               /* count what would change, change nothing */
     bool full;                  /* every published article, every chunk re-embedded */
     volatile sig_atomic_t *stop;
+    struct sp_ai_embedder *embedder;   /* its dim is learnt when remote */
 };
 
 struct sp_ai_sync_counts {
     long articles;              /* articles re-chunked */
     long embedded, kept, deleted;  /* chunks */
     long unpublished;           /* chunks of unpublished articles dropped */
+    long lexemes;               /* rows of the lexeme statistics rewritten (0: kept) */
     long errors;
 };
 
-/* One pass; SP_CONFLICT when another instance holds the lock. Logs a
- * progress line every 100 articles and one at the end. */
+/* One pass; SP_CONFLICT when another instance holds the lock,
+ * SP_UNAVAILABLE when the embedder failed (the pass stops there; what was
+ * done stays). Logs a progress line every 100 articles and one at the
+ * end. A dry run calls no remote embedder beyond its dimension probe. */
 enum sp_rc sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o,
                            struct sp_ai_sync_counts *n, struct sp_problem *p);
 

@@ -2,7 +2,9 @@
  * ai_query: the local-retrieval model and the query log. See ai_query.h.
  *
  * Confidence is how well the best passage covers the question: the share
- * of the question's terms it contains (weight 3/4) and its cosine
+ * of the question's terms it contains, or of their idf weight when that
+ * is more (a passage holding the rare words of a question of everyday
+ * ones; ai_retrieval.h) (weight 3/4), and its cosine
  * similarity (weight 1/4, doubled and capped at 1: a short question
  * against an 800-character passage rarely passes 0.5). A question none of
  * whose words the knowledge base holds has no candidate and confidence 0.
@@ -20,6 +22,7 @@
 #include "core/json_writer.h"
 #include "core/redact.h"
 #include "db/db.h"
+#include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
 
 #define PASSAGES 5            /* retrieved; answers use up to 3 of them */
@@ -208,6 +211,7 @@ confidence(const char *question, const struct sp_ai_passage *top)
     double cov = sp_embed_coverage(question, ql, top->heading_path, pl);
     double body = sp_embed_coverage(question, ql, top->text, tl);
     cov = body > cov ? body : cov;
+    cov = top->coverage > cov ? top->coverage : cov;
     double cos = top->cosine > 0 ? 2 * top->cosine : 0;
     double c = 0.75 * cov + 0.25 * (cos < 1 ? cos : 1);
     return c < 0 ? 0 : c > 1 ? 1 : c;
@@ -257,7 +261,7 @@ log_row(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
     const char *params[IP_COUNT] = {
         [IP_SESSION] = in->session_id ? sp_arena_sprintf(a, "%lld", in->session_id) : NULL,
         [IP_TICKET] = in->ticket_id ? sp_arena_sprintf(a, "%lld", in->ticket_id) : NULL,
-        [IP_USER] = in->user_id, [IP_MODEL] = SP_AI_MODEL_LOCAL, [IP_PROMPT] = prompt,
+        [IP_USER] = in->user_id, [IP_MODEL] = out->model, [IP_PROMPT] = prompt,
         [IP_RESPONSE] = response, [IP_LATENCY] = sp_arena_sprintf(a, "%ld", out->latency_ms),
         [IP_CONFIDENCE] = error ? NULL : sp_arena_sprintf(a, "%.4f", out->confidence),
         [IP_PROMPT_TOKENS] = sp_arena_sprintf(a, "%ld", out->prompt_tokens),
@@ -267,6 +271,54 @@ log_row(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
     if (r == NULL)
         return p->rc;
     out->interaction_id = sp_db_int(r, 0, 0);
+    return SP_OK;
+}
+
+/* A failed call: its row (with the problem as the error), then the problem. */
+static enum sp_rc
+log_failure(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
+            struct sp_ai_answer *out, const struct timespec *t0, struct sp_problem *p)
+{
+    out->latency_ms = elapsed_ms(t0);
+    out->answer = NULL;
+    struct sp_problem ignored;
+    sp_problem_init(&ignored);
+    const char *error = p->code ? p->code : "retrieval_failed";
+    if (p->detail[0] != '\0')
+        error = sp_arena_sprintf(ctx->arena, "%s: %s", error, p->detail);
+    log_row(ctx, in, prompt, out, error, &ignored);
+    return p->rc;
+}
+
+/* The provider's answer from the passages: its text (none: "I don't
+ * know"), the articles of the passages it cites (none cited: those the
+ * local model would cite), the server's token counts. */
+static enum sp_rc
+generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
+         const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out,
+         struct sp_problem *p)
+{
+    struct sp_ai_generation g;
+    out->model = in->provider->ep.model;
+    if (sp_ai_provider_answer(ctx->arena, in->provider, prompt, ps, n, in->tools, &g, p) !=
+        SP_OK)
+        return p->rc;
+    out->model = g.model;
+    out->prompt_tokens = g.prompt_tokens;
+    out->completion_tokens = g.completion_tokens;
+    out->grounded = g.answer != NULL;
+    out->answer = g.answer != NULL ? g.answer : dont_know;
+    for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES && out->nsources < SP_AI_SOURCES_MAX;
+         i++) {
+        bool seen = false;
+        for (size_t j = 0; j < out->nsources && !seen; j++)
+            seen = strcmp(out->sources[j].slug, ps[i].slug) == 0;
+        if (g.cited[i] && !seen)
+            out->sources[out->nsources++] = (struct sp_ai_source){ps[i].slug, ps[i].title,
+                                                                  ps[i].score};
+    }
+    if (g.ncited == 0 && out->grounded)
+        cite(ps, n, out);
     return SP_OK;
 }
 
@@ -282,15 +334,20 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     out->prompt_tokens = words(prompt);
     struct sp_ai_passage *ps;
     size_t n;
-    if (sp_ai_retrieve(ctx, prompt, PASSAGES, &ps, &n, NULL, p) != SP_OK) {
-        out->latency_ms = elapsed_ms(&t0);
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        log_row(ctx, in, prompt, out, p->code ? p->code : "retrieval_failed", &ignored);
-        return p->rc;
-    }
+    if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &n, p) != SP_OK)
+        return log_failure(ctx, in, prompt, out, &t0, p);
     compose(ctx->arena, prompt, ps, n, in->min_confidence, out);
-    out->completion_tokens = words(out->answer);
+    /* Below the threshold the provider is not asked: with no passage
+     * that fits it could only guess (docs/API.md §9). */
+    bool ask = in->provider != NULL && sp_ai_provider_configured(in->provider) &&
+               out->confidence >= in->min_confidence;
+    if (ask) {
+        out->nsources = 0;
+        if (generate(ctx, in, prompt, ps, n, out, p) != SP_OK)
+            return log_failure(ctx, in, prompt, out, &t0, p);
+    } else {
+        out->completion_tokens = words(out->answer);
+    }
     out->latency_ms = elapsed_ms(&t0);
     return log_row(ctx, in, prompt, out, NULL, p);
 }

@@ -1,13 +1,16 @@
 /*
- * ai_query: one question to the AI proxy (API.md §9) answered by the
- * embedded model `local-retrieval` and logged — the question redacted
- * (core/redact), the best passages retrieved (ai_retrieval), an
- * extractive answer composed from their best sentences with the articles
- * cited and a confidence from the retrieval, or, below the confidence
- * threshold, a plain "I don't know" that says how to reach an agent; and
- * every call, failures included, one row of support_ai_interactions
- * (model, redacted prompt and response, latency, confidence, word counts
- * as tokens, user, context, sources, error).
+ * ai_query: one question to the AI proxy (API.md §9) answered and logged
+ * — the question redacted (core/redact), the best passages retrieved
+ * (ai_retrieval), a confidence from the retrieval, then the answer: by
+ * the embedded model `local-retrieval` (extractive: the passages' best
+ * sentences, the articles cited) or, when SUPPORT_AI_BASE_URL is set, by
+ * the OpenAI-compatible provider grounded in the passages (ai_provider;
+ * the articles it cites); below the confidence threshold either way a
+ * plain "I don't know" that says how to reach an agent. Every call,
+ * failures included, is one row of support_ai_interactions (model,
+ * redacted prompt and response, latency, confidence, tokens — the
+ * provider's usage, or word counts for the local model — user, context,
+ * sources, error).
  * The context (who may ask about which chat or ticket) is the caller's to
  * check; posting the answer to a chat is the caller's too (a message of
  * chat_sessions, published by chat_bus).
@@ -26,8 +29,15 @@
 #define SP_AI_QUESTION_MAX 4000      /* characters (API.md §9) */
 #define SP_AI_SOURCES_MAX 3
 
+struct sp_ai_embedder;
+struct sp_ai_provider;
+struct sp_ai_tool_runner;
+
 struct sp_ai_query_in {
     const char *question;
+    struct sp_ai_embedder *embedder;            /* the question's vector */
+    const struct sp_ai_provider *provider;      /* NULL or not configured: local-retrieval */
+    const struct sp_ai_tool_runner *tools;      /* NULL: no tools offered (ai_provider.h) */
     const char *user_id;
     long long session_id;            /* numeric ids of the context; 0 = none */
     long long ticket_id;
@@ -51,9 +61,10 @@ struct sp_ai_answer {
     long prompt_tokens, completion_tokens;
 };
 
-/* Answers in->question. A failure of retrieval is logged as a row with
- * its error before it is returned (503 dependency_unavailable when the
- * database is away). */
+/* Answers in->question. A failure of retrieval or of the provider is
+ * logged as a row with its error before it is returned (503
+ * dependency_unavailable when the database, the embeddings endpoint or
+ * the provider is away or too slow). */
 enum sp_rc sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in,
                        struct sp_ai_answer *out, struct sp_problem *p);
 

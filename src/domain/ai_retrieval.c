@@ -1,40 +1,72 @@
 /*
- * ai_retrieval: full-text candidates, cosine in C. See ai_retrieval.h.
+ * ai_retrieval: weighted full-text candidates, cosine in C. See
+ * ai_retrieval.h.
  *
- * The question becomes an OR of its lexemes (to_tsvector, then each
- * lexeme quoted into a tsquery): websearch_to_tsquery would AND them, and
- * a question is mostly words its answer does not contain. A question of
- * stop words only has no lexeme: the tsquery is NULL and nothing matches.
+ * Two statements. The first reads the question's lexemes
+ * (to_tsvector('english')) with the number of chunks holding each
+ * (support_chunk_lexemes, kept by the sync job) and the number of chunks
+ * (its row of lexeme '', or the planner's estimate before the first
+ * sync).
+ * Here each lexeme gets its idf; the rarer ones select the candidates
+ * over the GIN index (selector(): about SELECT_CHUNKS of them, so a
+ * question of everyday words does not score the whole knowledge base) and
+ * every lexeme weighs in the lexical score of a candidate: the idf of the
+ * question's lexemes it holds (its tsvector read once, as an array: the
+ * costly part). The second statement returns the SP_AI_CANDIDATES best
+ * by that score. Lexemes travel as JSON (weights) and quoted into the
+ * selecting tsquery here, so no input can break the query; a question of
+ * stop words only has no lexeme and no candidate.
  */
 #include "domain/ai_retrieval.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
+#include "core/json_writer.h"
 #include "db/db.h"
-#include "domain/ai_chunks.h"
+#include "domain/ai_embedder.h"
 
-#define COSINE_WEIGHT 0.7
-#define RANK_WEIGHT 0.3
+#define LEXICAL_WEIGHT 0.5
+#define COSINE_WEIGHT 0.5
+#define SELECT_CHUNKS 500    /* candidates the selecting lexemes may match, about */
+#define LEXEMES_MAX 64
+
+enum { LX_LEXEME, LX_NDOC, LX_TOTAL };
+static struct sp_stmt lexemes_stmt = SP_STMT_READ(
+    "ai_lexemes",
+    "SELECT l, coalesce(s.ndoc, 0),"
+    "       coalesce((SELECT ndoc FROM support_chunk_lexemes WHERE lexeme = ''),"
+    "                greatest((SELECT reltuples FROM pg_class"
+    "                          WHERE oid = 'support_article_chunks'::regclass), 1))::float8"
+    " FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l"
+    " LEFT JOIN support_chunk_lexemes s ON s.lexeme = l"
+    " LIMIT 64",
+    1);
 
 #define PASSAGE_COLUMNS(C, SEP)                                                              \
     C(PC_ID, "c.id", int, chunk_id) SEP C(PC_ARTICLE, "c.article_id", int, article_id)       \
     SEP C(PC_SLUG, "a.slug", str, slug) SEP C(PC_TITLE, "a.title", str, title)               \
     SEP C(PC_PATH, "c.heading_path", str, heading_path) SEP C(PC_TEXT, "c.text", str, text)  \
-    SEP C(PC_RANK, "ts_rank_cd(c.search, q.q, 32)", double, rank)
-/* ... and the packed vector after them, read by sp_embed_from_hex. */
-enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_EMBEDDING };
+    SEP C(PC_RANK, "l.score", double, rank)
+/* ... and the vector's model and packed vector after them. */
+enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
 
+/* $1: [{"l": lexeme, "w": idf}], $2: how many, $3: the selecting tsquery. */
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "ai_candidates",
-    "WITH q AS (SELECT string_agg('''' || replace(replace(l, '\\', '\\\\'), '''', '''''')"
-    "                             || '''', ' | ')::tsquery AS q"
-    "           FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l)"
-    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding"
-    " FROM q, support_article_chunks c JOIN support_knowledge_articles a ON a.id = c.article_id"
-    " WHERE c.search @@ q.q AND a.is_published AND c.embedding_model = $3"
-    " ORDER BY ts_rank_cd(c.search, q.q, 32) DESC, c.id LIMIT $2::integer",
+    "WITH t AS MATERIALIZED (SELECT e->>'l' AS l, (e->>'w')::float8 AS w"
+    "                        FROM json_array_elements($1::json) e),"
+    "     l AS (SELECT x.id, (SELECT sum(t.w) FROM t WHERE t.l = ANY (x.lx)) AS score"
+    "           FROM (SELECT c.id, tsvector_to_array(c.search) AS lx"
+    "                 FROM support_article_chunks c WHERE c.search @@ $3::tsquery) x"
+    "           ORDER BY 2 DESC, x.id LIMIT $2::integer * 4)"
+    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding"
+    " FROM l JOIN support_article_chunks c ON c.id = l.id"
+    " JOIN support_knowledge_articles a ON a.id = c.article_id"
+    " WHERE a.is_published ORDER BY l.score DESC, c.id LIMIT $2::integer",
     3);
 
 static void
@@ -53,32 +85,189 @@ by_score(const void *x, const void *y)
     return a->chunk_id < b->chunk_id ? -1 : a->chunk_id > b->chunk_id;
 }
 
-enum sp_rc
-sp_ai_retrieve(struct sp_ctx *ctx, const char *question, size_t k, struct sp_ai_passage **out,
-               size_t *n, float *qvec, struct sp_problem *p)
+struct lexeme {
+    const char *text;
+    double ndoc, idf;
+};
+
+static int
+by_ndoc(const void *x, const void *y)
 {
-    float q[SP_EMBED_DIM], v[SP_EMBED_DIM];
-    sp_ai_embed(question, strlen(question), q);
-    if (qvec != NULL)
-        memcpy(qvec, q, sizeof(q));
-    const char *params[3] = {question, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES),
-                             SP_EMBED_MODEL};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+    const struct lexeme *a = x, *b = y;
+    return a->ndoc < b->ndoc ? -1 : a->ndoc > b->ndoc;
+}
+
+/* lexeme quoted as a tsquery operand into b. */
+static void
+quote_lexeme(struct sp_buf *b, const char *lexeme)
+{
+    sp_buf_putc(b, '\'');
+    for (const char *c = lexeme; *c; c++) {
+        if (*c == '\'' || *c == '\\')
+            sp_buf_putc(b, *c);
+        sp_buf_putc(b, *c);
+    }
+    sp_buf_putc(b, '\'');
+}
+
+/* lx[0..count) ANDed into b, in parentheses. */
+static void
+and_of(struct sp_buf *b, const struct lexeme *const *lx, int count)
+{
+    sp_buf_putc(b, '(');
+    for (int i = 0; i < count; i++) {
+        sp_buf_puts(b, i > 0 ? " & " : "");
+        quote_lexeme(b, lx[i]->text);
+    }
+    sp_buf_putc(b, ')');
+}
+
+struct pair {
+    int i, j;
+    double size;   /* chunks guessed to hold both, as if independent: n1 * n2 / N */
+};
+
+/* Pairs of the four rarest, the smallest first, ORed into b while they
+ * add up to SELECT_CHUNKS (at least one); the three rarest ANDed when
+ * even the smallest pair is larger. */
+static void
+select_pairs(struct sp_buf *b, const struct lexeme *lx, int n, double chunks)
+{
+    struct pair pairs[6];
+    int k = n < 4 ? n : 4, np = 0;
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++)
+            pairs[np++] = (struct pair){i, j, lx[i].ndoc * lx[j].ndoc / chunks};
+    for (int x = 1; x < np; x++)   /* at most six: insertion sort by size */
+        for (int y = x; y > 0 && pairs[y].size < pairs[y - 1].size; y--) {
+            struct pair t = pairs[y];
+            pairs[y] = pairs[y - 1];
+            pairs[y - 1] = t;
+        }
+    if (pairs[0].size > SELECT_CHUNKS && n >= 3) {
+        const struct lexeme *three[3] = {&lx[0], &lx[1], &lx[2]};
+        and_of(b, three, 3);
+        return;
+    }
+    double matched = 0;
+    for (int p = 0; p < np && (p == 0 || matched + pairs[p].size <= SELECT_CHUNKS); p++) {
+        const struct lexeme *two[2] = {&lx[pairs[p].i], &lx[pairs[p].j]};
+        matched += pairs[p].size;
+        sp_buf_puts(b, p > 0 ? " | " : "");
+        and_of(b, two, 2);
+    }
+}
+
+/* The tsquery that selects about SELECT_CHUNKS candidates from lx[n]
+ * (rarest first): the rarer lexemes ORed while their chunks add up to
+ * that; when even the rarest is commoner, chunks holding two (or three)
+ * of the question's rarest words (select_pairs). */
+static const char *
+selector(struct sp_arena *a, const struct lexeme *lx, int n, double chunks)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 256);
+    if (lx[0].ndoc > SELECT_CHUNKS && n >= 2) {
+        select_pairs(&b, lx, n, chunks);
+        return b.data;
+    }
+    double matched = 0;
+    for (int i = 0; i < n && (i == 0 || matched + lx[i].ndoc <= SELECT_CHUNKS); i++) {
+        matched += lx[i].ndoc;
+        sp_buf_puts(&b, i > 0 ? " | " : "");
+        quote_lexeme(&b, lx[i].text);
+    }
+    return b.data;
+}
+
+/* The question's lexemes (at most LEXEMES_MAX) weighed: *json for the
+ * candidates statement, *sel its selector; *total_idf = the sum of the
+ * weights of those some chunk holds (a candidate holding all of them
+ * scores that much; a word the knowledge base lacks lowers every
+ * candidate alike, so it does not count), of all of them before the
+ * statistics exist; *all_idf = the sum of all of them. false when the
+ * question has no lexeme. */
+static bool
+weigh_lexemes(struct sp_arena *a, const PGresult *r, const char **json, const char **sel,
+              double *total_idf, double *all_idf)
+{
+    int n = PQntuples(r) < LEXEMES_MAX ? PQntuples(r) : LEXEMES_MAX;
+    if (n == 0)
+        return false;
+    struct lexeme lx[LEXEMES_MAX];
+    double chunks = atof(sp_db_str(r, 0, LX_TOTAL)), all = 0;
+    *total_idf = 0;
+    struct sp_buf b;
+    sp_buf_init(&b, a, 512);
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_array(&w);
+    for (int i = 0; i < n; i++) {
+        double nd = atof(sp_db_str(r, i, LX_NDOC));
+        double idf = log(1 + (chunks - nd + 0.5) / (nd + 0.5));
+        lx[i] = (struct lexeme){sp_db_str(r, i, LX_LEXEME), nd, idf > 0 ? idf : 0};
+        all += lx[i].idf;
+        *total_idf += nd > 0 ? lx[i].idf : 0;
+        sp_jw_object(&w);
+        sp_jw_kstr(&w, "l", lx[i].text);
+        sp_jw_kfixed(&w, "w", lx[i].idf, 4);
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+    if (*total_idf <= 0)
+        *total_idf = all;
+    *all_idf = all;
+    qsort(lx, (size_t)n, sizeof(lx[0]), by_ndoc);
+    *json = b.data;
+    *sel = selector(a, lx, n, chunks > 1 ? chunks : 1);
+    return true;
+}
+
+/* The candidate's cosine to the question's vector q (dim floats); 0 for
+ * a vector of another embedder. */
+static double
+cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *q, float *v)
+{
+    if (strcmp(sp_db_str(r, row, PC_MODEL), e->model) != 0 ||
+        !sp_embed_from_hex_n(sp_db_str(r, row, PC_EMBEDDING), v, e->dim))
+        return 0;
+    return sp_embed_cosine_n(q, v, e->dim);
+}
+
+/* The candidates of question, by lexical score; *rows 0 when none. */
+static PGresult *
+candidates(struct sp_ctx *ctx, const char *question, double idf[2], struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lexemes_stmt, &question, p);
+    if (r == NULL)
+        return NULL;
+    const char *json = "[]", *sel = "''";
+    weigh_lexemes(ctx->arena, r, &json, &sel, &idf[0], &idf[1]);
+    const char *params[3] = {json, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES), sel};
+    return sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+}
+
+enum sp_rc
+sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question, size_t k,
+               struct sp_ai_passage **out, size_t *n, struct sp_problem *p)
+{
+    float *q[1];
+    if (sp_ai_embed_texts(ctx->arena, e, &question, 1, q, p) != SP_OK)
+        return p->rc;
+    double idf[2] = {0, 0};   /* of the lexemes the chunks hold, of all */
+    PGresult *r = candidates(ctx, question, idf, p);
     if (r == NULL)
         return p->rc;
+    float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
     size_t rows = (size_t)PQntuples(r);
     struct sp_ai_passage *all = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*all));
-    double best_rank = 0;
-    for (size_t i = 0; i < rows; i++) {
-        read_passage(r, (int)i, &all[i]);
-        best_rank = all[i].rank > best_rank ? all[i].rank : best_rank;
-    }
     for (size_t i = 0; i < rows; i++) {
         struct sp_ai_passage *c = &all[i];
-        c->cosine = sp_embed_from_hex(sp_db_str(r, (int)i, PC_EMBEDDING), v)
-                        ? sp_embed_cosine(q, v) : 0;
-        c->score = COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0) +
-                   RANK_WEIGHT * (best_rank > 0 ? c->rank / best_rank : 0);
+        read_passage(r, (int)i, c);
+        c->coverage = idf[1] > 0 ? c->rank / idf[1] : 0;
+        c->rank = idf[0] > 0 ? c->rank / idf[0] : 0;
+        c->cosine = cosine(r, (int)i, e, q[0], v);
+        c->score = LEXICAL_WEIGHT * c->rank + COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0);
     }
     qsort(all, rows, sizeof(*all), by_score);
     *out = all;

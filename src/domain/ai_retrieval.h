@@ -1,11 +1,13 @@
 /*
  * ai_retrieval: hybrid retrieval over the knowledge base's chunks (API.md
- * §9) — PostgreSQL full-text search picks candidates (any of the
- * question's words, ranked by ts_rank_cd, the best SP_AI_CANDIDATES
- * chunks of published articles), then each candidate's cosine similarity
- * to the question's vector is computed here, in C, from the stored
- * float32 vectors; the two make one score:
- *   score = 0.7 * max(cosine, 0) + 0.3 * rank / best rank of the candidates.
+ * §9) — PostgreSQL full-text search picks candidates, weighted by how
+ * rare each of the question's lexemes is among the chunks (idf, from
+ * support_chunk_lexemes): only the rarer lexemes select candidates, and a
+ * candidate's lexical score is the summed idf of the question's lexemes
+ * it holds, over that of all of them (0..1); the best SP_AI_CANDIDATES
+ * by it come back, and each one's cosine similarity to the question's
+ * vector is computed here, in C, from the stored float32 vectors:
+ *   score = 0.6 * lexical + 0.4 * max(cosine, 0).
  * Debian 12 has no pgvector; where it exists, candidates would also come
  * from `ORDER BY vec <=> :q LIMIT n` on an HNSW index (sql/017_ai.sql,
  * docs/API.md §9), so passages that share no word with the question can
@@ -27,16 +29,23 @@ struct sp_ai_passage {
     long long chunk_id, article_id;
     const char *slug, *title;
     const char *heading_path, *text;
-    double rank;      /* full-text rank, 0..1 (ts_rank_cd, normalisation 32) */
+    double rank;      /* lexical score, 0..1: the question's idf it holds (of
+                       * the lexemes some chunk holds) */
+    double coverage;  /* the same of all the question's lexemes, 0..1 */
     double cosine;    /* -1..1 */
     double score;     /* combined, 0..1 */
 };
 
+struct sp_ai_embedder;
+
 /* The best k passages for question (already redacted), best first, into
- * an arena array of *n (0 when nothing matches). qvec (when not NULL)
- * receives the question's vector. */
-enum sp_rc sp_ai_retrieve(struct sp_ctx *ctx, const char *question, size_t k,
-                          struct sp_ai_passage **out, size_t *n, float *qvec,
+ * an arena array of *n (0 when nothing matches). The question is embedded
+ * by e; a candidate whose vector another embedder made (model or
+ * dimension: the sync job has not caught up with a change of embedder)
+ * is ranked by its full-text rank alone. SP_UNAVAILABLE when a remote
+ * embedder failed. */
+enum sp_rc sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question,
+                          size_t k, struct sp_ai_passage **out, size_t *n,
                           struct sp_problem *p);
 
 #endif

@@ -268,9 +268,14 @@ START_TEST(sync_job_embeds_only_what_changed)
     ck_assert_msg(says(line, "articles", 1) && says(line, "embedded", 3), "%s", line);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_article_chunks WHERE article_id ="
                               " %lld", (long long)id), "3");
+    /* Retrieval's lexeme statistics follow: the title's word is in every
+     * chunk's heading path. */
+    ck_assert_msg(!says(line, "lexemes", 0), "%s", line);
+    ck_assert_str_eq(sp_t_sql("SELECT ndoc FROM support_chunk_lexemes WHERE lexeme = '%s'", w), "3");
     const char *before = chunk_stamps(id);
     line = sync_job(NULL);
-    ck_assert_msg(says(line, "articles", 0) && says(line, "embedded", 0), "%s", line);
+    ck_assert_msg(says(line, "articles", 0) && says(line, "embedded", 0) && says(line, "lexemes", 0),
+                  "%s", line);
 
     /* One section edited: one chunk embedded, two kept. A dry run says so
      * and changes nothing. */

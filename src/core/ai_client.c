@@ -1,0 +1,242 @@
+/*
+ * ai_client: chat completions and embeddings over HTTP. See ai_client.h.
+ *
+ * Answers are read leniently (unknown members ignored, usage optional)
+ * and strictly where it matters: a chat answer needs choices[0].message,
+ * an embeddings answer one vector of numbers per input, in order of its
+ * "index" when given.
+ */
+#include "core/ai_client.h"
+
+#include <json-c/json.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/embed.h"
+#include "core/json.h"
+#include "core/json_writer.h"
+
+#define CHAT_ANSWER_MAX (1024 * 1024)
+#define EMBED_ANSWER_MAX (32 * 1024 * 1024)
+
+static enum sp_rc
+unusable(struct sp_problem *p, const struct sp_ai_endpoint *ep, const char *why)
+{
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", "the %s %s",
+                          ep->svc.name, why);
+}
+
+/* POSTs json to the endpoint and parses the 2xx answer into *root. */
+static enum sp_rc
+post(struct sp_arena *a, const struct sp_ai_endpoint *ep, size_t answer_max, const char *json,
+     struct json_object **root, int *attempts, struct sp_problem *p)
+{
+    const struct sp_service_limits lim = {true, ep->budget_ms, answer_max};
+    struct sp_service_reply reply;
+    enum sp_rc rc =
+        sp_service_call_with(a, &ep->svc, &lim, "POST", ep->path, json, NULL, &reply, p);
+    *attempts = reply.attempts;
+    if (rc != SP_OK)
+        return rc;
+    if (reply.status < 200 || reply.status > 299)
+        return unusable(p, ep, sp_arena_sprintf(a, "answered %ld", reply.status));
+    struct sp_problem parse;
+    sp_problem_init(&parse);
+    *root = sp_json_parse(a, reply.body, reply.body_len, &parse);
+    if (*root == NULL || !json_object_is_type(*root, json_type_object))
+        return unusable(p, ep, "sent an unreadable answer");
+    return SP_OK;
+}
+
+static const char *
+member_str(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return "";
+    return json_object_get_string(v);
+}
+
+static long
+member_long(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_int))
+        return 0;
+    long n = (long)json_object_get_int64(v);
+    return n > 0 ? n : 0;
+}
+
+/* --- chat ------------------------------------------------------------------ */
+
+static void
+write_message(struct sp_jw *w, const struct sp_ai_message *m)
+{
+    sp_jw_object(w);
+    sp_jw_kstr(w, "role", m->role);
+    sp_jw_kstr(w, "content", m->content);
+    if (m->tool_calls_json != NULL)
+        sp_jw_kraw(w, "tool_calls", m->tool_calls_json);
+    if (m->tool_call_id != NULL)
+        sp_jw_kstr(w, "tool_call_id", m->tool_call_id);
+    sp_jw_end(w);
+}
+
+static const char *
+chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
+             const struct sp_ai_message *msgs, size_t n, const char *tools_json,
+             long max_tokens)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 4096);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, &b);
+    sp_jw_kstr(&w, "model", ep->model);
+    sp_jw_karray(&w, "messages");
+    for (size_t i = 0; i < n; i++)
+        write_message(&w, &msgs[i]);
+    sp_jw_end(&w);
+    if (tools_json != NULL)
+        sp_jw_kraw(&w, "tools", tools_json);
+    if (max_tokens > 0)
+        sp_jw_kint(&w, "max_tokens", max_tokens);
+    sp_jw_kfixed(&w, "temperature", 0.2, 1);
+    sp_jw_kbool(&w, "stream", false);
+    sp_jw_end(&w);
+    return b.data;
+}
+
+/* The function calls of a message (those with a name; others are not
+ * ours to answer). */
+static void
+read_tool_calls(struct sp_arena *a, struct json_object *msg, struct sp_ai_chat_reply *out)
+{
+    struct json_object *calls;
+    if (!json_object_object_get_ex(msg, "tool_calls", &calls) ||
+        !json_object_is_type(calls, json_type_array) || json_object_array_length(calls) == 0)
+        return;
+    size_t n = json_object_array_length(calls);
+    out->tool_calls = sp_arena_calloc(a, n, sizeof(*out->tool_calls));
+    out->tool_calls_json = sp_json_compact(calls, NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *c = json_object_array_get_idx(calls, i), *fn;
+        if (!json_object_object_get_ex(c, "function", &fn) || *member_str(fn, "name") == '\0')
+            continue;
+        out->tool_calls[out->ntool_calls++] = (struct sp_ai_tool_call){
+            member_str(c, "id"), member_str(fn, "name"), member_str(fn, "arguments")};
+    }
+}
+
+enum sp_rc
+sp_ai_chat(struct sp_arena *a, const struct sp_ai_endpoint *ep, const struct sp_ai_message *msgs,
+           size_t n, const char *tools_json, long max_tokens, struct sp_ai_chat_reply *out,
+           struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    out->content = out->finish_reason = out->model = "";
+    struct json_object *root, *choices, *msg, *usage = NULL;
+    const char *json = chat_request(a, ep, msgs, n, tools_json, max_tokens);
+    if (post(a, ep, CHAT_ANSWER_MAX, json, &root, &out->attempts, p) != SP_OK)
+        return p->rc;
+    if (!json_object_object_get_ex(root, "choices", &choices) ||
+        !json_object_is_type(choices, json_type_array) ||
+        json_object_array_length(choices) == 0 ||
+        !json_object_object_get_ex(json_object_array_get_idx(choices, 0), "message", &msg) ||
+        !json_object_is_type(msg, json_type_object))
+        return unusable(p, ep, "sent an answer without a message");
+    out->content = member_str(msg, "content");
+    out->finish_reason = member_str(json_object_array_get_idx(choices, 0), "finish_reason");
+    out->model = member_str(root, "model");
+    json_object_object_get_ex(root, "usage", &usage);
+    out->prompt_tokens = member_long(usage, "prompt_tokens");
+    out->completion_tokens = member_long(usage, "completion_tokens");
+    read_tool_calls(a, msg, out);
+    return SP_OK;
+}
+
+/* --- embeddings --------------------------------------------------------------- */
+
+static const char *
+embed_request(struct sp_arena *a, const struct sp_ai_endpoint *ep, const char *const *texts,
+              size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 4096);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, &b);
+    sp_jw_kstr(&w, "model", ep->model);
+    sp_jw_karray(&w, "input");
+    for (size_t i = 0; i < n; i++)
+        sp_jw_str(&w, texts[i]);
+    sp_jw_end(&w);
+    sp_jw_kstr(&w, "encoding_format", "float");
+    sp_jw_end(&w);
+    return b.data;
+}
+
+/* One item's vector into a new arena array; *dim is set by the first. */
+static bool
+read_vector(struct sp_arena *a, struct json_object *item, size_t *dim, float **out)
+{
+    struct json_object *e;
+    if (!json_object_object_get_ex(item, "embedding", &e) ||
+        !json_object_is_type(e, json_type_array))
+        return false;
+    size_t d = json_object_array_length(e);
+    if (d == 0 || d > SP_EMBED_DIM_MAX || (*dim != 0 && d != *dim))
+        return false;
+    float *v = sp_arena_alloc(a, d * sizeof(float));
+    for (size_t i = 0; i < d; i++) {
+        struct json_object *x = json_object_array_get_idx(e, i);
+        if (!json_object_is_type(x, json_type_double) && !json_object_is_type(x, json_type_int))
+            return false;
+        v[i] = (float)json_object_get_double(x);
+    }
+    sp_embed_normalize(v, d);
+    *dim = d;
+    *out = v;
+    return true;
+}
+
+/* One request of n texts; their vectors into out[0..n). */
+static enum sp_rc
+embed_batch(struct sp_arena *a, const struct sp_ai_endpoint *ep, const char *const *texts,
+            size_t n, float **out, size_t *dim, struct sp_problem *p)
+{
+    struct json_object *root, *data;
+    int attempts;
+    if (post(a, ep, EMBED_ANSWER_MAX, embed_request(a, ep, texts, n), &root, &attempts, p) !=
+        SP_OK)
+        return p->rc;
+    if (!json_object_object_get_ex(root, "data", &data) ||
+        !json_object_is_type(data, json_type_array) || json_object_array_length(data) != n)
+        return unusable(p, ep, "sent another number of vectors than texts");
+    memset(out, 0, n * sizeof(*out));
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(data, i), *ix;
+        size_t at = i;
+        if (json_object_object_get_ex(item, "index", &ix) && json_object_is_type(ix, json_type_int))
+            at = (size_t)json_object_get_int64(ix);
+        if (at >= n || out[at] != NULL || !read_vector(a, item, dim, &out[at]))
+            return unusable(p, ep, "sent an unreadable vector");
+    }
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ai_embeddings(struct sp_arena *a, const struct sp_ai_endpoint *ep, const char *const *texts,
+                 size_t n, size_t batch, float **out, size_t *dim, struct sp_problem *p)
+{
+    *dim = 0;
+    if (batch == 0)
+        batch = 1;
+    for (size_t i = 0; i < n; i += batch) {
+        size_t k = n - i < batch ? n - i : batch;
+        if (embed_batch(a, ep, texts + i, k, out + i, dim, p) != SP_OK)
+            return p->rc;
+    }
+    return SP_OK;
+}

@@ -1,0 +1,131 @@
+/*
+ * ai_provider: the grounded prompt, the tool rounds, the citations. See
+ * ai_provider.h.
+ *
+ * The passages go in the system message, the question alone in the user
+ * message, so a question cannot pose as instructions about the passages.
+ */
+#include "domain/ai_provider.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/redact.h"
+#include "domain/ai_retrieval.h"
+
+#define MESSAGES_MAX (2 + SP_AI_TOOL_ROUNDS * 9)
+#define CALLS_PER_ROUND_MAX 8
+
+static const char instructions[] =
+    "You are the customer-support assistant of a marketplace. Answer the customer's question "
+    "using only the numbered help-centre passages below. Cite every passage you use with its "
+    "number in square brackets, e.g. [1]. If the passages do not answer the question, say that "
+    "you don't know and that the customer can ask for a human agent in the chat or on their "
+    "ticket. Be brief. Never ask for personal data.\n\nPassages:\n";
+
+void
+sp_ai_provider_init(struct sp_ai_provider *pv, const struct sp_config *cfg)
+{
+    memset(pv, 0, sizeof(*pv));
+    pv->ep = (struct sp_ai_endpoint){
+        .svc = {.name = "AI provider",
+                .base_url = cfg->ai_base_url,
+                .key = cfg->ai_api_key,
+                .timeout_ms = cfg->ai_timeout_ms},
+        .budget_ms = cfg->ai_timeout_ms,
+        .path = "/chat/completions",
+        .model = cfg->ai_model,
+    };
+    pv->max_tokens = cfg->ai_max_tokens;
+}
+
+bool
+sp_ai_provider_configured(const struct sp_ai_provider *pv)
+{
+    return pv->ep.svc.base_url != NULL && *pv->ep.svc.base_url != '\0';
+}
+
+/* The system message: instructions and the passages, redacted. */
+static const char *
+grounding(struct sp_arena *a, const struct sp_ai_passage *ps, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 4096);
+    sp_buf_puts(&b, instructions);
+    for (size_t i = 0; i < n; i++)
+        sp_buf_printf(&b, "\n[%zu] %s (article \"%s\")\n%s\n", i + 1, ps[i].heading_path,
+                      ps[i].slug, ps[i].text);
+    if (n == 0)
+        sp_buf_puts(&b, "\n(none)\n");
+    return sp_redact(a, b.data, b.len, NULL);
+}
+
+/* Marks the passages the answer cites as [n]. */
+static void
+find_citations(const char *answer, size_t n, struct sp_ai_generation *out)
+{
+    for (const char *s = answer; (s = strchr(s, '[')) != NULL; s++) {
+        size_t k = 0;
+        const char *d = s + 1;
+        while (*d >= '0' && *d <= '9' && k <= SP_AI_CONTEXT_PASSAGES)
+            k = k * 10 + (size_t)(*d++ - '0');
+        if (*d == ']' && d > s + 1 && k >= 1 && k <= n && !out->cited[k - 1]) {
+            out->cited[k - 1] = true;
+            out->ncited++;
+        }
+    }
+}
+
+/* Appends the model's tool round to the conversation: its request, then
+ * one answer per call, run by the caller's runner. */
+static size_t
+run_tools(struct sp_arena *a, const struct sp_ai_tool_runner *tools,
+          const struct sp_ai_chat_reply *r, struct sp_ai_message *m, size_t k,
+          struct sp_ai_generation *out)
+{
+    m[k++] = (struct sp_ai_message){"assistant", r->content[0] ? r->content : NULL,
+                                    r->tool_calls_json, NULL};
+    for (size_t i = 0; i < r->ntool_calls && i < CALLS_PER_ROUND_MAX; i++) {
+        const char *result = tools->run(tools->arg, a, &r->tool_calls[i]);
+        m[k++] = (struct sp_ai_message){"tool", sp_redact(a, result, strlen(result), NULL), NULL,
+                                        r->tool_calls[i].id};
+        out->tool_calls++;
+    }
+    return k;
+}
+
+enum sp_rc
+sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv, const char *question,
+                      const struct sp_ai_passage *ps, size_t n,
+                      const struct sp_ai_tool_runner *tools, struct sp_ai_generation *out,
+                      struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    out->model = pv->ep.model;
+    n = n < SP_AI_CONTEXT_PASSAGES ? n : SP_AI_CONTEXT_PASSAGES;
+    struct sp_ai_message m[MESSAGES_MAX];
+    size_t k = 0;
+    m[k++] = (struct sp_ai_message){"system", grounding(a, ps, n), NULL, NULL};
+    m[k++] = (struct sp_ai_message){"user", sp_redact(a, question, strlen(question), NULL),
+                                    NULL, NULL};
+    struct sp_ai_chat_reply r;
+    for (int round = 0;; round++) {
+        if (sp_ai_chat(a, &pv->ep, m, k, tools ? tools->tools_json : NULL, pv->max_tokens, &r,
+                       p) != SP_OK)
+            return p->rc;
+        out->prompt_tokens += r.prompt_tokens;
+        out->completion_tokens += r.completion_tokens;
+        if (r.model[0] != '\0')
+            out->model = r.model;
+        /* No runner: tool calls are not ours to run; the text is the answer. */
+        if (tools == NULL || r.ntool_calls == 0 || round == SP_AI_TOOL_ROUNDS)
+            break;
+        k = run_tools(a, tools, &r, m, k, out);
+    }
+    out->answer = r.content[0] != '\0' ? r.content : NULL;
+    if (out->answer != NULL)
+        find_citations(out->answer, n, out);
+    return SP_OK;
+}

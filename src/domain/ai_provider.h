@@ -1,0 +1,71 @@
+/*
+ * ai_provider: answers from an OpenAI-compatible chat-completions model
+ * (API.md §9, SUPPORT_AI_BASE_URL) grounded in the retrieved passages —
+ * the prompt (instructions, the passages numbered [1]…[n] with their
+ * article's title and slug, the question), everything in it redacted
+ * (e-mail addresses, phone and card numbers: core/redact) before it
+ * leaves; the answer, the passages it cites ([n] markers), the usage the
+ * server reports. Calls go through core/ai_client (budget, retries after
+ * 5xx with backoff).
+ *
+ * Tools: the caller may hand in a runner (struct sp_ai_tool_runner: the
+ * tools offered and a callback that runs one call as the caller's role
+ * allows); tool calls the model asks for are then run and their results
+ * sent back, for at most SP_AI_TOOL_ROUNDS rounds. Without a runner no
+ * tools are offered, and tool calls a model asks for anyway are ignored:
+ * its text is the answer (none: the caller's "I don't know").
+ * Must not: know HTTP or SQL; decide who may run a tool (the runner does).
+ */
+#ifndef SP_AI_PROVIDER_H
+#define SP_AI_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/ai_client.h"
+#include "core/problem.h"
+
+struct sp_arena;
+struct sp_config;
+struct sp_ai_passage;
+
+#define SP_AI_TOOL_ROUNDS 3
+#define SP_AI_CONTEXT_PASSAGES 5
+
+struct sp_ai_tool_runner {
+    const char *tools_json;   /* the "tools" array offered (OpenAI function format) */
+    /* Runs one call; returns the JSON text handed back to the model (an
+     * error object for a call refused or failed), arena-owned. */
+    const char *(*run)(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call);
+    void *arg;
+};
+
+struct sp_ai_provider {
+    struct sp_ai_endpoint ep;
+    long max_tokens;
+};
+
+/* From the settings (pointers into cfg, which must outlive pv). */
+void sp_ai_provider_init(struct sp_ai_provider *pv, const struct sp_config *cfg);
+/* Whether SUPPORT_AI_BASE_URL is set: the provider answers. */
+bool sp_ai_provider_configured(const struct sp_ai_provider *pv);
+
+struct sp_ai_generation {
+    const char *answer;          /* NULL when the model gave no text */
+    const char *model;           /* the model that answered */
+    long prompt_tokens, completion_tokens;  /* the server's usage, all rounds */
+    bool cited[SP_AI_CONTEXT_PASSAGES];     /* passages the answer cites by [n] */
+    size_t ncited;
+    size_t tool_calls;           /* tool calls run */
+};
+
+/* An answer to question (already redacted) from passages ps[n] (at most
+ * SP_AI_CONTEXT_PASSAGES are sent); tools may be NULL.
+ * SP_UNAVAILABLE (503 dependency_unavailable) when the model did not
+ * answer usably within the budget. */
+enum sp_rc sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv,
+                                 const char *question, const struct sp_ai_passage *ps, size_t n,
+                                 const struct sp_ai_tool_runner *tools,
+                                 struct sp_ai_generation *out, struct sp_problem *p);
+
+#endif

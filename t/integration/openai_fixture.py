@@ -1,0 +1,167 @@
+#!/usr/bin/python3
+"""An OpenAI-compatible model server for the integration tests (the AI
+provider and embedder of API.md §9, as core/ai_client calls them).
+
+usage: openai_fixture.py [--timeout S] [--dim N]
+
+Listens on 127.0.0.1, on a free port, and prints, flushed:
+  {"event":"listening","port":N,"pid":P}       once, first
+  {"event":"request","path","authorization","body"}   for each API request
+                                               (body: the raw text), before
+                                               answering
+Serves:
+  POST /v1/chat/completions  {"model","messages",["tools"]} → one choice:
+      "Fixture answer: see [1]." (after a tool round: "Fixture answer
+      from the tool: <tool result> [1]."), usage prompt_tokens 4321,
+      completion_tokens 17, model as asked.
+  POST /v1/embeddings        {"model","input":[…]} → N-dimension vectors
+      (default 64) of hashed words, in reverse order with their "index".
+  POST /_control             {"chat_fail":n, "embed_fail":n, "chat_hang":s,
+      "tool_calls":"offered"|"always"|null} → 200; not logged. chat_fail /
+      embed_fail: the next n calls answer 500; chat_hang: each chat call
+      sleeps s seconds first; tool_calls "offered": ask for the first
+      offered tool once per conversation, "always": also attach a
+      tool_call when no tool was offered (a misbehaving server).
+Exits after S seconds (default 120) or on SIGTERM.
+"""
+import hashlib
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None}
+lock = threading.Lock()
+dim = 64
+STOP = {"the", "and", "for", "are", "you", "your", "how", "what", "does", "with", "can"}
+
+
+def out(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def take(key):
+    """True (and one fewer) when a failure of that kind is pending."""
+    with lock:
+        if state[key] > 0:
+            state[key] -= 1
+            return True
+    return False
+
+
+def vector(text):
+    v = [0.0] * dim
+    for w in re.findall(r"[a-z0-9]+", text.lower()):
+        if len(w) > 2 and w not in STOP:
+            w = w[:-1] if w.endswith("s") else w
+            v[int(hashlib.md5(w.encode()).hexdigest(), 16) % dim] += 1.0
+    if not any(v):
+        v[0] = 1.0
+    return v
+
+
+def chat_answer(req):
+    msgs = req.get("messages", [])
+    tool_results = [m.get("content") or "" for m in msgs if m.get("role") == "tool"]
+    mode = state["tool_calls"]
+    offered = req.get("tools") or []
+    message = {"role": "assistant", "content": "Fixture answer: see [1]."}
+    finish = "stop"
+    if tool_results:
+        message["content"] = "Fixture answer from the tool: %s [1]." % tool_results[-1]
+    elif mode == "offered" and offered:
+        name = offered[0]["function"]["name"]
+        message = {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": name, "arguments": "{\"query\":\"refunds\"}"}}]}
+        finish = "tool_calls"
+    elif mode == "always":
+        message["tool_calls"] = [{"id": "call_9", "type": "function",
+                                  "function": {"name": "payment_refund",
+                                               "arguments": "{\"amount\":1}"}}]
+        finish = "tool_calls"
+    return {"id": "chatcmpl-fixture", "object": "chat.completion", "created": int(time.time()),
+            "model": req.get("model", ""),
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 4321, "completion_tokens": 17, "total_tokens": 4338}}
+
+
+def embeddings_answer(req):
+    inputs = req.get("input", [])
+    if isinstance(inputs, str):
+        inputs = [inputs]
+    data = [{"object": "embedding", "index": i, "embedding": vector(t)}
+            for i, t in enumerate(inputs)]
+    data.reverse()
+    return {"object": "list", "data": data, "model": req.get("model", ""),
+            "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, obj):
+        data = json.dumps(obj).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (the timeout tests)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        text = self.rfile.read(n).decode("utf-8", "replace") if n else ""
+        try:
+            req = json.loads(text) if text else {}
+        except ValueError:
+            return self.answer(400, {"error": {"message": "not JSON"}})
+        if self.path == "/_control":
+            with lock:
+                state.update(req)
+            return self.answer(200, state)
+        out({"event": "request", "path": self.path,
+             "authorization": self.headers.get("Authorization"), "body": text})
+        if self.path.endswith("/chat/completions"):
+            if state["chat_hang"]:
+                time.sleep(state["chat_hang"])
+            if take("chat_fail"):
+                return self.answer(500, {"error": {"message": "fixture failure"}})
+            return self.answer(200, chat_answer(req))
+        if self.path.endswith("/embeddings"):
+            if take("embed_fail"):
+                return self.answer(500, {"error": {"message": "fixture failure"}})
+            return self.answer(200, embeddings_answer(req))
+        return self.answer(404, {"error": {"message": "no such endpoint"}})
+
+
+def main():
+    global dim
+    timeout = 120
+    args = sys.argv[1:]
+    while len(args) >= 2:
+        if args[0] == "--timeout":
+            timeout = int(args[1])
+        elif args[0] == "--dim":
+            dim = int(args[1])
+        args = args[2:]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    timer = threading.Timer(timeout, lambda: os._exit(0))
+    timer.daemon = True
+    timer.start()
+    out({"event": "listening", "port": server.server_address[1], "pid": os.getpid()})
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,483 @@
+/*
+ * test_ai_provider: the AI proxy with an OpenAI-compatible model server
+ * (API.md §9) — t/integration/openai_fixture.py, started here; support-api
+ * is restarted with SUPPORT_AI_BASE_URL / SUPPORT_EMBEDDINGS_URL pointing
+ * at it (stackctl restart-api-with), and back without them, so switching
+ * is by settings only. Covers: the provider's answer used, grounded in the
+ * passages and cited; nothing personal reaching the server; 5xx retried
+ * then answered; failures and timeouts answered 503 and logged; tool calls
+ * ignored without a runner and run with one (ai_provider called directly
+ * with a runner of the test's); the embeddings endpoint used by the sync
+ * job (batches, incremental, a change of embedder re-embeds) and by
+ * queries.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/service_client.h"
+#include "domain/ai_provider.h"
+#include "domain/ai_retrieval.h"
+
+#define CHAT_MODEL "fixture-chat-1"
+#define EMBED_MODEL "fixture-embed-1"
+#define API_KEY "sk-fixture-secret"
+
+static struct sp_t_fixture fx;
+
+static const char *
+base_url(void)
+{
+    return sp_t_fmt("http://127.0.0.1:%d/v1", fx.port);
+}
+
+/* The fixture, and support-api restarted to use it as its provider (plus
+ * settings). The key comes from a file, as in production. */
+static void
+provider_on(const char *dim, const char *extra)
+{
+    sp_t_fixture_start(&fx, sp_t_fmt("openai_fixture.py --timeout 120 --dim %s", dim));
+    const char *key_file = sp_t_fmt("%s/ai_key", getenv("SP_TEST_STACK_DIR"));
+    FILE *f = fopen(key_file, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(API_KEY "\n", f);
+    fclose(f);
+    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_AI_BASE_URL=%s SUPPORT_AI_MODEL=" CHAT_MODEL
+                           " SUPPORT_AI_API_KEY_FILE=%s %s",
+                           base_url(), key_file, extra ? extra : ""));
+}
+
+/* support-api back on its own settings; the fixture stopped. */
+static void
+provider_off(void)
+{
+    sp_t_stackctl("restart-api");
+    sp_t_fixture_stop(&fx);
+}
+
+/* POST /_control of the fixture. */
+static void
+control(const char *json)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_service svc = {"fixture", sp_t_fmt("http://127.0.0.1:%d", fx.port), NULL, 2000};
+    struct sp_service_reply r;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_service_call(&a, &svc, "POST", "/_control", json, NULL, &r, &p), SP_OK);
+    ck_assert_int_eq(r.status, 200);
+    sp_arena_destroy(&a);
+}
+
+/* The requests the fixture saw (until it is quiet for 500 ms), as a JSON
+ * array the test puts. */
+static struct json_object *
+seen(void)
+{
+    struct json_object *all = json_object_new_array(), *o;
+    while ((o = sp_t_fixture_next(&fx, 500)) != NULL)
+        json_object_array_add(all, o);
+    return all;
+}
+
+static size_t
+count_path(struct json_object *reqs, const char *tail)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+        const char *path = sp_t_jstr(json_object_array_get_idx(reqs, i), "path");
+        n += strlen(path) >= strlen(tail) && strcmp(path + strlen(path) - strlen(tail), tail) == 0;
+    }
+    return n;
+}
+
+static const char *
+body_of(struct json_object *reqs, size_t i)
+{
+    return sp_t_jstr(json_object_array_get_idx(reqs, i), "body");
+}
+
+static int64_t
+article(const char *slug, const char *title, const char *md)
+{
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/articles",
+        sp_t_fmt("{\"slug\":%s,\"title\":%s,\"content_markdown\":%s,\"is_published\":true}",
+                 sp_t_jq(slug), sp_t_jq(title), sp_t_jq(md)));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* One --once run of the sync job with env; its exit code, and its
+ * ai_sync_pass line in *line. */
+static int
+sync_job(const char *const env[], const char **line)
+{
+    const char *out;
+    int rc = sp_t_job_run("knowledge-embedding-sync", env, (const char *const[]){"--once", NULL},
+                          &out);
+    const char *l = strstr(out, "\"event\":\"ai_sync_pass\"");
+    *line = l ? sp_t_fmt("%.*s", (int)(strchr(l, '\n') ? strchr(l, '\n') - l : (long)strlen(l)), l)
+              : out;
+    return rc;
+}
+
+static bool
+says(const char *line, const char *key, long value)
+{
+    return strstr(line, sp_t_fmt("\"%s\":%ld,", key, value)) != NULL;
+}
+
+/* A refund article and a password one, synced by the embedded embedder;
+ * returns the refund slug. */
+static const char *
+knowledge_base(const char *w)
+{
+    const char *refund = sp_t_unique("refund");
+    article(refund, sp_t_fmt("Refunds for %s bookings", w),
+            sp_t_fmt("# When the money comes back\n\nRefunds for %s bookings are paid back to "
+                     "the original card within five business days. Questions: call +1 555 987 "
+                     "6543 or write to help.%s@example.com.\n", w, w));
+    article(sp_t_unique("password"), sp_t_fmt("Resetting your %s password", w),
+            sp_t_fmt("To reset the %s account password, open Settings and choose Security.\n",
+                     w));
+    const char *line;
+    ck_assert_int_eq(sync_job(NULL, &line), 0);
+    return refund;
+}
+
+static struct sp_t_resp *
+ask(const struct sp_t_user *u, const char *question)
+{
+    const char *t = sp_t_ticket_create(u, "provider question");
+    return sp_t_post_json("/support/ai/query", u->token,
+                          sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}", sp_t_jq(question),
+                                   sp_t_jq(t)));
+}
+
+START_TEST(provider_answer_is_grounded_cited_and_switched_by_settings)
+{
+    const char *w = sp_t_unique_word();
+    const char *refund = knowledge_base(w);
+    provider_on("64", NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
+    ck_assert_str_eq(sp_t_jstr(r->json, "model"), CHAT_MODEL);
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    ck_assert_int_eq(json_object_array_length(sources), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), refund);
+    ck_assert_int_eq(sp_t_jint(sp_t_jobj(r->json, "usage"), "prompt_tokens"), 4321);
+    ck_assert_int_eq(sp_t_jint(sp_t_jobj(r->json, "usage"), "completion_tokens"), 17);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    /* What the server got: the key, the model, the passage as context
+     * with its article, the question. */
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 1);
+    struct json_object *req = json_object_array_get_idx(reqs, 0);
+    ck_assert_str_eq(sp_t_jstr(req, "path"), "/v1/chat/completions");
+    ck_assert_str_eq(sp_t_jstr(req, "authorization"), "Bearer " API_KEY);
+    const char *body = body_of(reqs, 0);
+    ck_assert_ptr_nonnull(strstr(body, "\"model\":\"" CHAT_MODEL "\""));
+    ck_assert_ptr_nonnull(strstr(body, "five business days"));
+    ck_assert_ptr_nonnull(strstr(body, sp_t_fmt("[1] Refunds for %s bookings", w)));
+    ck_assert_ptr_nonnull(strstr(body, refund));
+    ck_assert_ptr_nonnull(strstr(body, sp_t_fmt("When do refunds for %s bookings arrive?", w)));
+    ck_assert_ptr_null(strstr(body, "\"tools\""));
+    json_object_put(reqs);
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', model, prompt_tokens, completion_tokens,"
+                              " error IS NULL, response, sources->0->>'slug')"
+                              " FROM support_ai_interactions WHERE id = %lld", id),
+                     sp_t_fmt(CHAT_MODEL "|4321|17|t|Fixture answer: see [1].|%s", refund));
+
+    /* Settings only: without SUPPORT_AI_BASE_URL the local model answers. */
+    provider_off();
+    r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "model"), "local-retrieval");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "five business days"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(nothing_personal_reaches_the_provider)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    provider_on("64", NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("I am jane.doe@example.com, +44 20 7946 0958, card "
+                                           "4111-1111-1111-1111: when do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "model"), CHAT_MODEL);
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 1);
+    const char *body = body_of(reqs, 0);
+    /* The question's and the article's personal data alike. */
+    static const char *const never[] = {"jane.doe", "example.com", "7946", "4111", "555 987",
+                                        "6543"};
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        ck_assert_msg(strstr(body, never[i]) == NULL, "%s reached the provider: %s", never[i],
+                      body);
+    ck_assert_ptr_nonnull(strstr(body, "[email]"));
+    ck_assert_ptr_nonnull(strstr(body, "[phone]"));
+    ck_assert_ptr_nonnull(strstr(body, "[card]"));
+    ck_assert_ptr_nonnull(strstr(body, "five business days"));
+    json_object_put(reqs);
+    provider_off();
+}
+END_TEST
+
+START_TEST(server_errors_are_retried_then_answered)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    provider_on("64", NULL);
+    control("{\"chat_fail\":2}");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(count_path(reqs, "/chat/completions"), 3);
+    /* The same request each time. */
+    ck_assert_str_eq(body_of(reqs, 0), body_of(reqs, 2));
+    json_object_put(reqs);
+    provider_off();
+}
+END_TEST
+
+/* The newest query-log row of the user: model|error|response is null|latency. */
+static const char *
+last_row(const struct sp_t_user *u)
+{
+    return sp_t_sql("SELECT concat_ws('|', model, split_part(error, ':', 1), response IS NULL,"
+                    " latency_ms) FROM support_ai_interactions WHERE user_id = '%s'"
+                    " ORDER BY id DESC LIMIT 1", u->sub);
+}
+
+START_TEST(failures_and_timeouts_are_503_and_logged)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    provider_on("64", "SUPPORT_AI_TIMEOUT_MS=2500");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    /* Always 500: three attempts, then 503. */
+    control("{\"chat_fail\":3}");
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    ck_assert(sp_t_matches("^" CHAT_MODEL "[|]dependency_unavailable[|]t[|][0-9]+$", last_row(&u)));
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(count_path(reqs, "/chat/completions"), 3);
+    json_object_put(reqs);
+
+    /* A server that hangs: 503 once the budget (2.5 s) is spent. */
+    control("{\"chat_hang\":5}");
+    r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    const char *row = last_row(&u);
+    ck_assert(sp_t_matches("^" CHAT_MODEL "[|]dependency_unavailable[|]t[|][0-9]+$", row));
+    long latency = strtol(strrchr(row, '|') + 1, NULL, 10);
+    ck_assert_msg(latency >= 2400 && latency < 5000, "latency %ld", latency);
+    control("{\"chat_hang\":0}");
+    provider_off();
+}
+END_TEST
+
+START_TEST(tool_calls_without_a_runner_are_ignored)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    provider_on("64", NULL);
+    control("{\"tool_calls\":\"always\"}");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 1);   /* no second round */
+    json_object_put(reqs);
+    provider_off();
+}
+END_TEST
+
+/* The test's tool runner: records the call, answers a fixed result. */
+struct runs {
+    int n;
+    char name[64], arguments[128];
+};
+
+static const char *
+run_tool(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call)
+{
+    struct runs *r = arg;
+    r->n++;
+    snprintf(r->name, sizeof(r->name), "%s", call->name);
+    snprintf(r->arguments, sizeof(r->arguments), "%s", call->arguments);
+    return sp_arena_strdup(a, "{\"status\":\"refund sent to ann@example.com\"}");
+}
+
+START_TEST(tool_calls_are_run_by_the_runner_and_answered)
+{
+    sp_t_fixture_start(&fx, "openai_fixture.py --timeout 60");
+    control("{\"tool_calls\":\"offered\"}");
+    struct sp_arena a;
+    sp_arena_init(&a, 65536);
+    struct sp_ai_provider pv = {
+        .ep = {.svc = {"AI provider", base_url(), API_KEY, 5000}, .budget_ms = 5000,
+               .path = "/chat/completions", .model = CHAT_MODEL},
+        .max_tokens = 100};
+    struct sp_ai_passage ps[1] = {{1, 1, "refunds", "Refunds", "Refunds > When",
+                                   "Refunds take five business days.", 1, 1, 1, 1}};
+    struct runs runs = {0, "", ""};
+    struct sp_ai_tool_runner tools = {
+        "[{\"type\":\"function\",\"function\":{\"name\":\"kb_search\",\"parameters\":"
+        "{\"type\":\"object\"}}}]",
+        run_tool, &runs};
+    struct sp_ai_generation g;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_ai_provider_answer(&a, &pv, "Where is my refund?", ps, 1, &tools, &g, &p),
+                     SP_OK);
+    ck_assert_int_eq(runs.n, 1);
+    ck_assert_str_eq(runs.name, "kb_search");
+    ck_assert_str_eq(runs.arguments, "{\"query\":\"refunds\"}");
+    ck_assert_int_eq((int)g.tool_calls, 1);
+    ck_assert_str_eq(g.answer,
+                     "Fixture answer from the tool: {\"status\":\"refund sent to [email]\"} [1].");
+    ck_assert(g.cited[0]);
+    ck_assert_int_eq(g.prompt_tokens, 2 * 4321);
+    /* Round two carried the model's call and the (redacted) result. */
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 2);
+    ck_assert_ptr_nonnull(strstr(body_of(reqs, 0), "\"tools\":[{\"type\":\"function\""));
+    ck_assert_ptr_nonnull(strstr(body_of(reqs, 1), "\"tool_call_id\":\"call_1\""));
+    ck_assert_ptr_nonnull(strstr(body_of(reqs, 1), "\"tool_calls\":[{"));
+    ck_assert_ptr_null(strstr(body_of(reqs, 1), "ann@example.com"));
+    json_object_put(reqs);
+    sp_arena_destroy(&a);
+    sp_t_fixture_stop(&fx);
+}
+END_TEST
+
+/* Inputs of each embeddings request in reqs, as "n,n,…". */
+static const char *
+batches(struct json_object *reqs)
+{
+    const char *s = "";
+    for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+        struct json_object *body = json_tokener_parse(body_of(reqs, i)), *input;
+        ck_assert(json_object_object_get_ex(body, "input", &input));
+        ck_assert_str_eq(sp_t_jstr(body, "model"), EMBED_MODEL);
+        s = sp_t_fmt("%s%s%zu", s, i ? "," : "", json_object_array_length(input));
+        json_object_put(body);
+    }
+    return s;
+}
+
+START_TEST(embeddings_endpoint_serves_the_sync_job_and_queries)
+{
+    sp_t_fixture_start(&fx, "openai_fixture.py --timeout 120 --dim 48");
+    const char *env[] = {sp_t_fmt("SUPPORT_EMBEDDINGS_URL=%s", base_url()),
+                         "SUPPORT_EMBEDDINGS_MODEL=" EMBED_MODEL,
+                         "SUPPORT_EMBEDDINGS_BATCH=2", "SUPPORT_EMBEDDINGS_API_KEY=" API_KEY,
+                         NULL};
+    const char *line;
+    ck_assert_int_eq(sync_job(env, &line), 0);   /* everyone's articles move over */
+    json_object_put(seen());
+    const char *w = sp_t_unique_word();
+    const char *slug = sp_t_unique("embed");
+    int64_t id = article(slug, sp_t_fmt("Shipping %s parcels", w),
+                         sp_t_fmt("# Abroad\n\nParcels of %s ship abroad in ten days.\n\n# Home"
+                                  "\n\nAt home they take two days.\n\n# Returns\n\nReturns are "
+                                  "free.\n", w));
+    ck_assert_int_eq(sync_job(env, &line), 0);
+    ck_assert_msg(says(line, "articles", 1) && says(line, "embedded", 3), "%s", line);
+    struct json_object *reqs = seen();
+    /* The dimension probe, then the three chunks in batches of two. */
+    ck_assert_str_eq(batches(reqs), "1,2,1");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(reqs, 1), "authorization"),
+                     "Bearer " API_KEY);
+    json_object_put(reqs);
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', count(*), min(embedding_model),"
+                              " min(octet_length(embedding)), max(octet_length(embedding)))"
+                              " FROM support_article_chunks WHERE article_id = %lld",
+                              (long long)id),
+                     "3|" EMBED_MODEL "|192|192");
+    /* Incremental: nothing changed, nothing embedded; one section edited,
+     * one chunk embedded. */
+    ck_assert_int_eq(sync_job(env, &line), 0);
+    ck_assert_msg(says(line, "embedded", 0), "%s", line);
+    reqs = seen();
+    ck_assert_str_eq(batches(reqs), "1");
+    json_object_put(reqs);
+    struct sp_t_resp *r = sp_t_admin(
+        "PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
+        sp_t_fmt("{\"content_markdown\":%s}",
+                 sp_t_jq(sp_t_fmt("# Abroad\n\nParcels of %s ship abroad in ten days.\n\n# Home"
+                                  "\n\nAt home they take two days.\n\n# Returns\n\nReturns are "
+                                  "free for thirty days.\n", w))));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sync_job(env, &line), 0);
+    ck_assert_msg(says(line, "embedded", 1) && says(line, "kept", 2), "%s", line);
+    reqs = seen();
+    ck_assert_str_eq(batches(reqs), "1,1");
+    json_object_put(reqs);
+
+    /* Queries embed the question there too, and find the article. */
+    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_EMBEDDINGS_URL=%s "
+                           "SUPPORT_EMBEDDINGS_MODEL=" EMBED_MODEL, base_url()));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = ask(&u, sp_t_fmt("How long do %s parcels take to ship abroad? I am bob@example.com", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jarr(r->json, "sources"), 0),
+                               "slug"), slug);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "ten days"));
+    sp_t_resp_free(r);
+    reqs = seen();
+    ck_assert_str_eq(batches(reqs), "1");
+    ck_assert_ptr_nonnull(strstr(body_of(reqs, 0), "ship abroad"));
+    ck_assert_ptr_null(strstr(body_of(reqs, 0), "bob@"));
+    json_object_put(reqs);
+
+    /* The embeddings service failing: the job fails (exit 1). */
+    control("{\"embed_fail\":3}");
+    ck_assert_int_eq(sync_job(env, &line), 1);
+
+    /* Back to the embedded embedder: the next pass re-embeds by itself. */
+    provider_off();
+    ck_assert_int_eq(sync_job(NULL, &line), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', count(*), min(embedding_model),"
+                              " min(octet_length(embedding)))"
+                              " FROM support_article_chunks WHERE article_id = %lld",
+                              (long long)id),
+                     "3|hashed-512-v1|2048");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("ai_provider");
+    TCase *tc = sp_t_tcase(s, "ai_provider");
+    tcase_add_test(tc, provider_answer_is_grounded_cited_and_switched_by_settings);
+    tcase_add_test(tc, nothing_personal_reaches_the_provider);
+    tcase_add_test(tc, server_errors_are_retried_then_answered);
+    tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
+    tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
+    tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
+    tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
+    return sp_t_run(s);
+}
