@@ -35,6 +35,8 @@ static const char *const refusals[][2] = {
     {"invalid_frame", "presence state must be online or away"},
     {"too_long", "body is longer than 4000 characters once sanitized (escaped characters such"
                  " as < and & count as several)"},
+    {"invalid_frame", "attachments must be an array of at most 10 ids"},
+    {"unknown_attachment", "attachments lists something that is not an attachment id"},
 };
 
 int
@@ -67,6 +69,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.client_id != NULL) {
             size_t n = strlen(f.client_id);
             CHECK(n >= 1 && n <= SP_CHAT_CLIENT_ID_MAX && sp_utf8_valid(f.client_id, n));
+        }
+        CHECK(f.nattachments <= SP_CHAT_ATTACHMENTS_MAX);
+        for (size_t i = 0; i < f.nattachments; i++) {
+            size_t n = strlen(f.attachments[i]);
+            CHECK(n >= 1 && n <= 64 && sp_utf8_valid(f.attachments[i], n));
         }
         break;
     case SP_CHAT_FRAME_TYPING:
