@@ -283,10 +283,12 @@ free_slot(struct slot *s)
  * per active subscription of its event type (domain/webhook_delivery),
  * inside the transaction that then marks the row, so a fan-out and its
  * row's status commit together; the webhook sender (domain/webhook_sender)
- * sends them. The event id is the outbox row's: the same on every
- * attempt, and a fan-out run twice queues nothing twice. Returns the
- * number of subscriptions the event went to (0: skipped,
- * "no_subscriptions"), -1 on failure (the row is retried). */
+ * sends them, woken at once. The event id is the outbox row's: the same
+ * on every attempt, and a fan-out run twice queues nothing twice. An
+ * event with no subscription is skipped ("no_subscriptions"); one whose
+ * fan-out fails is retried. The webhook rows of one claim share one
+ * transaction (one commit for the lot). */
+
 /* The event's data: what the change stored, and for a ticket's events
  * the ticket as agents see it ("ticket", ticket_json.h: no contact
  * details, no messages), read now. NULL when the ticket cannot be read. */
@@ -318,41 +320,77 @@ event_data(struct sp_ctx *ctx, const struct sp_outbox_row *row, struct sp_proble
     return b.data;
 }
 
+/* Queues row's event for its subscribers (q: what was queued, added to);
+ * the number of subscriptions it went to, -1 on failure. Inside the
+ * caller's transaction. */
 static long
-fanout_webhook_event(struct dispatcher *dsp, struct slot *s)
+fanout_webhook_event(struct dispatcher *dsp, struct slot *s, struct sp_webhook_queued *q)
 {
     struct sp_ctx ctx = {.arena = &s->arena, .db = dsp->db};
     struct sp_problem p;
     sp_problem_init(&p);
-    long long queued = 0;
     const struct sp_outbox_row *row = &s->row;
     const char *data = event_data(&ctx, row, &p);
+    long long before = q->rows;
     if (data == NULL ||
         sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
-                          row->event_type, row->created_at, data, &queued, &p) != SP_OK)
+                          row->event_type, row->created_at, data, q, &p) != SP_OK)
         return -1;
-    return (long)queued;
+    return (long)(q->rows - before);
 }
 
+/* The new deliveries' senders: woken (or started) at once. */
 static void
-fanout(struct dispatcher *dsp, struct slot *s)
+wake_senders(struct dispatcher *dsp, const struct sp_webhook_queued *q)
+{
+    if (q->more)
+        dsp->webhooks_due = true;   /* more webhooks than listed: look them up */
+    sp_webhook_sender_wake(dsp->webhooks, q->webhooks, q->nwebhooks);
+}
+
+/* Fans out rows (webhook rows of one claim) in one transaction: the
+ * deliveries and the rows' statuses commit together, one commit for the
+ * lot. False when it failed (rolled back: nothing of it happened). */
+static bool
+fanout_rows(struct dispatcher *dsp, struct slot **rows, int n)
 {
     struct sp_problem p;
     sp_problem_init(&p);
-    long subscribers = -1;
-    if (sp_db_begin(dsp->db, &s->arena, &p) == SP_OK)
-        subscribers = fanout_webhook_event(dsp, s);
-    if (subscribers < 0) {
-        sp_db_rollback(dsp->db, &s->arena);
-        record_retry(dsp, s, 0, "fanout_failed", false);
-        return;
+    struct sp_webhook_queued q = {0};
+    long subscribers[MAX_SLOTS];
+    struct sp_arena *a = &rows[0]->arena;
+    bool ok = sp_db_begin(dsp->db, a, &p) == SP_OK;
+    for (int i = 0; ok && i < n; i++)
+        ok = (subscribers[i] = fanout_webhook_event(dsp, rows[i], &q)) >= 0;
+    for (int i = 0; ok && i < n; i++)
+        record_done(dsp, rows[i], subscribers[i] > 0 ? "sent" : "skipped", 0,
+                    subscribers[i] > 0 ? NULL : "no_subscriptions");
+    if (!ok || sp_db_commit(dsp->db, a, &p) != SP_OK) {
+        sp_db_rollback(dsp->db, a);
+        return false;
     }
-    record_done(dsp, s, subscribers > 0 ? "sent" : "skipped", 0,
-                subscribers > 0 ? NULL : "no_subscriptions");
-    if (sp_db_commit(dsp->db, &s->arena, &p) != SP_OK)
-        dsp->n->errors++;   /* rolled back: the lease brings the row back */
-    else if (subscribers > 0)
-        dsp->webhooks_due = true;
+    if (q.rows > 0)
+        wake_senders(dsp, &q);
+    return true;
+}
+
+/* A claim's webhook rows: together, or, when that fails, one by one (a
+ * row that fails alone is retried later). */
+static void
+fanout_claimed(struct dispatcher *dsp)
+{
+    struct slot *rows[MAX_SLOTS];
+    int n = 0;
+    for (int k = 0; k < dsp->nslots; k++)
+        if (dsp->slots[k].fresh && strcmp(dsp->slots[k].row.kind, "webhook") == 0)
+            rows[n++] = &dsp->slots[k];
+    bool together = n > 1 && fanout_rows(dsp, rows, n);
+    for (int i = 0; i < n; i++) {
+        if (!together && !fanout_rows(dsp, &rows[i], 1))
+            record_retry(dsp, rows[i], 0, "fanout_failed", false);
+        rows[i]->fresh = false;
+        free_slot(rows[i]);
+    }
 }
 
 /* ---- claiming --------------------------------------------------------------- */
@@ -376,11 +414,6 @@ read_row(struct sp_arena *a, const PGresult *r, int row, struct sp_outbox_row *o
 static void
 place(struct dispatcher *dsp, struct slot *s)
 {
-    if (strcmp(s->row.kind, "webhook") == 0) {
-        fanout(dsp, s);
-        free_slot(s);
-        return;
-    }
     sp_channels_prepare(dsp->channels, &s->arena, &s->row, &s->d);
     switch (s->d.kind) {
     case SP_DELIVERY_SEND:
@@ -434,6 +467,7 @@ claim(struct dispatcher *dsp, struct sp_problem *p)
         s->fresh = true;
         s->state = SLOT_QUEUED;   /* taken before place(), which reuses dsp->work */
     }
+    fanout_claimed(dsp);
     for (int k = 0; k < dsp->nslots; k++) {
         if (dsp->slots[k].fresh) {
             dsp->slots[k].fresh = false;
@@ -659,7 +693,7 @@ setup(struct dispatcher *dsp, struct sp_problem *p)
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
         return false;
     }
-    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, err, sizeof(err));
+    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, dsp->o->loop, err, sizeof(err));
     if (dsp->webhooks == NULL) {
         sp_log_msg(SP_LOG_ERROR, "dispatch_config", "%s", err);
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
@@ -706,10 +740,12 @@ sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
     sp_arena_init(&dsp.work, 16384);
     sp_db_init(&dsp.listen, o->cfg->database_url, 0);
     enum sp_rc rc;
-    if (o->dry_run)
+    if (o->dry_run) {
         rc = dry_run(&dsp, p);
-    else
+    } else {
+        sp_db_async_commit(db);   /* dispatch.h: a lost commit is a re-send, never a loss */
         rc = setup(&dsp, p) ? deliver(&dsp, p) : p->rc;
+    }
     if (dsp.webhooks != NULL) {
         /* --once: the deliveries due now go out in this run too. */
         if (!o->loop && rc == SP_OK)
