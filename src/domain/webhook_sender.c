@@ -47,12 +47,18 @@ struct sp_webhook_sender {
     pid_t pid[SP_WEBHOOK_SENDERS];
     long long webhook[SP_WEBHOOK_SENDERS];
     int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
+    int next_wake;                   /* wake-ups go round the children */
 };
 
+/* Webhooks with due deliveries; behind: one has waited over BEHIND_MS
+ * unclaimed (its children do not keep up). */
+#define BEHIND_MS 500
 static struct sp_stmt due_webhooks_stmt = SP_STMT_READ(
     "webhook_due_webhooks",
-    "SELECT DISTINCT webhook_id FROM support_webhook_deliveries"
-    " WHERE status = 'pending' AND next_attempt_at <= now() LIMIT 64",
+    "SELECT webhook_id,"
+    " bool_or(next_attempt_at <= now() - interval '" XSTR(BEHIND_MS) " milliseconds')"
+    " FROM support_webhook_deliveries"
+    " WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY webhook_id LIMIT 64",
     0);
 
 /* Up to $2 of the oldest due deliveries of webhook $1, leased to the
@@ -300,20 +306,27 @@ reap(struct sp_webhook_sender *s, bool wait)
             forget(s, i);
 }
 
+static int
+running_for(const struct sp_webhook_sender *s, long long webhook)
+{
+    int n = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        n += s->pid[i] > 0 && s->webhook[i] == webhook;
+    return n;
+}
+
 /* Up to SP_WEBHOOK_SENDERS_PER_HOOK children for one webhook (their
  * claims skip each other's rows), so one busy receiver gets parallel
  * deliveries without taking every slot. */
 static void
 start(struct sp_webhook_sender *s, long long webhook)
 {
-    int free_slot = -1, same = 0;
-    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
-        same += s->pid[i] > 0 && s->webhook[i] == webhook;
-        if (s->pid[i] == 0 && free_slot < 0)
+    int free_slot = -1;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS && free_slot < 0; i++)
+        if (s->pid[i] == 0)
             free_slot = i;
-    }
     int sv[2] = {-1, -1};
-    if (free_slot < 0 || same >= SP_WEBHOOK_SENDERS_PER_HOOK ||
+    if (free_slot < 0 || running_for(s, webhook) >= SP_WEBHOOK_SENDERS_PER_HOOK ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         return;
     fflush(NULL);
@@ -344,11 +357,15 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
     struct sp_problem p;
     sp_problem_init(&p);
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
-    /* Round robin: one more child per webhook per round, while there are
-     * free slots and due webhooks. */
-    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++)
-        for (int i = 0; i < PQntuples(r); i++)
-            start(s, sp_db_int(r, i, 0));
+    /* Round robin: a child for each webhook with none, then one more per
+     * round for those whose children fall behind, while slots are free. */
+    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++) {
+        for (int i = 0; i < PQntuples(r); i++) {
+            long long webhook = sp_db_int(r, i, 0);
+            if (running_for(s, webhook) == 0 || sp_db_bool(r, i, 1))
+                start(s, webhook);
+        }
+    }
     sp_arena_destroy(&a);
 }
 
@@ -356,17 +373,22 @@ void
 sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, size_t n)
 {
     reap(s, false);
+    /* One child per webhook is enough to claim what was queued (the
+     * others would claim nothing); more start when it falls behind. */
     for (size_t k = 0; k < n; k++) {
-        bool running = false;
-        for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
-            if (s->pid[i] > 0 && s->webhook[i] == webhooks[k] && s->wake[i] >= 0) {
-                running = true;
-                /* a full socket has a wake-up waiting already */
-                (void)send(s->wake[i], "w", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-            }
+        int i = 0, at = 0;
+        for (; i < SP_WEBHOOK_SENDERS; i++) {
+            at = (s->next_wake + i) % SP_WEBHOOK_SENDERS;
+            if (s->pid[at] > 0 && s->webhook[at] == webhooks[k] && s->wake[at] >= 0)
+                break;
         }
-        if (!running)
+        if (i == SP_WEBHOOK_SENDERS) {
             start(s, webhooks[k]);
+            continue;
+        }
+        s->next_wake = at + 1;
+        /* a full socket has a wake-up waiting already */
+        (void)send(s->wake[at], "w", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
 }
 
