@@ -90,22 +90,11 @@ static struct sp_stmt target_stmt = SP_STMT_READ(
     " FROM support_webhooks w WHERE w.id = $1::bigint",
     1);
 
-static struct sp_stmt record_stmt = SP_STMT(
-    "webhook_record",
-    "UPDATE support_webhook_deliveries SET attempts = attempts + 1,"
-    " last_status_code = nullif($2::integer, 0), last_error = $3,"
-    " status = CASE WHEN $4::boolean THEN 'delivered'"
-    "               WHEN $5::bigint IS NULL THEN 'failed' ELSE 'pending' END,"
-    " delivered_at = CASE WHEN $4::boolean THEN now() END,"
-    " next_attempt_at = coalesce('epoch'::timestamptz + $5::bigint * interval '1 millisecond',"
-    "                            next_attempt_at)"
-    " WHERE id = $1::bigint",
-    5);
-
 /* Outcomes of several attempts in one statement ($1: a JSON array of
  * {"id","code","error","delivered","retry_at"}, $2 their ids: the rows
- * are found by the primary key whatever the function's row estimate),
- * the rule of record_stmt. */
+ * are found by the primary key whatever the function's row estimate):
+ * attempts + 1; delivered, or pending again at retry_at (ms since the
+ * epoch), or failed when it is null. */
 static struct sp_stmt record_batch_stmt = SP_STMT(
     "webhook_record_batch",
     "UPDATE support_webhook_deliveries d SET attempts = d.attempts + 1,"
@@ -368,18 +357,8 @@ enum sp_rc
 sp_webhook_record(struct sp_ctx *ctx, long long delivery_id, const struct sp_webhook_attempt *a,
                   long long retry_at_ms, struct sp_problem *p)
 {
-    bool retry = !a->delivered && !a->final && retry_at_ms > 0;
-    const char *params[5] = {
-        sp_arena_sprintf(ctx->arena, "%lld", delivery_id),
-        sp_arena_sprintf(ctx->arena, "%ld", a->status_code),
-        a->delivered ? NULL : a->error, a->delivered ? "true" : "false",
-        retry ? sp_arena_sprintf(ctx->arena, "%lld", retry_at_ms) : NULL};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (strcmp(PQcmdTuples(r), "0") == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
-    return SP_OK;
+    struct sp_webhook_outcome o = {delivery_id, *a, retry_at_ms};
+    return sp_webhook_record_batch(ctx, &o, 1, p);
 }
 
 enum sp_rc
@@ -411,5 +390,10 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
     }
     sp_jw_end(&w);
     const char *params[2] = {b.data, sp_db_int_array(ctx->arena, ids, n)};
-    return sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p) != NULL ? SP_OK : p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (strcmp(PQcmdTuples(r), "0") == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
+    return SP_OK;
 }

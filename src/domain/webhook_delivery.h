@@ -152,7 +152,7 @@ struct sp_webhook_outcome {
     long long retry_at_ms;         /* as sp_webhook_record's */
 };
 /* sp_webhook_record for n attempts in one statement (rows gone are
- * skipped). */
+ * skipped; SP_NOT_FOUND when all are). */
 enum sp_rc sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o,
                                    size_t n, struct sp_problem *p);
 
