@@ -107,6 +107,7 @@ print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { printf '%s\n' "$p"; 
 #   STACK_API_WORKERS    SUPPORT_WORKERS for support-api (default: app's own)
 #   STACK_HELLO_WORKERS  HELLO_WORKERS (default 2)
 #   STACK_PG_FAST        1 = fsync/synchronous_commit/full_page_writes off
+#   STACK_PG_CONF_EXTRA  more postgresql.conf lines (e.g. shared_preload_libraries)
 #   STACK_METRICS_PORT   the operators' listener, GET /metrics (a free port;
 #                        scripts/dev: 9464)
 #   STACK_NGINX_RATE, STACK_NGINX_BURST   per-IP limit_req (5000 r/s, 10000)
@@ -438,6 +439,8 @@ _stack_pg_conf() {
             echo "synchronous_commit = off"
             echo "full_page_writes = off"
         fi
+        # extra settings lines from the caller (bench: pg_stat_statements)
+        [ -z "${STACK_PG_CONF_EXTRA:-}" ] || printf '%s\n' "$STACK_PG_CONF_EXTRA"
     } >"$STACK_PGDATA/stack.conf"
 }
 

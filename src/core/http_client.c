@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -20,6 +21,31 @@ static void
 global_init(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct sp_http_conn {
+    CURL *h;
+};
+
+struct sp_http_conn *
+sp_http_conn_new(void)
+{
+    pthread_once(&global_once, global_init);
+    struct sp_http_conn *c = calloc(1, sizeof(*c));
+    if (c != NULL && (c->h = curl_easy_init()) == NULL) {
+        free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+void
+sp_http_conn_free(struct sp_http_conn *c)
+{
+    if (c == NULL)
+        return;
+    curl_easy_cleanup(c->h);
+    free(c);
 }
 
 struct call {
@@ -94,7 +120,8 @@ set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist 
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
-    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    /* One's own handle dies after this call: its connection with it. */
+    curl_easy_setopt(h, CURLOPT_FORBID_REUSE, req->conn == NULL ? 1L : 0L);
     if (pin != NULL)
         curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
 }
@@ -120,7 +147,13 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
             return fail(out, "cannot pin the address");
     }
     struct curl_slist *hdrs = header_list(req);
-    CURL *h = hdrs != NULL ? curl_easy_init() : NULL;
+    CURL *h = NULL;
+    if (hdrs != NULL && req->conn != NULL) {
+        h = req->conn->h;
+        curl_easy_reset(h);   /* options only: live connections and the pins stay */
+    } else if (hdrs != NULL) {
+        h = curl_easy_init();
+    }
     if (h == NULL) {
         curl_slist_free_all(hdrs);
         curl_slist_free_all(pin);
@@ -135,7 +168,8 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
         fail(out, "address not allowed");
     else
         fail(out, curl_easy_strerror(rc));
-    curl_easy_cleanup(h);
+    if (req->conn == NULL)
+        curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);
     curl_slist_free_all(pin);
     if (out->status == 0 && out->error[0] == '\0')

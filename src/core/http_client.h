@@ -9,9 +9,17 @@
  * caller's response_max) is kept when the caller asks for it (service
  * calls), else discarded.
  *
+ * A POST either opens a connection of its own, closed after it (no
+ * handle is kept across calls), or runs on a kept connection the caller
+ * owns (struct sp_http_conn: one sender's POSTs to one receiver, HTTP
+ * keep-alive). A kept connection is reused only for the same scheme,
+ * host and port; every connection it opens, first or after the receiver
+ * closed one, passes the caller's address check before its socket
+ * exists, so reuse never talks to an address that was not checked.
+ *
  * Blocking: for jobs and tests, never for a request handler's hot path.
  * Must not: know SQL, the server side (http/), or any domain concept; log
- * (the caller records the outcome); keep a handle across calls.
+ * (the caller records the outcome).
  */
 #ifndef SP_HTTP_CLIENT_H
 #define SP_HTTP_CLIENT_H
@@ -21,6 +29,12 @@
 
 struct sockaddr;
 struct sp_buf;
+struct sp_http_conn;
+
+/* A kept connection (and its handle) for one caller's POSTs; NULL when
+ * out of memory. Not thread-safe: one user at a time. */
+struct sp_http_conn *sp_http_conn_new(void);
+void sp_http_conn_free(struct sp_http_conn *c);
 
 struct sp_http_post {
     const char *method;           /* NULL or "POST": POST body; "GET": no body */
@@ -41,6 +55,7 @@ struct sp_http_post {
     void *address_arg;
     struct sp_buf *response;      /* the response body is appended here; NULL: dropped */
     size_t response_max;          /* bytes read at most; 0: 64 KiB (a vector batch needs more) */
+    struct sp_http_conn *conn;    /* a kept connection to reuse; NULL: one of its own */
 };
 
 struct sp_http_result {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -100,6 +101,15 @@ drop_if_closed(struct sp_db *db)
     }
 }
 
+void
+sp_db_async_commit(struct sp_db *db)
+{
+    db->async_commit = true;
+    /* An open connection: the next statement would find it unset. */
+    if (db->conn != NULL && db->tx_depth == 0)
+        drop_connection(db);
+}
+
 enum sp_rc
 sp_db_connect(struct sp_db *db, struct sp_problem *p)
 {
@@ -120,10 +130,10 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                               "the database is unavailable");
     }
-    char sql[128];
+    char sql[192];
     snprintf(sql, sizeof(sql),
-             "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'support'",
-             db->statement_timeout_ms);
+             "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'support'%s",
+             db->statement_timeout_ms, db->async_commit ? "; SET synchronous_commit = off" : "");
     sp_metrics_count(SP_M_DB_CONNECTS);
     PGresult *r = PQexec(db->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -583,6 +593,18 @@ sp_db_rollback(struct sp_db *db, struct sp_arena *a)
         sp_db_exec_sql(db, a, "ROLLBACK", &ignored);
     }
     db->tx_depth = 0;
+}
+
+const char *
+sp_db_int_array(struct sp_arena *a, const long long *v, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 2 + n * 21);
+    sp_buf_putc(&b, '{');
+    for (size_t i = 0; i < n; i++)
+        sp_buf_printf(&b, "%s%lld", i ? "," : "", v[i]);
+    sp_buf_putc(&b, '}');
+    return b.data;
 }
 
 const char *

@@ -112,6 +112,7 @@ struct sp_db {
     bool dynamic_ready[SP_DB_MAX_DYNAMIC];
     int ndynamic;
     bool listening;        /* LISTEN issued on this connection (sp_db_wait_notify) */
+    bool async_commit;     /* synchronous_commit = off on this session (sp_db_async_commit) */
 };
 
 /* The reconnect rule, for a statement whose connection was found lost
@@ -135,6 +136,14 @@ bool sp_db_may_retry(bool in_transaction, bool sent, bool read_only, int retries
 /* Does not connect yet; the first query does. */
 void sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_ms);
 void sp_db_close(struct sp_db *db);
+/* Commits of this session return before their WAL reaches the disk
+ * (synchronous_commit = off, on this and every later connection of db).
+ * Only for sessions whose writes may be lost in a server crash without
+ * harm (support-dispatch's bookkeeping: see domain/dispatch.h); a crash
+ * loses at most the last ~0.6 s of them, never makes a commit half
+ * applied, and never shows other sessions what later vanishes except
+ * through such a crash. */
+void sp_db_async_commit(struct sp_db *db);
 /* Connects if needed; SP_UNAVAILABLE when the server cannot be reached. */
 enum sp_rc sp_db_connect(struct sp_db *db, struct sp_problem *p);
 /* sp_db_connect, after finding out (without blocking) whether the server
@@ -197,6 +206,8 @@ void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
 
 /* Accessors that treat SQL NULL as NULL. Strings are owned by the result. */
 const char *sp_db_str(const PGresult *r, int row, int col);
+/* v as a bigint[] parameter ("{1,2,3}"). Arena-owned. */
+const char *sp_db_int_array(struct sp_arena *a, const long long *v, size_t n);
 long long   sp_db_int(const PGresult *r, int row, int col);
 bool        sp_db_bool(const PGresult *r, int row, int col);
 /* A numeric column as a double; 0 for NULL. */

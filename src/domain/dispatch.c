@@ -28,6 +28,11 @@
 /* A row is started only with this much of its lease left: the longest
  * transfer (SMTP, 30 s) plus a margin, so its outcome lands in the lease. */
 #define START_MARGIN_MS 40000
+/* A notification is answered by a claim no sooner than this after the
+ * previous one: at 500 inserts/s one claim (and one fan-out commit) takes
+ * ~5 rows instead of one, and several dispatchers woken by one insert
+ * make one round of claims per interval, not one per insert. */
+#define COALESCE_MS 10
 /* The outbox's retry window (API.md §11). */
 #define GIVE_UP "interval '24 hours'"
 
@@ -109,6 +114,19 @@ static struct sp_stmt retry_stmt = SP_STMT(
     " WHERE id = $1::bigint AND claim_token = $2"
     " RETURNING status",
     6);
+
+/* Fanned-out rows of one claim ($3 its token): sent, or skipped when no
+ * subscription took the event ($2 = 0). */
+static struct sp_stmt fanned_out_stmt = SP_STMT(
+    "dispatch_fanned_out",
+    "UPDATE support_outbox o SET status = CASE WHEN f.n > 0 THEN 'sent' ELSE 'skipped' END,"
+    "  delivered_at = CASE WHEN f.n > 0 THEN now() END, last_status_code = NULL,"
+    "  last_error = CASE WHEN f.n > 0 THEN NULL ELSE 'no_subscriptions' END,"
+    "  claim_token = NULL, claimed_until = NULL"
+    " FROM unnest($1::bigint[], $2::bigint[]) AS f(id, n)"
+    " WHERE o.id = f.id AND o.claim_token = $3"
+    " RETURNING o.id",
+    3);
 
 /* Handed back unsent (stopping, or a slot came too late): due at once,
  * and the attempt does not count. */
@@ -283,10 +301,12 @@ free_slot(struct slot *s)
  * per active subscription of its event type (domain/webhook_delivery),
  * inside the transaction that then marks the row, so a fan-out and its
  * row's status commit together; the webhook sender (domain/webhook_sender)
- * sends them. The event id is the outbox row's: the same on every
- * attempt, and a fan-out run twice queues nothing twice. Returns the
- * number of subscriptions the event went to (0: skipped,
- * "no_subscriptions"), -1 on failure (the row is retried). */
+ * sends them, woken at once. The event id is the outbox row's: the same
+ * on every attempt, and a fan-out run twice queues nothing twice. An
+ * event with no subscription is skipped ("no_subscriptions"); one whose
+ * fan-out fails is retried. The webhook rows of one claim share one
+ * transaction (one commit for the lot). */
+
 /* The event's data: what the change stored, and for a ticket's events
  * the ticket as agents see it ("ticket", ticket_json.h: no contact
  * details, no messages), read now. NULL when the ticket cannot be read. */
@@ -318,41 +338,105 @@ event_data(struct sp_ctx *ctx, const struct sp_outbox_row *row, struct sp_proble
     return b.data;
 }
 
+/* Queues row's event for its subscribers (q: what was queued, added to);
+ * the number of subscriptions it went to, -1 on failure. Inside the
+ * caller's transaction. */
 static long
-fanout_webhook_event(struct dispatcher *dsp, struct slot *s)
+fanout_webhook_event(struct dispatcher *dsp, struct slot *s, struct sp_webhook_queued *q)
 {
     struct sp_ctx ctx = {.arena = &s->arena, .db = dsp->db};
     struct sp_problem p;
     sp_problem_init(&p);
-    long long queued = 0;
     const struct sp_outbox_row *row = &s->row;
     const char *data = event_data(&ctx, row, &p);
+    long long before = q->rows;
     if (data == NULL ||
         sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
-                          row->event_type, row->created_at, data, &queued, &p) != SP_OK)
+                          row->event_type, row->created_at, data, q, &p) != SP_OK)
         return -1;
-    return (long)queued;
+    return (long)(q->rows - before);
 }
 
+/* The new deliveries' senders: woken (or started) at once. */
 static void
-fanout(struct dispatcher *dsp, struct slot *s)
+wake_senders(struct dispatcher *dsp, const struct sp_webhook_queued *q)
+{
+    if (q->more)
+        dsp->webhooks_due = true;   /* more webhooks than listed: look them up */
+    sp_webhook_sender_wake(dsp->webhooks, q->webhooks, q->nwebhooks);
+}
+
+/* The outcomes of fanned-out rows (of one claim) in one statement; false
+ * when it failed. */
+static bool
+record_fanned_out(struct dispatcher *dsp, struct slot **rows, const long long *subscribers, int n)
+{
+    struct sp_arena *a = &rows[0]->arena;
+    long long ids[MAX_SLOTS];
+    for (int i = 0; i < n; i++)
+        ids[i] = rows[i]->row.id;
+    const char *params[3] = {sp_db_int_array(a, ids, (size_t)n),
+                             sp_db_int_array(a, subscribers, (size_t)n), rows[0]->token};
+    PGresult *r = exec(dsp, &fanned_out_stmt, params);
+    if (r == NULL)
+        return false;
+    for (int i = 0; i < n; i++) {
+        bool ours = false, sent = subscribers[i] > 0;
+        for (int k = 0; k < PQntuples(r) && !ours; k++)
+            ours = sp_db_int(r, k, 0) == ids[i];
+        if (!ours) {
+            log_row(SP_LOG_WARN, "dispatch_lease_lost", rows[i], NULL, 0);
+            dsp->n->errors++;
+            continue;
+        }
+        sent ? dsp->n->sent++ : dsp->n->skipped++;
+        log_row(sent ? SP_LOG_INFO : SP_LOG_WARN, sent ? "dispatch_sent" : "dispatch_skipped",
+                rows[i], sent ? NULL : "no_subscriptions", 0);
+    }
+    return true;
+}
+
+/* Fans out rows (webhook rows of one claim) in one transaction: the
+ * deliveries and the rows' statuses commit together, one commit for the
+ * lot. False when it failed (rolled back: nothing of it happened). */
+static bool
+fanout_rows(struct dispatcher *dsp, struct slot **rows, int n)
 {
     struct sp_problem p;
     sp_problem_init(&p);
-    long subscribers = -1;
-    if (sp_db_begin(dsp->db, &s->arena, &p) == SP_OK)
-        subscribers = fanout_webhook_event(dsp, s);
-    if (subscribers < 0) {
-        sp_db_rollback(dsp->db, &s->arena);
-        record_retry(dsp, s, 0, "fanout_failed", false);
-        return;
+    struct sp_webhook_queued q = {0};
+    long long subscribers[MAX_SLOTS];
+    struct sp_arena *a = &rows[0]->arena;
+    bool ok = sp_db_begin(dsp->db, a, &p) == SP_OK;
+    for (int i = 0; ok && i < n; i++)
+        ok = (subscribers[i] = fanout_webhook_event(dsp, rows[i], &q)) >= 0;
+    ok = ok && record_fanned_out(dsp, rows, subscribers, n);
+    if (!ok || sp_db_commit(dsp->db, a, &p) != SP_OK) {
+        sp_db_rollback(dsp->db, a);
+        return false;
     }
-    record_done(dsp, s, subscribers > 0 ? "sent" : "skipped", 0,
-                subscribers > 0 ? NULL : "no_subscriptions");
-    if (sp_db_commit(dsp->db, &s->arena, &p) != SP_OK)
-        dsp->n->errors++;   /* rolled back: the lease brings the row back */
-    else if (subscribers > 0)
-        dsp->webhooks_due = true;
+    if (q.rows > 0)
+        wake_senders(dsp, &q);
+    return true;
+}
+
+/* A claim's webhook rows: together, or, when that fails, one by one (a
+ * row that fails alone is retried later). */
+static void
+fanout_claimed(struct dispatcher *dsp)
+{
+    struct slot *rows[MAX_SLOTS];
+    int n = 0;
+    for (int k = 0; k < dsp->nslots; k++)
+        if (dsp->slots[k].fresh && strcmp(dsp->slots[k].row.kind, "webhook") == 0)
+            rows[n++] = &dsp->slots[k];
+    bool together = n > 1 && fanout_rows(dsp, rows, n);
+    for (int i = 0; i < n; i++) {
+        if (!together && !fanout_rows(dsp, &rows[i], 1))
+            record_retry(dsp, rows[i], 0, "fanout_failed", false);
+        rows[i]->fresh = false;
+        free_slot(rows[i]);
+    }
 }
 
 /* ---- claiming --------------------------------------------------------------- */
@@ -376,11 +460,6 @@ read_row(struct sp_arena *a, const PGresult *r, int row, struct sp_outbox_row *o
 static void
 place(struct dispatcher *dsp, struct slot *s)
 {
-    if (strcmp(s->row.kind, "webhook") == 0) {
-        fanout(dsp, s);
-        free_slot(s);
-        return;
-    }
     sp_channels_prepare(dsp->channels, &s->arena, &s->row, &s->d);
     switch (s->d.kind) {
     case SP_DELIVERY_SEND:
@@ -434,6 +513,7 @@ claim(struct dispatcher *dsp, struct sp_problem *p)
         s->fresh = true;
         s->state = SLOT_QUEUED;   /* taken before place(), which reuses dsp->work */
     }
+    fanout_claimed(dsp);
     for (int k = 0; k < dsp->nslots; k++) {
         if (dsp->slots[k].fresh) {
             dsp->slots[k].fresh = false;
@@ -594,19 +674,21 @@ deliver(struct dispatcher *dsp, struct sp_problem *p)
 {
     enum sp_rc rc = SP_OK;
     bool scan = true;
-    int64_t sweep_ms = dsp->o->sweep_s * 1000, next_sweep = 0;
+    int64_t sweep_ms = dsp->o->sweep_s * 1000, next_sweep = 0, claimed_at = 0, claim_after = 0;
     for (;;) {
         bool stopping = *dsp->o->stop || rc != SP_OK;
         if (dsp->o->loop && !stopping && mono_ms() >= next_sweep && listen_again(dsp))
             scan = true;   /* (re)listening: notifications may have been missed */
-        if (!stopping && scan && count_state(dsp, SLOT_FREE) > 0) {
+        if (!stopping && scan && count_state(dsp, SLOT_FREE) > 0 && mono_ms() >= claim_after) {
             /* A backlog keeps this branch busy (webhook rows free their
              * slot at once): webhook deliveries must not wait for it to
              * drain (bench/dispatch measured 2.5-4.7 s at 4 000 rows). */
             tick_webhooks(dsp);
             rc = claim(dsp, p);
             scan = dsp->more && rc == SP_OK;
-            next_sweep = mono_ms() + sweep_ms;
+            claimed_at = mono_ms();
+            claim_after = 0;
+            next_sweep = claimed_at + sweep_ms;
             continue;
         }
         if (stopping)
@@ -619,8 +701,13 @@ deliver(struct dispatcher *dsp, struct sp_problem *p)
             break;
         int64_t idle = next_sweep - mono_ms();
         int timeout = busy > 0 ? 200 : (int)(idle < 0 ? 0 : idle > 1000 ? 1000 : idle);
+        int64_t until_claim = claim_after - mono_ms();
+        if (scan && claim_after > 0 && busy < dsp->nslots && until_claim < timeout)
+            timeout = (int)(until_claim > 0 ? until_claim : 0);   /* a coalesced claim */
         bool woken = wait_events(dsp, timeout);
         int done = finish(dsp);
+        if (woken && !scan)
+            claim_after = claimed_at + COALESCE_MS;
         if (woken || (done > 0 && dsp->more) || (dsp->o->loop && mono_ms() >= next_sweep))
             scan = true;
     }
@@ -659,7 +746,7 @@ setup(struct dispatcher *dsp, struct sp_problem *p)
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
         return false;
     }
-    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, err, sizeof(err));
+    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, dsp->o->loop, err, sizeof(err));
     if (dsp->webhooks == NULL) {
         sp_log_msg(SP_LOG_ERROR, "dispatch_config", "%s", err);
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
@@ -706,10 +793,12 @@ sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
     sp_arena_init(&dsp.work, 16384);
     sp_db_init(&dsp.listen, o->cfg->database_url, 0);
     enum sp_rc rc;
-    if (o->dry_run)
+    if (o->dry_run) {
         rc = dry_run(&dsp, p);
-    else
+    } else {
+        sp_db_async_commit(db);   /* dispatch.h: a lost commit is a re-send, never a loss */
         rc = setup(&dsp, p) ? deliver(&dsp, p) : p->rc;
+    }
     if (dsp.webhooks != NULL) {
         /* --once: the deliveries due now go out in this run too. */
         if (!o->loop && rc == SP_OK)

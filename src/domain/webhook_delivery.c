@@ -20,6 +20,7 @@
 #include "core/crypto.h"
 #include "core/http_client.h"
 #include "core/ids.h"
+#include "core/json_writer.h"
 #include "core/url_guard.h"
 #include "db/db.h"
 
@@ -55,7 +56,8 @@ static struct sp_stmt fanout_stmt = SP_STMT(
     "  'created_at', $3::text, 'data', $4::jsonb)"
     " FROM support_webhooks w"
     " WHERE w.is_active AND w.events @> ARRAY[$2::text]"
-    " ON CONFLICT (event_id, webhook_id) DO NOTHING",
+    " ON CONFLICT (event_id, webhook_id) DO NOTHING"
+    " RETURNING webhook_id",
     4);
 
 static struct sp_stmt ping_stmt = SP_STMT(
@@ -88,17 +90,24 @@ static struct sp_stmt target_stmt = SP_STMT_READ(
     " FROM support_webhooks w WHERE w.id = $1::bigint",
     1);
 
-static struct sp_stmt record_stmt = SP_STMT(
-    "webhook_record",
-    "UPDATE support_webhook_deliveries SET attempts = attempts + 1,"
-    " last_status_code = nullif($2::integer, 0), last_error = $3,"
-    " status = CASE WHEN $4::boolean THEN 'delivered'"
-    "               WHEN $5::bigint IS NULL THEN 'failed' ELSE 'pending' END,"
-    " delivered_at = CASE WHEN $4::boolean THEN now() END,"
-    " next_attempt_at = coalesce('epoch'::timestamptz + $5::bigint * interval '1 millisecond',"
-    "                            next_attempt_at)"
-    " WHERE id = $1::bigint",
-    5);
+/* Outcomes of several attempts in one statement ($1: a JSON array of
+ * {"id","code","error","delivered","retry_at"}, $2 their ids: the rows
+ * are found by the primary key whatever the function's row estimate):
+ * attempts + 1; delivered, or pending again at retry_at (ms since the
+ * epoch), or failed when it is null. */
+static struct sp_stmt record_batch_stmt = SP_STMT(
+    "webhook_record_batch",
+    "UPDATE support_webhook_deliveries d SET attempts = d.attempts + 1,"
+    " last_status_code = nullif(o.code, 0), last_error = o.error,"
+    " status = CASE WHEN o.delivered THEN 'delivered'"
+    "               WHEN o.retry_at IS NULL THEN 'failed' ELSE 'pending' END,"
+    " delivered_at = CASE WHEN o.delivered THEN now() END,"
+    " next_attempt_at = coalesce('epoch'::timestamptz + o.retry_at * interval '1 millisecond',"
+    "                            d.next_attempt_at)"
+    " FROM jsonb_to_recordset($1::jsonb)"
+    "  AS o(id bigint, code integer, error text, delivered boolean, retry_at bigint)"
+    " WHERE d.id = o.id AND d.id = ANY($2::bigint[])",
+    2);
 
 /* --- queueing ----------------------------------------------------------------- */
 
@@ -110,17 +119,33 @@ sp_webhook_event_id(struct sp_arena *a)
     return sp_arena_sprintf(a, "evt_%s", hex);
 }
 
+/* Adds webhook to q's set (once). */
+static void
+queued_add(struct sp_webhook_queued *q, long long webhook)
+{
+    for (size_t i = 0; i < q->nwebhooks; i++)
+        if (q->webhooks[i] == webhook)
+            return;
+    if (q->nwebhooks < SP_WEBHOOK_QUEUED_IDS)
+        q->webhooks[q->nwebhooks++] = webhook;
+    else
+        q->more = true;
+}
+
 enum sp_rc
 sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const char *event_type,
-                  const char *created_at, const char *data_json, long long *queued,
+                  const char *created_at, const char *data_json, struct sp_webhook_queued *queued,
                   struct sp_problem *p)
 {
     const char *params[4] = {event_id, event_type, created_at, data_json};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &fanout_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    if (queued != NULL)
-        *queued = strtoll(PQcmdTuples(r), NULL, 10);
+    if (queued != NULL) {
+        queued->rows += PQntuples(r);
+        for (int i = 0; i < PQntuples(r); i++)
+            queued_add(queued, sp_db_int(r, i, 0));
+    }
     return SP_OK;
 }
 
@@ -238,9 +263,10 @@ address_ok(const struct sockaddr *sa, void *arg)
     return sp_url_address_allowed(rule->url, sa, rule->allow_loopback);
 }
 
-/* POSTs d's payload to url, pinned to the address the guard checked. */
+/* POSTs d's payload to t's URL, pinned to the address the guard checked
+ * (on conn when given: keep-alive). */
 static void
-post(struct sp_ctx *ctx, const char *url, const struct sp_url_target *t, bool allow_loopback,
+post(struct sp_ctx *ctx, const struct sp_webhook_target *t, struct sp_http_conn *conn,
      const struct sp_webhook_delivery *d, const char *signature, struct sp_webhook_attempt *out)
 {
     const char *headers[] = {
@@ -248,13 +274,14 @@ post(struct sp_ctx *ctx, const char *url, const struct sp_url_target *t, bool al
         sp_arena_sprintf(ctx->arena, "Support-Event-Id: %s", d->event_id),
         sp_arena_sprintf(ctx->arena, "Support-Signature: %s", signature), NULL};
     enum sp_addr_class literal;
-    bool is_literal = sp_addr_classify_text(t->url.host, &literal);
-    struct pin_rule rule = {&t->url, allow_loopback};
+    bool is_literal = sp_addr_classify_text(t->to.url.host, &literal);
+    struct pin_rule rule = {&t->to.url, t->allow_loopback};
     struct sp_http_post req = {
-        .url = url, .pin_host = t->url.host, .pin_port = t->url.port,
-        .pin_addr = is_literal ? NULL : t->addr, .pin_ipv6 = t->addr_is_ipv6,
+        .url = t->url, .pin_host = t->to.url.host, .pin_port = t->to.url.port,
+        .pin_addr = is_literal ? NULL : t->to.addr, .pin_ipv6 = t->to.addr_is_ipv6,
         .headers = headers, .body = d->payload, .body_len = strlen(d->payload),
-        .timeout_ms = SP_WEBHOOK_TIMEOUT_MS, .address_ok = address_ok, .address_arg = &rule};
+        .timeout_ms = SP_WEBHOOK_TIMEOUT_MS, .address_ok = address_ok, .address_arg = &rule,
+        .conn = conn};
     struct sp_http_result res;
     if (!sp_http_post(&req, &res)) {
         attempt_fail(out, false, res.error);
@@ -266,31 +293,63 @@ post(struct sp_ctx *ctx, const char *url, const struct sp_url_target *t, bool al
         snprintf(out->error, sizeof(out->error), "the receiver answered %ld", res.status);
 }
 
+/* No delivery can go to t now: why, in t->refused. True (for chaining). */
+static bool
+refuse(struct sp_webhook_target *t, bool final, const char *why)
+{
+    t->usable = false;
+    attempt_fail(&t->refused, final, why);
+    return true;
+}
+
+enum sp_rc
+sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long webhook_id,
+                       struct sp_webhook_target *t, struct sp_problem *p)
+{
+    memset(t, 0, sizeof(*t));
+    t->usable = true;
+    t->allow_loopback = env->allow_loopback;
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, true, "the webhook is inactive"))
+        return SP_OK;
+    t->nsecrets = open_secrets(ctx, env, webhook_id, r, t->secrets);
+    if (t->nsecrets == 0 && refuse(t, false, "the webhook secret cannot be opened"))
+        return SP_OK;
+    t->url = sp_arena_strdup(ctx->arena, sp_db_str(r, 0, TC_URL));
+    char why[96];
+    if (sp_url_guard(t->url, env->allow_loopback, &t->to, why, sizeof(why)) != SP_URL_OK)
+        refuse(t, false, sp_arena_sprintf(ctx->arena, "refused: %s", why));
+    return SP_OK;
+}
+
+void
+sp_webhook_send(struct sp_ctx *ctx, const struct sp_webhook_target *t, struct sp_http_conn *conn,
+                const struct sp_webhook_delivery *d, struct sp_webhook_attempt *out)
+{
+    if (!t->usable) {
+        *out = t->refused;
+        return;
+    }
+    *out = (struct sp_webhook_attempt){0};
+    long long now = (long long)(sp_clock_now_ms() / 1000);
+    const char *signature = sp_webhook_signature(ctx->arena, now, d->payload,
+                                                 strlen(d->payload), t->secrets, t->nsecrets);
+    post(ctx, t, conn, d, signature, out);
+}
+
 enum sp_rc
 sp_webhook_deliver(struct sp_ctx *ctx, const struct sp_webhook_env *env,
                    const struct sp_webhook_delivery *d, struct sp_webhook_attempt *out,
                    struct sp_problem *p)
 {
     *out = (struct sp_webhook_attempt){0};
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", d->webhook_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
-    if (sp_db_found(r, "webhook", p) != SP_OK)
+    struct sp_webhook_target t;
+    if (sp_webhook_target_open(ctx, env, d->webhook_id, &t, p) != SP_OK)
         return p->rc;
-    if (!sp_db_bool(r, 0, TC_ACTIVE))
-        return attempt_fail(out, true, "the webhook is inactive"), SP_OK;
-    const char *secrets[2];
-    size_t nsecrets = open_secrets(ctx, env, d->webhook_id, r, secrets);
-    if (nsecrets == 0)
-        return attempt_fail(out, false, "the webhook secret cannot be opened"), SP_OK;
-    const char *url = sp_db_str(r, 0, TC_URL);
-    struct sp_url_target t;
-    char why[96];
-    if (sp_url_guard(url, env->allow_loopback, &t, why, sizeof(why)) != SP_URL_OK)
-        return attempt_fail(out, false, sp_arena_sprintf(ctx->arena, "refused: %s", why)), SP_OK;
-    long long now = (long long)(sp_clock_now_ms() / 1000);
-    const char *signature = sp_webhook_signature(ctx->arena, now, d->payload,
-                                                 strlen(d->payload), secrets, nsecrets);
-    post(ctx, url, &t, env->allow_loopback, d, signature, out);
+    sp_webhook_send(ctx, &t, NULL, d, out);
     return SP_OK;
 }
 
@@ -298,13 +357,40 @@ enum sp_rc
 sp_webhook_record(struct sp_ctx *ctx, long long delivery_id, const struct sp_webhook_attempt *a,
                   long long retry_at_ms, struct sp_problem *p)
 {
-    bool retry = !a->delivered && !a->final && retry_at_ms > 0;
-    const char *params[5] = {
-        sp_arena_sprintf(ctx->arena, "%lld", delivery_id),
-        sp_arena_sprintf(ctx->arena, "%ld", a->status_code),
-        a->delivered ? NULL : a->error, a->delivered ? "true" : "false",
-        retry ? sp_arena_sprintf(ctx->arena, "%lld", retry_at_ms) : NULL};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_stmt, params, p);
+    struct sp_webhook_outcome o = {delivery_id, *a, retry_at_ms};
+    return sp_webhook_record_batch(ctx, &o, 1, p);
+}
+
+enum sp_rc
+sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, size_t n,
+                        struct sp_problem *p)
+{
+    if (n == 0)
+        return SP_OK;
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 64 + n * 96);
+    long long *ids = sp_arena_alloc(ctx->arena, n * sizeof(*ids));
+    struct sp_jw w;
+    sp_jw_init(&w, &b);
+    sp_jw_array(&w);
+    for (size_t i = 0; i < n; i++) {
+        const struct sp_webhook_attempt *a = &o[i].attempt;
+        ids[i] = o[i].id;
+        bool retry = !a->delivered && !a->final && o[i].retry_at_ms > 0;
+        sp_jw_object(&w);
+        sp_jw_kint(&w, "id", o[i].id);
+        sp_jw_kint(&w, "code", a->status_code);
+        sp_jw_kstr(&w, "error", a->delivered ? NULL : a->error);
+        sp_jw_kbool(&w, "delivered", a->delivered);
+        if (retry)
+            sp_jw_kint(&w, "retry_at", o[i].retry_at_ms);
+        else
+            sp_jw_knull(&w, "retry_at");
+        sp_jw_end(&w);
+    }
+    sp_jw_end(&w);
+    const char *params[2] = {b.data, sp_db_int_array(ctx->arena, ids, n)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p);
     if (r == NULL)
         return p->rc;
     if (strcmp(PQcmdTuples(r), "0") == 0)

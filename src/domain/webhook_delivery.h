@@ -21,11 +21,14 @@
 #include <stddef.h>
 
 #include "core/problem.h"
+#include "core/url_guard.h"
 #include "domain/ctx.h"
 #include "domain/webhooks.h"
 
 #define SP_WEBHOOK_TIMEOUT_MS 10000
 #define SP_WEBHOOK_USER_AGENT "support-webhooks/1"
+
+struct sp_http_conn;
 
 struct sp_webhook_delivery {
     long long id;
@@ -42,6 +45,15 @@ struct sp_webhook_delivery {
     const char *created_at;
 };
 
+/* The webhooks a fan-out queued deliveries for. */
+#define SP_WEBHOOK_QUEUED_IDS 16
+struct sp_webhook_queued {
+    long long rows;                             /* deliveries queued */
+    long long webhooks[SP_WEBHOOK_QUEUED_IDS];  /* to these webhooks, each once */
+    size_t nwebhooks;
+    bool more;                                  /* and to others not listed */
+};
+
 /* A new event id: "evt_" + 24 lowercase hex characters. Arena-owned. */
 const char *sp_webhook_event_id(struct sp_arena *a);
 
@@ -50,11 +62,12 @@ const char *sp_webhook_event_id(struct sp_arena *a);
  * envelope is {"id":event_id,"type":event_type,"created_at":created_at,
  * "data":data_json}; data_json must be a JSON object text. An event
  * already queued for a webhook is not queued again (same event_id), so
- * relaying an outbox row twice is harmless. *queued (may be NULL): rows
- * added. */
+ * relaying an outbox row twice is harmless. *queued (may be NULL; zero it
+ * before the first of several fan-outs): the rows added and their
+ * webhooks are added to it. */
 enum sp_rc sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const char *event_type,
-                             const char *created_at, const char *data_json, long long *queued,
-                             struct sp_problem *p);
+                             const char *created_at, const char *data_json,
+                             struct sp_webhook_queued *queued, struct sp_problem *p);
 
 /* Queues a "ping" event for webhook id alone (data: {"webhook_id":id}).
  * SP_NOT_FOUND; SP_CONFLICT webhook_inactive. */
@@ -83,6 +96,36 @@ struct sp_webhook_attempt {
 const char *sp_webhook_signature(struct sp_arena *a, long long t, const char *body, size_t len,
                                  const char *const *secrets, size_t nsecrets);
 
+/* Where a webhook's deliveries go now: its URL checked by the SSRF guard
+ * and the address it resolved to (the pin), and its signing secrets.
+ * Arena-owned (ctx->arena): keep the arena while sending with it. */
+struct sp_webhook_target {
+    const char *url;
+    struct sp_url_target to;
+    const char *secrets[2];        /* current, then previous during an overlap */
+    size_t nsecrets;
+    bool allow_loopback;
+    bool usable;                   /* false: every attempt ends as refused says */
+    struct sp_webhook_attempt refused;
+};
+
+/* Reads webhook_id (URL, active, secrets, opened with env->crypto) and
+ * applies the SSRF guard to its URL and the addresses it resolves to
+ * now. SP_OK with t->usable false when the webhook is inactive (final),
+ * its secret cannot be opened or the guard refuses; SP_NOT_FOUND when it
+ * is gone; SP_UNAVAILABLE/SP_ERROR when it could not be read. */
+enum sp_rc sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env,
+                                  long long webhook_id, struct sp_webhook_target *t,
+                                  struct sp_problem *p);
+/* One attempt of d to t: signed now, POSTed pinned to t's checked
+ * address (every new connection's address checked again by the guard's
+ * rule before its socket opens), on conn when given (a kept connection:
+ * keep-alive; NULL: a connection of its own). Blocks up to
+ * SP_WEBHOOK_TIMEOUT_MS. Records nothing. */
+void sp_webhook_send(struct sp_ctx *ctx, const struct sp_webhook_target *t,
+                     struct sp_http_conn *conn, const struct sp_webhook_delivery *d,
+                     struct sp_webhook_attempt *out);
+
 /* Sends d now: reads its webhook (URL, active, secrets, opened with
  * env->crypto), checks the URL and the address it resolves to with the
  * SSRF guard (env->allow_loopback), and POSTs d->payload pinned to that
@@ -101,5 +144,16 @@ enum sp_rc sp_webhook_deliver(struct sp_ctx *ctx, const struct sp_webhook_env *e
 enum sp_rc sp_webhook_record(struct sp_ctx *ctx, long long delivery_id,
                              const struct sp_webhook_attempt *a, long long retry_at_ms,
                              struct sp_problem *p);
+
+/* The outcome of one attempt, for sp_webhook_record_batch. */
+struct sp_webhook_outcome {
+    long long id;
+    struct sp_webhook_attempt attempt;
+    long long retry_at_ms;         /* as sp_webhook_record's */
+};
+/* sp_webhook_record for n attempts in one statement (rows gone are
+ * skipped; SP_NOT_FOUND when all are). */
+enum sp_rc sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o,
+                                   size_t n, struct sp_problem *p);
 
 #endif

@@ -1,12 +1,15 @@
 /*
- * webhook_sender: one child process per webhook with due deliveries. See
+ * webhook_sender: child processes sending webhook deliveries. See
  * webhook_sender.h.
  */
 #include "domain/webhook_sender.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,8 +17,10 @@
 
 #include "core/arena.h"
 #include "core/backoff.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/http_client.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/ctx.h"
@@ -23,35 +28,63 @@
 #include "domain/webhook_delivery.h"
 #include "domain/webhooks.h"
 
-#define LEASE "60 seconds"
+#define LEASE_S 60
+#define BATCH 32                 /* deliveries claimed per statement */
 #define CHILD_BUDGET_S 60        /* a child hands over after this long */
+#define LINGER_MS 1000           /* --loop: a child with nothing due waits this long */
+#define FLUSH_MS 1000            /* outcomes are recorded at least this often */
+/* An attempt starts only with this much of its lease left (the timeout
+ * and a margin), so its outcome is recorded inside the lease. */
+#define START_MARGIN_MS (SP_WEBHOOK_TIMEOUT_MS + 5000)
 #define GIVE_UP_MS (24LL * 3600 * 1000)
+#define STR(x) #x
+#define XSTR(x) STR(x)
 
 struct sp_webhook_sender {
     const struct sp_config *cfg;
     struct sp_crypto *crypto;
+    bool linger;
     pid_t pid[SP_WEBHOOK_SENDERS];
     long long webhook[SP_WEBHOOK_SENDERS];
+    int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
+    int next_wake;                   /* wake-ups go round the children */
 };
 
+/* Webhooks with due deliveries; behind: one has waited over BEHIND_MS
+ * unclaimed (its children do not keep up). */
+#define BEHIND_MS 500
 static struct sp_stmt due_webhooks_stmt = SP_STMT_READ(
     "webhook_due_webhooks",
-    "SELECT DISTINCT webhook_id FROM support_webhook_deliveries"
-    " WHERE status = 'pending' AND next_attempt_at <= now() LIMIT 64",
+    "SELECT webhook_id,"
+    " bool_or(next_attempt_at <= now() - interval '" XSTR(BEHIND_MS) " milliseconds')"
+    " FROM support_webhook_deliveries"
+    " WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY webhook_id LIMIT 64",
     0);
 
-/* The oldest due delivery of one webhook, leased to the caller. */
+/* Up to $2 of the oldest due deliveries of webhook $1, leased to the
+ * caller (next_attempt_at moved to the lease's end), oldest first. */
+enum { CC_ID, CC_EVENT_ID, CC_PAYLOAD, CC_ATTEMPTS, CC_CREATED_MS };
 static struct sp_stmt claim_stmt = SP_STMT(
-    "webhook_claim",
-    "UPDATE support_webhook_deliveries d SET next_attempt_at = now() + interval '" LEASE "'"
-    " WHERE d.id = (SELECT id FROM support_webhook_deliveries"
+    "webhook_claim_batch",
+    "WITH due AS (SELECT id FROM support_webhook_deliveries"
     "  WHERE webhook_id = $1::bigint AND status = 'pending' AND next_attempt_at <= now()"
-    "  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " RETURNING d.id, support_ms(d.created_at)",
+    "  ORDER BY next_attempt_at, id LIMIT $2::int FOR UPDATE SKIP LOCKED),"
+    " c AS (UPDATE support_webhook_deliveries d"
+    "  SET next_attempt_at = now() + interval '" XSTR(LEASE_S) " seconds'"
+    "  FROM due WHERE d.id = due.id"
+    "  RETURNING d.id, d.event_id, d.payload, d.attempts, d.created_at)"
+    " SELECT id, event_id, payload::text, attempts, support_ms(created_at) FROM c ORDER BY id",
+    2);
+
+/* Claimed rows not attempted (their lease ran short): due again now. */
+static struct sp_stmt release_stmt = SP_STMT(
+    "webhook_release",
+    "UPDATE support_webhook_deliveries SET next_attempt_at = now()"
+    " WHERE id = ANY($1::bigint[]) AND status = 'pending'",
     1);
 
 struct sp_webhook_sender *
-sp_webhook_sender_new(const struct sp_config *cfg, char *err, size_t errlen)
+sp_webhook_sender_new(const struct sp_config *cfg, bool linger, char *err, size_t errlen)
 {
     struct sp_webhook_sender *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -59,6 +92,9 @@ sp_webhook_sender_new(const struct sp_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->cfg = cfg;
+    s->linger = linger;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        s->wake[i] = -1;
     if (cfg->encryption_keys != NULL) {
         s->crypto = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
         if (s->crypto == NULL) {
@@ -69,77 +105,197 @@ sp_webhook_sender_new(const struct sp_config *cfg, char *err, size_t errlen)
     return s;
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* ---- the child ------------------------------------------------------------- */
+
+/* One claim's deliveries and what became of them. */
+struct batch {
+    struct sp_webhook_delivery d[BATCH];
+    long long created_ms[BATCH];
+    struct sp_webhook_outcome out[BATCH];
+    int n, done, recorded;          /* claimed, attempted, recorded */
+    int64_t claimed_ms, flushed_ms; /* monotonic */
+};
+
+struct child {
+    struct sp_ctx ctx;
+    struct sp_webhook_env env;
+    struct sp_http_conn *conn;      /* kept: keep-alive to this webhook's receiver */
+    long long webhook;
+    const char *webhook_id;
+    int wake;                       /* the child's end of the wake-up socket */
+};
 
 /* When to try again after this attempt: 0 (failed for good) once the
  * event is a day old. */
 static long long
 retry_at(long long created_ms, long long attempts)
 {
-    int64_t at = now_ms() + sp_backoff_ms((int)attempts, (double)rand() / RAND_MAX);
+    int64_t at = sp_clock_now_ms() + sp_backoff_ms((int)attempts, (double)rand() / RAND_MAX);
     return at - created_ms >= GIVE_UP_MS ? 0 : at;
 }
 
-/* One claimed delivery: send, record. False when nothing was due. */
-static bool
-send_one(struct sp_ctx *ctx, const struct sp_webhook_env *env, const char *webhook_id)
+static int
+claim(struct child *c, struct batch *b)
 {
     struct sp_problem p;
     sp_problem_init(&p);
-    sp_arena_reset(ctx->arena);
-    const char *params[1] = {webhook_id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &claim_stmt, params, &p);
-    if (r == NULL || PQntuples(r) == 0)
-        return false;
-    long long id = sp_db_int(r, 0, 0), created = sp_db_int(r, 0, 1);
-    struct sp_webhook_delivery d;
-    struct sp_webhook_attempt a = {0};
-    if (sp_webhook_delivery_get(ctx, id, &d, &p) != SP_OK)
-        return false;
-    if (sp_webhook_deliver(ctx, env, &d, &a, &p) != SP_OK) {
-        a = (struct sp_webhook_attempt){false, p.rc == SP_NOT_FOUND, 0, ""};
-        snprintf(a.error, sizeof(a.error), "%s", p.code);
-        sp_problem_init(&p);
+    const char *params[2] = {c->webhook_id, XSTR(BATCH)};
+    PGresult *r = sp_db_exec(c->ctx.db, c->ctx.arena, &claim_stmt, params, &p);
+    if (r == NULL)
+        return -1;
+    b->n = PQntuples(r);
+    b->done = b->recorded = 0;
+    b->claimed_ms = b->flushed_ms = sp_clock_mono_us() / 1000;
+    for (int i = 0; i < b->n; i++) {
+        struct sp_webhook_delivery *d = &b->d[i];
+        memset(d, 0, sizeof(*d));
+        d->id = sp_db_int(r, i, CC_ID);
+        d->webhook_id = c->webhook;
+        d->event_id = sp_arena_strdup(c->ctx.arena, sp_db_str(r, i, CC_EVENT_ID));
+        d->payload = sp_arena_strdup(c->ctx.arena, sp_db_str(r, i, CC_PAYLOAD));
+        d->attempts = sp_db_int(r, i, CC_ATTEMPTS);
+        b->created_ms[i] = sp_db_int(r, i, CC_CREATED_MS);
     }
-    if (sp_webhook_record(ctx, id, &a, retry_at(created, d.attempts + 1), &p) != SP_OK)
+    return b->n;
+}
+
+/* Records the attempts made since the last flush, one statement; logs
+ * them. False when the database failed (their leases bring them back). */
+static bool
+flush(struct child *c, struct batch *b)
+{
+    int n = b->done - b->recorded;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (n > 0 && sp_webhook_record_batch(&c->ctx, b->out + b->recorded, (size_t)n, &p) != SP_OK)
         return false;
-    struct sp_log_line *l = sp_log_begin(a.delivered ? SP_LOG_INFO : SP_LOG_WARN,
-                                         a.delivered ? "webhook_delivered" : "webhook_failed");
-    sp_log_int(l, "delivery_id", id);
-    sp_log_str(l, "webhook_id", webhook_id);
-    sp_log_int(l, "status_code", a.status_code);
-    if (!a.delivered)
-        sp_log_str(l, "error", a.error);
-    sp_log_end(l);
+    for (int i = b->recorded; i < b->done; i++) {
+        const struct sp_webhook_attempt *a = &b->out[i].attempt;
+        struct sp_log_line *l = sp_log_begin(a->delivered ? SP_LOG_INFO : SP_LOG_WARN,
+                                             a->delivered ? "webhook_delivered" : "webhook_failed");
+        sp_log_int(l, "delivery_id", b->out[i].id);
+        sp_log_str(l, "webhook_id", c->webhook_id);
+        sp_log_int(l, "status_code", a->status_code);
+        if (!a->delivered)
+            sp_log_str(l, "error", a->error);
+        sp_log_end(l);
+    }
+    b->recorded = b->done;
+    b->flushed_ms = sp_clock_mono_us() / 1000;
     return true;
 }
 
-/* The child of one webhook: its due deliveries, one at a time. */
+enum wake { WAKE_NONE, WAKE_UP, WAKE_STOP };
+
+/* Waits up to ms for word from the dispatcher: a wake-up (deliveries were
+ * queued), or its end of the socket closed (it is stopping). */
+static enum wake
+wait_wake(int fd, int ms)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, ms) <= 0)
+        return WAKE_NONE;
+    char buf[64];
+    ssize_t got;
+    while ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR))
+        ;
+    return got == 0 ? WAKE_STOP : WAKE_UP;
+}
+
+/* Hands back the claimed rows from b->done on, unattempted. */
 static void
-child(const struct sp_webhook_sender *s, long long webhook)
+release_rest(struct child *c, struct batch *b)
+{
+    long long ids[BATCH];
+    size_t n = 0;
+    for (int i = b->done; i < b->n; i++)
+        ids[n++] = b->d[i].id;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *params[1] = {sp_db_int_array(c->ctx.arena, ids, n)};
+    sp_db_exec(c->ctx.db, c->ctx.arena, &release_stmt, params, &p);
+}
+
+/* The webhook as it is now (once per batch: URL, secrets, the guard's
+ * resolution), then each claimed delivery in turn on the kept
+ * connection. Rows whose lease ran short, or all that are left when the
+ * dispatcher stops, are handed back. False when the database failed or
+ * the dispatcher stops. */
+static bool
+send_batch(struct child *c, struct batch *b)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_webhook_target t;
+    if (sp_webhook_target_open(&c->ctx, &c->env, c->webhook, &t, &p) != SP_OK) {
+        t.usable = false;
+        t.refused = (struct sp_webhook_attempt){false, p.rc == SP_NOT_FOUND, 0, ""};
+        snprintf(t.refused.error, sizeof(t.refused.error), "%s", p.code);
+    }
+    bool go_on = true;
+    for (; b->done < b->n; b->done++) {
+        int64_t now = sp_clock_mono_us() / 1000;
+        bool stop = wait_wake(c->wake, 0) == WAKE_STOP;
+        if (stop || b->claimed_ms + LEASE_S * 1000 - now < START_MARGIN_MS) {
+            release_rest(c, b);
+            go_on = !stop;
+            break;
+        }
+        if (now - b->flushed_ms >= FLUSH_MS && !flush(c, b))
+            return false;
+        const struct sp_webhook_delivery *d = &b->d[b->done];
+        struct sp_webhook_outcome *o = &b->out[b->done];
+        o->id = d->id;
+        sp_webhook_send(&c->ctx, &t, c->conn, d, &o->attempt);
+        o->retry_at_ms = retry_at(b->created_ms[b->done], d->attempts + 1);
+    }
+    return flush(c, b) && go_on;
+}
+
+/* The child of one webhook: batches of its due deliveries until none is
+ * left (with --loop, none for LINGER_MS) or its budget is spent. */
+static void
+child(const struct sp_webhook_sender *s, long long webhook, int wake)
 {
     struct sp_db *db = sp_store_open(s->cfg->database_url, s->cfg->db_statement_timeout_ms);
-    if (db == NULL)
+    struct sp_http_conn *conn = sp_http_conn_new();
+    if (db == NULL || conn == NULL)
         _exit(1);
+    sp_db_async_commit(db);   /* see webhook_sender.h: at-least-once holds */
     struct sp_arena arena;
-    sp_arena_init(&arena, 16384);
-    struct sp_ctx ctx = {.arena = &arena, .db = db};
-    struct sp_webhook_env env = {s->crypto, s->cfg->webhook_allow_loopback != 0};
+    sp_arena_init(&arena, 65536);
+    struct child c = {.ctx = {.arena = &arena, .db = db},
+                      .env = {s->crypto, s->cfg->webhook_allow_loopback != 0},
+                      .conn = conn, .webhook = webhook, .wake = wake};
     char id[24];
     snprintf(id, sizeof(id), "%lld", webhook);
-    srand((unsigned)getpid() ^ (unsigned)now_ms());
+    c.webhook_id = id;
+    static struct batch b;
+    srand((unsigned)getpid() ^ (unsigned)sp_clock_now_ms());
     time_t end = time(NULL) + CHILD_BUDGET_S;
-    while (time(NULL) < end && send_one(&ctx, &env, id))
-        ;
+    while (time(NULL) < end) {
+        sp_arena_reset(&arena);
+        int n = claim(&c, &b);
+        if (n < 0 || (n > 0 && !send_batch(&c, &b)))
+            break;
+        if (n == 0 && (!s->linger || wait_wake(wake, LINGER_MS) != WAKE_UP))
+            break;
+    }
     sp_arena_destroy(&arena);
+    sp_http_conn_free(conn);
     sp_store_close(db);
     _exit(0);
+}
+
+/* ---- the dispatcher's side ------------------------------------------------------ */
+
+static void
+forget(struct sp_webhook_sender *s, int i)
+{
+    s->pid[i] = 0;
+    if (s->wake[i] >= 0)
+        close(s->wake[i]);
+    s->wake[i] = -1;
 }
 
 static void
@@ -147,7 +303,16 @@ reap(struct sp_webhook_sender *s, bool wait)
 {
     for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
         if (s->pid[i] > 0 && waitpid(s->pid[i], NULL, wait ? 0 : WNOHANG) == s->pid[i])
-            s->pid[i] = 0;
+            forget(s, i);
+}
+
+static int
+running_for(const struct sp_webhook_sender *s, long long webhook)
+{
+    int n = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        n += s->pid[i] > 0 && s->webhook[i] == webhook;
+    return n;
 }
 
 /* Up to SP_WEBHOOK_SENDERS_PER_HOOK children for one webhook (their
@@ -156,22 +321,31 @@ reap(struct sp_webhook_sender *s, bool wait)
 static void
 start(struct sp_webhook_sender *s, long long webhook)
 {
-    int free_slot = -1, same = 0;
-    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
-        same += s->pid[i] > 0 && s->webhook[i] == webhook;
-        if (s->pid[i] == 0 && free_slot < 0)
+    int free_slot = -1;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS && free_slot < 0; i++)
+        if (s->pid[i] == 0)
             free_slot = i;
-    }
-    if (free_slot < 0 || same >= SP_WEBHOOK_SENDERS_PER_HOOK)
+    int sv[2] = {-1, -1};
+    if (free_slot < 0 || running_for(s, webhook) >= SP_WEBHOOK_SENDERS_PER_HOOK ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         return;
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0)
-        child(s, webhook);
-    if (pid > 0) {
-        s->pid[free_slot] = pid;
-        s->webhook[free_slot] = webhook;
+    if (pid == 0) {
+        close(sv[0]);
+        for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+            if (s->wake[i] >= 0)
+                close(s->wake[i]);
+        child(s, webhook, sv[1]);
     }
+    close(sv[1]);
+    if (pid < 0) {
+        close(sv[0]);
+        return;
+    }
+    s->pid[free_slot] = pid;
+    s->webhook[free_slot] = webhook;
+    s->wake[free_slot] = sv[0];
 }
 
 void
@@ -183,12 +357,39 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
     struct sp_problem p;
     sp_problem_init(&p);
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
-    /* Round robin: one more child per webhook per round, while there are
-     * free slots and due webhooks. */
-    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++)
-        for (int i = 0; i < PQntuples(r); i++)
-            start(s, sp_db_int(r, i, 0));
+    /* Round robin: a child for each webhook with none, then one more per
+     * round for those whose children fall behind, while slots are free. */
+    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++) {
+        for (int i = 0; i < PQntuples(r); i++) {
+            long long webhook = sp_db_int(r, i, 0);
+            if (running_for(s, webhook) == 0 || sp_db_bool(r, i, 1))
+                start(s, webhook);
+        }
+    }
     sp_arena_destroy(&a);
+}
+
+void
+sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, size_t n)
+{
+    reap(s, false);
+    /* One child per webhook is enough to claim what was queued (the
+     * others would claim nothing); more start when it falls behind. */
+    for (size_t k = 0; k < n; k++) {
+        int i = 0, at = 0;
+        for (; i < SP_WEBHOOK_SENDERS; i++) {
+            at = (s->next_wake + i) % SP_WEBHOOK_SENDERS;
+            if (s->pid[at] > 0 && s->webhook[at] == webhooks[k] && s->wake[at] >= 0)
+                break;
+        }
+        if (i == SP_WEBHOOK_SENDERS) {
+            start(s, webhooks[k]);
+            continue;
+        }
+        s->next_wake = at + 1;
+        /* a full socket has a wake-up waiting already */
+        (void)send(s->wake[at], "w", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
 }
 
 int
@@ -203,6 +404,12 @@ sp_webhook_sender_running(const struct sp_webhook_sender *s)
 void
 sp_webhook_sender_drain(struct sp_webhook_sender *s)
 {
+    /* Closed wake-ups end the lingering children at once. */
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
+        if (s->wake[i] >= 0)
+            close(s->wake[i]);
+        s->wake[i] = -1;
+    }
     reap(s, true);
 }
 
@@ -218,7 +425,7 @@ sp_webhook_sender_run_once(struct sp_webhook_sender *s, struct sp_db *db)
         pid_t done = waitpid(-1, NULL, 0);
         for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
             if (done > 0 && s->pid[i] == done)
-                s->pid[i] = 0;
+                forget(s, i);
         if (done < 0)
             reap(s, true);
     }

@@ -1,17 +1,36 @@
 /*
  * webhook_sender: drives due webhook deliveries (API.md §11) for
- * support-dispatch. Each webhook with due deliveries gets one child
- * process of its own (at most SP_WEBHOOK_SENDERS at once), which sends
- * that webhook's due deliveries one after another through
- * domain/webhook_delivery and records each attempt: a slow or dead
- * receiver (10 s per attempt) holds only its own child, never the others
- * nor the outbox's mail and notifications.
+ * support-dispatch. Each webhook with due deliveries gets a child process
+ * of its own (up to SP_WEBHOOK_SENDERS_PER_HOOK per webhook, at most
+ * SP_WEBHOOK_SENDERS in all): a slow or dead receiver (10 s per attempt)
+ * holds only its own children, never the other webhooks' nor the
+ * outbox's mail and notifications.
  *
- * Each delivery is claimed with a lease (next_attempt_at moved 60 s on,
- * FOR UPDATE SKIP LOCKED), so dispatchers on several machines never send
- * one row at once and a child killed mid-send re-sends after the lease
- * (at-least-once; receivers de-duplicate by event id). Retries follow
- * core/backoff until 24 h after the event, then failed.
+ * A child claims its webhook's oldest due deliveries in batches (up to
+ * 32 rows per statement, FOR UPDATE SKIP LOCKED, each leased for 60 s by
+ * moving next_attempt_at to the lease's end), reads the webhook once per
+ * batch (URL, secrets, the SSRF guard's resolution), sends the batch's
+ * deliveries one after another on one kept connection (HTTP keep-alive;
+ * every new connection's address is checked by the guard's rule before
+ * its socket opens), and records the outcomes in one statement per batch
+ * (or per second, whichever comes first). An attempt starts only with
+ * the timeout and a margin left on its lease; rows whose lease ran short
+ * are handed back unattempted. Dispatchers on several machines therefore
+ * never send one row at once, and a child killed mid-batch re-sends
+ * after the lease (at-least-once; receivers de-duplicate by event id).
+ * Retries follow core/backoff until 24 h after the event, then failed.
+ *
+ * Durability: a child's session commits with synchronous_commit = off.
+ * What a server crash can lose is its last ~0.6 s of claims and
+ * outcomes, never an event: the deliveries themselves were committed by
+ * the fan-out, and a lost lease or outcome only makes a row due again —
+ * a re-send, which at-least-once allows. A lost "failed" or backoff only
+ * brings a retry early.
+ *
+ * With --loop a child whose webhook has nothing due waits up to 1 s for
+ * a wake-up from the dispatcher (sp_webhook_sender_wake, after a fan-out)
+ * before it ends, so a steady stream of events does not pay for a new
+ * process and database session per event; --once children end at once.
  * Must not: run in a request, or share a database connection with a
  * child (each child opens its own).
  */
@@ -28,13 +47,17 @@ struct sp_config;
 struct sp_db;
 struct sp_webhook_sender;
 
-/* NULL with err when the settings cannot open webhook secrets. */
-struct sp_webhook_sender *sp_webhook_sender_new(const struct sp_config *cfg, char *err,
-                                                size_t errlen);
+/* NULL with err when the settings cannot open webhook secrets. linger:
+ * children wait for wake-ups (--loop). */
+struct sp_webhook_sender *sp_webhook_sender_new(const struct sp_config *cfg, bool linger,
+                                                char *err, size_t errlen);
 /* Reaps finished children and starts one for each webhook with due
  * deliveries that has none running (db: the caller's connection, for the
  * one query). Returns at once. */
 void sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db);
+/* Deliveries were just queued for these webhooks: wakes their running
+ * children, starts one for each that has none. Returns at once. */
+void sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, size_t n);
 /* How many children run. */
 int sp_webhook_sender_running(const struct sp_webhook_sender *s);
 /* --once: sends everything due now (ticks until no webhook has due

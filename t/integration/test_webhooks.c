@@ -32,6 +32,7 @@
 #include "db/db.h"
 #include "domain/ctx.h"
 #include "domain/webhook_delivery.h"
+#include "domain/webhook_sender.h"
 #include "domain/webhooks.h"
 
 #define HOOKS "/support/admin/webhooks"
@@ -657,15 +658,20 @@ START_TEST(fanout_queues_an_event_for_its_subscribers_once)
     sp_problem_init(&p);
     const char *event_id = sp_webhook_event_id(&l.arena);
     for (int i = 0; i < 2; i++) {
-        long long queued = -1;
+        struct sp_webhook_queued queued = {0};
         ck_assert_int_eq(sp_db_begin(&l.db, &l.arena, &p), SP_OK);
         ck_assert_int_eq(sp_webhook_fanout(&l.ctx, event_id, "ticket.sla_breached",
                                            "2026-11-24T09:15:02.125Z", "{\"ticket_id\":7}",
                                            &queued, &p),
                          SP_OK);
         ck_assert_int_eq(sp_db_commit(&l.db, &l.arena, &p), SP_OK);
+        if (i == 0) {   /* to the subscriber alone, named for its sender's wake-up */
+            ck_assert_int_eq(queued.rows, 1);
+            ck_assert_uint_eq(queued.nwebhooks, 1);
+            ck_assert_int_eq(queued.webhooks[0], sub);
+        }
         if (i == 1)
-            ck_assert_int_eq(queued, 0);    /* the same event again adds nothing */
+            ck_assert_int_eq(queued.rows, 0);   /* the same event again adds nothing */
     }
 #define COUNT "SELECT count(*) FROM support_webhook_deliveries WHERE event_id = '%s' AND webhook_id = %lld"
     ck_assert_str_eq(sp_t_sql(COUNT, event_id, sub), "1");
@@ -778,6 +784,135 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
 }
 END_TEST
 
+static const char *
+show_synchronous_commit(struct lib *l)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *r = sp_db_exec_sql(&l->db, &l->arena, "SHOW synchronous_commit", &p);
+    ck_assert_ptr_nonnull(r);
+    return sp_t_fmt("%s", sp_db_str(r, 0, 0));
+}
+
+/* The senders' sessions (webhook_sender.h "Durability"): commits do not
+ * wait for the disk, on this connection and the next one after a loss. */
+START_TEST(sender_sessions_commit_asynchronously_across_reconnects)
+{
+    struct lib l;
+    lib_open(&l);
+    /* every connection of this handle starts "on" (the test cluster's
+     * own default is off) */
+    sp_db_close(&l.db);
+    sp_db_init(&l.db, sp_t_fmt("%s options='-csynchronous_commit=on'",
+                               getenv("SP_TEST_DATABASE_URL")), 10000);
+    ck_assert_str_eq(show_synchronous_commit(&l), "on");
+    sp_db_async_commit(&l.db);
+    ck_assert_str_eq(show_synchronous_commit(&l), "off");
+    sp_t_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+             " WHERE pid = %d", PQbackendPID(l.db.conn));
+    usleep(100000);
+    ck_assert_str_eq(show_synchronous_commit(&l), "off");
+    lib_close(&l);
+}
+END_TEST
+
+/* Sets aside what earlier tests left: deliveries of receivers that are
+ * gone (each would be tried, up to 10 s), their webhooks, and queued
+ * events (they would all be fanned out to this test's subscribers). */
+static void
+set_aside_all_but(long long hook_a, long long hook_b)
+{
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
+             " WHERE status = 'pending' AND webhook_id NOT IN (%lld, %lld)", hook_a, hook_b);
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id NOT IN (%lld, %lld)",
+             hook_a, hook_b);
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
+             " WHERE status = 'pending'");
+}
+
+static int64_t
+now_ms(void)
+{
+    return sp_clock_mono_us() / 1000;
+}
+
+/* One receiver hangs (4 s per request) while events keep coming: the
+ * other webhook's deliveries still arrive within a second of each event,
+ * on one kept connection, and the hanging one gets at most
+ * SP_WEBHOOK_SENDERS_PER_HOOK requests at once. Stopping the dispatcher
+ * hands its unattempted rows back instead of waiting 4 s for each. */
+START_TEST(a_hanging_receiver_stalls_no_other_webhook)
+{
+    struct receiver slow, fast;
+    receiver_start(&slow);
+    receiver_start(&fast);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/slow/4", slow.port),
+                                 "[\"ticket.sla_warning\"]");
+    long long hs = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&slow, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    r = create(sp_t_fmt("http://127.0.0.1:%d/hook", fast.port), "[\"ticket.sla_warning\"]");
+    long long hf = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&fast, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    set_aside_all_but(hs, hf);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    usleep(1000000);   /* listening */
+    int ports[6], nports = 0;
+    for (int i = 0; i < 6; i++) {
+        sp_t_sql("INSERT INTO support_outbox (kind, event_type, channel, payload)"
+                 " VALUES ('webhook', 'ticket.sla_warning', 'webhook', '{\"n\": %d}')", i);
+        int64_t t0 = now_ms();
+        struct json_object *got = receiver_next(&fast, 3000);
+        ck_assert_msg(got != NULL, "event %d never reached the other webhook", i);
+        int64_t ms = now_ms() - t0;
+        ck_assert_msg(ms <= 1000, "event %d reached the other webhook after %lld ms", i,
+                      (long long)ms);
+        ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+        struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+        ck_assert_int_eq(sp_t_jint(sp_t_jobj(body, "data"), "n"), i);
+        json_object_put(body);
+        int port = (int)sp_t_jint(got, "peer_port"), k = 0;
+        while (k < nports && ports[k] != port)
+            k++;
+        if (k == nports)
+            ports[nports++] = port;
+        json_object_put(got);
+        usleep(300000);
+    }
+    ck_assert_msg(nports <= 2, "6 deliveries on %d connections: not kept", nports);
+    /* The hanging receiver got requests, none answered yet. */
+#define DELIVERED "SELECT count(*) FROM support_webhook_deliveries" \
+                  " WHERE webhook_id = %lld AND status = 'delivered'"
+    ck_assert_str_eq(sp_t_sql(DELIVERED, hs), "0");
+    int64_t t0 = now_ms();
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_int_le(now_ms() - t0, 6000);   /* not 4 s for each of the rest */
+    /* Every request it got started before the first was answered (4 s),
+     * so all were on the wire at once: at most the cap. Those were
+     * answered and recorded; the rest went back unattempted. */
+    int hanging = 0;
+    for (struct json_object *got; (got = receiver_next(&slow, 200)) != NULL; hanging++)
+        json_object_put(got);
+    ck_assert_int_ge(hanging, 1);
+    ck_assert_int_le(hanging, SP_WEBHOOK_SENDERS_PER_HOOK);
+    ck_assert_str_eq(sp_t_sql(DELIVERED, hs), sp_t_fmt("%d", hanging));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                              " WHERE webhook_id = %lld AND status = 'pending' AND attempts = 0"
+                              " AND next_attempt_at <= now()",
+                              hs),
+                     sp_t_fmt("%d", 6 - hanging));
+    ck_assert_str_eq(sp_t_sql(DELIVERED, hf), "6");
+#undef DELIVERED
+    receiver_stop(&fast);
+    receiver_stop(&slow);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -802,6 +937,8 @@ suite(void)
     tcase_add_test(tc, the_guard_runs_again_at_delivery);
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
+    tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
+    tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
 }
 

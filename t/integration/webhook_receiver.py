@@ -11,13 +11,16 @@ Listens on 127.0.0.1, on a free port, and prints, flushed:
       matched (indices, in SECRETS_FILE, of the secrets whose
       HMAC-SHA256 over "<t>.<body>" is one of the v1= values; compared
       in constant time), fresh (t within 300 s of now), valid (fresh and
-      some secret matched)
+      some secret matched), peer_port (the client's port: one per
+      connection, so kept connections show)
 SECRETS_FILE is read at every request: one secret per line (a test writes
 the secret it got once the webhook exists).
 
 Answers: /fail/<code> → <code>; /redirect → 302 to /elsewhere on this
-server; anything else → 200 when valid, else 401. Exits after S seconds
-(default 120) or on SIGTERM.
+server; /slow/<s> → after s seconds, as below (a receiver that hangs);
+anything else → 200 when valid, else 401. Requests are served on
+threads of their own (a slow one holds only itself). Exits after S
+seconds (default 120) or on SIGTERM.
 """
 import hashlib
 import hmac
@@ -27,7 +30,7 @@ import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 def out(obj):
@@ -61,6 +64,7 @@ def verify(header, body, keys):
 
 class Handler(BaseHTTPRequestHandler):
     secrets_file = ""
+    protocol_version = "HTTP/1.1"   # keep-alive: every answer has a Content-Length
 
     def log_message(self, fmt, *args):
         pass
@@ -75,7 +79,8 @@ class Handler(BaseHTTPRequestHandler):
              "user_agent": self.headers.get("User-Agent"),
              "event_id": self.headers.get("Support-Event-Id"),
              "signature": header, "body": body.decode("utf-8", "replace"),
-             "signatures": len(sigs), "matched": matched, "fresh": fresh, "valid": valid})
+             "signatures": len(sigs), "matched": matched, "fresh": fresh, "valid": valid,
+             "peer_port": self.client_address[1]})
         if self.path.startswith("/fail/"):
             self.answer(int(self.path[6:]))
         elif self.path == "/redirect":
@@ -84,6 +89,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         else:
+            if self.path.startswith("/slow/"):
+                time.sleep(float(self.path[6:]))
             self.answer(200 if valid else 401)
 
     def answer(self, code):
@@ -97,7 +104,8 @@ def main():
         sys.exit(__doc__)
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--timeout" else 120.0
     Handler.secrets_file = sys.argv[1]
-    server = HTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     threading.Timer(timeout, lambda: os._exit(0)).start()
     out({"event": "listening", "port": server.server_port, "pid": os.getpid()})

@@ -101,6 +101,17 @@ START_TEST(a_begin_inside_a_transaction_is_refused)
 }
 END_TEST
 
+START_TEST(int_arrays_are_bigint_literals)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 512);
+    const long long v[] = {1, -2, 9223372036854775807LL};
+    ck_assert_str_eq(sp_db_int_array(&a, v, 3), "{1,-2,9223372036854775807}");
+    ck_assert_str_eq(sp_db_int_array(&a, v, 0), "{}");
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -113,6 +124,7 @@ db_suite(void)
     tcase_add_test(tc, statement_kinds_are_declared);
     tcase_add_test(tc, named_parameters_become_positional);
     tcase_add_test(tc, a_begin_inside_a_transaction_is_refused);
+    tcase_add_test(tc, int_arrays_are_bigint_literals);
     suite_add_tcase(s, tc);
     return s;
 }
