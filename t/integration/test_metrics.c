@@ -12,6 +12,8 @@
 
 #include <curl/curl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -185,6 +187,28 @@ START_TEST(public_port_never_serves_metrics)
 }
 END_TEST
 
+/* Debian's Prometheus with the shipped scrape job and rules
+ * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
+ * does the work and reports each step as a JSON line. */
+START_TEST(a_real_prometheus_scrapes_the_page_with_the_shipped_config)
+{
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);  /* a series to find */
+    sp_t_resp_free(r);
+    const char *cmd = sp_t_fmt("python3 %s/t/integration/prometheus_check.py %s %s 2>&1",
+                               getenv("SP_TEST_TOP_SRCDIR"), getenv("SP_TEST_TOP_SRCDIR"),
+                               getenv("SP_TEST_METRICS_URL"));
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    static char out[16384];
+    size_t n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    int status = pclose(f);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "prometheus check failed:\n%s",
+                  out);
+    ck_assert_ptr_nonnull(strstr(out, "\"step\": \"rules healthy\", \"ok\": true"));
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -194,6 +218,7 @@ metrics_suite(void)
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, public_port_never_serves_metrics);
+    tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     return s;
 }
 
