@@ -56,17 +56,7 @@ refusal(struct sp_arena *a, const struct sp_problem *p)
     sp_jw_kobject(&w, "error");
     sp_jw_kstr(&w, "code", p->code ? p->code : "failed");
     sp_jw_kstr(&w, "detail", p->detail);
-    if (p->nerrors > 0) {
-        sp_jw_karray(&w, "errors");
-        for (size_t i = 0; i < p->nerrors; i++) {
-            sp_jw_object(&w);
-            sp_jw_kstr(&w, "field", p->errors[i].field);
-            sp_jw_kstr(&w, "code", p->errors[i].code);
-            sp_jw_kstr(&w, "message", p->errors[i].message);
-            sp_jw_end(&w);
-        }
-        sp_jw_end(&w);
-    }
+    sp_problem_write_errors(&w, p);
     sp_jw_end(&w);
     sp_jw_end(&w);
     return b.data;

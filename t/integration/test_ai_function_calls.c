@@ -187,10 +187,11 @@ START_TEST(a_customers_calls_run_only_what_customers_may)
     struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *ticket = sp_t_ticket_create(&cust, "Lost booking");
     const char *bk = sp_t_unique("BK");
-    /* One round of two calls: the customer's own ticket, and a booking
-     * (staff only). */
+    /* One round of three calls: the customer's own ticket, a booking
+     * (staff only), and arguments that are no JSON object. */
     control(sp_t_fmt("{\"script\":[[{\"name\":\"ticket_status\",\"arguments\":{\"ticket_id\":%s}},"
-                     "{\"name\":\"booking_lookup\",\"arguments\":{\"booking_id\":%s}}]]}",
+                     "{\"name\":\"booking_lookup\",\"arguments\":{\"booking_id\":%s}},"
+                     "{\"name\":\"kb_search\",\"arguments\":\"refunds\"}]]}",
                      sp_t_jq(ticket), sp_t_jq(bk)));
     struct sp_t_resp *r = ask(&cust, ticket, "What is going on with my booking?");
     sp_t_assert_json(r, 200);
@@ -199,6 +200,9 @@ START_TEST(a_customers_calls_run_only_what_customers_may)
                   answer);
     ck_assert_msg(strstr(answer, "{\"error\":{\"code\":\"forbidden\",\"detail\":\"the customer "
                                  "role may not run booking_lookup\"}}") != NULL, "%s", answer);
+    ck_assert_msg(strstr(answer, "{\"error\":{\"code\":\"validation_failed\",") != NULL &&
+                      strstr(answer, "\"errors\":[{\"field\":\"arguments\",\"code\":"
+                                     "\"wrong_type\"") != NULL, "%s", answer);
     sp_t_resp_free(r);
     ck_assert_int_eq(service_calls(bk, NULL), 0);
     const char *body[2];
