@@ -1,7 +1,9 @@
 /*
  * ai (api): the AI proxy over HTTP (API.md §9) — POST /support/ai/query:
  * the rate limit (every call counts), the question, its context (a chat
- * session or ticket the caller may see), one domain call (domain/ai_query)
+ * session or ticket the caller may see), one domain call (domain/ai_query;
+ * with a provider, a tool runner for the caller — domain/ai_tool_calls —
+ * so the model may run what the caller's role may run, as the caller)
  * and, in a chat, the answer posted as an `ai_bot` message and published
  * to the session's subscribers.
  * Holds no SQL; never includes db/.
@@ -17,6 +19,7 @@
 #include "domain/ai_embedder.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_query.h"
+#include "domain/ai_tool_calls.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
 
@@ -131,17 +134,21 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     sp_ai_embedder_init(&embedder, &app->cfg);
     struct sp_ai_provider provider;
     sp_ai_provider_init(&provider, &app->cfg);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
+    const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, provider.ep.model, NULL);
+    struct sp_ai_tool_calls calls;
+    sp_ai_tool_calls_init(&calls, &ctx, &env, &who);
     struct sp_ai_query_in in = {
         .question = v[Q_QUESTION].str,
         .embedder = &embedder,
         .provider = &provider,
-        .tools = NULL,   /* the tools registry plugs in here (ai_provider.h) */
+        .tools = calls.runner.tools_json ? &calls.runner : NULL,
         .user_id = r->principal.sub,
         .session_id = c.session_id,
         .ticket_id = c.ticket_id,
         .min_confidence = app->cfg.ai_min_confidence,
     };
-    struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ai_answer ans;
     if (sp_ai_query(&ctx, &in, &ans, p) != SP_OK)
         return p->rc;

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "api/app.h"
 #include "api/common.h"
 #include "core/ids.h"
 #include "domain/agents.h"
@@ -69,4 +70,40 @@ sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_i
     if (ticket_id != NULL && ticket_context(r, ticket_id, c, p) != SP_OK)
         return p->rc;
     return SP_OK;
+}
+
+static enum sp_ai_role
+ai_role(enum sp_role role)
+{
+    switch (role) {
+    case SP_ROLE_ADMIN: return SP_AI_ADMIN;
+    case SP_ROLE_AGENT: return SP_AI_AGENT;
+    default:            return SP_AI_CUSTOMER;
+    }
+}
+
+struct sp_ai_tool_caller
+sp_api_ai_caller(const struct sp_req *r, const struct sp_ai_context *c, const char *model,
+                 const char *key)
+{
+    enum sp_ai_role role = ai_role(r->principal.role);
+    return (struct sp_ai_tool_caller){
+        .role = role, .user_id = r->principal.sub,
+        .actor_type = role == SP_AI_CUSTOMER ? "customer" : "agent", .model = model,
+        .ticket_id = c ? c->ticket_id : 0, .session_id = c ? c->session_id : 0,
+        .idempotency_key = key};
+}
+
+struct sp_ai_tools_env
+sp_api_ai_tools_env(const struct sp_req *r)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_config *cfg = &app->cfg;
+    return (struct sp_ai_tools_env){
+        .booking = {"booking service", cfg->booking_url, cfg->booking_key,
+                    cfg->service_timeout_ms},
+        .payments = {"payment service", cfg->payments_url, cfg->payments_key,
+                     cfg->service_timeout_ms},
+        .refund_agent_limit = cfg->refund_agent_limit,
+    };
 }

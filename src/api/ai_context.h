@@ -2,7 +2,10 @@
  * ai_context: the context of an AI call (API.md §9) — a chat session or a
  * ticket the caller may see — for the query and the tools: a customer's
  * own session or ticket (another's is 404), the assigned agent's session
- * (else 403), any session for an admin, any ticket for agents.
+ * (else 403), any session for an admin, any ticket for agents — and who
+ * runs a tool in it (the request's principal: role, user, actor type,
+ * the context) with the tools' settings, for direct runs and a
+ * provider's function calls alike.
  * Holds no SQL; never includes db/.
  */
 #ifndef SP_API_AI_CONTEXT_H
@@ -11,6 +14,7 @@
 #include <stdbool.h>
 
 #include "core/problem.h"
+#include "domain/ai_tools.h"
 #include "domain/chat_sessions.h"
 #include "http/http.h"
 
@@ -23,5 +27,13 @@ struct sp_ai_context {
 /* Resolves session_id and/or ticket_id (NULL: not given) into *c. */
 enum sp_rc sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_id,
                              struct sp_ai_context *c, struct sp_problem *p);
+
+/* The caller of a tool run in c: the principal's role and user; model
+ * the one that asks (SP_AI_TOOL_MODEL_DIRECT or the provider's); key the
+ * client's Idempotency-Key or NULL. */
+struct sp_ai_tool_caller sp_api_ai_caller(const struct sp_req *r, const struct sp_ai_context *c,
+                                          const char *model, const char *key);
+/* The tools' settings (booking and payment services, refund limit). */
+struct sp_ai_tools_env sp_api_ai_tools_env(const struct sp_req *r);
 
 #endif

@@ -20,16 +20,6 @@
 
 #define ARGUMENTS_MAX 16384   /* bytes of the arguments object */
 
-static enum sp_ai_role
-ai_role(enum sp_role role)
-{
-    switch (role) {
-    case SP_ROLE_ADMIN: return SP_AI_ADMIN;
-    case SP_ROLE_AGENT: return SP_AI_AGENT;
-    default:            return SP_AI_CUSTOMER;
-    }
-}
-
 static void
 write_tool(struct sp_jw *w, const struct sp_ai_tool *t)
 {
@@ -50,7 +40,7 @@ enum sp_rc
 sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p)
 {
     (void)p;
-    enum sp_ai_role role = ai_role(r->principal.role);
+    enum sp_ai_role role = sp_api_ai_caller(r, NULL, NULL, NULL).role;
     size_t n;
     const struct sp_ai_tool *tools = sp_ai_tools(&n);
     struct sp_buf *b = sp_api_buf(r);
@@ -77,18 +67,6 @@ static const struct sp_field_spec run_fields[T_COUNT] = {
     [T_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
 };
 
-static struct sp_ai_tools_env
-tools_env(const struct sp_config *cfg)
-{
-    return (struct sp_ai_tools_env){
-        .booking = {"booking service", cfg->booking_url, cfg->booking_key,
-                    cfg->service_timeout_ms},
-        .payments = {"payment service", cfg->payments_url, cfg->payments_key,
-                     cfg->service_timeout_ms},
-        .refund_agent_limit = cfg->refund_agent_limit,
-    };
-}
-
 static void
 render(struct sp_req *r, const struct sp_ai_tool_result *res)
 {
@@ -109,7 +87,7 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     const struct sp_ai_tool *tool = sp_ai_tool_find(id);
     if (tool == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such tool");
-    enum sp_ai_role role = ai_role(r->principal.role);
+    enum sp_ai_role role = sp_api_ai_caller(r, NULL, NULL, NULL).role;
     if (!sp_ai_tool_allowed(tool, role))
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "the %s role may not run %s",
                               sp_ai_role_name(role), tool->id);
@@ -125,13 +103,8 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     if (sp_api_ai_context(r, v[T_SESSION].present ? v[T_SESSION].str : NULL,
                           v[T_TICKET].present ? v[T_TICKET].str : NULL, &c, p) != SP_OK)
         return p->rc;
-    const struct sp_ai_tool_caller who = {
-        .role = role, .user_id = r->principal.sub,
-        .actor_type = role == SP_AI_CUSTOMER ? "customer" : "agent",
-        .model = SP_AI_TOOL_MODEL_DIRECT, .ticket_id = c.ticket_id,
-        .session_id = c.session_id, .idempotency_key = key};
-    const struct sp_app *app = r->env->app;
-    const struct sp_ai_tools_env env = tools_env(&app->cfg);
+    const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, SP_AI_TOOL_MODEL_DIRECT, key);
+    const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ai_tool_result res;
     if (sp_ai_tool_run(&ctx, &env, &who, tool->id, v[T_ARGUMENTS].obj, &res, p) != SP_OK)

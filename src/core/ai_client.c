@@ -88,7 +88,7 @@ write_message(struct sp_jw *w, const struct sp_ai_message *m)
 static const char *
 chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
              const struct sp_ai_message *msgs, size_t n, const char *tools_json,
-             long max_tokens)
+             const char *tool_choice, long max_tokens)
 {
     struct sp_buf b;
     sp_buf_init(&b, a, 4096);
@@ -101,6 +101,8 @@ chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
     sp_jw_end(&w);
     if (tools_json != NULL)
         sp_jw_kraw(&w, "tools", tools_json);
+    if (tools_json != NULL && tool_choice != NULL)
+        sp_jw_kstr(&w, "tool_choice", tool_choice);
     if (max_tokens > 0)
         sp_jw_kint(&w, "max_tokens", max_tokens);
     sp_jw_kfixed(&w, "temperature", 0.2, 1);
@@ -109,8 +111,9 @@ chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
     return b.data;
 }
 
-/* The function calls of a message (those with a name; others are not
- * ours to answer). */
+/* The function calls of a message: those with a name (others are not
+ * ours to answer), at most SP_AI_TOOL_CALLS_MAX; tool_calls_json is the
+ * array of those kept, to be sent back with one answer each. */
 static void
 read_tool_calls(struct sp_arena *a, struct json_object *msg, struct sp_ai_chat_reply *out)
 {
@@ -119,26 +122,31 @@ read_tool_calls(struct sp_arena *a, struct json_object *msg, struct sp_ai_chat_r
         !json_object_is_type(calls, json_type_array) || json_object_array_length(calls) == 0)
         return;
     size_t n = json_object_array_length(calls);
-    out->tool_calls = sp_arena_calloc(a, n, sizeof(*out->tool_calls));
-    out->tool_calls_json = sp_json_compact(calls, NULL);
-    for (size_t i = 0; i < n; i++) {
+    out->tool_calls = sp_arena_calloc(a, SP_AI_TOOL_CALLS_MAX, sizeof(*out->tool_calls));
+    struct json_object *kept = json_object_new_array();
+    for (size_t i = 0; i < n && out->ntool_calls < SP_AI_TOOL_CALLS_MAX; i++) {
         struct json_object *c = json_object_array_get_idx(calls, i), *fn;
-        if (!json_object_object_get_ex(c, "function", &fn) || *member_str(fn, "name") == '\0')
+        if (!json_object_is_type(c, json_type_object) ||
+            !json_object_object_get_ex(c, "function", &fn) || *member_str(fn, "name") == '\0')
             continue;
         out->tool_calls[out->ntool_calls++] = (struct sp_ai_tool_call){
             member_str(c, "id"), member_str(fn, "name"), member_str(fn, "arguments")};
+        json_object_array_add(kept, json_object_get(c));
     }
+    if (out->ntool_calls > 0)
+        out->tool_calls_json = sp_arena_strdup(a, sp_json_compact(kept, NULL));
+    json_object_put(kept);
 }
 
 enum sp_rc
 sp_ai_chat(struct sp_arena *a, const struct sp_ai_endpoint *ep, const struct sp_ai_message *msgs,
-           size_t n, const char *tools_json, long max_tokens, struct sp_ai_chat_reply *out,
-           struct sp_problem *p)
+           size_t n, const char *tools_json, const char *tool_choice, long max_tokens,
+           struct sp_ai_chat_reply *out, struct sp_problem *p)
 {
     memset(out, 0, sizeof(*out));
     out->content = out->finish_reason = out->model = "";
     struct json_object *root, *choices, *msg, *usage = NULL;
-    const char *json = chat_request(a, ep, msgs, n, tools_json, max_tokens);
+    const char *json = chat_request(a, ep, msgs, n, tools_json, tool_choice, max_tokens);
     if (post(a, ep, CHAT_ANSWER_MAX, json, &root, &out->attempts, p) != SP_OK)
         return p->rc;
     if (!json_object_object_get_ex(root, "choices", &choices) ||

@@ -22,6 +22,8 @@
 
 struct sp_arena;
 
+#define SP_AI_TOOL_CALLS_MAX 8   /* function calls of one answer read */
+
 struct sp_ai_endpoint {
     struct sp_service svc;   /* base_url (…/v1), key, timeout per attempt */
     long budget_ms;          /* the whole call, retries included */
@@ -48,20 +50,22 @@ struct sp_ai_chat_reply {
     const char *finish_reason;   /* "stop", "length", "tool_calls", … ("" when absent) */
     const char *model;           /* the model the server says answered ("" when absent) */
     long prompt_tokens, completion_tokens;   /* from usage; 0 when absent */
-    struct sp_ai_tool_call *tool_calls;      /* arena array of ntool_calls */
-    size_t ntool_calls;
-    const char *tool_calls_json; /* the array as received (to send it back), NULL when none */
+    struct sp_ai_tool_call *tool_calls;      /* arena array of ntool_calls (named calls, */
+    size_t ntool_calls;                      /* at most SP_AI_TOOL_CALLS_MAX) */
+    const char *tool_calls_json; /* those calls as received (to send back), NULL when none */
     int attempts;
 };
 
 /* One chat completion of msgs[n] with the endpoint's model; tools_json
- * (NULL: none) is the "tools" array offered; max_tokens 0: the server's
- * default. SP_UNAVAILABLE (503 dependency_unavailable, the detail says
+ * (NULL: none) is the "tools" array offered, tool_choice (NULL: not sent)
+ * the "tool_choice" string ("none": answer in text); max_tokens 0: the
+ * server's default. SP_UNAVAILABLE (503 dependency_unavailable, the detail says
  * why: no answer, a status, an unreadable body) when no usable answer
  * came within the budget. */
 enum sp_rc sp_ai_chat(struct sp_arena *a, const struct sp_ai_endpoint *ep,
                       const struct sp_ai_message *msgs, size_t n, const char *tools_json,
-                      long max_tokens, struct sp_ai_chat_reply *out, struct sp_problem *p);
+                      const char *tool_choice, long max_tokens, struct sp_ai_chat_reply *out,
+                      struct sp_problem *p);
 
 /* The vectors of texts[n], in requests of at most batch texts: out[i]
  * (arena) has *dim floats, L2-normalised. SP_UNAVAILABLE as above, also

@@ -3,6 +3,8 @@
  */
 #include "core/problem.h"
 
+#include "core/json_writer.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,4 +47,20 @@ sp_problem_field(struct sp_problem *p, const char *field, const char *code,
         p->errors[p->nerrors].message = message;
         p->nerrors++;
     }
+}
+
+void
+sp_problem_write_errors(struct sp_jw *w, const struct sp_problem *p)
+{
+    if (p->nerrors == 0)
+        return;
+    sp_jw_karray(w, "errors");
+    for (size_t i = 0; i < p->nerrors; i++) {
+        sp_jw_object(w);
+        sp_jw_kstr(w, "field", p->errors[i].field);
+        sp_jw_kstr(w, "code", p->errors[i].code);
+        sp_jw_kstr(w, "message", p->errors[i].message);
+        sp_jw_end(w);
+    }
+    sp_jw_end(w);
 }

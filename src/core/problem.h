@@ -54,4 +54,9 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                       const char *message);
 
+/* Writes "errors":[{field, code, message}, …] into the open object of w
+ * when p has field errors (nothing otherwise). */
+struct sp_jw;
+void sp_problem_write_errors(struct sp_jw *w, const struct sp_problem *p);
+
 #endif

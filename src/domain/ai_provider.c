@@ -11,19 +11,23 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/redact.h"
 #include "domain/ai_retrieval.h"
 
-#define MESSAGES_MAX (2 + SP_AI_TOOL_ROUNDS * 9)
-#define CALLS_PER_ROUND_MAX 8
+#define MESSAGES_MAX (2 + SP_AI_TOOL_ROUNDS * (1 + SP_AI_TOOL_CALLS_MAX))
 
 static const char instructions[] =
     "You are the customer-support assistant of a marketplace. Answer the customer's question "
     "using only the numbered help-centre passages below. Cite every passage you use with its "
     "number in square brackets, e.g. [1]. If the passages do not answer the question, say that "
     "you don't know and that the customer can ask for a human agent in the chat or on their "
-    "ticket. Be brief. Never ask for personal data.\n\nPassages:\n";
+    "ticket. Be brief. Never ask for personal data.\n";
+static const char tool_instructions[] =
+    "You may also call the tools offered to look things up for the customer (their tickets, "
+    "bookings, payments). Their results are facts you may use; a result with an \"error\" "
+    "member was refused or failed: do not call it again, say what could not be done.\n";
 
 void
 sp_ai_provider_init(struct sp_ai_provider *pv, const struct sp_config *cfg)
@@ -49,11 +53,14 @@ sp_ai_provider_configured(const struct sp_ai_provider *pv)
 
 /* The system message: instructions and the passages, redacted. */
 static const char *
-grounding(struct sp_arena *a, const struct sp_ai_passage *ps, size_t n)
+grounding(struct sp_arena *a, const struct sp_ai_passage *ps, size_t n, bool tools)
 {
     struct sp_buf b;
     sp_buf_init(&b, a, 4096);
     sp_buf_puts(&b, instructions);
+    if (tools)
+        sp_buf_puts(&b, tool_instructions);
+    sp_buf_puts(&b, "\nPassages:\n");
     for (size_t i = 0; i < n; i++)
         sp_buf_printf(&b, "\n[%zu] %s (article \"%s\")\n%s\n", i + 1, ps[i].heading_path,
                       ps[i].slug, ps[i].text);
@@ -78,22 +85,58 @@ find_citations(const char *answer, size_t n, struct sp_ai_generation *out)
     }
 }
 
-/* Appends the model's tool round to the conversation: its request, then
- * one answer per call, run by the caller's runner. */
-static size_t
-run_tools(struct sp_arena *a, const struct sp_ai_tool_runner *tools,
-          const struct sp_ai_chat_reply *r, struct sp_ai_message *m, size_t k,
-          struct sp_ai_generation *out)
+/* Milliseconds left until deadline (µs, monotonic); ≤ 0 when spent. */
+static long
+left_ms(int64_t deadline)
 {
-    m[k++] = (struct sp_ai_message){"assistant", r->content[0] ? r->content : NULL,
-                                    r->tool_calls_json, NULL};
-    for (size_t i = 0; i < r->ntool_calls && i < CALLS_PER_ROUND_MAX; i++) {
-        const char *result = tools->run(tools->arg, a, &r->tool_calls[i]);
-        m[k++] = (struct sp_ai_message){"tool", sp_redact(a, result, strlen(result), NULL), NULL,
-                                        r->tool_calls[i].id};
+    return (long)((deadline - sp_clock_mono_us()) / 1000);
+}
+
+static enum sp_rc
+spent(const struct sp_ai_provider *pv, struct sp_problem *p)
+{
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                          "the %s did not answer within %ld ms (tool rounds included)",
+                          pv->ep.svc.name, pv->ep.budget_ms);
+}
+
+/* Appends the model's tool round to the conversation: its request, then
+ * one answer per call, run by the caller's runner within what is left. */
+static enum sp_rc
+run_tools(struct sp_arena *a, const struct sp_ai_provider *pv,
+          const struct sp_ai_tool_runner *tools, const struct sp_ai_chat_reply *r,
+          int64_t deadline, struct sp_ai_message *m, size_t *k, struct sp_ai_generation *out,
+          struct sp_problem *p)
+{
+    m[(*k)++] = (struct sp_ai_message){"assistant", r->content[0] ? r->content : NULL,
+                                       r->tool_calls_json, NULL};
+    for (size_t i = 0; i < r->ntool_calls; i++) {
+        long budget = left_ms(deadline);
+        if (budget <= 0)
+            return spent(pv, p);
+        const char *result = tools->run(tools->arg, a, &r->tool_calls[i], budget);
+        m[(*k)++] = (struct sp_ai_message){"tool", sp_redact(a, result, strlen(result), NULL),
+                                           NULL, r->tool_calls[i].id};
         out->tool_calls++;
     }
-    return k;
+    out->rounds++;
+    return SP_OK;
+}
+
+/* One chat call within what is left of the budget. */
+static enum sp_rc
+chat(struct sp_arena *a, const struct sp_ai_provider *pv, const struct sp_ai_message *m,
+     size_t k, const struct sp_ai_tool_runner *tools, bool last, int64_t deadline,
+     struct sp_ai_chat_reply *r, struct sp_problem *p)
+{
+    struct sp_ai_endpoint ep = pv->ep;
+    ep.budget_ms = left_ms(deadline);
+    if (ep.budget_ms <= 0)
+        return spent(pv, p);
+    if (ep.svc.timeout_ms <= 0 || ep.svc.timeout_ms > ep.budget_ms)
+        ep.svc.timeout_ms = ep.budget_ms;
+    return sp_ai_chat(a, &ep, m, k, tools ? tools->tools_json : NULL,
+                      tools && last ? "none" : NULL, pv->max_tokens, r, p);
 }
 
 enum sp_rc
@@ -104,25 +147,27 @@ sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv, const
 {
     memset(out, 0, sizeof(*out));
     out->model = pv->ep.model;
+    int64_t deadline = sp_clock_mono_us() + (int64_t)pv->ep.budget_ms * 1000;
     n = n < SP_AI_CONTEXT_PASSAGES ? n : SP_AI_CONTEXT_PASSAGES;
     struct sp_ai_message m[MESSAGES_MAX];
     size_t k = 0;
-    m[k++] = (struct sp_ai_message){"system", grounding(a, ps, n), NULL, NULL};
+    m[k++] = (struct sp_ai_message){"system", grounding(a, ps, n, tools != NULL), NULL, NULL};
     m[k++] = (struct sp_ai_message){"user", sp_redact(a, question, strlen(question), NULL),
                                     NULL, NULL};
     struct sp_ai_chat_reply r;
     for (int round = 0;; round++) {
-        if (sp_ai_chat(a, &pv->ep, m, k, tools ? tools->tools_json : NULL, pv->max_tokens, &r,
-                       p) != SP_OK)
+        bool last = round == SP_AI_TOOL_ROUNDS;
+        if (chat(a, pv, m, k, tools, last, deadline, &r, p) != SP_OK)
             return p->rc;
         out->prompt_tokens += r.prompt_tokens;
         out->completion_tokens += r.completion_tokens;
         if (r.model[0] != '\0')
             out->model = r.model;
         /* No runner: tool calls are not ours to run; the text is the answer. */
-        if (tools == NULL || r.ntool_calls == 0 || round == SP_AI_TOOL_ROUNDS)
+        if (tools == NULL || r.ntool_calls == 0 || last)
             break;
-        k = run_tools(a, tools, &r, m, k, out);
+        if (run_tools(a, pv, tools, &r, deadline, m, &k, out, p) != SP_OK)
+            return p->rc;
     }
     out->answer = r.content[0] != '\0' ? r.content : NULL;
     if (out->answer != NULL)

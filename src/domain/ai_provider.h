@@ -11,9 +11,15 @@
  * Tools: the caller may hand in a runner (struct sp_ai_tool_runner: the
  * tools offered and a callback that runs one call as the caller's role
  * allows); tool calls the model asks for are then run and their results
- * sent back, for at most SP_AI_TOOL_ROUNDS rounds. Without a runner no
- * tools are offered, and tool calls a model asks for anyway are ignored:
- * its text is the answer (none: the caller's "I don't know").
+ * (refusals included, as error objects) sent back as `tool` messages, for
+ * at most SP_AI_TOOL_ROUNDS rounds; the request after the last round says
+ * "tool_choice":"none", and tool calls in its answer are ignored (its
+ * text is the answer; none: the caller's "I don't know"). At most
+ * SP_AI_TOOL_CALLS_MAX calls of one answer are run (core/ai_client reads
+ * no more). The endpoint's budget bounds the whole
+ * answer, tool runs included: each call and run gets what is left, and
+ * none starts once it is spent (503). Without a runner no tools are
+ * offered, and tool calls a model asks for anyway are ignored.
  * Must not: know HTTP or SQL; decide who may run a tool (the runner does).
  */
 #ifndef SP_AI_PROVIDER_H
@@ -34,9 +40,11 @@ struct sp_ai_passage;
 
 struct sp_ai_tool_runner {
     const char *tools_json;   /* the "tools" array offered (OpenAI function format) */
-    /* Runs one call; returns the JSON text handed back to the model (an
-     * error object for a call refused or failed), arena-owned. */
-    const char *(*run)(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call);
+    /* Runs one call within budget_ms (what is left of the answer's
+     * budget); returns the JSON text handed back to the model (an error
+     * object for a call refused or failed), arena-owned. */
+    const char *(*run)(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call,
+                       long budget_ms);
     void *arg;
 };
 
@@ -56,7 +64,8 @@ struct sp_ai_generation {
     long prompt_tokens, completion_tokens;  /* the server's usage, all rounds */
     bool cited[SP_AI_CONTEXT_PASSAGES];     /* passages the answer cites by [n] */
     size_t ncited;
-    size_t tool_calls;           /* tool calls run */
+    size_t tool_calls;           /* tool calls handed to the runner */
+    int rounds;                  /* tool rounds */
 };
 
 /* An answer to question (already redacted) from passages ps[n] (at most

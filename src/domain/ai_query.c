@@ -317,7 +317,8 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
             out->sources[out->nsources++] = (struct sp_ai_source){ps[i].slug, ps[i].title,
                                                                   ps[i].score};
     }
-    if (g.ncited == 0 && out->grounded)
+    /* Nothing cited: the passages the local model would cite, if any fit. */
+    if (g.ncited == 0 && out->grounded && out->confidence >= in->min_confidence)
         cite(ps, n, out);
     return SP_OK;
 }
@@ -337,10 +338,11 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &n, p) != SP_OK)
         return log_failure(ctx, in, prompt, out, &t0, p);
     compose(ctx->arena, prompt, ps, n, in->min_confidence, out);
-    /* Below the threshold the provider is not asked: with no passage
-     * that fits it could only guess (docs/API.md §9). */
+    /* Below the threshold the provider is not asked — with no passage
+     * that fits it could only guess — unless it has tools to look the
+     * answer up with (docs/API.md §9). */
     bool ask = in->provider != NULL && sp_ai_provider_configured(in->provider) &&
-               out->confidence >= in->min_confidence;
+               (out->confidence >= in->min_confidence || in->tools != NULL);
     if (ask) {
         out->nsources = 0;
         if (generate(ctx, in, prompt, ps, n, out, p) != SP_OK)

@@ -171,7 +171,8 @@ call(struct run *rn, const struct sp_service *svc, const char *method, const cha
     struct sp_arena *a = rn->ctx->arena;
     struct sp_service_reply reply;
     const char *key = body != NULL ? rn->service_key : NULL;
-    if (sp_service_call(a, svc, method, path, body, key, &reply, p) != SP_OK)
+    const struct sp_service_limits lim = {false, rn->env->budget_ms, 0};
+    if (sp_service_call_with(a, svc, &lim, method, path, body, key, &reply, p) != SP_OK)
         return p->rc;
     long st = reply.status;
     if (st == 404)

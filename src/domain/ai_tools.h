@@ -47,6 +47,7 @@ struct sp_ai_tool {
 struct sp_ai_tools_env {
     struct sp_service booking, payments;
     long long refund_agent_limit;    /* minor units an agent may refund */
+    long budget_ms;                  /* a service call, retries included; 0: no bound */
 };
 
 struct sp_ai_tool_caller {

@@ -372,17 +372,7 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     sp_jw_kstr(&w, "code", code);
     sp_jw_kstr(&w, "detail", detail[0] ? detail : k->title);
     sp_jw_kstr(&w, "request_id", r->request_id);
-    if (p->nerrors > 0) {
-        sp_jw_karray(&w, "errors");
-        for (size_t i = 0; i < p->nerrors; i++) {
-            sp_jw_object(&w);
-            sp_jw_kstr(&w, "field", p->errors[i].field);
-            sp_jw_kstr(&w, "code", p->errors[i].code);
-            sp_jw_kstr(&w, "message", p->errors[i].message);
-            sp_jw_end(&w);
-        }
-        sp_jw_end(&w);
-    }
+    sp_problem_write_errors(&w, p);
     sp_jw_end(&w);
     if (k->challenge != NULL)
         sp_resp_header(r, "WWW-Authenticate", k->challenge);

@@ -17,11 +17,18 @@ Serves:
   POST /v1/embeddings        {"model","input":[…]} → N-dimension vectors
       (default 64) of hashed words, in reverse order with their "index".
   POST /_control             {"chat_fail":n, "embed_fail":n, "chat_hang":s,
-      "tool_calls":"offered"|"always"|null} → 200; not logged. chat_fail /
-      embed_fail: the next n calls answer 500; chat_hang: each chat call
-      sleeps s seconds first; tool_calls "offered": ask for the first
-      offered tool once per conversation, "always": also attach a
-      tool_call when no tool was offered (a misbehaving server).
+      "tool_calls":"offered"|"always"|"forever"|null, "script":[…]} → 200;
+      not logged. chat_fail / embed_fail: the next n calls answer 500;
+      chat_hang: each chat call sleeps s seconds first; tool_calls
+      "offered": ask for the first offered tool once per conversation,
+      "always": also attach a tool_call when no tool was offered (a
+      misbehaving server), "forever": ask for the first offered tool in
+      every answer, "tool_choice" or not (a model that never stops);
+      script: round i of a conversation (i = the assistant turns with
+      tool_calls so far) asks for script[i] — {"name","arguments"} or a
+      list of them, arguments an object — whether offered or not; after
+      the script, "Fixture answer from the tools: <every tool result,
+      joined by " | "> [1]."
 Exits after S seconds (default 120) or on SIGTERM.
 """
 import hashlib
@@ -34,7 +41,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None}
+state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None, "script": None}
 lock = threading.Lock()
 dim = 64
 STOP = {"the", "and", "for", "are", "you", "your", "how", "what", "does", "with", "can"}
@@ -65,14 +72,34 @@ def vector(text):
     return v
 
 
+def calls_message(calls, round_no):
+    """An assistant turn asking for calls [{"name","arguments"}]."""
+    return {"role": "assistant", "content": None, "tool_calls": [{
+        "id": "call_%d_%d" % (round_no, i), "type": "function",
+        "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
+        for i, c in enumerate(calls)]}
+
+
 def chat_answer(req):
     msgs = req.get("messages", [])
     tool_results = [m.get("content") or "" for m in msgs if m.get("role") == "tool"]
+    rounds = sum(1 for m in msgs if m.get("role") == "assistant" and m.get("tool_calls"))
     mode = state["tool_calls"]
+    script = state["script"]
     offered = req.get("tools") or []
     message = {"role": "assistant", "content": "Fixture answer: see [1]."}
     finish = "stop"
-    if tool_results:
+    if script and rounds < len(script):
+        step = script[rounds]
+        message = calls_message(step if isinstance(step, list) else [step], rounds)
+        finish = "tool_calls"
+    elif mode == "forever" and offered:
+        message = calls_message([{"name": offered[0]["function"]["name"],
+                                  "arguments": {"query": "refunds"}}], rounds)
+        finish = "tool_calls"
+    elif tool_results and script:
+        message["content"] = "Fixture answer from the tools: %s [1]." % " | ".join(tool_results)
+    elif tool_results:
         message["content"] = "Fixture answer from the tool: %s [1]." % tool_results[-1]
     elif mode == "offered" and offered:
         name = offered[0]["function"]["name"]

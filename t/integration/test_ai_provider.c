@@ -189,7 +189,12 @@ START_TEST(provider_answer_is_grounded_cited_and_switched_by_settings)
     ck_assert_ptr_nonnull(strstr(body, sp_t_fmt("[1] Refunds for %s bookings", w)));
     ck_assert_ptr_nonnull(strstr(body, refund));
     ck_assert_ptr_nonnull(strstr(body, sp_t_fmt("When do refunds for %s bookings arrive?", w)));
-    ck_assert_ptr_null(strstr(body, "\"tools\""));
+    /* The tools a customer may run are offered, no others. */
+    ck_assert_ptr_nonnull(strstr(body, "\"name\":\"kb_search\""));
+    ck_assert_ptr_nonnull(strstr(body, "\"name\":\"ticket_status\""));
+    ck_assert_ptr_null(strstr(body, "booking_lookup"));
+    ck_assert_ptr_null(strstr(body, "payment_refund"));
+    ck_assert_ptr_null(strstr(body, "tool_choice"));
     json_object_put(reqs);
     ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', model, prompt_tokens, completion_tokens,"
                               " error IS NULL, response, sources->0->>'slug')"
@@ -294,21 +299,38 @@ START_TEST(failures_and_timeouts_are_503_and_logged)
 }
 END_TEST
 
+/* The provider of the test: the fixture, a 5 s budget. */
+static struct sp_ai_provider
+direct_provider(void)
+{
+    return (struct sp_ai_provider){
+        .ep = {.svc = {"AI provider", base_url(), API_KEY, 5000}, .budget_ms = 5000,
+               .path = "/chat/completions", .model = CHAT_MODEL},
+        .max_tokens = 100};
+}
+
 START_TEST(tool_calls_without_a_runner_are_ignored)
 {
-    const char *w = sp_t_unique_word();
-    knowledge_base(w);
-    provider_on("64", NULL);
+    sp_t_fixture_start(&fx, "openai_fixture.py --timeout 60");
     control("{\"tool_calls\":\"always\"}");
-    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
-    sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
-    sp_t_resp_free(r);
+    struct sp_arena a;
+    sp_arena_init(&a, 65536);
+    struct sp_ai_provider pv = direct_provider();
+    struct sp_ai_passage ps[1] = {{1, 1, "refunds", "Refunds", "Refunds > When",
+                                   "Refunds take five business days.", 1, 1, 1, 1}};
+    struct sp_ai_generation g;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_ai_provider_answer(&a, &pv, "When do refunds arrive?", ps, 1, NULL, &g, &p),
+                     SP_OK);
+    ck_assert_str_eq(g.answer, "Fixture answer: see [1].");
+    ck_assert_int_eq((int)g.tool_calls, 0);
     struct json_object *reqs = seen();
     ck_assert_int_eq(json_object_array_length(reqs), 1);   /* no second round */
+    ck_assert_ptr_null(strstr(body_of(reqs, 0), "\"tools\""));
     json_object_put(reqs);
-    provider_off();
+    sp_arena_destroy(&a);
+    sp_t_fixture_stop(&fx);
 }
 END_TEST
 
@@ -319,8 +341,9 @@ struct runs {
 };
 
 static const char *
-run_tool(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call)
+run_tool(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budget_ms)
 {
+    ck_assert(budget_ms > 0 && budget_ms <= 5000);
     struct runs *r = arg;
     r->n++;
     snprintf(r->name, sizeof(r->name), "%s", call->name);
@@ -334,10 +357,7 @@ START_TEST(tool_calls_are_run_by_the_runner_and_answered)
     control("{\"tool_calls\":\"offered\"}");
     struct sp_arena a;
     sp_arena_init(&a, 65536);
-    struct sp_ai_provider pv = {
-        .ep = {.svc = {"AI provider", base_url(), API_KEY, 5000}, .budget_ms = 5000,
-               .path = "/chat/completions", .model = CHAT_MODEL},
-        .max_tokens = 100};
+    struct sp_ai_provider pv = direct_provider();
     struct sp_ai_passage ps[1] = {{1, 1, "refunds", "Refunds", "Refunds > When",
                                    "Refunds take five business days.", 1, 1, 1, 1}};
     struct runs runs = {0, "", ""};

@@ -235,6 +235,20 @@ dispatch_env(const struct fixture *sink, const struct fixture *rcv, const char *
     return env;
 }
 
+/* env with one or two settings more (b may be NULL). */
+static const char *const *
+env_plus(const char *const *env, const char *a, const char *b)
+{
+    const char **e = (const char **)env;
+    size_t n = 0;
+    while (e[n] != NULL)
+        n++;
+    e[n++] = a;
+    e[n++] = b;
+    e[n] = NULL;
+    return e;
+}
+
 static const char *
 dispatch_once(const char *const *env)
 {
@@ -431,14 +445,9 @@ START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
     long long id = atoll(sp_t_sql("SELECT o.id FROM support_outbox o JOIN support_tickets t"
                                   " ON t.id = o.ticket_id WHERE t.public_id = '%s'"
                                   " AND o.channel = 'booking'", pid));
-    const char **env = (const char **)dispatch_env(NULL, NULL, NULL);
-    size_t n = 0;
-    while (env[n] != NULL)
-        n++;
-    env[n++] = sp_t_fmt("SUPPORT_BOOKING_URL=http://127.0.0.1:%d", rcv.port);
-    env[n++] = "SUPPORT_BOOKING_KEY=test-booking-key";
-    env[n] = NULL;
-    dispatch_once(env);
+    dispatch_once(env_plus(dispatch_env(NULL, NULL, NULL),
+                           sp_t_fmt("SUPPORT_BOOKING_URL=http://127.0.0.1:%d", rcv.port),
+                           "SUPPORT_BOOKING_KEY=test-booking-key"));
     ck_assert_str_eq(row(id, "status"), "sent");
     struct json_object *last = NULL;
     ck_assert_int_eq(requests_for(&rcv, "start", id, &last), 1);
@@ -450,6 +459,78 @@ START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
     ck_assert_str_eq(sp_t_jstr(body, "booking_id"), "BK-77");
     ck_assert_str_eq(sp_t_jstr(body, "event_type"), "ticket.escalated");
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), pid);
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+}
+END_TEST
+
+/* ---- ai-usage-monitor's notifications --------------------------------------------- */
+
+/* An hour of model at 11:00 UTC on day six times its usual (10 calls an
+ * hour on the 8 days before, 60 over six users that hour), flagged by an
+ * ai-usage-monitor --backfill pass; the ids of its outbox rows, "a,b". */
+static const char *
+usage_anomaly(const char *day, const char *model)
+{
+    sp_t_sql("INSERT INTO support_ai_interactions (user_id, model, prompt, latency_ms,"
+             " prompt_tokens, completion_tokens, created_at)"
+             " SELECT 'u' || (i %% 6), '%s', 'seeded', 5, 10, 5,"
+             "  '%sT11:00:00Z'::timestamptz - d * interval '1 day' + i * interval '30 seconds'"
+             " FROM generate_series(0, 8) AS d, generate_series(1, 60) AS i"
+             " WHERE d = 0 OR i <= 10", model, day);
+    const char *out;
+    const char *const args[] = {"--once", "--backfill", "--now",
+                                sp_t_fmt("%sT12:10:00Z", day), NULL};
+    ck_assert_msg(sp_t_job_run("ai-usage-monitor", NULL, args, &out) == 0, "%s", out);
+    return sp_t_sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM support_outbox"
+                    " WHERE event_type = 'ai.usage_anomaly' AND payload->>'model' = '%s'", model);
+}
+
+START_TEST(an_ai_usage_anomaly_reaches_the_admins)
+{
+    set_aside_other_rows();
+    const char *model = sp_t_unique("dispatch-usage");
+    const char *ids = usage_anomaly("2026-06-17", model);
+    long long first = atoll(ids), second = atoll(strchr(ids, ',') + 1);
+    ck_assert_str_eq(row(first, "concat_ws('|', kind, channel, recipient, status)"),
+                     "notification|team|support_admin|pending");
+
+    /* With SUPPORT_STAFF_MAIL: a mail to the staff address per anomaly. */
+    struct fixture sink = smtp_sink();
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=ops@example.test", NULL));
+    ck_assert_str_eq(row(first, "status"), "sent");
+    ck_assert_str_eq(row(second, "status"), "sent");
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        ck_assert_msg(strstr(sp_t_jstr(m, "to"), "ops@example.test") != NULL, "%s",
+                      sp_t_jstr(m, "to"));
+        const char *subject = sp_t_jstr(m, "subject");
+        ck_assert_msg(strstr(subject, sp_t_fmt("AI usage anomaly: %s of %s at 2026-06-17",
+                                               i == 0 ? "requests" : "tokens", model)) ||
+                          strstr(subject, sp_t_fmt("AI usage anomaly: %s of %s at 2026-06-17",
+                                                   i == 0 ? "tokens" : "requests", model)),
+                      "%s", subject);
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        ck_assert_msg(strstr(text, "support_ai_usage_anomalies") != NULL, "%s", text);
+    }
+    json_object_put(all);
+    fixture_stop(&sink);
+
+    /* Without it: the notification service, as a team notification. */
+    sp_t_sql("UPDATE support_outbox SET status = 'pending', attempts = 0,"
+             " next_attempt_at = now() WHERE id IN (%s)", ids);
+    struct fixture rcv = receiver();
+    dispatch_once(dispatch_env(NULL, &rcv, "/notify"));
+    ck_assert_str_eq(row(first, "status"), "sent");
+    struct json_object *last = NULL;
+    ck_assert_int_eq(requests_for(&rcv, "done", first, &last), 1);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "team"), "support_admin");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(body, "title"), model));
     json_object_put(body);
     json_object_put(last);
     fixture_stop(&rcv);
@@ -632,6 +713,7 @@ main(void)
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
     tcase_add_test(tc, an_escalation_about_a_booking_reaches_the_booking_service);
+    tcase_add_test(tc, an_ai_usage_anomaly_reaches_the_admins);
     tcase_add_test(tc, gives_up_after_24_hours);
     tcase_add_test(tc, dry_run_sends_and_changes_nothing);
     tc = sp_t_tcase(s, "concurrency");

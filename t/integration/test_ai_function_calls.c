@@ -1,0 +1,334 @@
+/*
+ * test_ai_function_calls: function calling end to end (API.md §9) —
+ * POST /support/ai/query with the OpenAI-compatible fixture
+ * (openai_fixture.py, scripted to ask for tool calls) as the provider and
+ * service_fixture.py as the booking and payment services; support-api is
+ * restarted with both (refund limit 5000, 700 ms service timeout) and put
+ * back after. Covered: the tools offered are the caller's role's; an
+ * allowed call runs as the caller (the service is called, the run logged
+ * with the provider's model, the ticket event written) and its result is
+ * what the model answers from; a call the role may not run (a customer's
+ * refund, an agent's refund above the limit) never reaches the service and
+ * the refusal is the tool result the model sees; the rounds are bounded
+ * (a model asking for tools forever: three rounds, then a text-only
+ * request, then "I don't know"); a slow tool spends the query's budget
+ * (503, logged).
+ */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/clock.h"
+#include "core/service_client.h"
+
+#define CHAT_MODEL "fixture-chat-fc"
+#define REFUND_LIMIT 5000
+
+static struct sp_t_fixture ai, svc;
+
+/* support-api restarted with both fixtures (snprintf: the unchecked
+ * fixture runs outside a test case, where the harness's arena is not). */
+static void
+stack_with(const char *extra)
+{
+    char args[1024];
+    snprintf(args, sizeof(args),
+             "restart-api-with SUPPORT_AI_BASE_URL=http://127.0.0.1:%d/v1"
+             " SUPPORT_AI_MODEL=" CHAT_MODEL " SUPPORT_AI_API_KEY=sk-fc"
+             " SUPPORT_BOOKING_URL=http://127.0.0.1:%d SUPPORT_BOOKING_KEY=bk-fc"
+             " SUPPORT_PAYMENTS_URL=http://127.0.0.1:%d/pay SUPPORT_PAYMENTS_KEY=pk-fc"
+             " SUPPORT_REFUND_AGENT_LIMIT=%d SUPPORT_SERVICE_TIMEOUT_MS=700 %s",
+             ai.port, svc.port, svc.port, REFUND_LIMIT, extra);
+    sp_t_stackctl(args);
+}
+
+static void
+up(void)
+{
+    sp_t_fixture_start(&ai, "openai_fixture.py --timeout 600");
+    sp_t_fixture_start(&svc, "service_fixture.py --timeout 600");
+    stack_with("SUPPORT_AI_TIMEOUT_MS=10000");
+}
+
+static void
+down(void)
+{
+    sp_t_fixture_stop(&ai);
+    sp_t_fixture_stop(&svc);
+    sp_t_stackctl("restart-api");
+}
+
+/* POST /_control of the model fixture. */
+static void
+control(const char *json)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_service s = {"fixture", sp_t_fmt("http://127.0.0.1:%d", ai.port), NULL, 2000};
+    struct sp_service_reply r;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_service_call(&a, &s, "POST", "/_control", json, NULL, &r, &p), SP_OK);
+    ck_assert_int_eq(r.status, 200);
+    sp_arena_destroy(&a);
+}
+
+/* The chat requests' bodies the model fixture saw (until quiet 300 ms):
+ * up to max into body[] (sp_t_fmt strings); their number. */
+static size_t
+chats(const char **body, size_t max)
+{
+    size_t n = 0;
+    struct json_object *o;
+    while ((o = sp_t_fixture_next(&ai, 300)) != NULL) {
+        if (n < max)
+            body[n] = sp_t_fmt("%s", sp_t_jstr(o, "body"));
+        n++;
+        json_object_put(o);
+    }
+    return n;
+}
+
+/* The service requests whose path holds mark (until quiet 300 ms); the
+ * first one's "method path" in *first (when one came). */
+static size_t
+service_calls(const char *mark, const char **first)
+{
+    size_t n = 0;
+    struct json_object *o;
+    while ((o = sp_t_fixture_next(&svc, 300)) != NULL) {
+        if (strstr(sp_t_jstr(o, "path"), mark) != NULL) {
+            if (n++ == 0 && first)
+                *first = sp_t_fmt("%s %s %s", sp_t_jstr(o, "method"), sp_t_jstr(o, "path"),
+                                  sp_t_jstr(o, "authorization"));
+        }
+        json_object_put(o);
+    }
+    return n;
+}
+
+/* Nothing left over from an earlier test: no script, empty logs. */
+static void
+drain(void)
+{
+    control("{\"script\":null,\"tool_calls\":null}");
+    chats(NULL, 0);
+    service_calls("-none-", NULL);
+}
+
+static struct sp_t_resp *
+ask(const struct sp_t_user *u, const char *ticket, const char *question)
+{
+    return sp_t_post_json("/support/ai/query", u->token,
+                          sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}", sp_t_jq(question),
+                                   sp_t_jq(ticket)));
+}
+
+/* Rows of the query log for u's tool runs asked for by the model. */
+static const char *
+tool_rows(const struct sp_t_user *u)
+{
+    return sp_t_sql("SELECT coalesce(string_agg(tool_id || ':' || coalesce(error, 'ok'), ','"
+                    " ORDER BY id), '') FROM support_ai_interactions WHERE user_id = '%s'"
+                    " AND tool_id IS NOT NULL AND model = '" CHAT_MODEL "'", u->sub);
+}
+
+START_TEST(an_agents_question_runs_booking_lookup_as_the_agent)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "Where is my driver?");
+    const char *bk = sp_t_unique("BK");
+    control(sp_t_fmt("{\"script\":[{\"name\":\"booking_lookup\",\"arguments\":"
+                     "{\"booking_id\":%s}}]}", sp_t_jq(bk)));
+    struct sp_t_resp *r = ask(&agent, ticket, "When does this customer's booking start?");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "model"), CHAT_MODEL);
+    /* The final answer is made from the tool's result. */
+    ck_assert_msg(strstr(sp_t_jstr(r->json, "answer"),
+                         sp_t_fmt("{\"booking\":{\"path\":\"\\/bookings\\/%s\"", bk)) != NULL,
+                  "%s", r->body);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    const char *first = NULL;
+    ck_assert_int_eq(service_calls(bk, &first), 1);
+    ck_assert_str_eq(first, sp_t_fmt("GET /bookings/%s Bearer bk-fc", bk));
+    const char *body[4];
+    ck_assert_int_eq(chats(body, 4), 2);
+    /* Offered: the agent's tools, in the chat-completions format. */
+    ck_assert_ptr_nonnull(strstr(body[0], "{\"type\":\"function\",\"function\":{\"name\":"
+                                          "\"kb_search\""));
+    ck_assert_ptr_nonnull(strstr(body[0], "\"name\":\"booking_lookup\""));
+    ck_assert_ptr_nonnull(strstr(body[0], "\"name\":\"payment_refund\""));
+    ck_assert_ptr_nonnull(strstr(body[1], "\"role\":\"tool\""));
+    ck_assert_ptr_nonnull(strstr(body[1], "\"tool_call_id\":\"call_0_0\""));
+    /* Logged as the agent's run asked for by the model, with the event. */
+    ck_assert_str_eq(tool_rows(&agent), "booking_lookup:ok");
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', e.actor_type, e.performed_by,"
+                              " e.metadata->>'model', e.metadata->>'outcome')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'ai_tool_run'", ticket),
+                     sp_t_fmt("agent|%s|" CHAT_MODEL "|ok", agent.sub));
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', model, prompt_tokens, error IS NULL)"
+                              " FROM support_ai_interactions WHERE id = %lld", id),
+                     CHAT_MODEL "|8642|t");
+    control("{\"script\":null}");
+}
+END_TEST
+
+START_TEST(a_customers_calls_run_only_what_customers_may)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&cust, "Lost booking");
+    const char *bk = sp_t_unique("BK");
+    /* One round of three calls: the customer's own ticket, a booking
+     * (staff only), and arguments that are no JSON object. */
+    control(sp_t_fmt("{\"script\":[[{\"name\":\"ticket_status\",\"arguments\":{\"ticket_id\":%s}},"
+                     "{\"name\":\"booking_lookup\",\"arguments\":{\"booking_id\":%s}},"
+                     "{\"name\":\"kb_search\",\"arguments\":\"refunds\"}]]}",
+                     sp_t_jq(ticket), sp_t_jq(bk)));
+    struct sp_t_resp *r = ask(&cust, ticket, "What is going on with my booking?");
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_msg(strstr(answer, sp_t_fmt("\"public_id\":\"%s\"", ticket)) != NULL, "%s",
+                  answer);
+    ck_assert_msg(strstr(answer, "{\"error\":{\"code\":\"forbidden\",\"detail\":\"the customer "
+                                 "role may not run booking_lookup\"}}") != NULL, "%s", answer);
+    ck_assert_msg(strstr(answer, "{\"error\":{\"code\":\"validation_failed\",") != NULL &&
+                      strstr(answer, "\"errors\":[{\"field\":\"arguments\",\"code\":"
+                                     "\"wrong_type\"") != NULL, "%s", answer);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(service_calls(bk, NULL), 0);
+    const char *body[2];
+    ck_assert_int_eq(chats(body, 2), 2);
+    ck_assert_ptr_null(strstr(body[0], "booking_lookup"));   /* never offered */
+    ck_assert_str_eq(tool_rows(&cust), "ticket_status:ok");
+    control("{\"script\":null}");
+}
+END_TEST
+
+START_TEST(a_customer_cannot_have_the_model_refund)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&cust, "Refund please");
+    const char *pay = sp_t_unique("PAY");
+    control(sp_t_fmt("{\"script\":[{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":%s,"
+                     "\"amount\":1,\"reason\":\"other\"}}]}", sp_t_jq(pay)));
+    struct sp_t_resp *r = ask(&cust, ticket, "Refund my last ride");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(service_calls(pay, NULL), 0);
+    const char *body[2];
+    ck_assert_int_eq(chats(body, 2), 2);
+    ck_assert_ptr_null(strstr(body[0], "payment_refund"));
+    /* What the model saw for its call: the refusal. */
+    ck_assert_msg(strstr(body[1], "\"role\":\"tool\",\"content\":\"{\\\"error\\\":{\\\"code\\\":"
+                                  "\\\"forbidden\\\"") != NULL, "%s", body[1]);
+    ck_assert_str_eq(tool_rows(&cust), "");
+    control("{\"script\":null}");
+}
+END_TEST
+
+START_TEST(an_agents_refund_above_the_limit_is_refused)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "Refund above the limit");
+    const char *over = sp_t_unique("PAY"), *within = sp_t_fmt("%s-ok", over);
+    control(sp_t_fmt("{\"script\":[{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":%s,"
+                     "\"amount\":%d,\"reason\":\"goodwill\"}},{\"name\":\"payment_refund\","
+                     "\"arguments\":{\"payment_id\":%s,\"amount\":%d,\"reason\":\"goodwill\"}}]}",
+                     sp_t_jq(over), REFUND_LIMIT + 1, sp_t_jq(within), REFUND_LIMIT));
+    struct sp_t_resp *r = ask(&agent, ticket, "Refund the customer");
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_msg(strstr(answer, "\"code\":\"forbidden\",\"detail\":\"refunds above 5000") !=
+                      NULL, "%s", answer);
+    ck_assert_msg(strstr(answer, sp_t_fmt("{\"refund\":{\"path\":\"\\/pay\\/payments\\/%s\\/"
+                                          "refunds\"", within)) != NULL, "%s", answer);
+    sp_t_resp_free(r);
+    /* Only the refund within the limit reached the service. */
+    const char *first = NULL;
+    ck_assert_int_eq(service_calls(over, &first), 1);
+    ck_assert_str_eq(first, sp_t_fmt("POST /pay/payments/%s/refunds Bearer pk-fc", within));
+    ck_assert_int_eq(chats(NULL, 0), 3);
+    ck_assert_str_eq(tool_rows(&agent), "payment_refund:ok");
+    ck_assert_str_eq(sp_t_sql("SELECT e.metadata->'arguments'->>'payment_id'"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'ai_tool_run'", ticket),
+                     within);
+    control("{\"script\":null}");
+}
+END_TEST
+
+START_TEST(a_model_asking_for_tools_forever_gets_three_rounds)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&cust, "Loop");
+    control("{\"tool_calls\":\"forever\"}");
+    struct sp_t_resp *r = ask(&cust, ticket, "Tell me about refunds");
+    sp_t_assert_json(r, 200);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "I don't know"));
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    ck_assert_int_eq(sp_t_jint(sp_t_jobj(r->json, "usage"), "prompt_tokens"), 4 * 4321);
+    sp_t_resp_free(r);
+    const char *body[5];
+    ck_assert_int_eq(chats(body, 5), 4);
+    for (int i = 0; i < 3; i++)
+        ck_assert_ptr_null(strstr(body[i], "tool_choice"));
+    ck_assert_ptr_nonnull(strstr(body[3], "\"tool_choice\":\"none\""));
+    ck_assert_str_eq(tool_rows(&cust), "kb_search:ok,kb_search:ok,kb_search:ok");
+    control("{\"tool_calls\":null}");
+}
+END_TEST
+
+START_TEST(a_slow_tool_spends_the_querys_budget)
+{
+    stack_with("SUPPORT_AI_TIMEOUT_MS=1500");
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "Slow booking");
+    /* The booking fixture answers /bookings/slow after 3 s. */
+    control("{\"script\":[{\"name\":\"booking_lookup\",\"arguments\":{\"booking_id\":\"slow\"}}]}");
+    int64_t t0 = sp_clock_mono_us() / 1000;
+    struct sp_t_resp *r = ask(&agent, ticket, "Where is the booking?");
+    int64_t took = sp_clock_mono_us() / 1000 - t0;
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    ck_assert_msg(took < 2800, "took %lld ms", (long long)took);
+    ck_assert_str_eq(tool_rows(&agent), "booking_lookup:dependency_unavailable");
+    ck_assert_str_eq(sp_t_sql("SELECT split_part(error, ':', 1) FROM support_ai_interactions"
+                              " WHERE user_id = '%s' AND tool_id IS NULL", agent.sub),
+                     "dependency_unavailable");
+    drain();
+    control("{\"script\":null}");
+    stack_with("SUPPORT_AI_TIMEOUT_MS=10000");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("ai_function_calls");
+    TCase *tc = sp_t_tcase(s, "function_calls");
+    tcase_add_unchecked_fixture(tc, up, down);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, an_agents_question_runs_booking_lookup_as_the_agent);
+    tcase_add_test(tc, a_customers_calls_run_only_what_customers_may);
+    tcase_add_test(tc, a_customer_cannot_have_the_model_refund);
+    tcase_add_test(tc, an_agents_refund_above_the_limit_is_refused);
+    tcase_add_test(tc, a_model_asking_for_tools_forever_gets_three_rounds);
+    tcase_add_test(tc, a_slow_tool_spends_the_querys_budget);
+    return sp_t_run(s);
+}
