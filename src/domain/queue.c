@@ -194,9 +194,16 @@ sp_queue_search(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct sp_q
     where(ctx, f, &q);
     after_cursor(ctx, f, &q);
     const char *dir = sorts[f->sort].desc ? "DESC" : "ASC";
-    int limit = param(&q, sp_arena_sprintf(ctx->arena, "%d", f->limit + 1));
-    sp_buf_printf(&q.sql, " ORDER BY %s %s%s, t.id %s LIMIT $%d::int", sorts[f->sort].column,
-                  dir, sorts[f->sort].nullable ? " NULLS LAST" : "", dir, limit);
+    /* The limit is a literal (an int, API.md §1: 1..100, + 1), never a
+     * parameter: PostgreSQL costs a generic plan's "LIMIT $n" as 10 % of
+     * the rows, so it would judge every generic plan dearer than a custom
+     * one and plan the statement again on every execution (~0.5-1 ms of
+     * PostgreSQL CPU per request at a million tickets). With the literal,
+     * the default view has no parameters and is planned once per
+     * connection; the others switch to their generic plan after five
+     * executions (docs/performance.md, "Work queue: planned once"). */
+    sp_buf_printf(&q.sql, " ORDER BY %s %s%s, t.id %s LIMIT %d", sorts[f->sort].column, dir,
+                  sorts[f->sort].nullable ? " NULLS LAST" : "", dir, f->limit + 1);
     PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, q.sql.data, q.nparams, true, q.params,
                                       p);
     if (r == NULL)
