@@ -134,7 +134,7 @@ static const struct sp_query_spec queue_query[QF_COUNT] = {
 };
 
 /* assigned=me|none|any|<agent id> (its text is already bounded). */
-static enum sp_rc
+static void
 queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struct sp_problem *p)
 {
     if (strcmp(v, "none") == 0) {
@@ -142,18 +142,16 @@ queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struc
     } else if (strcmp(v, "any") == 0) {
         f->assigned = SP_ASSIGNED_ANY;
     } else if (strcmp(v, "me") == 0) {
-        struct sp_agent me;
-        if (current_agent(r, &me, p) != SP_OK)
-            return p->rc;
-        f->assigned = SP_ASSIGNED_AGENT;
-        f->assigned_agent = me.id;
+        /* The caller's row exists: every agent request provisions it
+         * before its handler (app.c, provision_agent). */
+        f->assigned = SP_ASSIGNED_USER;
+        f->assigned_user = r->principal.sub;
     } else if (strspn(v, "0123456789") == strlen(v)) {
         f->assigned = SP_ASSIGNED_AGENT;
         f->assigned_agent = strtoll(v, NULL, 10);
     } else {
         sp_problem_field(p, "assigned", "invalid", queue_query[QF_ASSIGNED].message);
     }
-    return SP_OK;
 }
 
 /* The filter from the validated parameters. */
@@ -173,8 +171,8 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->sla_ok = (q[QF_SLA].set >> 2) & 1;
     f->categories = q[QF_CATEGORY].items;
     f->ncategories = q[QF_CATEGORY].nitems;
-    if (q[QF_ASSIGNED].present && queue_assigned(r, q[QF_ASSIGNED].str, f, p) != SP_OK)
-        return p->rc;
+    if (q[QF_ASSIGNED].present)
+        queue_assigned(r, q[QF_ASSIGNED].str, f, p);
     f->q = q[QF_Q].str;
     f->customer_id = q[QF_CUSTOMER_ID].str;
     if (q[QF_CUSTOMER_EMAIL].present) {

@@ -3,6 +3,8 @@
  */
 #include "core/buf.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -72,8 +74,28 @@ sp_buf_printf(struct sp_buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Do the 8 bytes at s need no escaping (printable ASCII other than '"'
+ * and '\\')? The classic "has a zero byte" test, (v - 0x01…) & ~v & 0x80…,
+ * on x, on x XOR each special byte and, for "below 0x20", on x - 0x20…;
+ * it can answer "no" for a plain word (a borrow from a lower byte), never
+ * "yes" for a word that needs escaping, and a "no" only sends the word
+ * through the byte loop. */
+static inline bool
+plain_word(const char *s)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    uint64_t x;
+    memcpy(&x, s, sizeof(x));
+    uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\'), del = x ^ (ones * 0x7f);
+    uint64_t hit = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((bs - ones) & ~bs)
+                   | ((del - ones) & ~del) | x;
+    return (hit & high) == 0;
+}
+
 /* Copies runs of bytes that need no escaping in one append: most text
- * is such a run (bench/run: per-byte appends were ~6 % of a ticket GET). */
+ * is such a run (bench/run: per-byte appends were ~6 % of a ticket GET),
+ * and finds their end a word at a time (bench/queue: the byte loop was
+ * ~10 % of the worker's CPU for a queue page). */
 void
 sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
 {
@@ -82,6 +104,10 @@ sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
     sp_buf_putc(b, '"');
     size_t i = 0, run = 0;
     while (i < n) {
+        if (n - i >= 8 && plain_word(s + i)) {
+            i += 8;
+            continue;
+        }
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
             i++;

@@ -122,6 +122,11 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
         sp_buf_printf(b, " AND t.assigned_agent_id = $%d::bigint",
                       param(q, sp_arena_sprintf(a, "%lld", f->assigned_agent)));
         break;
+    case SP_ASSIGNED_USER:
+        sp_buf_printf(b, " AND t.assigned_agent_id = (SELECT id FROM support_agents"
+                         " WHERE user_id = $%d)",
+                      param(q, f->assigned_user));
+        break;
     case SP_ASSIGNED_ANY_OR_NONE: break;
     }
     if (f->sla_breached || f->sla_due_soon || f->sla_ok) {
@@ -183,20 +188,42 @@ after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *
     sp_buf_putc(b, ')');
 }
 
+/* The page's statement. The page is chosen first (filters, order, limit
+ * on support_tickets alone) and only its rows are joined and formatted:
+ * a view whose index does not give the order (assigned=me by newest, a
+ * full-text match) sorts every match, and the rows of a sort's input are
+ * projected before it — ten to_char() calls and three joins per matching
+ * ticket instead of per shown one. The outer ORDER BY restores the order
+ * the joins may lose. */
+static void
+page_sql(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
+{
+    const char *dir = sorts[f->sort].desc ? "DESC" : "ASC";
+    char order[160];
+    snprintf(order, sizeof(order), " ORDER BY %s %s%s, t.id %s", sorts[f->sort].column, dir,
+             sorts[f->sort].nullable ? " NULLS LAST" : "", dir);
+    sp_buf_init(&q->sql, ctx->arena, 2048);
+    sp_buf_printf(&q->sql, "SELECT %s, %s FROM (SELECT t.* FROM support_tickets t",
+                  sp_ticket_columns, sorts[f->sort].key);
+    where(ctx, f, q);
+    after_cursor(ctx, f, q);
+    /* The limit is a literal (an int, API.md §1: 1..100, + 1), never a
+     * parameter: PostgreSQL costs a generic plan's "LIMIT $n" as 10 % of
+     * the rows, so it would judge every generic plan dearer than a custom
+     * one and plan the statement again on every execution (~0.5-1 ms of
+     * PostgreSQL CPU per request at a million tickets). With the literal,
+     * the default view has no parameters and is planned once per
+     * connection; the others switch to their generic plan after five
+     * executions (docs/performance.md, "Work queue: planned once"). */
+    sp_buf_printf(&q->sql, "%s LIMIT %d) t%s%s", order, f->limit + 1, sp_ticket_joins, order);
+}
+
 enum sp_rc
 sp_queue_search(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct sp_queue_page *out,
                 struct sp_problem *p)
 {
     struct query q = {.nparams = 0};
-    sp_buf_init(&q.sql, ctx->arena, 2048);
-    sp_buf_printf(&q.sql, "SELECT %s, %s FROM support_tickets t%s", sp_ticket_columns,
-                  sorts[f->sort].key, sp_ticket_joins);
-    where(ctx, f, &q);
-    after_cursor(ctx, f, &q);
-    const char *dir = sorts[f->sort].desc ? "DESC" : "ASC";
-    int limit = param(&q, sp_arena_sprintf(ctx->arena, "%d", f->limit + 1));
-    sp_buf_printf(&q.sql, " ORDER BY %s %s%s, t.id %s LIMIT $%d::int", sorts[f->sort].column,
-                  dir, sorts[f->sort].nullable ? " NULLS LAST" : "", dir, limit);
+    page_sql(ctx, f, &q);
     PGresult *r = sp_db_exec_dynamic(ctx->db, ctx->arena, q.sql.data, q.nparams, true, q.params,
                                       p);
     if (r == NULL)

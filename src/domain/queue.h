@@ -29,7 +29,7 @@ enum sp_queue_sort {
 extern const char *const sp_queue_sort_names[SP_SORT_MAX + 1];
 
 enum sp_queue_assigned { SP_ASSIGNED_ANY_OR_NONE = 0, SP_ASSIGNED_NONE, SP_ASSIGNED_ANY,
-                         SP_ASSIGNED_AGENT };
+                         SP_ASSIGNED_AGENT, SP_ASSIGNED_USER };
 
 struct sp_queue_filter {
     bool statuses[SP_STATUS_MAX];
@@ -38,6 +38,9 @@ struct sp_queue_filter {
     size_t ncategories;
     enum sp_queue_assigned assigned;
     long long assigned_agent;           /* SP_ASSIGNED_AGENT */
+    /* SP_ASSIGNED_USER: the agent of this user id (assigned=me), looked up
+     * inside the queue's statement rather than in a round trip of its own. */
+    const char *assigned_user;
     bool sla_breached, sla_due_soon, sla_ok;  /* none set = all */
     const char *q;                      /* websearch syntax */
     const char *customer_id;

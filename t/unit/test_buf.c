@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,38 @@ START_TEST(json_str_of_a_long_string_grows_correctly)
 }
 END_TEST
 
+/* The escaper skips plain text a word (8 bytes) at a time: a byte that
+ * needs escaping must be found at every offset of a word, whatever its
+ * neighbours, and the bytes on either side of each special class (space,
+ * '~', '!', '[', ']') must pass through as they are. */
+START_TEST(json_str_finds_a_special_byte_at_every_offset_of_a_word)
+{
+    static const struct {
+        const char *in;
+        const char *out;
+    } special[] = {
+        {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {"\x01", "\\u0001"},
+        {"\x1f", "\\u001f"}, {"\x7f", "\\u007f"}, {"\x80", "\\ufffd"},
+        {"\xff", "\\ufffd"}, {"\xc3\xa9", "\xc3\xa9"}, {"\xe2\x82\xac", "\xe2\x82\xac"},
+    };
+    static const char plain[] = " ~!#[]}{ ~!#[]}{ ~!#[]}{"; /* 24 bytes, all plain */
+    for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+        size_t sl = strlen(special[k].in);
+        for (size_t at = 0; at + sl <= sizeof(plain) - 1; at++) {
+            char in[32], want[64];
+            memcpy(in, plain, sizeof(plain));
+            memcpy(in + at, special[k].in, sl);
+            snprintf(want, sizeof(want), "\"%.*s%s%s\"", (int)at, plain, special[k].out,
+                     plain + at + sl);
+            sp_buf_init(&buf, &arena, 16);
+            sp_buf_json_str(&buf, in, sizeof(plain) - 1);
+            ck_assert_msg(strcmp(buf.data, want) == 0, "special %zu at %zu: %s, want %s", k, at,
+                          buf.data, want);
+        }
+    }
+}
+END_TEST
+
 /* ---- UTF-8 -------------------------------------------------------------- */
 
 #define VALID(lit) sp_utf8_valid((lit), sizeof(lit) - 1)
@@ -359,6 +392,7 @@ buf_suite(void)
     tcase_add_test(tc, json_cstr_writes_null_for_null);
     tcase_add_test(tc, json_str_appends_to_existing_content);
     tcase_add_test(tc, json_str_of_a_long_string_grows_correctly);
+    tcase_add_test(tc, json_str_finds_a_special_byte_at_every_offset_of_a_word);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("utf8");
