@@ -325,7 +325,7 @@ static const char *
 synonyms_json(struct sp_arena *a, const char *question)
 {
     struct sp_ai_synonym syn[SP_AI_SYNONYMS_MAX];
-    size_t n = sp_ai_synonyms(a, question, syn);
+    size_t n = sp_ai_synonyms(question, syn);
     struct sp_buf b;
     sp_buf_init(&b, a, 256);
     struct sp_jw w;

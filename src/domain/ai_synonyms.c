@@ -13,6 +13,7 @@
  */
 #include "domain/ai_synonyms.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,11 +104,17 @@ term_of(const char *word, char out[SP_EMBED_TERM_MAX + 1])
     snprintf(out, SP_EMBED_TERM_MAX + 1, "%s", one.n > 0 ? one.t[0] : "");
 }
 
+/* A table line, parsed once per process (compile()). */
 struct entry {
     char buf[256];
     char *words[WORDS_MAX];
+    char terms[WORDS_MAX][SP_EMBED_TERM_MAX + 1];   /* each word's term; "": a stop word */
     size_t n, left;   /* words[0..left) expand to words[left..n) (a ring: left = n) */
 };
+
+#define ENTRIES (sizeof(table) / sizeof(table[0]))
+static struct entry entries[ENTRIES];
+static pthread_once_t compiled = PTHREAD_ONCE_INIT;
 
 static void
 parse(const char *line, struct entry *e)
@@ -125,44 +132,45 @@ parse(const char *line, struct entry *e)
     }
     if (e->left == 0)
         e->left = e->n;
+    for (size_t i = 0; i < e->n; i++)
+        term_of(e->words[i], e->terms[i]);
+}
+
+static void
+compile(void)
+{
+    for (size_t i = 0; i < ENTRIES; i++)
+        parse(table[i], &entries[i]);
 }
 
 /* Appends the synonyms of entry e matched by the question's terms q. */
 static void
-expand_entry(struct sp_arena *a, const struct entry *e, const struct terms *q,
-             struct sp_ai_synonym *out, size_t *n)
+expand_entry(const struct entry *e, const struct terms *q, struct sp_ai_synonym *out,
+             size_t *n)
 {
     bool ring = e->left == e->n;
     for (size_t i = 0; i < e->left; i++) {
-        char t[SP_EMBED_TERM_MAX + 1];
-        term_of(e->words[i], t);
-        if (t[0] == '\0' || !has_term(q, t))
+        if (e->terms[i][0] == '\0' || !has_term(q, e->terms[i]))
             continue;
         for (size_t j = ring ? 0 : e->left; j < e->n && *n < SP_AI_SYNONYMS_MAX; j++) {
-            char s[SP_EMBED_TERM_MAX + 1];
-            term_of(e->words[j], s);
-            bool seen = j == i || s[0] == '\0' || has_term(q, s);
+            bool seen = j == i || e->terms[j][0] == '\0' || has_term(q, e->terms[j]);
             for (size_t k = 0; k < *n && !seen; k++)
                 seen = strcmp(out[k].synonym, e->words[j]) == 0;
             if (!seen)
-                out[(*n)++] = (struct sp_ai_synonym){sp_arena_strdup(a, e->words[i]),
-                                                     sp_arena_strdup(a, e->words[j])};
+                out[(*n)++] = (struct sp_ai_synonym){e->words[i], e->words[j]};
         }
     }
 }
 
 size_t
-sp_ai_synonyms(struct sp_arena *a, const char *question,
-               struct sp_ai_synonym out[SP_AI_SYNONYMS_MAX])
+sp_ai_synonyms(const char *question, struct sp_ai_synonym out[SP_AI_SYNONYMS_MAX])
 {
+    pthread_once(&compiled, compile);
     struct terms q = {.n = 0};
     sp_embed_terms(question, strlen(question), add_term, &q);
     size_t n = 0;
-    struct entry e;
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]) && n < SP_AI_SYNONYMS_MAX; i++) {
-        parse(table[i], &e);
-        expand_entry(a, &e, &q, out, &n);
-    }
+    for (size_t i = 0; i < ENTRIES && n < SP_AI_SYNONYMS_MAX; i++)
+        expand_entry(&entries[i], &q, out, &n);
     return n;
 }
 
@@ -170,7 +178,7 @@ const char *
 sp_ai_expand(struct sp_arena *a, const char *question)
 {
     struct sp_ai_synonym syn[SP_AI_SYNONYMS_MAX];
-    size_t n = sp_ai_synonyms(a, question, syn);
+    size_t n = sp_ai_synonyms(question, syn);
     if (n == 0)
         return question;
     struct sp_buf b;

@@ -26,10 +26,10 @@ struct sp_ai_synonym {
 
 /* The synonyms of question's terms (core/embed's terms: lower-cased,
  * stop words dropped, lightly stemmed), at most SP_AI_SYNONYMS_MAX pairs
- * into out (arena strings); returns how many. A synonym that is itself a
- * term of the question is left out. */
-size_t sp_ai_synonyms(struct sp_arena *a, const char *question,
-                      struct sp_ai_synonym out[SP_AI_SYNONYMS_MAX]);
+ * into out (static strings: the table is parsed once per process);
+ * returns how many. A synonym that is itself a term of the question is
+ * left out. */
+size_t sp_ai_synonyms(const char *question, struct sp_ai_synonym out[SP_AI_SYNONYMS_MAX]);
 
 /* question followed by its synonyms (" (also: a b)"), for scoring
  * sentences of the answer; question itself when it has none. */
