@@ -37,9 +37,12 @@
 #define SYNONYM_WEIGHT 0.8   /* of a synonym's lexeme, against the word's (of the rarer) */
 
 enum { LX_LEXEME, LX_NDOC, LX_TOTAL, LX_OF };
-/* $1: the question; $2: its synonyms, [[word, synonym], …]. A row per
- * lexeme: the question's own first (of ''), then those of its synonyms,
- * each with the lexeme of the word it stands for. */
+/* $1: the question; $2: its synonyms, [[word, synonym], …] (single
+ * words: one lexeme each, or none for a stop word). A row per lexeme: the
+ * question's own first (of ''), then those of its synonyms, each with the
+ * lexeme of the word it stands for. No cross join of set-returning
+ * functions: its row estimate (10,000) made PostgreSQL plan a parallel
+ * query, ~20-35 ms of starting workers for 4 rows (bench/ai). */
 static struct sp_stmt lexemes_stmt = SP_STMT_READ(
     "ai_lexemes",
     "SELECT q.l, coalesce(s.ndoc, 0),"
@@ -50,9 +53,11 @@ static struct sp_stmt lexemes_stmt = SP_STMT_READ(
     " FROM (SELECT l, '' AS of, 0 AS k"
     "       FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l"
     "       UNION ALL"
-    "       SELECT sl, ol, 1 FROM json_array_elements($2::json) p,"
-    "         unnest(tsvector_to_array(to_tsvector('english'::regconfig, p->>0))) ol,"
-    "         unnest(tsvector_to_array(to_tsvector('english'::regconfig, p->>1))) sl) q"
+    "       SELECT sl, ol, 1"
+    "       FROM (SELECT (tsvector_to_array(to_tsvector('english'::regconfig, p->>0)))[1] AS ol,"
+    "                    (tsvector_to_array(to_tsvector('english'::regconfig, p->>1)))[1] AS sl"
+    "             FROM json_array_elements($2::json) p) x"
+    "       WHERE ol IS NOT NULL AND sl IS NOT NULL) q"
     " LEFT JOIN support_chunk_lexemes s ON s.lexeme = q.l"
     " ORDER BY q.k LIMIT 64",
     2);
@@ -107,6 +112,7 @@ struct lexeme {
     double ndoc;         /* chunks holding any of them (summed: at most) */
     double idf;          /* the lexeme's */
     bool held;           /* some chunk holds the lexeme */
+    bool widen;          /* its synonyms select candidates too (a rare word) */
     double syn_held;     /* best weight of a synonym some chunk holds */
 };
 
@@ -230,7 +236,11 @@ weight_json(struct sp_jw *w, const char *lexeme, double weight, int group)
 
 /* The rows of r into groups g (the question's lexemes, then their
  * synonyms at SYNONYM_WEIGHT of the rarer of the two, each lexeme once)
- * and their weights into w; returns the number of groups. */
+ * and their weights into w; returns the number of groups. Synonyms widen
+ * the selecting tsquery only for a word fewer than SELECT_CHUNKS chunks
+ * hold (the gap they bridge: "dog" where articles say "pets"); ORing the
+ * synonyms of common words ("email | mail", "profile | account") made
+ * candidate sets of thousands (300 ms in bench/ai). */
 static int
 group_lexemes(struct sp_arena *a, const PGresult *r, double chunks, struct lexeme *g,
               struct sp_jw *w)
@@ -256,13 +266,16 @@ group_lexemes(struct sp_arena *a, const PGresult *r, double chunks, struct lexem
         quote_lexeme(&q, l);
         sp_buf_putc(&q, ')');
         if (of[0] == '\0') {
-            *grp = (struct lexeme){l, q.data, nd, idf_of(chunks, nd), nd > 0, 0};
+            *grp = (struct lexeme){l, q.data, nd, idf_of(chunks, nd), nd > 0,
+                                   nd < SELECT_CHUNKS, 0};
             weight_json(w, l, grp->idf, n++);
             continue;
         }
         double own = idf_of(chunks, nd), wt = SYNONYM_WEIGHT * (own < grp->idf ? own : grp->idf);
-        grp->query = q.data;
-        grp->ndoc += nd;
+        if (grp->widen) {   /* a common word selects by itself; its synonyms still score */
+            grp->query = q.data;
+            grp->ndoc += nd;
+        }
         if (nd > 0 && wt > grp->syn_held)
             grp->syn_held = wt;
         weight_json(w, l, wt, (int)(grp - g));
