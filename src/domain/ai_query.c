@@ -24,7 +24,6 @@
 #include "db/db.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
-#include "domain/ai_synonyms.h"
 
 #define PASSAGES 5            /* retrieved; answers use up to 3 of them */
 #define ANSWER_PASSAGES 3
@@ -153,9 +152,6 @@ const char *
 sp_ai_extract(struct sp_arena *a, const char *question, const struct sp_ai_passage *passages,
               size_t n)
 {
-    /* Sentences are scored against the question and its synonyms, as the
-     * passages were found (a question on a "dog" answered by "pets"). */
-    question = sp_ai_expand(a, question);
     float q[SP_EMBED_DIM];
     sp_embed_text(question, strlen(question), q);
     struct sentence *s = sp_arena_calloc(a, SENTENCES_MAX, sizeof(*s));

@@ -70,8 +70,8 @@ enum sp_rc sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in,
 
 /* The extractive answer of local-retrieval (pure, for the unit tests):
  * up to three sentences of the passages, the ones sharing most with the
- * question or its synonyms (ai_synonyms.h), in at most ~600 characters;
- * NULL when no sentence shares a term with them. */
+ * question, in at most ~600 characters; NULL when no sentence shares a
+ * term with it. */
 struct sp_ai_passage;
 const char *sp_ai_extract(struct sp_arena *a, const char *question,
                           const struct sp_ai_passage *passages, size_t n);

@@ -3,7 +3,6 @@
  * the knowledge-embedding-sync job of §12) — context rules, the rate
  * limit with its headers, local-retrieval citing the right article among
  * several published ones (and saying "I don't know" when nothing fits),
- * a customer's word reaching the article's synonym,
  * redaction of what the query log stores, the answer posted to a chat as
  * an ai_bot message, and the sync job's incremental behaviour (run as
  * $SP_TEST_TOP_BUILDDIR/knowledge-embedding-sync, like the other jobs).
@@ -161,34 +160,6 @@ START_TEST(local_model_cites_the_right_article)
 }
 END_TEST
 
-/* A question in the customer's words finds the article in the help
- * centre's: "dog" reaches an article that only says "pet" (the synonym
- * table, domain/ai_synonyms.c), above one that repeats the question's
- * other word, and the answer quotes it. */
-START_TEST(synonyms_bridge_the_customers_words)
-{
-    const char *w = sp_t_unique_word();
-    const char *pets = sp_t_unique("pets");
-    article(pets, sp_t_fmt("Animals at %s", w),
-            sp_t_fmt("Add your pet to the guest count when you book %s. Hosts may charge a "
-                     "pet fee; assistance animals never cost a fee.\n", w), true);
-    const char *hours = sp_t_unique("hours");
-    article(hours, sp_t_fmt("%s %s", w, w),
-            sp_t_fmt("%s is open all day: %s %s.\n", w, w, w), true);
-    sync_job(NULL);
-    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r =
-        ask(&u, sp_t_fmt("Dogs at %s?", w), ticket_ctx(sp_t_ticket_create(&u, "dog")));
-    sp_t_assert_json(r, 200);
-    struct json_object *sources = sp_t_jarr(r->json, "sources");
-    ck_assert_msg(json_object_array_length(sources) >= 1, "answer: %s",
-                  sp_t_jstr(r->json, "answer"));
-    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), pets);
-    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "pet"));
-    sp_t_resp_free(r);
-}
-END_TEST
-
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
     const char *w = sp_t_unique_word();
@@ -341,7 +312,6 @@ main(void)
     TCase *tc = sp_t_tcase(s, "ai_query");
     tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
     tcase_add_test(tc, local_model_cites_the_right_article);
-    tcase_add_test(tc, synonyms_bridge_the_customers_words);
     tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
