@@ -11,8 +11,11 @@ usage:
       ticket as context, for bench/ai.lua).
   ai_bench.py quality --base URL --token JWT --ticket ID [--file …]
       Asks every labelled question through POST /support/ai/query, one at a
-      time, and prints {"questions","top1","share","dont_know","wrong":[…]}:
-      top1 = answers whose first source is the labelled article.
+      time, and prints {"questions","top1","share","dont_know","sets","wrong":[…]}:
+      top1 = answers whose first source is the labelled article; "sets":
+      the same per set of questions ("tune": may guide retrieval changes;
+      "held-out", "new": must not — the figure to report is theirs,
+      "held-out+new").
 """
 import argparse
 import http.client
@@ -72,7 +75,10 @@ def cmd_quality(a):
     qs = labelled(a.file)["questions"]
     top1 = dont_know = 0
     wrong = []
+    sets = {}
     for q in qs:
+        tally = sets.setdefault(q.get("set", "all"), {"questions": 0, "top1": 0})
+        tally["questions"] += 1
         status, body = post(conn, "/support/ai/query", a.token,
                             {"question": q["q"], "ticket_id": a.ticket})
         if status != 200:
@@ -82,10 +88,18 @@ def cmd_quality(a):
         dont_know += first is None
         if first == q["slug"]:
             top1 += 1
+            tally["top1"] += 1
         else:
-            wrong.append({"q": q["q"], "want": q["slug"], "got": first})
+            wrong.append({"q": q["q"], "want": q["slug"], "got": first,
+                          "set": q.get("set", "all")})
+    held = [sets[k] for k in ("held-out", "new") if k in sets]
+    if held:
+        sets["held-out+new"] = {"questions": sum(t["questions"] for t in held),
+                                "top1": sum(t["top1"] for t in held)}
+    for t in sets.values():
+        t["share"] = round(t["top1"] / t["questions"], 3)
     print(json.dumps({"questions": len(qs), "top1": top1, "share": round(top1 / len(qs), 3),
-                      "dont_know": dont_know, "wrong": wrong}))
+                      "dont_know": dont_know, "sets": sets, "wrong": wrong}))
 
 
 def main():

@@ -7,7 +7,7 @@
  * it holds, over that of all of them (0..1); the best SP_AI_CANDIDATES
  * by it come back, and each one's cosine similarity to the question's
  * vector is computed here, in C, from the stored float32 vectors:
- *   score = 0.6 * lexical + 0.4 * max(cosine, 0).
+ *   score = 0.5 * lexical + 0.5 * max(cosine, 0).
  * Debian 12 has no pgvector; where it exists, candidates would also come
  * from `ORDER BY vec <=> :q LIMIT n` on an HNSW index (sql/017_ai.sql,
  * docs/API.md §9), so passages that share no word with the question can
