@@ -17,6 +17,8 @@ BEGIN;
 ALTER TABLE support_tickets DISABLE TRIGGER support_ticket_counts_ins,
     DISABLE TRIGGER support_ticket_counts_upd;
 
+SELECT coalesce(max(id), 0) AS gen_last_id FROM support_tickets \gset
+
 -- Fixed vocabulary so `q` searches hit realistic result sizes.
 CREATE TEMP TABLE words (i int PRIMARY KEY, w text);
 INSERT INTO words
@@ -102,6 +104,10 @@ FROM t CROSS JOIN LATERAL (VALUES
     ('created', 'customer', t.customer_id, '{"to":"open"}'::jsonb, interval '0'),
     ('status_changed', 'agent', '2001', jsonb_build_object('from', 'open', 'to', t.status), interval '30 minutes')
 ) AS e(type, actor, by, meta, after);
+
+-- The tickets' full-text documents (sql/028): the API appends each message
+-- in the statement that inserts it; this script writes messages directly.
+SELECT support_ticket_search_rebuild(:gen_last_id + 1, (SELECT max(id) FROM support_tickets));
 
 ALTER TABLE support_tickets ENABLE TRIGGER support_ticket_counts_ins,
     ENABLE TRIGGER support_ticket_counts_upd;

@@ -45,8 +45,9 @@ WITH demo (public_id, customer_id, category, status, priority, subject, descript
      '<p>The app closes when I press <em>Pay</em>.</p>')
 ), t AS (
     INSERT INTO support_tickets (public_id, customer_id, category_id, status, priority, subject,
-                                 description, message_count, last_message_at)
-    SELECT d.public_id, d.customer_id, c.id, d.status, d.priority, d.subject, d.description, 1, now()
+                                 description, message_count, last_message_at, search)
+    SELECT d.public_id, d.customer_id, c.id, d.status, d.priority, d.subject, d.description, 1, now(),
+           support_ticket_search(d.subject, d.description)
     FROM demo d JOIN support_categories c ON c.slug = d.category
     ON CONFLICT (public_id) DO NOTHING
     RETURNING id, customer_id, description

@@ -7,7 +7,6 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
-#include "db/db.h"
 
 static const char *
 aad(struct sp_arena *a, const char *field, const char *customer_id)
@@ -55,32 +54,4 @@ sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *custo
     out->email = open_field(c, a, "email", customer_id, in->email_enc);
     out->phone = open_field(c, a, "phone", customer_id, in->phone_enc);
     out->tier = in->tier ? in->tier : "standard";
-}
-
-/* Fresh claims replace stored ones; a claim the token no longer carries
- * keeps the stored value (tokens need not repeat every claim). Writing
- * with the current key also re-encrypts rows of retired keys (lazy
- * rotation, API.md §2). */
-static struct sp_stmt save_stmt = SP_STMT(
-    "contact_save",
-    "INSERT INTO support_contacts (customer_id, name_enc, email_enc, phone_enc, email_index, tier,"
-    "  claims_fingerprint)"
-    " VALUES ($1, $2, $3, $4, $5, coalesce($6, 'standard'), $7)"
-    " ON CONFLICT (customer_id) DO UPDATE SET"
-    "  name_enc = coalesce(EXCLUDED.name_enc, support_contacts.name_enc),"
-    "  email_enc = coalesce(EXCLUDED.email_enc, support_contacts.email_enc),"
-    "  phone_enc = coalesce(EXCLUDED.phone_enc, support_contacts.phone_enc),"
-    "  email_index = coalesce(EXCLUDED.email_index, support_contacts.email_index),"
-    "  tier = EXCLUDED.tier, claims_fingerprint = EXCLUDED.claims_fingerprint, updated_at = now()"
-    " WHERE EXCLUDED.claims_fingerprint IS NULL"
-    "    OR support_contacts.claims_fingerprint IS DISTINCT FROM EXCLUDED.claims_fingerprint",
-    7);
-
-enum sp_rc
-sp_contact_save(struct sp_ctx *ctx, const char *customer_id, const struct sp_contact_sealed *s,
-                struct sp_problem *p)
-{
-    const char *params[7] = {customer_id, s->name_enc, s->email_enc, s->phone_enc,
-                             s->email_index, s->tier, s->fingerprint};
-    return sp_db_exec(ctx->db, ctx->arena, &save_stmt, params, p) == NULL ? p->rc : SP_OK;
 }

@@ -315,7 +315,10 @@ static struct sp_stmt apply_stmt = SP_STMT(
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
     "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"
     "      last_message_at),"
-    "    version = version + 1, updated_at = now()"
+    "    version = version + 1, updated_at = now(),"
+    /* the message joins the ticket's full-text document (sql/028) */
+    "    search = CASE WHEN $17::text IS NULL THEN search"
+    "      ELSE support_ticket_search_add(search, $17) END"
     "  WHERE id = $1::bigint"
     "  RETURNING id"
     "), e AS ("

@@ -109,7 +109,8 @@ enum create_param {
     CP_PUBLIC_ID, CP_CUSTOMER_ID, CP_CATEGORY_ID, CP_SOURCE, CP_SUBJECT, CP_DESCRIPTION,
     CP_PROVIDER_ID, CP_BOOKING_ID, CP_METADATA, CP_PRIORITY, CP_SENTIMENT, CP_RULE_ID,
     CP_ASSIGNEE, CP_FIRST_RESPONSE_DUE, CP_RESOLUTION_DUE, CP_SLA_DUE, CP_NOW, CP_EVENTS,
-    CP_OUTBOX, CP_CHAT_SESSION_ID, CP_COUNT
+    CP_OUTBOX, CP_CHAT_SESSION_ID, CP_CONTACT, CP_CONTACT_NAME, CP_CONTACT_EMAIL,
+    CP_CONTACT_PHONE, CP_CONTACT_INDEX, CP_CONTACT_TIER, CP_CONTACT_FINGERPRINT, CP_COUNT
 };
 
 static const char *const create_params[CP_COUNT + 1] = {
@@ -120,16 +121,27 @@ static const char *const create_params[CP_COUNT + 1] = {
     [CP_SENTIMENT] = "sentiment", [CP_RULE_ID] = "rule_id", [CP_ASSIGNEE] = "assignee",
     [CP_FIRST_RESPONSE_DUE] = "first_response_due_ms", [CP_RESOLUTION_DUE] = "resolution_due_ms",
     [CP_SLA_DUE] = "sla_due_ms", [CP_NOW] = "now_ms", [CP_EVENTS] = "events",
-    [CP_OUTBOX] = "outbox", [CP_CHAT_SESSION_ID] = "chat_session_id", NULL,
+    [CP_OUTBOX] = "outbox", [CP_CHAT_SESSION_ID] = "chat_session_id", [CP_CONTACT] = "contact",
+    [CP_CONTACT_NAME] = "contact_name", [CP_CONTACT_EMAIL] = "contact_email",
+    [CP_CONTACT_PHONE] = "contact_phone", [CP_CONTACT_INDEX] = "contact_email_index",
+    [CP_CONTACT_TIER] = "contact_tier", [CP_CONTACT_FINGERPRINT] = "contact_fingerprint", NULL,
 };
 
 static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "ticket_create",
-    "WITH t AS ("
+    /* the customer's contact (SP_CONTACT_UPSERT_SQL) in the same round
+     * trip. The ticket's columns below read the contact as it was before
+     * the statement: only the customer view, which shows no contact,
+     * renders this statement's ticket */
+    "WITH cu AS ("
+    SP_CONTACT_UPSERT_SQL(":customer_id", ":contact_name", ":contact_email", ":contact_phone",
+                          ":contact_email_index", ":contact_tier", ":contact_fingerprint",
+                          ":contact::boolean")
+    "), t AS ("
     "  INSERT INTO support_tickets (public_id, customer_id, category_id, source, subject,"
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
-    "    resolution_due_at, sla_due_at, created_at, updated_at, chat_session_id)"
+    "    resolution_due_at, sla_due_at, created_at, updated_at, chat_session_id, search)"
     "  VALUES (:public_id, :customer_id, nullif(:category_id::bigint, 0), :source, :subject,"
     "    :description, :provider_id::bigint, :booking_id, coalesce(:metadata::jsonb, '{}'), 1,"
     "    support_from_ms(:now_ms::bigint), :priority, :sentiment::real,"
@@ -137,7 +149,7 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "    support_from_ms(:first_response_due_ms::bigint),"
     "    support_from_ms(:resolution_due_ms::bigint), support_from_ms(:sla_due_ms::bigint),"
     "    support_from_ms(:now_ms::bigint), support_from_ms(:now_ms::bigint),"
-    "    nullif(:chat_session_id::bigint, 0))"
+    "    nullif(:chat_session_id::bigint, 0), support_ticket_search(:subject, :description))"
     "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("
@@ -429,8 +441,8 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     struct sp_arena *a = ctx->arena;
     struct sp_buf events, outbox;
     created_events(a, in, &it, &events, &outbox);
-    if (in->contact != NULL && sp_contact_save(ctx, in->customer_id, in->contact, p) != SP_OK)
-        return p->rc;
+    const struct sp_contact_sealed none = {NULL, NULL, NULL, NULL, NULL, NULL};
+    const struct sp_contact_sealed *ct = in->contact != NULL ? in->contact : &none;
 
     /* A public id collision is astronomically rare (60 bits) but handled. */
     for (int attempt = 0; attempt < 3; attempt++) {
@@ -458,6 +470,13 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
             [CP_EVENTS] = events.data,
             [CP_OUTBOX] = outbox.data,
             [CP_CHAT_SESSION_ID] = sp_arena_sprintf(a, "%lld", in->chat_session_id),
+            [CP_CONTACT] = in->contact != NULL ? "true" : "false",
+            [CP_CONTACT_NAME] = ct->name_enc,
+            [CP_CONTACT_EMAIL] = ct->email_enc,
+            [CP_CONTACT_PHONE] = ct->phone_enc,
+            [CP_CONTACT_INDEX] = ct->email_index,
+            [CP_CONTACT_TIER] = ct->tier,
+            [CP_CONTACT_FINGERPRINT] = ct->fingerprint,
         };
         PGresult *r = sp_db_exec(ctx->db, a, &create_stmt, params, p);
         if (r == NULL)

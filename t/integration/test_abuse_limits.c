@@ -423,10 +423,17 @@ START_TEST(full_text_columns_index_a_bounded_prefix)
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *t = sp_t_ticket_create(&u, "a ticket that grows");
     const char *big = "(SELECT string_agg(md5(g::text), ' ') FROM generate_series(1, 40000) g)";
-    sp_t_sql("UPDATE support_tickets SET description = %s WHERE public_id = '%s' RETURNING 1", big,
-             t);
-    sp_t_sql("UPDATE support_ticket_messages SET body = %s WHERE ticket_id ="
-             " (SELECT id FROM support_tickets WHERE public_id = '%s') RETURNING 1",
+    /* the ticket's document (sql/028): its text at create, then a message
+     * appended, each the same way the create and reply statements do */
+    sp_t_sql("UPDATE support_tickets SET description = %s,"
+             " search = support_ticket_search(subject, %s) WHERE public_id = '%s' RETURNING 1",
+             big, big, t);
+    ck_assert_str_eq(sp_t_sql("SELECT search @@ to_tsquery('english', md5('1'))"
+                              " FROM support_tickets WHERE public_id = '%s'",
+                              t),
+                     "t");
+    sp_t_sql("UPDATE support_tickets SET search = support_ticket_search_add(''::tsvector, %s)"
+             " WHERE public_id = '%s' RETURNING 1",
              big, t);
     ck_assert_str_eq(sp_t_sql("SELECT search @@ to_tsquery('english', md5('1'))"
                               " FROM support_tickets WHERE public_id = '%s'",

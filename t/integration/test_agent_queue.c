@@ -11,6 +11,7 @@
  */
 #include "harness.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -340,6 +341,51 @@ START_TEST(q_searches_subject_description_and_every_message)
     /* combined with other filters */
     assert_set(&a, mine(&c, sp_t_fmt("q=%s", w_note)), by_note);
     assert_empty(&a, sp_t_fmt("q=%s&status=closed", w_note));
+}
+END_TEST
+
+START_TEST(q_finds_tickets_in_every_status_filter)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *w = sp_t_unique_word();
+    const char *done = create(&c, "resolved one", "nothing special");
+    post_message(&a, done, sp_t_fmt("fixed the %s", w), false);
+    patch_ok(&a, done, "{\"status\":\"resolved\"}");
+    const char *open = create(&c, "open one", sp_t_fmt("my %s again", w));
+    /* the working states' index and the whole table's */
+    assert_set(&a, sp_t_fmt("q=%s", w), open);
+    assert_set(&a, sp_t_fmt("q=%s&status=resolved", w), done);
+    assert_set(&a, sp_t_fmt("q=%s&status=open,resolved&sort=created_at", w), done, open);
+}
+END_TEST
+
+/* A ticket's document holds at most what a tsvector holds (1 MB, sql/028):
+ * past it, a message is stored and shown but not searchable, and the
+ * ticket still takes messages. */
+START_TEST(a_full_search_document_still_takes_messages)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *w_old = sp_t_unique_word(), *w_new = sp_t_unique_word();
+    const char *t = create(&c, "long story", sp_t_fmt("it began with %s", w_old));
+    /* 28,850 md5 words of 32 characters: 36 bytes each with its position,
+     * ~2 kB short of the 1 MB; the message adds 800 new words */
+    sql_ticket(t, "search = search || (SELECT to_tsvector('simple', string_agg(md5(g::text), ' '))"
+                  " FROM generate_series(1, 28850) g)");
+    size_t cap = 800 * 24 + 64, n = 0;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    n += (size_t)snprintf(body, cap, "%s", w_new);
+    for (int i = 0; i < 800; i++)
+        n += (size_t)snprintf(body + n, cap - n, " %s", sp_t_unique_word());
+    post_message(&a, t, body, false);
+    free(body);
+    assert_set(&a, sp_t_fmt("q=%s", w_old), t);
+    assert_empty(&a, sp_t_fmt("q=%s", w_new));
+    const char *count = sp_t_sql("SELECT message_count FROM support_tickets WHERE public_id = '%s'",
+                                 t);
+    ck_assert_str_eq(count, "2");
 }
 END_TEST
 
@@ -754,6 +800,8 @@ agent_queue_suite(void)
     tcase_add_test(tc, sla_filter_breached_due_soon_and_ok);
     tcase_add_test(tc, sla_due_soon_means_within_60_minutes);
     tcase_add_test(tc, q_searches_subject_description_and_every_message);
+    tcase_add_test(tc, q_finds_tickets_in_every_status_filter);
+    tcase_add_test(tc, a_full_search_document_still_takes_messages);
     tcase_add_test(tc, q_with_punctuation_is_not_an_error);
     tcase_add_test(tc, customer_email_filter_matches_exactly_ignoring_case);
     tcase_add_test(tc, customer_id_filter_isolates_one_customer);

@@ -1,0 +1,6 @@
+-- The create statement's ticket and first message (sql/028 schema), for
+-- pgbench -n -M prepared -c 4 -j 2 -T 10 -f bench/sql/create-statement.sql;
+-- docs/performance.md "Ticket search and writes". The "before" variant
+-- omits the search column (generated then).
+\set n random(1, 1000000000)
+WITH t AS (INSERT INTO support_tickets (public_id, customer_id, subject, description, message_count, last_message_at, priority, sla_due_at, first_response_due_at, resolution_due_at, search) VALUES ('P' || lpad(upper(to_hex(:n::bigint)), 11, '0'), 'c' || (:n::bigint % 500), 'Refund for my booking', 'Hello, my card was charged twice for the hotel booking BK-1042, please refund one charge. The app also crashed at checkout.', 1, now(), 'normal', now() + interval '4 hours', now() + interval '4 hours', now() + interval '2 days', support_ticket_search('Refund for my booking', 'Hello, my card was charged twice for the hotel booking BK-1042, please refund one charge. The app also crashed at checkout.')) ON CONFLICT (public_id) DO NOTHING RETURNING *), m AS (INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body) SELECT id, 'customer', customer_id, description FROM t) SELECT count(*) FROM t;
