@@ -31,6 +31,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/service_client.h"
 
 #define SP_T_TIMEOUT_SECONDS   60   /* per test; ASan servers are slow */
 #define SP_T_HTTP_TIMEOUT      30L
@@ -1550,6 +1551,20 @@ sp_t_fixture_stop(struct sp_t_fixture *f)
         pclose(f->out);
     f->out = NULL;
     f->pid = 0;
+}
+
+void
+sp_t_fixture_post(const struct sp_t_fixture *f, const char *path, const char *json)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 4096);
+    struct sp_service svc = {"fixture", sp_t_fmt("http://127.0.0.1:%d", f->port), NULL, 2000};
+    struct sp_service_reply r;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_service_call(&a, &svc, "POST", path, json, NULL, &r, &p), SP_OK);
+    ck_assert_int_eq(r.status, 200);
+    sp_arena_destroy(&a);
 }
 
 const char *

@@ -408,5 +408,8 @@ void sp_t_fixture_start_at(const char *file, int line, struct sp_t_fixture *f,
 struct json_object *sp_t_fixture_next(struct sp_t_fixture *f, int ms);
 /* SIGTERM, and reaps it. */
 void sp_t_fixture_stop(struct sp_t_fixture *f);
+/* POSTs json to the fixture's path (e.g. "/_control": what it answers
+ * next) through core/service_client; asserts a 200. */
+void sp_t_fixture_post(const struct sp_t_fixture *f, const char *path, const char *json);
 
 #endif

@@ -22,7 +22,6 @@
 
 #include "core/arena.h"
 #include "core/clock.h"
-#include "core/service_client.h"
 
 #define CHAT_MODEL "fixture-chat-fc"
 #define REFUND_LIMIT 5000
@@ -61,19 +60,11 @@ down(void)
     sp_t_stackctl("restart-api");
 }
 
-/* POST /_control of the model fixture. */
+/* POST /_control of the model fixture: what it answers next. */
 static void
 control(const char *json)
 {
-    struct sp_arena a;
-    sp_arena_init(&a, 4096);
-    struct sp_service s = {"fixture", sp_t_fmt("http://127.0.0.1:%d", ai.port), NULL, 2000};
-    struct sp_service_reply r;
-    struct sp_problem p;
-    sp_problem_init(&p);
-    ck_assert_int_eq(sp_service_call(&a, &s, "POST", "/_control", json, NULL, &r, &p), SP_OK);
-    ck_assert_int_eq(r.status, 200);
-    sp_arena_destroy(&a);
+    sp_t_fixture_post(&ai, "/_control", json);
 }
 
 /* The chat requests' bodies the model fixture saw (until quiet 300 ms):

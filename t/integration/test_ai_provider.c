@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/service_client.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
 
@@ -57,19 +56,11 @@ provider_off(void)
     sp_t_fixture_stop(&fx);
 }
 
-/* POST /_control of the fixture. */
+/* POST /_control of the model fixture: what it answers next. */
 static void
 control(const char *json)
 {
-    struct sp_arena a;
-    sp_arena_init(&a, 4096);
-    struct sp_service svc = {"fixture", sp_t_fmt("http://127.0.0.1:%d", fx.port), NULL, 2000};
-    struct sp_service_reply r;
-    struct sp_problem p;
-    sp_problem_init(&p);
-    ck_assert_int_eq(sp_service_call(&a, &svc, "POST", "/_control", json, NULL, &r, &p), SP_OK);
-    ck_assert_int_eq(r.status, 200);
-    sp_arena_destroy(&a);
+    sp_t_fixture_post(&fx, "/_control", json);
 }
 
 /* The requests the fixture saw (until it is quiet for 500 ms), as a JSON
