@@ -24,11 +24,6 @@
 #define PAGE 50
 #define PROGRESS_EVERY 100
 
-static struct sp_stmt lock_stmt = SP_STMT(
-    "ai_sync_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
-static struct sp_stmt unlock_stmt = SP_STMT(
-    "ai_sync_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
-
 static struct sp_stmt unpublished_stmt = SP_STMT(
     "ai_sync_unpublished",
     "WITH d AS (DELETE FROM support_article_chunks c USING support_knowledge_articles a"
@@ -433,16 +428,8 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
     memset(n, 0, sizeof(*n));
     struct sp_arena a;
     sp_arena_init(&a, 4096);
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", SP_AI_SYNC_LOCK_KEY);
-    const char *kp[1] = {key};
-    bool locked = false;
-    PGresult *r = sp_db_exec(db, &a, &lock_stmt, kp, p);
-    enum sp_rc rc = r == NULL ? p->rc : SP_OK;
-    if (r != NULL && !(locked = sp_db_bool(r, 0, 0))) {
-        sp_log_msg(SP_LOG_INFO, "ai_sync_busy", "another run holds the lock");
-        rc = sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
-    }
+    enum sp_rc rc = sp_db_job_lock(db, &a, SP_AI_SYNC_LOCK_KEY, "ai_sync_busy", p);
+    bool locked = rc == SP_OK;
     if (rc == SP_OK)
         rc = probe_dimension(&a, o->embedder, p);
     if (rc == SP_OK)
@@ -451,11 +438,8 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
         rc = sync_articles(db, o, n, p);
     if (rc == SP_OK)
         rc = refresh_lexemes(db, &a, o, n, p);
-    if (locked) {
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        sp_db_exec(db, &a, &unlock_stmt, kp, &ignored);
-    }
+    if (locked)
+        sp_db_job_unlock(db, &a, SP_AI_SYNC_LOCK_KEY);
     if (rc != SP_OK && rc != SP_CONFLICT && !p->logged) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "ai_sync_failed");
         sp_log_str(l, "code", p->code);

@@ -24,11 +24,6 @@ static struct sp_stmt candidates_stmt = SP_STMT_READ(
     " ORDER BY id LIMIT 200",
     3);
 
-static struct sp_stmt lock_stmt = SP_STMT(
-    "chat_archive_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
-static struct sp_stmt unlock_stmt = SP_STMT(
-    "chat_archive_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
-
 /* Tells the session's subscribers, after commit: the ticket it became,
  * then that it closed. */
 static void
@@ -45,23 +40,6 @@ announce(struct sp_ctx *ctx, const char *public_id, bool converted)
     }
     sp_chat_bus_system(ctx->arena, public_id, "closed", NULL);
     sp_chat_access_revoke_session(public_id);
-}
-
-/* One run at a time: the cluster-wide advisory lock. *locked tells
- * whether this run holds it; 409 when another run does. */
-static enum sp_rc
-take_lock(struct sp_db *db, struct sp_arena *a, const char *const *key, bool *locked,
-          struct sp_problem *p)
-{
-    PGresult *r = sp_db_exec(db, a, &lock_stmt, key, p);
-    if (r == NULL)
-        return p->rc;
-    if (!sp_db_bool(r, 0, 0)) {
-        sp_log_msg(SP_LOG_INFO, "chat_archive_busy", "another run holds the lock");
-        return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
-    }
-    *locked = true;
-    return SP_OK;
 }
 
 /* One pass over the candidates: what it runs in and what it counted. */
@@ -136,14 +114,15 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
         .now_ms = now_ms, .idle_before_ms = now_ms - idle_minutes * 60000LL,
         .dry_run = dry_run, .n = n,
     };
-    char key[24], now[24], idle[24];
-    snprintf(key, sizeof(key), "%lld", SP_CHAT_ARCHIVE_LOCK_KEY);
+    char now[24], idle[24];
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(idle, sizeof(idle), "%lld", (long long)ps.idle_before_ms);
-    const char *kp[1] = {key};
-    bool locked = false;
-    /* A dry run changes nothing, so it need not keep a real run out. */
-    enum sp_rc rc = dry_run ? SP_OK : take_lock(db, &page, kp, &locked, p);
+    /* One run at a time (cluster-wide); a dry run changes nothing, so it
+     * need not keep a real run out. */
+    enum sp_rc rc = dry_run ? SP_OK
+                            : sp_db_job_lock(db, &page, SP_CHAT_ARCHIVE_LOCK_KEY,
+                                             "chat_archive_busy", p);
+    bool locked = !dry_run && rc == SP_OK;
     for (long long after = 0; rc == SP_OK;) {
         sp_arena_reset(&page);
         const char *cp[3] = {now, idle, sp_arena_sprintf(&page, "%lld", after)};
@@ -160,11 +139,8 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
         if (rows < 200 || (stop && *stop))
             break;
     }
-    if (locked) {
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        sp_db_exec(db, &page, &unlock_stmt, kp, &ignored);
-    }
+    if (locked)
+        sp_db_job_unlock(db, &page, SP_CHAT_ARCHIVE_LOCK_KEY);
     log_pass(rc, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
