@@ -33,13 +33,13 @@ Exits after S seconds (default 120) or on SIGTERM.
 """
 import hashlib
 import json
-import os
 import re
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fixture_server import out, serve
 
 state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None, "script": None}
 lock = threading.Lock()
@@ -47,9 +47,6 @@ dim = 64
 STOP = {"the", "and", "for", "are", "you", "your", "how", "what", "does", "with", "can"}
 
 
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def take(key):
@@ -180,14 +177,7 @@ def main():
         elif args[0] == "--dim":
             dim = int(args[1])
         args = args[2:]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    timer = threading.Timer(timeout, lambda: os._exit(0))
-    timer.daemon = True
-    timer.start()
-    out({"event": "listening", "port": server.server_address[1], "pid": os.getpid()})
-    server.serve_forever()
+    serve(Handler, timeout)
 
 
 if __name__ == "__main__":

@@ -17,20 +17,17 @@ choose the answer. Exits after S seconds
 (default 120) or on SIGTERM.
 """
 import json
-import os
-import signal
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fixture_server import out, serve
 
 seen = {}
 lock = threading.Lock()
 
 
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -80,14 +77,7 @@ def main():
     timeout = 120
     if len(sys.argv) == 3 and sys.argv[1] == "--timeout":
         timeout = int(sys.argv[2])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    timer = threading.Timer(timeout, lambda: os._exit(0))
-    timer.daemon = True
-    timer.start()
-    out({"event": "listening", "port": server.server_address[1], "pid": os.getpid()})
-    server.serve_forever()
+    serve(Handler, timeout)
 
 
 if __name__ == "__main__":

@@ -24,18 +24,13 @@ seconds (default 120) or on SIGTERM.
 """
 import hashlib
 import hmac
-import json
-import os
-import signal
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from fixture_server import out, serve
 
 
-def out(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
 
 
 def secrets(path):
@@ -104,12 +99,7 @@ def main():
         sys.exit(__doc__)
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--timeout" else 120.0
     Handler.secrets_file = sys.argv[1]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
-    threading.Timer(timeout, lambda: os._exit(0)).start()
-    out({"event": "listening", "port": server.server_port, "pid": os.getpid()})
-    server.serve_forever()
+    serve(Handler, timeout)
 
 
 if __name__ == "__main__":
