@@ -30,8 +30,10 @@
 /* Who is on a connection, re-established from its credentials. */
 struct chat_caller {
     const char *sid;
+    const char *role;           /* customer | agent | admin (NULL: none of them) */
     const char *principal;      /* customer-<sub>, agent-<sub>, admin-<sub> */
     const char *sender_type;    /* customer | agent */
+    const char *token_sha256_hex;  /* a customer's session token, hashed; else NULL */
     struct sp_chat_auth_info info;
 };
 
@@ -53,11 +55,52 @@ forbidden(struct sp_problem *p, const char *why)
     return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "%s", why);
 }
 
-/* Authorizes from the connect query (session_id, session_token,
- * access_token) and the Authorization header. 401 for a missing or bad
- * JWT, 403 for everything else the caller may not do. */
+/* The bearer token: the Authorization header's, else access_token's. */
+static const char *
+bearer(struct sp_req *r, const char *access_token)
+{
+    const char *jwt = NULL;
+    const char *h = sp_req_header(r, "Authorization");
+    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
+        jwt = h + 7;
+        while (*jwt == ' ')
+            jwt++;
+        if (*jwt == '\0')
+            jwt = NULL;
+    }
+    if (jwt == NULL && access_token != NULL && *access_token != '\0')
+        jwt = access_token;
+    return jwt;
+}
+
+/* Who the caller is by role: the principal name its frames are published
+ * to and the sender type of its messages. */
+static void
+caller_role(struct sp_req *r, struct chat_caller *c)
+{
+    static const struct {
+        enum sp_role role;
+        const char *name, *sender_type;
+    } roles[] = {
+        {SP_ROLE_CUSTOMER, "customer", "customer"},
+        {SP_ROLE_AGENT, "agent", "agent"},
+        {SP_ROLE_ADMIN, "admin", "agent"},
+    };
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        if (r->principal.role != roles[i].role)
+            continue;
+        c->role = roles[i].name;
+        c->sender_type = roles[i].sender_type;
+        c->principal = sp_arena_sprintf(r->arena, "%s-%s", roles[i].name, r->principal.sub);
+    }
+}
+
+/* The credentials of a connect query (session_id, session_token,
+ * access_token) and the Authorization header, checked without the
+ * database: 401 for a missing or bad JWT, 403 for a session id or subject
+ * nginx could not have used. */
 static enum sp_rc
-authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
+credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
 {
     memset(c, 0, sizeof(*c));
     /* nginx and this worker must join and authorize the same session: a
@@ -70,20 +113,8 @@ authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_
     r->query = query != NULL ? query : "";
     const char *sid = sp_req_query(r, "session_id");
     const char *stok = sp_req_query(r, "session_token");
-    const char *atok = sp_req_query(r, "access_token");
+    const char *jwt = bearer(r, sp_req_query(r, "access_token"));
     r->query = saved;
-
-    const char *jwt = NULL;
-    const char *h = sp_req_header(r, "Authorization");
-    if (h != NULL && strncasecmp(h, "Bearer ", 7) == 0) {
-        jwt = h + 7;
-        while (*jwt == ' ')
-            jwt++;
-        if (*jwt == '\0')
-            jwt = NULL;
-    }
-    if (jwt == NULL && atok != NULL && *atok != '\0')
-        jwt = atok;
     if (jwt == NULL)
         return sp_problem_set(p, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
     if (sp_auth_verify(r->env->keys, r->arena, jwt, (time_t)(sp_clock_now_ms() / 1000), &r->principal, p) != SP_OK) {
@@ -93,48 +124,73 @@ authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_
     /* nginx builds channel ids from the raw argument: letters and digits. */
     if (sid == NULL || !alnum_ok(sid, 64) || !sp_public_id_valid(sid))
         return forbidden(p, "no such chat session");
-    const struct sp_principal *me = &r->principal;
-    if (!alnum_ok(me->sub, 64))
+    if (!alnum_ok(r->principal.sub, 64))
         return forbidden(p, "unsupported subject");
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_chat_auth_info(&ctx, sid, &c->info, p) != SP_OK)
-        return p->rc;
-    if (!c->info.found)
-        return forbidden(p, "no such chat session");
-    if (!c->info.open)
-        return forbidden(p, "the chat session is closed");
     c->sid = sid;
-    switch (me->role) {
+    caller_role(r, c);
+    if (r->principal.role == SP_ROLE_CUSTOMER && stok != NULL && *stok != '\0')
+        c->token_sha256_hex = sp_crypto_sha256_hex(r->arena, stok, strlen(stok));
+    return SP_OK;
+}
+
+/* Whether the caller may use the session c->info describes (agent_id: the
+ * caller's agent row, agents only). 403 for everything it may not do;
+ * sp_chat_post_frame's statement applies the same rules. */
+static enum sp_rc
+admit(struct sp_req *r, const struct chat_caller *c, long long agent_id, struct sp_problem *p)
+{
+    const struct sp_chat_auth_info *info = &c->info;
+    if (!info->found)
+        return forbidden(p, "no such chat session");
+    if (!info->open)
+        return forbidden(p, "the chat session is closed");
+    switch (r->principal.role) {
     case SP_ROLE_CUSTOMER: {
-        if (c->info.customer_id == NULL || strcmp(c->info.customer_id, me->sub) != 0)
+        if (info->customer_id == NULL || strcmp(info->customer_id, r->principal.sub) != 0)
             return forbidden(p, "no such chat session");
-        if (stok == NULL || *stok == '\0' || c->info.token_sha256_hex == NULL)
+        if (c->token_sha256_hex == NULL || info->token_sha256_hex == NULL)
             return forbidden(p, "a session token is required");
-        const char *hash = sp_crypto_sha256_hex(r->arena, stok, strlen(stok));
-        if (hash == NULL || !sp_crypto_equal(hash, strlen(hash), c->info.token_sha256_hex,
-                                             strlen(c->info.token_sha256_hex)))
+        if (!sp_crypto_equal(c->token_sha256_hex, strlen(c->token_sha256_hex),
+                             info->token_sha256_hex, strlen(info->token_sha256_hex)))
             return forbidden(p, "bad session token");
-        c->principal = sp_arena_sprintf(r->arena, "customer-%s", me->sub);
-        c->sender_type = "customer";
         return SP_OK;
     }
-    case SP_ROLE_AGENT: {
-        struct sp_agent agent;
-        if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-            return p->rc;
-        if (c->info.assigned_agent_id == 0 || agent.id != c->info.assigned_agent_id)
+    case SP_ROLE_AGENT:
+        if (info->assigned_agent_id == 0 || agent_id != info->assigned_agent_id)
             return forbidden(p, "only the assigned agent may join this chat");
-        c->principal = sp_arena_sprintf(r->arena, "agent-%s", me->sub);
-        c->sender_type = "agent";
         return SP_OK;
-    }
     case SP_ROLE_ADMIN:
-        c->principal = sp_arena_sprintf(r->arena, "admin-%s", me->sub);
-        c->sender_type = "agent";
         return SP_OK;
     default:
         return forbidden(p, "not allowed to join this chat");
     }
+}
+
+/* Whether the caller of credentials() may use its session: one read of
+ * the session (an agent's row is created on first sight), then admit(). */
+static enum sp_rc
+admit_session(struct sp_req *r, struct chat_caller *c, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_chat_auth_info(&ctx, c->sid, &c->info, p) != SP_OK)
+        return p->rc;
+    long long agent_id = 0;
+    if (r->principal.role == SP_ROLE_AGENT && c->info.found && c->info.open) {
+        struct sp_agent agent;
+        if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &agent, p) != SP_OK)
+            return p->rc;
+        agent_id = agent.id;
+    }
+    return admit(r, c, agent_id, p);
+}
+
+/* Authorizes from the connect query and the Authorization header. */
+static enum sp_rc
+authorize(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
+{
+    if (credentials(r, query, c, p) != SP_OK)
+        return p->rc;
+    return admit_session(r, c, p);
 }
 
 /* --- auth_request --------------------------------------------------------- */
@@ -399,6 +455,73 @@ handle_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_chat
     return frame_presence(r, c, f);
 }
 
+/* A message frame the one-round-trip post takes: no attachments (they
+ * are linked in a transaction of their own), and a stored frame that fits
+ * the answer (a refusal is published only to an authorized caller). */
+static bool
+one_trip(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
+{
+    return f->type == SP_CHAT_FRAME_MESSAGE && f->nattachments == 0 && c->role != NULL &&
+           frame_fits(r, c, f->body, f->client_id, 0);
+}
+
+/* A message frame in one database round trip (sp_chat_post_frame): the
+ * session read, the rate-limit hit and the post in one statement, then
+ * the same refusals, in the same order, as the other frames get. */
+static enum sp_rc
+frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_chat_frame *f,
+                       struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_chat_frame_post in = {
+        .public_id = c->sid, .role = c->role, .token_sha256_hex = c->token_sha256_hex,
+        .rate_bucket = sp_arena_sprintf(r->arena, "chat_message:%s", c->sid),
+        .window = {60, app->cfg.chat_rate_per_minute},
+        .msg = {.sender_type = c->sender_type, .sender_id = r->principal.sub, .body = f->body,
+                .client_id = f->client_id},
+    };
+    struct sp_chat_frame_posted out;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_chat_post_frame(&ctx, &in, &out, p) != SP_OK)
+        return p->rc;
+    c->info = out.info;
+    if (admit(r, c, out.caller_agent_id, p) != SP_OK)
+        return p->rc;
+    sp_chat_access_sweep_maybe(&ctx);
+    struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
+    sp_chat_presence_alive(&ctx, &pc);
+    if (!out.counted)   /* the statement refused whom admit() let in */
+        return sp_problem_set(p, SP_ERROR, "internal", "chat authorization disagreed");
+    if (sp_api_rate_answer(r, &out.rate, p) != SP_OK) {
+        sp_problem_init(p);
+        return frame_error(r, c, "rate_limited", "too many messages; slow down");
+    }
+    if (!out.stored)    /* a resend of a message still being stored */
+        return frame_error(r, c, "conflict",
+                           "a message with this client_id is being stored; send it again");
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 512);
+    render_message(&b, &out.message);
+    return answer_frame(r, c, &b);
+}
+
+/* Every other frame: authorized against the session first (its own
+ * read). */
+static enum sp_rc
+frame_authorized(struct sp_req *r, struct chat_caller *c, const struct sp_chat_frame *f,
+                 bool ok, struct sp_problem *p)
+{
+    if (admit_session(r, c, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    /* Listeners whose credentials ran out leave before this frame is
+     * published (at most every SP_CHAT_ACCESS_SWEEP_S per worker). */
+    sp_chat_access_sweep_maybe(&ctx);
+    if (f->type == SP_CHAT_FRAME_INVALID)
+        return frame_error(r, c, f->code, f->detail);
+    return handle_frame(r, c, f, ok, p);
+}
+
 enum sp_rc
 sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
 {
@@ -406,7 +529,7 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
     const char *uri = sp_req_header(r, "X-Chat-Connect-URI");
     const char *q = uri != NULL ? strchr(uri, '?') : NULL;
     struct chat_caller c;
-    if (authorize(r, q != NULL ? q + 1 : "", &c, p) != SP_OK) {
+    if (credentials(r, q != NULL ? q + 1 : "", &c, p) != SP_OK) {
         if (p->rc == SP_UNAUTHORIZED) {
             /* 403 closes the socket; the client reconnects and is refused. */
             sp_problem_init(p);
@@ -414,15 +537,10 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
         }
         return p->rc;
     }
-    /* Listeners whose credentials ran out leave before this frame is
-     * published (at most every SP_CHAT_ACCESS_SWEEP_S per worker). */
-    struct sp_ctx sweep_ctx = sp_api_ctx(r);
-    sp_chat_access_sweep_maybe(&sweep_ctx);
     struct sp_chat_frame f;
     bool ok = sp_chat_frame_parse(r->arena, r->body, r->body_len, &f) == SP_OK;
-    if (f.type == SP_CHAT_FRAME_INVALID)
-        return frame_error(r, &c, f.code, f.detail);
-    enum sp_rc rc = handle_frame(r, &c, &f, ok, p);
+    enum sp_rc rc = ok && one_trip(r, &c, &f) ? frame_message_one_trip(r, &c, &f, p)
+                                              : frame_authorized(r, &c, &f, ok, p);
     if (rc == SP_OK)
         presence_sweep_maybe(r);
     return rc;

@@ -289,15 +289,21 @@ sp_api_rate_limit(struct sp_req *r, const char *bucket, const struct sp_rate_win
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_rate_hit(&ctx, bucket, windows, nwindows, out, p) != SP_OK)
         return p->rc;
-    sp_resp_header(r, "RateLimit-Limit", sp_arena_sprintf(r->arena, "%ld", out->limit));
-    sp_resp_header(r, "RateLimit-Remaining", sp_arena_sprintf(r->arena, "%ld", out->remaining));
-    sp_resp_header(r, "RateLimit-Reset", sp_arena_sprintf(r->arena, "%ld", out->reset_seconds));
-    if (out->allowed)
+    return sp_api_rate_answer(r, out, p);
+}
+
+enum sp_rc
+sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate, struct sp_problem *p)
+{
+    sp_resp_header(r, "RateLimit-Limit", sp_arena_sprintf(r->arena, "%ld", rate->limit));
+    sp_resp_header(r, "RateLimit-Remaining", sp_arena_sprintf(r->arena, "%ld", rate->remaining));
+    sp_resp_header(r, "RateLimit-Reset", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
+    if (rate->allowed)
         return SP_OK;
-    sp_resp_header(r, "Retry-After", sp_arena_sprintf(r->arena, "%ld", out->reset_seconds));
+    sp_resp_header(r, "Retry-After", sp_arena_sprintf(r->arena, "%ld", rate->reset_seconds));
     return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
-                          "too many requests: %ld allowed; try again in %ld s", out->limit,
-                          out->reset_seconds);
+                          "too many requests: %ld allowed; try again in %ld s", rate->limit,
+                          rate->reset_seconds);
 }
 
 enum sp_rc

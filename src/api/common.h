@@ -111,6 +111,12 @@ enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
                              const struct sp_rate_window *windows, int nwindows,
                              struct sp_rate_result *out, struct sp_problem *p);
 
+/* The answer to a request counted as `rate` (by sp_api_rate_limit, or by a
+ * statement that counted it along with its work): the RateLimit-*
+ * headers, and 429 rate_limited + Retry-After when it was refused. */
+enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate,
+                              struct sp_problem *p);
+
 /* The ticket-creation limits of a customer (API.md §1: per minute and per
  * day, bucket ticket_create:<sub>): every way a customer makes a ticket
  * counts against them (POST /support/tickets, a chat transfer to a

@@ -74,6 +74,22 @@ sp_metrics_count(enum sp_metric m)
         atomic_fetch_add_explicit(&seg->counters[m], 1, memory_order_relaxed);
 }
 
+/* This process's (a worker is one process, one request at a time). */
+static uint64_t db_round_trips;
+
+void
+sp_metrics_db_round_trip(void)
+{
+    db_round_trips++;
+    sp_metrics_count(SP_M_DB_ROUND_TRIPS);
+}
+
+uint64_t
+sp_metrics_db_round_trips(void)
+{
+    return db_round_trips;
+}
+
 void
 sp_metrics_request(int route, int status, uint64_t elapsed_us)
 {
@@ -260,6 +276,9 @@ static const struct {
      "Statements that found their database connection lost.", NULL, NULL},
     {SP_M_DB_PREPARES, "support_db_statements_prepared_total",
      "Statements prepared on a connection (prepared-statement cache misses).", NULL, NULL},
+    {SP_M_DB_ROUND_TRIPS, "support_db_round_trips_total",
+     "Statements sent to the database and answered (prepares and commits included).", NULL,
+     NULL},
     {SP_M_RATE_LIMITED, "support_rate_limited_total",
      "Requests refused by an application rate limit (429).", NULL, NULL},
     {SP_M_DB_READS_REPLICA, "support_db_replica_reads_total",

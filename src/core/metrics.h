@@ -35,6 +35,7 @@ enum sp_metric {
     SP_M_DB_CONNECT_FAILURES,
     SP_M_DB_CONNECTIONS_LOST,   /* a statement found its connection gone */
     SP_M_DB_PREPARES,           /* statements prepared (cache misses) */
+    SP_M_DB_ROUND_TRIPS,        /* messages sent to the database and answered */
     SP_M_RATE_LIMITED,          /* application rate limits exceeded (429) */
     SP_M_DB_READS_REPLICA,      /* read-mostly requests served by the replica */
     SP_M_DB_READS_FALLBACK,     /* ... by the primary, the replica being down */
@@ -55,6 +56,11 @@ bool sp_metrics_enabled(void);
 void sp_metrics_inflight(int delta);
 void sp_metrics_request(int route, int status, uint64_t elapsed_us);
 void sp_metrics_count(enum sp_metric m);
+/* One database round trip: counted in the group's SP_M_DB_ROUND_TRIPS
+ * and in this process's own total, which works before init too (the
+ * access line gives each request's share: sp_metrics_db_round_trips). */
+void sp_metrics_db_round_trip(void);
+uint64_t sp_metrics_db_round_trips(void);
 
 /* What a scrape reads of one route (a snapshot: each atomic read once). */
 struct sp_metrics_route_snap {

@@ -135,6 +135,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
              "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'support'%s",
              db->statement_timeout_ms, db->async_commit ? "; SET synchronous_commit = off" : "");
     sp_metrics_count(SP_M_DB_CONNECTS);
+    sp_metrics_db_round_trip();
     PGresult *r = PQexec(db->conn, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -222,6 +223,7 @@ run_prepared(PGconn *conn, const char *name, int nparams, const char *const *par
     *sent = PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0) == 1;
     if (!*sent)
         return NULL;
+    sp_metrics_db_round_trip();
     PGresult *last = NULL, *r;
     while ((r = PQgetResult(conn)) != NULL) {
         if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
@@ -272,6 +274,7 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
         Oid types[MAX_TYPED_PARAMS];
         if (prepared != NULL)
             sp_metrics_count(SP_M_DB_PREPARES);
+        sp_metrics_db_round_trip();
         PGresult *pr = PQprepare(db->conn, name, sql, st->nparams,
                                  st->names != NULL && st->nparams <= MAX_TYPED_PARAMS
                                      ? param_types(sql, st->nparams, types)
@@ -498,6 +501,7 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
         drop_if_closed(db);
     if (sp_db_connect(db, p) != SP_OK)
         return NULL;
+    sp_metrics_db_round_trip();
     PGresult *r = PQexec(db->conn, sql);
     if (r != NULL)
         sp_arena_defer(a, clear_result, r);

@@ -551,13 +551,28 @@ sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long a
 
 /* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
  * session someone is writing to for the next pass. */
+/* The facts a connection's authorization needs (read_auth_info), named
+ * for post_frame_stmt. */
+#define AUTH_INFO_COLS                                                                       \
+    "customer_id, status <> 'closed' AND expires_at > now() AS open,"                        \
+    " coalesce(assigned_agent_id, 0) AS agent, encode(session_token, 'hex') AS token, id,"  \
+    " extract(epoch FROM expires_at)::bigint AS expires"
+
 static struct sp_stmt auth_info_stmt = SP_STMT_READ(
     "chat_auth_info",
-    "SELECT customer_id, status <> 'closed' AND expires_at > now(),"
-    " coalesce(assigned_agent_id, 0), encode(session_token, 'hex'), id,"
-    " extract(epoch FROM expires_at)::bigint"
-    " FROM support_chat_sessions WHERE public_id = $1",
-    1);
+    "SELECT " AUTH_INFO_COLS " FROM support_chat_sessions WHERE public_id = $1", 1);
+
+static void
+read_auth_info(const PGresult *r, struct sp_chat_auth_info *out)
+{
+    out->found = true;
+    out->customer_id = sp_db_str(r, 0, 0);
+    out->open = sp_db_bool(r, 0, 1);
+    out->assigned_agent_id = sp_db_int(r, 0, 2);
+    out->token_sha256_hex = sp_db_str(r, 0, 3);
+    out->session_id = sp_db_int(r, 0, 4);
+    out->expires_epoch = sp_db_int(r, 0, 5);
+}
 
 enum sp_rc
 sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth_info *out,
@@ -568,14 +583,79 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &auth_info_stmt, params, p);
     if (r == NULL)
         return p->rc;
+    if (PQntuples(r) > 0)
+        read_auth_info(r, out);
+    return SP_OK;
+}
+
+/* A connection's message, in one statement: the session's authorization
+ * facts (s), the caller's agent id (me), whether the caller may post (may:
+ * the rules sp_chat_t_frame's authorization applies, so that nothing is
+ * counted or stored for a caller it refuses), the rate-limit hit (rate),
+ * the post or the message a resend already stored (ins, m), and the
+ * session's touch. One row when the session exists. The session token is
+ * compared here as the SHA-256 digest the client's token hashes to: the
+ * write depends on it; the worker compares the same digests again in
+ * constant time before it answers. */
+static struct sp_stmt post_frame_stmt = SP_STMT(
+    "chat_post_frame",
+    "WITH s AS ("
+    "  SELECT " AUTH_INFO_COLS " FROM support_chat_sessions WHERE public_id = $1"
+    "), me AS ("
+    "  SELECT coalesce((SELECT id FROM support_agents WHERE user_id = $3 AND $2 = 'agent'), 0)"
+    "    AS agent"
+    "), may AS ("
+    "  SELECT s.id FROM s, me WHERE s.open AND CASE $2"
+    "    WHEN 'customer' THEN s.customer_id = $3 AND s.token = $4"
+    "    WHEN 'agent' THEN s.agent <> 0 AND s.agent = me.agent"
+    "    WHEN 'admin' THEN true ELSE false END"
+    "), rate AS ("
+    "  " SP_RATE_HIT_SQL("$5", "may CROSS JOIN (VALUES ($6::bigint)) AS w(seconds)")
+    "), ins AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
+    "  SELECT may.id, $8, $3, $9, $10 FROM may, rate WHERE rate.count <= $7"
+    "  ON CONFLICT (session_id, client_id) DO NOTHING RETURNING *"
+    "), touch AS ("
+    "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
+    "  WHERE id = (SELECT session_id FROM ins)"
+    ")"
+    " SELECT s.*, me.agent, rate.count, rate.reset_s, m.dup, " MESSAGE_COLS
+    " FROM s CROSS JOIN me LEFT JOIN rate ON true LEFT JOIN ("
+    "   SELECT false AS dup, i.* FROM ins i"
+    "   UNION ALL"
+    "   SELECT true, x.* FROM support_chat_messages x, may, rate"
+    "   WHERE x.session_id = may.id AND x.client_id = $10 AND rate.count <= $7"
+    "     AND NOT EXISTS (SELECT 1 FROM ins)"
+    " ) m ON true",
+    10);
+
+enum sp_rc
+sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
+                   struct sp_chat_frame_posted *out, struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    char seconds[24], limit[24];
+    snprintf(seconds, sizeof(seconds), "%ld", in->window.seconds);
+    snprintf(limit, sizeof(limit), "%ld", in->window.limit);
+    const char *params[10] = {in->public_id, in->role, in->msg.sender_id, in->token_sha256_hex,
+                              in->rate_bucket, seconds, limit, in->msg.sender_type,
+                              in->msg.body, in->msg.client_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &post_frame_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
     if (PQntuples(r) == 0)
         return SP_OK;
-    out->found = true;
-    out->customer_id = sp_db_str(r, 0, 0);
-    out->open = sp_db_bool(r, 0, 1);
-    out->assigned_agent_id = sp_db_int(r, 0, 2);
-    out->token_sha256_hex = sp_db_str(r, 0, 3);
-    out->session_id = sp_db_int(r, 0, 4);
-    out->expires_epoch = sp_db_int(r, 0, 5);
+    read_auth_info(r, &out->info);
+    out->caller_agent_id = sp_db_int(r, 0, 6);
+    out->counted = !PQgetisnull(r, 0, 7);
+    if (out->counted)
+        sp_rate_result_of(&in->window, (long)sp_db_int(r, 0, 7), (long)sp_db_int(r, 0, 8),
+                          &out->rate);
+    out->stored = !PQgetisnull(r, 0, 9);
+    if (out->stored) {
+        out->duplicate = sp_db_bool(r, 0, 9);
+        read_message(r, 0, 10, &out->message);
+        out->message.session_public_id = in->public_id;
+    }
     return SP_OK;
 }

@@ -20,6 +20,7 @@
 
 #include "core/problem.h"
 #include "domain/ctx.h"
+#include "domain/ratelimit.h"
 
 struct sp_chat_session {
     long long id;
@@ -140,5 +141,30 @@ struct sp_chat_auth_info {
 };
 enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
                              struct sp_chat_auth_info *out, struct sp_problem *p);
+
+/* A connection's message frame (no attachments), in one round trip: the
+ * session's authorization facts, the caller's agent id, the rate-limit hit
+ * and the post, each only when the step before allows it. The caller
+ * decides from out->info whom to refuse; the statement applies the same
+ * rules, so nothing is counted or stored for a refused caller. */
+struct sp_chat_frame_post {
+    const char *public_id;
+    const char *role;                /* customer | agent | admin */
+    const char *token_sha256_hex;    /* customer: their session token's; else NULL */
+    const char *rate_bucket;         /* e.g. chat_message:<public_id> */
+    struct sp_rate_window window;
+    struct sp_chat_post_in msg;      /* sender_id is the caller's user id */
+};
+struct sp_chat_frame_posted {
+    struct sp_chat_auth_info info;   /* info.found false: nothing else is set */
+    long long caller_agent_id;       /* 0 unless an agent with that user id */
+    bool counted;                    /* the caller may post: rate is set */
+    struct sp_rate_result rate;
+    bool stored;                     /* message is set (a resend: duplicate) */
+    bool duplicate;
+    struct sp_chat_message message;
+};
+enum sp_rc sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
+                              struct sp_chat_frame_posted *out, struct sp_problem *p);
 
 #endif

@@ -24,6 +24,7 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     r->envp = envp;
     r->now_ms = (long)sp_clock_now_ms();
     r->start_us = sp_clock_mono_us();
+    r->db_round_trips_at_start = sp_metrics_db_round_trips();
     r->route_index = -1;
     sp_buf_init(&r->headers, a, 256);
     sp_buf_init(&r->out, a, 64);
@@ -65,6 +66,7 @@ access_log(const struct sp_req *r)
     sp_log_int(l, "status", r->status);
     sp_log_int(l, "bytes", (long long)r->bytes_out);
     sp_log_int(l, "ms", (long)sp_clock_now_ms() - r->now_ms);
+    sp_log_int(l, "db", (long long)(sp_metrics_db_round_trips() - r->db_round_trips_at_start));
     if (r->principal.role != SP_ROLE_NONE)
         sp_log_str(l, "role", sp_role_name(r->principal.role));
     sp_log_end(l);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/problem.h"
@@ -66,6 +67,7 @@ struct sp_req {
     struct sp_principal principal; /* role SP_ROLE_NONE when anonymous */
     long now_ms;            /* request start, wall clock */
     long long start_us;     /* request start, monotonic (latency metrics) */
+    uint64_t db_round_trips_at_start;  /* sp_metrics_db_round_trips() then */
     int route_index;        /* index of the matched route; -1 when none */
 
     /* response */

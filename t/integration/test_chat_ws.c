@@ -192,6 +192,101 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
 }
 END_TEST
 
+START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    /* The session's minute is used up (SUPPORT_CHAT_RATE_PER_MINUTE, 60;
+     * the bucket the HTTP fallback shares). */
+    sp_t_away_from_window_edges(5, 60);
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
+             " VALUES ('chat_message:%s:60',"
+             "   to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 60)", c.id);
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             sp_t_fmt("--send %s --expect 1 --timeout 10",
+                                      sp_t_shq("{\"type\":\"message\",\"body\":\"one too many\"}")));
+    sp_t_ws_expect_open(f);
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
+    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
+    ck_assert_str_eq(sp_t_jstr(e, "code"), "rate_limited");
+    ck_assert_ptr_null(sp_t_chat_frame(frames, "message", "one too many"));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", c.id),
+                     "0");
+}
+END_TEST
+
+/* The support-chat access lines of frame hooks answered 200 (stored
+ * message frames) from byte `from` of its log on: their `db` counts. */
+static size_t
+frame_round_trips(long from, long *out, size_t max)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    FILE *f = fopen(sp_t_fmt("%s/support-chat.log", dir), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, from, SEEK_SET), 0);
+    char line[8192];
+    size_t n = 0;
+    while (n < max && fgets(line, sizeof(line), f) != NULL) {
+        const char *db = strstr(line, "\"db\":");
+        if (strstr(line, "\"event\":\"access\"") == NULL || db == NULL ||
+            strstr(line, "\"route\":\"/internal/chat/frame-worker\"") == NULL ||
+            strstr(line, "\"status\":200") == NULL)
+            continue;
+        out[n++] = strtol(db + 5, NULL, 10);
+    }
+    fclose(f);
+    return n;
+}
+
+static long
+log_size(const char *name)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    FILE *f = fopen(sp_t_fmt("%s/%s", dir, name), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+/* A stored message frame is one statement (issue 15): authorization,
+ * the rate-limit hit and the insert together. A worker's first frames
+ * may add its statement's prepare and a presence sign of life; the rest
+ * are one round trip each (three before: read, rate limit, insert). */
+START_TEST(a_stored_message_frame_is_one_database_round_trip)
+{
+    enum { N = 24 };
+    struct sp_t_chat c = sp_t_chat_active();
+    long from = log_size("support-chat.log");
+    const char *sends = "";
+    for (int i = 0; i < N; i++)
+        sends = sp_t_fmt("%s --send %s", sends,
+                         sp_t_shq(sp_t_fmt("{\"type\":\"message\",\"body\":\"trip %d\"}", i)));
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             sp_t_fmt("%s --expect %d --timeout 15", sends, N));
+    sp_t_ws_expect_open(f);
+    struct json_object *frames = sp_t_ws_drain(f);
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "trip 23"));
+    json_object_put(frames);
+    usleep(300 * 1000);   /* the last access lines reach the log */
+    long trips[64];
+    size_t n = frame_round_trips(from, trips, 64);
+    ck_assert_uint_eq(n, N);
+    size_t one = 0;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_ge(trips[i], 1);
+        one += trips[i] == 1;
+    }
+    ck_assert_msg(one >= N / 2, "only %zu of %d message frames made one round trip", one, N);
+}
+END_TEST
+
 START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -396,6 +491,8 @@ chat_ws_suite(void)
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
+    tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
+    tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
