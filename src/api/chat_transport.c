@@ -473,12 +473,16 @@ frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_
                        struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
+    struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
+    bool alive_due = sp_chat_presence_alive_due(&pc);
     const struct sp_chat_frame_post in = {
         .public_id = c->sid, .role = c->role, .token_sha256_hex = c->token_sha256_hex,
         .rate_bucket = sp_arena_sprintf(r->arena, "chat_message:%s", c->sid),
         .window = {60, app->cfg.chat_rate_per_minute},
         .msg = {.sender_type = c->sender_type, .sender_id = r->principal.sub, .body = f->body,
                 .client_id = f->client_id},
+        .alive = {.conn_id = alive_due ? pc.conn_id : NULL, .principal = c->principal,
+                  .timeout_s = pc.timeout_s},
     };
     struct sp_chat_frame_posted out;
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -488,8 +492,8 @@ frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_
     if (admit(r, c, out.caller_agent_id, p) != SP_OK)
         return p->rc;
     sp_chat_access_sweep_maybe(&ctx);
-    struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
-    sp_chat_presence_alive(&ctx, &pc);
+    if (alive_due)
+        sp_chat_presence_alive_recorded(&ctx, &pc, out.alive_refreshed);
     if (!out.counted)   /* the statement refused whom admit() let in */
         return sp_problem_set(p, SP_ERROR, "internal", "chat authorization disagreed");
     if (sp_api_rate_answer(r, &out.rate, p) != SP_OK) {

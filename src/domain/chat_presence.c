@@ -253,20 +253,43 @@ touch_key(const struct sp_chat_presence_conn *c)
     return h;
 }
 
-void
-sp_chat_presence_alive(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c)
+bool
+sp_chat_presence_alive_due(const struct sp_chat_presence_conn *c)
 {
     uint64_t key = touch_key(c);
     size_t slot = (size_t)(key % TOUCH_MEMO_SLOTS);
     time_t now = time(NULL);
-    if (touch_memo[slot].key == key && now >= touch_memo[slot].at &&
-        now - touch_memo[slot].at < interval(c->timeout_s))
+    return !(touch_memo[slot].key == key && now >= touch_memo[slot].at &&
+             now - touch_memo[slot].at < interval(c->timeout_s));
+}
+
+static void
+remember_touch(const struct sp_chat_presence_conn *c)
+{
+    uint64_t key = touch_key(c);
+    size_t slot = (size_t)(key % TOUCH_MEMO_SLOTS);
+    touch_memo[slot].key = key;
+    touch_memo[slot].at = time(NULL);
+}
+
+void
+sp_chat_presence_alive(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c)
+{
+    if (!sp_chat_presence_alive_due(c))
         return;
     struct sp_chat_presence_change chg;
-    if (sp_chat_presence_touch(ctx, c, NULL, &chg)) {
-        touch_memo[slot].key = key;
-        touch_memo[slot].at = now;
-    }
+    if (sp_chat_presence_touch(ctx, c, NULL, &chg))
+        remember_touch(c);
+}
+
+void
+sp_chat_presence_alive_recorded(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
+                                bool refreshed)
+{
+    if (refreshed)
+        remember_touch(c);
+    else
+        sp_chat_presence_alive(ctx, c);
 }
 
 void

@@ -68,6 +68,16 @@ bool sp_chat_presence_touch(struct sp_ctx *ctx, const struct sp_chat_presence_co
  * ago. */
 void sp_chat_presence_alive(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c);
 
+/* For a statement that records the sign of life itself by refreshing the
+ * connection's fresh row (sp_chat_post_frame): whether
+ * sp_chat_presence_alive() would write now; then, once it ran,
+ * sp_chat_presence_alive_recorded() with whether it refreshed the row.
+ * When it did not (the row was swept or went stale), the full touch runs:
+ * the connection may have to be announced back. */
+bool sp_chat_presence_alive_due(const struct sp_chat_presence_conn *c);
+void sp_chat_presence_alive_recorded(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
+                                     bool refreshed);
+
 /* The connection went away (the offline hook): deletes its row; when its
  * participant has no fresh connection left, the others hear it. */
 void sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c);

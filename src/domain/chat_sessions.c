@@ -592,8 +592,9 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
  * facts (s), the caller's agent id (me), whether the caller may post (may:
  * the rules sp_chat_t_frame's authorization applies, so that nothing is
  * counted or stored for a caller it refuses), the rate-limit hit (rate),
- * the post or the message a resend already stored (ins, m), and the
- * session's touch. One row when the session exists. The session token is
+ * the post or the message a resend already stored (ins, m), the
+ * session's touch and the connection's sign of life (alive: a refresh of
+ * its fresh presence row, when asked). One row when the session exists. The session token is
  * compared here as the SHA-256 digest the client's token hashes to: the
  * write depends on it; the worker compares the same digests again in
  * constant time before it answers. */
@@ -618,8 +619,14 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
     "  WHERE id = (SELECT session_id FROM ins)"
+    "), alive AS ("
+    "  UPDATE support_chat_presence SET last_seen_at = now()"
+    "  WHERE $11::text IS NOT NULL AND session_public_id = $1 AND principal = $12"
+    "    AND conn_id = $11 AND last_seen_at > now() - make_interval(secs => $13::int)"
+    "    AND EXISTS (SELECT 1 FROM may) RETURNING 1"
     ")"
-    " SELECT s.*, me.agent, rate.count, rate.reset_s, m.dup, " MESSAGE_COLS
+    " SELECT s.*, me.agent, rate.count, rate.reset_s, (SELECT count(*) FROM alive) > 0,"
+    "   m.dup, " MESSAGE_COLS
     " FROM s CROSS JOIN me LEFT JOIN rate ON true LEFT JOIN ("
     "   SELECT false AS dup, i.* FROM ins i"
     "   UNION ALL"
@@ -627,19 +634,21 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "   WHERE x.session_id = may.id AND x.client_id = $10 AND rate.count <= $7"
     "     AND NOT EXISTS (SELECT 1 FROM ins)"
     " ) m ON true",
-    10);
+    13);
 
 enum sp_rc
 sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
                    struct sp_chat_frame_posted *out, struct sp_problem *p)
 {
     memset(out, 0, sizeof(*out));
-    char seconds[24], limit[24];
+    char seconds[24], limit[24], fresh[24];
     snprintf(seconds, sizeof(seconds), "%ld", in->window.seconds);
     snprintf(limit, sizeof(limit), "%ld", in->window.limit);
-    const char *params[10] = {in->public_id, in->role, in->msg.sender_id, in->token_sha256_hex,
+    snprintf(fresh, sizeof(fresh), "%d", in->alive.timeout_s);
+    const char *params[13] = {in->public_id, in->role, in->msg.sender_id, in->token_sha256_hex,
                               in->rate_bucket, seconds, limit, in->msg.sender_type,
-                              in->msg.body, in->msg.client_id};
+                              in->msg.body, in->msg.client_id, in->alive.conn_id,
+                              in->alive.principal, fresh};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &post_frame_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -651,10 +660,11 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
     if (out->counted)
         sp_rate_result_of(&in->window, (long)sp_db_int(r, 0, 7), (long)sp_db_int(r, 0, 8),
                           &out->rate);
-    out->stored = !PQgetisnull(r, 0, 9);
+    out->alive_refreshed = sp_db_bool(r, 0, 9);
+    out->stored = !PQgetisnull(r, 0, 10);
     if (out->stored) {
-        out->duplicate = sp_db_bool(r, 0, 9);
-        read_message(r, 0, 10, &out->message);
+        out->duplicate = sp_db_bool(r, 0, 10);
+        read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
     }
     return SP_OK;

@@ -154,11 +154,17 @@ struct sp_chat_frame_post {
     const char *rate_bucket;         /* e.g. chat_message:<public_id> */
     struct sp_rate_window window;
     struct sp_chat_post_in msg;      /* sender_id is the caller's user id */
+    struct {                         /* the connection's sign of life, when due */
+        const char *conn_id;         /* NULL: not asked */
+        const char *principal;
+        int timeout_s;               /* rows older than this are not refreshed */
+    } alive;
 };
 struct sp_chat_frame_posted {
     struct sp_chat_auth_info info;   /* info.found false: nothing else is set */
     long long caller_agent_id;       /* 0 unless an agent with that user id */
     bool counted;                    /* the caller may post: rate is set */
+    bool alive_refreshed;            /* the connection's fresh presence row was */
     struct sp_rate_result rate;
     bool stored;                     /* message is set (a resend: duplicate) */
     bool duplicate;
