@@ -383,6 +383,42 @@ START_TEST(expired_session_token_stops_hearing_within_seconds)
 }
 END_TEST
 
+/* A frame re-authorizes the connection: a customer whose session token
+ * was replaced since the connect is refused (403 closes the socket), and
+ * the statement that would store the message counts and stores nothing
+ * for a caller it refuses (sp_chat_post_frame checks the same rules the
+ * worker answers by). */
+START_TEST(a_refused_frame_is_neither_stored_nor_counted)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *ready = sp_t_fmt("%s/%s", dir, sp_t_unique("chat-refused-ready"));
+    unlink(ready);
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             sp_t_fmt("--send %s --send-when %s --expect 1 --timeout 8",
+                                      sp_t_shq("{\"type\":\"message\",\"body\":\"after the swap\"}"),
+                                      sp_t_shq(ready)));
+    sp_t_ws_expect_open(f);
+    sp_t_sql("UPDATE support_chat_sessions SET session_token = sha256('another token'::bytea)"
+             " WHERE public_id = '%s'", c.id);
+    FILE *touch = fopen(ready, "w");
+    ck_assert_ptr_nonnull(touch);
+    fclose(touch);
+    bool closed;
+    ck_assert_msg(!heard(f, "after the swap", true, &closed), "a refused message was published");
+    pclose(f);
+    unlink(ready);
+    ck_assert_msg(closed, "the refused connection stayed open");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.body = 'after the swap'", c.id),
+                     "0");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_rate_limits"
+                              " WHERE bucket = 'chat_message:%s:60'", c.id),
+                     "0");
+}
+END_TEST
+
 static Suite *
 chat_access_suite(void)
 {
@@ -398,6 +434,7 @@ chat_access_suite(void)
     tcase_add_test(tc, closing_the_session_disconnects_everyone_after_the_closed_frame);
     tcase_add_test(tc, expired_jwt_stops_hearing_within_seconds);
     tcase_add_test(tc, expired_session_token_stops_hearing_within_seconds);
+    tcase_add_test(tc, a_refused_frame_is_neither_stored_nor_counted);
     return s;
 }
 
