@@ -3,32 +3,19 @@
 --
 -- BENCH_REPLY_FILE holds lines "<path> <bearer token>" (bench/run writes
 -- them: tickets that (d) created, each with its own customer's token);
--- each request replies to a random one, so replies spread over many
--- tickets as real traffic does (one ticket's replies serialize on its row).
--- The body is a small HTML reply (the sanitizer runs on it). Loads
--- report.lua; bench/run passes Content-Type with -H.
+-- each request replies to a random one (random_lines.lua), so replies
+-- spread over many tickets as real traffic does (one ticket's replies
+-- serialize on its row). The body is a small HTML reply (the sanitizer
+-- runs on it).
 
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-dofile(dir .. "report.lua")
+dofile(dir .. "random_lines.lua")
 
-local file = os.getenv("BENCH_REPLY_FILE")
-local next_thread = 0
 local targets = {}
 local counter = 0
 
-function setup(thread)
-   next_thread = next_thread + 1
-   thread:set("seed", os.time() * 100 + next_thread)
-end
-
 function init(args)
-   math.randomseed(seed or os.time())
-   for line in io.lines(file) do
-      local path, token = line:match("^(%S+) (%S+)$")
-      if path then
-         targets[#targets + 1] = {path, "Bearer " .. token}
-      end
-   end
+   targets = random_lines("BENCH_REPLY_FILE")
 end
 
 function request()

@@ -170,25 +170,43 @@ END_TEST
 /* 4000 "<" are within the frame's 4000 characters but 16 000 once
  * escaped: refused before anything is stored (API.md §7), never a stored
  * message that is then not broadcast. */
+/* Sends the frames of args (chat_client arguments) as the customer and
+ * expects `expect` frames back, one of them an error frame with code;
+ * returns them all (the caller puts them). */
+static struct json_object *
+frames_with_error(const struct sp_t_chat *c, const char *args, int expect, const char *code)
+{
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c->id, c->token, c->customer.token),
+                             sp_t_fmt("%s --expect %d --timeout 10", args, expect));
+    sp_t_ws_expect_open(f);
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
+    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
+    ck_assert_str_eq(sp_t_jstr(e, "code"), code);
+    return frames;
+}
+
+/* How many messages the customer has stored in session sid. */
+static const char *
+customer_messages(const char *sid)
+{
+    return sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                    " JOIN support_chat_sessions s ON s.id = m.session_id"
+                    " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", sid);
+}
+
 START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row)
 {
     struct sp_t_chat c = sp_t_chat_active();
     const char *big = sp_t_fmt("{\"type\":\"message\",\"body\":%s}",
                                sp_t_jq(sp_t_repeat("<", 4000)));
-    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
-                        sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq(big),
-                                 sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
-    sp_t_ws_expect_open(f);
-    struct json_object *frames = sp_t_ws_drain(f);
-    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
-    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
-    ck_assert_str_eq(sp_t_jstr(e, "code"), "too_long");
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send %s --send %s", sp_t_shq(big),
+                     sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")),
+        2, "too_long");
     ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
     json_object_put(frames);
-    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
-                              " JOIN support_chat_sessions s ON s.id = m.session_id"
-                              " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", c.id),
-                     "1");
+    ck_assert_str_eq(customer_messages(c.id), "1");
 }
 END_TEST
 
@@ -201,32 +219,32 @@ START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_r
     sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
              " VALUES ('chat_message:%s:60',"
              "   to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 60)", c.id);
-    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
-                             sp_t_fmt("--send %s --expect 1 --timeout 10",
-                                      sp_t_shq("{\"type\":\"message\",\"body\":\"one too many\"}")));
-    sp_t_ws_expect_open(f);
-    struct json_object *frames = sp_t_ws_drain(f);
-    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
-    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
-    ck_assert_str_eq(sp_t_jstr(e, "code"), "rate_limited");
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send %s", sp_t_shq("{\"type\":\"message\",\"body\":\"one too many\"}")),
+        1, "rate_limited");
     ck_assert_ptr_null(sp_t_chat_frame(frames, "message", "one too many"));
     json_object_put(frames);
-    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
-                              " JOIN support_chat_sessions s ON s.id = m.session_id"
-                              " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", c.id),
-                     "0");
+    ck_assert_str_eq(customer_messages(c.id), "0");
 }
 END_TEST
+
+/* A log of the stack (SP_TEST_LOG_DIR), opened for reading. */
+static FILE *
+open_log(const char *name)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    FILE *f = fopen(sp_t_fmt("%s/%s", dir, name), "r");
+    ck_assert_ptr_nonnull(f);
+    return f;
+}
 
 /* The support-chat access lines of frame hooks answered 200 (stored
  * message frames) from byte `from` of its log on: their `db` counts. */
 static size_t
 frame_round_trips(long from, long *out, size_t max)
 {
-    const char *dir = getenv("SP_TEST_LOG_DIR");
-    ck_assert_ptr_nonnull(dir);
-    FILE *f = fopen(sp_t_fmt("%s/support-chat.log", dir), "r");
-    ck_assert_ptr_nonnull(f);
+    FILE *f = open_log("support-chat.log");
     ck_assert_int_eq(fseek(f, from, SEEK_SET), 0);
     char line[8192];
     size_t n = 0;
@@ -245,10 +263,7 @@ frame_round_trips(long from, long *out, size_t max)
 static long
 log_size(const char *name)
 {
-    const char *dir = getenv("SP_TEST_LOG_DIR");
-    ck_assert_ptr_nonnull(dir);
-    FILE *f = fopen(sp_t_fmt("%s/%s", dir, name), "r");
-    ck_assert_ptr_nonnull(f);
+    FILE *f = open_log(name);
     ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
     long size = ftell(f);
     fclose(f);
