@@ -73,7 +73,7 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "), h AS ("
     "  SELECT coalesce(sum(closed), 0) AS closed, coalesce(sum(fr_n), 0) AS fr_n,"
     "   coalesce(sum(fr_sum_s), 0) AS fr_sum_s, coalesce(sum(fr_ok), 0) AS fr_ok,"
-    "   coalesce(string_agg(fr_hist::text, ''), '') AS hist"
+    "   coalesce(string_agg(fr_hist_sparse, ';'), '') AS hist"
     "  FROM support_ticket_hours, w WHERE hour >= w.first_hour"
     "), edge_closed AS ("
     "  SELECT count(*) AS n FROM support_tickets, w"
@@ -105,28 +105,25 @@ struct numbers_row {
     long long chats_waiting, chats_active;
 };
 
-/* Adds "{c1,c2,...}{c1,...}" (one histogram per hour, bin 1 first) to
- * bins. Anything unreadable ends the walk: the text comes from our own
- * statement, so that would be a schema change this code missed. */
-static void
-add_histograms(const char *s, long long bins[SP_FR_BINS])
+void
+sp_dashboard_add_histograms(const char *s, long long bins[SP_FR_BINS])
 {
-    int bin = 0;
-    for (; *s != '\0'; s++) {
-        if (*s == '{') {
-            bin = 0;
+    while (*s != '\0') {
+        if (*s == ',' || *s == ';') {
+            s++;
             continue;
         }
-        if (*s == ',' || *s == '}')
-            continue;
         char *end;
-        long long v = strtoll(s, &end, 10);
-        if (end == s)
+        long b = strtol(s, &end, 10);
+        if (end == s || *end != ':')
             return;
-        if (bin < SP_FR_BINS)
-            bins[bin] += v;
-        bin++;
-        s = end - 1;
+        s = end + 1;
+        long long c = strtoll(s, &end, 10);
+        if (end == s || c < 0 || c > SP_FR_COUNT_MAX)
+            return;
+        if (b >= 1 && b <= SP_FR_BINS && bins[b - 1] <= SP_FR_COUNT_MAX)
+            bins[b - 1] += c;
+        s = end;
     }
 }
 
@@ -196,7 +193,7 @@ read_numbers(const PGresult *r, struct sp_dashboard *d)
     d->chats_waiting = nr.chats_waiting;
     d->chats_active = nr.chats_active;
     long long bins[SP_FR_BINS] = {0};
-    add_histograms(nr.fr_hist, bins);
+    sp_dashboard_add_histograms(nr.fr_hist, bins);
     remove_bins(nr.fr_edge_bins, bins);
     d->first_response_p90_s = nr.fr_n > 0 ? sp_dashboard_p90(bins) : 0;
 }

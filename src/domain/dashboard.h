@@ -45,6 +45,13 @@ struct sp_dashboard {
  * result is within 10 % (or 0.1 s) of the exact value; 0 if empty. */
 double sp_dashboard_p90(const long long bins[SP_FR_BINS]);
 
+/* Adds "b:c,b:c;b:c,..." — per hour, its non-zero bins as 1-based bin
+ * and count (sql/031) — to bins. Anything unreadable (or a count outside
+ * 0..SP_FR_COUNT_MAX) ends the walk: the text comes from our own
+ * statement, so that would be a schema change this code missed. */
+#define SP_FR_COUNT_MAX 1000000000000000LL
+void sp_dashboard_add_histograms(const char *s, long long bins[SP_FR_BINS]);
+
 enum sp_rc sp_dashboard_load(struct sp_ctx *ctx, struct sp_dashboard *out, struct sp_problem *p);
 
 #endif

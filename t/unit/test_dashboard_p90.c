@@ -2,7 +2,8 @@
  * test_dashboard_p90: the dashboard's 90th percentile of first-response
  * times from the hourly histograms of sql/024 (src/domain/dashboard.c):
  * held to within 10 % of percentile_cont over the same samples, for dense
- * and for sparse populations, and 0 for none.
+ * and for sparse populations, and 0 for none; and the reading of the
+ * hours' sparse histograms (sql/031) the statement sends.
  */
 #include <check.h>
 #include <math.h>
@@ -91,6 +92,40 @@ START_TEST(beyond_the_last_bin_is_its_lower_edge)
 }
 END_TEST
 
+START_TEST(sparse_histograms_add_up_per_bin)
+{
+    long long bins[SP_FR_BINS] = {0};
+    /* two hours, then an hour with no first response (empty), then one */
+    sp_dashboard_add_histograms("1:3,5:2;2:1,5:4,200:7;;11:1", bins);
+    ck_assert_int_eq(bins[0], 3);
+    ck_assert_int_eq(bins[1], 1);
+    ck_assert_int_eq(bins[4], 6);
+    ck_assert_int_eq(bins[10], 1);
+    ck_assert_int_eq(bins[199], 7);
+    long long sum = 0;
+    for (int i = 0; i < SP_FR_BINS; i++)
+        sum += bins[i];
+    ck_assert_int_eq(sum, 18);
+}
+END_TEST
+
+START_TEST(unreadable_histogram_text_ends_the_walk)
+{
+    long long bins[SP_FR_BINS] = {0};
+    /* out-of-range bins are skipped; a negative or huge count, a missing
+     * colon or anything else stops the reading where it is */
+    sp_dashboard_add_histograms("0:5,201:5,3:1,4:-2,3:9", bins);
+    ck_assert_int_eq(bins[2], 1);
+    ck_assert_int_eq(bins[3], 0);
+    sp_dashboard_add_histograms("6:9999999999999999999,6:1", bins);
+    ck_assert_int_eq(bins[5], 0);
+    sp_dashboard_add_histograms("7;8:1", bins);
+    ck_assert_int_eq(bins[7], 0);
+    sp_dashboard_add_histograms("{1,2,3}", bins);
+    ck_assert_int_eq(bins[0], 0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -100,6 +135,8 @@ suite(void)
     tcase_add_test(tc, one_and_two_samples);
     tcase_add_test(tc, dense_populations);
     tcase_add_test(tc, beyond_the_last_bin_is_its_lower_edge);
+    tcase_add_test(tc, sparse_histograms_add_up_per_bin);
+    tcase_add_test(tc, unreadable_histogram_text_ends_the_walk);
     suite_add_tcase(s, tc);
     return s;
 }
