@@ -267,11 +267,10 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
     if (p->rc != SP_OK)
         return p->rc;
-    const struct sp_app *app = r->env->app;
-    const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
+    struct sp_rate_window window;
+    const char *bucket = sp_api_chat_message_limit(r, s.public_id, &window);
     struct sp_rate_result rate;
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_message:%s", s.public_id),
-                          &window, 1, &rate, p) != SP_OK)
+    if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     /* Expired listeners leave before this message is published. */

@@ -354,11 +354,10 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
         return frame_error(r, c, "too_long",
                            "body is longer than 4000 characters once sanitized (escaped"
                            " characters such as < and & count as several)");
-    const struct sp_app *app = r->env->app;
-    const struct sp_rate_window window = {60, app->cfg.chat_rate_per_minute};
+    struct sp_rate_window window;
+    const char *bucket = sp_api_chat_message_limit(r, c->sid, &window);
     struct sp_rate_result rate;
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_message:%s", c->sid), &window, 1,
-                          &rate, p) != SP_OK) {
+    if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK) {
         if (p->rc != SP_RATE_LIMITED)
             return p->rc;
         sp_problem_init(p);
@@ -472,13 +471,13 @@ static enum sp_rc
 frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_chat_frame *f,
                        struct sp_problem *p)
 {
-    const struct sp_app *app = r->env->app;
     struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
     bool alive_due = sp_chat_presence_alive_due(&pc);
+    struct sp_rate_window window;
+    const char *bucket = sp_api_chat_message_limit(r, c->sid, &window);
     const struct sp_chat_frame_post in = {
         .public_id = c->sid, .role = c->role, .token_sha256_hex = c->token_sha256_hex,
-        .rate_bucket = sp_arena_sprintf(r->arena, "chat_message:%s", c->sid),
-        .window = {60, app->cfg.chat_rate_per_minute},
+        .rate_bucket = bucket, .window = window,
         .msg = {.sender_type = c->sender_type, .sender_id = r->principal.sub, .body = f->body,
                 .client_id = f->client_id},
         .alive = {.conn_id = alive_due ? pc.conn_id : NULL, .principal = c->principal,

@@ -320,6 +320,14 @@ sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
 }
 
 const char *
+sp_api_chat_message_limit(struct sp_req *r, const char *session_id, struct sp_rate_window *window)
+{
+    const struct sp_app *app = r->env->app;
+    *window = (struct sp_rate_window){60, app->cfg.chat_rate_per_minute};
+    return sp_arena_sprintf(r->arena, "chat_message:%s", session_id);
+}
+
+const char *
 sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
                 const char **why)
 {

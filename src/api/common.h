@@ -123,6 +123,12 @@ enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rat
  * ticket). */
 enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
 
+/* The message limit of a chat session (API.md §7: per minute, bucket
+ * chat_message:<session public id>), shared by the HTTP fallback and the
+ * websocket frames: *window is set, the bucket returned. */
+const char *sp_api_chat_message_limit(struct sp_req *r, const char *session_id,
+                                      struct sp_rate_window *window);
+
 /* Builds the resource: writes its JSON into body and may set *location.
  * Runs inside the create transaction. */
 typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_buf *body,

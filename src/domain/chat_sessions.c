@@ -549,8 +549,6 @@ sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long a
     return in_transaction(ctx, public_id, edit_transfer, &agent_id, out, p);
 }
 
-/* Re-checks the idle condition under the row lock; SKIP LOCKED leaves a
- * session someone is writing to for the next pass. */
 /* The facts a connection's authorization needs (read_auth_info), named
  * for post_frame_stmt. */
 #define AUTH_INFO_COLS                                                                       \
@@ -592,12 +590,13 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
  * facts (s), the caller's agent id (me), whether the caller may post (may:
  * the rules sp_chat_t_frame's authorization applies, so that nothing is
  * counted or stored for a caller it refuses), the rate-limit hit (rate),
- * the post or the message a resend already stored (ins, m), the
- * session's touch and the connection's sign of life (alive: a refresh of
- * its fresh presence row, when asked). One row when the session exists. The session token is
- * compared here as the SHA-256 digest the client's token hashes to: the
- * write depends on it; the worker compares the same digests again in
- * constant time before it answers. */
+ * the post or the message a resend already stored (ins, m; m.dup is not
+ * null when there is one), the session's touch and the connection's sign
+ * of life (alive: a refresh of its fresh presence row, when asked). One
+ * row when the session exists. The session token is compared here as the
+ * SHA-256 digest the client's token hashes to: the write depends on it;
+ * the worker compares the same digests again in constant time before it
+ * answers. */
 static struct sp_stmt post_frame_stmt = SP_STMT(
     "chat_post_frame",
     "WITH s AS ("
@@ -663,7 +662,6 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
     out->alive_refreshed = sp_db_bool(r, 0, 9);
     out->stored = !PQgetisnull(r, 0, 10);
     if (out->stored) {
-        out->duplicate = sp_db_bool(r, 0, 10);
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
     }

@@ -166,8 +166,7 @@ struct sp_chat_frame_posted {
     bool counted;                    /* the caller may post: rate is set */
     bool alive_refreshed;            /* the connection's fresh presence row was */
     struct sp_rate_result rate;
-    bool stored;                     /* message is set (a resend: duplicate) */
-    bool duplicate;
+    bool stored;                     /* message is set (a resend: the stored one) */
     struct sp_chat_message message;
 };
 enum sp_rc sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
