@@ -135,6 +135,19 @@ START_TEST(counters_add_up_to_the_requests_sent_under_load)
 }
 END_TEST
 
+/* Every statement the workers send is counted (the access line's `db`
+ * is the same counter per request): N readiness checks read the schema
+ * version, one round trip each at least. */
+START_TEST(database_round_trips_are_counted)
+{
+    const char *before = scrape();
+    send_parallel("/support/readyz", NULL, 200);
+    const char *after = scrape();
+    ck_assert(value(after, "support_db_round_trips_total") -
+                  value(before, "support_db_round_trips_total") >= N);
+}
+END_TEST
+
 START_TEST(counters_survive_a_worker_restart)
 {
     send_parallel("/support/healthz", NULL, 200);
@@ -215,6 +228,7 @@ metrics_suite(void)
     Suite *s = suite_create("metrics");
     TCase *tc = sp_t_tcase(s, "scrape");
     tcase_add_test(tc, counters_add_up_to_the_requests_sent_under_load);
+    tcase_add_test(tc, database_round_trips_are_counted);
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, public_port_never_serves_metrics);
