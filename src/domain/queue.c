@@ -102,10 +102,10 @@ text_array(struct sp_arena *a, const char **items, size_t n)
     return b.data;
 }
 
+/* The WHERE clause into b; its values become parameters of q. */
 static void
-where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
+where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, struct sp_buf *b)
 {
-    struct sp_buf *b = &q->sql;
     struct sp_arena *a = ctx->arena;
     sp_buf_puts(b, " WHERE true");
     enum_set(b, "t.status", f->statuses, SP_STATUS_MAX, status_name);
@@ -164,11 +164,11 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
 
 /* Keyset condition "after the cursor" in the sort's order. */
 static void
-after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
+after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q,
+             struct sp_buf *b)
 {
     if (!f->has_cursor)
         return;
-    struct sp_buf *b = &q->sql;
     struct sp_arena *a = ctx->arena;
     const char *col = sorts[f->sort].column;
     const char *cmp = sorts[f->sort].desc ? "<" : ">";
@@ -188,13 +188,69 @@ after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *
     sp_buf_putc(b, ')');
 }
 
+/* Full-text matches outside the working states: their GIN index covers
+ * the whole table, and a sort order's index walk finds a rare word's
+ * tickets only after reading most of it (0.8-1 s at a million tickets for
+ * a word in one ticket), while a common word's are found early in the
+ * walk. So the statement first collects at most Q_CANDIDATES + 1 matches
+ * with no order (the GIN for a rare word) and, when they are all there
+ * are, sorts those; only past the bound does it walk the sort's index.
+ * Either branch gives the same page; the other one is cut off by a
+ * one-time filter and never runs (docs/performance.md, "Full-text search
+ * outside the working states"). */
+#define Q_CANDIDATES 500
+
+static bool
+within_working_states(const bool *statuses)
+{
+    for (int i = 0; i < SP_STATUS_MAX; i++)
+        if (statuses[i] && i != SP_STATUS_OPEN && i != SP_STATUS_IN_PROGRESS &&
+            i != SP_STATUS_PENDING_CUSTOMER)
+            return false;
+    return true;
+}
+
+/* The page's rows of support_tickets (t.*), chosen by the filters, the
+ * cursor, the order and the limit. */
+static void
+page_rows(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q,
+          const char *order)
+{
+    struct sp_buf cond;
+    sp_buf_init(&cond, ctx->arena, 512);
+    where(ctx, f, q, &cond);
+    after_cursor(ctx, f, q, &cond);
+    int limit = f->limit + 1;
+    if (f->q == NULL || within_working_states(f->statuses)) {
+        sp_buf_printf(&q->sql, "(SELECT t.* FROM support_tickets t%s%s LIMIT %d)", cond.data,
+                      order, limit);
+        return;
+    }
+    sp_buf_printf(&q->sql,
+                  "(WITH c AS MATERIALIZED (SELECT t.* FROM support_tickets t%s LIMIT %d)"
+                  " (SELECT t.* FROM c t WHERE (SELECT count(*) FROM c) <= %d%s LIMIT %d)"
+                  " UNION ALL (SELECT t.* FROM support_tickets t%s"
+                  " AND (SELECT count(*) FROM c) > %d%s LIMIT %d))",
+                  cond.data, Q_CANDIDATES + 1, Q_CANDIDATES, order, limit, cond.data,
+                  Q_CANDIDATES, order, limit);
+}
+
 /* The page's statement. The page is chosen first (filters, order, limit
  * on support_tickets alone) and only its rows are joined and formatted:
  * a view whose index does not give the order (assigned=me by newest, a
  * full-text match) sorts every match, and the rows of a sort's input are
  * projected before it — ten to_char() calls and three joins per matching
  * ticket instead of per shown one. The outer ORDER BY restores the order
- * the joins may lose. */
+ * the joins may lose.
+ *
+ * The limit is a literal (an int, API.md §1: 1..100, + 1), never a
+ * parameter: PostgreSQL costs a generic plan's "LIMIT $n" as 10 % of the
+ * rows, so it would judge every generic plan dearer than a custom one and
+ * plan the statement again on every execution (~0.5-1 ms of PostgreSQL
+ * CPU per request at a million tickets). With the literal, the default
+ * view has no parameters and is planned once per connection; the others
+ * switch to their generic plan after five executions (docs/performance.md,
+ * "Work queue: planned once"). */
 static void
 page_sql(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
 {
@@ -203,19 +259,9 @@ page_sql(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
     snprintf(order, sizeof(order), " ORDER BY %s %s%s, t.id %s", sorts[f->sort].column, dir,
              sorts[f->sort].nullable ? " NULLS LAST" : "", dir);
     sp_buf_init(&q->sql, ctx->arena, 2048);
-    sp_buf_printf(&q->sql, "SELECT %s, %s FROM (SELECT t.* FROM support_tickets t",
-                  sp_ticket_columns, sorts[f->sort].key);
-    where(ctx, f, q);
-    after_cursor(ctx, f, q);
-    /* The limit is a literal (an int, API.md §1: 1..100, + 1), never a
-     * parameter: PostgreSQL costs a generic plan's "LIMIT $n" as 10 % of
-     * the rows, so it would judge every generic plan dearer than a custom
-     * one and plan the statement again on every execution (~0.5-1 ms of
-     * PostgreSQL CPU per request at a million tickets). With the literal,
-     * the default view has no parameters and is planned once per
-     * connection; the others switch to their generic plan after five
-     * executions (docs/performance.md, "Work queue: planned once"). */
-    sp_buf_printf(&q->sql, "%s LIMIT %d) t%s%s", order, f->limit + 1, sp_ticket_joins, order);
+    sp_buf_printf(&q->sql, "SELECT %s, %s FROM ", sp_ticket_columns, sorts[f->sort].key);
+    page_rows(ctx, f, q, order);
+    sp_buf_printf(&q->sql, " t%s%s", sp_ticket_joins, order);
 }
 
 enum sp_rc

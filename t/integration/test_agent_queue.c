@@ -389,6 +389,83 @@ START_TEST(a_full_search_document_still_takes_messages)
 }
 END_TEST
 
+/* n closed tickets of customer c straight in the database (hundreds
+ * through the API would take minutes), all with word w, the first n2 also
+ * with w2; created two a minute apart, so pairs share created_at and the
+ * id breaks the tie. */
+static void
+closed_with_words(const struct sp_t_user *c, const char *w, const char *w2, int n, int n2)
+{
+    const char *got = sp_t_sql(
+        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
+        " status, closed_at, created_at, last_message_at, message_count, search)"
+        " SELECT 'Y' || upper(substr("
+        "md5(random()::text || g::text || clock_timestamp()::text), 1, 11)), '%s', 'old stay', d,"
+        " 'closed', now(), at, at, 1, support_ticket_search('old stay', d)"
+        " FROM generate_series(1, %d) g, LATERAL (SELECT 'about ' || '%s' || CASE WHEN g <= %d"
+        " THEN ' and %s' ELSE '' END AS d, date_trunc('minute', now()) - (g / 2)"
+        " * interval '1 minute' AS at) l"
+        " RETURNING 1) SELECT count(*) FROM x",
+        c->sub, n, w, n2, w2);
+    ck_assert_str_eq(got, sp_t_fmt("%d", n));
+}
+
+/* Pages through ?query (limit per page) and checks every page against
+ * the same selection made in SQL over the customer's tickets. */
+static void
+assert_pages_like_sql(const struct sp_t_user *a, const struct sp_t_user *c, const char *query,
+                      const char *word, const char *order, int limit, int total)
+{
+    const char *cursor = NULL;
+    int seen = 0;
+    for (int page = 0; seen < total; page++) {
+        struct sp_t_resp *r = queue(a, mine(c, sp_t_fmt("%s&limit=%d%s%s", query, limit,
+                                                         cursor ? "&cursor=" : "",
+                                                         cursor ? sp_t_urlencode(cursor) : "")));
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        const char *got = "";
+        for (size_t i = 0; i < json_object_array_length(data); i++)
+            got = sp_t_fmt("%s%s%s", got, i ? "," : "",
+                           sp_t_jstr(json_object_array_get_idx(data, i), "public_id"));
+        const char *want = sp_t_sql(
+            "SELECT coalesce(string_agg(public_id, ',' ORDER BY n), '') FROM (SELECT public_id,"
+            " row_number() OVER (ORDER BY %s) n FROM support_tickets WHERE customer_id = '%s'"
+            " AND search @@ websearch_to_tsquery('english', '%s') ORDER BY %s"
+            " LIMIT %d OFFSET %d) p",
+            order, c->sub, word, order, limit, seen);
+        ck_assert_msg(strcmp(got, want) == 0, "?%s page %d\n  got  %s\n  want %s", query, page,
+                      got, want);
+        seen += (int)json_object_array_length(data);
+        struct json_object *next = sp_t_jget(r->json, "next_cursor");
+        ck_assert_msg((next != NULL) == (seen < total), "?%s page %d: next_cursor %s", query,
+                      page, next ? "present" : "missing");
+        cursor = next ? sp_t_fmt("%s", json_object_get_string(next)) : NULL;
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(seen, total);
+}
+
+/* Outside the working states `q` first collects at most 500 matches and
+ * sorts them, past that it walks the sort's index (domain/queue.c): the
+ * pages are the same either way — 510 matches of one word (the walk), 30
+ * of another (the sorted candidates), in two sort orders. */
+START_TEST(q_over_closed_tickets_pages_alike_below_and_above_the_candidate_bound)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *many = sp_t_unique_word(), *few = sp_t_unique_word();
+    closed_with_words(&c, many, few, 510, 30);
+    assert_pages_like_sql(&a, &c, sp_t_fmt("status=closed&sort=-created_at&q=%s", many), many,
+                          "created_at DESC, id DESC", 100, 510);
+    assert_pages_like_sql(&a, &c, sp_t_fmt("status=closed&sort=-created_at&q=%s", few), few,
+                          "created_at DESC, id DESC", 7, 30);
+    assert_pages_like_sql(&a, &c, sp_t_fmt("status=open,closed&sort=created_at&q=%s", few), few,
+                          "created_at ASC, id ASC", 7, 30);
+    assert_pages_like_sql(&a, &c, sp_t_fmt("status=closed&sort=created_at&q=%s", many), many,
+                          "created_at ASC, id ASC", 100, 510);
+}
+END_TEST
+
 START_TEST(q_with_punctuation_is_not_an_error)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -802,6 +879,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, q_searches_subject_description_and_every_message);
     tcase_add_test(tc, q_finds_tickets_in_every_status_filter);
     tcase_add_test(tc, a_full_search_document_still_takes_messages);
+    tcase_add_test(tc, q_over_closed_tickets_pages_alike_below_and_above_the_candidate_bound);
     tcase_add_test(tc, q_with_punctuation_is_not_an_error);
     tcase_add_test(tc, customer_email_filter_matches_exactly_ignoring_case);
     tcase_add_test(tc, customer_id_filter_isolates_one_customer);
