@@ -198,8 +198,9 @@ void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
 
 /* The one-run-at-a-time lock of a batch job (API.md §12): a session-level
  * pg_try_advisory_lock(key). SP_OK when this session now holds it;
- * SP_CONFLICT "already running" (logged at info as busy_event) when
- * another does. Released by sp_db_job_unlock (or the session's end). */
+ * SP_CONFLICT "already running" (logged at info as busy_event, unless
+ * NULL: the job logs it its own way) when another does. Released by
+ * sp_db_job_unlock (or the session's end). */
 enum sp_rc sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key,
                           const char *busy_event, struct sp_problem *p);
 void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);

@@ -298,13 +298,7 @@ log_counts(const char *event, enum sp_rc rc, const struct sp_ai_sync_counts *n, 
     struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
                                                                           : SP_LOG_ERROR,
                                          event);
-    sp_log_int(l, "articles", n->articles);
-    sp_log_int(l, "embedded", n->embedded);
-    sp_log_int(l, "kept", n->kept);
-    sp_log_int(l, "deleted", n->deleted);
-    sp_log_int(l, "unpublished", n->unpublished);
-    sp_log_int(l, "lexemes", n->lexemes);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_AI_SYNC_COUNTS, n);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }

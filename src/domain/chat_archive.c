@@ -92,10 +92,7 @@ log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
     struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
                                                                           : SP_LOG_ERROR,
                                          "chat_archive_pass");
-    sp_log_int(l, "closed", n->closed);
-    sp_log_int(l, "converted", n->converted);
-    sp_log_int(l, "skipped", n->skipped);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_CHAT_ARCHIVE_COUNTS, n);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }

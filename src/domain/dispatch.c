@@ -644,13 +644,7 @@ static void
 log_pass(const struct sp_dispatch_counts *n, enum sp_log_level level)
 {
     struct sp_log_line *l = sp_log_begin(level, "dispatch_pass");
-    sp_log_int(l, "claimed", n->claimed);
-    sp_log_int(l, "sent", n->sent);
-    sp_log_int(l, "retried", n->retried);
-    sp_log_int(l, "failed", n->failed);
-    sp_log_int(l, "skipped", n->skipped);
-    sp_log_int(l, "released", n->released);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_DISPATCH_COUNTS, n);
     sp_log_end(l);
 }
 
