@@ -41,10 +41,7 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s)
     sp_jw_kstr(w, "session_id", s->public_id);
     sp_jw_kstr(w, "status", s->status);
     sp_jw_kstr(w, "category", s->category);
-    if (s->assigned_agent_id)
-        sp_jw_kint(w, "assigned_agent_id", s->assigned_agent_id);
-    else
-        sp_jw_knull(w, "assigned_agent_id");
+    sp_jw_kint_or_null(w, "assigned_agent_id", s->assigned_agent_id);
     sp_jw_kstr(w, "ticket_id", s->ticket_public_id);
     sp_jw_kraw(w, "metadata", s->metadata_json ? s->metadata_json : "{}");
     sp_jw_kstr(w, "started_at", s->started_at);

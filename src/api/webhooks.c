@@ -58,10 +58,7 @@ write_delivery(struct sp_jw *w, const void *item)
     sp_jw_kstr(w, "type", d->event_type);
     sp_jw_kstr(w, "status", d->status);
     sp_jw_kint(w, "attempts", d->attempts);
-    if (d->last_status_code != 0)
-        sp_jw_kint(w, "last_status_code", d->last_status_code);
-    else
-        sp_jw_knull(w, "last_status_code");
+    sp_jw_kint_or_null(w, "last_status_code", d->last_status_code);
     sp_jw_kstr(w, "last_error", d->last_error);
     sp_jw_kstr(w, "next_attempt_at", d->next_attempt_at);
     sp_jw_kstr(w, "delivered_at", d->delivered_at);
