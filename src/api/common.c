@@ -402,3 +402,14 @@ sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
         return NULL;
     return json;
 }
+
+struct json_object *
+sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n,
+                     struct sp_field_value *v, struct sp_problem *p)
+{
+    struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
+    memcpy(s, specs, n * sizeof(*s));
+    for (size_t i = 0; i < n; i++)
+        s[i].required = create && s[i].required;
+    return sp_api_read_body(r, s, n, v, p);
+}

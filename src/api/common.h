@@ -73,6 +73,11 @@ struct sp_buf *sp_api_buf(struct sp_req *r);
  * filled (400/415/422) when it is not. */
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
+/* The same for a resource's create or patch from one field table: a
+ * create needs the fields marked required, a patch none. */
+struct json_object *sp_api_read_body_for(struct sp_req *r, bool create,
+                                         const struct sp_field_spec *specs, size_t n,
+                                         struct sp_field_value *v, struct sp_problem *p);
 
 /* The elements of an array field (SP_FIELD_ARRAY), which must all be
  * strings: a NULL-terminated arena array of *n strings owned by arr, or a

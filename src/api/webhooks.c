@@ -112,12 +112,8 @@ static const struct sp_field_spec webhook_fields[WF_COUNT] = {
 static enum sp_rc
 read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp_problem *p)
 {
-    struct sp_field_spec specs[WF_COUNT];
-    memcpy(specs, webhook_fields, sizeof(specs));
-    for (size_t i = 0; i < WF_COUNT; i++)
-        specs[i].required = create && specs[i].required;
     struct sp_field_value v[WF_COUNT];
-    struct json_object *body = sp_api_read_body(r, specs, WF_COUNT, v, p);
+    struct json_object *body = sp_api_read_body_for(r, create, webhook_fields, WF_COUNT, v, p);
     if (body == NULL)
         return p->rc;
     *in = (struct sp_webhook_input){
