@@ -153,12 +153,10 @@ create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **
 /* A replayed create: the same session with a fresh token (the first
  * token was never stored in the clear, so it cannot be answered again). */
 static enum sp_rc
-replay_session(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_buf *body,
                struct sp_problem *p)
 {
     (void)input;
-    const char *slash = strrchr(location, '/');
-    const char *public_id = slash != NULL ? slash + 1 : "";
     if (!sp_public_id_valid(public_id))
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     const char *sha256_hex;

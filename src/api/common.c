@@ -232,7 +232,8 @@ call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_
     (void)ctx;
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
-    if (c->replay_fn(c->r, c->input, location, body, p) != SP_OK)
+    const char *slash = strrchr(location, '/');
+    if (c->replay_fn(c->r, c->input, slash != NULL ? slash + 1 : "", body, p) != SP_OK)
         return p->rc;
     answer->location = location;
     answer->body = body->data;

@@ -143,9 +143,10 @@ typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_
 enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
                          struct sp_problem *p);
 
-/* Rebuilds the answer of a replayed create from its stored Location, in
- * the replay's transaction. */
-typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *location,
+/* Rebuilds the answer of a replayed create, in the replay's transaction,
+ * from the created resource's id: the last segment of its stored Location
+ * ("" when it has none), for the replay step to check. */
+typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *resource_id,
                                        struct sp_buf *body, struct sp_problem *p);
 /* sp_api_create() for answers that carry a secret shown once: only the
  * status and Location are stored with the key, and a replay answers what

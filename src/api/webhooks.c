@@ -177,12 +177,11 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, const char **
  * never stored in the clear, so it cannot be answered again); the one
  * replaced keeps signing through the rotation overlap. */
 static enum sp_rc
-replay_webhook(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
                struct sp_problem *p)
 {
     (void)input;
-    const char *slash = strrchr(location, '/');
-    long long id = slash != NULL ? strtoll(slash + 1, NULL, 10) : 0;
+    long long id = strtoll(resource_id, NULL, 10);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_ctx ctx = sp_api_ctx(r);
