@@ -711,6 +711,12 @@ sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key, const char *
     return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
 }
 
+enum sp_log_level
+sp_db_job_log_level(enum sp_rc rc)
+{
+    return rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR;
+}
+
 void
 sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key)
 {

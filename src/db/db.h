@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_arena;
@@ -204,6 +205,9 @@ void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
 enum sp_rc sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key,
                           const char *busy_event, struct sp_problem *p);
 void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
+/* The level of such a job's summary line: info when the pass worked or
+ * found the lock taken (SP_CONFLICT: nothing to do), error otherwise. */
+enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
 
 /* Accessors that treat SQL NULL as NULL. Strings are owned by the result. */
 const char *sp_db_str(const PGresult *r, int row, int col);
