@@ -68,8 +68,7 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     if (!sp_config_load(&app->cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_log_parse_level(app->cfg.log_level, &level)) {
-        snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+    if (!sp_config_log_level(&app->cfg, &level, err, errlen)) {
         sp_config_free(&app->cfg);
         return false;
     }
