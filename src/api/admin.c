@@ -86,18 +86,6 @@ to_fields(struct sp_req *r, struct json_object *json, const struct sp_field_spec
     }
 }
 
-/* Validates the body; on create, required fields must be there. */
-static struct json_object *
-body(struct sp_req *r, const struct sp_field_spec *specs, size_t n, bool create,
-     struct sp_field_value *v, struct sp_problem *p)
-{
-    struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
-    memcpy(s, specs, n * sizeof(*s));
-    for (size_t i = 0; i < n; i++)
-        s[i].required = create && s[i].required;
-    return sp_api_read_body(r, s, n, v, p);
-}
-
 /* A resource's own rules, run on the validated body once its fields are
  * column values (e.g. a category's slug, an agent's skills). */
 typedef enum sp_rc (*check_fn)(struct json_object *json, const struct sp_field_value *v,
@@ -119,7 +107,7 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     if (!create && sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_field_value *v = sp_arena_calloc(r->arena, res->nfields, sizeof(*v));
-    struct json_object *json = body(r, res->fields, res->nfields, create, v, p);
+    struct json_object *json = sp_api_read_body_for(r, create, res->fields, res->nfields, v, p);
     if (json == NULL)
         return p->rc;
     struct sp_table_value *f = sp_arena_calloc(r->arena, res->nfields, sizeof(*f));
@@ -216,7 +204,7 @@ enum sp_rc
 sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[SLA_NFIELDS];
-    if (body(r, sla_fields, SLA_NFIELDS, true, v, p) == NULL)
+    if (sp_api_read_body(r, sla_fields, SLA_NFIELDS, v, p) == NULL)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *row;

@@ -20,34 +20,32 @@
 #include "core/template.h"
 #include "domain/rules.h"
 
-/* PII keys are optional in development; without them contacts are not
- * stored (a warning says so) rather than stored in clear. */
+/* An optional keyring: unset (development), the feature it guards is off
+ * and a warning says so. */
 static bool
-load_crypto(const struct sp_config *cfg, struct sp_crypto **out, char *err, size_t errlen)
+keyring_set(const char *value, const char *event, const char *what_is_off)
 {
-    *out = NULL;
-    if (cfg->encryption_keys == NULL) {
-        sp_log_msg(SP_LOG_WARN, "pii_disabled",
-                   "SUPPORT_ENCRYPTION_KEYS is not set: contact details are not stored");
-        return true;
-    }
-    *out = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
-    return *out != NULL;
+    if (value == NULL)
+        sp_log_msg(SP_LOG_WARN, event, "%s", what_is_off);
+    return value != NULL;
 }
 
-/* Attachments need their URL keys; without them (development without
- * the setting) the endpoints answer 503 rather than sign with nothing. */
+/* Without PII keys contacts are not stored rather than stored in clear;
+ * without URL keys the attachment endpoints answer 503 rather than sign
+ * with nothing. */
 static bool
-load_url_keys(const struct sp_config *cfg, struct sp_url_keys **out, char *err, size_t errlen)
+load_keyrings(struct sp_app *app, char *err, size_t errlen)
 {
-    *out = NULL;
-    if (cfg->attachment_keys == NULL) {
-        sp_log_msg(SP_LOG_WARN, "attachments_disabled",
-                   "SUPPORT_ATTACHMENT_KEYS is not set: attachments are refused");
-        return true;
-    }
-    *out = sp_url_keys_load(cfg->attachment_keys, err, errlen);
-    return *out != NULL;
+    const struct sp_config *c = &app->cfg;
+    if (keyring_set(c->encryption_keys, "pii_disabled",
+                    "SUPPORT_ENCRYPTION_KEYS is not set: contact details are not stored") &&
+        (app->crypto = sp_crypto_new(c->encryption_keys, c->pii_index_key, err, errlen)) == NULL)
+        return false;
+    if (keyring_set(c->attachment_keys, "attachments_disabled",
+                    "SUPPORT_ATTACHMENT_KEYS is not set: attachments are refused") &&
+        (app->url_keys = sp_url_keys_load(c->attachment_keys, err, errlen)) == NULL)
+        return false;
+    return true;
 }
 
 static struct sp_auth_keys *
@@ -70,8 +68,7 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     if (!sp_config_load(&app->cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_log_parse_level(app->cfg.log_level, &level)) {
-        snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+    if (!sp_config_log_level(&app->cfg, &level, err, errlen)) {
         sp_config_free(&app->cfg);
         return false;
     }
@@ -80,8 +77,7 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_config_free(&app->cfg);
         return false;
     }
-    if (!load_crypto(&app->cfg, &app->crypto, err, errlen) ||
-        !load_url_keys(&app->cfg, &app->url_keys, err, errlen)) {
+    if (!load_keyrings(app, err, errlen)) {
         sp_app_free(app);
         return false;
     }

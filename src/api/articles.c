@@ -210,12 +210,8 @@ static const struct sp_field_spec article_fields[AF_COUNT] = {
 static enum sp_rc
 read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp_problem *p)
 {
-    struct sp_field_spec specs[AF_COUNT];
-    memcpy(specs, article_fields, sizeof(specs));
-    for (size_t i = 0; i < AF_COUNT; i++)
-        specs[i].required = create && specs[i].required;
     struct sp_field_value v[AF_COUNT];
-    if (sp_api_read_body(r, specs, AF_COUNT, v, p) == NULL)
+    if (sp_api_read_body_for(r, create, article_fields, AF_COUNT, v, p) == NULL)
         return p->rc;
     *in = (struct sp_article_input){
         .slug = v[AF_SLUG].present ? v[AF_SLUG].str : NULL,

@@ -41,10 +41,7 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s)
     sp_jw_kstr(w, "session_id", s->public_id);
     sp_jw_kstr(w, "status", s->status);
     sp_jw_kstr(w, "category", s->category);
-    if (s->assigned_agent_id)
-        sp_jw_kint(w, "assigned_agent_id", s->assigned_agent_id);
-    else
-        sp_jw_knull(w, "assigned_agent_id");
+    sp_jw_kint_or_null(w, "assigned_agent_id", s->assigned_agent_id);
     sp_jw_kstr(w, "ticket_id", s->ticket_public_id);
     sp_jw_kraw(w, "metadata", s->metadata_json ? s->metadata_json : "{}");
     sp_jw_kstr(w, "started_at", s->started_at);
@@ -156,12 +153,10 @@ create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **
 /* A replayed create: the same session with a fresh token (the first
  * token was never stored in the clear, so it cannot be answered again). */
 static enum sp_rc
-replay_session(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_buf *body,
                struct sp_problem *p)
 {
     (void)input;
-    const char *slash = strrchr(location, '/');
-    const char *public_id = slash != NULL ? slash + 1 : "";
     if (!sp_public_id_valid(public_id))
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     const char *sha256_hex;

@@ -76,9 +76,7 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
         return refuse(f, "invalid_frame", "body has no text once unsafe markup is removed");
     /* The cap is on what would be stored: escaping makes it longer. */
     if (sp_utf8_count(clean, f->body_len) > SP_CHAT_BODY_MAX_CHARS)
-        return refuse(f, "too_long",
-                      "body is longer than 4000 characters once sanitized (escaped"
-                      " characters such as < and & count as several)");
+        return refuse(f, "too_long", SP_CHAT_TOO_LONG_DETAIL);
     f->body = clean;
     return SP_OK;
 }

@@ -21,6 +21,10 @@ struct sp_arena;
 /* Largest client frame accepted (docs/chat-transport.md §1.4, §11.3). */
 #define SP_CHAT_FRAME_MAX 16384
 #define SP_CHAT_BODY_MAX_CHARS 4000
+/* The detail of the too_long error frame, whichever check finds it. */
+#define SP_CHAT_TOO_LONG_DETAIL                                                              \
+    "body is longer than 4000 characters once sanitized (escaped characters such as < and &" \
+    " count as several)"
 #define SP_CHAT_CLIENT_ID_MAX 64
 /* Attachments one message may carry (as a ticket message, API.md §10). */
 #define SP_CHAT_ATTACHMENTS_MAX 10

@@ -351,9 +351,7 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
 {
     const char *clean = f->body, *client_id = f->client_id;
     if (!frame_fits(r, c, clean, client_id, f->nattachments))
-        return frame_error(r, c, "too_long",
-                           "body is longer than 4000 characters once sanitized (escaped"
-                           " characters such as < and & count as several)");
+        return frame_error(r, c, "too_long", SP_CHAT_TOO_LONG_DETAIL);
     struct sp_rate_window window;
     const char *bucket = sp_api_chat_message_limit(r, c->sid, &window);
     struct sp_rate_result rate;

@@ -232,7 +232,8 @@ call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_
     (void)ctx;
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
-    if (c->replay_fn(c->r, c->input, location, body, p) != SP_OK)
+    const char *slash = strrchr(location, '/');
+    if (c->replay_fn(c->r, c->input, slash != NULL ? slash + 1 : "", body, p) != SP_OK)
         return p->rc;
     answer->location = location;
     answer->body = body->data;
@@ -401,4 +402,15 @@ sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
     if (json == NULL || sp_json_validate(json, specs, n, v, p) != SP_OK)
         return NULL;
     return json;
+}
+
+struct json_object *
+sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n,
+                     struct sp_field_value *v, struct sp_problem *p)
+{
+    struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
+    memcpy(s, specs, n * sizeof(*s));
+    for (size_t i = 0; i < n; i++)
+        s[i].required = create && s[i].required;
+    return sp_api_read_body(r, s, n, v, p);
 }

@@ -73,6 +73,11 @@ struct sp_buf *sp_api_buf(struct sp_req *r);
  * filled (400/415/422) when it is not. */
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
+/* The same for a resource's create or patch from one field table: a
+ * create needs the fields marked required, a patch none. */
+struct json_object *sp_api_read_body_for(struct sp_req *r, bool create,
+                                         const struct sp_field_spec *specs, size_t n,
+                                         struct sp_field_value *v, struct sp_problem *p);
 
 /* The elements of an array field (SP_FIELD_ARRAY), which must all be
  * strings: a NULL-terminated arena array of *n strings owned by arr, or a
@@ -138,9 +143,10 @@ typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_
 enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
                          struct sp_problem *p);
 
-/* Rebuilds the answer of a replayed create from its stored Location, in
- * the replay's transaction. */
-typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *location,
+/* Rebuilds the answer of a replayed create, in the replay's transaction,
+ * from the created resource's id: the last segment of its stored Location
+ * ("" when it has none), for the replay step to check. */
+typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *resource_id,
                                        struct sp_buf *body, struct sp_problem *p);
 /* sp_api_create() for answers that carry a secret shown once: only the
  * status and Location are stored with the key, and a replay answers what

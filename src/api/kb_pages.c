@@ -75,6 +75,13 @@ redirect(struct sp_req *r, const char *location)
     return SP_OK;
 }
 
+/* After a save or an action: back to the article's edit form. */
+static enum sp_rc
+redirect_to_edit(struct sp_req *r, long long id)
+{
+    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", id));
+}
+
 static void
 set_cookie(struct sp_req *r, const char *name, const char *value, long max_age)
 {
@@ -411,7 +418,7 @@ sp_page_kb_create(struct sp_req *r, struct sp_problem *p)
     struct sp_article a;
     if (sp_article_create(&ctx, &in, s.user_id, &a, p) != SP_OK)
         return save_refused(r, &s, typed(r, &in, NULL), p);
-    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+    return redirect_to_edit(r, a.id);
 }
 
 /* The article of the route's :id, or an answered 404 page (false). */
@@ -458,7 +465,7 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
         json_object_object_add(o, "is_published", json_object_new_boolean(a.is_published));
         return save_refused(r, &s, o, p);
     }
-    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+    return redirect_to_edit(r, a.id);
 }
 
 /* --- actions --------------------------------------------------------------------- */
@@ -474,7 +481,7 @@ set_published(struct sp_req *r, bool publish, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK)
         return p->rc;
-    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", a.id));
+    return redirect_to_edit(r, a.id);
 }
 
 enum sp_rc

@@ -58,10 +58,7 @@ write_delivery(struct sp_jw *w, const void *item)
     sp_jw_kstr(w, "type", d->event_type);
     sp_jw_kstr(w, "status", d->status);
     sp_jw_kint(w, "attempts", d->attempts);
-    if (d->last_status_code != 0)
-        sp_jw_kint(w, "last_status_code", d->last_status_code);
-    else
-        sp_jw_knull(w, "last_status_code");
+    sp_jw_kint_or_null(w, "last_status_code", d->last_status_code);
     sp_jw_kstr(w, "last_error", d->last_error);
     sp_jw_kstr(w, "next_attempt_at", d->next_attempt_at);
     sp_jw_kstr(w, "delivered_at", d->delivered_at);
@@ -115,12 +112,8 @@ static const struct sp_field_spec webhook_fields[WF_COUNT] = {
 static enum sp_rc
 read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp_problem *p)
 {
-    struct sp_field_spec specs[WF_COUNT];
-    memcpy(specs, webhook_fields, sizeof(specs));
-    for (size_t i = 0; i < WF_COUNT; i++)
-        specs[i].required = create && specs[i].required;
     struct sp_field_value v[WF_COUNT];
-    struct json_object *body = sp_api_read_body(r, specs, WF_COUNT, v, p);
+    struct json_object *body = sp_api_read_body_for(r, create, webhook_fields, WF_COUNT, v, p);
     if (body == NULL)
         return p->rc;
     *in = (struct sp_webhook_input){
@@ -184,12 +177,11 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, const char **
  * never stored in the clear, so it cannot be answered again); the one
  * replaced keeps signing through the rotation overlap. */
 static enum sp_rc
-replay_webhook(struct sp_req *r, void *input, const char *location, struct sp_buf *body,
+replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
                struct sp_problem *p)
 {
     (void)input;
-    const char *slash = strrchr(location, '/');
-    long long id = slash != NULL ? strtoll(slash + 1, NULL, 10) : 0;
+    long long id = strtoll(resource_id, NULL, 10);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_ctx ctx = sp_api_ctx(r);

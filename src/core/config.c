@@ -345,6 +345,15 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
     return true;
 }
 
+bool
+sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err, size_t errlen)
+{
+    if (sp_log_parse_level(c->log_level, out))
+        return true;
+    snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+    return false;
+}
+
 void
 sp_config_free(struct sp_config *c)
 {

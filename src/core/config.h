@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "core/log.h"
+
 struct sp_config {
     char *database_url;
     char *database_read_url;  /* NULL: every read on the primary */
@@ -91,6 +93,9 @@ struct sp_config {
  * struct owns its strings until sp_config_free(). */
 bool sp_config_load(struct sp_config *c, char *err, size_t errlen);
 void sp_config_free(struct sp_config *c);
+/* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */
+bool sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err,
+                         size_t errlen);
 /* Writes the documented list of settings (for --help and docs). */
 void sp_config_describe(FILE *out);
 

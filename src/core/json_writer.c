@@ -166,6 +166,16 @@ sp_jw_knull(struct sp_jw *w, const char *name)
 }
 
 void
+sp_jw_kint_or_null(struct sp_jw *w, const char *name, long long v)
+{
+    sp_jw_key(w, name);
+    if (v != 0)
+        sp_jw_int(w, v);
+    else
+        sp_jw_null(w);
+}
+
+void
 sp_jw_kraw(struct sp_jw *w, const char *name, const char *json)
 {
     sp_jw_key(w, name);

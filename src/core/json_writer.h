@@ -53,6 +53,8 @@ void sp_jw_kint(struct sp_jw *w, const char *name, long long v);
 void sp_jw_kfixed(struct sp_jw *w, const char *name, double v, int decimals);
 void sp_jw_kbool(struct sp_jw *w, const char *name, bool v);
 void sp_jw_knull(struct sp_jw *w, const char *name);
+/* An id or code where 0 means "none": 0 writes null. */
+void sp_jw_kint_or_null(struct sp_jw *w, const char *name, long long v);
 void sp_jw_kraw(struct sp_jw *w, const char *name, const char *json);
 void sp_jw_kobject(struct sp_jw *w, const char *name);
 void sp_jw_karray(struct sp_jw *w, const char *name);

@@ -31,6 +31,24 @@ void sp_log_int(struct sp_log_line *l, const char *key, long long value);
 void sp_log_double(struct sp_log_line *l, const char *key, double value);
 void sp_log_end(struct sp_log_line *l);
 
+/*
+ * A batch pass's counts: one list of names declares the struct and writes
+ * the log line, so a count added to the list is logged with no other edit.
+ *
+ *   #define SP_X_COUNTS(F) F(closed) F(skipped) F(errors)
+ *   struct sp_x_counts { SP_X_COUNTS(SP_LOG_COUNT_MEMBER) };
+ *   ...
+ *   SP_LOG_COUNTS(l, SP_X_COUNTS, n);   // closed=… skipped=… errors=…
+ */
+#define SP_LOG_COUNT_MEMBER(name) long name;
+#define SP_LOG_COUNT_WRITE_(name) sp_log_int(sp_log_l_, #name, sp_log_n_->name);
+#define SP_LOG_COUNTS(l, LIST, n)                                                                  \
+    do {                                                                                           \
+        struct sp_log_line *sp_log_l_ = (l);                                                       \
+        __typeof__(n) sp_log_n_ = (n);                                                             \
+        LIST(SP_LOG_COUNT_WRITE_)                                                                  \
+    } while (0)
+
 /* One-liner for the common "event + message" case. */
 void sp_log_msg(enum sp_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -706,8 +706,15 @@ sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key, const char *
         return p->rc;
     if (sp_db_bool(r, 0, 0))
         return SP_OK;
-    sp_log_msg(SP_LOG_INFO, busy_event, "another run holds the lock");
+    if (busy_event != NULL)
+        sp_log_msg(SP_LOG_INFO, busy_event, "another run holds the lock");
     return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
+}
+
+enum sp_log_level
+sp_db_job_log_level(enum sp_rc rc)
+{
+    return rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR;
 }
 
 void

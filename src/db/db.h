@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_arena;
@@ -198,11 +199,15 @@ void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
 
 /* The one-run-at-a-time lock of a batch job (API.md §12): a session-level
  * pg_try_advisory_lock(key). SP_OK when this session now holds it;
- * SP_CONFLICT "already running" (logged at info as busy_event) when
- * another does. Released by sp_db_job_unlock (or the session's end). */
+ * SP_CONFLICT "already running" (logged at info as busy_event, unless
+ * NULL: the job logs it its own way) when another does. Released by
+ * sp_db_job_unlock (or the session's end). */
 enum sp_rc sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key,
                           const char *busy_event, struct sp_problem *p);
 void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
+/* The level of such a job's summary line: info when the pass worked or
+ * found the lock taken (SP_CONFLICT: nothing to do), error otherwise. */
+enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
 
 /* Accessors that treat SQL NULL as NULL. Strings are owned by the result. */
 const char *sp_db_str(const PGresult *r, int row, int col);

@@ -51,6 +51,12 @@ struct sp_agent {
 enum sp_agent_column { SP_AGENT_COLUMNS(SP_COL_ENUM, ) SP_AGENT_NCOLS };
 void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
 
+/* SQL: the workload of the agent row `alias`, its tickets not yet
+ * resolved; routing caps it, the dashboard shows it. */
+#define SP_AGENT_OPEN_TICKETS(alias)                                                          \
+    "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = " alias ".id"        \
+    " AND t.status IN ('open', 'in_progress', 'pending_customer'))"
+
 /* The caller's agent row, created on first sight (API.md §5.5). */
 enum sp_rc sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
                            struct sp_agent *out, struct sp_problem *p);

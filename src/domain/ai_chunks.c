@@ -295,16 +295,8 @@ article_tx(struct sp_db *db, struct sp_arena *a, const struct page *pg,
 static void
 log_counts(const char *event, enum sp_rc rc, const struct sp_ai_sync_counts *n, bool dry_run)
 {
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
-                                                                          : SP_LOG_ERROR,
-                                         event);
-    sp_log_int(l, "articles", n->articles);
-    sp_log_int(l, "embedded", n->embedded);
-    sp_log_int(l, "kept", n->kept);
-    sp_log_int(l, "deleted", n->deleted);
-    sp_log_int(l, "unpublished", n->unpublished);
-    sp_log_int(l, "lexemes", n->lexemes);
-    sp_log_int(l, "errors", n->errors);
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), event);
+    SP_LOG_COUNTS(l, SP_AI_SYNC_COUNTS, n);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "core/embed.h"
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_arena;
@@ -62,12 +63,14 @@ struct sp_ai_sync_opts {
     struct sp_ai_embedder *embedder;   /* its dim is learnt when remote */
 };
 
+#define SP_AI_SYNC_COUNTS(F)                                                                       \
+    F(articles)                 /* articles re-chunked */                                          \
+    F(embedded) F(kept) F(deleted)  /* chunks */                                                   \
+    F(unpublished)              /* chunks of unpublished articles dropped */                       \
+    F(lexemes)                  /* rows of the lexeme statistics rewritten (0: kept) */            \
+    F(errors)
 struct sp_ai_sync_counts {
-    long articles;              /* articles re-chunked */
-    long embedded, kept, deleted;  /* chunks */
-    long unpublished;           /* chunks of unpublished articles dropped */
-    long lexemes;               /* rows of the lexeme statistics rewritten (0: kept) */
-    long errors;
+    SP_AI_SYNC_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 /* One pass; SP_CONFLICT when another instance holds the lock,

@@ -146,10 +146,7 @@ ticket_status(struct run *rn, struct sp_problem *p)
     sp_jw_kstr(&w, "closed_at", t.closed_at);
     sp_jw_kstr(&w, "last_message_at", t.last_message_at);
     if (!customer) {
-        if (t.assigned_agent_id != 0)
-            sp_jw_kint(&w, "assigned_agent_id", t.assigned_agent_id);
-        else
-            sp_jw_knull(&w, "assigned_agent_id");
+        sp_jw_kint_or_null(&w, "assigned_agent_id", t.assigned_agent_id);
         sp_jw_kstr(&w, "sla_due_at", t.sla_due_at);
         sp_jw_kbool(&w, "sla_breached", t.sla_breached);
     }

@@ -191,12 +191,8 @@ aggregate_and_detect(struct sp_db *db, struct sp_arena *a, const struct sp_ai_us
 static void
 log_pass(enum sp_rc rc, const struct sp_ai_usage_counts *n, bool dry_run)
 {
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
-                                                                          : SP_LOG_ERROR,
-                                         "ai_usage_pass");
-    sp_log_int(l, "hours", n->hours);
-    sp_log_int(l, "rows", n->rows);
-    sp_log_int(l, "anomalies", n->anomalies);
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "ai_usage_pass");
+    SP_LOG_COUNTS(l, SP_AI_USAGE_COUNTS, n);
     if (dry_run)
         sp_log_str(l, "dry_run", "true");
     sp_log_end(l);

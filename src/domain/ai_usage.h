@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_db;
@@ -46,10 +47,12 @@ struct sp_ai_usage_opts {
     long user_burst;             /* SUPPORT_AI_USAGE_USER_BURST */
 };
 
+#define SP_AI_USAGE_COUNTS(F)                                                                      \
+    F(hours)      /* hours aggregated */                                                           \
+    F(rows)       /* hourly rows written or changed */                                             \
+    F(anomalies)  /* newly flagged (and notified) */
 struct sp_ai_usage_counts {
-    long hours;                  /* hours aggregated */
-    long rows;                   /* hourly rows written or changed */
-    long anomalies;              /* newly flagged (and notified) */
+    SP_AI_USAGE_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 enum sp_rc sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,

@@ -242,10 +242,8 @@ missed(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_problem
 {
     const char *params[1] = {id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &version_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "article", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
                           "the article is at version %lld, not %lld", sp_db_int(r, 0, 0),
                           if_match);
@@ -286,10 +284,8 @@ get_one(struct sp_ctx *ctx, struct sp_stmt *st, const char *param, struct sp_art
 {
     const char *params[1] = {param};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "article", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
     read_article(r, 0, true, out);
     return SP_OK;
 }

@@ -55,11 +55,6 @@ static struct sp_stmt retry_stmt = SP_STMT(
     " WHERE id = $1 AND status = 'pending'",
     2);
 
-static struct sp_stmt lock_stmt = SP_STMT(
-    "attachment_scan_try_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
-static struct sp_stmt unlock_stmt = SP_STMT(
-    "attachment_scan_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
-
 static struct sp_stmt stale_stmt = SP_STMT(
     "attachment_cleanup_rows",
     "DELETE FROM support_attachments WHERE uploaded_at IS NULL"
@@ -167,11 +162,7 @@ log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n)
     bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors == 0;
     struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : SP_LOG_INFO,
                                          "attachment_scan_pass");
-    sp_log_int(l, "clean", n->clean);
-    sp_log_int(l, "infected", n->infected);
-    sp_log_int(l, "failed", n->failed);
-    sp_log_int(l, "retry", n->retry);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_ATTACHMENT_SCAN_COUNTS, n);
     sp_log_end(l);
 }
 
@@ -211,18 +202,11 @@ sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket, const char *
     struct sp_arena page, work;
     sp_arena_init(&page, 8192);
     sp_arena_init(&work, 8192);
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", SP_ATTACHMENT_SCAN_LOCK_KEY);
-    const char *kp[1] = {key};
-    enum sp_rc rc = SP_OK;
-    PGresult *r = sp_db_exec(db, &page, &lock_stmt, kp, p);
-    if (r == NULL)
-        rc = p->rc;
-    else if (!sp_db_bool(r, 0, 0))
-        rc = sp_problem_set(p, SP_CONFLICT, "conflict", "another scanner holds the lock");
-    else {
+    /* A busy lock is logged by log_scan, as a pass at info. */
+    enum sp_rc rc = sp_db_job_lock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY, NULL, p);
+    if (rc == SP_OK) {
         rc = scan_batches(db, &page, &work, clamd_socket, dir, dry_run, stop, n, p);
-        exec_ok(db, &page, &unlock_stmt, kp);
+        sp_db_job_unlock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY);
     }
     log_scan(rc, n);
     sp_arena_destroy(&work);
@@ -311,9 +295,7 @@ sp_attachment_cleanup_pass(struct sp_db *db, const char *dir, int64_t now_ms, bo
     }
     struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
                                          "attachment_cleanup_pass");
-    sp_log_int(l, "rows", n->rows);
-    sp_log_int(l, "files", n->files);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_ATTACHMENT_CLEANUP_COUNTS, n);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
     sp_arena_destroy(&a);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_db;
@@ -24,8 +25,9 @@ struct sp_db;
 #define SP_ATTACHMENT_SCAN_CHANNEL "support_attachment_scan"
 #define SP_ATTACHMENT_SCAN_MAX_ERRORS 5   /* clamd errors before failed */
 
+#define SP_ATTACHMENT_SCAN_COUNTS(F) F(clean) F(infected) F(failed) F(retry) F(errors)
 struct sp_attachment_scan_counts {
-    long clean, infected, failed, retry, errors;
+    SP_ATTACHMENT_SCAN_COUNTS(SP_LOG_COUNT_MEMBER)
     bool clamd_down;
 };
 
@@ -36,8 +38,9 @@ enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket, c
                                    bool dry_run, volatile sig_atomic_t *stop,
                                    struct sp_attachment_scan_counts *n, struct sp_problem *p);
 
+#define SP_ATTACHMENT_CLEANUP_COUNTS(F) F(rows) F(files) F(errors)
 struct sp_attachment_cleanup_counts {
-    long rows, files, errors;
+    SP_ATTACHMENT_CLEANUP_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 /* Deletes rows created before now - 1 day and never uploaded, and files

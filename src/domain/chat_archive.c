@@ -89,13 +89,8 @@ archive_session(struct pass *ps, long long id, const char *public_id)
 static void
 log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
 {
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO
-                                                                          : SP_LOG_ERROR,
-                                         "chat_archive_pass");
-    sp_log_int(l, "closed", n->closed);
-    sp_log_int(l, "converted", n->converted);
-    sp_log_int(l, "skipped", n->skipped);
-    sp_log_int(l, "errors", n->errors);
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "chat_archive_pass");
+    SP_LOG_COUNTS(l, SP_CHAT_ARCHIVE_COUNTS, n);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }

@@ -14,14 +14,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_db;
 
 #define SP_CHAT_ARCHIVE_LOCK_KEY 0x5350434841524348LL /* "SPCHARCH" */
 
+#define SP_CHAT_ARCHIVE_COUNTS(F) F(closed) F(converted) F(skipped) F(errors)
 struct sp_chat_archive_counts {
-    long closed, converted, skipped, errors;
+    SP_CHAT_ARCHIVE_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 enum sp_rc sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,

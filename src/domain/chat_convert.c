@@ -112,10 +112,8 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
     *created = false;
     const char *params[1] = {public_id};
     PGresult *r = sp_db_exec(ctx->db, a, &convert_lock_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found(r, "chat session", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     long long id = sp_db_int(r, 0, 0);
     long long ticket_id = sp_db_int(r, 0, 3);
     if (ticket_id != 0)

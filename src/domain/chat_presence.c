@@ -21,11 +21,22 @@
     "(SELECT CASE WHEN bool_or(state = 'online') THEN 'online'"                     \
     " WHEN count(*) > 0 THEN 'away' ELSE 'offline' END FROM " rel ")"
 
+/* The CTE `prev`: session $1's presence rows seen within the last `ttl`
+ * (a parameter) seconds, before this change. */
+#define PRESENCE_PREV(ttl)                                                          \
+    "prev AS ("                                                                     \
+    "  SELECT principal, conn_id, state FROM support_chat_presence"                 \
+    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => " ttl "::int))"
+
+/* The others of prev (principal $2 aside): "principal:online|away,...". */
+#define PRESENCE_OTHERS                                                             \
+    "(SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("      \
+    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st" \
+    "   FROM prev WHERE principal <> $2 GROUP BY principal) o)"
+
 static struct sp_stmt presence_touch_stmt = SP_STMT(
     "chat_presence_touch",
-    "WITH prev AS ("
-    "  SELECT principal, conn_id, state FROM support_chat_presence"
-    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $5::int)),"
+    "WITH " PRESENCE_PREV("$5") ","
     " up AS ("
     "  INSERT INTO support_chat_presence (session_public_id, principal, conn_id, state)"
     "  VALUES ($1, $2, $3, coalesce($4::text, 'online'))"
@@ -35,24 +46,18 @@ static struct sp_stmt presence_touch_stmt = SP_STMT(
     "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
     " " PRESENCE_AGG("(SELECT state FROM prev WHERE principal = $2 AND conn_id <> $3"
                      " UNION ALL SELECT state FROM up) x") ","
-    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
-    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
-    "   FROM prev WHERE principal <> $2 GROUP BY principal) o)",
+    " " PRESENCE_OTHERS,
     5);
 
 static struct sp_stmt presence_leave_stmt = SP_STMT(
     "chat_presence_leave",
-    "WITH prev AS ("
-    "  SELECT principal, conn_id, state FROM support_chat_presence"
-    "  WHERE session_public_id = $1 AND last_seen_at > now() - make_interval(secs => $4::int)),"
+    "WITH " PRESENCE_PREV("$4") ","
     " del AS ("
     "  DELETE FROM support_chat_presence"
     "  WHERE session_public_id = $1 AND principal = $2 AND conn_id = $3 RETURNING 1)"
     "SELECT " PRESENCE_AGG("prev WHERE principal = $2") ","
     " " PRESENCE_AGG("prev WHERE principal = $2 AND conn_id <> $3") ","
-    " (SELECT coalesce(string_agg(o.principal || ':' || o.st, ','), '') FROM ("
-    "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st"
-    "   FROM prev WHERE principal <> $2 GROUP BY principal) o),"
+    " " PRESENCE_OTHERS ","
     " (SELECT count(*) FROM del)",
     4);
 

@@ -132,24 +132,6 @@ static struct sp_stmt lock_stmt = SP_STMT(
     " WHERE public_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE",
     2);
 
-/* Accepting serializes with routing on the agent's team (the same lock
- * sp_route_chat takes); the capacity is then counted by a new statement,
- * whose snapshot sees every pick committed before the lock was granted. */
-static struct sp_stmt team_lock_stmt = SP_STMT(
-    "chat_team_lock",
-    "SELECT pg_advisory_xact_lock(7311947, hashtext('chat:' || team))"
-    " FROM support_agents WHERE id = $1::bigint",
-    1);
-
-/* An agent can take a chat when active and below max_concurrent_chats. */
-static struct sp_stmt capacity_stmt = SP_STMT_READ(
-    "chat_agent_capacity",
-    "SELECT a.status = 'active' AND (SELECT count(*) FROM support_chat_sessions s"
-    "   WHERE s.assigned_agent_id = a.id AND s.status = 'active' AND s.expires_at > now())"
-    "   < a.max_concurrent_chats"
-    " FROM support_agents a WHERE a.id = $1::bigint",
-    1);
-
 /* Every assignment, however made, activates the session, stamps the
  * agent's last_assigned_at and stores the system message saying why
  * (API.md §5.3–5.4, §7): $3 its body, $4 its event; a transfer also
@@ -395,23 +377,6 @@ in_transaction(struct sp_ctx *ctx, const char *public_id, session_edit edit, voi
     return sp_chat_get(ctx, public_id, NULL, out, p);
 }
 
-/* Whether agent_id can take one more chat, serialized with routing on the
- * agent's team. *known false when no such agent. */
-static enum sp_rc
-agent_has_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
-               struct sp_problem *p)
-{
-    const char *cp[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    if (sp_db_exec(ctx->db, ctx->arena, &team_lock_stmt, cp, p) == NULL)
-        return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &capacity_stmt, cp, p);
-    if (r == NULL)
-        return p->rc;
-    *known = PQntuples(r) == 1;
-    *room = *known && sp_db_bool(r, 0, 0);
-    return SP_OK;
-}
-
 /* The locked session row (lock_stmt columns); not found -> 404. */
 static PGresult *
 lock_session(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
@@ -437,7 +402,7 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
     if (current != 0)
         return SP_OK;  /* already ours */
     bool room, known;
-    if (agent_has_room(ctx, agent_id, &room, &known, p) != SP_OK)
+    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
         return p->rc;
     if (!room)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
@@ -527,7 +492,7 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
             return p->rc;
     } else {
         bool room, known;
-        if (agent_has_room(ctx, agent_id, &room, &known, p) != SP_OK)
+        if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
             return p->rc;
         if (!known) {
             sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");

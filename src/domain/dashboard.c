@@ -200,10 +200,7 @@ read_numbers(const PGresult *r, struct sp_dashboard *d)
 
 /* An agent's workload, after its agent columns (from SP_AGENT_NCOLS on). */
 #define WORKLOAD_COLUMNS(C, SEP)                                                                   \
-    C(WC_OPEN_TICKETS,                                                                             \
-      "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = support_agents.id"      \
-      "   AND t.status IN ('open', 'in_progress', 'pending_customer'))",                           \
-      int, open_tickets) SEP                                                                       \
+    C(WC_OPEN_TICKETS, SP_AGENT_OPEN_TICKETS("support_agents"), int, open_tickets) SEP            \
     C(WC_ACTIVE_CHATS,                                                                             \
       "(SELECT count(*) FROM support_chat_sessions s"                                              \
       "   WHERE s.assigned_agent_id = support_agents.id AND s.status = 'active')",                 \

@@ -60,6 +60,11 @@
 #define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
 enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
 
+/* What is due, in the order it goes out: what a pass claims and what
+ * --dry-run lists. */
+#define DUE_ROWS                                                                      \
+    " WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at, id"
+
 /* $1 how many, $2 the claim's token, $3 the lease in seconds. The lease
  * is next_attempt_at itself, so the due scan needs no second condition;
  * claimed_until says the same for people reading the table. The message
@@ -68,9 +73,7 @@ enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
 static struct sp_stmt claim_stmt = SP_STMT(
     "dispatch_claim",
     "WITH due AS ("
-    "  SELECT id FROM support_outbox"
-    "  WHERE status = 'pending' AND next_attempt_at <= now()"
-    "  ORDER BY next_attempt_at, id LIMIT $1::int"
+    "  SELECT id FROM support_outbox" DUE_ROWS " LIMIT $1::int"
     "  FOR UPDATE SKIP LOCKED"
     "), c AS ("
     "  UPDATE support_outbox o SET attempts = o.attempts + 1, claim_token = $2,"
@@ -139,9 +142,7 @@ static struct sp_stmt release_stmt = SP_STMT(
 
 static struct sp_stmt due_stmt = SP_STMT_READ(
     "dispatch_due",
-    "SELECT id, kind, channel, event_type, attempts FROM support_outbox"
-    " WHERE status = 'pending' AND next_attempt_at <= now()"
-    " ORDER BY next_attempt_at, id LIMIT 1000",
+    "SELECT id, kind, channel, event_type, attempts FROM support_outbox" DUE_ROWS " LIMIT 1000",
     0);
 
 enum slot_state { SLOT_FREE, SLOT_QUEUED, SLOT_RUNNING };
@@ -644,13 +645,7 @@ static void
 log_pass(const struct sp_dispatch_counts *n, enum sp_log_level level)
 {
     struct sp_log_line *l = sp_log_begin(level, "dispatch_pass");
-    sp_log_int(l, "claimed", n->claimed);
-    sp_log_int(l, "sent", n->sent);
-    sp_log_int(l, "retried", n->retried);
-    sp_log_int(l, "failed", n->failed);
-    sp_log_int(l, "skipped", n->skipped);
-    sp_log_int(l, "released", n->released);
-    sp_log_int(l, "errors", n->errors);
+    SP_LOG_COUNTS(l, SP_DISPATCH_COUNTS, n);
     sp_log_end(l);
 }
 

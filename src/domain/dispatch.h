@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <stdbool.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_config;
@@ -42,8 +43,10 @@ struct sp_dispatch_opts {
     volatile sig_atomic_t *stop;   /* stop claiming, finish what is in flight */
 };
 
+#define SP_DISPATCH_COUNTS(F)                                                                      \
+    F(claimed) F(sent) F(retried) F(failed) F(skipped) F(released) F(errors)
 struct sp_dispatch_counts {
-    long claimed, sent, retried, failed, skipped, released, errors;
+    SP_DISPATCH_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 /* One pass (or, with o->loop, until *o->stop). SP_UNAVAILABLE when the

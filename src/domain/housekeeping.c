@@ -59,8 +59,7 @@ sp_housekeeping_pass(struct sp_db *db, int64_t now_ms, bool dry_run,
     if (rc == SP_OK)
         rc = purge(db, &a, &idem_stmt, now, &n->idempotency_keys, p);
     struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR, "housekeeping");
-    sp_log_int(l, "rate_windows", n->rate_windows);
-    sp_log_int(l, "idempotency_keys", n->idempotency_keys);
+    SP_LOG_COUNTS(l, SP_HOUSEKEEPING_COUNTS, n);
     sp_log_end(l);
     sp_arena_destroy(&a);
     return rc;

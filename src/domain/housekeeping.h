@@ -11,13 +11,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_db;
 
+#define SP_HOUSEKEEPING_COUNTS(F) F(rate_windows) F(idempotency_keys)
 struct sp_housekeeping_counts {
-    long rate_windows;
-    long idempotency_keys;
+    SP_HOUSEKEEPING_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 enum sp_rc sp_housekeeping_pass(struct sp_db *db, int64_t now_ms, bool dry_run,

@@ -7,25 +7,26 @@
 
 #include "core/arena.h"
 #include "db/db.h"
-
-/* An agent's workload: tickets not yet resolved (as the dashboard counts). */
-#define OPEN_TICKETS(alias)                                                         \
-    "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = " alias ".id" \
-    " AND t.status IN ('open', 'in_progress', 'pending_customer'))"
+#include "domain/agents.h"
 
 /* Picks of one team (or skill) are serialized for the rest of the
  * transaction: the next statement's snapshot then sees the previous pick's
  * committed last_assigned_at. Row locks with SKIP LOCKED alone would skip
  * agents whose picks are still in flight (leaving tickets unassigned) and
  * re-check only the WHERE clause, not the ORDER BY, after a wait. */
-static struct sp_stmt serialize_stmt = SP_STMT(
-    "route_serialize", "SELECT pg_advisory_xact_lock(7311947, hashtext($1))", 1);
+#define PICK_LOCK(key) "pg_advisory_xact_lock(7311947, hashtext(" key "))"
+/* The lock key of a team's chat picks (text, in C and in SQL). */
+#define CHAT_KEY "chat:"
+
+static struct sp_stmt serialize_stmt =
+    SP_STMT("route_serialize", "SELECT " PICK_LOCK("$1"), 1);
 
 static struct sp_stmt round_robin_stmt = SP_STMT(
     "route_round_robin",
     "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
-    "  WHERE a.team = $1 AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
+    "  WHERE a.team = $1 AND a.status = 'active'"
+    "    AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint"
     "  ORDER BY a.last_assigned_at NULLS FIRST, a.id"
     "  LIMIT 1"
     ") RETURNING id",
@@ -35,8 +36,9 @@ static struct sp_stmt skill_stmt = SP_STMT(
     "route_skill",
     "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
-    "  WHERE $1 = ANY (a.skills) AND a.status = 'active' AND " OPEN_TICKETS("a") " < $2::bigint"
-    "  ORDER BY " OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
+    "  WHERE $1 = ANY (a.skills) AND a.status = 'active'"
+    "    AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint"
+    "  ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
     "  LIMIT 1"
     ") RETURNING id",
     2);
@@ -96,6 +98,35 @@ sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id, struct 
 {
     *agent_id = 0;
     const char *params[1] = {team};
-    return pick(ctx, sp_arena_sprintf(ctx->arena, "chat:%s", team), &chat_stmt, params, agent_id,
-                p);
+    return pick(ctx, sp_arena_sprintf(ctx->arena, CHAT_KEY "%s", team), &chat_stmt, params,
+                agent_id, p);
+}
+
+/* Accepting serializes with routing on the agent's team (the lock
+ * sp_route_chat takes); the capacity is then counted by a new statement,
+ * whose snapshot sees every pick committed before the lock was granted. */
+static struct sp_stmt team_lock_stmt = SP_STMT(
+    "chat_team_lock",
+    "SELECT " PICK_LOCK("'" CHAT_KEY "' || team") " FROM support_agents WHERE id = $1::bigint",
+    1);
+
+static struct sp_stmt capacity_stmt = SP_STMT_READ(
+    "chat_agent_capacity",
+    "SELECT a.status = 'active' AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"
+    " FROM support_agents a WHERE a.id = $1::bigint",
+    1);
+
+enum sp_rc
+sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
+                   struct sp_problem *p)
+{
+    const char *cp[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    if (sp_db_exec(ctx->db, ctx->arena, &team_lock_stmt, cp, p) == NULL)
+        return p->rc;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &capacity_stmt, cp, p);
+    if (r == NULL)
+        return p->rc;
+    *known = PQntuples(r) == 1;
+    *room = *known && sp_db_bool(r, 0, 0);
+    return SP_OK;
 }

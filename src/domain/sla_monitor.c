@@ -41,10 +41,6 @@
  * Keys are compared as text round-trips of the stored value, so a page
  * never repeats a row whatever the column's precision. */
 
-static struct sp_stmt lock_stmt =
-    SP_STMT("sla_monitor_lock", "SELECT pg_try_advisory_lock($1::bigint)", 1);
-static struct sp_stmt unlock_stmt =
-    SP_STMT("sla_monitor_unlock", "SELECT pg_advisory_unlock($1::bigint)", 1);
 
 /* The longest target any policy (or built-in default) can give: bounds
  * how far ahead of now a warning can fall due. */
@@ -537,15 +533,9 @@ acquire(struct monitor *m, struct sp_problem *p)
 {
     if (m->o->dry_run)
         return SP_OK; /* it writes nothing, so it never keeps the real job out */
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
-    const char *params[1] = {key};
-    PGresult *r = sp_db_exec(m->db, &m->page, &lock_stmt, params, p);
-    if (r == NULL)
+    /* Busy: log_pass says sla_monitor_already_running. */
+    if (sp_db_job_lock(m->db, &m->page, SP_SLA_MONITOR_LOCK_KEY, NULL, p) != SP_OK)
         return p->rc;
-    if (!sp_db_bool(r, 0, 0))
-        return sp_problem_set(p, SP_CONFLICT, "already_running",
-                              "another ticket-sla-monitor holds the lock");
     m->backend_pid = PQbackendPID(m->db->conn);
     return SP_OK;
 }
@@ -555,12 +545,7 @@ release(struct monitor *m)
 {
     if (m->backend_pid == 0 || m->db->conn == NULL || PQbackendPID(m->db->conn) != m->backend_pid)
         return; /* never taken, or gone with its session */
-    char key[24];
-    snprintf(key, sizeof(key), "%lld", (long long)SP_SLA_MONITOR_LOCK_KEY);
-    const char *params[1] = {key};
-    struct sp_problem ignored;
-    sp_problem_init(&ignored);
-    (void)sp_db_exec(m->db, &m->page, &unlock_stmt, params, &ignored);
+    sp_db_job_unlock(m->db, &m->page, SP_SLA_MONITOR_LOCK_KEY);
     m->backend_pid = 0;
 }
 
@@ -578,12 +563,7 @@ log_pass(const struct monitor *m, enum sp_rc rc, const struct sp_problem *p)
                      rc == SP_OK ? "sla_monitor_pass" : "sla_monitor_pass_failed");
     sp_log_str(l, "now", m->now);
     sp_log_int(l, "dry_run", m->o->dry_run);
-    sp_log_int(l, "warned", m->n->warned);
-    sp_log_int(l, "breached", m->n->breached);
-    sp_log_int(l, "escalated", m->n->escalated);
-    sp_log_int(l, "auto_closed", m->n->auto_closed);
-    sp_log_int(l, "skipped", m->n->skipped);
-    sp_log_int(l, "errors", m->n->errors);
+    SP_LOG_COUNTS(l, SP_SLA_MONITOR_COUNTS, m->n);
     if (rc != SP_OK)
         sp_log_str(l, "detail", p->detail);
     sp_log_end(l);

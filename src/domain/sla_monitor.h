@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/log.h"
 #include "core/problem.h"
 
 struct sp_db;
@@ -55,13 +56,15 @@ struct sp_sla_monitor_opts {
     volatile sig_atomic_t *stop;
 };
 
+#define SP_SLA_MONITOR_COUNTS(F)                                                                   \
+    F(warned)                                                                                      \
+    F(breached)                                                                                    \
+    F(escalated)    /* breaches that raised the priority (not already urgent) */                   \
+    F(auto_closed)                                                                                 \
+    F(skipped)      /* locked by someone else, or changed since it was listed */                   \
+    F(errors)       /* tickets whose transaction failed */
 struct sp_sla_monitor_counts {
-    long warned;
-    long breached;
-    long escalated; /* breaches that raised the priority (not already urgent) */
-    long auto_closed;
-    long skipped; /* locked by someone else, or changed since it was listed */
-    long errors;  /* tickets whose transaction failed */
+    SP_SLA_MONITOR_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
 /* One pass. Takes the advisory lock on db's session (not in a dry run),

@@ -12,10 +12,7 @@ static void
 agent_members(struct sp_jw *w, const struct sp_ticket *t)
 {
     sp_jw_kstr(w, "customer_id", t->customer_id);
-    if (t->assigned_agent_id)
-        sp_jw_kint(w, "assigned_agent_id", t->assigned_agent_id);
-    else
-        sp_jw_knull(w, "assigned_agent_id");
+    sp_jw_kint_or_null(w, "assigned_agent_id", t->assigned_agent_id);
     sp_jw_kstr(w, "sla_due_at", t->sla_due_at);
     sp_jw_kstr(w, "first_response_due_at", t->first_response_due_at);
     sp_jw_kstr(w, "first_responded_at", t->first_responded_at);

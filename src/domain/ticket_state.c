@@ -249,10 +249,8 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
     sp_buf_init(&meta, a, 64);
     struct sp_jw w;
     sp_jw_begin_object(&w, &meta);
-    sp_jw_key(&w, "from");
-    from ? sp_jw_int(&w, from) : sp_jw_null(&w);
-    sp_jw_key(&w, "to");
-    agent_id ? sp_jw_int(&w, agent_id) : sp_jw_null(&w);
+    sp_jw_kint_or_null(&w, "from", from);
+    sp_jw_kint_or_null(&w, "to", agent_id);
     sp_jw_end(&w);
     sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta.data);
     if (agent_id != 0) {

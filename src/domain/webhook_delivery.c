@@ -173,11 +173,8 @@ sp_webhook_delivery_get(struct sp_ctx *ctx, long long id, struct sp_webhook_deli
                         struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delivery_get_stmt, params, p);
-    if (sp_db_found(r, "delivery", p) != SP_OK)
-        return p->rc;
-    read_delivery(r, 0, out);
-    return SP_OK;
+    return sp_db_one(ctx->db, ctx->arena, &delivery_get_stmt, params, "delivery", read_delivery,
+                     out, p);
 }
 
 enum sp_rc

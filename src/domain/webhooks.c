@@ -253,11 +253,7 @@ enum sp_rc
 sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
-    if (sp_db_found(r, "webhook", p) != SP_OK)
-        return p->rc;
-    read_webhook(r, 0, out);
-    return SP_OK;
+    return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "webhook", read_webhook, out, p);
 }
 
 enum sp_rc
@@ -269,11 +265,7 @@ sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long
     const char *params[WP_COUNT] = {0};
     write_params(ctx->arena, in, params);
     params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p);
-    if (sp_db_found(r, "webhook", p) != SP_OK)
-        return p->rc;
-    read_webhook(r, 0, out);
-    return SP_OK;
+    return sp_db_one(ctx->db, ctx->arena, &patch_stmt, params, "webhook", read_webhook, out, p);
 }
 
 enum sp_rc
@@ -297,10 +289,9 @@ sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, l
                              sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S)};
     if ((params[1] = seal(ctx, env, id, secret, p)) == NULL)
         return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p);
-    if (sp_db_found(r, "webhook", p) != SP_OK)
+    if (sp_db_one(ctx->db, ctx->arena, &rotate_stmt, params, "webhook", read_webhook, out, p) !=
+        SP_OK)
         return p->rc;
-    read_webhook(r, 0, out);
     out->secret = secret;
     return SP_OK;
 }

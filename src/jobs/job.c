@@ -138,8 +138,7 @@ read_settings(struct sp_config *cfg, char *err, size_t errlen)
     if (!sp_config_load(cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_log_parse_level(cfg->log_level, &level)) {
-        snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+    if (!sp_config_log_level(cfg, &level, err, errlen)) {
         sp_config_free(cfg);
         return false;
     }

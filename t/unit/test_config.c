@@ -196,6 +196,21 @@ START_TEST(integer_above_range_is_refused_naming_the_variable_not_the_value)
 }
 END_TEST
 
+START_TEST(log_level_is_read_or_refused_naming_the_variable)
+{
+    enum sp_log_level level;
+    setenv("SUPPORT_LOG_LEVEL", "warn", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert(sp_config_log_level(&cfg, &level, err, sizeof(err)));
+    ck_assert_int_eq(level, SP_LOG_WARN);
+    sp_config_free(&cfg);
+    setenv("SUPPORT_LOG_LEVEL", "loud", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert(!sp_config_log_level(&cfg, &level, err, sizeof(err)));
+    ck_assert_str_eq(err, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+}
+END_TEST
+
 START_TEST(integer_below_range_is_refused)
 {
     setenv("SUPPORT_MAX_BODY_BYTES", "1023", 1);
@@ -432,6 +447,7 @@ config_suite(void)
     tcase_add_test(tc, integer_bounds_are_inclusive);
     tcase_add_test(tc, integer_above_range_is_refused_naming_the_variable_not_the_value);
     tcase_add_test(tc, integer_below_range_is_refused);
+    tcase_add_test(tc, log_level_is_read_or_refused_naming_the_variable);
     tcase_add_test(tc, negative_workers_are_refused);
     tcase_add_test(tc, fraction_setting_is_read_and_bounded);
     tcase_add_test(tc, too_many_workers_are_refused);

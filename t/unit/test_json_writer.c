@@ -55,6 +55,17 @@ START_TEST(objects_arrays_and_scalars_get_their_commas)
 }
 END_TEST
 
+START_TEST(an_unset_id_is_written_as_null)
+{
+    sp_jw_object(&w);
+    sp_jw_kint_or_null(&w, "agent", 7);
+    sp_jw_kint_or_null(&w, "previous", 0);
+    sp_jw_kint_or_null(&w, "code", -1);
+    sp_jw_end(&w);
+    ck_assert_str_eq(buf.data, "{\"agent\":7,\"previous\":null,\"code\":-1}");
+}
+END_TEST
+
 START_TEST(hostile_keys_and_values_are_escaped)
 {
     const char *evil = "\"quote\" \\ </script>\n\x01 é";
@@ -92,6 +103,7 @@ main(void)
     TCase *tc = tcase_create("write");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, objects_arrays_and_scalars_get_their_commas);
+    tcase_add_test(tc, an_unset_id_is_written_as_null);
     tcase_add_test(tc, hostile_keys_and_values_are_escaped);
     tcase_add_test(tc, a_top_level_array_of_objects);
     suite_add_tcase(s, tc);
