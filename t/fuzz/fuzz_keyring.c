@@ -7,7 +7,8 @@
  * keys'), bits 4-7 the longest name (1-16); the rest, up to its first NUL,
  * is the spec. Aborts unless every entry handed over lies inside the spec
  * in order, is "name:secret" with a valid name and no ',' in the secret,
- * with only whitespace (TRIM) or nothing between entries and separators;
+ * with only whitespace (TRIM) or nothing between entries and separators
+ * and, under TRIM, no whitespace ending the secret;
  * names are unique under UNIQUE; an accepted ring has sp_keyring_count
  * entries; a refusal says the next entry is malformed or names an earlier
  * entry's name (so never quotes a secret); a refusal by the callback stops
@@ -72,6 +73,8 @@ entry(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
     CHECK(memchr(e->secret, ',', e->secret_len) == NULL);
     const char *stop = strchrnul(e->secret + e->secret_len, ',');
     CHECK(gap(w, e->secret + e->secret_len, stop));
+    CHECK(!(w->r->flags & SP_KEYRING_TRIM) || e->secret_len == 0
+          || memchr(SPACE, e->secret[e->secret_len - 1], sizeof(SPACE) - 1) == NULL);
     for (size_t i = 0; (w->r->flags & SP_KEYRING_UNIQUE) && i < w->n; i++)
         CHECK(w->name_len[i] != e->name_len || memcmp(w->name[i], e->name, e->name_len) != 0);
     w->name[w->n] = e->name;
