@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "core/arena.h"
+#include "core/keyring.h"
 
 #define KEY_LEN    32
 #define NONCE_LEN  12   /* GCM's native IV size: no GHASH of the IV */
@@ -109,14 +110,6 @@ decode_key(const char *s, size_t n, unsigned char key[KEY_LEN])
     return len == KEY_LEN;
 }
 
-/* s[n] is the ':' after the label, which stops strspn. */
-static bool
-label_valid(const char *s, size_t n)
-{
-    return n >= 1 && n <= LABEL_MAX
-        && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
-}
-
 /* Narrows [*b, *e) past ASCII whitespace on both sides. */
 static void
 trim(const char **b, const char **e)
@@ -137,40 +130,38 @@ find_key(const struct sp_crypto *c, const char *s, size_t n)
     return NULL;
 }
 
+/* Labels [A-Za-z0-9_-]{1,16}, unique; whitespace around entries ignored. */
+static const struct sp_keyring_rules RING_RULES = {
+    .setting = RING, .name_word = "version", .secret_word = "base64key",
+    .name_max = LABEL_MAX,
+    .name_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+    .name_chars_text = "characters A-Z a-z 0-9 _ -",
+    .flags = SP_KEYRING_TRIM | SP_KEYRING_UNIQUE,
+};
+
+/* Decodes and appends one entry (its version already checked unique). */
+static bool
+add_entry(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
+{
+    struct sp_crypto *c = ctx;
+    struct key *k = &c->keys[c->n];
+    if (!decode_key(e->secret, e->secret_len, k->k)) {
+        snprintf(err, errlen, RING ": the key of version \"%.*s\" is not standard padded "
+                 "base64 of exactly %d bytes", (int)e->name_len, e->name, KEY_LEN);
+        return false;
+    }
+    memcpy(k->label, e->name, e->name_len);
+    c->n++;
+    return true;
+}
+
 static bool
 load_ring(struct sp_crypto *c, const char *spec, char *err, size_t errlen)
 {
-    c->cap = 1;
-    for (const char *p = spec; *p != '\0'; p++)
-        c->cap += *p == ',';
+    c->cap = sp_keyring_count(spec);
     if ((c->keys = calloc(c->cap, sizeof(*c->keys))) == NULL)
         abort();
-    for (size_t i = 1;; i++) {
-        const char *end = strchrnul(spec, ','), *b = spec, *e = end;
-        trim(&b, &e);
-        const char *colon = memchr(b, ':', (size_t)(e - b));
-        size_t llen = colon != NULL ? (size_t)(colon - b) : 0;
-        if (colon == NULL || !label_valid(b, llen)) {
-            snprintf(err, errlen, RING ": entry %zu is not version:base64key (version of 1-%d "
-                     "characters A-Z a-z 0-9 _ -)", i, LABEL_MAX);
-            return false;
-        }
-        if (find_key(c, b, llen) != NULL) {
-            snprintf(err, errlen, RING ": version \"%.*s\" is used twice", (int)llen, b);
-            return false;
-        }
-        struct key *k = &c->keys[c->n];
-        if (!decode_key(colon + 1, (size_t)(e - colon - 1), k->k)) {
-            snprintf(err, errlen, RING ": the key of version \"%.*s\" is not standard padded "
-                     "base64 of exactly %d bytes", (int)llen, b, KEY_LEN);
-            return false;
-        }
-        memcpy(k->label, b, llen);
-        c->n++;
-        if (*end == '\0')
-            return true;
-        spec = end + 1;
-    }
+    return sp_keyring_each(&RING_RULES, spec, add_entry, c, err, errlen);
 }
 
 /* HKDF-SHA256(ikm = oldest key, no salt, info = INDEX_INFO): see crypto.h

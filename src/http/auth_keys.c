@@ -16,6 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "core/keyring.h"
+
 #define HS_SECRET_MIN 32             /* RFC 7518 §3.2: key >= hash output */
 #define KID_MAX       64
 #define PUBFILE_MAX   (1024u * 1024u)
@@ -37,15 +39,17 @@ xdup(const char *s, size_t n)
     return p;
 }
 
+/* Kids are 1-64 visible characters, but ',' and ':'; entries are not
+ * trimmed. Unique across the whole ring: add_key checks, after the secret. */
+static const struct sp_keyring_rules HS_RULES = {
+    .setting = "SUPPORT_JWT_KEYS", .name_word = "kid", .secret_word = "secret",
+    .name_max = KID_MAX, .name_chars = NULL, .name_chars_text = "visible characters",
+};
+
 static bool
 kid_valid(const char *s, size_t n)
 {
-    if (n == 0 || n > KID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ',' || s[i] == ':')
-            return false;
-    return true;
+    return sp_keyring_name_ok(&HS_RULES, s, n);
 }
 
 /* Kids are unique across the whole keyring so a kid names one key. */
@@ -66,30 +70,15 @@ add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, s
     return true;
 }
 
+/* One SUPPORT_JWT_KEYS entry: the secret's length, then kid uniqueness. */
 static bool
-load_hs(struct sp_auth_keys *k, const char *spec, char *err, size_t errlen)
+add_hs(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
-    for (size_t i = 1;; i++) {
-        const char *end = strchrnul(spec, ',');
-        const char *colon = memchr(spec, ':', (size_t)(end - spec));
-        /* Never quote a malformed entry: it may be a bare secret. */
-        if (colon == NULL || !kid_valid(spec, (size_t)(colon - spec))) {
-            snprintf(err, errlen, "SUPPORT_JWT_KEYS: entry %zu is not kid:secret "
-                     "(kid of 1-%d visible characters)", i, KID_MAX);
-            return false;
-        }
-        if (end - colon - 1 < HS_SECRET_MIN) {
-            snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter than "
-                     "%d bytes", (int)(colon - spec), spec, HS_SECRET_MIN);
-            return false;
-        }
-        if (!add_key(k, spec, (size_t)(colon - spec), colon + 1, (size_t)(end - colon - 1),
-                     JWT_ALG_HS256, "SUPPORT_JWT_KEYS", err, errlen))
-            return false;
-        if (*end == '\0')
-            return true;
-        spec = end + 1;
-    }
+    if (e->secret_len < HS_SECRET_MIN)
+        return snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter "
+                        "than %d bytes", (int)e->name_len, e->name, HS_SECRET_MIN), false;
+    return add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
+                   "SUPPORT_JWT_KEYS", err, errlen);
 }
 
 /* The key type decides the only algorithm a public key may verify. */
@@ -200,7 +189,7 @@ sp_auth_keys_load(const struct sp_auth_config *cfg, char *err, size_t errlen)
         k->issuer = xdup(cfg->issuer, strlen(cfg->issuer));
     if (cfg->audience && *cfg->audience)
         k->audience = xdup(cfg->audience, strlen(cfg->audience));
-    if ((has_hs && !load_hs(k, cfg->hs_keys, err, errlen))
+    if ((has_hs && !sp_keyring_each(&HS_RULES, cfg->hs_keys, add_hs, k, err, errlen))
         || (has_pub && !load_pub(k, cfg->public_keys_file, err, errlen))) {
         sp_auth_keys_free(k);
         return NULL;

@@ -16,6 +16,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/keyring.h"
 
 #define SECRET_MIN 32
 #define SETTING "SUPPORT_ATTACHMENT_KEYS"
@@ -31,33 +32,42 @@ struct sp_url_keys {
     size_t n;
 };
 
+/* Kids are also read from URLs (sp_signed_parse); entries are not trimmed. */
+static const struct sp_keyring_rules RULES = {
+    .setting = SETTING, .name_word = "kid", .secret_word = "secret",
+    .name_max = SP_SIGNED_KID_MAX,
+    .name_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
+    .name_chars_text = "of A-Z a-z 0-9 - _ .", .flags = SP_KEYRING_UNIQUE,
+};
+
 static bool
 kid_ok(const char *s, size_t n)
 {
-    if (n == 0 || n > SP_SIGNED_KID_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' || s[i] == '.'))
-            return false;
-    return true;
+    return sp_keyring_name_ok(&RULES, s, n);
 }
 
-static void
-add_key(struct sp_url_keys *k, const char *kid, size_t kidlen, const char *secret, size_t len)
+/* One entry (its kid already checked unique): the secret's length, then a
+ * copy that sp_url_keys_free wipes. */
+static bool
+add_key(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
+    struct sp_url_keys *k = ctx;
+    if (e->secret_len < SECRET_MIN)
+        return snprintf(err, errlen, "%s: the secret of kid \"%.*s\" is shorter than %d bytes",
+                        SETTING, (int)e->name_len, e->name, SECRET_MIN), false;
     struct sp_url_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
     if (keys == NULL)
         abort();  /* start-up OOM (STYLE.md) */
     k->keys = keys;
     struct sp_url_key *key = &keys[k->n++];
-    memcpy(key->kid, kid, kidlen);
-    key->kid[kidlen] = '\0';
-    key->secret = malloc(len);
+    memcpy(key->kid, e->name, e->name_len);
+    key->kid[e->name_len] = '\0';
+    key->secret = malloc(e->secret_len);
     if (key->secret == NULL)
         abort();
-    memcpy(key->secret, secret, len);
-    key->len = len;
+    memcpy(key->secret, e->secret, e->secret_len);
+    key->len = e->secret_len;
+    return true;
 }
 
 static const struct sp_url_key *
@@ -79,32 +89,8 @@ sp_url_keys_load(const char *spec, char *err, size_t errlen)
     struct sp_url_keys *k = calloc(1, sizeof(*k));
     if (k == NULL)
         abort();
-    for (size_t i = 1;; i++) {
-        const char *end = strchrnul(spec, ',');
-        const char *colon = memchr(spec, ':', (size_t)(end - spec));
-        /* Never quote an entry: it may be a bare secret. */
-        if (colon == NULL || !kid_ok(spec, (size_t)(colon - spec))) {
-            snprintf(err, errlen, "%s: entry %zu is not kid:secret (kid of 1-%d of "
-                     "A-Z a-z 0-9 - _ .)", SETTING, i, SP_SIGNED_KID_MAX);
-            goto fail;
-        }
-        char kid[SP_SIGNED_KID_MAX + 1];
-        snprintf(kid, sizeof(kid), "%.*s", (int)(colon - spec), spec);
-        if (find_key(k, kid) != NULL) {
-            snprintf(err, errlen, "%s: kid \"%s\" is used twice", SETTING, kid);
-            goto fail;
-        }
-        if (end - colon - 1 < SECRET_MIN) {
-            snprintf(err, errlen, "%s: the secret of kid \"%s\" is shorter than %d bytes",
-                     SETTING, kid, SECRET_MIN);
-            goto fail;
-        }
-        add_key(k, spec, (size_t)(colon - spec), colon + 1, (size_t)(end - colon - 1));
-        if (*end == '\0')
-            return k;
-        spec = end + 1;
-    }
-fail:
+    if (sp_keyring_each(&RULES, spec, add_key, k, err, errlen))
+        return k;
     sp_url_keys_free(k);
     return NULL;
 }

@@ -293,6 +293,44 @@ START_TEST(bad_rings_are_rejected_without_quoting_key_material)
 }
 END_TEST
 
+/* Unlike SUPPORT_JWT_KEYS and SUPPORT_ATTACHMENT_KEYS, whitespace around
+ * each entry is ignored (not around the ':'). */
+START_TEST(whitespace_around_ring_entries_is_ignored)
+{
+    const char *old = sp_crypto_encrypt(ring("v1:" K1, NULL), &arena, "x", 1, AAD);
+    struct sp_crypto *c = ring(" v2:" K2 " ,\tv1:" K1 "\r\n", NULL);
+    ck_assert_str_eq(sp_crypto_decrypt(c, &arena, old, AAD), "x");
+    const char *ct = sp_crypto_encrypt(c, &arena, "x", 1, AAD);
+    ck_assert_int_eq(strncmp(ct, "v2:", 3), 0);
+    assert_rejected("v1: " K1, NULL, "SUPPORT_ENCRYPTION_KEYS", "space after the colon");
+}
+END_TEST
+
+static void
+assert_rejected_with(const char *keys, const char *want)
+{
+    char err[256] = "";
+    struct sp_crypto *c = sp_crypto_new(keys, NULL, err, sizeof(err));
+    sp_crypto_free(c);
+    ck_assert_ptr_null(c);
+    ck_assert_str_eq(err, want);
+}
+
+/* The texts operators see; a repeated version is named before its key is
+ * decoded. */
+START_TEST(ring_errors_say_which_entry_and_why)
+{
+    assert_rejected_with("v1:" K1 ",",
+                         "SUPPORT_ENCRYPTION_KEYS: entry 2 is not version:base64key (version of "
+                         "1-16 characters A-Z a-z 0-9 _ -)");
+    assert_rejected_with("v1:" K1 ",v1:not-base64", "SUPPORT_ENCRYPTION_KEYS: version \"v1\" is used twice");
+    assert_rejected_with("v1:" K1 ",v2:not-base64",
+                         "SUPPORT_ENCRYPTION_KEYS: the key of version \"v2\" is not standard padded "
+                         "base64 of exactly 32 bytes");
+    assert_rejected_with("", "SUPPORT_ENCRYPTION_KEYS is not set (expected version:base64key,...)");
+}
+END_TEST
+
 /* ---- blind index ------------------------------------------------------- */
 
 static bool
@@ -441,6 +479,8 @@ crypto_suite(void)
     tcase_add_test(tc, needs_rotation_compares_the_version_label_only);
     tcase_add_test(tc, spaces_around_entries_and_long_labels_are_accepted);
     tcase_add_test(tc, bad_rings_are_rejected_without_quoting_key_material);
+    tcase_add_test(tc, whitespace_around_ring_entries_is_ignored);
+    tcase_add_test(tc, ring_errors_say_which_entry_and_why);
     tcase_add_test(tc, email_index_is_64_lowercase_hex_and_normalizes_case_and_whitespace);
     tcase_add_test(tc, email_index_is_stable_across_rings_sharing_the_oldest_key);
     tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);

@@ -602,6 +602,11 @@ START_TEST(bad_configuration_names_the_setting_not_the_secret)
     load_fails("k1:" SECRET1 ",k1:" SECRET2, NULL, "kid \"k1\" is used twice");
     load_fails("k1:" SECRET1 ",", NULL, "entry 2");
     load_fails(":supersecret-0123456789abcdefghijklmnop", NULL, "entry 1");
+    /* entries are not trimmed; a short secret is named before a repeated kid */
+    load_fails(" k1:" SECRET1, NULL,
+               "SUPPORT_JWT_KEYS: entry 1 is not kid:secret (kid of 1-64 visible characters)");
+    load_fails("k1:" SECRET1 ",k1:supersecret", NULL,
+               "SUPPORT_JWT_KEYS: the secret of kid \"k1\" is shorter than 32 bytes");
     load_fails(NULL, "/nonexistent/keys.txt", "SUPPORT_JWT_PUBLIC_KEYS_FILE: cannot open");
     load_fails(NULL, write_tmp("# only a comment\n"), "no public keys");
     load_fails(NULL, write_tmp("hello\n"), "line 1");

@@ -115,6 +115,19 @@ START_TEST(keyrings_refuse_short_secrets_and_repeated_kids)
     ck_assert(sp_url_keys_load(SECRET_A, err, sizeof(err)) == NULL);
     ck_assert(strstr(err, SECRET_A) == NULL);
     ck_assert(sp_url_keys_load("", err, sizeof(err)) == NULL);
+    ck_assert_str_eq(err, "SUPPORT_ATTACHMENT_KEYS is not set");
+    /* the exact texts; a repeated kid is named before a short secret, and
+     * entries are not trimmed */
+    ck_assert(sp_url_keys_load("a:short", err, sizeof(err)) == NULL);
+    ck_assert_str_eq(err, "SUPPORT_ATTACHMENT_KEYS: the secret of kid \"a\" is shorter than 32 bytes");
+    ck_assert(sp_url_keys_load("a:" SECRET_A ",a:short", err, sizeof(err)) == NULL);
+    ck_assert_str_eq(err, "SUPPORT_ATTACHMENT_KEYS: kid \"a\" is used twice");
+    ck_assert(sp_url_keys_load("a:" SECRET_A ", b:" SECRET_B, err, sizeof(err)) == NULL);
+    ck_assert_str_eq(err, "SUPPORT_ATTACHMENT_KEYS: entry 2 is not kid:secret "
+                          "(kid of 1-64 of A-Z a-z 0-9 - _ .)");
+    struct sp_url_keys *k = sp_url_keys_load("a:" SECRET_A ",b:" SECRET_B, err, sizeof(err));
+    ck_assert_ptr_nonnull(k);
+    sp_url_keys_free(k);
 }
 END_TEST
 

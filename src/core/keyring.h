@@ -1,0 +1,74 @@
+/*
+ * keyring: splitting a key-ring setting, "name:secret,name:secret,...",
+ * into its entries. One home for the syntax shared by
+ * SUPPORT_ENCRYPTION_KEYS (core/crypto.c), SUPPORT_JWT_KEYS
+ * (http/auth_keys.c) and SUPPORT_ATTACHMENT_KEYS (http/signed_url.c).
+ *
+ * Grammar: entries are separated by ','; an entry is a name, ':', and a
+ * secret that runs to the next ',' or the end (it may hold further ':').
+ * Every entry counts: "" is one empty entry, and a trailing or doubled
+ * ',' makes an empty one, both refused. A name is 1..name_max bytes of
+ * the rules' name_chars. With SP_KEYRING_TRIM, ASCII whitespace around
+ * each entry is ignored (not around the ':'); without it, it belongs to
+ * the name (refused) or the secret. With SP_KEYRING_UNIQUE, a name met a
+ * second time is refused. What a secret must be (base64, length) is the
+ * caller's business.
+ *
+ * Entries point into the spec: nothing is copied, so nothing here holds
+ * secret material to wipe. Error text names the setting, the entry's
+ * number and (for a repeated one) the name, never a malformed entry or a
+ * secret: an entry without ':' may be a bare secret.
+ * Must not: log, allocate, or know what the secrets are for.
+ */
+#ifndef SP_KEYRING_H
+#define SP_KEYRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+    SP_KEYRING_TRIM   = 1u << 0,   /* ignore whitespace around each entry */
+    SP_KEYRING_UNIQUE = 1u << 1,   /* refuse a name used twice */
+};
+
+/* How one setting spells its ring, and the words its errors use:
+ *   "<setting>: entry <i> is not <name_word>:<secret_word> (<name_word> of
+ *    1-<name_max> <name_chars_text>)"
+ *   "<setting>: <name_word> "<name>" is used twice" */
+struct sp_keyring_rules {
+    const char *setting;          /* "SUPPORT_ENCRYPTION_KEYS" */
+    const char *name_word;        /* "version", "kid" */
+    const char *secret_word;      /* "base64key", "secret" */
+    size_t name_max;
+    const char *name_chars;       /* bytes a name may hold; NULL: visible
+                                     ASCII (0x21-0x7e) but ',' and ':' */
+    const char *name_chars_text;  /* "characters A-Z a-z 0-9 _ -" */
+    unsigned flags;               /* SP_KEYRING_* */
+};
+
+/* One entry; name and secret point into the spec (not NUL-terminated). */
+struct sp_keyring_entry {
+    const char *name, *secret;
+    size_t name_len, secret_len;
+    size_t index;                 /* 1-based, as the error text counts */
+};
+
+/* Called for each entry in order; false (with err filled, naming the
+ * setting and at most the entry's name) refuses the ring. */
+typedef bool sp_keyring_entry_fn(void *ctx, const struct sp_keyring_entry *e, char *err,
+                                 size_t errlen);
+
+/* Splits spec (NULL reads as "") under rules and hands each entry to fn,
+ * stopping at the first malformed entry, repeated name or refusal by fn.
+ * True when every entry was accepted; otherwise err says why. */
+bool sp_keyring_each(const struct sp_keyring_rules *rules, const char *spec,
+                     sp_keyring_entry_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* How many entries spec splits into (','s + 1): a bound for allocation. */
+size_t sp_keyring_count(const char *spec);
+
+/* Whether s[0..n) is a valid name under rules (for names read elsewhere,
+ * such as a kid in a URL or a file). */
+bool sp_keyring_name_ok(const struct sp_keyring_rules *rules, const char *s, size_t n);
+
+#endif
