@@ -92,37 +92,40 @@ START_TEST(beyond_the_last_bin_is_its_lower_edge)
 }
 END_TEST
 
-START_TEST(sparse_histograms_add_up_per_bin)
+/* Bin i (0-based) after adding text to an empty histogram. */
+static long long
+bin_after(const char *text, int i)
 {
     long long bins[SP_FR_BINS] = {0};
+    sp_dashboard_add_histograms(text, bins);
+    return bins[i];
+}
+
+START_TEST(sparse_histograms_add_up_per_bin)
+{
     /* two hours, then an hour with no first response (empty), then one */
-    sp_dashboard_add_histograms("1:3,5:2;2:1,5:4,200:7;;11:1", bins);
-    ck_assert_int_eq(bins[0], 3);
-    ck_assert_int_eq(bins[1], 1);
-    ck_assert_int_eq(bins[4], 6);
-    ck_assert_int_eq(bins[10], 1);
-    ck_assert_int_eq(bins[199], 7);
+    const char *hours = "1:3,5:2;2:1,5:4,200:7;;11:1";
+    ck_assert_int_eq(bin_after(hours, 0), 3);
+    ck_assert_int_eq(bin_after(hours, 1), 1);
+    ck_assert_int_eq(bin_after(hours, 4), 6);
+    ck_assert_int_eq(bin_after(hours, 10), 1);
+    ck_assert_int_eq(bin_after(hours, 199), 7);
     long long sum = 0;
     for (int i = 0; i < SP_FR_BINS; i++)
-        sum += bins[i];
+        sum += bin_after(hours, i);
     ck_assert_int_eq(sum, 18);
 }
 END_TEST
 
 START_TEST(unreadable_histogram_text_ends_the_walk)
 {
-    long long bins[SP_FR_BINS] = {0};
     /* out-of-range bins are skipped; a negative or huge count, a missing
      * colon or anything else stops the reading where it is */
-    sp_dashboard_add_histograms("0:5,201:5,3:1,4:-2,3:9", bins);
-    ck_assert_int_eq(bins[2], 1);
-    ck_assert_int_eq(bins[3], 0);
-    sp_dashboard_add_histograms("6:9999999999999999999,6:1", bins);
-    ck_assert_int_eq(bins[5], 0);
-    sp_dashboard_add_histograms("7;8:1", bins);
-    ck_assert_int_eq(bins[7], 0);
-    sp_dashboard_add_histograms("{1,2,3}", bins);
-    ck_assert_int_eq(bins[0], 0);
+    ck_assert_int_eq(bin_after("0:5,201:5,3:1,4:-2,3:9", 2), 1);
+    ck_assert_int_eq(bin_after("0:5,201:5,3:1,4:-2,3:9", 3), 0);
+    ck_assert_int_eq(bin_after("6:9999999999999999999,6:1", 5), 0);
+    ck_assert_int_eq(bin_after("7;8:1", 7), 0);
+    ck_assert_int_eq(bin_after("{1,2,3}", 0), 0);
 }
 END_TEST
 
