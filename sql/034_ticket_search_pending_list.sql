@@ -1,0 +1,21 @@
+-- 034_ticket_search_pending_list: a smaller GIN pending list for the
+-- tickets' full-text documents (issue 15, target 2; docs/performance.md
+-- "Full-text search under replies").
+--
+-- Every reply and PATCH writes a new version of its ticket, and the new
+-- version's whole document goes into both GIN indexes. GIN batches those
+-- entries in a pending list (fastupdate) that every search reads in full
+-- before its index part, and that the write which overflows it merges
+-- into the index. With the default 4 MB limit a one-word `q` over the
+-- working tickets went from 2.2 to 5.0 ms and a three-word one from 1.5 to
+-- 6.5 ms as the list filled under replies (1M tickets); at 256 kB the
+-- list never grows past a few pages and the same searches stay at
+-- 1.3-2.4 and 0.35-0.6 ms. The price: each merge is smaller and more
+-- frequent, ~4-7 % fewer reply statements per second in pgbench
+-- (≈ 40 µs of a reply's ~1.65 ms), and no write pays for merging 4 MB.
+-- gin_pending_list_limit is in kB. Setting it is a catalog change: it
+-- holds an ACCESS EXCLUSIVE lock on each index for that instant only
+-- (nothing is rebuilt), so writes to the tickets wait for the migration's
+-- commit, not for a scan.
+ALTER INDEX support_tickets_search SET (gin_pending_list_limit = 256);
+ALTER INDEX support_tickets_search_working SET (gin_pending_list_limit = 256);
