@@ -41,7 +41,6 @@
  * Keys are compared as text round-trips of the stored value, so a page
  * never repeats a row whatever the column's precision. */
 
-
 /* The longest target any policy (or built-in default) can give: bounds
  * how far ahead of now a warning can fall due. */
 static struct sp_stmt longest_stmt =

@@ -74,9 +74,11 @@ add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, s
 static bool
 add_hs(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
-    if (e->secret_len < HS_SECRET_MIN)
-        return snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter "
-                        "than %d bytes", (int)e->name_len, e->name, HS_SECRET_MIN), false;
+    if (e->secret_len < HS_SECRET_MIN) {
+        snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter than %d "
+                 "bytes", (int)e->name_len, e->name, HS_SECRET_MIN);
+        return false;
+    }
     return add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
                    "SUPPORT_JWT_KEYS", err, errlen);
 }

@@ -52,9 +52,11 @@ static bool
 add_key(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
     struct sp_url_keys *k = ctx;
-    if (e->secret_len < SECRET_MIN)
-        return snprintf(err, errlen, "%s: the secret of kid \"%.*s\" is shorter than %d bytes",
-                        SETTING, (int)e->name_len, e->name, SECRET_MIN), false;
+    if (e->secret_len < SECRET_MIN) {
+        snprintf(err, errlen, "%s: the secret of kid \"%.*s\" is shorter than %d bytes",
+                 SETTING, (int)e->name_len, e->name, SECRET_MIN);
+        return false;
+    }
     struct sp_url_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
     if (keys == NULL)
         abort();  /* start-up OOM (STYLE.md) */
