@@ -280,16 +280,13 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     /* The answer is the stored frame, the very bytes subscribers get (as
      * on the websocket path). */
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_chat_frame_message(&w, &m);
+    struct sp_jw *w = sp_api_json(r);
+    sp_chat_frame_message(w, &m);
     if (!duplicate)
-        sp_chat_bus_publish(s.public_id, NULL, b->data, b->len);
+        sp_chat_bus_publish(s.public_id, NULL, w->b->data, w->b->len);
     else
         sp_resp_header(r, "Idempotent-Replayed", "true");
-    sp_resp_json(r, duplicate ? 200 : 201, b);
-    return SP_OK;
+    return sp_api_send(r, duplicate ? 200 : 201, w);
 }
 
 static enum sp_rc
