@@ -84,33 +84,30 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai
     sp_chat_bus_publish(c->session.public_id, NULL, frame.data, frame.len);
 }
 
-static void
+static enum sp_rc
 render(struct sp_req *r, const struct sp_ai_answer *ans)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, b);
-    sp_jw_kint(&w, "interaction_id", ans->interaction_id);
-    sp_jw_kstr(&w, "answer", ans->answer);
-    sp_jw_karray(&w, "sources");
+    struct sp_jw *w = sp_api_object(r);
+    sp_jw_kint(w, "interaction_id", ans->interaction_id);
+    sp_jw_kstr(w, "answer", ans->answer);
+    sp_jw_karray(w, "sources");
     for (size_t i = 0; i < ans->nsources; i++) {
-        sp_jw_object(&w);
-        sp_jw_kstr(&w, "slug", ans->sources[i].slug);
-        sp_jw_kstr(&w, "title", ans->sources[i].title);
-        sp_jw_kfixed(&w, "score", ans->sources[i].score, 4);
-        sp_jw_end(&w);
+        sp_jw_object(w);
+        sp_jw_kstr(w, "slug", ans->sources[i].slug);
+        sp_jw_kstr(w, "title", ans->sources[i].title);
+        sp_jw_kfixed(w, "score", ans->sources[i].score, 4);
+        sp_jw_end(w);
     }
-    sp_jw_end(&w);
-    sp_jw_kfixed(&w, "confidence", ans->confidence, 4);
-    sp_jw_kstr(&w, "model", ans->model);
-    sp_jw_kint(&w, "latency_ms", ans->latency_ms);
-    sp_jw_kobject(&w, "usage");
-    sp_jw_kint(&w, "prompt_tokens", ans->prompt_tokens);
-    sp_jw_kint(&w, "completion_tokens", ans->completion_tokens);
-    sp_jw_end(&w);
-    sp_jw_end(&w);
+    sp_jw_end(w);
+    sp_jw_kfixed(w, "confidence", ans->confidence, 4);
+    sp_jw_kstr(w, "model", ans->model);
+    sp_jw_kint(w, "latency_ms", ans->latency_ms);
+    sp_jw_kobject(w, "usage");
+    sp_jw_kint(w, "prompt_tokens", ans->prompt_tokens);
+    sp_jw_kint(w, "completion_tokens", ans->completion_tokens);
+    sp_jw_end(w);
     sp_resp_header(r, "Cache-Control", "no-store");
-    sp_resp_json(r, 200, b);
+    return sp_api_send(r, 200, w);
 }
 
 enum sp_rc
@@ -154,6 +151,5 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     if (c.chat)
         post_to_chat(r, &c, &ans);
-    render(r, &ans);
-    return SP_OK;
+    return render(r, &ans);
 }

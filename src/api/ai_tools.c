@@ -67,17 +67,14 @@ static const struct sp_field_spec run_fields[T_COUNT] = {
     [T_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
 };
 
-static void
+static enum sp_rc
 render(struct sp_req *r, const struct sp_ai_tool_result *res)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, b);
-    sp_jw_kstr(&w, "tool", res->tool);
-    sp_jw_kraw(&w, "result", res->result);
-    sp_jw_kint(&w, "interaction_id", res->interaction_id);
-    sp_jw_end(&w);
-    sp_resp_json(r, 200, b);
+    struct sp_jw *w = sp_api_object(r);
+    sp_jw_kstr(w, "tool", res->tool);
+    sp_jw_kraw(w, "result", res->result);
+    sp_jw_kint(w, "interaction_id", res->interaction_id);
+    return sp_api_send(r, 200, w);
 }
 
 enum sp_rc
@@ -109,6 +106,5 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     struct sp_ai_tool_result res;
     if (sp_ai_tool_run(&ctx, &env, &who, tool->id, v[T_ARGUMENTS].obj, &res, p) != SP_OK)
         return p->rc;
-    render(r, &res);
-    return SP_OK;
+    return render(r, &res);
 }

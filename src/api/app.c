@@ -143,17 +143,17 @@ sp_app_reload(void *p)
     return true;
 }
 
+/* Releases what field holds with free_fn and forgets it: no dangling
+ * pointer is left in the app for a later free or reload to meet. */
+#define RELEASE(free_fn, field) ((free_fn)(field), (field) = NULL)
+
 void
 sp_app_free(struct sp_app *app)
 {
-    sp_auth_keys_free(app->keys);
-    app->keys = NULL;
-    sp_crypto_free(app->crypto);
-    app->crypto = NULL;
-    sp_url_keys_free(app->url_keys);
-    app->url_keys = NULL;
-    sp_tpl_set_free(app->templates);
-    app->templates = NULL;
+    RELEASE(sp_auth_keys_free, app->keys);
+    RELEASE(sp_crypto_free, app->crypto);
+    RELEASE(sp_url_keys_free, app->url_keys);
+    RELEASE(sp_tpl_set_free, app->templates);
     sp_config_free(&app->cfg);
 }
 
@@ -222,14 +222,10 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
 {
     (void)env;
     struct sp_app *app = p;
-    sp_store_close(app->db);
-    app->db = NULL;
-    sp_store_close(app->read_db);
-    app->read_db = NULL;
-    sp_rules_cache_free(app->rules);
-    app->rules = NULL;
-    sp_stamp_cache_free(app->ticket_views);
-    app->ticket_views = NULL;
+    RELEASE(sp_store_close, app->db);
+    RELEASE(sp_store_close, app->read_db);
+    RELEASE(sp_rules_cache_free, app->rules);
+    RELEASE(sp_stamp_cache_free, app->ticket_views);
     sp_app_free(app);
 }
 

@@ -185,12 +185,9 @@ sp_api_article_get(struct sp_req *r, struct sp_problem *p)
         sp_resp_send(r, 304, NULL, "", 0);
         return SP_OK;
     }
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    write_public(&w, &a, true);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    struct sp_jw *w = sp_api_json(r);
+    write_public(w, &a, true);
+    return sp_api_send(r, 200, w);
 }
 
 /* --- admin ----------------------------------------------------------------- */
@@ -232,15 +229,13 @@ read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp
     return SP_OK;
 }
 
-static void
+static enum sp_rc
 answer(struct sp_req *r, int status, const struct sp_article *a)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_api_article_admin_json(&w, a);
+    struct sp_jw *w = sp_api_json(r);
+    sp_api_article_admin_json(w, a);
     sp_api_etag(r, a->version);
-    sp_resp_json(r, status, b);
+    return sp_api_send(r, status, w);
 }
 
 static enum sp_rc
@@ -278,8 +273,7 @@ sp_api_admin_article_get(struct sp_req *r, struct sp_problem *p)
     struct sp_article a;
     if (sp_article_get(&ctx, id, &a, p) != SP_OK)
         return p->rc;
-    answer(r, 200, &a);
-    return SP_OK;
+    return answer(r, 200, &a);
 }
 
 enum sp_rc
@@ -293,8 +287,7 @@ sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p)
     struct sp_article a;
     if (sp_article_patch(&ctx, id, &in, r->principal.sub, &a, p) != SP_OK)
         return p->rc;
-    answer(r, 200, &a);
-    return SP_OK;
+    return answer(r, 200, &a);
 }
 
 enum sp_rc

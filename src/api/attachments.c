@@ -140,13 +140,9 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     if (strcmp(a.status, "clean") == 0 && a.storage_key != NULL)
         url = sp_signed_url(r->arena, keys, "GET", sp_arena_sprintf(r->arena, CONTENT_PATH, a.id),
                             a.id, a.size, expires);
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    write_meta(r, &w, &a, url, expires);
-    sp_jw_end(&w);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    struct sp_jw *w = sp_api_json(r);
+    write_meta(r, w, &a, url, expires);
+    return sp_api_send(r, 200, w);
 }
 
 /* --- the signed /content routes ------------------------------------------ */
@@ -197,13 +193,9 @@ sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p)
     if (sp_attachment_store(&ctx, &a, app_of(r)->cfg.attachment_dir, r->body_file, &stored, p) !=
         SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    write_meta(r, &w, &stored, NULL, 0);
-    sp_jw_end(&w);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    struct sp_jw *w = sp_api_json(r);
+    write_meta(r, w, &stored, NULL, 0);
+    return sp_api_send(r, 200, w);
 }
 
 /* nginx serves the file from its internal location; the headers set here

@@ -224,20 +224,16 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &n, &next, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, b);
-    session_members(&w, &s);
-    sp_jw_karray(&w, "messages");
+    struct sp_jw *w = sp_api_object(r);
+    session_members(w, &s);
+    sp_jw_karray(w, "messages");
     for (size_t i = 0; i < n; i++) {
         msgs[i].session_public_id = s.public_id;
-        sp_chat_frame_message(&w, &msgs[i]);
+        sp_chat_frame_message(w, &msgs[i]);
     }
-    sp_jw_end(&w);
-    sp_jw_kstr(&w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
-    sp_jw_end(&w);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    sp_jw_end(w);
+    sp_jw_kstr(w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
+    return sp_api_send(r, 200, w);
 }
 
 enum { M_BODY, M_CLIENT_ID, M_ATTACHMENTS, M_COUNT };
@@ -284,28 +280,21 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     /* The answer is the stored frame, the very bytes subscribers get (as
      * on the websocket path). */
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    sp_chat_frame_message(&w, &m);
+    struct sp_jw *w = sp_api_json(r);
+    sp_chat_frame_message(w, &m);
     if (!duplicate)
-        sp_chat_bus_publish(s.public_id, NULL, b->data, b->len);
+        sp_chat_bus_publish(s.public_id, NULL, w->b->data, w->b->len);
     else
         sp_resp_header(r, "Idempotent-Replayed", "true");
-    sp_resp_json(r, duplicate ? 200 : 201, b);
-    return SP_OK;
+    return sp_api_send(r, duplicate ? 200 : 201, w);
 }
 
 static enum sp_rc
 respond_session(struct sp_req *r, const struct sp_chat_session *s)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, b);
-    session_members(&w, s);
-    sp_jw_end(&w);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    struct sp_jw *w = sp_api_object(r);
+    session_members(w, s);
+    return sp_api_send(r, 200, w);
 }
 
 enum sp_rc

@@ -48,6 +48,31 @@ sp_api_buf(struct sp_req *r)
     return b;
 }
 
+struct sp_jw *
+sp_api_json(struct sp_req *r)
+{
+    struct sp_jw *w = sp_arena_alloc(r->arena, sizeof(*w));
+    sp_jw_init(w, sp_api_buf(r));
+    return w;
+}
+
+struct sp_jw *
+sp_api_object(struct sp_req *r)
+{
+    struct sp_jw *w = sp_api_json(r);
+    sp_jw_object(w);
+    return w;
+}
+
+enum sp_rc
+sp_api_send(struct sp_req *r, int status, struct sp_jw *w)
+{
+    while (w->depth > 0)
+        sp_jw_end(w);
+    sp_resp_json(r, status, w->b);
+    return SP_OK;
+}
+
 const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
     [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("messages_limit", 100),
     [SP_API_MESSAGES_CURSOR] = SP_API_CURSOR("messages_cursor", "m"),

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/json.h"
+#include "core/json_writer.h"
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 #include "http/http.h"
@@ -68,6 +69,15 @@ enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_probl
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 struct sp_buf *sp_api_buf(struct sp_req *r);
+
+/* A single JSON document as the answer, in three steps: a writer over a
+ * fresh response buffer (sp_api_object: with the document's object
+ * opened, for members; sp_api_json: with nothing opened, for a renderer
+ * that writes a whole value), what the handler writes into it, then
+ * sp_api_send: closes what is still open and answers status with it. */
+struct sp_jw *sp_api_object(struct sp_req *r);
+struct sp_jw *sp_api_json(struct sp_req *r);
+enum sp_rc sp_api_send(struct sp_req *r, int status, struct sp_jw *w);
 
 /* The request body as a JSON object validated against specs: NULL with p
  * filled (400/415/422) when it is not. */

@@ -11,31 +11,27 @@
 #include "domain/store.h"
 
 /* {"status":…[,"checks":{"database":…[,"migrations":…]}]} */
-static void
+static enum sp_rc
 answer(struct sp_req *r, int code, const char *status, const char *database,
        const char *migrations)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, b);
-    sp_jw_kstr(&w, "status", status);
+    struct sp_jw *w = sp_api_object(r);
+    sp_jw_kstr(w, "status", status);
     if (database != NULL) {
-        sp_jw_kobject(&w, "checks");
-        sp_jw_kstr(&w, "database", database);
+        sp_jw_kobject(w, "checks");
+        sp_jw_kstr(w, "database", database);
         if (migrations != NULL)
-            sp_jw_kstr(&w, "migrations", migrations);
-        sp_jw_end(&w);
+            sp_jw_kstr(w, "migrations", migrations);
+        sp_jw_end(w);
     }
-    sp_jw_end(&w);
-    sp_resp_send(r, code, "application/json; charset=utf-8", b->data, b->len);
+    return sp_api_send(r, code, w);
 }
 
 enum sp_rc
 sp_api_healthz(struct sp_req *r, struct sp_problem *p)
 {
     (void)p;
-    answer(r, 200, "ok", NULL, NULL);
-    return SP_OK;
+    return answer(r, 200, "ok", NULL, NULL);
 }
 
 enum sp_rc
@@ -45,11 +41,10 @@ sp_api_readyz(struct sp_req *r, struct sp_problem *p)
     const struct sp_app *app = r->env->app;
     int current = sp_store_schema_version(r->env->db);
     if (current < 0)
-        answer(r, 503, "unavailable", "unreachable", NULL);
-    else if (current != app->migrations_latest)
-        answer(r, 503, "unavailable", "ok",
-               sp_arena_sprintf(r->arena, "at %d, expected %d", current, app->migrations_latest));
-    else
-        answer(r, 200, "ok", "ok", "ok");
-    return SP_OK;
+        return answer(r, 503, "unavailable", "unreachable", NULL);
+    if (current != app->migrations_latest)
+        return answer(r, 503, "unavailable", "ok",
+                      sp_arena_sprintf(r->arena, "at %d, expected %d", current,
+                                       app->migrations_latest));
+    return answer(r, 200, "ok", "ok", "ok");
 }

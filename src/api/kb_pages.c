@@ -162,28 +162,26 @@ session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
     return false;
 }
 
-enum sp_rc
-sp_page_login(struct sp_req *r, struct sp_problem *p)
+/* The sign-in page with a fresh sign-in CSRF cookie, saying why the last
+ * try failed (NULL: the first try). */
+static enum sp_rc
+login_page(struct sp_req *r, const char *why)
 {
     char csrf[SP_ADMIN_TOKEN_HEX + 1];
     sp_random_hex(csrf, SP_ADMIN_TOKEN_HEX / 2);
     set_cookie(r, LOGIN_COOKIE, csrf, 3600);
     struct json_object *ctx = page_ctx("Sign in", NULL);
     json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
-    (void)p;
+    if (why != NULL)
+        json_object_object_add(ctx, "error", json_object_new_string(why));
     return render(r, 200, "login", ctx);
 }
 
-static enum sp_rc
-login_failed(struct sp_req *r, const char *why)
+enum sp_rc
+sp_page_login(struct sp_req *r, struct sp_problem *p)
 {
-    char csrf[SP_ADMIN_TOKEN_HEX + 1];
-    sp_random_hex(csrf, SP_ADMIN_TOKEN_HEX / 2);
-    set_cookie(r, LOGIN_COOKIE, csrf, 3600);
-    struct json_object *ctx = page_ctx("Sign in", NULL);
-    json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
-    json_object_object_add(ctx, "error", json_object_new_string(why));
-    return render(r, 200, "login", ctx);
+    (void)p;
+    return login_page(r, NULL);
 }
 
 enum sp_rc
@@ -200,7 +198,7 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
     sp_problem_init(&auth);
     if (token == NULL || *token == '\0' || strlen(token) > SP_AUTH_TOKEN_MAX ||
         sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
-        return login_failed(r, "That token is not valid (expired, malformed or not signed by"
+        return login_page(r, "That token is not valid (expired, malformed or not signed by"
                                " a key this server trusts).");
     if (who.role != SP_ROLE_ADMIN)
         return error_page(r, 403, "Forbidden",

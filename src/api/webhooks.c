@@ -85,14 +85,11 @@ answer_list(struct sp_req *r, const void *items, size_t n, size_t size, item_wri
 static enum sp_rc
 answer(struct sp_req *r, int status, const struct sp_webhook *h)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    write_webhook(&w, h);
+    struct sp_jw *w = sp_api_json(r);
+    write_webhook(w, h);
     if (h->secret != NULL)
         sp_resp_header(r, "Cache-Control", "no-store");
-    sp_resp_json(r, status, b);
-    return SP_OK;
+    return sp_api_send(r, status, w);
 }
 
 /* --- input ----------------------------------------------------------------- */
@@ -255,12 +252,9 @@ sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p)
     struct sp_webhook_delivery d;
     if (sp_webhook_ping(&ctx, id, &d, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_jw_init(&w, b);
-    write_delivery(&w, &d);
-    sp_resp_json(r, 202, b);
-    return SP_OK;
+    struct sp_jw *w = sp_api_json(r);
+    write_delivery(w, &d);
+    return sp_api_send(r, 202, w);
 }
 
 enum sp_rc
