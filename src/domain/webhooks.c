@@ -48,14 +48,7 @@ sp_webhook_event_type_ok(const char *type)
 #define WEBHOOK_COLS WEBHOOK_COLUMNS(SP_COL_SQL, ", ")
 enum webhook_column { WEBHOOK_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 
-static void
-read_webhook(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_webhook *out = item;
-    memset(out, 0, sizeof(*out));
-    WEBHOOK_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_webhook, struct sp_webhook, WEBHOOK_COLUMNS)
 
 enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_SECRET,
        WP_ACTOR, WP_COUNT };
@@ -112,29 +105,23 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
 
 /* --- checks ----------------------------------------------------------------- */
 
+static const struct sp_list_rule events_rule = {
+    .field = "events",
+    .max = SP_WEBHOOK_EVENTS_MAX,
+    .ok = sp_webhook_event_type_ok,
+    .too_many = "at most 16 event types",
+    .bad_code = "unknown_event",
+    .bad = "each event must be one of the types of API.md §11",
+    .duplicate = "an event type is listed twice",
+};
+
 static void
 check_events(const struct sp_webhook_input *in, struct sp_problem *p)
 {
-    if (in->nevents == 0) {
+    if (in->nevents == 0)
         sp_problem_field(p, "events", "required", "at least one event type");
-        return;
-    }
-    if (in->nevents > SP_WEBHOOK_EVENTS_MAX) {
-        sp_problem_field(p, "events", "too_many", "at most 16 event types");
-        return;
-    }
-    for (size_t i = 0; i < in->nevents; i++) {
-        if (!sp_webhook_event_type_ok(in->events[i])) {
-            sp_problem_field(p, "events", "unknown_event",
-                             "each event must be one of the types of API.md §11");
-            return;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(in->events[i], in->events[j]) == 0) {
-                sp_problem_field(p, "events", "duplicate", "an event type is listed twice");
-                return;
-            }
-    }
+    else
+        sp_problem_check_list(p, &events_rule, in->events, in->nevents);
 }
 
 static void
