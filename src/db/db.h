@@ -66,6 +66,18 @@ struct sp_stmt {
 #define SP_COL_SQL(name, expr, read, member) expr
 #define SP_COL_ENUM(name, expr, read, member) name,
 #define SP_COL_READ(name, expr, read, member) out->member = sp_db_##read(r, row, col + name);
+/* The usual reader, for a result whose columns are exactly one list read
+ * into one struct: a static sp_db_row_reader fn that zeroes *item (a
+ * type) and reads the list from column 0 of row into it:
+ *   SP_ROW_READER(read_thing, struct thing, THING_COLUMNS) */
+#define SP_ROW_READER(fn, type, COLUMNS)                                                   \
+    static void fn(const PGresult *r, int row, void *item)                                 \
+    {                                                                                      \
+        const int col = 0;                                                                 \
+        type *out = item;                                                                  \
+        *out = (type){0};                                                                  \
+        COLUMNS(SP_COL_READ, )                                                             \
+    }
 
 /* Keyset pages (API.md §1): a list statement fetches one row more than
  * the page, so knowing whether a next page exists costs nothing.

@@ -98,14 +98,7 @@ static struct sp_stmt attach_stmt =
 static struct sp_stmt attach_chat_stmt =
     SP_STMT("attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages"), 3);
 
-static void
-read_row(const PGresult *r, int row, void *item)
-{
-    struct sp_attachment *out = item;
-    const int col = 0;
-    *out = (struct sp_attachment){0};
-    ATTACHMENT_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
 /* A name a file system and a Content-Disposition can carry: valid UTF-8,
  * no control characters, no path separators, not "." or "..". */

@@ -602,13 +602,7 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     return SP_OK;
 }
 
-static void
-read_event(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_ticket_event *out = item;
-    EVENT_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_event, struct sp_ticket_event, EVENT_COLUMNS)
 
 enum sp_rc
 sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int limit,

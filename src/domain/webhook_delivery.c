@@ -39,14 +39,7 @@
 #define DELIVERY_COLS DELIVERY_COLUMNS(SP_COL_SQL, ", ")
 enum delivery_column { DELIVERY_COLUMNS(SP_COL_ENUM, ) DC_COUNT };
 
-static void
-read_delivery(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_webhook_delivery *out = item;
-    memset(out, 0, sizeof(*out));
-    DELIVERY_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_delivery, struct sp_webhook_delivery, DELIVERY_COLUMNS)
 
 /* One row per active subscriber; a repeated event adds nothing. */
 static struct sp_stmt fanout_stmt = SP_STMT(
