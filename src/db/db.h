@@ -100,6 +100,9 @@ void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */
 enum sp_rc sp_db_found(const PGresult *r, const char *what, struct sp_problem *p);
+/* The same for a write without RETURNING (UPDATE, DELETE): SP_NOT_FOUND
+ * not_found "no such <what>" when it changed no row. */
+enum sp_rc sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p);
 /* Every one-row lookup in one call: runs st and, when it answered a row,
  * fills item from row 0 with read; else as sp_db_found. */
 enum sp_rc sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
@@ -225,6 +228,9 @@ enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
 const char *sp_db_str(const PGresult *r, int row, int col);
 /* v as a bigint[] parameter ("{1,2,3}"). Arena-owned. */
 const char *sp_db_int_array(struct sp_arena *a, const long long *v, size_t n);
+/* v as a text[] parameter: every element double-quoted, '"' and '\\'
+ * escaped, so none reads as NULL or splits ("{\"a\",\"b c\"}"). Arena-owned. */
+const char *sp_db_text_array(struct sp_arena *a, const char *const *v, size_t n);
 long long   sp_db_int(const PGresult *r, int row, int col);
 bool        sp_db_bool(const PGresult *r, int row, int col);
 /* A numeric column as a double; 0 for NULL. */

@@ -152,22 +152,6 @@ sp_article_check(const struct sp_article_input *in, bool create, struct sp_probl
                           : SP_OK;
 }
 
-/* The tags as a PostgreSQL array literal: every element quoted, so no
- * tag (already checked to a-z0-9-) can be read as NULL or split. */
-static const char *
-tags_literal(struct sp_arena *a, const struct sp_article_input *in)
-{
-    if (!in->tags_set)
-        return NULL;
-    struct sp_buf b;
-    sp_buf_init(&b, a, 16 + in->ntags * 44);
-    sp_buf_putc(&b, '{');
-    for (size_t i = 0; i < in->ntags; i++)
-        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->tags[i]);
-    sp_buf_putc(&b, '}');
-    return b.data;
-}
-
 static void
 read_article(const PGresult *r, int row, bool full, struct sp_article *out)
 {
@@ -186,7 +170,7 @@ write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *
 {
     params[WP_SLUG] = in->slug;
     params[WP_TITLE] = in->title;
-    params[WP_TAGS] = tags_literal(ctx->arena, in);
+    params[WP_TAGS] = in->tags_set ? sp_db_text_array(ctx->arena, in->tags, in->ntags) : NULL;
     params[WP_PUBLISH] = in->publish < 0 ? NULL : in->publish ? "true" : "false";
     params[WP_IF_MATCH] = in->if_match ? sp_arena_sprintf(ctx->arena, "%lld", in->if_match) : NULL;
     params[WP_ACTOR] = actor;

@@ -380,10 +380,6 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
     }
     sp_jw_end(&w);
     const char *params[2] = {b.data, sp_db_int_array(ctx->arena, ids, n)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (strcmp(PQcmdTuples(r), "0") == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
-    return SP_OK;
+    return sp_db_changed(sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p),
+                         "delivery", p);
 }

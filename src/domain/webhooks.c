@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/url_guard.h"
@@ -181,27 +180,11 @@ seal(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id, const c
     return sealed;
 }
 
-/* The events as a PostgreSQL array literal, every element quoted (each
- * was checked against the event types). */
-static const char *
-events_literal(struct sp_arena *a, const struct sp_webhook_input *in)
-{
-    if (!in->events_set)
-        return NULL;
-    struct sp_buf b;
-    sp_buf_init(&b, a, 16 + in->nevents * 32);
-    sp_buf_putc(&b, '{');
-    for (size_t i = 0; i < in->nevents; i++)
-        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->events[i]);
-    sp_buf_putc(&b, '}');
-    return b.data;
-}
-
 static void
 write_params(struct sp_arena *a, const struct sp_webhook_input *in, const char *params[WP_COUNT])
 {
     params[WP_URL] = in->url;
-    params[WP_EVENTS] = events_literal(a, in);
+    params[WP_EVENTS] = in->events_set ? sp_db_text_array(a, in->events, in->nevents) : NULL;
     params[WP_DESCRIPTION] = in->description_set ? in->description : NULL;
     params[WP_DESCRIPTION_SET] = in->description_set ? "true" : "false";
     params[WP_ACTIVE] = in->is_active < 0 ? NULL : in->is_active ? "true" : "false";
@@ -259,12 +242,8 @@ enum sp_rc
 sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (strcmp(PQcmdTuples(r), "0") == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such webhook");
-    return SP_OK;
+    return sp_db_changed(sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p), "webhook",
+                         p);
 }
 
 enum sp_rc
