@@ -70,6 +70,19 @@ member_long(struct json_object *o, const char *key)
     return n > 0 ? n : 0;
 }
 
+/* Opens an OpenAI-style request body in b: {"model": ep's model, "<list>": [
+ * — the caller writes the list's items, then closes the list and the object.
+ * Chat and embedding requests both start so. */
+static void
+request_begin(struct sp_arena *a, const struct sp_ai_endpoint *ep, const char *list,
+              struct sp_buf *b, struct sp_jw *w)
+{
+    sp_buf_init(b, a, 4096);
+    sp_jw_begin_object(w, b);
+    sp_jw_kstr(w, "model", ep->model);
+    sp_jw_karray(w, list);
+}
+
 /* --- chat ------------------------------------------------------------------ */
 
 static void
@@ -91,11 +104,8 @@ chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
              const char *tool_choice, long max_tokens)
 {
     struct sp_buf b;
-    sp_buf_init(&b, a, 4096);
     struct sp_jw w;
-    sp_jw_begin_object(&w, &b);
-    sp_jw_kstr(&w, "model", ep->model);
-    sp_jw_karray(&w, "messages");
+    request_begin(a, ep, "messages", &b, &w);
     for (size_t i = 0; i < n; i++)
         write_message(&w, &msgs[i]);
     sp_jw_end(&w);
@@ -172,11 +182,8 @@ embed_request(struct sp_arena *a, const struct sp_ai_endpoint *ep, const char *c
               size_t n)
 {
     struct sp_buf b;
-    sp_buf_init(&b, a, 4096);
     struct sp_jw w;
-    sp_jw_begin_object(&w, &b);
-    sp_jw_kstr(&w, "model", ep->model);
-    sp_jw_karray(&w, "input");
+    request_begin(a, ep, "input", &b, &w);
     for (size_t i = 0; i < n; i++)
         sp_jw_str(&w, texts[i]);
     sp_jw_end(&w);

@@ -33,14 +33,10 @@
 #define RING       "SUPPORT_ENCRYPTION_KEYS"
 #define INDEX      "SUPPORT_PII_INDEX_KEY"
 
-struct key {
-    char label[LABEL_MAX + 1];
-    unsigned char k[KEY_LEN];
-};
-
 struct sp_crypto {
-    struct key *keys;       /* keys[0] encrypts; keys[n - 1] is the oldest */
-    size_t n, cap;
+    /* Named by version label, KEY_LEN bytes each; keys[0] encrypts,
+     * keys[n - 1] is the oldest. */
+    struct sp_keyring_keys ring;
     unsigned char index_key[KEY_LEN];
     EVP_CIPHER *gcm;        /* fetched once per worker, not on every call */
     EVP_MD *sha256;
@@ -120,16 +116,6 @@ trim(const char **b, const char **e)
         (*e)--;
 }
 
-/* The key whose label is s[0..n), or NULL. Labels are not secret. */
-static const struct key *
-find_key(const struct sp_crypto *c, const char *s, size_t n)
-{
-    for (size_t i = 0; i < c->n; i++)
-        if (strlen(c->keys[i].label) == n && memcmp(c->keys[i].label, s, n) == 0)
-            return &c->keys[i];
-    return NULL;
-}
-
 /* Labels [A-Za-z0-9_-]{1,16}, unique; whitespace around entries ignored. */
 static const struct sp_keyring_rules RING_RULES = {
     .setting = RING, .name_word = "version", .secret_word = "base64key",
@@ -144,24 +130,15 @@ static bool
 add_entry(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
     struct sp_crypto *c = ctx;
-    struct key *k = &c->keys[c->n];
-    if (!decode_key(e->secret, e->secret_len, k->k)) {
+    unsigned char key[KEY_LEN];
+    if (!decode_key(e->secret, e->secret_len, key)) {
         snprintf(err, errlen, RING ": the key of version \"%.*s\" is not standard padded "
                  "base64 of exactly %d bytes", (int)e->name_len, e->name, KEY_LEN);
         return false;
     }
-    memcpy(k->label, e->name, e->name_len);
-    c->n++;
+    sp_keyring_keys_add(&c->ring, e->name, e->name_len, key, KEY_LEN);
+    OPENSSL_cleanse(key, sizeof(key));
     return true;
-}
-
-static bool
-load_ring(struct sp_crypto *c, const char *spec, char *err, size_t errlen)
-{
-    c->cap = sp_keyring_count(spec);
-    if ((c->keys = calloc(c->cap, sizeof(*c->keys))) == NULL)
-        abort();
-    return sp_keyring_each(&RING_RULES, spec, add_entry, c, err, errlen);
 }
 
 /* HKDF-SHA256(ikm = oldest key, no salt, info = INDEX_INFO): see crypto.h
@@ -171,9 +148,10 @@ derive_index_key(struct sp_crypto *c)
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    const struct sp_keyring_key *oldest = &c->ring.keys[c->ring.n - 1];
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, c->keys[c->n - 1].k, KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, oldest->material, KEY_LEN),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)INDEX_INFO,
                                           sizeof(INDEX_INFO) - 1),
         OSSL_PARAM_construct_end(),
@@ -194,7 +172,7 @@ sp_crypto_new(const char *enc_keys, const char *index_key_b64, char *err, size_t
     struct sp_crypto *c = calloc(1, sizeof(*c));
     if (c == NULL)
         abort();
-    if (!load_ring(c, enc_keys, err, errlen))
+    if (!sp_keyring_each(&RING_RULES, enc_keys, add_entry, c, err, errlen))
         goto fail;
     const char *ib = index_key_b64 != NULL ? index_key_b64 : "", *ie = ib + strlen(ib);
     trim(&ib, &ie);
@@ -225,9 +203,7 @@ sp_crypto_free(struct sp_crypto *c)
 {
     if (c == NULL)
         return;
-    if (c->keys != NULL)
-        OPENSSL_cleanse(c->keys, c->cap * sizeof(*c->keys));
-    free(c->keys);
+    sp_keyring_keys_free(&c->ring);
     EVP_CIPHER_free(c->gcm);
     EVP_MD_free(c->sha256);
     OPENSSL_cleanse(c, sizeof(*c));
@@ -239,7 +215,7 @@ sp_crypto_free(struct sp_crypto *c)
 /* One GCM pass over len bytes: enc writes the tag, otherwise checks it.
  * The context is freed on every path. */
 static bool
-gcm(const struct sp_crypto *c, const struct key *k, int enc, const unsigned char *nonce,
+gcm(const struct sp_crypto *c, const struct sp_keyring_key *k, int enc, const unsigned char *nonce,
     const char *aad, const unsigned char *in, size_t len, unsigned char *out,
     unsigned char *tag)
 {
@@ -247,7 +223,7 @@ gcm(const struct sp_crypto *c, const struct key *k, int enc, const unsigned char
     EVP_CIPHER_CTX *ctx = aadlen <= INT_MAX ? EVP_CIPHER_CTX_new() : NULL;
     int n = 0, fin = 0, junk = 0;
     bool ok = ctx != NULL
-        && EVP_CipherInit_ex2(ctx, c->gcm, k->k, nonce, enc, NULL) == 1
+        && EVP_CipherInit_ex2(ctx, c->gcm, k->material, nonce, enc, NULL) == 1
         && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1)
         && (aadlen == 0
             || EVP_CipherUpdate(ctx, NULL, &junk, (const unsigned char *)aad, (int)aadlen) == 1)
@@ -265,16 +241,16 @@ sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a, const char *pla
 {
     if (len > INT_MAX / 2 || (plaintext == NULL && len > 0))
         return NULL;
-    const struct key *k = &c->keys[0];
+    const struct sp_keyring_key *k = &c->ring.keys[0];
     size_t rawlen = NONCE_LEN + len + TAG_LEN;
     unsigned char *raw = sp_arena_alloc(a, rawlen);
     if (RAND_bytes(raw, NONCE_LEN) != 1
         || !gcm(c, k, 1, raw, aad, (const unsigned char *)plaintext, len, raw + NONCE_LEN,
                 raw + NONCE_LEN + len))
         return NULL;
-    size_t llen = strlen(k->label);
+    size_t llen = strlen(k->name);
     char *out = sp_arena_alloc(a, llen + 1 + 4 * ((rawlen + 2) / 3) + 1);
-    memcpy(out, k->label, llen);
+    memcpy(out, k->name, llen);
     out[llen] = ':';
     EVP_EncodeBlock((unsigned char *)out + llen + 1, raw, (int)rawlen);   /* NUL-terminates */
     return out;
@@ -285,8 +261,8 @@ sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *cip
                   const char *aad)
 {
     const char *colon = ciphertext != NULL ? strchr(ciphertext, ':') : NULL;
-    const struct key *k = colon != NULL
-        ? find_key(c, ciphertext, (size_t)(colon - ciphertext)) : NULL;
+    const struct sp_keyring_key *k = colon != NULL
+        ? sp_keyring_keys_find(&c->ring, ciphertext, (size_t)(colon - ciphertext)) : NULL;
     if (k == NULL)
         return NULL;
     size_t n = strlen(colon + 1);
@@ -313,7 +289,7 @@ sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext)
     if (ciphertext == NULL)
         return false;
     const char *colon = strchr(ciphertext, ':');
-    const char *cur = c->keys[0].label;
+    const char *cur = c->ring.keys[0].name;
     return colon == NULL || (size_t)(colon - ciphertext) != strlen(cur)
         || memcmp(ciphertext, cur, strlen(cur)) != 0;
 }
@@ -345,11 +321,11 @@ sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char 
                       size_t n)
 {
     /* label NUL, then per value: '1' value NUL, or '0' for an absent one */
-    size_t label_len = strlen(c->keys[0].label) + 1, len = label_len;
+    size_t label_len = strlen(c->ring.keys[0].name) + 1, len = label_len;
     for (size_t i = 0; i < n; i++)
         len += 1 + (values[i] != NULL ? strlen(values[i]) + 1 : 0);
     unsigned char *msg = sp_arena_alloc(a, len), *p = msg;
-    memcpy(p, c->keys[0].label, label_len);
+    memcpy(p, c->ring.keys[0].name, label_len);
     p += label_len;
     for (size_t i = 0; i < n; i++) {
         *p++ = values[i] != NULL ? '1' : '0';

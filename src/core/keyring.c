@@ -1,11 +1,15 @@
 /*
  * keyring: splitting "name:secret,..." key-ring settings. See keyring.h.
- * Must not: copy, log or quote a secret or a malformed entry.
+ * Must not: log or quote a secret or a malformed entry; copy a secret
+ * anywhere but into kept keys, which are wiped on free.
  */
 #include "core/keyring.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #define SPACE " \t\r\n\v\f"
 
@@ -95,4 +99,59 @@ sp_keyring_each(const struct sp_keyring_rules *r, const char *spec, sp_keyring_e
         if (*end == '\0')
             return true;
     }
+}
+
+/* ---- kept keys ----------------------------------------------------------- */
+
+static void *
+xmalloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p == NULL)
+        abort(); /* start-up OOM: nothing sensible to do (STYLE.md) */
+    return p;
+}
+
+struct sp_keyring_key *
+sp_keyring_keys_add(struct sp_keyring_keys *r, const char *name, size_t name_len,
+                    const void *material, size_t len)
+{
+    struct sp_keyring_key *keys = realloc(r->keys, (r->n + 1) * sizeof(*keys));
+    if (keys == NULL)
+        abort();
+    r->keys = keys;
+    struct sp_keyring_key *k = &keys[r->n++];
+    *k = (struct sp_keyring_key){.len = len};
+    if (name != NULL) {
+        k->name = xmalloc(name_len + 1);
+        memcpy(k->name, name, name_len);
+        k->name[name_len] = '\0';
+    }
+    k->material = xmalloc(len + 1);
+    memcpy(k->material, material, len);
+    k->material[len] = '\0';
+    return k;
+}
+
+const struct sp_keyring_key *
+sp_keyring_keys_find(const struct sp_keyring_keys *r, const char *name, size_t name_len)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->keys[i].name != NULL && strlen(r->keys[i].name) == name_len &&
+            memcmp(r->keys[i].name, name, name_len) == 0)
+            return &r->keys[i];
+    return NULL;
+}
+
+void
+sp_keyring_keys_free(struct sp_keyring_keys *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        OPENSSL_cleanse(r->keys[i].material, r->keys[i].len);
+        free(r->keys[i].material);
+        free(r->keys[i].name);
+    }
+    free(r->keys);
+    r->keys = NULL;
+    r->n = 0;
 }

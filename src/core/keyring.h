@@ -14,11 +14,16 @@
  * second time is refused. What a secret must be (base64, length) is the
  * caller's business.
  *
- * Entries point into the spec: nothing is copied, so nothing here holds
- * secret material to wipe. Error text names the setting, the entry's
- * number and (for a repeated one) the name, never a malformed entry or a
- * secret: an entry without ':' may be a bare secret.
- * Must not: log, allocate, or know what the secrets are for.
+ * Entries point into the spec: splitting copies nothing. Error text
+ * names the setting, the entry's number and (for a repeated one) the
+ * name, never a malformed entry or a secret: an entry without ':' may be
+ * a bare secret.
+ *
+ * The keys a caller keeps from its ring (struct sp_keyring_keys) are the
+ * one place that holds copies: plain heap for the process's lifetime,
+ * looked up by name, the material wiped when freed. All three rings keep
+ * their keys so.
+ * Must not: log, or know what the secrets are for.
  */
 #ifndef SP_KEYRING_H
 #define SP_KEYRING_H
@@ -70,5 +75,33 @@ size_t sp_keyring_count(const char *spec);
 /* Whether s[0..n) is a valid name under rules (for names read elsewhere,
  * such as a kid in a URL or a file). */
 bool sp_keyring_name_ok(const struct sp_keyring_rules *rules, const char *s, size_t n);
+
+/* One kept key: copies of its name (NULL: a key without one, such as a
+ * JWT public key without "kid:") and of its material, NUL-terminated so
+ * text material (PEM) can be read as a string; len excludes the NUL. */
+struct sp_keyring_key {
+    char *name;
+    unsigned char *material;
+    size_t len;
+    unsigned use;                 /* the caller's: what the key may do (a JWT algorithm) */
+};
+
+/* A ring's kept keys, in the order added (the first signs or encrypts). */
+struct sp_keyring_keys {
+    struct sp_keyring_key *keys;
+    size_t n;
+};
+
+/* Appends copies of name[0..name_len) (name NULL: none) and
+ * material[0..len); returns the new key. Aborts when out of memory: rings
+ * are loaded at start-up (STYLE.md). */
+struct sp_keyring_key *sp_keyring_keys_add(struct sp_keyring_keys *r, const char *name,
+                                           size_t name_len, const void *material, size_t len);
+/* The first key named name[0..name_len), or NULL. Names are not secret:
+ * no constant-time compare. */
+const struct sp_keyring_key *sp_keyring_keys_find(const struct sp_keyring_keys *r,
+                                                  const char *name, size_t name_len);
+/* Wipes every key's material, frees the keys and leaves r empty. */
+void sp_keyring_keys_free(struct sp_keyring_keys *r);
 
 #endif

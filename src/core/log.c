@@ -151,6 +151,16 @@ sp_log_end(struct sp_log_line *l)
 }
 
 void
+sp_log_step_failed(enum sp_log_level level, const char *event, const char *step,
+                   const char *detail)
+{
+    struct sp_log_line *l = sp_log_begin(level, event);
+    sp_log_str(l, "step", step);
+    sp_log_str(l, "detail", detail);
+    sp_log_end(l);
+}
+
+void
 sp_log_msg(enum sp_log_level level, const char *event, const char *fmt, ...)
 {
     struct sp_log_line *l = sp_log_begin(level, event);

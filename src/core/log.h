@@ -49,6 +49,12 @@ void sp_log_end(struct sp_log_line *l);
         LIST(SP_LOG_COUNT_WRITE_)                                                                  \
     } while (0)
 
+/* A step of a task failed, and why: {event, step, detail}. For failures
+ * no caller reports (a revoke or presence write after the response went
+ * out), so they are logged once, where they happen. */
+void sp_log_step_failed(enum sp_log_level level, const char *event, const char *step,
+                        const char *detail);
+
 /* One-liner for the common "event + message" case. */
 void sp_log_msg(enum sp_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -50,6 +50,27 @@ sp_problem_field(struct sp_problem *p, const char *field, const char *code,
 }
 
 void
+sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
+                      const char *const *items, size_t n)
+{
+    if (n > r->max) {
+        sp_problem_field(p, r->field, "too_many", r->too_many);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!r->ok(items[i])) {
+            sp_problem_field(p, r->field, r->bad_code, r->bad);
+            return;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(items[i], items[j]) == 0) {
+                sp_problem_field(p, r->field, "duplicate", r->duplicate);
+                return;
+            }
+    }
+}
+
+void
 sp_problem_write_errors(struct sp_jw *w, const struct sp_problem *p)
 {
     if (p->nerrors == 0)

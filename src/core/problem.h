@@ -54,6 +54,24 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                       const char *message);
 
+/* A request field that is a list of at most max distinct strings, each
+ * accepted by ok (article tags, webhook event types): one rule, so every
+ * such list is checked, and its errors worded, the same way. */
+struct sp_list_rule {
+    const char *field;
+    size_t max;
+    bool (*ok)(const char *item);
+    const char *too_many;     /* message with code too_many: more than max */
+    const char *bad_code;     /* code when ok refuses an item */
+    const char *bad;          /* its message */
+    const char *duplicate;    /* message with code duplicate */
+};
+/* Adds one field error for the first way items break r (more than max,
+ * then item by item: refused, or equal to an earlier one); nothing when
+ * they pass. */
+void sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
+                           const char *const *items, size_t n);
+
 /* Writes "errors":[{field, code, message}, …] into the open object of w
  * when p has field errors (nothing otherwise). */
 struct sp_jw;

@@ -379,6 +379,16 @@ sp_db_found(const PGresult *r, const char *what, struct sp_problem *p)
 }
 
 enum sp_rc
+sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p)
+{
+    if (r == NULL)
+        return p->rc;
+    if (strcmp(PQcmdTuples((PGresult *)r), "0") == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such %s", what);
+    return SP_OK;
+}
+
+enum sp_rc
 sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
           const char *what, sp_db_row_reader *read, void *item, struct sp_problem *p)
 {
@@ -607,6 +617,25 @@ sp_db_int_array(struct sp_arena *a, const long long *v, size_t n)
     sp_buf_putc(&b, '{');
     for (size_t i = 0; i < n; i++)
         sp_buf_printf(&b, "%s%lld", i ? "," : "", v[i]);
+    sp_buf_putc(&b, '}');
+    return b.data;
+}
+
+const char *
+sp_db_text_array(struct sp_arena *a, const char *const *v, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 16 + n * 32);
+    sp_buf_putc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        sp_buf_puts(&b, i ? ",\"" : "\"");
+        for (const char *s = v[i]; *s != '\0'; s++) {
+            if (*s == '"' || *s == '\\')
+                sp_buf_putc(&b, '\\');
+            sp_buf_putc(&b, *s);
+        }
+        sp_buf_putc(&b, '"');
+    }
     sp_buf_putc(&b, '}');
     return b.data;
 }

@@ -66,6 +66,18 @@ struct sp_stmt {
 #define SP_COL_SQL(name, expr, read, member) expr
 #define SP_COL_ENUM(name, expr, read, member) name,
 #define SP_COL_READ(name, expr, read, member) out->member = sp_db_##read(r, row, col + name);
+/* The usual reader, for a result whose columns are exactly one list read
+ * into one struct: a static sp_db_row_reader fn that zeroes *item (a
+ * type) and reads the list from column 0 of row into it:
+ *   SP_ROW_READER(read_thing, struct thing, THING_COLUMNS) */
+#define SP_ROW_READER(fn, type, COLUMNS)                                                   \
+    static void fn(const PGresult *r, int row, void *item)                                 \
+    {                                                                                      \
+        const int col = 0;                                                                 \
+        type *out = item;                                                                  \
+        *out = (type){0};                                                                  \
+        COLUMNS(SP_COL_READ, )                                                             \
+    }
 
 /* Keyset pages (API.md §1): a list statement fetches one row more than
  * the page, so knowing whether a next page exists costs nothing.
@@ -88,6 +100,9 @@ void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */
 enum sp_rc sp_db_found(const PGresult *r, const char *what, struct sp_problem *p);
+/* The same for a write without RETURNING (UPDATE, DELETE): SP_NOT_FOUND
+ * not_found "no such <what>" when it changed no row. */
+enum sp_rc sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p);
 /* Every one-row lookup in one call: runs st and, when it answered a row,
  * fills item from row 0 with read; else as sp_db_found. */
 enum sp_rc sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
@@ -213,6 +228,9 @@ enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
 const char *sp_db_str(const PGresult *r, int row, int col);
 /* v as a bigint[] parameter ("{1,2,3}"). Arena-owned. */
 const char *sp_db_int_array(struct sp_arena *a, const long long *v, size_t n);
+/* v as a text[] parameter: every element double-quoted, '"' and '\\'
+ * escaped, so none reads as NULL or splits ("{\"a\",\"b c\"}"). Arena-owned. */
+const char *sp_db_text_array(struct sp_arena *a, const char *const *v, size_t n);
 long long   sp_db_int(const PGresult *r, int row, int col);
 bool        sp_db_bool(const PGresult *r, int row, int col);
 /* A numeric column as a double; 0 for NULL. */

@@ -121,26 +121,15 @@ slug_ok(const char *s)
            strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
-static void
-check_tags(const struct sp_article_input *in, struct sp_problem *p)
-{
-    if (in->ntags > SP_ARTICLE_TAGS_MAX) {
-        sp_problem_field(p, "tags", "too_many", "at most 20 tags");
-        return;
-    }
-    for (size_t i = 0; i < in->ntags; i++) {
-        if (!sp_article_tag_ok(in->tags[i])) {
-            sp_problem_field(p, "tags", "invalid",
-                             "each tag is 1 to 40 of a-z, 0-9 and -, not starting with -");
-            return;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(in->tags[i], in->tags[j]) == 0) {
-                sp_problem_field(p, "tags", "duplicate", "a tag is listed twice");
-                return;
-            }
-    }
-}
+static const struct sp_list_rule tags_rule = {
+    .field = "tags",
+    .max = SP_ARTICLE_TAGS_MAX,
+    .ok = sp_article_tag_ok,
+    .too_many = "at most 20 tags",
+    .bad_code = "invalid",
+    .bad = "each tag is 1 to 40 of a-z, 0-9 and -, not starting with -",
+    .duplicate = "a tag is listed twice",
+};
 
 enum sp_rc
 sp_article_check(const struct sp_article_input *in, bool create, struct sp_problem *p)
@@ -157,26 +146,10 @@ sp_article_check(const struct sp_article_input *in, bool create, struct sp_probl
     else if (in->markdown != NULL && in->markdown_len > SP_ARTICLE_MARKDOWN_MAX)
         sp_problem_field(p, "content_markdown", "too_long", "must be at most 200 KiB");
     if (in->tags_set)
-        check_tags(in, p);
+        sp_problem_check_list(p, &tags_rule, in->tags, in->ntags);
     return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
                                            "the article has invalid fields")
                           : SP_OK;
-}
-
-/* The tags as a PostgreSQL array literal: every element quoted, so no
- * tag (already checked to a-z0-9-) can be read as NULL or split. */
-static const char *
-tags_literal(struct sp_arena *a, const struct sp_article_input *in)
-{
-    if (!in->tags_set)
-        return NULL;
-    struct sp_buf b;
-    sp_buf_init(&b, a, 16 + in->ntags * 44);
-    sp_buf_putc(&b, '{');
-    for (size_t i = 0; i < in->ntags; i++)
-        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->tags[i]);
-    sp_buf_putc(&b, '}');
-    return b.data;
 }
 
 static void
@@ -197,7 +170,7 @@ write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *
 {
     params[WP_SLUG] = in->slug;
     params[WP_TITLE] = in->title;
-    params[WP_TAGS] = tags_literal(ctx->arena, in);
+    params[WP_TAGS] = in->tags_set ? sp_db_text_array(ctx->arena, in->tags, in->ntags) : NULL;
     params[WP_PUBLISH] = in->publish < 0 ? NULL : in->publish ? "true" : "false";
     params[WP_IF_MATCH] = in->if_match ? sp_arena_sprintf(ctx->arena, "%lld", in->if_match) : NULL;
     params[WP_ACTOR] = actor;

@@ -23,7 +23,6 @@
 #include <magic.h>
 
 #include "core/arena.h"
-#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/log.h"
@@ -98,14 +97,7 @@ static struct sp_stmt attach_stmt =
 static struct sp_stmt attach_chat_stmt =
     SP_STMT("attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages"), 3);
 
-static void
-read_row(const PGresult *r, int row, void *item)
-{
-    struct sp_attachment *out = item;
-    const int col = 0;
-    *out = (struct sp_attachment){0};
-    ATTACHMENT_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
 /* A name a file system and a Content-Disposition can carry: valid UTF-8,
  * no control characters, no path separators, not "." or "..". */
@@ -362,21 +354,15 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
     *json = "[]";
     if (n == 0)
         return SP_OK;
-    struct sp_buf b;
-    sp_buf_init(&b, ctx->arena, 16 + n * (SP_PUBLIC_ID_LEN + 3));
-    sp_buf_putc(&b, '{');
     bool ok = true;
     for (size_t i = 0; i < n; i++) {
         ok = ok && sp_public_id_valid(ids[i]);
         for (size_t j = 0; ok && j < i; j++)
             ok = strcmp(ids[i], ids[j]) != 0;
-        if (ok)
-            sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", ids[i]);
     }
-    sp_buf_putc(&b, '}');
     if (ok) {
-        const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", message_id), b.data,
-                                 owner_sub};
+        const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
+                                 sp_db_text_array(ctx->arena, ids, n), owner_sub};
         PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
         if (r == NULL)
             return p->rc;

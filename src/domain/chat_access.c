@@ -50,15 +50,6 @@ sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id, const char *pri
                : p->rc;
 }
 
-static void
-log_failure(const char *step, const struct sp_problem *p)
-{
-    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_revoke_failed");
-    sp_log_str(l, "step", step);
-    sp_log_str(l, "detail", p->detail);
-    sp_log_end(l);
-}
-
 /* Runs a revoking statement and disconnects each (session, principal)
  * row it returns (session_col < 0: every row is of session_id). The
  * number of rows, or -1 after logging why. */
@@ -70,7 +61,7 @@ revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
     sp_problem_init(&p);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, &p);
     if (r == NULL) {
-        log_failure(step, &p);
+        sp_log_step_failed(SP_LOG_WARN, "chat_revoke_failed", step, p.detail);
         return -1;
     }
     int n = PQntuples(r);

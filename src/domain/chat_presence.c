@@ -96,15 +96,6 @@ read_change(PGresult *r, struct sp_chat_presence_change *out)
         out->others = "";
 }
 
-static void
-log_failure(const char *what, const struct sp_problem *p)
-{
-    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_presence_failed");
-    sp_log_str(l, "step", what);
-    sp_log_str(l, "detail", p->detail);
-    sp_log_end(l);
-}
-
 const char *
 sp_chat_presence_sender_type(const char *principal)
 {
@@ -204,7 +195,7 @@ sp_chat_presence_record(struct sp_ctx *ctx, const struct sp_chat_presence_conn *
     const char *params[5] = {c->session_id, c->principal, c->conn_id, state, t};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_touch_stmt, params, &p);
     if (r == NULL) {
-        log_failure("touch", &p);
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "touch", p.detail);
         return false;
     }
     read_change(r, chg);
@@ -309,7 +300,7 @@ sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
     const char *params[4] = {c->session_id, c->principal, c->conn_id, t};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_leave_stmt, params, &p);
     if (r == NULL) {
-        log_failure("leave", &p);
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "leave", p.detail);
         return;
     }
     struct sp_chat_presence_change chg;
@@ -335,7 +326,7 @@ sp_chat_presence_sweep_maybe(struct sp_ctx *ctx, int timeout_s)
     const char *params[2] = {t, max};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_sweep_stmt, params, &p);
     if (r == NULL) {
-        log_failure("sweep", &p);
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "sweep", p.detail);
         return;
     }
     int rows = PQntuples(r);

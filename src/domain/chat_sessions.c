@@ -195,14 +195,7 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
 
 /* A session row; the row reader of lists and lookups (sp_db_page_read,
  * sp_db_one). */
-static void
-read_session(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_chat_session *out = item;
-    memset(out, 0, sizeof(*out));
-    SESSION_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_session, struct sp_chat_session, SESSION_COLUMNS)
 #define SESSION_NCOLS SC_COUNT
 
 static void

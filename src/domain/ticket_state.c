@@ -118,8 +118,15 @@ void
 sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
                      const char *channel, const char *recipient, const char *payload)
 {
+    sp_ticket_outbox_row(&c->outbox, kind, event_type, channel, recipient, payload);
+}
+
+void
+sp_ticket_outbox_row(struct sp_buf *rows, const char *kind, const char *event_type,
+                     const char *channel, const char *recipient, const char *payload)
+{
     struct sp_jw w;
-    list_item_object(&c->outbox, &w);
+    list_item_object(rows, &w);
     sp_jw_kstr(&w, "kind", kind);
     sp_jw_kstr(&w, "event_type", event_type);
     sp_jw_kstr(&w, "channel", channel);

@@ -89,12 +89,18 @@ enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category
 void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
-/* Adds an outbox row (payload is a JSON object text). */
 /* Starts the payload object every ticket event carries ({"ticket_id",
  * "public_id", ...): the caller adds its members and ends it. */
 struct sp_jw;
 void sp_ticket_payload_begin(struct sp_jw *w, struct sp_buf *b, const struct sp_ticket_state *t);
+/* Adds an outbox row (payload is a JSON object text; NULL: {}). */
 void sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
+                          const char *channel, const char *recipient, const char *payload);
+/* The row itself, {kind, event_type, channel, recipient, payload},
+ * appended to rows: a comma-separated list that the statement reads as a
+ * JSON array once wrapped in [ ]. The one writer of outbox rows, for a
+ * change (sp_ticket_add_outbox) and for a new ticket (domain/tickets.c). */
+void sp_ticket_outbox_row(struct sp_buf *rows, const char *kind, const char *event_type,
                           const char *channel, const char *recipient, const char *payload);
 /* The first public agent reply (SLA first response). */
 void sp_ticket_first_response(struct sp_ticket_change *c, int64_t now);

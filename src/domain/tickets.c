@@ -377,7 +377,7 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
  * statement adds the ids to the payload), ticket.assigned for the agent. */
 static void
 created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct intake *it,
-               struct sp_buf *events, struct sp_buf *outbox)
+               struct sp_buf *events, const char **outbox)
 {
     struct sp_jw w;
     sp_buf_init(events, a, 256);
@@ -407,28 +407,19 @@ created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct 
     }
     sp_jw_end(&w);
 
-    sp_buf_init(outbox, a, 256);
-    sp_jw_init(&w, outbox);
-    sp_jw_array(&w);
-    sp_jw_object(&w);
-    sp_jw_kstr(&w, "kind", "webhook");
-    sp_jw_kstr(&w, "event_type", "ticket.created");
-    sp_jw_kstr(&w, "channel", "webhook");
-    sp_jw_knull(&w, "recipient");
-    sp_jw_kraw(&w, "payload", "{}");
-    sp_jw_end(&w);
+    struct sp_buf rows;
+    sp_buf_init(&rows, a, 256);
+    sp_ticket_outbox_row(&rows, "webhook", "ticket.created", "webhook", NULL, NULL);
     if (it->assignee != 0) {
-        sp_jw_object(&w);
-        sp_jw_kstr(&w, "kind", "notification");
-        sp_jw_kstr(&w, "event_type", "ticket.assigned");
-        sp_jw_kstr(&w, "channel", "agent");
-        sp_jw_kstr(&w, "recipient", sp_arena_sprintf(a, "%lld", it->assignee));
-        sp_jw_kobject(&w, "payload");
+        struct sp_buf payload;
+        sp_buf_init(&payload, a, 32);
+        sp_jw_begin_object(&w, &payload);
         sp_jw_kint(&w, "agent_id", it->assignee);
         sp_jw_end(&w);
-        sp_jw_end(&w);
+        sp_ticket_outbox_row(&rows, "notification", "ticket.assigned", "agent",
+                             sp_arena_sprintf(a, "%lld", it->assignee), payload.data);
     }
-    sp_jw_end(&w);
+    *outbox = sp_arena_sprintf(a, "[%s]", rows.data);
 }
 
 enum sp_rc
@@ -439,7 +430,8 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     if (intake(ctx, in, &it, p) != SP_OK)
         return p->rc;
     struct sp_arena *a = ctx->arena;
-    struct sp_buf events, outbox;
+    struct sp_buf events;
+    const char *outbox;
     created_events(a, in, &it, &events, &outbox);
     const struct sp_contact_sealed none = {NULL, NULL, NULL, NULL, NULL, NULL};
     const struct sp_contact_sealed *ct = in->contact != NULL ? in->contact : &none;
@@ -468,7 +460,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
             [CP_SLA_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
             [CP_NOW] = sp_arena_sprintf(a, "%lld", (long long)it.now),
             [CP_EVENTS] = events.data,
-            [CP_OUTBOX] = outbox.data,
+            [CP_OUTBOX] = outbox,
             [CP_CHAT_SESSION_ID] = sp_arena_sprintf(a, "%lld", in->chat_session_id),
             [CP_CONTACT] = in->contact != NULL ? "true" : "false",
             [CP_CONTACT_NAME] = ct->name_enc,
@@ -602,13 +594,7 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     return SP_OK;
 }
 
-static void
-read_event(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_ticket_event *out = item;
-    EVENT_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_event, struct sp_ticket_event, EVENT_COLUMNS)
 
 enum sp_rc
 sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int limit,

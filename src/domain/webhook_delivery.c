@@ -39,14 +39,7 @@
 #define DELIVERY_COLS DELIVERY_COLUMNS(SP_COL_SQL, ", ")
 enum delivery_column { DELIVERY_COLUMNS(SP_COL_ENUM, ) DC_COUNT };
 
-static void
-read_delivery(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_webhook_delivery *out = item;
-    memset(out, 0, sizeof(*out));
-    DELIVERY_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_delivery, struct sp_webhook_delivery, DELIVERY_COLUMNS)
 
 /* One row per active subscriber; a repeated event adds nothing. */
 static struct sp_stmt fanout_stmt = SP_STMT(
@@ -387,10 +380,6 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
     }
     sp_jw_end(&w);
     const char *params[2] = {b.data, sp_db_int_array(ctx->arena, ids, n)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (strcmp(PQcmdTuples(r), "0") == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
-    return SP_OK;
+    return sp_db_changed(sp_db_exec(ctx->db, ctx->arena, &record_batch_stmt, params, p),
+                         "delivery", p);
 }

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/url_guard.h"
@@ -48,14 +47,7 @@ sp_webhook_event_type_ok(const char *type)
 #define WEBHOOK_COLS WEBHOOK_COLUMNS(SP_COL_SQL, ", ")
 enum webhook_column { WEBHOOK_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 
-static void
-read_webhook(const PGresult *r, int row, void *item)
-{
-    const int col = 0;
-    struct sp_webhook *out = item;
-    memset(out, 0, sizeof(*out));
-    WEBHOOK_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_webhook, struct sp_webhook, WEBHOOK_COLUMNS)
 
 enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_SECRET,
        WP_ACTOR, WP_COUNT };
@@ -112,29 +104,23 @@ static struct sp_stmt list_stmt = SP_STMT_READ(
 
 /* --- checks ----------------------------------------------------------------- */
 
+static const struct sp_list_rule events_rule = {
+    .field = "events",
+    .max = SP_WEBHOOK_EVENTS_MAX,
+    .ok = sp_webhook_event_type_ok,
+    .too_many = "at most 16 event types",
+    .bad_code = "unknown_event",
+    .bad = "each event must be one of the types of API.md §11",
+    .duplicate = "an event type is listed twice",
+};
+
 static void
 check_events(const struct sp_webhook_input *in, struct sp_problem *p)
 {
-    if (in->nevents == 0) {
+    if (in->nevents == 0)
         sp_problem_field(p, "events", "required", "at least one event type");
-        return;
-    }
-    if (in->nevents > SP_WEBHOOK_EVENTS_MAX) {
-        sp_problem_field(p, "events", "too_many", "at most 16 event types");
-        return;
-    }
-    for (size_t i = 0; i < in->nevents; i++) {
-        if (!sp_webhook_event_type_ok(in->events[i])) {
-            sp_problem_field(p, "events", "unknown_event",
-                             "each event must be one of the types of API.md §11");
-            return;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(in->events[i], in->events[j]) == 0) {
-                sp_problem_field(p, "events", "duplicate", "an event type is listed twice");
-                return;
-            }
-    }
+    else
+        sp_problem_check_list(p, &events_rule, in->events, in->nevents);
 }
 
 static void
@@ -194,27 +180,11 @@ seal(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id, const c
     return sealed;
 }
 
-/* The events as a PostgreSQL array literal, every element quoted (each
- * was checked against the event types). */
-static const char *
-events_literal(struct sp_arena *a, const struct sp_webhook_input *in)
-{
-    if (!in->events_set)
-        return NULL;
-    struct sp_buf b;
-    sp_buf_init(&b, a, 16 + in->nevents * 32);
-    sp_buf_putc(&b, '{');
-    for (size_t i = 0; i < in->nevents; i++)
-        sp_buf_printf(&b, "%s\"%s\"", i ? "," : "", in->events[i]);
-    sp_buf_putc(&b, '}');
-    return b.data;
-}
-
 static void
 write_params(struct sp_arena *a, const struct sp_webhook_input *in, const char *params[WP_COUNT])
 {
     params[WP_URL] = in->url;
-    params[WP_EVENTS] = events_literal(a, in);
+    params[WP_EVENTS] = in->events_set ? sp_db_text_array(a, in->events, in->nevents) : NULL;
     params[WP_DESCRIPTION] = in->description_set ? in->description : NULL;
     params[WP_DESCRIPTION_SET] = in->description_set ? "true" : "false";
     params[WP_ACTIVE] = in->is_active < 0 ? NULL : in->is_active ? "true" : "false";
@@ -272,12 +242,8 @@ enum sp_rc
 sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (strcmp(PQcmdTuples(r), "0") == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such webhook");
-    return SP_OK;
+    return sp_db_changed(sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p), "webhook",
+                         p);
 }
 
 enum sp_rc

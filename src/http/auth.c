@@ -151,11 +151,11 @@ check_signature(const struct sp_auth_keys *k, const char *token, jwt_alg_t alg, 
                 struct sp_problem *p)
 {
     bool tried = false;
-    for (size_t i = 0; i < k->n; i++) {
-        const struct sp_auth_key *key = &k->keys[i];
-        if (kid != NULL ? key->kid == NULL || strcmp(key->kid, kid) != 0 : key->alg != alg)
+    for (size_t i = 0; i < k->ring.n; i++) {
+        const struct sp_keyring_key *key = &k->ring.keys[i];
+        if (kid != NULL ? key->name == NULL || strcmp(key->name, kid) != 0 : key->use != alg)
             continue;
-        if (key->alg != alg)
+        if (key->use != alg)
             return deny(p, "key id does not match algorithm");
         tried = true;
         jwt_t *jwt = NULL;
@@ -332,9 +332,11 @@ char *
 sp_auth_mint_default(const struct sp_auth_keys *k, struct sp_arena *a, const char *sub,
                      enum sp_role role, time_t now, long ttl_seconds, const char *extra_json)
 {
-    for (size_t i = 0; k != NULL && i < k->n; i++)
-        if (k->keys[i].alg == JWT_ALG_HS256)
-            return sp_auth_mint_hs256(a, k->keys[i].kid, k->keys[i].material, sub, role, now,
+    for (size_t i = 0; k != NULL && i < k->ring.n; i++) {
+        const struct sp_keyring_key *key = &k->ring.keys[i];
+        if (key->use == JWT_ALG_HS256)
+            return sp_auth_mint_hs256(a, key->name, (const char *)key->material, sub, role, now,
                                       ttl_seconds, extra_json);
+    }
     return NULL;
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -57,16 +56,11 @@ static bool
 add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, size_t len,
         jwt_alg_t alg, const char *setting, char *err, size_t errlen)
 {
-    for (size_t i = 0; kid != NULL && i < k->n; i++)
-        if (k->keys[i].kid && strlen(k->keys[i].kid) == kidlen && memcmp(k->keys[i].kid, kid, kidlen) == 0) {
-            snprintf(err, errlen, "%s: kid \"%.*s\" is used twice", setting, (int)kidlen, kid);
-            return false;
-        }
-    struct sp_auth_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
-    if (keys == NULL)
-        abort();
-    k->keys = keys;
-    keys[k->n++] = (struct sp_auth_key){ kid ? xdup(kid, kidlen) : NULL, xdup(m, len), len, alg };
+    if (kid != NULL && sp_keyring_keys_find(&k->ring, kid, kidlen) != NULL) {
+        snprintf(err, errlen, "%s: kid \"%.*s\" is used twice", setting, (int)kidlen, kid);
+        return false;
+    }
+    sp_keyring_keys_add(&k->ring, kid, kidlen, m, len)->use = alg;
     return true;
 }
 
@@ -115,7 +109,7 @@ static bool
 parse_pubfile(struct sp_auth_keys *k, const char *buf, size_t n, char *err, size_t errlen)
 {
     const char *kid = NULL, *begin = NULL, *why;
-    size_t kidlen = 0, before = k->n;
+    size_t kidlen = 0, before = k->ring.n;
     int line = 0;
 
     for (const char *s = buf, *next; s < buf + n; s = next) {
@@ -149,7 +143,7 @@ parse_pubfile(struct sp_auth_keys *k, const char *buf, size_t n, char *err, size
     }
     if (begin != NULL || kid != NULL)
         return PUBERR("the file ends inside a key or after a kid line");
-    return k->n > before ? true : PUBERR("no public keys found");
+    return k->ring.n > before ? true : PUBERR("no public keys found");
 }
 
 static bool
@@ -204,12 +198,7 @@ sp_auth_keys_free(struct sp_auth_keys *k)
 {
     if (k == NULL)
         return;
-    for (size_t i = 0; i < k->n; i++) {
-        OPENSSL_cleanse(k->keys[i].material, k->keys[i].len);
-        free(k->keys[i].material);
-        free(k->keys[i].kid);
-    }
-    free(k->keys);
+    sp_keyring_keys_free(&k->ring);
     free(k->issuer);
     free(k->audience);
     free(k);

@@ -10,20 +10,16 @@
 
 #include <jwt.h>
 
+#include "core/keyring.h"
 #include "http/auth.h"
 
-/* One verification key. The algorithm is fixed when the key is loaded and
- * is the only one it ever checks: that is the algorithm-confusion guard. */
-struct sp_auth_key {
-    char *kid;           /* NULL only for public keys without "kid:" */
-    char *material;      /* HS256: the secret (wiped on free); else PEM */
-    size_t len;
-    jwt_alg_t alg;       /* HS256, RS256 or ES256 */
-};
-
+/* The verification keys, as a kept key ring: each key's name is its kid
+ * (NULL only for public keys without "kid:"), its material the HS256
+ * secret or the PEM text, and its use the one algorithm (HS256, RS256 or
+ * ES256) it ever checks, fixed when it is loaded: that is the
+ * algorithm-confusion guard. */
 struct sp_auth_keys {
-    struct sp_auth_key *keys;    /* SUPPORT_JWT_KEYS in order, then the file's keys */
-    size_t n;
+    struct sp_keyring_keys ring;   /* SUPPORT_JWT_KEYS in order, then the file's keys */
     char *issuer, *audience;
     long leeway;
 };

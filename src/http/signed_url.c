@@ -21,15 +21,9 @@
 #define SECRET_MIN 32
 #define SETTING "SUPPORT_ATTACHMENT_KEYS"
 
-struct sp_url_key {
-    char kid[SP_SIGNED_KID_MAX + 1];
-    unsigned char *secret;
-    size_t len;
-};
-
+/* keys[0] signs; every key verifies. */
 struct sp_url_keys {
-    struct sp_url_key *keys;
-    size_t n;
+    struct sp_keyring_keys ring;
 };
 
 /* Kids are also read from URLs (sp_signed_parse); entries are not trimmed. */
@@ -57,28 +51,8 @@ add_key(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
                  SETTING, (int)e->name_len, e->name, SECRET_MIN);
         return false;
     }
-    struct sp_url_key *keys = realloc(k->keys, (k->n + 1) * sizeof(*keys));
-    if (keys == NULL)
-        abort();  /* start-up OOM (STYLE.md) */
-    k->keys = keys;
-    struct sp_url_key *key = &keys[k->n++];
-    memcpy(key->kid, e->name, e->name_len);
-    key->kid[e->name_len] = '\0';
-    key->secret = malloc(e->secret_len);
-    if (key->secret == NULL)
-        abort();
-    memcpy(key->secret, e->secret, e->secret_len);
-    key->len = e->secret_len;
+    sp_keyring_keys_add(&k->ring, e->name, e->name_len, e->secret, e->secret_len);
     return true;
-}
-
-static const struct sp_url_key *
-find_key(const struct sp_url_keys *k, const char *kid)
-{
-    for (size_t i = 0; i < k->n; i++)
-        if (strcmp(k->keys[i].kid, kid) == 0)
-            return &k->keys[i];
-    return NULL;
 }
 
 struct sp_url_keys *
@@ -102,11 +76,7 @@ sp_url_keys_free(struct sp_url_keys *k)
 {
     if (k == NULL)
         return;
-    for (size_t i = 0; i < k->n; i++) {
-        OPENSSL_cleanse(k->keys[i].secret, k->keys[i].len);
-        free(k->keys[i].secret);
-    }
-    free(k->keys);
+    sp_keyring_keys_free(&k->ring);
     free(k);
 }
 
@@ -187,7 +157,7 @@ sp_signed_parse(const char *query, struct sp_signed *out)
 
 /* The hex HMAC of (method, id, size, expires) under key. */
 static void
-mac_hex(const struct sp_url_key *key, const char *method, const char *id, long long size,
+mac_hex(const struct sp_keyring_key *key, const char *method, const char *id, long long size,
         long long expires, char out[SP_SIGNED_SIG_LEN + 1])
 {
     char msg[512];
@@ -197,7 +167,7 @@ mac_hex(const struct sp_url_key *key, const char *method, const char *id, long l
         n = 0;  /* ids are short; an overlong one signs nothing that verifies */
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key->secret, (int)key->len, (const unsigned char *)msg, (size_t)n,
+    if (HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)msg, (size_t)n,
              mac, &len) == NULL || len != 32)
         abort();
     static const char hex[] = "0123456789abcdef";
@@ -214,8 +184,9 @@ sp_signed_url(struct sp_arena *a, const struct sp_url_keys *k, const char *metho
               const char *path, const char *id, long long size, long long expires)
 {
     char sig[SP_SIGNED_SIG_LEN + 1];
-    mac_hex(&k->keys[0], method, id, size, expires, sig);
-    return sp_arena_sprintf(a, "%s?kid=%s&expires=%lld&size=%lld&sig=%s", path, k->keys[0].kid,
+    const struct sp_keyring_key *key = &k->ring.keys[0];
+    mac_hex(key, method, id, size, expires, sig);
+    return sp_arena_sprintf(a, "%s?kid=%s&expires=%lld&size=%lld&sig=%s", path, key->name,
                             expires, size, sig);
 }
 
@@ -223,7 +194,7 @@ enum sp_signed_check
 sp_signed_verify(const struct sp_url_keys *k, const char *method, const char *id,
                  const struct sp_signed *s, long long now)
 {
-    const struct sp_url_key *key = find_key(k, s->kid);
+    const struct sp_keyring_key *key = sp_keyring_keys_find(&k->ring, s->kid, strlen(s->kid));
     if (key == NULL)
         return SP_SIGNED_BAD;
     char want[SP_SIGNED_SIG_LEN + 1];

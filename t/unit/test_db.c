@@ -112,6 +112,18 @@ START_TEST(int_arrays_are_bigint_literals)
 }
 END_TEST
 
+START_TEST(text_arrays_quote_every_element)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 512);
+    const char *const v[] = {"a", "NULL", "b c,d", "say \"hi\"", "back\\slash", ""};
+    ck_assert_str_eq(sp_db_text_array(&a, v, 6),
+                     "{\"a\",\"NULL\",\"b c,d\",\"say \\\"hi\\\"\",\"back\\\\slash\",\"\"}");
+    ck_assert_str_eq(sp_db_text_array(&a, v, 0), "{}");
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -125,6 +137,7 @@ db_suite(void)
     tcase_add_test(tc, named_parameters_become_positional);
     tcase_add_test(tc, a_begin_inside_a_transaction_is_refused);
     tcase_add_test(tc, int_arrays_are_bigint_literals);
+    tcase_add_test(tc, text_arrays_quote_every_element);
     suite_add_tcase(s, tc);
     return s;
 }

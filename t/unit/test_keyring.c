@@ -1,7 +1,8 @@
 /*
  * test_keyring: splitting "name:secret,..." key-ring settings
  * (src/core/keyring.c): what is accepted and how it splits, each refusal
- * with its exact text, and the TRIM and UNIQUE options.
+ * with its exact text, and the TRIM and UNIQUE options; and the kept keys
+ * (sp_keyring_keys_*): copies, lookup by name, freeing.
  */
 #include <check.h>
 #include <stdio.h>
@@ -222,6 +223,37 @@ START_TEST(names_are_checked_alone_for_kids_read_elsewhere)
 }
 END_TEST
 
+START_TEST(kept_keys_are_copies_found_by_name_in_order)
+{
+    struct sp_keyring_keys r = {0};
+    char name[] = "v1xyz", secret[] = "first-secret";
+    struct sp_keyring_key *k = sp_keyring_keys_add(&r, name, 2, secret, 5);
+    k->use = 7;
+    sp_keyring_keys_add(&r, NULL, 0, "\0pem\0", 5);
+    sp_keyring_keys_add(&r, "v2", 2, "second", 6);
+    memset(name, 'x', sizeof(name) - 1);
+    memset(secret, 'x', sizeof(secret) - 1);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert_str_eq(r.keys[0].name, "v1");
+    ck_assert_uint_eq(r.keys[0].len, 5);
+    ck_assert_str_eq((const char *)r.keys[0].material, "first");
+    ck_assert_uint_eq(r.keys[0].use, 7);
+    ck_assert_ptr_null(r.keys[1].name);
+    ck_assert_uint_eq(r.keys[1].len, 5);
+    ck_assert_mem_eq(r.keys[1].material, "\0pem\0", 6);   /* all bytes, then a NUL */
+    ck_assert_uint_eq(r.keys[1].use, 0);
+    ck_assert_ptr_eq(sp_keyring_keys_find(&r, "v2", 2), &r.keys[2]);
+    ck_assert_ptr_eq(sp_keyring_keys_find(&r, "v1-not-this", 2), &r.keys[0]);
+    ck_assert_ptr_null(sp_keyring_keys_find(&r, "v", 1));
+    ck_assert_ptr_null(sp_keyring_keys_find(&r, "v10", 3));
+    ck_assert_ptr_null(sp_keyring_keys_find(&r, "", 0));   /* the nameless key is not "" */
+    sp_keyring_keys_free(&r);
+    ck_assert_uint_eq(r.n, 0);
+    ck_assert_ptr_null(r.keys);
+    sp_keyring_keys_free(&r);   /* empty: nothing to do */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -235,6 +267,7 @@ main(void)
     tcase_add_test(tc, errors_fit_the_buffer_and_never_hold_a_secret);
     tcase_add_test(tc, long_rings_are_not_bounded_but_split_whole);
     tcase_add_test(tc, names_are_checked_alone_for_kids_read_elsewhere);
+    tcase_add_test(tc, kept_keys_are_copies_found_by_name_in_order);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

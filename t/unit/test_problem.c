@@ -203,6 +203,57 @@ START_TEST(problem_field_drops_errors_beyond_the_cap)
 }
 END_TEST
 
+static bool
+short_word(const char *s)
+{
+    return s[0] != '\0' && strlen(s) <= 3;
+}
+
+static const struct sp_list_rule words_rule = {
+    .field = "words",
+    .max = 3,
+    .ok = short_word,
+    .too_many = "at most 3 words",
+    .bad_code = "invalid",
+    .bad = "each word is 1 to 3 characters",
+    .duplicate = "a word is listed twice",
+};
+
+START_TEST(list_rule_passes_distinct_valid_items)
+{
+    static const char *const ok[] = {"a", "bc", "def"};
+    sp_problem_check_list(&prob, &words_rule, ok, 3);
+    sp_problem_check_list(&prob, &words_rule, NULL, 0);
+    ck_assert_int_eq(prob.rc, SP_OK);
+    ck_assert_uint_eq(prob.nerrors, 0);
+}
+END_TEST
+
+START_TEST(list_rule_reports_the_first_breach_once)
+{
+    static const struct {
+        const char *items[4];
+        size_t n;
+        const char *code, *message;
+    } c[] = {
+        {{"a", "b", "c", "d"}, 4, "too_many", "at most 3 words"},
+        {{"a", "long", "a"}, 3, "invalid", "each word is 1 to 3 characters"},
+        {{"a", "b", "a"}, 3, "duplicate", "a word is listed twice"},
+        {{"a", "a", ""}, 3, "duplicate", "a word is listed twice"},
+        {{"", "a", "a"}, 3, "invalid", "each word is 1 to 3 characters"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        sp_problem_init(&prob);
+        sp_problem_check_list(&prob, &words_rule, c[i].items, c[i].n);
+        ck_assert_int_eq(prob.rc, SP_INVALID);
+        ck_assert_uint_eq(prob.nerrors, 1);
+        ck_assert_str_eq(prob.errors[0].field, "words");
+        ck_assert_str_eq(prob.errors[0].code, c[i].code);
+        ck_assert_str_eq(prob.errors[0].message, c[i].message);
+    }
+}
+END_TEST
+
 /* ---- rendering ---------------------------------------------------------- */
 
 START_TEST(validation_problem_renders_as_problem_json)
@@ -727,6 +778,8 @@ problem_suite(void)
     tcase_add_test(tc, problem_field_makes_a_validation_failure);
     tcase_add_test(tc, problem_field_keeps_an_existing_code_and_detail);
     tcase_add_test(tc, problem_field_drops_errors_beyond_the_cap);
+    tcase_add_test(tc, list_rule_passes_distinct_valid_items);
+    tcase_add_test(tc, list_rule_reports_the_first_breach_once);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("render");
