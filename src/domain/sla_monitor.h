@@ -71,8 +71,9 @@ struct sp_sla_monitor_counts {
  * runs the warn, breach and auto-close steps, releases it, and logs a
  * `sla_monitor_pass` line with the counts (dry_run tells whether they are
  * what it would have done). Returns SP_OK (per-ticket failures are only
- * counted in *n), SP_CONFLICT with code "already_running" when another
- * session holds the lock (nothing done), or SP_UNAVAILABLE / SP_ERROR
+ * counted in *n), SP_CONFLICT (sp_db_job_lock's "conflict") when another
+ * session holds the lock (nothing done; logged as
+ * sla_monitor_already_running), or SP_UNAVAILABLE / SP_ERROR
  * when the pass could not run or lost its session midway. */
 enum sp_rc sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
                                struct sp_sla_monitor_counts *n, struct sp_problem *p);
