@@ -199,7 +199,7 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
     if (token == NULL || *token == '\0' || strlen(token) > SP_AUTH_TOKEN_MAX ||
         sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
         return login_page(r, "That token is not valid (expired, malformed or not signed by"
-                               " a key this server trusts).");
+                             " a key this server trusts).");
     if (who.role != SP_ROLE_ADMIN)
         return error_page(r, 403, "Forbidden",
                           "This token is valid but does not have the support_admin role.",
