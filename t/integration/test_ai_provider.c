@@ -124,16 +124,18 @@ says(const char *line, const char *key, long value)
 }
 
 /* A refund article and a password one, synced by the embedded embedder;
- * returns the refund slug. */
+ * returns the refund slug. The slugs are spelled from the unique word, not
+ * sp_t_unique(): its digits reach the prompt and could hold a fragment that
+ * nothing_personal_reaches_the_provider must not find ("4111" did). */
 static const char *
 knowledge_base(const char *w)
 {
-    const char *refund = sp_t_unique("refund");
+    const char *refund = sp_t_fmt("refund-%s", w);
     article(refund, sp_t_fmt("Refunds for %s bookings", w),
             sp_t_fmt("# When the money comes back\n\nRefunds for %s bookings are paid back to "
                      "the original card within five business days. Questions: call +1 555 987 "
                      "6543 or write to help.%s@example.com.\n", w, w));
-    article(sp_t_unique("password"), sp_t_fmt("Resetting your %s password", w),
+    article(sp_t_fmt("password-%s", w), sp_t_fmt("Resetting your %s password", w),
             sp_t_fmt("To reset the %s account password, open Settings and choose Security.\n",
                      w));
     const char *line;
