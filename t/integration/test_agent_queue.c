@@ -774,6 +774,8 @@ assert_bad(const char *query, const char *field)
     ck_assert_msg(sp_t_jhas(r->json, "errors"), "?%s: 422 without errors[] naming %s: %.400s",
                   query, field, r->body);
     sp_t_assert_invalid(r, field, NULL);
+    /* The detail names where the fault is: the query, not a body. */
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the query string has invalid parameters");
     sp_t_resp_free(r);
 }
 
