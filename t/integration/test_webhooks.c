@@ -837,7 +837,7 @@ now_ms(void)
 }
 
 /* One receiver hangs (4 s per request) while events keep coming: the
- * other webhook's deliveries still arrive within a second of each event,
+ * other webhook's deliveries still arrive within two seconds of each event,
  * on one kept connection, and the hanging one gets at most
  * SP_WEBHOOK_SENDERS_PER_HOOK requests at once. Stopping the dispatcher
  * hands its unattempted rows back instead of waiting 4 s for each. */
@@ -868,7 +868,9 @@ START_TEST(a_hanging_receiver_stalls_no_other_webhook)
         struct json_object *got = receiver_next(&fast, 3000);
         ck_assert_msg(got != NULL, "event %d never reached the other webhook", i);
         int64_t ms = now_ms() - t0;
-        ck_assert_msg(ms <= 1000, "event %d reached the other webhook after %lld ms", i,
+        /* API.md §11: "within a second or two"; a stall behind the hanging
+         * receiver would cost up to its 4 s. */
+        ck_assert_msg(ms <= 2000, "event %d reached the other webhook after %lld ms", i,
                       (long long)ms);
         ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
         struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
