@@ -150,7 +150,7 @@ queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struc
         f->assigned = SP_ASSIGNED_AGENT;
         f->assigned_agent = strtoll(v, NULL, 10);
     } else {
-        sp_problem_field(p, "assigned", "invalid", queue_query[QF_ASSIGNED].message);
+        sp_problem_query_field(p, "assigned", "invalid", queue_query[QF_ASSIGNED].message);
     }
 }
 
@@ -190,7 +190,7 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     if (q[QF_CURSOR].present) {
         f->has_cursor = true;
         if (!sp_cursor_decode_key(q[QF_CURSOR].str, sp_queue_sort_names[f->sort], &f->cursor))
-            sp_problem_field(p, "cursor", "invalid", queue_query[QF_CURSOR].message);
+            sp_problem_query_field(p, "cursor", "invalid", queue_query[QF_CURSOR].message);
     }
     return p->rc;
 }

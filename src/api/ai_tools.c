@@ -8,7 +8,6 @@
  * call (domain/ai_tools) that validates, runs and logs.
  * Holds no SQL; never includes db/.
  */
-#include <string.h>
 
 #include "api/ai_context.h"
 #include "api/app.h"
@@ -88,11 +87,9 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     if (!sp_ai_tool_allowed(tool, role))
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "the %s role may not run %s",
                               sp_ai_role_name(role), tool->id);
-    const char *key = sp_req_header(r, "Idempotency-Key");
-    if (key != NULL && (key[0] == '\0' || strlen(key) > 255)) {
-        sp_problem_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
-        return SP_INVALID;
-    }
+    const char *key;
+    if (sp_api_idempotency_key(r, &key, p) != SP_OK)
+        return p->rc;
     struct sp_field_value v[T_COUNT];
     if (sp_api_read_body(r, run_fields, T_COUNT, v, p) == NULL)
         return p->rc;

@@ -130,14 +130,12 @@ list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp
         .limit = (int)q[LQ_LIMIT].i,
     };
     if (f->q != NULL && sp_utf8_count(f->q, strlen(f->q)) > SP_ARTICLE_QUERY_MAX)
-        sp_problem_field(p, "q", "invalid", list_query[LQ_Q].message);
+        sp_problem_query_field(p, "q", "invalid", list_query[LQ_Q].message);
     if (q[LQ_CURSOR].present &&
         (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_article_cursor_kind(f), &f->after) ||
          !f->after.has_value))
-        sp_problem_field(p, "cursor", "invalid", list_query[LQ_CURSOR].message);
-    if (p->nerrors > 0)
-        return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid query parameters");
-    return SP_OK;
+        sp_problem_query_field(p, "cursor", "invalid", list_query[LQ_CURSOR].message);
+    return p->rc;
 }
 
 static enum sp_rc

@@ -265,17 +265,26 @@ call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_
     return SP_OK;
 }
 
+enum sp_rc
+sp_api_idempotency_key(struct sp_req *r, const char **key, struct sp_problem *p)
+{
+    *key = sp_req_header(r, "Idempotency-Key");
+    if (*key != NULL && ((*key)[0] == '\0' || strlen(*key) > SP_IDEM_KEY_MAX)) {
+        sp_problem_header_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
+        return SP_INVALID;
+    }
+    return SP_OK;
+}
+
 /* The create protocol (API.md §1): the header is checked here, the
  * transaction and the key belong to the domain (sp_idem_run). */
 static enum sp_rc
 create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *input,
        struct sp_problem *p)
 {
-    const char *key = sp_req_header(r, "Idempotency-Key");
-    if (key != NULL && (key[0] == '\0' || strlen(key) > SP_IDEM_KEY_MAX)) {
-        sp_problem_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
-        return SP_INVALID;
-    }
+    const char *key;
+    if (sp_api_idempotency_key(r, &key, p) != SP_OK)
+        return p->rc;
     unsigned char hash[32];
     if (key != NULL)
         request_hash(r, hash);

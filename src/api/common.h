@@ -68,6 +68,9 @@ bool sp_api_etag_matches(struct sp_req *r, long long version);
 enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
+/* The optional Idempotency-Key header (API.md §1): NULL when absent, a
+ * 422 naming the header when empty or over 255 bytes. */
+enum sp_rc sp_api_idempotency_key(struct sp_req *r, const char **key, struct sp_problem *p);
 struct sp_buf *sp_api_buf(struct sp_req *r);
 
 /* A single JSON document as the answer, in three steps: a writer over a

@@ -32,21 +32,43 @@ sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
     return rc;
 }
 
-void
-sp_problem_field(struct sp_problem *p, const char *field, const char *code,
-                 const char *message)
+/* The detail is the first fault's: later errors join its list. */
+static void
+field_error(struct sp_problem *p, const char *detail, const char *field, const char *code,
+            const char *message)
 {
     p->rc = SP_INVALID;
     if (p->code == NULL)
         p->code = "validation_failed";
     if (p->detail[0] == '\0')
-        snprintf(p->detail, sizeof(p->detail), "the request body has invalid fields");
+        snprintf(p->detail, sizeof(p->detail), "%s", detail);
     if (p->nerrors < SP_PROBLEM_MAX_ERRORS) {
         p->errors[p->nerrors].field = field;
         p->errors[p->nerrors].code = code;
         p->errors[p->nerrors].message = message;
         p->nerrors++;
     }
+}
+
+void
+sp_problem_field(struct sp_problem *p, const char *field, const char *code,
+                 const char *message)
+{
+    field_error(p, "the request body has invalid fields", field, code, message);
+}
+
+void
+sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
+                       const char *message)
+{
+    field_error(p, "the query string has invalid parameters", field, code, message);
+}
+
+void
+sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
+                        const char *message)
+{
+    field_error(p, "the request has an invalid header", field, code, message);
 }
 
 void

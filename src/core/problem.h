@@ -53,6 +53,13 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
  * dropped. Strings must outlive the problem (literals or arena memory). */
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                       const char *message);
+/* The same for a query parameter and a request header: the error list is
+ * one (errors[].field names the parameter or header), the detail says
+ * where the fault is, so ?limit=abc is not called a body's fault. */
+void sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
+                            const char *message);
+void sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
+                             const char *message);
 
 /* A request field that is a list of at most max distinct strings, each
  * accepted by ok (article tags, webhook event types): one rule, so every

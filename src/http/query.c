@@ -4,7 +4,6 @@
 #include "http/query.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,12 +132,8 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
             continue;
         }
         v->present = true;
-        if (read_one(r, s, v->str, v))
-            continue;
-        /* Said before sp_problem_field, whose default detail speaks of a body. */
-        if (p->detail[0] == '\0')
-            snprintf(p->detail, sizeof(p->detail), "the query string has invalid parameters");
-        sp_problem_field(p, s->name, "invalid", s->message);
+        if (!read_one(r, s, v->str, v))
+            sp_problem_query_field(p, s->name, "invalid", s->message);
     }
     return p->rc;
 }

@@ -426,6 +426,7 @@ START_TEST(a_client_retry_reaches_the_service_with_the_same_key)
     const char *const bad[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_repeat("k", 256)), NULL};
     r = refund(&agent, pay, 10, bad);
     sp_t_assert_invalid(r, "Idempotency-Key", "invalid");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request has an invalid header");
     sp_t_resp_free(r);
 }
 END_TEST

@@ -285,6 +285,7 @@ START_TEST(search_ranks_title_above_body_with_escaped_snippets)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = search(bad[i][0]);
         sp_t_assert_invalid(r, bad[i][1], "invalid");
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the query string has invalid parameters");
         sp_t_resp_free(r);
     }
     r = search(sp_t_fmt("q=%s", sp_t_repeat("a", 201)));

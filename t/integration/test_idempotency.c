@@ -109,6 +109,7 @@ START_TEST(key_of_256_chars_is_422)
     const char *subject = sp_t_unique("idem-long-key");
     struct sp_t_resp *r = post_with_key(TICKETS, &u, sp_t_repeat("k", 256), ticket_body(subject));
     sp_t_assert_invalid(r, "Idempotency-Key", NULL);
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request has an invalid header");
     sp_t_resp_free(r);
     ck_assert_int_eq(tickets_with_subject(subject), 0);
 }

@@ -195,6 +195,26 @@ START_TEST(problem_field_keeps_an_existing_code_and_detail)
 }
 END_TEST
 
+/* The detail names where the first fault is; later faults elsewhere join
+ * the list without changing it. */
+START_TEST(field_errors_say_body_query_or_header)
+{
+    sp_problem_field(&prob, "subject", "required", "is required");
+    ck_assert_str_eq(prob.detail, "the request body has invalid fields");
+    sp_problem_init(&prob);
+    sp_problem_query_field(&prob, "limit", "invalid", "must be an integer from 1 to 100");
+    sp_problem_field(&prob, "subject", "required", "is required");
+    ck_assert_str_eq(prob.detail, "the query string has invalid parameters");
+    ck_assert_str_eq(prob.code, "validation_failed");
+    ck_assert_uint_eq(prob.nerrors, 2);
+    ck_assert_str_eq(prob.errors[0].field, "limit");
+    sp_problem_init(&prob);
+    sp_problem_header_field(&prob, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
+    ck_assert_int_eq(prob.rc, SP_INVALID);
+    ck_assert_str_eq(prob.detail, "the request has an invalid header");
+}
+END_TEST
+
 START_TEST(problem_field_drops_errors_beyond_the_cap)
 {
     for (int i = 0; i < SP_PROBLEM_MAX_ERRORS + 5; i++)
@@ -777,6 +797,7 @@ problem_suite(void)
     tcase_add_test(tc, problem_detail_is_truncated_not_overflowed);
     tcase_add_test(tc, problem_field_makes_a_validation_failure);
     tcase_add_test(tc, problem_field_keeps_an_existing_code_and_detail);
+    tcase_add_test(tc, field_errors_say_body_query_or_header);
     tcase_add_test(tc, problem_field_drops_errors_beyond_the_cap);
     tcase_add_test(tc, list_rule_passes_distinct_valid_items);
     tcase_add_test(tc, list_rule_reports_the_first_breach_once);
