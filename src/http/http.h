@@ -84,8 +84,12 @@ struct sp_req {
 const char *sp_req_param(char **envp, const char *name);
 /* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */
 const char *sp_req_header(const struct sp_req *r, const char *name);
-/* Query parameter, percent-decoded into the arena; NULL when absent. */
+/* Query parameter, percent-decoded into the arena; NULL when absent or
+ * badly escaped (sp_req_query_named tells the two apart). */
 const char *sp_req_query(const struct sp_req *r, const char *name);
+/* True when the query has a parameter of exactly this name, whatever its
+ * value's escapes. */
+bool sp_req_query_named(const struct sp_req *r, const char *name);
 /* The first parameter name of an application/x-www-form-urlencoded text,
  * percent-decoded ('+' is a space) into a; NULL when absent or badly
  * escaped (a %00 included). */

@@ -127,6 +127,11 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
         struct sp_query_value *v = &out[k];
         memset(v, 0, sizeof(*v));
         v->str = sp_req_query(r, s->name);
+        if (v->str == NULL && sp_req_query_named(r, s->name)) {
+            /* Not taken as absent: a dropped filter would widen the answer. */
+            sp_problem_query_field(p, s->name, "invalid", "has a bad percent-escape (or %00)");
+            continue;
+        }
         if (v->str == NULL) {
             v->i = s->type == SP_QUERY_INT || s->type == SP_QUERY_ENUM ? s->def : 0;
             continue;

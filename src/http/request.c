@@ -94,10 +94,35 @@ url_decode(struct sp_arena *a, const char *s, size_t n)
     return out;
 }
 
+/* The raw value of the first piece named exactly name ("" for a bare
+ * name), its length in *len; NULL when there is none. */
+static const char *
+urlencoded_raw(const char *q, const char *name, size_t *len)
+{
+    size_t nlen = strlen(name);
+    while (q != NULL && *q != '\0') {
+        const char *end = strchr(q, '&');
+        size_t plen = end ? (size_t)(end - q) : strlen(q);
+        if (plen >= nlen && strncmp(q, name, nlen) == 0 && (plen == nlen || q[nlen] == '=')) {
+            *len = plen > nlen ? plen - nlen - 1 : 0;
+            return q + (plen > nlen ? nlen + 1 : nlen);
+        }
+        q = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
 const char *
 sp_req_query(const struct sp_req *r, const char *name)
 {
     return sp_urlencoded_get(r->arena, r->query, name);
+}
+
+bool
+sp_req_query_named(const struct sp_req *r, const char *name)
+{
+    size_t len;
+    return urlencoded_raw(r->query, name, &len) != NULL;
 }
 
 const char *
@@ -116,17 +141,9 @@ sp_req_form(struct sp_req *r, const char *name)
 const char *
 sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
 {
-    size_t nlen = strlen(name);
-    while (q != NULL && *q != '\0') {
-        const char *end = strchr(q, '&');
-        size_t len = end ? (size_t)(end - q) : strlen(q);
-        if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return url_decode(a, q + nlen + 1, len - nlen - 1);
-        if (len == nlen && strncmp(q, name, nlen) == 0)
-            return "";
-        q = end ? end + 1 : NULL;
-    }
-    return NULL;
+    size_t len;
+    const char *raw = urlencoded_raw(q, name, &len);
+    return raw != NULL ? url_decode(a, raw, len) : NULL;
 }
 
 /* Most parameters a query may have for sp_query_repeats_name() to judge it. */

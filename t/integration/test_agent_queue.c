@@ -783,6 +783,9 @@ START_TEST(bad_status_is_422)
 {
     assert_bad("status=bogus", "status");
     assert_bad("status=open,bogus", "status");
+    /* A filter whose escape is bad is refused, not dropped. */
+    assert_bad("status=open%00", "status");
+    assert_bad("priority=urgent%zz", "priority");
 }
 END_TEST
 

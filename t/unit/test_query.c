@@ -107,6 +107,29 @@ START_TEST(every_bad_parameter_is_reported_at_once)
 }
 END_TEST
 
+/* A value whose escapes cannot be decoded is refused, not read as absent:
+ * "colors=red%00" must not drop the filter and widen the answer. */
+START_TEST(a_badly_escaped_value_is_refused_not_absent)
+{
+    const char *bad[] = {"colors=red%00", "limit=%zz", "name=a%", "color=%4", "tags=x%00y"};
+    const char *field[] = {"colors", "limit", "name", "color", "tags"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_int_eq(read_query(bad[i]), SP_INVALID);
+        ck_assert_uint_eq(prob.nerrors, 1);
+        ck_assert_msg(field_error(field[i]), "no error for %s", bad[i]);
+        ck_assert_str_eq(prob.detail, "the query string has invalid parameters");
+    }
+    /* Good escapes and a bare or empty name still read as before. */
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("name=%61b&limit=1%30"), SP_OK);
+    ck_assert_str_eq(v[F_NAME].str, "ab");
+    ck_assert_int_eq(v[F_LIMIT].i, 10);
+    ck_assert_int_eq(read_query("name"), SP_INVALID);   /* "" is under name's minimum */
+    ck_assert(v[F_NAME].present);
+}
+END_TEST
+
 START_TEST(bounds_and_charsets_are_exact)
 {
     ck_assert_int_eq(read_query("limit=100&name=a"), SP_OK);
@@ -139,6 +162,7 @@ main(void)
     tcase_add_test(tc, absent_parameters_take_their_defaults);
     tcase_add_test(tc, valid_values_of_every_type_are_read);
     tcase_add_test(tc, every_bad_parameter_is_reported_at_once);
+    tcase_add_test(tc, a_badly_escaped_value_is_refused_not_absent);
     tcase_add_test(tc, bounds_and_charsets_are_exact);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
