@@ -4,7 +4,8 @@
  * the query is looked up for that name and for the names the API uses.
  * Differential: every answer must equal a reference decoder's (the first
  * "name=value" or bare "name" wins; '+' is a space; %XX is a byte except
- * %00; a bad escape makes the value absent). Round trip: any value,
+ * %00; a bad escape makes the value NULL, yet sp_req_query_named still
+ * finds the name). Round trip: any value,
  * percent-encoded behind a decoy and before a duplicate, decodes back to
  * itself. Also sp_query_repeats_name (against a reference: names decoded
  * the same way, compared without case, more than 32 parameters count as a
@@ -64,26 +65,49 @@ ref_decode(const char *v, size_t n, char *out)
 }
 
 /* The first parameter named name: *found, and its decoded value or NULL. */
-static const char *
-ref_query(struct sp_arena *a, const char *query, const char *name)
+/* The first piece named exactly name: its start, length and '=' (NULL
+ * for a bare name); false when there is none. */
+static bool
+ref_piece(const char *query, const char *name, const char **piece, size_t *plen,
+          const char **eq)
 {
     size_t nlen = strlen(name);
     for (const char *q = query; *q != '\0';) {
         const char *end = strchr(q, '&');
         size_t len = end ? (size_t)(end - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        size_t klen = eq ? (size_t)(eq - q) : len;
+        *eq = memchr(q, '=', len);
+        size_t klen = *eq ? (size_t)(*eq - q) : len;
         if (klen == nlen && memcmp(q, name, nlen) == 0) {
-            if (eq == NULL)
-                return "";
-            char *out = sp_arena_alloc(a, len);
-            return ref_decode(eq + 1, len - klen - 1, out) ? out : NULL;
+            *piece = q;
+            *plen = len;
+            return true;
         }
         if (end == NULL)
             break;
         q = end + 1;
     }
-    return NULL;
+    return false;
+}
+
+static const char *
+ref_query(struct sp_arena *a, const char *query, const char *name)
+{
+    const char *piece, *eq;
+    size_t len;
+    if (!ref_piece(query, name, &piece, &len, &eq))
+        return NULL;
+    if (eq == NULL)
+        return "";
+    char *out = sp_arena_alloc(a, len);
+    return ref_decode(eq + 1, len - (size_t)(eq - piece) - 1, out) ? out : NULL;
+}
+
+static bool
+ref_named(const char *query, const char *name)
+{
+    const char *piece, *eq;
+    size_t len;
+    return ref_piece(query, name, &piece, &len, &eq);
 }
 
 /* The reference of sp_query_repeats_name: every non-empty piece's name,
@@ -186,10 +210,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.arena = &a;
     r.query = query;
     /* Our names never hold '=' or '&'; a name that does is not a name. */
-    if (strpbrk(name, "=&") == NULL)
+    if (strpbrk(name, "=&") == NULL) {
         same(sp_req_query(&r, name), ref_query(&a, query, name));
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        CHECK(sp_req_query_named(&r, name) == ref_named(query, name));
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i]));
+        CHECK(sp_req_query_named(&r, names[i]) == ref_named(query, names[i]));
+    }
     CHECK(sp_query_repeats_name(&a, query) == ref_repeats(&a, query));
     check_read(&r);
 
