@@ -14,6 +14,46 @@ json_put(void *o)
     json_object_put(o);
 }
 
+/* Members the text names: every ':' outside strings — in valid JSON a
+ * colon there separates a name from its value and does nothing else. */
+static size_t
+text_members(const char *s, size_t len)
+{
+    size_t n = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (s[i] == '\\')
+                i++;
+            else if (s[i] == '"')
+                in_string = false;
+        } else if (s[i] == '"') {
+            in_string = true;
+        } else if (s[i] == ':') {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Members the parsed tree kept (depth is bounded by the tokener's 32). */
+static size_t
+tree_members(struct json_object *o)
+{
+    size_t n = 0;
+    if (json_object_is_type(o, json_type_object)) {
+        json_object_object_foreach(o, key, value) {
+            (void)key;
+            n += 1 + tree_members(value);
+        }
+    } else if (json_object_is_type(o, json_type_array)) {
+        size_t len = json_object_array_length(o);
+        for (size_t i = 0; i < len; i++)
+            n += tree_members(json_object_array_get_idx(o, i));
+    }
+    return n;
+}
+
 struct json_object *
 sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_problem *p)
 {
@@ -55,6 +95,14 @@ sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_proble
             sp_problem_set(p, SP_INVALID, "invalid_json", "malformed JSON: trailing data");
             return NULL;
         }
+    }
+    /* json-c keeps the last of a repeated name; refuse instead, so no
+     * reader of the same body (a proxy, a log, a signature) sees another
+     * value than we do. Fewer members kept than named means a repeat. */
+    if (o != NULL && tree_members(o) != text_members(text, len)) {
+        sp_problem_set(p, SP_INVALID, "invalid_json",
+                       "malformed JSON: an object names a member twice");
+        return NULL;
     }
     if (o == NULL) {
         /* The literal null parses to no object: valid JSON, wrong shape. */

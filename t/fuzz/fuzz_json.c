@@ -5,7 +5,8 @@
  * every field type is checked. Aborts when an outcome breaks the contract
  * of core/json.h: a parsed body came from valid UTF-8, a refusal carries
  * invalid_json or validation_failed, and every value reported present
- * holds its type and bounds (string lengths in code points, no NUL).
+ * holds its type and bounds (string lengths in code points, no NUL);
+ * a member named twice is refused (check_repeats).
  * Build: scripts/dev fuzz json (replayed by `make check` as t/fuzz/fuzz_json).
  */
 #include <math.h>
@@ -77,6 +78,31 @@ check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
     }
 }
 
+/* Into an accepted non-empty object, a new member must still be accepted
+ * and the same member named twice refused, wherever the body's own
+ * strings put colons or escaped quotes. */
+static void
+check_repeats(struct sp_arena *a, struct json_object *o, const char *text, size_t size)
+{
+    if (!json_object_is_type(o, json_type_object) || json_object_object_length(o) == 0 ||
+        json_object_object_get_ex(o, "fz", NULL))
+        return;
+    const char *brace = memchr(text, '{', size);
+    CHECK(brace != NULL);
+    size_t rest = size - (size_t)(brace + 1 - text);
+    static const char once[] = "{\"fz\":0,", twice[] = "{\"fz\":0,\"fz\":1,";
+    char *t1 = sp_arena_alloc(a, sizeof(once) + rest), *t2 = sp_arena_alloc(a, sizeof(twice) + rest);
+    memcpy(t1, once, sizeof(once) - 1);
+    memcpy(t1 + sizeof(once) - 1, brace + 1, rest);
+    memcpy(t2, twice, sizeof(twice) - 1);
+    memcpy(t2 + sizeof(twice) - 1, brace + 1, rest);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    CHECK(sp_json_parse(a, t1, sizeof(once) - 1 + rest, &p) != NULL);
+    CHECK(sp_json_parse(a, t2, sizeof(twice) - 1 + rest, &p) == NULL);
+    CHECK(strcmp(p.code, "invalid_json") == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -120,6 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_problem_init(&p2);
     CHECK(txt != NULL && strlen(txt) == len);
     CHECK(sp_json_parse(&a, txt, len, &p2) != NULL || strcmp(p2.code, "validation_failed") == 0);
+    check_repeats(&a, o, (const char *)data, size);
     sp_arena_destroy(&a);
     return 0;
 }

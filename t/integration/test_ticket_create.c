@@ -272,6 +272,21 @@ START_TEST(malformed_json_is_400_invalid_json)
 }
 END_TEST
 
+/* Readers disagree on a repeated name (json-c keeps the last, others the
+ * first): refused, and nothing is stored under either value. */
+START_TEST(a_member_named_twice_is_400_and_stores_nothing)
+{
+    const char *first = sp_t_unique("dup-first"), *last = sp_t_unique("dup-last");
+    struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
+                                          "\"subject\":\"%s\"}", first, last));
+    sp_t_assert_problem(r, 400, "invalid_json");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "malformed JSON: an object names a member twice");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject IN ('%s', '%s')",
+                              first, last), "0");
+}
+END_TEST
+
 START_TEST(json_array_body_is_422_validation_failed)
 {
     struct sp_t_resp *r = create("[{\"subject\":\"in an array\",\"description\":\"d\"}]");
@@ -387,6 +402,7 @@ ticket_create_suite(void)
 
     tc = sp_t_tcase(s, "transport");
     tcase_add_test(tc, malformed_json_is_400_invalid_json);
+    tcase_add_test(tc, a_member_named_twice_is_400_and_stores_nothing);
     tcase_add_test(tc, json_array_body_is_422_validation_failed);
     tcase_add_test(tc, text_plain_body_is_415);
     tcase_add_test(tc, body_without_content_type_is_415);

@@ -134,6 +134,23 @@ START_TEST(trailing_garbage_is_invalid_json)
 }
 END_TEST
 
+/* A repeated member name is refused at any depth, however it is spelled
+ * (json-c would keep the last); colons inside strings and escaped quotes
+ * do not count as members. */
+START_TEST(a_repeated_member_name_is_invalid_json)
+{
+    ASSERT_INVALID_JSON("{\"subject\":\"a\",\"subject\":\"b\"}");
+    ASSERT_INVALID_JSON("{\"a\":1,\"\\u0061\":2}");
+    ASSERT_INVALID_JSON("{\"m\":{\"k\":1,\"k\":{\"x\":1}}}");
+    ASSERT_INVALID_JSON("[{\"a\":null,\"a\":null}]");
+    ck_assert_str_eq(prob.detail, "malformed JSON: an object names a member twice");
+    sp_problem_init(&prob);
+    ck_assert_ptr_nonnull(parse("{\"a\":\"x:y\\\":z\",\"b\":{\"a\":[{\"a\":null}]},\"c:\":\"\"}"));
+    ck_assert_int_eq(prob.rc, SP_OK);
+    ck_assert_ptr_nonnull(parse("[1,\"::\",{}]"));
+}
+END_TEST
+
 START_TEST(trailing_nul_byte_is_invalid_json)
 {
     /* A NUL is not JSON whitespace (RFC 8259 §2). */
@@ -601,6 +618,7 @@ json_suite(void)
     tcase_add_test(tc, surrounding_whitespace_is_fine);
     tcase_add_test(tc, malformed_json_is_invalid_json);
     tcase_add_test(tc, trailing_garbage_is_invalid_json);
+    tcase_add_test(tc, a_repeated_member_name_is_invalid_json);
     tcase_add_test(tc, trailing_nul_byte_is_invalid_json);
     tcase_add_test(tc, empty_body_is_invalid_json);
     tcase_add_test(tc, whitespace_only_body_is_invalid_json);
