@@ -114,7 +114,11 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
     const struct sp_route *route = NULL;
     char allow[128];
     enum sp_route_result m = sp_router_match(routes, nroutes, r, &route, allow, sizeof(allow));
-    if (m == SP_ROUTE_NOT_FOUND) {
+    const char *repeated = sp_req_repeated_header(r);
+    if (repeated != NULL) {
+        sp_problem_set(&p, SP_INVALID, "duplicate_header", "the %s header is given more than once",
+                       repeated);
+    } else if (m == SP_ROUTE_NOT_FOUND) {
         sp_problem_set(&p, SP_NOT_FOUND, "not_found", "no such resource");
     } else if (m == SP_ROUTE_BAD_METHOD) {
         sp_resp_header(r, "Allow", allow);

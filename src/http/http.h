@@ -84,6 +84,12 @@ struct sp_req {
 const char *sp_req_param(char **envp, const char *name);
 /* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */
 const char *sp_req_header(const struct sp_req *r, const char *name);
+/* The first header deciding what the request does (Authorization,
+ * Content-Type, Idempotency-Key, If-Match, If-None-Match) that it carries
+ * more than once, or NULL. nginx passes each line as its own parameter and
+ * sp_req_header reads the first, where another reader may take the last:
+ * such a request is refused (400 duplicate_header), not guessed at. */
+const char *sp_req_repeated_header(const struct sp_req *r);
 /* Query parameter, percent-decoded into the arena; NULL when absent or
  * badly escaped (sp_req_query_named tells the two apart). */
 const char *sp_req_query(const struct sp_req *r, const char *name);

@@ -44,19 +44,47 @@ sp_req_param(char **envp, const char *name)
     return NULL;
 }
 
+/* The CGI parameter of a header: HTTP_ and the name upper-cased, '-' as
+ * '_' (without HTTP_ when prefix is false). */
+static void
+header_key(const char *name, bool prefix, char *key, size_t size)
+{
+    size_t o = 0;
+    if (prefix) {
+        memcpy(key, "HTTP_", 5);
+        o = 5;
+    }
+    for (const char *c = name; *c != '\0' && o < size - 1; c++)
+        key[o++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+    key[o] = '\0';
+}
+
 const char *
 sp_req_header(const struct sp_req *r, const char *name)
 {
     char key[128];
-    size_t o = 0;
-    if (strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0) {
-        memcpy(key, "HTTP_", 5);
-        o = 5;
-    }
-    for (const char *c = name; *c != '\0' && o < sizeof(key) - 1; c++)
-        key[o++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
-    key[o] = '\0';
+    header_key(name, strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0,
+               key, sizeof(key));
     return sp_req_param(r->envp, key);
+}
+
+/* The headers whose one value decides what a request does. */
+static const char *const single_headers[] = {
+    "Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match",
+};
+
+const char *
+sp_req_repeated_header(const struct sp_req *r)
+{
+    for (size_t i = 0; i < sizeof(single_headers) / sizeof(single_headers[0]); i++) {
+        char key[64];
+        header_key(single_headers[i], true, key, sizeof(key));
+        size_t n = strlen(key), seen = 0;
+        for (char **e = r->envp; e != NULL && *e != NULL; e++)
+            if (strncmp(*e, key, n) == 0 && (*e)[n] == '=' && ++seen > 1)
+                return single_headers[i];
+    }
+    return NULL;
 }
 
 static int
@@ -332,6 +360,7 @@ static const struct problem_kind {
     {"internal", 500, "Internal error", SP_ERROR, NULL, NULL},
     {"invalid_json", 400, "Malformed JSON", SP_OK, NULL, NULL},
     {"bad_request", 400, "Bad request", SP_OK, NULL, NULL},
+    {"duplicate_header", 400, "Bad request", SP_OK, NULL, NULL},
     {"unsupported_media_type", 415, "Unsupported media type", SP_OK, NULL, NULL},
     {"method_not_allowed", 405, "Method not allowed", SP_OK, NULL, NULL},
 };

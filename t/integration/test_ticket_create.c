@@ -287,6 +287,34 @@ START_TEST(a_member_named_twice_is_400_and_stores_nothing)
 }
 END_TEST
 
+/* A header that decides what the request does, given twice, is refused
+ * as problem+json whoever sees it first: the worker (Idempotency-Key,
+ * Content-Type) or nginx (Authorization). Nothing is stored. */
+START_TEST(a_deciding_header_given_twice_is_400_and_stores_nothing)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *subject = sp_t_unique("dup-header");
+    const char *body = sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\"}", subject);
+    const char *const idem[] = {"Idempotency-Key: first", "Idempotency-Key: second", NULL};
+    struct sp_t_resp *r = sp_t_request("POST", TICKETS, u.token, "application/json", body, idem);
+    sp_t_assert_problem(r, 400, "duplicate_header");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     "the Idempotency-Key header is given more than once");
+    sp_t_resp_free(r);
+    const char *const ct[] = {"Content-Type: application/json", "Content-Type: text/plain", NULL};
+    r = sp_t_request("POST", TICKETS, u.token, NULL, body, ct);
+    sp_t_assert_problem(r, 400, "duplicate_header");
+    sp_t_resp_free(r);
+    const char *const auth[] = {sp_t_fmt("Authorization: Bearer %s", other.token), NULL};
+    r = sp_t_request("POST", TICKETS, u.token, "application/json", body, auth);
+    sp_t_assert_problem(r, 400, "bad_request");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
+                              subject), "0");
+}
+END_TEST
+
 START_TEST(json_array_body_is_422_validation_failed)
 {
     struct sp_t_resp *r = create("[{\"subject\":\"in an array\",\"description\":\"d\"}]");
@@ -403,6 +431,7 @@ ticket_create_suite(void)
     tc = sp_t_tcase(s, "transport");
     tcase_add_test(tc, malformed_json_is_400_invalid_json);
     tcase_add_test(tc, a_member_named_twice_is_400_and_stores_nothing);
+    tcase_add_test(tc, a_deciding_header_given_twice_is_400_and_stores_nothing);
     tcase_add_test(tc, json_array_body_is_422_validation_failed);
     tcase_add_test(tc, text_plain_body_is_415);
     tcase_add_test(tc, body_without_content_type_is_415);
