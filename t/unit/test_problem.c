@@ -215,6 +215,28 @@ START_TEST(field_errors_say_body_query_or_header)
 }
 END_TEST
 
+/* Every status the worker answers has its reason phrase (API.md §1):
+ * the webhook ping's 202 and the admin pages' 303 went out as "Status". */
+START_TEST(every_status_the_worker_sends_has_its_reason_phrase)
+{
+    static const char *const lines[] = {
+        "200 OK", "201 Created", "202 Accepted", "204 No Content", "303 See Other",
+        "304 Not Modified", "400 Bad Request", "401 Unauthorized", "403 Forbidden",
+        "404 Not Found", "405 Method Not Allowed", "409 Conflict", "412 Precondition Failed",
+        "413 Content Too Large", "415 Unsupported Media Type", "422 Unprocessable Content",
+        "429 Too Many Requests", "500 Internal Server Error", "502 Bad Gateway",
+        "503 Service Unavailable", "504 Gateway Timeout",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        init_default();
+        sp_resp_send(&req, atoi(lines[i]), NULL, "", 0);
+        const char *want = sp_arena_sprintf(&arena, "Status: %s\r\n", lines[i]);
+        ck_assert_msg(strncmp(req.out.data, want, strlen(want)) == 0, "want %s, got %.40s", want,
+                      req.out.data);
+    }
+}
+END_TEST
+
 START_TEST(problem_field_drops_errors_beyond_the_cap)
 {
     for (int i = 0; i < SP_PROBLEM_MAX_ERRORS + 5; i++)
@@ -798,6 +820,7 @@ problem_suite(void)
     tcase_add_test(tc, problem_field_makes_a_validation_failure);
     tcase_add_test(tc, problem_field_keeps_an_existing_code_and_detail);
     tcase_add_test(tc, field_errors_say_body_query_or_header);
+    tcase_add_test(tc, every_status_the_worker_sends_has_its_reason_phrase);
     tcase_add_test(tc, problem_field_drops_errors_beyond_the_cap);
     tcase_add_test(tc, list_rule_passes_distinct_valid_items);
     tcase_add_test(tc, list_rule_reports_the_first_breach_once);
