@@ -3,12 +3,14 @@
  * published S3 examples — the presigned GET of "Authenticating Requests:
  * Using Query Parameters" and the GET Object of "Signature Calculations
  * for the Authorization Header" — plus the URI encoding of keys, the
- * sorted canonical query and header canonicalization.
+ * sorted canonical query and header canonicalization; and sp_s3_presign
+ * (src/core/s3.c), which only signs, so it is tested here without a store.
  */
 #include <check.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/s3.h"
 #include "core/sigv4.h"
 #include "unit.h"
 
@@ -152,6 +154,77 @@ START_TEST(header_values_are_trimmed_and_names_lowercased)
 }
 END_TEST
 
+static const struct sp_s3 store = {
+    .endpoint = "http://127.0.0.1:9000", .region = "us-east-1", .bucket = "attachments",
+    .access_key_id = "AKIAIOSFODNN7EXAMPLE",
+    .secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", .timeout_ms = 1000};
+
+START_TEST(presign_put_is_path_style_and_signs_content_length)
+{
+    const char *url = sp_s3_presign(&arena, &store, "PUT", "t/42/my file+v~1.pdf",
+                                    NOW_20130524, 900, 1234, NULL, NULL);
+    ck_assert_ptr_nonnull(url);
+    const char *prefix = "http://127.0.0.1:9000/attachments/t/42/my%20file%2Bv~1.pdf?"
+                         "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"
+                         "%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z"
+                         "&X-Amz-Expires=900&X-Amz-SignedHeaders=content-length%3Bhost"
+                         "&X-Amz-Signature=";
+    ck_assert_msg(strncmp(url, prefix, strlen(prefix)) == 0, "url: %s", url);
+    ck_assert_uint_eq(strlen(url + strlen(prefix)), 64);
+
+    /* The same URL by hand: what the store recomputes from what it gets. */
+    const struct sp_sigv4_pair h[] = {{"host", "127.0.0.1:9000"}, {"content-length", "1234"}};
+    struct sp_sigv4_request r = {.method = "PUT", .path = "/attachments/t/42/my file+v~1.pdf",
+                                 .headers = h, .nheaders = 2, .now_s = NOW_20130524};
+    struct sp_sigv4_signed s;
+    sp_sigv4_presign(&arena, &(struct sp_sigv4_creds){store.access_key_id,
+                                                      store.secret_access_key, "us-east-1", "s3"},
+                     &r, 900, &s);
+    ck_assert_str_eq(url + strlen(prefix), s.signature);
+}
+END_TEST
+
+START_TEST(presign_get_signs_response_overrides)
+{
+    const char *url = sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 60, -1,
+                                    "application/pdf",
+                                    "attachment; filename=\"r\xc3\xa9sum\xc3\xa9.pdf\"");
+    ck_assert_ptr_nonnull(url);
+    ck_assert_msg(strncmp(url, "http://127.0.0.1:9000/attachments/k?X-Amz-Algorithm=", 52) == 0,
+                  "url: %s", url);
+    ck_assert_ptr_nonnull(strstr(url, "&X-Amz-SignedHeaders=host&"));
+    ck_assert_ptr_nonnull(strstr(url, "&response-content-disposition=attachment%3B%20filename"
+                                      "%3D%22r%C3%A9sum%C3%A9.pdf%22&"
+                                      "response-content-type=application%2Fpdf&"
+                                      "X-Amz-Signature="));
+    ck_assert_ptr_null(strstr(url, "wJalrXUtnFEMI"));
+}
+END_TEST
+
+START_TEST(presign_refuses_what_the_store_would_refuse)
+{
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "DELETE", "k", NOW_20130524, 60, -1,
+                                     NULL, NULL));
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 0, -1, NULL,
+                                     NULL));
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604801, -1,
+                                     NULL, NULL));
+    ck_assert_ptr_nonnull(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604800, -1,
+                                        NULL, NULL));
+}
+END_TEST
+
+START_TEST(presign_keeps_the_endpoints_host_as_written)
+{
+    struct sp_s3 s3 = store;
+    s3.endpoint = "https://storage.googleapis.com";
+    s3.region = "auto";
+    const char *url = sp_s3_presign(&arena, &s3, "GET", "a/b", NOW_20130524, 60, -1, NULL, NULL);
+    ck_assert_ptr_nonnull(strstr(url, "https://storage.googleapis.com/attachments/a/b?"));
+    ck_assert_ptr_nonnull(strstr(url, "%2F20130524%2Fauto%2Fs3%2Faws4_request&"));
+}
+END_TEST
+
 static Suite *
 sigv4_suite(void)
 {
@@ -164,6 +237,10 @@ sigv4_suite(void)
     tcase_add_test(tc, uri_encoding_keeps_only_unreserved_bytes);
     tcase_add_test(tc, canonical_query_is_encoded_and_sorted);
     tcase_add_test(tc, header_values_are_trimmed_and_names_lowercased);
+    tcase_add_test(tc, presign_put_is_path_style_and_signs_content_length);
+    tcase_add_test(tc, presign_get_signs_response_overrides);
+    tcase_add_test(tc, presign_refuses_what_the_store_would_refuse);
+    tcase_add_test(tc, presign_keeps_the_endpoints_host_as_written);
     suite_add_tcase(s, tc);
     return s;
 }
