@@ -10,7 +10,6 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -201,7 +200,8 @@ sp_sigv4_presign(struct sp_arena *a, const struct sp_sigv4_creds *c,
     q[r->nquery + 1] = (struct sp_sigv4_pair){
         "X-Amz-Credential", sp_arena_sprintf(a, "%s/%s", c->access_key_id, out->scope)};
     q[r->nquery + 2] = (struct sp_sigv4_pair){"X-Amz-Date", out->amz_date};
-    q[r->nquery + 3] = (struct sp_sigv4_pair){"X-Amz-Expires", sp_arena_sprintf(a, "%ld", expires_s)};
+    q[r->nquery + 3] =
+        (struct sp_sigv4_pair){"X-Amz-Expires", sp_arena_sprintf(a, "%ld", expires_s)};
     q[r->nquery + 4] = (struct sp_sigv4_pair){"X-Amz-SignedHeaders", out->signed_headers};
     const char *query = sp_sigv4_canonical_query(a, q, n);
     sign(a, c, r, query, headers, out);
