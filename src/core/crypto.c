@@ -79,8 +79,8 @@ b64_decode(const char *s, size_t n, unsigned char *out)
     return (long)len - (long)pad;
 }
 
-static char *
-hex(struct sp_arena *a, const unsigned char *p, size_t n)
+char *
+sp_crypto_hex(struct sp_arena *a, const unsigned char *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
     char *out = sp_arena_alloc(a, 2 * n + 1);
@@ -313,7 +313,7 @@ sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char 
     unsigned int maclen = 0;
     if (HMAC(c->sha256, c->index_key, KEY_LEN, norm, n, mac, &maclen) == NULL)
         return NULL;
-    return hex(a, mac, maclen);
+    return sp_crypto_hex(a, mac, maclen);
 }
 
 const char *
@@ -339,7 +339,7 @@ sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char 
     unsigned int maclen = 0;
     if (HMAC(c->sha256, c->index_key, KEY_LEN, msg, len, mac, &maclen) == NULL)
         return NULL;
-    return hex(a, mac, maclen);
+    return sp_crypto_hex(a, mac, maclen);
 }
 
 bool
@@ -355,7 +355,7 @@ sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len)
     unsigned int mdlen = 0;
     if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
         return NULL;
-    return hex(a, md, mdlen);
+    return sp_crypto_hex(a, md, mdlen);
 }
 
 bool

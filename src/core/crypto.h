@@ -82,6 +82,8 @@ const char *sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a,
 /* Constant-time comparison (CRYPTO_memcmp) of the contents; different
  * lengths compare unequal at once (only the length leaks). */
 bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);
+/* n bytes as 2n lowercase hex characters, arena-owned. */
+char *sp_crypto_hex(struct sp_arena *a, const unsigned char *p, size_t n);
 /* SHA-256 of data as 64 lowercase hex characters, arena-owned (session
  * tokens are stored as their hashes); NULL only if OpenSSL fails. */
 const char *sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len);

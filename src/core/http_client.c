@@ -1,16 +1,18 @@
 /*
- * http_client: the libcurl side of outbound POSTs. See http_client.h.
+ * http_client: the libcurl side of outbound requests. See http_client.h.
  */
 #include "core/http_client.h"
 
 #include "core/buf.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define RESPONSE_READ_MAX (64 * 1024)
 #define READ_MAX(req) ((req)->response_max > 0 ? (req)->response_max : RESPONSE_READ_MAX)
@@ -50,17 +52,48 @@ sp_http_conn_free(struct sp_http_conn *c)
 
 struct call {
     const struct sp_http_post *req;
+    CURL *h;
     size_t read;
     bool refused;
+    const char *sink_error;   /* why streaming to to_fd stopped; NULL: it did not */
 };
+
+/* Writes a 2xx body's piece to the caller's descriptor, under its limit. */
+static size_t
+to_fd(struct call *c, const char *data, size_t n)
+{
+    struct sp_http_to_fd *t = c->req->to_fd;
+    if ((long long)n > t->max - t->written) {
+        c->sink_error = "response larger than the limit";
+        return 0;
+    }
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(t->fd, data + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            c->sink_error = "cannot write the response";
+            return 0;
+        }
+        done += (size_t)w;
+        t->written += w;
+    }
+    return n;
+}
 
 /* Keeps the body when the caller wants it (else a status is the answer);
  * reading stops after READ_MAX so a receiver cannot make us read
- * forever. */
+ * forever. A 2xx body goes to the caller's descriptor when it gave one. */
 static size_t
 receive(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct call *c = arg;
+    if (c->req->to_fd != NULL) {
+        long status = 0;
+        curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status <= 299)
+            return to_fd(c, data, size * nmemb);
+    }
     c->read += size * nmemb;
     if (c->read > READ_MAX(c->req))
         return 0;
@@ -98,17 +131,29 @@ header_list(const struct sp_http_post *req)
 }
 
 static void
-set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist *pin)
+set_method(CURL *h, const struct sp_http_post *req)
 {
-    const struct sp_http_post *req = c->req;
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    if (req->method != NULL && strcmp(req->method, "GET") == 0) {
+    const char *m = req->method != NULL ? req->method : "POST";
+    if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(m, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(m, "DELETE") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     } else {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
+}
+
+static void
+set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist *pin)
+{
+    const struct sp_http_post *req = c->req;
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    set_method(h, req);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -131,6 +176,28 @@ fail(struct sp_http_result *out, const char *why)
 {
     snprintf(out->error, sizeof(out->error), "%s", why);
     return false;
+}
+
+/* The status of the response that arrived, or why none did. */
+static void
+outcome(CURL *h, const struct call *c, CURLcode rc, struct sp_http_result *out)
+{
+    const struct sp_http_post *req = c->req;
+    if (rc == CURLE_WRITE_ERROR && c->sink_error != NULL) {
+        fail(out, c->sink_error);
+    } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c->read > READ_MAX(req))) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+        curl_off_t len = -1;
+        if (req->content_length != NULL) {
+            if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK)
+                len = -1;
+            *req->content_length = len;
+        }
+    } else if (c->refused) {
+        fail(out, "address not allowed");
+    } else {
+        fail(out, curl_easy_strerror(rc));
+    }
 }
 
 bool
@@ -159,15 +226,9 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
         curl_slist_free_all(pin);
         return fail(out, "out of memory");
     }
-    struct call c = {req, 0, false};
+    struct call c = {req, h, 0, false, NULL};
     set_options(h, &c, hdrs, pin);
-    CURLcode rc = curl_easy_perform(h);
-    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c.read > READ_MAX(req)))
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-    else if (c.refused)
-        fail(out, "address not allowed");
-    else
-        fail(out, curl_easy_strerror(rc));
+    outcome(h, &c, curl_easy_perform(h), out);
     if (req->conn == NULL)
         curl_easy_cleanup(h);
     curl_slist_free_all(hdrs);

@@ -1,13 +1,15 @@
 /*
- * http_client: one outbound HTTP POST with libcurl, for deliveries to
- * receivers outside (webhooks, API.md §11). Every request: a total
+ * http_client: one outbound HTTP request with libcurl: POSTs to
+ * receivers outside (webhooks, API.md §11), service calls (POST, GET),
+ * the object store's HEAD, GET and DELETE (core/s3). Every request: a total
  * timeout, redirects never followed, http/https only, proxies from the
  * environment ignored, the connection optionally pinned to an address
  * chosen by the caller (CURLOPT_RESOLVE, so no second DNS lookup can
  * change it) and every address checked again by the caller's rule just
  * before the socket opens. The response body (at most 64 KiB, or the
  * caller's response_max) is kept when the caller asks for it (service
- * calls), else discarded.
+ * calls), else discarded; a 2xx body may instead be streamed to a file
+ * descriptor under the caller's byte limit (object downloads).
  *
  * A POST either opens a connection of its own, closed after it (no
  * handle is kept across calls), or runs on a kept connection the caller
@@ -36,8 +38,19 @@ struct sp_http_conn;
 struct sp_http_conn *sp_http_conn_new(void);
 void sp_http_conn_free(struct sp_http_conn *c);
 
+/* Where a 2xx response's body goes instead of sp_http_post.response: fd,
+ * written from its current offset. More than max bytes is no answer
+ * (sp_http_post false, "response larger than ..."), and so is a failed
+ * write; what was written before stays (the caller truncates or unlinks). */
+struct sp_http_to_fd {
+    int fd;
+    long long max;
+    long long written;            /* out: bytes written */
+};
+
 struct sp_http_post {
-    const char *method;           /* NULL or "POST": POST body; "GET": no body */
+    /* NULL or "POST": POST body; "GET", "HEAD", "DELETE": no body */
+    const char *method;
     const char *url;
     /* Pin: connect to this address (text, no brackets) for the URL's
      * host and port; NULL resolves normally. */
@@ -56,6 +69,12 @@ struct sp_http_post {
     struct sp_buf *response;      /* the response body is appended here; NULL: dropped */
     size_t response_max;          /* bytes read at most; 0: 64 KiB (a vector batch needs more) */
     struct sp_http_conn *conn;    /* a kept connection to reuse; NULL: one of its own */
+    /* A 2xx response's body is streamed here (other statuses' bodies go
+     * to response, or are dropped); NULL: not. */
+    struct sp_http_to_fd *to_fd;
+    /* Out when not NULL and a response arrived: its Content-Length, -1
+     * when it named none (a HEAD's answer carries the object's size). */
+    long long *content_length;
 };
 
 struct sp_http_result {
