@@ -1,9 +1,12 @@
 /*
  * attachment-cleanup: removes attachment rows never uploaded within a day
- * and files in storage that no row names (API.md §10, §12;
+ * (with SUPPORT_S3_BUCKET, their objects too) and files in storage that no
+ * row names (API.md §10, §12;
  * domain/attachment_scan.c does the work). From cron hourly with --once.
  */
+#include "core/s3.h"
 #include "db/db.h"
+#include "domain/attachment_files.h"
 #include "domain/attachment_scan.h"
 #include "jobs/job.h"
 
@@ -11,9 +14,13 @@ static enum sp_rc
 pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
      struct sp_problem *p)
 {
+    struct sp_s3 s3;
+    struct sp_attachment_files files;
+    char err[256];
+    if (!sp_attachment_files_from_config(cfg, &s3, &files, err, sizeof(err)))
+        return sp_problem_set(p, SP_ERROR, "config", "%s", err);
     struct sp_attachment_cleanup_counts n;
-    enum sp_rc rc = sp_attachment_cleanup_pass(db, cfg->attachment_dir, run->now, run->dry_run,
-                                               &n, p);
+    enum sp_rc rc = sp_attachment_cleanup_pass(db, &files, run->now, run->dry_run, &n, p);
     *errors = n.errors;
     return rc;
 }
@@ -23,7 +30,7 @@ main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "attachment-cleanup",
-        .settings_help = "  (SUPPORT_ATTACHMENT_DIR below)\n",
+        .settings_help = "  (SUPPORT_ATTACHMENT_DIR and SUPPORT_S3_* below)\n",
         .pass = pass,
     };
     return sp_job_main(&job, argc, argv);

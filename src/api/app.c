@@ -31,8 +31,8 @@ keyring_set(const char *value, const char *event, const char *what_is_off)
 }
 
 /* Without PII keys contacts are not stored rather than stored in clear;
- * without URL keys the attachment endpoints answer 503 rather than sign
- * with nothing. */
+ * without URL keys or a bucket the attachment endpoints answer 503 rather
+ * than sign with nothing. */
 static bool
 load_keyrings(struct sp_app *app, char *err, size_t errlen)
 {
@@ -41,8 +41,12 @@ load_keyrings(struct sp_app *app, char *err, size_t errlen)
                     "SUPPORT_ENCRYPTION_KEYS is not set: contact details are not stored") &&
         (app->crypto = sp_crypto_new(c->encryption_keys, c->pii_index_key, err, errlen)) == NULL)
         return false;
-    if (keyring_set(c->attachment_keys, "attachments_disabled",
-                    "SUPPORT_ATTACHMENT_KEYS is not set: attachments are refused") &&
+    if (!sp_config_s3(c, &app->s3, &app->s3_on, err, errlen))
+        return false;
+    if (keyring_set(app->s3_on ? "" : c->attachment_keys, "attachments_disabled",
+                    "neither SUPPORT_ATTACHMENT_KEYS nor SUPPORT_S3_BUCKET is set: attachments"
+                    " are refused") &&
+        c->attachment_keys != NULL &&
         (app->url_keys = sp_url_keys_load(c->attachment_keys, err, errlen)) == NULL)
         return false;
     return true;
@@ -82,7 +86,7 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         return false;
     }
     /* In the master, once: the workers it forks share the magic database. */
-    if (app->url_keys != NULL && !sp_attachment_sniffer_load()) {
+    if ((app->url_keys != NULL || app->s3_on) && !sp_attachment_sniffer_load()) {
         snprintf(err, errlen, "libmagic: cannot load its database (package libmagic-mgc)");
         sp_app_free(app);
         return false;

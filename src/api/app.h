@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "core/config.h"
+#include "core/s3.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -36,7 +37,11 @@ struct sp_app {
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */
     struct sp_stamp_cache *ticket_views; /* per worker: rendered customer ticket views */
     struct sp_tpl_set *templates; /* admin pages: compiled in the master, shared */
-    struct sp_url_keys *url_keys; /* signed attachment URLs; NULL: attachments off */
+    struct sp_url_keys *url_keys; /* signed attachment URLs of the local store */
+    /* The attachment store in a bucket (SUPPORT_S3_BUCKET): presigned URLs.
+     * Its strings are cfg's. Attachments are off when neither is set. */
+    struct sp_s3 s3;
+    bool s3_on;
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

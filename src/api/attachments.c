@@ -20,6 +20,8 @@
 #include "core/clock.h"
 #include "core/json_writer.h"
 #include "core/rfc3339.h"
+#include "core/s3.h"
+#include "domain/attachment_files.h"
 #include "domain/attachments.h"
 #include "http/signed_url.h"
 
@@ -41,6 +43,58 @@ url_keys(struct sp_req *r, struct sp_problem *p)
         sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                        "attachments are not configured on this server");
     return app ? app->url_keys : NULL;
+}
+
+/* The bucket holding attachments, or NULL for the local store. */
+static const struct sp_s3 *
+bucket(struct sp_req *r)
+{
+    const struct sp_app *app = app_of(r);
+    return app != NULL && app->s3_on ? &app->s3 : NULL;
+}
+
+/* Attachments are on: a bucket, or the local store's keys (else 503). */
+static bool
+attachments_on(struct sp_req *r, struct sp_problem *p)
+{
+    return bucket(r) != NULL || url_keys(r, p) != NULL;
+}
+
+static const char *
+object_key(struct sp_req *r, const char *id)
+{
+    const struct sp_app *app = app_of(r);
+    struct sp_attachment_files files = {app->cfg.attachment_dir, &app->s3, app->cfg.s3_prefix};
+    return sp_attachment_files_object_key(r->arena, &files, id);
+}
+
+/* Where the client PUTs the bytes: the bucket's presigned URL (signed for
+ * exactly the declared size), or ours. */
+static const char *
+upload_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
+{
+    const struct sp_s3 *s3 = bucket(r);
+    long long now = sp_clock_now_ms() / 1000;
+    if (s3 != NULL)
+        return sp_s3_presign(r->arena, s3, "PUT", object_key(r, a->id), now, (long)(expires - now),
+                             a->size, NULL, NULL);
+    return sp_signed_url(r->arena, app_of(r)->url_keys, "PUT",
+                         sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
+}
+
+/* Where the client GETs a clean file: the bucket's presigned URL, which
+ * makes the store answer with our Content-Type and Content-Disposition,
+ * or ours (nginx serves it). */
+static const char *
+download_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
+{
+    const struct sp_s3 *s3 = bucket(r);
+    long long now = sp_clock_now_ms() / 1000;
+    if (s3 != NULL)
+        return sp_s3_presign(r->arena, s3, "GET", a->storage_key, now, (long)(expires - now), -1,
+                             a->content_type, sp_content_disposition(r->arena, a->filename));
+    return sp_signed_url(r->arena, app_of(r)->url_keys, "GET",
+                         sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }
 
 static const char *
@@ -90,12 +144,10 @@ create_attachment(struct sp_req *r, void *input, struct sp_buf *body, const char
     if (sp_attachment_create(&ctx, input, &a, p) != SP_OK)
         return p->rc;
     long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_upload_ttl_s;
-    const char *path = sp_arena_sprintf(r->arena, CONTENT_PATH, a.id);
     struct sp_jw w;
     sp_jw_init(&w, body);
     write_meta(r, &w, &a, NULL, 0);
-    sp_jw_kstr(&w, "upload_url",
-               sp_signed_url(r->arena, app_of(r)->url_keys, "PUT", path, a.id, a.size, expires));
+    sp_jw_kstr(&w, "upload_url", upload_url(r, &a, expires));
     sp_jw_kstr(&w, "upload_method", "PUT");
     sp_jw_kstr(&w, "expires_at", iso(r, expires));
     sp_jw_end(&w);
@@ -106,7 +158,7 @@ create_attachment(struct sp_req *r, void *input, struct sp_buf *body, const char
 enum sp_rc
 sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
 {
-    if (url_keys(r, p) == NULL)
+    if (!attachments_on(r, p))
         return p->rc;
     struct sp_field_value v[A_COUNT];
     if (sp_api_read_body(r, create_fields, A_COUNT, v, p) == NULL)
@@ -127,8 +179,7 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
 {
-    const struct sp_url_keys *keys = url_keys(r, p);
-    if (keys == NULL)
+    if (!attachments_on(r, p))
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_attachment a;
@@ -138,8 +189,7 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     const char *url = NULL;
     long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_download_ttl_s;
     if (strcmp(a.status, "clean") == 0 && a.storage_key != NULL)
-        url = sp_signed_url(r->arena, keys, "GET", sp_arena_sprintf(r->arena, CONTENT_PATH, a.id),
-                            a.id, a.size, expires);
+        url = download_url(r, &a, expires);
     struct sp_jw *w = sp_api_json(r);
     write_meta(r, w, &a, url, expires);
     return sp_api_send(r, 200, w);
@@ -153,6 +203,10 @@ static enum sp_rc
 signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
                   struct sp_problem *p)
 {
+    /* With a bucket, no URL of ours is handed out: the bytes are there. */
+    if (bucket(r) != NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found",
+                              "attachments are uploaded to and downloaded from the object store");
     const struct sp_url_keys *keys = url_keys(r, p);
     if (keys == NULL)
         return p->rc;

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/s3.h"
+
 /* SP_SET_DATA: a string whose default is a path under the installed data
  * directory (data_dir below). */
 enum sp_setting_type { SP_SET_STR, SP_SET_SECRET, SP_SET_INT, SP_SET_FRACTION, SP_SET_MODE,
@@ -118,6 +120,22 @@ static const struct sp_setting settings[] = {
      "seconds a download URL stays valid"},
     {"SUPPORT_CLAMD_SOCKET", STR(clamd_socket), "var/run/clamd.sock", 0, 0,
      "clamd's unix socket (support-scan)"},
+    {"SUPPORT_S3_BUCKET", STR(s3_bucket), NULL, 0, 0,
+     "attachments in this S3-compatible bucket (AWS S3, GCS with HMAC keys, MinIO): presigned"
+     " upload and download URLs, support-scan fetches uploads from it; unset = the local"
+     " directory SUPPORT_ATTACHMENT_DIR"},
+    {"SUPPORT_S3_ENDPOINT", STR(s3_endpoint), NULL, 0, 0,
+     "the store's URL, path-style, e.g. https://s3.eu-west-1.amazonaws.com or"
+     " https://storage.googleapis.com"},
+    {"SUPPORT_S3_REGION", STR(s3_region), "us-east-1", 0, 0,
+     "the region signed into every request (GCS: auto)"},
+    {"SUPPORT_S3_PREFIX", STR(s3_prefix), "attachments/", 0, 0,
+     "key prefix of the attachments' objects"},
+    {"SUPPORT_S3_ACCESS_KEY_ID", STR(s3_access_key_id), NULL, 0, 0, "the store's access key id"},
+    {"SUPPORT_S3_SECRET_ACCESS_KEY", SEC(s3_secret_access_key), NULL, 0, 0,
+     "the store's secret access key"},
+    {"SUPPORT_S3_TIMEOUT_MS", INT(s3_timeout_ms), "30000", 100, 600000,
+     "each request support-scan and attachment-cleanup make to the store"},
     {"SUPPORT_SLA_WARN_FRACTION", FRAC(sla_warn_fraction), "0.2", 0, 1,
      "warn when this share of an SLA target is left (ticket-sla-monitor)"},
     {"SUPPORT_BOOKING_URL", STR(booking_url), NULL, 0, 0,
@@ -352,6 +370,32 @@ sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err
         return true;
     snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
     return false;
+}
+
+bool
+sp_config_s3(const struct sp_config *c, struct sp_s3 *out, bool *on, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    *on = c->s3_bucket != NULL && c->s3_bucket[0] != '\0';
+    if (!*on)
+        return true;
+    const char *missing = c->s3_endpoint == NULL            ? "SUPPORT_S3_ENDPOINT"
+                          : c->s3_access_key_id == NULL     ? "SUPPORT_S3_ACCESS_KEY_ID"
+                          : c->s3_secret_access_key == NULL ? "SUPPORT_S3_SECRET_ACCESS_KEY"
+                                                            : NULL;
+    if (missing != NULL) {
+        snprintf(err, errlen, "SUPPORT_S3_BUCKET is set: %s is required too", missing);
+        return false;
+    }
+    size_t n = strlen(c->s3_endpoint);
+    if ((strncmp(c->s3_endpoint, "https://", 8) != 0 && strncmp(c->s3_endpoint, "http://", 7) != 0) ||
+        c->s3_endpoint[n - 1] == '/') {
+        snprintf(err, errlen, "SUPPORT_S3_ENDPOINT: expected http(s)://host[:port], no trailing /");
+        return false;
+    }
+    *out = (struct sp_s3){c->s3_endpoint, c->s3_region, c->s3_bucket, c->s3_access_key_id,
+                          c->s3_secret_access_key, c->s3_timeout_ms};
+    return true;
 }
 
 void

@@ -77,6 +77,11 @@ struct sp_config {
     long  attachment_upload_ttl_s;
     long  attachment_download_ttl_s;
     char *clamd_socket;
+    /* The attachment store in an S3-compatible bucket (API.md §10):
+     * SUPPORT_S3_BUCKET set switches it on (sp_config_s3). */
+    char *s3_endpoint, *s3_region, *s3_bucket, *s3_prefix;
+    char *s3_access_key_id, *s3_secret_access_key;
+    long  s3_timeout_ms;
     long  ai_rate_per_minute;
     double ai_min_confidence;
     /* The OpenAI-compatible provider and embedder (API.md §9) */
@@ -96,6 +101,12 @@ void sp_config_free(struct sp_config *c);
 /* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */
 bool sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err,
                          size_t errlen);
+struct sp_s3;
+/* The S3 attachment store of the settings: *on false when
+ * SUPPORT_S3_BUCKET is unset; false with a message when it is set without
+ * its endpoint or keys. out points into c. */
+bool sp_config_s3(const struct sp_config *c, struct sp_s3 *out, bool *on, char *err,
+                  size_t errlen);
 /* Writes the documented list of settings (for --help and docs). */
 void sp_config_describe(FILE *out);
 

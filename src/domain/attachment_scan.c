@@ -23,7 +23,10 @@
 #include "core/buf.h"
 #include "core/clamd.h"
 #include "core/log.h"
+#include "core/s3.h"
 #include "db/db.h"
+#include "domain/attachment_files.h"
+#include "domain/attachments.h"
 
 #define CLAMD_TIMEOUT_S 60
 #define BATCH 50
@@ -55,10 +58,11 @@ static struct sp_stmt retry_stmt = SP_STMT(
     " WHERE id = $1 AND status = 'pending'",
     2);
 
+/* Their ids: a bucket may hold an object that came too late to be taken in. */
 static struct sp_stmt stale_stmt = SP_STMT(
     "attachment_cleanup_rows",
     "DELETE FROM support_attachments WHERE uploaded_at IS NULL"
-    " AND created_at < support_from_ms($1::bigint) - interval '1 day'",
+    " AND created_at < support_from_ms($1::bigint) - interval '1 day' RETURNING id",
     1);
 static struct sp_stmt stale_count_stmt = SP_STMT_READ(
     "attachment_cleanup_rows_count",
@@ -90,76 +94,107 @@ exec_ok(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *co
     return sp_db_exec(db, a, st, params, &p) != NULL;
 }
 
+/* What one pass works with. */
+struct scan_job {
+    struct sp_db *db;
+    const char *clamd_socket;
+    const struct sp_attachment_files *files;
+    long upload_window_s;
+    bool dry_run;
+    volatile sig_atomic_t *stop;
+    struct sp_attachment_scan_counts *n;
+};
+
 /* Records what clamd said about id; false when clamd is down (the pass
  * stops: every other file would fail the same way). */
 static bool
-decide(struct sp_db *db, struct sp_arena *a, const char *id, const char *path,
-       enum sp_clamd_result res, const char *detail, struct sp_attachment_scan_counts *n)
+decide(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key,
+       enum sp_clamd_result res, const char *detail)
 {
     const char *params[3] = {id, NULL, detail};
+    char err[256];
     switch (res) {
     case SP_CLAMD_CLEAN:
         params[1] = "clean";
         params[2] = "OK";
-        n->clean += exec_ok(db, a, &verdict_stmt, params);
+        j->n->clean += exec_ok(j->db, a, &verdict_stmt, params);
         log_item(SP_LOG_INFO, "attachment_clean", id, NULL);
         return true;
     case SP_CLAMD_FOUND:
         params[1] = "infected";
-        if (exec_ok(db, a, &verdict_stmt, params)) {
-            n->infected++;
-            if (unlink(path) != 0)
-                log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, strerror(errno));
+        if (exec_ok(j->db, a, &verdict_stmt, params)) {
+            j->n->infected++;
+            if (!sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
+                log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);
         }
         log_item(SP_LOG_WARN, "attachment_infected", id, detail);
         return true;
     case SP_CLAMD_ERROR:
-        n->retry += exec_ok(db, a, &retry_stmt, (const char *const[]){id, detail});
+        j->n->retry += exec_ok(j->db, a, &retry_stmt, (const char *const[]){id, detail});
         log_item(SP_LOG_WARN, "attachment_scan_error", id, detail);
         return true;
     case SP_CLAMD_UNAVAILABLE:
     default:
-        n->clamd_down = true;
-        n->errors++;
+        j->n->clamd_down = true;
+        j->n->errors++;
         log_item(SP_LOG_WARN, "clamd_unavailable", id, detail);
         return false;
     }
 }
 
-/* One due row; false when the pass must stop. */
+/* Scans the bytes open as fd (closed here); false when the pass must stop. */
 static bool
-scan_one(struct sp_db *db, struct sp_arena *a, const char *clamd_socket, const char *dir,
-         const char *id, const char *key, long long attempts, bool dry_run,
-         struct sp_attachment_scan_counts *n)
+scan_fd(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key, int fd,
+        long long attempts)
 {
-    const char *path = sp_arena_sprintf(a, "%s/%s", dir, key ? key : "");
-    int fd = key ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    if (fd < 0) {
-        log_item(SP_LOG_ERROR, "attachment_file_missing", id, strerror(errno));
-        n->failed += dry_run || exec_ok(db, a, &verdict_stmt,
-                                        (const char *const[]){id, "failed", "file missing"});
-        return true;
-    }
     char detail[256];
-    enum sp_clamd_result res = sp_clamd_scan_fd(clamd_socket, fd, CLAMD_TIMEOUT_S, detail,
+    enum sp_clamd_result res = sp_clamd_scan_fd(j->clamd_socket, fd, CLAMD_TIMEOUT_S, detail,
                                                 sizeof(detail));
     close(fd);
-    if (dry_run) {
+    if (j->dry_run) {
         log_item(SP_LOG_INFO, "attachment_scan_dry_run", id, detail);
         return res != SP_CLAMD_UNAVAILABLE;
     }
     if (res == SP_CLAMD_ERROR && attempts + 1 >= SP_ATTACHMENT_SCAN_MAX_ERRORS) {
-        n->failed += exec_ok(db, a, &verdict_stmt, (const char *const[]){id, "failed", detail});
+        j->n->failed += exec_ok(j->db, a, &verdict_stmt,
+                                (const char *const[]){id, "failed", detail});
         log_item(SP_LOG_ERROR, "attachment_scan_failed", id, detail);
         return true;
     }
-    return decide(db, a, id, path, res, detail, n);
+    return decide(j, a, id, key, res, detail);
+}
+
+/* One due row; false when the pass must stop. Bytes that are gone fail
+ * the row; a bucket that does not answer is retried later. */
+static bool
+scan_one(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key,
+         long long attempts)
+{
+    char err[256] = "no storage key";
+    bool missing = key == NULL;
+    int fd = key != NULL ? sp_attachment_files_open(j->files, key, SP_ATTACHMENT_MAX_BYTES,
+                                                    &missing, err, sizeof(err))
+                         : -1;
+    if (fd >= 0)
+        return scan_fd(j, a, id, key, fd, attempts);
+    if (!missing && j->files->s3 != NULL) {
+        j->n->errors++;
+        j->n->retry += !j->dry_run && exec_ok(j->db, a, &retry_stmt,
+                                              (const char *const[]){id, "store unreachable"});
+        log_item(SP_LOG_WARN, "attachment_fetch_failed", id, err);
+        return true;
+    }
+    log_item(SP_LOG_ERROR, "attachment_file_missing", id, err);
+    j->n->failed += j->dry_run || exec_ok(j->db, a, &verdict_stmt,
+                                          (const char *const[]){id, "failed", "file missing"});
+    return true;
 }
 
 static void
 log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n)
 {
-    bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors == 0;
+    bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors +
+                                        n->ingested == 0;
     struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : SP_LOG_INFO,
                                          "attachment_scan_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_SCAN_COUNTS, n);
@@ -169,43 +204,148 @@ log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n)
 /* Rows come in batches until none is due (each verdict takes its row out
  * of the next batch; a retried one gets a later next_scan_at). */
 static enum sp_rc
-scan_batches(struct sp_db *db, struct sp_arena *page, struct sp_arena *work,
-             const char *clamd_socket, const char *dir, bool dry_run,
-             volatile sig_atomic_t *stop, struct sp_attachment_scan_counts *n,
+scan_batches(const struct scan_job *j, struct sp_arena *page, struct sp_arena *work,
              struct sp_problem *p)
 {
     for (;;) {
         sp_arena_reset(page);
-        PGresult *r = sp_db_exec(db, page, &due_stmt, NULL, p);
+        PGresult *r = sp_db_exec(j->db, page, &due_stmt, NULL, p);
         if (r == NULL)
             return p->rc;
         int rows = PQntuples(r);
         for (int i = 0; i < rows; i++) {
-            if (stop && *stop)
+            if (j->stop && *j->stop)
                 return SP_OK;
             sp_arena_reset(work);
-            if (!scan_one(db, work, clamd_socket, dir, sp_db_str(r, i, 0), sp_db_str(r, i, 1),
-                          sp_db_int(r, i, 2), dry_run, n))
+            if (!scan_one(j, work, sp_db_str(r, i, 0), sp_db_str(r, i, 1), sp_db_int(r, i, 2)))
                 return SP_OK;
         }
-        if (rows < BATCH || dry_run)
+        if (rows < BATCH || j->dry_run)
             return SP_OK;
     }
 }
 
+/* --- uploads to the bucket ---------------------------------------------- */
+
+/* A client PUTs to its presigned URL and tells us nothing: the pass looks
+ * for the objects of rows still waiting for theirs, while their URL may
+ * still be used ($1 seconds, the upload TTL and a margin), each again
+ * after as long as it has waited so far (2 s, then up to every 30 s). */
+static struct sp_stmt awaited_stmt = SP_STMT_READ(
+    "attachment_ingest_awaited",
+    "SELECT id FROM support_attachments"
+    " WHERE uploaded_at IS NULL AND status = 'pending'"
+    "   AND created_at > now() - $1::integer * interval '1 second'"
+    "   AND (next_scan_at IS NULL OR next_scan_at <= now())"
+    " ORDER BY created_at, id LIMIT 50",
+    1);
+static struct sp_stmt look_later_stmt = SP_STMT(
+    "attachment_ingest_later",
+    "UPDATE support_attachments SET next_scan_at = now() + least(greatest(now() - created_at,"
+    " interval '2 seconds'), interval '30 seconds')"
+    " WHERE id = $1 AND uploaded_at IS NULL",
+    1);
+
+/* The object arrived: fetched, checked like an upload through nginx (a
+ * wrong size or type fails the row and deletes the object), recorded and
+ * scanned from the same copy. False when the pass must stop. */
+static bool
+ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key)
+{
+    struct sp_ctx ctx = {a, j->db, NULL, 0};
+    struct sp_attachment row, stored;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    char err[256], sha[65];
+    bool missing;
+    int fd = sp_attachment_files_open(j->files, key, SP_ATTACHMENT_MAX_BYTES, &missing, err,
+                                      sizeof(err));
+    if (fd < 0) {
+        j->n->errors++;
+        log_item(SP_LOG_WARN, "attachment_fetch_failed", id, err);
+        return true;
+    }
+    if (sp_attachment_get(&ctx, id, &row, &p) != SP_OK ||
+        sp_attachment_check_upload(&ctx, &row, fd, sha, &p) != SP_OK ||
+        lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        if (p.rc == SP_INVALID) {   /* size or type: the upload is refused */
+            j->n->failed += exec_ok(j->db, a, &verdict_stmt,
+                                    (const char *const[]){id, "failed", p.code});
+            if (!sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
+                log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);
+        } else {
+            j->n->errors++;
+        }
+        log_item(SP_LOG_WARN, "attachment_upload_refused", id, p.detail);
+        return true;
+    }
+    if (sp_attachment_record_upload(&ctx, &row, sha, key, &stored, &p) != SP_OK) {
+        close(fd);
+        log_item(SP_LOG_WARN, "attachment_record_failed", id, p.detail);
+        return true;
+    }
+    j->n->ingested++;
+    return scan_fd(j, a, id, key, fd, 0);
+}
+
+/* One row waiting for its upload; false when the pass must stop. */
+static bool
+ingest_one(const struct scan_job *j, struct sp_arena *a, const char *id)
+{
+    const char *key = sp_attachment_files_object_key(a, j->files, id);
+    long long size;
+    char err[256];
+    enum sp_s3_result res = sp_s3_head(j->files->s3, key, &size, err, sizeof(err));
+    if (res == SP_S3_OK && !j->dry_run)
+        return ingest_present(j, a, id, key);
+    if (res == SP_S3_OK)
+        log_item(SP_LOG_INFO, "attachment_ingest_dry_run", id, key);
+    if (res == SP_S3_ERROR) {
+        j->n->errors++;
+        log_item(SP_LOG_WARN, "attachment_fetch_failed", id, err);
+    }
+    if (!j->dry_run)
+        (void)exec_ok(j->db, a, &look_later_stmt, (const char *const[]){id});
+    return true;
+}
+
+static enum sp_rc
+ingest_batches(const struct scan_job *j, struct sp_arena *page, struct sp_arena *work,
+               struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(page, "%ld", j->upload_window_s)};
+    PGresult *r = sp_db_exec(j->db, page, &awaited_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (j->stop && *j->stop)
+            return SP_OK;
+        sp_arena_reset(work);
+        if (!ingest_one(j, work, sp_db_str(r, i, 0)))
+            return SP_OK;
+    }
+    return SP_OK;
+}
+
 enum sp_rc
-sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket, const char *dir,
+sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
+                        const struct sp_attachment_files *files, long upload_window_s,
                         bool dry_run, volatile sig_atomic_t *stop,
                         struct sp_attachment_scan_counts *n, struct sp_problem *p)
 {
     memset(n, 0, sizeof(*n));
+    struct scan_job j = {db, clamd_socket, files, upload_window_s, dry_run, stop, n};
     struct sp_arena page, work;
     sp_arena_init(&page, 8192);
     sp_arena_init(&work, 8192);
     /* A busy lock is logged by log_scan, as a pass at info. */
     enum sp_rc rc = sp_db_job_lock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY, NULL, p);
     if (rc == SP_OK) {
-        rc = scan_batches(db, &page, &work, clamd_socket, dir, dry_run, stop, n, p);
+        if (files->s3 != NULL)
+            rc = ingest_batches(&j, &page, &work, p);
+        if (rc == SP_OK && !n->clamd_down)
+            rc = scan_batches(&j, &page, &work, p);
         sp_db_job_unlock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY);
     }
     log_scan(rc, n);
@@ -279,9 +419,26 @@ sweep_files(struct sp_db *db, struct sp_arena *a, const char *dir, int64_t now_m
     }
 }
 
+/* The objects of the rows just deleted, if any came (a bucket only). */
+static void
+drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresult *r,
+             struct sp_attachment_cleanup_counts *n)
+{
+    char err[256];
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *id = sp_db_str(r, i, 0);
+        if (!sp_attachment_files_remove(files, a, sp_attachment_files_object_key(a, files, id),
+                                        err, sizeof(err))) {
+            n->errors++;
+            log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);
+        }
+    }
+}
+
 enum sp_rc
-sp_attachment_cleanup_pass(struct sp_db *db, const char *dir, int64_t now_ms, bool dry_run,
-                           struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
+                           int64_t now_ms, bool dry_run, struct sp_attachment_cleanup_counts *n,
+                           struct sp_problem *p)
 {
     memset(n, 0, sizeof(*n));
     struct sp_arena a;
@@ -290,8 +447,13 @@ sp_attachment_cleanup_pass(struct sp_db *db, const char *dir, int64_t now_ms, bo
     PGresult *r = sp_db_exec(db, &a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
     enum sp_rc rc = r == NULL ? p->rc : SP_OK;
     if (r != NULL) {
-        n->rows = dry_run ? sp_db_int(r, 0, 0) : atoll(PQcmdTuples(r));
-        sweep_files(db, &a, dir, now_ms, dry_run, n);
+        n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
+        if (files->s3 != NULL && !dry_run)
+            drop_objects(files, &a, r, n);
+        /* A bucket is not listed: its objects are all named by rows (the
+         * key is the id), so none can be an orphan of a lost move. */
+        if (files->s3 == NULL)
+            sweep_files(db, &a, files->dir, now_ms, dry_run, n);
     }
     struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
                                          "attachment_cleanup_pass");

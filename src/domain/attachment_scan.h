@@ -19,22 +19,28 @@
 #include "core/log.h"
 #include "core/problem.h"
 
+struct sp_attachment_files;
 struct sp_db;
 
 #define SP_ATTACHMENT_SCAN_LOCK_KEY 7311950LL
 #define SP_ATTACHMENT_SCAN_CHANNEL "support_attachment_scan"
 #define SP_ATTACHMENT_SCAN_MAX_ERRORS 5   /* clamd errors before failed */
 
-#define SP_ATTACHMENT_SCAN_COUNTS(F) F(clean) F(infected) F(failed) F(retry) F(errors)
+#define SP_ATTACHMENT_SCAN_COUNTS(F) F(ingested) F(clean) F(infected) F(failed) F(retry) F(errors)
 struct sp_attachment_scan_counts {
     SP_ATTACHMENT_SCAN_COUNTS(SP_LOG_COUNT_MEMBER)
     bool clamd_down;
 };
 
-/* Scans every uploaded pending attachment that is due (files under dir),
- * one clamd exchange each; ends early (errors 1, clamd_down) when clamd
- * cannot be reached. SP_CONFLICT when another scanner holds the lock. */
-enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket, const char *dir,
+/* Scans every uploaded pending attachment that is due (its bytes where
+ * files keeps them), one clamd exchange each; ends early (errors 1,
+ * clamd_down) when clamd cannot be reached. With a bucket, first takes in
+ * the uploads clients made to it (rows created in the last
+ * upload_window_s seconds whose object now exists: fetched, checked for
+ * size and type, recorded, scanned). SP_CONFLICT when another scanner
+ * holds the lock. */
+enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
+                                   const struct sp_attachment_files *files, long upload_window_s,
                                    bool dry_run, volatile sig_atomic_t *stop,
                                    struct sp_attachment_scan_counts *n, struct sp_problem *p);
 
@@ -43,10 +49,12 @@ struct sp_attachment_cleanup_counts {
     SP_ATTACHMENT_CLEANUP_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
-/* Deletes rows created before now - 1 day and never uploaded, and files
- * of dir older than an hour that no row names. */
-enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const char *dir, int64_t now_ms,
-                                      bool dry_run, struct sp_attachment_cleanup_counts *n,
+/* Deletes rows created before now - 1 day and never uploaded (with a
+ * bucket, their objects too, should any have come late), and files of
+ * the directory older than an hour that no row names. */
+enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
+                                      int64_t now_ms, bool dry_run,
+                                      struct sp_attachment_cleanup_counts *n,
                                       struct sp_problem *p);
 
 #endif

@@ -70,7 +70,8 @@ static struct sp_stmt get_stmt = SP_STMT_READ(
 /* The scanner is woken by the notification (support-scan --loop). */
 static struct sp_stmt uploaded_stmt = SP_STMT(
     "attachment_uploaded",
-    "UPDATE support_attachments a SET uploaded_at = now(), sha256 = $2, storage_key = $3"
+    "UPDATE support_attachments a SET uploaded_at = now(), sha256 = $2, storage_key = $3,"
+    " next_scan_at = NULL"
     " WHERE a.id = $1 AND a.uploaded_at IS NULL"
     " RETURNING " ATTACHMENT_COLS ", pg_notify('support_attachment_scan', a.id)",
     3);
@@ -288,10 +289,9 @@ move_upload(int fd, const char *temp_path, const char *dst)
     return true;
 }
 
-/* Size, type and digest of the file nginx wrote; SP_OK with sha filled. */
-static enum sp_rc
-check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, int fd, char sha[65],
-             struct sp_problem *p)
+enum sp_rc
+sp_attachment_check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, int fd,
+                           char sha[65], struct sp_problem *p)
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -323,7 +323,7 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
         return sp_problem_set(p, SP_ERROR, "internal", "cannot open the upload: %s",
                               strerror(errno));
     char sha[65], suffix[17];
-    enum sp_rc rc = check_upload(ctx, a, fd, sha, p);
+    enum sp_rc rc = sp_attachment_check_upload(ctx, a, fd, sha, p);
     sp_random_hex(suffix, 8);
     const char *key = sp_arena_sprintf(ctx->arena, "%s.%s", a->id, suffix);
     const char *dst = sp_arena_sprintf(ctx->arena, "%s/%s", dir, key);
@@ -331,16 +331,24 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
         rc = sp_problem_set(p, SP_ERROR, "internal", "cannot move the upload into %s: %s", dir,
                             strerror(errno));
     close(fd);
-    if (rc != SP_OK)
-        return rc;
+    if (rc == SP_OK && sp_attachment_record_upload(ctx, a, sha, key, out, p) != SP_OK) {
+        unlink(dst);
+        rc = p->rc;
+    }
+    return rc;
+}
+
+enum sp_rc
+sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, const char *sha,
+                            const char *key, struct sp_attachment *out, struct sp_problem *p)
+{
     const char *params[3] = {a->id, sha, key};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &uploaded_stmt, params, p);
-    if (r == NULL || PQntuples(r) == 0) {
-        unlink(dst);
-        return r == NULL ? p->rc
-                         : sp_problem_set(p, SP_CONFLICT, "already_uploaded",
-                                          "this attachment has been uploaded already");
-    }
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
+                              "this attachment has been uploaded already");
     read_row(r, 0, out);
     return SP_OK;
 }

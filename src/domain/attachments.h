@@ -76,6 +76,16 @@ enum sp_rc sp_attachment_get(struct sp_ctx *ctx, const char *id, struct sp_attac
 enum sp_rc sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a,
                                const char *dir, const char *temp_path,
                                struct sp_attachment *out, struct sp_problem *p);
+/* The checks of an upload open as fd: 422 size_mismatch, 422
+ * type_mismatch; SP_OK with its sha256 (hex) in sha. */
+enum sp_rc sp_attachment_check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, int fd,
+                                      char sha[65], struct sp_problem *p);
+/* Records that a's checked bytes are stored under key (a file name or an
+ * object key) and queues the scan: 409 already_uploaded when another
+ * upload was recorded first. out is the row after it. */
+enum sp_rc sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a,
+                                       const char *sha, const char *key,
+                                       struct sp_attachment *out, struct sp_problem *p);
 
 /* Inside the caller's transaction (ticket create, replies): links the
  * clean, unattached uploads ids[0..n) of owner_sub to message_id and

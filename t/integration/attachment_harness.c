@@ -34,11 +34,17 @@ collect(char *p, size_t size, size_t n, void *b)
 long
 sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body)
 {
+    return sp_t_put_url(sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), path), data, len, body);
+}
+
+long
+sp_t_put_url(const char *url, const void *data, size_t len, const char **body)
+{
     CURL *c = curl_easy_init();
     ck_assert(c != NULL);
     struct sp_t_resp r = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-    curl_easy_setopt(c, CURLOPT_URL, sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), path));
+    curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -56,9 +62,28 @@ sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body
     return status;
 }
 
-/* POST /support/attachments as token; asserts 201 and the shape. */
 struct sp_t_upload
 sp_t_attachment_new(const char *token, const char *filename, const char *type, size_t size)
+{
+    struct sp_t_upload u = sp_t_attachment_post(token, filename, type, size);
+    ck_assert(strncmp(u.url, sp_t_fmt("/support/attachments/%s/content?", u.id),
+                      strlen(u.id) + 30) == 0);
+    return u;
+}
+
+const char *
+sp_t_attachment_field(const char *token, const char *id, const char *field)
+{
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+    sp_t_assert_json(r, 200);
+    const char *v = sp_t_jstr(r->json, field);   /* NULL for null */
+    v = v != NULL ? sp_t_fmt("%s", v) : NULL;
+    sp_t_resp_free(r);
+    return v;
+}
+
+struct sp_t_upload
+sp_t_attachment_post(const char *token, const char *filename, const char *type, size_t size)
 {
     struct sp_t_resp *r = sp_t_post_json(
         "/support/attachments", token,
@@ -71,8 +96,6 @@ sp_t_attachment_new(const char *token, const char *filename, const char *type, s
     ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
     sp_t_assert_timestamp(sp_t_jstr(r->json, "expires_at"));
     ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/attachments/%s", u.id));
-    ck_assert(strncmp(u.url, sp_t_fmt("/support/attachments/%s/content?", u.id),
-                      strlen(u.id) + 30) == 0);
     sp_t_resp_free(r);
     return u;
 }
@@ -84,10 +107,7 @@ sp_t_attachment_wait(const char *token, const char *id, int seconds)
 {
     const char *status = "pending";
     for (int i = 0; i < seconds * 4; i++) {
-        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
-        sp_t_assert_json(r, 200);
-        status = sp_t_fmt("%s", sp_t_jstr(r->json, "status"));
-        sp_t_resp_free(r);
+        status = sp_t_attachment_field(token, id, "status");
         if (strcmp(status, "pending") != 0)
             break;
         usleep(250 * 1000);

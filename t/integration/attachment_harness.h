@@ -20,9 +20,16 @@ struct sp_t_upload {
 
 /* PUT of raw bytes to path (a signed URL: no token); status and body. */
 long sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body);
-/* POST /support/attachments as token; asserts 201 and the shape. */
+/* The same to an absolute URL (a bucket's presigned URL). */
+long sp_t_put_url(const char *url, const void *data, size_t len, const char **body);
+/* POST /support/attachments as token; asserts 201 and the shape, and
+ * (_new) that the upload URL is ours, not a bucket's. */
+struct sp_t_upload sp_t_attachment_post(const char *token, const char *filename, const char *type,
+                                        size_t size);
 struct sp_t_upload sp_t_attachment_new(const char *token, const char *filename, const char *type,
                                        size_t size);
+/* A member of the metadata as token sees it (NULL when null). */
+const char *sp_t_attachment_field(const char *token, const char *id, const char *field);
 /* GET the metadata as token until its status is not pending (or seconds
  * pass); returns the last status. */
 const char *sp_t_attachment_wait(const char *token, const char *id, int seconds);

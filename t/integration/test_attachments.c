@@ -446,11 +446,7 @@ assert_url_answers(const char *url, long status, const char *what)
 static const char *
 download_url_of(const char *token, const char *id)
 {
-    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
-    sp_t_assert_json(m, 200);
-    const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
-    sp_t_resp_free(m);
-    return url;
+    return sp_t_attachment_field(token, id, "download_url");
 }
 
 START_TEST(sighup_rotates_the_url_keyring)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/s3.h"
 #include "unit.h"
 
 extern char **environ;
@@ -161,6 +162,42 @@ START_TEST(set_values_are_read)
     ck_assert_int_eq(cfg.max_body_bytes, 2048);
     ck_assert_str_eq(cfg.log_level, "debug");
     ck_assert_int_eq(cfg.db_statement_timeout_ms, 0);
+}
+END_TEST
+
+/* The bucket: off without SUPPORT_S3_BUCKET; with it, its endpoint and
+ * keys are required (named in the message) and the endpoint is a base
+ * URL; complete, the store points at the settings. */
+START_TEST(s3_settings_are_all_or_nothing)
+{
+    struct sp_s3 s3;
+    bool on = true;
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert(sp_config_s3(&cfg, &s3, &on, err, sizeof(err)));
+    ck_assert(!on);
+    sp_config_free(&cfg);
+    setenv("SUPPORT_S3_BUCKET", "tickets", 1);
+    setenv("SUPPORT_S3_ENDPOINT", "https://s3.example", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert(!sp_config_s3(&cfg, &s3, &on, err, sizeof(err)));
+    ck_assert_str_eq(err, "SUPPORT_S3_BUCKET is set: SUPPORT_S3_ACCESS_KEY_ID is required too");
+    sp_config_free(&cfg);
+    setenv("SUPPORT_S3_ACCESS_KEY_ID", "AKID", 1);
+    setenv("SUPPORT_S3_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("SUPPORT_S3_ENDPOINT", "https://s3.example/", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert(!sp_config_s3(&cfg, &s3, &on, err, sizeof(err)));
+    ck_assert_ptr_nonnull(strstr(err, "SUPPORT_S3_ENDPOINT"));
+    sp_config_free(&cfg);
+    setenv("SUPPORT_S3_ENDPOINT", "http://127.0.0.1:9000", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_msg(sp_config_s3(&cfg, &s3, &on, err, sizeof(err)), "%s", err);
+    ck_assert(on);
+    ck_assert_str_eq(s3.endpoint, "http://127.0.0.1:9000");
+    ck_assert_str_eq(s3.bucket, "tickets");
+    ck_assert_str_eq(s3.region, "us-east-1");
+    ck_assert_str_eq(s3.secret_access_key, "secret");
+    ck_assert_str_eq(cfg.s3_prefix, "attachments/");
 }
 END_TEST
 
@@ -442,6 +479,7 @@ config_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, unset_settings_take_their_defaults);
     tcase_add_test(tc, empty_values_count_as_unset);
+    tcase_add_test(tc, s3_settings_are_all_or_nothing);
     tcase_add_test(tc, set_values_are_read);
     tcase_add_test(tc, strings_are_copies_owned_by_the_config);
     tcase_add_test(tc, integer_bounds_are_inclusive);

@@ -1,0 +1,88 @@
+/*
+ * attachment_files: a directory or a bucket. See attachment_files.h.
+ */
+#include "domain/attachment_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/s3.h"
+
+bool
+sp_attachment_files_from_config(const struct sp_config *c, struct sp_s3 *s3,
+                                struct sp_attachment_files *out, char *err, size_t errlen)
+{
+    bool on;
+    if (!sp_config_s3(c, s3, &on, err, errlen)) {
+        sp_log_msg(SP_LOG_ERROR, "config_invalid", "%s", err);
+        return false;
+    }
+    *out = (struct sp_attachment_files){c->attachment_dir, on ? s3 : NULL, c->s3_prefix};
+    return true;
+}
+
+const char *
+sp_attachment_files_object_key(struct sp_arena *a, const struct sp_attachment_files *f,
+                               const char *id)
+{
+    return sp_arena_sprintf(a, "%s%s", f->prefix != NULL ? f->prefix : "", id);
+}
+
+/* An anonymous file of dir for a fetched copy: gone from the directory
+ * at once, so nothing is left behind whatever happens to this process. */
+static int
+temp_fd(const char *dir, char *err, size_t errlen)
+{
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0)
+        snprintf(err, errlen, "cannot make a temporary file in %s: %s", dir, strerror(errno));
+    return fd;
+}
+
+int
+sp_attachment_files_open(const struct sp_attachment_files *f, const char *key, long long max,
+                         bool *missing, char *err, size_t errlen)
+{
+    *missing = false;
+    if (f->s3 == NULL) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", f->dir, key);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            *missing = errno == ENOENT;
+            snprintf(err, errlen, "%s", strerror(errno));
+        }
+        return fd;
+    }
+    int fd = temp_fd(f->dir, err, errlen);
+    if (fd < 0)
+        return -1;
+    enum sp_s3_result res = sp_s3_get(f->s3, key, fd, max, err, errlen);
+    if (res == SP_S3_OK && lseek(fd, 0, SEEK_SET) == 0)
+        return fd;
+    *missing = res == SP_S3_NOT_FOUND;
+    if (res == SP_S3_OK)
+        snprintf(err, errlen, "cannot rewind the fetched copy: %s", strerror(errno));
+    close(fd);
+    return -1;
+}
+
+bool
+sp_attachment_files_remove(const struct sp_attachment_files *f, struct sp_arena *a,
+                           const char *key, char *err, size_t errlen)
+{
+    if (f->s3 != NULL)
+        return sp_s3_delete(f->s3, key, err, errlen) == SP_S3_OK;
+    const char *path = sp_arena_sprintf(a, "%s/%s", f->dir, key);
+    if (unlink(path) == 0 || errno == ENOENT)
+        return true;
+    snprintf(err, errlen, "%s", strerror(errno));
+    return false;
+}

@@ -1,0 +1,45 @@
+/*
+ * attachment_files: where the bytes of attachments live (API.md §10) —
+ * a directory (SUPPORT_ATTACHMENT_DIR, the default; nginx writes uploads
+ * and serves downloads) or an S3-compatible bucket (SUPPORT_S3_BUCKET;
+ * clients upload and download with presigned URLs). The scanner and the
+ * cleanup read and remove bytes through here, whichever holds them.
+ * Must not: know HTTP, SQL or the rows' rules (domain/attachments).
+ */
+#ifndef SP_ATTACHMENT_FILES_H
+#define SP_ATTACHMENT_FILES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sp_arena;
+struct sp_s3;
+
+struct sp_attachment_files {
+    const char *dir;           /* the directory; with s3, where fetched copies are kept while read */
+    const struct sp_s3 *s3;    /* NULL: the directory holds the attachments */
+    const char *prefix;        /* s3: the objects' key prefix */
+};
+
+/* The store the settings name (SUPPORT_S3_BUCKET, else
+ * SUPPORT_ATTACHMENT_DIR); s3 is where its bucket settings are kept (out
+ * points to it and into c). false with a message, also logged
+ * (config_invalid), for incomplete S3 settings. */
+struct sp_config;
+bool sp_attachment_files_from_config(const struct sp_config *c, struct sp_s3 *s3,
+                                     struct sp_attachment_files *out, char *err, size_t errlen);
+/* The object key of attachment id in the bucket: prefix + id (the id is
+ * random: keys are not guessable, and the URL is signed anyway). */
+const char *sp_attachment_files_object_key(struct sp_arena *a,
+                                           const struct sp_attachment_files *f, const char *id);
+/* The bytes stored under key, open for reading from their start: the
+ * file itself, or (s3) a fetched copy in an already unlinked file of dir
+ * (at most max bytes). -1 with err when they cannot be had; *missing
+ * tells "not there" (no such file or object) from a failure to read. */
+int sp_attachment_files_open(const struct sp_attachment_files *f, const char *key,
+                             long long max, bool *missing, char *err, size_t errlen);
+/* Removes what key names; one that is already gone counts as removed. */
+bool sp_attachment_files_remove(const struct sp_attachment_files *f, struct sp_arena *a,
+                                const char *key, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,324 @@
+/*
+ * test_attachments_s3: attachments kept in an S3-compatible bucket
+ * (API.md §10, SUPPORT_S3_*) end to end — support-api presigns, the
+ * client PUTs to the bucket and GETs from it, support-scan takes the
+ * uploads in, checks and scans them (the stack's clamd), and
+ * attachment-cleanup removes what was never uploaded. The bucket is
+ * t/integration/s3_fixture.py, which checks every SigV4 signature with
+ * its own implementation: a URL it accepts is one S3 would.
+ * The stack's own support-scan daemon (local store) is stopped meanwhile;
+ * passes run here with --once.
+ */
+#include "attachment_harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define BUCKET "support-test"
+#define ACCESS_KEY "AKIDSUPPORTTEST"
+#define SECRET_KEY "s3cr3t/Key+for+the/fixture"
+#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+static struct sp_t_fixture fx;
+static char endpoint_buf[64];
+static char env_buf[6][1024];
+static const char *env[7];
+
+static const char *
+endpoint(void)
+{
+    return endpoint_buf;
+}
+
+/* The S3 settings, as NAME=VALUE words for stackctl and a job's env;
+ * made in the unchecked fixture (no harness arena there). */
+static void
+make_env(void)
+{
+    const char *stack = getenv("SP_TEST_STACK_DIR");
+    snprintf(endpoint_buf, sizeof(endpoint_buf), "http://127.0.0.1:%d", fx.port);
+    char secret[256];
+    snprintf(secret, sizeof(secret), "%s/s3_secret", stack);
+    FILE *f = fopen(secret, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(SECRET_KEY "\n", f);
+    fclose(f);
+    snprintf(env_buf[0], sizeof(env_buf[0]), "SUPPORT_S3_BUCKET=" BUCKET);
+    snprintf(env_buf[1], sizeof(env_buf[1]), "SUPPORT_S3_ENDPOINT=%s", endpoint_buf);
+    snprintf(env_buf[2], sizeof(env_buf[2]), "SUPPORT_S3_ACCESS_KEY_ID=" ACCESS_KEY);
+    snprintf(env_buf[3], sizeof(env_buf[3]), "SUPPORT_S3_SECRET_ACCESS_KEY_FILE=%s", secret);
+    snprintf(env_buf[4], sizeof(env_buf[4]), "SUPPORT_ATTACHMENT_DIR=%s",
+             getenv("SP_TEST_ATTACHMENT_DIR"));
+    snprintf(env_buf[5], sizeof(env_buf[5]), "SUPPORT_CLAMD_SOCKET=%s/clamd/clamd.sock", stack);
+    for (int i = 0; i < 6; i++)
+        env[i] = env_buf[i];
+    env[6] = NULL;
+}
+
+/* Once for the program, in the parent: the bucket, support-api on it,
+ * the stack's own scanner stopped (it would look for these uploads in
+ * the directory and fail them). */
+static void
+bucket_on(void)
+{
+    sp_t_fixture_start(&fx, "s3_fixture.py --access-key " ACCESS_KEY " --secret '" SECRET_KEY
+                            "' --timeout 600");
+    make_env();
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "restart-api-with %s %s %s %s", env[0], env[1], env[2], env[3]);
+    sp_t_stackctl(cmd);
+    /* After the API: starting it starts the scanner too. */
+    sp_t_stackctl("stop-scan");
+}
+
+static void
+bucket_off(void)
+{
+    sp_t_stackctl("restart-api");
+    sp_t_stackctl("start-scan");
+    sp_t_fixture_stop(&fx);
+}
+
+/* GET of an absolute URL (the bucket's): status, body, two headers. */
+struct got {
+    long status;
+    char body[16384];
+    size_t len;
+    char content_type[128], disposition[256];
+};
+
+static size_t
+got_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct got *g = arg;
+    size_t k = size * n;
+    if (g->len + k < sizeof(g->body)) {
+        memcpy(g->body + g->len, p, k);
+        g->len += k;
+    }
+    return k;
+}
+
+static size_t
+got_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct got *g = arg;
+    size_t k = size * n;
+    if (k > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
+        snprintf(g->content_type, sizeof(g->content_type), "%.*s", (int)strcspn(p + 14, "\r\n"),
+                 p + 14);
+    if (k > 21 && strncasecmp(p, "Content-Disposition: ", 21) == 0)
+        snprintf(g->disposition, sizeof(g->disposition), "%.*s", (int)strcspn(p + 21, "\r\n"),
+                 p + 21);
+    return k;
+}
+
+static struct got
+get_url(const char *url)
+{
+    struct got g;
+    memset(&g, 0, sizeof(g));
+    CURL *c = curl_easy_init();
+    ck_assert(c != NULL);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, got_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, got_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &g);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g.status);
+    curl_easy_cleanup(c);
+    return g;
+}
+
+/* One support-scan pass on the bucket; its output. */
+static const char *
+scan_pass(void)
+{
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    int rc = sp_t_job_run("support-scan", env, args, &out);
+    ck_assert_msg(rc == 0, "support-scan exited %d:\n%s", rc, out);
+    return out;
+}
+
+static const char *key_of(const char *id);
+
+/* An attachment whose upload URL is the bucket's: path-style, SigV4
+ * query authentication, the size signed as content-length. */
+static struct sp_t_upload
+create(const char *token, const char *filename, const char *type, size_t size)
+{
+    struct sp_t_upload c = sp_t_attachment_post(token, filename, type, size);
+    const char *prefix = sp_t_fmt("%s/" BUCKET "/%s?", endpoint(), key_of(c.id));
+    ck_assert_msg(strncmp(c.url, prefix, strlen(prefix)) == 0, "upload_url %s", c.url);
+    ck_assert_ptr_nonnull(strstr(c.url, "X-Amz-Algorithm=AWS4-HMAC-SHA256"));
+    ck_assert_ptr_nonnull(strstr(c.url, "X-Amz-SignedHeaders=content-length%3Bhost"));
+    ck_assert_ptr_null(strstr(c.url, SECRET_KEY));
+    return c;
+}
+
+/* The fixture's listing entry of key ("" when absent): its sha256. */
+static const char *
+stored_sha(const char *key)
+{
+    struct got g = get_url(sp_t_fmt("%s/_fixture/objects", endpoint()));
+    g.body[g.len < sizeof(g.body) ? g.len : sizeof(g.body) - 1] = '\0';
+    struct json_object *list = json_tokener_parse(g.body);
+    ck_assert_msg(g.status == 200 && list != NULL && json_object_is_type(list, json_type_array),
+                  "objects: %ld %s", g.status, g.body);
+    const char *sha = "";
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *o = json_object_array_get_idx(list, i);
+        if (strcmp(sp_t_jstr(o, "key"), key) == 0)
+            sha = sp_t_fmt("%s", sp_t_jstr(o, "sha256"));
+    }
+    json_object_put(list);
+    return sha;
+}
+
+static bool
+stored(const char *key)
+{
+    return *stored_sha(key) != '\0';
+}
+
+static const char *
+status_of(const char *token, const char *id)
+{
+    return sp_t_attachment_field(token, id, "status");
+}
+
+/* The object key of attachment id (SUPPORT_S3_PREFIX's default). */
+static const char *
+key_of(const char *id)
+{
+    return sp_t_fmt("attachments/%s", id);
+}
+
+START_TEST(a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "receipt \"1\".png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    /* The signature covers the size: one byte more is refused by the store. */
+    unsigned char longer[sizeof(sp_t_png) + 1];
+    memcpy(longer, sp_t_png, sizeof(sp_t_png));
+    longer[sizeof(sp_t_png)] = 0;
+    ck_assert_int_eq(sp_t_put_url(c.url, longer, sizeof(longer), &body), 403);
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(status_of(u.token, c.id), "pending");
+    const char *sha = stored_sha(key_of(c.id));
+    ck_assert_uint_eq(strlen(sha), 64);
+    const char *out = scan_pass();
+    ck_assert_msg(strstr(out, "\"ingested\":1") != NULL, "%s", out);
+    ck_assert_str_eq(status_of(u.token, c.id), "clean");
+
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", c.id), u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "sha256"), sha);
+    const char *url = sp_t_fmt("%s", sp_t_jstr(r->json, "download_url"));
+    sp_t_resp_free(r);
+    ck_assert(strncmp(url, endpoint(), strlen(endpoint())) == 0);
+    /* The store answers with our type and disposition (signed overrides). */
+    struct got d = get_url(url);
+    ck_assert_int_eq(d.status, 200);
+    ck_assert_uint_eq(d.len, sizeof(sp_t_png));
+    ck_assert_mem_eq(d.body, sp_t_png, sizeof(sp_t_png));
+    ck_assert_str_eq(d.content_type, "image/png");
+    ck_assert_msg(strncmp(d.disposition, "attachment;", 11) == 0 &&
+                      strstr(d.disposition, "receipt") != NULL,
+                  "Content-Disposition: %s", d.disposition);
+    /* Altered, the URL is worth nothing. */
+    char *bad = strdup(url);
+    char *sig = strstr(bad, "X-Amz-Signature=") + strlen("X-Amz-Signature=");
+    *sig = *sig == 'a' ? 'b' : 'a';
+    d = get_url(bad);
+    free(bad);
+    ck_assert_int_eq(d.status, 403);
+    /* A clean upload in the bucket attaches like any other. */
+    const char *t = sp_t_ticket_create(&u, "with a bucket attachment");
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", t), u.token,
+                       sp_t_fmt("{\"body\":\"see file\",\"attachments\":[\"%s\"]}", c.id));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    /* The local store's /content routes hand out nothing here. */
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s/content?kid=x&expires=1&size=67&sig=00",
+                          c.id), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload virus = create(u.token, "notes.txt", "text/plain", strlen(EICAR));
+    struct sp_t_upload fake = create(u.token, "photo.png", "image/png", 10);
+    const char *body;
+    ck_assert_int_eq(sp_t_put_url(virus.url, EICAR, strlen(EICAR), &body), 200);
+    ck_assert_int_eq(sp_t_put_url(fake.url, "plain text", 10, &body), 200);
+    ck_assert(stored(key_of(virus.id)) && stored(key_of(fake.id)));
+    scan_pass();
+    ck_assert_str_eq(status_of(u.token, virus.id), "infected");
+    ck_assert_str_eq(status_of(u.token, fake.id), "failed");
+    ck_assert_str_eq(sp_t_sql("SELECT scan_result FROM support_attachments WHERE id = '%s'",
+                              fake.id), "type_mismatch");
+    ck_assert(!stored(key_of(virus.id)));
+    ck_assert(!stored(key_of(fake.id)));
+}
+END_TEST
+
+/* Nothing uploaded yet: the pass looks, finds nothing, and looks again
+ * later; the cleanup later deletes the row (and any late object). */
+START_TEST(an_upload_not_made_stays_pending_and_is_cleaned_up)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "later.png", "image/png", sizeof(sp_t_png));
+    scan_pass();
+    ck_assert_str_eq(status_of(u.token, c.id), "pending");
+    ck_assert_str_eq(sp_t_sql("SELECT next_scan_at > now() FROM support_attachments"
+                              " WHERE id = '%s'", c.id), "t");
+    /* An object that came after its row was given up on goes with it. */
+    sp_t_fixture_post(&fx, sp_t_fmt("/_fixture/put?bucket=" BUCKET "&key=%s", key_of(c.id)), "{}");
+    ck_assert(stored(key_of(c.id)));
+    sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '2 days'"
+             " WHERE id = '%s'", c.id);
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", c.id),
+                     "0");
+    ck_assert(!stored(key_of(c.id)));
+}
+END_TEST
+
+/* A bucket without its endpoint or keys stops start-up with the reason. */
+START_TEST(incomplete_bucket_settings_are_refused_at_start)
+{
+    const char *partial[] = {"SUPPORT_S3_BUCKET=" BUCKET, NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_ne(sp_t_job_run("support-scan", partial, args, &out), 0);
+    ck_assert_msg(strstr(out, "SUPPORT_S3_ENDPOINT is required") != NULL, "%s", out);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("attachments_s3");
+    TCase *tc = sp_t_tcase(s, "bucket");
+    tcase_add_unchecked_fixture(tc, bucket_on, bucket_off);
+    tcase_add_test(tc, a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket);
+    tcase_add_test(tc, infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket);
+    tcase_add_test(tc, an_upload_not_made_stays_pending_and_is_cleaned_up);
+    tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
+    return sp_t_run(s);
+}
