@@ -1,0 +1,121 @@
+/*
+ * test_attachment_files: the directory store of src/domain/attachment_files.c
+ * (the bucket store runs against s3_fixture.py in
+ * t/integration/test_attachments_s3.c) — reading a stored file from its
+ * start, telling "not there" from "cannot read", removing (a file already
+ * gone counts as removed), and the object key of an id.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "domain/attachment_files.h"
+#include "unit.h"
+
+static char dir[64];
+static struct sp_arena arena;
+static struct sp_attachment_files files;
+
+static void
+setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/sp-files.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    sp_arena_init(&arena, 1024);
+    files = (struct sp_attachment_files){dir, NULL, "attachments/"};
+}
+
+static void
+teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    sp_arena_destroy(&arena);
+}
+
+static void
+put(const char *name, const char *text)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(a_stored_file_opens_at_its_start)
+{
+    put("ABC.1234", "hello");
+    char err[128];
+    bool missing = true;
+    int fd = sp_attachment_files_open(&files, "ABC.1234", 1024, &missing, err, sizeof(err));
+    ck_assert_int_ge(fd, 0);
+    ck_assert(!missing);
+    char buf[8] = {0};
+    ck_assert_int_eq(read(fd, buf, sizeof(buf)), 5);
+    ck_assert_str_eq(buf, "hello");
+    close(fd);
+}
+END_TEST
+
+START_TEST(missing_is_told_from_unreadable)
+{
+    char err[128];
+    bool missing = false;
+    ck_assert_int_lt(sp_attachment_files_open(&files, "GONE.0", 1024, &missing, err, sizeof(err)),
+                     0);
+    ck_assert(missing);
+    /* A storage "directory" that is a file: an error, not an absence
+     * (a permission error would be too, but root reads anything). */
+    put("plain", "x");
+    char notdir[128];
+    snprintf(notdir, sizeof(notdir), "%s/plain", dir);
+    files.dir = notdir;
+    ck_assert_int_lt(sp_attachment_files_open(&files, "X.0", 1024, &missing, err, sizeof(err)),
+                     0);
+    ck_assert(!missing);
+    ck_assert_str_eq(err, strerror(ENOTDIR));
+}
+END_TEST
+
+START_TEST(remove_deletes_and_a_gone_file_counts_as_removed)
+{
+    put("DEL.1", "x");
+    char err[128];
+    ck_assert(sp_attachment_files_remove(&files, &arena, "DEL.1", err, sizeof(err)));
+    char path[128];
+    snprintf(path, sizeof(path), "%s/DEL.1", dir);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert(sp_attachment_files_remove(&files, &arena, "DEL.1", err, sizeof(err)));
+}
+END_TEST
+
+START_TEST(the_object_key_is_the_prefix_and_the_id)
+{
+    ck_assert_str_eq(sp_attachment_files_object_key(&arena, &files, "K7Q2"), "attachments/K7Q2");
+    files.prefix = NULL;
+    ck_assert_str_eq(sp_attachment_files_object_key(&arena, &files, "K7Q2"), "K7Q2");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("attachment_files");
+    TCase *tc = tcase_create("directory");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, a_stored_file_opens_at_its_start);
+    tcase_add_test(tc, missing_is_told_from_unreadable);
+    tcase_add_test(tc, remove_deletes_and_a_gone_file_counts_as_removed);
+    tcase_add_test(tc, the_object_key_is_the_prefix_and_the_id);
+    suite_add_tcase(s, tc);
+    return sp_unit_run(s);
+}
