@@ -61,11 +61,11 @@ attachments_on(struct sp_req *r, struct sp_problem *p)
 }
 
 static const char *
-object_key(struct sp_req *r, const char *id)
+incoming_key(struct sp_req *r, const char *id)
 {
     const struct sp_app *app = app_of(r);
     struct sp_attachment_files files = {app->cfg.attachment_dir, &app->s3, app->cfg.s3_prefix};
-    return sp_attachment_files_object_key(r->arena, &files, id);
+    return sp_attachment_files_incoming_key(r->arena, &files, id);
 }
 
 /* Where the client PUTs the bytes: the bucket's presigned URL (signed for
@@ -76,7 +76,7 @@ upload_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
     const struct sp_s3 *s3 = bucket(r);
     long long now = sp_clock_now_ms() / 1000;
     if (s3 != NULL)
-        return sp_s3_presign(r->arena, s3, "PUT", object_key(r, a->id), now, (long)(expires - now),
+        return sp_s3_presign(r->arena, s3, "PUT", incoming_key(r, a->id), now, (long)(expires - now),
                              a->size, NULL, NULL);
     return sp_signed_url(r->arena, app_of(r)->url_keys, "PUT",
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);

@@ -130,11 +130,30 @@ header_list(const struct sp_http_post *req)
     return h;
 }
 
+/* A PUT's body, read from the caller's descriptor as curl asks. */
+static size_t
+send_fd(char *buf, size_t size, size_t nmemb, void *arg)
+{
+    const struct sp_http_from_fd *f = arg;
+    for (;;) {
+        ssize_t n = read(f->fd, buf, size * nmemb);
+        if (n >= 0)
+            return (size_t)n;
+        if (errno != EINTR)
+            return CURL_READFUNC_ABORT;
+    }
+}
+
 static void
 set_method(CURL *h, const struct sp_http_post *req)
 {
     const char *m = req->method != NULL ? req->method : "POST";
-    if (strcmp(m, "GET") == 0) {
+    if (strcmp(m, "PUT") == 0 && req->from_fd != NULL) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, send_fd);
+        curl_easy_setopt(h, CURLOPT_READDATA, req->from_fd);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->from_fd->size);
+    } else if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

@@ -48,8 +48,15 @@ struct sp_http_to_fd {
     long long written;            /* out: bytes written */
 };
 
+/* A PUT's body: size bytes of fd from its current offset. */
+struct sp_http_from_fd {
+    int fd;
+    long long size;
+};
+
 struct sp_http_post {
-    /* NULL or "POST": POST body; "GET", "HEAD", "DELETE": no body */
+    /* NULL or "POST": POST body; "GET", "HEAD", "DELETE": no body; "PUT":
+     * the body is from_fd's */
     const char *method;
     const char *url;
     /* Pin: connect to this address (text, no brackets) for the URL's
@@ -75,6 +82,7 @@ struct sp_http_post {
     /* Out when not NULL and a response arrived: its Content-Length, -1
      * when it named none (a HEAD's answer carries the object's size). */
     long long *content_length;
+    struct sp_http_from_fd *from_fd;   /* PUT only */
 };
 
 struct sp_http_result {

@@ -120,10 +120,11 @@ judge(const char *method, long status, const struct sp_buf *body, char *err, siz
 }
 
 /* Signs method on key (Authorization header, now from the clock), sends
- * req with it and judges the answer. */
+ * req with it (and content_type when not NULL, unsigned) and judges the
+ * answer. */
 static enum sp_s3_result
-run(const struct sp_s3 *s3, const char *method, const char *key, struct sp_http_post *req,
-    char *err, size_t errlen)
+run(const struct sp_s3 *s3, const char *method, const char *key, const char *content_type,
+    struct sp_http_post *req, char *err, size_t errlen)
 {
     struct sp_arena a;
     sp_arena_init(&a, 4096);
@@ -145,7 +146,11 @@ run(const struct sp_s3 *s3, const char *method, const char *key, struct sp_http_
     const char *headers[] = {sp_arena_sprintf(&a, "Host: %s", t.host),
                              sp_arena_sprintf(&a, "x-amz-date: %s", s.amz_date),
                              sp_arena_sprintf(&a, "x-amz-content-sha256: %s", s.payload_hash),
-                             sp_arena_sprintf(&a, "Authorization: %s", s.authorization), NULL};
+                             sp_arena_sprintf(&a, "Authorization: %s", s.authorization),
+                             content_type != NULL
+                                 ? sp_arena_sprintf(&a, "Content-Type: %s", content_type)
+                                 : NULL,
+                             NULL};
     struct sp_buf body;
     sp_buf_init(&body, &a, 1024);
     req->method = method;
@@ -167,7 +172,7 @@ sp_s3_head(const struct sp_s3 *s3, const char *key, long long *size, char *err, 
 {
     long long len = -1;
     struct sp_http_post req = {.content_length = &len};
-    enum sp_s3_result rc = run(s3, "HEAD", key, &req, err, errlen);
+    enum sp_s3_result rc = run(s3, "HEAD", key, NULL, &req, err, errlen);
     if (rc == SP_S3_OK && len < 0) {
         snprintf(err, errlen, "HEAD: the store's answer has no Content-Length");
         rc = SP_S3_ERROR;
@@ -182,12 +187,21 @@ sp_s3_get(const struct sp_s3 *s3, const char *key, int fd, long long max, char *
 {
     struct sp_http_to_fd sink = {fd, max, 0};
     struct sp_http_post req = {.to_fd = &sink};
-    return run(s3, "GET", key, &req, err, errlen);
+    return run(s3, "GET", key, NULL, &req, err, errlen);
 }
 
 enum sp_s3_result
 sp_s3_delete(const struct sp_s3 *s3, const char *key, char *err, size_t errlen)
 {
     struct sp_http_post req = {0};
-    return run(s3, "DELETE", key, &req, err, errlen);
+    return run(s3, "DELETE", key, NULL, &req, err, errlen);
+}
+
+enum sp_s3_result
+sp_s3_put(const struct sp_s3 *s3, const char *key, int fd, long long size,
+          const char *content_type, char *err, size_t errlen)
+{
+    struct sp_http_from_fd body = {fd, size};
+    struct sp_http_post req = {.from_fd = &body};
+    return run(s3, "PUT", key, content_type, &req, err, errlen);
 }

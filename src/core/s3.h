@@ -2,7 +2,7 @@
  * s3: objects in an S3-compatible store (AWS S3; Google Cloud Storage's
  * XML API with HMAC keys; MinIO), path-style: <endpoint>/<bucket>/<key>.
  * Presigned URLs for clients (SigV4 query authentication, core/sigv4) and
- * the server's own HEAD, GET and DELETE (SigV4 Authorization header) over
+ * the server's own HEAD, GET, PUT and DELETE (SigV4 Authorization header) over
  * core/http_client. Blocking: for jobs and for the few request handlers
  * that only presign (presigning does no I/O).
  *
@@ -61,6 +61,10 @@ enum sp_s3_result sp_s3_head(const struct sp_s3 *s3, const char *key, long long 
  * bytes is SP_S3_ERROR (the caller knows the size it expects). */
 enum sp_s3_result sp_s3_get(const struct sp_s3 *s3, const char *key, int fd, long long max,
                             char *err, size_t errlen);
+/* PUT key: size bytes of fd from its current offset, stored with
+ * content_type (NULL: the store's default). */
+enum sp_s3_result sp_s3_put(const struct sp_s3 *s3, const char *key, int fd, long long size,
+                            const char *content_type, char *err, size_t errlen);
 /* DELETE key; an absent key counts as deleted (S3 answers 204 either way). */
 enum sp_s3_result sp_s3_delete(const struct sp_s3 *s3, const char *key, char *err,
                                size_t errlen);

@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "core/s3.h"
 
@@ -29,10 +30,30 @@ sp_attachment_files_from_config(const struct sp_config *c, struct sp_s3 *s3,
 }
 
 const char *
-sp_attachment_files_object_key(struct sp_arena *a, const struct sp_attachment_files *f,
+sp_attachment_files_incoming_key(struct sp_arena *a, const struct sp_attachment_files *f,
+                                 const char *id)
+{
+    return sp_arena_sprintf(a, "%sincoming/%s", f->prefix != NULL ? f->prefix : "", id);
+}
+
+const char *
+sp_attachment_files_stored_key(struct sp_arena *a, const struct sp_attachment_files *f,
                                const char *id)
 {
-    return sp_arena_sprintf(a, "%s%s", f->prefix != NULL ? f->prefix : "", id);
+    char suffix[17];
+    sp_random_hex(suffix, 8);
+    return sp_arena_sprintf(a, "%s%s.%s", f->prefix != NULL ? f->prefix : "", id, suffix);
+}
+
+bool
+sp_attachment_files_put(const struct sp_attachment_files *f, const char *key, int fd,
+                        long long size, const char *content_type, char *err, size_t errlen)
+{
+    if (lseek(fd, 0, SEEK_SET) != 0) {
+        snprintf(err, errlen, "cannot rewind the copy: %s", strerror(errno));
+        return false;
+    }
+    return sp_s3_put(f->s3, key, fd, size, content_type, err, errlen) == SP_S3_OK;
 }
 
 /* An anonymous file of dir for a fetched copy: gone from the directory

@@ -28,10 +28,20 @@ struct sp_attachment_files {
 struct sp_config;
 bool sp_attachment_files_from_config(const struct sp_config *c, struct sp_s3 *s3,
                                      struct sp_attachment_files *out, char *err, size_t errlen);
-/* The object key of attachment id in the bucket: prefix + id (the id is
- * random: keys are not guessable, and the URL is signed anyway). */
-const char *sp_attachment_files_object_key(struct sp_arena *a,
+/* The bucket's two keys of attachment id. Clients PUT to the incoming
+ * key (prefix + "incoming/" + id) with a presigned URL they keep until it
+ * expires, so its object may change after it was checked: the checked
+ * bytes are stored by us under a key no URL can write (prefix + id + "."
+ * + random), and the incoming object is deleted. A bucket lifecycle rule
+ * on prefix + "incoming/" removes what a client PUTs again later. */
+const char *sp_attachment_files_incoming_key(struct sp_arena *a,
+                                             const struct sp_attachment_files *f, const char *id);
+const char *sp_attachment_files_stored_key(struct sp_arena *a,
                                            const struct sp_attachment_files *f, const char *id);
+/* Stores size bytes of fd (from its start) under key in the bucket. */
+bool sp_attachment_files_put(const struct sp_attachment_files *f, const char *key, int fd,
+                             long long size, const char *content_type, char *err,
+                             size_t errlen);
 /* The bytes stored under key, open for reading from their start: the
  * file itself, or (s3) a fetched copy in an already unlinked file of dir
  * (at most max bytes). -1 with err when they cannot be had; *missing

@@ -246,9 +246,29 @@ static struct sp_stmt look_later_stmt = SP_STMT(
     " WHERE id = $1 AND uploaded_at IS NULL",
     1);
 
+/* The checked copy (fd) stored under a key of ours, the incoming object
+ * deleted; the stored key, or NULL (logged, counted) to try again later. */
+static const char *
+keep_checked(const struct scan_job *j, struct sp_arena *a, const struct sp_attachment *row,
+             const char *incoming, int fd)
+{
+    char err[256];
+    const char *key = sp_attachment_files_stored_key(a, j->files, row->id);
+    if (!sp_attachment_files_put(j->files, key, fd, row->size, row->content_type, err,
+                                 sizeof(err))) {
+        j->n->errors++;
+        log_item(SP_LOG_WARN, "attachment_store_failed", row->id, err);
+        return NULL;
+    }
+    if (!sp_attachment_files_remove(j->files, a, incoming, err, sizeof(err)))
+        log_item(SP_LOG_WARN, "attachment_unlink_failed", row->id, err);
+    return key;
+}
+
 /* The object arrived: fetched, checked like an upload through nginx (a
- * wrong size or type fails the row and deletes the object), recorded and
- * scanned from the same copy. False when the pass must stop. */
+ * wrong size or type fails the row and deletes the object), kept under
+ * our own key (keep_checked), recorded and scanned from the same copy.
+ * False when the pass must stop. */
 static bool
 ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key)
 {
@@ -280,20 +300,23 @@ ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, con
         log_item(SP_LOG_WARN, "attachment_upload_refused", id, p.detail);
         return true;
     }
-    if (sp_attachment_record_upload(&ctx, &row, sha, key, &stored, &p) != SP_OK) {
+    const char *kept = keep_checked(j, a, &row, key, fd);
+    if (kept == NULL || sp_attachment_record_upload(&ctx, &row, sha, kept, &stored, &p) != SP_OK ||
+        lseek(fd, 0, SEEK_SET) != 0) {
         close(fd);
-        log_item(SP_LOG_WARN, "attachment_record_failed", id, p.detail);
+        if (kept != NULL)
+            log_item(SP_LOG_WARN, "attachment_record_failed", id, p.detail);
         return true;
     }
     j->n->ingested++;
-    return scan_fd(j, a, id, key, fd, 0);
+    return scan_fd(j, a, id, kept, fd, 0);
 }
 
 /* One row waiting for its upload; false when the pass must stop. */
 static bool
 ingest_one(const struct scan_job *j, struct sp_arena *a, const char *id)
 {
-    const char *key = sp_attachment_files_object_key(a, j->files, id);
+    const char *key = sp_attachment_files_incoming_key(a, j->files, id);
     long long size;
     char err[256];
     enum sp_s3_result res = sp_s3_head(j->files->s3, key, &size, err, sizeof(err));
@@ -427,7 +450,7 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
     char err[256];
     for (int i = 0; i < PQntuples(r); i++) {
         const char *id = sp_db_str(r, i, 0);
-        if (!sp_attachment_files_remove(files, a, sp_attachment_files_object_key(a, files, id),
+        if (!sp_attachment_files_remove(files, a, sp_attachment_files_incoming_key(a, files, id),
                                         err, sizeof(err))) {
             n->errors++;
             log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);

@@ -164,9 +164,10 @@ create(const char *token, const char *filename, const char *type, size_t size)
     return c;
 }
 
-/* The fixture's listing entry of key ("" when absent): its sha256. */
+/* The fixture's listing entry of key ("" when absent): its sha256; with
+ * any_of_id, of any key naming the attachment id key. */
 static const char *
-stored_sha(const char *key)
+listed_sha(const char *key, bool any_of_id)
 {
     struct got g = get_url(sp_t_fmt("%s/_fixture/objects", endpoint()));
     g.body[g.len < sizeof(g.body) ? g.len : sizeof(g.body) - 1] = '\0';
@@ -176,11 +177,18 @@ stored_sha(const char *key)
     const char *sha = "";
     for (size_t i = 0; i < json_object_array_length(list); i++) {
         struct json_object *o = json_object_array_get_idx(list, i);
-        if (strcmp(sp_t_jstr(o, "key"), key) == 0)
+        const char *k = sp_t_jstr(o, "key");
+        if (any_of_id ? strstr(k, key) != NULL : strcmp(k, key) == 0)
             sha = sp_t_fmt("%s", sp_t_jstr(o, "sha256"));
     }
     json_object_put(list);
     return sha;
+}
+
+static const char *
+stored_sha(const char *key)
+{
+    return listed_sha(key, false);
 }
 
 static bool
@@ -189,17 +197,32 @@ stored(const char *key)
     return *stored_sha(key) != '\0';
 }
 
+/* Any object of attachment id, under any key. */
+static bool
+any_stored(const char *id)
+{
+    return *listed_sha(id, true) != '\0';
+}
+
 static const char *
 status_of(const char *token, const char *id)
 {
     return sp_t_attachment_field(token, id, "status");
 }
 
-/* The object key of attachment id (SUPPORT_S3_PREFIX's default). */
+/* The key clients upload attachment id to (SUPPORT_S3_PREFIX's default
+ * and "incoming/"). */
 static const char *
 key_of(const char *id)
 {
-    return sp_t_fmt("attachments/%s", id);
+    return sp_t_fmt("attachments/incoming/%s", id);
+}
+
+/* The key its checked bytes are kept under (from the row). */
+static const char *
+stored_key_of(const char *id)
+{
+    return sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'", id);
 }
 
 START_TEST(a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket)
@@ -219,6 +242,17 @@ START_TEST(a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket
     const char *out = scan_pass();
     ck_assert_msg(strstr(out, "\"ingested\":1") != NULL, "%s", out);
     ck_assert_str_eq(status_of(u.token, c.id), "clean");
+    /* Kept under a key of ours (no URL can write it), the incoming one gone. */
+    const char *kept = stored_key_of(c.id);
+    ck_assert_msg(strncmp(kept, sp_t_fmt("attachments/%s.", c.id), strlen(c.id) + 13) == 0,
+                  "storage_key %s", kept);
+    ck_assert_str_eq(stored_sha(kept), sha);
+    ck_assert(!stored(key_of(c.id)));
+    /* The upload URL still works until it expires: what is PUT now is not
+     * what was scanned, and is never served. */
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_repeat("z", sizeof(sp_t_png)), sizeof(sp_t_png),
+                                  &body), 200);
+    ck_assert(stored(key_of(c.id)));
 
     struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", c.id), u.token);
     sp_t_assert_json(r, 200);
@@ -270,8 +304,8 @@ START_TEST(infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket
     ck_assert_str_eq(status_of(u.token, fake.id), "failed");
     ck_assert_str_eq(sp_t_sql("SELECT scan_result FROM support_attachments WHERE id = '%s'",
                               fake.id), "type_mismatch");
-    ck_assert(!stored(key_of(virus.id)));
-    ck_assert(!stored(key_of(fake.id)));
+    ck_assert(!any_stored(virus.id));
+    ck_assert(!any_stored(fake.id));
 }
 END_TEST
 

@@ -3,7 +3,7 @@
  * (the bucket store runs against s3_fixture.py in
  * t/integration/test_attachments_s3.c) — reading a stored file from its
  * start, telling "not there" from "cannot read", removing (a file already
- * gone counts as removed), and the object key of an id.
+ * gone counts as removed), and the bucket's two keys of an id.
  */
 #include <check.h>
 #include <errno.h>
@@ -98,11 +98,19 @@ START_TEST(remove_deletes_and_a_gone_file_counts_as_removed)
 }
 END_TEST
 
-START_TEST(the_object_key_is_the_prefix_and_the_id)
+/* Clients upload under incoming/; the checked bytes are kept under a key
+ * with a random part, another each time (no URL ever names it). */
+START_TEST(the_bucket_keys_are_incoming_and_stored)
 {
-    ck_assert_str_eq(sp_attachment_files_object_key(&arena, &files, "K7Q2"), "attachments/K7Q2");
+    ck_assert_str_eq(sp_attachment_files_incoming_key(&arena, &files, "K7Q2"),
+                     "attachments/incoming/K7Q2");
+    const char *a = sp_attachment_files_stored_key(&arena, &files, "K7Q2");
+    const char *b = sp_attachment_files_stored_key(&arena, &files, "K7Q2");
+    ck_assert_uint_eq(strlen(a), strlen("attachments/K7Q2.") + 16);
+    ck_assert(strncmp(a, "attachments/K7Q2.", 17) == 0);
+    ck_assert_str_ne(a, b);
     files.prefix = NULL;
-    ck_assert_str_eq(sp_attachment_files_object_key(&arena, &files, "K7Q2"), "K7Q2");
+    ck_assert_str_eq(sp_attachment_files_incoming_key(&arena, &files, "K7Q2"), "incoming/K7Q2");
 }
 END_TEST
 
@@ -115,7 +123,7 @@ main(void)
     tcase_add_test(tc, a_stored_file_opens_at_its_start);
     tcase_add_test(tc, missing_is_told_from_unreadable);
     tcase_add_test(tc, remove_deletes_and_a_gone_file_counts_as_removed);
-    tcase_add_test(tc, the_object_key_is_the_prefix_and_the_id);
+    tcase_add_test(tc, the_bucket_keys_are_incoming_and_stored);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
