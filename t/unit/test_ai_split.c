@@ -12,19 +12,7 @@
 #include "domain/ai_chunks.h"
 #include "unit.h"
 
-static struct sp_arena arena;
-
-static void
-setup(void)
-{
-    sp_arena_init(&arena, 4096);
-}
-
-static void
-teardown(void)
-{
-    sp_arena_destroy(&arena);
-}
+SP_UNIT_ARENA_FIXTURE(4096)
 
 static struct sp_ai_chunk *
 split(const char *md, size_t *n)

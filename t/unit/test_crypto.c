@@ -22,19 +22,7 @@
 #define K3 "paWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaU="
 #define AAD "contact:email:42"
 
-static struct sp_arena arena;
-
-static void
-setup(void)
-{
-    sp_arena_init(&arena, 4096);
-}
-
-static void
-teardown(void)
-{
-    sp_arena_destroy(&arena);
-}
+SP_UNIT_ARENA_FIXTURE(4096)
 
 static void
 crypto_free(void *c)

@@ -10,19 +10,7 @@
 #include "core/redact.h"
 #include "unit.h"
 
-static struct sp_arena arena;
-
-static void
-setup(void)
-{
-    sp_arena_init(&arena, 4096);
-}
-
-static void
-teardown(void)
-{
-    sp_arena_destroy(&arena);
-}
+SP_UNIT_ARENA_FIXTURE(4096)
 
 static const char *
 redact(const char *s, size_t expect_count)

@@ -19,19 +19,7 @@
 
 #define REL "rel=\"nofollow noopener noreferrer\""
 
-static struct sp_arena arena;
-
-static void
-setup(void)
-{
-    sp_arena_init(&arena, 4096);
-}
-
-static void
-teardown(void)
-{
-    sp_arena_destroy(&arena);
-}
+SP_UNIT_ARENA_FIXTURE(4096)
 
 static const char *
 san(const char *in)

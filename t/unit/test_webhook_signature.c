@@ -13,19 +13,7 @@
 #include "domain/webhooks.h"
 #include "unit.h"
 
-static struct sp_arena arena;
-
-static void
-setup(void)
-{
-    sp_arena_init(&arena, 4096);
-}
-
-static void
-teardown(void)
-{
-    sp_arena_destroy(&arena);
-}
+SP_UNIT_ARENA_FIXTURE(4096)
 
 /* Computed independently: printf '%s' '1700000000.{"id":"evt_1"}' |
  * openssl dgst -sha256 -hmac whsec_test */

@@ -7,6 +7,16 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "core/arena.h"
+
+/* The per-test arena most unit tests allocate from: defines `arena` and
+ * the checked fixture `setup`/`teardown` that makes and frees it
+ * (tcase_add_checked_fixture(tc, setup, teardown)). */
+#define SP_UNIT_ARENA_FIXTURE(size)                                                          \
+    static struct sp_arena arena;                                                            \
+    static void setup(void) { sp_arena_init(&arena, (size)); }                               \
+    static void teardown(void) { sp_arena_destroy(&arena); }
+
 /* Runs the suite (freeing it) and returns the program's exit status. */
 static inline int
 sp_unit_run(Suite *s)
