@@ -190,6 +190,14 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_download_ttl_s;
     if (strcmp(a.status, "clean") == 0 && a.storage_key != NULL)
         url = download_url(r, &a, expires);
+    /* A client asking after its upload to a bucket: the scanner looks now
+     * rather than at its next backed-off look (a hint: a failure changes
+     * nothing of the answer). */
+    if (bucket(r) != NULL && !a.uploaded && strcmp(a.status, "pending") == 0) {
+        struct sp_problem ignored;
+        sp_problem_init(&ignored);
+        (void)sp_attachment_look_now(&ctx, a.id, &ignored);
+    }
     struct sp_jw *w = sp_api_json(r);
     write_meta(r, w, &a, url, expires);
     return sp_api_send(r, 200, w);

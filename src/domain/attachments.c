@@ -63,6 +63,15 @@ static struct sp_stmt get_for_stmt = SP_STMT_READ(
     "  WHERE cm.id = a.chat_message_id AND s.customer_id = $2))",
     3);
 
+/* A row still waiting for its upload is looked at by the scanner's next
+ * pass, which the NOTIFY starts now. */
+static struct sp_stmt look_now_stmt = SP_STMT(
+    "attachment_look_now",
+    "UPDATE support_attachments SET next_scan_at = NULL"
+    " WHERE id = $1 AND uploaded_at IS NULL AND status = 'pending'"
+    " RETURNING pg_notify('support_attachment_scan', id)",
+    1);
+
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "attachment_get", "SELECT " ATTACHMENT_COLS " FROM support_attachments a WHERE a.id = $1",
     1);
@@ -336,6 +345,13 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
         rc = p->rc;
     }
     return rc;
+}
+
+enum sp_rc
+sp_attachment_look_now(struct sp_ctx *ctx, const char *id, struct sp_problem *p)
+{
+    const char *params[1] = {id};
+    return sp_db_exec(ctx->db, ctx->arena, &look_now_stmt, params, p) != NULL ? SP_OK : p->rc;
 }
 
 enum sp_rc

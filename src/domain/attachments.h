@@ -80,6 +80,9 @@ enum sp_rc sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a
  * type_mismatch; SP_OK with its sha256 (hex) in sha. */
 enum sp_rc sp_attachment_check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, int fd,
                                       char sha[65], struct sp_problem *p);
+/* Asks the scanner to look for id's upload now (a bucket's client asking
+ * for the status after its PUT: nobody else tells us it happened). */
+enum sp_rc sp_attachment_look_now(struct sp_ctx *ctx, const char *id, struct sp_problem *p);
 /* Records that a's checked bytes are stored under key (a file name or an
  * object key) and queues the scan: 409 already_uploaded when another
  * upload was recorded first. out is the row after it. */

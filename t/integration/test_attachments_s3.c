@@ -11,6 +11,7 @@
  */
 #include "attachment_harness.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,14 +311,17 @@ START_TEST(infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket
 END_TEST
 
 /* Nothing uploaded yet: the pass looks, finds nothing, and looks again
- * later; the cleanup later deletes the row (and any late object). */
+ * later — at once when the client asks for the status; the cleanup later
+ * deletes the row (and any late object). */
 START_TEST(an_upload_not_made_stays_pending_and_is_cleaned_up)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_upload c = create(u.token, "later.png", "image/png", sizeof(sp_t_png));
     scan_pass();
-    ck_assert_str_eq(status_of(u.token, c.id), "pending");
     ck_assert_str_eq(sp_t_sql("SELECT next_scan_at > now() FROM support_attachments"
+                              " WHERE id = '%s'", c.id), "t");
+    ck_assert_str_eq(status_of(u.token, c.id), "pending");
+    ck_assert_str_eq(sp_t_sql("SELECT next_scan_at IS NULL FROM support_attachments"
                               " WHERE id = '%s'", c.id), "t");
     /* An object that came after its row was given up on goes with it. */
     sp_t_fixture_post(&fx, sp_t_fmt("/_fixture/put?bucket=" BUCKET "&key=%s", key_of(c.id)), "{}");
@@ -330,6 +334,27 @@ START_TEST(an_upload_not_made_stays_pending_and_is_cleaned_up)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", c.id),
                      "0");
     ck_assert(!stored(key_of(c.id)));
+}
+END_TEST
+
+/* The scanner as a daemon that only a NOTIFY wakes (its interval is
+ * ten minutes): a client asking for the status after its PUT makes it
+ * look now, so the upload is clean within seconds of the first ask. */
+START_TEST(asking_for_the_status_makes_the_scanner_look_now)
+{
+    struct sp_t_job daemon;
+    const char *args[] = {"--loop", "--interval", "600", NULL};
+    sp_t_job_start(&daemon, "support-scan", env, args);
+    usleep(1500 * 1000);   /* its first pass, and LISTEN */
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "asked.png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    const char *status = sp_t_attachment_wait(u.token, c.id, 10);
+    kill(daemon.pid, SIGTERM);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&daemon, &out), 0);
+    ck_assert_msg(strcmp(status, "clean") == 0, "status %s; support-scan said:\n%s", status, out);
 }
 END_TEST
 
@@ -353,6 +378,7 @@ main(void)
     tcase_add_test(tc, a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket);
     tcase_add_test(tc, infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket);
     tcase_add_test(tc, an_upload_not_made_stays_pending_and_is_cleaned_up);
+    tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
     return sp_t_run(s);
 }
