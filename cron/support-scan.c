@@ -40,7 +40,8 @@ main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "support-scan",
-        .settings_help = "  (SUPPORT_CLAMD_SOCKET, SUPPORT_ATTACHMENT_DIR and SUPPORT_S3_* below)\n",
+        .settings_help =
+            "  (SUPPORT_CLAMD_SOCKET, SUPPORT_ATTACHMENT_DIR and SUPPORT_S3_* below)\n",
         .pass = pass,
         .wake_channel = SP_ATTACHMENT_SCAN_CHANNEL,
     };

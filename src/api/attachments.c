@@ -76,8 +76,8 @@ upload_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
     const struct sp_s3 *s3 = bucket(r);
     long long now = sp_clock_now_ms() / 1000;
     if (s3 != NULL)
-        return sp_s3_presign(r->arena, s3, "PUT", incoming_key(r, a->id), now, (long)(expires - now),
-                             a->size, NULL, NULL);
+        return sp_s3_presign(r->arena, s3, "PUT", incoming_key(r, a->id), now,
+                             (long)(expires - now), a->size, NULL, NULL);
     return sp_signed_url(r->arena, app_of(r)->url_keys, "PUT",
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }

@@ -388,8 +388,9 @@ sp_config_s3(const struct sp_config *c, struct sp_s3 *out, bool *on, char *err, 
         return false;
     }
     size_t n = strlen(c->s3_endpoint);
-    if ((strncmp(c->s3_endpoint, "https://", 8) != 0 && strncmp(c->s3_endpoint, "http://", 7) != 0) ||
-        c->s3_endpoint[n - 1] == '/') {
+    bool http = strncmp(c->s3_endpoint, "https://", 8) == 0 ||
+                strncmp(c->s3_endpoint, "http://", 7) == 0;
+    if (!http || c->s3_endpoint[n - 1] == '/') {
         snprintf(err, errlen, "SUPPORT_S3_ENDPOINT: expected http(s)://host[:port], no trailing /");
         return false;
     }

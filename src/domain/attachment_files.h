@@ -16,7 +16,7 @@ struct sp_arena;
 struct sp_s3;
 
 struct sp_attachment_files {
-    const char *dir;           /* the directory; with s3, where fetched copies are kept while read */
+    const char *dir;           /* the directory; with s3, where fetched copies live while read */
     const struct sp_s3 *s3;    /* NULL: the directory holds the attachments */
     const char *prefix;        /* s3: the objects' key prefix */
 };

@@ -63,8 +63,9 @@ const char *
 sp_req_header(const struct sp_req *r, const char *name)
 {
     char key[128];
-    header_key(name, strcasecmp(name, "Content-Type") != 0 && strcasecmp(name, "Content-Length") != 0,
-               key, sizeof(key));
+    /* CGI names these two without HTTP_ (RFC 3875 §4.1.2, §4.1.3). */
+    bool cgi = strcasecmp(name, "Content-Type") == 0 || strcasecmp(name, "Content-Length") == 0;
+    header_key(name, !cgi, key, sizeof(key));
     return sp_req_param(r->envp, key);
 }
 

@@ -91,7 +91,8 @@ check_repeats(struct sp_arena *a, struct json_object *o, const char *text, size_
     CHECK(brace != NULL);
     size_t rest = size - (size_t)(brace + 1 - text);
     static const char once[] = "{\"fz\":0,", twice[] = "{\"fz\":0,\"fz\":1,";
-    char *t1 = sp_arena_alloc(a, sizeof(once) + rest), *t2 = sp_arena_alloc(a, sizeof(twice) + rest);
+    char *t1 = sp_arena_alloc(a, sizeof(once) + rest);
+    char *t2 = sp_arena_alloc(a, sizeof(twice) + rest);
     memcpy(t1, once, sizeof(once) - 1);
     memcpy(t1 + sizeof(once) - 1, brace + 1, rest);
     memcpy(t2, twice, sizeof(twice) - 1);

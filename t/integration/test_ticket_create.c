@@ -280,7 +280,8 @@ START_TEST(a_member_named_twice_is_400_and_stores_nothing)
     struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
                                           "\"subject\":\"%s\"}", first, last));
     sp_t_assert_problem(r, 400, "invalid_json");
-    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "malformed JSON: an object names a member twice");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     "malformed JSON: an object names a member twice");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject IN ('%s', '%s')",
                               first, last), "0");
