@@ -43,10 +43,11 @@ load_keyrings(struct sp_app *app, char *err, size_t errlen)
         return false;
     if (!sp_config_s3(c, &app->s3, &app->s3_on, err, errlen))
         return false;
-    if (keyring_set(app->s3_on ? "" : c->attachment_keys, "attachments_disabled",
-                    "neither SUPPORT_ATTACHMENT_KEYS nor SUPPORT_S3_BUCKET is set: attachments"
-                    " are refused") &&
-        c->attachment_keys != NULL &&
+    if (!app->s3_on && c->attachment_keys == NULL)
+        sp_log_msg(SP_LOG_WARN, "attachments_disabled",
+                   "neither SUPPORT_ATTACHMENT_KEYS nor SUPPORT_S3_BUCKET is set: attachments are"
+                   " refused");
+    if (c->attachment_keys != NULL &&
         (app->url_keys = sp_url_keys_load(c->attachment_keys, err, errlen)) == NULL)
         return false;
     return true;

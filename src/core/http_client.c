@@ -155,8 +155,6 @@ set_method(CURL *h, const struct sp_http_post *req)
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->from_fd->size);
     } else if (strcmp(m, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(m, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (strcmp(m, "DELETE") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
@@ -206,12 +204,6 @@ outcome(CURL *h, const struct call *c, CURLcode rc, struct sp_http_result *out)
         fail(out, c->sink_error);
     } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c->read > READ_MAX(req))) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-        curl_off_t len = -1;
-        if (req->content_length != NULL) {
-            if (curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK)
-                len = -1;
-            *req->content_length = len;
-        }
     } else if (c->refused) {
         fail(out, "address not allowed");
     } else {

@@ -1,7 +1,7 @@
 /*
  * http_client: one outbound HTTP request with libcurl: POSTs to
  * receivers outside (webhooks, API.md §11), service calls (POST, GET),
- * the object store's HEAD, GET and DELETE (core/s3). Every request: a total
+ * the object store's GET, PUT and DELETE (core/s3). Every request: a total
  * timeout, redirects never followed, http/https only, proxies from the
  * environment ignored, the connection optionally pinned to an address
  * chosen by the caller (CURLOPT_RESOLVE, so no second DNS lookup can
@@ -55,7 +55,7 @@ struct sp_http_from_fd {
 };
 
 struct sp_http_post {
-    /* NULL or "POST": POST body; "GET", "HEAD", "DELETE": no body; "PUT":
+    /* NULL or "POST": POST body; "GET", "DELETE": no body; "PUT":
      * the body is from_fd's */
     const char *method;
     const char *url;
@@ -79,9 +79,6 @@ struct sp_http_post {
     /* A 2xx response's body is streamed here (other statuses' bodies go
      * to response, or are dropped); NULL: not. */
     struct sp_http_to_fd *to_fd;
-    /* Out when not NULL and a response arrived: its Content-Length, -1
-     * when it named none (a HEAD's answer carries the object's size). */
-    long long *content_length;
     struct sp_http_from_fd *from_fd;   /* PUT only */
 };
 

@@ -168,20 +168,6 @@ run(const struct sp_s3 *s3, const char *method, const char *key, const char *con
 }
 
 enum sp_s3_result
-sp_s3_head(const struct sp_s3 *s3, const char *key, long long *size, char *err, size_t errlen)
-{
-    long long len = -1;
-    struct sp_http_post req = {.content_length = &len};
-    enum sp_s3_result rc = run(s3, "HEAD", key, NULL, &req, err, errlen);
-    if (rc == SP_S3_OK && len < 0) {
-        snprintf(err, errlen, "HEAD: the store's answer has no Content-Length");
-        rc = SP_S3_ERROR;
-    }
-    *size = rc == SP_S3_OK ? len : -1;
-    return rc;
-}
-
-enum sp_s3_result
 sp_s3_get(const struct sp_s3 *s3, const char *key, int fd, long long max, char *err,
           size_t errlen)
 {

@@ -2,7 +2,7 @@
  * s3: objects in an S3-compatible store (AWS S3; Google Cloud Storage's
  * XML API with HMAC keys; MinIO), path-style: <endpoint>/<bucket>/<key>.
  * Presigned URLs for clients (SigV4 query authentication, core/sigv4) and
- * the server's own HEAD, GET, PUT and DELETE (SigV4 Authorization header) over
+ * the server's own GET, PUT and DELETE (SigV4 Authorization header) over
  * core/http_client. Blocking: for jobs and for the few request handlers
  * that only presign (presigning does no I/O).
  *
@@ -54,9 +54,6 @@ enum sp_s3_result {
                         * store's error code when it sent one) */
 };
 
-/* HEAD key: its size in *size. */
-enum sp_s3_result sp_s3_head(const struct sp_s3 *s3, const char *key, long long *size,
-                             char *err, size_t errlen);
 /* GET key, its bytes written to fd from its current offset; more than max
  * bytes is SP_S3_ERROR (the caller knows the size it expects). */
 enum sp_s3_result sp_s3_get(const struct sp_s3 *s3, const char *key, int fd, long long max,

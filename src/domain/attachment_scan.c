@@ -23,7 +23,6 @@
 #include "core/buf.h"
 #include "core/clamd.h"
 #include "core/log.h"
-#include "core/s3.h"
 #include "db/db.h"
 #include "domain/attachment_files.h"
 #include "domain/attachments.h"
@@ -265,29 +264,21 @@ keep_checked(const struct scan_job *j, struct sp_arena *a, const struct sp_attac
     return key;
 }
 
-/* The object arrived: fetched, checked like an upload through nginx (a
- * wrong size or type fails the row and deletes the object), kept under
- * our own key (keep_checked), recorded and scanned from the same copy.
- * False when the pass must stop. */
+/* The object arrived, fetched as fd (closed here): checked like an
+ * upload through nginx (a wrong size or type fails the row and deletes
+ * the object), kept under our own key (keep_checked), recorded and
+ * scanned from the same copy. False when the pass must stop. */
 static bool
-ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key)
+ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key,
+               int fd)
 {
     struct sp_ctx ctx = {a, j->db, NULL, 0};
     struct sp_attachment row, stored;
     struct sp_problem p;
     sp_problem_init(&p);
     char err[256], sha[65];
-    bool missing;
-    int fd = sp_attachment_files_open(j->files, key, SP_ATTACHMENT_MAX_BYTES, &missing, err,
-                                      sizeof(err));
-    if (fd < 0) {
-        j->n->errors++;
-        log_item(SP_LOG_WARN, "attachment_fetch_failed", id, err);
-        return true;
-    }
     if (sp_attachment_get(&ctx, id, &row, &p) != SP_OK ||
-        sp_attachment_check_upload(&ctx, &row, fd, sha, &p) != SP_OK ||
-        lseek(fd, 0, SEEK_SET) != 0) {
+        sp_attachment_check_upload(&ctx, &row, fd, sha, &p) != SP_OK) {
         close(fd);
         if (p.rc == SP_INVALID) {   /* size or type: the upload is refused */
             j->n->failed += exec_ok(j->db, a, &verdict_stmt,
@@ -312,19 +303,22 @@ ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, con
     return scan_fd(j, a, id, kept, fd, 0);
 }
 
-/* One row waiting for its upload; false when the pass must stop. */
+/* One row waiting for its upload: one GET, whose 404 means "not yet";
+ * false when the pass must stop. */
 static bool
 ingest_one(const struct scan_job *j, struct sp_arena *a, const char *id)
 {
     const char *key = sp_attachment_files_incoming_key(a, j->files, id);
-    long long size;
     char err[256];
-    enum sp_s3_result res = sp_s3_head(j->files->s3, key, &size, err, sizeof(err));
-    if (res == SP_S3_OK && !j->dry_run)
-        return ingest_present(j, a, id, key);
-    if (res == SP_S3_OK)
+    bool missing;
+    int fd = sp_attachment_files_open(j->files, key, SP_ATTACHMENT_MAX_BYTES, &missing, err,
+                                      sizeof(err));
+    if (fd >= 0 && !j->dry_run)
+        return ingest_present(j, a, id, key, fd);
+    if (fd >= 0) {
+        close(fd);
         log_item(SP_LOG_INFO, "attachment_ingest_dry_run", id, key);
-    if (res == SP_S3_ERROR) {
+    } else if (!missing) {
         j->n->errors++;
         log_item(SP_LOG_WARN, "attachment_fetch_failed", id, err);
     }
