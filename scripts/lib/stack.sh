@@ -653,20 +653,15 @@ stack_dispatch_running() {
 # stack_dispatch_start — support-dispatch --loop, mailing through the sink
 # (customers' mails, and staff notifications to staff@localhost).
 stack_dispatch_start() {
-    local port
     stack_dispatch_running && return 0
     if [ ! -x "$STACK_DISPATCH_BIN" ]; then
         _stack_say "$STACK_DISPATCH_BIN not built"
         return 1
     fi
-    port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) || { _stack_say "no SMTP sink running"; return 1; }
+    [ -s "$STACK_SMTP_PORTFILE" ] || { _stack_say "no SMTP sink running"; return 1; }
+    stack_job_env
     _stack_spawn "$STACK_DISPATCH_PIDFILE" "$STACK_LOG_DIR/support-dispatch.log" \
-        env SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 "${STACK_API_ENV[@]}" \
-        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
-        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates" \
-        SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" \
-        SUPPORT_STAFF_MAIL=staff@localhost \
-        "$STACK_DISPATCH_BIN" --loop
+        env "${STACK_JOB_ENV[@]}" "$STACK_DISPATCH_BIN" --loop
 }
 
 stack_dispatch_stop() {
@@ -723,12 +718,50 @@ stack_scan_start() {
         _stack_say "$STACK_SCAN_BIN not built"
         return 1
     fi
+    stack_job_env
     _stack_spawn "$STACK_SCAN_PIDFILE" "$STACK_LOG_DIR/support-scan.log" \
-        env "${STACK_API_ENV[@]}" \
-        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" \
-        SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR" \
-        SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET" \
-        "$STACK_SCAN_BIN" --loop --interval 2
+        env "${STACK_JOB_ENV[@]}" "$STACK_SCAN_BIN" --loop --interval 2
+}
+
+# stack_job_env — STACK_JOB_ENV: the settings every job of cron/ runs with
+# here (the API's, the database, templates, attachments, clamd, and the
+# SMTP sink when it runs), so the daemons above and `stack_job` agree.
+stack_job_env() {
+    local port
+    STACK_JOB_ENV=(SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 "${STACK_API_ENV[@]}"
+        SUPPORT_DATABASE_URL="$STACK_DATABASE_URL"
+        SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates"
+        SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR"
+        SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET")
+    if port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
+        STACK_JOB_ENV+=(SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" SUPPORT_STAFF_MAIL=staff@localhost)
+    fi
+}
+
+# stack_job NAME [ARGS] — one program of cron/ in the foreground, with the
+# stack's settings; no ARGS: --once, one pass as cron runs it. Its JSON
+# log lines go to stderr, as under cron.
+stack_job() {
+    local name=$1 bin
+    shift
+    bin=$STACK_BIN_DIR/$name
+    if [ ! -x "$bin" ] || [ ! -f "$STACK_SRC_DIR/cron/$name.c" ]; then
+        _stack_say "no job '$name' built in $STACK_BIN_DIR (one of: $(stack_job_names))"
+        return 2
+    fi
+    [ $# -gt 0 ] || set -- --once
+    stack_job_env
+    env "${STACK_JOB_ENV[@]}" "$bin" "$@" </dev/null
+}
+
+# stack_job_names — the jobs of cron/, by name.
+stack_job_names() {
+    local f names=()
+    for f in "${STACK_SRC_DIR:-$_STACK_LIB_DIR/../..}"/cron/*.c; do
+        f=${f##*/}
+        names+=("${f%.c}")
+    done
+    echo "${names[*]}"
 }
 
 stack_scan_stop() {
@@ -815,7 +848,7 @@ _stack_render_to() {
 # Render nginx/support.conf.in into DIR/nginx/nginx.conf, with its snippets
 # (http.conf, operators.conf, public.conf, chat.conf, internal.conf).
 stack_nginx_render() {
-    local tpl user= extra= f
+    local tpl user="" extra="" f
     _stack_dirs || return 1
     _stack_chat_render || return 1
     if [ "${STACK_NGINX_BENCH:-0}" = 1 ]; then

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# test_stack_job: scripts/lib/stack.sh's stack_job, behind `scripts/dev job
+# NAME [ARGS]` — a job of cron/ run with the stack's settings: --once when
+# no ARGS are given, the ARGS otherwise; the database URL, the API's
+# settings and (only while the sink runs) the SMTP sink passed on; a name
+# that is not a job of cron/ refused with exit 2 and the list of jobs.
+# A stand-in program in place of the built job prints what it was given,
+# so no stack is needed. Exit: 0 pass, 1 fail (make check's convention).
+set -uo pipefail
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck source=scripts/lib/stack.sh
+. "$top_srcdir/scripts/lib/stack.sh"
+
+failed=0
+expect() {
+    if [ "$2" = "$3" ]; then
+        echo "ok: $1"
+    else
+        echo "FAIL: $1: got '$2', want '$3'"
+        failed=1
+    fi
+}
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/support-job.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/bin" "$tmp/stack/run"
+# The stand-in: its arguments, then the settings the test looks for.
+# shellcheck disable=SC2016  # expanded by the stand-in, not here
+printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "db=$SUPPORT_DATABASE_URL"' \
+    'echo "jwt=$SUPPORT_JWT_KEYS"' 'echo "smtp=${SUPPORT_SMTP_URL:-none}"' \
+    >"$tmp/bin/ticket-sla-monitor"
+chmod 755 "$tmp/bin/ticket-sla-monitor"
+
+STACK_DIR=$tmp/stack STACK_SRC_DIR=$top_srcdir STACK_BIN_DIR=$tmp/bin STACK_PORT=1 STACK_METRICS_PORT=2
+STACK_API_ENV=(SUPPORT_JWT_KEYS=dev:k1)
+STACK_DATABASE_URL="host=$tmp/stack/run dbname=support"
+_stack_derive
+
+out=$(stack_job ticket-sla-monitor)
+expect "no ARGS: one pass, --once" "$(sed -n 's/^args=//p' <<<"$out")" "--once"
+expect "the stack's database" "$(sed -n 's/^db=//p' <<<"$out")" "$STACK_DATABASE_URL"
+expect "the API's settings" "$(sed -n 's/^jwt=//p' <<<"$out")" "dev:k1"
+expect "no sink running: no SMTP URL" "$(sed -n 's/^smtp=//p' <<<"$out")" "none"
+
+echo 2525 >"$STACK_SMTP_PORTFILE"
+out=$(stack_job ticket-sla-monitor --dry-run --once)
+expect "ARGS are passed as given" "$(sed -n 's/^args=//p' <<<"$out")" "--dry-run --once"
+expect "the sink's port" "$(sed -n 's/^smtp=//p' <<<"$out")" "smtp://127.0.0.1:2525"
+
+err=$(stack_job no-such-job 2>&1 >/dev/null)
+expect "an unknown job: exit 2" "$?" 2
+[[ $err == *"ticket-sla-monitor"* && $err == *"support-dispatch"* ]] && ok=yes || ok="no ($err)"
+expect "an unknown job: the jobs are listed" "$ok" yes
+
+# A program that is built but is not a job of cron/ is not run.
+cp "$tmp/bin/ticket-sla-monitor" "$tmp/bin/support-migrate"
+stack_job support-migrate >/dev/null 2>&1
+expect "not a job of cron/: exit 2" "$?" 2
+exit $failed
