@@ -113,12 +113,8 @@ render(struct sp_req *r, const struct sp_ai_answer *ans)
 enum sp_rc
 sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
 {
-    /* API.md §1: 20/min per user, every call counted (malformed ones too). */
     const struct sp_app *app = r->env->app;
-    const struct sp_rate_window window = {60, app->cfg.ai_rate_per_minute};
-    struct sp_rate_result rate;
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ai_query:%s", r->principal.sub),
-                          &window, 1, &rate, p) != SP_OK)
+    if (sp_api_ai_rate_limit(r, "ai_query", app->cfg.ai_rate_per_minute, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[Q_COUNT];
     if (sp_api_read_body(r, query_fields, Q_COUNT, v, p) == NULL)

@@ -8,6 +8,7 @@
 
 #include "api/app.h"
 #include "api/common.h"
+#include "core/arena.h"
 #include "core/ids.h"
 #include "domain/agents.h"
 #include "domain/ticket_state.h"
@@ -106,4 +107,13 @@ sp_api_ai_tools_env(const struct sp_req *r)
                      cfg->service_timeout_ms},
         .refund_agent_limit = cfg->refund_agent_limit,
     };
+}
+
+enum sp_rc
+sp_api_ai_rate_limit(struct sp_req *r, const char *name, long per_minute, struct sp_problem *p)
+{
+    const struct sp_rate_window window = {60, per_minute};
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", name, r->principal.sub),
+                             &window, 1, &rate, p);
 }

@@ -36,4 +36,10 @@ struct sp_ai_tool_caller sp_api_ai_caller(const struct sp_req *r, const struct s
 /* The tools' settings (booking and payment services, refund limit). */
 struct sp_ai_tools_env sp_api_ai_tools_env(const struct sp_req *r);
 
+/* An AI endpoint's per-user limit (API.md §1): per_minute calls in the
+ * bucket "<name>:<sub>", every call counted (a malformed one too, so it
+ * is counted before the body is read). */
+enum sp_rc sp_api_ai_rate_limit(struct sp_req *r, const char *name, long per_minute,
+                                struct sp_problem *p);
+
 #endif

@@ -79,6 +79,11 @@ render(struct sp_req *r, const struct sp_ai_tool_result *res)
 enum sp_rc
 sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
 {
+    /* Direct runs are limited like the query (a provider's runs are
+     * counted by the query that asked for them). */
+    const struct sp_app *app = r->env->app;
+    if (sp_api_ai_rate_limit(r, "ai_tools", app->cfg.ai_tools_rate_per_minute, p) != SP_OK)
+        return p->rc;
     const char *id = r->params[0];
     const struct sp_ai_tool *tool = sp_ai_tool_find(id);
     if (tool == NULL)

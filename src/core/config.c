@@ -183,6 +183,8 @@ static const struct sp_setting settings[] = {
      "seconds a claimed outbox row is reserved; a dispatcher that dies re-delivers after it"},
     {"SUPPORT_AI_RATE_PER_MINUTE", INT(ai_rate_per_minute), "20", 1, 1000000,
      "AI queries a user may make per minute (POST /support/ai/query)"},
+    {"SUPPORT_AI_TOOLS_RATE_PER_MINUTE", INT(ai_tools_rate_per_minute), "60", 1, 1000000,
+     "direct AI tool runs a user may make per minute (POST /support/ai/tools/:toolId)"},
     {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
      "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
     {"SUPPORT_AI_BASE_URL", STR(ai_base_url), NULL, 0, 0,

@@ -83,6 +83,7 @@ struct sp_config {
     char *s3_access_key_id, *s3_secret_access_key;
     long  s3_timeout_ms;
     long  ai_rate_per_minute;
+    long  ai_tools_rate_per_minute;
     double ai_min_confidence;
     /* The OpenAI-compatible provider and embedder (API.md §9) */
     char *ai_base_url, *ai_api_key, *ai_model;

@@ -294,6 +294,36 @@ START_TEST(unknown_tools_are_404)
 }
 END_TEST
 
+/* API.md §1 / the brief: AI endpoints are rate-limited per user. 60 direct
+ * runs a minute (SUPPORT_AI_TOOLS_RATE_PER_MINUTE), every call counted —
+ * a refused one (unknown tool) too — then 429 with Retry-After; another
+ * user is not limited. */
+START_TEST(sixty_runs_a_minute_then_429)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    sp_t_away_from_window_edges(61, 60);
+    struct sp_t_resp *r = run_tool(&a, "no_such_tool", "{}", NULL, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 59);
+    sp_t_resp_free(r);
+    for (int i = 1; i < 60; i++) {
+        r = run_tool(&a, "kb_search", "{\"query\":\"refund\",\"limit\":1}", NULL, NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), 60);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 59 - i);
+        sp_t_resp_free(r);
+    }
+    r = run_tool(&a, "kb_search", "{\"query\":\"refund\"}", NULL, NULL);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    ck_assert_int_ge(sp_t_header_num(r, "Retry-After"), 1);
+    sp_t_resp_free(r);
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
+    r = run_tool(&b, "kb_search", "{\"query\":\"refund\"}", NULL, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* ---- schemas ------------------------------------------------------------------ */
 
 static void
@@ -542,6 +572,7 @@ ai_tools_suite(void)
     tcase_add_test(tc, ticket_status_shows_customers_only_their_own);
     tcase_add_test(tc, a_chat_context_is_the_callers_own);
     tcase_add_test(tc, unknown_tools_are_404);
+    tcase_add_test(tc, sixty_runs_a_minute_then_429);
     tcase_add_test(tc, arguments_that_miss_the_schema_are_422_with_field_errors);
     tcase_add_test(tc, agents_refund_up_to_the_limit_admins_above_it);
     tcase_add_test(tc, a_client_retry_reaches_the_service_with_the_same_key);
