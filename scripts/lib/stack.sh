@@ -21,7 +21,7 @@
 #   mail/              the SMTP sink's Maildir (what support-dispatch sent)
 #   log/               postgresql.log, support-api.log, support-chat.log, migrate.log,
 #                      support-dispatch.log, smtp-sink.log,
-#                      nginx-chat-error.log (holds chat tokens: secret),
+#                      nginx-chat-error.log (crit only: no chat tokens),
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
 #   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs

@@ -242,6 +242,15 @@ START_TEST(chat_connections_per_address_are_capped)
     pclose(lp);
     ck_assert_msg(strcmp(sp_t_ws_event(o), "timeout") == 0, "%s", json_object_to_json_string(o));
     json_object_put(o);
+    /* API.md §7: no log keeps a chat URL's query — the refusals above are
+     * the lines nginx would log with the request line, tokens and all. */
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    const char *secrets[] = {c.token, c.customer.token};
+    for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+        ck_assert_msg(system(sp_t_fmt("grep -rqF -e %s %s", sp_t_shq(secrets[i]),
+                                      sp_t_shq(dir))) != 0,
+                      "a chat token is written in a log of %s", dir);
 }
 END_TEST
 
