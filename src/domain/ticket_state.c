@@ -308,6 +308,9 @@ static struct sp_stmt apply_stmt = SP_STMT(
     "  RETURNING id, created_at, is_internal"
     "), u AS ("
     "  UPDATE support_tickets SET status = $2, priority = $3,"
+    /* priority_rule names the rule that set the priority (API.md §5):
+     * once anything else changes it, no rule did */
+    "    priority_rule_id = CASE WHEN priority = $3 THEN priority_rule_id END,"
     "    category_id = nullif($4::bigint, 0), assigned_agent_id = nullif($5::bigint, 0),"
     "    provider_id = nullif($6::bigint, 0), escalated_at = support_from_ms($7::bigint),"
     "    first_response_due_at = support_from_ms($8::bigint),"

@@ -268,6 +268,23 @@ START_TEST(a_category_rule_beats_the_default_and_names_itself)
     assert_priority(t1, sp_t_fmt("urgent/%s", name));
     assert_priority(t2, "low/-");
     assert_sla_of(t1, "urgent");
+    /* A change that leaves the priority keeps the rule's name; once an
+     * agent sets the priority, no rule set it. */
+    const char *path = sp_t_fmt("/support/agent/tickets/%s", t2);
+    struct sp_t_resp *pr = sp_t_patch_json(path, agent()->token, "{\"status\":\"in_progress\"}");
+    sp_t_assert_json(pr, 200);
+    sp_t_resp_free(pr);
+    assert_priority(t2, "low/-");
+    path = sp_t_fmt("/support/agent/tickets/%s", t1);
+    pr = sp_t_patch_json(path, agent()->token, "{\"status\":\"in_progress\"}");
+    sp_t_assert_json(pr, 200);
+    sp_t_resp_free(pr);
+    assert_priority(t1, sp_t_fmt("urgent/%s", name));
+    pr = sp_t_patch_json(path, agent()->token, "{\"priority\":\"high\"}");
+    sp_t_assert_json(pr, 200);
+    ck_assert_ptr_null(sp_t_jget(pr->json, "priority_rule"));
+    sp_t_resp_free(pr);
+    assert_priority(t1, "high/-");
     /* The created event records the decided priority. */
     struct sp_t_resp *ev = sp_t_agent_events(agent(), t1);
     struct json_object *created = sp_t_events_last(ev, "created");
