@@ -345,13 +345,31 @@ static struct sp_stmt apply_stmt = SP_STMT(
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     22);
 
+/* The assigned agent's notification of a customer's public reply. */
+static void
+queue_customer_reply(struct sp_ticket_change *c)
+{
+    struct sp_buf payload;
+    sp_buf_init(&payload, c->ctx->arena, 256);
+    struct sp_jw w;
+    sp_ticket_payload_begin(&w, &payload, &c->after);
+    sp_jw_kint(&w, "agent_id", c->after.assigned_agent_id);
+    sp_jw_kstr(&w, "message_html", c->message_body);
+    sp_jw_end(&w);
+    sp_ticket_add_outbox(c, "notification", "ticket.customer_replied", "agent",
+                         sp_arena_sprintf(c->ctx->arena, "%lld", c->after.assigned_agent_id),
+                         payload.data);
+}
+
 /* The deliveries every change implies (API.md §11), queued with it in
  * the same statement: webhooks (the dispatcher fans them out to the
  * subscriptions of each event type), and the customer's email when an
  * agent answers publicly or someone else moves the ticket to waiting on
  * the customer, resolved or closed (internal notes, routine moves and the
- * customer's own changes tell the customer nothing). The email's recipient is the customer id; the dispatcher
- * finds the address in the encrypted contact. */
+ * customer's own changes tell the customer nothing). The email's
+ * recipient is the customer id; the dispatcher finds the address in the
+ * encrypted contact. A customer's public reply tells the assigned agent
+ * (an unassigned ticket is in the queue). */
 static void
 queue_deliveries(struct sp_ticket_change *c)
 {
@@ -379,6 +397,9 @@ queue_deliveries(struct sp_ticket_change *c)
         sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
 
     bool agent_reply = public_message && strcmp(c->message_sender_type, "agent") == 0;
+    if (public_message && strcmp(c->message_sender_type, "customer") == 0 &&
+        c->after.assigned_agent_id != 0)
+        queue_customer_reply(c);
     /* Only the moves a customer acts on: we wait for them, or it is done. */
     enum sp_status to = c->after.status;
     bool status_moved = to != c->before.status && strcmp(c->actor.type, "customer") != 0 &&

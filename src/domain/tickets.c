@@ -279,6 +279,7 @@ struct intake {
     long long rule_id;
     double sentiment;
     long long assignee;
+    const char *team; /* the category's; NULL: general */
     struct sp_sla sla;
     int64_t now;
 };
@@ -368,13 +369,17 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     it->now = sp_clock_now_ms();
     sp_sla_start(&it->sla, it->now,
                  sp_sla_targets_pick(sp_db_str(r, 0, IC_SLA), it->priority));
-    return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), sp_db_str(r, 0, IC_TEAM),
+    it->team = sp_db_str(r, 0, IC_TEAM);
+    return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
                            sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, &it->assignee, p);
 }
 
 /* The events of a new ticket (created; assigned when routing picked an
  * agent) and its outbox rows: ticket.created for webhooks (API.md §11; the
- * statement adds the ids to the payload), ticket.assigned for the agent. */
+ * statement adds the ids to the payload), ticket.assigned for the agent —
+ * or, when nobody was assigned (manual routing, no agent free), a
+ * ticket.created notification to the category's team, so a new ticket
+ * does not wait unseen until its SLA warning. */
 static void
 created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct intake *it,
                struct sp_buf *events, const char **outbox)
@@ -418,6 +423,14 @@ created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct 
         sp_jw_end(&w);
         sp_ticket_outbox_row(&rows, "notification", "ticket.assigned", "agent",
                              sp_arena_sprintf(a, "%lld", it->assignee), payload.data);
+    } else {
+        struct sp_buf payload;
+        sp_buf_init(&payload, a, 32);
+        sp_jw_begin_object(&w, &payload);
+        sp_jw_kstr(&w, "priority", sp_priority_name(it->priority));
+        sp_jw_end(&w);
+        sp_ticket_outbox_row(&rows, "notification", "ticket.created", "team",
+                             it->team ? it->team : "general", payload.data);
     }
     *outbox = sp_arena_sprintf(a, "[%s]", rows.data);
 }

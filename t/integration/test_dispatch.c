@@ -179,6 +179,10 @@ customer_with_ticket(void)
     c.ticket = sp_t_ticket_create(&c.u, "Rückerstattung für Buchung");
     c.ticket_id = atoll(sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'",
                                  c.ticket));
+    /* What the create queued (its webhook; the team's notification of an
+     * unassigned ticket) is not what these tests send. */
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_dispatch'"
+             " WHERE ticket_id = %lld AND status = 'pending'", c.ticket_id);
     return c;
 }
 

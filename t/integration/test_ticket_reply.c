@@ -238,6 +238,40 @@ START_TEST(create_and_reply_queue_their_webhooks)
 }
 END_TEST
 
+/* Staff hear of what waits for them: a new ticket nobody was assigned
+ * (manual routing) tells the category's team; a customer's public reply
+ * tells the assigned agent, and no one while the ticket is unassigned. */
+START_TEST(staff_are_notified_of_unassigned_tickets_and_customer_replies)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = sp_t_unique("team");
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"manual\",\"team\":\"%s\"", team));
+    const char *id = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":\"nobody here\",\"description\":\"d\",\"category\":\"%s\"}",
+                     cat));
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "notification", "ticket.created", "team", team), 1);
+    sp_t_ticket_reply(&u, id, "still waiting");
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "notification", "ticket.customer_replied", NULL,
+                                          NULL), 0);
+    const char *agent = sp_t_db_agent_new();
+    sp_t_db_ticket_assign(id, agent);
+    sp_t_ticket_reply(&u, id, "hello agent");
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "notification", "ticket.customer_replied", "agent",
+                                          agent), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT payload->>'message_html' FROM support_outbox o"
+                              " JOIN support_tickets t ON t.id = o.ticket_id"
+                              " WHERE t.public_id = '%s' AND o.event_type = 'ticket.customer_replied'",
+                              id),
+                     "hello agent");
+    /* A routed ticket tells its agent it is assigned, not the team. */
+    const char *routed = sp_t_ticket_create(&u, "routed or not");
+    ck_assert_int_eq(sp_t_db_outbox_count(routed, "notification", "ticket.created", NULL, NULL) +
+                         sp_t_db_outbox_count(routed, "notification", "ticket.assigned", NULL, NULL),
+                     1);
+}
+END_TEST
+
 static Suite *
 ticket_reply_suite(void)
 {
@@ -245,6 +279,7 @@ ticket_reply_suite(void)
     TCase *tc = sp_t_tcase(s, "reply");
     tcase_add_test(tc, reply_is_201_with_the_sanitized_message);
     tcase_add_test(tc, create_and_reply_queue_their_webhooks);
+    tcase_add_test(tc, staff_are_notified_of_unassigned_tickets_and_customer_replies);
     tcase_add_test(tc, reply_text_is_entity_escaped);
     tcase_add_test(tc, reply_appends_to_the_ticket_messages);
 
