@@ -419,8 +419,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket t;
     bool created;
-    if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t,
-                        &created, p) != SP_OK)
+    if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD,
+                        customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)
         publish_system(r, s.public_id, "ticket_created",

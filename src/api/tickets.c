@@ -17,6 +17,8 @@
 #include "core/json.h"
 #include "core/stamp_cache.h"
 #include "domain/attachments.h"
+#include "domain/chat_bus.h"
+#include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
 #include "domain/tickets.h"
 
@@ -68,6 +70,8 @@ static const struct sp_field_spec create_fields[F_COUNT] = {
 struct create_input {
     struct sp_ticket_new ticket;
     struct sp_api_attachments attachments;   /* for the first message */
+    const char *chat;                        /* chat_session_id: its public id, or NULL */
+    const char *chat_ticket;                 /* out: the ticket the chat now continues as */
 };
 
 static enum sp_rc
@@ -77,12 +81,21 @@ create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **l
     struct create_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_create(&ctx, &in->ticket, &t, p) != SP_OK)
-        return p->rc;
-    if (t.nmessages > 0 &&
-        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
-                              t.messages[0].id, &t.messages[0].attachments_json, p) != SP_OK)
-        return p->rc;
+    const struct sp_api_attachments *at = &in->attachments;
+    in->chat_ticket = NULL;
+    if (in->chat != NULL) {
+        /* Linked to the chat, with its transcript, as a transfer links it (API.md §4). */
+        if (sp_chat_ticket_create(&ctx, in->chat, &in->ticket, at->ids, at->n, &t, p) != SP_OK)
+            return p->rc;
+        in->chat_ticket = t.public_id;
+    } else {
+        if (sp_ticket_create(&ctx, &in->ticket, &t, p) != SP_OK)
+            return p->rc;
+        if (t.nmessages > 0 &&
+            sp_attachments_attach(&ctx, r->principal.sub, at->ids, at->n, t.messages[0].id,
+                                  &t.messages[0].attachments_json, p) != SP_OK)
+            return p->rc;
+    }
     sp_view_ticket(r, body, &t, SP_VIEW_CUSTOMER);
     *location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
     sp_api_etag(r, t.version);
@@ -117,7 +130,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                                  sp_tier_name(r->principal.tier)};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
     sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
-    struct create_input in = {.attachments = attachments};
+    struct create_input in = {.attachments = attachments,
+                              .chat = chat_id > 0 ? v[F_CHAT].str : NULL};
     in.ticket = (struct sp_ticket_new){
         .customer_id = r->principal.sub,
         .subject = v[F_SUBJECT].str,
@@ -134,7 +148,13 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         .chat_session_id = chat_id > 0 ? chat_id : 0,
         .contact = sealed,
     };
-    return sp_api_create(r, create_ticket, &in, p);
+    if (sp_api_create(r, create_ticket, &in, p) != SP_OK)
+        return p->rc;
+    /* The chat's subscribers hear where it continues, after the commit. */
+    if (in.chat_ticket != NULL)
+        sp_chat_bus_system(r->arena, in.chat, "ticket_created",
+                           &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
+    return SP_OK;
 }
 
 enum { L_STATUS, L_LIMIT, L_CURSOR, L_COUNT };

@@ -417,7 +417,8 @@ sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub, const char
 
 /* The chat's attachments follow its transcript: every attachment of the
  * session's messages (chat order, then each message's own order) is
- * linked to the ticket message too and listed in it. */
+ * linked to the ticket message too and listed in it, after the files the
+ * message has already (the customer's own, on a create naming the chat). */
 static struct sp_stmt follow_stmt = SP_STMT(
     "attachment_follow_chat",
     "WITH l AS (SELECT x.e, m.id AS mid, x.ord FROM support_chat_messages m,"
@@ -426,9 +427,10 @@ static struct sp_stmt follow_stmt = SP_STMT(
     " a AS (UPDATE support_attachments SET message_id = $2::bigint"
     "  WHERE id IN (SELECT e->>'id' FROM l) AND message_id IS NULL RETURNING id),"
     " j AS (SELECT coalesce(jsonb_agg(e ORDER BY mid, ord), '[]'::jsonb) AS list FROM l),"
-    " m AS (UPDATE support_ticket_messages SET attachments = j.list FROM j"
-    "  WHERE support_ticket_messages.id = $2::bigint RETURNING 1)"
-    " SELECT j.list::text FROM j",
+    " m AS (UPDATE support_ticket_messages"
+    "  SET attachments = support_ticket_messages.attachments || j.list FROM j"
+    "  WHERE support_ticket_messages.id = $2::bigint RETURNING support_ticket_messages.attachments)"
+    " SELECT coalesce((SELECT attachments FROM m), j.list)::text FROM j",
     2);
 
 enum sp_rc

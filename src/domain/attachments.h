@@ -108,8 +108,8 @@ enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub,
                                       struct sp_problem *p);
 /* Inside the caller's transaction (a chat becoming a ticket): the
  * attachments of chat session_id's messages follow to the ticket message
- * message_id (linked to it and listed in it, in chat order); *json is
- * the list ("[]" when the chat had none). */
+ * message_id (linked to it and listed in it, in chat order, after those
+ * it has already); *json is the message's whole list. */
 enum sp_rc sp_attachments_follow_chat(struct sp_ctx *ctx, long long session_id,
                                       long long message_id, const char **json,
                                       struct sp_problem *p);

@@ -11,11 +11,13 @@
 #include "domain/attachments.h"
 #include "domain/chat_sessions.h"
 
-/* The facts the ticket is made of, the session row locked. */
+/* The facts the ticket is made of, the session row locked (and the
+ * public id of the ticket it has, if any). */
 static struct sp_stmt convert_lock_stmt = SP_STMT(
     "chat_convert_lock",
-    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0)"
+    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), t.public_id"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
+    " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
 
@@ -104,9 +106,35 @@ transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
     return b.data;
 }
 
+/* Ticket `in`, made from chat session_id: created; on its first message
+ * the uploads ids[0..n) of its customer, then the chat's files; the
+ * session linked to it with a ticket_created system message. Both ways
+ * a chat becomes a ticket (conversion, a create naming the chat) end here. */
+static enum sp_rc
+create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_new *in,
+              const char *const *ids, size_t n, struct sp_ticket *out, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    if (sp_ticket_create(ctx, in, out, p) != SP_OK)
+        return p->rc;
+    /* The files of the chat follow its transcript (docs/API.md, chat). */
+    if (out->nmessages > 0 &&
+        (sp_attachments_attach(ctx, in->customer_id, ids, n, out->messages[0].id,
+                               &out->messages[0].attachments_json, p) != SP_OK ||
+         sp_attachments_follow_chat(ctx, session_id, out->messages[0].id,
+                                    &out->messages[0].attachments_json, p) != SP_OK))
+        return p->rc;
+    const char *lp[3] = {sp_arena_sprintf(a, "%lld", session_id),
+                         sp_arena_sprintf(a, "%lld", out->id), out->public_id};
+    if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
+        return p->rc;
+    return SP_OK;
+}
+
 enum sp_rc
-sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, struct sp_ticket *out,
-                  bool *created, struct sp_problem *p)
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+                  const char *viewer, struct sp_ticket *out, bool *created,
+                  struct sp_problem *p)
 {
     struct sp_arena *a = ctx->arena;
     *created = false;
@@ -116,6 +144,9 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
         return p->rc;
     long long id = sp_db_int(r, 0, 0);
     long long ticket_id = sp_db_int(r, 0, 3);
+    /* A customer gets their view: never the internal notes (API.md §2). */
+    if (ticket_id != 0 && viewer != NULL)
+        return sp_ticket_get_for_customer(ctx, sp_db_str(r, 0, 4), viewer, 0, 100, out, p);
     if (ticket_id != 0)
         return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
     const char *description = transcript(ctx, id, public_id, p);
@@ -130,16 +161,7 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
         .tier = tier,
         .chat_session_id = id,
     };
-    if (sp_ticket_create(ctx, &in, out, p) != SP_OK)
-        return p->rc;
-    /* The files of the chat follow its transcript (docs/API.md, chat). */
-    if (out->nmessages > 0 &&
-        sp_attachments_follow_chat(ctx, id, out->messages[0].id,
-                                   &out->messages[0].attachments_json, p) != SP_OK)
-        return p->rc;
-    const char *lp[3] = {sp_arena_sprintf(a, "%lld", id), sp_arena_sprintf(a, "%lld", out->id),
-                         out->public_id};
-    if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
+    if (create_linked(ctx, id, &in, NULL, 0, out, p) != SP_OK)
         return p->rc;
     *created = true;
     return SP_OK;
@@ -147,16 +169,48 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier, 
 
 enum sp_rc
 sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                struct sp_ticket *out, bool *created, struct sp_problem *p)
+                const char *viewer, struct sp_ticket *out, bool *created,
+                struct sp_problem *p)
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (sp_chat_to_ticket(ctx, public_id, tier, out, created, p) != SP_OK ||
+    if (sp_chat_to_ticket(ctx, public_id, tier, viewer, out, created, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;
     }
     return SP_OK;
+}
+
+enum sp_rc
+sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
+                      const struct sp_ticket_new *in, const char *const *ids, size_t n,
+                      struct sp_ticket *out, struct sp_problem *p)
+{
+    const char *params[1] = {session_public_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &convert_lock_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0 || strcmp(sp_db_str(r, 0, 1), in->customer_id) != 0) {
+        sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
+        return p->rc;
+    }
+    if (sp_db_int(r, 0, 3) != 0)
+        return sp_problem_set(p, SP_CONFLICT, "chat_already_linked",
+                              "chat session %s already continues as ticket %s; reply there",
+                              session_public_id, sp_db_str(r, 0, 4));
+    long long id = sp_db_int(r, 0, 0);
+    const char *chat = transcript(ctx, id, session_public_id, p);
+    if (chat == NULL)
+        return p->rc;
+    /* The customer's words first, then the transcript as conversion gives it. */
+    struct sp_ticket_new t = *in;
+    t.description = sp_arena_sprintf(ctx->arena,
+                                     "%s<p><b>Chat transcript</b> (chat session %s):</p>%s",
+                                     in->description, session_public_id, chat);
+    t.source = SP_SOURCE_CHAT;
+    t.chat_session_id = id;
+    return create_linked(ctx, id, &t, ids, n, out, p);
 }
 
 /* --- the chat-session-archive job's step ----------------------------------- */
@@ -191,7 +245,8 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     if (sp_db_bool(r, 0, 1)) {
         struct sp_ticket t;
         bool created;
-        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, &t, &created, p) != SP_OK)
+        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, NULL, &t, &created,
+                              p) != SP_OK)
             return p->rc;
         *converted = created;
     }

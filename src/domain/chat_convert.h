@@ -5,14 +5,16 @@
  * `ticket_created` system message in the chat; as a command of its own
  * (a customer's or agent's transfer to a ticket) or as the
  * chat-session-archive job's step for one idle session (converted, then
- * closed). Publishing `ticket_created` and `closed` is the caller's,
- * after commit.
+ * closed); or the customer's own ticket naming the chat (§4: their
+ * description, then the transcript). Publishing `ticket_created` and
+ * `closed` is the caller's, after commit.
  * Must not: know HTTP or nchan; rate limit (the caller decides who is).
  */
 #ifndef SP_CHAT_CONVERT_H
 #define SP_CHAT_CONVERT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/problem.h"
@@ -29,14 +31,34 @@
 /* Turns the session into a ticket (source chat, the transcript as its
  * description, linked both ways, a ticket_created system message) in the
  * caller's transaction; a session that already has one returns it with
- * *created false. tier: the customer's, for the rules engine. Not rate
- * limited here: the caller decides who is (API.md §7). */
+ * *created false, as viewer sees it: viewer is the customer who asks
+ * (their view, read as GET /support/tickets/:id reads it: no internal
+ * notes), NULL for agents, admins and jobs (the agent view). tier: the
+ * customer's, for the rules engine. Not rate limited here: the caller
+ * decides who is (API.md §7). */
 enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                             struct sp_ticket *out, bool *created, struct sp_problem *p);
+                             const char *viewer, struct sp_ticket *out, bool *created,
+                             struct sp_problem *p);
 
 /* sp_chat_to_ticket() as a command: in a transaction of its own. */
 enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
-                           struct sp_ticket *out, bool *created, struct sp_problem *p);
+                           const char *viewer, struct sp_ticket *out, bool *created,
+                           struct sp_problem *p);
+
+/* A customer's ticket that names their chat (POST /support/tickets with
+ * chat_session_id, API.md §4), in the caller's transaction (the create
+ * protocol's): the ticket `in` as sp_ticket_create makes it, but with the
+ * transcript after the customer's description (the same transcript
+ * conversion makes), the customer's uploads ids[0..n) then the chat's
+ * files on its first message, and the session linked to it as
+ * sp_chat_to_ticket links it (ticket_created system message; publishing
+ * it is the caller's, after commit). The session, locked, must be
+ * in->customer_id's (else SP_INVALID, field chat_session_id
+ * unknown_session) and have no ticket yet (else SP_CONFLICT
+ * chat_already_linked: the detail names the ticket). */
+enum sp_rc sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
+                                 const struct sp_ticket_new *in, const char *const *ids,
+                                 size_t n, struct sp_ticket *out, struct sp_problem *p);
 
 /* The archive job's step for one session, in the caller's transaction:
  * if it is still open and idle since before idle_before_ms (or expired

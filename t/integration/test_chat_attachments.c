@@ -9,7 +9,8 @@
  * `unknown_attachment` on the socket, 422 over HTTP) and stores no
  * message; the chat's customer may fetch what the agent sent; and when
  * the chat becomes a ticket, its attachments follow to the ticket's
- * first message and the transcript notes each under its message.
+ * first message and the transcript notes each under its message (after
+ * the customer's own, on a ticket created naming the chat).
  */
 #include "attachment_harness.h"
 #include "chat_harness.h"
@@ -292,6 +293,40 @@ START_TEST(attachments_follow_the_chat_to_its_ticket)
 }
 END_TEST
 
+/* A customer's ticket naming the chat: their own files first on its
+ * first message, then the chat's, as a transfer would have them. */
+START_TEST(a_ticket_naming_the_chat_lists_its_own_files_then_the_chats)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *in_chat = sp_t_attachment_clean_png(c.agent.token);
+    struct sp_t_resp *r = chat_post(&c.agent, c.id,
+                                    sp_t_fmt("{\"body\":\"try this\",\"attachments\":[%s]}",
+                                             sp_t_jq(in_chat)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    const char *own = sp_t_attachment_clean_png(c.customer.token);
+    r = sp_t_post_json("/support/tickets", c.customer.token,
+                       sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\","
+                                "\"chat_session_id\":%s,\"attachments\":[%s]}",
+                                sp_t_jq(c.id), sp_t_jq(own)));
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    struct json_object *first = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(first, "attachments")), 2);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 0, own);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 1, in_chat);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(first, "body"), "[attachment: screenshot.png"));
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/tickets/%s", ticket), c.customer.token);
+    sp_t_assert_json(r, 200);
+    first = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(first, "attachments")), 2);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 0, own);
+    assert_png_listed(sp_t_jarr(first, "attachments"), 1, in_chat);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -302,5 +337,6 @@ main(void)
     tcase_add_test(tc, the_http_fallback_takes_attachments_and_a_resend_replays_them);
     tcase_add_test(tc, the_first_message_of_a_new_session_takes_attachments);
     tcase_add_test(tc, attachments_follow_the_chat_to_its_ticket);
+    tcase_add_test(tc, a_ticket_naming_the_chat_lists_its_own_files_then_the_chats);
     return sp_t_run(s);
 }

@@ -15,7 +15,11 @@
  * list waiting sessions and their own active ones, and accept waiting
  * sessions (409 already_assigned / agent_unavailable / session_closed);
  * concurrent creations and accepts never exceed max_concurrent_chats, and
- * of many agents accepting one session exactly one wins.
+ * of many agents accepting one session exactly one wins. A chat becomes a
+ * ticket once, by a transfer or by a ticket create naming it (which
+ * carries the transcript too; the next such create is 409
+ * chat_already_linked); a customer's transfer answer is their view of
+ * the ticket, without internal notes.
  *
  * Every test makes its own users, categories and agents; each agent sits
  * in a team of its own so routing is deterministic.
@@ -1331,6 +1335,26 @@ transfer(const struct sp_t_user *u, const char *id, const char *json)
     return sp_t_post_json(session_path(id, "/transfer"), u->token, json);
 }
 
+/* An agent's message on a ticket (json: body, is_internal); asserts 201. */
+static void
+agent_message(const struct sp_t_user *a, const char *ticket, const char *json)
+{
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", ticket), a->token, json);
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+}
+
+/* Runs the chat-session-archive job once, now. */
+static void
+archive_run(void)
+{
+    const char *args[] = {"--once", "--now", sp_t_sql("SELECT support_ts(now())"), NULL};
+    const char *out;
+    int rc = sp_t_job_run("chat-session-archive", NULL, args, &out);
+    ck_assert_msg(rc == 0, "chat-session-archive exited %d:\n%s", rc, out);
+}
+
 START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1367,6 +1391,31 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE chat_session_id ="
                               " (SELECT id FROM support_chat_sessions WHERE public_id = '%s')", s.id),
                      "1");
+    /* The ticket's internal note never reaches the customer (API.md §2): a
+     * repeat transfer answers their view, as GET /support/tickets/:id does;
+     * an agent's (here an admin's) answers the agent view, note included. */
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    agent_message(&admin, ticket, "{\"body\":\"we are on it\"}");
+    agent_message(&admin, ticket, "{\"body\":\"INTERNAL: refund abuse suspected\","
+                                  "\"is_internal\":true}");
+    r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), ticket);
+    ck_assert_msg(strstr(r->body, "INTERNAL") == NULL && strstr(r->body, "is_internal") == NULL,
+                  "the customer got the internal note: %s", r->body);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 2);
+    struct sp_t_resp *g = sp_t_get(sp_t_fmt("/support/tickets/%s", ticket), c.token);
+    sp_t_assert_json(g, 200);
+    ck_assert_str_eq(json_object_to_json_string(sp_t_jarr(r->json, "messages")),
+                     json_object_to_json_string(sp_t_jarr(g->json, "messages")));
+    sp_t_resp_free(g);
+    sp_t_resp_free(r);
+    r = transfer(&admin, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), ticket);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 3);
+    ck_assert_ptr_nonnull(strstr(r->body, "INTERNAL: refund abuse suspected"));
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -1417,22 +1466,99 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
 }
 END_TEST
 
+/* The ticket-creation body naming chat id. */
+static const char *
+ticket_body(const char *subject, const char *description, const char *id)
+{
+    return sp_t_fmt("{\"subject\":%s,\"description\":%s,\"chat_session_id\":%s}",
+                    sp_t_jq(subject), sp_t_jq(description), sp_t_jq(id));
+}
+
 START_TEST(ticket_create_links_the_callers_chat_session_only)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct chat s = chat_new(&c, category_manual(), "bot could not help");
-    struct sp_t_resp *r = sp_t_post_json("/support/tickets", c.token,
-        sp_t_fmt("{\"subject\":\"From the bot\",\"description\":\"see chat\","
-                 "\"chat_session_id\":%s}", sp_t_jq(s.id)));
-    sp_t_assert_json(r, 201);
-    ck_assert_str_eq(sp_t_jstr(r->json, "source"), "chat");
-    sp_t_resp_free(r);
-    r = sp_t_post_json("/support/tickets", other.token,
-        sp_t_fmt("{\"subject\":\"x\",\"description\":\"y\",\"chat_session_id\":%s}",
-                 sp_t_jq(s.id)));
+    msg_send(&c, s.id, "order 1234 never came");
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", other.token,
+                                         ticket_body("x", "y", s.id));
     sp_t_assert_invalid(r, "chat_session_id", "unknown_session");
     sp_t_resp_free(r);
+    r = sp_t_post_json("/support/tickets", c.token, ticket_body("From the bot", "see chat", s.id));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "source"), "chat");
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    /* The customer's words, then the transcript as a transfer writes it;
+     * the first message is the description. */
+    const char *description = sp_t_fmt("%s", sp_t_jstr(r->json, "description"));
+    const char *head = sp_t_fmt("see chat<p><b>Chat transcript</b> (chat session %s):</p>"
+                                "<p><b>Customer</b> (", s.id);
+    ck_assert_msg(strncmp(description, head, strlen(head)) == 0, "%s", description);
+    const char *first = strstr(description, "bot could not help");
+    ck_assert_msg(first != NULL && strstr(first, "order 1234 never came") != NULL, "%s",
+                  description);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    ck_assert_uint_eq(json_object_array_length(msgs), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(msgs, 0), "body"), description);
+    sp_t_resp_free(r);
+    /* Linked both ways, with the ticket_created system frame in the chat. */
+    r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "ticket_id"), ticket);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    /* A transfer finds the ticket: 200, nothing new. */
+    r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), ticket);
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), description);
+    sp_t_resp_free(r);
+    /* Another ticket naming the chat: 409, naming the ticket it continues as. */
+    r = sp_t_post_json("/support/tickets", c.token, ticket_body("Again", "more", s.id));
+    sp_t_assert_problem(r, 409, "chat_already_linked");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), ticket));
+    sp_t_resp_free(r);
+    /* Idle, it is archived without a second conversion. */
+    sp_t_sql("UPDATE support_chat_sessions SET started_at = started_at - interval '2 hours',"
+             " last_message_at = last_message_at - interval '2 hours'"
+             " WHERE public_id = '%s' RETURNING 1", s.id);
+    archive_run();
+    ck_assert_str_eq(db_session(s.id, "status"), "closed");
+    ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'",
+                              c.sub),
+                     "1");
+}
+END_TEST
+
+/* Creates naming one chat at once: the session's lock lets one through
+ * (201), the others find it linked (409); one ticket, one link. Fewer
+ * than the customer's per-minute ticket limit. */
+START_TEST(concurrent_ticket_creates_naming_one_chat_link_it_once)
+{
+    enum { N = 6 };
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "help");
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = "/support/tickets";
+        tokens[i] = c.token;
+    }
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON, ticket_body("s", "d", s.id), out);
+    int created = 0;
+    for (int i = 0; i < N; i++) {
+        if (out[i]->status == 201)
+            created++;
+        else
+            sp_t_assert_problem(out[i], 409, "chat_already_linked");
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'",
+                              c.sub),
+                     "1");
 }
 END_TEST
 
@@ -1582,6 +1708,7 @@ chat_session_suite(void)
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
+    tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
     tcase_add_test(tc, accept_when_away_is_409_agent_unavailable);
     tcase_add_test(tc, accept_of_a_closed_session_is_409_session_closed);
