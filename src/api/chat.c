@@ -419,8 +419,10 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket t;
     bool created;
-    if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD, &t,
-                        &created, p) != SP_OK)
+    /* The customer's own token is their freshest tier; for an agent or an
+     * admin the domain reads the one stored with the customer's contact. */
+    if (sp_chat_convert(&ctx, s.public_id, customer ? &r->principal.tier : NULL, &t, &created,
+                        p) != SP_OK)
         return p->rc;
     if (created)
         publish_system(r, s.public_id, "ticket_created",

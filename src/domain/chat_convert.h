@@ -29,13 +29,17 @@
 /* Turns the session into a ticket (source chat, the transcript as its
  * description, linked both ways, a ticket_created system message) in the
  * caller's transaction; a session that already has one returns it with
- * *created false. tier: the customer's, for the rules engine. Not rate
- * limited here: the caller decides who is (API.md §7). */
-enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+ * *created false. tier: the customer's, for the rules engine, when the
+ * caller has it fresh (the customer's own token); NULL reads the tier
+ * stored with their contact (support_contacts: their last ticket's
+ * token), standard when there is none — an agent, an admin or the archive
+ * job has no token of the customer's. Not rate limited here: the caller
+ * decides who is (API.md §7). */
+enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                              struct sp_ticket *out, bool *created, struct sp_problem *p);
 
 /* sp_chat_to_ticket() as a command: in a transaction of its own. */
-enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                            struct sp_ticket *out, bool *created, struct sp_problem *p);
 
 /* The archive job's step for one session, in the caller's transaction:
