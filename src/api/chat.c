@@ -419,7 +419,10 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket t;
     bool created;
-    if (sp_chat_convert(&ctx, s.public_id, customer ? r->principal.tier : SP_TIER_STANDARD,
+    /* The customer's own token is their freshest tier; for an agent or an
+     * admin the domain reads the one stored with the customer's contact.
+     * The customer sees the ticket in their view (no internal notes). */
+    if (sp_chat_convert(&ctx, s.public_id, customer ? &r->principal.tier : NULL,
                         customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)

@@ -14,6 +14,7 @@
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
+#include "domain/rules.h"
 
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "chat_archive_candidates",
@@ -101,11 +102,16 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
                      struct sp_problem *p)
 {
     memset(n, 0, sizeof(*n));
+    /* A chat's ticket is prioritized like any other: without the rules
+     * engine's cache no priority rule (tier, category, pattern) applies. */
+    struct sp_rules_cache *rules = sp_rules_cache_new();
+    if (rules == NULL)
+        return sp_problem_set(p, SP_ERROR, "internal", "no memory for the priority rules");
     struct sp_arena page, work;
     sp_arena_init(&page, 16384);
     sp_arena_init(&work, 16384);
     struct pass ps = {
-        .ctx = {.arena = &work, .db = db, .rules = NULL, .agent_max_open = 50},
+        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = 50},
         .now_ms = now_ms, .idle_before_ms = now_ms - idle_minutes * 60000LL,
         .dry_run = dry_run, .n = n,
     };
@@ -139,5 +145,6 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
     log_pass(rc, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
+    sp_rules_cache_free(rules);
     return rc;
 }

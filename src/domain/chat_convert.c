@@ -11,12 +11,18 @@
 #include "domain/attachments.h"
 #include "domain/chat_sessions.h"
 
-/* The facts the ticket is made of, the session row locked (and the
- * public id of the ticket it has, if any). */
+/* The facts the ticket is made of, the session row locked: with the
+ * customer's tier as their last ticket stored it (support_contacts),
+ * standard when they have none, for the rules engine, and the public id
+ * of the ticket the session has, if any. Its columns, in the order of the
+ * SELECT: */
+enum convert_column { CV_ID, CV_CUSTOMER, CV_CATEGORY, CV_TICKET, CV_TIER, CV_TICKET_PUBLIC };
 static struct sp_stmt convert_lock_stmt = SP_STMT(
     "chat_convert_lock",
-    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), t.public_id"
+    "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), coalesce(ct.tier, 'standard'),"
+    " t.public_id"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
+    " LEFT JOIN support_contacts ct ON ct.customer_id = s.customer_id"
     " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
@@ -132,7 +138,7 @@ create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_n
 }
 
 enum sp_rc
-sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                   const char *viewer, struct sp_ticket *out, bool *created,
                   struct sp_problem *p)
 {
@@ -142,23 +148,27 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
     PGresult *r = sp_db_exec(ctx->db, a, &convert_lock_stmt, params, p);
     if (sp_db_found(r, "chat session", p) != SP_OK)
         return p->rc;
-    long long id = sp_db_int(r, 0, 0);
-    long long ticket_id = sp_db_int(r, 0, 3);
+    long long id = sp_db_int(r, 0, CV_ID);
+    long long ticket_id = sp_db_int(r, 0, CV_TICKET);
     /* A customer gets their view: never the internal notes (API.md §2). */
     if (ticket_id != 0 && viewer != NULL)
-        return sp_ticket_get_for_customer(ctx, sp_db_str(r, 0, 4), viewer, 0, 100, out, p);
+        return sp_ticket_get_for_customer(ctx, sp_db_str(r, 0, CV_TICKET_PUBLIC), viewer, 0, 100,
+                                          out, p);
     if (ticket_id != 0)
         return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
     const char *description = transcript(ctx, id, public_id, p);
     if (description == NULL)
         return p->rc;
+    /* A tier the table does not know (none today) counts as standard. */
+    enum sp_tier stored = SP_TIER_STANDARD;
+    (void)sp_tier_parse(sp_db_str(r, 0, CV_TIER), &stored);
     struct sp_ticket_new in = {
-        .customer_id = sp_db_str(r, 0, 1),
+        .customer_id = sp_db_str(r, 0, CV_CUSTOMER),
         .subject = sp_arena_sprintf(a, "Chat conversation %s", public_id),
         .description = description,
-        .category_slug = sp_db_str(r, 0, 2),
+        .category_slug = sp_db_str(r, 0, CV_CATEGORY),
         .source = SP_SOURCE_CHAT,
-        .tier = tier,
+        .tier = tier != NULL ? *tier : stored,
         .chat_session_id = id,
     };
     if (create_linked(ctx, id, &in, NULL, 0, out, p) != SP_OK)
@@ -168,7 +178,7 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
 }
 
 enum sp_rc
-sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+sp_chat_convert(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                 const char *viewer, struct sp_ticket *out, bool *created,
                 struct sp_problem *p)
 {
@@ -245,8 +255,7 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     if (sp_db_bool(r, 0, 1)) {
         struct sp_ticket t;
         bool created;
-        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), SP_TIER_STANDARD, NULL, &t, &created,
-                              p) != SP_OK)
+        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), NULL, NULL, &t, &created, p) != SP_OK)
             return p->rc;
         *converted = created;
     }

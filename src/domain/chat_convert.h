@@ -34,14 +34,18 @@
  * *created false, as viewer sees it: viewer is the customer who asks
  * (their view, read as GET /support/tickets/:id reads it: no internal
  * notes), NULL for agents, admins and jobs (the agent view). tier: the
- * customer's, for the rules engine. Not rate limited here: the caller
- * decides who is (API.md §7). */
-enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+ * customer's, for the rules engine, when the caller has it fresh (the
+ * customer's own token); NULL reads the tier stored with their contact
+ * (support_contacts: their last ticket's token), standard when there is
+ * none — an agent, an admin or the archive job has no token of the
+ * customer's. Not rate limited here: the caller decides who is (API.md
+ * §7). */
+enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                              const char *viewer, struct sp_ticket *out, bool *created,
                              struct sp_problem *p);
 
 /* sp_chat_to_ticket() as a command: in a transaction of its own. */
-enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, enum sp_tier tier,
+enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                            const char *viewer, struct sp_ticket *out, bool *created,
                            struct sp_problem *p);
 

@@ -240,9 +240,10 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     if (in->category_slug != NULL &&
         sp_category_by_slug(ctx, in->category_slug, SP_CATEGORY_ACTIVE, &cat, p) != SP_OK)
         return p->rc;
-    /* Chats route like tickets but by chat capacity; manual waits. */
+    /* Chats route like tickets (by team or skill) but by chat capacity;
+     * manual waits. */
     if (strcmp(cat.routing, "manual") != 0 &&
-        sp_route_chat(ctx, cat.team ? cat.team : "general", &agent, p) != SP_OK)
+        sp_route_chat(ctx, cat.routing, cat.team, cat.required_skill, &agent, p) != SP_OK)
         return p->rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
@@ -461,10 +462,14 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
 
 /* --- transfer to another agent --------------------------------------------- */
 
-/* The session's status, agent and team (for routing), locked. */
+/* The session's status and agent, and its category's routing (for a
+ * transfer to whoever is free), locked. Its columns, in the order of the
+ * SELECT: */
+enum transfer_column { TL_ID, TL_STATUS, TL_AGENT, TL_ROUTING, TL_TEAM, TL_SKILL };
 static struct sp_stmt transfer_lock_stmt = SP_STMT(
     "chat_transfer_lock",
-    "SELECT s.id, s.status, coalesce(s.assigned_agent_id, 0), coalesce(c.team, 'general')"
+    "SELECT s.id, s.status, coalesce(s.assigned_agent_id, 0), c.routing, c.team,"
+    " c.required_skill"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
@@ -477,11 +482,13 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transfer_lock_stmt, params, p);
     if (sp_db_found(r, "chat session", p) != SP_OK)
         return p->rc;
-    if (strcmp(sp_db_str(r, 0, 1), "closed") == 0)
+    if (strcmp(sp_db_str(r, 0, TL_STATUS), "closed") == 0)
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
-    long long current = sp_db_int(r, 0, 2);
+    long long current = sp_db_int(r, 0, TL_AGENT);
     if (agent_id == 0) {
-        if (sp_route_chat(ctx, sp_db_str(r, 0, 3), &agent_id, p) != SP_OK)
+        /* Whoever is free as the category routes (a manual one: its team). */
+        if (sp_route_chat(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),
+                          sp_db_str(r, 0, TL_SKILL), &agent_id, p) != SP_OK)
             return p->rc;
     } else {
         bool room, known;
@@ -497,7 +504,7 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     if (agent_id == 0 || agent_id == current)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "no other agent is free (away or at max_concurrent_chats)");
-    return assign(ctx, sp_db_str(r, 0, 0), agent_id, TRANSFERRED, p);
+    return assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, p);
 }
 
 enum sp_rc

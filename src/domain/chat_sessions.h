@@ -115,8 +115,9 @@ enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *
 enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p);
 
 /* Hands an active or waiting session to agent_id (409 agent_unavailable
- * when away or at capacity; 0 = let routing pick another agent of the
- * team), with a `transferred` system message. */
+ * when away or at capacity; 0 = let routing pick another agent as the
+ * session's category routes: its skill, else its team), with a
+ * `transferred` system message. */
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                                      struct sp_chat_session *out, struct sp_problem *p);
 

@@ -1,5 +1,5 @@
 /*
- * routing: agent picks for new tickets. See routing.h.
+ * routing: agent picks for new tickets and chats. See routing.h.
  */
 #include "domain/routing.h"
 
@@ -14,12 +14,30 @@
  * committed last_assigned_at. Row locks with SKIP LOCKED alone would skip
  * agents whose picks are still in flight (leaving tickets unassigned) and
  * re-check only the WHERE clause, not the ORDER BY, after a wait. */
-#define PICK_LOCK(key) "pg_advisory_xact_lock(7311947, hashtext(" key "))"
+#define PICK_LOCK_HASH(h) "pg_advisory_xact_lock(7311947, " h ")"
+#define PICK_LOCK(key) PICK_LOCK_HASH("hashtext(" key ")")
 /* The lock key of a team's chat picks (text, in C and in SQL). */
 #define CHAT_KEY "chat:"
 
 static struct sp_stmt serialize_stmt =
     SP_STMT("route_serialize", "SELECT " PICK_LOCK("$1"), 1);
+
+/* A skill's chat picks may hand a chat to an agent of any team, and an
+ * agent's chat capacity is only counted under its team's lock (accepts
+ * and team picks take that one alone): so they take the chat lock of
+ * every team with an agent of the skill. Always in the order of the lock
+ * keys, so two such picks never each hold a lock the other waits for.
+ * (DISTINCT keeps the subquery from being flattened: its order holds.)
+ * An agent given the skill between this statement and the pick is picked
+ * without its team's lock: only an admin's edit racing a pick, at worst
+ * one chat over that agent's capacity. */
+static struct sp_stmt skill_teams_lock_stmt = SP_STMT(
+    "route_chat_skill_lock",
+    "SELECT " PICK_LOCK_HASH("k") " FROM ("
+    "  SELECT DISTINCT hashtext('" CHAT_KEY "' || team) AS k FROM support_agents"
+    "  WHERE $1 = ANY (skills) ORDER BY k"
+    ") AS teams",
+    1);
 
 static struct sp_stmt round_robin_stmt = SP_STMT(
     "route_round_robin",
@@ -43,14 +61,15 @@ static struct sp_stmt skill_stmt = SP_STMT(
     ") RETURNING id",
     2);
 
-/* Every pick: serialized on lock_key, then st answers the agent's id, or
- * no row when nobody can take it (*agent_id stays 0). */
+/* Every pick: serialized by lock_st (serialize_stmt: on the key
+ * lock_key), then st answers the agent's id, or no row when nobody can
+ * take it (*agent_id stays 0). */
 static enum sp_rc
-pick(struct sp_ctx *ctx, const char *lock_key, struct sp_stmt *st, const char *const *params,
-     long long *agent_id, struct sp_problem *p)
+pick(struct sp_ctx *ctx, struct sp_stmt *lock_st, const char *lock_key, struct sp_stmt *st,
+     const char *const *params, long long *agent_id, struct sp_problem *p)
 {
     const char *lock[1] = {lock_key};
-    if (sp_db_exec(ctx->db, ctx->arena, &serialize_stmt, lock, p) == NULL)
+    if (sp_db_exec(ctx->db, ctx->arena, lock_st, lock, p) == NULL)
         return p->rc;
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
     if (r == NULL)
@@ -77,29 +96,40 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
         return SP_OK;  /* manual: agents claim it */
     }
     const char *params[2] = {key, sp_arena_sprintf(ctx->arena, "%ld", max_open)};
-    return pick(ctx, sp_arena_sprintf(ctx->arena, "%s:%s", routing, key), st, params, agent_id,
-                p);
+    return pick(ctx, &serialize_stmt, sp_arena_sprintf(ctx->arena, "%s:%s", routing, key), st,
+                params, agent_id, p);
 }
 
 #define ACTIVE_CHATS(alias)                                                         \
     "(SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = " alias ".id" \
     " AND s.status = 'active' AND s.expires_at > now())"
 
-static struct sp_stmt chat_stmt = SP_STMT_READ(
-    "route_chat",
-    "SELECT a.id FROM support_agents a"
-    " WHERE a.team = $1 AND a.status = 'active'"
-    "   AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"
-    " ORDER BY " ACTIVE_CHATS("a") ", a.last_assigned_at NULLS FIRST, a.id LIMIT 1",
-    1);
+/* A chat pick among the agents `who` admits (one team's, or a skill's):
+ * the same capacity and order whichever way the category routes. */
+#define CHAT_PICK(who)                                                                 \
+    "SELECT a.id FROM support_agents a"                                                \
+    " WHERE " who " AND a.status = 'active'"                                           \
+    "   AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"                            \
+    " ORDER BY " ACTIVE_CHATS("a") ", a.last_assigned_at NULLS FIRST, a.id LIMIT 1"
+
+static struct sp_stmt chat_stmt = SP_STMT_READ("route_chat", CHAT_PICK("a.team = $1"), 1);
+static struct sp_stmt chat_skill_stmt =
+    SP_STMT_READ("route_chat_skill", CHAT_PICK("$1 = ANY (a.skills)"), 1);
 
 enum sp_rc
-sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id, struct sp_problem *p)
+sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
+              long long *agent_id, struct sp_problem *p)
 {
     *agent_id = 0;
-    const char *params[1] = {team};
-    return pick(ctx, sp_arena_sprintf(ctx->arena, CHAT_KEY "%s", team), &chat_stmt, params,
-                agent_id, p);
+    if (routing != NULL && strcmp(routing, "skill") == 0) {
+        if (skill == NULL)
+            return SP_OK;  /* as sp_route_ticket: a skill category needs its skill */
+        const char *params[1] = {skill};
+        return pick(ctx, &skill_teams_lock_stmt, skill, &chat_skill_stmt, params, agent_id, p);
+    }
+    const char *params[1] = {team ? team : "general"};
+    return pick(ctx, &serialize_stmt, sp_arena_sprintf(ctx->arena, CHAT_KEY "%s", params[0]),
+                &chat_stmt, params, agent_id, p);
 }
 
 /* Accepting serializes with routing on the agent's team (the lock

@@ -1,12 +1,14 @@
 /*
- * routing: who gets a new ticket (API.md §5.4). Categories route `manual`
- * (nobody), `round_robin` (the active agent of the team assigned least
- * recently) or `skill` (among active agents with the skill: fewest open
- * tickets, then least recently assigned). Away agents are never picked, nor
- * agents at their open-ticket capacity. The pick locks the agent row with
- * FOR UPDATE SKIP LOCKED and stamps last_assigned_at in the caller's
- * transaction, so concurrent creations never hand out the same "next"
- * agent twice. A chat an agent takes by hand (accept, transfer) is
+ * routing: who gets a new ticket or chat (API.md §5.4, §7). Categories
+ * route `manual` (nobody), `round_robin` (the active agent of the team
+ * assigned least recently) or `skill` (among active agents with the skill,
+ * whatever their team: fewest open tickets, then least recently assigned).
+ * Away agents are never picked, nor agents at their open-ticket capacity.
+ * Chats choose among the same agents by the same routing, by their chat
+ * capacity instead. Picks of one team (or skill) are serialized by a
+ * transaction-level advisory lock and stamp last_assigned_at in the
+ * caller's transaction, so concurrent creations never hand out the same
+ * "next" agent twice. A chat an agent takes by hand (accept, transfer) is
  * checked against the same capacity under the same per-team lock.
  * Must not: know HTTP.
  */
@@ -23,11 +25,16 @@ enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *
                            const char *skill, long max_open, long long *agent_id,
                            struct sp_problem *p);
 
-/* A chat's agent: the active agent of the team with the fewest active
- * chats below max_concurrent_chats, then least recently assigned; 0 when
- * nobody is free. Serialized per team like ticket picks. */
-enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *team, long long *agent_id,
-                         struct sp_problem *p);
+/* A chat's agent, among the agents a category's routing names as for a
+ * ticket: `skill`, the active agents with the skill whatever their team
+ * (nobody when the category names no skill); otherwise the active agents
+ * of the team (NULL: general). Whether `manual` routes at all is the
+ * caller's. Of those, the one with the fewest active chats below
+ * max_concurrent_chats, then least recently assigned; 0 when nobody is
+ * free. Serialized per team like ticket picks (a skill's pick: per team
+ * of every agent with the skill). */
+enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *team,
+                         const char *skill, long long *agent_id, struct sp_problem *p);
 
 /* Whether agent_id can take one more chat (active, below
  * max_concurrent_chats, counted as sp_route_chat counts), serialized with

@@ -2,8 +2,9 @@
  * test_chat_archive: the chat-session-archive job (API.md §12) against the
  * real database with a controllable clock (--now): idle sessions close,
  * those with customer messages and no ticket become chat tickets with the
- * transcript, re-runs change nothing, --dry-run changes nothing, one
- * instance at a time.
+ * transcript (its priority rules seeing the tier stored with the
+ * customer's contact), re-runs change nothing, --dry-run changes nothing,
+ * one instance at a time.
  */
 #include "harness.h"
 
@@ -212,6 +213,42 @@ START_TEST(subscribers_hear_ticket_created_and_closed)
 }
 END_TEST
 
+/* The job has no token of the customer's: the ticket gets the tier stored
+ * with their contact (by their earlier ticket), so a tier rule matches. */
+START_TEST(archived_chat_ticket_gets_the_customers_stored_tier)
+{
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    const char *name = sp_t_unique("vip-archive");
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
+                 "\"priority\":\"urgent\"}", sp_t_jq(name), sp_t_jq(cat)));
+    int64_t rule = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    c.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.sub, "{\"tier\":\"vip\"}");
+    (void)sp_t_ticket_create(&c, "An earlier question");  /* stores the contact */
+    r = sp_t_post_json("/support/chat/session", c.token,
+                       sp_t_fmt("{\"category\":%s,\"message\":\"still waiting\"}",
+                                sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    age(id, 31);
+    run_ok(NULL);
+    ck_assert_int_eq(tickets_of(id), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT t.priority || '/' || coalesce(p.name, '-')"
+                              " FROM support_tickets t JOIN support_chat_sessions s"
+                              " ON s.ticket_id = t.id"
+                              " LEFT JOIN support_priority_rules p ON p.id = t.priority_rule_id"
+                              " WHERE s.public_id = '%s'", id),
+                     sp_t_fmt("urgent/%s", name));
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
+                   NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(bad_flags_exit_2_and_an_unreachable_database_exits_1)
 {
     static const char *const bad[] = {"--bogus", NULL};
@@ -236,6 +273,7 @@ main(void)
     tcase_add_test(tc, dry_run_changes_nothing);
     tcase_add_test(tc, a_second_instance_waits_its_turn);
     tcase_add_test(tc, subscribers_hear_ticket_created_and_closed);
+    tcase_add_test(tc, archived_chat_ticket_gets_the_customers_stored_tier);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
     return sp_t_run(s);
 }

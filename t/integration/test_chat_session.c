@@ -8,8 +8,11 @@
  * Cache-Control: no-store; `message` becomes the first (sanitized) customer
  * message. Sessions route like tickets but by chat capacity: a round-robin
  * category with a free active agent makes the session `active` (system
- * message agent_joined), a manual category, an away agent or one at
- * max_concurrent_chats leaves it `waiting`. Reading, the HTTP send fallback
+ * message agent_joined), a skill category picks only agents with its
+ * skill (in any team), a manual category, an away agent or one at
+ * max_concurrent_chats leaves it `waiting`; a transfer to whoever is free
+ * routes the same way. A chat's ticket made by an agent gets the tier
+ * stored with the customer's contact, for the priority rules. Reading, the HTTP send fallback
  * (client_id makes resends idempotent, 60 messages/min/session) and close
  * are for the session's customer, its assigned agent and admins. Agents
  * list waiting sessions and their own active ones, and accept waiting
@@ -54,6 +57,24 @@ category_manual(void)
 {
     return sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team_new())));
+}
+
+/* A skill-routed category needing skill, whose team is team: the team
+ * a chat goes to when the skill is ignored. */
+static const char *
+category_skill(const char *team, const char *skill)
+{
+    return sp_t_admin_category_new(sp_t_fmt("\"routing\":\"skill\",\"required_skill\":%s,"
+                                            "\"team\":%s", sp_t_jq(skill), sp_t_jq(team)));
+}
+
+static void
+agent_patch(int64_t id, const char *json)
+{
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld",
+                                                       (long long)id), json);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
 }
 
 /* An agent (with its user) alone in a fresh team, or in team when not NULL;
@@ -667,6 +688,62 @@ START_TEST(concurrent_creations_respect_max_concurrent_chats)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
                               " WHERE assigned_agent_id = %lld", (long long)agent),
                      "1");
+}
+END_TEST
+
+/* A skill category's chat goes to an agent with the skill (never to the
+ * category's team without it), still skipping agents at
+ * max_concurrent_chats or away: nobody with the skill free leaves it
+ * waiting. The unskilled agent comes first in the team (lower id, never
+ * assigned), so routing by the team would pick it. */
+START_TEST(skill_category_routes_chats_to_an_agent_with_the_skill)
+{
+    const char *team = team_new(), *skill = sp_t_unique("chat-skill");
+    int64_t plain = agent_new(team, "\"skills\":[\"other\"]", NULL);
+    int64_t skilled = agent_new(team, sp_t_fmt("\"skills\":[\"other\",%s],"
+                                               "\"max_concurrent_chats\":1", sp_t_jq(skill)),
+                                NULL);
+    const char *cat = category_skill(team, skill);
+    struct sp_t_user c1 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s1 = chat_new(&c1, cat, "which plan suits me?");
+    ck_assert_msg(s1.agent == skilled, "chat went to %lld, want the skilled %lld (not %lld)",
+                  (long long)s1.agent, (long long)skilled, (long long)plain);
+    ck_assert_str_eq(s1.status, "active");
+    ck_assert_int_eq(db_system_events(s1.id, "agent_joined"), 1);
+
+    /* At max_concurrent_chats: waiting, though the unskilled agent is free. */
+    struct sp_t_user c2 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s2 = chat_new(&c2, cat, NULL);
+    ck_assert_str_eq(s2.status, "waiting");
+    ck_assert_int_eq(s2.agent, 0);
+
+    /* Away: waiting too. */
+    struct sp_t_resp *r = chat_close(&c1, s1.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    agent_patch(skilled, "{\"status\":\"away\"}");
+    struct sp_t_user c3 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s3 = chat_new(&c3, cat, NULL);
+    ck_assert_str_eq(s3.status, "waiting");
+    ck_assert_int_eq(s3.agent, 0);
+
+    agent_patch(skilled, "{\"status\":\"active\"}");
+    struct sp_t_user c4 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    ck_assert_int_eq(chat_new(&c4, cat, NULL).agent, skilled);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
+                              " WHERE assigned_agent_id = %lld", (long long)plain), "0");
+}
+END_TEST
+
+/* A skill category with no free agent of the skill in the category's team
+ * still finds one in another team: skill routing ignores teams. */
+START_TEST(skill_category_finds_the_skill_in_any_team)
+{
+    const char *team = team_new(), *skill = sp_t_unique("chat-skill");
+    (void)agent_new(team, NULL, NULL);
+    int64_t elsewhere = agent_new(NULL, sp_t_fmt("\"skills\":[%s]", sp_t_jq(skill)), NULL);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    ck_assert_int_eq(chat_new(&c, category_skill(team, skill), "hi").agent, elsewhere);
 }
 END_TEST
 
@@ -1474,6 +1551,133 @@ ticket_body(const char *subject, const char *description, const char *id)
                     sp_t_jq(subject), sp_t_jq(description), sp_t_jq(id));
 }
 
+/* Transfer to whoever is free routes as the category does: in a skill
+ * category, to another agent with the skill (in any team), never to the
+ * category's team's agent without it; an away one is skipped, and nobody
+ * else with the skill is 409. */
+START_TEST(transfer_in_a_skill_category_goes_to_another_agent_with_the_skill)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new(), *skill = sp_t_unique("chat-skill");
+    const char *with_skill = sp_t_fmt("\"skills\":[%s]", sp_t_jq(skill));
+    struct sp_t_user ua, ub;
+    int64_t plain = agent_new(team, NULL, NULL);
+    int64_t a = agent_new(team, with_skill, &ua);
+    int64_t b = agent_new(NULL, with_skill, &ub);
+    struct chat s = chat_new(&c, category_skill(team, skill), "hello");
+    ck_assert_int_eq(s.agent, a);
+
+    struct sp_t_resp *r = transfer(&ua, s.id, "{\"to\":\"agent\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(sp_t_jint(r->json, "assigned_agent_id") == b,
+                  "transferred to %lld, want %lld with the skill (not %lld without)",
+                  (long long)sp_t_jint(r->json, "assigned_agent_id"), (long long)b,
+                  (long long)plain);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_system_events(s.id, "transferred"), 1);
+
+    /* The other agent with the skill away: nobody else to take it. */
+    agent_patch(a, "{\"status\":\"away\"}");
+    r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    agent_patch(a, "{\"status\":\"active\"}");
+    r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), a);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- the customer's tier on a chat's ticket ---------------------------------- */
+
+/* A rule giving the customer_tier vip tickets of category urgent; returns
+ * its id (deleted by the test: rules apply to every ticket). */
+static int64_t
+vip_rule_new(const char *category, const char *name)
+{
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
+                 "\"priority\":\"urgent\"}", sp_t_jq(name), sp_t_jq(category)));
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* A customer whose token claims tier (NULL: none). */
+static struct sp_t_user
+customer_of_tier(const char *tier)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    if (tier != NULL)
+        u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub, sp_t_fmt("{\"tier\":%s}",
+                                                                     sp_t_jq(tier)));
+    return u;
+}
+
+/* "priority/rule" of a ticket, from its row ("-" for no rule). */
+static const char *
+db_ticket_priority(const char *public_id)
+{
+    return sp_t_sql("SELECT t.priority || '/' || coalesce(r.name, '-') FROM support_tickets t"
+                    " LEFT JOIN support_priority_rules r ON r.id = t.priority_rule_id"
+                    " WHERE t.public_id = '%s'", public_id);
+}
+
+/* The agent's transfer to a ticket as agent u: the new ticket's public id. */
+static const char *
+agent_converts(const struct sp_t_user *u, const char *id)
+{
+    struct sp_t_resp *r = transfer(u, id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    return ticket;
+}
+
+/* An agent has no token of the customer's: the ticket gets the tier
+ * stored with the customer's contact (by their earlier ticket), so a
+ * tier rule matches; a customer with no contact row counts as standard,
+ * whatever their tokens claim. The customer's own transfer uses their
+ * token's tier. */
+START_TEST(chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier)
+{
+    const char *cat = category_manual(), *name = sp_t_unique("vip-chat");
+    int64_t rule = vip_rule_new(cat, name);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+
+    struct sp_t_user vip = customer_of_tier("vip");
+    (void)sp_t_ticket_create(&vip, "An earlier question");  /* stores the contact */
+    struct chat s = chat_new(&vip, cat, "my order is late");
+    struct sp_t_resp *r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *ticket = agent_converts(&au, s.id);
+    ck_assert_str_eq(db_ticket_priority(ticket), sp_t_fmt("urgent/%s", name));
+
+    struct sp_t_user unknown = customer_of_tier("vip");  /* never made a ticket */
+    s = chat_new(&unknown, cat, "my order is late");
+    r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_ticket_priority(agent_converts(&au, s.id)), "normal/-");
+
+    struct sp_t_user own = customer_of_tier("vip");
+    s = chat_new(&own, cat, "my order is late");
+    r = transfer(&own, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(db_ticket_priority(sp_t_jstr(r->json, "public_id")),
+                     sp_t_fmt("urgent/%s", name));
+    sp_t_resp_free(r);
+
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
+                   NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(ticket_create_links_the_callers_chat_session_only)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1676,6 +1880,8 @@ chat_session_suite(void)
     tcase_add_test(tc, away_agent_is_not_picked);
     tcase_add_test(tc, routing_prefers_the_agent_with_fewest_active_chats);
     tcase_add_test(tc, concurrent_creations_respect_max_concurrent_chats);
+    tcase_add_test(tc, skill_category_routes_chats_to_an_agent_with_the_skill);
+    tcase_add_test(tc, skill_category_finds_the_skill_in_any_team);
 
     tc = sp_t_tcase(s, "read");
     tcase_add_test(tc, customer_reads_own_session_with_messages_oldest_first);
@@ -1707,6 +1913,8 @@ chat_session_suite(void)
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
+    tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
+    tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
     tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
