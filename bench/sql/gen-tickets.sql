@@ -39,7 +39,8 @@ WITH params AS (
 t AS (
     INSERT INTO support_tickets (public_id, customer_id, provider_id, category_id, status, priority,
         source, subject, description, assigned_agent_id, sla_due_at, first_response_due_at,
-        resolution_due_at, first_responded_at, sla_breached, sentiment, message_count,
+        resolution_due_at, first_responded_at, sla_breached, sla_breached_first_response,
+        sla_breached_resolution, sla_breach_check_at, sentiment, message_count,
         last_message_at, closed_at, created_at, updated_at, version)
     SELECT
         -- public ids: 'B' + 11 Crockford chars of the sequence number (unique, valid)
@@ -61,6 +62,13 @@ t AS (
         c.created + s.res,
         CASE WHEN s.status <> 'open' THEN c.created + s.fr * (0.2 + (g % 13) / 10.0) END,
         g % 17 = 0,
+        -- a breached ticket has had both targets judged; the others are
+        -- checked at their running target (sql/036): the unanswered first
+        -- response of an open one, the resolution once answered
+        g % 17 = 0,
+        g % 17 = 0,
+        CASE WHEN s.status IN ('open', 'in_progress') AND g % 17 <> 0
+             THEN c.created + CASE WHEN s.status = 'open' THEN s.fr ELSE s.res END END,
         ((g % 200) - 100) / 100.0,
         1 + g % 5,
         c.created + interval '1 hour',

@@ -120,6 +120,47 @@ outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
     return s->resolution_due_at;
 }
 
+/* The due of one target while the monitor must still judge it: running,
+ * unmet and not yet flagged; 0 otherwise. */
+static int64_t
+unjudged_due(const struct sp_sla *s, enum sp_status status, enum target which)
+{
+    if (!is_active(status) || s->resolution_due_at == 0)
+        return 0;
+    if (which == TARGET_RESOLUTION)
+        return s->breached_resolution ? 0 : s->resolution_due_at;
+    if (s->first_responded_at != 0 || s->breached_first_response)
+        return 0;
+    return s->first_response_due_at;
+}
+
+/* The earlier of the targets still to judge (a tie counts as first
+ * response, as in outstanding()); TARGET_NONE and 0 when none is. */
+static int64_t
+next_unjudged(const struct sp_sla *s, enum sp_status status, enum target *which)
+{
+    int64_t first = unjudged_due(s, status, TARGET_FIRST_RESPONSE);
+    int64_t resolution = unjudged_due(s, status, TARGET_RESOLUTION);
+    *which = TARGET_NONE;
+    if (first != 0 && (resolution == 0 || first <= resolution)) {
+        *which = TARGET_FIRST_RESPONSE;
+        return first;
+    }
+    if (resolution != 0)
+        *which = TARGET_RESOLUTION;
+    return resolution;
+}
+
+static void
+flag(struct sp_sla *s, enum target which)
+{
+    s->breached = true;
+    if (which == TARGET_FIRST_RESPONSE)
+        s->breached_first_response = true;
+    else
+        s->breached_resolution = true;
+}
+
 static void
 set_dues(struct sp_sla *s, struct sp_sla_targets t)
 {
@@ -150,6 +191,7 @@ sp_sla_refresh_due(struct sp_sla *s, enum sp_status status)
 {
     enum target which;
     s->sla_due_at = outstanding(s, status, &which);
+    s->breach_check_at = next_unjudged(s, status, &which);
 }
 
 void
@@ -160,7 +202,7 @@ sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now)
     s->first_responded_at = now;
     /* This clock never pauses (sla.h), so a pause in between is no excuse. */
     if (missed(s->first_response_due_at, now))
-        s->breached = true;
+        flag(s, TARGET_FIRST_RESPONSE);
     sp_sla_refresh_due(s, status);
 }
 
@@ -189,21 +231,34 @@ sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64
     bool finished = from == SP_STATUS_RESOLVED || from == SP_STATUS_CLOSED;
     if (finishing && !finished) {
         if (s->first_responded_at == 0 && missed(s->first_response_due_at, now))
-            s->breached = true;
+            flag(s, TARGET_FIRST_RESPONSE);
         if (missed(s->resolution_due_at, now))
-            s->breached = true;
+            flag(s, TARGET_RESOLUTION);
     }
     sp_sla_refresh_due(s, to);
 }
 
 bool
-sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now)
+sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now, struct sp_sla_breach *out)
 {
     enum target which;
-    int64_t due = outstanding(s, status, &which);
-    if (s->breached || !missed(due, now))
-        return false;
-    s->breached = true;
+    int64_t due = next_unjudged(s, status, &which);
+    if (!missed(due, now))
+        return false; /* the earlier target is still in time, so is the later */
+    flag(s, which);
+    /* The later target may be missed as well (the monitor did not run, or
+     * a retarget put both dues in the past): it is flagged now too, but
+     * reported once, by the earlier target's name. One report per check
+     * means one priority step for one look at a ticket, not two for the
+     * same lateness, and the later target is never reported after. */
+    enum target later;
+    if (missed(next_unjudged(s, status, &later), now))
+        flag(s, later);
+    if (out != NULL) {
+        out->target = target_names[which];
+        out->due_at = due;
+    }
+    sp_sla_refresh_due(s, status);
     return true;
 }
 

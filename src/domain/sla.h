@@ -21,7 +21,11 @@
  * - Time spent resolved is not paused time: a reopen brings back the target
  *   as it was, possibly already passed.
  * - Retargeting recomputes dues but never re-judges past events, and
- *   nothing ever clears `breached`.
+ *   nothing ever clears `breached` or a per-target flag.
+ * - Breaches are judged per target: each of first response and resolution
+ *   is reported at most once (its breached_* flag), so the resolution
+ *   target still counts after a late first response — including the
+ *   shorter one the escalation of that first breach retargets to.
  */
 #ifndef SP_SLA_H
 #define SP_SLA_H
@@ -72,7 +76,14 @@ struct sp_sla {
     int64_t paused_at;  /* set while pending_customer (sla_paused) */
     int64_t paused_ms;  /* finished pauses so far */
     int64_t sla_due_at; /* earliest outstanding target, 0 when none */
-    bool breached;      /* once true, stays true */
+    /* When the monitor must look next: the earliest due of the targets
+     * still running (open, in_progress), unmet and not yet flagged; 0 when
+     * none. Unlike sla_due_at it skips a first response already flagged
+     * late, so the resolution target behind it is not hidden. */
+    int64_t breach_check_at;
+    bool breached;                /* any target missed; once true, stays true */
+    bool breached_first_response; /* per target: never cleared either */
+    bool breached_resolution;
 };
 
 /* On create: everything reset, both dues from created_at. */
@@ -90,11 +101,22 @@ void sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now)
 void sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64_t now);
 /* sla_due_at = the earliest of the unanswered first response and the
  * resolution target while open or in_progress (a tie counts as first
- * response), else 0. A ticket whose dues are 0 (no policy) is never due. */
+ * response), else 0; breach_check_at likewise over the targets not yet
+ * flagged. A ticket whose dues are 0 (no policy) is never due. */
 void sp_sla_refresh_due(struct sp_sla *s, enum sp_status status);
-/* For the monitor: true the first time an outstanding target has passed
- * unmet at now (and sets breached); false afterwards. */
-bool sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now);
+
+/* What sp_sla_check_breach() reported. */
+struct sp_sla_breach {
+    const char *target; /* "first_response" or "resolution" */
+    int64_t due_at;     /* that target's due */
+};
+/* For the monitor: true when a running target not yet flagged has passed
+ * unmet at now; it flags that target (and breached), refreshes the dues
+ * and names the target in *out (may be NULL). Each target is reported
+ * once: false for it afterwards. Both missed in one check: both flagged,
+ * one report naming the earlier (see sla.c). */
+bool sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now,
+                         struct sp_sla_breach *out);
 /* For the monitor: when to warn about the outstanding target, i.e. the
  * instant less than warn_fraction (clamped to 0..1) of its length is left;
  * the resolution target's length excludes paused time. Returns 0 when

@@ -103,19 +103,22 @@ static struct sp_stmt warn_flag =
             " WHERE id = $1::bigint",
             2);
 
-/* Running targets already passed, not yet marked breached. */
-static struct sp_stmt breach_candidates =
-    SP_STMT_READ("sla_monitor_breach_candidates",
-            "SELECT " CANDIDATE_COLS("t.sla_due_at::text") " FROM support_tickets t"
-            " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at < $3::timestamptz"
-            "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint) AND NOT t.sla_breached"
-            " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
-            4);
+/* Running targets already passed, not yet marked breached: the
+ * ticket's sla_breach_check_at (sla.h's breach_check_at) skips targets
+ * already flagged, so a ticket comes back once for its resolution after
+ * a first-response breach (sql/036, over its partial index). */
+static struct sp_stmt breach_candidates = SP_STMT_READ(
+    "sla_monitor_breach_candidates",
+    "SELECT " CANDIDATE_COLS("t.sla_breach_check_at::text") " FROM support_tickets t"
+    " WHERE t.sla_breach_check_at >= $1::timestamptz AND t.sla_breach_check_at < $3::timestamptz"
+    "   AND (t.sla_breach_check_at > $1::timestamptz OR t.id > $2::bigint)"
+    " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
+    4);
 static struct sp_stmt breach_claim =
     SP_STMT("sla_monitor_breach_claim",
             "SELECT coalesce(c.team, 'general')"
             " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
-            " WHERE t.id = $1::bigint AND t.sla_due_at < $2::timestamptz AND NOT t.sla_breached"
+            " WHERE t.id = $1::bigint AND t.sla_breach_check_at < $2::timestamptz"
             " FOR UPDATE OF t SKIP LOCKED",
             2);
 
@@ -308,12 +311,15 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
             struct sp_problem *p)
 {
     struct sp_ticket_state *t = &c->after;
-    (void)sp_sla_warn_at(&t->sla, t->status, 0.0, &d->target); /* which target is running */
-    d->due_at = t->sla.sla_due_at;
+    struct sp_sla_breach b;
     /* No lifecycle helper for this yet: the same arithmetic on the copy
-     * that sp_ticket_apply() persists. */
-    if (d->target == NULL || !sp_sla_check_breach(&t->sla, t->status, m->o->now))
+     * that sp_ticket_apply() persists. Each target breaches once, so a
+     * ticket late on its first response is back here when its resolution
+     * target passes, and is escalated and announced again. */
+    if (!sp_sla_check_breach(&t->sla, t->status, m->o->now, &b))
         return NOTHING;
+    d->target = b.target;
+    d->due_at = b.due_at;
     sp_ticket_add_event(c, "sla_breached", target_meta(m, d));
     enum sp_priority raised = sp_priority_raise(t->priority);
     if (raised != t->priority) {

@@ -1,22 +1,31 @@
 /*
  * sla_monitor: one pass of the ticket-sla-monitor job (API.md §12, issue #4
  * item 10): warn before a target runs out (once per target), mark breaches
- * and escalate (+1 priority up to urgent, team notified), auto-close
- * tickets resolved longer than SUPPORT_AUTOCLOSE_DAYS.
+ * (once per target) and escalate (+1 priority up to urgent, team
+ * notified), auto-close tickets resolved longer than SUPPORT_AUTOCLOSE_DAYS.
  *
  * Every change goes through the lifecycle service (ticket_state.h), one
  * short transaction per ticket: a failure on one ticket costs only that
  * ticket. A ticket an agent holds locked is skipped (FOR UPDATE SKIP
  * LOCKED) and picked up by the next pass, so the job never waits on a
  * person. Candidates are read in keyset pages of opts->batch rows through
- * the partial indexes support_tickets_sla_running and
- * support_tickets_resolved.
+ * the partial indexes support_tickets_sla_running (warnings, by
+ * sla_due_at), support_tickets_sla_breach_check (breaches, by
+ * sla_breach_check_at) and support_tickets_resolved.
  *
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
  *   the target's sla_warned_* flag is false; a target that already passed
  *   is the breach step's, not warned any more. The flags are never
  *   cleared (retargeting or a reopen does not warn again).
+ * - A breach is reported once per target (sla.h): a late first response
+ *   and, later, a missed resolution are two `sla_breached` events, each
+ *   with its target, its escalation, team notification and webhook. The
+ *   first escalation retargets (normal → high cuts resolution from 2880
+ *   to 480 minutes); it is that new resolution due that is judged next —
+ *   by the same pass when it is already past and later in the keyset
+ *   order, else by the next one. Both targets missed at one look: one
+ *   report, one escalation (sp_sla_check_breach()).
  * - Auto-close looks at updated_at: "resolved, and untouched for N days".
  *   Resolving sets updated_at, so this is never earlier than the last
  *   `resolved` event + N days; a note or any change on a resolved ticket

@@ -50,7 +50,12 @@ struct lock_row {
     SEP C(LK_PAUSED_AT, "coalesce(support_ms(sla_paused_at), 0)", int, s.sla.paused_at)      \
     SEP C(LK_PAUSED_MS, "sla_paused_ms", int, s.sla.paused_ms)                               \
     SEP C(LK_SLA_DUE, "coalesce(support_ms(sla_due_at), 0)", int, s.sla.sla_due_at)          \
-    SEP C(LK_BREACHED, "sla_breached", bool, s.sla.breached)
+    SEP C(LK_BREACH_CHECK, "coalesce(support_ms(sla_breach_check_at), 0)", int,              \
+          s.sla.breach_check_at)                                                             \
+    SEP C(LK_BREACHED, "sla_breached", bool, s.sla.breached)                                 \
+    SEP C(LK_BREACHED_FIRST, "sla_breached_first_response", bool,                            \
+          s.sla.breached_first_response)                                                     \
+    SEP C(LK_BREACHED_RESOLUTION, "sla_breached_resolution", bool, s.sla.breached_resolution)
 enum lock_column { LOCK_COLUMNS(SP_COL_ENUM, ) LK_COUNT };
 
 static struct sp_stmt lock_stmt = SP_STMT(
@@ -318,6 +323,8 @@ static struct sp_stmt apply_stmt = SP_STMT(
     "    first_responded_at = support_from_ms($10::bigint),"
     "    sla_paused_at = support_from_ms($11::bigint), sla_paused_ms = $12::bigint,"
     "    sla_due_at = support_from_ms($13::bigint), sla_breached = $14::boolean,"
+    "    sla_breach_check_at = support_from_ms($23::bigint),"
+    "    sla_breached_first_response = $24::boolean, sla_breached_resolution = $25::boolean,"
     "    closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, now()) END,"
     /* the thread the customer sees: internal notes count for nobody */
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
@@ -343,7 +350,7 @@ static struct sp_stmt apply_stmt = SP_STMT(
     "  UPDATE support_agents SET last_assigned_at = now() WHERE id = $22::bigint"
     ")"
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
-    22);
+    25);
 
 /* The assigned agent's notification of a customer's public reply. */
 static void
@@ -428,7 +435,7 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
     queue_deliveries(c);
     struct sp_arena *a = c->ctx->arena;
     const struct sp_ticket_state *s = &c->after;
-    const char *params[22] = {
+    const char *params[25] = {
         sp_arena_sprintf(a, "%lld", s->id),
         sp_status_name(s->status),
         sp_priority_name(s->priority),
@@ -453,6 +460,9 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
         s->assigned_agent_id != c->before.assigned_agent_id && s->assigned_agent_id != 0
             ? sp_arena_sprintf(a, "%lld", s->assigned_agent_id)
             : NULL,
+        sp_arena_sprintf(a, "%lld", (long long)s->sla.breach_check_at),
+        s->sla.breached_first_response ? "true" : "false",
+        s->sla.breached_resolution ? "true" : "false",
     };
     PGresult *r = sp_db_exec(c->ctx->db, a, &apply_stmt, params, p);
     if (r == NULL)

@@ -108,8 +108,8 @@ static struct sp_stmt intake_stmt = SP_STMT_READ(
 enum create_param {
     CP_PUBLIC_ID, CP_CUSTOMER_ID, CP_CATEGORY_ID, CP_SOURCE, CP_SUBJECT, CP_DESCRIPTION,
     CP_PROVIDER_ID, CP_BOOKING_ID, CP_METADATA, CP_PRIORITY, CP_SENTIMENT, CP_RULE_ID,
-    CP_ASSIGNEE, CP_FIRST_RESPONSE_DUE, CP_RESOLUTION_DUE, CP_SLA_DUE, CP_NOW, CP_EVENTS,
-    CP_OUTBOX, CP_CHAT_SESSION_ID, CP_CONTACT, CP_CONTACT_NAME, CP_CONTACT_EMAIL,
+    CP_ASSIGNEE, CP_FIRST_RESPONSE_DUE, CP_RESOLUTION_DUE, CP_SLA_DUE, CP_BREACH_CHECK, CP_NOW,
+    CP_EVENTS, CP_OUTBOX, CP_CHAT_SESSION_ID, CP_CONTACT, CP_CONTACT_NAME, CP_CONTACT_EMAIL,
     CP_CONTACT_PHONE, CP_CONTACT_INDEX, CP_CONTACT_TIER, CP_CONTACT_FINGERPRINT, CP_COUNT
 };
 
@@ -120,7 +120,8 @@ static const char *const create_params[CP_COUNT + 1] = {
     [CP_BOOKING_ID] = "booking_id", [CP_METADATA] = "metadata", [CP_PRIORITY] = "priority",
     [CP_SENTIMENT] = "sentiment", [CP_RULE_ID] = "rule_id", [CP_ASSIGNEE] = "assignee",
     [CP_FIRST_RESPONSE_DUE] = "first_response_due_ms", [CP_RESOLUTION_DUE] = "resolution_due_ms",
-    [CP_SLA_DUE] = "sla_due_ms", [CP_NOW] = "now_ms", [CP_EVENTS] = "events",
+    [CP_SLA_DUE] = "sla_due_ms", [CP_BREACH_CHECK] = "sla_breach_check_ms", [CP_NOW] = "now_ms",
+    [CP_EVENTS] = "events",
     [CP_OUTBOX] = "outbox", [CP_CHAT_SESSION_ID] = "chat_session_id", [CP_CONTACT] = "contact",
     [CP_CONTACT_NAME] = "contact_name", [CP_CONTACT_EMAIL] = "contact_email",
     [CP_CONTACT_PHONE] = "contact_phone", [CP_CONTACT_INDEX] = "contact_email_index",
@@ -141,13 +142,15 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "  INSERT INTO support_tickets (public_id, customer_id, category_id, source, subject,"
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
-    "    resolution_due_at, sla_due_at, created_at, updated_at, chat_session_id, search)"
+    "    resolution_due_at, sla_due_at, sla_breach_check_at, created_at, updated_at,"
+    "    chat_session_id, search)"
     "  VALUES (:public_id, :customer_id, nullif(:category_id::bigint, 0), :source, :subject,"
     "    :description, :provider_id::bigint, :booking_id, coalesce(:metadata::jsonb, '{}'), 1,"
     "    support_from_ms(:now_ms::bigint), :priority, :sentiment::real,"
     "    nullif(:rule_id::bigint, 0), nullif(:assignee::bigint, 0),"
     "    support_from_ms(:first_response_due_ms::bigint),"
     "    support_from_ms(:resolution_due_ms::bigint), support_from_ms(:sla_due_ms::bigint),"
+    "    support_from_ms(:sla_breach_check_ms::bigint),"
     "    support_from_ms(:now_ms::bigint), support_from_ms(:now_ms::bigint),"
     "    nullif(:chat_session_id::bigint, 0), support_ticket_search(:subject, :description))"
     "  ON CONFLICT (public_id) DO NOTHING"
@@ -471,6 +474,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
                                                        (long long)it.sla.first_response_due_at),
             [CP_RESOLUTION_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.resolution_due_at),
             [CP_SLA_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
+            [CP_BREACH_CHECK] = sp_arena_sprintf(a, "%lld", (long long)it.sla.breach_check_at),
             [CP_NOW] = sp_arena_sprintf(a, "%lld", (long long)it.now),
             [CP_EVENTS] = events.data,
             [CP_OUTBOX] = outbox,

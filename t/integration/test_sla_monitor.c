@@ -2,7 +2,8 @@
  * test_sla_monitor: the ticket-sla-monitor job (API.md §12, §5.1, §5.2)
  * against the real database, with its clock set by --now relative to each
  * ticket's created_at: a warning once per target at 80 % of it, the breach
- * with its escalation, auto-close after SUPPORT_AUTOCLOSE_DAYS, --dry-run,
+ * of each target once with its escalation, auto-close after
+ * SUPPORT_AUTOCLOSE_DAYS, --dry-run,
  * the advisory lock, exit codes.
  * Tickets are made through the API; states the job needs but the API
  * cannot reach quickly (an old updated_at) are arranged in SQL. Other
@@ -257,6 +258,73 @@ START_TEST(breach_marks_escalates_to_high_and_retargets)
 }
 END_TEST
 
+/* The first response is missed (reported, normal → high), an agent then
+ * answers, and the resolution target of the new priority (480 min) passes:
+ * a second breach, with its own escalation and notices. With one
+ * breached flag per ticket this one went unreported. */
+START_TEST(resolution_breach_after_a_first_response_breach_is_reported_too)
+{
+    const char *pid = new_ticket("sla breach twice");
+    int64_t created = col_ms(pid, "created_at");
+
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(created + 240 * MIN_MS)));
+    ck_assert_str_eq(col(pid, "priority"), "high");
+    ck_assert_str_eq(col(pid, "sla_breached_first_response || ' ' || sla_breached_resolution"),
+                     "true false");
+    /* The first response is judged; the monitor looks next at high's resolution. */
+    ck_assert_int_eq(col_ms(pid, "sla_breach_check_at"), created + 480 * MIN_MS);
+
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid),
+                                         agent.token, "{\"body\":\"Looking into it.\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(col(pid, "status"), "in_progress");
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 480 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_breach_check_at"), created + 480 * MIN_MS);
+
+    (void)pass_at(at_minutes(pid, 480), NULL); /* met up to its due instant */
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+
+    const char *out = pass_at(at_minutes(pid, 481), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 2);
+    const char *due = fmt_ms(created + 480 * MIN_MS);
+    ck_assert_str_eq(event_summary(pid, "sla_breached"), sp_t_fmt("resolution %s system -", due));
+    ck_assert_str_eq(col(pid, "priority"), "urgent");
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 2);
+    ck_assert_str_eq(sp_t_sql("SELECT (e.metadata->>'from') || ' ' || (e.metadata->>'to') || ' '"
+                              " || (e.metadata->>'reason') FROM support_ticket_events e"
+                              " JOIN support_tickets t ON t.id = e.ticket_id"
+                              " WHERE t.public_id = '%s' AND e.event_type = 'priority_changed'"
+                              " ORDER BY e.id DESC LIMIT 1",
+                              pid),
+                     "high urgent sla_breached");
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", "general"), 2);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 2);
+    ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_breached"),
+                     sp_t_fmt("%s resolution %s true", pid, due));
+    ck_assert_str_eq(outbox_summary(pid, "webhook", "ticket.sla_breached"),
+                     sp_t_fmt("%s resolution %s true", pid, due));
+    const char *line = log_line(out, "sla_breached", pid);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_ptr_nonnull(strstr(line, "\"target\":\"resolution\""));
+    ck_assert_ptr_nonnull(strstr(line, "\"priority_to\":\"urgent\""));
+    ck_assert_str_eq(col(pid, "sla_breached || ' ' || sla_breached_first_response || ' '"
+                              " || sla_breached_resolution"),
+                     "true true true");
+    ck_assert_ptr_null(col(pid, "sla_breach_check_at")); /* nothing left to judge */
+
+    /* Both targets are reported: later passes add nothing. */
+    const char *before = footprint(pid);
+    (void)pass_at(at_minutes(pid, 481), NULL);
+    (void)pass_at(at_minutes(pid, 10000), NULL);
+    ck_assert_str_eq(footprint(pid), before);
+}
+END_TEST
+
 START_TEST(breached_urgent_ticket_stays_urgent)
 {
     const char *pid = new_ticket("sla breach urgent");
@@ -336,7 +404,8 @@ START_TEST(dry_run_changes_nothing_but_logs_what_it_would_do)
     (void)sp_t_sql("UPDATE support_tickets SET created_at = created_at - interval '1 hour',"
                    " first_response_due_at = first_response_due_at - interval '1 hour',"
                    " resolution_due_at = resolution_due_at - interval '1 hour',"
-                   " sla_due_at = sla_due_at - interval '1 hour'"
+                   " sla_due_at = sla_due_at - interval '1 hour',"
+                   " sla_breach_check_at = sla_breach_check_at - interval '1 hour'"
                    " WHERE public_id = '%s' RETURNING id",
                    breach);
     const char *now = at_minutes(warn, 193);
@@ -499,6 +568,7 @@ sla_monitor_suite(void)
 
     tc = sp_t_tcase(s, "breach");
     tcase_add_test(tc, breach_marks_escalates_to_high_and_retargets);
+    tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
 
     tc = sp_t_tcase(s, "autoclose");

@@ -154,7 +154,10 @@ START_TEST(start_sets_both_dues_from_created_at_and_due_is_first_response)
     ck_assert_int_eq(s.first_responded_at, 0);
     ck_assert_int_eq(s.paused_at, 0);
     ck_assert_int_eq(s.paused_ms, 0);
+    ck_assert_int_eq(s.breach_check_at, AT(240));
     ck_assert(!s.breached);
+    ck_assert(!s.breached_first_response);
+    ck_assert(!s.breached_resolution);
 }
 END_TEST
 
@@ -206,7 +209,7 @@ START_TEST(retarget_to_urgent_after_ten_minutes_is_due_fifteen_minutes_after_cre
     ck_assert_int_eq(s.first_response_due_at, AT(15));
     ck_assert_int_eq(s.resolution_due_at, AT(240));
     ck_assert_int_eq(s.sla_due_at, AT(15));
-    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(10)));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(10), NULL));
 }
 END_TEST
 
@@ -217,8 +220,9 @@ START_TEST(retarget_to_urgent_after_thirty_minutes_shows_a_due_in_the_past)
     ck_assert_int_eq(s.sla_due_at, AT(15));
     /* retarget judges nothing, the monitor does */
     ck_assert(!s.breached);
-    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(30)));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(30), NULL));
     ck_assert(s.breached);
+    ck_assert(s.breached_first_response);
 }
 END_TEST
 
@@ -229,7 +233,7 @@ START_TEST(retarget_down_moves_dues_later)
     ck_assert_int_eq(s.first_response_due_at, AT(1440));
     ck_assert_int_eq(s.resolution_due_at, AT(7200));
     ck_assert_int_eq(s.sla_due_at, AT(1440));
-    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(20)));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(20), NULL));
 }
 END_TEST
 
@@ -262,7 +266,10 @@ START_TEST(late_first_response_is_breached)
     struct sp_sla s = started(NORMAL);
     sp_sla_first_response(&s, IN_PROGRESS, AT(240) + 1);
     ck_assert(s.breached);
+    ck_assert(s.breached_first_response);
+    ck_assert(!s.breached_resolution);
     ck_assert_int_eq(s.sla_due_at, AT(2880));
+    ck_assert_int_eq(s.breach_check_at, AT(2880)); /* the resolution is still to judge */
 }
 END_TEST
 
@@ -382,7 +389,8 @@ START_TEST(ticket_without_dues_is_never_due_nor_breached)
     ck_assert_int_eq(s.paused_ms, 10 * MIN);
     ck_assert_int_eq(s.resolution_due_at, 0);
     ck_assert_int_eq(s.sla_due_at, 0);
-    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(99999)));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(99999), NULL));
+    ck_assert_int_eq(s.breach_check_at, 0);
     const char *target = "sentinel";
     ck_assert_int_eq(sp_sla_warn_at(&s, IN_PROGRESS, 0.2, &target), 0);
     ck_assert_ptr_null(target);
@@ -416,6 +424,8 @@ START_TEST(resolving_after_the_resolution_due_is_breached)
     sp_sla_first_response(&s, IN_PROGRESS, AT(5));
     sp_sla_on_status(&s, IN_PROGRESS, RESOLVED, AT(480) + 1);
     ck_assert(s.breached);
+    ck_assert(!s.breached_first_response);
+    ck_assert(s.breached_resolution);
 }
 END_TEST
 
@@ -424,6 +434,8 @@ START_TEST(resolving_without_a_reply_after_first_response_due_is_breached)
     struct sp_sla s = started(NORMAL);
     sp_sla_on_status(&s, OPEN, RESOLVED, AT(300));
     ck_assert(s.breached);
+    ck_assert(s.breached_first_response);
+    ck_assert(!s.breached_resolution);
 
     s = started(NORMAL);
     sp_sla_on_status(&s, OPEN, RESOLVED, AT(200));
@@ -485,15 +497,28 @@ END_TEST
 
 /* Breach monitor */
 
-START_TEST(check_breach_reports_once_then_false)
+/* Once per target: the unanswered first response is reported at its due,
+ * then nothing until the resolution target passes, reported once too. */
+START_TEST(check_breach_reports_each_target_once_then_false)
 {
     struct sp_sla s = started(NORMAL);
-    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(240)));
+    struct sp_sla_breach b = {NULL, 0};
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(240), &b));
     ck_assert(!s.breached);
-    ck_assert(sp_sla_check_breach(&s, OPEN, AT(240) + 1));
+    ck_assert_ptr_null(b.target);
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(240) + 1, &b));
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert_int_eq(b.due_at, AT(240));
     ck_assert(s.breached);
-    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(241)));
-    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(5000)));
+    ck_assert(s.breached_first_response);
+    ck_assert(!s.breached_resolution);
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(241), NULL));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(2880), NULL));
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(2880) + 1, &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(b.due_at, AT(2880));
+    ck_assert(s.breached_resolution);
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(5000), NULL));
     ck_assert(s.breached);
 }
 END_TEST
@@ -502,15 +527,16 @@ START_TEST(check_breach_sees_the_resolution_target_after_a_reply)
 {
     struct sp_sla s = started(URGENT);
     sp_sla_first_response(&s, IN_PROGRESS, AT(10));
-    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(200)));
-    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(241)));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(200), NULL));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(241), NULL));
 }
 END_TEST
 
 START_TEST(breach_survives_every_later_call)
 {
     struct sp_sla s = started(URGENT);
-    ck_assert(sp_sla_check_breach(&s, OPEN, AT(16)));
+    struct sp_sla_breach b;
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(16), NULL));
     sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW));
     sp_sla_first_response(&s, IN_PROGRESS, AT(17));
     sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(18));
@@ -519,8 +545,13 @@ START_TEST(breach_survives_every_later_call)
     sp_sla_on_status(&s, RESOLVED, IN_PROGRESS, AT(21));
     sp_sla_refresh_due(&s, IN_PROGRESS);
     ck_assert(s.breached);
-    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(99999)));
-    ck_assert(s.breached);
+    ck_assert(s.breached_first_response);
+    /* the resolution target (low's, 7200 min) is another target: reported
+     * once when it passes, and then nothing is left to report */
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(99999), &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(99999), NULL));
+    ck_assert(s.breached && s.breached_first_response && s.breached_resolution);
 }
 END_TEST
 
@@ -529,10 +560,116 @@ START_TEST(check_breach_is_silent_while_paused_resolved_or_closed)
     static const enum sp_status stopped[] = {PENDING, RESOLVED, CLOSED};
     for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
         struct sp_sla s = started(URGENT);
-        ck_assert_msg(!sp_sla_check_breach(&s, stopped[i], AT(10000)), "%s",
+        ck_assert_msg(!sp_sla_check_breach(&s, stopped[i], AT(10000), NULL), "%s",
                       sp_status_name(stopped[i]));
         ck_assert(!s.breached);
-        ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(10000))); /* the same past due */
+        ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(10000), NULL)); /* the same past due */
+    }
+}
+END_TEST
+
+/* The bug this guards: a late first response used to end all breach
+ * reporting, so a missed resolution went unannounced. */
+START_TEST(late_first_response_then_missed_resolution_is_reported_once)
+{
+    struct sp_sla s = started(NORMAL);
+    struct sp_sla_breach b = {NULL, 0};
+    sp_sla_first_response(&s, IN_PROGRESS, AT(300)); /* late: flagged, silently */
+    ck_assert(s.breached && s.breached_first_response && !s.breached_resolution);
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(301), NULL));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(2880), NULL));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(2880) + 1, &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(b.due_at, AT(2880));
+    ck_assert(s.breached && s.breached_first_response && s.breached_resolution);
+    ck_assert_int_eq(s.breach_check_at, 0);
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(2881), NULL));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(99999), NULL));
+}
+END_TEST
+
+/* What the monitor does: the first breach raises normal to high, whose
+ * resolution target (480 min) is much shorter and is judged in its turn. */
+START_TEST(resolution_of_the_escalated_priority_is_judged_after_a_first_response_breach)
+{
+    struct sp_sla s = started(NORMAL);
+    struct sp_sla_breach b;
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(241), &b));
+    ck_assert_str_eq(b.target, "first_response");
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH));
+    ck_assert_int_eq(s.sla_due_at, AT(60));       /* unanswered, already passed */
+    ck_assert_int_eq(s.breach_check_at, AT(480)); /* but already judged */
+    sp_sla_first_response(&s, IN_PROGRESS, AT(300));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(480), NULL));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(481), &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(b.due_at, AT(480));
+}
+END_TEST
+
+/* Both missed at one look (the monitor was down): both flagged, one report
+ * naming the earlier target. */
+START_TEST(both_targets_missed_at_once_are_flagged_and_reported_once)
+{
+    struct sp_sla s = started(URGENT); /* 15 / 240 min */
+    struct sp_sla_breach b;
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(300), &b));
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert_int_eq(b.due_at, AT(15));
+    ck_assert(s.breached && s.breached_first_response && s.breached_resolution);
+    ck_assert_int_eq(s.breach_check_at, 0);
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(300), NULL));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(99999), NULL));
+}
+END_TEST
+
+START_TEST(resolution_due_first_is_reported_first_then_the_first_response)
+{
+    struct sp_sla s;
+    struct sp_sla_breach b;
+    sp_sla_start(&s, T0, (struct sp_sla_targets){120, 60}); /* a category override */
+    ck_assert_int_eq(s.breach_check_at, AT(60));
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(61), &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(s.breach_check_at, AT(120));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(120), NULL));
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(121), &b));
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert_int_eq(s.breach_check_at, 0);
+}
+END_TEST
+
+START_TEST(breach_check_at_follows_the_targets_still_to_judge)
+{
+    struct sp_sla s = started(NORMAL);
+    ck_assert_int_eq(s.breach_check_at, AT(240));
+    sp_sla_first_response(&s, IN_PROGRESS, AT(30)); /* on time */
+    ck_assert_int_eq(s.breach_check_at, AT(2880));
+    sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(60));
+    ck_assert_int_eq(s.breach_check_at, 0); /* paused: nothing to judge */
+    ck_assert(!sp_sla_check_breach(&s, PENDING, AT(99999), NULL));
+    sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(100));
+    ck_assert_int_eq(s.breach_check_at, AT(2880 + 40));
+    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(HIGH));
+    ck_assert_int_eq(s.breach_check_at, AT(480 + 40));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(480 + 41), NULL));
+    ck_assert_int_eq(s.breach_check_at, 0);
+    sp_sla_on_status(&s, IN_PROGRESS, RESOLVED, AT(600));
+    sp_sla_on_status(&s, RESOLVED, IN_PROGRESS, AT(700)); /* a reopen judges nothing again */
+    ck_assert_int_eq(s.sla_due_at, AT(480 + 40));
+    ck_assert_int_eq(s.breach_check_at, 0);
+}
+END_TEST
+
+START_TEST(breach_check_at_is_zero_when_stopped)
+{
+    static const enum sp_status stopped[] = {PENDING, RESOLVED, CLOSED};
+    for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
+        struct sp_sla s = started(NORMAL);
+        sp_sla_refresh_due(&s, stopped[i]);
+        ck_assert_int_eq(s.breach_check_at, 0);
+        sp_sla_refresh_due(&s, OPEN);
+        ck_assert_int_eq(s.breach_check_at, AT(240));
     }
 }
 END_TEST
@@ -662,10 +799,17 @@ sla_suite(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("breach");
-    tcase_add_test(tc, check_breach_reports_once_then_false);
+    tcase_add_test(tc, check_breach_reports_each_target_once_then_false);
     tcase_add_test(tc, check_breach_sees_the_resolution_target_after_a_reply);
     tcase_add_test(tc, breach_survives_every_later_call);
     tcase_add_test(tc, check_breach_is_silent_while_paused_resolved_or_closed);
+    tcase_add_test(tc, late_first_response_then_missed_resolution_is_reported_once);
+    tcase_add_test(tc,
+                   resolution_of_the_escalated_priority_is_judged_after_a_first_response_breach);
+    tcase_add_test(tc, both_targets_missed_at_once_are_flagged_and_reported_once);
+    tcase_add_test(tc, resolution_due_first_is_reported_first_then_the_first_response);
+    tcase_add_test(tc, breach_check_at_follows_the_targets_still_to_judge);
+    tcase_add_test(tc, breach_check_at_is_zero_when_stopped);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("warn");
