@@ -201,15 +201,15 @@ sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &convert_lock_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    if (PQntuples(r) == 0 || strcmp(sp_db_str(r, 0, 1), in->customer_id) != 0) {
+    if (PQntuples(r) == 0 || strcmp(sp_db_str(r, 0, CV_CUSTOMER), in->customer_id) != 0) {
         sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
         return p->rc;
     }
-    if (sp_db_int(r, 0, 3) != 0)
+    if (sp_db_int(r, 0, CV_TICKET) != 0)
         return sp_problem_set(p, SP_CONFLICT, "chat_already_linked",
                               "chat session %s already continues as ticket %s; reply there",
-                              session_public_id, sp_db_str(r, 0, 4));
-    long long id = sp_db_int(r, 0, 0);
+                              session_public_id, sp_db_str(r, 0, CV_TICKET_PUBLIC));
+    long long id = sp_db_int(r, 0, CV_ID);
     const char *chat = transcript(ctx, id, session_public_id, p);
     if (chat == NULL)
         return p->rc;

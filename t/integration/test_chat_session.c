@@ -1551,6 +1551,46 @@ ticket_body(const char *subject, const char *description, const char *id)
                     sp_t_jq(subject), sp_t_jq(description), sp_t_jq(id));
 }
 
+/* sql/037 on a database from before the create linked its chat: the
+ * session gets the ticket created from it; one converted since keeps the
+ * ticket it has. */
+START_TEST(migration_037_links_the_sessions_tickets_were_created_from)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "old chat");
+    struct chat kept = chat_new(&c, category_manual(), "converted since");
+    const char *tickets[2];
+    const char *ids[2] = {s.id, kept.id};
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/tickets", c.token,
+                                             ticket_body("From the bot", "see chat", ids[i]));
+        sp_t_assert_json(r, 201);
+        tickets[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+        sp_t_resp_free(r);
+    }
+    /* Back to what the old create left: s unlinked; `kept` converted by
+     * the archive job into another ticket since. */
+    const char *other = sp_t_ticket_create(&c, "the archive job's ticket");
+    sp_t_sql("UPDATE support_chat_sessions SET ticket_id = NULL WHERE public_id = '%s'", s.id);
+    sp_t_sql("UPDATE support_chat_sessions SET ticket_id = (SELECT id FROM support_tickets"
+             " WHERE public_id = '%s') WHERE public_id = '%s'", other, kept.id);
+    FILE *f = fopen(sp_t_fmt("%s/sql/037_chat_session_ticket_link.sql",
+                             getenv("SP_TEST_TOP_SRCDIR")), "r");
+    ck_assert_ptr_nonnull(f);
+    char sql[8192];
+    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
+    fclose(f);
+    ck_assert(n > 0 && n < sizeof(sql) - 1);
+    sql[n] = '\0';
+    sp_t_sql("%s", sql);
+#define LINKED "SELECT t.public_id FROM support_chat_sessions s" \
+               " JOIN support_tickets t ON t.id = s.ticket_id WHERE s.public_id = '%s'"
+    ck_assert_str_eq(sp_t_sql(LINKED, s.id), tickets[0]);
+    ck_assert_str_eq(sp_t_sql(LINKED, kept.id), other);
+#undef LINKED
+}
+END_TEST
+
 /* Transfer to whoever is free routes as the category does: in a skill
  * category, to another agent with the skill (in any team), never to the
  * category's team's agent without it; an away one is skipped, and nobody
@@ -1916,6 +1956,7 @@ chat_session_suite(void)
     tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
     tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
+    tcase_add_test(tc, migration_037_links_the_sessions_tickets_were_created_from);
     tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
     tcase_add_test(tc, accept_when_away_is_409_agent_unavailable);
