@@ -32,7 +32,8 @@ printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "db=$SUPPORT_DATABASE_URL"' \
     >"$tmp/bin/ticket-sla-monitor"
 chmod 755 "$tmp/bin/ticket-sla-monitor"
 
-STACK_DIR=$tmp/stack STACK_SRC_DIR=$top_srcdir STACK_BIN_DIR=$tmp/bin STACK_PORT=1 STACK_METRICS_PORT=2
+STACK_DIR=$tmp/stack STACK_SRC_DIR=$top_srcdir STACK_BIN_DIR=$tmp/bin
+STACK_PORT=1 STACK_METRICS_PORT=2
 STACK_API_ENV=(SUPPORT_JWT_KEYS=dev:k1)
 STACK_DATABASE_URL="host=$tmp/stack/run dbname=support"
 _stack_derive
