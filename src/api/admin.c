@@ -28,12 +28,13 @@ static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
 
 /* --- shared plumbing ------------------------------------------------------ */
 
+/* 200 with one row (a create answers through sp_api_create). */
 static enum sp_rc
-respond_row(struct sp_req *r, int status, const char *row)
+respond_row(struct sp_req *r, const char *row)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_buf_puts(b, row ? row : "{}");
-    sp_resp_json(r, status, b);
+    sp_resp_json(r, 200, b);
     return SP_OK;
 }
 
@@ -99,7 +100,32 @@ struct resource {
     check_fn check;         /* NULL: the field table says it all */
 };
 
-/* Creates (201) or patches row :id (200) and answers the row. */
+/* A create's validated values, for the create step. */
+struct create_input {
+    const struct sp_admin_store *store;
+    const struct sp_table_value *values;
+};
+
+/* The create step, in the create protocol's transaction (API.md §1:
+ * Idempotency-Key; 201 with the row and its Location, the collection's
+ * route and the new id). */
+static enum sp_rc
+create_row(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+           struct sp_problem *p)
+{
+    const struct create_input *in = input;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    long long id;
+    const char *row;
+    if (sp_admin_store_create(&ctx, in->store, in->values, &id, &row, p) != SP_OK)
+        return p->rc;
+    sp_buf_puts(body, row);
+    out->location = sp_arena_sprintf(r->arena, "%s/%lld", r->route, id);
+    return SP_OK;
+}
+
+/* Creates (201, through sp_api_create) or patches row :id (200) and
+ * answers the row. */
 static enum sp_rc
 save(struct sp_req *r, const struct resource *res, bool create, struct sp_problem *p)
 {
@@ -114,12 +140,15 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     to_fields(r, json, res->fields, v, res->nfields, f);
     if (res->check != NULL && res->check(json, v, f, p) != SP_OK)
         return p->rc;
+    if (create) {
+        struct create_input in = {res->store, f};
+        return sp_api_create(r, create_row, &in, p);
+    }
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *row;
-    if ((create ? sp_admin_store_create(&ctx, res->store, f, &row, p)
-                : sp_admin_store_patch(&ctx, res->store, id, f, &row, p)) != SP_OK)
+    if (sp_admin_store_patch(&ctx, res->store, id, f, &row, p) != SP_OK)
         return p->rc;
-    return respond_row(r, create ? 201 : 200, row);
+    return respond_row(r, row);
 }
 
 static enum sp_rc
@@ -212,7 +241,7 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
                          v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,
                          (long)v[SLA_RESOLUTION].i, &row, p) != SP_OK)
         return p->rc;
-    return respond_row(r, 200, row);
+    return respond_row(r, row);
 }
 
 /* --- priority rules ---------------------------------------------------------- */

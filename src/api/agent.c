@@ -286,9 +286,10 @@ struct reply_input {
 };
 
 static enum sp_rc
-create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
              struct sp_problem *p)
 {
+    (void)out;
     struct reply_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_message m = {0};
@@ -303,7 +304,6 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
     m.body = in->reply.body;
     m.is_internal = in->reply.internal;
     sp_view_message(body, &m, true);
-    *location = NULL;
     return SP_OK;
 }
 

@@ -237,7 +237,7 @@ answer(struct sp_req *r, int status, const struct sp_article *a)
 }
 
 static enum sp_rc
-create_article(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_article(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -247,8 +247,8 @@ create_article(struct sp_req *r, void *input, struct sp_buf *body, const char **
     struct sp_jw w;
     sp_jw_init(&w, body);
     sp_api_article_admin_json(&w, &a);
-    sp_api_etag(r, a.version);  /* a replay answers without it */
-    *location = sp_arena_sprintf(r->arena, "/support/admin/articles/%lld", a.id);
+    out->version = a.version;
+    out->location = sp_arena_sprintf(r->arena, "/support/admin/articles/%lld", a.id);
     return SP_OK;
 }
 

@@ -136,7 +136,7 @@ static const struct sp_field_spec create_fields[A_COUNT] = {
 };
 
 static enum sp_rc
-create_attachment(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_attachment(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                   struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -151,7 +151,7 @@ create_attachment(struct sp_req *r, void *input, struct sp_buf *body, const char
     sp_jw_kstr(&w, "upload_method", "PUT");
     sp_jw_kstr(&w, "expires_at", iso(r, expires));
     sp_jw_end(&w);
-    *location = sp_arena_sprintf(r->arena, "/support/attachments/%s", a.id);
+    out->location = sp_arena_sprintf(r->arena, "/support/attachments/%s", a.id);
     return SP_OK;
 }
 

@@ -130,7 +130,7 @@ render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session 
 }
 
 static enum sp_rc
-create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_session(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                struct sp_problem *p)
 {
     struct create_input *in = input;
@@ -146,7 +146,7 @@ create_session(struct sp_req *r, void *input, struct sp_buf *body, const char **
                                                 p) != SP_OK)
         return p->rc;
     render_created(r, body, &s, token);
-    *location = sp_arena_sprintf(r->arena, "/support/chat/session/%s", s.public_id);
+    out->location = sp_arena_sprintf(r->arena, "/support/chat/session/%s", s.public_id);
     return SP_OK;
 }
 
@@ -245,6 +245,33 @@ static const struct sp_field_spec message_fields[M_COUNT] = {
                        NULL, 0, 0},
 };
 
+/* A message of the HTTP send, and the frame its create step stored. */
+struct message_input {
+    const struct sp_chat_session *s;
+    struct sp_chat_post_in msg;
+    const struct sp_buf *stored;   /* NULL: nothing new to publish */
+};
+
+/* The create step of the HTTP send (API.md §1 and §7), in the create
+ * protocol's transaction. The answer is the stored frame, the very bytes
+ * subscribers get (as on the websocket path); a resend with a known
+ * client_id stores nothing and answers the first frame (found). */
+static enum sp_rc
+create_message(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+               struct sp_problem *p)
+{
+    struct message_input *in = input;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_message m;
+    if (sp_chat_post_in_tx(&ctx, in->s, &in->msg, &m, &out->found, p) != SP_OK)
+        return p->rc;
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    sp_chat_frame_message(&w, &m);
+    in->stored = out->found ? NULL : body;
+    return SP_OK;
+}
+
 enum sp_rc
 sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
 {
@@ -266,27 +293,20 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     /* Expired listeners leave before this message is published. */
     sp_chat_access_sweep_maybe(&ctx);
-    struct sp_chat_message m;
-    bool duplicate = false;
-    const struct sp_chat_post_in in = {
+    struct message_input in = {&s, {
         .sender_type = r->principal.role == SP_ROLE_CUSTOMER ? "customer" : "agent",
         .sender_id = r->principal.sub,
         .body = body,
         .client_id = v[M_CLIENT_ID].present ? v[M_CLIENT_ID].str : NULL,
         .attachments = attachments.ids,
         .nattachments = attachments.n,
-    };
-    if (sp_chat_post(&ctx, &s, &in, &m, &duplicate, p) != SP_OK)
+    }, NULL};
+    /* Idempotency-Key like every create; a replay publishes nothing. */
+    if (sp_api_create(r, create_message, &in, p) != SP_OK)
         return p->rc;
-    /* The answer is the stored frame, the very bytes subscribers get (as
-     * on the websocket path). */
-    struct sp_jw *w = sp_api_json(r);
-    sp_chat_frame_message(w, &m);
-    if (!duplicate)
-        sp_chat_bus_publish(s.public_id, NULL, w->b->data, w->b->len);
-    else
-        sp_resp_header(r, "Idempotent-Replayed", "true");
-    return sp_api_send(r, duplicate ? 200 : 201, w);
+    if (in.stored != NULL)   /* after the commit */
+        sp_chat_bus_publish(s.public_id, NULL, in.stored->data, in.stored->len);
+    return SP_OK;
 }
 
 static enum sp_rc

@@ -126,10 +126,16 @@ sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long 
     sp_api_list_end_cursor(b, next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL);
 }
 
+static const char *
+etag_text(struct sp_req *r, long long version)
+{
+    return sp_arena_sprintf(r->arena, "\"v%lld\"", version);
+}
+
 void
 sp_api_etag(struct sp_req *r, long long version)
 {
-    sp_resp_header(r, "ETag", sp_arena_sprintf(r->arena, "\"v%lld\"", version));
+    sp_resp_header(r, "ETag", etag_text(r, version));
 }
 
 /* The version of an ETag we sent ("v3" or W/"v3"), else 0. */
@@ -233,6 +239,7 @@ struct create_call {
     sp_api_create_fn fn;
     sp_api_replay_fn replay_fn;
     void *input;
+    bool found;             /* the create step found its resource made */
 };
 
 static enum sp_rc
@@ -241,11 +248,13 @@ call_create(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct
     (void)ctx;
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
-    const char *location = NULL;
-    if (c->fn(c->r, c->input, body, &location, p) != SP_OK)
+    struct sp_api_created out = {NULL, 0, false};
+    if (c->fn(c->r, c->input, body, &out, p) != SP_OK)
         return p->rc;
-    answer->status = 201;
-    answer->location = location;
+    c->found = out.found;
+    answer->status = out.found ? 200 : 201;
+    answer->location = out.location;
+    answer->etag = out.version > 0 ? etag_text(c->r, out.version) : NULL;
     answer->body = body->data;
     return SP_OK;
 }
@@ -288,17 +297,19 @@ create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *
     unsigned char hash[32];
     if (key != NULL)
         request_hash(r, hash);
-    struct create_call call = {r, fn, replay_fn, input};
+    struct create_call call = {r, fn, replay_fn, input, false};
     struct sp_idem_command cmd = {call_create, replay_fn != NULL ? call_replay : NULL, &call};
     struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_idem_record answer = {0, NULL, NULL};
+    struct sp_idem_record answer = {0, NULL, NULL, NULL};
     bool replayed;
     if (sp_idem_run(&ctx, r->principal.sub, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
         return p->rc;
-    if (replayed)
+    if (replayed || call.found)
         sp_resp_header(r, "Idempotent-Replayed", "true");
     if (answer.location != NULL)
         sp_resp_header(r, "Location", answer.location);
+    if (answer.etag != NULL)
+        sp_resp_header(r, "ETag", answer.etag);
     const char *body = answer.body != NULL ? answer.body : "";
     sp_resp_send(r, answer.status, "application/json; charset=utf-8", body, strlen(body));
     return SP_OK;

@@ -147,12 +147,22 @@ enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
 const char *sp_api_chat_message_limit(struct sp_req *r, const char *session_id,
                                       struct sp_rate_window *window);
 
-/* Builds the resource: writes its JSON into body and may set *location.
- * Runs inside the create transaction. */
+/* What a create step answers besides its body; kept with the
+ * Idempotency-Key, so a replay answers the same (API.md §1). */
+struct sp_api_created {
+    const char *location;   /* NULL: none */
+    long long version;      /* > 0: the representation's ETag, "v<version>" */
+    /* The step found its resource already made by an earlier request
+     * (a chat message resent with its client_id): 200 with
+     * Idempotent-Replayed: true instead of 201. */
+    bool found;
+};
+/* Builds the resource: writes its JSON into body and fills *out (all
+ * unset when called). Runs inside the create transaction. */
 typedef enum sp_rc (*sp_api_create_fn)(struct sp_req *r, void *input, struct sp_buf *body,
-                                       const char **location, struct sp_problem *p);
+                                       struct sp_api_created *out, struct sp_problem *p);
 /* Runs fn in a transaction with Idempotency-Key handling and answers
- * 201 (or the replayed first response). */
+ * 201 with its Location and ETag (or the replayed first response). */
 enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
                          struct sp_problem *p);
 

@@ -75,7 +75,7 @@ struct create_input {
 };
 
 static enum sp_rc
-create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_ticket(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
               struct sp_problem *p)
 {
     struct create_input *in = input;
@@ -97,14 +97,18 @@ create_ticket(struct sp_req *r, void *input, struct sp_buf *body, const char **l
             return p->rc;
     }
     sp_view_ticket(r, body, &t, SP_VIEW_CUSTOMER);
-    *location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
-    sp_api_etag(r, t.version);
+    out->location = sp_arena_sprintf(r->arena, "/support/tickets/%s", t.public_id);
+    out->version = t.version;
     return SP_OK;
 }
 
 enum sp_rc
 sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
 {
+    /* API.md §1: every attempt counts, a malformed one and a replay too,
+     * so every answer carries the RateLimit-* headers. */
+    if (sp_api_ticket_rate_limit(r, p) != SP_OK)
+        return p->rc;
     struct json_object *json = sp_req_json(r, p);
     if (json == NULL)
         return p->rc;
@@ -123,8 +127,6 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
 
-    if (sp_api_ticket_rate_limit(r, p) != SP_OK)
-        return p->rc;
     const struct sp_app *app = r->env->app;
     struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
                                  sp_tier_name(r->principal.tier)};
@@ -254,9 +256,10 @@ struct reply_input {
 };
 
 static enum sp_rc
-create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
              struct sp_problem *p)
 {
+    (void)out;
     const struct reply_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_message m;
@@ -265,7 +268,6 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, const char **lo
                               m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
     sp_view_message(body, &m, false);
-    *location = NULL;
     return SP_OK;
 }
 

@@ -157,7 +157,7 @@ render_created(struct sp_req *r, struct sp_buf *body, const struct sp_webhook *h
 }
 
 static enum sp_rc
-create_webhook(struct sp_req *r, void *input, struct sp_buf *body, const char **location,
+create_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -166,7 +166,7 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, const char **
     if (sp_webhook_create(&ctx, &env, input, r->principal.sub, &h, p) != SP_OK)
         return p->rc;
     render_created(r, body, &h);
-    *location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", h.id);
+    out->location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", h.id);
     return SP_OK;
 }
 

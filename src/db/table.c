@@ -63,7 +63,8 @@ one_row(PGresult *r)
 
 enum sp_rc
 sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                const struct sp_table_value *values, const char **row_json, struct sp_problem *p)
+                const struct sp_table_value *values, long long *id, const char **row_json,
+                struct sp_problem *p)
 {
     struct sp_buf cols, vals;
     sp_buf_init(&cols, a, 256);
@@ -86,6 +87,7 @@ sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
     if (r == NULL)
         return conflict(t, p);
     *row_json = one_row(r);
+    *id = *row_json != NULL ? sp_db_int(r, 0, PQfnumber(r, "id")) : 0;
     return SP_OK;
 }
 

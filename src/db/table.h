@@ -67,11 +67,11 @@ void sp_table_rows_read(struct sp_arena *a, const PGresult *r, int limit,
 enum sp_rc sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
                          long long after, int limit, struct sp_table_rows *out,
                          struct sp_problem *p);
-/* Inserts and returns the row. A unique violation is SP_CONFLICT with
- * the table's own code. */
+/* Inserts and returns the row and its id. A unique violation is
+ * SP_CONFLICT with the table's own code. */
 enum sp_rc sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           const struct sp_table_value *values, const char **row_json,
-                           struct sp_problem *p);
+                           const struct sp_table_value *values, long long *id,
+                           const char **row_json, struct sp_problem *p);
 /* Updates the set columns of row id (and updated_at, and version when
  * versioned) and returns the row; SP_NOT_FOUND when there is none. */
 enum sp_rc sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,

@@ -13,12 +13,12 @@ sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s, long lon
 
 enum sp_rc
 sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
-                      const struct sp_table_value *values, const char **row_json,
+                      const struct sp_table_value *values, long long *id, const char **row_json,
                       struct sp_problem *p)
 {
     if (s->check != NULL && s->check(ctx, values, p) != SP_OK)
         return p->rc;
-    return sp_table_insert(ctx->db, ctx->arena, &s->table, values, row_json, p);
+    return sp_table_insert(ctx->db, ctx->arena, &s->table, values, id, row_json, p);
 }
 
 enum sp_rc

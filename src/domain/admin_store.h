@@ -34,10 +34,12 @@ enum sp_rc sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *
                                long long after, int limit, struct sp_table_rows *out,
                                struct sp_problem *p);
 /* The check, then the insert; a unique violation is 409 with the table's
- * own code. */
+ * own code. The new row's id and JSON. Runs in the caller's transaction:
+ * the create protocol's (sp_idem_run), which keeps the create's
+ * Idempotency-Key with the row. */
 enum sp_rc sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
-                                 const struct sp_table_value *values, const char **row_json,
-                                 struct sp_problem *p);
+                                 const struct sp_table_value *values, long long *id,
+                                 const char **row_json, struct sp_problem *p);
 /* The check, then the set values only; SP_NOT_FOUND when there is no row
  * id. */
 enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,

@@ -335,6 +335,19 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
 }
 
 enum sp_rc
+sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *s,
+                   const struct sp_chat_post_in *in, struct sp_chat_message *out,
+                   bool *duplicate, struct sp_problem *p)
+{
+    if (post_message(ctx, s, in, out, duplicate, p) != SP_OK)
+        return p->rc;
+    if (*duplicate || in->nattachments == 0)
+        return SP_OK;
+    return sp_attachments_attach_chat(ctx, in->sender_id, in->attachments, in->nattachments,
+                                      out->id, &out->attachments_json, p);
+}
+
+enum sp_rc
 sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct sp_chat_post_in *in,
              struct sp_chat_message *out, bool *duplicate, struct sp_problem *p)
 {
@@ -342,10 +355,7 @@ sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
         return post_message(ctx, s, in, out, duplicate, p);
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (post_message(ctx, s, in, out, duplicate, p) != SP_OK ||
-        (!*duplicate &&
-         sp_attachments_attach_chat(ctx, in->sender_id, in->attachments, in->nattachments,
-                                    out->id, &out->attachments_json, p) != SP_OK) ||
+    if (sp_chat_post_in_tx(ctx, s, in, out, duplicate, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;

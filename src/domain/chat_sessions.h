@@ -100,6 +100,12 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
                         const struct sp_chat_post_in *in, struct sp_chat_message *out,
                         bool *duplicate, struct sp_problem *p);
+/* sp_chat_post() in the caller's transaction, which it never begins: the
+ * create protocol's (sp_idem_run), which keeps the message's
+ * Idempotency-Key with it (the HTTP send, API.md §1). */
+enum sp_rc sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *s,
+                              const struct sp_chat_post_in *in, struct sp_chat_message *out,
+                              bool *duplicate, struct sp_problem *p);
 
 /* An agent takes a waiting session: 409 already_assigned when another
  * agent has it, 409 agent_unavailable when away or at max_concurrent_chats. */

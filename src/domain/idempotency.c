@@ -18,22 +18,23 @@ static struct sp_stmt claim_stmt = SP_STMT(
     " VALUES ($1, $2, decode($3, 'hex'))"
     " ON CONFLICT (user_id, key) DO UPDATE"
     "   SET request_hash = EXCLUDED.request_hash, status = NULL, location = NULL,"
-    "       response_body = NULL, created_at = now()"
+    "       etag = NULL, response_body = NULL, created_at = now()"
     "   WHERE support_idempotency_keys.created_at < now() - interval '24 hours'"
     " RETURNING 1",
     3);
 
 static struct sp_stmt fetch_stmt = SP_STMT_READ(
     "idem_fetch",
-    "SELECT encode(request_hash, 'hex'), status, location, response_body"
+    "SELECT encode(request_hash, 'hex'), status, location, etag, response_body"
     " FROM support_idempotency_keys WHERE user_id = $1 AND key = $2",
     2);
 
 static struct sp_stmt store_stmt = SP_STMT(
     "idem_store",
-    "UPDATE support_idempotency_keys SET status = $3::int, location = $4, response_body = $5"
+    "UPDATE support_idempotency_keys"
+    " SET status = $3::int, location = $4, etag = $5, response_body = $6"
     " WHERE user_id = $1 AND key = $2",
-    5);
+    6);
 
 enum sp_rc
 sp_idem_claim(struct sp_ctx *ctx, const char *user_id, const char *key,
@@ -64,7 +65,8 @@ sp_idem_claim(struct sp_ctx *ctx, const char *user_id, const char *key,
     *state = SP_IDEM_REPLAY;
     replay->status = (int)sp_db_int(r, 0, 1);
     replay->location = sp_db_str(r, 0, 2);
-    replay->body = sp_db_str(r, 0, 3);
+    replay->etag = sp_db_str(r, 0, 3);
+    replay->body = sp_db_str(r, 0, 4);
     return SP_OK;
 }
 
@@ -74,7 +76,7 @@ sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *key,
 {
     char status[16];
     snprintf(status, sizeof(status), "%d", rec->status);
-    const char *params[5] = {user_id, key, status, rec->location, rec->body};
+    const char *params[6] = {user_id, key, status, rec->location, rec->etag, rec->body};
     return sp_db_exec(ctx->db, ctx->arena, &store_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
 
@@ -96,6 +98,7 @@ replay_answer(struct sp_ctx *ctx, const struct sp_idem_command *cmd,
     if (cmd->replay(ctx, cmd->arg, stored->location, answer, p) != SP_OK)
         return p->rc;
     answer->status = stored->status;
+    answer->etag = stored->etag;
     return SP_OK;
 }
 
@@ -133,7 +136,7 @@ sp_idem_run(struct sp_ctx *ctx, const char *user_id, const char *key,
         if (cmd->create(ctx, cmd->arg, answer, p) != SP_OK)
             goto fail;
         if (key != NULL) {
-            /* An answer with a secret keeps only status and Location. */
+            /* An answer with a secret keeps only status, Location and ETag. */
             struct sp_idem_record rec = *answer;
             if (cmd->replay != NULL)
                 rec.body = "";

@@ -4,7 +4,7 @@
  * filled with the response in the same transaction: a concurrent request
  * with the same key blocks on the row and then sees the finished response,
  * so a replay can never create a second resource.
- * Must not: know HTTP beyond storing a status, Location and body.
+ * Must not: know HTTP beyond storing a status, Location, ETag and body.
  */
 #ifndef SP_IDEMPOTENCY_H
 #define SP_IDEMPOTENCY_H
@@ -20,6 +20,7 @@ enum sp_idem_state { SP_IDEM_NEW, SP_IDEM_REPLAY, SP_IDEM_MISMATCH };
 struct sp_idem_record {
     int status;
     const char *location;      /* may be NULL */
+    const char *etag;          /* may be NULL */
     const char *body;
 };
 
@@ -34,11 +35,11 @@ enum sp_rc sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *ke
                          const struct sp_idem_record *rec, struct sp_problem *p);
 
 /* A creating command and how its answer is kept. create() runs the
- * command and fills the answer (status, Location, body); it must not open
+ * command and fills the answer (status, Location, ETag, body); it must not open
  * a transaction of its own. replay (NULL: the stored answer is replayed as
  * it is) rebuilds the answer of a replay from the stored Location, for
- * answers that carry a secret shown once: only status and Location are
- * then stored with the key. */
+ * answers that carry a secret shown once: only status, Location and ETag
+ * are then stored with the key. */
 struct sp_idem_command {
     enum sp_rc (*create)(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer,
                          struct sp_problem *p);

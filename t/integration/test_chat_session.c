@@ -12,8 +12,9 @@
  * skill (in any team), a manual category, an away agent or one at
  * max_concurrent_chats leaves it `waiting`; a transfer to whoever is free
  * routes the same way. A chat's ticket made by an agent gets the tier
- * stored with the customer's contact, for the priority rules. Reading, the HTTP send fallback
- * (client_id makes resends idempotent, 60 messages/min/session) and close
+ * stored with the customer's contact, for the priority rules. Reading,
+ * the HTTP send fallback (client_id and Idempotency-Key make resends
+ * idempotent, 60 messages/min/session) and close
  * are for the session's customer, its assigned agent and admins. Agents
  * list waiting sessions and their own active ones, and accept waiting
  * sessions (409 already_assigned / agent_unavailable / session_closed);
@@ -991,6 +992,38 @@ START_TEST(resend_with_the_same_client_id_is_200_replayed_and_stored_once)
 }
 END_TEST
 
+START_TEST(send_with_an_idempotency_key_replays_the_first_201_and_stores_once)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("k")), NULL};
+    const char *path = session_path(s.id, "/messages");
+    struct sp_t_resp *first = sp_t_request("POST", path, c.token, SP_T_JSON,
+                                           "{\"body\":\"keyed once\"}", hdr);
+    sp_t_assert_json(first, 201);
+    ck_assert_ptr_null(sp_t_header(first, "Idempotent-Replayed"));
+    struct sp_t_resp *again = sp_t_request("POST", path, c.token, SP_T_JSON,
+                                           "{\"body\":\"keyed once\"}", hdr);
+    sp_t_assert_json(again, 201);
+    ck_assert_msg(again->body_len == first->body_len &&
+                      memcmp(again->body, first->body, first->body_len) == 0,
+                  "replayed body differs:\n%s\n%s", first->body, again->body);
+    const char *h = sp_t_header(again, "Idempotent-Replayed");
+    ck_assert_msg(h != NULL && strcmp(h, "true") == 0, "Idempotent-Replayed: %s",
+                  h ? h : "(none)");
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+
+    /* The key with another body is refused and stores nothing. */
+    struct sp_t_resp *r = sp_t_request("POST", path, c.token, SP_T_JSON,
+                                       "{\"body\":\"another\"}", hdr);
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, NULL), 1);
+}
+END_TEST
+
 START_TEST(send_body_is_sanitized_and_required)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1934,6 +1967,7 @@ chat_session_suite(void)
     tcase_add_test(tc, customer_send_is_201_customer_frame);
     tcase_add_test(tc, assigned_agent_send_is_201_agent_frame);
     tcase_add_test(tc, resend_with_the_same_client_id_is_200_replayed_and_stored_once);
+    tcase_add_test(tc, send_with_an_idempotency_key_replays_the_first_201_and_stores_once);
     tcase_add_test(tc, send_body_is_sanitized_and_required);
     tcase_add_test(tc, send_carries_ratelimit_headers_per_session);
     tcase_add_test(tc, send_on_a_closed_session_is_409_session_closed);

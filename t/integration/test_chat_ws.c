@@ -12,7 +12,7 @@
  * JWT: 401). An invalid frame gets an error frame on the sender's private
  * channel and the socket stays open. Messages sent over the HTTP fallback
  * reach websocket and EventSource subscribers (server-side publish from
- * support-api).
+ * support-api), once: an Idempotency-Key replay publishes nothing.
  */
 #include "chat_harness.h"
 
@@ -333,6 +333,48 @@ START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
 }
 END_TEST
 
+/* Counts the message frames with this body. */
+static int
+frames_with_body(struct json_object *frames, const char *body)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *b;
+        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "body", &b) &&
+            strcmp(json_object_get_string(b), body) == 0)
+            n++;
+    }
+    return n;
+}
+
+START_TEST(an_idempotency_key_replay_of_an_http_send_is_not_published_again)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             "--expect 2 --timeout 10");
+    sp_t_ws_expect_open(f);
+    usleep(200 * 1000);
+    const char *path = sp_t_fmt("/support/chat/session/%s/messages", c.id);
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("k")), NULL};
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_request("POST", path, c.agent.token, SP_T_JSON,
+                                           "{\"body\":\"published once\"}", hdr);
+        sp_t_assert_json(r, 201);
+        sp_t_resp_free(r);
+    }
+    /* A marker after the replay: the second frame the subscriber gets. */
+    struct sp_t_resp *r = sp_t_post_json(path, c.agent.token, "{\"body\":\"after the replay\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    struct json_object *frames = sp_t_ws_drain(f);
+    ck_assert_msg(frames_with_body(frames, "published once") == 1 &&
+                      sp_t_chat_frame(frames, "message", "after the replay") != NULL,
+                  "want the keyed message once, then the marker: %s",
+                  json_object_to_json_string(frames));
+    json_object_put(frames);
+}
+END_TEST
+
 START_TEST(eventsource_receives_the_same_messages)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -520,6 +562,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
+    tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);

@@ -1,9 +1,11 @@
 /*
- * test_idempotency: Idempotency-Key on POST /support/tickets and on
- * POST /support/tickets/:publicId/messages (API.md §1): a replay returns
- * the first response byte for byte with Idempotent-Replayed: true and
- * creates nothing; a reused key with another body is 422; keys are per
- * user and at most 255 chars.
+ * test_idempotency: Idempotency-Key on POST /support/tickets, on
+ * POST /support/tickets/:publicId/messages and on the admin creates of
+ * categories, priority rules and agents (API.md §1): a replay returns the
+ * first response byte for byte (its Location and ETag too) with
+ * Idempotent-Replayed: true and creates nothing; a reused key with
+ * another body is 422; keys are per user and at most 255 chars. (The chat
+ * message send: test_chat_session and test_chat_ws.)
  */
 #include "harness.h"
 
@@ -19,6 +21,13 @@ post_with_key(const char *path, const struct sp_t_user *u, const char *key, cons
     return sp_t_request("POST", path, u->token, SP_T_JSON, body, hdr);
 }
 
+static long
+sql_count(const char *n)
+{
+    ck_assert_ptr_nonnull(n);
+    return strtol(n, NULL, 10);
+}
+
 static const char *
 ticket_body(const char *subject)
 {
@@ -29,9 +38,8 @@ ticket_body(const char *subject)
 static long
 tickets_with_subject(const char *subject)
 {
-    const char *n = sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'", subject);
-    ck_assert_ptr_nonnull(n);
-    return strtol(n, NULL, 10);
+    return sql_count(
+        sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'", subject));
 }
 
 static void
@@ -64,6 +72,12 @@ START_TEST(replayed_create_returns_first_response_and_creates_once)
     struct sp_t_resp *again = post_with_key(TICKETS, &u, key, ticket_body(subject));
     assert_replay_of(first, again);
     ck_assert_str_eq(sp_t_header(again, "Location"), sp_t_header(first, "Location"));
+    /* The first response's ETag is part of it (API.md §1, §4). */
+    const char *etag = sp_t_header(first, "ETag");
+    ck_assert_str_eq(etag, sp_t_fmt("\"v%lld\"", (long long)sp_t_jint(first->json, "version")));
+    ck_assert_msg(sp_t_header(again, "ETag") != NULL, "the replay has no ETag");
+    ck_assert_str_eq(sp_t_header(again, "ETag"), etag);
+    ck_assert_uint_eq(sp_t_header_count(again, "ETag"), 1);
     ck_assert_int_eq(tickets_with_subject(subject), 1);
     sp_t_resp_free(first);
     sp_t_resp_free(again);
@@ -170,6 +184,72 @@ START_TEST(reused_reply_key_with_other_body_is_422)
 }
 END_TEST
 
+/* ---- admin creates (API.md §6) ---------------------------------------------- */
+
+/* POST path as one admin, twice with one key: 201 with the row and
+ * Location <path>/<id> both times, the second a replay of the first; the
+ * key with another body is then 422. Returns the row's id. */
+static int64_t
+admin_create_twice(const char *path, const char *body, const char *other_body)
+{
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *key = sp_t_unique("k");
+    struct sp_t_resp *first = post_with_key(path, &admin, key, body);
+    sp_t_assert_json(first, 201);
+    assert_not_replayed(first);
+    int64_t id = sp_t_jint(first->json, "id");
+    const char *location = sp_t_header(first, "Location");
+    ck_assert_msg(location != NULL, "POST %s: 201 without Location", path);
+    ck_assert_str_eq(location, sp_t_fmt("%s/%lld", path, (long long)id));
+    struct sp_t_resp *again = post_with_key(path, &admin, key, body);
+    assert_replay_of(first, again);
+    ck_assert_msg(sp_t_header(again, "Location") != NULL, "POST %s: replay without Location",
+                  path);
+    ck_assert_str_eq(sp_t_header(again, "Location"), location);
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+    struct sp_t_resp *r = post_with_key(path, &admin, key, other_body);
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+    return id;
+}
+
+START_TEST(replayed_category_create_answers_the_first_201_and_creates_once)
+{
+    const char *slug = sp_t_unique("idem-cat");
+    const char *other = sp_t_unique("idem-cat-other");
+    (void)admin_create_twice("/support/admin/categories",
+                             sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Idempotent\"}", slug),
+                             sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Other\"}", other));
+    ck_assert_int_eq(sql_count(sp_t_sql("SELECT count(*) FROM support_categories"
+                                        " WHERE slug IN ('%s', '%s')", slug, other)), 1);
+}
+END_TEST
+
+START_TEST(replayed_priority_rule_create_answers_the_first_201_and_creates_once)
+{
+    /* Inactive: no other test's tickets are affected. */
+    const char *name = sp_t_unique("idem-rule");
+    const char *other = sp_t_unique("idem-rule-other");
+#define RULE "{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false}"
+    (void)admin_create_twice("/support/admin/priority-rules", sp_t_fmt(RULE, name),
+                             sp_t_fmt(RULE, other));
+#undef RULE
+    ck_assert_int_eq(sql_count(sp_t_sql("SELECT count(*) FROM support_priority_rules"
+                                        " WHERE name IN ('%s', '%s')", name, other)), 1);
+}
+END_TEST
+
+START_TEST(replayed_agent_create_answers_the_first_201_and_creates_once)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT), b = sp_t_user_new(SP_ROLE_AGENT);
+    (void)admin_create_twice("/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\"}", a.sub),
+                             sp_t_fmt("{\"user_id\":\"%s\"}", b.sub));
+    ck_assert_int_eq(sql_count(sp_t_sql("SELECT count(*) FROM support_agents"
+                                        " WHERE user_id IN ('%s', '%s')", a.sub, b.sub)), 1);
+}
+END_TEST
+
 static Suite *
 idempotency_suite(void)
 {
@@ -183,6 +263,10 @@ idempotency_suite(void)
     tc = sp_t_tcase(s, "reply");
     tcase_add_test(tc, replayed_reply_returns_first_message_and_adds_once);
     tcase_add_test(tc, reused_reply_key_with_other_body_is_422);
+    tc = sp_t_tcase(s, "admin");
+    tcase_add_test(tc, replayed_category_create_answers_the_first_201_and_creates_once);
+    tcase_add_test(tc, replayed_priority_rule_create_answers_the_first_201_and_creates_once);
+    tcase_add_test(tc, replayed_agent_create_answers_the_first_201_and_creates_once);
     return s;
 }
 

@@ -3,7 +3,8 @@
  * 200 per day per customer (the defaults; the runner does not change
  * them), counted for all workers together. Every create answers
  * RateLimit-Limit, RateLimit-Remaining and RateLimit-Reset (of the window
- * with the fewest requests left, or the exceeded one); a create over a
+ * with the fewest requests left, or the exceeded one); every attempt
+ * counts, a refused one (400, 415, 422) and a replay too; a create over a
  * limit is 429 rate_limited with Retry-After and creates nothing; other
  * customers are unaffected; the window really reopens after Retry-After.
  */
@@ -166,6 +167,44 @@ START_TEST(the_daily_limit_applies_with_its_own_reset)
 }
 END_TEST
 
+/* The minute window's headers of r: limit 10, remaining as given. */
+#define assert_minute_headers(r, remaining)                                                    \
+    do {                                                                                       \
+        ck_assert_int_eq(sp_t_header_num((r), "RateLimit-Limit"), PER_MINUTE);                 \
+        ck_assert_int_eq(sp_t_header_num((r), "RateLimit-Remaining"), (remaining));            \
+        long reset_ = sp_t_header_num((r), "RateLimit-Reset");                                  \
+        ck_assert_msg(reset_ >= 1 && reset_ <= 60, "RateLimit-Reset %ld", reset_);             \
+    } while (0)
+
+START_TEST(refused_and_replayed_creates_count_and_carry_the_ratelimit_headers)
+{
+    sp_t_away_from_window_edges(15, 86400);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/tickets", u.token,
+                                         "{\"subject\":\"\",\"description\":\"d\"}");
+    sp_t_assert_invalid(r, "subject", NULL);
+    assert_minute_headers(r, PER_MINUTE - 1);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/tickets", u.token, "{\"subject\":");
+    sp_t_assert_problem(r, 400, "invalid_json");
+    assert_minute_headers(r, PER_MINUTE - 2);
+    sp_t_resp_free(r);
+    r = sp_t_request("POST", "/support/tickets", u.token, "text/plain", body, NULL);
+    sp_t_assert_problem(r, 415, "unsupported_media_type");
+    assert_minute_headers(r, PER_MINUTE - 3);
+    sp_t_resp_free(r);
+    /* A replay counts as the request it is, once. */
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("k")), NULL};
+    for (int i = 0; i < 2; i++) {
+        r = sp_t_request("POST", "/support/tickets", u.token, SP_T_JSON, body, hdr);
+        sp_t_assert_json(r, 201);
+        assert_minute_headers(r, PER_MINUTE - 4 - i);
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(tickets_of(&u), 1);
+}
+END_TEST
+
 static Suite *
 rate_limit_suite(void)
 {
@@ -175,6 +214,7 @@ rate_limit_suite(void)
     tcase_add_test(tc, the_eleventh_create_in_a_minute_is_429_and_the_window_reopens);
     tcase_add_test(tc, concurrent_creates_of_one_customer_get_exactly_the_limit);
     tcase_add_test(tc, the_daily_limit_applies_with_its_own_reset);
+    tcase_add_test(tc, refused_and_replayed_creates_count_and_carry_the_ratelimit_headers);
     return s;
 }
 
