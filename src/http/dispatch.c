@@ -69,6 +69,12 @@ access_log(const struct sp_req *r)
     sp_log_int(l, "db", (long long)(sp_metrics_db_round_trips() - r->db_round_trips_at_start));
     if (r->principal.role != SP_ROLE_NONE)
         sp_log_str(l, "role", sp_role_name(r->principal.role));
+    /* Staff actions are audited by who did them (the brief's "centralized
+     * logging pipeline"): an admin's change of an SLA policy or a rule
+     * leaves no ticket event. A customer's own requests are recorded in
+     * their tickets' events; their id stays out of the logs. */
+    if (r->principal.role == SP_ROLE_AGENT || r->principal.role == SP_ROLE_ADMIN)
+        sp_log_str(l, "user", r->principal.sub);
     sp_log_end(l);
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Ids we generate or accept: a sane token, never the caller's junk. */
 #define SANE_ID_RE "^[A-Za-z0-9._-]{8,128}$"
@@ -80,6 +81,50 @@ START_TEST(sane_request_id_is_the_problem_request_id)
 }
 END_TEST
 
+/* The access line of the request with this id in support-api.log ("" if
+ * none yet: the worker writes it after answering). */
+static const char *
+access_line(const char *request_id)
+{
+    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
+    ck_assert_ptr_nonnull(f);
+    char line[8192];
+    const char *found = "";
+    const char *key = sp_t_fmt("\"request_id\":\"%s\"", request_id);
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, "\"event\":\"access\"") != NULL && strstr(line, key) != NULL)
+            found = sp_t_fmt("%s", line);
+    fclose(f);
+    return found;
+}
+
+/* The access line names the agent or admin who acted (the audit trail of
+ * staff actions), never a customer. */
+START_TEST(access_lines_name_staff_not_customers)
+{
+    struct sp_t_user users[] = {sp_t_user_new(SP_ROLE_ADMIN), sp_t_user_new(SP_ROLE_AGENT),
+                                sp_t_user_new(SP_ROLE_CUSTOMER)};
+    const char *paths[] = {"/support/admin/categories", "/support/agent/tickets",
+                           "/support/tickets"};
+    for (int i = 0; i < 3; i++) {
+        const char *id = sp_t_unique("audit");
+        const char *const hdr[] = {sp_t_fmt("X-Request-Id: %s", id), NULL};
+        struct sp_t_resp *r = sp_t_request("GET", paths[i], users[i].token, NULL, NULL, hdr);
+        sp_t_assert_status(r, 200);
+        sp_t_resp_free(r);
+        const char *line = "";
+        for (int tries = 0; tries < 50 && *line == '\0'; tries++) {
+            usleep(100 * 1000);
+            line = access_line(id);
+        }
+        ck_assert_msg(*line != '\0', "no access line for %s", id);
+        bool named = strstr(line, sp_t_fmt("\"user\":\"%s\"", users[i].sub)) != NULL;
+        ck_assert_msg(named == (i < 2), "%s: %s", paths[i], line);
+        ck_assert_msg(i < 2 || strstr(line, users[i].sub) == NULL, "customer id logged: %s", line);
+    }
+}
+END_TEST
+
 START_TEST(request_id_of_300_chars_is_replaced)
 {
     const char *junk = sp_t_repeat("a", 300);
@@ -137,6 +182,7 @@ health_suite(void)
     tcase_add_test(tc, sane_request_id_is_echoed);
     tcase_add_test(tc, sane_request_id_is_the_problem_request_id);
     tcase_add_test(tc, request_id_of_300_chars_is_replaced);
+    tcase_add_test(tc, access_lines_name_staff_not_customers);
     tcase_add_test(tc, request_id_with_spaces_and_quotes_is_replaced);
     tcase_add_test(tc, request_id_is_generated_unique_when_absent);
     return s;
