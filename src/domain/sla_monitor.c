@@ -88,10 +88,20 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
     " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
     4);
+/* The claim also reads whom a warning can reach: the category's team
+ * ("general" without one) and whether the assignee is away (false when
+ * unassigned), in the statement that locks the ticket. */
+#define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
+    C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
+    C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
+    C(WCL_TEAM, "coalesce(c.team, 'general')", , ) SEP                                            \
+    C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
+enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
 static struct sp_stmt warn_claim = SP_STMT(
     "sla_monitor_warn_claim",
-    "SELECT t.sla_warned_first_response, t.sla_warned_resolution, coalesce(c.team, 'general')"
+    "SELECT " WARN_CLAIM_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
+    " LEFT JOIN support_agents a ON a.id = t.assigned_agent_id"
     " WHERE t.id = $1::bigint AND t.sla_due_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
@@ -114,9 +124,11 @@ static struct sp_stmt breach_candidates = SP_STMT_READ(
     "   AND (t.sla_breach_check_at > $1::timestamptz OR t.id > $2::bigint)"
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
+#define BREACH_CLAIM_COLUMNS(C, SEP) C(BCL_TEAM, "coalesce(c.team, 'general')", , )
+enum breach_claim_column { BREACH_CLAIM_COLUMNS(SP_COL_ENUM, ) BCL_COUNT };
 static struct sp_stmt breach_claim =
     SP_STMT("sla_monitor_breach_claim",
-            "SELECT coalesce(c.team, 'general')"
+            "SELECT " BREACH_CLAIM_COLUMNS(SP_COL_SQL, ", ")
             " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
             " WHERE t.id = $1::bigint AND t.sla_breach_check_at < $2::timestamptz"
             " FOR UPDATE OF t SKIP LOCKED",
@@ -284,17 +296,19 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     if (d->target == NULL || warn_at > m->o->now || m->o->now > d->due_at)
         return NOTHING;
     bool first = strcmp(d->target, "first_response") == 0;
-    if (sp_db_bool(r, 0, first ? 0 : 1))
+    if (sp_db_bool(r, 0, first ? WCL_WARNED_FIRST_RESPONSE : WCL_WARNED_RESOLUTION))
         return NOTHING; /* once per target */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
     const char *payload = target_payload(m, c, d, false);
-    /* API.md §12 warns the assignee; an unassigned ticket's team instead. */
+    /* API.md §12 warns the assignee; an unassigned ticket's team instead.
+     * An away assignee (support_agents.status) cannot act before the due:
+     * the team is warned too, and the agent still is (seen on return). */
     if (t->assigned_agent_id != 0)
         sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
                              sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
-    else
-        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team", sp_db_str(r, 0, 2),
-                             payload);
+    if (t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY))
+        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
+                             sp_db_str(r, 0, WCL_TEAM), payload);
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
 }
@@ -328,8 +342,8 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
         d->escalated = true;
     }
     const char *payload = target_payload(m, c, d, true);
-    sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team", sp_db_str(r, 0, 0),
-                         payload);
+    sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team",
+                         sp_db_str(r, 0, BCL_TEAM), payload);
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_breached", "webhook", NULL, payload);
     return DONE;
 }

@@ -17,7 +17,10 @@
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
  *   the target's sla_warned_* flag is false; a target that already passed
  *   is the breach step's, not warned any more. The flags are never
- *   cleared (retargeting or a reopen does not warn again).
+ *   cleared (retargeting or a reopen does not warn again). It goes to the
+ *   assignee, to the category's team when there is none, and to both
+ *   when the assignee's support_agents.status is away (nobody else
+ *   would act before the due).
  * - A breach is reported once per target (sla.h): a late first response
  *   and, later, a missed resolution are two `sla_breached` events, each
  *   with its target, its escalation, team notification and webhook. The

@@ -3,17 +3,22 @@
  * a restarted database needs no worker restart, a crashed worker is
  * respawned, SIGHUP reloads secrets from *_FILE (the servers and the
  * jobs run as daemons), nginx answers its own
- * errors as problem+json, and support-migrate is safe to run twice at
- * once and refuses a database that is ahead of it.
+ * errors as problem+json, support-migrate is safe to run twice at
+ * once and refuses a database that is ahead of it, readyz answers 503
+ * while the schema is behind the release, and SIGTERM drains: the
+ * request in flight finishes before the master exits.
  */
 #include "harness.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Enough requests to reach every worker (each has its own connection). */
@@ -330,6 +335,252 @@ START_TEST(sighup_reloads_a_job_daemon)
 }
 END_TEST
 
+/* ---- graceful shutdown ------------------------------------------------------ */
+
+/* server.c's SP_DRAIN_SECONDS (docs/operations.md: "the master waits up
+ * to 30 s, then kills stragglers"). */
+#define DRAIN_SECONDS 30
+
+/* A request made by a forked child, so that the test can act while it is
+ * in flight. The child writes "<status> <problem code or ->" to a pipe. */
+struct bg_request {
+    pid_t pid;
+    int fd;
+};
+
+static struct bg_request
+bg_start(const char *method, const char *path, const char *token, const char *body)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        struct sp_t_resp *r =
+            sp_t_request(method, path, token, body != NULL ? SP_T_JSON : NULL, body, NULL);
+        struct json_object *code = NULL;
+        bool problem = r->json != NULL && json_object_object_get_ex(r->json, "code", &code);
+        dprintf(fds[1], "%ld %s", r->status, problem ? json_object_get_string(code) : "-");
+        _exit(0);
+    }
+    close(fds[1]);
+    return (struct bg_request){pid, fds[0]};
+}
+
+/* Whether the answer (or the child's end) has come, without waiting. */
+static bool
+bg_answered(const struct bg_request *b)
+{
+    struct pollfd p = {.fd = b->fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+/* Waits for the child; its answer, "" when it had none. */
+static const char *
+bg_wait(struct bg_request *b)
+{
+    char buf[256];
+    size_t len = 0;
+    ssize_t k;
+    while (len < sizeof(buf) - 1 && (k = read(b->fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
+        if (k < 0 && errno == EINTR)
+            continue;
+        ck_assert_int_gt(k, 0);
+        len += (size_t)k;
+    }
+    buf[len] = '\0';
+    close(b->fd);
+    int status;
+    ck_assert_int_eq(waitpid(b->pid, &status, 0), b->pid);
+    return sp_t_fmt("%s", buf);
+}
+
+static void
+exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Waits (up to 20 s) until a session waits for a lock the session
+ * `holder` holds: the request is then inside a worker. */
+static void
+wait_blocked_by(int holder)
+{
+    for (int i = 0; i < 200; i++) {
+        if (atol(sp_t_sql("SELECT count(*) FROM pg_stat_activity"
+                          " WHERE %d = ANY(pg_blocking_pids(pid))",
+                          holder)) > 0)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("no request came to wait on the ticket's lock");
+}
+
+/* Waits (up to 20 s) until the master has at most n children. */
+static size_t
+wait_children_at_most(pid_t master, size_t n)
+{
+    pid_t kids[64];
+    size_t m = 0;
+    for (int i = 0; i < 200; i++) {
+        m = sp_t_children(master, kids, 64);
+        if (m <= n)
+            break;
+        usleep(100 * 1000);
+    }
+    return m;
+}
+
+/* Whether pid is a live process (a zombie is gone: stack.sh's test). */
+static bool
+alive(pid_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    bool ok = fgets(line, sizeof(line), f) != NULL;
+    fclose(f);
+    const char *end = ok ? strrchr(line, ')') : NULL;
+    return end != NULL && end[1] == ' ' && end[2] != 'Z';
+}
+
+/* SIGTERM while a request is in flight (ARCHITECTURE.md: the master
+ * "drains on SIGTERM"). The request is a customer reply waiting on a row
+ * lock this test holds, so it is in a worker for as long as the test
+ * wants, whatever the machine's load. The drain must let it finish: its
+ * 201 is the proof. A SIGTERM that ended workers at once (a worker dying
+ * of SIGTERM mid-request, or a master that SIGKILLs without waiting)
+ * would cut it: nginx would answer 502 and the reply would be lost.
+ *
+ * What happens to a request that arrives during the drain: the idle
+ * workers have left, the busy one accepts nothing more, but the socket is
+ * still open (the master and the busy worker hold it), so nginx's connect
+ * succeeds and the request waits in the backlog until the master closes
+ * and removes the socket at the end of the drain; nginx then answers 502
+ * problem+json. No draining worker ever serves it. */
+START_TEST(sigterm_lets_the_request_in_flight_finish_then_the_master_exits)
+{
+    /* This start only: the reply waits on our lock, not on the 5 s
+     * statement timeout (the teardown restarts with the usual settings). */
+    sp_t_stackctl("restart-api-with SUPPORT_DB_STATEMENT_TIMEOUT_MS=120000");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "replied during a drain");
+    pid_t master = sp_t_master_pid("support-api");
+
+    PGconn *lock = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_int_eq(PQstatus(lock), CONNECTION_OK);
+    exec_ok(lock, "BEGIN");
+    exec_ok(lock, sp_t_fmt("SELECT id FROM support_tickets WHERE public_id = '%s' FOR UPDATE",
+                           id));
+    struct bg_request reply = bg_start("POST", sp_t_fmt("/support/tickets/%s/messages", id),
+                                       u.token, "{\"body\":\"sent while the API stops\"}");
+    wait_blocked_by(PQbackendPID(lock));
+
+    ck_assert_int_eq(kill(master, SIGTERM), 0);
+    time_t term_at = time(NULL);
+    /* The idle workers leave at once; the one serving the reply stays. */
+    size_t left = wait_children_at_most(master, 1);
+    ck_assert_msg(left == 1, "%zu workers left: the one serving the reply must stay until done",
+                  left);
+    ck_assert(alive(master));
+    struct bg_request late = bg_start("GET", "/support/healthz", NULL, NULL);
+    usleep(500 * 1000);
+    ck_assert_msg(!bg_answered(&reply), "the reply was answered before its lock was released");
+    if (bg_answered(&late))
+        ck_abort_msg("a request made during the drain was answered early: %s", bg_wait(&late));
+
+    exec_ok(lock, "COMMIT");
+    PQfinish(lock);
+    ck_assert_str_eq(bg_wait(&reply), "201 -");
+    ck_assert_str_eq(bg_wait(&late), "502 dependency_unavailable");
+    while (alive(master) && time(NULL) - term_at <= DRAIN_SECONDS + 10)
+        usleep(100 * 1000);
+    ck_assert_msg(!alive(master), "the master still runs %ld s after SIGTERM",
+                  (long)(time(NULL) - term_at));
+    ck_assert_int_le(time(NULL) - term_at, DRAIN_SECONDS);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_messages m"
+                              " JOIN support_tickets t ON t.id = m.ticket_id"
+                              " WHERE t.public_id = '%s' AND m.body = 'sent while the API stops'",
+                              id),
+                     "1");
+
+    sp_t_stackctl("start-api");
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Unchecked (in the runner, whatever the test's outcome): the API runs
+ * again, with the usual settings. */
+static void
+api_back(void)
+{
+    sp_t_stackctl("restart-api");
+}
+
+/* ---- readiness against the schema ------------------------------------------ */
+
+/* The newest applied migration, hidden from max(version) by negating its
+ * version (the row keeps its name and applied_at), as if the release
+ * were newer than the database. */
+static const char *const hide_newest =
+    "UPDATE schema_migrations SET version = -version"
+    " WHERE version = (SELECT max(version) FROM schema_migrations) RETURNING -version";
+static const char *const unhide = "UPDATE schema_migrations SET version = -version"
+                                  " WHERE version < 0 RETURNING version";
+
+/* Unchecked: the schema is whole again even when the test failed midway. */
+static void
+migrations_back(void)
+{
+    PGconn *c = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    if (PQstatus(c) == CONNECTION_OK)
+        PQclear(PQexec(c, unhide));
+    PQfinish(c);
+}
+
+/* readyz reads the schema version on every request (health.c: nothing is
+ * cached), so it follows the table both ways without a restart, on every
+ * worker. */
+START_TEST(readyz_is_503_while_migrations_are_behind)
+{
+    const char *newest = sp_t_sql("SELECT max(version) FROM schema_migrations");
+    ck_assert_str_eq(sp_t_sql("%s", hide_newest), newest);
+    const char *behind = sp_t_sql("SELECT max(version) FROM schema_migrations");
+    ck_assert_int_lt(atoi(behind), atoi(newest));
+    const char *why = sp_t_fmt("at %s, expected %s", behind, newest);
+    for (int i = 0; i < 8; i++) {
+        struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 503);
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "unavailable");
+        struct json_object *checks = sp_t_jobj(r->json, "checks");
+        ck_assert_str_eq(sp_t_jstr(checks, "database"), "ok");
+        ck_assert_str_eq(sp_t_jstr(checks, "migrations"), why);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);  /* alive, just not ready */
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+
+    ck_assert_str_eq(sp_t_sql("%s", unhide), newest);
+    for (int i = 0; i < 8; i++) {
+        r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "checks"), "migrations"), "ok");
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 static Suite *
 operations_suite(void)
 {
@@ -350,6 +601,13 @@ operations_suite(void)
     tc = sp_t_tcase(s, "migrations");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, concurrent_migrations_apply_once_and_newer_database_is_refused);
+    tc = sp_t_tcase(s, "readiness");
+    tcase_add_unchecked_fixture(tc, NULL, migrations_back);
+    tcase_add_test(tc, readyz_is_503_while_migrations_are_behind);
+    tc = sp_t_tcase(s, "drain");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, api_back);
+    tcase_add_test(tc, sigterm_lets_the_request_in_flight_finish_then_the_master_exits);
     return s;
 }
 

@@ -1,7 +1,9 @@
 /*
  * test_sla_monitor: the ticket-sla-monitor job (API.md §12, §5.1, §5.2)
  * against the real database, with its clock set by --now relative to each
- * ticket's created_at: a warning once per target at 80 % of it, the breach
+ * ticket's created_at: a warning once per target at 80 % of it (to the
+ * assignee; to the ticket's team when there is none or the assignee is
+ * away), the breach
  * of each target once with its escalation, auto-close after
  * SUPPORT_AUTOCLOSE_DAYS, --dry-run,
  * the advisory lock, exit codes.
@@ -192,6 +194,7 @@ START_TEST(warning_goes_to_the_assigned_agent)
 {
     const char *pid = new_ticket("sla warn assigned");
     const char *agent = sp_t_db_agent_new();
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_agents WHERE id = %s", agent), "active");
     sp_t_db_ticket_assign(pid, agent);
 
     (void)pass_at(at_minutes(pid, 193), NULL);
@@ -200,6 +203,88 @@ START_TEST(warning_goes_to_the_assigned_agent)
         sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "agent", agent), 1);
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", NULL),
                      0);
+}
+END_TEST
+
+/* A normal-priority ticket in a fresh category of a team of its own. */
+static const char *
+new_ticket_of_team(const char *what, const char *team)
+{
+    const char *slug = sp_t_db_category_new(true);
+    (void)sp_t_sql("UPDATE support_categories SET team = '%s' WHERE slug = '%s' RETURNING id",
+                   team, slug);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
+                     sp_t_jq(sp_t_unique(what)), slug));
+    ck_assert_str_eq(col(pid, "priority"), "normal");
+    ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 240 * MIN_MS);
+    return pid;
+}
+
+/* An away assignee (support_agents.status, API.md §5.4) cannot act before
+ * the due: the ticket's team is warned as well, as if it were unassigned,
+ * and the agent still is (they see it on return). */
+START_TEST(warning_for_an_away_assignee_goes_to_the_team_too)
+{
+    const char *team = sp_t_unique("team");
+    const char *pid = new_ticket_of_team("sla warn away", team);
+    const char *agent = sp_t_db_agent_new();
+    (void)sp_t_sql("UPDATE support_agents SET status = 'away' WHERE id = %s RETURNING id", agent);
+    sp_t_db_ticket_assign(pid, agent);
+    int64_t due = col_ms(pid, "first_response_due_at");
+
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "agent", agent), 1);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", team), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", NULL, NULL),
+                     2);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_warning", NULL, NULL), 1);
+    ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_warning"),
+                     sp_t_fmt("%s first_response %s true", pid, fmt_ms(due)));
+
+    /* Once per target still: a later pass adds nothing. */
+    const char *before = footprint(pid);
+    (void)pass_at(at_minutes(pid, 239), NULL);
+    ck_assert_str_eq(footprint(pid), before);
+
+    /* The breach goes to the team whoever is assigned. */
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", team), 1);
+}
+END_TEST
+
+/* The same ticket with its assignee active: the agent only. */
+START_TEST(warning_for_an_active_assignee_goes_to_the_agent_only)
+{
+    const char *team = sp_t_unique("team");
+    const char *pid = new_ticket_of_team("sla warn active", team);
+    const char *agent = sp_t_db_agent_new();
+    sp_t_db_ticket_assign(pid, agent);
+
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "agent", agent), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", NULL, NULL),
+                     1);
+}
+END_TEST
+
+/* Unassigned, the ticket's category's team is warned (not "general"). */
+START_TEST(warning_of_an_unassigned_ticket_goes_to_its_category_team)
+{
+    const char *team = sp_t_unique("team");
+    const char *pid = new_ticket_of_team("sla warn team", team);
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", team), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", NULL, NULL),
+                     1);
 }
 END_TEST
 
@@ -564,6 +649,9 @@ sla_monitor_suite(void)
     tcase_add_test(tc, housekeeping_purges_spent_rate_windows_and_idempotency_keys);
     tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);
+    tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
+    tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);
+    tcase_add_test(tc, warning_of_an_unassigned_ticket_goes_to_its_category_team);
     tcase_add_test(tc, warn_fraction_comes_from_the_environment);
 
     tc = sp_t_tcase(s, "breach");
