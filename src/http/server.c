@@ -329,6 +329,21 @@ collect_listed(pid_t *pids, int n, bool block)
     return alive;
 }
 
+/* At shutdown, before the drain: the socket's path goes, so a request
+ * that arrives while the workers finish theirs fails at once (nginx: 502)
+ * instead of waiting in the backlog for the drain to end, and a new
+ * master may bind the path meanwhile. Only while the path is still ours:
+ * one started since owns it now. */
+static void
+release_path(const struct sp_server *s, const struct stat *ours)
+{
+    struct stat named;
+    if (s->listen[0] == ':' || stat(s->listen, &named) != 0)
+        return;
+    if (ours->st_dev == named.st_dev && ours->st_ino == named.st_ino)
+        unlink(s->listen);
+}
+
 /* Shutdown: every worker, current or retiring, finishes its request in
  * flight; stragglers are killed after SP_DRAIN_SECONDS. */
 static void
@@ -377,6 +392,10 @@ sp_server_run(struct sp_server *s)
                    strerror(errno));
         return 1;
     }
+    /* The path as bound (a socket's fstat names no file): release_path. */
+    struct stat bound = {0};
+    if (s->listen[0] != ':')
+        (void)stat(s->listen, &bound);
     /* Before the first fork: every worker, respawned ones too, shares it. */
     if (!sp_metrics_init(s->nroutes))
         sp_log_msg(SP_LOG_ERROR, "metrics_unavailable", "cannot map the counters: %s",
@@ -410,10 +429,9 @@ sp_server_run(struct sp_server *s)
     }
 
     sp_log_msg(SP_LOG_INFO, "draining", "stopping workers");
+    release_path(s, &bound);
     drain(&pl);
     close(sock);
-    if (s->listen[0] != ':')
-        unlink(s->listen);
     sp_log_msg(SP_LOG_INFO, "stopped", "all workers exited");
     return 0;
 }
