@@ -14,8 +14,12 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
 {
     sp_chat_bus_set_url(cfg->chat_publish_url, cfg->chat_publish_socket);
     struct sp_chat_archive_counts n;
-    enum sp_rc rc = sp_chat_archive_pass(db, run->now, cfg->chat_idle_minutes, run->dry_run,
-                                         run->stop, &n, p);
+    const struct sp_chat_archive_opts o = {
+        .now_ms = run->now, .idle_minutes = cfg->chat_idle_minutes,
+        .agent_max_open = cfg->agent_max_open_tickets, .dry_run = run->dry_run,
+        .stop = run->stop,
+    };
+    enum sp_rc rc = sp_chat_archive_pass(db, &o, &n, p);
     *errors = n.errors;
     return rc;
 }
@@ -25,7 +29,8 @@ main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "chat-session-archive",
-        .settings_help = "  (SUPPORT_CHAT_IDLE_MINUTES below)\n",
+        .settings_help = "  (SUPPORT_CHAT_IDLE_MINUTES and, for routing the tickets it makes,\n"
+                         "   SUPPORT_AGENT_MAX_OPEN_TICKETS below)\n",
         .pass = pass,
     };
     return sp_job_main(&job, argc, argv);

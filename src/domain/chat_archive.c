@@ -97,10 +97,11 @@ log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
 }
 
 enum sp_rc
-sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
-                     volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
-                     struct sp_problem *p)
+sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
+                     struct sp_chat_archive_counts *n, struct sp_problem *p)
 {
+    const bool dry_run = o->dry_run;
+    volatile sig_atomic_t *stop = o->stop;
     memset(n, 0, sizeof(*n));
     /* A chat's ticket is prioritized like any other: without the rules
      * engine's cache no priority rule (tier, category, pattern) applies. */
@@ -111,12 +112,13 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
     sp_arena_init(&page, 16384);
     sp_arena_init(&work, 16384);
     struct pass ps = {
-        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = 50},
-        .now_ms = now_ms, .idle_before_ms = now_ms - idle_minutes * 60000LL,
+        /* routed like any ticket: under the same open-ticket cap */
+        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = o->agent_max_open},
+        .now_ms = o->now_ms, .idle_before_ms = o->now_ms - o->idle_minutes * 60000LL,
         .dry_run = dry_run, .n = n,
     };
     char now[24], idle[24];
-    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    snprintf(now, sizeof(now), "%lld", (long long)o->now_ms);
     snprintf(idle, sizeof(idle), "%lld", (long long)ps.idle_before_ms);
     /* One run at a time (cluster-wide); a dry run changes nothing, so it
      * need not keep a real run out. */

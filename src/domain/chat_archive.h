@@ -26,8 +26,17 @@ struct sp_chat_archive_counts {
     SP_CHAT_ARCHIVE_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
-enum sp_rc sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
-                                volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
-                                struct sp_problem *p);
+struct sp_chat_archive_opts {
+    int64_t now_ms;       /* ms since the epoch */
+    long idle_minutes;    /* SUPPORT_CHAT_IDLE_MINUTES */
+    long agent_max_open;  /* SUPPORT_AGENT_MAX_OPEN_TICKETS: routing a chat's ticket */
+    bool dry_run;         /* transactions roll back; no lock */
+    /* When non-NULL and set (a signal handler's flag), the pass stops
+     * after the session in hand. */
+    volatile sig_atomic_t *stop;
+};
+
+enum sp_rc sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
+                                struct sp_chat_archive_counts *n, struct sp_problem *p);
 
 #endif

@@ -249,6 +249,51 @@ START_TEST(archived_chat_ticket_gets_the_customers_stored_tier)
 }
 END_TEST
 
+/* A chat's ticket is routed under the same open-ticket cap as any other
+ * (SUPPORT_AGENT_MAX_OPEN_TICKETS): the team's only agent, at the cap,
+ * is not given it; under a higher cap they are. */
+START_TEST(archived_chat_ticket_is_routed_under_the_open_ticket_cap)
+{
+    const char *team = sp_t_unique("cap-team");
+    struct sp_t_user agent;
+    int64_t agent_id = sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &agent);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    /* The agent's one open ticket. */
+    const char *first = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"first\",\"description\":\"d\",\"category\":%s}",
+                     sp_t_jq(cat)));
+    ck_assert_int_eq(atoll(sp_t_sql("SELECT coalesce(assigned_agent_id, 0) FROM support_tickets"
+                                    " WHERE public_id = '%s'", first)),
+                     agent_id);
+    const char *ids[2];
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+            sp_t_fmt("{\"category\":%s,\"message\":\"chat %d\"}", sp_t_jq(cat), i));
+        sp_t_assert_json(r, 201);
+        ids[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+        sp_t_resp_free(r);
+        age(ids[i], 31);
+        const char *now = now_rfc3339();
+        const char *args[] = {"--once", "--now", now, NULL};
+        const char *env[] = {i == 0 ? "SUPPORT_AGENT_MAX_OPEN_TICKETS=1"
+                                    : "SUPPORT_AGENT_MAX_OPEN_TICKETS=5", NULL};
+        const char *out;
+        int rc = sp_t_job_run(JOB, env, args, &out);
+        ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+        ck_assert_int_eq(tickets_of(ids[i]), 1);
+    }
+#define ASSIGNEE_OF(id)                                                                   \
+    atoll(sp_t_sql("SELECT coalesce(t.assigned_agent_id, 0) FROM support_tickets t"     \
+                   " JOIN support_chat_sessions s ON s.ticket_id = t.id"                  \
+                   " WHERE s.public_id = '%s'", (id)))
+    ck_assert_int_eq(ASSIGNEE_OF(ids[0]), 0);          /* at the cap of 1 */
+    ck_assert_int_eq(ASSIGNEE_OF(ids[1]), agent_id);   /* 1 open < 5 */
+#undef ASSIGNEE_OF
+}
+END_TEST
+
 START_TEST(bad_flags_exit_2_and_an_unreachable_database_exits_1)
 {
     static const char *const bad[] = {"--bogus", NULL};
@@ -274,6 +319,7 @@ main(void)
     tcase_add_test(tc, a_second_instance_waits_its_turn);
     tcase_add_test(tc, subscribers_hear_ticket_created_and_closed);
     tcase_add_test(tc, archived_chat_ticket_gets_the_customers_stored_tier);
+    tcase_add_test(tc, archived_chat_ticket_is_routed_under_the_open_ticket_cap);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
     return sp_t_run(s);
 }
