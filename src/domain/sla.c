@@ -266,8 +266,11 @@ int64_t
 sp_sla_warn_at(const struct sp_sla *s, enum sp_status status, double warn_fraction,
                const char **target)
 {
+    /* The target the monitor judges next: once the first response is
+     * breached (and still unanswered), the resolution is what can still
+     * be saved, and it is warned about like any target. */
     enum target which;
-    int64_t due = outstanding(s, status, &which);
+    int64_t due = next_unjudged(s, status, &which);
     if (target != NULL)
         *target = target_names[which];
     if (due == 0)

@@ -70,23 +70,27 @@ struct warn_row {
     C(WC_FIRST_RESPONDED_AT, "coalesce(support_ms(t.first_responded_at), 0)", int,            \
       sla.first_responded_at) SEP                                                                  \
     C(WC_PAUSED_MS, "t.sla_paused_ms", int, sla.paused_ms) SEP                                     \
-    C(WC_SLA_DUE_AT, "support_ms(t.sla_due_at)", int, sla.sla_due_at)
+    C(WC_BREACHED_FR, "t.sla_breached_first_response", bool, sla.breached_first_response) SEP   \
+    C(WC_BREACHED_RES, "t.sla_breached_resolution", bool, sla.breached_resolution)
 enum warn_column { WARN_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 
-/* Running targets due in [now, now + window], whose outstanding target
- * (sla.c: the first response until answered, unless resolution is due
- * first) has not been warned about; with the SLA columns, so that rows
- * whose warning is not due yet are dropped without a transaction. */
+/* Targets still to judge (sla_breach_check_at, sla.c's next_unjudged:
+ * the first response until answered or breached, unless resolution is
+ * due first) due in [now, now + window] and not warned about; with the
+ * SLA columns, so that rows whose warning is not due yet are dropped
+ * without a transaction. A first response already breached leaves the
+ * resolution to warn about. */
 static struct sp_stmt warn_candidates = SP_STMT_READ(
     "sla_monitor_warn_candidates",
-    "SELECT " CANDIDATE_COLS("t.sla_due_at::text") ", " WARN_COLUMNS(SP_COL_SQL, ", ")
+    "SELECT " CANDIDATE_COLS("t.sla_breach_check_at::text") ", " WARN_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_tickets t"
-    " WHERE t.sla_due_at >= $1::timestamptz AND t.sla_due_at <= $3::timestamptz"
-    "   AND (t.sla_due_at > $1::timestamptz OR t.id > $2::bigint)"
-    "   AND CASE WHEN t.first_responded_at IS NULL"
-    "             AND t.first_response_due_at <= t.resolution_due_at"
+    " WHERE t.sla_breach_check_at >= $1::timestamptz AND t.sla_breach_check_at <= $3::timestamptz"
+    "   AND (t.sla_breach_check_at > $1::timestamptz OR t.id > $2::bigint)"
+    "   AND CASE WHEN t.first_responded_at IS NULL AND NOT t.sla_breached_first_response"
+    "             AND (t.sla_breached_resolution"
+    "                  OR t.first_response_due_at <= t.resolution_due_at)"
     "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
-    " ORDER BY t.sla_due_at, t.id LIMIT $4::integer",
+    " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
 /* The claim also reads whom a warning can reach: the category's team
  * ("general" without one) and whether the assignee is away (false when
@@ -102,7 +106,7 @@ static struct sp_stmt warn_claim = SP_STMT(
     "SELECT " WARN_CLAIM_COLUMNS(SP_COL_SQL, ", ")
     " FROM support_tickets t LEFT JOIN support_categories c ON c.id = t.category_id"
     " LEFT JOIN support_agents a ON a.id = t.assigned_agent_id"
-    " WHERE t.id = $1::bigint AND t.sla_due_at >= $2::timestamptz"
+    " WHERE t.id = $1::bigint AND t.sla_breach_check_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
 static struct sp_stmt warn_flag =
@@ -292,10 +296,12 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     (void)p;
     const struct sp_ticket_state *t = &c->after;
     int64_t warn_at = sp_sla_warn_at(&t->sla, t->status, m->o->warn_fraction, &d->target);
-    d->due_at = t->sla.sla_due_at;
-    if (d->target == NULL || warn_at > m->o->now || m->o->now > d->due_at)
+    if (d->target == NULL || warn_at > m->o->now)
         return NOTHING;
     bool first = strcmp(d->target, "first_response") == 0;
+    d->due_at = first ? t->sla.first_response_due_at : t->sla.resolution_due_at;
+    if (m->o->now > d->due_at)
+        return NOTHING;
     if (sp_db_bool(r, 0, first ? WCL_WARNED_FIRST_RESPONSE : WCL_WARNED_RESOLUTION))
         return NOTHING; /* once per target */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));

@@ -410,6 +410,36 @@ START_TEST(resolution_breach_after_a_first_response_breach_is_reported_too)
 }
 END_TEST
 
+/* A first response breached and still unanswered: the resolution (high's
+ * 480 min after the breach raised the priority) is warned about at 20 %
+ * left, minute 384, once — before, the warning looked only at the
+ * earliest outstanding target, the breached first response, and never
+ * came. */
+START_TEST(after_a_first_response_breach_the_resolution_is_warned_about)
+{
+    const char *pid = new_ticket("sla warn after breach");
+    int64_t created = col_ms(pid, "created_at");
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(col(pid, "priority"), "high");
+
+    (void)pass_at(at_minutes(pid, 383), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    (void)pass_at(at_minutes(pid, 385), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 2);
+    ck_assert_str_eq(event_summary(pid, "sla_warning"),
+                     sp_t_fmt("resolution %s system -", fmt_ms(created + 480 * MIN_MS)));
+    ck_assert_str_eq(col(pid, "sla_warned_resolution"), "t");
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_warning", "team", "general"), 2);
+    const char *before = footprint(pid);
+    (void)pass_at(at_minutes(pid, 400), NULL);
+    ck_assert_str_eq(footprint(pid), before);
+}
+END_TEST
+
 START_TEST(breached_urgent_ticket_stays_urgent)
 {
     const char *pid = new_ticket("sla breach urgent");
@@ -657,6 +687,7 @@ sla_monitor_suite(void)
     tc = sp_t_tcase(s, "breach");
     tcase_add_test(tc, breach_marks_escalates_to_high_and_retargets);
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
+    tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
 
     tc = sp_t_tcase(s, "autoclose");

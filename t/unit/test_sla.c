@@ -588,6 +588,22 @@ START_TEST(late_first_response_then_missed_resolution_is_reported_once)
 }
 END_TEST
 
+/* A breached first response still unanswered: the resolution is what
+ * can still be saved, so it is the target warned about (at 20 % of its
+ * 480 min left, i.e. minute 384), not the first response already judged. */
+START_TEST(after_a_first_response_breach_the_resolution_is_warned_about)
+{
+    struct sp_sla s = started(NORMAL);
+    const char *target = NULL;
+    ck_assert_int_eq(sp_sla_warn_at(&s, OPEN, 0.2, &target), AT(192));
+    ck_assert_str_eq(target, "first_response");
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(241), NULL));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH));
+    ck_assert_int_eq(sp_sla_warn_at(&s, OPEN, 0.2, &target), AT(384));
+    ck_assert_str_eq(target, "resolution");
+}
+END_TEST
+
 /* What the monitor does: the first breach raises normal to high, whose
  * resolution target (480 min) is much shorter and is judged in its turn. */
 START_TEST(resolution_of_the_escalated_priority_is_judged_after_a_first_response_breach)
@@ -803,6 +819,7 @@ sla_suite(void)
     tcase_add_test(tc, check_breach_sees_the_resolution_target_after_a_reply);
     tcase_add_test(tc, breach_survives_every_later_call);
     tcase_add_test(tc, check_breach_is_silent_while_paused_resolved_or_closed);
+    tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, late_first_response_then_missed_resolution_is_reported_once);
     tcase_add_test(tc,
                    resolution_of_the_escalated_priority_is_judged_after_a_first_response_breach);
