@@ -14,8 +14,7 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
 {
     sp_chat_bus_set_url(cfg->chat_publish_url, cfg->chat_publish_socket);
     struct sp_chat_archive_counts n;
-    enum sp_rc rc = sp_chat_archive_pass(db, run->now, cfg->chat_idle_minutes, run->dry_run,
-                                         run->stop, &n, p);
+    enum sp_rc rc = sp_chat_archive_pass(db, cfg, run->now, run->dry_run, run->stop, &n, p);
     *errors = n.errors;
     return rc;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/config.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/chat_access.h"
@@ -97,7 +98,7 @@ log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
 }
 
 enum sp_rc
-sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
+sp_chat_archive_pass(struct sp_db *db, const struct sp_config *cfg, int64_t now_ms, bool dry_run,
                      volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
                      struct sp_problem *p)
 {
@@ -111,8 +112,10 @@ sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool d
     sp_arena_init(&page, 16384);
     sp_arena_init(&work, 16384);
     struct pass ps = {
-        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = 50},
-        .now_ms = now_ms, .idle_before_ms = now_ms - idle_minutes * 60000LL,
+        .ctx = {.arena = &work, .db = db, .rules = rules,
+                .agent_max_open = cfg->agent_max_open_tickets,
+                .customer_channels = cfg->customer_channels},
+        .now_ms = now_ms, .idle_before_ms = now_ms - cfg->chat_idle_minutes * 60000LL,
         .dry_run = dry_run, .n = n,
     };
     char now[24], idle[24];

@@ -26,8 +26,12 @@ struct sp_chat_archive_counts {
     SP_CHAT_ARCHIVE_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
-enum sp_rc sp_chat_archive_pass(struct sp_db *db, int64_t now_ms, long idle_minutes, bool dry_run,
-                                volatile sig_atomic_t *stop, struct sp_chat_archive_counts *n,
-                                struct sp_problem *p);
+struct sp_config;
+
+/* One pass at now_ms under the settings cfg (SUPPORT_CHAT_IDLE_MINUTES;
+ * the tickets' routing capacity and the customer's channels). */
+enum sp_rc sp_chat_archive_pass(struct sp_db *db, const struct sp_config *cfg, int64_t now_ms,
+                                bool dry_run, volatile sig_atomic_t *stop,
+                                struct sp_chat_archive_counts *n, struct sp_problem *p);
 
 #endif
