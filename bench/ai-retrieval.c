@@ -118,7 +118,7 @@ main(int argc, char **argv)
     for (long r = 0; r < rounds; r++)
         for (size_t i = 0; i < n; i++) {
             sp_arena_reset(&a);
-            struct sp_ctx ctx = {&a, db, NULL, 0};
+            struct sp_ctx ctx = {.arena = &a, .db = db};
             struct sp_problem p;
             sp_problem_init(&p);
             struct sp_ai_passage *ps;

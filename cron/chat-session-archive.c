@@ -16,7 +16,8 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     struct sp_chat_archive_counts n;
     const struct sp_chat_archive_opts o = {
         .now_ms = run->now, .idle_minutes = cfg->chat_idle_minutes,
-        .agent_max_open = cfg->agent_max_open_tickets, .dry_run = run->dry_run,
+        .agent_max_open = cfg->agent_max_open_tickets,
+        .customer_channels = cfg->customer_channels, .dry_run = run->dry_run,
         .stop = run->stop,
     };
     enum sp_rc rc = sp_chat_archive_pass(db, &o, &n, p);

@@ -16,6 +16,7 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
         .now = run->now,
         .warn_fraction = cfg->sla_warn_fraction,
         .autoclose_days = cfg->autoclose_days,
+        .customer_channels = cfg->customer_channels,
         .dry_run = run->dry_run,
         .stop = run->stop,
     };

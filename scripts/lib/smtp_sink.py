@@ -12,12 +12,12 @@ Runs until SIGTERM/SIGINT.
 """
 import argparse
 import mailbox
-import os
-import signal
 import socket
 import threading
 
 from aiosmtpd.controller import Controller
+
+import sink
 
 
 class Store:
@@ -48,17 +48,8 @@ def main():
     port = args.port or free_port()
     ctl = Controller(Store(args.maildir), hostname="127.0.0.1", port=port)
     ctl.start()
-    if args.ready_file:
-        tmp = args.ready_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.rename(tmp, args.ready_file)
-    print("smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir), flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
-    signal.signal(signal.SIGINT, lambda *a: done.set())
-    while not done.wait(1):
-        pass
+    sink.ready(port, args.ready_file, "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))
+    sink.wait_for_stop()
     ctl.stop()
 
 

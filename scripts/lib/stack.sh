@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 #
 # stack.sh — run one support stack (PostgreSQL, support-api, support-chat,
-# nginx; for the dev stack also support-dispatch and its SMTP sink) in a
+# nginx; for the dev stack also support-dispatch, its SMTP sink and its
+# notification-service sink) in a
 # directory. Sourced by scripts/dev (the dev stack in var/), by
 # t/integration/run (a throw-away stack per test run) and by
 # scripts/lib/stackctl (acts on a running stack from a test program).
@@ -19,8 +20,10 @@
 #   run/               unix sockets: PostgreSQL, support-api.sock, support-chat.sock,
 #                      hello-fcgi.sock
 #   mail/              the SMTP sink's Maildir (what support-dispatch sent)
+#   notify/            the notification sink's requests (SMS, push, staff), one
+#                      JSON file each
 #   log/               postgresql.log, support-api.log, support-chat.log, migrate.log,
-#                      support-dispatch.log, smtp-sink.log,
+#                      support-dispatch.log, smtp-sink.log, notify-sink.log,
 #                      nginx-chat-error.log (crit only: no chat tokens),
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
@@ -199,6 +202,9 @@ _stack_derive() {
     STACK_SMTP_PIDFILE=$STACK_RUN_DIR/smtp-sink.pid
     STACK_SMTP_PORTFILE=$STACK_RUN_DIR/smtp-sink.port
     STACK_MAIL_DIR=$STACK_DIR/mail
+    STACK_NOTIFY_PIDFILE=$STACK_RUN_DIR/notify-sink.pid
+    STACK_NOTIFY_PORTFILE=$STACK_RUN_DIR/notify-sink.port
+    STACK_NOTIFY_DIR=$STACK_DIR/notify
     STACK_NGINX_PIDFILE=$STACK_NGINX_DIR/nginx.pid
     STACK_ATTACHMENT_DIR=$STACK_DIR/attachments
     STACK_CLAMD_DIR=$STACK_DIR/clamd
@@ -610,7 +616,32 @@ stack_chat_stop() {
     rm -f "$STACK_CHAT_SOCKET"
 }
 
-# ------------------------------------ SMTP sink + support-dispatch (dev stack)
+# ------------------------------- SMTP and notification sinks + support-dispatch (dev stack)
+
+# _stack_sink_start NAME PIDFILE PORTFILE SCRIPT DIR — one of the dev
+# stack's sinks (a Python script of scripts/lib taking DIR and
+# --ready-file): started on a free port, waited for until it wrote its
+# port to PORTFILE; its output in log/NAME.log.
+_stack_sink_start() {
+    local name=$1 pidfile=$2 portfile=$3 script=$4 dir=$5 i py=/usr/bin/python3
+    _stack_dirs || return 1
+    _stack_pid_alive "$(_stack_read_pid "$pidfile")" && return 0
+    [ -x "$py" ] || py=python3
+    rm -f "$portfile"
+    _stack_spawn "$pidfile" "$STACK_LOG_DIR/$name.log" \
+        "$py" "$STACK_SRC_DIR/scripts/lib/$script" "$dir" --ready-file "$portfile" || return 1
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$portfile" ] && return 0
+        if ! _stack_pid_alive "$(_stack_read_pid "$pidfile")"; then
+            _stack_say "the $name exited; last lines of $name.log:"
+            tail -n 20 "$STACK_LOG_DIR/$name.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    _stack_say "the $name did not start"
+    return 1
+}
 
 stack_smtp_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_SMTP_PIDFILE")"
@@ -620,25 +651,8 @@ stack_smtp_running() {
 # python3-aiosmtpd) on a free port, storing every mail in DIR/mail (a
 # Maildir), so the mails support-dispatch sends can be read.
 stack_smtp_start() {
-    local i py=/usr/bin/python3
-    _stack_dirs || return 1
-    stack_smtp_running && return 0
-    [ -x "$py" ] || py=python3
-    rm -f "$STACK_SMTP_PORTFILE"
-    _stack_spawn "$STACK_SMTP_PIDFILE" "$STACK_LOG_DIR/smtp-sink.log" \
-        "$py" "$STACK_SRC_DIR/scripts/lib/smtp_sink.py" "$STACK_MAIL_DIR" \
-        --ready-file "$STACK_SMTP_PORTFILE" || return 1
-    for ((i = 0; i < 100; i++)); do
-        [ -s "$STACK_SMTP_PORTFILE" ] && return 0
-        if ! stack_smtp_running; then
-            _stack_say "the SMTP sink exited; last lines of smtp-sink.log:"
-            tail -n 20 "$STACK_LOG_DIR/smtp-sink.log" >&2
-            return 1
-        fi
-        sleep 0.1
-    done
-    _stack_say "the SMTP sink did not start"
-    return 1
+    _stack_sink_start smtp-sink "$STACK_SMTP_PIDFILE" "$STACK_SMTP_PORTFILE" smtp_sink.py \
+        "$STACK_MAIL_DIR"
 }
 
 stack_smtp_stop() {
@@ -646,12 +660,31 @@ stack_smtp_stop() {
     rm -f "$STACK_SMTP_PORTFILE"
 }
 
+stack_notify_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_NOTIFY_PIDFILE")"
+}
+
+# stack_notify_start — the notification service of the dev stack
+# (ARCHITECTURE.md: "dev logs to var/"): scripts/lib/notify_sink.py on a
+# free port, answering 202 and writing each request support-dispatch
+# POSTs (SMS, push, staff notifications) as a JSON file in DIR/notify.
+stack_notify_start() {
+    _stack_sink_start notify-sink "$STACK_NOTIFY_PIDFILE" "$STACK_NOTIFY_PORTFILE" \
+        notify_sink.py "$STACK_NOTIFY_DIR"
+}
+
+stack_notify_stop() {
+    _stack_kill notify-sink "$STACK_NOTIFY_PIDFILE"
+    rm -f "$STACK_NOTIFY_PORTFILE"
+}
+
 stack_dispatch_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")"
 }
 
 # stack_dispatch_start — support-dispatch --loop, mailing through the sink
-# (customers' mails, and staff notifications to staff@localhost).
+# (customers' mails, and staff notifications to staff@localhost), and
+# posting SMS and push to the notification sink when it runs.
 stack_dispatch_start() {
     stack_dispatch_running && return 0
     if [ ! -x "$STACK_DISPATCH_BIN" ]; then
@@ -725,7 +758,8 @@ stack_scan_start() {
 
 # stack_job_env — STACK_JOB_ENV: the settings every job of cron/ runs with
 # here (the API's, the database, templates, attachments, clamd, and the
-# SMTP sink when it runs), so the daemons above and `stack_job` agree.
+# SMTP and notification sinks while they run), so the daemons above and
+# `stack_job` agree.
 stack_job_env() {
     local port
     STACK_JOB_ENV=(SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 "${STACK_API_ENV[@]}"
@@ -735,6 +769,9 @@ stack_job_env() {
         SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET")
     if port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
         STACK_JOB_ENV+=(SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" SUPPORT_STAFF_MAIL=staff@localhost)
+    fi
+    if port=$(cat "$STACK_NOTIFY_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
+        STACK_JOB_ENV+=(SUPPORT_NOTIFY_URL="http://127.0.0.1:$port/notify")
     fi
 }
 
@@ -978,6 +1015,7 @@ stack_stop_all() {
     stack_nginx_stop || rc=1
     stack_dispatch_stop || rc=1
     stack_smtp_stop || rc=1
+    stack_notify_stop || rc=1
     stack_scan_stop || rc=1
     stack_clamd_stop || rc=1
     stack_chat_stop || rc=1
@@ -1013,6 +1051,10 @@ stack_status() {
     if stack_dispatch_running; then
         printf '%-12s running  pid %s  mail in %s\n' support-dispatch \
             "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")" "$STACK_MAIL_DIR"
+    fi
+    if stack_notify_running; then
+        printf '%-12s running  pid %s  requests in %s\n' notify-sink \
+            "$(_stack_read_pid "$STACK_NOTIFY_PIDFILE")" "$STACK_NOTIFY_DIR"
     fi
     if stack_clamd_running; then
         printf '%-12s running  pid %s  %s\n' clamd "$(_stack_read_pid "$STACK_CLAMD_PIDFILE")" \

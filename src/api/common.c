@@ -28,6 +28,7 @@ sp_api_ctx(struct sp_req *r)
         .db = r->env->db,
         .rules = app ? app->rules : NULL,
         .agent_max_open = app ? app->cfg.agent_max_open_tickets : 50,
+        .customer_channels = app ? app->cfg.customer_channels : 1u << SP_CUSTOMER_EMAIL,
     };
     return ctx;
 }

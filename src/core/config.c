@@ -171,6 +171,9 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_STAFF_MAIL", STR(staff_mail), NULL, 0, 0,
      "address that gets agent, team and provider-operations notifications by mail"
      " (unset: they go to SUPPORT_NOTIFY_URL)"},
+    {"SUPPORT_CUSTOMER_CHANNELS", STR(customer_channel_list), "email", 0, 0,
+     "channels a customer is notified on, a comma list of email, sms, push (sms and push"
+     " through SUPPORT_NOTIFY_URL)"},
     {"SUPPORT_NOTIFY_URL", STR(notify_url), NULL, 0, 0,
      "notification service (SMS, push, staff notifications): JSON is POSTed here"},
     {"SUPPORT_NOTIFY_KEY", SEC(notify_key), NULL, 0, 0,
@@ -211,6 +214,11 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_EMBEDDINGS_TIMEOUT_MS", INT(embeddings_timeout_ms), "10000", 100, 120000,
      "one embeddings call, retries after 5xx included"},
 };
+
+const char *const sp_customer_channel_names[SP_CUSTOMER_CHANNEL_MAX + 1] = {
+    [SP_CUSTOMER_EMAIL] = "email", [SP_CUSTOMER_SMS] = "sms", [SP_CUSTOMER_PUSH] = "push", NULL,
+};
+SP_NAMES_DEFINE(sp_customer_channel, enum sp_customer_channel, SP_CUSTOMER_CHANNEL_MAX)
 
 /* Where `make install` put sql/ and templates/ (Makefile.am). */
 #ifndef SP_DATADIR
@@ -333,6 +341,37 @@ parse_number(const struct sp_setting *s, const char *v, void *field, char *err, 
     return false;
 }
 
+/* SUPPORT_CUSTOMER_CHANNELS as a set: every item (blanks around it
+ * ignored) a channel's name; an empty item ("email,", ",") is a mistake,
+ * not "no channel". The message counts items, it does not repeat them. */
+static bool
+customer_channels(struct sp_config *c, char *err, size_t errlen)
+{
+    c->customer_channels = 0;
+    const char *s = c->customer_channel_list;
+    for (int item = 1;; item++) {
+        s += strspn(s, " \t");
+        size_t n = strcspn(s, ","), len = n;
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        char name[8] = "";   /* longer than any channel's name: stays "", no name */
+        if (len < sizeof(name)) {
+            memcpy(name, s, len);
+            name[len] = '\0';
+        }
+        enum sp_customer_channel ch;
+        if (!sp_customer_channel_parse(name, &ch)) {
+            snprintf(err, errlen, "SUPPORT_CUSTOMER_CHANNELS: item %d is not one of email, sms,"
+                                  " push", item);
+            return false;
+        }
+        c->customer_channels |= 1u << ch;
+        if (s[n] == '\0')
+            return true;
+        s += n + 1;
+    }
+}
+
 bool
 sp_config_load(struct sp_config *c, char *err, size_t errlen)
 {
@@ -361,6 +400,10 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         n = (n > 0 ? n : 1) * SP_WORKERS_PER_CORE;
         c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
+    }
+    if (!customer_channels(c, err, errlen)) {
+        sp_config_free(c);
+        return false;
     }
     return true;
 }

@@ -15,6 +15,13 @@
 #include <stdio.h>
 
 #include "core/log.h"
+#include "core/names.h"
+
+/* The channels a customer is notified on (SUPPORT_CUSTOMER_CHANNELS;
+ * docs/API.md §11): a set, bit 1 << c of sp_config.customer_channels. */
+enum sp_customer_channel { SP_CUSTOMER_EMAIL, SP_CUSTOMER_SMS, SP_CUSTOMER_PUSH,
+                           SP_CUSTOMER_CHANNEL_MAX };
+SP_NAMES_DECLARE(sp_customer_channel, enum sp_customer_channel, SP_CUSTOMER_CHANNEL_MAX);
 
 struct sp_config {
     char *database_url;
@@ -66,6 +73,8 @@ struct sp_config {
     char *mail_from;
     char *mail_from_name;
     char *staff_mail;
+    char *customer_channel_list;  /* SUPPORT_CUSTOMER_CHANNELS as written */
+    unsigned customer_channels;   /* ... as a set (enum sp_customer_channel) */
     char *notify_url;
     char *notify_key;
     long  dispatch_concurrency;

@@ -272,7 +272,7 @@ static bool
 ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, const char *key,
                int fd)
 {
-    struct sp_ctx ctx = {a, j->db, NULL, 0};
+    struct sp_ctx ctx = {.arena = a, .db = j->db};
     struct sp_attachment row, stored;
     struct sp_problem p;
     sp_problem_init(&p);

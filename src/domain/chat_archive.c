@@ -113,7 +113,8 @@ sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
     sp_arena_init(&work, 16384);
     struct pass ps = {
         /* routed like any ticket: under the same open-ticket cap */
-        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = o->agent_max_open},
+        .ctx = {.arena = &work, .db = db, .rules = rules, .agent_max_open = o->agent_max_open,
+                .customer_channels = o->customer_channels},
         .now_ms = o->now_ms, .idle_before_ms = o->now_ms - o->idle_minutes * 60000LL,
         .dry_run = dry_run, .n = n,
     };

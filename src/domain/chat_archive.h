@@ -27,10 +27,11 @@ struct sp_chat_archive_counts {
 };
 
 struct sp_chat_archive_opts {
-    int64_t now_ms;       /* ms since the epoch */
-    long idle_minutes;    /* SUPPORT_CHAT_IDLE_MINUTES */
-    long agent_max_open;  /* SUPPORT_AGENT_MAX_OPEN_TICKETS: routing a chat's ticket */
-    bool dry_run;         /* transactions roll back; no lock */
+    int64_t now_ms;              /* ms since the epoch */
+    long idle_minutes;           /* SUPPORT_CHAT_IDLE_MINUTES */
+    long agent_max_open;         /* SUPPORT_AGENT_MAX_OPEN_TICKETS: routing a chat's ticket */
+    unsigned customer_channels;  /* SUPPORT_CUSTOMER_CHANNELS: chat.escalated rows */
+    bool dry_run;                /* transactions roll back; no lock */
     /* When non-NULL and set (a signal handler's flag), the pass stops
      * after the session in hand. */
     volatile sig_atomic_t *stop;

@@ -170,6 +170,9 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier 
         .source = SP_SOURCE_CHAT,
         .tier = tier != NULL ? *tier : stored,
         .chat_session_id = id,
+        /* Made by an agent, an admin or the archive job: the customer
+         * learns outside the chat where it continues (docs/API.md §11). */
+        .escalated_chat = viewer == NULL ? public_id : NULL,
     };
     if (create_linked(ctx, id, &in, NULL, 0, out, p) != SP_OK)
         return p->rc;

@@ -38,8 +38,10 @@
  * customer's own token); NULL reads the tier stored with their contact
  * (support_contacts: their last ticket's token), standard when there is
  * none — an agent, an admin or the archive job has no token of the
- * customer's. Not rate limited here: the caller decides who is (API.md
- * §7). */
+ * customer's. A ticket made without a viewer (an agent's, an admin's or
+ * the archive job's) queues the customer's chat.escalated notification
+ * with it, on ctx->customer_channels. Not rate limited here: the caller
+ * decides who is (API.md §7). */
 enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
                              const char *viewer, struct sp_ticket *out, bool *created,
                              struct sp_problem *p);

@@ -608,7 +608,8 @@ sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
     sp_arena_init(&m.page, 16 * 1024);
     sp_arena_init(&m.work, 16 * 1024);
     /* The monitor never routes, and rules only matter at intake. */
-    m.ctx = (struct sp_ctx){.arena = &m.work, .db = db, .rules = NULL, .agent_max_open = 0};
+    m.ctx = (struct sp_ctx){.arena = &m.work, .db = db, .rules = NULL, .agent_max_open = 0,
+                            .customer_channels = opts->customer_channels};
     format_ts(m.now, opts->now);
     long days = opts->autoclose_days > 0 ? opts->autoclose_days : 0;
     format_ts(m.close_before, opts->now - (int64_t)days * DAY_MS);

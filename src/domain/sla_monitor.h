@@ -61,6 +61,7 @@ struct sp_sla_monitor_opts {
     int64_t now;          /* ms since the epoch */
     double warn_fraction; /* warn when less than this share of a target is left (0..1) */
     long autoclose_days;  /* resolved tickets older than this close */
+    unsigned customer_channels; /* the closing's notification (SUPPORT_CUSTOMER_CHANNELS) */
     bool dry_run;         /* do everything in transactions that roll back; no lock */
     int batch;            /* candidates per query; <= 0 = SP_SLA_MONITOR_BATCH */
     /* When non-NULL and set (a signal handler's flag), the pass stops

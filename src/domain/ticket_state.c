@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/config.h"
 #include "core/json_writer.h"
 #include "db/db.h"
 
@@ -138,6 +139,17 @@ sp_ticket_outbox_row(struct sp_buf *rows, const char *kind, const char *event_ty
     sp_jw_kstr(&w, "recipient", recipient);
     sp_jw_kraw(&w, "payload", payload ? payload : "{}");
     sp_jw_end(&w);
+}
+
+void
+sp_ticket_customer_rows(struct sp_buf *rows, unsigned channels, const char *event_type,
+                        const char *customer_id, const char *payload)
+{
+    for (int ch = 0; ch < SP_CUSTOMER_CHANNEL_MAX; ch++) {
+        if (channels & (1u << ch))
+            sp_ticket_outbox_row(rows, "notification", event_type, sp_customer_channel_names[ch],
+                                 customer_id, payload);
+    }
 }
 
 void
@@ -370,13 +382,12 @@ queue_customer_reply(struct sp_ticket_change *c)
 
 /* The deliveries every change implies (API.md §11), queued with it in
  * the same statement: webhooks (the dispatcher fans them out to the
- * subscriptions of each event type), and the customer's email when an
- * agent answers publicly or someone else moves the ticket to waiting on
- * the customer, resolved or closed (internal notes, routine moves and the
- * customer's own changes tell the customer nothing). The email's
- * recipient is the customer id; the dispatcher finds the address in the
- * encrypted contact. A customer's public reply tells the assigned agent
- * (an unassigned ticket is in the queue). */
+ * subscriptions of each event type), and the customer's notification, on
+ * each channel of SUPPORT_CUSTOMER_CHANNELS, when an agent answers
+ * publicly or someone else moves the ticket to waiting on the customer,
+ * resolved or closed (internal notes, routine moves and the customer's
+ * own changes tell the customer nothing). A customer's public reply
+ * tells the assigned agent (an unassigned ticket is in the queue). */
 static void
 queue_deliveries(struct sp_ticket_change *c)
 {
@@ -414,16 +425,17 @@ queue_deliveries(struct sp_ticket_change *c)
                          to == SP_STATUS_CLOSED);
     if (!agent_reply && !status_moved)
         return;
-    struct sp_buf mail;
-    sp_buf_init(&mail, c->ctx->arena, 256);
-    sp_ticket_payload_begin(&w, &mail, &c->after);
+    struct sp_buf note;
+    sp_buf_init(&note, c->ctx->arena, 256);
+    sp_ticket_payload_begin(&w, &note, &c->after);
     sp_jw_kstr(&w, "status", sp_status_name(c->after.status));
     sp_jw_kstr(&w, "previous_status", sp_status_name(c->before.status));
     if (agent_reply)
         sp_jw_kstr(&w, "message_html", c->message_body);
     sp_jw_end(&w);
-    sp_ticket_add_outbox(c, "notification", agent_reply ? "ticket.message_created" : "ticket.updated",
-                         "email", c->after.customer_id, mail.data);
+    sp_ticket_customer_rows(&c->outbox, c->ctx->customer_channels,
+                            agent_reply ? "ticket.message_created" : "ticket.updated",
+                            c->after.customer_id, note.data);
 }
 
 enum sp_rc

@@ -102,6 +102,13 @@ void sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const ch
  * change (sp_ticket_add_outbox) and for a new ticket (domain/tickets.c). */
 void sp_ticket_outbox_row(struct sp_buf *rows, const char *kind, const char *event_type,
                           const char *channel, const char *recipient, const char *payload);
+/* A notification of the customer's: one row per channel of channels
+ * (ctx->customer_channels), the recipient their id (the dispatcher finds
+ * the address or phone in their stored contact, and skips the row when
+ * it has none). The one writer of customer rows: ticket changes and a
+ * chat's escalation into a ticket (domain/tickets.c). */
+void sp_ticket_customer_rows(struct sp_buf *rows, unsigned channels, const char *event_type,
+                             const char *customer_id, const char *payload);
 /* The first public agent reply (SLA first response). */
 void sp_ticket_first_response(struct sp_ticket_change *c, int64_t now);
 void sp_ticket_set_message(struct sp_ticket_change *c, const char *sender_type, const char *body,

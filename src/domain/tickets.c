@@ -382,11 +382,13 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
  * statement adds the ids to the payload), ticket.assigned for the agent —
  * or, when nobody was assigned (manual routing, no agent free), a
  * ticket.created notification to the category's team, so a new ticket
- * does not wait unseen until its SLA warning. */
+ * does not wait unseen until its SLA warning — and chat.escalated for the
+ * customer whose chat someone else made this ticket. */
 static void
-created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct intake *it,
+created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct intake *it,
                struct sp_buf *events, const char **outbox)
 {
+    struct sp_arena *a = ctx->arena;
     struct sp_jw w;
     sp_buf_init(events, a, 256);
     sp_jw_init(&w, events);
@@ -435,6 +437,15 @@ created_events(struct sp_arena *a, const struct sp_ticket_new *in, const struct 
         sp_ticket_outbox_row(&rows, "notification", "ticket.created", "team",
                              it->team ? it->team : "general", payload.data);
     }
+    if (in->escalated_chat != NULL) {
+        struct sp_buf payload;
+        sp_buf_init(&payload, a, 64);
+        sp_jw_begin_object(&w, &payload);
+        sp_jw_kstr(&w, "chat_session_id", in->escalated_chat);
+        sp_jw_end(&w);
+        sp_ticket_customer_rows(&rows, ctx->customer_channels, "chat.escalated", in->customer_id,
+                                payload.data);
+    }
     *outbox = sp_arena_sprintf(a, "[%s]", rows.data);
 }
 
@@ -448,7 +459,7 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
     struct sp_arena *a = ctx->arena;
     struct sp_buf events;
     const char *outbox;
-    created_events(a, in, &it, &events, &outbox);
+    created_events(ctx, in, &it, &events, &outbox);
     const struct sp_contact_sealed none = {NULL, NULL, NULL, NULL, NULL, NULL};
     const struct sp_contact_sealed *ct = in->contact != NULL ? in->contact : &none;
 

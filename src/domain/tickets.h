@@ -72,6 +72,11 @@ struct sp_ticket_new {
     const char *metadata_json;     /* object text or NULL */
     enum sp_tier tier;             /* the customer's */
     long long chat_session_id;     /* the chat it came from; 0 = none */
+    /* The chat's public id when someone other than the customer (an agent,
+     * an admin, the archive job) made it this ticket: the customer is told
+     * where it continues (chat.escalated, on ctx->customer_channels).
+     * NULL = nobody is told (the customer made it). */
+    const char *escalated_chat;
     const struct sp_contact_sealed *contact;  /* NULL: nothing to store */
 };
 

@@ -3,8 +3,9 @@
  * real database with a controllable clock (--now): idle sessions close,
  * those with customer messages and no ticket become chat tickets with the
  * transcript (its priority rules seeing the tier stored with the
- * customer's contact), re-runs change nothing, --dry-run changes nothing,
- * one instance at a time.
+ * customer's contact) and tell the customer where the chat continues
+ * (chat.escalated, per SUPPORT_CUSTOMER_CHANNELS), re-runs change
+ * nothing, --dry-run changes nothing, one instance at a time.
  */
 #include "harness.h"
 
@@ -61,15 +62,30 @@ now_rfc3339(void)
     return sp_t_sql("SELECT support_ts(now())");
 }
 
+/* One pass now, with settings env (NULL: none) and flags extra. */
 static void
-run_ok(const char *const extra[])
+run_with(const char *const env[], const char *const extra[])
 {
     const char *args[6] = {"--once", "--now", now_rfc3339(), NULL, NULL, NULL};
     for (int i = 0; extra != NULL && extra[i] != NULL && i < 2; i++)
         args[3 + i] = extra[i];
     const char *out;
-    int rc = sp_t_job_run(JOB, NULL, args, &out);
+    int rc = sp_t_job_run(JOB, env, args, &out);
     ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+}
+
+static void
+run_ok(const char *const extra[])
+{
+    run_with(NULL, extra);
+}
+
+/* The public id of the session's ticket. */
+static const char *
+ticket_of(const char *id)
+{
+    return sp_t_sql("SELECT t.public_id FROM support_tickets t JOIN support_chat_sessions s"
+                    " ON s.ticket_id = t.id WHERE s.public_id = '%s'", id);
 }
 
 START_TEST(idle_session_with_customer_messages_becomes_a_ticket_and_closes)
@@ -94,6 +110,42 @@ START_TEST(idle_session_with_customer_messages_becomes_a_ticket_and_closes)
     /* Again: nothing new. */
     run_ok(NULL);
     ck_assert_int_eq(tickets_of(id), 1);
+}
+END_TEST
+
+/* The customer learns where their chat went (docs/API.md §11): the
+ * ticket's chat.escalated, on each channel of SUPPORT_CUSTOMER_CHANNELS
+ * (default email), naming the chat. */
+START_TEST(conversion_tells_the_customer_on_their_channels)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "anyone?");
+    age(id, 31);
+    run_ok(NULL);
+    const char *ticket = ticket_of(id);
+    ck_assert_ptr_nonnull(ticket);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "chat.escalated", "email",
+                                          c.sub), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "chat.escalated", NULL, NULL),
+                     1);
+    ck_assert_str_eq(sp_t_sql("SELECT o.payload->>'chat_session_id' FROM support_outbox o"
+                              " JOIN support_tickets t ON t.id = o.ticket_id"
+                              " WHERE t.public_id = '%s' AND o.event_type = 'chat.escalated'",
+                              ticket), id);
+
+    struct sp_t_user d = sp_t_user_new(SP_ROLE_CUSTOMER);
+    id = session_new(&d, "hello, anyone?");
+    age(id, 31);
+    static const char *const sms[] = {"SUPPORT_CUSTOMER_CHANNELS=email,sms", NULL};
+    run_with(sms, NULL);
+    ticket = ticket_of(id);
+    ck_assert_ptr_nonnull(ticket);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "chat.escalated", "email",
+                                          d.sub), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "chat.escalated", "sms",
+                                          d.sub), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "chat.escalated", NULL, NULL),
+                     2);
 }
 END_TEST
 
@@ -312,6 +364,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "archive");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, idle_session_with_customer_messages_becomes_a_ticket_and_closes);
+    tcase_add_test(tc, conversion_tells_the_customer_on_their_channels);
     tcase_add_test(tc, idle_session_without_customer_messages_closes_without_a_ticket);
     tcase_add_test(tc, recent_session_is_left_alone);
     tcase_add_test(tc, expired_session_is_archived_even_when_recently_active);

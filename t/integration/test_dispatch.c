@@ -6,7 +6,8 @@
  * (t/integration/http_receiver.py) standing in for the notification
  * service.
  *
- * An agent's reply writes the customer's email row itself (ticket_state);
+ * An agent's reply writes the customer's email row itself (ticket_state),
+ * and so does an admin's transfer of a chat to a ticket (chat.escalated);
  * the other rows (SMS, status moves, rows with a past) are inserted with
  * SQL in the shape documented in docs/API.md §11: kind notification,
  * channel email|sms|push, recipient the customer id. Before each test every other
@@ -435,6 +436,75 @@ START_TEST(sms_is_retried_with_backoff_after_500s_then_sent)
 }
 END_TEST
 
+/* A chat an admin made a ticket: the customer is told where it continues,
+ * by mail (the row the transfer queued) and by SMS (the row
+ * SUPPORT_CUSTOMER_CHANNELS=email,sms would add beside it), both from the
+ * chat_escalated templates. */
+START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();   /* stores the contact */
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/chat/session", c.u.token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"is anyone there?\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", chat), admin.token,
+                       "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    long long mail_row = atoll(sp_t_sql(
+        "SELECT o.id FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+        " WHERE t.public_id = '%s' AND o.event_type = 'chat.escalated' AND o.channel = 'email'"
+        " AND o.recipient = '%s'", ticket, c.u.sub));
+    ck_assert_int_gt(mail_row, 0);
+    long long sms_row = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " SELECT kind, event_type, 'sms', recipient, ticket_id, payload FROM support_outbox"
+        " WHERE id = %lld RETURNING id", mail_row));
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_dispatch'"
+             " WHERE status = 'pending' AND id NOT IN (%lld, %lld)", mail_row, sms_row);
+    dispatch_once(dispatch_env(&sink, &rcv, "/notify"));
+    ck_assert_str_eq(row(mail_row, "status"), "sent");
+    ck_assert_str_eq(row(sms_row, "status"), "sent");
+
+    const char *says = sp_t_fmt("continues as ticket %s", ticket);
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    ck_assert_str_eq(sp_t_jstr(m, "subject"), sp_t_fmt("Your chat continues as ticket %s", ticket));
+    ck_assert_str_eq(sp_t_jstr(m, "to"), sp_t_fmt("Zoë Ürban <%s>", c.email));
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, says) != NULL && strstr(text, "Hello Zoë Ürban") != NULL, "%s",
+                  text);
+    ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"), ticket) != NULL);
+    json_object_put(all);
+
+    struct json_object *last = NULL;
+    ck_assert_int_eq(requests_for(&rcv, "done", sms_row, &last), 1);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "channel"), "sms");
+    ck_assert_str_eq(sp_t_jstr(body, "event_type"), "chat.escalated");
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), ticket);
+    ck_assert_str_eq(sp_t_jstr(body, "title"), sp_t_fmt("Your chat continues as ticket %s",
+                                                        ticket));
+    ck_assert_msg(strstr(sp_t_jstr(body, "text"), says) != NULL &&
+                      strstr(sp_t_jstr(body, "text"), "reply to it on the ticket page") != NULL,
+                  "%s", sp_t_jstr(body, "text"));
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+    fixture_stop(&sink);
+}
+END_TEST
+
 START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
 {
     set_aside_other_rows();
@@ -716,6 +786,7 @@ main(void)
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
+    tcase_add_test(tc, a_chats_escalation_reaches_the_customer_by_mail_and_sms);
     tcase_add_test(tc, an_escalation_about_a_booking_reaches_the_booking_service);
     tcase_add_test(tc, an_ai_usage_anomaly_reaches_the_admins);
     tcase_add_test(tc, gives_up_after_24_hours);

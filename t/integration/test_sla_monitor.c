@@ -5,7 +5,8 @@
  * assignee; to the ticket's team when there is none or the assignee is
  * away), the breach
  * of each target once with its escalation, auto-close after
- * SUPPORT_AUTOCLOSE_DAYS, --dry-run,
+ * SUPPORT_AUTOCLOSE_DAYS (the customer told on SUPPORT_CUSTOMER_CHANNELS),
+ * --dry-run,
  * the advisory lock, exit codes.
  * Tickets are made through the API; states the job needs but the API
  * cannot reach quickly (an old updated_at) are arranged in SQL. Other
@@ -508,6 +509,23 @@ START_TEST(autoclose_days_come_from_the_environment)
 }
 END_TEST
 
+/* Closing is a move the customer acts on (docs/API.md §11): their
+ * ticket.updated, one row per channel of SUPPORT_CUSTOMER_CHANNELS. */
+START_TEST(autoclose_tells_the_customer_on_their_channels)
+{
+    const char *pid = resolved_ticket("autoclose channels", 8);
+    const char *const channels[] = {"SUPPORT_CUSTOMER_CHANNELS=email,push", NULL};
+    (void)pass_at(fmt_ms((int64_t)time(NULL) * 1000), channels);
+    ck_assert_str_eq(col(pid, "status"), "closed");
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(o.channel, ',' ORDER BY o.channel)"
+                              " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                              " WHERE t.public_id = '%s' AND o.kind = 'notification'"
+                              " AND o.event_type = 'ticket.updated' AND o.recipient = t.customer_id"
+                              " AND o.payload->>'status' = 'closed'", pid),
+                     "email,push");
+}
+END_TEST
+
 /* ---- (e) dry run ------------------------------------------------------------------- */
 
 START_TEST(dry_run_changes_nothing_but_logs_what_it_would_do)
@@ -693,6 +711,7 @@ sla_monitor_suite(void)
     tc = sp_t_tcase(s, "autoclose");
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);
     tcase_add_test(tc, autoclose_days_come_from_the_environment);
+    tcase_add_test(tc, autoclose_tells_the_customer_on_their_channels);
 
     tc = sp_t_tcase(s, "dry_run");
     tcase_add_test(tc, dry_run_changes_nothing_but_logs_what_it_would_do);

@@ -398,7 +398,7 @@ lib_open(struct lib *l)
     char err[256];
     l->crypto = sp_crypto_new(keys, NULL, err, sizeof(err));
     ck_assert_msg(l->crypto != NULL, "%s", err);
-    l->ctx = (struct sp_ctx){&l->arena, &l->db, NULL, 0};
+    l->ctx = (struct sp_ctx){.arena = &l->arena, .db = &l->db};
     l->env = (struct sp_webhook_env){l->crypto, true};
 }
 

@@ -2,10 +2,13 @@
 # test_stack_job: scripts/lib/stack.sh's stack_job, behind `scripts/dev job
 # NAME [ARGS]` — a job of cron/ run with the stack's settings: --once when
 # no ARGS are given, the ARGS otherwise; the database URL, the API's
-# settings and (only while the sink runs) the SMTP sink passed on; a name
-# that is not a job of cron/ refused with exit 2 and the list of jobs.
-# A stand-in program in place of the built job prints what it was given,
-# so no stack is needed. Exit: 0 pass, 1 fail (make check's convention).
+# settings and (only while each runs) the SMTP sink and the notification
+# sink passed on; a name that is not a job of cron/ refused with exit 2 and
+# the list of jobs. A stand-in program in place of the built job prints
+# what it was given, so no stack is needed. Then the notification sink
+# itself (scripts/lib/notify_sink.py): a POST /notify is 202 and one JSON
+# file in its directory; anything else is refused and writes nothing.
+# Exit: 0 pass, 1 fail (make check's convention).
 set -uo pipefail
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -29,6 +32,7 @@ mkdir -p "$tmp/bin" "$tmp/stack/run"
 # shellcheck disable=SC2016  # expanded by the stand-in, not here
 printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "db=$SUPPORT_DATABASE_URL"' \
     'echo "jwt=$SUPPORT_JWT_KEYS"' 'echo "smtp=${SUPPORT_SMTP_URL:-none}"' \
+    'echo "notify=${SUPPORT_NOTIFY_URL:-none}"' \
     >"$tmp/bin/ticket-sla-monitor"
 chmod 755 "$tmp/bin/ticket-sla-monitor"
 
@@ -43,11 +47,18 @@ expect "no ARGS: one pass, --once" "$(sed -n 's/^args=//p' <<<"$out")" "--once"
 expect "the stack's database" "$(sed -n 's/^db=//p' <<<"$out")" "$STACK_DATABASE_URL"
 expect "the API's settings" "$(sed -n 's/^jwt=//p' <<<"$out")" "dev:k1"
 expect "no sink running: no SMTP URL" "$(sed -n 's/^smtp=//p' <<<"$out")" "none"
+expect "no sink running: no notification URL" "$(sed -n 's/^notify=//p' <<<"$out")" "none"
 
 echo 2525 >"$STACK_SMTP_PORTFILE"
 out=$(stack_job ticket-sla-monitor --dry-run --once)
 expect "ARGS are passed as given" "$(sed -n 's/^args=//p' <<<"$out")" "--dry-run --once"
 expect "the sink's port" "$(sed -n 's/^smtp=//p' <<<"$out")" "smtp://127.0.0.1:2525"
+expect "only the SMTP sink runs: no notification URL" "$(sed -n 's/^notify=//p' <<<"$out")" none
+
+echo 8089 >"$STACK_NOTIFY_PORTFILE"
+out=$(stack_job ticket-sla-monitor)
+expect "the notification sink's URL" "$(sed -n 's/^notify=//p' <<<"$out")" \
+    "http://127.0.0.1:8089/notify"
 
 err=$(stack_job no-such-job 2>&1 >/dev/null)
 expect "an unknown job: exit 2" "$?" 2
@@ -58,4 +69,42 @@ expect "an unknown job: the jobs are listed" "$ok" yes
 cp "$tmp/bin/ticket-sla-monitor" "$tmp/bin/support-migrate"
 stack_job support-migrate >/dev/null 2>&1
 expect "not a job of cron/: exit 2" "$?" 2
+
+# The notification sink, as stack_notify_start runs it.
+python3 "$top_srcdir/scripts/lib/notify_sink.py" "$tmp/notify" --ready-file "$tmp/notify.port" \
+    >"$tmp/notify.log" 2>&1 &
+sink=$!
+trap 'kill "$sink" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 1 50); do
+    [ -s "$tmp/notify.port" ] && break
+    sleep 0.1
+done
+port=$(cat "$tmp/notify.port" 2>/dev/null)
+# POST PATH BODY: prints the status.
+post() {
+    python3 - "http://127.0.0.1:$port$1" "$2" <<'PY'
+import sys, urllib.error, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST",
+                             headers={"Content-Type": "application/json",
+                                      "Idempotency-Key": "outbox-7"})
+try:
+    print(urllib.request.urlopen(req, timeout=5).status)
+except urllib.error.HTTPError as e:
+    print(e.code)
+PY
+}
+body='{"id":"outbox-7","channel":"sms","event_type":"chat.escalated","to":{"phone":"+1 555"},'
+body+='"ticket":{"public_id":"T1","subject":"s"},"title":"t","text":"Your chat continues"}'
+expect "the sink answers a notification 202" "$(post /notify "$body")" 202
+expect "not JSON: 400" "$(post /notify 'sms please')" 400
+expect "another path: 404" "$(post /other "$body")" 404
+files=("$tmp/notify"/*.json)
+expect "one file per accepted request" "${#files[@]}" 1
+expect "the file holds the body and its key" "$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["idempotency_key"], r["body"]["to"]["phone"], r["body"]["text"])' "${files[0]}")" \
+    "outbox-7 +1 555 Your chat continues"
+[[ ${files[0]##*/} == *-outbox-7.json ]] && ok=yes || ok="no (${files[0]##*/})"
+expect "the file is named after the body's id" "$ok" yes
 exit $failed

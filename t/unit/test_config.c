@@ -248,6 +248,34 @@ START_TEST(log_level_is_read_or_refused_naming_the_variable)
 }
 END_TEST
 
+/* A set of email, sms, push: the default email; blanks around an item
+ * ignored; an unknown name or an empty item stops the load. */
+START_TEST(customer_channels_are_a_set_of_known_names)
+{
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cfg.customer_channels, 1u << SP_CUSTOMER_EMAIL);
+    sp_config_free(&cfg);
+    setenv("SUPPORT_CUSTOMER_CHANNELS", "push, email,sms,email", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cfg.customer_channels, 1u << SP_CUSTOMER_EMAIL | 1u << SP_CUSTOMER_SMS |
+                                                 1u << SP_CUSTOMER_PUSH);
+    sp_config_free(&cfg);
+    setenv("SUPPORT_CUSTOMER_CHANNELS", "sms", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(cfg.customer_channels, 1u << SP_CUSTOMER_SMS);
+    sp_config_free(&cfg);
+    static const char *const bad[] = {"fax", "email,fax", "email,", ",sms", " ", "sms,,push",
+                                      "emailemail", "EMAIL"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("SUPPORT_CUSTOMER_CHANNELS", bad[i], 1);
+        assert_refused_naming("SUPPORT_CUSTOMER_CHANNELS", i < 2 ? "fax" : NULL);
+    }
+    setenv("SUPPORT_CUSTOMER_CHANNELS", "email,fax", 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_str_eq(err, "SUPPORT_CUSTOMER_CHANNELS: item 2 is not one of email, sms, push");
+}
+END_TEST
+
 START_TEST(integer_below_range_is_refused)
 {
     setenv("SUPPORT_MAX_BODY_BYTES", "1023", 1);
@@ -486,6 +514,7 @@ config_suite(void)
     tcase_add_test(tc, integer_above_range_is_refused_naming_the_variable_not_the_value);
     tcase_add_test(tc, integer_below_range_is_refused);
     tcase_add_test(tc, log_level_is_read_or_refused_naming_the_variable);
+    tcase_add_test(tc, customer_channels_are_a_set_of_known_names);
     tcase_add_test(tc, negative_workers_are_refused);
     tcase_add_test(tc, fraction_setting_is_read_and_bounded);
     tcase_add_test(tc, too_many_workers_are_refused);

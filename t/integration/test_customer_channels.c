@@ -1,0 +1,201 @@
+/*
+ * test_customer_channels: the channels a customer is notified on
+ * (docs/API.md §11, "Customer notification rows"). Each notification the
+ * ticket code queues for the customer — an agent's public reply
+ * (ticket.message_created), a move by someone else to waiting on them,
+ * resolved or closed (ticket.updated) — is one outbox row per channel of
+ * SUPPORT_CUSTOMER_CHANNELS (default email), recipient the customer id. A
+ * chat made a ticket by an agent or an admin (POST
+ * /support/chat/session/:id/transfer {"to":"ticket"}) tells the customer
+ * where it continues: chat.escalated on the same channels, in the
+ * transfer's transaction, its payload naming the ticket and the chat; the
+ * customer's own transfer tells them nothing. (The chat-session-archive
+ * job's conversions: test_chat_archive; the rows delivered: test_dispatch.)
+ * The second test case runs support-api with
+ * SUPPORT_CUSTOMER_CHANNELS=email,sms and restarts it plain afterwards.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arranging ---------------------------------------------------------------- */
+
+/* The customer's notifications of the ticket on channel (NULL: any). */
+static long
+customer_rows(const char *ticket, const struct sp_t_user *c, const char *event_type,
+              const char *channel)
+{
+    return sp_t_db_outbox_count(ticket, "notification", event_type, channel, c->sub);
+}
+
+static void
+agent_reply(const struct sp_t_user *a, const char *ticket, const char *body)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", ticket),
+                                         a->token, sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+}
+
+static void
+agent_status(const struct sp_t_user *a, const char *ticket, const char *status)
+{
+    struct sp_t_resp *r = sp_t_patch_json(sp_t_fmt("/support/agent/tickets/%s", ticket), a->token,
+                                          sp_t_fmt("{\"status\":\"%s\"}", status));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* A waiting chat of c's (manual routing) with one message; its public id. */
+static const char *
+chat_new(const struct sp_t_user *c)
+{
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/chat/session", c->token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"my booking vanished\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* u's transfer of chat id to a ticket; asserts 201, returns the ticket. */
+static const char *
+to_ticket(const struct sp_t_user *u, const char *id)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", id),
+                                         u->token, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    return ticket;
+}
+
+/* The chat.escalated row's payload names the ticket and the chat. */
+static void
+assert_escalation_payload(const char *ticket, const struct sp_t_user *c, const char *chat)
+{
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(DISTINCT o.payload->>'public_id' || ' '"
+                              " || (o.payload->>'chat_session_id'), ',')"
+                              " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                              " WHERE t.public_id = '%s' AND o.event_type = 'chat.escalated'"
+                              " AND o.recipient = '%s'", ticket, c->sub),
+                     sp_t_fmt("%s %s", ticket, chat));
+}
+
+/* ---- default: email only -------------------------------------------------------- */
+
+START_TEST(by_default_an_agents_reply_is_one_email)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&c, "Where is my refund?");
+    agent_reply(&a, ticket, "It is on its way.");
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", NULL), 1);
+}
+END_TEST
+
+START_TEST(by_default_an_agents_transfer_tells_the_customer_by_email)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *chat = chat_new(&c);
+    const char *ticket = to_ticket(&admin, chat);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", NULL), 1);
+    assert_escalation_payload(ticket, &c, chat);
+}
+END_TEST
+
+START_TEST(the_customers_own_transfer_tells_them_nothing)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *chat = chat_new(&c);
+    const char *ticket = to_ticket(&c, chat);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", NULL), 0);
+    /* A later transfer by someone else finds the ticket: nothing new. */
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", chat),
+                                         admin.token, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", NULL), 0);
+}
+END_TEST
+
+/* ---- SUPPORT_CUSTOMER_CHANNELS=email,sms ------------------------------------------ */
+
+static void
+email_and_sms(void)
+{
+    sp_t_stackctl("restart-api-with SUPPORT_CUSTOMER_CHANNELS=email,sms");
+}
+
+static void
+back_to_default(void)
+{
+    sp_t_stackctl("restart-api");
+}
+
+START_TEST(an_agents_reply_is_one_email_and_one_sms)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&c, "Where is my refund?");
+    agent_reply(&a, ticket, "It is on its way.");
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "sms"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", NULL), 2);
+    /* The same notification on both: one payload, the reply quoted. */
+    ck_assert_str_eq(sp_t_sql("SELECT count(DISTINCT o.payload) FROM support_outbox o"
+                              " JOIN support_tickets t ON t.id = o.ticket_id"
+                              " WHERE t.public_id = '%s' AND o.recipient = '%s'"
+                              " AND o.payload->>'message_html' LIKE '%%on its way%%'",
+                              ticket, c.sub),
+                     "1");
+    /* A move to resolved by the agent: ticket.updated on both too. */
+    agent_status(&a, ticket, "resolved");
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.updated", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.updated", "sms"), 1);
+}
+END_TEST
+
+START_TEST(an_agents_transfer_tells_the_customer_on_every_channel)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a;
+    const char *team = sp_t_unique("channels-team");
+    (void)sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &a);
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");   /* a's chat */
+    const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    const char *ticket = to_ticket(&a, chat);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", "sms"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", NULL), 2);
+    assert_escalation_payload(ticket, &c, chat);
+
+    struct sp_t_user own = sp_t_user_new(SP_ROLE_CUSTOMER);
+    ticket = to_ticket(&own, chat_new(&own));
+    ck_assert_int_eq(customer_rows(ticket, &own, "chat.escalated", NULL), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("customer_channels");
+    TCase *tc = sp_t_tcase(s, "default");
+    tcase_add_test(tc, by_default_an_agents_reply_is_one_email);
+    tcase_add_test(tc, by_default_an_agents_transfer_tells_the_customer_by_email);
+    tcase_add_test(tc, the_customers_own_transfer_tells_them_nothing);
+    tc = sp_t_tcase(s, "email_and_sms");
+    tcase_add_unchecked_fixture(tc, email_and_sms, back_to_default);
+    tcase_add_test(tc, an_agents_reply_is_one_email_and_one_sms);
+    tcase_add_test(tc, an_agents_transfer_tells_the_customer_on_every_channel);
+    return sp_t_run(s);
+}
