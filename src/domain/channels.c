@@ -386,7 +386,9 @@ ticket_member(struct sp_jw *w, const struct sp_outbox_row *row)
 /* ---- the booking service -------------------------------------------------------
  * An escalation about a booking (API.md §11: booking hooks): POST
  * <SUPPORT_BOOKING_URL>/support-escalations
- * {"id":"outbox-<id>","event_type","booking_id","ticket":{…},"data":{…}}. */
+ * {"id":"outbox-<id>","event_type","booking_id","customer_id","ticket":{…},
+ * "data":{…}}. The booking id is the customer's word: the service is told
+ * whose ticket it is, so it can refuse a booking that is not theirs. */
 static enum sp_delivery_kind
 booking(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
         struct sp_delivery *d)
@@ -398,6 +400,7 @@ booking(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     struct sp_jw w;
     request_begin(a, row, &b, &w);
     sp_jw_kstr(&w, "booking_id", row->recipient);
+    sp_jw_kstr(&w, "customer_id", row->ticket_customer_id);
     ticket_member(&w, row);
     sp_jw_kraw(&w, "data", row->payload);
     sp_jw_end(&w);

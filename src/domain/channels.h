@@ -38,7 +38,7 @@ struct sp_outbox_row {
     long long id;
     const char *kind, *event_type, *channel, *recipient, *payload;
     int attempts;
-    const char *ticket_public_id, *ticket_subject, *ticket_status;
+    const char *ticket_public_id, *ticket_subject, *ticket_status, *ticket_customer_id;
     const char *contact_customer_id, *contact_tier, *name_enc, *email_enc, *phone_enc;
     const char *agent_user_id, *agent_name;
     const char *message_body;

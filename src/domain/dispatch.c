@@ -48,6 +48,7 @@
     C(CL_TICKET, "t.public_id", str, ticket_public_id) SEP                         \
     C(CL_SUBJECT, "t.subject", str, ticket_subject) SEP                            \
     C(CL_STATUS, "t.status", str, ticket_status) SEP                               \
+    C(CL_CUSTOMER, "t.customer_id", str, ticket_customer_id) SEP                   \
     C(CL_CONTACT, "ct.customer_id", str, contact_customer_id) SEP                  \
     C(CL_TIER, "ct.tier", str, contact_tier) SEP                                   \
     C(CL_NAME, "ct.name_enc", str, name_enc) SEP                                   \

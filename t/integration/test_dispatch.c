@@ -531,6 +531,8 @@ START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
     ck_assert_str_eq(sp_t_jstr(headers, "idempotency-key"), sp_t_fmt("outbox-%lld", id));
     struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
     ck_assert_str_eq(sp_t_jstr(body, "booking_id"), "BK-77");
+    /* whose ticket: the booking id is the customer's word, the service checks it */
+    ck_assert_str_eq(sp_t_jstr(body, "customer_id"), c.sub);
     ck_assert_str_eq(sp_t_jstr(body, "event_type"), "ticket.escalated");
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), pid);
     json_object_put(body);
