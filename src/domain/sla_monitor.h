@@ -9,9 +9,9 @@
  * ticket. A ticket an agent holds locked is skipped (FOR UPDATE SKIP
  * LOCKED) and picked up by the next pass, so the job never waits on a
  * person. Candidates are read in keyset pages of opts->batch rows through
- * the partial indexes support_tickets_sla_running (warnings, by
- * sla_due_at), support_tickets_sla_breach_check (breaches, by
- * sla_breach_check_at) and support_tickets_resolved.
+ * the partial indexes support_tickets_sla_breach_check (warnings and
+ * breaches, by sla_breach_check_at: the next target still to judge) and
+ * support_tickets_resolved.
  *
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
