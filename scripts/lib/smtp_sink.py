@@ -48,7 +48,8 @@ def main():
     port = args.port or free_port()
     ctl = Controller(Store(args.maildir), hostname="127.0.0.1", port=port)
     ctl.start()
-    sink.ready(port, args.ready_file, "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))
+    sink.ready(port, args.ready_file,
+               "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))
     sink.wait_for_stop()
     ctl.stop()
 

@@ -768,7 +768,8 @@ stack_job_env() {
         SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR"
         SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET")
     if port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
-        STACK_JOB_ENV+=(SUPPORT_SMTP_URL="smtp://127.0.0.1:$port" SUPPORT_STAFF_MAIL=staff@localhost)
+        STACK_JOB_ENV+=(SUPPORT_SMTP_URL="smtp://127.0.0.1:$port"
+            SUPPORT_STAFF_MAIL=staff@localhost)
     fi
     if port=$(cat "$STACK_NOTIFY_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
         STACK_JOB_ENV+=(SUPPORT_NOTIFY_URL="http://127.0.0.1:$port/notify")

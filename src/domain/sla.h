@@ -121,8 +121,9 @@ bool sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now,
  * (breach_check_at's: running, unmet, not breached — after a first
  * response breach, the resolution), i.e. the instant less than
  * warn_fraction (clamped to 0..1) of its length is left; the resolution
- * target's length excludes paused time. Returns 0 when none is left. *target (may be NULL) gets "first_response",
- * "resolution" or NULL — the key for warning once per target. */
+ * target's length excludes paused time. Returns 0 when none is left.
+ * *target (may be NULL) gets "first_response", "resolution" or NULL —
+ * the key for warning once per target. */
 int64_t sp_sla_warn_at(const struct sp_sla *s, enum sp_status status, double warn_fraction,
                        const char **target);
 
