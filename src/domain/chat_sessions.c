@@ -243,7 +243,7 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
     /* Chats route like tickets (by team or skill) but by chat capacity;
      * manual waits. */
     if (strcmp(cat.routing, "manual") != 0 &&
-        sp_route_chat(ctx, cat.routing, cat.team, cat.required_skill, &agent, p) != SP_OK)
+        sp_route_chat(ctx, cat.routing, cat.team, cat.required_skill, 0, &agent, p) != SP_OK)
         return p->rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];
@@ -498,7 +498,7 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     if (agent_id == 0) {
         /* Whoever is free as the category routes (a manual one: its team). */
         if (sp_route_chat(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),
-                          sp_db_str(r, 0, TL_SKILL), &agent_id, p) != SP_OK)
+                          sp_db_str(r, 0, TL_SKILL), current, &agent_id, p) != SP_OK)
             return p->rc;
     } else {
         bool room, known;

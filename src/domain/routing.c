@@ -104,30 +104,32 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     "(SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = " alias ".id" \
     " AND s.status = 'active' AND s.expires_at > now())"
 
-/* A chat pick among the agents `who` admits (one team's, or a skill's):
- * the same capacity and order whichever way the category routes. */
+/* A chat pick among the agents `who` admits (one team's, or a skill's),
+ * but for $2 (the agent a transfer moves it from; 0: none): the same
+ * capacity and order whichever way the category routes. */
 #define CHAT_PICK(who)                                                                 \
     "SELECT a.id FROM support_agents a"                                                \
-    " WHERE " who " AND a.status = 'active'"                                           \
+    " WHERE " who " AND a.status = 'active' AND a.id <> $2::bigint"                    \
     "   AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"                            \
     " ORDER BY " ACTIVE_CHATS("a") ", a.last_assigned_at NULLS FIRST, a.id LIMIT 1"
 
-static struct sp_stmt chat_stmt = SP_STMT_READ("route_chat", CHAT_PICK("a.team = $1"), 1);
+static struct sp_stmt chat_stmt = SP_STMT_READ("route_chat", CHAT_PICK("a.team = $1"), 2);
 static struct sp_stmt chat_skill_stmt =
-    SP_STMT_READ("route_chat_skill", CHAT_PICK("$1 = ANY (a.skills)"), 1);
+    SP_STMT_READ("route_chat_skill", CHAT_PICK("$1 = ANY (a.skills)"), 2);
 
 enum sp_rc
 sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
-              long long *agent_id, struct sp_problem *p)
+              long long exclude, long long *agent_id, struct sp_problem *p)
 {
     *agent_id = 0;
+    const char *other = sp_arena_sprintf(ctx->arena, "%lld", exclude);
     if (routing != NULL && strcmp(routing, "skill") == 0) {
         if (skill == NULL)
             return SP_OK;  /* as sp_route_ticket: a skill category needs its skill */
-        const char *params[1] = {skill};
+        const char *params[2] = {skill, other};
         return pick(ctx, &skill_teams_lock_stmt, skill, &chat_skill_stmt, params, agent_id, p);
     }
-    const char *params[1] = {team ? team : "general"};
+    const char *params[2] = {team ? team : "general", other};
     return pick(ctx, &serialize_stmt, sp_arena_sprintf(ctx->arena, CHAT_KEY "%s", params[0]),
                 &chat_stmt, params, agent_id, p);
 }

@@ -31,10 +31,13 @@ enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *
  * of the team (NULL: general). Whether `manual` routes at all is the
  * caller's. Of those, the one with the fewest active chats below
  * max_concurrent_chats, then least recently assigned; 0 when nobody is
- * free. Serialized per team like ticket picks (a skill's pick: per team
- * of every agent with the skill). */
+ * free. Never `exclude` (the agent a transfer moves the chat from; 0:
+ * none), so a transfer finds another agent even when the current one is
+ * the least loaded. Serialized per team like ticket picks (a skill's
+ * pick: per team of every agent with the skill). */
 enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *team,
-                         const char *skill, long long *agent_id, struct sp_problem *p);
+                         const char *skill, long long exclude, long long *agent_id,
+                         struct sp_problem *p);
 
 /* Whether agent_id can take one more chat (active, below
  * max_concurrent_chats, counted as sp_route_chat counts), serialized with

@@ -1662,6 +1662,31 @@ START_TEST(transfer_in_a_skill_category_goes_to_another_agent_with_the_skill)
 }
 END_TEST
 
+/* Transfer to whoever is free never picks the agent it moves the chat
+ * from: b holds one chat, a two, so b is the least loaded of the team —
+ * yet b's transfer goes to a, who has room (before, the pick chose b
+ * again and answered 409 agent_unavailable). */
+START_TEST(transfer_to_whoever_is_free_never_picks_the_current_agent)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user ua, ub;
+    int64_t a = agent_new(team, "\"max_concurrent_chats\":5", &ua);
+    int64_t b = agent_new(team, "\"max_concurrent_chats\":5", &ub);
+    const char *cat = category_rr(team);
+    struct chat s1 = chat_new(&c, cat, "one");
+    struct chat s2 = chat_new(&c, cat, "two");
+    struct chat s3 = chat_new(&c, cat, "three");
+    ck_assert_int_eq(s1.agent, a);
+    ck_assert_int_eq(s2.agent, b);
+    ck_assert_int_eq(s3.agent, a);
+    struct sp_t_resp *r = transfer(&ub, s2.id, "{\"to\":\"agent\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), a);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* ---- the customer's tier on a chat's ticket ---------------------------------- */
 
 /* A rule giving the customer_tier vip tickets of category urgent; returns
@@ -1987,6 +2012,7 @@ chat_session_suite(void)
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
+    tcase_add_test(tc, transfer_to_whoever_is_free_never_picks_the_current_agent);
     tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
     tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
