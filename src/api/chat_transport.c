@@ -410,14 +410,17 @@ frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat
 }
 
 /* A heartbeat answers 204 (nothing to relay); a change of state is
- * relayed to the session. */
+ * relayed to the session as the hook's answer — to every connection
+ * subscribed, those the worker counts as stale too. Recorded without
+ * sp_chat_presence_touch's announcement on the private channels, which
+ * told the others a second time. */
 static enum sp_rc
 frame_presence(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_presence_conn pc = presence_conn(r, c->sid, c->principal);
     struct sp_chat_presence_change chg;
-    if (sp_chat_presence_touch(&ctx, &pc, f->state, &chg) && strcmp(chg.before, chg.after) == 0) {
+    if (sp_chat_presence_record(&ctx, &pc, f->state, &chg) && strcmp(chg.before, chg.after) == 0) {
         sp_resp_send(r, 204, NULL, NULL, 0);
         return SP_OK;
     }

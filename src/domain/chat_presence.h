@@ -6,7 +6,9 @@
  * state online, "away" while all its fresh rows are away, else "offline".
  * Changes are told to the other participants on their private channels
  * (never the session channel: no echo to the participant itself, and the
- * session's catch-up buffer holds only what clients sent). Best effort:
+ * session's catch-up buffer holds only what clients sent) — but for a
+ * client's own presence frame, which the transport relays as the frame
+ * (sp_chat_presence_record, then the hook's answer). Best effort:
  * a failure is logged here and never fails the caller.
  * Callers pass what they know of the connection (struct
  * sp_chat_presence_conn) and the timeout from the settings.

@@ -481,6 +481,56 @@ START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
 }
 END_TEST
 
+/* API.md §7: a client's {"type":"presence","state":"away"} is relayed to
+ * the others as the sender's presence (sender_type from the connection,
+ * not the frame), once, then "online" again when it comes back, then
+ * offline when it leaves; not stored. (Each change reached the customer
+ * twice: announced on its private channel and relayed as the frame.) */
+START_TEST(an_agent_stepping_away_is_relayed_to_the_customer)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *ready = ready_path();
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                "--expect 5 --timeout 10");
+    sp_t_ws_expect_open(cust);
+    usleep(300 * 1000);
+    const char *away = "{\"type\":\"presence\",\"state\":\"away\",\"sender_type\":\"customer\"}";
+    const char *back = "{\"type\":\"presence\",\"state\":\"online\"}";
+    /* The agent's client stays until its timeout: both frames go out. */
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --send %s --send %s --send-when %s --expect 9"
+                                          " --timeout 4",
+                                          auth_header(&c.agent), sp_t_shq(away), sp_t_shq(back),
+                                          sp_t_shq(ready)));
+    sp_t_ws_expect_open(agent);
+    usleep(300 * 1000);
+    touch_file(ready);
+    struct json_object *fa = sp_t_ws_drain(agent);
+    struct json_object *fc = sp_t_ws_drain(cust);
+    unlink(ready);
+    json_object_put(fa);
+    struct json_object *ag = presence_frames(fc, "agent");
+    ck_assert_msg(json_object_array_length(ag) == 4, "customer: %s",
+                  json_object_to_json_string(fc));
+    const char *states[] = {"online", "away", "online", "offline"};
+    for (size_t i = 0; i < 4; i++) {
+        struct json_object *f = json_object_array_get_idx(ag, i);
+        ck_assert_str_eq(sp_t_jstr(f, "state"), states[i]);
+        ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.agent.sub);
+    }
+    /* the spoofed sender_type was not believed: no customer presence */
+    struct json_object *own = presence_frames(fc, "customer");
+    ck_assert_int_eq(json_object_array_length(own), 0);
+    json_object_put(own);
+    json_object_put(ag);
+    json_object_put(fc);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type <> 'system'", c.id),
+                     "0");
+}
+END_TEST
+
 /* Stops support-chat (stackctl has no command for it); the next
  * start-api/restart-api starts it again with the API's settings. */
 static void
@@ -565,6 +615,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
     tc = sp_t_tcase(s, "presence");
+    tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
     tcase_add_test(tc, a_silent_participant_is_reported_offline_after_the_timeout);
     return s;
