@@ -315,54 +315,84 @@ sp_ticket_changed(const struct sp_ticket_change *c)
            memcmp(&a->sla, &b->sla, sizeof(a->sla)) != 0;
 }
 
+/* The apply statement's parameters, by name (SP_STMT_NAMED). */
+enum apply_param {
+    AP_ID, AP_STATUS, AP_PRIORITY, AP_CATEGORY_ID, AP_AGENT_ID, AP_PROVIDER_ID,
+    AP_ESCALATED_MS, AP_FIRST_RESPONSE_DUE_MS, AP_RESOLUTION_DUE_MS, AP_FIRST_RESPONDED_MS,
+    AP_PAUSED_AT_MS, AP_PAUSED_MS, AP_SLA_DUE_MS, AP_BREACHED, AP_BREACH_CHECK_MS,
+    AP_BREACHED_FIRST_RESPONSE, AP_BREACHED_RESOLUTION, AP_ACTOR_ID, AP_ACTOR_TYPE,
+    AP_SENDER_TYPE, AP_BODY, AP_INTERNAL, AP_EVENTS, AP_OUTBOX, AP_ROUND_ROBIN_AGENT, AP_COUNT
+};
+
+static const char *const apply_params[AP_COUNT + 1] = {
+    [AP_ID] = "id", [AP_STATUS] = "status", [AP_PRIORITY] = "priority",
+    [AP_CATEGORY_ID] = "category_id", [AP_AGENT_ID] = "agent_id",
+    [AP_PROVIDER_ID] = "provider_id", [AP_ESCALATED_MS] = "escalated_ms",
+    [AP_FIRST_RESPONSE_DUE_MS] = "first_response_due_ms",
+    [AP_RESOLUTION_DUE_MS] = "resolution_due_ms", [AP_FIRST_RESPONDED_MS] = "first_responded_ms",
+    [AP_PAUSED_AT_MS] = "paused_at_ms", [AP_PAUSED_MS] = "paused_ms",
+    [AP_SLA_DUE_MS] = "sla_due_ms", [AP_BREACHED] = "breached",
+    [AP_BREACH_CHECK_MS] = "breach_check_ms",
+    [AP_BREACHED_FIRST_RESPONSE] = "breached_first_response",
+    [AP_BREACHED_RESOLUTION] = "breached_resolution", [AP_ACTOR_ID] = "actor_id",
+    [AP_ACTOR_TYPE] = "actor_type", [AP_SENDER_TYPE] = "sender_type", [AP_BODY] = "body",
+    [AP_INTERNAL] = "internal", [AP_EVENTS] = "events", [AP_OUTBOX] = "outbox",
+    [AP_ROUND_ROBIN_AGENT] = "round_robin_agent", NULL,
+};
+
 /* Columns, events, message and outbox in one statement. Any change bumps
  * the version: messages are part of the representation an ETag covers. */
-static struct sp_stmt apply_stmt = SP_STMT(
+static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "ticket_apply",
     "WITH m AS ("
     "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body, is_internal)"
-    "  SELECT $1::bigint, $16, $15, $17, $18::boolean WHERE $17::text IS NOT NULL"
+    "  SELECT :id::bigint, :sender_type, :actor_id, :body, :internal::boolean"
+    "  WHERE :body::text IS NOT NULL"
     "  RETURNING id, created_at, is_internal"
     "), u AS ("
-    "  UPDATE support_tickets SET status = $2, priority = $3,"
+    "  UPDATE support_tickets SET status = :status, priority = :priority,"
     /* priority_rule names the rule that set the priority (API.md §5):
      * once anything else changes it, no rule did */
-    "    priority_rule_id = CASE WHEN priority = $3 THEN priority_rule_id END,"
-    "    category_id = nullif($4::bigint, 0), assigned_agent_id = nullif($5::bigint, 0),"
-    "    provider_id = nullif($6::bigint, 0), escalated_at = support_from_ms($7::bigint),"
-    "    first_response_due_at = support_from_ms($8::bigint),"
-    "    resolution_due_at = support_from_ms($9::bigint),"
-    "    first_responded_at = support_from_ms($10::bigint),"
-    "    sla_paused_at = support_from_ms($11::bigint), sla_paused_ms = $12::bigint,"
-    "    sla_due_at = support_from_ms($13::bigint), sla_breached = $14::boolean,"
-    "    sla_breach_check_at = support_from_ms($23::bigint),"
-    "    sla_breached_first_response = $24::boolean, sla_breached_resolution = $25::boolean,"
-    "    closed_at = CASE WHEN $2 = 'closed' THEN coalesce(closed_at, now()) END,"
+    "    priority_rule_id = CASE WHEN priority = :priority THEN priority_rule_id END,"
+    "    category_id = nullif(:category_id::bigint, 0),"
+    "    assigned_agent_id = nullif(:agent_id::bigint, 0),"
+    "    provider_id = nullif(:provider_id::bigint, 0),"
+    "    escalated_at = support_from_ms(:escalated_ms::bigint),"
+    "    first_response_due_at = support_from_ms(:first_response_due_ms::bigint),"
+    "    resolution_due_at = support_from_ms(:resolution_due_ms::bigint),"
+    "    first_responded_at = support_from_ms(:first_responded_ms::bigint),"
+    "    sla_paused_at = support_from_ms(:paused_at_ms::bigint),"
+    "    sla_paused_ms = :paused_ms::bigint,"
+    "    sla_due_at = support_from_ms(:sla_due_ms::bigint), sla_breached = :breached::boolean,"
+    "    sla_breach_check_at = support_from_ms(:breach_check_ms::bigint),"
+    "    sla_breached_first_response = :breached_first_response::boolean,"
+    "    sla_breached_resolution = :breached_resolution::boolean,"
+    "    closed_at = CASE WHEN :status = 'closed' THEN coalesce(closed_at, now()) END,"
     /* the thread the customer sees: internal notes count for nobody */
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
     "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"
     "      last_message_at),"
     "    version = version + 1, updated_at = now(),"
     /* the message joins the ticket's full-text document (sql/028) */
-    "    search = CASE WHEN $17::text IS NULL THEN search"
-    "      ELSE support_ticket_search_add(search, $17) END"
-    "  WHERE id = $1::bigint"
+    "    search = CASE WHEN :body::text IS NULL THEN search"
+    "      ELSE support_ticket_search_add(search, :body) END"
+    "  WHERE id = :id::bigint"
     "  RETURNING id"
     "), e AS ("
     "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by, metadata)"
-    "  SELECT $1::bigint, x.event_type, $19, $15, x.metadata"
-    "  FROM jsonb_to_recordset($20::jsonb) AS x(event_type text, metadata jsonb)"
+    "  SELECT :id::bigint, x.event_type, :actor_type, :actor_id, x.metadata"
+    "  FROM jsonb_to_recordset(:events::jsonb) AS x(event_type text, metadata jsonb)"
     "), o AS ("
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
-    "  SELECT x.kind, x.event_type, x.channel, x.recipient, $1::bigint, x.payload"
-    "  FROM jsonb_to_recordset($21::jsonb)"
+    "  SELECT x.kind, x.event_type, x.channel, x.recipient, :id::bigint, x.payload"
+    "  FROM jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
     "), a AS ("
     /* round robin picks the agent assigned least recently */
-    "  UPDATE support_agents SET last_assigned_at = now() WHERE id = $22::bigint"
+    "  UPDATE support_agents SET last_assigned_at = now() WHERE id = :round_robin_agent::bigint"
     ")"
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
-    25);
+    apply_params, AP_COUNT);
 
 /* The assigned agent's notification of a customer's public reply. */
 static void
@@ -447,35 +477,41 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
     queue_deliveries(c);
     struct sp_arena *a = c->ctx->arena;
     const struct sp_ticket_state *s = &c->after;
-    const char *params[25] = {
-        sp_arena_sprintf(a, "%lld", s->id),
-        sp_status_name(s->status),
-        sp_priority_name(s->priority),
-        sp_arena_sprintf(a, "%lld", s->category_id),
-        sp_arena_sprintf(a, "%lld", s->assigned_agent_id),
-        sp_arena_sprintf(a, "%lld", s->provider_id),
-        sp_arena_sprintf(a, "%lld", (long long)s->escalated_at),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.first_response_due_at),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.resolution_due_at),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.first_responded_at),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.paused_at),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.paused_ms),
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.sla_due_at),
-        s->sla.breached ? "true" : "false",
-        c->actor.id,
-        c->message_sender_type,
-        c->message_body,
-        c->message_internal ? "true" : "false",
-        c->actor.type,
-        sp_arena_sprintf(a, "[%s]", c->events.data),
-        sp_arena_sprintf(a, "[%s]", c->outbox.data),
-        s->assigned_agent_id != c->before.assigned_agent_id && s->assigned_agent_id != 0
-            ? sp_arena_sprintf(a, "%lld", s->assigned_agent_id)
-            : NULL,
-        sp_arena_sprintf(a, "%lld", (long long)s->sla.breach_check_at),
-        s->sla.breached_first_response ? "true" : "false",
-        s->sla.breached_resolution ? "true" : "false",
+#define MS(v) sp_arena_sprintf(a, "%lld", (long long)(v))
+#define BOOL(v) ((v) ? "true" : "false")
+    const char *params[AP_COUNT] = {
+        [AP_ID] = MS(s->id),
+        [AP_STATUS] = sp_status_name(s->status),
+        [AP_PRIORITY] = sp_priority_name(s->priority),
+        [AP_CATEGORY_ID] = MS(s->category_id),
+        [AP_AGENT_ID] = MS(s->assigned_agent_id),
+        [AP_PROVIDER_ID] = MS(s->provider_id),
+        [AP_ESCALATED_MS] = MS(s->escalated_at),
+        [AP_FIRST_RESPONSE_DUE_MS] = MS(s->sla.first_response_due_at),
+        [AP_RESOLUTION_DUE_MS] = MS(s->sla.resolution_due_at),
+        [AP_FIRST_RESPONDED_MS] = MS(s->sla.first_responded_at),
+        [AP_PAUSED_AT_MS] = MS(s->sla.paused_at),
+        [AP_PAUSED_MS] = MS(s->sla.paused_ms),
+        [AP_SLA_DUE_MS] = MS(s->sla.sla_due_at),
+        [AP_BREACHED] = BOOL(s->sla.breached),
+        [AP_BREACH_CHECK_MS] = MS(s->sla.breach_check_at),
+        [AP_BREACHED_FIRST_RESPONSE] = BOOL(s->sla.breached_first_response),
+        [AP_BREACHED_RESOLUTION] = BOOL(s->sla.breached_resolution),
+        [AP_ACTOR_ID] = c->actor.id,
+        [AP_ACTOR_TYPE] = c->actor.type,
+        [AP_SENDER_TYPE] = c->message_sender_type,
+        [AP_BODY] = c->message_body,
+        [AP_INTERNAL] = BOOL(c->message_internal),
+        [AP_EVENTS] = sp_arena_sprintf(a, "[%s]", c->events.data),
+        [AP_OUTBOX] = sp_arena_sprintf(a, "[%s]", c->outbox.data),
+        /* round robin's clock moves only for a new assignee */
+        [AP_ROUND_ROBIN_AGENT] =
+            s->assigned_agent_id != c->before.assigned_agent_id && s->assigned_agent_id != 0
+                ? MS(s->assigned_agent_id)
+                : NULL,
     };
+#undef MS
+#undef BOOL
     PGresult *r = sp_db_exec(c->ctx->db, a, &apply_stmt, params, p);
     if (r == NULL)
         return p->rc;
