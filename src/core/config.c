@@ -174,6 +174,9 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_CUSTOMER_CHANNELS", STR(customer_channel_list), "email", 0, 0,
      "channels a customer is notified on, a comma list of email, sms, push (sms and push"
      " through SUPPORT_NOTIFY_URL)"},
+    {"SUPPORT_PORTAL_URL", STR(portal_url), NULL, 0, 0,
+     "the customer's page of a ticket, {id} its public id, e.g."
+     " https://example.com/help/tickets/{id}: linked from customer mails, SMS and push"},
     {"SUPPORT_NOTIFY_URL", STR(notify_url), NULL, 0, 0,
      "notification service (SMS, push, staff notifications): JSON is POSTed here"},
     {"SUPPORT_NOTIFY_KEY", SEC(notify_key), NULL, 0, 0,

@@ -76,6 +76,7 @@ struct sp_config {
     char *customer_channel_list;  /* SUPPORT_CUSTOMER_CHANNELS as written */
     unsigned customer_channels;   /* ... as a set (enum sp_customer_channel) */
     char *notify_url;
+    char *portal_url;             /* SUPPORT_PORTAL_URL: {id} = a ticket's public id */
     char *notify_key;
     long  dispatch_concurrency;
     long  dispatch_per_destination;

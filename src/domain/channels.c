@@ -35,11 +35,27 @@ struct sp_channels {
     const char *domain;            /* of SUPPORT_MAIL_FROM: names Message-IDs */
 };
 
+/* SUPPORT_PORTAL_URL: unset, or an http(s) URL naming {id} once. */
+static bool
+portal_url_ok(const char *s)
+{
+    if (s == NULL || *s == '\0')
+        return true;
+    const char *at = strstr(s, "{id}");
+    return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) && at != NULL &&
+           strstr(at + 4, "{id}") == NULL;
+}
+
 struct sp_channels *
 sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
 {
     if (!sp_mail_addr_valid(cfg->mail_from)) {
         snprintf(err, errlen, "SUPPORT_MAIL_FROM: expected an address like support@example.com");
+        return NULL;
+    }
+    if (!portal_url_ok(cfg->portal_url)) {
+        snprintf(err, errlen, "SUPPORT_PORTAL_URL: expected an http(s) URL with {id} once,"
+                              " e.g. https://example.com/help/tickets/{id}");
         return NULL;
     }
     struct sp_channels *c = calloc(1, sizeof(*c));
@@ -112,10 +128,23 @@ message(struct sp_arena *a, struct json_object *ctx, const char *body,
     json_object_object_add(ctx, "message", m);
 }
 
-/* {event_type, ticket{public_id, subject, status}, recipient{name},
+/* The customer's page of the ticket: SUPPORT_PORTAL_URL with {id} the
+ * ticket's public id (checked by sp_channels_new); NULL without either. */
+static const char *
+ticket_url(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row)
+{
+    const char *tpl = c->cfg->portal_url;
+    if (tpl == NULL || *tpl == '\0' || row->ticket_public_id == NULL)
+        return NULL;
+    const char *at = strstr(tpl, "{id}");
+    return sp_arena_sprintf(a, "%.*s%s%s", (int)(at - tpl), tpl, row->ticket_public_id, at + 4);
+}
+
+/* {event_type, ticket{public_id, subject, status, url}, recipient{name},
  * message{html, text}, staff{channel, recipient}, payload}: owned by a. */
 static struct json_object *
-context(struct sp_arena *a, const struct sp_outbox_row *row, const char *name, bool staff)
+context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
+        const char *name, bool staff)
 {
     struct json_object *ctx = json_object_new_object();
     sp_arena_defer(a, put_json_release, ctx);
@@ -124,6 +153,7 @@ context(struct sp_arena *a, const struct sp_outbox_row *row, const char *name, b
     put_str(t, "public_id", row->ticket_public_id);
     put_str(t, "subject", row->ticket_subject);
     put_str(t, "status", row->ticket_status);
+    put_str(t, "url", ticket_url(c, a, row));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
     put_str(r, "name", name);
@@ -302,7 +332,7 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
     if (c->cfg->smtp_url == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "smtp_not_configured");
     struct rendered r;
-    if (!render_all(c, a, row, context(a, row, name, strcmp(row->channel, "email") != 0), &r))
+    if (!render_all(c, a, row, context(c, a, row, name, strcmp(row->channel, "email") != 0), &r))
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
     char boundary[33];
     sp_random_hex(boundary, 16);
@@ -436,7 +466,7 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
     const struct sp_config *cfg = c->cfg;
     if (cfg->notify_url == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "notify_not_configured");
-    struct json_object *ctx = context(a, row, NULL, true);
+    struct json_object *ctx = context(c, a, row, NULL, true);
     const char *base = base_name(a, row->event_type);
     char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
     struct rendered r = {subject ? one_line(subject) : NULL,

@@ -342,6 +342,46 @@ START_TEST(agent_replies_become_threaded_mails)
                       strstr(text, "<b>") == NULL && strstr(text, "Danke") != NULL,
                   "%s", text);
     ck_assert(strstr(sp_t_jstr(part_of(first, "text/html"), "text"), "<b>Danke</b>") != NULL);
+    /* no SUPPORT_PORTAL_URL: no link to a page we do not know */
+    ck_assert_ptr_null(strstr(text, "View and reply"));
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* SUPPORT_PORTAL_URL: the customer's mail links the ticket's page, {id}
+ * its public id, in both parts; a URL without {id} stops the dispatcher
+ * before it sends anything, naming the setting. */
+START_TEST(customer_mails_link_the_ticket_page)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "See the page.");
+    const char *args[] = {"--once", NULL};
+    const char *out = NULL;
+    const char *const *bad = env_plus(dispatch_env(&sink, NULL, NULL),
+                                      "SUPPORT_PORTAL_URL=https://example.test/help/tickets",
+                                      "SUPPORT_LOG_LEVEL=info");
+    ck_assert_int_eq(sp_t_job_run(JOB, bad, args, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "SUPPORT_PORTAL_URL"));
+    struct json_object *none = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(none), 0);
+    json_object_put(none);
+
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_PORTAL_URL=https://example.test/help/tickets/{id}?src=mail",
+                           "SUPPORT_LOG_LEVEL=info"));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *url = sp_t_fmt("https://example.test/help/tickets/%s?src=mail", c.ticket);
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, sp_t_fmt("View and reply: %s", url)) != NULL, "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    /* (the HTML part escapes the query's "=" as &#61;, as HTML allows) */
+    const char *href = sp_t_fmt("<a href=\"https://example.test/help/tickets/%s?src", c.ticket);
+    ck_assert_msg(strstr(html, href) != NULL, "%s", html);
     json_object_put(all);
     fixture_stop(&sink);
 }
@@ -785,6 +825,7 @@ main(void)
     Suite *s = suite_create("dispatch");
     TCase *tc = sp_t_tcase(s, "mail");
     tcase_add_test(tc, agent_replies_become_threaded_mails);
+    tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
