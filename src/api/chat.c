@@ -205,6 +205,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         .metadata_json = v[C_METADATA].present ? sp_json_compact(v[C_METADATA].obj, NULL) : NULL,
         .ttl_minutes = SP_CHAT_SESSION_TTL_MINUTES,
         .max_open = app->cfg.chat_max_open_sessions,
+        .contact = sp_api_caller_contact(r),
     };
     return sp_api_create_secret(r, create_session, replay_session, &in, p);
 }

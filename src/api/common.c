@@ -460,3 +460,14 @@ sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *
         s[i].required = create && s[i].required;
     return sp_api_read_body(r, s, n, v, p);
 }
+
+const struct sp_contact_sealed *
+sp_api_caller_contact(struct sp_req *r)
+{
+    const struct sp_app *app = r->env->app;
+    struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
+                                 sp_tier_name(r->principal.tier)};
+    struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
+    sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
+    return sealed;
+}

@@ -11,6 +11,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "domain/contacts.h"
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 #include "http/http.h"
@@ -176,5 +177,10 @@ typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char
  * replay builds (e.g. the same resource with a fresh secret). */
 enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay,
                                 void *input, struct sp_problem *p);
+
+/* The customer caller's contact from their JWT claims (name, email,
+ * phone, tier), sealed for support_contacts: what a ticket or a chat
+ * they open stores, so their notifications can reach them. */
+const struct sp_contact_sealed *sp_api_caller_contact(struct sp_req *r);
 
 #endif

@@ -127,11 +127,6 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
 
-    const struct sp_app *app = r->env->app;
-    struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
-                                 sp_tier_name(r->principal.tier)};
-    struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
-    sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
     struct create_input in = {.attachments = attachments,
                               .chat = chat_id > 0 ? v[F_CHAT].str : NULL};
     in.ticket = (struct sp_ticket_new){
@@ -148,7 +143,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
         .tier = r->principal.tier,
         .chat_session_id = chat_id > 0 ? chat_id : 0,
-        .contact = sealed,
+        .contact = sp_api_caller_contact(r),
     };
     if (sp_api_create(r, create_ticket, &in, p) != SP_OK)
         return p->rc;

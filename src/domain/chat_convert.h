@@ -36,8 +36,8 @@
  * notes), NULL for agents, admins and jobs (the agent view). tier: the
  * customer's, for the rules engine, when the caller has it fresh (the
  * customer's own token); NULL reads the tier stored with their contact
- * (support_contacts: their last ticket's token), standard when there is
- * none — an agent, an admin or the archive job has no token of the
+ * (support_contacts: the token of their last ticket or chat), standard
+ * when there is none — an agent, an admin or the archive job has no token of the
  * customer's. A ticket made without a viewer (an agent's, an admin's or
  * the archive job's) queues the customer's chat.escalated notification
  * with it, on ctx->customer_channels. Not rate limited here: the caller

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/categories.h"
+#include "domain/contacts.h"
 #include "domain/routing.h"
 
 /* A session's columns (SELECT list and enum together, db.h). */
@@ -244,6 +245,8 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
      * manual waits. */
     if (strcmp(cat.routing, "manual") != 0 &&
         sp_route_chat(ctx, cat.routing, cat.team, cat.required_skill, 0, &agent, p) != SP_OK)
+        return p->rc;
+    if (in->contact != NULL && sp_contact_store(ctx, in->customer_id, in->contact, p) != SP_OK)
         return p->rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         char public_id[SP_PUBLIC_ID_LEN + 1];

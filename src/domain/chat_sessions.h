@@ -19,6 +19,7 @@
 #include <stddef.h>
 
 #include "core/problem.h"
+#include "domain/contacts.h"
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 
@@ -64,6 +65,11 @@ struct sp_chat_new {
     const char *token_sha256_hex;    /* of the session token handed to the client */
     long ttl_minutes;
     long max_open;                   /* open sessions a customer may have (0 = no cap) */
+    /* the customer's claims, stored as a ticket create stores them (NULL:
+     * none): a chat made a ticket by an agent or the archive job tells
+     * the customer (chat.escalated), and the priority rules read the
+     * tier, from this contact */
+    const struct sp_contact_sealed *contact;
 };
 
 /* Creates the session (routed: `active` with an agent that has chat

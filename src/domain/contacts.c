@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "db/db.h"
 
 static const char *
 aad(struct sp_arena *a, const char *field, const char *customer_id)
@@ -54,4 +55,16 @@ sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *custo
     out->email = open_field(c, a, "email", customer_id, in->email_enc);
     out->phone = open_field(c, a, "phone", customer_id, in->phone_enc);
     out->tier = in->tier ? in->tier : "standard";
+}
+
+static struct sp_stmt store_stmt = SP_STMT(
+    "contact_store", SP_CONTACT_UPSERT_SQL("$1", "$2", "$3", "$4", "$5", "$6", "$7", "true"), 7);
+
+enum sp_rc
+sp_contact_store(struct sp_ctx *ctx, const char *customer_id, const struct sp_contact_sealed *s,
+                 struct sp_problem *p)
+{
+    const char *params[7] = {customer_id, s->name_enc, s->email_enc, s->phone_enc,
+                             s->email_index, s->tier, s->fingerprint};
+    return sp_db_exec(ctx->db, ctx->arena, &store_stmt, params, p) != NULL ? SP_OK : p->rc;
 }

@@ -57,4 +57,9 @@ void sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *
     " WHERE EXCLUDED.claims_fingerprint IS NULL"                                                    \
     "    OR support_contacts.claims_fingerprint IS DISTINCT FROM EXCLUDED.claims_fingerprint"
 
+/* The contact stored in a statement of its own (SP_CONTACT_UPSERT_SQL):
+ * a chat's start, which has no ticket create to carry it. */
+enum sp_rc sp_contact_store(struct sp_ctx *ctx, const char *customer_id,
+                            const struct sp_contact_sealed *s, struct sp_problem *p);
+
 #endif

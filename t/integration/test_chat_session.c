@@ -1734,10 +1734,11 @@ agent_converts(const struct sp_t_user *u, const char *id)
 }
 
 /* An agent has no token of the customer's: the ticket gets the tier
- * stored with the customer's contact (by their earlier ticket), so a
- * tier rule matches; a customer with no contact row counts as standard,
- * whatever their tokens claim. The customer's own transfer uses their
- * token's tier. */
+ * stored with the customer's contact (by their earlier ticket, or by the
+ * chat's start for one who never filed a ticket), so a tier rule
+ * matches; a customer with no contact row (a chat from before chats
+ * stored it) counts as standard, whatever their tokens claim. The
+ * customer's own transfer uses their token's tier. */
 START_TEST(chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier)
 {
     const char *cat = category_manual(), *name = sp_t_unique("vip-chat");
@@ -1754,8 +1755,17 @@ START_TEST(chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier)
     const char *ticket = agent_converts(&au, s.id);
     ck_assert_str_eq(db_ticket_priority(ticket), sp_t_fmt("urgent/%s", name));
 
-    struct sp_t_user unknown = customer_of_tier("vip");  /* never made a ticket */
+    struct sp_t_user chatted = customer_of_tier("vip");  /* never made a ticket */
+    s = chat_new(&chatted, cat, "my order is late");
+    r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_ticket_priority(agent_converts(&au, s.id)),
+                     sp_t_fmt("urgent/%s", name));
+
+    struct sp_t_user unknown = customer_of_tier("vip");
     s = chat_new(&unknown, cat, "my order is late");
+    sp_t_sql("DELETE FROM support_contacts WHERE customer_id = '%s'", unknown.sub);
     r = chat_accept(&au, s.id);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);

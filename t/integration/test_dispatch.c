@@ -164,10 +164,10 @@ struct customer {
     long long ticket_id;
 };
 
-/* A customer whose token carries contact claims (stored encrypted), with
- * a ticket whose subject needs RFC 2047. */
+/* A customer whose token carries contact claims (stored encrypted when
+ * they open a ticket or a chat), with no ticket yet. */
 static struct customer
-customer_with_ticket(void)
+customer_with_claims(void)
 {
     struct customer c = {.u = sp_t_user_new(SP_ROLE_CUSTOMER)};
     const char *tag = sp_t_unique("d");
@@ -177,6 +177,14 @@ customer_with_ticket(void)
     c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
                                   sp_t_fmt("{\"name\":%s,\"email\":%s,\"phone\":%s}",
                                            sp_t_jq(c.name), sp_t_jq(c.email), sp_t_jq(c.phone)));
+    return c;
+}
+
+/* customer_with_claims() with a ticket whose subject needs RFC 2047. */
+static struct customer
+customer_with_ticket(void)
+{
+    struct customer c = customer_with_claims();
     c.ticket = sp_t_ticket_create(&c.u, "Rückerstattung für Buchung");
     c.ticket_id = atoll(sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'",
                                  c.ticket));
@@ -479,13 +487,14 @@ END_TEST
 /* A chat an admin made a ticket: the customer is told where it continues,
  * by mail (the row the transfer queued) and by SMS (the row
  * SUPPORT_CUSTOMER_CHANNELS=email,sms would add beside it), both from the
- * chat_escalated templates. */
+ * chat_escalated templates — a customer who never filed a ticket too:
+ * the chat's start stored their contact (before, no_contact: skipped). */
 START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
 {
     set_aside_other_rows();
     struct fixture sink = smtp_sink();
     struct fixture rcv = receiver();
-    struct customer c = customer_with_ticket();   /* stores the contact */
+    struct customer c = customer_with_claims();   /* the chat stores the contact */
     const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
     struct sp_t_resp *r = sp_t_post_json(
         "/support/chat/session", c.u.token,
