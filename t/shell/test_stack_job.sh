@@ -11,19 +11,8 @@
 # Exit: 0 pass, 1 fail (make check's convention).
 set -uo pipefail
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-# shellcheck source=scripts/lib/stack.sh
-. "$top_srcdir/scripts/lib/stack.sh"
-
-failed=0
-expect() {
-    if [ "$2" = "$3" ]; then
-        echo "ok: $1"
-    else
-        echo "FAIL: $1: got '$2', want '$3'"
-        failed=1
-    fi
-}
+# shellcheck source=t/shell/stack_test.sh
+. "$(dirname "${BASH_SOURCE[0]}")/stack_test.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/support-job.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
