@@ -459,14 +459,23 @@ notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_
     return b.data;
 }
 
+static bool
+is_staff(const char *channel)
+{
+    return strcmp(channel, "agent") == 0 || strcmp(channel, "team") == 0 ||
+           strcmp(channel, "provider_operations") == 0;
+}
+
+/* A notification-service request; name: the customer's (SMS and push
+ * greet them as mails do), NULL for staff. */
 static enum sp_delivery_kind
 notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
-       const char *to_key, const char *to, struct sp_delivery *d)
+       const char *to_key, const char *to, const char *name, struct sp_delivery *d)
 {
     const struct sp_config *cfg = c->cfg;
     if (cfg->notify_url == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "notify_not_configured");
-    struct json_object *ctx = context(c, a, row, NULL, true);
+    struct json_object *ctx = context(c, a, row, name, is_staff(row->channel));
     const char *base = base_name(a, row->event_type);
     char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
     struct rendered r = {subject ? one_line(subject) : NULL,
@@ -478,13 +487,6 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
 }
 
 /* ---- routing a row ---------------------------------------------------------- */
-
-static bool
-is_staff(const char *channel)
-{
-    return strcmp(channel, "agent") == 0 || strcmp(channel, "team") == 0 ||
-           strcmp(channel, "provider_operations") == 0;
-}
 
 static enum sp_delivery_kind
 customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
@@ -504,9 +506,9 @@ customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox
     if (strcmp(row->channel, "sms") == 0) {
         if (ct.phone == NULL)
             return not_sent(d, SP_DELIVERY_SKIP, "no_phone");
-        return notify(c, a, row, "phone", ct.phone, d);
+        return notify(c, a, row, "phone", ct.phone, ct.name, d);
     }
-    return notify(c, a, row, "user_id", row->contact_customer_id, d);   /* push */
+    return notify(c, a, row, "user_id", row->contact_customer_id, ct.name, d);   /* push */
 }
 
 static enum sp_delivery_kind
@@ -523,10 +525,10 @@ route(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_ro
     if (c->cfg->staff_mail != NULL)
         return mail(c, a, row, c->cfg->staff_mail, NULL, d);
     if (strcmp(ch, "agent") == 0)
-        return row->agent_user_id ? notify(c, a, row, "user_id", row->agent_user_id, d)
+        return row->agent_user_id ? notify(c, a, row, "user_id", row->agent_user_id, NULL, d)
                                   : not_sent(d, SP_DELIVERY_SKIP, "no_agent");
     return notify(c, a, row, strcmp(ch, "team") == 0 ? "team" : "provider_id",
-                  row->recipient ? row->recipient : "", d);
+                  row->recipient ? row->recipient : "", NULL, d);
 }
 
 void

@@ -547,6 +547,9 @@ START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
     ck_assert_msg(strstr(sp_t_jstr(body, "text"), says) != NULL &&
                       strstr(sp_t_jstr(body, "text"), "reply to it on the ticket page") != NULL,
                   "%s", sp_t_jstr(body, "text"));
+    /* greeted by name, as in the mail (the SMS said a bare "Hello,") */
+    ck_assert_msg(strstr(sp_t_jstr(body, "text"), "Hello Zoë Ürban") != NULL, "%s",
+                  sp_t_jstr(body, "text"));
     json_object_put(body);
     json_object_put(last);
     fixture_stop(&rcv);
