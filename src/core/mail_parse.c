@@ -1,0 +1,1635 @@
+/*
+ * mail_parse: one inbound mail into struct sp_mail_in. See mail_parse.h.
+ * Every byte is hostile (the fuzz target feeds anything), so every scan is
+ * one forward pass: header lines, boundary lines, encoded words, quoted
+ * strings and comments (whose nesting is a counter, not recursion). The
+ * MIME walk recurses at most SP_MAIL_MAX_DEPTH deep over at most
+ * SP_MAIL_MAX_PARTS parts, and only the chosen body is decoded, so an
+ * attachment costs one scan for its boundary lines. The HTML tree is
+ * walked with an explicit stack.
+ * Must not: know SQL, tickets or the network; allocate outside the arena
+ * (gumbo's tree is destroyed, every iconv handle closed, before
+ * returning); hand iconv_open anything but a plain charset label.
+ */
+#include "core/mail_parse.h"
+
+#include <errno.h>
+#include <gumbo.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/utf8.h"
+
+#define FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
+
+static bool
+is_wsp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static int
+hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static void
+lower(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+/* ---- UTF-8 out ---------------------------------------------------------- */
+
+enum clean { CLEAN_LINE, CLEAN_TEXT };
+
+static bool
+keep_ascii(unsigned char c, enum clean mode)
+{
+    if (c >= 0x20 && c != 0x7f)
+        return true;
+    return mode == CLEAN_TEXT && c != '\0' && c != '\r';
+}
+
+/* s as well-formed UTF-8, malformed bytes as U+FFFD. A header value
+ * (CLEAN_LINE) has its controls made spaces; a body (CLEAN_TEXT) loses
+ * its NULs and has CR LF and a lone CR made LF. */
+static void
+put_clean(struct sp_buf *b, const char *s, size_t n, enum clean mode)
+{
+    size_t i = 0, run = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = 1;
+        if (c >= 0x80)
+            len = sp_utf8_seq_len(s + i, n - i);
+        else if (!keep_ascii(c, mode))
+            len = 0;
+        if (len > 0) {
+            i += len;
+            continue;
+        }
+        sp_buf_append(b, s + run, i - run);
+        if (c >= 0x80) {
+            sp_buf_puts(b, FFFD);
+        } else if (mode == CLEAN_LINE) {
+            sp_buf_putc(b, ' ');
+        } else if (c == '\r') {
+            sp_buf_putc(b, '\n');
+            if (i + 1 < n && s[i + 1] == '\n')
+                i++;
+        }
+        i++;
+        run = i;
+    }
+    sp_buf_append(b, s + run, n - run);
+}
+
+static const char *
+clean(struct sp_arena *a, const char *s, size_t n, enum clean mode)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, n + 1);
+    put_clean(&b, s, n, mode);
+    return b.data;
+}
+
+/* ---- charsets ----------------------------------------------------------- */
+
+/* iconv's name for a MIME charset label, in name (lower case); NULL when
+ * the text is to be read as UTF-8 itself: UTF-8, US-ASCII (8-bit text
+ * labelled ASCII, or not at all, is UTF-8 far more often than not), and
+ * anything that is not a plain label ("//IGNORE" suffixes, paths). */
+static const char *
+iconv_name(const char *cs, size_t n, char *name, size_t cap)
+{
+    static const char *const as_utf8[] = {"utf-8", "utf8", "us-ascii", "ascii", NULL};
+    /* As the WHATWG Encoding Standard and mail readers do: Outlook
+     * labels its curly quotes (0x91-0x94) ISO-8859-1. */
+    static const char *const as_1252[] = {"iso-8859-1", "iso8859-1", "iso_8859-1", "latin1",
+                                          "l1", NULL};
+    const char *star = memchr(cs, '*', n);  /* RFC 2231's "*language" */
+    if (star != NULL)
+        n = (size_t)(star - cs);
+    if (n == 0 || n >= cap)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char c = cs[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_' || c == '.' || c == ':' || c == '+';
+        if (!ok)
+            return NULL;
+        name[i] = c;
+    }
+    name[n] = '\0';
+    lower(name);
+    for (size_t i = 0; as_utf8[i] != NULL; i++)
+        if (strcmp(name, as_utf8[i]) == 0)
+            return NULL;
+    for (size_t i = 0; as_1252[i] != NULL; i++)
+        if (strcmp(name, as_1252[i]) == 0)
+            return "CP1252";
+    return name;
+}
+
+/* A single-byte charset as a table: each byte's UTF-8 (len 0: it does not
+ * convert). glibc's iconv costs tens of nanoseconds a call, and a body of
+ * bytes that do not convert takes one call each; a table takes none. */
+struct sbcs {
+    char utf8[256][4];
+    unsigned char len[256];
+};
+
+/* False when cd's charset is not single-byte: a byte alone is incomplete
+ * (multi-byte charsets, escapes) or yields nothing (UTF-7's shifts). */
+static bool
+single_byte(iconv_t cd, struct sbcs *t)
+{
+    for (int c = 0; c < 256; c++) {
+        char in = (char)c, *ip = &in, *op = t->utf8[c];
+        size_t il = 1, ol = sizeof(t->utf8[c]);
+        iconv(cd, NULL, NULL, NULL, NULL);
+        size_t r = iconv(cd, &ip, &il, &op, &ol);
+        if (r == (size_t)-1 && errno == EILSEQ) {
+            t->len[c] = 0;
+            continue;
+        }
+        if (r == (size_t)-1 || il != 0 || ol == sizeof(t->utf8[c]))
+            return false;
+        t->len[c] = (unsigned char)(sizeof(t->utf8[c]) - ol);
+    }
+    return true;
+}
+
+static void
+put_table(struct sp_buf *out, const struct sbcs *t, const char *s, size_t n)
+{
+    sp_buf_reserve(out, n * 4);
+    char *o = out->data + out->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (t->len[c] == 0) {
+            memcpy(o, FFFD, 3);
+            o += 3;
+        } else {
+            memcpy(o, t->utf8[c], t->len[c]);
+            o += t->len[c];
+        }
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+}
+
+static void
+put_iconv(struct sp_buf *out, iconv_t cd, const char *s, size_t n)
+{
+    char *in = (char *)s;  /* iconv(3) never writes through it */
+    size_t left = n;
+    while (left > 0) {
+        sp_buf_reserve(out, left + left / 2 + 16);
+        char *o = out->data + out->len;
+        size_t room = out->cap - out->len - 1;
+        size_t r = iconv(cd, &in, &left, &o, &room);
+        int err = errno;
+        out->len = (size_t)(o - out->data);
+        if (r != (size_t)-1 || err == E2BIG)
+            continue;
+        sp_buf_puts(out, FFFD);
+        if (err != EILSEQ)
+            break;  /* EINVAL: a sequence cut off by the end */
+        in++;
+        left--;
+    }
+    out->data[out->len] = '\0';
+}
+
+/* Appends s, in charset cs, as UTF-8 (not yet checked: callers clean).
+ * A charset iconv does not know is read as UTF-8; a byte it cannot
+ * convert becomes U+FFFD. */
+static void
+put_utf8(struct sp_buf *out, const char *cs, size_t csn, const char *s, size_t n)
+{
+    char name[48];
+    const char *from = iconv_name(cs, csn, name, sizeof(name));
+    iconv_t cd = from != NULL ? iconv_open("UTF-8", from) : (iconv_t)-1;
+    if (cd == (iconv_t)-1) {
+        sp_buf_append(out, s, n);
+        return;
+    }
+    struct sbcs t;
+    if (n >= 4096 && single_byte(cd, &t))  /* the probe costs 256 calls */
+        put_table(out, &t, s, n);
+    else
+        put_iconv(out, cd, s, n);
+    iconv_close(cd);
+}
+
+/* ---- transfer encodings ------------------------------------------------- */
+
+void
+sp_mail_decode_qp(struct sp_arena *a, const char *s, size_t n, char **out, size_t *out_len)
+{
+    char *o = sp_arena_alloc(a, n + 1);
+    size_t k = 0, ws = 0;  /* ws: literal white space that ends o */
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '=') {
+            size_t j = i + 1;
+            while (j < n && is_wsp(s[j]))
+                j++;
+            if (j == n || s[j] == '\n' || s[j] == '\r') {  /* soft line break */
+                if (j + 1 < n && s[j] == '\r' && s[j + 1] == '\n')
+                    j++;
+                i = j;
+                ws = 0;
+                continue;
+            }
+            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            ws = 0;
+            if (hi < 0 || lo < 0) {
+                o[k++] = '=';  /* not an escape: kept as written (RFC 2045 §6.7) */
+                continue;
+            }
+            o[k++] = (char)(hi << 4 | lo);
+            i += 2;
+            continue;
+        }
+        if (c == '\r' || c == '\n') {
+            k -= ws;  /* added in transport, RFC 2045 §6.7 (3) */
+            ws = 0;
+        } else {
+            ws = is_wsp(c) ? ws + 1 : 0;
+        }
+        o[k++] = c;
+    }
+    o[k] = '\0';
+    *out = o;
+    *out_len = k;
+}
+
+static int
+b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+void
+sp_mail_decode_base64(struct sp_arena *a, const char *s, size_t n, char **out,
+                      size_t *out_len)
+{
+    char *o = sp_arena_alloc(a, n / 4 * 3 + 4);
+    unsigned acc = 0, bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=') {
+            /* padding ends a run: a run concatenated after it starts afresh */
+            acc = bits = 0;
+            continue;
+        }
+        int v = b64val(s[i]);
+        if (v < 0)
+            continue;
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[k++] = (char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    o[k] = '\0';
+    *out = o;
+    *out_len = k;
+}
+
+/* ---- encoded words (RFC 2047) ------------------------------------------- */
+
+struct word {
+    const char *cs, *text;
+    size_t csn, textn;
+    char enc;    /* 'b' or 'q' */
+    size_t end;  /* just past its "?=" */
+};
+
+/* An encoded word "=?charset?B|Q?text?=" at v[i]. Neither charset nor
+ * text may hold '?' or white space (RFC 2047 §2), so each try stops at
+ * the next two '?' and the whole scan of a value stays linear. */
+static bool
+encoded_word(const char *v, size_t n, size_t i, struct word *w)
+{
+    if (i + 1 >= n || v[i] != '=' || v[i + 1] != '?')
+        return false;
+    size_t cs = i + 2, j = cs;
+    while (j < n && v[j] != '?' && !is_space(v[j]))
+        j++;
+    if (j == cs || j + 2 >= n || v[j] != '?' || v[j + 2] != '?')
+        return false;
+    char enc = (char)(v[j + 1] | 0x20);
+    if (enc != 'b' && enc != 'q')
+        return false;
+    size_t text = j + 3, k = text;
+    while (k < n && v[k] != '?' && !is_space(v[k]))
+        k++;
+    if (k + 1 >= n || v[k] != '?' || v[k + 1] != '=')
+        return false;
+    *w = (struct word){v + cs, v + text, j - cs, k - text, enc, k + 2};
+    return true;
+}
+
+static void
+decode_q(struct sp_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int hi = s[i] == '=' && i + 2 < n ? hexval(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+        if (lo >= 0) {
+            sp_buf_putc(b, (char)(hi << 4 | lo));
+            i += 2;
+        } else {
+            sp_buf_putc(b, s[i] == '_' ? ' ' : s[i]);
+        }
+    }
+}
+
+static bool
+all_wsp(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(s[i]))
+            return false;
+    return true;
+}
+
+/* Decoded bytes of adjacent words in one charset, converted together: a
+ * character split across two words (RFC 2047 forbids it, encoders do it)
+ * then comes out whole. */
+struct pending {
+    struct sp_buf bytes;
+    const char *cs;
+    size_t csn;
+};
+
+static void
+flush_words(struct sp_buf *out, struct pending *p)
+{
+    if (p->bytes.len > 0)
+        put_utf8(out, p->cs, p->csn, p->bytes.data, p->bytes.len);
+    p->bytes.len = 0;
+    p->bytes.data[0] = '\0';
+}
+
+static void
+add_word(struct sp_arena *a, struct pending *p, const struct word *w)
+{
+    if (p->bytes.len > 0 && (p->csn != w->csn || strncasecmp(p->cs, w->cs, w->csn) != 0))
+        return;  /* the caller flushes first */
+    p->cs = w->cs;
+    p->csn = w->csn;
+    if (w->enc == 'q') {
+        decode_q(&p->bytes, w->text, w->textn);
+        return;
+    }
+    char *d;
+    size_t dn;
+    sp_mail_decode_base64(a, w->text, w->textn, &d, &dn);
+    sp_buf_append(&p->bytes, d, dn);
+}
+
+const char *
+sp_mail_decode_words(struct sp_arena *a, const char *v, size_t n)
+{
+    struct sp_buf out;
+    struct pending pend = {.cs = ""};
+    sp_buf_init(&out, a, n + 16);
+    sp_buf_init(&pend.bytes, a, 64);
+    size_t i = 0, lit = 0;  /* lit: where text not yet written starts */
+    bool after_word = false;
+    const char *eq;
+    while (i < n && (eq = memchr(v + i, '=', n - i)) != NULL) {
+        struct word w;
+        i = (size_t)(eq - v);
+        if (!encoded_word(v, n, i, &w)) {
+            i++;
+            continue;
+        }
+        if (!after_word || !all_wsp(v + lit, i - lit)) {
+            flush_words(&out, &pend);
+            sp_buf_append(&out, v + lit, i - lit);
+        }
+        if (pend.bytes.len > 0 &&
+            (pend.csn != w.csn || strncasecmp(pend.cs, w.cs, w.csn) != 0))
+            flush_words(&out, &pend);
+        add_word(a, &pend, &w);
+        after_word = true;
+        i = lit = w.end;
+    }
+    flush_words(&out, &pend);
+    sp_buf_append(&out, v + lit, n - lit);
+    return clean(a, out.data, out.len, CLEAN_LINE);
+}
+
+/* ---- header blocks ------------------------------------------------------ */
+
+struct hdr {
+    const char *name;   /* from the table of wanted names */
+    const char *value;  /* unfolded, controls made spaces, trimmed */
+};
+
+struct hdrs {
+    struct hdr *v;
+    size_t n, cap;
+};
+
+static const char *const top_names[] = {
+    "from", "to", "cc", "delivered-to", "x-original-to", "subject", "message-id",
+    "in-reply-to", "auto-submitted", "precedence", "x-autoreply", "x-autorespond", "list-id",
+    "content-type", "content-transfer-encoding", "content-disposition", NULL,
+};
+static const char *const part_names[] = {
+    "content-type", "content-transfer-encoding", "content-disposition", NULL,
+};
+
+static const char *
+hget(const struct hdrs *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->v[i].name, name) == 0)
+            return h->v[i].value;
+    return NULL;
+}
+
+/* Unfolding drops the line ends (RFC 5322 §2.2.3); every other control
+ * becomes a space, so values are NUL-free C strings. */
+static void
+unfold(struct sp_buf *val, const char *s, size_t n)
+{
+    size_t from = val->len;
+    sp_buf_append(val, s, n);
+    for (size_t i = from; i < val->len; i++)
+        if ((unsigned char)val->data[i] < 0x20 || val->data[i] == 0x7f)
+            val->data[i] = ' ';
+}
+
+static void
+keep_header(struct sp_arena *a, struct hdrs *h, const char *name, struct sp_buf *val)
+{
+    const char *s = val->data;
+    size_t n = val->len;
+    while (n > 0 && s[0] == ' ') {
+        s++;
+        n--;
+    }
+    while (n > 0 && s[n - 1] == ' ')
+        n--;
+    if (h->n == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        struct hdr *v = sp_arena_alloc(a, h->cap * sizeof(*v));
+        if (h->n > 0)
+            memcpy(v, h->v, h->n * sizeof(*v));
+        h->v = v;
+    }
+    h->v[h->n++] = (struct hdr){name, sp_arena_strndup(a, s, n)};
+}
+
+/* The first line s[0..n) of a field: its name when names wants it (and,
+ * unless many, it is the first of that name), its value started in val. */
+static const char *
+field_start(struct sp_arena *a, const char *s, size_t n, const char *const *names, bool many,
+            const struct hdrs *h, struct sp_buf *val)
+{
+    const char *colon = memchr(s, ':', n);
+    if (colon == NULL)
+        return NULL;  /* an mbox "From " line, or junk */
+    size_t at = (size_t)(colon - s), nn = at;
+    while (nn > 0 && is_wsp(s[nn - 1]))
+        nn--;
+    for (size_t i = 0; i < nn; i++)
+        if (s[i] <= ' ' || s[i] >= 0x7f)
+            return NULL;
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (strlen(names[i]) != nn || strncasecmp(s, names[i], nn) != 0)
+            continue;
+        if (!many && hget(h, names[i]) != NULL)
+            return NULL;
+        sp_buf_init(val, a, n - at + 16);
+        unfold(val, s + at + 1, n - at - 1);
+        return names[i];
+    }
+    return NULL;
+}
+
+/* Reads the header block at the start of s, up to its first empty line,
+ * keeping the fields names lists: all of them when many, else the first
+ * of each. Returns where the body starts (n when no line is empty), or
+ * SIZE_MAX when the block is longer than limit. */
+static size_t
+read_headers(struct sp_arena *a, const char *s, size_t n, const char *const *names, bool many,
+             size_t limit, struct hdrs *h)
+{
+    const char *name = NULL;  /* the field being unfolded, when kept */
+    struct sp_buf val = {0};
+    size_t i = 0, body = SIZE_MAX;
+    while (i < n && i <= limit) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t next = nl != NULL ? (size_t)(nl - s) + 1 : n;
+        size_t end = nl != NULL ? next - 1 : n;
+        if (end > i && s[end - 1] == '\r')
+            end--;
+        if (end == i) {
+            body = next;
+            break;
+        }
+        if (is_wsp(s[i])) {
+            if (name != NULL)
+                unfold(&val, s + i, end - i);
+        } else {
+            if (name != NULL)
+                keep_header(a, h, name, &val);
+            name = field_start(a, s + i, end - i, names, many, h, &val);
+        }
+        i = next;
+    }
+    if (body == SIZE_MAX && i > limit)
+        return SIZE_MAX;
+    if (name != NULL)
+        keep_header(a, h, name, &val);
+    return body == SIZE_MAX ? n : body;
+}
+
+/* ---- MIME parameters ---------------------------------------------------- */
+
+enum cte { CTE_IDENTITY, CTE_QP, CTE_BASE64 };
+
+struct part {
+    const char *type;      /* "text/plain", lower case */
+    const char *boundary;  /* NULL when none */
+    const char *charset;   /* NULL when none */
+    enum cte cte;
+    bool attachment;
+};
+
+/* The value's first word (up to ';', white space or a comment), lower
+ * case. */
+static const char *
+lead_token(struct sp_arena *a, const char *v)
+{
+    size_t n = 0;
+    while (v[n] != '\0' && v[n] != ';' && v[n] != '(' && !is_space(v[n]))
+        n++;
+    char *t = sp_arena_strndup(a, v, n);
+    lower(t);
+    return t;
+}
+
+/* p at a '"': past the quoted string's end, into b when not NULL. */
+static const char *
+quoted_string(const char *p, struct sp_buf *b)
+{
+    for (p++; *p != '\0' && *p != '"'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        if (b != NULL)
+            sp_buf_putc(b, *p);
+    }
+    return *p == '"' ? p + 1 : p;
+}
+
+/* Parameter attr of a Content-Type or Content-Disposition value (RFC 2045
+ * §5.1), unquoted; NULL when absent or empty. RFC 2231's "attr*" and
+ * "attr*0" are other names here: passed over, never misread. */
+static const char *
+param(struct sp_arena *a, const char *v, const char *attr)
+{
+    size_t an = strlen(attr);
+    const char *p = v;
+    for (;;) {
+        while (*p != '\0' && *p != ';')
+            p = *p == '"' ? quoted_string(p, NULL) : p + 1;
+        if (*p == '\0')
+            return NULL;
+        for (p++; is_space(*p); p++)
+            ;
+        const char *name = p;
+        while (*p != '\0' && *p != '=' && *p != ';' && !is_space(*p))
+            p++;
+        bool match = (size_t)(p - name) == an && strncasecmp(name, attr, an) == 0;
+        while (is_space(*p))
+            p++;
+        if (*p != '=')
+            continue;
+        for (p++; is_space(*p); p++)
+            ;
+        struct sp_buf b;
+        sp_buf_init(&b, a, 32);
+        if (*p == '"') {
+            p = quoted_string(p, match ? &b : NULL);
+        } else {
+            const char *s = p;
+            while (*p != '\0' && *p != ';' && !is_space(*p))
+                p++;
+            sp_buf_append(&b, s, (size_t)(p - s));
+        }
+        if (match)
+            return b.len > 0 ? b.data : NULL;
+    }
+}
+
+/* A part's headers read as RFC 2045 says: no or an unusable Content-Type
+ * is text/plain (message/rfc822 in a multipart/digest, RFC 2046 §5.1.5);
+ * a multipart without a boundary cannot be split, so it is that too. */
+static void
+part_info(struct sp_arena *a, const struct hdrs *h, bool digest, struct part *pt)
+{
+    const char *ct = hget(h, "content-type");
+    *pt = (struct part){.type = digest ? "message/rfc822" : "text/plain"};
+    if (ct != NULL) {
+        const char *t = lead_token(a, ct), *slash = strchr(t, '/');
+        if (slash != NULL && slash != t && slash[1] != '\0')
+            pt->type = t;
+        pt->charset = param(a, ct, "charset");
+        if (strncmp(pt->type, "multipart/", 10) == 0) {
+            pt->boundary = param(a, ct, "boundary");
+            if (pt->boundary == NULL)
+                pt->type = "text/plain";
+        }
+    }
+    const char *cte = hget(h, "content-transfer-encoding");
+    const char *e = cte != NULL ? lead_token(a, cte) : "";
+    pt->cte = strcmp(e, "quoted-printable") == 0 ? CTE_QP
+              : strcmp(e, "base64") == 0         ? CTE_BASE64
+                                                 : CTE_IDENTITY;
+    const char *cd = hget(h, "content-disposition");
+    pt->attachment = cd != NULL && strcmp(lead_token(a, cd), "attachment") == 0;
+}
+
+/* ---- the MIME tree ------------------------------------------------------ */
+
+enum kind { KIND_OTHER, KIND_PLAIN, KIND_HTML };
+
+struct leaf {
+    const char *body;
+    size_t n;
+    struct part pt;
+    enum kind kind;
+    bool in_alt;  /* under a multipart/alternative: one form of the text */
+};
+
+struct walk {
+    struct sp_arena *a;
+    struct leaf leaf[SP_MAIL_MAX_PARTS];
+    size_t nleaf;
+    size_t nodes;  /* parts visited, containers included */
+};
+
+static void walk_part(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
+                      bool in_alt);
+
+static void
+add_leaf(struct walk *w, const char *s, size_t n, const struct part *pt, bool in_alt)
+{
+    struct leaf *l = &w->leaf[w->nleaf++];
+    *l = (struct leaf){s, n, *pt, KIND_OTHER, in_alt};
+    if (!pt->attachment && strcmp(pt->type, "text/plain") == 0)
+        l->kind = KIND_PLAIN;
+    else if (!pt->attachment && strcmp(pt->type, "text/html") == 0)
+        l->kind = KIND_HTML;
+}
+
+/* One body part of a multipart: its own headers, then its body. */
+static void
+child(struct walk *w, const char *s, size_t n, bool digest, int depth, bool in_alt)
+{
+    struct hdrs h = {0};
+    size_t body = read_headers(w->a, s, n, part_names, false, n, &h);
+    struct part pt;
+    part_info(w->a, &h, digest, &pt);
+    walk_part(w, s + body, n - body, &pt, depth, in_alt);
+}
+
+/* What line l[0..n) is for boundary b: 0 text, 1 the delimiter "--b",
+ * 2 the close delimiter "--b--" (white space may follow, RFC 2046
+ * §5.1.1). */
+static int
+delimiter(const char *l, size_t n, const char *b, size_t bn)
+{
+    if (n < bn + 2 || l[0] != '-' || l[1] != '-' || memcmp(l + 2, b, bn) != 0)
+        return 0;
+    size_t i = bn + 2;
+    int kind = 1;
+    if (i + 1 < n && l[i] == '-' && l[i + 1] == '-') {
+        kind = 2;
+        i += 2;
+    }
+    while (i < n && is_space(l[i]))
+        i++;
+    return i == n ? kind : 0;
+}
+
+/* The line end before a delimiter is part of it (RFC 2046 §5.1.1). */
+static size_t
+content_end(const char *s, size_t start, size_t i)
+{
+    if (i > start && s[i - 1] == '\n')
+        i--;
+    if (i > start && s[i - 1] == '\r')
+        i--;
+    return i;
+}
+
+static void
+split(struct walk *w, const char *s, size_t n, const struct part *pt, int depth, bool in_alt)
+{
+    bool alt = in_alt || strcmp(pt->type, "multipart/alternative") == 0;
+    bool digest = strcmp(pt->type, "multipart/digest") == 0;
+    size_t bn = strlen(pt->boundary), start = SIZE_MAX, i = 0;
+    while (i < n && w->nodes < SP_MAIL_MAX_PARTS) {
+        const char *nl = memchr(s + i, '\n', n - i);
+        size_t next = nl != NULL ? (size_t)(nl - s) + 1 : n;
+        int d = delimiter(s + i, next - i, pt->boundary, bn);
+        if (d != 0) {
+            if (start != SIZE_MAX)
+                child(w, s + start, content_end(s, start, i) - start, digest, depth + 1, alt);
+            if (d == 2)
+                return;
+            start = next;
+        }
+        i = next;
+    }
+    if (start != SIZE_MAX && w->nodes < SP_MAIL_MAX_PARTS)  /* never closed: runs to the end */
+        child(w, s + start, n - start, digest, depth + 1, alt);
+}
+
+static void
+walk_part(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
+          bool in_alt)
+{
+    if (w->nodes >= SP_MAIL_MAX_PARTS)
+        return;
+    w->nodes++;
+    /* A multipart nested deeper than the limit stays one opaque part. */
+    if (pt->boundary != NULL && depth < SP_MAIL_MAX_DEPTH)
+        split(w, s, n, pt, depth, in_alt);
+    else
+        add_leaf(w, s, n, pt, in_alt);
+}
+
+static const struct leaf *
+first_leaf(const struct walk *w, enum kind kind)
+{
+    for (size_t i = 0; i < w->nleaf; i++)
+        if (w->leaf[i].kind == kind)
+            return &w->leaf[i];
+    return NULL;
+}
+
+static const char *
+leaf_text(struct sp_arena *a, const struct leaf *l)
+{
+    char *dec = NULL;
+    size_t n = l->n;
+    if (l->pt.cte == CTE_QP)
+        sp_mail_decode_qp(a, l->body, l->n, &dec, &n);
+    else if (l->pt.cte == CTE_BASE64)
+        sp_mail_decode_base64(a, l->body, l->n, &dec, &n);
+    struct sp_buf u;
+    sp_buf_init(&u, a, n + 16);
+    const char *cs = l->pt.charset != NULL ? l->pt.charset : "";
+    put_utf8(&u, cs, strlen(cs), dec != NULL ? dec : l->body, n);
+    if (l->kind == KIND_HTML)
+        return sp_mail_html_text(a, u.data, u.len);
+    return clean(a, u.data, u.len, CLEAN_TEXT);
+}
+
+/* The text: the first text/plain that is no attachment, else the first
+ * such text/html. The other forms of the text (text parts under a
+ * multipart/alternative) are not attachments; every other leaf is. */
+static void
+read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
+          struct sp_mail_in *out)
+{
+    struct walk *w = sp_arena_calloc(a, 1, sizeof(*w));
+    struct part pt;
+    w->a = a;
+    part_info(a, h, false, &pt);
+    walk_part(w, s, n, &pt, 0, false);
+    const struct leaf *body = first_leaf(w, KIND_PLAIN);
+    if (body == NULL)
+        body = first_leaf(w, KIND_HTML);
+    for (size_t i = 0; i < w->nleaf; i++) {
+        const struct leaf *l = &w->leaf[i];
+        if (l != body && !(l->in_alt && l->kind != KIND_OTHER))
+            out->attachments++;
+    }
+    if (body != NULL) {
+        out->text = leaf_text(a, body);
+        out->text_from_html = body->kind == KIND_HTML;
+    }
+}
+
+/* ---- addresses (RFC 5322 §3.4) ------------------------------------------ */
+
+enum tok_type { TOK_WORD, TOK_QUOTED, TOK_COMMENT, TOK_SPECIAL };
+
+struct tok {
+    enum tok_type type;
+    const char *s;  /* as written; a comment without its parentheses */
+    size_t n;
+    bool ws;        /* white space or a comment before it */
+};
+
+static bool
+addr_special(char c)
+{
+    return c == '(' || c == ')' || c == '<' || c == '>' || c == ',' || c == ';' || c == ':' ||
+           c == '@' || c == '"' || c == '[' || c == ']';
+}
+
+/* From v[p], just past an opening '"' or '[', to just past its close (or
+ * the end), escapes skipped. */
+static size_t
+skip_to(const char *v, size_t n, size_t p, char close)
+{
+    for (; p < n; p++) {
+        if (v[p] == '\\' && p + 1 < n)
+            p++;
+        else if (v[p] == close)
+            return p + 1;
+    }
+    return n;
+}
+
+/* From v[p], at a '(', to just past its matching ')' (comments nest, RFC
+ * 5322 §3.2.2: a counter, not recursion), or the end. */
+static size_t
+skip_comment(const char *v, size_t n, size_t p)
+{
+    size_t depth = 0;
+    for (; p < n; p++) {
+        if (v[p] == '\\' && p + 1 < n)
+            p++;
+        else if (v[p] == '(')
+            depth++;
+        else if (v[p] == ')' && --depth == 0)
+            return p + 1;
+    }
+    return n;
+}
+
+static bool
+next_tok(const char *v, size_t n, size_t *pos, struct tok *t)
+{
+    size_t p = *pos;
+    t->ws = false;
+    while (p < n && is_space(v[p])) {
+        p++;
+        t->ws = true;
+    }
+    if (p >= n)
+        return false;
+    size_t s = p;
+    char c = v[p];
+    if (c == '(') {
+        p = skip_comment(v, n, p);
+        t->type = TOK_COMMENT;
+        t->s = v + s + 1;
+        t->n = p - s - 1 - (p - s > 1 && v[p - 1] == ')');
+        *pos = p;
+        return true;
+    }
+    if (c == '"' || c == '[') {
+        p = skip_to(v, n, p + 1, c == '"' ? '"' : ']');
+        t->type = c == '"' ? TOK_QUOTED : TOK_WORD;
+    } else if (addr_special(c)) {
+        p++;
+        t->type = TOK_SPECIAL;
+    } else {
+        while (p < n && !is_space(v[p]) && !addr_special(v[p]))
+            p++;
+        t->type = TOK_WORD;
+    }
+    t->s = v + s;
+    t->n = p - s;
+    *pos = p;
+    return true;
+}
+
+static bool
+is_tok(const struct tok *t, char c)
+{
+    return t->type == TOK_SPECIAL && t->s[0] == c;
+}
+
+/* One mailbox being read: the words outside <> (a display name, or a bare
+ * address), what is inside <>, and its first comment (the name of the
+ * old "addr (Name)" form). */
+struct mbox {
+    struct tok *tok;
+    size_t ntok, cap;
+    struct sp_buf angle;
+    struct tok comment;
+    bool in_angle, had_angle, has_comment;
+    bool gap;  /* a comment since the last word: white space to it */
+};
+
+/* Where mailboxes go: From keeps its first (max 1); recipients up to the
+ * cap, each address once (any case). */
+struct sink {
+    const char **list;
+    size_t n, max;
+    const char *name;  /* the first mailbox's display name */
+    bool done;
+};
+
+static void
+sink_add(struct sink *k, const char *addr, const char *name)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcasecmp(k->list[i], addr) == 0)
+            return;
+    if (k->n == 0)
+        k->name = name;
+    k->list[k->n++] = addr;
+    k->done = k->n >= k->max;
+}
+
+static void
+put_unescaped(struct sp_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n)
+            i++;
+        sp_buf_putc(b, s[i]);
+    }
+}
+
+/* A display name: the words as written, quotes and escapes gone, one
+ * space where there was white space, encoded words decoded (also inside
+ * quotes, where clients put them against RFC 2047 §5); NULL when empty. */
+static const char *
+display_name(struct sp_arena *a, const struct tok *t, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 64);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].ws && b.len > 0)
+            sp_buf_putc(&b, ' ');
+        if (t[i].type == TOK_QUOTED)
+            put_unescaped(&b, t[i].s + 1, t[i].n - 1 - (t[i].n > 1 && t[i].s[t[i].n - 1] == '"'));
+        else if (t[i].type == TOK_COMMENT)
+            put_unescaped(&b, t[i].s, t[i].n);
+        else
+            sp_buf_append(&b, t[i].s, t[i].n);
+    }
+    const char *d = sp_mail_decode_words(a, b.data, b.len);
+    while (*d == ' ')
+        d++;
+    size_t dn = strlen(d);
+    while (dn > 0 && d[dn - 1] == ' ')
+        dn--;
+    return dn > 0 ? sp_arena_strndup(a, d, dn) : NULL;
+}
+
+/* Without <>: the last run of words with no white space between them (an
+ * '@' joins across it, as the obsolete "local @ domain" does) that holds
+ * an '@'. */
+static void
+bare_addr(const struct mbox *m, struct sp_buf *b)
+{
+    size_t start = 0, best = 0, best_end = 0;
+    bool at = false;
+    for (size_t k = 0; k <= m->ntok; k++) {
+        if (k == m->ntok || (k > 0 && m->tok[k].ws && !is_tok(&m->tok[k], '@') &&
+                             !is_tok(&m->tok[k - 1], '@'))) {
+            if (at) {
+                best = start;
+                best_end = k;
+            }
+            start = k;
+            at = false;
+        }
+        if (k < m->ntok && is_tok(&m->tok[k], '@'))
+            at = true;
+    }
+    for (size_t k = best; k < best_end; k++)
+        sp_buf_append(b, m->tok[k].s, m->tok[k].n);
+}
+
+static void
+reset_angle(struct mbox *m)
+{
+    m->angle.len = 0;
+    m->angle.data[0] = '\0';
+}
+
+/* An addr-spec needs text on both sides of an '@': a bare local name
+ * cannot be written back to. */
+static bool
+has_domain(const char *s, size_t n)
+{
+    const char *at = n > 0 ? memrchr(s, '@', n) : NULL;
+    return at != NULL && at > s && at < s + n - 1;
+}
+
+static void
+finish_mbox(struct sp_arena *a, struct mbox *m, struct sink *k)
+{
+    struct sp_buf addr;
+    const char *name = NULL;
+    sp_buf_init(&addr, a, 64);
+    if (m->had_angle) {
+        sp_buf_append(&addr, m->angle.data, m->angle.len);
+        name = display_name(a, m->tok, m->ntok);
+    } else {
+        bare_addr(m, &addr);
+    }
+    if (name == NULL && m->has_comment)
+        name = display_name(a, &m->comment, 1);
+    if (has_domain(addr.data, addr.len))
+        sink_add(k, clean(a, addr.data, addr.len, CLEAN_LINE), name);
+    m->ntok = 0;
+    reset_angle(m);
+    m->in_angle = m->had_angle = m->has_comment = m->gap = false;
+}
+
+/* A token inside <>; false when it ends the mailbox: a ',' that is not
+ * in an obsolete route means the '>' is missing. */
+static bool
+angle_tok(struct mbox *m, const struct tok *t)
+{
+    if (is_tok(t, '>'))
+        m->in_angle = false;
+    else if (is_tok(t, ':'))
+        reset_angle(m);  /* the obsolete route "@a,@b:" */
+    else if (is_tok(t, ',') && (m->angle.len == 0 || m->angle.data[0] != '@'))
+        return false;
+    else if (t->type != TOK_COMMENT)
+        sp_buf_append(&m->angle, t->s, t->n);
+    return true;
+}
+
+static void
+outer_tok(struct sp_arena *a, struct mbox *m, const struct tok *t, struct sink *k)
+{
+    if (t->type == TOK_COMMENT) {
+        if (!m->has_comment)
+            m->comment = *t;
+        m->has_comment = m->gap = true;
+        return;
+    }
+    if (t->type == TOK_SPECIAL && t->s[0] != '@') {
+        if (t->s[0] == '<') {
+            m->in_angle = m->had_angle = true;
+            reset_angle(m);
+        } else if (t->s[0] == ',' || t->s[0] == ';') {
+            finish_mbox(a, m, k);
+        } else if (t->s[0] == ':') {  /* what came before names a group */
+            m->ntok = 0;
+            m->has_comment = false;
+        }
+        return;  /* and a stray '>', ')' or ']' is nothing */
+    }
+    if (m->ntok == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        struct tok *v = sp_arena_alloc(a, m->cap * sizeof(*v));
+        if (m->ntok > 0)
+            memcpy(v, m->tok, m->ntok * sizeof(*v));
+        m->tok = v;
+    }
+    m->tok[m->ntok] = *t;
+    m->tok[m->ntok++].ws = t->ws || m->gap;
+    m->gap = false;
+}
+
+/* The mailboxes of an address-list value into k: groups, comments,
+ * quoted strings and angle brackets understood, obsolete routes dropped. */
+static void
+read_addresses(struct sp_arena *a, const char *v, struct sink *k)
+{
+    struct mbox m = {0};
+    struct tok t;
+    size_t n = strlen(v), pos = 0;
+    sp_buf_init(&m.angle, a, 64);
+    while (!k->done && next_tok(v, n, &pos, &t)) {
+        if (!m.in_angle)
+            outer_tok(a, &m, &t, k);
+        else if (!angle_tok(&m, &t))
+            finish_mbox(a, &m, k);
+    }
+    if (!k->done)
+        finish_mbox(a, &m, k);
+}
+
+/* ---- the message -------------------------------------------------------- */
+
+/* The first msg-id of a Message-ID or In-Reply-To value, without its
+ * brackets or white space; an id without brackets is taken as written. */
+static const char *
+msg_id(struct sp_arena *a, const char *v)
+{
+    if (v == NULL)
+        return NULL;
+    const char *s = strchr(v, '<'), *e = NULL;
+    if (s != NULL)
+        e = strchr(s + 1, '>');
+    if (e != NULL) {
+        s++;
+    } else {
+        s = s != NULL ? s + 1 : v;
+        while (is_space(*s))
+            s++;
+        for (e = s; *e != '\0' && !is_space(*e) && *e != '>'; e++)
+            ;
+    }
+    struct sp_buf b;
+    sp_buf_init(&b, a, (size_t)(e - s) + 1);
+    for (; s < e; s++)
+        if (!is_space(*s))
+            sp_buf_putc(&b, *s);
+    return b.len > 0 ? clean(a, b.data, b.len, CLEAN_LINE) : NULL;
+}
+
+/* RFC 3834 and the headers mass mailers and vacation programs write. */
+static bool
+auto_reply(struct sp_arena *a, const struct hdrs *h)
+{
+    static const char *const bulk[] = {"bulk", "junk", "list", "auto_reply", NULL};
+    const char *v = hget(h, "auto-submitted");
+    if (v != NULL && strcmp(lead_token(a, v), "no") != 0)
+        return true;
+    v = hget(h, "precedence");
+    if (v != NULL) {
+        const char *t = lead_token(a, v);
+        for (size_t i = 0; bulk[i] != NULL; i++)
+            if (strcmp(t, bulk[i]) == 0)
+                return true;
+    }
+    return hget(h, "x-autoreply") != NULL || hget(h, "x-autorespond") != NULL ||
+           hget(h, "list-id") != NULL;
+}
+
+static void
+recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
+{
+    static const char *const names[] = {"to", "cc", "delivered-to", "x-original-to"};
+    struct sink k = {.max = SP_MAIL_MAX_RECIPIENTS};
+    k.list = sp_arena_alloc(a, SP_MAIL_MAX_RECIPIENTS * sizeof(*k.list));
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        for (size_t j = 0; j < h->n && !k.done; j++)
+            if (strcmp(h->v[j].name, names[i]) == 0)
+                read_addresses(a, h->v[j].value, &k);
+    out->recipients = k.list;
+    out->nrecipients = k.n;
+}
+
+enum sp_rc
+sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
+              struct sp_problem *p)
+{
+    *out = (struct sp_mail_in){.subject = "", .text = ""};
+    if (msg == NULL)
+        msg = "", len = 0;
+    struct hdrs h = {0};
+    size_t body = read_headers(a, msg, len, top_names, true, SP_MAIL_MAX_HEADER_BYTES, &h);
+    if (body == SIZE_MAX)
+        return sp_problem_set(p, SP_INVALID, "bad_message", "header block over %d bytes",
+                              SP_MAIL_MAX_HEADER_BYTES);
+    const char *from = hget(&h, "from"), *sender = NULL;
+    struct sink k = {.list = &sender, .max = 1};
+    if (from != NULL)
+        read_addresses(a, from, &k);
+    if (sender == NULL)
+        return sp_problem_set(p, SP_INVALID, "bad_message",
+                              from == NULL ? "no From header" : "no address in From");
+    out->from_addr = sender;
+    out->from_name = k.name;
+    const char *subject = hget(&h, "subject");
+    if (subject != NULL)
+        out->subject = sp_mail_decode_words(a, subject, strlen(subject));
+    out->message_id = msg_id(a, hget(&h, "message-id"));
+    out->in_reply_to = msg_id(a, hget(&h, "in-reply-to"));
+    recipients(a, &h, out);
+    out->auto_reply = auto_reply(a, &h);
+    read_body(a, msg + body, len - body, &h, out);
+    return SP_OK;
+}
+
+/* ---- HTML to text ------------------------------------------------------- */
+
+/* gumbo reads about 7 MB/s, and its tree builder scans the stack of open
+ * elements on most start tags, so nesting is quadratic: 20,000 nested
+ * <div> take half a second, 200,000 a minute. A support mail's own text
+ * is at the top of its HTML, so only the first HTML_MAX_BYTES are read,
+ * and start tags past HTML_MAX_DEPTH open elements are dropped (their
+ * text stays) before gumbo sees them. */
+#define HTML_MAX_BYTES (1u << 20)
+#define HTML_MAX_DEPTH 256
+
+struct guard {
+    struct {
+        const char *s;
+        size_t n;
+    } open[HTML_MAX_DEPTH];
+    size_t depth;
+};
+
+static bool
+name_in(const char *s, size_t n, const char *const *names)
+{
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Elements whose content is text to the tokenizer: no tags inside. */
+static bool
+raw_text(const char *s, size_t n)
+{
+    static const char *const names[] = {"script", "style", "textarea", "title", "xmp",
+                                        "iframe", "noembed", "noframes", "noscript",
+                                        "plaintext", NULL};
+    return name_in(s, n, names);
+}
+
+/* Elements that never stay open: void ones, and the document's own. */
+static bool
+never_open(const char *s, size_t n)
+{
+    static const char *const names[] = {"area", "base", "br", "col", "embed", "hr", "img",
+                                        "input", "link", "meta", "param", "source", "track",
+                                        "wbr", "keygen", "basefont", "bgsound", "frame",
+                                        "html", "head", "body", NULL};
+    return name_in(s, n, names);
+}
+
+static bool
+top_is(const struct guard *g, const char *name)
+{
+    return g->depth > 0 && strlen(name) == g->open[g->depth - 1].n &&
+           strncasecmp(g->open[g->depth - 1].s, name, g->open[g->depth - 1].n) == 0;
+}
+
+/* Counts a start tag in; false when it is one too deep. Counting is
+ * conservative: only these elements close their like implicitly, and an
+ * end tag closes only the element on top. */
+static bool
+guard_open(struct guard *g, const char *s, size_t n)
+{
+    static const char *const self_closing[] = {"p", "li", "dt", "dd", "option", NULL};
+    static const char *const cells[] = {"td", "th", NULL};
+    if (never_open(s, n) || raw_text(s, n))
+        return true;
+    if (name_in(s, n, self_closing) && g->depth > 0 &&
+        name_in(g->open[g->depth - 1].s, g->open[g->depth - 1].n, self_closing))
+        g->depth--;
+    if ((name_in(s, n, cells) || (n == 2 && strncasecmp(s, "tr", 2) == 0)) &&
+        (top_is(g, "td") || top_is(g, "th")))
+        g->depth--;
+    if (n == 2 && strncasecmp(s, "tr", 2) == 0 && top_is(g, "tr"))
+        g->depth--;
+    if (g->depth == HTML_MAX_DEPTH)
+        return false;
+    g->open[g->depth].s = s;
+    g->open[g->depth++].n = n;
+    return true;
+}
+
+/* Past the '>' that ends the tag whose name ends at h[i] (attribute
+ * values may hold '>'), or n. */
+static size_t
+tag_end(const char *h, size_t n, size_t i)
+{
+    while (i < n && h[i] != '>') {
+        if (h[i++] != '=')
+            continue;
+        while (i < n && is_space(h[i]))
+            i++;
+        if (i < n && (h[i] == '"' || h[i] == '\'')) {
+            const char *q = memchr(h + i + 1, h[i], n - i - 1);
+            i = q != NULL ? (size_t)(q - h) + 1 : n;
+        }
+    }
+    return i < n ? i + 1 : n;
+}
+
+/* Where the end tag of raw-text element name starts, from h[i]; or n. */
+static size_t
+raw_end(const char *h, size_t n, size_t i, const char *name, size_t nn)
+{
+    const char *p;
+    while (i < n && (p = memmem(h + i, n - i, "</", 2)) != NULL) {
+        i = (size_t)(p - h) + 2;
+        if (n - i > nn && strncasecmp(h + i, name, nn) == 0 &&
+            (is_space(h[i + nn]) || h[i + nn] == '/' || h[i + nn] == '>'))
+            return i - 2;
+    }
+    return n;
+}
+
+/* Past a comment, doctype or processing instruction at h[i]. */
+static size_t
+markup_end(const char *h, size_t n, size_t i)
+{
+    const char *e;
+    if (n - i >= 4 && memcmp(h + i, "<!--", 4) == 0) {
+        e = memmem(h + i + 4, n - i - 4, "-->", 3);
+        return e != NULL ? (size_t)(e - h) + 3 : n;
+    }
+    e = memchr(h + i, '>', n - i);
+    return e != NULL ? (size_t)(e - h) + 1 : n;
+}
+
+static bool
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* h with the start tags past HTML_MAX_DEPTH taken out; its length in
+ * *out_len (h may hold NULs). */
+static const char *
+guard_depth(struct sp_arena *a, const char *h, size_t n, size_t *out_len)
+{
+    struct guard *g = sp_arena_alloc(a, sizeof(*g));
+    struct sp_buf out;
+    const char *lt;
+    size_t i = 0, run = 0;
+    g->depth = 0;
+    sp_buf_init(&out, a, n + 1);
+    while (i + 1 < n && (lt = memchr(h + i, '<', n - i - 1)) != NULL) {
+        i = (size_t)(lt - h);
+        if (h[i + 1] == '!' || h[i + 1] == '?') {
+            i = markup_end(h, n, i);
+            continue;
+        }
+        size_t s = i + 1 + (h[i + 1] == '/'), e = s;
+        if (s >= n || !is_alpha(h[s])) {
+            i++;
+            continue;
+        }
+        while (e < n && !is_space(h[e]) && h[e] != '/' && h[e] != '>')
+            e++;
+        size_t close = tag_end(h, n, e);
+        if (h[i + 1] == '/') {
+            if (g->depth > 0 && g->open[g->depth - 1].n == e - s &&
+                strncasecmp(g->open[g->depth - 1].s, h + s, e - s) == 0)
+                g->depth--;
+        } else if (!guard_open(g, h + s, e - s)) {
+            sp_buf_append(&out, h + run, i - run);
+            run = close;
+        } else if (raw_text(h + s, e - s)) {
+            close = raw_end(h, n, close, h + s, e - s);
+        }
+        i = close;
+    }
+    sp_buf_append(&out, h + run, n - run);
+    *out_len = out.len;
+    return out.data;
+}
+
+
+struct htext {
+    struct sp_buf b;
+    int pre;       /* <pre> elements we are in */
+    bool content;  /* the current line has text */
+    bool space;    /* collapsed white space is due before the next text */
+    bool stop;     /* past Outlook's history marker: nothing more is text */
+};
+
+struct hframe {
+    const GumboVector *kids;
+    unsigned next;
+    const GumboNode *node;
+};
+
+static bool
+html_dropped(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_IFRAME: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool
+html_block(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_TR:
+    case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_TABLE: case GUMBO_TAG_HR:
+    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FORM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool
+has_class(const GumboElement *el, const char *name)
+{
+    const GumboAttribute *at = gumbo_get_attribute(&el->attributes, "class");
+    size_t nl = strlen(name);
+    for (const char *p = at != NULL ? at->value : ""; *p != '\0';) {
+        while (is_space(*p))
+            p++;
+        const char *q = p;
+        while (*q != '\0' && !is_space(*q))
+            q++;
+        if ((size_t)(q - p) == nl && memcmp(p, name, nl) == 0)
+            return true;
+        p = q;
+    }
+    return false;
+}
+
+/* Quoted history as clients mark it in HTML (mail_parse.h). */
+static bool
+html_quote(const GumboElement *el)
+{
+    if (el->tag == GUMBO_TAG_BLOCKQUOTE) {
+        const GumboAttribute *t = gumbo_get_attribute(&el->attributes, "type");
+        if (t != NULL && strcasecmp(t->value, "cite") == 0)
+            return true;
+    }
+    return has_class(el, "gmail_quote") || has_class(el, "yahoo_quoted") ||
+           has_class(el, "moz-cite-prefix");
+}
+
+/* Outlook writes the history after these markers, as their siblings, not
+ * inside them: the text ends where they start. */
+static bool
+html_outlook_history(const GumboElement *el)
+{
+    const GumboAttribute *id = gumbo_get_attribute(&el->attributes, "id");
+    return id != NULL &&
+           (strcmp(id->value, "divRplyFwdMsg") == 0 || strcmp(id->value, "appendonsend") == 0);
+}
+
+/* Ends the line if it has text (hard: always, for <br>); spaces at its
+ * end are invisible, so a line of only &nbsp; comes out blank. */
+static void
+html_break(struct htext *h, bool hard)
+{
+    if (h->content || hard) {
+        while (h->b.len > 0 && h->b.data[h->b.len - 1] == ' ')
+            h->b.len--;
+        sp_buf_putc(&h->b, '\n');
+    }
+    h->content = h->space = false;
+}
+
+static void
+html_text(struct htext *h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (h->pre > 0) {
+            sp_buf_putc(&h->b, c);
+            h->content = c != '\n';
+            continue;
+        }
+        if (is_space(c)) {
+            h->space = h->content;
+            continue;
+        }
+        if (h->space)
+            sp_buf_putc(&h->b, ' ');
+        h->space = false;
+        h->content = true;
+        if (c == '\xc2' && i + 1 < n && s[i + 1] == '\xa0') {  /* U+00A0: shown as a space */
+            c = ' ';
+            i++;
+        }
+        sp_buf_putc(&h->b, c);
+    }
+}
+
+/* On entering an element: true when its children are to be walked. */
+static bool
+html_open(struct htext *h, const GumboElement *el)
+{
+    if (html_outlook_history(el)) {
+        h->stop = true;
+        return false;
+    }
+    if (html_dropped(el->tag) || html_quote(el))
+        return false;
+    if (el->tag == GUMBO_TAG_BR) {
+        html_break(h, true);
+        return false;
+    }
+    if (html_block(el->tag))
+        html_break(h, false);
+    if (el->tag == GUMBO_TAG_LI)
+        html_text(h, "- ", 2);
+    else if (el->tag == GUMBO_TAG_TD || el->tag == GUMBO_TAG_TH)
+        h->space = h->content;
+    else if (el->tag == GUMBO_TAG_PRE)
+        h->pre++;
+    return true;
+}
+
+static void
+html_close(struct htext *h, const GumboNode *n)
+{
+    if (n->type != GUMBO_NODE_ELEMENT)
+        return;
+    GumboTag t = n->v.element.tag;
+    if (t == GUMBO_TAG_PRE)
+        h->pre--;
+    if (html_block(t))
+        html_break(h, false);
+    else if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
+        h->space = h->content;
+}
+
+static void
+html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
+{
+    size_t cap = 64, depth = 0;
+    struct hframe *st = sp_arena_alloc(a, cap * sizeof(*st));
+    st[depth++] = (struct hframe){&root->v.element.children, 0, root};
+    while (depth > 0 && !h->stop) {
+        struct hframe *f = &st[depth - 1];
+        if (f->next == f->kids->length) {
+            html_close(h, f->node);
+            depth--;
+            continue;
+        }
+        const GumboNode *n = f->kids->data[f->next++];
+        if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
+            n->type == GUMBO_NODE_CDATA) {
+            html_text(h, n->v.text.text, strlen(n->v.text.text));
+            continue;
+        }
+        if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
+            continue;
+        if (depth == cap) {
+            struct hframe *g = sp_arena_alloc(a, cap * 2 * sizeof(*g));
+            memcpy(g, st, cap * sizeof(*g));
+            st = g;
+            cap *= 2;
+        }
+        st[depth++] = (struct hframe){&n->v.element.children, 0, n};
+    }
+}
+
+const char *
+sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
+{
+    GumboOptions opt = kGumboDefaultOptions;
+    opt.max_errors = 0;  /* never read; do not pay for them */
+    struct htext h = {.pre = 0};
+    if (html == NULL)
+        html = "", len = 0;
+    if (len > HTML_MAX_BYTES)
+        len = HTML_MAX_BYTES;
+    html = guard_depth(a, html, len, &len);
+    sp_buf_init(&h.b, a, len / 2 + 64);
+    GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
+    html_walk(a, &h, g->root);
+    gumbo_destroy_output(&opt, g);
+    const char *s = h.b.data;
+    size_t n = h.b.len;
+    while (n > 0 && is_space(s[0])) {
+        s++;
+        n--;
+    }
+    while (n > 0 && is_space(s[n - 1]))
+        n--;
+    return clean(a, s, n, CLEAN_TEXT);
+}

@@ -1,0 +1,81 @@
+/*
+ * mail_parse: reads one inbound mail (RFC 5322 + MIME, what an MTA pipes
+ * to support-mail-in) into what a support ticket needs: a few decoded
+ * headers, the sender, the recipients, and the body as UTF-8 text.
+ *   - Header lines are unfolded; RFC 2047 encoded words ("B" and "Q", any
+ *     charset iconv knows) are decoded in Subject and display names.
+ *   - Addresses: the addr-spec of From, and of every mailbox in To, Cc,
+ *     Delivered-To and X-Original-To (groups, comments, quoted local
+ *     parts and display names understood; obsolete routes ignored).
+ *   - The body: the MIME tree is walked (multipart/… nested at most
+ *     SP_MAIL_MAX_DEPTH deep, at most SP_MAIL_MAX_PARTS parts): the first
+ *     text/plain part that is not an attachment is the text; without one,
+ *     the first text/html part, turned into text (sp_mail_html_text).
+ *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
+ *     base64 are decoded; the charset (default us-ascii) is converted to
+ *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
+ *     become U+FFFD. Line ends become LF. Other parts are counted as
+ *     attachments.
+ *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
+ *     other than "no", Precedence bulk/junk/list/auto_reply, any
+ *     X-Autoreply / X-Autorespond header, or a List-Id.
+ * A message without a header/body separator is read as headers only. A
+ * header block over SP_MAIL_MAX_HEADER_BYTES, or no From at all, is
+ * SP_INVALID (code "bad_message") — the only refusals: everything else
+ * is read as best it can be, as mail readers do.
+ * Must not: know SQL, tickets or the network; trust any byte of the
+ * message; allocate outside the arena (iconv handles are closed).
+ */
+#ifndef SP_MAIL_PARSE_H
+#define SP_MAIL_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/problem.h"
+
+struct sp_arena;
+
+#define SP_MAIL_MAX_DEPTH 8
+#define SP_MAIL_MAX_PARTS 100
+#define SP_MAIL_MAX_HEADER_BYTES (256 * 1024)
+#define SP_MAIL_MAX_RECIPIENTS 100
+
+struct sp_mail_in {
+    const char *from_addr;      /* addr-spec, as written (NUL-free ASCII/UTF-8) */
+    const char *from_name;      /* decoded display name; NULL when none */
+    const char *subject;        /* decoded, unfolded, controls made spaces; "" when none */
+    const char *message_id;     /* first msg-id of Message-ID without <>; NULL when none */
+    const char *in_reply_to;    /* first msg-id of In-Reply-To without <>; NULL when none */
+    const char **recipients;    /* addr-specs of To, Cc, Delivered-To, X-Original-To */
+    size_t nrecipients;         /* at most SP_MAIL_MAX_RECIPIENTS (the rest are dropped) */
+    bool auto_reply;            /* see above */
+    const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
+    bool text_from_html;        /* text was made from a text/html part */
+    int attachments;            /* MIME leaf parts other than the body chosen */
+};
+
+/* Parses len bytes of msg (not NUL-terminated; may contain NULs, which
+ * are dropped from text) into *out, arena-owned. */
+enum sp_rc sp_mail_parse(struct sp_arena *a, const char *msg, size_t len,
+                         struct sp_mail_in *out, struct sp_problem *p);
+
+/* The text of an HTML body as a reader sees it: tags gone, entities
+ * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
+ * of their own, script/style/head dropped, whitespace collapsed outside
+ * <pre>. Quoted history is dropped with its content: <blockquote> with
+ * type="cite", and elements whose class names gmail_quote,
+ * yahoo_quoted or moz-cite-prefix, or whose id is divRplyFwdMsg or
+ * appendonsend (Outlook). Uses gumbo. */
+const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
+
+/* The pieces, for tests and the fuzz target. */
+/* A header value's RFC 2047 encoded words decoded (whitespace between two
+ * adjacent words dropped), controls made spaces. */
+const char *sp_mail_decode_words(struct sp_arena *a, const char *v, size_t n);
+/* Decodes quoted-printable / base64 (ignoring bad characters). */
+void sp_mail_decode_qp(struct sp_arena *a, const char *s, size_t n, char **out, size_t *out_len);
+void sp_mail_decode_base64(struct sp_arena *a, const char *s, size_t n, char **out,
+                           size_t *out_len);
+
+#endif

@@ -1,0 +1,654 @@
+/*
+ * test_mail_parse: inbound mail reading (src/core/mail_parse.c): headers
+ * (unfolding, RFC 2047 words, addresses, ids, loop signs), the MIME walk
+ * (which part is the text, what counts as an attachment, the limits),
+ * transfer encodings and charsets, HTML bodies, and what is refused.
+ */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/mail_parse.h"
+#include "core/utf8.h"
+#include "unit.h"
+
+SP_UNIT_ARENA_FIXTURE(16384)
+
+static struct sp_mail_in
+parse_n(const char *msg, size_t n)
+{
+    struct sp_mail_in m;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    enum sp_rc rc = sp_mail_parse(&arena, msg, n, &m, &p);
+    ck_assert_msg(rc == SP_OK, "refused: %s", p.detail);
+    return m;
+}
+
+static struct sp_mail_in
+parse(const char *msg)
+{
+    return parse_n(msg, strlen(msg));
+}
+
+static void
+assert_refused(const char *msg, size_t n)
+{
+    struct sp_mail_in m;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_mail_parse(&arena, msg, n, &m, &p), SP_INVALID);
+    ck_assert_str_eq(p.code, "bad_message");
+}
+
+#define HDRS "From: Zoe <zoe@example.com>\nTo: support@example.com\nSubject: Help\n"
+
+START_TEST(plain_ascii_mail_is_read)
+{
+    struct sp_mail_in m = parse("Return-Path: <zoe@example.com>\n"
+                                "From: Zoe Urban <zoe@example.com>\n"
+                                "To: Support <support@example.com>\n"
+                                "Subject: Printer on fire\n"
+                                "Message-ID: <abc.123@mail.example.com>\n"
+                                "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+                                "\n"
+                                "Hello,\n"
+                                "the printer is on fire.\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_str_eq(m.from_name, "Zoe Urban");
+    ck_assert_str_eq(m.subject, "Printer on fire");
+    ck_assert_str_eq(m.message_id, "abc.123@mail.example.com");
+    ck_assert_ptr_null(m.in_reply_to);
+    ck_assert_uint_eq(m.nrecipients, 1);
+    ck_assert_str_eq(m.recipients[0], "support@example.com");
+    ck_assert(!m.auto_reply);
+    ck_assert_str_eq(m.text, "Hello,\nthe printer is on fire.\n");
+    ck_assert(!m.text_from_html);
+    ck_assert_int_eq(m.attachments, 0);
+}
+END_TEST
+
+START_TEST(folded_headers_are_unfolded)
+{
+    struct sp_mail_in m = parse("From: Zoe\n <zoe@example.com>\n"
+                                "subject: This is\n a folded\n\tsubject\n"
+                                "TO: a@example.com,\n   b@example.com\n"
+                                "\nbody");
+    ck_assert_str_eq(m.subject, "This is a folded subject");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_uint_eq(m.nrecipients, 2);
+    ck_assert_str_eq(m.recipients[1], "b@example.com");
+}
+END_TEST
+
+START_TEST(encoded_words_are_decoded)
+{
+    struct sp_mail_in m = parse("From: z@example.com\n"
+                                "Subject: =?UTF-8?B?R3LDvMOfZQ==?= from "
+                                "=?iso-8859-1?Q?caf=E9?=\n =?iso-8859-1?Q?_cr=E8me?=\n\n");
+    /* the white space between two adjacent words is dropped, '_' is a space */
+    ck_assert_str_eq(m.subject, "Grüße from café crème");
+}
+END_TEST
+
+START_TEST(decode_words_joins_a_character_split_across_words)
+{
+    /* "é" is C3 A9: an encoder cut it in two words */
+    const char *v = "=?utf-8?q?caf=C3?= =?UTF-8?Q?=A9?= ok";
+    ck_assert_str_eq(sp_mail_decode_words(&arena, v, strlen(v)), "café ok");
+    v = "a =?x-unknown?q?=E9?= b =?utf-8?b?not base64?= =?utf-8?q?bad";
+    const char *d = sp_mail_decode_words(&arena, v, strlen(v));
+    ck_assert_str_eq(d, "a \xef\xbf\xbd b =?utf-8?b?not base64?= =?utf-8?q?bad");
+    v = "tab\there\x01";
+    ck_assert_str_eq(sp_mail_decode_words(&arena, v, strlen(v)), "tab here ");
+}
+END_TEST
+
+START_TEST(from_forms_give_address_and_name)
+{
+    struct sp_mail_in m = parse("From: \"Zoë Ürban\" <zoe@example.com>\n\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_str_eq(m.from_name, "Zoë Ürban");
+    m = parse("From: zoe@example.com (Zoe)\n\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_str_eq(m.from_name, "Zoe");
+    m = parse("From: zoe@example.com\n\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_ptr_null(m.from_name);
+    m = parse("From: =?UTF-8?Q?Zo=C3=AB?= <z@e.com>\n\n");
+    ck_assert_str_eq(m.from_addr, "z@e.com");
+    ck_assert_str_eq(m.from_name, "Zoë");
+    m = parse("From: \"Urban, Zoe \\\"Z\\\"\" (work) <@relay.example:zoe@example.com>\n\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_str_eq(m.from_name, "Urban, Zoe \"Z\"");
+    m = parse("From: \"zoe urban\"@example.com\n\n");
+    ck_assert_str_eq(m.from_addr, "\"zoe urban\"@example.com");
+    /* a mailbox without a domain is passed over */
+    m = parse("From: Zoe, Zoe Urban zoe@example.com\n\n");
+    ck_assert_str_eq(m.from_addr, "zoe@example.com");
+    ck_assert_ptr_null(m.from_name);
+}
+END_TEST
+
+START_TEST(recipients_come_from_to_cc_and_delivery_headers)
+{
+    struct sp_mail_in m = parse("From: zoe@example.com\n"
+                                "To: \"Support\" <support@example.com>, undisclosed:;,\n"
+                                " friends: a@example.org, \"b, c\" <b@example.org>;\n"
+                                "Cc: c@example.org (C), <SUPPORT@example.com>\n"
+                                "Delivered-To: support@example.com\n"
+                                "X-Original-To: help@example.com\n\n");
+    const char *want[] = {"support@example.com", "a@example.org", "b@example.org",
+                          "c@example.org", "help@example.com"};
+    ck_assert_uint_eq(m.nrecipients, 5);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_str_eq(m.recipients[i], want[i]);
+}
+END_TEST
+
+START_TEST(recipients_stop_at_the_cap)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 8192);
+    sp_buf_puts(&b, "From: z@example.com\nTo: ");
+    for (int i = 0; i < SP_MAIL_MAX_RECIPIENTS + 50; i++)
+        sp_buf_printf(&b, "%su%d@example.com", i ? ",\n " : "", i);
+    sp_buf_puts(&b, "\n\n");
+    struct sp_mail_in m = parse(b.data);
+    ck_assert_uint_eq(m.nrecipients, SP_MAIL_MAX_RECIPIENTS);
+    ck_assert_str_eq(m.recipients[SP_MAIL_MAX_RECIPIENTS - 1], "u99@example.com");
+}
+END_TEST
+
+START_TEST(alternative_prefers_plain_text)
+{
+    struct sp_mail_in m = parse(HDRS "MIME-Version: 1.0\n"
+                                     "Content-Type: multipart/alternative; boundary=\"=_b1\"\n"
+                                     "\n"
+                                     "preamble\n"
+                                     "--=_b1\n"
+                                     "Content-Type: text/plain; charset=utf-8\n"
+                                     "\n"
+                                     "The plain text.\n"
+                                     "--=_b1\n"
+                                     "Content-Type: text/html; charset=utf-8\n"
+                                     "\n"
+                                     "<p>The <b>HTML</b>.</p>\n"
+                                     "--=_b1--\n"
+                                     "epilogue\n");
+    ck_assert_str_eq(m.text, "The plain text.");
+    ck_assert(!m.text_from_html);
+    ck_assert_int_eq(m.attachments, 0);
+}
+END_TEST
+
+START_TEST(html_only_becomes_text)
+{
+    struct sp_mail_in m = parse(
+        HDRS "Content-Type: text/html; charset=\"UTF-8\"\n"
+             "\n"
+             "<html><head><title>T</title><style>p{}</style></head><body>\n"
+             "<div dir=\"ltr\">Hello &amp; welcome,&nbsp;Zo&euml;<br>\n"
+             "second   line</div>\n"
+             "<script>alert(1)</script>\n"
+             "<div class=\"gmail_quote gmail_quote_container\">On Mon, Support wrote:<br>\n"
+             "<blockquote>old text</blockquote></div></body></html>\n");
+    ck_assert(m.text_from_html);
+    ck_assert_str_eq(m.text, "Hello & welcome, Zoë\nsecond line");
+    ck_assert_int_eq(m.attachments, 0);
+}
+END_TEST
+
+START_TEST(html_text_keeps_blocks_and_drops_quotes)
+{
+    const char *h = "<p>One</p><p>&nbsp;</p><ul><li>a</li><li>b</li></ul>"
+                    "<pre>  keep\n    this</pre><table><tr><td>x</td><td>y</td></tr></table>"
+                    "<blockquote type=\"cite\">cited</blockquote>"
+                    "<div class=\"moz-cite-prefix\">On … wrote:</div>"
+                    "<div class=\"yahoo_quoted\">yahoo</div><h1>End</h1>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)),
+                     "One\n\n- a\n- b\n  keep\n    this\nx y\nEnd");
+    h = "<div>My answer</div><div id=\"appendonsend\"></div><hr>"
+        "<div id=\"divRplyFwdMsg\"><b>From:</b> Support</div><div>history</div>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "My answer");
+    ck_assert_str_eq(sp_mail_html_text(&arena, "", 0), "");
+    ck_assert_str_eq(sp_mail_html_text(&arena, NULL, 0), "");
+}
+END_TEST
+
+START_TEST(html_nesting_and_size_are_bounded)
+{
+    /* gumbo is quadratic in nesting: 160,000 open elements would take a
+     * minute; the tags past the depth limit go, their text stays */
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 1 << 20);
+    for (int i = 0; i < 80000; i++)
+        sp_buf_puts(&b, "<div><span>");
+    sp_buf_puts(&b, "<style>p { color: red }</style>deep <b>text</b><script>x()</script>");
+    ck_assert_str_eq(sp_mail_html_text(&arena, b.data, b.len), "deep text");
+    /* past 1 MiB the HTML is not read */
+    sp_buf_init(&b, &arena, 2 << 20);
+    while (b.len < (2u << 20))
+        sp_buf_puts(&b, "<p>first</p>\n");
+    sp_buf_puts(&b, "<p>END</p>");
+    const char *t = sp_mail_html_text(&arena, b.data, b.len);
+    ck_assert_ptr_null(strstr(t, "END"));
+    ck_assert(strncmp(t, "first\nfirst\n", 12) == 0);
+}
+END_TEST
+
+START_TEST(attachment_is_counted_not_read)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: multipart/mixed; boundary=outer\n"
+                                     "\n"
+                                     "--outer\n"
+                                     "Content-Type: multipart/alternative; boundary=inner\n"
+                                     "\n"
+                                     "--inner\n"
+                                     "Content-Type: text/plain\n"
+                                     "\n"
+                                     "See the invoice.\n"
+                                     "--inner\n"
+                                     "Content-Type: text/html\n"
+                                     "\n"
+                                     "<p>See the <i>invoice</i>.</p>\n"
+                                     "--inner--\n"
+                                     "--outer\n"
+                                     "Content-Type: application/pdf; name=\"invoice.pdf\"\n"
+                                     "Content-Disposition: attachment; filename=invoice.pdf\n"
+                                     "Content-Transfer-Encoding: base64\n"
+                                     "\n"
+                                     "JVBERi0xLjQK\n"
+                                     "--outer--\n");
+    ck_assert_str_eq(m.text, "See the invoice.");
+    ck_assert_int_eq(m.attachments, 1);
+}
+END_TEST
+
+START_TEST(attached_text_and_forwarded_mail_are_attachments)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: multipart/mixed; boundary=b\n"
+                                     "\n"
+                                     "--b\n"
+                                     "Content-Type: text/plain; name=log.txt\n"
+                                     "Content-Disposition: ATTACHMENT; filename=log.txt\n"
+                                     "\n"
+                                     "not the body\n"
+                                     "--b\n"
+                                     "Content-Type: message/rfc822\n"
+                                     "\n"
+                                     "From: x@example.com\n\nforwarded\n"
+                                     "--b\n"
+                                     "Content-Type: text/html\n"
+                                     "\n"
+                                     "<p>the body</p>\n"
+                                     "--b--\n");
+    ck_assert_str_eq(m.text, "the body");
+    ck_assert(m.text_from_html);
+    ck_assert_int_eq(m.attachments, 2);
+}
+END_TEST
+
+START_TEST(digest_parts_are_messages)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: multipart/digest; boundary=d\n"
+                                     "\n"
+                                     "--d\n"
+                                     "\n"
+                                     "From: a@example.com\n\none\n"
+                                     "--d\n"
+                                     "Content-Type: text/plain\n"
+                                     "\n"
+                                     "the text\n"
+                                     "--d--\n");
+    ck_assert_str_eq(m.text, "the text");
+    ck_assert_int_eq(m.attachments, 1);
+}
+END_TEST
+
+START_TEST(quoted_printable_is_decoded)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: text/plain; charset=utf-8\n"
+                                     "Content-Transfer-Encoding: Quoted-Printable\n"
+                                     "\n"
+                                     "Caf=C3=A9 au lait, a very long line that was wr=\n"
+                                     "apped by the sender =3D fine.   \n"
+                                     "Bad =ZZ escape=\n");
+    ck_assert_str_eq(m.text, "Café au lait, a very long line that was wrapped by the sender = "
+                             "fine.\nBad =ZZ escape");
+    char *out;
+    size_t n;
+    sp_mail_decode_qp(&arena, "a=\r\nb=4", 7, &out, &n);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_str_eq(out, "ab=4");
+}
+END_TEST
+
+START_TEST(base64_is_decoded)
+{
+    struct sp_mail_in m =
+        parse(HDRS "Content-Type: text/plain; charset=utf-8\n"
+                   "Content-Transfer-Encoding: base64\n"
+                   "\n"
+                   "SGVsbG8gZnJvbSBiYXNlNjQg4oCUIMO8bsOvY29kZQ0K\n"
+                   "c2Vjb25kIGxpbmUNCg==\n");
+    ck_assert_str_eq(m.text, "Hello from base64 — ünïcode\nsecond line\n");
+    char *out;
+    size_t n;
+    /* junk ignored; padding ends one run, another may follow */
+    sp_mail_decode_base64(&arena, "QQ==\n!QkM=", 10, &out, &n);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(out, "ABC");
+}
+END_TEST
+
+START_TEST(legacy_charsets_become_utf8)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: text/plain; charset=ISO-8859-1\n"
+                                     "Content-Transfer-Encoding: 8bit\n\ncaf\xe9 cr\xe8me\n");
+    ck_assert_str_eq(m.text, "café crème\n");
+    m = parse(HDRS "Content-Type: text/plain; charset=\"windows-1252\"\n"
+                   "\n\x93quoted\x94 costs \x80 5\x81\n");
+    /* 0x81 is unassigned in windows-1252 */
+    ck_assert_str_eq(m.text, "“quoted” costs € 5\xef\xbf\xbd\n");
+    m = parse(HDRS "Content-Type: text/plain; charset=utf-8\n\nok \xff\xc3\n");
+    ck_assert_str_eq(m.text, "ok \xef\xbf\xbd\xef\xbf\xbd\n");
+    /* ISO-8859-1 is read as windows-1252, as Outlook means it */
+    m = parse(HDRS "Content-Type: text/plain; charset=iso-8859-1\n\n\x93hi\x94\n");
+    ck_assert_str_eq(m.text, "“hi”\n");
+    /* 8-bit text labelled US-ASCII (or not at all) is read as UTF-8 */
+    m = parse(HDRS "Content-Type: text/plain; charset=us-ascii\n\nZo\xc3\xab\n");
+    ck_assert_str_eq(m.text, "Zoë\n");
+    m = parse(HDRS "\nZo\xc3\xab\n");
+    ck_assert_str_eq(m.text, "Zoë\n");
+}
+END_TEST
+
+START_TEST(long_bodies_convert_the_same)
+{
+    /* long single-byte bodies go through a table, multi-byte ones not */
+    struct sp_buf b, want;
+    sp_buf_init(&b, &arena, 65536);
+    sp_buf_init(&want, &arena, 65536);
+    sp_buf_puts(&b, HDRS "Content-Type: text/plain; charset=cp1252\n\n");
+    for (int i = 0; i < 5000; i++) {
+        sp_buf_puts(&b, "\x80\x81" "a\r\n");
+        sp_buf_puts(&want, "€\xef\xbf\xbd" "a\n");
+    }
+    ck_assert_str_eq(parse(b.data).text, want.data);
+    sp_buf_init(&b, &arena, 65536);
+    sp_buf_init(&want, &arena, 65536);
+    sp_buf_puts(&b, HDRS "Content-Type: text/plain; charset=ISO-2022-JP\n\n");
+    for (int i = 0; i < 2000; i++) {
+        sp_buf_puts(&b, "\x1b$B$3$s\x1b(B ok\n");  /* こん */
+        sp_buf_puts(&want, "こん ok\n");
+    }
+    ck_assert_str_eq(parse(b.data).text, want.data);
+}
+END_TEST
+
+START_TEST(unknown_charset_reads_as_utf8)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: text/plain; charset=x-klingon\n"
+                                     "\ncaf\xe9 ok \xc3\xa9\n");
+    ck_assert_str_eq(m.text, "caf\xef\xbf\xbd ok é\n");
+    m = parse(HDRS "Content-Type: text/plain; charset=\"utf-8//IGNORE\"\n\nx\xe9\n");
+    ck_assert_str_eq(m.text, "x\xef\xbf\xbd\n");
+}
+END_TEST
+
+START_TEST(crlf_input_gives_lf_text)
+{
+    struct sp_mail_in m = parse("From: Zoe <zoe@example.com>\r\n"
+                                "Subject: Line\r\n ends\r\n"
+                                "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+                                "\r\n"
+                                "--b\r\n"
+                                "Content-Type: text/plain\r\n"
+                                "\r\n"
+                                "one\r\ntwo\rthree\r\n\r\n"
+                                "--b--\r\n");
+    ck_assert_str_eq(m.subject, "Line ends");
+    ck_assert_str_eq(m.text, "one\ntwo\nthree\n");
+}
+END_TEST
+
+START_TEST(nuls_are_dropped)
+{
+    static const char msg[] = HDRS "\nab\0c\n";
+    struct sp_mail_in m = parse_n(msg, sizeof(msg) - 1);
+    ck_assert_str_eq(m.text, "abc\n");
+}
+END_TEST
+
+START_TEST(missing_from_is_refused)
+{
+    const char *msg = "To: support@example.com\nSubject: x\n\nbody\n";
+    assert_refused(msg, strlen(msg));
+    msg = "From: Zoe\nSubject: x\n\nbody\n";
+    assert_refused(msg, strlen(msg));
+    msg = "From: <>\n\n";
+    assert_refused(msg, strlen(msg));
+    assert_refused("", 0);
+}
+END_TEST
+
+START_TEST(huge_header_block_is_refused)
+{
+    size_t n = SP_MAIL_MAX_HEADER_BYTES + 100;
+    char *msg = sp_arena_alloc(&arena, n);
+    memset(msg, 'x', n);
+    memcpy(msg, "From: z@example.com\nX-Big: ", 27);
+    assert_refused(msg, n);
+    msg[n - 2] = '\n';
+    msg[n - 1] = '\n';
+    assert_refused(msg, n);
+}
+END_TEST
+
+START_TEST(missing_separator_is_headers_only)
+{
+    struct sp_mail_in m = parse("From: zoe@example.com\nSubject: Only headers");
+    ck_assert_str_eq(m.subject, "Only headers");
+    ck_assert_str_eq(m.text, "");
+    ck_assert_int_eq(m.attachments, 0);
+}
+END_TEST
+
+START_TEST(auto_replies_are_recognized)
+{
+    static const char *const yes[] = {
+        "Auto-Submitted: auto-replied\n", "Auto-Submitted: Auto-Generated (vacation)\n",
+        "Precedence: bulk\n",            "Precedence: JUNK\n",
+        "Precedence: list\n",            "Precedence: auto_reply\n",
+        "X-Autoreply: yes\n",            "X-Autorespond: whatever\n",
+        "List-Id: <news.example.com>\n",
+    };
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        char *msg = sp_arena_sprintf(&arena, "From: z@example.com\n%s\nhi", yes[i]);
+        ck_assert_msg(parse(msg).auto_reply, "%s", yes[i]);
+    }
+    ck_assert(!parse("From: z@example.com\nAuto-Submitted: no\nPrecedence: first-class\n\n")
+                   .auto_reply);
+}
+END_TEST
+
+START_TEST(ids_lose_their_brackets)
+{
+    struct sp_mail_in m = parse("From: z@example.com\n"
+                                "Message-ID:\n <CAB+x=1@mail.gmail.com>\n"
+                                "In-Reply-To: <ticket-42@support.example.com> (comment)\n"
+                                " <other@example.com>\n\n");
+    ck_assert_str_eq(m.message_id, "CAB+x=1@mail.gmail.com");
+    ck_assert_str_eq(m.in_reply_to, "ticket-42@support.example.com");
+    m = parse("From: z@example.com\nMessage-ID: bare-id@example.com\nIn-Reply-To: <>\n\n");
+    ck_assert_str_eq(m.message_id, "bare-id@example.com");
+    ck_assert_ptr_null(m.in_reply_to);
+}
+END_TEST
+
+/* A message whose text/plain sits inside levels nested multiparts. */
+static const char *
+nested(int levels)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    sp_buf_puts(&b, "From: z@example.com\n");
+    for (int i = 0; i < levels; i++)
+        sp_buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
+    sp_buf_puts(&b, "Content-Type: text/plain\n\ndeep text\n");
+    for (int i = levels - 1; i >= 0; i--)
+        sp_buf_printf(&b, "--b%d--\n", i);
+    return b.data;
+}
+
+START_TEST(nesting_is_bounded)
+{
+    struct sp_mail_in m = parse(nested(SP_MAIL_MAX_DEPTH));
+    ck_assert_str_eq(m.text, "deep text");
+    ck_assert_int_eq(m.attachments, 0);
+    m = parse(nested(SP_MAIL_MAX_DEPTH + 1));
+    ck_assert_str_eq(m.text, "");
+    ck_assert_int_eq(m.attachments, 1);  /* the multipart past the limit, unopened */
+    m = parse(nested(5000));
+    ck_assert_str_eq(m.text, "");
+}
+END_TEST
+
+START_TEST(parts_are_bounded)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 8192);
+    sp_buf_puts(&b, HDRS "Content-Type: multipart/mixed; boundary=b\n\n");
+    for (int i = 0; i < 3 * SP_MAIL_MAX_PARTS; i++)
+        sp_buf_puts(&b, "--b\nContent-Type: image/png\n\nx\n");
+    sp_buf_puts(&b, "--b\nContent-Type: text/plain\n\ntoo late\n--b--\n");
+    struct sp_mail_in m = parse(b.data);
+    ck_assert_int_eq(m.attachments, SP_MAIL_MAX_PARTS - 1);  /* the root is a part */
+    ck_assert_str_eq(m.text, "");
+}
+END_TEST
+
+START_TEST(unclosed_boundary_runs_to_the_end)
+{
+    struct sp_mail_in m = parse(HDRS "Content-Type: multipart/mixed; boundary=b\n"
+                                     "\n"
+                                     "--b\n"
+                                     "Content-Type: text/plain\n"
+                                     "\n"
+                                     "never closed\n"
+                                     "--bb not a delimiter\n");
+    ck_assert_str_eq(m.text, "never closed\n--bb not a delimiter\n");
+    m = parse(HDRS "Content-Type: multipart/mixed; boundary=b\n\nno delimiter at all\n");
+    ck_assert_str_eq(m.text, "");
+    m = parse(HDRS "Content-Type: multipart/mixed\n\nno boundary: read as text\n");
+    ck_assert_str_eq(m.text, "no boundary: read as text\n");
+}
+END_TEST
+
+START_TEST(parameters_may_be_quoted_or_rfc2231)
+{
+    struct sp_mail_in m = parse(
+        HDRS "Content-Type: Multipart/Mixed; title*=utf-8''a%3Bb; boundary*0=\"no\";\n"
+             "  note=\"; boundary=fake\"; BOUNDARY = \"real one\"\n"
+             "\n"
+             "--real one\n"
+             "Content-Type: text/plain; charset*=utf-8''x; charset=\"iso-8859-1\"\n"
+             "\n"
+             "\xe9t\xe9\n"
+             "--real one--\n");
+    ck_assert_str_eq(m.text, "été");
+}
+END_TEST
+
+START_TEST(hostile_headers_stay_linear)
+{
+    /* 200 KiB of near-words and comments: a quadratic scan would time out */
+    size_t n = 200 * 1024;
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, n + 256);
+    sp_buf_puts(&b, "From: ");
+    while (b.len < n / 2)
+        sp_buf_puts(&b, "((((\"<a@b");
+    sp_buf_puts(&b, "\nSubject: ");
+    while (b.len < n)
+        sp_buf_puts(&b, "=?a?q?x=?");
+    sp_buf_puts(&b, "\n\n");
+    struct sp_mail_in m;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    sp_mail_parse(&arena, b.data, b.len, &m, &p);
+}
+END_TEST
+
+START_TEST(large_message_parses)
+{
+    /* 25 MiB: a base64 attachment with a text part, as an MTA may pipe */
+    size_t att = 25u << 20;
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, att + 4096);
+    sp_buf_puts(&b, HDRS "Content-Type: multipart/mixed; boundary=b\n\n"
+                         "--b\nContent-Type: text/plain\n\nsee attached\n"
+                         "--b\nContent-Type: application/zip\n"
+                         "Content-Transfer-Encoding: base64\n\n");
+    while (b.len < att)
+        sp_buf_puts(&b, "UEsDBBQAAAAIAAAAIQBkc3ViamVjdHNhbXBsZWRhdGFzYW1wbGVkYXRhc2FtcGxlZGF0\n");
+    sp_buf_puts(&b, "--b--\n");
+    struct sp_mail_in m = parse_n(b.data, b.len);
+    ck_assert_str_eq(m.text, "see attached");
+    ck_assert_int_eq(m.attachments, 1);
+}
+END_TEST
+
+static Suite *
+mail_parse_suite(void)
+{
+    Suite *s = suite_create("mail_parse");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, plain_ascii_mail_is_read);
+    tcase_add_test(tc, folded_headers_are_unfolded);
+    tcase_add_test(tc, encoded_words_are_decoded);
+    tcase_add_test(tc, decode_words_joins_a_character_split_across_words);
+    tcase_add_test(tc, from_forms_give_address_and_name);
+    tcase_add_test(tc, recipients_come_from_to_cc_and_delivery_headers);
+    tcase_add_test(tc, recipients_stop_at_the_cap);
+    tcase_add_test(tc, alternative_prefers_plain_text);
+    tcase_add_test(tc, html_only_becomes_text);
+    tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
+    tcase_add_test(tc, html_nesting_and_size_are_bounded);
+    tcase_add_test(tc, attachment_is_counted_not_read);
+    tcase_add_test(tc, attached_text_and_forwarded_mail_are_attachments);
+    tcase_add_test(tc, digest_parts_are_messages);
+    tcase_add_test(tc, quoted_printable_is_decoded);
+    tcase_add_test(tc, base64_is_decoded);
+    tcase_add_test(tc, legacy_charsets_become_utf8);
+    tcase_add_test(tc, long_bodies_convert_the_same);
+    tcase_add_test(tc, unknown_charset_reads_as_utf8);
+    tcase_add_test(tc, crlf_input_gives_lf_text);
+    tcase_add_test(tc, nuls_are_dropped);
+    tcase_add_test(tc, missing_from_is_refused);
+    tcase_add_test(tc, huge_header_block_is_refused);
+    tcase_add_test(tc, missing_separator_is_headers_only);
+    tcase_add_test(tc, auto_replies_are_recognized);
+    tcase_add_test(tc, ids_lose_their_brackets);
+    tcase_add_test(tc, nesting_is_bounded);
+    tcase_add_test(tc, parts_are_bounded);
+    tcase_add_test(tc, unclosed_boundary_runs_to_the_end);
+    tcase_add_test(tc, parameters_may_be_quoted_or_rfc2231);
+    tcase_add_test(tc, hostile_headers_stay_linear);
+    tcase_add_test(tc, large_message_parses);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(mail_parse_suite());
+}
