@@ -792,6 +792,13 @@ stack_job() {
     env "${STACK_JOB_ENV[@]}" "$bin" "$@" </dev/null
 }
 
+# stack_mail_in [ARGS] — support-mail-in with the stack's settings: the
+# mail on standard input, as an MTA pipes it (docs/operations.md, Mail in).
+stack_mail_in() {
+    stack_job_env
+    env "${STACK_JOB_ENV[@]}" "$STACK_BIN_DIR/support-mail-in" "$@"
+}
+
 # stack_job_names — the jobs of cron/, by name.
 stack_job_names() {
     local f names=()

@@ -168,6 +168,13 @@ static const struct sp_setting settings[] = {
      "envelope and From address of notification mail; its domain names the Message-IDs"},
     {"SUPPORT_MAIL_FROM_NAME", STR(mail_from_name), "Support", 0, 0,
      "display name of the From header"},
+    {"SUPPORT_MAIL_REPLY_KEYS", SEC(mail_reply_keys), NULL, 0, 0,
+     "keys of signed reply addresses kid:secret,... (first signs, all verify): customer mails"
+     " say reply to SUPPORT_MAIL_FROM+t-<ticket>-<mac>, and support-mail-in takes those replies"
+     " in (unset: customer mails say replies are not read)"},
+    {"SUPPORT_MAIL_NEW_TICKETS", INT(mail_new_tickets), "1", 0, 1,
+     "support-mail-in: 1 = a mail from a known customer's address without a reply address"
+     " opens a ticket (source email); 0 = it is refused"},
     {"SUPPORT_STAFF_MAIL", STR(staff_mail), NULL, 0, 0,
      "address that gets agent, team and provider-operations notifications by mail"
      " (unset: they go to SUPPORT_NOTIFY_URL)"},

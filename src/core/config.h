@@ -72,6 +72,8 @@ struct sp_config {
     char *smtp_password;
     char *mail_from;
     char *mail_from_name;
+    char *mail_reply_keys;
+    long  mail_new_tickets;
     char *staff_mail;
     char *customer_channel_list;  /* SUPPORT_CUSTOMER_CHANNELS as written */
     unsigned customer_channels;   /* ... as a set (enum sp_customer_channel) */

@@ -133,6 +133,33 @@ sp_keyring_keys_add(struct sp_keyring_keys *r, const char *name, size_t name_len
     return k;
 }
 
+struct secrets_load {
+    const struct sp_keyring_rules *rules;
+    size_t min_len;
+    struct sp_keyring_keys *out;
+};
+
+static bool
+add_secret(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
+{
+    struct secrets_load *l = ctx;
+    if (e->secret_len < l->min_len) {
+        snprintf(err, errlen, "%s: the secret of %s \"%.*s\" is shorter than %zu bytes",
+                 l->rules->setting, l->rules->name_word, (int)e->name_len, e->name, l->min_len);
+        return false;
+    }
+    sp_keyring_keys_add(l->out, e->name, e->name_len, e->secret, e->secret_len);
+    return true;
+}
+
+bool
+sp_keyring_keys_load(const struct sp_keyring_rules *rules, const char *spec, size_t min_len,
+                     struct sp_keyring_keys *out, char *err, size_t errlen)
+{
+    struct secrets_load l = {rules, min_len, out};
+    return sp_keyring_each(rules, spec, add_secret, &l, err, errlen);
+}
+
 const struct sp_keyring_key *
 sp_keyring_keys_find(const struct sp_keyring_keys *r, const char *name, size_t name_len)
 {

@@ -101,6 +101,12 @@ struct sp_keyring_key *sp_keyring_keys_add(struct sp_keyring_keys *r, const char
  * no constant-time compare. */
 const struct sp_keyring_key *sp_keyring_keys_find(const struct sp_keyring_keys *r,
                                                   const char *name, size_t name_len);
+/* A ring of shared secrets (HMAC keys): every entry of spec kept in out,
+ * in order, each secret at least min_len bytes, else false with err
+ * "<setting>: the secret of kid "<name>" is shorter than <min_len> bytes"
+ * (out then holds what was kept before; free it). */
+bool sp_keyring_keys_load(const struct sp_keyring_rules *rules, const char *spec, size_t min_len,
+                          struct sp_keyring_keys *out, char *err, size_t errlen);
 /* Wipes every key's material, frees the keys and leaves r empty. */
 void sp_keyring_keys_free(struct sp_keyring_keys *r);
 

@@ -237,6 +237,8 @@ headers(struct sp_buf *out, const struct sp_mail *m)
     sp_buf_puts(out, "\r\n");
     mailbox(out, "From", &m->from);
     mailbox(out, "To", &m->to);
+    if (m->reply_to != NULL)
+        sp_buf_printf(out, "Reply-To: <%s>\r\n", m->reply_to);
     sp_buf_puts(out, "Subject: ");
     const char *subject = m->subject ? m->subject : "";
     sp_mime_header_text(out, subject, strlen(subject), 9);
@@ -250,7 +252,8 @@ headers(struct sp_buf *out, const struct sp_mail *m)
 enum sp_rc
 sp_mail_build(const struct sp_mail *m, struct sp_buf *out, struct sp_problem *p)
 {
-    if (!sp_mail_addr_valid(m->from.addr) || !sp_mail_addr_valid(m->to.addr))
+    if (!sp_mail_addr_valid(m->from.addr) || !sp_mail_addr_valid(m->to.addr) ||
+        (m->reply_to != NULL && !sp_mail_addr_valid(m->reply_to)))
         return sp_problem_set(p, SP_INVALID, "bad_address", "not a mailbox address");
     if (!msg_id_valid(m->message_id) || (m->thread_id != NULL && !msg_id_valid(m->thread_id)))
         return sp_problem_set(p, SP_INVALID, "bad_message_id", "not a message id");

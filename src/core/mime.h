@@ -1,7 +1,7 @@
 /*
  * mime: builds one transactional mail as RFC 5322 text, ready for SMTP:
  * CRLF line ends, ASCII only, every line well under 998 bytes.
- *   - headers Date, From, To, Subject, Message-ID, In-Reply-To and
+ *   - headers Date, From, To, Reply-To (when given), Subject, Message-ID, In-Reply-To and
  *     References (the ticket's thread id, so mail clients thread a
  *     ticket's mails), MIME-Version, Auto-Submitted: auto-generated
  *     (RFC 3834: no vacation replies to notifications);
@@ -35,6 +35,7 @@ struct sp_mail_addr {
 
 struct sp_mail {
     struct sp_mail_addr from, to;
+    const char *reply_to;     /* local@domain, ASCII; NULL: no Reply-To */
     const char *subject;      /* UTF-8 */
     const char *message_id;   /* id-left@id-right without <>: unique per mail */
     const char *thread_id;    /* the same form; NULL: no In-Reply-To/References */

@@ -495,3 +495,46 @@ sp_sanitize_text(struct sp_arena *a, const char *html, size_t len)
         out.data[--out.len] = '\0';
     return out.data;
 }
+
+/* One paragraph: lines [s, s+n) joined by <br>. */
+static void
+put_paragraph(struct sp_buf *b, const char *s, size_t n)
+{
+    sp_buf_puts(b, "<p>");
+    for (size_t i = 0; i < n;) {
+        size_t line = strcspn(s + i, "\n");
+        if (line > n - i)
+            line = n - i;
+        if (i > 0)
+            sp_buf_puts(b, "<br>");
+        put_escaped(b, s + i, line, false);
+        i += line + 1;
+    }
+    sp_buf_puts(b, "</p>");
+}
+
+char *
+sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, len + len / 4 + 16);
+    size_t start = 0, i = 0;
+    /* Paragraphs end at a blank line (only whitespace on it). */
+    while (i <= len) {
+        size_t end = i;
+        while (end < len && text[end] != '\n')
+            end++;
+        bool blank = true;
+        for (size_t j = i; j < end && blank; j++)
+            blank = text[j] == ' ' || text[j] == '\t' || text[j] == '\r';
+        if (blank) {
+            if (i > start)
+                put_paragraph(&b, text + start, i - start - 1);
+            start = end + 1;
+        }
+        i = end + 1;
+    }
+    if (start < len)
+        put_paragraph(&b, text + start, len - start);
+    return b.data != NULL ? b.data : sp_arena_strdup(a, "");
+}

@@ -69,4 +69,10 @@ char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, 
  * after its text. Same length limits as above. Arena-owned, never NULL. */
 char *sp_sanitize_text(struct sp_arena *a, const char *html, size_t len);
 
+/* The other way, for plain text taken in as a message body (a customer's
+ * mail): the text escaped, a <p> for each run of lines between blank
+ * lines, <br> between its lines. Malformed UTF-8 becomes U+FFFD; the
+ * result is what sp_sanitize_html keeps as it is. Arena-owned. */
+char *sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len);
+
 #endif

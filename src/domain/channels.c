@@ -20,6 +20,7 @@
 #include "core/sanitize.h"
 #include "core/template.h"
 #include "domain/contacts.h"
+#include "domain/reply_address.h"
 
 /* API.md §11: 10 s per delivery to an HTTP receiver; a relay that takes
  * longer than 30 s to accept one mail is as good as down. Both stay well
@@ -33,6 +34,7 @@ struct sp_channels {
     struct sp_tpl_set *tpl;
     struct sp_crypto *crypto;      /* NULL without SUPPORT_ENCRYPTION_KEYS: no contacts */
     const char *domain;            /* of SUPPORT_MAIL_FROM: names Message-IDs */
+    struct sp_reply_keys *reply_keys;  /* NULL: customer mails take no replies */
 };
 
 /* SUPPORT_PORTAL_URL: unset, or an http(s) URL naming {id} once. */
@@ -72,6 +74,11 @@ sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
         sp_channels_free(c);
         return NULL;
     }
+    c->reply_keys = sp_reply_keys_load(cfg->mail_reply_keys, err, errlen);
+    if (c->reply_keys == NULL && err[0] != '\0') {
+        sp_channels_free(c);
+        return NULL;
+    }
     if (cfg->encryption_keys != NULL && *cfg->encryption_keys != '\0') {
         c->crypto = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
         if (c->crypto == NULL) {
@@ -89,6 +96,7 @@ sp_channels_free(struct sp_channels *c)
         return;
     sp_tpl_set_free(c->tpl);
     sp_crypto_free(c->crypto);
+    sp_reply_keys_free(c->reply_keys);
     free(c);
 }
 
@@ -331,14 +339,25 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
 {
     if (c->cfg->smtp_url == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "smtp_not_configured");
+    /* A customer's mail about a ticket says where a reply goes, when
+     * replies are taken in (support-mail-in). */
+    bool staff = strcmp(row->channel, "email") != 0;
+    const char *reply_to = !staff && c->reply_keys != NULL && row->ticket_public_id != NULL
+                               ? sp_reply_address(c->reply_keys, a, c->cfg->mail_from,
+                                                  row->ticket_public_id)
+                               : NULL;
+    struct json_object *ctx = context(c, a, row, name, staff);
+    if (reply_to != NULL)
+        json_object_object_add(ctx, "reply_by_mail", json_object_new_boolean(1));
     struct rendered r;
-    if (!render_all(c, a, row, context(c, a, row, name, strcmp(row->channel, "email") != 0), &r))
+    if (!render_all(c, a, row, ctx, &r))
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
     char boundary[33];
     sp_random_hex(boundary, 16);
     struct sp_mail m = {
         .from = {c->cfg->mail_from_name, c->cfg->mail_from},
         .to = {name, to},
+        .reply_to = reply_to,
         .subject = r.subject,
         .message_id = sp_arena_sprintf(a, "outbox-%lld@%s", row->id, c->domain),
         .thread_id = row->ticket_public_id

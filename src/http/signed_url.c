@@ -40,21 +40,6 @@ kid_ok(const char *s, size_t n)
     return sp_keyring_name_ok(&RULES, s, n);
 }
 
-/* One entry (its kid already checked unique): the secret's length, then a
- * copy that sp_url_keys_free wipes. */
-static bool
-add_key(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
-{
-    struct sp_url_keys *k = ctx;
-    if (e->secret_len < SECRET_MIN) {
-        snprintf(err, errlen, "%s: the secret of kid \"%.*s\" is shorter than %d bytes",
-                 SETTING, (int)e->name_len, e->name, SECRET_MIN);
-        return false;
-    }
-    sp_keyring_keys_add(&k->ring, e->name, e->name_len, e->secret, e->secret_len);
-    return true;
-}
-
 struct sp_url_keys *
 sp_url_keys_load(const char *spec, char *err, size_t errlen)
 {
@@ -65,7 +50,7 @@ sp_url_keys_load(const char *spec, char *err, size_t errlen)
     struct sp_url_keys *k = calloc(1, sizeof(*k));
     if (k == NULL)
         abort();
-    if (sp_keyring_each(&RULES, spec, add_key, k, err, errlen))
+    if (sp_keyring_keys_load(&RULES, spec, SECRET_MIN, &k->ring, err, errlen))
         return k;
     sp_url_keys_free(k);
     return NULL;

@@ -47,7 +47,7 @@ static bool
 known_header(const char *line)
 {
     static const char *const names[] = {
-        "Date: ", "From: ", "To: ", "Subject: ", "Message-ID: ", "In-Reply-To: ",
+        "Date: ", "From: ", "To: ", "Reply-To: ", "Subject: ", "Message-ID: ", "In-Reply-To: ",
         "References: ", "MIME-Version: ", "Auto-Submitted: ", "Content-Type: ",
         "Content-Transfer-Encoding: ", " ",
     };

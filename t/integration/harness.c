@@ -1313,8 +1313,9 @@ sp_t_admin_agent_new_at(const char *file, int line, const char *members,
 /* Starts the job with args (NULL-terminated) and env ("NAME=value",
  * NULL-terminated, may be NULL) on top of SUPPORT_DATABASE_URL =
  * SP_TEST_DATABASE_URL; stdout and stderr go to one file. */
-void
-sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[], const char *const args[])
+static void
+job_start(struct sp_t_job *j, const char *program, const char *const env[],
+          const char *const args[])
 {
     const char *top = getenv("SP_TEST_TOP_BUILDDIR");
     ck_assert_msg(top != NULL && *top != '\0', "SP_TEST_TOP_BUILDDIR is not set");
@@ -1343,6 +1344,8 @@ sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[],
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
         close(fd);
+        if (j->in_fd >= 0)
+            dup2(j->in_fd, STDIN_FILENO);
         setenv("SUPPORT_DATABASE_URL", url != NULL ? url : "", 1);
         unsetenv("SUPPORT_DATABASE_URL_FILE");
         for (size_t i = 0; env != NULL && env[i] != NULL; i++)
@@ -1381,6 +1384,30 @@ sp_t_job_wait(struct sp_t_job *j, const char **output)
     if (output != NULL)
         *output = out;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void
+sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[],
+               const char *const args[])
+{
+    j->in_fd = -1;
+    job_start(j, program, env, args);
+}
+
+int
+sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
+                   const char *input, size_t len, const char **output)
+{
+    struct sp_t_job j;
+    FILE *in = tmpfile();
+    ck_assert_ptr_nonnull(in);
+    ck_assert_uint_eq(fwrite(input, 1, len, in), len);
+    ck_assert_int_eq(fflush(in), 0);
+    rewind(in);
+    j.in_fd = fileno(in);
+    job_start(&j, program, env, args);
+    fclose(in);
+    return sp_t_job_wait(&j, output);
 }
 
 int

@@ -372,6 +372,7 @@ int64_t sp_t_admin_agent_new_at(const char *file, int line, const char *members,
 struct sp_t_job {
     pid_t pid;
     char out_path[256];
+    int in_fd;        /* the program's standard input; -1: the test's */
 };
 /* Starts $SP_TEST_TOP_BUILDDIR/<program> with args (NULL-terminated) and
  * env ("NAME=value", NULL-terminated, may be NULL) on top of
@@ -384,6 +385,10 @@ void sp_t_job_start(struct sp_t_job *j, const char *program, const char *const e
 int sp_t_job_wait(struct sp_t_job *j, const char **output);
 int sp_t_job_run(const char *program, const char *const env[], const char *const args[],
                  const char **output);
+/* sp_t_job_run with input (len bytes) on the program's standard input
+ * (the job's is otherwise the test's). */
+int sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
+                       const char *input, size_t len, const char **output);
 
 
 /* ---- fixture servers ------------------------------------------------------

@@ -4,7 +4,7 @@ the way a mail client decodes them (the dispatch tests assert on it).
 
 usage: mail_summary.py MAILDIR
 Each item: message_id, in_reply_to, references, subject (RFC 2047
-decoded), raw_subject, from, to (decoded), date, auto_submitted,
+decoded), raw_subject, from, to (decoded), date, auto_submitted, reply_to,
 content_type, parts: [{type, charset, cte, text}].
 """
 import email
@@ -49,6 +49,7 @@ def main():
             "to": decoded(m.get("To")),
             "date": m.get("Date"),
             "auto_submitted": m.get("Auto-Submitted"),
+            "reply_to": m.get("Reply-To"),
             "content_type": m.get_content_type(),
             "crlf_only": b"\n" not in raw.replace(b"\r\n", b""),
             "parts": parts,

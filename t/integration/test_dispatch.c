@@ -332,6 +332,12 @@ START_TEST(agent_replies_become_threaded_mails)
         ck_assert_str_eq(sp_t_jstr(m, "auto_submitted"), "auto-generated");
         ck_assert_str_eq(sp_t_jstr(part_of(m, "text/plain"), "cte"), "quoted-printable");
         ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"), "not a newsletter"));
+        /* Without SUPPORT_MAIL_REPLY_KEYS replies are not taken in, and
+         * the mail says so. */
+        ck_assert(!sp_t_jhas(m, "reply_to") || json_object_get_type(
+                      json_object_object_get(m, "reply_to")) == json_type_null);
+        ck_assert(strstr(sp_t_jstr(part_of(m, "text/plain"), "text"),
+                         "Replies to this address are not read") != NULL);
     }
     struct json_object *first = NULL;
     for (int i = 0; i < 2; i++) {
@@ -354,6 +360,55 @@ START_TEST(agent_replies_become_threaded_mails)
     ck_assert_ptr_null(strstr(text, "View and reply"));
     json_object_put(all);
     fixture_stop(&sink);
+}
+END_TEST
+
+/* SUPPORT_MAIL_REPLY_KEYS: the customer's mail says to reply to a signed
+ * address of the ticket's, with a line to type above; the customer's
+ * reply to it, piped to support-mail-in as an MTA would, is their message
+ * on the ticket, without the quoted mail (test_mail_in has the rest). */
+START_TEST(customer_replies_by_mail_reach_the_ticket)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "Please confirm the new date.");
+    const char *keys = "SUPPORT_MAIL_REPLY_KEYS=k1:dispatch-reply-test-secret-0123456789";
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL), keys, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *reply_to = sp_t_fmt("%s", sp_t_jstr(m, "reply_to"));
+    ck_assert_msg(sp_t_matches(sp_t_fmt("^<support\\+t-%s-[0-9a-f]{20}@example\\.test>$",
+                                        c.ticket), reply_to), "%s", reply_to);
+    const char *text = sp_t_fmt("%s", sp_t_jstr(part_of(m, "text/plain"), "text"));
+    ck_assert_msg(strncmp(text, "##- Please type your reply above this line -##", 46) == 0 &&
+                      strstr(text, "Reply to this mail") != NULL, "%s", text);
+    json_object_put(all);
+    fixture_stop(&sink);
+
+    /* The customer's client quotes the whole mail below the answer. */
+    const char *quoted = "";
+    for (const char *l = text; *l;) {
+        size_t n = strcspn(l, "\n");
+        quoted = sp_t_fmt("%s> %.*s\r\n", quoted, (int)n, l);
+        l += n + (l[n] != '\0');
+    }
+    const char *mail = sp_t_fmt(
+        "From: %s\r\nTo: Support %s\r\nSubject: Re: Rückerstattung\r\n"
+        "Message-ID: <%s@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Yes, the 14th suits me.\r\n\r\nOn Mon, 2 Dec 2026, Kundenservice wrote:\r\n%s",
+        c.email, reply_to, sp_t_unique("reply"), quoted);
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        "SUPPORT_MAIL_FROM=support@example.test", keys, NULL};
+    const char *args[] = {"--sender", c.email, NULL};
+    const char *out;
+    int rc = sp_t_job_run_input("support-mail-in", env, args, mail, strlen(mail), &out);
+    ck_assert_msg(rc == 0, "support-mail-in exited %d: %s", rc, out);
+    ck_assert_str_eq(sp_t_sql("SELECT body FROM support_ticket_messages WHERE ticket_id = %lld"
+                              " ORDER BY id DESC LIMIT 1", c.ticket_id),
+                     "<p>Yes, the 14th suits me.</p>");
 }
 END_TEST
 
@@ -838,6 +893,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "mail");
     tcase_add_test(tc, agent_replies_become_threaded_mails);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
+    tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);

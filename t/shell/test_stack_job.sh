@@ -59,6 +59,17 @@ cp "$tmp/bin/ticket-sla-monitor" "$tmp/bin/support-migrate"
 stack_job support-migrate >/dev/null 2>&1
 expect "not a job of cron/: exit 2" "$?" 2
 
+# stack_mail_in: support-mail-in with the same settings, the mail on its
+# standard input.
+# shellcheck disable=SC2016  # expanded by the stand-in, not here
+printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "jwt=$SUPPORT_JWT_KEYS"' 'echo "mail=$(cat)"' \
+    >"$tmp/bin/support-mail-in"
+chmod 755 "$tmp/bin/support-mail-in"
+out=$(printf 'From: a@b\n' | stack_mail_in --sender a@b)
+expect "mail-in: ARGS passed" "$(sed -n 's/^args=//p' <<<"$out")" "--sender a@b"
+expect "mail-in: the API's settings" "$(sed -n 's/^jwt=//p' <<<"$out")" "dev:k1"
+expect "mail-in: the mail on standard input" "$(sed -n 's/^mail=//p' <<<"$out")" "From: a@b"
+
 # The notification sink, as stack_notify_start runs it.
 python3 "$top_srcdir/scripts/lib/notify_sink.py" "$tmp/notify" --ready-file "$tmp/notify.port" \
     >"$tmp/notify.log" 2>&1 &

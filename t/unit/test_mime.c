@@ -265,6 +265,19 @@ START_TEST(mail_without_thread_has_no_reply_headers)
 }
 END_TEST
 
+START_TEST(mail_has_reply_to_only_when_given)
+{
+    struct sp_mail m = sample();
+    ck_assert_ptr_null(strstr(build(&m, SP_OK), "\r\nReply-To"));
+    m.reply_to = "support+t-ABCDEFGHJKMN-0123456789abcdef0123@example.com";
+    ck_assert_ptr_nonnull(strstr(build(&m, SP_OK),
+                                 "\r\nReply-To: <support+t-ABCDEFGHJKMN-0123456789abcdef0123"
+                                 "@example.com>\r\n"));
+    m.reply_to = "support@example.com>\r\nBcc: <x@example.org";
+    build(&m, SP_INVALID);
+}
+END_TEST
+
 START_TEST(mail_has_both_alternatives)
 {
     struct sp_mail m = sample();
@@ -377,6 +390,7 @@ suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, mail_has_threading_headers);
     tcase_add_test(tc, mail_without_thread_has_no_reply_headers);
+    tcase_add_test(tc, mail_has_reply_to_only_when_given);
     tcase_add_test(tc, mail_has_both_alternatives);
     tcase_add_test(tc, mail_encodes_utf8_subject_and_names);
     tcase_add_test(tc, text_only_mail_is_one_part);

@@ -1,0 +1,204 @@
+/*
+ * support-mail-in: takes one customer mail in from the MTA (docs/API.md
+ * §11 "Mail in", docs/operations.md "Mail in"): the message on standard
+ * input, the envelope from --sender/--recipient or Postfix local(8)'s
+ * SENDER and ORIGINAL_RECIPIENT. domain/mail_in does the work; this
+ * program reads, parses and answers the MTA in sysexits codes, and the
+ * reason of a refusal on standard error, which the MTA puts in the
+ * bounce the sender gets:
+ *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail)
+ *   65 EX_DATAERR    not a mail, no text of its own, too long
+ *   67 EX_NOUSER     unknown reply address, unknown sender
+ *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
+ *   75 EX_TEMPFAIL   database down, rate limited: the MTA tries again
+ *   78 EX_CONFIG     settings wrong (also deferred by Postfix)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "core/mail_parse.h"
+#include "db/db.h"
+#include "domain/mail_in.h"
+#include "domain/reply_address.h"
+#include "domain/rules.h"
+
+#define PROGRAM "support-mail-in"
+/* Postfix's default message_size_limit is 10 MB; this is the mail as
+ * piped, attachments included (they are counted, not kept). */
+#define MAIL_MAX (64L * 1024 * 1024)
+
+struct settings {
+    struct sp_config cfg;
+    struct sp_crypto *crypto;
+    struct sp_reply_keys *keys;
+};
+
+static int
+usage(void)
+{
+    fprintf(stderr, "usage: " PROGRAM " [--sender ADDR] [--recipient ADDR] < message\n"
+                    "  one mail on standard input; the envelope defaults to $SENDER and\n"
+                    "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
+                    "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
+                    "  SUPPORT_MAIL_NEW_TICKETS (see support-api --help).\n");
+    return EX_USAGE;
+}
+
+static int
+refuse(int code, const char *why)
+{
+    fprintf(stderr, PROGRAM ": %s\n", why);
+    return code;
+}
+
+/* Standard input, whole: NULL when it is larger than MAIL_MAX (or
+ * unreadable). */
+static char *
+read_mail(struct sp_arena *a, size_t *len)
+{
+    size_t cap = 64 * 1024, n = 0;
+    char *buf = malloc(cap);
+    ssize_t got = 1;
+    while (buf != NULL && n <= (size_t)MAIL_MAX && got > 0) {
+        if (n == cap) {
+            char *more = realloc(buf, cap *= 2);
+            if (more == NULL)
+                break;
+            buf = more;
+        }
+        got = read(STDIN_FILENO, buf + n, cap - n);
+        n += got > 0 ? (size_t)got : 0;
+    }
+    char *out = NULL;
+    *len = 0;
+    if (buf != NULL && got == 0 && n <= (size_t)MAIL_MAX) {
+        out = sp_arena_alloc(a, n + 1);
+        memcpy(out, buf, n);
+        out[n] = '\0';
+        *len = n;
+    }
+    free(buf);
+    return out;
+}
+
+static int
+load(struct settings *s)
+{
+    char err[512];
+    if (!sp_config_load(&s->cfg, err, sizeof(err)))
+        return refuse(EX_CONFIG, err);
+    if (s->cfg.encryption_keys == NULL || *s->cfg.encryption_keys == '\0')
+        return refuse(EX_CONFIG, "SUPPORT_ENCRYPTION_KEYS is not set: senders are known by"
+                                 " their stored email, which needs the keys");
+    s->crypto = sp_crypto_new(s->cfg.encryption_keys, s->cfg.pii_index_key, err, sizeof(err));
+    if (s->crypto == NULL)
+        return refuse(EX_CONFIG, err);
+    s->keys = sp_reply_keys_load(s->cfg.mail_reply_keys, err, sizeof(err));
+    if (s->keys == NULL && err[0] != '\0')
+        return refuse(EX_CONFIG, err);
+    return 0;
+}
+
+/* The exit code of a refusal, by its kind. */
+static int
+exit_code(const struct sp_problem *p)
+{
+    switch (p->rc) {
+    case SP_INVALID:
+        return EX_DATAERR;
+    case SP_NOT_FOUND:
+        return EX_NOUSER;
+    case SP_FORBIDDEN:
+        return EX_NOPERM;
+    case SP_CONFLICT:
+        return p->code != NULL && strcmp(p->code, "ticket_closed") == 0 ? EX_TEMPFAIL
+                                                                       : EX_NOPERM;
+    default:
+        return EX_TEMPFAIL;
+    }
+}
+
+static void
+log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t bytes)
+{
+    struct sp_log_line *l = sp_log_begin(p->rc == SP_OK ? SP_LOG_INFO : SP_LOG_WARN, "mail_in");
+    sp_log_int(l, "bytes", (long long)bytes);
+    if (p->rc == SP_OK) {
+        sp_log_str(l, "outcome", sp_mail_in_outcome_name(r->outcome));
+        sp_log_str(l, "ticket", r->ticket);
+        sp_log_str(l, "why", r->why);
+    } else {
+        sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
+    }
+    sp_log_end(l);
+}
+
+static int
+take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, const char *raw,
+     size_t len)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_mail_in m;
+    if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK)
+        return refuse(EX_DATAERR, p.detail);
+    struct sp_mail_envelope env = *e;
+    env.digest = m.message_id != NULL ? sp_crypto_sha256_hex(a, m.message_id,
+                                                             strlen(m.message_id))
+                                      : sp_crypto_sha256_hex(a, raw, len);
+    struct sp_db db;
+    sp_db_init(&db, s->cfg.database_url, s->cfg.db_statement_timeout_ms);
+    struct sp_rules_cache *rules = sp_rules_cache_new();
+    struct sp_ctx ctx = {.arena = a, .db = &db, .rules = rules,
+                         .agent_max_open = s->cfg.agent_max_open_tickets,
+                         .customer_channels = s->cfg.customer_channels};
+    const struct sp_mail_in_env in = {
+        .crypto = s->crypto, .reply_keys = s->keys, .own_address = s->cfg.mail_from,
+        .new_tickets = s->cfg.mail_new_tickets != 0,
+        .ticket_limits = {{60, s->cfg.ticket_rate_per_minute},
+                          {86400, s->cfg.ticket_rate_per_day}},
+    };
+    struct sp_mail_in_result r;
+    enum sp_rc rc = sp_mail_in_take(&ctx, &in, &env, &m, &r, &p);
+    log_take(&r, &p, len);
+    sp_rules_cache_free(rules);
+    sp_db_close(&db);
+    return rc == SP_OK ? 0 : refuse(exit_code(&p), p.detail);
+}
+
+int
+main(int argc, char **argv)
+{
+    struct sp_mail_envelope e = {getenv("SENDER"), getenv("ORIGINAL_RECIPIENT"), NULL};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
+            e.sender = argv[++i];
+        else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc)
+            e.recipient = argv[++i];
+        else
+            return usage();
+    }
+    sp_log_set_program(PROGRAM);
+    struct settings s = {0};
+    int code = load(&s);
+    if (code == 0) {
+        struct sp_arena a;
+        sp_arena_init(&a, 1 << 20);
+        size_t len;
+        const char *raw = read_mail(&a, &len);
+        code = raw == NULL ? refuse(EX_DATAERR, "the mail is unreadable or larger than 64 MiB")
+                           : take(&s, &a, &e, raw, len);
+        sp_arena_destroy(&a);
+    }
+    sp_reply_keys_free(s.keys);
+    sp_crypto_free(s.crypto);
+    sp_config_free(&s.cfg);
+    return code;
+}

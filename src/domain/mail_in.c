@@ -1,0 +1,304 @@
+/*
+ * mail_in: a customer's mail made a reply or a ticket (see the header).
+ */
+#include "domain/mail_in.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "core/mail_reply.h"
+#include "core/sanitize.h"
+#include "core/tier.h"
+#include "core/utf8.h"
+#include "db/db.h"
+#include "domain/idempotency.h"
+#include "domain/reply_address.h"
+#include "domain/tickets.h"
+
+#define SUBJECT_MAX 200
+
+/* The ticket a reply address names, and whose mail may speak for it. */
+enum { OWNER_CUSTOMER, OWNER_EMAIL_INDEX, OWNER_STATUS, OWNER_TIER };
+static struct sp_stmt owner_stmt = SP_STMT_READ(
+    "mail_in_ticket_owner",
+    "SELECT t.customer_id, ct.email_index, t.status, coalesce(ct.tier, 'standard')"
+    " FROM support_tickets t LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"
+    " WHERE t.public_id = $1",
+    1);
+
+/* The customers whose stored email is the sender's (two say: ambiguous). */
+enum { SENDER_CUSTOMER, SENDER_TIER };
+static struct sp_stmt sender_stmt = SP_STMT_READ(
+    "mail_in_sender",
+    "SELECT customer_id, tier FROM support_contacts WHERE email_index = $1"
+    " ORDER BY customer_id LIMIT 2",
+    1);
+
+const char *
+sp_mail_in_outcome_name(enum sp_mail_in_outcome o)
+{
+    static const char *const names[] = {"reply", "ticket", "follow_up", "duplicate", "ignored"};
+    return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
+}
+
+/* Mail no person wrote, or that we wrote: answering it would loop. */
+static const char *
+ignored(const struct sp_mail_in_env *env, const struct sp_mail_envelope *e,
+        const struct sp_mail_in *m)
+{
+    if (e->sender != NULL && (e->sender[0] == '\0' || strcmp(e->sender, "<>") == 0))
+        return "bounce";
+    if (m->auto_reply)
+        return "auto_reply";
+    if (strcasecmp(m->from_addr, env->own_address) == 0 ||
+        sp_reply_address_looks_signed(m->from_addr))
+        return "own_address";
+    return NULL;
+}
+
+/* The ticket a signed reply address among the recipients names: SP_OK
+ * with *ticket NULL when none looks signed, SP_NOT_FOUND when one does
+ * but none verifies (altered, or signed by a key since dropped). */
+static enum sp_rc
+reply_ticket(struct sp_arena *a, const struct sp_mail_in_env *env,
+             const struct sp_mail_envelope *e, const struct sp_mail_in *m, const char **ticket,
+             struct sp_problem *p)
+{
+    *ticket = NULL;
+    bool looked = false;
+    char id[SP_PUBLIC_ID_LEN + 1];
+    for (size_t i = 0; i <= m->nrecipients; i++) {
+        const char *to = i == 0 ? e->recipient : m->recipients[i - 1];
+        if (to == NULL || !sp_reply_address_looks_signed(to))
+            continue;
+        looked = true;
+        if (sp_reply_address_ticket(env->reply_keys, to, id)) {
+            *ticket = sp_arena_strdup(a, id);
+            return SP_OK;
+        }
+    }
+    if (!looked)
+        return SP_OK;
+    return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
+                          "the reply address is not one of ours, or it was altered: reply to"
+                          " the ticket's latest mail, or write to %s", env->own_address);
+}
+
+/* The message body: the new text of the mail as safe HTML, with a word
+ * for the agent about attachments, which are not taken in. */
+static const char *
+body_html(struct sp_arena *a, const struct sp_mail_in *m, struct sp_problem *p)
+{
+    const char *text = sp_mail_reply_text(a, m->text);
+    if (m->attachments > 0)
+        text = sp_arena_sprintf(a, "%s%s[%d attachment%s of this mail %s not taken in: attach"
+                                   " files on the ticket page]", text, *text ? "\n\n" : "",
+                                m->attachments, m->attachments == 1 ? "" : "s",
+                                m->attachments == 1 ? "was" : "were");
+    const char *html = sp_sanitize_text_to_html(a, text, strlen(text));
+    bool has_text = false;
+    size_t len = 0;
+    html = sp_sanitize_html(a, html, strlen(html), &len, &has_text);
+    if (!has_text) {
+        sp_problem_set(p, SP_INVALID, "empty",
+                       "the mail has no text of its own (only quoted text, or none)");
+        return NULL;
+    }
+    if (sp_utf8_count(html, len) > SP_MAIL_IN_BODY_MAX) {
+        sp_problem_set(p, SP_INVALID, "too_long",
+                       "the mail's text is longer than %d characters: shorten it, or attach"
+                       " the rest on the ticket page", SP_MAIL_IN_BODY_MAX);
+        return NULL;
+    }
+    return html;
+}
+
+/* The subject of a ticket a mail opens: at most SUBJECT_MAX characters. */
+static const char *
+subject_of(struct sp_arena *a, const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s == '\0')
+        return "(no subject)";
+    size_t n = 0, chars = 0, len = strlen(s);
+    while (n < len && chars < SUBJECT_MAX) {
+        size_t k = sp_utf8_seq_len(s + n, len - n);
+        n += k > 0 ? k : 1;
+        chars++;
+    }
+    return sp_arena_strndup(a, s, n);
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+struct take {
+    struct sp_ctx *ctx;
+    const char *customer;
+    const char *ticket;             /* reply: the ticket; NULL: a new ticket */
+    struct sp_ticket_new create;
+    const char *body;
+    const char *made;               /* out: the ticket's public id */
+};
+
+static enum sp_rc
+run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
+{
+    struct take *t = arg;
+    if (t->ticket != NULL) {
+        struct sp_message msg;
+        if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, t->body, &msg, p) != SP_OK)
+            return p->rc;
+        t->made = t->ticket;
+    } else {
+        struct sp_ticket made;
+        if (sp_ticket_create(ctx, &t->create, &made, p) != SP_OK)
+            return p->rc;
+        t->made = made.public_id;
+    }
+    answer->status = 201;
+    answer->location = sp_arena_sprintf(ctx->arena, "/support/tickets/%s", t->made);
+    answer->etag = NULL;
+    answer->body = "";
+    return SP_OK;
+}
+
+/* Runs the take under the mail's idempotency key: a mail taken before
+ * answers the ticket it went to. */
+static enum sp_rc
+take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_result *out,
+          struct sp_problem *p)
+{
+    struct sp_arena *a = t->ctx->arena;
+    const char *key = sp_arena_sprintf(a, "mail:%s", e->digest);
+    unsigned char hash[32] = {0};
+    memcpy(hash, e->digest, strlen(e->digest) < 32 ? strlen(e->digest) : 32);
+    struct sp_idem_command cmd = {run_take, NULL, t};
+    struct sp_idem_record answer = {0, NULL, NULL, NULL};
+    bool replayed = false;
+    if (sp_idem_run(t->ctx, t->customer, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
+        return p->rc;
+    if (replayed) {
+        out->outcome = SP_MAIL_IN_DUPLICATE;
+        const char *slash = answer.location != NULL ? strrchr(answer.location, '/') : NULL;
+        out->ticket = slash != NULL ? slash + 1 : NULL;
+    } else {
+        out->ticket = t->made;
+    }
+    return SP_OK;
+}
+
+/* A new ticket for t->customer (a mail without a reply address, or a
+ * reply to a closed ticket): counted against the ticket create limits. */
+static enum sp_rc
+open_ticket(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+            const char *tier, const char *follow_up_of, struct sp_problem *p)
+{
+    struct sp_arena *a = t->ctx->arena;
+    struct sp_rate_result rate;
+    if (sp_rate_hit(t->ctx, sp_arena_sprintf(a, "ticket_create:%s", t->customer),
+                    env->ticket_limits, 2, &rate, p) != SP_OK)
+        return p->rc;
+    if (!rate.allowed)
+        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
+                              "too many new tickets: try again in %ld s", rate.reset_seconds);
+    enum sp_tier tr = SP_TIER_STANDARD;
+    sp_tier_parse(tier, &tr);
+    t->ticket = NULL;
+    t->create = (struct sp_ticket_new){
+        .customer_id = t->customer,
+        .subject = subject_of(a, m->subject),
+        .description = t->body,
+        .source = SP_SOURCE_EMAIL,
+        .metadata_json = follow_up_of != NULL
+                             ? sp_arena_sprintf(a, "{\"follow_up_of\":\"%s\"}", follow_up_of)
+                             : NULL,
+        .tier = tr,
+    };
+    return SP_OK;
+}
+
+/* A reply on ticket id: its customer's stored email must be the sender's. */
+static enum sp_rc
+take_reply(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+           const char *from_index, const char *id, struct sp_mail_in_result *out,
+           struct sp_problem *p)
+{
+    struct sp_arena *a = t->ctx->arena;
+    const char *params[1] = {id};
+    PGresult *r = sp_db_exec(t->ctx->db, a, &owner_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
+                              "the ticket this mail replies to no longer exists");
+    const char *index = sp_db_str(r, 0, OWNER_EMAIL_INDEX);
+    if (index == NULL || !sp_crypto_equal(index, strlen(index), from_index, strlen(from_index)))
+        return sp_problem_set(p, SP_FORBIDDEN, "not_the_customer",
+                              "this mail is not from the address the ticket's customer gave:"
+                              " write from that address, or answer on the ticket page");
+    t->customer = sp_arena_strdup(a, sp_db_str(r, 0, OWNER_CUSTOMER));
+    if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
+        out->outcome = SP_MAIL_IN_FOLLOW_UP;
+        return open_ticket(t, env, m, sp_db_str(r, 0, OWNER_TIER), id, p);
+    }
+    out->outcome = SP_MAIL_IN_REPLY;
+    t->ticket = id;
+    return SP_OK;
+}
+
+/* A new mail: from the one customer whose stored email is the sender's. */
+static enum sp_rc
+take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+         const char *from_index, struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    struct sp_arena *a = t->ctx->arena;
+    if (!env->new_tickets)
+        return sp_problem_set(p, SP_NOT_FOUND, "no_reply_address",
+                              "this address takes replies to our mails only: open a ticket on"
+                              " the help pages");
+    const char *params[1] = {from_index};
+    PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender",
+                              "we know no customer with this address: write from the address"
+                              " of your account, or open a ticket on the help pages");
+    if (PQntuples(r) > 1)
+        return sp_problem_set(p, SP_CONFLICT, "ambiguous_sender",
+                              "more than one account has this address: open a ticket on the"
+                              " help pages");
+    t->customer = sp_arena_strdup(a, sp_db_str(r, 0, SENDER_CUSTOMER));
+    out->outcome = SP_MAIL_IN_TICKET;
+    return open_ticket(t, env, m, sp_db_str(r, 0, SENDER_TIER), NULL, p);
+}
+
+enum sp_rc
+sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
+                const struct sp_mail_envelope *envelope, const struct sp_mail_in *mail,
+                struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    out->why = ignored(env, envelope, mail);
+    if (out->why != NULL) {
+        out->outcome = SP_MAIL_IN_IGNORED;
+        return SP_OK;
+    }
+    const char *id;
+    if (reply_ticket(ctx->arena, env, envelope, mail, &id, p) != SP_OK)
+        return p->rc;
+    struct take t = {.ctx = ctx, .body = body_html(ctx->arena, mail, p)};
+    if (t.body == NULL)
+        return p->rc;
+    const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
+    if (from_index == NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
+    if ((id != NULL ? take_reply(&t, env, mail, from_index, id, out, p)
+                    : take_new(&t, env, mail, from_index, out, p)) != SP_OK)
+        return p->rc;
+    return take_once(&t, envelope, out, p);
+}

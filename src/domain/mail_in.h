@@ -1,0 +1,77 @@
+/*
+ * mail_in: a customer's mail taken in (docs/API.md §11 "Mail in"): a
+ * reply to one of our mails becomes the customer's reply on the ticket
+ * (a follow-up ticket when that one is closed); a new mail from a known
+ * customer's address becomes a ticket (source email) when
+ * SUPPORT_MAIL_NEW_TICKETS allows. Auto-replies, bounces and our own
+ * mail are dropped, so two robots never answer each other.
+ * Who a mail speaks for: a reply, the signed reply address
+ * (domain/reply_address) AND a From that is the ticket customer's stored
+ * email; a new mail, the one customer whose stored email From is (the
+ * blind index, domain/contacts). A mail taken twice (the MTA retries a
+ * delivery, a mail sent to two of our addresses) is taken once: its
+ * Message-ID is the customer's idempotency key.
+ * Each take is one command with one transaction (sp_idem_run).
+ * Must not: parse mail (core/mail_parse), know the MTA or exit codes
+ * (cgi-bin/support-mail-in), log PII.
+ */
+#ifndef SP_MAIL_IN_H
+#define SP_MAIL_IN_H
+
+#include <stdbool.h>
+
+#include "core/mail_parse.h"
+#include "core/problem.h"
+#include "domain/ctx.h"
+#include "domain/ratelimit.h"
+
+struct sp_crypto;
+struct sp_reply_keys;
+
+/* The text of a mail, as the ticket's message, at most this many
+ * characters once made HTML (API.md §4's body limit). */
+#define SP_MAIL_IN_BODY_MAX 20000
+
+struct sp_mail_in_env {
+    const struct sp_crypto *crypto;          /* required: the email blind index */
+    const struct sp_reply_keys *reply_keys;  /* NULL: no reply address verifies */
+    const char *own_address;                 /* SUPPORT_MAIL_FROM: mail from it is a loop */
+    bool new_tickets;                        /* SUPPORT_MAIL_NEW_TICKETS */
+    struct sp_rate_window ticket_limits[2];  /* the ticket create limits (API.md §1) */
+};
+
+/* What the MTA says of the delivery (NULL: not told). */
+struct sp_mail_envelope {
+    const char *sender;       /* "" = a bounce (MAIL FROM:<>) */
+    const char *recipient;    /* the address it was delivered to */
+    const char *digest;       /* hex SHA-256 of the Message-ID, else of the whole mail */
+};
+
+enum sp_mail_in_outcome {
+    SP_MAIL_IN_REPLY,         /* the customer's reply on the ticket */
+    SP_MAIL_IN_TICKET,        /* a new ticket */
+    SP_MAIL_IN_FOLLOW_UP,     /* a new ticket: the one replied to is closed */
+    SP_MAIL_IN_DUPLICATE,     /* taken before: nothing done */
+    SP_MAIL_IN_IGNORED,       /* dropped: see why */
+};
+
+struct sp_mail_in_result {
+    enum sp_mail_in_outcome outcome;
+    const char *ticket;       /* the ticket's public id (not IGNORED) */
+    const char *why;          /* IGNORED: auto_reply, bounce or own_address */
+};
+
+/* Refusals, each with a detail meant for the sender's bounce:
+ *   SP_NOT_FOUND unknown_reply_address, unknown_sender, no_reply_address;
+ *   SP_FORBIDDEN not_the_customer; SP_CONFLICT ambiguous_sender,
+ *   ticket_closed (closed meanwhile: try again); SP_INVALID empty,
+ *   too_long; SP_RATE_LIMITED; and the database's errors. */
+enum sp_rc sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
+                           const struct sp_mail_envelope *envelope,
+                           const struct sp_mail_in *mail, struct sp_mail_in_result *out,
+                           struct sp_problem *p);
+
+/* The outcome's name for logs ("reply", "ticket", ...). */
+const char *sp_mail_in_outcome_name(enum sp_mail_in_outcome o);
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * test_mail_in: support-mail-in (docs/API.md §11 "Mail in"), the program
+ * an MTA pipes a customer's mail to, against the test stack's database.
+ * Each test writes the mail as an MTA hands it over (RFC 5322 on
+ * standard input, the envelope as --sender/--recipient) and asserts the
+ * exit code the MTA acts on (sysexits) and what became of the ticket.
+ * Reply addresses are signed with this file's key ring through
+ * domain/reply_address, as support-dispatch signs them (the round trip
+ * through a delivered mail is test_dispatch's).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "core/arena.h"
+#include "domain/reply_address.h"
+#include "harness.h"
+
+#define OWN "support@example.test"
+#define KEYS "k2:second-mail-reply-test-secret-0123456789,k1:mail-reply-test-secret-0123456789ab"
+
+struct customer {
+    struct sp_t_user u;
+    const char *email;
+};
+
+/* A customer whose token carries an email claim (stored, with its blind
+ * index, by their first ticket). */
+static struct customer
+customer_new(void)
+{
+    struct customer c = {.u = sp_t_user_new(SP_ROLE_CUSTOMER)};
+    c.email = sp_t_fmt("Zoe.%s@Example.org", sp_t_unique("m"));
+    c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
+                                  sp_t_fmt("{\"name\":\"Zoë\",\"email\":%s}", sp_t_jq(c.email)));
+    return c;
+}
+
+/* The reply address of ticket id under the ring's kid (0: first key). */
+static const char *
+reply_address(const char *spec, const char *id)
+{
+    char err[256];
+    struct sp_reply_keys *k = sp_reply_keys_load(spec, err, sizeof(err));
+    ck_assert_msg(k != NULL, "%s", err);
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    const char *addr = sp_t_fmt("%s", sp_reply_address(k, &a, OWN, id));
+    sp_arena_destroy(&a);
+    sp_reply_keys_free(k);
+    return addr;
+}
+
+struct mail {
+    const char *from, *to, *subject, *headers, *body;
+    const char *message_id;      /* NULL = a new one */
+    const char *sender;          /* envelope; NULL = the From address */
+    const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
+    const char *setting;         /* one setting more ("NAME=value"), or NULL */
+};
+
+/* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
+static int
+deliver(const struct mail *m, const char **out)
+{
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        "SUPPORT_MAIL_FROM=" OWN, "SUPPORT_MAIL_REPLY_KEYS=" KEYS,
+        sp_t_fmt("SUPPORT_MAIL_NEW_TICKETS=%s", m->new_tickets ? m->new_tickets : "1"),
+        m->setting, NULL};
+    const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient", m->to,
+                          NULL};
+    const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n"
+                               "Message-ID: <%s@mail.example.org>\r\n%s\r\n%s",
+                               m->from, m->to, m->subject,
+                               m->message_id ? m->message_id : sp_t_unique("msg"),
+                               m->headers ? m->headers : "", m->body);
+    const char *ignored;
+    return sp_t_job_run_input("support-mail-in", env, args, raw, strlen(raw), out ? out : &ignored);
+}
+
+/* Delivers m; asserts the exit code and that the output holds text. */
+static void
+deliver_expect(const struct mail *m, int code, const char *text)
+{
+    const char *out;
+    int rc = deliver(m, &out);
+    ck_assert_msg(rc == code && strstr(out, text) != NULL, "exit %d (want %d): %s", rc, code,
+                  out);
+}
+
+static long
+messages(const char *id, const char *sender_type)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_ticket_messages m JOIN support_tickets t"
+                         " ON t.id = m.ticket_id WHERE t.public_id = '%s'"
+                         " AND m.sender_type = '%s'", id, sender_type));
+}
+
+static const char *
+last_body(const char *id)
+{
+    return sp_t_sql("SELECT m.body FROM support_ticket_messages m JOIN support_tickets t"
+                    " ON t.id = m.ticket_id WHERE t.public_id = '%s' ORDER BY m.id DESC LIMIT 1",
+                    id);
+}
+
+#define QUOTED                                                                                 \
+    "\r\nOn Mon, 2 Dec 2026 at 10:00, Support <" OWN "> wrote:\r\n"                           \
+    "> ##- Please type your reply above this line -##\r\n> An agent replied: try again.\r\n"
+
+START_TEST(reply_becomes_the_customers_message_once)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Refund for booking");
+    sp_t_db_ticket_set_status(id, "pending_customer");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Refund",
+                     .body = "It works now, thank you.\r\nZoe\r\n" QUOTED};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>It works now, thank you.<br>Zoe</p>");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+    /* The customer's reply reopens a ticket waiting on them (API.md §4). */
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_tickets WHERE public_id = '%s'", id),
+                     "open");
+    /* The MTA delivering the same mail again (same Message-ID) adds nothing. */
+    m.message_id = sp_t_fmt("dup-%s", id);
+    ck_assert_int_eq(deliver(&m, NULL), 0);
+    ck_assert_int_eq(messages(id, "customer"), 3);
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(messages(id, "customer"), 3);
+}
+END_TEST
+
+START_TEST(an_older_key_still_verifies_and_case_does_not_matter)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Key rotation");
+    /* Signed by k1 alone, the ring's second key; lower-cased by an MTA. */
+    char *to = (char *)reply_address("k1:mail-reply-test-secret-0123456789ab", id);
+    for (char *s = to; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+    struct mail m = {.from = c.email, .to = to, .subject = "Re: Key", .body = "Still here.\r\n"};
+    ck_assert_int_eq(deliver(&m, NULL), 0);
+    ck_assert_str_eq(last_body(id), "<p>Still here.</p>");
+}
+END_TEST
+
+START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Refusals");
+    const char *to = reply_address(KEYS, id);
+    /* One hex digit of the mac changed. */
+    char *forged = (char *)sp_t_fmt("%s", to);
+    char *at = strchr(forged, '@');
+    at[-1] = at[-1] == '0' ? '1' : '0';
+    const char *out;
+    struct mail m = {.from = c.email, .to = forged, .subject = "Re", .body = "Hi\r\n"};
+    deliver_expect(&m, EX_NOUSER, "the reply address is not one of ours");
+    /* The right address, but from someone else. */
+    m.to = to;
+    m.from = "mallory@example.net";
+    deliver_expect(&m, EX_NOPERM, "not from the address the ticket's customer gave");
+    /* Only quoted text: nothing to add. */
+    m.from = c.email;
+    m.body = QUOTED;
+    deliver_expect(&m, EX_DATAERR, "no text of its own");
+    /* Not a mail at all (no From). */
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        NULL};
+    const char *args[] = {"--recipient", to, NULL};
+    const char *junk = "hello\r\n\r\nthis is not a mail\r\n";
+    ck_assert_int_eq(sp_t_job_run_input("support-mail-in", env, args, junk, strlen(junk), &out),
+                     EX_DATAERR);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+}
+END_TEST
+
+START_TEST(robots_are_not_answered)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Robots");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Out of office",
+                     .headers = "Auto-Submitted: auto-replied\r\n", .body = "I am away.\r\n"};
+    deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
+    m.headers = NULL;
+    m.sender = "";   /* a bounce: MAIL FROM:<> */
+    deliver_expect(&m, 0, "\"why\":\"bounce\"");
+    m.sender = NULL;
+    m.from = OWN;
+    deliver_expect(&m, 0, "\"why\":\"own_address\"");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+}
+END_TEST
+
+START_TEST(new_mail_from_a_known_customer_opens_a_ticket)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");
+    /* Upper/lower case of the address does not matter (the blind index
+     * normalizes it). */
+    const char *from = sp_t_fmt("%s", c.email);
+    for (char *s = (char *)from; *s; s++)
+        *s = (char)toupper((unsigned char)*s);
+    struct mail m = {.from = from, .to = OWN,
+                     .subject = "=?UTF-8?Q?Koffer_verloren_=E2=80=93_Hilfe?=",
+                     .headers = "Content-Type: text/plain; charset=iso-8859-1\r\n"
+                                "Content-Transfer-Encoding: quoted-printable\r\n",
+                     .body = "Mein Koffer ist weg, bitte gr=FC=DFe an <alle>.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    const char *id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                              " AND source = 'email'", c.u.sub);
+    ck_assert_ptr_nonnull(id);
+    ck_assert_str_eq(sp_t_sql("SELECT subject FROM support_tickets WHERE public_id = '%s'", id),
+                     "Koffer verloren – Hilfe");
+    ck_assert_str_eq(last_body(id), "<p>Mein Koffer ist weg, bitte grüße an &lt;alle&gt;.</p>");
+    /* Strangers, and everyone when new tickets by mail are off, are told. */
+    m.from = "stranger@example.net";
+    deliver_expect(&m, EX_NOUSER, "we know no customer with this address");
+    m.from = c.email;
+    m.new_tickets = "0";
+    deliver_expect(&m, EX_NOUSER, "takes replies to our mails only");
+}
+END_TEST
+
+START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Closed long ago");
+    sp_t_db_ticket_set_status(id, "closed");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
+                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
+                     .body = "<div>It broke <b>again</b>.</div>"
+                             "<div class=\"gmail_quote\">On Mon … wrote:<blockquote>old"
+                             "</blockquote></div>"};
+    deliver_expect(&m, 0, "\"outcome\":\"follow_up\"");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    const char *next = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                                " AND metadata->>'follow_up_of' = '%s'", c.u.sub, id);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_str_eq(last_body(next), "<p>It broke again.</p>");
+}
+END_TEST
+
+/* The database down: the MTA is told to try again later (75), and the
+ * mail is taken when it does. */
+START_TEST(database_down_defers_the_mail)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Deferred");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Deferred",
+                     .message_id = sp_t_unique("deferred"), .body = "Later is fine.\r\n",
+                     .setting = "SUPPORT_DATABASE_URL=postgresql://127.0.0.1:1/support"};
+    deliver_expect(&m, EX_TEMPFAIL, "support-mail-in: ");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    m.setting = NULL;
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>Later is fine.</p>");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("mail_in");
+    TCase *tc = sp_t_tcase(s, "mail_in");
+    tcase_add_test(tc, reply_becomes_the_customers_message_once);
+    tcase_add_test(tc, an_older_key_still_verifies_and_case_does_not_matter);
+    tcase_add_test(tc, mail_that_cannot_speak_for_the_ticket_is_refused);
+    tcase_add_test(tc, robots_are_not_answered);
+    tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
+    tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
+    tcase_add_test(tc, database_down_defers_the_mail);
+    return sp_t_run(s);
+}
