@@ -5,16 +5,15 @@
  * strings and comments (whose nesting is a counter, not recursion). The
  * MIME walk recurses at most SP_MAIL_MAX_DEPTH deep over at most
  * SP_MAIL_MAX_PARTS parts, and only the chosen body is decoded, so an
- * attachment costs one scan for its boundary lines. The HTML tree is
- * walked with an explicit stack.
+ * attachment costs one scan for its boundary lines. An HTML body is made
+ * text by core/mail_html.
  * Must not: know SQL, tickets or the network; allocate outside the arena
- * (gumbo's tree is destroyed, every iconv handle closed, before
- * returning); hand iconv_open anything but a plain charset label.
+ * (every iconv handle is closed before returning); hand iconv_open
+ * anything but a plain charset label.
  */
 #include "core/mail_parse.h"
 
 #include <errno.h>
-#include <gumbo.h>
 #include <iconv.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,6 +21,8 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/mail_address.h"
+#include "core/mail_html.h"
 #include "core/utf8.h"
 
 #define FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
@@ -56,61 +57,6 @@ lower(char *s)
     for (; *s; s++)
         if (*s >= 'A' && *s <= 'Z')
             *s = (char)(*s - 'A' + 'a');
-}
-
-/* ---- UTF-8 out ---------------------------------------------------------- */
-
-enum clean { CLEAN_LINE, CLEAN_TEXT };
-
-static bool
-keep_ascii(unsigned char c, enum clean mode)
-{
-    if (c >= 0x20 && c != 0x7f)
-        return true;
-    return mode == CLEAN_TEXT && c != '\0' && c != '\r';
-}
-
-/* s as well-formed UTF-8, malformed bytes as U+FFFD. A header value
- * (CLEAN_LINE) has its controls made spaces; a body (CLEAN_TEXT) loses
- * its NULs and has CR LF and a lone CR made LF. */
-static void
-put_clean(struct sp_buf *b, const char *s, size_t n, enum clean mode)
-{
-    size_t i = 0, run = 0;
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = 1;
-        if (c >= 0x80)
-            len = sp_utf8_seq_len(s + i, n - i);
-        else if (!keep_ascii(c, mode))
-            len = 0;
-        if (len > 0) {
-            i += len;
-            continue;
-        }
-        sp_buf_append(b, s + run, i - run);
-        if (c >= 0x80) {
-            sp_buf_puts(b, FFFD);
-        } else if (mode == CLEAN_LINE) {
-            sp_buf_putc(b, ' ');
-        } else if (c == '\r') {
-            sp_buf_putc(b, '\n');
-            if (i + 1 < n && s[i + 1] == '\n')
-                i++;
-        }
-        i++;
-        run = i;
-    }
-    sp_buf_append(b, s + run, n - run);
-}
-
-static const char *
-clean(struct sp_arena *a, const char *s, size_t n, enum clean mode)
-{
-    struct sp_buf b;
-    sp_buf_init(&b, a, n + 1);
-    put_clean(&b, s, n, mode);
-    return b.data;
 }
 
 /* ---- charsets ----------------------------------------------------------- */
@@ -451,7 +397,7 @@ sp_mail_decode_words(struct sp_arena *a, const char *v, size_t n)
     }
     flush_words(&out, &pend);
     sp_buf_append(&out, v + lit, n - lit);
-    return clean(a, out.data, out.len, CLEAN_LINE);
+    return sp_utf8_clean(a, out.data, out.len, SP_UTF8_LINE);
 }
 
 /* ---- header blocks ------------------------------------------------------ */
@@ -823,7 +769,7 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
     put_utf8(&u, cs, strlen(cs), dec != NULL ? dec : l->body, n);
     if (l->kind == KIND_HTML)
         return sp_mail_html_text(a, u.data, u.len);
-    return clean(a, u.data, u.len, CLEAN_TEXT);
+    return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
 /* The text: the first text/plain that is no attachment, else the first
@@ -852,299 +798,6 @@ read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
     }
 }
 
-/* ---- addresses (RFC 5322 §3.4) ------------------------------------------ */
-
-enum tok_type { TOK_WORD, TOK_QUOTED, TOK_COMMENT, TOK_SPECIAL };
-
-struct tok {
-    enum tok_type type;
-    const char *s;  /* as written; a comment without its parentheses */
-    size_t n;
-    bool ws;        /* white space or a comment before it */
-};
-
-static bool
-addr_special(char c)
-{
-    return c == '(' || c == ')' || c == '<' || c == '>' || c == ',' || c == ';' || c == ':' ||
-           c == '@' || c == '"' || c == '[' || c == ']';
-}
-
-/* From v[p], just past an opening '"' or '[', to just past its close (or
- * the end), escapes skipped. */
-static size_t
-skip_to(const char *v, size_t n, size_t p, char close)
-{
-    for (; p < n; p++) {
-        if (v[p] == '\\' && p + 1 < n)
-            p++;
-        else if (v[p] == close)
-            return p + 1;
-    }
-    return n;
-}
-
-/* From v[p], at a '(', to just past its matching ')' (comments nest, RFC
- * 5322 §3.2.2: a counter, not recursion), or the end. */
-static size_t
-skip_comment(const char *v, size_t n, size_t p)
-{
-    size_t depth = 0;
-    for (; p < n; p++) {
-        if (v[p] == '\\' && p + 1 < n)
-            p++;
-        else if (v[p] == '(')
-            depth++;
-        else if (v[p] == ')' && --depth == 0)
-            return p + 1;
-    }
-    return n;
-}
-
-static bool
-next_tok(const char *v, size_t n, size_t *pos, struct tok *t)
-{
-    size_t p = *pos;
-    t->ws = false;
-    while (p < n && is_space(v[p])) {
-        p++;
-        t->ws = true;
-    }
-    if (p >= n)
-        return false;
-    size_t s = p;
-    char c = v[p];
-    if (c == '(') {
-        p = skip_comment(v, n, p);
-        t->type = TOK_COMMENT;
-        t->s = v + s + 1;
-        t->n = p - s - 1 - (p - s > 1 && v[p - 1] == ')');
-        *pos = p;
-        return true;
-    }
-    if (c == '"' || c == '[') {
-        p = skip_to(v, n, p + 1, c == '"' ? '"' : ']');
-        t->type = c == '"' ? TOK_QUOTED : TOK_WORD;
-    } else if (addr_special(c)) {
-        p++;
-        t->type = TOK_SPECIAL;
-    } else {
-        while (p < n && !is_space(v[p]) && !addr_special(v[p]))
-            p++;
-        t->type = TOK_WORD;
-    }
-    t->s = v + s;
-    t->n = p - s;
-    *pos = p;
-    return true;
-}
-
-static bool
-is_tok(const struct tok *t, char c)
-{
-    return t->type == TOK_SPECIAL && t->s[0] == c;
-}
-
-/* One mailbox being read: the words outside <> (a display name, or a bare
- * address), what is inside <>, and its first comment (the name of the
- * old "addr (Name)" form). */
-struct mbox {
-    struct tok *tok;
-    size_t ntok, cap;
-    struct sp_buf angle;
-    struct tok comment;
-    bool in_angle, had_angle, has_comment;
-    bool gap;  /* a comment since the last word: white space to it */
-};
-
-/* Where mailboxes go: From keeps its first (max 1); recipients up to the
- * cap, each address once (any case). */
-struct sink {
-    const char **list;
-    size_t n, max;
-    const char *name;  /* the first mailbox's display name */
-    bool done;
-};
-
-static void
-sink_add(struct sink *k, const char *addr, const char *name)
-{
-    for (size_t i = 0; i < k->n; i++)
-        if (strcasecmp(k->list[i], addr) == 0)
-            return;
-    if (k->n == 0)
-        k->name = name;
-    k->list[k->n++] = addr;
-    k->done = k->n >= k->max;
-}
-
-static void
-put_unescaped(struct sp_buf *b, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n)
-            i++;
-        sp_buf_putc(b, s[i]);
-    }
-}
-
-/* A display name: the words as written, quotes and escapes gone, one
- * space where there was white space, encoded words decoded (also inside
- * quotes, where clients put them against RFC 2047 §5); NULL when empty. */
-static const char *
-display_name(struct sp_arena *a, const struct tok *t, size_t n)
-{
-    struct sp_buf b;
-    sp_buf_init(&b, a, 64);
-    for (size_t i = 0; i < n; i++) {
-        if (t[i].ws && b.len > 0)
-            sp_buf_putc(&b, ' ');
-        if (t[i].type == TOK_QUOTED)
-            put_unescaped(&b, t[i].s + 1, t[i].n - 1 - (t[i].n > 1 && t[i].s[t[i].n - 1] == '"'));
-        else if (t[i].type == TOK_COMMENT)
-            put_unescaped(&b, t[i].s, t[i].n);
-        else
-            sp_buf_append(&b, t[i].s, t[i].n);
-    }
-    const char *d = sp_mail_decode_words(a, b.data, b.len);
-    while (*d == ' ')
-        d++;
-    size_t dn = strlen(d);
-    while (dn > 0 && d[dn - 1] == ' ')
-        dn--;
-    return dn > 0 ? sp_arena_strndup(a, d, dn) : NULL;
-}
-
-/* Without <>: the last run of words with no white space between them (an
- * '@' joins across it, as the obsolete "local @ domain" does) that holds
- * an '@'. */
-static void
-bare_addr(const struct mbox *m, struct sp_buf *b)
-{
-    size_t start = 0, best = 0, best_end = 0;
-    bool at = false;
-    for (size_t k = 0; k <= m->ntok; k++) {
-        if (k == m->ntok || (k > 0 && m->tok[k].ws && !is_tok(&m->tok[k], '@') &&
-                             !is_tok(&m->tok[k - 1], '@'))) {
-            if (at) {
-                best = start;
-                best_end = k;
-            }
-            start = k;
-            at = false;
-        }
-        if (k < m->ntok && is_tok(&m->tok[k], '@'))
-            at = true;
-    }
-    for (size_t k = best; k < best_end; k++)
-        sp_buf_append(b, m->tok[k].s, m->tok[k].n);
-}
-
-static void
-reset_angle(struct mbox *m)
-{
-    m->angle.len = 0;
-    m->angle.data[0] = '\0';
-}
-
-/* An addr-spec needs text on both sides of an '@': a bare local name
- * cannot be written back to. */
-static bool
-has_domain(const char *s, size_t n)
-{
-    const char *at = n > 0 ? memrchr(s, '@', n) : NULL;
-    return at != NULL && at > s && at < s + n - 1;
-}
-
-static void
-finish_mbox(struct sp_arena *a, struct mbox *m, struct sink *k)
-{
-    struct sp_buf addr;
-    const char *name = NULL;
-    sp_buf_init(&addr, a, 64);
-    if (m->had_angle) {
-        sp_buf_append(&addr, m->angle.data, m->angle.len);
-        name = display_name(a, m->tok, m->ntok);
-    } else {
-        bare_addr(m, &addr);
-    }
-    if (name == NULL && m->has_comment)
-        name = display_name(a, &m->comment, 1);
-    if (has_domain(addr.data, addr.len))
-        sink_add(k, clean(a, addr.data, addr.len, CLEAN_LINE), name);
-    m->ntok = 0;
-    reset_angle(m);
-    m->in_angle = m->had_angle = m->has_comment = m->gap = false;
-}
-
-/* A token inside <>; false when it ends the mailbox: a ',' that is not
- * in an obsolete route means the '>' is missing. */
-static bool
-angle_tok(struct mbox *m, const struct tok *t)
-{
-    if (is_tok(t, '>'))
-        m->in_angle = false;
-    else if (is_tok(t, ':'))
-        reset_angle(m);  /* the obsolete route "@a,@b:" */
-    else if (is_tok(t, ',') && (m->angle.len == 0 || m->angle.data[0] != '@'))
-        return false;
-    else if (t->type != TOK_COMMENT)
-        sp_buf_append(&m->angle, t->s, t->n);
-    return true;
-}
-
-static void
-outer_tok(struct sp_arena *a, struct mbox *m, const struct tok *t, struct sink *k)
-{
-    if (t->type == TOK_COMMENT) {
-        if (!m->has_comment)
-            m->comment = *t;
-        m->has_comment = m->gap = true;
-        return;
-    }
-    if (t->type == TOK_SPECIAL && t->s[0] != '@') {
-        if (t->s[0] == '<') {
-            m->in_angle = m->had_angle = true;
-            reset_angle(m);
-        } else if (t->s[0] == ',' || t->s[0] == ';') {
-            finish_mbox(a, m, k);
-        } else if (t->s[0] == ':') {  /* what came before names a group */
-            m->ntok = 0;
-            m->has_comment = false;
-        }
-        return;  /* and a stray '>', ')' or ']' is nothing */
-    }
-    if (m->ntok == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 16;
-        struct tok *v = sp_arena_alloc(a, m->cap * sizeof(*v));
-        if (m->ntok > 0)
-            memcpy(v, m->tok, m->ntok * sizeof(*v));
-        m->tok = v;
-    }
-    m->tok[m->ntok] = *t;
-    m->tok[m->ntok++].ws = t->ws || m->gap;
-    m->gap = false;
-}
-
-/* The mailboxes of an address-list value into k: groups, comments,
- * quoted strings and angle brackets understood, obsolete routes dropped. */
-static void
-read_addresses(struct sp_arena *a, const char *v, struct sink *k)
-{
-    struct mbox m = {0};
-    struct tok t;
-    size_t n = strlen(v), pos = 0;
-    sp_buf_init(&m.angle, a, 64);
-    while (!k->done && next_tok(v, n, &pos, &t)) {
-        if (!m.in_angle)
-            outer_tok(a, &m, &t, k);
-        else if (!angle_tok(&m, &t))
-            finish_mbox(a, &m, k);
-    }
-    if (!k->done)
-        finish_mbox(a, &m, k);
-}
-
 /* ---- the message -------------------------------------------------------- */
 
 /* The first msg-id of a Message-ID or In-Reply-To value, without its
@@ -1171,7 +824,7 @@ msg_id(struct sp_arena *a, const char *v)
     for (; s < e; s++)
         if (!is_space(*s))
             sp_buf_putc(&b, *s);
-    return b.len > 0 ? clean(a, b.data, b.len, CLEAN_LINE) : NULL;
+    return b.len > 0 ? sp_utf8_clean(a, b.data, b.len, SP_UTF8_LINE) : NULL;
 }
 
 /* RFC 3834 and the headers mass mailers and vacation programs write. */
@@ -1197,12 +850,12 @@ static void
 recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
 {
     static const char *const names[] = {"to", "cc", "delivered-to", "x-original-to"};
-    struct sink k = {.max = SP_MAIL_MAX_RECIPIENTS};
+    struct sp_mailboxes k = {.max = SP_MAIL_MAX_RECIPIENTS};
     k.list = sp_arena_alloc(a, SP_MAIL_MAX_RECIPIENTS * sizeof(*k.list));
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         for (size_t j = 0; j < h->n && !k.done; j++)
             if (strcmp(h->v[j].name, names[i]) == 0)
-                read_addresses(a, h->v[j].value, &k);
+                sp_mailboxes_read(a, h->v[j].value, &k);
     out->recipients = k.list;
     out->nrecipients = k.n;
 }
@@ -1220,9 +873,9 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
         return sp_problem_set(p, SP_INVALID, "bad_message", "header block over %d bytes",
                               SP_MAIL_MAX_HEADER_BYTES);
     const char *from = hget(&h, "from"), *sender = NULL;
-    struct sink k = {.list = &sender, .max = 1};
+    struct sp_mailboxes k = {.list = &sender, .max = 1};
     if (from != NULL)
-        read_addresses(a, from, &k);
+        sp_mailboxes_read(a, from, &k);
     if (sender == NULL)
         return sp_problem_set(p, SP_INVALID, "bad_message",
                               from == NULL ? "no From header" : "no address in From");
@@ -1237,399 +890,4 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
     out->auto_reply = auto_reply(a, &h);
     read_body(a, msg + body, len - body, &h, out);
     return SP_OK;
-}
-
-/* ---- HTML to text ------------------------------------------------------- */
-
-/* gumbo reads about 7 MB/s, and its tree builder scans the stack of open
- * elements on most start tags, so nesting is quadratic: 20,000 nested
- * <div> take half a second, 200,000 a minute. A support mail's own text
- * is at the top of its HTML, so only the first HTML_MAX_BYTES are read,
- * and start tags past HTML_MAX_DEPTH open elements are dropped (their
- * text stays) before gumbo sees them. */
-#define HTML_MAX_BYTES (1u << 20)
-#define HTML_MAX_DEPTH 256
-
-struct guard {
-    struct {
-        const char *s;
-        size_t n;
-    } open[HTML_MAX_DEPTH];
-    size_t depth;
-};
-
-static bool
-name_in(const char *s, size_t n, const char *const *names)
-{
-    for (size_t i = 0; names[i] != NULL; i++)
-        if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
-            return true;
-    return false;
-}
-
-/* Elements whose content is text to the tokenizer: no tags inside. */
-static bool
-raw_text(const char *s, size_t n)
-{
-    static const char *const names[] = {"script", "style", "textarea", "title", "xmp",
-                                        "iframe", "noembed", "noframes", "noscript",
-                                        "plaintext", NULL};
-    return name_in(s, n, names);
-}
-
-/* Elements that never stay open: void ones, and the document's own. */
-static bool
-never_open(const char *s, size_t n)
-{
-    static const char *const names[] = {"area", "base", "br", "col", "embed", "hr", "img",
-                                        "input", "link", "meta", "param", "source", "track",
-                                        "wbr", "keygen", "basefont", "bgsound", "frame",
-                                        "html", "head", "body", NULL};
-    return name_in(s, n, names);
-}
-
-static bool
-top_is(const struct guard *g, const char *name)
-{
-    return g->depth > 0 && strlen(name) == g->open[g->depth - 1].n &&
-           strncasecmp(g->open[g->depth - 1].s, name, g->open[g->depth - 1].n) == 0;
-}
-
-/* Counts a start tag in; false when it is one too deep. Counting is
- * conservative: only these elements close their like implicitly, and an
- * end tag closes only the element on top. */
-static bool
-guard_open(struct guard *g, const char *s, size_t n)
-{
-    static const char *const self_closing[] = {"p", "li", "dt", "dd", "option", NULL};
-    static const char *const cells[] = {"td", "th", NULL};
-    if (never_open(s, n) || raw_text(s, n))
-        return true;
-    if (name_in(s, n, self_closing) && g->depth > 0 &&
-        name_in(g->open[g->depth - 1].s, g->open[g->depth - 1].n, self_closing))
-        g->depth--;
-    if ((name_in(s, n, cells) || (n == 2 && strncasecmp(s, "tr", 2) == 0)) &&
-        (top_is(g, "td") || top_is(g, "th")))
-        g->depth--;
-    if (n == 2 && strncasecmp(s, "tr", 2) == 0 && top_is(g, "tr"))
-        g->depth--;
-    if (g->depth == HTML_MAX_DEPTH)
-        return false;
-    g->open[g->depth].s = s;
-    g->open[g->depth++].n = n;
-    return true;
-}
-
-/* Past the '>' that ends the tag whose name ends at h[i] (attribute
- * values may hold '>'), or n. */
-static size_t
-tag_end(const char *h, size_t n, size_t i)
-{
-    while (i < n && h[i] != '>') {
-        if (h[i++] != '=')
-            continue;
-        while (i < n && is_space(h[i]))
-            i++;
-        if (i < n && (h[i] == '"' || h[i] == '\'')) {
-            const char *q = memchr(h + i + 1, h[i], n - i - 1);
-            i = q != NULL ? (size_t)(q - h) + 1 : n;
-        }
-    }
-    return i < n ? i + 1 : n;
-}
-
-/* Where the end tag of raw-text element name starts, from h[i]; or n. */
-static size_t
-raw_end(const char *h, size_t n, size_t i, const char *name, size_t nn)
-{
-    const char *p;
-    while (i < n && (p = memmem(h + i, n - i, "</", 2)) != NULL) {
-        i = (size_t)(p - h) + 2;
-        if (n - i > nn && strncasecmp(h + i, name, nn) == 0 &&
-            (is_space(h[i + nn]) || h[i + nn] == '/' || h[i + nn] == '>'))
-            return i - 2;
-    }
-    return n;
-}
-
-/* Past a comment, doctype or processing instruction at h[i]. */
-static size_t
-markup_end(const char *h, size_t n, size_t i)
-{
-    const char *e;
-    if (n - i >= 4 && memcmp(h + i, "<!--", 4) == 0) {
-        e = memmem(h + i + 4, n - i - 4, "-->", 3);
-        return e != NULL ? (size_t)(e - h) + 3 : n;
-    }
-    e = memchr(h + i, '>', n - i);
-    return e != NULL ? (size_t)(e - h) + 1 : n;
-}
-
-static bool
-is_alpha(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* h with the start tags past HTML_MAX_DEPTH taken out; its length in
- * *out_len (h may hold NULs). */
-static const char *
-guard_depth(struct sp_arena *a, const char *h, size_t n, size_t *out_len)
-{
-    struct guard *g = sp_arena_alloc(a, sizeof(*g));
-    struct sp_buf out;
-    const char *lt;
-    size_t i = 0, run = 0;
-    g->depth = 0;
-    sp_buf_init(&out, a, n + 1);
-    while (i + 1 < n && (lt = memchr(h + i, '<', n - i - 1)) != NULL) {
-        i = (size_t)(lt - h);
-        if (h[i + 1] == '!' || h[i + 1] == '?') {
-            i = markup_end(h, n, i);
-            continue;
-        }
-        size_t s = i + 1 + (h[i + 1] == '/'), e = s;
-        if (s >= n || !is_alpha(h[s])) {
-            i++;
-            continue;
-        }
-        while (e < n && !is_space(h[e]) && h[e] != '/' && h[e] != '>')
-            e++;
-        size_t close = tag_end(h, n, e);
-        if (h[i + 1] == '/') {
-            if (g->depth > 0 && g->open[g->depth - 1].n == e - s &&
-                strncasecmp(g->open[g->depth - 1].s, h + s, e - s) == 0)
-                g->depth--;
-        } else if (!guard_open(g, h + s, e - s)) {
-            sp_buf_append(&out, h + run, i - run);
-            run = close;
-        } else if (raw_text(h + s, e - s)) {
-            close = raw_end(h, n, close, h + s, e - s);
-        }
-        i = close;
-    }
-    sp_buf_append(&out, h + run, n - run);
-    *out_len = out.len;
-    return out.data;
-}
-
-
-struct htext {
-    struct sp_buf b;
-    int pre;       /* <pre> elements we are in */
-    bool content;  /* the current line has text */
-    bool space;    /* collapsed white space is due before the next text */
-    bool stop;     /* past Outlook's history marker: nothing more is text */
-};
-
-struct hframe {
-    const GumboVector *kids;
-    unsigned next;
-    const GumboNode *node;
-};
-
-static bool
-html_dropped(GumboTag t)
-{
-    switch (t) {
-    case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
-    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_OBJECT:
-    case GUMBO_TAG_IFRAME: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool
-html_block(GumboTag t)
-{
-    switch (t) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_TR:
-    case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
-    case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_TABLE: case GUMBO_TAG_HR:
-    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_CENTER:
-    case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
-    case GUMBO_TAG_FOOTER: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FORM:
-        return true;
-    default:
-        return false;
-    }
-}
-
-static bool
-has_class(const GumboElement *el, const char *name)
-{
-    const GumboAttribute *at = gumbo_get_attribute(&el->attributes, "class");
-    size_t nl = strlen(name);
-    for (const char *p = at != NULL ? at->value : ""; *p != '\0';) {
-        while (is_space(*p))
-            p++;
-        const char *q = p;
-        while (*q != '\0' && !is_space(*q))
-            q++;
-        if ((size_t)(q - p) == nl && memcmp(p, name, nl) == 0)
-            return true;
-        p = q;
-    }
-    return false;
-}
-
-/* Quoted history as clients mark it in HTML (mail_parse.h). */
-static bool
-html_quote(const GumboElement *el)
-{
-    if (el->tag == GUMBO_TAG_BLOCKQUOTE) {
-        const GumboAttribute *t = gumbo_get_attribute(&el->attributes, "type");
-        if (t != NULL && strcasecmp(t->value, "cite") == 0)
-            return true;
-    }
-    return has_class(el, "gmail_quote") || has_class(el, "yahoo_quoted") ||
-           has_class(el, "moz-cite-prefix");
-}
-
-/* Outlook writes the history after these markers, as their siblings, not
- * inside them: the text ends where they start. */
-static bool
-html_outlook_history(const GumboElement *el)
-{
-    const GumboAttribute *id = gumbo_get_attribute(&el->attributes, "id");
-    return id != NULL &&
-           (strcmp(id->value, "divRplyFwdMsg") == 0 || strcmp(id->value, "appendonsend") == 0);
-}
-
-/* Ends the line if it has text (hard: always, for <br>); spaces at its
- * end are invisible, so a line of only &nbsp; comes out blank. */
-static void
-html_break(struct htext *h, bool hard)
-{
-    if (h->content || hard) {
-        while (h->b.len > 0 && h->b.data[h->b.len - 1] == ' ')
-            h->b.len--;
-        sp_buf_putc(&h->b, '\n');
-    }
-    h->content = h->space = false;
-}
-
-static void
-html_text(struct htext *h, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (h->pre > 0) {
-            sp_buf_putc(&h->b, c);
-            h->content = c != '\n';
-            continue;
-        }
-        if (is_space(c)) {
-            h->space = h->content;
-            continue;
-        }
-        if (h->space)
-            sp_buf_putc(&h->b, ' ');
-        h->space = false;
-        h->content = true;
-        if (c == '\xc2' && i + 1 < n && s[i + 1] == '\xa0') {  /* U+00A0: shown as a space */
-            c = ' ';
-            i++;
-        }
-        sp_buf_putc(&h->b, c);
-    }
-}
-
-/* On entering an element: true when its children are to be walked. */
-static bool
-html_open(struct htext *h, const GumboElement *el)
-{
-    if (html_outlook_history(el)) {
-        h->stop = true;
-        return false;
-    }
-    if (html_dropped(el->tag) || html_quote(el))
-        return false;
-    if (el->tag == GUMBO_TAG_BR) {
-        html_break(h, true);
-        return false;
-    }
-    if (html_block(el->tag))
-        html_break(h, false);
-    if (el->tag == GUMBO_TAG_LI)
-        html_text(h, "- ", 2);
-    else if (el->tag == GUMBO_TAG_TD || el->tag == GUMBO_TAG_TH)
-        h->space = h->content;
-    else if (el->tag == GUMBO_TAG_PRE)
-        h->pre++;
-    return true;
-}
-
-static void
-html_close(struct htext *h, const GumboNode *n)
-{
-    if (n->type != GUMBO_NODE_ELEMENT)
-        return;
-    GumboTag t = n->v.element.tag;
-    if (t == GUMBO_TAG_PRE)
-        h->pre--;
-    if (html_block(t))
-        html_break(h, false);
-    else if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
-        h->space = h->content;
-}
-
-static void
-html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
-{
-    size_t cap = 64, depth = 0;
-    struct hframe *st = sp_arena_alloc(a, cap * sizeof(*st));
-    st[depth++] = (struct hframe){&root->v.element.children, 0, root};
-    while (depth > 0 && !h->stop) {
-        struct hframe *f = &st[depth - 1];
-        if (f->next == f->kids->length) {
-            html_close(h, f->node);
-            depth--;
-            continue;
-        }
-        const GumboNode *n = f->kids->data[f->next++];
-        if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
-            n->type == GUMBO_NODE_CDATA) {
-            html_text(h, n->v.text.text, strlen(n->v.text.text));
-            continue;
-        }
-        if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
-            continue;
-        if (depth == cap) {
-            struct hframe *g = sp_arena_alloc(a, cap * 2 * sizeof(*g));
-            memcpy(g, st, cap * sizeof(*g));
-            st = g;
-            cap *= 2;
-        }
-        st[depth++] = (struct hframe){&n->v.element.children, 0, n};
-    }
-}
-
-const char *
-sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
-{
-    GumboOptions opt = kGumboDefaultOptions;
-    opt.max_errors = 0;  /* never read; do not pay for them */
-    struct htext h = {.pre = 0};
-    if (html == NULL)
-        html = "", len = 0;
-    if (len > HTML_MAX_BYTES)
-        len = HTML_MAX_BYTES;
-    html = guard_depth(a, html, len, &len);
-    sp_buf_init(&h.b, a, len / 2 + 64);
-    GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
-    html_walk(a, &h, g->root);
-    gumbo_destroy_output(&opt, g);
-    const char *s = h.b.data;
-    size_t n = h.b.len;
-    while (n > 0 && is_space(s[0])) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_space(s[n - 1]))
-        n--;
-    return clean(a, s, n, CLEAN_TEXT);
 }

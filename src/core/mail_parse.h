@@ -10,7 +10,7 @@
  *   - The body: the MIME tree is walked (multipart/… nested at most
  *     SP_MAIL_MAX_DEPTH deep, at most SP_MAIL_MAX_PARTS parts): the first
  *     text/plain part that is not an attachment is the text; without one,
- *     the first text/html part, turned into text (sp_mail_html_text).
+ *     the first text/html part, turned into text (core/mail_html).
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
  *     base64 are decoded; the charset (default us-ascii) is converted to
  *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
@@ -59,15 +59,6 @@ struct sp_mail_in {
  * are dropped from text) into *out, arena-owned. */
 enum sp_rc sp_mail_parse(struct sp_arena *a, const char *msg, size_t len,
                          struct sp_mail_in *out, struct sp_problem *p);
-
-/* The text of an HTML body as a reader sees it: tags gone, entities
- * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
- * of their own, script/style/head dropped, whitespace collapsed outside
- * <pre>. Quoted history is dropped with its content: <blockquote> with
- * type="cite", and elements whose class names gmail_quote,
- * yahoo_quoted or moz-cite-prefix, or whose id is divRplyFwdMsg or
- * appendonsend (Outlook). Uses gumbo. */
-const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
 
 /* The pieces, for tests and the fuzz target. */
 /* A header value's RFC 2047 encoded words decoded (whitespace between two

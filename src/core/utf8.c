@@ -3,6 +3,10 @@
  */
 #include "core/utf8.h"
 
+#include "core/buf.h"
+
+#define FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
+
 size_t
 sp_utf8_seq_len(const char *str, size_t n)
 {
@@ -52,4 +56,52 @@ sp_utf8_count(const char *s, size_t n)
         if (((unsigned char)s[i] & 0xc0) != 0x80)
             count++;
     return count;
+}
+
+static bool
+keep_ascii(unsigned char c, enum sp_utf8_clean mode)
+{
+    if (c >= 0x20 && c != 0x7f)
+        return true;
+    return mode == SP_UTF8_TEXT && c != '\0' && c != '\r';
+}
+
+static void
+put_clean(struct sp_buf *b, const char *s, size_t n, enum sp_utf8_clean mode)
+{
+    size_t i = 0, run = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t len = 1;
+        if (c >= 0x80)
+            len = sp_utf8_seq_len(s + i, n - i);
+        else if (!keep_ascii(c, mode))
+            len = 0;
+        if (len > 0) {
+            i += len;
+            continue;
+        }
+        sp_buf_append(b, s + run, i - run);
+        if (c >= 0x80) {
+            sp_buf_puts(b, FFFD);
+        } else if (mode == SP_UTF8_LINE) {
+            sp_buf_putc(b, ' ');
+        } else if (c == '\r') {
+            sp_buf_putc(b, '\n');
+            if (i + 1 < n && s[i + 1] == '\n')
+                i++;
+        }
+        i++;
+        run = i;
+    }
+    sp_buf_append(b, s + run, n - run);
+}
+
+char *
+sp_utf8_clean(struct sp_arena *a, const char *s, size_t n, enum sp_utf8_clean mode)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, n + 1);
+    put_clean(&b, s, n, mode);
+    return b.data;
 }

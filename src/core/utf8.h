@@ -14,4 +14,13 @@ bool   sp_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t sp_utf8_count(const char *s, size_t n);
 
+struct sp_arena;
+
+/* s[0..n) as well-formed UTF-8, malformed bytes as U+FFFD, in an arena
+ * string (text taken in from outside, such as a mail). SP_UTF8_LINE (a
+ * header value): controls become spaces. SP_UTF8_TEXT (a body): NULs are
+ * dropped, CR LF and a lone CR become LF, other controls stay. */
+enum sp_utf8_clean { SP_UTF8_LINE, SP_UTF8_TEXT };
+char *sp_utf8_clean(struct sp_arena *a, const char *s, size_t n, enum sp_utf8_clean mode);
+
 #endif

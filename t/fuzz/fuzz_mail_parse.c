@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/mail_html.h"
 #include "core/mail_parse.h"
 #include "core/mail_reply.h"
 #include "core/utf8.h"

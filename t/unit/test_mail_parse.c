@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/mail_html.h"
 #include "core/mail_parse.h"
 #include "core/utf8.h"
 #include "unit.h"

@@ -1,0 +1,305 @@
+/*
+ * mail_address: the mailboxes of an inbound mail's address header (From,
+ * To, Cc, ...) as RFC 5322 §3.4 writes them: groups, comments, quoted
+ * strings and local parts, angle brackets, RFC 2047 display names; the
+ * obsolete routes dropped. A mailbox without text on both sides of an
+ * '@' is skipped. Every scan is one forward pass (comment nesting is a
+ * counter, not recursion).
+ * Must not: know SQL, tickets or MIME; trust any byte of the value.
+ */
+#include "core/mail_address.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/mail_parse.h"
+#include "core/utf8.h"
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+enum tok_type { TOK_WORD, TOK_QUOTED, TOK_COMMENT, TOK_SPECIAL };
+
+struct tok {
+    enum tok_type type;
+    const char *s;  /* as written; a comment without its parentheses */
+    size_t n;
+    bool ws;        /* white space or a comment before it */
+};
+
+static bool
+addr_special(char c)
+{
+    return c == '(' || c == ')' || c == '<' || c == '>' || c == ',' || c == ';' || c == ':' ||
+           c == '@' || c == '"' || c == '[' || c == ']';
+}
+
+/* From v[p], just past an opening '"' or '[', to just past its close (or
+ * the end), escapes skipped. */
+static size_t
+skip_to(const char *v, size_t n, size_t p, char close)
+{
+    for (; p < n; p++) {
+        if (v[p] == '\\' && p + 1 < n)
+            p++;
+        else if (v[p] == close)
+            return p + 1;
+    }
+    return n;
+}
+
+/* From v[p], at a '(', to just past its matching ')' (comments nest, RFC
+ * 5322 §3.2.2: a counter, not recursion), or the end. */
+static size_t
+skip_comment(const char *v, size_t n, size_t p)
+{
+    size_t depth = 0;
+    for (; p < n; p++) {
+        if (v[p] == '\\' && p + 1 < n)
+            p++;
+        else if (v[p] == '(')
+            depth++;
+        else if (v[p] == ')' && --depth == 0)
+            return p + 1;
+    }
+    return n;
+}
+
+static bool
+next_tok(const char *v, size_t n, size_t *pos, struct tok *t)
+{
+    size_t p = *pos;
+    t->ws = false;
+    while (p < n && is_space(v[p])) {
+        p++;
+        t->ws = true;
+    }
+    if (p >= n)
+        return false;
+    size_t s = p;
+    char c = v[p];
+    if (c == '(') {
+        p = skip_comment(v, n, p);
+        t->type = TOK_COMMENT;
+        t->s = v + s + 1;
+        t->n = p - s - 1 - (p - s > 1 && v[p - 1] == ')');
+        *pos = p;
+        return true;
+    }
+    if (c == '"' || c == '[') {
+        p = skip_to(v, n, p + 1, c == '"' ? '"' : ']');
+        t->type = c == '"' ? TOK_QUOTED : TOK_WORD;
+    } else if (addr_special(c)) {
+        p++;
+        t->type = TOK_SPECIAL;
+    } else {
+        while (p < n && !is_space(v[p]) && !addr_special(v[p]))
+            p++;
+        t->type = TOK_WORD;
+    }
+    t->s = v + s;
+    t->n = p - s;
+    *pos = p;
+    return true;
+}
+
+static bool
+is_tok(const struct tok *t, char c)
+{
+    return t->type == TOK_SPECIAL && t->s[0] == c;
+}
+
+/* One mailbox being read: the words outside <> (a display name, or a bare
+ * address), what is inside <>, and its first comment (the name of the
+ * old "addr (Name)" form). */
+struct mbox {
+    struct tok *tok;
+    size_t ntok, cap;
+    struct sp_buf angle;
+    struct tok comment;
+    bool in_angle, had_angle, has_comment;
+    bool gap;  /* a comment since the last word: white space to it */
+};
+
+static void
+sink_add(struct sp_mailboxes *k, const char *addr, const char *name)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcasecmp(k->list[i], addr) == 0)
+            return;
+    if (k->n == 0)
+        k->name = name;
+    k->list[k->n++] = addr;
+    k->done = k->n >= k->max;
+}
+
+static void
+put_unescaped(struct sp_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n)
+            i++;
+        sp_buf_putc(b, s[i]);
+    }
+}
+
+/* A display name: the words as written, quotes and escapes gone, one
+ * space where there was white space, encoded words decoded (also inside
+ * quotes, where clients put them against RFC 2047 §5); NULL when empty. */
+static const char *
+display_name(struct sp_arena *a, const struct tok *t, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, 64);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].ws && b.len > 0)
+            sp_buf_putc(&b, ' ');
+        if (t[i].type == TOK_QUOTED)
+            put_unescaped(&b, t[i].s + 1, t[i].n - 1 - (t[i].n > 1 && t[i].s[t[i].n - 1] == '"'));
+        else if (t[i].type == TOK_COMMENT)
+            put_unescaped(&b, t[i].s, t[i].n);
+        else
+            sp_buf_append(&b, t[i].s, t[i].n);
+    }
+    const char *d = sp_mail_decode_words(a, b.data, b.len);
+    while (*d == ' ')
+        d++;
+    size_t dn = strlen(d);
+    while (dn > 0 && d[dn - 1] == ' ')
+        dn--;
+    return dn > 0 ? sp_arena_strndup(a, d, dn) : NULL;
+}
+
+/* Without <>: the last run of words with no white space between them (an
+ * '@' joins across it, as the obsolete "local @ domain" does) that holds
+ * an '@'. */
+static void
+bare_addr(const struct mbox *m, struct sp_buf *b)
+{
+    size_t start = 0, best = 0, best_end = 0;
+    bool at = false;
+    for (size_t k = 0; k <= m->ntok; k++) {
+        if (k == m->ntok || (k > 0 && m->tok[k].ws && !is_tok(&m->tok[k], '@') &&
+                             !is_tok(&m->tok[k - 1], '@'))) {
+            if (at) {
+                best = start;
+                best_end = k;
+            }
+            start = k;
+            at = false;
+        }
+        if (k < m->ntok && is_tok(&m->tok[k], '@'))
+            at = true;
+    }
+    for (size_t k = best; k < best_end; k++)
+        sp_buf_append(b, m->tok[k].s, m->tok[k].n);
+}
+
+static void
+reset_angle(struct mbox *m)
+{
+    m->angle.len = 0;
+    m->angle.data[0] = '\0';
+}
+
+/* An addr-spec needs text on both sides of an '@': a bare local name
+ * cannot be written back to. */
+static bool
+has_domain(const char *s, size_t n)
+{
+    const char *at = n > 0 ? memrchr(s, '@', n) : NULL;
+    return at != NULL && at > s && at < s + n - 1;
+}
+
+static void
+finish_mbox(struct sp_arena *a, struct mbox *m, struct sp_mailboxes *k)
+{
+    struct sp_buf addr;
+    const char *name = NULL;
+    sp_buf_init(&addr, a, 64);
+    if (m->had_angle) {
+        sp_buf_append(&addr, m->angle.data, m->angle.len);
+        name = display_name(a, m->tok, m->ntok);
+    } else {
+        bare_addr(m, &addr);
+    }
+    if (name == NULL && m->has_comment)
+        name = display_name(a, &m->comment, 1);
+    if (has_domain(addr.data, addr.len))
+        sink_add(k, sp_utf8_clean(a, addr.data, addr.len, SP_UTF8_LINE), name);
+    m->ntok = 0;
+    reset_angle(m);
+    m->in_angle = m->had_angle = m->has_comment = m->gap = false;
+}
+
+/* A token inside <>; false when it ends the mailbox: a ',' that is not
+ * in an obsolete route means the '>' is missing. */
+static bool
+angle_tok(struct mbox *m, const struct tok *t)
+{
+    if (is_tok(t, '>'))
+        m->in_angle = false;
+    else if (is_tok(t, ':'))
+        reset_angle(m);  /* the obsolete route "@a,@b:" */
+    else if (is_tok(t, ',') && (m->angle.len == 0 || m->angle.data[0] != '@'))
+        return false;
+    else if (t->type != TOK_COMMENT)
+        sp_buf_append(&m->angle, t->s, t->n);
+    return true;
+}
+
+static void
+outer_tok(struct sp_arena *a, struct mbox *m, const struct tok *t, struct sp_mailboxes *k)
+{
+    if (t->type == TOK_COMMENT) {
+        if (!m->has_comment)
+            m->comment = *t;
+        m->has_comment = m->gap = true;
+        return;
+    }
+    if (t->type == TOK_SPECIAL && t->s[0] != '@') {
+        if (t->s[0] == '<') {
+            m->in_angle = m->had_angle = true;
+            reset_angle(m);
+        } else if (t->s[0] == ',' || t->s[0] == ';') {
+            finish_mbox(a, m, k);
+        } else if (t->s[0] == ':') {  /* what came before names a group */
+            m->ntok = 0;
+            m->has_comment = false;
+        }
+        return;  /* and a stray '>', ')' or ']' is nothing */
+    }
+    if (m->ntok == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 16;
+        struct tok *v = sp_arena_alloc(a, m->cap * sizeof(*v));
+        if (m->ntok > 0)
+            memcpy(v, m->tok, m->ntok * sizeof(*v));
+        m->tok = v;
+    }
+    m->tok[m->ntok] = *t;
+    m->tok[m->ntok++].ws = t->ws || m->gap;
+    m->gap = false;
+}
+
+void
+sp_mailboxes_read(struct sp_arena *a, const char *v, struct sp_mailboxes *k)
+{
+    struct mbox m = {0};
+    struct tok t;
+    size_t n = strlen(v), pos = 0;
+    sp_buf_init(&m.angle, a, 64);
+    while (!k->done && next_tok(v, n, &pos, &t)) {
+        if (!m.in_angle)
+            outer_tok(a, &m, &t, k);
+        else if (!angle_tok(&m, &t))
+            finish_mbox(a, &m, k);
+    }
+    if (!k->done)
+        finish_mbox(a, &m, k);
+}

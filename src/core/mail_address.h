@@ -1,0 +1,29 @@
+/*
+ * mail_address: the mailboxes of an inbound mail's address header value
+ * (unfolded): the addr-spec of each, and the first one's display name.
+ * Must not: know SQL, tickets or MIME.
+ */
+#ifndef SP_MAIL_ADDRESS_H
+#define SP_MAIL_ADDRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct sp_arena;
+
+/* Where mailboxes go: From keeps its first (max 1); recipients up to the
+ * cap, each address once (any case). */
+struct sp_mailboxes {
+    const char **list;
+    size_t n, max;
+    const char *name;  /* the first mailbox's display name */
+    bool done;
+};
+
+/* The mailboxes of an address-list value into k (which the caller set
+ * up: list with room for max, n 0): groups, comments, quoted strings and
+ * angle brackets understood, obsolete routes dropped; stops when k is
+ * full. Addresses and names are arena-owned, valid UTF-8. */
+void sp_mailboxes_read(struct sp_arena *a, const char *value, struct sp_mailboxes *k);
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * mail_html: an inbound mail's HTML body made text. See mail_html.h. The
+ * HTML tree is walked with an explicit stack.
+ * Must not: know SQL, tickets or MIME; allocate outside the arena
+ * (gumbo's tree is destroyed before returning).
+ */
+#include "core/mail_html.h"
+
+#include <gumbo.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/utf8.h"
+
+static bool
+is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+/* gumbo reads about 7 MB/s, and its tree builder scans the stack of open
+ * elements on most start tags, so nesting is quadratic: 20,000 nested
+ * <div> take half a second, 200,000 a minute. A support mail's own text
+ * is at the top of its HTML, so only the first HTML_MAX_BYTES are read,
+ * and start tags past HTML_MAX_DEPTH open elements are dropped (their
+ * text stays) before gumbo sees them. */
+#define HTML_MAX_BYTES (1u << 20)
+#define HTML_MAX_DEPTH 256
+
+struct guard {
+    struct {
+        const char *s;
+        size_t n;
+    } open[HTML_MAX_DEPTH];
+    size_t depth;
+};
+
+static bool
+name_in(const char *s, size_t n, const char *const *names)
+{
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strlen(names[i]) == n && strncasecmp(s, names[i], n) == 0)
+            return true;
+    return false;
+}
+
+/* Elements whose content is text to the tokenizer: no tags inside. */
+static bool
+raw_text(const char *s, size_t n)
+{
+    static const char *const names[] = {"script", "style", "textarea", "title", "xmp",
+                                        "iframe", "noembed", "noframes", "noscript",
+                                        "plaintext", NULL};
+    return name_in(s, n, names);
+}
+
+/* Elements that never stay open: void ones, and the document's own. */
+static bool
+never_open(const char *s, size_t n)
+{
+    static const char *const names[] = {"area", "base", "br", "col", "embed", "hr", "img",
+                                        "input", "link", "meta", "param", "source", "track",
+                                        "wbr", "keygen", "basefont", "bgsound", "frame",
+                                        "html", "head", "body", NULL};
+    return name_in(s, n, names);
+}
+
+static bool
+top_is(const struct guard *g, const char *name)
+{
+    return g->depth > 0 && strlen(name) == g->open[g->depth - 1].n &&
+           strncasecmp(g->open[g->depth - 1].s, name, g->open[g->depth - 1].n) == 0;
+}
+
+/* Counts a start tag in; false when it is one too deep. Counting is
+ * conservative: only these elements close their like implicitly, and an
+ * end tag closes only the element on top. */
+static bool
+guard_open(struct guard *g, const char *s, size_t n)
+{
+    static const char *const self_closing[] = {"p", "li", "dt", "dd", "option", NULL};
+    static const char *const cells[] = {"td", "th", NULL};
+    if (never_open(s, n) || raw_text(s, n))
+        return true;
+    if (name_in(s, n, self_closing) && g->depth > 0 &&
+        name_in(g->open[g->depth - 1].s, g->open[g->depth - 1].n, self_closing))
+        g->depth--;
+    if ((name_in(s, n, cells) || (n == 2 && strncasecmp(s, "tr", 2) == 0)) &&
+        (top_is(g, "td") || top_is(g, "th")))
+        g->depth--;
+    if (n == 2 && strncasecmp(s, "tr", 2) == 0 && top_is(g, "tr"))
+        g->depth--;
+    if (g->depth == HTML_MAX_DEPTH)
+        return false;
+    g->open[g->depth].s = s;
+    g->open[g->depth++].n = n;
+    return true;
+}
+
+/* Past the '>' that ends the tag whose name ends at h[i] (attribute
+ * values may hold '>'), or n. */
+static size_t
+tag_end(const char *h, size_t n, size_t i)
+{
+    while (i < n && h[i] != '>') {
+        if (h[i++] != '=')
+            continue;
+        while (i < n && is_space(h[i]))
+            i++;
+        if (i < n && (h[i] == '"' || h[i] == '\'')) {
+            const char *q = memchr(h + i + 1, h[i], n - i - 1);
+            i = q != NULL ? (size_t)(q - h) + 1 : n;
+        }
+    }
+    return i < n ? i + 1 : n;
+}
+
+/* Where the end tag of raw-text element name starts, from h[i]; or n. */
+static size_t
+raw_end(const char *h, size_t n, size_t i, const char *name, size_t nn)
+{
+    const char *p;
+    while (i < n && (p = memmem(h + i, n - i, "</", 2)) != NULL) {
+        i = (size_t)(p - h) + 2;
+        if (n - i > nn && strncasecmp(h + i, name, nn) == 0 &&
+            (is_space(h[i + nn]) || h[i + nn] == '/' || h[i + nn] == '>'))
+            return i - 2;
+    }
+    return n;
+}
+
+/* Past a comment, doctype or processing instruction at h[i]. */
+static size_t
+markup_end(const char *h, size_t n, size_t i)
+{
+    const char *e;
+    if (n - i >= 4 && memcmp(h + i, "<!--", 4) == 0) {
+        e = memmem(h + i + 4, n - i - 4, "-->", 3);
+        return e != NULL ? (size_t)(e - h) + 3 : n;
+    }
+    e = memchr(h + i, '>', n - i);
+    return e != NULL ? (size_t)(e - h) + 1 : n;
+}
+
+static bool
+is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* h with the start tags past HTML_MAX_DEPTH taken out; its length in
+ * *out_len (h may hold NULs). */
+static const char *
+guard_depth(struct sp_arena *a, const char *h, size_t n, size_t *out_len)
+{
+    struct guard *g = sp_arena_alloc(a, sizeof(*g));
+    struct sp_buf out;
+    const char *lt;
+    size_t i = 0, run = 0;
+    g->depth = 0;
+    sp_buf_init(&out, a, n + 1);
+    while (i + 1 < n && (lt = memchr(h + i, '<', n - i - 1)) != NULL) {
+        i = (size_t)(lt - h);
+        if (h[i + 1] == '!' || h[i + 1] == '?') {
+            i = markup_end(h, n, i);
+            continue;
+        }
+        size_t s = i + 1 + (h[i + 1] == '/'), e = s;
+        if (s >= n || !is_alpha(h[s])) {
+            i++;
+            continue;
+        }
+        while (e < n && !is_space(h[e]) && h[e] != '/' && h[e] != '>')
+            e++;
+        size_t close = tag_end(h, n, e);
+        if (h[i + 1] == '/') {
+            if (g->depth > 0 && g->open[g->depth - 1].n == e - s &&
+                strncasecmp(g->open[g->depth - 1].s, h + s, e - s) == 0)
+                g->depth--;
+        } else if (!guard_open(g, h + s, e - s)) {
+            sp_buf_append(&out, h + run, i - run);
+            run = close;
+        } else if (raw_text(h + s, e - s)) {
+            close = raw_end(h, n, close, h + s, e - s);
+        }
+        i = close;
+    }
+    sp_buf_append(&out, h + run, n - run);
+    *out_len = out.len;
+    return out.data;
+}
+
+
+struct htext {
+    struct sp_buf b;
+    int pre;       /* <pre> elements we are in */
+    bool content;  /* the current line has text */
+    bool space;    /* collapsed white space is due before the next text */
+    bool stop;     /* past Outlook's history marker: nothing more is text */
+};
+
+struct hframe {
+    const GumboVector *kids;
+    unsigned next;
+    const GumboNode *node;
+};
+
+static bool
+html_dropped(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_IFRAME: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool
+html_block(GumboTag t)
+{
+    switch (t) {
+    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_TR:
+    case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
+    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
+    case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_TABLE: case GUMBO_TAG_HR:
+    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_CENTER:
+    case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
+    case GUMBO_TAG_FOOTER: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FORM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static bool
+has_class(const GumboElement *el, const char *name)
+{
+    const GumboAttribute *at = gumbo_get_attribute(&el->attributes, "class");
+    size_t nl = strlen(name);
+    for (const char *p = at != NULL ? at->value : ""; *p != '\0';) {
+        while (is_space(*p))
+            p++;
+        const char *q = p;
+        while (*q != '\0' && !is_space(*q))
+            q++;
+        if ((size_t)(q - p) == nl && memcmp(p, name, nl) == 0)
+            return true;
+        p = q;
+    }
+    return false;
+}
+
+/* Quoted history as clients mark it in HTML (mail_parse.h). */
+static bool
+html_quote(const GumboElement *el)
+{
+    if (el->tag == GUMBO_TAG_BLOCKQUOTE) {
+        const GumboAttribute *t = gumbo_get_attribute(&el->attributes, "type");
+        if (t != NULL && strcasecmp(t->value, "cite") == 0)
+            return true;
+    }
+    return has_class(el, "gmail_quote") || has_class(el, "yahoo_quoted") ||
+           has_class(el, "moz-cite-prefix");
+}
+
+/* Outlook writes the history after these markers, as their siblings, not
+ * inside them: the text ends where they start. */
+static bool
+html_outlook_history(const GumboElement *el)
+{
+    const GumboAttribute *id = gumbo_get_attribute(&el->attributes, "id");
+    return id != NULL &&
+           (strcmp(id->value, "divRplyFwdMsg") == 0 || strcmp(id->value, "appendonsend") == 0);
+}
+
+/* Ends the line if it has text (hard: always, for <br>); spaces at its
+ * end are invisible, so a line of only &nbsp; comes out blank. */
+static void
+html_break(struct htext *h, bool hard)
+{
+    if (h->content || hard) {
+        while (h->b.len > 0 && h->b.data[h->b.len - 1] == ' ')
+            h->b.len--;
+        sp_buf_putc(&h->b, '\n');
+    }
+    h->content = h->space = false;
+}
+
+static void
+html_text(struct htext *h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (h->pre > 0) {
+            sp_buf_putc(&h->b, c);
+            h->content = c != '\n';
+            continue;
+        }
+        if (is_space(c)) {
+            h->space = h->content;
+            continue;
+        }
+        if (h->space)
+            sp_buf_putc(&h->b, ' ');
+        h->space = false;
+        h->content = true;
+        if (c == '\xc2' && i + 1 < n && s[i + 1] == '\xa0') {  /* U+00A0: shown as a space */
+            c = ' ';
+            i++;
+        }
+        sp_buf_putc(&h->b, c);
+    }
+}
+
+/* On entering an element: true when its children are to be walked. */
+static bool
+html_open(struct htext *h, const GumboElement *el)
+{
+    if (html_outlook_history(el)) {
+        h->stop = true;
+        return false;
+    }
+    if (html_dropped(el->tag) || html_quote(el))
+        return false;
+    if (el->tag == GUMBO_TAG_BR) {
+        html_break(h, true);
+        return false;
+    }
+    if (html_block(el->tag))
+        html_break(h, false);
+    if (el->tag == GUMBO_TAG_LI)
+        html_text(h, "- ", 2);
+    else if (el->tag == GUMBO_TAG_TD || el->tag == GUMBO_TAG_TH)
+        h->space = h->content;
+    else if (el->tag == GUMBO_TAG_PRE)
+        h->pre++;
+    return true;
+}
+
+static void
+html_close(struct htext *h, const GumboNode *n)
+{
+    if (n->type != GUMBO_NODE_ELEMENT)
+        return;
+    GumboTag t = n->v.element.tag;
+    if (t == GUMBO_TAG_PRE)
+        h->pre--;
+    if (html_block(t))
+        html_break(h, false);
+    else if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
+        h->space = h->content;
+}
+
+static void
+html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
+{
+    size_t cap = 64, depth = 0;
+    struct hframe *st = sp_arena_alloc(a, cap * sizeof(*st));
+    st[depth++] = (struct hframe){&root->v.element.children, 0, root};
+    while (depth > 0 && !h->stop) {
+        struct hframe *f = &st[depth - 1];
+        if (f->next == f->kids->length) {
+            html_close(h, f->node);
+            depth--;
+            continue;
+        }
+        const GumboNode *n = f->kids->data[f->next++];
+        if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
+            n->type == GUMBO_NODE_CDATA) {
+            html_text(h, n->v.text.text, strlen(n->v.text.text));
+            continue;
+        }
+        if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
+            continue;
+        if (depth == cap) {
+            struct hframe *g = sp_arena_alloc(a, cap * 2 * sizeof(*g));
+            memcpy(g, st, cap * sizeof(*g));
+            st = g;
+            cap *= 2;
+        }
+        st[depth++] = (struct hframe){&n->v.element.children, 0, n};
+    }
+}
+
+const char *
+sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
+{
+    GumboOptions opt = kGumboDefaultOptions;
+    opt.max_errors = 0;  /* never read; do not pay for them */
+    struct htext h = {.pre = 0};
+    if (html == NULL)
+        html = "", len = 0;
+    if (len > HTML_MAX_BYTES)
+        len = HTML_MAX_BYTES;
+    html = guard_depth(a, html, len, &len);
+    sp_buf_init(&h.b, a, len / 2 + 64);
+    GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
+    html_walk(a, &h, g->root);
+    gumbo_destroy_output(&opt, g);
+    const char *s = h.b.data;
+    size_t n = h.b.len;
+    while (n > 0 && is_space(s[0])) {
+        s++;
+        n--;
+    }
+    while (n > 0 && is_space(s[n - 1]))
+        n--;
+    return sp_utf8_clean(a, s, n, SP_UTF8_TEXT);
+}

@@ -1,0 +1,27 @@
+/*
+ * mail_html: the text of an inbound mail's HTML body as its reader sees
+ * it, without the quoted history mail clients put in markup of their own
+ * (the text/html alternative, or the only body, of a customer's mail).
+ * Must not: know SQL, tickets or MIME (core/mail_parse gives it the
+ * decoded HTML); trust any byte of it.
+ */
+#ifndef SP_MAIL_HTML_H
+#define SP_MAIL_HTML_H
+
+#include <stddef.h>
+
+struct sp_arena;
+
+/* The text of an HTML body as a reader sees it: tags gone, entities
+ * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
+ * of their own, script/style/head dropped, whitespace collapsed outside
+ * <pre>. Quoted history is dropped with its content: <blockquote> with
+ * type="cite", and elements whose class names gmail_quote,
+ * yahoo_quoted or moz-cite-prefix; at an element whose id is
+ * divRplyFwdMsg or appendonsend (Outlook, which puts the history after
+ * them) the text ends. Only the first 1 MiB is read, and start tags past
+ * 256 open elements are dropped (their text kept): gumbo is quadratic in
+ * nesting. Uses gumbo. */
+const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
+
+#endif
