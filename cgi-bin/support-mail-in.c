@@ -58,34 +58,31 @@ refuse(int code, const char *why)
     return code;
 }
 
-/* Standard input, whole: NULL when it is larger than MAIL_MAX (or
- * unreadable). */
+/* Standard input, whole (malloc'ed, NUL-terminated): NULL when it is
+ * larger than MAIL_MAX (or unreadable). */
 static char *
-read_mail(struct sp_arena *a, size_t *len)
+read_mail(size_t *len)
 {
     size_t cap = 64 * 1024, n = 0;
     char *buf = malloc(cap);
     ssize_t got = 1;
     while (buf != NULL && n <= (size_t)MAIL_MAX && got > 0) {
-        if (n == cap) {
+        if (n + 1 >= cap) {
             char *more = realloc(buf, cap *= 2);
             if (more == NULL)
                 break;
             buf = more;
         }
-        got = read(STDIN_FILENO, buf + n, cap - n);
+        got = read(STDIN_FILENO, buf + n, cap - n - 1);
         n += got > 0 ? (size_t)got : 0;
     }
-    char *out = NULL;
-    *len = 0;
-    if (buf != NULL && got == 0 && n <= (size_t)MAIL_MAX) {
-        out = sp_arena_alloc(a, n + 1);
-        memcpy(out, buf, n);
-        out[n] = '\0';
-        *len = n;
+    if (buf == NULL || got != 0 || n > (size_t)MAIL_MAX) {
+        free(buf);
+        return NULL;
     }
-    free(buf);
-    return out;
+    buf[n] = '\0';
+    *len = n;
+    return buf;
 }
 
 static int
@@ -191,10 +188,11 @@ main(int argc, char **argv)
     if (code == 0) {
         struct sp_arena a;
         sp_arena_init(&a, 1 << 20);
-        size_t len;
-        const char *raw = read_mail(&a, &len);
+        size_t len = 0;
+        char *raw = read_mail(&len);
         code = raw == NULL ? refuse(EX_DATAERR, "the mail is unreadable or larger than 64 MiB")
                            : take(&s, &a, &e, raw, len);
+        free(raw);
         sp_arena_destroy(&a);
     }
     sp_reply_keys_free(s.keys);

@@ -22,7 +22,6 @@
 #include "domain/queue.h"
 #include "domain/ticket_work.h"
 
-#define SP_BODY_MAX 20000
 
 /* The caller's agent row, created on their first request (API.md §5.5). */
 static enum sp_rc
@@ -273,7 +272,7 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
 enum { M_BODY, M_INTERNAL, M_STATUS, M_ATTACHMENTS, M_COUNT };
 
 static const struct sp_field_spec message_fields[M_COUNT] = {
-    [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
     [M_INTERNAL] = {"is_internal", SP_FIELD_BOOL, false, true, 0, 0, NULL},
     [M_STATUS] = {"status", SP_FIELD_ENUM, false, true, 0, 0, sp_status_names},
     [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL},
@@ -315,7 +314,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (json == NULL)
         return p->rc;
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_BODY_MAX, p);
+    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;

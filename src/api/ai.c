@@ -16,6 +16,7 @@
 #include "api/handlers.h"
 #include "core/arena.h"
 #include "core/json_writer.h"
+#include "core/sanitize.h"
 #include "domain/ai_embedder.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_query.h"
@@ -64,7 +65,7 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai
 {
     const char *why;
     const char *text = chat_text(r->arena, ans);
-    const char *body = sp_api_sanitize(r, text, strlen(text), CHAT_BODY_MAX, &why);
+    const char *body = sp_sanitize_body(r->arena, text, strlen(text), CHAT_BODY_MAX, &why);
     if (body == NULL)
         return;
     struct sp_ctx ctx = sp_api_ctx(r);

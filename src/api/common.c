@@ -11,7 +11,6 @@
 #include "api/app.h"
 #include "core/arena.h"
 #include "core/sanitize.h"
-#include "core/utf8.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
 #include "domain/store.h"
@@ -375,24 +374,11 @@ sp_api_chat_message_limit(struct sp_req *r, const char *session_id, struct sp_ra
 }
 
 const char *
-sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
-                const char **why)
-{
-    bool has_text = false;
-    size_t clean_len = 0;
-    const char *clean = sp_sanitize_html(r->arena, html, len, &clean_len, &has_text);
-    *why = !has_text                                   ? "empty"
-           : sp_utf8_count(clean, clean_len) > max_chars ? "too_long"
-                                                         : NULL;
-    return *why == NULL ? clean : NULL;
-}
-
-const char *
 sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
                  size_t max_chars, struct sp_problem *p)
 {
     const char *why;
-    const char *clean = sp_api_sanitize(r, v->str, v->len, max_chars, &why);
+    const char *clean = sp_sanitize_body(r->arena, v->str, v->len, max_chars, &why);
     if (clean != NULL)
         return clean;
     if (strcmp(why, "empty") == 0)

@@ -99,14 +99,7 @@ struct json_object *sp_api_read_body_for(struct sp_req *r, bool create,
 enum sp_rc sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr,
                                const char ***out, size_t *n, struct sp_problem *p);
 
-/* Sanitizes untrusted HTML for storage (API.md §4). The cap is on what
- * would be stored: escaping makes the output longer than the input ("<"
- * becomes "&lt;"), so a body within its input limit can still grow past
- * max_chars code points. NULL with *why = "empty" (no text once unsafe
- * markup is removed) or "too_long" (over max_chars once sanitized). */
-const char *sp_api_sanitize(struct sp_req *r, const char *html, size_t len, size_t max_chars,
-                            const char **why);
-/* sp_api_sanitize() of a body field: NULL with a field error `empty` or
+/* sp_sanitize_body() of a body field: NULL with a field error `empty` or
  * `too_long` (API.md §1). */
 const char *sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_value *v,
                              size_t max_chars, struct sp_problem *p);

@@ -22,8 +22,6 @@
 #include "domain/chat_sessions.h"
 #include "domain/tickets.h"
 
-#define SP_SUBJECT_MAX 200
-#define SP_BODY_MAX 20000
 #define SP_METADATA_MAX 4096
 #define SP_ATTACHMENTS_MAX 10
 
@@ -56,8 +54,8 @@ enum { F_SUBJECT, F_DESCRIPTION, F_CATEGORY, F_SOURCE, F_PROVIDER, F_BOOKING, F_
        F_ATTACHMENTS, F_METADATA, F_COUNT };
 
 static const struct sp_field_spec create_fields[F_COUNT] = {
-    [F_SUBJECT] = {"subject", SP_FIELD_STRING, true, false, 1, SP_SUBJECT_MAX, NULL},
-    [F_DESCRIPTION] = {"description", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [F_SUBJECT] = {"subject", SP_FIELD_STRING, true, false, 1, SP_TICKET_SUBJECT_MAX, NULL},
+    [F_DESCRIPTION] = {"description", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
     [F_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL},
     [F_SOURCE] = {"source", SP_FIELD_ENUM, false, true, 0, 0, sp_source_names},
     [F_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
@@ -123,7 +121,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[F_ATTACHMENTS], p);
     long long chat_id = chat_session(r, &v[F_CHAT], p);
     const char *description =
-        sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_BODY_MAX, p);
+        sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
 
@@ -240,7 +238,7 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
 enum { R_BODY, R_ATTACHMENTS, R_COUNT };
 
 static const struct sp_field_spec reply_fields[R_COUNT] = {
-    [R_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_BODY_MAX, NULL},
+    [R_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
     [R_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_MAX, NULL},
 };
 
@@ -276,7 +274,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_body(r, reply_fields, R_COUNT, v, p) == NULL)
         return p->rc;
     in.attachments = sp_api_attachment_ids(r, &v[R_ATTACHMENTS], p);
-    in.body = sp_api_body_html(r, "body", &v[R_BODY], SP_BODY_MAX, p);
+    in.body = sp_api_body_html(r, "body", &v[R_BODY], SP_TICKET_BODY_MAX, p);
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);

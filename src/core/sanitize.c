@@ -538,3 +538,16 @@ sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
         put_paragraph(&b, text + start, len - start);
     return b.data != NULL ? b.data : sp_arena_strdup(a, "");
 }
+
+const char *
+sp_sanitize_body(struct sp_arena *a, const char *html, size_t len, size_t max_chars,
+                 const char **why)
+{
+    bool has_text = false;
+    size_t clean_len = 0;
+    const char *clean = sp_sanitize_html(a, html, len, &clean_len, &has_text);
+    *why = !has_text                                   ? "empty"
+           : sp_utf8_count(clean, clean_len) > max_chars ? "too_long"
+                                                         : NULL;
+    return *why == NULL ? clean : NULL;
+}

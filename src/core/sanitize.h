@@ -69,6 +69,13 @@ char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, 
  * after its text. Same length limits as above. Arena-owned, never NULL. */
 char *sp_sanitize_text(struct sp_arena *a, const char *html, size_t len);
 
+/* A message body for storage (API.md §4): sp_sanitize_html() of it, or
+ * NULL with *why "empty" (no text once unsafe markup is removed) or
+ * "too_long" (over max_chars code points once sanitized: escaping makes
+ * the output longer than the input, "<" becomes "&lt;"). */
+const char *sp_sanitize_body(struct sp_arena *a, const char *html, size_t len, size_t max_chars,
+                             const char **why);
+
 /* The other way, for plain text taken in as a message body (a customer's
  * mail): the text escaped, a <p> for each run of lines between blank
  * lines, <br> between its lines. Malformed UTF-8 becomes U+FFFD; the

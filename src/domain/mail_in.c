@@ -18,8 +18,6 @@
 #include "domain/reply_address.h"
 #include "domain/tickets.h"
 
-#define SUBJECT_MAX 200
-
 /* The ticket a reply address names, and whose mail may speak for it. */
 enum { OWNER_CUSTOMER, OWNER_EMAIL_INDEX, OWNER_STATUS, OWNER_TIER };
 static struct sp_stmt owner_stmt = SP_STMT_READ(
@@ -99,24 +97,19 @@ body_html(struct sp_arena *a, const struct sp_mail_in *m, struct sp_problem *p)
                                 m->attachments, m->attachments == 1 ? "" : "s",
                                 m->attachments == 1 ? "was" : "were");
     const char *html = sp_sanitize_text_to_html(a, text, strlen(text));
-    bool has_text = false;
-    size_t len = 0;
-    html = sp_sanitize_html(a, html, strlen(html), &len, &has_text);
-    if (!has_text) {
+    const char *why;
+    html = sp_sanitize_body(a, html, strlen(html), SP_TICKET_BODY_MAX, &why);
+    if (html == NULL && strcmp(why, "empty") == 0)
         sp_problem_set(p, SP_INVALID, "empty",
                        "the mail has no text of its own (only quoted text, or none)");
-        return NULL;
-    }
-    if (sp_utf8_count(html, len) > SP_MAIL_IN_BODY_MAX) {
+    else if (html == NULL)
         sp_problem_set(p, SP_INVALID, "too_long",
                        "the mail's text is longer than %d characters: shorten it, or attach"
-                       " the rest on the ticket page", SP_MAIL_IN_BODY_MAX);
-        return NULL;
-    }
+                       " the rest on the ticket page", SP_TICKET_BODY_MAX);
     return html;
 }
 
-/* The subject of a ticket a mail opens: at most SUBJECT_MAX characters. */
+/* The subject of a ticket a mail opens: at most SP_TICKET_SUBJECT_MAX characters. */
 static const char *
 subject_of(struct sp_arena *a, const char *s)
 {
@@ -125,7 +118,7 @@ subject_of(struct sp_arena *a, const char *s)
     if (*s == '\0')
         return "(no subject)";
     size_t n = 0, chars = 0, len = strlen(s);
-    while (n < len && chars < SUBJECT_MAX) {
+    while (n < len && chars < SP_TICKET_SUBJECT_MAX) {
         size_t k = sp_utf8_seq_len(s + n, len - n);
         n += k > 0 ? k : 1;
         chars++;
@@ -174,6 +167,8 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
 {
     struct sp_arena *a = t->ctx->arena;
     const char *key = sp_arena_sprintf(a, "mail:%s", e->digest);
+    /* The key is the mail's digest, so its request hash only has to be
+     * the same for the same key: the digest's first 32 characters. */
     unsigned char hash[32] = {0};
     memcpy(hash, e->digest, strlen(e->digest) < 32 ? strlen(e->digest) : 32);
     struct sp_idem_command cmd = {run_take, NULL, t};

@@ -28,10 +28,6 @@
 struct sp_crypto;
 struct sp_reply_keys;
 
-/* The text of a mail, as the ticket's message, at most this many
- * characters once made HTML (API.md §4's body limit). */
-#define SP_MAIL_IN_BODY_MAX 20000
-
 struct sp_mail_in_env {
     const struct sp_crypto *crypto;          /* required: the email blind index */
     const struct sp_reply_keys *reply_keys;  /* NULL: no reply address verifies */

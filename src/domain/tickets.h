@@ -61,6 +61,11 @@ struct sp_ticket {
     long long messages_next_after; /* keyset position for the next page; 0 = end */
 };
 
+/* API.md §4's limits, in code points: a subject, and a message body
+ * (the description, a reply, a note) once sanitized. */
+#define SP_TICKET_SUBJECT_MAX 200
+#define SP_TICKET_BODY_MAX 20000
+
 struct sp_ticket_new {
     const char *customer_id;
     const char *subject;

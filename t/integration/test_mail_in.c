@@ -166,6 +166,9 @@ START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
     m.from = c.email;
     m.body = QUOTED;
     deliver_expect(&m, EX_DATAERR, "no text of its own");
+    /* Longer than a message may be (API.md §4: 20,000 characters). */
+    m.body = sp_t_repeat("long ", 4001);
+    deliver_expect(&m, EX_DATAERR, "longer than 20000 characters");
     /* Not a mail at all (no From). */
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
@@ -175,6 +178,25 @@ START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
     ck_assert_int_eq(sp_t_job_run_input("support-mail-in", env, args, junk, strlen(junk), &out),
                      EX_DATAERR);
     ck_assert_int_eq(messages(id, "customer"), 1);
+}
+END_TEST
+
+/* Attachments are not taken in: the message says how many were left out. */
+START_TEST(attachments_left_out_are_named)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Attachments");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: photo",
+                     .headers = "MIME-Version: 1.0\r\n"
+                                "Content-Type: multipart/mixed; boundary=\"b1\"\r\n",
+                     .body = "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                             "Photo attached.\r\n--b1\r\nContent-Type: image/png\r\n"
+                             "Content-Disposition: attachment; filename=\"a.png\"\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+                             "--b1--\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>Photo attached.</p><p>[1 attachment of this mail was not"
+                                    " taken in: attach files on the ticket page]</p>");
 }
 END_TEST
 
@@ -269,6 +291,7 @@ main(void)
     tcase_add_test(tc, reply_becomes_the_customers_message_once);
     tcase_add_test(tc, an_older_key_still_verifies_and_case_does_not_matter);
     tcase_add_test(tc, mail_that_cannot_speak_for_the_ticket_is_refused);
+    tcase_add_test(tc, attachments_left_out_are_named);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
