@@ -247,6 +247,27 @@ START_TEST(new_mail_from_a_known_customer_opens_a_ticket)
 }
 END_TEST
 
+/* A new mail counts against the ticket create limits (75: the MTA tries
+ * again later), and an address two customers share names nobody. */
+START_TEST(new_tickets_by_mail_are_limited_and_need_one_owner)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "Within the minute");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Another one", .body = "Hi\r\n",
+                     .setting = "SUPPORT_TICKET_RATE_PER_MINUTE=1"};
+    deliver_expect(&m, EX_TEMPFAIL, "too many new tickets");
+    struct customer twin = customer_new();
+    twin.email = c.email;
+    twin.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, twin.u.sub,
+                                     sp_t_fmt("{\"email\":%s}", sp_t_jq(c.email)));
+    sp_t_ticket_create(&twin.u, "Same address");
+    m.setting = NULL;
+    deliver_expect(&m, EX_NOPERM, "more than one account has this address");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE source = 'email'"
+                              " AND customer_id IN ('%s', '%s')", c.u.sub, twin.u.sub), "0");
+}
+END_TEST
+
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 {
     struct customer c = customer_new();
@@ -294,6 +315,7 @@ main(void)
     tcase_add_test(tc, attachments_left_out_are_named);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
+    tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, database_down_defers_the_mail);
     return sp_t_run(s);
