@@ -6,7 +6,8 @@
  * program reads, parses and answers the MTA in sysexits codes, and the
  * reason of a refusal on standard error, which the MTA puts in the
  * bounce the sender gets:
- *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail)
+ *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
+ *     its files kept as attachments, pending until support-scan's verdict
  *   65 EX_DATAERR    not a mail, no text of its own, too long
  *   67 EX_NOUSER     unknown reply address, unknown sender
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
@@ -24,20 +25,24 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/mail_parse.h"
+#include "core/s3.h"
 #include "db/db.h"
+#include "domain/attachment_files.h"
 #include "domain/mail_in.h"
 #include "domain/reply_address.h"
 #include "domain/rules.h"
 
 #define PROGRAM "support-mail-in"
 /* Postfix's default message_size_limit is 10 MB; this is the mail as
- * piped, attachments included (they are counted, not kept). */
+ * piped, its files included. */
 #define MAIL_MAX (64L * 1024 * 1024)
 
 struct settings {
     struct sp_config cfg;
     struct sp_crypto *crypto;
     struct sp_reply_keys *keys;
+    struct sp_s3 s3;
+    struct sp_attachment_files files;   /* where the mail's files are kept */
 };
 
 static int
@@ -100,6 +105,8 @@ load(struct settings *s)
     s->keys = sp_reply_keys_load(s->cfg.mail_reply_keys, err, sizeof(err));
     if (s->keys == NULL && err[0] != '\0')
         return refuse(EX_CONFIG, err);
+    if (!sp_attachment_files_from_config(&s->cfg, &s->s3, &s->files, err, sizeof(err)))
+        return refuse(EX_CONFIG, err);
     return 0;
 }
 
@@ -130,6 +137,7 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
     if (p->rc == SP_OK) {
         sp_log_str(l, "outcome", sp_mail_in_outcome_name(r->outcome));
         sp_log_str(l, "ticket", r->ticket);
+        sp_log_int(l, "files", (long long)r->files);
         sp_log_str(l, "why", r->why);
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
@@ -161,6 +169,7 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
         .new_tickets = s->cfg.mail_new_tickets != 0,
         .ticket_limits = {{60, s->cfg.ticket_rate_per_minute},
                           {86400, s->cfg.ticket_rate_per_day}},
+        .files = &s->files, .attachment_types = s->cfg.attachment_types,
     };
     struct sp_mail_in_result r;
     enum sp_rc rc = sp_mail_in_take(&ctx, &in, &env, &m, &r, &p);

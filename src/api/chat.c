@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "api/app.h"
-#include "api/chat_frame.h"   /* SP_CHAT_ATTACHMENTS_MAX: one limit for both paths */
+#include "api/chat_frame.h"
 #include "api/common.h"
 #include "api/handlers.h"
 #include "api/views.h"
@@ -94,7 +94,7 @@ static const struct sp_field_spec create_fields[C_COUNT] = {
     [C_MESSAGE] = {"message", SP_FIELD_STRING, false, true, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
     [C_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
     /* of the first message */
-    [C_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_CHAT_ATTACHMENTS_MAX,
+    [C_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_PER_MESSAGE,
                        NULL, 0, 0},
 };
 
@@ -242,7 +242,7 @@ enum { M_BODY, M_CLIENT_ID, M_ATTACHMENTS, M_COUNT };
 static const struct sp_field_spec message_fields[M_COUNT] = {
     [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_CHAT_BODY_MAX, NULL, 0, 0},
     [M_CLIENT_ID] = {"client_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
-    [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_CHAT_ATTACHMENTS_MAX,
+    [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_PER_MESSAGE,
                        NULL, 0, 0},
 };
 

@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
+#include "domain/attachments.h"
 
 static enum sp_rc
 refuse(struct sp_chat_frame *f, const char *code, const char *detail)
@@ -29,7 +30,7 @@ parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_fram
     if (!json_object_object_get_ex(o, "attachments", &ja) || json_object_is_type(ja, json_type_null))
         return SP_OK;
     if (!json_object_is_type(ja, json_type_array) ||
-        json_object_array_length(ja) > SP_CHAT_ATTACHMENTS_MAX)
+        json_object_array_length(ja) > SP_ATTACHMENTS_PER_MESSAGE)
         return refuse(f, "invalid_frame", "attachments must be an array of at most 10 ids");
     size_t n = json_object_array_length(ja);
     f->attachments = sp_arena_calloc(a, n + 1, sizeof(*f->attachments));

@@ -26,8 +26,6 @@ struct sp_arena;
     "body is longer than 4000 characters once sanitized (escaped characters such as < and &" \
     " count as several)"
 #define SP_CHAT_CLIENT_ID_MAX 64
-/* Attachments one message may carry (as a ticket message, API.md §10). */
-#define SP_CHAT_ATTACHMENTS_MAX 10
 
 enum sp_chat_frame_type {
     SP_CHAT_FRAME_INVALID = 0, /* too large, or not one JSON object */

@@ -23,7 +23,6 @@
 #include "domain/tickets.h"
 
 #define SP_METADATA_MAX 4096
-#define SP_ATTACHMENTS_MAX 10
 
 /* --- input ------------------------------------------------------------ */
 
@@ -61,7 +60,8 @@ static const struct sp_field_spec create_fields[F_COUNT] = {
     [F_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
     [F_BOOKING] = {"booking_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
     [F_CHAT] = {"chat_session_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
-    [F_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_MAX, NULL},
+    [F_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_PER_MESSAGE,
+                        NULL},
     [F_METADATA] = {"metadata", SP_FIELD_OBJECT, false, true, 0, SP_METADATA_MAX, NULL},
 };
 
@@ -239,7 +239,8 @@ enum { R_BODY, R_ATTACHMENTS, R_COUNT };
 
 static const struct sp_field_spec reply_fields[R_COUNT] = {
     [R_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
-    [R_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_MAX, NULL},
+    [R_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_PER_MESSAGE,
+                        NULL},
 };
 
 struct reply_input {

@@ -4,6 +4,7 @@
 #include "core/http_client.h"
 
 #include "core/buf.h"
+#include "core/fd.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -67,17 +68,11 @@ to_fd(struct call *c, const char *data, size_t n)
         c->sink_error = "response larger than the limit";
         return 0;
     }
-    for (size_t done = 0; done < n;) {
-        ssize_t w = write(t->fd, data + done, n - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            c->sink_error = "cannot write the response";
-            return 0;
-        }
-        done += (size_t)w;
-        t->written += w;
+    if (!sp_fd_write_all(t->fd, data, n)) {
+        c->sink_error = "cannot write the response";
+        return 0;
     }
+    t->written += (long long)n;
     return n;
 }
 

@@ -308,17 +308,19 @@ encoded_word(const char *v, size_t n, size_t i, struct word *w)
     return true;
 }
 
+/* Undoes "<esc>XX" escapes: RFC 2047's Q ('=', and '_' for a space) and
+ * RFC 2231's percent-encoding ('%'). */
 static void
-decode_q(struct sp_buf *b, const char *s, size_t n)
+unescape(struct sp_buf *b, const char *s, size_t n, char esc, bool underscore_space)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = s[i] == '=' && i + 2 < n ? hexval(s[i + 1]) : -1;
+        int hi = s[i] == esc && i + 2 < n ? hexval(s[i + 1]) : -1;
         int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
         if (lo >= 0) {
             sp_buf_putc(b, (char)(hi << 4 | lo));
             i += 2;
         } else {
-            sp_buf_putc(b, s[i] == '_' ? ' ' : s[i]);
+            sp_buf_putc(b, s[i] == '_' && underscore_space ? ' ' : s[i]);
         }
     }
 }
@@ -358,7 +360,7 @@ add_word(struct sp_arena *a, struct pending *p, const struct word *w)
     p->cs = w->cs;
     p->csn = w->csn;
     if (w->enc == 'q') {
-        decode_q(&p->bytes, w->text, w->textn);
+        unescape(&p->bytes, w->text, w->textn, '=', true);
         return;
     }
     char *d;
@@ -538,6 +540,7 @@ struct part {
     const char *charset;   /* NULL when none */
     enum cte cte;
     bool attachment;
+    const char *filename;  /* Content-Disposition filename, else Content-Type name */
 };
 
 /* The value's first word (up to ';', white space or a comment), lower
@@ -566,25 +569,31 @@ quoted_string(const char *p, struct sp_buf *b)
     return *p == '"' ? p + 1 : p;
 }
 
-/* Parameter attr of a Content-Type or Content-Disposition value (RFC 2045
- * §5.1), unquoted; NULL when absent or empty. RFC 2231's "attr*" and
- * "attr*0" are other names here: passed over, never misread. */
-static const char *
-param(struct sp_arena *a, const char *v, const char *attr)
+/* One parameter of a Content-Type or Content-Disposition value (RFC 2045
+ * §5.1), the next after *pp: its name (not NUL-terminated) and its value
+ * unquoted, arena-owned. false past the last. */
+struct mparam {
+    const char *name, *value;
+    size_t name_len, len;
+};
+
+static bool
+next_param(struct sp_arena *a, const char **pp, struct mparam *out)
 {
-    size_t an = strlen(attr);
-    const char *p = v;
+    const char *p = *pp;
     for (;;) {
         while (*p != '\0' && *p != ';')
             p = *p == '"' ? quoted_string(p, NULL) : p + 1;
-        if (*p == '\0')
-            return NULL;
+        if (*p == '\0') {
+            *pp = p;
+            return false;
+        }
         for (p++; is_space(*p); p++)
             ;
         const char *name = p;
         while (*p != '\0' && *p != '=' && *p != ';' && !is_space(*p))
             p++;
-        bool match = (size_t)(p - name) == an && strncasecmp(name, attr, an) == 0;
+        size_t name_len = (size_t)(p - name);
         while (is_space(*p))
             p++;
         if (*p != '=')
@@ -594,16 +603,159 @@ param(struct sp_arena *a, const char *v, const char *attr)
         struct sp_buf b;
         sp_buf_init(&b, a, 32);
         if (*p == '"') {
-            p = quoted_string(p, match ? &b : NULL);
+            p = quoted_string(p, &b);
         } else {
             const char *s = p;
             while (*p != '\0' && *p != ';' && !is_space(*p))
                 p++;
             sp_buf_append(&b, s, (size_t)(p - s));
         }
-        if (match)
-            return b.len > 0 ? b.data : NULL;
+        *out = (struct mparam){name, b.data, name_len, b.len};
+        *pp = p;
+        return true;
     }
+}
+
+/* Parameter attr, unquoted; NULL when absent or empty. RFC 2231's
+ * "attr*" and "attr*0" are other names here: passed over, never misread. */
+static const char *
+param(struct sp_arena *a, const char *v, const char *attr)
+{
+    size_t an = strlen(attr);
+    struct mparam m;
+    while (next_param(a, &v, &m))
+        if (m.name_len == an && strncasecmp(m.name, attr, an) == 0)
+            return m.len > 0 ? m.value : NULL;
+    return NULL;
+}
+
+/* ---- file names --------------------------------------------------------- */
+
+#define NAME_SEGMENTS 32
+
+struct segment {
+    const char *s;
+    size_t n;
+    bool extended;   /* "attr*N*": percent-encoded, in the first one's charset */
+};
+
+/* Which RFC 2231 piece of attr name is: "attr*" is piece 0, extended;
+ * "attr*N" and "attr*N*" piece N (no leading zeros). -1: another name. */
+static int
+segment_of(const struct mparam *m, const char *attr, size_t an, bool *extended)
+{
+    if (m->name_len <= an || strncasecmp(m->name, attr, an) != 0 || m->name[an] != '*')
+        return -1;
+    const char *d = m->name + an + 1, *end = m->name + m->name_len, *digits = d;
+    *extended = true;
+    if (d == end)
+        return 0;
+    int k = 0;
+    while (d < end && *d >= '0' && *d <= '9' && k < NAME_SEGMENTS)
+        k = k * 10 + (*d++ - '0');
+    size_t nd = (size_t)(d - digits);
+    *extended = d < end && *d == '*';
+    if (nd == 0 || (nd > 1 && digits[0] == '0') || k >= NAME_SEGMENTS ||
+        d + (*extended ? 1 : 0) != end)
+        return -1;
+    return k;
+}
+
+/* The pieces 0, 1, ... joined (a missing one ends the name), as UTF-8:
+ * extended pieces are percent-decoded, and the first one's
+ * "charset'language'" prefix names the charset of them all. */
+static const char *
+join_segments(struct sp_arena *a, const struct segment *seg)
+{
+    struct sp_buf raw, out;
+    sp_buf_init(&raw, a, 64);
+    const char *cs = "";
+    size_t csn = 0;
+    for (int k = 0; k < NAME_SEGMENTS && seg[k].s != NULL; k++) {
+        const char *s = seg[k].s;
+        size_t n = seg[k].n;
+        if (k == 0 && seg[0].extended) {
+            const char *q1 = memchr(s, '\'', n);
+            const char *q2 = q1 != NULL ? memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - s)) : NULL;
+            if (q2 != NULL) {
+                cs = s;
+                csn = (size_t)(q1 - s);
+                n -= (size_t)(q2 + 1 - s);
+                s = q2 + 1;
+            }
+        }
+        if (seg[k].extended)
+            unescape(&raw, s, n, '%', false);
+        else
+            sp_buf_append(&raw, s, n);
+    }
+    sp_buf_init(&out, a, raw.len + 16);
+    put_utf8(&out, cs, csn, raw.data, raw.len);
+    return sp_utf8_clean(a, out.data, out.len, SP_UTF8_LINE);
+}
+
+/* A name a file can have: its last path component (a sender's
+ * "C:\\x\\a.pdf" or "../a.pdf" is "a.pdf"), blanks trimmed, at most
+ * SP_MAIL_FILENAME_MAX bytes (whole characters, the extension kept when
+ * it is short); NULL when nothing is left, or only "." or "..". */
+static const char *
+file_name(struct sp_arena *a, const char *name)
+{
+    for (const char *c = name; *c != '\0'; c++)
+        if (*c == '/' || *c == '\\')
+            name = c + 1;
+    while (*name == ' ')
+        name++;
+    size_t n = strlen(name);
+    while (n > 0 && name[n - 1] == ' ')
+        n--;
+    if (n == 0 || (n == 1 && name[0] == '.') || (n == 2 && name[0] == '.' && name[1] == '.'))
+        return NULL;
+    if (n <= SP_MAIL_FILENAME_MAX)
+        return sp_arena_strndup(a, name, n);
+    const char *dot = memrchr(name, '.', n);
+    size_t ext = dot != NULL && n - (size_t)(dot - name) <= 16 ? n - (size_t)(dot - name) : 0;
+    size_t keep = SP_MAIL_FILENAME_MAX - ext;
+    while (keep > 0 && ((unsigned char)name[keep] & 0xc0) == 0x80)
+        keep--;   /* not into a character */
+    char *out = sp_arena_alloc(a, keep + ext + 1);
+    memcpy(out, name, keep);
+    memcpy(out + keep, name + n - ext, ext);
+    out[keep + ext] = '\0';
+    return out;
+}
+
+/* The name parameter attr ("filename", "name") of a header value, with
+ * RFC 2231's pieces and charsets; a plain value may hold RFC 2047 words
+ * (against the RFC, as most mail programs write it). NULL when none. */
+static const char *
+param_file_name(struct sp_arena *a, const char *v, const char *attr)
+{
+    struct segment seg[NAME_SEGMENTS] = {{0}};
+    const char *plain = NULL;
+    size_t an = strlen(attr), plain_len = 0;
+    struct mparam m;
+    while (next_param(a, &v, &m)) {
+        bool ext;
+        int k = segment_of(&m, attr, an, &ext);
+        if (k >= 0 && seg[k].s == NULL)
+            seg[k] = (struct segment){m.value, m.len, ext};
+        else if (k < 0 && plain == NULL && m.name_len == an && strncasecmp(m.name, attr, an) == 0)
+            plain = m.value, plain_len = m.len;
+    }
+    const char *name = seg[0].s != NULL ? join_segments(a, seg)
+                       : plain != NULL  ? sp_mail_decode_words(a, plain, plain_len)
+                                        : NULL;
+    return name != NULL ? file_name(a, name) : NULL;
+}
+
+/* "type/subtype", each an RFC 2045 token (lower case by now). */
+static bool
+type_ok(const char *t)
+{
+    static const char token[] = "abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`{|}~";
+    size_t a = strspn(t, token);
+    return a > 0 && t[a] == '/' && t[a + 1] != '\0' && t[a + 1 + strspn(t + a + 1, token)] == '\0';
 }
 
 /* A part's headers read as RFC 2045 says: no or an unusable Content-Type
@@ -615,8 +767,8 @@ part_info(struct sp_arena *a, const struct hdrs *h, bool digest, struct part *pt
     const char *ct = hget(h, "content-type");
     *pt = (struct part){.type = digest ? "message/rfc822" : "text/plain"};
     if (ct != NULL) {
-        const char *t = lead_token(a, ct), *slash = strchr(t, '/');
-        if (slash != NULL && slash != t && slash[1] != '\0')
+        const char *t = lead_token(a, ct);
+        if (type_ok(t))
             pt->type = t;
         pt->charset = param(a, ct, "charset");
         if (strncmp(pt->type, "multipart/", 10) == 0) {
@@ -632,6 +784,10 @@ part_info(struct sp_arena *a, const struct hdrs *h, bool digest, struct part *pt
                                                  : CTE_IDENTITY;
     const char *cd = hget(h, "content-disposition");
     pt->attachment = cd != NULL && strcmp(lead_token(a, cd), "attachment") == 0;
+    if (cd != NULL)
+        pt->filename = param_file_name(a, cd, "filename");
+    if (pt->filename == NULL && ct != NULL)
+        pt->filename = param_file_name(a, ct, "name");
 }
 
 /* ---- the MIME tree ------------------------------------------------------ */
@@ -754,19 +910,28 @@ first_leaf(const struct walk *w, enum kind kind)
     return NULL;
 }
 
+/* A leaf's bytes with its transfer encoding undone. */
+static const char *
+leaf_bytes(struct sp_arena *a, const struct leaf *l, size_t *n)
+{
+    char *dec = NULL;
+    *n = l->n;
+    if (l->pt.cte == CTE_QP)
+        sp_mail_decode_qp(a, l->body, l->n, &dec, n);
+    else if (l->pt.cte == CTE_BASE64)
+        sp_mail_decode_base64(a, l->body, l->n, &dec, n);
+    return dec != NULL ? dec : l->body;
+}
+
 static const char *
 leaf_text(struct sp_arena *a, const struct leaf *l)
 {
-    char *dec = NULL;
-    size_t n = l->n;
-    if (l->pt.cte == CTE_QP)
-        sp_mail_decode_qp(a, l->body, l->n, &dec, &n);
-    else if (l->pt.cte == CTE_BASE64)
-        sp_mail_decode_base64(a, l->body, l->n, &dec, &n);
+    size_t n;
+    const char *bytes = leaf_bytes(a, l, &n);
     struct sp_buf u;
     sp_buf_init(&u, a, n + 16);
     const char *cs = l->pt.charset != NULL ? l->pt.charset : "";
-    put_utf8(&u, cs, strlen(cs), dec != NULL ? dec : l->body, n);
+    put_utf8(&u, cs, strlen(cs), bytes, n);
     if (l->kind == KIND_HTML)
         return sp_mail_html_text(a, u.data, u.len);
     return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
@@ -774,7 +939,8 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
 
 /* The text: the first text/plain that is no attachment, else the first
  * such text/html. The other forms of the text (text parts under a
- * multipart/alternative) are not attachments; every other leaf is. */
+ * multipart/alternative) are not attachments; every other leaf is a file
+ * (decoded: the output of a decoder is never longer than its input). */
 static void
 read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
           struct sp_mail_in *out)
@@ -787,10 +953,15 @@ read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     if (body == NULL)
         body = first_leaf(w, KIND_HTML);
+    out->files = sp_arena_calloc(a, w->nleaf + 1, sizeof(*out->files));
     for (size_t i = 0; i < w->nleaf; i++) {
         const struct leaf *l = &w->leaf[i];
-        if (l != body && !(l->in_alt && l->kind != KIND_OTHER))
-            out->attachments++;
+        if (l == body || (l->in_alt && l->kind != KIND_OTHER))
+            continue;
+        struct sp_mail_file *f = &out->files[out->nfiles++];
+        f->filename = l->pt.filename;
+        f->content_type = l->pt.type;
+        f->data = leaf_bytes(a, l, &f->len);
     }
     if (body != NULL) {
         out->text = leaf_text(a, body);

@@ -14,8 +14,12 @@
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
  *     base64 are decoded; the charset (default us-ascii) is converted to
  *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
- *     become U+FFFD. Line ends become LF. Other parts are counted as
- *     attachments.
+ *     become U+FFFD. Line ends become LF.
+ *   - Files: every other leaf part (attachments, inline images, a
+ *     forwarded message), its bytes decoded, its declared type, and its
+ *     name: Content-Disposition's filename, else Content-Type's name, with
+ *     RFC 2231's charsets and continuations and the RFC 2047 words mail
+ *     programs put there; only the last path component is kept.
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
@@ -40,6 +44,16 @@ struct sp_arena;
 #define SP_MAIL_MAX_PARTS 100
 #define SP_MAIL_MAX_HEADER_BYTES (256 * 1024)
 #define SP_MAIL_MAX_RECIPIENTS 100
+#define SP_MAIL_FILENAME_MAX 255    /* bytes */
+
+/* A file that came with the mail. */
+struct sp_mail_file {
+    const char *filename;       /* UTF-8, no controls, '/' or '\\', at most
+                                   SP_MAIL_FILENAME_MAX bytes; NULL when it has none */
+    const char *content_type;   /* as declared, lower case, no parameters */
+    const char *data;           /* len bytes, transfer encoding undone (not NUL-terminated) */
+    size_t len;
+};
 
 struct sp_mail_in {
     const char *from_addr;      /* addr-spec, as written (NUL-free ASCII/UTF-8) */
@@ -52,7 +66,8 @@ struct sp_mail_in {
     bool auto_reply;            /* see above */
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
-    int attachments;            /* MIME leaf parts other than the body chosen */
+    struct sp_mail_file *files; /* MIME leaf parts other than the text, in mail order */
+    size_t nfiles;              /* at most SP_MAIL_MAX_PARTS */
 };
 
 /* Parses len bytes of msg (not NUL-terminated; may contain NULs, which

@@ -25,7 +25,9 @@ sp_attachment_files_from_config(const struct sp_config *c, struct sp_s3 *s3,
         sp_log_msg(SP_LOG_ERROR, "config_invalid", "%s", err);
         return false;
     }
-    *out = (struct sp_attachment_files){c->attachment_dir, on ? s3 : NULL, c->s3_prefix};
+    /* The prefix names objects in the bucket; files in the directory have none. */
+    *out = (struct sp_attachment_files){c->attachment_dir, on ? s3 : NULL,
+                                        on ? c->s3_prefix : NULL};
     return true;
 }
 

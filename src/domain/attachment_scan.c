@@ -40,13 +40,25 @@ static struct sp_stmt due_stmt = SP_STMT_READ(
     " ORDER BY uploaded_at, id LIMIT 50",
     0);
 
-/* $2 the verdict, $3 clamd's words; infected rows forget their file. */
+/* $2 the verdict, $3 clamd's words; infected rows forget their file. A
+ * file a ticket message lists while it waits (a mail's, domain/mail_in)
+ * gets the verdict in the message's list too, and its ticket a new
+ * version: its representation changed (ETags, the customer view cache). */
 static struct sp_stmt verdict_stmt = SP_STMT(
     "attachment_scan_verdict",
-    "UPDATE support_attachments SET status = $2, scan_result = $3, scanned_at = now(),"
-    " storage_key = CASE WHEN $2 = 'infected' THEN NULL ELSE storage_key END,"
-    " scan_attempts = scan_attempts + 1"
-    " WHERE id = $1 AND status = 'pending'",
+    "WITH v AS (UPDATE support_attachments SET status = $2, scan_result = $3,"
+    "  scanned_at = now(), storage_key = CASE WHEN $2 = 'infected' THEN NULL ELSE storage_key END,"
+    "  scan_attempts = scan_attempts + 1"
+    "  WHERE id = $1 AND status = 'pending' RETURNING id, message_id),"
+    " m AS (UPDATE support_ticket_messages m SET attachments = (SELECT jsonb_agg("
+    "   CASE WHEN x.e->>'id' = v.id THEN x.e || jsonb_build_object('status', $2::text)"
+    "   ELSE x.e END ORDER BY x.ord)"
+    "   FROM jsonb_array_elements(m.attachments) WITH ORDINALITY AS x(e, ord))"
+    "  FROM v WHERE m.id = v.message_id AND jsonb_array_length(m.attachments) > 0"
+    "  RETURNING m.ticket_id),"
+    " t AS (UPDATE support_tickets t SET version = t.version + 1 FROM m"
+    "  WHERE t.id = m.ticket_id RETURNING 1)"
+    " SELECT count(*) FROM v",
     3);
 
 /* clamd answered an error: try again later, up to a limit. */

@@ -24,10 +24,12 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/fd.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/attachment_files.h"
 
 #define SNIFF_BYTES (64 * 1024)   /* magic numbers and a text verdict need far less */
 
@@ -88,10 +90,10 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
 /* One statement: link the rows, count them, copy their metadata into the
  * message (in the order the caller listed them). An upload is attached
  * once, to a ticket message or a chat message (attached_at). */
-#define ATTACH_SQL(link_column, message_table)                                                \
+#define ATTACH_SQL(link_column, message_table, ready)                                         \
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
-    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND status = 'clean'"                    \
+    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND " ready                              \
     "   AND uploaded_at IS NOT NULL AND attached_at IS NULL"                                  \
     "  RETURNING id, filename, content_type, size, sha256, status, created_at),"              \
     " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("                     \
@@ -102,17 +104,23 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     "  WHERE " message_table ".id = $1::bigint RETURNING 1)"                                  \
     " SELECT j.n, j.list::text AS list FROM j"
 
+#define CLEAN "status = 'clean'"
 static struct sp_stmt attach_stmt =
-    SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages"), 3);
-static struct sp_stmt attach_chat_stmt =
-    SP_STMT("attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages"), 3);
+    SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 3);
+static struct sp_stmt attach_chat_stmt = SP_STMT(
+    "attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages", CLEAN), 3);
+/* A mail's files, kept by us and not yet scanned: the verdict updates
+ * the message (domain/attachment_scan). */
+static struct sp_stmt attach_unscanned_stmt = SP_STMT(
+    "attachment_attach_unscanned",
+    ATTACH_SQL("message_id", "support_ticket_messages", "status IN ('pending', 'clean')"), 3);
 
 SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
 /* A name a file system and a Content-Disposition can carry: valid UTF-8,
  * no control characters, no path separators, not "." or "..". */
-static bool
-filename_ok(const char *s)
+bool
+sp_attachment_filename_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > SP_ATTACHMENT_FILENAME_MAX || !sp_utf8_valid(s, n) ||
@@ -149,7 +157,7 @@ enum sp_rc
 sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
                      struct sp_attachment *out, struct sp_problem *p)
 {
-    if (!filename_ok(in->filename))
+    if (!sp_attachment_filename_ok(in->filename))
         sp_problem_field(p, "filename", "invalid",
                          "must be 1 to 255 bytes of UTF-8 without control characters, / or \\");
     if (!type_allowed(in->allowed_types, in->content_type))
@@ -274,8 +282,7 @@ copy_file(int in, const char *dst)
             ok = errno == EINTR;
             continue;
         }
-        for (ssize_t w = 0, k; ok && w < n; w += k)
-            ok = (k = write(out, buf + w, (size_t)(n - w))) > 0;
+        ok = sp_fd_write_all(out, buf, (size_t)n);
     }
     ok = fsync(out) == 0 && ok;
     ok = close(out) == 0 && ok;
@@ -331,10 +338,10 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
     if (fd < 0)
         return sp_problem_set(p, SP_ERROR, "internal", "cannot open the upload: %s",
                               strerror(errno));
-    char sha[65], suffix[17];
+    char sha[65];
     enum sp_rc rc = sp_attachment_check_upload(ctx, a, fd, sha, p);
-    sp_random_hex(suffix, 8);
-    const char *key = sp_arena_sprintf(ctx->arena, "%s.%s", a->id, suffix);
+    const struct sp_attachment_files local = {.dir = dir};
+    const char *key = sp_attachment_files_stored_key(ctx->arena, &local, a->id);
     const char *dst = sp_arena_sprintf(ctx->arena, "%s/%s", dir, key);
     if (rc == SP_OK && !move_upload(fd, temp_path, dst))
         rc = sp_problem_set(p, SP_ERROR, "internal", "cannot move the upload into %s: %s", dir,
@@ -344,6 +351,86 @@ sp_attachment_store(struct sp_ctx *ctx, const struct sp_attachment *a, const cha
         unlink(dst);
         rc = p->rc;
     }
+    return rc;
+}
+
+const char *
+sp_attachment_type_for(struct sp_ctx *ctx, const char *allowed_types, const char *declared,
+                       const void *data, size_t len)
+{
+    magic_t m = magic_handle();
+    const char *t = m != NULL ? magic_buffer(m, data, len) : NULL;
+    const char *sniffed = t != NULL ? sp_arena_strdup(ctx->arena, t) : NULL;
+    if (declared != NULL && type_allowed(allowed_types, declared) &&
+        sp_attachment_type_matches(declared, sniffed))
+        return declared;
+    return sniffed != NULL && type_allowed(allowed_types, sniffed) ? sniffed : NULL;
+}
+
+/* Writes len bytes to fd, syncs them and rewinds: the checks read the
+ * file from its start. */
+static bool
+write_file(int fd, const void *data, size_t len)
+{
+    return sp_fd_write_all(fd, data, len) && fsync(fd) == 0 && lseek(fd, 0, SEEK_SET) == 0;
+}
+
+/* Where keep_bytes writes: the file itself in the directory; with a
+ * bucket, an unlinked copy in the directory while it is PUT. A file in
+ * the directory is readable by all (0644, whatever the umask): nginx's
+ * workers serve it and do not own it, unlike the uploads they wrote
+ * themselves; the directory (2770 www-data:support, docs/operations.md)
+ * keeps everybody else out. */
+static int
+open_kept(struct sp_arena *a, const struct sp_attachment_files *files, const char *key,
+          const char **path)
+{
+    if (files->s3 == NULL) {
+        *path = sp_arena_sprintf(a, "%s/%s", files->dir, key);
+        int fd = open(*path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0 && fchmod(fd, 0644) != 0) {
+            close(fd);
+            unlink(*path);
+            fd = -1;
+        }
+        return fd;
+    }
+    char *tmp = sp_arena_sprintf(a, "%s/mail-XXXXXX", files->dir);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(tmp);
+    *path = NULL;
+    return fd;
+}
+
+enum sp_rc
+sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *files,
+                         const struct sp_attachment_new *in, const void *data, size_t len,
+                         struct sp_attachment *out, struct sp_problem *p)
+{
+    struct sp_attachment_new meta = *in;
+    meta.size = (long long)len;
+    struct sp_attachment row;
+    if (sp_attachment_create(ctx, &meta, &row, p) != SP_OK)
+        return p->rc;
+    const char *key = sp_attachment_files_stored_key(ctx->arena, files, row.id), *path;
+    int fd = open_kept(ctx->arena, files, key, &path);
+    if (fd < 0)
+        return sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s", files->dir,
+                              strerror(errno));
+    char sha[65], err[256];
+    enum sp_rc rc = write_file(fd, data, len)
+                        ? sp_attachment_check_upload(ctx, &row, fd, sha, p)
+                        : sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s",
+                                         files->dir, strerror(errno));
+    if (rc == SP_OK && files->s3 != NULL &&
+        !sp_attachment_files_put(files, key, fd, row.size, row.content_type, err, sizeof(err)))
+        rc = sp_problem_set(p, SP_ERROR, "internal", "cannot store the file: %s", err);
+    close(fd);
+    if (rc == SP_OK)
+        rc = sp_attachment_record_upload(ctx, &row, sha, key, out, p);
+    if (rc != SP_OK && path != NULL)
+        unlink(path);
     return rc;
 }
 
@@ -405,6 +492,14 @@ sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *con
                       size_t n, long long message_id, const char **json, struct sp_problem *p)
 {
     return attach(ctx, &attach_stmt, owner_sub, ids, n, message_id, json, p);
+}
+
+enum sp_rc
+sp_attachments_attach_unscanned(struct sp_ctx *ctx, const char *owner_sub,
+                                const char *const *ids, size_t n, long long message_id,
+                                const char **json, struct sp_problem *p)
+{
+    return attach(ctx, &attach_unscanned_stmt, owner_sub, ids, n, message_id, json, p);
 }
 
 enum sp_rc

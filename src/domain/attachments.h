@@ -28,6 +28,9 @@
 #define SP_ATTACHMENT_MAX_BYTES (25LL * 1024 * 1024)
 #define SP_ATTACHMENT_FILENAME_MAX 255   /* bytes */
 #define SP_ATTACHMENT_ID_MAX 32
+#define SP_ATTACHMENTS_PER_MESSAGE 10   /* a ticket or chat message's files, at most */
+
+struct sp_attachment_files;
 
 struct sp_attachment {
     const char *id;
@@ -51,6 +54,10 @@ struct sp_attachment_new {
     long long size;
     const char *allowed_types; /* SUPPORT_ATTACHMENT_TYPES */
 };
+
+/* Whether s is a name an attachment may have: 1 to 255 bytes of UTF-8
+ * without control characters, '/' or '\\', not "." or "..". */
+bool sp_attachment_filename_ok(const char *s);
 
 /* Checks the metadata (field errors: filename invalid, content_type
  * unsupported_type, size out_of_range) and stores a pending row with a
@@ -90,6 +97,26 @@ enum sp_rc sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attac
                                        const char *sha, const char *key,
                                        struct sp_attachment *out, struct sp_problem *p);
 
+/* The type a file whose declaration is a guess (a mail's part: most
+ * mail programs call any file application/octet-stream) is kept as: the
+ * declared type when allowed (SUPPORT_ATTACHMENT_TYPES) and len bytes of
+ * data are of it, else the type the bytes are when that is allowed; NULL
+ * when neither. */
+const char *sp_attachment_type_for(struct sp_ctx *ctx, const char *allowed_types,
+                                   const char *declared, const void *data, size_t len);
+
+/* Inside the caller's transaction: keeps len bytes of data (a file that
+ * came by mail) as an upload of in->owner_sub — the metadata checked as
+ * sp_attachment_create does (in->size is len), the bytes written to the
+ * store (files), checked as an upload is, recorded and queued for the
+ * scan (NOTIFY at commit). out is the row: pending, uploaded. A rollback
+ * leaves a stored file no row names, which the cleanup's orphan sweep
+ * removes. */
+enum sp_rc sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *files,
+                                    const struct sp_attachment_new *in, const void *data,
+                                    size_t len, struct sp_attachment *out,
+                                    struct sp_problem *p);
+
 /* Inside the caller's transaction (ticket create, replies): links the
  * clean, unattached uploads ids[0..n) of owner_sub to message_id and
  * stores their metadata in the message; *json is that metadata (a JSON
@@ -99,6 +126,15 @@ enum sp_rc sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attac
 enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub,
                                  const char *const *ids, size_t n, long long message_id,
                                  const char **json, struct sp_problem *p);
+
+/* The same for uploads kept from a mail (sp_attachment_keep_bytes), which
+ * may still be pending: they are listed with their status, which the
+ * scanner's verdict changes in the message too (they are served only
+ * once clean, like any attachment). */
+enum sp_rc sp_attachments_attach_unscanned(struct sp_ctx *ctx, const char *owner_sub,
+                                           const char *const *ids, size_t n,
+                                           long long message_id, const char **json,
+                                           struct sp_problem *p);
 
 /* The same for a chat message (API.md §7, frame field `attachments`),
  * inside the caller's transaction (the message's own). */

@@ -8,12 +8,14 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/crypto.h"
 #include "core/mail_reply.h"
 #include "core/sanitize.h"
 #include "core/tier.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/attachments.h"
 #include "domain/idempotency.h"
 #include "domain/reply_address.h"
 #include "domain/tickets.h"
@@ -85,17 +87,121 @@ reply_ticket(struct sp_arena *a, const struct sp_mail_in_env *env,
                           " the ticket's latest mail, or write to %s", env->own_address);
 }
 
-/* The message body: the new text of the mail as safe HTML, with a word
- * for the agent about attachments, which are not taken in. */
+/* ---- the mail's files ----------------------------------------------------- */
+
+#define LEFT_OUT_NAMED 5   /* files not taken in named one by one; the rest counted */
+
+/* A file of the mail to keep, and as what. */
+struct kept_file {
+    const char *name, *type;
+    const struct sp_mail_file *file;
+};
+
+struct files_plan {
+    struct kept_file keep[SP_ATTACHMENTS_PER_MESSAGE];
+    size_t nkeep;
+    const char *left_out;   /* for the agent: the files not taken in and why; NULL: none */
+};
+
+/* The name of a file the mail names badly or not at all (an inline
+ * image often has none): "attachment-2.png". */
 static const char *
-body_html(struct sp_arena *a, const struct sp_mail_in *m, struct sp_problem *p)
+default_name(struct sp_arena *a, size_t i, const char *type)
+{
+    const char *sub = type != NULL ? strchr(type, '/') : NULL;
+    const char *ext = sub != NULL ? sub + 1 : "";
+    if (type != NULL && strcmp(type, "image/jpeg") == 0)
+        ext = "jpg";
+    else if (type != NULL && strcmp(type, "text/plain") == 0)
+        ext = "txt";
+    size_t n = strlen(ext);
+    if (n == 0 || n > 8 || strspn(ext, "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+        return sp_arena_sprintf(a, "attachment-%zu", i + 1);   /* no extension we can tell */
+    return sp_arena_sprintf(a, "attachment-%zu.%s", i + 1, ext);
+}
+
+/* Why file f cannot be kept (NULL: it can, as *type). */
+static const char *
+refusal(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct files_plan *plan,
+        const struct sp_mail_file *f, const char **type)
+{
+    *type = NULL;
+    if (env->files == NULL)
+        return "files are not kept";
+    if (f->len == 0)
+        return "empty";
+    if (f->len > (size_t)SP_ATTACHMENT_MAX_BYTES)
+        return "over 25 MiB";
+    if (plan->nkeep == SP_ATTACHMENTS_PER_MESSAGE)
+        return "more than 10 files";
+    *type = sp_attachment_type_for(ctx, env->attachment_types, f->content_type, f->data, f->len);
+    return *type == NULL ? "type not accepted" : NULL;
+}
+
+/* Decided before the transaction, from the mail alone: which files are
+ * kept, and the words for the others, so the message's text is known
+ * (and checked) before anything is written. */
+static void
+plan_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+           struct files_plan *plan)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, ctx->arena, 128);
+    size_t left = 0;
+    plan->nkeep = 0;
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const struct sp_mail_file *f = &m->files[i];
+        const char *type, *why = refusal(ctx, env, plan, f, &type);
+        const char *name = f->filename != NULL && sp_attachment_filename_ok(f->filename)
+                               ? f->filename
+                               : default_name(ctx->arena, i, type);
+        if (why == NULL)
+            plan->keep[plan->nkeep++] = (struct kept_file){name, type, f};
+        else if (left++ < LEFT_OUT_NAMED)
+            sp_buf_printf(&b, "%s%s (%s)", b.len > 0 ? "; " : "", name, why);
+    }
+    if (left > LEFT_OUT_NAMED)
+        sp_buf_printf(&b, "; and %zu more", left - LEFT_OUT_NAMED);
+    plan->left_out = left > 0 ? b.data : NULL;
+}
+
+/* Inside the take's transaction: the planned files kept, as uploads of
+ * the customer, and listed in message_id. */
+static enum sp_rc
+keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct files_plan *plan,
+           const char *customer, long long message_id, struct sp_problem *p)
+{
+    const char *ids[SP_ATTACHMENTS_PER_MESSAGE];
+    for (size_t i = 0; i < plan->nkeep; i++) {
+        const struct kept_file *k = &plan->keep[i];
+        struct sp_attachment_new in = {.owner_sub = customer, .owner_role = "customer",
+                                       .filename = k->name, .content_type = k->type,
+                                       .allowed_types = env->attachment_types};
+        struct sp_attachment row;
+        if (sp_attachment_keep_bytes(ctx, env->files, &in, k->file->data, k->file->len, &row,
+                                     p) != SP_OK)
+            return p->rc;
+        ids[i] = row.id;
+    }
+    const char *json;
+    return sp_attachments_attach_unscanned(ctx, customer, ids, plan->nkeep, message_id, &json,
+                                           p);
+}
+
+/* ---- the text ------------------------------------------------------------- */
+
+/* The message body: the new text of the mail as safe HTML, with a word
+ * for the agent about files not taken in. */
+static const char *
+body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_plan *plan,
+          struct sp_problem *p)
 {
     const char *text = sp_mail_reply_text(a, m->text);
-    if (m->attachments > 0)
-        text = sp_arena_sprintf(a, "%s%s[%d attachment%s of this mail %s not taken in: attach"
-                                   " files on the ticket page]", text, *text ? "\n\n" : "",
-                                m->attachments, m->attachments == 1 ? "" : "s",
-                                m->attachments == 1 ? "was" : "were");
+    if (*text == '\0' && plan->nkeep > 0)
+        text = "[The mail has no text, only the files attached.]";
+    if (plan->left_out != NULL)
+        text = sp_arena_sprintf(a, "%s%s[Files of this mail not taken in: %s]", text,
+                                *text ? "\n\n" : "", plan->left_out);
     const char *html = sp_sanitize_text_to_html(a, text, strlen(text));
     const char *why;
     html = sp_sanitize_body(a, html, strlen(html), SP_TICKET_BODY_MAX, &why);
@@ -130,6 +236,8 @@ subject_of(struct sp_arena *a, const char *s)
 
 struct take {
     struct sp_ctx *ctx;
+    const struct sp_mail_in_env *env;
+    const struct files_plan *files;
     const char *customer;
     const char *ticket;             /* reply: the ticket; NULL: a new ticket */
     struct sp_ticket_new create;
@@ -141,17 +249,22 @@ static enum sp_rc
 run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
 {
     struct take *t = arg;
+    long long message;
     if (t->ticket != NULL) {
         struct sp_message msg;
         if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, t->body, &msg, p) != SP_OK)
             return p->rc;
         t->made = t->ticket;
+        message = msg.id;
     } else {
         struct sp_ticket made;
         if (sp_ticket_create(ctx, &t->create, &made, p) != SP_OK)
             return p->rc;
         t->made = made.public_id;
+        message = made.nmessages > 0 ? made.messages[0].id : 0;
     }
+    if (t->files->nkeep > 0 && keep_files(ctx, t->env, t->files, t->customer, message, p) != SP_OK)
+        return p->rc;
     answer->status = 201;
     answer->location = sp_arena_sprintf(ctx->arena, "/support/tickets/%s", t->made);
     answer->etag = NULL;
@@ -286,14 +399,19 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     const char *id;
     if (reply_ticket(ctx->arena, env, envelope, mail, &id, p) != SP_OK)
         return p->rc;
-    struct take t = {.ctx = ctx, .body = body_html(ctx->arena, mail, p)};
+    struct files_plan files;
+    plan_files(ctx, env, mail, &files);
+    struct take t = {.ctx = ctx, .env = env, .files = &files,
+                     .body = body_html(ctx->arena, mail, &files, p)};
     if (t.body == NULL)
         return p->rc;
     const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
     if (from_index == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
     if ((id != NULL ? take_reply(&t, env, mail, from_index, id, out, p)
-                    : take_new(&t, env, mail, from_index, out, p)) != SP_OK)
+                    : take_new(&t, env, mail, from_index, out, p)) != SP_OK ||
+        take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;
-    return take_once(&t, envelope, out, p);
+    out->files = out->outcome != SP_MAIL_IN_DUPLICATE ? files.nkeep : 0;
+    return SP_OK;
 }

@@ -11,6 +11,10 @@
  * blind index, domain/contacts). A mail taken twice (the MTA retries a
  * delivery, a mail sent to two of our addresses) is taken once: its
  * Message-ID is the customer's idempotency key.
+ * The mail's files (up to 10, each of an accepted type and at most 25
+ * MiB) become attachments of its message, owned by the customer, pending
+ * until support-scan's verdict; the others are named in the message for
+ * the agent, with the reason.
  * Each take is one command with one transaction (sp_idem_run).
  * Must not: parse mail (core/mail_parse), know the MTA or exit codes
  * (cgi-bin/support-mail-in), log PII.
@@ -25,6 +29,7 @@
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 
+struct sp_attachment_files;
 struct sp_crypto;
 struct sp_reply_keys;
 
@@ -34,6 +39,8 @@ struct sp_mail_in_env {
     const char *own_address;                 /* SUPPORT_MAIL_FROM: mail from it is a loop */
     bool new_tickets;                        /* SUPPORT_MAIL_NEW_TICKETS */
     struct sp_rate_window ticket_limits[2];  /* the ticket create limits (API.md §1) */
+    const struct sp_attachment_files *files; /* where a mail's files are kept; NULL: not */
+    const char *attachment_types;            /* SUPPORT_ATTACHMENT_TYPES */
 };
 
 /* What the MTA says of the delivery (NULL: not told). */
@@ -55,6 +62,7 @@ struct sp_mail_in_result {
     enum sp_mail_in_outcome outcome;
     const char *ticket;       /* the ticket's public id (not IGNORED) */
     const char *why;          /* IGNORED: auto_reply, bounce or own_address */
+    size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
 };
 
 /* Refusals, each with a detail meant for the sender's bounce:

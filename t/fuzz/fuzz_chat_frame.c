@@ -18,6 +18,7 @@
 #include "api/chat_frame.h"
 #include "core/arena.h"
 #include "core/utf8.h"
+#include "domain/attachments.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,7 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t n = strlen(f.client_id);
             CHECK(n >= 1 && n <= SP_CHAT_CLIENT_ID_MAX && sp_utf8_valid(f.client_id, n));
         }
-        CHECK(f.nattachments <= SP_CHAT_ATTACHMENTS_MAX);
+        CHECK(f.nattachments <= SP_ATTACHMENTS_PER_MESSAGE);
         for (size_t i = 0; i < f.nattachments; i++) {
             size_t n = strlen(f.attachments[i]);
             CHECK(n >= 1 && n <= 64 && sp_utf8_valid(f.attachments[i], n));

@@ -5,7 +5,10 @@
  * Besides crashes and sanitizer reports it aborts when a parsed mail
  * breaks an invariant: a string that is not valid UTF-8 (or holds a NUL
  * before its end), no sender, a CR in the text, more recipients than the
- * cap, a negative attachment count; when a refusal is not "bad_message";
+ * cap, more files than parts, a file name that is not one path component
+ * of 1 to 255 bytes without controls, a file's content type that is not
+ * "type/subtype" in lower case, decoded bytes longer than the input; when
+ * a refusal is not "bad_message";
  * or when the reply text is not valid UTF-8 or is longer than its input.
  * Build: scripts/dev fuzz mail_parse (replayed by `make check` as
  * t/fuzz/fuzz_mail_parse).
@@ -36,7 +39,31 @@ check_str(const char *s, int may_be_null)
 }
 
 static void
-check_mail(struct sp_arena *a, const struct sp_mail_in *m)
+check_file(const struct sp_mail_file *f, size_t input)
+{
+    check_str(f->filename, 1);
+    if (f->filename != NULL) {
+        size_t n = strlen(f->filename);
+        if (n == 0 || n > SP_MAIL_FILENAME_MAX || strcmp(f->filename, ".") == 0 ||
+            strcmp(f->filename, "..") == 0)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)f->filename[i] < 0x20 || f->filename[i] == '/' ||
+                f->filename[i] == '\\')
+                abort();
+    }
+    check_str(f->content_type, 0);
+    const char *slash = strchr(f->content_type, '/');
+    if (slash == NULL || slash == f->content_type || slash[1] == '\0' || f->len > input ||
+        (f->len > 0 && f->data == NULL))
+        abort();
+    for (const char *c = f->content_type; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            abort();
+}
+
+static void
+check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
 {
     check_str(m->from_addr, 0);
     if (m->from_addr[0] == '\0')
@@ -46,9 +73,11 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m)
     check_str(m->message_id, 1);
     check_str(m->in_reply_to, 1);
     check_str(m->text, 0);
-    if (strchr(m->text, '\r') != NULL || m->attachments < 0 ||
+    if (strchr(m->text, '\r') != NULL || m->nfiles > SP_MAIL_MAX_PARTS ||
         m->nrecipients > SP_MAIL_MAX_RECIPIENTS)
         abort();
+    for (size_t i = 0; i < m->nfiles; i++)
+        check_file(&m->files[i], input);
     for (size_t i = 0; i < m->nrecipients; i++)
         check_str(m->recipients[i], 0);
     const char *r = sp_mail_reply_text(a, m->text);
@@ -67,7 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_problem_init(&p);
     enum sp_rc rc = sp_mail_parse(&a, (const char *)data, size, &m, &p);
     if (rc == SP_OK)
-        check_mail(&a, &m);
+        check_mail(&a, &m, size);
     else if (rc != SP_INVALID || strcmp(p.code, "bad_message") != 0)
         abort();
     /* The pieces on the raw input too: they take any bytes. */

@@ -3,6 +3,7 @@
  */
 #include "attachment_harness.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,3 +128,15 @@ sp_t_attachment_clean_png(const char *token)
     return u.id;
 }
 
+
+int
+sp_t_attachment_local_files(const char *prefix)
+{
+    DIR *d = opendir(getenv("SP_TEST_ATTACHMENT_DIR"));
+    ck_assert_ptr_nonnull(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    closedir(d);
+    return n;
+}

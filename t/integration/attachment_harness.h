@@ -33,6 +33,9 @@ const char *sp_t_attachment_field(const char *token, const char *id, const char 
 /* GET the metadata as token until its status is not pending (or seconds
  * pass); returns the last status. */
 const char *sp_t_attachment_wait(const char *token, const char *id, int seconds);
+/* Files of the local attachment directory (SP_TEST_ATTACHMENT_DIR) whose
+ * names start with prefix. */
+int sp_t_attachment_local_files(const char *prefix);
 /* Creates, uploads and waits for a clean PNG of token's; its id. */
 const char *sp_t_attachment_clean_png(const char *token);
 

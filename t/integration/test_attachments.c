@@ -58,14 +58,7 @@ signed_path(const char *method, const char *id, long long size, long long expire
 static int
 stored_files(const char *id)
 {
-    DIR *d = opendir(getenv("SP_TEST_ATTACHMENT_DIR"));
-    ck_assert(d != NULL);
-    int n = 0;
-    const char *prefix = sp_t_fmt("%s.", id);
-    for (struct dirent *e; (e = readdir(d)) != NULL;)
-        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
-    closedir(d);
-    return n;
+    return sp_t_attachment_local_files(sp_t_fmt("%s.", id));
 }
 
 /* --- metadata ------------------------------------------------------------- */

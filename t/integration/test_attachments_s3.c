@@ -6,6 +6,7 @@
  * attachment-cleanup removes what was never uploaded. The bucket is
  * t/integration/s3_fixture.py, which checks every SigV4 signature with
  * its own implementation: a URL it accepts is one S3 would.
+ * A mail's files (support-mail-in) are kept in the bucket too.
  * The stack's own support-scan daemon (local store) is stopped meanwhile;
  * passes run here with --once.
  */
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #define BUCKET "support-test"
 #define ACCESS_KEY "AKIDSUPPORTTEST"
@@ -358,6 +360,52 @@ START_TEST(asking_for_the_status_makes_the_scanner_look_now)
 }
 END_TEST
 
+/* A customer's mail with a PNG: the file is PUT to the bucket under a
+ * key of ours (no copy stays in the directory), scanned, and served
+ * from the bucket. */
+START_TEST(a_mails_file_is_kept_in_the_bucket)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *email = sp_t_fmt("%s@example.org", sp_t_unique("s3mail"));
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
+                                sp_t_fmt("{\"email\":%s}", sp_t_jq(email)));
+    sp_t_ticket_create(&u, "stores the email");
+    unsigned char b64[128];
+    EVP_EncodeBlock(b64, sp_t_png, sizeof(sp_t_png));
+    const char *raw = sp_t_fmt(
+        "From: <%s>\r\nTo: support@example.test\r\nSubject: receipt\r\n"
+        "Message-ID: <%s@example.org>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+        "The receipt.\r\n--b\r\nContent-Type: image/png; name=receipt.png\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n",
+        email, sp_t_unique("m"), b64);
+    const char *menv[] = {env[0], env[1], env[2], env[3], env[4],
+                          "SUPPORT_MAIL_FROM=support@example.test",
+                          sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s",
+                                   getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+                          NULL};
+    const char *args[] = {"--sender", email, "--recipient", "support@example.test", NULL};
+    const char *out;
+    int rc = sp_t_job_run_input("support-mail-in", menv, args, raw, strlen(raw), &out);
+    ck_assert_msg(rc == 0 && strstr(out, "\"files\":1") != NULL, "exit %d: %s", rc, out);
+    const char *id = sp_t_sql("SELECT id FROM support_attachments WHERE owner_sub = '%s'", u.sub);
+    ck_assert_ptr_nonnull(id);
+    const char *kept = stored_key_of(id);
+    ck_assert_msg(strncmp(kept, sp_t_fmt("attachments/%s.", id), strlen(id) + 13) == 0,
+                  "storage_key %s", kept);
+    ck_assert_uint_eq(strlen(stored_sha(kept)), 64);
+    ck_assert_int_eq(sp_t_attachment_local_files("mail-"), 0);
+    ck_assert_int_eq(sp_t_attachment_local_files(id), 0);
+    ck_assert_str_eq(status_of(u.token, id), "pending");
+    scan_pass();
+    ck_assert_str_eq(status_of(u.token, id), "clean");
+    struct got d = get_url(sp_t_attachment_field(u.token, id, "download_url"));
+    ck_assert_int_eq(d.status, 200);
+    ck_assert_uint_eq(d.len, sizeof(sp_t_png));
+    ck_assert_mem_eq(d.body, sp_t_png, sizeof(sp_t_png));
+}
+END_TEST
+
 /* A bucket without its endpoint or keys stops start-up with the reason. */
 START_TEST(incomplete_bucket_settings_are_refused_at_start)
 {
@@ -380,5 +428,6 @@ main(void)
     tcase_add_test(tc, an_upload_not_made_stays_pending_and_is_cleaned_up);
     tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
+    tcase_add_test(tc, a_mails_file_is_kept_in_the_bucket);
     return sp_t_run(s);
 }

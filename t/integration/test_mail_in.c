@@ -6,18 +6,23 @@
  * exit code the MTA acts on (sysexits) and what became of the ticket.
  * Reply addresses are signed with this file's key ring through
  * domain/reply_address, as support-dispatch signs them (the round trip
- * through a delivered mail is test_dispatch's).
+ * through a delivered mail is test_dispatch's). A mail's files are kept
+ * in the stack's attachment directory and scanned by its support-scan.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
+#include <openssl/evp.h>
+
+#include "attachment_harness.h"
 #include "core/arena.h"
 #include "domain/reply_address.h"
 #include "harness.h"
 
 #define OWN "support@example.test"
+#define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 #define KEYS "k2:second-mail-reply-test-secret-0123456789,k1:mail-reply-test-secret-0123456789ab"
 
 struct customer {
@@ -68,7 +73,8 @@ deliver(const struct mail *m, const char **out)
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
         "SUPPORT_MAIL_FROM=" OWN, "SUPPORT_MAIL_REPLY_KEYS=" KEYS,
         sp_t_fmt("SUPPORT_MAIL_NEW_TICKETS=%s", m->new_tickets ? m->new_tickets : "1"),
-        m->setting, NULL};
+        sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")), m->setting,
+        NULL};
     const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient", m->to,
                           NULL};
     const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n"
@@ -182,21 +188,142 @@ START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
 END_TEST
 
 /* Attachments are not taken in: the message says how many were left out. */
-START_TEST(attachments_left_out_are_named)
+/* A multipart/mixed mail body: the text, then one part per file
+ * (type, Content-Disposition, the bytes in base64). */
+struct part {
+    const char *type, *disposition;
+    const void *data;
+    size_t len;
+};
+
+static const char *
+mixed(const char *text, const struct part *parts, size_t n)
+{
+    const char *body = sp_t_fmt("--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n",
+                                text);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b64[1024];
+        ck_assert_uint_lt(parts[i].len, 3 * sizeof(b64) / 4 - 3);
+        EVP_EncodeBlock(b64, parts[i].data, (int)parts[i].len);
+        body = sp_t_fmt("%s--b1\r\nContent-Type: %s\r\nContent-Disposition: %s\r\n"
+                        "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n",
+                        body, parts[i].type, parts[i].disposition, b64);
+    }
+    return sp_t_fmt("%s--b1--\r\n", body);
+}
+
+#define MIXED "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n"
+
+/* The attachments of the ticket's message at index i, as its customer sees them. */
+static struct json_object *
+message_files(struct customer *c, const char *id, size_t i, struct sp_t_resp **keep)
+{
+    *keep = sp_t_ticket_get(&c->u, id);
+    struct json_object *msg = json_object_array_get_idx(sp_t_jarr((*keep)->json, "messages"), i);
+    ck_assert_ptr_nonnull(msg);
+    return sp_t_jarr(msg, "attachments");
+}
+
+START_TEST(files_become_attachments_scanned_before_they_are_served)
 {
     struct customer c = customer_new();
     const char *id = sp_t_ticket_create(&c.u, "Attachments");
+    const struct part parts[] = {
+        {"image/png", "attachment; filename=\"=?UTF-8?Q?Foto_M=C3=A4rz?=.png\"", sp_t_png,
+         sizeof(sp_t_png)},
+        {"application/x-msdownload", "attachment; filename=tool.exe", "MZ\x90\0\3\0\0\0", 8},
+        {"text/plain", "attachment; filename=notes.txt", EICAR, strlen(EICAR)},
+    };
     struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: photo",
-                     .headers = "MIME-Version: 1.0\r\n"
-                                "Content-Type: multipart/mixed; boundary=\"b1\"\r\n",
-                     .body = "--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-                             "Photo attached.\r\n--b1\r\nContent-Type: image/png\r\n"
-                             "Content-Disposition: attachment; filename=\"a.png\"\r\n"
-                             "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
-                             "--b1--\r\n"};
-    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
-    ck_assert_str_eq(last_body(id), "<p>Photo attached.</p><p>[1 attachment of this mail was not"
-                                    " taken in: attach files on the ticket page]</p>");
+                     .headers = MIXED, .body = mixed("Photo attached.", parts, 3),
+                     .message_id = sp_t_unique("files")};
+    sp_t_stackctl("stop-scan");   /* so the files are seen pending first */
+    deliver_expect(&m, 0, "\"files\":2");
+    ck_assert_str_eq(last_body(id), "<p>Photo attached.</p><p>[Files of this mail not taken in:"
+                                    " tool.exe (type not accepted)]</p>");
+    struct sp_t_resp *t;
+    struct json_object *files = message_files(&c, id, 1, &t);
+    ck_assert_uint_eq(json_object_array_length(files), 2);
+    struct json_object *png = json_object_array_get_idx(files, 0);
+    ck_assert_str_eq(sp_t_jstr(png, "filename"), "Foto M\xc3\xa4rz.png");
+    ck_assert_str_eq(sp_t_jstr(png, "content_type"), "image/png");
+    ck_assert_str_eq(sp_t_jstr(png, "status"), "pending");
+    const char *png_id = sp_t_fmt("%s", sp_t_jstr(png, "id"));
+    const char *txt_id = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(files, 1), "id"));
+    sp_t_resp_free(t);
+    long version = atol(sp_t_sql("SELECT version FROM support_tickets WHERE public_id = '%s'",
+                                 id));
+    /* The customer's own; the scan decides; the message says what it decided, in a new
+     * version of the ticket (the view seen above is not served again). */
+    sp_t_stackctl("start-scan");
+    ck_assert_str_eq(sp_t_attachment_wait(c.u.token, png_id, 20), "clean");
+    ck_assert_str_eq(sp_t_attachment_wait(c.u.token, txt_id, 20), "infected");
+    files = message_files(&c, id, 1, &t);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 0), "status"), "clean");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 1), "status"), "infected");
+    sp_t_resp_free(t);
+    ck_assert_int_eq(atol(sp_t_sql("SELECT version FROM support_tickets WHERE public_id = '%s'",
+                                   id)), version + 2);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", png_id), c.u.token);
+    sp_t_assert_json(r, 200);
+    struct sp_t_resp *d = sp_t_get(sp_t_fmt("%s", sp_t_jstr(r->json, "download_url")), NULL);
+    sp_t_resp_free(r);
+    sp_t_assert_status(d, 200);
+    ck_assert_uint_eq(d->body_len, sizeof(sp_t_png));
+    ck_assert(memcmp(d->body, sp_t_png, sizeof(sp_t_png)) == 0);
+    sp_t_resp_free(d);
+    /* The MTA delivers it again: taken once, files too. */
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE owner_sub = '%s'",
+                              c.u.sub), "2");
+}
+END_TEST
+
+START_TEST(a_file_without_text_or_name_opens_a_ticket)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First");   /* stores the customer's email */
+    /* Declared as any bytes, named nothing: kept as what the bytes are. */
+    const struct part parts[] = {{"application/octet-stream", "inline", sp_t_png,
+                                  sizeof(sp_t_png)}};
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Screenshot",
+                     .headers = MIXED, .body = mixed("", parts, 1)};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_msg(strstr(out, "\"outcome\":\"ticket\"") && strstr(out, "\"files\":1"), "%s",
+                  out);
+    const char *id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                              " AND source = 'email'", c.u.sub);
+    ck_assert_str_eq(last_body(id), "<p>[The mail has no text, only the files attached.]</p>");
+    struct sp_t_resp *t;
+    struct json_object *f = json_object_array_get_idx(message_files(&c, id, 0, &t), 0);
+    ck_assert_str_eq(sp_t_jstr(f, "filename"), "attachment-1.png");
+    ck_assert_str_eq(sp_t_jstr(f, "content_type"), "image/png");
+    sp_t_resp_free(t);
+}
+END_TEST
+
+START_TEST(files_beyond_the_limits_are_named_not_kept)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Many");
+    struct part parts[12];
+    for (size_t i = 0; i < 12; i++)
+        parts[i] = (struct part){"image/png", sp_t_fmt("attachment; filename=p%zu.png", i),
+                                 sp_t_png, sizeof(sp_t_png)};
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: many",
+                     .headers = MIXED, .body = mixed("All of them.", parts, 12)};
+    deliver_expect(&m, 0, "\"files\":10");
+    ck_assert_str_eq(last_body(id), "<p>All of them.</p><p>[Files of this mail not taken in:"
+                                    " p10.png (more than 10 files); p11.png (more than 10"
+                                    " files)]</p>");
+    /* Files are not kept where SUPPORT_ATTACHMENT_DIR cannot be written: the MTA retries. */
+    m.setting = "SUPPORT_ATTACHMENT_DIR=/nonexistent/attachments";
+    m.body = mixed("Again.", parts, 1);
+    deliver_expect(&m, EX_TEMPFAIL, "/nonexistent/attachments");
+    ck_assert_str_eq(last_body(id), "<p>All of them.</p><p>[Files of this mail not taken in:"
+                                    " p10.png (more than 10 files); p11.png (more than 10"
+                                    " files)]</p>");
 }
 END_TEST
 
@@ -312,7 +439,9 @@ main(void)
     tcase_add_test(tc, reply_becomes_the_customers_message_once);
     tcase_add_test(tc, an_older_key_still_verifies_and_case_does_not_matter);
     tcase_add_test(tc, mail_that_cannot_speak_for_the_ticket_is_refused);
-    tcase_add_test(tc, attachments_left_out_are_named);
+    tcase_add_test(tc, files_become_attachments_scanned_before_they_are_served);
+    tcase_add_test(tc, a_file_without_text_or_name_opens_a_ticket);
+    tcase_add_test(tc, files_beyond_the_limits_are_named_not_kept);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);

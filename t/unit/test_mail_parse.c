@@ -1,7 +1,8 @@
 /*
  * test_mail_parse: inbound mail reading (src/core/mail_parse.c): headers
  * (unfolding, RFC 2047 words, addresses, ids, loop signs), the MIME walk
- * (which part is the text, what counts as an attachment, the limits),
+ * (which part is the text, what counts as a file, the files' names and
+ * bytes, the limits),
  * transfer encodings and charsets, HTML bodies, and what is refused.
  */
 #include <check.h>
@@ -69,7 +70,7 @@ START_TEST(plain_ascii_mail_is_read)
     ck_assert(!m.auto_reply);
     ck_assert_str_eq(m.text, "Hello,\nthe printer is on fire.\n");
     ck_assert(!m.text_from_html);
-    ck_assert_int_eq(m.attachments, 0);
+    ck_assert_uint_eq(m.nfiles, 0);
 }
 END_TEST
 
@@ -183,7 +184,7 @@ START_TEST(alternative_prefers_plain_text)
                                      "epilogue\n");
     ck_assert_str_eq(m.text, "The plain text.");
     ck_assert(!m.text_from_html);
-    ck_assert_int_eq(m.attachments, 0);
+    ck_assert_uint_eq(m.nfiles, 0);
 }
 END_TEST
 
@@ -200,7 +201,7 @@ START_TEST(html_only_becomes_text)
              "<blockquote>old text</blockquote></div></body></html>\n");
     ck_assert(m.text_from_html);
     ck_assert_str_eq(m.text, "Hello & welcome, Zoë\nsecond line");
-    ck_assert_int_eq(m.attachments, 0);
+    ck_assert_uint_eq(m.nfiles, 0);
 }
 END_TEST
 
@@ -266,7 +267,102 @@ START_TEST(attachment_is_counted_not_read)
                                      "JVBERi0xLjQK\n"
                                      "--outer--\n");
     ck_assert_str_eq(m.text, "See the invoice.");
-    ck_assert_int_eq(m.attachments, 1);
+    ck_assert_uint_eq(m.nfiles, 1);
+    ck_assert_str_eq(m.files[0].filename, "invoice.pdf");
+    ck_assert_str_eq(m.files[0].content_type, "application/pdf");
+    ck_assert_uint_eq(m.files[0].len, 9);
+    ck_assert_int_eq(memcmp(m.files[0].data, "%PDF-1.4\n", 9), 0);
+}
+END_TEST
+
+/* One file part with the given Content-Type and Content-Disposition
+ * values; its name as read. */
+static const char *
+name_of(const char *type, const char *disposition)
+{
+    const char *msg = sp_arena_sprintf(&arena, HDRS "Content-Type: multipart/mixed; boundary=b\n"
+                                                    "\n--b\nContent-Type: text/plain\n\nhi\n"
+                                                    "--b\nContent-Type: %s\n%s%s%s"
+                                                    "\nbytes\n--b--\n",
+                                       type, disposition ? "Content-Disposition: " : "",
+                                       disposition ? disposition : "", disposition ? "\n" : "");
+    struct sp_mail_in m = parse(msg);
+    ck_assert_uint_eq(m.nfiles, 1);
+    ck_assert_uint_eq(m.files[0].len, 5);
+    ck_assert_int_eq(memcmp(m.files[0].data, "bytes", 5), 0);   /* not NUL-terminated */
+    return m.files[0].filename;
+}
+
+START_TEST(file_names_are_read_as_mail_programs_write_them)
+{
+    /* plain, quoted, and Content-Type's name when the disposition has none */
+    ck_assert_str_eq(name_of("image/png", "attachment; filename=a.png"), "a.png");
+    ck_assert_str_eq(name_of("image/png", "inline; filename=\"my photo.png\"; size=5"),
+                     "my photo.png");
+    ck_assert_str_eq(name_of("image/png; name=\"scan.png\"", "attachment"), "scan.png");
+    ck_assert_str_eq(name_of("image/png; name=ct.png", "attachment; filename=cd.png"), "cd.png");
+    /* RFC 2047 words in the quoted value (Gmail, Outlook) */
+    ck_assert_str_eq(name_of("application/pdf",
+                             "attachment; filename=\"=?UTF-8?B?UmVjaG51bmcgw6Qu?="
+                             " =?UTF-8?Q?pdf?=\""),
+                     "Rechnung \xc3\xa4.pdf");
+    /* RFC 2231: charset and percent-encoding, continuations in order */
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename*=iso-8859-1'de'%E4rger.txt"),
+                     "\xc3\xa4rger.txt");
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename*1=\"part.txt\";"
+                                           " filename*0*=UTF-8''%E2%82%AC-"),
+                     "\xe2\x82\xac-part.txt");
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename=\"fallback.txt\";"
+                                           " filename*=UTF-8''real.txt"),
+                     "real.txt");
+    /* a gap ends the name; a leading zero is another parameter */
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename*0=a; filename*2=c"), "a");
+    ck_assert_ptr_null(name_of("text/plain", "attachment; filename*01=x"));
+}
+END_TEST
+
+/* RFC 2045 §5.2: a Content-Type that is not type/subtype of tokens is
+ * text/plain (a byte over 0x7f, a second slash, an empty side). */
+START_TEST(an_unusable_content_type_is_text_plain)
+{
+    static const char *const bad[] = {"im\x88ge/png", "image/png/x", "image/", "/png",
+                                      "image/p\"ng"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *msg =
+            sp_arena_sprintf(&arena, HDRS "Content-Type: multipart/mixed; boundary=b\n\n"
+                                          "--b\nContent-Type: text/html\n\n<p>x</p>\n"
+                                          "--b\nContent-Type: %s\n\nbody\n--b--\n",
+                             bad[i]);
+        struct sp_mail_in m = parse(msg);
+        ck_assert_msg(strcmp(m.text, "body") == 0 && m.nfiles == 1, "%s", bad[i]);
+        ck_assert_str_eq(m.files[0].content_type, "text/html");
+    }
+}
+END_TEST
+
+START_TEST(file_names_are_one_path_component)
+{
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename=\"C:\\\\Users\\\\z\\\\r.txt\""),
+                     "r.txt");
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename=\"../../etc/passwd\""),
+                     "passwd");
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename=\"  spaced.txt  \""),
+                     "spaced.txt");
+    ck_assert_str_eq(name_of("text/plain", "attachment; filename*=UTF-8''a%0Ab.txt"), "a b.txt");
+    ck_assert_ptr_null(name_of("text/plain", "attachment; filename=\"dir/\""));
+    ck_assert_ptr_null(name_of("text/plain", "attachment; filename=\"..\""));
+    ck_assert_ptr_null(name_of("text/plain", "attachment"));
+    /* a long name keeps its extension and whole characters */
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 700);
+    sp_buf_puts(&b, "attachment; filename=\"");
+    for (int i = 0; i < 200; i++)
+        sp_buf_puts(&b, "\xc3\xa4");
+    sp_buf_puts(&b, ".pdf\"");
+    const char *n = name_of("application/pdf", b.data);
+    ck_assert_uint_le(strlen(n), SP_MAIL_FILENAME_MAX);
+    ck_assert(sp_utf8_valid(n, strlen(n)));
+    ck_assert_str_eq(n + strlen(n) - 4, ".pdf");
 }
 END_TEST
 
@@ -290,7 +386,7 @@ START_TEST(attached_text_and_forwarded_mail_are_attachments)
                                      "--b--\n");
     ck_assert_str_eq(m.text, "the body");
     ck_assert(m.text_from_html);
-    ck_assert_int_eq(m.attachments, 2);
+    ck_assert_uint_eq(m.nfiles, 2);
 }
 END_TEST
 
@@ -307,7 +403,7 @@ START_TEST(digest_parts_are_messages)
                                      "the text\n"
                                      "--d--\n");
     ck_assert_str_eq(m.text, "the text");
-    ck_assert_int_eq(m.attachments, 1);
+    ck_assert_uint_eq(m.nfiles, 1);
 }
 END_TEST
 
@@ -456,7 +552,7 @@ START_TEST(missing_separator_is_headers_only)
     struct sp_mail_in m = parse("From: zoe@example.com\nSubject: Only headers");
     ck_assert_str_eq(m.subject, "Only headers");
     ck_assert_str_eq(m.text, "");
-    ck_assert_int_eq(m.attachments, 0);
+    ck_assert_uint_eq(m.nfiles, 0);
 }
 END_TEST
 
@@ -511,10 +607,10 @@ START_TEST(nesting_is_bounded)
 {
     struct sp_mail_in m = parse(nested(SP_MAIL_MAX_DEPTH));
     ck_assert_str_eq(m.text, "deep text");
-    ck_assert_int_eq(m.attachments, 0);
+    ck_assert_uint_eq(m.nfiles, 0);
     m = parse(nested(SP_MAIL_MAX_DEPTH + 1));
     ck_assert_str_eq(m.text, "");
-    ck_assert_int_eq(m.attachments, 1);  /* the multipart past the limit, unopened */
+    ck_assert_uint_eq(m.nfiles, 1);  /* the multipart past the limit, unopened */
     m = parse(nested(5000));
     ck_assert_str_eq(m.text, "");
 }
@@ -529,7 +625,7 @@ START_TEST(parts_are_bounded)
         sp_buf_puts(&b, "--b\nContent-Type: image/png\n\nx\n");
     sp_buf_puts(&b, "--b\nContent-Type: text/plain\n\ntoo late\n--b--\n");
     struct sp_mail_in m = parse(b.data);
-    ck_assert_int_eq(m.attachments, SP_MAIL_MAX_PARTS - 1);  /* the root is a part */
+    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 1);  /* the root is a part */
     ck_assert_str_eq(m.text, "");
 }
 END_TEST
@@ -601,7 +697,7 @@ START_TEST(large_message_parses)
     sp_buf_puts(&b, "--b--\n");
     struct sp_mail_in m = parse_n(b.data, b.len);
     ck_assert_str_eq(m.text, "see attached");
-    ck_assert_int_eq(m.attachments, 1);
+    ck_assert_uint_eq(m.nfiles, 1);
 }
 END_TEST
 
@@ -625,6 +721,9 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
     tcase_add_test(tc, attached_text_and_forwarded_mail_are_attachments);
+    tcase_add_test(tc, file_names_are_read_as_mail_programs_write_them);
+    tcase_add_test(tc, file_names_are_one_path_component);
+    tcase_add_test(tc, an_unusable_content_type_is_text_plain);
     tcase_add_test(tc, digest_parts_are_messages);
     tcase_add_test(tc, quoted_printable_is_decoded);
     tcase_add_test(tc, base64_is_decoded);
