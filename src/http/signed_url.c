@@ -16,6 +16,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/hex.h"
 #include "core/keyring.h"
 
 #define SECRET_MIN 32
@@ -84,7 +85,7 @@ parse_num(const char *s, size_t n, long long *out)
 static bool
 parse_sig(const char *s, size_t n, char out[SP_SIGNED_SIG_LEN + 1])
 {
-    if (n != SP_SIGNED_SIG_LEN || strspn(s, "0123456789abcdef") < n)
+    if (n != SP_SIGNED_SIG_LEN || strspn(s, sp_hex_lower) < n)
         return false;
     memcpy(out, s, n);
     out[n] = '\0';
@@ -211,15 +212,14 @@ sp_content_disposition(struct sp_arena *a, const char *filename)
         sp_buf_putc(&b, c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : (char)c);
     }
     sp_buf_puts(&b, "\"; filename*=UTF-8''");
-    static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)filename[i];
         if (attr_char(c)) {
             sp_buf_putc(&b, (char)c);
         } else {
             sp_buf_putc(&b, '%');
-            sp_buf_putc(&b, hex[c >> 4]);
-            sp_buf_putc(&b, hex[c & 15]);
+            sp_buf_putc(&b, sp_hex_upper[c >> 4]);
+            sp_buf_putc(&b, sp_hex_upper[c & 15]);
         }
     }
     return b.data;
