@@ -344,6 +344,19 @@ sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen)
     return alen == blen && (alen == 0 || CRYPTO_memcmp(a, b, alen) == 0);
 }
 
+void
+sp_crypto_hmac_hex(const void *key, size_t keylen, const void *msg, size_t n, char *out,
+                   size_t hex_digits)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (hex_digits > 64 || hex_digits % 2 != 0 || keylen > INT_MAX ||
+        HMAC(EVP_sha256(), key, (int)keylen, msg, n, mac, &len) == NULL || len != 32)
+        abort();
+    sp_hex_encode(out, mac, hex_digits / 2);
+    OPENSSL_cleanse(mac, sizeof(mac));
+}
+
 const char *
 sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len)
 {

@@ -11,11 +11,10 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/crypto.h"
 #include "core/hex.h"
 #include "core/keyring.h"
 
@@ -151,18 +150,7 @@ mac_hex(const struct sp_keyring_key *key, const char *method, const char *id, lo
                      size, expires);
     if (n < 0 || (size_t)n >= sizeof(msg))
         n = 0;  /* ids are short; an overlong one signs nothing that verifies */
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)msg, (size_t)n,
-             mac, &len) == NULL || len != 32)
-        abort();
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[SP_SIGNED_SIG_LEN] = '\0';
-    OPENSSL_cleanse(mac, sizeof(mac));
+    sp_crypto_hmac_hex(key->material, key->len, msg, (size_t)n, out, SP_SIGNED_SIG_LEN);
 }
 
 const char *
