@@ -75,12 +75,22 @@ sp_reply_address(const struct sp_reply_keys *k, struct sp_arena *a, const char *
                             at != NULL ? at : "");
 }
 
-bool
-sp_reply_address_looks_signed(const char *addr)
+/* The first tag of addr if it is in the local part (before the last '@':
+ * a domain holds none), else NULL. Looking signed and naming a ticket
+ * both read the tag here, so an address names a ticket only if it looks
+ * signed. */
+static const char *
+find_tag(const char *addr)
 {
     const char *at = strrchr(addr, '@');
     const char *tag = strcasestr(addr, TAG);
-    return tag != NULL && (at == NULL || tag < at);
+    return tag != NULL && (at == NULL || tag < at) ? tag : NULL;
+}
+
+bool
+sp_reply_address_looks_signed(const char *addr)
+{
+    return find_tag(addr) != NULL;
 }
 
 /* The "<id>-<mac>" after the tag, up to the '@' (or a further '+'): the id
@@ -88,7 +98,7 @@ sp_reply_address_looks_signed(const char *addr)
 static bool
 split_token(const char *addr, char id[SP_PUBLIC_ID_LEN + 1], char mac[MAC_HEX + 1])
 {
-    const char *t = strcasestr(addr, TAG);
+    const char *t = find_tag(addr);
     if (t == NULL)
         return false;
     t += strlen(TAG);
