@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hex.h"
 #include "core/utf8.h"
 
 void
@@ -99,7 +100,6 @@ plain_word(const char *s)
 void
 sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
     sp_buf_reserve(b, n + 2);
     sp_buf_putc(b, '"');
     size_t i = 0, run = 0;
@@ -131,7 +131,7 @@ sp_buf_json_str(struct sp_buf *b, const char *s, size_t n)
             if (c >= 0x80) {
                 sp_buf_puts(b, "\\ufffd");  /* a byte of no valid UTF-8 sequence */
             } else {
-                char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                char esc[6] = {'\\', 'u', '0', '0', sp_hex_lower[c >> 4], sp_hex_lower[c & 15]};
                 sp_buf_append(b, esc, sizeof(esc));
             }
         }

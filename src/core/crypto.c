@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "core/arena.h"
+#include "core/hex.h"
 #include "core/keyring.h"
 
 #define KEY_LEN    32
@@ -82,13 +83,8 @@ b64_decode(const char *s, size_t n, unsigned char *out)
 char *
 sp_crypto_hex(struct sp_arena *a, const unsigned char *p, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     char *out = sp_arena_alloc(a, 2 * n + 1);
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 0xf];
-    }
-    out[2 * n] = '\0';
+    sp_hex_encode(out, p, n);
     return out;
 }
 
@@ -348,6 +344,19 @@ sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen)
     return alen == blen && (alen == 0 || CRYPTO_memcmp(a, b, alen) == 0);
 }
 
+void
+sp_crypto_hmac_hex(const void *key, size_t keylen, const void *msg, size_t n, char *out,
+                   size_t hex_digits)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (hex_digits > 64 || hex_digits % 2 != 0 || keylen > INT_MAX ||
+        HMAC(EVP_sha256(), key, (int)keylen, msg, n, mac, &len) == NULL || len != 32)
+        abort();
+    sp_hex_encode(out, mac, hex_digits / 2);
+    OPENSSL_cleanse(mac, sizeof(mac));
+}
+
 const char *
 sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len)
 {
@@ -384,11 +393,6 @@ sp_crypto_sha256_fd(int fd, char out[65])
     if (EVP_DigestFinal_ex(md, d, &len) != 1 || len != 32)
         abort();
     EVP_MD_CTX_free(md);
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[64] = '\0';
+    sp_hex_encode(out, d, sizeof(d));
     return ok;
 }

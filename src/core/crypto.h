@@ -84,6 +84,14 @@ const char *sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a,
 bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* n bytes as 2n lowercase hex characters, arena-owned. */
 char *sp_crypto_hex(struct sp_arena *a, const unsigned char *p, size_t n);
+/* The first hex_digits (even, at most 64) lowercase hex characters of
+ * HMAC-SHA256(key, msg[0..n)) and a NUL into out (hex_digits + 1 bytes):
+ * the MACs of signed attachment URLs, signed reply addresses and webhook
+ * signatures, under keys their callers keep. The whole MAC is wiped from
+ * the stack. Aborts if OpenSSL cannot compute it (nothing could be signed
+ * or checked) or hex_digits is odd or over 64 (a caller's bug). */
+void sp_crypto_hmac_hex(const void *key, size_t keylen, const void *msg, size_t n, char *out,
+                        size_t hex_digits);
 /* SHA-256 of data as 64 lowercase hex characters, arena-owned (session
  * tokens are stored as their hashes); NULL only if OpenSSL fails. */
 const char *sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len);

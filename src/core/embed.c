@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/hex.h"
 
 #define BIGRAM_WEIGHT 0.5f
 #define COVERAGE_TERMS 64
@@ -220,35 +221,18 @@ sp_embed_to_hex(const float v[SP_EMBED_DIM], char out[SP_EMBED_HEX_LEN + 1])
 void
 sp_embed_to_hex_n(const float *v, size_t dim, char *out)
 {
-    static const char digits[] = "0123456789abcdef";
     out[0] = '\\';
     out[1] = 'x';
-    char *o = out + 2;
+    out[2] = '\0';   /* the end when dim is 0; each group below moves it on */
     for (size_t i = 0; i < dim; i++) {
         uint32_t bits;
         memcpy(&bits, &v[i], sizeof(bits));
-        for (int k = 0; k < 4; k++) {   /* little-endian, whatever the host */
-            unsigned byte = (bits >> (8 * k)) & 0xff;
-            *o++ = digits[byte >> 4];
-            *o++ = digits[byte & 0xf];
-        }
+        const unsigned char le[4] = {   /* little-endian, whatever the host */
+            (unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16),
+            (unsigned char)(bits >> 24),
+        };
+        sp_hex_encode(out + 2 + 8 * i, le, sizeof(le));
     }
-    *o = '\0';
-}
-
-/* A hex digit's value + 1 (0: not a digit): one load a byte, as the
- * retrieval reads 50 vectors of 4 KiB of hex a question. */
-static const unsigned char hex_digit[256] = {
-    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,
-    ['7'] = 8,  ['8'] = 9,  ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14,
-    ['e'] = 15, ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15,
-    ['F'] = 16,
-};
-
-static int
-hex_value(char c)
-{
-    return (int)hex_digit[(unsigned char)c] - 1;
 }
 
 bool
@@ -257,6 +241,8 @@ sp_embed_from_hex(const char *hex, float out[SP_EMBED_DIM])
     return sp_embed_from_hex_n(hex, out, SP_EMBED_DIM);
 }
 
+/* sp_hex_value is one table load a byte, inlined: the retrieval reads 50
+ * vectors of 4 KiB of hex a question. */
 bool
 sp_embed_from_hex_n(const char *hex, float *out, size_t dim)
 {
@@ -266,7 +252,7 @@ sp_embed_from_hex_n(const char *hex, float *out, size_t dim)
     for (size_t i = 0; i < dim; i++) {
         uint32_t bits = 0;
         for (int k = 0; k < 4; k++) {
-            int hi = hex_value(*h++), lo = hex_value(*h++);
+            int hi = sp_hex_value(*h++), lo = sp_hex_value(*h++);
             if (hi < 0 || lo < 0)
                 return false;
             bits |= (uint32_t)(hi << 4 | lo) << (8 * k);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hex.h"
+
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 static const char letters[] = "ABCDEFGHJKMNPQRSTVWXYZ"; /* 22 */
 
@@ -80,17 +82,13 @@ sp_request_id_sane(const char *s)
 void
 sp_random_hex(char *out, size_t nbytes)
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char b[64];
-    size_t o = 0;
+    *out = '\0';   /* the end when nbytes is 0; each chunk below moves it on */
     while (nbytes > 0) {
         size_t chunk = nbytes < sizeof(b) ? nbytes : sizeof(b);
         sp_random_bytes(b, chunk);
-        for (size_t i = 0; i < chunk; i++) {
-            out[o++] = hex[b[i] >> 4];
-            out[o++] = hex[b[i] & 15];
-        }
+        sp_hex_encode(out, b, chunk);
+        out += 2 * chunk;
         nbytes -= chunk;
     }
-    out[o] = '\0';
 }

@@ -21,6 +21,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/hex.h"
 #include "core/mail_address.h"
 #include "core/mail_html.h"
 #include "core/utf8.h"
@@ -37,18 +38,6 @@ static bool
 is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
 }
 
 static void
@@ -209,8 +198,8 @@ sp_mail_decode_qp(struct sp_arena *a, const char *s, size_t n, char **out, size_
                 ws = 0;
                 continue;
             }
-            int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 2 < n ? sp_hex_value(s[i + 1]) : -1;
+            int lo = i + 2 < n ? sp_hex_value(s[i + 2]) : -1;
             ws = 0;
             if (hi < 0 || lo < 0) {
                 o[k++] = '=';  /* not an escape: kept as written (RFC 2045 §6.7) */
@@ -314,8 +303,8 @@ static void
 unescape(struct sp_buf *b, const char *s, size_t n, char esc, bool underscore_space)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = s[i] == esc && i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+        int hi = s[i] == esc && i + 2 < n ? sp_hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 ? sp_hex_value(s[i + 2]) : -1;
         if (lo >= 0) {
             sp_buf_putc(b, (char)(hi << 4 | lo));
             i += 2;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/hex.h"
 #include "core/utf8.h"
 
 /* Payload bytes per encoded word: 45 bytes are 60 base64 characters, and
@@ -108,7 +109,6 @@ line_end_at(const char *s, size_t n, size_t i)
 void
 sp_mime_qp(struct sp_buf *out, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
@@ -132,8 +132,8 @@ sp_mime_qp(struct sp_buf *out, const char *s, size_t n)
             enc = true;     /* a line of "." would end the SMTP DATA */
         if (enc) {
             sp_buf_putc(out, '=');
-            sp_buf_putc(out, hex[c >> 4]);
-            sp_buf_putc(out, hex[c & 15]);
+            sp_buf_putc(out, sp_hex_upper[c >> 4]);
+            sp_buf_putc(out, sp_hex_upper[c & 15]);
             col += 3;
         } else {
             sp_buf_putc(out, (char)c);

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/crypto.h"
+#include "core/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -27,7 +28,6 @@ unreserved(unsigned char ch)
 char *
 sp_sigv4_uri_encode(struct sp_arena *a, const char *s, size_t n, bool keep_slash)
 {
-    static const char hexdig[] = "0123456789ABCDEF";
     char *out = sp_arena_alloc(a, 3 * n + 1);
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -36,8 +36,8 @@ sp_sigv4_uri_encode(struct sp_arena *a, const char *s, size_t n, bool keep_slash
             out[o++] = (char)ch;
         } else {
             out[o++] = '%';
-            out[o++] = hexdig[ch >> 4];
-            out[o++] = hexdig[ch & 15];
+            out[o++] = sp_hex_upper[ch >> 4];
+            out[o++] = sp_hex_upper[ch & 15];
         }
     }
     out[o] = '\0';

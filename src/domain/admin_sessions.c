@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/hex.h"
 #include "core/ids.h"
 #include "db/db.h"
 
@@ -67,7 +68,7 @@ sp_admin_session_find(struct sp_ctx *ctx, const char *token, struct sp_admin_ses
                       struct sp_problem *p)
 {
     if (token == NULL || strlen(token) != SP_ADMIN_TOKEN_HEX ||
-        strspn(token, "0123456789abcdef") != SP_ADMIN_TOKEN_HEX)
+        strspn(token, sp_hex_lower) != SP_ADMIN_TOKEN_HEX)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such session");
     const char *params[1] = {sp_crypto_sha256_hex(ctx->arena, token, SP_ADMIN_TOKEN_HEX)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &find_stmt, params, p);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hex.h"
 #include "db/db.h"
 
 /* Inserts the key, or takes over a row older than 24 h; returns a row only
@@ -42,8 +43,7 @@ sp_idem_claim(struct sp_ctx *ctx, const char *user_id, const char *key,
               struct sp_idem_record *replay, struct sp_problem *p)
 {
     char hex[65];
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", request_hash[i]);
+    sp_hex_encode(hex, request_hash, 32);
     const char *params[3] = {user_id, key, hex};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &claim_stmt, params, p);
     if (r == NULL)

@@ -5,13 +5,12 @@
 
 #include <ctype.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/crypto.h"
 #include "core/keyring.h"
 
 #define SECRET_MIN 32
@@ -59,19 +58,9 @@ mac_hex(const struct sp_keyring_key *key, const char *public_id, char out[MAC_HE
 {
     char msg[64];
     int n = snprintf(msg, sizeof(msg), "support-mail-reply-v1\n%s", public_id);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (n < 0 || (size_t)n >= sizeof(msg) ||
-        HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)msg, (size_t)n,
-             mac, &len) == NULL || len != 32)
-        abort();
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < MAC_HEX / 2; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[MAC_HEX] = '\0';
-    OPENSSL_cleanse(mac, sizeof(mac));
+    if (n < 0 || (size_t)n >= sizeof(msg))
+        abort();   /* a public id is 12 characters: a caller's bug */
+    sp_crypto_hmac_hex(key->material, key->len, msg, (size_t)n, out, MAC_HEX);
 }
 
 const char *
@@ -86,12 +75,22 @@ sp_reply_address(const struct sp_reply_keys *k, struct sp_arena *a, const char *
                             at != NULL ? at : "");
 }
 
-bool
-sp_reply_address_looks_signed(const char *addr)
+/* The first tag of addr if it is in the local part (before the last '@':
+ * a domain holds none), else NULL. Looking signed and naming a ticket
+ * both read the tag here, so an address names a ticket only if it looks
+ * signed. */
+static const char *
+find_tag(const char *addr)
 {
     const char *at = strrchr(addr, '@');
     const char *tag = strcasestr(addr, TAG);
-    return tag != NULL && (at == NULL || tag < at);
+    return tag != NULL && (at == NULL || tag < at) ? tag : NULL;
+}
+
+bool
+sp_reply_address_looks_signed(const char *addr)
+{
+    return find_tag(addr) != NULL;
 }
 
 /* The "<id>-<mac>" after the tag, up to the '@' (or a further '+'): the id
@@ -99,7 +98,7 @@ sp_reply_address_looks_signed(const char *addr)
 static bool
 split_token(const char *addr, char id[SP_PUBLIC_ID_LEN + 1], char mac[MAC_HEX + 1])
 {
-    const char *t = strcasestr(addr, TAG);
+    const char *t = find_tag(addr);
     if (t == NULL)
         return false;
     t += strlen(TAG);

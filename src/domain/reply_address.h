@@ -34,11 +34,13 @@ void sp_reply_keys_free(struct sp_reply_keys *k);   /* wipes the keys; NULL is f
 const char *sp_reply_address(const struct sp_reply_keys *k, struct sp_arena *a, const char *from,
                              const char *public_id);
 
-/* Whether addr holds a reply subaddress ("+t-", any case, in its local part).
- * Verifies its mac under every key (constant time) and, when one
- * matches, fills public_id (upper-cased: the MTA may have lower-cased the
- * local part). */
+/* Whether addr holds a reply subaddress ("+t-", any case, in its local
+ * part: before its last '@'). */
 bool sp_reply_address_looks_signed(const char *addr);
+/* The ticket of that subaddress: verifies its mac under every key
+ * (constant time) and, when one matches, fills public_id (upper-cased: the
+ * MTA may have lower-cased the local part). False for any address that
+ * does not look signed. */
 bool sp_reply_address_ticket(const struct sp_reply_keys *k, const char *addr,
                              char public_id[SP_PUBLIC_ID_LEN + 1]);
 

@@ -8,10 +8,7 @@
  */
 #include "domain/webhook_delivery.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -199,14 +196,10 @@ sp_webhook_signature(struct sp_arena *a, long long t, const char *body, size_t l
     sp_buf_init(&out, a, 32 + nsecrets * 72);
     sp_buf_printf(&out, "t=%lld", t);
     for (size_t i = 0; i < nsecrets; i++) {
-        unsigned char mac[EVP_MAX_MD_SIZE];
-        unsigned int maclen = 0;
-        if (HMAC(EVP_sha256(), secrets[i], (int)strlen(secrets[i]),
-                 (const unsigned char *)msg.data, msg.len, mac, &maclen) == NULL)
-            abort(); /* OpenSSL cannot hash: nothing sane to continue with */
+        char mac[64 + 1];
+        sp_crypto_hmac_hex(secrets[i], strlen(secrets[i]), msg.data, msg.len, mac, 64);
         sp_buf_puts(&out, ",v1=");
-        for (unsigned int j = 0; j < maclen; j++)
-            sp_buf_printf(&out, "%02x", mac[j]);
+        sp_buf_puts(&out, mac);
     }
     return out.data;
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "core/arena.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -88,17 +89,6 @@ sp_req_repeated_header(const struct sp_req *r)
     return NULL;
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Percent-decodes [s, s+n) ('+' is a space in queries); NULL on bad escapes. */
 static char *
 url_decode(struct sp_arena *a, const char *s, size_t n)
@@ -109,8 +99,8 @@ url_decode(struct sp_arena *a, const char *s, size_t n)
         if (s[i] == '%') {
             if (i + 2 >= n)
                 return NULL;
-            int hi = hexval((unsigned char)s[i + 1]);
-            int lo = hexval((unsigned char)s[i + 2]);
+            int hi = sp_hex_value((unsigned char)s[i + 1]);
+            int lo = sp_hex_value((unsigned char)s[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return NULL;
             out[o++] = (char)(hi * 16 + lo);

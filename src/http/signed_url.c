@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/crypto.h"
+#include "core/hex.h"
 #include "core/keyring.h"
 
 #define SECRET_MIN 32
@@ -84,7 +84,7 @@ parse_num(const char *s, size_t n, long long *out)
 static bool
 parse_sig(const char *s, size_t n, char out[SP_SIGNED_SIG_LEN + 1])
 {
-    if (n != SP_SIGNED_SIG_LEN || strspn(s, "0123456789abcdef") < n)
+    if (n != SP_SIGNED_SIG_LEN || strspn(s, sp_hex_lower) < n)
         return false;
     memcpy(out, s, n);
     out[n] = '\0';
@@ -150,18 +150,7 @@ mac_hex(const struct sp_keyring_key *key, const char *method, const char *id, lo
                      size, expires);
     if (n < 0 || (size_t)n >= sizeof(msg))
         n = 0;  /* ids are short; an overlong one signs nothing that verifies */
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)msg, (size_t)n,
-             mac, &len) == NULL || len != 32)
-        abort();
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 15];
-    }
-    out[SP_SIGNED_SIG_LEN] = '\0';
-    OPENSSL_cleanse(mac, sizeof(mac));
+    sp_crypto_hmac_hex(key->material, key->len, msg, (size_t)n, out, SP_SIGNED_SIG_LEN);
 }
 
 const char *
@@ -211,15 +200,14 @@ sp_content_disposition(struct sp_arena *a, const char *filename)
         sp_buf_putc(&b, c < 0x20 || c >= 0x7f || c == '"' || c == '\\' ? '_' : (char)c);
     }
     sp_buf_puts(&b, "\"; filename*=UTF-8''");
-    static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)filename[i];
         if (attr_char(c)) {
             sp_buf_putc(&b, (char)c);
         } else {
             sp_buf_putc(&b, '%');
-            sp_buf_putc(&b, hex[c >> 4]);
-            sp_buf_putc(&b, hex[c & 15]);
+            sp_buf_putc(&b, sp_hex_upper[c >> 4]);
+            sp_buf_putc(&b, sp_hex_upper[c & 15]);
         }
     }
     return b.data;

@@ -412,6 +412,20 @@ START_TEST(sha256_hex_matches_the_fips_vectors)
 }
 END_TEST
 
+START_TEST(hmac_hex_matches_rfc_4231_and_truncates_to_the_digits_asked)
+{
+    /* RFC 4231 test case 2 */
+    static const char msg[] = "what do ya want for nothing?";
+    char out[65];
+    memset(out, 'x', sizeof(out));
+    sp_crypto_hmac_hex("Jefe", 4, msg, strlen(msg), out, 64);
+    ck_assert_str_eq(out, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(out, 'x', sizeof(out));
+    sp_crypto_hmac_hex("Jefe", 4, msg, strlen(msg), out, 20);
+    ck_assert_str_eq(out, "5bdcc146bf60754e6a04");
+}
+END_TEST
+
 /* ---- fingerprints ------------------------------------------------------ */
 
 START_TEST(fingerprint_is_stable_for_the_same_values_and_current_key)
@@ -475,6 +489,7 @@ crypto_suite(void)
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
     tcase_add_test(tc, equal_compares_contents_and_lengths);
     tcase_add_test(tc, sha256_hex_matches_the_fips_vectors);
+    tcase_add_test(tc, hmac_hex_matches_rfc_4231_and_truncates_to_the_digits_asked);
     tcase_add_test(tc, fingerprint_is_stable_for_the_same_values_and_current_key);
     tcase_add_test(tc, fingerprint_changes_with_any_value_absence_or_the_current_key);
     suite_add_tcase(s, tc);

@@ -96,6 +96,26 @@ START_TEST(altered_and_malformed_addresses_are_refused)
 }
 END_TEST
 
+/* Found by fuzz_reply_address: the tag after the last '@' is in the
+ * domain, so the address does not look signed, and it names no ticket
+ * either, however good its mac. */
+START_TEST(a_signed_token_in_the_domain_names_no_ticket)
+{
+    struct sp_reply_keys *k = keys(K1);
+    const char *tag = strstr(sp_reply_address(k, &arena, "support", ID), "+t-");
+    ck_assert(names(k, tag, ID));
+    static const char *const at[] = {"support@example.com", "s@x@example.com", "@"};
+    for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+        const char *addr = sp_arena_sprintf(&arena, "%s%s", at[i], tag);
+        ck_assert_msg(!sp_reply_address_looks_signed(addr), "%s", addr);
+        ck_assert_msg(!names(k, addr, ID), "%s", addr);
+    }
+    /* Before a further '@' it is in the local part (a quoted one may hold '@'). */
+    ck_assert(names(k, sp_arena_sprintf(&arena, "s%s@x@example.com", tag), ID));
+    sp_reply_keys_free(k);
+}
+END_TEST
+
 START_TEST(ring_setting_is_checked)
 {
     char err[256];
@@ -120,6 +140,7 @@ main(void)
     tcase_add_test(tc, address_is_a_signed_subaddress_of_the_from);
     tcase_add_test(tc, any_key_of_the_ring_verifies_in_any_case);
     tcase_add_test(tc, altered_and_malformed_addresses_are_refused);
+    tcase_add_test(tc, a_signed_token_in_the_domain_names_no_ticket);
     tcase_add_test(tc, ring_setting_is_checked);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
