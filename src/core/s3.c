@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/sigv4.h"
+#include "core/uri.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -48,7 +49,7 @@ locate(struct sp_arena *a, const struct sp_s3 *s3, const char *key, struct targe
     t->host = sp_arena_strndup(a, host, hostlen);
     t->path = sp_arena_sprintf(a, "/%s/%s", s3->bucket, key);
     t->url = sp_arena_sprintf(a, "%.*s%s", (int)(host + hostlen - s3->endpoint), s3->endpoint,
-                              sp_sigv4_uri_encode(a, t->path, strlen(t->path), true));
+                              sp_uri_encode(a, t->path, strlen(t->path), true));
     return true;
 }
 

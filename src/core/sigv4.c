@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/hex.h"
+#include "core/uri.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,32 +18,6 @@
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
-
-static bool
-unreserved(unsigned char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '.' || ch == '_' || ch == '~';
-}
-
-char *
-sp_sigv4_uri_encode(struct sp_arena *a, const char *s, size_t n, bool keep_slash)
-{
-    char *out = sp_arena_alloc(a, 3 * n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (unreserved(ch) || (keep_slash && ch == '/')) {
-            out[o++] = (char)ch;
-        } else {
-            out[o++] = '%';
-            out[o++] = sp_hex_upper[ch >> 4];
-            out[o++] = sp_hex_upper[ch & 15];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
 
 static int
 pair_cmp(const void *x, const void *y)
@@ -58,8 +33,8 @@ sp_sigv4_canonical_query(struct sp_arena *a, const struct sp_sigv4_pair *q, size
     struct sp_sigv4_pair *enc = sp_arena_calloc(a, n > 0 ? n : 1, sizeof(*enc));
     for (size_t i = 0; i < n; i++) {
         const char *v = q[i].value != NULL ? q[i].value : "";
-        enc[i].name = sp_sigv4_uri_encode(a, q[i].name, strlen(q[i].name), false);
-        enc[i].value = sp_sigv4_uri_encode(a, v, strlen(v), false);
+        enc[i].name = sp_uri_encode(a, q[i].name, strlen(q[i].name), false);
+        enc[i].value = sp_uri_encode(a, v, strlen(v), false);
     }
     qsort(enc, n, sizeof(*enc), pair_cmp);
     struct sp_buf b;
@@ -172,7 +147,7 @@ sign(struct sp_arena *a, const struct sp_sigv4_creds *c, const struct sp_sigv4_r
     const char *path = r->path != NULL && r->path[0] != '\0' ? r->path : "/";
     out->canonical_request =
         sp_arena_sprintf(a, "%s\n%s\n%s\n%s\n%s\n%s", r->method,
-                         sp_sigv4_uri_encode(a, path, strlen(path), true), query, headers,
+                         sp_uri_encode(a, path, strlen(path), true), query, headers,
                          out->signed_headers, out->payload_hash);
     const char *digest =
         sp_crypto_sha256_hex(a, out->canonical_request, strlen(out->canonical_request));

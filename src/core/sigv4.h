@@ -76,11 +76,6 @@ struct sp_sigv4_signed {
     const char *authorization;
 };
 
-/* URI-encodes n bytes of s as SigV4 wants: A-Z a-z 0-9 - . _ ~ kept, every
- * other byte %XX (uppercase hex), '/' kept when keep_slash (paths) and
- * encoded otherwise (query names and values). Arena-owned. */
-char *sp_sigv4_uri_encode(struct sp_arena *a, const char *s, size_t n, bool keep_slash);
-
 /* The canonical query string of n raw parameters: each name and value
  * encoded, "name=value" pairs sorted by name then value, joined by '&'
  * ("" when n is 0). Arena-owned. */

@@ -21,6 +21,7 @@
 #include "core/json_schema.h"
 #include "core/json_writer.h"
 #include "core/redact.h"
+#include "core/uri.h"
 #include "db/db.h"
 #include "domain/articles.h"
 #include "domain/ticket_state.h"
@@ -62,20 +63,13 @@ arg_int(const struct run *rn, const char *name, long long def)
     return json_object_object_get_ex(rn->args, name, &v) ? json_object_get_int64(v) : def;
 }
 
-/* s as one path segment (RFC 3986 unreserved kept, the rest %XX). */
+/* String argument name (required by the tool's schema) as one path
+ * segment of a service's URL. */
 static const char *
-segment(struct sp_arena *a, const char *s)
+segment(const struct run *rn, const char *name)
 {
-    struct sp_buf b;
-    sp_buf_init(&b, a, strlen(s) * 3 + 1);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
-            strchr("-._~", *c) != NULL)
-            sp_buf_putc(&b, (char)*c);
-        else
-            sp_buf_printf(&b, "%%%02X", *c);
-    }
-    return b.data;
+    const char *s = arg_str(rn, name);
+    return sp_uri_encode(rn->ctx->arena, s, strlen(s), false);
 }
 
 /* ---- kb_search -------------------------------------------------------------- */
@@ -218,7 +212,7 @@ static enum sp_rc
 booking_lookup(struct run *rn, struct sp_problem *p)
 {
     const char *path = sp_arena_sprintf(rn->ctx->arena, "/bookings/%s",
-                                        segment(rn->ctx->arena, arg_str(rn, "booking_id")));
+                                        segment(rn, "booking_id"));
     return call(rn, &rn->env->booking, "GET", path, NULL, "booking", p);
 }
 
@@ -227,7 +221,7 @@ booking_reschedule(struct run *rn, struct sp_problem *p)
 {
     static const char *const fields[] = {"new_start", "reason"};
     const char *path = sp_arena_sprintf(rn->ctx->arena, "/bookings/%s/reschedule",
-                                        segment(rn->ctx->arena, arg_str(rn, "booking_id")));
+                                        segment(rn, "booking_id"));
     return call(rn, &rn->env->booking, "POST", path, write_body(rn, fields, 2), "booking", p);
 }
 
@@ -248,7 +242,7 @@ payment_refund(struct run *rn, struct sp_problem *p)
 {
     static const char *const fields[] = {"amount", "reason", "note"};
     const char *path = sp_arena_sprintf(rn->ctx->arena, "/payments/%s/refunds",
-                                        segment(rn->ctx->arena, arg_str(rn, "payment_id")));
+                                        segment(rn, "payment_id"));
     return call(rn, &rn->env->payments, "POST", path, write_body(rn, fields, 3), "refund", p);
 }
 
