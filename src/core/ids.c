@@ -3,6 +3,7 @@
  */
 #include "core/ids.h"
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,4 +92,5 @@ sp_random_hex(char *out, size_t nbytes)
         out += 2 * chunk;
         nbytes -= chunk;
     }
+    OPENSSL_cleanse(b, sizeof(b));   /* the bytes of a token are as secret as its text */
 }
