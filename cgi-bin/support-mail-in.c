@@ -102,7 +102,8 @@ load(struct settings *s)
     s->crypto = sp_crypto_new(s->cfg.encryption_keys, s->cfg.pii_index_key, err, sizeof(err));
     if (s->crypto == NULL)
         return refuse(EX_CONFIG, err);
-    s->keys = sp_reply_keys_load(s->cfg.mail_reply_keys, err, sizeof(err));
+    s->keys = sp_reply_keys_load(s->cfg.mail_reply_keys, s->cfg.mail_from, err,
+                                  sizeof(err));
     if (s->keys == NULL && err[0] != '\0')
         return refuse(EX_CONFIG, err);
     if (!sp_attachment_files_from_config(&s->cfg, &s->s3, &s->files, err, sizeof(err)))

@@ -74,7 +74,7 @@ sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
         sp_channels_free(c);
         return NULL;
     }
-    c->reply_keys = sp_reply_keys_load(cfg->mail_reply_keys, err, errlen);
+    c->reply_keys = sp_reply_keys_load(cfg->mail_reply_keys, cfg->mail_from, err, errlen);
     if (c->reply_keys == NULL && err[0] != '\0') {
         sp_channels_free(c);
         return NULL;

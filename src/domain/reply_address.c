@@ -29,12 +29,17 @@ static const struct sp_keyring_rules RULES = {
 };
 
 struct sp_reply_keys *
-sp_reply_keys_load(const char *spec, char *err, size_t errlen)
+sp_reply_keys_load(const char *spec, const char *from, char *err, size_t errlen)
 {
     if (errlen > 0)
         err[0] = '\0';
     if (spec == NULL || *spec == '\0')
         return NULL;
+    if (from != NULL && sp_reply_address_looks_signed(from)) {
+        snprintf(err, errlen, "SUPPORT_MAIL_FROM must not hold \"" TAG "\": the reply addresses"
+                              " of SUPPORT_MAIL_REPLY_KEYS add it");
+        return NULL;
+    }
     struct sp_reply_keys *k = calloc(1, sizeof(*k));
     if (k == NULL)
         abort();

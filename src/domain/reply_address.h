@@ -23,10 +23,13 @@
 struct sp_arena;
 struct sp_reply_keys;   /* opaque; loaded once, read-only afterwards */
 
-/* The ring from SUPPORT_MAIL_REPLY_KEYS; NULL with err filled when spec is
- * malformed or a secret is shorter than 32 bytes. spec NULL or "": NULL
- * with err "" (replies by mail are off). */
-struct sp_reply_keys *sp_reply_keys_load(const char *spec, char *err, size_t errlen);
+/* The ring from SUPPORT_MAIL_REPLY_KEYS, for replies to from
+ * (SUPPORT_MAIL_FROM); NULL with err filled when spec is malformed, a
+ * secret is shorter than 32 bytes, or from holds a reply tag itself (its
+ * reply addresses could not be read back). spec NULL or "": NULL with
+ * err "" (replies by mail are off). */
+struct sp_reply_keys *sp_reply_keys_load(const char *spec, const char *from, char *err,
+                                         size_t errlen);
 void sp_reply_keys_free(struct sp_reply_keys *k);   /* wipes the keys; NULL is fine */
 
 /* The reply address of ticket public_id for mail from `from`

@@ -34,7 +34,7 @@ keys(void)
     static struct sp_reply_keys *k;
     if (k == NULL) {
         char err[128];
-        k = sp_reply_keys_load(K2 "," K1, err, sizeof(err));
+        k = sp_reply_keys_load(K2 "," K1, NULL, err, sizeof(err));
         CHECK(k != NULL);
     }
     return k;

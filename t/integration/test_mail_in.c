@@ -47,7 +47,7 @@ static const char *
 reply_address(const char *spec, const char *id)
 {
     char err[256];
-    struct sp_reply_keys *k = sp_reply_keys_load(spec, err, sizeof(err));
+    struct sp_reply_keys *k = sp_reply_keys_load(spec, OWN, err, sizeof(err));
     ck_assert_msg(k != NULL, "%s", err);
     struct sp_arena a;
     sp_arena_init(&a, 1024);

@@ -20,7 +20,7 @@ static struct sp_reply_keys *
 keys(const char *spec)
 {
     char err[256];
-    struct sp_reply_keys *k = sp_reply_keys_load(spec, err, sizeof(err));
+    struct sp_reply_keys *k = sp_reply_keys_load(spec, NULL, err, sizeof(err));
     ck_assert_msg(k != NULL, "%s", err);
     return k;
 }
@@ -119,15 +119,22 @@ END_TEST
 START_TEST(ring_setting_is_checked)
 {
     char err[256];
-    ck_assert_ptr_null(sp_reply_keys_load(NULL, err, sizeof(err)));
+    ck_assert_ptr_null(sp_reply_keys_load(NULL, NULL, err, sizeof(err)));
     ck_assert_str_eq(err, "");
-    ck_assert_ptr_null(sp_reply_keys_load("", err, sizeof(err)));
+    ck_assert_ptr_null(sp_reply_keys_load("", NULL, err, sizeof(err)));
     ck_assert_str_eq(err, "");
-    ck_assert_ptr_null(sp_reply_keys_load("k1:short", err, sizeof(err)));
+    ck_assert_ptr_null(sp_reply_keys_load("k1:short", NULL, err, sizeof(err)));
     ck_assert_str_eq(err, "SUPPORT_MAIL_REPLY_KEYS: the secret of kid \"k1\" is shorter than 32 "
                           "bytes");
-    ck_assert_ptr_null(sp_reply_keys_load(K1 "," K1, err, sizeof(err)));
+    ck_assert_ptr_null(sp_reply_keys_load(K1 "," K1, NULL, err, sizeof(err)));
     ck_assert_ptr_nonnull(strstr(err, "used twice"));
+    /* A From that holds the tag: its signed addresses would hold two. */
+    ck_assert_ptr_null(sp_reply_keys_load(K1, "help+T-desk@example.com", err, sizeof(err)));
+    ck_assert_str_eq(err, "SUPPORT_MAIL_FROM must not hold \"+t-\": the reply addresses of"
+                          " SUPPORT_MAIL_REPLY_KEYS add it");
+    struct sp_reply_keys *k = sp_reply_keys_load(K1, "help+desk@example.com", err, sizeof(err));
+    ck_assert_ptr_nonnull(k);
+    sp_reply_keys_free(k);
 }
 END_TEST
 
