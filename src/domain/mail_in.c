@@ -245,11 +245,30 @@ struct take {
     const char *made;               /* out: the ticket's public id */
 };
 
+/* A new ticket counts against the customer's ticket create limits
+ * (API.md §1) inside the take, so a mail the MTA delivers again is
+ * answered as a duplicate without counting, and a refused one counts
+ * nothing: the MTA tries again later. */
+static enum sp_rc
+count_new_ticket(struct sp_ctx *ctx, const struct take *t, struct sp_problem *p)
+{
+    struct sp_rate_result rate;
+    if (sp_rate_hit(ctx, sp_arena_sprintf(ctx->arena, "ticket_create:%s", t->customer),
+                    t->env->ticket_limits, 2, &rate, p) != SP_OK)
+        return p->rc;
+    if (!rate.allowed)
+        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
+                              "too many new tickets: try again in %ld s", rate.reset_seconds);
+    return SP_OK;
+}
+
 static enum sp_rc
 run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
 {
     struct take *t = arg;
     long long message;
+    if (t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK)
+        return p->rc;
     if (t->ticket != NULL) {
         struct sp_message msg;
         if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, t->body, &msg, p) != SP_OK)
@@ -300,19 +319,13 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
 }
 
 /* A new ticket for t->customer (a mail without a reply address, or a
- * reply to a closed ticket): counted against the ticket create limits. */
-static enum sp_rc
-open_ticket(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
-            const char *tier, const char *follow_up_of, struct sp_problem *p)
+ * reply to a closed ticket); run_take counts it against the ticket
+ * create limits. */
+static void
+open_ticket(struct take *t, const struct sp_mail_in *m, const char *tier,
+            const char *follow_up_of)
 {
     struct sp_arena *a = t->ctx->arena;
-    struct sp_rate_result rate;
-    if (sp_rate_hit(t->ctx, sp_arena_sprintf(a, "ticket_create:%s", t->customer),
-                    env->ticket_limits, 2, &rate, p) != SP_OK)
-        return p->rc;
-    if (!rate.allowed)
-        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
-                              "too many new tickets: try again in %ld s", rate.reset_seconds);
     enum sp_tier tr = SP_TIER_STANDARD;
     sp_tier_parse(tier, &tr);
     t->ticket = NULL;
@@ -326,14 +339,12 @@ open_ticket(struct take *t, const struct sp_mail_in_env *env, const struct sp_ma
                              : NULL,
         .tier = tr,
     };
-    return SP_OK;
 }
 
 /* A reply on ticket id: its customer's stored email must be the sender's. */
 static enum sp_rc
-take_reply(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
-           const char *from_index, const char *id, struct sp_mail_in_result *out,
-           struct sp_problem *p)
+take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, const char *id,
+           struct sp_mail_in_result *out, struct sp_problem *p)
 {
     struct sp_arena *a = t->ctx->arena;
     const char *params[1] = {id};
@@ -351,7 +362,8 @@ take_reply(struct take *t, const struct sp_mail_in_env *env, const struct sp_mai
     t->customer = sp_arena_strdup(a, sp_db_str(r, 0, OWNER_CUSTOMER));
     if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
         out->outcome = SP_MAIL_IN_FOLLOW_UP;
-        return open_ticket(t, env, m, sp_db_str(r, 0, OWNER_TIER), id, p);
+        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id);
+        return SP_OK;
     }
     out->outcome = SP_MAIL_IN_REPLY;
     t->ticket = id;
@@ -382,7 +394,8 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
                               " help pages");
     t->customer = sp_arena_strdup(a, sp_db_str(r, 0, SENDER_CUSTOMER));
     out->outcome = SP_MAIL_IN_TICKET;
-    return open_ticket(t, env, m, sp_db_str(r, 0, SENDER_TIER), NULL, p);
+    open_ticket(t, m, sp_db_str(r, 0, SENDER_TIER), NULL);
+    return SP_OK;
 }
 
 enum sp_rc
@@ -408,7 +421,7 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
     if (from_index == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
-    if ((id != NULL ? take_reply(&t, env, mail, from_index, id, out, p)
+    if ((id != NULL ? take_reply(&t, mail, from_index, id, out, p)
                     : take_new(&t, env, mail, from_index, out, p)) != SP_OK ||
         take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;

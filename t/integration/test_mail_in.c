@@ -395,6 +395,27 @@ START_TEST(new_tickets_by_mail_are_limited_and_need_one_owner)
 }
 END_TEST
 
+/* The MTA delivers a mail again (it did not hear our answer): the same
+ * ticket, and the limit is not spent on it. */
+START_TEST(a_new_ticket_mail_delivered_again_does_not_count_against_the_limit)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "One of two this minute");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Two of two", .body = "Hi\r\n",
+                     .message_id = sp_t_unique("again"),
+                     .setting = "SUPPORT_TICKET_RATE_PER_MINUTE=2"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    m.message_id = NULL;
+    m.subject = "Three of two";
+    deliver_expect(&m, EX_TEMPFAIL, "too many new tickets");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE source = 'email'"
+                              " AND customer_id = '%s'", c.u.sub), "1");
+}
+END_TEST
+
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 {
     struct customer c = customer_new();
@@ -445,6 +466,7 @@ main(void)
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
+    tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, database_down_defers_the_mail);
     return sp_t_run(s);
