@@ -115,15 +115,56 @@ put_json_release(void *o)
     json_object_put(o);
 }
 
-/* message{html, text}: the public message the event is about, the one
+/* A file's size as people read it: "850 bytes", "12 KB", "3.4 MB". */
+static const char *
+size_text(struct sp_arena *a, long long n)
+{
+    if (n < 1024)
+        return sp_arena_sprintf(a, "%lld byte%s", n, n == 1 ? "" : "s");
+    if (n < 1024 * 1024)
+        return sp_arena_sprintf(a, "%lld KB", (n + 512) / 1024);
+    return sp_arena_sprintf(a, "%.1f MB", (double)n / (1024.0 * 1024.0));
+}
+
+/* message.attachments [{filename, size}] and message.has_attachments: the
+ * message's files, but those a scan removed, by name only (their URLs are
+ * signed for minutes, on the ticket page: a mail cannot carry one). */
+static void
+attachments(struct sp_arena *a, struct json_object *m, const char *json)
+{
+    struct json_object *list = json != NULL ? json_tokener_parse(json) : NULL;
+    struct json_object *out = json_object_new_array(), *v;
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *e = json_object_array_get_idx(list, i);
+        const char *status = json_object_object_get_ex(e, "status", &v)
+                                 ? json_object_get_string(v) : "";
+        if (!json_object_object_get_ex(e, "filename", &v) ||
+            !json_object_is_type(v, json_type_string) || strcmp(status, "infected") == 0 ||
+            strcmp(status, "failed") == 0)
+            continue;
+        struct json_object *f = json_object_new_object();
+        put_str(f, "filename", json_object_get_string(v));
+        long long size = json_object_object_get_ex(e, "size", &v) ? json_object_get_int64(v) : 0;
+        put_str(f, "size", size_text(a, size));
+        json_object_array_add(out, f);
+    }
+    json_object_object_add(m, "has_attachments",
+                           json_object_new_boolean(json_object_array_length(out) > 0));
+    json_object_object_add(m, "attachments", out);
+    json_object_put(list);
+}
+
+/* message{html, text, attachments}: the public message the event is about, the one
  * the claim joined or the payload's message_html (the ticket code writes
  * the stored body there). Bodies are stored sanitized; sanitizing again
  * costs little and keeps a payload written by anyone from putting markup
  * into a mail. */
 static void
-message(struct sp_arena *a, struct json_object *ctx, const char *body,
+message(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row *row,
         struct json_object *payload)
 {
+    const char *body = row->message_body;
     struct json_object *v = NULL;
     if (body == NULL && payload != NULL && json_object_object_get_ex(payload, "message_html", &v))
         body = json_object_get_string(v);
@@ -133,6 +174,7 @@ message(struct sp_arena *a, struct json_object *ctx, const char *body,
     struct json_object *m = json_object_new_object();
     put_str(m, "html", html);
     put_str(m, "text", sp_sanitize_text(a, html, strlen(html)));
+    attachments(a, m, row->message_attachments);
     json_object_object_add(ctx, "message", m);
 }
 
@@ -167,7 +209,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     put_str(r, "name", name);
     json_object_object_add(ctx, "recipient", r);
     struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
-    message(a, ctx, row->message_body, payload);
+    message(a, ctx, row, payload);
     if (staff) {
         struct json_object *s = json_object_new_object();
         put_str(s, "channel", row->channel);

@@ -42,6 +42,7 @@ struct sp_outbox_row {
     const char *contact_customer_id, *contact_tier, *name_enc, *email_enc, *phone_enc;
     const char *agent_user_id, *agent_name;
     const char *message_body;
+    const char *message_attachments;   /* its attachments' metadata, a JSON array */
     const char *created_at;    /* the event's time */
 };
 

@@ -57,6 +57,7 @@
     C(CL_AGENT_USER, "ag.user_id", str, agent_user_id) SEP                         \
     C(CL_AGENT_NAME, "ag.display_name", str, agent_name) SEP                       \
     C(CL_BODY, "m.body", str, message_body) SEP                                    \
+    C(CL_FILES, "m.attachments::text", str, message_attachments) SEP               \
     C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at)
 #define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
 enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };

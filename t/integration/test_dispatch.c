@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attachment_harness.h"
 #include "chat_harness.h"
 #include "harness.h"
 
@@ -358,6 +359,35 @@ START_TEST(agent_replies_become_threaded_mails)
     ck_assert(strstr(sp_t_jstr(part_of(first, "text/html"), "text"), "<b>Danke</b>") != NULL);
     /* no SUPPORT_PORTAL_URL: no link to a page we do not know */
     ck_assert_ptr_null(strstr(text, "View and reply"));
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* An agent's reply with a file: the customer's mail names it (a mail
+ * cannot carry its signed URL), in the text and the HTML part. */
+START_TEST(agent_reply_mails_name_the_files_attached)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *file = sp_t_attachment_clean_png(agent.token);
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/agent/tickets/%s/messages", c.ticket), agent.token,
+        sp_t_fmt("{\"body\":\"The receipt is attached.\",\"attachments\":[%s]}",
+                 sp_t_jq(file)));
+    sp_t_assert_status(r, 201);
+    sp_t_resp_free(r);
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "Files attached to this reply:\r\n- screenshot.png (67 bytes)\r\n"),
+                  "%s", text);
+    ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"),
+                     "<li>screenshot.png (67 bytes)</li>") != NULL);
     json_object_put(all);
     fixture_stop(&sink);
 }
@@ -892,6 +922,7 @@ main(void)
     Suite *s = suite_create("dispatch");
     TCase *tc = sp_t_tcase(s, "mail");
     tcase_add_test(tc, agent_replies_become_threaded_mails);
+    tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
