@@ -479,8 +479,10 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
         n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
         if (files->s3 != NULL && !dry_run)
             drop_objects(files, &a, r, n);
-        /* A bucket is not listed: its objects are all named by rows (the
-         * key is the id), so none can be an orphan of a lost move. */
+        /* A bucket is not listed: its stored keys are named by rows, and
+         * what lands under incoming/ without one (a client's late PUT, a
+         * mail's file whose take rolled back) expires by the bucket's
+         * lifecycle rule (docs/operations.md). */
         if (files->s3 == NULL)
             sweep_files(db, &a, files->dir, now_ms, dry_run, n);
     }

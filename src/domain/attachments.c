@@ -94,7 +94,7 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
     "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND " ready                              \
-    "   AND uploaded_at IS NOT NULL AND attached_at IS NULL"                                  \
+    "   AND attached_at IS NULL"                                                              \
     "  RETURNING id, filename, content_type, size, sha256, status, created_at),"              \
     " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("                     \
     "   'id', id, 'filename', filename, 'content_type', content_type, 'size', size,"          \
@@ -104,13 +104,13 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     "  WHERE " message_table ".id = $1::bigint RETURNING 1)"                                  \
     " SELECT j.n, j.list::text AS list FROM j"
 
-#define CLEAN "status = 'clean'"
+#define CLEAN "status = 'clean' AND uploaded_at IS NOT NULL"
 static struct sp_stmt attach_stmt =
     SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 3);
 static struct sp_stmt attach_chat_stmt = SP_STMT(
     "attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages", CLEAN), 3);
-/* A mail's files, kept by us and not yet scanned: the verdict updates
- * the message (domain/attachment_scan). */
+/* A mail's files, kept by us and not yet scanned (in a bucket, not even
+ * taken in): the verdict updates the message (domain/attachment_scan). */
 static struct sp_stmt attach_unscanned_stmt = SP_STMT(
     "attachment_attach_unscanned",
     ATTACH_SQL("message_id", "support_ticket_messages", "status IN ('pending', 'clean')"), 3);
@@ -376,7 +376,8 @@ write_file(int fd, const void *data, size_t len)
 }
 
 /* Where keep_bytes writes: the file itself in the directory; with a
- * bucket, an unlinked copy in the directory while it is PUT. A file in
+ * bucket, an unlinked copy in the directory while it is PUT to the
+ * incoming key. A file in
  * the directory is readable by all (0644, whatever the umask): nginx's
  * workers serve it and do not own it, unlike the uploads they wrote
  * themselves; the directory (2770 www-data:support, docs/operations.md)
@@ -413,7 +414,10 @@ sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *f
     struct sp_attachment row;
     if (sp_attachment_create(ctx, &meta, &row, p) != SP_OK)
         return p->rc;
-    const char *key = sp_attachment_files_stored_key(ctx->arena, files, row.id), *path;
+    bool bucket = files->s3 != NULL;
+    const char *key = bucket ? sp_attachment_files_incoming_key(ctx->arena, files, row.id)
+                             : sp_attachment_files_stored_key(ctx->arena, files, row.id);
+    const char *path;
     int fd = open_kept(ctx->arena, files, key, &path);
     if (fd < 0)
         return sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s", files->dir,
@@ -423,12 +427,16 @@ sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *f
                         ? sp_attachment_check_upload(ctx, &row, fd, sha, p)
                         : sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s",
                                          files->dir, strerror(errno));
-    if (rc == SP_OK && files->s3 != NULL &&
+    if (rc == SP_OK && bucket &&
         !sp_attachment_files_put(files, key, fd, row.size, row.content_type, err, sizeof(err)))
         rc = sp_problem_set(p, SP_ERROR, "internal", "cannot store the file: %s", err);
     close(fd);
-    if (rc == SP_OK)
+    if (rc == SP_OK && bucket) {   /* an upload like a client's: support-scan takes it in */
+        *out = row;
+        rc = sp_attachment_look_now(ctx, row.id, p);
+    } else if (rc == SP_OK) {
         rc = sp_attachment_record_upload(ctx, &row, sha, key, out, p);
+    }
     if (rc != SP_OK && path != NULL)
         unlink(path);
     return rc;

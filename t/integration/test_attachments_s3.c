@@ -360,8 +360,9 @@ START_TEST(asking_for_the_status_makes_the_scanner_look_now)
 }
 END_TEST
 
-/* A customer's mail with a PNG: the file is PUT to the bucket under a
- * key of ours (no copy stays in the directory), scanned, and served
+/* A customer's mail with a PNG: the file is PUT to its incoming key, as
+ * a client's upload would be (no copy stays in the directory); the
+ * scanner takes it in under a key of ours, scans it, and it is served
  * from the bucket. */
 START_TEST(a_mails_file_is_kept_in_the_bucket)
 {
@@ -390,15 +391,20 @@ START_TEST(a_mails_file_is_kept_in_the_bucket)
     ck_assert_msg(rc == 0 && strstr(out, "\"files\":1") != NULL, "exit %d: %s", rc, out);
     const char *id = sp_t_sql("SELECT id FROM support_attachments WHERE owner_sub = '%s'", u.sub);
     ck_assert_ptr_nonnull(id);
-    const char *kept = stored_key_of(id);
-    ck_assert_msg(strncmp(kept, sp_t_fmt("attachments/%s.", id), strlen(id) + 13) == 0,
-                  "storage_key %s", kept);
-    ck_assert_uint_eq(strlen(stored_sha(kept)), 64);
+    ck_assert_ptr_null(stored_key_of(id));
+    const char *sha = stored_sha(key_of(id));
+    ck_assert_uint_eq(strlen(sha), 64);
     ck_assert_int_eq(sp_t_attachment_local_files("mail-"), 0);
     ck_assert_int_eq(sp_t_attachment_local_files(id), 0);
     ck_assert_str_eq(status_of(u.token, id), "pending");
-    scan_pass();
+    out = scan_pass();
+    ck_assert_msg(strstr(out, "\"ingested\":1") != NULL, "%s", out);
     ck_assert_str_eq(status_of(u.token, id), "clean");
+    const char *kept = stored_key_of(id);
+    ck_assert_msg(strncmp(kept, sp_t_fmt("attachments/%s.", id), strlen(id) + 13) == 0,
+                  "storage_key %s", kept);
+    ck_assert_str_eq(stored_sha(kept), sha);
+    ck_assert(!stored(key_of(id)));
     struct got d = get_url(sp_t_attachment_field(u.token, id, "download_url"));
     ck_assert_int_eq(d.status, 200);
     ck_assert_uint_eq(d.len, sizeof(sp_t_png));
