@@ -166,12 +166,11 @@ plan_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp
 }
 
 /* Inside the take's transaction: the planned files kept, as uploads of
- * the customer, and listed in message_id. */
+ * the customer; ids[] their attachment ids. */
 static enum sp_rc
 keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct files_plan *plan,
-           const char *customer, long long message_id, struct sp_problem *p)
+           const char *customer, const char **ids, struct sp_problem *p)
 {
-    const char *ids[SP_ATTACHMENTS_PER_MESSAGE];
     for (size_t i = 0; i < plan->nkeep; i++) {
         const struct kept_file *k = &plan->keep[i];
         struct sp_attachment_new in = {.owner_sub = customer, .owner_role = "customer",
@@ -183,9 +182,7 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
             return p->rc;
         ids[i] = row.id;
     }
-    const char *json;
-    return sp_attachments_attach_unscanned(ctx, customer, ids, plan->nkeep, message_id, &json,
-                                           p);
+    return SP_OK;
 }
 
 /* ---- the text ------------------------------------------------------------- */
@@ -267,7 +264,11 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
 {
     struct take *t = arg;
     long long message;
-    if (t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK)
+    const char *ids[SP_ATTACHMENTS_PER_MESSAGE], *json;
+    /* The files first: writing them (a bucket: uploading) must not hold
+     * the ticket's lock, which the reply takes until the commit. */
+    if ((t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK) ||
+        keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK)
         return p->rc;
     if (t->ticket != NULL) {
         struct sp_message msg;
@@ -282,7 +283,8 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
         t->made = made.public_id;
         message = made.nmessages > 0 ? made.messages[0].id : 0;
     }
-    if (t->files->nkeep > 0 && keep_files(ctx, t->env, t->files, t->customer, message, p) != SP_OK)
+    if (sp_attachments_attach_unscanned(ctx, t->customer, ids, t->files->nkeep, message, &json,
+                                        p) != SP_OK)
         return p->rc;
     answer->status = 201;
     answer->location = sp_arena_sprintf(ctx->arena, "/support/tickets/%s", t->made);
