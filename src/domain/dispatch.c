@@ -43,7 +43,7 @@
     C(CL_EVENT, "c.event_type", str, event_type) SEP                               \
     C(CL_CHANNEL, "c.channel", str, channel) SEP                                   \
     C(CL_RECIPIENT, "c.recipient", str, recipient) SEP                             \
-    C(CL_PAYLOAD, "c.payload::text", str, payload) SEP                             \
+    C(CL_PAYLOAD, PAYLOAD_SQL, str, payload) SEP                                   \
     C(CL_ATTEMPTS, "c.attempts", int, attempts) SEP                                \
     C(CL_TICKET, "t.public_id", str, ticket_public_id) SEP                         \
     C(CL_SUBJECT, "t.subject", str, ticket_subject) SEP                            \
@@ -60,6 +60,12 @@
     C(CL_FILES, "m.attachments::text", str, message_attachments) SEP               \
     C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at)
 #define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
+/* A webhook's message gets its attachments now: they were linked after
+ * the row was written (in its transaction). */
+#define PAYLOAD_SQL                                                                        \
+    "(CASE WHEN c.kind = 'webhook' AND m.id IS NOT NULL AND c.payload ? 'message'"          \
+    " THEN jsonb_set(c.payload, '{message,attachments}', m.attachments)"                   \
+    " ELSE c.payload END)::text"
 enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
 
 /* What is due, in the order it goes out: what a pass claims and what
@@ -70,8 +76,8 @@ enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
 /* $1 how many, $2 the claim's token, $3 the lease in seconds. The lease
  * is next_attempt_at itself, so the due scan needs no second condition;
  * claimed_until says the same for people reading the table. The message
- * an event is about: payload message_id, data.message_id, data.message.id,
- * or data.id of a message event; public messages only. */
+ * an event is about: payload message_id, message.id, data.message_id,
+ * data.message.id, or data.id of a message event; public messages only. */
 static struct sp_stmt claim_stmt = SP_STMT(
     "dispatch_claim",
     "WITH due AS ("
@@ -90,7 +96,8 @@ static struct sp_stmt claim_stmt = SP_STMT(
     "   CASE WHEN c.channel IN ('email', 'sms', 'push') THEN c.recipient END, t.customer_id)"
     " LEFT JOIN support_agents ag ON c.channel = 'agent' AND ag.id::text = c.recipient"
     " LEFT JOIN support_ticket_messages m ON m.ticket_id = c.ticket_id AND NOT m.is_internal"
-    "   AND m.id::text = coalesce(c.payload->>'message_id', c.payload#>>'{data,message_id}',"
+    "   AND m.id::text = coalesce(c.payload->>'message_id', c.payload#>>'{message,id}',"
+    "     c.payload#>>'{data,message_id}',"
     "     c.payload#>>'{data,message,id}',"
     "     CASE WHEN c.event_type = 'ticket.message_created' THEN c.payload#>>'{data,id}' END)"
     " ORDER BY c.id",

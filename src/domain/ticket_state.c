@@ -385,10 +385,13 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "), o AS ("
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
     "  SELECT x.kind, x.event_type, x.channel, x.recipient, :id::bigint,"
-    /* a notification quoting the message names it too: the dispatcher
-     * reads its attachments, linked after it in this transaction */
+    /* a notification quoting the message, or a webhook carrying it,
+     * names it too: the dispatcher reads its attachments, which are
+     * linked after it in this transaction */
     "    CASE WHEN x.payload ? 'message_html'"
     "      THEN x.payload || jsonb_build_object('message_id', (SELECT id FROM m))"
+    "      WHEN x.payload ? 'message'"
+    "      THEN jsonb_set(x.payload, '{message,id}', to_jsonb((SELECT id FROM m)))"
     "      ELSE x.payload END"
     "  FROM jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"

@@ -16,6 +16,7 @@
  * http://127.0.0.1:<port>/ can be registered; the guard's decision
  * without it is t/unit/test_url_guard.
  */
+#include "attachment_harness.h"
 #include "harness.h"
 
 #include <errno.h>
@@ -733,8 +734,10 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
              " WHERE status = 'pending'");
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
     const char *pid = sp_t_ticket_create(&c, "where is my refund");
+    const char *file = sp_t_attachment_clean_png(a.token);
     r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), a.token,
-                       "{\"body\":\"It is on its way.\"}");
+                       sp_t_fmt("{\"body\":\"It is on its way.\",\"attachments\":[%s]}",
+                                sp_t_jq(file)));
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
 
@@ -775,6 +778,15 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
                   "contact or messages in %s", json_object_to_json_string(ticket));
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "body"), "It is on its way.");
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "sender_type"), "agent");
+    /* the message's id and its files' metadata (linked after the event was written) */
+    ck_assert_str_eq(sp_t_fmt("%lld", (long long)sp_t_jint(sp_t_jobj(data, "message"), "id")),
+                     sp_t_sql("SELECT max(m.id) FROM support_ticket_messages m JOIN support_tickets"
+                              " t ON t.id = m.ticket_id WHERE t.public_id = '%s'", pid));
+    struct json_object *files = sp_t_jarr(sp_t_jobj(data, "message"), "attachments");
+    ck_assert_uint_eq(json_object_array_length(files), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 0), "id"), file);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 0), "filename"),
+                     "screenshot.png");
     json_object_put(body);
     json_object_put(got);
     ck_assert_str_eq(sp_t_sql("SELECT status || ':' || attempts FROM support_webhook_deliveries"
