@@ -116,16 +116,23 @@ sp_t_attachment_wait(const char *token, const char *id, int seconds)
     return status;
 }
 
-/* Creates, uploads and waits for a clean PNG of token's. */
+/* Creates, uploads and waits for a clean file of token's. */
+const char *
+sp_t_attachment_clean(const char *token, const char *filename, const char *type,
+                      const void *data, size_t len)
+{
+    struct sp_t_upload u = sp_t_attachment_new(token, filename, type, len);
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(u.url, data, len, &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(token, u.id, 20), "clean");
+    return u.id;
+}
+
 const char *
 sp_t_attachment_clean_png(const char *token)
 {
-    struct sp_t_upload u =
-        sp_t_attachment_new(token, "screenshot.png", "image/png", sizeof(sp_t_png));
-    const char *body;
-    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
-    ck_assert_str_eq(sp_t_attachment_wait(token, u.id, 20), "clean");
-    return u.id;
+    return sp_t_attachment_clean(token, "screenshot.png", "image/png", sp_t_png,
+                                 sizeof(sp_t_png));
 }
 
 

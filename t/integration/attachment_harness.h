@@ -36,7 +36,10 @@ const char *sp_t_attachment_wait(const char *token, const char *id, int seconds)
 /* Files of the local attachment directory (SP_TEST_ATTACHMENT_DIR) whose
  * names start with prefix. */
 int sp_t_attachment_local_files(const char *prefix);
-/* Creates, uploads and waits for a clean PNG of token's; its id. */
+/* Creates, uploads and waits for a clean file of token's; its id. */
+const char *sp_t_attachment_clean(const char *token, const char *filename, const char *type,
+                                  const void *data, size_t len);
+/* The same for a PNG (screenshot.png). */
 const char *sp_t_attachment_clean_png(const char *token);
 
 #endif

@@ -364,8 +364,9 @@ START_TEST(agent_replies_become_threaded_mails)
 }
 END_TEST
 
-/* An agent's reply with a file: the customer's mail names it (a mail
- * cannot carry its signed URL), in the text and the HTML part. */
+/* An agent's reply with files: the customer's mail names them with their
+ * sizes (a mail cannot carry their signed URLs), in the text and the
+ * HTML part. */
 START_TEST(agent_reply_mails_name_the_files_attached)
 {
     set_aside_other_rows();
@@ -373,10 +374,14 @@ START_TEST(agent_reply_mails_name_the_files_attached)
     struct customer c = customer_with_ticket();
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
     const char *file = sp_t_attachment_clean_png(agent.token);
+    const char *notes = sp_t_attachment_clean(agent.token, "notes.txt", "text/plain",
+                                              sp_t_repeat("a", 1536), 1536);
+    const char *log = sp_t_attachment_clean(agent.token, "log.txt", "text/plain",
+                                            sp_t_repeat("b", 1572864), 1572864);
     struct sp_t_resp *r = sp_t_post_json(
         sp_t_fmt("/support/agent/tickets/%s/messages", c.ticket), agent.token,
-        sp_t_fmt("{\"body\":\"The receipt is attached.\",\"attachments\":[%s]}",
-                 sp_t_jq(file)));
+        sp_t_fmt("{\"body\":\"The receipt is attached.\",\"attachments\":[%s,%s,%s]}",
+                 sp_t_jq(file), sp_t_jq(notes), sp_t_jq(log)));
     sp_t_assert_status(r, 201);
     sp_t_resp_free(r);
     dispatch_once(dispatch_env(&sink, NULL, NULL));
@@ -384,7 +389,8 @@ START_TEST(agent_reply_mails_name_the_files_attached)
     ck_assert_int_eq(json_object_array_length(all), 1);
     struct json_object *m = json_object_array_get_idx(all, 0);
     const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
-    ck_assert_msg(strstr(text, "Files attached to this reply:\r\n- screenshot.png (67 bytes)\r\n"),
+    ck_assert_msg(strstr(text, "Files attached to this reply:\r\n- screenshot.png (67 bytes)\r\n"
+                               "- notes.txt (2 KB)\r\n- log.txt (1.5 MB)\r\n"),
                   "%s", text);
     ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"),
                      "<li>screenshot.png (67 bytes)</li>") != NULL);
