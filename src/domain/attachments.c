@@ -377,11 +377,10 @@ write_file(int fd, const void *data, size_t len)
 
 /* Where keep_bytes writes: the file itself in the directory; with a
  * bucket, an unlinked copy in the directory while it is PUT to the
- * incoming key. A file in
- * the directory is readable by all (0644, whatever the umask): nginx's
- * workers serve it and do not own it, unlike the uploads they wrote
- * themselves; the directory (2770 www-data:support, docs/operations.md)
- * keeps everybody else out. */
+ * incoming key. A file in the directory is readable by all (0644,
+ * whatever the umask): nginx's workers serve it and do not own it,
+ * unlike the uploads they wrote themselves; the directory (2770
+ * www-data:support, docs/operations.md) keeps everybody else out. */
 static int
 open_kept(struct sp_arena *a, const struct sp_attachment_files *files, const char *key,
           const char **path)
@@ -423,15 +422,18 @@ sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *f
         return sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s", files->dir,
                               strerror(errno));
     char sha[65], err[256];
-    enum sp_rc rc = write_file(fd, data, len)
-                        ? sp_attachment_check_upload(ctx, &row, fd, sha, p)
-                        : sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s",
-                                         files->dir, strerror(errno));
-    if (rc == SP_OK && bucket &&
-        !sp_attachment_files_put(files, key, fd, row.size, row.content_type, err, sizeof(err)))
+    enum sp_rc rc = SP_OK;
+    if (!write_file(fd, data, len))
+        rc = sp_problem_set(p, SP_ERROR, "internal", "cannot write into %s: %s", files->dir,
+                            strerror(errno));
+    else if (!bucket)
+        rc = sp_attachment_check_upload(ctx, &row, fd, sha, p);
+    /* a bucket's upload is a client's: support-scan checks it when it takes it in */
+    else if (!sp_attachment_files_put(files, key, fd, row.size, row.content_type, err,
+                                      sizeof(err)))
         rc = sp_problem_set(p, SP_ERROR, "internal", "cannot store the file: %s", err);
     close(fd);
-    if (rc == SP_OK && bucket) {   /* an upload like a client's: support-scan takes it in */
+    if (rc == SP_OK && bucket) {
         *out = row;
         rc = sp_attachment_look_now(ctx, row.id, p);
     } else if (rc == SP_OK) {

@@ -107,11 +107,12 @@ const char *sp_attachment_type_for(struct sp_ctx *ctx, const char *allowed_types
 
 /* Inside the caller's transaction: keeps len bytes of data (a file that
  * came by mail) as an upload of in->owner_sub — the metadata checked as
- * sp_attachment_create does (in->size is len), the bytes checked as an
- * upload is, then in the directory: written under a storage key,
- * recorded and queued for the scan; with a bucket: PUT to the row's
- * incoming key, as a client's presigned PUT would, for support-scan to
- * take in and scan (woken by a NOTIFY at commit). out is the row,
+ * sp_attachment_create does (in->size is len); in the directory the
+ * bytes are written under a storage key, checked as an upload is,
+ * recorded and queued for the scan; with a bucket they are PUT to the
+ * row's incoming key, as a client's presigned PUT would be, for
+ * support-scan to take in, check and scan like any upload (woken by a
+ * NOTIFY at commit). out is the row,
  * pending. A rollback leaves bytes no row names: the directory's orphan
  * sweep, or the bucket's lifecycle rule on incoming/, removes them. */
 enum sp_rc sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachment_files *files,
