@@ -399,6 +399,41 @@ START_TEST(agent_reply_mails_name_the_files_attached)
 }
 END_TEST
 
+/* A customer's reply with files: the assigned agent's mail (to
+ * SUPPORT_STAFF_MAIL here) names them with their sizes, as the
+ * customer's mail does for an agent's reply. */
+START_TEST(customer_reply_mails_to_the_agent_name_the_files_attached)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    sp_t_db_ticket_assign(c.ticket, sp_t_db_agent_new());
+    const char *notes = sp_t_attachment_clean(c.u.token, "booking notes.txt", "text/plain",
+                                              sp_t_repeat("n", 3000), 3000);
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/tickets/%s/messages", c.ticket), c.u.token,
+        sp_t_fmt("{\"body\":\"My notes are attached.\",\"attachments\":[%s]}",
+                 sp_t_jq(notes)));
+    sp_t_assert_status(r, 201);
+    sp_t_resp_free(r);
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(m, "to"), "agents@example.test"));
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "My notes are attached.") != NULL &&
+                      strstr(text, "Files attached (on the ticket, once scanned):\r\n"
+                                   "- booking notes.txt (3 KB)\r\n") != NULL,
+                  "%s", text);
+    ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"),
+                     "<li>booking notes.txt (3 KB)</li>") != NULL);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* SUPPORT_MAIL_REPLY_KEYS: the customer's mail says to reply to a signed
  * address of the ticket's, with a line to type above; the customer's
  * reply to it, piped to support-mail-in as an MTA would, is their message
@@ -929,6 +964,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "mail");
     tcase_add_test(tc, agent_replies_become_threaded_mails);
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
+    tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
