@@ -234,17 +234,23 @@ cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *
     return sp_embed_cosine_n(q, v, e->dim);
 }
 
-/* The candidates of question, by lexical score; *rows 0 when none. */
-static PGresult *
-candidates(struct sp_ctx *ctx, const char *question, double idf[2], struct sp_problem *p)
+/* The candidates of question, by lexical score, in *out; *out stays
+ * NULL when the question has no lexeme (stop words, punctuation,
+ * emoji): there is no tsquery to select with, and no candidate. */
+static enum sp_rc
+candidates(struct sp_ctx *ctx, const char *question, double idf[2], PGresult **out,
+           struct sp_problem *p)
 {
+    *out = NULL;
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lexemes_stmt, &question, p);
     if (r == NULL)
-        return NULL;
-    const char *json = "[]", *sel = "''";
-    weigh_lexemes(ctx->arena, r, &json, &sel, &idf[0], &idf[1]);
+        return p->rc;
+    const char *json, *sel;
+    if (!weigh_lexemes(ctx->arena, r, &json, &sel, &idf[0], &idf[1]))
+        return SP_OK;
     const char *params[3] = {json, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES), sel};
-    return sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+    *out = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
+    return *out != NULL ? SP_OK : p->rc;
 }
 
 enum sp_rc
@@ -255,11 +261,11 @@ sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *questio
     if (sp_ai_embed_texts(ctx->arena, e, &question, 1, q, p) != SP_OK)
         return p->rc;
     double idf[2] = {0, 0};   /* of the lexemes the chunks hold, of all */
-    PGresult *r = candidates(ctx, question, idf, p);
-    if (r == NULL)
+    PGresult *r;
+    if (candidates(ctx, question, idf, &r, p) != SP_OK)
         return p->rc;
     float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
-    size_t rows = (size_t)PQntuples(r);
+    size_t rows = r != NULL ? (size_t)PQntuples(r) : 0;
     struct sp_ai_passage *all = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*all));
     for (size_t i = 0; i < rows; i++) {
         struct sp_ai_passage *c = &all[i];

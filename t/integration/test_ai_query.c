@@ -160,6 +160,30 @@ START_TEST(local_model_cites_the_right_article)
 }
 END_TEST
 
+/* A question of stop words, punctuation or emoji has no word to search
+ * for: no candidate, so "I don't know" and how to reach a person, as for
+ * a question the knowledge base cannot answer (it was a 500: an empty
+ * selecting tsquery). */
+START_TEST(a_question_without_a_searchable_word_is_answered_i_dont_know)
+{
+    knowledge_base(sp_t_unique_word());
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "what is this"));
+    const char *const questions[] = {"What is this?", "???", "the of and",
+                                     "\u00a0\u00a0", "\U0001F600\U0001F600"};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/ai/query", u.token,
+            sp_t_fmt("{\"question\":\"%s\",%s}", questions[i], ctx));
+        sp_t_assert_json(r, 200);
+        ck_assert_msg(strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0, "%s: %s",
+                      questions[i], sp_t_jstr(r->json, "answer"));
+        ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
     const char *w = sp_t_unique_word();
@@ -312,6 +336,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "ai_query");
     tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
     tcase_add_test(tc, local_model_cites_the_right_article);
+    tcase_add_test(tc, a_question_without_a_searchable_word_is_answered_i_dont_know);
     tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
