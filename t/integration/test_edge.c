@@ -2,8 +2,8 @@
  * test_edge: what nginx answers itself, before or instead of a worker
  * (API.md §1 "nginx's own answers", §7): a request line or URI it cannot
  * read, a URI or header over its buffers, an HTTP version it does not
- * speak, a method it refuses (TRACE) -- each a problem+json, never
- * nginx's HTML page or a 500.
+ * speak, a method it refuses (TRACE, anything but GET on the chat connect
+ * URL) -- each a problem+json, never nginx's HTML page or a 500.
  * Raw requests (sp_t_raw) where curl would not send the bytes.
  */
 #include "harness.h"
@@ -134,6 +134,32 @@ START_TEST(a_write_to_a_static_file_is_405_with_allow_get_head)
 }
 END_TEST
 
+/* Decided by nginx before the auth subrequest: the worker refused the
+ * POST's missing body (400), which auth_request made a 500, then a 503. */
+START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const methods[] = {"POST", "PUT", "DELETE", "OPTIONS", "PATCH", "HEAD"};
+    const char *url = "/support/chat/connect?session_id=1&session_token=x";
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        struct sp_t_resp *r =
+            raw(sp_t_fmt("%s %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                         methods[i], url, u.token));
+        ck_assert_msg(r->status == 405, "%s: status %ld, want 405", methods[i], r->status);
+        ck_assert_str_eq(sp_t_header(r, "Allow"), "GET");
+        ck_assert_ptr_null(sp_t_header(r, "Retry-After"));
+        if (strcmp(methods[i], "HEAD") != 0)
+            assert_edge_problem(r, 405, "method_not_allowed");
+        sp_t_resp_free(r);
+    }
+    /* A GET still goes to the worker's authorization. */
+    struct sp_t_resp *r = sp_t_get("/support/chat/connect?session_id=1&session_token=x", NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 edge_suite(void)
 {
@@ -146,6 +172,7 @@ edge_suite(void)
     tcase_add_test(tc, an_unknown_http_version_is_505);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
+    tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
     return s;
 }
 
