@@ -3,11 +3,14 @@
  * (API.md §1 "nginx's own answers", §7): a request line or URI it cannot
  * read, a URI or header over its buffers, an HTTP version it does not
  * speak, a method it refuses (TRACE, anything but GET on the chat connect
- * URL) -- each a problem+json, never nginx's HTML page or a 500.
+ * URL) -- each a problem+json, never nginx's HTML page or a 500 -- and the
+ * error log, which must not keep the chat tokens or attachment signatures
+ * those requests carry in their query strings.
  * Raw requests (sp_t_raw) where curl would not send the bytes.
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +163,61 @@ START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
 }
 END_TEST
 
+/* Number of nginx log files in the stack's log directory holding s. */
+static int
+nginx_logs_holding(const char *s)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_msg(dir != NULL, "SP_TEST_LOG_DIR is not set");
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "cannot open %s", dir);
+    int found = 0, files = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "nginx", 5) != 0)
+            continue;
+        FILE *f = fopen(sp_t_fmt("%s/%s", dir, e->d_name), "r");
+        ck_assert_msg(f != NULL, "cannot open %s/%s", dir, e->d_name);
+        files++;
+        char line[65536];
+        bool hit = false;
+        while (!hit && fgets(line, sizeof(line), f) != NULL)
+            hit = strstr(line, s) != NULL;
+        fclose(f);
+        found += hit;
+    }
+    closedir(d);
+    ck_assert_msg(files > 0, "no nginx log in %s", dir);
+    return found;
+}
+
+/* API.md §7 and §10: no log keeps a chat token or a URL signature. nginx
+ * names the request line in its error lines: a malformed line on the chat
+ * URL, a body over the limit on a signed upload URL. */
+START_TEST(nginx_logs_keep_no_chat_token_or_url_signature)
+{
+    const char *token = sp_t_unique("leaktoken");
+    const char *sig = sp_t_unique("leaksig");
+    struct sp_t_resp *line = raw(sp_t_fmt("GET /support/chat/connect?session_id= X&session_token="
+                                          "%s&access_token=%s HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                                          token, token));
+    struct sp_t_resp *put = raw(sp_t_fmt(
+        "PUT /support/attachments/abc123/content?kid=a1&expires=9999999999&sig=%s HTTP/1.1\r\n"
+        "Host: localhost\r\nContent-Type: application/octet-stream\r\n"
+        "Content-Length: 30000000\r\nConnection: close\r\n\r\n", sig));
+    struct sp_t_resp *get = sp_t_get(
+        sp_t_fmt("/support/attachments/abc123/content?kid=a1&expires=1&sig=%s", sig), NULL);
+    /* The logs first: they are what this test is about. */
+    ck_assert_int_eq(nginx_logs_holding(token), 0);
+    ck_assert_int_eq(nginx_logs_holding(sig), 0);
+    assert_edge_problem(line, 400, "bad_request");
+    assert_edge_problem(put, 413, "payload_too_large");
+    ck_assert_int_ge(get->status, 400);
+    sp_t_resp_free(line);
+    sp_t_resp_free(put);
+    sp_t_resp_free(get);
+}
+END_TEST
+
 static Suite *
 edge_suite(void)
 {
@@ -173,6 +231,8 @@ edge_suite(void)
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
+    tc = sp_t_tcase(s, "nginx_logs");
+    tcase_add_test(tc, nginx_logs_keep_no_chat_token_or_url_signature);
     return s;
 }
 
