@@ -127,6 +127,19 @@ START_TEST(trace_is_405_with_the_resources_allow)
 }
 END_TEST
 
+/* The worker that would list the route's methods is down: the 502
+ * problem+json of any API request, not nginx's HTML page. */
+START_TEST(trace_with_the_api_worker_down_is_502_problem)
+{
+    sp_t_stackctl("stop-api");
+    struct sp_t_resp *r = trace("/support/tickets");
+    sp_t_stackctl("start-api");
+    assert_edge_problem(r, 502, "dependency_unavailable");
+    ck_assert_ptr_nonnull(sp_t_header(r, "Retry-After"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(a_write_to_a_static_file_is_405_with_allow_get_head)
 {
     struct sp_t_resp *r =
@@ -231,6 +244,8 @@ edge_suite(void)
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
+    tc = sp_t_tcase(s, "worker_down");
+    tcase_add_test(tc, trace_with_the_api_worker_down_is_502_problem);
     tc = sp_t_tcase(s, "nginx_logs");
     tcase_add_test(tc, nginx_logs_keep_no_chat_token_or_url_signature);
     return s;
