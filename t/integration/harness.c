@@ -20,8 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -306,6 +309,92 @@ sp_t_request_at(const char *file, int line, const char *method, const char *path
     ck_assert_msg(nrid == 1 && rid != NULL && *rid != '\0',
                   "%s:%d: %s %s -> %ld carries %zu X-Request-Id headers (want exactly one, "
                   "non-empty)", file, line, method, path, r->status, nrid);
+    return r;
+}
+
+/* A connected TCP socket to SP_TEST_BASE_URL's host and port
+ * ("http://HOST:PORT", as t/integration/run sets it). */
+static int
+t_raw_connect(const char *file, int line)
+{
+    const char *base = t_env("SP_TEST_BASE_URL");
+    char host[256], port[16];
+    ck_assert_msg(sscanf(base, "http://%255[^:/]:%15[0-9]", host, port) == 2,
+                  "%s:%d: SP_TEST_BASE_URL %s is not http://HOST:PORT", file, line, base);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int rc = getaddrinfo(host, port, &hints, &ai);
+    ck_assert_msg(rc == 0, "%s:%d: %s: %s", file, line, base, gai_strerror(rc));
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0;
+    int err = errno;
+    freeaddrinfo(ai);
+    ck_assert_msg(ok, "%s:%d: connect %s: %s", file, line, base, strerror(err));
+    struct timeval tv = {.tv_sec = SP_T_HTTP_TIMEOUT};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Splits a raw answer into r: status, headers (t_on_header's rules), body.
+ * False while the headers or, before eof, the Content-Length bytes are
+ * incomplete (an answer to HEAD has the length but no body). */
+static bool
+t_raw_parse(struct sp_t_resp *r, const char *in, size_t len, bool eof)
+{
+    const char *end = memmem(in, len, "\r\n\r\n", 4);
+    if (end == NULL)
+        return false;
+    t_headers_clear(r);
+    r->status = 0;
+    sscanf(in, "HTTP/%*d.%*d %ld", &r->status);
+    for (const char *l = in; l < end;) {
+        const char *nl = memmem(l, (size_t)(end - l), "\r\n", 2);
+        size_t n = (nl != NULL ? (size_t)(nl - l) : (size_t)(end - l));
+        ck_assert_msg(t_on_header((char *)l, 1, n, r) == n, "out of memory");
+        l += n + 2;
+    }
+    const char *body = end + 4, *clen = sp_t_header(r, "Content-Length");
+    size_t blen = len - (size_t)(body - in);
+    if (!eof && clen != NULL && blen < strtoull(clen, NULL, 10))
+        return false;
+    free(r->body);
+    r->body = malloc(blen + 1);
+    ck_assert_msg(r->body != NULL, "out of memory");
+    memcpy(r->body, body, blen);
+    r->body[blen] = '\0';
+    r->body_len = blen;
+    return true;
+}
+
+struct sp_t_resp *
+sp_t_raw_at(const char *file, int line, const char *bytes, size_t len)
+{
+    int fd = t_raw_connect(file, line);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(fd, bytes + off, len - off, MSG_NOSIGNAL);
+        if (w < 0)
+            break;  /* the server may answer and close before it read all */
+        off += (size_t)w;
+    }
+    struct sp_t_resp *r = calloc(1, sizeof(*r));
+    ck_assert_msg(r != NULL, "out of memory");
+    struct sp_buf in;
+    sp_buf_init(&in, t_a(), 16384);
+    bool done = false;
+    for (;;) {
+        char chunk[16384];
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        if (n <= 0)
+            break;
+        sp_buf_append(&in, chunk, (size_t)n);
+        if ((done = t_raw_parse(r, in.data, in.len, false)))
+            break;
+    }
+    if (!done)
+        done = in.len > 0 && t_raw_parse(r, in.data, in.len, true);
+    close(fd);
+    ck_assert_msg(done && r->status > 0, "%s:%d: no complete HTTP answer: %.300s", file, line,
+                  in.len > 0 ? in.data : "(nothing)");
+    r->json = t_parse_json(r->body, r->body_len);
     return r;
 }
 

@@ -88,6 +88,13 @@ struct sp_t_resp *sp_t_request_at(const char *file, int line, const char *method
                                   const char *path, const char *token,
                                   const char *content_type, const char *body,
                                   const char *const extra_headers[]);
+/* Sends raw bytes (a request curl would not send: a malformed request
+ * line, TRACE, an HTTP/9.9 version) to SP_TEST_BASE_URL's host and port on
+ * a fresh connection and reads one response: until the server closes, or
+ * the headers and Content-Length bytes have arrived. Asserts that a status
+ * line came back. Not recorded for the contract check. */
+#define sp_t_raw(bytes, len) sp_t_raw_at(__FILE__, __LINE__, (bytes), (len))
+struct sp_t_resp *sp_t_raw_at(const char *file, int line, const char *bytes, size_t len);
 void sp_t_resp_free(struct sp_t_resp *r);
 /* First header of that name (case-insensitive), or NULL. Owned by r. */
 const char *sp_t_header(const struct sp_t_resp *r, const char *name);
