@@ -375,6 +375,17 @@ START_TEST(json_array_body_is_422_validation_failed)
 }
 END_TEST
 
+/* An unknown method is named in the 405 (it said "OTHER"). */
+START_TEST(unknown_method_is_405_naming_it)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("FOO", TICKETS, u.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "FOO is not allowed here; use POST, GET");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(text_plain_body_is_415)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -489,6 +500,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, a_deciding_header_given_twice_is_400_and_stores_nothing);
     tcase_add_test(tc, json_array_body_is_422_validation_failed);
     tcase_add_test(tc, text_plain_body_is_415);
+    tcase_add_test(tc, unknown_method_is_405_naming_it);
     tcase_add_test(tc, body_without_content_type_is_415);
     tcase_add_test(tc, json_with_charset_parameter_is_accepted);
     tcase_add_test(tc, body_over_1_mib_is_413_problem);
