@@ -198,7 +198,7 @@ sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr
         struct json_object *e = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(e, json_type_string)) {
             sp_problem_field(p, field, "wrong_type", "must be an array of strings");
-            return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid fields");
+            return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
         }
         items[i] = json_object_get_string(e);
     }

@@ -120,6 +120,8 @@ START_TEST(validation_conflicts_and_roles)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = sp_t_admin("POST", "/support/admin/articles", bad[i].body);
         sp_t_assert_invalid(r, bad[i].field, bad[i].code);
+        /* API.md §1's wording (it said "the article has invalid fields"). */
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request body has invalid fields");
         sp_t_resp_free(r);
     }
     /* 200 KiB of markdown is the most. */

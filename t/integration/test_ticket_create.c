@@ -202,6 +202,21 @@ START_TEST(metadata_over_4_kib_is_422_too_large)
 }
 END_TEST
 
+/* The detail is API.md §1's for every body fault (it said "invalid
+ * attachments" for an attachment id that is not the caller's upload). */
+START_TEST(unknown_attachment_is_422_with_the_body_detail)
+{
+    const char *subject = sp_t_unique("unknown-attachment");
+    struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
+                                          "\"attachments\":[\"nosuchattachment\"]}", subject));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request body has invalid fields");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
+                              subject), "0");
+}
+END_TEST
+
 START_TEST(metadata_not_an_object_is_422_wrong_type)
 {
     assert_create_invalid(body_with(",\"metadata\":[1,2,3]"), "metadata", "wrong_type");
@@ -478,6 +493,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, metadata_object_is_accepted);
     tcase_add_test(tc, metadata_over_4_kib_is_422_too_large);
     tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
+    tcase_add_test(tc, unknown_attachment_is_422_with_the_body_detail);
     tcase_add_test(tc, customer_setting_priority_is_422_not_allowed);
 
     tc = sp_t_tcase(s, "subject_description");
