@@ -24,7 +24,7 @@ static const char json_chars[] = "{}[],:-+.0123456789eEtruefalsn \t\r\n";
 static bool
 names_member(const char *s, size_t len, size_t i)
 {
-    for (i++; i < len && strchr(" \t\r\n", s[i]) != NULL && s[i] != '\0'; i++)
+    for (i++; i < len && s[i] != '\0' && strchr(" \t\r\n", s[i]) != NULL; i++)
         continue;
     return i < len && s[i] == ':';
 }
