@@ -11,6 +11,7 @@
 #include "api/app.h"
 #include "core/arena.h"
 #include "core/sanitize.h"
+#include "core/utf8.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
 #include "domain/store.h"
@@ -197,7 +198,7 @@ sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr
         struct json_object *e = json_object_array_get_idx(arr, i);
         if (!json_object_is_type(e, json_type_string)) {
             sp_problem_field(p, field, "wrong_type", "must be an array of strings");
-            return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid fields");
+            return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
         }
         items[i] = json_object_get_string(e);
     }
@@ -274,12 +275,29 @@ call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_
     return SP_OK;
 }
 
+/* A key is text to PostgreSQL (a column of 1 to 255 characters, which
+ * refuses bytes that are not UTF-8: a vague 422 and a db_error once) and
+ * to logs: UTF-8 without control characters, its length in code points
+ * like every length of API.md (so at most 4 × 255 bytes). */
+static bool
+idempotency_key_ok(const char *key)
+{
+    size_t len = strlen(key);
+    if (len == 0 || len > 4 * SP_IDEM_KEY_MAX || !sp_utf8_valid(key, len))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+            return false;
+    return sp_utf8_count(key, len) <= SP_IDEM_KEY_MAX;
+}
+
 enum sp_rc
 sp_api_idempotency_key(struct sp_req *r, const char **key, struct sp_problem *p)
 {
     *key = sp_req_header(r, "Idempotency-Key");
-    if (*key != NULL && ((*key)[0] == '\0' || strlen(*key) > SP_IDEM_KEY_MAX)) {
-        sp_problem_header_field(p, "Idempotency-Key", "invalid", "must be 1 to 255 characters");
+    if (*key != NULL && !idempotency_key_ok(*key)) {
+        sp_problem_header_field(p, "Idempotency-Key", "invalid",
+                                "must be 1 to 255 characters of UTF-8 without control characters");
         return SP_INVALID;
     }
     return SP_OK;

@@ -3,6 +3,7 @@
  */
 #include "core/json.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -14,26 +15,53 @@ json_put(void *o)
     json_object_put(o);
 }
 
-/* Members the text names: every ':' outside strings — in valid JSON a
- * colon there separates a name from its value and does nothing else. */
-static size_t
-text_members(const char *s, size_t len)
+/* What a JSON text holds outside its strings (RFC 8259): structure,
+ * numbers and the literals true, false and null. */
+static const char json_chars[] = "{}[],:-+.0123456789eEtruefalsn \t\r\n";
+
+/* Whether the name or string closing at s[i] is a member name: the next
+ * character that is not whitespace is a colon. */
+static bool
+names_member(const char *s, size_t len, size_t i)
 {
-    size_t n = 0;
-    bool in_string = false;
+    for (i++; i < len && s[i] != '\0' && strchr(" \t\r\n", s[i]) != NULL; i++)
+        continue;
+    return i < len && s[i] == ':';
+}
+
+/* Checks what json-c reads although it is not JSON, even with
+ * JSON_TOKENER_STRICT: NaN, Infinity, -Infinity (a database refuses them
+ * later), "1." and "1.e5", single-quoted strings; and a member name with
+ * \u0000, which json-c cuts there ({"subject\u0000x":…} would be read as
+ * "subject"). Returns the fault, NULL when there is none. Also counts the
+ * members the text names: every ':' outside strings, which in valid JSON
+ * separates a name from its value and does nothing else. */
+static const char *
+text_check(const char *s, size_t len, size_t *members)
+{
+    *members = 0;
     for (size_t i = 0; i < len; i++) {
-        if (in_string) {
-            if (s[i] == '\\')
+        if (s[i] == '"') {
+            bool nul = false;
+            for (i++; i < len && s[i] != '"'; i++) {
+                if (s[i] != '\\')
+                    continue;
+                nul = nul || (len - i > 5 && memcmp(s + i + 1, "u0000", 5) == 0);
                 i++;
-            else if (s[i] == '"')
-                in_string = false;
-        } else if (s[i] == '"') {
-            in_string = true;
+            }
+            if (nul && names_member(s, len, i))
+                return "a member name contains \\u0000";
         } else if (s[i] == ':') {
-            n++;
+            (*members)++;
+        } else if (s[i] == '.' && (i + 1 == len || s[i + 1] < '0' || s[i + 1] > '9')) {
+            return "a number has no digit after its '.'";
+        } else if (s[i] == 'N' || s[i] == 'I') {
+            return "NaN and Infinity are not JSON numbers";
+        } else if (s[i] == '\0' || strchr(json_chars, s[i]) == NULL) {
+            return "unexpected character";
         }
     }
-    return n;
+    return NULL;
 }
 
 /* Members the parsed tree kept (depth is bounded by the tokener's 32). */
@@ -96,10 +124,16 @@ sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_proble
             return NULL;
         }
     }
+    size_t members;
+    const char *fault = text_check(text, used, &members);
+    if (fault != NULL) {
+        sp_problem_set(p, SP_INVALID, "invalid_json", "malformed JSON: %s", fault);
+        return NULL;
+    }
     /* json-c keeps the last of a repeated name; refuse instead, so no
      * reader of the same body (a proxy, a log, a signature) sees another
      * value than we do. Fewer members kept than named means a repeat. */
-    if (o != NULL && tree_members(o) != text_members(text, len)) {
+    if (o != NULL && tree_members(o) != members) {
         sp_problem_set(p, SP_INVALID, "invalid_json",
                        "malformed JSON: an object names a member twice");
         return NULL;
@@ -143,6 +177,54 @@ type_ok(struct json_object *v, enum sp_field_type t)
     return false;
 }
 
+/* json-c reads an integer above INT64_MAX as a uint64 (saturated at
+ * UINT64_MAX) and one below INT64_MIN as INT64_MIN, silently: a value
+ * stored as read would not be the one sent. Integers fit int64, and
+ * INT64_MIN itself is refused, as it cannot be told from a saturated one. */
+static bool
+int_fits(struct json_object *v)
+{
+    return json_object_get_uint64(v) <= (uint64_t)INT64_MAX &&
+           json_object_get_int64(v) != INT64_MIN;
+}
+
+/* The first fault inside an object or array field (metadata, a list)
+ * that the database would refuse (a NUL in text) or that would be stored
+ * changed (an integer out of int64); an error code or NULL. */
+static const char *
+nested_fault(struct json_object *v, const char **message)
+{
+    const char *code = NULL;
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v))) {
+            *message = "must not contain NUL characters";
+            return "invalid";
+        }
+        return NULL;
+    case json_type_int:
+        if (!int_fits(v)) {
+            *message = "holds an integer out of range";
+            return "out_of_range";
+        }
+        return NULL;
+    case json_type_object: {
+        json_object_object_foreach(v, key, value) {
+            (void)key;
+            if (code == NULL)
+                code = nested_fault(value, message);
+        }
+        return code;
+    }
+    case json_type_array:
+        for (size_t i = 0; code == NULL && i < json_object_array_length(v); i++)
+            code = nested_fault(json_object_array_get_idx(v, i), message);
+        return code;
+    default:
+        return NULL;
+    }
+}
+
 /* Checks one present, well-typed value; returns an error code or NULL. */
 static const char *
 check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
@@ -180,9 +262,8 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         return "invalid";
     }
     case SP_FIELD_INT: {
-        /* json-c saturates out-of-range numbers: treat them as out of bounds. */
         out->i = json_object_get_int64(v);
-        if (out->i < s->min || out->i > s->max) {
+        if (!int_fits(v) || out->i < s->min || out->i > s->max) {
             *message = "is out of range";
             return "out_of_range";
         }
@@ -193,13 +274,17 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         return NULL;
     case SP_FIELD_NUMBER:
         out->d = json_object_get_double(v);
-        if (!(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
+        if ((json_object_is_type(v, json_type_int) && !int_fits(v)) ||
+            !(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
             *message = "is out of range";
             return "out_of_range";
         }
         return NULL;
     case SP_FIELD_OBJECT: {
         out->obj = v;
+        const char *code = nested_fault(v, message);
+        if (code != NULL)
+            return code;
         if (s->max > 0) {
             size_t len;
             sp_json_compact(v, &len);
@@ -210,13 +295,17 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         }
         return NULL;
     }
-    case SP_FIELD_ARRAY:
+    case SP_FIELD_ARRAY: {
         out->obj = v;
+        const char *code = nested_fault(v, message);
+        if (code != NULL)
+            return code;
         if (s->max > 0 && (long long)json_object_array_length(v) > s->max) {
             *message = "has too many elements";
             return "too_many";
         }
         return NULL;
+    }
     }
     return NULL;
 }

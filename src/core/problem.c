@@ -54,21 +54,21 @@ void
 sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                  const char *message)
 {
-    field_error(p, "the request body has invalid fields", field, code, message);
+    field_error(p, SP_PROBLEM_BODY_DETAIL, field, code, message);
 }
 
 void
 sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
                        const char *message)
 {
-    field_error(p, "the query string has invalid parameters", field, code, message);
+    field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code, message);
 }
 
 void
 sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                         const char *message)
 {
-    field_error(p, "the request has an invalid header", field, code, message);
+    field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code, message);
 }
 
 void

@@ -49,6 +49,13 @@ void sp_problem_init(struct sp_problem *p);
 enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
                           const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The detail of a 422 by where its first fault is (API.md §1), one text
+ * each: sp_problem_field and its two siblings set them, and code that
+ * sets a validation_failed itself uses them, so the wording cannot drift. */
+#define SP_PROBLEM_BODY_DETAIL "the request body has invalid fields"
+#define SP_PROBLEM_QUERY_DETAIL "the query string has invalid parameters"
+#define SP_PROBLEM_HEADER_DETAIL "the request has an invalid header"
+
 /* Adds a field error (validation_failed); extra errors beyond the cap are
  * dropped. Strings must outlive the problem (literals or arena memory). */
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,

@@ -148,7 +148,7 @@ sp_article_check(const struct sp_article_input *in, bool create, struct sp_probl
     if (in->tags_set)
         sp_problem_check_list(p, &tags_rule, in->tags, in->ntags);
     return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
-                                           "the article has invalid fields")
+                                           SP_PROBLEM_BODY_DETAIL)
                           : SP_OK;
 }
 

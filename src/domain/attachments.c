@@ -166,7 +166,7 @@ sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
     if (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES)
         sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
     if (p->nerrors > 0)
-        return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid attachment");
+        return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
     char id[SP_PUBLIC_ID_LEN + 1];
     sp_public_id(id);
     const char *params[6] = {id, in->owner_sub, in->owner_role, in->filename, in->content_type,
@@ -494,7 +494,7 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
         return SP_OK;
     sp_problem_field(p, "attachments", "unknown_attachment",
                      "lists an attachment that is not a clean, unattached upload of yours");
-    return sp_problem_set(p, SP_INVALID, "validation_failed", "invalid attachments");
+    return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
 }
 
 enum sp_rc

@@ -149,7 +149,7 @@ sp_webhook_check(const struct sp_webhook_input *in, bool create, bool allow_loop
         sp_utf8_count(in->description, strlen(in->description)) > SP_WEBHOOK_DESCRIPTION_MAX)
         sp_problem_field(p, "description", "too_long", "must be at most 500 characters");
     return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
-                                           "the webhook has invalid fields")
+                                           SP_PROBLEM_BODY_DETAIL)
                           : SP_OK;
 }
 

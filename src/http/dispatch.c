@@ -112,6 +112,19 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
     return r->env->on_authenticated != NULL ? r->env->on_authenticated(r, p) : SP_OK;
 }
 
+/* The method as the client sent it, for a 405's detail: sp_method_name
+ * says OTHER for every method we do not know. nginx passes only a token
+ * of capital letters, yet the text is the client's: anything but 1 to 16
+ * token characters is "this method". */
+static const char *
+method_shown(const struct sp_req *r)
+{
+    static const char token[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *m = sp_req_param(r->envp, "REQUEST_METHOD");
+    size_t n = m != NULL ? strlen(m) : 0;
+    return n >= 1 && n <= 16 && strspn(m, token) == n ? m : "this method";
+}
+
 void
 sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
 {
@@ -129,7 +142,7 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
     } else if (m == SP_ROUTE_BAD_METHOD) {
         sp_resp_header(r, "Allow", allow);
         sp_problem_set(&p, SP_INVALID, "method_not_allowed", "%s is not allowed here; use %s",
-                       sp_method_name(r->method), allow);
+                       method_shown(r), allow);
     } else {
         r->route = route->pattern;
         r->route_index = (int)(route - routes);

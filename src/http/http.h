@@ -91,14 +91,15 @@ const char *sp_req_header(const struct sp_req *r, const char *name);
  * such a request is refused (400 duplicate_header), not guessed at. */
 const char *sp_req_repeated_header(const struct sp_req *r);
 /* Query parameter, percent-decoded into the arena; NULL when absent or
- * badly escaped (sp_req_query_named tells the two apart). */
+ * badly escaped: a bad %XX, %00 or bytes that are not UTF-8
+ * (sp_req_query_named tells the two apart). */
 const char *sp_req_query(const struct sp_req *r, const char *name);
 /* True when the query has a parameter of exactly this name, whatever its
  * value's escapes. */
 bool sp_req_query_named(const struct sp_req *r, const char *name);
 /* The first parameter name of an application/x-www-form-urlencoded text,
  * percent-decoded ('+' is a space) into a; NULL when absent or badly
- * escaped (a %00 included). */
+ * escaped (a %00 or bytes that are not UTF-8 included). */
 const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *name);
 /* A field of a form body (HTML forms): NULL when absent, or when the body
  * is not application/x-www-form-urlencoded. */

@@ -129,7 +129,8 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
         v->str = sp_req_query(r, s->name);
         if (v->str == NULL && sp_req_query_named(r, s->name)) {
             /* Not taken as absent: a dropped filter would widen the answer. */
-            sp_problem_query_field(p, s->name, "invalid", "has a bad percent-escape (or %00)");
+            sp_problem_query_field(p, s->name, "invalid",
+                                   "has a bad percent-escape, %00 or bytes that are not UTF-8");
             continue;
         }
         if (v->str == NULL) {

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 static const char *const method_names[SP_METHOD_MAX] = {
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER",
@@ -89,7 +90,10 @@ sp_req_repeated_header(const struct sp_req *r)
     return NULL;
 }
 
-/* Percent-decodes [s, s+n) ('+' is a space in queries); NULL on bad escapes. */
+/* Percent-decodes [s, s+n) ('+' is a space in queries); NULL on bad
+ * escapes, %00 and text that is not UTF-8: every value read from a query
+ * or a form goes to PostgreSQL as text, which refuses both (once it was
+ * a vague 422 and a db_error for ?q=%ff). */
 static char *
 url_decode(struct sp_arena *a, const char *s, size_t n)
 {
@@ -110,7 +114,7 @@ url_decode(struct sp_arena *a, const char *s, size_t n)
         }
     }
     out[o] = '\0';
-    return out;
+    return sp_utf8_valid(out, o) ? out : NULL;
 }
 
 /* The raw value of the first piece named exactly name ("" for a bare

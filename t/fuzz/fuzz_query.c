@@ -4,10 +4,10 @@
  * the query is looked up for that name and for the names the API uses.
  * Differential: every answer must equal a reference decoder's (the first
  * "name=value" or bare "name" wins; '+' is a space; %XX is a byte except
- * %00; a bad escape makes the value NULL, yet sp_req_query_named still
- * finds the name). Round trip: any value,
+ * %00; a bad escape or a value that is not UTF-8 makes it NULL, yet
+ * sp_req_query_named still finds the name). Round trip: any UTF-8 value,
  * percent-encoded behind a decoy and before a duplicate, decodes back to
- * itself. Also sp_query_repeats_name (against a reference: names decoded
+ * itself (any other value is NULL). Also sp_query_repeats_name (against a reference: names decoded
  * the same way, compared without case, more than 32 parameters count as a
  * repeat) and sp_query_read over a table of every parameter type (a value
  * reported present and valid holds its type's bounds).
@@ -23,6 +23,7 @@
 
 #include "core/arena.h"
 #include "core/problem.h"
+#include "core/utf8.h"
 #include "http/http.h"
 #include "http/query.h"
 
@@ -43,7 +44,8 @@ hex(char c)
     return d ? (int)(d - digits) % 16 : -1;
 }
 
-/* Decodes value[0..n); false on a bad escape or %00. */
+/* Decodes value[0..n); false on a bad escape, %00 or bytes that are not
+ * UTF-8. */
 static bool
 ref_decode(const char *v, size_t n, char *out)
 {
@@ -61,7 +63,7 @@ ref_decode(const char *v, size_t n, char *out)
         i += 2;
     }
     out[o] = '\0';
-    return true;
+    return sp_utf8_valid(out, o);
 }
 
 /* The first parameter named name: *found, and its decoded value or NULL. */
@@ -243,7 +245,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(o, "&cursor=dup", sizeof("&cursor=dup"));
     r.query = enc;
-    same(sp_req_query(&r, "cursor"), query);
+    same(sp_req_query(&r, "cursor"), sp_utf8_valid(query, qlen) ? query : NULL);
     sp_arena_destroy(&a);
     return 0;
 }

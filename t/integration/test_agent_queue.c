@@ -789,6 +789,17 @@ START_TEST(bad_status_is_422)
 }
 END_TEST
 
+/* A value that is not UTF-8 reached PostgreSQL: 422 with no field and a
+ * db_error (QA). Refused up front with the parameter named. */
+START_TEST(a_value_that_is_not_utf8_is_422_naming_it)
+{
+    assert_bad("q=%ff", "q");
+    assert_bad("customer_id=%ff", "customer_id");
+    assert_bad("q=%C0%AF", "q");
+    assert_bad("customer_email=a%FE%40b.example", "customer_email");
+}
+END_TEST
+
 START_TEST(bad_priority_is_422)
 {
     assert_bad("priority=x", "priority");
@@ -906,6 +917,7 @@ agent_queue_suite(void)
 
     tc = sp_t_tcase(s, "validation");
     tcase_add_test(tc, bad_status_is_422);
+    tcase_add_test(tc, a_value_that_is_not_utf8_is_422_naming_it);
     tcase_add_test(tc, bad_priority_is_422);
     tcase_add_test(tc, bad_sla_is_422);
     tcase_add_test(tc, bad_sort_is_422);

@@ -120,6 +120,8 @@ START_TEST(validation_conflicts_and_roles)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = sp_t_admin("POST", "/support/admin/articles", bad[i].body);
         sp_t_assert_invalid(r, bad[i].field, bad[i].code);
+        /* API.md §1's wording (it said "the article has invalid fields"). */
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request body has invalid fields");
         sp_t_resp_free(r);
     }
     /* 200 KiB of markdown is the most. */
@@ -294,6 +296,27 @@ START_TEST(search_ranks_title_above_body_with_escaped_snippets)
 }
 END_TEST
 
+/* A query value that is not UTF-8 reached PostgreSQL: a 422 with no
+ * field and a db_error (QA). Refused up front, the parameter named, on the
+ * public search and the admin list alike. */
+START_TEST(a_query_value_that_is_not_utf8_is_422_naming_it)
+{
+    static const char *const bad[] = {"q=%FF%FE", "q=%C0%AF", "q=%ff", "tag=%ED%A0%80"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = search(bad[i]);
+        sp_t_assert_invalid(r, bad[i][0] == 'q' ? "q" : "tag", "invalid");
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the query string has invalid parameters");
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_admin("GET", "/support/admin/articles?q=%FF", NULL);
+    sp_t_assert_invalid(r, "q", "invalid");
+    sp_t_resp_free(r);
+    r = search("q=caf%C3%A9");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(newest_first_and_admin_lists_with_drafts)
 {
     const char *tag = sp_t_fmt("t%s", sp_t_unique_word());
@@ -420,6 +443,7 @@ articles_suite(void)
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, search_ranks_title_above_body_with_escaped_snippets);
+    tcase_add_test(tc, a_query_value_that_is_not_utf8_is_422_naming_it);
     tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
     tcase_add_test(tc, markdown_cannot_smuggle_script);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);

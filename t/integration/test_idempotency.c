@@ -4,7 +4,8 @@
  * categories, priority rules and agents (API.md §1): a replay returns the
  * first response byte for byte (its Location and ETag too) with
  * Idempotent-Replayed: true and creates nothing; a reused key with
- * another body is 422; keys are per user and at most 255 chars. (The chat
+ * another body is 422; keys are per user, 1 to 255 characters of UTF-8
+ * without control characters. (The chat
  * message send: test_chat_session and test_chat_ws.)
  */
 #include "harness.h"
@@ -250,6 +251,47 @@ START_TEST(replayed_agent_create_answers_the_first_201_and_creates_once)
 }
 END_TEST
 
+/* A key of bytes that are not UTF-8 reached PostgreSQL: a vague 422 and a
+ * db_error in idem_claim (QA); a control character would reach the logs. */
+START_TEST(key_that_is_not_utf8_or_has_a_control_character_is_422)
+{
+    static const char *const bad[] = {"\xff\xfe", "k\xc3", "a\x01b", "a\tb"};
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *subject = sp_t_unique("idem-bad-key");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = post_with_key(TICKETS, &u, bad[i], ticket_body(subject));
+        sp_t_assert_invalid(r, "Idempotency-Key", "invalid");
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request has an invalid header");
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(tickets_with_subject(subject), 0);
+}
+END_TEST
+
+/* Lengths count characters (API.md §1), not bytes: 255 "é" (510 bytes)
+ * is a key, 256 are not. */
+START_TEST(key_length_counts_characters_not_bytes)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *subject = sp_t_unique("idem-multibyte");
+    const char *uniq = sp_t_unique("k");
+    const char *key = sp_t_fmt("%s%s", uniq, sp_t_repeat("\xc3\xa9", 255 - strlen(uniq)));
+    struct sp_t_resp *first = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *again = post_with_key(TICKETS, &u, key, ticket_body(subject));
+    assert_replay_of(first, again);
+    sp_t_resp_free(first);
+    sp_t_resp_free(again);
+    ck_assert_int_eq(tickets_with_subject(subject), 1);
+    struct sp_t_resp *r = post_with_key(TICKETS, &u, sp_t_fmt("%s\xc3\xa9", key),
+                                        ticket_body(subject));
+    sp_t_assert_invalid(r, "Idempotency-Key", "invalid");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT length(key) FROM support_idempotency_keys "
+                              "WHERE key LIKE '%s\xc3\xa9%%'", uniq), "255");
+}
+END_TEST
+
 static Suite *
 idempotency_suite(void)
 {
@@ -260,6 +302,8 @@ idempotency_suite(void)
     tcase_add_test(tc, same_key_from_another_customer_is_independent);
     tcase_add_test(tc, key_of_256_chars_is_422);
     tcase_add_test(tc, key_of_255_chars_is_accepted);
+    tcase_add_test(tc, key_that_is_not_utf8_or_has_a_control_character_is_422);
+    tcase_add_test(tc, key_length_counts_characters_not_bytes);
     tc = sp_t_tcase(s, "reply");
     tcase_add_test(tc, replayed_reply_returns_first_message_and_adds_once);
     tcase_add_test(tc, reused_reply_key_with_other_body_is_422);

@@ -98,6 +98,37 @@ count(const char *text, const char *needle)
     return n;
 }
 
+/* Sends method (the REQUEST_METHOD text) to path, anonymously. */
+static const char *
+serve_method(const char *method, const char *path)
+{
+    char *envp[] = {sp_arena_sprintf(&arena, "REQUEST_METHOD=%s", method),
+                    sp_arena_sprintf(&arena, "REQUEST_URI=%s", path), NULL};
+    sp_req_init(&req, &arena, &env, envp);
+    sp_http_handle(&req, routes, sizeof(routes) / sizeof(routes[0]));
+    sp_buf_putc(&req.out, '\0');
+    return req.out.data;
+}
+
+/* A 405 names the method sent (it said "OTHER is not allowed here" for
+ * FOO); the client's text is shown only when it is a short token. */
+START_TEST(a_405_names_the_method_sent_when_it_is_a_short_token)
+{
+    const char *out = serve_method("FOO", "/public");
+    ck_assert_msg(strstr(out, "Status: 405") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"FOO is not allowed here; use GET\"") != NULL, "%s", out);
+    out = serve_method("DELETE", "/public");
+    ck_assert_msg(strstr(out, "\"DELETE is not allowed here; use GET\"") != NULL, "%s", out);
+    static const char *const odd[] = {"F\"O<b>", "ABCDEFGHIJKLMNOPQ", "", "G T"};
+    for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+        out = serve_method(odd[i], "/public");
+        ck_assert_msg(strstr(out, "Status: 405") != NULL, "%s", out);
+        ck_assert_msg(strstr(out, "\"this method is not allowed here; use GET\"") != NULL,
+                      "%s: %s", odd[i], out);
+    }
+}
+END_TEST
+
 START_TEST(authenticated_answers_are_not_stored)
 {
     static const struct {
@@ -154,6 +185,7 @@ main(void)
     tcase_add_test(tc, refusals_of_authenticated_routes_are_not_stored_either);
     tcase_add_test(tc, public_answers_stay_cacheable);
     tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
+    tcase_add_test(tc, a_405_names_the_method_sent_when_it_is_a_short_token);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

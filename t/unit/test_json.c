@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,55 @@ START_TEST(trailing_garbage_is_invalid_json)
     ASSERT_INVALID_JSON("{\"a\":1}{}");
     ASSERT_INVALID_JSON("{\"a\":1} ,");
     ASSERT_INVALID_JSON("{} \n garbage");
+}
+END_TEST
+
+/* json-c reads these even with JSON_TOKENER_STRICT; RFC 8259 has no
+ * NaN, Infinity, "1." or single quotes, and a database refuses NaN later. */
+START_TEST(non_json_numbers_and_quotes_are_invalid_json)
+{
+    ASSERT_INVALID_JSON("{\"n\":NaN}");
+    ASSERT_INVALID_JSON("{\"n\":Infinity}");
+    ASSERT_INVALID_JSON("{\"n\":-Infinity}");
+    ASSERT_INVALID_JSON("{\"m\":{\"n\":[1,NaN]}}");
+    ASSERT_INVALID_JSON("NaN");
+    ASSERT_INVALID_JSON("{\"n\":1.}");
+    ASSERT_INVALID_JSON("{\"n\":-1.}");
+    ASSERT_INVALID_JSON("{\"n\":1.e5}");
+    ASSERT_INVALID_JSON("[1.]");
+    ASSERT_INVALID_JSON("1.");
+    ASSERT_INVALID_JSON("{'a':1}");
+    ASSERT_INVALID_JSON("{\"a\":'x'}");
+    ck_assert_str_eq(prob.detail, "malformed JSON: unexpected character");
+    ASSERT_INVALID_JSON("{\"n\":NaN}");
+    ck_assert_str_eq(prob.detail, "malformed JSON: NaN and Infinity are not JSON numbers");
+}
+END_TEST
+
+/* What the check above must leave alone: every JSON number form, and the
+ * same characters inside strings and names. */
+START_TEST(json_numbers_and_look_alikes_in_strings_parse)
+{
+    static const char *const ok[] = {
+        "{\"n\":1.5,\"e\":1e5,\"E\":1E+5,\"f\":-0.25e-3,\"z\":-0,\"b\":1e400}",
+        "{\"NaN\":\"Infinity 1. 'q' \\\" NaN\",\"I.\":[true,false,null]}",
+        "[0.5, 10.25]\n",
+        "{\"k\\\\u0000\":\"v\\\\\",\"w\":\"\\\"\"}",
+        "{\"v\":\"a\\u0000b\"}",
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        ck_assert_msg(parse(ok[i]) != NULL, "refused %s: %s", ok[i], prob.detail);
+}
+END_TEST
+
+/* json-c cuts a name at \u0000: {"subject\u0000x":…} would be read as
+ * "subject", a nested one would be stored as another name. */
+START_TEST(a_member_name_with_nul_is_invalid_json)
+{
+    ASSERT_INVALID_JSON("{\"subject\\u0000x\":\"a\"}");
+    ck_assert_str_eq(prob.detail, "malformed JSON: a member name contains \\u0000");
+    ASSERT_INVALID_JSON("{\"metadata\":{\"k\\u0000\" :1}}");
+    ASSERT_INVALID_JSON("{\"m\":[{\"\\u0000\"\n:1}]}");
 }
 END_TEST
 
@@ -458,6 +508,64 @@ START_TEST(int_outside_bounds_is_out_of_range)
 }
 END_TEST
 
+/* json-c saturates integers outside int64 (99999999999999999999999 was
+ * stored as 9223372036854775807): refused whatever the field's bounds. */
+START_TEST(int_beyond_int64_is_out_of_range_whatever_the_bounds)
+{
+    static const struct sp_field_spec wide[] = {
+        {"n", SP_FIELD_INT, true, false, INT64_MIN, INT64_MAX, NULL, 0, 0},
+        {"d", SP_FIELD_NUMBER, false, false, 0, 0, NULL, -1e300, 1e300},
+    };
+    static const char *const bad[] = {
+        "{\"n\":99999999999999999999999}", "{\"n\":9223372036854775808}",
+        "{\"n\":18446744073709551615}",    "{\"n\":18446744073709551616}",
+        "{\"n\":-9223372036854775809}",    "{\"n\":-99999999999999999999999}",
+        "{\"n\":-9223372036854775808}",
+    };
+    struct sp_field_value v[2];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_msg(sp_json_validate(body(bad[i]), wide, 2, v, &prob) == SP_INVALID,
+                      "accepted %s as %lld", bad[i], v[0].i);
+        ck_assert_uint_eq(prob.nerrors, 1);
+        assert_error(0, "n", "out_of_range");
+    }
+    ck_assert_int_eq(sp_json_validate(body("{\"n\":1,\"d\":99999999999999999999999}"), wide,
+                                      2, v, &prob), SP_INVALID);
+    assert_error(0, "d", "out_of_range");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(sp_json_validate(body("{\"n\":9223372036854775807}"), wide, 2, v, &prob),
+                     SP_OK);
+    ck_assert(v[0].i == INT64_MAX);
+    ck_assert_int_eq(sp_json_validate(body("{\"n\":-9223372036854775807}"), wide, 2, v, &prob),
+                     SP_OK);
+    ck_assert(v[0].i == -INT64_MAX);
+}
+END_TEST
+
+/* Inside an object or array field: a NUL the database refuses (22P05)
+ * and an integer json-c would store changed, each named by the field. */
+START_TEST(nul_or_int_beyond_int64_inside_an_object_or_array_is_refused)
+{
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"metadata\":{\"s\":\"\\u0000\"}}"),
+                     SP_INVALID);
+    ck_assert_uint_eq(prob.nerrors, 1);
+    assert_error(0, "metadata", "invalid");
+    ck_assert(!out[F_METADATA].present);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"metadata\":{\"a\":[{\"n\":1e999999}],"
+                              "\"b\":[99999999999999999999999]}}"), SP_INVALID);
+    assert_error(0, "metadata", "out_of_range");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"attachments\":[\"a\",\"b\\u0000\"]}"),
+                     SP_INVALID);
+    assert_error(0, "attachments", "invalid");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"metadata\":{\"n\":-9223372036854775807}}"),
+                     SP_OK);
+}
+END_TEST
+
 START_TEST(int_at_the_bounds_is_accepted)
 {
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"provider_id\":1}"), SP_OK);
@@ -619,6 +727,9 @@ json_suite(void)
     tcase_add_test(tc, malformed_json_is_invalid_json);
     tcase_add_test(tc, trailing_garbage_is_invalid_json);
     tcase_add_test(tc, a_repeated_member_name_is_invalid_json);
+    tcase_add_test(tc, non_json_numbers_and_quotes_are_invalid_json);
+    tcase_add_test(tc, json_numbers_and_look_alikes_in_strings_parse);
+    tcase_add_test(tc, a_member_name_with_nul_is_invalid_json);
     tcase_add_test(tc, trailing_nul_byte_is_invalid_json);
     tcase_add_test(tc, empty_body_is_invalid_json);
     tcase_add_test(tc, whitespace_only_body_is_invalid_json);
@@ -648,6 +759,8 @@ json_suite(void)
     tcase_add_test(tc, enum_value_outside_the_list_is_invalid);
     tcase_add_test(tc, enum_value_in_the_list_gives_its_index);
     tcase_add_test(tc, int_outside_bounds_is_out_of_range);
+    tcase_add_test(tc, int_beyond_int64_is_out_of_range_whatever_the_bounds);
+    tcase_add_test(tc, nul_or_int_beyond_int64_inside_an_object_or_array_is_refused);
     tcase_add_test(tc, int_at_the_bounds_is_accepted);
     tcase_add_test(tc, object_larger_than_max_is_too_large);
     tcase_add_test(tc, small_object_is_within_max);
