@@ -445,6 +445,19 @@ sp_page_kb_edit(struct sp_req *r, struct sp_problem *p)
     return form_page(r, 200, &s, article_data(r, &a), NULL);
 }
 
+/* The edit form's hidden version: a positive decimal number, else 0. The
+ * guard against stale edits (API.md §8) must not be skipped by a form
+ * that lost or mangled it: 0 (no precondition) is refused, not used. */
+static long long
+form_version(struct sp_req *r)
+{
+    const char *v = sp_req_form(r, "version");
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > 18 || v[0] == '0' || strspn(v, "0123456789") != n)
+        return 0;
+    return strtoll(v, NULL, 10);
+}
+
 enum sp_rc
 sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
 {
@@ -454,10 +467,13 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_article_input in;
     form_input(r, &in, false);
-    const char *version = sp_req_form(r, "version");
-    in.if_match = version ? strtoll(version, NULL, 10) : 0;
+    in.if_match = form_version(r);
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
+    if (in.if_match == 0)
+        sp_problem_set(p, SP_INVALID, "validation_failed",
+                       "This form does not say which version of the article it edits. Copy your"
+                       " changes, reload the page and apply them again.");
+    if (in.if_match == 0 || sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
         struct json_object *o = typed(r, &in, r->params[0]);
         json_object_object_add(o, "version", json_object_new_int64(a.version));
         json_object_object_add(o, "is_published", json_object_new_boolean(a.is_published));
@@ -531,7 +547,9 @@ sp_page_kb_preview(struct sp_req *r, struct sp_problem *p)
         return sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
                               "content_markdown is over 200 KiB");
     struct sp_ctx ctx = sp_api_ctx(r);
-    const char *html = sp_article_preview(&ctx, md ? md : "", len);
+    const char *html;
+    if (sp_article_preview(&ctx, md ? md : "", len, &html, p) != SP_OK)
+        return p->rc;
     sp_resp_header(r, "Cache-Control", "no-store");
     sp_resp_send(r, 200, "text/html; charset=utf-8", html, strlen(html));
     return SP_OK;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -87,35 +88,57 @@ is_space(char c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-/* s with runs of whitespace made one space, trimmed, cut at max code
- * points (then ending in "…"). */
+/* Where to cut s (n bytes, more than max code points) so that it and an
+ * ellipsis make max code points: after the last whole word that fits, or
+ * mid-word when that word is over half of the room. */
+static size_t
+summary_cut(const char *s, size_t n, size_t max)
+{
+    size_t at = 0;
+    for (size_t points = 0; points + 1 < max && at < n; points++) {
+        size_t l = sp_utf8_seq_len(s + at, n - at);
+        at += l == 0 ? 1 : l;
+    }
+    size_t cut = at;
+    if (at < n && s[at] != ' ')
+        while (cut > 0 && s[cut - 1] != ' ')
+            cut--;
+    if (cut < at / 2)
+        cut = at;
+    while (cut > 0 && s[cut - 1] == ' ')
+        cut--;
+    return cut;
+}
+
+/* s with runs of whitespace made one space and trimmed; over max code
+ * points it is cut (summary_cut) and ends in "…", the max including it. */
 static const char *
 collapse(struct sp_arena *a, const char *s, size_t max)
 {
     struct sp_buf b;
     size_t n = strlen(s), points = 0;
-    sp_buf_init(&b, a, n < 4 * max ? n + 4 : 4 * max + 4);
+    sp_buf_init(&b, a, n + 4);
     for (size_t i = 0; i < n;) {
         if (is_space(s[i])) {
             while (i < n && is_space(s[i]))
                 i++;
-            if (b.len > 0 && i < n)
+            if (b.len > 0 && i < n) {
                 sp_buf_putc(&b, ' ');
+                points++;
+            }
             continue;
         }
         size_t l = sp_utf8_seq_len(s + i, n - i);
         l = l == 0 ? 1 : l;  /* plain() already replaced bad bytes */
-        if (points == max) {
-            while (b.len > 0 && b.data[b.len - 1] == ' ')
-                b.len--;
-            b.data[b.len] = '\0';
-            sp_buf_puts(&b, "\xe2\x80\xa6");  /* … */
-            break;
-        }
         sp_buf_append(&b, s + i, l);
         points++;
         i += l;
     }
+    if (points <= max)
+        return b.data;
+    b.len = summary_cut(b.data, b.len, max);
+    b.data[b.len] = '\0';
+    sp_buf_puts(&b, "\xe2\x80\xa6");  /* … */
     return b.data;
 }
 
@@ -133,21 +156,194 @@ first_paragraph(cmark_node *doc)
     return found;
 }
 
-void
+/* --- what is refused before rendering -------------------------------------- */
+
+static bool
+blank_line(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(s[i]))
+            return false;
+    return true;
+}
+
+/* The columns of a line that may be a table's delimiter row ("|---|:-:|",
+ * maybe quoted or indented), 0 for any other line. An over-estimate is
+ * fine: this only bounds the cells. */
+static unsigned long long
+delimiter_columns(const char *s, size_t n)
+{
+    unsigned long long pipes = 0;
+    bool dash = false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '|')
+            pipes++;
+        else if (s[i] == '-')
+            dash = true;
+        else if (s[i] != ':' && s[i] != '>' && !is_space(s[i]))
+            return 0;
+    }
+    return dash && pipes > 0 ? pipes + 1 : 0;
+}
+
+/* At most how many cells cmark's tables would build. GFM pads every row
+ * to the header's columns, so a wide header over many one-character rows
+ * builds columns × rows cells from a few bytes (cmark-gfm 0.29.0.gfm.6
+ * does not bound it: 1 000 columns over 4 000 rows, 12 KB of markdown,
+ * take 10 s and 40 MB of HTML). A table ends at a blank line at the
+ * latest; a run of non-blank lines ending at line e holds, for each
+ * delimiter-like line j of k columns, at most k × (e - j) cells: summed
+ * as e·Σk − Σk·j, in one pass. */
+static unsigned long long
+table_cells(const char *md, size_t len)
+{
+    unsigned long long total = 0, sum_k = 0, sum_kj = 0, line = 0;
+    for (size_t i = 0; i <= len; line++) {
+        const char *nl = i < len ? memchr(md + i, '\n', len - i) : NULL;
+        size_t end = nl ? (size_t)(nl - md) : len;
+        if (end == len || blank_line(md + i, end - i)) {
+            total += line * sum_k - sum_kj;
+            sum_k = sum_kj = 0;
+        } else {
+            unsigned long long k = delimiter_columns(md + i, end - i);
+            sum_k += k;
+            sum_kj += k * line;
+        }
+        i = end + 1;
+    }
+    return total;
+}
+
+/* Nesting counted as SP_MARKDOWN_MAX_NESTING says: block quotes, list
+ * items and inline markup with content. */
+static bool
+nests(cmark_node *n)
+{
+    cmark_node_type t = cmark_node_get_type(n);
+    if (t == CMARK_NODE_BLOCK_QUOTE || t == CMARK_NODE_ITEM)
+        return true;
+    return (t & CMARK_NODE_TYPE_MASK) == CMARK_NODE_TYPE_INLINE &&
+           cmark_node_first_child(n) != NULL;
+}
+
+/* --- raw HTML whose content is not shown -------------------------------------- */
+
+/* The elements whose content the sanitizer drops (core/sanitize.c), less
+ * the void embed: their raw HTML is omitted by cmark, but the markdown
+ * between an opening and a closing tag would still be text. */
+static const char *const dropped[] = {"script", "style",    "iframe", "object", "applet",
+                                      "template", "textarea", "title",  "xmp",    "noembed",
+                                      "noframes"};
+#define NDROPPED (sizeof(dropped) / sizeof(dropped[0]))
+
+/* The index in dropped[] of the element a raw HTML node opens (close
+ * false) or closes (close true), or -1. */
+static int
+raw_tag(cmark_node *n, bool close)
+{
+    cmark_node_type t = cmark_node_get_type(n);
+    if (t != CMARK_NODE_HTML_INLINE && t != CMARK_NODE_HTML_BLOCK)
+        return -1;
+    const char *s = cmark_node_get_literal(n);
+    s += s ? strspn(s, " \t") : 0;
+    if (s == NULL || s[0] != '<' || (s[1] == '/') != close)
+        return -1;
+    s += close ? 2 : 1;
+    for (size_t i = 0; i < NDROPPED; i++) {
+        size_t l = strlen(dropped[i]);
+        if (strncasecmp(s, dropped[i], l) == 0 && s[l] != '\0' && strchr(" \t\r\n/>", s[l]))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Drops the siblings between each raw opening tag of dropped[] among
+ * parent's children and the next closing one of the same element (a tag
+ * never closed drops nothing: cmark omits just the tag). One pass: the
+ * first still open tag of each element is remembered with its order. */
+static void
+drop_raw_content(cmark_node *parent)
+{
+    cmark_node *open[NDROPPED] = {0};
+    size_t order[NDROPPED] = {0}, k = 0;
+    for (cmark_node *c = cmark_node_first_child(parent); c != NULL; c = cmark_node_next(c), k++) {
+        int i = raw_tag(c, true);
+        if (i >= 0 && open[i] != NULL) {
+            while (cmark_node_next(open[i]) != c) {
+                cmark_node *gone = cmark_node_next(open[i]);
+                cmark_node_unlink(gone);
+                cmark_node_free(gone);
+            }
+            for (size_t j = 0; j < NDROPPED; j++)
+                if (open[j] != NULL && order[j] > order[i])
+                    open[j] = NULL;
+            open[i] = NULL;
+        } else if ((i = raw_tag(c, false)) >= 0 && open[i] == NULL &&
+                   strstr(cmark_node_get_literal(c), "</") == NULL) {
+            open[i] = c;
+            order[i] = k;
+        }
+    }
+}
+
+/* Walks the tree once: refuses it (false) past SP_MARKDOWN_MAX_NESTING,
+ * and drops raw HTML content in each list of children before going
+ * down into them. */
+static bool
+prepare(cmark_node *doc)
+{
+    int depth = 0;
+    for (cmark_node *n = doc; n != NULL;) {
+        if (nests(n) && ++depth > SP_MARKDOWN_MAX_NESTING)
+            return false;
+        cmark_node *child = cmark_node_first_child(n);
+        if (child != NULL) {
+            drop_raw_content(n);
+            n = cmark_node_first_child(n);
+            continue;
+        }
+        while (n != doc && cmark_node_next(n) == NULL) {
+            depth -= nests(n);
+            n = cmark_node_parent(n);
+        }
+        if (n == doc)
+            break;
+        depth -= nests(n);
+        n = cmark_node_next(n);
+    }
+    return true;
+}
+
+bool
 sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out)
 {
+    *out = (struct sp_markdown){.html = "", .summary = "", .text = ""};
+    if (md == NULL)
+        md = "", len = 0;
+    if (table_cells(md, len) > SP_MARKDOWN_MAX_TABLE_CELLS) {
+        out->refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
+                                        SP_MARKDOWN_MAX_TABLE_CELLS);
+        return false;
+    }
     cmark_parser *parser = new_parser();
-    cmark_parser_feed(parser, md ? md : "", md ? len : 0);
+    cmark_parser_feed(parser, md, len);
     cmark_node *doc = cmark_parser_finish(parser);
-
-    const char *raw = take(a, cmark_render_html(doc, OPTIONS, cmark_parser_get_syntax_extensions(parser)));
-    out->html = sp_sanitize_html_as(a, SP_SANITIZE_ARTICLE, raw, strlen(raw), NULL, NULL);
-    out->text = plain(a, take(a, cmark_render_plaintext(doc, OPTIONS, 0)));
-    cmark_node *para = first_paragraph(doc);
-    out->summary = para ? collapse(a, plain(a, take(a, cmark_render_plaintext(para, OPTIONS, 0))),
-                                   SP_MARKDOWN_SUMMARY_MAX)
-                        : "";
-
+    bool ok = prepare(doc);
+    if (!ok) {
+        out->refused = sp_arena_sprintf(a, "nests more than %d levels deep (block quotes, list"
+                                           " items, emphasis and links inside each other)",
+                                        SP_MARKDOWN_MAX_NESTING);
+    } else {
+        const char *raw = take(a, cmark_render_html(doc, OPTIONS,
+                                                    cmark_parser_get_syntax_extensions(parser)));
+        out->html = sp_sanitize_html_as(a, SP_SANITIZE_ARTICLE, raw, strlen(raw), NULL, NULL);
+        out->text = plain(a, take(a, cmark_render_plaintext(doc, OPTIONS, 0)));
+        cmark_node *para = first_paragraph(doc);
+        if (para != NULL)
+            out->summary = collapse(a, plain(a, take(a, cmark_render_plaintext(para, OPTIONS, 0))),
+                                    SP_MARKDOWN_SUMMARY_MAX);
+    }
     cmark_node_free(doc);
     cmark_parser_free(parser);
+    return ok;
 }

@@ -16,24 +16,43 @@
 #ifndef SP_MARKDOWN_H
 #define SP_MARKDOWN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct sp_arena;
 
-/* The longest summary, in code points (an ellipsis marks a cut). */
+/* The longest summary, in code points, the ellipsis that marks a cut
+ * included. */
 #define SP_MARKDOWN_SUMMARY_MAX 280
+
+/* What is refused, because rendering grows faster than the input: block
+ * quotes, list items and inline markup with content (emphasis, links,
+ * images, strikethrough) nested inside each other more than this deep
+ * (the plain-text renderer and the HTML5 tree builder are quadratic in
+ * depth: a 100 000-deep list took minutes) ... */
+#define SP_MARKDOWN_MAX_NESTING 32
+/* ... and tables that would hold more cells than this (GFM pads each row
+ * to the header's columns, so a few bytes make many cells). */
+#define SP_MARKDOWN_MAX_TABLE_CELLS 50000
 
 struct sp_markdown {
     const char *html;     /* sanitized (sanitize.h, article profile) */
     const char *summary;  /* first paragraph as plain text, whitespace
                            * collapsed, at most SP_MARKDOWN_SUMMARY_MAX code
-                           * points; "" when the document has no paragraph */
+                           * points, cut after a word; "" when the document
+                           * has no paragraph */
     const char *text;     /* the whole document as plain text */
+    const char *refused;  /* when refused: why, a phrase after "the
+                           * markdown" for its author; else NULL */
 };
 
 /* Renders md (len bytes; invalid UTF-8 becomes U+FFFD). Every string is
  * owned by the arena. Callers cap the input size first (API.md §8:
- * 200 KiB). */
-void sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out);
+ * 200 KiB). false (the forms "", refused set) when the document is over a
+ * limit above. Raw HTML is omitted, and so is the markdown between an
+ * opening and a closing tag of an element whose content the sanitizer
+ * drops (<script>…</script>, <style>, <iframe>, …): its text is never
+ * shown, in the HTML, the summary or the text. */
+bool sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out);
 
 #endif

@@ -88,7 +88,7 @@ classify(const GumboNode *n, enum sp_sanitize_profile profile)
      * whatever namespace it appeared in. */
     case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_IFRAME:
     case GUMBO_TAG_OBJECT: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
-    case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_TEXTAREA:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_TEXTAREA:
     case GUMBO_TAG_TITLE: case GUMBO_TAG_XMP: case GUMBO_TAG_NOEMBED:
     case GUMBO_TAG_NOFRAMES: case GUMBO_TAG_HEAD:
         return ACT_DROP;

@@ -7,7 +7,9 @@
  * Kept: p br b strong i em u s ul ol li a code pre blockquote (HTML
  * namespace only; the same names inside <svg>/<math> are unwrapped).
  * Dropped with their content: script style iframe object embed applet
- * noscript template textarea title xmp noembed noframes, and comments.
+ * template textarea title xmp noembed noframes, and comments. noscript is
+ * unwrapped like any other element (not in API.md's list, and an unclosed
+ * one would otherwise take the rest of the body with it).
  * Every other element is unwrapped: its children are kept.
  * All attributes are dropped except a valid href on <a>.
  *

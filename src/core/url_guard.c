@@ -215,10 +215,14 @@ sp_addr_classify_v6(const uint8_t a[16])
         return SP_ADDR_PRIVATE;                    /* ULA fc00::/7, site-local fec0::/10 */
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
         return SP_ADDR_LINK_LOCAL;                 /* fe80::/10 */
+    /* The IANA IPv6 special-purpose registry: 2001::/23 is the IETF's
+     * protocol assignments (Teredo, benchmarking 2001:2::/48, ORCHID, and
+     * anycast services: never a webhook receiver), refused whole. */
     if ((a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) ||  /* documentation */
-        (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00) ||  /* Teredo */
-        (a[0] == 0x01 && zeros(a + 1, 7)) ||                               /* discard 100::/64 */
-        (a[0] & 0xe0) != 0x20)                                             /* not global unicast */
+        (a[0] == 0x3f && a[1] == 0xff && (a[2] & 0xf0) == 0) ||  /* documentation 3fff::/20 */
+        (a[0] == 0x20 && a[1] == 0x01 && (a[2] & 0xfe) == 0) ||  /* IETF 2001::/23 */
+        (a[0] == 0x01 && zeros(a + 1, 7)) ||                     /* discard 100::/64 */
+        (a[0] & 0xe0) != 0x20)                                   /* not global unicast */
         return SP_ADDR_RESERVED;
     return SP_ADDR_PUBLIC;
 }

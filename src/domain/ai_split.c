@@ -6,7 +6,11 @@
  * they are until it closes; an ATX heading ends the chunk in hand and
  * becomes part of the path; a blank line ends a paragraph; other lines
  * lose their block markers (quotes, list bullets, table pipes) and inline
- * markup (emphasis, code ticks, link targets, tags). Paragraphs are
+ * markup (emphasis, code ticks, link targets, tags, and what is between
+ * the tags of an element the article does not show, <script>…</script>);
+ * an HTML block of raw text (<script>, <pre>, <style>, <textarea> lines
+ * up to their closing tag) is left out whole, as the article omits it.
+ * Paragraphs are
  * packed into chunks of up to SP_AI_CHUNK_TARGET bytes; a chunk that
  * follows another in the same section starts with the last words of it
  * (up to SP_AI_CHUNK_OVERLAP bytes), so a sentence cut at a boundary is
@@ -15,6 +19,7 @@
 #include "domain/ai_chunks.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -30,6 +35,7 @@ struct splitter {
     struct sp_buf chunk;      /* the chunk being filled */
     size_t fresh;             /* bytes of chunk that are overlap, not new text */
     bool in_fence;
+    bool in_raw;              /* inside an HTML block of raw text (raw_start) */
     struct sp_ai_chunk *out;
     size_t n, cap;
 };
@@ -38,6 +44,34 @@ static bool
 space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* How far a link destination is looked for: enough for any real URL,
+ * and a bound on the work of each '[' of a line. */
+#define DEST_MAX 2048
+
+/* The length of the link destination and title after "](" at s, up to and
+ * with the closing ')', 0 when there is none: parentheses nest in it (as
+ * CommonMark allows: .../Capybara_(animal)), a backslash escapes the next
+ * character and <…> holds any. */
+static size_t
+destination_len(const char *s, size_t n)
+{
+    size_t i = 0, depth = 1;
+    if (n > DEST_MAX)
+        n = DEST_MAX;
+    if (i < n && s[i] == '<')
+        while (++i < n && s[i] != '>' && s[i] != '<')
+            i += s[i] == '\\' && i + 1 < n;
+    for (; i < n; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '(')
+            depth++;
+        else if (s[i] == ')' && --depth == 0)
+            return i + 1;
+    }
+    return 0;
 }
 
 /* [text](target) or ![alt](target) at s: *skip = its length and
@@ -54,12 +88,12 @@ link_at(const char *s, size_t n, size_t *skip, size_t *text_at, size_t *text_len
     size_t c = (size_t)(close - s);
     if (c + 1 >= n || s[c + 1] != '(')
         return false;
-    const char *end = memchr(s + c + 1, ')', n - c - 1);
-    if (end == NULL)
+    size_t dest = destination_len(s + c + 2, n - c - 2);
+    if (dest == 0)
         return false;
     *text_at = i + 1;
     *text_len = c - i - 1;
-    *skip = (size_t)(end - s) + 1;
+    *skip = c + 2 + dest;
     return true;
 }
 
@@ -73,11 +107,54 @@ tag_len(const char *s, size_t n)
     return gt != NULL ? (size_t)(gt - s) + 1 : 0;
 }
 
+/* Elements whose content the article never shows (core/sanitize drops it,
+ * core/markdown drops the text between their tags): the same here. */
+static const char *const hidden[] = {"script", "style",    "iframe", "object", "applet",
+                                     "template", "textarea", "title",  "xmp",    "noembed",
+                                     "noframes"};
+#define NHIDDEN (sizeof(hidden) / sizeof(hidden[0]))
+
+/* Whether s (n bytes) starts with name as a tag name: then a space, '/',
+ * '>' or the end. */
+static bool
+tag_name_is(const char *s, size_t n, const char *name)
+{
+    size_t l = strlen(name);
+    return n >= l && strncasecmp(s, name, l) == 0 &&
+           (n == l || s[l] == ' ' || s[l] == '\t' || s[l] == '/' || s[l] == '>');
+}
+
+/* The tag of t bytes at s opens a hidden element: the length from s to the
+ * end of its closing tag in the n bytes, 0 when it is not one or is not
+ * closed. *unclosed remembers the elements found not closed in this text,
+ * so each is looked for once (no quadratic scan of a line of open tags). */
+static size_t
+hidden_len(const char *s, size_t t, size_t n, unsigned *unclosed)
+{
+    for (size_t k = 0; k < NHIDDEN; k++) {
+        if (!tag_name_is(s + 1, t - 1, hidden[k]) || (*unclosed & (1u << k)))
+            continue;
+        size_t l = strlen(hidden[k]);
+        for (const char *c = memchr(s + t, '<', n - t); c != NULL;
+             c = memchr(c + 1, '<', n - (size_t)(c + 1 - s))) {
+            size_t at = (size_t)(c - s), end;
+            if (at + 2 + l <= n && c[1] == '/' && tag_name_is(c + 2, n - at - 2, hidden[k]) &&
+                (end = tag_len(c, n - at)) > 0)
+                return at + end;
+        }
+        *unclosed |= 1u << k;
+        return 0;
+    }
+    return 0;
+}
+
 /* Inline markup out of s: emphasis stars, code ticks, strikethrough,
- * link targets, HTML tags and table pipes. */
+ * link targets, HTML tags (with the content of hidden elements) and table
+ * pipes. */
 static void
 put_inline(struct sp_buf *b, const char *s, size_t n)
 {
+    unsigned unclosed = 0;
     for (size_t i = 0; i < n;) {
         size_t skip, at, tlen;
         char c = s[i];
@@ -85,11 +162,11 @@ put_inline(struct sp_buf *b, const char *s, size_t n)
             put_inline(b, s + i + at, tlen);
             i += skip;
         } else if (c == '<' && tag_len(s + i, n - i) > 0) {
-            size_t t = tag_len(s + i, n - i);
+            size_t t = tag_len(s + i, n - i), whole = hidden_len(s + i, t, n - i, &unclosed);
             /* An autolink keeps its address; a tag goes. */
             if (memchr(s + i, '@', t) != NULL || (t > 6 && memcmp(s + i + 1, "http", 4) == 0))
                 sp_buf_append(b, s + i + 1, t - 2);
-            i += t;
+            i += whole > 0 ? whole : t;
         } else if (c == '*' || c == '`' || c == '~') {
             i++;
         } else {
@@ -317,9 +394,47 @@ fence_line(const char *line, size_t n)
     return n - i >= 3 && (memcmp(line + i, "```", 3) == 0 || memcmp(line + i, "~~~", 3) == 0);
 }
 
+/* The tags of a CommonMark HTML block of raw text (type 1: it runs from a
+ * line starting with one of them to a line with one of their closing
+ * tags, blank lines included). The article omits such a block whole. */
+static const char *const raw_tags[] = {"script", "pre", "style", "textarea"};
+
+static bool
+raw_start(const char *line, size_t n)
+{
+    size_t i = 0;
+    while (i < n && i < 3 && line[i] == ' ')
+        i++;
+    for (size_t k = 0; i + 1 < n && line[i] == '<' && k < 4; k++)
+        if (tag_name_is(line + i + 1, n - i - 1, raw_tags[k]))
+            return true;
+    return false;
+}
+
+static bool
+raw_end(const char *line, size_t n)
+{
+    for (const char *c = memchr(line, '<', n); c != NULL;
+         c = memchr(c + 1, '<', n - (size_t)(c + 1 - line))) {
+        size_t at = (size_t)(c - line);
+        for (size_t k = 0; k < 4 && at + 2 < n && c[1] == '/'; k++) {
+            size_t l = strlen(raw_tags[k]);
+            if (at + 3 + l <= n && strncasecmp(c + 2, raw_tags[k], l) == 0 && c[2 + l] == '>')
+                return true;
+        }
+    }
+    return false;
+}
+
 static void
 read_line(struct splitter *s, const char *line, size_t n)
 {
+    if (s->in_raw || (!s->in_fence && raw_start(line, n))) {
+        if (!s->in_raw)
+            end_paragraph(s);
+        s->in_raw = !raw_end(line, n);
+        return;
+    }
     if (fence_line(line, n)) {
         end_paragraph(s);
         s->in_fence = !s->in_fence;

@@ -163,10 +163,21 @@ read_article(const PGresult *r, int row, bool full, struct sp_article *out)
     }
 }
 
-/* The statement parameters of in, markdown rendered when it is given. */
-static void
+/* The markdown's refusal (core/markdown: nesting, table cells) as the
+ * field error of content_markdown. */
+static enum sp_rc
+markdown_refused(struct sp_ctx *ctx, const struct sp_markdown *m, struct sp_problem *p)
+{
+    sp_problem_field(p, "content_markdown", "too_complex",
+                     sp_arena_sprintf(ctx->arena, "the markdown %s", m->refused));
+    return sp_problem_set(p, SP_INVALID, "validation_failed", "the article has invalid fields");
+}
+
+/* The statement parameters of in, markdown rendered when it is given;
+ * SP_INVALID when the renderer refuses it. */
+static enum sp_rc
 write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *actor,
-             const char *params[WP_COUNT])
+             const char *params[WP_COUNT], struct sp_problem *p)
 {
     params[WP_SLUG] = in->slug;
     params[WP_TITLE] = in->title;
@@ -175,13 +186,15 @@ write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *
     params[WP_IF_MATCH] = in->if_match ? sp_arena_sprintf(ctx->arena, "%lld", in->if_match) : NULL;
     params[WP_ACTOR] = actor;
     if (in->markdown == NULL)
-        return;
+        return SP_OK;
     struct sp_markdown m;
-    sp_markdown_render(ctx->arena, in->markdown, in->markdown_len, &m);
+    if (!sp_markdown_render(ctx->arena, in->markdown, in->markdown_len, &m))
+        return markdown_refused(ctx, &m, p);
     params[WP_MARKDOWN] = sp_arena_strndup(ctx->arena, in->markdown, in->markdown_len);
     params[WP_HTML] = m.html;
     params[WP_SUMMARY] = m.summary;
     params[WP_TEXT] = m.text;
+    return SP_OK;
 }
 
 /* A unique violation can only be the slug. */
@@ -197,10 +210,9 @@ enum sp_rc
 sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in, const char *actor,
                   struct sp_article *out, struct sp_problem *p)
 {
-    if (sp_article_check(in, true, p) != SP_OK)
-        return p->rc;
     const char *params[WP_COUNT] = {0};
-    write_params(ctx, in, actor, params);
+    if (sp_article_check(in, true, p) != SP_OK || write_params(ctx, in, actor, params, p) != SP_OK)
+        return p->rc;
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
     if (r == NULL)
         return write_failed(p);
@@ -226,10 +238,10 @@ enum sp_rc
 sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input *in,
                  const char *actor, struct sp_article *out, struct sp_problem *p)
 {
-    if (sp_article_check(in, false, p) != SP_OK)
-        return p->rc;
     const char *params[WP_COUNT] = {0};
-    write_params(ctx, in, actor, params);
+    if (sp_article_check(in, false, p) != SP_OK ||
+        write_params(ctx, in, actor, params, p) != SP_OK)
+        return p->rc;
     params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p);
     if (r == NULL)
@@ -278,12 +290,15 @@ sp_article_published(struct sp_ctx *ctx, const char *slug, struct sp_article *ou
     return get_one(ctx, &published_stmt, slug, out, p);
 }
 
-const char *
-sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len)
+enum sp_rc
+sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len, const char **html,
+                   struct sp_problem *p)
 {
     struct sp_markdown m;
-    sp_markdown_render(ctx->arena, markdown, len, &m);
-    return m.html;
+    if (!sp_markdown_render(ctx->arena, markdown, len, &m))
+        return markdown_refused(ctx, &m, p);
+    *html = m.html;
+    return SP_OK;
 }
 
 /* --- lists ----------------------------------------------------------------- */

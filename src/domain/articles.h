@@ -68,7 +68,9 @@ enum sp_rc sp_article_check(const struct sp_article_input *in, bool create, stru
  * digit. */
 bool sp_article_tag_ok(const char *tag);
 
-/* 409 slug_taken when another article has the slug. Publishing sets
+/* SP_INVALID (content_markdown too_complex) when the markdown nests or
+ * tabulates past core/markdown's limits.
+ * 409 slug_taken when another article has the slug. Publishing sets
  * published_at. actor: who writes (stored, never shown publicly). */
 enum sp_rc sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in,
                              const char *actor, struct sp_article *out, struct sp_problem *p);
@@ -88,8 +90,10 @@ enum sp_rc sp_article_get(struct sp_ctx *ctx, long long id, struct sp_article *o
 enum sp_rc sp_article_published(struct sp_ctx *ctx, const char *slug, struct sp_article *out,
                                 struct sp_problem *p);
 /* Renders markdown as an article would be, without storing anything (the
- * admin editor's preview). Owned by the arena. */
-const char *sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len);
+ * admin editor's preview): *html owned by the arena, or SP_INVALID with
+ * the field error a save would get (too_complex). */
+enum sp_rc sp_article_preview(struct sp_ctx *ctx, const char *markdown, size_t len,
+                              const char **html, struct sp_problem *p);
 
 enum sp_article_status { SP_ARTICLES_PUBLISHED, SP_ARTICLES_DRAFTS, SP_ARTICLES_ALL };
 

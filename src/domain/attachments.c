@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,7 +135,37 @@ sp_attachment_filename_ok(const char *s)
     return true;
 }
 
-/* Whether type is one of the comma-separated list. */
+/* A declared Content-Type as it is checked, stored and served: the media
+ * type "type/subtype" (RFC 9110 §8.3.1: two tokens) lower-cased, since
+ * media types are case-insensitive, and its parameters (after ';') and
+ * the spaces around it dropped — what is served is then always exactly
+ * one of the allowed types, never a charset or anything else a client
+ * wrote. NULL when it is no media type (or holds bytes outside printable
+ * ASCII). */
+static const char *
+media_type(struct sp_arena *a, const char *declared)
+{
+    static const char token[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789!#$%&'*+-.^_`|~";
+    for (const char *c = declared; *c != '\0'; c++)
+        if ((*c < 0x20 && *c != '\t') || (unsigned char)*c >= 0x7f)
+            return NULL;
+    const char *t = declared + strspn(declared, " \t");
+    size_t type = strspn(t, token);
+    if (type == 0 || t[type] != '/')
+        return NULL;
+    size_t sub = strspn(t + type + 1, token), n = type + 1 + sub;
+    const char *rest = t + n + strspn(t + n, " \t");
+    if (sub == 0 || (*rest != '\0' && *rest != ';'))
+        return NULL;
+    char *out = sp_arena_strndup(a, t, n);
+    for (char *c = out; *c != '\0'; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    return out;
+}
+
+/* Whether type is one of the comma-separated list (compared without
+ * regard to case, as media types are). */
 static bool
 type_allowed(const char *list, const char *type)
 {
@@ -146,7 +177,7 @@ type_allowed(const char *list, const char *type)
         const char *e = end;
         while (e > s && e[-1] == ' ')
             e--;
-        if ((size_t)(e - s) == n && memcmp(s, type, n) == 0)
+        if ((size_t)(e - s) == n && strncasecmp(s, type, n) == 0)
             return true;
         s = *end ? end + 1 : end;
     }
@@ -160,7 +191,8 @@ sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
     if (!sp_attachment_filename_ok(in->filename))
         sp_problem_field(p, "filename", "invalid",
                          "must be 1 to 255 bytes of UTF-8 without control characters, / or \\");
-    if (!type_allowed(in->allowed_types, in->content_type))
+    const char *type = in->content_type ? media_type(ctx->arena, in->content_type) : NULL;
+    if (type == NULL || !type_allowed(in->allowed_types, type))
         sp_problem_field(p, "content_type", "unsupported_type",
                          "is not an accepted type of attachment");
     if (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES)
@@ -169,7 +201,7 @@ sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
     char id[SP_PUBLIC_ID_LEN + 1];
     sp_public_id(id);
-    const char *params[6] = {id, in->owner_sub, in->owner_role, in->filename, in->content_type,
+    const char *params[6] = {id, in->owner_sub, in->owner_role, in->filename, type,
                              sp_arena_sprintf(ctx->arena, "%lld", in->size)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
     if (r == NULL)

@@ -60,7 +60,9 @@ struct sp_attachment_new {
 bool sp_attachment_filename_ok(const char *s);
 
 /* Checks the metadata (field errors: filename invalid, content_type
- * unsupported_type, size out_of_range) and stores a pending row with a
+ * unsupported_type, size out_of_range; the content type is kept as its
+ * media type, lower-cased, parameters dropped: "Text/Plain;
+ * charset=utf-8" is text/plain) and stores a pending row with a
  * fresh random id. Runs inside the caller's transaction when there is
  * one (the create protocol). */
 enum sp_rc sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,

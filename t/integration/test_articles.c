@@ -390,6 +390,60 @@ START_TEST(markdown_cannot_smuggle_script)
 }
 END_TEST
 
+/* QA: a 100 000-deep list (within 200 KiB) held a worker for minutes.
+ * Deep nesting is refused before rendering, on create and on patch, and
+ * the stored article is untouched. */
+START_TEST(deeply_nested_markdown_is_refused)
+{
+    const char *deep = sp_t_fmt("%sx", sp_t_repeat("- ", 100000));
+    const char *s = slug();
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/articles",
+        sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":%s}", sp_t_jq(s),
+                 sp_t_jq(deep)));
+    sp_t_assert_invalid(r, "content_markdown", "too_complex");
+    ck_assert_msg(strstr(r->body, "nests more than 32 levels deep") != NULL, "%s", r->body);
+    sp_t_resp_free(r);
+
+    int64_t id = create_id(s, "Shallow", "- a\n  - b\n", NULL);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
+                   sp_t_fmt("{\"content_markdown\":%s}",
+                            sp_t_jq(sp_t_fmt("%sx", sp_t_repeat(">", 100000)))));
+    sp_t_assert_invalid(r, "content_markdown", "too_complex");
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles/%lld", (long long)id), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), "- a\n  - b\n");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: the text of an inline <script> was published as text; summaries
+ * were up to 350 characters. */
+START_TEST(script_text_is_not_published_and_summaries_fit)
+{
+    const char *s = slug();
+    struct sp_t_resp *r = create(s, "Guide", "Guide <script>alert('x')</script>",
+                                 "\"is_published\":true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "html"), "<p>Guide </p>\n");
+    ck_assert_str_eq(sp_t_jstr(r->json, "summary"), "Guide");
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/articles?q=alert"), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        ck_assert_str_ne(sp_t_jstr(json_object_array_get_idx(data, i), "slug"), s);
+    sp_t_resp_free(r);
+
+    r = create(slug(), "Long", sp_t_repeat("abcd ", 100), NULL);
+    const char *summary = sp_t_jstr(r->json, "summary");
+    ck_assert_uint_eq(strlen(summary), 56 * 5 - 1 + strlen("\u2026"));
+    ck_assert_str_eq(summary + strlen(summary) - 3, "\u2026");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age)
 {
     const char *s = slug();
@@ -446,6 +500,8 @@ articles_suite(void)
     tcase_add_test(tc, a_query_value_that_is_not_utf8_is_422_naming_it);
     tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
     tcase_add_test(tc, markdown_cannot_smuggle_script);
+    tcase_add_test(tc, deeply_nested_markdown_is_refused);
+    tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
     return s;
 }

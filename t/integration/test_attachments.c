@@ -88,6 +88,54 @@ START_TEST(create_validates_name_type_and_size)
 }
 END_TEST
 
+/* Media types are case-insensitive and often carry parameters (QA:
+ * "TEXT/PLAIN" and "text/plain; charset=utf-8" were unsupported_type):
+ * the type is kept lower-cased without its parameters — stored, answered
+ * and served as exactly an allowed type. */
+START_TEST(content_types_are_normalised_to_an_allowed_media_type)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const accepted[][2] = {
+        {"TEXT/PLAIN", "text/plain"},
+        {"text/plain; charset=utf-8", "text/plain"},
+        {" Image/PNG ;name=\"x;y\"", "image/png"},
+        {"text/csv;", "text/csv"},
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
+                     sp_t_jq(accepted[i][0])));
+        sp_t_assert_json(r, 201);
+        ck_assert_str_eq(sp_t_jstr(r->json, "content_type"), accepted[i][1]);
+        sp_t_resp_free(r);
+    }
+    static const char *const refused[] = {
+        "text/ plain", "text /plain", "text/plain x", "textplain", "/plain", "text/",
+        "text/html; x=text/plain", "text/plain\r\nX-Evil: 1", "text/plain\u00e9",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
+                     sp_t_jq(refused[i])));
+        sp_t_assert_invalid(r, "content_type", "unsupported_type");
+        sp_t_resp_free(r);
+    }
+    /* Served as the stored type, with nosniff. */
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "shot.png", "IMAGE/PNG; q=1",
+                                               sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+    struct sp_t_resp *d = sp_t_get(sp_t_attachment_field(c.token, u.id, "download_url"), NULL);
+    sp_t_assert_status(d, 200);
+    ck_assert_str_eq(sp_t_header(d, "Content-Type"), "image/png");
+    ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
+    sp_t_resp_free(d);
+}
+END_TEST
+
 /* --- the upload ------------------------------------------------------------ */
 
 START_TEST(tampered_expired_and_foreign_signatures_are_403)
@@ -506,6 +554,7 @@ main(void)
     Suite *s = suite_create("attachments");
     TCase *tc = sp_t_tcase(s, "attachments");
     tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);

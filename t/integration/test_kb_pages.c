@@ -185,6 +185,23 @@ START_TEST(create_preview_publish_edit_unpublish_delete_logout)
                   "preview: %s", r->body);
     sp_t_resp_free(r);
 
+    /* Markdown nested past the limit: the preview is a 422 problem naming
+     * the field (admin.js shows its message), the form a 422 page with
+     * the error beside the field; nothing is created. */
+    const char *deep = sp_t_urlencode(sp_t_fmt("%sx", sp_t_repeat("- ", 40)));
+    r = browse(&j, "POST", "/support/admin/kb/preview",
+               sp_t_fmt("csrf_token=%s&content_markdown=%s", csrf, deep));
+    sp_t_assert_invalid(r, "content_markdown", "too_complex");
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", "/support/admin/kb/new",
+               sp_t_fmt("csrf_token=%s&slug=%s&title=Deep&content_markdown=%s", csrf, slug,
+                        deep));
+    assert_page(r, 422);
+    ck_assert_msg(strstr(r->body, "id=\"content_markdown-error\"") &&
+                      strstr(r->body, "nests more than 32 levels deep"),
+                  "field error in %s", r->body);
+    sp_t_resp_free(r);
+
     const char *word = sp_t_fmt("zq%sx", slug + strlen(slug) - 4);
     r = browse(&j, "POST", "/support/admin/kb/new",
                sp_t_fmt("csrf_token=%s&slug=%s&title=Returns+policy&content_markdown=%s&tags=Help,"
@@ -223,6 +240,19 @@ START_TEST(create_preview_publish_edit_unpublish_delete_logout)
                         slug));
     assert_page(r, 422);
     sp_t_resp_free(r);
+    /* So is a form without a valid version: the guard is never skipped. */
+    static const char *const versions[] = {"", "&version=", "&version=0", "&version=abc",
+                                           "&version=-2", "&version=2x", "&version=%2B2",
+                                           "&version=99999999999999999999"};
+    for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+        r = browse(&j, "POST", edit,
+                   sp_t_fmt("csrf_token=%s%s&slug=%s&title=Lost&content_markdown=x", csrf,
+                            versions[i], slug));
+        assert_page(r, 422);
+        ck_assert_msg(strstr(r->body, "does not say which version") != NULL, "%s: %s",
+                      versions[i], r->body);
+        sp_t_resp_free(r);
+    }
     r = sp_t_get(sp_t_fmt("/support/articles/%s", slug), sp_t_user_new(SP_ROLE_CUSTOMER).token);
     sp_t_assert_json(r, 200);
     ck_assert_str_ne(sp_t_header(r, "ETag"), etag);

@@ -79,6 +79,38 @@ START_TEST(markup_is_stripped_and_code_kept)
 }
 END_TEST
 
+/* docs §9: link targets are stripped — the whole target, parentheses
+ * inside it included (QA: "…the capybara page) for …"). */
+START_TEST(link_targets_with_parentheses_are_stripped)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split(
+        "see [the capybara page](https://en.wikipedia.org/wiki/Capybara_(animal)) for more, "
+        "![a (b)](https://x.example/a_(b)_(c).png \"t (1)\") and [esc](https://x/\\)) "
+        "and [angle](<https://x/a)b>) end. [not a link](https://x/(open end",
+        &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].text, "see the capybara page for more, a (b) and esc and angle end."
+                                " [not a link](https://x/(open end");
+}
+END_TEST
+
+/* docs §8: the article never shows what is between <script> and
+ * </script> (or style, iframe, …), so neither do its chunks. */
+START_TEST(hidden_element_content_is_not_chunk_text)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split("Guide <script>alert('x')</script> end <b>bold</b>, "
+                                  "<STYLE type=x>p{}</style> <iframe src=x>f</iframe>"
+                                  " <title> unclosed.\n\n"
+                                  "<script>\nvar a = 1;\n\nvar b = 2;\n</script>\n"
+                                  "After.\n<pre>\nraw\n</pre>\nLast.",
+                                  &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].text, "Guide  end bold,    unclosed.\nAfter.\nLast.");
+}
+END_TEST
+
 START_TEST(empty_article_has_no_chunks)
 {
     size_t n = 9;
@@ -113,6 +145,8 @@ main(void)
     tcase_add_test(tc, short_paragraphs_share_a_chunk);
     tcase_add_test(tc, long_text_is_cut_at_sentences_with_overlap);
     tcase_add_test(tc, markup_is_stripped_and_code_kept);
+    tcase_add_test(tc, link_targets_with_parentheses_are_stripped);
+    tcase_add_test(tc, hidden_element_content_is_not_chunk_text);
     tcase_add_test(tc, empty_article_has_no_chunks);
     tcase_add_test(tc, a_word_longer_than_a_chunk_is_cut_on_utf8_boundaries);
     suite_add_tcase(s, tc);

@@ -24,7 +24,8 @@ static struct sp_markdown
 md(const char *in)
 {
     struct sp_markdown out;
-    sp_markdown_render(&arena, in, strlen(in), &out);
+    ck_assert_msg(sp_markdown_render(&arena, in, strlen(in), &out), "refused: %s", out.refused);
+    ck_assert_ptr_null(out.refused);
     ck_assert_ptr_nonnull(out.html);
     ck_assert_ptr_nonnull(out.summary);
     ck_assert_ptr_nonnull(out.text);
@@ -145,8 +146,132 @@ START_TEST(summary_is_cut_on_a_code_point)
     }
     in[n] = '\0';
     const char *s = md(in).summary;
-    ck_assert_uint_eq(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX + 1);
+    /* One word longer than the room: cut mid-word, the ellipsis counted. */
+    ck_assert_uint_eq(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX);
     ck_assert_str_eq(s + strlen(s) - 3, "\xe2\x80\xa6");
+    ck_assert_str_eq(s + strlen(s) - 5, "\xc3\xa9\xe2\x80\xa6");
+}
+END_TEST
+
+/* in repeated times, NUL-terminated, in the test's arena. */
+static char *
+repeat(const char *in, size_t times, const char *tail)
+{
+    size_t l = strlen(in), t = strlen(tail);
+    char *out = sp_arena_alloc(&arena, l * times + t + 1);
+    for (size_t i = 0; i < times; i++)
+        memcpy(out + i * l, in, l);
+    memcpy(out + l * times, tail, t + 1);
+    return out;
+}
+
+/* API.md §8: at most 280 characters, spaces counted, the ellipsis that
+ * marks a cut included; the cut falls between words. */
+START_TEST(summary_counts_spaces_and_cuts_between_words)
+{
+    const char *s = md(repeat("abcd ", 100, "")).summary;
+    ck_assert_uint_le(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX);
+    /* 56 words and their spaces between are 279, the ellipsis the 280th. */
+    ck_assert_uint_eq(strlen(s), 56 * 5 - 1 + 3);
+    ck_assert_str_eq(s + strlen(s) - 7, "abcd\xe2\x80\xa6");
+
+    s = md(repeat("filler words here. ", 30, "")).summary;
+    ck_assert_uint_le(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX);
+    ck_assert_str_eq(s + strlen(s) - 9, " words\xe2\x80\xa6");  /* not "words h…" */
+
+    /* 303 characters: cut; exactly 280: kept whole, no ellipsis. */
+    s = md(repeat("x ", 151, "y")).summary;
+    ck_assert_uint_eq(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX);
+    ck_assert_str_eq(s + strlen(s) - 6, "x x\xe2\x80\xa6");
+    const char *exact = repeat("word ", 55, "wxyzv");
+    ck_assert_uint_eq(strlen(exact), SP_MARKDOWN_SUMMARY_MAX);
+    ck_assert_str_eq(md(exact).summary, exact);
+}
+END_TEST
+
+/* Rendering is quadratic in nesting depth (plain text, gumbo), so deep
+ * nesting is refused, not rendered: a 100 000-deep list held a worker for
+ * minutes. */
+START_TEST(deep_nesting_is_refused)
+{
+    static const char *const deep[][2] = {
+        {"- ", "x"}, {">", "x"}, {"1. ", "x"}, {"> - ", "x"}, {"![", "x"}, {"**", "x"},
+    };
+    for (size_t i = 0; i < sizeof(deep) / sizeof(deep[0]); i++) {
+        const char *in = repeat(deep[i][0], 100000, deep[i][1]);
+        if (deep[i][0][0] == '!' || deep[i][0][0] == '*')  /* closed as deep as opened */
+            in = sp_arena_sprintf(&arena, "%s%s", repeat(deep[i][0], 30000, "x"),
+                                  repeat(deep[i][0][0] == '!' ? "](u)" : "**", 30000, ""));
+        struct sp_markdown m;
+        ck_assert_msg(!sp_markdown_render(&arena, in, strlen(in), &m), "%s... rendered",
+                      deep[i][0]);
+        ck_assert_str_eq(m.refused, "nests more than 32 levels deep (block quotes, list items,"
+                                    " emphasis and links inside each other)");
+        ck_assert_str_eq(m.html, "");
+        ck_assert_str_eq(m.summary, "");
+        ck_assert_str_eq(m.text, "");
+    }
+    /* 33 quotes are one too many; 32, or 16 lists in 16 quotes, are fine. */
+    struct sp_markdown m;
+    const char *q33 = repeat(">", 33, "x");
+    ck_assert(!sp_markdown_render(&arena, q33, strlen(q33), &m));
+    ck_assert_str_eq(md(repeat(">", 32, "x")).summary, "x");
+    ck_assert_str_eq(md(repeat("> ", 16, repeat("- ", 16, "x"))).summary, "x");
+    ck_assert_contains(md(repeat("- ", 31, "*x*")).html, "<em>x</em>");
+}
+END_TEST
+
+/* A wide header over many short rows: GFM pads each row to the header's
+ * columns, so 12 KB made 4 million cells. */
+START_TEST(table_cell_explosion_is_refused)
+{
+    char *head = sp_arena_sprintf(&arena, "%s\n%s\n", repeat("|a", 1000, "|"),
+                                  repeat("|-", 1000, "|"));
+    const char *in = sp_arena_sprintf(&arena, "%s%s", head, repeat("a\n", 4000, ""));
+    struct sp_markdown m;
+    ck_assert(!sp_markdown_render(&arena, in, strlen(in), &m));
+    ck_assert_str_eq(m.refused, "has tables of more than 50000 cells (columns \xc3\x97 rows)");
+    /* In a quote, too. */
+    in = sp_arena_sprintf(&arena, "> %s\n> %s\n%s", repeat("|a", 100, "|"),
+                          repeat("|-", 100, "|"), repeat("> a\n", 1000, ""));
+    ck_assert(!sp_markdown_render(&arena, in, strlen(in), &m));
+    /* A real table, and many of them, are fine. */
+    const char *table = "| a | b | c |\n|---|:-:|--:|\n| 1 | 2 | 3 |\n| 4 | 5 | 6 |\n\n";
+    ck_assert_contains(md(table).html, "<td align=\"right\">6</td>");
+    md(repeat(table, 2000, ""));
+    md(sp_arena_sprintf(&arena, "%s%s", repeat("|a", 10, "|\n"),
+                        repeat("|-", 10, repeat("|\n|x", 4000, "|\n"))));
+}
+END_TEST
+
+/* API.md §4 drops the content of script, style, iframe, …: text between
+ * such tags in markdown is not shown either (cmark only omits the tags). */
+START_TEST(script_content_is_not_text)
+{
+    struct sp_markdown m = md("Guide <script>alert('x')</script> end\n\nMore.");
+    ck_assert_str_eq(m.html, "<p>Guide  end</p>\n<p>More.</p>\n");
+    ck_assert_str_eq(m.summary, "Guide end");
+    ck_assert_lacks(m.text, "alert");
+    m = md("a <STYLE type=x>*b* c</style> d <title>t</title> e <iframe src=x>f</iframe>");
+    ck_assert_str_eq(m.summary, "a d e");
+    /* Across lines of one paragraph; nested in emphasis. */
+    ck_assert_str_eq(md("a <script>\nb\n</script> c").summary, "a c");
+    ck_assert_str_eq(md("*a <script>b</script> c*").summary, "a c");
+    /* Blocks: a script block is omitted whole by cmark; an iframe block
+     * and its closing block drop the paragraphs between them. */
+    m = md("x\n\n<script>\nalert(1)\n\n</script>\n\ny");
+    ck_assert_lacks(m.text, "alert");
+    m = md("x\n\n<iframe src=\"https://a.example\">\n\nhidden\n\n</iframe>\n\ny");
+    ck_assert_lacks(m.text, "hidden");
+    ck_assert_contains(m.text, "y");
+    /* A tag never closed drops nothing but itself; other tags are omitted
+     * with their text kept; a closing tag alone is omitted. */
+    ck_assert_str_eq(md("Use the <title> element to name a page.").summary,
+                     "Use the element to name a page.");
+    ck_assert_str_eq(md("a <span>b</span> c </script> d").summary, "a b c d");
+    ck_assert_str_eq(md("`<script>x</script>` is code").summary, "<script>x</script> is code");
+    /* An unclosed one before a closed pair of another element. */
+    ck_assert_str_eq(md("a <title> b <style>c</style> d").summary, "a b d");
 }
 END_TEST
 
@@ -232,6 +357,10 @@ markdown_suite(void)
     tcase_add_test(tc, images_keep_only_http_sources);
     tcase_add_test(tc, summary_is_first_paragraph);
     tcase_add_test(tc, summary_is_cut_on_a_code_point);
+    tcase_add_test(tc, summary_counts_spaces_and_cuts_between_words);
+    tcase_add_test(tc, deep_nesting_is_refused);
+    tcase_add_test(tc, table_cell_explosion_is_refused);
+    tcase_add_test(tc, script_content_is_not_text);
     tcase_add_test(tc, raw_html_never_passes);
     tcase_add_test(tc, code_fence_language_is_checked);
     tcase_add_test(tc, message_profile_is_unchanged);

@@ -250,7 +250,7 @@ START_TEST(script_content_is_dropped)
 {
     ck_assert_str_eq(san("<p>hi<script>alert(1)</script></p>"), "<p>hi</p>");
     static const char *const dropped[] = {
-        "script", "style", "iframe", "object", "applet", "noscript",
+        "script", "style", "iframe", "object", "applet",
         "template", "textarea", "title", "xmp", "noembed", "noframes",
     };
     for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
@@ -260,6 +260,16 @@ START_TEST(script_content_is_dropped)
     }
     /* embed is void: it has no content, only the element goes. */
     ck_assert_str_eq(san("a<embed src=\"x.swf\">b"), "ab");
+}
+END_TEST
+
+/* noscript is not among the elements whose content goes (API.md §4): it
+ * is unwrapped, so a stray or unclosed one loses no text. */
+START_TEST(noscript_is_unwrapped_keeping_its_text)
+{
+    ck_assert_str_eq(san("before<noscript>m</noscript>after"), "beforemafter");
+    ck_assert_str_eq(san("before<noscript><p>m</noscript>after"), "before<p>mafter</p>");
+    ck_assert_str_eq(san("a<noscript><b>x</b>"), "a<b>x</b>");
 }
 END_TEST
 
@@ -505,6 +515,7 @@ sanitize_suite(void)
     tcase_add_test(tc, allowed_tags_survive);
     tcase_add_test(tc, text_of_a_body_reads_like_the_page);
     tcase_add_test(tc, script_content_is_dropped);
+    tcase_add_test(tc, noscript_is_unwrapped_keeping_its_text);
     tcase_add_test(tc, other_elements_are_unwrapped_keeping_text);
     tcase_add_test(tc, comments_are_dropped);
     tcase_add_test(tc, text_is_entity_escaped);

@@ -65,6 +65,20 @@ START_TEST(ipv6_ranges_are_classified)
     ASSERT_CLASS("ff02::1", SP_ADDR_MULTICAST);
     ASSERT_CLASS("2001:db8::1", SP_ADDR_RESERVED);
     ASSERT_CLASS("100::1", SP_ADDR_RESERVED);
+    /* The IANA special-purpose registry: benchmarking 2001:2::/48,
+     * documentation 3fff::/20 (RFC 9637), the rest of the IETF's
+     * 2001::/23 (Teredo, ORCHIDv2, anycast), SRv6 SIDs 5f00::/16. */
+    ASSERT_CLASS("2001:2::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("2001:2:0:ffff::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("3fff::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("3fff:fff:ffff::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("2001::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("2001:20::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("2001:1ff:ffff::1", SP_ADDR_RESERVED);
+    ASSERT_CLASS("5f00::1", SP_ADDR_RESERVED);
+    /* Their neighbours are public. */
+    ASSERT_CLASS("2001:200::1", SP_ADDR_PUBLIC);
+    ASSERT_CLASS("3fff:1000::1", SP_ADDR_PUBLIC);
 }
 END_TEST
 

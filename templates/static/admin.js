@@ -19,9 +19,19 @@ document.addEventListener("DOMContentLoaded", function () {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
     }).then(function (r) {
-      return r.ok ? r.text() : Promise.reject(r.status);
-    }).then(function (html) {
-      if (mine === seq) target.innerHTML = html;
+      if (r.ok) return r.text().then(function (html) {
+        if (mine === seq) target.innerHTML = html;
+      });
+      /* 422: markdown the server refuses (too deeply nested, too many
+       * table cells); its reason is shown as text in place of the preview */
+      if (r.status !== 422) return Promise.reject(r.status);
+      return r.json().then(function (problem) {
+        if (mine !== seq) return;
+        var e = problem.errors && problem.errors[0], p = document.createElement("p");
+        p.className = "field-error";
+        p.textContent = e ? e.message : problem.detail;
+        target.replaceChildren(p);
+      });
     }).catch(function () { /* keep the last preview */ });
   }
   area.addEventListener("input", function () {
