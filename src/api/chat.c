@@ -51,11 +51,14 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s)
 }
 
 /* Publishes a system frame to the session's subscribers (after commit;
- * a failure is logged by the bus and never fails the request). */
+ * a failure is logged by the bus and never fails the request). Whoever's
+ * access has expired is disconnected first, so does not hear it. */
 static void
 publish_system(struct sp_req *r, const char *sid, const char *event,
                const struct sp_chat_system_extra *extra)
 {
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_chat_access_sweep_session(&ctx, sid);
     sp_chat_bus_system(r->arena, sid, event, extra);
 }
 
@@ -305,8 +308,10 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     /* Idempotency-Key like every create; a replay publishes nothing. */
     if (sp_api_create(r, create_message, &in, p) != SP_OK)
         return p->rc;
-    if (in.stored != NULL)   /* after the commit */
+    if (in.stored != NULL) {   /* after the commit; the expired leave first */
+        sp_chat_access_sweep_session(&ctx, s.public_id);
         sp_chat_bus_publish(s.public_id, NULL, in.stored->data, in.stored->len);
+    }
     return SP_OK;
 }
 

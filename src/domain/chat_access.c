@@ -38,6 +38,13 @@ static struct sp_stmt sweep_stmt = SP_STMT(
     " RETURNING g.session_public_id, g.principal",
     0);
 
+/* One session's expired grants: its primary key's prefix finds them. */
+static struct sp_stmt sweep_session_stmt = SP_STMT(
+    "chat_access_sweep_session",
+    "DELETE FROM support_chat_grants WHERE session_public_id = $1 AND expires_at <= now()"
+    " RETURNING principal",
+    1);
+
 enum sp_rc
 sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id, const char *principal,
                      long long expires_epoch, struct sp_problem *p)
@@ -95,6 +102,18 @@ sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
         return;
     last = now;
     int n = revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep");
+    if (n > 0) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
+        sp_log_int(l, "revoked", n);
+        sp_log_end(l);
+    }
+}
+
+void
+sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id)
+{
+    const char *params[1] = {session_id};
+    int n = revoke_rows(ctx, &sweep_session_stmt, params, session_id, -1, 0, "session sweep");
     if (n > 0) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
         sp_log_int(l, "revoked", n);
