@@ -100,7 +100,8 @@ static struct sp_stmt messages_stmt = SP_STMT_READ(
     " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
     3);
 
-/* Insert, or find the message a resend already stored (same client_id). */
+/* Insert, or find the message a resend already stored (same sender, same
+ * client_id: another participant's client_id is not this one's). */
 static struct sp_stmt post_stmt = SP_STMT(
     "chat_post",
     "WITH open AS ("
@@ -109,7 +110,7 @@ static struct sp_stmt post_stmt = SP_STMT(
     "), ins AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT id, $2, $3, $4, $5 FROM open"
-    "  ON CONFLICT (session_id, client_id) DO NOTHING"
+    "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING"
     "  RETURNING id, sender_type, sender_id, body, client_id, created_at, attachments"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
@@ -121,7 +122,8 @@ static struct sp_stmt post_stmt = SP_STMT(
     " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
     "   support_ts(m.created_at), m.attachments::text"
     " FROM support_chat_messages m"
-    " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND NOT EXISTS (SELECT 1 FROM ins)"
+    " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND m.sender_type = $2"
+    "   AND m.sender_id = $3 AND NOT EXISTS (SELECT 1 FROM ins)"
     " UNION ALL"
     " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
     5);
@@ -592,7 +594,7 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "), ins AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT may.id, $8, $3, $9, $10 FROM may, rate WHERE rate.count <= $7"
-    "  ON CONFLICT (session_id, client_id) DO NOTHING RETURNING *"
+    "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING RETURNING *"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
     "  WHERE id = (SELECT session_id FROM ins)"
@@ -608,7 +610,8 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "   SELECT false AS dup, i.* FROM ins i"
     "   UNION ALL"
     "   SELECT true, x.* FROM support_chat_messages x, may, rate"
-    "   WHERE x.session_id = may.id AND x.client_id = $10 AND rate.count <= $7"
+    "   WHERE x.session_id = may.id AND x.client_id = $10 AND x.sender_type = $8"
+    "     AND x.sender_id = $3 AND rate.count <= $7"
     "     AND NOT EXISTS (SELECT 1 FROM ins)"
     " ) m ON true",
     13);
@@ -640,6 +643,7 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
     out->alive_refreshed = sp_db_bool(r, 0, 9);
     out->stored = !PQgetisnull(r, 0, 10);
     if (out->stored) {
+        out->duplicate = sp_db_bool(r, 0, 10);
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
     }

@@ -100,9 +100,10 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
  * transaction, begun here when there are any: 422 validation_failed,
  * field error attachments unknown_attachment, and nothing stored, when
  * one is not a clean, unattached upload of sender_id); a client_id
- * already used in this session returns the stored message with
- * *duplicate set (resends are idempotent, and attach nothing). Closed or
- * expired sessions: 409 session_closed. */
+ * this sender (sender_type and sender_id) already used in this session
+ * returns the stored message with *duplicate set (resends are
+ * idempotent, and attach nothing). Closed or expired sessions: 409
+ * session_closed. */
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
                         const struct sp_chat_post_in *in, struct sp_chat_message *out,
                         bool *duplicate, struct sp_problem *p);
@@ -180,6 +181,7 @@ struct sp_chat_frame_posted {
     bool alive_refreshed;            /* the connection's fresh presence row was */
     struct sp_rate_result rate;
     bool stored;                     /* message is set (a resend: the stored one) */
+    bool duplicate;                  /* a resend: message is the sender's first */
     struct sp_chat_message message;
 };
 enum sp_rc sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,

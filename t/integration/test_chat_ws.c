@@ -375,6 +375,97 @@ START_TEST(an_idempotency_key_replay_of_an_http_send_is_not_published_again)
 }
 END_TEST
 
+/* POSTs json as u to session sid's messages; asserts status; the frame. */
+static struct json_object *
+http_post_message(const char *sid, const struct sp_t_user *u, const char *json, long status)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", sid),
+                                         u->token, json);
+    sp_t_assert_json(r, status);
+    struct json_object *o = json_object_get(r->json);
+    sp_t_resp_free(r);
+    return o;
+}
+
+/* QA: client_id de-duplication was per session, so the agent's reply that
+ * reused the customer's client_id answered 200 with the customer's frame
+ * and was lost. It is per sender: the agent's text is stored (201), and
+ * the agent's own resend still answers the agent's first frame. */
+START_TEST(a_client_id_is_the_senders_own_over_http)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct json_object *first = http_post_message(c.id, &c.customer,
+                                                  "{\"body\":\"hi\",\"client_id\":\"c1\"}", 201);
+    struct json_object *reply = http_post_message(
+        c.id, &c.agent, "{\"body\":\"agent reply\",\"client_id\":\"c1\"}", 201);
+    ck_assert_str_eq(sp_t_jstr(reply, "body"), "agent reply");
+    ck_assert_str_eq(sp_t_jstr(reply, "sender_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(reply, "client_id"), "c1");
+    ck_assert_int_ne(sp_t_jint(reply, "id"), sp_t_jint(first, "id"));
+    struct json_object *again = http_post_message(
+        c.id, &c.agent, "{\"body\":\"agent reply\",\"client_id\":\"c1\"}", 200);
+    ck_assert_int_eq(sp_t_jint(again, "id"), sp_t_jint(reply, "id"));
+    struct json_object *cust = http_post_message(c.id, &c.customer,
+                                                 "{\"body\":\"hi\",\"client_id\":\"c1\"}", 200);
+    ck_assert_int_eq(sp_t_jint(cust, "id"), sp_t_jint(first, "id"));
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(sender_type || ':' || body, ',' ORDER BY m.id)"
+                              " FROM support_chat_messages m JOIN support_chat_sessions s"
+                              " ON s.id = m.session_id WHERE s.public_id = '%s'"
+                              " AND m.client_id = 'c1'", c.id),
+                     "customer:hi,agent:agent reply");
+    json_object_put(first);
+    json_object_put(reply);
+    json_object_put(again);
+    json_object_put(cust);
+}
+END_TEST
+
+/* Over the websocket: the agent's resend answers the agent (every
+ * connection of the agent) with its first frame and is not broadcast
+ * again; the customer's message with the same client_id is a new one. */
+START_TEST(a_websocket_resend_answers_its_sender_only)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *m1 = "{\"type\":\"message\",\"body\":\"agent says\",\"client_id\":\"w1\"}";
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                "--expect 50 --timeout 6");
+    sp_t_ws_expect_open(cust);
+    FILE *a1 = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                              sp_t_fmt("%s --send %s --expect 50 --timeout 6",
+                                       auth_header(&c.agent), sp_t_shq(m1)));
+    sp_t_ws_expect_open(a1);
+    sleep(1);
+    FILE *a2 = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                              sp_t_fmt("%s --send %s --expect 50 --timeout 3",
+                                       auth_header(&c.agent), sp_t_shq(m1)));
+    sp_t_ws_expect_open(a2);
+    struct json_object *fa2 = sp_t_ws_drain(a2);
+    struct json_object *mine = http_post_message(
+        c.id, &c.customer, "{\"body\":\"customer says\",\"client_id\":\"w1\"}", 201);
+    struct json_object *fc = sp_t_ws_drain(cust), *fa1 = sp_t_ws_drain(a1);
+    ck_assert_msg(frames_with_body(fc, "agent says") == 1,
+                  "the customer should hear the agent's message once: %s",
+                  json_object_to_json_string(fc));
+    ck_assert_int_eq(frames_with_body(fc, "customer says"), 1);
+    ck_assert_msg(frames_with_body(fa2, "agent says") == 1, "the resend was not answered: %s",
+                  json_object_to_json_string(fa2));
+    ck_assert_msg(frames_with_body(fa1, "agent says") == 2, "the agent's first connection: %s",
+                  json_object_to_json_string(fa1));
+    struct json_object *a = sp_t_chat_frame(fa2, "message", "agent says");
+    ck_assert_int_eq(sp_t_jint(a, "id"), sp_t_jint(sp_t_chat_frame(fc, "message", "agent says"),
+                                                   "id"));
+    ck_assert_str_eq(sp_t_jstr(a, "client_id"), "w1");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.client_id = 'w1'", c.id),
+                     "2");
+    json_object_put(mine);
+    json_object_put(fc);
+    json_object_put(fa1);
+    json_object_put(fa2);
+}
+END_TEST
+
 START_TEST(eventsource_receives_the_same_messages)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -614,6 +705,8 @@ chat_ws_suite(void)
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
+    tcase_add_test(tc, a_client_id_is_the_senders_own_over_http);
+    tcase_add_test(tc, a_websocket_resend_answers_its_sender_only);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
