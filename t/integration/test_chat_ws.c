@@ -210,6 +210,23 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
 }
 END_TEST
 
+/* QA: 4001 plain characters got invalid_frame; API.md §7 (and the HTTP
+ * send's field error) say too_long. */
+START_TEST(a_message_of_4001_characters_gets_too_long_and_no_row)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *big = sp_t_fmt("{\"type\":\"message\",\"body\":%s}",
+                               sp_t_jq(sp_t_repeat("a", 4001)));
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send %s --send %s", sp_t_shq(big),
+                     sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")),
+        2, "too_long");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
 START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -699,6 +716,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
+    tcase_add_test(tc, a_message_of_4001_characters_gets_too_long_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
