@@ -410,10 +410,12 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
     if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
         return p->rc;
     struct sp_chat_session s;
-    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
+    bool changed;
+    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, &changed, p) != SP_OK)
         return p->rc;
-    publish_system(r, s.public_id, "agent_joined",
-                   &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
+    if (changed)   /* an accept of one's own chat again tells nobody anything */
+        publish_system(r, s.public_id, "agent_joined",
+                       &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
     return respond_session(r, &s);
 }
 

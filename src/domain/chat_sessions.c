@@ -396,10 +396,16 @@ lock_session(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
     return sp_db_found(r, "chat session", p) == SP_OK ? r : NULL;
 }
 
+struct accept_arg {
+    long long agent_id;
+    bool *changed;
+};
+
 static enum sp_rc
 edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
-    long long agent_id = *(long long *)arg;
+    struct accept_arg *acc = arg;
+    long long agent_id = acc->agent_id;
     PGresult *r = lock_session(ctx, public_id, NULL, p);
     if (r == NULL)
         return p->rc;
@@ -416,14 +422,19 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
     if (!room)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "the agent is away or at max_concurrent_chats");
-    return assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p);
+    if (assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p) != SP_OK)
+        return p->rc;
+    *acc->changed = true;
+    return SP_OK;
 }
 
 enum sp_rc
 sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-               struct sp_chat_session *out, struct sp_problem *p)
+               struct sp_chat_session *out, bool *changed, struct sp_problem *p)
 {
-    return in_transaction(ctx, public_id, edit_accept, &agent_id, out, p);
+    *changed = false;
+    struct accept_arg arg = {agent_id, changed};
+    return in_transaction(ctx, public_id, edit_accept, &arg, out, p);
 }
 
 struct close_arg {

@@ -115,9 +115,12 @@ enum sp_rc sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *
                               bool *duplicate, struct sp_problem *p);
 
 /* An agent takes a waiting session: 409 already_assigned when another
- * agent has it, 409 agent_unavailable when away or at max_concurrent_chats. */
+ * agent has it, 409 agent_unavailable when away or at max_concurrent_chats.
+ * Accepting a session that is already the agent's changes nothing;
+ * *changed tells whether this accept assigned it (and stored the
+ * agent_joined message). */
 enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-                          struct sp_chat_session *out, struct sp_problem *p);
+                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
 /* Closes the session (idempotent); *changed tells whether it was open. */
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,

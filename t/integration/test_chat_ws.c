@@ -483,6 +483,53 @@ START_TEST(a_websocket_resend_answers_its_sender_only)
 }
 END_TEST
 
+/* The system frames of this event among frames. */
+static int
+system_frames(struct json_object *frames, const char *event)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *e;
+        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), "system") == 0 &&
+            json_object_object_get_ex(f, "event", &e) &&
+            strcmp(json_object_get_string(e), event) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* QA: every repeated accept by the assigned agent published another
+ * agent_joined frame (the history had one). Only an accept that assigns
+ * the session publishes. */
+START_TEST(accepting_ones_own_chat_again_publishes_nothing)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             "--expect 50 --timeout 4");
+    sp_t_ws_expect_open(f);
+    usleep(200 * 1000);
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/chats/%s/accept", c.id),
+                                             c.agent.token, NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+        sp_t_resp_free(r);
+    }
+    json_object_put(http_post_message(c.id, &c.agent, "{\"body\":\"marker\"}", 201));
+    struct json_object *frames = sp_t_ws_drain(f);
+    ck_assert_int_eq(frames_with_body(frames, "marker"), 1);
+    ck_assert_msg(system_frames(frames, "agent_joined") == 0, "agent_joined published again: %s",
+                  json_object_to_json_string(frames));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.payload->>'event' = 'agent_joined'",
+                              c.id),
+                     "1");
+}
+END_TEST
+
 START_TEST(eventsource_receives_the_same_messages)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -725,6 +772,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, eventsource_receives_the_same_messages);
     tcase_add_test(tc, a_client_id_is_the_senders_own_over_http);
     tcase_add_test(tc, a_websocket_resend_answers_its_sender_only);
+    tcase_add_test(tc, accepting_ones_own_chat_again_publishes_nothing);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
