@@ -51,15 +51,15 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s)
 }
 
 /* Publishes a system frame to the session's subscribers (after commit;
- * a failure is logged by the bus and never fails the request). Whoever's
- * access has expired is disconnected first, so does not hear it. */
+ * a failure is logged and never fails the request), with its stored
+ * message. Whoever's access has expired is disconnected first, so does
+ * not hear it. */
 static void
 publish_system(struct sp_req *r, const char *sid, const char *event,
                const struct sp_chat_system_extra *extra)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
-    sp_chat_access_sweep_session(&ctx, sid);
-    sp_chat_bus_system(r->arena, sid, event, extra);
+    sp_chat_access_publish_system(&ctx, sid, event, extra);
 }
 
 /* --- access ----------------------------------------------------------------- */

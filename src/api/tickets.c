@@ -149,9 +149,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     /* The chat's subscribers hear where it continues, after the commit. */
     if (in.chat_ticket != NULL) {
         struct sp_ctx ctx = sp_api_ctx(r);
-        sp_chat_access_sweep_session(&ctx, in.chat);
-        sp_chat_bus_system(r->arena, in.chat, "ticket_created",
-                           &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
+        sp_chat_access_publish_system(&ctx, in.chat, "ticket_created",
+                                      &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
     }
     return SP_OK;
 }

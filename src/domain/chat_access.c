@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/chat_bus.h"
+#include "domain/chat_sessions.h"
 
 static struct sp_stmt grant_stmt = SP_STMT(
     "chat_access_grant",
@@ -119,4 +120,20 @@ sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id)
         sp_log_int(l, "revoked", n);
         sp_log_end(l);
     }
+}
+
+void
+sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id, const char *event,
+                              const struct sp_chat_system_extra *extra)
+{
+    sp_chat_access_sweep_session(ctx, session_id);
+    struct sp_chat_system_extra x = extra != NULL ? *extra : (struct sp_chat_system_extra){0};
+    struct sp_chat_message m;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    /* Without its stored message (a failed read, logged by db/) the frame
+     * still says what happened; the history has the rest. */
+    if (sp_chat_system_message(ctx, session_id, event, x.agent_id, &m, &p) == SP_OK)
+        x.stored = &m;
+    sp_chat_bus_system(ctx->arena, session_id, event, &x);
 }

@@ -19,6 +19,7 @@
 #define SP_CHAT_ACCESS_H
 
 #include "core/problem.h"
+#include "domain/chat_bus.h"
 #include "domain/ctx.h"
 
 #define SP_CHAT_ACCESS_SWEEP_S 2
@@ -47,5 +48,13 @@ void sp_chat_access_sweep_maybe(struct sp_ctx *ctx);
  * before a server-side publish to the session (an HTTP send, a system
  * frame), outside any transaction. Best effort, like the sweep. */
 void sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id);
+
+/* A system frame to the session's subscribers, after the change that
+ * stored its message committed: the session's expired listeners leave
+ * first (sp_chat_access_sweep_session), and the frame carries the stored
+ * message (id, body, created_at; extra->stored is filled here). Best
+ * effort: a failure is logged, never reported. */
+void sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id,
+                                   const char *event, const struct sp_chat_system_extra *extra);
 
 #endif

@@ -207,6 +207,15 @@ read_message(const PGresult *r, int row, int col, struct sp_chat_message *out)
     CHAT_MESSAGE_COLUMNS(SP_COL_READ, )
 }
 
+static struct sp_stmt system_message_stmt = SP_STMT_READ(
+    "chat_system_message",
+    "SELECT " MESSAGE_COLS " FROM support_chat_messages m"
+    " WHERE m.session_id = (SELECT id FROM support_chat_sessions WHERE public_id = $1)"
+    "   AND m.sender_type = 'system' AND m.payload->>'event' = $2"
+    "   AND ($3::bigint = 0 OR (m.payload->>'agent_id')::bigint = $3::bigint)"
+    " ORDER BY m.id DESC LIMIT 1",
+    3);
+
 static void
 read_page_message(const PGresult *r, int row, void *item)
 {
@@ -657,6 +666,22 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
         out->duplicate = sp_db_bool(r, 0, 10);
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
+    }
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_system_message(struct sp_ctx *ctx, const char *public_id, const char *event,
+                       long long agent_id, struct sp_chat_message *out, struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    const char *params[3] = {public_id, event, sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &system_message_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) > 0) {
+        read_message(r, 0, 0, out);
+        out->session_public_id = public_id;
     }
     return SP_OK;
 }

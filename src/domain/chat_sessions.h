@@ -114,6 +114,13 @@ enum sp_rc sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *
                               const struct sp_chat_post_in *in, struct sp_chat_message *out,
                               bool *duplicate, struct sp_problem *p);
 
+/* The stored system message of event in the session (after the change
+ * that stored it committed), for its live frame: the newest one, of
+ * agent_id when not 0 (agent_joined, transferred). out->id 0: none. */
+enum sp_rc sp_chat_system_message(struct sp_ctx *ctx, const char *public_id, const char *event,
+                                  long long agent_id, struct sp_chat_message *out,
+                                  struct sp_problem *p);
+
 /* An agent takes a waiting session: 409 already_assigned when another
  * agent has it, 409 agent_unavailable when away or at max_concurrent_chats.
  * Accepting a session that is already the agent's changes nothing;

@@ -530,6 +530,84 @@ START_TEST(accepting_ones_own_chat_again_publishes_nothing)
 }
 END_TEST
 
+/* The first system frame of this event among frames, or NULL. */
+static struct json_object *
+system_frame(struct json_object *frames, const char *event)
+{
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *e;
+        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), "system") == 0 &&
+            json_object_object_get_ex(f, "event", &e) &&
+            strcmp(json_object_get_string(e), event) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The frames a client received until its end, a close included (a
+ * closed session disconnects everybody). */
+static struct json_object *
+frames_until_closed(FILE *f)
+{
+    struct json_object *frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        const char *ev = sp_t_ws_event(o);
+        bool end = strcmp(ev, "done") == 0 || strcmp(ev, "closed") == 0;
+        if (strcmp(ev, "frame") == 0)
+            json_object_array_add(frames, json_object_get(json_object_object_get(o, "data")));
+        json_object_put(o);
+        if (end)
+            break;
+    }
+    pclose(f);
+    return frames;
+}
+
+/* QA: live system frames lacked the id, body and created_at the same
+ * stored messages have in the history, so clients could not de-duplicate
+ * history against live frames. They carry them now, besides their own
+ * members (agent_id). */
+START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             "--expect 50 --timeout 4");
+    sp_t_ws_expect_open(f);
+    usleep(200 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
+                                         c.agent.token,
+                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                  (long long)other_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/close", c.id), c.customer.token, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct json_object *frames = frames_until_closed(f);
+    r = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.customer.token);
+    sp_t_assert_json(r, 200);
+    const char *events[] = {"transferred", "closed"};
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *live = system_frame(frames, events[i]);
+        struct json_object *stored = system_frame(sp_t_jarr(r->json, "messages"), events[i]);
+        ck_assert_msg(live != NULL && stored != NULL, "%s: live %s", events[i],
+                      json_object_to_json_string(frames));
+        ck_assert_int_gt(sp_t_jint(live, "id"), 0);
+        ck_assert_int_eq(sp_t_jint(live, "id"), sp_t_jint(stored, "id"));
+        ck_assert_str_eq(sp_t_jstr(live, "body"), sp_t_jstr(stored, "body"));
+        ck_assert_str_eq(sp_t_jstr(live, "created_at"), sp_t_jstr(stored, "created_at"));
+        ck_assert_str_eq(sp_t_jstr(live, "session_id"), c.id);
+    }
+    ck_assert_int_eq(sp_t_jint(system_frame(frames, "transferred"), "agent_id"), other_id);
+    sp_t_resp_free(r);
+    json_object_put(frames);
+}
+END_TEST
+
 START_TEST(eventsource_receives_the_same_messages)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -773,6 +851,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, a_client_id_is_the_senders_own_over_http);
     tcase_add_test(tc, a_websocket_resend_answers_its_sender_only);
     tcase_add_test(tc, accepting_ones_own_chat_again_publishes_nothing);
+    tcase_add_test(tc, live_system_frames_carry_the_stored_messages_id_body_and_time);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
