@@ -21,6 +21,7 @@
 #include "domain/ai_provider.h"
 #include "domain/ai_query.h"
 #include "domain/ai_tool_calls.h"
+#include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
 
@@ -82,6 +83,7 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai
     struct sp_jw w;
     sp_jw_init(&w, &frame);
     sp_chat_frame_message(&w, &m);
+    sp_chat_access_sweep_session(&ctx, c->session.public_id);
     sp_chat_bus_publish(c->session.public_id, NULL, frame.data, frame.len);
 }
 

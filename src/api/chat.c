@@ -51,12 +51,15 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s)
 }
 
 /* Publishes a system frame to the session's subscribers (after commit;
- * a failure is logged by the bus and never fails the request). */
+ * a failure is logged and never fails the request), with its stored
+ * message. Whoever's access has expired is disconnected first, so does
+ * not hear it. */
 static void
 publish_system(struct sp_req *r, const char *sid, const char *event,
                const struct sp_chat_system_extra *extra)
 {
-    sp_chat_bus_system(r->arena, sid, event, extra);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_chat_access_publish_system(&ctx, sid, event, extra);
 }
 
 /* --- access ----------------------------------------------------------------- */
@@ -169,9 +172,28 @@ replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_b
     return SP_OK;
 }
 
+/* API.md §1 (chat sessions): every attempt counts, before its body is
+ * read — a malformed or refused one and a replay too — so every answer
+ * carries the RateLimit-* headers (as ticket creation). */
+static enum sp_rc
+session_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window windows[2] = {
+        {60, app->cfg.chat_session_rate_per_minute},
+        {3600, app->cfg.chat_session_rate_per_hour},
+    };
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_session:%s", r->principal.sub),
+                             windows, 2, &rate, p);
+}
+
 enum sp_rc
 sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
 {
+    sp_resp_header(r, "Cache-Control", "no-store");
+    if (session_rate_limit(r, p) != SP_OK)
+        return p->rc;
     struct sp_field_value v[C_COUNT];
     /* An empty body is a session without a first message. */
     if (r->body_len > 0 && sp_api_read_body(r, create_fields, C_COUNT, v, p) == NULL)
@@ -187,17 +209,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
                          "attachments go with a first message");
     if (p->rc != SP_OK)
         return p->rc;
-    /* API.md §1 (chat sessions): every attempt counts, replays too. */
     const struct sp_app *app = r->env->app;
-    const struct sp_rate_window windows[2] = {
-        {60, app->cfg.chat_session_rate_per_minute},
-        {3600, app->cfg.chat_session_rate_per_hour},
-    };
-    struct sp_rate_result rate;
-    sp_resp_header(r, "Cache-Control", "no-store");
-    if (sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_session:%s", r->principal.sub),
-                          windows, 2, &rate, p) != SP_OK)
-        return p->rc;
     in.chat = (struct sp_chat_new){
         .customer_id = r->principal.sub,
         .category_slug = v[C_CATEGORY].present ? v[C_CATEGORY].str : NULL,
@@ -279,17 +291,20 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     struct sp_chat_session s;
     if (session_for_caller(r, &s, p) != SP_OK)
         return p->rc;
+    /* API.md §1: every send to a session the caller may use counts, before
+     * its body is read (a malformed or refused one too), so every answer
+     * carries the RateLimit-* headers. */
+    struct sp_rate_window window;
+    const char *bucket = sp_api_chat_message_limit(r, s.public_id, &window);
+    struct sp_rate_result rate;
+    if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK)
+        return p->rc;
     struct sp_field_value v[M_COUNT];
     if (sp_api_read_body(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
     const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_CHAT_BODY_MAX, p);
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
     if (p->rc != SP_OK)
-        return p->rc;
-    struct sp_rate_window window;
-    const char *bucket = sp_api_chat_message_limit(r, s.public_id, &window);
-    struct sp_rate_result rate;
-    if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     /* Expired listeners leave before this message is published. */
@@ -305,8 +320,10 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     /* Idempotency-Key like every create; a replay publishes nothing. */
     if (sp_api_create(r, create_message, &in, p) != SP_OK)
         return p->rc;
-    if (in.stored != NULL)   /* after the commit */
+    if (in.stored != NULL) {   /* after the commit; the expired leave first */
+        sp_chat_access_sweep_session(&ctx, s.public_id);
         sp_chat_bus_publish(s.public_id, NULL, in.stored->data, in.stored->len);
+    }
     return SP_OK;
 }
 
@@ -393,10 +410,12 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
     if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
         return p->rc;
     struct sp_chat_session s;
-    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, p) != SP_OK)
+    bool changed;
+    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, &changed, p) != SP_OK)
         return p->rc;
-    publish_system(r, s.public_id, "agent_joined",
-                   &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
+    if (changed)   /* an accept of one's own chat again tells nobody anything */
+        publish_system(r, s.public_id, "agent_joined",
+                       &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
     return respond_session(r, &s);
 }
 

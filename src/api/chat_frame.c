@@ -56,8 +56,11 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
         return refuse(f, "invalid_frame", "body must be a string");
     const char *body = json_object_get_string(jb);
     size_t blen = (size_t)json_object_get_string_len(jb);
-    if (blen == 0 || sp_utf8_count(body, blen) > SP_CHAT_BODY_MAX_CHARS)
+    if (blen == 0)
         return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
+    /* too_long, as the HTTP send's field error and the sanitized cap below */
+    if (sp_utf8_count(body, blen) > SP_CHAT_BODY_MAX_CHARS)
+        return refuse(f, "too_long", "body is longer than 4000 characters");
     if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
         /* Stored as text (the message's idempotency key): a NUL would cut
          * it and PostgreSQL refuses invalid UTF-8 (the frame parser, unlike

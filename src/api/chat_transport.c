@@ -312,6 +312,17 @@ answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf 
     return SP_OK;
 }
 
+/* A resend's first frame goes back to its sender only (every connection
+ * of that participant): the others heard it the first time. 204: nothing
+ * for nchan to broadcast. */
+static enum sp_rc
+answer_sender(struct sp_req *r, const struct chat_caller *c, const struct sp_buf *b)
+{
+    sp_chat_bus_publish(c->sid, c->principal, b->data, b->len);
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
 /* The stored-message frame of m, alone in b. */
 static void
 render_message(struct sp_buf *b, const struct sp_chat_message *m)
@@ -390,7 +401,7 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
     render_message(&b, &m);
-    return answer_frame(r, c, &b);
+    return duplicate ? answer_sender(r, c, &b) : answer_frame(r, c, &b);
 }
 
 /* Re-rendered from what authorization established: a client cannot
@@ -506,7 +517,7 @@ frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
     render_message(&b, &out.message);
-    return answer_frame(r, c, &b);
+    return out.duplicate ? answer_sender(r, c, &b) : answer_frame(r, c, &b);
 }
 
 /* Every other frame: authorized against the session first (its own

@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/stamp_cache.h"
 #include "domain/attachments.h"
+#include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
@@ -146,9 +147,11 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (sp_api_create(r, create_ticket, &in, p) != SP_OK)
         return p->rc;
     /* The chat's subscribers hear where it continues, after the commit. */
-    if (in.chat_ticket != NULL)
-        sp_chat_bus_system(r->arena, in.chat, "ticket_created",
-                           &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
+    if (in.chat_ticket != NULL) {
+        struct sp_ctx ctx = sp_api_ctx(r);
+        sp_chat_access_publish_system(&ctx, in.chat, "ticket_created",
+                                      &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
+    }
     return SP_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/chat_bus.h"
+#include "domain/chat_sessions.h"
 
 static struct sp_stmt grant_stmt = SP_STMT(
     "chat_access_grant",
@@ -37,6 +38,13 @@ static struct sp_stmt sweep_stmt = SP_STMT(
     " WHERE g.session_public_id = x.session_public_id AND g.principal = x.principal"
     " RETURNING g.session_public_id, g.principal",
     0);
+
+/* One session's expired grants: its primary key's prefix finds them. */
+static struct sp_stmt sweep_session_stmt = SP_STMT(
+    "chat_access_sweep_session",
+    "DELETE FROM support_chat_grants WHERE session_public_id = $1 AND expires_at <= now()"
+    " RETURNING principal",
+    1);
 
 enum sp_rc
 sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id, const char *principal,
@@ -100,4 +108,32 @@ sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
         sp_log_int(l, "revoked", n);
         sp_log_end(l);
     }
+}
+
+void
+sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id)
+{
+    const char *params[1] = {session_id};
+    int n = revoke_rows(ctx, &sweep_session_stmt, params, session_id, -1, 0, "session sweep");
+    if (n > 0) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
+        sp_log_int(l, "revoked", n);
+        sp_log_end(l);
+    }
+}
+
+void
+sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id, const char *event,
+                              const struct sp_chat_system_extra *extra)
+{
+    sp_chat_access_sweep_session(ctx, session_id);
+    struct sp_chat_system_extra x = extra != NULL ? *extra : (struct sp_chat_system_extra){0};
+    struct sp_chat_message m;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    /* Without its stored message (a failed read, logged by db/) the frame
+     * still says what happened; the history has the rest. */
+    if (sp_chat_system_message(ctx, session_id, event, x.agent_id, &m, &p) == SP_OK)
+        x.stored = &m;
+    sp_chat_bus_system(ctx->arena, session_id, event, &x);
 }

@@ -5,7 +5,10 @@
  * disconnects the principal from the session through the chat bus:
  *   - credentials expired (JWT exp, session token = session expiry): a
  *     sweep, at most every SP_CHAT_ACCESS_SWEEP_S per process, run from
- *     the chat hooks and the HTTP chat endpoints;
+ *     the chat hooks and the HTTP chat endpoints; and, before every
+ *     server-side publish to a session, that session's own expired grants
+ *     (so nobody hears a frame published after their access ended, however
+ *     long the global sweep's backlog);
  *   - an agent transferred away: at once, after the transfer committed;
  *   - the session closed: every subscriber, at once.
  * A disconnected client reconnects and is authorized again: refused when
@@ -16,6 +19,7 @@
 #define SP_CHAT_ACCESS_H
 
 #include "core/problem.h"
+#include "domain/chat_bus.h"
 #include "domain/ctx.h"
 
 #define SP_CHAT_ACCESS_SWEEP_S 2
@@ -39,5 +43,18 @@ void sp_chat_access_revoke_session(const char *session_id);
  * skipped when this process swept less than SP_CHAT_ACCESS_SWEEP_S ago.
  * Best effort: a failure is logged, never reported. */
 void sp_chat_access_sweep_maybe(struct sp_ctx *ctx);
+
+/* The session's expired grants, deleted and disconnected, at once: called
+ * before a server-side publish to the session (an HTTP send, a system
+ * frame), outside any transaction. Best effort, like the sweep. */
+void sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id);
+
+/* A system frame to the session's subscribers, after the change that
+ * stored its message committed: the session's expired listeners leave
+ * first (sp_chat_access_sweep_session), and the frame carries the stored
+ * message (id, body, created_at; extra->stored is filled here). Best
+ * effort: a failure is logged, never reported. */
+void sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id,
+                                   const char *event, const struct sp_chat_system_extra *extra);
 
 #endif

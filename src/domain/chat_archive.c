@@ -36,10 +36,10 @@ announce(struct sp_ctx *ctx, const char *public_id, bool converted)
         sp_problem_init(&ignored);
         if (sp_chat_get(ctx, public_id, NULL, &s, &ignored) == SP_OK && s.ticket_public_id) {
             struct sp_chat_system_extra extra = {.ticket_id = s.ticket_public_id};
-            sp_chat_bus_system(ctx->arena, public_id, "ticket_created", &extra);
+            sp_chat_access_publish_system(ctx, public_id, "ticket_created", &extra);
         }
     }
-    sp_chat_bus_system(ctx->arena, public_id, "closed", NULL);
+    sp_chat_access_publish_system(ctx, public_id, "closed", NULL);
     sp_chat_access_revoke_session(public_id);
 }
 

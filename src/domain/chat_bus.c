@@ -162,13 +162,22 @@ sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event
     struct sp_jw w;
     sp_buf_init(&b, a, 256);
     sp_jw_begin_object(&w, &b);
+    const struct sp_chat_message *m = extra != NULL ? extra->stored : NULL;
+    if (m != NULL && m->id == 0)
+        m = NULL;
     sp_jw_kstr(&w, "type", "system");
     sp_jw_kstr(&w, "event", event);
+    if (m != NULL)
+        sp_jw_kint(&w, "id", m->id);
     sp_jw_kstr(&w, "session_id", session_id);
     if (extra != NULL && extra->agent_id != 0)
         sp_jw_kint(&w, "agent_id", extra->agent_id);
     if (extra != NULL && extra->ticket_id != NULL)
         sp_jw_kstr(&w, "ticket_id", extra->ticket_id);
+    if (m != NULL) {
+        sp_jw_kstr(&w, "body", m->body);
+        sp_jw_kstr(&w, "created_at", m->created_at);
+    }
     sp_jw_end(&w);
     sp_chat_bus_publish(session_id, NULL, b.data, b.len);
 }

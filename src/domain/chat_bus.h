@@ -28,15 +28,20 @@ void sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m);
 struct sp_chat_system_extra {
     long long agent_id;              /* agent_joined, transferred: the agent (0 = none) */
     const char *ticket_id;           /* ticket_created: the ticket's public id (NULL = none) */
+    /* the stored system message (NULL or id 0: none): its id, body and
+     * created_at, as the history renders it, so clients can tell a live
+     * frame from the same message read back */
+    const struct sp_chat_message *stored;
 };
 
 /* The internal publisher's base URL (SUPPORT_CHAT_PUBLISH_URL) and the
  * unix socket it is served on (SUPPORT_CHAT_PUBLISH_SOCKET; NULL: TCP);
  * url NULL turns publishing off (the history still has every message). */
 void sp_chat_bus_set_url(const char *url, const char *unix_socket);
-/* Publishes {"type":"system","event":…,"session_id":…[,"agent_id":…]
- * [,"ticket_id":…]} to a session's subscribers (after the change
- * committed); extra NULL: nothing more. */
+/* Publishes {"type":"system","event":…[,"id":…],"session_id":…
+ * [,"agent_id":…][,"ticket_id":…][,"body":…,"created_at":…]} to a
+ * session's subscribers (after the change committed); extra NULL: nothing
+ * more. */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
                         const struct sp_chat_system_extra *extra);
 /* POSTs json to the session channel (principal NULL) or to that

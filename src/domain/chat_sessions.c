@@ -100,7 +100,8 @@ static struct sp_stmt messages_stmt = SP_STMT_READ(
     " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
     3);
 
-/* Insert, or find the message a resend already stored (same client_id). */
+/* Insert, or find the message a resend already stored (same sender, same
+ * client_id: another participant's client_id is not this one's). */
 static struct sp_stmt post_stmt = SP_STMT(
     "chat_post",
     "WITH open AS ("
@@ -109,7 +110,7 @@ static struct sp_stmt post_stmt = SP_STMT(
     "), ins AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT id, $2, $3, $4, $5 FROM open"
-    "  ON CONFLICT (session_id, client_id) DO NOTHING"
+    "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING"
     "  RETURNING id, sender_type, sender_id, body, client_id, created_at, attachments"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
@@ -121,7 +122,8 @@ static struct sp_stmt post_stmt = SP_STMT(
     " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
     "   support_ts(m.created_at), m.attachments::text"
     " FROM support_chat_messages m"
-    " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND NOT EXISTS (SELECT 1 FROM ins)"
+    " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND m.sender_type = $2"
+    "   AND m.sender_id = $3 AND NOT EXISTS (SELECT 1 FROM ins)"
     " UNION ALL"
     " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
     5);
@@ -204,6 +206,15 @@ read_message(const PGresult *r, int row, int col, struct sp_chat_message *out)
 {
     CHAT_MESSAGE_COLUMNS(SP_COL_READ, )
 }
+
+static struct sp_stmt system_message_stmt = SP_STMT_READ(
+    "chat_system_message",
+    "SELECT " MESSAGE_COLS " FROM support_chat_messages m"
+    " WHERE m.session_id = (SELECT id FROM support_chat_sessions WHERE public_id = $1)"
+    "   AND m.sender_type = 'system' AND m.payload->>'event' = $2"
+    "   AND ($3::bigint = 0 OR (m.payload->>'agent_id')::bigint = $3::bigint)"
+    " ORDER BY m.id DESC LIMIT 1",
+    3);
 
 static void
 read_page_message(const PGresult *r, int row, void *item)
@@ -394,10 +405,16 @@ lock_session(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
     return sp_db_found(r, "chat session", p) == SP_OK ? r : NULL;
 }
 
+struct accept_arg {
+    long long agent_id;
+    bool *changed;
+};
+
 static enum sp_rc
 edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
-    long long agent_id = *(long long *)arg;
+    struct accept_arg *acc = arg;
+    long long agent_id = acc->agent_id;
     PGresult *r = lock_session(ctx, public_id, NULL, p);
     if (r == NULL)
         return p->rc;
@@ -414,14 +431,19 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
     if (!room)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "the agent is away or at max_concurrent_chats");
-    return assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p);
+    if (assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p) != SP_OK)
+        return p->rc;
+    *acc->changed = true;
+    return SP_OK;
 }
 
 enum sp_rc
 sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-               struct sp_chat_session *out, struct sp_problem *p)
+               struct sp_chat_session *out, bool *changed, struct sp_problem *p)
 {
-    return in_transaction(ctx, public_id, edit_accept, &agent_id, out, p);
+    *changed = false;
+    struct accept_arg arg = {agent_id, changed};
+    return in_transaction(ctx, public_id, edit_accept, &arg, out, p);
 }
 
 struct close_arg {
@@ -592,7 +614,7 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "), ins AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT may.id, $8, $3, $9, $10 FROM may, rate WHERE rate.count <= $7"
-    "  ON CONFLICT (session_id, client_id) DO NOTHING RETURNING *"
+    "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING RETURNING *"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
     "  WHERE id = (SELECT session_id FROM ins)"
@@ -608,7 +630,8 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "   SELECT false AS dup, i.* FROM ins i"
     "   UNION ALL"
     "   SELECT true, x.* FROM support_chat_messages x, may, rate"
-    "   WHERE x.session_id = may.id AND x.client_id = $10 AND rate.count <= $7"
+    "   WHERE x.session_id = may.id AND x.client_id = $10 AND x.sender_type = $8"
+    "     AND x.sender_id = $3 AND rate.count <= $7"
     "     AND NOT EXISTS (SELECT 1 FROM ins)"
     " ) m ON true",
     13);
@@ -640,8 +663,25 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
     out->alive_refreshed = sp_db_bool(r, 0, 9);
     out->stored = !PQgetisnull(r, 0, 10);
     if (out->stored) {
+        out->duplicate = sp_db_bool(r, 0, 10);
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
+    }
+    return SP_OK;
+}
+
+enum sp_rc
+sp_chat_system_message(struct sp_ctx *ctx, const char *public_id, const char *event,
+                       long long agent_id, struct sp_chat_message *out, struct sp_problem *p)
+{
+    memset(out, 0, sizeof(*out));
+    const char *params[3] = {public_id, event, sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &system_message_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) > 0) {
+        read_message(r, 0, 0, out);
+        out->session_public_id = public_id;
     }
     return SP_OK;
 }

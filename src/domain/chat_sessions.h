@@ -100,9 +100,10 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
  * transaction, begun here when there are any: 422 validation_failed,
  * field error attachments unknown_attachment, and nothing stored, when
  * one is not a clean, unattached upload of sender_id); a client_id
- * already used in this session returns the stored message with
- * *duplicate set (resends are idempotent, and attach nothing). Closed or
- * expired sessions: 409 session_closed. */
+ * this sender (sender_type and sender_id) already used in this session
+ * returns the stored message with *duplicate set (resends are
+ * idempotent, and attach nothing). Closed or expired sessions: 409
+ * session_closed. */
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
                         const struct sp_chat_post_in *in, struct sp_chat_message *out,
                         bool *duplicate, struct sp_problem *p);
@@ -113,10 +114,20 @@ enum sp_rc sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *
                               const struct sp_chat_post_in *in, struct sp_chat_message *out,
                               bool *duplicate, struct sp_problem *p);
 
+/* The stored system message of event in the session (after the change
+ * that stored it committed), for its live frame: the newest one, of
+ * agent_id when not 0 (agent_joined, transferred). out->id 0: none. */
+enum sp_rc sp_chat_system_message(struct sp_ctx *ctx, const char *public_id, const char *event,
+                                  long long agent_id, struct sp_chat_message *out,
+                                  struct sp_problem *p);
+
 /* An agent takes a waiting session: 409 already_assigned when another
- * agent has it, 409 agent_unavailable when away or at max_concurrent_chats. */
+ * agent has it, 409 agent_unavailable when away or at max_concurrent_chats.
+ * Accepting a session that is already the agent's changes nothing;
+ * *changed tells whether this accept assigned it (and stored the
+ * agent_joined message). */
 enum sp_rc sp_chat_accept(struct sp_ctx *ctx, const char *public_id, long long agent_id,
-                          struct sp_chat_session *out, struct sp_problem *p);
+                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
 /* Closes the session (idempotent); *changed tells whether it was open. */
 enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
@@ -180,6 +191,7 @@ struct sp_chat_frame_posted {
     bool alive_refreshed;            /* the connection's fresh presence row was */
     struct sp_rate_result rate;
     bool stored;                     /* message is set (a resend: the stored one) */
+    bool duplicate;                  /* a resend: message is the sender's first */
     struct sp_chat_message message;
 };
 enum sp_rc sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,

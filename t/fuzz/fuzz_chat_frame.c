@@ -30,6 +30,7 @@ static const char *const refusals[][2] = {
     {"invalid_frame", "type must be message, typing or presence"},
     {"invalid_frame", "body must be a string"},
     {"invalid_frame", "body must have 1 to 4000 characters"},
+    {"too_long", "body is longer than 4000 characters"},
     {"invalid_frame", "client_id must be a string of 1 to 64 characters"},
     {"invalid_frame", "body has no text once unsafe markup is removed"},
     {"invalid_frame", "typing state must be true or false"},

@@ -366,6 +366,79 @@ START_TEST(expired_jwt_stops_hearing_within_seconds)
 }
 END_TEST
 
+/* QA: with only HTTP sends as traffic, an expired customer kept hearing
+ * the chat. The global sweep takes the oldest expired grants, 200 a pass
+ * and a pass per 2 s per process, so a backlog of other grants kept it
+ * from this one; a publish now first cuts off the session's own expired
+ * listeners. */
+START_TEST(expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog)
+{
+    struct sp_t_chat c = sp_t_chat_active(), other = sp_t_chat_active();
+    sp_t_sql("INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
+             " SELECT '%s', 'customer-backlog' || g, now() - interval '1 hour'"
+             " FROM generate_series(1, 3000) g", other.id);
+    /* Accepted for ~2 more seconds: exp is 58 s ago, the leeway 60 s. */
+    time_t now = time(NULL);
+    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
+                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
+                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 42);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "10");
+    http_send(c.id, &c.agent, "before expiry");
+    sleep(4);
+    http_send(c.id, &c.agent, "after expiry");
+    usleep(300 * 1000);
+    http_send(c.id, &c.agent, "after expiry, again");
+    bool closed;
+    struct json_object *frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(ws);
+        const char *ev = sp_t_ws_event(o);
+        bool end = strcmp(ev, "done") == 0 || strcmp(ev, "closed") == 0;
+        closed = strcmp(ev, "closed") == 0;
+        if (strcmp(ev, "frame") == 0)
+            json_object_array_add(frames, json_object_get(json_object_object_get(o, "data")));
+        json_object_put(o);
+        if (end)
+            break;
+    }
+    pclose(ws);
+    sp_t_sql("DELETE FROM support_chat_grants WHERE principal LIKE 'customer-backlog%%'");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "before expiry"));
+    ck_assert_msg(sp_t_chat_frame(frames, "message", "after expiry") == NULL &&
+                      sp_t_chat_frame(frames, "message", "after expiry, again") == NULL,
+                  "an expired listener heard the chat: %s", json_object_to_json_string(frames));
+    ck_assert_msg(closed, "the expired listener's socket stayed open");
+    json_object_put(frames);
+}
+END_TEST
+
+/* The same for a system frame: an expired customer does not hear the
+ * chat handed to another agent (nothing else swept in between). */
+START_TEST(expired_jwt_does_not_hear_a_system_frame)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    time_t now = time(NULL);
+    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
+                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
+                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 42);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "8");
+    sleep(4);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
+                                         c.agent.token,
+                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                  (long long)other_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    bool closed;
+    ck_assert_msg(!heard(ws, "transferred", true, &closed),
+                  "an expired listener heard the transfer");
+    ck_assert_msg(closed, "the expired listener's socket stayed open");
+    pclose(ws);
+}
+END_TEST
+
 START_TEST(expired_session_token_stops_hearing_within_seconds)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -443,6 +516,8 @@ chat_access_suite(void)
     tcase_add_test(tc, closing_the_session_disconnects_everyone_after_the_closed_frame);
     tcase_add_test(tc, expired_jwt_stops_hearing_within_seconds);
     tcase_add_test(tc, expired_session_token_stops_hearing_within_seconds);
+    tcase_add_test(tc, expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog);
+    tcase_add_test(tc, expired_jwt_does_not_hear_a_system_frame);
     tcase_add_test(tc, a_refused_frame_is_neither_stored_nor_counted);
     return s;
 }

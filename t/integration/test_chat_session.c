@@ -1057,6 +1057,53 @@ START_TEST(send_body_is_sanitized_and_required)
 }
 END_TEST
 
+/* QA: a malformed or refused create was not counted and had no
+ * RateLimit-* headers. API.md §1: every attempt counts, before its body
+ * is read, as ticket creation. */
+START_TEST(refused_session_creates_count_and_carry_ratelimit_headers)
+{
+    sp_t_away_from_window_edges(15, 3600);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_request("POST", "/support/chat/session", c.token, SP_T_JSON,
+                                       "garbage", NULL);
+    sp_t_assert_problem(r, 400, "invalid_json");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), 5);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 4);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/chat/session", c.token, "{\"metadata\":\"str\"}");
+    sp_t_assert_problem(r, 422, "validation_failed");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 3);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/chat/session", c.token, "{}");
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* The same for sends (API.md §1: every limited endpoint sends the
+ * headers): a malformed or invalid send to the caller's session counts. */
+START_TEST(refused_sends_count_and_carry_ratelimit_headers)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = sp_t_request("POST", session_path(s.id, "/messages"), c.token,
+                                       SP_T_JSON, "garbage", NULL);
+    sp_t_assert_problem(r, 400, "invalid_json");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), 60);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 59);
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":\"\"}");
+    sp_t_assert_problem(r, 422, "validation_failed");
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 58);
+    sp_t_resp_free(r);
+    r = msg_post(&c, s.id, "{\"body\":\"counted third\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 57);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(send_carries_ratelimit_headers_per_session)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2002,6 +2049,8 @@ chat_session_suite(void)
     tcase_add_test(tc, customer_send_is_201_customer_frame);
     tcase_add_test(tc, assigned_agent_send_is_201_agent_frame);
     tcase_add_test(tc, resend_with_the_same_client_id_is_200_replayed_and_stored_once);
+    tcase_add_test(tc, refused_session_creates_count_and_carry_ratelimit_headers);
+    tcase_add_test(tc, refused_sends_count_and_carry_ratelimit_headers);
     tcase_add_test(tc, send_with_an_idempotency_key_replays_the_first_201_and_stores_once);
     tcase_add_test(tc, send_body_is_sanitized_and_required);
     tcase_add_test(tc, send_carries_ratelimit_headers_per_session);

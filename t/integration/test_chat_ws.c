@@ -210,6 +210,23 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
 }
 END_TEST
 
+/* QA: 4001 plain characters got invalid_frame; API.md §7 (and the HTTP
+ * send's field error) say too_long. */
+START_TEST(a_message_of_4001_characters_gets_too_long_and_no_row)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *big = sp_t_fmt("{\"type\":\"message\",\"body\":%s}",
+                               sp_t_jq(sp_t_repeat("a", 4001)));
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send %s --send %s", sp_t_shq(big),
+                     sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")),
+        2, "too_long");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
 START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -371,6 +388,222 @@ START_TEST(an_idempotency_key_replay_of_an_http_send_is_not_published_again)
                       sp_t_chat_frame(frames, "message", "after the replay") != NULL,
                   "want the keyed message once, then the marker: %s",
                   json_object_to_json_string(frames));
+    json_object_put(frames);
+}
+END_TEST
+
+/* POSTs json as u to session sid's messages; asserts status; the frame. */
+static struct json_object *
+http_post_message(const char *sid, const struct sp_t_user *u, const char *json, long status)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", sid),
+                                         u->token, json);
+    sp_t_assert_json(r, status);
+    struct json_object *o = json_object_get(r->json);
+    sp_t_resp_free(r);
+    return o;
+}
+
+/* QA: client_id de-duplication was per session, so the agent's reply that
+ * reused the customer's client_id answered 200 with the customer's frame
+ * and was lost. It is per sender: the agent's text is stored (201), and
+ * the agent's own resend still answers the agent's first frame. */
+START_TEST(a_client_id_is_the_senders_own_over_http)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct json_object *first = http_post_message(c.id, &c.customer,
+                                                  "{\"body\":\"hi\",\"client_id\":\"c1\"}", 201);
+    struct json_object *reply = http_post_message(
+        c.id, &c.agent, "{\"body\":\"agent reply\",\"client_id\":\"c1\"}", 201);
+    ck_assert_str_eq(sp_t_jstr(reply, "body"), "agent reply");
+    ck_assert_str_eq(sp_t_jstr(reply, "sender_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(reply, "client_id"), "c1");
+    ck_assert_int_ne(sp_t_jint(reply, "id"), sp_t_jint(first, "id"));
+    struct json_object *again = http_post_message(
+        c.id, &c.agent, "{\"body\":\"agent reply\",\"client_id\":\"c1\"}", 200);
+    ck_assert_int_eq(sp_t_jint(again, "id"), sp_t_jint(reply, "id"));
+    struct json_object *cust = http_post_message(c.id, &c.customer,
+                                                 "{\"body\":\"hi\",\"client_id\":\"c1\"}", 200);
+    ck_assert_int_eq(sp_t_jint(cust, "id"), sp_t_jint(first, "id"));
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(sender_type || ':' || body, ',' ORDER BY m.id)"
+                              " FROM support_chat_messages m JOIN support_chat_sessions s"
+                              " ON s.id = m.session_id WHERE s.public_id = '%s'"
+                              " AND m.client_id = 'c1'", c.id),
+                     "customer:hi,agent:agent reply");
+    json_object_put(first);
+    json_object_put(reply);
+    json_object_put(again);
+    json_object_put(cust);
+}
+END_TEST
+
+/* Over the websocket: the agent's resend answers the agent (every
+ * connection of the agent) with its first frame and is not broadcast
+ * again; the customer's message with the same client_id is a new one. */
+START_TEST(a_websocket_resend_answers_its_sender_only)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *m1 = "{\"type\":\"message\",\"body\":\"agent says\",\"client_id\":\"w1\"}";
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                "--expect 50 --timeout 6");
+    sp_t_ws_expect_open(cust);
+    FILE *a1 = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                              sp_t_fmt("%s --send %s --expect 50 --timeout 6",
+                                       auth_header(&c.agent), sp_t_shq(m1)));
+    sp_t_ws_expect_open(a1);
+    sleep(1);
+    FILE *a2 = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                              sp_t_fmt("%s --send %s --expect 50 --timeout 3",
+                                       auth_header(&c.agent), sp_t_shq(m1)));
+    sp_t_ws_expect_open(a2);
+    struct json_object *fa2 = sp_t_ws_drain(a2);
+    struct json_object *mine = http_post_message(
+        c.id, &c.customer, "{\"body\":\"customer says\",\"client_id\":\"w1\"}", 201);
+    struct json_object *fc = sp_t_ws_drain(cust), *fa1 = sp_t_ws_drain(a1);
+    ck_assert_msg(frames_with_body(fc, "agent says") == 1,
+                  "the customer should hear the agent's message once: %s",
+                  json_object_to_json_string(fc));
+    ck_assert_int_eq(frames_with_body(fc, "customer says"), 1);
+    ck_assert_msg(frames_with_body(fa2, "agent says") == 1, "the resend was not answered: %s",
+                  json_object_to_json_string(fa2));
+    ck_assert_msg(frames_with_body(fa1, "agent says") == 2, "the agent's first connection: %s",
+                  json_object_to_json_string(fa1));
+    struct json_object *a = sp_t_chat_frame(fa2, "message", "agent says");
+    ck_assert_int_eq(sp_t_jint(a, "id"), sp_t_jint(sp_t_chat_frame(fc, "message", "agent says"),
+                                                   "id"));
+    ck_assert_str_eq(sp_t_jstr(a, "client_id"), "w1");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.client_id = 'w1'", c.id),
+                     "2");
+    json_object_put(mine);
+    json_object_put(fc);
+    json_object_put(fa1);
+    json_object_put(fa2);
+}
+END_TEST
+
+/* The system frames of this event among frames. */
+static int
+system_frames(struct json_object *frames, const char *event)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *e;
+        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), "system") == 0 &&
+            json_object_object_get_ex(f, "event", &e) &&
+            strcmp(json_object_get_string(e), event) == 0)
+            n++;
+    }
+    return n;
+}
+
+/* QA: every repeated accept by the assigned agent published another
+ * agent_joined frame (the history had one). Only an accept that assigns
+ * the session publishes. */
+START_TEST(accepting_ones_own_chat_again_publishes_nothing)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             "--expect 50 --timeout 4");
+    sp_t_ws_expect_open(f);
+    usleep(200 * 1000);
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/chats/%s/accept", c.id),
+                                             c.agent.token, NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+        sp_t_resp_free(r);
+    }
+    json_object_put(http_post_message(c.id, &c.agent, "{\"body\":\"marker\"}", 201));
+    struct json_object *frames = sp_t_ws_drain(f);
+    ck_assert_int_eq(frames_with_body(frames, "marker"), 1);
+    ck_assert_msg(system_frames(frames, "agent_joined") == 0, "agent_joined published again: %s",
+                  json_object_to_json_string(frames));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.payload->>'event' = 'agent_joined'",
+                              c.id),
+                     "1");
+}
+END_TEST
+
+/* The first system frame of this event among frames, or NULL. */
+static struct json_object *
+system_frame(struct json_object *frames, const char *event)
+{
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *t, *e;
+        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "type", &t) &&
+            strcmp(json_object_get_string(t), "system") == 0 &&
+            json_object_object_get_ex(f, "event", &e) &&
+            strcmp(json_object_get_string(e), event) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The frames a client received until its end, a close included (a
+ * closed session disconnects everybody). */
+static struct json_object *
+frames_until_closed(FILE *f)
+{
+    struct json_object *frames = json_object_new_array();
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        const char *ev = sp_t_ws_event(o);
+        bool end = strcmp(ev, "done") == 0 || strcmp(ev, "closed") == 0;
+        if (strcmp(ev, "frame") == 0)
+            json_object_array_add(frames, json_object_get(json_object_object_get(o, "data")));
+        json_object_put(o);
+        if (end)
+            break;
+    }
+    pclose(f);
+    return frames;
+}
+
+/* QA: live system frames lacked the id, body and created_at the same
+ * stored messages have in the history, so clients could not de-duplicate
+ * history against live frames. They carry them now, besides their own
+ * members (agent_id). */
+START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                             "--expect 50 --timeout 4");
+    sp_t_ws_expect_open(f);
+    usleep(200 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
+                                         c.agent.token,
+                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                  (long long)other_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/close", c.id), c.customer.token, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct json_object *frames = frames_until_closed(f);
+    r = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.customer.token);
+    sp_t_assert_json(r, 200);
+    const char *events[] = {"transferred", "closed"};
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *live = system_frame(frames, events[i]);
+        struct json_object *stored = system_frame(sp_t_jarr(r->json, "messages"), events[i]);
+        ck_assert_msg(live != NULL && stored != NULL, "%s: live %s", events[i],
+                      json_object_to_json_string(frames));
+        ck_assert_int_gt(sp_t_jint(live, "id"), 0);
+        ck_assert_int_eq(sp_t_jint(live, "id"), sp_t_jint(stored, "id"));
+        ck_assert_str_eq(sp_t_jstr(live, "body"), sp_t_jstr(stored, "body"));
+        ck_assert_str_eq(sp_t_jstr(live, "created_at"), sp_t_jstr(stored, "created_at"));
+        ck_assert_str_eq(sp_t_jstr(live, "session_id"), c.id);
+    }
+    ck_assert_int_eq(sp_t_jint(system_frame(frames, "transferred"), "agent_id"), other_id);
+    sp_t_resp_free(r);
     json_object_put(frames);
 }
 END_TEST
@@ -608,12 +841,17 @@ chat_ws_suite(void)
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
+    tcase_add_test(tc, a_message_of_4001_characters_gets_too_long_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
+    tcase_add_test(tc, a_client_id_is_the_senders_own_over_http);
+    tcase_add_test(tc, a_websocket_resend_answers_its_sender_only);
+    tcase_add_test(tc, accepting_ones_own_chat_again_publishes_nothing);
+    tcase_add_test(tc, live_system_frames_carry_the_stored_messages_id_body_and_time);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);

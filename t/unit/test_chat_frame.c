@@ -98,8 +98,8 @@ START_TEST(message_body_limit_counts_characters)
     memmove(buf + o + 2, buf + o, 3);
     buf[o] = (char)0xc3;
     buf[o + 1] = (char)0xa9;
-    assert_refused(buf, SP_CHAT_FRAME_MESSAGE, "invalid_frame",
-                   "body must have 1 to 4000 characters");
+    /* QA: this was invalid_frame; API.md §7 and the HTTP send say too_long */
+    assert_refused(buf, SP_CHAT_FRAME_MESSAGE, "too_long", "body is longer than 4000 characters");
 }
 END_TEST
 
