@@ -214,7 +214,7 @@ html_dropped(GumboTag t)
 {
     switch (t) {
     case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
-    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_OBJECT:
     case GUMBO_TAG_IFRAME: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
         return true;
     default:

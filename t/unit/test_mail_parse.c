@@ -222,6 +222,17 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
 }
 END_TEST
 
+/* A mail program runs no script, so it shows what noscript holds: that
+ * text is the customer's, kept (an unclosed noscript took the rest). */
+START_TEST(html_text_keeps_what_noscript_holds)
+{
+    const char *h = "<p>before</p><noscript><p>shown</noscript><p>after</p>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "before\nshown\nafter");
+    h = "<p>x<script>alert(1)</script><style>p{}</style>y</p>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "xy");
+}
+END_TEST
+
 START_TEST(html_nesting_and_size_are_bounded)
 {
     /* gumbo is quadratic in nesting: 160,000 open elements would take a
@@ -718,6 +729,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, alternative_prefers_plain_text);
     tcase_add_test(tc, html_only_becomes_text);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
+    tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
     tcase_add_test(tc, attached_text_and_forwarded_mail_are_attachments);
