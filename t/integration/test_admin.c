@@ -754,6 +754,43 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
 }
 END_TEST
 
+/* A first response due after the resolution contradicts §5.2 (sla_due_at
+ * is the earlier target): 422 naming first_response_minutes, nothing
+ * stored; equal minutes are fine. */
+START_TEST(sla_policy_with_first_response_after_resolution_is_422)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sp_t_admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"urgent\",\"category\":\"%s\",\"first_response_minutes\":600,"
+                 "\"resolution_minutes\":60}", slug));
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_resp_free(r);
+    ck_assert_msg(sla_find("urgent", slug) == NULL, "a contradictory policy was stored");
+
+    /* a default too: its row keeps its values */
+    struct json_object *def = parsed(sla_find("urgent", NULL));
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   "{\"priority\":\"urgent\",\"category\":null,\"first_response_minutes\":241,"
+                   "\"resolution_minutes\":240}");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_resp_free(r);
+    struct json_object *again = parsed(sla_find("urgent", NULL));
+    ck_assert_int_eq(sp_t_jint(again, "first_response_minutes"),
+                     sp_t_jint(def, "first_response_minutes"));
+    ck_assert_int_eq(sp_t_jint(again, "resolution_minutes"), sp_t_jint(def, "resolution_minutes"));
+    json_object_put(again);
+    json_object_put(def);
+
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   sp_t_fmt("{\"priority\":\"urgent\",\"category\":\"%s\","
+                            "\"first_response_minutes\":90,\"resolution_minutes\":90}", slug));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 90);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* ---- priority rules -------------------------------------------------------------- */
 
 START_TEST(rule_create_answers_201_with_every_field)
@@ -1146,6 +1183,7 @@ admin_suite(void)
     tc = sp_t_tcase(s, "sla_policies");
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
+    tcase_add_test(tc, sla_policy_with_first_response_after_resolution_is_422);
     tc = sp_t_tcase(s, "priority_rules");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rule_create_answers_201_with_every_field);
