@@ -22,6 +22,13 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/* The number of entries in a 422's errors[]. */
+static size_t
+error_count(const struct sp_t_resp *r)
+{
+    return json_object_array_length(sp_t_jarr(r->json, "errors"));
+}
+
 static void
 assert_str_or_null(struct json_object *o, const char *key)
 {
@@ -407,6 +414,31 @@ START_TEST(category_validation_and_slug_taken)
     sp_t_resp_free(r);
     r = sp_t_admin("POST", "/support/admin/categories", "{\"slug\":");
     sp_t_assert_problem(r, 400, "invalid_json");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Every field error at once (API.md §1): the slug's rule is reported with
+ * the field table's errors, not instead of them. */
+START_TEST(category_validation_reports_every_field_at_once)
+{
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/categories",
+                                     "{\"slug\":\"Bad Slug!\",\"name\":\"\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "name", "too_short");
+    ck_assert_uint_eq(error_count(r), 2);
+    sp_t_resp_free(r);
+
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", sp_t_unique("all")));
+    const char *id = sp_t_fmt("%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+                   "{\"slug\":\"UPPER\",\"routing\":\"random\",\"is_active\":\"no\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "routing", "invalid");
+    sp_t_assert_invalid(r, "is_active", "wrong_type");
+    ck_assert_uint_eq(error_count(r), 3);
     sp_t_resp_free(r);
 }
 END_TEST
@@ -925,6 +957,35 @@ START_TEST(rule_validation)
 }
 END_TEST
 
+/* A rule's own checks (pattern, category) join the field table's errors. */
+START_TEST(rule_validation_reports_every_field_at_once)
+{
+    const char *name = sp_t_unique("rule-all");
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"\",\"priority\":\"critical\",\"is_active\":false,"
+                 "\"pattern\":\"(\",\"category\":\"%s\"}", sp_t_unique("ghost")));
+    sp_t_assert_invalid(r, "name", "too_short");
+    sp_t_assert_invalid(r, "priority", "invalid");
+    sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(error_count(r), 4);
+    sp_t_resp_free(r);
+
+    /* a valid body but for the two domain rules: both reported too */
+    r = sp_t_admin("POST", "/support/admin/priority-rules",
+                   sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false,"
+                            "\"pattern\":\"[\",\"category\":\"%s\"}", name,
+                            sp_t_unique("ghost")));
+    sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(error_count(r), 2);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              name), "0");
+}
+END_TEST
+
 START_TEST(rule_patch_bumps_version_and_delete_is_204_then_404)
 {
     const char *slug = sp_t_admin_category_new(NULL);
@@ -1089,6 +1150,69 @@ START_TEST(agent_skills_round_trip_exactly)
 }
 END_TEST
 
+/* user_id is the JWT sub of the agent (shared API.md §2: "integer as
+ * string or number"): a number is taken as its text, a text that no sub
+ * can be is refused, with every other error of the body. */
+START_TEST(agent_user_id_is_an_integer_as_string_or_number)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/agents",
+                                          sp_t_fmt("{\"user_id\":%s}", u.sub));
+    assert_agent(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), u.sub);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    /* the agent's own requests find that row */
+    ck_assert_int_eq(sp_t_agent_id(&u), id);
+
+    static const char *const bad[] = {"71 52", " 7152", "7152 ", "abc", "7.5", "+7", "-",
+                                      "1e3", "0x1F"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = sp_t_admin("POST", "/support/admin/agents",
+                       sp_t_fmt("{\"user_id\":\"%s\",\"team\":\"%s\"}", bad[i],
+                                sp_t_unique("uid")));
+        sp_t_assert_invalid(r, "user_id", "invalid");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '71 52'"),
+                     "0");
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   "{\"user_id\":\"71 52\",\"skills\":[\"x\",\"x\"],\"max_concurrent_chats\":101}");
+    sp_t_assert_invalid(r, "user_id", "invalid");
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "max_concurrent_chats", "out_of_range");
+    ck_assert_uint_eq(error_count(r), 3);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A skill listed twice is refused (as an article's tag, a webhook's
+ * event), on create and on patch; the row keeps its skills. */
+START_TEST(agent_skills_listed_twice_are_422_duplicate)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/agents",
+                                     sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"x\",\"y\",\"x\"]}",
+                                              u.sub));
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
+                     "0");
+    int64_t id = sp_t_admin_agent_new("\"skills\":[\"de\"]", &u);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   "{\"skills\":[\"fr\",\"fr\"]}");
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"
+                              " WHERE id = %lld", (long long)id), "de");
+    /* equal only when equal: case and accents differ */
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   "{\"skills\":[\"fr\",\"FR\",\"fr\\u00e9\"]}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(agent_validation_conflicts_and_patch)
 {
     struct sp_t_user other;
@@ -1108,7 +1232,8 @@ START_TEST(agent_validation_conflicts_and_patch)
     } cases[] = {
         {"\"team\":\"x\"", "user_id", "required"},
         {"\"user_id\":\"\"", "user_id", NULL},
-        {"\"user_id\":42", "user_id", NULL},
+        {"\"user_id\":4.5", "user_id", "wrong_type"},
+        {"\"user_id\":true", "user_id", "wrong_type"},
         {"\"user_id\":\"@\",\"skills\":[1]", "skills", NULL},
         {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills", NULL},
         {"\"user_id\":\"@\",\"skills\":\"x\"", "skills", NULL},
@@ -1177,6 +1302,7 @@ admin_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, category_create_answers_201_with_the_row_and_defaults);
     tcase_add_test(tc, category_validation_and_slug_taken);
+    tcase_add_test(tc, category_validation_reports_every_field_at_once);
     tcase_add_test(tc, category_patch_changes_given_fields_only);
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
@@ -1189,12 +1315,15 @@ admin_suite(void)
     tcase_add_test(tc, rule_create_answers_201_with_every_field);
     tcase_add_test(tc, rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved);
     tcase_add_test(tc, rule_validation);
+    tcase_add_test(tc, rule_validation_reports_every_field_at_once);
     tcase_add_test(tc, rule_patch_bumps_version_and_delete_is_204_then_404);
     tc = sp_t_tcase(s, "agents");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, agent_create_answers_201_and_the_agent_uses_that_row);
     tcase_add_test(tc, agent_skills_round_trip_exactly);
     tcase_add_test(tc, agent_validation_conflicts_and_patch);
+    tcase_add_test(tc, agent_user_id_is_an_integer_as_string_or_number);
+    tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
     return s;
 }
 
