@@ -39,9 +39,11 @@ respond_row(struct sp_req *r, const char *row)
 }
 
 /* The rows are rendered by PostgreSQL (json_build_object, one kind of
- * result: every admin row); the envelope is the API's. */
+ * result: every admin row); the envelope is the API's. The cursor is
+ * tagged with its list (kind), so one list's cursor is refused by the
+ * others (API.md §1). */
 static enum sp_rc
-respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
+respond_rows(struct sp_req *r, const struct sp_table_rows *rows, const char *kind)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_api_list_begin(b);
@@ -49,23 +51,25 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
         sp_api_list_item(b, i);
         sp_buf_puts(b, rows->json[i]);
     }
-    sp_api_list_end(r, b, "a", rows->next_after);
+    sp_api_list_end(r, b, kind, rows->next_after);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
 
-/* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
+/* Every admin list: by id, limit/cursor, next_cursor (API.md §6); kind
+ * tags its cursors. */
 static enum sp_rc
-list(struct sp_req *r, const struct sp_admin_store *store, struct sp_problem *p)
+list(struct sp_req *r, const struct sp_admin_store *store, const char *kind,
+     struct sp_problem *p)
 {
     struct sp_api_page page;
-    if (sp_api_page_params(r, 25, "a", &page, p) != SP_OK)
+    if (sp_api_page_params(r, 25, kind, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
     if (sp_admin_store_list(&ctx, store, page.after, page.limit, &rows, p) != SP_OK)
         return p->rc;
-    return respond_rows(r, &rows);
+    return respond_rows(r, &rows, kind);
 }
 
 /* Fields given in the body (null included) become column values. */
@@ -99,6 +103,7 @@ struct resource {
     const struct sp_field_spec *fields;
     size_t nfields;
     check_fn check;         /* NULL: the field table says it all */
+    const char *cursor;     /* the kind of its list's cursors (core/cursor) */
     const char *user_id;    /* a user id field: a JSON number is its decimal text (§2) */
 };
 
@@ -220,7 +225,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res, p);
-    default: return list(r, res->store, p);   /* GET, HEAD */
+    default: return list(r, res->store, res->cursor, p);   /* GET, HEAD */
     }
 }
 
@@ -262,7 +267,7 @@ check_category(struct sp_req *r, const struct sp_field_value *v, struct sp_table
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, &sp_sla_policy_store, p);
+    return list(r, &sp_sla_policy_store, "as", p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
@@ -350,9 +355,11 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
 enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 
 static const struct resource resources[RES_COUNT] = {
-    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category},
-    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL},
-    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, "user_id"},
+    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category, "ac",
+                        NULL},
+    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL, "ar", NULL},
+    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, "ag",
+                    "user_id"},
 };
 
 enum sp_rc

@@ -599,6 +599,27 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
         sp_t_resp_free(r);
     }
 
+    /* Each list's cursor belongs to that list (API.md §1): a valid cursor
+     * of one admin list is 422 on every other. */
+    const char *cursors[4];
+    for (size_t l = 0; lists[l] != NULL; l++) {
+        struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("%s?limit=2", lists[l]), NULL);
+        sp_t_assert_json(r, 200);
+        cursors[l] = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+        sp_t_resp_free(r);
+    }
+    for (size_t from = 0; lists[from] != NULL; from++) {
+        for (size_t to = 0; lists[to] != NULL; to++) {
+            struct sp_t_resp *r = sp_t_admin(
+                "GET", sp_t_fmt("%s?cursor=%s", lists[to], sp_t_urlencode(cursors[from])), NULL);
+            if (from == to)
+                sp_t_assert_json(r, 200);
+            else
+                sp_t_assert_invalid(r, "cursor", NULL);
+            sp_t_resp_free(r);
+        }
+    }
+
     /* A cursor of another list (the customer's tickets) is refused too. */
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     sp_t_ticket_create(&u, "cursor one");
