@@ -216,6 +216,20 @@ remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     return SP_OK;
 }
 
+/* GET …/:id: the row as the list shows it (the Location of a create). */
+static enum sp_rc
+get_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    if (sp_admin_store_get(&ctx, res->store, id, &row, p) != SP_OK)
+        return p->rc;
+    return respond_row(r, row);
+}
+
 /* The routes of a resource share its handler: the router has already
  * matched the method against routes.c, which lists what each one allows. */
 static enum sp_rc
@@ -225,7 +239,8 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res, p);
-    default: return list(r, res->store, res->cursor, p);   /* GET, HEAD */
+    default:   /* GET, HEAD: one row by :id, or the list */
+        return r->nparams > 0 ? get_row(r, res, p) : list(r, res->store, res->cursor, p);
     }
 }
 

@@ -235,6 +235,7 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
          sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", new_slug)},
         {"PATCH", sp_t_fmt("/support/admin/categories/%lld", cat_id),
          "{\"name\":\"hijacked\"}"},
+        {"GET", sp_t_fmt("/support/admin/categories/%lld", cat_id), NULL},
         {"GET", "/support/admin/sla-policies", NULL},
         {"PUT", "/support/admin/sla-policies",
          sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\",\"first_response_minutes\":1,"
@@ -244,11 +245,13 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
          sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false}", new_slug)},
         {"PATCH", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id),
          "{\"name\":\"hijacked\"}"},
+        {"GET", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id), NULL},
         {"DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id), NULL},
         {"GET", "/support/admin/agents", NULL},
         {"POST", "/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\"}", new_agent.sub)},
         {"PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id),
          "{\"status\":\"away\"}"},
+        {"GET", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id), NULL},
     };
     struct sp_t_user customer = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
@@ -632,6 +635,48 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
               NULL);
     sp_t_assert_invalid(r, "cursor", NULL);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* The Location of a create answers GET with the row as the list shows
+ * it (API.md §6); an unknown or malformed id is 404. */
+START_TEST(get_of_one_row_answers_what_the_list_shows)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct {
+        const char *path, *body;
+        void (*shape)(struct json_object *);
+    } res[] = {
+        {"/support/admin/categories",
+         sp_t_fmt("{\"slug\":\"%s\",\"name\":\"one\"}", sp_t_unique("one")), assert_category},
+        {"/support/admin/priority-rules",
+         "{\"name\":\"one row\",\"priority\":\"low\",\"is_active\":false}", assert_rule},
+        {"/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"de\"]}", u.sub),
+         assert_agent},
+    };
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        struct sp_t_resp *c = sp_t_admin_post(res[i].path, res[i].body);
+        int64_t id = sp_t_jint(c->json, "id");
+        const char *location = sp_t_fmt("%s", sp_t_header(c, "Location"));
+        ck_assert_str_eq(location, sp_t_fmt("%s/%lld", res[i].path, (long long)id));
+        sp_t_resp_free(c);
+
+        struct sp_t_resp *r = sp_t_admin("GET", location, NULL);
+        sp_t_assert_json(r, 200);
+        res[i].shape(r->json);
+        struct json_object *listed = parsed(list_find(res[i].path, id, res[i].shape));
+        ck_assert_str_eq(json_object_to_json_string(r->json),
+                         json_object_to_json_string(listed));
+        json_object_put(listed);
+        sp_t_resp_free(r);
+
+        r = sp_t_admin("GET", sp_t_fmt("%s/%lld", res[i].path, (long long)id + 1000000), NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+        r = sp_t_admin("GET", sp_t_fmt("%s/abc", res[i].path), NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+    }
 }
 END_TEST
 
@@ -1327,6 +1372,7 @@ admin_suite(void)
     tcase_add_test(tc, category_patch_changes_given_fields_only);
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
+    tcase_add_test(tc, get_of_one_row_answers_what_the_list_shows);
     tc = sp_t_tcase(s, "sla_policies");
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
