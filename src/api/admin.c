@@ -39,9 +39,11 @@ respond_row(struct sp_req *r, const char *row)
 }
 
 /* The rows are rendered by PostgreSQL (json_build_object, one kind of
- * result: every admin row); the envelope is the API's. */
+ * result: every admin row); the envelope is the API's. The cursor is
+ * tagged with its list (kind), so one list's cursor is refused by the
+ * others (API.md §1). */
 static enum sp_rc
-respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
+respond_rows(struct sp_req *r, const struct sp_table_rows *rows, const char *kind)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_api_list_begin(b);
@@ -49,23 +51,25 @@ respond_rows(struct sp_req *r, const struct sp_table_rows *rows)
         sp_api_list_item(b, i);
         sp_buf_puts(b, rows->json[i]);
     }
-    sp_api_list_end(r, b, "a", rows->next_after);
+    sp_api_list_end(r, b, kind, rows->next_after);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
 
-/* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
+/* Every admin list: by id, limit/cursor, next_cursor (API.md §6); kind
+ * tags its cursors. */
 static enum sp_rc
-list(struct sp_req *r, const struct sp_admin_store *store, struct sp_problem *p)
+list(struct sp_req *r, const struct sp_admin_store *store, const char *kind,
+     struct sp_problem *p)
 {
     struct sp_api_page page;
-    if (sp_api_page_params(r, 25, "a", &page, p) != SP_OK)
+    if (sp_api_page_params(r, 25, kind, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
     if (sp_admin_store_list(&ctx, store, page.after, page.limit, &rows, p) != SP_OK)
         return p->rc;
-    return respond_rows(r, &rows);
+    return respond_rows(r, &rows, kind);
 }
 
 /* Fields given in the body (null included) become column values. */
@@ -87,10 +91,11 @@ to_fields(struct sp_req *r, struct json_object *json, const struct sp_field_spec
     }
 }
 
-/* A resource's own rules, run on the validated body once its fields are
- * column values (e.g. a category's slug, an agent's skills). */
-typedef enum sp_rc (*check_fn)(struct json_object *json, const struct sp_field_value *v,
-                                struct sp_table_value *f, struct sp_problem *p);
+/* A resource's own rules, run on the fields of the body that passed its
+ * field table once they are column values (e.g. a category's slug, an
+ * agent's skills); they add field errors to p. */
+typedef void (*check_fn)(struct sp_req *r, const struct sp_field_value *v,
+                         struct sp_table_value *f, struct sp_problem *p);
 
 /* One admin resource (API.md §6): its rows, its body fields. */
 struct resource {
@@ -98,7 +103,58 @@ struct resource {
     const struct sp_field_spec *fields;
     size_t nfields;
     check_fn check;         /* NULL: the field table says it all */
+    const char *cursor;     /* the kind of its list's cursors (core/cursor) */
+    const char *user_id;    /* a user id field: a JSON number is its decimal text (§2) */
 };
+
+/* A user id is "an integer as string or number" (shared API.md §2): a
+ * number is read as its decimal text, so one field rule checks both. A
+ * number json-c saturated is left to be refused as the wrong type. */
+static void
+user_id_as_text(struct sp_req *r, struct json_object *json, const char *field)
+{
+    struct json_object *v;
+    if (field == NULL || !json_object_object_get_ex(json, field, &v) ||
+        !json_object_is_type(v, json_type_int))
+        return;
+    int64_t n = json_object_get_int64(v);
+    if (n == INT64_MAX || n == INT64_MIN)
+        return;
+    const char *text = sp_arena_sprintf(r->arena, "%lld", (long long)n);
+    json_object_object_add(json, field, json_object_new_string(text));
+}
+
+/* The body against the resource's field table (required only on create),
+ * then its own rules and its domain module's on the fields that passed:
+ * every field error in one 422 (API.md §1). The field table part is
+ * sp_api_read_body_for's, kept here because the rules run on a refused
+ * body too; f gets the column values. NULL when the body is refused. */
+static struct json_object *
+read_fields(struct sp_req *r, const struct resource *res, bool create, struct sp_field_value *v,
+            struct sp_table_value *f, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL)
+        return NULL;
+    struct sp_field_spec *specs = sp_arena_calloc(r->arena, res->nfields, sizeof(*specs));
+    memcpy(specs, res->fields, res->nfields * sizeof(*specs));
+    for (size_t i = 0; i < res->nfields; i++)
+        specs[i].required = create && specs[i].required;
+    if (json_object_is_type(json, json_type_object))
+        user_id_as_text(r, json, res->user_id);
+    if (sp_json_validate(json, specs, res->nfields, v, p) != SP_OK && p->nerrors == 0)
+        return NULL;   /* not an object */
+    to_fields(r, json, res->fields, v, res->nfields, f);
+    if (res->check != NULL)
+        res->check(r, v, f, p);
+    if (p->rc == SP_OK)
+        return json;
+    if (p->rc == SP_INVALID) {
+        struct sp_ctx ctx = sp_api_ctx(r);
+        sp_admin_store_check(&ctx, res->store, f, p);
+    }
+    return NULL;
+}
 
 /* A create's validated values, for the create step. */
 struct create_input {
@@ -133,12 +189,8 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     if (!create && sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_field_value *v = sp_arena_calloc(r->arena, res->nfields, sizeof(*v));
-    struct json_object *json = sp_api_read_body_for(r, create, res->fields, res->nfields, v, p);
-    if (json == NULL)
-        return p->rc;
     struct sp_table_value *f = sp_arena_calloc(r->arena, res->nfields, sizeof(*f));
-    to_fields(r, json, res->fields, v, res->nfields, f);
-    if (res->check != NULL && res->check(json, v, f, p) != SP_OK)
+    if (read_fields(r, res, create, v, f, p) == NULL)
         return p->rc;
     if (create) {
         struct create_input in = {res->store, f};
@@ -164,6 +216,20 @@ remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     return SP_OK;
 }
 
+/* GET …/:id: the row as the list shows it (the Location of a create). */
+static enum sp_rc
+get_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *row;
+    if (sp_admin_store_get(&ctx, res->store, id, &row, p) != SP_OK)
+        return p->rc;
+    return respond_row(r, row);
+}
+
 /* The routes of a resource share its handler: the router has already
  * matched the method against routes.c, which lists what each one allows. */
 static enum sp_rc
@@ -173,7 +239,8 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res, p);
-    default: return list(r, res->store, p);   /* GET, HEAD */
+    default:   /* GET, HEAD: one row by :id, or the list */
+        return r->nparams > 0 ? get_row(r, res, p) : list(r, res->store, res->cursor, p);
     }
 }
 
@@ -199,17 +266,15 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
 };
 
 /* The slug names the category in URLs and rules: a-z, 0-9 and -, never
- * cleared. */
-static enum sp_rc
-check_category(struct json_object *json, const struct sp_field_value *v,
-               struct sp_table_value *f, struct sp_problem *p)
+ * cleared (null is refused by the field table: slug is not nullable). */
+static void
+check_category(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
+               struct sp_problem *p)
 {
+    (void)r;
     (void)f;
     if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str))
         sp_problem_field(p, "slug", "invalid", "must be 1 to 120 of a-z, 0-9 and -");
-    else if (json_object_object_get_ex(json, "slug", NULL) && !v[SP_CAT_SLUG].present)
-        sp_problem_field(p, "slug", "required", "cannot be null");
-    return p->rc;
 }
 
 /* --- SLA policies ---------------------------------------------------------- */
@@ -217,7 +282,7 @@ check_category(struct json_object *json, const struct sp_field_value *v,
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, &sp_sla_policy_store, p);
+    return list(r, &sp_sla_policy_store, "as", p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };
@@ -272,32 +337,32 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
 };
 
 /* skills[] travels as a JSON array (the SQL unpacks it), so any text
- * round-trips exactly; each skill is 1..64 characters. */
+ * round-trips exactly; the agent's rule (domain/agents) says which lists
+ * are skills. NULL with a field error when it is not one. */
 static const char *
-skills_json(struct json_object *arr, struct sp_problem *p)
+skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
 {
     size_t n = json_object_array_length(arr);
+    const char **items = sp_arena_calloc(r->arena, n + 1, sizeof(*items));
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(arr, i);
-        size_t len = json_object_is_type(e, json_type_string)
-                         ? (size_t)json_object_get_string_len(e) : 0;
-        if (len == 0 || len > 64) {
-            sp_problem_field(p, "skills", "invalid", "must be strings of 1 to 64 characters");
-            return NULL;
-        }
+        items[i] = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
     }
-    return sp_json_compact(arr, NULL);
+    size_t before = p->nerrors;
+    sp_problem_check_list(p, &sp_agent_skills_rule, items, n);
+    return p->nerrors == before ? sp_json_compact(arr, NULL) : NULL;
 }
 
-static enum sp_rc
-check_agent(struct json_object *json, const struct sp_field_value *v, struct sp_table_value *f,
+static void
+check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
             struct sp_problem *p)
 {
-    (void)json;
-    if (v[SP_AGENT_SKILLS].present &&
-        (f[SP_AGENT_SKILLS].value = skills_json(v[SP_AGENT_SKILLS].obj, p)) == NULL)
-        return p->rc;
-    return SP_OK;
+    if (v[SP_AGENT_USER_ID].present && !sp_agent_user_id_ok(v[SP_AGENT_USER_ID].str))
+        sp_problem_field(p, "user_id", "invalid",
+                         "must be the user's id as in the JWT sub: an integer, as a string or"
+                         " a number");
+    if (v[SP_AGENT_SKILLS].present)
+        f[SP_AGENT_SKILLS].value = skills_json(r, v[SP_AGENT_SKILLS].obj, p);
 }
 
 /* --- the resources ---------------------------------------------------------- */
@@ -305,9 +370,11 @@ check_agent(struct json_object *json, const struct sp_field_value *v, struct sp_
 enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 
 static const struct resource resources[RES_COUNT] = {
-    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category},
-    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL},
-    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent},
+    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category, "ac",
+                        NULL},
+    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL, "ar", NULL},
+    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, "ag",
+                    "user_id"},
 };
 
 enum sp_rc

@@ -21,6 +21,7 @@
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
+#include "domain/ticket_subject.h"
 #include "domain/tickets.h"
 
 #define SP_METADATA_MAX 4096
@@ -121,6 +122,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[F_ATTACHMENTS], p);
     long long chat_id = chat_session(r, &v[F_CHAT], p);
+    const char *subject = sp_ticket_subject(r->arena, "subject", v[F_SUBJECT].str, p);
     const char *description =
         sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p);
     if (p->rc != SP_OK)
@@ -130,7 +132,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                               .chat = chat_id > 0 ? v[F_CHAT].str : NULL};
     in.ticket = (struct sp_ticket_new){
         .customer_id = r->principal.sub,
-        .subject = v[F_SUBJECT].str,
+        .subject = subject,
         .description = description,
         .category_slug = v[F_CATEGORY].present ? v[F_CATEGORY].str : NULL,
         .source = chat_id > 0                ? SP_SOURCE_CHAT

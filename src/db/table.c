@@ -46,6 +46,23 @@ sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, lo
     return SP_OK;
 }
 
+enum sp_rc
+sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
+             const char **row_json, struct sp_problem *p)
+{
+    const char *sql = sp_arena_sprintf(a, "SELECT x.id, %s::text AS json FROM %s x"
+                                          " WHERE x.id = $1::bigint",
+                                       t->json, t->name);
+    const char *params[1] = {sp_arena_sprintf(a, "%lld", id)};
+    PGresult *r = sp_db_exec_dynamic(db, a, sql, 1, true, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    *row_json = sp_db_str(r, 0, PQfnumber(r, "json"));
+    return SP_OK;
+}
+
 /* Maps a unique violation to the table's own conflict code. */
 static enum sp_rc
 conflict(const struct sp_table *t, struct sp_problem *p)

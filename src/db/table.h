@@ -1,6 +1,6 @@
 /*
  * table: the plain writes of a small table its owner describes once —
- * a keyset list by id, an insert of the columns given (the others take
+ * a keyset list by id, one row by id, an insert of the columns given (the others take
  * their defaults), a partial update, a delete — each one statement
  * assembled from the description and prepared once per connection
  * (sp_db_exec_dynamic). Rows come back as one JSON object text each,
@@ -67,6 +67,9 @@ void sp_table_rows_read(struct sp_arena *a, const PGresult *r, int limit,
 enum sp_rc sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
                          long long after, int limit, struct sp_table_rows *out,
                          struct sp_problem *p);
+/* Row id, as its JSON; SP_NOT_FOUND when there is none. */
+enum sp_rc sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
+                        long long id, const char **row_json, struct sp_problem *p);
 /* Inserts and returns the row and its id. A unique violation is
  * SP_CONFLICT with the table's own code. */
 enum sp_rc sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,

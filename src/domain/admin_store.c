@@ -12,6 +12,20 @@ sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s, long lon
 }
 
 enum sp_rc
+sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                   const char **row_json, struct sp_problem *p)
+{
+    return sp_table_get(ctx->db, ctx->arena, &s->table, id, row_json, p);
+}
+
+enum sp_rc
+sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s,
+                     const struct sp_table_value *values, struct sp_problem *p)
+{
+    return s->check != NULL ? s->check(ctx, values, p) : p->rc;
+}
+
+enum sp_rc
 sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
                       const struct sp_table_value *values, long long *id, const char **row_json,
                       struct sp_problem *p)

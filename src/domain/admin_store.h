@@ -33,6 +33,15 @@ struct sp_admin_store {
 enum sp_rc sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s,
                                long long after, int limit, struct sp_table_rows *out,
                                struct sp_problem *p);
+/* Row id as the list shows it; SP_NOT_FOUND when there is none. */
+enum sp_rc sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                              const char **row_json, struct sp_problem *p);
+/* The module's rule alone, adding its field errors to p: how the API
+ * reports them with the body's other errors when it refuses the body
+ * anyway (API.md §1, every field error at once). Values whose field was
+ * refused are set with a NULL value; the rule skips them. */
+enum sp_rc sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s,
+                                const struct sp_table_value *values, struct sp_problem *p);
 /* The check, then the insert; a unique violation is 409 with the table's
  * own code. The new row's id and JSON. Runs in the caller's transaction:
  * the create protocol's (sp_idem_run), which keeps the create's

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/utf8.h"
 #include "db/db.h"
 
 #define AGENT_COLS SP_AGENT_COLS
@@ -38,6 +39,31 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     " updated_at = now()"
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
+
+bool
+sp_agent_user_id_ok(const char *user_id)
+{
+    const char *digits = user_id[0] == '-' ? user_id + 1 : user_id;
+    size_t n = strlen(digits);
+    return n >= 1 && n + (size_t)(digits - user_id) <= 64 && strspn(digits, "0123456789") == n;
+}
+
+static bool
+skill_ok(const char *skill)
+{
+    size_t n = sp_utf8_count(skill, strlen(skill));
+    return n >= 1 && n <= 64;
+}
+
+const struct sp_list_rule sp_agent_skills_rule = {
+    .field = "skills",
+    .max = SP_AGENT_SKILLS_MAX,
+    .ok = skill_ok,
+    .too_many = "at most 50 skills",
+    .bad_code = "invalid",
+    .bad = "must be strings of 1 to 64 characters",
+    .duplicate = "a skill is listed twice",
+};
 
 /* Not deletable: the admin API has no DELETE for agents. */
 const struct sp_admin_store sp_agent_store = {{

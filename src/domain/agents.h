@@ -80,6 +80,15 @@ enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
 enum { SP_AGENT_USER_ID, SP_AGENT_DISPLAY_NAME, SP_AGENT_TEAM, SP_AGENT_SKILLS,
        SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_NFIELDS };
 
+/* An agent's user_id is the user id of its JWT `sub`, which shared
+ * API.md §2 makes an integer (as a string or a number): a decimal
+ * integer, 1..64 characters. Anything else could never be a caller. */
+bool sp_agent_user_id_ok(const char *user_id);
+/* skills[]: at most 50 distinct skills of 1..64 characters each (a skill
+ * listed twice is refused, as an article's tag or a webhook's event). */
+#define SP_AGENT_SKILLS_MAX 50
+extern const struct sp_list_rule sp_agent_skills_rule;
+
 /* The admin's list, create and update (API.md §6); a create or update
  * with another agent's user_id is 409 user_id_taken. */
 extern const struct sp_admin_store sp_agent_store;

@@ -134,7 +134,7 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
          * monitor noticed); due_soon: within 60 minutes; ok: neither. */
         sp_buf_puts(b, " AND (false");
         if (f->sla_breached)
-            sp_buf_puts(b, " OR t.sla_breached OR t.sla_due_at < now()");
+            sp_buf_puts(b, " OR " SP_TICKET_SLA_BREACHED("t"));
         if (f->sla_due_soon)
             sp_buf_puts(b, " OR (NOT t.sla_breached AND t.sla_due_at >= now()"
                            " AND t.sla_due_at < now() + interval '60 minutes')");

@@ -10,21 +10,19 @@
 #include "domain/rules.h"
 
 /* Bad patterns are refused here, never at ticket time (API.md §5.3); a
- * category must exist (active or not). */
+ * category must exist (active or not). Both are reported at once. */
 static enum sp_rc
 check(struct sp_ctx *ctx, const struct sp_table_value *values, struct sp_problem *p)
 {
     const char *pattern = values[SP_RULE_PATTERN].set ? values[SP_RULE_PATTERN].value : NULL;
     char err[256];
-    if (pattern != NULL && !sp_rules_pattern_valid(pattern, err, sizeof(err))) {
+    if (pattern != NULL && !sp_rules_pattern_valid(pattern, err, sizeof(err)))
         sp_problem_field(p, "pattern", "invalid_pattern", sp_arena_strdup(ctx->arena, err));
-        return SP_INVALID;
-    }
     const char *slug = values[SP_RULE_CATEGORY].set ? values[SP_RULE_CATEGORY].value : NULL;
     struct sp_category cat;
-    if (slug != NULL && sp_category_by_slug(ctx, slug, SP_CATEGORY_ANY, &cat, p) != SP_OK)
-        return p->rc;
-    return SP_OK;
+    if (slug != NULL)
+        sp_category_by_slug(ctx, slug, SP_CATEGORY_ANY, &cat, p);
+    return p->rc;
 }
 
 /* versioned: every update bumps the version the workers' caches key on. */

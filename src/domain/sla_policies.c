@@ -40,6 +40,13 @@ sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category
                   long first_response_minutes, long resolution_minutes, const char **row_json,
                   struct sp_problem *p)
 {
+    /* A first response due after the resolution would never be the
+     * earlier target (API.md §5.2): the two dues would contradict. */
+    if (first_response_minutes > resolution_minutes) {
+        sp_problem_field(p, "first_response_minutes", "out_of_range",
+                         "must not be more than resolution_minutes");
+        return p->rc;
+    }
     const char *params[4] = {priority, category_slug,
                              sp_arena_sprintf(ctx->arena, "%ld", first_response_minutes),
                              sp_arena_sprintf(ctx->arena, "%ld", resolution_minutes)};

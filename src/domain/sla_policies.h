@@ -18,7 +18,8 @@
  * first, come first. Read only: it has no columns to create or patch. */
 extern const struct sp_admin_store sp_sla_policy_store;
 /* Upserts the policy of (priority, category_slug or NULL for the default)
- * and returns the row; an unknown slug is 422 unknown_category. */
+ * and returns the row; an unknown slug is 422 unknown_category, a first
+ * response later than the resolution 422 (field first_response_minutes). */
 enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
                              long first_response_minutes, long resolution_minutes,
                              const char **row_json, struct sp_problem *p);

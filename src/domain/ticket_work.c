@@ -90,6 +90,12 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         return p->rc;
     if (patch->has_status && sp_ticket_set_status(c, patch->status, now, p) != SP_OK)
         return p->rc;
+    /* closed is terminal (API.md §5.1): a move out of it is refused above
+     * as invalid_transition; any other change is refused here, after the
+     * edit, so a PATCH repeating the current values still answers 200 */
+    if (c->before.status == SP_STATUS_CLOSED && sp_ticket_changed(c))
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                              "the ticket is closed; it can no longer be changed");
     return SP_OK;
 }
 

@@ -51,7 +51,7 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
     C(TC_RESOLUTION_DUE_AT, "support_ts(t.resolution_due_at)", str, resolution_due_at) SEP         \
     C(TC_ESCALATED_AT, "support_ts(t.escalated_at)", str, escalated_at) SEP                        \
     C(TC_SLA_PAUSED, "t.sla_paused_at IS NOT NULL", bool, sla_paused) SEP                          \
-    C(TC_SLA_BREACHED, "t.sla_breached", bool, sla_breached) SEP                                   \
+    C(TC_SLA_BREACHED, SP_TICKET_SLA_BREACHED("t"), bool, sla_breached) SEP                        \
     C(TC_SENTIMENT, "round(t.sentiment::numeric, 3)", str, sentiment) SEP                          \
     C(TC_PRIORITY_RULE, "pr.name", str, priority_rule) SEP                                         \
     C(TC_CONTACT_NAME, "ct.name_enc", str, contact_name_enc) SEP                                   \

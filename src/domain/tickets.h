@@ -61,6 +61,16 @@ struct sp_ticket {
     long long messages_next_after; /* keyset position for the next page; 0 = end */
 };
 
+/* SQL: "a target passed unmet" (shared API.md §5.2) for the ticket row
+ * `alias`: the monitor's flag, or a running target already past that the
+ * monitor has not judged yet. The views' sla_breached, the queue's
+ * sla=breached and the dashboard's sla_breached count follow this one
+ * rule, so one answer never shows a ticket selected as breached with
+ * "sla_breached": false. */
+/* (NULL, with no running target and no flag, reads as false.) */
+#define SP_TICKET_SLA_BREACHED(alias) \
+    "(" alias ".sla_breached OR " alias ".sla_due_at < now())"
+
 /* API.md §4's limits, in code points: a subject, and a message body
  * (the description, a reply, a note) once sanitized. */
 #define SP_TICKET_SUBJECT_MAX 200

@@ -22,6 +22,13 @@
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/* The number of entries in a 422's errors[]. */
+static size_t
+error_count(const struct sp_t_resp *r)
+{
+    return json_object_array_length(sp_t_jarr(r->json, "errors"));
+}
+
 static void
 assert_str_or_null(struct json_object *o, const char *key)
 {
@@ -228,6 +235,7 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
          sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", new_slug)},
         {"PATCH", sp_t_fmt("/support/admin/categories/%lld", cat_id),
          "{\"name\":\"hijacked\"}"},
+        {"GET", sp_t_fmt("/support/admin/categories/%lld", cat_id), NULL},
         {"GET", "/support/admin/sla-policies", NULL},
         {"PUT", "/support/admin/sla-policies",
          sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\",\"first_response_minutes\":1,"
@@ -237,11 +245,13 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
          sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false}", new_slug)},
         {"PATCH", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id),
          "{\"name\":\"hijacked\"}"},
+        {"GET", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id), NULL},
         {"DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule_id), NULL},
         {"GET", "/support/admin/agents", NULL},
         {"POST", "/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\"}", new_agent.sub)},
         {"PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id),
          "{\"status\":\"away\"}"},
+        {"GET", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id), NULL},
     };
     struct sp_t_user customer = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
@@ -411,6 +421,31 @@ START_TEST(category_validation_and_slug_taken)
 }
 END_TEST
 
+/* Every field error at once (API.md §1): the slug's rule is reported with
+ * the field table's errors, not instead of them. */
+START_TEST(category_validation_reports_every_field_at_once)
+{
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/categories",
+                                     "{\"slug\":\"Bad Slug!\",\"name\":\"\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "name", "too_short");
+    ck_assert_uint_eq(error_count(r), 2);
+    sp_t_resp_free(r);
+
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", sp_t_unique("all")));
+    const char *id = sp_t_fmt("%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+                   "{\"slug\":\"UPPER\",\"routing\":\"random\",\"is_active\":\"no\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "routing", "invalid");
+    sp_t_assert_invalid(r, "is_active", "wrong_type");
+    ck_assert_uint_eq(error_count(r), 3);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(category_patch_changes_given_fields_only)
 {
     const char *slug = sp_t_admin_category_new("\"description\":\"keep me\",\"team\":\"t1\"");
@@ -567,6 +602,27 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
         sp_t_resp_free(r);
     }
 
+    /* Each list's cursor belongs to that list (API.md §1): a valid cursor
+     * of one admin list is 422 on every other. */
+    const char *cursors[4];
+    for (size_t l = 0; lists[l] != NULL; l++) {
+        struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("%s?limit=2", lists[l]), NULL);
+        sp_t_assert_json(r, 200);
+        cursors[l] = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+        sp_t_resp_free(r);
+    }
+    for (size_t from = 0; lists[from] != NULL; from++) {
+        for (size_t to = 0; lists[to] != NULL; to++) {
+            struct sp_t_resp *r = sp_t_admin(
+                "GET", sp_t_fmt("%s?cursor=%s", lists[to], sp_t_urlencode(cursors[from])), NULL);
+            if (from == to)
+                sp_t_assert_json(r, 200);
+            else
+                sp_t_assert_invalid(r, "cursor", NULL);
+            sp_t_resp_free(r);
+        }
+    }
+
     /* A cursor of another list (the customer's tickets) is refused too. */
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     sp_t_ticket_create(&u, "cursor one");
@@ -579,6 +635,48 @@ START_TEST(admin_lists_paginate_and_validate_limit_and_cursor)
               NULL);
     sp_t_assert_invalid(r, "cursor", NULL);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* The Location of a create answers GET with the row as the list shows
+ * it (API.md §6); an unknown or malformed id is 404. */
+START_TEST(get_of_one_row_answers_what_the_list_shows)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct {
+        const char *path, *body;
+        void (*shape)(struct json_object *);
+    } res[] = {
+        {"/support/admin/categories",
+         sp_t_fmt("{\"slug\":\"%s\",\"name\":\"one\"}", sp_t_unique("one")), assert_category},
+        {"/support/admin/priority-rules",
+         "{\"name\":\"one row\",\"priority\":\"low\",\"is_active\":false}", assert_rule},
+        {"/support/admin/agents", sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"de\"]}", u.sub),
+         assert_agent},
+    };
+    for (size_t i = 0; i < sizeof(res) / sizeof(res[0]); i++) {
+        struct sp_t_resp *c = sp_t_admin_post(res[i].path, res[i].body);
+        int64_t id = sp_t_jint(c->json, "id");
+        const char *location = sp_t_fmt("%s", sp_t_header(c, "Location"));
+        ck_assert_str_eq(location, sp_t_fmt("%s/%lld", res[i].path, (long long)id));
+        sp_t_resp_free(c);
+
+        struct sp_t_resp *r = sp_t_admin("GET", location, NULL);
+        sp_t_assert_json(r, 200);
+        res[i].shape(r->json);
+        struct json_object *listed = parsed(list_find(res[i].path, id, res[i].shape));
+        ck_assert_str_eq(json_object_to_json_string(r->json),
+                         json_object_to_json_string(listed));
+        json_object_put(listed);
+        sp_t_resp_free(r);
+
+        r = sp_t_admin("GET", sp_t_fmt("%s/%lld", res[i].path, (long long)id + 1000000), NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+        r = sp_t_admin("GET", sp_t_fmt("%s/abc", res[i].path), NULL);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+    }
 }
 END_TEST
 
@@ -754,6 +852,43 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
 }
 END_TEST
 
+/* A first response due after the resolution contradicts §5.2 (sla_due_at
+ * is the earlier target): 422 naming first_response_minutes, nothing
+ * stored; equal minutes are fine. */
+START_TEST(sla_policy_with_first_response_after_resolution_is_422)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sp_t_admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"urgent\",\"category\":\"%s\",\"first_response_minutes\":600,"
+                 "\"resolution_minutes\":60}", slug));
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_resp_free(r);
+    ck_assert_msg(sla_find("urgent", slug) == NULL, "a contradictory policy was stored");
+
+    /* a default too: its row keeps its values */
+    struct json_object *def = parsed(sla_find("urgent", NULL));
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   "{\"priority\":\"urgent\",\"category\":null,\"first_response_minutes\":241,"
+                   "\"resolution_minutes\":240}");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_resp_free(r);
+    struct json_object *again = parsed(sla_find("urgent", NULL));
+    ck_assert_int_eq(sp_t_jint(again, "first_response_minutes"),
+                     sp_t_jint(def, "first_response_minutes"));
+    ck_assert_int_eq(sp_t_jint(again, "resolution_minutes"), sp_t_jint(def, "resolution_minutes"));
+    json_object_put(again);
+    json_object_put(def);
+
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   sp_t_fmt("{\"priority\":\"urgent\",\"category\":\"%s\","
+                            "\"first_response_minutes\":90,\"resolution_minutes\":90}", slug));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 90);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* ---- priority rules -------------------------------------------------------------- */
 
 START_TEST(rule_create_answers_201_with_every_field)
@@ -882,6 +1017,35 @@ START_TEST(rule_validation)
         sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false,\"category\":\"%s\"}",
                  name, ghost));
     sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
+                              name), "0");
+}
+END_TEST
+
+/* A rule's own checks (pattern, category) join the field table's errors. */
+START_TEST(rule_validation_reports_every_field_at_once)
+{
+    const char *name = sp_t_unique("rule-all");
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":\"\",\"priority\":\"critical\",\"is_active\":false,"
+                 "\"pattern\":\"(\",\"category\":\"%s\"}", sp_t_unique("ghost")));
+    sp_t_assert_invalid(r, "name", "too_short");
+    sp_t_assert_invalid(r, "priority", "invalid");
+    sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(error_count(r), 4);
+    sp_t_resp_free(r);
+
+    /* a valid body but for the two domain rules: both reported too */
+    r = sp_t_admin("POST", "/support/admin/priority-rules",
+                   sp_t_fmt("{\"name\":\"%s\",\"priority\":\"low\",\"is_active\":false,"
+                            "\"pattern\":\"[\",\"category\":\"%s\"}", name,
+                            sp_t_unique("ghost")));
+    sp_t_assert_invalid(r, "pattern", "invalid_pattern");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(error_count(r), 2);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE name = '%s'",
                               name), "0");
@@ -1052,6 +1216,69 @@ START_TEST(agent_skills_round_trip_exactly)
 }
 END_TEST
 
+/* user_id is the JWT sub of the agent (shared API.md §2: "integer as
+ * string or number"): a number is taken as its text, a text that no sub
+ * can be is refused, with every other error of the body. */
+START_TEST(agent_user_id_is_an_integer_as_string_or_number)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/agents",
+                                          sp_t_fmt("{\"user_id\":%s}", u.sub));
+    assert_agent(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), u.sub);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    /* the agent's own requests find that row */
+    ck_assert_int_eq(sp_t_agent_id(&u), id);
+
+    static const char *const bad[] = {"71 52", " 7152", "7152 ", "abc", "7.5", "+7", "-",
+                                      "1e3", "0x1F"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = sp_t_admin("POST", "/support/admin/agents",
+                       sp_t_fmt("{\"user_id\":\"%s\",\"team\":\"%s\"}", bad[i],
+                                sp_t_unique("uid")));
+        sp_t_assert_invalid(r, "user_id", "invalid");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '71 52'"),
+                     "0");
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   "{\"user_id\":\"71 52\",\"skills\":[\"x\",\"x\"],\"max_concurrent_chats\":101}");
+    sp_t_assert_invalid(r, "user_id", "invalid");
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "max_concurrent_chats", "out_of_range");
+    ck_assert_uint_eq(error_count(r), 3);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A skill listed twice is refused (as an article's tag, a webhook's
+ * event), on create and on patch; the row keeps its skills. */
+START_TEST(agent_skills_listed_twice_are_422_duplicate)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/agents",
+                                     sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"x\",\"y\",\"x\"]}",
+                                              u.sub));
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
+                     "0");
+    int64_t id = sp_t_admin_agent_new("\"skills\":[\"de\"]", &u);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   "{\"skills\":[\"fr\",\"fr\"]}");
+    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"
+                              " WHERE id = %lld", (long long)id), "de");
+    /* equal only when equal: case and accents differ */
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   "{\"skills\":[\"fr\",\"FR\",\"fr\\u00e9\"]}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(agent_validation_conflicts_and_patch)
 {
     struct sp_t_user other;
@@ -1071,7 +1298,8 @@ START_TEST(agent_validation_conflicts_and_patch)
     } cases[] = {
         {"\"team\":\"x\"", "user_id", "required"},
         {"\"user_id\":\"\"", "user_id", NULL},
-        {"\"user_id\":42", "user_id", NULL},
+        {"\"user_id\":4.5", "user_id", "wrong_type"},
+        {"\"user_id\":true", "user_id", "wrong_type"},
         {"\"user_id\":\"@\",\"skills\":[1]", "skills", NULL},
         {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills", NULL},
         {"\"user_id\":\"@\",\"skills\":\"x\"", "skills", NULL},
@@ -1140,23 +1368,29 @@ admin_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, category_create_answers_201_with_the_row_and_defaults);
     tcase_add_test(tc, category_validation_and_slug_taken);
+    tcase_add_test(tc, category_validation_reports_every_field_at_once);
     tcase_add_test(tc, category_patch_changes_given_fields_only);
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
+    tcase_add_test(tc, get_of_one_row_answers_what_the_list_shows);
     tc = sp_t_tcase(s, "sla_policies");
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
+    tcase_add_test(tc, sla_policy_with_first_response_after_resolution_is_422);
     tc = sp_t_tcase(s, "priority_rules");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rule_create_answers_201_with_every_field);
     tcase_add_test(tc, rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved);
     tcase_add_test(tc, rule_validation);
+    tcase_add_test(tc, rule_validation_reports_every_field_at_once);
     tcase_add_test(tc, rule_patch_bumps_version_and_delete_is_204_then_404);
     tc = sp_t_tcase(s, "agents");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, agent_create_answers_201_and_the_agent_uses_that_row);
     tcase_add_test(tc, agent_skills_round_trip_exactly);
     tcase_add_test(tc, agent_validation_conflicts_and_patch);
+    tcase_add_test(tc, agent_user_id_is_an_integer_as_string_or_number);
+    tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
     return s;
 }
 

@@ -207,6 +207,46 @@ START_TEST(close_sets_closed_at_and_it_is_stored)
 }
 END_TEST
 
+/* closed is terminal (API.md §5.1): no field of a closed ticket moves, and
+ * nothing is written or queued for the attempt; repeating the current
+ * values still answers 200 (a PATCH that changes nothing). */
+START_TEST(patch_of_a_closed_ticket_is_409_ticket_closed)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = ticket_in(&a, "closed");
+    const char *agent = sp_t_db_agent_new();
+    const char *slug = sp_t_db_category_new(true);
+    const char *res = sp_t_sql("SELECT support_ts(resolution_due_at) FROM support_tickets "
+                               "WHERE public_id = '%s'", pid);
+    struct snapshot before = snap(&a, pid);
+    const char *changes[] = {
+        "{\"priority\":\"high\"}",
+        sp_t_fmt("{\"assigned_agent_id\":%s}", agent),
+        sp_t_fmt("{\"category\":%s}", sp_t_jq(slug)),
+        "{\"status\":\"closed\",\"priority\":\"urgent\"}",
+    };
+    for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+        struct sp_t_resp *r = patch(&a, pid, changes[i]);
+        ck_assert_msg(r->status == 409, "%s: HTTP %ld, want 409; %.400s", changes[i], r->status,
+                      r->body);
+        sp_t_assert_problem(r, 409, "ticket_closed");
+        sp_t_resp_free(r);
+        assert_unchanged(&a, pid, &before);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT priority || ':' || coalesce(assigned_agent_id::text, '-')"
+                              " || ':' || coalesce(category_id::text, '-') || ':' ||"
+                              " support_ts(resolution_due_at) FROM support_tickets"
+                              " WHERE public_id = '%s'", pid),
+                     sp_t_fmt("normal:-:-:%s", res));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, agent), 0);
+
+    struct sp_t_resp *r = patch_ok(&a, pid, "{\"status\":\"closed\",\"priority\":\"normal\"}");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), before.version);
+    sp_t_resp_free(r);
+    assert_unchanged(&a, pid, &before);
+}
+END_TEST
+
 START_TEST(patch_by_numeric_id_works)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -709,6 +749,7 @@ agent_patch_suite(void)
     tcase_add_test(tc, every_allowed_status_move_works_and_writes_its_event);
     tcase_add_test(tc, every_refused_status_move_is_409_invalid_transition);
     tcase_add_test(tc, close_sets_closed_at_and_it_is_stored);
+    tcase_add_test(tc, patch_of_a_closed_ticket_is_409_ticket_closed);
     tcase_add_test(tc, patch_by_numeric_id_works);
     tcase_add_test(tc, patch_of_unknown_ticket_is_404);
 

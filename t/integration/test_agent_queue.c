@@ -293,10 +293,36 @@ START_TEST(sla_filter_breached_due_soon_and_ok)
     assert_set(&a, mine(&c, "sla=due_soon,ok"), soon, fine, paused);
     assert_set(&a, mine(&c, ""), flagged, overdue, soon, fine, paused);
 
-    /* the view agrees */
+    /* the views agree (shared API.md §5.2: true once a target passed
+     * unmet), before the monitor has marked the overdue one */
     struct sp_t_resp *r = sp_t_agent_ticket(&a, flagged);
     ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
     sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&a, overdue);
+    ck_assert_msg(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")),
+                  "an overdue ticket's view says sla_breached false");
+    sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&a, soon);
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
+    sp_t_resp_free(r);
+    static const struct {
+        const char *query;
+        bool breached;
+    } lists[] = {{"sla=breached", true}, {"sla=due_soon", false}, {"sla=ok", false}};
+    for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+        r = sp_t_get(sp_t_fmt("/support/agent/tickets?%s", mine(&c, lists[l].query)), a.token);
+        sp_t_assert_json(r, 200);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        ck_assert_uint_gt(json_object_array_length(data), 0);
+        for (size_t i = 0; i < json_object_array_length(data); i++) {
+            struct json_object *t = json_object_array_get_idx(data, i);
+            ck_assert_msg(json_object_get_boolean(sp_t_jget(t, "sla_breached")) ==
+                              lists[l].breached,
+                          "?%s lists %s with sla_breached %s", lists[l].query,
+                          sp_t_jstr(t, "public_id"), lists[l].breached ? "false" : "true");
+        }
+        sp_t_resp_free(r);
+    }
 }
 END_TEST
 

@@ -271,6 +271,59 @@ START_TEST(subject_of_201_multibyte_chars_is_422_too_long)
 }
 END_TEST
 
+/* A subject is one line of visible text (docs/API.md §4): nothing visible
+ * once trimmed is `empty`, whatever the blanks are made of. */
+START_TEST(blank_subject_is_422_empty)
+{
+    static const char *const blank[] = {
+        "   ", "\\u200b\\u200b", "\\u00a0\\u3000\\u2009", "\\ufeff ", "\\u3164",
+    };
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++)
+        assert_create_invalid(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"real text\"}",
+                                       blank[i]),
+                              "subject", "empty");
+}
+END_TEST
+
+/* Controls and line breaks would forge lines wherever the subject is
+ * shown (a mail's Subject:, a terminal, a log): refused, nothing stored. */
+START_TEST(subject_with_controls_or_line_breaks_is_422_invalid)
+{
+    static const char *const bad[] = {
+        "ctl\\u0001\\u001b[31mred\\r\\nX-Injected: 1", "two\\nlines", "cr\\rhere",
+        "tab\\there", "del\\u007f", "nel\\u0085x", "sep\\u2028x",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *mark = sp_t_unique("ctl");
+        assert_create_invalid(sp_t_fmt("{\"subject\":\"%s %s\",\"description\":\"d\"}",
+                                       mark, bad[i]),
+                              "subject", "invalid");
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject LIKE '%s%%'",
+                                  mark),
+                         "0");
+    }
+}
+END_TEST
+
+START_TEST(subject_is_stored_without_the_blanks_around_it)
+{
+    struct sp_t_resp *r = create_ok("{\"subject\":\" \\u00a0Refund  please\\u200b \","
+                                    "\"description\":\"d\"}");
+    ck_assert_str_eq(sp_t_jstr(r->json, "subject"), "Refund  please");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Every field error at once: the subject's with the description's. */
+START_TEST(blank_subject_and_empty_description_are_reported_together)
+{
+    struct sp_t_resp *r = create("{\"subject\":\"  \",\"description\":\"<script>x</script>\"}");
+    sp_t_assert_invalid(r, "subject", "empty");
+    sp_t_assert_invalid(r, "description", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(missing_description_is_422_required)
 {
     assert_create_invalid("{\"subject\":\"no description\"}", "description", "required");
@@ -503,6 +556,10 @@ ticket_create_suite(void)
     tcase_add_test(tc, subject_of_201_chars_is_422_too_long);
     tcase_add_test(tc, subject_of_200_multibyte_chars_is_accepted);
     tcase_add_test(tc, subject_of_201_multibyte_chars_is_422_too_long);
+    tcase_add_test(tc, blank_subject_is_422_empty);
+    tcase_add_test(tc, subject_with_controls_or_line_breaks_is_422_invalid);
+    tcase_add_test(tc, subject_is_stored_without_the_blanks_around_it);
+    tcase_add_test(tc, blank_subject_and_empty_description_are_reported_together);
     tcase_add_test(tc, missing_description_is_422_required);
     tcase_add_test(tc, description_of_20000_chars_is_accepted);
     tcase_add_test(tc, description_of_20001_chars_is_422_too_long);

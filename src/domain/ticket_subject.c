@@ -1,0 +1,74 @@
+/*
+ * ticket_subject: a subject's one-line rule. See ticket_subject.h.
+ */
+#include "domain/ticket_subject.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/utf8.h"
+
+/* The code point at s[0..n), its length in *len (a malformed byte reads
+ * as U+FFFD, one byte: the JSON reader has already refused such input). */
+static uint32_t
+decode(const char *s, size_t n, size_t *len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = sp_utf8_seq_len(s, n);
+    if (k == 0) {
+        *len = 1;
+        return 0xFFFD;
+    }
+    uint32_t c = k == 1 ? u[0] : (uint32_t)(u[0] & (0x7F >> k));
+    for (size_t i = 1; i < k; i++)
+        c = (c << 6) | (u[i] & 0x3F);
+    *len = k;
+    return c;
+}
+
+/* Controls and line breaks: C0, DEL, C1 (NEL among them), U+2028/2029. */
+static bool
+is_control(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029;
+}
+
+/* What prints as nothing: Unicode spaces (Zs), zero-width and bidi
+ * formatting characters, the BOM, soft hyphen and the Hangul fillers
+ * that are used to fake an empty name. */
+static bool
+is_blank(uint32_t c)
+{
+    return c == 0x20 || c == 0xA0 || c == 0xAD || c == 0x115F || c == 0x1160 ||
+           c == 0x1680 || c == 0x180E || (c >= 0x2000 && c <= 0x200F) ||
+           (c >= 0x202A && c <= 0x202F) || (c >= 0x205F && c <= 0x2064) ||
+           (c >= 0x2066 && c <= 0x2069) || c == 0x2800 || c == 0x3000 || c == 0x3164 ||
+           c == 0xFEFF || c == 0xFFA0;
+}
+
+const char *
+sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct sp_problem *p)
+{
+    size_t n = strlen(s), start = n, end = 0;
+    for (size_t i = 0, k; i < n; i += k) {
+        uint32_t c = decode(s + i, n - i, &k);
+        if (is_control(c)) {
+            sp_problem_field(p, field, "invalid",
+                             "must be one line of text, without line breaks or control "
+                             "characters");
+            return NULL;
+        }
+        if (is_blank(c))
+            continue;
+        if (start == n)
+            start = i;
+        end = i + k;
+    }
+    if (start == n) {
+        sp_problem_field(p, field, "empty", "has no visible text");
+        return NULL;
+    }
+    return sp_arena_strndup(a, s + start, end - start);
+}

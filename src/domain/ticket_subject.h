@@ -1,0 +1,24 @@
+/*
+ * ticket_subject: what a ticket's subject may be (docs/API.md §4). A
+ * subject is one line of plain text: it is shown in queues, mail subjects
+ * and notifications, where a line break or a terminal escape would forge
+ * another header or line, and a subject of spaces or zero-width
+ * characters names nothing.
+ * Must not: know HTTP or SQL.
+ */
+#ifndef SP_TICKET_SUBJECT_H
+#define SP_TICKET_SUBJECT_H
+
+#include "core/problem.h"
+
+struct sp_arena;
+
+/* The subject as stored: s (valid UTF-8) without the blanks around it
+ * (Unicode spaces, zero-width and other invisible format characters).
+ * NULL with a field error on `field` when s holds a C0 or C1 control
+ * character, DEL or a line/paragraph separator (code invalid), or nothing
+ * visible once trimmed (code empty). The result is in the arena. */
+const char *sp_ticket_subject(struct sp_arena *a, const char *field, const char *s,
+                              struct sp_problem *p);
+
+#endif

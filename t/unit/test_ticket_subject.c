@@ -1,0 +1,105 @@
+/*
+ * test_ticket_subject: a subject is one line of visible plain text
+ * (src/domain/ticket_subject.c, docs/API.md §4): blanks around it are
+ * trimmed, a blank one is `empty`, controls and line breaks are `invalid`.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "domain/ticket_subject.h"
+#include "unit.h"
+
+SP_UNIT_ARENA_FIXTURE(4096)
+
+/* The field error code for s, or NULL when s passes. */
+static const char *
+refusal(const char *s)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *out = sp_ticket_subject(&arena, "subject", s, &p);
+    if (out != NULL) {
+        ck_assert_uint_eq(p.nerrors, 0);
+        return NULL;
+    }
+    ck_assert_uint_eq(p.nerrors, 1);
+    ck_assert_str_eq(p.errors[0].field, "subject");
+    return p.errors[0].code;
+}
+
+static const char *
+kept(const char *s)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *out = sp_ticket_subject(&arena, "subject", s, &p);
+    ck_assert_msg(out != NULL, "\"%s\" refused: %s", s, p.nerrors ? p.errors[0].code : "?");
+    return out;
+}
+
+START_TEST(plain_subjects_are_kept_as_they_are)
+{
+    ck_assert_str_eq(kept("Refund for booking 42"), "Refund for booking 42");
+    ck_assert_str_eq(kept("Zürich — ça marche? 日本語"), "Zürich — ça marche? 日本語");
+    /* inner blanks stay: only the edges are trimmed */
+    ck_assert_str_eq(kept("a  b\u200bc"), "a  b\u200bc");
+    ck_assert_str_eq(kept("x"), "x");
+}
+END_TEST
+
+START_TEST(blanks_around_are_trimmed)
+{
+    ck_assert_str_eq(kept("  hello  "), "hello");
+    ck_assert_str_eq(kept("\u00a0\u3000hello\u2003"), "hello");
+    ck_assert_str_eq(kept("\u200b\ufeffhello\u200d\u2060"), "hello");
+    ck_assert_str_eq(kept("\u202ehello\u202c"), "hello");
+}
+END_TEST
+
+START_TEST(a_subject_with_nothing_visible_is_empty)
+{
+    static const char *const blank[] = {
+        "", " ", "   ", "\u200b\u200b", "\u00a0", "\u3000 \u2009", "\ufeff", "\u2800",
+        "\u3164", "\u115f\u1160", "\u00ad", "\u200e\u200f", "\u2061",
+    };
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        const char *code = refusal(blank[i]);
+        ck_assert_msg(code != NULL && strcmp(code, "empty") == 0, "blank #%zu: %s", i,
+                      code ? code : "accepted");
+    }
+}
+END_TEST
+
+START_TEST(controls_and_line_breaks_are_invalid)
+{
+    static const char *const bad[] = {
+        "ctl\001", "\033[31mred", "line\r\nX-Injected: 1", "a\nb", "a\rb", "tab\there",
+        "del\177", "nel\xc2\x85" "x", "c1\xc2\x9b" "x", "ls\u2028x", "ps\u2029x", " \n ",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *code = refusal(bad[i]);
+        ck_assert_msg(code != NULL && strcmp(code, "invalid") == 0, "bad #%zu: %s", i,
+                      code ? code : "accepted");
+    }
+}
+END_TEST
+
+static Suite *
+ticket_subject_suite(void)
+{
+    Suite *s = suite_create("ticket_subject");
+    TCase *tc = tcase_create("subject");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, plain_subjects_are_kept_as_they_are);
+    tcase_add_test(tc, blanks_around_are_trimmed);
+    tcase_add_test(tc, a_subject_with_nothing_visible_is_empty);
+    tcase_add_test(tc, controls_and_line_breaks_are_invalid);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(ticket_subject_suite());
+}
