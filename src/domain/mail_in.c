@@ -18,6 +18,7 @@
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
 #include "domain/reply_address.h"
+#include "domain/ticket_subject.h"
 #include "domain/tickets.h"
 
 /* The ticket a reply address names, and whose mail may speak for it. */
@@ -212,13 +213,14 @@ body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_pla
     return html;
 }
 
-/* The subject of a ticket a mail opens: at most SP_TICKET_SUBJECT_MAX characters. */
+/* The subject of a ticket a mail opens: one line of visible text, as
+ * the API's (domain/ticket_subject), at most SP_TICKET_SUBJECT_MAX
+ * characters; "(no subject)" when nothing visible is left. */
 static const char *
 subject_of(struct sp_arena *a, const char *s)
 {
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '\0')
+    s = sp_ticket_subject_of_text(a, s);
+    if (s == NULL)
         return "(no subject)";
     size_t n = 0, chars = 0, len = strlen(s);
     while (n < len && chars < SP_TICKET_SUBJECT_MAX) {

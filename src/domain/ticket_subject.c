@@ -72,3 +72,23 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
     }
     return sp_arena_strndup(a, s + start, end - start);
 }
+
+const char *
+sp_ticket_subject_of_text(struct sp_arena *a, const char *s)
+{
+    size_t n = strlen(s), o = 0;
+    char *line = sp_arena_alloc(a, n + 1);
+    for (size_t i = 0, k; i < n; i += k) {
+        uint32_t c = decode(s + i, n - i, &k);
+        if (is_control(c)) {
+            line[o++] = ' ';
+        } else {
+            memcpy(line + o, s + i, k);
+            o += k;
+        }
+    }
+    line[o] = '\0';
+    struct sp_problem none;
+    sp_problem_init(&none);
+    return sp_ticket_subject(a, "subject", line, &none);
+}

@@ -21,4 +21,10 @@ struct sp_arena;
 const char *sp_ticket_subject(struct sp_arena *a, const char *field, const char *s,
                               struct sp_problem *p);
 
+/* A subject from text nobody typed into our form (a mail's Subject
+ * header, whose encoded words may hold any character): each control
+ * character or line break becomes a space, then the blanks around it go
+ * as above. NULL when nothing visible is left. s is valid UTF-8. */
+const char *sp_ticket_subject_of_text(struct sp_arena *a, const char *s);
+
 #endif

@@ -374,6 +374,25 @@ START_TEST(new_mail_from_a_known_customer_opens_a_ticket)
 }
 END_TEST
 
+/* A mail's subject follows the API's rule for subjects: one line of
+ * visible text. Zero-width characters alone are no subject; a line or
+ * paragraph separator or a C1 control (NEL) inside an encoded word is a
+ * space, and the blanks around it go. */
+START_TEST(a_new_tickets_subject_from_mail_is_one_visible_line)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "=?UTF-8?Q?=E2=80=8B=E2=80=8B?=",
+                     .body = "Where is my refund?\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.subject = "=?UTF-8?Q?=E2=80=8BLine_one=E2=80=A8line_two=C2=85?=";
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(subject, '|' ORDER BY id) FROM support_tickets"
+                              " WHERE customer_id = '%s' AND source = 'email'", c.u.sub),
+                     "(no subject)|Line one line two");
+}
+END_TEST
+
 /* A new mail counts against the ticket create limits (75: the MTA tries
  * again later), and an address two customers share names nobody. */
 START_TEST(new_tickets_by_mail_are_limited_and_need_one_owner)
@@ -465,6 +484,7 @@ main(void)
     tcase_add_test(tc, files_beyond_the_limits_are_named_not_kept);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
+    tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
