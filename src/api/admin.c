@@ -126,9 +126,9 @@ user_id_as_text(struct sp_req *r, struct json_object *json, const char *field)
 
 /* The body against the resource's field table (required only on create),
  * then its own rules and its domain module's on the fields that passed:
- * every field error in one 422 (API.md §1). The field table part is
- * sp_api_read_body_for's, kept here because the rules run on a refused
- * body too; f gets the column values. NULL when the body is refused. */
+ * every field error in one 422 (API.md §1). Not sp_api_read_body_for,
+ * which stops at the field table's errors: these rules run on a refused
+ * body too. f gets the column values. NULL when the body is refused. */
 static struct json_object *
 read_fields(struct sp_req *r, const struct resource *res, bool create, struct sp_field_value *v,
             struct sp_table_value *f, struct sp_problem *p)
@@ -136,10 +136,7 @@ read_fields(struct sp_req *r, const struct resource *res, bool create, struct sp
     struct json_object *json = sp_req_json(r, p);
     if (json == NULL)
         return NULL;
-    struct sp_field_spec *specs = sp_arena_calloc(r->arena, res->nfields, sizeof(*specs));
-    memcpy(specs, res->fields, res->nfields * sizeof(*specs));
-    for (size_t i = 0; i < res->nfields; i++)
-        specs[i].required = create && specs[i].required;
+    const struct sp_field_spec *specs = sp_api_fields_for(r, create, res->fields, res->nfields);
     if (json_object_is_type(json, json_type_object))
         user_id_as_text(r, json, res->user_id);
     if (sp_json_validate(json, specs, res->nfields, v, p) != SP_OK && p->nerrors == 0)

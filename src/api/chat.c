@@ -172,27 +172,14 @@ replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_b
     return SP_OK;
 }
 
-/* API.md §1 (chat sessions): every attempt counts, before its body is
- * read — a malformed or refused one and a replay too — so every answer
- * carries the RateLimit-* headers (as ticket creation). */
-static enum sp_rc
-session_rate_limit(struct sp_req *r, struct sp_problem *p)
-{
-    const struct sp_app *app = r->env->app;
-    const struct sp_rate_window windows[2] = {
-        {60, app->cfg.chat_session_rate_per_minute},
-        {3600, app->cfg.chat_session_rate_per_hour},
-    };
-    struct sp_rate_result rate;
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "chat_session:%s", r->principal.sub),
-                             windows, 2, &rate, p);
-}
-
 enum sp_rc
 sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
 {
     sp_resp_header(r, "Cache-Control", "no-store");
-    if (session_rate_limit(r, p) != SP_OK)
+    /* API.md §1 (chat sessions): every attempt counts, before its body is
+     * read — a malformed or refused one and a replay too — so every
+     * answer carries the RateLimit-* headers (as ticket creation). */
+    if (sp_api_chat_session_rate_limit(r, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[C_COUNT];
     /* An empty body is a session without a first message. */

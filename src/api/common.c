@@ -370,17 +370,35 @@ sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate, struct s
                           rate->reset_seconds);
 }
 
+/* The caller's attempts at one kind of create, counted in the bucket
+ * <kind>:<sub> in two windows. */
+static enum sp_rc
+creates_limit(struct sp_req *r, const char *kind, struct sp_rate_window short_window,
+              struct sp_rate_window long_window, struct sp_problem *p)
+{
+    const struct sp_rate_window windows[2] = {short_window, long_window};
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, r->principal.sub),
+                             windows, 2, &rate, p);
+}
+
 enum sp_rc
 sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
-    const struct sp_rate_window windows[2] = {
-        {60, app->cfg.ticket_rate_per_minute},
-        {86400, app->cfg.ticket_rate_per_day},
-    };
-    struct sp_rate_result rate;
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "ticket_create:%s", r->principal.sub),
-                             windows, 2, &rate, p);
+    const struct sp_config *cfg = &app->cfg;
+    return creates_limit(r, "ticket_create", (struct sp_rate_window){60, cfg->ticket_rate_per_minute},
+                         (struct sp_rate_window){86400, cfg->ticket_rate_per_day}, p);
+}
+
+enum sp_rc
+sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_config *cfg = &app->cfg;
+    return creates_limit(r, "chat_session",
+                         (struct sp_rate_window){60, cfg->chat_session_rate_per_minute},
+                         (struct sp_rate_window){3600, cfg->chat_session_rate_per_hour}, p);
 }
 
 const char *
@@ -454,15 +472,21 @@ sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
     return json;
 }
 
-struct json_object *
-sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n,
-                     struct sp_field_value *v, struct sp_problem *p)
+const struct sp_field_spec *
+sp_api_fields_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n)
 {
     struct sp_field_spec *s = sp_arena_calloc(r->arena, n, sizeof(*s));
     memcpy(s, specs, n * sizeof(*s));
     for (size_t i = 0; i < n; i++)
         s[i].required = create && s[i].required;
-    return sp_api_read_body(r, s, n, v, p);
+    return s;
+}
+
+struct json_object *
+sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n,
+                     struct sp_field_value *v, struct sp_problem *p)
+{
+    return sp_api_read_body(r, sp_api_fields_for(r, create, specs, n), n, v, p);
 }
 
 const struct sp_contact_sealed *

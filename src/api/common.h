@@ -87,8 +87,11 @@ enum sp_rc sp_api_send(struct sp_req *r, int status, struct sp_jw *w);
  * filled (400/415/422) when it is not. */
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
-/* The same for a resource's create or patch from one field table: a
- * create needs the fields marked required, a patch none. */
+/* A resource's one field table for a create or a patch: a create needs
+ * the fields marked required, a patch none (an arena copy of specs). */
+const struct sp_field_spec *sp_api_fields_for(struct sp_req *r, bool create,
+                                              const struct sp_field_spec *specs, size_t n);
+/* sp_api_read_body with sp_api_fields_for(r, create, specs, n). */
 struct json_object *sp_api_read_body_for(struct sp_req *r, bool create,
                                          const struct sp_field_spec *specs, size_t n,
                                          struct sp_field_value *v, struct sp_problem *p);
@@ -134,6 +137,9 @@ enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rat
  * counts against them (POST /support/tickets, a chat transfer to a
  * ticket). */
 enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
+/* The chat-session creation limits of a customer (API.md §1: per minute
+ * and per hour, bucket chat_session:<sub>). */
+enum sp_rc sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p);
 
 /* The message limit of a chat session (API.md §7: per minute, bucket
  * chat_message:<session public id>), shared by the HTTP fallback and the
