@@ -46,6 +46,21 @@ sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, lo
     return SP_OK;
 }
 
+/* sql, whose $1 is the row's id, run for id: its result, or NULL with p
+ * filled (404 not_found when no row answers). */
+static PGresult *
+by_id(struct sp_db *db, struct sp_arena *a, const char *sql, long long id, bool read_only,
+      struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(a, "%lld", id)};
+    PGresult *r = sp_db_exec_dynamic(db, a, sql, 1, read_only, params, p);
+    if (r != NULL && PQntuples(r) == 0) {
+        sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+        return NULL;
+    }
+    return r;
+}
+
 enum sp_rc
 sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
              const char **row_json, struct sp_problem *p)
@@ -53,12 +68,9 @@ sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, lon
     const char *sql = sp_arena_sprintf(a, "SELECT x.id, %s::text AS json FROM %s x"
                                           " WHERE x.id = $1::bigint",
                                        t->json, t->name);
-    const char *params[1] = {sp_arena_sprintf(a, "%lld", id)};
-    PGresult *r = sp_db_exec_dynamic(db, a, sql, 1, true, params, p);
+    PGresult *r = by_id(db, a, sql, id, true, p);
     if (r == NULL)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
     *row_json = sp_db_str(r, 0, PQfnumber(r, "json"));
     return SP_OK;
 }
@@ -147,11 +159,5 @@ sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
 {
     const char *sql = sp_arena_sprintf(a, "DELETE FROM %s WHERE id = $1::bigint RETURNING id",
                                        t->name);
-    const char *params[1] = {sp_arena_sprintf(a, "%lld", id)};
-    PGresult *r = sp_db_exec_dynamic(db, a, sql, 1, false, params, p);
-    if (r == NULL)
-        return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
-    return SP_OK;
+    return by_id(db, a, sql, id, false, p) != NULL ? SP_OK : p->rc;
 }
