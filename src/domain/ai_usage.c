@@ -153,8 +153,7 @@ log_anomaly(const PGresult *r, int i, bool dry_run)
     sp_log_str(l, "user_id", sp_db_str(r, i, AN_USER));
     sp_log_str(l, "value", sp_db_str(r, i, AN_VALUE));
     sp_log_str(l, "threshold", sp_db_str(r, i, AN_THRESHOLD));
-    if (dry_run)
-        sp_log_str(l, "dry_run", "true");
+    sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }
 
@@ -193,8 +192,7 @@ log_pass(enum sp_rc rc, const struct sp_ai_usage_counts *n, bool dry_run)
 {
     struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "ai_usage_pass");
     SP_LOG_COUNTS(l, SP_AI_USAGE_COUNTS, n);
-    if (dry_run)
-        sp_log_str(l, "dry_run", "true");
+    sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
 }
 

@@ -168,7 +168,7 @@ START_TEST(a_dry_run_flags_nothing_and_the_lock_keeps_one_run)
     seed(day, 7, m, "dry-user", 30, 0);
     const char *out = monitor(now, "--dry-run");
     /* Told what it would flag, wrote nothing. */
-    ck_assert_msg(strstr(out, "\"dry_run\":\"true\"") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"dry_run\":1") != NULL, "%s", out);
     ck_assert_msg(strstr(out, m) != NULL, "%s", out);
     ck_assert_int_eq(anomalies(m), 0);
     ck_assert_int_eq(notifications(m), 0);
