@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -17,6 +18,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/mime.h"
+#include "core/rfc3339.h"
 #include "core/sanitize.h"
 #include "core/template.h"
 #include "domain/contacts.h"
@@ -190,8 +192,91 @@ ticket_url(const struct sp_channels *c, struct sp_arena *a, const struct sp_outb
     return sp_arena_sprintf(a, "%.*s%s%s", (int)(at - tpl), tpl, row->ticket_public_id, at + 4);
 }
 
-/* {event_type, ticket{public_id, subject, status, url}, recipient{name},
- * message{html, text}, staff{channel, recipient}, payload}: owned by a. */
+/* A status as the customer reads it; unknown values as they are. */
+static const char *
+status_text(const char *status)
+{
+    static const char *const names[][2] = {
+        {"open", "open"},
+        {"in_progress", "in progress"},
+        {"pending_customer", "waiting for your reply"},
+        {"resolved", "resolved"},
+        {"closed", "closed"},
+    };
+    for (size_t i = 0; status != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(status, names[i][0]) == 0)
+            return names[i][1];
+    }
+    return status;
+}
+
+/* An RFC 3339 time as people read it, in UTC: "4 Dec 2026, 19:26 UTC";
+ * NULL for anything else. */
+static const char *
+time_text(struct sp_arena *a, const char *iso)
+{
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t ms;
+    struct tm tm;
+    if (iso == NULL || !sp_rfc3339_parse(iso, &ms))
+        return NULL;
+    time_t t = (time_t)(ms / 1000);
+    if (gmtime_r(&t, &tm) == NULL)
+        return NULL;
+    return sp_arena_sprintf(a, "%d %s %d, %02d:%02d UTC", tm.tm_mday, months[tm.tm_mon],
+                            tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+}
+
+static const char *
+payload_str(struct json_object *payload, const char *key)
+{
+    struct json_object *v;
+    return payload != NULL && json_object_object_get_ex(payload, key, &v) &&
+                   json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : NULL;
+}
+
+/* sla{target, due}: the SLA target a staff notification is about, in
+ * words ("first response", "4 Dec 2026, 19:26 UTC"); missing when the
+ * payload names none. */
+static void
+sla(struct sp_arena *a, struct json_object *ctx, struct json_object *payload)
+{
+    const char *target = payload_str(payload, "target");
+    const char *due = time_text(a, payload_str(payload, "due_at"));
+    if (target == NULL || due == NULL)
+        return;
+    struct json_object *s = json_object_new_object();
+    put_str(s, "target", strcmp(target, "first_response") == 0 ? "first response" : target);
+    put_str(s, "due", due);
+    json_object_object_add(ctx, "sla", s);
+}
+
+/* staff{channel, recipient, for}: for, whom the notification is for in
+ * words — the agent's display name (not their row id), the team, the
+ * provider's operations. */
+static void
+staff_member(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row *row)
+{
+    struct json_object *s = json_object_new_object();
+    put_str(s, "channel", row->channel);
+    put_str(s, "recipient", row->recipient);
+    const char *who = row->recipient ? row->recipient : "";
+    const char *for_ = strcmp(row->channel, "agent") == 0
+                           ? (row->agent_name != NULL && *row->agent_name != '\0'
+                                  ? row->agent_name : "the assigned agent")
+                       : strcmp(row->channel, "team") == 0
+                           ? sp_arena_sprintf(a, "team %s", who)
+                           : sp_arena_sprintf(a, "the operations of provider %s", who);
+    put_str(s, "for", for_);
+    json_object_object_add(ctx, "staff", s);
+}
+
+/* {event_type, ticket{public_id, subject, status, status_text, url},
+ * recipient{name}, message{html, text}, staff{channel, recipient, for},
+ * sla{target, due}, payload}: owned by a. */
 static struct json_object *
 context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
         const char *name, bool staff)
@@ -203,6 +288,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     put_str(t, "public_id", row->ticket_public_id);
     put_str(t, "subject", row->ticket_subject);
     put_str(t, "status", row->ticket_status);
+    put_str(t, "status_text", status_text(row->ticket_status));
     put_str(t, "url", ticket_url(c, a, row));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
@@ -210,12 +296,9 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     json_object_object_add(ctx, "recipient", r);
     struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
     message(a, ctx, row, payload);
-    if (staff) {
-        struct json_object *s = json_object_new_object();
-        put_str(s, "channel", row->channel);
-        put_str(s, "recipient", row->recipient);
-        json_object_object_add(ctx, "staff", s);
-    }
+    sla(a, ctx, payload);
+    if (staff)
+        staff_member(a, ctx, row);
     if (payload != NULL)
         json_object_object_add(ctx, "payload", payload);
     return ctx;

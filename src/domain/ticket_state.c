@@ -262,7 +262,7 @@ sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const 
 }
 
 void
-sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
+sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self)
 {
     long long from = c->after.assigned_agent_id;
     if (from == agent_id)
@@ -277,7 +277,7 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id)
     sp_jw_kint_or_null(&w, "to", agent_id);
     sp_jw_end(&w);
     sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta.data);
-    if (agent_id != 0) {
+    if (agent_id != 0 && !self) {
         struct sp_buf payload;
         sp_buf_init(&payload, a, 128);
         sp_ticket_payload_begin(&w, &payload, &c->after);

@@ -85,8 +85,10 @@ enum sp_rc sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority t
 enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category_id,
                                   const char *from_slug, const char *to_slug,
                                   struct sp_problem *p);
-/* 0 unassigns; notifies the new assignee through the outbox. */
-void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id);
+/* 0 unassigns; notifies the new assignee through the outbox unless self:
+ * the actor assigns themselves (claim, reply, PATCH), and an agent needs
+ * no mail about what they just did (API.md §11). */
+void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
 /* Starts the payload object every ticket event carries ({"ticket_id",

@@ -61,6 +61,7 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
                               "the ticket is at version %lld, not %lld", c->before.version,
                               patch->if_match);
+    bool self = false;
     if (patch->has_assignee && patch->assignee != 0) {
         struct sp_agent agent;
         struct sp_problem ignored;
@@ -73,6 +74,7 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
             sp_problem_field(p, "assigned_agent_id", "unknown_agent", "is not an agent");
             return SP_INVALID;
         }
+        self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
     }
     if (patch->has_category) {
         struct sp_category cat = {0};
@@ -85,7 +87,7 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
             return p->rc;
     }
     if (patch->has_assignee)
-        sp_ticket_set_assignee(c, patch->assignee);
+        sp_ticket_set_assignee(c, patch->assignee, self);
     if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, p) != SP_OK)
         return p->rc;
     if (patch->has_status && sp_ticket_set_status(c, patch->status, now, p) != SP_OK)
@@ -119,7 +121,7 @@ edit_reply(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         /* A public reply on an open ticket starts the work (API.md §5.5). */
         if (c->after.status == SP_STATUS_OPEN) {
             if (c->after.assigned_agent_id == 0)
-                sp_ticket_set_assignee(c, reply->agent_id);
+                sp_ticket_set_assignee(c, reply->agent_id, true);
             if (!reply->has_status && sp_ticket_set_status(c, SP_STATUS_IN_PROGRESS, now, p) != SP_OK)
                 return p->rc;
         }
@@ -147,7 +149,7 @@ edit_claim(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
     if (c->after.assigned_agent_id != 0 && c->after.assigned_agent_id != agent_id)
         return sp_problem_set(p, SP_CONFLICT, "already_assigned",
                               "the ticket is assigned to agent %lld", c->after.assigned_agent_id);
-    sp_ticket_set_assignee(c, agent_id);  /* no-op when it is already ours */
+    sp_ticket_set_assignee(c, agent_id, true);  /* no-op when it is already ours */
     return SP_OK;
 }
 

@@ -114,7 +114,47 @@ START_TEST(claim_again_by_me_is_200_and_writes_nothing)
     ck_assert_int_eq(sp_t_jint(r->json, "version"), v);
     sp_t_resp_free(r);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
-    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 1);
+    /* an agent is not told of their own claim (API.md §11) */
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 0);
+}
+END_TEST
+
+/* "Assigned to you" goes to an agent someone else (or routing) assigned,
+ * never to one who assigned themselves: claim, a public reply taking an
+ * unassigned ticket, or a PATCH naming their own id (API.md §11). */
+START_TEST(self_assignment_notifies_nobody_assignment_by_another_notifies_the_assignee)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
+    const char *me = sp_t_fmt("%lld", (long long)sp_t_agent_id(&a));
+    const char *other = sp_t_fmt("%lld", (long long)sp_t_agent_id(&b));
+
+    const char *claimed = sp_t_ticket_of_new_customer("claimed by me");
+    struct sp_t_resp *r = claim(&a, claimed);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(claimed, "assigned"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(claimed, "notification", "ticket.assigned", NULL,
+                                          NULL), 0);
+
+    const char *replied = sp_t_ticket_of_new_customer("taken by a reply");
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", replied), a.token,
+                       "{\"body\":\"On it.\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(replied, "assigned"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(replied, "notification", "ticket.assigned", NULL,
+                                          NULL), 0);
+
+    const char *patched = sp_t_ticket_of_new_customer("patched to me, then to b");
+    patch_ok(&a, patched, sp_t_fmt("{\"assigned_agent_id\":%s}", me));
+    ck_assert_int_eq(sp_t_db_outbox_count(patched, "notification", "ticket.assigned", NULL,
+                                          NULL), 0);
+    patch_ok(&a, patched, sp_t_fmt("{\"assigned_agent_id\":%s}", other));
+    ck_assert_int_eq(sp_t_db_outbox_count(patched, "notification", "ticket.assigned", "agent",
+                                          other), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(patched, "notification", "ticket.assigned", NULL,
+                                          NULL), 1);
 }
 END_TEST
 
@@ -198,7 +238,7 @@ race_once(void)
     ck_assert_int_eq(winners, 1);
     ck_assert_int_eq(losers, NCLAIMERS - 1);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
-    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 0);
     ck_assert_str_eq(sp_t_sql("SELECT assigned_agent_id FROM support_tickets "
                               "WHERE public_id = '%s'", pid),
                      sp_t_fmt("%lld", (long long)winner));
@@ -453,6 +493,7 @@ agent_claim_escalate_suite(void)
     tcase_add_test(tc, claim_of_unassigned_ticket_assigns_me);
     tcase_add_test(tc, claim_by_numeric_id_works);
     tcase_add_test(tc, claim_again_by_me_is_200_and_writes_nothing);
+    tcase_add_test(tc, self_assignment_notifies_nobody_assignment_by_another_notifies_the_assignee);
     tcase_add_test(tc, claim_of_a_ticket_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, claim_of_a_closed_ticket_is_409_ticket_closed);
     tcase_add_test(tc, claim_of_unknown_ticket_is_404);

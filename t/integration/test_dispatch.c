@@ -434,6 +434,108 @@ START_TEST(customer_reply_mails_to_the_agent_name_the_files_attached)
 }
 END_TEST
 
+/* A staff notification row (channel agent|team), as the ticket code and
+ * the SLA monitor write it. */
+static long long
+staff_row(const struct customer *c, const char *channel, const char *recipient,
+          const char *event_type, const char *payload)
+{
+    return atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " VALUES ('notification', '%s', '%s', '%s', %lld, '%s') RETURNING id",
+        event_type, channel, recipient, c->ticket_id, payload));
+}
+
+/* The mail of the sink whose subject starts with prefix. */
+static struct json_object *
+mail_with_subject(struct json_object *all, const char *prefix)
+{
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        if (strncmp(sp_t_jstr(m, "subject"), prefix, strlen(prefix)) == 0)
+            return m;
+    }
+    ck_abort_msg("no mail with subject %s", prefix);
+    return NULL;
+}
+
+/* Staff mails (SUPPORT_STAFF_MAIL) speak to staff: the agent by display
+ * name (not their row id), the team by name, an SLA target and its due
+ * time in words and UTC, and a staff footer instead of the customer's
+ * ("your support request", "not a newsletter"). */
+START_TEST(staff_mails_speak_to_staff_in_words)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    const char *ada = sp_t_db_agent_new();
+    sp_t_sql("UPDATE support_agents SET display_name = 'Ada Lovelace' WHERE id = %s", ada);
+    const char *nameless = sp_t_db_agent_new();
+    staff_row(&c, "agent", ada, "ticket.sla_warning",
+              "{\"target\":\"first_response\",\"due_at\":\"2026-12-04T19:26:32.956Z\","
+              "\"priority\":\"high\"}");
+    staff_row(&c, "agent", nameless, "ticket.assigned", "{}");
+    staff_row(&c, "team", "billing", "ticket.created", "{}");
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 3);
+    for (size_t i = 0; i < 3; i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+        ck_assert_msg(strstr(text, sp_t_fmt("A notification for the support team about ticket"
+                                            " %s", c.ticket)) != NULL &&
+                          strstr(text, "not a newsletter") == NULL &&
+                          strstr(text, "your support request") == NULL &&
+                          strstr(text, "For agent") == NULL, "%s", text);
+        ck_assert_msg(strstr(html, "A notification for the support team") != NULL &&
+                          strstr(html, "not a newsletter") == NULL, "%s", html);
+    }
+    struct json_object *m = mail_with_subject(all, "SLA target due soon:");
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, ", priority high, first response due 4 Dec 2026, 19:26 UTC.") &&
+                      strstr(text, "For Ada Lovelace.") && !strstr(text, "first_response") &&
+                      !strstr(text, "2026-12-04T"), "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(html, "(first response due 4 Dec 2026, 19:26 UTC)") &&
+                      strstr(html, "<p>For Ada Lovelace.</p>"), "%s", html);
+    text = sp_t_jstr(part_of(mail_with_subject(all, "Assigned to you:"), "text/plain"), "text");
+    ck_assert_msg(strstr(text, "For the assigned agent.") != NULL, "%s", text);
+    text = sp_t_jstr(part_of(mail_with_subject(all, "New ticket, unassigned:"), "text/plain"),
+                     "text");
+    ck_assert_msg(strstr(text, "For team billing.") != NULL, "%s", text);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A customer's status mail names the status as people say it, and keeps
+ * the customer's footer. */
+START_TEST(customer_status_mails_name_the_status_in_words)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    sp_t_db_ticket_set_status(c.ticket, "pending_customer");
+    notification(&c, "email", "ticket.updated", "{}");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "is now: waiting for your reply.") != NULL &&
+                      strstr(text, "pending_customer") == NULL &&
+                      strstr(text, "not a newsletter") != NULL &&
+                      strstr(text, "support team about") == NULL, "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(html, "is now: <strong>waiting for your reply</strong>") != NULL &&
+                      strstr(html, "not a newsletter") != NULL, "%s", html);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* SUPPORT_MAIL_REPLY_KEYS: the customer's mail says to reply to a signed
  * address of the ticket's, with a line to type above; the customer's
  * reply to it, piped to support-mail-in as an MTA would, is their message
@@ -965,6 +1067,8 @@ main(void)
     tcase_add_test(tc, agent_replies_become_threaded_mails);
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
+    tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
+    tcase_add_test(tc, customer_status_mails_name_the_status_in_words);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
