@@ -29,11 +29,23 @@ names_member(const char *s, size_t len, size_t i)
     return i < len && s[i] == ':';
 }
 
+/* Whether s[i] begins a number's integer part: at the start, after a
+ * structural character or a blank, or after a '-' that is not an
+ * exponent's sign (1e-05 may have zeros after its sign). */
+static bool
+integer_start(const char *s, size_t i)
+{
+    if (i > 0 && s[i - 1] == '-')
+        i--;
+    return i == 0 || strchr("[{,: \t\r\n", s[i - 1]) != NULL;
+}
+
 /* Checks what json-c reads although it is not JSON, even with
  * JSON_TOKENER_STRICT: NaN, Infinity, -Infinity (a database refuses them
  * later), "1." and "1.e5", single-quoted strings; and a member name with
  * \u0000, which json-c cuts there ({"subject\u0000x":…} would be read as
- * "subject"). Returns the fault, NULL when there is none. Also counts the
+ * "subject"); a number with a leading zero (-01 was read as -1, 00 as 0).
+ * Returns the fault, NULL when there is none. Also counts the
  * members the text names: every ':' outside strings, which in valid JSON
  * separates a name from its value and does nothing else. */
 static const char *
@@ -57,6 +69,9 @@ text_check(const char *s, size_t len, size_t *members)
             return "a number has no digit after its '.'";
         } else if (s[i] == 'N' || s[i] == 'I') {
             return "NaN and Infinity are not JSON numbers";
+        } else if (s[i] == '0' && i + 1 < len && s[i + 1] >= '0' && s[i + 1] <= '9' &&
+                   integer_start(s, i)) {
+            return "a number has a leading zero";
         } else if (s[i] == '\0' || strchr(json_chars, s[i]) == NULL) {
             return "unexpected character";
         }

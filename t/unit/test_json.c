@@ -154,6 +154,12 @@ START_TEST(non_json_numbers_and_quotes_are_invalid_json)
     ck_assert_str_eq(prob.detail, "malformed JSON: unexpected character");
     ASSERT_INVALID_JSON("{\"n\":NaN}");
     ck_assert_str_eq(prob.detail, "malformed JSON: NaN and Infinity are not JSON numbers");
+    /* RFC 8259 §6: no leading zeros (json-c read -01 as -1, 00 as 0). */
+    ASSERT_INVALID_JSON("{\"n\":-01}");
+    ck_assert_str_eq(prob.detail, "malformed JSON: a number has a leading zero");
+    ASSERT_INVALID_JSON("{\"n\":00}");
+    ASSERT_INVALID_JSON("[1, -00]");
+    ASSERT_INVALID_JSON("-012");
 }
 END_TEST
 
@@ -167,6 +173,7 @@ START_TEST(json_numbers_and_look_alikes_in_strings_parse)
         "[0.5, 10.25]\n",
         "{\"k\\\\u0000\":\"v\\\\\",\"w\":\"\\\"\"}",
         "{\"v\":\"a\\u0000b\"}",
+        "[0, -0, 0.05, -0.0, 10, 100, 1e05, 2E-007, {\"a\":0}, \"-01\"]",
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         ck_assert_msg(parse(ok[i]) != NULL, "refused %s: %s", ok[i], prob.detail);
