@@ -13,14 +13,17 @@
 
 /* The facts the ticket is made of, the session row locked: with the
  * customer's tier as their last ticket stored it (support_contacts),
- * standard when they have none, for the rules engine, and the public id
- * of the ticket the session has, if any. Its columns, in the order of the
- * SELECT: */
-enum convert_column { CV_ID, CV_CUSTOMER, CV_CATEGORY, CV_TICKET, CV_TIER, CV_TICKET_PUBLIC };
+ * standard when they have none, for the rules engine, the public id
+ * of the ticket the session has, if any, and the session's agent (who
+ * keeps the ticket, see sp_route_ticket; 0: none, as a waiting chat).
+ * Its columns, in the order of the SELECT: */
+enum convert_column {
+    CV_ID, CV_CUSTOMER, CV_CATEGORY, CV_TICKET, CV_TIER, CV_TICKET_PUBLIC, CV_AGENT
+};
 static struct sp_stmt convert_lock_stmt = SP_STMT(
     "chat_convert_lock",
     "SELECT s.id, s.customer_id, c.slug, coalesce(s.ticket_id, 0), coalesce(ct.tier, 'standard'),"
-    " t.public_id"
+    " t.public_id, coalesce(s.assigned_agent_id, 0)"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
     " LEFT JOIN support_contacts ct ON ct.customer_id = s.customer_id"
     " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
@@ -170,6 +173,7 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier 
         .source = SP_SOURCE_CHAT,
         .tier = tier != NULL ? *tier : stored,
         .chat_session_id = id,
+        .chat_agent_id = sp_db_int(r, 0, CV_AGENT),
         /* Made by an agent, an admin or the archive job: the customer
          * learns outside the chat where it continues (docs/API.md §11). */
         .escalated_chat = viewer == NULL ? public_id : NULL,
@@ -223,6 +227,7 @@ sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
                                      in->description, session_public_id, chat);
     t.source = SP_SOURCE_CHAT;
     t.chat_session_id = id;
+    t.chat_agent_id = sp_db_int(r, 0, CV_AGENT);
     return create_linked(ctx, id, &t, ids, n, out, p);
 }
 

@@ -6,7 +6,9 @@
  * (a customer's or agent's transfer to a ticket) or as the
  * chat-session-archive job's step for one idle session (converted, then
  * closed); or the customer's own ticket naming the chat (§4: their
- * description, then the transcript). Publishing `ticket_created` and
+ * description, then the transcript). Every way, the ticket stays with
+ * the chat's agent when it has one who can take it (sp_route_ticket's
+ * keep), else it is routed. Publishing `ticket_created` and
  * `closed` is the caller's, after commit.
  * Must not: know HTTP or nchan; rate limit (the caller decides who is).
  */

@@ -61,6 +61,14 @@ static struct sp_stmt skill_stmt = SP_STMT(
     ") RETURNING id",
     2);
 
+/* The agent a ticket continues the work of (sp_route_ticket's keep),
+ * under the same open-ticket cap as a pick. */
+static struct sp_stmt keep_stmt = SP_STMT(
+    "route_keep",
+    "UPDATE support_agents a SET last_assigned_at = clock_timestamp()"
+    " WHERE a.id = $1::bigint AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint RETURNING id",
+    2);
+
 /* Every pick: serialized by lock_st (serialize_stmt: on the key
  * lock_key), then st answers the agent's id, or no row when nobody can
  * take it (*agent_id stays 0). */
@@ -81,9 +89,20 @@ pick(struct sp_ctx *ctx, struct sp_stmt *lock_st, const char *lock_key, struct s
 
 enum sp_rc
 sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
-                long max_open, long long *agent_id, struct sp_problem *p)
+                long max_open, long long keep, long long *agent_id, struct sp_problem *p)
 {
     *agent_id = 0;
+    if (keep != 0) {
+        const char *kp[2] = {sp_arena_sprintf(ctx->arena, "%lld", keep),
+                             sp_arena_sprintf(ctx->arena, "%ld", max_open)};
+        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &keep_stmt, kp, p);
+        if (r == NULL)
+            return p->rc;
+        if (PQntuples(r) == 1) {
+            *agent_id = keep;
+            return SP_OK;
+        }
+    }
     struct sp_stmt *st;
     const char *key;
     if (routing != NULL && strcmp(routing, "round_robin") == 0) {

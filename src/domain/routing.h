@@ -8,7 +8,9 @@
  * capacity instead. Picks of one team (or skill) are serialized by a
  * transaction-level advisory lock and stamp last_assigned_at in the
  * caller's transaction, so concurrent creations never hand out the same
- * "next" agent twice. A chat an agent takes by hand (accept, transfer) is
+ * "next" agent twice. A ticket made from a chat stays with the chat's
+ * agent (under the same open-ticket cap, away or not) before any pick.
+ * A chat an agent takes by hand (accept, transfer) is
  * checked against the same capacity under the same per-team lock.
  * Must not: know HTTP.
  */
@@ -20,10 +22,16 @@
 #include "core/problem.h"
 #include "domain/ctx.h"
 
-/* *agent_id = 0 when the routing is manual or nobody is free. */
+/* *agent_id = 0 when the routing is manual or nobody is free. keep: the
+ * agent whose work the ticket continues (the agent of the chat it is
+ * made from; 0: none): it stays theirs, whatever the category's routing
+ * and whether they are active or away (a ticket waits for them; the
+ * customer's conversation is not handed to someone who never saw it),
+ * while they are below max_open — stamped like a routed pick. Otherwise
+ * (or an agent deleted since: the chat's agent is then 0) it is routed. */
 enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team,
-                           const char *skill, long max_open, long long *agent_id,
-                           struct sp_problem *p);
+                           const char *skill, long max_open, long long keep,
+                           long long *agent_id, struct sp_problem *p);
 
 /* A chat's agent, among the agents a category's routing names as for a
  * ticket: `skill`, the active agents with the skill whatever their team

@@ -374,7 +374,8 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
                  sp_sla_targets_pick(sp_db_str(r, 0, IC_SLA), it->priority));
     it->team = sp_db_str(r, 0, IC_TEAM);
     return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
-                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, &it->assignee, p);
+                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->chat_agent_id,
+                           &it->assignee, p);
 }
 
 /* The events of a new ticket (created; assigned when routing picked an

@@ -87,6 +87,7 @@ struct sp_ticket_new {
     const char *metadata_json;     /* object text or NULL */
     enum sp_tier tier;             /* the customer's */
     long long chat_session_id;     /* the chat it came from; 0 = none */
+    long long chat_agent_id;       /* that chat's agent, who keeps it (sp_route_ticket); 0 = none */
     /* The chat's public id when someone other than the customer (an agent,
      * an admin, the archive job) made it this ticket: the customer is told
      * where it continues (chat.escalated, on ctx->customer_channels).

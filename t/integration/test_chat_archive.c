@@ -3,7 +3,8 @@
  * real database with a controllable clock (--now): idle sessions close,
  * those with customer messages and no ticket become chat tickets with the
  * transcript (its priority rules seeing the tier stored with the
- * customer's contact) and tell the customer where the chat continues
+ * customer's contact), kept with the chat's agent (a waiting chat's
+ * routed), and tell the customer where the chat continues
  * (chat.escalated, per SUPPORT_CUSTOMER_CHANNELS), re-runs change
  * nothing, --dry-run changes nothing, one instance at a time.
  */
@@ -301,9 +302,19 @@ START_TEST(archived_chat_ticket_gets_the_customers_stored_tier)
 }
 END_TEST
 
+/* The assignee of the session's ticket (0: nobody). */
+static long long
+assignee_of(const char *id)
+{
+    return atoll(sp_t_sql("SELECT coalesce(t.assigned_agent_id, 0) FROM support_tickets t"
+                          " JOIN support_chat_sessions s ON s.ticket_id = t.id"
+                          " WHERE s.public_id = '%s'", id));
+}
+
 /* A chat's ticket is routed under the same open-ticket cap as any other
- * (SUPPORT_AGENT_MAX_OPEN_TICKETS): the team's only agent, at the cap,
- * is not given it; under a higher cap they are. */
+ * (SUPPORT_AGENT_MAX_OPEN_TICKETS), and kept with the chat's agent only
+ * under it: the team's only agent, whose chats both are, at the cap, is
+ * not given it; under a higher cap they are. */
 START_TEST(archived_chat_ticket_is_routed_under_the_open_ticket_cap)
 {
     const char *team = sp_t_unique("cap-team");
@@ -336,13 +347,96 @@ START_TEST(archived_chat_ticket_is_routed_under_the_open_ticket_cap)
         ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
         ck_assert_int_eq(tickets_of(ids[i]), 1);
     }
-#define ASSIGNEE_OF(id)                                                                   \
-    atoll(sp_t_sql("SELECT coalesce(t.assigned_agent_id, 0) FROM support_tickets t"     \
-                   " JOIN support_chat_sessions s ON s.ticket_id = t.id"                  \
-                   " WHERE s.public_id = '%s'", (id)))
-    ck_assert_int_eq(ASSIGNEE_OF(ids[0]), 0);          /* at the cap of 1 */
-    ck_assert_int_eq(ASSIGNEE_OF(ids[1]), agent_id);   /* 1 open < 5 */
-#undef ASSIGNEE_OF
+    ck_assert_int_eq(atoll(col(ids[0], "assigned_agent_id")), agent_id);  /* the chat's */
+    ck_assert_int_eq(assignee_of(ids[0]), 0);          /* at the cap of 1 */
+    ck_assert_int_eq(assignee_of(ids[1]), agent_id);   /* 1 open < 5 */
+}
+END_TEST
+
+/* A round-robin team of two agents whose chats all go to *a (the other,
+ * *b, takes none) while b is next in line for tickets; returns the
+ * category. */
+static const char *
+team_of_two(int64_t *a, struct sp_t_user *au, int64_t *b)
+{
+    const char *team = sp_t_unique("keep-team");
+    struct sp_t_user bu;
+    *a = sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), au);
+    *b = sp_t_admin_agent_new(sp_t_fmt("\"team\":%s,\"max_concurrent_chats\":0", sp_t_jq(team)),
+                              &bu);
+    sp_t_sql("UPDATE support_agents SET last_assigned_at = CASE id WHEN %lld THEN now()"
+             " ELSE NULL END WHERE id IN (%lld, %lld) RETURNING 1",
+             (long long)*a, (long long)*a, (long long)*b);
+    return sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+}
+
+/* An idle chat its agent handled becomes a ticket that stays with that
+ * agent (docs/API.md §7), through routing's own path: the system's
+ * `assigned` event, ticket.assigned for them, SLA targets — not the
+ * agent next in the team's rotation, who never saw the chat. Away is no
+ * reason to hand it on: a ticket waits. */
+START_TEST(archived_active_chat_ticket_stays_with_the_chats_agent)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_of_two(&a, &au, &b);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"where is my refund?\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(atoll(col(id, "assigned_agent_id")), a);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
+                       "{\"body\":\"checking, one moment\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_agents SET status = 'away' WHERE id = %lld RETURNING 1",
+             (long long)a);
+    age(id, 31);
+    run_ok(NULL);
+    ck_assert_int_eq(tickets_of(id), 1);
+    ck_assert_int_eq(assignee_of(id), a);
+    const char *t = ticket_of(id);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(e.actor_type || ':' || (e.metadata->>'to'), ',')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'assigned'", t),
+                     sp_t_fmt("system:%lld", (long long)a));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox o JOIN support_tickets t"
+                              " ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                              " AND o.event_type = 'ticket.assigned' AND o.recipient = '%lld'",
+                              t, (long long)a), "1");
+    ck_assert_str_eq(sp_t_sql("SELECT first_response_due_at IS NOT NULL FROM support_tickets"
+                              " WHERE public_id = '%s'", t), "t");
+    /* Stamped like a routed pick. */
+    ck_assert_str_eq(sp_t_sql("SELECT last_assigned_at > now() - interval '1 minute'"
+                              " FROM support_agents WHERE id = %lld", (long long)a), "t");
+}
+END_TEST
+
+/* A chat nobody took (waiting) has no agent to keep it: its ticket is
+ * routed as any ticket of the category, to the next agent in rotation. */
+START_TEST(archived_waiting_chat_ticket_is_routed)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_of_two(&a, &au, &b);
+    sp_t_sql("UPDATE support_agents SET max_concurrent_chats = 0 WHERE id = %lld RETURNING 1",
+             (long long)a);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"anyone?\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "waiting");
+    sp_t_resp_free(r);
+    age(id, 31);
+    run_ok(NULL);
+    ck_assert_int_eq(tickets_of(id), 1);
+    ck_assert_int_eq(assignee_of(id), b);
 }
 END_TEST
 
@@ -373,6 +467,8 @@ main(void)
     tcase_add_test(tc, subscribers_hear_ticket_created_and_closed);
     tcase_add_test(tc, archived_chat_ticket_gets_the_customers_stored_tier);
     tcase_add_test(tc, archived_chat_ticket_is_routed_under_the_open_ticket_cap);
+    tcase_add_test(tc, archived_active_chat_ticket_stays_with_the_chats_agent);
+    tcase_add_test(tc, archived_waiting_chat_ticket_is_routed);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
     return sp_t_run(s);
 }

@@ -1576,6 +1576,97 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
 }
 END_TEST
 
+/* The agent of the session's ticket (0: nobody), by the chat's public id. */
+static long long
+ticket_agent(const char *id)
+{
+    return sql_long(sp_t_sql("SELECT coalesce(t.assigned_agent_id, 0) FROM support_tickets t"
+                             " JOIN support_chat_sessions s ON s.ticket_id = t.id"
+                             " WHERE s.public_id = '%s'", id));
+}
+
+/* A round-robin team of two where the chat goes to *a (*b takes no
+ * chats) while b is next in line for tickets; returns the category. */
+static const char *
+team_a_chats_b_next(int64_t *a, struct sp_t_user *au, int64_t *b)
+{
+    const char *team = team_new();
+    struct sp_t_user bu;
+    *a = agent_new(team, NULL, au);
+    *b = agent_new(team, "\"max_concurrent_chats\":0", &bu);
+    sp_t_sql("UPDATE support_agents SET last_assigned_at = CASE id WHEN %lld THEN now()"
+             " ELSE NULL END WHERE id IN (%lld, %lld) RETURNING 1",
+             (long long)*a, (long long)*a, (long long)*b);
+    return category_rr(team);
+}
+
+/* An agent's own chat made a ticket stays theirs (docs/API.md §7), as
+ * routing assigns (system `assigned` event, ticket.assigned), not the
+ * agent next in rotation's; a customer's transfer, or their ticket
+ * naming the chat, keeps it with the chat's agent too, away or not. */
+START_TEST(transfer_to_ticket_keeps_the_ticket_with_the_chats_agent)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_a_chats_b_next(&a, &au, &b);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, cat, "my order is late");
+    ck_assert_str_eq(s.status, "active");
+    ck_assert_int_eq(s.agent, a);
+    msg_send(&au, s.id, "let me take a longer look");
+    struct sp_t_resp *r = transfer(&au, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), a);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    ck_assert_int_eq(ticket_agent(s.id), a);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(e.actor_type || ':' || (e.metadata->>'to'), ',')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'assigned'", ticket),
+                     sp_t_fmt("system:%lld", (long long)a));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox o JOIN support_tickets t"
+                              " ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                              " AND o.event_type = 'ticket.assigned' AND o.recipient = '%lld'",
+                              ticket, (long long)a), "1");
+
+    /* The customer's transfer of another chat of a's, a now away. */
+    struct chat s2 = chat_new(&c, cat, "and a second thing");
+    ck_assert_int_eq(s2.agent, a);
+    struct chat s3 = chat_new(&c, cat, "one more");
+    ck_assert_int_eq(s3.agent, a);
+    sp_t_sql("UPDATE support_agents SET status = 'away' WHERE id = %lld RETURNING 1",
+             (long long)a);
+    r = transfer(&c, s2.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(ticket_agent(s2.id), a);
+    /* And the customer's own ticket naming a third chat of a's (§4). */
+    sp_t_ticket_create_json(&c, sp_t_fmt("{\"subject\":\"late order\",\"description\":\"d\","
+                                         "\"chat_session_id\":%s}", sp_t_jq(s3.id)));
+    ck_assert_int_eq(ticket_agent(s3.id), a);
+}
+END_TEST
+
+/* A waiting chat has no agent to keep its ticket: it is routed as any
+ * ticket of the category (the next agent in rotation). */
+START_TEST(transfer_to_ticket_of_a_waiting_chat_is_routed)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_a_chats_b_next(&a, &au, &b);
+    sp_t_sql("UPDATE support_agents SET max_concurrent_chats = 0 WHERE id = %lld RETURNING 1",
+             (long long)a);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, cat, "hello?");
+    ck_assert_str_eq(s.status, "waiting");
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(ticket_agent(s.id), b);
+}
+END_TEST
+
 START_TEST(transfer_to_agent_needs_an_agent_with_room)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2070,6 +2161,8 @@ chat_session_suite(void)
     tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
+    tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
+    tcase_add_test(tc, transfer_to_ticket_of_a_waiting_chat_is_routed);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
     tcase_add_test(tc, transfer_to_whoever_is_free_never_picks_the_current_agent);
     tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
