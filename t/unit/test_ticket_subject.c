@@ -61,6 +61,9 @@ START_TEST(a_subject_with_nothing_visible_is_empty)
     static const char *const blank[] = {
         "", " ", "   ", "\u200b\u200b", "\u00a0", "\u3000 \u2009", "\ufeff", "\u2800",
         "\u3164", "\u115f\u1160", "\u00ad", "\u200e\u200f", "\u2061",
+        /* the Arabic letter mark, the combining grapheme joiner, a
+         * variation selector, tag characters (QA found them kept) */
+        "\u061c", "\u034f", "\ufe0f", "\U000E0001\U000E0020", "\U000E0100",
     };
     for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
         const char *code = refusal(blank[i]);
