@@ -156,9 +156,7 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
     if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK)
         return refuse(EX_DATAERR, p.detail);
     struct sp_mail_envelope env = *e;
-    env.digest = m.message_id != NULL ? sp_crypto_sha256_hex(a, m.message_id,
-                                                             strlen(m.message_id))
-                                      : sp_crypto_sha256_hex(a, raw, len);
+    env.digest = sp_mail_in_digest(a, &m, raw, len);
     struct sp_db db;
     sp_db_init(&db, s->cfg.database_url, s->cfg.db_statement_timeout_ms);
     struct sp_rules_cache *rules = sp_rules_cache_new();

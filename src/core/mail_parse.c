@@ -3,9 +3,10 @@
  * Every byte is hostile (the fuzz target feeds anything), so every scan is
  * one forward pass: header lines, boundary lines, encoded words, quoted
  * strings and comments (whose nesting is a counter, not recursion). The
- * MIME walk recurses at most SP_MAIL_MAX_DEPTH deep over at most
- * SP_MAIL_MAX_PARTS parts, and only the chosen body is decoded, so an
- * attachment costs one scan for its boundary lines. An HTML body is made
+ * MIME walk recurses at most SP_MAIL_MAX_DEPTH deep, keeps the first
+ * SP_MAIL_MAX_PARTS parts and only counts the rest (struct walk), and
+ * only the chosen body is decoded, so an attachment costs one scan for
+ * its boundary lines per level. An HTML body is made
  * text by core/mail_html.
  * Must not: know SQL, tickets or the network; allocate outside the arena
  * (every iconv handle is closed before returning); hand iconv_open
@@ -791,36 +792,78 @@ struct leaf {
     bool in_alt;  /* under a multipart/alternative: one form of the text */
 };
 
+/* The first SP_MAIL_MAX_PARTS parts are kept as leaves; the parts after
+ * them are still walked, but only counted (their headers read in a
+ * scratch arena per depth, reset after each part, so a mail of a million
+ * parts costs one scan per level, not a million part records), except
+ * the first text/plain and text/html, one of which may be the text. */
 struct walk {
     struct sp_arena *a;
     struct leaf leaf[SP_MAIL_MAX_PARTS];
     size_t nleaf;
-    size_t nodes;  /* parts visited, containers included */
+    size_t nodes;                  /* parts visited, containers included */
+    struct leaf late_plain, late_html;  /* .body NULL: none */
+    size_t nlate_files;            /* leaves after the cap that are files */
+    bool too_deep;                 /* a multipart nested over SP_MAIL_MAX_DEPTH */
+    struct sp_arena scratch[SP_MAIL_MAX_DEPTH + 1];  /* by depth, for parts after the cap */
 };
 
 static void walk_part(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
                       bool in_alt);
 
-static void
-add_leaf(struct walk *w, const char *s, size_t n, const struct part *pt, bool in_alt)
+static enum kind
+leaf_kind(const struct part *pt)
 {
-    struct leaf *l = &w->leaf[w->nleaf++];
-    *l = (struct leaf){s, n, *pt, KIND_OTHER, in_alt};
     if (!pt->attachment && strcmp(pt->type, "text/plain") == 0)
-        l->kind = KIND_PLAIN;
-    else if (!pt->attachment && strcmp(pt->type, "text/html") == 0)
-        l->kind = KIND_HTML;
+        return KIND_PLAIN;
+    if (!pt->attachment && strcmp(pt->type, "text/html") == 0)
+        return KIND_HTML;
+    return KIND_OTHER;
 }
 
-/* One body part of a multipart: its own headers, then its body. */
+/* The other forms of the text (text parts under a multipart/alternative)
+ * are not files; every other leaf but the text is. */
+static bool
+is_file(const struct leaf *l)
+{
+    return !(l->in_alt && l->kind != KIND_OTHER);
+}
+
+/* A leaf after the cap: counted; kept (its strings copied out of the
+ * scratch arena) when it is the first of its kind that may be the text. */
+static void
+late_leaf(struct walk *w, const char *s, size_t n, const struct part *pt, bool in_alt)
+{
+    struct leaf l = {s, n, *pt, leaf_kind(pt), in_alt};
+    if (is_file(&l))
+        w->nlate_files++;
+    struct leaf *keep = l.kind == KIND_PLAIN ? &w->late_plain
+                        : l.kind == KIND_HTML ? &w->late_html
+                                              : NULL;
+    if (keep == NULL || keep->body != NULL)
+        return;
+    l.pt.type = sp_arena_strdup(w->a, pt->type);
+    l.pt.charset = pt->charset != NULL ? sp_arena_strdup(w->a, pt->charset) : NULL;
+    l.pt.filename = pt->filename != NULL ? sp_arena_strdup(w->a, pt->filename) : NULL;
+    l.pt.boundary = NULL;
+    *keep = l;
+}
+
+/* One body part of a multipart: its own headers, then its body. A part
+ * after the cap is read in the scratch arena of its depth, reset once
+ * it (and all it holds) has been walked. */
 static void
 child(struct walk *w, const char *s, size_t n, bool digest, int depth, bool in_alt)
 {
+    bool late = w->nodes >= SP_MAIL_MAX_PARTS;
+    struct sp_arena *a = late ? &w->scratch[depth] : w->a;
     struct hdrs h = {0};
-    size_t body = read_headers(w->a, s, n, part_names, false, n, &h);
+    size_t body = read_headers(a, s, n, part_names, false, n, &h);
     struct part pt;
-    part_info(w->a, &h, digest, &pt);
+    part_info(a, &h, digest, &pt);
     walk_part(w, s + body, n - body, &pt, depth, in_alt);
+    if (late)
+        sp_arena_reset(a);
 }
 
 /* What line l[0..n) is for boundary b: 0 text, 1 the delimiter "--b",
@@ -859,7 +902,7 @@ split(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
     bool alt = in_alt || strcmp(pt->type, "multipart/alternative") == 0;
     bool digest = strcmp(pt->type, "multipart/digest") == 0;
     size_t bn = strlen(pt->boundary), start = SIZE_MAX, i = 0;
-    while (i < n && w->nodes < SP_MAIL_MAX_PARTS) {
+    while (i < n && !w->too_deep) {
         const char *nl = memchr(s + i, '\n', n - i);
         size_t next = nl != NULL ? (size_t)(nl - s) + 1 : n;
         int d = delimiter(s + i, next - i, pt->boundary, bn);
@@ -872,31 +915,38 @@ split(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
         }
         i = next;
     }
-    if (start != SIZE_MAX && w->nodes < SP_MAIL_MAX_PARTS)  /* never closed: runs to the end */
+    if (start != SIZE_MAX && !w->too_deep)  /* never closed: runs to the end */
         child(w, s + start, n - start, digest, depth + 1, alt);
 }
 
+/* A multipart nested deeper than the limit is not read at all: the walk
+ * stops, and the mail is refused (its text could be in there). */
 static void
 walk_part(struct walk *w, const char *s, size_t n, const struct part *pt, int depth,
           bool in_alt)
 {
-    if (w->nodes >= SP_MAIL_MAX_PARTS)
+    if (w->too_deep)
         return;
     w->nodes++;
-    /* A multipart nested deeper than the limit stays one opaque part. */
-    if (pt->boundary != NULL && depth < SP_MAIL_MAX_DEPTH)
+    if (pt->boundary != NULL && depth >= SP_MAIL_MAX_DEPTH)
+        w->too_deep = true;
+    else if (pt->boundary != NULL)
         split(w, s, n, pt, depth, in_alt);
+    else if (w->nleaf < SP_MAIL_MAX_PARTS && w->nodes <= SP_MAIL_MAX_PARTS)
+        w->leaf[w->nleaf++] = (struct leaf){s, n, *pt, leaf_kind(pt), in_alt};
     else
-        add_leaf(w, s, n, pt, in_alt);
+        late_leaf(w, s, n, pt, in_alt);
 }
 
+/* The first leaf of kind, among the kept ones, else after the cap. */
 static const struct leaf *
 first_leaf(const struct walk *w, enum kind kind)
 {
     for (size_t i = 0; i < w->nleaf; i++)
         if (w->leaf[i].kind == kind)
             return &w->leaf[i];
-    return NULL;
+    const struct leaf *late = kind == KIND_PLAIN ? &w->late_plain : &w->late_html;
+    return late->body != NULL ? late : NULL;
 }
 
 /* A leaf's bytes with its transfer encoding undone. */
@@ -927,35 +977,53 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
 }
 
 /* The text: the first text/plain that is no attachment, else the first
- * such text/html. The other forms of the text (text parts under a
- * multipart/alternative) are not attachments; every other leaf is a file
- * (decoded: the output of a decoder is never longer than its input). */
+ * such text/html; every other leaf that is a file (is_file) is one of
+ * out->files (decoded: the output of a decoder is never longer than its
+ * input), or counted in nfiles_over when it came after the cap. */
 static void
-read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
-          struct sp_mail_in *out)
+take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
 {
-    struct walk *w = sp_arena_calloc(a, 1, sizeof(*w));
-    struct part pt;
-    w->a = a;
-    part_info(a, h, false, &pt);
-    walk_part(w, s, n, &pt, 0, false);
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     if (body == NULL)
         body = first_leaf(w, KIND_HTML);
     out->files = sp_arena_calloc(a, w->nleaf + 1, sizeof(*out->files));
     for (size_t i = 0; i < w->nleaf; i++) {
         const struct leaf *l = &w->leaf[i];
-        if (l == body || (l->in_alt && l->kind != KIND_OTHER))
+        if (l == body || !is_file(l))
             continue;
         struct sp_mail_file *f = &out->files[out->nfiles++];
         f->filename = l->pt.filename;
         f->content_type = l->pt.type;
         f->data = leaf_bytes(a, l, &f->len);
     }
+    out->nfiles_over = w->nlate_files;
+    if (body != NULL && (body == &w->late_plain || body == &w->late_html) && is_file(body))
+        out->nfiles_over--;   /* counted as a file, but it is the text */
     if (body != NULL) {
         out->text = leaf_text(a, body);
         out->text_from_html = body->kind == KIND_HTML;
     }
+}
+
+static enum sp_rc
+read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
+          struct sp_mail_in *out, struct sp_problem *p)
+{
+    struct walk *w = sp_arena_calloc(a, 1, sizeof(*w));
+    struct part pt;
+    w->a = a;
+    for (size_t i = 0; i <= SP_MAIL_MAX_DEPTH; i++)
+        sp_arena_init(&w->scratch[i], 4096);
+    part_info(a, h, false, &pt);
+    walk_part(w, s, n, &pt, 0, false);
+    for (size_t i = 0; i <= SP_MAIL_MAX_DEPTH; i++)
+        sp_arena_destroy(&w->scratch[i]);
+    if (w->too_deep)
+        return sp_problem_set(p, SP_INVALID, "bad_message",
+                              "MIME parts nested more than %d deep: the mail cannot be read",
+                              SP_MAIL_MAX_DEPTH);
+    take_leaves(a, w, out);
+    return SP_OK;
 }
 
 /* ---- the message -------------------------------------------------------- */
@@ -1048,6 +1116,6 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
     out->in_reply_to = msg_id(a, hget(&h, "in-reply-to"));
     recipients(a, &h, out);
     out->auto_reply = auto_reply(a, &h);
-    read_body(a, msg + body, len - body, &h, out);
-    return SP_OK;
+    out->body_offset = body;
+    return read_body(a, msg + body, len - body, &h, out, p);
 }

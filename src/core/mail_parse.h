@@ -8,7 +8,8 @@
  *     Delivered-To and X-Original-To (groups, comments, quoted local
  *     parts and display names understood; obsolete routes ignored).
  *   - The body: the MIME tree is walked (multipart/… nested at most
- *     SP_MAIL_MAX_DEPTH deep, at most SP_MAIL_MAX_PARTS parts): the first
+ *     SP_MAIL_MAX_DEPTH deep; the first SP_MAIL_MAX_PARTS parts kept, the
+ *     files after them only counted): the first
  *     text/plain part that is not an attachment is the text; without one,
  *     the first text/html part, turned into text (core/mail_html).
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
@@ -24,9 +25,10 @@
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
  * A message without a header/body separator is read as headers only. A
- * header block over SP_MAIL_MAX_HEADER_BYTES, or no From at all, is
- * SP_INVALID (code "bad_message") — the only refusals: everything else
- * is read as best it can be, as mail readers do.
+ * header block over SP_MAIL_MAX_HEADER_BYTES, no From at all, or a
+ * multipart nested deeper than SP_MAIL_MAX_DEPTH (its text may be in
+ * there) is SP_INVALID (code "bad_message") — the only refusals:
+ * everything else is read as best it can be, as mail readers do.
  * Must not: know SQL, tickets or the network; trust any byte of the
  * message; allocate outside the arena (iconv handles are closed).
  */
@@ -68,6 +70,10 @@ struct sp_mail_in {
     bool text_from_html;        /* text was made from a text/html part */
     struct sp_mail_file *files; /* MIME leaf parts other than the text, in mail order */
     size_t nfiles;              /* at most SP_MAIL_MAX_PARTS */
+    size_t nfiles_over;         /* files after the first SP_MAIL_MAX_PARTS parts: counted,
+                                   their bytes not kept */
+    size_t body_offset;         /* where the body starts in msg (after the header block's
+                                   blank line; len when there is none) */
 };
 
 /* Parses len bytes of msg (not NUL-terminated; may contain NULs, which

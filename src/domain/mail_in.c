@@ -38,6 +38,24 @@ static struct sp_stmt sender_stmt = SP_STMT_READ(
     " ORDER BY customer_id LIMIT 2",
     1);
 
+/* A repeat must be the same mail, not only the same Message-ID (a mail
+ * program may reuse one): the Message-ID, the subject and the body's
+ * bytes. Not the header block, which the MTA writes anew for each
+ * delivery (Received, Delivered-To, Return-Path): the same mail sent to
+ * two of our addresses has the same digest. The body is hashed on its
+ * own first, so it is never copied. */
+const char *
+sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size_t len)
+{
+    if (m->message_id == NULL)
+        return sp_crypto_sha256_hex(a, raw, len);
+    size_t off = m->body_offset <= len ? m->body_offset : len;
+    const char *body = sp_crypto_sha256_hex(a, raw + off, len - off);
+    const char *id = sp_arena_sprintf(a, "%s\n%s\n%s", m->message_id, m->subject,
+                                      body != NULL ? body : "");
+    return sp_crypto_sha256_hex(a, id, strlen(id));
+}
+
 const char *
 sp_mail_in_outcome_name(enum sp_mail_in_outcome o)
 {
@@ -161,8 +179,10 @@ plan_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp
         else if (left++ < LEFT_OUT_NAMED)
             sp_buf_printf(&b, "%s%s (%s)", b.len > 0 ? "; " : "", name, why);
     }
-    if (left > LEFT_OUT_NAMED)
-        sp_buf_printf(&b, "; and %zu more", left - LEFT_OUT_NAMED);
+    size_t named = left < LEFT_OUT_NAMED ? left : LEFT_OUT_NAMED;
+    left += m->nfiles_over;   /* after the parts the parser reads one by one */
+    if (left > named)
+        sp_buf_printf(&b, named > 0 ? "; and %zu more" : "%zu files", left - named);
     plan->left_out = left > 0 ? b.data : NULL;
 }
 

@@ -10,7 +10,8 @@
  * email; a new mail, the one customer whose stored email From is (the
  * blind index, domain/contacts). A mail taken twice (the MTA retries a
  * delivery, a mail sent to two of our addresses) is taken once: its
- * Message-ID is the customer's idempotency key.
+ * Message-ID with a hash of its subject and body is the customer's
+ * idempotency key (another mail reusing a Message-ID is its own mail).
  * The mail's files (up to 10, each of an accepted type and at most 25
  * MiB) become attachments of its message, owned by the customer, pending
  * until support-scan's verdict; the others are named in the message for
@@ -29,6 +30,7 @@
 #include "domain/ctx.h"
 #include "domain/ratelimit.h"
 
+struct sp_arena;
 struct sp_attachment_files;
 struct sp_crypto;
 struct sp_reply_keys;
@@ -47,8 +49,14 @@ struct sp_mail_in_env {
 struct sp_mail_envelope {
     const char *sender;       /* "" = a bounce (MAIL FROM:<>) */
     const char *recipient;    /* the address it was delivered to */
-    const char *digest;       /* hex SHA-256 of the Message-ID, else of the whole mail */
+    const char *digest;       /* sp_mail_in_digest: the mail's idempotency key */
 };
+
+/* What makes a mail the same mail (hex SHA-256, arena-owned): its
+ * Message-ID with its subject and body bytes (raw[m->body_offset..len)),
+ * else, without a Message-ID, all len bytes of raw. */
+const char *sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw,
+                              size_t len);
 
 enum sp_mail_in_outcome {
     SP_MAIL_IN_REPLY,         /* the customer's reply on the ticket */

@@ -74,7 +74,8 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
     check_str(m->in_reply_to, 1);
     check_str(m->text, 0);
     if (strchr(m->text, '\r') != NULL || m->nfiles > SP_MAIL_MAX_PARTS ||
-        m->nrecipients > SP_MAIL_MAX_RECIPIENTS)
+        m->nrecipients > SP_MAIL_MAX_RECIPIENTS || m->body_offset > input ||
+        m->nfiles_over > input)  /* each counted part is at least a delimiter line */
         abort();
     for (size_t i = 0; i < m->nfiles; i++)
         check_file(&m->files[i], input);

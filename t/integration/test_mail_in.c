@@ -61,6 +61,7 @@ struct mail {
     const char *from, *to, *subject, *headers, *body;
     const char *message_id;      /* NULL = a new one */
     const char *sender;          /* envelope; NULL = the From address */
+    const char *recipient;       /* envelope; NULL = the To address */
     const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
     const char *setting;         /* one setting more ("NAME=value"), or NULL */
 };
@@ -75,7 +76,8 @@ deliver(const struct mail *m, const char **out)
         sp_t_fmt("SUPPORT_MAIL_NEW_TICKETS=%s", m->new_tickets ? m->new_tickets : "1"),
         sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")), m->setting,
         NULL};
-    const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient", m->to,
+    const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient",
+                          m->recipient ? m->recipient : m->to,
                           NULL};
     const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n"
                                "Message-ID: <%s@mail.example.org>\r\n%s\r\n%s",
@@ -435,6 +437,88 @@ START_TEST(a_new_ticket_mail_delivered_again_does_not_count_against_the_limit)
 }
 END_TEST
 
+/* A repeat is the same mail, not only the same Message-ID: another mail
+ * under a reused Message-ID is taken as its own (never lost), and the
+ * same mail delivered again, or to a second of our addresses (other
+ * Received/Delivered-To headers), is taken once. */
+START_TEST(a_reused_message_id_does_not_lose_another_mail)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");
+    const char *mid = sp_t_unique("reused");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Lost luggage",
+                     .body = "My suitcase did not arrive.\r\n", .message_id = mid};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    struct mail other = m;
+    other.subject = "Refund";
+    other.body = "Please refund booking 42.\r\n";
+    deliver_expect(&other, 0, "\"outcome\":\"ticket\"");
+    struct mail same_subject = m;
+    same_subject.body = "A different text.\r\n";
+    deliver_expect(&same_subject, 0, "\"outcome\":\"ticket\"");
+    m.recipient = "help@example.test";
+    m.headers = "Received: from mx2.example.test by mx.example.test\r\n"
+                "Delivered-To: help@example.test\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(subject, '|' ORDER BY id) FROM support_tickets"
+                              " WHERE customer_id = '%s' AND source = 'email'", c.u.sub),
+                     "Lost luggage|Refund|Lost luggage");
+    /* A reply under a Message-ID used before is a reply of its own too. */
+    const char *id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                              " AND source = 'email' ORDER BY id LIMIT 1", c.u.sub);
+    struct mail reply = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Lost",
+                         .body = "Found it, thanks.\r\n", .message_id = mid};
+    deliver_expect(&reply, 0, "\"outcome\":\"reply\"");
+    deliver_expect(&reply, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_str_eq(last_body(id), "<p>Found it, thanks.</p>");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+}
+END_TEST
+
+/* n one-pixel PNGs inline in a multipart/mixed, the text first or last. */
+static const char *
+many_inline(const char *text, bool text_last, size_t n)
+{
+    unsigned char b64[1024];
+    EVP_EncodeBlock(b64, sp_t_png, (int)sizeof(sp_t_png));
+    const char *text_part = sp_t_fmt("--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                                     "%s\r\n", text);
+    const char *one = sp_t_fmt("--b1\r\nContent-Type: image/png\r\nContent-Disposition: inline"
+                               "\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", b64);
+    const char *files = sp_t_repeat(one, n);
+    return text_last ? sp_t_fmt("%s%s--b1--\r\n", files, text_part)
+                     : sp_t_fmt("%s%s--b1--\r\n", text_part, files);
+}
+
+/* Past the parts the parser keeps (SP_MAIL_MAX_PARTS), the text is still
+ * found and every file is counted; a mail nested deeper than we read is
+ * refused (65), not taken without its text. */
+START_TEST(a_mail_of_many_parts_keeps_its_text_and_counts_every_file)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Many parts");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: many",
+                     .headers = MIXED, .body = many_inline("Text at the end.", true, 150)};
+    deliver_expect(&m, 0, "\"files\":10");
+    ck_assert_str_eq(last_body(id), "<p>Text at the end.</p><p>[Files of this mail not taken in:"
+                                    " attachment-11 (more than 10 files); attachment-12 (more"
+                                    " than 10 files); attachment-13 (more than 10 files);"
+                                    " attachment-14 (more than 10 files); attachment-15 (more"
+                                    " than 10 files); and 135 more]</p>");
+    m.body = many_inline("Text first.", false, 3000);
+    deliver_expect(&m, 0, "\"files\":10");
+    ck_assert_ptr_nonnull(strstr(last_body(id), "; and 2985 more]"));
+    const char *deep = "Content-Type: text/plain\r\n\r\nlost text\r\n";
+    for (int i = 0; i < 20; i++)
+        deep = sp_t_fmt("Content-Type: multipart/mixed; boundary=\"n%d\"\r\n\r\n"
+                        "--n%d\r\n%s--n%d--\r\n", i, i, deep, i);
+    m.headers = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=x\r\n";
+    m.body = sp_t_fmt("--x\r\n%s--x--\r\n", deep);
+    deliver_expect(&m, EX_DATAERR, "MIME parts nested more than 8 deep");
+    ck_assert_int_eq(messages(id, "customer"), 3);
+}
+END_TEST
+
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 {
     struct customer c = customer_new();
@@ -487,6 +571,8 @@ main(void)
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
+    tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
+    tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, database_down_defers_the_mail);
     return sp_t_run(s);

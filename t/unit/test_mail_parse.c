@@ -564,6 +564,19 @@ START_TEST(missing_separator_is_headers_only)
     ck_assert_str_eq(m.subject, "Only headers");
     ck_assert_str_eq(m.text, "");
     ck_assert_uint_eq(m.nfiles, 0);
+    ck_assert_uint_eq(m.body_offset, strlen("From: zoe@example.com\nSubject: Only headers"));
+}
+END_TEST
+
+/* body_offset: the first byte after the header block's blank line. */
+START_TEST(body_offset_is_after_the_blank_line)
+{
+    const char *msg = "From: zoe@example.com\r\nSubject: Hi\r\n\r\nBody\r\n";
+    struct sp_mail_in m = parse(msg);
+    ck_assert_str_eq(msg + m.body_offset, "Body\r\n");
+    msg = "From: zoe@example.com\n\n";
+    m = parse(msg);
+    ck_assert_uint_eq(m.body_offset, strlen(msg));
 }
 END_TEST
 
@@ -614,30 +627,85 @@ nested(int levels)
     return b.data;
 }
 
+/* A multipart nested past the limit is not read as if the mail were
+ * complete (its text could be in there): the mail is refused. */
 START_TEST(nesting_is_bounded)
 {
     struct sp_mail_in m = parse(nested(SP_MAIL_MAX_DEPTH));
     ck_assert_str_eq(m.text, "deep text");
     ck_assert_uint_eq(m.nfiles, 0);
-    m = parse(nested(SP_MAIL_MAX_DEPTH + 1));
-    ck_assert_str_eq(m.text, "");
-    ck_assert_uint_eq(m.nfiles, 1);  /* the multipart past the limit, unopened */
-    m = parse(nested(5000));
-    ck_assert_str_eq(m.text, "");
+    const char *deep = nested(SP_MAIL_MAX_DEPTH + 1);
+    assert_refused(deep, strlen(deep));
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_mail_parse(&arena, deep, strlen(deep), &m, &p), SP_INVALID);
+    ck_assert_str_eq(p.detail, "MIME parts nested more than 8 deep: the mail cannot be read");
+    deep = nested(5000);
+    assert_refused(deep, strlen(deep));
 }
 END_TEST
 
-START_TEST(parts_are_bounded)
+/* n parts of one byte each in a multipart/mixed, the text (a text/plain
+ * part) first, last, or not at all. */
+static const char *
+many_parts(int n, const char *text_at)
 {
     struct sp_buf b;
     sp_buf_init(&b, &arena, 8192);
     sp_buf_puts(&b, HDRS "Content-Type: multipart/mixed; boundary=b\n\n");
-    for (int i = 0; i < 3 * SP_MAIL_MAX_PARTS; i++)
-        sp_buf_puts(&b, "--b\nContent-Type: image/png\n\nx\n");
-    sp_buf_puts(&b, "--b\nContent-Type: text/plain\n\ntoo late\n--b--\n");
-    struct sp_mail_in m = parse(b.data);
-    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 1);  /* the root is a part */
+    if (strcmp(text_at, "first") == 0)
+        sp_buf_puts(&b, "--b\nContent-Type: text/plain\n\nthe text\n");
+    for (int i = 0; i < n; i++)
+        sp_buf_puts(&b, "--b\nContent-Type: image/png\nContent-Disposition: inline\n\nx\n");
+    if (strcmp(text_at, "last") == 0)
+        sp_buf_puts(&b, "--b\nContent-Type: text/plain\n\nthe text\n");
+    sp_buf_puts(&b, "--b--\n");
+    return b.data;
+}
+
+/* The first SP_MAIL_MAX_PARTS parts are kept (the root is one); the
+ * files after them are counted, and the text is found wherever it is. */
+START_TEST(parts_are_bounded)
+{
+    int n = 3 * SP_MAIL_MAX_PARTS;
+    struct sp_mail_in m = parse(many_parts(n, "last"));
+    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 1);
+    ck_assert_uint_eq(m.nfiles_over, (size_t)n - (SP_MAIL_MAX_PARTS - 1));
+    ck_assert_str_eq(m.text, "the text");
+    ck_assert_uint_eq(m.files[0].len, 1);
+    m = parse(many_parts(n, "first"));
+    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 2);
+    ck_assert_uint_eq(m.nfiles_over, (size_t)n - (SP_MAIL_MAX_PARTS - 2));
+    ck_assert_str_eq(m.text, "the text");
+    m = parse(many_parts(30000, "none"));
+    ck_assert_uint_eq(m.nfiles + m.nfiles_over, 30000);
     ck_assert_str_eq(m.text, "");
+    m = parse(many_parts(SP_MAIL_MAX_PARTS - 1, "none"));
+    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 1);
+    ck_assert_uint_eq(m.nfiles_over, 0);
+}
+END_TEST
+
+/* After the cap, an HTML text is found too, parts nested in a late
+ * multipart are counted, and the other form of a text under a late
+ * multipart/alternative is no file. */
+START_TEST(late_parts_are_walked)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 8192);
+    sp_buf_puts(&b, HDRS "Content-Type: multipart/mixed; boundary=b\n\n");
+    for (int i = 0; i < SP_MAIL_MAX_PARTS + 5; i++)
+        sp_buf_puts(&b, "--b\nContent-Type: image/png\n\nx\n");
+    sp_buf_puts(&b, "--b\nContent-Type: multipart/alternative; boundary=c\n\n"
+                    "--c\nContent-Type: text/html; charset=utf-8\n\n<p>late <b>html</b></p>\n"
+                    "--c\nContent-Type: image/gif\n\ny\n--c--\n"
+                    "--b\nContent-Type: multipart/alternative; boundary=d\n\n"
+                    "--d\nContent-Type: text/html\n\n<p>other form</p>\n--d--\n--b--\n");
+    struct sp_mail_in m = parse(b.data);
+    ck_assert_str_eq(m.text, "late html");
+    ck_assert(m.text_from_html);
+    ck_assert_uint_eq(m.nfiles, SP_MAIL_MAX_PARTS - 1);
+    ck_assert_uint_eq(m.nfiles_over, 6 + 1);  /* 6 png, the gif; not the two html */
 }
 END_TEST
 
@@ -747,10 +815,12 @@ mail_parse_suite(void)
     tcase_add_test(tc, missing_from_is_refused);
     tcase_add_test(tc, huge_header_block_is_refused);
     tcase_add_test(tc, missing_separator_is_headers_only);
+    tcase_add_test(tc, body_offset_is_after_the_blank_line);
     tcase_add_test(tc, auto_replies_are_recognized);
     tcase_add_test(tc, ids_lose_their_brackets);
     tcase_add_test(tc, nesting_is_bounded);
     tcase_add_test(tc, parts_are_bounded);
+    tcase_add_test(tc, late_parts_are_walked);
     tcase_add_test(tc, unclosed_boundary_runs_to_the_end);
     tcase_add_test(tc, parameters_may_be_quoted_or_rfc2231);
     tcase_add_test(tc, hostile_headers_stay_linear);
