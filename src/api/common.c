@@ -285,9 +285,12 @@ idempotency_key_ok(const char *key)
     size_t len = strlen(key);
     if (len == 0 || len > 4 * SP_IDEM_KEY_MAX || !sp_utf8_valid(key, len))
         return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)key[i] < 0x20 || key[i] == 0x7f)
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)key[i];
+        /* C0, DEL, and C1 (U+0080..U+009F: 0xC2 0x80..0x9F in UTF-8) */
+        if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)key[i + 1] <= 0x9f))
             return false;
+    }
     return sp_utf8_count(key, len) <= SP_IDEM_KEY_MAX;
 }
 

@@ -255,7 +255,7 @@ END_TEST
  * db_error in idem_claim (QA); a control character would reach the logs. */
 START_TEST(key_that_is_not_utf8_or_has_a_control_character_is_422)
 {
-    static const char *const bad[] = {"\xff\xfe", "k\xc3", "a\x01b", "a\tb"};
+    static const char *const bad[] = {"\xff\xfe", "k\xc3", "a\x01b", "a\tb", "a\xc2\x85" "b"};
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *subject = sp_t_unique("idem-bad-key");
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
