@@ -170,7 +170,7 @@ markdown_refused(struct sp_ctx *ctx, const struct sp_markdown *m, struct sp_prob
 {
     sp_problem_field(p, "content_markdown", "too_complex",
                      sp_arena_sprintf(ctx->arena, "the markdown %s", m->refused));
-    return sp_problem_set(p, SP_INVALID, "validation_failed", "the article has invalid fields");
+    return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
 }
 
 /* The statement parameters of in, markdown rendered when it is given;

@@ -403,6 +403,7 @@ START_TEST(deeply_nested_markdown_is_refused)
                  sp_t_jq(deep)));
     sp_t_assert_invalid(r, "content_markdown", "too_complex");
     ck_assert_msg(strstr(r->body, "nests more than 32 levels deep") != NULL, "%s", r->body);
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request body has invalid fields");
     sp_t_resp_free(r);
 
     int64_t id = create_id(s, "Shallow", "- a\n  - b\n", NULL);
