@@ -43,9 +43,10 @@ static struct sp_stmt update_self_stmt = SP_STMT(
 bool
 sp_agent_user_id_ok(const char *user_id)
 {
-    const char *digits = user_id[0] == '-' ? user_id + 1 : user_id;
-    size_t n = strlen(digits);
-    return n >= 1 && n + (size_t)(digits - user_id) <= 64 && strspn(digits, "0123456789") == n;
+    /* As a sub is written: no sign, no leading zero ("007" would never
+     * match a sub of 7), not 0. */
+    size_t n = strlen(user_id);
+    return n >= 1 && n <= 64 && strspn(user_id, "0123456789") == n && user_id[0] != '0';
 }
 
 static bool

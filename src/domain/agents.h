@@ -81,8 +81,9 @@ enum { SP_AGENT_USER_ID, SP_AGENT_DISPLAY_NAME, SP_AGENT_TEAM, SP_AGENT_SKILLS,
        SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_NFIELDS };
 
 /* An agent's user_id is the user id of its JWT `sub`, which shared
- * API.md §2 makes an integer (as a string or a number): a decimal
- * integer, 1..64 characters. Anything else could never be a caller. */
+ * API.md §2 makes an integer (as a string or a number): a positive
+ * decimal integer as written, without sign or leading zero, 1..64
+ * digits. Anything else could never be a caller. */
 bool sp_agent_user_id_ok(const char *user_id);
 /* skills[]: at most 50 distinct skills of 1..64 characters each (a skill
  * listed twice is refused, as an article's tag or a webhook's event). */

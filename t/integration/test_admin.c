@@ -1232,7 +1232,7 @@ START_TEST(agent_user_id_is_an_integer_as_string_or_number)
     ck_assert_int_eq(sp_t_agent_id(&u), id);
 
     static const char *const bad[] = {"71 52", " 7152", "7152 ", "abc", "7.5", "+7", "-",
-                                      "1e3", "0x1F"};
+                                      "1e3", "0x1F", "-7", "007", "0"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = sp_t_admin("POST", "/support/admin/agents",
                        sp_t_fmt("{\"user_id\":\"%s\",\"team\":\"%s\"}", bad[i],
