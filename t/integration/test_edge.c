@@ -92,6 +92,21 @@ START_TEST(an_unknown_http_version_is_505)
 }
 END_TEST
 
+/* Transfer-Encodings nginx does not implement are its 501; a Range past
+ * a static file's end its 416: both as problems, not its HTML pages. */
+START_TEST(an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416)
+{
+    struct sp_t_resp *r = raw("POST /support/tickets HTTP/1.1\r\nHost: localhost\r\n"
+                              "Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    assert_edge_problem(r, 501, "not_implemented");
+    sp_t_resp_free(r);
+    r = raw("GET /support/admin/static/admin.js HTTP/1.1\r\nHost: localhost\r\n"
+            "Range: bytes=99999999-\r\nConnection: close\r\n\r\n");
+    assert_edge_problem(r, 416, "range_not_satisfiable");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static struct sp_t_resp *
 trace(const char *path)
 {
@@ -241,6 +256,7 @@ edge_suite(void)
     tcase_add_test(tc, a_uri_over_nginx_buffers_is_414_uri_too_long);
     tcase_add_test(tc, a_header_over_nginx_buffers_is_400_header_too_large);
     tcase_add_test(tc, an_unknown_http_version_is_505);
+    tcase_add_test(tc, an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
