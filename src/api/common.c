@@ -390,7 +390,8 @@ sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
     const struct sp_config *cfg = &app->cfg;
-    return creates_limit(r, "ticket_create", (struct sp_rate_window){60, cfg->ticket_rate_per_minute},
+    return creates_limit(r, "ticket_create",
+                         (struct sp_rate_window){60, cfg->ticket_rate_per_minute},
                          (struct sp_rate_window){86400, cfg->ticket_rate_per_day}, p);
 }
 
