@@ -6,6 +6,7 @@
 #ifndef SP_T_CHAT_HARNESS_H
 #define SP_T_CHAT_HARNESS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "harness.h"
@@ -31,6 +32,9 @@ struct json_object *sp_t_ws_next_event(FILE *f, const char *ev_name);
 /* Reads the client to its end ("done"; a "closed" fails the test) and
  * closes it; the frames received, a JSON array owned by the caller. */
 struct json_object *sp_t_ws_drain(FILE *f);
+/* The same, but a socket the server closes ends the read too: *closed
+ * says which end it was. */
+struct json_object *sp_t_ws_drain_to_end(FILE *f, bool *closed);
 /* The first frame of this type among frames (with this body, when body
  * is not NULL), or NULL. */
 struct json_object *sp_t_chat_frame(struct json_object *frames, const char *type,

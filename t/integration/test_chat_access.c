@@ -339,14 +339,21 @@ START_TEST(closing_the_session_disconnects_everyone_after_the_closed_frame)
 }
 END_TEST
 
+/* A customer JWT of c's that the server accepts for accepted_for more
+ * seconds: issued 100 s ago, expired 60 - accepted_for s ago (the
+ * leeway is 60 s). */
+static const char *
+expiring_customer_token(const struct sp_t_chat *c, int accepted_for)
+{
+    return sp_t_token_raw(sp_t_jwt_default_kid(), sp_t_jwt_secret(sp_t_jwt_default_kid()),
+                          c->customer.sub, SP_ROLE_CUSTOMER, time(NULL) - 100,
+                          40 + accepted_for);
+}
+
 START_TEST(expired_jwt_stops_hearing_within_seconds)
 {
     struct sp_t_chat c = sp_t_chat_active();
-    /* Accepted for ~3 more seconds: exp is 57 s ago, the leeway 60 s. */
-    time_t now = time(NULL);
-    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
-                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
-                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 43);
+    const char *short_token = expiring_customer_token(&c, 3);
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "12");
     http_send(c.id, &c.agent, "before expiry");
     /* The agent keeps talking; the listener must be cut within seconds of
@@ -377,11 +384,7 @@ START_TEST(expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog)
     sp_t_sql("INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
              " SELECT '%s', 'customer-backlog' || g, now() - interval '1 hour'"
              " FROM generate_series(1, 3000) g", other.id);
-    /* Accepted for ~2 more seconds: exp is 58 s ago, the leeway 60 s. */
-    time_t now = time(NULL);
-    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
-                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
-                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 42);
+    const char *short_token = expiring_customer_token(&c, 2);
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "10");
     http_send(c.id, &c.agent, "before expiry");
     sleep(4);
@@ -389,19 +392,7 @@ START_TEST(expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog)
     usleep(300 * 1000);
     http_send(c.id, &c.agent, "after expiry, again");
     bool closed;
-    struct json_object *frames = json_object_new_array();
-    for (;;) {
-        struct json_object *o = sp_t_ws_next(ws);
-        const char *ev = sp_t_ws_event(o);
-        bool end = strcmp(ev, "done") == 0 || strcmp(ev, "closed") == 0;
-        closed = strcmp(ev, "closed") == 0;
-        if (strcmp(ev, "frame") == 0)
-            json_object_array_add(frames, json_object_get(json_object_object_get(o, "data")));
-        json_object_put(o);
-        if (end)
-            break;
-    }
-    pclose(ws);
+    struct json_object *frames = sp_t_ws_drain_to_end(ws, &closed);
     sp_t_sql("DELETE FROM support_chat_grants WHERE principal LIKE 'customer-backlog%%'");
     ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "before expiry"));
     ck_assert_msg(sp_t_chat_frame(frames, "message", "after expiry") == NULL &&
@@ -419,10 +410,7 @@ START_TEST(expired_jwt_does_not_hear_a_system_frame)
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
     int64_t other_id = sp_t_admin_agent_new(NULL, &other);
-    time_t now = time(NULL);
-    const char *short_token = sp_t_token_raw(sp_t_jwt_default_kid(),
-                                             sp_t_jwt_secret(sp_t_jwt_default_kid()),
-                                             c.customer.sub, SP_ROLE_CUSTOMER, now - 100, 42);
+    const char *short_token = expiring_customer_token(&c, 2);
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "8");
     sleep(4);
     struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),

@@ -350,18 +350,35 @@ START_TEST(http_fallback_message_reaches_a_websocket_subscriber)
 }
 END_TEST
 
+/* Whether frame f is an object whose member key is the string value. */
+static bool
+frame_says(struct json_object *f, const char *key, const char *value)
+{
+    struct json_object *m;
+    return json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, key, &m) &&
+           strcmp(json_object_get_string(m), value) == 0;
+}
+
+/* Counts the frames whose key is value and, when key2 is given, whose
+ * key2 is value2. */
+static int
+frames_saying(struct json_object *frames, const char *key, const char *value, const char *key2,
+              const char *value2)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i);
+        if (frame_says(f, key, value) && (key2 == NULL || frame_says(f, key2, value2)))
+            n++;
+    }
+    return n;
+}
+
 /* Counts the message frames with this body. */
 static int
 frames_with_body(struct json_object *frames, const char *body)
 {
-    int n = 0;
-    for (size_t i = 0; i < json_object_array_length(frames); i++) {
-        struct json_object *f = json_object_array_get_idx(frames, i), *b;
-        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "body", &b) &&
-            strcmp(json_object_get_string(b), body) == 0)
-            n++;
-    }
-    return n;
+    return frames_saying(frames, "body", body, NULL, NULL);
 }
 
 START_TEST(an_idempotency_key_replay_of_an_http_send_is_not_published_again)
@@ -487,16 +504,7 @@ END_TEST
 static int
 system_frames(struct json_object *frames, const char *event)
 {
-    int n = 0;
-    for (size_t i = 0; i < json_object_array_length(frames); i++) {
-        struct json_object *f = json_object_array_get_idx(frames, i), *t, *e;
-        if (json_object_is_type(f, json_type_object) && json_object_object_get_ex(f, "type", &t) &&
-            strcmp(json_object_get_string(t), "system") == 0 &&
-            json_object_object_get_ex(f, "event", &e) &&
-            strcmp(json_object_get_string(e), event) == 0)
-            n++;
-    }
-    return n;
+    return frames_saying(frames, "type", "system", "event", event);
 }
 
 /* QA: every repeated accept by the assigned agent published another
