@@ -161,6 +161,7 @@ START_TEST(a_write_to_a_static_file_is_405_with_allow_get_head)
         sp_t_request("DELETE", "/support/admin/static/admin.css", NULL, NULL, NULL, NULL);
     assert_edge_problem(r, 405, "method_not_allowed");
     ck_assert_str_eq(sp_t_header(r, "Allow"), "GET, HEAD");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "DELETE is not allowed here; use GET, HEAD");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -180,8 +181,11 @@ START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
         ck_assert_msg(r->status == 405, "%s: status %ld, want 405", methods[i], r->status);
         ck_assert_str_eq(sp_t_header(r, "Allow"), "GET");
         ck_assert_ptr_null(sp_t_header(r, "Retry-After"));
-        if (strcmp(methods[i], "HEAD") != 0)
+        if (strcmp(methods[i], "HEAD") != 0) {
             assert_edge_problem(r, 405, "method_not_allowed");
+            ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                             sp_t_fmt("%s is not allowed here; use GET", methods[i]));
+        }
         sp_t_resp_free(r);
     }
     /* A GET still goes to the worker's authorization. */
