@@ -48,7 +48,7 @@ usage(const char *why)
             "usage: support-token ROLE [SUB] [--ttl SECONDS] [--force] [--tier T] [--email E]"
             " [--name N]\n"
             "  ROLE  customer|agent|admin (or customer|support_agent|support_admin)\n"
-            "  SUB   user id (default 1001, 2001 or 3001 by role)\n"
+            "  SUB   user id, a positive integer (default 1001, 2001 or 3001 by role)\n"
             "  --ttl lifetime in seconds (default 86400; admin tokens at most 86400\n"
             "        unless --force), --tier standard|premium|vip\n"
             "Signs with the first key of SUPPORT_JWT_KEYS (kid:secret,...).\n");
@@ -151,7 +151,7 @@ main(int argc, char **argv)
     time_t now = time(NULL);
     char *token = sp_auth_mint_default(keys, &arena, sub, role, now, ttl,
                                        json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN));
-    /* Print only what the API would accept (e.g. SUB of 1-64 printable ASCII). */
+    /* Print only what the API would accept (e.g. a SUB of 1-64 digits, no leading zero). */
     rc = 0;
     if (token == NULL) {
         rc = usage("cannot mint a token with these arguments");

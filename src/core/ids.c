@@ -66,6 +66,13 @@ sp_request_id(char out[21])
 }
 
 bool
+sp_user_id_valid(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    return s[n] == '\0' && n >= 1 && n <= SP_USER_ID_MAX && s[0] != '0';
+}
+
+bool
 sp_request_id_sane(const char *s)
 {
     size_t n = 0;

@@ -20,6 +20,11 @@ bool sp_public_id_valid(const char *s);
 void sp_request_id(char out[21]);
 /* A request id taken from a client: 1..128 of [A-Za-z0-9._-]. */
 bool sp_request_id_sane(const char *s);
+/* A user id as API.md §2 has a JWT `sub` write it, and as an agent's
+ * user_id must be written to ever match one: a positive decimal integer
+ * of 1..SP_USER_ID_MAX digits, no sign, blank or leading zero. */
+#define SP_USER_ID_MAX 64
+bool sp_user_id_valid(const char *s);
 /* Hex-encodes n random bytes into out (2n+1 bytes). */
 void sp_random_hex(char *out, size_t nbytes);
 

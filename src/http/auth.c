@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
 
 /* The claim values of API.md §2, indexed by the enums. */
 static const char *const role_names[SP_ROLE_MAX] = { NULL, "customer", "support_agent", "support_admin" };
@@ -189,6 +190,10 @@ aud_ok(json_object *c, const char *want)
     return false;
 }
 
+/* `sub` is the user id, "an integer as string or number" (API.md §2), as
+ * sp_user_id_valid writes it: customer rows, agents' user_id and every
+ * per-user key (rate limits, idempotency) compare it as text, so "007",
+ * "+7" or "7 " would be another user than 7 -- or no user at all. */
 static bool
 sub_copy(json_object *c, char *dst)
 {
@@ -197,19 +202,15 @@ sub_copy(json_object *c, char *dst)
         return false;
     if (json_object_is_type(v, json_type_int)) {
         int64_t n = json_object_get_int64(v);
-        if (n == INT64_MAX || n == INT64_MIN)  /* saturated: not the issuer's number */
+        if (n <= 0 || n == INT64_MAX)  /* INT64_MAX: saturated, not the issuer's number */
             return false;
         snprintf(dst, SP_AUTH_SUB_MAX + 1, "%" PRId64, n);
         return true;
     }
     const char *s = get_str(c, "sub");
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > SP_AUTH_SUB_MAX)
+    if (s == NULL || !sp_user_id_valid(s))
         return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < 0x20 || s[i] > 0x7e)
-            return false;
-    memcpy(dst, s, n + 1);
+    memcpy(dst, s, strlen(s) + 1);
     return true;
 }
 
@@ -307,7 +308,7 @@ sp_auth_mint_hs256(struct sp_arena *a, const char *kid, const char *secret, cons
 {
     const char *rname = sp_role_name(role);
     if (secret == NULL || *secret == '\0' || strlen(secret) > INT_MAX || sub == NULL
-        || *sub == '\0' || rname == NULL || ttl_seconds <= 0)
+        || !sp_user_id_valid(sub) || rname == NULL || ttl_seconds <= 0)
         return NULL;
     jwt_t *jwt = NULL;
     char *enc = NULL, *res = NULL;

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "core/ids.h"
 #include "core/problem.h"
 #include "core/tier.h"
 
@@ -52,7 +53,7 @@ const char *sp_role_name(enum sp_role r);
 /* Exact claim values only (see sp_role_name); false leaves *out alone. */
 bool sp_role_parse(const char *s, enum sp_role *out);
 
-#define SP_AUTH_SUB_MAX   64
+#define SP_AUTH_SUB_MAX   SP_USER_ID_MAX
 #define SP_AUTH_TOKEN_MAX 8192   /* longer bearer tokens are rejected unread */
 
 struct sp_principal {

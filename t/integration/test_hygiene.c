@@ -121,6 +121,17 @@ START_TEST(support_token_caps_admin_tokens_at_a_day_without_force)
 }
 END_TEST
 
+/* A SUB the API would refuse (API.md §2: a user id is an integer) is
+ * refused here, not printed as a token that only ever answers 401. */
+START_TEST(support_token_refuses_a_sub_that_is_not_a_user_id)
+{
+    ck_assert_int_eq(token_tool("customer 42"), 0);
+    ck_assert_int_eq(token_tool("customer abc"), 2);
+    ck_assert_int_eq(token_tool("customer 042"), 2);
+    ck_assert_int_eq(token_tool("agent 0"), 2);
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -133,6 +144,7 @@ hygiene_suite(void)
     tcase_add_test(tc, fastcgi_sockets_are_0660_with_nginx_group);
     tc = sp_t_tcase(s, "support_token");
     tcase_add_test(tc, support_token_caps_admin_tokens_at_a_day_without_force);
+    tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
     return s;
 }
 

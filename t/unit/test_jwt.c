@@ -471,7 +471,7 @@ END_TEST
 START_TEST(integer_sub_is_accepted_as_text)
 {
     struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
-    ck_accepted(k, sp_auth_mint_hs256(&arena, "k1", SECRET1, "x", SP_ROLE_CUSTOMER, NOW, 60,
+    ck_accepted(k, sp_auth_mint_hs256(&arena, "k1", SECRET1, "9", SP_ROLE_CUSTOMER, NOW, 60,
                                       "{\"sub\":1001}"), NOW);
     ck_assert_str_eq(who.sub, "1001");
     sp_auth_keys_free(k);
@@ -490,6 +490,18 @@ START_TEST(bad_sub_is_rejected)
         "{\"sub\":\"\\u00e9\",\"role\":\"customer\",\"exp\":1999999999}",
         "{\"sub\":\"12345678901234567890123456789012345678901234567890123456789012345\","
         "\"role\":\"customer\",\"exp\":1999999999}",
+        /* API.md §2: an integer; as text it must be the one way the number
+         * is written, or it would be another user to every per-user key */
+        "{\"sub\":\"abc\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"007\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"0\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"-7\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"+7\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\" 7\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"7 \",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":\"7.5\",\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":0,\"role\":\"customer\",\"exp\":1999999999}",
+        "{\"sub\":-7,\"role\":\"customer\",\"exp\":1999999999}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_rejected(k, hand_token(h, bad[i], SECRET1), NOW, "missing or malformed sub");
@@ -501,6 +513,11 @@ START_TEST(bad_sub_is_rejected)
     ck_accepted(k, hand_token(h, "{\"sub\":\"1234567890123456789012345678901234567890123456789012345678901234\","
                                  "\"role\":\"customer\",\"exp\":1999999999}", SECRET1), NOW);
     ck_assert_uint_eq(strlen(who.sub), 64);
+    /* nor does the minter write one */
+    ck_assert_ptr_null(sp_auth_mint_hs256(&arena, "k1", SECRET1, "abc", SP_ROLE_CUSTOMER, NOW, 60,
+                                          NULL));
+    ck_assert_ptr_null(sp_auth_mint_hs256(&arena, "k1", SECRET1, "07", SP_ROLE_CUSTOMER, NOW, 60,
+                                          NULL));
     sp_auth_keys_free(k);
 }
 END_TEST
