@@ -405,7 +405,7 @@ struct hdrs {
 };
 
 static const char *const top_names[] = {
-    "from", "to", "cc", "delivered-to", "x-original-to", "subject", "message-id",
+    "from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
     "in-reply-to", "auto-submitted", "precedence", "x-autoreply", "x-autorespond", "list-id",
     "content-type", "content-transfer-encoding", "content-disposition", NULL,
 };
@@ -1114,6 +1114,7 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
         out->subject = sp_mail_decode_words(a, subject, strlen(subject));
     out->message_id = msg_id(a, hget(&h, "message-id"));
     out->in_reply_to = msg_id(a, hget(&h, "in-reply-to"));
+    out->date = hget(&h, "date");
     recipients(a, &h, out);
     out->auto_reply = auto_reply(a, &h);
     out->body_offset = body;

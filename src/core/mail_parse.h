@@ -63,6 +63,7 @@ struct sp_mail_in {
     const char *subject;        /* decoded, unfolded, controls made spaces; "" when none */
     const char *message_id;     /* first msg-id of Message-ID without <>; NULL when none */
     const char *in_reply_to;    /* first msg-id of In-Reply-To without <>; NULL when none */
+    const char *date;           /* the Date header as written (unfolded); NULL when none */
     const char **recipients;    /* addr-specs of To, Cc, Delivered-To, X-Original-To */
     size_t nrecipients;         /* at most SP_MAIL_MAX_RECIPIENTS (the rest are dropped) */
     bool auto_reply;            /* see above */

@@ -42,17 +42,21 @@ static struct sp_stmt sender_stmt = SP_STMT_READ(
  * program may reuse one): the Message-ID, the subject and the body's
  * bytes. Not the header block, which the MTA writes anew for each
  * delivery (Received, Delivered-To, Return-Path): the same mail sent to
- * two of our addresses has the same digest. The body is hashed on its
- * own first, so it is never copied. */
+ * two of our addresses has the same digest. A mail without a Message-ID
+ * is known by what its sender wrote instead: From, Date, subject and
+ * body (a sender who writes the same text again, with no Date either, is
+ * taken once). The body is hashed on its own first, so it is never
+ * copied. */
 const char *
 sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size_t len)
 {
-    if (m->message_id == NULL)
-        return sp_crypto_sha256_hex(a, raw, len);
     size_t off = m->body_offset <= len ? m->body_offset : len;
     const char *body = sp_crypto_sha256_hex(a, raw + off, len - off);
-    const char *id = sp_arena_sprintf(a, "%s\n%s\n%s", m->message_id, m->subject,
-                                      body != NULL ? body : "");
+    const char *id =
+        m->message_id != NULL
+            ? sp_arena_sprintf(a, "%s\n%s\n%s", m->message_id, m->subject, body ? body : "")
+            : sp_arena_sprintf(a, "no-message-id\n%s\n%s\n%s\n%s", m->from_addr,
+                               m->date ? m->date : "", m->subject, body ? body : "");
     return sp_crypto_sha256_hex(a, id, strlen(id));
 }
 

@@ -60,6 +60,7 @@ reply_address(const char *spec, const char *id)
 struct mail {
     const char *from, *to, *subject, *headers, *body;
     const char *message_id;      /* NULL = a new one */
+    bool no_message_id;          /* send no Message-ID header at all */
     const char *sender;          /* envelope; NULL = the From address */
     const char *recipient;       /* envelope; NULL = the To address */
     const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
@@ -79,11 +80,12 @@ deliver(const struct mail *m, const char **out)
     const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient",
                           m->recipient ? m->recipient : m->to,
                           NULL};
-    const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n"
-                               "Message-ID: <%s@mail.example.org>\r\n%s\r\n%s",
-                               m->from, m->to, m->subject,
-                               m->message_id ? m->message_id : sp_t_unique("msg"),
-                               m->headers ? m->headers : "", m->body);
+    const char *mid = m->no_message_id ? ""
+                      : sp_t_fmt("Message-ID: <%s@mail.example.org>\r\n",
+                                 m->message_id ? m->message_id : sp_t_unique("msg"));
+    const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
+                               m->from, m->to, m->subject, mid, m->headers ? m->headers : "",
+                               m->body);
     const char *ignored;
     return sp_t_job_run_input("support-mail-in", env, args, raw, strlen(raw), out ? out : &ignored);
 }
@@ -475,6 +477,29 @@ START_TEST(a_reused_message_id_does_not_lose_another_mail)
 }
 END_TEST
 
+/* Without a Message-ID the mail is known by From, Date, subject and body:
+ * the whole raw mail was hashed, so the same mail delivered to a second
+ * of our addresses (other Received/Delivered-To) made a second ticket. */
+START_TEST(a_mail_without_message_id_delivered_to_two_addresses_is_taken_once)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "No id", .no_message_id = true,
+                     .headers = "Date: Fri, 4 Dec 2026 10:00:00 +0000\r\n",
+                     .body = "Sent by an old mail program.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.recipient = "help@example.test";
+    m.headers = "Date: Fri, 4 Dec 2026 10:00:00 +0000\r\nReceived: from mx2.example.test\r\n"
+                "Delivered-To: help@example.test\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    /* written again later: another mail */
+    m.headers = "Date: Fri, 4 Dec 2026 11:30:00 +0000\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                              " AND source = 'email'", c.u.sub), "2");
+}
+END_TEST
+
 /* n one-pixel PNGs inline in a multipart/mixed, the text first or last. */
 static const char *
 many_inline(const char *text, bool text_last, size_t n)
@@ -572,6 +597,7 @@ main(void)
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
     tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
+    tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, database_down_defers_the_mail);

@@ -64,6 +64,7 @@ START_TEST(plain_ascii_mail_is_read)
     ck_assert_str_eq(m.from_name, "Zoe Urban");
     ck_assert_str_eq(m.subject, "Printer on fire");
     ck_assert_str_eq(m.message_id, "abc.123@mail.example.com");
+    ck_assert_str_eq(m.date, "Mon, 1 Jan 2024 10:00:00 +0000");
     ck_assert_ptr_null(m.in_reply_to);
     ck_assert_uint_eq(m.nrecipients, 1);
     ck_assert_str_eq(m.recipients[0], "support@example.com");
