@@ -361,6 +361,13 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     return command_done(r, &c, rc, p);
 }
 
+/* An item of a ticket's events (sp_api_item_writer). */
+static void
+write_event(struct sp_jw *w, const void *item)
+{
+    sp_view_event(w->b, item);
+}
+
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
@@ -378,15 +385,8 @@ sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &n, &next, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        sp_view_event(b, &events[i]);
-    }
-    sp_api_list_end(r, b, "e", next);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    return sp_api_answer_list(r, events, n, sizeof(*events), write_event,
+                              sp_api_next_cursor(r, "e", next));
 }
 
 /* --- the caller's agent record ------------------------------------------- */

@@ -18,7 +18,6 @@
 #include "api/views.h"
 #include "core/arena.h"
 #include "core/crypto.h"
-#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "domain/agents.h"
@@ -232,7 +231,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         sp_chat_frame_message(w, &msgs[i]);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
+    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, "c", next));
     return sp_api_send(r, 200, w);
 }
 
@@ -350,6 +349,18 @@ static const struct sp_query_spec chats_query[Q_COUNT] = {
     [Q_CURSOR] = SP_API_CURSOR("cursor", "s"),
 };
 
+/* An item of the agents' chat queue (sp_api_item_writer): the session
+ * and its customer. */
+static void
+write_queued(struct sp_jw *w, const void *item)
+{
+    const struct sp_chat_session *s = item;
+    sp_jw_object(w);
+    session_members(w, s);
+    sp_jw_kstr(w, "customer_id", s->customer_id);
+    sp_jw_end(w);
+}
+
 enum sp_rc
 sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 {
@@ -372,19 +383,8 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_chat_list(&ctx, status, agent_id, after, limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        struct sp_jw w;
-        sp_jw_begin_object(&w, b);
-        session_members(&w, &items[i]);
-        sp_jw_kstr(&w, "customer_id", items[i].customer_id);
-        sp_jw_end(&w);
-    }
-    sp_api_list_end(r, b, "s", next);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_queued,
+                              sp_api_next_cursor(r, "s", next));
 }
 
 enum sp_rc

@@ -121,10 +121,27 @@ sp_api_list_end_cursor(struct sp_buf *b, const char *cursor)
     sp_buf_putc(b, '}');
 }
 
-void
-sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next)
+const char *
+sp_api_next_cursor(struct sp_req *r, const char *kind, long long next)
 {
-    sp_api_list_end_cursor(b, next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL);
+    return next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL;
+}
+
+enum sp_rc
+sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
+                   sp_api_item_writer *write, const char *next_cursor)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_api_list_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        sp_api_list_item(b, i);
+        sp_jw_init(&w, b);
+        write(&w, (const char *)items + i * size);
+    }
+    sp_api_list_end_cursor(b, next_cursor);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
 }
 
 static const char *

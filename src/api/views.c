@@ -9,7 +9,6 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/crypto.h"
-#include "core/cursor.h"
 #include "core/json_writer.h"
 #include "domain/ticket_json.h"
 
@@ -70,10 +69,7 @@ messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, b
         sp_jw_end(w);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "messages_next_cursor",
-               t->messages_next_after > 0
-                   ? sp_cursor_encode(r->arena, "m", t->messages_next_after)
-                   : NULL);
+    sp_jw_kstr(w, "messages_next_cursor", sp_api_next_cursor(r, "m", t->messages_next_after));
 }
 
 void

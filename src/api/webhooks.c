@@ -27,9 +27,8 @@ webhook_env(struct sp_req *r)
 
 /* --- rendering ------------------------------------------------------------- */
 
-/* Items of a list: a struct sp_webhook or a struct sp_webhook_delivery. */
-typedef void item_writer(struct sp_jw *w, const void *item);
-
+/* Items of a list (sp_api_item_writer): a struct sp_webhook or a struct
+ * sp_webhook_delivery. */
 static void
 write_webhook(struct sp_jw *w, const void *item)
 {
@@ -64,22 +63,6 @@ write_delivery(struct sp_jw *w, const void *item)
     sp_jw_kstr(w, "delivered_at", d->delivered_at);
     sp_jw_kstr(w, "created_at", d->created_at);
     sp_jw_end(w);
-}
-
-static void
-answer_list(struct sp_req *r, const void *items, size_t n, size_t size, item_writer *write,
-            const char *kind, long long next)
-{
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        sp_jw_init(&w, b);
-        write(&w, (const char *)items + i * size);
-    }
-    sp_api_list_end(r, b, kind, next);
-    sp_resp_json(r, 200, b);
 }
 
 static enum sp_rc
@@ -143,8 +126,8 @@ sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_webhook_list(&ctx, page.after, page.limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    answer_list(r, items, n, sizeof(*items), write_webhook, "w", next);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_webhook,
+                              sp_api_next_cursor(r, "w", next));
 }
 
 static void
@@ -271,6 +254,6 @@ sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_webhook_deliveries(&ctx, id, page.after, page.limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    answer_list(r, items, n, sizeof(*items), write_delivery, "wd", next);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_delivery,
+                              sp_api_next_cursor(r, "wd", next));
 }
