@@ -48,10 +48,7 @@ respond_ticket(struct sp_req *r, long long id, const char *public_id, long long 
     struct sp_ticket t;
     if (sp_ticket_get_for_agent(&ctx, id, public_id, after, limit, &t, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, 200, b);
+    sp_view_ticket_answer(r, 200, &t, SP_VIEW_AGENT);
     return SP_OK;
 }
 

@@ -455,12 +455,9 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     if (created)
         publish_system(r, s.public_id, "ticket_created",
                        &(struct sp_chat_system_extra){.ticket_id = t.public_id});
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
                                                                       : "/support/agent/tickets/%s",
                                                    t.public_id));
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, created ? 201 : 200, b);
+    sp_view_ticket_answer(r, created ? 201 : 200, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
     return SP_OK;
 }

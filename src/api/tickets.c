@@ -230,11 +230,8 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     struct sp_ticket t;
     if (sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, after, limit, &t, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, SP_VIEW_CUSTOMER);
+    const struct sp_buf *b = sp_view_ticket_answer(r, 200, &t, SP_VIEW_CUSTOMER);
     sp_stamp_cache_put(views, key, t.version, t.category, b->data, b->len);
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, 200, b);
     return SP_OK;
 }
 

@@ -91,6 +91,16 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
     sp_jw_end(&w);
 }
 
+const struct sp_buf *
+sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t, enum sp_view view)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_ticket(r, b, t, view);
+    sp_api_etag(r, t->version);
+    sp_resp_json(r, status, b);
+    return b;
+}
+
 struct sp_buf *
 sp_view_ticket_page(struct sp_req *r, const struct sp_ticket *items, size_t n,
                     enum sp_view view, const char *next_cursor)
