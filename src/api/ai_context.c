@@ -10,32 +10,17 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/ids.h"
-#include "domain/agents.h"
 #include "domain/ticket_state.h"
 #include "domain/tickets.h"
 
-/* A chat session of the caller: a customer's own (else 404), the
- * assigned agent's (else 403), any for an admin — as the chat endpoints. */
+/* A chat session of the caller, by the chat endpoints' rule. */
 static enum sp_rc
 chat_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_principal *me = &r->principal;
-    bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(id))
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (sp_chat_get(&ctx, id, customer ? me->sub : NULL, &c->session, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, id, &c->session, p) != SP_OK)
         return p->rc;
     c->chat = true;
     c->session_id = c->session.id;
-    if (customer || me->role == SP_ROLE_ADMIN)
-        return SP_OK;
-    struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-        return p->rc;
-    if (c->session.assigned_agent_id != agent.id)
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
-                              "only the assigned agent may use this chat");
     return SP_OK;
 }
 

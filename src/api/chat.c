@@ -61,32 +61,6 @@ publish_system(struct sp_req *r, const char *sid, const char *event,
     sp_chat_access_publish_system(&ctx, sid, event, extra);
 }
 
-/* --- access ----------------------------------------------------------------- */
-
-/* The session if the caller may see it: its customer, its assigned agent,
- * an admin. Anyone else gets 404 (another customer's) or 403 (an agent
- * not assigned). */
-static enum sp_rc
-session_for_caller(struct sp_req *r, struct sp_chat_session *s, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_principal *me = &r->principal;
-    bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(r->params[0]))
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (sp_chat_get(&ctx, r->params[0], customer ? me->sub : NULL, s, p) != SP_OK)
-        return p->rc;
-    if (customer || me->role == SP_ROLE_ADMIN)
-        return SP_OK;
-    struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-        return p->rc;
-    if (s->assigned_agent_id != agent.id)
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
-                              "only the assigned agent may use this chat");
-    return SP_OK;
-}
-
 /* --- endpoints ---------------------------------------------------------------- */
 
 enum { C_CATEGORY, C_MESSAGE, C_METADATA, C_ATTACHMENTS, C_COUNT };
@@ -212,7 +186,7 @@ enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_api_page page;
     if (sp_api_page_params(r, 100, "c", &page, p) != SP_OK)
@@ -275,7 +249,7 @@ enum sp_rc
 sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     /* API.md §1: every send to a session the caller may use counts, before
      * its body is read (a malformed or refused one too), so every answer
@@ -325,7 +299,7 @@ enum sp_rc
 sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     bool changed;
@@ -419,7 +393,7 @@ enum sp_rc
 sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[T_COUNT];
     if (sp_api_read_body(r, transfer_fields, T_COUNT, v, p) == NULL)

@@ -12,6 +12,9 @@
 #include "core/arena.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
+#include "core/ids.h"
+#include "domain/agents.h"
+#include "domain/chat_sessions.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
 #include "domain/store.h"
@@ -519,4 +522,26 @@ sp_api_caller_contact(struct sp_req *r)
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
     sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
     return sealed;
+}
+
+enum sp_rc
+sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_session *s,
+                       struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_principal *me = &r->principal;
+    bool customer = me->role == SP_ROLE_CUSTOMER;
+    if (!sp_public_id_valid(public_id))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (sp_chat_get(&ctx, public_id, customer ? me->sub : NULL, s, p) != SP_OK)
+        return p->rc;
+    if (customer || me->role == SP_ROLE_ADMIN)
+        return SP_OK;
+    struct sp_agent agent;
+    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
+        return p->rc;
+    if (s->assigned_agent_id != agent.id)
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                              "only the assigned agent may use this chat");
+    return SP_OK;
 }

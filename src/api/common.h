@@ -186,6 +186,13 @@ typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char
 enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay,
                                 void *input, struct sp_problem *p);
 
+/* The chat session public_id if the caller may use it (API.md §7): its
+ * customer, its assigned agent, any admin. Anyone else gets 404 (another
+ * customer's, or no such session) or 403 (an agent not assigned). */
+struct sp_chat_session;
+enum sp_rc sp_api_chat_for_caller(struct sp_req *r, const char *public_id,
+                                  struct sp_chat_session *s, struct sp_problem *p);
+
 /* The customer caller's contact from their JWT claims (name, email,
  * phone, tier), sealed for support_contacts: what a ticket or a chat
  * they open stores, so their notifications can reach them. */
