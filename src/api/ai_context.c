@@ -47,13 +47,14 @@ ticket_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct
 }
 
 enum sp_rc
-sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_id,
-                  struct sp_ai_context *c, struct sp_problem *p)
+sp_api_ai_context(struct sp_req *r, const struct sp_field_value *session_id,
+                  const struct sp_field_value *ticket_id, struct sp_ai_context *c,
+                  struct sp_problem *p)
 {
     memset(c, 0, sizeof(*c));
-    if (session_id != NULL && chat_context(r, session_id, c, p) != SP_OK)
+    if (session_id->present && chat_context(r, session_id->str, c, p) != SP_OK)
         return p->rc;
-    if (ticket_id != NULL && ticket_context(r, ticket_id, c, p) != SP_OK)
+    if (ticket_id->present && ticket_context(r, ticket_id->str, c, p) != SP_OK)
         return p->rc;
     return SP_OK;
 }
