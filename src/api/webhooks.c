@@ -153,9 +153,18 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     return SP_OK;
 }
 
+/* Webhook id with a fresh secret; the one replaced keeps signing through
+ * the rotation overlap. */
+static enum sp_rc
+rotate_secret(struct sp_req *r, long long id, struct sp_webhook *h, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    return sp_webhook_rotate_secret(&ctx, &env, id, h, p);
+}
+
 /* A replayed create: the same webhook with a fresh secret (the first was
- * never stored in the clear, so it cannot be answered again); the one
- * replaced keeps signing through the rotation overlap. */
+ * never stored in the clear, so it cannot be answered again). */
 static enum sp_rc
 replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
                struct sp_problem *p)
@@ -164,10 +173,8 @@ replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp
     long long id = strtoll(resource_id, NULL, 10);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+    if (rotate_secret(r, id, &h, p) != SP_OK)
         return p->rc;
     render_created(r, body, &h);
     return SP_OK;
@@ -214,12 +221,8 @@ enum sp_rc
 sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
 {
     long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK || rotate_secret(r, id, &h, p) != SP_OK)
         return p->rc;
     return answer(r, 200, &h);
 }
