@@ -23,14 +23,6 @@
 #include "domain/ticket_work.h"
 
 
-/* The caller's agent row, created on their first request (API.md §5.5). */
-static enum sp_rc
-current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, out, p);
-}
-
 static struct sp_actor
 actor(const struct sp_req *r)
 {
@@ -315,7 +307,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct reply_input in;
     ticket_ref(r, &in.ref);
@@ -332,7 +324,7 @@ enum sp_rc
 sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct command c = command(r);
     return command_done(r, &c, sp_ticket_claim(&c.ctx, &c.ref, c.actor, me.id, &c.id, p), p);
@@ -401,7 +393,7 @@ enum sp_rc
 sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     return respond_agent(r, &me);
 }
@@ -423,7 +415,7 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (json == NULL)
         return p->rc;
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct sp_agent_update u = {
         .status = v[A_STATUS].present ? v[A_STATUS].str : NULL,

@@ -348,7 +348,7 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     long long agent_id = 0;
     if (strcmp(status, "active") == 0 && r->principal.role != SP_ROLE_ADMIN) {
         struct sp_agent me;
-        if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+        if (sp_api_current_agent(r, &me, p) != SP_OK)
             return p->rc;
         agent_id = me.id;  /* an agent's active chats are their own */
     }
@@ -368,7 +368,7 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent me;
-    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct sp_chat_session s;
     bool changed;

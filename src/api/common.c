@@ -525,6 +525,13 @@ sp_api_caller_contact(struct sp_req *r)
 }
 
 enum sp_rc
+sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, out, p);
+}
+
+enum sp_rc
 sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_session *s,
                        struct sp_problem *p)
 {
@@ -538,7 +545,7 @@ sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_s
     if (customer || me->role == SP_ROLE_ADMIN)
         return SP_OK;
     struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
+    if (sp_api_current_agent(r, &agent, p) != SP_OK)
         return p->rc;
     if (s->assigned_agent_id != agent.id)
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden",

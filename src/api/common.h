@@ -186,6 +186,10 @@ typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char
 enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay,
                                 void *input, struct sp_problem *p);
 
+/* The caller's agent row, created on their first request (API.md §5.5). */
+struct sp_agent;
+enum sp_rc sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p);
+
 /* The chat session public_id if the caller may use it (API.md §7): its
  * customer, its assigned agent, any admin. Anyone else gets 404 (another
  * customer's, or no such session) or 403 (an agent not assigned). */
