@@ -1,7 +1,9 @@
 /*
  * common: what every handler repeats, written once — the domain context
- * of a request, list parameters (limit, cursor), ETags, and the create
- * protocol (transaction + Idempotency-Key + 201/Location) of API.md §1.
+ * of a request, list parameters (limit, cursor) and list answers, ETags,
+ * the create protocol (transaction + Idempotency-Key + 201/Location) of
+ * API.md §1, and who the caller is to the domain (their agent row, the
+ * chat sessions they may use).
  */
 #ifndef SP_API_COMMON_H
 #define SP_API_COMMON_H
