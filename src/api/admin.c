@@ -42,18 +42,17 @@ respond_row(struct sp_req *r, const char *row)
  * result: every admin row); the envelope is the API's. The cursor is
  * tagged with its list (kind), so one list's cursor is refused by the
  * others (API.md §1). */
+static void
+write_row(struct sp_jw *w, const void *item)
+{
+    sp_jw_raw(w, *(const char *const *)item);
+}
+
 static enum sp_rc
 respond_rows(struct sp_req *r, const struct sp_table_rows *rows, const char *kind)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < rows->n; i++) {
-        sp_api_list_item(b, i);
-        sp_buf_puts(b, rows->json[i]);
-    }
-    sp_api_list_end(r, b, kind, rows->next_after);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    return sp_api_answer_list(r, rows->json, rows->n, sizeof(*rows->json), write_row,
+                              sp_api_next_cursor(r, kind, rows->next_after));
 }
 
 /* Every admin list: by id, limit/cursor, next_cursor (API.md §6); kind

@@ -23,14 +23,6 @@
 #include "domain/ticket_work.h"
 
 
-/* The caller's agent row, created on their first request (API.md §5.5). */
-static enum sp_rc
-current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, out, p);
-}
-
 static struct sp_actor
 actor(const struct sp_req *r)
 {
@@ -48,10 +40,7 @@ respond_ticket(struct sp_req *r, long long id, const char *public_id, long long 
     struct sp_ticket t;
     if (sp_ticket_get_for_agent(&ctx, id, public_id, after, limit, &t, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, SP_VIEW_AGENT);
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, 200, b);
+    sp_view_ticket_answer(r, 200, &t, SP_VIEW_AGENT);
     return SP_OK;
 }
 
@@ -318,7 +307,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct reply_input in;
     ticket_ref(r, &in.ref);
@@ -335,7 +324,7 @@ enum sp_rc
 sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct command c = command(r);
     return command_done(r, &c, sp_ticket_claim(&c.ctx, &c.ref, c.actor, me.id, &c.id, p), p);
@@ -361,6 +350,13 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     return command_done(r, &c, rc, p);
 }
 
+/* An item of a ticket's events (sp_api_item_writer). */
+static void
+write_event(struct sp_jw *w, const void *item)
+{
+    sp_view_event(w->b, item);
+}
+
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
@@ -378,15 +374,8 @@ sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &n, &next, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        sp_view_event(b, &events[i]);
-    }
-    sp_api_list_end(r, b, "e", next);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    return sp_api_answer_list(r, events, n, sizeof(*events), write_event,
+                              sp_api_next_cursor(r, "e", next));
 }
 
 /* --- the caller's agent record ------------------------------------------- */
@@ -404,7 +393,7 @@ enum sp_rc
 sp_api_agent_me_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     return respond_agent(r, &me);
 }
@@ -426,7 +415,7 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (json == NULL)
         return p->rc;
     struct sp_agent me;
-    if (current_agent(r, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct sp_agent_update u = {
         .status = v[A_STATUS].present ? v[A_STATUS].str : NULL,

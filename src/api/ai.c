@@ -31,8 +31,8 @@ enum { Q_QUESTION, Q_SESSION, Q_TICKET, Q_COUNT };
 
 static const struct sp_field_spec query_fields[Q_COUNT] = {
     [Q_QUESTION] = {"question", SP_FIELD_STRING, true, false, 1, SP_AI_QUESTION_MAX, NULL, 0, 0},
-    [Q_SESSION] = {"session_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
-    [Q_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    [Q_SESSION] = SP_API_AI_CONTEXT_FIELD("session_id"),
+    [Q_TICKET] = SP_API_AI_CONTEXT_FIELD("ticket_id"),
 };
 
 static enum sp_rc
@@ -42,8 +42,7 @@ read_context(struct sp_req *r, const struct sp_field_value *v, struct sp_ai_cont
     if (!v[Q_SESSION].present && !v[Q_TICKET].present)
         return sp_problem_set(p, SP_INVALID, "context_required",
                               "a question needs a context: session_id or ticket_id");
-    return sp_api_ai_context(r, v[Q_SESSION].present ? v[Q_SESSION].str : NULL,
-                             v[Q_TICKET].present ? v[Q_TICKET].str : NULL, c, p);
+    return sp_api_ai_context(r, &v[Q_SESSION], &v[Q_TICKET], c, p);
 }
 
 /* The chat message of an answer: its text, then the articles it cites. */

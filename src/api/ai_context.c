@@ -10,32 +10,17 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/ids.h"
-#include "domain/agents.h"
 #include "domain/ticket_state.h"
 #include "domain/tickets.h"
 
-/* A chat session of the caller: a customer's own (else 404), the
- * assigned agent's (else 403), any for an admin — as the chat endpoints. */
+/* A chat session of the caller, by the chat endpoints' rule. */
 static enum sp_rc
 chat_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct sp_problem *p)
 {
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_principal *me = &r->principal;
-    bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(id))
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (sp_chat_get(&ctx, id, customer ? me->sub : NULL, &c->session, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, id, &c->session, p) != SP_OK)
         return p->rc;
     c->chat = true;
     c->session_id = c->session.id;
-    if (customer || me->role == SP_ROLE_ADMIN)
-        return SP_OK;
-    struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-        return p->rc;
-    if (c->session.assigned_agent_id != agent.id)
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
-                              "only the assigned agent may use this chat");
     return SP_OK;
 }
 
@@ -62,13 +47,14 @@ ticket_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct
 }
 
 enum sp_rc
-sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_id,
-                  struct sp_ai_context *c, struct sp_problem *p)
+sp_api_ai_context(struct sp_req *r, const struct sp_field_value *session_id,
+                  const struct sp_field_value *ticket_id, struct sp_ai_context *c,
+                  struct sp_problem *p)
 {
     memset(c, 0, sizeof(*c));
-    if (session_id != NULL && chat_context(r, session_id, c, p) != SP_OK)
+    if (session_id->present && chat_context(r, session_id->str, c, p) != SP_OK)
         return p->rc;
-    if (ticket_id != NULL && ticket_context(r, ticket_id, c, p) != SP_OK)
+    if (ticket_id->present && ticket_context(r, ticket_id->str, c, p) != SP_OK)
         return p->rc;
     return SP_OK;
 }

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 
+#include "core/json.h"
 #include "core/problem.h"
 #include "domain/ai_tools.h"
 #include "domain/chat_sessions.h"
@@ -24,9 +25,16 @@ struct sp_ai_context {
     long long session_id, ticket_id; /* numeric ids; 0 = none */
 };
 
-/* Resolves session_id and/or ticket_id (NULL: not given) into *c. */
-enum sp_rc sp_api_ai_context(struct sp_req *r, const char *session_id, const char *ticket_id,
-                             struct sp_ai_context *c, struct sp_problem *p);
+/* The body fields that name the context, session_id and ticket_id, in
+ * an endpoint's field table: one rule for the query and the tools. */
+#define SP_API_AI_CONTEXT_FIELD(name)                                                        \
+    {(name), SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0}
+
+/* Resolves the session_id and/or ticket_id fields (absent: not given)
+ * into *c. */
+enum sp_rc sp_api_ai_context(struct sp_req *r, const struct sp_field_value *session_id,
+                             const struct sp_field_value *ticket_id, struct sp_ai_context *c,
+                             struct sp_problem *p);
 
 /* The caller of a tool run in c: the principal's role and user; model
  * the one that asks (SP_AI_TOOL_MODEL_DIRECT or the provider's); key the

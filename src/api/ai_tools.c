@@ -62,8 +62,8 @@ enum { T_ARGUMENTS, T_SESSION, T_TICKET, T_COUNT };
 
 static const struct sp_field_spec run_fields[T_COUNT] = {
     [T_ARGUMENTS] = {"arguments", SP_FIELD_OBJECT, false, true, 0, ARGUMENTS_MAX, NULL, 0, 0},
-    [T_SESSION] = {"session_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
-    [T_TICKET] = {"ticket_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
+    [T_SESSION] = SP_API_AI_CONTEXT_FIELD("session_id"),
+    [T_TICKET] = SP_API_AI_CONTEXT_FIELD("ticket_id"),
 };
 
 static enum sp_rc
@@ -99,8 +99,7 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_body(r, run_fields, T_COUNT, v, p) == NULL)
         return p->rc;
     struct sp_ai_context c;
-    if (sp_api_ai_context(r, v[T_SESSION].present ? v[T_SESSION].str : NULL,
-                          v[T_TICKET].present ? v[T_TICKET].str : NULL, &c, p) != SP_OK)
+    if (sp_api_ai_context(r, &v[T_SESSION], &v[T_TICKET], &c, p) != SP_OK)
         return p->rc;
     const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, SP_AI_TOOL_MODEL_DIRECT, key);
     const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);

@@ -177,9 +177,8 @@ provision_agent(struct sp_req *r, struct sp_problem *p)
     for (unsigned i = 0; i < SEEN_AGENTS; i++)
         if (strcmp(seen_agents[i], r->principal.sub) == 0)
             return SP_OK;
-    struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &agent, p) != SP_OK)
+    if (sp_api_current_agent(r, &agent, p) != SP_OK)
         return p->rc;
     snprintf(seen_agents[seen_next++ % SEEN_AGENTS], SP_AUTH_SUB_MAX + 1, "%s", r->principal.sub);
     return SP_OK;

@@ -71,26 +71,29 @@ sp_api_article_admin_json(struct sp_jw *w, const struct sp_article *a)
     sp_jw_end(w);
 }
 
+/* Items of a list (sp_api_item_writer): an article as the admins' list
+ * shows it, or as the public one does. */
 static void
-write_page(struct sp_req *r, const struct sp_article_filter *f,
-           const struct sp_article_page *page, bool admin)
+write_admin_item(struct sp_jw *w, const void *item)
 {
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_api_list_begin(b);
-    for (int i = 0; i < page->n; i++) {
-        sp_api_list_item(b, (size_t)i);
-        sp_jw_init(&w, b);
-        if (admin)
-            sp_api_article_admin_json(&w, &page->items[i]);
-        else
-            write_public(&w, &page->items[i], false);
-    }
-    sp_api_list_end_cursor(b, page->more ? sp_cursor_encode_key(r->arena,
-                                                                sp_article_cursor_kind(f),
-                                                                &page->next)
-                                         : NULL);
-    sp_resp_json(r, 200, b);
+    sp_api_article_admin_json(w, item);
+}
+
+static void
+write_public_item(struct sp_jw *w, const void *item)
+{
+    write_public(w, item, false);
+}
+
+static enum sp_rc
+answer_page(struct sp_req *r, const struct sp_article_filter *f,
+            const struct sp_article_page *page, bool admin)
+{
+    const char *next = page->more ? sp_cursor_encode_key(r->arena, sp_article_cursor_kind(f),
+                                                         &page->next)
+                                  : NULL;
+    return sp_api_answer_list(r, page->items, (size_t)page->n, sizeof(*page->items),
+                              admin ? write_admin_item : write_public_item, next);
 }
 
 /* --- lists ----------------------------------------------------------------- */
@@ -152,8 +155,7 @@ list(struct sp_req *r, bool admin, struct sp_problem *p)
         return p->rc;
     if (!admin)
         sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
-    write_page(r, &f, &page, admin);
-    return SP_OK;
+    return answer_page(r, &f, &page, admin);
 }
 
 enum sp_rc

@@ -18,7 +18,6 @@
 #include "api/views.h"
 #include "core/arena.h"
 #include "core/crypto.h"
-#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "domain/agents.h"
@@ -60,32 +59,6 @@ publish_system(struct sp_req *r, const char *sid, const char *event,
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     sp_chat_access_publish_system(&ctx, sid, event, extra);
-}
-
-/* --- access ----------------------------------------------------------------- */
-
-/* The session if the caller may see it: its customer, its assigned agent,
- * an admin. Anyone else gets 404 (another customer's) or 403 (an agent
- * not assigned). */
-static enum sp_rc
-session_for_caller(struct sp_req *r, struct sp_chat_session *s, struct sp_problem *p)
-{
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_principal *me = &r->principal;
-    bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(r->params[0]))
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
-    if (sp_chat_get(&ctx, r->params[0], customer ? me->sub : NULL, s, p) != SP_OK)
-        return p->rc;
-    if (customer || me->role == SP_ROLE_ADMIN)
-        return SP_OK;
-    struct sp_agent agent;
-    if (sp_agent_ensure(&ctx, me->sub, me->name, &agent, p) != SP_OK)
-        return p->rc;
-    if (s->assigned_agent_id != agent.id)
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
-                              "only the assigned agent may use this chat");
-    return SP_OK;
 }
 
 /* --- endpoints ---------------------------------------------------------------- */
@@ -213,7 +186,7 @@ enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_api_page page;
     if (sp_api_page_params(r, 100, "c", &page, p) != SP_OK)
@@ -232,7 +205,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         sp_chat_frame_message(w, &msgs[i]);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "next_cursor", next > 0 ? sp_cursor_encode(r->arena, "c", next) : NULL);
+    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, "c", next));
     return sp_api_send(r, 200, w);
 }
 
@@ -276,7 +249,7 @@ enum sp_rc
 sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     /* API.md §1: every send to a session the caller may use counts, before
      * its body is read (a malformed or refused one too), so every answer
@@ -326,7 +299,7 @@ enum sp_rc
 sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     bool changed;
@@ -350,6 +323,18 @@ static const struct sp_query_spec chats_query[Q_COUNT] = {
     [Q_CURSOR] = SP_API_CURSOR("cursor", "s"),
 };
 
+/* An item of the agents' chat queue (sp_api_item_writer): the session
+ * and its customer. */
+static void
+write_queued(struct sp_jw *w, const void *item)
+{
+    const struct sp_chat_session *s = item;
+    sp_jw_object(w);
+    session_members(w, s);
+    sp_jw_kstr(w, "customer_id", s->customer_id);
+    sp_jw_end(w);
+}
+
 enum sp_rc
 sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 {
@@ -363,7 +348,7 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     long long agent_id = 0;
     if (strcmp(status, "active") == 0 && r->principal.role != SP_ROLE_ADMIN) {
         struct sp_agent me;
-        if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+        if (sp_api_current_agent(r, &me, p) != SP_OK)
             return p->rc;
         agent_id = me.id;  /* an agent's active chats are their own */
     }
@@ -372,19 +357,8 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_chat_list(&ctx, status, agent_id, after, limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        struct sp_jw w;
-        sp_jw_begin_object(&w, b);
-        session_members(&w, &items[i]);
-        sp_jw_kstr(&w, "customer_id", items[i].customer_id);
-        sp_jw_end(&w);
-    }
-    sp_api_list_end(r, b, "s", next);
-    sp_resp_json(r, 200, b);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_queued,
+                              sp_api_next_cursor(r, "s", next));
 }
 
 enum sp_rc
@@ -394,7 +368,7 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent me;
-    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &me, p) != SP_OK)
+    if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct sp_chat_session s;
     bool changed;
@@ -419,7 +393,7 @@ enum sp_rc
 sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_chat_session s;
-    if (session_for_caller(r, &s, p) != SP_OK)
+    if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[T_COUNT];
     if (sp_api_read_body(r, transfer_fields, T_COUNT, v, p) == NULL)
@@ -455,12 +429,9 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     if (created)
         publish_system(r, s.public_id, "ticket_created",
                        &(struct sp_chat_system_extra){.ticket_id = t.public_id});
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
                                                                       : "/support/agent/tickets/%s",
                                                    t.public_id));
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, created ? 201 : 200, b);
+    sp_view_ticket_answer(r, created ? 201 : 200, &t, customer ? SP_VIEW_CUSTOMER : SP_VIEW_AGENT);
     return SP_OK;
 }

@@ -177,7 +177,7 @@ admit_session(struct sp_req *r, struct chat_caller *c, struct sp_problem *p)
     long long agent_id = 0;
     if (r->principal.role == SP_ROLE_AGENT && c->info.found && c->info.open) {
         struct sp_agent agent;
-        if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, &agent, p) != SP_OK)
+        if (sp_api_current_agent(r, &agent, p) != SP_OK)
             return p->rc;
         agent_id = agent.id;
     }

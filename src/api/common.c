@@ -12,6 +12,9 @@
 #include "core/arena.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
+#include "core/ids.h"
+#include "domain/agents.h"
+#include "domain/chat_sessions.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
 #include "domain/store.h"
@@ -121,10 +124,27 @@ sp_api_list_end_cursor(struct sp_buf *b, const char *cursor)
     sp_buf_putc(b, '}');
 }
 
-void
-sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next)
+const char *
+sp_api_next_cursor(struct sp_req *r, const char *kind, long long next)
 {
-    sp_api_list_end_cursor(b, next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL);
+    return next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL;
+}
+
+enum sp_rc
+sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
+                   sp_api_item_writer *write, const char *next_cursor)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    struct sp_jw w;
+    sp_api_list_begin(b);
+    for (size_t i = 0; i < n; i++) {
+        sp_api_list_item(b, i);
+        sp_jw_init(&w, b);
+        write(&w, (const char *)items + i * size);
+    }
+    sp_api_list_end_cursor(b, next_cursor);
+    sp_resp_json(r, 200, b);
+    return SP_OK;
 }
 
 static const char *
@@ -502,4 +522,33 @@ sp_api_caller_contact(struct sp_req *r)
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
     sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
     return sealed;
+}
+
+enum sp_rc
+sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, out, p);
+}
+
+enum sp_rc
+sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_session *s,
+                       struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const struct sp_principal *me = &r->principal;
+    bool customer = me->role == SP_ROLE_CUSTOMER;
+    if (!sp_public_id_valid(public_id))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (sp_chat_get(&ctx, public_id, customer ? me->sub : NULL, s, p) != SP_OK)
+        return p->rc;
+    if (customer || me->role == SP_ROLE_ADMIN)
+        return SP_OK;
+    struct sp_agent agent;
+    if (sp_api_current_agent(r, &agent, p) != SP_OK)
+        return p->rc;
+    if (s->assigned_agent_id != agent.id)
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                              "only the assigned agent may use this chat");
+    return SP_OK;
 }

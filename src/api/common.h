@@ -1,7 +1,9 @@
 /*
  * common: what every handler repeats, written once — the domain context
- * of a request, list parameters (limit, cursor), ETags, and the create
- * protocol (transaction + Idempotency-Key + 201/Location) of API.md §1.
+ * of a request, list parameters (limit, cursor) and list answers, ETags,
+ * the create protocol (transaction + Idempotency-Key + 201/Location) of
+ * API.md §1, and who the caller is to the domain (their agent row, the
+ * chat sessions they may use).
  */
 #ifndef SP_API_COMMON_H
 #define SP_API_COMMON_H
@@ -52,13 +54,22 @@ extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
 void sp_api_set_flags(uint64_t set, bool *flags, int n);
 
 /* The list envelope {"data":[…],"next_cursor":"…"|null}: begin, then
- * sp_api_list_item() before each item, then end with the next position
- * of this kind (0: last page) or with a cursor text of its own (NULL:
- * last page). */
+ * sp_api_list_item() before each item, then end with the next page's
+ * cursor text (NULL: last page). For a list that renders each of its
+ * items alike, sp_api_answer_list() does all three and answers. */
 void sp_api_list_begin(struct sp_buf *b);
 void sp_api_list_item(struct sp_buf *b, size_t index);
-void sp_api_list_end(struct sp_req *r, struct sp_buf *b, const char *kind, long long next);
 void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
+/* The cursor text of the next page of a keyset list of this kind: NULL
+ * when next is 0 (this is the last page). */
+const char *sp_api_next_cursor(struct sp_req *r, const char *kind, long long next);
+
+/* Renders one item of a list into w, a writer fresh for the item. */
+typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
+/* Answers 200 with the list envelope of the n items at items (size bytes
+ * each), each rendered by write, and next_cursor (NULL: last page). */
+enum sp_rc sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
+                              sp_api_item_writer *write, const char *next_cursor);
 
 void sp_api_etag(struct sp_req *r, long long version);
 /* If-None-Match names the ETag of version ("v3", W/ or not, in a list, or
@@ -176,6 +187,17 @@ typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char
  * replay builds (e.g. the same resource with a fresh secret). */
 enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay,
                                 void *input, struct sp_problem *p);
+
+/* The caller's agent row, created on their first request (API.md §5.5). */
+struct sp_agent;
+enum sp_rc sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p);
+
+/* The chat session public_id if the caller may use it (API.md §7): its
+ * customer, its assigned agent, any admin. Anyone else gets 404 (another
+ * customer's, or no such session) or 403 (an agent not assigned). */
+struct sp_chat_session;
+enum sp_rc sp_api_chat_for_caller(struct sp_req *r, const char *public_id,
+                                  struct sp_chat_session *s, struct sp_problem *p);
 
 /* The customer caller's contact from their JWT claims (name, email,
  * phone, tier), sealed for support_contacts: what a ticket or a chat

@@ -12,7 +12,6 @@
 #include "api/handlers.h"
 #include "api/views.h"
 #include "core/arena.h"
-#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/stamp_cache.h"
@@ -179,8 +178,7 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q[L_STATUS].present ? statuses : NULL,
                                     q[L_CURSOR].i, (int)q[L_LIMIT].i, &page, p) != SP_OK)
         return p->rc;
-    const char *next = page.next_before > 0 ? sp_cursor_encode(r->arena, "t", page.next_before)
-                                            : NULL;
+    const char *next = sp_api_next_cursor(r, "t", page.next_before);
     sp_resp_json(r, 200,
                  sp_view_ticket_page(r, page.items, page.n, SP_VIEW_CUSTOMER_SUMMARY, next));
     return SP_OK;
@@ -232,11 +230,8 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     struct sp_ticket t;
     if (sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, after, limit, &t, p) != SP_OK)
         return p->rc;
-    struct sp_buf *b = sp_api_buf(r);
-    sp_view_ticket(r, b, &t, SP_VIEW_CUSTOMER);
+    const struct sp_buf *b = sp_view_ticket_answer(r, 200, &t, SP_VIEW_CUSTOMER);
     sp_stamp_cache_put(views, key, t.version, t.category, b->data, b->len);
-    sp_api_etag(r, t.version);
-    sp_resp_json(r, 200, b);
     return SP_OK;
 }
 

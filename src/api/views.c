@@ -9,7 +9,6 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/crypto.h"
-#include "core/cursor.h"
 #include "core/json_writer.h"
 #include "domain/ticket_json.h"
 
@@ -70,10 +69,7 @@ messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, b
         sp_jw_end(w);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "messages_next_cursor",
-               t->messages_next_after > 0
-                   ? sp_cursor_encode(r->arena, "m", t->messages_next_after)
-                   : NULL);
+    sp_jw_kstr(w, "messages_next_cursor", sp_api_next_cursor(r, "m", t->messages_next_after));
 }
 
 void
@@ -93,6 +89,16 @@ sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t, en
         messages_members(r, &w, t, agent);
     }
     sp_jw_end(&w);
+}
+
+const struct sp_buf *
+sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t, enum sp_view view)
+{
+    struct sp_buf *b = sp_api_buf(r);
+    sp_view_ticket(r, b, t, view);
+    sp_api_etag(r, t->version);
+    sp_resp_json(r, status, b);
+    return b;
 }
 
 struct sp_buf *

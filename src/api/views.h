@@ -21,6 +21,10 @@ enum sp_view { SP_VIEW_CUSTOMER, SP_VIEW_CUSTOMER_SUMMARY, SP_VIEW_AGENT, SP_VIE
 /* Renders one complete JSON object. */
 void sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t,
                     enum sp_view view);
+/* Answers status with t in view and its ETag (API.md §1); the body it
+ * sent, e.g. for a cache. */
+const struct sp_buf *sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t,
+                                           enum sp_view view);
 /* A page of ticket summaries as a list envelope (API.md §1), with the
  * next page's cursor text (NULL: the last page). Starts the buffer. */
 struct sp_buf *sp_view_ticket_page(struct sp_req *r, const struct sp_ticket *items, size_t n,

@@ -27,9 +27,8 @@ webhook_env(struct sp_req *r)
 
 /* --- rendering ------------------------------------------------------------- */
 
-/* Items of a list: a struct sp_webhook or a struct sp_webhook_delivery. */
-typedef void item_writer(struct sp_jw *w, const void *item);
-
+/* Items of a list (sp_api_item_writer): a struct sp_webhook or a struct
+ * sp_webhook_delivery. */
 static void
 write_webhook(struct sp_jw *w, const void *item)
 {
@@ -64,22 +63,6 @@ write_delivery(struct sp_jw *w, const void *item)
     sp_jw_kstr(w, "delivered_at", d->delivered_at);
     sp_jw_kstr(w, "created_at", d->created_at);
     sp_jw_end(w);
-}
-
-static void
-answer_list(struct sp_req *r, const void *items, size_t n, size_t size, item_writer *write,
-            const char *kind, long long next)
-{
-    struct sp_buf *b = sp_api_buf(r);
-    struct sp_jw w;
-    sp_api_list_begin(b);
-    for (size_t i = 0; i < n; i++) {
-        sp_api_list_item(b, i);
-        sp_jw_init(&w, b);
-        write(&w, (const char *)items + i * size);
-    }
-    sp_api_list_end(r, b, kind, next);
-    sp_resp_json(r, 200, b);
 }
 
 static enum sp_rc
@@ -143,8 +126,8 @@ sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_webhook_list(&ctx, page.after, page.limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    answer_list(r, items, n, sizeof(*items), write_webhook, "w", next);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_webhook,
+                              sp_api_next_cursor(r, "w", next));
 }
 
 static void
@@ -170,9 +153,18 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     return SP_OK;
 }
 
+/* Webhook id with a fresh secret; the one replaced keeps signing through
+ * the rotation overlap. */
+static enum sp_rc
+rotate_secret(struct sp_req *r, long long id, struct sp_webhook *h, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    return sp_webhook_rotate_secret(&ctx, &env, id, h, p);
+}
+
 /* A replayed create: the same webhook with a fresh secret (the first was
- * never stored in the clear, so it cannot be answered again); the one
- * replaced keeps signing through the rotation overlap. */
+ * never stored in the clear, so it cannot be answered again). */
 static enum sp_rc
 replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
                struct sp_problem *p)
@@ -181,10 +173,8 @@ replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp
     long long id = strtoll(resource_id, NULL, 10);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+    if (rotate_secret(r, id, &h, p) != SP_OK)
         return p->rc;
     render_created(r, body, &h);
     return SP_OK;
@@ -231,12 +221,8 @@ enum sp_rc
 sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
 {
     long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_rotate_secret(&ctx, &env, id, &h, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK || rotate_secret(r, id, &h, p) != SP_OK)
         return p->rc;
     return answer(r, 200, &h);
 }
@@ -271,6 +257,6 @@ sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p)
     long long next;
     if (sp_webhook_deliveries(&ctx, id, page.after, page.limit, &items, &n, &next, p) != SP_OK)
         return p->rc;
-    answer_list(r, items, n, sizeof(*items), write_delivery, "wd", next);
-    return SP_OK;
+    return sp_api_answer_list(r, items, n, sizeof(*items), write_delivery,
+                              sp_api_next_cursor(r, "wd", next));
 }
