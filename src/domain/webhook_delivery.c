@@ -354,8 +354,7 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
     sp_buf_init(&b, ctx->arena, 64 + n * 96);
     long long *ids = sp_arena_alloc(ctx->arena, n * sizeof(*ids));
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, &b);
     for (size_t i = 0; i < n; i++) {
         const struct sp_webhook_attempt *a = &o[i].attempt;
         ids[i] = o[i].id;
