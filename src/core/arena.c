@@ -92,6 +92,21 @@ sp_arena_calloc(struct sp_arena *a, size_t n, size_t size)
     return p;
 }
 
+void *
+sp_arena_grow(struct sp_arena *a, void *items, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return items;
+    if (*cap > SIZE_MAX / 2)
+        sp_arena_oom(SIZE_MAX);
+    size_t grown = *cap > 0 ? *cap * 2 : first;
+    void *v = sp_arena_calloc(a, grown, size);
+    if (n > 0)
+        memcpy(v, items, n * size);
+    *cap = grown;
+    return v;
+}
+
 char *
 sp_arena_strndup(struct sp_arena *a, const char *s, size_t n)
 {

@@ -29,6 +29,13 @@ void  sp_arena_init(struct sp_arena *a, size_t block_size);
 /* Returns memory owned by the arena, aligned for any type; never NULL. */
 void *sp_arena_alloc(struct sp_arena *a, size_t n);
 void *sp_arena_calloc(struct sp_arena *a, size_t n, size_t size);
+/* An arena array of *cap items of size bytes, n of them used, with room
+ * for one more: items itself while n < *cap, else a copy in new arena
+ * space twice as long (first items when *cap is 0), its unused tail
+ * zeroed, and *cap updated. The old space stays until the next reset:
+ * the arrays that grow so (parse stacks, token lists) are short-lived. */
+void *sp_arena_grow(struct sp_arena *a, void *items, size_t n, size_t *cap, size_t size,
+                    size_t first);
 char *sp_arena_strdup(struct sp_arena *a, const char *s);
 char *sp_arena_strndup(struct sp_arena *a, const char *s, size_t n);
 char *sp_arena_sprintf(struct sp_arena *a, const char *fmt, ...)

@@ -292,6 +292,19 @@ sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext)
 
 /* ---- hashing ----------------------------------------------------------- */
 
+/* The blind indexes (an email's, a contact's fingerprint) are both the
+ * index key's HMAC-SHA256 of their message, in hex; NULL when OpenSSL
+ * fails. */
+static const char *
+index_hex(const struct sp_crypto *c, struct sp_arena *a, const unsigned char *msg, size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    if (HMAC(c->sha256, c->index_key, KEY_LEN, msg, len, mac, &maclen) == NULL)
+        return NULL;
+    return sp_crypto_hex(a, mac, maclen);
+}
+
 const char *
 sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char *email)
 {
@@ -305,11 +318,7 @@ sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char 
     unsigned char *norm = sp_arena_alloc(a, n);
     for (size_t i = 0; i < n; i++)
         norm[i] = (unsigned char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i]);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    if (HMAC(c->sha256, c->index_key, KEY_LEN, norm, n, mac, &maclen) == NULL)
-        return NULL;
-    return sp_crypto_hex(a, mac, maclen);
+    return index_hex(c, a, norm, n);
 }
 
 const char *
@@ -331,11 +340,7 @@ sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char 
             p += l;
         }
     }
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    if (HMAC(c->sha256, c->index_key, KEY_LEN, msg, len, mac, &maclen) == NULL)
-        return NULL;
-    return sp_crypto_hex(a, mac, maclen);
+    return index_hex(c, a, msg, len);
 }
 
 bool

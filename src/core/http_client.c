@@ -97,6 +97,14 @@ receive(char *data, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
+size_t
+sp_http_discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void)data;
+    (void)arg;
+    return size * nmemb;
+}
+
 static curl_socket_t
 open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {

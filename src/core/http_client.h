@@ -38,6 +38,12 @@ struct sp_http_conn;
 struct sp_http_conn *sp_http_conn_new(void);
 void sp_http_conn_free(struct sp_http_conn *c);
 
+/* A libcurl CURLOPT_WRITEFUNCTION that takes a response body and keeps
+ * nothing, for callers that drive libcurl themselves (mail and
+ * notification sends, chat publishes) and want only the status: without
+ * one libcurl writes the body to stdout. */
+size_t sp_http_discard(char *data, size_t size, size_t nmemb, void *arg);
+
 /* Where a 2xx response's body goes instead of sp_http_post.response: fd,
  * written from its current offset. More than max bytes is no answer
  * (sp_http_post false, "response larger than ..."), and so is a failed

@@ -22,6 +22,13 @@ sp_jw_begin_object(struct sp_jw *w, struct sp_buf *b)
     sp_jw_object(w);
 }
 
+void
+sp_jw_begin_array(struct sp_jw *w, struct sp_buf *b)
+{
+    sp_jw_init(w, b);
+    sp_jw_array(w);
+}
+
 /* Before any value: the comma between elements (members get theirs in
  * sp_jw_key). */
 static void

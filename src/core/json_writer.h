@@ -30,6 +30,8 @@ struct sp_jw {
 void sp_jw_init(struct sp_jw *w, struct sp_buf *b);
 /* sp_jw_init() and the document's opening { (most documents are one). */
 void sp_jw_begin_object(struct sp_jw *w, struct sp_buf *b);
+/* sp_jw_init() and the opening [ of a document that is a list. */
+void sp_jw_begin_array(struct sp_jw *w, struct sp_buf *b);
 
 /* Values: an element of the enclosing array, the value after sp_jw_key(),
  * or the document itself. */

@@ -275,13 +275,7 @@ outer_tok(struct sp_arena *a, struct mbox *m, const struct tok *t, struct sp_mai
         }
         return;  /* and a stray '>', ')' or ']' is nothing */
     }
-    if (m->ntok == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 16;
-        struct tok *v = sp_arena_alloc(a, m->cap * sizeof(*v));
-        if (m->ntok > 0)
-            memcpy(v, m->tok, m->ntok * sizeof(*v));
-        m->tok = v;
-    }
+    m->tok = sp_arena_grow(a, m->tok, m->ntok, &m->cap, sizeof(*m->tok), 16);
     m->tok[m->ntok] = *t;
     m->tok[m->ntok++].ws = t->ws || m->gap;
     m->gap = false;

@@ -379,12 +379,7 @@ html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
         }
         if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
             continue;
-        if (depth == cap) {
-            struct hframe *g = sp_arena_alloc(a, cap * 2 * sizeof(*g));
-            memcpy(g, st, cap * sizeof(*g));
-            st = g;
-            cap *= 2;
-        }
+        st = sp_arena_grow(a, st, depth, &cap, sizeof(*st), 64);
         st[depth++] = (struct hframe){&n->v.element.children, 0, n};
     }
 }

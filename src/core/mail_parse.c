@@ -445,13 +445,7 @@ keep_header(struct sp_arena *a, struct hdrs *h, const char *name, struct sp_buf 
     }
     while (n > 0 && s[n - 1] == ' ')
         n--;
-    if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 16;
-        struct hdr *v = sp_arena_alloc(a, h->cap * sizeof(*v));
-        if (h->n > 0)
-            memcpy(v, h->v, h->n * sizeof(*v));
-        h->v = v;
-    }
+    h->v = sp_arena_grow(a, h->v, h->n, &h->cap, sizeof(*h->v), 16);
     h->v[h->n++] = (struct hdr){name, sp_arena_strndup(a, s, n)};
 }
 

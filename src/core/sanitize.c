@@ -243,13 +243,7 @@ code_class(const GumboElement *el)
 static void
 push(struct walk *w, const GumboVector *kids, GumboTag close)
 {
-    if (w->depth == w->cap) {
-        size_t cap = w->cap * 2;
-        struct frame *s = sp_arena_alloc(w->out.arena, cap * sizeof(*s));
-        memcpy(s, w->stack, w->depth * sizeof(*s));
-        w->stack = s;
-        w->cap = cap;
-    }
+    w->stack = sp_arena_grow(w->out.arena, w->stack, w->depth, &w->cap, sizeof(*w->stack), 32);
     w->stack[w->depth++] = (struct frame){ kids, 0, close };
     if (close != GUMBO_TAG_LAST)
         w->kept++;

@@ -369,13 +369,22 @@ sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
 }
 
 enum sp_rc
-sp_db_found(const PGresult *r, const char *what, struct sp_problem *p)
+sp_db_found_or(const PGresult *r, enum sp_rc rc, const char *code, const char *detail,
+               struct sp_problem *p)
 {
     if (r == NULL)
         return p->rc;
     if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such %s", what);
+        return sp_problem_set(p, rc, code, "%s", detail);
     return SP_OK;
+}
+
+enum sp_rc
+sp_db_found(const PGresult *r, const char *what, struct sp_problem *p)
+{
+    char detail[sizeof(p->detail)];
+    snprintf(detail, sizeof(detail), "no such %s", what);
+    return sp_db_found_or(r, SP_NOT_FOUND, "not_found", detail, p);
 }
 
 enum sp_rc

@@ -100,6 +100,10 @@ void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */
 enum sp_rc sp_db_found(const PGresult *r, const char *what, struct sp_problem *p);
+/* The same where answering no row means something else (a conflict, an
+ * unknown sender): p gets rc, code and detail (a literal) instead. */
+enum sp_rc sp_db_found_or(const PGresult *r, enum sp_rc rc, const char *code, const char *detail,
+                          struct sp_problem *p);
 /* The same for a write without RETURNING (UPDATE, DELETE): SP_NOT_FOUND
  * not_found "no such <what>" when it changed no row. */
 enum sp_rc sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p);

@@ -246,8 +246,7 @@ sources_json(struct sp_arena *a, const struct sp_ai_answer *out)
     struct sp_buf b;
     sp_buf_init(&b, a, 256);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, &b);
     for (size_t i = 0; i < out->nsources; i++) {
         sp_jw_object(&w);
         sp_jw_kstr(&w, "slug", out->sources[i].slug);

@@ -200,8 +200,7 @@ weigh_lexemes(struct sp_arena *a, const PGresult *r, const char **json, const ch
     struct sp_buf b;
     sp_buf_init(&b, a, 512);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, &b);
     for (int i = 0; i < n; i++) {
         double nd = atof(sp_db_str(r, i, LX_NDOC));
         double idf = log(1 + (chunks - nd + 0.5) / (nd + 0.5));

@@ -234,14 +234,7 @@ trimmed(struct sp_arena *a, const char *s, size_t n, size_t *len)
 static void
 push_chunk(struct splitter *s, const char *text, size_t len)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        struct sp_ai_chunk *grown = sp_arena_calloc(s->a, cap, sizeof(*grown));
-        if (s->n > 0)
-            memcpy(grown, s->out, s->n * sizeof(*grown));
-        s->out = grown;
-        s->cap = cap;
-    }
+    s->out = sp_arena_grow(s->a, s->out, s->n, &s->cap, sizeof(*s->out), 8);
     s->out[s->n++] = (struct sp_ai_chunk){s->path, text, len};
 }
 

@@ -26,8 +26,7 @@ offered(struct sp_arena *a, enum sp_ai_role role)
     struct sp_buf b;
     sp_buf_init(&b, a, 4096);
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, &b);
     for (size_t i = 0; i < n; i++) {
         if (!sp_ai_tool_allowed(&t[i], role))
             continue;

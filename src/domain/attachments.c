@@ -489,11 +489,9 @@ sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, c
 {
     const char *params[3] = {a->id, sha, key};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &uploaded_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found_or(r, SP_CONFLICT, "already_uploaded",
+                       "this attachment has been uploaded already", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
-                              "this attachment has been uploaded already");
     read_row(r, 0, out);
     return SP_OK;
 }

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/http_client.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/mime.h"
@@ -390,14 +391,6 @@ upload(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-static size_t
-discard(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
-}
-
 /* The host of a URL for the destination key ("smtp:relay.example:25"). */
 static const char *
 destination(struct sp_arena *a, const char *prefix, const char *url)
@@ -420,7 +413,7 @@ easy_common(CURL *e, long timeout_s)
     curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sp_http_discard);
 }
 
 /* ---- email ---------------------------------------------------------------- */

@@ -79,6 +79,18 @@ revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
     return n;
 }
 
+/* What a sweep revoked (n < 0: it failed, logged already): one event
+ * for the periodic sweep and a session's, so both count alike. */
+static void
+log_expired(int n)
+{
+    if (n <= 0)
+        return;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
+    sp_log_int(l, "revoked", n);
+    sp_log_end(l);
+}
+
 void
 sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long long keep_agent_id)
 {
@@ -102,24 +114,15 @@ sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
     if (last != 0 && now >= last && now - last < SP_CHAT_ACCESS_SWEEP_S)
         return;
     last = now;
-    int n = revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep");
-    if (n > 0) {
-        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
-        sp_log_int(l, "revoked", n);
-        sp_log_end(l);
-    }
+    log_expired(revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep"));
 }
 
 void
 sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id)
 {
     const char *params[1] = {session_id};
-    int n = revoke_rows(ctx, &sweep_session_stmt, params, session_id, -1, 0, "session sweep");
-    if (n > 0) {
-        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_access_expired");
-        sp_log_int(l, "revoked", n);
-        sp_log_end(l);
-    }
+    log_expired(revoke_rows(ctx, &sweep_session_stmt, params, session_id, -1, 0,
+                            "session sweep"));
 }
 
 void

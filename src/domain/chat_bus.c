@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "core/http_client.h"
 #include "core/log.h"
 
 void
@@ -39,14 +40,6 @@ sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
  * lazily, so after fork. Keeps the loopback connection alive. */
 static CURL *bus_curl;
 static bool bus_init_done;
-
-static size_t
-discard(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-    (void)ptr;
-    (void)ud;
-    return size * nmemb;
-}
 
 static bool
 chan_part_ok(const char *s, bool principal)
@@ -118,7 +111,7 @@ bus_request(const char *session_id, const char *principal, const char *json, siz
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sp_http_discard);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 3000L);

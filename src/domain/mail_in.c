@@ -377,11 +377,9 @@ take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, c
     struct sp_arena *a = t->ctx->arena;
     const char *params[1] = {id};
     PGresult *r = sp_db_exec(t->ctx->db, a, &owner_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found_or(r, SP_NOT_FOUND, "unknown_reply_address",
+                       "the ticket this mail replies to no longer exists", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
-                              "the ticket this mail replies to no longer exists");
     const char *index = sp_db_str(r, 0, OWNER_EMAIL_INDEX);
     if (index == NULL || !sp_crypto_equal(index, strlen(index), from_index, strlen(from_index)))
         return sp_problem_set(p, SP_FORBIDDEN, "not_the_customer",
@@ -410,12 +408,10 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
                               " the help pages");
     const char *params[1] = {from_index};
     PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found_or(r, SP_NOT_FOUND, "unknown_sender",
+                       "we know no customer with this address: write from the address"
+                       " of your account, or open a ticket on the help pages", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender",
-                              "we know no customer with this address: write from the address"
-                              " of your account, or open a ticket on the help pages");
     if (PQntuples(r) > 1)
         return sp_problem_set(p, SP_CONFLICT, "ambiguous_sender",
                               "more than one account has this address: open a ticket on the"

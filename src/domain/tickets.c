@@ -392,8 +392,7 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
     struct sp_arena *a = ctx->arena;
     struct sp_jw w;
     sp_buf_init(events, a, 256);
-    sp_jw_init(&w, events);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, events);
     sp_jw_object(&w);
     sp_jw_kstr(&w, "event_type", "created");
     sp_jw_kstr(&w, "actor_type", "customer");

@@ -149,11 +149,9 @@ sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id, struct sp_webhook_deli
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
                              sp_webhook_event_id(ctx->arena)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &ping_stmt, params, p);
-    if (r == NULL)
+    if (sp_db_found_or(r, SP_CONFLICT, "webhook_inactive",
+                       "the webhook is inactive: activate it to ping it", p) != SP_OK)
         return p->rc;
-    if (PQntuples(r) == 0)
-        return sp_problem_set(p, SP_CONFLICT, "webhook_inactive",
-                              "the webhook is inactive: activate it to ping it");
     read_delivery(r, 0, out);
     return SP_OK;
 }
@@ -354,8 +352,7 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
     sp_buf_init(&b, ctx->arena, 64 + n * 96);
     long long *ids = sp_arena_alloc(ctx->arena, n * sizeof(*ids));
     struct sp_jw w;
-    sp_jw_init(&w, &b);
-    sp_jw_array(&w);
+    sp_jw_begin_array(&w, &b);
     for (size_t i = 0; i < n; i++) {
         const struct sp_webhook_attempt *a = &o[i].attempt;
         ids[i] = o[i].id;

@@ -318,6 +318,42 @@ START_TEST(zero_block_size_picks_a_default)
 }
 END_TEST
 
+/* An array grown one push at a time keeps every item, doubles from the
+ * first capacity, and hands back the same array while it has room. */
+START_TEST(grow_keeps_items_and_doubles)
+{
+    long *v = NULL;
+    size_t n = 0, cap = 0;
+    for (long i = 0; i < 100; i++) {
+        long *before = v;
+        size_t had = cap;
+        v = sp_arena_grow(&arena, v, n, &cap, sizeof(*v), 4);
+        if (n < had)
+            ck_assert_ptr_eq(v, before);
+        v[n++] = i * 7;
+    }
+    ck_assert_uint_eq(cap, 128);
+    for (long i = 0; i < 100; i++)
+        ck_assert_int_eq(v[i], i * 7);
+}
+END_TEST
+
+START_TEST(grow_zeroes_the_new_tail)
+{
+    int *v = sp_arena_grow(&arena, NULL, 0, &(size_t){0}, sizeof(int), 8);
+    for (int i = 0; i < 8; i++)
+        ck_assert_int_eq(v[i], 0);
+    size_t cap = 2;
+    int two[2] = {5, 6};
+    v = sp_arena_grow(&arena, two, 2, &cap, sizeof(int), 8);
+    ck_assert_uint_eq(cap, 4);
+    ck_assert_int_eq(v[0], 5);
+    ck_assert_int_eq(v[1], 6);
+    ck_assert_int_eq(v[2], 0);
+    ck_assert_int_eq(v[3], 0);
+}
+END_TEST
+
 static Suite *
 arena_suite(void)
 {
@@ -344,6 +380,8 @@ arena_suite(void)
     tcase_add_test(tc, reset_of_an_arena_that_started_oversized_still_works);
     tcase_add_test(tc, destroyed_arena_can_be_used_again);
     tcase_add_test(tc, zero_block_size_picks_a_default);
+    tcase_add_test(tc, grow_keeps_items_and_doubles);
+    tcase_add_test(tc, grow_zeroes_the_new_tail);
     suite_add_tcase(s, tc);
     return s;
 }

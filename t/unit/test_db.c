@@ -124,6 +124,45 @@ START_TEST(text_arrays_quote_every_element)
 }
 END_TEST
 
+/* A result of one text column "x" with rows rows (each "v"). */
+static PGresult *
+result_of(int rows)
+{
+    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    PGresAttDesc col = {.name = (char *)"x", .typid = 25, .typlen = -1, .atttypmod = -1};
+    ck_assert(PQsetResultAttrs(r, 1, &col));
+    for (int i = 0; i < rows; i++)
+        ck_assert(PQsetvalue(r, i, 0, (char *)"v", 1));
+    return r;
+}
+
+/* No row: the caller's problem (or not_found); a failed statement keeps
+ * the problem sp_db_exec set; a row is SP_OK and touches nothing. */
+START_TEST(found_or_names_the_problem_of_no_row)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    PGresult *none = result_of(0), *one = result_of(1);
+    ck_assert_int_eq(sp_db_found_or(none, SP_CONFLICT, "already_done", "done before", &p),
+                     SP_CONFLICT);
+    ck_assert_str_eq(p.code, "already_done");
+    ck_assert_str_eq(p.detail, "done before");
+    ck_assert_int_eq(sp_db_found(none, "ticket", &p), SP_NOT_FOUND);
+    ck_assert_str_eq(p.code, "not_found");
+    ck_assert_str_eq(p.detail, "no such ticket");
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_db_found_or(one, SP_CONFLICT, "x", "y", &p), SP_OK);
+    ck_assert_int_eq(sp_db_found(one, "ticket", &p), SP_OK);
+    ck_assert_int_eq(p.rc, SP_OK);
+    sp_problem_set(&p, SP_UNAVAILABLE, "database_unavailable", "down");
+    ck_assert_int_eq(sp_db_found_or(NULL, SP_CONFLICT, "x", "y", &p), SP_UNAVAILABLE);
+    ck_assert_int_eq(sp_db_found(NULL, "ticket", &p), SP_UNAVAILABLE);
+    ck_assert_str_eq(p.code, "database_unavailable");
+    PQclear(none);
+    PQclear(one);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -138,6 +177,7 @@ db_suite(void)
     tcase_add_test(tc, a_begin_inside_a_transaction_is_refused);
     tcase_add_test(tc, int_arrays_are_bigint_literals);
     tcase_add_test(tc, text_arrays_quote_every_element);
+    tcase_add_test(tc, found_or_names_the_problem_of_no_row);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -96,6 +96,20 @@ START_TEST(a_top_level_array_of_objects)
 }
 END_TEST
 
+/* A document that is a list, opened in one call. */
+START_TEST(begin_array_opens_a_list_document)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 16);
+    struct sp_jw list;
+    sp_jw_begin_array(&list, &b);
+    sp_jw_str(&list, "a");
+    sp_jw_int(&list, 2);
+    sp_jw_end(&list);
+    ck_assert_str_eq(b.data, "[\"a\",2]");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -106,6 +120,7 @@ main(void)
     tcase_add_test(tc, an_unset_id_is_written_as_null);
     tcase_add_test(tc, hostile_keys_and_values_are_escaped);
     tcase_add_test(tc, a_top_level_array_of_objects);
+    tcase_add_test(tc, begin_array_opens_a_list_document);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
