@@ -214,6 +214,55 @@ table_cells(const char *md, size_t len)
     return total;
 }
 
+/* What SP_MARKDOWN_MAX_RESCANS bounds, over-estimated in one pass. */
+struct rescans {
+    unsigned long long autolink;  /* Σ over words: link starts × length */
+    unsigned long long emphasis;  /* Σ over `]`: delimiter runs before it */
+};
+
+static bool
+is_word_end(char c)
+{
+    return is_space(c) || c == '\f' || c == '\v';
+}
+
+/* Where the autolink extension starts a scan to the word's end: a URL's
+ * `://`, `www.` and an email's `@`. */
+static bool
+link_start(const char *s, size_t n)
+{
+    return (n >= 3 && memcmp(s, "://", 3) == 0) || (n >= 4 && memcmp(s, "www.", 4) == 0) ||
+           s[0] == '@';
+}
+
+static void
+count_rescans(const char *md, size_t len, struct rescans *r)
+{
+    unsigned long long starts = 0, runs = 0;
+    size_t word = 0;
+    bool blank = true;  /* the line so far */
+    *r = (struct rescans){0, 0};
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? md[i] : '\n';
+        if (is_word_end(c)) {
+            r->autolink += starts * (i - word);
+            starts = 0;
+            word = i + 1;
+            if (c == '\n') {
+                runs = blank ? 0 : runs;  /* a blank line ends a paragraph */
+                blank = true;
+            }
+            continue;
+        }
+        blank = false;
+        starts += link_start(md + i, len - i);
+        if ((c == '*' || c == '_' || c == '~') && (i == 0 || md[i - 1] != c))
+            runs++;
+        else if (c == ']')
+            r->emphasis += runs;
+    }
+}
+
 /* Nesting counted as SP_MARKDOWN_MAX_NESTING says: block quotes, list
  * items and inline markup with content. */
 static bool
@@ -323,6 +372,14 @@ sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_mar
     if (table_cells(md, len) > SP_MARKDOWN_MAX_TABLE_CELLS) {
         out->refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
                                         SP_MARKDOWN_MAX_TABLE_CELLS);
+        return false;
+    }
+    struct rescans r;
+    count_rescans(md, len, &r);
+    if (r.autolink > SP_MARKDOWN_MAX_RESCANS || r.emphasis > SP_MARKDOWN_MAX_RESCANS) {
+        out->refused = r.autolink > SP_MARKDOWN_MAX_RESCANS
+                           ? "has too many link-like words (www., ://, @) in long words"
+                           : "has too many links after emphasis marks (*, _, ~) in one paragraph";
         return false;
     }
     cmark_parser *parser = new_parser();
