@@ -235,6 +235,31 @@ link_start(const char *s, size_t n)
            s[0] == '@';
 }
 
+/* Whether the line at s (n bytes) surely ends the paragraph before it,
+ * wherever it is: a non-empty bullet item or item 1 (CommonMark: the
+ * list items that interrupt a paragraph), or an ATX heading. Not a `>`
+ * line: the lines of a quote are one paragraph. */
+static bool
+ends_paragraph(const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+    while (i < n && i < 3 && s[i] == ' ')
+        i++;
+    if (i < n && (s[i] == '-' || s[i] == '*' || s[i] == '+'))
+        k = i + 1;
+    else if (i + 1 < n && s[i] == '1' && (s[i + 1] == '.' || s[i + 1] == ')'))
+        k = i + 2;
+    if (k > 0 && k < n && (s[k] == ' ' || s[k] == '\t')) {
+        while (k < n && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        return k < n && s[k] != '\n' && s[k] != '\r';
+    }
+    for (k = i; k < n && k - i < 7 && s[k] == '#';)
+        k++;
+    return k > i && k - i <= 6 && (k == n || s[k] == ' ' || s[k] == '\t' || s[k] == '\r' ||
+                                   s[k] == '\n');
+}
+
 static void
 count_rescans(const char *md, size_t len, struct rescans *r)
 {
@@ -249,7 +274,9 @@ count_rescans(const char *md, size_t len, struct rescans *r)
             starts = 0;
             word = i + 1;
             if (c == '\n') {
-                runs = blank ? 0 : runs;  /* a blank line ends a paragraph */
+                /* a blank line ends a paragraph, and so do some lines */
+                if (blank || (i < len && ends_paragraph(md + i + 1, len - i - 1)))
+                    runs = 0;
                 blank = true;
             }
             continue;

@@ -39,7 +39,8 @@ struct sp_arena;
  * 30 ms): from each place an autolink may start (`www.`, `://`, `@`) to
  * the end of its word, so in a word of n characters with k of them, k × n;
  * and from each link's closing `]` back over the emphasis delimiter runs
- * (`*`, `_`, `~`) before it in its paragraph (up to a blank line). 10 000
+ * (`*`, `_`, `~`) before it in its paragraph (since a blank line, a list
+ * item's or an ATX heading's line). 10 000
  * `www.a_b_c_` in one word took 3 s, 25 600 `[a](b) *` 1.2 s. */
 #define SP_MARKDOWN_MAX_RESCANS 10000000ULL
 

@@ -302,6 +302,19 @@ START_TEST(long_articles_with_many_links_render)
     const char *list = repeat("- https://example.com/very/long/path/to/a/page?with=query"
                               "&and=more#anchor, mail a.b-c@example.co.uk\n", 2000, "");
     ck_assert_contains(md(list).html, "mailto:a.b-c@example.co.uk");
+    /* An index of 5000 items, headings between them, each a paragraph of
+     * its own: one count per item, not over the whole list. */
+    const char *index = repeat("- **Topic**: [page](https://example.com/p) _new_\n", 5000,
+                               repeat("## More\n1. [x](https://example.com/x) *y*\n", 2000, ""));
+    ck_assert_contains(md(index).html, "<li><strong>Topic</strong>: <a href=");
+    /* Lines that do not end a paragraph count on: a quote's lines, an
+     * empty item, an item indented as code, seven #'s, an item 2. */
+    static const char *const same[] = {"> [a](b) *\n", "[a](b) *\n+\n", "[a](b) *\n    - x\n",
+                                       "[a](b) *\n####### x\n", "[a](b) *\n2. x\n"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *in = repeat(same[i], 10000, "");
+        ck_assert_msg(!sp_markdown_render(&arena, in, strlen(in), &m), "%s rendered", same[i]);
+    }
 }
 END_TEST
 
