@@ -256,7 +256,8 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
     [SP_CAT_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
     [SP_CAT_ROUTING] = {"routing", SP_FIELD_ENUM, false, false, 0, 0, routings, 0, 0},
     [SP_CAT_TEAM] = {"team", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
-    [SP_CAT_SKILL] = {"required_skill", SP_FIELD_STRING, false, true, 1, 100, NULL, 0, 0},
+    [SP_CAT_SKILL] = {"required_skill", SP_FIELD_STRING, false, true, 1, SP_AGENT_SKILL_MAX,
+                      NULL, 0, 0},
     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", SP_FIELD_ENUM, false, true, 0, 0, sp_priority_names,
                                  0, 0},
 };
@@ -267,10 +268,14 @@ static void
 check_category(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
                struct sp_problem *p)
 {
-    (void)r;
-    (void)f;
     if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str))
         sp_problem_field(p, "slug", "invalid", "must be 1 to 120 of a-z, 0-9 and -");
+    /* A skill as an agent's skills[] hold it, so skill routing finds them. */
+    if (v[SP_CAT_SKILL].present &&
+        (f[SP_CAT_SKILL].value = sp_agent_skill(r->arena, v[SP_CAT_SKILL].str)) == NULL)
+        sp_problem_field(p, "required_skill", "invalid",
+                         "must be a skill: 1 to 64 characters, not blank, without control"
+                         " characters or line breaks");
 }
 
 /* --- SLA policies ---------------------------------------------------------- */
@@ -333,8 +338,10 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
 };
 
 /* skills[] travels as a JSON array (the SQL unpacks it), so any text
- * round-trips exactly; the agent's rule (domain/agents) says which lists
- * are skills. NULL with a field error when it is not one. */
+ * round-trips exactly; each item is the skill domain/agents makes of it
+ * (trimmed, A-Z in lower case), and the agent's rule says which lists
+ * are skills (a duplicate is one in any case). NULL with a field error
+ * when it is not one. */
 static const char *
 skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
 {
@@ -342,7 +349,12 @@ skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
     const char **items = sp_arena_calloc(r->arena, n + 1, sizeof(*items));
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(arr, i);
-        items[i] = json_object_is_type(e, json_type_string) ? json_object_get_string(e) : "";
+        const char *skill = json_object_is_type(e, json_type_string)
+                                ? sp_agent_skill(r->arena, json_object_get_string(e))
+                                : NULL;
+        items[i] = skill != NULL ? skill : "";
+        if (skill != NULL)
+            json_object_array_put_idx(arr, i, json_object_new_string(skill));
     }
     size_t before = p->nerrors;
     sp_problem_check_list(p, &sp_agent_skills_rule, items, n);

@@ -214,6 +214,82 @@ table_cells(const char *md, size_t len)
     return total;
 }
 
+/* What SP_MARKDOWN_MAX_RESCANS bounds, over-estimated in one pass. */
+struct rescans {
+    unsigned long long autolink;  /* Σ over words: link starts × length */
+    unsigned long long emphasis;  /* Σ over `]`: delimiter runs before it */
+};
+
+static bool
+is_word_end(char c)
+{
+    return is_space(c) || c == '\f' || c == '\v';
+}
+
+/* Where the autolink extension starts a scan to the word's end: a URL's
+ * `://`, `www.` and an email's `@`. */
+static bool
+link_start(const char *s, size_t n)
+{
+    return (n >= 3 && memcmp(s, "://", 3) == 0) || (n >= 4 && memcmp(s, "www.", 4) == 0) ||
+           s[0] == '@';
+}
+
+/* Whether the line at s (n bytes) surely ends the paragraph before it,
+ * wherever it is: a non-empty bullet item or item 1 (CommonMark: the
+ * list items that interrupt a paragraph), or an ATX heading. Not a `>`
+ * line: the lines of a quote are one paragraph. */
+static bool
+ends_paragraph(const char *s, size_t n)
+{
+    size_t i = 0, k = 0;
+    while (i < n && i < 3 && s[i] == ' ')
+        i++;
+    if (i < n && (s[i] == '-' || s[i] == '*' || s[i] == '+'))
+        k = i + 1;
+    else if (i + 1 < n && s[i] == '1' && (s[i + 1] == '.' || s[i + 1] == ')'))
+        k = i + 2;
+    if (k > 0 && k < n && (s[k] == ' ' || s[k] == '\t')) {
+        while (k < n && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        return k < n && s[k] != '\n' && s[k] != '\r';
+    }
+    for (k = i; k < n && k - i < 7 && s[k] == '#';)
+        k++;
+    return k > i && k - i <= 6 && (k == n || s[k] == ' ' || s[k] == '\t' || s[k] == '\r' ||
+                                   s[k] == '\n');
+}
+
+static void
+count_rescans(const char *md, size_t len, struct rescans *r)
+{
+    unsigned long long starts = 0, runs = 0;
+    size_t word = 0;
+    bool blank = true;  /* the line so far */
+    *r = (struct rescans){0, 0};
+    for (size_t i = 0; i <= len; i++) {
+        char c = i < len ? md[i] : '\n';
+        if (is_word_end(c)) {
+            r->autolink += starts * (i - word);
+            starts = 0;
+            word = i + 1;
+            if (c == '\n') {
+                /* a blank line ends a paragraph, and so do some lines */
+                if (blank || (i < len && ends_paragraph(md + i + 1, len - i - 1)))
+                    runs = 0;
+                blank = true;
+            }
+            continue;
+        }
+        blank = false;
+        starts += link_start(md + i, len - i);
+        if ((c == '*' || c == '_' || c == '~') && (i == 0 || md[i - 1] != c))
+            runs++;
+        else if (c == ']')
+            r->emphasis += runs;
+    }
+}
+
 /* Nesting counted as SP_MARKDOWN_MAX_NESTING says: block quotes, list
  * items and inline markup with content. */
 static bool
@@ -323,6 +399,14 @@ sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_mar
     if (table_cells(md, len) > SP_MARKDOWN_MAX_TABLE_CELLS) {
         out->refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
                                         SP_MARKDOWN_MAX_TABLE_CELLS);
+        return false;
+    }
+    struct rescans r;
+    count_rescans(md, len, &r);
+    if (r.autolink > SP_MARKDOWN_MAX_RESCANS || r.emphasis > SP_MARKDOWN_MAX_RESCANS) {
+        out->refused = r.autolink > SP_MARKDOWN_MAX_RESCANS
+                           ? "has too many link-like words (www., ://, @) in long words"
+                           : "has too many links after emphasis marks (*, _, ~) in one paragraph";
         return false;
     }
     cmark_parser *parser = new_parser();

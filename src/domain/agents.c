@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/ticket_subject.h"
 
 #define AGENT_COLS SP_AGENT_COLS
 
@@ -49,11 +50,25 @@ sp_agent_user_id_ok(const char *user_id)
     return n >= 1 && n <= 64 && strspn(user_id, "0123456789") == n && user_id[0] != '0';
 }
 
+const char *
+sp_agent_skill(struct sp_arena *a, const char *s)
+{
+    struct sp_problem none;
+    sp_problem_init(&none);
+    char *skill = (char *)sp_ticket_subject(a, "skill", s, &none);
+    if (skill == NULL || sp_utf8_count(skill, strlen(skill)) > SP_AGENT_SKILL_MAX)
+        return NULL;
+    for (char *c = skill; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return skill;
+}
+
+/* The items are skills as sp_agent_skill made them ("" for none). */
 static bool
 skill_ok(const char *skill)
 {
-    size_t n = sp_utf8_count(skill, strlen(skill));
-    return n >= 1 && n <= 64;
+    return *skill != '\0';
 }
 
 const struct sp_list_rule sp_agent_skills_rule = {
@@ -62,8 +77,9 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .ok = skill_ok,
     .too_many = "at most 50 skills",
     .bad_code = "invalid",
-    .bad = "must be strings of 1 to 64 characters",
-    .duplicate = "a skill is listed twice",
+    .bad = "must be strings of 1 to 64 characters, not blank, without control characters or"
+           " line breaks",
+    .duplicate = "a skill is listed twice (in upper or lower case)",
 };
 
 /* Not deletable: the admin API has no DELETE for agents. */

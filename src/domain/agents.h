@@ -88,7 +88,16 @@ bool sp_agent_user_id_ok(const char *user_id);
 /* skills[]: at most 50 distinct skills of 1..64 characters each (a skill
  * listed twice is refused, as an article's tag or a webhook's event). */
 #define SP_AGENT_SKILLS_MAX 50
+#define SP_AGENT_SKILL_MAX 64
 extern const struct sp_list_rule sp_agent_skills_rule;
+/* A skill (an agent's, a category's required_skill) as stored: trimmed
+ * of blanks as a ticket subject is (domain/ticket_subject: spaces,
+ * zero-width and other invisible characters), A-Z in lower case, so
+ * "Billing", " billing " and "billing" are one skill and skill routing
+ * matches them. NULL when nothing visible is left, when it holds a
+ * control character or line break, or when it is over
+ * SP_AGENT_SKILL_MAX characters. In the arena. */
+const char *sp_agent_skill(struct sp_arena *a, const char *s);
 
 /* The admin's list, create and update (API.md §6); a create or update
  * with another agent's user_id is 409 user_id_taken. */

@@ -13,7 +13,6 @@
 #include "core/mail_reply.h"
 #include "core/sanitize.h"
 #include "core/tier.h"
-#include "core/utf8.h"
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
@@ -243,16 +242,8 @@ body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_pla
 static const char *
 subject_of(struct sp_arena *a, const char *s)
 {
-    s = sp_ticket_subject_of_text(a, s);
-    if (s == NULL)
-        return "(no subject)";
-    size_t n = 0, chars = 0, len = strlen(s);
-    while (n < len && chars < SP_TICKET_SUBJECT_MAX) {
-        size_t k = sp_utf8_seq_len(s + n, len - n);
-        n += k > 0 ? k : 1;
-        chars++;
-    }
-    return sp_arena_strndup(a, s, n);
+    s = sp_ticket_subject_of_text(a, s, SP_TICKET_SUBJECT_MAX);
+    return s != NULL ? s : "(no subject)";
 }
 
 /* ---- the command ---------------------------------------------------------- */

@@ -76,8 +76,20 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
     return sp_arena_strndup(a, s + start, end - start);
 }
 
+/* The first max characters of s (all of it when max is 0). */
+static size_t
+first_chars(const char *s, size_t n, size_t max)
+{
+    size_t i = 0;
+    for (size_t chars = 0; i < n && (max == 0 || chars < max); chars++) {
+        size_t k = sp_utf8_seq_len(s + i, n - i);
+        i += k > 0 ? k : 1;
+    }
+    return i;
+}
+
 const char *
-sp_ticket_subject_of_text(struct sp_arena *a, const char *s)
+sp_ticket_subject_of_text(struct sp_arena *a, const char *s, size_t max)
 {
     size_t n = strlen(s), o = 0;
     char *line = sp_arena_alloc(a, n + 1);
@@ -93,5 +105,11 @@ sp_ticket_subject_of_text(struct sp_arena *a, const char *s)
     line[o] = '\0';
     struct sp_problem none;
     sp_problem_init(&none);
-    return sp_ticket_subject(a, "subject", line, &none);
+    const char *out = sp_ticket_subject(a, "subject", line, &none);
+    if (out == NULL || max == 0)
+        return out;
+    /* Cut, then trimmed again: the cut may end on a blank. */
+    n = strlen(out);
+    return sp_ticket_subject(a, "subject", sp_arena_strndup(a, out, first_chars(out, n, max)),
+                             &none);
 }

@@ -9,6 +9,8 @@
 #ifndef SP_TICKET_SUBJECT_H
 #define SP_TICKET_SUBJECT_H
 
+#include <stddef.h>
+
 #include "core/problem.h"
 
 struct sp_arena;
@@ -24,7 +26,9 @@ const char *sp_ticket_subject(struct sp_arena *a, const char *field, const char 
 /* A subject from text nobody typed into our form (a mail's Subject
  * header, whose encoded words may hold any character): each control
  * character or line break becomes a space, then the blanks around it go
- * as above. NULL when nothing visible is left. s is valid UTF-8. */
-const char *sp_ticket_subject_of_text(struct sp_arena *a, const char *s);
+ * as above; then, when max is not 0, it is cut to its first max
+ * characters (code points) and the blanks the cut leaves at its end go
+ * too. NULL when nothing visible is left. s is valid UTF-8. */
+const char *sp_ticket_subject_of_text(struct sp_arena *a, const char *s, size_t max);
 
 #endif

@@ -250,6 +250,31 @@ START_TEST(nginx_logs_keep_no_chat_token_or_url_signature)
 }
 END_TEST
 
+/* The chat connect location logs at emerg (nginx/chat.conf.in): every
+ * error line of that request, its auth subrequest's too, names the request
+ * line with the session and access tokens. The chat worker down: nginx
+ * fails to connect to it (crit) and the auth subrequest ends in an
+ * unexpected status (error), the client gets the 503 problem, and no nginx
+ * log keeps a token (API.md §7). */
+START_TEST(chat_connect_errors_keep_no_token_in_nginx_logs)
+{
+    const char *token = sp_t_unique("chatdowntoken");
+    sp_t_stackctl("stop-chat");
+    struct sp_t_resp *r = sp_t_get(
+        sp_t_fmt("/support/chat/connect?session_id=1&session_token=%s&access_token=%s&sig=%s",
+                 token, token, token), NULL);
+    sp_t_stackctl("start-chat");
+    ck_assert_int_eq(nginx_logs_holding(token), 0);
+    assert_edge_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    /* the worker is back: the same URL is its 401 again */
+    r = sp_t_get(sp_t_fmt("/support/chat/connect?session_id=1&session_token=%s", token), NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(nginx_logs_holding(token), 0);
+}
+END_TEST
+
 static Suite *
 edge_suite(void)
 {
@@ -268,6 +293,7 @@ edge_suite(void)
     tcase_add_test(tc, trace_with_the_api_worker_down_is_502_problem);
     tc = sp_t_tcase(s, "nginx_logs");
     tcase_add_test(tc, nginx_logs_keep_no_chat_token_or_url_signature);
+    tcase_add_test(tc, chat_connect_errors_keep_no_token_in_nginx_logs);
     return s;
 }
 

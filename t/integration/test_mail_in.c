@@ -391,9 +391,15 @@ START_TEST(a_new_tickets_subject_from_mail_is_one_visible_line)
     deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
     m.subject = "=?UTF-8?Q?=E2=80=8BLine_one=E2=80=A8line_two=C2=85?=";
     deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    /* Cut to 200 characters just after a space: the space goes too. */
+    char a199[200];
+    memset(a199, 'a', 199);
+    a199[199] = '\0';
+    m.subject = sp_t_fmt("%s b", a199);
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
     ck_assert_str_eq(sp_t_sql("SELECT string_agg(subject, '|' ORDER BY id) FROM support_tickets"
                               " WHERE customer_id = '%s' AND source = 'email'", c.u.sub),
-                     "(no subject)|Line one line two");
+                     sp_t_fmt("(no subject)|Line one line two|%s", a199));
 }
 END_TEST
 

@@ -4,6 +4,7 @@
  * trimmed, a blank one is `empty`, controls and line breaks are `invalid`.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "domain/ticket_subject.h"
@@ -87,6 +88,25 @@ START_TEST(controls_and_line_breaks_are_invalid)
 }
 END_TEST
 
+/* A mail's subject is cut to a limit; the cut may fall just after a
+ * blank, which goes too (it was kept, ending the subject in a space). */
+START_TEST(a_subject_cut_to_its_limit_ends_on_a_visible_character)
+{
+    char text[512], want[200];
+    memset(want, 'a', 199);
+    want[199] = '\0';
+    snprintf(text, sizeof(text), "%s b\u200b", want);
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, text, 200), want);
+    text[201] = '\0';  /* without the zero-width space: 201 characters */
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, text, 201), text);
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, text, 0), text);
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "x\u200b\u200by", 2), "x");
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, " \u00e9t\u00e9\r\nz ", 3), "\u00e9t\u00e9");
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "a\nb", 0), "a b");
+    ck_assert_ptr_null(sp_ticket_subject_of_text(&arena, "\u200b\r\n ", 200));
+}
+END_TEST
+
 static Suite *
 ticket_subject_suite(void)
 {
@@ -97,6 +117,7 @@ ticket_subject_suite(void)
     tcase_add_test(tc, blanks_around_are_trimmed);
     tcase_add_test(tc, a_subject_with_nothing_visible_is_empty);
     tcase_add_test(tc, controls_and_line_breaks_are_invalid);
+    tcase_add_test(tc, a_subject_cut_to_its_limit_ends_on_a_visible_character);
     suite_add_tcase(s, tc);
     return s;
 }
