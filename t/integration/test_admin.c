@@ -1425,6 +1425,36 @@ START_TEST(agent_validation_conflicts_and_patch)
 }
 END_TEST
 
+/* Rows written before skills had one form are given it by the migration
+ * (sql/040_skills_one_case.sql), run here again on rows written as they
+ * were then: it is idempotent, and the rows the API wrote stay as they are. */
+START_TEST(the_skills_migration_gives_old_rows_the_one_form)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    const char *slug = sp_t_unique("oldskills");
+    sp_t_sql("INSERT INTO support_agents (user_id, display_name, skills) VALUES ('%s', 'Old',"
+             " ARRAY[' Billing', 'billing', E'\\u200b', 'SEPA-De ', 'Été'])", u.sub);
+    sp_t_sql("INSERT INTO support_categories (slug, name, routing, required_skill)"
+             " VALUES ('%s', 'Old', 'skill', E'\\u00a0Billing\\t')", slug);
+    const char *path = sp_t_fmt("%s/sql/040_skills_one_case.sql", getenv("SP_TEST_TOP_SRCDIR"));
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char sql[8192];
+    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
+    fclose(f);
+    ck_assert_uint_lt(n, sizeof(sql) - 1);
+    sql[n] = '\0';
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"
+                                  " WHERE user_id = '%s'", u.sub),
+                         "billing|sepa-de|Été");
+        ck_assert_str_eq(sp_t_sql("SELECT required_skill FROM support_categories"
+                                  " WHERE slug = '%s'", slug), "billing");
+    }
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -1459,6 +1489,7 @@ admin_suite(void)
     tcase_add_test(tc, agent_user_id_is_an_integer_as_string_or_number);
     tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
     tcase_add_test(tc, skills_are_trimmed_lower_case_and_one_in_any_case);
+    tcase_add_test(tc, the_skills_migration_gives_old_rows_the_one_form);
     return s;
 }
 
