@@ -69,15 +69,22 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     write_names, WP_COUNT);
 
 /* Unset parameters (NULL) keep the column; a description is cleared by
- * a null that was given (description_set). */
+ * a null that was given (description_set). As for tickets (docs/API.md
+ * §5), a PATCH that changes nothing leaves updated_at as it was. */
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "webhook_patch",
-    "UPDATE support_webhooks AS w SET url = coalesce(:url, w.url),"
-    " events = coalesce(:events::text[], w.events),"
-    " description = CASE WHEN :description_set::boolean THEN :description"
-    "               ELSE w.description END,"
-    " is_active = coalesce(:active::boolean, w.is_active), updated_at = now()"
-    " WHERE w.id = :id::bigint"
+    "WITH n AS (SELECT w.id, coalesce(:url, w.url) AS url,"
+    "  coalesce(:events::text[], w.events) AS events,"
+    "  CASE WHEN :description_set::boolean THEN :description ELSE w.description END"
+    "   AS description,"
+    "  coalesce(:active::boolean, w.is_active) AS is_active"
+    "  FROM support_webhooks w WHERE w.id = :id::bigint)"
+    " UPDATE support_webhooks AS w SET url = n.url, events = n.events,"
+    " description = n.description, is_active = n.is_active,"
+    " updated_at = CASE WHEN (n.url, n.events, n.description, n.is_active)"
+    "   IS DISTINCT FROM (w.url, w.events, w.description, w.is_active)"
+    "   THEN now() ELSE w.updated_at END"
+    " FROM n WHERE w.id = n.id"
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
