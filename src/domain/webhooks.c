@@ -97,6 +97,11 @@ static struct sp_stmt rotate_stmt = SP_STMT(
     " RETURNING " WEBHOOK_COLS,
     3);
 
+/* The webhook and its sealed current secret. */
+static struct sp_stmt get_secret_stmt = SP_STMT_READ(
+    "webhook_get_secret",
+    "SELECT " WEBHOOK_COLS ", w.secret_enc FROM support_webhooks w WHERE w.id = $1::bigint", 1);
+
 static struct sp_stmt delete_stmt =
     SP_STMT("webhook_delete", "DELETE FROM support_webhooks WHERE id = $1::bigint", 1);
 
@@ -266,6 +271,26 @@ sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, l
         SP_OK)
         return p->rc;
     out->secret = secret;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_current_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
+                          struct sp_webhook *out, struct sp_problem *p)
+{
+    if (env->crypto == NULL)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                              "webhook secrets need SUPPORT_ENCRYPTION_KEYS");
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_secret_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    read_webhook(r, 0, out);
+    const char *aad = sp_arena_sprintf(ctx->arena, "webhook:secret:%lld", id);
+    out->secret = sp_crypto_decrypt(env->crypto, ctx->arena, sp_db_str(r, 0, WC_COUNT), aad);
+    if (out->secret == NULL)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                              "no key of SUPPORT_ENCRYPTION_KEYS opens the webhook secret");
     return SP_OK;
 }
 

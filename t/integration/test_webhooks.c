@@ -300,6 +300,55 @@ START_TEST(rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day)
 }
 END_TEST
 
+/* A retried rotation (same Idempotency-Key) rotates nothing: it answers
+ * the same new secret, and the secret receivers held keeps signing. */
+START_TEST(rotate_and_ping_honour_idempotency_key)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/rot-idem", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *token = sp_t_admin_token();
+    const char *key = sp_t_fmt("Idempotency-Key: %s", sp_t_unique("rot"));
+    const char *headers[] = {key, NULL};
+    const char *path = sp_t_fmt(HOOKS "/%lld/rotate-secret", id);
+    struct sp_t_resp *a = sp_t_request("POST", path, token, NULL, NULL, headers);
+    sp_t_assert_json(a, 200);
+    const char *previous = sp_t_sql("SELECT previous_secret_enc FROM support_webhooks"
+                                    " WHERE id = %lld", id);
+    struct sp_t_resp *b = sp_t_request("POST", path, token, NULL, NULL, headers);
+    sp_t_assert_json(b, 200);
+    ck_assert_str_eq(sp_t_header(b, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_header(b, "Cache-Control"), "no-store");
+    ck_assert(sp_t_matches("^whsec_[0-9a-f]{64}$", sp_t_jstr(b->json, "secret")));
+    ck_assert_str_eq(sp_t_jstr(a->json, "secret"), sp_t_jstr(b->json, "secret"));
+    ck_assert_str_eq(sp_t_jstr(a->json, "previous_secret_expires_at"),
+                     sp_t_jstr(b->json, "previous_secret_expires_at"));
+    ck_assert_str_eq(sp_t_sql("SELECT previous_secret_enc FROM support_webhooks"
+                              " WHERE id = %lld", id), previous);
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+    /* The same key for another request. */
+    r = sp_t_request("POST", HOOKS "/999999999/rotate-secret", token, NULL, NULL, headers);
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+
+    /* A retried ping queues one delivery. */
+    key = sp_t_fmt("Idempotency-Key: %s", sp_t_unique("ping"));
+    headers[0] = key;
+    path = sp_t_fmt(HOOKS "/%lld/ping", id);
+    a = sp_t_request("POST", path, token, NULL, NULL, headers);
+    sp_t_assert_json(a, 202);
+    b = sp_t_request("POST", path, token, NULL, NULL, headers);
+    sp_t_assert_json(b, 202);
+    ck_assert_str_eq(sp_t_header(b, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(a->json, "event_id"), sp_t_jstr(b->json, "event_id"));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                              " WHERE webhook_id = %lld", id), "1");
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+}
+END_TEST
+
 START_TEST(ping_queues_a_delivery_shown_in_the_log)
 {
     struct sp_t_resp *r = create("https://8.8.8.8/ping", "[\"ticket.created\"]");
@@ -1004,6 +1053,7 @@ suite(void)
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);
     tcase_add_test(tc, delete_removes_the_webhook_and_its_deliveries);
     tcase_add_test(tc, rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day);
+    tcase_add_test(tc, rotate_and_ping_honour_idempotency_key);
     tcase_add_test(tc, ping_queues_a_delivery_shown_in_the_log);
     tcase_add_test(tc, ping_of_an_inactive_or_unknown_webhook_is_refused);
     tc = sp_t_tcase(s, "delivery");
