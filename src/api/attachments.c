@@ -82,6 +82,15 @@ upload_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }
 
+/* The Content-Disposition a file is served with: its name ending in
+ * its type's extension (API.md §10 choices). */
+static const char *
+disposition(struct sp_req *r, const struct sp_attachment *a)
+{
+    return sp_content_disposition(
+        r->arena, sp_attachment_download_name(r->arena, a->filename, a->content_type));
+}
+
 /* Where the client GETs a clean file: the bucket's presigned URL, which
  * makes the store answer with our Content-Type and Content-Disposition,
  * or ours (nginx serves it). */
@@ -92,7 +101,7 @@ download_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
     long long now = sp_clock_now_ms() / 1000;
     if (s3 != NULL)
         return sp_s3_presign(r->arena, s3, "GET", a->storage_key, now, (long)(expires - now), -1,
-                             a->content_type, sp_content_disposition(r->arena, a->filename));
+                             a->content_type, disposition(r, a));
     return sp_signed_url(r->arena, app_of(r)->url_keys, "GET",
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }
@@ -274,7 +283,7 @@ sp_api_attachment_download(struct sp_req *r, struct sp_problem *p)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such attachment");
     sp_resp_header(r, "X-Accel-Redirect",
                    sp_arena_sprintf(r->arena, STORAGE_LOCATION "%s", a.storage_key));
-    sp_resp_header(r, "Content-Disposition", sp_content_disposition(r->arena, a.filename));
+    sp_resp_header(r, "Content-Disposition", disposition(r, &a));
     sp_resp_header(r, "Cache-Control", "private, no-store");
     sp_resp_send(r, 200, a.content_type, "", 0);
     return SP_OK;

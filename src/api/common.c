@@ -269,11 +269,11 @@ call_create(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct
     (void)ctx;
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
-    struct sp_api_created out = {NULL, 0, false};
+    struct sp_api_created out = {NULL, 0, false, 0};
     if (c->fn(c->r, c->input, body, &out, p) != SP_OK)
         return p->rc;
     c->found = out.found;
-    answer->status = out.found ? 200 : 201;
+    answer->status = out.found ? 200 : out.status > 0 ? out.status : 201;
     answer->location = out.location;
     answer->etag = out.version > 0 ? etag_text(c->r, out.version) : NULL;
     answer->body = body->data;

@@ -167,6 +167,7 @@ struct sp_api_created {
      * (a chat message resent with its client_id): 200 with
      * Idempotent-Replayed: true instead of 201. */
     bool found;
+    int status;             /* 0: 201 (200 when found); else this status */
 };
 /* Builds the resource: writes its JSON into body and fills *out (all
  * unset when called). Runs inside the create transaction. */

@@ -217,30 +217,71 @@ sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
+/* Rotation and ping honour Idempotency-Key as creates do (API.md §1): a
+ * retry with the same key changes nothing and answers the first answer. */
+static enum sp_rc
+rotate_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+               struct sp_problem *p)
+{
+    long long id = *(const long long *)input;
+    struct sp_webhook h;
+    if (rotate_secret(r, id, &h, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &h);
+    out->location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", id);
+    out->status = 200;
+    return SP_OK;
+}
+
+/* A replayed rotation rotates nothing (a second one would drop the
+ * secret receivers hold at once): the webhook with the secret that signs
+ * now, the first answer's unless it was rotated again since. */
+static enum sp_rc
+replay_rotation(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
+                struct sp_problem *p)
+{
+    (void)resource_id;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_env env = webhook_env(r);
+    struct sp_webhook h;
+    if (sp_webhook_current_secret(&ctx, &env, *(const long long *)input, &h, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &h);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
 {
     long long id;
-    struct sp_webhook h;
-    if (sp_api_id_param(r, &id, p) != SP_OK || rotate_secret(r, id, &h, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
-    return answer(r, 200, &h);
+    return sp_api_create_secret(r, rotate_webhook, replay_rotation, &id, p);
 }
 
 /* 202: the ping is queued, support-dispatch sends it. */
+static enum sp_rc
+ping_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+             struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_delivery d;
+    if (sp_webhook_ping(&ctx, *(const long long *)input, &d, p) != SP_OK)
+        return p->rc;
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_delivery(&w, &d);
+    out->status = 202;
+    return SP_OK;
+}
+
 enum sp_rc
 sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p)
 {
     long long id;
     if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_webhook_delivery d;
-    if (sp_webhook_ping(&ctx, id, &d, p) != SP_OK)
-        return p->rc;
-    struct sp_jw *w = sp_api_json(r);
-    write_delivery(w, &d);
-    return sp_api_send(r, 202, w);
+    return sp_api_create(r, ping_webhook, &id, p);
 }
 
 enum sp_rc

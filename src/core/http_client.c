@@ -57,6 +57,7 @@ struct call {
     size_t read;
     bool refused;
     const char *sink_error;   /* why streaming to to_fd stopped; NULL: it did not */
+    const char *sink_code;    /* the same as a code */
 };
 
 /* Writes a 2xx body's piece to the caller's descriptor, under its limit. */
@@ -66,10 +67,12 @@ to_fd(struct call *c, const char *data, size_t n)
     struct sp_http_to_fd *t = c->req->to_fd;
     if ((long long)n > t->max - t->written) {
         c->sink_error = "response larger than the limit";
+        c->sink_code = "response_too_large";
         return 0;
     }
     if (!sp_fd_write_all(t->fd, data, n)) {
         c->sink_error = "cannot write the response";
+        c->sink_code = "write_failed";
         return 0;
     }
     t->written += (long long)n;
@@ -191,9 +194,54 @@ set_options(CURL *h, struct call *c, struct curl_slist *hdrs, struct curl_slist 
         curl_easy_setopt(h, CURLOPT_RESOLVE, pin);
 }
 
-static bool
-fail(struct sp_http_result *out, const char *why)
+static const struct {
+    CURLcode rc;
+    const char *code;
+} error_codes[] = {
+    {CURLE_OPERATION_TIMEDOUT, "timeout"},
+    {CURLE_COULDNT_RESOLVE_HOST, "dns_failed"},
+    {CURLE_COULDNT_RESOLVE_PROXY, "dns_failed"},
+    {CURLE_COULDNT_CONNECT, "connect_failed"},
+    {CURLE_SSL_CONNECT_ERROR, "tls_failed"},
+    {CURLE_PEER_FAILED_VERIFICATION, "tls_failed"},
+    {CURLE_SSL_CERTPROBLEM, "tls_failed"},
+    {CURLE_SSL_CIPHER, "tls_failed"},
+    {CURLE_SSL_CACERT_BADFILE, "tls_failed"},
+    {CURLE_SSL_CRL_BADFILE, "tls_failed"},
+    {CURLE_SSL_ISSUER_ERROR, "tls_failed"},
+    {CURLE_SSL_PINNEDPUBKEYNOTMATCH, "tls_failed"},
+    {CURLE_SSL_INVALIDCERTSTATUS, "tls_failed"},
+    {CURLE_SSL_SHUTDOWN_FAILED, "tls_failed"},
+    {CURLE_SSL_CLIENTCERT, "tls_failed"},
+    {CURLE_USE_SSL_FAILED, "tls_failed"},
+    {CURLE_SEND_ERROR, "send_failed"},
+    {CURLE_RECV_ERROR, "receive_failed"},
+    {CURLE_GOT_NOTHING, "no_response"},
+    {CURLE_WEIRD_SERVER_REPLY, "protocol_error"},
+    {CURLE_HTTP2, "protocol_error"},
+    {CURLE_HTTP2_STREAM, "protocol_error"},
+    {CURLE_HTTP3, "protocol_error"},
+    {CURLE_PARTIAL_FILE, "protocol_error"},
+    {CURLE_BAD_CONTENT_ENCODING, "protocol_error"},
+    {CURLE_UNSUPPORTED_PROTOCOL, "protocol_error"},
+    {CURLE_OUT_OF_MEMORY, "internal_error"},
+};
+
+const char *
+sp_http_error_code(int curl_rc)
 {
+    if (curl_rc == CURLE_OK)
+        return NULL;
+    for (size_t i = 0; i < sizeof(error_codes) / sizeof(error_codes[0]); i++)
+        if ((int)error_codes[i].rc == curl_rc)
+            return error_codes[i].code;
+    return "request_failed";
+}
+
+static bool
+fail(struct sp_http_result *out, const char *code, const char *why)
+{
+    out->code = code;
     snprintf(out->error, sizeof(out->error), "%s", why);
     return false;
 }
@@ -204,20 +252,20 @@ outcome(CURL *h, const struct call *c, CURLcode rc, struct sp_http_result *out)
 {
     const struct sp_http_post *req = c->req;
     if (rc == CURLE_WRITE_ERROR && c->sink_error != NULL) {
-        fail(out, c->sink_error);
+        fail(out, c->sink_code, c->sink_error);
     } else if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && c->read > READ_MAX(req))) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     } else if (c->refused) {
-        fail(out, "address not allowed");
+        fail(out, "address_refused", "address not allowed");
     } else {
-        fail(out, curl_easy_strerror(rc));
+        fail(out, sp_http_error_code(rc), curl_easy_strerror(rc));
     }
 }
 
 bool
 sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
 {
-    *out = (struct sp_http_result){0, ""};
+    *out = (struct sp_http_result){0, "", NULL};
     pthread_once(&global_once, global_init);
     struct curl_slist *pin = NULL;
     if (req->pin_addr != NULL) {
@@ -225,7 +273,7 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
         int n = snprintf(entry, sizeof(entry), req->pin_ipv6 ? "%s:%d:[%s]" : "%s:%d:%s",
                          req->pin_host, req->pin_port, req->pin_addr);
         if (n < 0 || (size_t)n >= sizeof(entry) || (pin = curl_slist_append(NULL, entry)) == NULL)
-            return fail(out, "cannot pin the address");
+            return fail(out, "internal_error", "cannot pin the address");
     }
     struct curl_slist *hdrs = header_list(req);
     CURL *h = NULL;
@@ -238,9 +286,9 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
     if (h == NULL) {
         curl_slist_free_all(hdrs);
         curl_slist_free_all(pin);
-        return fail(out, "out of memory");
+        return fail(out, "internal_error", "out of memory");
     }
-    struct call c = {req, h, 0, false, NULL};
+    struct call c = {req, h, 0, false, NULL, NULL};
     set_options(h, &c, hdrs, pin);
     outcome(h, &c, curl_easy_perform(h), out);
     if (req->conn == NULL)
@@ -248,6 +296,6 @@ sp_http_post(const struct sp_http_post *req, struct sp_http_result *out)
     curl_slist_free_all(hdrs);
     curl_slist_free_all(pin);
     if (out->status == 0 && out->error[0] == '\0')
-        fail(out, "no response");
+        fail(out, "no_response", "no response");
     return out->status != 0;
 }

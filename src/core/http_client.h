@@ -90,8 +90,19 @@ struct sp_http_post {
 
 struct sp_http_result {
     long status;        /* the final response's status; 0 when none arrived */
-    char error[160];    /* "" when a response arrived, else why not */
+    char error[160];    /* "" when a response arrived, else why not (for logs) */
+    /* NULL when a response arrived, else why not as a short stable code
+     * (sp_http_error_code's, or address_refused, no_response,
+     * response_too_large, write_failed, internal_error): what may be
+     * stored and shown, where error's text (libcurl's) may not. */
+    const char *code;
 };
+
+/* A libcurl result (CURLcode) as a short stable code, the one table of
+ * them: timeout, dns_failed, connect_failed, tls_failed, send_failed,
+ * receive_failed, no_response, protocol_error, internal_error, else
+ * request_failed; NULL for CURLE_OK. Static strings. */
+const char *sp_http_error_code(int curl_rc);
 
 /* Sends req; true when a response arrived (any status: redirects are
  * answers too, not followed), false with out->error when none did

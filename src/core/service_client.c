@@ -92,7 +92,7 @@ sp_service_call_with(struct sp_arena *a, const struct sp_service *svc,
     int tries = write && idempotency_key == NULL && !lim->retry_posts ? 1 : MAX_ATTEMPTS;
     struct sp_buf body;
     sp_buf_init(&body, a, 1024);
-    struct sp_http_result res = {0, ""};
+    struct sp_http_result res = {0, "", NULL};
     bool answered = false;
     long per_attempt = svc->timeout_ms > 0 ? svc->timeout_ms : 5000;
     long deadline = lim->budget_ms > 0 ? now_ms() + lim->budget_ms : 0;

@@ -118,8 +118,24 @@ static struct sp_stmt attach_unscanned_stmt = SP_STMT(
 
 SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
-/* A name a file system and a Content-Disposition can carry: valid UTF-8,
- * no control characters, no path separators, not "." or "..". */
+/* Whether valid UTF-8 u starts with a bidirectional control: U+061C,
+ * U+200E, U+200F, U+202A–U+202E, U+2066–U+2069. They reorder what is
+ * shown: "photo\u202eFIG.html" shows as "photolmth.GIF". */
+static bool
+bidi_control(const unsigned char *u)
+{
+    if (u[0] == 0xd8)
+        return u[1] == 0x9c;
+    if (u[0] != 0xe2)
+        return false;
+    if (u[1] == 0x80)
+        return u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xaa && u[2] <= 0xae);
+    return u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9;
+}
+
+/* A name a file system and a Content-Disposition can carry, shown as
+ * written: valid UTF-8, no control characters (bidirectional ones
+ * included), no path separators, not "." or "..". */
 bool
 sp_attachment_filename_ok(const char *s)
 {
@@ -127,12 +143,51 @@ sp_attachment_filename_ok(const char *s)
     if (n == 0 || n > SP_ATTACHMENT_FILENAME_MAX || !sp_utf8_valid(s, n) ||
         strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
         return false;
+    const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f || c == '/' || c == '\\')
+        if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '/' || u[i] == '\\' || bidi_control(u + i))
             return false;
     }
     return true;
+}
+
+/* The extensions that name each type of the default list, the usual one
+ * first. */
+static const struct {
+    const char *type;
+    const char *ext[4];
+} type_exts[] = {
+    {"image/png", {"png"}},
+    {"image/jpeg", {"jpg", "jpeg", "jpe", "jfif"}},
+    {"image/gif", {"gif"}},
+    {"image/webp", {"webp"}},
+    {"application/pdf", {"pdf"}},
+    {"text/plain", {"txt", "text", "log"}},
+    {"text/csv", {"csv"}},
+};
+
+const char *
+sp_attachment_download_name(struct sp_arena *a, const char *filename, const char *type)
+{
+    const char *dot = strrchr(filename, '.');
+    const char *ext = dot != NULL ? dot + 1 : "";
+    for (size_t i = 0; i < sizeof(type_exts) / sizeof(type_exts[0]); i++) {
+        if (strcmp(type_exts[i].type, type) != 0)
+            continue;
+        for (size_t k = 0; k < 4 && type_exts[i].ext[k] != NULL; k++)
+            if (strcasecmp(ext, type_exts[i].ext[k]) == 0)
+                return filename;
+        return sp_arena_sprintf(a, "%s.%s", filename, type_exts[i].ext[0]);
+    }
+    /* Another configured type: its subtype when that reads as an
+     * extension ("application/zip": .zip), else the name as given. */
+    const char *sub = strchr(type, '/');
+    sub = sub != NULL ? sub + 1 : "";
+    size_t n = strlen(sub);
+    if (n == 0 || n > 8 || strspn(sub, "abcdefghijklmnopqrstuvwxyz0123456789") != n ||
+        strcasecmp(ext, sub) == 0)
+        return filename;
+    return sp_arena_sprintf(a, "%s.%s", filename, sub);
 }
 
 /* A declared Content-Type as it is checked, stored and served: the media
@@ -190,7 +245,8 @@ sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
 {
     if (!sp_attachment_filename_ok(in->filename))
         sp_problem_field(p, "filename", "invalid",
-                         "must be 1 to 255 bytes of UTF-8 without control characters, / or \\");
+                         "must be 1 to 255 bytes of UTF-8 without control characters "
+                         "(bidirectional ones included), / or \\");
     const char *type = in->content_type ? media_type(ctx->arena, in->content_type) : NULL;
     if (type == NULL || !type_allowed(in->allowed_types, type))
         sp_problem_field(p, "content_type", "unsupported_type",

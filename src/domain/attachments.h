@@ -56,8 +56,19 @@ struct sp_attachment_new {
 };
 
 /* Whether s is a name an attachment may have: 1 to 255 bytes of UTF-8
- * without control characters, '/' or '\\', not "." or "..". */
+ * without control characters (nor the bidirectional controls U+061C,
+ * U+200E/F, U+202A–E, U+2066–9), '/' or '\\', not "." or "..". */
 bool sp_attachment_filename_ok(const char *s);
+
+/* The name a file of the stored media type is served under: filename
+ * itself when its extension (after the last '.', any case) is one of the
+ * type's, else filename + "." + the type's usual extension ("photo.html"
+ * as image/gif: "photo.html.gif"), so a saved file opens as what it was
+ * checked to be. A type outside the default list: its subtype as the
+ * extension when that is 1-8 of [a-z0-9], else filename as given.
+ * Arena-owned or filename. */
+const char *sp_attachment_download_name(struct sp_arena *a, const char *filename,
+                                        const char *type);
 
 /* Checks the metadata (field errors: filename invalid, content_type
  * unsupported_type, size out_of_range; the content type is kept as its

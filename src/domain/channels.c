@@ -683,23 +683,13 @@ sp_delivery_result(const struct sp_delivery *d, CURLcode rc, long *status_code,
     long code = 0;
     curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
     *status_code = code;
-    if (rc == CURLE_OPERATION_TIMEDOUT) {
-        *error = "timeout";
-        return false;
-    }
-    if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-        *error = "connect_failed";
+    if (rc == CURLE_OPERATION_TIMEDOUT || (rc != CURLE_OK && (!d->smtp || code <= 0))) {
+        *error = sp_http_error_code((int)rc);
         return false;
     }
     if (d->smtp) {
-        *error = rc == CURLE_OK ? NULL
-                 : code > 0     ? sp_arena_sprintf(a, "smtp_%ld", code)
-                                : sp_arena_sprintf(a, "smtp_curl_%d", (int)rc);
+        *error = rc == CURLE_OK ? NULL : sp_arena_sprintf(a, "smtp_%ld", code);
         return rc == CURLE_OK;
-    }
-    if (rc != CURLE_OK) {
-        *error = sp_arena_sprintf(a, "http_curl_%d", (int)rc);
-        return false;
     }
     *error = code >= 200 && code < 300 ? NULL : sp_arena_sprintf(a, "http_%ld", code);
     return *error == NULL;

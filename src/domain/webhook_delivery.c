@@ -30,7 +30,8 @@
     SEP C(DC_ATTEMPTS, "d.attempts", int, attempts)                                          \
     SEP C(DC_LAST_STATUS, "coalesce(d.last_status_code, 0)", int, last_status_code)          \
     SEP C(DC_LAST_ERROR, "d.last_error", str, last_error)                                    \
-    SEP C(DC_NEXT_AT, "support_ts(d.next_attempt_at)", str, next_attempt_at)                 \
+    SEP C(DC_NEXT_AT, "CASE WHEN d.status = 'pending' THEN support_ts(d.next_attempt_at) END",  \
+          str, next_attempt_at)                                                              \
     SEP C(DC_DELIVERED_AT, "support_ts(d.delivered_at)", str, delivered_at)                  \
     SEP C(DC_CREATED_AT, "support_ts(d.created_at)", str, created_at)
 #define DELIVERY_COLS DELIVERY_COLUMNS(SP_COL_SQL, ", ")
@@ -265,13 +266,13 @@ post(struct sp_ctx *ctx, const struct sp_webhook_target *t, struct sp_http_conn 
         .conn = conn};
     struct sp_http_result res;
     if (!sp_http_post(&req, &res)) {
-        attempt_fail(out, false, res.error);
+        attempt_fail(out, false, res.code);   /* a code: libcurl's text is not for the log */
         return;
     }
     out->status_code = res.status;
     out->delivered = res.status >= 200 && res.status <= 299;
     if (!out->delivered)
-        snprintf(out->error, sizeof(out->error), "the receiver answered %ld", res.status);
+        snprintf(out->error, sizeof(out->error), "http_%ld", res.status);
 }
 
 /* No delivery can go to t now: why, in t->refused. True (for chaining). */
@@ -294,15 +295,15 @@ sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env, lon
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
-    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, true, "the webhook is inactive"))
+    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, true, "webhook_inactive"))
         return SP_OK;
     t->nsecrets = open_secrets(ctx, env, webhook_id, r, t->secrets);
-    if (t->nsecrets == 0 && refuse(t, false, "the webhook secret cannot be opened"))
+    if (t->nsecrets == 0 && refuse(t, false, "secret_unavailable"))
         return SP_OK;
     t->url = sp_arena_strdup(ctx->arena, sp_db_str(r, 0, TC_URL));
     char why[96];
     if (sp_url_guard(t->url, env->allow_loopback, &t->to, why, sizeof(why)) != SP_URL_OK)
-        refuse(t, false, sp_arena_sprintf(ctx->arena, "refused: %s", why));
+        refuse(t, false, "url_refused");
     return SP_OK;
 }
 

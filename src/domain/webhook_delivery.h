@@ -40,7 +40,7 @@ struct sp_webhook_delivery {
     long long attempts;
     long long last_status_code;    /* 0: none yet */
     const char *last_error;        /* NULL: none */
-    const char *next_attempt_at;   /* RFC 3339 */
+    const char *next_attempt_at;   /* RFC 3339; NULL once delivered or failed */
     const char *delivered_at;      /* NULL until delivered */
     const char *created_at;
 };
@@ -88,7 +88,10 @@ struct sp_webhook_attempt {
     bool delivered;         /* a 2xx answer */
     bool final;             /* retrying cannot help: the webhook is inactive */
     long status_code;       /* the answer's status; 0 when none arrived */
-    char error[160];        /* "" when delivered; never holds a secret */
+    /* "" when delivered, else a short stable code (API.md §11): http_<status>,
+     * core/http_client's (timeout, tls_failed, …), webhook_inactive,
+     * secret_unavailable, url_refused; never a secret, never libcurl's text */
+    char error[160];
 };
 
 /* The Support-Signature value for body at unix time t, one v1= per

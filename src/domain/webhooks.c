@@ -69,15 +69,22 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     write_names, WP_COUNT);
 
 /* Unset parameters (NULL) keep the column; a description is cleared by
- * a null that was given (description_set). */
+ * a null that was given (description_set). As for tickets (docs/API.md
+ * §5), a PATCH that changes nothing leaves updated_at as it was. */
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "webhook_patch",
-    "UPDATE support_webhooks AS w SET url = coalesce(:url, w.url),"
-    " events = coalesce(:events::text[], w.events),"
-    " description = CASE WHEN :description_set::boolean THEN :description"
-    "               ELSE w.description END,"
-    " is_active = coalesce(:active::boolean, w.is_active), updated_at = now()"
-    " WHERE w.id = :id::bigint"
+    "WITH n AS (SELECT w.id, coalesce(:url, w.url) AS url,"
+    "  coalesce(:events::text[], w.events) AS events,"
+    "  CASE WHEN :description_set::boolean THEN :description ELSE w.description END"
+    "   AS description,"
+    "  coalesce(:active::boolean, w.is_active) AS is_active"
+    "  FROM support_webhooks w WHERE w.id = :id::bigint)"
+    " UPDATE support_webhooks AS w SET url = n.url, events = n.events,"
+    " description = n.description, is_active = n.is_active,"
+    " updated_at = CASE WHEN (n.url, n.events, n.description, n.is_active)"
+    "   IS DISTINCT FROM (w.url, w.events, w.description, w.is_active)"
+    "   THEN now() ELSE w.updated_at END"
+    " FROM n WHERE w.id = n.id"
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
@@ -89,6 +96,11 @@ static struct sp_stmt rotate_stmt = SP_STMT(
     " WHERE w.id = $1::bigint"
     " RETURNING " WEBHOOK_COLS,
     3);
+
+/* The webhook and its sealed current secret. */
+static struct sp_stmt get_secret_stmt = SP_STMT_READ(
+    "webhook_get_secret",
+    "SELECT " WEBHOOK_COLS ", w.secret_enc FROM support_webhooks w WHERE w.id = $1::bigint", 1);
 
 static struct sp_stmt delete_stmt =
     SP_STMT("webhook_delete", "DELETE FROM support_webhooks WHERE id = $1::bigint", 1);
@@ -259,6 +271,26 @@ sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, l
         SP_OK)
         return p->rc;
     out->secret = secret;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_webhook_current_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
+                          struct sp_webhook *out, struct sp_problem *p)
+{
+    if (env->crypto == NULL)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                              "webhook secrets need SUPPORT_ENCRYPTION_KEYS");
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_secret_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    read_webhook(r, 0, out);
+    const char *aad = sp_arena_sprintf(ctx->arena, "webhook:secret:%lld", id);
+    out->secret = sp_crypto_decrypt(env->crypto, ctx->arena, sp_db_str(r, 0, WC_COUNT), aad);
+    if (out->secret == NULL)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
+                              "no key of SUPPORT_ENCRYPTION_KEYS opens the webhook secret");
     return SP_OK;
 }
 

@@ -98,6 +98,13 @@ enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem
 enum sp_rc sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env,
                                     long long id, struct sp_webhook *out, struct sp_problem *p);
 
+/* The webhook with the secret that signs now, opened (out->secret): for
+ * a replayed rotation's answer, which rotates nothing. SP_NOT_FOUND;
+ * SP_UNAVAILABLE without a key ring or a key that opens it. */
+enum sp_rc sp_webhook_current_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env,
+                                     long long id, struct sp_webhook *out,
+                                     struct sp_problem *p);
+
 /* One page of webhooks by id (newest first, after: 0 or the last id of
  * the previous page); no secrets. *items is never NULL. */
 enum sp_rc sp_webhook_list(struct sp_ctx *ctx, long long after, int limit,

@@ -24,6 +24,7 @@
 
 #include "core/arena.h"
 #include "core/ids.h"
+#include "core/json.h"
 
 /* The claim values of API.md §2, indexed by the enums. */
 static const char *const role_names[SP_ROLE_MAX] = { NULL, "customer", "support_agent", "support_admin" };
@@ -94,29 +95,21 @@ b64url_decode(struct sp_arena *a, const char *s, size_t n, size_t *outlen)
     return (char *)out;
 }
 
-static void
-json_put(void *o)
-{
-    json_object_put(o);
-}
-
-/* Decodes one segment into a JSON object owned by the arena, or NULL. */
+/* Decodes one segment into a JSON object owned by the arena, or NULL.
+ * Read as request bodies are (core/json): a member named twice is
+ * refused, since json-c keeps the last ({"role":"customer",
+ * "role":"support_admin"}) where another reader may keep the first. */
 static json_object *
 segment_json(struct sp_arena *a, const char *s, size_t n)
 {
     size_t len;
     char *raw = b64url_decode(a, s, n, &len);
-    json_tokener *tok = raw != NULL && len <= INT_MAX ? json_tokener_new() : NULL;
-    if (tok == NULL)
+    if (raw == NULL || len > INT_MAX)
         return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *o = json_tokener_parse_ex(tok, raw, (int)len);
-    bool ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success
-              && json_tokener_get_parse_end(tok) == len && json_object_is_type(o, json_type_object);
-    json_tokener_free(tok);
-    if (o != NULL)
-        sp_arena_defer(a, json_put, o);
-    return ok ? o : NULL;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    json_object *o = sp_json_parse(a, raw, len, &p);
+    return o != NULL && json_object_is_type(o, json_type_object) ? o : NULL;
 }
 
 /* A string member without embedded NULs, or NULL. */

@@ -76,6 +76,17 @@ START_TEST(create_validates_name_type_and_size)
                        "{\"filename\":\"a/b.png\",\"content_type\":\"image/png\",\"size\":10}");
     sp_t_assert_invalid(r, "filename", "invalid");
     sp_t_resp_free(r);
+    /* Bidirectional controls reorder what is shown: "photo\u202eFIG.html"
+     * shows as "photolmth.GIF". */
+    static const char *const bidi[] = {"\\u202e", "\\u202a", "\\u2066", "\\u2069",
+                                       "\\u200e", "\\u200f", "\\u061c"};
+    for (size_t i = 0; i < sizeof(bidi) / sizeof(bidi[0]); i++) {
+        r = sp_t_post_json("/support/attachments", c.token,
+                           sp_t_fmt("{\"filename\":\"photo%sFIG.html\","
+                                    "\"content_type\":\"image/png\",\"size\":10}", bidi[i]));
+        sp_t_assert_invalid(r, "filename", "invalid");
+        sp_t_resp_free(r);
+    }
     r = sp_t_post_json("/support/attachments", c.token,
                        "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
                        "\"size\":26214401}");
@@ -221,6 +232,34 @@ START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
     d = sp_t_get(signed_path("PUT", u.id, sizeof(sp_t_png), time(NULL) + 60), NULL);
     sp_t_assert_problem(d, 403, "invalid_signature");
     sp_t_resp_free(d);
+}
+END_TEST
+
+/* A file is saved under a name of the type it was checked to be: a PNG
+ * named "photo.html" downloads as "photo.html.png", never as HTML; the
+ * metadata keeps the name as given. */
+START_TEST(a_file_is_served_under_a_name_of_its_type)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const names[][2] = {
+        {"photo.html", "photo.html.png"}, {"Shot.PNG", "Shot.PNG"}, {"scan", "scan.png"}};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        struct sp_t_upload u = sp_t_attachment_new(c.token, names[i][0], "image/png",
+                                                   sizeof(sp_t_png));
+        const char *body;
+        ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+        ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+        struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", u.id), c.token);
+        sp_t_assert_json(m, 200);
+        ck_assert_str_eq(sp_t_jstr(m->json, "filename"), names[i][0]);
+        struct sp_t_resp *d = sp_t_get(sp_t_jstr(m->json, "download_url"), NULL);
+        sp_t_assert_status(d, 200);
+        ck_assert_str_eq(sp_t_header(d, "Content-Disposition"),
+                         sp_t_fmt("attachment; filename=\"%s\"; filename*=UTF-8''%s",
+                                  names[i][1], names[i][1]));
+        sp_t_resp_free(d);
+        sp_t_resp_free(m);
+    }
 }
 END_TEST
 
@@ -558,6 +597,7 @@ main(void)
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
+    tcase_add_test(tc, a_file_is_served_under_a_name_of_its_type);
     tcase_add_test(tc, eicar_is_infected_deleted_and_never_served);
     tcase_add_test(tc, clamd_down_keeps_pending_until_it_is_back);
     tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);

@@ -522,6 +522,35 @@ START_TEST(bad_sub_is_rejected)
 }
 END_TEST
 
+/* json-c keeps the last of a repeated member: a payload naming "role"
+ * twice would be a support_admin to us and a customer to a reader that
+ * keeps the first. Refused, as request bodies are (core/json). */
+START_TEST(a_claim_or_header_named_twice_is_rejected)
+{
+    struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
+    const char *h = "{\"alg\":\"HS256\"}";
+    ck_rejected(k, hand_token(h, "{\"sub\":\"7001\",\"role\":\"customer\","
+                                 "\"role\":\"support_admin\",\"exp\":1999999999}", SECRET1),
+                NOW, "malformed token");
+    ck_assert_int_eq(who.role, SP_ROLE_NONE);
+    ck_rejected(k, hand_token(h, "{\"sub\":\"7001\",\"sub\":\"7002\",\"role\":\"customer\","
+                                 "\"exp\":1999999999}", SECRET1),
+                NOW, "malformed token");
+    ck_rejected(k, hand_token(h, "{\"sub\":\"7001\",\"role\":\"customer\",\"exp\":1999999999,"
+                                 "\"x\":{\"a\":1,\"a\":2}}", SECRET1),
+                NOW, "malformed token");
+    ck_rejected(k, hand_token("{\"alg\":\"HS256\",\"alg\":\"HS256\"}",
+                              "{\"sub\":\"7001\",\"role\":\"customer\",\"exp\":1999999999}",
+                              SECRET1),
+                NOW, "malformed token");
+    /* the same claims, each once, pass */
+    ck_accepted(k, hand_token(h, "{\"sub\":\"7001\",\"role\":\"support_admin\","
+                                 "\"exp\":1999999999}", SECRET1), NOW);
+    ck_assert_int_eq(who.role, SP_ROLE_ADMIN);
+    sp_auth_keys_free(k);
+}
+END_TEST
+
 /* ---- malformed input ---------------------------------------------------- */
 
 START_TEST(malformed_tokens_are_rejected)
@@ -715,6 +744,7 @@ jwt_suite(void)
     tcase_add_test(tc, integer_sub_is_accepted_as_text);
     tcase_add_test(tc, bad_sub_is_rejected);
     tcase_add_test(tc, malformed_tokens_are_rejected);
+    tcase_add_test(tc, a_claim_or_header_named_twice_is_rejected);
     tcase_add_test(tc, bad_configuration_names_the_setting_not_the_secret);
     tcase_add_test(tc, public_keys_file_accepts_crlf_comments_and_unnamed_keys);
     tcase_add_test(tc, mint_default_uses_the_first_key_and_its_kid);
