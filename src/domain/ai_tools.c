@@ -4,7 +4,8 @@
  * Schemas are JSON texts beside their tools, parsed per run on the
  * request's arena (a few hundred bytes each) and checked once by the unit
  * test (t/unit/test_json_schema: every schema is in core/json_schema's subset).
- * Booking ids and payment ids go into service paths percent-encoded.
+ * Booking ids and payment ids go into service paths percent-encoded;
+ * "." and ".." are refused (dot segments would change the path).
  */
 #include "domain/ai_tools.h"
 
@@ -409,6 +410,23 @@ service_key(struct sp_arena *a, const struct sp_ai_tool_caller *who, const char 
     return sp_arena_sprintf(a, "tool-%.40s", h ? h : "");
 }
 
+/* The arguments that become a path segment of a service's URL: "." or
+ * ".." there is a dot segment, which URL resolution (libcurl's too)
+ * removes, so "/payments/../refunds" would reach "/refunds". The schema
+ * subset has no pattern: refused here, as a field error of the same 422. */
+static enum sp_rc
+path_ids_valid(const struct run *rn, struct sp_problem *p)
+{
+    static const char *const names[] = {"booking_id", "payment_id"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *s = arg_str(rn, names[i]);
+        if (s != NULL && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+            sp_problem_field(p, sp_arena_sprintf(rn->ctx->arena, "arguments.%s", names[i]),
+                             "invalid", "may not be \".\" or \"..\"");
+    }
+    return p->rc == SP_INVALID ? SP_INVALID : SP_OK;
+}
+
 /* Everything before the run: found, allowed, valid, within its rule. */
 static enum sp_rc
 admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
@@ -426,7 +444,8 @@ admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
     if (schema == NULL)
         return sp_problem_set(p, SP_ERROR, "internal", "the schema of %s does not parse",
                               rn->tool);
-    if (sp_json_schema_validate(rn->ctx->arena, schema, rn->args, "arguments", p) != SP_OK)
+    if (sp_json_schema_validate(rn->ctx->arena, schema, rn->args, "arguments", p) != SP_OK ||
+        path_ids_valid(rn, p) != SP_OK)
         return sp_problem_set(p, SP_INVALID, "validation_failed",
                               "the arguments do not match the parameters of %s", rn->tool);
     const struct impl *how = &impls[*t - tools];
