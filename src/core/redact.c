@@ -53,6 +53,28 @@ domain_len(const char *s, size_t n)
     return labels >= 2 && letters_only && last - last_start >= 2 ? last : 0;
 }
 
+/* Length of an address with a quoted local part ("jo doe"@example.com)
+ * at s[0] == '"'; 0 when none starts there. Any byte but a control
+ * character or a bracket may be quoted, with no length cap, so what a
+ * pass replaces cannot make an address for the next: no replacement
+ * shortens a quote, and one that swallows a quote leaves "[email]"
+ * between the quotes around it. No backslash escapes: a scan ends at
+ * the next quote, so all of them are linear. */
+static size_t
+quoted_email_len(const char *s, size_t n)
+{
+    size_t i = 1;
+    while (i < n && s[i] != '"') {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '[' || s[i] == ']')
+            return 0;
+        i++;
+    }
+    if (i == 1 || i + 1 >= n || s[i + 1] != '@')
+        return 0;
+    size_t d = domain_len(s + i + 2, n - i - 2);
+    return d > 0 ? i + 2 + d : 0;
+}
+
 /* Length of the e-mail address starting at s[0] (a local-part run, '@',
  * a domain); 0 when none starts there. */
 static size_t
@@ -70,17 +92,24 @@ email_len(const char *s, size_t n)
 static bool
 separator(char c)
 {
-    return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')';
+    return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')' || c == '/' || c == '_';
+}
+
+/* The separators of a card's groups. */
+static bool
+card_separator(char c)
+{
+    return c == ' ' || c == '-' || c == '/' || c == '_';
 }
 
 /* A run of digits and single separators starting at s[0]: its length
  * (trailing separators excluded), its digit count, and whether only
- * spaces and dashes separate its groups. */
+ * card separators separate its groups. */
 static size_t
 number_run(const char *s, size_t n, size_t *digits, bool *card_like)
 {
     size_t i = 0, end = 0, seps = 0;
-    bool other_sep = false;    /* a dot or parenthesis since the last digit */
+    bool other_sep = false;    /* no card separator since the last digit */
     *digits = 0;
     *card_like = true;
     if (s[0] == '+' || s[0] == '(')
@@ -93,7 +122,7 @@ number_run(const char *s, size_t n, size_t *digits, bool *card_like)
             seps = 0;
             other_sep = false;
         } else if (separator(s[i]) && seps < 2) {
-            other_sep |= s[i] != ' ' && s[i] != '-';
+            other_sep |= !card_separator(s[i]);
             seps++;
             i++;
         } else {
@@ -135,14 +164,92 @@ match_at(const char *s, size_t n, size_t *len)
     unsigned char c = (unsigned char)s[0];
     if (local_char(c) && (*len = email_len(s, n)) > 0)
         return "[email]";
+    if (c == '"' && (*len = quoted_email_len(s, n)) > 0)
+        return "[email]";
     bool numberish = (c >= '0' && c <= '9') ||
                      ((c == '+' || c == '(') && n > 1 && s[1] >= '0' && s[1] <= '9');
     return numberish ? number_kind(s, n, len) : NULL;
 }
 
+/* A full-width form of ASCII (U+FF01..U+FF5E, UTF-8 EF BC 81..EF BD 9E)
+ * at s: 3 and its ASCII character in *c; else 0. */
+static size_t
+full_width(const unsigned char *s, size_t n, char *c)
+{
+    if (n < 3 || s[0] != 0xef)
+        return 0;
+    if (s[1] == 0xbc && s[2] >= 0x81 && s[2] <= 0xbf)
+        *c = (char)(s[2] - 0x60);
+    else if (s[1] == 0xbd && s[2] >= 0x80 && s[2] <= 0x9e)
+        *c = (char)(s[2] - 0x20);
+    else
+        return 0;
+    return 3;
+}
+
+/* A Unicode space (no-break, U+2000..U+200A, narrow no-break, medium
+ * mathematical, ideographic, ogham) or dash (U+2010..U+2015, minus, small
+ * forms) at s: its length in bytes and ' ' or '-' in *c; else 0. */
+static size_t
+unicode_separator(const unsigned char *s, size_t n, char *c)
+{
+    static const struct {
+        unsigned char b[3];
+        unsigned char last;   /* b[2]..last is a range */
+        char ascii;
+    } seps[] = {
+        {{0xe2, 0x80, 0x80}, 0x8a, ' '}, {{0xe2, 0x80, 0xaf}, 0xaf, ' '},
+        {{0xe2, 0x81, 0x9f}, 0x9f, ' '}, {{0xe3, 0x80, 0x80}, 0x80, ' '},
+        {{0xe1, 0x9a, 0x80}, 0x80, ' '}, {{0xe2, 0x80, 0x90}, 0x95, '-'},
+        {{0xe2, 0x88, 0x92}, 0x92, '-'}, {{0xef, 0xb9, 0x98}, 0x98, '-'},
+        {{0xef, 0xb9, 0xa3}, 0xa3, '-'},
+    };
+    if (n >= 2 && s[0] == 0xc2 && s[1] == 0xa0) {
+        *c = ' ';
+        return 2;
+    }
+    for (size_t i = 0; n >= 3 && i < sizeof(seps) / sizeof(seps[0]); i++) {
+        if (s[0] == seps[i].b[0] && s[1] == seps[i].b[1] && s[2] >= seps[i].b[2] &&
+            s[2] <= seps[i].last) {
+            *c = seps[i].ascii;
+            return 3;
+        }
+    }
+    return 0;
+}
+
+/* The text the scanner reads, and what is sent and stored (API.md §9):
+ * full-width forms become ASCII (U+FF11 is a '1'), and a Unicode space or
+ * dash right after a digit or ')' becomes ' ' or '-', so a card written
+ * with no-break spaces or en dashes is a card. Prose keeps its own dashes
+ * and spaces. Only ASCII is written for what is replaced and nothing is
+ * dropped, so no new sequence forms: normalising again changes nothing. */
+static const char *
+normalise(struct sp_arena *a, const char *text, size_t *len)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, *len + 1);
+    for (size_t i = 0; i < *len;) {
+        const unsigned char *s = (const unsigned char *)text + i;
+        char c, last = b.len > 0 ? b.data[b.len - 1] : '\0';
+        size_t k = full_width(s, *len - i, &c);
+        if (k == 0 && ((last >= '0' && last <= '9') || last == ')'))
+            k = unicode_separator(s, *len - i, &c);
+        if (k > 0) {
+            sp_buf_putc(&b, c);
+            i += k;
+        } else {
+            sp_buf_putc(&b, text[i++]);
+        }
+    }
+    *len = b.len;
+    return b.data;
+}
+
 char *
 sp_redact(struct sp_arena *a, const char *text, size_t len, size_t *count)
 {
+    text = normalise(a, text, &len);
     struct sp_buf b;
     sp_buf_init(&b, a, len + 16);
     size_t replaced = 0, i = 0;

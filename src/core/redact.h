@@ -1,11 +1,14 @@
 /*
  * redact: personal data taken out of free text before it is stored in the
- * AI query log or sent to a model (API.md §9): e-mail addresses become
- * [email], card numbers (13-19 digits, spaces or dashes between groups)
- * [card], phone numbers (9-15 digits, or 7-15 after a "+", with spaces,
- * dashes, dots or parentheses) [phone], any longer run of digits (a card
- * and a phone back to back?) [number]. It errs towards redacting: a long
- * order number reads as a card. Dates (8 digits) and short numbers stay.
+ * AI query log or sent to a model (API.md §9): e-mail addresses (quoted
+ * local parts too) become [email], card numbers (13-19 digits, spaces,
+ * dashes, '/' or '_' between groups) [card], phone numbers (9-15 digits,
+ * or 7-15 after a "+", with those, dots or parentheses) [phone], any
+ * longer run of digits (a card and a phone back to back?) [number]. It
+ * errs towards redacting: a long order number reads as a card. Dates
+ * (8 digits) and short numbers stay. The text is normalised first and
+ * returned normalised: full-width forms become ASCII, a Unicode space or
+ * dash after a digit an ASCII one, so they hide no number.
  * A scanner, not regular expressions: one pass, no state, fuzzed
  * (t/fuzz/fuzz_redact.c).
  * Must not: know where the text goes.

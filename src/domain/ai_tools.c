@@ -4,7 +4,8 @@
  * Schemas are JSON texts beside their tools, parsed per run on the
  * request's arena (a few hundred bytes each) and checked once by the unit
  * test (t/unit/test_json_schema: every schema is in core/json_schema's subset).
- * Booking ids and payment ids go into service paths percent-encoded.
+ * Booking ids and payment ids go into service paths percent-encoded;
+ * "." and ".." are refused (dot segments would change the path).
  */
 #include "domain/ai_tools.h"
 
@@ -16,6 +17,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/hex.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "core/json_schema.h"
@@ -24,6 +26,7 @@
 #include "core/uri.h"
 #include "db/db.h"
 #include "domain/articles.h"
+#include "domain/idempotency.h"
 #include "domain/ticket_state.h"
 #include "domain/tickets.h"
 
@@ -409,6 +412,62 @@ service_key(struct sp_arena *a, const struct sp_ai_tool_caller *who, const char 
     return sp_arena_sprintf(a, "tool-%.40s", h ? h : "");
 }
 
+/* The key row of a write with the client's key holds no answer: there
+ * is no replay, the service de-duplicates (see claim_key). */
+static enum sp_rc
+claimed(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
+{
+    (void)ctx, (void)arg, (void)p;
+    answer->status = 200;
+    answer->body = "";
+    return SP_OK;
+}
+
+/* API.md §1 for a write with the client's Idempotency-Key: the key is
+ * claimed for this tool, context and arguments (sp_idem_run, the key
+ * table of every create). The same request again runs again, and reaches
+ * the service with the same derived key; the key with another tool,
+ * context or arguments is 422 idempotency_key_reused and calls nothing. */
+static enum sp_rc
+claim_key(const struct run *rn, struct sp_problem *p)
+{
+    const struct sp_ai_tool_caller *who = rn->who;
+    if (who->idempotency_key == NULL)
+        return SP_OK;
+    const char *req = sp_arena_sprintf(rn->ctx->arena, "ai_tool\x1f%s\x1f%lld\x1f%lld\x1f%s",
+                                       rn->tool, who->ticket_id, who->session_id,
+                                       sp_json_compact(rn->args, NULL));
+    const char *h = sp_crypto_sha256_hex(rn->ctx->arena, req, strlen(req));
+    if (h == NULL)
+        return sp_problem_set(p, SP_ERROR, "internal", "cannot hash the request");
+    unsigned char hash[32];
+    for (size_t i = 0; i < 32; i++)
+        hash[i] = (unsigned char)(sp_hex_value((unsigned char)h[2 * i]) << 4 |
+                                  sp_hex_value((unsigned char)h[2 * i + 1]));
+    const struct sp_idem_command cmd = {claimed, NULL, NULL};
+    struct sp_idem_record answer = {0, NULL, NULL, NULL};
+    bool replayed;
+    return sp_idem_run(rn->ctx, who->user_id, who->idempotency_key, hash, &cmd, &answer,
+                       &replayed, p);
+}
+
+/* The arguments that become a path segment of a service's URL: "." or
+ * ".." there is a dot segment, which URL resolution (libcurl's too)
+ * removes, so "/payments/../refunds" would reach "/refunds". The schema
+ * subset has no pattern: refused here, as a field error of the same 422. */
+static enum sp_rc
+path_ids_valid(const struct run *rn, struct sp_problem *p)
+{
+    static const char *const names[] = {"booking_id", "payment_id"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *s = arg_str(rn, names[i]);
+        if (s != NULL && (strcmp(s, ".") == 0 || strcmp(s, "..") == 0))
+            sp_problem_field(p, sp_arena_sprintf(rn->ctx->arena, "arguments.%s", names[i]),
+                             "invalid", "may not be \".\" or \"..\"");
+    }
+    return p->rc == SP_INVALID ? SP_INVALID : SP_OK;
+}
+
 /* Everything before the run: found, allowed, valid, within its rule. */
 static enum sp_rc
 admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
@@ -426,7 +485,8 @@ admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
     if (schema == NULL)
         return sp_problem_set(p, SP_ERROR, "internal", "the schema of %s does not parse",
                               rn->tool);
-    if (sp_json_schema_validate(rn->ctx->arena, schema, rn->args, "arguments", p) != SP_OK)
+    if (sp_json_schema_validate(rn->ctx->arena, schema, rn->args, "arguments", p) != SP_OK ||
+        path_ids_valid(rn, p) != SP_OK)
         return sp_problem_set(p, SP_INVALID, "validation_failed",
                               "the arguments do not match the parameters of %s", rn->tool);
     const struct impl *how = &impls[*t - tools];
@@ -450,6 +510,8 @@ sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
     if (admit(&rn, &t, p) != SP_OK)
         return p->rc;
     const struct impl *e = &impls[t - tools];
+    if (e->writes && claim_key(&rn, p) != SP_OK)
+        return p->rc;
     if (e->writes)
         rn.service_key = service_key(ctx->arena, who, tool_id);
     int64_t t0 = sp_clock_mono_us();

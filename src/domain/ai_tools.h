@@ -74,7 +74,8 @@ const char *sp_ai_role_name(enum sp_ai_role role);
 
 /* Runs tool_id with args (the "arguments" object; NULL: none) for who.
  * 404 not_found (no such tool), 403 forbidden (role, refund limit), 422
- * validation_failed (field errors "arguments.<name>"), the service's
+ * validation_failed (field errors "arguments.<name>"), 422
+ * idempotency_key_reused (who's key with another request), the service's
  * refusals (404 not_found, 409 dependency_refused), 503
  * dependency_unavailable (service down, slow or not configured). */
 enum sp_rc sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,

@@ -6,10 +6,11 @@
  * refund limit of 5000 and a 700 ms service timeout, and put back after).
  * Covered: the list per role, RBAC of every tool for every role (403,
  * and the fixture never called), 404 for unknown tools, schema refusals
- * (422 with field errors), the refund limit, the Idempotency-Key and the
- * bearer key the services receive, timeouts and refusals of the
- * services (503, 404, 409), and the ticket event and query-log row of
- * each run.
+ * (422 with field errors), ids that are dot segments (422), the refund
+ * limit, the Idempotency-Key and the bearer key the services receive, a
+ * key reused with other arguments (422, the service not called),
+ * timeouts and refusals of the services (503, 404, 409), and the ticket
+ * event and query-log row of each run.
  */
 #include "harness.h"
 
@@ -461,6 +462,100 @@ START_TEST(a_client_retry_reaches_the_service_with_the_same_key)
 }
 END_TEST
 
+/* Every request the fixture saw until quiet for 300 ms, dropped. */
+static void
+drain_service(void)
+{
+    struct json_object *seen[1];
+    service_requests("-none-", seen, 0, 300);
+}
+
+START_TEST(a_key_reused_with_other_arguments_is_422_and_calls_nothing)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pay = sp_t_unique("PAY");
+    const char *other = sp_t_unique("PAY");
+    const char *const k[] = {"Idempotency-Key: refund-once", NULL};
+    drain_service();
+    struct sp_t_resp *r = refund(&agent, pay, 10, k);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* Another amount, another payment, another context, another tool. */
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&cust, "Refund twice?");
+    struct sp_t_resp *refused[4] = {
+        refund(&agent, pay, 11, k), refund(&agent, other, 10, k),
+        run_tool(&agent, "payment_refund",
+                 sp_t_fmt("{\"payment_id\":%s,\"amount\":10,\"reason\":\"service_failure\","
+                          "\"note\":\"late driver\"}", sp_t_jq(pay)), ticket_ctx(pid), k),
+        run_tool(&agent, "booking_reschedule",
+                 sp_t_fmt("{\"booking_id\":%s,\"new_start\":\"2026-12-24T10:00:00Z\"}",
+                          sp_t_jq(pay)), NULL, k)};
+    for (int i = 0; i < 4; i++) {
+        sp_t_assert_problem(refused[i], 422, "idempotency_key_reused");
+        sp_t_resp_free(refused[i]);
+    }
+    /* The same request again still reaches the service, with the same key. */
+    r = refund(&agent, pay, 10, k);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct json_object *seen[4];
+    ck_assert_int_eq(service_requests("/", seen, 4, 300), 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(sp_t_jstr(seen[i], "path"), sp_t_fmt("/pay/payments/%s/refunds", pay));
+        struct json_object *body = json_tokener_parse(sp_t_jstr(seen[i], "body"));
+        ck_assert_int_eq(sp_t_jint(body, "amount"), 10);
+        json_object_put(body);
+    }
+    ck_assert_str_eq(sp_t_jstr(seen[0], "idempotency_key"), sp_t_jstr(seen[1], "idempotency_key"));
+    json_object_put(seen[0]);
+    json_object_put(seen[1]);
+    /* Refused before the run: not logged. */
+    ck_assert_int_eq(log_rows(agent.sub, "payment_refund", NULL), 2);
+    ck_assert_int_eq(strtol(sp_t_sql("SELECT count(*) FROM support_ai_interactions"
+                                     " WHERE user_id = '%s'", agent.sub), NULL, 10), 2);
+}
+END_TEST
+
+/* "." and ".." as ids would be dot segments of the service's path, which
+ * URL resolution removes ("/payments/../refunds" is "/refunds"). */
+START_TEST(dot_segment_ids_are_422_and_never_reach_the_service)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_ADMIN);
+    drain_service();
+    const char *dots[] = {".", ".."};
+    for (int i = 0; i < 2; i++) {
+        const char *id = sp_t_jq(dots[i]);
+        assert_refused(&a, "booking_lookup", sp_t_fmt("{\"booking_id\":%s}", id),
+                       "arguments.booking_id", "invalid");
+        assert_refused(&a, "booking_reschedule",
+                       sp_t_fmt("{\"booking_id\":%s,\"new_start\":\"2026-12-24T10:00:00Z\"}",
+                                id),
+                       "arguments.booking_id", "invalid");
+        assert_refused(&a, "payment_refund",
+                       sp_t_fmt("{\"payment_id\":%s,\"amount\":10,\"reason\":\"other\"}", id),
+                       "arguments.payment_id", "invalid");
+    }
+    struct json_object *seen[2];
+    ck_assert_int_eq(service_requests("/", seen, 2, 300), 0);
+    ck_assert_int_eq(strtol(sp_t_sql("SELECT count(*) FROM support_ai_interactions"
+                                     " WHERE user_id = '%s'", a.sub), NULL, 10), 0);
+    /* Other ids with dots, or an escaped dot, stay one segment. */
+    const char *kept[] = {"...", ".x", "%2e%2e"};
+    const char *path[] = {"/bookings/...", "/bookings/.x", "/bookings/%252e%252e"};
+    for (int i = 0; i < 3; i++) {
+        struct sp_t_resp *r = run_tool(&a, "booking_lookup",
+                                       sp_t_fmt("{\"booking_id\":%s}", sp_t_jq(kept[i])), NULL,
+                                       NULL);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+        ck_assert_int_eq(service_requests("/", seen, 2, 300), 1);
+        ck_assert_str_eq(sp_t_jstr(seen[0], "path"), path[i]);
+        json_object_put(seen[0]);
+    }
+}
+END_TEST
+
 /* ---- the services failing ------------------------------------------------------ */
 
 START_TEST(a_slow_or_refusing_service_is_503_404_or_409_and_logged)
@@ -576,6 +671,8 @@ ai_tools_suite(void)
     tcase_add_test(tc, arguments_that_miss_the_schema_are_422_with_field_errors);
     tcase_add_test(tc, agents_refund_up_to_the_limit_admins_above_it);
     tcase_add_test(tc, a_client_retry_reaches_the_service_with_the_same_key);
+    tcase_add_test(tc, a_key_reused_with_other_arguments_is_422_and_calls_nothing);
+    tcase_add_test(tc, dot_segment_ids_are_422_and_never_reach_the_service);
     tcase_add_test(tc, a_slow_or_refusing_service_is_503_404_or_409_and_logged);
     tcase_add_test(tc, a_run_with_a_ticket_in_context_writes_a_ticket_event);
     return s;

@@ -59,6 +59,60 @@ START_TEST(ordinary_numbers_stay)
 }
 END_TEST
 
+/* Unicode spaces and dashes between the groups of a number, full-width
+ * digits, and '/' or '_' as group separators hide nothing (API.md §9). */
+START_TEST(unicode_and_other_separators_do_not_hide_numbers)
+{
+    static const char *const cards[] = {
+        "4111\u00a01111\u00a01111\u00a01111",           /* no-break space */
+        "4111\u20071111\u20071111\u20071111",           /* figure space */
+        "4111\u202f1111\u202f1111\u202f1111",           /* narrow no-break space */
+        "4111\u20101111\u20101111\u20101111",           /* hyphen */
+        "4111\u20111111\u20111111\u20111111",           /* non-breaking hyphen */
+        "4111\u20121111\u20121111\u20121111",           /* figure dash */
+        "4111\u20131111\u20131111\u20131111",           /* en dash */
+        "4111\u20141111\u20141111\u20141111",           /* em dash */
+        "4111\u30001111\u30001111\u30001111",           /* ideographic space */
+        "\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 1111 1111", /* full-width */
+        "4111/1111/1111/1111", "4111_1111_1111_1111",
+    };
+    for (size_t i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
+        const char *in = sp_arena_sprintf(&arena, "card %s expired", cards[i]);
+        ck_assert_str_eq(redact(in, 1), "card [card] expired");
+    }
+    ck_assert_str_eq(redact("call +1\u00a0415\u00a0555\u00a00100 now", 1), "call [phone] now");
+    ck_assert_str_eq(redact("(555)\u00a0123\u2013" "4567", 1), "[phone]");
+    ck_assert_str_eq(redact("\uff0b\uff14\uff14 20 7946 0958", 1), "[phone]");
+}
+END_TEST
+
+START_TEST(quoted_and_full_width_addresses_are_redacted)
+{
+    ck_assert_str_eq(redact("mail \"jo doe\"@example.com now", 1), "mail [email] now");
+    ck_assert_str_eq(redact("(\"a@b\"@mail.example.org)", 1), "([email])");
+    ck_assert_str_eq(redact("\uff4a\uff4f\uff20\uff45\uff58.com", 1), "[email]");
+    /* Quotes that make no address stay. */
+    const char *s = "she said \"hi\" @ 10, \"\"@example.com and \"x\"y@example";
+    ck_assert_str_eq(redact(s, 0), s);
+}
+END_TEST
+
+/* Ordinary text is not redacted. What is sent and stored is normalised:
+ * a Unicode space or dash right after a digit is ASCII, full-width forms
+ * are ASCII; prose keeps its own dashes and spaces. */
+START_TEST(ordinary_unicode_text_stays)
+{
+    ck_assert_str_eq(redact("On 2026\u201312\u201304 \u2014 at 10:30 \u2014 I paid"
+                            " 129.99\u00a0\u20ac for order 12345; 2026/12/04 or 04/12/2026,"
+                            " 1/2 cup, ref_2026_12_04, 12_345", 0),
+                     "On 2026-12-04 \u2014 at 10:30 \u2014 I paid 129.99 \u20ac for order"
+                     " 12345; 2026/12/04 or 04/12/2026, 1/2 cup, ref_2026_12_04, 12_345");
+    ck_assert_str_eq(redact("word\u00a0word\u2014word", 0), "word\u00a0word\u2014word");
+    ck_assert_str_eq(redact("room \uff11\uff12\uff08\uff41\uff09, 4111\u00a01111", 0),
+                     "room 12(a), 4111 1111");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -69,6 +123,9 @@ main(void)
     tcase_add_test(tc, card_numbers_are_redacted);
     tcase_add_test(tc, phone_numbers_are_redacted);
     tcase_add_test(tc, ordinary_numbers_stay);
+    tcase_add_test(tc, unicode_and_other_separators_do_not_hide_numbers);
+    tcase_add_test(tc, quoted_and_full_width_addresses_are_redacted);
+    tcase_add_test(tc, ordinary_unicode_text_stays);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
