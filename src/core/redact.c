@@ -218,12 +218,32 @@ unicode_separator(const unsigned char *s, size_t n, char *c)
     return 0;
 }
 
+/* An invisible format character (zero-width space, non-joiner and
+ * joiner, word joiner, invisible operators U+2061..U+2064, BOM, soft
+ * hyphen) at s: its length in bytes; else 0. */
+static size_t
+invisible(const unsigned char *s, size_t n)
+{
+    if (n >= 2 && s[0] == 0xc2 && s[1] == 0xad)
+        return 2;
+    if (n < 3)
+        return 0;
+    if ((s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0x8b && s[2] <= 0x8d) ||
+        (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa0 && s[2] <= 0xa4) ||
+        (s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf))
+        return 3;
+    return 0;
+}
+
 /* The text the scanner reads, and what is sent and stored (API.md §9):
  * full-width forms become ASCII (U+FF11 is a '1'), and a Unicode space or
  * dash right after a digit or ')' becomes ' ' or '-', so a card written
- * with no-break spaces or en dashes is a card. Prose keeps its own dashes
- * and spaces. Only ASCII is written for what is replaced and nothing is
- * dropped, so no new sequence forms: normalising again changes nothing. */
+ * with no-break spaces or en dashes is a card, and an invisible
+ * character right after a digit is dropped, so zero-width spaces between
+ * the groups hide nothing. Prose keeps its own dashes and spaces. Only
+ * ASCII is written for what is replaced, and a whole sequence is dropped
+ * only after an ASCII digit (which cannot join what follows into a new
+ * sequence): normalising again changes nothing. */
 static const char *
 normalise(struct sp_arena *a, const char *text, size_t *len)
 {
@@ -232,7 +252,12 @@ normalise(struct sp_arena *a, const char *text, size_t *len)
     for (size_t i = 0; i < *len;) {
         const unsigned char *s = (const unsigned char *)text + i;
         char c, last = b.len > 0 ? b.data[b.len - 1] : '\0';
-        size_t k = full_width(s, *len - i, &c);
+        size_t k = 0;
+        if (last >= '0' && last <= '9' && (k = invisible(s, *len - i)) > 0) {
+            i += k;
+            continue;
+        }
+        k = full_width(s, *len - i, &c);
         if (k == 0 && ((last >= '0' && last <= '9') || last == ')'))
             k = unicode_separator(s, *len - i, &c);
         if (k > 0) {

@@ -75,6 +75,8 @@ START_TEST(unicode_and_other_separators_do_not_hide_numbers)
         "4111\u30001111\u30001111\u30001111",           /* ideographic space */
         "\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 1111 1111", /* full-width */
         "4111/1111/1111/1111", "4111_1111_1111_1111",
+        "4111\u200b1111\u200b1111\u200b1111",           /* zero-width space */
+        "4111\u2060\u00a01111\u00ad1111\ufeff-1111",   /* word joiner, soft hyphen, BOM */
     };
     for (size_t i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
         const char *in = sp_arena_sprintf(&arena, "card %s expired", cards[i]);
@@ -83,6 +85,7 @@ START_TEST(unicode_and_other_separators_do_not_hide_numbers)
     ck_assert_str_eq(redact("call +1\u00a0415\u00a0555\u00a00100 now", 1), "call [phone] now");
     ck_assert_str_eq(redact("(555)\u00a0123\u2013" "4567", 1), "[phone]");
     ck_assert_str_eq(redact("\uff0b\uff14\uff14 20 7946 0958", 1), "[phone]");
+    ck_assert_str_eq(redact("+44\u200d20\u200c7946\u20620958", 1), "[phone]");
 }
 END_TEST
 
@@ -110,6 +113,9 @@ START_TEST(ordinary_unicode_text_stays)
     ck_assert_str_eq(redact("word\u00a0word\u2014word", 0), "word\u00a0word\u2014word");
     ck_assert_str_eq(redact("room \uff11\uff12\uff08\uff41\uff09, 4111\u00a01111", 0),
                      "room 12(a), 4111 1111");
+    /* invisible characters in words stay (a joiner shapes an emoji) */
+    ck_assert_str_eq(redact("co\u00adop \U0001F469\u200d\U0001F4BB", 0),
+                     "co\u00adop \U0001F469\u200d\U0001F4BB");
 }
 END_TEST
 
