@@ -118,24 +118,28 @@ static struct sp_stmt attach_unscanned_stmt = SP_STMT(
 
 SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
-/* Whether valid UTF-8 u starts with a bidirectional control: U+061C,
- * U+200E, U+200F, U+202A–U+202E, U+2066–U+2069. They reorder what is
- * shown: "photo\u202eFIG.html" shows as "photolmth.GIF". */
+/* Whether valid UTF-8 u starts with a control above ASCII: C1 (U+0080–
+ * U+009F), a line or paragraph separator (U+2028, U+2029), or a
+ * bidirectional control (U+061C, U+200E, U+200F, U+202A–U+202E,
+ * U+2066–U+2069), which reorders what is shown: "photo\u202eFIG.html"
+ * shows as "photolmth.GIF". */
 static bool
-bidi_control(const unsigned char *u)
+unicode_control(const unsigned char *u)
 {
+    if (u[0] == 0xc2)
+        return u[1] <= 0x9f;
     if (u[0] == 0xd8)
         return u[1] == 0x9c;
     if (u[0] != 0xe2)
         return false;
     if (u[1] == 0x80)
-        return u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xaa && u[2] <= 0xae);
+        return u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xa8 && u[2] <= 0xae);
     return u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9;
 }
 
 /* A name a file system and a Content-Disposition can carry, shown as
- * written: valid UTF-8, no control characters (bidirectional ones
- * included), no path separators, not "." or "..". */
+ * written: valid UTF-8, no control characters (C0, C1, line separators
+ * and bidirectional ones), no path separators, not "." or "..". */
 bool
 sp_attachment_filename_ok(const char *s)
 {
@@ -145,7 +149,7 @@ sp_attachment_filename_ok(const char *s)
         return false;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
-        if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '/' || u[i] == '\\' || bidi_control(u + i))
+        if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '/' || u[i] == '\\' || unicode_control(u + i))
             return false;
     }
     return true;

@@ -79,7 +79,9 @@ START_TEST(create_validates_name_type_and_size)
     /* Bidirectional controls reorder what is shown: "photo\u202eFIG.html"
      * shows as "photolmth.GIF". */
     static const char *const bidi[] = {"\\u202e", "\\u202a", "\\u2066", "\\u2069",
-                                       "\\u200e", "\\u200f", "\\u061c"};
+                                       "\\u200e", "\\u200f", "\\u061c",
+                                       /* and the other controls above ASCII */
+                                       "\\u0085", "\\u009f", "\\u2028", "\\u2029"};
     for (size_t i = 0; i < sizeof(bidi) / sizeof(bidi[0]); i++) {
         r = sp_t_post_json("/support/attachments", c.token,
                            sp_t_fmt("{\"filename\":\"photo%sFIG.html\","
