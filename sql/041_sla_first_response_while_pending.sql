@@ -1,0 +1,15 @@
+-- 041_sla_first_response_while_pending: the first-response clock never
+-- pauses (src/domain/sla.h), and "sla_breached is true once a target
+-- passed unmet" (API.md §5.2): a ticket set to pending_customer before
+-- anyone answered it keeps its first-response due as sla_due_at, and the
+-- monitor still judges it (sla_breach_check_at). Until now both were
+-- cleared on the pause, so such a ticket showed sla_breached false, sat in
+-- the queue's sla=ok and escaped the dashboard and the monitor. Rows
+-- paused that way before this migration get what every write now gives.
+UPDATE support_tickets
+   SET sla_due_at = first_response_due_at,
+       sla_breach_check_at = CASE WHEN sla_breached_first_response THEN NULL
+                                  ELSE first_response_due_at END
+ WHERE status = 'pending_customer' AND first_responded_at IS NULL
+   AND first_response_due_at IS NOT NULL AND resolution_due_at IS NOT NULL;
+
