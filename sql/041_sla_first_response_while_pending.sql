@@ -13,3 +13,11 @@ UPDATE support_tickets
  WHERE status = 'pending_customer' AND first_responded_at IS NULL
    AND first_response_due_at IS NOT NULL AND resolution_due_at IS NOT NULL;
 
+-- A chat's ticket records the chat's first agent reply as its first
+-- response (docs/API.md §7), which is before the ticket was created: its
+-- first-response time counts as 0 s, never as negative seconds in the
+-- dashboard's average (support_fr_bin already reads it as 0). The body
+-- stays a SQL-standard one, as sql/024 and sql/036 left it.
+CREATE OR REPLACE FUNCTION support_fr_seconds(t support_tickets) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN greatest(extract(epoch FROM t.first_responded_at - t.created_at)::double precision, 0);
