@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/sanitize.h"
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/chat_sessions.h"
@@ -60,7 +61,8 @@ static struct sp_stmt link_stmt = SP_STMT(
 
 /* The newest messages of the session (system events aside) whose bodies,
  * attachment notes and labels ($3 bytes each) fit in $2 bytes, oldest
- * first, and the count of all of them.
+ * first, the count of all of them and when an agent first wrote (ms, 0:
+ * never; of the whole chat, kept or not).
  * Always one row at least: with no message kept, the columns but the
  * count are NULL. Sizes are summed without reading the bodies (from
  * their headers); only the kept bodies are read. */
@@ -73,46 +75,65 @@ static struct sp_stmt transcript_stmt = SP_STMT(
     "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
     "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
     " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at),"
-    "   " TRANSCRIPT_NOTE("m")
+    "   " TRANSCRIPT_NOTE("m") ","
+    "   (SELECT coalesce(support_ms(min(a.created_at)), 0) FROM support_chat_messages a"
+    "    WHERE a.session_id = $1::bigint AND a.sender_type = 'agent'"
+    "      AND a.payload->>'event' IS NULL)"
     " FROM (SELECT 1) one LEFT JOIN (support_chat_messages m JOIN keep k ON k.id = m.id) ON true"
     " ORDER BY m.id",
     3);
 
+/* What a chat gives the ticket made of it. */
+struct transcript {
+    const char *html;           /* the description */
+    const char *customer_text;  /* the customer's kept messages as plain text, for the rules */
+    int64_t first_agent_ms;     /* the chat's first agent message, 0: none */
+};
+
 /* The transcript as the ticket's description: a note when messages were
  * left out, then one paragraph per message and one per attachment
  * (bodies were sanitized when stored; labels, times and notes are ours,
- * file names escaped). */
-static const char *
+ * file names escaped). The priority rules read only the customer's words
+ * of it (docs/API.md §5.3): a label "Customer" or a time is not theirs. */
+static enum sp_rc
 transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
-           struct sp_problem *p)
+           struct transcript *out, struct sp_problem *p)
 {
     const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
                              sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_MAX),
                              sp_arena_sprintf(ctx->arena, "%d", SP_CHAT_TRANSCRIPT_LABEL)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transcript_stmt, params, p);
     if (r == NULL)
-        return NULL;
+        return p->rc;
     int rows = PQntuples(r), kept = rows > 0 && !PQgetisnull(r, 0, 1) ? rows : 0;
     long long omitted = (rows > 0 ? sp_db_int(r, 0, 0) : 0) - kept;
-    struct sp_buf b;
+    struct sp_buf b, text;
     sp_buf_init(&b, ctx->arena, 1024);
+    sp_buf_init(&text, ctx->arena, 256);
     if (omitted > 0)
         sp_buf_printf(&b, "<p>[transcript truncated: %lld earlier message%s omitted; full history"
                           " in chat session %s]</p>",
                       omitted, omitted == 1 ? "" : "s", public_id);
     for (int i = 0; i < kept; i++) {
-        const char *sender = sp_db_str(r, i, 1);
+        const char *sender = sp_db_str(r, i, 1), *body = sp_db_str(r, i, 2);
+        bool customer = strcmp(sender, "customer") == 0;
         sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
-                      strcmp(sender, "customer") == 0 ? "Customer"
-                      : strcmp(sender, "agent") == 0  ? "Agent"
-                                                      : "Assistant",
+                      customer                       ? "Customer"
+                      : strcmp(sender, "agent") == 0 ? "Agent"
+                                                     : "Assistant",
                       sp_db_str(r, i, 3));
-        sp_buf_puts(&b, sp_db_str(r, i, 2));
+        sp_buf_puts(&b, body);
         sp_buf_puts(&b, sp_db_str(r, i, 4));
+        if (customer)
+            sp_buf_printf(&text, "%s%s", text.len > 0 ? "\n" : "",
+                          sp_sanitize_text(ctx->arena, body, strlen(body)));
     }
     if (b.len == 0)
         sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");
-    return b.data;
+    out->html = b.data;
+    out->customer_text = text.len > 0 ? text.data : "";
+    out->first_agent_ms = rows > 0 ? sp_db_int(r, 0, 5) : 0;
+    return SP_OK;
 }
 
 /* Ticket `in`, made from chat session_id: created; on its first message
@@ -140,10 +161,12 @@ create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_n
     return SP_OK;
 }
 
-enum sp_rc
-sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-                  const char *viewer, struct sp_ticket *out, bool *created,
-                  struct sp_problem *p)
+/* sp_chat_to_ticket(); by_system: the archive job's, whose ticket's
+ * created event is the system's. */
+static enum sp_rc
+to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
+          const char *viewer, bool by_system, struct sp_ticket *out, bool *created,
+          struct sp_problem *p)
 {
     struct sp_arena *a = ctx->arena;
     *created = false;
@@ -159,8 +182,8 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier 
                                           out, p);
     if (ticket_id != 0)
         return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
-    const char *description = transcript(ctx, id, public_id, p);
-    if (description == NULL)
+    struct transcript tr;
+    if (transcript(ctx, id, public_id, &tr, p) != SP_OK)
         return p->rc;
     /* A tier the table does not know (none today) counts as standard. */
     enum sp_tier stored = SP_TIER_STANDARD;
@@ -168,7 +191,11 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier 
     struct sp_ticket_new in = {
         .customer_id = sp_db_str(r, 0, CV_CUSTOMER),
         .subject = sp_arena_sprintf(a, "Chat conversation %s", public_id),
-        .description = description,
+        .description = tr.html,
+        .rule_text = tr.customer_text,
+        .first_responded_at = tr.first_agent_ms,
+        /* The archive job's conversion is the system's (API.md §5.1). */
+        .by_system = by_system,
         .category_slug = sp_db_str(r, 0, CV_CATEGORY),
         .source = SP_SOURCE_CHAT,
         .tier = tier != NULL ? *tier : stored,
@@ -182,6 +209,14 @@ sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier 
         return p->rc;
     *created = true;
     return SP_OK;
+}
+
+enum sp_rc
+sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
+                  const char *viewer, struct sp_ticket *out, bool *created,
+                  struct sp_problem *p)
+{
+    return to_ticket(ctx, public_id, tier, viewer, false, out, created, p);
 }
 
 enum sp_rc
@@ -217,14 +252,19 @@ sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
                               "chat session %s already continues as ticket %s; reply there",
                               session_public_id, sp_db_str(r, 0, CV_TICKET_PUBLIC));
     long long id = sp_db_int(r, 0, CV_ID);
-    const char *chat = transcript(ctx, id, session_public_id, p);
-    if (chat == NULL)
+    struct transcript tr;
+    if (transcript(ctx, id, session_public_id, &tr, p) != SP_OK)
         return p->rc;
     /* The customer's words first, then the transcript as conversion gives it. */
     struct sp_ticket_new t = *in;
     t.description = sp_arena_sprintf(ctx->arena,
                                      "%s<p><b>Chat transcript</b> (chat session %s):</p>%s",
-                                     in->description, session_public_id, chat);
+                                     in->description, session_public_id, tr.html);
+    t.rule_text = sp_arena_sprintf(
+        ctx->arena, "%s\n%s",
+        sp_sanitize_text(ctx->arena, in->description, strlen(in->description)),
+        tr.customer_text);
+    t.first_responded_at = tr.first_agent_ms;
     t.source = SP_SOURCE_CHAT;
     t.chat_session_id = id;
     t.chat_agent_id = sp_db_int(r, 0, CV_AGENT);
@@ -263,7 +303,7 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     if (sp_db_bool(r, 0, 1)) {
         struct sp_ticket t;
         bool created;
-        if (sp_chat_to_ticket(ctx, sp_db_str(r, 0, 0), NULL, NULL, &t, &created, p) != SP_OK)
+        if (to_ticket(ctx, sp_db_str(r, 0, 0), NULL, NULL, true, &t, &created, p) != SP_OK)
             return p->rc;
         *converted = created;
     }

@@ -58,7 +58,7 @@ struct sp_rule_input {
     long long category_id;   /* 0 = none */
     enum sp_tier tier;
     const char *subject;     /* NULL is "" */
-    const char *description; /* NULL is "" */
+    const char *description; /* NULL is ""; plain text, not the stored HTML */
     double sentiment;        /* sp_sentiment_score(), -1..1 */
 };
 

@@ -104,16 +104,31 @@ missed(int64_t due, int64_t now)
     return due != 0 && now > due;
 }
 
-/* The earliest target still to be met; 0 when the clock is stopped or the
+/* Whether the target `which` is running in status: the first response in
+ * pending_customer too (its clock never pauses, sla.h), the resolution
+ * only while open or in_progress. */
+static bool
+runs(enum sp_status status, enum target which)
+{
+    return is_active(status) ||
+           (which == TARGET_FIRST_RESPONSE && status == SP_STATUS_PENDING_CUSTOMER);
+}
+
+/* The earliest target still to be met; 0 when the clocks are stopped or the
  * ticket has no dues (they are always set together, by start/retarget). */
 static int64_t
 outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
 {
     *which = TARGET_NONE;
-    if (!is_active(status) || s->resolution_due_at == 0)
+    if (!runs(status, TARGET_FIRST_RESPONSE) || s->resolution_due_at == 0)
         return 0;
+    bool unanswered = s->first_responded_at == 0;
+    if (!is_active(status)) { /* paused: only an unanswered first response */
+        *which = unanswered ? TARGET_FIRST_RESPONSE : TARGET_NONE;
+        return unanswered ? s->first_response_due_at : 0;
+    }
     *which = TARGET_RESOLUTION;
-    if (s->first_responded_at == 0 && s->first_response_due_at <= s->resolution_due_at) {
+    if (unanswered && s->first_response_due_at <= s->resolution_due_at) {
         *which = TARGET_FIRST_RESPONSE;
         return s->first_response_due_at;
     }
@@ -125,7 +140,7 @@ outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
 static int64_t
 unjudged_due(const struct sp_sla *s, enum sp_status status, enum target which)
 {
-    if (!is_active(status) || s->resolution_due_at == 0)
+    if (!runs(status, which) || s->resolution_due_at == 0)
         return 0;
     if (which == TARGET_RESOLUTION)
         return s->breached_resolution ? 0 : s->resolution_due_at;

@@ -12,10 +12,11 @@
  *   extended by the time spent in pending_customer. A first reply after
  *   first_response_due_at is a breach even if the ticket was paused.
  * - A target is met at its due instant; it is breached only when now > due.
- * - Nothing is outstanding while pending_customer, resolved or closed, so
- *   sla_due_at is 0 and the monitor neither warns nor breaches then; an
- *   unanswered first response becomes outstanding again on resume (with its
- *   original due) and is caught then, or when the late reply is recorded.
+ * - Nothing is outstanding while resolved or closed (sla_due_at 0, the
+ *   monitor neither warns nor breaches). While pending_customer only an
+ *   unanswered first response is: its clock runs on, so sla_due_at is its
+ *   due and the monitor warns and breaches on it as when open ("a target
+ *   passed unmet", shared API.md §5.2); the resolution target waits.
  * - Resolving (or closing without resolving) judges every target still
  *   unmet at that moment; closing a resolved ticket judges nothing.
  * - Time spent resolved is not paused time: a reopen brings back the target
@@ -77,7 +78,8 @@ struct sp_sla {
     int64_t paused_ms;  /* finished pauses so far */
     int64_t sla_due_at; /* earliest outstanding target, 0 when none */
     /* When the monitor must look next: the earliest due of the targets
-     * still running (open, in_progress), unmet and not yet flagged; 0 when
+     * still running (open, in_progress; an unanswered first response in
+     * pending_customer too), unmet and not yet flagged; 0 when
      * none. Unlike sla_due_at it skips a first response already flagged
      * late, so the resolution target behind it is not hidden. */
     int64_t breach_check_at;
@@ -101,8 +103,9 @@ void sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now)
 void sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64_t now);
 /* sla_due_at = the earliest of the unanswered first response and the
  * resolution target while open or in_progress (a tie counts as first
- * response), else 0; breach_check_at likewise over the targets not yet
- * flagged. A ticket whose dues are 0 (no policy) is never due. */
+ * response), the unanswered first response while pending_customer, else
+ * 0; breach_check_at likewise over the targets not yet flagged. A
+ * ticket whose dues are 0 (no policy) is never due. */
 void sp_sla_refresh_due(struct sp_sla *s, enum sp_status status);
 
 /* What sp_sla_check_breach() reported. */

@@ -12,6 +12,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/sanitize.h"
 #include "core/tier.h"
 #include "db/db.h"
 #include "domain/categories.h"
@@ -109,8 +110,9 @@ enum create_param {
     CP_PUBLIC_ID, CP_CUSTOMER_ID, CP_CATEGORY_ID, CP_SOURCE, CP_SUBJECT, CP_DESCRIPTION,
     CP_PROVIDER_ID, CP_BOOKING_ID, CP_METADATA, CP_PRIORITY, CP_SENTIMENT, CP_RULE_ID,
     CP_ASSIGNEE, CP_FIRST_RESPONSE_DUE, CP_RESOLUTION_DUE, CP_SLA_DUE, CP_BREACH_CHECK, CP_NOW,
-    CP_EVENTS, CP_OUTBOX, CP_CHAT_SESSION_ID, CP_CONTACT, CP_CONTACT_NAME, CP_CONTACT_EMAIL,
-    CP_CONTACT_PHONE, CP_CONTACT_INDEX, CP_CONTACT_TIER, CP_CONTACT_FINGERPRINT, CP_COUNT
+    CP_FIRST_RESPONDED, CP_EVENTS, CP_OUTBOX, CP_CHAT_SESSION_ID, CP_CONTACT, CP_CONTACT_NAME,
+    CP_CONTACT_EMAIL, CP_CONTACT_PHONE, CP_CONTACT_INDEX, CP_CONTACT_TIER, CP_CONTACT_FINGERPRINT,
+    CP_COUNT
 };
 
 static const char *const create_params[CP_COUNT + 1] = {
@@ -121,7 +123,7 @@ static const char *const create_params[CP_COUNT + 1] = {
     [CP_SENTIMENT] = "sentiment", [CP_RULE_ID] = "rule_id", [CP_ASSIGNEE] = "assignee",
     [CP_FIRST_RESPONSE_DUE] = "first_response_due_ms", [CP_RESOLUTION_DUE] = "resolution_due_ms",
     [CP_SLA_DUE] = "sla_due_ms", [CP_BREACH_CHECK] = "sla_breach_check_ms", [CP_NOW] = "now_ms",
-    [CP_EVENTS] = "events",
+    [CP_FIRST_RESPONDED] = "first_responded_ms", [CP_EVENTS] = "events",
     [CP_OUTBOX] = "outbox", [CP_CHAT_SESSION_ID] = "chat_session_id", [CP_CONTACT] = "contact",
     [CP_CONTACT_NAME] = "contact_name", [CP_CONTACT_EMAIL] = "contact_email",
     [CP_CONTACT_PHONE] = "contact_phone", [CP_CONTACT_INDEX] = "contact_email_index",
@@ -143,7 +145,7 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
     "    resolution_due_at, sla_due_at, sla_breach_check_at, created_at, updated_at,"
-    "    chat_session_id, search)"
+    "    chat_session_id, search, first_responded_at)"
     "  VALUES (:public_id, :customer_id, nullif(:category_id::bigint, 0), :source, :subject,"
     "    :description, :provider_id::bigint, :booking_id, coalesce(:metadata::jsonb, '{}'), 1,"
     "    support_from_ms(:now_ms::bigint), :priority, :sentiment::real,"
@@ -152,7 +154,8 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "    support_from_ms(:resolution_due_ms::bigint), support_from_ms(:sla_due_ms::bigint),"
     "    support_from_ms(:sla_breach_check_ms::bigint),"
     "    support_from_ms(:now_ms::bigint), support_from_ms(:now_ms::bigint),"
-    "    nullif(:chat_session_id::bigint, 0), support_ticket_search(:subject, :description))"
+    "    nullif(:chat_session_id::bigint, 0), support_ticket_search(:subject, :description),"
+    "    support_from_ms(nullif(:first_responded_ms::bigint, 0)))"
     "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("
@@ -360,11 +363,15 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     if (in->category_slug != NULL && PQgetisnull(r, 0, IC_CATEGORY_ID))
         return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
     it->category_id = sp_db_int(r, 0, IC_CATEGORY_ID);
-    /* Rules first; else the category's default; else normal. */
-    const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, in->description);
+    /* Rules first; else the category's default; else normal. Both read
+     * what the customer wrote, not the stored markup: "AT&T" is not
+     * "AT&amp;T", and "<p>" is nobody's word (docs/API.md §5.3). */
+    const char *body = in->rule_text;
+    if (body == NULL)
+        body = sp_sanitize_text(ctx->arena, in->description, strlen(in->description));
+    const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, body);
     it->sentiment = sp_sentiment_score(text, strlen(text));
-    struct sp_rule_input ri = {it->category_id, in->tier, in->subject, in->description,
-                               it->sentiment};
+    struct sp_rule_input ri = {it->category_id, in->tier, in->subject, body, it->sentiment};
     it->rule_id = match_rules(ctx, sp_db_str(r, 0, IC_RULES), &ri, &it->priority);
     if (it->rule_id == 0 && sp_db_str(r, 0, IC_DEFAULT_PRIORITY) != NULL)
         sp_priority_parse(sp_db_str(r, 0, IC_DEFAULT_PRIORITY), &it->priority);
@@ -372,6 +379,9 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     it->now = sp_clock_now_ms();
     sp_sla_start(&it->sla, it->now,
                  sp_sla_targets_pick(sp_db_str(r, 0, IC_SLA), it->priority));
+    /* Answered in the chat it comes from: the first response is met. */
+    if (in->first_responded_at != 0)
+        sp_sla_first_response(&it->sla, SP_STATUS_OPEN, in->first_responded_at);
     it->team = sp_db_str(r, 0, IC_TEAM);
     return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
                            sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->chat_agent_id,
@@ -395,8 +405,13 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
     sp_jw_begin_array(&w, events);
     sp_jw_object(&w);
     sp_jw_kstr(&w, "event_type", "created");
-    sp_jw_kstr(&w, "actor_type", "customer");
-    sp_jw_kstr(&w, "performed_by", in->customer_id);
+    if (in->by_system) {
+        sp_jw_kstr(&w, "actor_type", "system");
+        sp_jw_knull(&w, "performed_by");
+    } else {
+        sp_jw_kstr(&w, "actor_type", "customer");
+        sp_jw_kstr(&w, "performed_by", in->customer_id);
+    }
     sp_jw_kobject(&w, "metadata");
     sp_jw_kstr(&w, "to", "open");
     sp_jw_kstr(&w, "source", sp_source_names[in->source]);
@@ -487,6 +502,8 @@ sp_ticket_create(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct sp_t
             [CP_SLA_DUE] = sp_arena_sprintf(a, "%lld", (long long)it.sla.sla_due_at),
             [CP_BREACH_CHECK] = sp_arena_sprintf(a, "%lld", (long long)it.sla.breach_check_at),
             [CP_NOW] = sp_arena_sprintf(a, "%lld", (long long)it.now),
+            [CP_FIRST_RESPONDED] = sp_arena_sprintf(a, "%lld",
+                                                    (long long)it.sla.first_responded_at),
             [CP_EVENTS] = events.data,
             [CP_OUTBOX] = outbox,
             [CP_CHAT_SESSION_ID] = sp_arena_sprintf(a, "%lld", in->chat_session_id),

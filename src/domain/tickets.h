@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -80,6 +81,18 @@ struct sp_ticket_new {
     const char *customer_id;
     const char *subject;
     const char *description;       /* sanitized HTML */
+    /* The text the priority rules and the sentiment score read with the
+     * subject (API.md §5.3): what the customer wrote, as plain text. NULL:
+     * the description's text (entities decoded, no tags); a chat's
+     * conversion passes its customer's messages without the transcript's
+     * labels. */
+    const char *rule_text;
+    /* When the customer was first answered before the ticket existed (an
+     * agent's reply in the chat it comes from), in ms; 0 = not yet. */
+    int64_t first_responded_at;
+    /* Made by a job (the chat archive), not by the customer: its created
+     * event's actor is the system (API.md §5.1). */
+    bool by_system;
     const char *category_slug;     /* NULL = none */
     enum sp_source source;
     const char *provider_id;       /* decimal text or NULL */

@@ -649,9 +649,21 @@ START_TEST(pending_customer_pauses_the_sla)
 
     struct sp_t_resp *r = patch_ok(&a, pid, "{\"status\":\"pending_customer\"}");
     ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_paused")));
-    sp_t_assert_jnull(r->json, "sla_due_at");
+    /* nobody answered yet: the first response still runs (API.md §5.2) */
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "sla_due_at"),
+                     sp_t_jts_ms(r->json, "first_response_due_at"));
     ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at"), res);
     sp_t_resp_free(r);
+    /* answered while paused: nothing runs until the customer is back */
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), a.token,
+                       "{\"body\":\"which order is it?\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    g = sp_t_agent_ticket(&a, pid);
+    ck_assert_str_eq(sp_t_jstr(g->json, "status"), "pending_customer");
+    sp_t_assert_jnull(g->json, "sla_due_at");
+    ck_assert_int_eq(sp_t_jts_ms(g->json, "resolution_due_at"), res);
+    sp_t_resp_free(g);
     ck_assert_ptr_nonnull(sp_t_sql("SELECT sla_paused_at FROM support_tickets "
                                    "WHERE public_id = '%s'", pid));
 }

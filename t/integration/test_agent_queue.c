@@ -568,7 +568,7 @@ END_TEST
 
 /* ---- sorts -------------------------------------------------------------- */
 
-/* Five tickets whose dues differ by priority, one paused (no due):
+/* Five tickets whose dues differ by priority, one answered and paused (no due):
  * A normal, B low, C pending_customer, D urgent, E high (created in that
  * order). */
 struct five {
@@ -592,6 +592,8 @@ five_tickets(void)
     usleep(5 * 1000);
     f.E = sp_t_ticket_create(&f.c, "sort E high");
     patch_ok(&f.a, f.B, "{\"priority\":\"low\"}");
+    /* answered, then paused: nothing runs (an unanswered first response would) */
+    post_message(&f.a, f.C, "what is your order number?", false);
     patch_ok(&f.a, f.C, "{\"status\":\"pending_customer\"}");
     patch_ok(&f.a, f.D, "{\"priority\":\"urgent\"}");
     patch_ok(&f.a, f.E, "{\"priority\":\"high\"}");

@@ -417,6 +417,64 @@ START_TEST(archived_active_chat_ticket_stays_with_the_chats_agent)
 }
 END_TEST
 
+/* The job's ticket is the system's (API.md §5.1: `created` by actor
+ * system), judged by the customer's words only (docs/API.md §5.3: not
+ * the transcript's "Customer"/"Agent" labels nor the agent's words), and
+ * the agent's chat reply is its first response (§7). */
+START_TEST(archived_chat_ticket_is_the_systems_and_keeps_the_chats_first_response)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_of_two(&a, &au, &b);
+    const char *name = sp_t_unique("archive-words");
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
+                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b\"}",
+                 sp_t_jq(name), sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    int64_t rule = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_post_json("/support/chat/session", c.token,
+        sp_t_fmt("{\"category\":%s,\"message\":\"where is my parcel?\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
+                       "{\"body\":\"an agent will check the refund\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    age(id, 31);
+    run_ok(NULL);
+    const char *t = ticket_of(id);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_str_eq(sp_t_sql("SELECT t.priority || '/' || coalesce(p.name, '-')"
+                              " FROM support_tickets t"
+                              " LEFT JOIN support_priority_rules p ON p.id = t.priority_rule_id"
+                              " WHERE t.public_id = '%s'", t), "normal/-");
+    ck_assert_str_eq(sp_t_sql("SELECT e.actor_type || ':' || coalesce(e.performed_by, '-')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'created'", t), "system:-");
+    /* the reply came before the ticket existed */
+    ck_assert_str_eq(sp_t_sql("SELECT (support_ms(t.first_responded_at) = (SELECT"
+                              "   support_ms(m.created_at)"
+                              "   FROM support_chat_messages m WHERE m.session_id = s.id"
+                              "   AND m.sender_type = 'agent'))"
+                              " || ' ' || (t.first_responded_at < t.created_at)"
+                              " || ' ' || (t.sla_due_at = t.resolution_due_at)"
+                              " || ' ' || t.sla_breached"
+                              " || ' ' || support_fr_seconds(t)" /* the dashboard's, sql/041 */
+                              " FROM support_tickets t JOIN support_chat_sessions s"
+                              " ON s.ticket_id = t.id WHERE t.public_id = '%s'", t),
+                     "true true true false 0");
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
+                   NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A chat nobody took (waiting) has no agent to keep it: its ticket is
  * routed as any ticket of the category, to the next agent in rotation. */
 START_TEST(archived_waiting_chat_ticket_is_routed)
@@ -468,6 +526,7 @@ main(void)
     tcase_add_test(tc, archived_chat_ticket_gets_the_customers_stored_tier);
     tcase_add_test(tc, archived_chat_ticket_is_routed_under_the_open_ticket_cap);
     tcase_add_test(tc, archived_active_chat_ticket_stays_with_the_chats_agent);
+    tcase_add_test(tc, archived_chat_ticket_is_the_systems_and_keeps_the_chats_first_response);
     tcase_add_test(tc, archived_waiting_chat_ticket_is_routed);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
     return sp_t_run(s);

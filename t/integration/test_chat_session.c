@@ -1648,6 +1648,82 @@ START_TEST(transfer_to_ticket_keeps_the_ticket_with_the_chats_agent)
 }
 END_TEST
 
+static const char *db_ticket_priority(const char *public_id);
+
+/* "<first_responded_at = the chat's first agent message> <sla_due_at =
+ * resolution_due_at> <created event's actor_type>:<performed_by|->" of
+ * the chat's ticket. */
+static const char *
+chat_ticket_sla(const char *id)
+{
+    return sp_t_sql(
+        "SELECT (support_ms(t.first_responded_at) = (SELECT support_ms(min(m.created_at))"
+        "   FROM support_chat_messages m WHERE m.session_id = s.id"
+        "   AND m.sender_type = 'agent'))"
+        " || ' ' || (t.sla_due_at = t.resolution_due_at)"
+        " || ' ' || e.actor_type || ':' || coalesce(e.performed_by, '-')"
+        " FROM support_chat_sessions s JOIN support_tickets t ON t.id = s.ticket_id"
+        " JOIN support_ticket_events e ON e.ticket_id = t.id AND e.event_type = 'created'"
+        " WHERE s.public_id = '%s'", id);
+}
+
+/* A chat's ticket is judged by what its customer wrote (docs/API.md
+ * §5.3): not the transcript's labels ("Customer", "Agent"), times or the
+ * agent's words, and "&" as typed; and an agent's chat reply is its first
+ * response (§7), on the customer's transfer and on their ticket naming
+ * the chat alike. */
+START_TEST(chat_ticket_reads_the_customers_words_and_keeps_the_chats_first_response)
+{
+    int64_t a, b;
+    struct sp_t_user au;
+    const char *cat = team_a_chats_b_next(&a, &au, &b);
+    const char *name = sp_t_unique("chat-words");
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
+        sp_t_fmt("{\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
+                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b|AT&T\"}",
+                 sp_t_jq(name), sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    int64_t rule = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+
+    struct chat s = chat_new(&c, cat, "hello, my parcel is late");
+    ck_assert_int_eq(s.agent, a);
+    msg_send(&au, s.id, "the agent will check the refund");
+    msg_send(&c, s.id, "thanks");
+    r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    ck_assert_msg(!sp_t_jhas(r->json, "first_responded_at"), "customer view");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_ticket_priority(ticket), "normal/-");
+    ck_assert_str_eq(chat_ticket_sla(s.id), sp_t_fmt("true true customer:%s", c.sub));
+
+    struct chat s2 = chat_new(&c, cat, "my AT&T phone never arrived");
+    r = transfer(&c, s2.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_ticket_priority(ticket), sp_t_fmt("urgent/%s", name));
+    /* nobody answered: the first response is still to come */
+    ck_assert_str_eq(sp_t_sql("SELECT (first_responded_at IS NULL) || ' '"
+                              " || (sla_due_at = first_response_due_at)"
+                              " FROM support_tickets WHERE public_id = '%s'", ticket), "true true");
+
+    struct chat s3 = chat_new(&c, cat, "one more question");
+    msg_send(&au, s3.id, "sure, go ahead");
+    ticket = sp_t_ticket_create_json(&c, sp_t_fmt("{\"subject\":\"late order\","
+                                                  "\"description\":\"see the chat\","
+                                                  "\"chat_session_id\":%s}", sp_t_jq(s3.id)));
+    ck_assert_str_eq(db_ticket_priority(ticket), "normal/-");
+    ck_assert_str_eq(chat_ticket_sla(s3.id), sp_t_fmt("true true customer:%s", c.sub));
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
+                   NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A waiting chat has no agent to keep its ticket: it is routed as any
  * ticket of the category (the next agent in rotation). */
 START_TEST(transfer_to_ticket_of_a_waiting_chat_is_routed)
@@ -2162,6 +2238,7 @@ chat_session_suite(void)
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
     tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
+    tcase_add_test(tc, chat_ticket_reads_the_customers_words_and_keeps_the_chats_first_response);
     tcase_add_test(tc, transfer_to_ticket_of_a_waiting_chat_is_routed);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
     tcase_add_test(tc, transfer_to_whoever_is_free_never_picks_the_current_agent);

@@ -383,6 +383,33 @@ START_TEST(pattern_matches_case_insensitively_in_subject_or_description)
 }
 END_TEST
 
+/* Patterns read what the customer typed (docs/API.md §5.3), not the
+ * stored HTML: "&" and "<" as typed (stored as &amp; and &lt;), and no
+ * markup the sanitizer wrote (<p>, <br>). */
+START_TEST(pattern_matches_the_customers_text_not_the_stored_markup)
+{
+    reset_agent();
+    const char *c = sp_t_admin_category_new("\"default_priority\":\"low\"");
+    const char *name = sp_t_unique("as-typed");
+    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\","
+                                     "\"priority\":\"urgent\","
+                                     "\"pattern\":\"AT&T|price < 5|<p>|<br>\"",
+                                     name, c));
+    const char *want = sp_t_fmt("urgent/%s", name);
+    assert_priority(create(NULL, c, "Billing", "My AT&T bill doubled"), want);
+    assert_priority(create(NULL, c, "Billing", "<p>it says price &lt; 5 now</p>"), want);
+    assert_priority(create(NULL, c, "Shipping", "<p>line one<br>line two</p>"), "low/-");
+    assert_priority(create(NULL, c, "Shipping", "a < b, fine"), "low/-");
+    /* The description is still stored sanitized. */
+    const char *pid = create(NULL, c, "Billing", "AT&T <script>x</script>");
+    ck_assert_str_eq(sp_t_sql("SELECT description LIKE 'AT&amp;T%%' AND description NOT LIKE"
+                              " '%%script%%' FROM support_tickets WHERE public_id = '%s'", pid),
+                     "t");
+    assert_priority(pid, want);
+    rule_delete(rule);
+}
+END_TEST
+
 START_TEST(sentiment_is_scored_and_drives_sentiment_below_rules)
 {
     reset_agent();
@@ -687,6 +714,7 @@ intake_suite(void)
     tcase_add_test(tc, the_first_active_rule_by_position_decides);
     tcase_add_test(tc, tier_condition_reads_the_jwt_tier_claim);
     tcase_add_test(tc, pattern_matches_case_insensitively_in_subject_or_description);
+    tcase_add_test(tc, pattern_matches_the_customers_text_not_the_stored_markup);
     tcase_add_test(tc, sentiment_is_scored_and_drives_sentiment_below_rules);
     tcase_add_test(tc, every_set_condition_must_match);
     tcase_add_test(tc, rule_edits_apply_to_the_next_ticket_in_every_worker);

@@ -344,6 +344,73 @@ START_TEST(breach_marks_escalates_to_high_and_retargets)
 }
 END_TEST
 
+/* The first-response clock never pauses (API.md §5.2): a ticket an agent
+ * set to pending_customer without answering keeps that due as sla_due_at
+ * and is warned about and breached as an open one is; the views say so. */
+START_TEST(unanswered_ticket_in_pending_customer_still_breaches_its_first_response)
+{
+    const char *pid = new_ticket("sla pending unanswered");
+    int64_t created = col_ms(pid, "created_at");
+    int64_t due = col_ms(pid, "first_response_due_at");
+    agent_patch(pid, "{\"status\":\"pending_customer\"}");
+    ck_assert_str_eq(col(pid, "status"), "pending_customer");
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), due);
+    (void)pass_at(at_minutes(pid, 193), NULL); /* 80 % of 240 min */
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    (void)pass_at(at_minutes(pid, 241), NULL);
+    ck_assert_str_eq(col(pid, "sla_breached"), "t");
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(due)));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
+    /* escalated to high: its first response (60 min) is what is still due */
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 60 * MIN_MS);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_agent_ticket(&agent, pid);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "sla_due_at"), created + 60 * MIN_MS);
+    sp_t_resp_free(r);
+    /* reported once */
+    (void)pass_at(at_minutes(pid, 300), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+}
+END_TEST
+
+/* Tickets paused unanswered before the rule (sql/041): the migration gives
+ * them what a write now gives (sla_due_at and the monitor's check at the
+ * first-response due); an answered paused ticket keeps no due. Run twice:
+ * it is idempotent. */
+START_TEST(migration_041_gives_paused_unanswered_tickets_their_first_response_due)
+{
+    const char *old = new_ticket("sla pending before 041");
+    const char *answered = new_ticket("sla pending answered");
+    agent_patch(old, "{\"status\":\"pending_customer\"}");
+    agent_patch(answered, "{\"status\":\"pending_customer\"}");
+    sp_t_sql("UPDATE support_tickets SET sla_due_at = NULL, sla_breach_check_at = NULL"
+             " WHERE public_id = '%s' RETURNING 1", old);
+    sp_t_sql("UPDATE support_tickets SET first_responded_at = created_at, sla_due_at = NULL,"
+             " sla_breach_check_at = NULL WHERE public_id = '%s' RETURNING 1", answered);
+    const char *path = sp_t_fmt("%s/sql/041_sla_first_response_while_pending.sql",
+                                getenv("SP_TEST_TOP_SRCDIR"));
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char sql[8192];
+    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
+    fclose(f);
+    ck_assert_uint_lt(n, sizeof(sql) - 1);
+    sql[n] = '\0';
+    const char *due = "(sla_due_at = first_response_due_at) || ' '"
+                      " || (sla_breach_check_at = first_response_due_at)";
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_str_eq(col(old, due), "true true");
+        ck_assert_str_eq(col(answered, "coalesce(sla_due_at::text, '-') || ' '"
+                                       " || coalesce(sla_breach_check_at::text, '-')"), "- -");
+    }
+    (void)pass_at(at_minutes(old, 241), NULL);
+    ck_assert_str_eq(col(old, "sla_breached"), "t");
+}
+END_TEST
+
 /* The first response is missed (reported, normal → high), an agent then
  * answers, and the resolution target of the new priority (480 min) passes:
  * a second breach, with its own escalation and notices. With one
@@ -704,6 +771,8 @@ sla_monitor_suite(void)
 
     tc = sp_t_tcase(s, "breach");
     tcase_add_test(tc, breach_marks_escalates_to_high_and_retargets);
+    tcase_add_test(tc, unanswered_ticket_in_pending_customer_still_breaches_its_first_response);
+    tcase_add_test(tc, migration_041_gives_paused_unanswered_tickets_their_first_response_due);
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);

@@ -555,9 +555,9 @@ START_TEST(breach_survives_every_later_call)
 }
 END_TEST
 
-START_TEST(check_breach_is_silent_while_paused_resolved_or_closed)
+START_TEST(check_breach_is_silent_while_resolved_or_closed)
 {
-    static const enum sp_status stopped[] = {PENDING, RESOLVED, CLOSED};
+    static const enum sp_status stopped[] = {RESOLVED, CLOSED};
     for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
         struct sp_sla s = started(URGENT);
         ck_assert_msg(!sp_sla_check_breach(&s, stopped[i], AT(10000), NULL), "%s",
@@ -565,6 +565,30 @@ START_TEST(check_breach_is_silent_while_paused_resolved_or_closed)
         ck_assert(!s.breached);
         ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(10000), NULL)); /* the same past due */
     }
+}
+END_TEST
+
+/* The first-response clock never pauses: an unanswered ticket set to
+ * pending_customer keeps that due (sla_due_at) and breaches it; only the
+ * resolution target waits. */
+START_TEST(pending_customer_keeps_an_unanswered_first_response_running)
+{
+    struct sp_sla s = started(NORMAL);
+    sp_sla_on_status(&s, OPEN, PENDING, AT(10));
+    ck_assert_int_eq(s.sla_due_at, AT(240));
+    ck_assert_int_eq(s.breach_check_at, AT(240));
+    ck_assert_int_eq(sp_sla_warn_at(&s, PENDING, 0.2, NULL), AT(192));
+    ck_assert(!sp_sla_check_breach(&s, PENDING, AT(240), NULL));
+    struct sp_sla_breach b = {NULL, 0};
+    ck_assert(sp_sla_check_breach(&s, PENDING, AT(9999), &b)); /* resolution is not judged */
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert(s.breached && s.breached_first_response && !s.breached_resolution);
+    ck_assert_int_eq(s.sla_due_at, AT(240)); /* still unmet: still the due shown */
+    ck_assert_int_eq(s.breach_check_at, 0);
+    /* answered (late) while paused: nothing runs until the customer is back */
+    sp_sla_first_response(&s, PENDING, AT(10000));
+    ck_assert_int_eq(s.sla_due_at, 0);
+    ck_assert(!sp_sla_check_breach(&s, PENDING, AT(99999), NULL));
 }
 END_TEST
 
@@ -679,7 +703,7 @@ END_TEST
 
 START_TEST(breach_check_at_is_zero_when_stopped)
 {
-    static const enum sp_status stopped[] = {PENDING, RESOLVED, CLOSED};
+    static const enum sp_status stopped[] = {RESOLVED, CLOSED};
     for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
         struct sp_sla s = started(NORMAL);
         sp_sla_refresh_due(&s, stopped[i]);
@@ -735,6 +759,7 @@ START_TEST(warn_at_is_zero_when_nothing_is_outstanding)
     static const enum sp_status stopped[] = {PENDING, RESOLVED, CLOSED};
     for (size_t i = 0; i < sizeof(stopped) / sizeof(stopped[0]); i++) {
         struct sp_sla s = started(NORMAL);
+        sp_sla_first_response(&s, OPEN, AT(1)); /* else pending still runs it */
         const char *target = "sentinel";
         ck_assert_int_eq(sp_sla_warn_at(&s, stopped[i], 0.2, &target), 0);
         ck_assert_ptr_null(target);
@@ -818,7 +843,8 @@ sla_suite(void)
     tcase_add_test(tc, check_breach_reports_each_target_once_then_false);
     tcase_add_test(tc, check_breach_sees_the_resolution_target_after_a_reply);
     tcase_add_test(tc, breach_survives_every_later_call);
-    tcase_add_test(tc, check_breach_is_silent_while_paused_resolved_or_closed);
+    tcase_add_test(tc, check_breach_is_silent_while_resolved_or_closed);
+    tcase_add_test(tc, pending_customer_keeps_an_unanswered_first_response_running);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, late_first_response_then_missed_resolution_is_reported_once);
     tcase_add_test(tc,
