@@ -3,12 +3,20 @@
 -- Idempotent: safe to load on every `up`.
 BEGIN;
 
-INSERT INTO support_categories (slug, name, description, routing, team, default_priority) VALUES
-    ('billing', 'Billing & payments', 'Charges, refunds and invoices', 'round_robin', 'general', NULL),
-    ('bookings', 'Bookings', 'Reservations, changes and cancellations', 'round_robin', 'general', NULL),
-    ('technical', 'Technical problems', 'The app or the website does not work', 'skill', 'tech', 'high'),
-    ('account', 'Account & login', 'Sign-in, profile and privacy', 'manual', 'general', NULL)
+INSERT INTO support_categories (slug, name, description, routing, team, required_skill,
+                                default_priority) VALUES
+    ('billing', 'Billing & payments', 'Charges, refunds and invoices', 'round_robin', 'general',
+     NULL, NULL),
+    ('bookings', 'Bookings', 'Reservations, changes and cancellations', 'round_robin', 'general',
+     NULL, NULL),
+    ('technical', 'Technical problems', 'The app or the website does not work', 'skill', 'tech',
+     'technical', 'high'),
+    ('account', 'Account & login', 'Sign-in, profile and privacy', 'manual', 'general', NULL, NULL)
 ON CONFLICT (slug) DO NOTHING;
+-- Skill routing needs the skill (Grace's): demo databases loaded before it
+-- was given get it too.
+UPDATE support_categories SET required_skill = 'technical'
+WHERE slug = 'technical' AND routing = 'skill' AND required_skill IS NULL;
 
 INSERT INTO support_agents (user_id, display_name, team, skills, status, max_concurrent_chats) VALUES
     ('2001', 'Ada (demo agent)', 'general', '{billing,bookings}', 'active', 3),

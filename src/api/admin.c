@@ -127,11 +127,13 @@ user_id_as_text(struct sp_req *r, struct json_object *json, const char *field)
  * then its own rules and its domain module's on the fields that passed:
  * every field error in one 422 (API.md §1). Not sp_api_read_body_for,
  * which stops at the field table's errors: these rules run on a refused
- * body too. f gets the column values. NULL when the body is refused. */
+ * body too. id: the row a PATCH changes, 0 on a create. f gets the
+ * column values. NULL when the body is refused. */
 static struct json_object *
-read_fields(struct sp_req *r, const struct resource *res, bool create, struct sp_field_value *v,
+read_fields(struct sp_req *r, const struct resource *res, long long id, struct sp_field_value *v,
             struct sp_table_value *f, struct sp_problem *p)
 {
+    bool create = id == 0;
     struct json_object *json = sp_req_json(r, p);
     if (json == NULL)
         return NULL;
@@ -147,7 +149,7 @@ read_fields(struct sp_req *r, const struct resource *res, bool create, struct sp
         return json;
     if (p->rc == SP_INVALID) {
         struct sp_ctx ctx = sp_api_ctx(r);
-        sp_admin_store_check(&ctx, res->store, f, p);
+        sp_admin_store_check(&ctx, res->store, id, f, p);
     }
     return NULL;
 }
@@ -186,7 +188,7 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
         return p->rc;
     struct sp_field_value *v = sp_arena_calloc(r->arena, res->nfields, sizeof(*v));
     struct sp_table_value *f = sp_arena_calloc(r->arena, res->nfields, sizeof(*f));
-    if (read_fields(r, res, create, v, f, p) == NULL)
+    if (read_fields(r, res, id, v, f, p) == NULL)
         return p->rc;
     if (create) {
         struct create_input in = {res->store, f};

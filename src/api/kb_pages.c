@@ -30,6 +30,7 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/template.h"
+#include "core/uri.h"
 #include "domain/admin_sessions.h"
 #include "domain/articles.h"
 
@@ -273,6 +274,23 @@ list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *c
         f->after = (struct sp_cursor_key){0};
 }
 
+/* The next page's address: every filter of this page (the search too, or
+ * page 2 would list what does not match) and the cursor, each value
+ * percent-encoded; the template HTML-escapes the whole. */
+static const char *
+next_url(struct sp_req *r, const struct sp_article_filter *f, const struct sp_cursor_key *next)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 128);
+    sp_buf_printf(&b, KB_PATH "?");
+    if (f->q != NULL)
+        sp_buf_printf(&b, "q=%s&", sp_uri_encode(r->arena, f->q, strlen(f->q), false));
+    const char *cursor = sp_cursor_encode_key(r->arena, sp_article_cursor_kind(f), next);
+    sp_buf_printf(&b, "status=%s&cursor=%s", list_statuses[f->status],
+                  sp_uri_encode(r->arena, cursor, strlen(cursor), false));
+    return b.data;
+}
+
 enum sp_rc
 sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
 {
@@ -292,13 +310,9 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
     for (int i = 0; i < page.n; i++)
         json_object_array_add(rows, article_data(r, &page.items[i]));
     json_object_object_add(ctx, "articles", rows);
-    if (page.more) {
-        struct sp_buf next;
-        sp_buf_init(&next, r->arena, 128);
-        sp_buf_printf(&next, KB_PATH "?status=%s&cursor=%s", list_statuses[f.status],
-                      sp_cursor_encode_key(r->arena, sp_article_cursor_kind(&f), &page.next));
-        json_object_object_add(ctx, "next_url", json_object_new_string(next.data));
-    }
+    if (page.more)
+        json_object_object_add(ctx, "next_url",
+                               json_object_new_string(next_url(r, &f, &page.next)));
     return render(r, 200, "kb_list", ctx);
 }
 

@@ -110,6 +110,23 @@ sp_db_async_commit(struct sp_db *db)
         drop_connection(db);
 }
 
+/* The server's notices (NOTICE, WARNING, DETAIL lines: a search of only
+ * stop words, a word too long to index) would reach stderr as plain text
+ * through libpq's default processor; logs are JSON lines. Only the
+ * SQLSTATE and severity are logged: the message text can quote what a
+ * user typed. */
+static void
+notice_received(void *arg, const PGresult *r)
+{
+    (void)arg;
+    const char *sqlstate = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    const char *severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    struct sp_log_line *l = sp_log_begin(SP_LOG_DEBUG, "db_notice");
+    sp_log_str(l, "sqlstate", sqlstate ? sqlstate : "");
+    sp_log_str(l, "severity", severity ? severity : "");
+    sp_log_end(l);
+}
+
 enum sp_rc
 sp_db_connect(struct sp_db *db, struct sp_problem *p)
 {
@@ -130,6 +147,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                               "the database is unavailable");
     }
+    PQsetNoticeReceiver(db->conn, notice_received, NULL);
     char sql[192];
     snprintf(sql, sizeof(sql),
              "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'support'%s",

@@ -18,11 +18,16 @@ sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long
     return sp_table_get(ctx->db, ctx->arena, &s->table, id, row_json, p);
 }
 
+/* Both rules, every error of both: p->rc is SP_INVALID after either. */
 enum sp_rc
-sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s,
+sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
                      const struct sp_table_value *values, struct sp_problem *p)
 {
-    return s->check != NULL ? s->check(ctx, values, p) : p->rc;
+    if (s->check != NULL && s->check(ctx, values, p) != SP_OK && p->rc != SP_INVALID)
+        return p->rc;
+    if (s->check_row != NULL)
+        s->check_row(ctx, id, values, p);
+    return p->rc;
 }
 
 enum sp_rc
@@ -30,7 +35,7 @@ sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
                       const struct sp_table_value *values, long long *id, const char **row_json,
                       struct sp_problem *p)
 {
-    if (s->check != NULL && s->check(ctx, values, p) != SP_OK)
+    if (sp_admin_store_check(ctx, s, 0, values, p) != SP_OK)
         return p->rc;
     return sp_table_insert(ctx->db, ctx->arena, &s->table, values, id, row_json, p);
 }
@@ -40,7 +45,7 @@ sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long lo
                      const struct sp_table_value *values, const char **row_json,
                      struct sp_problem *p)
 {
-    if (s->check != NULL && s->check(ctx, values, p) != SP_OK)
+    if (sp_admin_store_check(ctx, s, id, values, p) != SP_OK)
         return p->rc;
     return sp_table_update(ctx->db, ctx->arena, &s->table, id, values, row_json, p);
 }

@@ -27,6 +27,13 @@ struct sp_admin_store {
     /* false: the admin API deletes none of these rows (routes.c has no
      * DELETE for them), and sp_admin_store_delete refuses. */
     bool deletable;
+    /* The module's rule across columns, on what row id will hold after
+     * the write: the values set over its current ones (id 0: a create,
+     * over the columns' defaults), e.g. a category routed by skill needs
+     * its required_skill; NULL: none. No row id: nothing to say (the
+     * write answers 404). */
+    enum sp_rc (*check_row)(struct sp_ctx *ctx, long long id,
+                            const struct sp_table_value *values, struct sp_problem *p);
 };
 
 /* By id, after `after`; rows as JSON (API.md §6). */
@@ -36,20 +43,21 @@ enum sp_rc sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *
 /* Row id as the list shows it; SP_NOT_FOUND when there is none. */
 enum sp_rc sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
                               const char **row_json, struct sp_problem *p);
-/* The module's rule alone, adding its field errors to p: how the API
- * reports them with the body's other errors when it refuses the body
- * anyway (API.md §1, every field error at once). Values whose field was
- * refused are set with a NULL value; the rule skips them. */
-enum sp_rc sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s,
+/* The module's rules alone (for row id, 0 on a create), adding their
+ * field errors to p: how the API reports them with the body's other
+ * errors when it refuses the body anyway (API.md §1, every field error
+ * at once). Values whose field was refused are set with a NULL value and
+ * have their error in p; the rules skip them. */
+enum sp_rc sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
                                 const struct sp_table_value *values, struct sp_problem *p);
-/* The check, then the insert; a unique violation is 409 with the table's
+/* The checks, then the insert; a unique violation is 409 with the table's
  * own code. The new row's id and JSON. Runs in the caller's transaction:
  * the create protocol's (sp_idem_run), which keeps the create's
  * Idempotency-Key with the row. */
 enum sp_rc sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
                                  const struct sp_table_value *values, long long *id,
                                  const char **row_json, struct sp_problem *p);
-/* The check, then the set values only; SP_NOT_FOUND when there is no row
+/* The checks, then the set values only; SP_NOT_FOUND when there is no row
  * id. */
 enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
                                 const struct sp_table_value *values, const char **row_json,

@@ -94,7 +94,7 @@ const struct sp_admin_store sp_agent_store = {{
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false, NULL};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)

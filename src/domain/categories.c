@@ -26,6 +26,53 @@ static struct sp_stmt any_stmt = SP_STMT_READ(
 static struct sp_stmt slug_stmt = SP_STMT_READ(
     "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
 
+static struct sp_stmt routing_stmt = SP_STMT_READ(
+    "category_routing",
+    "SELECT routing, required_skill FROM support_categories WHERE id = $1::bigint", 1);
+
+/* Whether p already refuses field (a value refused is set with NULL: it
+ * is not a null given). */
+static bool
+refused(const struct sp_problem *p, const char *field)
+{
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+/* A category routed by skill names the skill: without one no agent ever
+ * matches and its tickets and chats wait unrouted. Checked on what the
+ * row will hold: a create's values over the defaults (routing manual, no
+ * skill), a patch's over the row's current ones. */
+static enum sp_rc
+check_routing(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+              struct sp_problem *p)
+{
+    const struct sp_table_value *routing = &values[SP_CAT_ROUTING];
+    const struct sp_table_value *skill = &values[SP_CAT_SKILL];
+    if ((routing->set && routing->value == NULL) || (skill->set && refused(p, "required_skill")))
+        return p->rc;   /* refused: its own error says why */
+    if (id != 0 && !routing->set && !skill->set)
+        return p->rc;       /* neither changes */
+    const char *now_routing = routing->set ? routing->value : "manual";
+    const char *now_skill = skill->set ? skill->value : NULL;
+    if (id != 0 && !(routing->set && skill->set)) {
+        const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &routing_stmt, params, p);
+        if (r == NULL || PQntuples(r) == 0)
+            return p->rc;   /* no such row: the write answers 404 */
+        if (!routing->set)
+            now_routing = sp_db_str(r, 0, 0);
+        if (!skill->set)
+            now_skill = sp_db_str(r, 0, 1);
+    }
+    if (strcmp(now_routing, "skill") == 0 && now_skill == NULL)
+        sp_problem_field(p, "required_skill", "required",
+                         "is required when routing is skill: the skill agents need");
+    return p->rc;
+}
+
 /* Not deletable: the admin API has no DELETE for categories (one no
  * longer offered is deactivated: is_active). */
 const struct sp_admin_store sp_category_store = {{
@@ -39,7 +86,7 @@ const struct sp_admin_store sp_category_store = {{
      [SP_CAT_DESCRIPTION] = {"description", "$"},
      [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},
      [SP_CAT_TEAM] = {"team", "$"}, [SP_CAT_SKILL] = {"required_skill", "$"},
-     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}}, NULL, false};
+     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}}, NULL, false, check_routing};
 
 enum sp_rc
 sp_category_unknown(struct sp_problem *p, enum sp_category_scope scope)

@@ -43,11 +43,29 @@ match(const char *pattern, const char *path, struct sp_arena *a, const char **pa
     return true;
 }
 
+/* Appends method to the Allow list; a GET route answers HEAD too (see
+ * want in sp_router_match), so GET is listed with HEAD. A list too long
+ * for the buffer ends at the last method that fit (*full). */
+static void
+allow_add(char *allow, size_t allowlen, size_t *used, bool *full, enum sp_method method)
+{
+    if (*full)
+        return;
+    int w = snprintf(allow + *used, allowlen - *used, "%s%s%s", *used ? ", " : "",
+                     sp_method_name(method), method == SP_GET ? ", HEAD" : "");
+    if (w < 0 || (size_t)w >= allowlen - *used) {
+        allow[*used] = '\0';
+        *full = true;
+        return;
+    }
+    *used += (size_t)w;
+}
+
 enum sp_route_result
 sp_router_match(const struct sp_route *routes, size_t n, struct sp_req *r,
                 const struct sp_route **route, char *allow, size_t allowlen)
 {
-    bool path_known = false;
+    bool path_known = false, full = false;
     size_t used = 0;
     unsigned seen = 0;
     allow[0] = '\0';
@@ -65,10 +83,7 @@ sp_router_match(const struct sp_route *routes, size_t n, struct sp_req *r,
             unsigned bit = 1u << routes[i].method;
             if (!(seen & bit)) {
                 seen |= bit;
-                int w = snprintf(allow + used, allowlen - used, "%s%s", used ? ", " : "",
-                                 sp_method_name(routes[i].method));
-                if (w > 0 && (size_t)w < allowlen - used)
-                    used += (size_t)w;
+                allow_add(allow, allowlen, &used, &full, routes[i].method);
             }
         }
     }

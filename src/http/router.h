@@ -27,7 +27,9 @@ struct sp_route {
 enum sp_route_result { SP_ROUTE_FOUND, SP_ROUTE_NOT_FOUND, SP_ROUTE_BAD_METHOD };
 
 /* On FOUND, *route is set and r->params/r->nparams hold the (
- * raw) parameters. On BAD_METHOD, allow holds "GET, POST". */
+ * raw) parameters. On BAD_METHOD, allow holds the path's methods in
+ * table order, e.g. "GET, HEAD, POST": HEAD is served as GET wherever
+ * there is a GET route, and listed after it. */
 enum sp_route_result sp_router_match(const struct sp_route *routes, size_t n,
                                      struct sp_req *r, const struct sp_route **route,
                                      char *allow, size_t allowlen);

@@ -146,13 +146,16 @@ read_settings(struct sp_config *cfg, char *err, size_t errlen)
     return true;
 }
 
-/* At start: false after saying why on stderr. */
+/* At start: false after saying why on stderr, as the FastCGI programs do
+ * (api/app.c): a JSON log line for the logs, then the plain line for
+ * whoever ran the job by hand. */
 static bool
 load_settings(const struct sp_job *job, struct sp_config *cfg)
 {
     char err[512];
     if (read_settings(cfg, err, sizeof(err)))
         return true;
+    sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
     fprintf(stderr, "%s: %s\n", job->name, err);
     return false;
 }

@@ -129,8 +129,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (!(seen & 1u << routes[i].method)) {
             seen |= 1u << routes[i].method;
             size_t used = strlen(ref_allow);
-            snprintf(ref_allow + used, sizeof(ref_allow) - used, "%s%s", used ? ", " : "",
-                     sp_method_name(routes[i].method));
+            snprintf(ref_allow + used, sizeof(ref_allow) - used, "%s%s%s", used ? ", " : "",
+                     sp_method_name(routes[i].method),
+                     routes[i].method == SP_GET ? ", HEAD" : "");
         }
     }
     if (ref != NULL) {

@@ -446,6 +446,85 @@ START_TEST(category_validation_reports_every_field_at_once)
 }
 END_TEST
 
+/* A category routed by skill names its skill (API.md §6): without one no
+ * agent ever matches and its tickets never route. Checked on what the row
+ * will hold: a create's fields, a PATCH's over the row's. */
+START_TEST(skill_routing_requires_a_required_skill)
+{
+    const char *slug = sp_t_unique("sk");
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/categories",
+                                     sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\","
+                                              "\"routing\":\"skill\"}", slug));
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", "/support/admin/categories",
+                   sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"routing\":\"skill\","
+                            "\"required_skill\":null}", slug));
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    /* with the other errors at once; a refused skill is said once */
+    r = sp_t_admin("POST", "/support/admin/categories",
+                   "{\"slug\":\"Bad!\",\"name\":\"x\",\"routing\":\"skill\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", "/support/admin/categories",
+                   sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\",\"routing\":\"skill\","
+                            "\"required_skill\":\"\\t\"}", slug));
+    sp_t_assert_invalid(r, "required_skill", "invalid");
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_categories WHERE slug = '%s'", slug),
+                     "0");
+
+    /* PATCH: to skill routing without a skill, or the skill cleared */
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"x\"}", slug));
+    const char *path =
+        sp_t_fmt("/support/admin/categories/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"routing\":\"skill\"}");
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"routing\":\"skill\",\"required_skill\":\"Tech\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "required_skill"), "tech");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"name\":\"y\"}");   /* other fields: as before */
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"required_skill\":null}");
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"required_skill\":null,\"slug\":\"UPPER\"}");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "required_skill", "required");
+    ck_assert_uint_eq(error_count(r), 2);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT routing || ' ' || required_skill FROM support_categories"
+                              " WHERE slug = '%s'", slug),
+                     "skill tech");
+    r = sp_t_admin("PATCH", path, "{\"required_skill\":\"billing\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* leaving skill routing, the skill may go */
+    r = sp_t_admin("PATCH", path, "{\"routing\":\"manual\",\"required_skill\":null}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "routing"), "manual");
+    sp_t_assert_jnull(r->json, "required_skill");
+    sp_t_resp_free(r);
+    /* no such category: 404, as any PATCH of one */
+    r = sp_t_admin("PATCH", "/support/admin/categories/999999999", "{\"routing\":\"skill\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(category_patch_changes_given_fields_only)
 {
     const char *slug = sp_t_admin_category_new("\"description\":\"keep me\",\"team\":\"t1\"");
@@ -1467,6 +1546,7 @@ admin_suite(void)
     tcase_add_test(tc, category_validation_and_slug_taken);
     tcase_add_test(tc, category_validation_reports_every_field_at_once);
     tcase_add_test(tc, category_patch_changes_given_fields_only);
+    tcase_add_test(tc, skill_routing_requires_a_required_skill);
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
     tcase_add_test(tc, get_of_one_row_answers_what_the_list_shows);

@@ -43,8 +43,9 @@ START_TEST(delete_on_tickets_is_405_with_allow_get_post)
     struct sp_t_resp *r = sp_t_request("DELETE", "/support/tickets", u.token, NULL, NULL, NULL);
     sp_t_assert_problem(r, 405, "method_not_allowed");
     const char *allow = sp_t_header(r, "Allow");
-    ck_assert_msg(sp_t_list_has(allow, "GET") && sp_t_list_has(allow, "POST"),
-                  "Allow \"%s\" must list GET and POST", allow);
+    ck_assert_msg(sp_t_list_has(allow, "GET") && sp_t_list_has(allow, "POST") &&
+                      sp_t_list_has(allow, "HEAD"),
+                  "Allow \"%s\" must list GET, HEAD and POST", allow);
     ck_assert_msg(!sp_t_list_has(allow, "DELETE"), "Allow \"%s\" lists DELETE", allow);
     sp_t_resp_free(r);
 }
@@ -54,9 +55,54 @@ START_TEST(post_on_healthz_is_405_with_allow_get)
 {
     struct sp_t_resp *r = sp_t_request("POST", "/support/healthz", NULL, SP_T_JSON, "{}", NULL);
     sp_t_assert_problem(r, 405, "method_not_allowed");
-    ck_assert_msg(sp_t_list_has(sp_t_header(r, "Allow"), "GET"), "Allow \"%s\" lacks GET",
-                  sp_t_header(r, "Allow"));
+    ck_assert_str_eq(sp_t_header(r, "Allow"), "GET, HEAD");
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* HEAD path as a client sends it (raw: an answer to HEAD has no body). */
+static long
+head_status(const char *path, const char *token)
+{
+    const char *req = sp_t_fmt("HEAD %s HTTP/1.1\r\nHost: localhost\r\n%s%s%sConnection: close"
+                               "\r\n\r\n", path, token ? "Authorization: Bearer " : "",
+                               token ? token : "", token ? "\r\n" : "");
+    struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+    long status = r->status;
+    sp_t_resp_free(r);
+    return status;
+}
+
+/* Allow is the truth (RFC 9110 §10.2.1): a GET route answers HEAD, so its
+ * Allow names HEAD, and HEAD on it is served; a path without GET refuses
+ * HEAD and does not name it. */
+START_TEST(allow_names_head_where_get_answers_it)
+{
+    const char *customer = sp_t_user_new(SP_ROLE_CUSTOMER).token;
+    const char *admin = sp_t_admin_token();
+    const struct {
+        const char *method, *path, *token, *allow;
+        long head;  /* HEAD's status */
+    } cases[] = {
+        {"POST", "/support/articles/no-such-article", NULL, "GET, HEAD", 404},
+        {"POST", "/support/healthz", NULL, "GET, HEAD", 200},
+        {"DELETE", "/support/tickets", customer, "POST, GET, HEAD", 200},
+        {"DELETE", "/support/admin/categories", admin, "GET, HEAD, POST", 200},
+        {"DELETE", "/support/admin/categories/999999999", admin, "GET, HEAD, PATCH", 404},
+        {"PUT", "/support/admin/kb", NULL, "GET, HEAD", 303},
+        {"GET", "/support/admin/kb/preview", NULL, "POST", 405},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r =
+            sp_t_request(cases[i].method, cases[i].path, cases[i].token, NULL, NULL, NULL);
+        sp_t_assert_problem(r, 405, "method_not_allowed");
+        ck_assert_msg(strcmp(sp_t_header(r, "Allow"), cases[i].allow) == 0, "%s %s: Allow %s",
+                      cases[i].method, cases[i].path, sp_t_header(r, "Allow"));
+        sp_t_resp_free(r);
+        long head = head_status(cases[i].path, cases[i].token);
+        ck_assert_msg(head == cases[i].head, "HEAD %s: %ld, want %ld", cases[i].path, head,
+                      cases[i].head);
+    }
 }
 END_TEST
 
@@ -178,6 +224,7 @@ health_suite(void)
     tcase_add_test(tc, unknown_path_is_404_problem);
     tcase_add_test(tc, delete_on_tickets_is_405_with_allow_get_post);
     tcase_add_test(tc, post_on_healthz_is_405_with_allow_get);
+    tcase_add_test(tc, allow_names_head_where_get_answers_it);
     tc = sp_t_tcase(s, "request_id");
     tcase_add_test(tc, sane_request_id_is_echoed);
     tcase_add_test(tc, sane_request_id_is_the_problem_request_id);

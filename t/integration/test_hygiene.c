@@ -132,6 +132,80 @@ START_TEST(support_token_refuses_a_sub_that_is_not_a_user_id)
 }
 END_TEST
 
+/* The size of support-api.log now: where the lines of what follows start. */
+static long
+api_log_size(void)
+{
+    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    fclose(f);
+    return n;
+}
+
+/* Asserts every whole line of support-api.log from offset on is a JSON
+ * object (API.md §12); returns how many there were. */
+static int
+assert_api_log_json_from(long offset)
+{
+    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, offset, SEEK_SET), 0);
+    char line[65536];
+    int n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t len = strlen(line);
+        if (len == 0 || line[len - 1] != '\n')
+            break;  /* a line being written as we read */
+        struct json_object *o = json_tokener_parse(line);
+        ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
+                      "a log line that is not JSON: %s", line);
+        json_object_put(o);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* The database's notices (a search of stop words only, a word too long to
+ * index) are not written raw to the workers' stderr, which is the log. */
+START_TEST(database_notices_keep_the_log_json_lines)
+{
+    long offset = api_log_size();
+    struct sp_t_resp *r = sp_t_get("/support/articles?q=the", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", "/support/admin/articles",
+                   sp_t_fmt("{\"slug\":%s,\"title\":\"long word\",\"content_markdown\":\"%s\"}",
+                            sp_t_jq(sp_t_unique("longword")), sp_t_repeat("a", 2100)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_int_gt(assert_api_log_json_from(offset), 0);
+}
+END_TEST
+
+/* A job's bad setting is logged as a JSON line (bad_config), as the
+ * workers' is at start-up, and the job exits 1. */
+START_TEST(a_jobs_bad_setting_is_a_json_log_line)
+{
+    const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", NULL};
+    const char *const args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", env, args, &out), 1);
+    const char *at = strstr(out, "{\"ts\":");
+    ck_assert_msg(at != NULL, "no JSON line in %s", out);
+    char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+    struct json_object *o = json_tokener_parse(line);
+    ck_assert_msg(o != NULL, "not JSON: %s", line);
+    ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
+    ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
+    ck_assert_str_eq(sp_t_jstr(o, "program"), "ticket-sla-monitor");
+    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS") != NULL, "%s", line);
+    json_object_put(o);
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -145,6 +219,9 @@ hygiene_suite(void)
     tc = sp_t_tcase(s, "support_token");
     tcase_add_test(tc, support_token_caps_admin_tokens_at_a_day_without_force);
     tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
+    tc = sp_t_tcase(s, "logs");
+    tcase_add_test(tc, database_notices_keep_the_log_json_lines);
+    tcase_add_test(tc, a_jobs_bad_setting_is_a_json_log_line);
     return s;
 }
 

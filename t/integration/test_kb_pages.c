@@ -334,6 +334,82 @@ START_TEST(list_searches_and_filters_and_escapes_titles)
 }
 END_TEST
 
+/* The href of a page's "Next page" link with its entities decoded (the
+ * template escapes every value), or NULL. */
+static const char *
+next_href(const struct sp_t_resp *r)
+{
+    const char *end = strstr(r->body, "\">Next page</a>");
+    if (end == NULL)
+        return NULL;
+    const char *at = end;
+    while (at > r->body && strncmp(at, "href=\"", 6) != 0)
+        at--;
+    ck_assert_msg(at > r->body, "next link without href: %s", r->body);
+    at += 6;
+    static const struct { const char *ent; char ch; } ents[] = {
+        {"&amp;", '&'}, {"&#61;", '='}, {"&quot;", '"'}, {"&lt;", '<'}, {"&gt;", '>'},
+        {"&#39;", '\''},
+    };
+    char *out = (char *)sp_t_fmt("%.*s", (int)(end - at), at), *w = out;
+    for (const char *p = out; *p != '\0';) {
+        size_t i = 0;
+        while (i < sizeof(ents) / sizeof(ents[0]) && strncmp(p, ents[i].ent, strlen(ents[i].ent)))
+            i++;
+        if (i < sizeof(ents) / sizeof(ents[0])) {
+            *w++ = ents[i].ch;
+            p += strlen(ents[i].ent);
+        } else {
+            ck_assert_msg(*p != '&' && *p != '<' && *p != '"', "unescaped href: %s", out);
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* With more matches than a page, "Next page" keeps the search and the
+ * status filter (percent-encoded, then HTML-escaped): page 2 lists the
+ * remaining matches only, never the articles the search excludes. */
+START_TEST(next_page_keeps_the_search_and_the_filter)
+{
+    struct jar j = {0};
+    login(&j);
+    const char *word = sp_t_unique_word();
+    const char *other = sp_t_unique("kb-other");
+    /* older than the matches, so a page 2 without the search lists it */
+    sp_t_sql("INSERT INTO support_knowledge_articles (slug, title, content_markdown, content_text)"
+             " VALUES ('%s', 'unrelated', 'unrelated', 'unrelated')", other);
+    sp_t_sql("INSERT INTO support_knowledge_articles (slug, title, content_markdown, content_text)"
+             " SELECT '%s-' || g, '%s ' || g, 'body', 'body' FROM generate_series(1, 51) g"
+             " ORDER BY g", word, word);
+    const char *q = sp_t_fmt("%s & =", word);
+    struct sp_t_resp *r =
+        browse(&j, "GET", sp_t_fmt("/support/admin/kb?q=%s&status=draft", sp_t_urlencode(q)), NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-51<", word)) != NULL, "newest match first");
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-1<", word)) == NULL, "50 a page");
+    const char *href = next_href(r);
+    ck_assert_msg(href != NULL, "no next page link in %s", r->body);
+    sp_t_resp_free(r);
+    ck_assert_msg(strncmp(href, sp_t_fmt("/support/admin/kb?q=%s&status=draft&cursor=",
+                                         sp_t_urlencode(q)),
+                          strlen("/support/admin/kb?q=&status=draft&cursor=") +
+                              strlen(sp_t_urlencode(q))) == 0,
+                  "next link: %s", href);
+    r = browse(&j, "GET", href, NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-1<", word)) != NULL, "the 51st match: %s",
+                  r->body);
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-2<", word)) == NULL, "page 1's matches");
+    ck_assert_msg(strstr(r->body, other) == NULL, "a non-matching article on page 2");
+    ck_assert_msg(strstr(r->body, sp_t_fmt("value=\"%s &amp; &#61;\"", word)) != NULL,
+                  "the search box keeps the search");
+    ck_assert_msg(strstr(r->body, "Next page") == NULL, "no third page");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* The login page's text, from any worker. */
 static bool
 login_page_says(const char *text)
@@ -393,6 +469,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
+    tcase_add_test(tc, next_page_keeps_the_search_and_the_filter);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);

@@ -449,7 +449,7 @@ START_TEST(unknown_method_is_405_naming_it)
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = sp_t_request("FOO", TICKETS, u.token, NULL, NULL, NULL);
     sp_t_assert_problem(r, 405, "method_not_allowed");
-    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "FOO is not allowed here; use POST, GET");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "FOO is not allowed here; use POST, GET, HEAD");
     sp_t_resp_free(r);
 }
 END_TEST
