@@ -7,32 +7,55 @@
 
 #define FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
 
-size_t
-sp_utf8_seq_len(const char *str, size_t n)
+/* The well-formed sequence at str: its length (1..4) and code point in
+ * *cp; 0 when malformed. */
+static size_t
+decode_seq(const char *str, size_t n, uint32_t *cp)
 {
     const unsigned char *s = (const unsigned char *)str;
     if (n == 0)
         return 0;
     unsigned char c = s[0];
-    if (c < 0x80)
+    if (c < 0x80) {
+        *cp = c;
         return 1;
+    }
     size_t len;
-    unsigned cp;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    uint32_t v;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; v = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; v = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; v = c & 0x07; }
     else return 0;
     if (n < len)
         return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80)
             return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
+        v = (v << 6) | (s[i] & 0x3f);
     }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+    if ((len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
+        (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
         return 0;
+    *cp = v;
     return len;
+}
+
+size_t
+sp_utf8_seq_len(const char *s, size_t n)
+{
+    uint32_t cp;
+    return decode_seq(s, n, &cp);
+}
+
+uint32_t
+sp_utf8_decode(const char *s, size_t n, size_t *len)
+{
+    uint32_t cp;
+    *len = decode_seq(s, n, &cp);
+    if (*len > 0)
+        return cp;
+    *len = n > 0 ? 1 : 0;
+    return 0xFFFD;
 }
 
 bool

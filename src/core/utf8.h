@@ -7,9 +7,13 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length of the well-formed UTF-8 sequence at s (1..4), 0 if malformed. */
 size_t sp_utf8_seq_len(const char *s, size_t n);
+/* The code point at s[0..n), its length in *len; a malformed byte is
+ * U+FFFD of length 1 (0 when n is 0). */
+uint32_t sp_utf8_decode(const char *s, size_t n, size_t *len);
 bool   sp_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t sp_utf8_count(const char *s, size_t n);

@@ -10,24 +10,6 @@
 #include "core/arena.h"
 #include "core/utf8.h"
 
-/* The code point at s[0..n), its length in *len (a malformed byte reads
- * as U+FFFD, one byte: the JSON reader has already refused such input). */
-static uint32_t
-decode(const char *s, size_t n, size_t *len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t k = sp_utf8_seq_len(s, n);
-    if (k == 0) {
-        *len = 1;
-        return 0xFFFD;
-    }
-    uint32_t c = k == 1 ? u[0] : (uint32_t)(u[0] & (0x7F >> k));
-    for (size_t i = 1; i < k; i++)
-        c = (c << 6) | (u[i] & 0x3F);
-    *len = k;
-    return c;
-}
-
 /* Controls and line breaks: C0, DEL, C1 (NEL among them), U+2028/2029. */
 static bool
 is_control(uint32_t c)
@@ -56,7 +38,7 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
 {
     size_t n = strlen(s), start = n, end = 0;
     for (size_t i = 0, k; i < n; i += k) {
-        uint32_t c = decode(s + i, n - i, &k);
+        uint32_t c = sp_utf8_decode(s + i, n - i, &k);
         if (is_control(c)) {
             sp_problem_field(p, field, "invalid",
                              "must be one line of text, without line breaks or control "
@@ -94,7 +76,7 @@ sp_ticket_subject_of_text(struct sp_arena *a, const char *s, size_t max)
     size_t n = strlen(s), o = 0;
     char *line = sp_arena_alloc(a, n + 1);
     for (size_t i = 0, k; i < n; i += k) {
-        uint32_t c = decode(s + i, n - i, &k);
+        uint32_t c = sp_utf8_decode(s + i, n - i, &k);
         if (is_control(c)) {
             line[o++] = ' ';
         } else {

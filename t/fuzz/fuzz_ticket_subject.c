@@ -33,14 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static uint32_t
 cp_at(const char *s, size_t n, size_t *len)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t k = sp_utf8_seq_len(s, n);
-    CHECK(k > 0);
-    uint32_t c = k == 1 ? u[0] : (uint32_t)(u[0] & (0x7F >> k));
-    for (size_t i = 1; i < k; i++)
-        c = (c << 6) | (u[i] & 0x3F);
-    *len = k;
-    return c;
+    CHECK(sp_utf8_seq_len(s, n) > 0);
+    return sp_utf8_decode(s, n, len);
 }
 
 /* Written from the rule, not taken from the code under test. */

@@ -459,6 +459,20 @@ sp_t_repeat(const char *unit, size_t n)
 }
 
 const char *
+sp_t_migration_text(const char *file)
+{
+    const char *path = sp_t_fmt("%s/sql/%s", getenv("SP_TEST_TOP_SRCDIR"), file);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    ck_assert_msg(n < sizeof(buf) - 1, "%s is longer than %zu bytes", path, sizeof(buf) - 2);
+    buf[n] = '\0';
+    return sp_t_fmt("%s", buf);
+}
+
+const char *
 sp_t_jq(const char *s)
 {
     struct sp_buf b;

@@ -189,6 +189,9 @@ const char *sp_t_unique(const char *prefix);
 const char *sp_t_unique_word(void);
 /* unit repeated n times. */
 const char *sp_t_repeat(const char *unit, size_t n);
+/* The text of sql/<file> in the source tree (a data migration run again
+ * on rows written as before it). Arena-owned. */
+const char *sp_t_migration_text(const char *file);
 /* s as a JSON string literal, quotes included. */
 const char *sp_t_jq(const char *s);
 /* s percent-encoded for a query string (RFC 3986 unreserved kept). */

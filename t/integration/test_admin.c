@@ -1515,14 +1515,7 @@ START_TEST(the_skills_migration_gives_old_rows_the_one_form)
              " ARRAY[' Billing', 'billing', E'\\u200b', 'SEPA-De ', 'Été'])", u.sub);
     sp_t_sql("INSERT INTO support_categories (slug, name, routing, required_skill)"
              " VALUES ('%s', 'Old', 'skill', E'\\u00a0Billing\\t')", slug);
-    const char *path = sp_t_fmt("%s/sql/040_skills_one_case.sql", getenv("SP_TEST_TOP_SRCDIR"));
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char sql[8192];
-    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
-    fclose(f);
-    ck_assert_uint_lt(n, sizeof(sql) - 1);
-    sql[n] = '\0';
+    const char *sql = sp_t_migration_text("040_skills_one_case.sql");
     for (int run = 0; run < 2; run++) {
         sp_t_sql("%s", sql);
         ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"

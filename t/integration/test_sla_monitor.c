@@ -389,15 +389,7 @@ START_TEST(migration_041_gives_paused_unanswered_tickets_their_first_response_du
              " WHERE public_id = '%s' RETURNING 1", old);
     sp_t_sql("UPDATE support_tickets SET first_responded_at = created_at, sla_due_at = NULL,"
              " sla_breach_check_at = NULL WHERE public_id = '%s' RETURNING 1", answered);
-    const char *path = sp_t_fmt("%s/sql/041_sla_first_response_while_pending.sql",
-                                getenv("SP_TEST_TOP_SRCDIR"));
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char sql[8192];
-    size_t n = fread(sql, 1, sizeof(sql) - 1, f);
-    fclose(f);
-    ck_assert_uint_lt(n, sizeof(sql) - 1);
-    sql[n] = '\0';
+    const char *sql = sp_t_migration_text("041_sla_first_response_while_pending.sql");
     const char *due = "(sla_due_at = first_response_due_at) || ' '"
                       " || (sla_breach_check_at = first_response_due_at)";
     for (int run = 0; run < 2; run++) {

@@ -517,6 +517,25 @@ deliver(struct lib *l, const struct sp_webhook_delivery *d, struct sp_webhook_at
     ck_assert_int_eq(sp_webhook_deliver(&l->ctx, &l->env, d, a, &p), SP_OK);
 }
 
+/* A webhook to url for ticket.created; returns its id. */
+static long long
+hook_at(const char *url)
+{
+    struct sp_t_resp *r = create(url, "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* Pings webhook id and makes the delivery's first attempt. */
+static void
+ping_attempt(struct lib *l, long long id, struct sp_webhook_delivery *d,
+             struct sp_webhook_attempt *a)
+{
+    delivery_of(l, ping(id), d);
+    deliver(l, d, a);
+}
+
 static void
 record(struct lib *l, long long id, const struct sp_webhook_attempt *a, long long retry_at_ms)
 {
@@ -663,14 +682,9 @@ START_TEST(redirects_are_not_followed)
     struct lib l;
     receiver_start(&rc);
     lib_open(&l);
-    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/redirect", rc.port),
-                                 "[\"ticket.created\"]");
-    long long id = (long long)sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
     struct sp_webhook_delivery d;
-    delivery_of(&l, ping(id), &d);
     struct sp_webhook_attempt a;
-    deliver(&l, &d, &a);
+    ping_attempt(&l, hook_at(sp_t_fmt("http://127.0.0.1:%d/redirect", rc.port)), &d, &a);
     ck_assert(!a.delivered);
     ck_assert_int_eq(a.status_code, 302);
     struct json_object *got = receiver_next(&rc, 5000);
@@ -691,18 +705,14 @@ START_TEST(a_failed_attempt_is_logged_as_a_short_code)
     receiver_start(&rc);
     lib_open(&l);
     /* https:// to a receiver that speaks plain HTTP: the handshake fails. */
-    struct sp_t_resp *r = create(sp_t_fmt("https://127.0.0.1:%d/hook", rc.port),
-                                 "[\"ticket.created\"]");
-    long long id = (long long)sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
+    long long id = hook_at(sp_t_fmt("https://127.0.0.1:%d/hook", rc.port));
     struct sp_webhook_delivery d;
-    delivery_of(&l, ping(id), &d);
     struct sp_webhook_attempt a;
-    deliver(&l, &d, &a);
+    ping_attempt(&l, id, &d, &a);
     ck_assert(!a.delivered && !a.final);
     ck_assert_str_eq(a.error, "tls_failed");
     record(&l, d.id, &a, (long long)time(NULL) * 1000 + 60000);
-    r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(first_item(r), "last_error"), "tls_failed");
     sp_t_resp_free(r);
@@ -721,16 +731,12 @@ START_TEST(the_guard_runs_again_at_delivery)
     struct lib l;
     receiver_start(&rc);
     lib_open(&l);
-    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
-                                 "[\"ticket.created\"]");
-    long long id = (long long)sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
-    struct sp_webhook_delivery d;
-    delivery_of(&l, ping(id), &d);
+    long long id = hook_at(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port));
     /* A dispatcher without the development exception refuses loopback. */
     l.env.allow_loopback = false;
+    struct sp_webhook_delivery d;
     struct sp_webhook_attempt a;
-    deliver(&l, &d, &a);
+    ping_attempt(&l, id, &d, &a);
     ck_assert(!a.delivered);
     ck_assert_int_eq(a.status_code, 0);
     ck_assert_str_eq(a.error, "url_refused");
