@@ -48,6 +48,12 @@ def unique(prefix):
     return prefix + uuid.uuid4().hex[:12]
 
 
+def user_id():
+    """A JWT sub nobody else uses: a positive integer written one way
+    (docs/API.md §2), 16 digits without a leading zero."""
+    return str(10**15 + uuid.uuid4().int % (9 * 10**15))
+
+
 def http(node, method, path, tok=None, body=None, timeout=10):
     """(status, headers, parsed JSON or None)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -177,7 +183,7 @@ def admin_path(s, tok):
 async def check_chat_across_nodes():
     """A frame sent on a websocket of node a reaches a websocket on node b
     (nchan on Redis: the channel spans both nginx)."""
-    cust, admin = token("customer", unique("c")), token("admin", unique("adm"))
+    cust, admin = token("customer", user_id()), token("admin", user_id())
     s = chat_session("a", cust)
     on_a = await Sub("a", customer_path(s, cust)).open()
     on_b = await Sub("b", admin_path(s, admin)).open()
@@ -206,7 +212,7 @@ def check_rate_limits_across_nodes():
     sec = time.gmtime().tm_sec
     if sec > 45:  # stay inside one fixed one-minute window
         time.sleep(61 - sec)
-    cust = token("customer", unique("r"))
+    cust = token("customer", user_id())
     body = {"subject": "cluster rate", "description": "counted on both nodes"}
     for i in range(10):
         node = "ab"[i % 2]
@@ -239,7 +245,7 @@ async def check_node_down_clients_catch_up():
     websocket client reconnects to node b with the last message id it saw
     and receives what was stored meanwhile; every stored message of the
     session reached it, none twice."""
-    cust = token("customer", unique("f"))
+    cust = token("customer", user_id())
     s = chat_session("b", cust)
     sub = await Sub("a", customer_path(s, cust)).open()
     try:
@@ -282,7 +288,7 @@ def check_replica_serves_reads():
     the lag shows in /metrics), appears once replay resumes, and the lag
     returns to 0. With the replica down the same read falls back to the
     primary."""
-    admin, cust = token("admin", unique("adm")), token("customer", unique("k"))
+    admin, cust = token("admin", user_id()), token("customer", user_id())
     expect(metric("b", "support_db_replica_in_recovery") == 1, "replica_in_recovery != 1")
     reads = 'support_db_replica_reads_total{target="replica"}'
     before = metric("b", reads) or 0
