@@ -1375,6 +1375,17 @@ sp_t_admin_post_at(const char *file, int line, const char *path, const char *jso
     return r;
 }
 
+int64_t
+sp_t_admin_rule_new_at(const char *file, int line, const char *members)
+{
+    struct sp_t_resp *r = sp_t_admin_post_at(file, line, "/support/admin/priority-rules",
+                                             sp_t_fmt("{%s}", members));
+    int64_t id = sp_t_jint_at(file, line, r->json, "id");
+    ck_assert_msg(id > 0, "%s:%d: priority rule id %lld", file, line, (long long)id);
+    sp_t_resp_free(r);
+    return id;
+}
+
 const char *
 sp_t_admin_category_new_at(const char *file, int line, const char *members)
 {

@@ -362,6 +362,11 @@ const char *sp_t_admin_token(void);
 #define sp_t_admin_post(path, json) sp_t_admin_post_at(__FILE__, __LINE__, (path), (json))
 struct sp_t_resp *sp_t_admin_post_at(const char *file, int line, const char *path,
                                      const char *json);
+/* POST /support/admin/priority-rules {members} (object members text,
+ * e.g. "\"name\":\"r\",\"priority\":\"high\",…"); asserts 201 and
+ * returns the rule's id. */
+#define sp_t_admin_rule_new(members) sp_t_admin_rule_new_at(__FILE__, __LINE__, (members))
+int64_t sp_t_admin_rule_new_at(const char *file, int line, const char *members);
 /* POST /support/admin/categories {"slug":<fresh>,"name":"…"[,members]}
  * where members is NULL or JSON object members text such as
  * "\"routing\":\"round_robin\",\"team\":\"t1\"". Returns the slug. */

@@ -18,20 +18,31 @@
 
 #define JOB "chat-session-archive"
 
-/* A session of a new customer (manual routing: waiting), optionally with
- * a first message; returns its public id. */
+/* c's session in category cat with a first message; asserts the status
+ * it answers with when want_status is not NULL. Returns its public id. */
 static const char *
-session_new(const struct sp_t_user *c, const char *message)
+session_open(const struct sp_t_user *c, const char *cat, const char *message,
+             const char *want_status)
 {
-    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
     const char *body = message ? sp_t_fmt("{\"category\":%s,\"message\":%s}", sp_t_jq(cat),
                                           sp_t_jq(message))
                                : sp_t_fmt("{\"category\":%s}", sp_t_jq(cat));
     struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c->token, body);
     sp_t_assert_json(r, 201);
     const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    if (want_status != NULL)
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), want_status);
     sp_t_resp_free(r);
     return id;
+}
+
+/* A session of a new customer (manual routing: waiting), optionally with
+ * a first message; returns its public id. */
+static const char *
+session_new(const struct sp_t_user *c, const char *message)
+{
+    return session_open(c, sp_t_admin_category_new("\"routing\":\"manual\""), message,
+                        "waiting");
 }
 
 /* Moves the session's activity `minutes` into the past. */
@@ -272,20 +283,13 @@ START_TEST(archived_chat_ticket_gets_the_customers_stored_tier)
 {
     const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
     const char *name = sp_t_unique("vip-archive");
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-        sp_t_fmt("{\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
-                 "\"priority\":\"urgent\"}", sp_t_jq(name), sp_t_jq(cat)));
-    int64_t rule = sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
+    int64_t rule = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
+                 "\"priority\":\"urgent\"", sp_t_jq(name), sp_t_jq(cat)));
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     c.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.sub, "{\"tier\":\"vip\"}");
     (void)sp_t_ticket_create(&c, "An earlier question");  /* stores the contact */
-    r = sp_t_post_json("/support/chat/session", c.token,
-                       sp_t_fmt("{\"category\":%s,\"message\":\"still waiting\"}",
-                                sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    sp_t_resp_free(r);
+    const char *id = session_open(&c, cat, "still waiting", NULL);
     age(id, 31);
     run_ok(NULL);
     ck_assert_int_eq(tickets_of(id), 1);
@@ -295,7 +299,7 @@ START_TEST(archived_chat_ticket_gets_the_customers_stored_tier)
                               " LEFT JOIN support_priority_rules p ON p.id = t.priority_rule_id"
                               " WHERE s.public_id = '%s'", id),
                      sp_t_fmt("urgent/%s", name));
-    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
+    struct sp_t_resp *r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/priority-rules/%lld", (long long)rule),
                    NULL);
     sp_t_assert_status(r, 204);
     sp_t_resp_free(r);
@@ -332,11 +336,7 @@ START_TEST(archived_chat_ticket_is_routed_under_the_open_ticket_cap)
                      agent_id);
     const char *ids[2];
     for (int i = 0; i < 2; i++) {
-        struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
-            sp_t_fmt("{\"category\":%s,\"message\":\"chat %d\"}", sp_t_jq(cat), i));
-        sp_t_assert_json(r, 201);
-        ids[i] = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-        sp_t_resp_free(r);
+        ids[i] = session_open(&c, cat, sp_t_fmt("chat %d", i), NULL);
         age(ids[i], 31);
         const char *now = now_rfc3339();
         const char *args[] = {"--once", "--now", now, NULL};
@@ -382,14 +382,9 @@ START_TEST(archived_active_chat_ticket_stays_with_the_chats_agent)
     struct sp_t_user au;
     const char *cat = team_of_two(&a, &au, &b);
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
-        sp_t_fmt("{\"category\":%s,\"message\":\"where is my refund?\"}", sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
-    sp_t_resp_free(r);
+    const char *id = session_open(&c, cat, "where is my refund?", "active");
     ck_assert_int_eq(atoll(col(id, "assigned_agent_id")), a);
-    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
                        "{\"body\":\"checking, one moment\"}");
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
@@ -427,20 +422,13 @@ START_TEST(archived_chat_ticket_is_the_systems_and_keeps_the_chats_first_respons
     struct sp_t_user au;
     const char *cat = team_of_two(&a, &au, &b);
     const char *name = sp_t_unique("archive-words");
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-        sp_t_fmt("{\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
-                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b\"}",
+    int64_t rule = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
+                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b\"",
                  sp_t_jq(name), sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    int64_t rule = sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    r = sp_t_post_json("/support/chat/session", c.token,
-        sp_t_fmt("{\"category\":%s,\"message\":\"where is my parcel?\"}", sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    sp_t_resp_free(r);
-    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
+    const char *id = session_open(&c, cat, "where is my parcel?", NULL);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", id), au.token,
                        "{\"body\":\"an agent will check the refund\"}");
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
@@ -485,12 +473,7 @@ START_TEST(archived_waiting_chat_ticket_is_routed)
     sp_t_sql("UPDATE support_agents SET max_concurrent_chats = 0 WHERE id = %lld RETURNING 1",
              (long long)a);
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
-        sp_t_fmt("{\"category\":%s,\"message\":\"anyone?\"}", sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "waiting");
-    sp_t_resp_free(r);
+    const char *id = session_open(&c, cat, "anyone?", "waiting");
     age(id, 31);
     run_ok(NULL);
     ck_assert_int_eq(tickets_of(id), 1);

@@ -1678,20 +1678,17 @@ START_TEST(chat_ticket_reads_the_customers_words_and_keeps_the_chats_first_respo
     struct sp_t_user au;
     const char *cat = team_a_chats_b_next(&a, &au, &b);
     const char *name = sp_t_unique("chat-words");
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-        sp_t_fmt("{\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
-                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b|AT&T\"}",
+    int64_t rule = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":%s,\"category\":%s,\"priority\":\"urgent\","
+                 "\"pattern\":\"\\\\b(customer|agent|refund)\\\\b|AT&T\"",
                  sp_t_jq(name), sp_t_jq(cat)));
-    sp_t_assert_json(r, 201);
-    int64_t rule = sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
 
     struct chat s = chat_new(&c, cat, "hello, my parcel is late");
     ck_assert_int_eq(s.agent, a);
     msg_send(&au, s.id, "the agent will check the refund");
     msg_send(&c, s.id, "thanks");
-    r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
     sp_t_assert_json(r, 201);
     const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
     ck_assert_msg(!sp_t_jhas(r->json, "first_responded_at"), "customer view");
@@ -1908,12 +1905,9 @@ END_TEST
 static int64_t
 vip_rule_new(const char *category, const char *name)
 {
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-        sp_t_fmt("{\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
-                 "\"priority\":\"urgent\"}", sp_t_jq(name), sp_t_jq(category)));
-    int64_t id = sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
-    return id;
+    return sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":%s,\"category\":%s,\"customer_tier\":\"vip\","
+                 "\"priority\":\"urgent\"", sp_t_jq(name), sp_t_jq(category)));
 }
 
 /* A customer whose token claims tier (NULL: none). */

@@ -99,16 +99,6 @@ sentiment_of(const char *pid)
     return d;
 }
 
-static int64_t
-rule_new(const char *members)
-{
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-                                          sp_t_fmt("{%s}", members));
-    int64_t id = sp_t_jint(r->json, "id");
-    sp_t_resp_free(r);
-    return id;
-}
-
 static void
 rule_patch(int64_t id, const char *json)
 {
@@ -261,7 +251,7 @@ START_TEST(a_category_rule_beats_the_default_and_names_itself)
     const char *c = sp_t_admin_category_new("\"default_priority\":\"low\"");
     const char *d = sp_t_admin_category_new("\"default_priority\":\"low\"");
     const char *name = sp_t_unique("rule-urgent-cat");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
                                      "\"position\":100", name, c));
     const char *t1 = create(NULL, c, "Update postal code", "Please update it");
     const char *t2 = create(NULL, d, "Update postal code", "Please update it");
@@ -304,14 +294,14 @@ START_TEST(the_first_active_rule_by_position_decides)
     const char *c = sp_t_admin_category_new(NULL);
     const char *n_off = sp_t_unique("off"), *n_a = sp_t_unique("first"),
                *n_b = sp_t_unique("second"), *n_miss = sp_t_unique("nomatch");
-    int64_t off = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"low\","
+    int64_t off = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"low\","
                                     "\"position\":1,\"is_active\":false", n_off, c));
-    int64_t miss = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"low\","
+    int64_t miss = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"low\","
                                      "\"position\":5,\"pattern\":\"zebra-crossing\"", n_miss, c));
     /* created in reverse order: position decides, not id */
-    int64_t b = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"high\","
+    int64_t b = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"high\","
                                   "\"position\":20", n_b, c));
-    int64_t a = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
+    int64_t a = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
                                   "\"position\":10", n_a, c));
 
     assert_priority(create(NULL, c, "Update postal code", "Please"), sp_t_fmt("urgent/%s", n_a));
@@ -340,7 +330,7 @@ START_TEST(tier_condition_reads_the_jwt_tier_claim)
     reset_agent();
     const char *c = sp_t_admin_category_new(NULL);
     const char *name = sp_t_unique("vip");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\","
                                      "\"customer_tier\":\"vip\",\"priority\":\"high\"", name, c));
     const char *std = create(NULL, c, "Update postal code", "Please");
     const char *std2 = create("{\"tier\":\"standard\"}", c, "Update postal code", "Please");
@@ -368,7 +358,7 @@ START_TEST(pattern_matches_case_insensitively_in_subject_or_description)
     reset_agent();
     const char *c = sp_t_admin_category_new("\"default_priority\":\"low\"");
     const char *name = sp_t_unique("pattern");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
                                      "\"pattern\":\"double\\\\s+charged|ÉCHEC\"", name, c));
     const char *want = sp_t_fmt("urgent/%s", name);
     assert_priority(create(NULL, c, "I was DOUBLE   Charged", "see subject"), want);
@@ -391,7 +381,7 @@ START_TEST(pattern_matches_the_customers_text_not_the_stored_markup)
     reset_agent();
     const char *c = sp_t_admin_category_new("\"default_priority\":\"low\"");
     const char *name = sp_t_unique("as-typed");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\","
                                      "\"priority\":\"urgent\","
                                      "\"pattern\":\"AT&T|price < 5|<p>|<br>\"",
                                      name, c));
@@ -415,7 +405,7 @@ START_TEST(sentiment_is_scored_and_drives_sentiment_below_rules)
     reset_agent();
     const char *c = sp_t_admin_category_new(NULL);
     const char *name = sp_t_unique("angry");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"high\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"high\","
                                      "\"sentiment_below\":-0.3", name, c));
     const char *neg = create(NULL, c, "Terrible, awful service",
                              "I am furious. The app is useless and your support is rude!");
@@ -452,7 +442,7 @@ START_TEST(every_set_condition_must_match)
     const char *c = sp_t_admin_category_new(NULL);
     const char *other = sp_t_admin_category_new(NULL);
     const char *name = sp_t_unique("all");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
                                      "\"customer_tier\":\"vip\",\"pattern\":\"refund\","
                                      "\"sentiment_below\":0", name, c));
     const char *vip = "{\"tier\":\"vip\"}";
@@ -473,7 +463,7 @@ START_TEST(rule_edits_apply_to_the_next_ticket_in_every_worker)
     reset_agent();
     const char *c = sp_t_admin_category_new(NULL);
     const char *name = sp_t_unique("edited");
-    int64_t rule = rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":\"%s\",\"category\":\"%s\",\"priority\":\"urgent\","
                                      "\"pattern\":\"alpha\\\\d+\"", name, c));
     const char *want = sp_t_fmt("urgent/%s", name);
     /* Enough tickets to warm every worker's pattern cache. */
