@@ -63,6 +63,15 @@ refuse(int code, const char *why)
     return code;
 }
 
+/* A setting refused: the JSON line for the logs and the plain one for
+ * whoever ran it by hand, as the other programs say it. */
+static int
+bad_config(const char *why)
+{
+    sp_log_bad_config(why);
+    return EX_CONFIG;
+}
+
 /* Standard input, whole (malloc'ed, NUL-terminated): NULL when it is
  * larger than MAIL_MAX (or unreadable). */
 static char *
@@ -95,19 +104,19 @@ load(struct settings *s)
 {
     char err[512];
     if (!sp_config_load(&s->cfg, err, sizeof(err)))
-        return refuse(EX_CONFIG, err);
+        return bad_config(err);
     if (s->cfg.encryption_keys == NULL || *s->cfg.encryption_keys == '\0')
-        return refuse(EX_CONFIG, "SUPPORT_ENCRYPTION_KEYS is not set: senders are known by"
+        return bad_config("SUPPORT_ENCRYPTION_KEYS is not set: senders are known by"
                                  " their stored email, which needs the keys");
     s->crypto = sp_crypto_new(s->cfg.encryption_keys, s->cfg.pii_index_key, err, sizeof(err));
     if (s->crypto == NULL)
-        return refuse(EX_CONFIG, err);
+        return bad_config(err);
     s->keys = sp_reply_keys_load(s->cfg.mail_reply_keys, s->cfg.mail_from, err,
                                   sizeof(err));
     if (s->keys == NULL && err[0] != '\0')
-        return refuse(EX_CONFIG, err);
+        return bad_config(err);
     if (!sp_attachment_files_from_config(&s->cfg, &s->s3, &s->files, err, sizeof(err)))
-        return refuse(EX_CONFIG, err);
+        return bad_config(err);
     return 0;
 }
 

@@ -28,7 +28,7 @@ main(int argc, char **argv)
     struct sp_config cfg;
     char err[512];
     if (!sp_config_load(&cfg, err, sizeof(err))) {
-        fprintf(stderr, "support-migrate: %s\n", err);
+        sp_log_bad_config(err);
         return 1;
     }
     struct sp_db db;

@@ -252,16 +252,14 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
     static struct sp_app app;
     char err[512];
     if (!sp_app_load(&app, err, sizeof(err))) {
-        sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
-        fprintf(stderr, "%s: %s\n", prog->name, err);
+        sp_log_bad_config(err);
         return 1;
     }
     /* A missing group is a deployment error: say so before binding, and in
      * --check-config too. */
     gid_t gid;
     if (!sp_server_listen_group(app.cfg.listen_group, &gid, err, sizeof(err))) {
-        sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
-        fprintf(stderr, "%s: %s\n", prog->name, err);
+        sp_log_bad_config(err);
         sp_app_free(&app);
         return 1;
     }

@@ -174,3 +174,10 @@ sp_log_msg(enum sp_log_level level, const char *event, const char *fmt, ...)
     sp_log_str(l, "msg", msg);
     sp_log_end(l);
 }
+
+void
+sp_log_bad_config(const char *err)
+{
+    sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
+    fprintf(stderr, "%s: %s\n", program != NULL ? program : "support", err);
+}

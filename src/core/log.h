@@ -55,6 +55,11 @@ void sp_log_end(struct sp_log_line *l);
 void sp_log_step_failed(enum sp_log_level level, const char *event, const char *step,
                         const char *detail);
 
+/* A program refuses its settings: a fatal {event "bad_config"} line for
+ * the logs, then "program: err" plainly on stderr for whoever started it
+ * by hand. err names a variable, never its value. */
+void sp_log_bad_config(const char *err);
+
 /* One-liner for the common "event + message" case. */
 void sp_log_msg(enum sp_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

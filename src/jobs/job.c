@@ -146,17 +146,16 @@ read_settings(struct sp_config *cfg, char *err, size_t errlen)
     return true;
 }
 
-/* At start: false after saying why on stderr, as the FastCGI programs do
+/* At start: false after saying why (sp_log_bad_config), as the FastCGI programs do
  * (api/app.c): a JSON log line for the logs, then the plain line for
  * whoever ran the job by hand. */
 static bool
-load_settings(const struct sp_job *job, struct sp_config *cfg)
+load_settings(struct sp_config *cfg)
 {
     char err[512];
     if (read_settings(cfg, err, sizeof(err)))
         return true;
-    sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
-    fprintf(stderr, "%s: %s\n", job->name, err);
+    sp_log_bad_config(err);
     return false;
 }
 
@@ -213,7 +212,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         return code;
     sp_log_set_program(job->name);
     struct sp_config cfg;
-    if (!load_settings(job, &cfg))
+    if (!load_settings(&cfg))
         return 1;
 
     struct sigaction sa;

@@ -185,24 +185,37 @@ START_TEST(database_notices_keep_the_log_json_lines)
 }
 END_TEST
 
-/* A job's bad setting is logged as a JSON line (bad_config), as the
- * workers' is at start-up, and the job exits 1. */
-START_TEST(a_jobs_bad_setting_is_a_json_log_line)
+/* A bad setting is logged as a JSON line (bad_config), by the jobs, the
+ * migrator and the mail taker as by the workers at start-up, then said
+ * plainly for whoever ran it by hand; the program exits non-zero. */
+static void
+assert_bad_config_logged(const char *program, int want_exit)
 {
     const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", NULL};
-    const char *const args[] = {"--once", NULL};
+    const char *const once[] = {"--once", NULL};
+    const char *const none[] = {NULL};
     const char *out;
-    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", env, args, &out), 1);
+    ck_assert_int_eq(sp_t_job_run(program, env, strcmp(program, "ticket-sla-monitor") == 0
+                                                    ? once : none, &out), want_exit);
     const char *at = strstr(out, "{\"ts\":");
-    ck_assert_msg(at != NULL, "no JSON line in %s", out);
+    ck_assert_msg(at != NULL, "%s: no JSON line in %s", program, out);
     char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
     struct json_object *o = json_tokener_parse(line);
     ck_assert_msg(o != NULL, "not JSON: %s", line);
     ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
     ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
-    ck_assert_str_eq(sp_t_jstr(o, "program"), "ticket-sla-monitor");
+    ck_assert_str_eq(sp_t_jstr(o, "program"), program);
     ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS") != NULL, "%s", line);
     json_object_put(o);
+    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: ", program)) != NULL,
+                  "%s: no plain line after the JSON one: %s", program, out);
+}
+
+START_TEST(a_bad_setting_is_a_json_log_line)
+{
+    assert_bad_config_logged("ticket-sla-monitor", 1);
+    assert_bad_config_logged("support-migrate", 1);
+    assert_bad_config_logged("support-mail-in", 78 /* EX_CONFIG */);
 }
 END_TEST
 
@@ -221,7 +234,7 @@ hygiene_suite(void)
     tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
     tc = sp_t_tcase(s, "logs");
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
-    tcase_add_test(tc, a_jobs_bad_setting_is_a_json_log_line);
+    tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
     return s;
 }
 
