@@ -55,21 +55,26 @@ domain_len(const char *s, size_t n)
 
 /* Length of an address with a quoted local part ("jo doe"@example.com)
  * at s[0] == '"'; 0 when none starts there. Any byte but a control
- * character or a bracket may be quoted, with no length cap, so what a
- * pass replaces cannot make an address for the next: no replacement
- * shortens a quote, and one that swallows a quote leaves "[email]"
- * between the quotes around it. No backslash escapes: a scan ends at
- * the next quote, so all of them are linear. */
+ * character may be quoted, with no length cap, so what a pass replaces
+ * cannot make an address for the next: no replacement shortens a quote,
+ * and one that swallows a quote leaves "[email]" between the quotes
+ * around it — so a quote holding "[email]" is not one ("[john]" is). No
+ * backslash escapes: a scan ends at the next quote, so all of them are
+ * linear. */
 static size_t
 quoted_email_len(const char *s, size_t n)
 {
+    static const char swallowed[] = "[email]";
     size_t i = 1;
+    bool replaced = false;
     while (i < n && s[i] != '"') {
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '[' || s[i] == ']')
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return 0;
+        replaced |= s[i] == '[' && n - i >= sizeof(swallowed) - 1 &&
+                    memcmp(s + i, swallowed, sizeof(swallowed) - 1) == 0;
         i++;
     }
-    if (i == 1 || i + 1 >= n || s[i + 1] != '@')
+    if (replaced || i == 1 || i + 1 >= n || s[i + 1] != '@')
         return 0;
     size_t d = domain_len(s + i + 2, n - i - 2);
     return d > 0 ? i + 2 + d : 0;
@@ -235,14 +240,53 @@ invisible(const unsigned char *s, size_t n)
     return 0;
 }
 
+/* Whether a digit (ASCII or full-width) comes at s, after at most two
+ * more Unicode separators or invisible characters. */
+static bool
+digit_follows(const unsigned char *s, size_t n)
+{
+    char c;
+    for (int skipped = 0;; skipped++) {
+        if (n > 0 && s[0] >= '0' && s[0] <= '9')
+            return true;
+        if (full_width(s, n, &c) > 0)
+            return c >= '0' && c <= '9';
+        size_t k = unicode_separator(s, n, &c);
+        if (k == 0)
+            k = invisible(s, n);
+        if (k == 0 || skipped == 2)
+            return false;
+        s += k;
+        n -= k;
+    }
+}
+
+/* Whether the Unicode character at s is inside a number: right after a
+ * digit or ')', or after one or two separators after one when a digit
+ * follows it (a number's groups may be split by two separators, as
+ * number_run reads them; "04 — at" stays prose). */
+static bool
+in_number(const struct sp_buf *b, const unsigned char *s, size_t n)
+{
+    size_t end = b->len, seps = 0;
+    while (end > 0 && seps < 2 && (b->data[end - 1] == ' ' || b->data[end - 1] == '-')) {
+        end--;
+        seps++;
+    }
+    if (end == 0 || !((b->data[end - 1] >= '0' && b->data[end - 1] <= '9') ||
+                      b->data[end - 1] == ')'))
+        return false;
+    return seps == 0 || digit_follows(s, n);
+}
+
 /* The text the scanner reads, and what is sent and stored (API.md §9):
- * full-width forms become ASCII (U+FF11 is a '1'), and a Unicode space or
- * dash right after a digit or ')' becomes ' ' or '-', so a card written
- * with no-break spaces or en dashes is a card, and an invisible
- * character right after a digit is dropped, so zero-width spaces between
- * the groups hide nothing. Prose keeps its own dashes and spaces. Only
- * ASCII is written for what is replaced, and a whole sequence is dropped
- * only after an ASCII digit (which cannot join what follows into a new
+ * full-width forms become ASCII (U+FF11 is a '1'), and inside a number
+ * (in_number) a Unicode space or dash becomes ' ' or '-', so a card
+ * written with no-break spaces or en dashes is a card, and an invisible
+ * character is dropped, so zero-width spaces between the groups hide
+ * nothing. Prose keeps its own dashes and spaces. Only ASCII is written
+ * for what is replaced, and a whole sequence is dropped only after an
+ * ASCII digit or separator (which cannot join what follows into a new
  * sequence): normalising again changes nothing. */
 static const char *
 normalise(struct sp_arena *a, const char *text, size_t *len)
@@ -251,14 +295,15 @@ normalise(struct sp_arena *a, const char *text, size_t *len)
     sp_buf_init(&b, a, *len + 1);
     for (size_t i = 0; i < *len;) {
         const unsigned char *s = (const unsigned char *)text + i;
-        char c, last = b.len > 0 ? b.data[b.len - 1] : '\0';
+        char c;
+        bool number = s[0] >= 0x80 && in_number(&b, s, *len - i);
         size_t k = 0;
-        if (last >= '0' && last <= '9' && (k = invisible(s, *len - i)) > 0) {
+        if (number && (k = invisible(s, *len - i)) > 0) {
             i += k;
             continue;
         }
         k = full_width(s, *len - i, &c);
-        if (k == 0 && ((last >= '0' && last <= '9') || last == ')'))
+        if (k == 0 && number)
             k = unicode_separator(s, *len - i, &c);
         if (k > 0) {
             sp_buf_putc(&b, c);

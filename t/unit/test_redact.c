@@ -77,6 +77,8 @@ START_TEST(unicode_and_other_separators_do_not_hide_numbers)
         "4111/1111/1111/1111", "4111_1111_1111_1111",
         "4111\u200b1111\u200b1111\u200b1111",           /* zero-width space */
         "4111\u2060\u00a01111\u00ad1111\ufeff-1111",   /* word joiner, soft hyphen, BOM */
+        "4111\u00a0\u00a01111\u2013\u20131111 \u00a01111", /* two in a row */
+        "4111 \u200b1111-\u2060\u00a01111\u20131111",    /* invisible after a separator */
     };
     for (size_t i = 0; i < sizeof(cards) / sizeof(cards[0]); i++) {
         const char *in = sp_arena_sprintf(&arena, "card %s expired", cards[i]);
@@ -93,6 +95,10 @@ START_TEST(quoted_and_full_width_addresses_are_redacted)
 {
     ck_assert_str_eq(redact("mail \"jo doe\"@example.com now", 1), "mail [email] now");
     ck_assert_str_eq(redact("(\"a@b\"@mail.example.org)", 1), "([email])");
+    ck_assert_str_eq(redact("\"[jo] doe\"@example.com, \"[email]x\"@example.com", 1),
+                     "[email], \"[email]x\"@example.com");
+    /* A quoted address swallowed by another leaves no address behind. */
+    ck_assert_str_eq(redact("\"\"a\"@b.com\"@c.com", 1), "\"[email]\"@c.com");
     ck_assert_str_eq(redact("\uff4a\uff4f\uff20\uff45\uff58.com", 1), "[email]");
     /* Quotes that make no address stay. */
     const char *s = "she said \"hi\" @ 10, \"\"@example.com and \"x\"y@example";
