@@ -217,13 +217,9 @@ read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp
         .markdown_len = v[AF_MARKDOWN].len,
         .publish = v[AF_PUBLISHED].present ? v[AF_PUBLISHED].b : -1,
     };
-    if (v[AF_TAGS].present) {
-        const char **tags;
-        if (sp_api_string_array(r, "tags", v[AF_TAGS].obj, &tags, &in->ntags, p) != SP_OK)
-            return p->rc;
-        in->tags = tags;
-        in->tags_set = true;
-    }
+    if (sp_api_string_array(r, "tags", &v[AF_TAGS], &in->tags, &in->ntags, &in->tags_set,
+                            p) != SP_OK)
+        return p->rc;
     if (!create && sp_api_if_match(r, &in->if_match, p) != SP_OK)
         return p->rc;
     return SP_OK;

@@ -208,21 +208,36 @@ sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p)
                           "If-Match must be an ETag of this resource, e.g. \"v3\"");
 }
 
-enum sp_rc
-sp_api_string_array(struct sp_req *r, const char *field, struct json_object *arr,
-                    const char ***out, size_t *n, struct sp_problem *p)
+/* The elements of array a as a NULL-terminated arena array of *n strings
+ * (owned by a); NULL, *n untouched, when one is not a string. */
+static const char **
+array_strings(struct sp_req *r, struct json_object *a, size_t *n)
 {
-    *n = json_object_array_length(arr);
-    const char **items = sp_arena_calloc(r->arena, *n + 1, sizeof(*items));
-    for (size_t i = 0; i < *n; i++) {
-        struct json_object *e = json_object_array_get_idx(arr, i);
-        if (!json_object_is_type(e, json_type_string)) {
-            sp_problem_field(p, field, "wrong_type", "must be an array of strings");
-            return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
-        }
+    size_t len = json_object_array_length(a);
+    const char **items = sp_arena_calloc(r->arena, len + 1, sizeof(*items));
+    for (size_t i = 0; i < len; i++) {
+        struct json_object *e = json_object_array_get_idx(a, i);
+        if (!json_object_is_type(e, json_type_string))
+            return NULL;
         items[i] = json_object_get_string(e);
     }
+    *n = len;
+    return items;
+}
+
+enum sp_rc
+sp_api_string_array(struct sp_req *r, const char *field, const struct sp_field_value *v,
+                    const char *const **out, size_t *n, bool *set, struct sp_problem *p)
+{
+    if (!v->present)
+        return SP_OK;
+    const char **items = array_strings(r, v->obj, n);
+    if (items == NULL) {
+        sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+        return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
+    }
     *out = items;
+    *set = true;
     return SP_OK;
 }
 
@@ -460,19 +475,10 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     struct sp_api_attachments out = {NULL, 0};
     if (!attachments->present)
         return out;
-    size_t n = json_object_array_length(attachments->obj);
-    const char **ids = sp_arena_calloc(r->arena, n + 1, sizeof(*ids));
-    for (size_t i = 0; i < n; i++) {
-        struct json_object *id = json_object_array_get_idx(attachments->obj, i);
-        if (!json_object_is_type(id, json_type_string)) {
-            sp_problem_field(p, "attachments", "unknown_attachment",
-                             "lists an attachment that is not a clean upload of yours");
-            return out;
-        }
-        ids[i] = json_object_get_string(id);
-    }
-    out.ids = ids;
-    out.n = n;
+    out.ids = array_strings(r, attachments->obj, &out.n);
+    if (out.ids == NULL)
+        sp_problem_field(p, "attachments", "unknown_attachment",
+                         "lists an attachment that is not a clean upload of yours");
     return out;
 }
 

@@ -102,14 +102,8 @@ read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp
         .description_set = json_object_object_get_ex(body, "description", NULL),
         .is_active = v[WF_ACTIVE].present ? v[WF_ACTIVE].b : -1,
     };
-    if (v[WF_EVENTS].present) {
-        const char **events;
-        if (sp_api_string_array(r, "events", v[WF_EVENTS].obj, &events, &in->nevents, p) != SP_OK)
-            return p->rc;
-        in->events = events;
-        in->events_set = true;
-    }
-    return SP_OK;
+    return sp_api_string_array(r, "events", &v[WF_EVENTS], &in->events, &in->nevents,
+                               &in->events_set, p);
 }
 
 /* --- endpoints --------------------------------------------------------------- */

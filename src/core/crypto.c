@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/hex.h"
 #include "core/keyring.h"
 
@@ -102,16 +103,6 @@ decode_key(const char *s, size_t n, unsigned char key[KEY_LEN])
     return len == KEY_LEN;
 }
 
-/* Narrows [*b, *e) past ASCII whitespace on both sides. */
-static void
-trim(const char **b, const char **e)
-{
-    while (*b < *e && memchr(" \t\r\n\v\f", **b, 6) != NULL)
-        (*b)++;
-    while (*e > *b && memchr(" \t\r\n\v\f", (*e)[-1], 6) != NULL)
-        (*e)--;
-}
-
 /* Labels [A-Za-z0-9_-]{1,16}, unique; whitespace around entries ignored. */
 static const struct sp_keyring_rules RING_RULES = {
     .setting = RING, .name_word = "version", .secret_word = "base64key",
@@ -171,7 +162,7 @@ sp_crypto_new(const char *enc_keys, const char *index_key_b64, char *err, size_t
     if (!sp_keyring_each(&RING_RULES, enc_keys, add_entry, c, err, errlen))
         goto fail;
     const char *ib = index_key_b64 != NULL ? index_key_b64 : "", *ie = ib + strlen(ib);
-    trim(&ib, &ie);
+    sp_ascii_trim(&ib, &ie);
     if (ib < ie) {
         if (!decode_key(ib, (size_t)(ie - ib), c->index_key)) {
             snprintf(err, errlen, INDEX ": not standard padded base64 of exactly %d bytes",
@@ -311,7 +302,7 @@ sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char 
     if (email == NULL)
         return NULL;
     const char *b = email, *e = email + strlen(email);
-    trim(&b, &e);
+    sp_ascii_trim(&b, &e);
     if (b == e)
         return NULL;
     size_t n = (size_t)(e - b);

@@ -240,6 +240,33 @@ nested_fault(struct json_object *v, const char **message)
     }
 }
 
+/* An object or array field: nothing inside that nested_fault() refuses,
+ * and, with max set, an object of at most max bytes as compact JSON or an
+ * array of at most max elements. Returns an error code or NULL. */
+static const char *
+check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
+             const char **message)
+{
+    out->obj = v;
+    const char *code = nested_fault(v, message);
+    if (code != NULL || s->max <= 0)
+        return code;
+    if (s->type == SP_FIELD_ARRAY) {
+        if ((long long)json_object_array_length(v) > s->max) {
+            *message = "has too many elements";
+            return "too_many";
+        }
+        return NULL;
+    }
+    size_t len;
+    sp_json_compact(v, &len);
+    if ((long long)len > s->max) {
+        *message = "is too large";
+        return "too_large";
+    }
+    return NULL;
+}
+
 /* Checks one present, well-typed value; returns an error code or NULL. */
 static const char *
 check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
@@ -295,32 +322,9 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
             return "out_of_range";
         }
         return NULL;
-    case SP_FIELD_OBJECT: {
-        out->obj = v;
-        const char *code = nested_fault(v, message);
-        if (code != NULL)
-            return code;
-        if (s->max > 0) {
-            size_t len;
-            sp_json_compact(v, &len);
-            if ((long long)len > s->max) {
-                *message = "is too large";
-                return "too_large";
-            }
-        }
-        return NULL;
-    }
-    case SP_FIELD_ARRAY: {
-        out->obj = v;
-        const char *code = nested_fault(v, message);
-        if (code != NULL)
-            return code;
-        if (s->max > 0 && (long long)json_object_array_length(v) > s->max) {
-            *message = "has too many elements";
-            return "too_many";
-        }
-        return NULL;
-    }
+    case SP_FIELD_OBJECT:
+    case SP_FIELD_ARRAY:
+        return check_nested(s, v, out, message);
     }
     return NULL;
 }

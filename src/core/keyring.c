@@ -11,7 +11,7 @@
 
 #include <openssl/crypto.h>
 
-#define SPACE " \t\r\n\v\f"
+#include "core/ascii.h"
 
 bool
 sp_keyring_name_ok(const struct sp_keyring_rules *r, const char *s, size_t n)
@@ -45,12 +45,8 @@ split(const struct sp_keyring_rules *r, const char *p, struct sp_keyring_entry *
 {
     const char *b = p, *x = strchrnul(p, ',');
     *end = x;
-    if (r->flags & SP_KEYRING_TRIM) {
-        while (b < x && memchr(SPACE, *b, sizeof(SPACE) - 1) != NULL)
-            b++;
-        while (x > b && memchr(SPACE, x[-1], sizeof(SPACE) - 1) != NULL)
-            x--;
-    }
+    if (r->flags & SP_KEYRING_TRIM)
+        sp_ascii_trim(&b, &x);
     const char *colon = memchr(b, ':', (size_t)(x - b));
     if (colon == NULL || !sp_keyring_name_ok(r, b, (size_t)(colon - b)))
         return false;

@@ -14,15 +14,10 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/mail_parse.h"
 #include "core/utf8.h"
-
-static bool
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
 
 enum tok_type { TOK_WORD, TOK_QUOTED, TOK_COMMENT, TOK_SPECIAL };
 
@@ -76,7 +71,7 @@ next_tok(const char *v, size_t n, size_t *pos, struct tok *t)
 {
     size_t p = *pos;
     t->ws = false;
-    while (p < n && is_space(v[p])) {
+    while (p < n && sp_ascii_space(v[p])) {
         p++;
         t->ws = true;
     }
@@ -99,7 +94,7 @@ next_tok(const char *v, size_t n, size_t *pos, struct tok *t)
         p++;
         t->type = TOK_SPECIAL;
     } else {
-        while (p < n && !is_space(v[p]) && !addr_special(v[p]))
+        while (p < n && !sp_ascii_space(v[p]) && !addr_special(v[p]))
             p++;
         t->type = TOK_WORD;
     }

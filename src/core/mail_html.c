@@ -13,14 +13,9 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/utf8.h"
-
-static bool
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
 
 /* gumbo reads about 7 MB/s, and its tree builder scans the stack of open
  * elements on most start tags, so nesting is quadratic: 20,000 nested
@@ -109,7 +104,7 @@ tag_end(const char *h, size_t n, size_t i)
     while (i < n && h[i] != '>') {
         if (h[i++] != '=')
             continue;
-        while (i < n && is_space(h[i]))
+        while (i < n && sp_ascii_space(h[i]))
             i++;
         if (i < n && (h[i] == '"' || h[i] == '\'')) {
             const char *q = memchr(h + i + 1, h[i], n - i - 1);
@@ -127,7 +122,7 @@ raw_end(const char *h, size_t n, size_t i, const char *name, size_t nn)
     while (i < n && (p = memmem(h + i, n - i, "</", 2)) != NULL) {
         i = (size_t)(p - h) + 2;
         if (n - i > nn && strncasecmp(h + i, name, nn) == 0 &&
-            (is_space(h[i + nn]) || h[i + nn] == '/' || h[i + nn] == '>'))
+            (sp_ascii_space(h[i + nn]) || h[i + nn] == '/' || h[i + nn] == '>'))
             return i - 2;
     }
     return n;
@@ -174,7 +169,7 @@ guard_depth(struct sp_arena *a, const char *h, size_t n, size_t *out_len)
             i++;
             continue;
         }
-        while (e < n && !is_space(h[e]) && h[e] != '/' && h[e] != '>')
+        while (e < n && !sp_ascii_space(h[e]) && h[e] != '/' && h[e] != '>')
             e++;
         size_t close = tag_end(h, n, e);
         if (h[i + 1] == '/') {
@@ -245,10 +240,10 @@ has_class(const GumboElement *el, const char *name)
     const GumboAttribute *at = gumbo_get_attribute(&el->attributes, "class");
     size_t nl = strlen(name);
     for (const char *p = at != NULL ? at->value : ""; *p != '\0';) {
-        while (is_space(*p))
+        while (sp_ascii_space(*p))
             p++;
         const char *q = p;
-        while (*q != '\0' && !is_space(*q))
+        while (*q != '\0' && !sp_ascii_space(*q))
             q++;
         if ((size_t)(q - p) == nl && memcmp(p, name, nl) == 0)
             return true;
@@ -303,7 +298,7 @@ html_text(struct htext *h, const char *s, size_t n)
             h->content = c != '\n';
             continue;
         }
-        if (is_space(c)) {
+        if (sp_ascii_space(c)) {
             h->space = h->content;
             continue;
         }
@@ -399,13 +394,7 @@ sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
     GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
     html_walk(a, &h, g->root);
     gumbo_destroy_output(&opt, g);
-    const char *s = h.b.data;
-    size_t n = h.b.len;
-    while (n > 0 && is_space(s[0])) {
-        s++;
-        n--;
-    }
-    while (n > 0 && is_space(s[n - 1]))
-        n--;
-    return sp_utf8_clean(a, s, n, SP_UTF8_TEXT);
+    const char *s = h.b.data, *e = s + h.b.len;
+    sp_ascii_trim(&s, &e);
+    return sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_TEXT);
 }

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/hex.h"
 #include "core/mail_address.h"
@@ -33,12 +34,6 @@ static bool
 is_wsp(char c)
 {
     return c == ' ' || c == '\t';
-}
-
-static bool
-is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 
 static void
@@ -282,7 +277,7 @@ encoded_word(const char *v, size_t n, size_t i, struct word *w)
     if (i + 1 >= n || v[i] != '=' || v[i + 1] != '?')
         return false;
     size_t cs = i + 2, j = cs;
-    while (j < n && v[j] != '?' && !is_space(v[j]))
+    while (j < n && v[j] != '?' && !sp_ascii_space(v[j]))
         j++;
     if (j == cs || j + 2 >= n || v[j] != '?' || v[j + 2] != '?')
         return false;
@@ -290,7 +285,7 @@ encoded_word(const char *v, size_t n, size_t i, struct word *w)
     if (enc != 'b' && enc != 'q')
         return false;
     size_t text = j + 3, k = text;
-    while (k < n && v[k] != '?' && !is_space(v[k]))
+    while (k < n && v[k] != '?' && !sp_ascii_space(v[k]))
         k++;
     if (k + 1 >= n || v[k] != '?' || v[k + 1] != '=')
         return false;
@@ -313,15 +308,6 @@ unescape(struct sp_buf *b, const char *s, size_t n, char esc, bool underscore_sp
             sp_buf_putc(b, s[i] == '_' && underscore_space ? ' ' : s[i]);
         }
     }
-}
-
-static bool
-all_wsp(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_space(s[i]))
-            return false;
-    return true;
 }
 
 /* Decoded bytes of adjacent words in one charset, converted together: a
@@ -376,7 +362,7 @@ sp_mail_decode_words(struct sp_arena *a, const char *v, size_t n)
             i++;
             continue;
         }
-        if (!after_word || !all_wsp(v + lit, i - lit)) {
+        if (!after_word || !sp_ascii_only(v + lit, i - lit, SP_ASCII_SPACE)) {
             flush_words(&out, &pend);
             sp_buf_append(&out, v + lit, i - lit);
         }
@@ -533,7 +519,7 @@ static const char *
 lead_token(struct sp_arena *a, const char *v)
 {
     size_t n = 0;
-    while (v[n] != '\0' && v[n] != ';' && v[n] != '(' && !is_space(v[n]))
+    while (v[n] != '\0' && v[n] != ';' && v[n] != '(' && !sp_ascii_space(v[n]))
         n++;
     char *t = sp_arena_strndup(a, v, n);
     lower(t);
@@ -572,17 +558,17 @@ next_param(struct sp_arena *a, const char **pp, struct mparam *out)
             *pp = p;
             return false;
         }
-        for (p++; is_space(*p); p++)
+        for (p++; sp_ascii_space(*p); p++)
             ;
         const char *name = p;
-        while (*p != '\0' && *p != '=' && *p != ';' && !is_space(*p))
+        while (*p != '\0' && *p != '=' && *p != ';' && !sp_ascii_space(*p))
             p++;
         size_t name_len = (size_t)(p - name);
-        while (is_space(*p))
+        while (sp_ascii_space(*p))
             p++;
         if (*p != '=')
             continue;
-        for (p++; is_space(*p); p++)
+        for (p++; sp_ascii_space(*p); p++)
             ;
         struct sp_buf b;
         sp_buf_init(&b, a, 32);
@@ -590,7 +576,7 @@ next_param(struct sp_arena *a, const char **pp, struct mparam *out)
             p = quoted_string(p, &b);
         } else {
             const char *s = p;
-            while (*p != '\0' && *p != ';' && !is_space(*p))
+            while (*p != '\0' && *p != ';' && !sp_ascii_space(*p))
                 p++;
             sp_buf_append(&b, s, (size_t)(p - s));
         }
@@ -874,7 +860,7 @@ delimiter(const char *l, size_t n, const char *b, size_t bn)
         kind = 2;
         i += 2;
     }
-    while (i < n && is_space(l[i]))
+    while (i < n && sp_ascii_space(l[i]))
         i++;
     return i == n ? kind : 0;
 }
@@ -1036,15 +1022,15 @@ msg_id(struct sp_arena *a, const char *v)
         s++;
     } else {
         s = s != NULL ? s + 1 : v;
-        while (is_space(*s))
+        while (sp_ascii_space(*s))
             s++;
-        for (e = s; *e != '\0' && !is_space(*e) && *e != '>'; e++)
+        for (e = s; *e != '\0' && !sp_ascii_space(*e) && *e != '>'; e++)
             ;
     }
     struct sp_buf b;
     sp_buf_init(&b, a, (size_t)(e - s) + 1);
     for (; s < e; s++)
-        if (!is_space(*s))
+        if (!sp_ascii_space(*s))
             sp_buf_putc(&b, *s);
     return b.len > 0 ? sp_utf8_clean(a, b.data, b.len, SP_UTF8_LINE) : NULL;
 }

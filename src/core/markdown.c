@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
@@ -158,15 +159,6 @@ first_paragraph(cmark_node *doc)
 
 /* --- what is refused before rendering -------------------------------------- */
 
-static bool
-blank_line(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!is_space(s[i]))
-            return false;
-    return true;
-}
-
 /* The columns of a line that may be a table's delimiter row ("|---|:-:|",
  * maybe quoted or indented), 0 for any other line. An over-estimate is
  * fine: this only bounds the cells. */
@@ -201,7 +193,7 @@ table_cells(const char *md, size_t len)
     for (size_t i = 0; i <= len; line++) {
         const char *nl = i < len ? memchr(md + i, '\n', len - i) : NULL;
         size_t end = nl ? (size_t)(nl - md) : len;
-        if (end == len || blank_line(md + i, end - i)) {
+        if (end == len || sp_ascii_only(md + i, end - i, " \t\r\n")) {  /* is_space() */
             total += line * sum_k - sum_kj;
             sum_k = sum_kj = 0;
         } else {
