@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/ai_embedder.h"
+#include "domain/job_log.h"
 
 #define PAGE 50
 #define PROGRESS_EVERY 100
@@ -292,15 +293,6 @@ article_tx(struct sp_db *db, struct sp_arena *a, const struct page *pg,
     n->deleted += mine.deleted;
 }
 
-static void
-log_counts(const char *event, enum sp_rc rc, const struct sp_ai_sync_counts *n, bool dry_run)
-{
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), event);
-    SP_LOG_COUNTS(l, SP_AI_SYNC_COUNTS, n);
-    sp_log_int(l, "dry_run", dry_run);
-    sp_log_end(l);
-}
-
 /* One page of candidates: prepared, vectors found or made, then one
  * transaction per article. A failed embedder stops the pass. */
 static enum sp_rc
@@ -320,7 +312,7 @@ sync_page(struct sp_db *db, struct sp_arena *a, const PGresult *r,
         sp_arena_reset(&work);
         article_tx(db, &work, &pg, &pg.arts[i], n);
         if (++*seen % PROGRESS_EVERY == 0)
-            log_counts("ai_sync_progress", SP_OK, n, o->dry_run);
+            SP_LOG_JOB_PASS("ai_sync_progress", SP_OK, SP_AI_SYNC_COUNTS, n, o->dry_run);
     }
     sp_arena_destroy(&work);
     return SP_OK;
@@ -438,7 +430,7 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
         sp_log_str(l, "detail", p->detail);
         sp_log_end(l);
     }
-    log_counts("ai_sync_pass", rc, n, o->dry_run);
+    SP_LOG_JOB_PASS("ai_sync_pass", rc, SP_AI_SYNC_COUNTS, n, o->dry_run);
     sp_arena_destroy(&a);
     return rc;
 }

@@ -117,9 +117,7 @@ static int
 by_score(const void *x, const void *y)
 {
     const struct sentence *a = x, *b = y;
-    if (a->score != b->score)
-        return a->score < b->score ? 1 : -1;
-    return a->order < b->order ? -1 : a->order > b->order;
+    return sp_ai_rank_cmp(a->score, b->score, (long long)a->order, (long long)b->order);
 }
 
 static int

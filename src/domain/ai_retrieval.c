@@ -76,13 +76,19 @@ read_passage(const PGresult *r, int row, struct sp_ai_passage *out)
     PASSAGE_COLUMNS(SP_COL_READ, )
 }
 
+int
+sp_ai_rank_cmp(double score_a, double score_b, long long key_a, long long key_b)
+{
+    if (score_a != score_b)
+        return score_a < score_b ? 1 : -1;
+    return key_a < key_b ? -1 : key_a > key_b;
+}
+
 static int
 by_score(const void *x, const void *y)
 {
     const struct sp_ai_passage *a = x, *b = y;
-    if (a->score != b->score)
-        return a->score < b->score ? 1 : -1;
-    return a->chunk_id < b->chunk_id ? -1 : a->chunk_id > b->chunk_id;
+    return sp_ai_rank_cmp(a->score, b->score, a->chunk_id, b->chunk_id);
 }
 
 struct lexeme {

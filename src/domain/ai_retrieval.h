@@ -36,6 +36,11 @@ struct sp_ai_passage {
     double score;     /* combined, 0..1 */
 };
 
+/* The order of a ranking, for qsort: the higher score first, ties by the
+ * lower key, so that equal scores come out the same on every run
+ * (passages by chunk id, an answer's sentences in reading order). */
+int sp_ai_rank_cmp(double score_a, double score_b, long long key_a, long long key_b);
+
 struct sp_ai_embedder;
 
 /* The best k passages for question (already redacted), best first, into

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "domain/job_log.h"
 
 #define HOUR_MS INT64_C(3600000)
 #define WINDOW_HOURS 24
@@ -187,15 +188,6 @@ aggregate_and_detect(struct sp_db *db, struct sp_arena *a, const struct sp_ai_us
     return SP_OK;
 }
 
-static void
-log_pass(enum sp_rc rc, const struct sp_ai_usage_counts *n, bool dry_run)
-{
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "ai_usage_pass");
-    SP_LOG_COUNTS(l, SP_AI_USAGE_COUNTS, n);
-    sp_log_int(l, "dry_run", dry_run);
-    sp_log_end(l);
-}
-
 enum sp_rc
 sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,
                  struct sp_ai_usage_counts *n, struct sp_problem *p)
@@ -214,7 +206,7 @@ sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,
     }
     if (locked)
         sp_db_job_unlock(db, &a, SP_AI_USAGE_LOCK_KEY);
-    log_pass(rc, n, o->dry_run);
+    SP_LOG_JOB_PASS("ai_usage_pass", rc, SP_AI_USAGE_COUNTS, n, o->dry_run);
     sp_arena_destroy(&a);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
 #include "domain/chat_sessions.h"
+#include "domain/job_log.h"
 #include "domain/rules.h"
 
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
@@ -87,15 +88,6 @@ archive_session(struct pass *ps, long long id, const char *public_id)
         announce(&ps->ctx, public_id, converted);
 }
 
-static void
-log_pass(enum sp_rc rc, const struct sp_chat_archive_counts *n, bool dry_run)
-{
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "chat_archive_pass");
-    SP_LOG_COUNTS(l, SP_CHAT_ARCHIVE_COUNTS, n);
-    sp_log_int(l, "dry_run", dry_run);
-    sp_log_end(l);
-}
-
 enum sp_rc
 sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
                      struct sp_chat_archive_counts *n, struct sp_problem *p)
@@ -145,7 +137,7 @@ sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
     }
     if (locked)
         sp_db_job_unlock(db, &page, SP_CHAT_ARCHIVE_LOCK_KEY);
-    log_pass(rc, n, dry_run);
+    SP_LOG_JOB_PASS("chat_archive_pass", rc, SP_CHAT_ARCHIVE_COUNTS, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
     sp_rules_cache_free(rules);

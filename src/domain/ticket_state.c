@@ -261,6 +261,25 @@ sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const 
     return retarget(c, p);
 }
 
+/* An agent's notification, {ticket_id, public_id, agent_id[, message_html]}:
+ * of an assignment, or of a customer's public reply (its message_html). */
+static void
+notify_agent(struct sp_ticket_change *c, const char *event_type, long long agent_id,
+             const char *message_html)
+{
+    struct sp_arena *a = c->ctx->arena;
+    struct sp_buf payload;
+    sp_buf_init(&payload, a, 256);
+    struct sp_jw w;
+    sp_ticket_payload_begin(&w, &payload, &c->after);
+    sp_jw_kint(&w, "agent_id", agent_id);
+    if (message_html != NULL)
+        sp_jw_kstr(&w, "message_html", message_html);
+    sp_jw_end(&w);
+    sp_ticket_add_outbox(c, "notification", event_type, "agent",
+                         sp_arena_sprintf(a, "%lld", agent_id), payload.data);
+}
+
 void
 sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self)
 {
@@ -277,15 +296,8 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self
     sp_jw_kint_or_null(&w, "to", agent_id);
     sp_jw_end(&w);
     sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta.data);
-    if (agent_id != 0 && !self) {
-        struct sp_buf payload;
-        sp_buf_init(&payload, a, 128);
-        sp_ticket_payload_begin(&w, &payload, &c->after);
-        sp_jw_kint(&w, "agent_id", agent_id);
-        sp_jw_end(&w);
-        sp_ticket_add_outbox(c, "notification", "ticket.assigned", "agent",
-                             sp_arena_sprintf(a, "%lld", agent_id), payload.data);
-    }
+    if (agent_id != 0 && !self)
+        notify_agent(c, "ticket.assigned", agent_id, NULL);
 }
 
 void
@@ -402,22 +414,6 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     apply_params, AP_COUNT);
 
-/* The assigned agent's notification of a customer's public reply. */
-static void
-queue_customer_reply(struct sp_ticket_change *c)
-{
-    struct sp_buf payload;
-    sp_buf_init(&payload, c->ctx->arena, 256);
-    struct sp_jw w;
-    sp_ticket_payload_begin(&w, &payload, &c->after);
-    sp_jw_kint(&w, "agent_id", c->after.assigned_agent_id);
-    sp_jw_kstr(&w, "message_html", c->message_body);
-    sp_jw_end(&w);
-    sp_ticket_add_outbox(c, "notification", "ticket.customer_replied", "agent",
-                         sp_arena_sprintf(c->ctx->arena, "%lld", c->after.assigned_agent_id),
-                         payload.data);
-}
-
 /* The deliveries every change implies (API.md §11), queued with it in
  * the same statement: webhooks (the dispatcher fans them out to the
  * subscriptions of each event type), and the customer's notification, on
@@ -455,7 +451,7 @@ queue_deliveries(struct sp_ticket_change *c)
     bool agent_reply = public_message && strcmp(c->message_sender_type, "agent") == 0;
     if (public_message && strcmp(c->message_sender_type, "customer") == 0 &&
         c->after.assigned_agent_id != 0)
-        queue_customer_reply(c);
+        notify_agent(c, "ticket.customer_replied", c->after.assigned_agent_id, c->message_body);
     /* Only the moves a customer acts on: we wait for them, or it is done. */
     enum sp_status to = c->after.status;
     bool status_moved = to != c->before.status && strcmp(c->actor.type, "customer") != 0 &&
