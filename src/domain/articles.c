@@ -68,7 +68,11 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     " RETURNING " ARTICLE_FULL_COLS,
     write_names, WP_COUNT);
 
-/* Unset parameters (NULL) keep the column; version counts every patch. */
+/* Unset parameters (NULL) keep the column; version counts every patch
+ * that changes something. One that changes nothing updates no row (as a
+ * ticket's or a webhook's): the version, updated_at and the embeddings
+ * built for this version stay. The markdown decides the text and summary;
+ * its html is compared too, so a re-render by a newer sanitizer is kept. */
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "article_patch",
     "UPDATE support_knowledge_articles AS a SET"
@@ -83,6 +87,11 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "                ELSE a.published_at END,"
     " version = a.version + 1, updated_at = now(), updated_by = :actor"
     " WHERE a.id = :id::bigint AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
+    " AND (coalesce(:slug, a.slug), coalesce(:title, a.title),"
+    "      coalesce(:markdown, a.content_markdown), coalesce(:html, a.content_html),"
+    "      coalesce(:tags::text[], a.tags), coalesce(:publish::boolean, a.is_published))"
+    "     IS DISTINCT FROM (a.slug, a.title, a.content_markdown, a.content_html, a.tags,"
+    "      a.is_published)"
     " RETURNING " ARTICLE_FULL_COLS,
     write_names, WP_COUNT);
 
@@ -234,6 +243,25 @@ missed(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_problem
                           if_match);
 }
 
+/* A patch updated no row: the article is gone (404), at another version
+ * than If-Match (412), or as the patch would leave it — then it is the
+ * answer, unchanged. */
+static enum sp_rc
+unchanged(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_article *out,
+          struct sp_problem *p)
+{
+    const char *params[1] = {id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
+    if (sp_db_found(r, "article", p) != SP_OK)
+        return p->rc;
+    read_article(r, 0, true, out);
+    if (if_match != 0 && out->version != if_match)
+        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                              "the article is at version %lld, not %lld",
+                              (long long)out->version, if_match);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input *in,
                  const char *actor, struct sp_article *out, struct sp_problem *p)
@@ -247,7 +275,7 @@ sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input
     if (r == NULL)
         return write_failed(p);
     if (PQntuples(r) == 0)
-        return missed(ctx, params[WP_ID], in->if_match, p);
+        return unchanged(ctx, params[WP_ID], in->if_match, out, p);
     read_article(r, 0, true, out);
     return SP_OK;
 }

@@ -219,6 +219,48 @@ START_TEST(publish_etag_304_if_match_and_delete)
 }
 END_TEST
 
+/* A PATCH that changes nothing ({}, or the current values) answers the
+ * article as it is: no new version (its ETag and embeddings stay) and no
+ * new updated_at, as for tickets and webhooks; If-Match still guards it
+ * and a missing article is still 404. */
+START_TEST(a_patch_that_changes_nothing_keeps_the_version)
+{
+    const char *s = slug(), *md = "Returns take *two* weeks.";
+    int64_t id = create_id(s, "Returns", md, "\"tags\":[\"returns\"],\"is_published\":true");
+    const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
+    const char *stamp = sp_t_fmt("%s", sp_t_sql("SELECT updated_at FROM support_knowledge_articles"
+                                                " WHERE id = %lld", (long long)id));
+    static const char *const if_v1[] = {"If-Match: \"v1\"", NULL};
+    static const char *const if_v2[] = {"If-Match: \"v2\"", NULL};
+    const char *same[] = {
+        "{}",
+        sp_t_fmt("{\"slug\":%s,\"title\":\"Returns\",\"content_markdown\":%s,"
+                 "\"tags\":[\"returns\"],\"is_published\":true}", sp_t_jq(s), sp_t_jq(md)),
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        struct sp_t_resp *r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON,
+                                           same[i], if_v1);
+        sp_t_assert_json(r, 200);
+        ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+        ck_assert_str_eq(sp_t_jstr(r->json, "title"), "Returns");
+        ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v1\"");
+        sp_t_resp_free(r);
+        r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON, same[i], if_v2);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT updated_at FROM support_knowledge_articles"
+                              " WHERE id = %lld", (long long)id), stamp);
+    struct sp_t_resp *r = sp_t_admin("PATCH", path, "{\"title\":\"Returns and refunds\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", "/support/admin/articles/999999999", "{}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(search_ranks_title_above_body_with_escaped_snippets)
 {
     const char *w = sp_t_unique_word(), *tag = sp_t_fmt("t%s", sp_t_unique_word());
@@ -519,6 +561,7 @@ articles_suite(void)
     tcase_add_test(tc, create_renders_markdown_and_answers_the_admin_view);
     tcase_add_test(tc, validation_conflicts_and_roles);
     tcase_add_test(tc, publish_etag_304_if_match_and_delete);
+    tcase_add_test(tc, a_patch_that_changes_nothing_keeps_the_version);
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, search_ranks_title_above_body_with_escaped_snippets);
