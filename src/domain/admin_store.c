@@ -47,7 +47,14 @@ sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long lo
 {
     if (sp_admin_store_check(ctx, s, id, values, p) != SP_OK)
         return p->rc;
-    return sp_table_update(ctx->db, ctx->arena, &s->table, id, values, row_json, p);
+    if (sp_table_update(ctx->db, ctx->arena, &s->table, id, values, row_json, p) == SP_INVALID &&
+        s->check_row != NULL)
+        /* The table refused the row (sql/042): a write committed since the
+         * check made the values break the rule; the rule, run again on
+         * the row as it is now, names the field. No transaction is open
+         * here, so the read can run after the failed write. */
+        s->check_row(ctx, id, values, p);
+    return p->rc;
 }
 
 enum sp_rc

@@ -14,9 +14,12 @@
  */
 #include "harness.h"
 
+#include <libpq-fe.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MINUTE_MS 60000LL
 
@@ -522,6 +525,51 @@ START_TEST(skill_routing_requires_a_required_skill)
     r = sp_t_admin("PATCH", "/support/admin/categories/999999999", "{\"routing\":\"skill\"}");
     sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* Two PATCHes at once, one to skill routing and one clearing the skill,
+ * each checked against the row as it read it: the table holds the rule
+ * (sql/042), so the second to write is refused, naming the field, and
+ * the category never routes by skill without a skill. The clearing
+ * PATCH is played by a transaction held open. */
+START_TEST(racing_patches_cannot_leave_skill_routing_without_a_skill)
+{
+    const char *slug = sp_t_admin_category_new("\"required_skill\":\"tech\"");
+    const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
+    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
+    PQclear(PQexec(db, "BEGIN"));
+    PGresult *up = PQexec(db, sp_t_fmt("UPDATE support_categories SET required_skill = NULL"
+                                       " WHERE id = %s", id));
+    ck_assert_int_eq(PQresultStatus(up), PGRES_COMMAND_OK);
+    PQclear(up);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+                                         "{\"routing\":\"skill\"}");
+        bool named = r->status == 422 && strstr(r->body, "\"field\":\"required_skill\"") &&
+                     strstr(r->body, "\"code\":\"required\"");
+        _exit(named ? 0 : r->status == 200 ? 2 : 3);
+    }
+    usleep(300 * 1000);  /* the PATCH passed its check and waits on our row */
+    PQclear(PQexec(db, "COMMIT"));
+    PQfinish(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the racing PATCH: exit %d (2: it was taken, 3: not a 422 naming the field)",
+                  WEXITSTATUS(status));
+    ck_assert_str_eq(sp_t_sql("SELECT routing || '/' || coalesce(required_skill, '-')"
+                              " FROM support_categories WHERE id = %s", id), "manual/-");
+    /* and no write around the API breaks it either */
+    PGconn *c = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    PGresult *bad = PQexec(c, sp_t_fmt("UPDATE support_categories SET routing = 'skill'"
+                                       " WHERE id = %s", id));
+    ck_assert_str_eq(PQresultErrorField(bad, PG_DIAG_SQLSTATE), "23514");
+    PQclear(bad);
+    PQfinish(c);
 }
 END_TEST
 
@@ -1540,6 +1588,7 @@ admin_suite(void)
     tcase_add_test(tc, category_validation_reports_every_field_at_once);
     tcase_add_test(tc, category_patch_changes_given_fields_only);
     tcase_add_test(tc, skill_routing_requires_a_required_skill);
+    tcase_add_test(tc, racing_patches_cannot_leave_skill_routing_without_a_skill);
     tcase_add_test(tc, deactivated_category_is_refused_for_new_tickets_and_reactivation_restores_it);
     tcase_add_test(tc, admin_lists_paginate_and_validate_limit_and_cursor);
     tcase_add_test(tc, get_of_one_row_answers_what_the_list_shows);
