@@ -147,7 +147,10 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_ai_answer ans;
     if (sp_ai_query(&ctx, &in, &ans, p) != SP_OK)
         return p->rc;
-    if (c.chat)
+    /* The customer's own question is answered in their chat; a staff
+     * member's is a suggestion for them alone (agent assist): posting it
+     * unreviewed would speak to the customer in the agent's place. */
+    if (c.chat && r->principal.role == SP_ROLE_CUSTOMER)
         post_to_chat(r, &c, &ans);
     return render(r, &ans);
 }

@@ -211,6 +211,8 @@ START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 }
 END_TEST
 
+/* A customer's question in their chat is answered there too (an ai_bot
+ * message); staff questions in it are not (agent assist). */
 START_TEST(chat_context_posts_an_ai_bot_message)
 {
     const char *w = sp_t_unique_word();
@@ -243,6 +245,20 @@ START_TEST(chat_context_posts_an_ai_bot_message)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ai_interactions i"
                               " JOIN support_chat_sessions s ON s.id = i.session_id"
                               " WHERE s.public_id = '%s'", sid), "1");
+    /* Staff asking in the chat get a suggestion for themselves: the
+     * answer, logged, but nothing said to the customer. */
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    r = ask(&admin, sp_t_fmt("What is the %s refund policy for fraud?", w),
+            sp_t_fmt("\"session_id\":%s", sp_t_jq(sid)));
+    sp_t_assert_json(r, 200);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "five business days"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT (SELECT count(*) FROM support_ai_interactions i"
+                              " WHERE i.session_id = s.id) || '/' || (SELECT count(*)"
+                              " FROM support_chat_messages m WHERE m.session_id = s.id"
+                              " AND m.sender_type = 'ai_bot')"
+                              " FROM support_chat_sessions s WHERE s.public_id = '%s'", sid),
+                     "2/1");
 }
 END_TEST
 
