@@ -427,8 +427,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                         customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)
-        publish_system(r, s.public_id, "ticket_created",
-                       &(struct sp_chat_system_extra){.ticket_id = t.public_id});
+        sp_api_chat_became_ticket(r, s.public_id, t.public_id);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
                                                                       : "/support/agent/tickets/%s",
                                                    t.public_id));

@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "core/ids.h"
 #include "domain/agents.h"
+#include "domain/chat_access.h"
 #include "domain/chat_sessions.h"
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
@@ -557,4 +558,14 @@ sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_s
         return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
                               "only the assigned agent may use this chat");
     return SP_OK;
+}
+
+void
+sp_api_chat_became_ticket(struct sp_req *r, const char *session_id, const char *ticket_public_id)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_chat_access_publish_system(&ctx, session_id, "ticket_created",
+                                  &(struct sp_chat_system_extra){.ticket_id = ticket_public_id});
+    sp_chat_access_publish_system(&ctx, session_id, "closed", NULL);
+    sp_chat_access_revoke_session(session_id);
 }

@@ -202,6 +202,12 @@ struct sp_chat_session;
 enum sp_rc sp_api_chat_for_caller(struct sp_req *r, const char *public_id,
                                   struct sp_chat_session *s, struct sp_problem *p);
 
+/* Chat session_id continues as ticket ticket_public_id and has ended
+ * (committed): its subscribers hear where it continues and that it
+ * closed, then are disconnected (API.md §7). */
+void sp_api_chat_became_ticket(struct sp_req *r, const char *session_id,
+                               const char *ticket_public_id);
+
 /* The customer caller's contact from their JWT claims (name, email,
  * phone, tier), sealed for support_contacts: what a ticket or a chat
  * they open stores, so their notifications can reach them. */

@@ -148,11 +148,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (sp_api_create(r, create_ticket, &in, p) != SP_OK)
         return p->rc;
     /* The chat's subscribers hear where it continues, after the commit. */
-    if (in.chat_ticket != NULL) {
-        struct sp_ctx ctx = sp_api_ctx(r);
-        sp_chat_access_publish_system(&ctx, in.chat, "ticket_created",
-                                      &(struct sp_chat_system_extra){.ticket_id = in.chat_ticket});
-    }
+    if (in.chat_ticket != NULL)
+        sp_api_chat_became_ticket(r, in.chat, in.chat_ticket);
     return SP_OK;
 }
 

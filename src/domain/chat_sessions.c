@@ -182,7 +182,7 @@ static struct sp_stmt close_stmt = SP_STMT(
     "chat_close",
     "WITH u AS ("
     "  UPDATE support_chat_sessions SET status = 'closed', ended_at = now(), updated_at = now()"
-    "  WHERE id = $1::bigint RETURNING id"
+    "  WHERE id = $1::bigint AND status <> 'closed' RETURNING id"
     ")"
     " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
     " SELECT id, 'system', 'The chat was closed.', jsonb_build_object('event', 'closed') FROM u",

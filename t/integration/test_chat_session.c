@@ -214,6 +214,20 @@ db_system_events(const char *id, const char *event)
         id, event));
 }
 
+/* The chat continues as a ticket and only there (docs/API.md §7): it is
+ * closed, said once, and a message sent to it afterwards is refused. */
+static void
+assert_chat_ended_as_ticket(const struct sp_t_user *u, const char *id)
+{
+    ck_assert_str_eq(sp_t_sql("SELECT status || '/' || (ended_at IS NOT NULL)"
+                              " FROM support_chat_sessions WHERE public_id = '%s'", id),
+                     "closed/true");
+    ck_assert_int_eq(db_system_events(id, "closed"), 1);
+    struct sp_t_resp *r = msg_post(u, id, "{\"body\":\"still there?\"}");
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+}
+
 /* Outbox rows of a session's event (API.md §11) on channel, to recipient
  * when not NULL. */
 static long
@@ -1539,6 +1553,7 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "ticket_id"), ticket);
     sp_t_resp_free(r);
+    assert_chat_ended_as_ticket(&c, s.id);
     /* Again: the same ticket, nothing new. */
     r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
     sp_t_assert_json(r, 200);
@@ -2027,6 +2042,7 @@ START_TEST(ticket_create_links_the_callers_chat_session_only)
     ck_assert_str_eq(sp_t_jstr(r->json, "ticket_id"), ticket);
     sp_t_resp_free(r);
     ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    assert_chat_ended_as_ticket(&c, s.id);
     /* A transfer finds the ticket: 200, nothing new. */
     r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
     sp_t_assert_json(r, 200);
