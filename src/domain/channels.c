@@ -275,7 +275,7 @@ staff_member(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox
     json_object_object_add(ctx, "staff", s);
 }
 
-/* {event_type, ticket{public_id, subject, status, status_text, url},
+/* {event_type, ticket{public_id, subject, status, status_text, resolved, url},
  * recipient{name}, message{html, text}, staff{channel, recipient, for},
  * sla{target, due}, payload}: owned by a. */
 static struct json_object *
@@ -290,6 +290,9 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     put_str(t, "subject", row->ticket_subject);
     put_str(t, "status", row->ticket_status);
     put_str(t, "status_text", status_text(row->ticket_status));
+    /* For the line a reply that resolved the ticket ends with. */
+    if (row->ticket_status != NULL && strcmp(row->ticket_status, "resolved") == 0)
+        json_object_object_add(t, "resolved", json_object_new_boolean(1));
     put_str(t, "url", ticket_url(c, a, row));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();

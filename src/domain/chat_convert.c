@@ -158,7 +158,10 @@ create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_n
                          sp_arena_sprintf(a, "%lld", out->id), out->public_id};
     if (sp_db_exec(ctx->db, a, &link_stmt, lp, p) == NULL)
         return p->rc;
-    return SP_OK;
+    /* The conversation continues as the ticket, and only there: the chat
+     * ends with it, so nothing said in it afterwards is lost to the
+     * ticket (docs/API.md §7). */
+    return sp_chat_close_locked(ctx, session_id, p);
 }
 
 /* sp_chat_to_ticket(); by_system: the archive job's, whose ticket's
@@ -200,7 +203,7 @@ to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
         .source = SP_SOURCE_CHAT,
         .tier = tier != NULL ? *tier : stored,
         .chat_session_id = id,
-        .chat_agent_id = sp_db_int(r, 0, CV_AGENT),
+        .keep_agent_id = sp_db_int(r, 0, CV_AGENT),
         /* Made by an agent, an admin or the archive job: the customer
          * learns outside the chat where it continues (docs/API.md §11). */
         .escalated_chat = viewer == NULL ? public_id : NULL,
@@ -267,7 +270,7 @@ sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
     t.first_responded_at = tr.first_agent_ms;
     t.source = SP_SOURCE_CHAT;
     t.chat_session_id = id;
-    t.chat_agent_id = sp_db_int(r, 0, CV_AGENT);
+    t.keep_agent_id = sp_db_int(r, 0, CV_AGENT);
     return create_linked(ctx, id, &t, ids, n, out, p);
 }
 

@@ -21,11 +21,15 @@
 #include "domain/tickets.h"
 
 /* The ticket a reply address names, and whose mail may speak for it. */
-enum { OWNER_CUSTOMER, OWNER_EMAIL_INDEX, OWNER_STATUS, OWNER_TIER };
+/* With what a follow-up of a closed ticket carries on: its category
+ * while still offered, and its agent. */
+enum { OWNER_CUSTOMER, OWNER_EMAIL_INDEX, OWNER_STATUS, OWNER_TIER, OWNER_CATEGORY, OWNER_AGENT };
 static struct sp_stmt owner_stmt = SP_STMT_READ(
     "mail_in_ticket_owner",
-    "SELECT t.customer_id, ct.email_index, t.status, coalesce(ct.tier, 'standard')"
+    "SELECT t.customer_id, ct.email_index, t.status, coalesce(ct.tier, 'standard'),"
+    " CASE WHEN c.is_active THEN c.slug END, coalesce(t.assigned_agent_id, 0)"
     " FROM support_tickets t LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"
+    " LEFT JOIN support_categories c ON c.id = t.category_id"
     " WHERE t.public_id = $1",
     1);
 
@@ -339,10 +343,12 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
 
 /* A new ticket for t->customer (a mail without a reply address, or a
  * reply to a closed ticket); run_take counts it against the ticket
- * create limits. */
+ * create limits. A follow-up (of is the closed ticket's row in r, else
+ * NULL) keeps that ticket's category and agent, as Zendesk's and
+ * Zammad's follow-ups do. */
 static void
 open_ticket(struct take *t, const struct sp_mail_in *m, const char *tier,
-            const char *follow_up_of)
+            const char *follow_up_of, const PGresult *of)
 {
     struct sp_arena *a = t->ctx->arena;
     enum sp_tier tr = SP_TIER_STANDARD;
@@ -357,6 +363,8 @@ open_ticket(struct take *t, const struct sp_mail_in *m, const char *tier,
                              ? sp_arena_sprintf(a, "{\"follow_up_of\":\"%s\"}", follow_up_of)
                              : NULL,
         .tier = tr,
+        .category_slug = of != NULL ? sp_db_str(of, 0, OWNER_CATEGORY) : NULL,
+        .keep_agent_id = of != NULL ? sp_db_int(of, 0, OWNER_AGENT) : 0,
     };
 }
 
@@ -379,7 +387,7 @@ take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, c
     t->customer = sp_arena_strdup(a, sp_db_str(r, 0, OWNER_CUSTOMER));
     if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
         out->outcome = SP_MAIL_IN_FOLLOW_UP;
-        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id);
+        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id, r);
         return SP_OK;
     }
     out->outcome = SP_MAIL_IN_REPLY;
@@ -409,7 +417,7 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
                               " help pages");
     t->customer = sp_arena_strdup(a, sp_db_str(r, 0, SENDER_CUSTOMER));
     out->outcome = SP_MAIL_IN_TICKET;
-    open_ticket(t, m, sp_db_str(r, 0, SENDER_TIER), NULL);
+    open_ticket(t, m, sp_db_str(r, 0, SENDER_TIER), NULL, NULL);
     return SP_OK;
 }
 

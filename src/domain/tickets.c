@@ -384,7 +384,7 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
         sp_sla_first_response(&it->sla, SP_STATUS_OPEN, in->first_responded_at);
     it->team = sp_db_str(r, 0, IC_TEAM);
     return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
-                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->chat_agent_id,
+                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->keep_agent_id,
                            &it->assignee, p);
 }
 
@@ -394,7 +394,8 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
  * or, when nobody was assigned (manual routing, no agent free), a
  * ticket.created notification to the category's team, so a new ticket
  * does not wait unseen until its SLA warning — and chat.escalated for the
- * customer whose chat someone else made this ticket. */
+ * customer whose chat someone else made this ticket, else ticket.received
+ * for a customer who opened one on the web or by mail. */
 static void
 created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct intake *it,
                struct sp_buf *events, const char **outbox)
@@ -460,6 +461,12 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
         sp_jw_end(&w);
         sp_ticket_customer_rows(&rows, ctx->customer_channels, "chat.escalated", in->customer_id,
                                 payload.data);
+    } else if (in->source != SP_SOURCE_CHAT && !in->by_system) {
+        /* The customer's acknowledgement: the ticket's id, and (by mail)
+         * the address that takes replies; a chat's customer reads it in
+         * the chat. */
+        sp_ticket_customer_rows(&rows, ctx->customer_channels, "ticket.received", in->customer_id,
+                                NULL);
     }
     *outbox = sp_arena_sprintf(a, "[%s]", rows.data);
 }

@@ -100,7 +100,10 @@ struct sp_ticket_new {
     const char *metadata_json;     /* object text or NULL */
     enum sp_tier tier;             /* the customer's */
     long long chat_session_id;     /* the chat it came from; 0 = none */
-    long long chat_agent_id;       /* that chat's agent, who keeps it (sp_route_ticket); 0 = none */
+    /* The agent who keeps it (sp_route_ticket: under the open-ticket cap):
+     * the chat's, or that of the closed ticket a mailed follow-up
+     * continues; 0 = routing picks. */
+    long long keep_agent_id;
     /* The chat's public id when someone other than the customer (an agent,
      * an admin, the archive job) made it this ticket: the customer is told
      * where it continues (chat.escalated, on ctx->customer_channels).

@@ -108,7 +108,8 @@ START_TEST(public_reply_reaches_the_customer)
                                           c.sub), 1);
     ck_assert_str_eq(sp_t_sql("SELECT payload->>'message_html' FROM support_outbox o JOIN"
                               " support_tickets t ON t.id = o.ticket_id WHERE t.public_id = '%s'"
-                              " AND o.channel = 'email'", pid),
+                              " AND o.channel = 'email' AND o.event_type = 'ticket.message_created'",
+                              pid),
                      "Fixed it for you.");
 }
 END_TEST

@@ -2,7 +2,8 @@
  * test_customer_channels: the channels a customer is notified on
  * (docs/API.md §11, "Customer notification rows"). Each notification the
  * ticket code queues for the customer — an agent's public reply
- * (ticket.message_created), a move by someone else to waiting on them,
+ * (ticket.message_created), a ticket they opened on the web or by mail
+ * (ticket.received, its acknowledgement), a move by someone else to waiting on them,
  * resolved or closed (ticket.updated) — is one outbox row per channel of
  * SUPPORT_CUSTOMER_CHANNELS (default email), recipient the customer id. A
  * chat made a ticket by an agent or an admin (POST
@@ -91,6 +92,9 @@ START_TEST(by_default_an_agents_reply_is_one_email)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
     const char *ticket = sp_t_ticket_create(&c, "Where is my refund?");
+    /* Opening it is acknowledged: the customer learns its id. */
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", NULL), 1);
     agent_reply(&a, ticket, "It is on its way.");
     ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "email"), 1);
     ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", NULL), 1);
@@ -114,6 +118,7 @@ START_TEST(the_customers_own_transfer_tells_them_nothing)
     const char *chat = chat_new(&c);
     const char *ticket = to_ticket(&c, chat);
     ck_assert_int_eq(customer_rows(ticket, &c, "chat.escalated", NULL), 0);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", NULL), 0);  /* read in the chat */
     /* A later transfer by someone else finds the ticket: nothing new. */
     struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", chat),
                                          admin.token, "{\"to\":\"ticket\"}");
@@ -141,6 +146,8 @@ START_TEST(an_agents_reply_is_one_email_and_one_sms)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
     const char *ticket = sp_t_ticket_create(&c, "Where is my refund?");
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", "email"), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", "sms"), 1);
     agent_reply(&a, ticket, "It is on its way.");
     ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "email"), 1);
     ck_assert_int_eq(customer_rows(ticket, &c, "ticket.message_created", "sms"), 1);

@@ -196,19 +196,27 @@ customer_with_ticket(void)
     return c;
 }
 
-/* An agent's public reply through the API; returns the message id. */
+/* An agent's public reply through the API with members (e.g. a status)
+ * beside its body (NULL: none); returns the message id. */
 static long long
-agent_reply(const struct customer *c, const char *body)
+agent_reply_with(const struct customer *c, const char *body, const char *members)
 {
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
     struct sp_t_resp *r = sp_t_post_json(
         sp_t_fmt("/support/agent/tickets/%s/messages", c->ticket), agent.token,
-        sp_t_fmt("{\"body\":%s}", sp_t_jq(body)));
+        sp_t_fmt("{\"body\":%s%s%s}", sp_t_jq(body), members ? "," : "", members ? members : ""));
     sp_t_assert_status(r, 201);
     sp_t_resp_free(r);
     return atoll(sp_t_sql("SELECT max(id) FROM support_ticket_messages WHERE ticket_id = %lld"
                           " AND NOT is_internal AND sender_type = 'agent'",
                           c->ticket_id));
+}
+
+/* An agent's public reply through the API; returns the message id. */
+static long long
+agent_reply(const struct customer *c, const char *body)
+{
+    return agent_reply_with(c, body, NULL);
 }
 
 /* A customer notification row, as the ticket code will write it. */
@@ -303,7 +311,8 @@ START_TEST(agent_replies_become_threaded_mails)
     agent_reply(&c, "Wir haben die Rückerstattung veranlasst.\n<b>Danke</b>");
     agent_reply(&c, "Second reply = done.");
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox WHERE ticket_id = %lld"
-                              " AND channel = 'email'", c.ticket_id), "2");
+                              " AND channel = 'email' AND event_type = 'ticket.message_created'",
+                              c.ticket_id), "2");
 #define REPLY_ROW(agg)                                                                  \
     atoll(sp_t_sql("SELECT " agg "(id) FROM support_outbox WHERE ticket_id = %lld"      \
                    " AND kind = 'notification' AND channel = 'email'"                   \
@@ -618,6 +627,53 @@ START_TEST(customer_mails_link_the_ticket_page)
     /* (the HTML part escapes the query's "=" as &#61;, as HTML allows) */
     const char *href = sp_t_fmt("<a href=\"https://example.test/help/tickets/%s?src", c.ticket);
     ck_assert_msg(strstr(html, href) != NULL, "%s", html);
+    ck_assert_msg(strstr(text, "marked your ticket as resolved") == NULL, "%s", text);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A ticket the customer opens is acknowledged by mail: its id in the
+ * subject and the text, threaded with the ticket's later mails. */
+START_TEST(a_new_ticket_is_acknowledged_by_mail)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_claims();
+    const char *ticket = sp_t_ticket_create(&c.u, "Rückerstattung für Buchung");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    struct json_object *m = mail_with_subject(all, "We have received your request: ");
+    ck_assert_str_eq(sp_t_jstr(m, "subject"),
+                     sp_t_fmt("We have received your request: Rückerstattung für Buchung [%s]",
+                              ticket));
+    ck_assert_msg(strstr(sp_t_jstr(m, "to"), c.email) != NULL, "%s", sp_t_jstr(m, "to"));
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, sp_t_fmt("it is ticket %s", ticket)) != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "Hello Zoë Ürban,") != NULL, "%s", text);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A reply that resolves the ticket says so in its mail: that a reply
+ * reopens it, and that it closes on its own otherwise. */
+START_TEST(a_reply_that_resolves_says_so_in_its_mail)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply_with(&c, "Fixed on our side.", "\"status\":\"resolved\"");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "Fixed on our side.") != NULL, "%s", text);
+    ck_assert_msg(strstr(text, "We have marked your ticket as resolved. If you still need help,"
+                               " just reply and it reopens") != NULL, "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(html, "<p>We have marked your ticket as resolved.") != NULL, "%s", html);
     json_object_put(all);
     fixture_stop(&sink);
 }
@@ -1070,6 +1126,8 @@ main(void)
     tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
     tcase_add_test(tc, customer_status_mails_name_the_status_in_words);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
+    tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);
+    tcase_add_test(tc, a_new_ticket_is_acknowledged_by_mail);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");

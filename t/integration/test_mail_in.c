@@ -550,10 +550,17 @@ START_TEST(a_mail_of_many_parts_keeps_its_text_and_counts_every_file)
 }
 END_TEST
 
+/* A follow-up keeps the closed ticket's category (while offered) and
+ * its agent, as Zendesk's and Zammad's do. */
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 {
     struct customer c = customer_new();
     const char *id = sp_t_ticket_create(&c.u, "Closed long ago");
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    const char *agent = sp_t_db_agent_new();
+    sp_t_sql("UPDATE support_tickets SET category_id = (SELECT id FROM support_categories"
+             " WHERE slug = '%s') WHERE public_id = '%s' RETURNING 1", cat, id);
+    sp_t_db_ticket_assign(id, agent);
     sp_t_db_ticket_set_status(id, "closed");
     struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
                      .headers = "Content-Type: text/html; charset=utf-8\r\n",
@@ -566,6 +573,21 @@ START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
                                 " AND metadata->>'follow_up_of' = '%s'", c.u.sub, id);
     ck_assert_ptr_nonnull(next);
     ck_assert_str_eq(last_body(next), "<p>It broke again.</p>");
+    ck_assert_str_eq(sp_t_sql("SELECT c.slug || '/' || t.assigned_agent_id FROM support_tickets t"
+                              " JOIN support_categories c ON c.id = t.category_id"
+                              " WHERE t.public_id = '%s'", next), sp_t_fmt("%s/%s", cat, agent));
+    /* A category no longer offered is not carried on. */
+    sp_t_sql("UPDATE support_categories SET is_active = false WHERE slug = '%s' RETURNING 1", cat);
+    const char *again = sp_t_ticket_create(&c.u, "Closed too");
+    sp_t_sql("UPDATE support_tickets SET category_id = (SELECT id FROM support_categories"
+             " WHERE slug = '%s') WHERE public_id = '%s' RETURNING 1", cat, again);
+    sp_t_db_ticket_set_status(again, "closed");
+    m.to = reply_address(KEYS, again);
+    m.headers = "Content-Type: text/plain; charset=utf-8\r\nMessage-ID: <again@example.com>\r\n";
+    m.body = "Still broken.";
+    deliver_expect(&m, 0, "\"outcome\":\"follow_up\"");
+    ck_assert_str_eq(sp_t_sql("SELECT coalesce(category_id::text, 'none') FROM support_tickets"
+                              " WHERE metadata->>'follow_up_of' = '%s'", again), "none");
 }
 END_TEST
 
