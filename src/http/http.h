@@ -110,6 +110,10 @@ const char *sp_req_form(struct sp_req *r, const char *name);
  * different values for "the" parameter (nginx's $arg_* takes the first
  * match in any case; sp_req_query the first exact one). */
 bool sp_query_repeats_name(struct sp_arena *a, const char *query);
+/* Whether a Content-Type value is application/json with well-formed
+ * parameters (RFC 9110 §8.3.1) and no charset other than utf-8 (in any
+ * letter case, quoted or not); NULL is not. */
+bool sp_media_type_is_json_utf8(const char *value);
 /* The body as JSON; fills p (400 invalid_json / 415) and returns NULL. */
 struct json_object *sp_req_json(struct sp_req *r, struct sp_problem *p);
 

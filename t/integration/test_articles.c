@@ -552,6 +552,25 @@ START_TEST(anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age)
 }
 END_TEST
 
+/* A problem body names its request's id, which may be the client's own
+ * X-Request-Id: the micro-cache kept the 404 and served the first
+ * client's id to the next one (under the second one's header). */
+START_TEST(an_anonymous_404_is_not_micro_cached)
+{
+    const char *s = slug();
+    const char *ids[] = {sp_t_unique("kbrid-a"), sp_t_unique("kbrid-b")};
+    for (size_t i = 0; i < 2; i++) {
+        const char *const headers[] = {sp_t_fmt("X-Request-Id: %s", ids[i]), NULL};
+        struct sp_t_resp *r = public_get(s, headers);
+        sp_t_assert_problem(r, 404, "not_found");
+        ck_assert_str_eq(sp_t_header(r, "X-Request-Id"), ids[i]);
+        ck_assert_str_eq(sp_t_jstr(r->json, "request_id"), ids[i]);
+        ck_assert_str_eq(sp_t_header(r, "X-Cache-Status"), "MISS");
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 static Suite *
 articles_suite(void)
 {
@@ -571,6 +590,7 @@ articles_suite(void)
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
+    tcase_add_test(tc, an_anonymous_404_is_not_micro_cached);
     return s;
 }
 

@@ -5,7 +5,8 @@
  * speak, a method it refuses (TRACE, anything but GET on the chat connect
  * URL) -- each a problem+json, never nginx's HTML page or a 500 -- and the
  * error log, which must not keep the chat tokens or attachment signatures
- * those requests carry in their query strings.
+ * those requests carry in their query strings. Also the worker's side of
+ * the request's edge: which Content-Type a JSON body may come with.
  * Raw requests (sp_t_raw) where curl would not send the bytes.
  */
 #include "harness.h"
@@ -195,6 +196,75 @@ START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
 }
 END_TEST
 
+/* nginx normalises the path before it picks a location; the chat worker
+ * routes on the raw request line: it answered 404, auth_request made
+ * that a 500, the client got 503 dependency_unavailable. */
+START_TEST(a_chat_connect_path_nginx_would_normalise_is_404)
+{
+    static const char *const paths[] = {
+        "/support//chat/connect", "/support/chat/./connect", "/support/chat/%63onnect",
+        "/support/x/../chat/connect", "//support/chat/connect",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct sp_t_resp *r = raw(sp_t_fmt("GET %s?session_id=1&session_token=x HTTP/1.1\r\n"
+                                           "Host: localhost\r\nConnection: close\r\n\r\n",
+                                           paths[i]));
+        ck_assert_msg(r->status == 404, "%s: status %ld, want 404: %.200s", paths[i],
+                      r->status, r->body);
+        assert_edge_problem(r, 404, "not_found");
+        ck_assert_ptr_null(sp_t_header(r, "Retry-After"));
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = raw("GET /support/chat/connect?session_id=1&session_token=x HTTP/1.1"
+                              "\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert_edge_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    /* the path alone (no query) is the connect URL too */
+    r = raw("GET /support/chat/connect HTTP/1.1\r\nHost: localhost\r\nConnection: close"
+            "\r\n\r\n");
+    assert_edge_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* API.md §1: bodies are application/json in UTF-8. Another charset was
+ * read as UTF-8 (400 invalid_json) and trailing garbage was ignored. */
+START_TEST(a_json_body_with_another_charset_or_a_malformed_type_is_415)
+{
+    static const char *const refused[] = {
+        "application/json garbage",
+        "application/json; charset=iso-8859-1",
+        "application/json; charset=utf-16",
+        "application/json; charset=\"UTF-16\"",
+        "application/jsonx",
+        "application/json; charset",
+    };
+    const char *body = "{\"subject\":\"Media type\",\"description\":\"Which one?\"}";
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct sp_t_resp *r = sp_t_request("POST", "/support/tickets", u.token, refused[i],
+                                           body, NULL);
+        ck_assert_msg(r->status == 415, "%s: status %ld, want 415: %.200s", refused[i],
+                      r->status, r->body);
+        sp_t_assert_problem(r, 415, "unsupported_media_type");
+        sp_t_resp_free(r);
+    }
+    static const char *const accepted[] = {
+        "application/json; charset=UTF-8",
+        "Application/Json ; charset=\"utf-8\"",
+        "application/json;charset=utf-8;",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct sp_t_resp *r = sp_t_request("POST", "/support/tickets", u.token, accepted[i],
+                                           body, NULL);
+        ck_assert_msg(r->status == 201, "%s: status %ld, want 201: %.200s", accepted[i],
+                      r->status, r->body);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* Number of nginx log files in the stack's log directory holding s. */
 static int
 nginx_logs_holding(const char *s)
@@ -289,6 +359,9 @@ edge_suite(void)
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
+    tcase_add_test(tc, a_chat_connect_path_nginx_would_normalise_is_404);
+    tc = sp_t_tcase(s, "media_type");
+    tcase_add_test(tc, a_json_body_with_another_charset_or_a_malformed_type_is_415);
     tc = sp_t_tcase(s, "worker_down");
     tcase_add_test(tc, trace_with_the_api_worker_down_is_502_problem);
     tc = sp_t_tcase(s, "nginx_logs");

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define N 48
@@ -200,6 +201,58 @@ START_TEST(public_port_never_serves_metrics)
 }
 END_TEST
 
+/* Keeps the Allow header's value (curl hands over one line at a time). */
+static size_t
+keep_allow(char *p, size_t size, size_t n, void *ud)
+{
+    struct sp_buf *b = ud;
+    if (n * size > 6 && strncasecmp(p, "Allow:", 6) == 0)
+        sp_buf_append(b, p + 6, size * n - 6);
+    return size * n;
+}
+
+/* API.md §1: nginx's own answers are problem+json. limit_except answered
+ * another method its 403 HTML page. */
+START_TEST(another_method_on_the_operators_listener_is_405_problem)
+{
+    static const char *const methods[] = {"POST", "DELETE", "PUT", "TRACE"};
+    struct sp_arena a;
+    sp_arena_init(&a, 1 << 14);
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        struct sp_buf body, allow;
+        sp_buf_init(&body, &a, 1024);
+        sp_buf_init(&allow, &a, 64);
+        CURL *c = curl_easy_init();
+        ck_assert_ptr_nonnull(c);
+        curl_easy_setopt(c, CURLOPT_URL, getenv("SP_TEST_METRICS_URL"));
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, methods[i]);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, keep_allow);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &allow);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+        ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+        long status = 0;
+        char *type = NULL;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
+        ck_assert_msg(status == 405, "%s: %ld", methods[i], status);
+        ck_assert_str_eq(type, "application/problem+json");
+        sp_buf_putc(&body, '\0');
+        sp_buf_putc(&allow, '\0');
+        ck_assert_msg(strstr(body.data, "\"code\":\"method_not_allowed\"") != NULL, "%s",
+                      body.data);
+        ck_assert_ptr_nonnull(strstr(body.data, sp_t_fmt("\"detail\":\"%s is not allowed here; "
+                                                         "use GET, HEAD\"", methods[i])));
+        ck_assert_str_eq(allow.data, " GET, HEAD\r\n");
+        curl_easy_cleanup(c);
+    }
+    sp_arena_destroy(&a);
+    /* GET still scrapes */
+    ck_assert_ptr_nonnull(strstr(scrape(), "support_http_requests_total"));
+}
+END_TEST
+
 /* Debian's Prometheus with the shipped scrape job and rules
  * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
  * does the work and reports each step as a JSON line. */
@@ -232,6 +285,7 @@ metrics_suite(void)
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, public_port_never_serves_metrics);
+    tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     return s;
 }

@@ -238,6 +238,52 @@ START_TEST(repeated_query_names_are_found_in_any_case_and_encoding)
 }
 END_TEST
 
+/* API.md §1: bodies are application/json in UTF-8; parameters per RFC
+ * 9110 §8.3.1 (OWS around ';', none around '=', token or quoted value). */
+START_TEST(json_media_type_takes_utf8_only_and_well_formed_parameters)
+{
+    static const char *const accepted[] = {
+        "application/json",
+        "Application/JSON",
+        " application/json ",
+        "application/json;charset=utf-8",
+        "application/json; charset=UTF-8",
+        "application/json ; CharSet=\"Utf-8\"",
+        "application/json; charset=\"utf\\-8\"",
+        "application/json;",
+        "application/json; ;charset=utf-8;",
+        "application/json; profile=\"a b;c\"; charset=utf-8",
+        "application/json;\tq=1",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
+        ck_assert_msg(sp_media_type_is_json_utf8(accepted[i]), "refused: %s", accepted[i]);
+    static const char *const refused[] = {
+        "",
+        "application/json garbage",
+        "application/jsonx",
+        "application/json/x",
+        "application/problem+json",
+        "text/json",
+        "application/json; charset=iso-8859-1",
+        "application/json; charset=utf-16",
+        "application/json; charset=utf8",
+        "application/json; charset=\"utf-8 \"",
+        "application/json; charset=utf-8; charset=latin1",
+        "application/json; charset=",
+        "application/json; charset = utf-8",
+        "application/json; charset=utf-8 x",
+        "application/json; charset=\"utf-8",
+        "application/json; =utf-8",
+        "application/json; charset",
+        "application/json, text/plain",
+        "application/json; a=\"\x01\"",
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+        ck_assert_msg(!sp_media_type_is_json_utf8(refused[i]), "accepted: %s", refused[i]);
+    ck_assert(!sp_media_type_is_json_utf8(NULL));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -249,6 +295,9 @@ main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("query");
     tcase_add_test(tc, repeated_query_names_are_found_in_any_case_and_encoding);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("media_type");
+    tcase_add_test(tc, json_media_type_takes_utf8_only_and_well_formed_parameters);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
