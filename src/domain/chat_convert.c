@@ -66,17 +66,22 @@ static struct sp_stmt link_stmt = SP_STMT(
  * never; of the whole chat, kept or not).
  * Always one row at least: with no message kept, the columns but the
  * count are NULL. A body's size counts each line break as the <br> it
- * may become; its text is never longer than its markup otherwise (tags
- * go, entities stay escaped). */
+ * may become (its text is never longer than its markup otherwise: tags
+ * go, entities stay escaped). That needs the body itself, so it is read
+ * only for the messages that fit by their stored sizes (w, from the
+ * values' headers, never longer): a long chat's older bodies stay unread. */
 static struct sp_stmt transcript_stmt = SP_STMT(
     "chat_transcript",
     "WITH w AS ("
-    "  SELECT id, sum(octet_length(replace(body, E'\\n', '<br>')) + $3::int"
-    "               + octet_length(" TRANSCRIPT_NOTE("c") "))"
-    "    OVER (ORDER BY id DESC) AS upto"
-    "  FROM support_chat_messages c"
-    "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
-    "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
+    "  SELECT id, note, sum(raw + $3::int + note) OVER (ORDER BY id DESC) AS upto"
+    "  FROM (SELECT id, octet_length(body) AS raw, octet_length(" TRANSCRIPT_NOTE("c") ") AS note"
+    "        FROM support_chat_messages c"
+    "        WHERE session_id = $1::bigint AND payload->>'event' IS NULL) x"
+    "), fit AS ("
+    "  SELECT w.id, sum(octet_length(replace(c.body, E'\\n', '<br>')) + $3::int + w.note)"
+    "    OVER (ORDER BY w.id DESC) AS upto"
+    "  FROM w JOIN support_chat_messages c ON c.id = w.id WHERE w.upto <= $2::bigint"
+    "), keep AS (SELECT id FROM fit WHERE upto <= $2::bigint)"
     " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at),"
     "   " TRANSCRIPT_NOTE("m") ","
     "   (SELECT coalesce(support_ms(min(a.created_at)), 0) FROM support_chat_messages a"

@@ -2048,6 +2048,29 @@ START_TEST(chat_transcript_keeps_each_body_in_its_own_labelled_paragraph)
 }
 END_TEST
 
+/* docs/API.md §7: the transcript stays within its 64 KiB although each
+ * line of a body becomes a <br> (4 bytes for the 1 of a line break):
+ * the bound counts them. 20 bodies of 2000 lines are 80 KB stored,
+ * 200 KB as a transcript. */
+START_TEST(chat_transcript_bound_counts_line_breaks_as_written)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    sp_t_sql("INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
+             " SELECT s.id, 'customer', s.customer_id, repeat(E'a\\n', 1999) || 'a'"
+             " FROM support_chat_sessions s, generate_series(1, 20)"
+             " WHERE s.public_id = '%s' RETURNING 1", s.id);
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *d = sp_t_jstr(r->json, "description");
+    ck_assert_msg(strlen(d) > 32768 && strlen(d) <= 65536, "transcript of %zu bytes",
+                  strlen(d));
+    const char *note = "<p>[transcript truncated: 14 earlier messages omitted;";
+    ck_assert_msg(strncmp(d, note, strlen(note)) == 0, "%.200s", d);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(ticket_create_links_the_callers_chat_session_only)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2294,6 +2317,7 @@ chat_session_suite(void)
     tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
     tcase_add_test(tc, chat_transcript_keeps_each_body_in_its_own_labelled_paragraph);
+    tcase_add_test(tc, chat_transcript_bound_counts_line_breaks_as_written);
     tcase_add_test(tc, migration_037_links_the_sessions_tickets_were_created_from);
     tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
