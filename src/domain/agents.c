@@ -121,7 +121,7 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
                 struct sp_agent *out, struct sp_problem *p)
 {
     /* The token's name claim is nobody's typing to refuse: made one line
-     * of at most 200 characters, as a mail's subject is (API.md §6). */
+     * of at most 200 characters, as a mail's subject is (docs/API.md §5). */
     if (display_name != NULL)
         display_name = sp_utf8_valid(display_name, strlen(display_name))
                            ? sp_ticket_subject_of_text(ctx->arena, display_name, 200)
