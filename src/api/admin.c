@@ -373,6 +373,9 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
                          " a number");
     if (v[SP_AGENT_SKILLS].present)
         f[SP_AGENT_SKILLS].value = skills_json(r, v[SP_AGENT_SKILLS].obj, p);
+    if (v[SP_AGENT_DISPLAY_NAME].present)
+        f[SP_AGENT_DISPLAY_NAME].value =
+            sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str, p);
 }
 
 /* --- the resources ---------------------------------------------------------- */

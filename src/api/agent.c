@@ -414,6 +414,10 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     struct json_object *json = sp_api_read_body(r, me_fields, A_COUNT, v, p);
     if (json == NULL)
         return p->rc;
+    const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str, p)
+                                         : NULL;
+    if (p->rc != SP_OK)
+        return p->rc;
     struct sp_agent me;
     if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
@@ -422,7 +426,7 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
         .has_max_chats = v[A_MAX_CHATS].present,
         .max_concurrent_chats = v[A_MAX_CHATS].i,
         .has_display_name = json_object_object_get_ex(json, "display_name", NULL),
-        .display_name = v[A_NAME].present ? v[A_NAME].str : NULL,
+        .display_name = name,
     };
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_agent_update_self(&ctx, r->principal.sub, &u, &me, p) != SP_OK)

@@ -8,9 +8,13 @@
 #include <json-c/json.h>
 
 #include "core/arena.h"
+#include "core/json.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
 #include "domain/attachments.h"
+
+/* How sp_json_parse's details of a text that is not JSON begin. */
+#define MALFORMED "malformed JSON: "
 
 static enum sp_rc
 refuse(struct sp_chat_frame *f, const char *code, const char *detail)
@@ -58,13 +62,16 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
     size_t blen = (size_t)json_object_get_string_len(jb);
     if (blen == 0)
         return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
+    /* The sanitizer would drop it silently ("a\u0000b" stored as "ab");
+     * the HTTP send refuses it (docs/API.md §1). */
+    if (memchr(body, '\0', blen) != NULL)
+        return refuse(f, "invalid_frame", "body must not contain \\u0000");
     /* too_long, as the HTTP send's field error and the sanitized cap below */
     if (sp_utf8_count(body, blen) > SP_CHAT_BODY_MAX_CHARS)
         return refuse(f, "too_long", "body is longer than 4000 characters");
     if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
         /* Stored as text (the message's idempotency key): a NUL would cut
-         * it and PostgreSQL refuses invalid UTF-8 (the frame parser, unlike
-         * sp_json_parse, takes raw bytes). */
+         * it, and PostgreSQL refuses invalid UTF-8. */
         const char *id = json_object_is_type(jc, json_type_string) ? json_object_get_string(jc) : NULL;
         size_t idlen = id != NULL ? (size_t)json_object_get_string_len(jc) : 0;
         if (id == NULL || idlen < 1 || idlen > SP_CHAT_CLIENT_ID_MAX ||
@@ -85,14 +92,23 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
     return SP_OK;
 }
 
+/* The string value of o's member `name` when it has no NUL in it
+ * ("message\u0000x" is not "message"), else "". */
+static const char *
+member_text(struct json_object *o, const char *name)
+{
+    struct json_object *v;
+    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+        return "";
+    const char *s = json_object_get_string(v);
+    return strlen(s) == (size_t)json_object_get_string_len(v) ? s : "";
+}
+
 static enum sp_rc
 parse_object(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
 {
-    struct json_object *jt, *js;
-    const char *type = json_object_object_get_ex(o, "type", &jt) &&
-                               json_object_is_type(jt, json_type_string)
-                           ? json_object_get_string(jt)
-                           : "";
+    struct json_object *js;
+    const char *type = member_text(o, "type");
     if (strcmp(type, "message") == 0) {
         f->type = SP_CHAT_FRAME_MESSAGE;
         return parse_message(a, o, f);
@@ -106,10 +122,7 @@ parse_object(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
     }
     if (strcmp(type, "presence") == 0) {
         f->type = SP_CHAT_FRAME_PRESENCE;
-        const char *st = json_object_object_get_ex(o, "state", &js) &&
-                                 json_object_is_type(js, json_type_string)
-                             ? json_object_get_string(js)
-                             : "";
+        const char *st = member_text(o, "state");
         if (strcmp(st, "online") == 0)
             f->state = "online";
         else if (strcmp(st, "away") == 0)
@@ -128,17 +141,16 @@ sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len, struct sp_
     memset(f, 0, sizeof(*f));
     if (len > SP_CHAT_FRAME_MAX)
         return refuse(f, "frame_too_large", "frames carry at most 16 KiB of JSON");
-    struct json_tokener *tok = json_tokener_new();
-    struct json_object *o = tok ? json_tokener_parse_ex(tok, data ? data : "", (int)len) : NULL;
-    bool complete = tok != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-                    tok->char_offset == (int)len;
-    if (tok != NULL)
-        json_tokener_free(tok);
-    if (o == NULL || !complete || !json_object_is_type(o, json_type_object)) {
-        json_object_put(o);
+    /* The reader of HTTP bodies, so a frame is refused where the HTTP send
+     * of the same body is (docs/API.md §1 "Malformed input", §7): a
+     * member named twice, NaN, invalid UTF-8 and the like. */
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct json_object *o = sp_json_parse(a, data != NULL ? data : "", len, &p);
+    if (o == NULL && p.rc == SP_INVALID &&
+        strncmp(p.detail, MALFORMED, strlen(MALFORMED)) == 0)
+        return refuse(f, "invalid_frame", sp_arena_strdup(a, p.detail));
+    if (o == NULL || !json_object_is_type(o, json_type_object))
         return refuse(f, "invalid_frame", "a frame is one JSON object");
-    }
-    enum sp_rc rc = parse_object(a, o, f);
-    json_object_put(o);
-    return rc;
+    return parse_object(a, o, f);
 }

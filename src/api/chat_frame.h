@@ -47,13 +47,17 @@ struct sp_chat_frame {
     bool typing;
     /* presence: "online" or "away" (static) */
     const char *state;
-    /* refusal: the error frame's code and detail (static strings) */
+    /* refusal: the error frame's code and detail (static strings; the
+     * detail of a text that is not JSON is the HTTP body reader's,
+     * "malformed JSON: …", in the arena) */
     const char *code, *detail;
 };
 
-/* Parses data[0..len) into *f. Returns SP_OK, or SP_INVALID with f->code
- * ("frame_too_large", "invalid_frame") and f->detail set; f->type tells
- * how far the frame got. Strings in *f live in the arena or are static. */
+/* Parses data[0..len) into *f, read as strictly as an HTTP body
+ * (sp_json_parse: UTF-8, no member named twice, no NaN). Returns SP_OK,
+ * or SP_INVALID with f->code ("frame_too_large", "invalid_frame", …)
+ * and f->detail set; f->type tells how far the frame got. Strings in *f
+ * live in the arena or are static. */
 enum sp_rc sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len,
                                struct sp_chat_frame *f);
 

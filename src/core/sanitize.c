@@ -533,6 +533,29 @@ sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
     return b.data != NULL ? b.data : sp_arena_strdup(a, "");
 }
 
+char *
+sp_sanitize_text_to_lines(struct sp_arena *a, const char *text, size_t len)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, len + len / 4 + 16);
+    /* Line breaks wait for the text after them: none lead or trail. */
+    int breaks = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t line = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
+        if (line > 0) {
+            for (; b.len > 0 && breaks > 0; breaks--)
+                sp_buf_puts(&b, "<br>");
+            put_escaped(&b, text + i, line, false);
+            breaks = 0;
+        }
+        if (nl != NULL && breaks < 2)
+            breaks++;
+        i += line + 1;
+    }
+    return b.data;
+}
+
 const char *
 sp_sanitize_body(struct sp_arena *a, const char *html, size_t len, size_t max_chars,
                  const char **why)

@@ -64,6 +64,12 @@ sp_agent_skill(struct sp_arena *a, const char *s)
     return skill;
 }
 
+const char *
+sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p)
+{
+    return sp_ticket_subject(a, "display_name", s, p);
+}
+
 /* The items are skills as sp_agent_skill made them ("" for none). */
 static bool
 skill_ok(const char *skill)
@@ -114,6 +120,12 @@ enum sp_rc
 sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
                 struct sp_agent *out, struct sp_problem *p)
 {
+    /* The token's name claim is nobody's typing to refuse: made one line
+     * of at most 200 characters, as a mail's subject is (docs/API.md §5). */
+    if (display_name != NULL)
+        display_name = sp_utf8_valid(display_name, strlen(display_name))
+                           ? sp_ticket_subject_of_text(ctx->arena, display_name, 200)
+                           : NULL;
     const char *params[2] = {user_id, display_name};
     enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent,
                               out, p);

@@ -99,6 +99,14 @@ extern const struct sp_list_rule sp_agent_skills_rule;
  * SP_AGENT_SKILL_MAX characters. In the arena. */
 const char *sp_agent_skill(struct sp_arena *a, const char *s);
 
+/* A display name as stored (docs/API.md §5, §6): one line of text, as a
+ * ticket subject (domain/ticket_subject): the blanks around it go; NULL
+ * with a field error on display_name when it holds a control character
+ * or line break (invalid) or nothing visible (empty). It is shown in
+ * staff notifications, chats and logs, where a line break or terminal
+ * escape would forge a line. In the arena. */
+const char *sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p);
+
 /* The admin's list, create and update (API.md §6); a create or update
  * with another agent's user_id is 409 user_id_taken. */
 extern const struct sp_admin_store sp_agent_store;

@@ -42,8 +42,9 @@ static struct sp_stmt link_stmt = SP_STMT(
     "   jsonb_build_object('event', 'ticket_created', 'ticket_id', $3::text) FROM u",
     3);
 
-/* A message's label in the transcript ("<p><b>Assistant</b> (<time>):</p>")
- * takes at most this many bytes. */
+/* A message's label and paragraph in the transcript
+ * ("<p><b>Assistant</b> (<time>):<br>" and "</p>") take at most this
+ * many bytes. */
 #define SP_CHAT_TRANSCRIPT_LABEL 64
 
 /* Text for HTML, in SQL (the transcript's attachment notes). */
@@ -64,16 +65,23 @@ static struct sp_stmt link_stmt = SP_STMT(
  * first, the count of all of them and when an agent first wrote (ms, 0:
  * never; of the whole chat, kept or not).
  * Always one row at least: with no message kept, the columns but the
- * count are NULL. Sizes are summed without reading the bodies (from
- * their headers); only the kept bodies are read. */
+ * count are NULL. A body's size counts each line break as the <br> it
+ * may become (its text is never longer than its markup otherwise: tags
+ * go, entities stay escaped). That needs the body itself, so it is read
+ * only for the messages that fit by their stored sizes (w, from the
+ * values' headers, never longer): a long chat's older bodies stay unread. */
 static struct sp_stmt transcript_stmt = SP_STMT(
     "chat_transcript",
     "WITH w AS ("
-    "  SELECT id, sum(octet_length(body) + $3::int + octet_length(" TRANSCRIPT_NOTE("c") "))"
-    "    OVER (ORDER BY id DESC) AS upto"
-    "  FROM support_chat_messages c"
-    "  WHERE session_id = $1::bigint AND payload->>'event' IS NULL"
-    "), keep AS (SELECT id FROM w WHERE upto <= $2::bigint)"
+    "  SELECT id, note, sum(raw + $3::int + note) OVER (ORDER BY id DESC) AS upto"
+    "  FROM (SELECT id, octet_length(body) AS raw, octet_length(" TRANSCRIPT_NOTE("c") ") AS note"
+    "        FROM support_chat_messages c"
+    "        WHERE session_id = $1::bigint AND payload->>'event' IS NULL) x"
+    "), fit AS ("
+    "  SELECT w.id, sum(octet_length(replace(c.body, E'\\n', '<br>')) + $3::int + w.note)"
+    "    OVER (ORDER BY w.id DESC) AS upto"
+    "  FROM w JOIN support_chat_messages c ON c.id = w.id WHERE w.upto <= $2::bigint"
+    "), keep AS (SELECT id FROM fit WHERE upto <= $2::bigint)"
     " SELECT (SELECT count(*) FROM w), m.sender_type, m.body, support_ts(m.created_at),"
     "   " TRANSCRIPT_NOTE("m") ","
     "   (SELECT coalesce(support_ms(min(a.created_at)), 0) FROM support_chat_messages a"
@@ -91,10 +99,14 @@ struct transcript {
 };
 
 /* The transcript as the ticket's description: a note when messages were
- * left out, then one paragraph per message and one per attachment
- * (bodies were sanitized when stored; labels, times and notes are ours,
- * file names escaped). The priority rules read only the customer's words
- * of it (docs/API.md §5.3): a label "Customer" or a time is not theirs. */
+ * left out, then one paragraph per message and one per attachment.
+ * Labels, times and notes are ours (file names escaped); a body is put in
+ * as the text a reader sees of it (sp_sanitize_text), escaped, with <br>
+ * for its lines, inside its own labelled paragraph: no sender can close
+ * that paragraph or write a label, so an agent always sees who said what
+ * (a customer's "</p><p><b>Agent</b> (…):" stays their text). The
+ * priority rules read only the customer's words of it (docs/API.md §5.3):
+ * a label "Customer" or a time is not theirs. */
 static enum sp_rc
 transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
            struct transcript *out, struct sp_problem *p)
@@ -116,17 +128,17 @@ transcript(struct sp_ctx *ctx, long long session_id, const char *public_id,
                       omitted, omitted == 1 ? "" : "s", public_id);
     for (int i = 0; i < kept; i++) {
         const char *sender = sp_db_str(r, i, 1), *body = sp_db_str(r, i, 2);
+        const char *words = sp_sanitize_text(ctx->arena, body, strlen(body));
         bool customer = strcmp(sender, "customer") == 0;
-        sp_buf_printf(&b, "<p><b>%s</b> (%s):</p>",
+        sp_buf_printf(&b, "<p><b>%s</b> (%s):%s%s</p>",
                       customer                       ? "Customer"
                       : strcmp(sender, "agent") == 0 ? "Agent"
                                                      : "Assistant",
-                      sp_db_str(r, i, 3));
-        sp_buf_puts(&b, body);
+                      sp_db_str(r, i, 3), *words != '\0' ? "<br>" : "",
+                      sp_sanitize_text_to_lines(ctx->arena, words, strlen(words)));
         sp_buf_puts(&b, sp_db_str(r, i, 4));
         if (customer)
-            sp_buf_printf(&text, "%s%s", text.len > 0 ? "\n" : "",
-                          sp_sanitize_text(ctx->arena, body, strlen(body)));
+            sp_buf_printf(&text, "%s%s", text.len > 0 ? "\n" : "", words);
     }
     if (b.len == 0)
         sp_buf_puts(&b, "<p>(The chat had no messages.)</p>");

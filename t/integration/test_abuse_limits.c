@@ -378,7 +378,7 @@ assert_bounded_transcript(const char *id)
                            t));
     ck_assert_int_gt(atol(note), LONG_MESSAGES / 2);
     ck_assert_int_lt(atol(note), LONG_MESSAGES);
-    ck_assert_str_eq(sp_t_sql("SELECT description LIKE '%%the newest message' FROM"
+    ck_assert_str_eq(sp_t_sql("SELECT description LIKE '%%the newest message</p>' FROM"
                               " support_tickets WHERE public_id = '%s'",
                               t),
                      "t");

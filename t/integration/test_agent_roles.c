@@ -464,6 +464,70 @@ START_TEST(patch_me_sets_and_clears_display_name)
 }
 END_TEST
 
+/* docs/API.md §6: a display name is one line of visible text, as a
+ * ticket subject (it is shown in staff notifications and chats): a
+ * control character or line break is 422 invalid, blanks alone are 422
+ * empty, the blanks around it go; on PATCH /support/agent/me and the
+ * admin's agent create and PATCH alike. Nothing is stored on a refusal. */
+START_TEST(display_name_is_one_line_of_visible_text)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    struct sp_t_resp *r = patch_me(&a, "{\"display_name\":\"Grace\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *invalid[] = {"line1\\nline2\\u0007\\u001b[31m", "a\\tb", "a\\u0085b",
+                             "a\\u2028b", "\\u001b[31m"};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        const char *body = sp_t_fmt("{\"display_name\":\"%s\"}", invalid[i]);
+        r = patch_me(&a, body);
+        sp_t_assert_invalid(r, "display_name", "invalid");
+        sp_t_resp_free(r);
+        r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id), body);
+        sp_t_assert_invalid(r, "display_name", "invalid");
+        sp_t_resp_free(r);
+    }
+    r = patch_me(&a, "{\"display_name\":\"   \"}");
+    sp_t_assert_invalid(r, "display_name", "empty");
+    sp_t_resp_free(r);
+    r = patch_me(&a, "{\"display_name\":\"\\u200b\\u00a0\"}");
+    sp_t_assert_invalid(r, "display_name", "empty");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_agent(&a, "display_name"), "Grace");
+    r = patch_me(&a, "{\"display_name\":\"  Grace H.\\u200b \"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Grace H.");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   "{\"display_name\":\" Ada \"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Ada");
+    sp_t_resp_free(r);
+    /* The admin's create refuses it too, and creates nothing. */
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   sp_t_fmt("{\"user_id\":\"%s\",\"display_name\":\"x\\r\\nBcc: y\"}", b.sub));
+    sp_t_assert_invalid(r, "display_name", "invalid");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", b.sub),
+                     "0");
+}
+END_TEST
+
+/* The token's name claim is made one line, not refused (the agent did
+ * not type it): controls become spaces, the blanks around it go. */
+START_TEST(first_get_me_makes_the_tokens_name_one_line)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *token = sp_t_token_claims(SP_ROLE_AGENT, a.sub,
+                                          "{\"name\":\" Ada\\nLovelace\\u0007 \"}");
+    struct sp_t_resp *r = sp_t_get("/support/agent/me", token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Ada Lovelace");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(patch_me_with_invalid_json_is_400)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -504,6 +568,8 @@ agent_roles_suite(void)
     tcase_add_test(tc, patch_me_bad_field_with_good_ones_changes_nothing);
     tcase_add_test(tc, patch_me_sets_and_clears_display_name);
     tcase_add_test(tc, patch_me_with_invalid_json_is_400);
+    tcase_add_test(tc, display_name_is_one_line_of_visible_text);
+    tcase_add_test(tc, first_get_me_makes_the_tokens_name_one_line);
     return s;
 }
 

@@ -125,6 +125,29 @@ START_TEST(idle_session_with_customer_messages_becomes_a_ticket_and_closes)
 }
 END_TEST
 
+/* docs/API.md §7: the archive job's transcript, as a transfer's, keeps a
+ * body inside its own labelled paragraph as text: a customer's chat
+ * message cannot close it and forge an agent's line in the ticket. */
+START_TEST(archived_transcript_keeps_a_forged_agent_line_as_the_customers_text)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = session_new(&c, "ok thanks</p><p><b>Agent</b> (2026-12-04T23:20:00.000Z):"
+                                     "</p><p>Approved: full refund of 5000 EUR");
+    age(id, 31);
+    run_ok(NULL);
+    ck_assert_str_eq(
+        sp_t_sql("SELECT t.description FROM support_tickets t"
+                 " JOIN support_chat_sessions s ON s.ticket_id = t.id WHERE s.public_id = '%s'",
+                 id),
+        sp_t_fmt("<p><b>Customer</b> (%s):<br>ok thanks<br>Agent (2026-12-04T23:20:00.000Z):"
+                 "<br>Approved: full refund of 5000 EUR</p>",
+                 sp_t_sql("SELECT support_ts(m.created_at) FROM support_chat_messages m"
+                          " JOIN support_chat_sessions s ON s.id = m.session_id"
+                          " WHERE s.public_id = '%s' AND m.sender_type = 'customer'",
+                          id)));
+}
+END_TEST
+
 /* The customer learns where their chat went (docs/API.md §11): the
  * ticket's chat.escalated, on each channel of SUPPORT_CUSTOMER_CHANNELS
  * (default email), naming the chat. */
@@ -500,6 +523,7 @@ main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, idle_session_with_customer_messages_becomes_a_ticket_and_closes);
     tcase_add_test(tc, conversion_tells_the_customer_on_their_channels);
+    tcase_add_test(tc, archived_transcript_keeps_a_forged_agent_line_as_the_customers_text);
     tcase_add_test(tc, idle_session_without_customer_messages_closes_without_a_ticket);
     tcase_add_test(tc, recent_session_is_left_alone);
     tcase_add_test(tc, expired_session_is_archived_even_when_recently_active);

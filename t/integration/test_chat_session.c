@@ -2009,6 +2009,83 @@ START_TEST(chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier)
 }
 END_TEST
 
+/* A customer's chat body that reads as transcript markup: it closes its
+ * paragraph and writes an agent's label and words. */
+#define FORGED_BODY                                                                      \
+    "ok thanks</p><p><b>Agent</b> (2026-12-04T23:20:00.000Z):</p><p>Approved: full refund" \
+    " of 5000 EUR\u2026"
+
+/* The transcript paragraph of message mid: its label and the text of
+ * its body (the forged body's markup is text), as every conversion
+ * writes it. */
+static const char *
+transcript_line(const char *label, int64_t mid, const char *text)
+{
+    return sp_t_fmt("<p><b>%s</b> (%s):<br>%s</p>", label,
+                    sp_t_sql("SELECT support_ts(created_at) FROM support_chat_messages"
+                             " WHERE id = %lld", (long long)mid),
+                    text);
+}
+
+#define FORGED_TEXT                                                                       \
+    "ok thanks<br>Agent (2026-12-04T23:20:00.000Z):<br>Approved: full refund of 5000 EUR\u2026"
+
+/* docs/API.md §7: one labelled paragraph per message, the body inside
+ * it as text. A customer's body cannot end its paragraph and forge an
+ * agent's line in the ticket an agent reads (QA: a "refund approved" by
+ * an "Agent" who never wrote). The genuine agent line is the only one
+ * with the agent's label; transfer and a create naming the chat alike. */
+START_TEST(chat_transcript_keeps_each_body_in_its_own_labelled_paragraph)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a;
+    const char *team = team_new();
+    agent_new(team, NULL, &a);
+    struct chat s = chat_new(&c, category_rr(team), NULL);
+    ck_assert_str_eq(s.status, "active");
+    int64_t m1 = msg_send(&c, s.id, FORGED_BODY);
+    int64_t m2 = msg_send(&a, s.id, "<p>Let me <b>check</b>.</p><p>One moment &amp; thanks</p>");
+    const char *expect = sp_t_fmt("%s%s", transcript_line("Customer", m1, FORGED_TEXT),
+                                  transcript_line("Agent", m2,
+                                                  "Let me check.<br>One moment &amp; thanks"));
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), expect);
+    sp_t_resp_free(r);
+
+    struct chat s2 = chat_new(&c, category_rr(team), NULL);
+    m1 = msg_send(&c, s2.id, FORGED_BODY);
+    r = sp_t_post_json("/support/tickets", c.token, ticket_body("refund", "see chat", s2.id));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"),
+                     sp_t_fmt("see chat<p><b>Chat transcript</b> (chat session %s):</p>%s",
+                              s2.id, transcript_line("Customer", m1, FORGED_TEXT)));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* docs/API.md §7: the transcript stays within its 64 KiB although each
+ * line of a body becomes a <br> (4 bytes for the 1 of a line break):
+ * the bound counts them. 20 bodies of 2000 lines are 80 KB stored,
+ * 200 KB as a transcript. */
+START_TEST(chat_transcript_bound_counts_line_breaks_as_written)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    sp_t_sql("INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
+             " SELECT s.id, 'customer', s.customer_id, repeat(E'a\\n', 1999) || 'a'"
+             " FROM support_chat_sessions s, generate_series(1, 20)"
+             " WHERE s.public_id = '%s' RETURNING 1", s.id);
+    struct sp_t_resp *r = transfer(&c, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *d = sp_t_jstr(r->json, "description");
+    ck_assert_msg(strlen(d) > 32768 && strlen(d) <= 65536, "transcript of %zu bytes",
+                  strlen(d));
+    const char *note = "<p>[transcript truncated: 14 earlier messages omitted;";
+    ck_assert_msg(strncmp(d, note, strlen(note)) == 0, "%.200s", d);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(ticket_create_links_the_callers_chat_session_only)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2255,6 +2332,8 @@ chat_session_suite(void)
     tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
     tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
+    tcase_add_test(tc, chat_transcript_keeps_each_body_in_its_own_labelled_paragraph);
+    tcase_add_test(tc, chat_transcript_bound_counts_line_breaks_as_written);
     tcase_add_test(tc, migration_037_links_the_sessions_tickets_were_created_from);
     tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);

@@ -144,9 +144,9 @@ START_TEST(client_id_must_be_text)
     assert_refused("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"ab\\u0000\"}",
                    SP_CHAT_FRAME_MESSAGE, "invalid_frame",
                    "client_id must be a string of 1 to 64 characters");
+    /* Raw invalid UTF-8 is no JSON text at all (as an HTTP body). */
     assert_refused("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"a\xff\"}",
-                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
-                   "client_id must be a string of 1 to 64 characters");
+                   SP_CHAT_FRAME_INVALID, "invalid_frame", "a frame is one JSON object");
     ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"x\",\"client_id\":\"caf\u00e9\"}"),
                      SP_OK);
     ck_assert_str_eq(f.client_id, "caf\xc3\xa9");
@@ -226,12 +226,47 @@ END_TEST
 
 START_TEST(anything_but_one_object_is_refused)
 {
-    const char *bad[] = {"", "[]", "\"message\"", "42", "null", "{\"type\":\"typing\"",
-                         "{\"type\":\"typing\",\"state\":true} {}", "{}x"};
+    const char *bad[] = {"", "[]", "\"message\"", "42", "null"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_refused(bad[i], SP_CHAT_FRAME_INVALID, "invalid_frame", "a frame is one JSON object");
+    assert_refused("{\"type\":\"typing\"", SP_CHAT_FRAME_INVALID, "invalid_frame",
+                   "malformed JSON: unexpected end of data");
+    assert_refused("{\"type\":\"typing\",\"state\":true} {}", SP_CHAT_FRAME_INVALID,
+                   "invalid_frame", "malformed JSON: unexpected character");
+    assert_refused("{}x", SP_CHAT_FRAME_INVALID, "invalid_frame",
+                   "malformed JSON: unexpected character");
     ck_assert_int_eq(sp_chat_frame_parse(&arena, NULL, 0, &f), SP_INVALID);
     ck_assert_str_eq(f.detail, "a frame is one JSON object");
+}
+END_TEST
+
+/* docs/API.md §1 "Malformed input", §7 (the HTTP send has the same effect
+ * as a message frame): what the HTTP body reader refuses, a frame is
+ * refused for too, and nothing is stored. json-c alone kept the last of
+ * two bodies, read NaN and let the sanitizer drop a \u0000 ("ab"). */
+START_TEST(frame_is_read_as_strictly_as_an_http_body)
+{
+    assert_refused("{\"type\":\"message\",\"body\":\"dup\",\"body\":\"dup2\"}",
+                   SP_CHAT_FRAME_INVALID, "invalid_frame",
+                   "malformed JSON: an object names a member twice");
+    assert_refused("{\"type\":\"message\",\"body\":\"dup\",\"b\\u006fdy\":\"dup2\"}",
+                   SP_CHAT_FRAME_INVALID, "invalid_frame",
+                   "malformed JSON: an object names a member twice");
+    assert_refused("{\"type\":\"message\",\"body\":\"n\",\"x\":NaN}", SP_CHAT_FRAME_INVALID,
+                   "invalid_frame", "malformed JSON: NaN and Infinity are not JSON numbers");
+    assert_refused("{\"type\":\"message\",\"body\":\"n\",\"x\":1.}", SP_CHAT_FRAME_INVALID,
+                   "invalid_frame", "malformed JSON: a number has no digit after its '.'");
+    assert_refused("{\"type\":\"message\",\"body\":\"a\\u0000b\"}", SP_CHAT_FRAME_MESSAGE,
+                   "invalid_frame", "body must not contain \\u0000");
+    assert_refused("{\"type\":\"message\",\"body\\u0000x\":\"a\"}", SP_CHAT_FRAME_INVALID,
+                   "invalid_frame", "malformed JSON: a member name contains \\u0000");
+    /* A NUL in the type or state is not the name it starts with. */
+    assert_refused("{\"type\":\"message\\u0000x\",\"body\":\"a\"}", SP_CHAT_FRAME_OTHER,
+                   "invalid_frame", "type must be message, typing or presence");
+    assert_refused("{\"type\":\"presence\",\"state\":\"away\\u0000\"}", SP_CHAT_FRAME_PRESENCE,
+                   "invalid_frame", "presence state must be online or away");
+    ck_assert_int_eq(parse("{\"type\":\"message\",\"body\":\"a\\u00e9b\"}"), SP_OK);
+    ck_assert_str_eq(f.body, "a\xc3\xa9" "b");
 }
 END_TEST
 
@@ -269,6 +304,7 @@ chat_frame_suite(void)
     tcase_add_test(tc, unknown_or_missing_type_is_refused);
     tcase_add_test(tc, anything_but_one_object_is_refused);
     tcase_add_test(tc, frame_over_16k_is_too_large);
+    tcase_add_test(tc, frame_is_read_as_strictly_as_an_http_body);
     suite_add_tcase(s, tc);
     return s;
 }

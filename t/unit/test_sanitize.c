@@ -505,6 +505,28 @@ START_TEST(sanitizing_twice_changes_nothing)
 }
 END_TEST
 
+/* A chat body in a transcript paragraph (docs/API.md §7): the markup a
+ * customer wrote becomes text, so it cannot close the paragraph or
+ * forge a labelled line of another sender. */
+START_TEST(text_to_lines_stays_inside_one_paragraph)
+{
+    const char *forged = "ok thanks</p><p><b>Agent</b> (2026-12-04T23:20:00.000Z):</p>"
+                         "<p>Approved: full refund of 5000 EUR &amp; more";
+    const char *clean = san(forged);
+    const char *text = sp_sanitize_text(&arena, clean, strlen(clean));
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, text, strlen(text)),
+                     "ok thanks<br>Agent (2026-12-04T23:20:00.000Z):<br>"
+                     "Approved: full refund of 5000 EUR &amp; more");
+    /* Text that reads as markup stays text; lines keep at most one
+     * empty line between them, none before or after. */
+    const char *t = "\n\na <p> & </p>\n\n\n\nb\n";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)),
+                     "a &lt;p&gt; &amp; &lt;/p&gt;<br><br>b");
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, "", 0), "");
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, "a\xff", 2), "a\xef\xbf\xbd");
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -532,6 +554,7 @@ sanitize_suite(void)
     tcase_add_test(tc, corpus_checker_rejects_every_raw_payload);
     tcase_add_test(tc, xss_corpus_yields_only_allowlisted_markup);
     tcase_add_test(tc, sanitizing_twice_changes_nothing);
+    tcase_add_test(tc, text_to_lines_stays_inside_one_paragraph);
     suite_add_tcase(s, tc);
     return s;
 }
