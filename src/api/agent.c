@@ -159,6 +159,10 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->sla_ok = (q[QF_SLA].set >> 2) & 1;
     f->categories = q[QF_CATEGORY].items;
     f->ncategories = q[QF_CATEGORY].nitems;
+    /* category= (or only commas) names no slug: refused as status= is,
+     * not dropped, which would widen the answer (API.md §1). */
+    if (q[QF_CATEGORY].present && f->ncategories == 0)
+        sp_problem_query_field(p, "category", "invalid", queue_query[QF_CATEGORY].message);
     if (q[QF_ASSIGNED].present)
         queue_assigned(r, q[QF_ASSIGNED].str, f, p);
     f->q = q[QF_Q].str;
