@@ -57,7 +57,7 @@ static struct command
 command(struct sp_req *r)
 {
     struct command c = {.ctx = sp_api_ctx(r), .actor = actor(r), .id = 0};
-    sp_ticket_ref_parse(r->params[0], &c.ref);
+    sp_ticket_ref_parse(r->arena, r->params[0], &c.ref);
     return c;
 }
 
@@ -213,7 +213,7 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 static void
 ticket_ref(struct sp_req *r, struct sp_ticket_ref *ref)
 {
-    sp_ticket_ref_parse(r->params[0], ref);
+    sp_ticket_ref_parse(r->arena, r->params[0], ref);
 }
 
 enum sp_rc
