@@ -57,7 +57,7 @@ static struct command
 command(struct sp_req *r)
 {
     struct command c = {.ctx = sp_api_ctx(r), .actor = actor(r), .id = 0};
-    sp_ticket_ref_parse(r->params[0], &c.ref);
+    sp_ticket_ref_parse(r->arena, r->params[0], &c.ref);
     return c;
 }
 
@@ -159,6 +159,10 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->sla_ok = (q[QF_SLA].set >> 2) & 1;
     f->categories = q[QF_CATEGORY].items;
     f->ncategories = q[QF_CATEGORY].nitems;
+    /* category= (or only commas) names no slug: refused as status= is,
+     * not dropped, which would widen the answer (API.md §1). */
+    if (q[QF_CATEGORY].present && f->ncategories == 0)
+        sp_problem_query_field(p, "category", "invalid", queue_query[QF_CATEGORY].message);
     if (q[QF_ASSIGNED].present)
         queue_assigned(r, q[QF_ASSIGNED].str, f, p);
     f->q = q[QF_Q].str;
@@ -209,7 +213,7 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 static void
 ticket_ref(struct sp_req *r, struct sp_ticket_ref *ref)
 {
-    sp_ticket_ref_parse(r->params[0], ref);
+    sp_ticket_ref_parse(r->arena, r->params[0], ref);
 }
 
 enum sp_rc

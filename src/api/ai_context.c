@@ -32,13 +32,14 @@ ticket_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
     if (r->principal.role == SP_ROLE_CUSTOMER) {
-        if (!sp_public_id_valid(id))
+        id = sp_api_public_id(r, id);
+        if (id == NULL)
             return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
         if (sp_ticket_get_for_customer(&ctx, id, r->principal.sub, 0, 1, &t, p) != SP_OK)
             return p->rc;
     } else {
         struct sp_ticket_ref ref;
-        sp_ticket_ref_parse(id, &ref);
+        sp_ticket_ref_parse(r->arena, id, &ref);
         if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
             return p->rc;
     }

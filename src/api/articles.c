@@ -203,13 +203,18 @@ static const struct sp_field_spec article_fields[AF_COUNT] = {
     [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 
-/* The body of a create (required fields) or a patch (given fields). */
+/* The body of a create (required fields) or a patch (given fields). A
+ * field of the wrong shape (an empty title) does not hide the others'
+ * faults (a bad slug, a repeated tag): the fields that were read are still
+ * checked, so one 422 lists every field error (API.md §1), as the form
+ * does. */
 static enum sp_rc
 read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp_problem *p)
 {
     struct sp_field_value v[AF_COUNT];
-    if (sp_api_read_body_for(r, create, article_fields, AF_COUNT, v, p) == NULL)
-        return p->rc;
+    bool shaped = sp_api_read_body_for(r, create, article_fields, AF_COUNT, v, p) != NULL;
+    if (!shaped && p->nerrors == 0)
+        return p->rc; /* not a JSON object: no fields to check */
     *in = (struct sp_article_input){
         .slug = v[AF_SLUG].present ? v[AF_SLUG].str : NULL,
         .title = v[AF_TITLE].present ? v[AF_TITLE].str : NULL,
@@ -217,9 +222,13 @@ read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp
         .markdown_len = v[AF_MARKDOWN].len,
         .publish = v[AF_PUBLISHED].present ? v[AF_PUBLISHED].b : -1,
     };
-    if (sp_api_string_array(r, "tags", &v[AF_TAGS], &in->tags, &in->ntags, &in->tags_set,
-                            p) != SP_OK)
+    /* A tags fault is a field error, reported with the rest below. */
+    (void)sp_api_string_array(r, "tags", &v[AF_TAGS], &in->tags, &in->ntags, &in->tags_set, p);
+    if (p->nerrors > 0) {
+        /* Only the fields that were read: a missing one is reported. */
+        (void)sp_article_check(in, false, p);
         return p->rc;
+    }
     if (!create && sp_api_if_match(r, &in->if_match, p) != SP_OK)
         return p->rc;
     return SP_OK;

@@ -193,7 +193,10 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_attachment a;
     bool agent = sp_principal_has_role(&r->principal, SP_ROLE_AGENT);
-    if (sp_attachment_get_for(&ctx, r->params[0], r->principal.sub, agent, &a, p) != SP_OK)
+    /* Any case names the id; what is no id at all is the domain's 404. */
+    const char *id = sp_api_public_id(r, r->params[0]);
+    if (sp_attachment_get_for(&ctx, id ? id : r->params[0], r->principal.sub, agent, &a, p) !=
+        SP_OK)
         return p->rc;
     const char *url = NULL;
     long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_download_ttl_s;

@@ -364,7 +364,8 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
 {
-    if (!sp_public_id_valid(r->params[0]))
+    const char *id = sp_api_public_id(r, r->params[0]);
+    if (id == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent me;
@@ -372,7 +373,7 @@ sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_chat_session s;
     bool changed;
-    if (sp_chat_accept(&ctx, r->params[0], me.id, &s, &changed, p) != SP_OK)
+    if (sp_chat_accept(&ctx, id, me.id, &s, &changed, p) != SP_OK)
         return p->rc;
     if (changed)   /* an accept of one's own chat again tells nobody anything */
         publish_system(r, s.public_id, "agent_joined",

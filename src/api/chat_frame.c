@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
@@ -46,7 +47,9 @@ parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_fram
         if (s == NULL || len > 64 || memchr(s, '\0', len) != NULL || !sp_utf8_valid(s, len))
             return refuse(f, "unknown_attachment",
                           "attachments lists something that is not an attachment id");
-        f->attachments[i] = sp_arena_strndup(a, s, len);
+        char canon[SP_PUBLIC_ID_LEN + 1];   /* any case names an id (core/ids.h) */
+        f->attachments[i] = sp_public_id_read(s, canon) ? sp_arena_strdup(a, canon)
+                                                        : sp_arena_strndup(a, s, len);
     }
     f->nattachments = n;
     return SP_OK;

@@ -253,6 +253,13 @@ sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
     return *id > 0 ? SP_OK : sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
 }
 
+const char *
+sp_api_public_id(struct sp_req *r, const char *s)
+{
+    char id[SP_PUBLIC_ID_LEN + 1];
+    return sp_public_id_read(s, id) ? sp_arena_strdup(r->arena, id) : NULL;
+}
+
 /* SHA-256 over method, path and body: what "the same request" means. */
 static void
 request_hash(const struct sp_req *r, unsigned char out[32])
@@ -476,10 +483,18 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     struct sp_api_attachments out = {NULL, 0};
     if (!attachments->present)
         return out;
-    out.ids = array_strings(r, attachments->obj, &out.n);
-    if (out.ids == NULL)
+    const char **ids = array_strings(r, attachments->obj, &out.n);
+    if (ids == NULL) {
         sp_problem_field(p, "attachments", "unknown_attachment",
                          "lists an attachment that is not a clean upload of yours");
+        return out;
+    }
+    for (size_t i = 0; i < out.n; i++) {
+        const char *id = sp_api_public_id(r, ids[i]);
+        if (id != NULL)
+            ids[i] = id;
+    }
+    out.ids = ids;
     return out;
 }
 
@@ -545,7 +560,8 @@ sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_s
     struct sp_ctx ctx = sp_api_ctx(r);
     const struct sp_principal *me = &r->principal;
     bool customer = me->role == SP_ROLE_CUSTOMER;
-    if (!sp_public_id_valid(public_id))
+    public_id = sp_api_public_id(r, public_id);
+    if (public_id == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
     if (sp_chat_get(&ctx, public_id, customer ? me->sub : NULL, s, p) != SP_OK)
         return p->rc;

@@ -80,6 +80,10 @@ bool sp_api_etag_matches(struct sp_req *r, long long version);
 enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
+/* A public id from a path, a query or a body, in any case (core/ids.h
+ * sp_public_id_read): its canonical form in r's arena, or NULL when s is
+ * no public id. */
+const char *sp_api_public_id(struct sp_req *r, const char *s);
 /* The optional Idempotency-Key header (API.md §1): NULL when absent, a
  * 422 naming the header when empty or over 255 bytes. */
 enum sp_rc sp_api_idempotency_key(struct sp_req *r, const char **key, struct sp_problem *p);
@@ -121,7 +125,9 @@ const char *sp_api_body_html(struct sp_req *r, const char *field, const struct s
                              size_t max_chars, struct sp_problem *p);
 /* The ids of an `attachments` field (API.md §10), for
  * sp_attachments_attach() inside the create: a non-string item is a field
- * error `unknown_attachment`. Absent: n = 0. Strings owned by the body. */
+ * error `unknown_attachment`. Absent: n = 0. An id in any case is given
+ * in its canonical form (sp_api_public_id); anything else as written, for
+ * the domain to refuse. */
 struct sp_api_attachments {
     const char *const *ids;
     size_t n;

@@ -61,6 +61,7 @@ enum sp_rc sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p);
 /* api/webhooks.c: webhook admin (API.md §11, §6). */
 enum sp_rc sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhooks_create(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p);

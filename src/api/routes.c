@@ -66,6 +66,7 @@ const struct sp_route sp_api_routes[] = {
     {SP_DELETE, "/support/admin/articles/:id", sp_api_admin_article_delete, SP_ROLE_ADMIN},
     {SP_GET,    "/support/admin/webhooks", sp_api_admin_webhooks_list, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/webhooks", sp_api_admin_webhooks_create, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/webhooks/:id", sp_api_admin_webhook_get, SP_ROLE_ADMIN},
     {SP_PATCH,  "/support/admin/webhooks/:id", sp_api_admin_webhook_patch, SP_ROLE_ADMIN},
     {SP_DELETE, "/support/admin/webhooks/:id", sp_api_admin_webhook_delete, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/webhooks/:id/rotate-secret", sp_api_admin_webhook_rotate,

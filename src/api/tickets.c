@@ -28,18 +28,21 @@
 /* --- input ------------------------------------------------------------ */
 
 /* chat_session_id: the chatbot context (API.md §4) — a session of the
- * caller's; returns its id (0 when absent) or -1 with a field error. */
+ * caller's, named in any case; returns its id (0 when absent) and its
+ * canonical public id in *public_id, or -1 with a field error. */
 static long long
-chat_session(struct sp_req *r, const struct sp_field_value *chat, struct sp_problem *p)
+chat_session(struct sp_req *r, const struct sp_field_value *chat, const char **public_id,
+             struct sp_problem *p)
 {
+    *public_id = NULL;
     if (!chat->present)
         return 0;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_session s;
     struct sp_problem lookup;
     sp_problem_init(&lookup);
-    if (!sp_public_id_valid(chat->str) ||
-        sp_chat_get(&ctx, chat->str, r->principal.sub, &s, &lookup) != SP_OK) {
+    const char *id = sp_api_public_id(r, chat->str);
+    if (id == NULL || sp_chat_get(&ctx, id, r->principal.sub, &s, &lookup) != SP_OK) {
         if (lookup.rc != SP_OK && lookup.rc != SP_NOT_FOUND) {
             *p = lookup;
             return -1;
@@ -47,6 +50,7 @@ chat_session(struct sp_req *r, const struct sp_field_value *chat, struct sp_prob
         sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
         return -1;
     }
+    *public_id = id;
     return s.id;
 }
 
@@ -120,7 +124,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[F_ATTACHMENTS], p);
-    long long chat_id = chat_session(r, &v[F_CHAT], p);
+    const char *chat = NULL;
+    long long chat_id = chat_session(r, &v[F_CHAT], &chat, p);
     const char *subject = sp_ticket_subject(r->arena, "subject", v[F_SUBJECT].str, p);
     const char *description =
         sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p);
@@ -128,7 +133,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         return p->rc;
 
     struct create_input in = {.attachments = attachments,
-                              .chat = chat_id > 0 ? v[F_CHAT].str : NULL};
+                              .chat = chat_id > 0 ? chat : NULL};
     in.ticket = (struct sp_ticket_new){
         .customer_id = r->principal.sub,
         .subject = subject,
@@ -181,12 +186,13 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-/* A malformed public id cannot name a ticket: 404 without a query. */
+/* A malformed public id cannot name a ticket: 404 without a query. Any
+ * case names it; *out is the canonical form. */
 static enum sp_rc
 public_id_param(struct sp_req *r, const char **out, struct sp_problem *p)
 {
-    *out = r->params[0];
-    if (!sp_public_id_valid(*out))
+    *out = sp_api_public_id(r, r->params[0]);
+    if (*out == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
     return SP_OK;
 }

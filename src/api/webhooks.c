@@ -1,7 +1,7 @@
 /*
  * webhooks (api): the webhook admin endpoints of API.md §11/§6 (role
  * support_admin) — create (the secret shown once, Idempotency-Key),
- * list, patch, delete, rotate-secret, ping and the deliveries log.
+ * list, get, patch, delete, rotate-secret, ping and the deliveries log.
  * Parses, calls one domain command (domain/webhooks,
  * domain/webhook_delivery), renders.
  * Holds no SQL; never includes db/. Never logs a secret; the answers
@@ -181,6 +181,21 @@ sp_api_admin_webhooks_create(struct sp_req *r, struct sp_problem *p)
     if (read_input(r, true, &in, p) != SP_OK)
         return p->rc;
     return sp_api_create_secret(r, create_webhook, replay_webhook, &in, p);
+}
+
+/* One webhook as the list shows it (never its secret); authenticated, so
+ * no-store like every admin read. */
+enum sp_rc
+sp_api_admin_webhook_get(struct sp_req *r, struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook h;
+    if (sp_webhook_get(&ctx, id, &h, p) != SP_OK)
+        return p->rc;
+    return answer(r, 200, &h);
 }
 
 enum sp_rc

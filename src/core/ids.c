@@ -56,6 +56,17 @@ sp_public_id_valid(const char *s)
     return true;
 }
 
+bool
+sp_public_id_read(const char *s, char out[SP_PUBLIC_ID_LEN + 1])
+{
+    if (strnlen(s, SP_PUBLIC_ID_LEN + 1) != SP_PUBLIC_ID_LEN)
+        return false;
+    for (int i = 0; i < SP_PUBLIC_ID_LEN; i++)
+        out[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    out[SP_PUBLIC_ID_LEN] = '\0';
+    return sp_public_id_valid(out);
+}
+
 void
 sp_request_id(char out[21])
 {

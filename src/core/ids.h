@@ -15,7 +15,14 @@
  * continue with predictable ids). */
 void sp_random_bytes(void *buf, size_t n);
 void sp_public_id(char out[SP_PUBLIC_ID_LEN + 1]);
+/* The canonical form: upper case, as ids are made and stored. */
 bool sp_public_id_valid(const char *s);
+/* A public id as a client may write it: Crockford base32 does not care
+ * about case, so "pe7r39pznp64" names PE7R39PZNP64 (as reply addresses
+ * already did). Writes the canonical form to out; false (out undefined)
+ * when s is no public id in any case. Every public id taken from a path,
+ * a query or a body is read with this, so answers show the stored form. */
+bool sp_public_id_read(const char *s, char out[SP_PUBLIC_ID_LEN + 1]);
 /* 20 lowercase base32 chars: 100 bits, enough to never collide in logs. */
 void sp_request_id(char out[21]);
 /* A request id taken from a client: 1..128 of [A-Za-z0-9._-]. */

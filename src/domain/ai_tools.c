@@ -118,13 +118,14 @@ ticket_status(struct run *rn, struct sp_problem *p)
     struct sp_ticket t;
     if (customer) {
         /* Another customer's ticket is one that does not exist (API.md §2). */
-        if (!sp_public_id_valid(id))
+        char canon[SP_PUBLIC_ID_LEN + 1];   /* any case names it (core/ids.h) */
+        if (!sp_public_id_read(id, canon))
             return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such ticket");
-        if (sp_ticket_get_for_customer(rn->ctx, id, rn->who->user_id, 0, 1, &t, p) != SP_OK)
+        if (sp_ticket_get_for_customer(rn->ctx, canon, rn->who->user_id, 0, 1, &t, p) != SP_OK)
             return p->rc;
     } else {
         struct sp_ticket_ref ref;
-        sp_ticket_ref_parse(id, &ref);
+        sp_ticket_ref_parse(rn->ctx->arena, id, &ref);
         if (sp_ticket_get_for_agent(rn->ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
             return p->rc;
     }

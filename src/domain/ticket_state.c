@@ -10,17 +10,22 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/ids.h"
 #include "core/json_writer.h"
 #include "db/db.h"
 
 void
-sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out)
+sp_ticket_ref_parse(struct sp_arena *a, const char *s, struct sp_ticket_ref *out)
 {
     out->id = 0;
     out->public_id = s;
     size_t n = strlen(s);
-    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+    if (n == 0 || n > 18 || strspn(s, "0123456789") != n) {
+        char id[SP_PUBLIC_ID_LEN + 1];
+        if (sp_public_id_read(s, id))
+            out->public_id = sp_arena_strdup(a, id);
         return;
+    }
     out->id = strtoll(s, NULL, 10);
     out->public_id = NULL;
 }

@@ -27,12 +27,15 @@ struct sp_actor {
     const char *id;        /* user id (JWT sub) or NULL for system */
 };
 
-/* A reference from a URL: all digits = numeric id, else public id. */
+/* A reference from a URL: all digits = numeric id, else public id, read
+ * in any case (core/ids.h sp_public_id_read) and kept in its canonical
+ * form in arena a; what is no public id is kept as written (no ticket
+ * has it: 404). */
 struct sp_ticket_ref {
     long long id;
     const char *public_id;
 };
-void sp_ticket_ref_parse(const char *s, struct sp_ticket_ref *out);
+void sp_ticket_ref_parse(struct sp_arena *a, const char *s, struct sp_ticket_ref *out);
 
 struct sp_ticket_state {
     long long id;

@@ -52,6 +52,34 @@ run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, 
     return SP_OK;
 }
 
+/* A ticket is filed only under an active category, but the category it
+ * is in stays accepted after an admin deactivates it: a field equal to the
+ * current value writes nothing (API.md §5), so repeating it beside a status
+ * change must not refuse the change. Moving into an inactive one is the
+ * same unknown_category as an unknown slug. */
+static enum sp_rc
+patch_category(struct sp_ticket_change *c, const char *slug, struct sp_problem *p)
+{
+    struct sp_category cat = {0};
+    if (slug != NULL) {
+        struct sp_problem miss;
+        sp_problem_init(&miss);
+        if (sp_category_by_slug(c->ctx, slug, SP_CATEGORY_ANY, &cat, &miss) != SP_OK) {
+            if (miss.rc != SP_INVALID) {
+                *p = miss;
+                return p->rc;
+            }
+            return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
+        }
+        if (!cat.is_active && cat.id != c->after.category_id)
+            return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
+    }
+    if (cat.id == c->after.category_id)
+        return SP_OK;
+    return sp_ticket_set_category(c, cat.id, sp_category_slug(c->ctx, c->after.category_id, p),
+                                  slug, p);
+}
+
 static enum sp_rc
 edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
 {
@@ -76,16 +104,8 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         }
         self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
     }
-    if (patch->has_category) {
-        struct sp_category cat = {0};
-        if (patch->category_slug != NULL &&
-            sp_category_by_slug(ctx, patch->category_slug, SP_CATEGORY_ACTIVE, &cat, p) != SP_OK)
-            return p->rc;
-        if (cat.id != c->after.category_id &&
-            sp_ticket_set_category(c, cat.id, sp_category_slug(ctx, c->after.category_id, p),
-                                   patch->category_slug, p) != SP_OK)
-            return p->rc;
-    }
+    if (patch->has_category && patch_category(c, patch->category_slug, p) != SP_OK)
+        return p->rc;
     if (patch->has_assignee)
         sp_ticket_set_assignee(c, patch->assignee, self);
     if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, p) != SP_OK)

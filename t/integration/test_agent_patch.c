@@ -553,6 +553,37 @@ START_TEST(inactive_category_is_422)
 }
 END_TEST
 
+/* The category a ticket is in stays accepted after it is deactivated: a
+ * field equal to the current value writes nothing (API.md §5), so a PATCH
+ * repeating it beside a status change makes that change (QA: 422
+ * unknown_category refused the status too). Moving another ticket into it
+ * stays refused. */
+START_TEST(the_current_category_is_accepted_after_it_is_deactivated)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = ticket_in(&a, "open");
+    const char *slug = sp_t_db_category_new(true);
+    sp_t_resp_free(patch_ok(&a, pid, sp_t_fmt("{\"category\":%s}", sp_t_jq(slug))));
+    sp_t_sql("UPDATE support_categories SET is_active = false WHERE slug = '%s'", slug);
+    long before = sp_t_db_event_count(pid, "category_changed");
+
+    struct sp_t_resp *r = patch_ok(
+        &a, pid, sp_t_fmt("{\"category\":%s,\"status\":\"in_progress\"}", sp_t_jq(slug)));
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), slug);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "in_progress");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "category_changed"), before);
+
+    const char *other = ticket_in(&a, "open");
+    struct snapshot was = snap(&a, other);
+    r = patch(&a, other, sp_t_fmt("{\"category\":%s,\"status\":\"in_progress\"}",
+                                  sp_t_jq(slug)));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_resp_free(r);
+    assert_unchanged(&a, other, &was);
+}
+END_TEST
+
 /* ---- validation ------------------------------------------------------------ */
 
 static void
@@ -784,6 +815,7 @@ agent_patch_suite(void)
     tcase_add_test(tc, category_change_by_slug_writes_category_changed);
     tcase_add_test(tc, unknown_category_is_422);
     tcase_add_test(tc, inactive_category_is_422);
+    tcase_add_test(tc, the_current_category_is_accepted_after_it_is_deactivated);
 
     tc = sp_t_tcase(s, "validation");
     tcase_add_test(tc, status_of_wrong_type_is_422);

@@ -842,6 +842,16 @@ START_TEST(bad_sla_is_422)
 }
 END_TEST
 
+/* An empty category list names no slug: refused as status= is, not
+ * dropped (QA: category= and category=, answered every ticket). */
+START_TEST(empty_category_is_422)
+{
+    assert_bad("category=", "category");
+    assert_bad("category=,", "category");
+    assert_bad("category=Bad%20Slug", "category");
+}
+END_TEST
+
 START_TEST(bad_sort_is_422)
 {
     assert_bad("sort=x", "sort");
@@ -948,6 +958,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, a_value_that_is_not_utf8_is_422_naming_it);
     tcase_add_test(tc, bad_priority_is_422);
     tcase_add_test(tc, bad_sla_is_422);
+    tcase_add_test(tc, empty_category_is_422);
     tcase_add_test(tc, bad_sort_is_422);
     tcase_add_test(tc, bad_assigned_is_422);
     tcase_add_test(tc, limit_out_of_range_is_422);

@@ -306,6 +306,38 @@ START_TEST(internal_note_changes_nothing_but_the_thread)
 }
 END_TEST
 
+/* A note with `status` (shared §5: a status in the same call, on any
+ * reply) sets it as a PATCH would, and only that: no first response, no
+ * assignment (API.md §5 said notes changed nothing but the thread). From
+ * closed, another status is 409 and stores no note. */
+START_TEST(internal_note_with_status_sets_only_the_status)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "note and close");
+    struct sp_t_resp *r = post_message(&a, pid, "{\"body\":\"dup of another\","
+                                                "\"is_internal\":true,\"status\":\"closed\"}");
+    sp_t_assert_json(r, 201);
+    assert_agent_message(r->json, &a, true);
+    sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&a, pid);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "closed");
+    sp_t_assert_jnull(r->json, "assigned_agent_id");
+    sp_t_assert_jnull(r->json, "first_responded_at");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "closed"), 1);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
+
+    r = post_message(&a, pid, "{\"body\":\"reopen?\",\"is_internal\":true,"
+                              "\"status\":\"in_progress\"}");
+    sp_t_assert_problem(r, 409, "invalid_transition");
+    sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&a, pid);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(internal_note_with_is_internal_false_is_a_public_reply)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -546,6 +578,7 @@ agent_reply_suite(void)
 
     tc = sp_t_tcase(s, "internal");
     tcase_add_test(tc, internal_note_changes_nothing_but_the_thread);
+    tcase_add_test(tc, internal_note_with_status_sets_only_the_status);
     tcase_add_test(tc, internal_note_with_is_internal_false_is_a_public_reply);
 
     tc = sp_t_tcase(s, "closed");

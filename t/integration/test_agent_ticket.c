@@ -9,6 +9,7 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -188,6 +189,46 @@ END_TEST
 START_TEST(unknown_public_id_is_404)
 {
     assert_not_found("ZZZZZZZZZZZZ");
+}
+END_TEST
+
+/* The public id in lower (or mixed) case: Crockford base32 does not care
+ * about case (QA: 404). Every route by :id reads it so; the answers show
+ * the canonical upper case. */
+START_TEST(a_public_id_in_any_case_names_the_ticket)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "any case");
+    char *lower = strdup(pid);
+    for (char *q = lower; *q; q++)
+        *q = (char)tolower((unsigned char)*q);
+    const char *mixed = sp_t_fmt("%c%s", pid[0], lower + 1);
+
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s", lower), a.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    sp_t_resp_free(r);
+    r = patch(&a, mixed, "{\"status\":\"in_progress\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "in_progress");
+    sp_t_resp_free(r);
+    r = note(&a, lower, "noted", true);
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = sp_t_request("POST", sp_t_fmt("/support/agent/tickets/%s/claim", lower), a.token, NULL,
+                     NULL, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s/events", lower), a.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_ge(json_object_array_length(sp_t_jarr(r->json, "data")), 2);
+    sp_t_resp_free(r);
+    free(lower);
+    /* Still 12 Crockford chars: a u is in no id, in any case. */
+    assert_not_found("zzzzzzzzzzzu");
 }
 END_TEST
 
@@ -448,6 +489,7 @@ agent_ticket_suite(void)
     tcase_add_test(tc, agent_sees_tickets_of_any_customer);
     tcase_add_test(tc, unknown_numeric_id_is_404);
     tcase_add_test(tc, unknown_public_id_is_404);
+    tcase_add_test(tc, a_public_id_in_any_case_names_the_ticket);
     tcase_add_test(tc, malformed_id_is_404);
     tcase_add_test(tc, etag_is_v_version_and_follows_changes);
 

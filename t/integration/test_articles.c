@@ -359,6 +359,38 @@ START_TEST(a_query_value_that_is_not_utf8_is_422_naming_it)
 }
 END_TEST
 
+/* One 422 lists every field's fault (API.md §1), as the form does: an
+ * empty title (a fault of the body's shape) used to hide the bad slug and
+ * the repeated tag until it was fixed (QA). On a create and a PATCH. */
+START_TEST(every_field_error_is_reported_at_once)
+{
+    const char *body = "{\"slug\":\"Bad Slug\",\"title\":\"\",\"content_markdown\":\"x\","
+                       "\"tags\":[\"a\",\"a\"]}";
+    struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/articles", body);
+    sp_t_assert_invalid(r, "title", "too_short");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "tags", "duplicate");
+    ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
+    sp_t_resp_free(r);
+    /* A missing field and a wrong type beside a semantic fault. */
+    r = sp_t_admin("POST", "/support/admin/articles",
+                   "{\"slug\":\"Bad Slug\",\"content_markdown\":\"x\",\"tags\":[1]}");
+    sp_t_assert_invalid(r, "title", "required");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "tags", "wrong_type");
+    ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
+    sp_t_resp_free(r);
+
+    int64_t id = create_id(slug(), "T", "x", NULL);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id), body);
+    sp_t_assert_invalid(r, "title", "too_short");
+    sp_t_assert_invalid(r, "slug", "invalid");
+    sp_t_assert_invalid(r, "tags", "duplicate");
+    ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(newest_first_and_admin_lists_with_drafts)
 {
     const char *tag = sp_t_fmt("t%s", sp_t_unique_word());
@@ -579,6 +611,7 @@ articles_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, create_renders_markdown_and_answers_the_admin_view);
     tcase_add_test(tc, validation_conflicts_and_roles);
+    tcase_add_test(tc, every_field_error_is_reported_at_once);
     tcase_add_test(tc, publish_etag_304_if_match_and_delete);
     tcase_add_test(tc, a_patch_that_changes_nothing_keeps_the_version);
     tc = sp_t_tcase(s, "public");

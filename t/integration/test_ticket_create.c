@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define TICKETS "/support/tickets"
@@ -521,12 +522,47 @@ START_TEST(unknown_fields_are_ignored)
 }
 END_TEST
 
+/* A chat session named in lower case (QA: public ids were read in upper
+ * case only): its REST read and a ticket's chat_session_id take any case,
+ * and answers show the canonical upper case. */
+START_TEST(a_chat_session_id_in_any_case_names_the_session)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r =
+        sp_t_request("POST", "/support/chat/session", u.token, NULL, NULL, NULL);
+    sp_t_assert_json(r, 201);
+    const char *sid = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    sp_t_assert_public_id(sid);
+    char lower[13];
+    for (size_t i = 0; i < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)sid[i]);
+
+    r = sp_t_get(sp_t_fmt("/support/chat/session/%s", lower), u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "session_id"), sid);
+    sp_t_resp_free(r);
+
+    r = sp_t_post_json(TICKETS, u.token,
+                       sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\","
+                                "\"chat_session_id\":%s}", sp_t_jq(lower)));
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "source"), "chat");
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT s.public_id FROM support_tickets t"
+                              " JOIN support_chat_sessions s ON s.id = t.chat_session_id"
+                              " WHERE t.public_id = '%s'", ticket), sid);
+}
+END_TEST
+
 static Suite *
 ticket_create_suite(void)
 {
     Suite *s = suite_create("ticket_create");
     TCase *tc = sp_t_tcase(s, "created");
     tcase_add_test(tc, create_returns_201_with_location_and_customer_view);
+    tcase_add_test(tc, a_chat_session_id_in_any_case_names_the_session);
     tcase_add_test(tc, public_ids_differ_between_tickets);
     tcase_add_test(tc, create_writes_one_created_event);
     tcase_add_test(tc, unknown_fields_are_ignored);

@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #define MAX_IDS 16
@@ -418,6 +419,34 @@ START_TEST(other_customers_ticket_is_404)
 }
 END_TEST
 
+/* The customer's own ticket by its public id in lower case (QA: 404):
+ * Crockford base32 does not care about case; answers show upper case.
+ * Another customer's stays a 404 in any case. */
+START_TEST(a_public_id_in_any_case_names_the_ticket)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "any case");
+    char lower[13];
+    for (size_t i = 0; i < sizeof(lower); i++)
+        lower[i] = (char)tolower((unsigned char)pid[i]);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/tickets/%s", lower), u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", lower), u.token,
+                       "{\"body\":\"lower case\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = sp_t_ticket_get(&u, pid);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 2);
+    sp_t_resp_free(r);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_get(sp_t_fmt("/support/tickets/%s", lower), other.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(unknown_public_id_is_404)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -462,6 +491,7 @@ ticket_read_suite(void)
     tc = sp_t_tcase(s, "ownership");
     tcase_add_test(tc, other_customers_ticket_is_404);
     tcase_add_test(tc, unknown_public_id_is_404);
+    tcase_add_test(tc, a_public_id_in_any_case_names_the_ticket);
     return s;
 }
 

@@ -112,6 +112,45 @@ START_TEST(create_shows_the_secret_once)
 }
 END_TEST
 
+/* GET by id as categories, agents and rules have it (QA: 405): the list's
+ * item, never the secret, no-store; 404 for none, admins only. */
+START_TEST(get_by_id_answers_the_list_item)
+{
+    struct sp_t_resp *c = create("https://8.8.8.8/one", "[\"ticket.created\"]");
+    int64_t id = sp_t_jint(c->json, "id");
+    const char *secret = sp_t_fmt("%s", sp_t_jstr(c->json, "secret"));
+    sp_t_resp_free(c);
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)id);
+    struct sp_t_resp *r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.8.8/one");
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "test");
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    ck_assert(!sp_t_jhas(r->json, "secret"));
+    ck_assert_ptr_null(strstr(r->body, secret));
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
+    /* The same object the list shows. */
+    struct sp_t_resp *l = sp_t_admin("GET", HOOKS "?limit=100", NULL);
+    sp_t_assert_json(l, 200);
+    ck_assert_ptr_nonnull(strstr(l->body, json_object_to_json_string_ext(
+                                              r->json, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE)));
+    sp_t_resp_free(l);
+    sp_t_resp_free(r);
+
+    r = sp_t_admin("GET", HOOKS "/999999999", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", HOOKS "/x", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_get(path, sp_t_user_new(SP_ROLE_AGENT).token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(create_refuses_urls_the_guard_refuses)
 {
     static const char *const bad[] = {
@@ -1052,6 +1091,7 @@ suite(void)
     TCase *tc = sp_t_tcase(s, "admin");
     tcase_add_test(tc, webhooks_are_for_admins_only);
     tcase_add_test(tc, create_shows_the_secret_once);
+    tcase_add_test(tc, get_by_id_answers_the_list_item);
     tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
     tcase_add_test(tc, create_validates_every_field);
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);

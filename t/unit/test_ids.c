@@ -93,6 +93,28 @@ START_TEST(public_id_valid_rejects_lowercase)
 }
 END_TEST
 
+/* Read from a client, any case names the id (Crockford base32 ignores
+ * case); the canonical form is upper case. */
+START_TEST(public_id_read_takes_any_case_and_answers_upper_case)
+{
+    char out[SP_PUBLIC_ID_LEN + 1];
+    ck_assert(sp_public_id_read("kq2m9xd4tra7", out));
+    ck_assert_str_eq(out, "KQ2M9XD4TRA7");
+    ck_assert(sp_public_id_read("kQ2m9Xd4tRa7", out));
+    ck_assert_str_eq(out, "KQ2M9XD4TRA7");
+    ck_assert(sp_public_id_read("KQ2M9XD4TRA7", out));
+    ck_assert_str_eq(out, "KQ2M9XD4TRA7");
+    /* Still 12 chars of the alphabet, a letter first. */
+    ck_assert(!sp_public_id_read("kq2m9xd4tra", out));
+    ck_assert(!sp_public_id_read("kq2m9xd4tra77", out));
+    ck_assert(!sp_public_id_read("", out));
+    ck_assert(!sp_public_id_read("1q2m9xd4tra7", out));
+    ck_assert(!sp_public_id_read("kq2m9xd4trau", out));   /* u is not in the alphabet */
+    ck_assert(!sp_public_id_read("kq2m9xd4tri7", out));
+    ck_assert(!sp_public_id_read("kq2m9xd4tr\xc3\xa9", out));
+}
+END_TEST
+
 START_TEST(public_id_valid_rejects_wrong_length)
 {
     ck_assert(!sp_public_id_valid(""));
@@ -240,6 +262,7 @@ ids_suite(void)
     tcase_add_test(tc, generated_public_ids_are_valid);
     tcase_add_test(tc, public_id_valid_accepts_letter_first_crockford_ids);
     tcase_add_test(tc, public_id_valid_rejects_lowercase);
+    tcase_add_test(tc, public_id_read_takes_any_case_and_answers_upper_case);
     tcase_add_test(tc, public_id_valid_rejects_wrong_length);
     tcase_add_test(tc, public_id_valid_rejects_a_leading_digit);
     tcase_add_test(tc, public_id_valid_rejects_excluded_and_foreign_chars);
