@@ -25,7 +25,9 @@
  *   and, later, a missed resolution are two `sla_breached` events, each
  *   with its target, its escalation, team notification and webhook. The
  *   first escalation retargets (normal → high cuts resolution from 2880
- *   to 480 minutes); it is that new resolution due that is judged next —
+ *   to 480 minutes; a raise never moves a due later, sla.h, so a
+ *   category's tighter target stays); it is that new resolution due that
+ *   is judged next —
  *   by the same pass when it is already past and later in the keyset
  *   order, else by the next one. Both targets missed at one look: one
  *   report, one escalation (sp_sla_check_breach()).

@@ -224,13 +224,17 @@ sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long c
     return SP_OK;
 }
 
+/* raise: the priority went up, which never moves a due later (sla.h). */
 static enum sp_rc
-retarget(struct sp_ticket_change *c, struct sp_problem *p)
+retarget(struct sp_ticket_change *c, bool raise, struct sp_problem *p)
 {
     struct sp_sla_targets t;
     if (sp_sla_targets_lookup(c->ctx, c->after.priority, c->after.category_id, &t, p) != SP_OK)
         return p->rc;
-    sp_sla_retarget(&c->after.sla, c->after.status, t);
+    if (raise)
+        sp_sla_retarget_raise(&c->after.sla, c->after.status, t);
+    else
+        sp_sla_retarget(&c->after.sla, c->after.status, t);
     return SP_OK;
 }
 
@@ -247,7 +251,7 @@ sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to, const ch
         meta = sp_arena_sprintf(c->ctx->arena, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"}",
                                 sp_priority_name(from), sp_priority_name(to), reason);
     sp_ticket_add_event(c, "priority_changed", meta);
-    return retarget(c, p);
+    return retarget(c, to > from, p);
 }
 
 enum sp_rc
@@ -258,7 +262,7 @@ sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const 
         return SP_OK;
     c->after.category_id = category_id;
     sp_ticket_add_event(c, "category_changed", from_to(c, from_slug, to_slug));
-    return retarget(c, p);
+    return retarget(c, false, p);
 }
 
 /* An agent's notification, {ticket_id, public_id, agent_id[, message_html]}:

@@ -518,6 +518,43 @@ START_TEST(breached_urgent_ticket_stays_urgent)
 }
 END_TEST
 
+/* A category's own high target (5 / 30 min) is tighter than the default
+ * urgent one (15 / 240 min): the escalation high -> urgent keeps the
+ * earlier dues, so the overdue ticket gains no time and stays at the top of
+ * the sla_due_at queue. An agent's raise (normal -> high) tightens the
+ * same way; a lowering recomputes and may loosen. */
+START_TEST(escalation_never_moves_a_due_later)
+{
+    const char *slug = sp_t_db_category_new(true);
+    (void)sp_t_sql("INSERT INTO support_sla_policies (priority, category_id,"
+                   " first_response_minutes, resolution_minutes)"
+                   " SELECT 'high', id, 5, 30 FROM support_categories WHERE slug = '%s'"
+                   " RETURNING id",
+                   slug);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
+                     sp_t_jq(sp_t_unique("sla raise")), slug));
+    int64_t created = col_ms(pid, "created_at");
+    agent_patch(pid, "{\"priority\":\"high\"}");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 30 * MIN_MS);
+
+    (void)pass_at(at_minutes(pid, 6), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(col(pid, "priority"), "urgent");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 30 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_breach_check_at"), created + 30 * MIN_MS);
+
+    /* Lowered to low: the category has no low row, the default applies. */
+    agent_patch(pid, "{\"priority\":\"low\"}");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 1440 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 7200 * MIN_MS);
+}
+END_TEST
+
 /* ---- (d) auto-close ---------------------------------------------------------------- */
 
 /* Resolved through the agent API, then last touched `days` ago. */
@@ -768,6 +805,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
+    tcase_add_test(tc, escalation_never_moves_a_due_later);
 
     tc = sp_t_tcase(s, "autoclose");
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);
