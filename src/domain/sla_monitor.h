@@ -31,10 +31,11 @@
  *   by the same pass when it is already past and later in the keyset
  *   order, else by the next one. Both targets missed at one look: one
  *   report, one escalation (sp_sla_check_breach()).
- * - Auto-close looks at updated_at: "resolved, and untouched for N days".
- *   Resolving sets updated_at, so this is never earlier than the last
- *   `resolved` event + N days; a note or any change on a resolved ticket
- *   restarts the wait. It is what support_tickets_resolved indexes.
+ * - Auto-close counts from resolved_at (sql/043), the last move to
+ *   resolved: "N days after being resolved" (API.md §5.1). Later writes
+ *   that leave the ticket resolved (an internal note, a scan verdict)
+ *   do not restart the wait; a customer's reply reopens the ticket and a
+ *   later resolve starts it afresh. support_tickets_resolved_at indexes it.
  * - The escalation does not set escalated_at: that column belongs to the
  *   escalation to provider operations (POST .../escalate).
  *

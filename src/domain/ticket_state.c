@@ -384,6 +384,11 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    sla_breached_first_response = :breached_first_response::boolean,"
     "    sla_breached_resolution = :breached_resolution::boolean,"
     "    closed_at = CASE WHEN :status = 'closed' THEN coalesce(closed_at, now()) END,"
+    /* the auto-close clock (sql/043): from the move to resolved, not
+     * from later writes (notes, scan verdicts) that leave it resolved */
+    "    resolved_at = CASE WHEN :status = 'resolved'"
+    "      THEN CASE WHEN status = 'resolved' THEN coalesce(resolved_at, now()) ELSE now() END"
+    "    END,"
     /* the thread the customer sees: internal notes count for nobody */
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
     "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"

@@ -557,18 +557,58 @@ END_TEST
 
 /* ---- (d) auto-close ---------------------------------------------------------------- */
 
-/* Resolved through the agent API, then last touched `days` ago. */
+/* Resolved through the agent API, then resolved and last touched `days`
+ * ago. */
 static const char *
 resolved_ticket(const char *what, int days)
 {
     const char *pid = new_ticket(what);
     agent_patch(pid, "{\"status\":\"resolved\"}");
     ck_assert_str_eq(col(pid, "status"), "resolved");
-    (void)sp_t_sql("UPDATE support_tickets SET updated_at = now() - interval '%d days'"
+    ck_assert_str_eq(col(pid, "resolved_at = updated_at"), "t");
+    (void)sp_t_sql("UPDATE support_tickets SET updated_at = now() - interval '%d days',"
+                   " resolved_at = now() - interval '%d days'"
                    " WHERE public_id = '%s' RETURNING id",
-                   days, pid);
+                   days, days, pid);
     return pid;
 }
+
+/* The clock counts from the move to resolved (sql/043): an internal note
+ * a day later changes updated_at, not the 7 days. */
+START_TEST(a_note_on_a_resolved_ticket_does_not_restart_the_autoclose_clock)
+{
+    const char *noted = resolved_ticket("autoclose noted", 8);
+    const char *plain = resolved_ticket("autoclose plain", 8);
+    int64_t resolved = col_ms(noted, "resolved_at");
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", noted), agent.token,
+                       "{\"body\":\"checked the refund\",\"is_internal\":true}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(col(noted, "status"), "resolved");
+    ck_assert_int_eq(col_ms(noted, "resolved_at"), resolved);
+    ck_assert_str_eq(col(noted, "updated_at > now() - interval '1 minute'"), "t");
+
+    (void)pass_at(fmt_ms((int64_t)time(NULL) * 1000), NULL);
+    ck_assert_str_eq(col(noted, "status"), "closed");
+    ck_assert_str_eq(col(plain, "status"), "closed");
+    ck_assert_ptr_null(col(noted, "resolved_at")); /* only while resolved */
+}
+END_TEST
+
+/* A reopen clears the clock; resolving again starts it afresh. */
+START_TEST(resolving_again_restarts_the_autoclose_clock)
+{
+    const char *pid = resolved_ticket("autoclose reopened", 8);
+    agent_patch(pid, "{\"status\":\"in_progress\"}");
+    ck_assert_ptr_null(col(pid, "resolved_at"));
+    agent_patch(pid, "{\"status\":\"resolved\"}");
+    ck_assert_str_eq(col(pid, "resolved_at > now() - interval '1 minute'"), "t");
+    (void)pass_at(fmt_ms((int64_t)time(NULL) * 1000), NULL);
+    ck_assert_str_eq(col(pid, "status"), "resolved");
+}
+END_TEST
 
 START_TEST(resolved_ticket_closes_after_7_days)
 {
@@ -811,6 +851,8 @@ sla_monitor_suite(void)
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);
     tcase_add_test(tc, autoclose_days_come_from_the_environment);
     tcase_add_test(tc, autoclose_tells_the_customer_on_their_channels);
+    tcase_add_test(tc, a_note_on_a_resolved_ticket_does_not_restart_the_autoclose_clock);
+    tcase_add_test(tc, resolving_again_restarts_the_autoclose_clock);
 
     tc = sp_t_tcase(s, "dry_run");
     tcase_add_test(tc, dry_run_changes_nothing_but_logs_what_it_would_do);
