@@ -11,7 +11,7 @@
  * person. Candidates are read in keyset pages of opts->batch rows through
  * the partial indexes support_tickets_sla_breach_check (warnings and
  * breaches, by sla_breach_check_at: the next target still to judge) and
- * support_tickets_resolved.
+ * support_tickets_resolved_at (auto-close, by resolved_at).
  *
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and

@@ -532,7 +532,8 @@ assert_counts_match_a_scan(const struct dash *d)
         /* a chat's ticket answered in the chat was answered before it
          * existed: 0 s, never negative (sql/041); one missed without an
          * answer counts in the share, not in the average */
-        " FROM (SELECT greatest(extract(epoch FROM first_responded_at - created_at), 0) AS s,"
+        " FROM (SELECT CASE WHEN first_responded_at IS NOT NULL"
+        "  THEN greatest(extract(epoch FROM first_responded_at - created_at), 0) END AS s,"
         "  coalesce(first_responded_at <= first_response_due_at, false) AS ok"
         "  FROM support_tickets WHERE created_at >= %s - interval '7 days'"
         "  AND (first_responded_at IS NOT NULL OR " FR_MISSED ")) x", at, at);
