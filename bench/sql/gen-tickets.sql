@@ -41,7 +41,7 @@ t AS (
         source, subject, description, assigned_agent_id, sla_due_at, first_response_due_at,
         resolution_due_at, first_responded_at, sla_breached, sla_breached_first_response,
         sla_breached_resolution, sla_breach_check_at, sentiment, message_count,
-        last_message_at, closed_at, created_at, updated_at, version)
+        last_message_at, closed_at, resolved_at, created_at, updated_at, version)
     SELECT
         -- public ids: 'B' + 11 Crockford chars of the sequence number (unique, valid)
         'B' || lpad(upper(to_hex(g)), 11, '0'),
@@ -73,6 +73,7 @@ t AS (
         1 + g % 5,
         c.created + interval '1 hour',
         CASE WHEN s.status = 'closed' THEN c.created + interval '2 days' END,
+        CASE WHEN s.status = 'resolved' THEN c.created + interval '1 hour' END,
         c.created,
         c.created + interval '1 hour',
         1 + g % 4

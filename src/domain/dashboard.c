@@ -15,9 +15,10 @@
  * transaction as every ticket change (sql/024_dashboard_counts.sql): a sum
  * over a few hundred counter rows and 169 hourly rows, instead of a pass
  * over the live tickets. What is a range of time rather than a counter —
- * targets past due but not yet flagged, due within the hour, and the part
- * of the oldest hour that lies before the 7-day window — comes from small
- * index ranges, so every number is exact at the moment of the request. */
+ * targets past due but not yet flagged, due within the hour, the part
+ * of the oldest hour that lies before the 7-day window, and the week's
+ * first responses missed unanswered — comes from small index ranges, so
+ * every number is exact at the moment of the request. */
 #define NUMBERS_COLUMNS(C, SEP)                                                                    \
     C(NC_GENERATED_AT, "support_ts(now())", str, generated_at) SEP                                 \
     C(NC_OPEN, "live.open", int, by_status[SP_STATUS_OPEN]) SEP                                    \
@@ -37,8 +38,8 @@
       "coalesce(round(((h.fr_sum_s - edge_fr.s) / nullif(h.fr_n - edge_fr.n, 0))::numeric, 1), 0)", \
       double, first_response_avg_s) SEP                                                            \
     C(NC_FR_PCT,                                                                                   \
-      "coalesce(round((100.0 * (h.fr_ok - edge_fr.ok) / nullif(h.fr_n - edge_fr.n, 0))::numeric,"  \
-      " 1), 100.0)",                                                                               \
+      "coalesce(round((100.0 * (h.fr_ok - edge_fr.ok)"                                           \
+      " / nullif(h.fr_n - edge_fr.n + missed.n, 0))::numeric, 1), 100.0)",                         \
       double, first_response_within_pct) SEP                                                       \
     C(NC_FR_HIST, "h.hist", str, fr_hist) SEP                                                      \
     C(NC_FR_EDGE_BINS, "edge_fr.bins", str, fr_edge_bins) SEP                                      \
@@ -85,13 +86,21 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "  FROM support_tickets t, w"
     "  WHERE t.first_responded_at IS NOT NULL AND t.created_at >= w.first_hour"
     "    AND t.created_at < w.since"
+    "), missed AS ("
+    /* first responses missed with no answer yet: a miss for the share in
+     * time from the moment the due passes, not only once someone answers
+     * late (the average and p90 are of answers only) */
+    "  SELECT count(*) AS n FROM support_tickets t, w"
+    "  WHERE t.first_responded_at IS NULL AND t.created_at >= w.since"
+    "    AND (t.sla_breached_first_response OR (t.first_response_due_at < now()"
+    "         AND t.status IN ('open', 'in_progress', 'pending_customer')))"
     "), chats AS ("
     "  SELECT count(*) FILTER (WHERE status = 'waiting') AS waiting,"
     "   count(*) FILTER (WHERE status = 'active') AS active"
     "  FROM support_chat_sessions WHERE status <> 'closed'"
     ")"
     " SELECT " NUMBERS_COLUMNS(SP_COL_SQL, ", ")
-    " FROM live, due, h, edge_closed, edge_fr, chats",
+    " FROM live, due, h, edge_closed, edge_fr, missed, chats",
     0);
 
 /* What the numbers statement reads before the percentile is worked out. */

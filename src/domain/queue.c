@@ -3,6 +3,7 @@
  */
 #include "domain/queue.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,8 +15,22 @@ const char *const sp_queue_sort_names[SP_SORT_MAX + 1] = {
     "sla_due_at", "-priority", "created_at", "-created_at", "updated_at", "-updated_at", NULL,
 };
 
+/* -priority: the most urgent first, ties by the earliest sla_due_at
+ * (NULLs last), then id. The order is one ascending row, (-priority_rank,
+ * due or infinity, id), the key of sql/044's indexes, so a cursor is one
+ * row comparison the index seeks to. The cursor's single value packs rank
+ * and due: rank * 2^56 + due in microseconds since the epoch (clamped to
+ * [0, 2^56 - 2], years 1970-4253), 2^56 - 1 for no due. */
+#define PRIORITY_ORDER "(-t.priority_rank), coalesce(t.sla_due_at, 'infinity'::timestamptz), t.id"
+#define PRIORITY_DUE_SLOT INT64_C(72057594037927936) /* 2^56 */
+#define PRIORITY_KEY                                                                               \
+    "(t.priority_rank::bigint * 72057594037927936 + CASE WHEN t.sla_due_at IS NULL"                \
+    " THEN 72057594037927935 ELSE least(greatest("                                                 \
+    "(extract(epoch FROM t.sla_due_at) * 1000000)::bigint, 0), 72057594037927934) END)"
+
 /* Sort key column (as a bigint for the cursor), direction, and whether the
- * key can be NULL (sla_due_at: NULLs sort last). */
+ * key can be NULL (sla_due_at: NULLs sort last). -priority's column and
+ * direction are unused (PRIORITY_ORDER). */
 static const struct {
     const char *key;     /* SQL expression of the key as bigint */
     const char *column;  /* the indexed column */
@@ -24,7 +39,7 @@ static const struct {
 } sorts[SP_SORT_MAX] = {
     [SP_SORT_SLA_DUE] = {"(extract(epoch FROM t.sla_due_at) * 1000000)::bigint", "t.sla_due_at",
                          false, true},
-    [SP_SORT_PRIORITY_DESC] = {"t.priority_rank::bigint", "t.priority_rank", true, false},
+    [SP_SORT_PRIORITY_DESC] = {PRIORITY_KEY, "t.priority_rank", true, false},
     [SP_SORT_CREATED] = {"(extract(epoch FROM t.created_at) * 1000000)::bigint", "t.created_at",
                          false, false},
     [SP_SORT_CREATED_DESC] = {"(extract(epoch FROM t.created_at) * 1000000)::bigint",
@@ -162,6 +177,29 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
         sp_buf_printf(b, " AND t.created_at < $%d::timestamptz", param(q, f->created_before));
 }
 
+/* -priority's "after the cursor": the packed value (PRIORITY_KEY) taken
+ * apart; any value decodes to a rank in smallint's range, so a tampered
+ * cursor pages somewhere rather than failing. */
+static void
+after_priority_cursor(struct sp_arena *a, const struct sp_cursor_key *k, struct query *q,
+                      struct sp_buf *b)
+{
+    long long rank = k->value / PRIORITY_DUE_SLOT, due = k->value % PRIORITY_DUE_SLOT;
+    if (due < 0) {
+        due += PRIORITY_DUE_SLOT;
+        rank--;
+    }
+    int r = param(q, sp_arena_sprintf(a, "%lld", -rank));
+    const char *due_sql = "'infinity'::timestamptz";
+    if (due != PRIORITY_DUE_SLOT - 1)
+        due_sql = sp_arena_sprintf(a, "('epoch'::timestamptz + $%d::bigint"
+                                      " * interval '1 microsecond')",
+                                   param(q, sp_arena_sprintf(a, "%lld", due)));
+    int id = param(q, sp_arena_sprintf(a, "%lld", k->id));
+    sp_buf_printf(b, " AND (" PRIORITY_ORDER ") > ($%d::smallint, %s, $%d::bigint)", r, due_sql,
+                  id);
+}
+
 /* Keyset condition "after the cursor" in the sort's order. */
 static void
 after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q,
@@ -170,6 +208,10 @@ after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *
     if (!f->has_cursor)
         return;
     struct sp_arena *a = ctx->arena;
+    if (f->sort == SP_SORT_PRIORITY_DESC) {
+        after_priority_cursor(a, &f->cursor, q, b);
+        return;
+    }
     const char *col = sorts[f->sort].column;
     const char *cmp = sorts[f->sort].desc ? "<" : ">";
     int id = param(q, sp_arena_sprintf(a, "%lld", f->cursor.id));
@@ -178,10 +220,8 @@ after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *
         return;
     }
     int v = param(q, sp_arena_sprintf(a, "%lld", f->cursor.value));
-    const char *value = f->sort == SP_SORT_PRIORITY_DESC
-                            ? sp_arena_sprintf(a, "$%d::smallint", v)
-                            : sp_arena_sprintf(a, "('epoch'::timestamptz + $%d::bigint"
-                                                  " * interval '1 microsecond')", v);
+    const char *value = sp_arena_sprintf(a, "('epoch'::timestamptz + $%d::bigint"
+                                            " * interval '1 microsecond')", v);
     sp_buf_printf(b, " AND ((%s, t.id) %s (%s, $%d::bigint)", col, cmp, value, id);
     if (sorts[f->sort].nullable)
         sp_buf_printf(b, " OR %s IS NULL", col);
@@ -256,8 +296,11 @@ page_sql(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q)
 {
     const char *dir = sorts[f->sort].desc ? "DESC" : "ASC";
     char order[160];
-    snprintf(order, sizeof(order), " ORDER BY %s %s%s, t.id %s", sorts[f->sort].column, dir,
-             sorts[f->sort].nullable ? " NULLS LAST" : "", dir);
+    if (f->sort == SP_SORT_PRIORITY_DESC)
+        snprintf(order, sizeof(order), " ORDER BY " PRIORITY_ORDER);
+    else
+        snprintf(order, sizeof(order), " ORDER BY %s %s%s, t.id %s", sorts[f->sort].column, dir,
+                 sorts[f->sort].nullable ? " NULLS LAST" : "", dir);
     sp_buf_init(&q->sql, ctx->arena, 2048);
     sp_buf_printf(&q->sql, "SELECT %s, %s FROM ", sp_ticket_columns, sorts[f->sort].key);
     page_rows(ctx, f, q, order);

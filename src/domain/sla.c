@@ -201,6 +201,28 @@ sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t
     sp_sla_refresh_due(s, status);
 }
 
+/* The earlier of two dues; 0 (no due, sla.h) never wins. */
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+    if (a == 0 || b == 0)
+        return a != 0 ? a : b;
+    return a < b ? a : b;
+}
+
+void
+sp_sla_retarget_raise(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t)
+{
+    /* A raise is urgency (the monitor's escalation, an agent's PATCH):
+     * the higher priority's default can be longer than the category's own
+     * target of the lower one, and must not buy an overdue ticket time. */
+    int64_t first = s->first_response_due_at, resolution = s->resolution_due_at;
+    set_dues(s, t);
+    s->first_response_due_at = earlier(first, s->first_response_due_at);
+    s->resolution_due_at = earlier(resolution, s->resolution_due_at);
+    sp_sla_refresh_due(s, status);
+}
+
 void
 sp_sla_refresh_due(struct sp_sla *s, enum sp_status status)
 {

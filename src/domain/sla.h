@@ -22,7 +22,9 @@
  * - Time spent resolved is not paused time: a reopen brings back the target
  *   as it was, possibly already passed.
  * - Retargeting recomputes dues but never re-judges past events, and
- *   nothing ever clears `breached` or a per-target flag.
+ *   nothing ever clears `breached` or a per-target flag. A priority raise
+ *   never moves a due later (sp_sla_retarget_raise); a lowering or a
+ *   category change recomputes both from created_at and may loosen.
  * - Breaches are judged per target: each of first response and resolution
  *   is reported at most once (its breached_* flag), so the resolution
  *   target still counts after a late first response — including the
@@ -94,6 +96,12 @@ void sp_sla_start(struct sp_sla *s, int64_t created_at, struct sp_sla_targets t)
  * resolution one plus paused_ms), then sla_due_at refreshed — it may now
  * lie in the past, which the next sp_sla_check_breach() reports. */
 void sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t);
+/* Priority raised (escalation, or an agent's raise): as sp_sla_retarget(),
+ * but each due keeps the earlier of its old and new value, so a raise
+ * never moves a due later (a category's tight target of the old priority
+ * stays when the new priority's target is longer). A lowering or a
+ * category change uses sp_sla_retarget() and may loosen. */
+void sp_sla_retarget_raise(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t);
 /* The first public agent reply: recorded once (later calls do nothing);
  * after first_response_due_at it marks the breach. */
 void sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now);

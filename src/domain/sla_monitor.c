@@ -138,19 +138,20 @@ static struct sp_stmt breach_claim =
             " FOR UPDATE OF t SKIP LOCKED",
             2);
 
-/* Resolved and untouched since before the cut-off. */
+/* Resolved since before the cut-off (resolved_at, sql/043: later
+ * writes to a resolved ticket do not restart its clock). */
 static struct sp_stmt close_candidates =
     SP_STMT_READ("sla_monitor_close_candidates",
-            "SELECT " CANDIDATE_COLS("t.updated_at::text") " FROM support_tickets t"
-            " WHERE t.status = 'resolved' AND t.updated_at >= $1::timestamptz"
-            "   AND t.updated_at < $3::timestamptz"
-            "   AND (t.updated_at > $1::timestamptz OR t.id > $2::bigint)"
-            " ORDER BY t.updated_at, t.id LIMIT $4::integer",
+            "SELECT " CANDIDATE_COLS("t.resolved_at::text") " FROM support_tickets t"
+            " WHERE t.status = 'resolved' AND t.resolved_at >= $1::timestamptz"
+            "   AND t.resolved_at < $3::timestamptz"
+            "   AND (t.resolved_at > $1::timestamptz OR t.id > $2::bigint)"
+            " ORDER BY t.resolved_at, t.id LIMIT $4::integer",
             4);
 static struct sp_stmt close_claim =
     SP_STMT("sla_monitor_close_claim",
             "SELECT 1 FROM support_tickets"
-            " WHERE id = $1::bigint AND status = 'resolved' AND updated_at < $2::timestamptz"
+            " WHERE id = $1::bigint AND status = 'resolved' AND resolved_at < $2::timestamptz"
             " FOR UPDATE SKIP LOCKED",
             2);
 /* sp_ticket_apply() stamps closed_at with now(); the job's clock wins. */

@@ -11,7 +11,7 @@
  * person. Candidates are read in keyset pages of opts->batch rows through
  * the partial indexes support_tickets_sla_breach_check (warnings and
  * breaches, by sla_breach_check_at: the next target still to judge) and
- * support_tickets_resolved.
+ * support_tickets_resolved_at (auto-close, by resolved_at).
  *
  * Choices where API.md is silent:
  * - A warning is due when sp_sla_warn_at() <= now <= the target's due and
@@ -25,14 +25,17 @@
  *   and, later, a missed resolution are two `sla_breached` events, each
  *   with its target, its escalation, team notification and webhook. The
  *   first escalation retargets (normal → high cuts resolution from 2880
- *   to 480 minutes); it is that new resolution due that is judged next —
+ *   to 480 minutes; a raise never moves a due later, sla.h, so a
+ *   category's tighter target stays); it is that new resolution due that
+ *   is judged next —
  *   by the same pass when it is already past and later in the keyset
  *   order, else by the next one. Both targets missed at one look: one
  *   report, one escalation (sp_sla_check_breach()).
- * - Auto-close looks at updated_at: "resolved, and untouched for N days".
- *   Resolving sets updated_at, so this is never earlier than the last
- *   `resolved` event + N days; a note or any change on a resolved ticket
- *   restarts the wait. It is what support_tickets_resolved indexes.
+ * - Auto-close counts from resolved_at (sql/043), the last move to
+ *   resolved: "N days after being resolved" (API.md §5.1). Later writes
+ *   that leave the ticket resolved (an internal note, a scan verdict)
+ *   do not restart the wait; a customer's reply reopens the ticket and a
+ *   later resolve starts it afresh. support_tickets_resolved_at indexes it.
  * - The escalation does not set escalated_at: that column belongs to the
  *   escalation to provider operations (POST .../escalate).
  *

@@ -229,13 +229,17 @@ sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long c
     return SP_OK;
 }
 
+/* raise: the priority went up, which never moves a due later (sla.h). */
 static enum sp_rc
-retarget(struct sp_ticket_change *c, struct sp_problem *p)
+retarget(struct sp_ticket_change *c, bool raise, struct sp_problem *p)
 {
     struct sp_sla_targets t;
     if (sp_sla_targets_lookup(c->ctx, c->after.priority, c->after.category_id, &t, p) != SP_OK)
         return p->rc;
-    sp_sla_retarget(&c->after.sla, c->after.status, t);
+    if (raise)
+        sp_sla_retarget_raise(&c->after.sla, c->after.status, t);
+    else
+        sp_sla_retarget(&c->after.sla, c->after.status, t);
     return SP_OK;
 }
 
@@ -252,7 +256,7 @@ sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to, const ch
         meta = sp_arena_sprintf(c->ctx->arena, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"}",
                                 sp_priority_name(from), sp_priority_name(to), reason);
     sp_ticket_add_event(c, "priority_changed", meta);
-    return retarget(c, p);
+    return retarget(c, to > from, p);
 }
 
 enum sp_rc
@@ -263,7 +267,7 @@ sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const 
         return SP_OK;
     c->after.category_id = category_id;
     sp_ticket_add_event(c, "category_changed", from_to(c, from_slug, to_slug));
-    return retarget(c, p);
+    return retarget(c, false, p);
 }
 
 /* An agent's notification, {ticket_id, public_id, agent_id[, message_html]}:
@@ -385,6 +389,11 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    sla_breached_first_response = :breached_first_response::boolean,"
     "    sla_breached_resolution = :breached_resolution::boolean,"
     "    closed_at = CASE WHEN :status = 'closed' THEN coalesce(closed_at, now()) END,"
+    /* the auto-close clock (sql/043): from the move to resolved, not
+     * from later writes (notes, scan verdicts) that leave it resolved */
+    "    resolved_at = CASE WHEN :status = 'resolved'"
+    "      THEN CASE WHEN status = 'resolved' THEN coalesce(resolved_at, now()) ELSE now() END"
+    "    END,"
     /* the thread the customer sees: internal notes count for nobody */
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
     "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"

@@ -634,6 +634,69 @@ START_TEST(sort_minus_priority_puts_the_most_urgent_first)
 }
 END_TEST
 
+/* Ties of -priority go by the SLA due (the QA case: a high ticket due in
+ * 3 minutes listed below those due in an hour), no due last, then id; a
+ * cursor of one ticket per page walks the same order across the ties. */
+START_TEST(sort_minus_priority_breaks_ties_by_sla_due_at)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *h[5], *n = sp_t_ticket_create(&c, "tie normal");
+    for (int i = 0; i < 5; i++) {
+        h[i] = sp_t_ticket_create(&c, sp_t_fmt("tie high %d", i));
+        patch_ok(&a, h[i], "{\"priority\":\"high\"}");
+    }
+    sql_ticket(h[0], "sla_due_at = now() + interval '1 hour'");
+    sql_ticket(h[1], "sla_due_at = NULL");
+    sql_ticket(h[2], "sla_due_at = now() + interval '3 minutes'");
+    sql_ticket(h[3], "sla_due_at = NULL");
+    sql_ticket(h[4], sp_t_fmt("sla_due_at = (SELECT sla_due_at FROM support_tickets "
+                              "WHERE public_id = '%s')", h[0]));
+    const char *const want[] = {h[2], h[0], h[4], h[1], h[3], n, NULL};
+    assert_order(&a, mine(&c, "sort=-priority"), want[0], want[1], want[2], want[3], want[4],
+                 want[5]);
+    const char *cursor = NULL;
+    for (size_t i = 0; want[i] != NULL; i++) {
+        const char *q = mine(&c, sp_t_fmt("sort=-priority&limit=1%s%s", cursor ? "&cursor=" : "",
+                                          cursor ? sp_t_urlencode(cursor) : ""));
+        struct sp_t_resp *r = queue(&a, q);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        ck_assert_uint_eq(json_object_array_length(data), 1);
+        const char *got = sp_t_jstr(json_object_array_get_idx(data, 0), "public_id");
+        ck_assert_msg(strcmp(got, want[i]) == 0, "page %zu (cursor %s): %s, want %s in %s %s %s"
+                      " %s %s %s", i, cursor ? cursor : "-", got, want[i], want[0], want[1],
+                      want[2], want[3], want[4], want[5]);
+        struct json_object *next = sp_t_jget(r->json, "next_cursor");
+        ck_assert((next != NULL) == (want[i + 1] != NULL));
+        cursor = next != NULL ? sp_t_fmt("%s", json_object_get_string(next)) : NULL;
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* -priority's page and its cursor seek an index in the sort's order
+ * (sql/044): no Sort node, the cursor an Index Cond. The test table is
+ * small, so sequential scans are priced out to show what the index can do. */
+START_TEST(sort_minus_priority_pages_by_its_index)
+{
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'off', false),"
+                   " set_config('enable_bitmapscan', 'off', false)");
+    const char *plan = sp_t_sql(
+        "EXPLAIN (FORMAT JSON) SELECT t.id FROM support_tickets t"
+        " WHERE t.status IN ('open', 'in_progress', 'pending_customer')"
+        " AND ((-t.priority_rank), coalesce(t.sla_due_at, 'infinity'::timestamptz), t.id)"
+        " > (-2::smallint, now(), 1::bigint)"
+        " ORDER BY (-t.priority_rank), coalesce(t.sla_due_at, 'infinity'::timestamptz), t.id"
+        " LIMIT 26");
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'on', false),"
+                   " set_config('enable_bitmapscan', 'on', false)");
+    ck_assert_msg(strstr(plan, "\"support_tickets_working_priority_due\"") != NULL &&
+                      strstr(plan, "\"Index Cond\"") != NULL &&
+                      strstr(plan, "\"Sort\"") == NULL,
+                  "plan: %s", plan);
+}
+END_TEST
+
 START_TEST(sort_by_created_at_both_ways)
 {
     struct five f = five_tickets();
@@ -942,6 +1005,8 @@ agent_queue_suite(void)
     tc = sp_t_tcase(s, "sorts");
     tcase_add_test(tc, default_sort_is_sla_due_at_ascending_with_nulls_last);
     tcase_add_test(tc, sort_minus_priority_puts_the_most_urgent_first);
+    tcase_add_test(tc, sort_minus_priority_breaks_ties_by_sla_due_at);
+    tcase_add_test(tc, sort_minus_priority_pages_by_its_index);
     tcase_add_test(tc, sort_by_created_at_both_ways);
     tcase_add_test(tc, sort_by_updated_at_both_ways);
 

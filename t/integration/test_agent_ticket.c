@@ -422,10 +422,12 @@ START_TEST(category_policy_beats_the_default_at_creation)
                      sp_t_jstr(r->json, "first_response_due_at"));
     sp_t_resp_free(r);
 
-    /* a priority the category has no row for falls back to the default */
+    /* a priority the category has no row for falls back to the default,
+     * but a raise never moves a due later: the first response keeps its
+     * 30 min (not high's 60), the resolution takes high's 480 */
     r = patch(&a, pid, "{\"priority\":\"high\"}");
     sp_t_assert_json(r, 200);
-    assert_dues(r->json, 60, 480);
+    assert_dues(r->json, 30, 480);
     sp_t_resp_free(r);
     r = patch(&a, pid, "{\"priority\":\"normal\"}");
     sp_t_assert_json(r, 200);

@@ -518,20 +518,97 @@ START_TEST(breached_urgent_ticket_stays_urgent)
 }
 END_TEST
 
+/* A category's own high target (5 / 30 min) is tighter than the default
+ * urgent one (15 / 240 min): the escalation high -> urgent keeps the
+ * earlier dues, so the overdue ticket gains no time and stays at the top of
+ * the sla_due_at queue. An agent's raise (normal -> high) tightens the
+ * same way; a lowering recomputes and may loosen. */
+START_TEST(escalation_never_moves_a_due_later)
+{
+    const char *slug = sp_t_db_category_new(true);
+    (void)sp_t_sql("INSERT INTO support_sla_policies (priority, category_id,"
+                   " first_response_minutes, resolution_minutes)"
+                   " SELECT 'high', id, 5, 30 FROM support_categories WHERE slug = '%s'"
+                   " RETURNING id",
+                   slug);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
+                     sp_t_jq(sp_t_unique("sla raise")), slug));
+    int64_t created = col_ms(pid, "created_at");
+    agent_patch(pid, "{\"priority\":\"high\"}");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 30 * MIN_MS);
+
+    (void)pass_at(at_minutes(pid, 6), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(col(pid, "priority"), "urgent");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 30 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 5 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "sla_breach_check_at"), created + 30 * MIN_MS);
+
+    /* Lowered to low: the category has no low row, the default applies. */
+    agent_patch(pid, "{\"priority\":\"low\"}");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 1440 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 7200 * MIN_MS);
+}
+END_TEST
+
 /* ---- (d) auto-close ---------------------------------------------------------------- */
 
-/* Resolved through the agent API, then last touched `days` ago. */
+/* Resolved through the agent API, then resolved and last touched `days`
+ * ago. */
 static const char *
 resolved_ticket(const char *what, int days)
 {
     const char *pid = new_ticket(what);
     agent_patch(pid, "{\"status\":\"resolved\"}");
     ck_assert_str_eq(col(pid, "status"), "resolved");
-    (void)sp_t_sql("UPDATE support_tickets SET updated_at = now() - interval '%d days'"
+    ck_assert_str_eq(col(pid, "resolved_at = updated_at"), "t");
+    (void)sp_t_sql("UPDATE support_tickets SET updated_at = now() - interval '%d days',"
+                   " resolved_at = now() - interval '%d days'"
                    " WHERE public_id = '%s' RETURNING id",
-                   days, pid);
+                   days, days, pid);
     return pid;
 }
+
+/* The clock counts from the move to resolved (sql/043): an internal note
+ * a day later changes updated_at, not the 7 days. */
+START_TEST(a_note_on_a_resolved_ticket_does_not_restart_the_autoclose_clock)
+{
+    const char *noted = resolved_ticket("autoclose noted", 8);
+    const char *plain = resolved_ticket("autoclose plain", 8);
+    int64_t resolved = col_ms(noted, "resolved_at");
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", noted), agent.token,
+                       "{\"body\":\"checked the refund\",\"is_internal\":true}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(col(noted, "status"), "resolved");
+    ck_assert_int_eq(col_ms(noted, "resolved_at"), resolved);
+    ck_assert_str_eq(col(noted, "updated_at > now() - interval '1 minute'"), "t");
+
+    (void)pass_at(fmt_ms((int64_t)time(NULL) * 1000), NULL);
+    ck_assert_str_eq(col(noted, "status"), "closed");
+    ck_assert_str_eq(col(plain, "status"), "closed");
+    ck_assert_ptr_null(col(noted, "resolved_at")); /* only while resolved */
+}
+END_TEST
+
+/* A reopen clears the clock; resolving again starts it afresh. */
+START_TEST(resolving_again_restarts_the_autoclose_clock)
+{
+    const char *pid = resolved_ticket("autoclose reopened", 8);
+    agent_patch(pid, "{\"status\":\"in_progress\"}");
+    ck_assert_ptr_null(col(pid, "resolved_at"));
+    agent_patch(pid, "{\"status\":\"resolved\"}");
+    ck_assert_str_eq(col(pid, "resolved_at > now() - interval '1 minute'"), "t");
+    (void)pass_at(fmt_ms((int64_t)time(NULL) * 1000), NULL);
+    ck_assert_str_eq(col(pid, "status"), "resolved");
+}
+END_TEST
 
 START_TEST(resolved_ticket_closes_after_7_days)
 {
@@ -768,11 +845,14 @@ sla_monitor_suite(void)
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
+    tcase_add_test(tc, escalation_never_moves_a_due_later);
 
     tc = sp_t_tcase(s, "autoclose");
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);
     tcase_add_test(tc, autoclose_days_come_from_the_environment);
     tcase_add_test(tc, autoclose_tells_the_customer_on_their_channels);
+    tcase_add_test(tc, a_note_on_a_resolved_ticket_does_not_restart_the_autoclose_clock);
+    tcase_add_test(tc, resolving_again_restarts_the_autoclose_clock);
 
     tc = sp_t_tcase(s, "dry_run");
     tcase_add_test(tc, dry_run_changes_nothing_but_logs_what_it_would_do);

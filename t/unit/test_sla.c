@@ -247,6 +247,57 @@ START_TEST(retarget_after_first_response_moves_due_to_new_resolution)
 }
 END_TEST
 
+/* The QA case: a category's own high target (5 / 30 min) is tighter than
+ * the default urgent one (15 / 240 min); escalating high -> urgent must
+ * not give the overdue ticket ten more minutes. */
+START_TEST(raise_never_moves_a_due_later)
+{
+    struct sp_sla s;
+    sp_sla_start(&s, T0, (struct sp_sla_targets){5, 30});
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(6), NULL));
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(URGENT));
+    ck_assert_int_eq(s.first_response_due_at, AT(5));
+    ck_assert_int_eq(s.resolution_due_at, AT(30));
+    ck_assert_int_eq(s.sla_due_at, AT(5));
+    ck_assert_int_eq(s.breach_check_at, AT(30));
+}
+END_TEST
+
+/* Each due separately: the earlier of old and new per target. */
+START_TEST(raise_keeps_the_earlier_due_per_target)
+{
+    struct sp_sla s;
+    sp_sla_start(&s, T0, (struct sp_sla_targets){5, 600});
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(HIGH)); /* 60 / 480 */
+    ck_assert_int_eq(s.first_response_due_at, AT(5));
+    ck_assert_int_eq(s.resolution_due_at, AT(480));
+    /* a raise that tightens both behaves as retarget */
+    s = started(NORMAL);
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(URGENT));
+    ck_assert_int_eq(s.first_response_due_at, AT(15));
+    ck_assert_int_eq(s.resolution_due_at, AT(240));
+    /* no dues before (no policy applied): the new ones */
+    memset(&s, 0, sizeof(s));
+    s.created_at = T0;
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(HIGH));
+    ck_assert_int_eq(s.first_response_due_at, AT(60));
+    ck_assert_int_eq(s.resolution_due_at, AT(480));
+}
+END_TEST
+
+/* A pause's time stays in the resolution due the raise keeps. */
+START_TEST(raise_after_a_pause_keeps_the_extended_resolution_when_earlier)
+{
+    struct sp_sla s;
+    sp_sla_start(&s, T0, (struct sp_sla_targets){5, 30});
+    sp_sla_on_status(&s, OPEN, PENDING, AT(1));
+    sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(11));
+    ck_assert_int_eq(s.resolution_due_at, AT(40));
+    sp_sla_retarget_raise(&s, IN_PROGRESS, sp_sla_default_targets(URGENT)); /* 240 + 10 */
+    ck_assert_int_eq(s.resolution_due_at, AT(40));
+}
+END_TEST
+
 /* First response */
 
 START_TEST(first_response_is_recorded_once_and_switches_due_to_resolution)
@@ -810,6 +861,9 @@ sla_suite(void)
     tcase_add_test(tc, retarget_to_urgent_after_thirty_minutes_shows_a_due_in_the_past);
     tcase_add_test(tc, retarget_down_moves_dues_later);
     tcase_add_test(tc, retarget_after_first_response_moves_due_to_new_resolution);
+    tcase_add_test(tc, raise_never_moves_a_due_later);
+    tcase_add_test(tc, raise_keeps_the_earlier_due_per_target);
+    tcase_add_test(tc, raise_after_a_pause_keeps_the_extended_resolution_when_earlier);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("first_response");
