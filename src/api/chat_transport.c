@@ -221,13 +221,17 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
     if (c.info.expires_epoch < until)
         until = c.info.expires_epoch;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_chat_access_grant(&ctx, c.sid, c.principal, until, p) != SP_OK)
+    const char *access;
+    if (sp_chat_access_grant(&ctx, c.sid, c.principal, until, &access, p) != SP_OK)
         return p->rc;
     sp_chat_access_sweep_maybe(&ctx);
     /* nginx subscribes to the session named here, never to its own
      * reading of the query (auth_request_set $chat_session). */
     sp_resp_header(r, "X-Chat-Session", c.sid);
     sp_resp_header(r, "X-Chat-Principal", c.principal);
+    /* The grant's access channel: deleting it disconnects this connection
+     * (chat_access.h). */
+    sp_resp_header(r, "X-Chat-Access", access);
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
 }
