@@ -312,6 +312,15 @@ answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf 
 {
     if (b->len > SP_CHAT_ANSWER_MAX)
         return frame_error(r, c, "frame_too_large", "the frame is too large");
+    /* The worker publishes the frame itself (as text: application/json)
+     * and answers 204. nchan would publish a 200 answer with the opcode of
+     * the client's frame, so a binary frame reached everybody as binary
+     * (a browser gets a Blob), and the hook cannot tell which it was.
+     * Without a publisher, or when it failed, nchan publishes the answer. */
+    if (sp_chat_bus_on() && sp_chat_bus_publish(c->sid, NULL, b->data, b->len)) {
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        return SP_OK;
+    }
     sp_resp_send(r, 200, "application/json", b->data, b->len);
     return SP_OK;
 }

@@ -74,6 +74,12 @@ sp_chat_bus_set_url(const char *url, const char *unix_socket)
     bus_socket = unix_socket != NULL && *unix_socket != '\0' ? unix_socket : NULL;
 }
 
+bool
+sp_chat_bus_on(void)
+{
+    return bus_base != NULL && *bus_base != '\0';
+}
+
 /* One request to the publisher: POST json, or DELETE (json NULL) of the
  * channel. *existed (may be NULL): a DELETE found the channel (200). */
 static bool

@@ -44,6 +44,8 @@ void sp_chat_bus_set_url(const char *url, const char *unix_socket);
  * more. */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
                         const struct sp_chat_system_extra *extra);
+/* Whether a publisher is configured (SUPPORT_CHAT_PUBLISH_URL). */
+bool sp_chat_bus_on(void);
 /* POSTs json to the session channel (principal NULL) or to that
  * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
  * is unset. false after a logged failure. */
