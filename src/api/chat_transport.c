@@ -417,11 +417,35 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
     return duplicate ? answer_sender(r, c, &b) : answer_frame(r, c, &b);
 }
 
+/* Typing frames relayed per participant and second, for each state
+ * (start and stop apart: a stop right after a start still arrives). */
+#define SP_CHAT_TYPING_PER_S 1
+
+/* Whether this typing frame may be relayed. Not: over the limit, or the
+ * count failed (logged by db/); a hint is dropped, never an error. */
+static bool
+typing_allowed(struct sp_req *r, const struct chat_caller *c, bool state)
+{
+    const struct sp_rate_window window = {.seconds = 1, .limit = SP_CHAT_TYPING_PER_S};
+    const char *bucket = sp_arena_sprintf(r->arena, "chat_typing:%s:%s:%d", c->sid,
+                                          c->principal, state ? 1 : 0);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_rate_result rate;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    return sp_rate_hit(&ctx, bucket, &window, 1, &rate, &p) == SP_OK && rate.allowed;
+}
+
 /* Re-rendered from what authorization established: a client cannot
- * speak for somebody else. */
+ * speak for somebody else. At most SP_CHAT_TYPING_PER_S a second are
+ * relayed; the rest are dropped (204). */
 static enum sp_rc
 frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
 {
+    if (!typing_allowed(r, c, f->typing)) {
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        return SP_OK;
+    }
     struct sp_buf b;
     struct sp_jw w;
     frame_begin(r, &b, &w, "typing");

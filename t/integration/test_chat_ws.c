@@ -174,6 +174,43 @@ START_TEST(a_binary_client_frame_reaches_everybody_as_text)
 }
 END_TEST
 
+/* QA: 300 typing frames in 4 s were all relayed. At most one a second
+ * per participant and state is; a stop right after the starts still is. */
+START_TEST(typing_frames_are_relayed_at_most_once_a_second)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *agent = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
+                                  "--timeout 5");
+    json_object_put(sp_t_ws_next_event(agent, "open"));
+    usleep(300 * 1000);
+    const char *sends = "";
+    for (int i = 0; i < 30; i++)
+        sends = sp_t_fmt("%s --send %s", sends, sp_t_shq("{\"type\":\"typing\",\"state\":true}"));
+    sends = sp_t_fmt("%s --send %s", sends, sp_t_shq("{\"type\":\"typing\",\"state\":false}"));
+    FILE *cust = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                 sp_t_fmt("%s --timeout 3", sends));
+    int starts = 0, stops = 0;
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(agent);
+        if (strcmp(sp_t_ws_event(o), "done") == 0) {
+            json_object_put(o);
+            break;
+        }
+        bool text = strcmp(sp_t_ws_event(o), "frame") == 0 && sp_t_jint(o, "opcode") == 1;
+        struct json_object *d = text ? json_tokener_parse(sp_t_jstr(o, "data")) : NULL, *st;
+        if (d != NULL && strcmp(sp_t_jstr(d, "type"), "typing") == 0 &&
+            json_object_object_get_ex(d, "state", &st))
+            json_object_get_boolean(st) ? starts++ : stops++;
+        json_object_put(d);
+        json_object_put(o);
+    }
+    pclose(agent);
+    pclose(cust);
+    ck_assert_msg(starts >= 1 && starts <= 3, "%d typing starts relayed", starts);
+    ck_assert_int_eq(stops, 1);
+}
+END_TEST
+
 START_TEST(bad_credentials_are_refused_before_the_upgrade)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -869,6 +906,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, customer_and_agent_exchange_stored_frames_over_websocket);
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, a_binary_client_frame_reaches_everybody_as_text);
+    tcase_add_test(tc, typing_frames_are_relayed_at_most_once_a_second);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
