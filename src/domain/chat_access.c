@@ -48,6 +48,14 @@ static struct sp_stmt sweep_stmt = SP_STMT(
     " RETURNING g.session_public_id, g.principal",
     0);
 
+/* One principal's grants of a session (any access name). */
+static struct sp_stmt revoke_principal_stmt = SP_STMT(
+    "chat_access_revoke_principal",
+    "DELETE FROM support_chat_grants"
+    " WHERE session_public_id = $1 AND split_part(principal, '.', 1) = $2"
+    " RETURNING principal",
+    2);
+
 /* One session's expired grants: its primary key's prefix finds them. */
 static struct sp_stmt sweep_session_stmt = SP_STMT(
     "chat_access_sweep_session",
@@ -132,6 +140,13 @@ sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long lo
     snprintf(keep, sizeof(keep), "%lld", keep_agent_id);
     const char *params[2] = {session_id, keep};
     revoke_rows(ctx, &revoke_agents_stmt, params, session_id, -1, 0, "transfer");
+}
+
+void
+sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id, const char *principal)
+{
+    const char *params[2] = {session_id, principal};
+    revoke_rows(ctx, &revoke_principal_stmt, params, session_id, -1, 0, "credentials replaced");
 }
 
 void

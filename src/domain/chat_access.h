@@ -50,6 +50,12 @@ enum sp_rc sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id,
 void sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id,
                                   long long keep_agent_id);
 
+/* After principal's credentials for the session were replaced (a
+ * customer's session token rotated): its grants go and its connections
+ * are disconnected; it reconnects with the new credentials. */
+void sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id,
+                                     const char *principal);
+
 /* After a close committed: everybody is disconnected (the grants expire
  * on their own; authorization refuses a closed session anyway). */
 void sp_chat_access_revoke_session(const char *session_id);

@@ -580,6 +580,42 @@ START_TEST(an_expired_listener_gets_no_frame_after_its_close_frame)
 }
 END_TEST
 
+/* QA: an Idempotency-Key replay of the create answers a fresh session
+ * token (only the hash is kept, the first cannot be repeated), but a
+ * socket opened with the old token kept listening. The replay revokes
+ * the old token's connections like any lost access. */
+START_TEST(a_replayed_create_cuts_off_the_old_tokens_connection)
+{
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("chat-key");
+    const char *body = sp_t_fmt("{\"category\":%s}", sp_t_jq(sp_t_admin_category_new(NULL)));
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    struct sp_t_resp *r = sp_t_request("POST", "/support/chat/session", cust.token, SP_T_JSON,
+                                       body, hdr);
+    sp_t_assert_json(r, 201);
+    const char *sid = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    const char *old_token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    sp_t_resp_free(r);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", sid, old_token, cust.token), "6");
+    usleep(300 * 1000);
+    r = sp_t_request("POST", "/support/chat/session", cust.token, SP_T_JSON, body, hdr);
+    ck_assert_str_eq(sp_t_jstr(r->json, "session_id"), sid);
+    const char *new_token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    ck_assert_str_ne(new_token, old_token);
+    sp_t_resp_free(r);
+    http_send(sid, &cust, "after the replay");
+    bool closed;
+    ck_assert_msg(!heard(ws, "after the replay", true, &closed),
+                  "the old token's connection still heard the chat");
+    ck_assert_msg(closed, "the old token's connection stayed open");
+    pclose(ws);
+    assert_ws_refused(sp_t_chat_url("ws", sid, old_token, cust.token), 403);
+    FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", sid, new_token, cust.token), "--timeout 3");
+    sp_t_ws_expect_open(fresh);
+    pclose(fresh);
+}
+END_TEST
+
 static Suite *
 chat_access_suite(void)
 {
@@ -600,6 +636,7 @@ chat_access_suite(void)
     tcase_add_test(tc, a_refused_frame_is_neither_stored_nor_counted);
     tcase_add_test(tc, agent_transferred_back_and_forth_is_cut_off_every_time);
     tcase_add_test(tc, an_expired_listener_gets_no_frame_after_its_close_frame);
+    tcase_add_test(tc, a_replayed_create_cuts_off_the_old_tokens_connection);
     return s;
 }
 
