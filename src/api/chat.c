@@ -77,6 +77,7 @@ static const struct sp_field_spec create_fields[C_COUNT] = {
 struct create_input {
     struct sp_chat_new chat;
     struct sp_api_attachments attachments;   /* of the first message */
+    const char *rotated;   /* a replay gave this session a new token */
 };
 
 /* A new session token: shown once, in this answer; the database keeps
@@ -132,7 +133,6 @@ static enum sp_rc
 replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_buf *body,
                struct sp_problem *p)
 {
-    (void)input;
     if (!sp_public_id_valid(public_id))
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     const char *sha256_hex;
@@ -141,6 +141,7 @@ replay_session(struct sp_req *r, void *input, const char *public_id, struct sp_b
     struct sp_chat_session s;
     if (sp_chat_rotate_token(&ctx, public_id, r->principal.sub, sha256_hex, &s, p) != SP_OK)
         return p->rc;
+    ((struct create_input *)input)->rotated = sp_arena_strdup(r->arena, public_id);
     render_created(r, body, &s, token);
     return SP_OK;
 }
@@ -179,7 +180,17 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         .max_open = app->cfg.chat_max_open_sessions,
         .contact = sp_api_caller_contact(r),
     };
-    return sp_api_create_secret(r, create_session, replay_session, &in, p);
+    if (sp_api_create_secret(r, create_session, replay_session, &in, p) != SP_OK)
+        return p->rc;
+    /* After the commit: the old token no longer opens the session, and its
+     * connections are cut off like any participant who lost access
+     * (API.md §7); they reconnect with the new token. */
+    if (in.rotated != NULL) {
+        struct sp_ctx ctx = sp_api_ctx(r);
+        sp_chat_access_revoke_principal(&ctx, in.rotated,
+                                        sp_arena_sprintf(r->arena, "customer-%s", r->principal.sub));
+    }
+    return SP_OK;
 }
 
 enum sp_rc

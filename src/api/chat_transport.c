@@ -221,13 +221,17 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
     if (c.info.expires_epoch < until)
         until = c.info.expires_epoch;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_chat_access_grant(&ctx, c.sid, c.principal, until, p) != SP_OK)
+    const char *access;
+    if (sp_chat_access_grant(&ctx, c.sid, c.principal, until, &access, p) != SP_OK)
         return p->rc;
     sp_chat_access_sweep_maybe(&ctx);
     /* nginx subscribes to the session named here, never to its own
      * reading of the query (auth_request_set $chat_session). */
     sp_resp_header(r, "X-Chat-Session", c.sid);
     sp_resp_header(r, "X-Chat-Principal", c.principal);
+    /* The grant's access channel: deleting it disconnects this connection
+     * (chat_access.h). */
+    sp_resp_header(r, "X-Chat-Access", access);
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
 }
@@ -308,6 +312,15 @@ answer_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_buf 
 {
     if (b->len > SP_CHAT_ANSWER_MAX)
         return frame_error(r, c, "frame_too_large", "the frame is too large");
+    /* The worker publishes the frame itself (as text: application/json)
+     * and answers 204. nchan would publish a 200 answer with the opcode of
+     * the client's frame, so a binary frame reached everybody as binary
+     * (a browser gets a Blob), and the hook cannot tell which it was.
+     * Without a publisher, or when it failed, nchan publishes the answer. */
+    if (sp_chat_bus_on() && sp_chat_bus_publish(c->sid, NULL, b->data, b->len)) {
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        return SP_OK;
+    }
     sp_resp_send(r, 200, "application/json", b->data, b->len);
     return SP_OK;
 }
@@ -404,11 +417,35 @@ frame_message(struct sp_req *r, const struct chat_caller *c, const struct sp_cha
     return duplicate ? answer_sender(r, c, &b) : answer_frame(r, c, &b);
 }
 
+/* Typing frames relayed per participant and second, for each state
+ * (start and stop apart: a stop right after a start still arrives). */
+#define SP_CHAT_TYPING_PER_S 1
+
+/* Whether this typing frame may be relayed. Not: over the limit, or the
+ * count failed (logged by db/); a hint is dropped, never an error. */
+static bool
+typing_allowed(struct sp_req *r, const struct chat_caller *c, bool state)
+{
+    const struct sp_rate_window window = {.seconds = 1, .limit = SP_CHAT_TYPING_PER_S};
+    const char *bucket = sp_arena_sprintf(r->arena, "chat_typing:%s:%s:%d", c->sid,
+                                          c->principal, state ? 1 : 0);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_rate_result rate;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    return sp_rate_hit(&ctx, bucket, &window, 1, &rate, &p) == SP_OK && rate.allowed;
+}
+
 /* Re-rendered from what authorization established: a client cannot
- * speak for somebody else. */
+ * speak for somebody else. At most SP_CHAT_TYPING_PER_S a second are
+ * relayed; the rest are dropped (204). */
 static enum sp_rc
 frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
 {
+    if (!typing_allowed(r, c, f->typing)) {
+        sp_resp_send(r, 204, NULL, NULL, 0);
+        return SP_OK;
+    }
     struct sp_buf b;
     struct sp_jw w;
     frame_begin(r, &b, &w, "typing");

@@ -8,18 +8,27 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
 
+/* The principal's live grant is extended; without one, a new grant with
+ * a fresh access name ($4) is recorded. Its row is named
+ * "<principal>.<access>", the channel its connections subscribe to. */
 static struct sp_stmt grant_stmt = SP_STMT(
     "chat_access_grant",
-    "INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
-    " VALUES ($1, $2, to_timestamp($3::bigint))"
-    " ON CONFLICT (session_public_id, principal) DO UPDATE"
-    " SET expires_at = greatest(support_chat_grants.expires_at, excluded.expires_at)",
-    3);
+    "WITH upd AS ("
+    "  UPDATE support_chat_grants SET expires_at = greatest(expires_at, to_timestamp($3::bigint))"
+    "  WHERE session_public_id = $1 AND principal LIKE $2 || '.%' AND expires_at > now()"
+    "  RETURNING principal),"
+    " ins AS ("
+    "  INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
+    "  SELECT $1, $2 || '.' || $4, to_timestamp($3::bigint) WHERE NOT EXISTS (SELECT 1 FROM upd)"
+    "  RETURNING principal)"
+    " SELECT principal FROM upd UNION ALL SELECT principal FROM ins ORDER BY 1 LIMIT 1",
+    4);
 
 static struct sp_stmt revoke_agents_stmt = SP_STMT(
     "chat_access_revoke_agents",
@@ -39,6 +48,14 @@ static struct sp_stmt sweep_stmt = SP_STMT(
     " RETURNING g.session_public_id, g.principal",
     0);
 
+/* One principal's grants of a session (any access name). */
+static struct sp_stmt revoke_principal_stmt = SP_STMT(
+    "chat_access_revoke_principal",
+    "DELETE FROM support_chat_grants"
+    " WHERE session_public_id = $1 AND split_part(principal, '.', 1) = $2"
+    " RETURNING principal",
+    2);
+
 /* One session's expired grants: its primary key's prefix finds them. */
 static struct sp_stmt sweep_session_stmt = SP_STMT(
     "chat_access_sweep_session",
@@ -48,14 +65,33 @@ static struct sp_stmt sweep_session_stmt = SP_STMT(
 
 enum sp_rc
 sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id, const char *principal,
-                     long long expires_epoch, struct sp_problem *p)
+                     long long expires_epoch, const char **access, struct sp_problem *p)
 {
-    char until[24];
+    char until[24], fresh[2 * SP_CHAT_ACCESS_NONCE_BYTES + 1];
     snprintf(until, sizeof(until), "%lld", expires_epoch);
-    const char *params[3] = {session_id, principal, until};
-    return sp_db_exec(ctx->db, ctx->arena, &grant_stmt, params, p)
-               ? SP_OK
-               : p->rc;
+    sp_random_hex(fresh, SP_CHAT_ACCESS_NONCE_BYTES);
+    const char *params[4] = {session_id, principal, until, fresh};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &grant_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) != 1)
+        return sp_problem_set(p, SP_ERROR, "internal", "no grant recorded");
+    *access = sp_db_str(r, 0, 0);
+    return SP_OK;
+}
+
+/* nchan (1.3.6) keeps a websocket whose channel was deleted subscribed
+ * until the client answers the close frame or WEBSOCKET_CLOSING_TIMEOUT
+ * (250 ms) passes, and sends it every message published meanwhile: data
+ * after the close frame (RFC 6455 §5.5.1), to someone who lost access.
+ * So after disconnecting anyone, the publish that follows waits that
+ * long. */
+static void
+settle_after_kick(void)
+{
+    struct timespec ts = {0, SP_CHAT_ACCESS_SETTLE_MS * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 /* Runs a revoking statement and disconnects each (session, principal)
@@ -73,9 +109,15 @@ revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
         return -1;
     }
     int n = PQntuples(r);
-    for (int i = 0; i < n; i++)
+    bool any = false;
+    for (int i = 0; i < n; i++) {
+        bool existed;
         sp_chat_bus_kick(session_col < 0 ? session_id : sp_db_str(r, i, session_col),
-                         sp_db_str(r, i, principal_col));
+                         sp_db_str(r, i, principal_col), &existed);
+        any = any || existed;
+    }
+    if (any)
+        settle_after_kick();
     return n;
 }
 
@@ -101,9 +143,16 @@ sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long lo
 }
 
 void
+sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id, const char *principal)
+{
+    const char *params[2] = {session_id, principal};
+    revoke_rows(ctx, &revoke_principal_stmt, params, session_id, -1, 0, "credentials replaced");
+}
+
+void
 sp_chat_access_revoke_session(const char *session_id)
 {
-    sp_chat_bus_kick(session_id, NULL);
+    sp_chat_bus_kick(session_id, NULL, NULL);
 }
 
 void

@@ -13,6 +13,9 @@
  *   - the session closed: every subscriber, at once.
  * A disconnected client reconnects and is authorized again: refused when
  * it has lost access, resumed (Last-Event-ID) when it has not.
+ * Disconnecting = deleting the grant's access channel; a publish right
+ * after a disconnect waits SP_CHAT_ACCESS_SETTLE_MS (nchan still sends
+ * data to a closing websocket for 250 ms).
  * Must not: know HTTP requests.
  */
 #ifndef SP_CHAT_ACCESS_H
@@ -23,17 +26,35 @@
 #include "domain/ctx.h"
 
 #define SP_CHAT_ACCESS_SWEEP_S 2
+/* Random bytes of an access name (hex: twice as many characters). */
+#define SP_CHAT_ACCESS_NONCE_BYTES 8
+/* How long a publish waits after a disconnect (chat_access.c). */
+#define SP_CHAT_ACCESS_SETTLE_MS 400
 
 /* Records (or extends) principal's grant on the session until
- * expires_epoch (seconds). */
+ * expires_epoch (seconds); *access: "<principal>.<random>", the name of
+ * the grant's access channel (session "<sid>.<access>"), which every
+ * connection of the grant subscribes to and which revoking deletes.
+ * A new grant (none live) gets a new name, so no channel nchan ever
+ * deleted is subscribed to again: nchan 1.3.6's memory store, with more
+ * than one nginx worker, leaves a deleted channel's copy on the other
+ * workers linked to an owner that no longer has it, and a later delete
+ * of the same name never reaches those subscribers
+ * (docs/chat-transport.md §14). */
 enum sp_rc sp_chat_access_grant(struct sp_ctx *ctx, const char *session_id,
                                 const char *principal, long long expires_epoch,
-                                struct sp_problem *p);
+                                const char **access, struct sp_problem *p);
 
 /* After a transfer committed: every agent principal of the session other
  * than keep_agent_id's loses its grant and is disconnected. Admins stay. */
 void sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id,
                                   long long keep_agent_id);
+
+/* After principal's credentials for the session were replaced (a
+ * customer's session token rotated): its grants go and its connections
+ * are disconnected; it reconnects with the new credentials. */
+void sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id,
+                                     const char *principal);
 
 /* After a close committed: everybody is disconnected (the grants expire
  * on their own; authorization refuses a closed session anyway). */

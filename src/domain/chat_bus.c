@@ -41,21 +41,26 @@ sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
 static CURL *bus_curl;
 static bool bus_init_done;
 
+/* A session id (alnum), or a participant's channel: "<role>-<sub>", or
+ * "<role>-<sub>.<access>" for the access channel of one grant
+ * (chat_access.h). */
 static bool
 chan_part_ok(const char *s, bool principal)
 {
     size_t n = 0;
-    bool dash = false;
+    const char *part = s;   /* where the current alnum run starts */
+    bool dash = false, dot = false;
     for (const char *c = s; *c; c++, n++) {
         if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'))
             continue;
-        if (principal && *c == '-' && !dash && n > 0) {
-            dash = true;
-            continue;
-        }
-        return false;
+        bool sep = principal && c > part && ((*c == '-' && !dash) || (*c == '.' && dash && !dot));
+        if (!sep)
+            return false;
+        dot = dot || *c == '.';
+        dash = true;
+        part = c + 1;
     }
-    return n > 0 && n <= 130 && (!principal || dash);
+    return n > 0 && n <= 130 && *part != '\0' && (!principal || dash);
 }
 
 /* Set from the settings at worker start and on reload (owned by them). */
@@ -69,10 +74,17 @@ sp_chat_bus_set_url(const char *url, const char *unix_socket)
     bus_socket = unix_socket != NULL && *unix_socket != '\0' ? unix_socket : NULL;
 }
 
+bool
+sp_chat_bus_on(void)
+{
+    return bus_base != NULL && *bus_base != '\0';
+}
+
 /* One request to the publisher: POST json, or DELETE (json NULL) of the
- * channel. */
+ * channel. *existed (may be NULL): a DELETE found the channel (200). */
 static bool
-bus_request(const char *session_id, const char *principal, const char *json, size_t len)
+bus_request(const char *session_id, const char *principal, const char *json, size_t len,
+            bool *existed)
 {
     const char *base = bus_base;
     if (base == NULL || *base == '\0')
@@ -129,6 +141,8 @@ bus_request(const char *session_id, const char *principal, const char *json, siz
      * was no such channel (nobody to disconnect). */
     bool ok = json != NULL ? status == 200 || status == 201 || status == 202
                            : status == 200 || status == 404;
+    if (existed != NULL)
+        *existed = json == NULL && status == 200;
     if (!ok)
         sp_log_msg(SP_LOG_WARN, "chat_publish_failed", "publisher answered %ld", status);
     return ok;
@@ -138,13 +152,15 @@ bool
 sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
                     size_t len)
 {
-    return bus_request(session_id, principal, json != NULL ? json : "", len);
+    return bus_request(session_id, principal, json != NULL ? json : "", len, NULL);
 }
 
 bool
-sp_chat_bus_kick(const char *session_id, const char *principal)
+sp_chat_bus_kick(const char *session_id, const char *principal, bool *existed)
 {
-    return bus_request(session_id, principal, NULL, 0);
+    if (existed != NULL)
+        *existed = false;
+    return bus_request(session_id, principal, NULL, 0, existed);
 }
 
 void

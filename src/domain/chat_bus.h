@@ -44,16 +44,21 @@ void sp_chat_bus_set_url(const char *url, const char *unix_socket);
  * more. */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,
                         const struct sp_chat_system_extra *extra);
+/* Whether a publisher is configured (SUPPORT_CHAT_PUBLISH_URL). */
+bool sp_chat_bus_on(void);
 /* POSTs json to the session channel (principal NULL) or to that
  * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
  * is unset. false after a logged failure. */
 bool sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
                          size_t len);
 /* Deletes the session's channel (principal NULL: every subscriber is
- * disconnected) or one participant's private channel (that participant's
- * connections are disconnected; the others stay). They may reconnect and
- * are then authorized again. true also when nobody was subscribed. */
-bool sp_chat_bus_kick(const char *session_id, const char *principal);
+ * disconnected) or one participant's channel: "<role>-<sub>.<access>", the
+ * access channel of one grant (chat_access.h), or a bare "<role>-<sub>"
+ * (grants recorded before access channels). Those connections are
+ * disconnected, the others stay; they may reconnect and are then
+ * authorized again. true also when nobody was subscribed; *existed (may
+ * be NULL): nchan had the channel. */
+bool sp_chat_bus_kick(const char *session_id, const char *principal, bool *existed);
 
 /* nchan's own counters (nchan_stub_status), for GET /metrics. */
 struct sp_chat_bus_stats {

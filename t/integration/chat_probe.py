@@ -23,12 +23,24 @@ usage:
       Prints {"event":"frame","data":<frame>} for every frame and at the end
         {"event":"done","sent":N,"pending":[client_ids without a frame],
          "closes":K,"reconnect_failures":F}
+  chat_probe.py raw URL [--send JSON]... [--binary] [--timeout S]
+      A websocket client on a bare socket, as a careless client is: it never
+      answers a ping or a close frame, so it sees whatever the server sends
+      after its close frame. Prints {"event":"open"} (or
+        {"event":"rejected","status":N}), sends the --send frames (opcode 2
+      with --binary, else 1), then one line per frame received
+        {"event":"frame","opcode":N,"data":"<text>"}   (opcode 8: "code",
+         "reason" instead of "data")
+      and {"event":"done","eof":true|false} at EOF or after S seconds.
 """
 import argparse
 import asyncio
+import base64
 import http.client
 import json
 import os
+import socket
+import struct
 import sys
 import time
 import urllib.parse
@@ -232,6 +244,81 @@ async def cmd_stress(a):
     return 0
 
 
+def raw_frame(payload, opcode):
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack(">H", n)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def raw_read(sock, buf, deadline):
+    """(opcode, payload, rest of buf), or None at EOF/deadline."""
+    def need(n):
+        nonlocal buf
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock.settimeout(left)
+            d = sock.recv(65536)
+            if not d:
+                raise EOFError
+            buf += d
+    need(2)
+    n, off = buf[1] & 127, 2
+    if n == 126:
+        need(4)
+        n, off = struct.unpack(">H", buf[2:4])[0], 4
+    elif n == 127:
+        need(10)
+        n, off = struct.unpack(">Q", buf[2:10])[0], 10
+    need(off + n)
+    return buf[0] & 15, buf[off:off + n], buf[off + n:]
+
+
+def cmd_raw(a):
+    u = urllib.parse.urlsplit(a.url)
+    sock = socket.create_connection((u.hostname, u.port or 80), timeout=a.timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(("GET %s?%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n" % (u.path, u.query, u.netloc, key)).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = sock.recv(65536)
+        if not d:
+            break
+        buf += d
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    status = int(head.split()[1]) if head.count(b" ") >= 1 else 0
+    if status != 101:
+        out({"event": "rejected", "status": status})
+        return 0
+    out({"event": "open"})
+    for f in a.send:
+        sock.sendall(raw_frame(f.encode(), 2 if a.binary else 1))
+    deadline = time.monotonic() + a.timeout
+    eof = False
+    while True:
+        try:
+            got = raw_read(sock, buf, deadline)
+        except (TimeoutError, socket.timeout):
+            break
+        except (EOFError, ConnectionResetError):
+            eof = True
+            break
+        opcode, payload, buf = got
+        if opcode == 8:
+            code = struct.unpack(">H", payload[:2])[0] if len(payload) >= 2 else None
+            out({"event": "frame", "opcode": 8, "code": code,
+                 "reason": payload[2:].decode("utf-8", "replace")})
+        elif opcode in (1, 2):
+            out({"event": "frame", "opcode": opcode, "data": payload.decode("utf-8", "replace")})
+    out({"event": "done", "eof": eof})
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -252,7 +339,14 @@ def main():
     s.add_argument("--interval", type=float, default=0.16)
     s.add_argument("--timeout", type=float, default=20.0)
     s.add_argument("--send-when")
+    r = sub.add_parser("raw")
+    r.add_argument("url")
+    r.add_argument("--send", action="append", default=[])
+    r.add_argument("--binary", action="store_true")
+    r.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
+    if a.cmd == "raw":
+        return cmd_raw(a)
     if a.cmd == "es":
         return cmd_es(a)
     if a.cmd == "longpoll":

@@ -489,6 +489,133 @@ START_TEST(a_refused_frame_is_neither_stored_nor_counted)
 }
 END_TEST
 
+/* A websocket on a bare socket that never answers a close frame
+ * (chat_probe.py raw), opened. */
+static FILE *
+raw_listen(const char *url, const char *seconds)
+{
+    FILE *f = sp_t_chat_probe("raw", url, sp_t_fmt("--timeout %s", seconds));
+    struct json_object *o = sp_t_ws_next(f);
+    ck_assert_msg(strcmp(sp_t_ws_event(o), "open") == 0, "not open: %s",
+                  json_object_to_json_string(o));
+    json_object_put(o);
+    return f;
+}
+
+/* Reads a raw client to its end: whether a close frame came, whether any
+ * data frame came after it, and whether a data frame carried needle. */
+struct raw_seen {
+    bool closed, data_after_close, heard;
+};
+
+static struct raw_seen
+raw_drain(FILE *f, const char *needle)
+{
+    struct raw_seen seen = {false, false, false};
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        bool done = strcmp(sp_t_ws_event(o), "done") == 0;
+        if (!done && sp_t_jint(o, "opcode") == 8) {
+            seen.closed = true;
+        } else if (!done) {
+            seen.data_after_close = seen.data_after_close || seen.closed;
+            seen.heard = seen.heard || strstr(sp_t_jstr(o, "data"), needle) != NULL;
+        }
+        json_object_put(o);
+        if (done)
+            break;
+    }
+    pclose(f);
+    return seen;
+}
+
+/* QA: nchan's memory store (1.3.6, several nginx workers) cannot deliver
+ * a second delete of a channel name to another worker's subscribers, so
+ * an agent transferred away, transferred back and away again kept hearing
+ * the chat (about every other round). Each grant now has its own access
+ * channel; every round must cut the outgoing agent off. */
+START_TEST(agent_transferred_back_and_forth_is_cut_off_every_time)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    struct sp_t_resp *got = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.agent.token);
+    sp_t_assert_json(got, 200);
+    int64_t ids[2] = {sp_t_jint(got->json, "assigned_agent_id"),
+                      sp_t_admin_agent_new(NULL, &other)};
+    sp_t_resp_free(got);
+    const struct sp_t_user *agents[2] = {&c.agent, &other};
+    for (int round = 0; round < 6; round++) {
+        int from = round % 2, to = 1 - from;
+        FILE *ws = raw_listen(sp_t_chat_url("ws", c.id, NULL, agents[from]->token), "3");
+        usleep(300 * 1000);
+        struct sp_t_resp *r = sp_t_post_json(
+            sp_t_fmt("/support/chat/session/%s/transfer", c.id), agents[from]->token,
+            sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)ids[to]));
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+        const char *secret = sp_t_fmt("secret of round %d", round);
+        http_send(c.id, &c.customer, secret);
+        struct raw_seen seen = raw_drain(ws, secret);
+        ck_assert_msg(!seen.heard, "round %d: the agent transferred away heard the chat", round);
+        ck_assert_msg(seen.closed, "round %d: no close frame", round);
+        ck_assert_msg(!seen.data_after_close, "round %d: data after the close frame", round);
+    }
+}
+END_TEST
+
+/* QA: a websocket whose JWT ran out got its close frame and then the next
+ * message as a data frame anyway (nchan keeps a closing websocket 250 ms,
+ * RFC 6455 §5.5.1 forbids it). */
+START_TEST(an_expired_listener_gets_no_frame_after_its_close_frame)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *short_token = expiring_customer_token(&c, 2);
+    FILE *ws = raw_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "6");
+    sleep(4);
+    http_send(c.id, &c.agent, "after expiry");
+    struct raw_seen seen = raw_drain(ws, "after expiry");
+    ck_assert_msg(seen.closed, "no close frame");
+    ck_assert_msg(!seen.data_after_close, "data after the close frame");
+    ck_assert_msg(!seen.heard, "an expired listener heard the chat");
+}
+END_TEST
+
+/* QA: an Idempotency-Key replay of the create answers a fresh session
+ * token (only the hash is kept, the first cannot be repeated), but a
+ * socket opened with the old token kept listening. The replay revokes
+ * the old token's connections like any lost access. */
+START_TEST(a_replayed_create_cuts_off_the_old_tokens_connection)
+{
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("chat-key");
+    const char *body = sp_t_fmt("{\"category\":%s}", sp_t_jq(sp_t_admin_category_new(NULL)));
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    struct sp_t_resp *r = sp_t_request("POST", "/support/chat/session", cust.token, SP_T_JSON,
+                                       body, hdr);
+    sp_t_assert_json(r, 201);
+    const char *sid = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    const char *old_token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    sp_t_resp_free(r);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", sid, old_token, cust.token), "6");
+    usleep(300 * 1000);
+    r = sp_t_request("POST", "/support/chat/session", cust.token, SP_T_JSON, body, hdr);
+    ck_assert_str_eq(sp_t_jstr(r->json, "session_id"), sid);
+    const char *new_token = sp_t_fmt("%s", sp_t_jstr(r->json, "session_token"));
+    ck_assert_str_ne(new_token, old_token);
+    sp_t_resp_free(r);
+    http_send(sid, &cust, "after the replay");
+    bool closed;
+    ck_assert_msg(!heard(ws, "after the replay", true, &closed),
+                  "the old token's connection still heard the chat");
+    ck_assert_msg(closed, "the old token's connection stayed open");
+    pclose(ws);
+    assert_ws_refused(sp_t_chat_url("ws", sid, old_token, cust.token), 403);
+    FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", sid, new_token, cust.token), "--timeout 3");
+    sp_t_ws_expect_open(fresh);
+    pclose(fresh);
+}
+END_TEST
+
 static Suite *
 chat_access_suite(void)
 {
@@ -507,6 +634,9 @@ chat_access_suite(void)
     tcase_add_test(tc, expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog);
     tcase_add_test(tc, expired_jwt_does_not_hear_a_system_frame);
     tcase_add_test(tc, a_refused_frame_is_neither_stored_nor_counted);
+    tcase_add_test(tc, agent_transferred_back_and_forth_is_cut_off_every_time);
+    tcase_add_test(tc, an_expired_listener_gets_no_frame_after_its_close_frame);
+    tcase_add_test(tc, a_replayed_create_cuts_off_the_old_tokens_connection);
     return s;
 }
 

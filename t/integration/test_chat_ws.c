@@ -123,6 +123,94 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
 }
 END_TEST
 
+/* Reads a raw client (chat_probe.py raw) to its end: how many data frames
+ * were binary (opcode 2), and whether a text frame carried each needle. */
+static int
+raw_binary_frames(FILE *f, const char *needle1, const char *needle2, bool heard[2])
+{
+    int binary = 0;
+    heard[0] = heard[1] = false;
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(f);
+        if (strcmp(sp_t_ws_event(o), "done") == 0) {
+            json_object_put(o);
+            break;
+        }
+        if (strcmp(sp_t_ws_event(o), "frame") == 0 && sp_t_jint(o, "opcode") != 8) {
+            const char *data = sp_t_jstr(o, "data");
+            binary += sp_t_jint(o, "opcode") == 2;
+            heard[0] = heard[0] || (sp_t_jint(o, "opcode") == 1 && strstr(data, needle1));
+            heard[1] = heard[1] || (sp_t_jint(o, "opcode") == 1 && strstr(data, needle2));
+        }
+        json_object_put(o);
+    }
+    pclose(f);
+    return binary;
+}
+
+/* QA: a message or typing frame sent as a binary websocket frame was
+ * relayed to every subscriber as binary (nchan keeps the client's opcode
+ * for the hook's answer; a browser gets a Blob). Frames are JSON text:
+ * the worker publishes them itself, as text. */
+START_TEST(a_binary_client_frame_reaches_everybody_as_text)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *agent = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
+                                  "--timeout 4");
+    json_object_put(sp_t_ws_next_event(agent, "open"));
+    usleep(300 * 1000);
+    const char *msg = "{\"type\":\"message\",\"body\":\"sent as binary\"}";
+    const char *typing = "{\"type\":\"typing\",\"state\":true}";
+    FILE *cust = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                 sp_t_fmt("--binary --send %s --send %s --timeout 3",
+                                          sp_t_shq(msg), sp_t_shq(typing)));
+    bool heard[2];
+    int cust_binary = raw_binary_frames(cust, "sent as binary", "\"typing\"", heard);
+    ck_assert_int_eq(cust_binary, 0);
+    ck_assert_msg(heard[0], "the sender did not get its message as a text frame");
+    int agent_binary = raw_binary_frames(agent, "sent as binary", "\"typing\"", heard);
+    ck_assert_int_eq(agent_binary, 0);
+    ck_assert_msg(heard[0] && heard[1], "the agent did not get both frames as text");
+}
+END_TEST
+
+/* QA: 300 typing frames in 4 s were all relayed. At most one a second
+ * per participant and state is; a stop right after the starts still is. */
+START_TEST(typing_frames_are_relayed_at_most_once_a_second)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *agent = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, NULL, c.agent.token),
+                                  "--timeout 5");
+    json_object_put(sp_t_ws_next_event(agent, "open"));
+    usleep(300 * 1000);
+    const char *sends = "";
+    for (int i = 0; i < 30; i++)
+        sends = sp_t_fmt("%s --send %s", sends, sp_t_shq("{\"type\":\"typing\",\"state\":true}"));
+    sends = sp_t_fmt("%s --send %s", sends, sp_t_shq("{\"type\":\"typing\",\"state\":false}"));
+    FILE *cust = sp_t_chat_probe("raw", sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                 sp_t_fmt("%s --timeout 3", sends));
+    int starts = 0, stops = 0;
+    for (;;) {
+        struct json_object *o = sp_t_ws_next(agent);
+        if (strcmp(sp_t_ws_event(o), "done") == 0) {
+            json_object_put(o);
+            break;
+        }
+        bool text = strcmp(sp_t_ws_event(o), "frame") == 0 && sp_t_jint(o, "opcode") == 1;
+        struct json_object *d = text ? json_tokener_parse(sp_t_jstr(o, "data")) : NULL, *st;
+        if (d != NULL && strcmp(sp_t_jstr(d, "type"), "typing") == 0 &&
+            json_object_object_get_ex(d, "state", &st))
+            json_object_get_boolean(st) ? starts++ : stops++;
+        json_object_put(d);
+        json_object_put(o);
+    }
+    pclose(agent);
+    pclose(cust);
+    ck_assert_msg(starts >= 1 && starts <= 3, "%d typing starts relayed", starts);
+    ck_assert_int_eq(stops, 1);
+}
+END_TEST
+
 START_TEST(bad_credentials_are_refused_before_the_upgrade)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -246,8 +334,10 @@ open_log(const char *name)
     return f;
 }
 
-/* The support-chat access lines of frame hooks answered 200 (stored
- * message frames) from byte `from` of its log on: their `db` counts. */
+/* The support-chat access lines of frame hooks answered 200 or 204 (stored
+ * message frames: the worker publishes them itself and answers 204, or
+ * nchan publishes a 200 answer) from byte `from` of its log on: their `db`
+ * counts. */
 static size_t
 frame_round_trips(long from, long *out, size_t max)
 {
@@ -259,7 +349,7 @@ frame_round_trips(long from, long *out, size_t max)
         const char *db = strstr(line, "\"db\":");
         if (strstr(line, "\"event\":\"access\"") == NULL || db == NULL ||
             strstr(line, "\"route\":\"/internal/chat/frame-worker\"") == NULL ||
-            strstr(line, "\"status\":200") == NULL)
+            (strstr(line, "\"status\":200") == NULL && strstr(line, "\"status\":204") == NULL))
             continue;
         out[n++] = strtol(db + 5, NULL, 10);
     }
@@ -815,6 +905,8 @@ chat_ws_suite(void)
     TCase *tc = sp_t_tcase(s, "websocket");
     tcase_add_test(tc, customer_and_agent_exchange_stored_frames_over_websocket);
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
+    tcase_add_test(tc, a_binary_client_frame_reaches_everybody_as_text);
+    tcase_add_test(tc, typing_frames_are_relayed_at_most_once_a_second);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
