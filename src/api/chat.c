@@ -187,8 +187,8 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
      * (API.md §7); they reconnect with the new token. */
     if (in.rotated != NULL) {
         struct sp_ctx ctx = sp_api_ctx(r);
-        sp_chat_access_revoke_principal(&ctx, in.rotated,
-                                        sp_arena_sprintf(r->arena, "customer-%s", r->principal.sub));
+        const char *who = sp_arena_sprintf(r->arena, "customer-%s", r->principal.sub);
+        sp_chat_access_revoke_principal(&ctx, in.rotated, who);
     }
     return SP_OK;
 }
