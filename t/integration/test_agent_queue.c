@@ -367,6 +367,14 @@ START_TEST(q_searches_subject_description_and_every_message)
     /* combined with other filters */
     assert_set(&a, mine(&c, sp_t_fmt("q=%s", w_note)), by_note);
     assert_empty(&a, sp_t_fmt("q=%s&status=closed", w_note));
+    /* a public id, pasted in any case, finds its ticket */
+    assert_set(&a, sp_t_fmt("q=%s", by_desc), by_desc);
+    char lower[16];
+    snprintf(lower, sizeof(lower), "%s", by_desc);
+    for (char *x = lower; *x; x++)
+        *x = (char)(*x >= 'A' && *x <= 'Z' ? *x - 'A' + 'a' : *x);
+    assert_set(&a, sp_t_fmt("q=%s", lower), by_desc);
+    assert_empty(&a, sp_t_fmt("q=%s&status=closed", by_desc));
 }
 END_TEST
 
