@@ -61,8 +61,24 @@ static struct sp_stmt skill_stmt = SP_STMT(
     ") RETURNING id",
     2);
 
+/* A keep counts the agent's open tickets under the locks of every pick
+ * that could hand them one (their team's round robin, each of their
+ * skills), taken in key order as skill_teams_lock_stmt takes its own:
+ * a pick in flight commits first and is counted, and a later pick counts
+ * the kept ticket. Without them both saw one place left and took it. */
+static struct sp_stmt keep_lock_stmt = SP_STMT(
+    "route_keep_lock",
+    "SELECT " PICK_LOCK_HASH("k") " FROM ("
+    "  SELECT DISTINCT hashtext(x.key) AS k FROM support_agents a,"
+    "  LATERAL (SELECT 'round_robin:' || a.team"
+    "           UNION ALL SELECT 'skill:' || s FROM unnest(a.skills) s) AS x(key)"
+    "  WHERE a.id = $1::bigint AND x.key IS NOT NULL ORDER BY k"
+    ") AS picks",
+    1);
+
 /* The agent a ticket continues the work of (sp_route_ticket's keep),
- * under the same open-ticket cap as a pick. */
+ * under the same open-ticket cap as a pick (counted after keep_lock_stmt,
+ * by a statement of its own: its snapshot sees the picks it waited for). */
 static struct sp_stmt keep_stmt = SP_STMT(
     "route_keep",
     "UPDATE support_agents a SET last_assigned_at = clock_timestamp()"
@@ -95,6 +111,8 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     if (keep != 0) {
         const char *kp[2] = {sp_arena_sprintf(ctx->arena, "%lld", keep),
                              sp_arena_sprintf(ctx->arena, "%ld", max_open)};
+        if (sp_db_exec(ctx->db, ctx->arena, &keep_lock_stmt, kp, p) == NULL)
+            return p->rc;
         PGresult *r = sp_db_exec(ctx->db, ctx->arena, &keep_stmt, kp, p);
         if (r == NULL)
             return p->rc;

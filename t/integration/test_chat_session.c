@@ -30,8 +30,11 @@
  */
 #include "harness.h"
 
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define HOUR_MS INT64_C(3600000)
 #define MIN_MS INT64_C(60000)
@@ -1619,6 +1622,49 @@ team_a_chats_b_next(int64_t *a, struct sp_t_user *au, int64_t *b)
  * routing assigns (system `assigned` event, ticket.assigned), not the
  * agent next in rotation's; a customer's transfer, or their ticket
  * naming the chat, keeps it with the chat's agent too, away or not. */
+/* Keeping a chat's ticket with its agent counts their open tickets under
+ * the lock of the picks that could hand them one (their team's round
+ * robin): a pick in flight, played by a transaction holding that lock,
+ * is waited for, so both cannot take the agent's last place. */
+START_TEST(a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight)
+{
+    const char *team = team_new();
+    struct sp_t_user au;
+    int64_t a = agent_new(team, NULL, &au);
+    const char *cat = category_rr(team);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, cat, "my order is late");
+    ck_assert_int_eq(s.agent, a);
+    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
+    PQclear(PQexec(db, "BEGIN"));
+    PGresult *l = PQexec(db, sp_t_fmt("SELECT pg_advisory_xact_lock(7311947,"
+                                      " hashtext('round_robin:%s'))", team));
+    ck_assert_int_eq(PQresultStatus(l), PGRES_TUPLES_OK);
+    PQclear(l);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = transfer(&au, s.id, "{\"to\":\"ticket\"}");
+        _exit(r->status == 201 ? 0 : 1);
+    }
+    /* The transfer's keep waits on the pick's lock. */
+    bool waited = false;
+    for (int i = 0; i < 50 && !waited; i++) {
+        usleep(100 * 1000);
+        waited = strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                 " AND NOT granted AND classid = 7311947"), "0") != 0;
+    }
+    PQclear(PQexec(db, "COMMIT"));
+    PQfinish(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(waited, "the keep did not wait for the pick in flight");
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the transfer failed");
+    ck_assert_int_eq(ticket_agent(s.id), a);
+}
+END_TEST
+
 START_TEST(transfer_to_ticket_keeps_the_ticket_with_the_chats_agent)
 {
     int64_t a, b;
@@ -2325,6 +2371,7 @@ chat_session_suite(void)
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
     tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
+    tcase_add_test(tc, a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight);
     tcase_add_test(tc, chat_ticket_reads_the_customers_words_and_keeps_the_chats_first_response);
     tcase_add_test(tc, transfer_to_ticket_of_a_waiting_chat_is_routed);
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
