@@ -640,6 +640,27 @@ sp_t_jwt_forge(const char *header_json, const char *payload_json, const char *hs
 
 /* ---- database ------------------------------------------------------------ */
 
+PGconn *
+sp_t_tx_hold(const char *sql)
+{
+    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+    ck_assert_msg(PQstatus(db) == CONNECTION_OK, "connect: %s", PQerrorMessage(db));
+    PQclear(PQexec(db, "BEGIN"));
+    PGresult *r = PQexec(db, sql);
+    ExecStatusType st = PQresultStatus(r);
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQresultErrorMessage(r));
+    PQclear(r);
+    return db;
+}
+
+void
+sp_t_tx_release(PGconn *db)
+{
+    PQclear(PQexec(db, "COMMIT"));
+    PQfinish(db);
+}
+
 const char *
 sp_t_sql_at(const char *file, int line, const char *fmt, ...)
 {

@@ -38,6 +38,7 @@
 
 #include <check.h>
 #include <json-c/json.h>
+#include <libpq-fe.h>
 
 #include "http/auth.h"
 
@@ -163,6 +164,12 @@ long sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, c
  * so a burst of requests stays in one rate-limit window. */
 void sp_t_away_from_window_edges(int margin, long long_window);
 
+/* A transaction held open on a connection of its own, playing a request
+ * in flight for a race test: BEGIN, then sql (which must succeed, e.g. a
+ * row write or an advisory lock). sp_t_tx_release commits it and closes
+ * the connection. */
+PGconn *sp_t_tx_hold(const char *sql);
+void sp_t_tx_release(PGconn *db);
 #define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
 const char *sp_t_sql_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -14,7 +14,6 @@
  */
 #include "harness.h"
 
-#include <libpq-fe.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,13 +536,8 @@ START_TEST(racing_patches_cannot_leave_skill_routing_without_a_skill)
 {
     const char *slug = sp_t_admin_category_new("\"required_skill\":\"tech\"");
     const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
-    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
-    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
-    PQclear(PQexec(db, "BEGIN"));
-    PGresult *up = PQexec(db, sp_t_fmt("UPDATE support_categories SET required_skill = NULL"
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("UPDATE support_categories SET required_skill = NULL"
                                        " WHERE id = %s", id));
-    ck_assert_int_eq(PQresultStatus(up), PGRES_COMMAND_OK);
-    PQclear(up);
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
@@ -554,8 +548,7 @@ START_TEST(racing_patches_cannot_leave_skill_routing_without_a_skill)
         _exit(named ? 0 : r->status == 200 ? 2 : 3);
     }
     usleep(300 * 1000);  /* the PATCH passed its check and waits on our row */
-    PQclear(PQexec(db, "COMMIT"));
-    PQfinish(db);
+    sp_t_tx_release(db);
     int status = 0;
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,

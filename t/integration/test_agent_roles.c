@@ -255,13 +255,8 @@ START_TEST(first_request_racing_another_insert_of_the_agent_succeeds)
      * and its own SELECT, under the snapshot taken before, saw no row: 404.
      * The other request is played here by a transaction held open. */
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
-    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
-    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
-    PQclear(PQexec(db, "BEGIN"));
-    PGresult *ins = PQexec(db, sp_t_fmt("INSERT INTO support_agents (user_id, display_name)"
-                                        " VALUES ('%s', 'racer')", a.sub));
-    ck_assert_int_eq(PQresultStatus(ins), PGRES_COMMAND_OK);
-    PQclear(ins);
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("INSERT INTO support_agents (user_id, display_name)"
+                                       " VALUES ('%s', 'racer')", a.sub));
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
@@ -269,8 +264,7 @@ START_TEST(first_request_racing_another_insert_of_the_agent_succeeds)
         _exit(r->status == 200 ? 0 : (int)(r->status % 256));
     }
     usleep(300 * 1000);  /* the request is now waiting on our row */
-    PQclear(PQexec(db, "COMMIT"));
-    PQfinish(db);
+    sp_t_tx_release(db);
     int status = 0;
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,

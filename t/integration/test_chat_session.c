@@ -30,7 +30,6 @@
  */
 #include "harness.h"
 
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -1635,13 +1634,8 @@ START_TEST(a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct chat s = chat_new(&c, cat, "my order is late");
     ck_assert_int_eq(s.agent, a);
-    PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
-    ck_assert_int_eq(PQstatus(db), CONNECTION_OK);
-    PQclear(PQexec(db, "BEGIN"));
-    PGresult *l = PQexec(db, sp_t_fmt("SELECT pg_advisory_xact_lock(7311947,"
-                                      " hashtext('round_robin:%s'))", team));
-    ck_assert_int_eq(PQresultStatus(l), PGRES_TUPLES_OK);
-    PQclear(l);
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("SELECT pg_advisory_xact_lock(7311947,"
+                                       " hashtext('round_robin:%s'))", team));
     pid_t child = fork();
     ck_assert_int_ge(child, 0);
     if (child == 0) {
@@ -1655,8 +1649,7 @@ START_TEST(a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight)
         waited = strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
                                  " AND NOT granted AND classid = 7311947"), "0") != 0;
     }
-    PQclear(PQexec(db, "COMMIT"));
-    PQfinish(db);
+    sp_t_tx_release(db);
     int status = 0;
     ck_assert_int_eq(waitpid(child, &status, 0), child);
     ck_assert_msg(waited, "the keep did not wait for the pick in flight");
