@@ -148,6 +148,12 @@ START_TEST(get_by_id_answers_the_list_item)
     r = sp_t_get(path, sp_t_user_new(SP_ROLE_AGENT).token);
     sp_t_assert_problem(r, 403, "forbidden");
     sp_t_resp_free(r);
+    r = sp_t_get(path, sp_t_user_new(SP_ROLE_CUSTOMER).token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_get(path, NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
 }
 END_TEST
 
