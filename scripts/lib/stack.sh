@@ -902,7 +902,7 @@ stack_nginx_render() {
             "$STACK_NGINX_DIR/bench.conf" "" || return 1
         extra="include $STACK_NGINX_DIR/bench.conf;"
     fi
-    for f in http operators public; do
+    for f in http operators public problems; do
         _stack_render_to "$STACK_SRC_DIR/nginx/$f.conf.in" "$STACK_NGINX_DIR/$f.conf" "" "$extra" ||
             return 1
     done

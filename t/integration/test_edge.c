@@ -167,6 +167,17 @@ START_TEST(a_write_to_a_static_file_is_405_with_allow_get_head)
 }
 END_TEST
 
+/* The static files' folder itself: nginx will not list it (its 403), and
+ * says so as a problem, not its HTML page (nginx/problems.conf). */
+START_TEST(the_static_folder_is_not_listed_403_problem)
+{
+    struct sp_t_resp *r = sp_t_get("/support/admin/static/", NULL);
+    assert_edge_problem(r, 403, "forbidden");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "Access to this resource is not allowed.");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* Decided by nginx before the auth subrequest: the worker refused the
  * POST's missing body (400), which auth_request made a 500, then a 503. */
 START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
@@ -358,6 +369,7 @@ edge_suite(void)
     tcase_add_test(tc, an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
+    tcase_add_test(tc, the_static_folder_is_not_listed_403_problem);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
     tcase_add_test(tc, a_chat_connect_path_nginx_would_normalise_is_404);
     tc = sp_t_tcase(s, "media_type");

@@ -253,6 +253,41 @@ START_TEST(another_method_on_the_operators_listener_is_405_problem)
 }
 END_TEST
 
+/* nginx's own refusals on the operators' listener are problem+json as on
+ * the public port (API.md §1, nginx/problems.conf): they were nginx's
+ * HTML pages. Raw requests (curl would not send them) to the listener. */
+START_TEST(nginx_refusals_on_the_operators_listener_are_problems)
+{
+    setenv("SP_TEST_BASE_URL", getenv("SP_TEST_METRICS_URL"), 1);  /* this test's process */
+    static const struct {
+        const char *request;
+        long status;
+        const char *code;
+    } cases[] = {
+        {"BAD\r\n\r\n", 400, "bad_request"},
+        {"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "bad_request"},
+        {"GET /metrics HTTP/9.9\r\nHost: localhost\r\n\r\n", 505,
+         "http_version_not_supported"},
+        {"GET /internal/problem/414 HTTP/1.1\r\nHost: localhost\r\n\r\n", 404, "not_found"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r = sp_t_raw(cases[i].request, strlen(cases[i].request));
+        sp_t_assert_problem(r, cases[i].status, cases[i].code);
+        sp_t_resp_free(r);
+    }
+    const char *big_uri = sp_t_fmt("GET /metrics?c=%s HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                                   sp_t_repeat("a", 100000));
+    struct sp_t_resp *r = sp_t_raw(big_uri, strlen(big_uri));
+    sp_t_assert_problem(r, 414, "uri_too_long");
+    sp_t_resp_free(r);
+    const char *big_header = sp_t_fmt("GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
+                                      "X-Big: %s\r\n\r\n", sp_t_repeat("a", 70000));
+    r = sp_t_raw(big_header, strlen(big_header));
+    sp_t_assert_problem(r, 400, "header_too_large");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* Debian's Prometheus with the shipped scrape job and rules
  * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
  * does the work and reports each step as a JSON line. */
@@ -286,6 +321,7 @@ metrics_suite(void)
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, public_port_never_serves_metrics);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
+    tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     return s;
 }

@@ -101,7 +101,7 @@ while IFS= read -r -d '' f; do
 done < <(find "$top_srcdir/templates" -type f -print0)
 
 # ------------------------------------------------------------------- nginx
-for f in support-site.conf http.conf public.conf operators.conf chat.conf internal.conf \
+for f in support-site.conf http.conf public.conf problems.conf operators.conf chat.conf internal.conf \
     fastcgi_params security_headers.conf; do
     check "nginx/$f installed" test -s "$root$datadir/nginx/$f"
     if grep -n '@[A-Za-z_]*@' "$root$datadir/nginx/$f"; then
