@@ -94,20 +94,11 @@ set_cookie(struct sp_req *r, const char *name, const char *value, long max_age)
                                     app->cfg.cookie_insecure ? "" : "; Secure"));
 }
 
-/* A cookie of the request by name, or NULL. */
+/* A cookie of the request by name, or NULL (absent or given twice). */
 static const char *
 cookie(struct sp_req *r, const char *name)
 {
-    const char *h = sp_req_header(r, "Cookie");
-    size_t n = strlen(name);
-    while (h != NULL && *h != '\0') {
-        h += strspn(h, " ;");
-        size_t len = strcspn(h, ";");
-        if (len > n && strncmp(h, name, n) == 0 && h[n] == '=')
-            return sp_arena_strndup(r->arena, h + n + 1, len - n - 1);
-        h += len;
-    }
-    return NULL;
+    return sp_cookie_get(r->arena, sp_req_header(r, "Cookie"), name);
 }
 
 static struct json_object *

@@ -104,6 +104,13 @@ const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *
 /* A field of a form body (HTML forms): NULL when absent, or when the body
  * is not application/x-www-form-urlencoded. */
 const char *sp_req_form(struct sp_req *r, const char *name);
+/* The value of cookie `name` in a Cookie header value ("a=b; c=d", RFC
+ * 6265 §5.4; blanks around pairs and one pair of quotes around a value
+ * are dropped), copied into a. NULL when absent, or when the name is given
+ * twice: a cookie tossed in from a sibling host or set for a narrower path
+ * is sent first, and which one is meant cannot be told (nothing is
+ * guessed, as with repeated headers). Names compare exactly. */
+const char *sp_cookie_get(struct sp_arena *a, const char *header, const char *name);
 /* True when two parameters of query share a name once percent-decoded and
  * compared without letter case ("SESSION_ID=..&session%5Fid=.."), or when
  * it has more than 32 parameters: proxies and this code may then read

@@ -161,6 +161,43 @@ sp_req_form(struct sp_req *r, const char *name)
     return sp_urlencoded_get(r->arena, r->form, name);
 }
 
+/* [s, s+len) without blanks (SP, HTAB) at either end, into *len. */
+static const char *
+cookie_trim(const char *s, size_t *len)
+{
+    while (*len > 0 && (*s == ' ' || *s == '\t'))
+        s++, (*len)--;
+    while (*len > 0 && (s[*len - 1] == ' ' || s[*len - 1] == '\t'))
+        (*len)--;
+    return s;
+}
+
+const char *
+sp_cookie_get(struct sp_arena *a, const char *header, const char *name)
+{
+    size_t name_len = strlen(name);
+    const char *found = NULL;
+    size_t found_len = 0;
+    for (const char *h = header; h != NULL && *h != '\0';) {
+        size_t len = strcspn(h, ";");
+        const char *eq = memchr(h, '=', len);
+        if (eq != NULL) {
+            size_t n = (size_t)(eq - h), vlen = len - n - 1;
+            const char *k = cookie_trim(h, &n), *v = cookie_trim(eq + 1, &vlen);
+            if (n == name_len && memcmp(k, name, n) == 0) {
+                if (found != NULL)
+                    return NULL;  /* given twice */
+                if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
+                    v++, vlen -= 2;
+                found = v, found_len = vlen;
+            }
+        }
+        h += len;
+        h += *h == ';';
+    }
+    return found != NULL ? sp_arena_strndup(a, found, found_len) : NULL;
+}
+
 const char *
 sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
 {

@@ -154,6 +154,41 @@ START_TEST(login_refuses_bad_csrf_bad_tokens_and_non_admins)
 }
 END_TEST
 
+/* A cookie name sent twice is nobody's: a session cookie tossed in from a
+ * sibling host or set for a narrower path is sent before the real one,
+ * and was taken (the victim then worked in the attacker's session); a
+ * tossed login cookie would match a forged form's csrf_token. */
+START_TEST(a_session_or_login_cookie_sent_twice_is_not_taken)
+{
+    struct jar mine = {0}, theirs = {0};
+    login(&mine);
+    login(&theirs);
+    const char *both = sp_t_fmt("Cookie: support_admin_session=%s; support_admin_session=%s",
+                                theirs.session, mine.session);
+    const char *headers[] = {both, NULL};
+    struct sp_t_resp *r = sp_t_request("GET", "/support/admin/kb", NULL, NULL, NULL, headers);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    struct jar one = {.session = mine.session};  /* each alone still works */
+    r = browse(&one, "GET", "/support/admin/kb", NULL);
+    assert_page(r, 200);
+    sp_t_resp_free(r);
+
+    struct jar fresh = {0};
+    r = browse(&fresh, "GET", "/support/admin/login", NULL);
+    sp_t_resp_free(r);
+    const char *tossed = sp_t_fmt("Cookie: support_admin_login=forged; support_admin_login=%s",
+                                  fresh.login);
+    const char *login_headers[] = {tossed, NULL};
+    r = sp_t_request("POST", "/support/admin/login", NULL, FORM,
+                     sp_t_fmt("csrf_token=forged&token=%s", sp_t_urlencode(sp_t_admin_token())),
+                     login_headers);
+    assert_page(r, 403);
+    ck_assert_ptr_null(set_cookie(r, "support_admin_session"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(create_preview_publish_edit_unpublish_delete_logout)
 {
     struct jar j = {0};
@@ -467,6 +502,7 @@ kb_pages_suite(void)
     TCase *tc = sp_t_tcase(s, "pages");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
+    tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
     tcase_add_test(tc, next_page_keeps_the_search_and_the_filter);

@@ -284,6 +284,42 @@ START_TEST(json_media_type_takes_utf8_only_and_well_formed_parameters)
 }
 END_TEST
 
+/* RFC 6265 §5.4 pairs; a name sent twice is nobody's (a tossed cookie
+ * from a sibling host or a narrower path comes first). */
+START_TEST(a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    static const struct {
+        const char *header, *want;
+    } cases[] = {
+        {"s=abc", "abc"},
+        {"x=1; s=abc; y=2", "abc"},
+        {"x=1;s=abc", "abc"},
+        {" \ts = abc ;", "abc"},
+        {"s=\"abc\"", "abc"},
+        {"s=", ""},
+        {"ss=1; s_=2; S=3", NULL},
+        {"x=s=1", NULL},
+        {"s", NULL},
+        {"", NULL},
+        {"s=1; s=2", NULL},
+        {"s=1; x=2; s=1", NULL},
+        {"x=1; ;; s=abc", "abc"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = sp_cookie_get(&a, cases[i].header, "s");
+        if (cases[i].want == NULL)
+            ck_assert_msg(got == NULL, "%s: got %s", cases[i].header, got);
+        else
+            ck_assert_msg(got != NULL && strcmp(got, cases[i].want) == 0, "%s: got %s",
+                          cases[i].header, got ? got : "(null)");
+    }
+    ck_assert_ptr_null(sp_cookie_get(&a, NULL, "s"));
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -295,6 +331,7 @@ main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("query");
     tcase_add_test(tc, repeated_query_names_are_found_in_any_case_and_encoding);
+    tcase_add_test(tc, a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused);
     suite_add_tcase(s, tc);
     tc = tcase_create("media_type");
     tcase_add_test(tc, json_media_type_takes_utf8_only_and_well_formed_parameters);
