@@ -4,6 +4,8 @@
 #include "core/json.h"
 
 #include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -267,10 +269,41 @@ check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_fie
     return NULL;
 }
 
-/* Checks one present, well-typed value; returns an error code or NULL. */
+/* The message of a refusal that names what is allowed, written into msg
+ * (SP_PROBLEM_MESSAGE_MAX bytes; sp_problem_field copies it). */
+static const char *__attribute__((format(printf, 2, 3)))
+msg_printf(char *msg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
+    va_end(ap);
+    return msg;
+}
+
+/* "must be one of: a, b, c" (ASCII names; a list too long for msg ends
+ * with "…" after the last name that fits). */
+static const char *
+one_of(const char *const *values, char *msg)
+{
+    size_t used = (size_t)snprintf(msg, SP_PROBLEM_MESSAGE_MAX, "must be one of: ");
+    for (size_t i = 0; values[i] != NULL; i++) {
+        size_t need = strlen(values[i]) + (i > 0 ? 2 : 0);
+        if (used + need + sizeof("…") > SP_PROBLEM_MESSAGE_MAX) {
+            snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s…", i > 0 ? ", " : "");
+            break;
+        }
+        used += (size_t)snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s%s",
+                                 i > 0 ? ", " : "", values[i]);
+    }
+    return msg;
+}
+
+/* Checks one present, well-typed value; returns an error code or NULL.
+ * *message is a literal or msg (SP_PROBLEM_MESSAGE_MAX bytes). */
 static const char *
 check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
-            const char **message)
+            const char **message, char *msg)
 {
     switch (s->type) {
     case SP_FIELD_STRING: {
@@ -282,11 +315,12 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         }
         long long n = (long long)sp_utf8_count(out->str, out->len);
         if (n < s->min) {
-            *message = s->min <= 1 ? "must not be empty" : "is too short";
+            *message = s->min <= 1 ? "must not be empty"
+                                   : msg_printf(msg, "must be at least %lld characters", s->min);
             return "too_short";
         }
         if (s->max > 0 && n > s->max) {
-            *message = "is too long";
+            *message = msg_printf(msg, "must be at most %lld characters", s->max);
             return "too_long";
         }
         return NULL;
@@ -300,13 +334,16 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
                 return NULL;
             }
         }
-        *message = "is not one of the allowed values";
+        *message = one_of(s->values, msg);
         return "invalid";
     }
     case SP_FIELD_INT: {
         out->i = json_object_get_int64(v);
         if (!int_fits(v) || out->i < s->min || out->i > s->max) {
-            *message = "is out of range";
+            *message = s->max == INT64_MAX
+                           ? msg_printf(msg, "must be an integer of at least %lld", s->min)
+                           : msg_printf(msg, "must be an integer from %lld to %lld", s->min,
+                                        s->max);
             return "out_of_range";
         }
         return NULL;
@@ -318,7 +355,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         out->d = json_object_get_double(v);
         if ((json_object_is_type(v, json_type_int) && !int_fits(v)) ||
             !(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
-            *message = "is out of range";
+            *message = msg_printf(msg, "must be a number from %g to %g", s->dmin, s->dmax);
             return "out_of_range";
         }
         return NULL;
@@ -356,7 +393,8 @@ sp_json_validate(struct json_object *body, const struct sp_field_spec *specs, si
             continue;
         }
         const char *message = NULL;
-        const char *code = check_value(s, v, &out[i], &message);
+        char msg[SP_PROBLEM_MESSAGE_MAX];
+        const char *code = check_value(s, v, &out[i], &message, msg);
         if (code != NULL) {
             sp_problem_field(p, s->name, code, message);
             continue;

@@ -32,43 +32,83 @@ sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
     return rc;
 }
 
-/* The detail is the first fault's: later errors join its list. */
-static void
-field_error(struct sp_problem *p, const char *detail, const char *field, const char *code,
-            const char *message)
+/* The detail is the first fault's: later errors join its list. Returns
+ * the new error's message buffer to write, or NULL past the cap. */
+static char *
+field_error(struct sp_problem *p, const char *detail, const char *field, const char *code)
 {
     p->rc = SP_INVALID;
     if (p->code == NULL)
         p->code = "validation_failed";
     if (p->detail[0] == '\0')
         snprintf(p->detail, sizeof(p->detail), "%s", detail);
-    if (p->nerrors < SP_PROBLEM_MAX_ERRORS) {
-        p->errors[p->nerrors].field = field;
-        p->errors[p->nerrors].code = code;
-        p->errors[p->nerrors].message = message;
-        p->nerrors++;
+    if (p->nerrors >= SP_PROBLEM_MAX_ERRORS)
+        return NULL;
+    struct sp_field_error *e = &p->errors[p->nerrors++];
+    e->field = field;
+    e->code = code;
+    e->message[0] = '\0';
+    return e->message;
+}
+
+/* vsnprintf into a message buffer (NULL: past the cap, nothing); a cut
+ * message ends at a character boundary (no half UTF-8 sequence in the
+ * JSON). */
+static void
+message_vprintf(char *m, const char *fmt, va_list ap)
+{
+    if (m == NULL)
+        return;
+    int n = vsnprintf(m, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
+    if (n >= SP_PROBLEM_MESSAGE_MAX) {
+        size_t end = SP_PROBLEM_MESSAGE_MAX - 1;
+        while (end > 0 && ((unsigned char)m[end] & 0xC0) == 0x80)
+            end--;
+        m[end] = '\0';
     }
+}
+
+static void __attribute__((format(printf, 2, 3)))
+message_printf(char *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    message_vprintf(m, fmt, ap);
+    va_end(ap);
 }
 
 void
 sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                  const char *message)
 {
-    field_error(p, SP_PROBLEM_BODY_DETAIL, field, code, message);
+    message_printf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
+                   message != NULL ? message : "");
+}
+
+void
+sp_problem_fieldf(struct sp_problem *p, const char *field, const char *code, const char *fmt,
+                  ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    message_vprintf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), fmt, ap);
+    va_end(ap);
 }
 
 void
 sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
                        const char *message)
 {
-    field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code, message);
+    message_printf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
+                   message != NULL ? message : "");
 }
 
 void
 sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                         const char *message)
 {
-    field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code, message);
+    message_printf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
+                   message != NULL ? message : "");
 }
 
 void

@@ -26,10 +26,15 @@ enum sp_rc {
 
 #define SP_PROBLEM_MAX_ERRORS 16
 
+/* Room for a message that names what is allowed ("must be one of: new,
+ * open, …", "must be an integer from 0 to 100"): kept inside the problem,
+ * so a problem copied by value keeps its messages. */
+#define SP_PROBLEM_MESSAGE_MAX 192
+
 struct sp_field_error {
     const char *field;
     const char *code;     /* e.g. required, too_long, wrong_type */
-    const char *message;
+    char message[SP_PROBLEM_MESSAGE_MAX];
 };
 
 struct sp_problem {
@@ -57,9 +62,14 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
 #define SP_PROBLEM_HEADER_DETAIL "the request has an invalid header"
 
 /* Adds a field error (validation_failed); extra errors beyond the cap are
- * dropped. Strings must outlive the problem (literals or arena memory). */
+ * dropped. field and code must outlive the problem (literals or arena
+ * memory); the message is copied (cut at a character boundary past
+ * SP_PROBLEM_MESSAGE_MAX - 1 bytes). */
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                       const char *message);
+/* The same with a printf-style message. */
+void sp_problem_fieldf(struct sp_problem *p, const char *field, const char *code,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same for a query parameter and a request header: the error list is
  * one (errors[].field names the parameter or header), the detail says
  * where the fault is, so ?limit=abc is not called a body's fault. */

@@ -460,6 +460,39 @@ START_TEST(ascii_string_at_max_is_ok_and_one_more_is_too_long)
 }
 END_TEST
 
+/* A refusal names what is allowed (API.md §1: errors[].message helps the
+ * caller fix the request): QA found "is out of range", "is too long" and
+ * "is not one of the allowed values" with no range, limit or values. */
+START_TEST(refusals_name_the_allowed_values_range_and_length)
+{
+    char *text = sp_arena_sprintf(&arena, "{\"subject\":\"%s\",\"source\":\"fax\","
+                                          "\"provider_id\":0}", repeat("a", 201));
+    ck_assert_int_eq(validate(text), SP_INVALID);
+    ck_assert_uint_eq(prob.nerrors, 3);
+    ck_assert_str_eq(prob.errors[0].message, "must be at most 200 characters");
+    ck_assert_str_eq(prob.errors[1].message, "must be one of: web, email, chat");
+    ck_assert_str_eq(prob.errors[2].message, "must be an integer from 1 to 2147483647");
+    /* a copy of the problem keeps its messages */
+    struct sp_problem copy = prob;
+    sp_problem_init(&prob);
+    ck_assert_str_eq(copy.errors[1].message, "must be one of: web, email, chat");
+    /* a list too long for a message ends with "…" after whole names */
+    static const char *const many[] = {
+        "aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb", "cccccccccccccccccccc",
+        "dddddddddddddddddddd", "eeeeeeeeeeeeeeeeeeee", "ffffffffffffffffffff",
+        "gggggggggggggggggggg", "hhhhhhhhhhhhhhhhhhhh", "iiiiiiiiiiiiiiiiiiii",
+        "jjjjjjjjjjjjjjjjjjjj", NULL};
+    static const struct sp_field_spec wide[1] = {
+        [0] = {"kind", SP_FIELD_ENUM, true, false, 0, 0, many}};
+    struct sp_field_value v[1];
+    ck_assert_int_eq(sp_json_validate(body("{\"kind\":\"x\"}"), wide, 1, v, &prob), SP_INVALID);
+    const char *m = prob.errors[0].message;
+    ck_assert_msg(strncmp(m, "must be one of: aaaaaaaaaaaaaaaaaaaa, ", 38) == 0, "%s", m);
+    ck_assert_msg(strlen(m) < SP_PROBLEM_MESSAGE_MAX && strstr(m, "j") == NULL, "%s", m);
+    ck_assert_msg(strcmp(m + strlen(m) - strlen(", …"), ", …") == 0, "%s", m);
+}
+END_TEST
+
 START_TEST(empty_string_below_min_1_is_too_short)
 {
     ck_assert_int_eq(validate("{\"subject\":\"\"}"), SP_INVALID);
@@ -761,6 +794,7 @@ json_suite(void)
     tcase_add_test(tc, string_length_counts_code_points);
     tcase_add_test(tc, four_byte_characters_count_once);
     tcase_add_test(tc, ascii_string_at_max_is_ok_and_one_more_is_too_long);
+    tcase_add_test(tc, refusals_name_the_allowed_values_range_and_length);
     tcase_add_test(tc, empty_string_below_min_1_is_too_short);
     tcase_add_test(tc, empty_string_is_fine_without_a_minimum);
     tcase_add_test(tc, enum_value_outside_the_list_is_invalid);
