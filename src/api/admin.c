@@ -312,6 +312,13 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
     return respond_row(r, row);
 }
 
+/* DELETE …/:id: a category's override goes, its tickets take the default. */
+enum sp_rc
+sp_api_admin_sla_delete(struct sp_req *r, struct sp_problem *p)
+{
+    return sp_api_delete_by_id(r, sp_sla_policy_delete, p);
+}
+
 /* --- priority rules ---------------------------------------------------------- */
 
 static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {

@@ -253,6 +253,21 @@ sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
     return *id > 0 ? SP_OK : sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
 }
 
+enum sp_rc
+sp_api_delete_by_id(struct sp_req *r,
+                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_problem *p),
+                    struct sp_problem *p)
+{
+    long long id;
+    if (sp_api_id_param(r, &id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (del(&ctx, id, p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
 const char *
 sp_api_public_id(struct sp_req *r, const char *s)
 {

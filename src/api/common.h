@@ -80,6 +80,12 @@ bool sp_api_etag_matches(struct sp_req *r, long long version);
 enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
+/* DELETE of the row :id by a domain command: 204, or the command's
+ * problem (404 when :id is no number). */
+enum sp_rc sp_api_delete_by_id(struct sp_req *r,
+                               enum sp_rc (*del)(struct sp_ctx *ctx, long long id,
+                                                 struct sp_problem *p),
+                               struct sp_problem *p);
 /* A public id from a path, a query or a body, in any case (core/ids.h
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is
  * no public id. */

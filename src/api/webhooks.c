@@ -216,14 +216,7 @@ sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p)
 {
-    long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_webhook_delete(&ctx, id, p) != SP_OK)
-        return p->rc;
-    sp_resp_send(r, 204, NULL, "", 0);
-    return SP_OK;
+    return sp_api_delete_by_id(r, sp_webhook_delete, p);
 }
 
 /* Rotation and ping honour Idempotency-Key as creates do (API.md §1): a

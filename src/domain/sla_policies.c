@@ -58,3 +58,29 @@ sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category
     *row_json = sp_db_str(r, 0, PQfnumber(r, "json"));
     return SP_OK;
 }
+
+/* Both sub-statements see the rows as they were: `kept` tells a default
+ * (still there, not deleted) from no row at all. */
+static struct sp_stmt delete_stmt = SP_STMT(
+    "sla_policy_delete",
+    "WITH d AS (DELETE FROM support_sla_policies"
+    "  WHERE id = $1::bigint AND category_id IS NOT NULL RETURNING id)"
+    " SELECT EXISTS (SELECT 1 FROM d) AS deleted,"
+    "  EXISTS (SELECT 1 FROM support_sla_policies WHERE id = $1::bigint) AS existed",
+    1);
+
+enum sp_rc
+sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (sp_db_bool(r, 0, PQfnumber(r, "deleted")))
+        return SP_OK;
+    if (!sp_db_bool(r, 0, PQfnumber(r, "existed")))
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such SLA policy");
+    return sp_problem_set(p, SP_CONFLICT, "default_policy",
+                          "SLA policy %lld is a priority's default: change it with PUT, a"
+                          " default is never removed", id);
+}

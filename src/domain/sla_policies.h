@@ -1,6 +1,6 @@
 /*
  * sla_policies: the SLA policy rows (support_sla_policies) — the admin's
- * list and upsert of API.md §6: one default per priority, and one
+ * list, upsert and override removal of API.md §6: one default per priority, and one
  * override per (priority, category). The SQL half of the SLA concept:
  * domain/sla.c, beside it, is the pure arithmetic and must stay free of
  * SQL. New targets apply to tickets created or re-prioritized afterwards
@@ -23,5 +23,11 @@ extern const struct sp_admin_store sp_sla_policy_store;
 enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
                              long first_response_minutes, long resolution_minutes,
                              const char **row_json, struct sp_problem *p);
+
+/* Removes a category's override (id): the category's tickets take the
+ * priority's default from then on (as a PUT, for tickets created or
+ * re-prioritized afterwards). A default is 409 default_policy (every
+ * priority keeps one); no such row SP_NOT_FOUND. */
+enum sp_rc sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p);
 
 #endif

@@ -972,6 +972,54 @@ START_TEST(sla_policy_put_upserts_per_category_and_drives_due_dates)
 }
 END_TEST
 
+/* An override can be removed (Zendesk-class admins undo a setting): the
+ * category's new tickets take the priority's default again; a default
+ * is never removed (409), an unknown id is 404, staff but admins 403. */
+START_TEST(sla_policy_override_delete_falls_back_to_the_default)
+{
+    const char *slug = sp_t_admin_category_new("\"default_priority\":\"high\"");
+    struct sp_t_resp *r = sp_t_admin(
+        "PUT", "/support/admin/sla-policies",
+        sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\",\"first_response_minutes\":7,"
+                 "\"resolution_minutes\":77}", slug));
+    sp_t_assert_json(r, 200);
+    int64_t id = sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *path = sp_t_fmt("/support/admin/sla-policies/%lld", (long long)id);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_request("DELETE", path, agent.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+
+    r = sp_t_admin("DELETE", path, NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    ck_assert_msg(sla_find("high", slug) == NULL, "the override is still listed");
+    r = sp_t_admin("DELETE", path, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+
+    struct json_object *def = parsed(sla_find("high", NULL));
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"sla\",\"description\":\"d\",\"category\":\"%s\"}", slug));
+    r = sp_t_agent_ticket(&agent, pid);
+    int64_t created = sp_t_jts_ms(r->json, "created_at");
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at") - created,
+                     sp_t_jint(def, "resolution_minutes") * MINUTE_MS);
+    sp_t_resp_free(r);
+
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/sla-policies/%lld",
+                                      (long long)sp_t_jint(def, "id")), NULL);
+    sp_t_assert_problem(r, 409, "default_policy");
+    sp_t_resp_free(r);
+    struct json_object *still = parsed(sla_find("high", NULL));
+    ck_assert_int_eq(sp_t_jint(still, "id"), sp_t_jint(def, "id"));
+    json_object_put(still);
+    json_object_put(def);
+}
+END_TEST
+
 /* A first response due after the resolution contradicts §5.2 (sla_due_at
  * is the earlier target): 422 naming first_response_minutes, nothing
  * stored; equal minutes are fine. */
@@ -1589,6 +1637,7 @@ admin_suite(void)
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
     tcase_add_test(tc, sla_policy_with_first_response_after_resolution_is_422);
+    tcase_add_test(tc, sla_policy_override_delete_falls_back_to_the_default);
     tc = sp_t_tcase(s, "priority_rules");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rule_create_answers_201_with_every_field);
