@@ -17,6 +17,7 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/tickets", sp_api_ticket_list, SP_ROLE_CUSTOMER},
     {SP_GET,  "/support/tickets/:publicId", sp_api_ticket_get, SP_ROLE_CUSTOMER},
     {SP_POST, "/support/tickets/:publicId/messages", sp_api_ticket_reply, SP_ROLE_CUSTOMER},
+    {SP_POST, "/support/tickets/:publicId/resolve", sp_api_ticket_resolve, SP_ROLE_CUSTOMER},
 
     /* Customers and agents upload; the /content routes' credential is
      * their signed URL (API.md §10). */

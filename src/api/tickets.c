@@ -238,6 +238,25 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
+/* POST …/:publicId/resolve: the customer marks the ticket solved; the
+ * answer is the ticket as GET shows it (first page of messages). */
+enum sp_rc
+sp_api_ticket_resolve(struct sp_req *r, struct sp_problem *p)
+{
+    const char *public_id;
+    if (public_id_param(r, &public_id, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_ticket t;
+    if (sp_ticket_customer_resolve(&ctx, public_id, r->principal.sub, p) != SP_OK ||
+        sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, 0,
+                                   (int)sp_api_messages_query[SP_API_MESSAGES_LIMIT].def, &t,
+                                   p) != SP_OK)
+        return p->rc;
+    sp_view_ticket_answer(r, 200, &t, SP_VIEW_CUSTOMER);
+    return SP_OK;
+}
+
 enum { R_BODY, R_ATTACHMENTS, R_COUNT };
 
 static const struct sp_field_spec reply_fields[R_COUNT] = {

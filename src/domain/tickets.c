@@ -646,6 +646,38 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     return SP_OK;
 }
 
+static enum sp_rc
+customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                 struct sp_problem *p)
+{
+    struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
+    struct sp_ticket_state st;
+    if (sp_ticket_lock(ctx, &ref, customer_id, &st, p) != SP_OK)
+        return p->rc;
+    if (st.status == SP_STATUS_CLOSED)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                              "the ticket is closed; open a new ticket instead");
+    struct sp_ticket_change c;
+    sp_ticket_change_init(&c, ctx, &st, (struct sp_actor){"customer", customer_id});
+    if (sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK)
+        return p->rc;
+    return sp_ticket_apply(&c, NULL, NULL, p);
+}
+
+enum sp_rc
+sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                           struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    if (customer_resolve(ctx, public_id, customer_id, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
+    return SP_OK;
+}
+
 SP_ROW_READER(read_event, struct sp_ticket_event, EVENT_COLUMNS)
 
 enum sp_rc

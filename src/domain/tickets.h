@@ -165,6 +165,14 @@ enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
                                     const char *customer_id, const char *body,
                                     struct sp_message *out, struct sp_problem *p);
 
+/* The customer marks their ticket solved (Zendesk's "mark as solved"):
+ * resolved from any open state, nothing when it is resolved already; a
+ * closed ticket is SP_CONFLICT ticket_closed. The usual resolved clock
+ * runs (auto-close after SUPPORT_AUTO_CLOSE_DAYS); the customer is not
+ * notified of their own move. A transaction of its own. */
+enum sp_rc sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id,
+                                      const char *customer_id, struct sp_problem *p);
+
 /* Events of a ticket, oldest first, after event id `after`. */
 struct sp_ticket_event {
     long long id;

@@ -186,6 +186,59 @@ START_TEST(reopen_increments_version_and_etag)
 }
 END_TEST
 
+/* POST …/resolve: the customer marks the ticket solved (Zendesk's "mark
+ * as solved"); QA found customers could not. Resolved from any open
+ * state, recorded as the customer's move, nothing sent to the customer;
+ * again is no change; closed 409; someone else's ticket 404. */
+START_TEST(customer_marks_the_ticket_solved)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "solved by me");
+    sp_t_db_ticket_assign(pid, sp_t_db_agent_new());
+    sp_t_db_ticket_set_status(pid, "pending_customer");
+    int64_t before = 0;
+    status_of(&u, pid, &before);
+    const char *path = sp_t_fmt("/support/tickets/%s/resolve", pid);
+    struct sp_t_resp *r = sp_t_post_json(path, u.token, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_ticket_view(r->json);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "resolved");
+    int64_t after = sp_t_jint(r->json, "version");
+    ck_assert_int_eq(after, before + 1);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)after));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT actor_type FROM support_ticket_events e JOIN support_tickets"
+                              " t ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'resolved'", pid), "customer");
+    ck_assert_str_eq(sp_t_sql("SELECT resolved_at IS NOT NULL FROM support_tickets"
+                              " WHERE public_id = '%s'", pid), "t");
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.updated", NULL, NULL), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.updated", NULL, u.sub), 0);
+
+    r = sp_t_post_json(path, u.token, NULL);  /* again: nothing changes */
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), after);
+    sp_t_resp_free(r);
+
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/resolve", pid), other.token, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_post_json(path, agent.token, NULL);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+
+    (void)sp_t_ticket_reply(&u, pid, "it broke again");  /* a reply reopens as before */
+    ck_assert_str_eq(status_of(&u, pid, NULL), "in_progress");
+    sp_t_db_ticket_set_status(pid, "closed");
+    r = sp_t_post_json(path, u.token, NULL);
+    sp_t_assert_problem(r, 409, "ticket_closed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(status_of(&u, pid, NULL), "closed");
+}
+END_TEST
+
 START_TEST(empty_body_is_422)
 {
     assert_reply_invalid("{\"body\":\"\"}", NULL);
@@ -292,6 +345,7 @@ ticket_reply_suite(void)
     tcase_add_test(tc, reply_on_unassigned_resolved_ticket_reopens_as_open);
     tcase_add_test(tc, reply_on_assigned_resolved_ticket_reopens_as_in_progress);
     tcase_add_test(tc, reopen_increments_version_and_etag);
+    tcase_add_test(tc, customer_marks_the_ticket_solved);
 
     tc = sp_t_tcase(s, "validation");
     tcase_add_test(tc, empty_body_is_422);
