@@ -168,7 +168,7 @@ enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
 /* The customer marks their ticket solved (Zendesk's "mark as solved"):
  * resolved from any open state, nothing when it is resolved already; a
  * closed ticket is SP_CONFLICT ticket_closed. The usual resolved clock
- * runs (auto-close after SUPPORT_AUTO_CLOSE_DAYS); the customer is not
+ * runs (auto-close after SUPPORT_AUTOCLOSE_DAYS); the customer is not
  * notified of their own move. A transaction of its own. */
 enum sp_rc sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id,
                                       const char *customer_id, struct sp_problem *p);
