@@ -6,8 +6,9 @@
  * scan (clean; EICAR infected, deleted and never served; clamd down then
  * up: pending, then clean), the download through X-Accel-Redirect with
  * its headers, who may see what (owner, agents, the ticket's customer;
- * another customer 404), attaching to tickets and replies, the cleanup
- * job, and a 25 MiB upload that leaves the workers' memory flat.
+ * another customer 404; a customer and staff with one sub apart),
+ * attaching to tickets and replies, the cleanup job, and a 25 MiB upload
+ * that leaves the workers' memory flat.
  *
  * Signed URLs with chosen expiries are made here with the server's key
  * (SP_TEST_ATTACHMENT_KEYS_FILE) and the library's own signer.
@@ -404,6 +405,52 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
 }
 END_TEST
 
+/* Customers and staff are numbered apart (QA: agent 7150's upload on an
+ * internal note was customer 7150's to read and to attach): an upload is
+ * its side's — a customer's, or a staff member's, support_agent and
+ * support_admin alike (an agent made admin keeps their uploads). */
+START_TEST(a_customer_and_staff_with_one_sub_own_their_uploads_apart)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user twin = {agent.sub, sp_t_token(SP_ROLE_CUSTOMER, agent.sub),
+                             SP_ROLE_CUSTOMER};
+    const char *admin = sp_t_token(SP_ROLE_ADMIN, agent.sub);
+    const char *staffs = sp_t_attachment_clean_png(agent.token);
+    const char *theirs = sp_t_attachment_clean_png(twin.token);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", staffs), twin.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    const char *pid = sp_t_ticket_create(&twin, "twins");
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(staffs)));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_resp_free(r);
+    /* The agent, now admin, puts the file on an internal note: still
+     * hidden from the customer with the same sub. */
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), admin,
+                       sp_t_fmt("{\"body\":\"note\",\"is_internal\":true,\"attachments\":[%s]}",
+                                sp_t_jq(staffs)));
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 1);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", staffs), twin.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    /* The customer's own file stays the customer's. */
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", theirs), twin.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* --- jobs and memory ------------------------------------------------------- */
 
 START_TEST(cleanup_removes_stale_rows_and_orphan_files)
@@ -605,6 +652,7 @@ main(void)
     tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);
     tcase_add_test(tc, screenshot_on_a_ticket_reaches_the_agent);
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
+    tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
     /* Its own case: the parent restores the keyring it rotates. */
