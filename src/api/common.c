@@ -436,6 +436,17 @@ sp_api_party(const struct sp_req *r)
 }
 
 enum sp_rc
+sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window window = {60, app->cfg.attachment_rate_per_minute};
+    struct sp_rate_result rate;
+    const char *who = sp_party_key(r->arena, sp_api_party(r));
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "attachment_create:%s", who),
+                             &window, 1, &rate, p);
+}
+
+enum sp_rc
 sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;

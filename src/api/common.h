@@ -158,6 +158,10 @@ enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rat
  * party. */
 struct sp_party sp_api_party(const struct sp_req *r);
 
+/* The attachment-creation limit of the caller (API.md §10:
+ * SUPPORT_ATTACHMENT_RATE_PER_MINUTE, bucket attachment_create:<party>). */
+enum sp_rc sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p);
+
 /* The ticket-creation limits of a customer (API.md §1: per minute and per
  * day, bucket ticket_create:<sub>): every way a customer makes a ticket
  * counts against them (POST /support/tickets, a chat transfer to a

@@ -94,7 +94,10 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
  * message (in the order the caller listed them). An upload is attached
  * once, to a ticket message or a chat message (attached_at), by its
  * owner: $3 its sub, $4 its side (staff: support_agent or support_admin,
- * one person across a promotion). */
+ * one person across a promotion). attached_at IS NULL is also what keeps
+ * an attach and attachment-cleanup's delete of an unattached upload from
+ * both succeeding: whichever locks the row first wins, the other finds
+ * it changed (re-checked) or gone. */
 #define ATTACH_SQL(link_column, message_table, ready)                                         \
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
