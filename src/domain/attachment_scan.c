@@ -82,15 +82,16 @@ static struct sp_stmt stale_count_stmt = SP_STMT_READ(
     1);
 
 /* Uploads attached to nothing (no ticket message, no chat message) for
- * $2 hours since their upload, and no longer pending (the scanner is done
- * with them). One statement: an attach in flight holds the row (its
+ * $2 hours since their upload whose file is kept: clean or failed (a
+ * pending one waits for the scanner; an infected one lost its file with
+ * the verdict, and its row stays, API.md §10). One statement: an attach in flight holds the row (its
  * UPDATE) until it commits; the delete then re-checks the row, finds
  * attached_at set and leaves it, or deletes first and the attach finds
  * nothing and refuses the list (unknown_attachment). A message never
  * names an upload whose file is gone. */
 #define UNATTACHED_WHERE                                                                    \
     " WHERE uploaded_at IS NOT NULL AND attached_at IS NULL AND message_id IS NULL"          \
-    " AND chat_message_id IS NULL AND status <> 'pending'"                                   \
+    " AND chat_message_id IS NULL AND status IN ('clean', 'failed')"                         \
     " AND uploaded_at < support_from_ms($1::bigint) - $2::bigint * interval '1 hour'"
 static struct sp_stmt unattached_stmt = SP_STMT(
     "attachment_cleanup_unattached",
@@ -506,7 +507,7 @@ drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment
     n->rows += PQntuples(r);
     char err[256];
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *key = sp_db_str(r, i, 1);  /* NULL: infected, its file already gone */
+        const char *key = sp_db_str(r, i, 1);  /* NULL: a failed take-in kept no file */
         if (key == NULL)
             continue;
         if (sp_attachment_files_remove(files, a, key, err, sizeof(err))) {

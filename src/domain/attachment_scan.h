@@ -53,8 +53,8 @@ struct sp_attachment_cleanup_counts {
 
 /* Deletes rows created before now - 1 day and never uploaded (with a
  * bucket, their objects too, should any have come late); rows uploaded
- * before now - unattached_hours and attached to nothing (scanned: not
- * pending), then their stored files; and files of the directory older
+ * before now - unattached_hours, attached to nothing and clean or failed
+ * (a file kept), then their stored files; and files of the directory older
  * than an hour that no row names. rows counts both kinds of row, files
  * the files removed (dry_run: that would be). */
 enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,

@@ -519,6 +519,10 @@ START_TEST(cleanup_removes_uploads_attached_to_nothing_with_their_files)
     const char *unused = sp_t_attachment_clean_png(c.token);
     const char *young = sp_t_attachment_clean_png(c.token);
     const char *used = sp_t_attachment_clean_png(c.token);
+    /* An infected upload keeps its row (API.md §10), its file gone. */
+    const char *infected = sp_t_attachment_clean_png(c.token);
+    sp_t_sql("UPDATE support_attachments SET status = 'infected', storage_key = NULL,"
+             " uploaded_at = now() - interval '25 hours' WHERE id = '%s'", infected);
     sp_t_ticket_create_json(&c, sp_t_fmt("{\"subject\":\"kept\",\"description\":\"x\","
                                          "\"attachments\":[%s]}", sp_t_jq(used)));
     const char *unused_file = sp_t_fmt("%s/%s", dir, sp_t_sql(
@@ -538,6 +542,8 @@ START_TEST(cleanup_removes_uploads_attached_to_nothing_with_their_files)
                               used, unused, young, used),
                      sp_t_fmt("%s,%s", young, used));
     ck_assert_int_ne(access(unused_file, F_OK), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_attachments WHERE id = '%s'",
+                              infected), "infected");
     ck_assert_int_eq(stored_files(young), 1);
     ck_assert_int_eq(stored_files(used), 1);
     /* A retention of 22 hours takes the younger one too. */
