@@ -1,7 +1,8 @@
 /*
  * attachment-cleanup: removes attachment rows never uploaded within a day
- * (with SUPPORT_S3_BUCKET, their objects too) and files in storage that no
- * row names (API.md §10, §12;
+ * (with SUPPORT_S3_BUCKET, their objects too), uploads attached to nothing
+ * after SUPPORT_ATTACHMENT_UNATTACHED_HOURS with their files, and files in
+ * storage that no row names (API.md §10, §12;
  * domain/attachment_scan.c does the work). From cron hourly with --once.
  */
 #include "core/s3.h"
@@ -20,7 +21,9 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     if (!sp_attachment_files_from_config(cfg, &s3, &files, err, sizeof(err)))
         return sp_problem_set(p, SP_ERROR, "config", "%s", err);
     struct sp_attachment_cleanup_counts n;
-    enum sp_rc rc = sp_attachment_cleanup_pass(db, &files, run->now, run->dry_run, &n, p);
+    enum sp_rc rc = sp_attachment_cleanup_pass(db, &files, run->now,
+                                             cfg->attachment_unattached_hours, run->dry_run,
+                                             &n, p);
     *errors = n.errors;
     return rc;
 }
@@ -30,7 +33,8 @@ main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "attachment-cleanup",
-        .settings_help = "  (SUPPORT_ATTACHMENT_DIR and SUPPORT_S3_* below)\n",
+        .settings_help = "  (SUPPORT_ATTACHMENT_DIR, SUPPORT_ATTACHMENT_UNATTACHED_HOURS and"
+                         " SUPPORT_S3_* below)\n",
         .pass = pass,
     };
     return sp_job_main(&job, argc, argv);

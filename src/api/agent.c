@@ -288,7 +288,7 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
     long long ticket_id;
     if (sp_ticket_agent_reply(&ctx, &in->ref, actor(r), &in->reply, &m.id, &m.created_at,
                               &ticket_id, p) != SP_OK ||
-        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
+        sp_attachments_attach(&ctx, sp_api_party(r), in->attachments.ids, in->attachments.n,
                               m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
     m.sender_type = "agent";

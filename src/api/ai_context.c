@@ -79,7 +79,7 @@ sp_api_ai_caller(const struct sp_req *r, const struct sp_ai_context *c, const ch
         .role = role, .user_id = r->principal.sub,
         .actor_type = role == SP_AI_CUSTOMER ? "customer" : "agent", .model = model,
         .ticket_id = c ? c->ticket_id : 0, .session_id = c ? c->session_id : 0,
-        .idempotency_key = key};
+        .idempotency_key = key, .owner = sp_api_party(r)};
 }
 
 struct sp_ai_tools_env

@@ -118,7 +118,7 @@ create_session(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     if (sp_chat_create(&ctx, &in->chat, &s, &m, p) != SP_OK)
         return p->rc;
     /* In the create's transaction: no session without its files. */
-    if (m.id != 0 && sp_attachments_attach_chat(&ctx, r->principal.sub, in->attachments.ids,
+    if (m.id != 0 && sp_attachments_attach_chat(&ctx, sp_api_party(r), in->attachments.ids,
                                                 in->attachments.n, m.id, &m.attachments_json,
                                                 p) != SP_OK)
         return p->rc;

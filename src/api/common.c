@@ -381,7 +381,7 @@ create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_idem_record answer = {0, NULL, NULL, NULL};
     bool replayed;
-    if (sp_idem_run(&ctx, r->principal.sub, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
+    if (sp_idem_run(&ctx, sp_api_party(r), key, hash, &cmd, &answer, &replayed, p) != SP_OK)
         return p->rc;
     if (replayed || call.found)
         sp_resp_header(r, "Idempotent-Replayed", "true");
@@ -441,6 +441,24 @@ creates_limit(struct sp_req *r, const char *kind, struct sp_rate_window short_wi
     struct sp_rate_result rate;
     return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, r->principal.sub),
                              windows, 2, &rate, p);
+}
+
+struct sp_party
+sp_api_party(const struct sp_req *r)
+{
+    return (struct sp_party){r->principal.sub,
+                             sp_principal_has_role(&r->principal, SP_ROLE_AGENT)};
+}
+
+enum sp_rc
+sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    const struct sp_rate_window window = {60, app->cfg.attachment_rate_per_minute};
+    struct sp_rate_result rate;
+    const char *who = sp_party_key(r->arena, sp_api_party(r));
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "attachment_create:%s", who),
+                             &window, 1, &rate, p);
 }
 
 enum sp_rc

@@ -15,6 +15,7 @@
 #include "core/json_writer.h"
 #include "domain/contacts.h"
 #include "domain/ctx.h"
+#include "domain/party.h"
 #include "domain/ratelimit.h"
 #include "http/http.h"
 #include "http/query.h"
@@ -156,6 +157,16 @@ enum sp_rc sp_api_rate_limit(struct sp_req *r, const char *bucket,
  * headers, and 429 rate_limited + Retry-After when it was refused. */
 enum sp_rc sp_api_rate_answer(struct sp_req *r, const struct sp_rate_result *rate,
                               struct sp_problem *p);
+
+/* Whom the caller's uploads and Idempotency-Keys belong to
+ * (domain/party.h): a customer, or staff (support_agent and support_admin
+ * alike), never both for one sub. The one place a principal becomes a
+ * party. */
+struct sp_party sp_api_party(const struct sp_req *r);
+
+/* The attachment-creation limit of the caller (API.md §10:
+ * SUPPORT_ATTACHMENT_RATE_PER_MINUTE, bucket attachment_create:<party>). */
+enum sp_rc sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p);
 
 /* The ticket-creation limits of a customer (API.md §1: per minute and per
  * day, bucket ticket_create:<sub>): every way a customer makes a ticket

@@ -95,7 +95,7 @@ create_ticket(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_
         if (sp_ticket_create(&ctx, &in->ticket, &t, p) != SP_OK)
             return p->rc;
         if (t.nmessages > 0 &&
-            sp_attachments_attach(&ctx, r->principal.sub, at->ids, at->n, t.messages[0].id,
+            sp_attachments_attach(&ctx, sp_api_party(r), at->ids, at->n, t.messages[0].id,
                                   &t.messages[0].attachments_json, p) != SP_OK)
             return p->rc;
     }
@@ -280,7 +280,7 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_message m;
     if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK ||
-        sp_attachments_attach(&ctx, r->principal.sub, in->attachments.ids, in->attachments.n,
+        sp_attachments_attach(&ctx, sp_api_party(r), in->attachments.ids, in->attachments.n,
                               m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
     sp_view_message(body, &m, false);

@@ -118,6 +118,11 @@ static const struct sp_setting settings[] = {
      "seconds an upload URL stays valid"},
     {"SUPPORT_ATTACHMENT_DOWNLOAD_TTL_S", INT(attachment_download_ttl_s), "300", 5, 86400,
      "seconds a download URL stays valid"},
+    {"SUPPORT_ATTACHMENT_RATE_PER_MINUTE", INT(attachment_rate_per_minute), "30", 1, 1000000,
+     "attachments a user may create per minute (POST /support/attachments)"},
+    {"SUPPORT_ATTACHMENT_UNATTACHED_HOURS", INT(attachment_unattached_hours), "24", 1, 8760,
+     "hours an uploaded attachment may stay attached to nothing; then attachment-cleanup"
+     " deletes it and its file"},
     {"SUPPORT_CLAMD_SOCKET", STR(clamd_socket), "var/run/clamd.sock", 0, 0,
      "clamd's unix socket (support-scan)"},
     {"SUPPORT_S3_BUCKET", STR(s3_bucket), NULL, 0, 0,

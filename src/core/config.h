@@ -88,6 +88,8 @@ struct sp_config {
     char *attachment_types;
     long  attachment_upload_ttl_s;
     long  attachment_download_ttl_s;
+    long  attachment_rate_per_minute;
+    long  attachment_unattached_hours;
     char *clamd_socket;
     /* The attachment store in an S3-compatible bucket (API.md §10):
      * SUPPORT_S3_BUCKET set switches it on (sp_config_s3). */

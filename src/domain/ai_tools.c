@@ -407,8 +407,8 @@ service_key(struct sp_arena *a, const struct sp_ai_tool_caller *who, const char 
         sp_random_hex(hex, 16);
         return sp_arena_sprintf(a, "tool-%s", hex);
     }
-    const char *seed = sp_arena_sprintf(a, "%s\x1f%s\x1f%s", who->user_id, tool,
-                                        who->idempotency_key);
+    const char *seed = sp_arena_sprintf(a, "%s\x1f%s\x1f%s", sp_party_key(a, who->owner),
+                                        tool, who->idempotency_key);
     const char *h = sp_crypto_sha256_hex(a, seed, strlen(seed));
     return sp_arena_sprintf(a, "tool-%.40s", h ? h : "");
 }
@@ -448,7 +448,7 @@ claim_key(const struct run *rn, struct sp_problem *p)
     const struct sp_idem_command cmd = {claimed, NULL, NULL};
     struct sp_idem_record answer = {0, NULL, NULL, NULL};
     bool replayed;
-    return sp_idem_run(rn->ctx, who->user_id, who->idempotency_key, hash, &cmd, &answer,
+    return sp_idem_run(rn->ctx, who->owner, who->idempotency_key, hash, &cmd, &answer,
                        &replayed, p);
 }
 

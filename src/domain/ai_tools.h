@@ -30,6 +30,7 @@
 #include "core/problem.h"
 #include "core/service_client.h"
 #include "domain/ctx.h"
+#include "domain/party.h"
 
 /* Who runs a tool (the JWT roles; admin implies agent). */
 enum sp_ai_role { SP_AI_CUSTOMER, SP_AI_AGENT, SP_AI_ADMIN, SP_AI_ROLE_MAX };
@@ -57,6 +58,7 @@ struct sp_ai_tool_caller {
     const char *model;               /* the model that asked; SP_AI_TOOL_MODEL_DIRECT */
     long long ticket_id, session_id; /* the context's numeric ids; 0 = none */
     const char *idempotency_key;     /* the client's, or NULL */
+    struct sp_party owner;           /* whose that key is (sp_api_party) */
 };
 
 struct sp_ai_tool_result {

@@ -81,6 +81,25 @@ static struct sp_stmt stale_count_stmt = SP_STMT_READ(
     " AND created_at < support_from_ms($1::bigint) - interval '1 day'",
     1);
 
+/* Uploads attached to nothing (no ticket message, no chat message) for
+ * $2 hours since their upload whose file is kept: clean or failed (a
+ * pending one waits for the scanner; an infected one lost its file with
+ * the verdict, and its row stays, API.md §10). One statement: an attach in flight holds the row (its
+ * UPDATE) until it commits; the delete then re-checks the row, finds
+ * attached_at set and leaves it, or deletes first and the attach finds
+ * nothing and refuses the list (unknown_attachment). A message never
+ * names an upload whose file is gone. */
+#define UNATTACHED_WHERE                                                                    \
+    " WHERE uploaded_at IS NOT NULL AND attached_at IS NULL AND message_id IS NULL"          \
+    " AND chat_message_id IS NULL AND status IN ('clean', 'failed')"                         \
+    " AND uploaded_at < support_from_ms($1::bigint) - $2::bigint * interval '1 hour'"
+static struct sp_stmt unattached_stmt = SP_STMT(
+    "attachment_cleanup_unattached",
+    "DELETE FROM support_attachments" UNATTACHED_WHERE " RETURNING id, storage_key", 2);
+static struct sp_stmt unattached_count_stmt = SP_STMT_READ(
+    "attachment_cleanup_unattached_count",
+    "SELECT count(*), count(storage_key) FROM support_attachments" UNATTACHED_WHERE, 2);
+
 static struct sp_stmt orphans_stmt = SP_STMT_READ(
     "attachment_cleanup_orphans",
     "SELECT k FROM unnest($1::text[]) AS k"
@@ -464,26 +483,65 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
     }
 }
 
+/* The rows of uploads attached to nothing for too long, then their files
+ * (with a bucket, their stored objects). Rows first, committed (no
+ * transaction is held while files go): a file goes only once no row can
+ * be attached any more, and a crash in between leaves files no row
+ * names — the directory's orphan sweep removes them on a later run; a
+ * bucket is not listed (a failed delete is logged, with the id) — never
+ * a row whose file is gone. */
+static enum sp_rc
+drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
+                const char *const params[2], bool dry_run,
+                struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, dry_run ? &unattached_count_stmt : &unattached_stmt,
+                             params, p);
+    if (r == NULL)
+        return p->rc;
+    if (dry_run) {
+        n->rows += sp_db_int(r, 0, 0);
+        n->files += sp_db_int(r, 0, 1);
+        return SP_OK;
+    }
+    n->rows += PQntuples(r);
+    char err[256];
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *key = sp_db_str(r, i, 1);  /* NULL: a failed take-in kept no file */
+        if (key == NULL)
+            continue;
+        if (sp_attachment_files_remove(files, a, key, err, sizeof(err))) {
+            n->files++;
+            continue;
+        }
+        n->errors++;
+        log_item(SP_LOG_ERROR, "attachment_unlink_failed", sp_db_str(r, i, 0), err);
+    }
+    return SP_OK;
+}
+
 enum sp_rc
 sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
-                           int64_t now_ms, bool dry_run, struct sp_attachment_cleanup_counts *n,
-                           struct sp_problem *p)
+                           int64_t now_ms, long unattached_hours, bool dry_run,
+                           struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
 {
     memset(n, 0, sizeof(*n));
     struct sp_arena a;
     sp_arena_init(&a, 16384);
-    const char *params[1] = {sp_arena_sprintf(&a, "%lld", (long long)now_ms)};
+    const char *params[2] = {sp_arena_sprintf(&a, "%lld", (long long)now_ms),
+                             sp_arena_sprintf(&a, "%ld", unattached_hours)};
     PGresult *r = sp_db_exec(db, &a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
     enum sp_rc rc = r == NULL ? p->rc : SP_OK;
     if (r != NULL) {
         n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
         if (files->s3 != NULL && !dry_run)
             drop_objects(files, &a, r, n);
+        rc = drop_unattached(db, &a, files, params, dry_run, n, p);
         /* A bucket is not listed: its stored keys are named by rows, and
          * what lands under incoming/ without one (a client's late PUT, a
          * mail's file whose take rolled back) expires by the bucket's
          * lifecycle rule (docs/operations.md). */
-        if (files->s3 == NULL)
+        if (files->s3 == NULL && rc == SP_OK)
             sweep_files(db, &a, files->dir, now_ms, dry_run, n);
     }
     struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,

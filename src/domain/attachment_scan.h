@@ -4,7 +4,9 @@
  * infected with the file deleted, or failed after repeated clamd errors;
  * never clean unscanned: while clamd is unreachable rows stay pending and
  * the pass ends, to be retried) and the cleanup (rows never uploaded
- * after a day, files in storage that no row names after an hour).
+ * after a day, uploads attached to nothing after
+ * SUPPORT_ATTACHMENT_UNATTACHED_HOURS with their files, files in storage
+ * that no row names after an hour).
  * Run by support-scan (--loop, woken by NOTIFY support_attachment_scan)
  * and attachment-cleanup (cron).
  * Must not: know HTTP.
@@ -50,10 +52,13 @@ struct sp_attachment_cleanup_counts {
 };
 
 /* Deletes rows created before now - 1 day and never uploaded (with a
- * bucket, their objects too, should any have come late), and files of
- * the directory older than an hour that no row names. */
+ * bucket, their objects too, should any have come late); rows uploaded
+ * before now - unattached_hours, attached to nothing and clean or failed
+ * (a file kept), then their stored files; and files of the directory older
+ * than an hour that no row names. rows counts both kinds of row, files
+ * the files removed (dry_run: that would be). */
 enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
-                                      int64_t now_ms, bool dry_run,
+                                      int64_t now_ms, long unattached_hours, bool dry_run,
                                       struct sp_attachment_cleanup_counts *n,
                                       struct sp_problem *p);
 

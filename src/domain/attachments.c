@@ -53,12 +53,14 @@ static struct sp_stmt create_stmt = SP_STMT(
     " size) VALUES ($1, $2, $3, $4, $5, $6::bigint) RETURNING " ATTACHMENT_COLS,
     6);
 
-/* Agents see every attachment; a customer their own and those publicly
- * attached to their tickets or to messages of their chats. */
+/* Agents see every attachment; a customer their own (a customer's: an
+ * agent with the same sub is someone else) and those publicly attached
+ * to their tickets or to messages of their chats. */
 static struct sp_stmt get_for_stmt = SP_STMT_READ(
     "attachment_get_for",
     "SELECT " ATTACHMENT_COLS " FROM support_attachments a"
-    " WHERE a.id = $1 AND ($3::boolean OR a.owner_sub = $2 OR EXISTS ("
+    " WHERE a.id = $1 AND ($3::boolean OR (a.owner_sub = $2 AND a.owner_role = 'customer')"
+    " OR EXISTS ("
     "  SELECT 1 FROM support_ticket_messages m JOIN support_tickets t ON t.id = m.ticket_id"
     "  WHERE m.id = a.message_id AND NOT m.is_internal AND t.customer_id = $2)"
     " OR EXISTS (SELECT 1 FROM support_chat_messages cm"
@@ -90,11 +92,17 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
 
 /* One statement: link the rows, count them, copy their metadata into the
  * message (in the order the caller listed them). An upload is attached
- * once, to a ticket message or a chat message (attached_at). */
+ * once, to a ticket message or a chat message (attached_at), by its
+ * owner: $3 its sub, $4 its side (staff: support_agent or support_admin,
+ * one person across a promotion). attached_at IS NULL is also what keeps
+ * an attach and attachment-cleanup's delete of an unattached upload from
+ * both succeeding: whichever locks the row first wins, the other finds
+ * it changed (re-checked) or gone. */
 #define ATTACH_SQL(link_column, message_table, ready)                                         \
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
-    "  WHERE id = ANY($2::text[]) AND owner_sub = $3 AND " ready                              \
+    "  WHERE id = ANY($2::text[]) AND owner_sub = $3"                                         \
+    "   AND (owner_role <> 'customer') = $4::boolean AND " ready                              \
     "   AND attached_at IS NULL"                                                              \
     "  RETURNING id, filename, content_type, size, sha256, status, created_at),"              \
     " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("                     \
@@ -107,14 +115,14 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
 
 #define CLEAN "status = 'clean' AND uploaded_at IS NOT NULL"
 static struct sp_stmt attach_stmt =
-    SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 3);
+    SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 4);
 static struct sp_stmt attach_chat_stmt = SP_STMT(
-    "attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages", CLEAN), 3);
+    "attachment_attach_chat", ATTACH_SQL("chat_message_id", "support_chat_messages", CLEAN), 4);
 /* A mail's files, kept by us and not yet scanned (in a bucket, not even
  * taken in): the verdict updates the message (domain/attachment_scan). */
 static struct sp_stmt attach_unscanned_stmt = SP_STMT(
     "attachment_attach_unscanned",
-    ATTACH_SQL("message_id", "support_ticket_messages", "status IN ('pending', 'clean')"), 3);
+    ATTACH_SQL("message_id", "support_ticket_messages", "status IN ('pending', 'clean')"), 4);
 
 SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
@@ -556,9 +564,9 @@ sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, c
     return SP_OK;
 }
 
-/* Links ids[0..n) of owner_sub to the message through stmt. */
+/* Links ids[0..n) of owner to the message through stmt. */
 static enum sp_rc
-attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
+attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
        const char *const *ids, size_t n, long long message_id, const char **json,
        struct sp_problem *p)
 {
@@ -572,8 +580,9 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
             ok = strcmp(ids[i], ids[j]) != 0;
     }
     if (ok) {
-        const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
-                                 sp_db_text_array(ctx->arena, ids, n), owner_sub};
+        const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
+                                 sp_db_text_array(ctx->arena, ids, n), owner.sub,
+                                 owner.staff ? "true" : "false"};
         PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
         if (r == NULL)
             return p->rc;
@@ -588,26 +597,26 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, const char *owner_sub,
 }
 
 enum sp_rc
-sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
+sp_attachments_attach(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,
                       size_t n, long long message_id, const char **json, struct sp_problem *p)
 {
-    return attach(ctx, &attach_stmt, owner_sub, ids, n, message_id, json, p);
+    return attach(ctx, &attach_stmt, owner, ids, n, message_id, json, p);
 }
 
 enum sp_rc
-sp_attachments_attach_unscanned(struct sp_ctx *ctx, const char *owner_sub,
+sp_attachments_attach_unscanned(struct sp_ctx *ctx, struct sp_party owner,
                                 const char *const *ids, size_t n, long long message_id,
                                 const char **json, struct sp_problem *p)
 {
-    return attach(ctx, &attach_unscanned_stmt, owner_sub, ids, n, message_id, json, p);
+    return attach(ctx, &attach_unscanned_stmt, owner, ids, n, message_id, json, p);
 }
 
 enum sp_rc
-sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub, const char *const *ids,
+sp_attachments_attach_chat(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,
                            size_t n, long long chat_message_id, const char **json,
                            struct sp_problem *p)
 {
-    return attach(ctx, &attach_chat_stmt, owner_sub, ids, n, chat_message_id, json, p);
+    return attach(ctx, &attach_chat_stmt, owner, ids, n, chat_message_id, json, p);
 }
 
 /* The chat's attachments follow its transcript: every attachment of the

@@ -24,6 +24,7 @@
 
 #include "core/problem.h"
 #include "domain/ctx.h"
+#include "domain/party.h"
 
 #define SP_ATTACHMENT_MAX_BYTES (25LL * 1024 * 1024)
 #define SP_ATTACHMENT_FILENAME_MAX 255   /* bytes */
@@ -78,9 +79,11 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
  * one (the create protocol). */
 enum sp_rc sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
                                 struct sp_attachment *out, struct sp_problem *p);
-/* The row, for whoever may see it: its owner, agents (agent true), and
- * the customer of the ticket it is publicly attached to; anyone else
- * SP_NOT_FOUND, as for a missing id. */
+/* The row, for whoever may see it: agents (agent true: staff see every
+ * upload), a customer sub its own (a customer's upload: staff's with the
+ * same sub are another person's) and those publicly attached to its
+ * tickets or to messages of its chats; anyone else SP_NOT_FOUND, as for
+ * a missing id. */
 enum sp_rc sp_attachment_get_for(struct sp_ctx *ctx, const char *id, const char *sub,
                                  bool agent, struct sp_attachment *out, struct sp_problem *p);
 /* The row by id with no access rule: for callers holding a verified
@@ -134,12 +137,13 @@ enum sp_rc sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachme
                                     struct sp_problem *p);
 
 /* Inside the caller's transaction (ticket create, replies): links the
- * clean, unattached uploads ids[0..n) of owner_sub to message_id and
+ * clean, unattached uploads ids[0..n) of owner (its sub and its side:
+ * a customer's uploads are never a staff member's) to message_id and
  * stores their metadata in the message; *json is that metadata (a JSON
  * array). Any id that is not such an upload of the caller (or listed
  * twice): 422 validation_failed with field error attachments
  * unknown_attachment. n = 0 changes nothing (*json "[]"). */
-enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub,
+enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, struct sp_party owner,
                                  const char *const *ids, size_t n, long long message_id,
                                  const char **json, struct sp_problem *p);
 
@@ -147,14 +151,14 @@ enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, const char *owner_sub,
  * may still be pending: they are listed with their status, which the
  * scanner's verdict changes in the message too (they are served only
  * once clean, like any attachment). */
-enum sp_rc sp_attachments_attach_unscanned(struct sp_ctx *ctx, const char *owner_sub,
+enum sp_rc sp_attachments_attach_unscanned(struct sp_ctx *ctx, struct sp_party owner,
                                            const char *const *ids, size_t n,
                                            long long message_id, const char **json,
                                            struct sp_problem *p);
 
 /* The same for a chat message (API.md §7, frame field `attachments`),
  * inside the caller's transaction (the message's own). */
-enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, const char *owner_sub,
+enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, struct sp_party owner,
                                       const char *const *ids, size_t n,
                                       long long chat_message_id, const char **json,
                                       struct sp_problem *p);

@@ -159,9 +159,10 @@ create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_n
     struct sp_arena *a = ctx->arena;
     if (sp_ticket_create(ctx, in, out, p) != SP_OK)
         return p->rc;
+    const struct sp_party customer = {in->customer_id, false};
     /* The files of the chat follow its transcript (docs/API.md, chat). */
     if (out->nmessages > 0 &&
-        (sp_attachments_attach(ctx, in->customer_id, ids, n, out->messages[0].id,
+        (sp_attachments_attach(ctx, customer, ids, n, out->messages[0].id,
                                &out->messages[0].attachments_json, p) != SP_OK ||
          sp_attachments_follow_chat(ctx, session_id, out->messages[0].id,
                                     &out->messages[0].attachments_json, p) != SP_OK))

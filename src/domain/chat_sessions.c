@@ -357,8 +357,10 @@ sp_chat_post_in_tx(struct sp_ctx *ctx, const struct sp_chat_session *s,
         return p->rc;
     if (*duplicate || in->nattachments == 0)
         return SP_OK;
-    return sp_attachments_attach_chat(ctx, in->sender_id, in->attachments, in->nattachments,
-                                      out->id, &out->attachments_json, p);
+    /* An agent's (or admin's) message takes the staff member's uploads. */
+    const struct sp_party sender = {in->sender_id, strcmp(in->sender_type, "customer") != 0};
+    return sp_attachments_attach_chat(ctx, sender, in->attachments, in->nattachments, out->id,
+                                      &out->attachments_json, p);
 }
 
 enum sp_rc

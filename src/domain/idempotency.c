@@ -123,11 +123,12 @@ claim(struct sp_ctx *ctx, const char *user_id, const char *key, const unsigned c
 }
 
 enum sp_rc
-sp_idem_run(struct sp_ctx *ctx, const char *user_id, const char *key,
+sp_idem_run(struct sp_ctx *ctx, struct sp_party who, const char *key,
             const unsigned char request_hash[32], const struct sp_idem_command *cmd,
             struct sp_idem_record *answer, bool *replayed, struct sp_problem *p)
 {
     *replayed = false;
+    const char *user_id = sp_party_key(ctx->arena, who);
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
     if (key != NULL && claim(ctx, user_id, key, request_hash, cmd, answer, replayed, p) != SP_OK)

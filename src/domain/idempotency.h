@@ -14,6 +14,7 @@
 
 #include "core/problem.h"
 #include "domain/ctx.h"
+#include "domain/party.h"
 
 enum sp_idem_state { SP_IDEM_NEW, SP_IDEM_REPLAY, SP_IDEM_MISMATCH };
 
@@ -48,13 +49,15 @@ struct sp_idem_command {
     void *arg;
 };
 
-/* Runs cmd under the caller's Idempotency-Key (NULL: none) in one
- * transaction that this function owns (API.md §1): a new key runs the
+/* Runs cmd under the Idempotency-Key (NULL: none) of who in one
+ * transaction that this function owns (API.md §1). Keys are who's: a
+ * customer and a staff member with the same sub never share one
+ * (sp_party_key is the user of the key row). A new key runs the
  * command and keeps its answer with the key; the key of a finished
  * request with the same request_hash runs nothing and answers the first
  * answer (*replayed); the key with another request is 422
  * idempotency_key_reused. */
-enum sp_rc sp_idem_run(struct sp_ctx *ctx, const char *user_id, const char *key,
+enum sp_rc sp_idem_run(struct sp_ctx *ctx, struct sp_party who, const char *key,
                        const unsigned char request_hash[32], const struct sp_idem_command *cmd,
                        struct sp_idem_record *answer, bool *replayed, struct sp_problem *p);
 

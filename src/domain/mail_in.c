@@ -304,8 +304,9 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
         t->made = made.public_id;
         message = made.nmessages > 0 ? made.messages[0].id : 0;
     }
-    if (sp_attachments_attach_unscanned(ctx, t->customer, ids, t->files->nkeep, message, &json,
-                                        p) != SP_OK)
+    const struct sp_party customer = {t->customer, false};
+    if (sp_attachments_attach_unscanned(ctx, customer, ids, t->files->nkeep, message, &json, p) !=
+        SP_OK)
         return p->rc;
     answer->status = 201;
     answer->location = sp_arena_sprintf(ctx->arena, "/support/tickets/%s", t->made);
@@ -329,7 +330,8 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
     struct sp_idem_command cmd = {run_take, NULL, t};
     struct sp_idem_record answer = {0, NULL, NULL, NULL};
     bool replayed = false;
-    if (sp_idem_run(t->ctx, t->customer, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
+    const struct sp_party customer = {t->customer, false};
+    if (sp_idem_run(t->ctx, customer, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
         return p->rc;
     if (replayed) {
         out->outcome = SP_MAIL_IN_DUPLICATE;

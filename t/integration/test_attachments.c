@@ -6,8 +6,10 @@
  * scan (clean; EICAR infected, deleted and never served; clamd down then
  * up: pending, then clean), the download through X-Accel-Redirect with
  * its headers, who may see what (owner, agents, the ticket's customer;
- * another customer 404), attaching to tickets and replies, the cleanup
- * job, and a 25 MiB upload that leaves the workers' memory flat.
+ * another customer 404; a customer and staff with one sub apart),
+ * attaching to tickets and replies, the create limit, the cleanup job
+ * (never uploaded, attached to nothing, orphans; an attach in flight
+ * wins), and a 25 MiB upload that leaves the workers' memory flat.
  *
  * Signed URLs with chosen expiries are made here with the server's key
  * (SP_TEST_ATTACHMENT_KEYS_FILE) and the library's own signer.
@@ -404,6 +406,79 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
 }
 END_TEST
 
+/* Customers and staff are numbered apart (QA: agent 7150's upload on an
+ * internal note was customer 7150's to read and to attach): an upload is
+ * its side's — a customer's, or a staff member's, support_agent and
+ * support_admin alike (an agent made admin keeps their uploads). */
+START_TEST(a_customer_and_staff_with_one_sub_own_their_uploads_apart)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user twin = {agent.sub, sp_t_token(SP_ROLE_CUSTOMER, agent.sub),
+                             SP_ROLE_CUSTOMER};
+    const char *admin = sp_t_token(SP_ROLE_ADMIN, agent.sub);
+    const char *staffs = sp_t_attachment_clean_png(agent.token);
+    const char *theirs = sp_t_attachment_clean_png(twin.token);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", staffs), twin.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    const char *pid = sp_t_ticket_create(&twin, "twins");
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(staffs)));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_resp_free(r);
+    /* The agent, now admin, puts the file on an internal note: still
+     * hidden from the customer with the same sub. */
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), admin,
+                       sp_t_fmt("{\"body\":\"note\",\"is_internal\":true,\"attachments\":[%s]}",
+                                sp_t_jq(staffs)));
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "attachments")), 1);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", staffs), twin.token);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    /* The customer's own file stays the customer's. */
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", theirs), twin.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* SUPPORT_ATTACHMENT_RATE_PER_MINUTE (30) per user, with the RateLimit
+ * headers of every limit; staff with the same sub count apart. */
+START_TEST(creates_are_rate_limited_per_user)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *body = "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":67}";
+    for (int i = 0; i < 30; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/attachments", c.token, body);
+        sp_t_assert_json(r, 201);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), 30);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 29 - i);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_post_json("/support/attachments", c.token, body);
+    sp_t_assert_problem(r, 429, "rate_limited");
+    long retry = sp_t_header_num(r, "Retry-After");
+    ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld", retry);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", sp_t_token(SP_ROLE_AGENT, c.sub), body);
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 29);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* --- jobs and memory ------------------------------------------------------- */
 
 START_TEST(cleanup_removes_stale_rows_and_orphan_files)
@@ -431,6 +506,82 @@ START_TEST(cleanup_removes_stale_rows_and_orphan_files)
     const char *key = sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'",
                                kept);
     ck_assert_int_eq(access(sp_t_fmt("%s/%s", dir, key), F_OK), 0);
+}
+END_TEST
+
+/* An upload attached to nothing is kept SUPPORT_ATTACHMENT_UNATTACHED_HOURS
+ * (24) after its upload, then the job deletes its row and its file (QA:
+ * kept forever); an attached one, or a younger one, stays. */
+START_TEST(cleanup_removes_uploads_attached_to_nothing_with_their_files)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
+    const char *unused = sp_t_attachment_clean_png(c.token);
+    const char *young = sp_t_attachment_clean_png(c.token);
+    const char *used = sp_t_attachment_clean_png(c.token);
+    /* An infected upload keeps its row (API.md §10), its file gone. */
+    const char *infected = sp_t_attachment_clean_png(c.token);
+    sp_t_sql("UPDATE support_attachments SET status = 'infected', storage_key = NULL,"
+             " uploaded_at = now() - interval '25 hours' WHERE id = '%s'", infected);
+    sp_t_ticket_create_json(&c, sp_t_fmt("{\"subject\":\"kept\",\"description\":\"x\","
+                                         "\"attachments\":[%s]}", sp_t_jq(used)));
+    const char *unused_file = sp_t_fmt("%s/%s", dir, sp_t_sql(
+        "SELECT storage_key FROM support_attachments WHERE id = '%s'", unused));
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '25 hours'"
+             " WHERE id IN ('%s', '%s')", unused, used);
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '23 hours'"
+             " WHERE id = '%s'", young);
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
+    const char *dry[] = {"--once", "--dry-run", NULL}, *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, dry, &out), 0);
+    ck_assert_int_eq(access(unused_file, F_OK), 0);
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(id, ',' ORDER BY id = '%s') FROM"
+                              " support_attachments WHERE id IN ('%s', '%s', '%s')",
+                              used, unused, young, used),
+                     sp_t_fmt("%s,%s", young, used));
+    ck_assert_int_ne(access(unused_file, F_OK), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_attachments WHERE id = '%s'",
+                              infected), "infected");
+    ck_assert_int_eq(stored_files(young), 1);
+    ck_assert_int_eq(stored_files(used), 1);
+    /* A retention of 22 hours takes the younger one too. */
+    const char *env22[] = {env[0], "SUPPORT_ATTACHMENT_UNATTACHED_HOURS=22", NULL};
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env22, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'",
+                              young), "0");
+    ck_assert_int_eq(stored_files(young), 0);
+}
+END_TEST
+
+/* An attach in flight (its UPDATE holds the row until it commits) is not
+ * undone by the cleanup running meanwhile: the job waits, sees the row
+ * attached, and leaves it and its file. */
+START_TEST(cleanup_leaves_an_upload_whose_attach_is_in_flight)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
+    const char *id = sp_t_attachment_clean_png(c.token);
+    const char *pid = sp_t_ticket_create(&c, "racing");
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", id);
+    const char *msg = sp_t_sql("SELECT min(m.id) FROM support_ticket_messages m JOIN"
+                               " support_tickets t ON t.id = m.ticket_id"
+                               " WHERE t.public_id = '%s'", pid);
+    PGconn *tx = sp_t_tx_hold(sp_t_fmt("UPDATE support_attachments SET message_id = %s,"
+                                       " attached_at = now() WHERE id = '%s'", msg, id));
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
+    const char *args[] = {"--once", NULL};
+    struct sp_t_job job;
+    sp_t_job_start(&job, "attachment-cleanup", env, args);
+    sleep(2);   /* the job is at the row, waiting for the attach */
+    sp_t_tx_release(tx);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&job, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'"
+                              " AND message_id IS NOT NULL", id), "1");
+    ck_assert_int_eq(stored_files(id), 1);
 }
 END_TEST
 
@@ -605,7 +756,11 @@ main(void)
     tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);
     tcase_add_test(tc, screenshot_on_a_ticket_reaches_the_agent);
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
+    tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);
+    tcase_add_test(tc, creates_are_rate_limited_per_user);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
+    tcase_add_test(tc, cleanup_removes_uploads_attached_to_nothing_with_their_files);
+    tcase_add_test(tc, cleanup_leaves_an_upload_whose_attach_is_in_flight);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
     /* Its own case: the parent restores the keyring it rotates. */
     tc = sp_t_tcase(s, "rotation");

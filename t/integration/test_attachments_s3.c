@@ -3,7 +3,8 @@
  * (API.md §10, SUPPORT_S3_*) end to end — support-api presigns, the
  * client PUTs to the bucket and GETs from it, support-scan takes the
  * uploads in, checks and scans them (the stack's clamd), and
- * attachment-cleanup removes what was never uploaded. The bucket is
+ * attachment-cleanup removes what was never uploaded, and what was
+ * attached to nothing with its object. The bucket is
  * t/integration/s3_fixture.py, which checks every SigV4 signature with
  * its own implementation: a URL it accepts is one S3 would.
  * A mail's files (support-mail-in) are kept in the bucket too.
@@ -339,6 +340,29 @@ START_TEST(an_upload_not_made_stays_pending_and_is_cleaned_up)
 }
 END_TEST
 
+/* An upload attached to nothing past SUPPORT_ATTACHMENT_UNATTACHED_HOURS
+ * (24): the cleanup deletes its row, then its stored object. */
+START_TEST(an_upload_attached_to_nothing_goes_with_its_object)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "unused.png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    scan_pass();
+    ck_assert_str_eq(status_of(u.token, c.id), "clean");
+    const char *kept = stored_key_of(c.id);
+    ck_assert(stored(kept));
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", c.id);
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", c.id),
+                     "0");
+    ck_assert(!stored(kept));
+}
+END_TEST
+
 /* The scanner as a daemon that only a NOTIFY wakes (its interval is
  * ten minutes): a client asking for the status after its PUT makes it
  * look now, so the upload is clean within seconds of the first ask. */
@@ -432,6 +456,7 @@ main(void)
     tcase_add_test(tc, a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket);
     tcase_add_test(tc, infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket);
     tcase_add_test(tc, an_upload_not_made_stays_pending_and_is_cleaned_up);
+    tcase_add_test(tc, an_upload_attached_to_nothing_goes_with_its_object);
     tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
     tcase_add_test(tc, a_mails_file_is_kept_in_the_bucket);

@@ -4,7 +4,8 @@
  * categories, priority rules and agents (API.md §1): a replay returns the
  * first response byte for byte (its Location and ETag too) with
  * Idempotent-Replayed: true and creates nothing; a reused key with
- * another body is 422; keys are per user, 1 to 255 characters of UTF-8
+ * another body is 422; keys are per user (a customer and a staff member
+ * with one sub are two users), 1 to 255 characters of UTF-8
  * without control characters. (The chat
  * message send: test_chat_session and test_chat_ws.)
  */
@@ -115,6 +116,34 @@ START_TEST(same_key_from_another_customer_is_independent)
     ck_assert_int_eq(tickets_with_subject(subject), 2);
     sp_t_resp_free(ra);
     sp_t_resp_free(rb);
+}
+END_TEST
+
+/* Customers and staff are numbered apart: customer 7150 and agent 7150
+ * are two people and never share a key; an agent made admin is the same
+ * staff member and keeps theirs. POST /support/attachments, which every
+ * role may call, answers a replay with the first upload URL. */
+START_TEST(same_key_from_a_customer_and_staff_with_one_sub_is_independent)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user customer = {agent.sub, sp_t_token(SP_ROLE_CUSTOMER, agent.sub),
+                                 SP_ROLE_CUSTOMER};
+    struct sp_t_user admin = {agent.sub, sp_t_token(SP_ROLE_ADMIN, agent.sub), SP_ROLE_ADMIN};
+    const char *key = sp_t_fmt("side-%s", agent.sub);
+    const char *body = "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":67}";
+    struct sp_t_resp *first = post_with_key("/support/attachments", &agent, key, body);
+    sp_t_assert_json(first, 201);
+    struct sp_t_resp *theirs = post_with_key("/support/attachments", &customer, key, body);
+    sp_t_assert_json(theirs, 201);
+    assert_not_replayed(theirs);
+    ck_assert_str_ne(sp_t_jstr(theirs->json, "id"), sp_t_jstr(first->json, "id"));
+    ck_assert_str_eq(sp_t_sql("SELECT owner_role FROM support_attachments WHERE id = '%s'",
+                              sp_t_jstr(theirs->json, "id")), "customer");
+    struct sp_t_resp *promoted = post_with_key("/support/attachments", &admin, key, body);
+    assert_replay_of(first, promoted);
+    sp_t_resp_free(promoted);
+    sp_t_resp_free(theirs);
+    sp_t_resp_free(first);
 }
 END_TEST
 
@@ -300,6 +329,7 @@ idempotency_suite(void)
     tcase_add_test(tc, replayed_create_returns_first_response_and_creates_once);
     tcase_add_test(tc, reused_key_with_other_body_is_422_idempotency_key_reused);
     tcase_add_test(tc, same_key_from_another_customer_is_independent);
+    tcase_add_test(tc, same_key_from_a_customer_and_staff_with_one_sub_is_independent);
     tcase_add_test(tc, key_of_256_chars_is_422);
     tcase_add_test(tc, key_of_255_chars_is_accepted);
     tcase_add_test(tc, key_that_is_not_utf8_or_has_a_control_character_is_422);
