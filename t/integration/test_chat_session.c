@@ -1831,6 +1831,14 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "agent",
                                   sp_t_fmt("%lld", (long long)free_id)), 1);
     ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "team", team), 1);
+    /* Each names the agent it was taken from; only the staff rows carry
+     * the agents' names (their mails name both, API.md §11). */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(channel || ':' || (payload->>'previous_agent_id')"
+                              " || ':' || (payload ? 'assigned_agent_name'), ',' ORDER BY channel)"
+                              " FROM support_outbox WHERE payload->>'session_id' = '%s'"
+                              " AND event_type = 'chat.transferred'", s.id),
+                     sp_t_fmt("agent:%lld:true,team:%lld:true,webhook:%lld:false",
+                              (long long)first_id, (long long)first_id, (long long)first_id));
     /* The old agent is out; the new one is in. */
     r = session_get(&first, s.id, NULL);
     sp_t_assert_problem(r, 403, "forbidden");
