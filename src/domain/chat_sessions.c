@@ -135,21 +135,39 @@ static struct sp_stmt lock_stmt = SP_STMT(
     " WHERE public_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE",
     2);
 
+/* Whom a transfer took the chat from (prev: the session's agent before
+ * it, read in the statement's snapshot, i.e. before u's update; NULL
+ * for a waiting chat) and gave it to ($2): the ids for every delivery,
+ * the display names for staff notifications only (templates/mail
+ * chat_transferred*: staff mails name both; no names leave by webhook). */
+#define TRANSFER_DATA                                                                      \
+    "jsonb_build_object('previous_agent_id', (SELECT id FROM prev))"                        \
+    " || CASE WHEN x.kind = 'notification' THEN jsonb_build_object("                       \
+    "  'previous_agent_name', (SELECT g.display_name FROM support_agents g"                \
+    "    WHERE g.id = (SELECT id FROM prev)),"                                              \
+    "  'assigned_agent_name', (SELECT g.display_name FROM support_agents g"                \
+    "    WHERE g.id = $2::bigint)) ELSE '{}' END"
+
 /* Every assignment, however made, activates the session, stamps the
  * agent's last_assigned_at and stores the system message saying why
  * (API.md §5.3–5.4, §7): $3 its body, $4 its event; a transfer also
  * queues its deliveries (API.md §11). */
 static struct sp_stmt assign_stmt = SP_STMT(
     "chat_assign",
-    "WITH u AS ("
+    "WITH prev AS ("
+    "  SELECT assigned_agent_id AS id FROM support_chat_sessions WHERE id = $1::bigint"
+    "), u AS ("
     "  UPDATE support_chat_sessions SET status = 'active', assigned_agent_id = $2::bigint,"
     "    updated_at = now() WHERE id = $1::bigint RETURNING *"
     "), a AS ("
     "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
     "), o AS ("
-    /* A transfer is a webhook event, and tells the new agent and the team. */
+    /* A transfer is a webhook event, and tells the new agent and the team:
+     * two staff rows, so a shared SUPPORT_STAFF_MAIL inbox gets two mails,
+     * each naming whom it is for. */
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, payload)"
-    "  SELECT x.kind, 'chat.transferred', x.channel, x.recipient, " CHAT_EVENT_DATA("u")
+    "  SELECT x.kind, 'chat.transferred', x.channel, x.recipient,"
+    "    " CHAT_EVENT_DATA("u") " || " TRANSFER_DATA
     "  FROM u CROSS JOIN LATERAL (VALUES ('webhook', 'webhook', NULL),"
     "                  ('notification', 'agent', $2::text),"
     "                  ('notification', 'team', coalesce((SELECT c.team"

@@ -289,7 +289,7 @@ page_rows(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q,
  * on support_tickets alone) and only its rows are joined and formatted:
  * a view whose index does not give the order (assigned=me by newest, a
  * full-text match) sorts every match, and the rows of a sort's input are
- * projected before it — ten to_char() calls and three joins per matching
+ * projected before it — ten to_char() calls and four joins per matching
  * ticket instead of per shown one. The outer ORDER BY restores the order
  * the joins may lose.
  *

@@ -22,6 +22,7 @@ agent_members(struct sp_jw *w, const struct sp_ticket *t)
     sp_jw_kstr(w, "escalated_at", t->escalated_at);
     sp_jw_kraw(w, "sentiment", t->sentiment);
     sp_jw_kstr(w, "priority_rule", t->priority_rule);
+    sp_jw_kstr(w, "chat_session_id", t->chat_session_id);
 }
 
 void

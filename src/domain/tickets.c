@@ -58,14 +58,18 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
     C(TC_CONTACT_NAME, "ct.name_enc", str, contact_name_enc) SEP                                   \
     C(TC_CONTACT_EMAIL, "ct.email_enc", str, contact_email_enc) SEP                                \
     C(TC_CONTACT_PHONE, "ct.phone_enc", str, contact_phone_enc) SEP                                \
-    C(TC_CONTACT_TIER, "ct.tier", str, contact_tier)
+    C(TC_CONTACT_TIER, "ct.tier", str, contact_tier) SEP                                           \
+    C(TC_CHAT_SESSION, "cs.public_id", str, chat_session_id)
 #define TICKET_COLS TICKET_COLUMNS(SP_COL_SQL, ", ")
 enum ticket_column { TICKET_COLUMNS(SP_COL_ENUM, ) TC_COUNT };
 _Static_assert(TC_COUNT == SP_TICKET_NCOLS, "SP_TICKET_NCOLS is the length of TICKET_COLUMNS");
 #define TICKET_JOINS                                                                \
     " LEFT JOIN support_categories c ON c.id = t.category_id"                       \
     " LEFT JOIN support_priority_rules pr ON pr.id = t.priority_rule_id"            \
-    " LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"
+    " LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"              \
+    " LEFT JOIN support_chat_sessions cs ON cs.id = t.chat_session_id"
+/* (cs: the chat's public id, agents' chat_session_id. A primary-key probe
+ * per shown row, as the others: the queue joins only its page, queue.c.) */
 #define TICKET_NCOLS SP_TICKET_NCOLS
 
 const char sp_ticket_columns[] = TICKET_COLS;
@@ -175,6 +179,12 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
     "  SELECT x.kind, x.event_type, x.channel, x.recipient, t.id,"
     "    x.payload || jsonb_build_object('ticket_id', t.id, 'public_id', t.public_id)"
+    /* the ticket.created webhook names the chat it comes from (the
+     * stored public id, as the agent view shows it; null: none) */
+    "    || CASE WHEN x.kind = 'webhook' AND x.event_type = 'ticket.created'"
+    "       THEN jsonb_build_object('chat_session_id', (SELECT s.public_id"
+    "         FROM support_chat_sessions s WHERE s.id = t.chat_session_id))"
+    "       ELSE '{}' END"
     "  FROM t, jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
     ")"

@@ -57,6 +57,7 @@ struct sp_ticket {
     const char *sentiment;         /* decimal text or NULL */
     const char *priority_rule;     /* name of the rule that set the priority */
     const char *contact_name_enc, *contact_email_enc, *contact_phone_enc, *contact_tier;
+    const char *chat_session_id;   /* public id of the chat it came from, or NULL */
     struct sp_message *messages;
     size_t nmessages;
     long long messages_next_after; /* keyset position for the next page; 0 = end */
@@ -143,7 +144,7 @@ enum sp_rc sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char 
 void sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t);
 extern const char sp_ticket_columns[];
 extern const char sp_ticket_joins[];
-#define SP_TICKET_NCOLS 32
+#define SP_TICKET_NCOLS 33
 
 struct sp_ticket_page {
     struct sp_ticket *items;

@@ -930,7 +930,7 @@ static const char *const t_senders[] = {"customer", "agent", "system", "ai_bot",
 static const char *const t_agent_only[] = {
     "id", "customer_id", "customer", "assigned_agent_id", "sla_due_at",
     "first_response_due_at", "first_responded_at", "resolution_due_at", "sla_paused",
-    "sla_breached", "escalated_at", "sentiment", "priority_rule", NULL};
+    "sla_breached", "escalated_at", "sentiment", "priority_rule", "chat_session_id", NULL};
 
 static void
 t_assert_str_or_null(const char *file, int line, struct json_object *o, const char *key)
@@ -1180,6 +1180,7 @@ sp_t_assert_agent_view_at(const char *file, int line, struct json_object *t, boo
                                  && json_object_get_double(se) <= 1.0),
                   "%s:%d: sentiment must be a number in -1..1 or null", file, line);
     t_assert_str_or_null(file, line, t, "priority_rule");
+    t_assert_str_or_null(file, line, t, "chat_session_id");
 
     if (with_messages) {
         struct json_object *ms = sp_t_jget_at(file, line, t, "messages", json_type_array, true);

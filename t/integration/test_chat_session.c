@@ -1593,6 +1593,52 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
 }
 END_TEST
 
+/* The ticket.created webhook row's chat_session_id of ticket: the JSON
+ * text of the member, "absent" without one. */
+static const char *
+db_created_webhook_chat(const char *ticket)
+{
+    return sp_t_sql("SELECT coalesce(o.payload->'chat_session_id', '\"absent\"')::text"
+                    " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                    " WHERE t.public_id = '%s' AND o.kind = 'webhook'"
+                    " AND o.event_type = 'ticket.created'", ticket);
+}
+
+/* Integrators and agents see that a ticket was a chat (API.md §5, §11):
+ * chat_session_id, the chat's public id, on the agent view, the queue
+ * item and the ticket.created webhook; null for another ticket; never
+ * in the customer's view. */
+START_TEST(a_chats_ticket_names_the_chat_to_agents_and_webhooks)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct chat s = chat_new(&c, category_manual(), "my parcel is lost");
+    struct sp_t_resp *r = transfer(&admin, s.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "chat_session_id"), s.id);
+    sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&admin, ticket);
+    ck_assert_str_eq(sp_t_jstr(r->json, "chat_session_id"), s.id);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/agent/tickets?q=%s", ticket), admin.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *items = sp_t_jarr(r->json, "data");
+    ck_assert_uint_eq(json_object_array_length(items), 1);
+    sp_t_assert_agent_summary(json_object_array_get_idx(items, 0));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(items, 0), "chat_session_id"), s.id);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_created_webhook_chat(ticket), sp_t_fmt("\"%s\"", s.id));
+    /* The customer's view is as it was (the harness refuses agent fields). */
+    sp_t_resp_free(sp_t_ticket_get(&c, ticket));
+
+    const char *other = sp_t_ticket_create(&c, "not from a chat");
+    r = sp_t_agent_ticket(&admin, other);
+    sp_t_assert_jnull(r->json, "chat_session_id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_created_webhook_chat(other), "null");
+}
+END_TEST
+
 /* The agent of the session's ticket (0: nobody), by the chat's public id. */
 static long long
 ticket_agent(const char *id)
@@ -1831,6 +1877,14 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "agent",
                                   sp_t_fmt("%lld", (long long)free_id)), 1);
     ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "team", team), 1);
+    /* Each names the agent it was taken from; only the staff rows carry
+     * the agents' names (their mails name both, API.md §11). */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(channel || ':' || (payload->>'previous_agent_id')"
+                              " || ':' || (payload ? 'assigned_agent_name'), ',' ORDER BY channel)"
+                              " FROM support_outbox WHERE payload->>'session_id' = '%s'"
+                              " AND event_type = 'chat.transferred'", s.id),
+                     sp_t_fmt("agent:%lld:true,team:%lld:true,webhook:%lld:false",
+                              (long long)first_id, (long long)first_id, (long long)first_id));
     /* The old agent is out; the new one is in. */
     r = session_get(&first, s.id, NULL);
     sp_t_assert_problem(r, 403, "forbidden");
@@ -2363,6 +2417,7 @@ chat_session_suite(void)
     tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
+    tcase_add_test(tc, a_chats_ticket_names_the_chat_to_agents_and_webhooks);
     tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
     tcase_add_test(tc, a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight);
     tcase_add_test(tc, chat_ticket_reads_the_customers_words_and_keeps_the_chats_first_response);

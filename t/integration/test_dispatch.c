@@ -519,6 +519,70 @@ START_TEST(staff_mails_speak_to_staff_in_words)
 }
 END_TEST
 
+/* A chat's transfer to another agent tells the new agent and the chat's
+ * team: two staff rows, so a shared staff inbox gets two mails, each
+ * naming whom it is for, which chat, from which agent to which (names
+ * and ids), its category and customer (no customer's text: the default
+ * template said "there is news about your support ticket (chat.transferred)"
+ * twice, identically). */
+START_TEST(a_chat_transfer_mails_staff_who_it_is_for_and_which_chat)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    const char *team = sp_t_unique("dteam");
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
+    struct sp_t_user ada, bob;
+    long long ada_id = (long long)sp_t_admin_agent_new(
+        sp_t_fmt("\"team\":%s,\"display_name\":\"Ada Lovelace\"", sp_t_jq(team)), &ada);
+    long long bob_id = (long long)sp_t_admin_agent_new(
+        sp_t_fmt("\"team\":%s,\"display_name\":\"Bob Ørsted\"",
+                 sp_t_jq(sp_t_unique("dteam"))), &bob);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+                                         sp_t_fmt("{\"category\":%s,\"message\":\"hi\"}",
+                                                  sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), ada_id);
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", chat), ada.token,
+                       sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", bob_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_dispatch'"
+             " WHERE status = 'pending' AND NOT (event_type = 'chat.transferred'"
+             " AND kind = 'notification' AND payload->>'session_id' = '%s')", chat);
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    const char *what = sp_t_fmt("Chat %s was transferred from Ada Lovelace (agent %lld) to"
+                                " Bob Ørsted (agent %lld).", chat, ada_id, bob_id);
+    const char *facts = sp_t_fmt("Category: %s. Customer: %s.", cat, c.sub);
+    const char *for_[2] = {"Bob Ørsted", sp_t_fmt("team %s", team)};
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = mail_with_subject(
+            all, sp_t_fmt("Chat %s transferred to Bob Ørsted (for %s)", chat, for_[i]));
+        ck_assert_str_eq(sp_t_jstr(m, "to"), "agents@example.test");
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        ck_assert_msg(strstr(text, what) != NULL && strstr(text, facts) != NULL &&
+                          strstr(text, sp_t_fmt("For %s.", for_[i])) != NULL &&
+                          strstr(text, "A notification for the support team") != NULL &&
+                          strstr(text, "your support ticket") == NULL &&
+                          strstr(text, "Hello") == NULL, "%s", text);
+        const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+        ck_assert_msg(strstr(html, sp_t_fmt("<strong>%s</strong> was transferred from Ada"
+                                            " Lovelace (agent %lld)", chat, ada_id)) != NULL &&
+                          strstr(html, sp_t_fmt("<li>Customer: %s</li>", c.sub)) != NULL &&
+                          strstr(html, sp_t_fmt("<p>For %s.</p>", for_[i])) != NULL &&
+                          strstr(html, "not a newsletter") == NULL, "%s", html);
+    }
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* A customer's status mail names the status as people say it, and keeps
  * the customer's footer. */
 START_TEST(customer_status_mails_name_the_status_in_words)
@@ -1124,6 +1188,7 @@ main(void)
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
     tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
+    tcase_add_test(tc, a_chat_transfer_mails_staff_who_it_is_for_and_which_chat);
     tcase_add_test(tc, customer_status_mails_name_the_status_in_words);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);

@@ -959,6 +959,50 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
 }
 END_TEST
 
+/* A chat's ticket: ticket.created names the chat (API.md §11), at the
+ * top of its data and in its ticket, as the agent view does. */
+START_TEST(a_chats_ticket_created_event_names_the_chat)
+{
+    struct receiver rc;
+    receiver_start(&rc);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
+                                 "[\"ticket.created\"]");
+    long long hook = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
+             " WHERE status = 'pending' AND webhook_id <> %lld", hook);
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id <> %lld", hook);
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
+             " WHERE status = 'pending'");
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    r = sp_t_post_json("/support/chat/session", c.token,
+                       sp_t_fmt("{\"category\":%s,\"message\":\"hello\"}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", chat), admin.token,
+                       "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    const char *pid = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    dispatch_once();
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "type"), "ticket.created");
+    struct json_object *data = sp_t_jget(body, "data");
+    ck_assert_str_eq(sp_t_jstr(data, "public_id"), pid);
+    ck_assert_str_eq(sp_t_jstr(data, "chat_session_id"), chat);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "ticket"), "chat_session_id"), chat);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "ticket"), "source"), "chat");
+    json_object_put(body);
+    json_object_put(got);
+    receiver_stop(&rc);
+}
+END_TEST
+
 static const char *
 show_synchronous_commit(struct lib *l)
 {
@@ -1118,6 +1162,7 @@ suite(void)
     tcase_add_test(tc, the_guard_runs_again_at_delivery);
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
+    tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
