@@ -1,6 +1,7 @@
 /*
  * fuzz_media_type: libFuzzer target for the Content-Type reader of JSON
- * bodies (http/request.c sp_media_type_is_json_utf8): the header is
+ * bodies (http/request.c sp_media_type_is_json_utf8, which reads it with
+ * core/media_type.c, as attachments read their declared type): the header is
  * whatever a client sent, and a wrong "yes" lets a body of another
  * charset reach the JSON parser. Input: byte 0 picks how the rest (up to
  * its first NUL) is read: as the whole value, or as the parameters after
