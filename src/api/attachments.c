@@ -237,7 +237,13 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
     if (!sp_signed_parse(r->query, &s))
         return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
                               "the URL is not a signed attachment URL");
-    switch (sp_signed_verify(keys, method, r->params[0], &s, sp_clock_now_ms() / 1000)) {
+    /* The id in any case: the signature is over its canonical form
+     * (signed_url.h), which is also the row's. Anything else is checked
+     * as written, and no signature matches it. */
+    const char *id = sp_api_public_id(r, r->params[0]);
+    if (id == NULL)
+        id = r->params[0];
+    switch (sp_signed_verify(keys, method, id, &s, sp_clock_now_ms() / 1000)) {
     case SP_SIGNED_OK: break;
     case SP_SIGNED_EXPIRED:
         return sp_problem_set(p, SP_FORBIDDEN, "url_expired", "the signed URL has expired");
@@ -246,7 +252,7 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
                               "the URL's signature does not match");
     }
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_attachment_get(&ctx, r->params[0], a, p) != SP_OK)
+    if (sp_attachment_get(&ctx, id, a, p) != SP_OK)
         return p->rc;
     if (a->size != s.size)  /* signed for another size: not this row's URL */
         return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",

@@ -121,12 +121,14 @@ credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct s
         r->principal.role = SP_ROLE_NONE;
         return p->rc;
     }
-    /* nginx builds channel ids from the raw argument: letters and digits. */
-    if (sid == NULL || !alnum_ok(sid, 64) || !sp_public_id_valid(sid))
+    /* A public id in any case (API.md §1), from here on in its canonical
+     * form: nginx subscribes to the session named in X-Chat-Session, the
+     * session is looked up and its frames published under that name. */
+    c->sid = sid != NULL ? sp_api_public_id(r, sid) : NULL;
+    if (c->sid == NULL)
         return forbidden(p, "no such chat session");
     if (!alnum_ok(r->principal.sub, 64))
         return forbidden(p, "unsupported subject");
-    c->sid = sid;
     caller_role(r, c);
     if (r->principal.role == SP_ROLE_CUSTOMER && stok != NULL && *stok != '\0')
         c->token_sha256_hex = sp_crypto_sha256_hex(r->arena, stok, strlen(stok));
@@ -632,10 +634,12 @@ hook_offline(struct sp_req *r, const char *query)
 {
     const char *saved = r->query;
     r->query = query;
-    const char *sid = sp_req_query(r, "session_id");
+    const char *raw = sp_req_query(r, "session_id");
     r->query = saved;
+    /* Recorded online under its canonical form (credentials()). */
+    const char *sid = raw != NULL ? sp_api_public_id(r, raw) : NULL;
     const char *principal = sp_req_header(r, "X-Chat-Principal");
-    if (sid != NULL && alnum_ok(sid, 64) && principal != NULL && strlen(principal) <= 80) {
+    if (sid != NULL && principal != NULL && strlen(principal) <= 80) {
         struct sp_ctx ctx = sp_api_ctx(r);
         struct sp_chat_presence_conn pc = presence_conn(r, sid, principal);
         sp_chat_presence_leave(&ctx, &pc);

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/utf8.h"
 
@@ -507,6 +508,10 @@ put_paragraph(struct sp_buf *b, const char *s, size_t n)
     sp_buf_puts(b, "</p>");
 }
 
+/* A line a reader sees nothing on: only spaces, tabs and CRs (the CR of
+ * a CRLF line end included). */
+#define BLANK " \t\r"
+
 char *
 sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
 {
@@ -518,10 +523,7 @@ sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
         size_t end = i;
         while (end < len && text[end] != '\n')
             end++;
-        bool blank = true;
-        for (size_t j = i; j < end && blank; j++)
-            blank = text[j] == ' ' || text[j] == '\t' || text[j] == '\r';
-        if (blank) {
+        if (sp_ascii_only(text + i, end - i, BLANK)) {
             if (i > start)
                 put_paragraph(&b, text + start, i - start - 1);
             start = end + 1;
@@ -538,12 +540,15 @@ sp_sanitize_text_to_lines(struct sp_arena *a, const char *text, size_t len)
 {
     struct sp_buf b;
     sp_buf_init(&b, a, len + len / 4 + 16);
-    /* Line breaks wait for the text after them: none lead or trail. */
+    /* Line breaks wait for the text after them: none lead or trail. A
+     * line of only blanks is an empty one to a reader (as in
+     * sp_sanitize_text_to_html): it counts as one, or "a\n \n \n b"
+     * would show any number of empty lines in a row. */
     int breaks = 0;
     for (size_t i = 0; i < len;) {
         const char *nl = memchr(text + i, '\n', len - i);
         size_t line = nl != NULL ? (size_t)(nl - (text + i)) : len - i;
-        if (line > 0) {
+        if (!sp_ascii_only(text + i, line, BLANK)) {
             for (; b.len > 0 && breaks > 0; breaks--)
                 sp_buf_puts(&b, "<br>");
             put_escaped(&b, text + i, line, false);

@@ -85,8 +85,9 @@ const char *sp_sanitize_body(struct sp_arena *a, const char *html, size_t len, s
 char *sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len);
 
 /* Plain text (sp_sanitize_text's) for inside one paragraph of ours: the
- * text escaped, <br> between its lines, at most one empty line in a row,
- * no element that opens or closes a block. Whoever wrote the text cannot
+ * text escaped, <br> between its lines, at most one empty line in a row
+ * (a line of only spaces, tabs and CRs is an empty one, as a reader sees
+ * it), no element that opens or closes a block. Whoever wrote the text cannot
  * end the paragraph it is put in or start another (a chat transcript's
  * labelled lines, docs/API.md §7). Arena-owned, never NULL. */
 char *sp_sanitize_text_to_lines(struct sp_arena *a, const char *text, size_t len);

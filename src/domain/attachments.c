@@ -28,6 +28,7 @@
 #include "core/fd.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/media_type.h"
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/attachment_files.h"
@@ -212,18 +213,16 @@ sp_attachment_download_name(struct sp_arena *a, const char *filename, const char
 static const char *
 media_type(struct sp_arena *a, const char *declared)
 {
-    static const char token[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                "0123456789!#$%&'*+-.^_`|~";
     for (const char *c = declared; *c != '\0'; c++)
         if ((*c < 0x20 && *c != '\t') || (unsigned char)*c >= 0x7f)
             return NULL;
-    const char *t = declared + strspn(declared, " \t");
-    size_t type = strspn(t, token);
-    if (type == 0 || t[type] != '/')
+    const char *t;
+    size_t n = sp_media_type_essence(declared, &t);
+    if (n == 0)
         return NULL;
-    size_t sub = strspn(t + type + 1, token), n = type + 1 + sub;
+    /* The parameters are dropped unread: none of them is kept. */
     const char *rest = t + n + strspn(t + n, " \t");
-    if (sub == 0 || (*rest != '\0' && *rest != ';'))
+    if (*rest != '\0' && *rest != ';')
         return NULL;
     char *out = sp_arena_strndup(a, t, n);
     for (char *c = out; *c != '\0'; c++)

@@ -15,6 +15,7 @@
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/media_type.h"
 #include "core/utf8.h"
 
 static const char *const method_names[SP_METHOD_MAX] = {
@@ -247,79 +248,24 @@ sp_query_repeats_name(struct sp_arena *a, const char *query)
     return false;
 }
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool
-tchar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-static size_t
-token_len(const char *s)
-{
-    size_t n = 0;
-    while (tchar(s[n]))
-        n++;
-    return n;
-}
-
-/* A parameter value at s, token or quoted-string (RFC 9110 §5.6.6, with
- * its quoted-pairs): the bytes it takes, 0 when it is neither; *utf8 says
- * whether it reads "utf-8" in any letter case once unquoted. */
-static size_t
-param_value(const char *s, bool *utf8)
-{
-    char v[8];
-    size_t n = 0, i = 0;
-    if (*s != '"') {
-        i = token_len(s);
-        n = i;
-        memcpy(v, s, i < sizeof(v) ? i : sizeof(v));
-    } else {
-        for (i = 1; s[i] != '"'; i++) {
-            unsigned char c = (unsigned char)s[i + (s[i] == '\\')];
-            if (c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f)
-                return 0;
-            i += s[i] == '\\';
-            if (n < sizeof(v))
-                v[n] = (char)c;
-            n++;
-        }
-        i++;
-    }
-    *utf8 = n == 5 && strncasecmp(v, "utf-8", 5) == 0;
-    return i;
-}
-
 bool
 sp_media_type_is_json_utf8(const char *value)
 {
     if (value == NULL)
         return false;
-    const char *s = value + strspn(value, " \t");
-    size_t type = token_len(s), sub = type > 0 && s[type] == '/' ? token_len(s + type + 1) : 0;
-    if (sub == 0 || type + 1 + sub != strlen("application/json") ||
-        strncasecmp(s, "application/json", type + 1 + sub) != 0)
+    const char *s;
+    size_t n = sp_media_type_essence(value, &s);
+    if (n != strlen("application/json") || strncasecmp(s, "application/json", n) != 0)
         return false;
-    /* parameters = *( OWS ";" OWS [ parameter ] ), parameter names and
-     * the charset's value without letter case (§8.3.1, §8.3.2) */
-    for (s += type + 1 + sub;;) {
-        s += strspn(s, " \t");
-        if (*s == '\0')
-            return true;
-        if (*s++ != ';')
+    /* parameter names and the charset's value without letter case
+     * (RFC 9110 §8.3.1, §8.3.2) */
+    struct sp_media_param p;
+    enum sp_media_next next;
+    for (s += n; (next = sp_media_type_param(&s, &p)) == SP_MEDIA_PARAM;)
+        if (p.name_len == 7 && strncasecmp(p.name, "charset", 7) == 0 &&
+            !sp_media_param_is(&p, "utf-8"))
             return false;
-        s += strspn(s, " \t");
-        size_t name = token_len(s);
-        if (name == 0)
-            continue;  /* an empty parameter, or the end */
-        bool utf8 = false;
-        size_t v = s[name] == '=' ? param_value(s + name + 1, &utf8) : 0;
-        if (v == 0 || (name == 7 && strncasecmp(s, "charset", 7) == 0 && !utf8))
-            return false;
-        s += name + 1 + v;
-    }
+    return next == SP_MEDIA_END;
 }
 
 struct json_object *

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/hex.h"
+#include "core/ids.h"
 #include "core/keyring.h"
 
 #define SECRET_MIN 32
@@ -145,6 +146,12 @@ static void
 mac_hex(const struct sp_keyring_key *key, const char *method, const char *id, long long size,
         long long expires, char out[SP_SIGNED_SIG_LEN + 1])
 {
+    /* A public id is signed in its canonical form: the URL's path may
+     * name it in any case and still name the one attachment signed for,
+     * while no other id can verify (signed_url.h). */
+    char canon[SP_PUBLIC_ID_LEN + 1];
+    if (sp_public_id_read(id, canon))
+        id = canon;
     char msg[512];
     int n = snprintf(msg, sizeof(msg), "support-attachment-v1\n%s\n%s\n%lld\n%lld", method, id,
                      size, expires);

@@ -5,9 +5,13 @@
  * where sig = HMAC-SHA256(key, "support-attachment-v1\n" METHOD "\n" ID
  * "\n" SIZE "\n" EXPIRES): the URL is bound to one attachment, one method,
  * one size and one deadline, and whoever holds it needs no other
- * credential. Keys come from SUPPORT_ATTACHMENT_KEYS ("kid:secret,...",
- * secrets of at least 32 bytes): the first signs, all verify, so a key is
- * rotated by putting a new one in front and reloading (SIGHUP).
+ * credential. ID is signed and verified in its canonical form when it is
+ * a public id (core/ids.h sp_public_id_read): the URL's path may write it
+ * in any letter case, as every public id (docs/API.md §4, §10), and still
+ * names the one attachment it was signed for; no other id verifies.
+ * Keys come from SUPPORT_ATTACHMENT_KEYS ("kid:secret,...", secrets of at
+ * least 32 bytes): the first signs, all verify, so a key is rotated by
+ * putting a new one in front and reloading (SIGHUP).
  * Signatures are compared in constant time.
  * Must not: log or echo key material, or know what an attachment is
  * beyond its id and size.

@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,59 @@ START_TEST(tampered_expired_and_foreign_signatures_are_403)
                                sizeof(sp_t_png), &body), 403);
     /* None of that stored anything: the real URL still works. */
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+}
+END_TEST
+
+/* url with the id of its path "/support/attachments/<id>/" in lower
+ * case (every other letter when mixed). */
+static const char *
+id_in_case(const char *url, bool mixed)
+{
+    char *out = (char *)sp_t_fmt("%s", url);
+    char *id = strstr(out, "/support/attachments/");
+    ck_assert(id != NULL);
+    id += strlen("/support/attachments/");
+    for (size_t i = 0; id[i] != '/' && id[i] != '\0'; i++)
+        if ((!mixed || i % 2 == 1) && id[i] >= 'A' && id[i] <= 'Z')
+            id[i] = (char)(id[i] - 'A' + 'a');
+    return out;
+}
+
+/* Public ids are read in any case (API.md §1), a signed URL's path too
+ * (§10): the signature is over the canonical id, so the URL with its id
+ * in lower or mixed case names the same attachment, while another
+ * attachment's signature on it is still refused. */
+START_TEST(signed_urls_take_the_id_in_any_case)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    struct sp_t_upload v = sp_t_attachment_new(c.token, "v.png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    /* v's signature under u's id, in lower case: not u's URL */
+    const char *foreign = sp_t_fmt("/support/attachments/%s/content%s", u.id,
+                                   strchr(v.url, '?'));
+    ck_assert_int_eq(sp_t_put_bytes(id_in_case(foreign, false), sp_t_png, sizeof(sp_t_png),
+                                    &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
+    ck_assert_int_eq(sp_t_put_bytes(id_in_case(u.url, false), sp_t_png, sizeof(sp_t_png), &body),
+                     200);
+    ck_assert(strstr(body, sp_t_fmt("\"id\":\"%s\"", u.id)) != NULL);
+    ck_assert_int_eq(stored_files(u.id), 1);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+    const char *url = sp_t_attachment_field(c.token, u.id, "download_url");
+    for (int mixed = 0; mixed < 2; mixed++) {
+        struct sp_t_resp *d = sp_t_get(id_in_case(url, mixed), NULL);
+        sp_t_assert_status(d, 200);
+        ck_assert_uint_eq(d->body_len, sizeof(sp_t_png));
+        ck_assert(memcmp(d->body, sp_t_png, sizeof(sp_t_png)) == 0);
+        ck_assert_str_eq(sp_t_header(d, "Content-Type"), "image/png");
+        sp_t_resp_free(d);
+    }
+    /* an expired one stays expired in any case */
+    struct sp_t_resp *d = sp_t_get(
+        id_in_case(signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) - 1), false), NULL);
+    sp_t_assert_problem(d, 403, "url_expired");
+    sp_t_resp_free(d);
 }
 END_TEST
 
@@ -748,6 +802,7 @@ main(void)
     tcase_add_test(tc, create_validates_name_type_and_size);
     tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
+    tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
     tcase_add_test(tc, a_file_is_served_under_a_name_of_its_type);

@@ -731,6 +731,75 @@ touch_file(const char *path)
     fclose(f);
 }
 
+/* Public ids are read in any case (API.md §1), the connect URL's
+ * session_id too (§7): a customer connecting with the id in lower case
+ * joins the session itself (its channel, its stored messages, its
+ * presence), and every frame names the session in its canonical form. */
+START_TEST(a_session_id_in_lower_case_joins_the_session)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    char *lower = (char *)sp_t_fmt("%s", c.id);
+    for (char *ch = lower; *ch != '\0'; ch++)
+        if (*ch >= 'A' && *ch <= 'Z')
+            *ch = (char)(*ch - 'A' + 'a');
+    const char *ready = ready_path();
+    const char *m1 = "{\"type\":\"message\",\"body\":\"written in lower case\"}";
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --expect 4 --timeout 20", auth_header(&c.agent)));
+    sp_t_ws_expect_open(agent);
+    usleep(300 * 1000);
+    /* the agent's presence, the HTTP message, the customer's own */
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", lower, c.token, c.customer.token),
+                                sp_t_fmt("--send %s --send-when %s --expect 3 --timeout 10",
+                                         sp_t_shq(m1), sp_t_shq(ready)));
+    sp_t_ws_expect_open(cust);
+    usleep(300 * 1000);
+    FILE *touch = fopen(ready, "w");
+    ck_assert_ptr_nonnull(touch);
+    fclose(touch);
+    /* Its own message stored first, so the customer leaves on the HTTP
+     * one: nchan drops the offline hook of a subscriber that leaves while
+     * its frame hook is in flight (the sweep reports it much later). */
+    const char *stored = sp_t_fmt("SELECT count(*) FROM support_chat_messages m"
+                                  " JOIN support_chat_sessions s ON s.id = m.session_id"
+                                  " WHERE s.public_id = '%s' AND m.body = 'written in lower case'",
+                                  c.id);
+    for (int i = 0; i < 100 && strcmp(sp_t_sql("%s", stored), "0") == 0; i++)
+        usleep(50 * 1000);
+    usleep(200 * 1000);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", lower),
+                                         c.agent.token, "{\"body\":\"sent over HTTP\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    struct json_object *fc = sp_t_ws_drain(cust), *fa = sp_t_ws_drain(agent);
+    unlink(ready);
+    struct json_object *h = sp_t_chat_frame(fc, "message", "sent over HTTP");
+    ck_assert_msg(h != NULL, "customer: %s", json_object_to_json_string(fc));
+    ck_assert_str_eq(sp_t_jstr(h, "session_id"), c.id);
+    struct json_object *sets[2] = {fc, fa};
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = sp_t_chat_frame(sets[i], "message", "written in lower case");
+        ck_assert_msg(m != NULL, "%s", json_object_to_json_string(sets[i]));
+        ck_assert_int_gt(sp_t_jint(m, "id"), 0);
+        ck_assert_str_eq(sp_t_jstr(m, "sender_type"), "customer");
+        ck_assert_str_eq(sp_t_jstr(m, "session_id"), c.id);
+    }
+    /* the customer came and went, under the session's canonical id */
+    struct json_object *seen = presence_frames(fa, "customer");
+    ck_assert_msg(json_object_array_length(seen) == 2, "agent: %s",
+                  json_object_to_json_string(fa));
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *f = json_object_array_get_idx(seen, i);
+        ck_assert_str_eq(sp_t_jstr(f, "state"), i == 0 ? "online" : "offline");
+        ck_assert_str_eq(sp_t_jstr(f, "session_id"), c.id);
+    }
+    ck_assert_str_eq(sp_t_sql("%s", stored), "1");
+    json_object_put(seen);
+    json_object_put(fc);
+    json_object_put(fa);
+}
+END_TEST
+
 /* The agent reads one frame (who is already here) and closes at once, three
  * times over. A subscriber that leaves while its online hook is still in
  * flight gets no offline hook from nchan: the worker answers the hook
@@ -922,6 +991,7 @@ chat_ws_suite(void)
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
+    tcase_add_test(tc, a_session_id_in_lower_case_joins_the_session);
     tcase_add_test(tc, a_silent_participant_is_reported_offline_after_the_timeout);
     return s;
 }

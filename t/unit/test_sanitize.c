@@ -527,6 +527,25 @@ START_TEST(text_to_lines_stays_inside_one_paragraph)
 }
 END_TEST
 
+/* A line of only blanks is an empty line to whoever reads the
+ * transcript: a customer's "a\n \n \n b" (or CRLF lines) shows at most
+ * one empty line, like "a\n\n\nb", and none before or after the text. */
+START_TEST(text_to_lines_blank_lines_are_empty)
+{
+    const char *t = "a\n \n\t\n \r\n  \nb";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)), "a<br><br>b");
+    t = "a\r\n\r\n\r\n\r\nb\r\n";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)), "a\r<br><br>b\r");
+    t = " \n\t\na\nb\n \n";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)), "a<br>b");
+    t = " \r\n\t";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)), "");
+    /* blanks inside a line that shows something stay */
+    t = "  a  \n b";
+    ck_assert_str_eq(sp_sanitize_text_to_lines(&arena, t, strlen(t)), "  a  <br> b");
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -555,6 +574,7 @@ sanitize_suite(void)
     tcase_add_test(tc, xss_corpus_yields_only_allowlisted_markup);
     tcase_add_test(tc, sanitizing_twice_changes_nothing);
     tcase_add_test(tc, text_to_lines_stays_inside_one_paragraph);
+    tcase_add_test(tc, text_to_lines_blank_lines_are_empty);
     suite_add_tcase(s, tc);
     return s;
 }

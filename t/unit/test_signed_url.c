@@ -72,6 +72,25 @@ START_TEST(method_id_size_and_expiry_are_bound)
 }
 END_TEST
 
+/* A public id is signed over its canonical form (API.md §10): the id in
+ * any case verifies, and signs the same URL; another id, or a string that
+ * is no public id, does not. */
+START_TEST(a_public_id_verifies_in_any_case)
+{
+    struct sp_signed s = signed_query("GET", "A1B2C3D4E5F6", 42, 1000);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "a1b2c3d4e5f6", &s, 0), SP_SIGNED_OK);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "A1b2C3d4E5f6", &s, 0), SP_SIGNED_OK);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "a1b2c3d4e5f7", &s, 0), SP_SIGNED_BAD);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "A1B2C3D4E5F6 ", &s, 0), SP_SIGNED_BAD);
+    struct sp_signed lower = signed_query("GET", "a1b2c3d4e5f6", 42, 1000);
+    ck_assert_str_eq(lower.sig, s.sig);
+    /* not a public id (a U, a leading digit): signed and checked as written */
+    struct sp_signed u = signed_query("GET", "AUB2C3D4E5F6", 42, 1000);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "AUB2C3D4E5F6", &u, 0), SP_SIGNED_OK);
+    ck_assert_int_eq(sp_signed_verify(keys, "GET", "aub2c3d4e5f6", &u, 0), SP_SIGNED_BAD);
+}
+END_TEST
+
 START_TEST(an_older_key_still_verifies_after_rotation)
 {
     char err[256];
@@ -151,6 +170,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, a_signed_url_verifies_until_it_expires);
     tcase_add_test(tc, method_id_size_and_expiry_are_bound);
+    tcase_add_test(tc, a_public_id_verifies_in_any_case);
     tcase_add_test(tc, an_older_key_still_verifies_after_rotation);
     tcase_add_test(tc, malformed_queries_are_refused);
     tcase_add_test(tc, keyrings_refuse_short_secrets_and_repeated_kids);
