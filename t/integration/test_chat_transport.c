@@ -484,6 +484,19 @@ END_TEST
 
 /* ---- 3b: a frame whose worker child dies mid-request ----------------------------------- */
 
+/* Whether the process is stopped (state T in /proc/PID/stat). */
+static bool
+stopped(pid_t pid)
+{
+    FILE *f = fopen(sp_t_fmt("/proc/%d/stat", (int)pid), "r");
+    if (f == NULL)
+        return true;   /* gone: takes nothing either */
+    char state = 0;
+    int ok = fscanf(f, "%*d (%*[^)]) %c", &state);
+    fclose(f);
+    return ok == 1 && (state == 'T' || state == 't');
+}
+
 /* The sender's socket stays open: the frame gets a `dependency_unavailable`
  * error frame and the client's next frame (its resend, queued behind the failed
  * one) is handled. nchan 1.3.6 closing the socket there while that next
@@ -523,11 +536,15 @@ START_TEST(frame_whose_worker_dies_gets_an_error_frame_and_the_socket_stays_open
         waited = strcmp(sp_t_sql("SELECT count(*) FROM pg_stat_activity"
                                  " WHERE wait_event_type = 'Lock'"), "0") != 0;
     }
-    /* Stopped first, so that no other child takes the next frame and dies
-     * with it: that one waits for the respawned children. */
+    /* All stopped before any dies: a child still in accept() with a
+     * pending SIGKILL takes the next frame and dies with it (seen under
+     * load); the next frame waits for the respawned children instead. */
     size_t n = sp_t_children(master, kids, 64);
     for (size_t i = 0; i < n; i++)
         kill(kids[i], SIGSTOP);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 100 && !stopped(kids[i]); k++)
+            usleep(20 * 1000);
     for (size_t i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
     sp_t_tx_release(db);
