@@ -26,7 +26,8 @@ usage:
     each sends a `message` frame (client_id P-<client>-<i>) every --interval
     s and waits for the stored frames of its own messages. A closed socket is
     reopened and every own message without a frame is resent (same
-    client_id). Phases and kills as for api (support-chat's master).
+    client_id); so is every one after an error frame dependency_unavailable
+    (a frame whose worker was killed: the socket stays open). Phases and kills as for api (support-chat's master).
   faults_load.py pg --base URL --tokens FILE [--clients N] [--duration S]
         [--fault-at S] --fault-cmd CMD [--max-tries N] [--max-creates N]
         [--interval S] [--prefix P]
@@ -307,7 +308,7 @@ async def mode_chat(a):
         url = "ws://%s/support/chat/connect?session_id=%s&session_token=%s" % (
             host, urllib.parse.quote(sid), urllib.parse.quote(stok))
         st = {"sent": {}, "got": {}, "closes": [], "connect_failures": 0, "ws": None,
-              "dups": 0}
+              "dups": 0, "error_frames": 0}
 
         async def connect():
             while True:
@@ -343,7 +344,19 @@ async def mode_chat(a):
                     d = json.loads(msg)
                 except ValueError:
                     continue
-                cid = d.get("client_id") if isinstance(d, dict) else None
+                if not isinstance(d, dict):
+                    continue
+                if d.get("type") == "error" and d.get("code") == "dependency_unavailable":
+                    # a frame the worker did not handle (killed mid-frame):
+                    # the socket stays open, resend what is unanswered
+                    st["error_frames"] += 1
+                    for cid in [c for c in st["sent"] if c not in st["got"]]:
+                        try:
+                            await st["ws"].send(frame(cid))
+                        except websockets.exceptions.ConnectionClosed:
+                            break
+                    continue
+                cid = d.get("client_id")
                 if d.get("type") == "message" and cid in st["sent"]:
                     if cid in st["got"]:
                         if st["got"][cid][0] != d.get("id"):
@@ -409,6 +422,7 @@ async def mode_chat(a):
             "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": pct(lat, 100)}
     out["connect_failures"] = sum(s["connect_failures"] for s in res)
     out["duplicate_ids_for_one_client_id"] = sum(s["dups"] for s in res)
+    out["dependency_unavailable_frames"] = sum(s["error_frames"] for s in res)
     out["client_id_prefix"] = a.prefix
     return out
 
