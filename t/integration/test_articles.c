@@ -2,9 +2,9 @@
  * test_articles: the knowledge base over JSON (API.md §8 and §6) through
  * the real stack: admin CRUD (201 with the rendered article, slug_taken,
  * validation of every field, If-Match → 412, publish/unpublish, delete),
- * who may call what, the public reads (drafts are 404, ETag + 304; the
- * ETag names the article, so a reused slug is a new one),
- * Cache-Control), full-text search (relevance with <mark> snippets whose
+ * who may call what, the public reads (drafts are 404, ETag + 304,
+ * Cache-Control; the ETag names the article, so a reused slug gets a new
+ * one), full-text search (relevance with <mark> snippets whose
  * text is escaped, title above body, tags, cursors), markdown that tries
  * to smuggle script into the stored HTML, and nginx's micro-cache
  * (anonymous reads HIT, authenticated ones BYPASS, an unpublish shows
