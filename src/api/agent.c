@@ -247,7 +247,7 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
-    if (sp_api_if_match(r, &patch.if_match, p) != SP_OK)
+    if (sp_api_if_match(r, 0, &patch.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
     patch.status = (enum sp_status)v[P_STATUS].i;

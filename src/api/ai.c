@@ -132,8 +132,12 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
     const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, provider.ep.model, NULL);
+    /* The model's writes count against the caller's tools limit, as
+     * direct runs do (domain/ai_tool_calls). */
+    const struct sp_ai_write_limit limit = {sp_api_ai_bucket(r, "ai_tools"),
+                                            app->cfg.ai_tools_rate_per_minute};
     struct sp_ai_tool_calls calls;
-    sp_ai_tool_calls_init(&calls, &ctx, &env, &who);
+    sp_ai_tool_calls_init(&calls, &ctx, &env, &who, &limit);
     struct sp_ai_query_in in = {
         .question = v[Q_QUESTION].str,
         .embedder = &embedder,

@@ -96,11 +96,16 @@ sp_api_ai_tools_env(const struct sp_req *r)
     };
 }
 
+const char *
+sp_api_ai_bucket(struct sp_req *r, const char *name)
+{
+    return sp_arena_sprintf(r->arena, "%s:%s", name, r->principal.sub);
+}
+
 enum sp_rc
 sp_api_ai_rate_limit(struct sp_req *r, const char *name, long per_minute, struct sp_problem *p)
 {
     const struct sp_rate_window window = {60, per_minute};
     struct sp_rate_result rate;
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", name, r->principal.sub),
-                             &window, 1, &rate, p);
+    return sp_api_rate_limit(r, sp_api_ai_bucket(r, name), &window, 1, &rate, p);
 }

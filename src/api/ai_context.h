@@ -44,6 +44,9 @@ struct sp_ai_tool_caller sp_api_ai_caller(const struct sp_req *r, const struct s
 /* The tools' settings (booking and payment services, refund limit). */
 struct sp_ai_tools_env sp_api_ai_tools_env(const struct sp_req *r);
 
+/* The caller's bucket of an AI limit: "<name>:<sub>". */
+const char *sp_api_ai_bucket(struct sp_req *r, const char *name);
+
 /* An AI endpoint's per-user limit (API.md §1): per_minute calls in the
  * bucket "<name>:<sub>", every call counted (a malformed one too, so it
  * is counted before the body is read). */

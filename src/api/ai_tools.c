@@ -79,8 +79,8 @@ render(struct sp_req *r, const struct sp_ai_tool_result *res)
 enum sp_rc
 sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
 {
-    /* Direct runs are limited like the query (a provider's runs are
-     * counted by the query that asked for them). */
+    /* Every direct run counts; a provider's writes count in the same
+     * bucket (api/ai.c), so a query cannot be a way round it. */
     const struct sp_app *app = r->env->app;
     if (sp_api_ai_rate_limit(r, "ai_tools", app->cfg.ai_tools_rate_per_minute, p) != SP_OK)
         return p->rc;

@@ -5,7 +5,7 @@
  * api/kb_pages.c.
  *
  * Public reads are cacheable (Cache-Control: public, max-age=60, ETag
- * from the version; nginx micro-caches them for anonymous callers) and
+ * from the id and version; nginx micro-caches them for anonymous callers) and
  * answer If-None-Match with 304.
  * Holds no SQL; never includes db/.
  */
@@ -179,9 +179,9 @@ sp_api_article_get(struct sp_req *r, struct sp_problem *p)
     struct sp_article a;
     if (sp_article_published(&ctx, r->params[0], &a, p) != SP_OK)
         return p->rc;
-    sp_api_etag(r, a.version);
+    sp_api_etag(r, a.id, a.version);
     sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
-    if (sp_api_etag_matches(r, a.version)) {
+    if (sp_api_etag_matches(r, a.id, a.version)) {
         sp_resp_send(r, 304, NULL, "", 0);
         return SP_OK;
     }
@@ -203,14 +203,16 @@ static const struct sp_field_spec article_fields[AF_COUNT] = {
     [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 
-/* The body of a create (required fields) or a patch (given fields). A
+/* The body of a create (id 0: required fields) or a patch of article id
+ * (given fields; If-Match an ETag of that article). A
  * field of the wrong shape (an empty title) does not hide the others'
  * faults (a bad slug, a repeated tag): the fields that were read are still
  * checked, so one 422 lists every field error (API.md §1), as the form
  * does. */
 static enum sp_rc
-read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp_problem *p)
+read_input(struct sp_req *r, long long id, struct sp_article_input *in, struct sp_problem *p)
 {
+    bool create = id == 0;
     struct sp_field_value v[AF_COUNT];
     bool shaped = sp_api_read_body_for(r, create, article_fields, AF_COUNT, v, p) != NULL;
     if (!shaped && p->nerrors == 0)
@@ -229,7 +231,7 @@ read_input(struct sp_req *r, bool create, struct sp_article_input *in, struct sp
         (void)sp_article_check(in, false, p);
         return p->rc;
     }
-    if (!create && sp_api_if_match(r, &in->if_match, p) != SP_OK)
+    if (!create && sp_api_if_match(r, id, &in->if_match, p) != SP_OK)
         return p->rc;
     return SP_OK;
 }
@@ -239,7 +241,7 @@ answer(struct sp_req *r, int status, const struct sp_article *a)
 {
     struct sp_jw *w = sp_api_json(r);
     sp_api_article_admin_json(w, a);
-    sp_api_etag(r, a->version);
+    sp_api_etag(r, a->id, a->version);
     return sp_api_send(r, status, w);
 }
 
@@ -255,6 +257,7 @@ create_article(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     sp_jw_init(&w, body);
     sp_api_article_admin_json(&w, &a);
     out->version = a.version;
+    out->etag_id = a.id;
     out->location = sp_arena_sprintf(r->arena, "/support/admin/articles/%lld", a.id);
     return SP_OK;
 }
@@ -263,7 +266,7 @@ enum sp_rc
 sp_api_admin_articles_create(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_article_input in;
-    if (read_input(r, true, &in, p) != SP_OK)
+    if (read_input(r, 0, &in, p) != SP_OK)
         return p->rc;
     return sp_api_create(r, create_article, &in, p);
 }
@@ -286,7 +289,7 @@ sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p)
 {
     long long id;
     struct sp_article_input in;
-    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, id, &in, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_article a;
@@ -299,7 +302,7 @@ enum sp_rc
 sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p)
 {
     long long id, if_match;
-    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, &if_match, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_article_delete(&ctx, id, if_match, p) != SP_OK)

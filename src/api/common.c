@@ -148,39 +148,66 @@ sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
     return SP_OK;
 }
 
+/* Our ETags: "v<version>" for id 0 (a ticket: its ids are never reused,
+ * so a version names one representation), "<id>-v<version>" otherwise (an
+ * article: its slug, the public URL, can name a new article after a
+ * delete or a rename, whose version starts at 1 again). */
 static const char *
-etag_text(struct sp_req *r, long long version)
+etag_text(struct sp_req *r, long long id, long long version)
 {
-    return sp_arena_sprintf(r->arena, "\"v%lld\"", version);
+    if (id == 0)
+        return sp_arena_sprintf(r->arena, "\"v%lld\"", version);
+    return sp_arena_sprintf(r->arena, "\"%lld-v%lld\"", id, version);
 }
 
 void
-sp_api_etag(struct sp_req *r, long long version)
+sp_api_etag(struct sp_req *r, long long id, long long version)
 {
-    sp_resp_header(r, "ETag", etag_text(r, version));
+    sp_resp_header(r, "ETag", etag_text(r, id, version));
 }
 
-/* The version of an ETag we sent ("v3" or W/"v3"), else 0. */
+/* The positive decimal number at s[*i] (at most 12 digits), moving *i
+ * past it; 0 when there is none. */
 static long long
-etag_version(const char *s, size_t n)
+etag_number(const char *s, size_t n, size_t *i)
+{
+    long long v = 0;
+    size_t start = *i;
+    for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
+        if (*i - start >= 12)
+            return 0;
+        v = v * 10 + (s[*i] - '0');
+    }
+    return v;
+}
+
+/* An ETag we sent ("v3", "12-v3"; W/ or not) into *id (0 for the first
+ * form) and *version; false for anything else. */
+static bool
+etag_parse(const char *s, size_t n, long long *id, long long *version)
 {
     if (n >= 2 && strncmp(s, "W/", 2) == 0) {
         s += 2;
         n -= 2;
     }
-    if (n < 4 || s[0] != '"' || s[1] != 'v' || s[n - 1] != '"')
-        return 0;
-    long long v = 0;
-    for (size_t i = 2; i + 1 < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > 100000000000LL)
-            return 0;
-        v = v * 10 + (s[i] - '0');
+    if (n < 4 || s[0] != '"' || s[n - 1] != '"')
+        return false;
+    size_t i = 1;
+    *id = 0;
+    if (s[i] != 'v') {
+        *id = etag_number(s, n - 1, &i);
+        if (*id <= 0 || s[i] != '-')
+            return false;
+        i++;
     }
-    return v;
+    if (s[i++] != 'v')
+        return false;
+    *version = etag_number(s, n - 1, &i);
+    return *version > 0 && i == n - 1;
 }
 
 bool
-sp_api_etag_matches(struct sp_req *r, long long version)
+sp_api_etag_matches(struct sp_req *r, long long id, long long version)
 {
     const char *h = sp_req_header(r, "If-None-Match");
     while (h != NULL && *h != '\0') {
@@ -188,7 +215,9 @@ sp_api_etag_matches(struct sp_req *r, long long version)
         size_t n = strcspn(h, ",");
         while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
             n--;
-        if ((n == 1 && h[0] == '*') || (n > 0 && etag_version(h, n) == version))
+        long long tid, tversion;
+        if ((n == 1 && h[0] == '*') ||
+            (n > 0 && etag_parse(h, n, &tid, &tversion) && tid == id && tversion == version))
             return true;
         h += strcspn(h, ",");
     }
@@ -196,17 +225,19 @@ sp_api_etag_matches(struct sp_req *r, long long version)
 }
 
 enum sp_rc
-sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p)
+sp_api_if_match(struct sp_req *r, long long id, long long *version, struct sp_problem *p)
 {
     *version = 0;
     const char *h = sp_req_header(r, "If-Match");
     if (h == NULL || strcmp(h, "*") == 0)
         return SP_OK;
-    *version = etag_version(h, strlen(h));
-    if (*version > 0)
+    long long tid;
+    if (etag_parse(h, strlen(h), &tid, version) && tid == id)
         return SP_OK;
+    *version = 0;
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "If-Match must be an ETag of this resource, e.g. \"v3\"");
+                          "If-Match must be an ETag of this resource, e.g. %s",
+                          etag_text(r, id, 3));
 }
 
 /* The elements of array a as a NULL-terminated arena array of *n strings
@@ -307,13 +338,13 @@ call_create(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct
     (void)ctx;
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
-    struct sp_api_created out = {NULL, 0, false, 0};
+    struct sp_api_created out = {NULL, 0, 0, false, 0};
     if (c->fn(c->r, c->input, body, &out, p) != SP_OK)
         return p->rc;
     c->found = out.found;
     answer->status = out.found ? 200 : out.status > 0 ? out.status : 201;
     answer->location = out.location;
-    answer->etag = out.version > 0 ? etag_text(c->r, out.version) : NULL;
+    answer->etag = out.version > 0 ? etag_text(c->r, out.etag_id, out.version) : NULL;
     answer->body = body->data;
     return SP_OK;
 }

@@ -72,13 +72,18 @@ typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
 enum sp_rc sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
                               sp_api_item_writer *write, const char *next_cursor);
 
-void sp_api_etag(struct sp_req *r, long long version);
-/* If-None-Match names the ETag of version ("v3", W/ or not, in a list, or
- * *): the client's copy is current (304). */
-bool sp_api_etag_matches(struct sp_req *r, long long version);
-/* If-Match: "v3", W/"v3" or * (none: *version = 0); anything else can
- * never match: 412 precondition_failed. */
-enum sp_rc sp_api_if_match(struct sp_req *r, long long *version, struct sp_problem *p);
+/* The ETag of a representation: "v<version>" for id 0 (tickets, whose
+ * ids are never reused), else "<id>-v<version>" (articles: a slug can name
+ * a new article, whose versions start again at 1). */
+void sp_api_etag(struct sp_req *r, long long id, long long version);
+/* If-None-Match names the ETag of id and version ("v3" or "12-v3", W/ or
+ * not, in a list, or *): the client's copy is current (304). */
+bool sp_api_etag_matches(struct sp_req *r, long long id, long long version);
+/* If-Match: the ETag of a version of id (W/ or not) or * (none: *version
+ * = 0); anything else — another resource's ETag too — can never match:
+ * 412 precondition_failed. */
+enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
+                           struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 /* DELETE of the row :id by a domain command: 204, or the command's
@@ -187,7 +192,8 @@ const char *sp_api_chat_message_limit(struct sp_req *r, const char *session_id,
  * Idempotency-Key, so a replay answers the same (API.md §1). */
 struct sp_api_created {
     const char *location;   /* NULL: none */
-    long long version;      /* > 0: the representation's ETag, "v<version>" */
+    long long version;      /* > 0: the representation's ETag (sp_api_etag) */
+    long long etag_id;      /* the ETag's id: 0 for tickets */
     /* The step found its resource already made by an earlier request
      * (a chat message resent with its client_id): 200 with
      * Idempotent-Replayed: true instead of 201. */

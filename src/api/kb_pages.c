@@ -179,8 +179,10 @@ sp_page_login(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_page_login_post(struct sp_req *r, struct sp_problem *p)
 {
+    /* Double submit: the form's token is the cookie's, and the cookie
+     * holds a token of ours (an empty cookie and an empty field match). */
     const char *want = cookie(r, LOGIN_COOKIE), *given = sp_req_form(r, "csrf_token");
-    if (want == NULL || given == NULL ||
+    if (!sp_admin_token_ok(want) || given == NULL ||
         !sp_crypto_equal(want, strlen(want), given, strlen(given)))
         return error_page(r, 403, "Forbidden",
                           "This sign-in form has expired. Open the sign-in page again.", NULL);
@@ -310,17 +312,20 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
 /* --- the article form ---------------------------------------------------------- */
 
 /* The form's fields as an article input (tags: comma separated, trimmed,
- * lower-cased, empty ones dropped). */
+ * lower-cased, empty ones dropped). is_published is checked when it holds
+ * what the checkbox sends, "1"; a browser sends that or nothing, so
+ * anything else (is_published=0) is unchecked: a draft, not a publish. */
 static void
 form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
 {
     const char *md = sp_req_form(r, "content_markdown");
+    const char *published = sp_req_form(r, "is_published");
     *in = (struct sp_article_input){
         .slug = sp_req_form(r, "slug"),
         .title = sp_req_form(r, "title"),
         .markdown = md,
         .markdown_len = md ? strlen(md) : 0,
-        .publish = with_publish ? sp_req_form(r, "is_published") != NULL : -1,
+        .publish = with_publish ? published != NULL && strcmp(published, "1") == 0 : -1,
         .tags_set = true,
     };
     const char *tags = sp_req_form(r, "tags");

@@ -225,7 +225,7 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
         if (sp_ticket_stamp_for_customer(&ctx, public_id, r->principal.sub, &now, p) != SP_OK)
             return p->rc;
         if (sp_stamped_matches(&cached, now.version, now.category)) {
-            sp_api_etag(r, cached.version);
+            sp_api_etag(r, 0, cached.version);
             sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value, cached.len);
             return SP_OK;
         }

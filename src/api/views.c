@@ -96,7 +96,7 @@ sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t, e
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, t, view);
-    sp_api_etag(r, t->version);
+    sp_api_etag(r, 0, t->version);
     sp_resp_json(r, status, b);
     return b;
 }

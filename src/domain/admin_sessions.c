@@ -63,12 +63,18 @@ sp_admin_session_open(struct sp_ctx *ctx, const char *user_id, long hours, const
     return SP_OK;
 }
 
+bool
+sp_admin_token_ok(const char *token)
+{
+    return token != NULL && strlen(token) == SP_ADMIN_TOKEN_HEX &&
+           strspn(token, sp_hex_lower) == SP_ADMIN_TOKEN_HEX;
+}
+
 enum sp_rc
 sp_admin_session_find(struct sp_ctx *ctx, const char *token, struct sp_admin_session *out,
                       struct sp_problem *p)
 {
-    if (token == NULL || strlen(token) != SP_ADMIN_TOKEN_HEX ||
-        strspn(token, sp_hex_lower) != SP_ADMIN_TOKEN_HEX)
+    if (!sp_admin_token_ok(token))
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such session");
     const char *params[1] = {sp_crypto_sha256_hex(ctx->arena, token, SP_ADMIN_TOKEN_HEX)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &find_stmt, params, p);

@@ -16,6 +16,11 @@
 
 #define SP_ADMIN_TOKEN_HEX 64   /* 32 random bytes */
 
+/* Whether token has the form of the tokens handed out here and by the
+ * login form (SP_ADMIN_TOKEN_HEX lower-case hex digits): anything else,
+ * an empty value above all, is no token. */
+bool sp_admin_token_ok(const char *token);
+
 struct sp_admin_session {
     long long id;
     const char *user_id;

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "domain/ratelimit.h"
 
 /* The role's tools in the chat-completions format. */
 static const char *
@@ -76,6 +77,29 @@ arguments(struct sp_arena *a, const char *text, struct json_object **out, struct
                           "the arguments are not a JSON object");
 }
 
+/* env.before_write: a write passed every check; it runs only within the
+ * query's cap and the caller's tools limit (counted once it is within the
+ * cap, as a direct run is counted by its endpoint). */
+static enum sp_rc
+before_write(void *arg, const char *tool, struct sp_problem *p)
+{
+    struct sp_ai_tool_calls *tc = arg;
+    if (tc->writes >= SP_AI_QUERY_WRITES_MAX)
+        return sp_problem_set(p, SP_FORBIDDEN, "too_many_writes",
+                              "one question may run at most %d write tools; %s was not run",
+                              SP_AI_QUERY_WRITES_MAX, tool);
+    const struct sp_rate_window window = {60, tc->limit.per_minute};
+    struct sp_rate_result rate;
+    if (sp_rate_hit(tc->ctx, tc->limit.bucket, &window, 1, &rate, p) != SP_OK)
+        return p->rc;
+    if (!rate.allowed)
+        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
+                              "too many tool runs: %ld a minute allowed; %s was not run",
+                              rate.limit, tool);
+    tc->writes++;
+    return SP_OK;
+}
+
 static const char *
 run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budget_ms)
 {
@@ -85,6 +109,8 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
     struct json_object *args;
     struct sp_ai_tools_env env = tc->env;
     env.budget_ms = budget_ms;
+    env.before_write = before_write;
+    env.before_write_arg = tc;
     struct sp_ai_tool_result res;
     if (arguments(a, call->arguments, &args, &p) == SP_OK &&
         sp_ai_tool_run(tc->ctx, &env, &tc->who, call->name, args, &res, &p) == SP_OK) {
@@ -102,11 +128,13 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
 
 void
 sp_ai_tool_calls_init(struct sp_ai_tool_calls *tc, struct sp_ctx *ctx,
-                      const struct sp_ai_tools_env *env, const struct sp_ai_tool_caller *who)
+                      const struct sp_ai_tools_env *env, const struct sp_ai_tool_caller *who,
+                      const struct sp_ai_write_limit *limit)
 {
     memset(tc, 0, sizeof(*tc));
     tc->ctx = ctx;
     tc->env = *env;
     tc->who = *who;
+    tc->limit = *limit;
     tc->runner = (struct sp_ai_tool_runner){offered(ctx->arena, who->role), run, tc};
 }

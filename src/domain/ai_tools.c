@@ -511,6 +511,9 @@ sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
     if (admit(&rn, &t, p) != SP_OK)
         return p->rc;
     const struct impl *e = &impls[t - tools];
+    if (e->writes && env->before_write != NULL &&
+        env->before_write(env->before_write_arg, t->id, p) != SP_OK)
+        return p->rc;
     if (e->writes && claim_key(&rn, p) != SP_OK)
         return p->rc;
     if (e->writes)

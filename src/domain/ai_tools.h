@@ -49,6 +49,13 @@ struct sp_ai_tools_env {
     struct sp_service booking, payments;
     long long refund_agent_limit;    /* minor units an agent may refund */
     long budget_ms;                  /* a service call, retries included; 0: no bound */
+    /* Asked before a write (a tool that changes something elsewhere:
+     * booking_reschedule, payment_refund) runs, once every check passed:
+     * a refusal is the run's refusal, and nothing runs or is logged. NULL:
+     * none (a direct run is limited by its endpoint; a provider's calls by
+     * their query, domain/ai_tool_calls). */
+    enum sp_rc (*before_write)(void *arg, const char *tool, struct sp_problem *p);
+    void *before_write_arg;
 };
 
 struct sp_ai_tool_caller {
@@ -79,7 +86,8 @@ const char *sp_ai_role_name(enum sp_ai_role role);
  * validation_failed (field errors "arguments.<name>"), 422
  * idempotency_key_reused (who's key with another request), the service's
  * refusals (404 not_found, 409 dependency_refused), 503
- * dependency_unavailable (service down, slow or not configured). */
+ * dependency_unavailable (service down, slow or not configured), or
+ * env->before_write's refusal of a write. */
 enum sp_rc sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
                           const struct sp_ai_tool_caller *who, const char *tool_id,
                           struct json_object *args, struct sp_ai_tool_result *out,

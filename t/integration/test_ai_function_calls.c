@@ -12,7 +12,8 @@
  * the refusal is the tool result the model sees; the rounds are bounded
  * (a model asking for tools forever: three rounds, then a text-only
  * request, then "I don't know"); a slow tool spends the query's budget
- * (503, logged).
+ * (503, logged); writes are bounded (two a query, and each counts against
+ * the caller's tools limit; over either, refused to the model).
  */
 #include "harness.h"
 
@@ -261,6 +262,102 @@ START_TEST(an_agents_refund_above_the_limit_is_refused)
 }
 END_TEST
 
+/* The fixture's script: `rounds` rounds of `per_round` refunds of ids
+ * <pay>-<round>-<i>, amount 1. */
+static const char *
+refund_script(const char *pay, int rounds, int per_round)
+{
+    const char *script = "{\"script\":[";
+    for (int k = 0; k < rounds; k++) {
+        script = sp_t_fmt("%s%s[", script, k ? "," : "");
+        for (int i = 0; i < per_round; i++)
+            script = sp_t_fmt("%s%s{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":"
+                              "\"%s-%d-%d\",\"amount\":1,\"reason\":\"goodwill\"}}",
+                              script, i ? "," : "", pay, k, i);
+        script = sp_t_fmt("%s]", script);
+    }
+    return sp_t_fmt("%s]}", script);
+}
+
+/* Occurrences of needle in hay. */
+static int
+occurrences(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *s = strstr(hay, needle); s != NULL; s = strstr(s + 1, needle))
+        n++;
+    return n;
+}
+
+START_TEST(one_question_runs_at_most_two_writes)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "Refund storm");
+    const char *pay = sp_t_unique("PAY");
+    /* Three rounds of eight refunds: 24 asked for. */
+    control(refund_script(pay, 3, 8));
+    struct sp_t_resp *r = ask(&agent, ticket, "Refund everything");
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_int_eq(occurrences(answer, "{\"refund\":{"), 2);
+    ck_assert_msg(occurrences(answer, "{\"error\":{\"code\":\"too_many_writes\",\"detail\":"
+                                      "\"one question may run at most 2 write tools;") == 22,
+                  "%s", answer);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(service_calls(pay, NULL), 2);
+    ck_assert_int_eq(chats(NULL, 0), 4);
+    ck_assert_str_eq(tool_rows(&agent), "payment_refund:ok,payment_refund:ok");
+    /* The two that ran count against the agent's tools limit. */
+    ck_assert_str_eq(sp_t_sql("SELECT coalesce(sum(count), 0) FROM support_rate_limits"
+                              " WHERE bucket = 'ai_tools:%s:60'", agent.sub), "2");
+    control("{\"script\":null}");
+}
+END_TEST
+
+START_TEST(a_models_writes_share_the_tools_limit_of_direct_runs)
+{
+    drain();
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "Refund at the limit");
+    const char *pay = sp_t_unique("PAY");
+    /* One run left of the agent's minute (SUPPORT_AI_TOOLS_RATE_PER_MINUTE,
+     * 60): the first refund takes it, the second is refused; a read in the
+     * same round is not a write and runs. */
+    sp_t_away_from_window_edges(5, 60);
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
+             " VALUES ('ai_tools:%s:60', to_timestamp(floor(extract(epoch FROM now()) / 60) * 60),"
+             " 59)", agent.sub);
+#define REFUND "{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":" \
+               "\"%s-%s\",\"amount\":1,\"reason\":\"goodwill\"}}"
+    control(sp_t_fmt("{\"script\":[[" REFUND "," REFUND ",{\"name\":\"kb_search\","
+                     "\"arguments\":{\"query\":\"refunds\"}}]]}", pay, "a", pay, "b"));
+#undef REFUND
+    struct sp_t_resp *r = ask(&agent, ticket, "Refund both payments");
+    sp_t_assert_json(r, 200);   /* the query itself answers */
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_msg(strstr(answer, sp_t_fmt("{\"refund\":{\"path\":\"\\/pay\\/payments\\/%s-a\\/"
+                                          "refunds\"", pay)) != NULL, "%s", answer);
+    ck_assert_msg(strstr(answer, "{\"error\":{\"code\":\"rate_limited\",\"detail\":\"too many "
+                                 "tool runs: 60 a minute allowed; payment_refund was not run\"}}")
+                      != NULL, "%s", answer);
+    sp_t_resp_free(r);
+    const char *first = NULL;
+    ck_assert_int_eq(service_calls(pay, &first), 1);
+    ck_assert_str_eq(first, sp_t_fmt("POST /pay/payments/%s-a/refunds Bearer pk-fc", pay));
+    chats(NULL, 0);
+    ck_assert_str_eq(tool_rows(&agent), "payment_refund:ok,kb_search:ok");
+    /* The same minute is spent for the agent's direct runs too. */
+    r = sp_t_post_json("/support/ai/tools/kb_search", agent.token,
+                       "{\"arguments\":{\"query\":\"refunds\"}}");
+    sp_t_assert_problem(r, 429, "rate_limited");
+    sp_t_resp_free(r);
+    control("{\"script\":null}");
+}
+END_TEST
+
 START_TEST(a_model_asking_for_tools_forever_gets_three_rounds)
 {
     drain();
@@ -319,6 +416,8 @@ main(void)
     tcase_add_test(tc, a_customers_calls_run_only_what_customers_may);
     tcase_add_test(tc, a_customer_cannot_have_the_model_refund);
     tcase_add_test(tc, an_agents_refund_above_the_limit_is_refused);
+    tcase_add_test(tc, one_question_runs_at_most_two_writes);
+    tcase_add_test(tc, a_models_writes_share_the_tools_limit_of_direct_runs);
     tcase_add_test(tc, a_model_asking_for_tools_forever_gets_three_rounds);
     tcase_add_test(tc, a_slow_tool_spends_the_querys_budget);
     return sp_t_run(s);

@@ -3,7 +3,8 @@
  * the real stack: admin CRUD (201 with the rendered article, slug_taken,
  * validation of every field, If-Match → 412, publish/unpublish, delete),
  * who may call what, the public reads (drafts are 404, ETag + 304,
- * Cache-Control), full-text search (relevance with <mark> snippets whose
+ * Cache-Control; the ETag names the article, so a reused slug gets a new
+ * one), full-text search (relevance with <mark> snippets whose
  * text is escaped, title above body, tags, cursors), markdown that tries
  * to smuggle script into the stored HTML, and nginx's micro-cache
  * (anonymous reads HIT, authenticated ones BYPASS, an unpublish shows
@@ -79,7 +80,8 @@ START_TEST(create_renders_markdown_and_answers_the_admin_view)
     ck_assert_int_eq(sp_t_jint(a, "version"), 1);
     ck_assert_ptr_null(sp_t_jget(a, "published_at"));
     sp_t_assert_timestamp(sp_t_jstr(a, "created_at"));
-    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v1\"");
+    ck_assert_str_eq(sp_t_header(r, "ETag"),
+                     sp_t_fmt("\"%lld-v1\"", (long long)sp_t_jint(a, "id")));
     ck_assert_str_eq(sp_t_header(r, "Location"),
                      sp_t_fmt("/support/admin/articles/%lld", (long long)sp_t_jint(a, "id")));
 
@@ -156,10 +158,12 @@ START_TEST(publish_etag_304_if_match_and_delete)
     const char *s = slug(), *w = sp_t_unique_word();
     int64_t id = create_id(s, "Shipping times", sp_t_fmt("Parcels %s arrive fast.", w), NULL);
     const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
-    static const char *const if_v7[] = {"If-Match: \"v7\"", NULL};
-    static const char *const if_v1[] = {"If-Match: \"v1\"", NULL};
-    static const char *const if_v2[] = {"If-Match: \"v2\"", NULL};
-    static const char *const none_match[] = {"If-None-Match: \"v1\", W/\"v2\"", NULL};
+    const char *const if_v7[] = {sp_t_fmt("If-Match: \"%lld-v7\"", (long long)id), NULL};
+    const char *const if_v1[] = {sp_t_fmt("If-Match: \"%lld-v1\"", (long long)id), NULL};
+    const char *const if_v2[] = {sp_t_fmt("If-Match: \"%lld-v2\"", (long long)id), NULL};
+    const char *const none_match[] = {
+        sp_t_fmt("If-None-Match: \"%lld-v1\", W/\"%lld-v2\"", (long long)id, (long long)id),
+        NULL};
 
     /* A stale If-Match changes nothing. */
     struct sp_t_resp *r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON,
@@ -181,7 +185,7 @@ START_TEST(publish_etag_304_if_match_and_delete)
     ck_assert_msg(strstr(sp_t_jstr(r->json, "html"), w) != NULL, "html has the text");
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
     ck_assert_msg(!sp_t_jhas(r->json, "content_markdown"), "no markdown in the public view");
-    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v2\"");
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v2\"", (long long)id));
     ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "public, max-age=60");
     sp_t_resp_free(r);
     r = public_get(s, none_match);
@@ -197,7 +201,7 @@ START_TEST(publish_etag_304_if_match_and_delete)
     r = sp_t_admin("GET", path, NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), sp_t_fmt("Parcels %s arrive fast.", w));
-    ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v3\"");
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v3\"", (long long)id));
     sp_t_resp_free(r);
 
     r = sp_t_request("DELETE", path, sp_t_admin_token(), NULL, NULL,
@@ -230,8 +234,8 @@ START_TEST(a_patch_that_changes_nothing_keeps_the_version)
     const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
     const char *stamp = sp_t_fmt("%s", sp_t_sql("SELECT updated_at FROM support_knowledge_articles"
                                                 " WHERE id = %lld", (long long)id));
-    static const char *const if_v1[] = {"If-Match: \"v1\"", NULL};
-    static const char *const if_v2[] = {"If-Match: \"v2\"", NULL};
+    const char *const if_v1[] = {sp_t_fmt("If-Match: \"%lld-v1\"", (long long)id), NULL};
+    const char *const if_v2[] = {sp_t_fmt("If-Match: \"%lld-v2\"", (long long)id), NULL};
     const char *same[] = {
         "{}",
         sp_t_fmt("{\"slug\":%s,\"title\":\"Returns\",\"content_markdown\":%s,"
@@ -243,7 +247,7 @@ START_TEST(a_patch_that_changes_nothing_keeps_the_version)
         sp_t_assert_json(r, 200);
         ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
         ck_assert_str_eq(sp_t_jstr(r->json, "title"), "Returns");
-        ck_assert_str_eq(sp_t_header(r, "ETag"), "\"v1\"");
+        ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v1\"", (long long)id));
         sp_t_resp_free(r);
         r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON, same[i], if_v2);
         sp_t_assert_problem(r, 412, "precondition_failed");
@@ -257,6 +261,80 @@ START_TEST(a_patch_that_changes_nothing_keeps_the_version)
     sp_t_resp_free(r);
     r = sp_t_admin("PATCH", "/support/admin/articles/999999999", "{}");
     sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A slug can name a new article after a delete (or a rename), and its
+ * versions start at 1 again: the ETag names the article too, so the old
+ * article's validators match nothing of the new one — a cache or browser
+ * revalidating with the deleted article's ETag gets the new content, and
+ * an editor's If-Match for the old article cannot change the new one. */
+START_TEST(a_reused_slug_is_a_new_etag)
+{
+    const char *s = slug();
+    int64_t old = create_id(s, "Old", "old body", "\"is_published\":true");
+    struct sp_t_resp *r = public_get(s, NULL);
+    sp_t_assert_json(r, 200);
+    const char *old_etag = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    ck_assert_str_eq(old_etag, sp_t_fmt("\"%lld-v1\"", (long long)old));
+    sp_t_resp_free(r);
+    r = sp_t_admin("DELETE", sp_t_fmt("/support/admin/articles/%lld", (long long)old), NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+
+    /* The same slug again, created with a key: its replay's ETag too. */
+    const char *body = sp_t_fmt("{\"slug\":%s,\"title\":\"New\",\"content_markdown\":"
+                                "\"new body\",\"is_published\":true}", sp_t_jq(s));
+    const char *const key[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("kbkey")), NULL};
+    const char *admin = sp_t_admin_token();   /* keys are per user */
+    r = sp_t_request("POST", "/support/admin/articles", admin, SP_T_JSON, body, key);
+    sp_t_assert_json(r, 201);
+    int64_t id = sp_t_jint(r->json, "id");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+    const char *etag = sp_t_fmt("\"%lld-v1\"", (long long)id);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+    r = sp_t_request("POST", "/support/admin/articles", admin, SP_T_JSON, body, key);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+
+    /* The deleted article's ETag (and the bare version) is not this one's. */
+    const char *stale[] = {old_etag, "\"v1\"", "W/\"v1\""};
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        const char *const h[] = {sp_t_fmt("If-None-Match: %s", stale[i]), NULL};
+        r = sp_t_request("GET", sp_t_fmt("/support/articles/%s", s),
+                         sp_t_user_new(SP_ROLE_CUSTOMER).token, NULL, NULL, h);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "title"), "New");
+        ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+        sp_t_resp_free(r);
+    }
+    const char *const fresh[] = {sp_t_fmt("If-None-Match: W/%s", etag), NULL};
+    r = sp_t_request("GET", sp_t_fmt("/support/articles/%s", s),
+                     sp_t_user_new(SP_ROLE_CUSTOMER).token, NULL, NULL, fresh);
+    sp_t_assert_status(r, 304);
+    sp_t_resp_free(r);
+
+    /* If-Match with another article's ETag (or a bare version) never
+     * matches: 412, nothing changed or deleted. */
+    const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
+    for (size_t i = 0; i < 2; i++) {
+        const char *const h[] = {sp_t_fmt("If-Match: %s", stale[i]), NULL};
+        r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON, "{\"title\":\"X\"}", h);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        sp_t_resp_free(r);
+        r = sp_t_request("DELETE", path, sp_t_admin_token(), NULL, NULL, h);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        sp_t_resp_free(r);
+    }
+    const char *const ok[] = {sp_t_fmt("If-Match: %s", etag), NULL};
+    r = sp_t_request("PATCH", path, sp_t_admin_token(), SP_T_JSON, "{\"title\":\"Newer\"}",
+                     ok);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v2\"", (long long)id));
     sp_t_resp_free(r);
 }
 END_TEST
@@ -614,6 +692,7 @@ articles_suite(void)
     tcase_add_test(tc, every_field_error_is_reported_at_once);
     tcase_add_test(tc, publish_etag_304_if_match_and_delete);
     tcase_add_test(tc, a_patch_that_changes_nothing_keeps_the_version);
+    tcase_add_test(tc, a_reused_slug_is_a_new_etag);
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, search_ranks_title_above_body_with_escaped_snippets);

@@ -1,8 +1,9 @@
 /*
  * test_kb_pages: the knowledge base's admin pages over real HTTP, as a
  * browser without JavaScript uses them (API.md §8 "Admin page
- * mechanics"): the login form and its CSRF cookie, bad and non-admin
- * tokens, the session cookie's attributes, 303 to login without a
+ * mechanics"): the login form and its CSRF cookie (empty or foreign
+ * values on both sides refused), bad and non-admin tokens, only the
+ * checkbox's own value publishing, the session cookie's attributes, 303 to login without a
  * session, CSRF refusals on every state-changing POST, the create form's
  * 422 page with errors beside fields, the server-side preview (sanitized),
  * publish → the public API finds the article, edit → new ETag, unpublish
@@ -186,6 +187,47 @@ START_TEST(a_session_or_login_cookie_sent_twice_is_not_taken)
     assert_page(r, 403);
     ck_assert_ptr_null(set_cookie(r, "support_admin_session"));
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* The double submit needs a token on both sides: an empty login cookie
+ * and an empty csrf_token field were equal, and signed in (a forged
+ * cross-site form with a tossed empty cookie); so were two equal values
+ * that are no token of ours. */
+START_TEST(login_csrf_needs_a_token_of_ours)
+{
+    const char *values[] = {"", "forged", sp_t_repeat("A", 64)};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        const char *headers[] = {sp_t_fmt("Cookie: support_admin_login=%s", values[i]), NULL};
+        struct sp_t_resp *r = sp_t_request(
+            "POST", "/support/admin/login", NULL, FORM,
+            sp_t_fmt("csrf_token=%s&token=%s", values[i], sp_t_urlencode(sp_t_admin_token())),
+            headers);
+        assert_page(r, 403);
+        ck_assert_ptr_null(set_cookie(r, "support_admin_session"));
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* The form's checkbox sends is_published=1 when checked and nothing
+ * otherwise; any other value is not a checked box: a draft. */
+START_TEST(only_the_checkboxs_value_publishes)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *values[] = {"0", "", "on", "true", "1"};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        const char *slug = sp_t_unique("check");
+        struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                     sp_t_fmt("csrf_token=%s&slug=%s&title=T&content_markdown=x"
+                                              "&is_published=%s", csrf, slug, values[i]));
+        sp_t_assert_status(r, 303);
+        sp_t_resp_free(r);
+        ck_assert_msg(strcmp(sp_t_sql("SELECT is_published FROM support_knowledge_articles"
+                                      " WHERE slug = '%s'", slug),
+                             i == 4 ? "t" : "f") == 0, "is_published=%s", values[i]);
+    }
 }
 END_TEST
 
@@ -503,6 +545,8 @@ kb_pages_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
     tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
+    tcase_add_test(tc, login_csrf_needs_a_token_of_ours);
+    tcase_add_test(tc, only_the_checkboxs_value_publishes);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
     tcase_add_test(tc, next_page_keeps_the_search_and_the_filter);
