@@ -6,27 +6,26 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "domain/tickets.h"
 
 /* The counts, read into struct sp_backlog by name. */
 #define BACKLOG_COLUMNS(C, SEP)                                                              \
     C(BL_PENDING, "o.pending", int, outbox_pending)                                          \
     SEP C(BL_OLDEST_AGE, "o.oldest_age_s", double, outbox_oldest_pending_age_s)              \
     SEP C(BL_FAILED, "f.failed", int, outbox_failed)                                         \
-    SEP C(BL_BREACHED, "t.breached", int, tickets_sla_breached_open)
+    SEP C(BL_BREACHED, SP_TICKETS_SLA_BREACHED_OPEN_COUNT, int, tickets_sla_breached_open)
 enum backlog_column { BACKLOG_COLUMNS(SP_COL_ENUM, ) BL_COUNT };
 
 /* Each count reads a partial index (support_outbox_pending,
- * support_outbox_failed, support_tickets_live): no scan of sent rows or
- * closed tickets. */
+ * support_outbox_failed) or, for the breached tickets, the dashboard's
+ * counters and index range: no scan of sent rows or of the tickets. */
 static struct sp_stmt backlog_stmt = SP_STMT_READ(
     "backlog_read",
     "SELECT " BACKLOG_COLUMNS(SP_COL_SQL, ", ") " FROM"
     " (SELECT count(*) AS pending,"
     "    coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_s"
     "  FROM support_outbox WHERE status = 'pending') o,"
-    " (SELECT count(*) AS failed FROM support_outbox WHERE status = 'failed') f,"
-    " (SELECT count(*) AS breached FROM support_tickets"
-    "  WHERE status <> 'closed' AND sla_breached) t",
+    " (SELECT count(*) AS failed FROM support_outbox WHERE status = 'failed') f",
     0);
 
 SP_ROW_READER(read_backlog, struct sp_backlog, BACKLOG_COLUMNS)

@@ -17,7 +17,7 @@ struct sp_backlog {
     long long outbox_pending;
     double outbox_oldest_pending_age_s;   /* 0 when none is pending */
     long long outbox_failed;              /* deliveries given up */
-    long long tickets_sla_breached_open;  /* not closed, sla_breached */
+    long long tickets_sla_breached_open;  /* not closed, SP_TICKET_SLA_BREACHED */
 };
 
 enum sp_rc sp_backlog_read(struct sp_ctx *ctx, struct sp_backlog *out, struct sp_problem *p);

@@ -10,6 +10,7 @@
 
 #include "core/arena.h"
 #include "db/db.h"
+#include "domain/tickets.h"
 
 /* Counts come from the counters the database keeps in the same
  * transaction as every ticket change (sql/024_dashboard_counts.sql): a sum
@@ -31,7 +32,7 @@
     C(NC_HIGH, "live.high", int, by_priority[SP_PRIORITY_HIGH]) SEP                                \
     C(NC_URGENT, "live.urgent", int, by_priority[SP_PRIORITY_URGENT]) SEP                          \
     C(NC_UNASSIGNED, "live.unassigned", int, unassigned) SEP                                       \
-    C(NC_BREACHED, "live.flagged + due.past", int, sla_breached) SEP                               \
+    C(NC_BREACHED, SP_TICKETS_SLA_BREACHED_OPEN_COUNT, int, sla_breached) SEP                    \
     C(NC_DUE_SOON, "due.soon", int, sla_due_soon) SEP                                              \
     C(NC_FR_N, "h.fr_n - edge_fr.n", int, fr_n) SEP                                                \
     C(NC_FR_AVG,                                                                                   \
@@ -59,14 +60,11 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     LIVE_COUNT("status:pending_customer", "pending") ", "
     LIVE_COUNT("status:resolved", "resolved") ", " LIVE_COUNT("priority:low", "low") ", "
     LIVE_COUNT("priority:normal", "normal") ", " LIVE_COUNT("priority:high", "high") ", "
-    LIVE_COUNT("priority:urgent", "urgent") ", " LIVE_COUNT("unassigned", "unassigned") ", "
-    LIVE_COUNT("flagged", "flagged")
+    LIVE_COUNT("priority:urgent", "urgent") ", " LIVE_COUNT("unassigned", "unassigned")
     "  FROM support_ticket_counts"
     "), due AS ("
-    "  SELECT count(*) FILTER (WHERE sla_due_at < now()) AS past,"
-    "   count(*) FILTER (WHERE sla_due_at >= now()) AS soon"
-    "  FROM support_tickets"
-    "  WHERE sla_due_at IS NOT NULL AND NOT sla_breached AND status <> 'closed'"
+    "  SELECT count(*) AS soon FROM support_tickets"
+    "  WHERE sla_due_at >= now() AND NOT sla_breached AND status <> 'closed'"
     "    AND sla_due_at < now() + interval '60 minutes'"
     "), w AS ("
     "  SELECT now() - interval '7 days' AS since, date_trunc('hour', now() - interval '7 days')"

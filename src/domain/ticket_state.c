@@ -336,13 +336,35 @@ sp_ticket_changed(const struct sp_ticket_change *c)
            memcmp(&a->sla, &b->sla, sizeof(a->sla)) != 0;
 }
 
+/* Whether the change alters what a view of the ticket shows (API.md §5):
+ * a message, a field, an SLA due or clock. The SLA monitor's bookkeeping
+ * does not: a warning (events and deliveries only), the per-target flags,
+ * breach_check_at, nor the sla_breached flag, which is only ever set for
+ * a target already past — by the monitor, while the views answer true
+ * already (SP_TICKET_SLA_BREACHED: the flag or sla_due_at < now), or with
+ * a late reply or a move to resolved/closed, changes shown on their own. */
+static bool
+shown_changed(const struct sp_ticket_change *c)
+{
+    const struct sp_ticket_state *a = &c->before, *b = &c->after;
+    const struct sp_sla *x = &a->sla, *y = &b->sla;
+    return c->message_body != NULL || a->status != b->status || a->priority != b->priority ||
+           a->category_id != b->category_id || a->assigned_agent_id != b->assigned_agent_id ||
+           a->provider_id != b->provider_id || a->escalated_at != b->escalated_at ||
+           x->first_response_due_at != y->first_response_due_at ||
+           x->resolution_due_at != y->resolution_due_at ||
+           x->first_responded_at != y->first_responded_at || x->sla_due_at != y->sla_due_at ||
+           (x->paused_at != 0) != (y->paused_at != 0);
+}
+
 /* The apply statement's parameters, by name (SP_STMT_NAMED). */
 enum apply_param {
     AP_ID, AP_STATUS, AP_PRIORITY, AP_CATEGORY_ID, AP_AGENT_ID, AP_PROVIDER_ID,
     AP_ESCALATED_MS, AP_FIRST_RESPONSE_DUE_MS, AP_RESOLUTION_DUE_MS, AP_FIRST_RESPONDED_MS,
     AP_PAUSED_AT_MS, AP_PAUSED_MS, AP_SLA_DUE_MS, AP_BREACHED, AP_BREACH_CHECK_MS,
     AP_BREACHED_FIRST_RESPONSE, AP_BREACHED_RESOLUTION, AP_ACTOR_ID, AP_ACTOR_TYPE,
-    AP_SENDER_TYPE, AP_BODY, AP_INTERNAL, AP_EVENTS, AP_OUTBOX, AP_ROUND_ROBIN_AGENT, AP_COUNT
+    AP_SENDER_TYPE, AP_BODY, AP_INTERNAL, AP_EVENTS, AP_OUTBOX, AP_ROUND_ROBIN_AGENT, AP_SHOWN,
+    AP_COUNT
 };
 
 static const char *const apply_params[AP_COUNT + 1] = {
@@ -358,11 +380,13 @@ static const char *const apply_params[AP_COUNT + 1] = {
     [AP_BREACHED_RESOLUTION] = "breached_resolution", [AP_ACTOR_ID] = "actor_id",
     [AP_ACTOR_TYPE] = "actor_type", [AP_SENDER_TYPE] = "sender_type", [AP_BODY] = "body",
     [AP_INTERNAL] = "internal", [AP_EVENTS] = "events", [AP_OUTBOX] = "outbox",
-    [AP_ROUND_ROBIN_AGENT] = "round_robin_agent", NULL,
+    [AP_ROUND_ROBIN_AGENT] = "round_robin_agent", [AP_SHOWN] = "shown", NULL,
 };
 
-/* Columns, events, message and outbox in one statement. Any change bumps
- * the version: messages are part of the representation an ETag covers. */
+/* Columns, events, message and outbox in one statement. Any change a view
+ * shows bumps the version and updated_at (messages are part of the
+ * representation an ETag covers); bookkeeping alone (shown_changed)
+ * leaves both, so an agent's If-Match does not fail on a warning. */
 static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "ticket_apply",
     "WITH m AS ("
@@ -398,7 +422,8 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"
     "    last_message_at = coalesce((SELECT created_at FROM m WHERE NOT m.is_internal),"
     "      last_message_at),"
-    "    version = version + 1, updated_at = now(),"
+    "    version = version + CASE WHEN :shown::boolean THEN 1 ELSE 0 END,"
+    "    updated_at = CASE WHEN :shown::boolean THEN now() ELSE updated_at END,"
     /* the message joins the ticket's full-text document (sql/028) */
     "    search = CASE WHEN :body::text IS NULL THEN search"
     "      ELSE support_ticket_search_add(search, :body) END"
@@ -459,7 +484,9 @@ queue_deliveries(struct sp_ticket_change *c)
         sp_ticket_add_outbox(c, "webhook", "ticket.message_created", "webhook", NULL,
                              with_message.data);
     }
-    if (c->nevents > 0)
+    /* An event that changes nothing shown (a warning, a breach of an
+     * urgent ticket) is told by its own webhook, not as an update. */
+    if (c->nevents > 0 && shown_changed(c))
         sp_ticket_add_outbox(c, "webhook", "ticket.updated", "webhook", NULL, payload.data);
 
     bool agent_reply = public_message && strcmp(c->message_sender_type, "agent") == 0;
@@ -527,6 +554,7 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
             s->assigned_agent_id != c->before.assigned_agent_id && s->assigned_agent_id != 0
                 ? MS(s->assigned_agent_id)
                 : NULL,
+        [AP_SHOWN] = BOOL(shown_changed(c)),
     };
 #undef MS
 #undef BOOL

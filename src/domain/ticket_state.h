@@ -6,7 +6,9 @@
  * transition table and sla.c's arithmetic and queue the matching events —
  * and persists it with sp_ticket_apply: the row, its events (actor_type,
  * performed_by, metadata from/to), an optional message and outbox rows in
- * one statement inside the caller's transaction; version increments.
+ * one statement inside the caller's transaction; version and updated_at
+ * move when the change is one a view shows (not for the SLA monitor's
+ * bookkeeping: a warning, a breach that changes no field).
  * Must not: know HTTP; decide who may act (the API layer checks roles).
  */
 #ifndef SP_TICKET_STATE_H
@@ -121,7 +123,8 @@ void sp_ticket_set_message(struct sp_ticket_change *c, const char *sender_type, 
 
 bool sp_ticket_changed(const struct sp_ticket_change *c);
 /* Persists the change; fills *message_id / message_created_at when a
- * message was added (may be NULL). */
+ * message was added (may be NULL). ticket.updated is queued for a change
+ * with events that a view shows. */
 enum sp_rc sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
                            const char **message_created_at, struct sp_problem *p);
 

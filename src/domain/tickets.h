@@ -73,6 +73,18 @@ struct sp_ticket {
 #define SP_TICKET_SLA_BREACHED(alias) \
     "(" alias ".sla_breached OR " alias ".sla_due_at < now())"
 
+/* SQL scalar: how many tickets not closed SP_TICKET_SLA_BREACHED selects,
+ * read without a pass over the live tickets: the flagged ones from the
+ * counters of sql/024 (kept in each change's transaction), plus the
+ * running targets past due that the monitor has not flagged yet, an
+ * index range over support_tickets_sla_unflagged_live. The dashboard's
+ * sla_breached and the support_tickets_sla_breached_open gauge: a monitor
+ * that stops running must not stop either from rising. */
+#define SP_TICKETS_SLA_BREACHED_OPEN_COUNT                                                         \
+    "((SELECT coalesce(sum(n), 0) FROM support_ticket_counts WHERE key = 'flagged')"              \
+    " + (SELECT count(*) FROM support_tickets WHERE sla_due_at < now() AND NOT sla_breached"      \
+    "    AND status <> 'closed'))"
+
 /* API.md §4's limits, in code points: a subject, and a message body
  * (the description, a reply, a note) once sanitized. */
 #define SP_TICKET_SUBJECT_MAX 200

@@ -82,21 +82,25 @@ static struct sp_stmt target_stmt = SP_STMT_READ(
     1);
 
 /* Outcomes of several attempts in one statement ($1: a JSON array of
- * {"id","code","error","delivered","retry_at"}, $2 their ids: the rows
- * are found by the primary key whatever the function's row estimate):
- * attempts + 1; delivered, or pending again at retry_at (ms since the
- * epoch), or failed when it is null. */
+ * {"id","code","error","delivered","sent","retry_at"}, $2 their ids: the
+ * rows are found by the primary key whatever the function's row
+ * estimate): attempts + 1 and the answer's status for a request sent
+ * (the log counts what the receiver got; a refusal keeps its last
+ * answer); delivered, or pending again at retry_at (ms since the epoch),
+ * or failed when it is null. */
 static struct sp_stmt record_batch_stmt = SP_STMT(
     "webhook_record_batch",
-    "UPDATE support_webhook_deliveries d SET attempts = d.attempts + 1,"
-    " last_status_code = nullif(o.code, 0), last_error = o.error,"
+    "UPDATE support_webhook_deliveries d SET attempts = d.attempts + o.sent::integer,"
+    " last_status_code = CASE WHEN o.sent THEN nullif(o.code, 0) ELSE d.last_status_code END,"
+    " last_error = o.error,"
     " status = CASE WHEN o.delivered THEN 'delivered'"
     "               WHEN o.retry_at IS NULL THEN 'failed' ELSE 'pending' END,"
     " delivered_at = CASE WHEN o.delivered THEN now() END,"
     " next_attempt_at = coalesce('epoch'::timestamptz + o.retry_at * interval '1 millisecond',"
     "                            d.next_attempt_at)"
     " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS o(id bigint, code integer, error text, delivered boolean, retry_at bigint)"
+    "  AS o(id bigint, code integer, error text, delivered boolean, sent boolean,"
+    "       retry_at bigint)"
     " WHERE d.id = o.id AND d.id = ANY($2::bigint[])",
     2);
 
@@ -265,7 +269,10 @@ post(struct sp_ctx *ctx, const struct sp_webhook_target *t, struct sp_http_conn 
         .timeout_ms = SP_WEBHOOK_TIMEOUT_MS, .address_ok = address_ok, .address_arg = &rule,
         .conn = conn};
     struct sp_http_result res;
-    if (!sp_http_post(&req, &res)) {
+    bool ok = sp_http_post(&req, &res);
+    /* Refused at connect (the pin's check): nothing went to anyone. */
+    out->sent = ok || res.code == NULL || strcmp(res.code, "address_refused") != 0;
+    if (!ok) {
         attempt_fail(out, false, res.code);   /* a code: libcurl's text is not for the log */
         return;
     }
@@ -363,6 +370,7 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
         sp_jw_kint(&w, "code", a->status_code);
         sp_jw_kstr(&w, "error", a->delivered ? NULL : a->error);
         sp_jw_kbool(&w, "delivered", a->delivered);
+        sp_jw_kbool(&w, "sent", a->sent);
         if (retry)
             sp_jw_kint(&w, "retry_at", o[i].retry_at_ms);
         else

@@ -92,6 +92,10 @@ struct sp_webhook_attempt {
      * core/http_client's (timeout, tls_failed, …), webhook_inactive,
      * secret_unavailable, url_refused; never a secret, never libcurl's text */
     char error[160];
+    /* A request went out to the receiver (answered or not). A refusal
+     * before sending (inactive, secret, guard) is no attempt: it leaves
+     * the delivery's attempts and last_status_code as they were. */
+    bool sent;
 };
 
 /* The Support-Signature value for body at unix time t, one v1= per
@@ -140,8 +144,10 @@ enum sp_rc sp_webhook_deliver(struct sp_ctx *ctx, const struct sp_webhook_env *e
                               const struct sp_webhook_delivery *d,
                               struct sp_webhook_attempt *out, struct sp_problem *p);
 
-/* Records an attempt of delivery id: attempts + 1, last_status_code,
- * last_error; delivered → status delivered, delivered_at now; otherwise
+/* Records an attempt of delivery id: when a->sent, attempts + 1 and
+ * last_status_code (null without an answer); last_error in any case (a
+ * refusal's reason beside the receiver's last answer); delivered →
+ * status delivered, delivered_at now; otherwise
  * pending again at retry_at_ms (ms since the epoch), or failed when
  * retry_at_ms is 0 or the attempt is final. SP_NOT_FOUND. */
 enum sp_rc sp_webhook_record(struct sp_ctx *ctx, long long delivery_id,

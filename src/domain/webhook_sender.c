@@ -125,12 +125,20 @@ struct child {
     int wake;                       /* the child's end of the wake-up socket */
 };
 
-/* When to try again after this attempt: 0 (failed for good) once the
- * event is a day old. */
+/* When to try again after this attempt of d: 0 (failed for good) once
+ * the event is a day old. A refusal sent nothing, so attempts does not
+ * count it and cannot space refusals out: one waits at least as long as
+ * the delivery has waited so far (capped as the backoff is), which
+ * doubles the wait from one refusal to the next, as the backoff would. */
 static long long
-retry_at(long long created_ms, long long attempts)
+retry_at(long long created_ms, const struct sp_webhook_delivery *d,
+         const struct sp_webhook_attempt *a)
 {
-    int64_t at = sp_clock_now_ms() + sp_backoff_ms((int)attempts, (double)rand() / RAND_MAX);
+    int64_t now = sp_clock_now_ms();
+    int64_t wait = sp_backoff_ms((int)d->attempts + 1, (double)rand() / RAND_MAX);
+    if (!a->sent && now - created_ms > wait)
+        wait = now - created_ms < SP_BACKOFF_CAP_MS ? now - created_ms : SP_BACKOFF_CAP_MS;
+    int64_t at = now + wait;
     return at - created_ms >= GIVE_UP_MS ? 0 : at;
 }
 
@@ -229,7 +237,7 @@ send_batch(struct child *c, struct batch *b)
     struct sp_webhook_target t;
     if (sp_webhook_target_open(&c->ctx, &c->env, c->webhook, &t, &p) != SP_OK) {
         t.usable = false;
-        t.refused = (struct sp_webhook_attempt){false, p.rc == SP_NOT_FOUND, 0, ""};
+        t.refused = (struct sp_webhook_attempt){.final = p.rc == SP_NOT_FOUND};
         snprintf(t.refused.error, sizeof(t.refused.error), "%s", p.code);
     }
     bool go_on = true;
@@ -247,7 +255,7 @@ send_batch(struct child *c, struct batch *b)
         struct sp_webhook_outcome *o = &b->out[b->done];
         o->id = d->id;
         sp_webhook_send(&c->ctx, &t, c->conn, d, &o->attempt);
-        o->retry_at_ms = retry_at(b->created_ms[b->done], d->attempts + 1);
+        o->retry_at_ms = retry_at(b->created_ms[b->done], d, &o->attempt);
     }
     return flush(c, b) && go_on;
 }

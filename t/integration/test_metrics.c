@@ -188,6 +188,41 @@ START_TEST(scrape_time_sources_answer)
 }
 END_TEST
 
+/* The dashboard's sla_breached count (API.md §5), read as an agent. */
+static double
+dashboard_breached(void)
+{
+    struct sp_t_resp *r = sp_t_get("/support/agent/dashboard",
+                                   sp_t_user_new(SP_ROLE_AGENT).token);
+    sp_t_assert_json(r, 200);
+    double n = (double)sp_t_jint(sp_t_jobj(r->json, "tickets"), "sla_breached");
+    sp_t_resp_free(r);
+    return n;
+}
+
+/* support_tickets_sla_breached_open counts what the dashboard counts:
+ * flagged by the monitor, or a running target already past that the
+ * monitor has not flagged (it may not be running: the alert on this
+ * gauge must fire then most of all); each ticket once; closed ones not. */
+START_TEST(sla_breached_gauge_counts_past_due_targets_the_monitor_has_not_flagged)
+{
+    const char *series = "support_tickets_sla_breached_open";
+    double before = value(scrape(), series), dash_before = dashboard_breached();
+    const char *past = sp_t_ticket_of_new_customer("metrics past due");
+    const char *both = sp_t_ticket_of_new_customer("metrics flagged and past due");
+    const char *closed = sp_t_ticket_of_new_customer("metrics closed past due");
+    sp_t_sql("UPDATE support_tickets SET sla_due_at = now() - interval '1 minute'"
+             " WHERE public_id IN ('%s', '%s')", past, both);
+    sp_t_sql("UPDATE support_tickets SET sla_breached = true WHERE public_id = '%s'", both);
+    sp_t_db_ticket_set_status(closed, "closed");
+    sp_t_sql("UPDATE support_tickets SET sla_due_at = now() - interval '1 minute'"
+             " WHERE public_id = '%s'", closed);
+    double after = value(scrape(), series), dash_after = dashboard_breached();
+    ck_assert_double_eq(after - before, 2);
+    ck_assert_double_eq(dash_after - dash_before, 2);
+}
+END_TEST
+
 START_TEST(public_port_never_serves_metrics)
 {
     static const char *const paths[] = {"/metrics", "/support/metrics", "/support/metrics/",
@@ -319,6 +354,7 @@ metrics_suite(void)
     tcase_add_test(tc, database_round_trips_are_counted);
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
+    tcase_add_test(tc, sla_breached_gauge_counts_past_due_targets_the_monitor_has_not_flagged);
     tcase_add_test(tc, public_port_never_serves_metrics);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);

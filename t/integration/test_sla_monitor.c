@@ -157,6 +157,31 @@ log_line(const char *out, const char *event, const char *pid)
     return NULL;
 }
 
+/* What a view shows of the ticket's history: "<version> <updated_at>". */
+static const char *
+shown(const char *pid)
+{
+    return col(pid, "version || ' ' || support_ts(updated_at)");
+}
+
+static long
+webhooks(const char *pid, const char *event_type)
+{
+    return sp_t_db_outbox_count(pid, "webhook", event_type, NULL, NULL);
+}
+
+/* An agent's public reply; answers the agent. */
+static struct sp_t_user
+agent_reply(const char *pid)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid),
+                                         agent.token, "{\"body\":\"Looking into it.\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    return agent;
+}
+
 /* ---- (a) warning ------------------------------------------------------------ */
 
 START_TEST(warning_at_80_percent_of_the_target_is_sent_once)
@@ -188,6 +213,36 @@ START_TEST(warning_at_80_percent_of_the_target_is_sent_once)
     (void)pass_at(at_minutes(pid, 193), NULL);
     (void)pass_at(at_minutes(pid, 239), NULL);
     ck_assert_str_eq(footprint(pid), before);
+}
+END_TEST
+
+/* A warning changes nothing a customer or an integrator sees on the
+ * ticket (API.md §5): no new version, the same updated_at, no
+ * ticket.updated webhook — only ticket.sla_warning; an agent's PATCH with
+ * the If-Match read before it still applies. */
+START_TEST(warning_changes_nothing_the_views_show)
+{
+    const char *pid = new_ticket("sla warn unseen");
+    struct sp_t_user agent = agent_reply(pid);
+    const char *before = shown(pid);
+    long updates = webhooks(pid, "ticket.updated");
+    const char *version = col(pid, "version");
+
+    /* The resolution (normal: 2880 min) is warned about at 80 %. */
+    (void)pass_at(at_minutes(pid, 2305), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(col(pid, "sla_warned_resolution"), "t");
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_warning"), 1);
+    ck_assert_int_eq(webhooks(pid, "ticket.updated"), updates);
+    ck_assert_str_eq(shown(pid), before);
+
+    const char *hdrs[] = {sp_t_fmt("If-Match: \"v%s\"", version), NULL};
+    struct sp_t_resp *r = sp_t_request("PATCH", sp_t_fmt("/support/agent/tickets/%s", pid),
+                                       agent.token, SP_T_JSON, "{\"status\":\"pending_customer\"}",
+                                       hdrs);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), strtoll(version, NULL, 10) + 1);
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -307,8 +362,13 @@ START_TEST(breach_marks_escalates_to_high_and_retargets)
     const char *pid = new_ticket("sla breach");
     int64_t created = col_ms(pid, "created_at");
     int64_t due = col_ms(pid, "first_response_due_at");
+    long version = strtol(col(pid, "version"), NULL, 10);
+    long updates = webhooks(pid, "ticket.updated");
 
     const char *out = pass_at(at_minutes(pid, 241), NULL);
+    /* The raise is a change the views show: a new version, ticket.updated. */
+    ck_assert_int_eq(strtol(col(pid, "version"), NULL, 10), version + 1);
+    ck_assert_int_eq(webhooks(pid, "ticket.updated"), updates + 1);
     ck_assert_str_eq(col(pid, "sla_breached"), "t");
     ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
     ck_assert_str_eq(event_summary(pid, "sla_breached"),
@@ -506,6 +566,10 @@ START_TEST(breached_urgent_ticket_stays_urgent)
     agent_patch(pid, "{\"priority\":\"urgent\"}");
     ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 15 * MIN_MS);
     long changes = sp_t_db_event_count(pid, "priority_changed");
+    /* Nothing a view shows changes (its sla_breached is true once the due
+     * has passed, flag or not): no new version, no ticket.updated. */
+    const char *before = shown(pid);
+    long updates = webhooks(pid, "ticket.updated");
 
     (void)pass_at(at_minutes(pid, 16), NULL);
     ck_assert_str_eq(col(pid, "sla_breached"), "t");
@@ -515,6 +579,8 @@ START_TEST(breached_urgent_ticket_stays_urgent)
     ck_assert_int_eq(
         sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", "general"), 1);
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
+    ck_assert_str_eq(shown(pid), before);
+    ck_assert_int_eq(webhooks(pid, "ticket.updated"), updates);
 }
 END_TEST
 
@@ -832,6 +898,7 @@ sla_monitor_suite(void)
     TCase *tc = sp_t_tcase(s, "warn");
     tcase_add_test(tc, housekeeping_purges_spent_rate_windows_and_idempotency_keys);
     tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
+    tcase_add_test(tc, warning_changes_nothing_the_views_show);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);
     tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
     tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);

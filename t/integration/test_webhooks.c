@@ -721,6 +721,71 @@ START_TEST(a_failing_receiver_is_retried_then_failed)
 }
 END_TEST
 
+/* A member as text ("null" for null). */
+static const char *
+jtext(struct json_object *o, const char *key)
+{
+    struct json_object *v = json_object_object_get(o, key);
+    return v != NULL ? sp_t_fmt("%s", json_object_get_string(v)) : "null";
+}
+
+/* "<status> <attempts> <last_status_code> <last_error>" of the webhook's
+ * newest delivery, as the log shows it. */
+static const char *
+log_summary(long long id)
+{
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", id), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *row = first_item(r);
+    const char *s = sp_t_fmt("%s %s %s %s", jtext(row, "status"), jtext(row, "attempts"),
+                             jtext(row, "last_status_code"), jtext(row, "last_error"));
+    sp_t_resp_free(r);
+    return s;
+}
+
+/* attempts counts the requests the receiver got: a delivery refused before
+ * sending (the guard, a deactivated webhook) adds none and keeps the
+ * receiver's last answer; only last_error says why it stopped. */
+START_TEST(a_refused_delivery_keeps_the_real_attempts_and_the_last_answer)
+{
+    struct receiver rc;
+    struct lib l;
+    receiver_start(&rc);
+    lib_open(&l);
+    long long id = hook_at(sp_t_fmt("http://127.0.0.1:%d/fail/500", rc.port));
+    struct sp_webhook_delivery d;
+    struct sp_webhook_attempt a;
+    long long retry_at = (long long)time(NULL) * 1000 + 60000;
+    ping_attempt(&l, id, &d, &a);
+    ck_assert(a.sent && !a.delivered);
+    ck_assert_int_eq(a.status_code, 500);
+    json_object_put(receiver_next(&rc, 5000));
+    record(&l, d.id, &a, retry_at);
+    ck_assert_str_eq(log_summary(id), "pending 1 500 http_500");
+
+    /* The guard refuses (no loopback for this dispatcher): retried later. */
+    l.env.allow_loopback = false;
+    deliver(&l, &d, &a);
+    ck_assert(!a.sent && !a.final);
+    record(&l, d.id, &a, retry_at);
+    ck_assert_str_eq(log_summary(id), "pending 1 500 url_refused");
+    l.env.allow_loopback = true;
+
+    struct sp_t_resp *r =
+        sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    deliver(&l, &d, &a);
+    ck_assert(!a.sent && a.final);
+    ck_assert_str_eq(a.error, "webhook_inactive");
+    record(&l, d.id, &a, retry_at);
+    ck_assert_str_eq(log_summary(id), "failed 1 500 webhook_inactive");
+    ck_assert_ptr_null(receiver_next(&rc, 500));   /* contacted once */
+    lib_close(&l);
+    receiver_stop(&rc);
+}
+END_TEST
+
 START_TEST(redirects_are_not_followed)
 {
     struct receiver rc;
@@ -1157,6 +1222,7 @@ suite(void)
     tcase_add_test(tc, a_signed_delivery_reaches_the_receiver_and_is_logged);
     tcase_add_test(tc, during_a_rotation_both_secrets_sign);
     tcase_add_test(tc, a_failing_receiver_is_retried_then_failed);
+    tcase_add_test(tc, a_refused_delivery_keeps_the_real_attempts_and_the_last_answer);
     tcase_add_test(tc, redirects_are_not_followed);
     tcase_add_test(tc, a_failed_attempt_is_logged_as_a_short_code);
     tcase_add_test(tc, the_guard_runs_again_at_delivery);
