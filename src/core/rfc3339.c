@@ -80,7 +80,14 @@ sp_rfc3339_parse(const char *s, int64_t *ms)
     tm.tm_min = mi;
     tm.tm_sec = sec;
     time_t t = timegm(&tm);
-    *ms = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
+    int64_t v = ((int64_t)t - (int64_t)offset * 60) * 1000 + frac;
+    /* The offset may carry the instant out of the range the date was
+     * checked in: 1970-01-01T00:00:00+01:00 is before the epoch, and
+     * 9999-12-31T23:59:59-01:00 is in a year sp_rfc3339_format cannot
+     * write (fuzz_rfc3339). */
+    if (v < 0 || v > SP_RFC3339_MAX_MS)
+        return false;
+    *ms = v;
     return true;
 }
 

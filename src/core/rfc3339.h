@@ -8,7 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* False for anything else, dates before 1970 and impossible dates
+/* The last instant with a four-digit year, 9999-12-31T23:59:59.999Z. */
+#define SP_RFC3339_MAX_MS INT64_C(253402300799999)
+
+/* False for anything else, instants before 1970 or after
+ * SP_RFC3339_MAX_MS (whatever the offset) and impossible dates
  * (2026-02-30, 24:00); fractions beyond milliseconds are truncated. */
 bool sp_rfc3339_parse(const char *s, int64_t *ms);
 

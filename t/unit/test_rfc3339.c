@@ -53,6 +53,23 @@ START_TEST(malformed_and_impossible_values_are_refused)
 }
 END_TEST
 
+/* An offset may carry the instant past the range the date was checked in
+ * (fuzz_rfc3339): before the epoch, or into a five-digit year the API's
+ * own form cannot write. The edges themselves are fine. */
+START_TEST(an_offset_cannot_carry_the_instant_out_of_range)
+{
+    int64_t ms;
+    ck_assert(!sp_rfc3339_parse("1970-01-01T00:00:00+01:00", &ms));
+    ck_assert(!sp_rfc3339_parse("9999-12-31T23:59:59.999-23:59", &ms));
+    ck_assert(!sp_rfc3339_parse("9999-12-31T23:59:59-00:01", &ms));
+    ck_assert(sp_rfc3339_parse("1970-01-01T01:00:00+01:00", &ms) && ms == 0);
+    ck_assert(sp_rfc3339_parse("9999-12-31T23:59:59.999Z", &ms) && ms == SP_RFC3339_MAX_MS);
+    char out[SP_RFC3339_LEN];
+    sp_rfc3339_format(ms, out);
+    ck_assert_str_eq(out, "9999-12-31T23:59:59.999Z");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -62,6 +79,7 @@ main(void)
     tcase_add_test(tc, offsets_move_the_instant);
     tcase_add_test(tc, leap_day_only_in_leap_years);
     tcase_add_test(tc, malformed_and_impossible_values_are_refused);
+    tcase_add_test(tc, an_offset_cannot_carry_the_instant_out_of_range);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
