@@ -10,6 +10,7 @@
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/ids.h"
+#include "domain/party.h"
 #include "domain/ticket_state.h"
 #include "domain/tickets.h"
 
@@ -99,7 +100,7 @@ sp_api_ai_tools_env(const struct sp_req *r)
 const char *
 sp_api_ai_bucket(struct sp_req *r, const char *name)
 {
-    return sp_arena_sprintf(r->arena, "%s:%s", name, r->principal.sub);
+    return sp_arena_sprintf(r->arena, "%s:%s", name, sp_party_key(r->arena, sp_api_party(r)));
 }
 
 enum sp_rc

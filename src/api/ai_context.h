@@ -44,7 +44,9 @@ struct sp_ai_tool_caller sp_api_ai_caller(const struct sp_req *r, const struct s
 /* The tools' settings (booking and payment services, refund limit). */
 struct sp_ai_tools_env sp_api_ai_tools_env(const struct sp_req *r);
 
-/* The caller's bucket of an AI limit: "<name>:<sub>". */
+/* The caller's bucket of an AI limit: "<name>:<party key>" (the sub of a
+ * customer, staff:<sub> of staff: a customer and an agent with one sub
+ * count apart, as their uploads and Idempotency-Keys do). */
 const char *sp_api_ai_bucket(struct sp_req *r, const char *name);
 
 /* An AI endpoint's per-user limit (API.md §1): per_minute calls in the

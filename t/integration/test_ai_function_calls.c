@@ -311,7 +311,7 @@ START_TEST(one_question_runs_at_most_two_writes)
     ck_assert_str_eq(tool_rows(&agent), "payment_refund:ok,payment_refund:ok");
     /* The two that ran count against the agent's tools limit. */
     ck_assert_str_eq(sp_t_sql("SELECT coalesce(sum(count), 0) FROM support_rate_limits"
-                              " WHERE bucket = 'ai_tools:%s:60'", agent.sub), "2");
+                              " WHERE bucket = 'ai_tools:staff:%s:60'", agent.sub), "2");
     control("{\"script\":null}");
 }
 END_TEST
@@ -328,7 +328,7 @@ START_TEST(a_models_writes_share_the_tools_limit_of_direct_runs)
      * same round is not a write and runs. */
     sp_t_away_from_window_edges(5, 60);
     sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
-             " VALUES ('ai_tools:%s:60', to_timestamp(floor(extract(epoch FROM now()) / 60) * 60),"
+             " VALUES ('ai_tools:staff:%s:60', to_timestamp(floor(extract(epoch FROM now()) / 60) * 60),"
              " 59)", agent.sub);
 #define REFUND "{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":" \
                "\"%s-%s\",\"amount\":1,\"reason\":\"goodwill\"}}"
