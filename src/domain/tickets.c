@@ -630,9 +630,11 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
     return out->items != NULL ? SP_OK : p->rc;
 }
 
-enum sp_rc
-sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                         const char *body, struct sp_message *out, struct sp_problem *p)
+/* The customer's own ticket, locked, as the start of their change; a
+ * closed one takes none (409 ticket_closed: a new ticket is the way). */
+static enum sp_rc
+customer_change(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                struct sp_ticket_change *c, struct sp_problem *p)
 {
     struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
     struct sp_ticket_state st;
@@ -641,9 +643,17 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
     if (st.status == SP_STATUS_CLOSED)
         return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
                               "the ticket is closed; open a new ticket instead");
+    sp_ticket_change_init(c, ctx, &st, (struct sp_actor){"customer", customer_id});
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
+                         const char *body, struct sp_message *out, struct sp_problem *p)
+{
     struct sp_ticket_change c;
-    struct sp_actor actor = {"customer", customer_id};
-    sp_ticket_change_init(&c, ctx, &st, actor);
+    if (customer_change(ctx, public_id, customer_id, &c, p) != SP_OK)
+        return p->rc;
     sp_ticket_customer_reopen(&c, sp_clock_now_ms());
     sp_ticket_set_message(&c, "customer", body, false);
     memset(out, 0, sizeof(*out));
@@ -660,16 +670,9 @@ static enum sp_rc
 customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                  struct sp_problem *p)
 {
-    struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
-    struct sp_ticket_state st;
-    if (sp_ticket_lock(ctx, &ref, customer_id, &st, p) != SP_OK)
-        return p->rc;
-    if (st.status == SP_STATUS_CLOSED)
-        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
-                              "the ticket is closed; open a new ticket instead");
     struct sp_ticket_change c;
-    sp_ticket_change_init(&c, ctx, &st, (struct sp_actor){"customer", customer_id});
-    if (sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK)
+    if (customer_change(ctx, public_id, customer_id, &c, p) != SP_OK ||
+        sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK)
         return p->rc;
     return sp_ticket_apply(&c, NULL, NULL, p);
 }
