@@ -287,6 +287,84 @@ START_TEST(twenty_queries_a_minute_then_429)
 }
 END_TEST
 
+/* The fee sentence of the article of word w (other programs' articles
+ * say the same of their own pass). */
+static const char *
+fee(const char *w, int euros)
+{
+    return sp_t_fmt("The %s pass costs %d euros per month.", w, euros);
+}
+
+/* The answer to the fee question, asked by a new customer (the rate limit
+ * is per user); *cites: its sources name slug. */
+static const char *
+fee_answer(const char *w, const char *slug, bool *cites)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("How much does the %s pass cost?", w),
+                              ticket_ctx(sp_t_ticket_create(&u, "fees")));
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_fmt("%s", sp_t_jstr(r->json, "answer"));
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    *cites = false;
+    for (size_t i = 0; i < json_object_array_length(sources); i++)
+        *cites |= strcmp(sp_t_jstr(json_object_array_get_idx(sources, i), "slug"), slug) == 0;
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    /* The query log stores what was said. */
+    ck_assert_str_eq(sp_t_sql("SELECT response FROM support_ai_interactions WHERE id = %lld",
+                              id), answer);
+    return answer;
+}
+
+/* Retrieval uses only chunks made from the article's current version: an
+ * edit (or an unpublish, edit, republish) is not answered from the text
+ * of before while the sync job has not caught up; a change that leaves
+ * the title and text alone (tags, unpublish and republish) keeps its
+ * chunks in use. (The old text came back until the next sync pass.) */
+START_TEST(an_edited_article_is_never_answered_from_its_old_text)
+{
+    const char *w = sp_t_unique_word(), *slug = sp_t_unique("fees");
+    int64_t id = article(slug, sp_t_fmt("%s pass fees", w),
+                         fee(w, 99), true);
+    sync_job(NULL);
+    bool cites;
+    const char *a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 99)) != NULL, "%s", a);
+
+    patch(id, sp_t_fmt("{\"content_markdown\":%s}",
+                       sp_t_jq(fee(w, 19))));
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 99)) == NULL && !cites, "%s", a);
+    sync_job(NULL);
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+
+    /* Tags only, then unpublished and republished as it was: the same
+     * text, its chunks still answer. */
+    patch(id, "{\"tags\":[\"fees\"]}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+    patch(id, "{\"is_published\":false}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 19)) == NULL && !cites, "%s", a);
+    patch(id, "{\"is_published\":true}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+
+    /* Unpublished, edited, republished: not the text of before either. */
+    patch(id, "{\"is_published\":false}");
+    patch(id, sp_t_fmt("{\"content_markdown\":%s}",
+                       sp_t_jq(fee(w, 29))));
+    patch(id, "{\"is_published\":true}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 19)) == NULL && !cites, "%s", a);
+    sync_job(NULL);
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 29)) != NULL, "%s", a);
+}
+END_TEST
+
 /* updated_at of each chunk of the article, in order. */
 static const char *
 chunk_stamps(int64_t id)
@@ -357,5 +435,6 @@ main(void)
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
+    tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     return sp_t_run(s);
 }
