@@ -23,6 +23,7 @@
 #include "core/markdown.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/ai_chunks.h"
 
 #define SNIPPET_SOURCE "1000"
 #define RANK_SCALE 1000000000.0
@@ -58,6 +59,14 @@ static const char *const write_names[WP_COUNT + 1] = {
     [WP_HTML] = "html", [WP_SUMMARY] = "summary", [WP_TEXT] = "text", [WP_TAGS] = "tags",
     [WP_PUBLISH] = "publish", [WP_IF_MATCH] = "if_match", [WP_ACTOR] = "actor", NULL};
 
+/* A published article saved: the AI's chunks of it are made from an
+ * older text, or there are none yet, and retrieval leaves them out
+ * (domain/ai_retrieval.c) until knowledge-embedding-sync has run; the
+ * notification (sent at commit) starts its pass now when it runs as a
+ * loop. An extra column after the article's. */
+#define SYNC_NOW                                                                             \
+    "CASE WHEN a.is_published THEN pg_notify('" SP_AI_SYNC_CHANNEL "', a.id::text) END"
+
 static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "article_create",
     "INSERT INTO support_knowledge_articles AS a (slug, title, content_markdown, content_html,"
@@ -65,7 +74,7 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     " VALUES (:slug, :title, :markdown, :html, :summary, :text, coalesce(:tags::text[], '{}'),"
     " coalesce(:publish::boolean, false), CASE WHEN :publish::boolean THEN now() END,"
     " :actor, :actor)"
-    " RETURNING " ARTICLE_FULL_COLS,
+    " RETURNING " ARTICLE_FULL_COLS ", " SYNC_NOW,
     write_names, WP_COUNT);
 
 /* Unset parameters (NULL) keep the column; version counts every patch
@@ -108,7 +117,7 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "  (a.title, a.content_markdown) = (o.title, o.content_markdown) AS same_text),"
     " s AS (UPDATE support_article_chunks c SET article_version = u.version FROM u"
     "       WHERE c.article_id = u.id AND c.article_version = u.old_version AND u.same_text)"
-    " SELECT " ARTICLE_FULL_COLS " FROM u a",
+    " SELECT " ARTICLE_FULL_COLS ", " SYNC_NOW " FROM u a",
     write_names, WP_COUNT);
 
 static struct sp_stmt delete_stmt = SP_STMT(

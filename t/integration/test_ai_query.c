@@ -10,8 +10,11 @@
  */
 #include "harness.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A published (or draft) article; returns its id. */
 static int64_t
@@ -365,6 +368,53 @@ START_TEST(an_edited_article_is_never_answered_from_its_old_text)
 }
 END_TEST
 
+/* Whether the file at path holds needle. */
+static bool
+file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* knowledge-embedding-sync as a loop is woken by a save of a published
+ * article (its NOTIFY), not by --interval: the edited text answers within
+ * seconds. */
+START_TEST(a_saved_article_wakes_the_sync_loop)
+{
+    struct sp_t_job daemon;
+    sp_t_job_start(&daemon, "knowledge-embedding-sync",
+                   NULL, (const char *const[]){"--loop", "--interval", "600", NULL});
+    /* Its first pass done (then it LISTENs). */
+    for (int i = 0; i < 300 && !file_has(daemon.out_path, "\"event\":\"ai_sync_pass\""); i++)
+        usleep(100 * 1000);
+    usleep(500 * 1000);
+    const char *w = sp_t_unique_word(), *slug = sp_t_unique("fees");
+    article(slug, sp_t_fmt("%s pass fees", w),
+            fee(w, 39), true);
+    bool cites = false;
+    const char *a = "";
+    for (int i = 0; i < 100 && !cites; i++) {
+        usleep(100 * 1000);
+        if (strcmp(sp_t_sql("SELECT count(*) FROM support_article_chunks c"
+                            " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                            " WHERE a.slug = '%s' AND c.article_version = a.version", slug),
+                   "0") != 0)
+            a = fee_answer(w, slug, &cites);
+    }
+    kill(daemon.pid, SIGTERM);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&daemon, &out), 0);
+    ck_assert_msg(cites && strstr(a, fee(w, 39)) != NULL, "answer %s; the job said:\n%s", a,
+                  out);
+}
+END_TEST
+
 /* updated_at of each chunk of the article, in order. */
 static const char *
 chunk_stamps(int64_t id)
@@ -436,5 +486,6 @@ main(void)
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
+    tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
     return sp_t_run(s);
 }
