@@ -1,9 +1,13 @@
 /*
  * knowledge-embedding-sync: the knowledge-base chunking and embedding job
  * of API.md §12 (domain/ai_chunks.c does the work; jobs/job.c runs it).
- * From cron every 10 minutes; --full re-chunks and re-embeds every
- * published article (after a change of the splitter; a change of
- * embedder — SUPPORT_EMBEDDINGS_URL, _MODEL — is found without it).
+ * From cron every 10 minutes; or as a loop (--loop, the default), whose
+ * next pass starts as soon as an admin saves a published article (the
+ * save's NOTIFY on SP_AI_SYNC_CHANNEL), so retrieval, which leaves an
+ * edited article out until its chunks are of its current version, has it
+ * back within seconds. --full re-chunks and re-embeds every published
+ * article (after a change of the splitter; a change of embedder —
+ * SUPPORT_EMBEDDINGS_URL, _MODEL — is found without it).
  */
 #include "domain/ai_chunks.h"
 #include "domain/ai_embedder.h"
@@ -42,6 +46,7 @@ main(int argc, char **argv)
                          " the embedder; unset URL = the embedded hashed-512-v1\n",
         .flags = flags,
         .pass = pass,
+        .wake_channel = SP_AI_SYNC_CHANNEL,
     };
     return sp_job_main(&job, argc, argv);
 }

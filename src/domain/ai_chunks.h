@@ -38,6 +38,10 @@ struct sp_ai_embedder;
 #define SP_AI_CHUNK_OVERLAP 120    /* at most this much of the previous chunk
                                     * of the same section starts the next */
 #define SP_AI_SYNC_LOCK_KEY 0x5350414945424544LL /* "SPAIEBED" */
+/* A save that may leave a published article's chunks behind its text
+ * notifies this channel (domain/articles.c); knowledge-embedding-sync
+ * --loop starts its next pass on it, not after --interval. */
+#define SP_AI_SYNC_CHANNEL "support_knowledge_sync"
 
 struct sp_ai_chunk {
     const char *heading_path;  /* "Title > Section > Subsection" */

@@ -54,19 +54,31 @@ static struct sp_stmt lexemes_stmt = SP_STMT_READ(
 /* ... and the vector's model and packed vector after them. */
 enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
 
-/* $1: [{"l": lexeme, "w": idf}], $2: how many, $3: the selecting tsquery. */
+/* $1: [{"l": lexeme, "w": idf}], $2: how many, $3: the selecting tsquery.
+ * Only chunks made from their article's current version, and of a
+ * published article, are candidates: an article edited (or unpublished)
+ * since the sync job's last pass has chunks of its old text, which must
+ * never answer (API.md §9 "Edits"). The check is made on the selected
+ * chunks before they are scored and cut, so stale chunks take no
+ * candidate's place, and as a scalar subquery: one primary-key lookup per
+ * match, which the planner cannot turn into a hash join over every
+ * article (it did for a few thousand matches: a scan of the whole table,
+ * growing with the knowledge base rather than with the question). */
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "ai_candidates",
     "WITH t AS MATERIALIZED (SELECT e->>'l' AS l, (e->>'w')::float8 AS w"
     "                        FROM json_array_elements($1::json) e),"
     "     l AS (SELECT x.id, (SELECT sum(t.w) FROM t WHERE t.l = ANY (x.lx)) AS score"
     "           FROM (SELECT c.id, tsvector_to_array(c.search) AS lx"
-    "                 FROM support_article_chunks c WHERE c.search @@ $3::tsquery) x"
+    "                 FROM support_article_chunks c WHERE c.search @@ $3::tsquery"
+    "                  AND c.article_version = (SELECT a.version"
+    "                       FROM support_knowledge_articles a"
+    "                       WHERE a.id = c.article_id AND a.is_published)) x"
     "           ORDER BY 2 DESC, x.id LIMIT $2::integer * 4)"
     " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding"
     " FROM l JOIN support_article_chunks c ON c.id = l.id"
     " JOIN support_knowledge_articles a ON a.id = c.article_id"
-    " WHERE a.is_published ORDER BY l.score DESC, c.id LIMIT $2::integer",
+    " ORDER BY l.score DESC, c.id LIMIT $2::integer",
     3);
 
 static void

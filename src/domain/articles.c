@@ -23,6 +23,7 @@
 #include "core/markdown.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/ai_chunks.h"
 
 #define SNIPPET_SOURCE "1000"
 #define RANK_SCALE 1000000000.0
@@ -58,6 +59,14 @@ static const char *const write_names[WP_COUNT + 1] = {
     [WP_HTML] = "html", [WP_SUMMARY] = "summary", [WP_TEXT] = "text", [WP_TAGS] = "tags",
     [WP_PUBLISH] = "publish", [WP_IF_MATCH] = "if_match", [WP_ACTOR] = "actor", NULL};
 
+/* A published article saved: the AI's chunks of it are made from an
+ * older text, or there are none yet, and retrieval leaves them out
+ * (domain/ai_retrieval.c) until knowledge-embedding-sync has run; the
+ * notification (sent at commit) starts its pass now when it runs as a
+ * loop. An extra column after the article's. */
+#define SYNC_NOW                                                                             \
+    "CASE WHEN a.is_published THEN pg_notify('" SP_AI_SYNC_CHANNEL "', a.id::text) END"
+
 static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "article_create",
     "INSERT INTO support_knowledge_articles AS a (slug, title, content_markdown, content_html,"
@@ -65,17 +74,26 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     " VALUES (:slug, :title, :markdown, :html, :summary, :text, coalesce(:tags::text[], '{}'),"
     " coalesce(:publish::boolean, false), CASE WHEN :publish::boolean THEN now() END,"
     " :actor, :actor)"
-    " RETURNING " ARTICLE_FULL_COLS,
+    " RETURNING " ARTICLE_FULL_COLS ", " SYNC_NOW,
     write_names, WP_COUNT);
 
 /* Unset parameters (NULL) keep the column; version counts every patch
  * that changes something. One that changes nothing updates no row (as a
  * ticket's or a webhook's): the version, updated_at and the embeddings
  * built for this version stay. The markdown decides the text and summary;
- * its html is compared too, so a re-render by a newer sanitizer is kept. */
+ * its html is compared too, so a re-render by a newer sanitizer is kept.
+ * A patch that leaves the title and markdown as they were (tags, slug,
+ * publishing) moves the chunks made from them (sp_ai_split reads nothing
+ * else) to the new version, so retrieval, which uses only the current
+ * version's chunks, keeps answering from them without waiting for the
+ * sync job. o is read in the statement's snapshot: its version, title and
+ * markdown are of one moment, so its version's chunks are of its text,
+ * whatever patch commits in between. */
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "article_patch",
-    "UPDATE support_knowledge_articles AS a SET"
+    "WITH o AS (SELECT id, version, title, content_markdown FROM support_knowledge_articles"
+    "           WHERE id = :id::bigint),"
+    " u AS (UPDATE support_knowledge_articles AS a SET"
     " slug = coalesce(:slug, a.slug), title = coalesce(:title, a.title),"
     " content_markdown = coalesce(:markdown, a.content_markdown),"
     " content_html = coalesce(:html, a.content_html),"
@@ -86,13 +104,20 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     " published_at = CASE WHEN :publish::boolean AND NOT a.is_published THEN now()"
     "                ELSE a.published_at END,"
     " version = a.version + 1, updated_at = now(), updated_by = :actor"
-    " WHERE a.id = :id::bigint AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
+    " FROM o WHERE a.id = o.id"
+    " AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
     " AND (coalesce(:slug, a.slug), coalesce(:title, a.title),"
     "      coalesce(:markdown, a.content_markdown), coalesce(:html, a.content_html),"
     "      coalesce(:tags::text[], a.tags), coalesce(:publish::boolean, a.is_published))"
     "     IS DISTINCT FROM (a.slug, a.title, a.content_markdown, a.content_html, a.tags,"
     "      a.is_published)"
-    " RETURNING " ARTICLE_FULL_COLS,
+    " RETURNING a.id, a.slug, a.title, a.tags, a.summary, a.is_published, a.published_at,"
+    "  a.created_at, a.updated_at, a.version, a.content_html, a.content_markdown,"
+    "  o.version AS old_version,"
+    "  (a.title, a.content_markdown) = (o.title, o.content_markdown) AS same_text),"
+    " s AS (UPDATE support_article_chunks c SET article_version = u.version FROM u"
+    "       WHERE c.article_id = u.id AND c.article_version = u.old_version AND u.same_text)"
+    " SELECT " ARTICLE_FULL_COLS ", " SYNC_NOW " FROM u a",
     write_names, WP_COUNT);
 
 static struct sp_stmt delete_stmt = SP_STMT(

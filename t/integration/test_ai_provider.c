@@ -480,6 +480,50 @@ START_TEST(embeddings_endpoint_serves_the_sync_job_and_queries)
 }
 END_TEST
 
+/* The provider is never given an article's text of before an edit (its
+ * chunks until the sync job re-makes them): not in the passages of the
+ * prompt, not in the sources. After the sync, the new text is. */
+START_TEST(an_edited_article_reaches_the_provider_only_as_it_is_now)
+{
+    const char *w = sp_t_unique_word(), *slug = sp_t_fmt("fees-%s", w);
+    int64_t id = article(slug, sp_t_fmt("%s pass fees", w),
+                         sp_t_fmt("The %s pass costs 99 euros per month.", w));
+    const char *line;
+    ck_assert_int_eq(sync_job(NULL, &line), 0);
+    struct sp_t_resp *r = sp_t_admin(
+        "PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id),
+        sp_t_fmt("{\"content_markdown\":%s}",
+                 sp_t_jq(sp_t_fmt("The %s pass costs 19 euros per month.", w))));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    provider_on("64", NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    for (int synced = 0; synced < 2; synced++) {
+        r = ask(&u, sp_t_fmt("How much does the %s pass cost?", w));
+        sp_t_assert_json(r, 200);
+        struct json_object *sources = sp_t_jarr(r->json, "sources");
+        bool cites = false;
+        for (size_t i = 0; i < json_object_array_length(sources); i++)
+            cites |= strcmp(sp_t_jstr(json_object_array_get_idx(sources, i), "slug"), slug) == 0;
+        ck_assert_msg(cites == (synced == 1), "%s", r->body);
+        sp_t_resp_free(r);
+        /* Whatever the provider was sent (before the sync, with no
+         * passage to give, it may not be asked at all). */
+        struct json_object *reqs = seen();
+        bool now = false;
+        for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+            const char *body = body_of(reqs, i);
+            ck_assert_msg(strstr(body, sp_t_fmt("%s pass costs 99", w)) == NULL, "%s", body);
+            now |= strstr(body, sp_t_fmt("%s pass costs 19", w)) != NULL;
+        }
+        ck_assert_int_eq(now, synced == 1);
+        json_object_put(reqs);
+        ck_assert_int_eq(sync_job(NULL, &line), 0);
+    }
+    provider_off();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -492,5 +536,6 @@ main(void)
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
+    tcase_add_test(tc, an_edited_article_reaches_the_provider_only_as_it_is_now);
     return sp_t_run(s);
 }

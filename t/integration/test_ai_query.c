@@ -10,8 +10,11 @@
  */
 #include "harness.h"
 
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A published (or draft) article; returns its id. */
 static int64_t
@@ -287,6 +290,131 @@ START_TEST(twenty_queries_a_minute_then_429)
 }
 END_TEST
 
+/* The fee sentence of the article of word w (other programs' articles
+ * say the same of their own pass). */
+static const char *
+fee(const char *w, int euros)
+{
+    return sp_t_fmt("The %s pass costs %d euros per month.", w, euros);
+}
+
+/* The answer to the fee question, asked by a new customer (the rate limit
+ * is per user); *cites: its sources name slug. */
+static const char *
+fee_answer(const char *w, const char *slug, bool *cites)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("How much does the %s pass cost?", w),
+                              ticket_ctx(sp_t_ticket_create(&u, "fees")));
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_fmt("%s", sp_t_jstr(r->json, "answer"));
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    *cites = false;
+    for (size_t i = 0; i < json_object_array_length(sources); i++)
+        *cites |= strcmp(sp_t_jstr(json_object_array_get_idx(sources, i), "slug"), slug) == 0;
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    /* The query log stores what was said. */
+    ck_assert_str_eq(sp_t_sql("SELECT response FROM support_ai_interactions WHERE id = %lld",
+                              id), answer);
+    return answer;
+}
+
+/* Retrieval uses only chunks made from the article's current version: an
+ * edit (or an unpublish, edit, republish) is not answered from the text
+ * of before while the sync job has not caught up; a change that leaves
+ * the title and text alone (tags, unpublish and republish) keeps its
+ * chunks in use. (The old text came back until the next sync pass.) */
+START_TEST(an_edited_article_is_never_answered_from_its_old_text)
+{
+    const char *w = sp_t_unique_word(), *slug = sp_t_unique("fees");
+    int64_t id = article(slug, sp_t_fmt("%s pass fees", w),
+                         fee(w, 99), true);
+    sync_job(NULL);
+    bool cites;
+    const char *a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 99)) != NULL, "%s", a);
+
+    patch(id, sp_t_fmt("{\"content_markdown\":%s}",
+                       sp_t_jq(fee(w, 19))));
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 99)) == NULL && !cites, "%s", a);
+    sync_job(NULL);
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+
+    /* Tags only, then unpublished and republished as it was: the same
+     * text, its chunks still answer. */
+    patch(id, "{\"tags\":[\"fees\"]}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+    patch(id, "{\"is_published\":false}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 19)) == NULL && !cites, "%s", a);
+    patch(id, "{\"is_published\":true}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 19)) != NULL, "%s", a);
+
+    /* Unpublished, edited, republished: not the text of before either. */
+    patch(id, "{\"is_published\":false}");
+    patch(id, sp_t_fmt("{\"content_markdown\":%s}",
+                       sp_t_jq(fee(w, 29))));
+    patch(id, "{\"is_published\":true}");
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(strstr(a, fee(w, 19)) == NULL && !cites, "%s", a);
+    sync_job(NULL);
+    a = fee_answer(w, slug, &cites);
+    ck_assert_msg(cites && strstr(a, fee(w, 29)) != NULL, "%s", a);
+}
+END_TEST
+
+/* Whether the file at path holds needle. */
+static bool
+file_has(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, needle) != NULL;
+}
+
+/* knowledge-embedding-sync as a loop is woken by a save of a published
+ * article (its NOTIFY), not by --interval: the edited text answers within
+ * seconds. */
+START_TEST(a_saved_article_wakes_the_sync_loop)
+{
+    struct sp_t_job daemon;
+    sp_t_job_start(&daemon, "knowledge-embedding-sync",
+                   NULL, (const char *const[]){"--loop", "--interval", "600", NULL});
+    /* Its first pass done (then it LISTENs). */
+    for (int i = 0; i < 300 && !file_has(daemon.out_path, "\"event\":\"ai_sync_pass\""); i++)
+        usleep(100 * 1000);
+    usleep(500 * 1000);
+    const char *w = sp_t_unique_word(), *slug = sp_t_unique("fees");
+    article(slug, sp_t_fmt("%s pass fees", w),
+            fee(w, 39), true);
+    bool cites = false;
+    const char *a = "";
+    for (int i = 0; i < 100 && !cites; i++) {
+        usleep(100 * 1000);
+        if (strcmp(sp_t_sql("SELECT count(*) FROM support_article_chunks c"
+                            " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                            " WHERE a.slug = '%s' AND c.article_version = a.version", slug),
+                   "0") != 0)
+            a = fee_answer(w, slug, &cites);
+    }
+    kill(daemon.pid, SIGTERM);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&daemon, &out), 0);
+    ck_assert_msg(cites && strstr(a, fee(w, 39)) != NULL, "answer %s; the job said:\n%s", a,
+                  out);
+}
+END_TEST
+
 /* updated_at of each chunk of the article, in order. */
 static const char *
 chunk_stamps(int64_t id)
@@ -357,5 +485,7 @@ main(void)
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
+    tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
+    tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
     return sp_t_run(s);
 }
