@@ -101,8 +101,8 @@ while IFS= read -r -d '' f; do
 done < <(find "$top_srcdir/templates" -type f -print0)
 
 # ------------------------------------------------------------------- nginx
-for f in support-site.conf http.conf public.conf problems.conf operators.conf chat.conf internal.conf \
-    fastcgi_params security_headers.conf; do
+for f in support-site.conf http.conf public.conf problems.conf operators.conf chat.conf \
+    internal.conf fastcgi_params security_headers.conf; do
     check "nginx/$f installed" test -s "$root$datadir/nginx/$f"
     if grep -n '@[A-Za-z_]*@' "$root$datadir/nginx/$f"; then
         fail "nginx/$f has a placeholder left"
@@ -181,12 +181,12 @@ fi
 # ----------------------------------------------------------------- systemd
 unit() { echo "$root$unitdir/$1"; }
 key() { sed -n "s/^$2=//p" "$(unit "$1")"; } # key UNIT KEY: its values
-for d in support-api support-chat support-dispatch support-scan; do
+for d in support-api support-chat support-dispatch support-scan knowledge-embedding-sync-loop; do
     u=$d.service
     check "$u installed" test -s "$(unit "$u")"
     # shellcheck disable=SC2016
-    check "$u runs the installed $d" bash -c '[[ $1 == "$2 "* || $1 == "$2" ]]' _ \
-        "$(key "$u" ExecStart)" "$bindir/$d"
+    check "$u runs the installed ${d%-loop}" bash -c '[[ $1 == "$2 "* || $1 == "$2" ]]' _ \
+        "$(key "$u" ExecStart)" "$bindir/${d%-loop}"
     # shellcheck disable=SC2016  # systemd's $MAINPID, literally
     check "$u reloads by SIGHUP" test "$(key "$u" ExecReload)" = '/bin/kill -HUP $MAINPID'
     for kv in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
