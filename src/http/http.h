@@ -105,8 +105,8 @@ const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *
  * is not application/x-www-form-urlencoded. */
 const char *sp_req_form(struct sp_req *r, const char *name);
 /* The value of cookie `name` in a Cookie header value ("a=b; c=d", RFC
- * 6265 §5.4; blanks around pairs and one pair of quotes around a value
- * are dropped), copied into a. NULL when absent, or when the name is given
+ * 6265 §5.4; blanks around names and values are dropped, quotes are kept
+ * as a browser keeps them), copied into a. NULL when absent, or when the name is given
  * twice: a cookie tossed in from a sibling host or set for a narrower path
  * is sent first, and which one is meant cannot be told (nothing is
  * guessed, as with repeated headers). Names compare exactly. */

@@ -188,8 +188,6 @@ sp_cookie_get(struct sp_arena *a, const char *header, const char *name)
             if (n == name_len && memcmp(k, name, n) == 0) {
                 if (found != NULL)
                     return NULL;  /* given twice */
-                if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
-                    v++, vlen -= 2;
                 found = v, found_len = vlen;
             }
         }
