@@ -340,10 +340,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
     case SP_FIELD_INT: {
         out->i = json_object_get_int64(v);
         if (!int_fits(v) || out->i < s->min || out->i > s->max) {
-            *message = s->max == INT64_MAX
-                           ? msg_printf(msg, "must be an integer of at least %lld", s->min)
-                           : msg_printf(msg, "must be an integer from %lld to %lld", s->min,
-                                        s->max);
+            *message = msg_printf(msg, "must be an integer from %lld to %lld", s->min, s->max);
             return "out_of_range";
         }
         return NULL;

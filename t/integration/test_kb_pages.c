@@ -170,6 +170,18 @@ START_TEST(a_session_or_login_cookie_sent_twice_is_not_taken)
     struct sp_t_resp *r = sp_t_request("GET", "/support/admin/kb", NULL, NULL, NULL, headers);
     assert_redirect(r, "/support/admin/login");
     sp_t_resp_free(r);
+    /* the same on two Cookie lines (nginx handed only the first over) */
+    const char *first = sp_t_fmt("Cookie: support_admin_session=%s", theirs.session);
+    const char *second = sp_t_fmt("Cookie: support_admin_session=%s", mine.session);
+    const char *lines[] = {first, second, NULL};
+    r = sp_t_request("GET", "/support/admin/kb", NULL, NULL, NULL, lines);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    const char *other = "Cookie: theme=dark";  /* a session on the second line is seen */
+    const char *later[] = {other, second, NULL};
+    r = sp_t_request("GET", "/support/admin/kb", NULL, NULL, NULL, later);
+    assert_page(r, 200);
+    sp_t_resp_free(r);
     struct jar one = {.session = mine.session};  /* each alone still works */
     r = browse(&one, "GET", "/support/admin/kb", NULL);
     assert_page(r, 200);
