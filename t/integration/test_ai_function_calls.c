@@ -328,8 +328,8 @@ START_TEST(a_models_writes_share_the_tools_limit_of_direct_runs)
      * same round is not a write and runs. */
     sp_t_away_from_window_edges(5, 60);
     sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
-             " VALUES ('ai_tools:staff:%s:60', to_timestamp(floor(extract(epoch FROM now()) / 60) * 60),"
-             " 59)", agent.sub);
+             " VALUES ('ai_tools:staff:%s:60',"
+             " to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 59)", agent.sub);
 #define REFUND "{\"name\":\"payment_refund\",\"arguments\":{\"payment_id\":" \
                "\"%s-%s\",\"amount\":1,\"reason\":\"goodwill\"}}"
     control(sp_t_fmt("{\"script\":[[" REFUND "," REFUND ",{\"name\":\"kb_search\","

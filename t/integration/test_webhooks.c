@@ -939,33 +939,39 @@ dispatch_once(void)
     ck_assert_msg(rc == 0, "support-dispatch --once exited %d:\n%s", rc, out);
 }
 
+/* Starts rc and a webhook of events to rc's path, the only subscriber
+ * the dispatcher serves: earlier tests left webhooks whose receivers are
+ * gone (each would be tried, up to 10 s, by --once), and earlier
+ * programs' queued events would all be fanned out to it too. */
+static long long
+sole_subscriber(struct receiver *rc, const char *path, const char *events)
+{
+    receiver_start(rc);
+    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d%s", rc->port, path), events);
+    long long hook = (long long)sp_t_jint(r->json, "id");
+    receiver_secrets(rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
+             " WHERE status = 'pending' AND webhook_id <> %lld", hook);
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id <> %lld", hook);
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
+             " WHERE status = 'pending'");
+    return hook;
+}
+
 /* The issue's end-to-end case: an agent reply becomes a signed
  * ticket.message_created webhook at the subscriber; a receiver that is
  * down gets every event once it is back. */
 START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage)
 {
     struct receiver rc;
-    receiver_start(&rc);
-    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/fail/503", rc.port),
-                                 "[\"ticket.message_created\"]");
-    long long hook = (long long)sp_t_jint(r->json, "id");
-    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
-    sp_t_resp_free(r);
-    /* Only this test's deliveries: earlier tests left webhooks whose
-     * receivers are gone (each would be tried, up to 10 s, by --once). */
-    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
-             " WHERE status = 'pending' AND webhook_id <> %lld", hook);
-    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id <> %lld", hook);
-    /* and only this test's events: earlier programs' queued rows would
-     * all be fanned out to this subscriber too. */
-    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
-             " WHERE status = 'pending'");
+    long long hook = sole_subscriber(&rc, "/fail/503", "[\"ticket.message_created\"]");
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
     const char *pid = sp_t_ticket_create(&c, "where is my refund");
     const char *file = sp_t_attachment_clean_png(a.token);
-    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), a.token,
-                       sp_t_fmt("{\"body\":\"It is on its way.\",\"attachments\":[%s]}",
-                                sp_t_jq(file)));
+    struct sp_t_resp *r = sp_t_post_json(
+        sp_t_fmt("/support/agent/tickets/%s/messages", pid), a.token,
+        sp_t_fmt("{\"body\":\"It is on its way.\",\"attachments\":[%s]}", sp_t_jq(file)));
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
 
@@ -1029,20 +1035,11 @@ END_TEST
 START_TEST(a_chats_ticket_created_event_names_the_chat)
 {
     struct receiver rc;
-    receiver_start(&rc);
-    struct sp_t_resp *r = create(sp_t_fmt("http://127.0.0.1:%d/hook", rc.port),
-                                 "[\"ticket.created\"]");
-    long long hook = (long long)sp_t_jint(r->json, "id");
-    receiver_secrets(&rc, sp_t_jstr(r->json, "secret"), NULL);
-    sp_t_resp_free(r);
-    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
-             " WHERE status = 'pending' AND webhook_id <> %lld", hook);
-    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id <> %lld", hook);
-    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
-             " WHERE status = 'pending'");
+    (void)sole_subscriber(&rc, "/hook", "[\"ticket.created\"]");
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
     const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
-    r = sp_t_post_json("/support/chat/session", c.token,
+    struct sp_t_resp *r =
+        sp_t_post_json("/support/chat/session", c.token,
                        sp_t_fmt("{\"category\":%s,\"message\":\"hello\"}", sp_t_jq(cat)));
     sp_t_assert_json(r, 201);
     const char *chat = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
