@@ -214,6 +214,8 @@ _stack_derive() {
     STACK_CLAMD_DB=$STACK_SRC_DIR/t/fixtures/clamav
     STACK_SCAN_BIN=$STACK_BIN_DIR/support-scan
     STACK_SCAN_PIDFILE=$STACK_RUN_DIR/support-scan.pid
+    STACK_KBSYNC_BIN=$STACK_BIN_DIR/knowledge-embedding-sync
+    STACK_KBSYNC_PIDFILE=$STACK_RUN_DIR/knowledge-embedding-sync.pid
     STACK_DATABASE_URL="host=$STACK_RUN_DIR port=${STACK_PG_PORT:-5432} dbname=support user=support"
     [ -n "${STACK_EXTERNAL_DB_URL:-}" ] && STACK_DATABASE_URL=$STACK_EXTERNAL_DB_URL
     # Also for a stack.env written before the setting existed.
@@ -814,6 +816,32 @@ stack_scan_stop() {
     _stack_kill support-scan "$STACK_SCAN_PIDFILE"
 }
 
+# ------------------------------------------ knowledge-embedding-sync --loop
+
+stack_kbsync_running() {
+    _stack_pid_alive "$(_stack_read_pid "$STACK_KBSYNC_PIDFILE")"
+}
+
+# stack_kbsync_start — knowledge-embedding-sync as the daemon production runs
+# (knowledge-embedding-sync-loop.service): woken by NOTIFY when an admin saves
+# a published article, so the assistant answers from an edit within seconds
+# (retrieval leaves an edited article out until its chunks are of its
+# current version: docs/API.md §9 "Edits"); a full pass every 10 minutes.
+stack_kbsync_start() {
+    stack_kbsync_running && return 0
+    if [ ! -x "$STACK_KBSYNC_BIN" ]; then
+        _stack_say "$STACK_KBSYNC_BIN not built"
+        return 1
+    fi
+    stack_job_env
+    _stack_spawn "$STACK_KBSYNC_PIDFILE" "$STACK_LOG_DIR/knowledge-embedding-sync.log" \
+        env "${STACK_JOB_ENV[@]}" "$STACK_KBSYNC_BIN" --loop --interval 600
+}
+
+stack_kbsync_stop() {
+    _stack_kill knowledge-embedding-sync "$STACK_KBSYNC_PIDFILE"
+}
+
 # ---------------------------------------------- hello-fcgi (bench baseline)
 
 stack_hello_running() {
@@ -1026,6 +1054,7 @@ stack_stop_all() {
     stack_smtp_stop || rc=1
     stack_notify_stop || rc=1
     stack_scan_stop || rc=1
+    stack_kbsync_stop || rc=1
     stack_clamd_stop || rc=1
     stack_chat_stop || rc=1
     stack_api_stop || rc=1
@@ -1071,6 +1100,9 @@ stack_status() {
     fi
     if stack_scan_running; then
         printf '%-12s running  pid %s\n' support-scan "$(_stack_read_pid "$STACK_SCAN_PIDFILE")"
+    fi
+    if stack_kbsync_running; then
+        printf '%-12s running  pid %s\n' kb-sync "$(_stack_read_pid "$STACK_KBSYNC_PIDFILE")"
     fi
     if stack_hello_running; then
         printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \

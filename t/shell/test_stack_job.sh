@@ -59,6 +59,28 @@ cp "$tmp/bin/ticket-sla-monitor" "$tmp/bin/support-migrate"
 stack_job support-migrate >/dev/null 2>&1
 expect "not a job of cron/: exit 2" "$?" 2
 
+# stack_kbsync_start: knowledge-embedding-sync as the daemon production runs,
+# with the jobs' settings, until stack_stop_all.
+mkdir -p "$tmp/stack/log"
+# shellcheck disable=SC2016  # expanded by the stand-in, not here
+printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "db=$SUPPORT_DATABASE_URL"' 'exec sleep 60' \
+    >"$tmp/bin/knowledge-embedding-sync"
+chmod 755 "$tmp/bin/knowledge-embedding-sync"
+stack_kbsync_start
+stack_kbsync_running && ok=yes || ok=no
+expect "kb sync: the daemon runs" "$ok" yes
+for _ in $(seq 1 50); do
+    grep -q '^db=' "$STACK_LOG_DIR/knowledge-embedding-sync.log" 2>/dev/null && break
+    sleep 0.1
+done
+expect "kb sync: --loop, a full pass every 10 minutes" \
+    "$(sed -n 's/^args=//p' "$STACK_LOG_DIR/knowledge-embedding-sync.log")" "--loop --interval 600"
+expect "kb sync: the stack's database" \
+    "$(sed -n 's/^db=//p' "$STACK_LOG_DIR/knowledge-embedding-sync.log")" "$STACK_DATABASE_URL"
+STACK_STOP_TIMEOUT=5 stack_stop_all >/dev/null 2>&1
+stack_kbsync_running && ok=running || ok=stopped
+expect "kb sync: stopped with the stack" "$ok" stopped
+
 # stack_mail_in: support-mail-in with the same settings, the mail on its
 # standard input.
 # shellcheck disable=SC2016  # expanded by the stand-in, not here
