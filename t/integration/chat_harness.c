@@ -121,6 +121,40 @@ sp_t_chat_probe(const char *mode, const char *url, const char *extra)
     return f;
 }
 
+/* nchan's subscriber count of the session's channel, read from the
+ * publisher location's channel info on the internal socket; -1 when the
+ * channel has none yet (404). */
+static long
+chat_subscribers(const char *id)
+{
+    const char *sock = getenv("SP_TEST_CHAT_PUBLISH_SOCKET");
+    ck_assert_ptr_nonnull(sock);
+    FILE *c = popen(sp_t_fmt("curl -s -H 'Accept: application/json' --unix-socket %s"
+                             " http://localhost/internal/chat/publish/%s",
+                             sp_t_shq(sock), id),
+                    "r");
+    ck_assert_ptr_nonnull(c);
+    char body[512] = {0};
+    size_t n = fread(body, 1, sizeof(body) - 1, c);
+    pclose(c);
+    body[n] = '\0';
+    struct json_object *o = json_tokener_parse(body), *v;
+    long subs = -1;
+    if (o != NULL && json_object_object_get_ex(o, "subscribers", &v))
+        subs = (long)json_object_get_int64(v);
+    json_object_put(o);
+    return subs;
+}
+
+void
+sp_t_chat_wait_subscribers(const char *id, long n)
+{
+    long subs = -1;
+    for (int i = 0; i < 300 && (subs = chat_subscribers(id)) < n; i++)
+        usleep(50 * 1000);
+    ck_assert_msg(subs >= n, "session %s: %ld subscribers after 15 s, want %ld", id, subs, n);
+}
+
 /* Next line whose event is ev_name (other lines are skipped). */
 struct json_object *
 sp_t_ws_next_event(FILE *f, const char *ev_name)

@@ -26,6 +26,9 @@ const char *sp_t_ws_event(struct json_object *o);
 void sp_t_ws_expect_open(FILE *f);
 /* chat_probe.py MODE URL extra: es | longpoll | stress (see its header). */
 FILE *sp_t_chat_probe(const char *mode, const char *url, const char *extra);
+/* Waits (up to 15 s) until nchan counts at least n subscribers on the
+ * session's channel: the signal a long-poll has none of its own. */
+void sp_t_chat_wait_subscribers(const char *id, long n);
 /* The next client line whose "event" is ev_name; other lines skipped. */
 struct json_object *sp_t_ws_next_event(FILE *f, const char *ev_name);
 

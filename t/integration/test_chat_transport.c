@@ -130,7 +130,7 @@ START_TEST(longpoll_eventsource_and_websocket_get_the_same_stored_message)
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
     json_object_put(st);
     FILE *lp = sp_t_chat_probe("longpoll", url, "--timeout 10");
-    usleep(800 * 1000);   /* the long-poll has no "subscribed" signal */
+    sp_t_chat_wait_subscribers(c.id, 3);   /* ws, EventSource and the long-poll */
     int64_t id = http_send(&c, "one for all transports");
 
     struct json_object *wf = sp_t_ws_next_event(ws, "frame"), *wd;
