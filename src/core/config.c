@@ -189,6 +189,12 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_PORTAL_URL", STR(portal_url), NULL, 0, 0,
      "the customer's page of a ticket, {id} its public id, e.g."
      " https://example.com/help/tickets/{id}: linked from customer mails, SMS and push"},
+    {"SUPPORT_CONSOLE_TICKET_URL", STR(console_ticket_url), NULL, 0, 0,
+     "the agent console's page of a ticket, {id} its public id: linked from staff"
+     " notifications about a ticket"},
+    {"SUPPORT_CONSOLE_CHAT_URL", STR(console_chat_url), NULL, 0, 0,
+     "the agent console's page of a chat, {id} its session id: linked from staff"
+     " notifications about a chat that has no ticket"},
     {"SUPPORT_NOTIFY_URL", STR(notify_url), NULL, 0, 0,
      "notification service (SMS, push, staff notifications): JSON is POSTed here"},
     {"SUPPORT_NOTIFY_KEY", SEC(notify_key), NULL, 0, 0,

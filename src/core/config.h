@@ -79,6 +79,8 @@ struct sp_config {
     unsigned customer_channels;   /* ... as a set (enum sp_customer_channel) */
     char *notify_url;
     char *portal_url;             /* SUPPORT_PORTAL_URL: {id} = a ticket's public id */
+    char *console_ticket_url;     /* SUPPORT_CONSOLE_TICKET_URL: {id} = the same */
+    char *console_chat_url;       /* SUPPORT_CONSOLE_CHAT_URL: {id} = a chat session's id */
     char *notify_key;
     long  dispatch_concurrency;
     long  dispatch_per_destination;

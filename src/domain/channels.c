@@ -40,9 +40,10 @@ struct sp_channels {
     struct sp_reply_keys *reply_keys;  /* NULL: customer mails take no replies */
 };
 
-/* SUPPORT_PORTAL_URL: unset, or an http(s) URL naming {id} once. */
+/* SUPPORT_PORTAL_URL and the console's pages: unset, or an http(s) URL
+ * naming {id} once. */
 static bool
-portal_url_ok(const char *s)
+page_url_ok(const char *s)
 {
     if (s == NULL || *s == '\0')
         return true;
@@ -58,10 +59,17 @@ sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "SUPPORT_MAIL_FROM: expected an address like support@example.com");
         return NULL;
     }
-    if (!portal_url_ok(cfg->portal_url)) {
-        snprintf(err, errlen, "SUPPORT_PORTAL_URL: expected an http(s) URL with {id} once,"
-                              " e.g. https://example.com/help/tickets/{id}");
-        return NULL;
+    const struct {
+        const char *name, *value;
+    } pages[] = {{"SUPPORT_PORTAL_URL", cfg->portal_url},
+                 {"SUPPORT_CONSOLE_TICKET_URL", cfg->console_ticket_url},
+                 {"SUPPORT_CONSOLE_CHAT_URL", cfg->console_chat_url}};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        if (!page_url_ok(pages[i].value)) {
+            snprintf(err, errlen, "%s: expected an http(s) URL with {id} once,"
+                                  " e.g. https://example.com/help/tickets/{id}", pages[i].name);
+            return NULL;
+        }
     }
     struct sp_channels *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -181,16 +189,15 @@ message(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row 
     json_object_object_add(ctx, "message", m);
 }
 
-/* The customer's page of the ticket: SUPPORT_PORTAL_URL with {id} the
- * ticket's public id (checked by sp_channels_new); NULL without either. */
+/* A page: tpl (checked by sp_channels_new) with {id} replaced by id;
+ * NULL without either. */
 static const char *
-ticket_url(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row)
+page_url(struct sp_arena *a, const char *tpl, const char *id)
 {
-    const char *tpl = c->cfg->portal_url;
-    if (tpl == NULL || *tpl == '\0' || row->ticket_public_id == NULL)
+    if (tpl == NULL || *tpl == '\0' || id == NULL)
         return NULL;
     const char *at = strstr(tpl, "{id}");
-    return sp_arena_sprintf(a, "%.*s%s%s", (int)(at - tpl), tpl, row->ticket_public_id, at + 4);
+    return sp_arena_sprintf(a, "%.*s%s%s", (int)(at - tpl), tpl, id, at + 4);
 }
 
 /* A status as the customer reads it; unknown values as they are. */
@@ -255,15 +262,20 @@ sla(struct sp_arena *a, struct json_object *ctx, struct json_object *payload)
     json_object_object_add(ctx, "sla", s);
 }
 
-/* staff{channel, recipient, for}: for, whom the notification is for in
- * words — the agent's display name (not their row id), the team, the
- * provider's operations. */
+/* staff{channel, recipient, for, url}: for, whom the notification is for
+ * in words — the agent's display name (not their row id), the team, the
+ * provider's operations; url, the agent console's page of the ticket, or
+ * of the chat when there is no ticket (missing when not configured). */
 static void
-staff_member(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row *row)
+staff_member(const struct sp_channels *c, struct sp_arena *a, struct json_object *ctx,
+             const struct sp_outbox_row *row, struct json_object *payload)
 {
     struct json_object *s = json_object_new_object();
     put_str(s, "channel", row->channel);
     put_str(s, "recipient", row->recipient);
+    const char *url = page_url(a, c->cfg->console_ticket_url, row->ticket_public_id);
+    put_str(s, "url", url ? url : page_url(a, c->cfg->console_chat_url,
+                                           payload_str(payload, "session_id")));
     const char *who = row->recipient ? row->recipient : "";
     const char *for_ = strcmp(row->channel, "agent") == 0
                            ? (row->agent_name != NULL && *row->agent_name != '\0'
@@ -293,7 +305,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     /* For the line a reply that resolved the ticket ends with. */
     if (row->ticket_status != NULL && strcmp(row->ticket_status, "resolved") == 0)
         json_object_object_add(t, "resolved", json_object_new_boolean(1));
-    put_str(t, "url", ticket_url(c, a, row));
+    put_str(t, "url", page_url(a, c->cfg->portal_url, row->ticket_public_id));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
     put_str(r, "name", name);
@@ -302,7 +314,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     message(a, ctx, row, payload);
     sla(a, ctx, payload);
     if (staff)
-        staff_member(a, ctx, row);
+        staff_member(c, a, ctx, row, payload);
     if (payload != NULL)
         json_object_object_add(ctx, "payload", payload);
     return ctx;
@@ -578,10 +590,22 @@ booking(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
                      cfg->booking_key, "booking", b.data, d);
 }
 
-/* {"id","channel","event_type","to":{…},"ticket":{…},"title","text"} */
+/* The page a notification opens: the console's for staff (staff.url),
+ * the customer's ticket page otherwise (ticket.url); NULL when none. */
+static const char *
+link_of(struct json_object *ctx)
+{
+    struct json_object *o, *url;
+    if (!json_object_object_get_ex(ctx, "staff", &o))
+        json_object_object_get_ex(ctx, "ticket", &o);
+    return o != NULL && json_object_object_get_ex(o, "url", &url) ? json_object_get_string(url)
+                                                                  : NULL;
+}
+
+/* {"id","channel","event_type","to":{…},"ticket":{…},"title","text"[,"url"]} */
 static const char *
 notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_key,
-            const char *to, const struct rendered *r)
+            const char *to, const struct rendered *r, const char *url)
 {
     struct sp_buf b;
     struct sp_jw w;
@@ -595,6 +619,8 @@ notify_body(struct sp_arena *a, const struct sp_outbox_row *row, const char *to_
     ticket_member(&w, row);
     sp_jw_kstr(&w, "title", r->subject);
     sp_jw_kstr(&w, "text", r->text);
+    if (url != NULL)
+        sp_jw_kstr(&w, "url", url);
     sp_jw_end(&w);
     return b.data;
 }
@@ -623,7 +649,7 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
     if (r.subject == NULL || r.text == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
     return json_post(a, row, cfg->notify_url, cfg->notify_key, "notify",
-                     notify_body(a, row, to_key, to, &r), d);
+                     notify_body(a, row, to_key, to, &r, link_of(ctx)), d);
 }
 
 /* ---- routing a row ---------------------------------------------------------- */

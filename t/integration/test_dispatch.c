@@ -519,6 +519,75 @@ START_TEST(staff_mails_speak_to_staff_in_words)
 }
 END_TEST
 
+/* SUPPORT_CONSOLE_TICKET_URL / SUPPORT_CONSOLE_CHAT_URL: a staff mail links
+ * the agent console's page of its ticket, or of its chat when it has no
+ * ticket, in both parts; a staff notification through the notification
+ * service carries it as "url", a customer's the portal's page; customer
+ * mails never link the console; a value without {id} stops the
+ * dispatcher, naming the setting. */
+START_TEST(staff_notifications_link_the_agent_console)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    staff_row(&c, "team", "billing", "ticket.created", "{}");
+    sp_t_sql("INSERT INTO support_outbox (kind, event_type, channel, recipient, payload)"
+             " VALUES ('notification', 'chat.transferred', 'team', 'billing',"
+             " '{\"session_id\":\"CHATCONSOLE1\"}')");
+    agent_reply(&c, "Linked?");
+    const char *tickets = "SUPPORT_CONSOLE_TICKET_URL=https://console.test/tickets/{id}";
+    const char *chats = "SUPPORT_CONSOLE_CHAT_URL=https://console.test/chats/{id}";
+    const char *args[] = {"--once", NULL};
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_run(JOB, env_plus(dispatch_env(&sink, NULL, NULL),
+                                                "SUPPORT_CONSOLE_CHAT_URL=https://console.test/",
+                                                "SUPPORT_STAFF_MAIL=agents@example.test"),
+                                  args, &out), 1);
+    ck_assert_ptr_nonnull(strstr(out, "SUPPORT_CONSOLE_CHAT_URL"));
+
+    dispatch_once(env_plus(env_plus(dispatch_env(&sink, NULL, NULL), tickets, chats),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 3);
+    const char *want[2][2] = {
+        {"New ticket, unassigned:", sp_t_fmt("https://console.test/tickets/%s", c.ticket)},
+        {"Chat CHATCONSOLE1", "https://console.test/chats/CHATCONSOLE1"}};
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = mail_with_subject(all, want[i][0]);
+        const char *url = want[i][1];
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        ck_assert_msg(strstr(text, sp_t_fmt("Open in the agent console: %s", url)) != NULL,
+                      "%s", text);
+        const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+        ck_assert_msg(strstr(html, sp_t_fmt("<a href=\"%s\">Open in the agent console</a>",
+                                            url)) != NULL, "%s", html);
+    }
+    const char *text = sp_t_jstr(part_of(mail_with_subject(all, "Re: "), "text/plain"), "text");
+    ck_assert_msg(strstr(text, "console") == NULL, "%s", text);
+    json_object_put(all);
+    fixture_stop(&sink);
+
+    struct fixture rcv = receiver();
+    long long staff = staff_row(&c, "team", "billing", "ticket.escalated", "{}");
+    long long sms = notification(&c, "sms", "ticket.updated", "{}");
+    dispatch_once(env_plus(env_plus(dispatch_env(NULL, &rcv, "/notify"), tickets, chats),
+                           "SUPPORT_PORTAL_URL=https://example.test/help/{id}", NULL));
+    struct json_object *last = NULL;
+    requests_for(&rcv, "start", staff, &last);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "url"), sp_t_fmt("https://console.test/tickets/%s", c.ticket));
+    json_object_put(body);
+    json_object_put(last);
+    last = NULL;
+    requests_for(&rcv, "start", sms, &last);
+    body = json_tokener_parse(sp_t_jstr(last, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "url"), sp_t_fmt("https://example.test/help/%s", c.ticket));
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+}
+END_TEST
+
 /* A chat's transfer to another agent tells the new agent and the chat's
  * team: two staff rows, so a shared staff inbox gets two mails, each
  * naming whom it is for, which chat, from which agent to which (names
@@ -1189,6 +1258,7 @@ main(void)
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
     tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
     tcase_add_test(tc, a_chat_transfer_mails_staff_who_it_is_for_and_which_chat);
+    tcase_add_test(tc, staff_notifications_link_the_agent_console);
     tcase_add_test(tc, customer_status_mails_name_the_status_in_words);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);
