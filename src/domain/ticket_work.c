@@ -217,6 +217,7 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     sp_jw_kint(&w, "provider_id", provider);
     sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
     sp_jw_kstr(&w, "reason", e->reason);
+    sp_jw_kstr(&w, "booking_id", c->after.booking_id);
     sp_jw_end(&w);
     const char *recipient = sp_arena_sprintf(a, "%lld", provider);
     sp_ticket_add_outbox(c, "notification", "ticket.escalated", "provider_operations", recipient,

@@ -1010,6 +1010,41 @@ START_TEST(an_escalation_about_a_booking_reaches_the_booking_service)
 }
 END_TEST
 
+/* The escalation's notice to provider operations says why and which
+ * booking (operations cannot act on "escalated" alone): the agent's
+ * reason, escaped in the HTML part, and the ticket's booking id. */
+START_TEST(an_escalation_mail_names_the_reason_and_the_booking)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"charged twice\",\"description\":\"d\",\"booking_id\":\"BK-78\"}");
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/escalate", pid),
+                                         a.token,
+                                         "{\"reason\":\"Provider <silent> for 3 days\","
+                                         "\"provider_id\":5}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_dispatch'"
+             " WHERE status = 'pending' AND channel <> 'provider_operations'");
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = mail_with_subject(all, "Escalated to provider operations:");
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "Reason: Provider <silent> for 3 days") != NULL &&
+                      strstr(text, "Booking: BK-78") != NULL &&
+                      strstr(text, "For the operations of provider 5.") != NULL, "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(html, "Provider &lt;silent&gt; for 3 days") != NULL &&
+                      strstr(html, "BK-78") != NULL, "%s", html);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* ---- ai-usage-monitor's notifications --------------------------------------------- */
 
 /* An hour of model at 11:00 UTC on day six times its usual (10 calls an
@@ -1269,6 +1304,7 @@ main(void)
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
     tcase_add_test(tc, a_chats_escalation_reaches_the_customer_by_mail_and_sms);
     tcase_add_test(tc, an_escalation_about_a_booking_reaches_the_booking_service);
+    tcase_add_test(tc, an_escalation_mail_names_the_reason_and_the_booking);
     tcase_add_test(tc, an_ai_usage_anomaly_reaches_the_admins);
     tcase_add_test(tc, gives_up_after_24_hours);
     tcase_add_test(tc, dry_run_sends_and_changes_nothing);
