@@ -31,23 +31,31 @@ struct jar {
     const char *login;    /* support_admin_login value or NULL */
 };
 
+/* The Set-Cookie line of r that sets name, or NULL. */
+static const char *
+set_cookie_line(const struct sp_t_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, "Set-Cookie") == 0 &&
+            strncmp(r->headers[i].value, name, n) == 0 && r->headers[i].value[n] == '=')
+            return r->headers[i].value;
+    return NULL;
+}
+
 /* The value a Set-Cookie of r gives name ("" for a deletion), or NULL;
  * also asserts the attributes API.md §8 requires. */
 static const char *
 set_cookie(const struct sp_t_resp *r, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const struct sp_t_header *h = &r->headers[i];
-        if (strcasecmp(h->name, "Set-Cookie") != 0 || strncmp(h->value, name, n) != 0 ||
-            h->value[n] != '=')
-            continue;
-        ck_assert_msg(strstr(h->value, "; HttpOnly") && strstr(h->value, "; SameSite=Strict") &&
-                          strstr(h->value, "; Path=/support/admin"),
-                      "cookie attributes: %s", h->value);
-        return sp_t_fmt("%.*s", (int)strcspn(h->value + n + 1, ";"), h->value + n + 1);
-    }
-    return NULL;
+    const char *line = set_cookie_line(r, name);
+    if (line == NULL)
+        return NULL;
+    ck_assert_msg(strstr(line, "; HttpOnly") && strstr(line, "; SameSite=Strict") &&
+                      strstr(line, "; Path=/support/admin"),
+                  "cookie attributes: %s", line);
+    line += strlen(name) + 1;
+    return sp_t_fmt("%.*s", (int)strcspn(line, ";"), line);
 }
 
 static void
@@ -658,18 +666,6 @@ START_TEST(templates_reload_on_sighup_and_a_broken_one_is_refused)
     ck_assert(login_page_says("Paste a JWT"));
 }
 END_TEST
-
-/* The Set-Cookie line of r that sets name, or NULL. */
-static const char *
-set_cookie_line(const struct sp_t_resp *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (strcasecmp(r->headers[i].name, "Set-Cookie") == 0 &&
-            strncmp(r->headers[i].value, name, n) == 0 && r->headers[i].value[n] == '=')
-            return r->headers[i].value;
-    return NULL;
-}
 
 /* Served as over https (no SUPPORT_COOKIE_INSECURE), the sign-in cookie
  * is __Host-: Secure, Path=/, no Domain, which a browser takes only from
