@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/ids.h"
 #include "core/log.h"
 #include "domain/store.h"
 #include "http/server.h"
@@ -30,6 +31,27 @@ keyring_set(const char *value, const char *event, const char *what_is_off)
     return value != NULL;
 }
 
+/* The admin login form's token key: from the PII ring when there is one,
+ * so every host and every restart accepts the forms the others served;
+ * else random (sp_app_reload keeps it), and a form dies with the master. */
+static bool
+load_login_key(struct sp_app *app, char *err, size_t errlen)
+{
+    if (app->crypto == NULL) {
+        sp_random_bytes(app->login_key, sizeof(app->login_key));
+        app->login_key_random = true;
+        sp_log_msg(SP_LOG_WARN, "admin_login_key_random",
+                   "SUPPORT_ENCRYPTION_KEYS is not set: admin sign-in forms are signed with a"
+                   " key of this process (refused after a restart or by another host)");
+        return true;
+    }
+    if (sp_crypto_derive_key(app->crypto, SP_ADMIN_LOGIN_PURPOSE, app->login_key))
+        return true;
+    snprintf(err, errlen, "SUPPORT_ENCRYPTION_KEYS: deriving the admin login key failed in"
+                          " OpenSSL");
+    return false;
+}
+
 /* Without PII keys contacts are not stored rather than stored in clear;
  * without URL keys or a bucket the attachment endpoints answer 503 rather
  * than sign with nothing. */
@@ -40,6 +62,8 @@ load_keyrings(struct sp_app *app, char *err, size_t errlen)
     if (keyring_set(c->encryption_keys, "pii_disabled",
                     "SUPPORT_ENCRYPTION_KEYS is not set: contact details are not stored") &&
         (app->crypto = sp_crypto_new(c->encryption_keys, c->pii_index_key, err, errlen)) == NULL)
+        return false;
+    if (!load_login_key(app, err, errlen))
         return false;
     if (!sp_config_s3(c, &app->s3, &app->s3_on, err, errlen))
         return false;
@@ -143,6 +167,9 @@ sp_app_reload(void *p)
         return false;
     }
     warn_fixed_settings(&app->cfg, &next.cfg);
+    /* Sign-in forms served before the reload stay good. */
+    if (next.login_key_random && app->login_key_random)
+        memcpy(next.login_key, app->login_key, sizeof(next.login_key));
     sp_app_free(app);
     *app = next;
     return true;
@@ -159,6 +186,7 @@ sp_app_free(struct sp_app *app)
     RELEASE(sp_crypto_free, app->crypto);
     RELEASE(sp_url_keys_free, app->url_keys);
     RELEASE(sp_tpl_set_free, app->templates);
+    explicit_bzero(app->login_key, sizeof(app->login_key));
     sp_config_free(&app->cfg);
 }
 

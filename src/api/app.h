@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/s3.h"
+#include "domain/admin_sessions.h"
 #include "http/http.h"
 #include "http/router.h"
 
@@ -42,6 +43,11 @@ struct sp_app {
      * Its strings are cfg's. Attachments are off when neither is set. */
     struct sp_s3 s3;
     bool s3_on;
+    /* Signs the admin login form's CSRF tokens: derived from the PII key
+     * ring (the same on every host, across restarts); without that ring,
+     * random bytes of this master process (kept across reloads). */
+    unsigned char login_key[SP_ADMIN_LOGIN_KEY_LEN];
+    bool login_key_random;
 };
 
 /* Loads settings and keys (in the master, before forking, so a bad setting

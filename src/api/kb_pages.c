@@ -7,7 +7,8 @@
  *
  * Every state-changing POST carries csrf_token: the session's own token,
  * or, for the login form (no session yet), the value of a short-lived
- * SameSite=Strict cookie set with the form (double submit). Pages answer
+ * SameSite=Strict cookie set with the form (double submit), signed by the
+ * server (domain/admin_sessions.h) and sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
  * (nginx/security_headers.conf). Templates (templates/NAME.html) are
@@ -84,14 +85,41 @@ redirect_to_edit(struct sp_req *r, long long id)
 }
 
 static void
-set_cookie(struct sp_req *r, const char *name, const char *value, long max_age)
+set_cookie_at(struct sp_req *r, const char *name, const char *path, const char *value,
+              long max_age)
 {
     const struct sp_app *app = r->env->app;
     sp_resp_header(r, "Set-Cookie",
-                   sp_arena_sprintf(r->arena, "%s=%s; Path=" COOKIE_PATH "; Max-Age=%ld;"
+                   sp_arena_sprintf(r->arena, "%s=%s; Path=%s; Max-Age=%ld;"
                                               " HttpOnly; SameSite=Strict%s",
-                                    name, value, max_age,
+                                    name, value, path, max_age,
                                     app->cfg.cookie_insecure ? "" : "; Secure"));
+}
+
+static void
+set_cookie(struct sp_req *r, const char *name, const char *value, long max_age)
+{
+    set_cookie_at(r, name, COOKIE_PATH, value, max_age);
+}
+
+/* The sign-in form's cookie. Secure (https), it carries the __Host-
+ * prefix: a browser takes such a cookie only from this very host, Secure,
+ * Path=/ and without Domain, so a sibling host cannot toss one in. Over
+ * plain http (SUPPORT_COOKIE_INSECURE=1, the dev stack) the prefix would
+ * have the cookie refused: the plain name and path there. */
+static const char *
+login_cookie_name(const struct sp_req *r)
+{
+    const struct sp_app *app = r->env->app;
+    return app->cfg.cookie_insecure ? LOGIN_COOKIE : "__Host-" LOGIN_COOKIE;
+}
+
+static void
+set_login_cookie(struct sp_req *r, const char *value, long max_age)
+{
+    const struct sp_app *app = r->env->app;
+    set_cookie_at(r, login_cookie_name(r), app->cfg.cookie_insecure ? COOKIE_PATH : "/", value,
+                  max_age);
 }
 
 /* A cookie of the request by name, or NULL (absent or given twice). */
@@ -159,14 +187,35 @@ session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
 static enum sp_rc
 login_page(struct sp_req *r, const char *why)
 {
-    char csrf[SP_ADMIN_TOKEN_HEX + 1];
-    sp_random_hex(csrf, SP_ADMIN_TOKEN_HEX / 2);
-    set_cookie(r, LOGIN_COOKIE, csrf, 3600);
+    const struct sp_app *app = r->env->app;
+    const char *csrf = sp_admin_login_token(r->arena, app->login_key, r->now_ms / 1000);
+    set_login_cookie(r, csrf, SP_ADMIN_LOGIN_TTL);
     struct json_object *ctx = page_ctx("Sign in", NULL);
     json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
     if (why != NULL)
         json_object_object_add(ctx, "error", json_object_new_string(why));
     return render(r, 200, "login", ctx);
+}
+
+/* Whether the sign-in form was sent by this site's own page. Double
+ * submit: the form's token is the cookie's, and the token is one this
+ * server signed and not yet expired, so a value made up elsewhere (an
+ * empty one above all) matches nothing. The server signs a token for
+ * whoever asks, so a sibling host could still toss in one it was given:
+ * a browser says where the form came from (Sec-Fetch-Site), and a form
+ * from another origin is refused ("none": typed or bookmarked, which no
+ * other site can make happen); the __Host- cookie
+ * (login_cookie_name) cannot be tossed in at all. */
+static bool
+login_form_ours(struct sp_req *r)
+{
+    const char *site = sp_req_header(r, "Sec-Fetch-Site");
+    if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+        return false;
+    const struct sp_app *app = r->env->app;
+    const char *want = cookie(r, login_cookie_name(r)), *given = sp_req_form(r, "csrf_token");
+    return sp_admin_login_token_ok(app->login_key, want, r->now_ms / 1000) &&
+           given != NULL && sp_crypto_equal(want, strlen(want), given, strlen(given));
 }
 
 enum sp_rc
@@ -179,13 +228,10 @@ sp_page_login(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_page_login_post(struct sp_req *r, struct sp_problem *p)
 {
-    /* Double submit: the form's token is the cookie's, and the cookie
-     * holds a token of ours (an empty cookie and an empty field match). */
-    const char *want = cookie(r, LOGIN_COOKIE), *given = sp_req_form(r, "csrf_token");
-    if (!sp_admin_token_ok(want) || given == NULL ||
-        !sp_crypto_equal(want, strlen(want), given, strlen(given)))
+    if (!login_form_ours(r))
         return error_page(r, 403, "Forbidden",
-                          "This sign-in form has expired. Open the sign-in page again.", NULL);
+                          "This sign-in form has expired or did not come from this site. Open"
+                          " the sign-in page again.", NULL);
     const char *token = sp_req_form(r, "token");
     struct sp_principal who;
     struct sp_problem auth;
@@ -206,7 +252,7 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
                               p) != SP_OK)
         return p->rc;
     set_cookie(r, SESSION_COOKIE, cookie_value, app->cfg.admin_session_hours * 3600);
-    set_cookie(r, LOGIN_COOKIE, "", 0);
+    set_login_cookie(r, "", 0);
     return redirect(r, KB_PATH);
 }
 

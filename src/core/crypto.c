@@ -128,25 +128,30 @@ add_entry(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
     return true;
 }
 
-/* HKDF-SHA256(ikm = oldest key, no salt, info = INDEX_INFO): see crypto.h
- * for why the oldest key and why production should not rely on it. */
+/* HKDF-SHA256(ikm[0..KEY_LEN), no salt, info) into out[KEY_LEN]. */
 static bool
-derive_index_key(struct sp_crypto *c)
+hkdf(const unsigned char *ikm, const char *info, unsigned char out[KEY_LEN])
 {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
-    const struct sp_keyring_key *oldest = &c->ring.keys[c->ring.n - 1];
     OSSL_PARAM params[] = {
         OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, oldest->material, KEY_LEN),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)INDEX_INFO,
-                                          sizeof(INDEX_INFO) - 1),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, KEY_LEN),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (char *)info, strlen(info)),
         OSSL_PARAM_construct_end(),
     };
-    bool ok = kctx != NULL && EVP_KDF_derive(kctx, c->index_key, KEY_LEN, params) == 1;
+    bool ok = kctx != NULL && EVP_KDF_derive(kctx, out, KEY_LEN, params) == 1;
     EVP_KDF_CTX_free(kctx);
     EVP_KDF_free(kdf);
     return ok;
+}
+
+/* HKDF from the oldest key with info INDEX_INFO: see crypto.h for why the
+ * oldest key and why production should not rely on it. */
+static bool
+derive_index_key(struct sp_crypto *c)
+{
+    return hkdf(c->ring.keys[c->ring.n - 1].material, INDEX_INFO, c->index_key);
 }
 
 struct sp_crypto *
@@ -332,6 +337,12 @@ sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char 
         }
     }
     return index_hex(c, a, msg, len);
+}
+
+bool
+sp_crypto_derive_key(const struct sp_crypto *c, const char *purpose, unsigned char out[32])
+{
+    return purpose != NULL && *purpose != '\0' && hkdf(c->index_key, purpose, out);
 }
 
 bool

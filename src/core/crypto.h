@@ -79,6 +79,16 @@ const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
 const char *sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a,
                                   const char *const *values, size_t n);
 
+/* A 32-byte key for one purpose of the server's own (the admin login
+ * form's CSRF tokens: "support-admin-login-csrf-v1"), HKDF-SHA256 of the
+ * blind index key with purpose as info, into out. The index key is the
+ * ring's one stable secret (see above), so the derived key survives key
+ * rotations and is the same on every host of a deployment; HKDF's extract
+ * step makes it unrelated to every email index and fingerprint (HMACs
+ * under the index key itself), whatever purpose says. false for a NULL or
+ * empty purpose or if OpenSSL fails (out then holds nothing usable). */
+bool sp_crypto_derive_key(const struct sp_crypto *c, const char *purpose, unsigned char out[32]);
+
 /* Constant-time comparison (CRYPTO_memcmp) of the contents; different
  * lengths compare unequal at once (only the length leaks). */
 bool sp_crypto_equal(const void *a, size_t alen, const void *b, size_t blen);

@@ -3,6 +3,7 @@
  */
 #include "domain/admin_sessions.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -68,6 +69,63 @@ sp_admin_token_ok(const char *token)
 {
     return token != NULL && strlen(token) == SP_ADMIN_TOKEN_HEX &&
            strspn(token, sp_hex_lower) == SP_ADMIN_TOKEN_HEX;
+}
+
+#define LOGIN_NONCE_HEX 32
+#define LOGIN_MAC_HEX 64
+#define LOGIN_EXPIRY_MAX 19   /* digits of a long long */
+#define LOGIN_DOMAIN "support-admin-login-v1\n"
+
+/* The MAC of body ("<expiry>.<nonce>", n bytes) into mac. */
+static void
+login_mac(const unsigned char *key, const char *body, size_t n, char mac[LOGIN_MAC_HEX + 1])
+{
+    char msg[sizeof(LOGIN_DOMAIN) + LOGIN_EXPIRY_MAX + 1 + LOGIN_NONCE_HEX];
+    memcpy(msg, LOGIN_DOMAIN, sizeof(LOGIN_DOMAIN) - 1);
+    memcpy(msg + sizeof(LOGIN_DOMAIN) - 1, body, n);
+    sp_crypto_hmac_hex(key, SP_ADMIN_LOGIN_KEY_LEN, msg, sizeof(LOGIN_DOMAIN) - 1 + n, mac,
+                       LOGIN_MAC_HEX);
+}
+
+const char *
+sp_admin_login_token(struct sp_arena *a, const unsigned char *key, long long now)
+{
+    char nonce[LOGIN_NONCE_HEX + 1], mac[LOGIN_MAC_HEX + 1];
+    sp_random_hex(nonce, LOGIN_NONCE_HEX / 2);
+    const char *body = sp_arena_sprintf(a, "%lld.%s", now + SP_ADMIN_LOGIN_TTL, nonce);
+    login_mac(key, body, strlen(body), mac);
+    return sp_arena_sprintf(a, "%s.%s", body, mac);
+}
+
+bool
+sp_admin_login_token_ok(const unsigned char *key, const char *token, long long now)
+{
+    if (token == NULL)
+        return false;
+    /* The expiry as written by "%lld" of a positive number: no sign, no
+     * leading zero, no blank. */
+    size_t digits = strspn(token, "0123456789");
+    if (digits == 0 || digits > LOGIN_EXPIRY_MAX || token[0] == '0' || token[digits] != '.')
+        return false;
+    const char *nonce = token + digits + 1;
+    if (strlen(nonce) != LOGIN_NONCE_HEX + 1 + LOGIN_MAC_HEX ||
+        strspn(nonce, sp_hex_lower) != LOGIN_NONCE_HEX || nonce[LOGIN_NONCE_HEX] != '.')
+        return false;
+    const char *mac = nonce + LOGIN_NONCE_HEX + 1;
+    if (strspn(mac, sp_hex_lower) != LOGIN_MAC_HEX)
+        return false;
+    char want[LOGIN_MAC_HEX + 1];
+    login_mac(key, token, (size_t)(mac - 1 - token), want);
+    if (!sp_crypto_equal(want, LOGIN_MAC_HEX, mac, LOGIN_MAC_HEX))
+        return false;
+    long long expiry = 0;
+    for (size_t i = 0; i < digits; i++) {
+        int d = token[i] - '0';
+        if (expiry > (LLONG_MAX - d) / 10)
+            return false;
+        expiry = expiry * 10 + d;
+    }
+    return now < expiry;
 }
 
 enum sp_rc

@@ -16,10 +16,33 @@
 
 #define SP_ADMIN_TOKEN_HEX 64   /* 32 random bytes */
 
-/* Whether token has the form of the tokens handed out here and by the
- * login form (SP_ADMIN_TOKEN_HEX lower-case hex digits): anything else,
- * an empty value above all, is no token. */
+/* Whether token has the form of the session tokens handed out here
+ * (SP_ADMIN_TOKEN_HEX lower-case hex digits): anything else, an empty
+ * value above all, is no token. */
 bool sp_admin_token_ok(const char *token);
+
+/* The login form's CSRF tokens (the form has no session to bind them to):
+ *   "<expiry, unix seconds>.<32 hex nonce>.<64 hex MAC>"
+ * MAC = HMAC-SHA256(key, "support-admin-login-v1\n<expiry>.<nonce>"),
+ * key the 32 bytes the caller derives for this one purpose
+ * (SP_ADMIN_LOGIN_PURPOSE, core/crypto.h sp_crypto_derive_key). Only the
+ * server can make one, so a value made up elsewhere (a cookie tossed in
+ * from a sibling host with a matching forged form) is refused. The server
+ * makes one for whoever opens the form, though: what keeps a sibling from
+ * tossing in one it was given is api/kb_pages' (the __Host- cookie, the
+ * browser's Sec-Fetch-Site). */
+#define SP_ADMIN_LOGIN_PURPOSE "support-admin-login-csrf-v1"
+#define SP_ADMIN_LOGIN_TTL 3600        /* seconds: the token's and its cookie's life */
+#define SP_ADMIN_LOGIN_KEY_LEN 32
+
+struct sp_arena;
+/* A token that expires SP_ADMIN_LOGIN_TTL after now (unix seconds),
+ * arena-owned. */
+const char *sp_admin_login_token(struct sp_arena *a, const unsigned char *key, long long now);
+/* Whether token is one sp_admin_login_token made under key (MAC compared in
+ * constant time) and now is before its expiry. NULL, empty, malformed
+ * (anything but the exact form above), tampered and expired: false. */
+bool sp_admin_login_token_ok(const unsigned char *key, const char *token, long long now);
 
 struct sp_admin_session {
     long long id;

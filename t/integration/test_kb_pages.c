@@ -1,8 +1,10 @@
 /*
  * test_kb_pages: the knowledge base's admin pages over real HTTP, as a
  * browser without JavaScript uses them (API.md §8 "Admin page
- * mechanics"): the login form and its CSRF cookie (empty or foreign
- * values on both sides refused), bad and non-admin tokens, only the
+ * mechanics"): the login form and its CSRF cookie (empty, made-up,
+ * tampered or expired values on both sides refused, a form from another
+ * origin refused, __Host- over https, its key across restarts and
+ * reloads), bad and non-admin tokens, only the
  * checkbox's own value publishing, the session cookie's attributes, 303 to login without a
  * session, CSRF refusals on every state-changing POST, the create form's
  * 422 page with errors beside fields, the server-side preview (sanitized),
@@ -17,6 +19,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "domain/admin_sessions.h"
+
 #define FORM "application/x-www-form-urlencoded"
 
 /* A browser's cookie jar for one session (two cookies are enough). */
@@ -25,23 +31,31 @@ struct jar {
     const char *login;    /* support_admin_login value or NULL */
 };
 
+/* The Set-Cookie line of r that sets name, or NULL. */
+static const char *
+set_cookie_line(const struct sp_t_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->headers[i].name, "Set-Cookie") == 0 &&
+            strncmp(r->headers[i].value, name, n) == 0 && r->headers[i].value[n] == '=')
+            return r->headers[i].value;
+    return NULL;
+}
+
 /* The value a Set-Cookie of r gives name ("" for a deletion), or NULL;
  * also asserts the attributes API.md §8 requires. */
 static const char *
 set_cookie(const struct sp_t_resp *r, const char *name)
 {
-    size_t n = strlen(name);
-    for (size_t i = 0; i < r->nheaders; i++) {
-        const struct sp_t_header *h = &r->headers[i];
-        if (strcasecmp(h->name, "Set-Cookie") != 0 || strncmp(h->value, name, n) != 0 ||
-            h->value[n] != '=')
-            continue;
-        ck_assert_msg(strstr(h->value, "; HttpOnly") && strstr(h->value, "; SameSite=Strict") &&
-                          strstr(h->value, "; Path=/support/admin"),
-                      "cookie attributes: %s", h->value);
-        return sp_t_fmt("%.*s", (int)strcspn(h->value + n + 1, ";"), h->value + n + 1);
-    }
-    return NULL;
+    const char *line = set_cookie_line(r, name);
+    if (line == NULL)
+        return NULL;
+    ck_assert_msg(strstr(line, "; HttpOnly") && strstr(line, "; SameSite=Strict") &&
+                      strstr(line, "; Path=/support/admin"),
+                  "cookie attributes: %s", line);
+    line += strlen(name) + 1;
+    return sp_t_fmt("%.*s", (int)strcspn(line, ";"), line);
 }
 
 static void
@@ -205,10 +219,14 @@ END_TEST
 /* The double submit needs a token on both sides: an empty login cookie
  * and an empty csrf_token field were equal, and signed in (a forged
  * cross-site form with a tossed empty cookie); so were two equal values
- * that are no token of ours. */
+ * that are no token of ours, among them 64 lower-case hex digits made up
+ * by a sibling host (the shape the tokens had: login CSRF, QA) and a made
+ * up value of the signed shape. */
 START_TEST(login_csrf_needs_a_token_of_ours)
 {
-    const char *values[] = {"", "forged", sp_t_repeat("A", 64)};
+    const char *values[] = {"", "forged", sp_t_repeat("A", 64), sp_t_repeat("0123456789abcdef", 4),
+                            sp_t_fmt("%lld.%s.%s", (long long)time(NULL) + 600,
+                                     sp_t_repeat("5a", 16), sp_t_repeat("c3", 32))};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         const char *headers[] = {sp_t_fmt("Cookie: support_admin_login=%s", values[i]), NULL};
         struct sp_t_resp *r = sp_t_request(
@@ -219,6 +237,106 @@ START_TEST(login_csrf_needs_a_token_of_ours)
         ck_assert_ptr_null(set_cookie(r, "support_admin_session"));
         sp_t_resp_free(r);
     }
+}
+END_TEST
+
+/* The key the stack signs sign-in forms with, derived here as support-api
+ * does from the stack's PII key ring: tokens made with it differ from the
+ * server's own only in what a test picks (their expiry). */
+static const unsigned char *
+login_key(void)
+{
+    static unsigned char key[SP_ADMIN_LOGIN_KEY_LEN];
+    static bool have;
+    if (!have) {
+        FILE *f = fopen(getenv("SP_TEST_ENCRYPTION_KEYS_FILE"), "r");
+        ck_assert(f != NULL);
+        char spec[512] = "", err[256] = "";
+        ck_assert(fgets(spec, sizeof(spec), f) != NULL);
+        fclose(f);
+        spec[strcspn(spec, "\n")] = '\0';
+        struct sp_crypto *c = sp_crypto_new(spec, NULL, err, sizeof(err));
+        ck_assert_msg(c != NULL, "%s", err);
+        have = sp_crypto_derive_key(c, SP_ADMIN_LOGIN_PURPOSE, key);
+        sp_crypto_free(c);
+        ck_assert(have);
+    }
+    return key;
+}
+
+/* A sign-in form with the admin JWT, cookie and csrf_token as given, and
+ * one more header (NULL: none). */
+static struct sp_t_resp *
+post_login(const char *cookie, const char *csrf, const char *header)
+{
+    const char *headers[] = {sp_t_fmt("Cookie: support_admin_login=%s", cookie), header, NULL};
+    return sp_t_request(
+        "POST", "/support/admin/login", NULL, FORM,
+        sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(sp_t_admin_token())), headers);
+}
+
+static void
+assert_login_refused(struct sp_t_resp *r, const char *what)
+{
+    ck_assert_msg(r->status == 403, "%s: status %ld", what, r->status);
+    assert_page(r, 403);
+    ck_assert_msg(strstr(r->body, "This sign-in form has expired") != NULL, "%s: %s", what,
+                  r->body);
+    ck_assert_msg(set_cookie(r, "support_admin_session") == NULL, "%s: signed in", what);
+    sp_t_resp_free(r);
+}
+
+static void
+assert_login_taken(struct sp_t_resp *r, const char *what)
+{
+    ck_assert_msg(r->status == 303, "%s: status %ld", what, r->status);
+    assert_redirect(r, "/support/admin/kb");
+    ck_assert_msg(set_cookie(r, "support_admin_session") != NULL, "%s: no session", what);
+    sp_t_resp_free(r);
+}
+
+/* The login form's token is signed by the server and expires: a sibling
+ * host that tosses in a cookie can only use one the server made, so a
+ * made-up, tampered or expired one is refused however well it matches the
+ * form; and a form a browser says came from another origin (a sibling
+ * host's page) is refused even with a token the server made. */
+START_TEST(login_csrf_token_is_signed_expires_and_comes_from_this_origin)
+{
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *real = csrf_of(r);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(real, j.login);
+    long long expiry = strtoll(real, NULL, 10), now = (long long)time(NULL);
+    ck_assert_msg(expiry > now + 3500 && expiry <= now + 3601, "expiry %lld, now %lld", expiry,
+                  now);
+    const char *dot = strchr(real, '.');
+    ck_assert_uint_eq(strlen(real), (size_t)(dot - real) + 1 + 32 + 1 + 64);
+    const char *tampered[] = {
+        sp_t_fmt("%lld%s", expiry + 3600, dot),                          /* a later expiry */
+        sp_t_fmt("%.*s%c", (int)strlen(real) - 1, real,                  /* one MAC digit */
+                 real[strlen(real) - 1] == '0' ? '1' : '0'),
+        sp_t_fmt("%.*s%c%s", (int)(dot - real) + 1, real, dot[1] == 'a' ? 'b' : 'a', dot + 2),
+        sp_t_fmt("%.*s", (int)strlen(real) - 2, real),                  /* cut short */
+        sp_t_fmt("0%s", real),                                            /* a leading zero */
+    };
+    for (size_t i = 0; i < sizeof(tampered) / sizeof(tampered[0]); i++)
+        assert_login_refused(post_login(tampered[i], tampered[i], NULL), tampered[i]);
+
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    const char *expired = sp_t_fmt("%s", sp_admin_login_token(&a, login_key(), now - 3601));
+    const char *fresh = sp_t_fmt("%s", sp_admin_login_token(&a, login_key(), now));
+    sp_arena_destroy(&a);
+    assert_login_refused(post_login(expired, expired, NULL), "expired");
+    /* the same key, unexpired: taken (so the one above was refused for its
+     * age alone) */
+    assert_login_taken(post_login(fresh, fresh, NULL), "fresh");
+
+    /* A form from a sibling host's page, with a token the server gave it */
+    assert_login_refused(post_login(real, real, "Sec-Fetch-Site: same-site"), "same-site");
+    assert_login_refused(post_login(real, real, "Sec-Fetch-Site: cross-site"), "cross-site");
+    assert_login_taken(post_login(real, real, "Sec-Fetch-Site: same-origin"), "same-origin");
 }
 END_TEST
 
@@ -549,6 +667,73 @@ START_TEST(templates_reload_on_sighup_and_a_broken_one_is_refused)
 }
 END_TEST
 
+/* Served as over https (no SUPPORT_COOKIE_INSECURE), the sign-in cookie
+ * is __Host-: Secure, Path=/, no Domain, which a browser takes only from
+ * this host, so the plain name a sibling host could toss in is not read.
+ * The token's key derives from the PII keys: a form served before a
+ * restart is still taken after it. */
+START_TEST(login_cookie_is_host_prefixed_over_https_and_outlives_a_restart)
+{
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *before = csrf_of(r);
+    sp_t_resp_free(r);
+    sp_t_stackctl("restart-api-with SUPPORT_COOKIE_INSECURE=0");
+
+    r = sp_t_request("GET", "/support/admin/login", NULL, NULL, NULL, NULL);
+    assert_page(r, 200);
+    const char *line = set_cookie_line(r, "__Host-support_admin_login");
+    ck_assert_msg(line != NULL, "no __Host- cookie");
+    ck_assert_str_eq(line, sp_t_fmt("__Host-support_admin_login=%s; Path=/; Max-Age=3600;"
+                                    " HttpOnly; SameSite=Strict; Secure", csrf_of(r)));
+    ck_assert_ptr_null(set_cookie_line(r, "support_admin_login"));
+    const char *fresh = csrf_of(r);
+    sp_t_resp_free(r);
+
+    /* the plain name, as a sibling host could set it: not read */
+    assert_login_refused(post_login(fresh, fresh, NULL), "unprefixed cookie");
+    const char *headers[] = {sp_t_fmt("Cookie: __Host-support_admin_login=%s", before), NULL};
+    r = sp_t_request(
+        "POST", "/support/admin/login", NULL, FORM,
+        sp_t_fmt("csrf_token=%s&token=%s", before, sp_t_urlencode(sp_t_admin_token())), headers);
+    assert_redirect(r, "/support/admin/kb");
+    line = set_cookie_line(r, "__Host-support_admin_login");
+    ck_assert_msg(line != NULL && strncmp(line, "__Host-support_admin_login=; Path=/; Max-Age=0;",
+                                          47) == 0,
+                  "cleared: %s", line ? line : "(none)");
+    line = set_cookie_line(r, "support_admin_session");
+    ck_assert_msg(line != NULL && strstr(line, "; Secure") != NULL, "session: %s",
+                  line ? line : "(none)");
+    sp_t_resp_free(r);
+    sp_t_stackctl("restart-api");
+}
+END_TEST
+
+/* Without PII keys the token key is random, made once by the master: a
+ * token signed with the key the PII keys would give is refused, and a form
+ * served before a reload (SIGHUP, new workers) is still taken after it. */
+START_TEST(login_key_without_pii_keys_is_random_and_outlives_a_reload)
+{
+    sp_t_stackctl("restart-api-with SUPPORT_ENCRYPTION_KEYS_FILE=");
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *before = csrf_of(r);
+    sp_t_resp_free(r);
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    const char *derived =
+        sp_t_fmt("%s", sp_admin_login_token(&a, login_key(), (long long)time(NULL)));
+    sp_arena_destroy(&a);
+    assert_login_refused(post_login(derived, derived, NULL), "the PII keys' key");
+
+    sp_t_stackctl("signal-api HUP");
+    usleep(500 * 1000);
+    for (int i = 0; i < 8; i++)   /* any worker, the new ones above all */
+        assert_login_taken(post_login(before, before, NULL), "served before the reload");
+    sp_t_stackctl("restart-api");
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -558,6 +743,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
     tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
     tcase_add_test(tc, login_csrf_needs_a_token_of_ours);
+    tcase_add_test(tc, login_csrf_token_is_signed_expires_and_comes_from_this_origin);
     tcase_add_test(tc, only_the_checkboxs_value_publishes);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
@@ -565,6 +751,8 @@ kb_pages_suite(void)
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
+    tcase_add_test(tc, login_cookie_is_host_prefixed_over_https_and_outlives_a_restart);
+    tcase_add_test(tc, login_key_without_pii_keys_is_random_and_outlives_a_reload);
     return s;
 }
 

@@ -1,9 +1,9 @@
 /*
  * test_crypto: the contact-PII encryption contract of API.md §2 as
  * implemented by src/core/crypto.c: AES-256-GCM under a versioned key ring
- * with lazy rotation, the HMAC blind index for lookup by email, and the
- * hashing helpers. Pure: fixed keys, no files. Must not: touch the network
- * or a database.
+ * with lazy rotation, the HMAC blind index for lookup by email, the keys
+ * derived from it for one purpose each, and the hashing helpers. Pure:
+ * fixed keys, no files. Must not: touch the network or a database.
  */
 #include <check.h>
 #include <openssl/evp.h>
@@ -388,6 +388,60 @@ START_TEST(explicit_index_key_is_used_as_is_and_ignores_the_ring)
 }
 END_TEST
 
+/* ---- purpose keys -------------------------------------------------------- */
+
+/* HKDF-SHA256 (RFC 5869) of ikm with no salt (HashLen zero bytes) and
+ * info, one block, computed here with plain HMAC. */
+static void
+hkdf_by_hand(const unsigned char ikm[32], const char *info, unsigned char out[32])
+{
+    unsigned char zeros[32] = {0}, prk[32], msg[128];
+    unsigned int n = 0;
+    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), zeros, 32, ikm, 32, prk, &n));
+    size_t len = strlen(info);
+    ck_assert_uint_lt(len, sizeof(msg));
+    memcpy(msg, info, len);
+    msg[len] = 0x01;
+    ck_assert_ptr_nonnull(HMAC(EVP_sha256(), prk, 32, msg, len + 1, out, &n));
+}
+
+START_TEST(derived_key_is_hkdf_of_the_index_key_with_the_purpose)
+{
+    unsigned char k3[32], want[32], got[32], other[32];
+    memset(k3, 0xa5, sizeof(k3));
+    hkdf_by_hand(k3, "support-admin-login-csrf-v1", want);
+    ck_assert(sp_crypto_derive_key(ring("v1:" K1, K3), "support-admin-login-csrf-v1", got));
+    ck_assert_mem_eq(got, want, 32);
+    /* the index key alone counts: any ring in front of it, the same key */
+    ck_assert(sp_crypto_derive_key(ring("v2:" K2 ",v1:" K1, K3), "support-admin-login-csrf-v1",
+                                   other));
+    ck_assert_mem_eq(other, want, 32);
+    /* another purpose, another index key: other keys */
+    ck_assert(sp_crypto_derive_key(ring("v1:" K1, K3), "support-admin-login-csrf-v2", other));
+    ck_assert_mem_ne(other, want, 32);
+    ck_assert(sp_crypto_derive_key(ring("v1:" K1, K1), "support-admin-login-csrf-v1", other));
+    ck_assert_mem_ne(other, want, 32);
+    /* derived from the oldest key's index key when none is set: stable */
+    ck_assert(sp_crypto_derive_key(ring("v1:" K1, NULL), "p", got));
+    ck_assert(sp_crypto_derive_key(ring("v2:" K2 ",v1:" K1, NULL), "p", other));
+    ck_assert_mem_eq(got, other, 32);
+}
+END_TEST
+
+/* An email index is an HMAC under the index key itself and may sit in the
+ * database: no purpose, spelled as an email, gives its key away. */
+START_TEST(derived_key_is_no_email_index_and_needs_a_purpose)
+{
+    struct sp_crypto *c = ring("v1:" K1, K3);
+    unsigned char key[32];
+    ck_assert(sp_crypto_derive_key(c, "a@b.example", key));
+    ck_assert_str_ne(sp_crypto_hex(&arena, key, 32),
+                     sp_crypto_email_index(c, &arena, "a@b.example"));
+    ck_assert(!sp_crypto_derive_key(c, "", key));
+    ck_assert(!sp_crypto_derive_key(c, NULL, key));
+}
+END_TEST
+
 /* ---- helpers ----------------------------------------------------------- */
 
 START_TEST(equal_compares_contents_and_lengths)
@@ -487,6 +541,8 @@ crypto_suite(void)
     tcase_add_test(tc, email_index_is_stable_across_rings_sharing_the_oldest_key);
     tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
+    tcase_add_test(tc, derived_key_is_hkdf_of_the_index_key_with_the_purpose);
+    tcase_add_test(tc, derived_key_is_no_email_index_and_needs_a_purpose);
     tcase_add_test(tc, equal_compares_contents_and_lengths);
     tcase_add_test(tc, sha256_hex_matches_the_fips_vectors);
     tcase_add_test(tc, hmac_hex_matches_rfc_4231_and_truncates_to_the_digits_asked);
