@@ -256,14 +256,43 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
     return redirect(r, KB_PATH);
 }
 
+/* Ends the session among tokens that the form's CSRF token belongs to;
+ * false when the lookup failed (answered). None of them: nothing ends. */
+static bool
+logout_named(struct sp_req *r, const char *const *tokens, size_t n, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    const char *csrf = sp_req_form(r, "csrf_token");
+    for (size_t i = 0; i < n; i++) {
+        struct sp_admin_session s;
+        if (sp_admin_session_find(&ctx, tokens[i], &s, p) != SP_OK) {
+            if (p->rc != SP_NOT_FOUND)
+                return false;
+            sp_problem_init(p);
+            continue;
+        }
+        if (sp_admin_session_csrf_ok(&s, csrf))
+            return sp_admin_session_close(&ctx, s.id, p) == SP_OK;
+    }
+    return true;
+}
+
 enum sp_rc
 sp_page_logout(struct sp_req *r, struct sp_problem *p)
 {
+    /* The session cookie sent twice (one tossed in by a sibling host)
+     * names no session for the pages; signing out ends the one whose
+     * CSRF token the form carries — the session the page was rendered
+     * for — so the user is not told "signed out" while it lives on. */
+    const char *tokens[8];
+    size_t n = sp_cookie_all(r->arena, sp_req_header(r, "Cookie"), SESSION_COOKIE, tokens, 8);
+    if (n != 1 && !logout_named(r, tokens, n, p))
+        return p->rc;
     struct sp_admin_session s;
-    if (!session_post(r, &s, p))
+    if (n == 1 && !session_post(r, &s, p))
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_admin_session_close(&ctx, s.id, p) != SP_OK)
+    if (n == 1 && sp_admin_session_close(&ctx, s.id, p) != SP_OK)
         return p->rc;
     set_cookie(r, SESSION_COOKIE, "", 0);
     return redirect(r, LOGIN_PATH);

@@ -111,6 +111,11 @@ const char *sp_req_form(struct sp_req *r, const char *name);
  * is sent first, and which one is meant cannot be told (nothing is
  * guessed, as with repeated headers). Names compare exactly. */
 const char *sp_cookie_get(struct sp_arena *a, const char *header, const char *name);
+/* Every value of cookie `name`, in the order sent, at most max of them,
+ * copied into a; how many. For a choice the caller can prove (the one
+ * session a form's CSRF token belongs to), never to pick one blindly. */
+size_t sp_cookie_all(struct sp_arena *a, const char *header, const char *name,
+                     const char **values, size_t max);
 /* True when two parameters of query share a name once percent-decoded and
  * compared without letter case ("SESSION_ID=..&session%5Fid=.."), or when
  * it has more than 32 parameters: proxies and this code may then read

@@ -173,28 +173,31 @@ cookie_trim(const char *s, size_t *len)
     return s;
 }
 
-const char *
-sp_cookie_get(struct sp_arena *a, const char *header, const char *name)
+size_t
+sp_cookie_all(struct sp_arena *a, const char *header, const char *name, const char **values,
+              size_t max)
 {
-    size_t name_len = strlen(name);
-    const char *found = NULL;
-    size_t found_len = 0;
-    for (const char *h = header; h != NULL && *h != '\0';) {
+    size_t name_len = strlen(name), found = 0;
+    for (const char *h = header; h != NULL && *h != '\0' && found < max;) {
         size_t len = strcspn(h, ";");
         const char *eq = memchr(h, '=', len);
         if (eq != NULL) {
             size_t n = (size_t)(eq - h), vlen = len - n - 1;
             const char *k = cookie_trim(h, &n), *v = cookie_trim(eq + 1, &vlen);
-            if (n == name_len && memcmp(k, name, n) == 0) {
-                if (found != NULL)
-                    return NULL;  /* given twice */
-                found = v, found_len = vlen;
-            }
+            if (n == name_len && memcmp(k, name, n) == 0)
+                values[found++] = sp_arena_strndup(a, v, vlen);
         }
         h += len;
         h += *h == ';';
     }
-    return found != NULL ? sp_arena_strndup(a, found, found_len) : NULL;
+    return found;
+}
+
+const char *
+sp_cookie_get(struct sp_arena *a, const char *header, const char *name)
+{
+    const char *values[2];
+    return sp_cookie_all(a, header, name, values, 2) == 1 ? values[0] : NULL;  /* not twice */
 }
 
 const char *

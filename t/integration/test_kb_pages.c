@@ -216,6 +216,49 @@ START_TEST(a_session_or_login_cookie_sent_twice_is_not_taken)
 }
 END_TEST
 
+/* Signing out with the session cookie sent twice (one tossed in) ends
+ * the session the form's CSRF token belongs to and clears the cookie:
+ * it answered "signed out" while the session lived on (QA); the tossed
+ * session, whose token the form does not carry, lives on. */
+START_TEST(logout_with_a_tossed_session_cookie_ends_the_users_session)
+{
+    struct jar mine = {0}, theirs = {0};
+    const char *csrf = login(&mine);
+    login(&theirs);
+    const char *both = sp_t_fmt("Cookie: support_admin_session=%s; support_admin_session=%s",
+                                theirs.session, mine.session);
+    const char *headers[] = {both, NULL};
+    struct sp_t_resp *r = sp_t_request("POST", "/support/admin/logout", NULL, FORM,
+                                       sp_t_fmt("csrf_token=%s", csrf), headers);
+    assert_redirect(r, "/support/admin/login");
+    const char *cleared = set_cookie(r, "support_admin_session");
+    ck_assert_msg(cleared != NULL && *cleared == '\0', "the cookie is cleared");
+    sp_t_resp_free(r);
+    struct jar one = {.session = mine.session};
+    r = browse(&one, "GET", "/support/admin/kb", NULL);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    struct jar other = {.session = theirs.session};
+    r = browse(&other, "GET", "/support/admin/kb", NULL);
+    assert_page(r, 200);
+    sp_t_resp_free(r);
+    /* a form of neither session ends neither */
+    struct jar third = {0};
+    login(&third);
+    const char *pair = sp_t_fmt("Cookie: support_admin_session=%s; support_admin_session=%s",
+                                theirs.session, third.session);
+    const char *pair_headers[] = {pair, NULL};
+    r = sp_t_request("POST", "/support/admin/logout", NULL, FORM, "csrf_token=forged",
+                     pair_headers);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    struct jar still = {.session = third.session};
+    r = browse(&still, "GET", "/support/admin/kb", NULL);
+    assert_page(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* The double submit needs a token on both sides: an empty login cookie
  * and an empty csrf_token field were equal, and signed in (a forged
  * cross-site form with a tossed empty cookie); so were two equal values
@@ -742,6 +785,7 @@ kb_pages_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
     tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
+    tcase_add_test(tc, logout_with_a_tossed_session_cookie_ends_the_users_session);
     tcase_add_test(tc, login_csrf_needs_a_token_of_ours);
     tcase_add_test(tc, login_csrf_token_is_signed_expires_and_comes_from_this_origin);
     tcase_add_test(tc, only_the_checkboxs_value_publishes);

@@ -317,6 +317,13 @@ START_TEST(a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused)
                           cases[i].header, got ? got : "(null)");
     }
     ck_assert_ptr_null(sp_cookie_get(&a, NULL, "s"));
+    const char *all[3];
+    ck_assert_uint_eq(sp_cookie_all(&a, "s=1; t=2; s = 3 ;s=4", "s", all, 3), 3);
+    ck_assert_str_eq(all[0], "1");
+    ck_assert_str_eq(all[1], "3");
+    ck_assert_str_eq(all[2], "4");
+    ck_assert_uint_eq(sp_cookie_all(&a, "t=2", "s", all, 3), 0);
+    ck_assert_uint_eq(sp_cookie_all(&a, NULL, "s", all, 3), 0);
     sp_arena_destroy(&a);
 }
 END_TEST
