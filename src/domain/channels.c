@@ -287,6 +287,35 @@ staff_member(const struct sp_channels *c, struct sp_arena *a, struct json_object
     json_object_object_add(ctx, "staff", s);
 }
 
+/* A subject or a name is one line: control characters (line breaks,
+ * tabs; a JWT's name claim is the customer's word) made spaces, a run of
+ * them one space, blanks trimmed. In place. */
+static const char *
+one_line(char *s)
+{
+    char *out = s;
+    for (const char *c = s; *c; c++) {
+        bool blank = (unsigned char)*c < 0x20 || *c == 0x7f || *c == ' ';
+        if (!blank)
+            *out++ = *c;
+        else if (out > s && out[-1] != ' ')
+            *out++ = ' ';
+    }
+    if (out > s && out[-1] == ' ')
+        out--;
+    *out = '\0';
+    return s;
+}
+
+/* A name for the greeting: one line, NULL when nothing is left (the
+ * greeting then goes without it). */
+static const char *
+display_line(char *s)
+{
+    const char *line = one_line(s);
+    return *line != '\0' ? line : NULL;
+}
+
 /* {event_type, ticket{public_id, subject, status, status_text, resolved, url},
  * recipient{name}, message{html, text}, staff{channel, recipient, for},
  * sla{target, due}, payload}: owned by a. */
@@ -351,22 +380,6 @@ render(const struct sp_channels *c, struct sp_arena *a, const char *base, const 
             return NULL;
     }
     return NULL;
-}
-
-/* A subject is one line: blanks trimmed, inner line breaks made spaces. */
-static const char *
-one_line(char *s)
-{
-    for (char *c = s; *c; c++) {
-        if (*c == '\r' || *c == '\n' || *c == '\t')
-            *c = ' ';
-    }
-    while (*s == ' ')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ')
-        s[--n] = '\0';
-    return s;
 }
 
 struct rendered {
@@ -664,6 +677,8 @@ customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox
                                        .phone_enc = row->phone_enc, .tier = row->contact_tier};
     struct sp_contact ct;
     sp_contact_open(c->crypto, a, row->contact_customer_id, &sealed, &ct);
+    if (ct.name != NULL)   /* the greeting's and the To header's */
+        ct.name = display_line(sp_arena_strdup(a, ct.name));
     if (strcmp(row->channel, "email") == 0) {
         if (ct.email == NULL)
             return not_sent(d, SP_DELIVERY_SKIP, "no_email");

@@ -789,6 +789,34 @@ START_TEST(a_new_ticket_is_acknowledged_by_mail)
 }
 END_TEST
 
+/* A name claim is the customer's word: line breaks and tabs in it are
+ * one space in the greeting (they made the greeting two lines), and a
+ * name of blanks only is no name. */
+START_TEST(a_name_with_line_breaks_greets_on_one_line)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    const char *names[2] = {"Zoë\r\nÜrban\tJr.", " \n\t "};
+    const char *greetings[2] = {"Hello Zoë Ürban Jr.,", "Hello,"};
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+        const char *email = sp_t_fmt("nl+%s@example.org", sp_t_unique("n"));
+        u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
+                                    sp_t_fmt("{\"name\":%s,\"email\":%s}", sp_t_jq(names[i]),
+                                             sp_t_jq(email)));
+        const char *ticket = sp_t_ticket_create(&u, sp_t_fmt("Greeting %d", i));
+        dispatch_once(dispatch_env(&sink, NULL, NULL));
+        struct json_object *all = mails(&sink);
+        struct json_object *m = mail_with_subject(
+            all, sp_t_fmt("We have received your request: Greeting %d [%s]", i, ticket));
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        ck_assert_msg(strstr(text, greetings[i]) != NULL, "%s", text);
+        json_object_put(all);
+    }
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* A reply that resolves the ticket says so in its mail: that a reply
  * reopens it, and that it closes on its own otherwise. */
 START_TEST(a_reply_that_resolves_says_so_in_its_mail)
@@ -1298,6 +1326,7 @@ main(void)
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);
     tcase_add_test(tc, a_new_ticket_is_acknowledged_by_mail);
+    tcase_add_test(tc, a_name_with_line_breaks_greets_on_one_line);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
