@@ -144,6 +144,8 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
         .provider = &provider,
         .tools = calls.runner.tools_json ? &calls.runner : NULL,
         .user_id = r->principal.sub,
+        /* Staff asking are the agents: no "ask for an agent" (API.md §9). */
+        .staff = sp_api_party(r).staff,
         .session_id = c.session_id,
         .ticket_id = c.ticket_id,
         .min_confidence = app->cfg.ai_min_confidence,

@@ -210,7 +210,8 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_AI_TOOLS_RATE_PER_MINUTE", INT(ai_tools_rate_per_minute), "60", 1, 1000000,
      "direct AI tool runs a user may make per minute (POST /support/ai/tools/:toolId)"},
     {"SUPPORT_AI_MIN_CONFIDENCE", FRAC(ai_min_confidence), "0.35", 0, 1,
-     "below this confidence local-retrieval answers \"I don't know\" and points to an agent"},
+     "below this confidence local-retrieval answers \"I don't know\" (a customer: and how to"
+     " reach an agent)"},
     {"SUPPORT_AI_BASE_URL", STR(ai_base_url), NULL, 0, 0,
      "OpenAI-compatible API base, e.g. https://api.openai.com/v1 (POST …/chat/completions);"
      " unset = the embedded local-retrieval model answers"},

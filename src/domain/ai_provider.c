@@ -18,16 +18,30 @@
 
 #define MESSAGES_MAX (2 + SP_AI_TOOL_ROUNDS * (1 + SP_AI_TOOL_CALLS_MAX))
 
-static const char instructions[] =
+/* The instructions, worded for whoever asks. A customer who gets no
+ * answer is pointed to a human agent; an agent asking is that agent, so
+ * the model must not send them to support (docs/API.md §9, "Wording"). */
+static const char instructions_customer[] =
     "You are the customer-support assistant of a marketplace. Answer the customer's question "
     "using only the numbered help-centre passages below. Cite every passage you use with its "
     "number in square brackets, e.g. [1]. If the passages do not answer the question, say that "
     "you don't know and that the customer can ask for a human agent in the chat or on their "
     "ticket. Be brief. Never ask for personal data.\n";
-static const char tool_instructions[] =
+static const char instructions_staff[] =
+    "You are the assistant of a marketplace's support agents. Answer the support agent's "
+    "question using only the numbered help-centre passages below. Cite every passage you use "
+    "with its number in square brackets, e.g. [1]. If the passages do not answer the question, "
+    "say that you don't know and that the knowledge base has nothing about it; the agent is "
+    "the support, so never tell them to contact support or ask for an agent. Be brief. Never "
+    "ask for personal data.\n";
+static const char tool_instructions_customer[] =
     "You may also call the tools offered to look things up for the customer (their tickets, "
     "bookings, payments). Their results are facts you may use; a result with an \"error\" "
     "member was refused or failed: do not call it again, say what could not be done.\n";
+static const char tool_instructions_staff[] =
+    "You may also call the tools offered to look things up for the agent (tickets, bookings, "
+    "payments). Their results are facts you may use; a result with an \"error\" member was "
+    "refused or failed: do not call it again, say what could not be done.\n";
 
 void
 sp_ai_provider_init(struct sp_ai_provider *pv, const struct sp_config *cfg)
@@ -53,13 +67,13 @@ sp_ai_provider_configured(const struct sp_ai_provider *pv)
 
 /* The system message: instructions and the passages, redacted. */
 static const char *
-grounding(struct sp_arena *a, const struct sp_ai_passage *ps, size_t n, bool tools)
+grounding(struct sp_arena *a, bool staff, const struct sp_ai_passage *ps, size_t n, bool tools)
 {
     struct sp_buf b;
     sp_buf_init(&b, a, 4096);
-    sp_buf_puts(&b, instructions);
+    sp_buf_puts(&b, staff ? instructions_staff : instructions_customer);
     if (tools)
-        sp_buf_puts(&b, tool_instructions);
+        sp_buf_puts(&b, staff ? tool_instructions_staff : tool_instructions_customer);
     sp_buf_puts(&b, "\nPassages:\n");
     for (size_t i = 0; i < n; i++)
         sp_buf_printf(&b, "\n[%zu] %s (article \"%s\")\n%s\n", i + 1, ps[i].heading_path,
@@ -141,7 +155,7 @@ chat(struct sp_arena *a, const struct sp_ai_provider *pv, const struct sp_ai_mes
 
 enum sp_rc
 sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv, const char *question,
-                      const struct sp_ai_passage *ps, size_t n,
+                      bool staff, const struct sp_ai_passage *ps, size_t n,
                       const struct sp_ai_tool_runner *tools, struct sp_ai_generation *out,
                       struct sp_problem *p)
 {
@@ -151,7 +165,8 @@ sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv, const
     n = n < SP_AI_CONTEXT_PASSAGES ? n : SP_AI_CONTEXT_PASSAGES;
     struct sp_ai_message m[MESSAGES_MAX];
     size_t k = 0;
-    m[k++] = (struct sp_ai_message){"system", grounding(a, ps, n, tools != NULL), NULL, NULL};
+    m[k++] = (struct sp_ai_message){"system", grounding(a, staff, ps, n, tools != NULL), NULL,
+                                    NULL};
     m[k++] = (struct sp_ai_message){"user", sp_redact(a, question, strlen(question), NULL),
                                     NULL, NULL};
     struct sp_ai_chat_reply r;

@@ -69,11 +69,14 @@ struct sp_ai_generation {
 };
 
 /* An answer to question (already redacted) from passages ps[n] (at most
- * SP_AI_CONTEXT_PASSAGES are sent); tools may be NULL.
+ * SP_AI_CONTEXT_PASSAGES are sent); tools may be NULL. staff: the asker is
+ * staff (domain/party), and the instructions are worded for them (no
+ * "ask for an agent"); false: for a customer.
  * SP_UNAVAILABLE (503 dependency_unavailable) when the model did not
  * answer usably within the budget. */
 enum sp_rc sp_ai_provider_answer(struct sp_arena *a, const struct sp_ai_provider *pv,
-                                 const char *question, const struct sp_ai_passage *ps, size_t n,
+                                 const char *question, bool staff,
+                                 const struct sp_ai_passage *ps, size_t n,
                                  const struct sp_ai_tool_runner *tools,
                                  struct sp_ai_generation *out, struct sp_problem *p);
 

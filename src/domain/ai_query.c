@@ -32,10 +32,21 @@
 #define SENTENCES_MAX 96
 #define SENTENCE_MIN 12
 
-static const char dont_know[] =
+/* The answer when nothing fits, worded for whoever asked: a customer is
+ * told how to reach a person; staff are the persons, so they are told
+ * only that the knowledge base has nothing (docs/API.md §9, "Wording"). */
+static const char dont_know_customer[] =
     "I don't know: I found nothing in our help articles that answers this. "
     "To reach a person, ask for an agent in this chat (or reply to your ticket) "
     "and a support agent will answer you.";
+static const char dont_know_staff[] =
+    "I don't know: I found nothing in the knowledge base about this.";
+
+static const char *
+dont_know(bool staff)
+{
+    return staff ? dont_know_staff : dont_know_customer;
+}
 
 enum { IP_SESSION, IP_TICKET, IP_USER, IP_MODEL, IP_PROMPT, IP_RESPONSE, IP_LATENCY,
        IP_CONFIDENCE, IP_PROMPT_TOKENS, IP_COMPLETION_TOKENS, IP_ERROR, IP_SOURCES, IP_COUNT };
@@ -225,15 +236,15 @@ confidence(const char *question, const struct sp_ai_passage *top)
 
 /* The answer of local-retrieval from the passages. */
 static void
-compose(struct sp_arena *a, const char *question, const struct sp_ai_passage *ps, size_t n,
-        double min_confidence, struct sp_ai_answer *out)
+compose(struct sp_arena *a, const struct sp_ai_query_in *in, const char *question,
+        const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
 {
     out->model = SP_AI_MODEL_LOCAL;
     out->confidence = n > 0 ? confidence(question, &ps[0]) : 0;
-    const char *text = out->confidence >= min_confidence ? sp_ai_extract(a, question, ps, n)
-                                                         : NULL;
+    const char *text = out->confidence >= in->min_confidence
+                           ? sp_ai_extract(a, question, ps, n) : NULL;
     out->grounded = text != NULL;
-    out->answer = text != NULL ? text : dont_know;
+    out->answer = text != NULL ? text : dont_know(in->staff);
     if (out->grounded)
         cite(ps, n, out);
 }
@@ -305,14 +316,14 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
 {
     struct sp_ai_generation g;
     out->model = in->provider->ep.model;
-    if (sp_ai_provider_answer(ctx->arena, in->provider, prompt, ps, n, in->tools, &g, p) !=
-        SP_OK)
+    if (sp_ai_provider_answer(ctx->arena, in->provider, prompt, in->staff, ps, n, in->tools, &g,
+                              p) != SP_OK)
         return p->rc;
     out->model = g.model;
     out->prompt_tokens = g.prompt_tokens;
     out->completion_tokens = g.completion_tokens;
     out->grounded = g.answer != NULL;
-    out->answer = g.answer != NULL ? g.answer : dont_know;
+    out->answer = g.answer != NULL ? g.answer : dont_know(in->staff);
     for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES && out->nsources < SP_AI_SOURCES_MAX;
          i++) {
         bool seen = false;
@@ -342,7 +353,7 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     size_t n;
     if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &n, p) != SP_OK)
         return log_failure(ctx, in, prompt, out, &t0, p);
-    compose(ctx->arena, prompt, ps, n, in->min_confidence, out);
+    compose(ctx->arena, in, prompt, ps, n, out);
     /* Below the threshold the provider is not asked — with no passage
      * that fits it could only guess — unless it has tools to look the
      * answer up with (docs/API.md §9). */

@@ -6,7 +6,8 @@
  * sentences, the articles cited) or, when SUPPORT_AI_BASE_URL is set, by
  * the OpenAI-compatible provider grounded in the passages (ai_provider;
  * the articles it cites); below the confidence threshold either way a
- * plain "I don't know" that says how to reach an agent. Every call,
+ * plain "I don't know" — for a customer with how to reach an agent, for
+ * staff (who are the agents) without. Every call,
  * failures included, is one row of support_ai_interactions (model,
  * redacted prompt and response, latency, confidence, tokens — the
  * provider's usage, or word counts for the local model — user, context,
@@ -39,6 +40,7 @@ struct sp_ai_query_in {
     const struct sp_ai_provider *provider;      /* NULL or not configured: local-retrieval */
     const struct sp_ai_tool_runner *tools;      /* NULL: no tools offered (ai_provider.h) */
     const char *user_id;
+    bool staff;                      /* the asker is staff (domain/party): the wording */
     long long session_id;            /* numeric ids of the context; 0 = none */
     long long ticket_id;
     double min_confidence;           /* SUPPORT_AI_MIN_CONFIDENCE */

@@ -87,7 +87,8 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "), missed AS ("
     /* first responses missed with no answer yet: a miss for the share in
      * time from the moment the due passes, not only once someone answers
-     * late (the average and p90 are of answers only) */
+     * late (the average and p90 are of answers only); an index-only scan
+     * of sql/046's support_tickets_unanswered_missed */
     "  SELECT count(*) AS n FROM support_tickets t, w"
     "  WHERE t.first_responded_at IS NULL AND t.created_at >= w.since"
     "    AND (t.sla_breached_first_response OR (t.first_response_due_at < now()"

@@ -17,9 +17,11 @@ Serves:
   POST /v1/embeddings        {"model","input":[…]} → N-dimension vectors
       (default 64) of hashed words, in reverse order with their "index".
   POST /_control             {"chat_fail":n, "embed_fail":n, "chat_hang":s,
-      "tool_calls":"offered"|"always"|"forever"|null, "script":[…]} → 200;
-      not logged. chat_fail / embed_fail: the next n calls answer 500;
-      chat_hang: each chat call sleeps s seconds first; tool_calls
+      "tool_calls":"offered"|"always"|"forever"|null, "script":[…],
+      "answer":text|null} → 200; not logged. answer: the text of an answer
+      without tools (default "Fixture answer: see [1]."; null: content
+      null, a model that gives no text); chat_fail / embed_fail: the next
+      n calls answer 500; chat_hang: each chat call sleeps s seconds first; tool_calls
       "offered": ask for the first offered tool once per conversation,
       "always": also attach a tool_call when no tool was offered (a
       misbehaving server), "forever": ask for the first offered tool in
@@ -41,7 +43,8 @@ from http.server import BaseHTTPRequestHandler
 
 from fixture_server import out, serve
 
-state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None, "script": None}
+state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None, "script": None,
+         "answer": "Fixture answer: see [1]."}
 lock = threading.Lock()
 dim = 64
 STOP = {"the", "and", "for", "are", "you", "your", "how", "what", "does", "with", "can"}
@@ -84,7 +87,7 @@ def chat_answer(req):
     mode = state["tool_calls"]
     script = state["script"]
     offered = req.get("tools") or []
-    message = {"role": "assistant", "content": "Fixture answer: see [1]."}
+    message = {"role": "assistant", "content": state["answer"]}
     finish = "stop"
     if script and rounds < len(script):
         step = script[rounds]

@@ -5,7 +5,9 @@
  * at it (stackctl restart-api-with), and back without them, so switching
  * is by settings only. Covers: the provider's answer used, grounded in the
  * passages and cited; nothing personal reaching the server; 5xx retried
- * then answered; failures and timeouts answered 503 and logged; tool calls
+ * then answered; failures and timeouts answered 503 and logged; the "I
+ * don't know" and the instructions worded for the asker's side (a
+ * customer, or staff who are not sent to support); tool calls
  * ignored without a runner and run with one (ai_provider called directly
  * with a runner of the test's); the embeddings endpoint used by the sync
  * job (batches, incremental, a change of embedder re-embeds) and by
@@ -292,6 +294,73 @@ START_TEST(failures_and_timeouts_are_503_and_logged)
 }
 END_TEST
 
+/* The "I don't know" of each side (docs/API.md §9, "Wording"): a
+ * customer is told how to reach a person; staff, who are those persons,
+ * only that the knowledge base has nothing. */
+#define DONT_KNOW_CUSTOMER                                                        \
+    "I don't know: I found nothing in our help articles that answers this. To " \
+    "reach a person, ask for an agent in this chat (or reply to your ticket) "  \
+    "and a support agent will answer you."
+#define DONT_KNOW_STAFF "I don't know: I found nothing in the knowledge base about this."
+
+/* u's question about a customer's ticket; asserts 200, the answer and no
+ * sources, and returns the model that answered. */
+static const char *
+answers(const struct sp_t_user *u, const char *ticket, const char *question, const char *want)
+{
+    struct sp_t_resp *r = sp_t_post_json("/support/ai/query", u->token,
+                                         sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}",
+                                                  sp_t_jq(question), sp_t_jq(ticket)));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), want);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    const char *model = sp_t_fmt("%s", sp_t_jstr(r->json, "model"));
+    sp_t_resp_free(r);
+    return model;
+}
+
+/* An agent asking the AI proxy is support: the fallback answer and the
+ * provider's instructions never tell them to ask for an agent, as they
+ * tell a customer — with nothing in the knowledge base (local model) and
+ * with a provider that gives no text. */
+START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *ticket = sp_t_ticket_create(&cust, "nothing fits");
+    const char *nothing = sp_t_fmt("Does %sx support plorbic zumwalt fleems?", sp_t_unique_word());
+    ck_assert_str_eq(answers(&cust, ticket, nothing, DONT_KNOW_CUSTOMER), "local-retrieval");
+    ck_assert_str_eq(answers(&agent, ticket, nothing, DONT_KNOW_STAFF), "local-retrieval");
+
+    provider_on("64", NULL);
+    control("{\"answer\":null}");
+    const char *question = sp_t_fmt("When do refunds for %s bookings arrive?", w);
+    ck_assert_str_eq(answers(&cust, ticket, question, DONT_KNOW_CUSTOMER), CHAT_MODEL);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 1);
+    const char *body = body_of(reqs, 0);
+    ck_assert_ptr_nonnull(strstr(body, "Answer the customer's question"));
+    ck_assert_ptr_nonnull(strstr(body, "the customer can ask for a human agent in the chat"));
+    ck_assert_ptr_nonnull(strstr(body, "look things up for the customer (their tickets,"));
+    json_object_put(reqs);
+    ck_assert_str_eq(answers(&agent, ticket, question, DONT_KNOW_STAFF), CHAT_MODEL);
+    reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 1);
+    body = body_of(reqs, 0);
+    ck_assert_ptr_nonnull(strstr(body, "Answer the support agent's question"));
+    ck_assert_ptr_nonnull(strstr(body, "say that you don't know and that the knowledge base has "
+                                       "nothing about it; the agent is the support, so never "
+                                       "tell them to contact support or ask for an agent."));
+    ck_assert_ptr_nonnull(strstr(body, "look things up for the agent (tickets,"));
+    ck_assert_ptr_null(strstr(body, "human agent"));
+    ck_assert_ptr_null(strstr(body, "the customer's question"));
+    json_object_put(reqs);
+    provider_off();
+}
+END_TEST
+
 /* The provider of the test: the fixture, a 5 s budget. */
 static struct sp_ai_provider
 direct_provider(void)
@@ -314,8 +383,9 @@ START_TEST(tool_calls_without_a_runner_are_ignored)
     struct sp_ai_generation g;
     struct sp_problem p;
     sp_problem_init(&p);
-    ck_assert_int_eq(sp_ai_provider_answer(&a, &pv, "When do refunds arrive?", ps, 1, NULL, &g, &p),
-                     SP_OK);
+    ck_assert_int_eq(
+        sp_ai_provider_answer(&a, &pv, "When do refunds arrive?", false, ps, 1, NULL, &g, &p),
+        SP_OK);
     ck_assert_str_eq(g.answer, "Fixture answer: see [1].");
     ck_assert_int_eq((int)g.tool_calls, 0);
     struct json_object *reqs = seen();
@@ -361,8 +431,9 @@ START_TEST(tool_calls_are_run_by_the_runner_and_answered)
     struct sp_ai_generation g;
     struct sp_problem p;
     sp_problem_init(&p);
-    ck_assert_int_eq(sp_ai_provider_answer(&a, &pv, "Where is my refund?", ps, 1, &tools, &g, &p),
-                     SP_OK);
+    ck_assert_int_eq(
+        sp_ai_provider_answer(&a, &pv, "Where is my refund?", false, ps, 1, &tools, &g, &p),
+        SP_OK);
     ck_assert_int_eq(runs.n, 1);
     ck_assert_str_eq(runs.name, "kb_search");
     ck_assert_str_eq(runs.arguments, "{\"query\":\"refunds\"}");
@@ -533,6 +604,7 @@ main(void)
     tcase_add_test(tc, nothing_personal_reaches_the_provider);
     tcase_add_test(tc, server_errors_are_retried_then_answered);
     tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
+    tcase_add_test(tc, the_i_dont_know_answer_speaks_to_the_asker);
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
