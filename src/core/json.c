@@ -242,33 +242,6 @@ nested_fault(struct json_object *v, const char **message)
     }
 }
 
-/* An object or array field: nothing inside that nested_fault() refuses,
- * and, with max set, an object of at most max bytes as compact JSON or an
- * array of at most max elements. Returns an error code or NULL. */
-static const char *
-check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
-             const char **message)
-{
-    out->obj = v;
-    const char *code = nested_fault(v, message);
-    if (code != NULL || s->max <= 0)
-        return code;
-    if (s->type == SP_FIELD_ARRAY) {
-        if ((long long)json_object_array_length(v) > s->max) {
-            *message = "has too many elements";
-            return "too_many";
-        }
-        return NULL;
-    }
-    size_t len;
-    sp_json_compact(v, &len);
-    if ((long long)len > s->max) {
-        *message = "is too large";
-        return "too_large";
-    }
-    return NULL;
-}
-
 /* The message of a refusal that names what is allowed, written into msg
  * (SP_PROBLEM_MESSAGE_MAX bytes; sp_problem_field copies it). */
 static const char *__attribute__((format(printf, 2, 3)))
@@ -281,23 +254,33 @@ msg_printf(char *msg, const char *fmt, ...)
     return msg;
 }
 
-/* "must be one of: a, b, c" (ASCII names; a list too long for msg ends
- * with "…" after the last name that fits). */
+/* An object or array field: nothing inside that nested_fault() refuses,
+ * and, with max set, an object of at most max bytes as compact JSON or an
+ * array of at most max elements. Returns an error code or NULL. */
 static const char *
-one_of(const char *const *values, char *msg)
+check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
+             const char **message, char *msg)
 {
-    size_t used = (size_t)snprintf(msg, SP_PROBLEM_MESSAGE_MAX, "must be one of: ");
-    for (size_t i = 0; values[i] != NULL; i++) {
-        size_t need = strlen(values[i]) + (i > 0 ? 2 : 0);
-        if (used + need + sizeof("…") > SP_PROBLEM_MESSAGE_MAX) {
-            snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s…", i > 0 ? ", " : "");
-            break;
+    out->obj = v;
+    const char *code = nested_fault(v, message);
+    if (code != NULL || s->max <= 0)
+        return code;
+    if (s->type == SP_FIELD_ARRAY) {
+        if ((long long)json_object_array_length(v) > s->max) {
+            *message = msg_printf(msg, "must have at most %lld items", s->max);
+            return "too_many";
         }
-        used += (size_t)snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s%s",
-                                 i > 0 ? ", " : "", values[i]);
+        return NULL;
     }
-    return msg;
+    size_t len;
+    sp_json_compact(v, &len);
+    if ((long long)len > s->max) {
+        *message = msg_printf(msg, "must be at most %lld bytes as compact JSON", s->max);
+        return "too_large";
+    }
+    return NULL;
 }
+
 
 /* Checks one present, well-typed value; returns an error code or NULL.
  * *message is a literal or msg (SP_PROBLEM_MESSAGE_MAX bytes). */
@@ -334,7 +317,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
                 return NULL;
             }
         }
-        *message = one_of(s->values, msg);
+        *message = sp_problem_list_text(msg, "must be one of: ", s->values, SIZE_MAX);
         return "invalid";
     }
     case SP_FIELD_INT: {
@@ -358,7 +341,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         return NULL;
     case SP_FIELD_OBJECT:
     case SP_FIELD_ARRAY:
-        return check_nested(s, v, out, message);
+        return check_nested(s, v, out, message, msg);
     }
     return NULL;
 }
