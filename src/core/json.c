@@ -4,7 +4,6 @@
 #include "core/json.h"
 
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -242,18 +241,6 @@ nested_fault(struct json_object *v, const char **message)
     }
 }
 
-/* The message of a refusal that names what is allowed, written into msg
- * (SP_PROBLEM_MESSAGE_MAX bytes; sp_problem_field copies it). */
-static const char *__attribute__((format(printf, 2, 3)))
-msg_printf(char *msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
-    va_end(ap);
-    return msg;
-}
-
 /* An object or array field: nothing inside that nested_fault() refuses,
  * and, with max set, an object of at most max bytes as compact JSON or an
  * array of at most max elements. Returns an error code or NULL. */
@@ -267,7 +254,7 @@ check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_fie
         return code;
     if (s->type == SP_FIELD_ARRAY) {
         if ((long long)json_object_array_length(v) > s->max) {
-            *message = msg_printf(msg, "must have at most %lld items", s->max);
+            *message = sp_problem_msgf(msg, "must have at most %lld items", s->max);
             return "too_many";
         }
         return NULL;
@@ -275,7 +262,7 @@ check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_fie
     size_t len;
     sp_json_compact(v, &len);
     if ((long long)len > s->max) {
-        *message = msg_printf(msg, "must be at most %lld bytes as compact JSON", s->max);
+        *message = sp_problem_msgf(msg, "must be at most %lld bytes as compact JSON", s->max);
         return "too_large";
     }
     return NULL;
@@ -299,11 +286,11 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         long long n = (long long)sp_utf8_count(out->str, out->len);
         if (n < s->min) {
             *message = s->min <= 1 ? "must not be empty"
-                                   : msg_printf(msg, "must be at least %lld characters", s->min);
+                                   : sp_problem_msgf(msg, "must be at least %lld characters", s->min);
             return "too_short";
         }
         if (s->max > 0 && n > s->max) {
-            *message = msg_printf(msg, "must be at most %lld characters", s->max);
+            *message = sp_problem_msgf(msg, "must be at most %lld characters", s->max);
             return "too_long";
         }
         return NULL;
@@ -323,7 +310,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
     case SP_FIELD_INT: {
         out->i = json_object_get_int64(v);
         if (!int_fits(v) || out->i < s->min || out->i > s->max) {
-            *message = msg_printf(msg, "must be an integer from %lld to %lld", s->min, s->max);
+            *message = sp_problem_msgf(msg, "must be an integer from %lld to %lld", s->min, s->max);
             return "out_of_range";
         }
         return NULL;
@@ -335,7 +322,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         out->d = json_object_get_double(v);
         if ((json_object_is_type(v, json_type_int) && !int_fits(v)) ||
             !(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
-            *message = msg_printf(msg, "must be a number from %g to %g", s->dmin, s->dmax);
+            *message = sp_problem_msgf(msg, "must be a number from %g to %g", s->dmin, s->dmax);
             return "out_of_range";
         }
         return NULL;

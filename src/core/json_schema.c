@@ -4,7 +4,6 @@
 #include "core/json_schema.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -191,18 +190,6 @@ struct count_words {
 static const struct count_words string_words = {"too_short", "too_long", "be", "characters"};
 static const struct count_words array_words = {"too_few", "too_many", "have", "items"};
 
-/* The message of a refusal that names what is allowed, written into msg
- * (SP_PROBLEM_MESSAGE_MAX bytes; sp_problem_field copies it). */
-static const char *__attribute__((format(printf, 2, 3)))
-msg_printf(char *msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
-    va_end(ap);
-    return msg;
-}
-
 static const char *
 count_check(struct json_object *s, const char *min_k, const char *max_k, int64_t n,
             const struct count_words *words, const char **message, char *msg)
@@ -212,12 +199,12 @@ count_check(struct json_object *s, const char *min_k, const char *max_k, int64_t
     if (min != NULL && n < json_object_get_int64(min)) {
         int64_t m = json_object_get_int64(min);
         *message = m <= 1 ? "must not be empty"
-                          : msg_printf(msg, "must %s at least %" PRId64 " %s", words->verb, m,
+                          : sp_problem_msgf(msg, "must %s at least %" PRId64 " %s", words->verb, m,
                                        words->unit);
         return words->low_code;
     }
     if (max != NULL && n > json_object_get_int64(max)) {
-        *message = msg_printf(msg, "must %s at most %" PRId64 " %s", words->verb,
+        *message = sp_problem_msgf(msg, "must %s at most %" PRId64 " %s", words->verb,
                               json_object_get_int64(max), words->unit);
         return words->high_code;
     }
@@ -269,11 +256,11 @@ range_message(struct json_object *s, struct json_object *min, struct json_object
                            : "a number";
     char lo[32], hi[32];
     if (min != NULL && max != NULL)
-        return msg_printf(msg, "must be %s from %s to %s", kind,
+        return sp_problem_msgf(msg, "must be %s from %s to %s", kind,
                           bound_text(min, lo, sizeof(lo)), bound_text(max, hi, sizeof(hi)));
     if (min != NULL)
-        return msg_printf(msg, "must be %s of at least %s", kind, bound_text(min, lo, sizeof(lo)));
-    return msg_printf(msg, "must be %s of at most %s", kind, bound_text(max, hi, sizeof(hi)));
+        return sp_problem_msgf(msg, "must be %s of at least %s", kind, bound_text(min, lo, sizeof(lo)));
+    return sp_problem_msgf(msg, "must be %s of at most %s", kind, bound_text(max, hi, sizeof(hi)));
 }
 
 static const char *

@@ -69,21 +69,22 @@ message_vprintf(char *m, const char *fmt, va_list ap)
     }
 }
 
-static void __attribute__((format(printf, 2, 3)))
-message_printf(char *m, const char *fmt, ...)
+const char *
+sp_problem_msgf(char *msg, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    message_vprintf(m, fmt, ap);
+    message_vprintf(msg, fmt, ap);
     va_end(ap);
+    return msg;
 }
 
 void
 sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                  const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
 }
 
 void
@@ -100,16 +101,16 @@ void
 sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
                        const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
 }
 
 void
 sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                         const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
 }
 
 const char *

@@ -78,6 +78,12 @@ void sp_problem_query_field(struct sp_problem *p, const char *field, const char 
 void sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                              const char *message);
 
+/* A printf-style message into msg (SP_PROBLEM_MESSAGE_MAX bytes; NULL:
+ * nothing), cut at a character boundary as every field error's is: for a
+ * message made before the error it goes with. Returns msg. */
+const char *sp_problem_msgf(char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Writes prefix and then the values, comma-separated, into msg
  * (SP_PROBLEM_MESSAGE_MAX bytes): "must be one of: a, b, c" names what is
  * allowed, so the caller can fix the request. At most n values, ending
