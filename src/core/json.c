@@ -285,8 +285,9 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         }
         long long n = (long long)sp_utf8_count(out->str, out->len);
         if (n < s->min) {
-            *message = s->min <= 1 ? "must not be empty"
-                                   : sp_problem_msgf(msg, "must be at least %lld characters", s->min);
+            *message = s->min <= 1
+                           ? "must not be empty"
+                           : sp_problem_msgf(msg, "must be at least %lld characters", s->min);
             return "too_short";
         }
         if (s->max > 0 && n > s->max) {

@@ -259,7 +259,8 @@ range_message(struct json_object *s, struct json_object *min, struct json_object
         return sp_problem_msgf(msg, "must be %s from %s to %s", kind,
                           bound_text(min, lo, sizeof(lo)), bound_text(max, hi, sizeof(hi)));
     if (min != NULL)
-        return sp_problem_msgf(msg, "must be %s of at least %s", kind, bound_text(min, lo, sizeof(lo)));
+        return sp_problem_msgf(msg, "must be %s of at least %s", kind,
+                               bound_text(min, lo, sizeof(lo)));
     return sp_problem_msgf(msg, "must be %s of at most %s", kind, bound_text(max, hi, sizeof(hi)));
 }
 
