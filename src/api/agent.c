@@ -91,14 +91,14 @@ static const char *const sla_classes[] = {"breached", "due_soon", "ok", NULL};
 
 static const struct sp_query_spec queue_query[QF_COUNT] = {
     [QF_STATUS] = {"status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
-                   "must be a comma list of ticket statuses"},
+                   "must be a comma list of open, in_progress, pending_customer, resolved, closed"},
     [QF_PRIORITY] = {"priority", SP_QUERY_SET, 0, 0, 0, NULL, parse_priority, NULL, NULL,
                      "must be a comma list of low, normal, high, urgent"},
     [QF_SLA] = {"sla", SP_QUERY_SET, 0, 0, 0, sla_classes, NULL, NULL, NULL,
                 "must be a comma list of breached, due_soon, ok"},
     [QF_CATEGORY] = {"category", SP_QUERY_LIST, 1, 120, 0, NULL, NULL,
                      "abcdefghijklmnopqrstuvwxyz0123456789-", NULL,
-                     "must be a comma list of category slugs"},
+                     "must be a comma list of category slugs: 1 to 120 of a-z, 0-9 and -"},
     [QF_ASSIGNED] = {"assigned", SP_QUERY_STRING, 1, 18, 0, NULL, NULL, NULL, NULL,
                      "must be me, none, any or an agent id"},
     [QF_Q] = {"q", SP_QUERY_STRING, 1, 500, 0, NULL, NULL, NULL, NULL,

@@ -173,16 +173,24 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
     if (!attachments_on(r, p) || sp_api_attachment_rate_limit(r, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[A_COUNT];
-    if (sp_api_read_body(r, create_fields, A_COUNT, v, p) == NULL)
-        return p->rc;
+    bool shaped = sp_api_read_body(r, create_fields, A_COUNT, v, p) != NULL;
+    if (!shaped && p->nerrors == 0)
+        return p->rc; /* not a JSON object: no fields to check */
     struct sp_attachment_new in = {
         .owner_sub = r->principal.sub,
         .owner_role = sp_role_name(r->principal.role),
-        .filename = v[A_FILENAME].str,
-        .content_type = v[A_TYPE].str,
+        .filename = v[A_FILENAME].present ? v[A_FILENAME].str : NULL,
+        .content_type = v[A_TYPE].present ? v[A_TYPE].str : NULL,
         .size = v[A_SIZE].i,
         .allowed_types = app_of(r)->cfg.attachment_types,
     };
+    /* A field of the wrong shape (a missing size) does not hide the
+     * others' faults (an unsupported type): the fields that were read
+     * are still checked, so one 422 lists every field error (API.md §1). */
+    if (!shaped) {
+        (void)sp_attachment_check(r->arena, &in, v[A_SIZE].present, p);
+        return p->rc;
+    }
     return sp_api_create(r, create_attachment, &in, p);
 }
 

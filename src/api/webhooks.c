@@ -94,16 +94,25 @@ read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp
 {
     struct sp_field_value v[WF_COUNT];
     struct json_object *body = sp_api_read_body_for(r, create, webhook_fields, WF_COUNT, v, p);
-    if (body == NULL)
-        return p->rc;
+    if (body == NULL && p->nerrors == 0)
+        return p->rc; /* not a JSON object: no fields to check */
     *in = (struct sp_webhook_input){
         .url = v[WF_URL].present ? v[WF_URL].str : NULL,
         .description = v[WF_DESCRIPTION].present ? v[WF_DESCRIPTION].str : NULL,
-        .description_set = json_object_object_get_ex(body, "description", NULL),
+        .description_set = v[WF_DESCRIPTION].present ||
+                           (body != NULL && json_object_object_get_ex(body, "description", NULL)),
         .is_active = v[WF_ACTIVE].present ? v[WF_ACTIVE].b : -1,
     };
-    return sp_api_string_array(r, "events", &v[WF_EVENTS], &in->events, &in->nevents,
-                               &in->events_set, p);
+    /* An events fault is a field error, reported with the rest below. */
+    (void)sp_api_string_array(r, "events", &v[WF_EVENTS], &in->events, &in->nevents,
+                              &in->events_set, p);
+    /* A field of the wrong shape (a url that is no string) does not hide
+     * the others' faults (an unknown event type): the fields that were
+     * read are still checked, so one 422 lists every field error (API.md
+     * §1), as for articles. A missing one is reported already. */
+    if (p->nerrors > 0)
+        (void)sp_webhook_check(in, false, webhook_env(r).allow_loopback, p);
+    return p->rc;
 }
 
 /* --- endpoints --------------------------------------------------------------- */

@@ -4,7 +4,6 @@
 #include "core/json.h"
 
 #include <stdint.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -247,7 +246,7 @@ nested_fault(struct json_object *v, const char **message)
  * array of at most max elements. Returns an error code or NULL. */
 static const char *
 check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
-             const char **message)
+             const char **message, char *msg)
 {
     out->obj = v;
     const char *code = nested_fault(v, message);
@@ -255,7 +254,7 @@ check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_fie
         return code;
     if (s->type == SP_FIELD_ARRAY) {
         if ((long long)json_object_array_length(v) > s->max) {
-            *message = "has too many elements";
+            *message = sp_problem_msgf(msg, "must have at most %lld items", s->max);
             return "too_many";
         }
         return NULL;
@@ -263,41 +262,12 @@ check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_fie
     size_t len;
     sp_json_compact(v, &len);
     if ((long long)len > s->max) {
-        *message = "is too large";
+        *message = sp_problem_msgf(msg, "must be at most %lld bytes as compact JSON", s->max);
         return "too_large";
     }
     return NULL;
 }
 
-/* The message of a refusal that names what is allowed, written into msg
- * (SP_PROBLEM_MESSAGE_MAX bytes; sp_problem_field copies it). */
-static const char *__attribute__((format(printf, 2, 3)))
-msg_printf(char *msg, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
-    va_end(ap);
-    return msg;
-}
-
-/* "must be one of: a, b, c" (ASCII names; a list too long for msg ends
- * with "…" after the last name that fits). */
-static const char *
-one_of(const char *const *values, char *msg)
-{
-    size_t used = (size_t)snprintf(msg, SP_PROBLEM_MESSAGE_MAX, "must be one of: ");
-    for (size_t i = 0; values[i] != NULL; i++) {
-        size_t need = strlen(values[i]) + (i > 0 ? 2 : 0);
-        if (used + need + sizeof("…") > SP_PROBLEM_MESSAGE_MAX) {
-            snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s…", i > 0 ? ", " : "");
-            break;
-        }
-        used += (size_t)snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s%s",
-                                 i > 0 ? ", " : "", values[i]);
-    }
-    return msg;
-}
 
 /* Checks one present, well-typed value; returns an error code or NULL.
  * *message is a literal or msg (SP_PROBLEM_MESSAGE_MAX bytes). */
@@ -315,12 +285,13 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         }
         long long n = (long long)sp_utf8_count(out->str, out->len);
         if (n < s->min) {
-            *message = s->min <= 1 ? "must not be empty"
-                                   : msg_printf(msg, "must be at least %lld characters", s->min);
+            *message = s->min <= 1
+                           ? "must not be empty"
+                           : sp_problem_msgf(msg, "must be at least %lld characters", s->min);
             return "too_short";
         }
         if (s->max > 0 && n > s->max) {
-            *message = msg_printf(msg, "must be at most %lld characters", s->max);
+            *message = sp_problem_msgf(msg, "must be at most %lld characters", s->max);
             return "too_long";
         }
         return NULL;
@@ -334,13 +305,13 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
                 return NULL;
             }
         }
-        *message = one_of(s->values, msg);
+        *message = sp_problem_list_text(msg, "must be one of: ", s->values, SIZE_MAX);
         return "invalid";
     }
     case SP_FIELD_INT: {
         out->i = json_object_get_int64(v);
         if (!int_fits(v) || out->i < s->min || out->i > s->max) {
-            *message = msg_printf(msg, "must be an integer from %lld to %lld", s->min, s->max);
+            *message = sp_problem_msgf(msg, "must be an integer from %lld to %lld", s->min, s->max);
             return "out_of_range";
         }
         return NULL;
@@ -352,13 +323,13 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         out->d = json_object_get_double(v);
         if ((json_object_is_type(v, json_type_int) && !int_fits(v)) ||
             !(out->d >= s->dmin && out->d <= s->dmax)) {  /* NaN fails too */
-            *message = msg_printf(msg, "must be a number from %g to %g", s->dmin, s->dmax);
+            *message = sp_problem_msgf(msg, "must be a number from %g to %g", s->dmin, s->dmax);
             return "out_of_range";
         }
         return NULL;
     case SP_FIELD_OBJECT:
     case SP_FIELD_ARRAY:
-        return check_nested(s, v, out, message);
+        return check_nested(s, v, out, message, msg);
     }
     return NULL;
 }

@@ -3,6 +3,7 @@
  */
 #include "core/json_schema.h"
 
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -181,35 +182,37 @@ type_message(const char *type)
     return "must be null";
 }
 
-/* What a too-small or too-large count is called (strings, arrays). */
+/* What a too-small or too-large count is called (strings, arrays): the
+ * message names the bound ("must be at most 200 characters"). */
 struct count_words {
-    const char *low_code, *low_message, *empty_message, *high_code, *high_message;
+    const char *low_code, *high_code, *verb, *unit;
 };
-static const struct count_words string_words = {"too_short", "is too short", "must not be empty",
-                                                "too_long", "is too long"};
-static const struct count_words array_words = {"too_few", "has too few elements",
-                                               "has too few elements", "too_many",
-                                               "has too many elements"};
+static const struct count_words string_words = {"too_short", "too_long", "be", "characters"};
+static const struct count_words array_words = {"too_few", "too_many", "have", "items"};
 
 static const char *
 count_check(struct json_object *s, const char *min_k, const char *max_k, int64_t n,
-            const struct count_words *words, const char **message)
+            const struct count_words *words, const char **message, char *msg)
 {
     struct json_object *min = keyword(s, min_k, json_type_int);
     struct json_object *max = keyword(s, max_k, json_type_int);
     if (min != NULL && n < json_object_get_int64(min)) {
-        *message = json_object_get_int64(min) <= 1 ? words->empty_message : words->low_message;
+        int64_t m = json_object_get_int64(min);
+        *message = m <= 1 ? "must not be empty"
+                          : sp_problem_msgf(msg, "must %s at least %" PRId64 " %s", words->verb, m,
+                                       words->unit);
         return words->low_code;
     }
     if (max != NULL && n > json_object_get_int64(max)) {
-        *message = words->high_message;
+        *message = sp_problem_msgf(msg, "must %s at most %" PRId64 " %s", words->verb,
+                              json_object_get_int64(max), words->unit);
         return words->high_code;
     }
     return NULL;
 }
 
 static const char *
-check_string(struct json_object *s, struct json_object *v, const char **message)
+check_string(struct json_object *s, struct json_object *v, const char **message, char *msg)
 {
     const char *str = json_object_get_string(v);
     size_t len = (size_t)json_object_get_string_len(v);
@@ -218,7 +221,7 @@ check_string(struct json_object *s, struct json_object *v, const char **message)
         return "invalid";
     }
     const char *code = count_check(s, "minLength", "maxLength",
-                                   (int64_t)sp_utf8_count(str, len), &string_words, message);
+                                   (int64_t)sp_utf8_count(str, len), &string_words, message, msg);
     if (code != NULL)
         return code;
     struct json_object *f = keyword(s, "format", json_type_string);
@@ -231,8 +234,38 @@ check_string(struct json_object *s, struct json_object *v, const char **message)
     return NULL;
 }
 
+/* A bound as the schema writes it: 5 or 2.5. */
 static const char *
-check_number(struct json_object *s, struct json_object *v, const char **message)
+bound_text(struct json_object *b, char *buf, size_t size)
+{
+    if (json_object_is_type(b, json_type_int))
+        snprintf(buf, size, "%" PRId64, json_object_get_int64(b));
+    else
+        snprintf(buf, size, "%g", json_object_get_double(b));
+    return buf;
+}
+
+/* "must be an integer from 1 to 500", "must be a number of at least 0". */
+static const char *
+range_message(struct json_object *s, struct json_object *min, struct json_object *max,
+              char *msg)
+{
+    struct json_object *type = keyword(s, "type", json_type_string);
+    const char *kind = type != NULL && strcmp(json_object_get_string(type), "integer") == 0
+                           ? "an integer"
+                           : "a number";
+    char lo[32], hi[32];
+    if (min != NULL && max != NULL)
+        return sp_problem_msgf(msg, "must be %s from %s to %s", kind,
+                          bound_text(min, lo, sizeof(lo)), bound_text(max, hi, sizeof(hi)));
+    if (min != NULL)
+        return sp_problem_msgf(msg, "must be %s of at least %s", kind,
+                               bound_text(min, lo, sizeof(lo)));
+    return sp_problem_msgf(msg, "must be %s of at most %s", kind, bound_text(max, hi, sizeof(hi)));
+}
+
+static const char *
+check_number(struct json_object *s, struct json_object *v, const char **message, char *msg)
 {
     struct json_object *min = keyword(s, "minimum", json_type_double);
     struct json_object *max = keyword(s, "maximum", json_type_double);
@@ -247,10 +280,27 @@ check_number(struct json_object *s, struct json_object *v, const char **message)
                       ? json_object_get_int64(v) > json_object_get_int64(max)
                       : !(json_object_get_double(v) <= json_object_get_double(max)));
     if (below || above) {
-        *message = "is out of range";
+        *message = range_message(s, min, max, msg);
         return "out_of_range";
     }
     return NULL;
+}
+
+/* "must be one of: a, b, 3": the enum's strings and integers. */
+static const char *
+enum_message(struct sp_arena *a, struct json_object *e, char *msg)
+{
+    size_t n = json_object_array_length(e);
+    const char **names = sp_arena_calloc(a, n + 1, sizeof(*names));
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *x = json_object_array_get_idx(e, i);
+        if (json_object_is_type(x, json_type_string))
+            names[k++] = json_object_get_string(x);
+        else if (json_object_is_type(x, json_type_int))
+            names[k++] = sp_arena_sprintf(a, "%" PRId64, json_object_get_int64(x));
+    }
+    return sp_problem_list_text(msg, "must be one of: ", names, k);
 }
 
 static bool
@@ -304,8 +354,10 @@ validate_array(struct walk *w, struct json_object *s, struct json_object *v, con
                int depth)
 {
     const char *message = NULL;
+    char msg[SP_PROBLEM_MESSAGE_MAX];
     size_t n = json_object_array_length(v);
-    const char *code = count_check(s, "minItems", "maxItems", (int64_t)n, &array_words, &message);
+    const char *code =
+        count_check(s, "minItems", "maxItems", (int64_t)n, &array_words, &message, msg);
     if (code != NULL) {
         sp_problem_field(w->p, path, code, message);
         return;
@@ -321,7 +373,8 @@ validate_at(struct walk *w, struct json_object *s, struct json_object *v, const 
             int depth)
 {
     if (depth >= SP_JSON_SCHEMA_DEPTH) {
-        sp_problem_field(w->p, path, "invalid", "is nested too deeply");
+        sp_problem_fieldf(w->p, path, "invalid", "is nested more than %d levels deep",
+                          SP_JSON_SCHEMA_DEPTH);
         return;
     }
     if (!json_object_is_type(s, json_type_object))
@@ -333,14 +386,16 @@ validate_at(struct walk *w, struct json_object *s, struct json_object *v, const 
     }
     struct json_object *e = keyword(s, "enum", json_type_array);
     if (e != NULL && !enum_has(e, v)) {
-        sp_problem_field(w->p, path, "invalid", "is not one of the allowed values");
+        char msg[SP_PROBLEM_MESSAGE_MAX];
+        sp_problem_field(w->p, path, "invalid", enum_message(w->a, e, msg));
         return;
     }
     const char *code = NULL, *message = NULL;
+    char msg[SP_PROBLEM_MESSAGE_MAX];
     if (json_object_is_type(v, json_type_string))
-        code = check_string(s, v, &message);
+        code = check_string(s, v, &message, msg);
     else if (is_number(v))
-        code = check_number(s, v, &message);
+        code = check_number(s, v, &message, msg);
     else if (json_object_is_type(v, json_type_object))
         validate_object(w, s, v, path, depth);
     else if (json_object_is_type(v, json_type_array))

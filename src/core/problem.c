@@ -6,6 +6,7 @@
 #include "core/json_writer.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,21 +69,22 @@ message_vprintf(char *m, const char *fmt, va_list ap)
     }
 }
 
-static void __attribute__((format(printf, 2, 3)))
-message_printf(char *m, const char *fmt, ...)
+const char *
+sp_problem_msgf(char *msg, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    message_vprintf(m, fmt, ap);
+    message_vprintf(msg, fmt, ap);
     va_end(ap);
+    return msg;
 }
 
 void
 sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                  const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
 }
 
 void
@@ -99,16 +101,34 @@ void
 sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
                        const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
 }
 
 void
 sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                         const char *message)
 {
-    message_printf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
-                   message != NULL ? message : "");
+    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
+                          message != NULL ? message : "");
+}
+
+const char *
+sp_problem_list_text(char *msg, const char *prefix, const char *const *values, size_t n)
+{
+    size_t used = (size_t)snprintf(msg, SP_PROBLEM_MESSAGE_MAX, "%s", prefix);
+    if (used >= SP_PROBLEM_MESSAGE_MAX)
+        return msg;
+    for (size_t i = 0; i < n && values[i] != NULL; i++) {
+        size_t need = strlen(values[i]) + (i > 0 ? 2 : 0);
+        if (used + need + sizeof("…") > SP_PROBLEM_MESSAGE_MAX) {
+            snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s…", i > 0 ? ", " : "");
+            break;
+        }
+        used += (size_t)snprintf(msg + used, SP_PROBLEM_MESSAGE_MAX - used, "%s%s",
+                                 i > 0 ? ", " : "", values[i]);
+    }
+    return msg;
 }
 
 void
@@ -116,12 +136,16 @@ sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
                       const char *const *items, size_t n)
 {
     if (n > r->max) {
-        sp_problem_field(p, r->field, "too_many", r->too_many);
+        sp_problem_fieldf(p, r->field, "too_many", "must have at most %zu %s", r->max, r->items);
         return;
     }
     for (size_t i = 0; i < n; i++) {
         if (!r->ok(items[i])) {
-            sp_problem_field(p, r->field, r->bad_code, r->bad);
+            char msg[SP_PROBLEM_MESSAGE_MAX];
+            sp_problem_field(p, r->field, r->bad_code,
+                             r->values != NULL
+                                 ? sp_problem_list_text(msg, r->bad, r->values, SIZE_MAX)
+                                 : r->bad);
             return;
         }
         for (size_t j = 0; j < i; j++)

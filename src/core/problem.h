@@ -78,6 +78,20 @@ void sp_problem_query_field(struct sp_problem *p, const char *field, const char 
 void sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                              const char *message);
 
+/* A printf-style message into msg (SP_PROBLEM_MESSAGE_MAX bytes; NULL:
+ * nothing), cut at a character boundary as every field error's is: for a
+ * message made before the error it goes with. Returns msg. */
+const char *sp_problem_msgf(char *msg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Writes prefix and then the values, comma-separated, into msg
+ * (SP_PROBLEM_MESSAGE_MAX bytes): "must be one of: a, b, c" names what is
+ * allowed, so the caller can fix the request. At most n values, ending
+ * at a NULL one before that (SIZE_MAX: a NULL-terminated list); a list too
+ * long for msg ends with "…" after the last value that fits. Returns msg. */
+const char *sp_problem_list_text(char *msg, const char *prefix, const char *const *values,
+                                 size_t n);
+
 /* A request field that is a list of at most max distinct strings, each
  * accepted by ok (article tags, webhook event types): one rule, so every
  * such list is checked, and its errors worded, the same way. */
@@ -85,9 +99,10 @@ struct sp_list_rule {
     const char *field;
     size_t max;
     bool (*ok)(const char *item);
-    const char *too_many;     /* message with code too_many: more than max */
+    const char *items;        /* what they are, plural: "must have at most <max> <items>" */
     const char *bad_code;     /* code when ok refuses an item */
-    const char *bad;          /* its message */
+    const char *bad;          /* its message; with values, the text before them */
+    const char *const *values;/* NULL-terminated, or NULL: the items ok accepts, listed */
     const char *duplicate;    /* message with code duplicate */
 };
 /* Adds one field error for the first way items break r (more than max,

@@ -81,7 +81,7 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .field = "skills",
     .max = SP_AGENT_SKILLS_MAX,
     .ok = skill_ok,
-    .too_many = "at most 50 skills",
+    .items = "skills",
     .bad_code = "invalid",
     .bad = "must be strings of 1 to 64 characters, not blank, without control characters or"
            " line breaks",

@@ -230,41 +230,79 @@ media_type(struct sp_arena *a, const char *declared)
     return out;
 }
 
+/* The next type of the comma-separated list at *s (blanks around it
+ * dropped): its start, and its length in *len; NULL at the list's end. */
+static const char *
+next_type(const char **s, size_t *len)
+{
+    if (*s == NULL || **s == '\0')
+        return NULL;
+    const char *b = *s + strspn(*s, " ");
+    const char *end = strchrnul(b, ',');
+    const char *e = end;
+    while (e > b && e[-1] == ' ')
+        e--;
+    *s = *end ? end + 1 : end;
+    *len = (size_t)(e - b);
+    return b;
+}
+
 /* Whether type is one of the comma-separated list (compared without
  * regard to case, as media types are). */
 static bool
 type_allowed(const char *list, const char *type)
 {
-    size_t n = strlen(type);
-    for (const char *s = list; s != NULL && *s != '\0';) {
-        while (*s == ' ')
-            s++;
-        const char *end = strchrnul(s, ',');
-        const char *e = end;
-        while (e > s && e[-1] == ' ')
-            e--;
-        if ((size_t)(e - s) == n && strncasecmp(s, type, n) == 0)
+    size_t n = strlen(type), len;
+    for (const char *t; (t = next_type(&list, &len)) != NULL;)
+        if (len == n && strncasecmp(t, type, n) == 0)
             return true;
-        s = *end ? end + 1 : end;
-    }
     return false;
+}
+
+/* content_type's message: the allowed types named, so the caller can
+ * pick one (msg: SP_PROBLEM_MESSAGE_MAX bytes). */
+static const char *
+types_message(struct sp_arena *a, const char *list, bool media_type, char *msg)
+{
+    size_t n = 0, len;
+    for (const char *s = list; next_type(&s, &len) != NULL;)
+        n++;
+    const char **names = sp_arena_calloc(a, n + 1, sizeof(*names));
+    n = 0;
+    for (const char *s = list, *t; (t = next_type(&s, &len)) != NULL;)
+        if (len > 0)
+            names[n++] = sp_arena_strndup(a, t, len);
+    return sp_problem_list_text(msg, media_type ? "must be one of: "
+                                                : "must be a media type, one of: ",
+                                names, n);
+}
+
+const char *
+sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool size_given,
+                    struct sp_problem *p)
+{
+    if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
+        sp_problem_field(p, "filename", "invalid",
+                         "must be 1 to 255 bytes of UTF-8 without control characters "
+                         "(bidirectional ones included), / or \\");
+    const char *type = in->content_type ? media_type(a, in->content_type) : NULL;
+    if (in->content_type != NULL && (type == NULL || !type_allowed(in->allowed_types, type))) {
+        char msg[SP_PROBLEM_MESSAGE_MAX];
+        sp_problem_field(p, "content_type", "unsupported_type",
+                         types_message(a, in->allowed_types, type != NULL, msg));
+        type = NULL;
+    }
+    if (size_given && (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES))
+        sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
+    return type;
 }
 
 enum sp_rc
 sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
                      struct sp_attachment *out, struct sp_problem *p)
 {
-    if (!sp_attachment_filename_ok(in->filename))
-        sp_problem_field(p, "filename", "invalid",
-                         "must be 1 to 255 bytes of UTF-8 without control characters "
-                         "(bidirectional ones included), / or \\");
-    const char *type = in->content_type ? media_type(ctx->arena, in->content_type) : NULL;
-    if (type == NULL || !type_allowed(in->allowed_types, type))
-        sp_problem_field(p, "content_type", "unsupported_type",
-                         "is not an accepted type of attachment");
-    if (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES)
-        sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
-    if (p->nerrors > 0)
+    const char *type = sp_attachment_check(ctx->arena, in, true, p);
+    if (p->nerrors > 0 || type == NULL)
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
     char id[SP_PUBLIC_ID_LEN + 1];
     sp_public_id(id);

@@ -71,12 +71,20 @@ bool sp_attachment_filename_ok(const char *s);
 const char *sp_attachment_download_name(struct sp_arena *a, const char *filename,
                                         const char *type);
 
-/* Checks the metadata (field errors: filename invalid, content_type
- * unsupported_type, size out_of_range; the content type is kept as its
- * media type, lower-cased, parameters dropped: "Text/Plain;
- * charset=utf-8" is text/plain) and stores a pending row with a
- * fresh random id. Runs inside the caller's transaction when there is
- * one (the create protocol). */
+/* Adds a field error for each of in's metadata a create refuses:
+ * filename invalid, content_type unsupported_type (the message names the
+ * allowed types), size out_of_range. A NULL filename or content_type,
+ * and the size unless size_given, are not looked at: a caller that could
+ * not read them has reported them, and the others are still checked, so
+ * one 422 lists every fault (API.md §1). Returns the content type as it
+ * is kept — its media type, lower-cased, parameters dropped: "Text/Plain;
+ * charset=utf-8" is text/plain — arena-owned; NULL when refused or not
+ * given. */
+const char *sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in,
+                                bool size_given, struct sp_problem *p);
+/* Checks the metadata (sp_attachment_check, every field given) and
+ * stores a pending row with a fresh random id. Runs inside the caller's
+ * transaction when there is one (the create protocol). */
 enum sp_rc sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
                                 struct sp_attachment *out, struct sp_problem *p);
 /* The row, for whoever may see it: agents (agent true: staff see every

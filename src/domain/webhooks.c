@@ -120,9 +120,10 @@ static const struct sp_list_rule events_rule = {
     .field = "events",
     .max = SP_WEBHOOK_EVENTS_MAX,
     .ok = sp_webhook_event_type_ok,
-    .too_many = "at most 16 event types",
+    .items = "event types",
     .bad_code = "unknown_event",
-    .bad = "each event must be one of the types of API.md §11",
+    .bad = "each event type must be one of: ",
+    .values = sp_webhook_event_types,
     .duplicate = "an event type is listed twice",
 };
 

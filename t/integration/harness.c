@@ -879,6 +879,20 @@ sp_t_assert_invalid_at(const char *file, int line, const struct sp_t_resp *r,
                   line, field, code != NULL ? code : "*", json_object_to_json_string(errs));
 }
 
+const char *
+sp_t_invalid_message_at(const char *file, int line, const struct sp_t_resp *r,
+                        const char *field)
+{
+    sp_t_assert_invalid_at(file, line, r, field, NULL);
+    struct json_object *errs = sp_t_jarr(r->json, "errors");
+    for (size_t i = 0; i < json_object_array_length(errs); i++) {
+        struct json_object *e = json_object_array_get_idx(errs, i);
+        if (strcmp(sp_t_jstr(e, "field"), field) == 0)
+            return sp_t_jstr(e, "message");
+    }
+    return NULL; /* not reached: sp_t_assert_invalid_at found one */
+}
+
 void
 sp_t_assert_timestamp_at(const char *file, int line, const char *s)
 {

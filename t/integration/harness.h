@@ -245,6 +245,11 @@ int64_t sp_t_jint_at(const char *file, int line, struct json_object *o, const ch
  * (code NULL: any code). Every entry must have field, code and message. */
 #define sp_t_assert_invalid(r, field, code) \
     sp_t_assert_invalid_at(__FILE__, __LINE__, (r), (field), (code))
+/* The message of the 422's errors[] entry for field (the first; the
+ * test fails when there is none). */
+#define sp_t_invalid_message(r, field) sp_t_invalid_message_at(__FILE__, __LINE__, (r), (field))
+/* The number of entries of a 422's errors[]. */
+#define sp_t_error_count(r) json_object_array_length(sp_t_jarr((r)->json, "errors"))
 /* RFC 3339 UTC with milliseconds: YYYY-MM-DDTHH:MM:SS.mmmZ. */
 #define sp_t_assert_timestamp(s) sp_t_assert_timestamp_at(__FILE__, __LINE__, (s))
 /* A timestamp (as above) within 10 minutes of the test's clock: catches
@@ -265,6 +270,8 @@ void sp_t_assert_problem_at(const char *file, int line, const struct sp_t_resp *
                             const char *code);
 void sp_t_assert_invalid_at(const char *file, int line, const struct sp_t_resp *r,
                             const char *field, const char *code);
+const char *sp_t_invalid_message_at(const char *file, int line, const struct sp_t_resp *r,
+                                    const char *field);
 void sp_t_assert_timestamp_at(const char *file, int line, const char *s);
 void sp_t_assert_recent_at(const char *file, int line, const char *s);
 void sp_t_assert_public_id_at(const char *file, int line, const char *s);

@@ -104,6 +104,43 @@ START_TEST(create_validates_name_type_and_size)
 }
 END_TEST
 
+/* One 422 lists every field error (API.md §1), as ticket creates do
+ * (QA: a filename of the wrong type hid an unsupported type and a bad
+ * size); an unsupported type's message names the allowed ones. */
+START_TEST(create_reports_every_field_error_at_once)
+{
+    static const char allowed[] = "image/png, image/jpeg, image/gif, image/webp,"
+                                  " application/pdf, text/plain, text/csv";
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", c.token,
+        "{\"filename\":5,\"content_type\":\"text/html\",\"size\":0}");
+    sp_t_assert_invalid(r, "filename", "wrong_type");
+    sp_t_assert_invalid(r, "content_type", "unsupported_type");
+    sp_t_assert_invalid(r, "size", "out_of_range");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    ck_assert_str_eq(sp_t_invalid_message(r, "content_type"),
+                     sp_t_fmt("must be one of: %s", allowed));
+    ck_assert_str_eq(sp_t_invalid_message(r, "size"), "must be 1 byte to 25 MiB");
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"filename\":\"a/b\",\"content_type\":\"text html\"}");
+    sp_t_assert_invalid(r, "filename", "invalid");
+    sp_t_assert_invalid(r, "content_type", "unsupported_type");
+    sp_t_assert_invalid(r, "size", "required");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    ck_assert_str_eq(sp_t_invalid_message(r, "content_type"),
+                     sp_t_fmt("must be a media type, one of: %s", allowed));
+    sp_t_resp_free(r);
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"content_type\":\"image/png\",\"size\":\"10\"}");
+    sp_t_assert_invalid(r, "filename", "required");
+    sp_t_assert_invalid(r, "size", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* Media types are case-insensitive and often carry parameters (QA:
  * "TEXT/PLAIN" and "text/plain; charset=utf-8" were unsupported_type):
  * the type is kept lower-cased without its parameters — stored, answered
@@ -800,6 +837,7 @@ main(void)
     Suite *s = suite_create("attachments");
     TCase *tc = sp_t_tcase(s, "attachments");
     tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, create_reports_every_field_error_at_once);
     tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);

@@ -195,11 +195,20 @@ START_TEST(metadata_object_is_accepted)
 }
 END_TEST
 
+/* The messages name the limit (QA: "is too large", "has too many
+ * elements"), and one 422 holds both. */
 START_TEST(metadata_over_4_kib_is_422_too_large)
 {
-    assert_create_invalid(
-        body_with(sp_t_fmt(",\"metadata\":{\"note\":\"%s\"}", sp_t_repeat("m", 5000))),
-        "metadata", "too_large");
+    struct sp_t_resp *r = create(body_with(
+        sp_t_fmt(",\"metadata\":{\"note\":\"%s\"},\"attachments\":[%s\"a\"]",
+                 sp_t_repeat("m", 5000), sp_t_repeat("\"a\",", 10))));
+    sp_t_assert_invalid(r, "metadata", "too_large");
+    sp_t_assert_invalid(r, "attachments", "too_many");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    ck_assert_str_eq(sp_t_invalid_message(r, "metadata"),
+                     "must be at most 4096 bytes as compact JSON");
+    ck_assert_str_eq(sp_t_invalid_message(r, "attachments"), "must have at most 10 items");
+    sp_t_resp_free(r);
 }
 END_TEST
 

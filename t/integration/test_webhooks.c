@@ -211,6 +211,63 @@ START_TEST(create_validates_every_field)
 }
 END_TEST
 
+/* One 422 lists every field error (API.md §1), as ticket creates do (QA:
+ * a bad url and a bad events array answered only one of them); an
+ * unknown event type's message names the allowed ones. */
+START_TEST(create_and_patch_report_every_field_error_at_once)
+{
+    struct sp_t_resp *r =
+        sp_t_admin("POST", HOOKS, "{\"url\":\"http://10.0.0.1/\",\"events\":\"ticket.created\"}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_assert_invalid(r, "events", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", HOOKS,
+                   sp_t_fmt("{\"url\":5,\"events\":[\"ticket.nope\"],\"description\":\"%s\"}",
+                            sp_t_repeat("d", 501)));
+    sp_t_assert_invalid(r, "url", "wrong_type");
+    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "description", "too_long");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    ck_assert_str_eq(sp_t_invalid_message(r, "events"),
+                     "each event type must be one of: ticket.created, ticket.updated,"
+                     " ticket.message_created, ticket.escalated, ticket.sla_warning,"
+                     " ticket.sla_breached, chat.session_created, chat.transferred");
+    ck_assert_str_eq(sp_t_invalid_message(r, "description"), "must be at most 500 characters");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://10.0.0.1/\",\"events\":[1],\"is_active\":1}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_assert_invalid(r, "events", "wrong_type");
+    sp_t_assert_invalid(r, "is_active", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    sp_t_resp_free(r);
+    /* more than 16 event types: the message names the limit */
+    r = sp_t_admin("POST", HOOKS,
+                   sp_t_fmt("{\"url\":\"ftp://8.8.8.8/\",\"events\":[%s\"ticket.created\"]}",
+                            sp_t_repeat("\"ticket.updated\",", 16)));
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    ck_assert_str_eq(sp_t_invalid_message(r, "events"), "must have at most 16 items");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+
+    r = create("https://8.8.8.8/every", "[\"ticket.created\"]");
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"url\":\"https://10.0.0.1/\",\"events\":[\"ping\"],"
+                                  "\"description\":7}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "description", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    sp_t_resp_free(r);
+    /* nothing was changed */
+    r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.8.8/every");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(create_honours_idempotency_key_with_a_fresh_secret)
 {
     const char *key = sp_t_fmt("Idempotency-Key: %s", sp_t_unique("wh"));
@@ -1206,6 +1263,7 @@ suite(void)
     tcase_add_test(tc, get_by_id_answers_the_list_item);
     tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
     tcase_add_test(tc, create_validates_every_field);
+    tcase_add_test(tc, create_and_patch_report_every_field_error_at_once);
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
     tcase_add_test(tc, patch_changes_what_is_given);
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);

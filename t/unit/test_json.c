@@ -624,6 +624,7 @@ START_TEST(object_larger_than_max_is_too_large)
     ck_assert_int_eq(validate(text), SP_INVALID);
     ck_assert_uint_eq(prob.nerrors, 1);
     assert_error(0, "metadata", "too_large");
+    ck_assert_str_eq(prob.errors[0].message, "must be at most 64 bytes as compact JSON");
 }
 END_TEST
 
@@ -639,6 +640,7 @@ START_TEST(array_with_too_many_elements_is_too_many)
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"attachments\":[1,2,3,4]}"), SP_INVALID);
     ck_assert_uint_eq(prob.nerrors, 1);
     assert_error(0, "attachments", "too_many");
+    ck_assert_str_eq(prob.errors[0].message, "must have at most 3 items");
     sp_problem_init(&prob);
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"attachments\":[1,2,3]}"), SP_OK);
 }

@@ -70,6 +70,18 @@ assert_error(const char *field, const char *code)
     ck_abort_msg("no error for %s (%zu errors)", field, prob.nerrors);
 }
 
+static void
+assert_message(const char *field, const char *message)
+{
+    for (size_t i = 0; i < prob.nerrors; i++) {
+        if (strcmp(prob.errors[i].field, field) == 0) {
+            ck_assert_str_eq(prob.errors[i].message, message);
+            return;
+        }
+    }
+    ck_abort_msg("no error for %s (%zu errors)", field, prob.nerrors);
+}
+
 START_TEST(valid_arguments_pass)
 {
     ck_assert_int_eq(validate("{\"payment_id\":\"P1\",\"amount\":1000,\"rate\":1,"
@@ -156,6 +168,42 @@ START_TEST(arrays_are_checked_item_by_item)
 }
 END_TEST
 
+/* A refusal names the limit, the range or the values (API.md §1: the
+ * message lets the caller fix the request); QA found "has too many
+ * elements", "is too long", "is out of range" and "is not one of the
+ * allowed values" without them. */
+START_TEST(refusals_name_the_limit_range_and_values)
+{
+    ck_assert_int_eq(validate("{\"payment_id\":\"123456789\",\"amount\":0,\"rate\":3,"
+                              "\"reason\":\"whim\",\"tags\":[\"a\",\"b\",\"c\"]}"),
+                     SP_INVALID);
+    assert_message("arguments.payment_id", "must be at most 8 characters");
+    assert_message("arguments.amount", "must be an integer from 1 to 1000");
+    assert_message("arguments.rate", "must be a number from 0.5 to 2");
+    assert_message("arguments.reason", "must be one of: duplicate, other");
+    assert_message("arguments.tags", "must have at most 2 items");
+    sp_problem_init(&prob);
+    const char *schema = "{\"type\":\"object\",\"properties\":{"
+                         "\"n\":{\"type\":\"integer\",\"minimum\":3,\"enum\":[3,4,\"x\"]},"
+                         "\"s\":{\"type\":\"string\",\"minLength\":2},"
+                         "\"l\":{\"type\":\"array\",\"minItems\":2},"
+                         "\"m\":{\"type\":\"number\",\"maximum\":9.5}}}";
+    ck_assert_int_eq(sp_json_schema_validate(&arena, parse(schema),
+                                             parse("{\"n\":5,\"s\":\"a\",\"l\":[1],\"m\":10}"),
+                                             "arguments", &prob),
+                     SP_INVALID);
+    assert_message("arguments.n", "must be one of: 3, 4, x");
+    assert_message("arguments.s", "must be at least 2 characters");
+    assert_message("arguments.l", "must have at least 2 items");
+    assert_message("arguments.m", "must be a number of at most 9.5");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(sp_json_schema_validate(&arena, parse(schema), parse("{\"n\":2}"),
+                                             "arguments", &prob),
+                     SP_INVALID);
+    assert_message("arguments.n", "must be one of: 3, 4, x");
+}
+END_TEST
+
 START_TEST(null_is_not_an_absent_argument)
 {
     ck_assert_int_eq(validate("{\"payment_id\":null,\"amount\":5}"), SP_INVALID);
@@ -237,6 +285,7 @@ json_schema_suite(void)
     tcase_add_test(tc, bounds_and_lengths_are_enforced);
     tcase_add_test(tc, enums_formats_and_unknown_fields_are_refused);
     tcase_add_test(tc, arrays_are_checked_item_by_item);
+    tcase_add_test(tc, refusals_name_the_limit_range_and_values);
     tcase_add_test(tc, null_is_not_an_absent_argument);
     tcase_add_test(tc, check_refuses_what_the_subset_lacks);
     tcase_add_test(tc, every_tool_schema_is_in_the_subset);

@@ -255,7 +255,7 @@ static const struct sp_list_rule words_rule = {
     .field = "words",
     .max = 3,
     .ok = short_word,
-    .too_many = "at most 3 words",
+    .items = "words",
     .bad_code = "invalid",
     .bad = "each word is 1 to 3 characters",
     .duplicate = "a word is listed twice",
@@ -278,7 +278,7 @@ START_TEST(list_rule_reports_the_first_breach_once)
         size_t n;
         const char *code, *message;
     } c[] = {
-        {{"a", "b", "c", "d"}, 4, "too_many", "at most 3 words"},
+        {{"a", "b", "c", "d"}, 4, "too_many", "must have at most 3 words"},
         {{"a", "long", "a"}, 3, "invalid", "each word is 1 to 3 characters"},
         {{"a", "b", "a"}, 3, "duplicate", "a word is listed twice"},
         {{"a", "a", ""}, 3, "duplicate", "a word is listed twice"},
@@ -293,6 +293,22 @@ START_TEST(list_rule_reports_the_first_breach_once)
         ck_assert_str_eq(prob.errors[0].code, c[i].code);
         ck_assert_str_eq(prob.errors[0].message, c[i].message);
     }
+}
+END_TEST
+
+/* A rule with values lists them in its refusal (webhook event types). */
+START_TEST(list_rule_names_the_allowed_values)
+{
+    static const char *const values[] = {"a", "bc", "def", NULL};
+    struct sp_list_rule rule = words_rule;
+    rule.bad = "each word must be one of: ";
+    rule.values = values;
+    static const char *const items[] = {"a", "long"};
+    sp_problem_check_list(&prob, &rule, items, 2);
+    ck_assert_uint_eq(prob.nerrors, 1);
+    ck_assert_str_eq(prob.errors[0].message, "each word must be one of: a, bc, def");
+    char msg[SP_PROBLEM_MESSAGE_MAX];
+    ck_assert_str_eq(sp_problem_list_text(msg, "one of: ", values, 2), "one of: a, bc");
 }
 END_TEST
 
@@ -824,6 +840,7 @@ problem_suite(void)
     tcase_add_test(tc, problem_field_drops_errors_beyond_the_cap);
     tcase_add_test(tc, list_rule_passes_distinct_valid_items);
     tcase_add_test(tc, list_rule_reports_the_first_breach_once);
+    tcase_add_test(tc, list_rule_names_the_allowed_values);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("render");
