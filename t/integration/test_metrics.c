@@ -2,8 +2,10 @@
  * test_metrics: GET /metrics on the operators' listener (docs/metrics.md)
  * — the shared counters add up to the requests sent under load, across
  * every worker; histograms are consistent; counters survive a worker's
- * death (the master's segment); the scrape-time sources answer; and the
- * public port never serves the page.
+ * death (the master's segment); the scrape-time sources answer; the
+ * support-dispatch daemon
+ * records its runs while it runs; and the public port never serves the
+ * page.
  */
 #include "harness.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -323,6 +326,70 @@ START_TEST(nginx_refusals_on_the_operators_listener_are_problems)
 }
 END_TEST
 
+/* ---- batch jobs ------------------------------------------------------------ */
+
+#define DISPATCH_RUNS "support_job_runs_total{job=\"support-dispatch\"}"
+#define DISPATCH_FAILURES "support_job_failures_total{job=\"support-dispatch\"}"
+#define DISPATCH_SUCCESS "support_job_last_success_timestamp_seconds{job=\"support-dispatch\"}"
+
+/* Scrapes until series exceeds above (up to 15 s); its last value. */
+static double
+await_above(const char *series, double above)
+{
+    double v = 0;
+    for (int i = 0; i < 150 && (v = value(scrape(), series)) <= above; i++)
+        usleep(100000);
+    return v;
+}
+
+/* support-dispatch --loop, as production runs it, records every
+ * --interval cycle as a run while it runs (docs/metrics.md), not once when
+ * it stops: its last success stays recent, so SupportJobNotSucceeding
+ * fires for a stuck daemon and not 3 h after every start. A cycle whose
+ * claim the database fails (here: a statement timeout behind a lock) is
+ * a failure, and no success is recorded until the database answers. */
+START_TEST(a_dispatch_daemon_records_its_runs_while_it_runs)
+{
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_metrics'"
+             " WHERE status = 'pending'");
+    const char *page = scrape();
+    double runs0 = value(page, DISPATCH_RUNS), success0 = value(page, DISPATCH_SUCCESS);
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR")),
+        "SUPPORT_DB_STATEMENT_TIMEOUT_MS=500", NULL};
+    const char *args[] = {"--loop", "--interval", "1", NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "support-dispatch", env, args);
+    double runs = await_above(DISPATCH_RUNS, runs0 + 2);
+    ck_assert_msg(runs >= runs0 + 3, "runs %g -> %g while the daemon ran", runs0, runs);
+    double success = value(scrape(), DISPATCH_SUCCESS);
+    ck_assert_double_gt(success, success0);
+    ck_assert_double_ge(success, (double)time(NULL) - 3);
+
+    PGconn *lock = sp_t_tx_hold("LOCK TABLE support_outbox IN SHARE MODE");
+    double failures0 = value(scrape(), DISPATCH_FAILURES);
+    double failures = await_above(DISPATCH_FAILURES, failures0);
+    ck_assert_double_gt(failures, failures0);
+    page = scrape();
+    double stuck_success = value(page, DISPATCH_SUCCESS), stuck_runs = value(page, DISPATCH_RUNS);
+    failures = value(page, DISPATCH_FAILURES);
+    usleep(2500000);
+    page = scrape();
+    ck_assert_double_eq(value(page, DISPATCH_SUCCESS), stuck_success);
+    ck_assert_double_gt(value(page, DISPATCH_FAILURES), failures);     /* every retry */
+    ck_assert_double_eq(value(page, DISPATCH_RUNS) - stuck_runs,
+                        value(page, DISPATCH_FAILURES) - failures);   /* all failed */
+    sp_t_tx_release(lock);
+    ck_assert_double_gt(await_above(DISPATCH_SUCCESS, stuck_success), stuck_success);
+
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_msg(strstr(out, "\"job_stopped\"") != NULL, "%s", out);
+}
+END_TEST
+
 /* Debian's Prometheus with the shipped scrape job and rules
  * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
  * does the work and reports each step as a JSON line. */
@@ -358,6 +425,7 @@ metrics_suite(void)
     tcase_add_test(tc, public_port_never_serves_metrics);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
+    tcase_add_test(tc, a_dispatch_daemon_records_its_runs_while_it_runs);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     return s;
 }
