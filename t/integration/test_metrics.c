@@ -2,8 +2,8 @@
  * test_metrics: GET /metrics on the operators' listener (docs/metrics.md)
  * — the shared counters add up to the requests sent under load, across
  * every worker; histograms are consistent; counters survive a worker's
- * death (the master's segment); the scrape-time sources answer; the
- * support-dispatch daemon
+ * death (the master's segment); the scrape-time sources answer (webhook
+ * deliveries pending and failed among them); the support-dispatch daemon
  * records its runs while it runs; and the public port never serves the
  * page.
  */
@@ -184,6 +184,7 @@ START_TEST(scrape_time_sources_answer)
     ck_assert_double_eq(value(page, "support_scrape_source_up{source=\"nchan\"}"), 1);
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_pending "));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_oldest_pending_age_seconds "));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_webhook_deliveries_pending "));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_chat_subscribers "));
     ck_assert_ptr_nonnull(strstr(page, "# TYPE support_job_last_success_timestamp_seconds gauge"));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_db_connects_total "));
@@ -326,6 +327,48 @@ START_TEST(nginx_refusals_on_the_operators_listener_are_problems)
 }
 END_TEST
 
+/* Webhook deliveries (docs/metrics.md): the pending ones and the age of
+ * the oldest; those given up in the last 24 hours, not older ones. The
+ * failures are counted on their own index, not over the whole log. */
+START_TEST(webhook_delivery_backlog_and_failures_are_gauges)
+{
+    const char *hook = sp_t_sql("INSERT INTO support_webhooks (url, events, secret_enc, is_active)"
+                                " VALUES ('https://receiver.invalid/hook', ARRAY['ticket.created'],"
+                                " 'unused', false) RETURNING id");
+    const char *page = scrape();
+    double pending0 = value(page, "support_webhook_deliveries_pending");
+    double failed0 = value(page, "support_webhook_deliveries_failed_24h");
+    static const char *const rows[][3] = {
+        /* status, created, last attempt's lease: how long ago */
+        {"pending", "2 hours", "0 seconds"},
+        {"pending", "1 second", "0 seconds"},
+        {"failed", "25 hours", "1 hour"},
+        {"failed", "3 days", "2 days"},
+    };
+    for (int i = 0; i < 4; i++)
+        sp_t_sql("INSERT INTO support_webhook_deliveries (webhook_id, event_id, event_type,"
+                 " payload, status, created_at, next_attempt_at)"
+                 " VALUES (%s, 'evt_metrics_%s_%d', 'ticket.created', '{}', '%s',"
+                 " now() - interval '%s', now() - interval '%s')",
+                 hook, hook, i, rows[i][0], rows[i][1], rows[i][2]);
+    page = scrape();
+    ck_assert_double_eq(value(page, "support_webhook_deliveries_pending") - pending0, 2);
+    ck_assert_double_ge(value(page, "support_webhook_deliveries_oldest_pending_age_seconds"),
+                        7200);
+    ck_assert_double_eq(value(page, "support_webhook_deliveries_failed_24h") - failed0, 1);
+
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'off', false)");
+    const char *plan = sp_t_sql("EXPLAIN (FORMAT JSON) SELECT count(*)"
+                                " FROM support_webhook_deliveries WHERE status = 'failed'"
+                                " AND next_attempt_at > now() - interval '24 hours'");
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'on', false)");
+    ck_assert_msg(strstr(plan, "\"support_webhook_deliveries_failed\"") != NULL &&
+                      strstr(plan, "\"Index Cond\"") != NULL,
+                  "plan: %s", plan);
+    sp_t_sql("DELETE FROM support_webhooks WHERE id = %s", hook);   /* and its deliveries */
+}
+END_TEST
+
 /* ---- batch jobs ------------------------------------------------------------ */
 
 #define DISPATCH_RUNS "support_job_runs_total{job=\"support-dispatch\"}"
@@ -422,6 +465,7 @@ metrics_suite(void)
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, sla_breached_gauge_counts_past_due_targets_the_monitor_has_not_flagged);
+    tcase_add_test(tc, webhook_delivery_backlog_and_failures_are_gauges);
     tcase_add_test(tc, public_port_never_serves_metrics);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
