@@ -417,7 +417,7 @@ START_TEST(a_dispatch_daemon_records_its_runs_while_it_runs)
     page = scrape();
     double stuck_success = value(page, DISPATCH_SUCCESS), stuck_runs = value(page, DISPATCH_RUNS);
     failures = value(page, DISPATCH_FAILURES);
-    usleep(2500000);
+    usleep(3500000);   /* two failed passes or more (timeout, then --interval) */
     page = scrape();
     ck_assert_double_eq(value(page, DISPATCH_SUCCESS), stuck_success);
     ck_assert_double_gt(value(page, DISPATCH_FAILURES), failures);     /* every retry */
