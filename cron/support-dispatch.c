@@ -3,11 +3,19 @@
  * through the notification service, webhooks through their module
  * (API.md §11, §12; domain/dispatch.c does the work, jobs/job.c runs it).
  * From cron every minute with --once, or as a daemon with --loop (woken
- * by LISTEN/NOTIFY, sweeping for due retries every --interval seconds).
+ * by LISTEN/NOTIFY, sweeping for due retries every --interval seconds;
+ * each --interval cycle is recorded as a run of the job, GET /metrics).
  * Unlike the other jobs it takes no lock: any number may run at once.
  */
 #include "domain/dispatch.h"
 #include "jobs/job.h"
+
+/* --loop: each cycle of the daemon's loop is a run of the job. */
+static void
+cycle_done(const void *run, bool ok)
+{
+    sp_job_cycle_done(run, ok);
+}
 
 static enum sp_rc
 pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run, long *errors,
@@ -19,6 +27,8 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
         .loop = run->loop && !run->dry_run,
         .sweep_s = run->interval_s,
         .stop = run->stop,
+        .cycle_done = cycle_done,
+        .cycle_arg = run,
     };
     struct sp_dispatch_counts n;
     enum sp_rc rc = sp_dispatch_run(db, &o, &n, p);

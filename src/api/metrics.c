@@ -1,9 +1,9 @@
 /*
  * metrics: GET /metrics, the Prometheus scrape (docs/metrics.md). The
  * shared counters of the process group (core/metrics.h) plus what is read
- * at scrape time: the outbox backlog and open SLA breaches
- * (domain/backlog), batch-job runs (domain/job_runs), nchan's counters
- * (domain/chat_bus), the replica's lag when there is one (domain/store).
+ * at scrape time: the outbox's and webhook deliveries' backlogs and open
+ * SLA breaches (domain/backlog), batch-job runs (domain/job_runs), nchan's
+ * counters (domain/chat_bus), the replica's lag when there is one (domain/store).
  * A source that does not answer is reported by
  * support_scrape_source_up{source=…} 0, never by failing the scrape.
  *
@@ -53,6 +53,17 @@ render_backlog(struct sp_req *r, struct sp_buf *b)
     sp_prom_family(b, "support_outbox_failed", "gauge",
                    "Outbox entries whose delivery was given up (delivery failures).");
     sp_prom_sample(b, "support_outbox_failed", NULL, (double)bl.outbox_failed);
+    sp_prom_family(b, "support_webhook_deliveries_pending", "gauge",
+                   "Webhook deliveries waiting to be sent or retried.");
+    sp_prom_sample(b, "support_webhook_deliveries_pending", NULL, (double)bl.webhook_pending);
+    sp_prom_family(b, "support_webhook_deliveries_oldest_pending_age_seconds", "gauge",
+                   "Age of the oldest pending webhook delivery (0 when none).");
+    sp_prom_sample(b, "support_webhook_deliveries_oldest_pending_age_seconds", NULL,
+                   bl.webhook_oldest_pending_age_s);
+    sp_prom_family(b, "support_webhook_deliveries_failed_24h", "gauge",
+                   "Webhook deliveries given up in the last 24 hours.");
+    sp_prom_sample(b, "support_webhook_deliveries_failed_24h", NULL,
+                   (double)bl.webhook_failed_24h);
     sp_prom_family(b, "support_tickets_sla_breached_open", "gauge",
                    "Tickets not closed whose SLA is breached.");
     sp_prom_sample(b, "support_tickets_sla_breached_open", NULL,

@@ -13,19 +13,29 @@
     C(BL_PENDING, "o.pending", int, outbox_pending)                                          \
     SEP C(BL_OLDEST_AGE, "o.oldest_age_s", double, outbox_oldest_pending_age_s)              \
     SEP C(BL_FAILED, "f.failed", int, outbox_failed)                                         \
+    SEP C(BL_WH_PENDING, "w.pending", int, webhook_pending)                                  \
+    SEP C(BL_WH_OLDEST_AGE, "w.oldest_age_s", double, webhook_oldest_pending_age_s)          \
+    SEP C(BL_WH_FAILED, "wf.failed", int, webhook_failed_24h)                                \
     SEP C(BL_BREACHED, SP_TICKETS_SLA_BREACHED_OPEN_COUNT, int, tickets_sla_breached_open)
 enum backlog_column { BACKLOG_COLUMNS(SP_COL_ENUM, ) BL_COUNT };
 
-/* Each count reads a partial index (support_outbox_pending,
- * support_outbox_failed) or, for the breached tickets, the dashboard's
- * counters and index range: no scan of sent rows or of the tickets. */
+/* Each count reads a partial index (support_outbox_due,
+ * support_outbox_failed, support_webhook_deliveries_due, and the range of
+ * the last 24 hours of support_webhook_deliveries_failed: that log is never
+ * pruned) or, for the breached tickets, the dashboard's counters and index
+ * range: no scan of sent or delivered rows or of the tickets. */
 static struct sp_stmt backlog_stmt = SP_STMT_READ(
     "backlog_read",
     "SELECT " BACKLOG_COLUMNS(SP_COL_SQL, ", ") " FROM"
     " (SELECT count(*) AS pending,"
     "    coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_s"
     "  FROM support_outbox WHERE status = 'pending') o,"
-    " (SELECT count(*) AS failed FROM support_outbox WHERE status = 'failed') f",
+    " (SELECT count(*) AS failed FROM support_outbox WHERE status = 'failed') f,"
+    " (SELECT count(*) AS pending,"
+    "    coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_s"
+    "  FROM support_webhook_deliveries WHERE status = 'pending') w,"
+    " (SELECT count(*) AS failed FROM support_webhook_deliveries"
+    "  WHERE status = 'failed' AND next_attempt_at > now() - interval '24 hours') wf",
     0);
 
 SP_ROW_READER(read_backlog, struct sp_backlog, BACKLOG_COLUMNS)

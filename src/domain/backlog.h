@@ -1,7 +1,8 @@
 /*
  * backlog: the work waiting, as operators watch it (GET /metrics,
  * docs/metrics.md): outbox entries pending and failed, the age of the
- * oldest pending one, and the open tickets past their SLA. One read-only
+ * oldest pending one, the same for webhook deliveries (failed: in the last
+ * 24 hours), and the open tickets past their SLA. One read-only
  * statement over partial indexes, cheap enough for every scrape.
  * Must not: know HTTP or the exposition format; change anything.
  */
@@ -17,6 +18,9 @@ struct sp_backlog {
     long long outbox_pending;
     double outbox_oldest_pending_age_s;   /* 0 when none is pending */
     long long outbox_failed;              /* deliveries given up */
+    long long webhook_pending;            /* support_webhook_deliveries */
+    double webhook_oldest_pending_age_s;  /* 0 when none is pending */
+    long long webhook_failed_24h;         /* given up in the last 24 hours */
     long long tickets_sla_breached_open;  /* not closed, SP_TICKET_SLA_BREACHED */
 };
 

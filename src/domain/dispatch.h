@@ -41,6 +41,12 @@ struct sp_dispatch_opts {
     bool loop;                     /* run until *stop, woken by NOTIFY or the sweep */
     long sweep_s;                  /* loop: look for due retries this often */
     volatile sig_atomic_t *stop;   /* stop claiming, finish what is in flight */
+    /* loop: called when a cycle ends — at the first claim the database
+     * answers sweep_s seconds or more after the last cycle ended (the
+     * first claim ends the first) — with ok false when a statement failed
+     * during it; a claim that fails ends the loop instead. May be NULL. */
+    void (*cycle_done)(const void *arg, bool ok);
+    const void *cycle_arg;
 };
 
 #define SP_DISPATCH_COUNTS(F)                                                                      \

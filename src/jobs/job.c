@@ -201,6 +201,25 @@ record_pass(const struct sp_job *job, struct sp_db *db, const struct sp_job_run 
     sp_arena_destroy(&a);
 }
 
+/* The pass in hand, for sp_job_cycle_done: the job, its connection, when
+ * its current cycle began and how many cycles it reported. */
+static struct {
+    const struct sp_job *job;
+    struct sp_db *db;
+    long long started_ms;
+    long cycles;
+} current;
+
+void
+sp_job_cycle_done(const struct sp_job_run *run, bool ok)
+{
+    if (current.job == NULL)
+        return;
+    record_pass(current.job, current.db, run, SP_OK, ok, current.started_ms);
+    current.started_ms = sp_clock_mono_us() / 1000;
+    current.cycles++;
+}
+
 int
 sp_job_main(const struct sp_job *job, int argc, char **argv)
 {
@@ -241,12 +260,17 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         long errors = 0;
         struct sp_problem p;
         sp_problem_init(&p);
-        long long started_ms = sp_clock_mono_us() / 1000;
+        current.job = job;
+        current.db = &db;
+        current.started_ms = sp_clock_mono_us() / 1000;
+        current.cycles = 0;
         enum sp_rc rc = job->pass(&db, &cfg, &run, &errors, &p);
         /* In a loop a failed pass is retried at the next tick (a database
          * restart must not kill the job); --once reports it. */
         code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-        record_pass(job, &db, &run, rc, code == 0, started_ms);
+        if (current.cycles == 0 || rc != SP_OK)   /* cycles: recorded as they ended */
+            record_pass(job, &db, &run, rc, code == 0, current.started_ms);
+        current.job = NULL;
         if (!a.once && !stop && job->wake_channel != NULL)
             sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
         else if (!a.once && !stop)

@@ -41,7 +41,8 @@ struct sp_job {
     /* seconds between passes, and a long-running pass's sweep; 0 = 60.
      * A pass may itself run until *stop when run->loop (support-dispatch,
      * woken by LISTEN/NOTIFY): the runner then only restarts it after a
-     * failure, --interval seconds later. */
+     * failure, --interval seconds later, and such a pass reports each
+     * cycle of its own loop with sp_job_cycle_done. */
     long default_interval;
     const struct sp_job_flag *flags; /* its own flags, ended by a NULL name; may be NULL */
     /* One pass. SP_CONFLICT = another instance holds the lock (not an
@@ -54,5 +55,14 @@ struct sp_job {
 };
 
 int sp_job_main(const struct sp_job *job, int argc, char **argv);
+
+/* Called by a pass that runs until *run->stop (run->loop) at the end of
+ * each cycle of its own loop: the runner records the cycle as one run of
+ * the job (support_job_runs: GET /metrics), a success when ok, as it
+ * records a pass that returns. Without it the daemon's runs and last
+ * success would move only when it stops, and a stuck loop would look like
+ * a working one. Such a pass's own end is then recorded only when it
+ * failed (the cycle a stop cuts short is no run). */
+void sp_job_cycle_done(const struct sp_job_run *run, bool ok);
 
 #endif

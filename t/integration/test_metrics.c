@@ -2,8 +2,10 @@
  * test_metrics: GET /metrics on the operators' listener (docs/metrics.md)
  * — the shared counters add up to the requests sent under load, across
  * every worker; histograms are consistent; counters survive a worker's
- * death (the master's segment); the scrape-time sources answer; and the
- * public port never serves the page.
+ * death (the master's segment); the scrape-time sources answer (webhook
+ * deliveries pending and failed among them); the support-dispatch daemon
+ * records its runs while it runs; and the public port never serves the
+ * page.
  */
 #include "harness.h"
 
@@ -15,6 +17,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -181,6 +184,7 @@ START_TEST(scrape_time_sources_answer)
     ck_assert_double_eq(value(page, "support_scrape_source_up{source=\"nchan\"}"), 1);
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_pending "));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_outbox_oldest_pending_age_seconds "));
+    ck_assert_ptr_nonnull(strstr(page, "\nsupport_webhook_deliveries_pending "));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_chat_subscribers "));
     ck_assert_ptr_nonnull(strstr(page, "# TYPE support_job_last_success_timestamp_seconds gauge"));
     ck_assert_ptr_nonnull(strstr(page, "\nsupport_db_connects_total "));
@@ -323,6 +327,112 @@ START_TEST(nginx_refusals_on_the_operators_listener_are_problems)
 }
 END_TEST
 
+/* Webhook deliveries (docs/metrics.md): the pending ones and the age of
+ * the oldest; those given up in the last 24 hours, not older ones. The
+ * failures are counted on their own index, not over the whole log. */
+START_TEST(webhook_delivery_backlog_and_failures_are_gauges)
+{
+    const char *hook = sp_t_sql("INSERT INTO support_webhooks (url, events, secret_enc, is_active)"
+                                " VALUES ('https://receiver.invalid/hook', ARRAY['ticket.created'],"
+                                " 'unused', false) RETURNING id");
+    const char *page = scrape();
+    double pending0 = value(page, "support_webhook_deliveries_pending");
+    double failed0 = value(page, "support_webhook_deliveries_failed_24h");
+    static const char *const rows[][3] = {
+        /* status, created, last attempt's lease: how long ago */
+        {"pending", "2 hours", "0 seconds"},
+        {"pending", "1 second", "0 seconds"},
+        {"failed", "25 hours", "1 hour"},
+        {"failed", "3 days", "2 days"},
+    };
+    for (int i = 0; i < 4; i++)
+        sp_t_sql("INSERT INTO support_webhook_deliveries (webhook_id, event_id, event_type,"
+                 " payload, status, created_at, next_attempt_at)"
+                 " VALUES (%s, 'evt_metrics_%s_%d', 'ticket.created', '{}', '%s',"
+                 " now() - interval '%s', now() - interval '%s')",
+                 hook, hook, i, rows[i][0], rows[i][1], rows[i][2]);
+    page = scrape();
+    ck_assert_double_eq(value(page, "support_webhook_deliveries_pending") - pending0, 2);
+    ck_assert_double_ge(value(page, "support_webhook_deliveries_oldest_pending_age_seconds"),
+                        7200);
+    ck_assert_double_eq(value(page, "support_webhook_deliveries_failed_24h") - failed0, 1);
+
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'off', false)");
+    const char *plan = sp_t_sql("EXPLAIN (FORMAT JSON) SELECT count(*)"
+                                " FROM support_webhook_deliveries WHERE status = 'failed'"
+                                " AND next_attempt_at > now() - interval '24 hours'");
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'on', false)");
+    ck_assert_msg(strstr(plan, "\"support_webhook_deliveries_failed\"") != NULL &&
+                      strstr(plan, "\"Index Cond\"") != NULL,
+                  "plan: %s", plan);
+    sp_t_sql("DELETE FROM support_webhooks WHERE id = %s", hook);   /* and its deliveries */
+}
+END_TEST
+
+/* ---- batch jobs ------------------------------------------------------------ */
+
+#define DISPATCH_RUNS "support_job_runs_total{job=\"support-dispatch\"}"
+#define DISPATCH_FAILURES "support_job_failures_total{job=\"support-dispatch\"}"
+#define DISPATCH_SUCCESS "support_job_last_success_timestamp_seconds{job=\"support-dispatch\"}"
+
+/* Scrapes until series exceeds above (up to 15 s); its last value. */
+static double
+await_above(const char *series, double above)
+{
+    double v = 0;
+    for (int i = 0; i < 150 && (v = value(scrape(), series)) <= above; i++)
+        usleep(100000);
+    return v;
+}
+
+/* support-dispatch --loop, as production runs it, records every
+ * --interval cycle as a run while it runs (docs/metrics.md), not once when
+ * it stops: its last success stays recent, so SupportJobNotSucceeding
+ * fires for a stuck daemon and not 3 h after every start. A cycle whose
+ * claim the database fails (here: a statement timeout behind a lock) is
+ * a failure, and no success is recorded until the database answers. */
+START_TEST(a_dispatch_daemon_records_its_runs_while_it_runs)
+{
+    sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_metrics'"
+             " WHERE status = 'pending'");
+    const char *page = scrape();
+    double runs0 = value(page, DISPATCH_RUNS), success0 = value(page, DISPATCH_SUCCESS);
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR")),
+        "SUPPORT_DB_STATEMENT_TIMEOUT_MS=500", NULL};
+    const char *args[] = {"--loop", "--interval", "1", NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "support-dispatch", env, args);
+    double runs = await_above(DISPATCH_RUNS, runs0 + 2);
+    ck_assert_msg(runs >= runs0 + 3, "runs %g -> %g while the daemon ran", runs0, runs);
+    double success = value(scrape(), DISPATCH_SUCCESS);
+    ck_assert_double_gt(success, success0);
+    ck_assert_double_ge(success, (double)time(NULL) - 3);
+
+    PGconn *lock = sp_t_tx_hold("LOCK TABLE support_outbox IN SHARE MODE");
+    double failures0 = value(scrape(), DISPATCH_FAILURES);
+    double failures = await_above(DISPATCH_FAILURES, failures0);
+    ck_assert_double_gt(failures, failures0);
+    page = scrape();
+    double stuck_success = value(page, DISPATCH_SUCCESS), stuck_runs = value(page, DISPATCH_RUNS);
+    failures = value(page, DISPATCH_FAILURES);
+    usleep(3500000);   /* two failed passes or more (timeout, then --interval) */
+    page = scrape();
+    ck_assert_double_eq(value(page, DISPATCH_SUCCESS), stuck_success);
+    ck_assert_double_gt(value(page, DISPATCH_FAILURES), failures);     /* every retry */
+    ck_assert_double_eq(value(page, DISPATCH_RUNS) - stuck_runs,
+                        value(page, DISPATCH_FAILURES) - failures);   /* all failed */
+    sp_t_tx_release(lock);
+    ck_assert_double_gt(await_above(DISPATCH_SUCCESS, stuck_success), stuck_success);
+
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_msg(strstr(out, "\"job_stopped\"") != NULL, "%s", out);
+}
+END_TEST
+
 /* Debian's Prometheus with the shipped scrape job and rules
  * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
  * does the work and reports each step as a JSON line. */
@@ -355,9 +465,11 @@ metrics_suite(void)
     tcase_add_test(tc, counters_survive_a_worker_restart);
     tcase_add_test(tc, scrape_time_sources_answer);
     tcase_add_test(tc, sla_breached_gauge_counts_past_due_targets_the_monitor_has_not_flagged);
+    tcase_add_test(tc, webhook_delivery_backlog_and_failures_are_gauges);
     tcase_add_test(tc, public_port_never_serves_metrics);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
+    tcase_add_test(tc, a_dispatch_daemon_records_its_runs_while_it_runs);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     return s;
 }
