@@ -1,4 +1,4 @@
--- 051_webhook_deliveries_failed: GET /metrics counts the webhook
+-- 047_webhook_deliveries_failed: GET /metrics counts the webhook
 -- deliveries given up in the last 24 hours
 -- (support_webhook_deliveries_failed_24h, docs/metrics.md). The delivery
 -- log is never pruned: without this index that count reads every delivery
