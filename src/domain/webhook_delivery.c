@@ -302,8 +302,10 @@ sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env, lon
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
-    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, true, "webhook_inactive"))
+    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, false, "webhook_inactive")) {
+        t->refused.paused = true;   /* waits for the webhook, not lost (API.md §11) */
         return SP_OK;
+    }
     t->nsecrets = open_secrets(ctx, env, webhook_id, r, t->secrets);
     if (t->nsecrets == 0 && refuse(t, false, "secret_unavailable"))
         return SP_OK;

@@ -86,7 +86,11 @@ enum sp_rc sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long 
 /* How one attempt went. */
 struct sp_webhook_attempt {
     bool delivered;         /* a 2xx answer */
-    bool final;             /* retrying cannot help: the webhook is inactive */
+    bool final;             /* retrying cannot help: the webhook is gone */
+    /* The webhook is inactive (paused): the delivery waits, pending, due
+     * again at once; support-dispatch claims it only once the webhook is
+     * active again, until its event is a day old (then failed). */
+    bool paused;
     long status_code;       /* the answer's status; 0 when none arrived */
     /* "" when delivered, else a short stable code (API.md §11): http_<status>,
      * core/http_client's (timeout, tls_failed, …), webhook_inactive,
@@ -118,7 +122,7 @@ struct sp_webhook_target {
 
 /* Reads webhook_id (URL, active, secrets, opened with env->crypto) and
  * applies the SSRF guard to its URL and the addresses it resolves to
- * now. SP_OK with t->usable false when the webhook is inactive (final),
+ * now. SP_OK with t->usable false when the webhook is inactive (paused),
  * its secret cannot be opened or the guard refuses; SP_NOT_FOUND when it
  * is gone; SP_UNAVAILABLE/SP_ERROR when it could not be read. */
 enum sp_rc sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env,

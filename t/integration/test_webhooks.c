@@ -776,9 +776,11 @@ START_TEST(a_refused_delivery_keeps_the_real_attempts_and_the_last_answer)
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     deliver(&l, &d, &a);
-    ck_assert(!a.sent && a.final);
+    ck_assert(!a.sent && !a.final && a.paused);
     ck_assert_str_eq(a.error, "webhook_inactive");
     record(&l, d.id, &a, retry_at);
+    ck_assert_str_eq(log_summary(id), "pending 1 500 webhook_inactive");
+    record(&l, d.id, &a, 0);   /* its day ran out while paused */
     ck_assert_str_eq(log_summary(id), "failed 1 500 webhook_inactive");
     ck_assert_ptr_null(receiver_next(&rc, 500));   /* contacted once */
     lib_close(&l);
@@ -859,10 +861,10 @@ START_TEST(the_guard_runs_again_at_delivery)
     ck_assert(!a.delivered);
     ck_assert_str_eq(a.error, "url_refused");
     ck_assert_ptr_null(receiver_next(&rc, 500));
-    /* An inactive webhook is not sent to, for good. */
+    /* An inactive webhook is not sent to while it is (paused). */
     sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id = %lld", id);
     deliver(&l, &d, &a);
-    ck_assert(!a.delivered && a.final);
+    ck_assert(!a.delivered && !a.final && a.paused);
     ck_assert_str_eq(a.error, "webhook_inactive");
     lib_close(&l);
     receiver_stop(&rc);
@@ -1065,6 +1067,79 @@ START_TEST(a_chats_ticket_created_event_names_the_chat)
 }
 END_TEST
 
+/* status:attempts:last_status_code:last_error of the delivery of event_id. */
+static const char *
+delivery_state(const char *event_id)
+{
+    return sp_t_sql("SELECT status || ':' || attempts || ':' || coalesce(last_status_code, 0)"
+                    " || ':' || coalesce(last_error, '-') FROM support_webhook_deliveries"
+                    " WHERE event_id = '%s'", event_id);
+}
+
+static void
+patch_hook(long long hook, const char *body)
+{
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", hook), body);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* QA: pausing a webhook for a few seconds lost the events whose retry
+ * came due meanwhile (failed, webhook_inactive). An inactive webhook's
+ * pending deliveries wait — no attempt, pending, webhook_inactive — and
+ * are delivered once it is active again, within their event's 24 h; one
+ * whose day ran out during the pause fails. */
+START_TEST(a_paused_webhook_delivers_its_pending_events_when_active_again)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/fail/500", "[\"ticket.created\"]");
+    const char *kept = ping(hook), *old = ping(hook);
+    dispatch_once();
+    for (int i = 0; i < 2; i++) {
+        struct json_object *got = receiver_next(&rc, 5000);
+        ck_assert_ptr_nonnull(got);
+        json_object_put(got);
+    }
+    ck_assert_str_eq(delivery_state(kept), "pending:1:500:http_500");
+    ck_assert_str_eq(delivery_state(old), "pending:1:500:http_500");
+
+    /* Paused; both retries come due, and old's event turns a day old. */
+    patch_hook(hook, "{\"is_active\":false}");
+    sp_t_sql("UPDATE support_webhook_deliveries SET next_attempt_at = now() - interval '1 s'"
+             " WHERE webhook_id = %lld", hook);
+    sp_t_sql("UPDATE support_webhook_deliveries SET created_at = now() - interval '25 hours'"
+             " WHERE event_id = '%s'", old);
+    dispatch_once();
+    dispatch_once();
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    ck_assert_str_eq(delivery_state(kept), "pending:1:500:webhook_inactive");
+    ck_assert_str_eq(delivery_state(old), "failed:1:500:webhook_inactive");
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", hook), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *d = json_object_array_get_idx(sp_t_jarr(r->json, "data"), 1);
+    ck_assert_str_eq(sp_t_jstr(d, "event_id"), kept);
+    ck_assert_str_eq(sp_t_jstr(d, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(d, "attempts"), 1);
+    ck_assert_str_eq(sp_t_jstr(d, "last_error"), "webhook_inactive");
+    sp_t_assert_timestamp(sp_t_jstr(d, "next_attempt_at"));
+    sp_t_resp_free(r);
+
+    /* Active again (and fixed): the waiting event arrives, same id, signed. */
+    patch_hook(hook, sp_t_fmt("{\"is_active\":true,\"url\":\"http://127.0.0.1:%d/hook\"}",
+                              rc.port));
+    dispatch_once();
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(sp_t_jstr(got, "event_id"), kept);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    json_object_put(got);
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    ck_assert_str_eq(delivery_state(kept), "delivered:2:200:-");
+    ck_assert_str_eq(delivery_state(old), "failed:1:500:webhook_inactive");
+    receiver_stop(&rc);
+}
+END_TEST
+
 static const char *
 show_synchronous_commit(struct lib *l)
 {
@@ -1226,6 +1301,7 @@ suite(void)
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
+    tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
