@@ -74,6 +74,15 @@ enum sp_rc sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const cha
 enum sp_rc sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id,
                            struct sp_webhook_delivery *out, struct sp_problem *p);
 
+/* Queues delivery_id of webhook_id again (redelivery, API.md §11): the
+ * same row — event id, payload, attempts, last answer kept — pending and
+ * due now, so the dispatcher sends it signed afresh and retries it as any
+ * delivery within its event's 24 h (after them: one attempt). Only a
+ * delivered or failed one. SP_NOT_FOUND (no such webhook, or no such
+ * delivery of it); SP_CONFLICT webhook_inactive, delivery_pending. */
+enum sp_rc sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long long delivery_id,
+                                struct sp_webhook_delivery *out, struct sp_problem *p);
+
 /* One delivery by id (SP_NOT_FOUND). */
 enum sp_rc sp_webhook_delivery_get(struct sp_ctx *ctx, long long id,
                                    struct sp_webhook_delivery *out, struct sp_problem *p);

@@ -10,7 +10,8 @@
  * a signed 2xx delivery recorded in the log, both signatures during a
  * rotation, a failing receiver (retry, then failed), a redirect not
  * followed, the guard applied again at delivery, and the fan-out of an
- * event to its subscribers only.
+ * event to its subscribers only; through support-dispatch, a paused
+ * webhook's deliveries waiting for it and redelivery of an event.
  *
  * The stack runs with SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1, so receivers on
  * http://127.0.0.1:<port>/ can be registered; the guard's decision
@@ -1141,6 +1142,115 @@ START_TEST(a_paused_webhook_delivers_its_pending_events_when_active_again)
 END_TEST
 
 static const char *
+redeliver_path(long long hook, const char *event_id)
+{
+    return sp_t_fmt(HOOKS "/%lld/deliveries/%s/redeliver", hook,
+                    sp_t_sql("SELECT id FROM support_webhook_deliveries WHERE event_id = '%s'",
+                             event_id));
+}
+
+/* The receiver's next request: event_id's, validly signed. */
+static void
+assert_received(struct receiver *rc, const char *event_id)
+{
+    struct json_object *got = receiver_next(rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(sp_t_jstr(got, "event_id"), event_id);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "id"), event_id);
+    json_object_put(body);
+    json_object_put(got);
+}
+
+/* QA: there was no way to send an event again. Redeliver queues the same
+ * delivery (event id, payload, attempts kept) for a delivered or a failed
+ * one; the dispatcher sends it signed afresh. */
+START_TEST(redeliver_sends_the_same_event_again_signed_afresh)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/hook", "[\"ticket.created\"]");
+    const char *done = ping(hook), *gave_up = ping(hook);
+    dispatch_once();
+    assert_received(&rc, done);
+    assert_received(&rc, gave_up);
+    ck_assert_str_eq(delivery_state(done), "delivered:1:200:-");
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed', last_status_code = 503,"
+             " last_error = 'http_503', delivered_at = NULL WHERE event_id = '%s'", gave_up);
+
+    struct sp_t_resp *r = sp_t_admin("POST", redeliver_path(hook, done), NULL);
+    sp_t_assert_json(r, 202);
+    ck_assert_str_eq(sp_t_jstr(r->json, "event_id"), done);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(r->json, "attempts"), 1);
+    sp_t_assert_jnull(r->json, "delivered_at");
+    sp_t_assert_timestamp(sp_t_jstr(r->json, "next_attempt_at"));
+    sp_t_resp_free(r);
+    dispatch_once();
+    assert_received(&rc, done);
+    ck_assert_str_eq(delivery_state(done), "delivered:2:200:-");
+
+    /* A failed one, with an Idempotency-Key: a replay queues nothing more. */
+    const char *token = sp_t_admin_token();
+    const char *headers[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("redeliver")), NULL};
+    struct sp_t_resp *a = sp_t_request("POST", redeliver_path(hook, gave_up), token, NULL, NULL,
+                                       headers);
+    sp_t_assert_json(a, 202);
+    ck_assert_str_eq(sp_t_jstr(a->json, "status"), "pending");
+    ck_assert_str_eq(sp_t_jstr(a->json, "last_error"), "http_503");
+    dispatch_once();
+    assert_received(&rc, gave_up);
+    ck_assert_str_eq(delivery_state(gave_up), "delivered:2:200:-");
+    struct sp_t_resp *b = sp_t_request("POST", redeliver_path(hook, gave_up), token, NULL, NULL,
+                                       headers);
+    sp_t_assert_json(b, 202);
+    ck_assert_str_eq(sp_t_header(b, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(a->body, b->body);
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+    ck_assert_str_eq(delivery_state(gave_up), "delivered:2:200:-");
+    dispatch_once();
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(redeliver_refuses_pending_unknown_foreign_and_inactive)
+{
+    long long hook = hook_at("https://8.8.8.8/redeliver"), other = hook_at("https://8.8.8.8/o");
+    const char *event = ping(hook), *foreign = ping(other);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed' WHERE event_id = '%s'",
+             foreign);
+    struct sp_t_resp *r = sp_t_admin("POST", redeliver_path(hook, event), NULL);
+    sp_t_assert_problem(r, 409, "delivery_pending");
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed' WHERE event_id = '%s'",
+             event);
+    r = sp_t_admin("POST", redeliver_path(hook, foreign), NULL);   /* other's delivery */
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/deliveries/999999999/redeliver", hook), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/deliveries/x1/redeliver", hook), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", HOOKS "/999999999/deliveries/1/redeliver", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_post_json(redeliver_path(hook, event), agent.token, "");
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    patch_hook(hook, "{\"is_active\":false}");
+    r = sp_t_admin("POST", redeliver_path(hook, event), NULL);
+    sp_t_assert_problem(r, 409, "webhook_inactive");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(delivery_state(event), "failed:0:0:-");
+}
+END_TEST
+
+static const char *
 show_synchronous_commit(struct lib *l)
 {
     struct sp_problem p;
@@ -1302,6 +1412,8 @@ suite(void)
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
     tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
+    tcase_add_test(tc, redeliver_sends_the_same_event_again_signed_afresh);
+    tcase_add_test(tc, redeliver_refuses_pending_unknown_foreign_and_inactive);
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
