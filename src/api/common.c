@@ -276,7 +276,13 @@ sp_api_string_array(struct sp_req *r, const char *field, const struct sp_field_v
 enum sp_rc
 sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
 {
-    const char *s = r->params[0];
+    return sp_api_id_param_at(r, 0, id, p);
+}
+
+enum sp_rc
+sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p)
+{
+    const char *s = r->params[i];
     size_t n = strlen(s);
     if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");

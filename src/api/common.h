@@ -86,6 +86,8 @@ enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
                            struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
+/* The same for the route's i-th parameter (…/:id/deliveries/:deliveryId: 1). */
+enum sp_rc sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p);
 /* DELETE of the row :id by a domain command: 204, or the command's
  * problem (404 when :id is no number). */
 enum sp_rc sp_api_delete_by_id(struct sp_req *r,

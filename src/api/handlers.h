@@ -69,6 +69,7 @@ enum sp_rc sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_webhook_redeliver(struct sp_req *r, struct sp_problem *p);
 
 /* api/ai.c: the AI proxy (API.md §9). */
 enum sp_rc sp_api_ai_query(struct sp_req *r, struct sp_problem *p);

@@ -76,6 +76,8 @@ const struct sp_route sp_api_routes[] = {
     {SP_POST,   "/support/admin/webhooks/:id/ping", sp_api_admin_webhook_ping, SP_ROLE_ADMIN},
     {SP_GET,    "/support/admin/webhooks/:id/deliveries", sp_api_admin_webhook_deliveries,
      SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/webhooks/:id/deliveries/:deliveryId/redeliver",
+     sp_api_admin_webhook_redeliver, SP_ROLE_ADMIN},
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
     {SP_POST, "/support/ai/query", sp_api_ai_query, SP_ROUTE_ANY_ROLE},

@@ -1,7 +1,8 @@
 /*
  * webhooks (api): the webhook admin endpoints of API.md §11/§6 (role
  * support_admin) — create (the secret shown once, Idempotency-Key),
- * list, get, patch, delete, rotate-secret, ping and the deliveries log.
+ * list, get, patch, delete, rotate-secret, ping, the deliveries log and
+ * redeliver.
  * Parses, calls one domain command (domain/webhooks,
  * domain/webhook_delivery), renders.
  * Holds no SQL; never includes db/. Never logs a secret; the answers
@@ -293,6 +294,33 @@ sp_api_admin_webhook_ping(struct sp_req *r, struct sp_problem *p)
     if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     return sp_api_create(r, ping_webhook, &id, p);
+}
+
+/* 202: the delivery is queued again, support-dispatch sends it. */
+static enum sp_rc
+redeliver(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
+          struct sp_problem *p)
+{
+    const long long *ids = input;   /* webhook, delivery */
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_webhook_delivery d;
+    if (sp_webhook_redeliver(&ctx, ids[0], ids[1], &d, p) != SP_OK)
+        return p->rc;
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_delivery(&w, &d);
+    out->status = 202;
+    return SP_OK;
+}
+
+/* As ping: with an Idempotency-Key, a replay queues nothing again. */
+enum sp_rc
+sp_api_admin_webhook_redeliver(struct sp_req *r, struct sp_problem *p)
+{
+    long long ids[2];
+    if (sp_api_id_param(r, &ids[0], p) != SP_OK || sp_api_id_param_at(r, 1, &ids[1], p) != SP_OK)
+        return p->rc;
+    return sp_api_create(r, redeliver, ids, p);
 }
 
 enum sp_rc

@@ -60,6 +60,17 @@ static struct sp_stmt ping_stmt = SP_STMT(
     " RETURNING " DELIVERY_COLS,
     2);
 
+/* A finished delivery of an active webhook pending again, due now. */
+static struct sp_stmt redeliver_stmt = SP_STMT(
+    "webhook_redeliver",
+    "UPDATE support_webhook_deliveries AS d SET status = 'pending', next_attempt_at = now(),"
+    " delivered_at = NULL"
+    " FROM support_webhooks w"
+    " WHERE d.id = $2::bigint AND d.webhook_id = $1::bigint AND w.id = d.webhook_id"
+    "  AND w.is_active AND d.status <> 'pending'"
+    " RETURNING " DELIVERY_COLS,
+    2);
+
 static struct sp_stmt delivery_get_stmt = SP_STMT_READ(
     "webhook_delivery_get",
     "SELECT " DELIVERY_COLS " FROM support_webhook_deliveries d WHERE d.id = $1::bigint", 1);
@@ -168,6 +179,32 @@ sp_webhook_delivery_get(struct sp_ctx *ctx, long long id, struct sp_webhook_deli
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     return sp_db_one(ctx->db, ctx->arena, &delivery_get_stmt, params, "delivery", read_delivery,
                      out, p);
+}
+
+enum sp_rc
+sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long long delivery_id,
+                     struct sp_webhook_delivery *out, struct sp_problem *p)
+{
+    struct sp_webhook w;
+    if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK ||
+        sp_webhook_delivery_get(ctx, delivery_id, out, p) != SP_OK)
+        return p->rc;
+    if (out->webhook_id != webhook_id)   /* another webhook's: not this one's to resend */
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such delivery");
+    if (!w.is_active)
+        return sp_problem_set(p, SP_CONFLICT, "webhook_inactive",
+                              "the webhook is inactive: activate it to redeliver");
+    static const char pending[] = "the delivery is still pending: it will be sent";
+    if (strcmp(out->status, "pending") == 0)
+        return sp_problem_set(p, SP_CONFLICT, "delivery_pending", pending);
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", delivery_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &redeliver_stmt, params, p);
+    /* changed since it was read (queued again, deactivated): as if pending */
+    if (sp_db_found_or(r, SP_CONFLICT, "delivery_pending", pending, p) != SP_OK)
+        return p->rc;
+    read_delivery(r, 0, out);
+    return SP_OK;
 }
 
 enum sp_rc
@@ -302,8 +339,10 @@ sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env, lon
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
-    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, true, "webhook_inactive"))
+    if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, false, "webhook_inactive")) {
+        t->refused.paused = true;   /* waits for the webhook, not lost (API.md §11) */
         return SP_OK;
+    }
     t->nsecrets = open_secrets(ctx, env, webhook_id, r, t->secrets);
     if (t->nsecrets == 0 && refuse(t, false, "secret_unavailable"))
         return SP_OK;

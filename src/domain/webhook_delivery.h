@@ -74,6 +74,15 @@ enum sp_rc sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const cha
 enum sp_rc sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id,
                            struct sp_webhook_delivery *out, struct sp_problem *p);
 
+/* Queues delivery_id of webhook_id again (redelivery, API.md §11): the
+ * same row — event id, payload, attempts, last answer kept — pending and
+ * due now, so the dispatcher sends it signed afresh and retries it as any
+ * delivery within its event's 24 h (after them: one attempt). Only a
+ * delivered or failed one. SP_NOT_FOUND (no such webhook, or no such
+ * delivery of it); SP_CONFLICT webhook_inactive, delivery_pending. */
+enum sp_rc sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long long delivery_id,
+                                struct sp_webhook_delivery *out, struct sp_problem *p);
+
 /* One delivery by id (SP_NOT_FOUND). */
 enum sp_rc sp_webhook_delivery_get(struct sp_ctx *ctx, long long id,
                                    struct sp_webhook_delivery *out, struct sp_problem *p);
@@ -86,7 +95,11 @@ enum sp_rc sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long 
 /* How one attempt went. */
 struct sp_webhook_attempt {
     bool delivered;         /* a 2xx answer */
-    bool final;             /* retrying cannot help: the webhook is inactive */
+    bool final;             /* retrying cannot help: the webhook is gone */
+    /* The webhook is inactive (paused): the delivery waits, pending, due
+     * again at once; support-dispatch claims it only once the webhook is
+     * active again, until its event is a day old (then failed). */
+    bool paused;
     long status_code;       /* the answer's status; 0 when none arrived */
     /* "" when delivered, else a short stable code (API.md §11): http_<status>,
      * core/http_client's (timeout, tls_failed, …), webhook_inactive,
@@ -118,7 +131,7 @@ struct sp_webhook_target {
 
 /* Reads webhook_id (URL, active, secrets, opened with env->crypto) and
  * applies the SSRF guard to its URL and the addresses it resolves to
- * now. SP_OK with t->usable false when the webhook is inactive (final),
+ * now. SP_OK with t->usable false when the webhook is inactive (paused),
  * its secret cannot be opened or the guard refuses; SP_NOT_FOUND when it
  * is gone; SP_UNAVAILABLE/SP_ERROR when it could not be read. */
 enum sp_rc sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env,

@@ -48,6 +48,7 @@ struct sp_webhook_sender {
     long long webhook[SP_WEBHOOK_SENDERS];
     int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
     int next_wake;                   /* wake-ups go round the children */
+    int64_t next_paused_sweep;       /* monotonic ms: paused_stmt's next run */
 };
 
 /* Webhooks with due deliveries; behind: one has waited over BEHIND_MS
@@ -57,17 +58,20 @@ static struct sp_stmt due_webhooks_stmt = SP_STMT_READ(
     "webhook_due_webhooks",
     "SELECT webhook_id,"
     " bool_or(next_attempt_at <= now() - interval '" XSTR(BEHIND_MS) " milliseconds')"
-    " FROM support_webhook_deliveries"
-    " WHERE status = 'pending' AND next_attempt_at <= now() GROUP BY webhook_id LIMIT 64",
+    " FROM support_webhook_deliveries d JOIN support_webhooks w ON w.id = d.webhook_id"
+    " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.is_active"
+    " GROUP BY webhook_id LIMIT 64",
     0);
 
-/* Up to $2 of the oldest due deliveries of webhook $1, leased to the
- * caller (next_attempt_at moved to the lease's end), oldest first. */
+/* Up to $2 of the oldest due deliveries of webhook $1 while it is
+ * active (an inactive one's wait: paused_stmt), leased to the caller
+ * (next_attempt_at moved to the lease's end), oldest first. */
 enum { CC_ID, CC_EVENT_ID, CC_PAYLOAD, CC_ATTEMPTS, CC_CREATED_MS };
 static struct sp_stmt claim_stmt = SP_STMT(
     "webhook_claim_batch",
     "WITH due AS (SELECT id FROM support_webhook_deliveries"
     "  WHERE webhook_id = $1::bigint AND status = 'pending' AND next_attempt_at <= now()"
+    "   AND EXISTS (SELECT 1 FROM support_webhooks w WHERE w.id = $1::bigint AND w.is_active)"
     "  ORDER BY next_attempt_at, id LIMIT $2::int FOR UPDATE SKIP LOCKED),"
     " c AS (UPDATE support_webhook_deliveries d"
     "  SET next_attempt_at = now() + interval '" XSTR(LEASE_S) " seconds'"
@@ -75,6 +79,23 @@ static struct sp_stmt claim_stmt = SP_STMT(
     "  RETURNING d.id, d.event_id, d.payload, d.attempts, d.created_at)"
     " SELECT id, event_id, payload::text, attempts, support_ms(created_at) FROM c ORDER BY id",
     2);
+
+/* The pending deliveries of inactive (paused) webhooks are never
+ * claimed: they wait, marked webhook_inactive, and are sent once the
+ * webhook is active again — unless their event turns a day old first:
+ * then failed, as a retry would be (API.md §11). Swept every
+ * PAUSED_SWEEP_MS and at the start of each --once. */
+#define PAUSED_SWEEP_MS 10000
+static struct sp_stmt paused_stmt = SP_STMT_READ(
+    "webhook_paused",
+    "UPDATE support_webhook_deliveries d SET last_error = 'webhook_inactive',"
+    " status = CASE WHEN d.created_at <= now() - interval '24 hours' THEN 'failed'"
+    "          ELSE 'pending' END"
+    " FROM support_webhooks w"
+    " WHERE w.id = d.webhook_id AND NOT w.is_active AND d.status = 'pending'"
+    "  AND (d.last_error IS DISTINCT FROM 'webhook_inactive'"
+    "       OR d.created_at <= now() - interval '24 hours')",
+    0);
 
 /* Claimed rows not attempted (their lease ran short): due again now. */
 static struct sp_stmt release_stmt = SP_STMT(
@@ -135,6 +156,9 @@ retry_at(long long created_ms, const struct sp_webhook_delivery *d,
          const struct sp_webhook_attempt *a)
 {
     int64_t now = sp_clock_now_ms();
+    /* Paused: due again at once, claimed only once the webhook is active. */
+    if (a->paused)
+        return now - created_ms >= GIVE_UP_MS ? 0 : now;
     int64_t wait = sp_backoff_ms((int)d->attempts + 1, (double)rand() / RAND_MAX);
     if (!a->sent && now - created_ms > wait)
         wait = now - created_ms < SP_BACKOFF_CAP_MS ? now - created_ms : SP_BACKOFF_CAP_MS;
@@ -364,6 +388,12 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
     sp_arena_init(&a, 4096);
     struct sp_problem p;
     sp_problem_init(&p);
+    int64_t now = sp_clock_mono_us() / 1000;
+    if (now >= s->next_paused_sweep) {
+        s->next_paused_sweep = now + PAUSED_SWEEP_MS;
+        sp_db_exec(db, &a, &paused_stmt, NULL, &p);   /* failed: the next sweep's */
+        sp_problem_init(&p);
+    }
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
     /* Round robin: a child for each webhook with none, then one more per
      * round for those whose children fall behind, while slots are free. */

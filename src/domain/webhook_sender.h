@@ -19,6 +19,9 @@
  * never send one row at once, and a child killed mid-batch re-sends
  * after the lease (at-least-once; receivers de-duplicate by event id).
  * Retries follow core/backoff until 24 h after the event, then failed.
+ * An inactive webhook's deliveries are not claimed: they wait (pending,
+ * last_error webhook_inactive, no attempt counted) until it is active
+ * again, or fail once their event is 24 h old (a sweep in the tick).
  *
  * Durability: a child's session commits with synchronous_commit = off.
  * What a server crash can lose is its last ~0.6 s of claims and

@@ -10,7 +10,8 @@
  * a signed 2xx delivery recorded in the log, both signatures during a
  * rotation, a failing receiver (retry, then failed), a redirect not
  * followed, the guard applied again at delivery, and the fan-out of an
- * event to its subscribers only.
+ * event to its subscribers only; through support-dispatch, a paused
+ * webhook's deliveries waiting for it and redelivery of an event.
  *
  * The stack runs with SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1, so receivers on
  * http://127.0.0.1:<port>/ can be registered; the guard's decision
@@ -833,9 +834,11 @@ START_TEST(a_refused_delivery_keeps_the_real_attempts_and_the_last_answer)
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     deliver(&l, &d, &a);
-    ck_assert(!a.sent && a.final);
+    ck_assert(!a.sent && !a.final && a.paused);
     ck_assert_str_eq(a.error, "webhook_inactive");
     record(&l, d.id, &a, retry_at);
+    ck_assert_str_eq(log_summary(id), "pending 1 500 webhook_inactive");
+    record(&l, d.id, &a, 0);   /* its day ran out while paused */
     ck_assert_str_eq(log_summary(id), "failed 1 500 webhook_inactive");
     ck_assert_ptr_null(receiver_next(&rc, 500));   /* contacted once */
     lib_close(&l);
@@ -916,10 +919,10 @@ START_TEST(the_guard_runs_again_at_delivery)
     ck_assert(!a.delivered);
     ck_assert_str_eq(a.error, "url_refused");
     ck_assert_ptr_null(receiver_next(&rc, 500));
-    /* An inactive webhook is not sent to, for good. */
+    /* An inactive webhook is not sent to while it is (paused). */
     sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id = %lld", id);
     deliver(&l, &d, &a);
-    ck_assert(!a.delivered && a.final);
+    ck_assert(!a.delivered && !a.final && a.paused);
     ck_assert_str_eq(a.error, "webhook_inactive");
     lib_close(&l);
     receiver_stop(&rc);
@@ -1122,6 +1125,188 @@ START_TEST(a_chats_ticket_created_event_names_the_chat)
 }
 END_TEST
 
+/* status:attempts:last_status_code:last_error of the delivery of event_id. */
+static const char *
+delivery_state(const char *event_id)
+{
+    return sp_t_sql("SELECT status || ':' || attempts || ':' || coalesce(last_status_code, 0)"
+                    " || ':' || coalesce(last_error, '-') FROM support_webhook_deliveries"
+                    " WHERE event_id = '%s'", event_id);
+}
+
+static void
+patch_hook(long long hook, const char *body)
+{
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", hook), body);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* QA: pausing a webhook for a few seconds lost the events whose retry
+ * came due meanwhile (failed, webhook_inactive). An inactive webhook's
+ * pending deliveries wait — no attempt, pending, webhook_inactive — and
+ * are delivered once it is active again, within their event's 24 h; one
+ * whose day ran out during the pause fails. */
+START_TEST(a_paused_webhook_delivers_its_pending_events_when_active_again)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/fail/500", "[\"ticket.created\"]");
+    const char *kept = ping(hook), *old = ping(hook);
+    dispatch_once();
+    for (int i = 0; i < 2; i++) {
+        struct json_object *got = receiver_next(&rc, 5000);
+        ck_assert_ptr_nonnull(got);
+        json_object_put(got);
+    }
+    ck_assert_str_eq(delivery_state(kept), "pending:1:500:http_500");
+    ck_assert_str_eq(delivery_state(old), "pending:1:500:http_500");
+
+    /* Paused; both retries come due, and old's event turns a day old. */
+    patch_hook(hook, "{\"is_active\":false}");
+    sp_t_sql("UPDATE support_webhook_deliveries SET next_attempt_at = now() - interval '1 s'"
+             " WHERE webhook_id = %lld", hook);
+    sp_t_sql("UPDATE support_webhook_deliveries SET created_at = now() - interval '25 hours'"
+             " WHERE event_id = '%s'", old);
+    dispatch_once();
+    dispatch_once();
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    ck_assert_str_eq(delivery_state(kept), "pending:1:500:webhook_inactive");
+    ck_assert_str_eq(delivery_state(old), "failed:1:500:webhook_inactive");
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", hook), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *d = json_object_array_get_idx(sp_t_jarr(r->json, "data"), 1);
+    ck_assert_str_eq(sp_t_jstr(d, "event_id"), kept);
+    ck_assert_str_eq(sp_t_jstr(d, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(d, "attempts"), 1);
+    ck_assert_str_eq(sp_t_jstr(d, "last_error"), "webhook_inactive");
+    sp_t_assert_timestamp(sp_t_jstr(d, "next_attempt_at"));
+    sp_t_resp_free(r);
+
+    /* Active again (and fixed): the waiting event arrives, same id, signed. */
+    patch_hook(hook, sp_t_fmt("{\"is_active\":true,\"url\":\"http://127.0.0.1:%d/hook\"}",
+                              rc.port));
+    dispatch_once();
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(sp_t_jstr(got, "event_id"), kept);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    json_object_put(got);
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    ck_assert_str_eq(delivery_state(kept), "delivered:2:200:-");
+    ck_assert_str_eq(delivery_state(old), "failed:1:500:webhook_inactive");
+    receiver_stop(&rc);
+}
+END_TEST
+
+static const char *
+redeliver_path(long long hook, const char *event_id)
+{
+    return sp_t_fmt(HOOKS "/%lld/deliveries/%s/redeliver", hook,
+                    sp_t_sql("SELECT id FROM support_webhook_deliveries WHERE event_id = '%s'",
+                             event_id));
+}
+
+/* The receiver's next request: event_id's, validly signed. */
+static void
+assert_received(struct receiver *rc, const char *event_id)
+{
+    struct json_object *got = receiver_next(rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(sp_t_jstr(got, "event_id"), event_id);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+    ck_assert_str_eq(sp_t_jstr(body, "id"), event_id);
+    json_object_put(body);
+    json_object_put(got);
+}
+
+/* QA: there was no way to send an event again. Redeliver queues the same
+ * delivery (event id, payload, attempts kept) for a delivered or a failed
+ * one; the dispatcher sends it signed afresh. */
+START_TEST(redeliver_sends_the_same_event_again_signed_afresh)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/hook", "[\"ticket.created\"]");
+    const char *done = ping(hook), *gave_up = ping(hook);
+    dispatch_once();
+    assert_received(&rc, done);
+    assert_received(&rc, gave_up);
+    ck_assert_str_eq(delivery_state(done), "delivered:1:200:-");
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed', last_status_code = 503,"
+             " last_error = 'http_503', delivered_at = NULL WHERE event_id = '%s'", gave_up);
+
+    struct sp_t_resp *r = sp_t_admin("POST", redeliver_path(hook, done), NULL);
+    sp_t_assert_json(r, 202);
+    ck_assert_str_eq(sp_t_jstr(r->json, "event_id"), done);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(r->json, "attempts"), 1);
+    sp_t_assert_jnull(r->json, "delivered_at");
+    sp_t_assert_timestamp(sp_t_jstr(r->json, "next_attempt_at"));
+    sp_t_resp_free(r);
+    dispatch_once();
+    assert_received(&rc, done);
+    ck_assert_str_eq(delivery_state(done), "delivered:2:200:-");
+
+    /* A failed one, with an Idempotency-Key: a replay queues nothing more. */
+    const char *token = sp_t_admin_token();
+    const char *headers[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("redeliver")), NULL};
+    struct sp_t_resp *a = sp_t_request("POST", redeliver_path(hook, gave_up), token, NULL, NULL,
+                                       headers);
+    sp_t_assert_json(a, 202);
+    ck_assert_str_eq(sp_t_jstr(a->json, "status"), "pending");
+    ck_assert_str_eq(sp_t_jstr(a->json, "last_error"), "http_503");
+    dispatch_once();
+    assert_received(&rc, gave_up);
+    ck_assert_str_eq(delivery_state(gave_up), "delivered:2:200:-");
+    struct sp_t_resp *b = sp_t_request("POST", redeliver_path(hook, gave_up), token, NULL, NULL,
+                                       headers);
+    sp_t_assert_json(b, 202);
+    ck_assert_str_eq(sp_t_header(b, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(a->body, b->body);
+    sp_t_resp_free(a);
+    sp_t_resp_free(b);
+    ck_assert_str_eq(delivery_state(gave_up), "delivered:2:200:-");
+    dispatch_once();
+    ck_assert_ptr_null(receiver_next(&rc, 500));
+    receiver_stop(&rc);
+}
+END_TEST
+
+START_TEST(redeliver_refuses_pending_unknown_foreign_and_inactive)
+{
+    long long hook = hook_at("https://8.8.8.8/redeliver"), other = hook_at("https://8.8.8.8/o");
+    const char *event = ping(hook), *foreign = ping(other);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed' WHERE event_id = '%s'",
+             foreign);
+    struct sp_t_resp *r = sp_t_admin("POST", redeliver_path(hook, event), NULL);
+    sp_t_assert_problem(r, 409, "delivery_pending");
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed' WHERE event_id = '%s'",
+             event);
+    r = sp_t_admin("POST", redeliver_path(hook, foreign), NULL);   /* other's delivery */
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/deliveries/999999999/redeliver", hook), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/deliveries/x1/redeliver", hook), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", HOOKS "/999999999/deliveries/1/redeliver", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_post_json(redeliver_path(hook, event), agent.token, "");
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    patch_hook(hook, "{\"is_active\":false}");
+    r = sp_t_admin("POST", redeliver_path(hook, event), NULL);
+    sp_t_assert_problem(r, 409, "webhook_inactive");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(delivery_state(event), "failed:0:0:-");
+}
+END_TEST
+
 static const char *
 show_synchronous_commit(struct lib *l)
 {
@@ -1284,6 +1469,9 @@ suite(void)
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
+    tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
+    tcase_add_test(tc, redeliver_sends_the_same_event_again_signed_afresh);
+    tcase_add_test(tc, redeliver_refuses_pending_unknown_foreign_and_inactive);
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
