@@ -20,7 +20,8 @@
 enum backlog_column { BACKLOG_COLUMNS(SP_COL_ENUM, ) BL_COUNT };
 
 /* Each count reads a partial index (support_outbox_due,
- * support_outbox_failed, support_webhook_deliveries_due, and the range of
+ * support_outbox_failed, support_webhook_deliveries_due (those of active
+ * webhooks: a paused one's wait by choice), and the range of
  * the last 24 hours of support_webhook_deliveries_failed: that log is never
  * pruned) or, for the breached tickets, the dashboard's counters and index
  * range: no scan of sent or delivered rows or of the tickets. */
@@ -32,8 +33,9 @@ static struct sp_stmt backlog_stmt = SP_STMT_READ(
     "  FROM support_outbox WHERE status = 'pending') o,"
     " (SELECT count(*) AS failed FROM support_outbox WHERE status = 'failed') f,"
     " (SELECT count(*) AS pending,"
-    "    coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_s"
-    "  FROM support_webhook_deliveries WHERE status = 'pending') w,"
+    "    coalesce(extract(epoch FROM now() - min(d.created_at)), 0)::float8 AS oldest_age_s"
+    "  FROM support_webhook_deliveries d JOIN support_webhooks h ON h.id = d.webhook_id"
+    "  WHERE d.status = 'pending' AND h.is_active) w,"
     " (SELECT count(*) AS failed FROM support_webhook_deliveries"
     "  WHERE status = 'failed' AND next_attempt_at > now() - interval '24 hours') wf",
     0);

@@ -334,7 +334,7 @@ START_TEST(webhook_delivery_backlog_and_failures_are_gauges)
 {
     const char *hook = sp_t_sql("INSERT INTO support_webhooks (url, events, secret_enc, is_active)"
                                 " VALUES ('https://receiver.invalid/hook', ARRAY['ticket.created'],"
-                                " 'unused', false) RETURNING id");
+                                " 'unused', true) RETURNING id");
     const char *page = scrape();
     double pending0 = value(page, "support_webhook_deliveries_pending");
     double failed0 = value(page, "support_webhook_deliveries_failed_24h");
@@ -365,6 +365,10 @@ START_TEST(webhook_delivery_backlog_and_failures_are_gauges)
     ck_assert_msg(strstr(plan, "\"support_webhook_deliveries_failed\"") != NULL &&
                       strstr(plan, "\"Index Cond\"") != NULL,
                   "plan: %s", plan);
+    /* A paused webhook's deliveries wait by choice (docs/API.md §11,
+     * Pausing): no backlog, no SupportWebhookDeliveriesStuck. */
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id = %s", hook);
+    ck_assert_double_eq(value(scrape(), "support_webhook_deliveries_pending"), pending0);
     sp_t_sql("DELETE FROM support_webhooks WHERE id = %s", hook);   /* and its deliveries */
 }
 END_TEST
