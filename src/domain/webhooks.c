@@ -131,7 +131,7 @@ static void
 check_events(const struct sp_webhook_input *in, struct sp_problem *p)
 {
     if (in->nevents == 0)
-        sp_problem_field(p, "events", "required", "at least one event type");
+        sp_problem_field(p, "events", "required", "must list at least one event type");
     else
         sp_problem_check_list(p, &events_rule, in->events, in->nevents);
 }

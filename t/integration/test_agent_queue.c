@@ -938,6 +938,24 @@ START_TEST(bad_assigned_is_422)
 }
 END_TEST
 
+/* A refused parameter's message says what is allowed. */
+START_TEST(query_messages_name_what_is_allowed)
+{
+    static const char *const cases[][3] = {
+        {"assigned=x", "assigned", "must be me, none, any or an agent id (a positive integer)"},
+        {"customer_id=12345678901234567890123456789012345678901234567890123456789012345",
+         "customer_id", "must be a user id: 1 to 64 characters of UTF-8"},
+    };
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets?%s", cases[i][0]),
+                                       a.token);
+        ck_assert_str_eq(sp_t_invalid_message(r, cases[i][1]), cases[i][2]);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(limit_out_of_range_is_422)
 {
     assert_bad("limit=0", "limit");
@@ -1034,6 +1052,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, empty_category_is_422);
     tcase_add_test(tc, bad_sort_is_422);
     tcase_add_test(tc, bad_assigned_is_422);
+    tcase_add_test(tc, query_messages_name_what_is_allowed);
     tcase_add_test(tc, limit_out_of_range_is_422);
     tcase_add_test(tc, bad_created_after_and_before_are_422);
     tcase_add_test(tc, impossible_created_after_date_is_422_naming_the_field);

@@ -196,6 +196,7 @@ START_TEST(create_validates_every_field)
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[]}");
     sp_t_assert_invalid(r, "events", "required");
+    ck_assert_str_eq(sp_t_invalid_message(r, "events"), "must list at least one event type");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS,
               "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\",\"ticket.created\"]}");
