@@ -1036,20 +1036,20 @@ msg_id(struct sp_arena *a, const char *v)
     return b.len > 0 ? sp_utf8_clean(a, b.data, b.len, SP_UTF8_LINE) : NULL;
 }
 
-/* One msg-id's text s[0..e): white space (folding, obsolete CFWS inside
- * the brackets) dropped; NULL when nothing, or more than
- * SP_MAIL_MSG_ID_MAX bytes, is left. */
+/* One msg-id's text s[0..e) as UTF-8, white space (folding, obsolete
+ * CFWS inside the brackets) and controls (which cleaning makes spaces)
+ * dropped; NULL when nothing, or more than SP_MAIL_MSG_ID_MAX bytes, is
+ * left. */
 static const char *
 id_text(struct sp_arena *a, const char *s, const char *e)
 {
-    struct sp_buf b;
-    sp_buf_init(&b, a, (size_t)(e - s) + 1);
-    for (; s < e; s++)
-        if (!sp_ascii_space(*s))
-            sp_buf_putc(&b, *s);
-    if (b.len == 0 || b.len > SP_MAIL_MSG_ID_MAX)
-        return NULL;
-    return sp_utf8_clean(a, b.data, b.len, SP_UTF8_LINE);
+    char *id = sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_LINE);
+    size_t n = 0;
+    for (const char *c = id; *c != '\0'; c++)
+        if (!sp_ascii_space(*c))
+            id[n++] = *c;
+    id[n] = '\0';
+    return n > 0 && n <= SP_MAIL_MSG_ID_MAX ? id : NULL;
 }
 
 /* One pass: a comment's nesting is a counter, a quoted string a flag, a

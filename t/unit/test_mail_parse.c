@@ -638,6 +638,10 @@ START_TEST(references_are_a_list_of_ids)
     n = sp_mail_msg_ids(&arena, "(a \\) <no@x>) \"b \\\" <no@y>\" <yes@z>", ids, 4);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(ids[0], "yes@z");
+    /* controls are no part of an id (a header's are spaces already) */
+    n = sp_mail_msg_ids(&arena, "<a\x01" "b@x\x7f\x1b> <\x01\x02>", ids, 4);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], "ab@x");
     /* at most max; NULL is none; an id longer than a line is skipped */
     ck_assert_uint_eq(sp_mail_msg_ids(&arena, "<a@x> <b@x> <c@x>", ids, 2), 2);
     ck_assert_str_eq(ids[1], "b@x");
