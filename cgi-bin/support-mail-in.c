@@ -149,6 +149,7 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
         sp_log_str(l, "ticket", r->ticket);
         sp_log_int(l, "files", (long long)r->files);
         sp_log_str(l, "why", r->why);
+        sp_log_str(l, "via", r->via);
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
     }

@@ -392,7 +392,8 @@ struct hdrs {
 
 static const char *const top_names[] = {
     "from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
-    "in-reply-to", "auto-submitted", "precedence", "x-autoreply", "x-autorespond", "list-id",
+    "in-reply-to", "references", "auto-submitted", "precedence", "x-autoreply",
+    "x-autorespond", "list-id",
     "content-type", "content-transfer-encoding", "content-disposition", NULL,
 };
 static const char *const part_names[] = {
@@ -1035,6 +1036,54 @@ msg_id(struct sp_arena *a, const char *v)
     return b.len > 0 ? sp_utf8_clean(a, b.data, b.len, SP_UTF8_LINE) : NULL;
 }
 
+/* One msg-id's text s[0..e) as UTF-8, white space (folding, obsolete
+ * CFWS inside the brackets) and controls (which cleaning makes spaces)
+ * dropped; NULL when nothing, or more than SP_MAIL_MSG_ID_MAX bytes, is
+ * left. */
+static const char *
+id_text(struct sp_arena *a, const char *s, const char *e)
+{
+    char *id = sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_LINE);
+    size_t n = 0;
+    for (const char *c = id; *c != '\0'; c++)
+        if (!sp_ascii_space(*c))
+            id[n++] = *c;
+    id[n] = '\0';
+    return n > 0 && n <= SP_MAIL_MSG_ID_MAX ? id : NULL;
+}
+
+/* One pass: a comment's nesting is a counter, a quoted string a flag, a
+ * quoted-pair skips the byte it escapes; each '<' outside them opens an
+ * id that the next '>' closes (another '<' first starts it again). */
+size_t
+sp_mail_msg_ids(struct sp_arena *a, const char *v, const char **out, size_t max)
+{
+    size_t n = 0, depth = 0;
+    bool quoted = false;
+    for (const char *s = v; s != NULL && *s != '\0' && n < max; s++) {
+        if (*s == '\\' && (quoted || depth > 0)) {
+            if (*++s == '\0')
+                break;
+        } else if (quoted) {
+            quoted = *s != '"';
+        } else if (*s == '(') {
+            depth++;
+        } else if (depth > 0) {
+            depth -= *s == ')';
+        } else if (*s == '"') {
+            quoted = true;
+        } else if (*s == '<') {
+            const char *e = strpbrk(s + 1, "<>");
+            if (e == NULL)
+                break;
+            if (*e == '>' && (out[n] = id_text(a, s + 1, e)) != NULL)
+                n++;
+            s = e - (*e == '<');
+        }
+    }
+    return n;
+}
+
 /* RFC 3834 and the headers mass mailers and vacation programs write. */
 static bool
 auto_reply(struct sp_arena *a, const struct hdrs *h)
@@ -1094,6 +1143,9 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
         out->subject = sp_mail_decode_words(a, subject, strlen(subject));
     out->message_id = msg_id(a, hget(&h, "message-id"));
     out->in_reply_to = msg_id(a, hget(&h, "in-reply-to"));
+    out->references = sp_arena_alloc(a, SP_MAIL_MAX_REFERENCES * sizeof(*out->references));
+    out->nreferences = sp_mail_msg_ids(a, hget(&h, "references"), out->references,
+                                       SP_MAIL_MAX_REFERENCES);
     out->date = hget(&h, "date");
     recipients(a, &h, out);
     out->auto_reply = auto_reply(a, &h);

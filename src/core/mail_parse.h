@@ -21,6 +21,8 @@
  *     name: Content-Disposition's filename, else Content-Type's name, with
  *     RFC 2231's charsets and continuations and the RFC 2047 words mail
  *     programs put there; only the last path component is kept.
+ *   - Threading: the first msg-id of Message-ID and In-Reply-To, and the
+ *     msg-ids of References (sp_mail_msg_ids).
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
@@ -47,6 +49,8 @@ struct sp_arena;
 #define SP_MAIL_MAX_HEADER_BYTES (256 * 1024)
 #define SP_MAIL_MAX_RECIPIENTS 100
 #define SP_MAIL_FILENAME_MAX 255    /* bytes */
+#define SP_MAIL_MAX_REFERENCES 100  /* msg-ids of References kept (the first ones) */
+#define SP_MAIL_MSG_ID_MAX 998      /* bytes: a msg-id is on one line (RFC 5322 §2.1.1) */
 
 /* A file that came with the mail. */
 struct sp_mail_file {
@@ -63,6 +67,8 @@ struct sp_mail_in {
     const char *subject;        /* decoded, unfolded, controls made spaces; "" when none */
     const char *message_id;     /* first msg-id of Message-ID without <>; NULL when none */
     const char *in_reply_to;    /* first msg-id of In-Reply-To without <>; NULL when none */
+    const char **references;    /* msg-ids of References (sp_mail_msg_ids), in its order */
+    size_t nreferences;         /* at most SP_MAIL_MAX_REFERENCES (the rest are dropped) */
     const char *date;           /* the Date header as written (unfolded); NULL when none */
     const char **recipients;    /* addr-specs of To, Cc, Delivered-To, X-Original-To */
     size_t nrecipients;         /* at most SP_MAIL_MAX_RECIPIENTS (the rest are dropped) */
@@ -88,6 +94,13 @@ enum sp_rc sp_mail_parse(struct sp_arena *a, const char *msg, size_t len,
 const char *sp_mail_decode_words(struct sp_arena *a, const char *v, size_t n);
 /* Decodes quoted-printable / base64 (ignoring bad characters). */
 void sp_mail_decode_qp(struct sp_arena *a, const char *s, size_t n, char **out, size_t *out_len);
+/* The msg-ids of a list such as References or In-Reply-To (RFC 5322
+ * §3.6.4, obsolete forms too: phrases, comments, white space anywhere):
+ * each "<...>" outside comments and quoted strings, in order, without
+ * its brackets or white space, as valid UTF-8; an empty one, or one over
+ * SP_MAIL_MSG_ID_MAX bytes, is skipped. Fills out[] with at most max of
+ * them (arena-owned) and returns how many; v NULL: none. */
+size_t sp_mail_msg_ids(struct sp_arena *a, const char *v, const char **out, size_t max);
 void sp_mail_decode_base64(struct sp_arena *a, const char *s, size_t n, char **out,
                            size_t *out_len);
 

@@ -23,6 +23,7 @@
 #include "core/sanitize.h"
 #include "core/template.h"
 #include "domain/contacts.h"
+#include "domain/mail_thread.h"
 #include "domain/reply_address.h"
 
 /* API.md §11: 10 s per delivery to an HTTP receiver; a relay that takes
@@ -507,7 +508,7 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
         .subject = r.subject,
         .message_id = sp_arena_sprintf(a, "outbox-%lld@%s", row->id, c->domain),
         .thread_id = row->ticket_public_id
-                         ? sp_arena_sprintf(a, "ticket-%s@%s", row->ticket_public_id, c->domain)
+                         ? sp_mail_thread_id(a, row->ticket_public_id, c->domain)
                          : NULL,
         .date_ms = sp_clock_now_ms(),
         .text = r.text,

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
+#include "domain/mail_thread.h"
 #include "domain/reply_address.h"
 #include "domain/ticket_subject.h"
 #include "domain/tickets.h"
@@ -85,32 +86,53 @@ ignored(const struct sp_mail_in_env *env, const struct sp_mail_envelope *e,
     return NULL;
 }
 
-/* The ticket a signed reply address among the recipients names: SP_OK
- * with *ticket NULL when none looks signed, SP_NOT_FOUND when one does
- * but none verifies (altered, or signed by a key since dropped). */
-static enum sp_rc
+/* The ticket a signed reply address among the recipients names; NULL
+ * when none does, *bad when one looks signed but none verifies (altered,
+ * or signed by a key since dropped). */
+static const char *
 reply_ticket(struct sp_arena *a, const struct sp_mail_in_env *env,
-             const struct sp_mail_envelope *e, const struct sp_mail_in *m, const char **ticket,
-             struct sp_problem *p)
+             const struct sp_mail_envelope *e, const struct sp_mail_in *m, bool *bad)
 {
-    *ticket = NULL;
-    bool looked = false;
+    *bad = false;
     char id[SP_PUBLIC_ID_LEN + 1];
     for (size_t i = 0; i <= m->nrecipients; i++) {
         const char *to = i == 0 ? e->recipient : m->recipients[i - 1];
         if (to == NULL || !sp_reply_address_looks_signed(to))
             continue;
-        looked = true;
-        if (sp_reply_address_ticket(env->reply_keys, to, id)) {
-            *ticket = sp_arena_strdup(a, id);
-            return SP_OK;
-        }
+        *bad = true;
+        if (sp_reply_address_ticket(env->reply_keys, to, id))
+            return sp_arena_strdup(a, id);
     }
-    if (!looked)
-        return SP_OK;
+    return NULL;
+}
+
+static enum sp_rc
+bad_reply_address(const struct sp_mail_in_env *env, struct sp_problem *p)
+{
     return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
                           "the reply address is not one of ours, or it was altered: reply to"
                           " the ticket's latest mail, or write to %s", env->own_address);
+}
+
+/* The tickets a mail without a (valid) reply address names: its
+ * references to our thread ids first (nrefs of them), then its
+ * subject's tags (domain/mail_thread). */
+struct thread {
+    char ids[SP_MAIL_THREAD_MAX][SP_PUBLIC_ID_LEN + 1];
+    size_t n, nrefs;
+    bool bad_address;   /* a reply address that did not verify */
+};
+
+static void
+find_thread(const struct sp_mail_in_env *env, const struct sp_mail_in *m, struct thread *th)
+{
+    const char *at = env->own_address != NULL ? strrchr(env->own_address, '@') : NULL;
+    const char *domain = at != NULL ? at + 1 : NULL;
+    const char *const *refs = m->references;
+    th->nrefs = sp_mail_thread_tickets(m->in_reply_to, refs, m->nreferences, NULL, domain,
+                                       th->ids, SP_MAIL_THREAD_MAX);
+    th->n = sp_mail_thread_tickets(m->in_reply_to, refs, m->nreferences, m->subject, domain,
+                                   th->ids, SP_MAIL_THREAD_MAX);
 }
 
 /* ---- the mail's files ----------------------------------------------------- */
@@ -370,30 +392,62 @@ open_ticket(struct take *t, const struct sp_mail_in *m, const char *tier,
     };
 }
 
+/* Ticket id's row of owner_stmt in *row; NULL when there is no such
+ * ticket. */
+static enum sp_rc
+owner_of(struct take *t, const char *id, PGresult **row, struct sp_problem *p)
+{
+    const char *params[1] = {id};
+    PGresult *r = sp_db_exec(t->ctx->db, t->ctx->arena, &owner_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *row = PQntuples(r) > 0 ? r : NULL;
+    return SP_OK;
+}
+
+/* Whether the ticket's customer gave the sender's address (the blind
+ * index; constant time). */
+static bool
+from_its_customer(const PGresult *r, const char *from_index)
+{
+    const char *index = sp_db_str(r, 0, OWNER_EMAIL_INDEX);
+    return index != NULL && sp_crypto_equal(index, strlen(index), from_index,
+                                            strlen(from_index));
+}
+
+/* The mail as the customer's answer on ticket id (r its owner_stmt row):
+ * their reply, or a follow-up ticket when it is closed. */
+static void
+answer_on(struct take *t, const struct sp_mail_in *m, const PGresult *r, const char *id,
+          struct sp_mail_in_result *out)
+{
+    t->customer = sp_arena_strdup(t->ctx->arena, sp_db_str(r, 0, OWNER_CUSTOMER));
+    if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
+        out->outcome = SP_MAIL_IN_FOLLOW_UP;
+        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id, r);
+        return;
+    }
+    out->outcome = SP_MAIL_IN_REPLY;
+    t->ticket = id;
+}
+
 /* A reply on ticket id: its customer's stored email must be the sender's. */
 static enum sp_rc
 take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, const char *id,
            struct sp_mail_in_result *out, struct sp_problem *p)
 {
-    struct sp_arena *a = t->ctx->arena;
-    const char *params[1] = {id};
-    PGresult *r = sp_db_exec(t->ctx->db, a, &owner_stmt, params, p);
-    if (sp_db_found_or(r, SP_NOT_FOUND, "unknown_reply_address",
-                       "the ticket this mail replies to no longer exists", p) != SP_OK)
+    PGresult *r;
+    if (owner_of(t, id, &r, p) != SP_OK)
         return p->rc;
-    const char *index = sp_db_str(r, 0, OWNER_EMAIL_INDEX);
-    if (index == NULL || !sp_crypto_equal(index, strlen(index), from_index, strlen(from_index)))
+    if (r == NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
+                              "the ticket this mail replies to no longer exists");
+    if (!from_its_customer(r, from_index))
         return sp_problem_set(p, SP_FORBIDDEN, "not_the_customer",
                               "this mail is not from the address the ticket's customer gave:"
                               " write from that address, or answer on the ticket page");
-    t->customer = sp_arena_strdup(a, sp_db_str(r, 0, OWNER_CUSTOMER));
-    if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
-        out->outcome = SP_MAIL_IN_FOLLOW_UP;
-        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id, r);
-        return SP_OK;
-    }
-    out->outcome = SP_MAIL_IN_REPLY;
-    t->ticket = id;
+    answer_on(t, m, r, id, out);
+    out->via = "reply_address";
     return SP_OK;
 }
 
@@ -423,6 +477,32 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
     return SP_OK;
 }
 
+/* A mail without a (valid) reply address: the customer's answer on the
+ * first ticket its references or subject name whose customer gave the
+ * sender's address. Neither is signed, so a ticket of anyone else (or
+ * none) is passed over as if not named: the mail is then a new mail, as
+ * it always was, and its sender learns nothing about that ticket, not
+ * even that it exists. A mail whose reply address did not verify is
+ * refused as before when nothing it names is the sender's. */
+static enum sp_rc
+take_thread(struct take *t, const struct thread *th, const struct sp_mail_in *m,
+            const char *from_index, struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    for (size_t i = 0; i < th->n; i++) {
+        PGresult *r;
+        if (owner_of(t, th->ids[i], &r, p) != SP_OK)
+            return p->rc;
+        if (r != NULL && from_its_customer(r, from_index)) {
+            answer_on(t, m, r, sp_arena_strdup(t->ctx->arena, th->ids[i]), out);
+            out->via = i < th->nrefs ? "references" : "subject";
+            return SP_OK;
+        }
+    }
+    if (th->bad_address)
+        return bad_reply_address(t->env, p);
+    return take_new(t, t->env, m, from_index, out, p);
+}
+
 enum sp_rc
 sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
                 const struct sp_mail_envelope *envelope, const struct sp_mail_in *mail,
@@ -434,9 +514,12 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
         out->outcome = SP_MAIL_IN_IGNORED;
         return SP_OK;
     }
-    const char *id;
-    if (reply_ticket(ctx->arena, env, envelope, mail, &id, p) != SP_OK)
-        return p->rc;
+    struct thread th = {.n = 0};
+    const char *id = reply_ticket(ctx->arena, env, envelope, mail, &th.bad_address);
+    if (id == NULL)
+        find_thread(env, mail, &th);
+    if (id == NULL && th.bad_address && th.n == 0)
+        return bad_reply_address(env, p);
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
     struct take t = {.ctx = ctx, .env = env, .files = &files,
@@ -447,7 +530,7 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     if (from_index == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
     if ((id != NULL ? take_reply(&t, mail, from_index, id, out, p)
-                    : take_new(&t, env, mail, from_index, out, p)) != SP_OK ||
+                    : take_thread(&t, &th, mail, from_index, out, p)) != SP_OK ||
         take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;
     out->files = out->outcome != SP_MAIL_IN_DUPLICATE ? files.nkeep : 0;

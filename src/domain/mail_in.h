@@ -7,8 +7,10 @@
  * mail are dropped, so two robots never answer each other.
  * Who a mail speaks for: a reply, the signed reply address
  * (domain/reply_address) AND a From that is the ticket customer's stored
- * email; a new mail, the one customer whose stored email From is (the
- * blind index, domain/contacts). A mail taken twice (the MTA retries a
+ * email; without a (valid) reply address, a ticket its References,
+ * In-Reply-To or subject tag names (domain/mail_thread) whose customer's
+ * stored email From is; else a new mail, the one customer whose stored
+ * email From is (the blind index, domain/contacts). A mail taken twice (the MTA retries a
  * delivery, a mail sent to two of our addresses) is taken once: its
  * Message-ID with a hash of its subject and body is the customer's
  * idempotency key (another mail reusing a Message-ID is its own mail).
@@ -71,6 +73,8 @@ struct sp_mail_in_result {
     const char *ticket;       /* the ticket's public id (not IGNORED) */
     const char *why;          /* IGNORED: auto_reply, bounce or own_address */
     size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
+    const char *via;          /* what named the ticket answered: "reply_address",
+                                 "references" or "subject"; NULL: a new mail */
 };
 
 /* Refusals, each with a detail meant for the sender's bounce:

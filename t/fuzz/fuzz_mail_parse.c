@@ -8,7 +8,10 @@
  * cap, more files than parts, a file name that is not one path component
  * of 1 to 255 bytes without controls, a file's content type that is not
  * "type/subtype" in lower case, decoded bytes longer than the input; when
- * a refusal is not "bad_message";
+ * a refusal is not "bad_message"; a msg-id of References (or of the
+ * Message-ID list reader on the raw input) that is empty, longer than
+ * SP_MAIL_MSG_ID_MAX, not valid UTF-8, holds white space or a bracket, or
+ * more of them than asked for;
  * or when the reply text is not valid UTF-8 or is longer than its input.
  * Build: scripts/dev fuzz mail_parse (replayed by `make check` as
  * t/fuzz/fuzz_mail_parse).
@@ -62,6 +65,21 @@ check_file(const struct sp_mail_file *f, size_t input)
             abort();
 }
 
+/* What sp_mail_msg_ids hands out: n ids of at most max, each one
+ * non-empty, bounded, valid UTF-8 without white space or brackets. */
+static void
+check_ids(const char *const *ids, size_t n, size_t max)
+{
+    if (n > max)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        check_str(ids[i], 0);
+        size_t len = strlen(ids[i]);
+        if (len == 0 || len > SP_MAIL_MSG_ID_MAX || strpbrk(ids[i], " \t\r\n<>") != NULL)
+            abort();
+    }
+}
+
 static void
 check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
 {
@@ -81,6 +99,7 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
         check_file(&m->files[i], input);
     for (size_t i = 0; i < m->nrecipients; i++)
         check_str(m->recipients[i], 0);
+    check_ids(m->references, m->nreferences, SP_MAIL_MAX_REFERENCES);
     const char *r = sp_mail_reply_text(a, m->text);
     check_str(r, 0);
     if (strlen(r) > strlen(m->text))
@@ -103,6 +122,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The pieces on the raw input too: they take any bytes. */
     size_t n = size < 4096 ? size : 4096;
     check_str(sp_mail_decode_words(&a, (const char *)data, n), 0);
+    const char *ids[8];
+    const char *v = sp_arena_strndup(&a, (const char *)data, n);
+    check_ids(ids, sp_mail_msg_ids(&a, v, ids, 8), 8);
     const char *t = sp_mail_html_text(&a, (const char *)data, n);
     check_str(t, 0);
     if (strchr(t, '\r') != NULL)

@@ -591,6 +591,146 @@ START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 }
 END_TEST
 
+/* ---- threading: answers sent to the plain support address ---------------- */
+
+#define DOMAIN "example.test"   /* OWN's: our mails' Message-IDs are on it */
+
+/* The thread headers a mail program writes answering our mail #outbox
+ * about ticket id on domain (In-Reply-To our Message-ID; References our
+ * References and our Message-ID). */
+static const char *
+answer_headers(const char *id, const char *domain, int outbox)
+{
+    return sp_t_fmt("In-Reply-To: <outbox-%d@%s>\r\nReferences: <ticket-%s@%s>\r\n"
+                    " <outbox-%d@%s>\r\n", outbox, domain, id, domain, outbox, domain);
+}
+
+static long
+email_tickets(const char *customer)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                         " AND source = 'email'", customer));
+}
+
+/* QA: a customer answered a ticket's mail but to support@ (their mail
+ * program dropped Reply-To, or replies are unsigned): a new ticket was
+ * opened. Its References name the ticket: the answer lands there, as a
+ * reply (reopening it) or, when closed, as a follow-up. A signed reply
+ * address still wins over them. */
+START_TEST(an_answer_to_the_plain_address_threads_by_its_references)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Refund for booking");
+    sp_t_db_ticket_set_status(id, "pending_customer");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Your refund",
+                     .headers = answer_headers(id, DOMAIN, 2336),
+                     .message_id = sp_t_unique("threaded"),
+                     .body = "Here is the booking number: 42.\r\n" QUOTED};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_msg(strstr(out, "\"outcome\":\"reply\"") && strstr(out, sp_t_fmt("\"%s\"", id)) &&
+                  strstr(out, "\"via\":\"references\""), "%s", out);
+    ck_assert_str_eq(last_body(id), "<p>Here is the booking number: 42.</p>");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_tickets WHERE public_id = '%s'", id),
+                     "open");
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+    /* Taken once, as any mail. */
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+    m.message_id = NULL;
+    /* Closed: a follow-up, as through the reply address. */
+    sp_t_db_ticket_set_status(id, "closed");
+    m.body = "It broke again.\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"follow_up\"");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                              " AND metadata->>'follow_up_of' = '%s'", c.u.sub, id), "1");
+    /* The signed reply address wins over what References say. */
+    const char *other = sp_t_ticket_create(&c.u, "Another matter");
+    m.to = reply_address(KEYS, other);
+    m.body = "About the other matter.\r\n";
+    deliver_expect(&m, 0, "\"via\":\"reply_address\"");
+    ck_assert_str_eq(last_body(other), "<p>About the other matter.</p>");
+    /* A reply address that does not verify is refused unless the mail's
+     * references name a ticket of the sender's: then it lands there. */
+    char *forged = (char *)sp_t_fmt("%s", m.to);
+    char *at = strchr(forged, '@');
+    at[-1] = at[-1] == '0' ? '1' : '0';
+    m.to = forged;
+    m.headers = answer_headers(other, DOMAIN, 7);
+    m.body = "Sent to an old reply address.\r\n";
+    deliver_expect(&m, 0, "\"via\":\"references\"");
+    ck_assert_str_eq(last_body(other), "<p>Sent to an old reply address.</p>");
+    m.headers = NULL;
+    m.body = "No references.\r\n";
+    deliver_expect(&m, EX_NOUSER, "the reply address is not one of ours");
+}
+END_TEST
+
+/* Without any thread header, the "[PUBLICID]" our subjects end with
+ * names the ticket (the last tag: a ticket's subject may hold another's).
+ * A reply is taken even when new tickets by mail are off. */
+START_TEST(an_answer_with_only_the_subject_tag_lands_on_the_ticket)
+{
+    struct customer c = customer_new();
+    const char *old = sp_t_ticket_create(&c.u, "Refund for booking");
+    const char *id = sp_t_ticket_create(&c.u, sp_t_fmt("Re: Refund for booking [%s]", old));
+    struct mail m = {.from = c.email, .to = OWN,
+                     .subject = sp_t_fmt("Re: Re: Refund for booking [%s] [%s]", old, id),
+                     .body = "Any news?\r\n", .new_tickets = "0"};
+    deliver_expect(&m, 0, "\"via\":\"subject\"");
+    ck_assert_str_eq(last_body(id), "<p>Any news?</p>");
+    ck_assert_int_eq(messages(old, "customer"), 1);
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
+/* The thread headers and the subject are the sender's word: a ticket of
+ * another customer is passed over as if not named, and the mail is a new
+ * mail from its sender, exactly as without the reference (a new ticket,
+ * or the same refusal), so nothing tells the sender the ticket exists. */
+START_TEST(a_reference_to_another_customers_ticket_does_not_land_on_it)
+{
+    struct customer c = customer_new(), mallory = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Mine");
+    sp_t_ticket_create(&mallory.u, "Stores mallory's address");
+    struct mail m = {.from = mallory.email, .to = OWN,
+                     .subject = sp_t_fmt("Re: Mine [%s]", id),
+                     .headers = answer_headers(id, DOMAIN, 1), .body = "Injected.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    ck_assert_int_eq(email_tickets(mallory.u.sub), 1);
+    m.new_tickets = "0";
+    deliver_expect(&m, EX_NOUSER, "takes replies to our mails only");
+    m.from = "stranger@example.net";
+    m.new_tickets = NULL;
+    deliver_expect(&m, EX_NOUSER, "we know no customer with this address");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    /* The same mail from the ticket's customer lands. */
+    m.from = c.email;
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+}
+END_TEST
+
+/* Only thread ids on our own domain (SUPPORT_MAIL_FROM's, in any case)
+ * name our tickets: anyone can write "ticket-<id>@evil". */
+START_TEST(a_reference_on_another_domain_is_ignored)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Domains");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Domains",
+                     .headers = answer_headers(id, "evil", 1), .body = "From afar.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.headers = answer_headers(id, "Example.TEST", 2);
+    m.body = "From home.\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>From home.</p>");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+    ck_assert_int_eq(email_tickets(c.u.sub), 1);
+}
+END_TEST
+
 /* The database down: the MTA is told to try again later (75), and the
  * mail is taken when it does. */
 START_TEST(database_down_defers_the_mail)
@@ -629,5 +769,9 @@ main(void)
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, database_down_defers_the_mail);
+    tcase_add_test(tc, an_answer_to_the_plain_address_threads_by_its_references);
+    tcase_add_test(tc, an_answer_with_only_the_subject_tag_lands_on_the_ticket);
+    tcase_add_test(tc, a_reference_to_another_customers_ticket_does_not_land_on_it);
+    tcase_add_test(tc, a_reference_on_another_domain_is_ignored);
     return sp_t_run(s);
 }

@@ -613,6 +613,59 @@ START_TEST(ids_lose_their_brackets)
 }
 END_TEST
 
+/* References as mail programs write it (folded, many ids), and as old
+ * ones did: phrases, comments and quoted strings around the ids, white
+ * space inside them; a '<' in a comment or quoted string opens nothing. */
+START_TEST(references_are_a_list_of_ids)
+{
+    struct sp_mail_in m = parse("From: z@example.com\n"
+                                "References: <ticket-N1NP23QSD0NK@localhost>\n"
+                                "\t<outbox-2336@localhost>\n\n");
+    ck_assert_uint_eq(m.nreferences, 2);
+    ck_assert_str_eq(m.references[0], "ticket-N1NP23QSD0NK@localhost");
+    ck_assert_str_eq(m.references[1], "outbox-2336@localhost");
+    m = parse("From: z@example.com\n\n");
+    ck_assert_uint_eq(m.nreferences, 0);
+    const char *ids[4];
+    size_t n = sp_mail_msg_ids(&arena, "Zoe's message (of <not@this> (nested <no@no>) one)"
+                               " \"quoted <nor@this>\" < a.b @ example.com >"
+                               "<first<second@x><>< ><third@x> <unclosed@x", ids, 4);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(ids[0], "a.b@example.com");
+    ck_assert_str_eq(ids[1], "second@x");
+    ck_assert_str_eq(ids[2], "third@x");
+    /* escaped brackets and quotes stay inside comments and strings */
+    n = sp_mail_msg_ids(&arena, "(a \\) <no@x>) \"b \\\" <no@y>\" <yes@z>", ids, 4);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], "yes@z");
+    /* controls are no part of an id (a header's are spaces already) */
+    n = sp_mail_msg_ids(&arena, "<a\x01" "b@x\x7f\x1b> <\x01\x02>", ids, 4);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(ids[0], "ab@x");
+    /* at most max; NULL is none; an id longer than a line is skipped */
+    ck_assert_uint_eq(sp_mail_msg_ids(&arena, "<a@x> <b@x> <c@x>", ids, 2), 2);
+    ck_assert_str_eq(ids[1], "b@x");
+    ck_assert_uint_eq(sp_mail_msg_ids(&arena, NULL, ids, 4), 0);
+    char *long_id = sp_arena_alloc(&arena, SP_MAIL_MSG_ID_MAX + 16);
+    memset(long_id, 'a', SP_MAIL_MSG_ID_MAX + 10);
+    long_id[0] = '<';
+    memcpy(long_id + SP_MAIL_MSG_ID_MAX + 2, "@x> <ok@x>", 11);
+    ck_assert_uint_eq(sp_mail_msg_ids(&arena, long_id, ids, 4), 1);
+    ck_assert_str_eq(ids[0], "ok@x");
+    /* more ids than kept: the first SP_MAIL_MAX_REFERENCES */
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    sp_buf_printf(&b, "From: z@example.com\nReferences:");
+    for (int i = 0; i < SP_MAIL_MAX_REFERENCES + 5; i++)
+        sp_buf_printf(&b, "\n <id%d@x>", i);
+    sp_buf_printf(&b, "\n\n");
+    m = parse(b.data);
+    ck_assert_uint_eq(m.nreferences, SP_MAIL_MAX_REFERENCES);
+    ck_assert_str_eq(m.references[SP_MAIL_MAX_REFERENCES - 1],
+                     sp_arena_sprintf(&arena, "id%d@x", SP_MAIL_MAX_REFERENCES - 1));
+}
+END_TEST
+
 /* A message whose text/plain sits inside levels nested multiparts. */
 static const char *
 nested(int levels)
@@ -819,6 +872,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, body_offset_is_after_the_blank_line);
     tcase_add_test(tc, auto_replies_are_recognized);
     tcase_add_test(tc, ids_lose_their_brackets);
+    tcase_add_test(tc, references_are_a_list_of_ids);
     tcase_add_test(tc, nesting_is_bounded);
     tcase_add_test(tc, parts_are_bounded);
     tcase_add_test(tc, late_parts_are_walked);
