@@ -44,30 +44,30 @@ render_backlog(struct sp_req *r, struct sp_buf *b)
     sp_problem_init(&p);
     if (sp_backlog_read(&ctx, &bl, &p) != SP_OK)
         return false;
-    sp_prom_family(b, "support_outbox_pending", "gauge", "Outbox entries waiting for delivery.");
-    sp_prom_sample(b, "support_outbox_pending", NULL, (double)bl.outbox_pending);
-    sp_prom_family(b, "support_outbox_oldest_pending_age_seconds", "gauge",
-                   "Age of the oldest pending outbox entry (0 when none).");
-    sp_prom_sample(b, "support_outbox_oldest_pending_age_seconds", NULL,
-                   bl.outbox_oldest_pending_age_s);
-    sp_prom_family(b, "support_outbox_failed", "gauge",
-                   "Outbox entries whose delivery was given up (delivery failures).");
-    sp_prom_sample(b, "support_outbox_failed", NULL, (double)bl.outbox_failed);
-    sp_prom_family(b, "support_webhook_deliveries_pending", "gauge",
-                   "Webhook deliveries waiting to be sent or retried.");
-    sp_prom_sample(b, "support_webhook_deliveries_pending", NULL, (double)bl.webhook_pending);
-    sp_prom_family(b, "support_webhook_deliveries_oldest_pending_age_seconds", "gauge",
-                   "Age of the oldest pending webhook delivery (0 when none).");
-    sp_prom_sample(b, "support_webhook_deliveries_oldest_pending_age_seconds", NULL,
-                   bl.webhook_oldest_pending_age_s);
-    sp_prom_family(b, "support_webhook_deliveries_failed_24h", "gauge",
-                   "Webhook deliveries given up in the last 24 hours.");
-    sp_prom_sample(b, "support_webhook_deliveries_failed_24h", NULL,
-                   (double)bl.webhook_failed_24h);
-    sp_prom_family(b, "support_tickets_sla_breached_open", "gauge",
-                   "Tickets not closed whose SLA is breached.");
-    sp_prom_sample(b, "support_tickets_sla_breached_open", NULL,
-                   (double)bl.tickets_sla_breached_open);
+    const struct {
+        const char *name, *help;
+        double value;
+    } gauges[] = {
+        {"support_outbox_pending", "Outbox entries waiting for delivery.",
+         (double)bl.outbox_pending},
+        {"support_outbox_oldest_pending_age_seconds",
+         "Age of the oldest pending outbox entry (0 when none).", bl.outbox_oldest_pending_age_s},
+        {"support_outbox_failed", "Outbox entries whose delivery was given up (delivery failures).",
+         (double)bl.outbox_failed},
+        {"support_webhook_deliveries_pending",
+         "Webhook deliveries of active webhooks waiting to be sent or retried.",
+         (double)bl.webhook_pending},
+        {"support_webhook_deliveries_oldest_pending_age_seconds",
+         "Age of the oldest of those (0 when none).", bl.webhook_oldest_pending_age_s},
+        {"support_webhook_deliveries_failed_24h",
+         "Webhook deliveries given up in the last 24 hours.", (double)bl.webhook_failed_24h},
+        {"support_tickets_sla_breached_open", "Tickets not closed whose SLA is breached.",
+         (double)bl.tickets_sla_breached_open},
+    };
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+        sp_prom_family(b, gauges[i].name, "gauge", gauges[i].help);
+        sp_prom_sample(b, gauges[i].name, NULL, gauges[i].value);
+    }
     return true;
 }
 

@@ -272,6 +272,17 @@ sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
 }
 
 /* 202: the ping is queued, support-dispatch sends it. */
+/* 202 with a delivery just queued (a ping's, a redelivery's). */
+static enum sp_rc
+queued(const struct sp_webhook_delivery *d, struct sp_buf *body, struct sp_api_created *out)
+{
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_delivery(&w, d);
+    out->status = 202;
+    return SP_OK;
+}
+
 static enum sp_rc
 ping_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
              struct sp_problem *p)
@@ -280,11 +291,7 @@ ping_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
     struct sp_webhook_delivery d;
     if (sp_webhook_ping(&ctx, *(const long long *)input, &d, p) != SP_OK)
         return p->rc;
-    struct sp_jw w;
-    sp_jw_init(&w, body);
-    write_delivery(&w, &d);
-    out->status = 202;
-    return SP_OK;
+    return queued(&d, body, out);
 }
 
 enum sp_rc
@@ -306,11 +313,7 @@ redeliver(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_crea
     struct sp_webhook_delivery d;
     if (sp_webhook_redeliver(&ctx, ids[0], ids[1], &d, p) != SP_OK)
         return p->rc;
-    struct sp_jw w;
-    sp_jw_init(&w, body);
-    write_delivery(&w, &d);
-    out->status = 202;
-    return SP_OK;
+    return queued(&d, body, out);
 }
 
 /* As ping: with an Idempotency-Key, a replay queues nothing again. */
