@@ -1593,6 +1593,44 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
 }
 END_TEST
 
+/* QA: a customer's two transfers at once got 201 and 404 "no such
+ * ticket" (6 runs of 8): the loser's lock saw the linked session row but
+ * not the new ticket through its join. Now the loser answers 200 with
+ * the winner's ticket, every round (a fresh customer each: the ticket
+ * limit). */
+START_TEST(concurrent_customer_transfers_to_ticket_answer_201_and_200_with_one_ticket)
+{
+    enum { N = 2, ROUNDS = 6 };
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct chat s = chat_new(&c, category_manual(), "help");
+        const char *paths[N], *tokens[N];
+        for (int i = 0; i < N; i++) {
+            paths[i] = session_path(s.id, "/transfer");
+            tokens[i] = c.token;
+        }
+        struct sp_t_resp *out[N];
+        sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON, "{\"to\":\"ticket\"}", out);
+        int statuses = 0;
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(out[i]->status == 201 || out[i]->status == 200,
+                          "round %d: %ld %s", round, out[i]->status, out[i]->body);
+            sp_t_assert_json(out[i], out[i]->status);
+            statuses += out[i]->status;
+        }
+        ck_assert_int_eq(statuses, 401);   /* one 201, one 200 */
+        ck_assert_str_eq(sp_t_jstr(out[0]->json, "public_id"),
+                         sp_t_jstr(out[1]->json, "public_id"));
+        ck_assert_msg(!sp_t_jhas(out[0]->json, "customer_id") &&
+                          !sp_t_jhas(out[1]->json, "customer_id"),
+                      "customer got the agent view");
+        for (int i = 0; i < N; i++)
+            sp_t_resp_free(out[i]);
+        ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    }
+}
+END_TEST
+
 /* The ticket.created webhook row's chat_session_id of ticket: the JSON
  * text of the member, "absent" without one. */
 static const char *
@@ -2417,6 +2455,7 @@ chat_session_suite(void)
     tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
+    tcase_add_test(tc, concurrent_customer_transfers_to_ticket_answer_201_and_200_with_one_ticket);
     tcase_add_test(tc, a_chats_ticket_names_the_chat_to_agents_and_webhooks);
     tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
     tcase_add_test(tc, a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight);
