@@ -553,8 +553,14 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
             sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
             return SP_INVALID;
         }
+        /* A named agent: say what is wrong with them, not that nobody
+         * else is free (QA). */
+        if (agent_id == current)
+            return sp_problem_set(p, SP_CONFLICT, "already_assigned",
+                                  "the chat is already assigned to agent %lld", agent_id);
         if (!room)
-            agent_id = 0;
+            return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                                  "agent %lld is away or at max_concurrent_chats", agent_id);
     }
     if (agent_id == 0 || agent_id == current)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",

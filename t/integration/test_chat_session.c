@@ -1899,6 +1899,14 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)away_id));
     sp_t_assert_problem(r, 409, "agent_unavailable");
     sp_t_resp_free(r);
+    /* QA: the agent who holds the chat named: 409 "no other agent is
+     * free" misled; the answer says the chat is theirs already. */
+    r = transfer(&first, s.id,
+                 sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)first_id));
+    sp_t_assert_problem(r, 409, "already_assigned");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("the chat is already assigned to agent %lld", (long long)first_id));
+    sp_t_resp_free(r);
     /* Nobody else in the team: routing finds no one. */
     r = transfer(&first, s.id, "{\"to\":\"agent\"}");
     sp_t_assert_problem(r, 409, "agent_unavailable");
