@@ -1146,6 +1146,39 @@ START_TEST(send_carries_ratelimit_headers_per_session)
 }
 END_TEST
 
+/* QA: the customer's and the agent's messages shared one bucket, so a
+ * customer flooding the session got the agent's replies 429. Each side
+ * has its own 60 a minute. */
+START_TEST(a_customer_at_the_message_limit_does_not_block_the_agent)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* The customer's minute used up (SUPPORT_CHAT_RATE_PER_MINUTE, 60). */
+    sp_t_away_from_window_edges(5, 60);
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
+             " VALUES ('chat_message:%s:customer:60',"
+             "   to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 60)", s.id);
+    r = msg_post(&c, s.id, "{\"body\":\"one too many\"}");
+    sp_t_assert_problem(r, 429, "rate_limited");
+    sp_t_resp_free(r);
+    r = msg_post(&au, s.id, "{\"body\":\"the agent still answers\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "RateLimit-Remaining"), "59");
+    sp_t_resp_free(r);
+    /* the agent's minute is the staff's own bucket */
+    ck_assert_str_eq(sp_t_sql("SELECT count FROM support_rate_limits"
+                              " WHERE bucket = 'chat_message:%s:staff:60'", s.id),
+                     "1");
+    ck_assert_int_eq(db_messages(s.id, "customer"), 0);
+    ck_assert_int_eq(db_messages(s.id, "agent"), 1);
+}
+END_TEST
+
 START_TEST(send_on_a_closed_session_is_409_session_closed)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2447,6 +2480,7 @@ chat_session_suite(void)
     tcase_add_test(tc, send_with_an_idempotency_key_replays_the_first_201_and_stores_once);
     tcase_add_test(tc, send_body_is_sanitized_and_required);
     tcase_add_test(tc, send_carries_ratelimit_headers_per_session);
+    tcase_add_test(tc, a_customer_at_the_message_limit_does_not_block_the_agent);
     tcase_add_test(tc, send_on_a_closed_session_is_409_session_closed);
     tcase_add_test(tc, send_on_an_expired_session_is_409_session_closed);
 
