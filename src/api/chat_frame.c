@@ -144,6 +144,10 @@ sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len, struct sp_
     memset(f, 0, sizeof(*f));
     if (len > SP_CHAT_FRAME_MAX)
         return refuse(f, "frame_too_large", "frames carry at most 16 KiB of JSON");
+    /* An empty websocket frame reaches the hook as a GET without a body
+     * (nchan); refused like any other frame that is not JSON. */
+    if (len == 0)
+        return refuse(f, "invalid_frame", "the frame is empty; a frame is one JSON object");
     /* The reader of HTTP bodies, so a frame is refused where the HTTP send
      * of the same body is (docs/API.md §1 "Malformed input", §7): a
      * member named twice, NaN, invalid UTF-8 and the like. */

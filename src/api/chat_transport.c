@@ -576,6 +576,18 @@ frame_authorized(struct sp_req *r, struct chat_caller *c, const struct sp_chat_f
     return handle_frame(r, c, f, ok, p);
 }
 
+/* Whether a refusal of the frame hook is about the frame rather than the
+ * connection: answered 204 with an error frame to the sender. Any other
+ * hook answer closes the socket (1008), and a close while the client's
+ * next frame waits for the hook can crash nginx (docs/chat-transport.md
+ * §15): only a connection whose access ended (403) is closed. */
+static bool
+bad_frame(enum sp_rc rc)
+{
+    return rc == SP_INVALID || rc == SP_NOT_FOUND || rc == SP_CONFLICT ||
+           rc == SP_PRECONDITION || rc == SP_TOO_LARGE || rc == SP_RATE_LIMITED;
+}
+
 enum sp_rc
 sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
 {
@@ -595,6 +607,12 @@ sp_chat_t_frame(struct sp_req *r, struct sp_problem *p)
     bool ok = sp_chat_frame_parse(r->arena, r->body, r->body_len, &f) == SP_OK;
     enum sp_rc rc = ok && one_trip(r, &c, &f) ? frame_message_one_trip(r, &c, &f, p)
                                               : frame_authorized(r, &c, &f, ok, p);
+    if (rc != SP_OK && !r->responded && bad_frame(p->rc)) {
+        const char *code = p->nerrors > 0 ? p->errors[0].code : p->code;
+        const char *detail = sp_arena_strdup(r->arena, p->detail);
+        sp_problem_init(p);
+        rc = frame_error(r, &c, code != NULL ? code : "invalid_frame", detail);
+    }
     if (rc == SP_OK)
         presence_sweep_maybe(r);
     return rc;
@@ -669,6 +687,8 @@ const struct sp_route sp_chat_routes[] = {
     /* The auth subrequest carries the client's request line. */
     {SP_GET,  "/support/chat/connect", sp_chat_t_auth, SP_ROLE_NONE},
     {SP_POST, "/internal/chat/frame-worker", sp_chat_t_frame, SP_ROLE_NONE},
+    /* nchan sends an empty websocket frame to the hook as a GET. */
+    {SP_GET,  "/internal/chat/frame-worker", sp_chat_t_frame, SP_ROLE_NONE},
     {SP_GET,  "/internal/chat/presence-worker/:state", sp_chat_t_presence, SP_ROLE_NONE},
 };
 

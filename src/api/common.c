@@ -523,7 +523,10 @@ sp_api_chat_message_limit(struct sp_req *r, const char *session_id, struct sp_ra
 {
     const struct sp_app *app = r->env->app;
     *window = (struct sp_rate_window){60, app->cfg.chat_rate_per_minute};
-    return sp_arena_sprintf(r->arena, "chat_message:%s", session_id);
+    /* The customer's messages and the staff's count apart: a customer
+     * flooding the session must not silence the agent's answers (QA). */
+    return sp_arena_sprintf(r->arena, "chat_message:%s:%s", session_id,
+                            sp_api_party(r).staff ? "staff" : "customer");
 }
 
 const char *

@@ -184,9 +184,10 @@ enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
  * and per hour, bucket chat_session:<sub>). */
 enum sp_rc sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p);
 
-/* The message limit of a chat session (API.md §7: per minute, bucket
- * chat_message:<session public id>), shared by the HTTP fallback and the
- * websocket frames: *window is set, the bucket returned. */
+/* The message limit of a chat session for the caller's side (API.md §7:
+ * per minute, bucket chat_message:<session public id>:customer|staff),
+ * shared by the HTTP fallback and the websocket frames: *window is set,
+ * the bucket returned. */
 const char *sp_api_chat_message_limit(struct sp_req *r, const char *session_id,
                                       struct sp_rate_window *window);
 

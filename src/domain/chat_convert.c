@@ -31,6 +31,29 @@ static struct sp_stmt convert_lock_stmt = SP_STMT(
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
 
+static struct sp_stmt ticket_public_stmt = SP_STMT(
+    "chat_linked_ticket_public_id",
+    "SELECT public_id FROM support_tickets WHERE id = $1::bigint",
+    1);
+
+/* The public id of the ticket the locked session (convert_lock_stmt's row
+ * r) is linked to. A lock that waited for the conversion that linked it
+ * sees the session row as that commit left it, but the joined ticket as
+ * the statement's snapshot had it, before it existed (READ COMMITTED
+ * re-checks only the locked row): NULL, and the customer's transfer got
+ * 404 "no such ticket" (QA). A statement of its own sees the ticket. */
+static const char *
+linked_ticket(struct sp_ctx *ctx, PGresult *r, struct sp_problem *p)
+{
+    if (!PQgetisnull(r, 0, CV_TICKET_PUBLIC))
+        return sp_db_str(r, 0, CV_TICKET_PUBLIC);
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", sp_db_int(r, 0, CV_TICKET))};
+    PGresult *t = sp_db_exec(ctx->db, ctx->arena, &ticket_public_stmt, params, p);
+    if (sp_db_found(t, "ticket", p) != SP_OK)
+        return NULL;
+    return sp_db_str(t, 0, 0);
+}
+
 static struct sp_stmt link_stmt = SP_STMT(
     "chat_link_ticket",
     "WITH u AS ("
@@ -193,9 +216,11 @@ to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
     long long id = sp_db_int(r, 0, CV_ID);
     long long ticket_id = sp_db_int(r, 0, CV_TICKET);
     /* A customer gets their view: never the internal notes (API.md §2). */
-    if (ticket_id != 0 && viewer != NULL)
-        return sp_ticket_get_for_customer(ctx, sp_db_str(r, 0, CV_TICKET_PUBLIC), viewer, 0, 100,
-                                          out, p);
+    if (ticket_id != 0 && viewer != NULL) {
+        const char *ticket = linked_ticket(ctx, r, p);
+        return ticket == NULL ? p->rc
+                              : sp_ticket_get_for_customer(ctx, ticket, viewer, 0, 100, out, p);
+    }
     if (ticket_id != 0)
         return sp_ticket_get_for_agent(ctx, ticket_id, NULL, 0, 100, out, p);
     struct transcript tr;
@@ -263,10 +288,14 @@ sp_chat_ticket_create(struct sp_ctx *ctx, const char *session_public_id,
         sp_problem_field(p, "chat_session_id", "unknown_session", "is not a chat session of yours");
         return p->rc;
     }
-    if (sp_db_int(r, 0, CV_TICKET) != 0)
+    if (sp_db_int(r, 0, CV_TICKET) != 0) {
+        const char *ticket = linked_ticket(ctx, r, p);
+        if (ticket == NULL)
+            return p->rc;
         return sp_problem_set(p, SP_CONFLICT, "chat_already_linked",
                               "chat session %s already continues as ticket %s; reply there",
-                              session_public_id, sp_db_str(r, 0, CV_TICKET_PUBLIC));
+                              session_public_id, ticket);
+    }
     long long id = sp_db_int(r, 0, CV_ID);
     struct transcript tr;
     if (transcript(ctx, id, session_public_id, &tr, p) != SP_OK)

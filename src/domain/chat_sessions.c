@@ -348,6 +348,19 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
     return *out != NULL ? SP_OK : p->rc;
 }
 
+/* A resend under a client_id the sender used already must carry the same
+ * (sanitized) body: other words are refused as an Idempotency-Key reused
+ * with another body is (API.md §1), not answered with the first message
+ * while the new text is dropped (QA). */
+static enum sp_rc
+resend_matches(const struct sp_chat_message *stored, const char *body, struct sp_problem *p)
+{
+    if (body == NULL || stored->body == NULL || strcmp(stored->body, body) == 0)
+        return SP_OK;
+    return sp_problem_set(p, SP_INVALID, "idempotency_key_reused",
+                          "this client_id was used for a message with another body");
+}
+
 /* The post statement, in whatever transaction the caller is in. */
 static enum sp_rc
 post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct sp_chat_post_in *in,
@@ -363,7 +376,7 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
     *duplicate = sp_db_bool(r, 0, 0);
     read_message(r, 0, 1, out);
     out->session_public_id = s->public_id;
-    return SP_OK;
+    return *duplicate ? resend_matches(out, in->body, p) : SP_OK;
 }
 
 enum sp_rc
@@ -553,8 +566,14 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
             sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
             return SP_INVALID;
         }
+        /* A named agent: say what is wrong with them, not that nobody
+         * else is free (QA). */
+        if (agent_id == current)
+            return sp_problem_set(p, SP_CONFLICT, "already_assigned",
+                                  "the chat is already assigned to agent %lld", agent_id);
         if (!room)
-            agent_id = 0;
+            return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                                  "agent %lld is away or at max_concurrent_chats", agent_id);
     }
     if (agent_id == 0 || agent_id == current)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
@@ -686,6 +705,8 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
         out->duplicate = sp_db_bool(r, 0, 10);
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
+        if (out->duplicate)
+            return resend_matches(&out->message, in->msg.body, p);
     }
     return SP_OK;
 }

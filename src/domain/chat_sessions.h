@@ -102,7 +102,8 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
  * one is not a clean, unattached upload of sender_id); a client_id
  * this sender (sender_type and sender_id) already used in this session
  * returns the stored message with *duplicate set (resends are
- * idempotent, and attach nothing). Closed or expired sessions: 409
+ * idempotent, and attach nothing) when its body is the stored one's,
+ * else 422 idempotency_key_reused. Closed or expired sessions: 409
  * session_closed. */
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
                         const struct sp_chat_post_in *in, struct sp_chat_message *out,
@@ -170,12 +171,14 @@ enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
  * session's authorization facts, the caller's agent id, the rate-limit hit
  * and the post, each only when the step before allows it. The caller
  * decides from out->info whom to refuse; the statement applies the same
- * rules, so nothing is counted or stored for a refused caller. */
+ * rules, so nothing is counted or stored for a refused caller. A resend
+ * whose body is not the stored message's is 422 idempotency_key_reused
+ * (as sp_chat_post). */
 struct sp_chat_frame_post {
     const char *public_id;
     const char *role;                /* customer | agent | admin */
     const char *token_sha256_hex;    /* customer: their session token's; else NULL */
-    const char *rate_bucket;         /* e.g. chat_message:<public_id> */
+    const char *rate_bucket;         /* e.g. chat_message:<public_id>:customer */
     struct sp_rate_window window;
     struct sp_chat_post_in msg;      /* sender_id is the caller's user id */
     struct {                         /* the connection's sign of life, when due */

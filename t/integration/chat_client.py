@@ -2,7 +2,8 @@
 """Websocket chat client for the integration tests (python3-websockets).
 
 usage: chat_client.py URL [--header 'Name: value'] [--send JSON]...
-                          [--send-when PATH] [--expect N] [--timeout S]
+                          [--send-bytes N]... [--send-when PATH] [--expect N]
+                          [--timeout S]
 
 Connects to URL (ws://...). Prints one JSON line per event, flushed:
   {"event":"open"}                      after the 101 (subscribed)
@@ -11,8 +12,10 @@ Connects to URL (ws://...). Prints one JSON line per event, flushed:
                                         parsed JSON, or the raw text)
   {"event":"closed","code":1008,"reason":"..."}
   {"event":"done","received":N}         at the end
-After "open" it waits for PATH to exist (--send-when), sends the --send
-frames in order, then reads until N frames arrived or S seconds passed.
+After "open" it waits for PATH to exist (--send-when), sends a text frame
+of N "x" for each --send-bytes (a frame too long for a command line), then
+the --send frames in order, then reads until N frames arrived or S seconds
+passed.
 """
 import argparse
 import asyncio
@@ -50,7 +53,7 @@ async def run(a):
         if a.send_when:
             while not os.path.exists(a.send_when) and loop.time() < deadline:
                 await asyncio.sleep(0.02)
-        for f in a.send:
+        for f in ["x" * n for n in a.send_bytes] + a.send:
             await ws.send(f)
         while received < a.expect:
             left = deadline - loop.time()
@@ -79,6 +82,7 @@ def main():
     p.add_argument("url")
     p.add_argument("--header", action="append", default=[])
     p.add_argument("--send", action="append", default=[])
+    p.add_argument("--send-bytes", action="append", type=int, default=[])
     p.add_argument("--send-when")
     p.add_argument("--expect", type=int, default=0)
     p.add_argument("--timeout", type=float, default=10.0)

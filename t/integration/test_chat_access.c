@@ -484,7 +484,7 @@ START_TEST(a_refused_frame_is_neither_stored_nor_counted)
                               " WHERE s.public_id = '%s' AND m.body = 'after the swap'", c.id),
                      "0");
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_rate_limits"
-                              " WHERE bucket = 'chat_message:%s:60'", c.id),
+                              " WHERE bucket = 'chat_message:%s:customer:60'", c.id),
                      "0");
 }
 END_TEST

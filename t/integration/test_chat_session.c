@@ -1146,6 +1146,39 @@ START_TEST(send_carries_ratelimit_headers_per_session)
 }
 END_TEST
 
+/* QA: the customer's and the agent's messages shared one bucket, so a
+ * customer flooding the session got the agent's replies 429. Each side
+ * has its own 60 a minute. */
+START_TEST(a_customer_at_the_message_limit_does_not_block_the_agent)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct chat s = chat_new(&c, category_manual(), NULL);
+    struct sp_t_resp *r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* The customer's minute used up (SUPPORT_CHAT_RATE_PER_MINUTE, 60). */
+    sp_t_away_from_window_edges(5, 60);
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
+             " VALUES ('chat_message:%s:customer:60',"
+             "   to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 60)", s.id);
+    r = msg_post(&c, s.id, "{\"body\":\"one too many\"}");
+    sp_t_assert_problem(r, 429, "rate_limited");
+    sp_t_resp_free(r);
+    r = msg_post(&au, s.id, "{\"body\":\"the agent still answers\"}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "RateLimit-Remaining"), "59");
+    sp_t_resp_free(r);
+    /* the agent's minute is the staff's own bucket */
+    ck_assert_str_eq(sp_t_sql("SELECT count FROM support_rate_limits"
+                              " WHERE bucket = 'chat_message:%s:staff:60'", s.id),
+                     "1");
+    ck_assert_int_eq(db_messages(s.id, "customer"), 0);
+    ck_assert_int_eq(db_messages(s.id, "agent"), 1);
+}
+END_TEST
+
 START_TEST(send_on_a_closed_session_is_409_session_closed)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1593,6 +1626,44 @@ START_TEST(transfer_to_ticket_creates_a_linked_chat_ticket_once)
 }
 END_TEST
 
+/* QA: a customer's two transfers at once got 201 and 404 "no such
+ * ticket" (6 runs of 8): the loser's lock saw the linked session row but
+ * not the new ticket through its join. Now the loser answers 200 with
+ * the winner's ticket, every round (a fresh customer each: the ticket
+ * limit). */
+START_TEST(concurrent_customer_transfers_to_ticket_answer_201_and_200_with_one_ticket)
+{
+    enum { N = 2, ROUNDS = 6 };
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct chat s = chat_new(&c, category_manual(), "help");
+        const char *paths[N], *tokens[N];
+        for (int i = 0; i < N; i++) {
+            paths[i] = session_path(s.id, "/transfer");
+            tokens[i] = c.token;
+        }
+        struct sp_t_resp *out[N];
+        sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON, "{\"to\":\"ticket\"}", out);
+        int statuses = 0;
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(out[i]->status == 201 || out[i]->status == 200,
+                          "round %d: %ld %s", round, out[i]->status, out[i]->body);
+            sp_t_assert_json(out[i], out[i]->status);
+            statuses += out[i]->status;
+        }
+        ck_assert_int_eq(statuses, 401);   /* one 201, one 200 */
+        ck_assert_str_eq(sp_t_jstr(out[0]->json, "public_id"),
+                         sp_t_jstr(out[1]->json, "public_id"));
+        ck_assert_msg(!sp_t_jhas(out[0]->json, "customer_id") &&
+                          !sp_t_jhas(out[1]->json, "customer_id"),
+                      "customer got the agent view");
+        for (int i = 0; i < N; i++)
+            sp_t_resp_free(out[i]);
+        ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    }
+}
+END_TEST
+
 /* The ticket.created webhook row's chat_session_id of ticket: the JSON
  * text of the member, "absent" without one. */
 static const char *
@@ -1860,6 +1931,14 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     sp_t_resp_free(r);
     r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)away_id));
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    sp_t_resp_free(r);
+    /* QA: the agent who holds the chat named: 409 "no other agent is
+     * free" misled; the answer says the chat is theirs already. */
+    r = transfer(&first, s.id,
+                 sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)first_id));
+    sp_t_assert_problem(r, 409, "already_assigned");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("the chat is already assigned to agent %lld", (long long)first_id));
     sp_t_resp_free(r);
     /* Nobody else in the team: routing finds no one. */
     r = transfer(&first, s.id, "{\"to\":\"agent\"}");
@@ -2401,6 +2480,7 @@ chat_session_suite(void)
     tcase_add_test(tc, send_with_an_idempotency_key_replays_the_first_201_and_stores_once);
     tcase_add_test(tc, send_body_is_sanitized_and_required);
     tcase_add_test(tc, send_carries_ratelimit_headers_per_session);
+    tcase_add_test(tc, a_customer_at_the_message_limit_does_not_block_the_agent);
     tcase_add_test(tc, send_on_a_closed_session_is_409_session_closed);
     tcase_add_test(tc, send_on_an_expired_session_is_409_session_closed);
 
@@ -2417,6 +2497,7 @@ chat_session_suite(void)
     tcase_add_test(tc, accept_of_a_session_of_another_agent_is_409_already_assigned);
     tcase_add_test(tc, expired_session_cannot_be_accepted_and_leaves_the_waiting_queue);
     tcase_add_test(tc, transfer_to_ticket_creates_a_linked_chat_ticket_once);
+    tcase_add_test(tc, concurrent_customer_transfers_to_ticket_answer_201_and_200_with_one_ticket);
     tcase_add_test(tc, a_chats_ticket_names_the_chat_to_agents_and_webhooks);
     tcase_add_test(tc, transfer_to_ticket_keeps_the_ticket_with_the_chats_agent);
     tcase_add_test(tc, a_kept_ticket_waits_for_a_pick_of_its_agent_in_flight);

@@ -305,6 +305,64 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
 }
 END_TEST
 
+/* QA: an empty frame reaches the hook as a GET without a body (nchan);
+ * the worker answered 405, nginx closed the socket (1008) and the message
+ * queued right behind it was stored but never echoed (the crash path of
+ * docs/chat-transport.md §15). Now: an error frame, the socket stays. */
+START_TEST(an_empty_frame_gets_an_error_frame_and_the_next_message_its_echo)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send '' --send %s",
+                     sp_t_shq("{\"type\":\"message\",\"body\":\"right behind\"}")),
+        2, "invalid_frame");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "right behind"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
+/* A frame over the hook's body limit (1 MiB) was answered 413, which
+ * closed the socket like the empty frame did. It is frame_too_large, as
+ * any frame over 16 KiB, and the next message is echoed. */
+START_TEST(a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send-bytes 1200000 --send %s",
+                     sp_t_shq("{\"type\":\"message\",\"body\":\"after the big one\"}")),
+        2, "frame_too_large");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "after the big one"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
+/* The same over the websocket: an error frame idempotency_key_reused for
+ * the other body, nothing stored, and the same body again answers the
+ * stored frame (to its sender). */
+START_TEST(a_client_id_reused_with_another_body_gets_an_error_frame)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *first = "{\"type\":\"message\",\"body\":\"hi\",\"client_id\":\"k1\"}";
+    const char *other = "{\"type\":\"message\",\"body\":\"other\",\"client_id\":\"k1\"}";
+    struct json_object *frames = frames_with_error(
+        &c, sp_t_fmt("--send %s --send %s --send %s", sp_t_shq(first), sp_t_shq(other),
+                     sp_t_shq(first)),
+        3, "idempotency_key_reused");
+    ck_assert_ptr_null(sp_t_chat_frame(frames, "message", "other"));
+    int echoes = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *o = json_object_array_get_idx(frames, i);
+        echoes += strcmp(sp_t_jstr(o, "type"), "message") == 0 &&
+                  strcmp(sp_t_jstr(o, "body"), "hi") == 0;
+    }
+    ck_assert_int_eq(echoes, 2);
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
 START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -312,7 +370,7 @@ START_TEST(a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_r
      * the bucket the HTTP fallback shares). */
     sp_t_away_from_window_edges(5, 60);
     sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count)"
-             " VALUES ('chat_message:%s:60',"
+             " VALUES ('chat_message:%s:customer:60',"
              "   to_timestamp(floor(extract(epoch FROM now()) / 60) * 60), 60)", c.id);
     struct json_object *frames = frames_with_error(
         &c, sp_t_fmt("--send %s", sp_t_shq("{\"type\":\"message\",\"body\":\"one too many\"}")),
@@ -531,6 +589,29 @@ START_TEST(a_client_id_is_the_senders_own_over_http)
     json_object_put(reply);
     json_object_put(again);
     json_object_put(cust);
+}
+END_TEST
+
+/* QA: a client_id reused with another body answered 200 with the first
+ * message and dropped the new text. It is refused as an Idempotency-Key
+ * reused with another body is (422 idempotency_key_reused); the same
+ * body still answers the stored message. */
+START_TEST(a_client_id_reused_with_another_body_is_422_over_http)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct json_object *first = http_post_message(c.id, &c.customer,
+                                                  "{\"body\":\"hi\",\"client_id\":\"k1\"}", 201);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/messages", c.id),
+                                         c.customer.token,
+                                         "{\"body\":\"something else\",\"client_id\":\"k1\"}");
+    sp_t_assert_problem(r, 422, "idempotency_key_reused");
+    sp_t_resp_free(r);
+    struct json_object *again = http_post_message(c.id, &c.customer,
+                                                  "{\"body\":\"hi\",\"client_id\":\"k1\"}", 200);
+    ck_assert_int_eq(sp_t_jint(again, "id"), sp_t_jint(first, "id"));
+    ck_assert_str_eq(customer_messages(c.id), "1");
+    json_object_put(first);
+    json_object_put(again);
 }
 END_TEST
 
@@ -979,12 +1060,16 @@ chat_ws_suite(void)
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
+    tcase_add_test(tc, an_empty_frame_gets_an_error_frame_and_the_next_message_its_echo);
+    tcase_add_test(tc, a_client_id_reused_with_another_body_gets_an_error_frame);
+    tcase_add_test(tc, a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);
     tcase_add_test(tc, eventsource_receives_the_same_messages);
     tcase_add_test(tc, a_client_id_is_the_senders_own_over_http);
+    tcase_add_test(tc, a_client_id_reused_with_another_body_is_422_over_http);
     tcase_add_test(tc, a_websocket_resend_answers_its_sender_only);
     tcase_add_test(tc, accepting_ones_own_chat_again_publishes_nothing);
     tcase_add_test(tc, live_system_frames_carry_the_stored_messages_id_body_and_time);

@@ -226,7 +226,7 @@ END_TEST
 
 START_TEST(anything_but_one_object_is_refused)
 {
-    const char *bad[] = {"", "[]", "\"message\"", "42", "null"};
+    const char *bad[] = {"[]", "\"message\"", "42", "null"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_refused(bad[i], SP_CHAT_FRAME_INVALID, "invalid_frame", "a frame is one JSON object");
     assert_refused("{\"type\":\"typing\"", SP_CHAT_FRAME_INVALID, "invalid_frame",
@@ -235,8 +235,11 @@ START_TEST(anything_but_one_object_is_refused)
                    "invalid_frame", "malformed JSON: unexpected character");
     assert_refused("{}x", SP_CHAT_FRAME_INVALID, "invalid_frame",
                    "malformed JSON: unexpected character");
+    /* An empty frame (nchan's GET without a body) says so. */
+    assert_refused("", SP_CHAT_FRAME_INVALID, "invalid_frame",
+                   "the frame is empty; a frame is one JSON object");
     ck_assert_int_eq(sp_chat_frame_parse(&arena, NULL, 0, &f), SP_INVALID);
-    ck_assert_str_eq(f.detail, "a frame is one JSON object");
+    ck_assert_str_eq(f.detail, "the frame is empty; a frame is one JSON object");
 }
 END_TEST
 
