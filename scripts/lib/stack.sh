@@ -681,6 +681,21 @@ stack_notify_stop() {
     rm -f "$STACK_NOTIFY_PORTFILE"
 }
 
+# _stack_job_daemon PIDFILE BIN ARGS... — a job of cron/ as a daemon with the
+# jobs' settings (stack_job_env), logging to log/<job>.log; not again while
+# it runs.
+_stack_job_daemon() {
+    local pidfile=$1 bin=$2
+    shift 2
+    _stack_pid_alive "$(_stack_read_pid "$pidfile")" && return 0
+    if [ ! -x "$bin" ]; then
+        _stack_say "$bin not built"
+        return 1
+    fi
+    stack_job_env
+    _stack_spawn "$pidfile" "$STACK_LOG_DIR/${bin##*/}.log" env "${STACK_JOB_ENV[@]}" "$bin" "$@"
+}
+
 stack_dispatch_running() {
     _stack_pid_alive "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")"
 }
@@ -690,14 +705,8 @@ stack_dispatch_running() {
 # posting SMS and push to the notification sink when it runs.
 stack_dispatch_start() {
     stack_dispatch_running && return 0
-    if [ ! -x "$STACK_DISPATCH_BIN" ]; then
-        _stack_say "$STACK_DISPATCH_BIN not built"
-        return 1
-    fi
     [ -s "$STACK_SMTP_PORTFILE" ] || { _stack_say "no SMTP sink running"; return 1; }
-    stack_job_env
-    _stack_spawn "$STACK_DISPATCH_PIDFILE" "$STACK_LOG_DIR/support-dispatch.log" \
-        env "${STACK_JOB_ENV[@]}" "$STACK_DISPATCH_BIN" --loop
+    _stack_job_daemon "$STACK_DISPATCH_PIDFILE" "$STACK_DISPATCH_BIN" --loop
 }
 
 stack_dispatch_stop() {
@@ -747,16 +756,7 @@ stack_scan_running() {
 # is uploaded, every 2 s otherwise (the retry while clamd is down).
 stack_scan_start() {
     _stack_dirs || return 1
-    if stack_scan_running; then
-        return 0
-    fi
-    if [ ! -x "$STACK_SCAN_BIN" ]; then
-        _stack_say "$STACK_SCAN_BIN not built"
-        return 1
-    fi
-    stack_job_env
-    _stack_spawn "$STACK_SCAN_PIDFILE" "$STACK_LOG_DIR/support-scan.log" \
-        env "${STACK_JOB_ENV[@]}" "$STACK_SCAN_BIN" --loop --interval 2
+    _stack_job_daemon "$STACK_SCAN_PIDFILE" "$STACK_SCAN_BIN" --loop --interval 2
 }
 
 # stack_job_env — STACK_JOB_ENV: the settings every job of cron/ runs with
@@ -828,14 +828,7 @@ stack_kbsync_running() {
 # (retrieval leaves an edited article out until its chunks are of its
 # current version: docs/API.md §9 "Edits"); a full pass every 10 minutes.
 stack_kbsync_start() {
-    stack_kbsync_running && return 0
-    if [ ! -x "$STACK_KBSYNC_BIN" ]; then
-        _stack_say "$STACK_KBSYNC_BIN not built"
-        return 1
-    fi
-    stack_job_env
-    _stack_spawn "$STACK_KBSYNC_PIDFILE" "$STACK_LOG_DIR/knowledge-embedding-sync.log" \
-        env "${STACK_JOB_ENV[@]}" "$STACK_KBSYNC_BIN" --loop --interval 600
+    _stack_job_daemon "$STACK_KBSYNC_PIDFILE" "$STACK_KBSYNC_BIN" --loop --interval 600
 }
 
 stack_kbsync_stop() {

@@ -436,7 +436,7 @@ static enum sp_rc
 take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, const char *id,
            struct sp_mail_in_result *out, struct sp_problem *p)
 {
-    PGresult *r;
+    PGresult *r = NULL;
     if (owner_of(t, id, &r, p) != SP_OK)
         return p->rc;
     if (r == NULL)
@@ -489,7 +489,7 @@ take_thread(struct take *t, const struct thread *th, const struct sp_mail_in *m,
             const char *from_index, struct sp_mail_in_result *out, struct sp_problem *p)
 {
     for (size_t i = 0; i < th->n; i++) {
-        PGresult *r;
+        PGresult *r = NULL;
         if (owner_of(t, th->ids[i], &r, p) != SP_OK)
             return p->rc;
         if (r != NULL && from_its_customer(r, from_index)) {
