@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "domain/categories.h"
 #include "domain/contacts.h"
 #include "domain/ctx.h"
 #include "domain/party.h"
@@ -149,6 +150,14 @@ struct sp_api_attachments {
 struct sp_api_attachments sp_api_attachment_ids(struct sp_req *r,
                                                 const struct sp_field_value *attachments,
                                                 struct sp_problem *p);
+
+/* Only on the way to a 422 (p already holds field errors): the `category`
+ * field, when given well-formed, is looked up in scope too, so the one
+ * 422 lists unknown_category with the rest (API.md §1). A valid body's
+ * category is read by the domain command's own query instead: this adds
+ * a round trip to the error path only. */
+void sp_api_category_with_errors(struct sp_req *r, const struct sp_field_value *category,
+                                 enum sp_category_scope scope, struct sp_problem *p);
 
 bool sp_api_parse_status(const char *s, int *out);
 

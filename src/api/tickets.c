@@ -121,14 +121,23 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         json_object_object_get_ex(json, "priority", NULL))
         sp_problem_field(p, "priority", "not_allowed",
                          "is set by the support team, not by customers");
-    if (p->rc != SP_OK)
-        return p->rc;
+    if (p->rc != SP_OK && p->nerrors == 0)
+        return p->rc; /* not a JSON object: no fields to check */
+    /* A field of the wrong shape does not hide the others' faults: the
+     * fields that were read are checked on (the chat session, the
+     * sanitized subject and description, the category), so one 422 lists
+     * every field error (API.md §1). */
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[F_ATTACHMENTS], p);
     const char *chat = NULL;
     long long chat_id = chat_session(r, &v[F_CHAT], &chat, p);
-    const char *subject = sp_ticket_subject(r->arena, "subject", v[F_SUBJECT].str, p);
+    const char *subject = v[F_SUBJECT].present
+                              ? sp_ticket_subject(r->arena, "subject", v[F_SUBJECT].str, p)
+                              : NULL;
     const char *description =
-        sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p);
+        v[F_DESCRIPTION].present
+            ? sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p)
+            : NULL;
+    sp_api_category_with_errors(r, &v[F_CATEGORY], SP_CATEGORY_ACTIVE, p);
     if (p->rc != SP_OK)
         return p->rc;
 
