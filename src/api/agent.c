@@ -242,11 +242,25 @@ enum sp_rc
 sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[P_COUNT];
-    struct json_object *json = sp_api_read_body(r, patch_fields, P_COUNT, v, p);
+    struct json_object *json = sp_req_json(r, p);
     if (json == NULL)
         return p->rc;
+    if (sp_json_validate(json, patch_fields, P_COUNT, v, p) != SP_OK && p->nerrors == 0)
+        return p->rc; /* not a JSON object: no fields to check */
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
+    if (p->nerrors > 0) {
+        /* A field of the wrong shape does not hide the others' faults:
+         * the agent and category that were read are looked up too, so one
+         * 422 lists every field error (API.md §1). */
+        patch.has_assignee = v[P_ASSIGNEE].present;
+        patch.assignee = v[P_ASSIGNEE].i;
+        patch.has_category = v[P_CATEGORY].present;
+        patch.category_slug = v[P_CATEGORY].str;
+        struct command c = command(r);
+        sp_ticket_patch_check(&c.ctx, &c.ref, c.actor, &patch, p);
+        return p->rc;
+    }
     if (sp_api_if_match(r, 0, &patch.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
