@@ -156,18 +156,24 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_session_rate_limit(r, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[C_COUNT];
+    memset(v, 0, sizeof(v));
     /* An empty body is a session without a first message. */
-    if (r->body_len > 0 && sp_api_read_body(r, create_fields, C_COUNT, v, p) == NULL)
-        return p->rc;
-    if (r->body_len == 0)
-        memset(v, 0, sizeof(v));
+    struct json_object *json = r->body_len > 0 ? sp_req_json(r, p) : NULL;
+    if (r->body_len > 0 &&
+        (json == NULL ||
+         (sp_json_validate(json, create_fields, C_COUNT, v, p) != SP_OK && p->nerrors == 0)))
+        return p->rc; /* not JSON, or not an object: no fields to check */
+    /* A field of the wrong shape does not hide the others' faults: the
+     * fields that were read are checked on (the sanitized message, the
+     * category), so one 422 lists every field error (API.md §1). */
     const char *first = NULL;
     if (v[C_MESSAGE].present)
         first = sp_api_body_html(r, "message", &v[C_MESSAGE], SP_CHAT_BODY_MAX, p);
     struct create_input in = {.attachments = sp_api_attachment_ids(r, &v[C_ATTACHMENTS], p)};
-    if (in.attachments.n > 0 && !v[C_MESSAGE].present)
+    if (in.attachments.n > 0 && !json_object_object_get_ex(json, "message", NULL))
         sp_problem_field(p, "attachments", "requires_message",
                          "attachments go with a first message");
+    sp_api_category_with_errors(r, &v[C_CATEGORY], SP_CATEGORY_ACTIVE, p);
     if (p->rc != SP_OK)
         return p->rc;
     const struct sp_app *app = r->env->app;
