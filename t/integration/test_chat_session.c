@@ -1092,6 +1092,13 @@ START_TEST(send_body_is_sanitized_and_required)
     r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\"}");
     sp_t_assert_invalid(r, "body", "empty");
     sp_t_resp_free(r);
+    /* QA: the sanitizer's fault came only once client_id was fixed; one
+     * 422 lists both (API.md §1). */
+    r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\",\"client_id\":5}");
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_assert_invalid(r, "client_id", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
     r = msg_post(&c, s.id, "{\"body\":\"\"}");
     sp_t_assert_invalid(r, "body", NULL);
     sp_t_resp_free(r);
