@@ -317,11 +317,13 @@ enum sp_rc
 sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[M_COUNT];
-    struct json_object *json = sp_api_read_body(r, message_fields, M_COUNT, v, p);
-    if (json == NULL)
+    if (sp_api_read_fields(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
+    /* The body's sanitizer fault comes with the other fields' (API.md §1). */
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p);
+    const char *body = v[M_BODY].present
+                           ? sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p)
+                           : NULL;
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;

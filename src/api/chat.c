@@ -277,10 +277,8 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
     if (sp_api_rate_limit(r, bucket, &window, 1, &rate, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[M_COUNT];
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL ||
-        (sp_json_validate(json, message_fields, M_COUNT, v, p) != SP_OK && p->nerrors == 0))
-        return p->rc; /* not JSON, or not an object: no fields to check */
+    if (sp_api_read_fields(r, message_fields, M_COUNT, v, p) == NULL)
+        return p->rc;
     /* A field of the wrong shape does not hide the body's sanitizer fault
      * (empty once unsafe markup is removed): one 422 lists both (API.md
      * §1). */

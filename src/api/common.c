@@ -599,6 +599,17 @@ sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
     return json;
 }
 
+struct json_object *
+sp_api_read_fields(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
+                   struct sp_field_value *v, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL ||
+        (sp_json_validate(json, specs, n, v, p) != SP_OK && p->nerrors == 0))
+        return NULL;
+    return json;
+}
+
 const struct sp_field_spec *
 sp_api_fields_for(struct sp_req *r, bool create, const struct sp_field_spec *specs, size_t n)
 {

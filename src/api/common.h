@@ -117,6 +117,13 @@ enum sp_rc sp_api_send(struct sp_req *r, int status, struct sp_jw *w);
  * filled (400/415/422) when it is not. */
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
+/* As sp_api_read_body, but a field error does not end the reading: the
+ * object is returned with p holding the errors, for the caller to check
+ * the fields that were read on, so one 422 lists every field error
+ * (API.md §1). NULL only with no fields to check (not JSON, not an
+ * object). */
+struct json_object *sp_api_read_fields(struct sp_req *r, const struct sp_field_spec *specs,
+                                       size_t n, struct sp_field_value *v, struct sp_problem *p);
 /* A resource's one field table for a create or a patch: a create needs
  * the fields marked required, a patch none (an arena copy of specs). */
 const struct sp_field_spec *sp_api_fields_for(struct sp_req *r, bool create,
