@@ -242,11 +242,9 @@ enum sp_rc
 sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[P_COUNT];
-    struct json_object *json = sp_req_json(r, p);
+    struct json_object *json = sp_api_read_fields(r, patch_fields, P_COUNT, v, p);
     if (json == NULL)
         return p->rc;
-    if (sp_json_validate(json, patch_fields, P_COUNT, v, p) != SP_OK && p->nerrors == 0)
-        return p->rc; /* not a JSON object: no fields to check */
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
     if (p->nerrors > 0) {

@@ -158,11 +158,10 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[C_COUNT];
     memset(v, 0, sizeof(v));
     /* An empty body is a session without a first message. */
-    struct json_object *json = r->body_len > 0 ? sp_req_json(r, p) : NULL;
-    if (r->body_len > 0 &&
-        (json == NULL ||
-         (sp_json_validate(json, create_fields, C_COUNT, v, p) != SP_OK && p->nerrors == 0)))
-        return p->rc; /* not JSON, or not an object: no fields to check */
+    struct json_object *json =
+        r->body_len > 0 ? sp_api_read_fields(r, create_fields, C_COUNT, v, p) : NULL;
+    if (r->body_len > 0 && json == NULL)
+        return p->rc;
     /* A field of the wrong shape does not hide the others' faults: the
      * fields that were read are checked on (the sanitized message, the
      * category), so one 422 lists every field error (API.md §1). */

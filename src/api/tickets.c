@@ -112,17 +112,13 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
      * so every answer carries the RateLimit-* headers. */
     if (sp_api_ticket_rate_limit(r, p) != SP_OK)
         return p->rc;
-    struct json_object *json = sp_req_json(r, p);
+    struct sp_field_value v[F_COUNT];
+    struct json_object *json = sp_api_read_fields(r, create_fields, F_COUNT, v, p);
     if (json == NULL)
         return p->rc;
-    struct sp_field_value v[F_COUNT];
-    sp_json_validate(json, create_fields, F_COUNT, v, p);
-    if (json_object_is_type(json, json_type_object) &&
-        json_object_object_get_ex(json, "priority", NULL))
+    if (json_object_object_get_ex(json, "priority", NULL))
         sp_problem_field(p, "priority", "not_allowed",
                          "is set by the support team, not by customers");
-    if (p->rc != SP_OK && p->nerrors == 0)
-        return p->rc; /* not a JSON object: no fields to check */
     /* A field of the wrong shape does not hide the others' faults: the
      * fields that were read are checked on (the chat session, the
      * sanitized subject and description, the category), so one 422 lists
