@@ -301,9 +301,16 @@ enum sp_rc
 sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[SLA_NFIELDS];
-    if (sp_api_read_body(r, sla_fields, SLA_NFIELDS, v, p) == NULL)
+    if (sp_api_read_fields(r, sla_fields, SLA_NFIELDS, v, p) == NULL)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
+    if (p->nerrors > 0) {
+        /* The fields that were read are checked on, so one 422 lists
+         * every field error (API.md §1). A missing one is reported. */
+        (void)sp_sla_policy_check(&ctx, v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL,
+                                  (long)v[SLA_FIRST].i, (long)v[SLA_RESOLUTION].i, p);
+        return p->rc;
+    }
     const char *row;
     if (sp_sla_policy_put(&ctx, v[SLA_PRIORITY].str,
                          v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,

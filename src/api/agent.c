@@ -242,11 +242,23 @@ enum sp_rc
 sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[P_COUNT];
-    struct json_object *json = sp_api_read_body(r, patch_fields, P_COUNT, v, p);
+    struct json_object *json = sp_api_read_fields(r, patch_fields, P_COUNT, v, p);
     if (json == NULL)
         return p->rc;
     struct sp_ticket_patch patch;
     memset(&patch, 0, sizeof(patch));
+    if (p->nerrors > 0) {
+        /* A field of the wrong shape does not hide the others' faults:
+         * the agent and category that were read are looked up too, so one
+         * 422 lists every field error (API.md §1). */
+        patch.has_assignee = v[P_ASSIGNEE].present;
+        patch.assignee = v[P_ASSIGNEE].i;
+        patch.has_category = v[P_CATEGORY].present;
+        patch.category_slug = v[P_CATEGORY].str;
+        struct command c = command(r);
+        sp_ticket_patch_check(&c.ctx, &c.ref, c.actor, &patch, p);
+        return p->rc;
+    }
     if (sp_api_if_match(r, 0, &patch.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
@@ -303,11 +315,13 @@ enum sp_rc
 sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[M_COUNT];
-    struct json_object *json = sp_api_read_body(r, message_fields, M_COUNT, v, p);
-    if (json == NULL)
+    if (sp_api_read_fields(r, message_fields, M_COUNT, v, p) == NULL)
         return p->rc;
+    /* The body's sanitizer fault comes with the other fields' (API.md §1). */
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
-    const char *body = sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p);
+    const char *body = v[M_BODY].present
+                           ? sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p)
+                           : NULL;
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;

@@ -571,6 +571,17 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     return out;
 }
 
+void
+sp_api_category_with_errors(struct sp_req *r, const struct sp_field_value *category,
+                            enum sp_category_scope scope, struct sp_problem *p)
+{
+    if (!category->present || p->rc != SP_INVALID || p->nerrors == 0)
+        return;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_category cat;
+    (void)sp_category_by_slug(&ctx, category->str, scope, &cat, p);
+}
+
 bool
 sp_api_parse_status(const char *s, int *out)
 {
@@ -587,6 +598,17 @@ sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
 {
     struct json_object *json = sp_req_json(r, p);
     if (json == NULL || sp_json_validate(json, specs, n, v, p) != SP_OK)
+        return NULL;
+    return json;
+}
+
+struct json_object *
+sp_api_read_fields(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
+                   struct sp_field_value *v, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL ||
+        (sp_json_validate(json, specs, n, v, p) != SP_OK && p->nerrors == 0))
         return NULL;
     return json;
 }

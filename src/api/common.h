@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "domain/categories.h"
 #include "domain/contacts.h"
 #include "domain/ctx.h"
 #include "domain/party.h"
@@ -116,6 +117,13 @@ enum sp_rc sp_api_send(struct sp_req *r, int status, struct sp_jw *w);
  * filled (400/415/422) when it is not. */
 struct json_object *sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs,
                                      size_t n, struct sp_field_value *v, struct sp_problem *p);
+/* As sp_api_read_body, but a field error does not end the reading: the
+ * object is returned with p holding the errors, for the caller to check
+ * the fields that were read on, so one 422 lists every field error
+ * (API.md §1). NULL only with no fields to check (not JSON, not an
+ * object). */
+struct json_object *sp_api_read_fields(struct sp_req *r, const struct sp_field_spec *specs,
+                                       size_t n, struct sp_field_value *v, struct sp_problem *p);
 /* A resource's one field table for a create or a patch: a create needs
  * the fields marked required, a patch none (an arena copy of specs). */
 const struct sp_field_spec *sp_api_fields_for(struct sp_req *r, bool create,
@@ -149,6 +157,14 @@ struct sp_api_attachments {
 struct sp_api_attachments sp_api_attachment_ids(struct sp_req *r,
                                                 const struct sp_field_value *attachments,
                                                 struct sp_problem *p);
+
+/* Only on the way to a 422 (p already holds field errors): the `category`
+ * field, when given well-formed, is looked up in scope too, so the one
+ * 422 lists unknown_category with the rest (API.md §1). A valid body's
+ * category is read by the domain command's own query instead: this adds
+ * a round trip to the error path only. */
+void sp_api_category_with_errors(struct sp_req *r, const struct sp_field_value *category,
+                                 enum sp_category_scope scope, struct sp_problem *p);
 
 bool sp_api_parse_status(const char *s, int *out);
 

@@ -36,17 +36,32 @@ static struct sp_stmt put_stmt = SP_STMT(
     4);
 
 enum sp_rc
+sp_sla_policy_check(struct sp_ctx *ctx, const char *category_slug, long first_response_minutes,
+                    long resolution_minutes, struct sp_problem *p)
+{
+    /* A first response due after the resolution would never be the
+     * earlier target (API.md §5.2): the two dues would contradict. */
+    if (first_response_minutes > 0 && resolution_minutes > 0 &&
+        first_response_minutes > resolution_minutes)
+        sp_problem_field(p, "first_response_minutes", "out_of_range",
+                         "must not be more than resolution_minutes");
+    /* Looked up here only on the way to a 422; a valid body's category
+     * is read by the upsert itself, at no extra round trip. */
+    if (p->nerrors > 0 && category_slug != NULL) {
+        struct sp_category cat;
+        (void)sp_category_by_slug(ctx, category_slug, SP_CATEGORY_ANY, &cat, p);
+    }
+    return p->rc;
+}
+
+enum sp_rc
 sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
                   long first_response_minutes, long resolution_minutes, const char **row_json,
                   struct sp_problem *p)
 {
-    /* A first response due after the resolution would never be the
-     * earlier target (API.md §5.2): the two dues would contradict. */
-    if (first_response_minutes > resolution_minutes) {
-        sp_problem_field(p, "first_response_minutes", "out_of_range",
-                         "must not be more than resolution_minutes");
+    if (sp_sla_policy_check(ctx, category_slug, first_response_minutes, resolution_minutes, p) !=
+        SP_OK)
         return p->rc;
-    }
     const char *params[4] = {priority, category_slug,
                              sp_arena_sprintf(ctx->arena, "%ld", first_response_minutes),
                              sp_arena_sprintf(ctx->arena, "%ld", resolution_minutes)};

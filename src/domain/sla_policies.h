@@ -24,6 +24,15 @@ enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const cha
                              long first_response_minutes, long resolution_minutes,
                              const char **row_json, struct sp_problem *p);
 
+/* The checks of a put past the fields' shapes: a first response later
+ * than the resolution (either 0: not given well-formed, not compared);
+ * then, when p holds any field error (these or the caller's), the
+ * category's slug is looked up too, so one 422 lists unknown_category
+ * with the rest (API.md §1). */
+enum sp_rc sp_sla_policy_check(struct sp_ctx *ctx, const char *category_slug,
+                               long first_response_minutes, long resolution_minutes,
+                               struct sp_problem *p);
+
 /* Removes a category's override (id): the category's tickets take the
  * priority's default from then on (as a PUT, for tickets created or
  * re-prioritized afterwards). A default is 409 default_policy (every

@@ -52,59 +52,64 @@ run(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor, 
     return SP_OK;
 }
 
-/* A ticket is filed only under an active category, but the category it
+/* The patch's lookups against the locked ticket: the agent it assigns
+ * (*self: the actor), the category it files under (*cat). Each miss is a
+ * field error and both are checked, so one 422 lists both (API.md §1).
+ * A ticket is filed only under an active category, but the category it
  * is in stays accepted after an admin deactivates it: a field equal to the
  * current value writes nothing (API.md §5), so repeating it beside a status
  * change must not refuse the change. Moving into an inactive one is the
  * same unknown_category as an unknown slug. */
 static enum sp_rc
-patch_category(struct sp_ticket_change *c, const char *slug, struct sp_problem *p)
+patch_lookups(struct sp_ticket_change *c, const struct sp_ticket_patch *patch,
+              struct sp_category *cat, bool *self, struct sp_problem *p)
 {
-    struct sp_category cat = {0};
-    if (slug != NULL) {
-        struct sp_problem miss;
-        sp_problem_init(&miss);
-        if (sp_category_by_slug(c->ctx, slug, SP_CATEGORY_ANY, &cat, &miss) != SP_OK) {
-            if (miss.rc != SP_INVALID) {
-                *p = miss;
-                return p->rc;
-            }
-            return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
+    *self = false;
+    memset(cat, 0, sizeof(*cat));
+    struct sp_problem miss;
+    sp_problem_init(&miss);
+    if (patch->has_assignee && patch->assignee != 0) {
+        struct sp_agent agent;
+        if (sp_agent_get(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
+            *self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
+        } else if (miss.rc == SP_NOT_FOUND) {
+            sp_problem_field(p, "assigned_agent_id", "unknown_agent", "is not an agent");
+        } else {
+            *p = miss;
+            return p->rc;
         }
-        if (!cat.is_active && cat.id != c->after.category_id)
-            return sp_category_unknown(p, SP_CATEGORY_ACTIVE);
     }
-    if (cat.id == c->after.category_id)
-        return SP_OK;
-    return sp_ticket_set_category(c, cat.id, sp_category_slug(c->ctx, c->after.category_id, p),
-                                  slug, p);
+    sp_problem_init(&miss);
+    if (patch->has_category && patch->category_slug != NULL) {
+        if (sp_category_by_slug(c->ctx, patch->category_slug, SP_CATEGORY_ANY, cat, &miss) ==
+            SP_OK) {
+            if (!cat->is_active && cat->id != c->after.category_id)
+                sp_category_unknown(p, SP_CATEGORY_ACTIVE);
+        } else if (miss.rc == SP_INVALID) {
+            sp_category_unknown(p, SP_CATEGORY_ACTIVE);
+        } else {
+            *p = miss;
+            return p->rc;
+        }
+    }
+    return p->rc;
 }
 
 static enum sp_rc
 edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
 {
     const struct sp_ticket_patch *patch = in;
-    struct sp_ctx *ctx = c->ctx;
     if (patch->if_match != 0 && patch->if_match != c->before.version)
         return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
                               "the ticket is at version %lld, not %lld", c->before.version,
                               patch->if_match);
-    bool self = false;
-    if (patch->has_assignee && patch->assignee != 0) {
-        struct sp_agent agent;
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        if (sp_agent_get(ctx, patch->assignee, &agent, &ignored) != SP_OK) {
-            if (ignored.rc != SP_NOT_FOUND) {
-                *p = ignored;
-                return p->rc;
-            }
-            sp_problem_field(p, "assigned_agent_id", "unknown_agent", "is not an agent");
-            return SP_INVALID;
-        }
-        self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
-    }
-    if (patch->has_category && patch_category(c, patch->category_slug, p) != SP_OK)
+    bool self;
+    struct sp_category cat;
+    if (patch_lookups(c, patch, &cat, &self, p) != SP_OK)
+        return p->rc;
+    if (patch->has_category && cat.id != c->after.category_id &&
+        sp_ticket_set_category(c, cat.id, sp_category_slug(c->ctx, c->after.category_id, p),
+                               patch->category_slug, p) != SP_OK)
         return p->rc;
     if (patch->has_assignee)
         sp_ticket_set_assignee(c, patch->assignee, self);
@@ -119,6 +124,25 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
                               "the ticket is closed; it can no longer be changed");
     return SP_OK;
+}
+
+void
+sp_ticket_patch_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                      const struct sp_ticket_patch *patch, struct sp_problem *p)
+{
+    struct sp_problem q;
+    sp_problem_init(&q);
+    struct sp_ticket_state st;
+    if (sp_db_begin(ctx->db, ctx->arena, &q) != SP_OK)
+        return;
+    if (sp_ticket_lock(ctx, ref, NULL, &st, &q) == SP_OK) {
+        struct sp_ticket_change c;
+        sp_ticket_change_init(&c, ctx, &st, actor);
+        struct sp_category cat;
+        bool self;
+        (void)patch_lookups(&c, patch, &cat, &self, p);
+    }
+    sp_db_rollback(ctx->db, ctx->arena);
 }
 
 enum sp_rc

@@ -28,6 +28,15 @@ enum sp_rc sp_ticket_patch(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
                            struct sp_actor actor, const struct sp_ticket_patch *patch,
                            long long *ticket_id, struct sp_problem *p);
 
+/* Only on the way to a 422 (p holds the body's field errors): the
+ * lookups of the patch's readable fields (its agent, its category) against
+ * the ticket, in a transaction rolled back; their misses join p, so one
+ * 422 lists every field error (API.md §1). A ticket that cannot be read
+ * adds nothing: the 422 comes first, its 404 on the next try. */
+void sp_ticket_patch_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
+                           struct sp_actor actor, const struct sp_ticket_patch *patch,
+                           struct sp_problem *p);
+
 struct sp_agent_reply {
     long long agent_id;            /* the replier's support_agents id */
     const char *body;              /* sanitized */

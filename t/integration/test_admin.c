@@ -1057,6 +1057,44 @@ START_TEST(sla_policy_with_first_response_after_resolution_is_422)
 }
 END_TEST
 
+/* QA: a first_response_minutes out of its range hid an unknown category
+ * (looked up in a later stage); one 422 lists every field error (API.md
+ * §1), the order check's too. A known category adds nothing. */
+START_TEST(sla_policy_put_reports_every_field_error_at_once)
+{
+    struct sp_t_resp *r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                                     "{\"priority\":\"normal\",\"category\":\"nope\","
+                                     "\"first_response_minutes\":0,\"resolution_minutes\":600}");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   "{\"priority\":\"normal\",\"category\":\"nope\","
+                   "\"first_response_minutes\":600,\"resolution_minutes\":60}");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   "{\"priority\":\"x\",\"category\":\"nope\","
+                   "\"first_response_minutes\":600,\"resolution_minutes\":60}");
+    sp_t_assert_invalid(r, "priority", "invalid");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    sp_t_resp_free(r);
+    const char *slug = sp_t_admin_category_new(NULL);
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   sp_t_fmt("{\"priority\":\"normal\",\"category\":\"%s\","
+                            "\"first_response_minutes\":0,\"resolution_minutes\":600}", slug));
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_msg(sla_find("normal", slug) == NULL, "an invalid policy was stored");
+}
+END_TEST
+
 /* ---- priority rules -------------------------------------------------------------- */
 
 START_TEST(rule_create_answers_201_with_every_field)
@@ -1637,6 +1675,7 @@ admin_suite(void)
     tcase_add_test(tc, sla_policies_list_has_one_default_per_priority);
     tcase_add_test(tc, sla_policy_put_upserts_per_category_and_drives_due_dates);
     tcase_add_test(tc, sla_policy_with_first_response_after_resolution_is_422);
+    tcase_add_test(tc, sla_policy_put_reports_every_field_error_at_once);
     tcase_add_test(tc, sla_policy_override_delete_falls_back_to_the_default);
     tc = sp_t_tcase(s, "priority_rules");
     tcase_set_timeout(tc, 120);

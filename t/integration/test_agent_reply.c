@@ -438,6 +438,21 @@ START_TEST(empty_body_is_422)
 }
 END_TEST
 
+/* The body's sanitizer fault comes with the other fields' errors in one
+ * 422 (API.md §1), not only once they are fixed. */
+START_TEST(markup_only_body_and_bad_status_are_reported_together)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_of_new_customer("invalid agent reply");
+    struct sp_t_resp *r =
+        post_message(&a, pid, "{\"body\":\"<script>x</script>\",\"status\":\"done\"}");
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_assert_invalid(r, "status", "invalid");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(missing_body_is_422_required)
 {
     assert_reply_invalid("{\"is_internal\":true}", "body", "required");
@@ -595,6 +610,7 @@ agent_reply_suite(void)
     tcase_add_test(tc, is_internal_of_wrong_type_is_422);
     tcase_add_test(tc, unknown_status_in_reply_is_422);
     tcase_add_test(tc, body_of_20001_chars_is_422_too_long);
+    tcase_add_test(tc, markup_only_body_and_bad_status_are_reported_together);
     tcase_add_test(tc, reply_to_unknown_ticket_is_404);
 
     tc = sp_t_tcase(s, "idempotency");

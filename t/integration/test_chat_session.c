@@ -537,6 +537,38 @@ START_TEST(create_with_unknown_or_inactive_category_is_422_unknown_category)
 }
 END_TEST
 
+/* QA: a metadata of the wrong type hid an unknown category (looked up
+ * in a later stage); one 422 lists every field error (API.md §1), the
+ * sanitizer's too, and no session is made. */
+START_TEST(create_reports_every_field_error_at_once)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = create_raw(&c, "{\"category\":\"nope\",\"metadata\":\"x\"}");
+    sp_t_assert_invalid(r, "metadata", "wrong_type");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = create_raw(&c, "{\"category\":\"nope\",\"metadata\":\"x\","
+                       "\"message\":\"<script>x</script>\"}");
+    sp_t_assert_invalid(r, "metadata", "wrong_type");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_assert_invalid(r, "message", "empty");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    sp_t_resp_free(r);
+    /* a message of the wrong type is a message given: no requires_message */
+    r = create_raw(&c, "{\"message\":5,\"attachments\":[\"ZZZZZZZZZZZZ\"]}");
+    sp_t_assert_invalid(r, "message", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    r = create_raw(&c, sp_t_fmt("{\"category\":%s,\"metadata\":\"x\"}",
+                                sp_t_jq(category_manual())));
+    sp_t_assert_invalid(r, "metadata", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_sessions_of(&c), 0);
+}
+END_TEST
+
 START_TEST(create_with_metadata_over_4_kib_is_422_and_smaller_is_kept)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1059,6 +1091,13 @@ START_TEST(send_body_is_sanitized_and_required)
     sp_t_resp_free(r);
     r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\"}");
     sp_t_assert_invalid(r, "body", "empty");
+    sp_t_resp_free(r);
+    /* QA: the sanitizer's fault came only once client_id was fixed; one
+     * 422 lists both (API.md §1). */
+    r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\",\"client_id\":5}");
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_assert_invalid(r, "client_id", "wrong_type");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     r = msg_post(&c, s.id, "{\"body\":\"\"}");
     sp_t_assert_invalid(r, "body", NULL);
@@ -2451,6 +2490,7 @@ chat_session_suite(void)
     tcase_add_test(tc, create_message_becomes_the_first_customer_message_sanitized);
     tcase_add_test(tc, create_message_empty_after_sanitizing_is_422);
     tcase_add_test(tc, create_with_unknown_or_inactive_category_is_422_unknown_category);
+    tcase_add_test(tc, create_reports_every_field_error_at_once);
     tcase_add_test(tc, create_with_metadata_over_4_kib_is_422_and_smaller_is_kept);
     tcase_add_test(tc, create_is_for_customers_only);
 

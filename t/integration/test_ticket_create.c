@@ -334,6 +334,35 @@ START_TEST(blank_subject_and_empty_description_are_reported_together)
 }
 END_TEST
 
+/* QA: an unknown category or chat session came only once the other
+ * fields were fixed (lookups in a later stage); one 422 lists them with
+ * the shape and sanitizer errors (API.md §1). */
+START_TEST(lookups_are_reported_with_the_field_errors)
+{
+    struct sp_t_resp *r =
+        create("{\"subject\":\"\",\"description\":\"ok\",\"category\":\"nope\"}");
+    sp_t_assert_invalid(r, "subject", "too_short");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = create("{\"subject\":\"  \",\"description\":\"<script>x</script>\","
+               "\"category\":\"nope\",\"chat_session_id\":\"ZZZZZZZZZZZZ\","
+               "\"source\":\"carrier-pigeon\"}");
+    sp_t_assert_invalid(r, "subject", "empty");
+    sp_t_assert_invalid(r, "description", "empty");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_assert_invalid(r, "chat_session_id", "unknown_session");
+    sp_t_assert_invalid(r, "source", "invalid");
+    ck_assert_uint_eq(sp_t_error_count(r), 5);
+    sp_t_resp_free(r);
+    r = create(body_with(",\"category\":\"nope\",\"chat_session_id\":\"ZZZZZZZZZZZZ\""));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_assert_invalid(r, "chat_session_id", "unknown_session");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(missing_description_is_422_required)
 {
     assert_create_invalid("{\"subject\":\"no description\"}", "description", "required");
@@ -605,6 +634,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, subject_with_controls_or_line_breaks_is_422_invalid);
     tcase_add_test(tc, subject_is_stored_without_the_blanks_around_it);
     tcase_add_test(tc, blank_subject_and_empty_description_are_reported_together);
+    tcase_add_test(tc, lookups_are_reported_with_the_field_errors);
     tcase_add_test(tc, missing_description_is_422_required);
     tcase_add_test(tc, description_of_20000_chars_is_accepted);
     tcase_add_test(tc, description_of_20001_chars_is_422_too_long);
