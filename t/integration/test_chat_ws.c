@@ -255,9 +255,6 @@ START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
 }
 END_TEST
 
-/* 4000 "<" are within the frame's 4000 characters but 16 000 once
- * escaped: refused before anything is stored (API.md §7), never a stored
- * message that is then not broadcast. */
 /* Sends the frames of args (chat_client arguments) as the customer and
  * expects `expect` frames back, one of them an error frame with code;
  * returns them all (the caller puts them). */
@@ -283,6 +280,22 @@ customer_messages(const char *sid)
                     " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", sid);
 }
 
+/* Sends the frames of bad (chat_client arguments) and then a message as
+ * the customer: the bad ones get an error frame with code, the socket
+ * stays open, and the message behind them is echoed and the only one
+ * stored. */
+static void
+refused_and_the_socket_goes_on(const char *bad, const char *code)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *next = "{\"type\":\"message\",\"body\":\"still here\"}";
+    struct json_object *frames =
+        frames_with_error(&c, sp_t_fmt("%s --send %s", bad, sp_t_shq(next)), 2, code);
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+
 /* A body over 4000 characters once escaped ("<" × 4000) or as sent
  * (4001 plain: QA, it got invalid_frame; API.md §7 and the HTTP send's
  * field error say too_long) gets too_long, stores nothing, and the
@@ -291,16 +304,9 @@ START_TEST(a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no
 {
     static const char *const bodies[][2] = {{"<", "4000"}, {"a", "4001"}};
     for (size_t i = 0; i < 2; i++) {
-        struct sp_t_chat c = sp_t_chat_active();
         const char *big = sp_t_fmt("{\"type\":\"message\",\"body\":%s}",
                                    sp_t_jq(sp_t_repeat(bodies[i][0], atoi(bodies[i][1]))));
-        struct json_object *frames = frames_with_error(
-            &c, sp_t_fmt("--send %s --send %s", sp_t_shq(big),
-                         sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")),
-            2, "too_long");
-        ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
-        json_object_put(frames);
-        ck_assert_str_eq(customer_messages(c.id), "1");
+        refused_and_the_socket_goes_on(sp_t_fmt("--send %s", sp_t_shq(big)), "too_long");
     }
 }
 END_TEST
@@ -311,14 +317,7 @@ END_TEST
  * docs/chat-transport.md §15). Now: an error frame, the socket stays. */
 START_TEST(an_empty_frame_gets_an_error_frame_and_the_next_message_its_echo)
 {
-    struct sp_t_chat c = sp_t_chat_active();
-    struct json_object *frames = frames_with_error(
-        &c, sp_t_fmt("--send '' --send %s",
-                     sp_t_shq("{\"type\":\"message\",\"body\":\"right behind\"}")),
-        2, "invalid_frame");
-    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "right behind"));
-    json_object_put(frames);
-    ck_assert_str_eq(customer_messages(c.id), "1");
+    refused_and_the_socket_goes_on("--send ''", "invalid_frame");
 }
 END_TEST
 
@@ -327,14 +326,7 @@ END_TEST
  * any frame over 16 KiB, and the next message is echoed. */
 START_TEST(a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open)
 {
-    struct sp_t_chat c = sp_t_chat_active();
-    struct json_object *frames = frames_with_error(
-        &c, sp_t_fmt("--send-bytes 1200000 --send %s",
-                     sp_t_shq("{\"type\":\"message\",\"body\":\"after the big one\"}")),
-        2, "frame_too_large");
-    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "after the big one"));
-    json_object_put(frames);
-    ck_assert_str_eq(customer_messages(c.id), "1");
+    refused_and_the_socket_goes_on("--send-bytes 1200000", "frame_too_large");
 }
 END_TEST
 
