@@ -1300,6 +1300,9 @@ START_TEST(redeliver_refuses_pending_unknown_foreign_and_inactive)
     r = sp_t_post_json(redeliver_path(hook, event), agent.token, "");
     sp_t_assert_problem(r, 403, "forbidden");
     sp_t_resp_free(r);
+    r = sp_t_post_json(redeliver_path(hook, event), NULL, "");   /* no token */
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
     patch_hook(hook, "{\"is_active\":false}");
     r = sp_t_admin("POST", redeliver_path(hook, event), NULL);
     sp_t_assert_problem(r, 409, "webhook_inactive");
