@@ -176,7 +176,7 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_MAIL_REPLY_KEYS", SEC(mail_reply_keys), NULL, 0, 0,
      "keys of signed reply addresses kid:secret,... (first signs, all verify): customer mails"
      " say reply to SUPPORT_MAIL_FROM+t-<ticket>-<mac>, and support-mail-in takes those replies"
-     " in (unset: customer mails say replies are not read)"},
+     " in (unset: customer mails ask for answers on the ticket page)"},
     {"SUPPORT_MAIL_NEW_TICKETS", INT(mail_new_tickets), "1", 0, 1,
      "support-mail-in: 1 = a mail from a known customer's address without a reply address"
      " opens a ticket (source email); 0 = it is refused"},
