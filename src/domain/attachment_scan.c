@@ -3,10 +3,11 @@
  *
  * Each decision is one statement guarded by status = 'pending', so a
  * second scanner (a --once run next to the daemon) can only repeat a
- * verdict, never undo one. An infected file is unlinked after its row
- * says infected (and forgets the storage key): if the unlink fails the
- * cleanup's orphan sweep removes the file, and it is never served since
- * only clean rows are.
+ * verdict, never undo one. An infected file is deleted after its row
+ * says infected (and forgets the storage key, which the same statement
+ * puts in support_attachment_deletions): if the delete fails, or the
+ * scanner dies first, the cleanup deletes it later (sql/049), and it is
+ * never served meanwhile since only clean rows are.
  */
 #include "domain/attachment_scan.h"
 
@@ -40,16 +41,24 @@ static struct sp_stmt due_stmt = SP_STMT_READ(
     " ORDER BY uploaded_at, id LIMIT 50",
     0);
 
-/* $2 the verdict, $3 clamd's words; infected rows forget their file. A
+/* $2 the verdict, $3 clamd's words; infected rows forget their file,
+ * whose key goes to support_attachment_deletions in the same statement
+ * (o: the key before the update). A
  * file a ticket message lists while it waits (a mail's, domain/mail_in)
  * gets the verdict in the message's list too, and its ticket a new
  * version: its representation changed (ETags, the customer view cache). */
 static struct sp_stmt verdict_stmt = SP_STMT(
     "attachment_scan_verdict",
-    "WITH v AS (UPDATE support_attachments SET status = $2, scan_result = $3,"
-    "  scanned_at = now(), storage_key = CASE WHEN $2 = 'infected' THEN NULL ELSE storage_key END,"
-    "  scan_attempts = scan_attempts + 1"
-    "  WHERE id = $1 AND status = 'pending' RETURNING id, message_id),"
+    "WITH o AS (SELECT id, storage_key FROM support_attachments"
+    "  WHERE id = $1 AND status = 'pending' FOR UPDATE),"
+    " v AS (UPDATE support_attachments a SET status = $2, scan_result = $3, scanned_at = now(),"
+    "  storage_key = CASE WHEN $2 = 'infected' THEN NULL ELSE a.storage_key END,"
+    "  scan_attempts = a.scan_attempts + 1"
+    "  FROM o WHERE a.id = o.id AND a.status = 'pending'"
+    "  RETURNING a.id, a.message_id, o.storage_key AS old_key),"
+    " d AS (INSERT INTO support_attachment_deletions (storage_key)"
+    "  SELECT old_key FROM v WHERE $2 = 'infected' AND old_key IS NOT NULL"
+    "  ON CONFLICT DO NOTHING),"
     " m AS (UPDATE support_ticket_messages m SET attachments = (SELECT jsonb_agg("
     "   CASE WHEN x.e->>'id' = v.id THEN x.e || jsonb_build_object('status', $2::text)"
     "   ELSE x.e END ORDER BY x.ord)"
@@ -95,7 +104,11 @@ static struct sp_stmt stale_count_stmt = SP_STMT_READ(
     " AND uploaded_at < support_from_ms($1::bigint) - $2::bigint * interval '1 hour'"
 static struct sp_stmt unattached_stmt = SP_STMT(
     "attachment_cleanup_unattached",
-    "DELETE FROM support_attachments" UNATTACHED_WHERE " RETURNING id, storage_key", 2);
+    "WITH d AS (DELETE FROM support_attachments" UNATTACHED_WHERE " RETURNING id, storage_key),"
+    " k AS (INSERT INTO support_attachment_deletions (storage_key)"
+    "  SELECT storage_key FROM d WHERE storage_key IS NOT NULL ON CONFLICT DO NOTHING)"
+    " SELECT id, storage_key FROM d",
+    2);
 static struct sp_stmt unattached_count_stmt = SP_STMT_READ(
     "attachment_cleanup_unattached_count",
     "SELECT count(*), count(storage_key) FROM support_attachments" UNATTACHED_WHERE, 2);
@@ -105,6 +118,36 @@ static struct sp_stmt orphans_stmt = SP_STMT_READ(
     "SELECT k FROM unnest($1::text[]) AS k"
     " WHERE NOT EXISTS (SELECT 1 FROM support_attachments a WHERE a.storage_key = k)",
     1);
+
+/* --- objects to delete (sql/049) ---------------------------------------- */
+
+/* Before a checked copy is stored under a new key: should the scanner die
+ * before the row names it, the cleanup deletes it. */
+static struct sp_stmt deletion_intent_stmt = SP_STMT(
+    "attachment_deletion_intent",
+    "INSERT INTO support_attachment_deletions (storage_key) VALUES ($1) ON CONFLICT DO NOTHING",
+    1);
+/* The object is gone. */
+static struct sp_stmt deletion_done_stmt = SP_STMT(
+    "attachment_deletion_done",
+    "DELETE FROM support_attachment_deletions WHERE storage_key = $1", 1);
+/* Keys whose row was recorded (an ingest that went through): kept. */
+static struct sp_stmt deletions_named_stmt = SP_STMT(
+    "attachment_deletions_named",
+    "DELETE FROM support_attachment_deletions d"
+    " WHERE EXISTS (SELECT 1 FROM support_attachments a WHERE a.storage_key = d.storage_key)",
+    0);
+#define DELETIONS_DUE_WHERE                                                                 \
+    " WHERE created_at < support_from_ms($1::bigint) - interval '1 hour' AND NOT EXISTS"     \
+    " (SELECT 1 FROM support_attachments a WHERE a.storage_key = d.storage_key)"
+static struct sp_stmt deletions_due_stmt = SP_STMT_READ(
+    "attachment_deletions_due",
+    "SELECT storage_key FROM support_attachment_deletions d" DELETIONS_DUE_WHERE
+    " ORDER BY created_at, storage_key LIMIT 200",
+    1);
+static struct sp_stmt deletions_due_count_stmt = SP_STMT_READ(
+    "attachment_deletions_due_count",
+    "SELECT count(*) FROM support_attachment_deletions d" DELETIONS_DUE_WHERE, 1);
 
 static void
 log_item(enum sp_log_level level, const char *event, const char *id, const char *detail)
@@ -154,7 +197,9 @@ decide(const struct scan_job *j, struct sp_arena *a, const char *id, const char 
         params[1] = "infected";
         if (exec_ok(j->db, a, &verdict_stmt, params)) {
             j->n->infected++;
-            if (!sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
+            if (sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
+                (void)exec_ok(j->db, a, &deletion_done_stmt, (const char *const[]){key});
+            else   /* the cleanup tries again */
                 log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);
         }
         log_item(SP_LOG_WARN, "attachment_infected", id, detail);
@@ -284,6 +329,11 @@ keep_checked(const struct scan_job *j, struct sp_arena *a, const struct sp_attac
 {
     char err[256];
     const char *key = sp_attachment_files_stored_key(a, j->files, row->id);
+    if (!exec_ok(j->db, a, &deletion_intent_stmt, (const char *const[]){key})) {
+        j->n->errors++;
+        log_item(SP_LOG_WARN, "attachment_store_failed", row->id, "database");
+        return NULL;
+    }
     if (!sp_attachment_files_put(j->files, key, fd, row->size, row->content_type, err,
                                  sizeof(err))) {
         j->n->errors++;
@@ -484,12 +534,12 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
 }
 
 /* The rows of uploads attached to nothing for too long, then their files
- * (with a bucket, their stored objects). Rows first, committed (no
- * transaction is held while files go): a file goes only once no row can
- * be attached any more, and a crash in between leaves files no row
- * names — the directory's orphan sweep removes them on a later run; a
- * bucket is not listed (a failed delete is logged, with the id) — never
- * a row whose file is gone. */
+ * (with a bucket, their stored objects). Rows first, committed with their
+ * keys in support_attachment_deletions (no transaction is held while
+ * files go): a file goes only once no row can be attached any more, and
+ * a crash or a failed delete in between leaves a key there that
+ * drop_deletions deletes on a later run — never a row whose file is
+ * gone. */
 static enum sp_rc
 drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
                 const char *const params[2], bool dry_run,
@@ -512,10 +562,49 @@ drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment
             continue;
         if (sp_attachment_files_remove(files, a, key, err, sizeof(err))) {
             n->files++;
+            (void)exec_ok(db, a, &deletion_done_stmt, (const char *const[]){key});
             continue;
         }
         n->errors++;
         log_item(SP_LOG_ERROR, "attachment_unlink_failed", sp_db_str(r, i, 0), err);
+    }
+    return SP_OK;
+}
+
+/* The objects support_attachment_deletions names that no row names and
+ * that have waited an hour, in batches while a batch gets anywhere (a key
+ * whose delete fails stays for the next run); the keys a row names are
+ * only forgotten (their ingest was recorded). */
+static enum sp_rc
+drop_deletions(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
+               const char *const params[2], bool dry_run,
+               struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+{
+    if (dry_run) {
+        PGresult *r = sp_db_exec(db, a, &deletions_due_count_stmt, params, p);
+        n->files += r != NULL ? sp_db_int(r, 0, 0) : 0;
+        return r != NULL ? SP_OK : p->rc;
+    }
+    if (sp_db_exec(db, a, &deletions_named_stmt, NULL, p) == NULL)
+        return p->rc;
+    for (int gone = 1, rows = 200; gone > 0 && rows == 200;) {
+        PGresult *r = sp_db_exec(db, a, &deletions_due_stmt, params, p);
+        if (r == NULL)
+            return p->rc;
+        rows = PQntuples(r);
+        gone = 0;
+        for (int i = 0; i < rows; i++) {
+            const char *key = sp_db_str(r, i, 0);
+            char err[256] = "the key stays in support_attachment_deletions";
+            if (sp_attachment_files_remove(files, a, key, err, sizeof(err)) &&
+                exec_ok(db, a, &deletion_done_stmt, (const char *const[]){key})) {
+                n->files++;
+                gone++;
+                continue;
+            }
+            n->errors++;
+            log_item(SP_LOG_ERROR, "attachment_unlink_failed", NULL, err);
+        }
     }
     return SP_OK;
 }
@@ -537,6 +626,8 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
         if (files->s3 != NULL && !dry_run)
             drop_objects(files, &a, r, n);
         rc = drop_unattached(db, &a, files, params, dry_run, n, p);
+        if (rc == SP_OK)
+            rc = drop_deletions(db, &a, files, params, dry_run, n, p);
         /* A bucket is not listed: its stored keys are named by rows, and
          * what lands under incoming/ without one (a client's late PUT, a
          * mail's file whose take rolled back) expires by the bucket's

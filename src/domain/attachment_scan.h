@@ -6,7 +6,8 @@
  * the pass ends, to be retried) and the cleanup (rows never uploaded
  * after a day, uploads attached to nothing after
  * SUPPORT_ATTACHMENT_UNATTACHED_HOURS with their files, files in storage
- * that no row names after an hour).
+ * that no row names after an hour, and the objects of keys rows forgot,
+ * sql/049 — a bucket is never listed).
  * Run by support-scan (--loop, woken by NOTIFY support_attachment_scan)
  * and attachment-cleanup (cron).
  * Must not: know HTTP.
@@ -55,7 +56,9 @@ struct sp_attachment_cleanup_counts {
  * bucket, their objects too, should any have come late); rows uploaded
  * before now - unattached_hours, attached to nothing and clean or failed
  * (a file kept), then their stored files; and files of the directory older
- * than an hour that no row names. rows counts both kinds of row, files
+ * than an hour that no row names, and the objects support_attachment_deletions
+ * names (keys no row names any more, or not yet after an hour: a failed
+ * delete, a crash). rows counts both kinds of row, files
  * the files removed (dry_run: that would be). */
 enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
                                       int64_t now_ms, long unattached_hours, bool dry_run,

@@ -310,6 +310,10 @@ START_TEST(infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket
                               fake.id), "type_mismatch");
     ck_assert(!any_stored(virus.id));
     ck_assert(!any_stored(fake.id));
+    /* The infected copy's key was noted with the verdict and forgotten
+     * once its object was deleted. */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachment_deletions"
+                              " WHERE storage_key LIKE 'attachments/%s.%%'", virus.id), "0");
 }
 END_TEST
 
@@ -340,26 +344,113 @@ START_TEST(an_upload_not_made_stays_pending_and_is_cleaned_up)
 }
 END_TEST
 
+/* A PNG uploaded to the bucket, taken in and scanned clean; its checked
+ * copy is stored (stored_key_of). */
+static struct sp_t_upload
+clean_in_bucket(const char *token, const char *filename)
+{
+    struct sp_t_upload c = create(token, filename, "image/png", sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    scan_pass();
+    ck_assert_str_eq(status_of(token, c.id), "clean");
+    ck_assert(stored(stored_key_of(c.id)));
+    return c;
+}
+
+/* A clean upload attached to nothing past
+ * SUPPORT_ATTACHMENT_UNATTACHED_HOURS (24); its stored key. */
+static const char *
+unattached_for_a_day(struct sp_t_upload *c)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    *c = clean_in_bucket(u.token, "unused.png");
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", c->id);
+    return stored_key_of(c->id);
+}
+
 /* An upload attached to nothing past SUPPORT_ATTACHMENT_UNATTACHED_HOURS
  * (24): the cleanup deletes its row, then its stored object. */
 START_TEST(an_upload_attached_to_nothing_goes_with_its_object)
 {
-    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_upload c = create(u.token, "unused.png", "image/png", sizeof(sp_t_png));
-    const char *body;
-    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
-    scan_pass();
-    ck_assert_str_eq(status_of(u.token, c.id), "clean");
-    const char *kept = stored_key_of(c.id);
-    ck_assert(stored(kept));
-    sp_t_sql("UPDATE support_attachments SET uploaded_at = now() - interval '25 hours'"
-             " WHERE id = '%s'", c.id);
+    struct sp_t_upload c;
+    const char *kept = unattached_for_a_day(&c);
     const char *args[] = {"--once", NULL};
     const char *out;
     ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", c.id),
                      "0");
     ck_assert(!stored(kept));
+}
+END_TEST
+
+/* attachment-cleanup, once; its exit code (1: an object was not deleted). */
+static int
+cleanup_run(void)
+{
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    return sp_t_job_run("attachment-cleanup", env, args, &out);
+}
+
+static const char *
+deletions_of(const char *key)
+{
+    return sp_t_sql("SELECT count(*) FROM support_attachment_deletions WHERE storage_key = '%s'",
+                    key);
+}
+
+/* The bucket refuses the delete of an unattached upload's object (its
+ * clock an hour ahead: every signed request is RequestTimeTooSkewed): the
+ * row goes, its key stays in support_attachment_deletions, and a cleanup
+ * an hour later deletes the object — it used to stay in the bucket for
+ * good, since a bucket is never listed. */
+START_TEST(an_object_whose_delete_failed_goes_with_a_later_cleanup)
+{
+    struct sp_t_upload c;
+    const char *kept = unattached_for_a_day(&c);
+    sp_t_fixture_post(&fx, "/_fixture/clock?offset=3600", "{}");
+    int rc = cleanup_run();
+    sp_t_fixture_post(&fx, "/_fixture/clock?offset=0", "{}");
+    ck_assert_int_eq(rc, 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'", c.id),
+                     "0");
+    ck_assert(stored(kept));
+    ck_assert_str_eq(deletions_of(kept), "1");
+    ck_assert_int_eq(cleanup_run(), 0);   /* not within the hour */
+    ck_assert(stored(kept));
+    sp_t_sql("UPDATE support_attachment_deletions SET created_at = now() - interval '2 hours'"
+             " WHERE storage_key = '%s'", kept);
+    ck_assert_int_eq(cleanup_run(), 0);
+    ck_assert(!stored(kept));
+    ck_assert_str_eq(deletions_of(kept), "0");
+}
+END_TEST
+
+/* support-scan notes a checked copy's key before it stores it: a scanner
+ * that dies before its row names the key leaves it noted, and the cleanup
+ * deletes that object after an hour; a noted key the row names (the
+ * ingest went through) is only forgotten, its object kept. */
+START_TEST(a_copy_no_row_came_to_name_is_deleted_and_a_named_one_kept)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = clean_in_bucket(u.token, "kept.png");
+    const char *kept = stored_key_of(c.id);
+    ck_assert_str_eq(deletions_of(kept), "1");
+    /* What a scanner that died after its PUT left: an object and its note. */
+    const char *lost = sp_t_fmt("attachments/%s.0123456789abcdef", c.id);
+    sp_t_fixture_post(&fx, sp_t_fmt("/_fixture/put?bucket=" BUCKET "&key=%s", lost), "{}");
+    sp_t_sql("INSERT INTO support_attachment_deletions (storage_key, created_at)"
+             " VALUES ('%s', now() - interval '2 hours')", lost);
+    sp_t_sql("UPDATE support_attachment_deletions SET created_at = now() - interval '2 hours'"
+             " WHERE storage_key = '%s'", kept);
+    ck_assert_int_eq(cleanup_run(), 0);
+    ck_assert(!stored(lost));
+    ck_assert(stored(kept));
+    ck_assert_str_eq(deletions_of(lost), "0");
+    ck_assert_str_eq(deletions_of(kept), "0");
+    ck_assert_str_eq(status_of(u.token, c.id), "clean");
 }
 END_TEST
 
@@ -457,6 +548,8 @@ main(void)
     tcase_add_test(tc, infected_and_mistyped_uploads_are_refused_and_deleted_from_the_bucket);
     tcase_add_test(tc, an_upload_not_made_stays_pending_and_is_cleaned_up);
     tcase_add_test(tc, an_upload_attached_to_nothing_goes_with_its_object);
+    tcase_add_test(tc, an_object_whose_delete_failed_goes_with_a_later_cleanup);
+    tcase_add_test(tc, a_copy_no_row_came_to_name_is_deleted_and_a_named_one_kept);
     tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
     tcase_add_test(tc, a_mails_file_is_kept_in_the_bucket);
