@@ -79,12 +79,21 @@ sp_problem_msgf(char *msg, const char *fmt, ...)
     return msg;
 }
 
+/* A field error with its message given whole (NULL: empty). The body's,
+ * the query's and the headers' setters differ only in the detail. */
+static void
+field_message(struct sp_problem *p, const char *detail, const char *field, const char *code,
+              const char *message)
+{
+    (void)sp_problem_msgf(field_error(p, detail, field, code), "%s",
+                          message != NULL ? message : "");
+}
+
 void
 sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                  const char *message)
 {
-    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_BODY_DETAIL, field, code), "%s",
-                          message != NULL ? message : "");
+    field_message(p, SP_PROBLEM_BODY_DETAIL, field, code, message);
 }
 
 void
@@ -101,16 +110,14 @@ void
 sp_problem_query_field(struct sp_problem *p, const char *field, const char *code,
                        const char *message)
 {
-    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_QUERY_DETAIL, field, code), "%s",
-                          message != NULL ? message : "");
+    field_message(p, SP_PROBLEM_QUERY_DETAIL, field, code, message);
 }
 
 void
 sp_problem_header_field(struct sp_problem *p, const char *field, const char *code,
                         const char *message)
 {
-    (void)sp_problem_msgf(field_error(p, SP_PROBLEM_HEADER_DETAIL, field, code), "%s",
-                          message != NULL ? message : "");
+    field_message(p, SP_PROBLEM_HEADER_DETAIL, field, code, message);
 }
 
 const char *
