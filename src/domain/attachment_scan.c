@@ -321,11 +321,13 @@ static struct sp_stmt look_later_stmt = SP_STMT(
     " WHERE id = $1 AND uploaded_at IS NULL",
     1);
 
-/* The checked copy (fd) stored under a key of ours, the incoming object
- * deleted; the stored key, or NULL (logged, counted) to try again later. */
+/* The checked copy (fd) stored under a key of ours, noted first (sql/049);
+ * the stored key, or NULL (logged, counted) to try again later. The
+ * incoming object stays until the row names the copy: a failed record
+ * takes the upload in again on a later pass rather than losing it. */
 static const char *
 keep_checked(const struct scan_job *j, struct sp_arena *a, const struct sp_attachment *row,
-             const char *incoming, int fd)
+             int fd)
 {
     char err[256];
     const char *key = sp_attachment_files_stored_key(a, j->files, row->id);
@@ -340,8 +342,6 @@ keep_checked(const struct scan_job *j, struct sp_arena *a, const struct sp_attac
         log_item(SP_LOG_WARN, "attachment_store_failed", row->id, err);
         return NULL;
     }
-    if (!sp_attachment_files_remove(j->files, a, incoming, err, sizeof(err)))
-        log_item(SP_LOG_WARN, "attachment_unlink_failed", row->id, err);
     return key;
 }
 
@@ -372,12 +372,17 @@ ingest_present(const struct scan_job *j, struct sp_arena *a, const char *id, con
         log_item(SP_LOG_WARN, "attachment_upload_refused", id, p.detail);
         return true;
     }
-    const char *kept = keep_checked(j, a, &row, key, fd);
-    if (kept == NULL || sp_attachment_record_upload(&ctx, &row, sha, kept, &stored, &p) != SP_OK ||
-        lseek(fd, 0, SEEK_SET) != 0) {
+    const char *kept = keep_checked(j, a, &row, fd);
+    if (kept == NULL || sp_attachment_record_upload(&ctx, &row, sha, kept, &stored, &p) != SP_OK) {
         close(fd);
         if (kept != NULL)
             log_item(SP_LOG_WARN, "attachment_record_failed", id, p.detail);
+        return true;
+    }
+    if (!sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
+        log_item(SP_LOG_WARN, "attachment_unlink_failed", id, err);
+    if (lseek(fd, 0, SEEK_SET) != 0) {   /* recorded: a later pass scans it */
+        close(fd);
         return true;
     }
     j->n->ingested++;

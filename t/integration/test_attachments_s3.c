@@ -454,6 +454,44 @@ START_TEST(a_copy_no_row_came_to_name_is_deleted_and_a_named_one_kept)
 }
 END_TEST
 
+/* The database refuses to record an upload the scanner took in (a
+ * trigger stands in for an outage): the upload is not lost — its incoming
+ * object stays and the next pass takes it in — and the copy the failed
+ * pass stored goes with the cleanup. */
+START_TEST(an_upload_whose_record_failed_is_taken_in_on_the_next_pass)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "retry.png", "image/png", sizeof(sp_t_png));
+    const char *body;
+    ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    sp_t_sql("CREATE FUNCTION t_refuse_record() RETURNS trigger LANGUAGE plpgsql AS"
+             " $$BEGIN RAISE EXCEPTION 'the database is away'; END$$");
+    sp_t_sql("CREATE TRIGGER t_refuse_record BEFORE UPDATE ON support_attachments FOR EACH ROW"
+             " WHEN (OLD.uploaded_at IS NULL AND NEW.uploaded_at IS NOT NULL"
+             " AND NEW.id = '%s') EXECUTE FUNCTION t_refuse_record()", c.id);
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    (void)sp_t_job_run("support-scan", env, args, &out);
+    sp_t_sql("DROP TRIGGER t_refuse_record ON support_attachments");
+    sp_t_sql("DROP FUNCTION t_refuse_record()");
+    ck_assert_str_eq(status_of(u.token, c.id), "pending");
+    ck_assert_msg(stored(key_of(c.id)), "the incoming object was deleted:\n%s", out);
+    const char *lost = sp_t_sql("SELECT storage_key FROM support_attachment_deletions"
+                                " WHERE storage_key LIKE 'attachments/%s.%%'", c.id);
+    ck_assert(stored(lost));
+    scan_pass();
+    ck_assert_str_eq(status_of(u.token, c.id), "clean");
+    const char *kept = stored_key_of(c.id);
+    ck_assert_str_ne(kept, lost);
+    ck_assert(!stored(key_of(c.id)));
+    sp_t_sql("UPDATE support_attachment_deletions SET created_at = now() - interval '2 hours'"
+             " WHERE storage_key LIKE 'attachments/%s.%%'", c.id);
+    ck_assert_int_eq(cleanup_run(), 0);
+    ck_assert(!stored(lost));
+    ck_assert(stored(kept));
+}
+END_TEST
+
 /* The scanner as a daemon that only a NOTIFY wakes (its interval is
  * ten minutes): a client asking for the status after its PUT makes it
  * look now, so the upload is clean within seconds of the first ask. */
@@ -550,6 +588,7 @@ main(void)
     tcase_add_test(tc, an_upload_attached_to_nothing_goes_with_its_object);
     tcase_add_test(tc, an_object_whose_delete_failed_goes_with_a_later_cleanup);
     tcase_add_test(tc, a_copy_no_row_came_to_name_is_deleted_and_a_named_one_kept);
+    tcase_add_test(tc, an_upload_whose_record_failed_is_taken_in_on_the_next_pass);
     tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
     tcase_add_test(tc, a_mails_file_is_kept_in_the_bucket);
