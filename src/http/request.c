@@ -478,6 +478,9 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     sp_jw_end(&w);
     if (k->challenge != NULL)
         sp_resp_header(r, "WWW-Authenticate", k->challenge);
+    /* A problem is about this one request: never kept by a cache, whatever
+     * the route (a 405 or 404 has none whose role could say so). */
+    r->no_store = true;
     if (!p->logged) {
         struct sp_log_line *l = sp_log_begin(status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO, "problem");
         sp_log_int(l, "status", status);

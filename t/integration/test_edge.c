@@ -156,6 +156,24 @@ START_TEST(trace_with_the_api_worker_down_is_502_problem)
 }
 END_TEST
 
+/* The worker's 405 and 404 name no route whose role could say "no-store":
+ * every problem carries it (a 405 is heuristically cacheable). */
+START_TEST(the_workers_405_and_404_are_not_stored)
+{
+    const char *paths[] = {"/support/admin/categories/5", "/support/no-such-thing"};
+    const long statuses[] = {405, 404};
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_request("DELETE", paths[i], NULL, NULL, NULL, NULL);
+        ck_assert_int_eq(r->status, statuses[i]);
+        ck_assert_str_eq(sp_t_header(r, "Content-Type"), "application/problem+json");
+        ck_assert_msg(sp_t_header(r, "Cache-Control") != NULL &&
+                          strcmp(sp_t_header(r, "Cache-Control"), "no-store") == 0,
+                      "%s: Cache-Control %s", paths[i], sp_t_header(r, "Cache-Control"));
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(a_write_to_a_static_file_is_405_with_allow_get_head)
 {
     struct sp_t_resp *r =
@@ -369,6 +387,7 @@ edge_suite(void)
     tcase_add_test(tc, an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
+    tcase_add_test(tc, the_workers_405_and_404_are_not_stored);
     tcase_add_test(tc, the_static_folder_is_not_listed_403_problem);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
     tcase_add_test(tc, a_chat_connect_path_nginx_would_normalise_is_404);
