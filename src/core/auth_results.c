@@ -185,8 +185,10 @@ sp_auth_results_parse(struct sp_arena *a, const char *v, struct sp_auth_results 
             break;   /* a ';' at the end */
         struct sp_auth_result res;
         any = true;
-        if (!resinfo(&r, &res))
+        if (!resinfo(&r, &res)) {
+            r.bad |= out->n > 0;   /* "none" only alone */
             continue;
+        }
         out->v = sp_arena_grow(a, out->v, out->n, &cap, sizeof(*out->v), 4);
         out->v[out->n++] = res;
     }

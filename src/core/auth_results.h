@@ -11,8 +11,8 @@
  *     "reason=value", then properties "ptype.property=value" (a value may
  *     be "local@domain", "@domain" or base64 with '/' and '='; a
  *     property written without its ptype, as some MTAs write
- *     "action=none", is kept with ptype ""). "; none" is no result. A
- *     ';' at the very end is allowed.
+ *     "action=none", is kept with ptype ""). "; none" is no result, and
+ *     stands alone. A ';' at the very end is allowed.
  *   - Anything else (an unterminated comment or quoted string, a token
  *     where none may be, a method without '=') makes the value
  *     unreadable: it is never half trusted.

@@ -86,6 +86,7 @@ START_TEST(none_is_no_result)
     h = parsed(OURS " 1 ;  NONE (nothing checked) ");
     ck_assert_uint_eq(h.n, 0);
     ck_assert(!readable(OURS "; none; spf=pass"));
+    ck_assert(!readable(OURS "; spf=pass; none"));
 }
 END_TEST
 
