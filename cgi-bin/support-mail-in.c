@@ -9,7 +9,8 @@
  *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
  *     its files kept as attachments, pending until support-scan's verdict
  *   65 EX_DATAERR    not a mail, no text of its own, too long
- *   67 EX_NOUSER     unknown reply address, unknown sender
+ *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
+ *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
  *   75 EX_TEMPFAIL   database down, rate limited: the MTA tries again
  *   78 EX_CONFIG     settings wrong (also deferred by Postfix)
@@ -52,7 +53,8 @@ usage(void)
                     "  one mail on standard input; the envelope defaults to $SENDER and\n"
                     "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
                     "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
-                    "  SUPPORT_MAIL_NEW_TICKETS (see support-api --help).\n");
+                    "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID (see support-api\n"
+                    "  --help).\n");
     return EX_USAGE;
 }
 
@@ -99,6 +101,31 @@ read_mail(size_t *len)
     return buf;
 }
 
+/* SUPPORT_MAIL_AUTHSERV_ID, NULL when unset or empty. */
+static const char *
+authserv_id(const struct sp_config *cfg)
+{
+    return cfg->mail_authserv_id != NULL && *cfg->mail_authserv_id != '\0'
+               ? cfg->mail_authserv_id
+               : NULL;
+}
+
+/* Unset, nothing checks that From is who wrote the mail: said on every
+ * run (the program runs once per mail), so it shows wherever the mail
+ * log is read. */
+static void
+warn_unverified(const struct sp_config *cfg)
+{
+    if (authserv_id(cfg) != NULL)
+        return;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "mail_in_from_unverified");
+    sp_log_str(l, "hint", "SUPPORT_MAIL_AUTHSERV_ID is not set: the From of a mail is taken"
+                          " as written, so anyone who knows a customer's address can write"
+                          " as them; set it to the authserv-id of the MTA's"
+                          " Authentication-Results headers");
+    sp_log_end(l);
+}
+
 static int
 load(struct settings *s)
 {
@@ -117,6 +144,7 @@ load(struct settings *s)
         return bad_config(err);
     if (!sp_attachment_files_from_config(&s->cfg, &s->s3, &s->files, err, sizeof(err)))
         return bad_config(err);
+    warn_unverified(&s->cfg);
     return 0;
 }
 
@@ -153,6 +181,8 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
     }
+    if (r->sender_auth != NULL)
+        sp_log_str(l, "sender_auth", r->sender_auth);
     sp_log_end(l);
 }
 
@@ -179,6 +209,7 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
         .ticket_limits = {{60, s->cfg.ticket_rate_per_minute},
                           {86400, s->cfg.ticket_rate_per_day}},
         .files = &s->files, .attachment_types = s->cfg.attachment_types,
+        .authserv_id = authserv_id(&s->cfg),
     };
     struct sp_mail_in_result r;
     enum sp_rc rc = sp_mail_in_take(&ctx, &in, &env, &m, &r, &p);

@@ -180,6 +180,11 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_MAIL_NEW_TICKETS", INT(mail_new_tickets), "1", 0, 1,
      "support-mail-in: 1 = a mail from a known customer's address without a reply address"
      " opens a ticket (source email); 0 = it is refused"},
+    {"SUPPORT_MAIL_AUTHSERV_ID", STR(mail_authserv_id), NULL, 0, 0,
+     "support-mail-in: the authserv-id our MTA writes in its Authentication-Results headers"
+     " (RFC 8601, e.g. mx.example.com); set, a mail's From is trusted only when the topmost"
+     " such header says dmarc=pass (or, without a DMARC verdict, an aligned dkim or spf pass),"
+     " else the mail is refused; unset, From is not verified (a warning each run)"},
     {"SUPPORT_STAFF_MAIL", STR(staff_mail), NULL, 0, 0,
      "address that gets agent, team and provider-operations notifications by mail"
      " (unset: they go to SUPPORT_NOTIFY_URL)"},

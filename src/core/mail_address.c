@@ -292,3 +292,26 @@ sp_mailboxes_read(struct sp_arena *a, const char *v, struct sp_mailboxes *k)
     if (!k->done)
         finish_mbox(a, &m, k);
 }
+
+/* n without the trailing root dot of d[0..n). */
+static size_t
+without_root(const char *d, size_t n)
+{
+    return n - (n > 0 && d[n - 1] == '.');
+}
+
+bool
+sp_mail_domain_same(const char *d, const char *ours)
+{
+    size_t n = without_root(d, strlen(d)), m = without_root(ours, strlen(ours));
+    return n > 0 && n == m && strncasecmp(d, ours, n) == 0;
+}
+
+bool
+sp_mail_domain_within(const char *d, const char *parent)
+{
+    size_t n = without_root(d, strlen(d)), m = without_root(parent, strlen(parent));
+    if (m == 0 || n < m || strncasecmp(d + n - m, parent, m) != 0)
+        return false;
+    return n == m || d[n - m - 1] == '.';
+}

@@ -26,4 +26,11 @@ struct sp_mailboxes {
  * full. Addresses and names are arena-owned, valid UTF-8. */
 void sp_mailboxes_read(struct sp_arena *a, const char *value, struct sp_mailboxes *k);
 
+/* Domains compared as DNS does: without regard to case or a trailing
+ * root dot. same: d is ours (false when either is empty); within: d is
+ * parent or one of its subdomains ("a.example.com" is within
+ * "example.com", "badexample.com" is not). */
+bool sp_mail_domain_same(const char *d, const char *ours);
+bool sp_mail_domain_within(const char *d, const char *parent);
+
 #endif

@@ -393,7 +393,7 @@ struct hdrs {
 static const char *const top_names[] = {
     "from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
     "in-reply-to", "references", "auto-submitted", "precedence", "x-autoreply",
-    "x-autorespond", "list-id",
+    "x-autorespond", "list-id", "authentication-results",
     "content-type", "content-transfer-encoding", "content-disposition", NULL,
 };
 static const char *const part_names[] = {
@@ -1103,6 +1103,20 @@ auto_reply(struct sp_arena *a, const struct hdrs *h)
            hget(h, "list-id") != NULL;
 }
 
+/* Every Authentication-Results value, top first: which of them counts
+ * is core/auth_results' to say. */
+static void
+auth_results(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n; i++)
+        n += strcmp(h->v[i].name, "authentication-results") == 0;
+    out->auth_results = sp_arena_alloc(a, (n > 0 ? n : 1) * sizeof(*out->auth_results));
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->v[i].name, "authentication-results") == 0)
+            out->auth_results[out->nauth_results++] = h->v[i].value;
+}
+
 static void
 recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
 {
@@ -1148,6 +1162,7 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
                                        SP_MAIL_MAX_REFERENCES);
     out->date = hget(&h, "date");
     recipients(a, &h, out);
+    auth_results(a, &h, out);
     out->auto_reply = auto_reply(a, &h);
     out->body_offset = body;
     return read_body(a, msg + body, len - body, &h, out, p);

@@ -23,6 +23,8 @@
  *     programs put there; only the last path component is kept.
  *   - Threading: the first msg-id of Message-ID and In-Reply-To, and the
  *     msg-ids of References (sp_mail_msg_ids).
+ *   - Authentication-Results (RFC 8601): every one, top first, unfolded
+ *     (core/auth_results reads them).
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
@@ -72,6 +74,9 @@ struct sp_mail_in {
     const char *date;           /* the Date header as written (unfolded); NULL when none */
     const char **recipients;    /* addr-specs of To, Cc, Delivered-To, X-Original-To */
     size_t nrecipients;         /* at most SP_MAIL_MAX_RECIPIENTS (the rest are dropped) */
+    const char **auth_results;  /* Authentication-Results values, top first (unfolded,
+                                   controls made spaces, trimmed) */
+    size_t nauth_results;
     bool auto_reply;            /* see above */
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */

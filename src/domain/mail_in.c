@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/auth_results.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/mail_reply.h"
@@ -104,6 +105,28 @@ reply_ticket(struct sp_arena *a, const struct sp_mail_in_env *env,
             return sp_arena_strdup(a, id);
     }
     return NULL;
+}
+
+/* With an authserv-id: whether our MTA vouches for From (out->sender_auth
+ * says what it said). A mail it does not vouch for is refused as one
+ * from an unknown sender is (67: bounced), before anything is looked up,
+ * so a forged From learns nothing about tickets or customers. */
+static enum sp_rc
+check_sender(struct sp_arena *a, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+             struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    if (env->authserv_id == NULL)
+        return SP_OK;
+    enum sp_auth_verdict v = sp_auth_results_verdict(
+        a, m->auth_results, m->nauth_results, env->authserv_id, m->from_addr);
+    out->sender_auth = sp_auth_verdict_name(v);
+    if (sp_auth_verdict_trusted(v))
+        return SP_OK;
+    return sp_problem_set(p, SP_NOT_FOUND, "unverified_sender",
+                          "we could not verify that this mail comes from the domain of its"
+                          " From address (DMARC, DKIM or SPF): write from your account's"
+                          " address through its own provider, or open a ticket on the help"
+                          " pages");
 }
 
 static enum sp_rc
@@ -514,6 +537,8 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
         out->outcome = SP_MAIL_IN_IGNORED;
         return SP_OK;
     }
+    if (check_sender(ctx->arena, env, mail, out, p) != SP_OK)
+        return p->rc;
     struct thread th = {.n = 0};
     const char *id = reply_ticket(ctx->arena, env, envelope, mail, &th.bad_address);
     if (id == NULL)

@@ -10,7 +10,12 @@
  * email; without a (valid) reply address, a ticket its References,
  * In-Reply-To or subject tag names (domain/mail_thread) whose customer's
  * stored email From is; else a new mail, the one customer whose stored
- * email From is (the blind index, domain/contacts). A mail taken twice (the MTA retries a
+ * email From is (the blind index, domain/contacts). From itself is
+ * trusted only as far as the receiving MTA vouches for it: with an
+ * authserv_id, the topmost Authentication-Results header of that id
+ * must pass DMARC (or, without a DMARC verdict, aligned DKIM or SPF;
+ * core/auth_results), else the mail is refused as unverified_sender;
+ * without one, From is taken as written. A mail taken twice (the MTA retries a
  * delivery, a mail sent to two of our addresses) is taken once: its
  * Message-ID with a hash of its subject and body is the customer's
  * idempotency key (another mail reusing a Message-ID is its own mail).
@@ -45,6 +50,8 @@ struct sp_mail_in_env {
     struct sp_rate_window ticket_limits[2];  /* the ticket create limits (API.md §1) */
     const struct sp_attachment_files *files; /* where a mail's files are kept; NULL: not */
     const char *attachment_types;            /* SUPPORT_ATTACHMENT_TYPES */
+    const char *authserv_id;                 /* SUPPORT_MAIL_AUTHSERV_ID; NULL: From is
+                                                not verified */
 };
 
 /* What the MTA says of the delivery (NULL: not told). */
@@ -75,10 +82,14 @@ struct sp_mail_in_result {
     size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
     const char *via;          /* what named the ticket answered: "reply_address",
                                  "references" or "subject"; NULL: a new mail */
+    const char *sender_auth;  /* with an authserv_id, what our Authentication-Results
+                                 header said of From (sp_auth_verdict_name), also when
+                                 refused; NULL: not checked */
 };
 
 /* Refusals, each with a detail meant for the sender's bounce:
- *   SP_NOT_FOUND unknown_reply_address, unknown_sender, no_reply_address;
+ *   SP_NOT_FOUND unknown_reply_address, unknown_sender, unverified_sender,
+ *   no_reply_address;
  *   SP_FORBIDDEN not_the_customer; SP_CONFLICT ambiguous_sender,
  *   ticket_closed (closed meanwhile: try again); SP_INVALID empty,
  *   too_long; SP_RATE_LIMITED; and the database's errors. */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/mail_address.h"
 
 #define PREFIX "ticket-"
 
@@ -29,16 +30,6 @@ public_id_at(const char *s, size_t n, char out[SP_PUBLIC_ID_LEN + 1])
     return sp_public_id_read(id, out);
 }
 
-/* Domains are the same without regard to case or a trailing root dot. */
-static bool
-same_domain(const char *d, const char *ours)
-{
-    size_t n = strlen(d), m = strlen(ours);
-    n -= n > 0 && d[n - 1] == '.';
-    m -= m > 0 && ours[m - 1] == '.';
-    return n > 0 && n == m && strncasecmp(d, ours, n) == 0;
-}
-
 bool
 sp_mail_thread_ticket(const char *msg_id, const char *domain,
                       char public_id[SP_PUBLIC_ID_LEN + 1])
@@ -47,7 +38,7 @@ sp_mail_thread_ticket(const char *msg_id, const char *domain,
     if (msg_id == NULL || domain == NULL || strncasecmp(msg_id, PREFIX, plen) != 0)
         return false;
     const char *at = strchr(msg_id + plen, '@');
-    return at != NULL && same_domain(at + 1, domain) &&
+    return at != NULL && sp_mail_domain_same(at + 1, domain) &&
            public_id_at(msg_id + plen, (size_t)(at - msg_id) - plen, public_id);
 }
 

@@ -65,6 +65,7 @@ struct mail {
     const char *recipient;       /* envelope; NULL = the To address */
     const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
     const char *setting;         /* one setting more ("NAME=value"), or NULL */
+    const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
 };
 
 /* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
@@ -83,9 +84,9 @@ deliver(const struct mail *m, const char **out)
     const char *mid = m->no_message_id ? ""
                       : sp_t_fmt("Message-ID: <%s@mail.example.org>\r\n",
                                  m->message_id ? m->message_id : sp_t_unique("msg"));
-    const char *raw = sp_t_fmt("From: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
-                               m->from, m->to, m->subject, mid, m->headers ? m->headers : "",
-                               m->body);
+    const char *raw = sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
+                               m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
+                               m->headers ? m->headers : "", m->body);
     const char *ignored;
     return sp_t_job_run_input("support-mail-in", env, args, raw, strlen(raw), out ? out : &ignored);
 }
@@ -748,6 +749,104 @@ START_TEST(database_down_defers_the_mail)
 }
 END_TEST
 
+/* SUPPORT_MAIL_AUTHSERV_ID: our MTA's authserv-id (RFC 8601). */
+#define AUTHSERV "mx.example.test"
+#define VERIFY "SUPPORT_MAIL_AUTHSERV_ID=" AUTHSERV
+
+/* Our MTA's Authentication-Results line for a mail from email, saying
+ * dmarc=result (folded, as MTAs write it). */
+static const char *
+stamp(const char *authserv, const char *result, const char *email)
+{
+    return sp_t_fmt("Authentication-Results: %s;\r\n\tspf=none smtp.helo=mail.example.net;"
+                    "\r\n\tdmarc=%s (p=reject dis=none) header.from=%s\r\n", authserv, result,
+                    strchr(email, '@') + 1);
+}
+
+/* With the setting, a mail whose From our MTA vouches for (DMARC, the
+ * id in any case) threads and opens tickets as before, and the log says
+ * what vouched. */
+START_TEST(a_from_our_mta_vouches_for_is_taken)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Verified");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Verified",
+                     .headers = answer_headers(id, DOMAIN, 11), .body = "Vouched for.\r\n",
+                     .setting = VERIFY, .stamped = stamp("MX.Example.Test", "pass", c.email)};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_msg(strstr(out, "\"via\":\"references\"") &&
+                  strstr(out, "\"sender_auth\":\"dmarc_pass\"") &&
+                  !strstr(out, "mail_in_from_unverified"), "%s", out);
+    ck_assert_str_eq(last_body(id), "<p>Vouched for.</p>");
+    /* A new mail; an aligned DKIM pass where the domain has no DMARC policy. */
+    m.headers = NULL;
+    m.subject = "Something new";
+    m.stamped = sp_t_fmt("Authentication-Results: " AUTHSERV "; dmarc=none;"
+                         " dkim=pass header.d=%s\r\n", strchr(c.email, '@') + 1);
+    deliver_expect(&m, 0, "\"sender_auth\":\"dkim_pass\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 1);
+}
+END_TEST
+
+/* Someone who knows a customer's address and a ticket id writes as them
+ * to the plain address: with the setting, a From our MTA does not vouch
+ * for is refused as an unknown sender is (67), whatever the mail names,
+ * and the log says why (no address). */
+START_TEST(a_from_our_mta_does_not_vouch_for_is_refused)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Spoofed");
+    struct mail m = {.from = c.email, .to = OWN, .subject = sp_t_fmt("Re: Spoofed [%s]", id),
+                     .headers = answer_headers(id, DOMAIN, 12), .body = "Injected.\r\n",
+                     .setting = VERIFY, .stamped = stamp(AUTHSERV, "fail", c.email)};
+    const char *why = "we could not verify that this mail comes from the domain";
+    deliver_expect(&m, EX_NOUSER, why);
+    deliver_expect(&m, EX_NOUSER, "\"sender_auth\":\"dmarc_not_pass\"");
+    /* A pass from another authserv-id only (the sender can write that) */
+    m.stamped = stamp("mx.evil.example", "pass", c.email);
+    deliver_expect(&m, EX_NOUSER, "\"sender_auth\":\"no_header\"");
+    /* Ours, with nothing checked; no header at all */
+    m.stamped = "Authentication-Results: " AUTHSERV "; none\r\n";
+    deliver_expect(&m, EX_NOUSER, "\"sender_auth\":\"not_aligned\"");
+    m.stamped = NULL;
+    deliver_expect(&m, EX_NOUSER, "\"refused\":\"unverified_sender\"");
+    /* Ours says fail; an older one of our id below it (written by the
+     * sender) says pass: the topmost counts. */
+    m.stamped = stamp(AUTHSERV, "fail", c.email);
+    m.headers = sp_t_fmt("%s%s", answer_headers(id, DOMAIN, 12),
+                         stamp(AUTHSERV, "pass", c.email));
+    deliver_expect(&m, EX_NOUSER, why);
+    /* Through a signed reply address, and as a new mail, the same */
+    m.to = reply_address(KEYS, id);
+    deliver_expect(&m, EX_NOUSER, why);
+    m.to = OWN;
+    m.headers = NULL;
+    m.subject = "New";
+    deliver_expect(&m, EX_NOUSER, why);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
+/* Without the setting nothing changes, but each run says that From is
+ * not verified. */
+START_TEST(without_the_setting_each_run_warns_that_from_is_unverified)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Unverified");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Unverified",
+                     .headers = answer_headers(id, DOMAIN, 13), .body = "As before.\r\n",
+                     .stamped = stamp(AUTHSERV, "fail", c.email)};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_msg(strstr(out, "\"event\":\"mail_in_from_unverified\"") &&
+                  strstr(out, "\"via\":\"references\"") && !strstr(out, "sender_auth"),
+                  "%s", out);
+    ck_assert_str_eq(last_body(id), "<p>As before.</p>");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -773,5 +872,8 @@ main(void)
     tcase_add_test(tc, an_answer_with_only_the_subject_tag_lands_on_the_ticket);
     tcase_add_test(tc, a_reference_to_another_customers_ticket_does_not_land_on_it);
     tcase_add_test(tc, a_reference_on_another_domain_is_ignored);
+    tcase_add_test(tc, a_from_our_mta_vouches_for_is_taken);
+    tcase_add_test(tc, a_from_our_mta_does_not_vouch_for_is_refused);
+    tcase_add_test(tc, without_the_setting_each_run_warns_that_from_is_unverified);
     return sp_t_run(s);
 }

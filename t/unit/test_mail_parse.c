@@ -599,6 +599,21 @@ START_TEST(auto_replies_are_recognized)
 }
 END_TEST
 
+/* Every Authentication-Results header, unfolded, in header order (the
+ * MTA's own on top): core/auth_results decides which one counts. */
+START_TEST(authentication_results_are_kept_top_first)
+{
+    struct sp_mail_in m = parse("Authentication-Results: mx.example.com;\r\n"
+                                "\tdmarc=pass header.from=example.com\r\n" HDRS
+                                "authentication-results: evil.example; dkim=pass\n\nhi\n");
+    ck_assert_uint_eq(m.nauth_results, 2);
+    ck_assert_str_eq(m.auth_results[0], "mx.example.com; dmarc=pass header.from=example.com");
+    ck_assert_str_eq(m.auth_results[1], "evil.example; dkim=pass");
+    m = parse(HDRS "\nhi\n");
+    ck_assert_uint_eq(m.nauth_results, 0);
+}
+END_TEST
+
 START_TEST(ids_lose_their_brackets)
 {
     struct sp_mail_in m = parse("From: z@example.com\n"
@@ -842,6 +857,7 @@ mail_parse_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, plain_ascii_mail_is_read);
+    tcase_add_test(tc, authentication_results_are_kept_top_first);
     tcase_add_test(tc, folded_headers_are_unfolded);
     tcase_add_test(tc, encoded_words_are_decoded);
     tcase_add_test(tc, decode_words_joins_a_character_split_across_words);
