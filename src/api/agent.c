@@ -322,6 +322,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     const char *body = v[M_BODY].present
                            ? sp_api_body_html(r, "body", &v[M_BODY], SP_TICKET_BODY_MAX, p)
                            : NULL;
+    sp_api_attachments_with_errors(r, &attachments, p);
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
@@ -359,9 +360,19 @@ enum sp_rc
 sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[E_COUNT];
-    if (sp_api_read_body(r, escalate_fields, E_COUNT, v, p) == NULL)
+    struct json_object *json = sp_api_read_fields(r, escalate_fields, E_COUNT, v, p);
+    if (json == NULL)
         return p->rc;
     struct command c = command(r);
+    if (p->nerrors > 0) {
+        /* A refused reason does not hide a ticket without a provider: one
+         * 422 lists both (API.md §1). A provider_id given, of any shape,
+         * is the body's to say. */
+        struct json_object *given;
+        if (!json_object_object_get_ex(json, "provider_id", &given) || given == NULL)
+            sp_ticket_escalate_check(&c.ctx, &c.ref, c.actor, p);
+        return p->rc;
+    }
     long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
     enum sp_rc rc =
         sp_ticket_escalate(&c.ctx, &c.ref, c.actor, v[E_REASON].str, provider, &c.id, p);

@@ -173,6 +173,7 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         sp_problem_field(p, "attachments", "requires_message",
                          "attachments go with a first message");
     sp_api_category_with_errors(r, &v[C_CATEGORY], SP_CATEGORY_ACTIVE, p);
+    sp_api_attachments_with_errors(r, &in.attachments, p);
     if (p->rc != SP_OK)
         return p->rc;
     const struct sp_app *app = r->env->app;
@@ -185,8 +186,12 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
         .max_open = app->cfg.chat_max_open_sessions,
         .contact = sp_api_caller_contact(r),
     };
-    if (sp_api_create_secret(r, create_session, replay_session, &in, p) != SP_OK)
+    if (sp_api_create_secret(r, create_session, replay_session, &in, p) != SP_OK) {
+        /* The write's category lookup refused a well-formed body before
+         * its attachments were reached: they join that 422. */
+        sp_api_attachments_with_errors(r, &in.attachments, p);
         return p->rc;
+    }
     /* After the commit: the old token no longer opens the session, and its
      * connections are cut off like any participant who lost access
      * (API.md §7); they reconnect with the new token. */
@@ -285,6 +290,7 @@ sp_api_chat_post(struct sp_req *r, struct sp_problem *p)
                            ? sp_api_body_html(r, "body", &v[M_BODY], SP_CHAT_BODY_MAX, p)
                            : NULL;
     struct sp_api_attachments attachments = sp_api_attachment_ids(r, &v[M_ATTACHMENTS], p);
+    sp_api_attachments_with_errors(r, &attachments, p);
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -418,10 +424,18 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_field_value v[T_COUNT];
-    if (sp_api_read_body(r, transfer_fields, T_COUNT, v, p) == NULL)
+    if (sp_api_read_fields(r, transfer_fields, T_COUNT, v, p) == NULL)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
     bool customer = r->principal.role == SP_ROLE_CUSTOMER;
+    if (p->nerrors > 0) {
+        /* A refused `to` does not hide an unknown agent: one 422 lists
+         * both (API.md §1). Not for a customer, who hands a chat to no
+         * agent and learns nothing of them. */
+        if (!customer && v[T_AGENT].present && !(v[T_TO].present && v[T_TO].i == 0))
+            sp_api_agent_with_errors(r, "agent_id", v[T_AGENT].i, p);
+        return p->rc;
+    }
+    struct sp_ctx ctx = sp_api_ctx(r);
     if (v[T_TO].i == 1) {
         if (customer)
             return sp_problem_set(p, SP_FORBIDDEN, "forbidden",

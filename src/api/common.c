@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "core/ids.h"
 #include "domain/agents.h"
+#include "domain/attachments.h"
 #include "domain/chat_access.h"
 #include "domain/chat_sessions.h"
 #include "domain/lifecycle.h"
@@ -569,6 +570,40 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     }
     out.ids = ids;
     return out;
+}
+
+/* Whether p holds a field error on field. */
+static bool
+field_refused(const struct sp_problem *p, const char *field)
+{
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, field) == 0)
+            return true;
+    return false;
+}
+
+void
+sp_api_attachments_with_errors(struct sp_req *r, const struct sp_api_attachments *a,
+                               struct sp_problem *p)
+{
+    if (a->n == 0 || p->rc != SP_INVALID || p->nerrors == 0 || field_refused(p, "attachments"))
+        return;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_attachments_check(&ctx, sp_api_party(r), a->ids, a->n, p);
+}
+
+void
+sp_api_agent_with_errors(struct sp_req *r, const char *field, long long agent_id,
+                         struct sp_problem *p)
+{
+    if (p->rc != SP_INVALID || p->nerrors == 0)
+        return;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_agent agent;
+    struct sp_problem miss;   /* a failed lookup leaves the 422 as it is */
+    sp_problem_init(&miss);
+    if (sp_agent_get(&ctx, agent_id, &agent, &miss) == SP_NOT_FOUND)
+        sp_problem_field(p, field, "unknown_agent", "is not an agent");
 }
 
 void

@@ -158,6 +158,21 @@ struct sp_api_attachments sp_api_attachment_ids(struct sp_req *r,
                                                 const struct sp_field_value *attachments,
                                                 struct sp_problem *p);
 
+/* Only on the way to a 422 (p already holds field errors, none of them
+ * the list's own): the attachments are checked as the write would take
+ * them (sp_attachments_check), so the one 422 lists unknown_attachment
+ * with the rest (API.md §1). A valid body's are checked by the write's
+ * own statement: this adds a round trip to the error path only. */
+void sp_api_attachments_with_errors(struct sp_req *r, const struct sp_api_attachments *a,
+                                    struct sp_problem *p);
+
+/* Only on the way to a 422 (p already holds field errors): the agent
+ * agent_id named by field is looked up too, so the one 422 lists
+ * unknown_agent with the rest (API.md §1); a valid body's agent is the
+ * command's own lookup. */
+void sp_api_agent_with_errors(struct sp_req *r, const char *field, long long agent_id,
+                              struct sp_problem *p);
+
 /* Only on the way to a 422 (p already holds field errors): the `category`
  * field, when given well-formed, is looked up in scope too, so the one
  * 422 lists unknown_category with the rest (API.md §1). A valid body's

@@ -134,6 +134,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
             ? sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p)
             : NULL;
     sp_api_category_with_errors(r, &v[F_CATEGORY], SP_CATEGORY_ACTIVE, p);
+    sp_api_attachments_with_errors(r, &attachments, p);
     if (p->rc != SP_OK)
         return p->rc;
 
@@ -155,8 +156,12 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         .chat_session_id = chat_id > 0 ? chat_id : 0,
         .contact = sp_api_caller_contact(r),
     };
-    if (sp_api_create(r, create_ticket, &in, p) != SP_OK)
+    if (sp_api_create(r, create_ticket, &in, p) != SP_OK) {
+        /* The write's own lookups (category, chat) refused a well-formed
+         * body before its attachments were reached: they join that 422. */
+        sp_api_attachments_with_errors(r, &attachments, p);
         return p->rc;
+    }
     /* The chat's subscribers hear where it continues, after the commit. */
     if (in.chat_ticket != NULL)
         sp_api_chat_became_ticket(r, in.chat, in.chat_ticket);
@@ -306,6 +311,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     in.body = v[R_BODY].present
                   ? sp_api_body_html(r, "body", &v[R_BODY], SP_TICKET_BODY_MAX, p)
                   : NULL;
+    sp_api_attachments_with_errors(r, &in.attachments, p);
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);

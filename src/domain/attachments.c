@@ -99,12 +99,15 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
  * an attach and attachment-cleanup's delete of an unattached upload from
  * both succeeding: whichever locks the row first wins, the other finds
  * it changed (re-checked) or gone. */
+/* The uploads of the owner whose sub is parameter sub and whose side
+ * (staff or not) is parameter staff, attached to nothing yet. */
+#define OWNED_FREE(sub, staff)                                                                \
+    "owner_sub = " sub " AND (owner_role <> 'customer') = " staff "::boolean"                \
+    " AND attached_at IS NULL"
 #define ATTACH_SQL(link_column, message_table, ready)                                         \
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
-    "  WHERE id = ANY($2::text[]) AND owner_sub = $3"                                         \
-    "   AND (owner_role <> 'customer') = $4::boolean AND " ready                              \
-    "   AND attached_at IS NULL"                                                              \
+    "  WHERE id = ANY($2::text[]) AND " OWNED_FREE("$3", "$4") " AND " ready                  \
     "  RETURNING id, filename, content_type, size, sha256, status, created_at),"              \
     " j AS (SELECT count(*) AS n, coalesce(jsonb_agg(jsonb_build_object("                     \
     "   'id', id, 'filename', filename, 'content_type', content_type, 'size', size,"          \
@@ -115,6 +118,13 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     " SELECT j.n, j.list::text AS list FROM j"
 
 #define CLEAN "status = 'clean' AND uploaded_at IS NOT NULL"
+/* What attach_stmt would link, counted and left as it is: only on the
+ * way to a 422 (sp_attachments_check). */
+static struct sp_stmt usable_stmt = SP_STMT_READ(
+    "attachment_usable",
+    "SELECT count(*) FROM support_attachments WHERE id = ANY($1::text[]) AND "
+    OWNED_FREE("$2", "$3") " AND " CLEAN,
+    3);
 static struct sp_stmt attach_stmt =
     SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 4);
 static struct sp_stmt attach_chat_stmt = SP_STMT(
@@ -601,6 +611,45 @@ sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, c
     return SP_OK;
 }
 
+/* Whether ids[0..n) could all name uploads: ids, none listed twice. */
+static bool
+ids_distinct(const char *const *ids, size_t n)
+{
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        ok = ok && sp_public_id_valid(ids[i]);
+        for (size_t j = 0; ok && j < i; j++)
+            ok = strcmp(ids[i], ids[j]) != 0;
+    }
+    return ok;
+}
+
+static void
+unknown_attachment(struct sp_problem *p)
+{
+    sp_problem_field(p, "attachments", "unknown_attachment",
+                     "lists an attachment that is not a clean, unattached upload of yours");
+}
+
+void
+sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,
+                     size_t n, struct sp_problem *p)
+{
+    if (n == 0)
+        return;
+    if (!ids_distinct(ids, n)) {
+        unknown_attachment(p);
+        return;
+    }
+    const char *params[3] = {sp_db_text_array(ctx->arena, ids, n), owner.sub,
+                             owner.staff ? "true" : "false"};
+    struct sp_problem q;   /* a failed lookup leaves the 422 as it is */
+    sp_problem_init(&q);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &usable_stmt, params, &q);
+    if (r != NULL && sp_db_int(r, 0, 0) != (long long)n)
+        unknown_attachment(p);
+}
+
 /* Links ids[0..n) of owner to the message through stmt. */
 static enum sp_rc
 attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
@@ -610,12 +659,7 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
     *json = "[]";
     if (n == 0)
         return SP_OK;
-    bool ok = true;
-    for (size_t i = 0; i < n; i++) {
-        ok = ok && sp_public_id_valid(ids[i]);
-        for (size_t j = 0; ok && j < i; j++)
-            ok = strcmp(ids[i], ids[j]) != 0;
-    }
+    bool ok = ids_distinct(ids, n);
     if (ok) {
         const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
                                  sp_db_text_array(ctx->arena, ids, n), owner.sub,
@@ -628,8 +672,7 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
     }
     if (ok)
         return SP_OK;
-    sp_problem_field(p, "attachments", "unknown_attachment",
-                     "lists an attachment that is not a clean, unattached upload of yours");
+    unknown_attachment(p);
     return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
 }
 

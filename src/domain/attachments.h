@@ -170,6 +170,14 @@ enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, struct sp_party owner,
                                       const char *const *ids, size_t n,
                                       long long chat_message_id, const char **json,
                                       struct sp_problem *p);
+/* Only on the way to a 422 (p already holds the body's field errors):
+ * whether sp_attachments_attach would take ids[0..n) of owner, asked
+ * without attaching; when not, p gets the field error attachments
+ * unknown_attachment too, so one 422 lists it with the rest (API.md §1).
+ * A lookup that fails adds nothing: the 422 stands, the write says it on
+ * the next try. n = 0 adds nothing. */
+void sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,
+                          size_t n, struct sp_problem *p);
 /* Inside the caller's transaction (a chat becoming a ticket): the
  * attachments of chat session_id's messages follow to the ticket message
  * message_id (linked to it and listed in it, in chat order, after those

@@ -126,9 +126,15 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
     return SP_OK;
 }
 
-void
-sp_ticket_patch_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
-                      const struct sp_ticket_patch *patch, struct sp_problem *p)
+/* What a check looks up in the ticket: its misses join p. */
+typedef void (*lookup_fn)(struct sp_ticket_change *c, const void *in, struct sp_problem *p);
+
+/* Only on the way to a 422: look runs against the ticket in a transaction
+ * rolled back. A ticket that cannot be read adds nothing (its 404 is the
+ * next try's). */
+static void
+check_rolled_back(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                  lookup_fn look, const void *in, struct sp_problem *p)
 {
     struct sp_problem q;
     sp_problem_init(&q);
@@ -138,11 +144,24 @@ sp_ticket_patch_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struc
     if (sp_ticket_lock(ctx, ref, NULL, &st, &q) == SP_OK) {
         struct sp_ticket_change c;
         sp_ticket_change_init(&c, ctx, &st, actor);
-        struct sp_category cat;
-        bool self;
-        (void)patch_lookups(&c, patch, &cat, &self, p);
+        look(&c, in, p);
     }
     sp_db_rollback(ctx->db, ctx->arena);
+}
+
+static void
+look_patch(struct sp_ticket_change *c, const void *in, struct sp_problem *p)
+{
+    struct sp_category cat;
+    bool self;
+    (void)patch_lookups(c, in, &cat, &self, p);
+}
+
+void
+sp_ticket_patch_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, struct sp_actor actor,
+                      const struct sp_ticket_patch *patch, struct sp_problem *p)
+{
+    check_rolled_back(ctx, ref, actor, look_patch, patch, p);
 }
 
 enum sp_rc
@@ -216,11 +235,9 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     if (c->after.status == SP_STATUS_CLOSED)
         return sp_problem_set(p, SP_CONFLICT, "ticket_closed", "the ticket is closed");
     long long provider = e->provider_id ? e->provider_id : c->after.provider_id;
-    if (provider == 0) {
-        sp_problem_set(p, SP_INVALID, "no_provider",
-                       "the ticket has no provider; pass provider_id to escalate");
-        return SP_INVALID;
-    }
+    if (provider == 0)
+        return sp_problem_set(p, SP_INVALID, "no_provider",
+                              "the ticket has no provider; pass provider_id to escalate");
     c->after.provider_id = provider;
     c->after.escalated_at = now;
     if (c->after.priority < SP_PRIORITY_HIGH &&
@@ -253,6 +270,22 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
         sp_ticket_add_outbox(c, "notification", "ticket.escalated", "booking",
                              c->after.booking_id, payload.data);
     return SP_OK;
+}
+
+static void
+look_provider(struct sp_ticket_change *c, const void *in, struct sp_problem *p)
+{
+    (void)in;
+    if (c->after.provider_id == 0)
+        sp_problem_field(p, "provider_id", "no_provider",
+                         "is required: the ticket has no provider of its own");
+}
+
+void
+sp_ticket_escalate_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
+                         struct sp_actor actor, struct sp_problem *p)
+{
+    check_rolled_back(ctx, ref, actor, look_provider, NULL, p);
 }
 
 enum sp_rc

@@ -63,4 +63,12 @@ enum sp_rc sp_ticket_escalate(struct sp_ctx *ctx, const struct sp_ticket_ref *re
                               struct sp_actor actor, const char *reason, long long provider_id,
                               long long *ticket_id, struct sp_problem *p);
 
+/* Only on the way to a 422 (p holds the body's field errors, and the body
+ * names no provider_id): a ticket without a provider of its own adds the
+ * field error provider_id no_provider, so one 422 lists it with the rest
+ * (API.md §1); as sp_ticket_patch_check, in a transaction rolled back,
+ * and a ticket that cannot be read adds nothing. */
+void sp_ticket_escalate_check(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
+                              struct sp_actor actor, struct sp_problem *p);
+
 #endif

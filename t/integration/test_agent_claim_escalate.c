@@ -306,6 +306,44 @@ START_TEST(escalate_without_any_provider_is_422_no_provider)
 }
 END_TEST
 
+/* QA: a ticket without a provider was said so only once the reason was
+ * fixed; one 422 lists provider_id with the body's field errors. A ticket
+ * with its own provider, or a provider_id given, adds nothing; a ticket
+ * that cannot be read is the 404 of the next try. */
+START_TEST(escalate_reports_a_missing_provider_with_the_field_errors)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_of_new_customer("no provider, no reason");
+    struct sp_t_resp *r = escalate(&a, pid, "{\"reason\":\"\"}");
+    sp_t_assert_invalid(r, "reason", "too_short");
+    sp_t_assert_invalid(r, "provider_id", "no_provider");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = escalate(&a, pid, "{\"reason\":5}");
+    sp_t_assert_invalid(r, "reason", "wrong_type");
+    sp_t_assert_invalid(r, "provider_id", "no_provider");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = escalate(&a, pid, "{\"reason\":\"\",\"provider_id\":17}");
+    sp_t_assert_invalid(r, "reason", "too_short");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    const char *own = sp_t_ticket_create_json(
+        &c, "{\"subject\":\"provider known\",\"description\":\"d\",\"provider_id\":321}");
+    r = escalate(&a, own, "{\"reason\":\"\"}");
+    sp_t_assert_invalid(r, "reason", "too_short");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    r = escalate(&a, "ZZZZZZZZZZZZ", "{\"reason\":\"\"}");
+    sp_t_assert_invalid(r, "reason", "too_short");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+    ck_assert_int_eq(sp_t_db_event_count(own, "escalated"), 0);
+}
+END_TEST
+
 START_TEST(escalate_with_provider_id_escalates_and_notifies)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -504,6 +542,7 @@ agent_claim_escalate_suite(void)
     tcase_add_test(tc, escalate_with_empty_reason_is_422);
     tcase_add_test(tc, escalate_with_provider_id_of_wrong_type_is_422);
     tcase_add_test(tc, escalate_without_any_provider_is_422_no_provider);
+    tcase_add_test(tc, escalate_reports_a_missing_provider_with_the_field_errors);
     tcase_add_test(tc, escalate_with_provider_id_escalates_and_notifies);
     tcase_add_test(tc, escalate_uses_the_tickets_own_provider);
     tcase_add_test(tc, escalate_about_a_booking_tells_the_booking_service);

@@ -453,6 +453,21 @@ START_TEST(markup_only_body_and_bad_status_are_reported_together)
 }
 END_TEST
 
+/* QA: an unknown attachment came only once the rest was fixed (found
+ * inside the write); one 422 lists it with the shape errors. */
+START_TEST(bad_status_and_unknown_attachment_are_reported_together)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_of_new_customer("unknown attachment agent reply");
+    struct sp_t_resp *r = post_message(
+        &a, pid, "{\"body\":\"hi\",\"status\":\"done\",\"attachments\":[\"NOSUCHID1234\"]}");
+    sp_t_assert_invalid(r, "status", "invalid");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(missing_body_is_422_required)
 {
     assert_reply_invalid("{\"is_internal\":true}", "body", "required");
@@ -611,6 +626,7 @@ agent_reply_suite(void)
     tcase_add_test(tc, unknown_status_in_reply_is_422);
     tcase_add_test(tc, body_of_20001_chars_is_422_too_long);
     tcase_add_test(tc, markup_only_body_and_bad_status_are_reported_together);
+    tcase_add_test(tc, bad_status_and_unknown_attachment_are_reported_together);
     tcase_add_test(tc, reply_to_unknown_ticket_is_404);
 
     tc = sp_t_tcase(s, "idempotency");

@@ -476,6 +476,21 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
         sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}", sp_t_jq(mine), sp_t_jq(mine)));
     sp_t_assert_invalid(r, "attachments", "unknown_attachment");
     sp_t_resp_free(r);
+    /* With another field's error the list is checked by the same rules in
+     * the one 422 (API.md §1): a pending upload is refused, the clean one
+     * is not, and neither is attached. */
+    const char *lists[] = {sp_t_fmt("%s,%s", sp_t_jq(mine), sp_t_jq(pending.id)),
+                           sp_t_jq(mine)};
+    for (size_t i = 0; i < 2; i++) {
+        r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+                           sp_t_fmt("{\"body\":\"<script>x</script>\",\"attachments\":[%s]}",
+                                    lists[i]));
+        sp_t_assert_invalid(r, "body", "empty");
+        if (i == 0)
+            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+        ck_assert_uint_eq(sp_t_error_count(r), 2 - i);
+        sp_t_resp_free(r);
+    }
     r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
                        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(mine)));
     sp_t_assert_json(r, 201);

@@ -555,10 +555,19 @@ START_TEST(create_reports_every_field_error_at_once)
     sp_t_assert_invalid(r, "message", "empty");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
-    /* a message of the wrong type is a message given: no requires_message */
+    /* a message of the wrong type is a message given: no requires_message;
+     * the attachment that is no upload of the caller's comes with it */
     r = create_raw(&c, "{\"message\":5,\"attachments\":[\"ZZZZZZZZZZZZ\"]}");
     sp_t_assert_invalid(r, "message", "wrong_type");
-    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    /* the category is the write's lookup when the body is well-formed */
+    r = create_raw(&c, "{\"category\":\"nope\",\"message\":\"hi\","
+                       "\"attachments\":[\"ZZZZZZZZZZZZ\"]}");
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     r = create_raw(&c, sp_t_fmt("{\"category\":%s,\"metadata\":\"x\"}",
                                 sp_t_jq(category_manual())));
@@ -1098,6 +1107,15 @@ START_TEST(send_body_is_sanitized_and_required)
     sp_t_assert_invalid(r, "body", "empty");
     sp_t_assert_invalid(r, "client_id", "wrong_type");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    /* QA: an unknown attachment came only once the rest was fixed (found
+     * inside the write); one 422 lists it too. */
+    r = msg_post(&c, s.id, "{\"body\":\"<script>x</script>\",\"client_id\":5,"
+                           "\"attachments\":[\"NOSUCHID1234\"]}");
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_assert_invalid(r, "client_id", "wrong_type");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
     r = msg_post(&c, s.id, "{\"body\":\"\"}");
     sp_t_assert_invalid(r, "body", NULL);
@@ -1978,6 +1996,31 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     sp_t_assert_problem(r, 409, "already_assigned");
     ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
                      sp_t_fmt("the chat is already assigned to agent %lld", (long long)first_id));
+    sp_t_resp_free(r);
+    /* QA: an unknown agent came only once `to` was fixed; one 422 lists
+     * both. A known agent without room is the 409 of the next try, and a
+     * customer's body is not checked against the agents. */
+    r = transfer(&first, s.id, "{\"to\":\"agnt\",\"agent_id\":999999999}");
+    sp_t_assert_invalid(r, "to", "invalid");
+    sp_t_assert_invalid(r, "agent_id", "unknown_agent");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, "{\"agent_id\":999999999}");
+    sp_t_assert_invalid(r, "to", "required");
+    sp_t_assert_invalid(r, "agent_id", "unknown_agent");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agnt\",\"agent_id\":%lld}",
+                                        (long long)busy_id));
+    sp_t_assert_invalid(r, "to", "invalid");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    r = transfer(&c, s.id, "{\"to\":\"agnt\",\"agent_id\":999999999}");
+    sp_t_assert_invalid(r, "to", "invalid");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    r = transfer(&first, s.id, "{\"to\":\"agent\",\"agent_id\":999999999}");
+    sp_t_assert_invalid(r, "agent_id", "unknown_agent");
     sp_t_resp_free(r);
     /* Nobody else in the team: routing finds no one. */
     r = transfer(&first, s.id, "{\"to\":\"agent\"}");

@@ -227,6 +227,32 @@ START_TEST(unknown_attachment_is_422_with_the_body_detail)
 }
 END_TEST
 
+/* QA: an attachment id that is not a clean upload of the caller's came
+ * only once the other fields were fixed (found inside the write); one 422
+ * lists it with the shape errors and with the write's own lookups. */
+START_TEST(unknown_attachment_is_reported_with_the_field_errors)
+{
+    const char *subject = sp_t_unique("unknown-attachment-too");
+    struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":%s,\"description\":\"d\","
+                                          "\"source\":\"fax\","
+                                          "\"attachments\":[\"NOSUCHID1234\"]}",
+                                          sp_t_jq(subject)));
+    sp_t_assert_invalid(r, "source", "invalid");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    /* the category is the write's lookup when the body is well-formed */
+    r = create(sp_t_fmt("{\"subject\":%s,\"description\":\"d\",\"category\":\"nope\","
+                        "\"attachments\":[\"nosuchattachment\"]}", sp_t_jq(subject)));
+    sp_t_assert_invalid(r, "category", "unknown_category");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
+                              subject), "0");
+}
+END_TEST
+
 START_TEST(metadata_not_an_object_is_422_wrong_type)
 {
     assert_create_invalid(body_with(",\"metadata\":[1,2,3]"), "metadata", "wrong_type");
@@ -621,6 +647,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, metadata_over_4_kib_is_422_too_large);
     tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
     tcase_add_test(tc, unknown_attachment_is_422_with_the_body_detail);
+    tcase_add_test(tc, unknown_attachment_is_reported_with_the_field_errors);
     tcase_add_test(tc, customer_setting_priority_is_422_not_allowed);
 
     tc = sp_t_tcase(s, "subject_description");
