@@ -572,21 +572,11 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     return out;
 }
 
-/* Whether p holds a field error on field. */
-static bool
-field_refused(const struct sp_problem *p, const char *field)
-{
-    for (size_t i = 0; i < p->nerrors; i++)
-        if (strcmp(p->errors[i].field, field) == 0)
-            return true;
-    return false;
-}
-
 void
 sp_api_attachments_with_errors(struct sp_req *r, const struct sp_api_attachments *a,
                                struct sp_problem *p)
 {
-    if (a->n == 0 || p->rc != SP_INVALID || p->nerrors == 0 || field_refused(p, "attachments"))
+    if (a->n == 0 || p->rc != SP_INVALID || p->nerrors == 0 || sp_problem_refuses(p, "attachments"))
         return;
     struct sp_ctx ctx = sp_api_ctx(r);
     sp_attachments_check(&ctx, sp_api_party(r), a->ids, a->n, p);

@@ -96,6 +96,15 @@ sp_problem_field(struct sp_problem *p, const char *field, const char *code,
     field_message(p, SP_PROBLEM_BODY_DETAIL, field, code, message);
 }
 
+bool
+sp_problem_refuses(const struct sp_problem *p, const char *field)
+{
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, field) == 0)
+            return true;
+    return false;
+}
+
 void
 sp_problem_fieldf(struct sp_problem *p, const char *field, const char *code, const char *fmt,
                   ...)

@@ -30,17 +30,6 @@ static struct sp_stmt routing_stmt = SP_STMT_READ(
     "category_routing",
     "SELECT routing, required_skill FROM support_categories WHERE id = $1::bigint", 1);
 
-/* Whether p already refuses field (a value refused is set with NULL: it
- * is not a null given). */
-static bool
-refused(const struct sp_problem *p, const char *field)
-{
-    for (size_t i = 0; i < p->nerrors; i++)
-        if (strcmp(p->errors[i].field, field) == 0)
-            return true;
-    return false;
-}
-
 /* A category routed by skill names the skill: without one no agent ever
  * matches and its tickets and chats wait unrouted. Checked on what the
  * row will hold: a create's values over the defaults (routing manual, no
@@ -51,7 +40,9 @@ check_routing(struct sp_ctx *ctx, long long id, const struct sp_table_value *val
 {
     const struct sp_table_value *routing = &values[SP_CAT_ROUTING];
     const struct sp_table_value *skill = &values[SP_CAT_SKILL];
-    if ((routing->set && routing->value == NULL) || (skill->set && refused(p, "required_skill")))
+    /* A value refused is set with NULL: it is not a null given. */
+    if ((routing->set && routing->value == NULL) ||
+        (skill->set && sp_problem_refuses(p, "required_skill")))
         return p->rc;   /* refused: its own error says why */
     if (id != 0 && !routing->set && !skill->set)
         return p->rc;       /* neither changes */

@@ -195,6 +195,18 @@ START_TEST(problem_field_keeps_an_existing_code_and_detail)
 }
 END_TEST
 
+START_TEST(problem_refuses_only_the_fields_it_lists)
+{
+    ck_assert(!sp_problem_refuses(&prob, "body"));
+    sp_problem_field(&prob, "body", "empty", "has no text");
+    sp_problem_query_field(&prob, "limit", "out_of_range", "1 to 100");
+    ck_assert(sp_problem_refuses(&prob, "body"));
+    ck_assert(sp_problem_refuses(&prob, "limit"));
+    ck_assert(!sp_problem_refuses(&prob, "attachments"));
+    ck_assert(!sp_problem_refuses(&prob, "bod"));
+}
+END_TEST
+
 /* The detail names where the first fault is; later faults elsewhere join
  * the list without changing it. */
 START_TEST(field_errors_say_body_query_or_header)
@@ -835,6 +847,7 @@ problem_suite(void)
     tcase_add_test(tc, problem_detail_is_truncated_not_overflowed);
     tcase_add_test(tc, problem_field_makes_a_validation_failure);
     tcase_add_test(tc, problem_field_keeps_an_existing_code_and_detail);
+    tcase_add_test(tc, problem_refuses_only_the_fields_it_lists);
     tcase_add_test(tc, field_errors_say_body_query_or_header);
     tcase_add_test(tc, every_status_the_worker_sends_has_its_reason_phrase);
     tcase_add_test(tc, problem_field_drops_errors_beyond_the_cap);
