@@ -44,6 +44,13 @@ respond_ticket(struct sp_req *r, long long id, const char *public_id, long long 
     return SP_OK;
 }
 
+/* The path's ticket: a numeric id or a public id. */
+static void
+ticket_ref(struct sp_req *r, struct sp_ticket_ref *ref)
+{
+    sp_ticket_ref_parse(r->arena, r->params[0], ref);
+}
+
 /* What a command on the path's ticket works with: the ticket's reference,
  * the caller as actor, and the ticket the command changed. */
 struct command {
@@ -57,7 +64,7 @@ static struct command
 command(struct sp_req *r)
 {
     struct command c = {.ctx = sp_api_ctx(r), .actor = actor(r), .id = 0};
-    sp_ticket_ref_parse(r->arena, r->params[0], &c.ref);
+    ticket_ref(r, &c.ref);
     return c;
 }
 
@@ -209,12 +216,6 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 }
 
 /* --- one ticket ----------------------------------------------------------- */
-
-static void
-ticket_ref(struct sp_req *r, struct sp_ticket_ref *ref)
-{
-    sp_ticket_ref_parse(r->arena, r->params[0], ref);
-}
 
 enum sp_rc
 sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)

@@ -391,9 +391,9 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
 {
-    const char *id = sp_api_public_id(r, r->params[0]);
-    if (id == NULL)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    const char *id;
+    if (sp_api_chat_id(r, r->params[0], &id, p) != SP_OK)
+        return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent me;
     if (sp_api_current_agent(r, &me, p) != SP_OK)

@@ -572,11 +572,18 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     return out;
 }
 
+/* Whether p is a 422 of field errors: the lookups below join only such. */
+static bool
+field_errors(const struct sp_problem *p)
+{
+    return p->rc == SP_INVALID && p->nerrors > 0;
+}
+
 void
 sp_api_attachments_with_errors(struct sp_req *r, const struct sp_api_attachments *a,
                                struct sp_problem *p)
 {
-    if (a->n == 0 || p->rc != SP_INVALID || p->nerrors == 0 || sp_problem_refuses(p, "attachments"))
+    if (a->n == 0 || !field_errors(p) || sp_problem_refuses(p, "attachments"))
         return;
     struct sp_ctx ctx = sp_api_ctx(r);
     sp_attachments_check(&ctx, sp_api_party(r), a->ids, a->n, p);
@@ -586,7 +593,7 @@ void
 sp_api_agent_with_errors(struct sp_req *r, const char *field, long long agent_id,
                          struct sp_problem *p)
 {
-    if (p->rc != SP_INVALID || p->nerrors == 0)
+    if (!field_errors(p))
         return;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_agent agent;
@@ -600,7 +607,7 @@ void
 sp_api_category_with_errors(struct sp_req *r, const struct sp_field_value *category,
                             enum sp_category_scope scope, struct sp_problem *p)
 {
-    if (!category->present || p->rc != SP_INVALID || p->nerrors == 0)
+    if (!category->present || !field_errors(p))
         return;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_category cat;
@@ -617,25 +624,31 @@ sp_api_parse_status(const char *s, int *out)
     return true;
 }
 
+/* The body validated against specs; with field errors it is returned
+ * only when the caller reads on (sp_api_read_fields). */
+static struct json_object *
+read_validated(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
+               struct sp_field_value *v, bool read_on, struct sp_problem *p)
+{
+    struct json_object *json = sp_req_json(r, p);
+    if (json == NULL ||
+        (sp_json_validate(json, specs, n, v, p) != SP_OK && !(read_on && p->nerrors > 0)))
+        return NULL;
+    return json;
+}
+
 struct json_object *
 sp_api_read_body(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
                  struct sp_field_value *v, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL || sp_json_validate(json, specs, n, v, p) != SP_OK)
-        return NULL;
-    return json;
+    return read_validated(r, specs, n, v, false, p);
 }
 
 struct json_object *
 sp_api_read_fields(struct sp_req *r, const struct sp_field_spec *specs, size_t n,
                    struct sp_field_value *v, struct sp_problem *p)
 {
-    struct json_object *json = sp_req_json(r, p);
-    if (json == NULL ||
-        (sp_json_validate(json, specs, n, v, p) != SP_OK && p->nerrors == 0))
-        return NULL;
-    return json;
+    return read_validated(r, specs, n, v, true, p);
 }
 
 const struct sp_field_spec *
@@ -674,15 +687,23 @@ sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *
 }
 
 enum sp_rc
+sp_api_chat_id(struct sp_req *r, const char *s, const char **id, struct sp_problem *p)
+{
+    *id = sp_api_public_id(r, s);
+    if (*id == NULL)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    return SP_OK;
+}
+
+enum sp_rc
 sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_session *s,
                        struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     const struct sp_principal *me = &r->principal;
     bool customer = me->role == SP_ROLE_CUSTOMER;
-    public_id = sp_api_public_id(r, public_id);
-    if (public_id == NULL)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such chat session");
+    if (sp_api_chat_id(r, public_id, &public_id, p) != SP_OK)
+        return p->rc;
     if (sp_chat_get(&ctx, public_id, customer ? me->sub : NULL, s, p) != SP_OK)
         return p->rc;
     if (customer || me->role == SP_ROLE_ADMIN)

@@ -258,6 +258,10 @@ enum sp_rc sp_api_create_secret(struct sp_req *r, sp_api_create_fn fn, sp_api_re
 struct sp_agent;
 enum sp_rc sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p);
 
+/* s as a chat session's public id (*id, canonical): a malformed one names
+ * no session, 404 without a query. */
+enum sp_rc sp_api_chat_id(struct sp_req *r, const char *s, const char **id,
+                          struct sp_problem *p);
 /* The chat session public_id if the caller may use it (API.md §7): its
  * customer, its assigned agent, any admin. Anyone else gets 404 (another
  * customer's, or no such session) or 403 (an agent not assigned). */
