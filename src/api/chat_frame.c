@@ -25,6 +25,14 @@ refuse(struct sp_chat_frame *f, const char *code, const char *detail)
     return SP_INVALID;
 }
 
+/* A refusal of a message frame's member field. */
+static enum sp_rc
+refuse_member(struct sp_chat_frame *f, const char *field, const char *code, const char *detail)
+{
+    f->field = field;
+    return refuse(f, code, detail);
+}
+
 /* The optional `attachments`: an array of at most 10 ids. Whether they
  * are the sender's clean uploads is the domain's to say; an item that
  * cannot be an id at all is refused here with the same code. */
@@ -36,7 +44,8 @@ parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_fram
         return SP_OK;
     if (!json_object_is_type(ja, json_type_array) ||
         json_object_array_length(ja) > SP_ATTACHMENTS_PER_MESSAGE)
-        return refuse(f, "invalid_frame", "attachments must be an array of at most 10 ids");
+        return refuse_member(f, "attachments", "invalid_frame",
+                             "attachments must be an array of at most 10 ids");
     size_t n = json_object_array_length(ja);
     f->attachments = sp_arena_calloc(a, n + 1, sizeof(*f->attachments));
     for (size_t i = 0; i < n; i++) {
@@ -45,7 +54,7 @@ parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_fram
                          ? (size_t)json_object_get_string_len(id) : 0;
         const char *s = len > 0 ? json_object_get_string(id) : NULL;
         if (s == NULL || len > 64 || memchr(s, '\0', len) != NULL || !sp_utf8_valid(s, len))
-            return refuse(f, "unknown_attachment",
+            return refuse_member(f, "attachments", "unknown_attachment",
                           "attachments lists something that is not an attachment id");
         char canon[SP_PUBLIC_ID_LEN + 1];   /* any case names an id (core/ids.h) */
         f->attachments[i] = sp_public_id_read(s, canon) ? sp_arena_strdup(a, canon)
@@ -56,22 +65,22 @@ parse_attachments(struct sp_arena *a, struct json_object *o, struct sp_chat_fram
 }
 
 static enum sp_rc
-parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
+parse_message_members(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
 {
     struct json_object *jb, *jc = NULL;
     if (!json_object_object_get_ex(o, "body", &jb) || !json_object_is_type(jb, json_type_string))
-        return refuse(f, "invalid_frame", "body must be a string");
+        return refuse_member(f, "body", "invalid_frame", "body must be a string");
     const char *body = json_object_get_string(jb);
     size_t blen = (size_t)json_object_get_string_len(jb);
     if (blen == 0)
-        return refuse(f, "invalid_frame", "body must have 1 to 4000 characters");
+        return refuse_member(f, "body", "invalid_frame", "body must have 1 to 4000 characters");
     /* The sanitizer would drop it silently ("a\u0000b" stored as "ab");
      * the HTTP send refuses it (docs/API.md §1). */
     if (memchr(body, '\0', blen) != NULL)
-        return refuse(f, "invalid_frame", "body must not contain \\u0000");
+        return refuse_member(f, "body", "invalid_frame", "body must not contain \\u0000");
     /* too_long, as the HTTP send's field error and the sanitized cap below */
     if (sp_utf8_count(body, blen) > SP_CHAT_BODY_MAX_CHARS)
-        return refuse(f, "too_long", "body is longer than 4000 characters");
+        return refuse_member(f, "body", "too_long", "body is longer than 4000 characters");
     if (json_object_object_get_ex(o, "client_id", &jc) && !json_object_is_type(jc, json_type_null)) {
         /* Stored as text (the message's idempotency key): a NUL would cut
          * it, and PostgreSQL refuses invalid UTF-8. */
@@ -79,7 +88,8 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
         size_t idlen = id != NULL ? (size_t)json_object_get_string_len(jc) : 0;
         if (id == NULL || idlen < 1 || idlen > SP_CHAT_CLIENT_ID_MAX ||
             memchr(id, '\0', idlen) != NULL || !sp_utf8_valid(id, idlen))
-            return refuse(f, "invalid_frame", "client_id must be a string of 1 to 64 characters");
+            return refuse_member(f, "client_id", "invalid_frame",
+                                 "client_id must be a string of 1 to 64 characters");
         f->client_id = sp_arena_strndup(a, id, idlen);
     }
     if (parse_attachments(a, o, f) != SP_OK)
@@ -87,12 +97,31 @@ parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f
     bool has_text = false;
     const char *clean = sp_sanitize_html(a, body, blen, &f->body_len, &has_text);
     if (clean == NULL || !has_text)
-        return refuse(f, "invalid_frame", "body has no text once unsafe markup is removed");
+        return refuse_member(f, "body", "invalid_frame",
+                             "body has no text once unsafe markup is removed");
     /* The cap is on what would be stored: escaping makes it longer. */
     if (sp_utf8_count(clean, f->body_len) > SP_CHAT_BODY_MAX_CHARS)
-        return refuse(f, "too_long", SP_CHAT_TOO_LONG_DETAIL);
+        return refuse_member(f, "body", "too_long", SP_CHAT_TOO_LONG_DETAIL);
     f->body = clean;
     return SP_OK;
+}
+
+/* A refused body or client_id does not hide the attachments: they are
+ * still read when well-formed, for the transport to look them up and
+ * list them in the same error frame (API.md §1, §7). */
+static enum sp_rc
+parse_message(struct sp_arena *a, struct json_object *o, struct sp_chat_frame *f)
+{
+    if (parse_message_members(a, o, f) == SP_OK)
+        return SP_OK;
+    struct sp_chat_frame list;
+    memset(&list, 0, sizeof(list));
+    if (f->nattachments == 0 && strcmp(f->field, "attachments") != 0 &&
+        parse_attachments(a, o, &list) == SP_OK) {
+        f->attachments = list.attachments;
+        f->nattachments = list.nattachments;
+    }
+    return SP_INVALID;
 }
 
 /* The string value of o's member `name` when it has no NUL in it

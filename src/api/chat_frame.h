@@ -41,7 +41,9 @@ struct sp_chat_frame {
     const char *body;             /* sanitized HTML (arena), has visible text */
     size_t body_len;
     const char *client_id;        /* arena copy, or NULL when absent/null */
-    const char **attachments;     /* attachment ids (arena copies); n may be 0 */
+    const char **attachments;     /* attachment ids (arena copies); n may be 0. Also
+                                   * read when body or client_id is refused, if
+                                   * well-formed: an error frame lists them too */
     size_t nattachments;
     /* typing */
     bool typing;
@@ -51,6 +53,9 @@ struct sp_chat_frame {
      * detail of a text that is not JSON is the HTTP body reader's,
      * "malformed JSON: …", in the arena) */
     const char *code, *detail;
+    /* the refused member of a message frame (body, client_id,
+     * attachments); NULL for a refusal of the frame as a whole */
+    const char *field;
 };
 
 /* Parses data[0..len) into *f, read as strictly as an HTTP body

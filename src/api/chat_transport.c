@@ -21,6 +21,7 @@
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "domain/agents.h"
+#include "domain/attachments.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_presence.h"
@@ -291,15 +292,19 @@ frame_begin(struct sp_req *r, struct sp_buf *b, struct sp_jw *w, const char *typ
 }
 
 /* Reports a bad frame to its sender only, then answers 204 (the socket
- * stays open; an answer of 200 would go to the whole session). */
+ * stays open; an answer of 200 would go to the whole session). With
+ * fields, the frame lists their field errors in `errors`, as a 422 does. */
 static enum sp_rc
-frame_error(struct sp_req *r, const struct chat_caller *c, const char *code, const char *detail)
+frame_errors(struct sp_req *r, const struct chat_caller *c, const char *code, const char *detail,
+             const struct sp_problem *fields)
 {
     struct sp_buf b;
     struct sp_jw w;
     frame_begin(r, &b, &w, "error");
     sp_jw_kstr(&w, "code", code);
     sp_jw_kstr(&w, "detail", detail);
+    if (fields != NULL)
+        sp_problem_write_errors(&w, fields);
     sp_jw_end(&w);
     sp_chat_bus_publish(c->sid, c->principal, b.data, b.len);
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_frame_refused");
@@ -307,6 +312,12 @@ frame_error(struct sp_req *r, const struct chat_caller *c, const char *code, con
     sp_log_end(l);
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
+}
+
+static enum sp_rc
+frame_error(struct sp_req *r, const struct chat_caller *c, const char *code, const char *detail)
+{
+    return frame_errors(r, c, code, detail, NULL);
 }
 
 static enum sp_rc
@@ -482,6 +493,25 @@ frame_presence(struct sp_req *r, const struct chat_caller *c, const struct sp_ch
     return answer_frame(r, c, &b);
 }
 
+/* A message frame refused for its body or client_id does not hide
+ * attachments that are no clean, unattached uploads of the sender: they
+ * are looked up on this refusal only, and when refused too the error
+ * frame lists both in `errors` (API.md §1, §7). The frame's code and
+ * detail stay the first fault's. */
+static enum sp_rc
+refuse_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f)
+{
+    if (f->type != SP_CHAT_FRAME_MESSAGE || f->nattachments == 0 || f->field == NULL ||
+        strcmp(f->field, "attachments") == 0)
+        return frame_error(r, c, f->code, f->detail);
+    struct sp_problem fields;
+    sp_problem_init(&fields);
+    sp_problem_field(&fields, f->field, f->code, f->detail);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_attachments_check(&ctx, sp_api_party(r), f->attachments, f->nattachments, &fields);
+    return frame_errors(r, c, f->code, f->detail, fields.nerrors > 1 ? &fields : NULL);
+}
+
 /* One parsed frame (ok false: refused by the parser) of the caller. */
 static enum sp_rc
 handle_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_chat_frame *f,
@@ -496,7 +526,7 @@ handle_frame(struct sp_req *r, const struct chat_caller *c, const struct sp_chat
         struct sp_chat_presence_change chg;
         if (f->type == SP_CHAT_FRAME_PRESENCE)
             sp_chat_presence_touch(&ctx, &pc, NULL, &chg);
-        return frame_error(r, c, f->code, f->detail);
+        return refuse_frame(r, c, f);
     }
     if (f->type == SP_CHAT_FRAME_MESSAGE)
         return frame_message(r, c, f, p);

@@ -130,6 +130,45 @@ START_TEST(a_websocket_message_carries_the_senders_clean_upload_to_both_sides)
 }
 END_TEST
 
+/* QA: a frame whose body was refused hid an unknown attachment until
+ * the body was fixed. The one error frame keeps the body's code and
+ * detail and lists both in `errors` (API.md §1, §7); a list of the
+ * sender's clean uploads adds nothing, and nothing is stored. */
+START_TEST(a_refused_body_and_an_unknown_attachment_come_in_one_error_frame)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *mine = sp_t_attachment_clean_png(c.customer.token);
+#define MESSAGES_OF                                                                            \
+    "SELECT count(*) FROM support_chat_messages m JOIN support_chat_sessions s"               \
+    " ON s.id = m.session_id WHERE s.public_id = '%s'"
+    const char *before = sp_t_sql(MESSAGES_OF, c.id);
+    const char *sends =
+        sp_t_fmt("--send %s --send %s", message_frame("<script>x</script>", "[\"NOSUCHID0000\"]"),
+                 message_frame("<script>y</script>", sp_t_fmt("[%s]", sp_t_jq(mine))));
+    struct json_object *frames =
+        ws_exchange(sp_t_chat_url("ws", c.id, c.token, c.customer.token), sends, 2);
+    ck_assert_uint_eq(json_object_array_length(frames), 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i);
+        ck_assert_str_eq(sp_t_jstr(f, "type"), "error");
+        ck_assert_str_eq(sp_t_jstr(f, "code"), "invalid_frame");
+        ck_assert_str_eq(sp_t_jstr(f, "detail"), "body has no text once unsafe markup is removed");
+    }
+    struct json_object *errs = sp_t_jarr(json_object_array_get_idx(frames, 0), "errors");
+    ck_assert_uint_eq(json_object_array_length(errs), 2);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 0), "field"), "body");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 1), "field"), "attachments");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 1), "code"),
+                     "unknown_attachment");
+    ck_assert(!sp_t_jhas(json_object_array_get_idx(frames, 1), "errors"));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql(MESSAGES_OF, c.id), before);
+    ck_assert_ptr_null(sp_t_sql("SELECT attached_at FROM support_attachments WHERE id = '%s'",
+                                mine));
+#undef MESSAGES_OF
+}
+END_TEST
+
 START_TEST(what_is_not_a_clean_unattached_upload_of_the_sender_gets_an_error_frame)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -334,6 +373,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "chat_attachments");
     tcase_add_test(tc, a_websocket_message_carries_the_senders_clean_upload_to_both_sides);
     tcase_add_test(tc, what_is_not_a_clean_unattached_upload_of_the_sender_gets_an_error_frame);
+    tcase_add_test(tc, a_refused_body_and_an_unknown_attachment_come_in_one_error_frame);
     tcase_add_test(tc, the_http_fallback_takes_attachments_and_a_resend_replays_them);
     tcase_add_test(tc, the_first_message_of_a_new_session_takes_attachments);
     tcase_add_test(tc, attachments_follow_the_chat_to_its_ticket);

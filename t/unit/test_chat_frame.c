@@ -185,6 +185,41 @@ START_TEST(message_attachments_are_up_to_ten_ids)
 }
 END_TEST
 
+/* A refused body or client_id names its member, and the attachments are
+ * still read when well-formed: the transport looks them up for the same
+ * error frame (API.md §1, §7). A refused list names itself. */
+START_TEST(a_refused_member_is_named_and_the_attachments_still_read)
+{
+    assert_refused("{\"type\":\"message\",\"body\":\"<script>x</script>\","
+                   "\"attachments\":[\"a1b2c3d4e5f6\"]}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "body has no text once unsafe markup is removed");
+    ck_assert_str_eq(f.field, "body");
+    ck_assert_uint_eq(f.nattachments, 1);
+    ck_assert_str_eq(f.attachments[0], "A1B2C3D4E5F6");
+    assert_refused("{\"type\":\"message\",\"body\":5,\"attachments\":[\"A1B2C3D4E5F6\"]}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame", "body must be a string");
+    ck_assert_str_eq(f.field, "body");
+    ck_assert_uint_eq(f.nattachments, 1);
+    assert_refused("{\"type\":\"message\",\"body\":\"hi\",\"client_id\":5,"
+                   "\"attachments\":[\"A1B2C3D4E5F6\",\"ZZZZ\"]}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame",
+                   "client_id must be a string of 1 to 64 characters");
+    ck_assert_str_eq(f.field, "client_id");
+    ck_assert_uint_eq(f.nattachments, 2);
+    assert_refused("{\"type\":\"message\",\"body\":5,\"attachments\":[42]}",
+                   SP_CHAT_FRAME_MESSAGE, "invalid_frame", "body must be a string");
+    ck_assert_uint_eq(f.nattachments, 0);
+    assert_refused("{\"type\":\"message\",\"body\":\"hi\",\"attachments\":[42]}",
+                   SP_CHAT_FRAME_MESSAGE, "unknown_attachment",
+                   "attachments lists something that is not an attachment id");
+    ck_assert_str_eq(f.field, "attachments");
+    assert_refused("{\"type\":\"typing\"}", SP_CHAT_FRAME_TYPING, "invalid_frame",
+                   "typing state must be true or false");
+    ck_assert_ptr_null(f.field);
+}
+END_TEST
+
 START_TEST(typing_frame_carries_a_boolean)
 {
     ck_assert_int_eq(parse("{\"type\":\"typing\",\"state\":true}"), SP_OK);
@@ -302,6 +337,7 @@ chat_frame_suite(void)
     tcase_add_test(tc, client_id_limit_is_64);
     tcase_add_test(tc, client_id_must_be_text);
     tcase_add_test(tc, message_attachments_are_up_to_ten_ids);
+    tcase_add_test(tc, a_refused_member_is_named_and_the_attachments_still_read);
     tcase_add_test(tc, typing_frame_carries_a_boolean);
     tcase_add_test(tc, presence_frame_is_online_or_away);
     tcase_add_test(tc, unknown_or_missing_type_is_refused);
