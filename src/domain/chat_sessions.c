@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/json.h"
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/categories.h"
@@ -348,17 +349,46 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
     return *out != NULL ? SP_OK : p->rc;
 }
 
-/* A resend under a client_id the sender used already must carry the same
- * (sanitized) body: other words are refused as an Idempotency-Key reused
- * with another body is (API.md §1), not answered with the first message
- * while the new text is dropped (QA). */
-static enum sp_rc
-resend_matches(const struct sp_chat_message *stored, const char *body, struct sp_problem *p)
+/* Whether the stored message's attachment list (JSON objects with an
+ * "id") names exactly ids[0..n), in any order (a list never names an
+ * upload twice: sp_attachments_check). */
+static bool
+same_attachments(struct sp_arena *a, const char *stored_json, const char *const *ids, size_t n)
 {
-    if (body == NULL || stored->body == NULL || strcmp(stored->body, body) == 0)
+    struct sp_problem ignored;
+    sp_problem_init(&ignored);
+    struct json_object *list =
+        stored_json != NULL ? sp_json_parse(a, stored_json, strlen(stored_json), &ignored) : NULL;
+    size_t have = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    bool same = have == n;
+    for (size_t i = 0; same && i < n; i++) {
+        same = false;
+        for (size_t j = 0; !same && j < have; j++) {
+            struct json_object *id;
+            same = json_object_object_get_ex(json_object_array_get_idx(list, j), "id", &id) &&
+                   strcmp(json_object_get_string(id), ids[i]) == 0;
+        }
+    }
+    return same;
+}
+
+/* A resend under a client_id the sender used already must carry the same
+ * (sanitized) body and the same attachments: anything else is refused as
+ * an Idempotency-Key reused with another body is (API.md §1), not
+ * answered with the first message while the new text or files are
+ * dropped (QA). */
+static enum sp_rc
+resend_matches(struct sp_arena *a, const struct sp_chat_message *stored,
+               const struct sp_chat_post_in *in, struct sp_problem *p)
+{
+    bool body_same =
+        in->body == NULL || stored->body == NULL || strcmp(stored->body, in->body) == 0;
+    if (body_same && same_attachments(a, stored->attachments_json, in->attachments,
+                                      in->nattachments))
         return SP_OK;
     return sp_problem_set(p, SP_INVALID, "idempotency_key_reused",
-                          "this client_id was used for a message with another body");
+                          body_same ? "this client_id was used for a message with other attachments"
+                                    : "this client_id was used for a message with another body");
 }
 
 /* The post statement, in whatever transaction the caller is in. */
@@ -376,7 +406,7 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
     *duplicate = sp_db_bool(r, 0, 0);
     read_message(r, 0, 1, out);
     out->session_public_id = s->public_id;
-    return *duplicate ? resend_matches(out, in->body, p) : SP_OK;
+    return *duplicate ? resend_matches(ctx->arena, out, in, p) : SP_OK;
 }
 
 enum sp_rc
@@ -706,7 +736,7 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
         read_message(r, 0, 11, &out->message);
         out->message.session_public_id = in->public_id;
         if (out->duplicate)
-            return resend_matches(&out->message, in->msg.body, p);
+            return resend_matches(ctx->arena, &out->message, &in->msg, p);
     }
     return SP_OK;
 }

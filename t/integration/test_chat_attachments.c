@@ -219,9 +219,9 @@ START_TEST(the_http_fallback_takes_attachments_and_a_resend_replays_them)
 {
     struct sp_t_chat c = sp_t_chat_active();
     const char *id = sp_t_attachment_clean_png(c.agent.token);
+    const char *cid = sp_t_jq(sp_t_unique("cid"));
     const char *json = sp_t_fmt("{\"body\":\"here is the form\",\"client_id\":%s,"
-                                "\"attachments\":[%s]}",
-                                sp_t_jq(sp_t_unique("cid")), sp_t_jq(id));
+                                "\"attachments\":[%s]}", cid, sp_t_jq(id));
     struct sp_t_resp *r = chat_post(&c.agent, c.id, json);
     sp_t_assert_json(r, 201);
     assert_png_listed(sp_t_jarr(r->json, "attachments"), 0, id);
@@ -233,6 +233,21 @@ START_TEST(the_http_fallback_takes_attachments_and_a_resend_replays_them)
     ck_assert_int_eq(sp_t_jint(r->json, "id"), mid);
     assert_png_listed(sp_t_jarr(r->json, "attachments"), 0, id);
     sp_t_resp_free(r);
+    /* The same words under that client_id with other files (none, or
+     * another upload) are another message: refused, not answered with the
+     * first while the files are dropped; the other upload stays free. */
+    const char *other_png = sp_t_attachment_clean_png(c.agent.token);
+    const char *other_lists[] = {"", sp_t_jq(other_png)};
+    for (int i = 0; i < 2; i++) {
+        r = chat_post(&c.agent, c.id,
+                      sp_t_fmt("{\"body\":\"here is the form\",\"client_id\":%s,"
+                               "\"attachments\":[%s]}", cid, other_lists[i]));
+        sp_t_assert_problem(r, 422, "idempotency_key_reused");
+        ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "other attachments"));
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'"
+                              " AND attached_at IS NULL", other_png), "1");
     /* The chat's customer may fetch what the agent sent; nobody else. */
     r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), c.customer.token);
     sp_t_assert_json(r, 200);
