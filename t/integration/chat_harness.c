@@ -155,6 +155,28 @@ sp_t_chat_wait_subscribers(const char *id, long n)
     ck_assert_msg(subs >= n, "session %s: %ld subscribers after 15 s, want %ld", id, subs, n);
 }
 
+void
+sp_t_chat_mark(const char *id, const char *principal, const char *marker)
+{
+    const char *sock = getenv("SP_TEST_CHAT_PUBLISH_SOCKET");
+    ck_assert_ptr_nonnull(sock);
+    const char *channel = principal != NULL ? sp_t_fmt("%s/%s", id, principal) : id;
+    FILE *c = popen(sp_t_fmt("curl -s -o /dev/null -w '%%{http_code}' --unix-socket %s -X POST"
+                             " -H 'Content-Type: application/json' -d %s"
+                             " http://localhost/internal/chat/publish/%s",
+                             sp_t_shq(sock),
+                             sp_t_shq(sp_t_fmt("{\"type\":\"system\",\"event\":\"%s\"}",
+                                               marker)),
+                             channel),
+                    "r");
+    ck_assert_ptr_nonnull(c);
+    char code[8] = {0};
+    bool read = fgets(code, sizeof(code), c) != NULL;
+    pclose(c);
+    /* 201: delivered to the channel's subscribers (202: it had none) */
+    ck_assert_msg(read && strcmp(code, "201") == 0, "marker publish to %s: %s", channel, code);
+}
+
 /* Next line whose event is ev_name (other lines are skipped). */
 struct json_object *
 sp_t_ws_next_event(FILE *f, const char *ev_name)
