@@ -353,20 +353,35 @@ answers(const struct sp_t_user *u, const char *ticket, const char *question, con
     return model;
 }
 
+/* The askers of the "I don't know" tests: a customer with a ticket and an
+ * agent, beside a knowledge base of word w's articles. */
+struct askers {
+    const char *w, *ticket;
+    struct sp_t_user cust, agent;
+};
+
+static struct askers
+askers(void)
+{
+    struct askers a;
+    a.w = sp_t_unique_word();
+    knowledge_base(a.w);
+    a.cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    a.agent = sp_t_user_new(SP_ROLE_AGENT);
+    a.ticket = sp_t_ticket_create(&a.cust, "nothing fits");
+    return a;
+}
+
 /* An agent asking the AI proxy is support: the fallback answer and the
  * provider's instructions never tell them to ask for an agent, as they
- * tell a customer — with nothing in the knowledge base (local model) and
- * with a provider that gives no text. */
+ * tell a customer — with nothing in the knowledge base (local model) here,
+ * with a provider that gives no text in the next test. */
 START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
 {
-    const char *w = sp_t_unique_word();
-    knowledge_base(w);
-    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
-    const char *ticket = sp_t_ticket_create(&cust, "nothing fits");
+    struct askers a = askers();
     const char *nothing = sp_t_fmt("Does %sx support plorbic zumwalt fleems?", sp_t_unique_word());
-    ck_assert_str_eq(answers(&cust, ticket, nothing, DONT_KNOW_CUSTOMER), "local-retrieval");
-    ck_assert_str_eq(answers(&agent, ticket, nothing, DONT_KNOW_STAFF), "local-retrieval");
+    ck_assert_str_eq(answers(&a.cust, a.ticket, nothing, DONT_KNOW_CUSTOMER), "local-retrieval");
+    ck_assert_str_eq(answers(&a.agent, a.ticket, nothing, DONT_KNOW_STAFF), "local-retrieval");
 }
 END_TEST
 
@@ -374,14 +389,10 @@ END_TEST
  * is given (the "shared" case's provider). */
 START_TEST(the_providers_i_dont_know_and_instructions_speak_to_the_asker)
 {
-    const char *w = sp_t_unique_word();
-    knowledge_base(w);
-    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
-    const char *ticket = sp_t_ticket_create(&cust, "nothing fits");
+    struct askers a = askers();
     control("{\"answer\":null}");
-    const char *question = sp_t_fmt("When do refunds for %s bookings arrive?", w);
-    ck_assert_str_eq(answers(&cust, ticket, question, DONT_KNOW_CUSTOMER), CHAT_MODEL);
+    const char *question = sp_t_fmt("When do refunds for %s bookings arrive?", a.w);
+    ck_assert_str_eq(answers(&a.cust, a.ticket, question, DONT_KNOW_CUSTOMER), CHAT_MODEL);
     struct json_object *reqs = seen();
     ck_assert_int_eq(json_object_array_length(reqs), 1);
     const char *body = body_of(reqs, 0);
@@ -389,7 +400,7 @@ START_TEST(the_providers_i_dont_know_and_instructions_speak_to_the_asker)
     ck_assert_ptr_nonnull(strstr(body, "the customer can ask for a human agent in the chat"));
     ck_assert_ptr_nonnull(strstr(body, "look things up for the customer (their tickets,"));
     json_object_put(reqs);
-    ck_assert_str_eq(answers(&agent, ticket, question, DONT_KNOW_STAFF), CHAT_MODEL);
+    ck_assert_str_eq(answers(&a.agent, a.ticket, question, DONT_KNOW_STAFF), CHAT_MODEL);
     reqs = seen();
     ck_assert_int_eq(json_object_array_length(reqs), 1);
     body = body_of(reqs, 0);
