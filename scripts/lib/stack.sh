@@ -45,7 +45,7 @@ _stack_say() { printf 'stack: %s\n' "$*" >&2; }
 # Run a command as the cluster owner: `postgres` when we are root (initdb
 # and pg_ctl refuse root), else the current user.
 _stack_pg_as() {
-    if [ "$(id -u)" -eq 0 ]; then
+    if [ "$EUID" -eq 0 ]; then
         (cd / && runuser -u postgres -- "$@")
     else
         "$@"
@@ -264,7 +264,7 @@ _stack_save() {
 _stack_traversable() {
     local d=$1 u i
     local -a path=()
-    [ "$(id -u)" -eq 0 ] || return 0
+    [ "$EUID" -eq 0 ] || return 0
     while [ ! -d "$d" ] && [ "$d" != / ]; do
         d=$(dirname "$d")
     done
@@ -305,12 +305,18 @@ _stack_dirs() {
         "$STACK_ATTACHMENT_DIR" "$STACK_CLAMD_DIR" || return 1
     chmod 755 "$STACK_DIR" "$STACK_RUN_DIR" "$STACK_LOG_DIR" "$STACK_NGINX_DIR" \
         "$STACK_ATTACHMENT_DIR" || return 1
-    if [ "$(id -u)" -eq 0 ]; then
+    if [ "$EUID" -eq 0 ]; then
         chown postgres:postgres "$STACK_RUN_DIR" || return 1
-        if ! bad=$(_stack_traversable "$STACK_DIR"); then
-            _stack_say "$bad is not traversable by other users (postgres, www-data);"
-            _stack_say "put the stack elsewhere (e.g. SUPPORT_VAR_DIR=/var/tmp/support)"
-            return 1
+        # Checked once per process and stack: the check runs runuser for
+        # each user and path component, and a restart of support-api starts
+        # four parts that each come here (over a second with ASan under load).
+        if [ "${_stack_traversable_ok:-}" != "$STACK_DIR" ]; then
+            if ! bad=$(_stack_traversable "$STACK_DIR"); then
+                _stack_say "$bad is not traversable by other users (postgres, www-data);"
+                _stack_say "put the stack elsewhere (e.g. SUPPORT_VAR_DIR=/var/tmp/support)"
+                return 1
+            fi
+            _stack_traversable_ok=$STACK_DIR
         fi
     fi
     _stack_save
@@ -460,7 +466,7 @@ stack_pg_start() {
     if [ ! -f "$STACK_PGDATA/PG_VERSION" ]; then
         mkdir -p "$STACK_PG_DIR" || return 1
         chmod 700 "$STACK_PG_DIR"
-        if [ "$(id -u)" -eq 0 ]; then
+        if [ "$EUID" -eq 0 ]; then
             chown postgres:postgres "$STACK_PG_DIR" || return 1
         fi
         if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then
@@ -479,7 +485,7 @@ stack_pg_start() {
     if ! stack_pg_running; then
         _stack_pg_conf || return 1
         touch "$STACK_LOG_DIR/postgresql.log"
-        if [ "$(id -u)" -eq 0 ]; then
+        if [ "$EUID" -eq 0 ]; then
             chown postgres:postgres "$STACK_PGDATA/stack.conf" "$STACK_LOG_DIR/postgresql.log"
         fi
         if ! _stack_pg_as "$STACK_PG_BIN/pg_ctl" start -D "$STACK_PGDATA" -w \
@@ -533,7 +539,7 @@ stack_api_running() {
 # Sets the caller's array `group` (STACK_API_ENV, passed later, may override).
 _stack_listen_group() {
     group=()
-    [ "$(id -u)" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
+    [ "$EUID" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
     return 0
 }
 
@@ -589,10 +595,10 @@ stack_chat_running() {
 # socket held bound by its prefork master).
 stack_chat_start() {
     local -a workers=() group=()
-    _stack_dirs || return 1
     if stack_chat_running; then
         return 0
     fi
+    _stack_dirs || return 1
     if [ ! -x "$STACK_CHAT_BIN" ]; then
         _stack_say "$STACK_CHAT_BIN not built"
         return 1
@@ -723,10 +729,10 @@ stack_clamd_running() {
 # only signatures are the test database (STACK_CLAMD_DB): nothing is
 # downloaded, and it starts in well under a second.
 stack_clamd_start() {
-    _stack_dirs || return 1
     if stack_clamd_running; then
         return 0
     fi
+    _stack_dirs || return 1
     if ! command -v clamd >/dev/null 2>&1; then
         _stack_say "clamd not found (apt-get install clamav-daemon)"
         return 1
@@ -932,7 +938,7 @@ stack_nginx_render() {
         "$STACK_NGINX_DIR/" || return 1
     rm -rf "$STACK_NGINX_DIR/static" && cp -r "$STACK_SRC_DIR/templates/static" \
         "$STACK_NGINX_DIR/static" && chmod -R a+rX "$STACK_NGINX_DIR/static" || return 1
-    [ "$(id -u)" -eq 0 ] && user="user www-data;"
+    [ "$EUID" -eq 0 ] && user="user www-data;"
     # Quoted replacements: literal even with bash 5.2's patsub_replacement.
     tpl=${tpl//@USER_DIRECTIVE@/"$user"}
     tpl=${tpl//@WORKER_PROCESSES@/"$STACK_NGINX_WORKERS"}
@@ -995,7 +1001,7 @@ stack_nginx_start() {
 # The group shared by nginx's workers (they connect to the internal socket
 # for the chat hooks) and the FastCGI workers and jobs (they publish).
 _stack_internal_group() {
-    if [ "$(id -u)" -eq 0 ]; then
+    if [ "$EUID" -eq 0 ]; then
         echo www-data
     else
         id -gn

@@ -3,7 +3,7 @@
 
 usage: chat_client.py URL [--header 'Name: value'] [--send JSON]...
                           [--send-bytes N]... [--send-when PATH] [--expect N]
-                          [--timeout S]
+                          [--until TEXT] [--timeout S]
 
 Connects to URL (ws://...). Prints one JSON line per event, flushed:
   {"event":"open"}                      after the 101 (subscribed)
@@ -15,7 +15,8 @@ Connects to URL (ws://...). Prints one JSON line per event, flushed:
 After "open" it waits for PATH to exist (--send-when), sends a text frame
 of N "x" for each --send-bytes (a frame too long for a command line), then
 the --send frames in order, then reads until N frames arrived or S seconds
-passed.
+passed, or (--until) a frame whose text holds TEXT arrived: a test that
+sends a marker after what it checks ends there, not at S.
 """
 import argparse
 import asyncio
@@ -69,6 +70,9 @@ async def run(a):
                 data = msg
             received += 1
             out({"event": "frame", "data": data})
+            text = msg if isinstance(msg, str) else msg.decode("utf-8", "replace")
+            if a.until is not None and a.until in text:
+                break
     except websockets.exceptions.ConnectionClosed as e:
         out({"event": "closed", "code": e.code, "reason": e.reason})
     finally:
@@ -85,6 +89,7 @@ def main():
     p.add_argument("--send-bytes", action="append", type=int, default=[])
     p.add_argument("--send-when")
     p.add_argument("--expect", type=int, default=0)
+    p.add_argument("--until")
     p.add_argument("--timeout", type=float, default=10.0)
     return asyncio.run(run(p.parse_args()))
 

@@ -155,6 +155,62 @@ sp_t_chat_wait_subscribers(const char *id, long n)
     ck_assert_msg(subs >= n, "session %s: %ld subscribers after 15 s, want %ld", id, subs, n);
 }
 
+long
+sp_t_chat_curl(const char *url, const char *extra, const char **content_type, const char **body)
+{
+    FILE *c = popen(sp_t_fmt("curl -s --max-time 10 -w '\\n%%{http_code} %%{content_type}' %s %s",
+                             extra != NULL ? extra : "", sp_t_shq(url)),
+                    "r");
+    ck_assert_ptr_nonnull(c);
+    char out[16384];
+    size_t n = fread(out, 1, sizeof(out) - 1, c);
+    pclose(c);
+    out[n] = '\0';
+    char *last = strrchr(out, '\n');
+    ck_assert_msg(last != NULL, "curl %s: %s", url, out);
+    *last++ = '\0';
+    char *space = strchr(last, ' ');
+    if (content_type != NULL)
+        *content_type = sp_t_fmt("%s", space != NULL ? space + 1 : "");
+    if (body != NULL)
+        *body = sp_t_fmt("%s", out);
+    return strtol(last, NULL, 10);
+}
+
+long
+sp_t_ws_refusal_status(const char *url, const char *extra)
+{
+    ck_assert(strncmp(url, "ws://", 5) == 0);
+    return sp_t_chat_curl(sp_t_fmt("http://%s", url + 5),
+                          sp_t_fmt("--max-time 5 -o /dev/null -H 'Connection: Upgrade'"
+                                   " -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13'"
+                                   " -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' %s",
+                                   extra != NULL ? extra : ""),
+                          NULL, NULL);
+}
+
+void
+sp_t_chat_mark(const char *id, const char *principal, const char *marker)
+{
+    const char *sock = getenv("SP_TEST_CHAT_PUBLISH_SOCKET");
+    ck_assert_ptr_nonnull(sock);
+    const char *channel = principal != NULL ? sp_t_fmt("%s/%s", id, principal) : id;
+    FILE *c = popen(sp_t_fmt("curl -s -o /dev/null -w '%%{http_code}' --unix-socket %s -X POST"
+                             " -H 'Content-Type: application/json' -d %s"
+                             " http://localhost/internal/chat/publish/%s",
+                             sp_t_shq(sock),
+                             sp_t_shq(sp_t_fmt("{\"type\":\"system\",\"event\":\"%s\"}",
+                                               marker)),
+                             channel),
+                    "r");
+    ck_assert_ptr_nonnull(c);
+    char code[8] = {0};
+    bool read = fgets(code, sizeof(code), c) != NULL;
+    pclose(c);
+    /* 201: delivered to the channel's subscribers (202: it had none) */
+    ck_assert_msg(read && strcmp(code, "201") == 0, "marker publish to %s: %s", channel, code);
+}
+
 /* Next line whose event is ev_name (other lines are skipped). */
 struct json_object *
 sp_t_ws_next_event(FILE *f, const char *ev_name)

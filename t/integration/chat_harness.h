@@ -29,6 +29,20 @@ FILE *sp_t_chat_probe(const char *mode, const char *url, const char *extra);
 /* Waits (up to 15 s) until nchan counts at least n subscribers on the
  * session's channel: the signal a long-poll has none of its own. */
 void sp_t_chat_wait_subscribers(const char *id, long n);
+/* The status of a websocket handshake to url (ws://...; extra: more curl
+ * arguments, already quoted) as curl makes it: for refusals, without the
+ * Python client's start-up (a 101 holds curl to its 5 s --max-time). */
+long sp_t_ws_refusal_status(const char *url, const char *extra);
+/* GET url (http://...) by curl with extra arguments (already quoted): the
+ * status; the Content-Type and the body in *content_type and *body. */
+long sp_t_chat_curl(const char *url, const char *extra, const char **content_type,
+                    const char **body);
+/* Publishes a system frame {"type":"system","event":marker} through
+ * nginx's internal socket to the session's channel, or to principal's
+ * private one ("customer-<sub>", "agent-<sub>"): the end of a client run
+ * with --until marker. nchan keeps a channel's order, so a client that
+ * reads up to the marker has heard everything published there before. */
+void sp_t_chat_mark(const char *id, const char *principal, const char *marker);
 /* The next client line whose "event" is ev_name; other lines skipped. */
 struct json_object *sp_t_ws_next_event(FILE *f, const char *ev_name);
 

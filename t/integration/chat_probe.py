@@ -2,12 +2,13 @@
 """Chat transport probes for test_chat_transport (python3-websockets + stdlib).
 
 usage:
-  chat_probe.py es URL [--last-event-id ID] [--expect N] [--timeout S]
+  chat_probe.py es URL [--last-event-id ID] [--expect N] [--until TEXT] [--timeout S]
       EventSource client (Accept: text/event-stream). Prints
         {"event":"status","status":200}
         {"event":"message","id":"<id: line>","data":"<data: text>"} per event
         {"event":"done","received":N}
-      Ping events and comments are skipped. Stops after N messages or S s.
+      Ping events and comments are skipped. Stops after N messages, after a
+      message whose data holds TEXT, or after S s.
   chat_probe.py longpoll URL [--etag E] [--last-modified L] [--timeout S]
       One long-poll request (no Upgrade, no event-stream). Prints one line
         {"event":"answer","status":..,"etag":..,"last_modified":..,
@@ -23,7 +24,7 @@ usage:
       Prints {"event":"frame","data":<frame>} for every frame and at the end
         {"event":"done","sent":N,"pending":[client_ids without a frame],
          "closes":K,"reconnect_failures":F}
-  chat_probe.py raw URL [--send JSON]... [--binary] [--timeout S]
+  chat_probe.py raw URL [--send JSON]... [--binary] [--until TEXT] [--timeout S]
       A websocket client on a bare socket, as a careless client is: it never
       answers a ping or a close frame, so it sees whatever the server sends
       after its close frame. Prints {"event":"open"} (or
@@ -31,7 +32,9 @@ usage:
       with --binary, else 1), then one line per frame received
         {"event":"frame","opcode":N,"data":"<text>"}   (opcode 8: "code",
          "reason" instead of "data")
-      and {"event":"done","eof":true|false} at EOF or after S seconds.
+      and {"event":"done","eof":true|false} at EOF, after S seconds, or after a
+      text frame holding TEXT (--until: a test that sends a marker after what
+      it checks ends there).
 """
 import argparse
 import asyncio
@@ -87,6 +90,8 @@ def cmd_es(a):
                 if data and ev_type in (None, "message"):
                     received += 1
                     out({"event": "message", "id": ev_id, "data": "\n".join(data)})
+                    if a.until is not None and a.until in "\n".join(data):
+                        break
                 ev_id, ev_type, data = None, None, []
                 continue
             if line.startswith(":"):
@@ -314,7 +319,10 @@ def cmd_raw(a):
             out({"event": "frame", "opcode": 8, "code": code,
                  "reason": payload[2:].decode("utf-8", "replace")})
         elif opcode in (1, 2):
-            out({"event": "frame", "opcode": opcode, "data": payload.decode("utf-8", "replace")})
+            text = payload.decode("utf-8", "replace")
+            out({"event": "frame", "opcode": opcode, "data": text})
+            if opcode == 1 and a.until is not None and a.until in text:
+                break
     out({"event": "done", "eof": eof})
     return 0
 
@@ -326,6 +334,7 @@ def main():
     e.add_argument("url")
     e.add_argument("--last-event-id")
     e.add_argument("--expect", type=int, default=1)
+    e.add_argument("--until")
     e.add_argument("--timeout", type=float, default=10.0)
     lp = sub.add_parser("longpoll")
     lp.add_argument("url")
@@ -343,6 +352,7 @@ def main():
     r.add_argument("url")
     r.add_argument("--send", action="append", default=[])
     r.add_argument("--binary", action="store_true")
+    r.add_argument("--until")
     r.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()
     if a.cmd == "raw":

@@ -2,16 +2,16 @@
  * test_ai_provider: the AI proxy with an OpenAI-compatible model server
  * (API.md §9) — t/integration/openai_fixture.py, started here; support-api
  * is restarted with SUPPORT_AI_BASE_URL / SUPPORT_EMBEDDINGS_URL pointing
- * at it (stackctl restart-api-with), and back without them, so switching
- * is by settings only. Covers: the provider's answer used, grounded in the
- * passages and cited; nothing personal reaching the server; 5xx retried
- * then answered; failures and timeouts answered 503 and logged; the "I
- * don't know" and the instructions worded for the asker's side (a
- * customer, or staff who are not sent to support); tool calls
- * ignored without a runner and run with one (ai_provider called directly
- * with a runner of the test's); the embeddings endpoint used by the sync
- * job (batches, incremental, a change of embedder re-embeds) and by
- * queries.
+ * at it (stackctl restart-api-with; once for all the "shared" case's
+ * tests), and back without them, so switching is by settings only.
+ * Covers: the provider's answer used, grounded in the passages and cited;
+ * nothing personal reaching the server; 5xx retried then answered;
+ * failures and timeouts answered 503 and logged; the "I don't know" and
+ * the instructions worded for the asker's side (a customer, or staff who
+ * are not sent to support); tool calls ignored without a runner and run
+ * with one (ai_provider called directly with a runner of the test's); the
+ * embeddings endpoint used by the sync job (batches, incremental, a change
+ * of embedder re-embeds) and by queries.
  */
 #include "harness.h"
 
@@ -35,19 +35,26 @@ base_url(void)
 }
 
 /* The fixture, and support-api restarted to use it as its provider (plus
- * settings). The key comes from a file, as in production. */
+ * settings). The key comes from a file, as in production. (snprintf: the
+ * shared case's unchecked fixture runs this outside a test, where the
+ * harness's arena is not.) */
 static void
 provider_on(const char *dim, const char *extra)
 {
-    sp_t_fixture_start(&fx, sp_t_fmt("openai_fixture.py --timeout 120 --dim %s", dim));
-    const char *key_file = sp_t_fmt("%s/ai_key", getenv("SP_TEST_STACK_DIR"));
+    char cmd[128], key_file[1024], args[2048];
+    snprintf(cmd, sizeof(cmd), "openai_fixture.py --timeout 300 --dim %s", dim);
+    sp_t_fixture_start(&fx, cmd);
+    ck_assert_ptr_nonnull(getenv("SP_TEST_STACK_DIR"));
+    snprintf(key_file, sizeof(key_file), "%s/ai_key", getenv("SP_TEST_STACK_DIR"));
     FILE *f = fopen(key_file, "w");
     ck_assert_ptr_nonnull(f);
     fputs(API_KEY "\n", f);
     fclose(f);
-    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_AI_BASE_URL=%s SUPPORT_AI_MODEL=" CHAT_MODEL
-                           " SUPPORT_AI_API_KEY_FILE=%s %s",
-                           base_url(), key_file, extra ? extra : ""));
+    snprintf(args, sizeof(args),
+             "restart-api-with SUPPORT_AI_BASE_URL=http://127.0.0.1:%d/v1 SUPPORT_AI_MODEL="
+             CHAT_MODEL " SUPPORT_AI_API_KEY_FILE=%s %s",
+             fx.port, key_file, extra ? extra : "");
+    sp_t_stackctl(args);
 }
 
 /* support-api back on its own settings; the fixture stopped. */
@@ -63,6 +70,31 @@ static void
 control(const char *json)
 {
     sp_t_fixture_post(&fx, "/_control", json);
+}
+
+/* The "shared" case's tests share one provider, started once for them
+ * all (a restart of support-api takes seconds): each starts with the
+ * fixture's defaults and no request left unread. */
+static void
+shared_provider_on(void)
+{
+    provider_on("64", NULL);
+}
+
+static void
+shared_provider_off(void)
+{
+    provider_off();
+}
+
+static void
+shared_provider_fresh(void)
+{
+    control("{\"chat_fail\":0,\"embed_fail\":0,\"chat_hang\":0,\"tool_calls\":null,"
+            "\"script\":null,\"answer\":\"Fixture answer: see [1].\"}");
+    struct json_object *o;
+    while ((o = sp_t_fixture_next(&fx, 0)) != NULL)
+        json_object_put(o);
 }
 
 /* The requests the fixture saw (until it is quiet for 500 ms), as a JSON
@@ -154,11 +186,10 @@ ask(const struct sp_t_user *u, const char *question)
                                    sp_t_jq(t)));
 }
 
-START_TEST(provider_answer_is_grounded_cited_and_switched_by_settings)
+START_TEST(provider_answer_is_grounded_and_cited)
 {
     const char *w = sp_t_unique_word();
     const char *refund = knowledge_base(w);
-    provider_on("64", NULL);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
     sp_t_assert_json(r, 200);
@@ -195,10 +226,17 @@ START_TEST(provider_answer_is_grounded_cited_and_switched_by_settings)
                               " error IS NULL, response, sources->0->>'slug')"
                               " FROM support_ai_interactions WHERE id = %lld", id),
                      sp_t_fmt(CHAT_MODEL "|4321|17|t|Fixture answer: see [1].|%s", refund));
+}
+END_TEST
 
-    /* Settings only: without SUPPORT_AI_BASE_URL the local model answers. */
-    provider_off();
-    r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
+/* Settings only: the "shared" case ran before, on SUPPORT_AI_BASE_URL;
+ * support-api restarted without it, the local model answers. */
+START_TEST(without_the_provider_settings_the_local_model_answers)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "model"), "local-retrieval");
     ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "five business days"));
@@ -210,7 +248,6 @@ START_TEST(nothing_personal_reaches_the_provider)
 {
     const char *w = sp_t_unique_word();
     knowledge_base(w);
-    provider_on("64", NULL);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = ask(&u, sp_t_fmt("I am jane.doe@example.com, +44 20 7946 0958, card "
                                            "4111-1111-1111-1111: when do %s refunds arrive?", w));
@@ -231,7 +268,6 @@ START_TEST(nothing_personal_reaches_the_provider)
     ck_assert_ptr_nonnull(strstr(body, "[card]"));
     ck_assert_ptr_nonnull(strstr(body, "five business days"));
     json_object_put(reqs);
-    provider_off();
 }
 END_TEST
 
@@ -239,7 +275,6 @@ START_TEST(server_errors_are_retried_then_answered)
 {
     const char *w = sp_t_unique_word();
     knowledge_base(w);
-    provider_on("64", NULL);
     control("{\"chat_fail\":2}");
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
@@ -251,7 +286,6 @@ START_TEST(server_errors_are_retried_then_answered)
     /* The same request each time. */
     ck_assert_str_eq(body_of(reqs, 0), body_of(reqs, 2));
     json_object_put(reqs);
-    provider_off();
 }
 END_TEST
 
@@ -319,25 +353,46 @@ answers(const struct sp_t_user *u, const char *ticket, const char *question, con
     return model;
 }
 
+/* The askers of the "I don't know" tests: a customer with a ticket and an
+ * agent, beside a knowledge base of word w's articles. */
+struct askers {
+    const char *w, *ticket;
+    struct sp_t_user cust, agent;
+};
+
+static struct askers
+askers(void)
+{
+    struct askers a;
+    a.w = sp_t_unique_word();
+    knowledge_base(a.w);
+    a.cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    a.agent = sp_t_user_new(SP_ROLE_AGENT);
+    a.ticket = sp_t_ticket_create(&a.cust, "nothing fits");
+    return a;
+}
+
 /* An agent asking the AI proxy is support: the fallback answer and the
  * provider's instructions never tell them to ask for an agent, as they
- * tell a customer — with nothing in the knowledge base (local model) and
- * with a provider that gives no text. */
+ * tell a customer — with nothing in the knowledge base (local model) here,
+ * with a provider that gives no text in the next test. */
 START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
 {
-    const char *w = sp_t_unique_word();
-    knowledge_base(w);
-    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
-    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
-    const char *ticket = sp_t_ticket_create(&cust, "nothing fits");
+    struct askers a = askers();
     const char *nothing = sp_t_fmt("Does %sx support plorbic zumwalt fleems?", sp_t_unique_word());
-    ck_assert_str_eq(answers(&cust, ticket, nothing, DONT_KNOW_CUSTOMER), "local-retrieval");
-    ck_assert_str_eq(answers(&agent, ticket, nothing, DONT_KNOW_STAFF), "local-retrieval");
+    ck_assert_str_eq(answers(&a.cust, a.ticket, nothing, DONT_KNOW_CUSTOMER), "local-retrieval");
+    ck_assert_str_eq(answers(&a.agent, a.ticket, nothing, DONT_KNOW_STAFF), "local-retrieval");
+}
+END_TEST
 
-    provider_on("64", NULL);
+/* The same with a provider that gives no text, and the instructions it
+ * is given (the "shared" case's provider). */
+START_TEST(the_providers_i_dont_know_and_instructions_speak_to_the_asker)
+{
+    struct askers a = askers();
     control("{\"answer\":null}");
-    const char *question = sp_t_fmt("When do refunds for %s bookings arrive?", w);
-    ck_assert_str_eq(answers(&cust, ticket, question, DONT_KNOW_CUSTOMER), CHAT_MODEL);
+    const char *question = sp_t_fmt("When do refunds for %s bookings arrive?", a.w);
+    ck_assert_str_eq(answers(&a.cust, a.ticket, question, DONT_KNOW_CUSTOMER), CHAT_MODEL);
     struct json_object *reqs = seen();
     ck_assert_int_eq(json_object_array_length(reqs), 1);
     const char *body = body_of(reqs, 0);
@@ -345,7 +400,7 @@ START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
     ck_assert_ptr_nonnull(strstr(body, "the customer can ask for a human agent in the chat"));
     ck_assert_ptr_nonnull(strstr(body, "look things up for the customer (their tickets,"));
     json_object_put(reqs);
-    ck_assert_str_eq(answers(&agent, ticket, question, DONT_KNOW_STAFF), CHAT_MODEL);
+    ck_assert_str_eq(answers(&a.agent, a.ticket, question, DONT_KNOW_STAFF), CHAT_MODEL);
     reqs = seen();
     ck_assert_int_eq(json_object_array_length(reqs), 1);
     body = body_of(reqs, 0);
@@ -357,7 +412,6 @@ START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
     ck_assert_ptr_null(strstr(body, "human agent"));
     ck_assert_ptr_null(strstr(body, "the customer's question"));
     json_object_put(reqs);
-    provider_off();
 }
 END_TEST
 
@@ -567,7 +621,6 @@ START_TEST(an_edited_article_reaches_the_provider_only_as_it_is_now)
                  sp_t_jq(sp_t_fmt("The %s pass costs 19 euros per month.", w))));
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
-    provider_on("64", NULL);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     for (int synced = 0; synced < 2; synced++) {
         r = ask(&u, sp_t_fmt("How much does the %s pass cost?", w));
@@ -591,7 +644,6 @@ START_TEST(an_edited_article_reaches_the_provider_only_as_it_is_now)
         json_object_put(reqs);
         ck_assert_int_eq(sync_job(NULL, &line), 0);
     }
-    provider_off();
 }
 END_TEST
 
@@ -599,15 +651,21 @@ int
 main(void)
 {
     Suite *s = suite_create("ai_provider");
-    TCase *tc = sp_t_tcase(s, "ai_provider");
-    tcase_add_test(tc, provider_answer_is_grounded_cited_and_switched_by_settings);
+    TCase *tc = sp_t_tcase(s, "shared");
+    tcase_add_unchecked_fixture(tc, shared_provider_on, shared_provider_off);
+    tcase_add_checked_fixture(tc, shared_provider_fresh, NULL);
+    tcase_add_test(tc, provider_answer_is_grounded_and_cited);
     tcase_add_test(tc, nothing_personal_reaches_the_provider);
     tcase_add_test(tc, server_errors_are_retried_then_answered);
-    tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
+    tcase_add_test(tc, the_providers_i_dont_know_and_instructions_speak_to_the_asker);
+    tcase_add_test(tc, an_edited_article_reaches_the_provider_only_as_it_is_now);
+    /* After the shared case: support-api is back on its own settings. */
+    tc = sp_t_tcase(s, "ai_provider");
+    tcase_add_test(tc, without_the_provider_settings_the_local_model_answers);
     tcase_add_test(tc, the_i_dont_know_answer_speaks_to_the_asker);
+    tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
-    tcase_add_test(tc, an_edited_article_reaches_the_provider_only_as_it_is_now);
     return sp_t_run(s);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,12 +77,8 @@ heard(FILE *f, const char *needle, bool stop_at_close, bool *closed)
 static void
 assert_ws_refused(const char *url, long status)
 {
-    FILE *ws = sp_t_ws_client(url, "--timeout 5");
-    struct json_object *o = sp_t_ws_next(ws);
-    ck_assert_msg(strcmp(sp_t_ws_event(o), "rejected") == 0 && sp_t_jint(o, "status") == status,
-                  "expected a %ld refusal: %s", status, json_object_to_json_string(o));
-    json_object_put(o);
-    pclose(ws);
+    long got = sp_t_ws_refusal_status(url, NULL);
+    ck_assert_msg(got == status, "expected a %ld refusal, got %ld", status, got);
 }
 
 static void
@@ -109,9 +106,10 @@ START_TEST(repeated_session_parameter_is_400_and_a_hears_nothing_of_b)
         sp_t_fmt("session_id=%s&session_id=%s&session_token=%s&access_token=%s", a.id, b.id, tb, jb),
         sp_t_fmt("session_id=%s&session_token=%s&SESSION_TOKEN=x&access_token=%s", b.id, tb, jb),
     };
-    /* B, rightfully in its own session, listens all along. */
+    /* B, rightfully in its own session, listens all along (it ends at its
+     * message: the timeout is only a bound, generous under load). */
     FILE *b_es = sp_t_chat_probe("es", sp_t_chat_url("http", b.id, b.token, b.customer.token),
-                                 "--expect 1 --timeout 8");
+                                 "--expect 1 --timeout 30");
     struct json_object *st = sp_t_ws_next_event(b_es, "status");
     ck_assert_int_eq(sp_t_jint(st, "status"), 200);
     json_object_put(st);
@@ -119,22 +117,17 @@ START_TEST(repeated_session_parameter_is_400_and_a_hears_nothing_of_b)
     for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
         assert_ws_refused(connect_url("ws", queries[i]), 400);
 
-        FILE *es = sp_t_chat_probe("es", connect_url("http", queries[i]), "--timeout 3");
-        struct json_object *o = sp_t_ws_next_event(es, "status");
-        ck_assert_msg(sp_t_jint(o, "status") == 400, "EventSource, query %zu", i);
-        ck_assert(sp_t_matches("^application/problem\\+json", sp_t_jstr(o, "content_type")));
-        json_object_put(o);
-        o = sp_t_ws_next_event(es, "done");
-        assert_400_problem_body(sp_t_jstr(o, "body"));
-        json_object_put(o);
-        pclose(es);
+        /* EventSource and long-poll requests, made by curl */
+        const char *ct, *body;
+        long status = sp_t_chat_curl(connect_url("http", queries[i]),
+                                     "-H 'Accept: text/event-stream'", &ct, &body);
+        ck_assert_msg(status == 400, "EventSource, query %zu", i);
+        ck_assert(sp_t_matches("^application/problem\\+json", ct));
+        assert_400_problem_body(body);
 
-        FILE *lp = sp_t_chat_probe("longpoll", connect_url("http", queries[i]), "--timeout 3");
-        o = sp_t_ws_next_event(lp, "answer");
-        ck_assert_msg(sp_t_jint(o, "status") == 400, "long-poll, query %zu", i);
-        assert_400_problem_body(sp_t_jstr(o, "body"));
-        json_object_put(o);
-        pclose(lp);
+        status = sp_t_chat_curl(connect_url("http", queries[i]), NULL, NULL, &body);
+        ck_assert_msg(status == 400, "long-poll, query %zu", i);
+        assert_400_problem_body(body);
     }
     /* A's secret goes to A's session only; B then hears its own. */
     http_send(a.id, &a.customer, "my card number is 4111 1111 1111 1111");
@@ -164,8 +157,9 @@ END_TEST
 START_TEST(internal_endpoints_are_404_on_the_public_port_and_forge_nothing)
 {
     struct sp_t_chat a = sp_t_chat_active();
+    /* It reads up to the probe published last (a channel keeps its order). */
     FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", a.id, a.token, a.customer.token),
-                               "--expect 2 --timeout 4");
+                               "--expect 1000 --until '\"event\":\"probe\"' --timeout 4");
     json_object_put(sp_t_ws_next_event(es, "status"));
     usleep(300 * 1000);
     const char *forged = "{\"type\":\"message\",\"id\":1,\"sender_type\":\"agent\",\"body\":\"forged\"}";
@@ -224,7 +218,7 @@ START_TEST(chat_connections_per_address_are_capped)
     /* n long-polls that wait (no message comes) */
     ck_assert_int_eq(system(sp_t_fmt("for i in $(seq %d); do curl -s -o /dev/null --max-time 8 %s &"
                                      " echo $! >>%s; done", n, sp_t_shq(url), pids)), 0);
-    usleep(1500 * 1000);
+    sp_t_chat_wait_subscribers(c.id, n);
     FILE *lp = sp_t_chat_probe("longpoll", url, "--timeout 3");
     struct json_object *o = sp_t_ws_next_event(lp, "answer");
     pclose(lp);
@@ -276,8 +270,39 @@ static FILE *
 ws_listen(const char *url, const char *seconds)
 {
     FILE *ws = sp_t_ws_client(url, sp_t_fmt("--expect 1000 --timeout %s", seconds));
+    /* Unbuffered: poll() on its descriptor sees every line still to read. */
+    setvbuf(ws, NULL, _IONBF, 0);
     sp_t_ws_expect_open(ws);
     return ws;
+}
+
+/* The same, reading up to the marker `until` (sp_t_chat_mark). */
+static FILE *
+ws_listen_until(const char *url, const char *seconds, const char *until)
+{
+    FILE *ws = sp_t_ws_client(url, sp_t_fmt("--expect 1000 --until %s --timeout %s",
+                                            sp_t_shq(until), seconds));
+    sp_t_ws_expect_open(ws);
+    return ws;
+}
+
+/* Whether the client f (unbuffered) ended by now, reading what it said so
+ * far without waiting; *heard_needle is set when a frame carried needle. */
+static bool
+ended_by_now(FILE *f, const char *needle, bool *heard_needle, bool *closed)
+{
+    struct pollfd pfd = {fileno(f), POLLIN, 0};
+    while (poll(&pfd, 1, 0) > 0) {
+        struct json_object *o = sp_t_ws_next(f);
+        const char *ev = sp_t_ws_event(o);
+        *heard_needle = *heard_needle || strstr(json_object_to_json_string(o), needle) != NULL;
+        bool end = strcmp(ev, "closed") == 0 || strcmp(ev, "done") == 0;
+        *closed = *closed || strcmp(ev, "closed") == 0;
+        json_object_put(o);
+        if (end)
+            return true;
+    }
+    return false;
 }
 
 START_TEST(agent_transferred_away_stops_hearing_the_chat)
@@ -285,8 +310,10 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
     int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    const char *done = sp_t_unique("done");
     FILE *old_agent = ws_listen(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "6");
-    FILE *customer = ws_listen(sp_t_chat_url("ws", c.id, c.token, c.customer.token), "6");
+    FILE *customer = ws_listen_until(sp_t_chat_url("ws", c.id, c.token, c.customer.token), "6",
+                                     done);
     usleep(300 * 1000);
     struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
                                          c.agent.token,
@@ -301,7 +328,9 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
                   "the old agent still heard the chat");
     ck_assert_msg(closed, "the old agent's socket was not closed");
     pclose(old_agent);
-    /* the customer stayed, and heard it */
+    /* the customer stayed, and heard it (up to a marker published after
+     * the old agent was cut off) */
+    sp_t_chat_mark(c.id, NULL, done);
     ck_assert(heard(customer, "after the transfer", false, &closed));
     ck_assert(!closed);
     pclose(customer);
@@ -357,15 +386,18 @@ START_TEST(expired_jwt_stops_hearing_within_seconds)
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "12");
     http_send(c.id, &c.agent, "before expiry");
     /* The agent keeps talking; the listener must be cut within seconds of
-     * its expiry (sweep every 2 s, driven by the chat traffic). */
-    for (int i = 0; i < 8; i++) {
-        sleep(1);
+     * its expiry (sweep every 2 s, driven by the chat traffic): 8 s of
+     * ticks at most, fewer once it is. */
+    bool ended = false, late = false, closed = false;
+    for (int i = 0; i < 16 && !ended; i++) {
+        usleep(500 * 1000);
         http_send(c.id, &c.agent, sp_t_fmt("tick %d", i));
+        ended = ended_by_now(ws, "long after expiry", &late, &closed);
     }
     http_send(c.id, &c.agent, "long after expiry");
-    bool closed;
-    ck_assert_msg(!heard(ws, "long after expiry", true, &closed),
-                  "an expired listener still hears the chat");
+    if (!ended)
+        late = heard(ws, "long after expiry", true, &closed);
+    ck_assert_msg(!late, "an expired listener still hears the chat");
     ck_assert(closed);
     pclose(ws);
     /* and it cannot come back with that token */
@@ -384,10 +416,13 @@ START_TEST(expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog)
     sp_t_sql("INSERT INTO support_chat_grants (session_public_id, principal, expires_at)"
              " SELECT '%s', 'customer-backlog' || g, now() - interval '1 hour'"
              " FROM generate_series(1, 3000) g", other.id);
-    const char *short_token = expiring_customer_token(&c, 2);
-    FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "10");
+    /* 4 s: the listener's start and the first send must fit in under load. */
+    time_t t0 = time(NULL);
+    const char *short_token = expiring_customer_token(&c, 4);
+    FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "12");
     http_send(c.id, &c.agent, "before expiry");
-    sleep(4);
+    while (time(NULL) < t0 + 6)   /* expired by then */
+        usleep(100 * 1000);
     http_send(c.id, &c.agent, "after expiry");
     usleep(300 * 1000);
     http_send(c.id, &c.agent, "after expiry, again");
@@ -434,21 +469,26 @@ START_TEST(expired_session_token_stops_hearing_within_seconds)
              " WHERE public_id = '%s'", c.id);
     FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", c.id, c.token, c.customer.token),
                                "--expect 1000 --timeout 12");
+    setvbuf(es, NULL, _IONBF, 0);   /* for ended_by_now */
     json_object_put(sp_t_ws_next_event(es, "status"));
     usleep(300 * 1000);
     /* A frame sent before the session expires arrives; then the chat
-     * traffic of another session drives the sweep. */
+     * traffic of another session drives the sweep: 8 s of it at most,
+     * less once the listener is gone. */
     struct sp_t_chat other = sp_t_chat_active();
-    for (int i = 0; i < 8; i++) {
-        sleep(1);
+    bool ended = false, late = false, closed = false;
+    for (int i = 0; i < 16 && !ended; i++) {
+        usleep(500 * 1000);
         http_send(other.id, &other.customer, sp_t_fmt("tick %d", i));
+        ended = ended_by_now(es, "after the session expired", &late, &closed);
     }
     sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() + interval '1 hour'"
              " WHERE public_id = '%s'", c.id);
     /* Re-opened behind the listener's back: it must be gone already. */
     http_send(c.id, &c.agent, "after the session expired");
-    ck_assert_msg(!heard(es, "after the session expired", false, NULL),
-                  "a listener of an expired session still hears it");
+    if (!ended)
+        late = heard(es, "after the session expired", false, NULL);
+    ck_assert_msg(!late, "a listener of an expired session still hears it");
     pclose(es);
 }
 END_TEST
