@@ -98,6 +98,12 @@ extern const struct sp_list_rule sp_agent_skills_rule;
  * control character or line break, or when it is over
  * SP_AGENT_SKILL_MAX characters. In the arena. */
 const char *sp_agent_skill(struct sp_arena *a, const char *s);
+/* A team (an agent's, a category's round-robin team) as stored: made as
+ * a skill is, at most SP_AGENT_TEAM_MAX characters, so "General",
+ * " general " and "general" are one team and round robin finds the
+ * category's agents. NULL when it is not one. In the arena. */
+#define SP_AGENT_TEAM_MAX 100
+const char *sp_agent_team(struct sp_arena *a, const char *s);
 
 /* A display name as stored (docs/API.md §5, §6): one line of text, as a
  * ticket subject (domain/ticket_subject): the blanks around it go; NULL
