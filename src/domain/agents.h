@@ -30,6 +30,7 @@ struct sp_agent {
     long long max_concurrent_chats;
     const char *last_assigned_at;
     const char *created_at, *updated_at;
+    long long version;             /* every write's (sql/052): the admin ETag's */
 };
 
 /* An agent row's columns (table support_agents), in the scheme of db.h's
@@ -46,7 +47,8 @@ struct sp_agent {
     C(SP_AGENT_COL_MAX_CHATS, "max_concurrent_chats", int, max_concurrent_chats) SEP            \
     C(SP_AGENT_COL_LAST_ASSIGNED_AT, "support_ts(last_assigned_at)", str, last_assigned_at) SEP \
     C(SP_AGENT_COL_CREATED_AT, "support_ts(support_agents.created_at)", str, created_at) SEP    \
-    C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at)
+    C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at) SEP    \
+    C(SP_AGENT_COL_VERSION, "support_agents.version", int, version)
 #define SP_AGENT_COLS SP_AGENT_COLUMNS(SP_COL_SQL, ", ")
 enum sp_agent_column { SP_AGENT_COLUMNS(SP_COL_ENUM, ) SP_AGENT_NCOLS };
 void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);

@@ -1822,12 +1822,25 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
                              sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'",
                                       slug)),
                     "name");
-    int64_t agent = sp_t_admin_agent_new("\"display_name\":\"Ada\"", NULL);
-    assert_if_match(sp_t_fmt("/support/admin/agents/%lld", (long long)agent), "display_name");
+    struct sp_t_user ada;
+    int64_t agent = sp_t_admin_agent_new("\"display_name\":\"Ada\"", &ada);
+    const char *agent_path = sp_t_fmt("/support/admin/agents/%lld", (long long)agent);
+    assert_if_match(agent_path, "display_name");
+    /* the agent's own change moves the version too: the admin's ETag from
+     * before it is stale */
+    struct sp_t_resp *r = sp_t_admin("GET", agent_path, NULL);
+    const char *before = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    sp_t_resp_free(r);
+    r = sp_t_request("PATCH", "/support/agent/me", ada.token, SP_T_JSON, "{\"status\":\"away\"}",
+                     NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = with_if_match("PATCH", agent_path, "{\"status\":\"active\"}", before);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
 
-    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
-                                          "{\"name\":\"r\",\"priority\":\"low\","
-                                          "\"is_active\":false}");
+    r = sp_t_admin_post("/support/admin/priority-rules",
+                        "{\"name\":\"r\",\"priority\":\"low\",\"is_active\":false}");
     long long id = (long long)sp_t_jint(r->json, "id");
     ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v1\"", id));
     sp_t_resp_free(r);
