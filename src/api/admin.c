@@ -15,6 +15,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/json.h"
 #include "core/tier.h"
 #include "domain/agents.h"
@@ -23,17 +24,21 @@
 #include "domain/rules.h"
 #include "domain/sla.h"
 #include "domain/sla_policies.h"
+#include "domain/ticket_subject.h"
 
 static const char *const routings[] = {"manual", "round_robin", "skill", NULL};
 
 /* --- shared plumbing ------------------------------------------------------ */
 
-/* 200 with one row (a create answers through sp_api_create). */
+/* 200 with one row (a create answers through sp_api_create), its ETag
+ * "<id>-v<version>" when the row has a version. */
 static enum sp_rc
-respond_row(struct sp_req *r, const char *row)
+respond_row(struct sp_req *r, const struct sp_table_row *row)
 {
     struct sp_buf *b = sp_api_buf(r);
-    sp_buf_puts(b, row ? row : "{}");
+    sp_buf_puts(b, row->json ? row->json : "{}");
+    if (row->version > 0)
+        sp_api_etag(r, row->id, row->version);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -169,17 +174,19 @@ create_row(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_cre
 {
     const struct create_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
-    long long id;
-    const char *row;
-    if (sp_admin_store_create(&ctx, in->store, in->values, &id, &row, p) != SP_OK)
+    struct sp_table_row row;
+    if (sp_admin_store_create(&ctx, in->store, in->values, &row, p) != SP_OK)
         return p->rc;
-    sp_buf_puts(body, row);
-    out->location = sp_arena_sprintf(r->arena, "%s/%lld", r->route, id);
+    sp_buf_puts(body, row.json);
+    out->version = row.version;
+    out->etag_id = row.id;
+    out->location = sp_arena_sprintf(r->arena, "%s/%lld", r->route, row.id);
     return SP_OK;
 }
 
 /* Creates (201, through sp_api_create) or patches row :id (200) and
- * answers the row. */
+ * answers the row. A PATCH honours If-Match (the row's ETag, or *; 412
+ * otherwise), checked after the body: a bad body is 422 whatever it. */
 static enum sp_rc
 save(struct sp_req *r, const struct resource *res, bool create, struct sp_problem *p)
 {
@@ -194,21 +201,24 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
         struct create_input in = {res->store, f};
         return sp_api_create(r, create_row, &in, p);
     }
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const char *row;
-    if (sp_admin_store_patch(&ctx, res->store, id, f, &row, p) != SP_OK)
+    long long if_match;
+    if (sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
-    return respond_row(r, row);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_table_row row;
+    if (sp_admin_store_patch(&ctx, res->store, id, f, if_match, &row, p) != SP_OK)
+        return p->rc;
+    return respond_row(r, &row);
 }
 
 static enum sp_rc
 remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
 {
-    long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
+    long long id, if_match;
+    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_admin_store_delete(&ctx, res->store, id, p) != SP_OK)
+    if (sp_admin_store_delete(&ctx, res->store, id, if_match, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
@@ -222,10 +232,10 @@ get_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    const char *row;
+    struct sp_table_row row;
     if (sp_admin_store_get(&ctx, res->store, id, &row, p) != SP_OK)
         return p->rc;
-    return respond_row(r, row);
+    return respond_row(r, &row);
 }
 
 /* The routes of a resource share its handler: the router has already
@@ -240,13 +250,6 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     default:   /* GET, HEAD: one row by :id, or the list */
         return r->nparams > 0 ? get_row(r, res, p) : list(r, res->store, res->cursor, p);
     }
-}
-
-static bool
-slug_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= 120 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
 }
 
 /* --- categories ------------------------------------------------------------ */
@@ -264,14 +267,39 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
                                  0, 0},
 };
 
+/* A name shown on one line of the admin pages, lists and logs: one line,
+ * as a ticket's subject (domain/ticket_subject), trimmed. */
+static void
+check_name(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
+           struct sp_problem *p)
+{
+    if (v->present)
+        f->value = sp_ticket_subject(r->arena, "name", v->str, p);
+}
+
+/* A team as agents' and categories' hold it (domain/agents), so round
+ * robin finds a category's agents whatever case each was written in. */
+static void
+check_team(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
+           struct sp_problem *p)
+{
+    if (v->present && (f->value = sp_agent_team(r->arena, v->str)) == NULL)
+        sp_problem_field(p, "team", "invalid",
+                         "must be a team: 1 to 100 characters, not blank, without control"
+                         " characters or line breaks");
+}
+
 /* The slug names the category in URLs and rules: a-z, 0-9 and -, never
  * cleared (null is refused by the field table: slug is not nullable). */
 static void
 check_category(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
                struct sp_problem *p)
 {
-    if (v[SP_CAT_SLUG].present && !slug_ok(v[SP_CAT_SLUG].str))
-        sp_problem_field(p, "slug", "invalid", "must be 1 to 120 of a-z, 0-9 and -");
+    check_name(r, &v[SP_CAT_NAME], &f[SP_CAT_NAME], p);
+    if (v[SP_CAT_SLUG].present && !sp_ascii_slug(v[SP_CAT_SLUG].str, 120))
+        sp_problem_field(p, "slug", "invalid",
+                         "must be 1 to 120 characters: " SP_ASCII_SLUG_RULE);
+    check_team(r, &v[SP_CAT_TEAM], &f[SP_CAT_TEAM], p);
     /* A skill as an agent's skills[] hold it, so skill routing finds them. */
     if (v[SP_CAT_SKILL].present &&
         (f[SP_CAT_SKILL].value = sp_agent_skill(r->arena, v[SP_CAT_SKILL].str)) == NULL)
@@ -316,7 +344,7 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
                          v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,
                          (long)v[SLA_RESOLUTION].i, &row, p) != SP_OK)
         return p->rc;
-    return respond_row(r, row);
+    return respond_row(r, &(struct sp_table_row){.json = row});
 }
 
 /* DELETE …/:id: a category's override goes, its tickets take the default. */
@@ -340,6 +368,13 @@ static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
                                  1},
     [SP_RULE_PRIORITY] = {"priority", SP_FIELD_ENUM, true, false, 0, 0, sp_priority_names, 0, 0},
 };
+
+static void
+check_rule(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
+           struct sp_problem *p)
+{
+    check_name(r, &v[SP_RULE_NAME], &f[SP_RULE_NAME], p);
+}
 
 /* --- agents ---------------------------------------------------------------- */
 
@@ -387,6 +422,7 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
                          " a number");
     if (v[SP_AGENT_SKILLS].present)
         f[SP_AGENT_SKILLS].value = skills_json(r, v[SP_AGENT_SKILLS].obj, p);
+    check_team(r, &v[SP_AGENT_TEAM], &f[SP_AGENT_TEAM], p);
     if (v[SP_AGENT_DISPLAY_NAME].present)
         f[SP_AGENT_DISPLAY_NAME].value =
             sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str, p);
@@ -399,7 +435,7 @@ enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 static const struct resource resources[RES_COUNT] = {
     [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category, "ac",
                         NULL},
-    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, NULL, "ar", NULL},
+    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, check_rule, "ar", NULL},
     [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, "ag",
                     "user_id"},
 };

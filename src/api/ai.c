@@ -24,6 +24,7 @@
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_sessions.h"
+#include "domain/ticket_subject.h"
 
 #define CHAT_BODY_MAX 4000   /* characters of a chat message (API.md §7) */
 
@@ -45,16 +46,21 @@ read_context(struct sp_req *r, const struct sp_field_value *v, struct sp_ai_cont
     return sp_api_ai_context(r, &v[Q_SESSION], &v[Q_TICKET], c, p);
 }
 
-/* The chat message of an answer: its text, then the articles it cites. */
+/* The chat message of an answer: its text, then the articles it cites,
+ * all on one line: a title saved before titles were one line (a line
+ * break in it) must not forge a line of the chat or of its transcript;
+ * one with nothing visible is named by its slug. */
 static const char *
 chat_text(struct sp_arena *a, const struct sp_ai_answer *ans)
 {
     struct sp_buf b;
     sp_buf_init(&b, a, 1024);
     sp_buf_puts(&b, ans->answer);
-    for (size_t i = 0; i < ans->nsources; i++)
+    for (size_t i = 0; i < ans->nsources; i++) {
+        const char *title = sp_ticket_subject_of_text(a, ans->sources[i].title, 0);
         sp_buf_printf(&b, "%s%s (/support/articles/%s)", i ? "; " : "\n\nSources: ",
-                      ans->sources[i].title, ans->sources[i].slug);
+                      title != NULL ? title : ans->sources[i].slug, ans->sources[i].slug);
+    }
     return b.data;
 }
 

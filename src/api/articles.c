@@ -198,8 +198,9 @@ enum { AF_SLUG, AF_TITLE, AF_MARKDOWN, AF_TAGS, AF_PUBLISHED, AF_COUNT };
 static const struct sp_field_spec article_fields[AF_COUNT] = {
     [AF_SLUG] = {"slug", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_SLUG_MAX, NULL, 0, 0},
     [AF_TITLE] = {"title", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_TITLE_MAX, NULL, 0, 0},
-    [AF_MARKDOWN] = {"content_markdown", SP_FIELD_STRING, true, false, 0,
-                     SP_ARTICLE_MARKDOWN_MAX, NULL, 0, 0},
+    /* No length here: the limit is in bytes (sp_article_check), not in
+     * characters as the field table counts. */
+    [AF_MARKDOWN] = {"content_markdown", SP_FIELD_STRING, true, false, 0, 0, NULL, 0, 0},
     [AF_TAGS] = {"tags", SP_FIELD_ARRAY, false, true, 0, SP_ARTICLE_TAGS_MAX, NULL, 0, 0},
     [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
@@ -229,7 +230,7 @@ read_input(struct sp_req *r, long long id, struct sp_article_input *in, struct s
     (void)sp_api_string_array(r, "tags", &v[AF_TAGS], &in->tags, &in->ntags, &in->tags_set, p);
     if (p->nerrors > 0) {
         /* Only the fields that were read: a missing one is reported. */
-        (void)sp_article_check(in, false, p);
+        (void)sp_article_check(r->arena, in, false, p);
         return p->rc;
     }
     if (!create && sp_api_if_match(r, id, &in->if_match, p) != SP_OK)

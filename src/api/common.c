@@ -236,9 +236,11 @@ sp_api_if_match(struct sp_req *r, long long id, long long *version, struct sp_pr
     if (etag_parse(h, strlen(h), &tid, version) && tid == id)
         return SP_OK;
     *version = 0;
+    /* No example: one made up (of version 3) read as the version to
+     * send; the resource's answers carry its current ETag. */
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "If-Match must be an ETag of this resource, e.g. %s",
-                          etag_text(r, id, 3));
+                          "If-Match must be the ETag of this resource (as its answers carry"
+                          " it) or *");
 }
 
 /* The elements of array a as a NULL-terminated arena array of *n strings

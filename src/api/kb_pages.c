@@ -387,9 +387,10 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
 /* --- the article form ---------------------------------------------------------- */
 
 /* The form's fields as an article input (tags: comma separated, trimmed,
- * lower-cased, empty ones dropped). is_published is checked when it holds
- * what the checkbox sends, "1"; a browser sends that or nothing, so
- * anything else (is_published=0) is unchecked: a draft, not a publish. */
+ * empty ones dropped; the domain lower-cases them, as for the JSON API).
+ * is_published is checked when it holds what the checkbox sends, "1"; a
+ * browser sends that or nothing, so anything else (is_published=0) is
+ * unchecked: a draft, not a publish. */
 static void
 form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
 {
@@ -410,15 +411,33 @@ form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
         size_t n = strcspn(t, ",");
         while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
             n--;
-        if (n > 0) {
-            char *tag = sp_arena_strndup(r->arena, t, n);
-            for (char *c = tag; *c; c++)
-                *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
-            list[in->ntags++] = tag;
-        }
+        if (n > 0)
+            list[in->ntags++] = sp_arena_strndup(r->arena, t, n);
         t += strcspn(t, ",");
     }
     in->tags = list;
+}
+
+/* The field errors by form field: an item's ("tags[2]") goes beside its
+ * list's field, named by its index, after the list's earlier ones. */
+static struct json_object *
+form_errors(struct sp_req *r, const struct sp_problem *errors)
+{
+    struct json_object *errs = json_object_new_object();
+    for (size_t i = 0; i < errors->nerrors; i++) {
+        const struct sp_field_error *e = &errors->errors[i];
+        size_t base = strcspn(e->field, "[");
+        const char *field = sp_arena_strndup(r->arena, e->field, base);
+        const char *message = e->field[base] == '\0'
+                                  ? e->message
+                                  : sp_arena_sprintf(r->arena, "%s: %s", e->field, e->message);
+        struct json_object *before;
+        if (json_object_object_get_ex(errs, field, &before))
+            message = sp_arena_sprintf(r->arena, "%s; %s", json_object_get_string(before),
+                                       message);
+        json_object_object_add(errs, field, json_object_new_string(message));
+    }
+    return errs;
 }
 
 /* The form page with what was typed and each error beside its field. */
@@ -431,10 +450,7 @@ form_page(struct sp_req *r, int status, const struct sp_admin_session *s,
     json_object_object_add(ctx, "article", article);
     json_object_object_add(ctx, "editing", json_object_new_boolean(editing));
     if (errors != NULL && errors->rc != SP_OK) {
-        struct json_object *errs = json_object_new_object();
-        for (size_t i = 0; i < errors->nerrors; i++)
-            json_object_object_add(errs, errors->errors[i].field,
-                                   json_object_new_string(errors->errors[i].message));
+        struct json_object *errs = form_errors(r, errors);
         if (errors->nerrors == 0)
             json_object_object_add(ctx, "form_error", json_object_new_string(errors->detail));
         json_object_object_add(ctx, "errors", errs);
@@ -630,7 +646,7 @@ sp_page_kb_preview(struct sp_req *r, struct sp_problem *p)
     size_t len = md ? strlen(md) : 0;
     if (len > SP_ARTICLE_MARKDOWN_MAX)
         return sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
-                              "content_markdown is over 200 KiB");
+                              "content_markdown is over 204800 bytes (200 KiB)");
     struct sp_ctx ctx = sp_api_ctx(r);
     const char *html;
     if (sp_article_preview(&ctx, md ? md : "", len, &html, p) != SP_OK)

@@ -142,6 +142,7 @@ sp_view_agent(struct sp_buf *b, const struct sp_agent *a)
     sp_jw_kstr(&w, "status", a->status);
     sp_jw_kint(&w, "max_concurrent_chats", a->max_concurrent_chats);
     sp_jw_kstr(&w, "last_assigned_at", a->last_assigned_at);
+    sp_jw_kint(&w, "version", a->version);
     sp_jw_kstr(&w, "created_at", a->created_at);
     sp_jw_kstr(&w, "updated_at", a->updated_at);
     sp_jw_end(&w);

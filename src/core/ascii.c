@@ -23,3 +23,20 @@ sp_ascii_trim(const char **b, const char **e)
     while (*e > *b && sp_ascii_space((*e)[-1]))
         (*e)--;
 }
+
+bool
+sp_ascii_slug(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= max && s[0] != '-' && s[n - 1] != '-' && strstr(s, "--") == NULL &&
+           sp_ascii_only(s, n, "abcdefghijklmnopqrstuvwxyz0123456789-");
+}
+
+char *
+sp_ascii_lower(char *s)
+{
+    for (char *c = s; *c != '\0'; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return s;
+}

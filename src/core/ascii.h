@@ -28,4 +28,14 @@ bool sp_ascii_only(const char *s, size_t n, const char *set);
 /* Narrows [*b, *e) past SP_ASCII_SPACE bytes on both sides. */
 void sp_ascii_trim(const char **b, const char **e);
 
+/* Whether s is a slug of 1 to max bytes: words of a-z and 0-9 joined by
+ * single '-' ("a-b2", not "-", "a-", "-a" or "a--b"). Article slugs,
+ * their tags and category slugs are such names (docs/API.md §6, §8). */
+bool sp_ascii_slug(const char *s, size_t max);
+/* What sp_ascii_slug accepts, for a field error's message. */
+#define SP_ASCII_SLUG_RULE "words of a-z and 0-9 joined by single -"
+
+/* s with A-Z in lower case, in place; other bytes stay. */
+char *sp_ascii_lower(char *s);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "core/problem.h"
 
+#include "core/arena.h"
 #include "core/json_writer.h"
 
 #include <stdarg.h>
@@ -147,29 +148,61 @@ sp_problem_list_text(char *msg, const char *prefix, const char *const *values, s
     return msg;
 }
 
-void
-sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
-                      const char *const *items, size_t n)
+/* How item i of items breaks r (its code, and its message in msg), or
+ * NULL when it passes: refused, or equal to an earlier one. */
+static const char *
+item_fault(const struct sp_list_rule *r, const char *const *items, size_t i,
+           const char **message, char msg[SP_PROBLEM_MESSAGE_MAX])
+{
+    if (!r->ok(items[i])) {
+        *message = r->values != NULL ? sp_problem_list_text(msg, r->bad, r->values, SIZE_MAX)
+                                     : r->bad;
+        return r->bad_code;
+    }
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(items[i], items[j]) == 0) {
+            *message = r->duplicate;
+            return "duplicate";
+        }
+    return NULL;
+}
+
+/* The list's one fault (more than max), or each item's as field; names
+ * gives item i its field name (NULL: the list's). */
+static void
+check_list(struct sp_problem *p, const struct sp_list_rule *r, const char *const *items,
+           size_t n, struct sp_arena *names)
 {
     if (n > r->max) {
         sp_problem_fieldf(p, r->field, "too_many", "must have at most %zu %s", r->max, r->items);
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!r->ok(items[i])) {
-            char msg[SP_PROBLEM_MESSAGE_MAX];
-            sp_problem_field(p, r->field, r->bad_code,
-                             r->values != NULL
-                                 ? sp_problem_list_text(msg, r->bad, r->values, SIZE_MAX)
-                                 : r->bad);
+        char msg[SP_PROBLEM_MESSAGE_MAX];
+        const char *message;
+        const char *code = item_fault(r, items, i, &message, msg);
+        if (code == NULL)
+            continue;
+        if (names == NULL) {
+            sp_problem_field(p, r->field, code, message);
             return;
         }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(items[i], items[j]) == 0) {
-                sp_problem_field(p, r->field, "duplicate", r->duplicate);
-                return;
-            }
+        sp_problem_field(p, sp_arena_sprintf(names, "%s[%zu]", r->field, i), code, message);
     }
+}
+
+void
+sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
+                      const char *const *items, size_t n)
+{
+    check_list(p, r, items, n, NULL);
+}
+
+void
+sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
+                       const char *const *items, size_t n)
+{
+    check_list(p, r, items, n, a);
 }
 
 void

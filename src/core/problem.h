@@ -113,6 +113,12 @@ struct sp_list_rule {
  * they pass. */
 void sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
                            const char *const *items, size_t n);
+/* As sp_problem_check_list, but each item that breaks r is a field error
+ * of its own, named by its index ("tags[2]", as API.md §1 names an
+ * element), so one 422 points at every bad item; names in a. */
+struct sp_arena;
+void sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
+                            const char *const *items, size_t n);
 
 /* Writes "errors":[{field, code, message}, …] into the open object of w
  * when p has field errors (nothing otherwise). */

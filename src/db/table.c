@@ -61,17 +61,36 @@ by_id(struct sp_db *db, struct sp_arena *a, const char *sql, long long id, bool 
     return r;
 }
 
+/* The columns a row is answered with: id, version (0 unversioned), json. */
+static const char *
+row_cols(struct sp_arena *a, const struct sp_table *t)
+{
+    return sp_arena_sprintf(a, "x.id, %s AS version, %s::text AS json",
+                            t->versioned ? "x.version" : "0", t->json);
+}
+
+/* Row 0 of r, read into out; false when r has no row. */
+static bool
+read_row(PGresult *r, struct sp_table_row *out)
+{
+    if (PQntuples(r) != 1)
+        return false;
+    out->id = sp_db_int(r, 0, PQfnumber(r, "id"));
+    out->version = sp_db_int(r, 0, PQfnumber(r, "version"));
+    out->json = sp_db_str(r, 0, PQfnumber(r, "json"));
+    return true;
+}
+
 enum sp_rc
 sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
-             const char **row_json, struct sp_problem *p)
+             struct sp_table_row *out, struct sp_problem *p)
 {
-    const char *sql = sp_arena_sprintf(a, "SELECT x.id, %s::text AS json FROM %s x"
-                                          " WHERE x.id = $1::bigint",
-                                       t->json, t->name);
+    const char *sql = sp_arena_sprintf(a, "SELECT %s FROM %s x WHERE x.id = $1::bigint",
+                                       row_cols(a, t), t->name);
     PGresult *r = by_id(db, a, sql, id, true, p);
     if (r == NULL)
         return p->rc;
-    *row_json = sp_db_str(r, 0, PQfnumber(r, "json"));
+    read_row(r, out);
     return SP_OK;
 }
 
@@ -84,15 +103,9 @@ conflict(const struct sp_table *t, struct sp_problem *p)
     return p->rc;
 }
 
-static const char *
-one_row(PGresult *r)
-{
-    return PQntuples(r) == 1 ? sp_db_str(r, 0, PQfnumber(r, "json")) : NULL;
-}
-
 enum sp_rc
 sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                const struct sp_table_value *values, long long *id, const char **row_json,
+                const struct sp_table_value *values, struct sp_table_row *out,
                 struct sp_problem *p)
 {
     struct sp_buf cols, vals;
@@ -110,24 +123,55 @@ sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
     }
     const char *sql = sp_arena_sprintf(a,
                                        "WITH x AS (INSERT INTO %s (%s) VALUES (%s) RETURNING *)"
-                                       " SELECT x.id, %s::text AS json FROM x",
-                                       t->name, cols.data, vals.data, t->json);
+                                       " SELECT %s FROM x",
+                                       t->name, cols.data, vals.data, row_cols(a, t));
     PGresult *r = sp_db_exec_dynamic(db, a, sql, n, false, params, p);
     if (r == NULL)
         return conflict(t, p);
-    *row_json = one_row(r);
-    *id = *row_json != NULL ? sp_db_int(r, 0, PQfnumber(r, "id")) : 0;
+    *out = (struct sp_table_row){0};
+    read_row(r, out);
     return SP_OK;
+}
+
+/* A write of row id (params[0]) that found no row at version if_match:
+ * the row is gone (404) or at another version (412). */
+static enum sp_rc
+missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, const char *id,
+       long long if_match, struct sp_problem *p)
+{
+    const char *sql = sp_arena_sprintf(a, "SELECT version FROM %s WHERE id = $1::bigint",
+                                       t->name);
+    const char *params[1] = {id};
+    PGresult *r = sp_db_exec_dynamic(db, a, sql, 1, false, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                          "the resource is at version %lld, not %lld", sp_db_int(r, 0, 0),
+                          if_match);
+}
+
+/* " AND version = $n" when if_match is a precondition of t, its value as
+ * parameter n; "" otherwise. */
+static const char *
+version_is(struct sp_arena *a, const struct sp_table *t, long long if_match, const char **param,
+           int n)
+{
+    if (!t->versioned || if_match == 0)
+        return "";
+    *param = sp_arena_sprintf(a, "%lld", if_match);
+    return sp_arena_sprintf(a, " AND version = $%d::integer", n);
 }
 
 enum sp_rc
 sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
-                const struct sp_table_value *values, const char **row_json,
-                struct sp_problem *p)
+                const struct sp_table_value *values, long long if_match,
+                struct sp_table_row *out, struct sp_problem *p)
 {
     struct sp_buf set;
     sp_buf_init(&set, a, 256);
-    const char *params[SP_TABLE_MAX_COLUMNS + 1];
+    const char *params[SP_TABLE_MAX_COLUMNS + 2];
     int n = 0;
     params[n++] = sp_arena_sprintf(a, "%lld", id);
     sp_buf_puts(&set, "updated_at = now()");
@@ -140,24 +184,30 @@ sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
         sp_buf_printf(&set, ", %s = ", t->columns[i].name);
         put_cast(&set, t->columns[i].cast, n);
     }
+    const char *cond = version_is(a, t, if_match, &params[n], n + 1);
+    n += *cond != '\0';
     const char *sql = sp_arena_sprintf(a,
-                                       "WITH x AS (UPDATE %s SET %s WHERE id = $1::bigint"
-                                       " RETURNING *) SELECT x.id, %s::text AS json FROM x",
-                                       t->name, set.data, t->json);
+                                       "WITH x AS (UPDATE %s SET %s WHERE id = $1::bigint%s"
+                                       " RETURNING *) SELECT %s FROM x",
+                                       t->name, set.data, cond, row_cols(a, t));
     PGresult *r = sp_db_exec_dynamic(db, a, sql, n, false, params, p);
     if (r == NULL)
         return conflict(t, p);
-    *row_json = one_row(r);
-    if (*row_json == NULL)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    if (!read_row(r, out))
+        return missed(db, a, t, params[0], if_match, p);
     return SP_OK;
 }
 
 enum sp_rc
 sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
-                struct sp_problem *p)
+                long long if_match, struct sp_problem *p)
 {
-    const char *sql = sp_arena_sprintf(a, "DELETE FROM %s WHERE id = $1::bigint RETURNING id",
-                                       t->name);
-    return by_id(db, a, sql, id, false, p) != NULL ? SP_OK : p->rc;
+    const char *params[2] = {sp_arena_sprintf(a, "%lld", id), NULL};
+    const char *cond = version_is(a, t, if_match, &params[1], 2);
+    const char *sql = sp_arena_sprintf(a, "DELETE FROM %s WHERE id = $1::bigint%s RETURNING id",
+                                       t->name, cond);
+    PGresult *r = sp_db_exec_dynamic(db, a, sql, *cond != '\0' ? 2 : 1, false, params, p);
+    if (r == NULL)
+        return p->rc;
+    return PQntuples(r) == 1 ? SP_OK : missed(db, a, t, params[0], if_match, p);
 }

@@ -50,6 +50,14 @@ struct sp_table_value {
     const char *value;
 };
 
+/* One row: its id, its version (0 when the table is not versioned) and
+ * its JSON text (owned by the arena's results). */
+struct sp_table_row {
+    long long id;
+    long long version;
+    const char *json;
+};
+
 /* Rows as JSON object texts (owned by the arena's results). */
 struct sp_table_rows {
     const char **json;
@@ -67,21 +75,23 @@ void sp_table_rows_read(struct sp_arena *a, const PGresult *r, int limit,
 enum sp_rc sp_table_list(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
                          long long after, int limit, struct sp_table_rows *out,
                          struct sp_problem *p);
-/* Row id, as its JSON; SP_NOT_FOUND when there is none. */
+/* Row id; SP_NOT_FOUND when there is none. */
 enum sp_rc sp_table_get(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                        long long id, const char **row_json, struct sp_problem *p);
-/* Inserts and returns the row and its id. A unique violation is
- * SP_CONFLICT with the table's own code. */
+                        long long id, struct sp_table_row *out, struct sp_problem *p);
+/* Inserts and returns the row. A unique violation is SP_CONFLICT with the
+ * table's own code. */
 enum sp_rc sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           const struct sp_table_value *values, long long *id,
-                           const char **row_json, struct sp_problem *p);
+                           const struct sp_table_value *values, struct sp_table_row *out,
+                           struct sp_problem *p);
 /* Updates the set columns of row id (and updated_at, and version when
- * versioned) and returns the row; SP_NOT_FOUND when there is none. */
+ * versioned) and returns the row; SP_NOT_FOUND when there is none;
+ * SP_PRECONDITION when if_match (versioned tables; 0: any) is not its
+ * version. */
 enum sp_rc sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           long long id, const struct sp_table_value *values,
-                           const char **row_json, struct sp_problem *p);
-/* SP_NOT_FOUND when there is no row id. */
+                           long long id, const struct sp_table_value *values, long long if_match,
+                           struct sp_table_row *out, struct sp_problem *p);
+/* SP_NOT_FOUND when there is no row id; SP_PRECONDITION as an update. */
 enum sp_rc sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           long long id, struct sp_problem *p);
+                           long long id, long long if_match, struct sp_problem *p);
 
 #endif

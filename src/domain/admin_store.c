@@ -13,9 +13,9 @@ sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s, long lon
 
 enum sp_rc
 sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                   const char **row_json, struct sp_problem *p)
+                   struct sp_table_row *row, struct sp_problem *p)
 {
-    return sp_table_get(ctx->db, ctx->arena, &s->table, id, row_json, p);
+    return sp_table_get(ctx->db, ctx->arena, &s->table, id, row, p);
 }
 
 /* Both rules, every error of both: p->rc is SP_INVALID after either. */
@@ -32,22 +32,23 @@ sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s, long lo
 
 enum sp_rc
 sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
-                      const struct sp_table_value *values, long long *id, const char **row_json,
+                      const struct sp_table_value *values, struct sp_table_row *row,
                       struct sp_problem *p)
 {
     if (sp_admin_store_check(ctx, s, 0, values, p) != SP_OK)
         return p->rc;
-    return sp_table_insert(ctx->db, ctx->arena, &s->table, values, id, row_json, p);
+    return sp_table_insert(ctx->db, ctx->arena, &s->table, values, row, p);
 }
 
 enum sp_rc
 sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                     const struct sp_table_value *values, const char **row_json,
-                     struct sp_problem *p)
+                     const struct sp_table_value *values, long long if_match,
+                     struct sp_table_row *row, struct sp_problem *p)
 {
     if (sp_admin_store_check(ctx, s, id, values, p) != SP_OK)
         return p->rc;
-    if (sp_table_update(ctx->db, ctx->arena, &s->table, id, values, row_json, p) == SP_INVALID &&
+    if (sp_table_update(ctx->db, ctx->arena, &s->table, id, values, if_match, row, p) ==
+            SP_INVALID &&
         s->check_row != NULL)
         /* The table refused the row (sql/042): a write committed since the
          * check made the values break the rule; the rule, run again on
@@ -59,10 +60,10 @@ sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long lo
 
 enum sp_rc
 sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                      struct sp_problem *p)
+                      long long if_match, struct sp_problem *p)
 {
     if (!s->deletable)
         return sp_problem_set(p, SP_ERROR, "internal", "%s rows are not deleted",
                               s->table.name);
-    return sp_table_delete(ctx->db, ctx->arena, &s->table, id, p);
+    return sp_table_delete(ctx->db, ctx->arena, &s->table, id, if_match, p);
 }

@@ -40,9 +40,10 @@ struct sp_admin_store {
 enum sp_rc sp_admin_store_list(struct sp_ctx *ctx, const struct sp_admin_store *s,
                                long long after, int limit, struct sp_table_rows *out,
                                struct sp_problem *p);
-/* Row id as the list shows it; SP_NOT_FOUND when there is none. */
+/* Row id as the list shows it (its JSON), with its version (the ETag's;
+ * 0 for a table without one); SP_NOT_FOUND when there is none. */
 enum sp_rc sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                              const char **row_json, struct sp_problem *p);
+                              struct sp_table_row *row, struct sp_problem *p);
 /* The module's rules alone (for row id, 0 on a create), adding their
  * field errors to p: how the API reports them with the body's other
  * errors when it refuses the body anyway (API.md §1, every field error
@@ -51,20 +52,21 @@ enum sp_rc sp_admin_store_get(struct sp_ctx *ctx, const struct sp_admin_store *s
 enum sp_rc sp_admin_store_check(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
                                 const struct sp_table_value *values, struct sp_problem *p);
 /* The checks, then the insert; a unique violation is 409 with the table's
- * own code. The new row's id and JSON. Runs in the caller's transaction:
- * the create protocol's (sp_idem_run), which keeps the create's
- * Idempotency-Key with the row. */
+ * own code. The new row. Runs in the caller's transaction: the create
+ * protocol's (sp_idem_run), which keeps the create's Idempotency-Key with
+ * the row. */
 enum sp_rc sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
-                                 const struct sp_table_value *values, long long *id,
-                                 const char **row_json, struct sp_problem *p);
-/* The checks, then the set values only; SP_NOT_FOUND when there is no row
- * id. */
-enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                                const struct sp_table_value *values, const char **row_json,
-                                struct sp_problem *p);
-/* SP_NOT_FOUND when there is no row id; an internal error when the store
- * is not deletable (no route reaches that). */
-enum sp_rc sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                 const struct sp_table_value *values, struct sp_table_row *row,
                                  struct sp_problem *p);
+/* The checks, then the set values only; SP_NOT_FOUND when there is no row
+ * id, SP_PRECONDITION when if_match (0: any) is not its version: another
+ * admin saved it since (two admins never silently overwrite each other). */
+enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                const struct sp_table_value *values, long long if_match,
+                                struct sp_table_row *row, struct sp_problem *p);
+/* SP_NOT_FOUND when there is no row id, SP_PRECONDITION as a patch; an
+ * internal error when the store is not deletable (no route reaches that). */
+enum sp_rc sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                 long long if_match, struct sp_problem *p);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/ticket_subject.h"
@@ -37,7 +38,7 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     "UPDATE support_agents SET status = coalesce($2, status),"
     " max_concurrent_chats = CASE WHEN $3::boolean THEN $4::int ELSE max_concurrent_chats END,"
     " display_name = CASE WHEN $5::boolean THEN $6 ELSE display_name END,"
-    " updated_at = now()"
+    " updated_at = now(), version = version + 1"
     " WHERE user_id = $1 RETURNING " AGENT_COLS,
     6);
 
@@ -50,18 +51,29 @@ sp_agent_user_id_ok(const char *user_id)
     return n >= 1 && n <= 64 && strspn(user_id, "0123456789") == n && user_id[0] != '0';
 }
 
-const char *
-sp_agent_skill(struct sp_arena *a, const char *s)
+/* A name routing matches exactly (a skill, a team): one line, trimmed,
+ * A-Z in lower case, at most max characters; NULL when it is not one. */
+static const char *
+routing_name(struct sp_arena *a, const char *s, size_t max)
 {
     struct sp_problem none;
     sp_problem_init(&none);
-    char *skill = (char *)sp_ticket_subject(a, "skill", s, &none);
-    if (skill == NULL || sp_utf8_count(skill, strlen(skill)) > SP_AGENT_SKILL_MAX)
+    char *name = (char *)sp_ticket_subject(a, "name", s, &none);
+    if (name == NULL || sp_utf8_count(name, strlen(name)) > max)
         return NULL;
-    for (char *c = skill; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    return skill;
+    return sp_ascii_lower(name);
+}
+
+const char *
+sp_agent_skill(struct sp_arena *a, const char *s)
+{
+    return routing_name(a, s, SP_AGENT_SKILL_MAX);
+}
+
+const char *
+sp_agent_team(struct sp_arena *a, const char *s)
+{
+    return routing_name(a, s, SP_AGENT_TEAM_MAX);
 }
 
 const char *
@@ -88,14 +100,18 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .duplicate = "a skill is listed twice (in upper or lower case)",
 };
 
-/* Not deletable: the admin API has no DELETE for agents. */
+/* Versioned (sql/052): the version is the row's ETag, for If-Match; the
+ * agent's own PATCH bumps it too (update_self_stmt), routing's
+ * last_assigned_at does not (no admin edits it). Not deletable: the admin
+ * API has no DELETE for agents. */
 const struct sp_admin_store sp_agent_store = {{
     "support_agents",
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"
     " 'team', x.team, 'skills', x.skills, 'status', x.status, 'max_concurrent_chats',"
     " x.max_concurrent_chats, 'last_assigned_at', support_ts(x.last_assigned_at),"
+    " 'version', x.version,"
     " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
-    "user_id_taken", "another agent has this user_id", false, SP_AGENT_NFIELDS,
+    "user_id_taken", "another agent has this user_id", true, SP_AGENT_NFIELDS,
     {[SP_AGENT_USER_ID] = {"user_id", "$"}, [SP_AGENT_DISPLAY_NAME] = {"display_name", "$"},
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},

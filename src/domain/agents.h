@@ -30,6 +30,7 @@ struct sp_agent {
     long long max_concurrent_chats;
     const char *last_assigned_at;
     const char *created_at, *updated_at;
+    long long version;             /* every write's (sql/052): the admin ETag's */
 };
 
 /* An agent row's columns (table support_agents), in the scheme of db.h's
@@ -46,7 +47,8 @@ struct sp_agent {
     C(SP_AGENT_COL_MAX_CHATS, "max_concurrent_chats", int, max_concurrent_chats) SEP            \
     C(SP_AGENT_COL_LAST_ASSIGNED_AT, "support_ts(last_assigned_at)", str, last_assigned_at) SEP \
     C(SP_AGENT_COL_CREATED_AT, "support_ts(support_agents.created_at)", str, created_at) SEP    \
-    C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at)
+    C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at) SEP    \
+    C(SP_AGENT_COL_VERSION, "support_agents.version", int, version)
 #define SP_AGENT_COLS SP_AGENT_COLUMNS(SP_COL_SQL, ", ")
 enum sp_agent_column { SP_AGENT_COLUMNS(SP_COL_ENUM, ) SP_AGENT_NCOLS };
 void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
@@ -98,6 +100,12 @@ extern const struct sp_list_rule sp_agent_skills_rule;
  * control character or line break, or when it is over
  * SP_AGENT_SKILL_MAX characters. In the arena. */
 const char *sp_agent_skill(struct sp_arena *a, const char *s);
+/* A team (an agent's, a category's round-robin team) as stored: made as
+ * a skill is, at most SP_AGENT_TEAM_MAX characters, so "General",
+ * " general " and "general" are one team and round robin finds the
+ * category's agents. NULL when it is not one. In the arena. */
+#define SP_AGENT_TEAM_MAX 100
+const char *sp_agent_team(struct sp_arena *a, const char *s);
 
 /* A display name as stored (docs/API.md §5, §6): one line of text, as a
  * ticket subject (domain/ticket_subject): the blanks around it go; NULL

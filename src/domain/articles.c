@@ -18,12 +18,14 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/json_writer.h"
 #include "core/markdown.h"
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/ai_chunks.h"
+#include "domain/ticket_subject.h"
 
 #define SNIPPET_SOURCE "1000"
 #define RANK_SCALE 1000000000.0
@@ -142,17 +144,7 @@ static struct sp_stmt published_stmt = SP_STMT_READ(
 bool
 sp_article_tag_ok(const char *tag)
 {
-    size_t n = strlen(tag);
-    return n >= 1 && n <= SP_ARTICLE_TAG_MAX && tag[0] != '-' &&
-           strspn(tag, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
-static bool
-slug_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n >= 1 && n <= SP_ARTICLE_SLUG_MAX &&
-           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+    return sp_ascii_slug(tag, SP_ARTICLE_TAG_MAX);
 }
 
 static const struct sp_list_rule tags_rule = {
@@ -161,26 +153,55 @@ static const struct sp_list_rule tags_rule = {
     .ok = sp_article_tag_ok,
     .items = "tags",
     .bad_code = "invalid",
-    .bad = "each tag is 1 to 40 of a-z, 0-9 and -, not starting with -",
-    .duplicate = "a tag is listed twice",
+    .bad = "must be 1 to 40 characters: " SP_ASCII_SLUG_RULE,
+    .duplicate = "a tag is listed twice (in upper or lower case)",
 };
 
-enum sp_rc
-sp_article_check(const struct sp_article_input *in, bool create, struct sp_problem *p)
+/* The tags as stored (A-Z in lower case, as the form and the JSON API
+ * both give them, so "Help" and "help" are one tag), each checked with its
+ * index (tags[i]). */
+static void
+check_tags(struct sp_arena *a, struct sp_article_input *in, struct sp_problem *p)
 {
-    if (in->slug == NULL ? create : !slug_ok(in->slug))
+    const char **tags = sp_arena_calloc(a, in->ntags + 1, sizeof(*tags));
+    for (size_t i = 0; i < in->ntags; i++)
+        tags[i] = sp_ascii_lower(sp_arena_strdup(a, in->tags[i]));
+    in->tags = tags;
+    sp_problem_check_items(p, a, &tags_rule, tags, in->ntags);
+}
+
+/* The title as stored: one line, as a ticket's subject (it is joined
+ * into the lines of chat answers and transcripts), trimmed, at most
+ * SP_ARTICLE_TITLE_MAX characters; NULL with its field error. */
+static const char *
+title_of(struct sp_arena *a, const char *title, struct sp_problem *p)
+{
+    const char *t = sp_ticket_subject(a, "title", title, p);
+    if (t != NULL && sp_utf8_count(t, strlen(t)) > SP_ARTICLE_TITLE_MAX) {
+        sp_problem_field(p, "title", "invalid", "must be 1 to 200 characters");
+        return NULL;
+    }
+    return t;
+}
+
+enum sp_rc
+sp_article_check(struct sp_arena *a, struct sp_article_input *in, bool create,
+                 struct sp_problem *p)
+{
+    if (in->slug == NULL ? create : !sp_ascii_slug(in->slug, SP_ARTICLE_SLUG_MAX))
         sp_problem_field(p, "slug", in->slug ? "invalid" : "required",
-                         in->slug ? "must be 1 to 120 of a-z, 0-9 and -" : "is required");
-    size_t title_chars = in->title ? sp_utf8_count(in->title, strlen(in->title)) : 0;
-    if (in->title == NULL ? create : title_chars == 0 || title_chars > SP_ARTICLE_TITLE_MAX)
-        sp_problem_field(p, "title", in->title ? "invalid" : "required",
-                         in->title ? "must be 1 to 200 characters" : "is required");
+                         in->slug ? "must be 1 to 120 characters: " SP_ASCII_SLUG_RULE
+                                  : "is required");
+    if (in->title != NULL)
+        in->title = title_of(a, in->title, p);
+    else if (create)
+        sp_problem_field(p, "title", "required", "is required");
     if (in->markdown == NULL && create)
         sp_problem_field(p, "content_markdown", "required", "is required");
     else if (in->markdown != NULL && in->markdown_len > SP_ARTICLE_MARKDOWN_MAX)
-        sp_problem_field(p, "content_markdown", "too_long", "must be at most 200 KiB");
+        sp_problem_field(p, "content_markdown", "too_long", SP_ARTICLE_MARKDOWN_TOO_LONG);
     if (in->tags_set)
-        sp_problem_check_list(p, &tags_rule, in->tags, in->ntags);
+        check_tags(a, in, p);
     return p->nerrors > 0 ? sp_problem_set(p, SP_INVALID, "validation_failed",
                                            SP_PROBLEM_BODY_DETAIL)
                           : SP_OK;
@@ -245,7 +266,9 @@ sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in, const c
                   struct sp_article *out, struct sp_problem *p)
 {
     const char *params[WP_COUNT] = {0};
-    if (sp_article_check(in, true, p) != SP_OK || write_params(ctx, in, actor, params, p) != SP_OK)
+    struct sp_article_input v = *in;
+    if (sp_article_check(ctx->arena, &v, true, p) != SP_OK ||
+        write_params(ctx, &v, actor, params, p) != SP_OK)
         return p->rc;
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
     if (r == NULL)
@@ -292,8 +315,9 @@ sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input
                  const char *actor, struct sp_article *out, struct sp_problem *p)
 {
     const char *params[WP_COUNT] = {0};
-    if (sp_article_check(in, false, p) != SP_OK ||
-        write_params(ctx, in, actor, params, p) != SP_OK)
+    struct sp_article_input v = *in;
+    if (sp_article_check(ctx->arena, &v, false, p) != SP_OK ||
+        write_params(ctx, &v, actor, params, p) != SP_OK)
         return p->rc;
     params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p);
@@ -338,7 +362,11 @@ enum sp_rc
 sp_article_published(struct sp_ctx *ctx, const char *slug, struct sp_article *out,
                      struct sp_problem *p)
 {
-    if (!slug_ok(slug))
+    /* The characters a slug has ever had: one saved before slugs were
+     * words joined by single '-' ("a--b") is still read. */
+    size_t n = strlen(slug);
+    if (n == 0 || n > SP_ARTICLE_SLUG_MAX ||
+        !sp_ascii_only(slug, n, "abcdefghijklmnopqrstuvwxyz0123456789-"))
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such article");
     return get_one(ctx, &published_stmt, slug, out, p);
 }

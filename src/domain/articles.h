@@ -20,9 +20,13 @@
 #include "core/problem.h"
 #include "domain/ctx.h"
 
+struct sp_arena;
+
 #define SP_ARTICLE_SLUG_MAX 120
 #define SP_ARTICLE_TITLE_MAX 200
 #define SP_ARTICLE_MARKDOWN_MAX (200 * 1024)  /* bytes */
+/* Its field error's message: the limit is in bytes whatever the text. */
+#define SP_ARTICLE_MARKDOWN_TOO_LONG "must be at most 204800 bytes (200 KiB)"
 #define SP_ARTICLE_TAGS_MAX 20
 #define SP_ARTICLE_TAG_MAX 40
 #define SP_ARTICLE_QUERY_MAX 200              /* characters of a search */
@@ -62,8 +66,10 @@ struct sp_article_input {
 
 /* Field checks shared by every way in (JSON API, admin form): each failure
  * is a field error of p; SP_INVALID when there is any. create: required
- * fields must be given. */
-enum sp_rc sp_article_check(const struct sp_article_input *in, bool create, struct sp_problem *p);
+ * fields must be given. The title becomes its stored form (one line,
+ * trimmed: domain/ticket_subject's rule; in a), NULL when refused. */
+enum sp_rc sp_article_check(struct sp_arena *a, struct sp_article_input *in, bool create,
+                            struct sp_problem *p);
 /* A tag as stored: 1..40 of a-z, 0-9, '-', starting with a letter or
  * digit. */
 bool sp_article_tag_ok(const char *tag);

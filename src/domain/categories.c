@@ -64,15 +64,17 @@ check_routing(struct sp_ctx *ctx, long long id, const struct sp_table_value *val
     return p->rc;
 }
 
-/* Not deletable: the admin API has no DELETE for categories (one no
- * longer offered is deactivated: is_active). */
+/* Versioned (sql/052): the version is the row's ETag, for If-Match. Not
+ * deletable: the admin API has no DELETE for categories (one no longer
+ * offered is deactivated: is_active). */
 const struct sp_admin_store sp_category_store = {{
     "support_categories",
     "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
     " x.description, 'is_active', x.is_active, 'routing', x.routing, 'team', x.team,"
     " 'required_skill', x.required_skill, 'default_priority', x.default_priority,"
+    " 'version', x.version,"
     " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
-    "slug_taken", "another category has this slug", false, SP_CAT_NFIELDS,
+    "slug_taken", "another category has this slug", true, SP_CAT_NFIELDS,
     {[SP_CAT_SLUG] = {"slug", "$"}, [SP_CAT_NAME] = {"name", "$"},
      [SP_CAT_DESCRIPTION] = {"description", "$"},
      [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},

@@ -1654,6 +1654,213 @@ START_TEST(the_skills_migration_gives_old_rows_the_one_form)
 }
 END_TEST
 
+/* ---- names, teams and If-Match (QA) -------------------------------------------- */
+
+/* A category's and a rule's name are one line of visible text, as a
+ * ticket's subject and an agent's display_name: blank, a line break, a
+ * control character is 422 (empty / invalid); the blanks around go. */
+START_TEST(names_are_one_line_of_visible_text)
+{
+    static const struct {
+        const char *name, *code;
+    } bad[] = {{"   ", "empty"}, {"\\u200b", "empty"}, {"a\\nb", "invalid"},
+               {"a\\tb", "invalid"}, {"a\\u001b[31m", "invalid"}};
+    const char *slug = sp_t_admin_category_new(NULL);
+    const char *cat = sp_t_fmt("/support/admin/categories/%s",
+                               sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'",
+                                        slug));
+    struct sp_t_resp *r = sp_t_admin_post("/support/admin/priority-rules",
+                                          "{\"name\":\"r\",\"priority\":\"low\","
+                                          "\"is_active\":false}");
+    const char *rule = sp_t_fmt("/support/admin/priority-rules/%lld",
+                                (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *name = sp_t_fmt("\"name\":\"%s\"", bad[i].name);
+        r = sp_t_admin("POST", "/support/admin/categories",
+                       sp_t_fmt("{\"slug\":\"%s\",%s}", sp_t_unique("names"), name));
+        sp_t_assert_invalid(r, "name", bad[i].code);
+        sp_t_resp_free(r);
+        r = sp_t_admin("PATCH", cat, sp_t_fmt("{%s}", name));
+        sp_t_assert_invalid(r, "name", bad[i].code);
+        sp_t_resp_free(r);
+        r = sp_t_admin("POST", "/support/admin/priority-rules",
+                       sp_t_fmt("{%s,\"priority\":\"low\",\"is_active\":false}", name));
+        sp_t_assert_invalid(r, "name", bad[i].code);
+        sp_t_resp_free(r);
+        r = sp_t_admin("PATCH", rule, sp_t_fmt("{%s}", name));
+        sp_t_assert_invalid(r, "name", bad[i].code);
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("PATCH", cat, "{\"name\":\"\\u202e Billing \"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Billing");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", rule, "{\"name\":\" VIP first\\u00a0\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "name"), "VIP first");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Teams are stored as skills are (trimmed, A-Z lower-cased), on agents and
+ * categories alike, so a round-robin category of team "Wombat" assigns
+ * to the agents of team "wombat" (QA: it never assigned); a blank team or
+ * one with a line break is 422. */
+START_TEST(teams_are_trimmed_and_lower_case_so_round_robin_finds_them)
+{
+    const char *team = sp_t_unique("Wombat");
+    const char *lower = sp_t_sql("SELECT lower('%s')", team);
+    struct sp_t_user u;
+    int64_t agent = sp_t_admin_agent_new(
+        sp_t_fmt("\"team\":\" %s\\u200b\",\"status\":\"active\"", lower), &u);
+    ck_assert_str_eq(sp_t_sql("SELECT team FROM support_agents WHERE id = %lld",
+                              (long long)agent), lower);
+    static const char *const bad[] = {"\\u200b", "  ", "a\\nb"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = sp_t_admin(
+            "POST", "/support/admin/categories",
+            sp_t_fmt("{\"slug\":\"%s\",\"name\":\"n\",\"team\":\"%s\"}", sp_t_unique("team"),
+                     bad[i]));
+        sp_t_assert_invalid(r, "team", "invalid");
+        sp_t_resp_free(r);
+        r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)agent),
+                       sp_t_fmt("{\"team\":\"%s\"}", bad[i]));
+        sp_t_assert_invalid(r, "team", "invalid");
+        sp_t_resp_free(r);
+    }
+    const char *slug = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"round_robin\",\"team\":\" %s \"", team));
+    ck_assert_str_eq(sp_t_sql("SELECT team FROM support_categories WHERE slug = '%s'", slug),
+                     lower);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"category\":\"%s\"}", slug));
+    ck_assert_str_eq(sp_t_sql("SELECT coalesce(assigned_agent_id::text, 'none') FROM"
+                              " support_tickets WHERE public_id = '%s'", pid),
+                     sp_t_fmt("%lld", (long long)agent));
+}
+END_TEST
+
+START_TEST(the_team_migration_gives_old_rows_the_one_form)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT), v = sp_t_user_new(SP_ROLE_AGENT);
+    const char *slug = sp_t_unique("oldteam"), *blank = sp_t_unique("blankteam");
+    sp_t_sql("INSERT INTO support_agents (user_id, team) VALUES ('%s', E' Tier-2\\u200b'),"
+             " ('%s', E'\\u00a0')", u.sub, v.sub);
+    sp_t_sql("INSERT INTO support_categories (slug, name, team) VALUES ('%s', 'Old',"
+             " E'General\\t'), ('%s', 'Blank', ' ')", slug, blank);
+    const char *sql = sp_t_migration_text("052_admin_versions_and_teams.sql");
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_str_eq(sp_t_sql("SELECT string_agg(team, '|' ORDER BY user_id = '%s')"
+                                  " FROM support_agents WHERE user_id IN ('%s', '%s')",
+                                  v.sub, u.sub, v.sub),
+                         "tier-2|general");
+        ck_assert_str_eq(sp_t_sql("SELECT string_agg(coalesce(team, 'null'), '|' ORDER BY"
+                                  " slug = '%s') FROM support_categories"
+                                  " WHERE slug IN ('%s', '%s')", blank, slug, blank),
+                         "general|null");
+    }
+}
+END_TEST
+
+/* method on path as the admin, with If-Match: etag. */
+static struct sp_t_resp *
+with_if_match(const char *method, const char *path, const char *json, const char *etag)
+{
+    const char *const h[] = {sp_t_fmt("If-Match: %s", etag), NULL};
+    return sp_t_request(method, path, sp_t_admin_token(), json ? SP_T_JSON : NULL, json, h);
+}
+
+/* A PATCH of path with If-Match (RFC 9110 §13.1.1): anything but the
+ * current ETag or * is 412 and changes nothing; the ETag of each answer
+ * is the next one to send. field: a string field to change. */
+static void
+assert_if_match(const char *path, const char *field)
+{
+    struct sp_t_resp *r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    long long id = (long long)sp_t_jint(r->json, "id"), v = (long long)sp_t_jint(r->json,
+                                                                                 "version");
+    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, v);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+    const char *const stale[] = {"\"nope\"", "nope", sp_t_fmt("\"%lld-v%lld\"", id, v + 1),
+                                 sp_t_fmt("\"%lld-v%lld\"", id + 1, v), "\"v1\""};
+    const char *body = sp_t_fmt("{\"%s\":\"lost\"}", field);
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        r = with_if_match("PATCH", path, body, stale[i]);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        ck_assert_msg(strstr(sp_t_jstr(r->json, "detail"), "-v3") == NULL, "%s",
+                      sp_t_jstr(r->json, "detail"));
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("GET", path, NULL);
+    ck_assert_str_ne(sp_t_jstr(r->json, field), "lost");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v);
+    sp_t_resp_free(r);
+    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"first\"}", field), etag);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v%lld\"", id, v + 1));
+    sp_t_resp_free(r);
+    /* the other admin, still on the old ETag, is told */
+    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"second\"}", field), etag);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"any\"}", field), "*");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, field), "any");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 2);
+    sp_t_resp_free(r);
+}
+
+START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    assert_if_match(sp_t_fmt("/support/admin/categories/%s",
+                             sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'",
+                                      slug)),
+                    "name");
+    struct sp_t_user ada;
+    int64_t agent = sp_t_admin_agent_new("\"display_name\":\"Ada\"", &ada);
+    const char *agent_path = sp_t_fmt("/support/admin/agents/%lld", (long long)agent);
+    assert_if_match(agent_path, "display_name");
+    /* the agent's own change moves the version too: the admin's ETag from
+     * before it is stale */
+    struct sp_t_resp *r = sp_t_admin("GET", agent_path, NULL);
+    const char *before = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    sp_t_resp_free(r);
+    r = sp_t_request("PATCH", "/support/agent/me", ada.token, SP_T_JSON, "{\"status\":\"away\"}",
+                     NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = with_if_match("PATCH", agent_path, "{\"status\":\"active\"}", before);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+
+    r = sp_t_admin_post("/support/admin/priority-rules",
+                        "{\"name\":\"r\",\"priority\":\"low\",\"is_active\":false}");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v1\"", id));
+    sp_t_resp_free(r);
+    const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", id);
+    assert_if_match(path, "name");
+    /* DELETE too: a stale ETag is 412 and the rule stays */
+    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v1\"", id));
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE id = %lld", id),
+                     "1");
+    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v3\"", id));
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v3\"", id));
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -1693,6 +1900,12 @@ admin_suite(void)
     tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
     tcase_add_test(tc, skills_are_trimmed_lower_case_and_one_in_any_case);
     tcase_add_test(tc, the_skills_migration_gives_old_rows_the_one_form);
+    tc = sp_t_tcase(s, "names_teams_if_match");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, names_are_one_line_of_visible_text);
+    tcase_add_test(tc, teams_are_trimmed_and_lower_case_so_round_robin_finds_them);
+    tcase_add_test(tc, the_team_migration_gives_old_rows_the_one_form);
+    tcase_add_test(tc, if_match_is_honoured_on_categories_agents_and_rules);
     return s;
 }
 

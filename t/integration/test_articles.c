@@ -111,11 +111,11 @@ START_TEST(validation_conflicts_and_roles)
         {"{\"slug\":\"ok-1\",\"content_markdown\":\"x\"}", "title", "required"},
         {"{\"slug\":\"ok-1\",\"title\":\"t\"}", "content_markdown", "required"},
         {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[\"A B\"]}",
-         "tags", "invalid"},
+         "tags[0]", "invalid"},
         {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[1]}", "tags",
          "wrong_type"},
         {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"tags\":[\"a\",\"a\"]}",
-         "tags", "duplicate"},
+         "tags[1]", "duplicate"},
         {"{\"slug\":\"ok-1\",\"title\":\"t\",\"content_markdown\":\"x\",\"is_published\":1}",
          "is_published", "wrong_type"},
     };
@@ -447,7 +447,7 @@ START_TEST(every_field_error_is_reported_at_once)
     struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/articles", body);
     sp_t_assert_invalid(r, "title", "too_short");
     sp_t_assert_invalid(r, "slug", "invalid");
-    sp_t_assert_invalid(r, "tags", "duplicate");
+    sp_t_assert_invalid(r, "tags[1]", "duplicate");
     ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
     sp_t_resp_free(r);
     /* A missing field and a wrong type beside a semantic fault. */
@@ -463,9 +463,96 @@ START_TEST(every_field_error_is_reported_at_once)
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/articles/%lld", (long long)id), body);
     sp_t_assert_invalid(r, "title", "too_short");
     sp_t_assert_invalid(r, "slug", "invalid");
-    sp_t_assert_invalid(r, "tags", "duplicate");
+    sp_t_assert_invalid(r, "tags[1]", "duplicate");
     ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* A title is one line of visible text, as a ticket's subject (QA): it is
+ * joined into the lines of chat answers ("Sources: …") and transcripts,
+ * where a line break would forge a line. Blank, control characters and
+ * line breaks are refused on a create and a PATCH; the blanks around it
+ * (bidi marks too) go. */
+START_TEST(a_title_is_one_line_of_visible_text)
+{
+    static const struct {
+        const char *title, *code;
+    } bad[] = {
+        {"   ", "empty"}, {"\\u200b", "empty"}, {"\\u202e", "empty"},
+        {"Wallaby guide\\nAgent (Ada): hi", "invalid"}, {"a\\tb", "invalid"},
+        {"a\\u0007", "invalid"}, {"a\\u2028b", "invalid"},
+    };
+    int64_t id = create_id(slug(), "Kept", "x", NULL);
+    const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *s = slug();
+        struct sp_t_resp *r = sp_t_admin(
+            "POST", "/support/admin/articles",
+            sp_t_fmt("{\"slug\":%s,\"title\":\"%s\",\"content_markdown\":\"x\"}",
+                     sp_t_jq(s), bad[i].title));
+        sp_t_assert_invalid(r, "title", bad[i].code);
+        sp_t_resp_free(r);
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_knowledge_articles"
+                                  " WHERE slug = '%s'", s), "0");
+        r = sp_t_admin("PATCH", path, sp_t_fmt("{\"title\":\"%s\"}", bad[i].title));
+        sp_t_assert_invalid(r, "title", bad[i].code);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT title FROM support_knowledge_articles WHERE id = %lld",
+                              (long long)id), "Kept");
+    struct sp_t_resp *r = sp_t_admin("PATCH", path, "{\"title\":\"\\u202e \\u00a0evil \"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "title"), "evil");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Each bad tag is its own error, named by its index (API.md §1), and
+ * tags are lower-cased as the admin form does ("UP" is "up"); a slug and
+ * a tag are words of a-z and 0-9 joined by single "-" (QA: "-" and
+ * "ab--c-" were taken as slugs). The markdown's limit is in bytes, and
+ * its message says so whatever the text (it said "204800 characters"
+ * for ASCII, "200 KiB" for other text). */
+START_TEST(every_bad_tag_is_named_and_slugs_are_words)
+{
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/articles",
+        sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"x\","
+                 "\"tags\":[\"a\",\"A\",\"-x\",\"ok\",\"b--c\",\"d-\"]}", sp_t_jq(slug())));
+    sp_t_assert_invalid(r, "tags[1]", "duplicate");
+    sp_t_assert_invalid(r, "tags[2]", "invalid");
+    sp_t_assert_invalid(r, "tags[4]", "invalid");
+    sp_t_assert_invalid(r, "tags[5]", "invalid");
+    ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 4);
+    sp_t_resp_free(r);
+    r = create(slug(), "t", "x", "\"tags\":[\"UP\",\"a-b2\"]");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jget(r->json, "tags"),
+                                                    JSON_C_TO_STRING_PLAIN),
+                     "[\"up\",\"a-b2\"]");
+    sp_t_resp_free(r);
+
+    static const char *const bad_slugs[] = {"-", "ab--c-", "-a", "a-", "a--b"};
+    for (size_t i = 0; i < sizeof(bad_slugs) / sizeof(bad_slugs[0]); i++) {
+        r = sp_t_admin("POST", "/support/admin/articles",
+                       sp_t_fmt("{\"slug\":\"%s\",\"title\":\"t\",\"content_markdown\":\"x\"}",
+                                bad_slugs[i]));
+        sp_t_assert_invalid(r, "slug", "invalid");
+        sp_t_resp_free(r);
+    }
+
+    const char *const over[] = {sp_t_repeat("x", 204801), sp_t_repeat("\\u00e9", 102401)};
+    for (size_t i = 0; i < 2; i++) {
+        r = sp_t_admin("POST", "/support/admin/articles",
+                       sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"%s\"}",
+                                sp_t_jq(slug()), over[i]));
+        sp_t_assert_invalid(r, "content_markdown", "too_long");
+        const char *msg = sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "errors"), 0),
+                                    "message");
+        ck_assert_str_eq(msg, "must be at most 204800 bytes (200 KiB)");
+        sp_t_resp_free(r);
+    }
 }
 END_TEST
 
@@ -690,6 +777,8 @@ articles_suite(void)
     tcase_add_test(tc, create_renders_markdown_and_answers_the_admin_view);
     tcase_add_test(tc, validation_conflicts_and_roles);
     tcase_add_test(tc, every_field_error_is_reported_at_once);
+    tcase_add_test(tc, a_title_is_one_line_of_visible_text);
+    tcase_add_test(tc, every_bad_tag_is_named_and_slugs_are_words);
     tcase_add_test(tc, publish_etag_304_if_match_and_delete);
     tcase_add_test(tc, a_patch_that_changes_nothing_keeps_the_version);
     tcase_add_test(tc, a_reused_slug_is_a_new_etag);

@@ -404,6 +404,31 @@ START_TEST(only_the_checkboxs_value_publishes)
 }
 END_TEST
 
+/* The form follows the JSON API's rules (QA): a title of blanks or with
+ * a line break is refused beside its field, and each bad tag is named by
+ * its index beside the tags field; nothing is created. */
+START_TEST(the_form_refuses_blank_titles_and_names_each_bad_tag)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *const titles[] = {"+++", "%E2%80%8B", "Guide%0AAgent+(Ada)%3A+hi"};
+    for (size_t i = 0; i < sizeof(titles) / sizeof(titles[0]); i++) {
+        const char *slug = sp_t_unique("form");
+        struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                     sp_t_fmt("csrf_token=%s&slug=%s&title=%s&content_markdown=x"
+                                              "&tags=ok,-x,Ok", csrf, slug, titles[i]));
+        assert_page(r, 422);
+        ck_assert_msg(strstr(r->body, "id=\"title-error\"") != NULL, "title error in %s",
+                      r->body);
+        ck_assert_msg(strstr(r->body, "tags[1]: must be") && strstr(r->body, "tags[2]: a tag"),
+                      "each tag's error in %s", r->body);
+        sp_t_resp_free(r);
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_knowledge_articles"
+                                  " WHERE slug = '%s'", slug), "0");
+    }
+}
+END_TEST
+
 START_TEST(create_preview_publish_edit_unpublish_delete_logout)
 {
     struct jar j = {0};
@@ -790,6 +815,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, login_csrf_token_is_signed_expires_and_comes_from_this_origin);
     tcase_add_test(tc, only_the_checkboxs_value_publishes);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
+    tcase_add_test(tc, the_form_refuses_blank_titles_and_names_each_bad_tag);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
     tcase_add_test(tc, next_page_keeps_the_search_and_the_filter);
     tc = sp_t_tcase(s, "reload");

@@ -56,6 +56,22 @@ START_TEST(only_accepts_runs_of_the_set)
 }
 END_TEST
 
+/* Words of a-z and 0-9 joined by single '-' (QA: "-", "ab--c-" were
+ * taken as slugs). */
+START_TEST(slug_is_words_joined_by_single_hyphens)
+{
+    static const char *const ok[] = {"a", "a-b", "a1-b2-c3", "404"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        ck_assert_msg(sp_ascii_slug(ok[i], 8), "%s", ok[i]);
+    static const char *const bad[] = {"", "-", "-a", "a-", "ab--c-", "a--b", "A", "a b", "a_b",
+                                      "\xc3\xa9", "abcdefghi"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!sp_ascii_slug(bad[i], 8), "%s", bad[i]);
+    char s[] = "Mixed-CASE \xc3\x89";
+    ck_assert_str_eq(sp_ascii_lower(s), "mixed-case \xc3\x89");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -64,6 +80,7 @@ main(void)
     tcase_add_test(tc, space_is_isspace_in_the_c_locale_for_every_byte);
     tcase_add_test(tc, trim_narrows_both_ends_only);
     tcase_add_test(tc, only_accepts_runs_of_the_set);
+    tcase_add_test(tc, slug_is_words_joined_by_single_hyphens);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

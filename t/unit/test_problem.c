@@ -324,6 +324,27 @@ START_TEST(list_rule_names_the_allowed_values)
 }
 END_TEST
 
+/* Item by item: each bad item is its own error, named by its index; a
+ * list over max is still one error on the list. */
+START_TEST(items_rule_names_each_bad_item)
+{
+    static const char *const items[] = {"", "a", "a"};
+    sp_problem_check_items(&prob, &arena, &words_rule, items, 3);
+    ck_assert_int_eq(prob.rc, SP_INVALID);
+    ck_assert_uint_eq(prob.nerrors, 2);
+    ck_assert_str_eq(prob.errors[0].field, "words[0]");
+    ck_assert_str_eq(prob.errors[0].code, "invalid");
+    ck_assert_str_eq(prob.errors[1].field, "words[2]");
+    ck_assert_str_eq(prob.errors[1].code, "duplicate");
+    sp_problem_init(&prob);
+    static const char *const many[] = {"a", "b", "c", "d"};
+    sp_problem_check_items(&prob, &arena, &words_rule, many, 4);
+    ck_assert_uint_eq(prob.nerrors, 1);
+    ck_assert_str_eq(prob.errors[0].field, "words");
+    ck_assert_str_eq(prob.errors[0].code, "too_many");
+}
+END_TEST
+
 /* ---- rendering ---------------------------------------------------------- */
 
 START_TEST(validation_problem_renders_as_problem_json)
@@ -854,6 +875,7 @@ problem_suite(void)
     tcase_add_test(tc, list_rule_passes_distinct_valid_items);
     tcase_add_test(tc, list_rule_reports_the_first_breach_once);
     tcase_add_test(tc, list_rule_names_the_allowed_values);
+    tcase_add_test(tc, items_rule_names_each_bad_item);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("render");
