@@ -187,6 +187,54 @@ START_TEST(a_question_without_a_searchable_word_is_answered_i_dont_know)
 }
 END_TEST
 
+/* The AI answers from what an article's page shows, never from what its
+ * markdown holds besides (QA: a customer got the "staff override code"
+ * of an HTML comment), and keeps the tags a code span shows (QA: "type
+ * `<b>wombat</b>`" was answered "type wombat"). */
+START_TEST(answers_hold_only_what_the_article_shows)
+{
+    const char *w = sp_t_unique_word();
+    article(sp_t_unique("shown"), sp_t_fmt("%s returns", w),
+            sp_t_fmt("%s returns are accepted within 30 days. <!-- internal: staff override "
+                     "code %s-SECRET-42 -->\n\n<div hidden>%s hidden div text DIV-7</div>\n\n"
+                     "[ref]: https://internal.example/wiki \"REFTITLE\"\n\n<!--\n%s staff "
+                     "override code COMMENT-3\n-->\n\n%s refunds take 5 days.\n\n"
+                     "# %s editor\n\nType `<b>%s</b>` in the %s editor to make it bold.\n",
+                     w, w, w, w, w, w, w, w),
+            true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "shown"));
+    const char *const questions[] = {sp_t_fmt("What is the %s staff override code?", w),
+                                     sp_t_fmt("What does the hidden %s div text say?", w),
+                                     sp_t_fmt("Where is the %s wiki reference?", w)};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = ask(&u, questions[i], ctx);
+        sp_t_assert_json(r, 200);
+        const char *answer = sp_t_jstr(r->json, "answer");
+        ck_assert_msg(strstr(answer, "SECRET") == NULL && strstr(answer, "DIV-7") == NULL &&
+                          strstr(answer, "COMMENT-3") == NULL &&
+                          strstr(answer, "internal.example") == NULL &&
+                          strstr(answer, "REFTITLE") == NULL && strstr(answer, "override") == NULL,
+                      "%s", answer);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(c.text, ' / ' ORDER BY c.position)"
+                              " FROM support_article_chunks c"
+                              " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                              " WHERE a.title = '%s returns'", w),
+                     sp_t_fmt("%s returns are accepted within 30 days.\n%s refunds take 5 days."
+                              " / Type <b>%s</b> in the %s editor to make it bold.",
+                              w, w, w, w));
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("How do I make text bold in the %s editor?", w), ctx);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strstr(sp_t_jstr(r->json, "answer"),
+                         sp_t_fmt("Type <b>%s</b> in the %s editor", w, w)) != NULL,
+                  "%s", sp_t_jstr(r->json, "answer"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
     const char *w = sp_t_unique_word();
@@ -487,5 +535,6 @@ main(void)
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
+    tcase_add_test(tc, answers_hold_only_what_the_article_shows);
     return sp_t_run(s);
 }
