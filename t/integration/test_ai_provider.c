@@ -314,6 +314,8 @@ answers(const struct sp_t_user *u, const char *ticket, const char *question, con
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "answer"), want);
     ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    /* "I don't know" is no confidence, whatever the retrieval found. */
+    ck_assert_double_eq(json_object_get_double(sp_t_jget(r->json, "confidence")), 0);
     const char *model = sp_t_fmt("%s", sp_t_jstr(r->json, "model"));
     sp_t_resp_free(r);
     return model;
@@ -357,6 +359,13 @@ START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
     ck_assert_ptr_null(strstr(body, "human agent"));
     ck_assert_ptr_null(strstr(body, "the customer's question"));
     json_object_put(reqs);
+    /* The provider's own "I don't know" (the passages fit the question
+     * well, but it found no answer in them): no sources, no confidence. */
+    control("{\"answer\":\"I don\u2019t know: the passages do not say. [1]\"}");
+    ck_assert_str_eq(answers(&cust, ticket, question,
+                             "I don\u2019t know: the passages do not say. [1]"),
+                     CHAT_MODEL);
+    json_object_put(seen());
     provider_off();
 }
 END_TEST

@@ -235,6 +235,34 @@ START_TEST(answers_hold_only_what_the_article_shows)
 }
 END_TEST
 
+/* "I don't know" is never answered with a high confidence: the retrieval
+ * may match the question well (here the words of an article's title) and
+ * still give no sentence to quote (QA: "退款政策" answered "I don't
+ * know" with confidence 1.0, an article of that title saying nothing
+ * with its words). */
+START_TEST(i_dont_know_has_no_confidence)
+{
+    const char *w = sp_t_unique_word();
+    article(sp_t_unique("cjk"), sp_t_fmt("%s 退款政策", w),
+            "请联系客服。\n\nWrite to the desk for it.\n", true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "cjk"));
+    const char *const questions[] = {sp_t_fmt("%s 退款政策", w), sp_t_fmt("退款政策 %s?", w)};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = ask(&u, questions[i], ctx);
+        sp_t_assert_json(r, 200);
+        double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+        size_t nsources = json_object_array_length(sp_t_jarr(r->json, "sources"));
+        if (strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0)
+            ck_assert_msg(conf == 0 && nsources == 0, "%s: confidence %f", questions[i], conf);
+        else
+            ck_assert_msg(conf >= 0.35, "%s: confidence %f", questions[i], conf);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
     const char *w = sp_t_unique_word();
@@ -536,5 +564,6 @@ main(void)
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
     tcase_add_test(tc, answers_hold_only_what_the_article_shows);
+    tcase_add_test(tc, i_dont_know_has_no_confidence);
     return sp_t_run(s);
 }
