@@ -235,6 +235,21 @@ START_TEST(answers_hold_only_what_the_article_shows)
 }
 END_TEST
 
+/* A question of blanks is no question: 422 `empty`, as a ticket subject
+ * of blanks is, with no query logged (it was answered and logged). */
+START_TEST(a_question_of_blanks_is_refused_empty)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "blanks"));
+    struct sp_t_resp *r = ask(&u, "   \t\n ", ctx);
+    sp_t_assert_invalid(r, "question", "empty");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ai_interactions WHERE user_id = '%s'",
+                              u.sub),
+                     "0");
+}
+END_TEST
+
 /* "I don't know" is never answered with a high confidence: the retrieval
  * may match the question well (here the words of an article's title) and
  * still give no sentence to quote (QA: "退款政策" answered "I don't
@@ -564,6 +579,7 @@ main(void)
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
     tcase_add_test(tc, answers_hold_only_what_the_article_shows);
+    tcase_add_test(tc, a_question_of_blanks_is_refused_empty);
     tcase_add_test(tc, i_dont_know_has_no_confidence);
     return sp_t_run(s);
 }
