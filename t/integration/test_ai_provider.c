@@ -235,15 +235,24 @@ START_TEST(nothing_personal_reaches_the_provider)
 }
 END_TEST
 
-START_TEST(server_errors_are_retried_then_answered)
+/* A customer's refund question (the knowledge base synced) to the
+ * provider, scripted by control_json; asserts 200. */
+static struct sp_t_resp *
+refund_question(const char *control_json)
 {
     const char *w = sp_t_unique_word();
     knowledge_base(w);
     provider_on("64", NULL);
-    control("{\"chat_fail\":2}");
+    control(control_json);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
     sp_t_assert_json(r, 200);
+    return r;
+}
+
+START_TEST(server_errors_are_retried_then_answered)
+{
+    struct sp_t_resp *r = refund_question("{\"chat_fail\":2}");
     ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
     sp_t_resp_free(r);
     struct json_object *reqs = seen();
@@ -365,6 +374,23 @@ START_TEST(the_i_dont_know_answer_speaks_to_the_asker)
     ck_assert_str_eq(answers(&cust, ticket, question,
                              "I don\u2019t know: the passages do not say. [1]"),
                      CHAT_MODEL);
+    json_object_put(seen());
+    provider_off();
+}
+END_TEST
+
+/* A provider's answer is text taken in from outside: a NUL in it
+ * ("\u0000") is dropped and the text after it kept — it was cut there
+ * (QA: "before\u0000after" answered and stored as "before"). */
+START_TEST(a_nul_in_the_providers_answer_does_not_cut_it)
+{
+    struct sp_t_resp *r = refund_question("{\"answer\":\"before\\u0000after [1]\"}");
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "beforeafter [1]");
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 1);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT response FROM support_ai_interactions WHERE id = %lld", id),
+                     "beforeafter [1]");
     json_object_put(seen());
     provider_off();
 }
@@ -614,6 +640,7 @@ main(void)
     tcase_add_test(tc, server_errors_are_retried_then_answered);
     tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
     tcase_add_test(tc, the_i_dont_know_answer_speaks_to_the_asker);
+    tcase_add_test(tc, a_nul_in_the_providers_answer_does_not_cut_it);
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
