@@ -199,7 +199,8 @@ START_TEST(answers_hold_only_what_the_article_shows)
                      "code %s-SECRET-42 -->\n\n<div hidden>%s hidden div text DIV-7</div>\n\n"
                      "[ref]: https://internal.example/wiki \"REFTITLE\"\n\n<!--\n%s staff "
                      "override code COMMENT-3\n-->\n\n%s refunds take 5 days.\n\n"
-                     "# %s editor\n\nType `<b>%s</b>` in the %s editor to make it bold.\n",
+                     "# %s editor\n\nType `<b>%s</b>` in the %s editor to make it bold, `<script>` "
+                     "to run it.\n",
                      w, w, w, w, w, w, w, w),
             true);
     sync_job(NULL);
@@ -224,8 +225,16 @@ START_TEST(answers_hold_only_what_the_article_shows)
                               " JOIN support_knowledge_articles a ON a.id = c.article_id"
                               " WHERE a.title = '%s returns'", w),
                      sp_t_fmt("%s returns are accepted within 30 days.\n%s refunds take 5 days."
-                              " / Type <b>%s</b> in the %s editor to make it bold.",
+                              " / Type <b>%s</b> in the %s editor to make it bold, <script> to"
+                              " run it.",
                               w, w, w, w));
+    /* The chunk's search reads the words of a code span's tags, as the
+     * article's does (sql/051). */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_article_chunks c"
+                              " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                              " WHERE a.title = '%s returns'"
+                              "   AND c.search @@ to_tsquery('english', 'script')", w),
+                     "1");
     struct sp_t_resp *r = ask(&u, sp_t_fmt("How do I make text bold in the %s editor?", w), ctx);
     sp_t_assert_json(r, 200);
     ck_assert_msg(strstr(sp_t_jstr(r->json, "answer"),
