@@ -15,6 +15,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/json_writer.h"
 #include "core/sanitize.h"
 #include "domain/ai_embedder.h"
@@ -127,6 +128,12 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[Q_COUNT];
     if (sp_api_read_body(r, query_fields, Q_COUNT, v, p) == NULL)
         return p->rc;
+    /* Blanks are no question: refused as a ticket subject of blanks is,
+     * before the context is looked up or any model is asked. */
+    if (sp_ascii_only(v[Q_QUESTION].str, strlen(v[Q_QUESTION].str), SP_ASCII_SPACE)) {
+        sp_problem_field(p, "question", "empty", "has no visible text");
+        return p->rc;
+    }
     struct sp_ai_context c;
     if (read_context(r, v, &c, p) != SP_OK)
         return p->rc;

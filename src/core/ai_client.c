@@ -16,6 +16,7 @@
 #include "core/embed.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 
 #define CHAT_ANSWER_MAX (1024 * 1024)
 #define EMBED_ANSWER_MAX (32 * 1024 * 1024)
@@ -49,14 +50,18 @@ post(struct sp_arena *a, const struct sp_ai_endpoint *ep, size_t answer_max, con
     return SP_OK;
 }
 
+/* A string member as text taken in from outside (core/utf8): a "\u0000"
+ * in it is dropped, not the end of the string (an answer lost its rest
+ * after one). */
 static const char *
-member_str(struct json_object *o, const char *key)
+member_str(struct sp_arena *a, struct json_object *o, const char *key)
 {
     struct json_object *v;
     if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
         !json_object_is_type(v, json_type_string))
         return "";
-    return json_object_get_string(v);
+    return sp_utf8_clean(a, json_object_get_string(v), (size_t)json_object_get_string_len(v),
+                         SP_UTF8_TEXT);
 }
 
 static long
@@ -137,10 +142,10 @@ read_tool_calls(struct sp_arena *a, struct json_object *msg, struct sp_ai_chat_r
     for (size_t i = 0; i < n && out->ntool_calls < SP_AI_TOOL_CALLS_MAX; i++) {
         struct json_object *c = json_object_array_get_idx(calls, i), *fn;
         if (!json_object_is_type(c, json_type_object) ||
-            !json_object_object_get_ex(c, "function", &fn) || *member_str(fn, "name") == '\0')
+            !json_object_object_get_ex(c, "function", &fn) || *member_str(a, fn, "name") == '\0')
             continue;
         out->tool_calls[out->ntool_calls++] = (struct sp_ai_tool_call){
-            member_str(c, "id"), member_str(fn, "name"), member_str(fn, "arguments")};
+            member_str(a, c, "id"), member_str(a, fn, "name"), member_str(a, fn, "arguments")};
         json_object_array_add(kept, json_object_get(c));
     }
     if (out->ntool_calls > 0)
@@ -165,9 +170,9 @@ sp_ai_chat(struct sp_arena *a, const struct sp_ai_endpoint *ep, const struct sp_
         !json_object_object_get_ex(json_object_array_get_idx(choices, 0), "message", &msg) ||
         !json_object_is_type(msg, json_type_object))
         return unusable(p, ep, "sent an answer without a message");
-    out->content = member_str(msg, "content");
-    out->finish_reason = member_str(json_object_array_get_idx(choices, 0), "finish_reason");
-    out->model = member_str(root, "model");
+    out->content = member_str(a, msg, "content");
+    out->finish_reason = member_str(a, json_object_array_get_idx(choices, 0), "finish_reason");
+    out->model = member_str(a, root, "model");
     json_object_object_get_ex(root, "usage", &usage);
     out->prompt_tokens = member_long(usage, "prompt_tokens");
     out->completion_tokens = member_long(usage, "completion_tokens");

@@ -24,6 +24,8 @@
  * file: and most data: URLs); the sanitizer checks again. */
 static const char *const extensions[] = {"table", "strikethrough", "autolink", "tasklist"};
 #define OPTIONS (CMARK_OPT_VALIDATE_UTF8 | CMARK_OPT_STRIKETHROUGH_DOUBLE_TILDE)
+/* The blocks' text: a soft line break is the space a reader sees. */
+#define BLOCK_OPTIONS (OPTIONS | CMARK_OPT_NOBREAKS)
 
 static pthread_once_t registered = PTHREAD_ONCE_INIT;
 
@@ -382,44 +384,146 @@ prepare(cmark_node *doc)
     return true;
 }
 
-bool
-sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out)
+/* A document parsed and checked against the limits of markdown.h, its
+ * raw HTML content dropped (prepare): the one tree every form of an
+ * article is rendered from. NULL with *refused set when over a limit. */
+struct parsed {
+    cmark_parser *parser;
+    cmark_node *doc;
+};
+
+static bool
+parse(struct sp_arena *a, const char *md, size_t len, struct parsed *out, const char **refused)
 {
-    *out = (struct sp_markdown){.html = "", .summary = "", .text = ""};
+    *out = (struct parsed){NULL, NULL};
     if (md == NULL)
         md = "", len = 0;
     if (table_cells(md, len) > SP_MARKDOWN_MAX_TABLE_CELLS) {
-        out->refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
-                                        SP_MARKDOWN_MAX_TABLE_CELLS);
+        *refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
+                                    SP_MARKDOWN_MAX_TABLE_CELLS);
         return false;
     }
     struct rescans r;
     count_rescans(md, len, &r);
     if (r.autolink > SP_MARKDOWN_MAX_RESCANS || r.emphasis > SP_MARKDOWN_MAX_RESCANS) {
-        out->refused = r.autolink > SP_MARKDOWN_MAX_RESCANS
-                           ? "has too many link-like words (www., ://, @) in long words"
-                           : "has too many links after emphasis marks (*, _, ~) in one paragraph";
+        *refused = r.autolink > SP_MARKDOWN_MAX_RESCANS
+                       ? "has too many link-like words (www., ://, @) in long words"
+                       : "has too many links after emphasis marks (*, _, ~) in one paragraph";
         return false;
     }
-    cmark_parser *parser = new_parser();
-    cmark_parser_feed(parser, md, len);
-    cmark_node *doc = cmark_parser_finish(parser);
-    bool ok = prepare(doc);
-    if (!ok) {
-        out->refused = sp_arena_sprintf(a, "nests more than %d levels deep (block quotes, list"
-                                           " items, emphasis and links inside each other)",
-                                        SP_MARKDOWN_MAX_NESTING);
-    } else {
-        const char *raw = take(a, cmark_render_html(doc, OPTIONS,
-                                                    cmark_parser_get_syntax_extensions(parser)));
+    out->parser = new_parser();
+    cmark_parser_feed(out->parser, md, len);
+    out->doc = cmark_parser_finish(out->parser);
+    if (prepare(out->doc))
+        return true;
+    *refused = sp_arena_sprintf(a, "nests more than %d levels deep (block quotes, list"
+                                   " items, emphasis and links inside each other)",
+                                SP_MARKDOWN_MAX_NESTING);
+    return false;
+}
+
+static void
+parsed_free(struct parsed *d)
+{
+    if (d->doc != NULL)
+        cmark_node_free(d->doc);
+    if (d->parser != NULL)
+        cmark_parser_free(d->parser);
+}
+
+bool
+sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out)
+{
+    *out = (struct sp_markdown){.html = "", .summary = "", .text = ""};
+    struct parsed d;
+    bool ok = parse(a, md, len, &d, &out->refused);
+    if (ok) {
+        const char *raw = take(a, cmark_render_html(d.doc, OPTIONS,
+                                                    cmark_parser_get_syntax_extensions(d.parser)));
         out->html = sp_sanitize_html_as(a, SP_SANITIZE_ARTICLE, raw, strlen(raw), NULL, NULL);
-        out->text = plain(a, take(a, cmark_render_plaintext(doc, OPTIONS, 0)));
-        cmark_node *para = first_paragraph(doc);
+        out->text = plain(a, take(a, cmark_render_plaintext(d.doc, OPTIONS, 0)));
+        cmark_node *para = first_paragraph(d.doc);
         if (para != NULL)
             out->summary = collapse(a, plain(a, take(a, cmark_render_plaintext(para, OPTIONS, 0))),
                                     SP_MARKDOWN_SUMMARY_MAX);
     }
-    cmark_node_free(doc);
-    cmark_parser_free(parser);
+    parsed_free(&d);
+    return ok;
+}
+
+/* --- the text as blocks ------------------------------------------------------- */
+
+struct blocks {
+    struct sp_arena *a;
+    struct sp_markdown_block *out;
+    size_t n, cap;
+};
+
+/* The plain text of node, as the document's text has it but with the
+ * lines of a paragraph joined by a space, without the renderer's closing
+ * line breaks. */
+static void
+add_block(struct blocks *b, cmark_node *node, int heading)
+{
+    const char *t = plain(b->a, take(b->a, cmark_render_plaintext(node, BLOCK_OPTIONS, 0)));
+    size_t len = strlen(t);
+    while (len > 0 && is_space(t[len - 1]))
+        len--;
+    b->out = sp_arena_grow(b->a, b->out, b->n, &b->cap, sizeof(*b->out), 16);
+    b->out[b->n++] = (struct sp_markdown_block){heading, sp_arena_strndup(b->a, t, len), len};
+}
+
+/* A table row as one block: its cells' text, each rendered as the
+ * paragraph it holds (the renderer writes a cell with the table's pipes),
+ * between spaces. The cells' inlines are moved out of the tree. */
+static void
+add_row(struct blocks *b, cmark_node *row)
+{
+    cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
+    for (cmark_node *cell = cmark_node_first_child(row); cell != NULL;
+         cell = cmark_node_next(cell)) {
+        if (cmark_node_first_child(para) != NULL)
+            cmark_node_append_child(para, cmark_node_new(CMARK_NODE_SOFTBREAK));
+        cmark_node *in;
+        while ((in = cmark_node_first_child(cell)) != NULL)
+            cmark_node_append_child(para, in);
+    }
+    add_block(b, para, 0);
+    cmark_node_free(para);
+}
+
+/* The blocks under node, in order; what holds no text (raw HTML, a
+ * thematic break) adds none. Recursion as deep as the nesting prepare()
+ * allows. */
+static void
+collect_blocks(struct blocks *b, cmark_node *node)
+{
+    for (cmark_node *c = cmark_node_first_child(node); c != NULL; c = cmark_node_next(c)) {
+        cmark_node_type t = cmark_node_get_type(c);
+        const char *name = cmark_node_get_type_string(c);
+        if (t == CMARK_NODE_HEADING)
+            add_block(b, c, cmark_node_get_heading_level(c));
+        else if (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_CODE_BLOCK)
+            add_block(b, c, 0);
+        else if (strcmp(name, "table_row") == 0 || strcmp(name, "table_header") == 0)
+            add_row(b, c);
+        else if (t != CMARK_NODE_HTML_BLOCK && t != CMARK_NODE_THEMATIC_BREAK)
+            collect_blocks(b, c);
+    }
+}
+
+bool
+sp_markdown_blocks(struct sp_arena *a, const char *md, size_t len,
+                   struct sp_markdown_block **out, size_t *n)
+{
+    struct parsed d;
+    const char *refused = NULL;
+    struct blocks b = {a, NULL, 0, 0};
+    bool ok = parse(a, md, len, &d, &refused);
+    if (ok)
+        collect_blocks(&b, d.doc);
+    parsed_free(&d);
+    *out = b.out;
+    *n = b.n;
     return ok;
 }

@@ -64,4 +64,25 @@ struct sp_markdown {
  * shown, in the HTML, the summary or the text. */
 bool sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out);
 
+/* A block of the text a reader sees, in the order of the document. */
+struct sp_markdown_block {
+    int heading;          /* its level (1-6) for a heading, else 0 */
+    const char *text;     /* as sp_markdown's text has it (raw HTML, link
+                           * targets and reference definitions left out,
+                           * code kept as written), the lines of a
+                           * paragraph joined by a space; no trailing
+                           * whitespace */
+    size_t len;
+};
+
+/* The document md (len bytes) as the blocks of the same tree
+ * sp_markdown_render renders: a heading, a paragraph (in a list item or a
+ * quote too), a code block, a table row (its cells between spaces) each
+ * make one; raw HTML blocks and thematic breaks none. Arena-owned *out
+ * of *n blocks. false (no blocks) when sp_markdown_render refuses md. For
+ * the AI's passages (domain/ai_split.c): they hold what the page shows,
+ * no more. */
+bool sp_markdown_blocks(struct sp_arena *a, const char *md, size_t len,
+                        struct sp_markdown_block **out, size_t *n);
+
 #endif

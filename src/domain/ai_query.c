@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/arena.h"
@@ -205,6 +206,21 @@ words(const char *s)
     return n;
 }
 
+/* Whether a provider's answer is its "I don't know" (the instructions
+ * ask for one when the passages do not answer): it starts so, as ours
+ * does, apostrophe straight or curly, any case. */
+static bool
+says_dont_know(const char *answer)
+{
+    static const char *const openings[] = {"i don't know", "i don\xe2\x80\x99t know",
+                                           "i do not know"};
+    answer += strspn(answer, " \t\r\n\"*");
+    for (size_t i = 0; i < sizeof(openings) / sizeof(openings[0]); i++)
+        if (strncasecmp(answer, openings[i], strlen(openings[i])) == 0)
+            return true;
+    return false;
+}
+
 /* The articles of the passages the answer drew on, best first, once each. */
 static void
 cite(const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
@@ -322,7 +338,7 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
     out->model = g.model;
     out->prompt_tokens = g.prompt_tokens;
     out->completion_tokens = g.completion_tokens;
-    out->grounded = g.answer != NULL;
+    out->grounded = g.answer != NULL && !says_dont_know(g.answer);
     out->answer = g.answer != NULL ? g.answer : dont_know(in->staff);
     for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES && out->nsources < SP_AI_SOURCES_MAX;
          i++) {
@@ -336,6 +352,8 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
     /* Nothing cited: the passages the local model would cite, if any fit. */
     if (g.ncited == 0 && out->grounded && out->confidence >= in->min_confidence)
         cite(ps, n, out);
+    if (!out->grounded)
+        out->nsources = 0;
     return SP_OK;
 }
 
@@ -366,6 +384,11 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     } else {
         out->completion_tokens = words(out->answer);
     }
+    /* "I don't know" is no confidence, however well the retrieval
+     * matched (the threshold decided above, on the retrieval's): a
+     * client that trusts a high one must not get it with no answer. */
+    if (!out->grounded)
+        out->confidence = 0;
     out->latency_ms = elapsed_ms(&t0);
     return log_row(ctx, in, prompt, out, NULL, p);
 }

@@ -3,7 +3,7 @@
  * ai_retrieval.h.
  *
  * Two statements. The first reads the question's lexemes
- * (to_tsvector('english')) with the number of chunks holding each
+ * (support_plain_tsvector, sql/051: as the chunks') with the number of chunks holding each
  * (support_chunk_lexemes, kept by the sync job) and the number of chunks
  * (its row of lexeme '', or the planner's estimate before the first
  * sync).
@@ -41,7 +41,7 @@ static struct sp_stmt lexemes_stmt = SP_STMT_READ(
     "       coalesce((SELECT ndoc FROM support_chunk_lexemes WHERE lexeme = ''),"
     "                greatest((SELECT reltuples FROM pg_class"
     "                          WHERE oid = 'support_article_chunks'::regclass), 1))::float8"
-    " FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, $1))) l"
+    " FROM unnest(tsvector_to_array(support_plain_tsvector($1))) l"
     " LEFT JOIN support_chunk_lexemes s ON s.lexeme = l"
     " LIMIT 64",
     1);

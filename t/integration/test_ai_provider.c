@@ -271,14 +271,23 @@ START_TEST(nothing_personal_reaches_the_provider)
 }
 END_TEST
 
-START_TEST(server_errors_are_retried_then_answered)
+/* A customer's refund question (the knowledge base synced) to the
+ * provider, scripted by control_json; asserts 200. */
+static struct sp_t_resp *
+refund_question(const char *control_json)
 {
     const char *w = sp_t_unique_word();
     knowledge_base(w);
-    control("{\"chat_fail\":2}");
+    control(control_json);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_resp *r = ask(&u, sp_t_fmt("When do %s refunds arrive?", w));
     sp_t_assert_json(r, 200);
+    return r;
+}
+
+START_TEST(server_errors_are_retried_then_answered)
+{
+    struct sp_t_resp *r = refund_question("{\"chat_fail\":2}");
     ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
     sp_t_resp_free(r);
     struct json_object *reqs = seen();
@@ -348,6 +357,8 @@ answers(const struct sp_t_user *u, const char *ticket, const char *question, con
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "answer"), want);
     ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    /* "I don't know" is no confidence, whatever the retrieval found. */
+    ck_assert_double_eq(json_object_get_double(sp_t_jget(r->json, "confidence")), 0);
     const char *model = sp_t_fmt("%s", sp_t_jstr(r->json, "model"));
     sp_t_resp_free(r);
     return model;
@@ -412,6 +423,29 @@ START_TEST(the_providers_i_dont_know_and_instructions_speak_to_the_asker)
     ck_assert_ptr_null(strstr(body, "human agent"));
     ck_assert_ptr_null(strstr(body, "the customer's question"));
     json_object_put(reqs);
+    /* The provider's own "I don't know" (the passages fit the question
+     * well, but it found no answer in them): no sources, no confidence. */
+    control("{\"answer\":\"I don\u2019t know: the passages do not say. [1]\"}");
+    ck_assert_str_eq(answers(&a.cust, a.ticket, question,
+                             "I don\u2019t know: the passages do not say. [1]"),
+                     CHAT_MODEL);
+    json_object_put(seen());
+}
+END_TEST
+
+/* A provider's answer is text taken in from outside: a NUL in it
+ * ("\u0000") is dropped and the text after it kept — it was cut there
+ * (QA: "before\u0000after" answered and stored as "before"). */
+START_TEST(a_nul_in_the_providers_answer_does_not_cut_it)
+{
+    struct sp_t_resp *r = refund_question("{\"answer\":\"before\\u0000after [1]\"}");
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "beforeafter [1]");
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 1);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT response FROM support_ai_interactions WHERE id = %lld", id),
+                     "beforeafter [1]");
+    json_object_put(seen());
 }
 END_TEST
 
@@ -659,6 +693,7 @@ main(void)
     tcase_add_test(tc, server_errors_are_retried_then_answered);
     tcase_add_test(tc, the_providers_i_dont_know_and_instructions_speak_to_the_asker);
     tcase_add_test(tc, an_edited_article_reaches_the_provider_only_as_it_is_now);
+    tcase_add_test(tc, a_nul_in_the_providers_answer_does_not_cut_it);
     /* After the shared case: support-api is back on its own settings. */
     tc = sp_t_tcase(s, "ai_provider");
     tcase_add_test(tc, without_the_provider_settings_the_local_model_answers);

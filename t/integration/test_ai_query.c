@@ -187,6 +187,106 @@ START_TEST(a_question_without_a_searchable_word_is_answered_i_dont_know)
 }
 END_TEST
 
+/* The AI answers from what an article's page shows, never from what its
+ * markdown holds besides (QA: a customer got the "staff override code"
+ * of an HTML comment), and keeps the tags a code span shows (QA: "type
+ * `<b>wombat</b>`" was answered "type wombat"). */
+START_TEST(answers_hold_only_what_the_article_shows)
+{
+    const char *w = sp_t_unique_word();
+    article(sp_t_unique("shown"), sp_t_fmt("%s returns", w),
+            sp_t_fmt("%s returns are accepted within 30 days. <!-- internal: staff override "
+                     "code %s-SECRET-42 -->\n\n<div hidden>%s hidden div text DIV-7</div>\n\n"
+                     "[ref]: https://internal.example/wiki \"REFTITLE\"\n\n<!--\n%s staff "
+                     "override code COMMENT-3\n-->\n\n%s refunds take 5 days.\n\n"
+                     "# %s editor\n\nType `<b>%s</b>` in the %s editor to make it bold, `<script>` "
+                     "to run it.\n",
+                     w, w, w, w, w, w, w, w),
+            true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "shown"));
+    const char *const questions[] = {sp_t_fmt("What is the %s staff override code?", w),
+                                     sp_t_fmt("What does the hidden %s div text say?", w),
+                                     sp_t_fmt("Where is the %s wiki reference?", w)};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = ask(&u, questions[i], ctx);
+        sp_t_assert_json(r, 200);
+        const char *answer = sp_t_jstr(r->json, "answer");
+        ck_assert_msg(strstr(answer, "SECRET") == NULL && strstr(answer, "DIV-7") == NULL &&
+                          strstr(answer, "COMMENT-3") == NULL &&
+                          strstr(answer, "internal.example") == NULL &&
+                          strstr(answer, "REFTITLE") == NULL && strstr(answer, "override") == NULL,
+                      "%s", answer);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(c.text, ' / ' ORDER BY c.position)"
+                              " FROM support_article_chunks c"
+                              " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                              " WHERE a.title = '%s returns'", w),
+                     sp_t_fmt("%s returns are accepted within 30 days.\n%s refunds take 5 days."
+                              " / Type <b>%s</b> in the %s editor to make it bold, <script> to"
+                              " run it.",
+                              w, w, w, w));
+    /* The chunk's search reads the words of a code span's tags, as the
+     * article's does (sql/051). */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_article_chunks c"
+                              " JOIN support_knowledge_articles a ON a.id = c.article_id"
+                              " WHERE a.title = '%s returns'"
+                              "   AND c.search @@ to_tsquery('english', 'script')", w),
+                     "1");
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("How do I make text bold in the %s editor?", w), ctx);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strstr(sp_t_jstr(r->json, "answer"),
+                         sp_t_fmt("Type <b>%s</b> in the %s editor", w, w)) != NULL,
+                  "%s", sp_t_jstr(r->json, "answer"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A question of blanks is no question: 422 `empty`, as a ticket subject
+ * of blanks is, with no query logged (it was answered and logged). */
+START_TEST(a_question_of_blanks_is_refused_empty)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "blanks"));
+    struct sp_t_resp *r = ask(&u, "   \t\n ", ctx);
+    sp_t_assert_invalid(r, "question", "empty");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ai_interactions WHERE user_id = '%s'",
+                              u.sub),
+                     "0");
+}
+END_TEST
+
+/* "I don't know" is never answered with a high confidence: the retrieval
+ * may match the question well (here the words of an article's title) and
+ * still give no sentence to quote (QA: "退款政策" answered "I don't
+ * know" with confidence 1.0, an article of that title saying nothing
+ * with its words). */
+START_TEST(i_dont_know_has_no_confidence)
+{
+    const char *w = sp_t_unique_word();
+    article(sp_t_unique("cjk"), sp_t_fmt("%s 退款政策", w),
+            "请联系客服。\n\nWrite to the desk for it.\n", true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "cjk"));
+    const char *const questions[] = {sp_t_fmt("%s 退款政策", w), sp_t_fmt("退款政策 %s?", w)};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = ask(&u, questions[i], ctx);
+        sp_t_assert_json(r, 200);
+        double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+        size_t nsources = json_object_array_length(sp_t_jarr(r->json, "sources"));
+        if (strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0)
+            ck_assert_msg(conf == 0 && nsources == 0, "%s: confidence %f", questions[i], conf);
+        else
+            ck_assert_msg(conf >= 0.35, "%s: confidence %f", questions[i], conf);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(stored_prompt_is_redacted_and_every_call_logged)
 {
     const char *w = sp_t_unique_word();
@@ -520,5 +620,8 @@ main(void)
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
+    tcase_add_test(tc, answers_hold_only_what_the_article_shows);
+    tcase_add_test(tc, a_question_of_blanks_is_refused_empty);
+    tcase_add_test(tc, i_dont_know_has_no_confidence);
     return sp_t_run(s);
 }

@@ -683,6 +683,25 @@ START_TEST(deeply_nested_markdown_is_refused)
 }
 END_TEST
 
+/* Search reads the text the page shows: a code span's tags are text
+ * there, so `q=script` finds an article showing `<script>` (PostgreSQL's
+ * parser took it for a tag and indexed no word of it). */
+START_TEST(search_finds_the_words_of_a_code_spans_tags)
+{
+    const char *w = sp_t_unique_word(), *s = slug();
+    sp_t_resp_free(create(s, "Embedding", sp_t_fmt("Put the `<script>` tag of %s in the page.", w),
+                          "\"is_published\":true"));
+    struct sp_t_resp *r = search(sp_t_fmt("q=script%%20%s", w));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    ck_assert_int_eq((int)json_object_array_length(data), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "slug"), s);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "summary"),
+                     sp_t_fmt("Put the <script> tag of %s in the page.", w));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* QA: the text of an inline <script> was published as text; summaries
  * were up to 350 characters. */
 START_TEST(script_text_is_not_published_and_summaries_fit)
@@ -785,6 +804,7 @@ articles_suite(void)
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, search_ranks_title_above_body_with_escaped_snippets);
+    tcase_add_test(tc, search_finds_the_words_of_a_code_spans_tags);
     tcase_add_test(tc, a_query_value_that_is_not_utf8_is_422_naming_it);
     tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
     tcase_add_test(tc, markdown_cannot_smuggle_script);

@@ -1,7 +1,8 @@
 /*
  * test_ai_split: the knowledge-base splitter (src/domain/ai_split.c) —
  * heading paths, paragraphs packed to the target size, long paragraphs
- * cut at sentences with an overlap, markup stripped, code kept, and
+ * cut at sentences with an overlap, markup stripped, code kept, nothing
+ * the page does not show (raw HTML, comments, reference definitions) and
  * nothing from an empty article.
  */
 #include <check.h>
@@ -75,7 +76,7 @@ START_TEST(markup_is_stripped_and_code_kept)
                                   &n);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(c[0].text, "Note: see the form or https://y.example.\none\ntwo\n"
-                                "a   b\nmake  check");
+                                "a b\nmake  check");
 }
 END_TEST
 
@@ -108,6 +109,40 @@ START_TEST(hidden_element_content_is_not_chunk_text)
                                   &n);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(c[0].text, "Guide  end bold,    unclosed.\nAfter.\nLast.");
+}
+END_TEST
+
+/* docs §9: a passage holds what the article's page shows and no more
+ * (QA: a comment's "staff override code" was quoted to a customer). */
+START_TEST(raw_html_and_reference_definitions_are_not_chunk_text)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split(
+        "Returns within 30 days. <!-- internal: staff override code SECRET-42 -->\n\n"
+        "<div hidden>hidden div text DIV-7</div>\n\n"
+        "[ref]: https://internal.example/wiki \"REFTITLE\"\n\n"
+        "<!--\nown lines COMMENT-3\n\nstill COMMENT-4\n-->\n\n"
+        "<details><summary>DETAILS-1</summary>\nDETAILS-2\n</details>\n\n"
+        "<p>para PARA-5</p>\n\n<table><tr><td>CELL-6</td></tr></table>\n\n"
+        "<?php echo 'PHP-8'; ?>\n\n<![CDATA[ CDATA-9 ]]>\n\n<!DOCTYPE DOCTYPE-10>\n\n"
+        "Refunds take 5 days <?php PHP-11 ?> <![CDATA[CDATA-12]]> <!--C-13-->[see][ref].\n",
+        &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].text, "Returns within 30 days.\nRefunds take 5 days   see.");
+}
+END_TEST
+
+/* A code span is what the reader sees, tags and all (QA: "type
+ * `<b>wombat</b>`" became "type wombat", a wrong instruction). */
+START_TEST(inline_code_is_kept_as_written)
+{
+    size_t n;
+    struct sp_ai_chunk *c = split("# Use `<h1>`\n\ntype `<b>wombat</b>` in the editor,\n"
+                                  "then ``a ` b`` and `*x*`.\n\n| `<i>` | y |\n|---|---|\n",
+                                  &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(c[0].heading_path, "Refunds > Use <h1>");
+    ck_assert_str_eq(c[0].text, "type <b>wombat</b> in the editor, then a ` b and *x*.\n<i> y");
 }
 END_TEST
 
@@ -147,6 +182,8 @@ main(void)
     tcase_add_test(tc, markup_is_stripped_and_code_kept);
     tcase_add_test(tc, link_targets_with_parentheses_are_stripped);
     tcase_add_test(tc, hidden_element_content_is_not_chunk_text);
+    tcase_add_test(tc, raw_html_and_reference_definitions_are_not_chunk_text);
+    tcase_add_test(tc, inline_code_is_kept_as_written);
     tcase_add_test(tc, empty_article_has_no_chunks);
     tcase_add_test(tc, a_word_longer_than_a_chunk_is_cut_on_utf8_boundaries);
     suite_add_tcase(s, tc);
