@@ -161,9 +161,16 @@ START_TEST(public_answers_stay_cacheable)
     const char *out = serve("/public", SP_ROLE_NONE);
     ck_assert_msg(strstr(out, "Status: 200") != NULL, "%s", out);
     ck_assert_msg(count(out, "Cache-Control") == 0, "%s", out);
-    out = serve("/nowhere", SP_ROLE_NONE);
+}
+END_TEST
+
+/* A problem is about one request: no-store, on a public path or none
+ * (a 404 or 405 has no route whose role could say so). */
+START_TEST(problems_are_not_stored_whatever_the_route)
+{
+    const char *out = serve("/nowhere", SP_ROLE_NONE);
     ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
-    ck_assert_msg(count(out, "Cache-Control") == 0, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s", out);
 }
 END_TEST
 
@@ -184,6 +191,7 @@ main(void)
     tcase_add_test(tc, authenticated_answers_are_not_stored);
     tcase_add_test(tc, refusals_of_authenticated_routes_are_not_stored_either);
     tcase_add_test(tc, public_answers_stay_cacheable);
+    tcase_add_test(tc, problems_are_not_stored_whatever_the_route);
     tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
     tcase_add_test(tc, a_405_names_the_method_sent_when_it_is_a_short_token);
     suite_add_tcase(s, tc);
