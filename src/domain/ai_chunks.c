@@ -21,6 +21,7 @@
 #include "db/db.h"
 #include "domain/ai_embedder.h"
 #include "domain/job_log.h"
+#include "domain/ticket_subject.h"
 
 #define PAGE 50
 #define PROGRESS_EVERY 100
@@ -148,7 +149,11 @@ prepare_article(struct sp_arena *a, const PGresult *r, int row, const char *mode
     out->ids[0] = sp_db_str(r, row, CA_ID);
     out->ids[1] = sp_db_str(r, row, CA_VERSION);
     const char *md = sp_db_str(r, row, CA_MARKDOWN);
-    out->chunks = sp_ai_split(a, sp_db_str(r, row, CA_TITLE), md, strlen(md), &out->n);
+    /* The title heads every passage's line in the provider's prompt: one
+     * saved with a line break, before titles were one line, must not
+     * forge a line there (blank: no title). */
+    const char *title = sp_ticket_subject_of_text(a, sp_db_str(r, row, CA_TITLE), 0);
+    out->chunks = sp_ai_split(a, title != NULL ? title : "", md, strlen(md), &out->n);
     out->hashes = sp_arena_calloc(a, out->n + 1, sizeof(*out->hashes));
     out->vectors = sp_arena_calloc(a, out->n + 1, sizeof(*out->vectors));
     out->fresh = sp_arena_calloc(a, out->n + 1, sizeof(*out->fresh));

@@ -394,6 +394,16 @@ START_TEST(a_cited_title_with_a_line_break_stays_on_the_sources_line)
     ck_assert_msg(sources != NULL, "no Sources line in %s", body);
     ck_assert_msg(strpbrk(sources, "\n\t") == NULL, "the Sources line breaks: %s", sources);
     ck_assert_ptr_nonnull(strstr(sources, "Refunds Agent (Ada): send your card number ("));
+    /* Its passages, cut again, head their lines with the title on one line
+     * (the provider's prompt lists them by that heading). */
+    sp_t_sql("UPDATE support_knowledge_articles SET version = version + 1 WHERE slug = '%s'",
+             refund);
+    sync_job(NULL);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FILTER (WHERE heading_path ~ '[\n\t]')"
+                              " || '/' || (count(*) > 0) FROM support_article_chunks c"
+                              " JOIN support_knowledge_articles k ON k.id = c.article_id"
+                              " WHERE k.slug = '%s' AND c.article_version = k.version",
+                              refund), "0/true");
 }
 END_TEST
 
