@@ -24,6 +24,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/keyring.h"
 #include "core/log.h"
 #include "core/mail_parse.h"
 #include "core/s3.h"
@@ -41,7 +42,7 @@
 struct settings {
     struct sp_config cfg;
     struct sp_crypto *crypto;
-    struct sp_reply_keys *keys;
+    struct sp_keyring_keys *keys;
     struct sp_s3 s3;
     struct sp_attachment_files files;   /* where the mail's files are kept */
 };
@@ -244,7 +245,7 @@ main(int argc, char **argv)
         free(raw);
         sp_arena_destroy(&a);
     }
-    sp_reply_keys_free(s.keys);
+    sp_keyring_keys_destroy(s.keys);
     sp_crypto_free(s.crypto);
     sp_config_free(&s.cfg);
     return code;

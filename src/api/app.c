@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/ids.h"
+#include "core/keyring.h"
 #include "core/log.h"
 #include "domain/store.h"
 #include "http/server.h"
@@ -184,7 +185,7 @@ sp_app_free(struct sp_app *app)
 {
     RELEASE(sp_auth_keys_free, app->keys);
     RELEASE(sp_crypto_free, app->crypto);
-    RELEASE(sp_url_keys_free, app->url_keys);
+    RELEASE(sp_keyring_keys_destroy, app->url_keys);
     RELEASE(sp_tpl_set_free, app->templates);
     explicit_bzero(app->login_key, sizeof(app->login_key));
     sp_config_free(&app->cfg);

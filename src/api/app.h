@@ -26,7 +26,7 @@ struct sp_crypto;
 struct sp_rules_cache;
 struct sp_stamp_cache;
 struct sp_tpl_set;
-struct sp_url_keys;
+struct sp_keyring_keys;
 
 struct sp_app {
     struct sp_config cfg;
@@ -38,7 +38,7 @@ struct sp_app {
     struct sp_rules_cache *rules; /* per worker: compiled priority rules */
     struct sp_stamp_cache *ticket_views; /* per worker: rendered customer ticket views */
     struct sp_tpl_set *templates; /* admin pages: compiled in the master, shared */
-    struct sp_url_keys *url_keys; /* signed attachment URLs of the local store */
+    struct sp_keyring_keys *url_keys; /* signed attachment URLs of the local store */
     /* The attachment store in a bucket (SUPPORT_S3_BUCKET): presigned URLs.
      * Its strings are cfg's. Attachments are off when neither is set. */
     struct sp_s3 s3;

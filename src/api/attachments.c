@@ -35,7 +35,7 @@ app_of(struct sp_req *r)
 }
 
 /* The keyring, or 503 while attachments are not configured. */
-static const struct sp_url_keys *
+static const struct sp_keyring_keys *
 url_keys(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = app_of(r);
@@ -238,7 +238,7 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
     if (bucket(r) != NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found",
                               "attachments are uploaded to and downloaded from the object store");
-    const struct sp_url_keys *keys = url_keys(r, p);
+    const struct sp_keyring_keys *keys = url_keys(r, p);
     if (keys == NULL)
         return p->rc;
     struct sp_signed s;

@@ -148,12 +148,18 @@ add_secret(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen
     return true;
 }
 
-bool
+struct sp_keyring_keys *
 sp_keyring_keys_load(const struct sp_keyring_rules *rules, const char *spec, size_t min_len,
-                     struct sp_keyring_keys *out, char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
+    struct sp_keyring_keys *out = calloc(1, sizeof(*out));
+    if (out == NULL)
+        abort();
     struct secrets_load l = {rules, min_len, out};
-    return sp_keyring_each(rules, spec, add_secret, &l, err, errlen);
+    if (sp_keyring_each(rules, spec, add_secret, &l, err, errlen))
+        return out;
+    sp_keyring_keys_destroy(out);
+    return NULL;
 }
 
 const struct sp_keyring_key *
@@ -177,4 +183,13 @@ sp_keyring_keys_free(struct sp_keyring_keys *r)
     free(r->keys);
     r->keys = NULL;
     r->n = 0;
+}
+
+void
+sp_keyring_keys_destroy(struct sp_keyring_keys *r)
+{
+    if (r == NULL)
+        return;
+    sp_keyring_keys_free(r);
+    free(r);
 }

@@ -101,13 +101,20 @@ struct sp_keyring_key *sp_keyring_keys_add(struct sp_keyring_keys *r, const char
  * no constant-time compare. */
 const struct sp_keyring_key *sp_keyring_keys_find(const struct sp_keyring_keys *r,
                                                   const char *name, size_t name_len);
-/* A ring of shared secrets (HMAC keys): every entry of spec kept in out,
- * in order, each secret at least min_len bytes, else false with err
- * "<setting>: the secret of kid "<name>" is shorter than <min_len> bytes"
- * (out then holds what was kept before; free it). */
-bool sp_keyring_keys_load(const struct sp_keyring_rules *rules, const char *spec, size_t min_len,
-                          struct sp_keyring_keys *out, char *err, size_t errlen);
-/* Wipes every key's material, frees the keys and leaves r empty. */
+/* A ring of shared secrets (HMAC keys) on the heap: every entry of spec
+ * kept, in order, each secret at least min_len bytes; else NULL with err
+ * "<setting>: the secret of kid "<name>" is shorter than <min_len> bytes".
+ * The reply-address and signed-URL rings are this, as loaded (their
+ * modules add only their setting's own checks); sp_keyring_keys_destroy
+ * frees it. */
+struct sp_keyring_keys *sp_keyring_keys_load(const struct sp_keyring_rules *rules,
+                                             const char *spec, size_t min_len, char *err,
+                                             size_t errlen);
+/* Wipes every key's material, frees the keys and leaves r empty (a ring
+ * held inside another struct). */
 void sp_keyring_keys_free(struct sp_keyring_keys *r);
+/* sp_keyring_keys_free, then r itself (a ring from sp_keyring_keys_load);
+ * NULL is fine. */
+void sp_keyring_keys_destroy(struct sp_keyring_keys *r);
 
 #endif

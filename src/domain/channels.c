@@ -18,6 +18,7 @@
 #include "core/http_client.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
+#include "core/keyring.h"
 #include "core/mime.h"
 #include "core/rfc3339.h"
 #include "core/sanitize.h"
@@ -38,7 +39,7 @@ struct sp_channels {
     struct sp_tpl_set *tpl;
     struct sp_crypto *crypto;      /* NULL without SUPPORT_ENCRYPTION_KEYS: no contacts */
     const char *domain;            /* of SUPPORT_MAIL_FROM: names Message-IDs */
-    struct sp_reply_keys *reply_keys;  /* NULL: customer mails take no replies */
+    struct sp_keyring_keys *reply_keys;  /* NULL: customer mails take no replies */
 };
 
 /* SUPPORT_PORTAL_URL and the console's pages: unset, or an http(s) URL
@@ -108,7 +109,7 @@ sp_channels_free(struct sp_channels *c)
         return;
     sp_tpl_set_free(c->tpl);
     sp_crypto_free(c->crypto);
-    sp_reply_keys_free(c->reply_keys);
+    sp_keyring_keys_destroy(c->reply_keys);
     free(c);
 }
 

@@ -40,11 +40,11 @@
 struct sp_arena;
 struct sp_attachment_files;
 struct sp_crypto;
-struct sp_reply_keys;
+struct sp_keyring_keys;
 
 struct sp_mail_in_env {
     const struct sp_crypto *crypto;          /* required: the email blind index */
-    const struct sp_reply_keys *reply_keys;  /* NULL: no reply address verifies */
+    const struct sp_keyring_keys *reply_keys;  /* NULL: no reply address verifies */
     const char *own_address;                 /* SUPPORT_MAIL_FROM: mail from it is a loop */
     bool new_tickets;                        /* SUPPORT_MAIL_NEW_TICKETS */
     struct sp_rate_window ticket_limits[2];  /* the ticket create limits (API.md §1) */

@@ -17,10 +17,6 @@
 #define MAC_HEX 20
 #define TAG "+t-"
 
-struct sp_reply_keys {
-    struct sp_keyring_keys ring;
-};
-
 static const struct sp_keyring_rules RULES = {
     .setting = "SUPPORT_MAIL_REPLY_KEYS", .name_word = "kid", .secret_word = "secret",
     .name_max = 32,
@@ -28,7 +24,7 @@ static const struct sp_keyring_rules RULES = {
     .name_chars_text = "of A-Z a-z 0-9 - _ .", .flags = SP_KEYRING_UNIQUE | SP_KEYRING_TRIM,
 };
 
-struct sp_reply_keys *
+struct sp_keyring_keys *
 sp_reply_keys_load(const char *spec, const char *from, char *err, size_t errlen)
 {
     if (errlen > 0)
@@ -40,22 +36,7 @@ sp_reply_keys_load(const char *spec, const char *from, char *err, size_t errlen)
                               " of SUPPORT_MAIL_REPLY_KEYS add it");
         return NULL;
     }
-    struct sp_reply_keys *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        abort();
-    if (sp_keyring_keys_load(&RULES, spec, SECRET_MIN, &k->ring, err, errlen))
-        return k;
-    sp_reply_keys_free(k);
-    return NULL;
-}
-
-void
-sp_reply_keys_free(struct sp_reply_keys *k)
-{
-    if (k == NULL)
-        return;
-    sp_keyring_keys_free(&k->ring);
-    free(k);
+    return sp_keyring_keys_load(&RULES, spec, SECRET_MIN, err, errlen);
 }
 
 static void
@@ -69,11 +50,11 @@ mac_hex(const struct sp_keyring_key *key, const char *public_id, char out[MAC_HE
 }
 
 const char *
-sp_reply_address(const struct sp_reply_keys *k, struct sp_arena *a, const char *from,
+sp_reply_address(const struct sp_keyring_keys *k, struct sp_arena *a, const char *from,
                  const char *public_id)
 {
     char mac[MAC_HEX + 1];
-    mac_hex(&k->ring.keys[0], public_id, mac);
+    mac_hex(&k->keys[0], public_id, mac);
     const char *at = strrchr(from, '@');
     int local = at != NULL ? (int)(at - from) : (int)strlen(from);
     return sp_arena_sprintf(a, "%.*s" TAG "%s-%s%s", local, from, public_id, mac,
@@ -120,16 +101,16 @@ split_token(const char *addr, char id[SP_PUBLIC_ID_LEN + 1], char mac[MAC_HEX + 
 }
 
 bool
-sp_reply_address_ticket(const struct sp_reply_keys *k, const char *addr,
+sp_reply_address_ticket(const struct sp_keyring_keys *k, const char *addr,
                         char public_id[SP_PUBLIC_ID_LEN + 1])
 {
     char id[SP_PUBLIC_ID_LEN + 1], got[MAC_HEX + 1];
     if (k == NULL || !split_token(addr, id, got))
         return false;
     bool ok = false;
-    for (size_t i = 0; i < k->ring.n; i++) {
+    for (size_t i = 0; i < k->n; i++) {
         char want[MAC_HEX + 1];
-        mac_hex(&k->ring.keys[i], id, want);
+        mac_hex(&k->keys[i], id, want);
         ok |= CRYPTO_memcmp(want, got, MAC_HEX) == 0;
     }
     if (ok)

@@ -21,20 +21,20 @@
 #include "core/ids.h"
 
 struct sp_arena;
-struct sp_reply_keys;   /* opaque; loaded once, read-only afterwards */
+struct sp_keyring_keys;   /* core/keyring.h; loaded once, read-only afterwards */
 
 /* The ring from SUPPORT_MAIL_REPLY_KEYS, for replies to from
  * (SUPPORT_MAIL_FROM); NULL with err filled when spec is malformed, a
  * secret is shorter than 32 bytes, or from holds a reply tag itself (its
  * reply addresses could not be read back). spec NULL or "": NULL with
- * err "" (replies by mail are off). */
-struct sp_reply_keys *sp_reply_keys_load(const char *spec, const char *from, char *err,
-                                         size_t errlen);
-void sp_reply_keys_free(struct sp_reply_keys *k);   /* wipes the keys; NULL is fine */
+ * err "" (replies by mail are off). Freed (the keys wiped) by
+ * sp_keyring_keys_destroy. */
+struct sp_keyring_keys *sp_reply_keys_load(const char *spec, const char *from, char *err,
+                                           size_t errlen);
 
 /* The reply address of ticket public_id for mail from `from`
  * (local@domain): "local+t-<id>-<mac>@domain". Arena-owned. */
-const char *sp_reply_address(const struct sp_reply_keys *k, struct sp_arena *a, const char *from,
+const char *sp_reply_address(const struct sp_keyring_keys *k, struct sp_arena *a, const char *from,
                              const char *public_id);
 
 /* Whether addr holds a reply subaddress ("+t-", any case, in its local
@@ -44,7 +44,7 @@ bool sp_reply_address_looks_signed(const char *addr);
  * (constant time) and, when one matches, fills public_id (upper-cased: the
  * MTA may have lower-cased the local part). False for any address that
  * does not look signed. */
-bool sp_reply_address_ticket(const struct sp_reply_keys *k, const char *addr,
+bool sp_reply_address_ticket(const struct sp_keyring_keys *k, const char *addr,
                              char public_id[SP_PUBLIC_ID_LEN + 1]);
 
 #endif

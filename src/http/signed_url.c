@@ -22,11 +22,6 @@
 #define SECRET_MIN 32
 #define SETTING "SUPPORT_ATTACHMENT_KEYS"
 
-/* keys[0] signs; every key verifies. */
-struct sp_url_keys {
-    struct sp_keyring_keys ring;
-};
-
 /* Kids are also read from URLs (sp_signed_parse); entries are not trimmed. */
 static const struct sp_keyring_rules RULES = {
     .setting = SETTING, .name_word = "kid", .secret_word = "secret",
@@ -41,29 +36,15 @@ kid_ok(const char *s, size_t n)
     return sp_keyring_name_ok(&RULES, s, n);
 }
 
-struct sp_url_keys *
+/* keys[0] signs; every key verifies. */
+struct sp_keyring_keys *
 sp_url_keys_load(const char *spec, char *err, size_t errlen)
 {
     if (spec == NULL || *spec == '\0') {
         snprintf(err, errlen, "%s is not set", SETTING);
         return NULL;
     }
-    struct sp_url_keys *k = calloc(1, sizeof(*k));
-    if (k == NULL)
-        abort();
-    if (sp_keyring_keys_load(&RULES, spec, SECRET_MIN, &k->ring, err, errlen))
-        return k;
-    sp_url_keys_free(k);
-    return NULL;
-}
-
-void
-sp_url_keys_free(struct sp_url_keys *k)
-{
-    if (k == NULL)
-        return;
-    sp_keyring_keys_free(&k->ring);
-    free(k);
+    return sp_keyring_keys_load(&RULES, spec, SECRET_MIN, err, errlen);
 }
 
 /* A decimal 0..10^15 with no sign, spaces or leading zeros. */
@@ -161,21 +142,21 @@ mac_hex(const struct sp_keyring_key *key, const char *method, const char *id, lo
 }
 
 const char *
-sp_signed_url(struct sp_arena *a, const struct sp_url_keys *k, const char *method,
+sp_signed_url(struct sp_arena *a, const struct sp_keyring_keys *k, const char *method,
               const char *path, const char *id, long long size, long long expires)
 {
     char sig[SP_SIGNED_SIG_LEN + 1];
-    const struct sp_keyring_key *key = &k->ring.keys[0];
+    const struct sp_keyring_key *key = &k->keys[0];
     mac_hex(key, method, id, size, expires, sig);
     return sp_arena_sprintf(a, "%s?kid=%s&expires=%lld&size=%lld&sig=%s", path, key->name,
                             expires, size, sig);
 }
 
 enum sp_signed_check
-sp_signed_verify(const struct sp_url_keys *k, const char *method, const char *id,
+sp_signed_verify(const struct sp_keyring_keys *k, const char *method, const char *id,
                  const struct sp_signed *s, long long now)
 {
-    const struct sp_keyring_key *key = sp_keyring_keys_find(&k->ring, s->kid, strlen(s->kid));
+    const struct sp_keyring_key *key = sp_keyring_keys_find(k, s->kid, strlen(s->kid));
     if (key == NULL)
         return SP_SIGNED_BAD;
     char want[SP_SIGNED_SIG_LEN + 1];

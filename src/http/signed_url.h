@@ -23,7 +23,7 @@
 #include <stddef.h>
 
 struct sp_arena;
-struct sp_url_keys;   /* opaque; loaded in the master, read-only in workers */
+struct sp_keyring_keys;   /* core/keyring.h; loaded in the master, read-only in workers */
 
 #define SP_SIGNED_KID_MAX 64
 #define SP_SIGNED_SIG_LEN 64   /* hex of 32 bytes */
@@ -39,9 +39,9 @@ struct sp_signed {
 enum sp_signed_check { SP_SIGNED_OK, SP_SIGNED_BAD, SP_SIGNED_EXPIRED };
 
 /* NULL with err filled (naming the setting, never a secret) when spec is
- * not a list of kid:secret with unique kids and 32-byte secrets. */
-struct sp_url_keys *sp_url_keys_load(const char *spec, char *err, size_t errlen);
-void sp_url_keys_free(struct sp_url_keys *k);
+ * not a list of kid:secret with unique kids and 32-byte secrets. Freed by
+ * sp_keyring_keys_destroy. */
+struct sp_keyring_keys *sp_url_keys_load(const char *spec, char *err, size_t errlen);
 
 /* Parses the query (without '?'): kid, expires, size and sig exactly once
  * each, in any order, and nothing else; false for anything malformed. */
@@ -49,12 +49,12 @@ bool sp_signed_parse(const char *query, struct sp_signed *out);
 
 /* path + "?" + the signed query for (method, id, size, expires), signed
  * with the first key. Owned by a. */
-const char *sp_signed_url(struct sp_arena *a, const struct sp_url_keys *k, const char *method,
+const char *sp_signed_url(struct sp_arena *a, const struct sp_keyring_keys *k, const char *method,
                           const char *path, const char *id, long long size, long long expires);
 
 /* Whether s signs (method, id, s->size) with a key of k and is not past
  * its deadline at now (unix seconds). A bad signature wins over expiry. */
-enum sp_signed_check sp_signed_verify(const struct sp_url_keys *k, const char *method,
+enum sp_signed_check sp_signed_verify(const struct sp_keyring_keys *k, const char *method,
                                       const char *id, const struct sp_signed *s, long long now);
 
 /* The Content-Disposition value for a download of filename (RFC 6266):

@@ -134,9 +134,9 @@ static void
 check_loaders(const char *spec)
 {
     char err[256] = "";
-    struct sp_url_keys *u = sp_url_keys_load(spec, err, sizeof(err));
+    struct sp_keyring_keys *u = sp_url_keys_load(spec, err, sizeof(err));
     CHECK(u != NULL || strncmp(err, "SUPPORT_ATTACHMENT_KEYS", 23) == 0);
-    sp_url_keys_free(u);
+    sp_keyring_keys_destroy(u);
     struct sp_auth_config cfg = { spec, NULL, NULL, NULL, 60 };
     struct sp_auth_keys *k = *spec != '\0' ? sp_auth_keys_load(&cfg, err, sizeof(err)) : NULL;
     CHECK(k != NULL || *spec == '\0' || strncmp(err, "SUPPORT_JWT_KEYS", 16) == 0);

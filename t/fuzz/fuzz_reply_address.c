@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define K1 "k1:first-reply-secret-0123456789abcdef"
 #define K2 "k2:second-reply-secret-0123456789abcdef"
 
-static const struct sp_reply_keys *
+static const struct sp_keyring_keys *
 keys(void)
 {
-    static struct sp_reply_keys *k;
+    static struct sp_keyring_keys *k;
     if (k == NULL) {
         char err[128];
         k = sp_reply_keys_load(K2 "," K1, NULL, err, sizeof(err));

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_query(struct sp_arena *a, const char *q)
 {
-    static struct sp_url_keys *keys;
+    static struct sp_keyring_keys *keys;
     if (keys == NULL) {
         char err[128];
         keys = sp_url_keys_load("k:0123456789abcdef0123456789abcdef", err, sizeof(err));

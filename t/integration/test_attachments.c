@@ -39,7 +39,7 @@ static const char *
 signed_path(const char *method, const char *id, long long size, long long expires)
 {
     static struct sp_arena arena;
-    static struct sp_url_keys *keys;
+    static struct sp_keyring_keys *keys;
     if (keys == NULL) {
         FILE *f = fopen(getenv("SP_TEST_ATTACHMENT_KEYS_FILE"), "r");
         ck_assert(f != NULL);

@@ -18,6 +18,7 @@
 
 #include "attachment_harness.h"
 #include "core/arena.h"
+#include "core/keyring.h"
 #include "domain/reply_address.h"
 #include "harness.h"
 
@@ -47,13 +48,13 @@ static const char *
 reply_address(const char *spec, const char *id)
 {
     char err[256];
-    struct sp_reply_keys *k = sp_reply_keys_load(spec, OWN, err, sizeof(err));
+    struct sp_keyring_keys *k = sp_reply_keys_load(spec, OWN, err, sizeof(err));
     ck_assert_msg(k != NULL, "%s", err);
     struct sp_arena a;
     sp_arena_init(&a, 1024);
     const char *addr = sp_t_fmt("%s", sp_reply_address(k, &a, OWN, id));
     sp_arena_destroy(&a);
-    sp_reply_keys_free(k);
+    sp_keyring_keys_destroy(k);
     return addr;
 }
 

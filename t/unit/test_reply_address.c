@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "core/keyring.h"
 #include "domain/reply_address.h"
 #include "unit.h"
 
@@ -16,17 +17,17 @@ SP_UNIT_ARENA_FIXTURE(4096)
 #define K2 "k2:second-reply-secret-0123456789abcdef"
 #define ID "ABCDEFGHJKMN"
 
-static struct sp_reply_keys *
+static struct sp_keyring_keys *
 keys(const char *spec)
 {
     char err[256];
-    struct sp_reply_keys *k = sp_reply_keys_load(spec, NULL, err, sizeof(err));
+    struct sp_keyring_keys *k = sp_reply_keys_load(spec, NULL, err, sizeof(err));
     ck_assert_msg(k != NULL, "%s", err);
     return k;
 }
 
 static bool
-names(const struct sp_reply_keys *k, const char *addr, const char *want)
+names(const struct sp_keyring_keys *k, const char *addr, const char *want)
 {
     char id[SP_PUBLIC_ID_LEN + 1] = "";
     bool ok = sp_reply_address_ticket(k, addr, id);
@@ -37,7 +38,7 @@ names(const struct sp_reply_keys *k, const char *addr, const char *want)
 
 START_TEST(address_is_a_signed_subaddress_of_the_from)
 {
-    struct sp_reply_keys *k = keys(K1);
+    struct sp_keyring_keys *k = keys(K1);
     const char *a = sp_reply_address(k, &arena, "support@example.com", ID);
     ck_assert_int_eq(strlen(a), strlen("support+t-" ID "-") + 20 + strlen("@example.com"));
     ck_assert_int_eq(strncmp(a, "support+t-" ID "-", 23), 0);
@@ -50,13 +51,13 @@ START_TEST(address_is_a_signed_subaddress_of_the_from)
     ck_assert_str_eq(a, sp_reply_address(k, &arena, "support@example.com", ID));
     const char *b = sp_reply_address(k, &arena, "support@example.com", "ZBCDEFGHJKMN");
     ck_assert_str_ne(a + 23, b + 23);
-    sp_reply_keys_free(k);
+    sp_keyring_keys_destroy(k);
 }
 END_TEST
 
 START_TEST(any_key_of_the_ring_verifies_in_any_case)
 {
-    struct sp_reply_keys *old = keys(K1), *ring = keys(K2 "," K1);
+    struct sp_keyring_keys *old = keys(K1), *ring = keys(K2 "," K1);
     char *a = sp_arena_strdup(&arena, sp_reply_address(old, &arena, "help@example.com", ID));
     ck_assert(names(ring, a, ID));
     for (char *c = a; *c; c++)
@@ -67,14 +68,14 @@ START_TEST(any_key_of_the_ring_verifies_in_any_case)
     ck_assert(names(ring, a, ID));
     /* The first key signs. */
     ck_assert(!names(old, sp_reply_address(ring, &arena, "help@example.com", ID), ID));
-    sp_reply_keys_free(old);
-    sp_reply_keys_free(ring);
+    sp_keyring_keys_destroy(old);
+    sp_keyring_keys_destroy(ring);
 }
 END_TEST
 
 START_TEST(altered_and_malformed_addresses_are_refused)
 {
-    struct sp_reply_keys *k = keys(K1), *other = keys(K2);
+    struct sp_keyring_keys *k = keys(K1), *other = keys(K2);
     char *a = sp_arena_strdup(&arena, sp_reply_address(k, &arena, "s@example.com", ID));
     ck_assert(!names(other, a, ID));
     ck_assert(!names(NULL, a, ID));
@@ -91,8 +92,8 @@ START_TEST(altered_and_malformed_addresses_are_refused)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(!names(k, bad[i], ID), "%s", bad[i]);
-    sp_reply_keys_free(k);
-    sp_reply_keys_free(other);
+    sp_keyring_keys_destroy(k);
+    sp_keyring_keys_destroy(other);
 }
 END_TEST
 
@@ -101,7 +102,7 @@ END_TEST
  * either, however good its mac. */
 START_TEST(a_signed_token_in_the_domain_names_no_ticket)
 {
-    struct sp_reply_keys *k = keys(K1);
+    struct sp_keyring_keys *k = keys(K1);
     const char *tag = strstr(sp_reply_address(k, &arena, "support", ID), "+t-");
     ck_assert(names(k, tag, ID));
     static const char *const at[] = {"support@example.com", "s@x@example.com", "@"};
@@ -112,7 +113,7 @@ START_TEST(a_signed_token_in_the_domain_names_no_ticket)
     }
     /* Before a further '@' it is in the local part (a quoted one may hold '@'). */
     ck_assert(names(k, sp_arena_sprintf(&arena, "s%s@x@example.com", tag), ID));
-    sp_reply_keys_free(k);
+    sp_keyring_keys_destroy(k);
 }
 END_TEST
 
@@ -132,9 +133,9 @@ START_TEST(ring_setting_is_checked)
     ck_assert_ptr_null(sp_reply_keys_load(K1, "help+T-desk@example.com", err, sizeof(err)));
     ck_assert_str_eq(err, "SUPPORT_MAIL_FROM must not hold \"+t-\": the reply addresses of"
                           " SUPPORT_MAIL_REPLY_KEYS add it");
-    struct sp_reply_keys *k = sp_reply_keys_load(K1, "help+desk@example.com", err, sizeof(err));
+    struct sp_keyring_keys *k = sp_reply_keys_load(K1, "help+desk@example.com", err, sizeof(err));
     ck_assert_ptr_nonnull(k);
-    sp_reply_keys_free(k);
+    sp_keyring_keys_destroy(k);
 }
 END_TEST
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/keyring.h"
 #include "http/signed_url.h"
 #include "unit.h"
 
@@ -14,7 +15,7 @@
 #define SECRET_B "fedcba9876543210fedcba9876543210"
 
 static struct sp_arena arena;
-static struct sp_url_keys *keys;
+static struct sp_keyring_keys *keys;
 
 static void
 setup(void)
@@ -28,7 +29,7 @@ setup(void)
 static void
 teardown(void)
 {
-    sp_url_keys_free(keys);
+    sp_keyring_keys_destroy(keys);
     sp_arena_destroy(&arena);
 }
 
@@ -94,14 +95,14 @@ END_TEST
 START_TEST(an_older_key_still_verifies_after_rotation)
 {
     char err[256];
-    struct sp_url_keys *before = sp_url_keys_load("old:" SECRET_A, err, sizeof(err));
+    struct sp_keyring_keys *before = sp_url_keys_load("old:" SECRET_A, err, sizeof(err));
     ck_assert(before != NULL);
     const char *url = sp_signed_url(&arena, before, "GET", "/x", "A1B2C3D4E5F6", 7, 50);
     struct sp_signed s;
     ck_assert(sp_signed_parse(strchr(url, '?') + 1, &s));
     ck_assert_str_eq(s.kid, "old");
     ck_assert_int_eq(sp_signed_verify(keys, "GET", "A1B2C3D4E5F6", &s, 10), SP_SIGNED_OK);
-    sp_url_keys_free(before);
+    sp_keyring_keys_destroy(before);
 }
 END_TEST
 
@@ -144,9 +145,9 @@ START_TEST(keyrings_refuse_short_secrets_and_repeated_kids)
     ck_assert(sp_url_keys_load("a:" SECRET_A ", b:" SECRET_B, err, sizeof(err)) == NULL);
     ck_assert_str_eq(err, "SUPPORT_ATTACHMENT_KEYS: entry 2 is not kid:secret "
                           "(kid of 1-64 of A-Z a-z 0-9 - _ .)");
-    struct sp_url_keys *k = sp_url_keys_load("a:" SECRET_A ",b:" SECRET_B, err, sizeof(err));
+    struct sp_keyring_keys *k = sp_url_keys_load("a:" SECRET_A ",b:" SECRET_B, err, sizeof(err));
     ck_assert_ptr_nonnull(k);
-    sp_url_keys_free(k);
+    sp_keyring_keys_destroy(k);
 }
 END_TEST
 
