@@ -1,7 +1,8 @@
 /*
  * articles: the knowledge base's rules and SQL. See articles.h.
  *
- * Search: websearch_to_tsquery over the weighted tsvector (title A, body
+ * Search: support_search_query (websearch syntax; accents folded, CJK text
+ * as character pairs: sql/055) over the weighted tsvector (title A, body
  * B); relevance is ts_rank_cd normalized to 0..1 (flag 32) and paged as
  * an integer key (rank × 10⁹, then id), so a cursor compares exactly.
  * Snippets come from ts_headline over the first SNIPPET_SOURCE characters
@@ -407,13 +408,13 @@ static struct sp_stmt newest_stmt = SP_STMT_NAMED(
  * snippets only for the rows the page shows, not the look-ahead row. */
 static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "article_ranked",
-    "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query),"
+    "WITH q AS (SELECT support_search_query(:q) AS query),"
     " hits AS (SELECT h.id, h.key, row_number() OVER (ORDER BY h.key DESC, h.id DESC) AS n"
     "  FROM q, support_article_ranked(q.query, :tag, :after_key::bigint, :after_id::bigint,"
     "                                 :limit::integer) h)"
     " SELECT " ARTICLE_COLS ", hits.key,"
     "  CASE WHEN hits.n < :limit::integer THEN"
-    "   ts_headline('english', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
+    "   ts_headline('support_text', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
     "    'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
     " FragmentDelimiter=\" … \"') END AS snippet"
     " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id, q"
@@ -426,7 +427,7 @@ static struct sp_stmt admin_stmt = SP_STMT_NAMED(
     "SELECT " ARTICLE_COLS ", a.id AS key, NULL::text AS snippet"
     " FROM support_knowledge_articles a"
     " WHERE (:status = 'all' OR a.is_published = (:status = 'published')) AND" TAG_MATCHES
-    "  AND (:q::text IS NULL OR a.search @@ websearch_to_tsquery('english', :q))"
+    "  AND (:q::text IS NULL OR a.search @@ support_search_query(:q))"
     "  AND (:after_id::bigint IS NULL OR a.id < :after_id::bigint)"
     " ORDER BY a.id DESC LIMIT :limit::integer"
    ,

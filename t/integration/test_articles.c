@@ -702,6 +702,54 @@ START_TEST(search_finds_the_words_of_a_code_spans_tags)
 }
 END_TEST
 
+/* The slugs of the published articles q finds (with the test's unique
+ * word w, so only this test's articles can match). */
+static const char *
+found(const char *q, const char *w)
+{
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s %s", q, w))));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    const char *slugs = "";
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        slugs = sp_t_fmt("%s%s%s", slugs, i ? "," : "",
+                         sp_t_jstr(json_object_array_get_idx(data, i), "slug"));
+    sp_t_resp_free(r);
+    return slugs;
+}
+
+/* QA: search did not fold accents ("creme" missed "Crème") and read a
+ * run of CJK characters as one word ("退款" missed "退款需要五天"):
+ * sql/055 folds accents and indexes CJK runs as character pairs. */
+START_TEST(search_folds_accents_and_splits_cjk_text)
+{
+    const char *w = sp_t_unique_word(), *cafe = slug(), *zh = slug(), *ja = slug();
+    sp_t_resp_free(create(cafe, "Desserts", sp_t_fmt("Our Crème brûlée ships cold. %s", w),
+                          "\"is_published\":true"));
+    sp_t_resp_free(create(zh, "退款", sp_t_fmt("退款需要五天。请联系客服。 %s", w),
+                          "\"is_published\":true"));
+    sp_t_resp_free(create(ja, "返金", sp_t_fmt("返金は五日かかります。 %s", w),
+                          "\"is_published\":true"));
+
+    ck_assert_str_eq(found("creme brulee", w), cafe);
+    ck_assert_str_eq(found("CRÈME", w), cafe);
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("creme %s", w))));
+    sp_t_assert_json(r, 200);
+    const char *snip = sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0),
+                                 "snippet");
+    ck_assert_msg(strstr(snip, "<mark>Crème</mark>") != NULL, "snippet %s", snip);
+    sp_t_resp_free(r);
+
+    ck_assert_str_eq(found("退款", w), zh);          /* the title, and a text's start */
+    ck_assert_str_eq(found("需要五天", w), zh);      /* inside a run */
+    ck_assert_str_eq(found("\"联系客服\"", w), zh);  /* a phrase */
+    ck_assert_str_eq(found("退货", w), "");          /* a pair the text lacks */
+    ck_assert_str_eq(found("五天 客服", w), zh);     /* two words, both present */
+    ck_assert_str_eq(found("かかります", w), ja);    /* kana */
+    ck_assert_str_eq(found("五日", w), ja);
+}
+END_TEST
+
 /* QA: the text of an inline <script> was published as text; summaries
  * were up to 350 characters. */
 START_TEST(script_text_is_not_published_and_summaries_fit)
@@ -809,6 +857,7 @@ articles_suite(void)
     tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
     tcase_add_test(tc, markdown_cannot_smuggle_script);
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
+    tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
     tcase_add_test(tc, an_anonymous_404_is_not_micro_cached);
