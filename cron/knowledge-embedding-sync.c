@@ -43,7 +43,7 @@ main(int argc, char **argv)
     static const struct sp_job job = {
         .name = "knowledge-embedding-sync",
         .settings_help = "  SUPPORT_EMBEDDINGS_URL, _API_KEY, _MODEL, _BATCH, _TIMEOUT_MS (below):"
-                         " the embedder; unset URL = the embedded hashed-512-v1\n",
+                         " the embedder; unset URL = the embedded hashed-512-v2\n",
         .flags = flags,
         .pass = pass,
         .wake_channel = SP_AI_SYNC_CHANNEL,

@@ -9,6 +9,7 @@
 
 #include "core/hash.h"
 #include "core/hex.h"
+#include "core/utf8.h"
 
 #define BIGRAM_WEIGHT 0.5f
 #define COVERAGE_TERMS 64
@@ -72,32 +73,114 @@ stem(char *t, size_t n)
     return n;
 }
 
+/* The ASCII base of a Latin letter with a diacritic, lower-cased, as
+ * PostgreSQL's unaccent reads it ("é" -> "e", "ß" -> "ss", "Œ" -> "oe"):
+ * a question typed without accents meets the passage that has them.
+ * U+00C0..U+017F, one entry each; "" for × and ÷ (separators). */
+static const char *const latin_folds[] = {
+    /* U+00C0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    /* U+00D0 */ "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "ss",
+    /* U+00E0 */ "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    /* U+00F0 */ "d", "n", "o", "o", "o", "o", "o", "", "o", "u", "u", "u", "u", "y", "th", "y",
+    /* U+0100 */ "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",
+    /* U+0110 */ "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",
+    /* U+0120 */ "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",
+    /* U+0130 */ "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l",
+    /* U+0140 */ "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+    /* U+0150 */ "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",
+    /* U+0160 */ "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",
+    /* U+0170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
+};
+
+/* Han, kana and Hangul: the ranges sql/055's support_cjk_bigrams splits
+ * into pairs, so the question's terms are the passage's. */
 static bool
-word_byte(unsigned char c)
+is_cjk(uint32_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80;
+    return (c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) ||
+           (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) ||
+           (c >= 0xf900 && c <= 0xfaff);
+}
+
+/* Punctuation and spaces beyond ASCII end a word too: curly quotes, dashes
+ * and "…" (it was "refund”" ≠ "refund"), NBSP, "。", "？", full-width
+ * punctuation, and a malformed byte (U+FFFD). */
+static bool
+is_separator(uint32_t c)
+{
+    return c < 0x80 ? !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+                    : c <= 0xbf || (c >= 0x2000 && c <= 0x206f) || (c >= 0x3000 && c <= 0x303f) ||
+                          (c >= 0xff00 && c <= 0xff0f) || (c >= 0xff1a && c <= 0xff20) ||
+                          (c >= 0xff3b && c <= 0xff40) || (c >= 0xff5b && c <= 0xff65) ||
+                          c == 0xfffd;
+}
+
+/* A word being read: its bytes, lower-cased and folded, cut at
+ * SP_EMBED_TERM_MAX. */
+struct word {
+    char b[SP_EMBED_TERM_MAX];
+    size_t n;
+};
+
+static void
+word_put(struct word *w, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && w->n < SP_EMBED_TERM_MAX; i++)
+        w->b[w->n++] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+}
+
+static void
+word_end(struct word *w, sp_embed_term_fn *fn, void *arg)
+{
+    if (w->n > 0 && !is_stop(w->b, w->n))
+        fn(w->b, stem(w->b, w->n), arg);
+    w->n = 0;
+}
+
+/* A run of CJK characters being read: its pairs are its terms, a lone
+ * character is one. */
+struct cjk_run {
+    const char *prev;      /* the previous character of the run; NULL: none */
+    bool paired;
+};
+
+static void
+cjk_end(struct cjk_run *r, const char *end, sp_embed_term_fn *fn, void *arg)
+{
+    if (r->prev != NULL && !r->paired)
+        fn(r->prev, (size_t)(end - r->prev), arg);
+    *r = (struct cjk_run){NULL, false};
 }
 
 void
 sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
 {
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && !word_byte((unsigned char)text[i]))
-            i++;
-        char term[SP_EMBED_TERM_MAX];
-        size_t n = 0;
-        for (; i < len && word_byte((unsigned char)text[i]); i++) {
-            unsigned char c = (unsigned char)text[i];
-            if (n < SP_EMBED_TERM_MAX)
-                term[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    struct word w = {.n = 0};
+    struct cjk_run run = {NULL, false};
+    for (size_t i = 0, l; i < len; i += l) {
+        uint32_t c = sp_utf8_decode(text + i, len - i, &l);
+        bool cjk = is_cjk(c);
+        if (!cjk)
+            cjk_end(&run, text + i, fn, arg);
+        if (cjk || is_separator(c))
+            word_end(&w, fn, arg);
+        if (cjk) {
+            if (run.prev != NULL) {
+                fn(run.prev, (size_t)(text + i + l - run.prev), arg);
+                run.paired = true;
+            }
+            run.prev = text + i;
+        } else if (c >= 0xc0 && c <= 0x17f) {
+            const char *f = latin_folds[c - 0xc0];
+            if (*f == '\0')
+                word_end(&w, fn, arg);
+            word_put(&w, f, strlen(f));
+        } else if (!is_separator(c)) {
+            word_put(&w, text + i, l);
         }
-        if (n == 0 || is_stop(term, n))
-            continue;
-        n = stem(term, n);
-        fn(term, n, arg);
     }
+    cjk_end(&run, text + len, fn, arg);
+    word_end(&w, fn, arg);
 }
 
 struct vec_state {

@@ -1,8 +1,10 @@
 /*
  * embed: the embedded embedder of the AI proxy (API.md §9) — text turned
  * into a deterministic 512-dimension vector in process, with no model
- * file and no service: each term (a lower-cased word, stop words dropped,
- * a light suffix stripped) and each pair of neighbouring terms is hashed
+ * file and no service: each term (a lower-cased word with its accents
+ * folded, stop words dropped, a light suffix stripped; in CJK text each
+ * pair of neighbouring characters, as sql/055 indexes it) and each pair
+ * of neighbouring terms is hashed
  * (FNV-1a) to one dimension and a sign (the "hashing trick"), bigrams at
  * half weight; the vector is L2-normalised, so cosine similarity is a dot
  * product. It measures shared vocabulary, not meaning: retrieval pairs it
@@ -19,7 +21,9 @@
 
 #define SP_EMBED_DIM 512
 #define SP_EMBED_DIM_MAX 4096            /* of any embedder's vectors */
-#define SP_EMBED_MODEL "hashed-512-v1"   /* stored with every vector */
+/* Stored with every vector: v2 folds accents and pairs CJK characters
+ * (v1 read a CJK sentence as one word); a pass re-embeds v1 chunks. */
+#define SP_EMBED_MODEL "hashed-512-v2"
 #define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
 /* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
 #define SP_EMBED_HEX_LEN (2 + SP_EMBED_DIM * 8)
@@ -27,9 +31,12 @@
 /* Called with each term of a text, in order (len <= SP_EMBED_TERM_MAX,
  * not NUL-terminated). */
 typedef void sp_embed_term_fn(const char *term, size_t len, void *arg);
-/* The terms of text (len bytes): runs of ASCII letters and digits and of
- * bytes >= 0x80 (any non-ASCII letter), lower-cased, stop words dropped,
- * plural and -ing/-ed endings stripped. */
+/* The terms of text (len bytes, UTF-8): words — runs of letters and
+ * digits, ASCII and non-ASCII, ended by ASCII and Unicode punctuation
+ * and spaces — lower-cased with Latin accents folded ("Crème" ->
+ * "creme"), stop words dropped, plural and -ing/-ed endings stripped;
+ * and within a run of Han, kana or Hangul, each pair of neighbouring
+ * characters (a lone one as itself). */
 void sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg);
 
 /* out = the normalised vector of text; all zeros when it has no term. */

@@ -1,7 +1,7 @@
 /*
  * ai_embedder: which embedder makes the knowledge base's vectors and the
  * questions' (API.md §9, the knowledge-embedding-sync job of §12) — the
- * embedded hashed-512-v1 (core/embed, in process) by default, or with
+ * embedded hashed-512-v2 (core/embed, in process) by default, or with
  * SUPPORT_EMBEDDINGS_URL an OpenAI-compatible embeddings endpoint
  * (core/ai_client: batches, retries), whose texts are redacted (e-mail
  * addresses, phone and card numbers) before they leave.

@@ -90,6 +90,11 @@ sentence_end(const char *t, size_t i, size_t len)
     char c = t[i];
     if (c == '\n')
         return true;
+    /* "。", "！", "？" (i at their last byte): CJK puts no space after. */
+    static const char *const wide_ends[] = {"\u3002", "\uff01", "\uff1f"};
+    for (size_t k = 0; i >= 2 && k < sizeof(wide_ends) / sizeof(wide_ends[0]); k++)
+        if (memcmp(t + i - 2, wide_ends[k], 3) == 0)
+            return true;
     return (c == '.' || c == '?' || c == '!') && (i + 1 == len || t[i + 1] == ' ' ||
                                                   t[i + 1] == '\n');
 }

@@ -163,6 +163,37 @@ START_TEST(local_model_cites_the_right_article)
 }
 END_TEST
 
+/* QA: a question in Chinese found nothing (PostgreSQL read a CJK run as
+ * one word); sql/055 indexes and asks by character pairs. An accent-less
+ * question finds accented text too. */
+START_TEST(a_cjk_or_accentless_question_finds_its_article)
+{
+    const char *w = sp_t_unique_word();
+    const char *zh = sp_t_unique("zh-refund"), *cafe = sp_t_unique("creme");
+    article(zh, sp_t_fmt("%s 退款", w),
+            sp_t_fmt("退款需要五个工作日才能退回到原来的银行卡。%s\n", w), true);
+    article(cafe, sp_t_fmt("%s desserts", w),
+            sp_t_fmt("Our crème brûlée is shipped chilled in a cooled box. %s\n", w), true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "question"));
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("%s 退款需要几个工作日？", w), ctx);
+    sp_t_assert_json(r, 200);
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    ck_assert_int_ge(json_object_array_length(sources), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), zh);
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "answer"), "五个工作日"));
+    sp_t_resp_free(r);
+
+    r = ask(&u, sp_t_fmt("How is the %s creme brulee shipped?", w), ctx);
+    sp_t_assert_json(r, 200);
+    sources = sp_t_jarr(r->json, "sources");
+    ck_assert_int_ge(json_object_array_length(sources), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), cafe);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A question of stop words, punctuation or emoji has no word to search
  * for: no candidate, so "I don't know" and how to reach a person, as for
  * a question the knowledge base cannot answer (it was a 500: an empty
@@ -622,6 +653,7 @@ main(void)
     TCase *tc = sp_t_tcase(s, "ai_query");
     tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
     tcase_add_test(tc, local_model_cites_the_right_article);
+    tcase_add_test(tc, a_cjk_or_accentless_question_finds_its_article);
     tcase_add_test(tc, a_question_without_a_searchable_word_is_answered_i_dont_know);
     tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);

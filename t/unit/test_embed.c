@@ -79,6 +79,26 @@ START_TEST(terms_drop_stop_words_and_endings)
 }
 END_TEST
 
+/* v2: accents fold as unaccent does, Unicode punctuation ends a word,
+ * CJK runs are read as their character pairs (sql/055 indexes them so). */
+START_TEST(terms_fold_accents_and_pair_cjk_characters)
+{
+    char out[512] = "";
+    const char *t = "Crème BRÛLÉE, “Straße” — Œuvre… naïve×2";
+    sp_embed_terms(t, strlen(t), collect, out);
+    ck_assert_str_eq(out, "creme,brulee,strasse,oeuvre,naive,2,");
+    out[0] = '\0';
+    t = "退款需要五天。请 5日かかります！字 x";
+    sp_embed_terms(t, strlen(t), collect, out);
+    ck_assert_str_eq(out, "退款,款需,需要,要五,五天,请,5,日か,かか,かり,りま,ます,字,x,");
+    const char *q = "退款需要几天？", *p = "退款需要五天。";
+    ck_assert_double_eq_tol(sp_embed_coverage(q, strlen(q), p, strlen(p)), 3.0 / 5.0, 1e-9);
+    q = "creme brulee";
+    p = "Our crème brûlée ships cold.";
+    ck_assert_double_eq(sp_embed_coverage(q, strlen(q), p, strlen(p)), 1.0);
+}
+END_TEST
+
 START_TEST(coverage_is_the_share_of_question_terms_found)
 {
     const char *q = "refund card delay";
@@ -116,6 +136,7 @@ main(void)
     tcase_add_test(tc, text_without_terms_is_the_zero_vector);
     tcase_add_test(tc, related_text_is_closer_than_unrelated);
     tcase_add_test(tc, terms_drop_stop_words_and_endings);
+    tcase_add_test(tc, terms_fold_accents_and_pair_cjk_characters);
     tcase_add_test(tc, coverage_is_the_share_of_question_terms_found);
     tcase_add_test(tc, hex_round_trip);
     suite_add_tcase(s, tc);
