@@ -39,6 +39,7 @@ main(int argc, char **argv)
         .default_interval = 3600,
         .flags = flags,
         .pass = pass,
+        .pinned_clock = true,
     };
     return sp_job_main(&job, argc, argv);
 }

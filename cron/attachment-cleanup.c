@@ -36,6 +36,7 @@ main(int argc, char **argv)
         .settings_help = "  (SUPPORT_ATTACHMENT_DIR, SUPPORT_ATTACHMENT_UNATTACHED_HOURS and"
                          " SUPPORT_S3_* below)\n",
         .pass = pass,
+        .pinned_clock = true,
     };
     return sp_job_main(&job, argc, argv);
 }

@@ -33,6 +33,7 @@ main(int argc, char **argv)
         .settings_help = "  (SUPPORT_CHAT_IDLE_MINUTES and, for routing the tickets it makes,\n"
                          "   SUPPORT_AGENT_MAX_OPEN_TICKETS below)\n",
         .pass = pass,
+        .pinned_clock = true,
     };
     return sp_job_main(&job, argc, argv);
 }

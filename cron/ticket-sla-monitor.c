@@ -36,6 +36,7 @@ main(int argc, char **argv)
         .name = "ticket-sla-monitor",
         .settings_help = "  (SUPPORT_AUTOCLOSE_DAYS and SUPPORT_SLA_WARN_FRACTION below)\n",
         .pass = pass,
+        .pinned_clock = true,
     };
     return sp_job_main(&job, argc, argv);
 }

@@ -5,6 +5,7 @@
 #include "jobs/job.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,28 +33,56 @@ on_signal(int sig)
     stop = 1;
 }
 
+/* The synopsis line, "usage: NAME [--once | --loop] ...". */
+static void
+synopsis(const struct sp_job *job, FILE *out)
+{
+    fprintf(out, "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS]%s", job->name,
+            job->pinned_clock ? " [--now RFC3339]" : "");
+    for (int i = 0; job->flags && job->flags[i].name; i++)
+        fprintf(out, " [%s]", job->flags[i].name);
+    fputc('\n', out);
+}
+
 static int
 usage(const struct sp_job *job, FILE *out)
 {
-    fprintf(out, "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS] [--now RFC3339]",
-            job->name);
-    for (int i = 0; job->flags && job->flags[i].name; i++)
-        fprintf(out, " [%s]", job->flags[i].name);
+    synopsis(job, out);
     fprintf(out,
-            "\n"
             "  --once        one pass, then exit (cron)\n"
             "  --loop        run until SIGTERM (the default): a pass every --interval\n"
             "  --interval N  seconds between passes in loop mode, 1..86400 (default %ld)\n"
-            "  --dry-run     log what would be done, change nothing\n"
-            "  --now TIME    the clock of every decision (tests), e.g. 2024-05-01T12:00:00Z;\n"
-            "                only with --once\n"
-            "  --help        this text\n",
+            "  --dry-run     log what would be done, change nothing\n",
             job->default_interval > 0 ? job->default_interval : 60);
+    if (job->pinned_clock)
+        fprintf(out, "  --now TIME    the clock of every decision (tests), e.g."
+                     " 2024-05-01T12:00:00Z;\n"
+                     "                only with --once\n");
+    fprintf(out, "  --help        this text\n");
     for (int i = 0; job->flags && job->flags[i].name; i++)
         fprintf(out, "  %-13s %s\n", job->flags[i].name, job->flags[i].help);
     fprintf(out, "settings (environment):\n%s", job->settings_help ? job->settings_help : "");
     sp_config_describe(out);
     return out == stdout ? 0 : 2;
+}
+
+/* A command line it cannot run: what is wrong, in one line, then the
+ * synopsis (the whole --help buried the reason); exit code 2. */
+static int
+bad_usage(const struct sp_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+bad_usage(const struct sp_job *job, const char *fmt, ...)
+{
+    fprintf(stderr, "%s: ", job->name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    synopsis(job, stderr);
+    fprintf(stderr, "(%s --help for more)\n", job->name);
+    return 2;
 }
 
 static bool
@@ -97,6 +126,30 @@ struct job_args {
     const char *now;       /* --now, pinned clock (with --once only) */
 };
 
+/* --interval N or --now TIME at argv[*i], its value taken; -1 = go on,
+ * else the exit code. */
+static int
+parse_valued(const struct sp_job *job, int argc, char **argv, int *i, struct job_args *a,
+             struct sp_job_run *run)
+{
+    const char *opt = argv[*i];
+    bool now = strcmp(opt, "--now") == 0;
+    if (now && !job->pinned_clock)
+        return bad_usage(job, "--now is not taken: this job reads the database's clock");
+    if (*i + 1 >= argc)
+        return bad_usage(job, "%s needs a value", opt);
+    const char *v = argv[++*i];
+    if (!now && !parse_interval(v, &a->interval))
+        return bad_usage(job, "--interval: \"%.32s\" is not a whole number of seconds in"
+                              " 1..86400", v);
+    if (now && !sp_rfc3339_parse(v, &run->now))
+        return bad_usage(job, "--now: \"%.40s\" is not an RFC 3339 time (e.g."
+                              " 2024-05-01T12:00:00Z)", v);
+    if (now)
+        a->now = v;
+    return -1;
+}
+
 /* Parses the flags into a and run; -1 = go on, else the exit code. */
 static int
 parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
@@ -109,24 +162,23 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
             a->loop = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             run->dry_run = true;
-        } else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
-            if (!parse_interval(argv[++i], &a->interval))
-                return usage(job, stderr);
-        } else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
-            a->now = argv[++i];
-            if (!sp_rfc3339_parse(a->now, &run->now))
-                return usage(job, stderr);
+        } else if (strcmp(argv[i], "--interval") == 0 || strcmp(argv[i], "--now") == 0) {
+            int rc = parse_valued(job, argc, argv, &i, a, run);
+            if (rc >= 0)
+                return rc;
         } else if (own_flag(job, argv[i], run)) {
             continue;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(job, stdout);
         } else {
-            return usage(job, stderr);
+            return bad_usage(job, "unknown option \"%.64s\"", argv[i]);
         }
     }
+    if (a->once && a->loop)
+        return bad_usage(job, "--once and --loop exclude each other");
     /* A pinned clock in a loop would repeat the same pass forever. */
-    if ((a->now != NULL && !a->once) || (a->once && a->loop))
-        return usage(job, stderr);
+    if (a->now != NULL && !a->once)
+        return bad_usage(job, "--now needs --once");
     return -1;
 }
 

@@ -52,6 +52,10 @@ struct sp_job {
     /* Loop mode: a NOTIFY on this channel starts the next pass at once
      * instead of after --interval (NULL: the interval only). */
     const char *wake_channel;
+    /* Whether the pass decides by run->now, so --now pins its clock; a job
+     * whose statements read the database's clock refuses --now instead of
+     * ignoring it. */
+    bool pinned_clock;
 };
 
 int sp_job_main(const struct sp_job *job, int argc, char **argv);

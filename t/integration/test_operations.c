@@ -285,6 +285,49 @@ assert_alive(pid_t pid)
     ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "the job is gone");
 }
 
+/* A job's command line it cannot run: exit 2 with one line naming what is
+ * wrong, then the synopsis (QA: every mistake printed the whole --help,
+ * and support-dispatch took --now and ignored it). */
+static void
+refused_args(const char *program, const char *const args[], const char *why)
+{
+    const char *out;
+    int rc = sp_t_job_run(program, NULL, args, &out);
+    ck_assert_msg(rc == 2, "%s exited %d:\n%s", program, rc, out);
+    const char *want = sp_t_fmt("%s: %s\nusage: %s ", program, why, program);
+    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s said:\n%s", program, out);
+    ck_assert_msg(strstr(out, "settings (environment)") == NULL, "the whole help:\n%s", out);
+}
+
+START_TEST(a_job_names_what_is_wrong_with_its_command_line)
+{
+    const char *const bad_now[] = {"--once", "--now", "2026-13-45T10:00:00Z", NULL};
+    refused_args("ticket-sla-monitor", bad_now,
+                 "--now: \"2026-13-45T10:00:00Z\" is not an RFC 3339 time (e.g."
+                 " 2024-05-01T12:00:00Z)");
+    const char *const loop_now[] = {"--now", "2026-12-05T10:00:00Z", NULL};
+    refused_args("ticket-sla-monitor", loop_now, "--now needs --once");
+    const char *const both[] = {"--once", "--loop", NULL};
+    refused_args("chat-session-archive", both, "--once and --loop exclude each other");
+    const char *const interval[] = {"--interval", "0", NULL};
+    refused_args("ai-usage-monitor", interval,
+                 "--interval: \"0\" is not a whole number of seconds in 1..86400");
+    const char *const missing[] = {"--once", "--interval", NULL};
+    refused_args("attachment-cleanup", missing, "--interval needs a value");
+    const char *const unknown[] = {"--once", "--fast", NULL};
+    refused_args("dashboard-counts-check", unknown, "unknown option \"--fast\"");
+    const char *const dispatch_now[] = {"--once", "--now", "2026-12-05T10:00:00Z", NULL};
+    refused_args("support-dispatch", dispatch_now,
+                 "--now is not taken: this job reads the database's clock");
+    /* --help still prints everything, to standard output, and exits 0. */
+    const char *const help[] = {"--help", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("support-dispatch", NULL, help, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out, "settings (environment)"));
+    ck_assert_ptr_null(strstr(out, "--now"));
+}
+END_TEST
+
 /* SIGHUP to a job running as a daemon (the units' ExecReload): it reads
  * its settings and *_FILE secrets again between passes and goes on, on a
  * fresh connection; a bad file is refused (reload_failed, naming the
@@ -603,6 +646,7 @@ operations_suite(void)
     tc = sp_t_tcase(s, "readiness");
     tcase_add_unchecked_fixture(tc, NULL, migrations_back);
     tcase_add_test(tc, readyz_is_503_while_migrations_are_behind);
+    tcase_add_test(tc, a_job_names_what_is_wrong_with_its_command_line);
     tc = sp_t_tcase(s, "drain");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);
