@@ -163,17 +163,17 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
         int n = param(q, f->q);
         /* The ticket's document holds subject, description and every
          * message (sql/028): one GIN scan, partial over the working
-         * states when the status filter stays within them. A q that
+         * states when the status filter stays within them; the query
+         * asks for words as written and folded (sql/057). A q that
          * reads as a public id (any case) finds that ticket too: agents
          * paste ids into the search box (a BitmapOr with the unique
          * index). */
         char id[SP_PUBLIC_ID_LEN + 1];
         if (sp_public_id_read(f->q, id))
-            sp_buf_printf(b, " AND (t.public_id = $%d OR t.search @@"
-                             " websearch_to_tsquery('english', $%d))",
+            sp_buf_printf(b, " AND (t.public_id = $%d OR t.search @@ support_ticket_query($%d))",
                           param(q, sp_arena_strdup(ctx->arena, id)), n);
         else
-            sp_buf_printf(b, " AND t.search @@ websearch_to_tsquery('english', $%d)", n);
+            sp_buf_printf(b, " AND t.search @@ support_ticket_query($%d)", n);
     }
     if (f->customer_id != NULL)
         sp_buf_printf(b, " AND t.customer_id = $%d", param(q, f->customer_id));
