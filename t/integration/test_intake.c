@@ -337,6 +337,11 @@ START_TEST(tier_condition_reads_the_jwt_tier_claim)
     const char *prem = create("{\"tier\":\"premium\"}", c, "Update postal code", "Please");
     const char *vip = create("{\"tier\":\"vip\"}", c, "Update postal code", "Please");
     const char *vip_elsewhere = create("{\"tier\":\"vip\"}", NULL, "Update postal code", "Please");
+    /* QA: an identity provider's "VIP" was read as standard. */
+    const char *vip_upper = create("{\"tier\":\"VIP\"}", c, "Update postal code", "Please");
+    const char *gold = create("{\"tier\":\"gold\"}", c, "Update postal code", "Please");
+    assert_priority(vip_upper, sp_t_fmt("high/%s", name));
+    assert_priority(gold, "normal/-");
     assert_priority(std, "normal/-");
     assert_priority(std2, "normal/-");
     assert_priority(prem, "normal/-");
