@@ -299,6 +299,23 @@ sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now, struct
     return true;
 }
 
+bool
+sp_sla_settle_raise(struct sp_sla *s, enum sp_status status, int64_t now)
+{
+    /* Not missed(): a due the raise set to exactly now would be missed a
+     * millisecond later, by the same lateness the raise answered. */
+    bool any = false;
+    enum target which;
+    for (int64_t due = next_unjudged(s, status, &which); due != 0 && due <= now;
+         due = next_unjudged(s, status, &which)) {
+        flag(s, which); /* each pass flags one: at most two */
+        any = true;
+    }
+    if (any)
+        sp_sla_refresh_due(s, status);
+    return any;
+}
+
 int64_t
 sp_sla_warn_at(const struct sp_sla *s, enum sp_status status, double warn_fraction,
                const char **target)

@@ -28,7 +28,10 @@
  * - Breaches are judged per target: each of first response and resolution
  *   is reported at most once (its breached_* flag), so the resolution
  *   target still counts after a late first response — including the
- *   shorter one the escalation of that first breach retargets to.
+ *   shorter one the escalation of that first breach retargets to, when
+ *   that one is still ahead. One the escalation itself puts at or before
+ *   the monitor's now is counted as reported with the breach that raised
+ *   it (sp_sla_settle_raise): one miss, one report, one raise.
  */
 #ifndef SP_SLA_H
 #define SP_SLA_H
@@ -128,6 +131,13 @@ struct sp_sla_breach {
  * one report naming the earlier (see sla.c). */
 bool sp_sla_check_breach(struct sp_sla *s, enum sp_status status, int64_t now,
                          struct sp_sla_breach *out);
+/* For the monitor, after the priority raise of a breach it reported: each
+ * target still to judge whose due the raise brought to or before now is
+ * flagged (and the dues refreshed), counted as reported with that breach.
+ * Its due stays as the raise set it, so the views still show it overdue.
+ * Returns whether it flagged any. A raise that leaves a due ahead of now
+ * flags nothing: that target is reported when it is missed. */
+bool sp_sla_settle_raise(struct sp_sla *s, enum sp_status status, int64_t now);
 /* For the monitor: when to warn about the next target still to judge
  * (breach_check_at's: running, unmet, not breached — after a first
  * response breach, the resolution), i.e. the instant less than

@@ -347,6 +347,11 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
         if (sp_ticket_set_priority(c, raised, "sla_breached", p) != SP_OK)
             return FAILED;
         d->escalated = true;
+        /* A due the raise itself put in the past (low → normal at hour 50:
+         * resolution at 2880 min) is this miss's, not a new one: flagged
+         * in the same write, or the next pass would report and raise
+         * again for the same lateness (API.md §5). */
+        sp_sla_settle_raise(&t->sla, t->status, m->o->now);
     }
     const char *payload = target_payload(m, c, d, true);
     sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team",

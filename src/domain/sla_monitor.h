@@ -27,10 +27,11 @@
  *   first escalation retargets (normal → high cuts resolution from 2880
  *   to 480 minutes; a raise never moves a due later, sla.h, so a
  *   category's tighter target stays); it is that new resolution due that
- *   is judged next —
- *   by the same pass when it is already past and later in the keyset
- *   order, else by the next one. Both targets missed at one look: one
- *   report, one escalation (sp_sla_check_breach()).
+ *   is judged next, by a later pass, when it is still ahead of the pass's
+ *   now. One the escalation puts at or before now is counted as reported
+ *   with the breach that raised it (sp_sla_settle_raise(), in the same
+ *   write): one miss, one report, one raise. Both targets missed at one
+ *   look: one report, one escalation (sp_sla_check_breach()).
  * - Auto-close counts from resolved_at (sql/043), the last move to
  *   resolved: "N days after being resolved" (API.md §5.1). Later writes
  *   that leave the ticket resolved (an internal note, a scan verdict)

@@ -292,7 +292,8 @@ read_with_messages(struct sp_ctx *ctx, PGresult *r, int limit, struct sp_ticket 
 struct intake {
     long long category_id;
     enum sp_priority priority;
-    long long rule_id;
+    long long rule_id;     /* the priority rule that matched; 0: none */
+    const char *rule_name; /* its name then, for the created event */
     double sentiment;
     long long assignee;
     const char *team; /* the category's; NULL: general */
@@ -318,7 +319,7 @@ member(struct json_object *row, const char *name)
 
 static long long
 match_rules(struct sp_ctx *ctx, const char *rules_json, const struct sp_rule_input *in,
-            enum sp_priority *priority)
+            enum sp_priority *priority, const char **name)
 {
     struct json_object *arr = json_tokener_parse(rules_json);
     if (arr == NULL)
@@ -355,6 +356,8 @@ match_rules(struct sp_ctx *ctx, const char *rules_json, const struct sp_rule_inp
     if (hit >= 0) {
         *priority = (enum sp_priority)rules[hit].priority;
         rule_id = rules[hit].id;
+        /* a copy: the name lives in arr, freed below */
+        *name = sp_arena_strdup(ctx->arena, rules[hit].name ? rules[hit].name : "");
     }
     json_object_put(arr);
     return rule_id;
@@ -382,7 +385,7 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, body);
     it->sentiment = sp_sentiment_score(text, strlen(text));
     struct sp_rule_input ri = {it->category_id, in->tier, in->subject, body, it->sentiment};
-    it->rule_id = match_rules(ctx, sp_db_str(r, 0, IC_RULES), &ri, &it->priority);
+    it->rule_id = match_rules(ctx, sp_db_str(r, 0, IC_RULES), &ri, &it->priority, &it->rule_name);
     if (it->rule_id == 0 && sp_db_str(r, 0, IC_DEFAULT_PRIORITY) != NULL)
         sp_priority_parse(sp_db_str(r, 0, IC_DEFAULT_PRIORITY), &it->priority);
 
@@ -396,6 +399,39 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
                            sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->keep_agent_id,
                            &it->assignee, p);
+}
+
+/* The created event: who opened the ticket, and its first priority with
+ * the rule that set it. */
+static void
+created_event(struct sp_jw *w, const struct sp_ticket_new *in, const struct intake *it)
+{
+    sp_jw_object(w);
+    sp_jw_kstr(w, "event_type", "created");
+    if (in->by_system) {
+        sp_jw_kstr(w, "actor_type", "system");
+        sp_jw_knull(w, "performed_by");
+    } else {
+        sp_jw_kstr(w, "actor_type", "customer");
+        sp_jw_kstr(w, "performed_by", in->customer_id);
+    }
+    sp_jw_kobject(w, "metadata");
+    sp_jw_kstr(w, "to", "open");
+    sp_jw_kstr(w, "source", sp_source_names[in->source]);
+    sp_jw_kstr(w, "priority", sp_priority_name(it->priority));
+    /* The rule as it was: the ticket's priority_rule is a link that a
+     * deleted rule leaves null, and this event is the audit trail of why
+     * the ticket got its priority (API.md §5.3). */
+    if (it->rule_id != 0) {
+        sp_jw_kobject(w, "priority_rule");
+        sp_jw_kint(w, "id", it->rule_id);
+        sp_jw_kstr(w, "name", it->rule_name);
+        sp_jw_end(w);
+    } else {
+        sp_jw_knull(w, "priority_rule");
+    }
+    sp_jw_end(w);
+    sp_jw_end(w);
 }
 
 /* The events of a new ticket (created; assigned when routing picked an
@@ -414,21 +450,7 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
     struct sp_jw w;
     sp_buf_init(events, a, 256);
     sp_jw_begin_array(&w, events);
-    sp_jw_object(&w);
-    sp_jw_kstr(&w, "event_type", "created");
-    if (in->by_system) {
-        sp_jw_kstr(&w, "actor_type", "system");
-        sp_jw_knull(&w, "performed_by");
-    } else {
-        sp_jw_kstr(&w, "actor_type", "customer");
-        sp_jw_kstr(&w, "performed_by", in->customer_id);
-    }
-    sp_jw_kobject(&w, "metadata");
-    sp_jw_kstr(&w, "to", "open");
-    sp_jw_kstr(&w, "source", sp_source_names[in->source]);
-    sp_jw_kstr(&w, "priority", sp_priority_name(it->priority));
-    sp_jw_end(&w);
-    sp_jw_end(&w);
+    created_event(&w, in, it);
     if (it->assignee != 0) {
         sp_jw_object(&w);
         sp_jw_kstr(&w, "event_type", "assigned");

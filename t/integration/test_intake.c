@@ -288,6 +288,46 @@ START_TEST(a_category_rule_beats_the_default_and_names_itself)
 }
 END_TEST
 
+/* The ticket's created event's metadata.priority_rule: "<id> <name>",
+ * "null" when the member is null, "-" when it is absent. */
+static const char *
+created_rule_of(const char *pid)
+{
+    struct sp_t_resp *ev = sp_t_agent_events(agent(), pid);
+    struct json_object *created = sp_t_events_last(ev, "created");
+    ck_assert_msg(created != NULL, "no created event");
+    struct json_object *meta = sp_t_jobj(created, "metadata"), *rule = NULL;
+    const char *s = "-";
+    if (json_object_object_get_ex(meta, "priority_rule", &rule))
+        s = rule == NULL ? "null"
+                         : sp_t_fmt("%lld %s", (long long)sp_t_jint(rule, "id"),
+                                    sp_t_jstr(rule, "name"));
+    sp_t_resp_free(ev);
+    return s;
+}
+
+/* Deleting a rule leaves its tickets' priority_rule null (the link goes
+ * with it), but the created event recorded the rule by id and name: why
+ * the ticket got its priority survives (API.md §5.3). A ticket no rule
+ * matched says null. */
+START_TEST(the_created_event_names_the_rule_after_it_is_deleted)
+{
+    reset_agent();
+    const char *c = sp_t_admin_category_new(NULL);
+    const char *name = sp_t_unique("rule-audit");
+    int64_t rule = sp_t_admin_rule_new(sp_t_fmt("\"name\":%s,\"category\":%s,"
+                                                "\"priority\":\"high\"", sp_t_jq(name),
+                                                sp_t_jq(c)));
+    const char *hit = create(NULL, c, "Update postal code", "Please update it");
+    const char *none = create(NULL, NULL, "Update postal code", "Please update it");
+    assert_priority(hit, sp_t_fmt("high/%s", name));
+    rule_delete(rule);
+    assert_priority(hit, "high/-");
+    ck_assert_str_eq(created_rule_of(hit), sp_t_fmt("%lld %s", (long long)rule, name));
+    ck_assert_str_eq(created_rule_of(none), "null");
+}
+END_TEST
+
 START_TEST(the_first_active_rule_by_position_decides)
 {
     reset_agent();
@@ -706,6 +746,7 @@ intake_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, without_rules_the_category_default_or_normal_decides);
     tcase_add_test(tc, a_category_rule_beats_the_default_and_names_itself);
+    tcase_add_test(tc, the_created_event_names_the_rule_after_it_is_deleted);
     tcase_add_test(tc, the_first_active_rule_by_position_decides);
     tcase_add_test(tc, tier_condition_reads_the_jwt_tier_claim);
     tcase_add_test(tc, pattern_matches_case_insensitively_in_subject_or_description);

@@ -530,6 +530,52 @@ START_TEST(resolution_breach_after_a_first_response_breach_is_reported_too)
 }
 END_TEST
 
+/* A low ticket (a rule's; 1440 / 7200 min) missed its first
+ * response and the monitor first looks at hour 50: the raise to normal
+ * brings the resolution due to 2880 min, already past. That is the same
+ * miss, counted with the first report: one sla_breached, one raise, one
+ * notice each, however many passes follow — before, the next pass reported
+ * the resolution and raised to high. The views still show it overdue. */
+START_TEST(a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    /* bound to this fresh category: it touches no other test's ticket */
+    (void)sp_t_admin_rule_new(sp_t_fmt(
+        "\"name\":\"account low\",\"priority\":\"low\",\"category\":%s", sp_t_jq(slug)));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"My account\",\"category\":%s}",
+                     sp_t_jq(sp_t_unique("sla low raise")), sp_t_jq(slug)));
+    int64_t created = col_ms(pid, "created_at");
+    ck_assert_str_eq(col(pid, "priority"), "low");
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 7200 * MIN_MS);
+
+    const char *out = pass_at(at_minutes(pid, 3000), NULL);
+    ck_assert_ptr_nonnull(log_line(out, "sla_breached", pid));
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(created + 1440 * MIN_MS)));
+    ck_assert_str_eq(col(pid, "priority"), "normal");
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 2880 * MIN_MS);
+    ck_assert_str_eq(col(pid, "sla_breached_first_response || ' ' || sla_breached_resolution"),
+                     "true true");
+    ck_assert_ptr_null(col(pid, "sla_breach_check_at")); /* nothing left to judge */
+
+    for (int64_t minute = 3001; minute <= 3002; minute++)
+        ck_assert_ptr_null(log_line(pass_at(at_minutes(pid, minute), NULL), "sla_breached", pid));
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "priority_changed"), 1);
+    ck_assert_str_eq(col(pid, "priority"), "normal");
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", "team", "general"), 1);
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_breached"), 1);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_agent_ticket(&agent, pid);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
+    ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at"), created + 2880 * MIN_MS);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A first response breached and still unanswered: the resolution (high's
  * 480 min after the breach raised the priority) is warned about at 20 %
  * left, minute 384, once — before, the warning looked only at the
@@ -910,6 +956,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, unanswered_ticket_in_pending_customer_still_breaches_its_first_response);
     tcase_add_test(tc, migration_041_gives_paused_unanswered_tickets_their_first_response_due);
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
+    tcase_add_test(tc, a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
     tcase_add_test(tc, escalation_never_moves_a_due_later);

@@ -714,6 +714,52 @@ START_TEST(both_targets_missed_at_once_are_flagged_and_reported_once)
 }
 END_TEST
 
+/* The monitor's escalation of a late low ticket (at hour 50) to normal
+ * brings the resolution due to 2880 min, already past: settled with that
+ * breach, never reported on its own. Without it the next look reported it
+ * and raised again, two reports for one miss. */
+START_TEST(settle_raise_flags_a_target_the_raise_made_overdue)
+{
+    struct sp_sla s = started(LOW); /* 1440 / 7200 min */
+    struct sp_sla_breach b;
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(3000), &b));
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert(!s.breached_resolution);
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(NORMAL));
+    ck_assert_int_eq(s.resolution_due_at, AT(2880));
+    ck_assert_int_eq(s.breach_check_at, AT(2880));
+    ck_assert(sp_sla_settle_raise(&s, OPEN, AT(3000)));
+    ck_assert(s.breached && s.breached_first_response && s.breached_resolution);
+    ck_assert_int_eq(s.breach_check_at, 0);
+    ck_assert_int_eq(s.resolution_due_at, AT(2880)); /* still shown overdue */
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(3001), NULL));
+    ck_assert(!sp_sla_settle_raise(&s, OPEN, AT(99999))); /* nothing left */
+}
+END_TEST
+
+/* A due the raise sets exactly at now is settled too (it is missed the
+ * next millisecond, by the same lateness); one still ahead is not, and is
+ * reported when it passes. */
+START_TEST(settle_raise_takes_a_due_at_now_and_leaves_one_ahead)
+{
+    struct sp_sla s = started(LOW);
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(2880), NULL));
+    sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(NORMAL));
+    ck_assert(sp_sla_settle_raise(&s, OPEN, AT(2880)));
+    ck_assert(s.breached_resolution);
+
+    struct sp_sla ahead = started(NORMAL); /* 240 / 2880 */
+    ck_assert(sp_sla_check_breach(&ahead, OPEN, AT(241), NULL));
+    sp_sla_retarget_raise(&ahead, OPEN, sp_sla_default_targets(HIGH)); /* resolution 480 */
+    struct sp_sla before = ahead;
+    ck_assert(!sp_sla_settle_raise(&ahead, OPEN, AT(241)));
+    ck_assert_mem_eq(&ahead, &before, sizeof(before));
+    ck_assert(!sp_sla_check_breach(&ahead, OPEN, AT(480), NULL));
+    ck_assert(sp_sla_check_breach(&ahead, OPEN, AT(481), NULL));
+    ck_assert(ahead.breached_resolution);
+}
+END_TEST
+
 START_TEST(resolution_due_first_is_reported_first_then_the_first_response)
 {
     struct sp_sla s;
@@ -904,6 +950,8 @@ sla_suite(void)
     tcase_add_test(tc,
                    resolution_of_the_escalated_priority_is_judged_after_a_first_response_breach);
     tcase_add_test(tc, both_targets_missed_at_once_are_flagged_and_reported_once);
+    tcase_add_test(tc, settle_raise_flags_a_target_the_raise_made_overdue);
+    tcase_add_test(tc, settle_raise_takes_a_due_at_now_and_leaves_one_ahead);
     tcase_add_test(tc, resolution_due_first_is_reported_first_then_the_first_response);
     tcase_add_test(tc, breach_check_at_follows_the_targets_still_to_judge);
     tcase_add_test(tc, breach_check_at_is_zero_when_stopped);
