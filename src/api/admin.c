@@ -392,7 +392,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
  * round-trips exactly; each item is the skill domain/agents makes of it
  * (trimmed, A-Z in lower case), and the agent's rule says which lists
  * are skills (a duplicate is one in any case). NULL with a field error
- * when it is not one. */
+ * per bad item (skills[i], as an article's tags[i]) when it is not one. */
 static const char *
 skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
 {
@@ -408,7 +408,7 @@ skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
             json_object_array_put_idx(arr, i, json_object_new_string(skill));
     }
     size_t before = p->nerrors;
-    sp_problem_check_list(p, &sp_agent_skills_rule, items, n);
+    sp_problem_check_items(p, r->arena, &sp_agent_skills_rule, items, n);
     return p->nerrors == before ? sp_json_compact(arr, NULL) : NULL;
 }
 

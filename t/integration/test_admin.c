@@ -1409,7 +1409,7 @@ START_TEST(agent_skills_round_trip_exactly)
     struct sp_t_user v = sp_t_user_new(SP_ROLE_AGENT);
     r = sp_t_admin("POST", "/support/admin/agents",
               sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"tab\\there\"]}", v.sub));
-    sp_t_assert_invalid(r, "skills", "invalid");
+    sp_t_assert_invalid(r, "skills[0]", "invalid");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -1427,19 +1427,19 @@ START_TEST(skills_are_trimmed_lower_case_and_one_in_any_case)
         struct sp_t_resp *r = sp_t_admin(
             "POST", "/support/admin/agents",
             sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"ok\",%s]}", u.sub, bad[i]));
-        sp_t_assert_invalid(r, "skills", "invalid");
+        sp_t_assert_invalid(r, "skills[1]", "invalid");
         ck_assert_uint_eq(error_count(r), 1);
         sp_t_resp_free(r);
     }
     struct sp_t_resp *r = sp_t_admin(
         "POST", "/support/admin/agents",
         sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"%s\"]}", u.sub, sp_t_repeat("s", 65)));
-    sp_t_assert_invalid(r, "skills", "invalid");
+    sp_t_assert_invalid(r, "skills[0]", "invalid");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", "/support/admin/agents",
                    sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"Billing\",\" billing \"]}",
                             u.sub));
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
                      "0");
@@ -1514,7 +1514,7 @@ START_TEST(agent_user_id_is_an_integer_as_string_or_number)
     r = sp_t_admin("POST", "/support/admin/agents",
                    "{\"user_id\":\"71 52\",\"skills\":[\"x\",\"x\"],\"max_concurrent_chats\":101}");
     sp_t_assert_invalid(r, "user_id", "invalid");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_assert_invalid(r, "max_concurrent_chats", "out_of_range");
     ck_assert_uint_eq(error_count(r), 3);
     sp_t_resp_free(r);
@@ -1529,26 +1529,55 @@ START_TEST(agent_skills_listed_twice_are_422_duplicate)
     struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/agents",
                                      sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"x\",\"y\",\"x\"]}",
                                               u.sub));
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[2]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
                      "0");
     int64_t id = sp_t_admin_agent_new("\"skills\":[\"de\"]", &u);
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"fr\"]}");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"
                               " WHERE id = %lld", (long long)id), "de");
     /* one in any case; accents differ */
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"FR\"]}");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"fr\\u00e9\"]}");
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* Each bad skill is its own error, named by its index (QA: one error for
+ * the whole list named no skill), as an article's tags; a list over 50
+ * is one error on the list. */
+START_TEST(agent_skills_report_each_bad_skill_by_index)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"ok\",\"\",\"a\\nb\",\"OK\",7]}",
+                 u.sub));
+    sp_t_assert_invalid(r, "skills[1]", "invalid");
+    sp_t_assert_invalid(r, "skills[2]", "invalid");
+    sp_t_assert_invalid(r, "skills[3]", "duplicate");
+    sp_t_assert_invalid(r, "skills[4]", "invalid");
+    ck_assert_uint_eq(error_count(r), 4);
+    ck_assert_str_eq(sp_t_invalid_message(r, "skills[3]"),
+                     "a skill is listed twice (in upper or lower case)");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[%s\"x\"]}", u.sub,
+                            sp_t_repeat("\"\",", 50)));
+    sp_t_assert_invalid(r, "skills", NULL);
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
+                     "0");
 }
 END_TEST
 
@@ -1573,10 +1602,10 @@ START_TEST(agent_validation_conflicts_and_patch)
         {"\"user_id\":\"\"", "user_id", NULL},
         {"\"user_id\":4.5", "user_id", "wrong_type"},
         {"\"user_id\":true", "user_id", "wrong_type"},
-        {"\"user_id\":\"@\",\"skills\":[1]", "skills", NULL},
-        {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[1]", "skills[0]", "invalid"},
+        {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills[0]", "invalid"},
         {"\"user_id\":\"@\",\"skills\":\"x\"", "skills", NULL},
-        {"\"user_id\":\"@\",\"skills\":[null]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[null]", "skills[0]", "invalid"},
         {"\"user_id\":\"@\",\"status\":\"busy\"", "status", "invalid"},
         {"\"user_id\":\"@\",\"max_concurrent_chats\":101", "max_concurrent_chats", NULL},
         {"\"user_id\":\"@\",\"max_concurrent_chats\":-1", "max_concurrent_chats", NULL},
@@ -1898,6 +1927,7 @@ admin_suite(void)
     tcase_add_test(tc, agent_validation_conflicts_and_patch);
     tcase_add_test(tc, agent_user_id_is_an_integer_as_string_or_number);
     tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
+    tcase_add_test(tc, agent_skills_report_each_bad_skill_by_index);
     tcase_add_test(tc, skills_are_trimmed_lower_case_and_one_in_any_case);
     tcase_add_test(tc, the_skills_migration_gives_old_rows_the_one_form);
     tc = sp_t_tcase(s, "names_teams_if_match");
