@@ -211,14 +211,20 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     return respond_row(r, &row);
 }
 
+/* How a store's row id goes, at version if_match (0: any). */
+typedef enum sp_rc (*delete_fn)(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+                                long long if_match, struct sp_problem *p);
+
+/* DELETE …/:id (204), honouring If-Match as a PATCH does. */
 static enum sp_rc
-remove_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+remove_row(struct sp_req *r, const struct sp_admin_store *store, delete_fn del,
+           struct sp_problem *p)
 {
     long long id, if_match;
     if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_admin_store_delete(&ctx, res->store, id, if_match, p) != SP_OK)
+    if (del(&ctx, store, id, if_match, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
@@ -246,7 +252,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     switch (r->method) {
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
-    case SP_DELETE: return remove_row(r, res, p);
+    case SP_DELETE: return remove_row(r, res->store, sp_admin_store_delete, p);
     default:   /* GET, HEAD: one row by :id, or the list */
         return r->nparams > 0 ? get_row(r, res, p) : list(r, res->store, res->cursor, p);
     }
@@ -325,6 +331,10 @@ static const struct sp_field_spec sla_fields[SLA_NFIELDS] = {
     [SLA_RESOLUTION] = {"resolution_minutes", SP_FIELD_INT, true, false, 1, 5256000, NULL, 0, 0},
 };
 
+/* PUT upserts the policy of (priority, category) and answers it with its
+ * ETag. With If-Match (checked after the body: a bad body is 422
+ * whatever it) it only updates that policy, at the ETag's version (or
+ * any, for *): 412 when it is at another one, or when there is none yet. */
 enum sp_rc
 sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
 {
@@ -332,26 +342,41 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
     if (sp_api_read_fields(r, sla_fields, SLA_NFIELDS, v, p) == NULL)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (p->nerrors > 0) {
-        /* The fields that were read are checked on, so one 422 lists
-         * every field error (API.md §1). A missing one is reported. */
-        (void)sp_sla_policy_check(&ctx, v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL,
-                                  (long)v[SLA_FIRST].i, (long)v[SLA_RESOLUTION].i, p);
+    struct sp_sla_policy_input in = {
+        .priority = v[SLA_PRIORITY].str,
+        .category = v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL,
+        .first_response_minutes = (long)v[SLA_FIRST].i,
+        .resolution_minutes = (long)v[SLA_RESOLUTION].i,
+    };
+    /* The fields that were read are checked on, so one 422 lists every
+     * field error (API.md §1; a missing one is reported already). */
+    if (sp_sla_policy_check(&ctx, &in, p) != SP_OK)
         return p->rc;
-    }
-    const char *row;
-    if (sp_sla_policy_put(&ctx, v[SLA_PRIORITY].str,
-                         v[SLA_CATEGORY].present ? v[SLA_CATEGORY].str : NULL, (long)v[SLA_FIRST].i,
-                         (long)v[SLA_RESOLUTION].i, &row, p) != SP_OK)
+    long long id = 0, if_match = 0;
+    if (sp_req_header(r, "If-Match") != NULL &&
+        (sp_sla_policy_current(&ctx, &in, &id, p) != SP_OK ||
+         sp_api_if_match(r, id, &if_match, p) != SP_OK))
         return p->rc;
-    return respond_row(r, &(struct sp_table_row){.json = row});
+    struct sp_table_row row;
+    if (sp_sla_policy_put(&ctx, &in, id, if_match, &row, p) != SP_OK)
+        return p->rc;
+    return respond_row(r, &row);
 }
 
-/* DELETE …/:id: a category's override goes, its tickets take the default. */
+static enum sp_rc
+delete_policy(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
+              long long if_match, struct sp_problem *p)
+{
+    (void)s;
+    return sp_sla_policy_delete(ctx, id, if_match, p);
+}
+
+/* DELETE …/:id: a category's override goes, its tickets take the default;
+ * If-Match as for the other admin rows. */
 enum sp_rc
 sp_api_admin_sla_delete(struct sp_req *r, struct sp_problem *p)
 {
-    return sp_api_delete_by_id(r, sp_sla_policy_delete, p);
+    return remove_row(r, &sp_sla_policy_store, delete_policy, p);
 }
 
 /* --- priority rules ---------------------------------------------------------- */
@@ -392,7 +417,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
  * round-trips exactly; each item is the skill domain/agents makes of it
  * (trimmed, A-Z in lower case), and the agent's rule says which lists
  * are skills (a duplicate is one in any case). NULL with a field error
- * when it is not one. */
+ * per bad item (skills[i], as an article's tags[i]) when it is not one. */
 static const char *
 skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
 {
@@ -408,7 +433,7 @@ skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
             json_object_array_put_idx(arr, i, json_object_new_string(skill));
     }
     size_t before = p->nerrors;
-    sp_problem_check_list(p, &sp_agent_skills_rule, items, n);
+    sp_problem_check_items(p, r->arena, &sp_agent_skills_rule, items, n);
     return p->nerrors == before ? sp_json_compact(arr, NULL) : NULL;
 }
 

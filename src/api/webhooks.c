@@ -112,7 +112,7 @@ read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp
      * read are still checked, so one 422 lists every field error (API.md
      * §1), as for articles. A missing one is reported already. */
     if (p->nerrors > 0)
-        (void)sp_webhook_check(in, false, webhook_env(r).allow_loopback, p);
+        (void)sp_webhook_check(r->arena, in, false, webhook_env(r).allow_loopback, p);
     return p->rc;
 }
 

@@ -167,11 +167,9 @@ item_fault(const struct sp_list_rule *r, const char *const *items, size_t i,
     return NULL;
 }
 
-/* The list's one fault (more than max), or each item's as field; names
- * gives item i its field name (NULL: the list's). */
-static void
-check_list(struct sp_problem *p, const struct sp_list_rule *r, const char *const *items,
-           size_t n, struct sp_arena *names)
+void
+sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
+                       const char *const *items, size_t n)
 {
     if (n > r->max) {
         sp_problem_fieldf(p, r->field, "too_many", "must have at most %zu %s", r->max, r->items);
@@ -181,28 +179,9 @@ check_list(struct sp_problem *p, const struct sp_list_rule *r, const char *const
         char msg[SP_PROBLEM_MESSAGE_MAX];
         const char *message;
         const char *code = item_fault(r, items, i, &message, msg);
-        if (code == NULL)
-            continue;
-        if (names == NULL) {
-            sp_problem_field(p, r->field, code, message);
-            return;
-        }
-        sp_problem_field(p, sp_arena_sprintf(names, "%s[%zu]", r->field, i), code, message);
+        if (code != NULL)
+            sp_problem_field(p, sp_arena_sprintf(a, "%s[%zu]", r->field, i), code, message);
     }
-}
-
-void
-sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
-                      const char *const *items, size_t n)
-{
-    check_list(p, r, items, n, NULL);
-}
-
-void
-sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
-                       const char *const *items, size_t n)
-{
-    check_list(p, r, items, n, a);
 }
 
 void

@@ -96,26 +96,24 @@ const char *sp_problem_list_text(char *msg, const char *prefix, const char *cons
                                  size_t n);
 
 /* A request field that is a list of at most max distinct strings, each
- * accepted by ok (article tags, webhook event types): one rule, so every
- * such list is checked, and its errors worded, the same way. */
+ * accepted by ok (article tags, agent skills, webhook event types): one
+ * rule, so every such list is checked, and its errors worded, the same
+ * way. */
 struct sp_list_rule {
     const char *field;
     size_t max;
     bool (*ok)(const char *item);
     const char *items;        /* what they are, plural: "must have at most <max> <items>" */
     const char *bad_code;     /* code when ok refuses an item */
-    const char *bad;          /* its message; with values, the text before them */
+    const char *bad;          /* its message, of one item; with values, the text before them */
     const char *const *values;/* NULL-terminated, or NULL: the items ok accepts, listed */
     const char *duplicate;    /* message with code duplicate */
 };
-/* Adds one field error for the first way items break r (more than max,
- * then item by item: refused, or equal to an earlier one); nothing when
- * they pass. */
-void sp_problem_check_list(struct sp_problem *p, const struct sp_list_rule *r,
-                           const char *const *items, size_t n);
-/* As sp_problem_check_list, but each item that breaks r is a field error
- * of its own, named by its index ("tags[2]", as API.md §1 names an
- * element), so one 422 points at every bad item; names in a. */
+/* Checks items against r: more than max is one error on the list (field
+ * "tags", code too_many); otherwise each item that breaks r (refused, or
+ * equal to an earlier one) is a field error of its own, named by its
+ * index ("tags[2]", as API.md §1 names an element), so one 422 points at
+ * every bad item. Nothing when they pass; the names are allocated in a. */
 struct sp_arena;
 void sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
                             const char *const *items, size_t n);

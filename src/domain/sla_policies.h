@@ -15,28 +15,52 @@
 #include "domain/ctx.h"
 
 /* The admin's list, by id like every admin list: the defaults, seeded
- * first, come first. Read only: it has no columns to create or patch. */
+ * first, come first. Versioned (sql/053): the row's version is its ETag.
+ * Read only: it has no columns to create or patch. */
 extern const struct sp_admin_store sp_sla_policy_store;
-/* Upserts the policy of (priority, category_slug or NULL for the default)
- * and returns the row; an unknown slug is 422 unknown_category, a first
- * response later than the resolution 422 (field first_response_minutes). */
-enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const char *priority, const char *category_slug,
-                             long first_response_minutes, long resolution_minutes,
-                             const char **row_json, struct sp_problem *p);
+
+/* A put: the targets of (priority, category slug or NULL for the
+ * priority's default). */
+struct sp_sla_policy_input {
+    const char *priority;
+    const char *category;
+    long first_response_minutes;
+    long resolution_minutes;
+};
 
 /* The checks of a put past the fields' shapes: a first response later
  * than the resolution (either 0: not given well-formed, not compared);
  * then, when p holds any field error (these or the caller's), the
  * category's slug is looked up too, so one 422 lists unknown_category
  * with the rest (API.md §1). */
-enum sp_rc sp_sla_policy_check(struct sp_ctx *ctx, const char *category_slug,
-                               long first_response_minutes, long resolution_minutes,
+enum sp_rc sp_sla_policy_check(struct sp_ctx *ctx, const struct sp_sla_policy_input *in,
                                struct sp_problem *p);
+
+/* The id of the policy a put of in would update, for the put's If-Match
+ * (its ETag names the row): 422 unknown_category for an unknown slug;
+ * 412 precondition_failed when there is none yet, as If-Match (even *)
+ * needs a current row (RFC 9110 §13.1.1): a new override is created
+ * without it. */
+enum sp_rc sp_sla_policy_current(struct sp_ctx *ctx, const struct sp_sla_policy_input *in,
+                                 long long *id, struct sp_problem *p);
+
+/* The checks, then the write, and the row with its version: id 0
+ * upserts the policy of in (a new version when it was there); else
+ * (a put with If-Match) it updates row id, the one
+ * sp_sla_policy_current found, when it is at version if_match (0: any),
+ * and anything else (another version, or the row removed since) is 412
+ * with nothing written. Errors: 422 unknown_category, a first response
+ * later than the resolution 422 (field first_response_minutes). */
+enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in,
+                             long long id, long long if_match, struct sp_table_row *row,
+                             struct sp_problem *p);
 
 /* Removes a category's override (id): the category's tickets take the
  * priority's default from then on (as a PUT, for tickets created or
  * re-prioritized afterwards). A default is 409 default_policy (every
- * priority keeps one); no such row SP_NOT_FOUND. */
-enum sp_rc sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+ * priority keeps one); no such row SP_NOT_FOUND; SP_PRECONDITION when
+ * if_match (0: any) is not its version, and nothing is removed. */
+enum sp_rc sp_sla_policy_delete(struct sp_ctx *ctx, long long id, long long if_match,
+                                struct sp_problem *p);
 
 #endif

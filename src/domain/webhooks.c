@@ -122,18 +122,20 @@ static const struct sp_list_rule events_rule = {
     .ok = sp_webhook_event_type_ok,
     .items = "event types",
     .bad_code = "unknown_event",
-    .bad = "each event type must be one of: ",
+    .bad = "must be one of: ",
     .values = sp_webhook_event_types,
     .duplicate = "an event type is listed twice",
 };
 
+/* Each bad event type is its own error (events[i], as an article's
+ * tags[i]); an empty list is one error on the list. */
 static void
-check_events(const struct sp_webhook_input *in, struct sp_problem *p)
+check_events(struct sp_arena *a, const struct sp_webhook_input *in, struct sp_problem *p)
 {
     if (in->nevents == 0)
         sp_problem_field(p, "events", "required", "must list at least one event type");
     else
-        sp_problem_check_list(p, &events_rule, in->events, in->nevents);
+        sp_problem_check_items(p, a, &events_rule, in->events, in->nevents);
 }
 
 static void
@@ -147,15 +149,15 @@ check_url(const char *url, bool allow_loopback, struct sp_problem *p)
 }
 
 enum sp_rc
-sp_webhook_check(const struct sp_webhook_input *in, bool create, bool allow_loopback,
-                 struct sp_problem *p)
+sp_webhook_check(struct sp_arena *a, const struct sp_webhook_input *in, bool create,
+                 bool allow_loopback, struct sp_problem *p)
 {
     if (in->url != NULL)
         check_url(in->url, allow_loopback, p);
     else if (create)
         sp_problem_field(p, "url", "required", "is required");
     if (in->events_set)
-        check_events(in, p);
+        check_events(a, in, p);
     else if (create)
         sp_problem_field(p, "events", "required", "is required");
     if (in->description_set && in->description != NULL &&
@@ -208,7 +210,7 @@ sp_webhook_create(struct sp_ctx *ctx, const struct sp_webhook_env *env,
                   const struct sp_webhook_input *in, const char *actor, struct sp_webhook *out,
                   struct sp_problem *p)
 {
-    if (sp_webhook_check(in, true, env->allow_loopback, p) != SP_OK)
+    if (sp_webhook_check(ctx->arena, in, true, env->allow_loopback, p) != SP_OK)
         return p->rc;
     if (env->crypto == NULL)
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
@@ -243,7 +245,7 @@ enum sp_rc
 sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
                  const struct sp_webhook_input *in, struct sp_webhook *out, struct sp_problem *p)
 {
-    if (sp_webhook_check(in, false, env->allow_loopback, p) != SP_OK)
+    if (sp_webhook_check(ctx->arena, in, false, env->allow_loopback, p) != SP_OK)
         return p->rc;
     const char *params[WP_COUNT] = {0};
     write_params(ctx->arena, in, params);

@@ -71,11 +71,12 @@ struct sp_webhook_input {
 };
 
 /* Field checks, the URL through the SSRF guard (it resolves the host):
- * each failure a field error (url: invalid_url; events: required,
- * too_many, unknown_event, duplicate; description: too_long); SP_INVALID
- * when there is any. */
-enum sp_rc sp_webhook_check(const struct sp_webhook_input *in, bool create, bool allow_loopback,
-                            struct sp_problem *p);
+ * each failure a field error (url: invalid_url; events: required or
+ * too_many on the list, unknown_event or duplicate on each bad item as
+ * events[i], named in a; description: too_long); SP_INVALID when there
+ * is any. */
+enum sp_rc sp_webhook_check(struct sp_arena *a, const struct sp_webhook_input *in, bool create,
+                            bool allow_loopback, struct sp_problem *p);
 
 /* Stores a webhook with a new secret, returned in out->secret. Runs in the
  * caller's transaction (two statements). SP_UNAVAILABLE without a key

@@ -812,6 +812,7 @@ assert_sla(struct json_object *p)
     int64_t rs = sp_t_jint(p, "resolution_minutes");
     ck_assert(fr >= 1 && fr <= 5256000);
     ck_assert(rs >= 1 && rs <= 5256000);
+    ck_assert_int_ge(sp_t_jint(p, "version"), 1);
     sp_t_assert_timestamp(sp_t_jstr(p, "updated_at"));
 }
 
@@ -1409,7 +1410,7 @@ START_TEST(agent_skills_round_trip_exactly)
     struct sp_t_user v = sp_t_user_new(SP_ROLE_AGENT);
     r = sp_t_admin("POST", "/support/admin/agents",
               sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"tab\\there\"]}", v.sub));
-    sp_t_assert_invalid(r, "skills", "invalid");
+    sp_t_assert_invalid(r, "skills[0]", "invalid");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -1427,19 +1428,19 @@ START_TEST(skills_are_trimmed_lower_case_and_one_in_any_case)
         struct sp_t_resp *r = sp_t_admin(
             "POST", "/support/admin/agents",
             sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"ok\",%s]}", u.sub, bad[i]));
-        sp_t_assert_invalid(r, "skills", "invalid");
+        sp_t_assert_invalid(r, "skills[1]", "invalid");
         ck_assert_uint_eq(error_count(r), 1);
         sp_t_resp_free(r);
     }
     struct sp_t_resp *r = sp_t_admin(
         "POST", "/support/admin/agents",
         sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"%s\"]}", u.sub, sp_t_repeat("s", 65)));
-    sp_t_assert_invalid(r, "skills", "invalid");
+    sp_t_assert_invalid(r, "skills[0]", "invalid");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", "/support/admin/agents",
                    sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"Billing\",\" billing \"]}",
                             u.sub));
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
                      "0");
@@ -1514,7 +1515,7 @@ START_TEST(agent_user_id_is_an_integer_as_string_or_number)
     r = sp_t_admin("POST", "/support/admin/agents",
                    "{\"user_id\":\"71 52\",\"skills\":[\"x\",\"x\"],\"max_concurrent_chats\":101}");
     sp_t_assert_invalid(r, "user_id", "invalid");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_assert_invalid(r, "max_concurrent_chats", "out_of_range");
     ck_assert_uint_eq(error_count(r), 3);
     sp_t_resp_free(r);
@@ -1529,26 +1530,55 @@ START_TEST(agent_skills_listed_twice_are_422_duplicate)
     struct sp_t_resp *r = sp_t_admin("POST", "/support/admin/agents",
                                      sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"x\",\"y\",\"x\"]}",
                                               u.sub));
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[2]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
                      "0");
     int64_t id = sp_t_admin_agent_new("\"skills\":[\"de\"]", &u);
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"fr\"]}");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT array_to_string(skills, '|') FROM support_agents"
                               " WHERE id = %lld", (long long)id), "de");
     /* one in any case; accents differ */
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"FR\"]}");
-    sp_t_assert_invalid(r, "skills", "duplicate");
+    sp_t_assert_invalid(r, "skills[1]", "duplicate");
     sp_t_resp_free(r);
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
                    "{\"skills\":[\"fr\",\"fr\\u00e9\"]}");
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* Each bad skill is its own error, named by its index (QA: one error for
+ * the whole list named no skill), as an article's tags; a list over 50
+ * is one error on the list. */
+START_TEST(agent_skills_report_each_bad_skill_by_index)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/agents",
+        sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"ok\",\"\",\"a\\nb\",\"OK\",7]}",
+                 u.sub));
+    sp_t_assert_invalid(r, "skills[1]", "invalid");
+    sp_t_assert_invalid(r, "skills[2]", "invalid");
+    sp_t_assert_invalid(r, "skills[3]", "duplicate");
+    sp_t_assert_invalid(r, "skills[4]", "invalid");
+    ck_assert_uint_eq(error_count(r), 4);
+    ck_assert_str_eq(sp_t_invalid_message(r, "skills[3]"),
+                     "a skill is listed twice (in upper or lower case)");
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[%s\"x\"]}", u.sub,
+                            sp_t_repeat("\"\",", 50)));
+    sp_t_assert_invalid(r, "skills", NULL);
+    ck_assert_uint_eq(error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
+                     "0");
 }
 END_TEST
 
@@ -1573,10 +1603,10 @@ START_TEST(agent_validation_conflicts_and_patch)
         {"\"user_id\":\"\"", "user_id", NULL},
         {"\"user_id\":4.5", "user_id", "wrong_type"},
         {"\"user_id\":true", "user_id", "wrong_type"},
-        {"\"user_id\":\"@\",\"skills\":[1]", "skills", NULL},
-        {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[1]", "skills[0]", "invalid"},
+        {"\"user_id\":\"@\",\"skills\":[\"\"]", "skills[0]", "invalid"},
         {"\"user_id\":\"@\",\"skills\":\"x\"", "skills", NULL},
-        {"\"user_id\":\"@\",\"skills\":[null]", "skills", NULL},
+        {"\"user_id\":\"@\",\"skills\":[null]", "skills[0]", "invalid"},
         {"\"user_id\":\"@\",\"status\":\"busy\"", "status", "invalid"},
         {"\"user_id\":\"@\",\"max_concurrent_chats\":101", "max_concurrent_chats", NULL},
         {"\"user_id\":\"@\",\"max_concurrent_chats\":-1", "max_concurrent_chats", NULL},
@@ -1815,6 +1845,25 @@ assert_if_match(const char *path, const char *field)
     sp_t_resp_free(r);
 }
 
+/* DELETE of row id of table at path, at version: with an older ETag 412
+ * and the row stays; with its own 204; then 404. */
+static void
+assert_delete_if_match(const char *path, const char *table, long long id, long long version)
+{
+    struct sp_t_resp *r = with_if_match("DELETE", path, NULL,
+                                        sp_t_fmt("\"%lld-v%lld\"", id, version - 1));
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM %s WHERE id = %lld", table, id), "1");
+    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, version);
+    r = with_if_match("DELETE", path, NULL, etag);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = with_if_match("DELETE", path, NULL, etag);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+
 START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
 {
     const char *slug = sp_t_admin_category_new(NULL);
@@ -1847,17 +1896,111 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
     const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", id);
     assert_if_match(path, "name");
     /* DELETE too: a stale ETag is 412 and the rule stays */
-    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v1\"", id));
+    assert_delete_if_match(path, "support_priority_rules", id, 3);
+}
+END_TEST
+
+/* A PUT of the high policy of category slug with first_minutes. */
+static struct sp_t_resp *
+sla_put(const char *slug, int first_minutes, const char *if_match)
+{
+    return with_if_match("PUT", "/support/admin/sla-policies",
+                         sp_t_fmt("{\"priority\":\"high\",\"category\":%s,"
+                                  "\"first_response_minutes\":%d,\"resolution_minutes\":600}",
+                                  slug != NULL ? sp_t_jq(slug) : "null", first_minutes),
+                         if_match);
+}
+
+/* The first response minutes and version of SLA policy id, "30 1". */
+static const char *
+sla_row(long long id)
+{
+    return sp_t_sql("SELECT first_response_minutes || ' ' || version FROM support_sla_policies"
+                    " WHERE id = %lld", id);
+}
+
+/* SLA policies are versioned as the other admin rows (sql/053; QA: two
+ * admins editing one policy silently overwrote each other): a PUT
+ * answers ETag "<id>-v<version>" and bumps the version of the row it
+ * updates; with If-Match it updates only the policy that ETag names, at
+ * that version (or *), and anything else is 412 with nothing written, as
+ * for a policy that does not exist yet. DELETE honours If-Match too; a
+ * bad body is 422 whatever the If-Match. */
+START_TEST(if_match_is_honoured_on_sla_policies)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                                     sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
+                                              "\"first_response_minutes\":30,"
+                                              "\"resolution_minutes\":600}", slug));
+    sp_t_assert_json(r, 200);
+    long long id = (long long)sp_t_jint(r->json, "id");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+    const char *etag = sp_t_fmt("\"%lld-v1\"", id);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+    struct json_object *listed = parsed(sla_find("high", slug));
+    ck_assert_int_eq(sp_t_jint(listed, "version"), 1);
+    json_object_put(listed);
+
+    const char *const stale[] = {"\"nope\"", "nope", sp_t_fmt("\"%lld-v2\"", id),
+                                 sp_t_fmt("\"%lld-v1\"", id + 1), "\"v1\""};
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        r = sla_put(slug, 31, stale[i]);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sla_row(id), "30 1");
+    r = sla_put(slug, 32, etag);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 32);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v2\"", id));
+    sp_t_resp_free(r);
+    /* the other admin, still on the old ETag, is told */
+    r = sla_put(slug, 33, etag);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the resource is at version 2, not 1");
+    sp_t_resp_free(r);
+    r = sla_put(slug, 34, "*");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
+    sp_t_resp_free(r);
+    /* without If-Match the last write wins, as a new version */
+    r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                   sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
+                            "\"first_response_minutes\":35,\"resolution_minutes\":600}", slug));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v4\"", id));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sla_row(id), "35 4");
+
+    /* no policy yet: If-Match, even *, is 412 and none is created */
+    const char *other = sp_t_admin_category_new(NULL);
+    r = sla_put(other, 30, "*");
     sp_t_assert_problem(r, 412, "precondition_failed");
     sp_t_resp_free(r);
-    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE id = %lld", id),
-                     "1");
-    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v3\"", id));
-    sp_t_assert_status(r, 204);
+    ck_assert_msg(sla_find("high", other) == NULL, "a PUT with If-Match created a policy");
+    /* a bad body is 422 whatever the If-Match */
+    r = sla_put(slug, 601, "\"nope\"");
+    sp_t_assert_invalid(r, "first_response_minutes", "out_of_range");
     sp_t_resp_free(r);
-    r = with_if_match("DELETE", path, NULL, sp_t_fmt("\"%lld-v3\"", id));
-    sp_t_assert_problem(r, 404, "not_found");
+    r = sla_put(sp_t_unique("ghost"), 30, "*");
+    sp_t_assert_invalid(r, "category", "unknown_category");
     sp_t_resp_free(r);
+    ck_assert_str_eq(sla_row(id), "35 4");
+
+    /* DELETE: a stale ETag is 412 and the override stays */
+    assert_delete_if_match(sp_t_fmt("/support/admin/sla-policies/%lld", id),
+                           "support_sla_policies", id, 4);
+    /* a default is never removed, whatever its If-Match */
+    struct json_object *def = parsed(sla_find("high", NULL));
+    long long def_id = (long long)sp_t_jint(def, "id");
+    r = with_if_match("DELETE", sp_t_fmt("/support/admin/sla-policies/%lld", def_id), NULL,
+                      sp_t_fmt("\"%lld-v%lld\"", def_id, (long long)sp_t_jint(def, "version")));
+    sp_t_assert_problem(r, 409, "default_policy");
+    sp_t_resp_free(r);
+    json_object_put(def);
 }
 END_TEST
 
@@ -1898,6 +2041,7 @@ admin_suite(void)
     tcase_add_test(tc, agent_validation_conflicts_and_patch);
     tcase_add_test(tc, agent_user_id_is_an_integer_as_string_or_number);
     tcase_add_test(tc, agent_skills_listed_twice_are_422_duplicate);
+    tcase_add_test(tc, agent_skills_report_each_bad_skill_by_index);
     tcase_add_test(tc, skills_are_trimmed_lower_case_and_one_in_any_case);
     tcase_add_test(tc, the_skills_migration_gives_old_rows_the_one_form);
     tc = sp_t_tcase(s, "names_teams_if_match");
@@ -1906,6 +2050,7 @@ admin_suite(void)
     tcase_add_test(tc, teams_are_trimmed_and_lower_case_so_round_robin_finds_them);
     tcase_add_test(tc, the_team_migration_gives_old_rows_the_one_form);
     tcase_add_test(tc, if_match_is_honoured_on_categories_agents_and_rules);
+    tcase_add_test(tc, if_match_is_honoured_on_sla_policies);
     return s;
 }
 

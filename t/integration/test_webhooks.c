@@ -189,10 +189,10 @@ START_TEST(create_validates_every_field)
     sp_t_assert_invalid(r, "events", "required");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.nope\"]}");
-    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "events[0]", "unknown_event");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ping\"]}");
-    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "events[0]", "unknown_event");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[]}");
     sp_t_assert_invalid(r, "events", "required");
@@ -200,7 +200,7 @@ START_TEST(create_validates_every_field)
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS,
               "{\"url\":\"https://8.8.8.8/\",\"events\":[\"ticket.created\",\"ticket.created\"]}");
-    sp_t_assert_invalid(r, "events", "duplicate");
+    sp_t_assert_invalid(r, "events[1]", "duplicate");
     sp_t_resp_free(r);
     r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/\",\"events\":[1]}");
     sp_t_assert_invalid(r, "events", "wrong_type");
@@ -228,11 +228,11 @@ START_TEST(create_and_patch_report_every_field_error_at_once)
                    sp_t_fmt("{\"url\":5,\"events\":[\"ticket.nope\"],\"description\":\"%s\"}",
                             sp_t_repeat("d", 501)));
     sp_t_assert_invalid(r, "url", "wrong_type");
-    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "events[0]", "unknown_event");
     sp_t_assert_invalid(r, "description", "too_long");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
-    ck_assert_str_eq(sp_t_invalid_message(r, "events"),
-                     "each event type must be one of: ticket.created, ticket.updated,"
+    ck_assert_str_eq(sp_t_invalid_message(r, "events[0]"),
+                     "must be one of: ticket.created, ticket.updated,"
                      " ticket.message_created, ticket.escalated, ticket.sla_warning,"
                      " ticket.sla_breached, chat.session_created, chat.transferred");
     ck_assert_str_eq(sp_t_invalid_message(r, "description"), "must be at most 500 characters");
@@ -258,7 +258,7 @@ START_TEST(create_and_patch_report_every_field_error_at_once)
     r = sp_t_admin("PATCH", path, "{\"url\":\"https://10.0.0.1/\",\"events\":[\"ping\"],"
                                   "\"description\":7}");
     sp_t_assert_invalid(r, "url", "invalid_url");
-    sp_t_assert_invalid(r, "events", "unknown_event");
+    sp_t_assert_invalid(r, "events[0]", "unknown_event");
     sp_t_assert_invalid(r, "description", "wrong_type");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
@@ -266,6 +266,40 @@ START_TEST(create_and_patch_report_every_field_error_at_once)
     r = sp_t_admin("GET", path, NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "url"), "https://8.8.8.8/every");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* Each bad event type is its own error, named by its index (QA: one
+ * error for the whole list named no item), as an article's tags; on a
+ * PATCH too, and nothing is written. */
+START_TEST(each_bad_event_type_is_its_own_error)
+{
+    static const char body[] = "{\"url\":\"https://8.8.8.8/items\",\"events\":["
+                               "\"ticket.created\",\"ticket.nope\",\"ping\",\"ticket.created\","
+                               "\"chat.transferred\"]}";
+    struct sp_t_resp *r = sp_t_admin("POST", HOOKS, body);
+    sp_t_assert_invalid(r, "events[1]", "unknown_event");
+    sp_t_assert_invalid(r, "events[2]", "unknown_event");
+    sp_t_assert_invalid(r, "events[3]", "duplicate");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    ck_assert_str_eq(sp_t_invalid_message(r, "events[3]"), "an event type is listed twice");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhooks"
+                              " WHERE url = 'https://8.8.8.8/items'"), "0");
+
+    r = create("https://8.8.8.8/items", "[\"ticket.created\"]");
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"events\":[\"ticket.updated\",\"ticket.updated\",\"x\"]}");
+    sp_t_assert_invalid(r, "events[1]", "duplicate");
+    sp_t_assert_invalid(r, "events[2]", "unknown_event");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", path, NULL);
+    ck_assert_str_eq(json_object_to_json_string_ext(sp_t_jarr(r->json, "events"),
+                                                    JSON_C_TO_STRING_PLAIN),
+                     "[\"ticket.created\"]");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -1453,6 +1487,7 @@ suite(void)
     tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
     tcase_add_test(tc, create_validates_every_field);
     tcase_add_test(tc, create_and_patch_report_every_field_error_at_once);
+    tcase_add_test(tc, each_bad_event_type_is_its_own_error);
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
     tcase_add_test(tc, patch_changes_what_is_given);
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);
