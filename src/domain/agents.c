@@ -95,7 +95,7 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .ok = skill_ok,
     .items = "skills",
     .bad_code = "invalid",
-    .bad = "must be strings of 1 to 64 characters, not blank, without control characters or"
+    .bad = "must be a skill: 1 to 64 characters, not blank, without control characters or"
            " line breaks",
     .duplicate = "a skill is listed twice (in upper or lower case)",
 };
