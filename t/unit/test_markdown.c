@@ -391,6 +391,20 @@ START_TEST(code_fence_language_is_checked)
 }
 END_TEST
 
+START_TEST(tel_links_keep_a_phone_number)
+{
+    struct sp_markdown m = md("Call [our hotline](tel:+15551234) or "
+                              "[the desk](<tel:+1 (555) 123-4567>), "
+                              "not [this](tel:javascript:x).\n");
+    ck_assert_contains(m.html, "<a href=\"tel:+15551234\" rel=\"nofollow noopener noreferrer\">"
+                               "our hotline</a>");
+    ck_assert_contains(m.html, "<a href=\"tel:+1%20(555)%20123-4567\"");
+    ck_assert_contains(m.html, "not this.");
+    ck_assert_lacks(m.html, "javascript");
+    assert_inert(m.html);
+}
+END_TEST
+
 START_TEST(message_profile_is_unchanged)
 {
     /* The article allowlist must not widen what messages keep. */
@@ -439,6 +453,7 @@ markdown_suite(void)
     tcase_add_test(tc, script_content_is_not_text);
     tcase_add_test(tc, raw_html_never_passes);
     tcase_add_test(tc, code_fence_language_is_checked);
+    tcase_add_test(tc, tel_links_keep_a_phone_number);
     tcase_add_test(tc, message_profile_is_unchanged);
     tcase_add_test(tc, xss_corpus_stays_inert);
     suite_add_tcase(s, tc);
