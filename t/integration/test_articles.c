@@ -689,15 +689,33 @@ END_TEST
 START_TEST(search_finds_the_words_of_a_code_spans_tags)
 {
     const char *w = sp_t_unique_word(), *s = slug();
-    sp_t_resp_free(create(s, "Embedding", sp_t_fmt("Put the `<script>` tag of %s in the page.", w),
-                          "\"is_published\":true"));
+    const char *text = sp_t_fmt("Put the `<script>` tag of %s in the page. Then `<b>%s</b>` and"
+                                " a `<script>` or two.", w, w);
+    sp_t_resp_free(create(s, "Embedding", text, "\"is_published\":true"));
     struct sp_t_resp *r = search(sp_t_fmt("q=script%%20%s", w));
     sp_t_assert_json(r, 200);
     struct json_object *data = sp_t_jget(r->json, "data");
     ck_assert_int_eq((int)json_object_array_length(data), 1);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "slug"), s);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "summary"),
-                     sp_t_fmt("Put the <script> tag of %s in the page.", w));
+                     sp_t_fmt("Put the <script> tag of %s in the page. Then <b>%s</b> and a"
+                              " <script> or two.", w, w));
+    /* QA: found, but the snippet marked only the other word (the parser
+     * took "<script>" for a tag, shown as a space). The match inside a
+     * code span is marked like any other, its brackets escaped text, also
+     * where a fragment starts or ends at it. */
+    const char *snip = sp_t_jstr(json_object_array_get_idx(data, 0), "snippet");
+    int marked = 0;
+    for (const char *at = snip; (at = strstr(at, "<mark>script</mark>")) != NULL; at++, marked++)
+        ck_assert_msg(at - snip >= 4 && strncmp(at - 4, "&lt;", 4) == 0 &&
+                          strncmp(at + strlen("<mark>script</mark>"), "&gt;", 4) == 0,
+                      "half a tag in %s", snip);
+    ck_assert_msg(marked >= 1, "no script marked in %s", snip);
+    ck_assert_msg(strstr(snip, sp_t_fmt("&lt;b&gt;<mark>%s</mark>&lt;/b&gt;", w)) != NULL,
+                  "marks in %s", snip);
+    ck_assert_msg(strstr(snip, "<script") == NULL && strstr(snip, "<b>") == NULL &&
+                      strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL,
+                  "raw markup in %s", snip);
     sp_t_resp_free(r);
 }
 END_TEST
