@@ -9,6 +9,7 @@
 #include <cmark-gfm.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -91,9 +92,66 @@ is_space(char c)
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
+/* A code point that never starts a grapheme cluster (UAX #29's Extend
+ * and ZWJ, the ones text here meets): combining marks, ZWNJ/ZWJ,
+ * variation selectors, emoji skin tones and the tags of subdivision
+ * flags. A cut right before one would leave it, or the emoji it joins,
+ * cut off from its base. */
+static bool
+joins_previous(uint32_t cp)
+{
+    return (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+           (cp >= 0x1dc0 && cp <= 0x1dff) || cp == 0x200c || cp == 0x200d ||
+           (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+           (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
+           (cp >= 0xe0020 && cp <= 0xe007f) || (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
+static bool
+regional_indicator(uint32_t cp)
+{
+    return cp >= 0x1f1e6 && cp <= 0x1f1ff;
+}
+
+/* The start of the code point that ends at s[at] (at > 0; s is UTF-8). */
+static size_t
+previous_point(const char *s, size_t at)
+{
+    do
+        at--;
+    while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80);
+    return at;
+}
+
+/* Whether a cut at s[at] (0 < at < n) falls inside a grapheme cluster:
+ * before a code point that joins the previous one, after a ZWJ (the
+ * emoji it joins follows), or between the two regional indicators of a
+ * flag (they pair from the start of their run). */
+static bool
+inside_cluster(const char *s, size_t n, size_t at)
+{
+    size_t l, p = previous_point(s, at);
+    uint32_t next = sp_utf8_decode(s + at, n - at, &l);
+    uint32_t prev = sp_utf8_decode(s + p, at - p, &l);
+    if (joins_previous(next) || prev == 0x200d)
+        return true;
+    if (!regional_indicator(next) || !regional_indicator(prev))
+        return false;
+    size_t run = 0;
+    for (size_t i = at, q; i > 0; i = q, run++) {
+        q = previous_point(s, i);
+        if (!regional_indicator(sp_utf8_decode(s + q, i - q, &l)))
+            break;
+    }
+    return run % 2 == 1;
+}
+
 /* Where to cut s (n bytes, more than max code points) so that it and an
  * ellipsis make max code points: after the last whole word that fits, or
- * mid-word when that word is over half of the room. */
+ * mid-word when that word is over half of the room, backed off to the
+ * start of a grapheme cluster (an accent is not cut from its letter, a
+ * flag or an emoji sequence is not split) unless the cluster is the
+ * whole room (a base under hundreds of marks is cut anyway). */
 static size_t
 summary_cut(const char *s, size_t n, size_t max)
 {
@@ -106,8 +164,13 @@ summary_cut(const char *s, size_t n, size_t max)
     if (at < n && s[at] != ' ')
         while (cut > 0 && s[cut - 1] != ' ')
             cut--;
-    if (cut < at / 2)
+    if (cut < at / 2) {
         cut = at;
+        while (cut > 0 && cut < n && inside_cluster(s, n, cut))
+            cut = previous_point(s, cut);
+        if (cut == 0)
+            cut = at;
+    }
     while (cut > 0 && s[cut - 1] == ' ')
         cut--;
     return cut;

@@ -48,7 +48,8 @@ struct sp_markdown {
     const char *html;     /* sanitized (sanitize.h, article profile) */
     const char *summary;  /* first paragraph as plain text, whitespace
                            * collapsed, at most SP_MARKDOWN_SUMMARY_MAX code
-                           * points, cut after a word; "" when the document
+                           * points, cut after a word (mid-word, at a
+                           * grapheme cluster's start); "" when the document
                            * has no paragraph */
     const char *text;     /* the whole document as plain text */
     const char *refused;  /* when refused: why, a phrase after "the

@@ -184,17 +184,57 @@ is_trimmed(unsigned char c)
     return c <= 0x20 || c == 0x7f;
 }
 
-static const char *const link_schemes[] = {"http:", "https:", "mailto:", NULL};
-static const char *const image_schemes[] = {"http:", "https:", NULL};
+/* A tel: URL's number as support articles write it: an optional leading
+ * "+", digits and RFC 3966's visual separators (-.() and a space, also as
+ * %20). Nothing else, no parameters: letters or another "%" could carry
+ * something other than a number ("tel:javascript…"). */
+static bool
+tel_number(const char *s, size_t n)
+{
+    size_t i = n > 0 && s[0] == '+', digits = 0;
+    while (i < n) {
+        if (s[i] >= '0' && s[i] <= '9')
+            digits++;
+        else if (n - i >= 3 && memcmp(s + i, "%20", 3) == 0)
+            i += 2;
+        else if (memchr("-.() ", s[i], 5) == NULL)
+            return false;
+        i++;
+    }
+    return digits > 0;
+}
+
+/* The one list of URL schemes a link or an image may use: what follows
+ * the scheme is checked by rest when set; articles_only schemes are kept
+ * by the article profile alone (API.md §4 names http/https/mailto for
+ * message bodies, and tel: is for the knowledge base's "call us"). */
+struct scheme {
+    const char *prefix;
+    bool articles_only;
+    bool (*rest)(const char *s, size_t n);
+};
+
+static const struct scheme link_schemes[] = {
+    {"http:", false, NULL},
+    {"https:", false, NULL},
+    {"mailto:", false, NULL},
+    {"tel:", true, tel_number},
+    {NULL, false, NULL},
+};
+static const struct scheme image_schemes[] = {
+    {"http:", false, NULL},
+    {"https:", false, NULL},
+    {NULL, false, NULL},
+};
 
 /* Finds an acceptable URL in attribute name (href of <a>, src of <img>):
- * one of schemes, matched after trimming as URL parsers do. Anything
- * else, relative or scheme-less included, is refused: an allowlist cannot
- * be fooled by new schemes or by "java\tscript:" (the tab makes the
- * scheme not match any allowed one). */
+ * one of schemes the profile may use, matched after trimming as URL
+ * parsers do. Anything else, relative or scheme-less included, is
+ * refused: an allowlist cannot be fooled by new schemes or by
+ * "java\tscript:" (the tab makes the scheme not match any allowed one). */
 static bool
-find_url(const GumboElement *el, const char *name, const char *const *schemes, const char **v,
-         size_t *n)
+find_url(const GumboElement *el, const char *name, const struct scheme *schemes,
+         enum sp_sanitize_profile profile, const char **v, size_t *n)
 {
     const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
     if (attr == NULL)
@@ -207,13 +247,16 @@ find_url(const GumboElement *el, const char *name, const char *const *schemes, c
     }
     while (len > 0 && is_trimmed((unsigned char)s[len - 1]))
         len--;
-    for (size_t i = 0; schemes[i] != NULL; i++) {
-        size_t sl = strlen(schemes[i]);
-        if (len >= sl && strncasecmp(s, schemes[i], sl) == 0) {
-            *v = s;
-            *n = len;
-            return true;
-        }
+    for (const struct scheme *k = schemes; k->prefix != NULL; k++) {
+        size_t sl = strlen(k->prefix);
+        if (len < sl || strncasecmp(s, k->prefix, sl) != 0)
+            continue;
+        if ((k->articles_only && profile != SP_SANITIZE_ARTICLE) ||
+            (k->rest != NULL && !k->rest(s + sl, len - sl)))
+            return false;
+        *v = s;
+        *n = len;
+        return true;
     }
     return false;
 }
@@ -284,14 +327,14 @@ start_tag(struct sp_buf *b, const GumboElement *el, enum sp_sanitize_profile pro
     size_t n = 0;
     switch (el->tag) {
     case GUMBO_TAG_A:
-        if (!find_url(el, "href", link_schemes, &v, &n))
+        if (!find_url(el, "href", link_schemes, profile, &v, &n))
             return false;
         sp_buf_puts(b, "<a");
         put_attr(b, "href", v, n);
         sp_buf_puts(b, " rel=\"" SP_SANITIZE_REL "\">");
         return true;
     case GUMBO_TAG_IMG: {
-        if (!find_url(el, "src", image_schemes, &v, &n))
+        if (!find_url(el, "src", image_schemes, profile, &v, &n))
             return false;
         sp_buf_puts(b, "<img");
         put_attr(b, "src", v, n);

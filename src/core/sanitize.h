@@ -17,7 +17,9 @@
  *  - An <a> whose href is missing or not http/https/mailto (scheme matched
  *    case-insensitively after trimming leading/trailing whitespace and
  *    control characters; relative and scheme-less hrefs count as invalid)
- *    is unwrapped to its text rather than emitted without href.
+ *    is unwrapped to its text rather than emitted without href. Articles
+ *    also keep tel: when a phone number follows (an optional "+", digits,
+ *    "-.() " and %20; no parameters): "call [our hotline](tel:+15551234)".
  *  - Kept elements nested deeper than SP_SANITIZE_MAX_DEPTH are unwrapped
  *    (text kept), so stored bodies stay shallow for every renderer.
  *  - "Visible text" means any character other than ASCII whitespace, C0/C1
@@ -57,7 +59,8 @@ enum sp_sanitize_profile {
      * message list plus h1-h6, hr, del, table/thead/tbody/tr/th/td (with
      * align="left|center|right"), img (http/https src, alt) and the task
      * list's <input type="checkbox" disabled> (checked kept); <code> keeps
-     * a class="language-…" of at most 32 safe characters. */
+     * a class="language-…" of at most 32 safe characters; <a> may link to
+     * a phone number (tel:). */
     SP_SANITIZE_ARTICLE,
 };
 

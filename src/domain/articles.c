@@ -10,7 +10,15 @@
  * work grows with the text it reads (~0.5 ms per row on 2 000 characters).
  * ts_headline marks matches with \x01/\x02 (never in stored text: the
  * renderer replaces control characters); the text between is escaped
- * here and the marks become <mark>.
+ * here and the marks become <mark>. It reads the text with '<' and '>'
+ * as \x03/\x04, which its parser takes for blanks, as the index reads
+ * them as spaces (support_plain_tsvector, sql/051): with the brackets
+ * the parser takes a code span's "<script>" for a tag, whose word is
+ * found but never marked (a tag shows as a space). The brackets come
+ * back here, escaped; a fragment starts and ends at a word, so one
+ * right outside it is put back from the text the headline was cut from
+ * ("&lt;<mark>script</mark>&gt;", not "<mark>script</mark>&gt;").
+ * Fragments are parted by \x05, shown as " … ".
  */
 #include "domain/articles.h"
 
@@ -390,12 +398,15 @@ static const char *const list_names[LP_COUNT + 1] = {
     [LP_Q] = "q", [LP_TAG] = "tag", [LP_STATUS] = "status", [LP_AFTER_KEY] = "after_key",
     [LP_AFTER_ID] = "after_id", [LP_LIMIT] = "limit", NULL};
 
+/* The list rows of the statements without a search: no snippet. */
+#define NO_SNIPPET "NULL::text AS snippet, NULL::text AS snippet_source"
+
 #define TAG_MATCHES " (:tag::text IS NULL OR a.tags @> ARRAY[:tag::text])"
 
 /* Published, newest first. */
 static struct sp_stmt newest_stmt = SP_STMT_NAMED(
     "article_newest",
-    "SELECT " ARTICLE_COLS ", " PUBLISHED_KEY " AS key, NULL::text AS snippet"
+    "SELECT " ARTICLE_COLS ", " PUBLISHED_KEY " AS key, " NO_SNIPPET
     " FROM support_knowledge_articles a"
     " WHERE a.is_published AND" TAG_MATCHES
     "  AND (:after_id::bigint IS NULL OR (a.published_at, a.id) < (" PUBLISHED_AFTER
@@ -413,18 +424,19 @@ static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "  FROM q, support_article_ranked(q.query, :tag, :after_key::bigint, :after_id::bigint,"
     "                                 :limit::integer) h)"
     " SELECT " ARTICLE_COLS ", hits.key,"
-    "  CASE WHEN hits.n < :limit::integer THEN"
-    "   ts_headline('support_text', left(a.content_text, " SNIPPET_SOURCE "), q.query,"
-    "    'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
-    " FragmentDelimiter=\" … \"') END AS snippet"
-    " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id, q"
+    "  ts_headline('support_text', t.source, q.query,"
+    "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
+    " FragmentDelimiter=\"\x05\"') AS snippet, t.source AS snippet_source"
+    " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id CROSS JOIN q"
+    "  LEFT JOIN LATERAL (SELECT translate(left(a.content_text, " SNIPPET_SOURCE "),"
+    "   '<>', '\x03\x04') AS source WHERE hits.n < :limit::integer) t ON true"
     " ORDER BY hits.key DESC, hits.id DESC",
     list_names, LP_COUNT);
 
 /* Admin: drafts too, newest id first, optionally matching :q. */
 static struct sp_stmt admin_stmt = SP_STMT_NAMED(
     "article_admin_list",
-    "SELECT " ARTICLE_COLS ", a.id AS key, NULL::text AS snippet"
+    "SELECT " ARTICLE_COLS ", a.id AS key, " NO_SNIPPET
     " FROM support_knowledge_articles a"
     " WHERE (:status = 'all' OR a.is_published = (:status = 'published')) AND" TAG_MATCHES
     "  AND (:q::text IS NULL OR a.search @@ support_search_query(:q))"
@@ -441,24 +453,51 @@ sp_article_cursor_kind(const struct sp_article_filter *f)
     return f->q != NULL ? "kr" : "kn";
 }
 
-/* The snippet with its text escaped and the \x01…\x02 marks as <mark>. */
+/* One fragment f (n bytes) of a headline, escaped, its marks as <mark>,
+ * with the bracket right before and after it in source put back. */
+static void
+snippet_fragment(struct sp_buf *b, const char *f, size_t n, const char *source)
+{
+    char *plain = sp_arena_alloc(b->arena, n + 1);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i] != '\x01' && f[i] != '\x02')
+            plain[len++] = f[i];
+    plain[len] = '\0';
+    const char *at = len > 0 && source != NULL ? strstr(source, plain) : NULL;
+    if (at != NULL && at > source && at[-1] == '\x03')
+        sp_buf_puts(b, "&lt;");
+    for (size_t i = 0; i < n; i++) {
+        switch (f[i]) {
+        case '\x01': sp_buf_puts(b, "<mark>"); break;
+        case '\x02': sp_buf_puts(b, "</mark>"); break;
+        case '&': sp_buf_puts(b, "&amp;"); break;
+        case '<': case '\x03': sp_buf_puts(b, "&lt;"); break;
+        case '>': case '\x04': sp_buf_puts(b, "&gt;"); break;
+        case '"': sp_buf_puts(b, "&quot;"); break;
+        default: sp_buf_putc(b, f[i]); break;
+        }
+    }
+    if (at != NULL && at[len] == '\x04')
+        sp_buf_puts(b, "&gt;");
+}
+
+/* The snippet s as HTML: its \x05-parted fragments (snippet_fragment)
+ * joined by " … ". source is the text the headline was cut from. */
 static const char *
-snippet_html(struct sp_arena *a, const char *s)
+snippet_html(struct sp_arena *a, const char *s, const char *source)
 {
     if (s == NULL)
         return NULL;
     struct sp_buf b;
     sp_buf_init(&b, a, strlen(s) + 32);
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '\x01': sp_buf_puts(&b, "<mark>"); break;
-        case '\x02': sp_buf_puts(&b, "</mark>"); break;
-        case '&': sp_buf_puts(&b, "&amp;"); break;
-        case '<': sp_buf_puts(&b, "&lt;"); break;
-        case '>': sp_buf_puts(&b, "&gt;"); break;
-        case '"': sp_buf_puts(&b, "&quot;"); break;
-        default: sp_buf_putc(&b, *s); break;
-        }
+    for (const char *f = s;; f++) {
+        size_t n = strcspn(f, "\x05");
+        snippet_fragment(&b, f, n, source);
+        f += n;
+        if (*f == '\0')
+            break;
+        sp_buf_puts(&b, " \xe2\x80\xa6 ");  /* … */
     }
     return b.data;
 }
@@ -501,9 +540,11 @@ sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
     out->more = next_id != 0;
     out->items = sp_arena_calloc(ctx->arena, (size_t)out->n + 1, sizeof(*out->items));
     int key = PQfnumber(r, "key"), snippet = PQfnumber(r, "snippet");
+    int source = PQfnumber(r, "snippet_source");
     for (int i = 0; i < out->n; i++) {
         read_article(r, i, false, &out->items[i]);
-        out->items[i].snippet = snippet_html(ctx->arena, sp_db_str(r, i, snippet));
+        out->items[i].snippet = snippet_html(ctx->arena, sp_db_str(r, i, snippet),
+                                             sp_db_str(r, i, source));
         out->items[i].rank = (double)sp_db_int(r, i, key) / RANK_SCALE;
     }
     if (out->more)

@@ -42,12 +42,13 @@ sp_req_init(struct sp_req *r, struct sp_arena *a, const struct sp_http_env *env,
     const char *m = sp_req_param(envp, "REQUEST_METHOD");
     r->method = sp_method_parse(m ? m : "");
     /* REQUEST_URI keeps the path as the client sent it (DOCUMENT_URI would
-     * be nginx's normalized copy); the query string is split off here. */
+     * be nginx's normalized copy, with %2F made a "/"); the query string is
+     * split off here, and only unreserved characters are decoded. */
     const char *uri = sp_req_param(envp, "REQUEST_URI");
     if (uri == NULL)
         uri = "/";
     const char *q = strchr(uri, '?');
-    r->path = q ? sp_arena_strndup(a, uri, (size_t)(q - uri)) : uri;
+    r->path = sp_router_path(a, uri, q ? (size_t)(q - uri) : strlen(uri));
     r->query = q ? q + 1 : "";
     r->principal.role = SP_ROLE_NONE;
 }

@@ -8,6 +8,53 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/hex.h"
+
+/* RFC 3986 §2.3: the characters a percent-encoding may be decoded to
+ * without changing what the URI means (§6.2.2.2). */
+static bool
+unreserved(int c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+const char *
+sp_router_path(struct sp_arena *a, const char *raw, size_t n)
+{
+    if (memchr(raw, '%', n) == NULL)
+        return sp_arena_strndup(a, raw, n);
+    char *out = sp_arena_alloc(a, n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = i + 2 < n && raw[i] == '%' ? sp_hex_value((unsigned char)raw[i + 1]) : -1;
+        int lo = hi >= 0 ? sp_hex_value((unsigned char)raw[i + 2]) : -1;
+        if (lo >= 0 && unreserved(hi * 16 + lo)) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = raw[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Whether path has a "." or ".." segment. nginx resolves those (and
+ * %2E-encoded ones) before it picks a location, so such a path is not
+ * the one nginx matched: it names nothing here. */
+static bool
+has_dot_segment(const char *path)
+{
+    for (const char *seg = path;; seg++) {
+        size_t len = strcspn(seg, "/");
+        if ((len == 1 || len == 2) && strspn(seg, ".") == len)
+            return true;
+        seg += len;
+        if (*seg == '\0')
+            return false;
+    }
+}
 
 /* Matches path against pattern; captures parameters into params[]. */
 static bool
@@ -70,6 +117,8 @@ sp_router_match(const struct sp_route *routes, size_t n, struct sp_req *r,
     unsigned seen = 0;
     allow[0] = '\0';
     enum sp_method want = r->method == SP_HEAD ? SP_GET : r->method;
+    if (has_dot_segment(r->path))
+        return SP_ROUTE_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
         size_t np;
         if (routes[i].method == want) {

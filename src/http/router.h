@@ -12,6 +12,8 @@
 
 #include "http/http.h"
 
+struct sp_arena;
+
 typedef enum sp_rc (*sp_handler)(struct sp_req *r, struct sp_problem *p);
 
 struct sp_route {
@@ -26,10 +28,21 @@ struct sp_route {
 
 enum sp_route_result { SP_ROUTE_FOUND, SP_ROUTE_NOT_FOUND, SP_ROUTE_BAD_METHOD };
 
-/* On FOUND, *route is set and r->params/r->nparams hold the (
- * raw) parameters. On BAD_METHOD, allow holds the path's methods in
- * table order, e.g. "GET, HEAD, POST": HEAD is served as GET wherever
- * there is a GET route, and listed after it. */
+/* raw[0..n), a request's path as the client sent it, as the router reads
+ * it: each percent-encoded unreserved character (RFC 3986 §2.3: ALPHA
+ * DIGIT - . _ ~, either case of hex) decoded, since §6.2.2.2 makes it the
+ * same URI and nginx matched its locations on the decoded path;
+ * everything else as sent (%2F is not a segment's end, %20 stays %20,
+ * a bad escape stays as it is). Never decodes twice: "%252D" stays.
+ * Arena-owned. */
+const char *sp_router_path(struct sp_arena *a, const char *raw, size_t n);
+
+/* On FOUND, *route is set and r->params/r->nparams hold the parameters
+ * (as in r->path: see sp_router_path). A path with a "." or ".." segment
+ * matches nothing (nginx resolved it before choosing its location). On
+ * BAD_METHOD, allow holds the path's methods in table order, e.g. "GET,
+ * HEAD, POST": HEAD is served as GET wherever there is a GET route, and
+ * listed after it. */
 enum sp_route_result sp_router_match(const struct sp_route *routes, size_t n,
                                      struct sp_req *r, const struct sp_route **route,
                                      char *allow, size_t allowlen);

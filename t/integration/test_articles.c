@@ -689,15 +689,33 @@ END_TEST
 START_TEST(search_finds_the_words_of_a_code_spans_tags)
 {
     const char *w = sp_t_unique_word(), *s = slug();
-    sp_t_resp_free(create(s, "Embedding", sp_t_fmt("Put the `<script>` tag of %s in the page.", w),
-                          "\"is_published\":true"));
+    const char *text = sp_t_fmt("Put the `<script>` tag of %s in the page. Then `<b>%s</b>` and"
+                                " a `<script>` or two.", w, w);
+    sp_t_resp_free(create(s, "Embedding", text, "\"is_published\":true"));
     struct sp_t_resp *r = search(sp_t_fmt("q=script%%20%s", w));
     sp_t_assert_json(r, 200);
     struct json_object *data = sp_t_jget(r->json, "data");
     ck_assert_int_eq((int)json_object_array_length(data), 1);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "slug"), s);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(data, 0), "summary"),
-                     sp_t_fmt("Put the <script> tag of %s in the page.", w));
+                     sp_t_fmt("Put the <script> tag of %s in the page. Then <b>%s</b> and a"
+                              " <script> or two.", w, w));
+    /* QA: found, but the snippet marked only the other word (the parser
+     * took "<script>" for a tag, shown as a space). The match inside a
+     * code span is marked like any other, its brackets escaped text, also
+     * where a fragment starts or ends at it. */
+    const char *snip = sp_t_jstr(json_object_array_get_idx(data, 0), "snippet");
+    int marked = 0;
+    for (const char *at = snip; (at = strstr(at, "<mark>script</mark>")) != NULL; at++, marked++)
+        ck_assert_msg(at - snip >= 4 && strncmp(at - 4, "&lt;", 4) == 0 &&
+                          strncmp(at + strlen("<mark>script</mark>"), "&gt;", 4) == 0,
+                      "half a tag in %s", snip);
+    ck_assert_msg(marked >= 1, "no script marked in %s", snip);
+    ck_assert_msg(strstr(snip, sp_t_fmt("&lt;b&gt;<mark>%s</mark>&lt;/b&gt;", w)) != NULL,
+                  "marks in %s", snip);
+    ck_assert_msg(strstr(snip, "<script") == NULL && strstr(snip, "<b>") == NULL &&
+                      strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL,
+                  "raw markup in %s", snip);
     sp_t_resp_free(r);
 }
 END_TEST
@@ -816,6 +834,43 @@ START_TEST(anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age)
 }
 END_TEST
 
+/* QA: /support/articles/a%2Db answered 404 where /support/articles/a-b is
+ * an article. An encoded unreserved character is the character (RFC 3986
+ * §6.2.2.2) in every path, an id's digits too; an encoded "/" and dot
+ * segments still name nothing, and the spelling cannot reach a path nginx
+ * keeps from the worker (/support/metrics). */
+START_TEST(an_encoded_unreserved_character_names_the_same_path)
+{
+    const char *s = slug();
+    int64_t id = create_id(s, "Encoded", "encoded body", "\"is_published\":true");
+    char enc[256] = "%6b";
+    for (const char *c = s + 1; *c != '\0' && strlen(enc) < sizeof(enc) - 4; c++)
+        strcat(enc, *c == '-' ? "%2D" : (char[2]){*c, '\0'});
+    struct sp_t_resp *r = public_get(enc, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), s);
+    sp_t_resp_free(r);
+    const char *digits = sp_t_fmt("%lld", (long long)id);
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/%%61rticles/%%3%c%s", digits[0], digits + 1),
+                   NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    sp_t_resp_free(r);
+
+    const char *dash = strchr(s, '-');
+    const char *const none[] = {
+        sp_t_fmt("/support/articles/%.*s%%2F%s", (int)(dash - s), s, dash + 1),
+        "/support/articles/%2E%2E", "/support/articles/%2E", "/support/%6Detrics",
+        "/support/metric%73",
+    };
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        r = sp_t_get(none[i], NULL);
+        ck_assert_msg(r->status == 404, "%s: %ld", none[i], r->status);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* A problem body names its request's id, which may be the client's own
  * X-Request-Id: the micro-cache kept the 404 and served the first
  * client's id to the next one (under the second one's header). */
@@ -861,6 +916,7 @@ articles_suite(void)
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
     tcase_add_test(tc, an_anonymous_404_is_not_micro_cached);
+    tcase_add_test(tc, an_encoded_unreserved_character_names_the_same_path);
     return s;
 }
 

@@ -164,6 +164,19 @@ START_TEST(public_answers_stay_cacheable)
 }
 END_TEST
 
+/* The worker routes REQUEST_URI with its unreserved escapes decoded
+ * (router.h): "/pu%62lic" is "/public", as nginx matched it. */
+START_TEST(request_uri_is_routed_with_unreserved_escapes_decoded)
+{
+    const char *out = serve("/pu%62%6Cic?x=%2D", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 200") != NULL, "%s", out);
+    ck_assert_str_eq(req.path, "/public");
+    ck_assert_str_eq(req.query, "x=%2D");
+    out = serve("/pub%2Flic", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 404") != NULL, "%s", out);
+}
+END_TEST
+
 /* A problem is about one request: no-store, on a public path or none
  * (a 404 or 405 has no route whose role could say so). */
 START_TEST(problems_are_not_stored_whatever_the_route)
@@ -191,6 +204,7 @@ main(void)
     tcase_add_test(tc, authenticated_answers_are_not_stored);
     tcase_add_test(tc, refusals_of_authenticated_routes_are_not_stored_either);
     tcase_add_test(tc, public_answers_stay_cacheable);
+    tcase_add_test(tc, request_uri_is_routed_with_unreserved_escapes_decoded);
     tcase_add_test(tc, problems_are_not_stored_whatever_the_route);
     tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
     tcase_add_test(tc, a_405_names_the_method_sent_when_it_is_a_short_token);

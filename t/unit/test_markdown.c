@@ -153,6 +153,82 @@ START_TEST(summary_is_cut_on_a_code_point)
 }
 END_TEST
 
+/* The summary of one long word: "a" × as, then tail. */
+static const char *
+summary_of(size_t as, const char *tail)
+{
+    char in[4000];
+    memset(in, 'a', as);
+    snprintf(in + as, sizeof(in) - as, "%s", tail);
+    return md(in).summary;
+}
+
+/* The summary's text before its ellipsis is "a" × as, then kept. */
+static void
+assert_summary(const char *s, size_t as, const char *kept)
+{
+    size_t n = strlen(s), k = strlen(kept);
+    ck_assert_msg(n == as + k + 3, "summary of %zu bytes: ...%s", n, n > 40 ? s + n - 40 : s);
+    for (size_t i = 0; i < as; i++)
+        ck_assert_int_eq(s[i], 'a');
+    ck_assert_str_eq(s + as, sp_arena_sprintf(&arena, "%s\xe2\x80\xa6", kept));
+}
+
+/* The cut (after 279 code points here) backs off to a grapheme cluster's
+ * start: never right before a combining mark, a ZWJ or a variation
+ * selector, never after a ZWJ, never inside a regional-indicator pair. */
+START_TEST(summary_is_cut_between_grapheme_clusters)
+{
+#define ACUTE "\xcc\x81"              /* U+0301 */
+#define ZWJ "\xe2\x80\x8d"           /* U+200D */
+#define MAN "\xf0\x9f\x91\xa8"      /* U+1F468 */
+#define WOMAN "\xf0\x9f\x91\xa9"    /* U+1F469 */
+#define HEART "\xe2\x9d\xa4"         /* U+2764 */
+#define VS16 "\xef\xb8\x8f"          /* U+FE0F */
+#define RI_F "\xf0\x9f\x87\xab"     /* regional indicators F, R, D, E */
+#define RI_R "\xf0\x9f\x87\xb7"
+#define RI_D "\xf0\x9f\x87\xa9"
+#define RI_E "\xf0\x9f\x87\xaa"
+#define MORE "aaaaaaaaaaaaaaaaaaaa"
+    assert_summary(summary_of(278, "e" ACUTE MORE), 278, "");
+    assert_summary(summary_of(277, "e" ACUTE ACUTE MORE), 277, "");
+    assert_summary(summary_of(278, "e\xe1\xb7\x80" MORE), 278, "");      /* U+1DC0 */
+    assert_summary(summary_of(278, "e\xe2\x83\x9d" MORE), 278, "");      /* U+20DD */
+    assert_summary(summary_of(278, "e\xef\xb8\xa0" MORE), 278, "");      /* U+FE20 */
+    assert_summary(summary_of(278, "e\xe1\xaa\xb0" MORE), 278, "");      /* U+1AB0 */
+    assert_summary(summary_of(278, MAN ZWJ WOMAN MORE), 278, "");
+    assert_summary(summary_of(277, MAN ZWJ WOMAN MORE), 277, "");
+    assert_summary(summary_of(278, HEART VS16 MORE), 278, "");
+    assert_summary(summary_of(278, "\xe8\xbe\xba\xf3\xa0\x84\x80" MORE), 278, ""); /* E0100 */
+    assert_summary(summary_of(278, RI_F RI_R MORE), 278, "");
+    assert_summary(summary_of(276, RI_F RI_R RI_D RI_E MORE), 276, RI_F RI_R);
+    assert_summary(summary_of(278, RI_F RI_R RI_D RI_E MORE), 278, "");
+    /* Whole clusters are kept as they come. */
+    assert_summary(summary_of(277, "e" ACUTE MORE), 277, "e" ACUTE);
+    assert_summary(summary_of(277, RI_F RI_R RI_D RI_E MORE), 277, RI_F RI_R);
+    assert_summary(summary_of(275, RI_F RI_R RI_D RI_E MORE), 275, RI_F RI_R RI_D RI_E);
+    /* One cluster over the whole room is cut anyway: not an empty summary. */
+    const char *s = summary_of(0, "e" ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE ACUTE);
+    ck_assert_uint_eq(strlen(s), 2 * 9 + 1);  /* untouched: 10 points */
+    char zalgo[2000] = "e";
+    for (int i = 0; i < 400; i++)
+        strcat(zalgo, ACUTE);
+    s = summary_of(0, zalgo);
+    ck_assert_uint_eq(sp_utf8_count(s, strlen(s)), SP_MARKDOWN_SUMMARY_MAX);
+#undef ACUTE
+#undef ZWJ
+#undef MAN
+#undef WOMAN
+#undef HEART
+#undef VS16
+#undef RI_F
+#undef RI_R
+#undef RI_D
+#undef RI_E
+#undef MORE
+}
+END_TEST
+
 /* in repeated times, NUL-terminated, in the test's arena. */
 static char *
 repeat(const char *in, size_t times, const char *tail)
@@ -391,6 +467,20 @@ START_TEST(code_fence_language_is_checked)
 }
 END_TEST
 
+START_TEST(tel_links_keep_a_phone_number)
+{
+    struct sp_markdown m = md("Call [our hotline](tel:+15551234) or "
+                              "[the desk](<tel:+1 (555) 123-4567>), "
+                              "not [this](tel:javascript:x).\n");
+    ck_assert_contains(m.html, "<a href=\"tel:+15551234\" rel=\"nofollow noopener noreferrer\">"
+                               "our hotline</a>");
+    ck_assert_contains(m.html, "<a href=\"tel:+1%20(555)%20123-4567\"");
+    ck_assert_contains(m.html, "not this.");
+    ck_assert_lacks(m.html, "javascript");
+    assert_inert(m.html);
+}
+END_TEST
+
 START_TEST(message_profile_is_unchanged)
 {
     /* The article allowlist must not widen what messages keep. */
@@ -431,6 +521,7 @@ markdown_suite(void)
     tcase_add_test(tc, images_keep_only_http_sources);
     tcase_add_test(tc, summary_is_first_paragraph);
     tcase_add_test(tc, summary_is_cut_on_a_code_point);
+    tcase_add_test(tc, summary_is_cut_between_grapheme_clusters);
     tcase_add_test(tc, summary_counts_spaces_and_cuts_between_words);
     tcase_add_test(tc, deep_nesting_is_refused);
     tcase_add_test(tc, table_cell_explosion_is_refused);
@@ -439,6 +530,7 @@ markdown_suite(void)
     tcase_add_test(tc, script_content_is_not_text);
     tcase_add_test(tc, raw_html_never_passes);
     tcase_add_test(tc, code_fence_language_is_checked);
+    tcase_add_test(tc, tel_links_keep_a_phone_number);
     tcase_add_test(tc, message_profile_is_unchanged);
     tcase_add_test(tc, xss_corpus_stays_inert);
     suite_add_tcase(s, tc);

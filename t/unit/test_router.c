@@ -146,6 +146,76 @@ START_TEST(parameters_are_raw_not_decoded)
 }
 END_TEST
 
+static const char *
+path(const char *raw)
+{
+    return sp_router_path(&arena, raw, strlen(raw));
+}
+
+/* RFC 3986 §6.2.2.2: an encoded unreserved character is the character
+ * (nginx matched its locations on the decoded path); every other escape
+ * stays as sent, and nothing is decoded twice. */
+START_TEST(path_decodes_only_unreserved_escapes)
+{
+    ck_assert_str_eq(path("/support/articles/a%2Db"), "/support/articles/a-b");
+    ck_assert_str_eq(path("/a%2db/%41%7a%30%2E%5F%7E%7e"), "/a-b/Az0._~~");
+    ck_assert_str_eq(path("/plain-path"), "/plain-path");
+    static const char *const kept[] = {
+        "/a%2Fb", "/a%2fb", "/a%20b", "/a%25", "/a%252D", "/a%00", "/a%C3%A9", "/a%zz",
+        "/a%2", "/a%", "/a%3F", "/a%23", "/a%2B", "/a%3A%40%21%24", "/a%7F",
+    };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        ck_assert_str_eq(path(kept[i]), kept[i]);
+    ck_assert_str_eq(path("/a%252D%2D"), "/a%252D-");
+    ck_assert_str_eq(path("/a%%2D%"), "/a%-%");  /* a bad escape ends nothing */
+    /* Read by length: the query's '?' is not part of it. */
+    ck_assert_str_eq(sp_router_path(&arena, "/a%2Db?x=%2D", 6), "/a-b");
+}
+END_TEST
+
+START_TEST(encoded_unreserved_characters_route_like_themselves)
+{
+    ck_assert_int_eq(route(SP_GET, path("/support/tickets/%31%32")), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[3]);
+    ck_assert_str_eq(req.params[0], "12");
+    ck_assert_int_eq(route(SP_GET, path("/support/%74ickets/AB%2DC/%6Dessages")),
+                     SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[4]);
+    ck_assert_str_eq(req.params[0], "AB-C");
+    ck_assert_int_eq(route(SP_GET, path("/support/%68ealth%7A")), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[0]);
+}
+END_TEST
+
+/* An encoded "/" is data, not a segment's end: one parameter, and never
+ * the route the decoded path would name. */
+START_TEST(encoded_slash_stays_inside_its_segment)
+{
+    ck_assert_int_eq(route(SP_GET, path("/support/tickets/ABC%2Fmessages")), SP_ROUTE_FOUND);
+    ck_assert_ptr_eq(found, &routes[3]);
+    ck_assert_str_eq(req.params[0], "ABC%2Fmessages");
+    ck_assert_int_eq(route(SP_GET, path("/support%2Fhealthz")), SP_ROUTE_NOT_FOUND);
+}
+END_TEST
+
+/* nginx resolves "." and ".." (encoded too) before it picks a location:
+ * such a path is not the one it matched, so it names nothing here. */
+START_TEST(dot_segments_match_nothing)
+{
+    static const char *const dots[] = {
+        "/support/tickets/..", "/support/tickets/%2E%2E", "/support/tickets/%2e.",
+        "/support/tickets/./messages", "/support/tickets/%2E/messages",
+        "/support/agent/../tickets/1/messages/2", "/support/agent/%2E%2E",
+        "/./support/healthz", "/support/healthz/.",
+    };
+    for (size_t i = 0; i < sizeof(dots) / sizeof(dots[0]); i++)
+        ck_assert_msg(route(SP_GET, path(dots[i])) == SP_ROUTE_NOT_FOUND, "%s", dots[i]);
+    ck_assert_int_eq(route(SP_GET, path("/support/tickets/..a")), SP_ROUTE_FOUND);
+    ck_assert_str_eq(req.params[0], "..a");
+    ck_assert_int_eq(route(SP_GET, path("/support/tickets/...")), SP_ROUTE_FOUND);
+}
+END_TEST
+
 START_TEST(trailing_slash_does_not_match)
 {
     ck_assert_int_eq(route(SP_GET, "/support/healthz/"), SP_ROUTE_NOT_FOUND);
@@ -280,6 +350,10 @@ router_suite(void)
     tcase_add_test(tc, parameter_in_the_middle_is_captured);
     tcase_add_test(tc, two_parameters_are_captured_in_order);
     tcase_add_test(tc, parameters_are_raw_not_decoded);
+    tcase_add_test(tc, path_decodes_only_unreserved_escapes);
+    tcase_add_test(tc, encoded_unreserved_characters_route_like_themselves);
+    tcase_add_test(tc, encoded_slash_stays_inside_its_segment);
+    tcase_add_test(tc, dot_segments_match_nothing);
     tcase_add_test(tc, trailing_slash_does_not_match);
     tcase_add_test(tc, empty_segment_does_not_match_a_parameter);
     tcase_add_test(tc, unknown_path_is_not_found);

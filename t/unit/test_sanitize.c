@@ -345,6 +345,38 @@ START_TEST(javascript_href_is_removed)
 }
 END_TEST
 
+/* Articles link to phone numbers ("call [our hotline](tel:+15551234)");
+ * only a number's shape follows the scheme, and messages keep API.md §4's
+ * http/https/mailto. */
+START_TEST(tel_href_is_a_phone_number_in_articles_only)
+{
+    static const char *const good[] = {
+        "tel:+15551234", "TEL:+1 (555) 123-4567", "tel:+1%20555.123.4567", "tel:0800-123",
+    };
+    static const char *const bad[] = {
+        "tel:javascript:alert(1)", "tel:", "tel:+", "tel:++1555", "tel:1+555",
+        "tel:+1555;ext=2", "tel:+1555%0a", "tel:+1555%3Cscript", "tel:+1555\t1",
+        "tel:+1555/x", "tel:+1555?a", "tel:+1555#f", "tel:+1555@x.example", "tel:%2B1555",
+    };
+    char in[256];
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(in, sizeof(in), "<a href=\" %s \">call</a>", good[i]);
+        const char *out = sp_sanitize_html_as(&arena, SP_SANITIZE_ARTICLE, in, strlen(in), NULL,
+                                              NULL);
+        char want[256];
+        snprintf(want, sizeof(want), "<a href=\"%s\" " REL ">call</a>", good[i]);
+        ck_assert_str_eq(out, want);
+        ck_assert_msg(strcmp(san(in), "call") == 0, "message kept %s", in);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(in, sizeof(in), "<a href=\"%s\">call</a>", bad[i]);
+        const char *out = sp_sanitize_html_as(&arena, SP_SANITIZE_ARTICLE, in, strlen(in), NULL,
+                                              NULL);
+        ck_assert_msg(strcmp(out, "call") == 0, "%s -> %s", in, out);
+    }
+}
+END_TEST
+
 START_TEST(unknown_attributes_dropped)
 {
     ck_assert_str_eq(san("<p class=c style=\"color:red\" onclick=alert(1) "
@@ -563,6 +595,7 @@ sanitize_suite(void)
     tcase_add_test(tc, a_gains_rel_nofollow);
     tcase_add_test(tc, href_attribute_value_is_escaped);
     tcase_add_test(tc, javascript_href_is_removed);
+    tcase_add_test(tc, tel_href_is_a_phone_number_in_articles_only);
     tcase_add_test(tc, unknown_attributes_dropped);
     tcase_add_test(tc, empty_after_sanitize_has_no_text);
     tcase_add_test(tc, invalid_utf8_becomes_replacement_character);
