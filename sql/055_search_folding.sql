@@ -45,9 +45,13 @@ RETURN CASE
                    'g') WITH ORDINALITY AS x(m, n))
 END;
 
+-- The query reads '<' and '>' as spaces, as support_plain_tsvector reads
+-- the text: q=<script> finds the article that shows `<script>` (the parser
+-- took the query for a tag and asked for nothing).
 CREATE FUNCTION support_search_query(q text) RETURNS tsquery
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN websearch_to_tsquery('support_text'::regconfig, support_cjk_bigrams(q));
+RETURN websearch_to_tsquery('support_text'::regconfig,
+                            support_cjk_bigrams(translate(q, '<>', '  ')));
 
 ALTER TABLE support_knowledge_articles DROP COLUMN search, DROP COLUMN search_head;
 ALTER TABLE support_article_chunks DROP COLUMN search;

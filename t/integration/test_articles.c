@@ -717,6 +717,16 @@ START_TEST(search_finds_the_words_of_a_code_spans_tags)
                       strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL,
                   "raw markup in %s", snip);
     sp_t_resp_free(r);
+    /* QA: a quoted query holding "<script>" was parsed as a tag and asked
+     * for nothing: the query's brackets are spaces, as the text's are. */
+    r = search(sp_t_fmt("q=%s", sp_t_urlencode("\"the <script> tag\"")));
+    sp_t_assert_json(r, 200);
+    data = sp_t_jget(r->json, "data");
+    bool found = false;
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        found |= strcmp(sp_t_jstr(json_object_array_get_idx(data, i), "slug"), s) == 0;
+    ck_assert_msg(found, "\"the <script> tag\" did not find %s", s);
+    sp_t_resp_free(r);
 }
 END_TEST
 
