@@ -9,6 +9,7 @@ Must not: talk to the network or the stack.
 """
 import json
 import re
+import string
 
 import yaml
 from jsonschema import Draft202012Validator
@@ -64,6 +65,20 @@ def deref(doc, node):
     return node
 
 
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+def router_path(path):
+    """The path as the worker's router reads it (src/http/router.c,
+    sp_router_path): a percent-encoded unreserved character decoded (RFC
+    3986 6.2.2.2), every other escape kept, so /support/admin/%61rticles/%372
+    is /support/admin/articles/72."""
+    def one(m):
+        c = chr(int(m.group(1), 16))
+        return c if c in _UNRESERVED else m.group(0)
+    return re.sub(r"%([0-9A-Fa-f]{2})", one, path)
+
+
 class PathIndex:
     """Finds the document's path template of a concrete path. Literal
     segments win over parameters (OpenAPI's rule), segment by segment."""
@@ -75,7 +90,7 @@ class PathIndex:
             self.templates.append((path, segs))
 
     def match(self, path):
-        segs = path.strip("/").split("/")
+        segs = router_path(path).strip("/").split("/")
         best, best_key = None, None
         for template, tsegs in self.templates:
             if len(tsegs) != len(segs):
