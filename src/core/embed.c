@@ -97,9 +97,11 @@ static const char *const latin_folds[] = {
 static bool
 is_cjk(uint32_t c)
 {
-    return (c >= 0x3040 && c <= 0x30ff) || (c >= 0x3400 && c <= 0x4dbf) ||
+    return (c >= 0x1100 && c <= 0x11ff) || (c >= 0x3040 && c <= 0x30ff) ||
+           (c >= 0x3130 && c <= 0x318f) || (c >= 0x3400 && c <= 0x4dbf) ||
            (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) ||
-           (c >= 0xf900 && c <= 0xfaff);
+           (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff66 && c <= 0xff9f) ||
+           (c >= 0x20000 && c <= 0x2fa1f);
 }
 
 /* Punctuation and spaces beyond ASCII end a word too: curly quotes, dashes

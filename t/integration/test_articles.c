@@ -778,6 +778,36 @@ START_TEST(search_folds_accents_and_splits_cjk_text)
 }
 END_TEST
 
+/* QA: the pairs of a CJK run were built in quadratic time (substr walks a
+ * multibyte run from its start): 68,000 unbroken Han characters — a
+ * valid article, under the 200 KiB limit — hit the statement timeout
+ * and answered 503. Now they save, and a pair from the end is found. */
+START_TEST(a_long_unbroken_cjk_article_saves_and_is_searchable)
+{
+    enum { N = 68000 };
+    char *md = malloc(N * 3 + 1);
+    ck_assert_ptr_nonnull(md);
+    for (unsigned i = 0; i < N; i++) {
+        unsigned c = 0x4e00 + (i * 7919u) % 20000u;
+        md[i * 3] = (char)(0xe0 | (c >> 12));
+        md[i * 3 + 1] = (char)(0x80 | ((c >> 6) & 0x3f));
+        md[i * 3 + 2] = (char)(0x80 | (c & 0x3f));
+    }
+    md[N * 3] = '\0';
+    const char *s = slug(), *pair = sp_t_fmt("%.6s", md + (N - 2) * 3);
+    sp_t_resp_free(create(s, "长文", md, "\"is_published\":true"));
+    free(md);
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(pair)));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    bool found = false;
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        found |= strcmp(sp_t_jstr(json_object_array_get_idx(data, i), "slug"), s) == 0;
+    ck_assert_msg(found, "%s did not find the article", pair);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* QA: the text of an inline <script> was published as text; summaries
  * were up to 350 characters. */
 START_TEST(script_text_is_not_published_and_summaries_fit)
@@ -923,6 +953,7 @@ articles_suite(void)
     tcase_add_test(tc, markdown_cannot_smuggle_script);
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
     tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
+    tcase_add_test(tc, a_long_unbroken_cjk_article_saves_and_is_searchable);
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
     tcase_add_test(tc, an_anonymous_404_is_not_micro_cached);

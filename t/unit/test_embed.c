@@ -88,9 +88,9 @@ START_TEST(terms_fold_accents_and_pair_cjk_characters)
     sp_embed_terms(t, strlen(t), collect, out);
     ck_assert_str_eq(out, "creme,brulee,strasse,oeuvre,naive,2,");
     out[0] = '\0';
-    t = "退款需要五天。请 5日かかります！字 x";
+    t = "退款需要五天。请 5日かかります！字 x ｶﾀｶﾅ 𠀀𠀁";
     sp_embed_terms(t, strlen(t), collect, out);
-    ck_assert_str_eq(out, "退款,款需,需要,要五,五天,请,5,日か,かか,かり,りま,ます,字,x,");
+    ck_assert_str_eq(out, "退款,款需,需要,要五,五天,请,5,日か,かか,かり,りま,ます,字,x,ｶﾀ,ﾀｶ,ｶﾅ,𠀀𠀁,");
     const char *q = "退款需要几天？", *p = "退款需要五天。";
     ck_assert_double_eq_tol(sp_embed_coverage(q, strlen(q), p, strlen(p)), 3.0 / 5.0, 1e-9);
     q = "creme brulee";
