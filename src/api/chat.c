@@ -459,7 +459,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
     /* The customer's own token is their freshest tier; for an agent or an
      * admin the domain reads the one stored with the customer's contact.
      * The customer sees the ticket in their view (no internal notes). */
-    if (sp_chat_convert(&ctx, s.public_id, customer ? &r->principal.tier : NULL,
+    bool own_tier = customer && r->principal.tier_claimed;
+    if (sp_chat_convert(&ctx, s.public_id, own_tier ? &r->principal.tier : NULL,
                         customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)

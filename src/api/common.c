@@ -675,7 +675,8 @@ sp_api_caller_contact(struct sp_req *r)
 {
     const struct sp_app *app = r->env->app;
     struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
-                                 sp_tier_name(r->principal.tier)};
+                                 r->principal.tier_claimed ? sp_tier_name(r->principal.tier)
+                                                           : NULL};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));
     sp_contact_seal(app->crypto, r->arena, r->principal.sub, &contact, sealed);
     return sealed;

@@ -153,6 +153,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
         .tier = r->principal.tier,
+        .tier_stored = !r->principal.tier_claimed,
         .chat_session_id = chat_id > 0 ? chat_id : 0,
         .contact = sp_api_caller_contact(r),
     };

@@ -53,7 +53,8 @@ void sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *
     "  email_enc = coalesce(EXCLUDED.email_enc, support_contacts.email_enc),"                       \
     "  phone_enc = coalesce(EXCLUDED.phone_enc, support_contacts.phone_enc),"                       \
     "  email_index = coalesce(EXCLUDED.email_index, support_contacts.email_index),"                 \
-    "  tier = EXCLUDED.tier, claims_fingerprint = EXCLUDED.claims_fingerprint, updated_at = now()"  \
+    "  tier = coalesce(" tier ", support_contacts.tier),"                                           \
+    "  claims_fingerprint = EXCLUDED.claims_fingerprint, updated_at = now()"                        \
     " WHERE EXCLUDED.claims_fingerprint IS NULL"                                                    \
     "    OR support_contacts.claims_fingerprint IS DISTINCT FROM EXCLUDED.claims_fingerprint"
 

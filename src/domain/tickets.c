@@ -93,7 +93,8 @@ enum message_column { MESSAGE_COLUMNS(SP_COL_ENUM, ) MC_COUNT };
  * than read through sp_category_by_slug, under the same rule. Its columns,
  * in the order of the SELECT: */
 enum intake_column {
-    IC_CATEGORY_ID, IC_DEFAULT_PRIORITY, IC_ROUTING, IC_TEAM, IC_SKILL, IC_RULES, IC_SLA
+    IC_CATEGORY_ID, IC_DEFAULT_PRIORITY, IC_ROUTING, IC_TEAM, IC_SKILL, IC_RULES, IC_SLA,
+    IC_STORED_TIER
 };
 static struct sp_stmt intake_stmt = SP_STMT_READ(
     "ticket_intake",
@@ -104,10 +105,11 @@ static struct sp_stmt intake_stmt = SP_STMT_READ(
     "    'sentiment_below', r.sentiment_below, 'priority', r.priority)"
     "    ORDER BY r.position, r.id), '[]')::text"
     "  FROM support_priority_rules r WHERE r.is_active)"
-    " , " SP_SLA_POLICIES_JSON("c.id")
+    " , " SP_SLA_POLICIES_JSON("c.id") ","
+    " (SELECT ct.tier FROM support_contacts ct WHERE ct.customer_id = $2)"
     " FROM (SELECT 1) AS one"
     " LEFT JOIN support_categories c ON " SP_CATEGORY_ACTIVE_SLUG("c", "$1"),
-    1);
+    2);
 
 /* The create statement's parameters, by name (SP_STMT_NAMED). */
 enum create_param {
@@ -369,7 +371,7 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
 {
     memset(it, 0, sizeof(*it));
     it->priority = SP_PRIORITY_NORMAL;
-    const char *params[1] = {in->category_slug};
+    const char *params[2] = {in->category_slug, in->customer_id};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &intake_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -384,7 +386,12 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
         body = sp_sanitize_text(ctx->arena, in->description, strlen(in->description));
     const char *text = sp_arena_sprintf(ctx->arena, "%s\n%s", in->subject, body);
     it->sentiment = sp_sentiment_score(text, strlen(text));
-    struct sp_rule_input ri = {it->category_id, in->tier, in->subject, body, it->sentiment};
+    enum sp_tier tier = in->tier;
+    if (in->tier_stored) {
+        tier = SP_TIER_STANDARD;
+        (void)sp_tier_parse(sp_db_str(r, 0, IC_STORED_TIER), &tier);
+    }
+    struct sp_rule_input ri = {it->category_id, tier, in->subject, body, it->sentiment};
     it->rule_id = match_rules(ctx, sp_db_str(r, 0, IC_RULES), &ri, &it->priority, &it->rule_name);
     if (it->rule_id == 0 && sp_db_str(r, 0, IC_DEFAULT_PRIORITY) != NULL)
         sp_priority_parse(sp_db_str(r, 0, IC_DEFAULT_PRIORITY), &it->priority);

@@ -112,6 +112,7 @@ struct sp_ticket_new {
     const char *booking_id;
     const char *metadata_json;     /* object text or NULL */
     enum sp_tier tier;             /* the customer's */
+    bool tier_stored;              /* no tier given: the stored contact's applies */
     long long chat_session_id;     /* the chat it came from; 0 = none */
     /* The agent who keeps it (sp_route_ticket: under the open-ticket cap):
      * the chat's, or that of the closed ticket a mailed follow-up

@@ -239,12 +239,13 @@ map_claims(const struct sp_auth_keys *k, struct sp_arena *a, json_object *c, tim
     const char *role = get_str(c, "role");
     if (role == NULL || !sp_role_parse(role, &out->role))
         return deny(p, role == NULL ? "token has no role" : "unknown role");
-    /* In any case ("VIP" from an identity provider's directory); a tier
-     * we do not know is standard (API.md §2). */
+    /* In any case ("VIP" from an identity provider's directory). A tier
+     * absent or unknown is no claim: the customer's stored tier stands
+     * (API.md §2), standard for a customer without one. */
     out->tier = SP_TIER_STANDARD;
     const char *tier = get_str(c, "tier");
-    if (tier != NULL)
-        (void)sp_tier_parse(sp_ascii_lower(sp_arena_strdup(a, tier)), &out->tier);
+    out->tier_claimed =
+        tier != NULL && sp_tier_parse(sp_ascii_lower(sp_arena_strdup(a, tier)), &out->tier);
     out->name = opt_str(a, c, "name");
     out->email = opt_str(a, c, "email");
     out->phone = opt_str(a, c, "phone");

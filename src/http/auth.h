@@ -59,7 +59,8 @@ bool sp_role_parse(const char *s, enum sp_role *out);
 struct sp_principal {
     char sub[SP_AUTH_SUB_MAX + 1]; /* user id as text: `sub` may be a JSON string or integer */
     enum sp_role role;
-    enum sp_tier tier;
+    enum sp_tier tier;                /* standard when not tier_claimed */
+    bool tier_claimed;                /* the token named a tier we know */
     const char *name, *email, *phone; /* arena-owned or NULL */
     long long exp;                    /* the token's exp (seconds), for caches */
 };

@@ -394,6 +394,30 @@ START_TEST(tier_condition_reads_the_jwt_tier_claim)
     r = sp_t_agent_ticket(agent(), std);
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "customer"), "tier"), "standard");
     sp_t_resp_free(r);
+
+    /* QA: a later token without the claim (or with one we do not know)
+     * stored "standard" over the customer's vip and lost the vip rule:
+     * a claim the token lacks keeps the stored value (API.md §2). */
+    struct sp_t_user u = customer("{\"tier\":\"vip\"}");
+    const char *first = sp_t_ticket_create_json(&u, ticket_json(c, "Update postal code", "P"));
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub, "{}");
+    const char *no_claim = sp_t_ticket_create_json(&u, ticket_json(c, "Update postal code", "P"));
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub, "{\"tier\":\"gold\"}");
+    const char *unknown = sp_t_ticket_create_json(&u, ticket_json(c, "Update postal code", "P"));
+    assert_priority(first, sp_t_fmt("high/%s", name));
+    assert_priority(no_claim, sp_t_fmt("high/%s", name));
+    assert_priority(unknown, sp_t_fmt("high/%s", name));
+    r = sp_t_agent_ticket(agent(), unknown);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "customer"), "tier"), "vip");
+    sp_t_resp_free(r);
+    /* A tier the token does name is the freshest: it replaces the stored one. */
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub, "{\"tier\":\"premium\"}");
+    const char *now_premium = sp_t_ticket_create_json(&u, ticket_json(c, "Update postal code",
+                                                                      "P"));
+    assert_priority(now_premium, "normal/-");
+    r = sp_t_agent_ticket(agent(), now_premium);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "customer"), "tier"), "premium");
+    sp_t_resp_free(r);
     rule_delete(rule);
 }
 END_TEST
