@@ -25,12 +25,25 @@ enum { POLICY_ROW(SP_COL_ENUM, ) PR_COUNT };
 SP_ROW_READER(read_policy_row, struct sp_table_row, POLICY_ROW)
 
 /* No columns: the writes are sp_sla_policy_put's. Versioned (sql/053):
- * every write of a row bumps its version, the ETag If-Match compares. */
+ * every write that changes a row bumps its version, the ETag If-Match
+ * compares. */
 const struct sp_admin_store sp_sla_policy_store = {
     .table = {.name = "support_sla_policies", .json = POLICY_JSON, .versioned = true}};
 
-/* A put without If-Match: last write wins, and an update is a new
- * version. */
+/* A put that changes nothing keeps the version and updated_at (QA: a
+ * retried PUT made another admin's ETag stale), as an article PATCH does:
+ * SET items of `table`'s old targets against the new ones. */
+#define SAME_TARGETS_KEEP_VERSION(table, first, resolution)                                    \
+    "  updated_at = CASE WHEN " SAME_TARGETS(table, first, resolution)                         \
+    "    THEN " table ".updated_at ELSE now() END,"                                             \
+    "  version = " table ".version + CASE WHEN " SAME_TARGETS(table, first, resolution)        \
+    "    THEN 0 ELSE 1 END"
+#define SAME_TARGETS(table, first, resolution)                                                  \
+    "(" table ".first_response_minutes, " table ".resolution_minutes) IS NOT DISTINCT FROM"     \
+    " (" first ", " resolution ")"
+
+/* A put without If-Match: last write wins, and an update that changes a
+ * target is a new version. */
 static struct sp_stmt put_stmt = SP_STMT(
     "sla_policy_put",
     "WITH x AS ("
@@ -41,8 +54,9 @@ static struct sp_stmt put_stmt = SP_STMT(
     "  WHERE $2::text IS NULL OR c.id IS NOT NULL"
     "  ON CONFLICT (priority, coalesce(category_id, 0)) DO UPDATE SET"
     "    first_response_minutes = EXCLUDED.first_response_minutes,"
-    "    resolution_minutes = EXCLUDED.resolution_minutes, updated_at = now(),"
-    "    version = support_sla_policies.version + 1"
+    "    resolution_minutes = EXCLUDED.resolution_minutes," SAME_TARGETS_KEEP_VERSION(
+        "support_sla_policies", "EXCLUDED.first_response_minutes",
+        "EXCLUDED.resolution_minutes")
     "  RETURNING *"
     ") SELECT " POLICY_ROW(SP_COL_SQL, ", ") " FROM x",
     4);
@@ -52,7 +66,8 @@ static struct sp_stmt put_stmt = SP_STMT(
 static struct sp_stmt update_stmt = SP_STMT(
     "sla_policy_update",
     "WITH x AS (UPDATE support_sla_policies SET first_response_minutes = $2::int,"
-    "  resolution_minutes = $3::int, updated_at = now(), version = version + 1"
+    "  resolution_minutes = $3::int," SAME_TARGETS_KEEP_VERSION("support_sla_policies",
+                                                              "$2::int", "$3::int")
     "  WHERE id = $1::bigint AND ($4::integer = 0 OR version = $4::integer) RETURNING *"
     ") SELECT " POLICY_ROW(SP_COL_SQL, ", ") " FROM x",
     4);
