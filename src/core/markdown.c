@@ -97,14 +97,32 @@ is_space(char c)
  * variation selectors, emoji skin tones and the tags of subdivision
  * flags. A cut right before one would leave it, or the emoji it joins,
  * cut off from its base. */
+static const struct {
+    uint32_t from, to;
+} joining[] = {
+    {0x300, 0x36f},   {0x483, 0x489},   {0x591, 0x5bd},   {0x5bf, 0x5bf},
+    {0x5c1, 0x5c2},   {0x5c4, 0x5c5},   {0x5c7, 0x5c7},   {0x610, 0x61a},
+    {0x64b, 0x65f},   {0x670, 0x670},   {0x6d6, 0x6dc},   {0x6df, 0x6e4},
+    {0x6e7, 0x6e8},   {0x6ea, 0x6ed},   {0x900, 0x903},   {0x93a, 0x93c},
+    {0x93e, 0x94f},   {0x951, 0x957},   {0x962, 0x963},   {0x981, 0x983},
+    {0x9bc, 0x9bc},   {0x9be, 0x9cd},   {0x9d7, 0x9d7},   {0x9e2, 0x9e3},
+    {0xe31, 0xe31},   {0xe34, 0xe3a},   {0xe47, 0xe4e},   {0xeb1, 0xeb1},
+    {0xeb4, 0xebc},   {0xec8, 0xece},   {0x1160, 0x11ff}, {0x1ab0, 0x1aff},
+    {0x1dc0, 0x1dff}, {0x200c, 0x200d}, {0x20d0, 0x20ff}, {0xfe00, 0xfe0f},
+    {0xfe20, 0xfe2f}, {0x1f3fb, 0x1f3ff}, {0xe0020, 0xe007f}, {0xe0100, 0xe01ef},
+};
+
+/* Also the marks of the scripts text here meets most (QA: Thai, Arabic
+ * harakat, Devanagari and Bengali signs and viramas, Hebrew points,
+ * Lao) and the vowel and final jamo of decomposed Hangul: UAX #29's
+ * Extend and SpacingMark there, and V/T after L. */
 static bool
 joins_previous(uint32_t cp)
 {
-    return (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
-           (cp >= 0x1dc0 && cp <= 0x1dff) || cp == 0x200c || cp == 0x200d ||
-           (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe00 && cp <= 0xfe0f) ||
-           (cp >= 0xfe20 && cp <= 0xfe2f) || (cp >= 0x1f3fb && cp <= 0x1f3ff) ||
-           (cp >= 0xe0020 && cp <= 0xe007f) || (cp >= 0xe0100 && cp <= 0xe01ef);
+    for (size_t i = 0; i < sizeof(joining) / sizeof(joining[0]) && cp >= joining[i].from; i++)
+        if (cp <= joining[i].to)
+            return true;
+    return false;
 }
 
 static bool
@@ -123,17 +141,26 @@ previous_point(const char *s, size_t at)
     return at;
 }
 
+/* The viramas of the Indic scripts (Devanagari to Malayalam): the
+ * consonant after one is the same cluster (UAX #29 GB9c, a conjunct such
+ * as क्ष). */
+static bool
+virama(uint32_t cp)
+{
+    return cp >= 0x94d && cp <= 0xd4d && (cp & 0x7f) == 0x4d;
+}
+
 /* Whether a cut at s[at] (0 < at < n) falls inside a grapheme cluster:
  * before a code point that joins the previous one, after a ZWJ (the
- * emoji it joins follows), or between the two regional indicators of a
- * flag (they pair from the start of their run). */
+ * emoji it joins follows) or a virama, or between the two regional
+ * indicators of a flag (they pair from the start of their run). */
 static bool
 inside_cluster(const char *s, size_t n, size_t at)
 {
     size_t l, p = previous_point(s, at);
     uint32_t next = sp_utf8_decode(s + at, n - at, &l);
     uint32_t prev = sp_utf8_decode(s + p, at - p, &l);
-    if (joins_previous(next) || prev == 0x200d)
+    if (joins_previous(next) || prev == 0x200d || virama(prev))
         return true;
     if (!regional_indicator(next) || !regional_indicator(prev))
         return false;

@@ -203,6 +203,15 @@ START_TEST(summary_is_cut_between_grapheme_clusters)
     assert_summary(summary_of(278, RI_F RI_R MORE), 278, "");
     assert_summary(summary_of(276, RI_F RI_R RI_D RI_E MORE), 276, RI_F RI_R);
     assert_summary(summary_of(278, RI_F RI_R RI_D RI_E MORE), 278, "");
+    /* QA: marks of other scripts — Thai SARA AM's neighbour U+0E31,
+     * Arabic fatha U+064E, Devanagari virama U+094D and vowel sign
+     * U+093F, a Hangul vowel jamo U+1161 after its lead U+1100. */
+    assert_summary(summary_of(278, "\xe0\xb8\xab\xe0\xb8\xb1" MORE), 278, "");
+    assert_summary(summary_of(278, "\xd9\x85\xd9\x8e" MORE), 278, "");
+    assert_summary(summary_of(277, "\xe0\xa4\x95\xe0\xa5\x8d\xe0\xa4\xb7" MORE), 277,
+                   "");
+    assert_summary(summary_of(278, "\xe0\xa4\x95\xe0\xa4\xbf" MORE), 278, "");
+    assert_summary(summary_of(278, "\xe1\x84\x80\xe1\x85\xa1" MORE), 278, "");
     /* Whole clusters are kept as they come. */
     assert_summary(summary_of(277, "e" ACUTE MORE), 277, "e" ACUTE);
     assert_summary(summary_of(277, RI_F RI_R RI_D RI_E MORE), 277, RI_F RI_R);
