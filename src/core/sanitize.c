@@ -378,6 +378,21 @@ is_void(GumboTag t)
     return t == GUMBO_TAG_BR || t == GUMBO_TAG_HR || t == GUMBO_TAG_IMG || t == GUMBO_TAG_INPUT;
 }
 
+/* A refused image reads as its alt text, as a refused link reads as its
+ * text (QA: "![alt](javascript:…)" left nothing, though the summary,
+ * read from the markdown, showed "alt"). */
+static void
+alt_text(struct walk *w, const GumboElement *el)
+{
+    const GumboAttribute *alt = gumbo_get_attribute(&el->attributes, "alt");
+    if (alt == NULL)
+        return;
+    size_t len = strlen(alt->value);
+    if (!w->has_text && has_visible(alt->value, len))
+        w->has_text = true;
+    put_escaped(&w->out, alt->value, len, false);
+}
+
 static void
 open_element(struct walk *w, const GumboNode *n)
 {
@@ -397,6 +412,8 @@ open_element(struct walk *w, const GumboNode *n)
         }
     }
     if (act == ACT_UNWRAP) {
+        if (el->tag == GUMBO_TAG_IMG)
+            alt_text(w, el);
         push(w, &el->children, GUMBO_TAG_LAST);
         return;
     }

@@ -117,9 +117,14 @@ START_TEST(images_keep_only_http_sources)
     ck_assert_contains(m.html, "<img src=\"https://cdn.example.com/a.png\" alt=\"chart\" "
                                "loading=\"lazy\">");
     assert_inert(m.html);
-    /* Only the first image survives. */
+    /* Only the first image survives; a refused one reads as its alt
+     * text, escaped (QA: it vanished with it). */
     const char *second = strstr(strstr(m.html, "<img") + 4, "<img");
     ck_assert_ptr_null(second);
+    ck_assert_contains(m.html, "<p>bad</p>");
+    ck_assert_contains(m.html, "<p>data</p>");
+    m = md("![<b>x</b> & y](javascript:alert(1))\n");
+    ck_assert_str_eq(m.html, "<p>&lt;b&gt;x&lt;/b&gt; &amp; y</p>\n");
 }
 END_TEST
 
