@@ -92,6 +92,43 @@ static const char *const latin_folds[] = {
     /* U+0170 */ "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",
 };
 
+/* The same for Latin Extended Additional, U+1E00..U+1EFF (Vietnamese
+ * above all: "tiếng việt" is "tieng viet"); NULL: kept as written. */
+static const char *const latin_additional_folds[] = {
+    /* U+1E00 */ "a", "a", "b", "b", "b", "b", "b", "b", "c", "c", "d", "d", "d", "d", "d", "d",
+    /* U+1E10 */ "d", "d", "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "f", "f",
+    /* U+1E20 */ "g", "g", "h", "h", "h", "h", "h", "h", "h", "h", "h", "h", "i", "i", "i", "i",
+    /* U+1E30 */ "k", "k", "k", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l", "l", "m", "m",
+    /* U+1E40 */ "m", "m", "m", "m", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",
+    /* U+1E50 */ "o", "o", "o", "o", "p", "p", "p", "p", "r", "r", "r", "r", "r", "r", "r", "r",
+    /* U+1E60 */ "s", "s", "s", "s", "s", "s", "s", "s", "s", "s", "t", "t", "t", "t", "t", "t",
+    /* U+1E70 */ "t", "t", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "v", "v", "v", "v",
+    /* U+1E80 */ "w", "w", "w", "w", "w", "w", "w", "w", "w", "w", "x", "x", "x", "x", "y", "y",
+    /* U+1E90 */ "z", "z", "z", "z", "z", "z", "h", "t", "w", "y", NULL, NULL, NULL, NULL, "ss", NULL,
+    /* U+1EA0 */ "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a", "a",
+    /* U+1EB0 */ "a", "a", "a", "a", "a", "a", "a", "a", "e", "e", "e", "e", "e", "e", "e", "e",
+    /* U+1EC0 */ "e", "e", "e", "e", "e", "e", "e", "e", "i", "i", "i", "i", "o", "o", "o", "o",
+    /* U+1ED0 */ "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o", "o",
+    /* U+1EE0 */ "o", "o", "o", "o", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u", "u",
+    /* U+1EF0 */ "u", "u", "y", "y", "y", "y", "y", "y", "y", "y", NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* The ASCII base of a Latin letter with a diacritic, lower-cased; "" for
+ * × and ÷ (they end a word); NULL for any other code point. */
+static const char *
+latin_fold(uint32_t c)
+{
+    if (c >= 0xc0 && c <= 0x17f)
+        return latin_folds[c - 0xc0];
+    if (c == 0x1a0 || c == 0x1a1)   /* Ơ ơ */
+        return "o";
+    if (c == 0x1af || c == 0x1b0)   /* Ư ư */
+        return "u";
+    if (c >= 0x1e00 && c <= 0x1eff)
+        return latin_additional_folds[c - 0x1e00];
+    return NULL;
+}
+
 /* Han, kana and Hangul: the ranges sql/055's support_cjk_bigrams splits
  * into pairs, so the question's terms are the passage's. */
 static bool
@@ -172,8 +209,8 @@ sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
                 run.paired = true;
             }
             run.prev = text + i;
-        } else if (c >= 0xc0 && c <= 0x17f) {
-            const char *f = latin_folds[c - 0xc0];
+        } else if (latin_fold(c) != NULL) {
+            const char *f = latin_fold(c);
             if (*f == '\0')
                 word_end(&w, fn, arg);
             word_put(&w, f, strlen(f));

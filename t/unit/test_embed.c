@@ -93,6 +93,9 @@ START_TEST(terms_fold_accents_and_pair_cjk_characters)
     ck_assert_str_eq(out, "退款,款需,需要,要五,五天,请,5,日か,かか,かり,りま,ます,字,x,ｶﾀ,ﾀｶ,ｶﾅ,𠀀𠀁,");
     const char *q = "退款需要几天？", *p = "退款需要五天。";
     ck_assert_double_eq_tol(sp_embed_coverage(q, strlen(q), p, strlen(p)), 3.0 / 5.0, 1e-9);
+    q = "tieng viet nguoi";
+    p = "Tiếng Việt cho người dùng";
+    ck_assert_double_eq(sp_embed_coverage(q, strlen(q), p, strlen(p)), 1.0);
     q = "creme brulee";
     p = "Our crème brûlée ships cold.";
     ck_assert_double_eq(sp_embed_coverage(q, strlen(q), p, strlen(p)), 1.0);
