@@ -3,8 +3,8 @@
  * (core/json.h sp_json_validate): one table per endpoint says which
  * parameters exist, their type and bounds, and one reader fills the values
  * and collects every field error (422 validation_failed) before returning.
- * Unknown parameters are ignored (API.md §1). Values are percent-decoded
- * into the request's arena.
+ * Unknown parameters are ignored (API.md §1). Names and values are
+ * percent-decoded alike (sp_url_decode), values into the request's arena.
  * Must not: know the domain (enum tables come in through the specs).
  */
 #ifndef SP_QUERY_H
