@@ -11,6 +11,7 @@
 #include "core/cursor.h"
 #include "core/names.h"
 #include "core/rfc3339.h"
+#include "core/utf8.h"
 #include "http/http.h"
 
 size_t
@@ -43,13 +44,17 @@ enum_index(const struct sp_query_spec *s, const char *v, int *index)
     return *index >= 0;
 }
 
+/* Lengths count code points, as every length of API.md §1 does (the
+ * queue's q of 167 × '退' was refused as over 500); v is UTF-8, as
+ * sp_url_decode made sure. The charset is of bytes. */
 static bool
 string_ok(const struct sp_query_spec *s, const char *v)
 {
-    size_t len = strlen(v);
-    if ((long long)len < s->min || (s->max > 0 && (long long)len > s->max))
+    size_t bytes = strlen(v);
+    long long len = (long long)sp_utf8_count(v, bytes);
+    if (len < s->min || (s->max > 0 && len > s->max))
         return false;
-    return s->charset == NULL || strspn(v, s->charset) == len;
+    return s->charset == NULL || strspn(v, s->charset) == bytes;
 }
 
 static bool

@@ -199,7 +199,8 @@ check_read(struct sp_req *r)
         CHECK(strlen(v[F_STR].str) >= 1 && strlen(v[F_STR].str) <= 50 &&
               strspn(v[F_STR].str, "abcdefghij-") == strlen(v[F_STR].str));
     for (size_t i = 0; !bad[F_LIST] && i < v[F_LIST].nitems; i++)
-        CHECK(strlen(v[F_LIST].items[i]) >= 1 && strlen(v[F_LIST].items[i]) <= 8 &&
+        CHECK(strlen(v[F_LIST].items[i]) >= 1 &&
+              sp_utf8_count(v[F_LIST].items[i], strlen(v[F_LIST].items[i])) <= 8 &&
               strchr(v[F_LIST].items[i], ',') == NULL);
     CHECK(bad[F_CURSOR] || v[F_CURSOR].i >= 0);
 }

@@ -1056,6 +1056,16 @@ START_TEST(an_encoded_parameter_name_is_that_parameter)
 }
 END_TEST
 
+/* q's 500 counts characters (code points), not bytes (QA: 167 × '退', 501
+ * bytes, was 422 "must be 1 to 500 characters"). */
+START_TEST(q_length_counts_characters)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    sp_t_resp_free(queue(&a, sp_t_fmt("q=%s", sp_t_repeat("%E9%80%80", 500))));   /* 退 */
+    assert_bad(sp_t_fmt("q=%s", sp_t_repeat("%E9%80%80", 501)), "q");
+}
+END_TEST
+
 static Suite *
 agent_queue_suite(void)
 {
@@ -1109,6 +1119,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, digits_only_created_before_is_422_naming_the_field);
     tcase_add_test(tc, garbage_cursor_is_422);
     tcase_add_test(tc, an_encoded_parameter_name_is_that_parameter);
+    tcase_add_test(tc, q_length_counts_characters);
     return s;
 }
 

@@ -234,6 +234,35 @@ START_TEST(an_undecodable_name_is_an_unknown_name)
 }
 END_TEST
 
+/* A length counts code points, not bytes (API.md §1): 200 × '退' is 600
+ * bytes and within q's 200 (QA: 167 × '退' was over the queue's 500). */
+START_TEST(lengths_count_code_points)
+{
+    const char *cjk = "%E9%80%80", *e = "\xc3\xa9";
+    char *q = sp_arena_alloc(&arena, 2 + 201 * strlen(cjk) + 1);
+    strcpy(q, "q=");
+    for (int i = 0; i < 200; i++)
+        strcat(q, cjk);
+    ck_assert_int_eq(read_query(q), SP_OK);
+    ck_assert_uint_eq(strlen(v[F_Q].str), 600);
+    strcat(q, cjk);
+    ck_assert_int_eq(read_query(q), SP_INVALID);
+    ck_assert(field_error("q"));
+    /* a list's items alike; a charset still allows bytes */
+    static const struct sp_query_spec items = {"t", SP_QUERY_LIST, 1, 2, 0, NULL, NULL,
+                                               NULL, NULL, "t"};
+    struct sp_query_value t;
+    sp_problem_init(&prob);
+    req.query = sp_arena_sprintf(&arena, "t=%s%s,a", e, e);
+    ck_assert_int_eq(sp_query_read(&req, &items, 1, &t, &prob), SP_OK);
+    req.query = sp_arena_sprintf(&arena, "t=%s%s%s", e, e, e);
+    ck_assert_int_eq(sp_query_read(&req, &items, 1, &t, &prob), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "name=a%s", e)), SP_INVALID);
+    ck_assert(field_error("name"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -249,6 +278,7 @@ main(void)
     tcase_add_test(tc, an_encoded_name_is_its_decoded_name);
     tcase_add_test(tc, an_encoded_repeat_takes_the_first_value);
     tcase_add_test(tc, an_undecodable_name_is_an_unknown_name);
+    tcase_add_test(tc, lengths_count_code_points);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
