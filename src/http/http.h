@@ -97,6 +97,9 @@ const char *sp_req_query(const struct sp_req *r, const char *name);
 /* True when the query has a parameter of exactly this name, whatever its
  * value's escapes. */
 bool sp_req_query_named(const struct sp_req *r, const char *name);
+/* Percent-decodes [s, s+n) as a form does ('+' is a space) into a; NULL on
+ * a bad escape, %00 or bytes that are not UTF-8. Names and values alike. */
+char *sp_url_decode(struct sp_arena *a, const char *s, size_t n);
 /* The first parameter name of an application/x-www-form-urlencoded text,
  * percent-decoded ('+' is a space) into a; NULL when absent or badly
  * escaped (a %00 or bytes that are not UTF-8 included). */

@@ -11,6 +11,7 @@
 #include "core/cursor.h"
 #include "core/names.h"
 #include "core/rfc3339.h"
+#include "core/utf8.h"
 #include "http/http.h"
 
 size_t
@@ -43,13 +44,17 @@ enum_index(const struct sp_query_spec *s, const char *v, int *index)
     return *index >= 0;
 }
 
+/* Lengths count code points, as every length of API.md §1 does (the
+ * queue's q of 167 × '退' was refused as over 500); v is UTF-8, as
+ * sp_url_decode made sure. The charset is of bytes. */
 static bool
 string_ok(const struct sp_query_spec *s, const char *v)
 {
-    size_t len = strlen(v);
-    if ((long long)len < s->min || (s->max > 0 && (long long)len > s->max))
+    size_t bytes = strlen(v);
+    long long len = (long long)sp_utf8_count(v, bytes);
+    if (len < s->min || (s->max > 0 && len > s->max))
         return false;
-    return s->charset == NULL || strspn(v, s->charset) == len;
+    return s->charset == NULL || strspn(v, s->charset) == bytes;
 }
 
 static bool
@@ -118,6 +123,30 @@ read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
     return false;
 }
 
+/* The raw value (after '=', "" for a bare name) of the first parameter
+ * whose name, percent-decoded as a value is, is name; its length in *len;
+ * NULL when there is none. "%73tatus" is status: matching the raw name
+ * dropped that filter and widened the answer (QA). A name that does not
+ * decode is no spec'd name, so it stays an unknown parameter. A repeated
+ * name, in any spelling, takes its first value (API.md §1). */
+static const char *
+param_raw(struct sp_req *r, const char *name, size_t *len)
+{
+    for (const char *q = r->query; q != NULL && *q != '\0';) {
+        const char *end = strchr(q, '&');
+        size_t plen = end ? (size_t)(end - q) : strlen(q);
+        const char *eq = memchr(q, '=', plen);
+        size_t klen = eq ? (size_t)(eq - q) : plen;
+        const char *key = sp_url_decode(r->arena, q, klen);
+        if (key != NULL && strcmp(key, name) == 0) {
+            *len = eq ? plen - klen - 1 : 0;
+            return eq ? eq + 1 : q + klen;
+        }
+        q = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
 enum sp_rc
 sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
               struct sp_query_value *out, struct sp_problem *p)
@@ -126,8 +155,10 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
         const struct sp_query_spec *s = &specs[k];
         struct sp_query_value *v = &out[k];
         memset(v, 0, sizeof(*v));
-        v->str = sp_req_query(r, s->name);
-        if (v->str == NULL && sp_req_query_named(r, s->name)) {
+        size_t len;
+        const char *raw = param_raw(r, s->name, &len);
+        v->str = raw != NULL ? sp_url_decode(r->arena, raw, len) : NULL;
+        if (v->str == NULL && raw != NULL) {
             /* Not taken as absent: a dropped filter would widen the answer. */
             sp_problem_query_field(p, s->name, "invalid",
                                    "has a bad percent-escape, %00 or bytes that are not UTF-8");

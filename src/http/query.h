@@ -3,8 +3,8 @@
  * (core/json.h sp_json_validate): one table per endpoint says which
  * parameters exist, their type and bounds, and one reader fills the values
  * and collects every field error (422 validation_failed) before returning.
- * Unknown parameters are ignored (API.md §1). Values are percent-decoded
- * into the request's arena.
+ * Unknown parameters are ignored (API.md §1). Names and values are
+ * percent-decoded alike (sp_url_decode), values into the request's arena.
  * Must not: know the domain (enum tables come in through the specs).
  */
 #ifndef SP_QUERY_H
@@ -20,10 +20,10 @@ struct sp_req;
 
 enum sp_query_type {
     SP_QUERY_INT,        /* integer in [min, max]; def when absent */
-    SP_QUERY_STRING,     /* min..max bytes, every byte in charset (NULL: any) */
+    SP_QUERY_STRING,     /* min..max code points, every byte in charset (NULL: any) */
     SP_QUERY_ENUM,       /* one of values / accepted by parse: i = its index */
     SP_QUERY_SET,        /* comma list of ENUM items: bit i of set */
-    SP_QUERY_LIST,       /* comma list of STRING items (min..max bytes each);
+    SP_QUERY_LIST,       /* comma list of STRING items (min..max code points each);
                             an empty list is valid (no items) */
     SP_QUERY_TIMESTAMP,  /* RFC 3339: ms */
     SP_QUERY_CURSOR,     /* a cursor of this list (kind): i = its position */
@@ -32,7 +32,7 @@ enum sp_query_type {
 struct sp_query_spec {
     const char *name;
     enum sp_query_type type;
-    long long min, max;               /* INT bounds; STRING/LIST lengths */
+    long long min, max;               /* INT bounds; STRING/LIST lengths (code points) */
     long long def;                    /* INT value, ENUM index when absent */
     const char *const *values;        /* ENUM/SET: NULL-terminated names */
     bool (*parse)(const char *s, int *index); /* ENUM/SET without a table */

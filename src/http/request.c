@@ -91,12 +91,11 @@ sp_req_repeated_header(const struct sp_req *r)
     return NULL;
 }
 
-/* Percent-decodes [s, s+n) ('+' is a space in queries); NULL on bad
- * escapes, %00 and text that is not UTF-8: every value read from a query
- * or a form goes to PostgreSQL as text, which refuses both (once it was
- * a vague 422 and a db_error for ?q=%ff). */
-static char *
-url_decode(struct sp_arena *a, const char *s, size_t n)
+/* Every value read from a query or a form goes to PostgreSQL as text,
+ * which refuses %00 and bytes that are not UTF-8 (once it was a vague 422
+ * and a db_error for ?q=%ff). */
+char *
+sp_url_decode(struct sp_arena *a, const char *s, size_t n)
 {
     char *out = sp_arena_alloc(a, n + 1);
     size_t o = 0;
@@ -205,7 +204,7 @@ sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
 {
     size_t len;
     const char *raw = urlencoded_raw(q, name, &len);
-    return raw != NULL ? url_decode(a, raw, len) : NULL;
+    return raw != NULL ? sp_url_decode(a, raw, len) : NULL;
 }
 
 /* Most parameters a query may have for sp_query_repeats_name() to judge it. */
@@ -218,7 +217,7 @@ query_name_folded(struct sp_arena *a, const char *piece, size_t len)
 {
     const char *eq = memchr(piece, '=', len);
     size_t nlen = eq != NULL ? (size_t)(eq - piece) : len;
-    char *name = url_decode(a, piece, nlen);
+    char *name = sp_url_decode(a, piece, nlen);
     if (name == NULL)
         name = sp_arena_strndup(a, piece, nlen);
     for (char *c = name; *c != '\0'; c++)

@@ -10,7 +10,8 @@
  * itself (any other value is NULL). Also sp_query_repeats_name (against a reference: names decoded
  * the same way, compared without case, more than 32 parameters count as a
  * repeat) and sp_query_read over a table of every parameter type (a value
- * reported present and valid holds its type's bounds).
+ * reported present and valid holds its type's bounds; each value is the
+ * reference's, matched on names decoded as values are).
  * Build: scripts/dev fuzz query (replayed by `make check` as t/fuzz/fuzz_query).
  */
 #include <stdbool.h>
@@ -66,20 +67,24 @@ ref_decode(const char *v, size_t n, char *out)
     return sp_utf8_valid(out, o);
 }
 
-/* The first parameter named name: *found, and its decoded value or NULL. */
-/* The first piece named exactly name: its start, length and '=' (NULL
- * for a bare name); false when there is none. */
+/* The first piece named exactly name (once decoded when decoded: how
+ * sp_query_read matches): its start, length and '=' (NULL for a bare
+ * name); false when there is none. */
 static bool
-ref_piece(const char *query, const char *name, const char **piece, size_t *plen,
+ref_piece(const char *query, const char *name, bool decoded, const char **piece, size_t *plen,
           const char **eq)
 {
     size_t nlen = strlen(name);
+    char key[4096];
     for (const char *q = query; *q != '\0';) {
         const char *end = strchr(q, '&');
         size_t len = end ? (size_t)(end - q) : strlen(q);
         *eq = memchr(q, '=', len);
         size_t klen = *eq ? (size_t)(*eq - q) : len;
-        if (klen == nlen && memcmp(q, name, nlen) == 0) {
+        bool match = klen == nlen && memcmp(q, name, nlen) == 0;
+        if (decoded)
+            match = klen < sizeof(key) && ref_decode(q, klen, key) && strcmp(key, name) == 0;
+        if (match) {
             *piece = q;
             *plen = len;
             return true;
@@ -92,11 +97,11 @@ ref_piece(const char *query, const char *name, const char **piece, size_t *plen,
 }
 
 static const char *
-ref_query(struct sp_arena *a, const char *query, const char *name)
+ref_query(struct sp_arena *a, const char *query, const char *name, bool decoded)
 {
     const char *piece, *eq;
     size_t len;
-    if (!ref_piece(query, name, &piece, &len, &eq))
+    if (!ref_piece(query, name, decoded, &piece, &len, &eq))
         return NULL;
     if (eq == NULL)
         return "";
@@ -109,7 +114,7 @@ ref_named(const char *query, const char *name)
 {
     const char *piece, *eq;
     size_t len;
-    return ref_piece(query, name, &piece, &len, &eq);
+    return ref_piece(query, name, false, &piece, &len, &eq);
 }
 
 /* The reference of sp_query_repeats_name: every non-empty piece's name,
@@ -160,7 +165,15 @@ static const struct sp_query_spec specs[F_COUNT] = {
     [F_CURSOR] = {"cursor", SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, "t", "cursor"},
 };
 
-/* sp_query_read: a clean read holds every bound; errors name the field. */
+static void
+same(const char *got, const char *want)
+{
+    CHECK((got == NULL) == (want == NULL));
+    CHECK(got == NULL || strcmp(got, want) == 0);
+}
+
+/* sp_query_read: a clean read holds every bound; errors name the field;
+ * each value is the reference's, its name decoded as values are. */
 static void
 check_read(struct sp_req *r)
 {
@@ -168,6 +181,8 @@ check_read(struct sp_req *r)
     sp_problem_init(&p);
     struct sp_query_value v[F_COUNT];
     enum sp_rc rc = sp_query_read(r, specs, F_COUNT, v, &p);
+    for (int k = 0; k < F_COUNT; k++)
+        same(v[k].str, ref_query(r->arena, r->query, specs[k].name, true));
     CHECK((rc == SP_OK) == (p.nerrors == 0));
     bool bad[F_COUNT] = {false};
     for (size_t i = 0; i < p.nerrors; i++) {
@@ -184,16 +199,10 @@ check_read(struct sp_req *r)
         CHECK(strlen(v[F_STR].str) >= 1 && strlen(v[F_STR].str) <= 50 &&
               strspn(v[F_STR].str, "abcdefghij-") == strlen(v[F_STR].str));
     for (size_t i = 0; !bad[F_LIST] && i < v[F_LIST].nitems; i++)
-        CHECK(strlen(v[F_LIST].items[i]) >= 1 && strlen(v[F_LIST].items[i]) <= 8 &&
+        CHECK(strlen(v[F_LIST].items[i]) >= 1 &&
+              sp_utf8_count(v[F_LIST].items[i], strlen(v[F_LIST].items[i])) <= 8 &&
               strchr(v[F_LIST].items[i], ',') == NULL);
     CHECK(bad[F_CURSOR] || v[F_CURSOR].i >= 0);
-}
-
-static void
-same(const char *got, const char *want)
-{
-    CHECK((got == NULL) == (want == NULL));
-    CHECK(got == NULL || strcmp(got, want) == 0);
 }
 
 int
@@ -213,11 +222,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.query = query;
     /* Our names never hold '=' or '&'; a name that does is not a name. */
     if (strpbrk(name, "=&") == NULL) {
-        same(sp_req_query(&r, name), ref_query(&a, query, name));
+        same(sp_req_query(&r, name), ref_query(&a, query, name, false));
         CHECK(sp_req_query_named(&r, name) == ref_named(query, name));
     }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i]));
+        same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i], false));
         CHECK(sp_req_query_named(&r, names[i]) == ref_named(query, names[i]));
     }
     CHECK(sp_query_repeats_name(&a, query) == ref_repeats(&a, query));

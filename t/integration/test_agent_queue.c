@@ -1033,6 +1033,39 @@ START_TEST(limit_caps_the_page)
 }
 END_TEST
 
+/* A percent-encoded parameter name is that parameter, decoded as its
+ * value is (QA: ?%73tatus=bogus answered 200 with the whole queue): its
+ * filter is applied or refused, never dropped. Two spellings of one name
+ * are a repeated name: the first value counts (API.md §1). */
+START_TEST(an_encoded_parameter_name_is_that_parameter)
+{
+    assert_bad("%73tatus=bogus", "status");
+    assert_bad("%6C%69%6D%69%74=0", "limit");
+    assert_bad("s%6Frt=x", "sort");
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *open = sp_t_ticket_create(&c, "encoded name open");
+    const char *gone = sp_t_ticket_create(&c, "encoded name closed");
+    patch_ok(&a, gone, "{\"status\":\"closed\"}");
+    assert_set(&a, mine(&c, "%73tatus=closed"), gone);
+    assert_set(&a, mine(&c, "%73tatus=closed&status=open"), gone);
+    assert_set(&a, mine(&c, "status=open&%73tatus=closed"), open);
+    assert_set(&a, sp_t_fmt("%%63ustomer_%%69d=%s&status=open,closed", c.sub), open, gone);
+    /* a name that does not decode names no parameter: ignored as unknown */
+    assert_set(&a, mine(&c, "%73tatus%=closed&st%ZZatus=closed"), open);
+}
+END_TEST
+
+/* q's 500 counts characters (code points), not bytes (QA: 167 × '退', 501
+ * bytes, was 422 "must be 1 to 500 characters"). */
+START_TEST(q_length_counts_characters)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    sp_t_resp_free(queue(&a, sp_t_fmt("q=%s", sp_t_repeat("%E9%80%80", 500))));   /* 退 */
+    assert_bad(sp_t_fmt("q=%s", sp_t_repeat("%E9%80%80", 501)), "q");
+}
+END_TEST
+
 static Suite *
 agent_queue_suite(void)
 {
@@ -1085,6 +1118,8 @@ agent_queue_suite(void)
     tcase_add_test(tc, impossible_created_after_date_is_422_naming_the_field);
     tcase_add_test(tc, digits_only_created_before_is_422_naming_the_field);
     tcase_add_test(tc, garbage_cursor_is_422);
+    tcase_add_test(tc, an_encoded_parameter_name_is_that_parameter);
+    tcase_add_test(tc, q_length_counts_characters);
     return s;
 }
 

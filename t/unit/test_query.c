@@ -180,6 +180,89 @@ START_TEST(bounds_and_charsets_are_exact)
 }
 END_TEST
 
+/* A name is percent-decoded as a value is: "%73tatus" is status, so its
+ * filter is read or refused, never dropped (QA: ?%73tatus=bogus answered
+ * the whole queue). */
+START_TEST(an_encoded_name_is_its_decoded_name)
+{
+    ck_assert_int_eq(read_query("%63olor=pink"), SP_INVALID);
+    ck_assert(field_error("color"));
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("%6c%69%6D%69%74=7&%63olors=blue&n%61me=a%62&t%61gs=x"), SP_OK);
+    ck_assert_int_eq(v[F_LIMIT].i, 7);
+    ck_assert_uint_eq(v[F_COLORS].set, 1u << 2);
+    ck_assert_str_eq(v[F_NAME].str, "ab");
+    ck_assert_str_eq(v[F_TAGS].items[0], "x");
+    /* bare, and with a bad value: refused under the decoded name */
+    ck_assert_int_eq(read_query("n%61me"), SP_INVALID);
+    ck_assert(v[F_NAME].present);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("%6Cimit=%zz"), SP_INVALID);
+    ck_assert(field_error("limit"));
+    /* still exact otherwise: no case folding, '+' is a space */
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query("%4Cimit=0&c+olor=pink&color%20=pink"), SP_OK);
+    ck_assert(!v[F_LIMIT].present);
+}
+END_TEST
+
+/* Two spellings of one name are a repeated name: the first value counts,
+ * as with "color=red&color=green". */
+START_TEST(an_encoded_repeat_takes_the_first_value)
+{
+    ck_assert_int_eq(read_query("color=red&color=green"), SP_OK);
+    ck_assert_int_eq(v[F_COLOR].i, 0);
+    ck_assert_int_eq(read_query("color=red&%63olor=green"), SP_OK);
+    ck_assert_int_eq(v[F_COLOR].i, 0);
+    ck_assert_int_eq(read_query("%63olor=green&color=red"), SP_OK);
+    ck_assert_int_eq(v[F_COLOR].i, 1);
+    ck_assert_int_eq(read_query("%63olor=pink&color=red"), SP_INVALID);
+    ck_assert(field_error("color"));
+}
+END_TEST
+
+/* A name that does not decode (bad escape, %00, not UTF-8) is no spec'd
+ * name: ignored as an unknown one is, and the next spelling is read. */
+START_TEST(an_undecodable_name_is_an_unknown_name)
+{
+    const char *q[] = {"%6=pink&color=red", "colo%72%=pink&color=red", "color%00=pink&color=red",
+                       "%FFcolor=pink&color=red", "c%C3olor=pink&color=red"};
+    for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+        ck_assert_msg(read_query(q[i]) == SP_OK, "refused %s", q[i]);
+        ck_assert_int_eq(v[F_COLOR].i, 0);
+    }
+}
+END_TEST
+
+/* A length counts code points, not bytes (API.md §1): 200 × '退' is 600
+ * bytes and within q's 200 (QA: 167 × '退' was over the queue's 500). */
+START_TEST(lengths_count_code_points)
+{
+    const char *cjk = "%E9%80%80", *e = "\xc3\xa9";
+    char *q = sp_arena_alloc(&arena, 2 + 201 * strlen(cjk) + 1);
+    strcpy(q, "q=");
+    for (int i = 0; i < 200; i++)
+        strcat(q, cjk);
+    ck_assert_int_eq(read_query(q), SP_OK);
+    ck_assert_uint_eq(strlen(v[F_Q].str), 600);
+    strcat(q, cjk);
+    ck_assert_int_eq(read_query(q), SP_INVALID);
+    ck_assert(field_error("q"));
+    /* a list's items alike; a charset still allows bytes */
+    static const struct sp_query_spec items = {"t", SP_QUERY_LIST, 1, 2, 0, NULL, NULL,
+                                               NULL, NULL, "t"};
+    struct sp_query_value t;
+    sp_problem_init(&prob);
+    req.query = sp_arena_sprintf(&arena, "t=%s%s,a", e, e);
+    ck_assert_int_eq(sp_query_read(&req, &items, 1, &t, &prob), SP_OK);
+    req.query = sp_arena_sprintf(&arena, "t=%s%s%s", e, e, e);
+    ck_assert_int_eq(sp_query_read(&req, &items, 1, &t, &prob), SP_INVALID);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "name=a%s", e)), SP_INVALID);
+    ck_assert(field_error("name"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -192,6 +275,10 @@ main(void)
     tcase_add_test(tc, a_badly_escaped_value_is_refused_not_absent);
     tcase_add_test(tc, a_value_that_is_not_utf8_is_refused_not_absent);
     tcase_add_test(tc, bounds_and_charsets_are_exact);
+    tcase_add_test(tc, an_encoded_name_is_its_decoded_name);
+    tcase_add_test(tc, an_encoded_repeat_takes_the_first_value);
+    tcase_add_test(tc, an_undecodable_name_is_an_unknown_name);
+    tcase_add_test(tc, lengths_count_code_points);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
