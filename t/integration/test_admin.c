@@ -1966,22 +1966,19 @@ START_TEST(if_match_is_honoured_on_sla_policies)
     sp_t_assert_json(r, 200);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
     sp_t_resp_free(r);
-    /* without If-Match the last write wins, as a new version */
-    r = sp_t_admin("PUT", "/support/admin/sla-policies",
-                   sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
-                            "\"first_response_minutes\":35,\"resolution_minutes\":600}", slug));
-    sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v4\"", id));
-    sp_t_resp_free(r);
-    ck_assert_str_eq(sla_row(id), "35 4");
-    /* QA: a put that changes nothing (a retry) is no new version, with or
-     * without If-Match: another admin's ETag stays good. */
-    r = sp_t_admin("PUT", "/support/admin/sla-policies",
-                   sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
-                            "\"first_response_minutes\":35,\"resolution_minutes\":600}", slug));
-    sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v4\"", id));
-    sp_t_resp_free(r);
+    /* without If-Match the last write wins, as a new version; QA: a put
+     * that changes nothing (a retry) is no new version, with or without
+     * If-Match: another admin's ETag stays good. */
+    for (int i = 0; i < 2; i++) {
+        r = sp_t_admin("PUT", "/support/admin/sla-policies",
+                       sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
+                                "\"first_response_minutes\":35,\"resolution_minutes\":600}",
+                                slug));
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v4\"", id));
+        sp_t_resp_free(r);
+        ck_assert_str_eq(sla_row(id), "35 4");
+    }
     r = sla_put(slug, 35, sp_t_fmt("\"%lld-v4\"", id));
     sp_t_assert_json(r, 200);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 4);
