@@ -92,11 +92,16 @@ const char *sp_req_header(const struct sp_req *r, const char *name);
 const char *sp_req_repeated_header(const struct sp_req *r);
 /* Query parameter, percent-decoded into the arena; NULL when absent or
  * badly escaped: a bad %XX, %00 or bytes that are not UTF-8
- * (sp_req_query_named tells the two apart). */
+ * (sp_req_query_raw tells the two apart). Its name as written: the chat
+ * connect URL must read what nginx's $arg_ reads (API.md §7). */
 const char *sp_req_query(const struct sp_req *r, const char *name);
-/* True when the query has a parameter of exactly this name, whatever its
- * value's escapes. */
-bool sp_req_query_named(const struct sp_req *r, const char *name);
+/* The raw value (after '=', "" for a bare name; length in *len) of the
+ * first parameter named name, whatever its value's escapes; NULL when
+ * there is none. decode_names: names compared percent-decoded as values
+ * are ("%73tatus" is status: sp_query_read, where a dropped filter would
+ * widen the answer); else as written. */
+const char *sp_req_query_raw(const struct sp_req *r, const char *name, bool decode_names,
+                             size_t *len);
 /* Percent-decodes [s, s+n) as a form does ('+' is a space) into a; NULL on
  * a bad escape, %00 or bytes that are not UTF-8. Names and values alike. */
 char *sp_url_decode(struct sp_arena *a, const char *s, size_t n);

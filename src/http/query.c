@@ -123,30 +123,6 @@ read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
     return false;
 }
 
-/* The raw value (after '=', "" for a bare name) of the first parameter
- * whose name, percent-decoded as a value is, is name; its length in *len;
- * NULL when there is none. "%73tatus" is status: matching the raw name
- * dropped that filter and widened the answer (QA). A name that does not
- * decode is no spec'd name, so it stays an unknown parameter. A repeated
- * name, in any spelling, takes its first value (API.md §1). */
-static const char *
-param_raw(struct sp_req *r, const char *name, size_t *len)
-{
-    for (const char *q = r->query; q != NULL && *q != '\0';) {
-        const char *end = strchr(q, '&');
-        size_t plen = end ? (size_t)(end - q) : strlen(q);
-        const char *eq = memchr(q, '=', plen);
-        size_t klen = eq ? (size_t)(eq - q) : plen;
-        const char *key = sp_url_decode(r->arena, q, klen);
-        if (key != NULL && strcmp(key, name) == 0) {
-            *len = eq ? plen - klen - 1 : 0;
-            return eq ? eq + 1 : q + klen;
-        }
-        q = end ? end + 1 : NULL;
-    }
-    return NULL;
-}
-
 enum sp_rc
 sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
               struct sp_query_value *out, struct sp_problem *p)
@@ -156,7 +132,10 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
         struct sp_query_value *v = &out[k];
         memset(v, 0, sizeof(*v));
         size_t len;
-        const char *raw = param_raw(r, s->name, &len);
+        /* "%73tatus" is status (QA: matching the name as written dropped
+         * that filter); a repeated name, in any spelling, takes its first
+         * value (API.md §1). */
+        const char *raw = sp_req_query_raw(r, s->name, true, &len);
         v->str = raw != NULL ? sp_url_decode(r->arena, raw, len) : NULL;
         if (v->str == NULL && raw != NULL) {
             /* Not taken as absent: a dropped filter would widen the answer. */

@@ -117,18 +117,23 @@ sp_url_decode(struct sp_arena *a, const char *s, size_t n)
     return sp_utf8_valid(out, o) ? out : NULL;
 }
 
-/* The raw value of the first piece named exactly name ("" for a bare
- * name), its length in *len; NULL when there is none. */
+/* The raw value of the first piece named name ("" for a bare name), its
+ * length in *len; NULL when there is none. Names are compared as written,
+ * or, with a (an arena), percent-decoded as values are. */
 static const char *
-urlencoded_raw(const char *q, const char *name, size_t *len)
+urlencoded_raw(struct sp_arena *a, const char *q, const char *name, size_t *len)
 {
     size_t nlen = strlen(name);
     while (q != NULL && *q != '\0') {
         const char *end = strchr(q, '&');
         size_t plen = end ? (size_t)(end - q) : strlen(q);
-        if (plen >= nlen && strncmp(q, name, nlen) == 0 && (plen == nlen || q[nlen] == '=')) {
-            *len = plen > nlen ? plen - nlen - 1 : 0;
-            return q + (plen > nlen ? nlen + 1 : nlen);
+        const char *eq = memchr(q, '=', plen);
+        size_t klen = eq ? (size_t)(eq - q) : plen;
+        const char *key = a != NULL ? sp_url_decode(a, q, klen) : NULL;
+        if (a != NULL ? key != NULL && strcmp(key, name) == 0
+                      : klen == nlen && memcmp(q, name, nlen) == 0) {
+            *len = eq ? plen - klen - 1 : 0;
+            return eq ? eq + 1 : q + klen;
         }
         q = end ? end + 1 : NULL;
     }
@@ -141,11 +146,10 @@ sp_req_query(const struct sp_req *r, const char *name)
     return sp_urlencoded_get(r->arena, r->query, name);
 }
 
-bool
-sp_req_query_named(const struct sp_req *r, const char *name)
+const char *
+sp_req_query_raw(const struct sp_req *r, const char *name, bool decode_names, size_t *len)
 {
-    size_t len;
-    return urlencoded_raw(r->query, name, &len) != NULL;
+    return urlencoded_raw(decode_names ? r->arena : NULL, r->query, name, len);
 }
 
 const char *
@@ -203,7 +207,7 @@ const char *
 sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
 {
     size_t len;
-    const char *raw = urlencoded_raw(q, name, &len);
+    const char *raw = urlencoded_raw(NULL, q, name, &len);
     return raw != NULL ? sp_url_decode(a, raw, len) : NULL;
 }
 
