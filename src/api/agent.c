@@ -13,6 +13,7 @@
 #include "api/views.h"
 #include "core/arena.h"
 #include "core/crypto.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/rfc3339.h"
@@ -141,9 +142,8 @@ queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struc
          * before its handler (app.c, provision_agent). */
         f->assigned = SP_ASSIGNED_USER;
         f->assigned_user = r->principal.sub;
-    } else if (strspn(v, "0123456789") == strlen(v)) {
+    } else if ((f->assigned_agent = sp_row_id_read(v)) > 0) {
         f->assigned = SP_ASSIGNED_AGENT;
-        f->assigned_agent = strtoll(v, NULL, 10);
     } else {
         sp_problem_query_field(p, "assigned", "invalid", queue_query[QF_ASSIGNED].message);
     }

@@ -112,9 +112,9 @@ credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct s
                               "a connect URL names each parameter once");
     const char *saved = r->query;
     r->query = query != NULL ? query : "";
-    const char *sid = sp_req_query(r, "session_id");
-    const char *stok = sp_req_query(r, "session_token");
-    const char *jwt = bearer(r, sp_req_query(r, "access_token"));
+    const char *sid = sp_req_query_as_written(r, "session_id");
+    const char *stok = sp_req_query_as_written(r, "session_token");
+    const char *jwt = bearer(r, sp_req_query_as_written(r, "access_token"));
     r->query = saved;
     if (jwt == NULL)
         return sp_problem_set(p, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
@@ -682,7 +682,7 @@ hook_offline(struct sp_req *r, const char *query)
 {
     const char *saved = r->query;
     r->query = query;
-    const char *raw = sp_req_query(r, "session_id");
+    const char *raw = sp_req_query_as_written(r, "session_id");
     r->query = saved;
     /* Recorded online under its canonical form (credentials()). */
     const char *sid = raw != NULL ? sp_api_public_id(r, raw) : NULL;

@@ -207,21 +207,33 @@ etag_parse(const char *s, size_t n, long long *id, long long *version)
     return *version > 0 && i == n - 1;
 }
 
+/* The next member of an entity-tag list (RFC 9110 §8.8.3) at *h: its
+ * start, its length in *n with blanks trimmed, *h moved past it; NULL at
+ * the end. A comma inside a quoted tag splits it, which only ever splits
+ * a tag we did not send. */
+static const char *
+etag_list_next(const char **h, size_t *n)
+{
+    const char *s = *h + strspn(*h, " \t,");
+    if (*s == '\0')
+        return NULL;
+    *n = strcspn(s, ",");
+    *h = s + *n;
+    while (*n > 0 && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
 bool
 sp_api_etag_matches(struct sp_req *r, long long id, long long version)
 {
-    const char *h = sp_req_header(r, "If-None-Match");
-    while (h != NULL && *h != '\0') {
-        h += strspn(h, " \t,");
-        size_t n = strcspn(h, ",");
-        while (n > 0 && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-            n--;
-        long long tid, tversion;
-        if ((n == 1 && h[0] == '*') ||
-            (n > 0 && etag_parse(h, n, &tid, &tversion) && tid == id && tversion == version))
+    const char *h = sp_req_header(r, "If-None-Match"), *tag;
+    size_t n;
+    long long tid, tversion;
+    while (h != NULL && (tag = etag_list_next(&h, &n)) != NULL)
+        if ((n == 1 && tag[0] == '*') ||
+            (etag_parse(tag, n, &tid, &tversion) && tid == id && tversion == version))
             return true;
-        h += strcspn(h, ",");
-    }
     return false;
 }
 
@@ -229,13 +241,20 @@ enum sp_rc
 sp_api_if_match(struct sp_req *r, long long id, long long *version, struct sp_problem *p)
 {
     *version = 0;
-    const char *h = sp_req_header(r, "If-Match");
+    const char *h = sp_req_header(r, "If-Match"), *tag;
     if (h == NULL || strcmp(h, "*") == 0)
         return SP_OK;
-    long long tid;
-    if (etag_parse(h, strlen(h), &tid, version) && tid == id)
+    /* A list matches when one of its tags is current. Versions only grow
+     * and each answer carries the current one, so of this resource's
+     * tags the newest is the only one that can be: it is the one checked
+     * (an older one is stale; a newer one was never sent). */
+    size_t n;
+    long long tid, tversion;
+    while ((tag = etag_list_next(&h, &n)) != NULL)
+        if (etag_parse(tag, n, &tid, &tversion) && tid == id && tversion > *version)
+            *version = tversion;
+    if (*version > 0)
         return SP_OK;
-    *version = 0;
     /* No example: one made up (of version 3) read as the version to
      * send; the resource's answers carry its current ETag. */
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
@@ -285,11 +304,7 @@ sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p)
 enum sp_rc
 sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p)
 {
-    const char *s = r->params[i];
-    size_t n = strlen(s);
-    if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
-    *id = strtoll(s, NULL, 10);
+    *id = sp_row_id_read(r->params[i]);
     return *id > 0 ? SP_OK : sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
 }
 

@@ -80,9 +80,10 @@ void sp_api_etag(struct sp_req *r, long long id, long long version);
 /* If-None-Match names the ETag of id and version ("v3" or "12-v3", W/ or
  * not, in a list, or *): the client's copy is current (304). */
 bool sp_api_etag_matches(struct sp_req *r, long long id, long long version);
-/* If-Match: the ETag of a version of id (W/ or not) or * (none: *version
- * = 0); anything else — another resource's ETag too — can never match:
- * 412 precondition_failed. */
+/* If-Match: the ETag of a version of id (W/ or not), a list holding one
+ * (the newest of id's listed is *version), or * (none: *version = 0); a
+ * list without one — other resources' ETags too — can never match: 412
+ * precondition_failed. */
 enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
                            struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */

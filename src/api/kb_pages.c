@@ -553,10 +553,7 @@ static long long
 form_version(struct sp_req *r)
 {
     const char *v = sp_req_form(r, "version");
-    size_t n = v ? strlen(v) : 0;
-    if (n == 0 || n > 18 || v[0] == '0' || strspn(v, "0123456789") != n)
-        return 0;
-    return strtoll(v, NULL, 10);
+    return v ? sp_row_id_read(v) : 0;
 }
 
 enum sp_rc

@@ -15,6 +15,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ids.h"
 #include "core/json_writer.h"
 #include "domain/webhook_delivery.h"
 #include "domain/webhooks.h"
@@ -174,7 +175,7 @@ replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp
                struct sp_problem *p)
 {
     (void)input;
-    long long id = strtoll(resource_id, NULL, 10);
+    long long id = sp_row_id_read(resource_id);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_webhook h;

@@ -199,6 +199,7 @@ sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
     for (size_t i = 0, l; i < len; i += l) {
         uint32_t c = sp_utf8_decode(text + i, len - i, &l);
         bool cjk = is_cjk(c);
+        const char *fold = cjk ? NULL : latin_fold(c);
         if (!cjk)
             cjk_end(&run, text + i, fn, arg);
         if (cjk || is_separator(c))
@@ -209,11 +210,10 @@ sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
                 run.paired = true;
             }
             run.prev = text + i;
-        } else if (latin_fold(c) != NULL) {
-            const char *f = latin_fold(c);
-            if (*f == '\0')
+        } else if (fold != NULL) {
+            if (*fold == '\0')
                 word_end(&w, fn, arg);
-            word_put(&w, f, strlen(f));
+            word_put(&w, fold, strlen(fold));
         } else if (!is_separator(c)) {
             word_put(&w, text + i, l);
         }

@@ -83,6 +83,15 @@ sp_user_id_valid(const char *s)
     return s[n] == '\0' && n >= 1 && n <= SP_USER_ID_MAX && s[0] != '0';
 }
 
+long long
+sp_row_id_read(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (s[n] != '\0' || n == 0 || n > 18 || s[0] == '0')
+        return 0;
+    return strtoll(s, NULL, 10);
+}
+
 bool
 sp_request_id_sane(const char *s)
 {

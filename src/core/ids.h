@@ -32,6 +32,10 @@ bool sp_request_id_sane(const char *s);
  * of 1..SP_USER_ID_MAX digits, no sign, blank or leading zero. */
 #define SP_USER_ID_MAX 64
 bool sp_user_id_valid(const char *s);
+/* A row id as paths, forms and filters write it: a positive decimal of
+ * 1..18 digits, no sign, blank or leading zero (/tickets/05 names no
+ * ticket: one resource, one address). The id, or 0 for anything else. */
+long long sp_row_id_read(const char *s);
 /* Hex-encodes n random bytes into out (2n+1 bytes). */
 void sp_random_hex(char *out, size_t nbytes);
 

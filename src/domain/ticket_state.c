@@ -17,17 +17,14 @@
 void
 sp_ticket_ref_parse(struct sp_arena *a, const char *s, struct sp_ticket_ref *out)
 {
-    out->id = 0;
-    out->public_id = s;
-    size_t n = strlen(s);
-    if (n == 0 || n > 18 || strspn(s, "0123456789") != n) {
-        char id[SP_PUBLIC_ID_LEN + 1];
-        if (sp_public_id_read(s, id))
-            out->public_id = sp_arena_strdup(a, id);
-        return;
-    }
-    out->id = strtoll(s, NULL, 10);
+    out->id = sp_row_id_read(s);
     out->public_id = NULL;
+    if (out->id > 0)
+        return;
+    out->public_id = s;
+    char id[SP_PUBLIC_ID_LEN + 1];
+    if (sp_public_id_read(s, id))
+        out->public_id = sp_arena_strdup(a, id);
 }
 
 /* A locked ticket row, read by column (db.h's scheme); the two enums are

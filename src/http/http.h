@@ -92,9 +92,13 @@ const char *sp_req_header(const struct sp_req *r, const char *name);
 const char *sp_req_repeated_header(const struct sp_req *r);
 /* Query parameter, percent-decoded into the arena; NULL when absent or
  * badly escaped: a bad %XX, %00 or bytes that are not UTF-8
- * (sp_req_query_raw tells the two apart). Its name as written: the chat
- * connect URL must read what nginx's $arg_ reads (API.md §7). */
+ * (sp_req_query_raw tells the two apart). Names are compared
+ * percent-decoded as values are ("%71" is q), as sp_query_read reads
+ * them: a filter spelt with escapes is still the filter. */
 const char *sp_req_query(const struct sp_req *r, const char *name);
+/* The same with the name as written: the chat connect URL must read what
+ * nginx's $arg_ reads (API.md §7). */
+const char *sp_req_query_as_written(const struct sp_req *r, const char *name);
 /* The raw value (after '=', "" for a bare name; length in *len) of the
  * first parameter named name, whatever its value's escapes; NULL when
  * there is none. decode_names: names compared percent-decoded as values

@@ -143,6 +143,14 @@ urlencoded_raw(struct sp_arena *a, const char *q, const char *name, size_t *len)
 const char *
 sp_req_query(const struct sp_req *r, const char *name)
 {
+    size_t len;
+    const char *raw = urlencoded_raw(r->arena, r->query, name, &len);
+    return raw != NULL ? sp_url_decode(r->arena, raw, len) : NULL;
+}
+
+const char *
+sp_req_query_as_written(const struct sp_req *r, const char *name)
+{
     return sp_urlencoded_get(r->arena, r->query, name);
 }
 

@@ -1,6 +1,7 @@
 /*
  * fuzz_query: libFuzzer target for query strings: sp_req_query (find a
- * parameter, percent-decode it into the arena). Input: "<name>\n<query>";
+ * parameter by its decoded name, percent-decode it into the arena) and
+ * sp_req_query_as_written (the name as written). Input: "<name>\n<query>";
  * the query is looked up for that name and for the names the API uses.
  * Differential: every answer must equal a reference decoder's (the first
  * "name=value" or bare "name" wins; '+' is a space; %XX is a byte except
@@ -223,11 +224,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t raw_len;
     /* Our names never hold '=' or '&'; a name that does is not a name. */
     if (strpbrk(name, "=&") == NULL) {
-        same(sp_req_query(&r, name), ref_query(&a, query, name, false));
+        same(sp_req_query(&r, name), ref_query(&a, query, name, true));
+        same(sp_req_query_as_written(&r, name), ref_query(&a, query, name, false));
         CHECK((sp_req_query_raw(&r, name, false, &raw_len) != NULL) == ref_named(query, name));
     }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i], false));
+        same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i], true));
+        same(sp_req_query_as_written(&r, names[i]), ref_query(&a, query, names[i], false));
         CHECK((sp_req_query_raw(&r, names[i], false, &raw_len) != NULL) ==
               ref_named(query, names[i]));
     }

@@ -333,6 +333,16 @@ END_TEST
 
 /* ---- If-Match ------------------------------------------------------------ */
 
+/* The ticket's ETag as the agent reads it now. */
+static const char *
+etag_of(struct sp_t_user *a, const char *pid)
+{
+    struct sp_t_resp *g = sp_t_agent_ticket(a, pid);
+    const char *etag = sp_t_fmt("%s", sp_t_header(g, "ETag"));
+    sp_t_resp_free(g);
+    return etag;
+}
+
 START_TEST(if_match_with_the_current_etag_succeeds)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -361,9 +371,7 @@ START_TEST(if_match_with_a_stale_etag_is_412)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
     const char *pid = ticket_in(&a, "open");
-    struct sp_t_resp *g = sp_t_agent_ticket(&a, pid);
-    const char *stale = sp_t_fmt("%s", sp_t_header(g, "ETag"));
-    sp_t_resp_free(g);
+    const char *stale = etag_of(&a, pid);
     sp_t_resp_free(patch_ok(&a, pid, "{\"priority\":\"low\"}"));
     struct snapshot before = snap(&a, pid);
 
@@ -395,6 +403,33 @@ START_TEST(if_match_garbage_is_412)
         sp_t_resp_free(r);
     }
     assert_unchanged(&a, pid, &before);
+}
+END_TEST
+
+/* RFC 9110 §13.1.1: If-Match takes a list; it holds when one tag is
+ * current. Another resource's tag or a stale one beside it is no match. */
+START_TEST(if_match_list_holding_the_current_etag_succeeds)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = ticket_in(&a, "open");
+    const char *stale = etag_of(&a, pid);
+    struct sp_t_resp *r = patch_ok(&a, pid, "{\"priority\":\"low\"}");
+    const char *etag = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    sp_t_resp_free(r);
+    struct snapshot before = snap(&a, pid);
+
+    r = patch_if_match(&a, pid, "{\"priority\":\"high\"}",
+                       sp_t_fmt("%s, \"12-v99\"", stale));
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    assert_unchanged(&a, pid, &before);
+
+    r = patch_if_match(&a, pid, "{\"priority\":\"high\"}",
+                       sp_t_fmt("\"12-v99\", %s ,W/%s", stale, etag));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), before.version + 1);
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -844,6 +879,7 @@ agent_patch_suite(void)
     tcase_add_test(tc, if_match_with_a_stale_etag_is_412);
     tcase_add_test(tc, if_match_garbage_is_412);
     tcase_add_test(tc, if_match_star_succeeds);
+    tcase_add_test(tc, if_match_list_holding_the_current_etag_succeeds);
 
     tc = sp_t_tcase(s, "assignment");
     tcase_add_test(tc, assigning_an_agent_writes_event_and_notification);

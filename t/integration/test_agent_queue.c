@@ -961,6 +961,8 @@ START_TEST(bad_assigned_is_422)
 {
     assert_bad("assigned=x", "assigned");
     assert_bad("assigned=-1", "assigned");
+    assert_bad("assigned=0", "assigned");
+    assert_bad("assigned=07", "assigned");
 }
 END_TEST
 

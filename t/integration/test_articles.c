@@ -911,6 +911,26 @@ START_TEST(an_encoded_unreserved_character_names_the_same_path)
 }
 END_TEST
 
+/* QA: /support/admin/articles/05 answered article 5. A row has one
+ * address: a leading zero names nothing, in a path or an edit form. */
+START_TEST(an_id_with_a_leading_zero_names_nothing)
+{
+    int64_t id = create_id(slug(), "Zero", "zero body", "\"is_published\":true");
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles/0%lld",
+                                                     (long long)id), NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/articles/00%lld", (long long)id),
+                   "{\"title\":\"Not this\"}");
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles/%lld", (long long)id), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "title"), "Zero");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A problem body names its request's id, which may be the client's own
  * X-Request-Id: the micro-cache kept the 404 and served the first
  * client's id to the next one (under the second one's header). */
@@ -958,6 +978,7 @@ articles_suite(void)
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
     tcase_add_test(tc, an_anonymous_404_is_not_micro_cached);
     tcase_add_test(tc, an_encoded_unreserved_character_names_the_same_path);
+    tcase_add_test(tc, an_id_with_a_leading_zero_names_nothing);
     return s;
 }
 

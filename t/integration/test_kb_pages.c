@@ -682,6 +682,13 @@ START_TEST(next_page_keeps_the_search_and_the_filter)
                   "the search box keeps the search");
     ck_assert_msg(strstr(r->body, "Next page") == NULL, "no third page");
     sp_t_resp_free(r);
+    /* QA: an encoded name (%71 is q) was no search: the whole list */
+    r = browse(&j, "GET", sp_t_fmt("/support/admin/kb?%%71=%s&st%%61tus=draft", word), NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-51<", word)) != NULL, "the search's matches");
+    ck_assert_msg(strstr(r->body, sp_t_fmt("value=\"%s\"", word)) != NULL,
+                  "%%71 was not read as q: %s", r->body);
+    sp_t_resp_free(r);
 }
 END_TEST
 

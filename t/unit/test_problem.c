@@ -758,6 +758,20 @@ START_TEST(query_names_match_whole)
 }
 END_TEST
 
+/* QA: the HTML knowledge-base list read ?%71=creme as no search. Names
+ * are compared percent-decoded; the chat connect URL reads them as
+ * written, as nginx's $arg_ does. */
+START_TEST(query_names_are_percent_decoded_unless_read_as_written)
+{
+    init_query("/q?%71=creme&st%61tus=draft&session%5Fid=S1");
+    ck_assert_str_eq(sp_req_query(&req, "q"), "creme");
+    ck_assert_str_eq(sp_req_query(&req, "status"), "draft");
+    ck_assert_ptr_null(sp_req_query_as_written(&req, "q"));
+    ck_assert_ptr_null(sp_req_query_as_written(&req, "session_id"));
+    ck_assert_str_eq(sp_req_query_as_written(&req, "%71"), "creme");
+}
+END_TEST
+
 START_TEST(query_first_occurrence_wins)
 {
     init_query("/q?status=open&status=closed");
@@ -910,6 +924,7 @@ problem_suite(void)
     tcase_add_test(tc, query_values_are_percent_decoded);
     tcase_add_test(tc, query_plus_is_a_space_and_escapes_any_case);
     tcase_add_test(tc, query_names_match_whole);
+    tcase_add_test(tc, query_names_are_percent_decoded_unless_read_as_written);
     tcase_add_test(tc, query_first_occurrence_wins);
     tcase_add_test(tc, query_bad_escapes_are_refused);
     tcase_add_test(tc, query_absent_when_there_is_none);
