@@ -399,6 +399,9 @@ START_TEST(q_folds_accents_splits_cjk_and_still_finds_old_documents)
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("需要五天 %s", w))), zh);
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("expediee %s", w))), reply);
     assert_empty(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("退货 %s", w))));
+    /* sql/059: one character inside a run, and a run's last */
+    assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("款 %s", w))), zh);
+    assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("吗 %s", w))), zh);
     /* The old document: found by the word as written, as before 057. */
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("café %s", w))), old);
 }

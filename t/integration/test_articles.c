@@ -748,7 +748,8 @@ found(const char *q, const char *w)
 
 /* QA: search did not fold accents ("creme" missed "Crème") and read a
  * run of CJK characters as one word ("退款" missed "退款需要五天"):
- * sql/055 folds accents and indexes CJK runs as character pairs. */
+ * sql/055 folds accents and indexes CJK runs as character pairs; one
+ * character found only a lone one ("款" missed it): sql/059. */
 START_TEST(search_folds_accents_and_splits_cjk_text)
 {
     const char *w = sp_t_unique_word(), *cafe = slug(), *zh = slug(), *ja = slug();
@@ -775,6 +776,10 @@ START_TEST(search_folds_accents_and_splits_cjk_text)
     ck_assert_str_eq(found("五天 客服", w), zh);     /* two words, both present */
     ck_assert_str_eq(found("かかります", w), ja);    /* kana */
     ck_assert_str_eq(found("五日", w), ja);
+    /* sql/059: one character, wherever it stands in a run */
+    ck_assert_str_eq(found("款", w), zh);            /* inside */
+    ck_assert_str_eq(found("服", w), zh);            /* a run's last */
+    ck_assert_str_eq(found("税", w), "");            /* absent */
 }
 END_TEST
 
