@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +238,44 @@ START_TEST(invalid_utf8_is_invalid_json)
 }
 END_TEST
 
+/* QA: json-c turned a lone escaped surrogate into U+FFFD, a silent
+ * rewrite; a pair (either case) is one character. */
+START_TEST(a_lone_escaped_surrogate_is_invalid_json)
+{
+    ASSERT_INVALID_JSON("{\"s\":\"\\ud800\"}");
+    ck_assert_str_eq(prob.detail, "malformed JSON: a \\u escape is half of a UTF-16 surrogate pair");
+    ASSERT_INVALID_JSON("{\"s\":\"\\ude00\\ud83d\"}");
+    ASSERT_INVALID_JSON("{\"s\":\"\\uD83Dx\"}");
+    ASSERT_INVALID_JSON("{\"s\":\"\\ud83d\\u0041\"}");
+    ASSERT_INVALID_JSON("{\"\\udfff\":1}");
+    struct json_object *o = parse("{\"s\":\"\\ud83d\\ude00\\uD83D\\uDE00 \\\\ud800\"}");
+    ck_assert_msg(o != NULL, "refused a pair: %s", prob.detail);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "s")),
+                     "\xf0\x9f\x98\x80\xf0\x9f\x98\x80 \\ud800");
+}
+END_TEST
+
+/* QA: 340,000 empty objects in a MiB cost a worker 3 s and 275 MB. */
+START_TEST(more_objects_and_arrays_than_the_limit_is_413)
+{
+    size_t n = SP_JSON_CONTAINERS_MAX;
+    char *text = malloc(n * 3 + 16);
+    ck_assert_ptr_nonnull(text);
+    size_t o = 0;
+    text[o++] = '[';
+    for (size_t i = 0; i < n - 1; i++)
+        o += (size_t)sprintf(text + o, "%s{}", i ? "," : "");
+    text[o++] = ']';
+    ck_assert_ptr_nonnull(parse_n(text, o));
+    o--;
+    o += (size_t)sprintf(text + o, ",[]]");
+    ck_assert_ptr_null(parse_n(text, o));
+    ck_assert_int_eq(prob.rc, SP_TOO_LARGE);
+    ck_assert_str_eq(prob.code, "payload_too_large");
+    free(text);
+}
+END_TEST
+
 START_TEST(nesting_up_to_32_levels_is_accepted)
 {
     /* Depth counts nested values as json-c does: 32 empty arrays, or 31
@@ -254,8 +293,12 @@ START_TEST(nesting_deeper_than_32_is_invalid_json)
     assert_invalid_json(text, strlen(text));
     text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 40), repeat("}", 40));
     assert_invalid_json(text, strlen(text));
-    text = repeat("[", 100000);
+    text = repeat("[", 9000);
     assert_invalid_json(text, strlen(text));
+    /* past the count of objects and arrays, refused before any depth */
+    text = repeat("[", 100000);
+    ck_assert_ptr_null(parse_n(text, strlen(text)));
+    ck_assert_str_eq(prob.code, "payload_too_large");
 }
 END_TEST
 
@@ -776,6 +819,8 @@ json_suite(void)
     tcase_add_test(tc, empty_body_is_invalid_json);
     tcase_add_test(tc, whitespace_only_body_is_invalid_json);
     tcase_add_test(tc, invalid_utf8_is_invalid_json);
+    tcase_add_test(tc, a_lone_escaped_surrogate_is_invalid_json);
+    tcase_add_test(tc, more_objects_and_arrays_than_the_limit_is_413);
     tcase_add_test(tc, nesting_up_to_32_levels_is_accepted);
     tcase_add_test(tc, nesting_deeper_than_32_is_invalid_json);
     tcase_add_test(tc, body_is_read_by_length_not_to_a_nul);
