@@ -407,7 +407,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
     [SP_AGENT_USER_ID] = {"user_id", SP_FIELD_STRING, true, false, 1, 64, NULL, 0, 0},
     [SP_AGENT_DISPLAY_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL, 0, 0},
     [SP_AGENT_TEAM] = {"team", SP_FIELD_STRING, false, false, 1, 100, NULL, 0, 0},
-    [SP_AGENT_SKILLS] = {"skills", SP_FIELD_ARRAY, false, false, 0, 50, NULL, 0, 0},
+    [SP_AGENT_SKILLS] = {"skills", SP_FIELD_LIST, false, false, 0, 50, NULL, 0, 0},
     [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names, 0, 0},
     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL, 0,
                             0},
@@ -425,9 +425,10 @@ skills_json(struct sp_req *r, struct json_object *arr, struct sp_problem *p)
     const char **items = sp_arena_calloc(r->arena, n + 1, sizeof(*items));
     for (size_t i = 0; i < n; i++) {
         struct json_object *e = json_object_array_get_idx(arr, i);
-        const char *skill = json_object_is_type(e, json_type_string)
-                                ? sp_agent_skill(r->arena, json_object_get_string(e))
-                                : NULL;
+        bool text = json_object_is_type(e, json_type_string);
+        if (text && sp_json_has_nul(e))
+            continue;   /* a NULL item: sp_problem_check_items refuses its NUL */
+        const char *skill = text ? sp_agent_skill(r->arena, json_object_get_string(e)) : NULL;
         items[i] = skill != NULL ? skill : "";
         if (skill != NULL)
             json_object_array_put_idx(arr, i, json_object_new_string(skill));

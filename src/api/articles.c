@@ -201,7 +201,7 @@ static const struct sp_field_spec article_fields[AF_COUNT] = {
     /* No length here: the limit is in bytes (sp_article_check), not in
      * characters as the field table counts. */
     [AF_MARKDOWN] = {"content_markdown", SP_FIELD_STRING, true, false, 0, 0, NULL, 0, 0},
-    [AF_TAGS] = {"tags", SP_FIELD_ARRAY, false, true, 0, SP_ARTICLE_TAGS_MAX, NULL, 0, 0},
+    [AF_TAGS] = {"tags", SP_FIELD_LIST, false, true, 0, SP_ARTICLE_TAGS_MAX, NULL, 0, 0},
     [AF_PUBLISHED] = {"is_published", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 

@@ -262,8 +262,11 @@ sp_api_if_match(struct sp_req *r, long long id, long long *version, struct sp_pr
                           " it) or *");
 }
 
-/* The elements of array a as a NULL-terminated arena array of *n strings
- * (owned by a); NULL, *n untouched, when one is not a string. */
+/* The elements of array a as an arena array of *n strings (owned by a),
+ * then NULL; NULL, *n untouched, when one is not a string. A string with
+ * a NUL in it is a NULL item (sp_problem_check_items refuses it): only a
+ * list's (SP_FIELD_LIST) has one here, json.c refuses it in any other
+ * array. */
 static const char **
 array_strings(struct sp_req *r, struct json_object *a, size_t *n)
 {
@@ -273,7 +276,8 @@ array_strings(struct sp_req *r, struct json_object *a, size_t *n)
         struct json_object *e = json_object_array_get_idx(a, i);
         if (!json_object_is_type(e, json_type_string))
             return NULL;
-        items[i] = json_object_get_string(e);
+        if (!sp_json_has_nul(e))
+            items[i] = json_object_get_string(e);
     }
     *n = len;
     return items;

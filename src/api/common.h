@@ -134,10 +134,12 @@ struct json_object *sp_api_read_body_for(struct sp_req *r, bool create,
                                          const struct sp_field_spec *specs, size_t n,
                                          struct sp_field_value *v, struct sp_problem *p);
 
-/* An optional array field (SP_FIELD_ARRAY) v, whose elements must all be
- * strings. Given: *out a NULL-terminated arena array of its *n strings
- * (owned by the body) and *set true; absent: nothing is written. A
- * non-string element is a 422 with a field error `wrong_type` on field. */
+/* An optional list field (SP_FIELD_LIST) v, whose elements must all be
+ * strings. Given: *out an arena array of its *n strings (owned by the
+ * body), then NULL, and *set true; absent: nothing is written. A string
+ * with a NUL in it is a NULL item, for sp_problem_check_items to refuse
+ * by its index. A non-string element is a 422 with a field error
+ * `wrong_type` on field. */
 enum sp_rc sp_api_string_array(struct sp_req *r, const char *field,
                                const struct sp_field_value *v, const char *const **out,
                                size_t *n, bool *set, struct sp_problem *p);

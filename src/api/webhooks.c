@@ -83,7 +83,7 @@ enum { WF_URL, WF_EVENTS, WF_DESCRIPTION, WF_ACTIVE, WF_COUNT };
 
 static const struct sp_field_spec webhook_fields[WF_COUNT] = {
     [WF_URL] = {"url", SP_FIELD_STRING, true, false, 1, SP_WEBHOOK_URL_MAX, NULL, 0, 0},
-    [WF_EVENTS] = {"events", SP_FIELD_ARRAY, true, false, 0, SP_WEBHOOK_EVENTS_MAX, NULL, 0, 0},
+    [WF_EVENTS] = {"events", SP_FIELD_LIST, true, false, 0, SP_WEBHOOK_EVENTS_MAX, NULL, 0, 0},
     [WF_DESCRIPTION] = {"description", SP_FIELD_STRING, false, true, 0,
                         SP_WEBHOOK_DESCRIPTION_MAX, NULL, 0, 0},
     [WF_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},

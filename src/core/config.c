@@ -399,40 +399,80 @@ customer_channels(struct sp_config *c, char *err, size_t errlen)
     }
 }
 
+/* A refused load's message, in err (errlen bytes): every bad setting's,
+ * "; "-joined, so one start-up names all that must be fixed, not one per
+ * try. The first is always said; a later one only whole, and one that no
+ * longer fits ends the line with "; …": bounded, and it says there is
+ * more. */
+struct faults {
+    char *err;
+    size_t errlen, used;
+    bool any, cut;
+};
+
+static void
+fault(struct faults *f, const char *one)
+{
+    static const char more[] = "; …";
+    bool first = !f->any;
+    f->any = true;
+    if (f->cut || f->errlen == 0)
+        return;
+    size_t room = f->errlen - f->used;
+    if (first || 2 + strlen(one) + sizeof(more) <= room) {
+        int n = snprintf(f->err + f->used, room, "%s%s", first ? "" : "; ", one);
+        f->used += n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+        return;
+    }
+    f->cut = true;
+    if (sizeof(more) <= room)
+        memcpy(f->err + f->used, more, sizeof(more));
+}
+
+/* Setting s into its field of c; false with its message in err. */
+static bool
+load_setting(struct sp_config *c, const struct sp_setting *s, char *err, size_t errlen)
+{
+    char *owned = NULL;     /* only a secret's file: always a string */
+    if (s->type == SP_SET_SECRET && !read_secret(s, &owned, err, errlen))
+        return false;
+    const char *v = owned != NULL ? owned : getenv(s->name);
+    if (v == NULL || *v == '\0')
+        v = s->def;
+    void *field = (char *)c + s->offset;
+    if (s->type == SP_SET_DATA && v == s->def)
+        *(char **)field = data_default(s->def);
+    else if (!is_number(s->type))
+        *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
+    else
+        return parse_number(s, v, field, err, errlen);
+    return true;
+}
+
 bool
 sp_config_load(struct sp_config *c, char *err, size_t errlen)
 {
     memset(c, 0, sizeof(*c));
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-        const struct sp_setting *s = &settings[i];
-        char *owned = NULL;     /* only a secret's file: always a string */
-        if (s->type == SP_SET_SECRET && !read_secret(s, &owned, err, errlen)) {
-            sp_config_free(c);
-            return false;
-        }
-        const char *v = owned != NULL ? owned : getenv(s->name);
-        if (v == NULL || *v == '\0')
-            v = s->def;
-        void *field = (char *)c + s->offset;
-        if (s->type == SP_SET_DATA && v == s->def) {
-            *(char **)field = data_default(s->def);
-        } else if (!is_number(s->type)) {
-            *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
-        } else if (!parse_number(s, v, field, err, errlen)) {
-            sp_config_free(c);
-            return false;
-        }
-    }
+    struct faults f = {.err = err, .errlen = errlen};
+    if (errlen > 0)
+        err[0] = '\0';
+    char one[256];
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (!load_setting(c, &settings[i], one, sizeof(one)))
+            fault(&f, one);
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         n = (n > 0 ? n : 1) * SP_WORKERS_PER_CORE;
         c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
     }
-    if (!customer_channels(c, err, errlen)) {
+    if (!customer_channels(c, one, sizeof(one)))
+        fault(&f, one);
+    enum sp_log_level level;
+    if (!sp_config_log_level(c, &level, one, sizeof(one)))
+        fault(&f, one);
+    if (f.any)
         sp_config_free(c);
-        return false;
-    }
-    return true;
+    return !f.any;
 }
 
 bool

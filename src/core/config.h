@@ -112,8 +112,10 @@ struct sp_config {
     long  embeddings_timeout_ms;
 };
 
-/* Loads from the environment; on error returns false with a message. The
- * struct owns its strings until sp_config_free(). */
+/* Loads from the environment; on error returns false with a message that
+ * names every bad setting ("SUPPORT_A: …; SUPPORT_B: …", SUPPORT_LOG_LEVEL
+ * too; cut with "; …" where errlen ends), never a value. The struct owns
+ * its strings until sp_config_free(). */
 bool sp_config_load(struct sp_config *c, char *err, size_t errlen);
 void sp_config_free(struct sp_config *c);
 /* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */

@@ -225,7 +225,8 @@ type_message(enum sp_field_type t)
     case SP_FIELD_BOOL:   return "must be a boolean";
     case SP_FIELD_ENUM:   return "must be a string";
     case SP_FIELD_OBJECT: return "must be an object";
-    case SP_FIELD_ARRAY:  return "must be an array";
+    case SP_FIELD_ARRAY:
+    case SP_FIELD_LIST:   return "must be an array";
     case SP_FIELD_NUMBER: return "must be a number";
     }
     return "has the wrong type";
@@ -240,7 +241,8 @@ type_ok(struct json_object *v, enum sp_field_type t)
     case SP_FIELD_INT:    return json_object_is_type(v, json_type_int);
     case SP_FIELD_BOOL:   return json_object_is_type(v, json_type_boolean);
     case SP_FIELD_OBJECT: return json_object_is_type(v, json_type_object);
-    case SP_FIELD_ARRAY:  return json_object_is_type(v, json_type_array);
+    case SP_FIELD_ARRAY:
+    case SP_FIELD_LIST:   return json_object_is_type(v, json_type_array);
     case SP_FIELD_NUMBER:
         return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int);
     }
@@ -258,6 +260,12 @@ int_fits(struct json_object *v)
            json_object_get_int64(v) != INT64_MIN;
 }
 
+bool
+sp_json_has_nul(struct json_object *s)
+{
+    return memchr(json_object_get_string(s), '\0', (size_t)json_object_get_string_len(s)) != NULL;
+}
+
 /* The first fault inside an object or array field (metadata, a list)
  * that the database would refuse (a NUL in text) or that would be stored
  * changed (an integer out of int64); an error code or NULL. */
@@ -267,8 +275,8 @@ nested_fault(struct json_object *v, const char **message)
     const char *code = NULL;
     switch (json_object_get_type(v)) {
     case json_type_string:
-        if (memchr(json_object_get_string(v), '\0', (size_t)json_object_get_string_len(v))) {
-            *message = "must not contain NUL characters";
+        if (sp_json_has_nul(v)) {
+            *message = SP_PROBLEM_NUL_MESSAGE;
             return "invalid";
         }
         return NULL;
@@ -295,18 +303,19 @@ nested_fault(struct json_object *v, const char **message)
     }
 }
 
-/* An object or array field: nothing inside that nested_fault() refuses,
- * and, with max set, an object of at most max bytes as compact JSON or an
- * array of at most max elements. Returns an error code or NULL. */
+/* An object or array field: nothing inside that nested_fault() refuses
+ * (a list's items are its reader's, SP_FIELD_LIST), and, with max set, an
+ * object of at most max bytes as compact JSON or an array of at most max
+ * elements. Returns an error code or NULL. */
 static const char *
 check_nested(const struct sp_field_spec *s, struct json_object *v, struct sp_field_value *out,
              const char **message, char *msg)
 {
     out->obj = v;
-    const char *code = nested_fault(v, message);
+    const char *code = s->type == SP_FIELD_LIST ? NULL : nested_fault(v, message);
     if (code != NULL || s->max <= 0)
         return code;
-    if (s->type == SP_FIELD_ARRAY) {
+    if (s->type != SP_FIELD_OBJECT) {
         if ((long long)json_object_array_length(v) > s->max) {
             *message = sp_problem_msgf(msg, "must have at most %lld items", s->max);
             return "too_many";
@@ -334,7 +343,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         out->str = json_object_get_string(v);
         out->len = (size_t)json_object_get_string_len(v);
         if (memchr(out->str, '\0', out->len) != NULL) {
-            *message = "must not contain NUL characters";
+            *message = SP_PROBLEM_NUL_MESSAGE;
             return "invalid";
         }
         long long n = (long long)sp_utf8_count(out->str, out->len);
@@ -383,6 +392,7 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         return NULL;
     case SP_FIELD_OBJECT:
     case SP_FIELD_ARRAY:
+    case SP_FIELD_LIST:
         return check_nested(s, v, out, message, msg);
     }
     return NULL;

@@ -34,6 +34,12 @@ enum sp_field_type {
     SP_FIELD_ENUM,     /* string from values[] */
     SP_FIELD_OBJECT,   /* max: serialized bytes (0 = no limit) */
     SP_FIELD_ARRAY,    /* max: element count */
+    /* An array of strings that its reader checks item by item
+     * (sp_problem_check_items: tags, events, skills), max: element count.
+     * A fault inside an item (a NUL, a value no string) is left to that
+     * reader, which names the item by its index, so one bad item does not
+     * hide the others' errors behind one error on the list. */
+    SP_FIELD_LIST,
     SP_FIELD_NUMBER,   /* dmin/dmax: value bounds (integers accepted too) */
 };
 
@@ -61,6 +67,11 @@ struct sp_field_value {
  * Collects every field error before returning SP_INVALID. */
 enum sp_rc sp_json_validate(struct json_object *body, const struct sp_field_spec *specs,
                             size_t nspecs, struct sp_field_value *out, struct sp_problem *p);
+
+/* Whether the string s holds a NUL character: json-c keeps a "\u0000",
+ * where the C string json_object_get_string gives would end, and the
+ * database refuses it. */
+bool sp_json_has_nul(struct json_object *s);
 
 /* Serializes compactly; the text is owned by (cached in) o. */
 const char *sp_json_compact(struct json_object *o, size_t *len);

@@ -154,13 +154,17 @@ static const char *
 item_fault(const struct sp_list_rule *r, const char *const *items, size_t i,
            const char **message, char msg[SP_PROBLEM_MESSAGE_MAX])
 {
+    if (items[i] == NULL) {
+        *message = SP_PROBLEM_NUL_MESSAGE;
+        return "invalid";
+    }
     if (!r->ok(items[i])) {
         *message = r->values != NULL ? sp_problem_list_text(msg, r->bad, r->values, SIZE_MAX)
                                      : r->bad;
         return r->bad_code;
     }
     for (size_t j = 0; j < i; j++)
-        if (strcmp(items[i], items[j]) == 0) {
+        if (items[j] != NULL && strcmp(items[i], items[j]) == 0) {
             *message = r->duplicate;
             return "duplicate";
         }

@@ -60,6 +60,9 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
 #define SP_PROBLEM_BODY_DETAIL "the request body has invalid fields"
 #define SP_PROBLEM_QUERY_DETAIL "the query string has invalid parameters"
 #define SP_PROBLEM_HEADER_DETAIL "the request has an invalid header"
+/* A string with a NUL in it, which the database refuses: the message of
+ * its field error (code invalid), wherever the string is. */
+#define SP_PROBLEM_NUL_MESSAGE "must not contain NUL characters"
 
 /* Adds a field error (validation_failed); extra errors beyond the cap are
  * dropped. field and code must outlive the problem (literals or arena
@@ -113,7 +116,9 @@ struct sp_list_rule {
  * "tags", code too_many); otherwise each item that breaks r (refused, or
  * equal to an earlier one) is a field error of its own, named by its
  * index ("tags[2]", as API.md §1 names an element), so one 422 points at
- * every bad item. Nothing when they pass; the names are allocated in a. */
+ * every bad item. A NULL item is a string its reader could not keep, one
+ * with a NUL in it (SP_FIELD_LIST): invalid, SP_PROBLEM_NUL_MESSAGE.
+ * Nothing when they pass; the names are allocated in a. */
 struct sp_arena;
 void sp_problem_check_items(struct sp_problem *p, struct sp_arena *a, const struct sp_list_rule *r,
                             const char *const *items, size_t n);

@@ -17,22 +17,31 @@
 
 static int next_slot = 1;
 
-/* The one table that maps SQLSTATE codes (never message text) to outcomes. */
+#define DB_UNAVAILABLE "the database is unavailable"
+
+/* The one table that maps SQLSTATE codes (never message text) to outcomes,
+ * with the detail a client reads when the default of its outcome would
+ * mislead it (NULL: the default). */
 static const struct {
     const char *prefix;
     enum sp_rc rc;
     const char *code;
+    const char *detail;
 } sqlstate_map[] = {
-    {"23505", SP_CONFLICT, "conflict"},             /* unique_violation */
-    {"23503", SP_INVALID, "validation_failed"},     /* foreign_key_violation */
-    {"23514", SP_INVALID, "validation_failed"},     /* check_violation */
-    {"22", SP_INVALID, "validation_failed"},        /* data exceptions */
-    {"40001", SP_UNAVAILABLE, "dependency_unavailable"}, /* serialization_failure */
-    {"40P01", SP_UNAVAILABLE, "dependency_unavailable"}, /* deadlock_detected */
-    {"57014", SP_UNAVAILABLE, "dependency_unavailable"}, /* query_canceled (timeout) */
-    {"08", SP_UNAVAILABLE, "dependency_unavailable"},    /* connection exceptions */
-    {"57P", SP_UNAVAILABLE, "dependency_unavailable"},   /* admin shutdown etc. */
-    {"53", SP_UNAVAILABLE, "dependency_unavailable"},    /* insufficient resources */
+    {"23505", SP_CONFLICT, "conflict", NULL},             /* unique_violation */
+    {"23503", SP_INVALID, "validation_failed", NULL},     /* foreign_key_violation */
+    {"23514", SP_INVALID, "validation_failed", NULL},     /* check_violation */
+    {"22", SP_INVALID, "validation_failed", NULL},        /* data exceptions */
+    {"40001", SP_UNAVAILABLE, "dependency_unavailable", NULL}, /* serialization_failure */
+    {"40P01", SP_UNAVAILABLE, "dependency_unavailable", NULL}, /* deadlock_detected */
+    /* query_canceled: our statement_timeout (nothing here cancels a
+     * query otherwise). The database is up, only slow or held by a lock:
+     * "unavailable" would send an operator to the wrong place. */
+    {"57014", SP_UNAVAILABLE, "dependency_unavailable",
+     "the database did not answer in time; try again"},
+    {"08", SP_UNAVAILABLE, "dependency_unavailable", NULL},    /* connection exceptions */
+    {"57P", SP_UNAVAILABLE, "dependency_unavailable", NULL},   /* admin shutdown etc. */
+    {"53", SP_UNAVAILABLE, "dependency_unavailable", NULL},    /* insufficient resources */
 };
 
 void
@@ -72,8 +81,7 @@ transaction_lost(struct sp_problem *p)
 {
     sp_log_msg(SP_LOG_ERROR, "db_transaction_lost",
                "the connection was lost inside a transaction; it is rolled back");
-    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
-                          "the database is unavailable");
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
 }
 
 bool
@@ -144,8 +152,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
         sp_log_str(l, "error", PQerrorMessage(db->conn));
         sp_log_end(l);
         drop_connection(db);
-        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
-                              "the database is unavailable");
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
     }
     PQsetNoticeReceiver(db->conn, notice_received, NULL);
     char sql[192];
@@ -159,8 +166,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     PQclear(r);
     if (!ok) {
         drop_connection(db);
-        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
-                              "the database is unavailable");
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
     }
     return SP_OK;
 }
@@ -185,6 +191,7 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     enum sp_rc rc = SP_ERROR;
     const char *code = "internal";
+    const char *detail = NULL;
     if (state == NULL && PQstatus(db->conn) != CONNECTION_OK) {
         rc = SP_UNAVAILABLE;
         code = "dependency_unavailable";
@@ -193,6 +200,7 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
         if (strncmp(state, sqlstate_map[i].prefix, strlen(sqlstate_map[i].prefix)) == 0) {
             rc = sqlstate_map[i].rc;
             code = sqlstate_map[i].code;
+            detail = sqlstate_map[i].detail;
             break;
         }
     }
@@ -207,8 +215,10 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     sp_log_end(l);
     p->logged = true;
     if (p->rc == SP_OK || p->code == NULL)
-        sp_problem_set(p, rc, code, rc == SP_UNAVAILABLE ? "the database is unavailable"
-                                                         : "the request could not be completed");
+        sp_problem_set(p, rc, code, "%s",
+                       detail != NULL            ? detail
+                       : rc == SP_UNAVAILABLE    ? DB_UNAVAILABLE
+                                                 : "the request could not be completed");
     else
         p->rc = rc;
     /* Keep the constraint name for callers that map conflicts precisely. */

@@ -173,8 +173,8 @@ static void
 check_tags(struct sp_arena *a, struct sp_article_input *in, struct sp_problem *p)
 {
     const char **tags = sp_arena_calloc(a, in->ntags + 1, sizeof(*tags));
-    for (size_t i = 0; i < in->ntags; i++)
-        tags[i] = sp_ascii_lower(sp_arena_strdup(a, in->tags[i]));
+    for (size_t i = 0; i < in->ntags; i++)   /* NULL: one with a NUL, refused below */
+        tags[i] = in->tags[i] != NULL ? sp_ascii_lower(sp_arena_strdup(a, in->tags[i])) : NULL;
     in->tags = tags;
     sp_problem_check_items(p, a, &tags_rule, tags, in->ntags);
 }

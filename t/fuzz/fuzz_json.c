@@ -35,6 +35,7 @@ static const struct sp_field_spec specs[] = {
     {"booking_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
     {"chat_session_id", SP_FIELD_STRING, false, true, 1, 64, NULL, 0, 0},
     {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL, 0, 0},
+    {"tags", SP_FIELD_LIST, false, true, 0, 10, NULL, 0, 0},
     {"metadata", SP_FIELD_OBJECT, false, true, 0, 4096, NULL, 0, 0},
     {"score", SP_FIELD_NUMBER, false, false, 0, 0, NULL, -1.5, 100.0},
     {"notify", SP_FIELD_BOOL, false, true, 0, 0, NULL, 0, 0},
@@ -73,6 +74,7 @@ check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
         break;
     }
     case SP_FIELD_ARRAY:
+    case SP_FIELD_LIST:
         CHECK(json_object_is_type(v->obj, json_type_array));
         CHECK(s->max == 0 || (long long)json_object_array_length(v->obj) <= s->max);
         break;

@@ -1554,8 +1554,8 @@ START_TEST(agent_skills_listed_twice_are_422_duplicate)
 END_TEST
 
 /* Each bad skill is its own error, named by its index (QA: one error for
- * the whole list named no skill), as an article's tags; a list over 50
- * is one error on the list. */
+ * the whole list named no skill), as an article's tags, one with a NUL
+ * too; a list over 50 is one error on the list. */
 START_TEST(agent_skills_report_each_bad_skill_by_index)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_AGENT);
@@ -1570,6 +1570,17 @@ START_TEST(agent_skills_report_each_bad_skill_by_index)
     ck_assert_uint_eq(error_count(r), 4);
     ck_assert_str_eq(sp_t_invalid_message(r, "skills[3]"),
                      "a skill is listed twice (in upper or lower case)");
+    sp_t_resp_free(r);
+    /* A NUL in one skill is that skill's error, beside the others' (it
+     * was one error on "skills" that hid them). */
+    r = sp_t_admin("POST", "/support/admin/agents",
+                   sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[\"ok\",\"o\\u0000k\",\"OK\",7]}",
+                            u.sub));
+    sp_t_assert_invalid(r, "skills[1]", "invalid");
+    ck_assert_str_eq(sp_t_invalid_message(r, "skills[1]"), "must not contain NUL characters");
+    sp_t_assert_invalid(r, "skills[2]", "duplicate");
+    sp_t_assert_invalid(r, "skills[3]", "invalid");
+    ck_assert_uint_eq(error_count(r), 3);
     sp_t_resp_free(r);
     r = sp_t_admin("POST", "/support/admin/agents",
                    sp_t_fmt("{\"user_id\":\"%s\",\"skills\":[%s\"x\"]}", u.sub,

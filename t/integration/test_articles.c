@@ -508,7 +508,8 @@ START_TEST(a_title_is_one_line_of_visible_text)
 }
 END_TEST
 
-/* Each bad tag is its own error, named by its index (API.md §1), and
+/* Each bad tag is its own error, named by its index (API.md §1), one
+ * with a NUL too, and
  * tags are lower-cased as the admin form does ("UP" is "up"); a slug and
  * a tag are words of a-z and 0-9 joined by single "-" (QA: "-" and
  * "ab--c-" were taken as slugs). The markdown's limit is in bytes, and
@@ -525,6 +526,17 @@ START_TEST(every_bad_tag_is_named_and_slugs_are_words)
     sp_t_assert_invalid(r, "tags[4]", "invalid");
     sp_t_assert_invalid(r, "tags[5]", "invalid");
     ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 4);
+    sp_t_resp_free(r);
+    /* A NUL in one tag is that tag's error, beside the others' (it was one
+     * error on "tags" that hid them); "a" is no duplicate of "a\0b". */
+    r = sp_t_admin("POST", "/support/admin/articles",
+                   sp_t_fmt("{\"slug\":%s,\"title\":\"t\",\"content_markdown\":\"x\","
+                            "\"tags\":[\"a\\u0000b\",\"a\",\"-x\",\"A\"]}", sp_t_jq(slug())));
+    sp_t_assert_invalid(r, "tags[0]", "invalid");
+    ck_assert_str_eq(sp_t_invalid_message(r, "tags[0]"), "must not contain NUL characters");
+    sp_t_assert_invalid(r, "tags[2]", "invalid");
+    sp_t_assert_invalid(r, "tags[3]", "duplicate");
+    ck_assert_int_eq(json_object_array_length(sp_t_jget(r->json, "errors")), 3);
     sp_t_resp_free(r);
     r = create(slug(), "t", "x", "\"tags\":[\"UP\",\"a-b2\"]");
     sp_t_assert_json(r, 201);

@@ -187,11 +187,12 @@ END_TEST
 
 /* A bad setting is logged as a JSON line (bad_config), by the jobs, the
  * migrator and the mail taker as by the workers at start-up, then said
- * plainly for whoever ran it by hand; the program exits non-zero. */
+ * plainly for whoever ran it by hand; the program exits non-zero. Every
+ * bad setting is named in that line, not the first only. */
 static void
 assert_bad_config_logged(const char *program, int want_exit)
 {
-    const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", NULL};
+    const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", "SUPPORT_LOG_LEVEL=loud", NULL};
     const char *const once[] = {"--once", NULL};
     const char *const none[] = {NULL};
     const char *out;
@@ -205,7 +206,8 @@ assert_bad_config_logged(const char *program, int want_exit)
     ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
     ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
     ck_assert_str_eq(sp_t_jstr(o, "program"), program);
-    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS") != NULL, "%s", line);
+    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS: ") != NULL, "%s", line);
+    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "; SUPPORT_LOG_LEVEL: ") != NULL, "%s", line);
     json_object_put(o);
     ck_assert_msg(strstr(out, sp_t_fmt("\n%s: ", program)) != NULL,
                   "%s: no plain line after the JSON one: %s", program, out);

@@ -1,6 +1,7 @@
 /*
  * test_operations: the process model and the stack around the API —
- * a restarted database needs no worker restart, a crashed worker is
+ * a restarted database needs no worker restart, a statement timeout is a
+ * 503 that says the database was slow, not down, a crashed worker is
  * respawned, SIGHUP reloads secrets from *_FILE (the servers and the
  * jobs run as daemons), nginx answers its own
  * errors as problem+json, support-migrate is safe to run twice at
@@ -55,6 +56,7 @@ START_TEST(database_down_is_503_and_readyz_says_so)
     sp_t_resp_free(r);
     r = sp_t_get(sp_t_fmt("/support/tickets/%s", id), u.token);
     sp_t_assert_problem(r, 503, "dependency_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the database is unavailable");
     sp_t_resp_free(r);
     r = sp_t_get("/support/healthz", NULL);  /* alive, just not ready */
     sp_t_assert_status(r, 200);
@@ -64,6 +66,26 @@ START_TEST(database_down_is_503_and_readyz_says_so)
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     assert_ticket_reads_ok(&u, id, 8);
+}
+END_TEST
+
+/* A statement held by a lock past SUPPORT_DB_STATEMENT_TIMEOUT_MS (5 s
+ * here) is a 503 of its own: the database is up, only slow, and a client
+ * may simply try again — "unavailable" would say it is down. */
+START_TEST(statement_timeout_is_503_saying_the_database_was_slow)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "held by a lock");
+    PGconn *lock = sp_t_tx_hold(
+        sp_t_fmt("SELECT id FROM support_tickets WHERE public_id = '%s' FOR UPDATE", id));
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", id), u.token,
+                                         "{\"body\":\"waits for the lock\"}");
+    sp_t_tx_release(lock);
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     "the database did not answer in time; try again");
+    sp_t_resp_free(r);
+    sp_t_ticket_reply(&u, id, "the lock is gone");  /* and the worker is fine */
 }
 END_TEST
 
@@ -631,6 +653,7 @@ operations_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, restarted_database_needs_no_worker_restart);
     tcase_add_test(tc, database_down_is_503_and_readyz_says_so);
+    tcase_add_test(tc, statement_timeout_is_503_saying_the_database_was_slow);
     tc = sp_t_tcase(s, "workers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, killed_worker_is_respawned);

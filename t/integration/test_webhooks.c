@@ -271,8 +271,8 @@ START_TEST(create_and_patch_report_every_field_error_at_once)
 END_TEST
 
 /* Each bad event type is its own error, named by its index (QA: one
- * error for the whole list named no item), as an article's tags; on a
- * PATCH too, and nothing is written. */
+ * error for the whole list named no item), as an article's tags, one with
+ * a NUL too; on a PATCH too, and nothing is written. */
 START_TEST(each_bad_event_type_is_its_own_error)
 {
     static const char body[] = "{\"url\":\"https://8.8.8.8/items\",\"events\":["
@@ -293,6 +293,15 @@ START_TEST(each_bad_event_type_is_its_own_error)
     sp_t_resp_free(r);
     r = sp_t_admin("PATCH", path, "{\"events\":[\"ticket.updated\",\"ticket.updated\",\"x\"]}");
     sp_t_assert_invalid(r, "events[1]", "duplicate");
+    sp_t_assert_invalid(r, "events[2]", "unknown_event");
+    ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    /* A NUL in one item is that item's error, beside the others' (it was
+     * one error on "events" that hid them). */
+    r = sp_t_admin("PATCH", path,
+                   "{\"events\":[\"ticket.updated\",\"ticket.updated\\u0000\",\"x\"]}");
+    sp_t_assert_invalid(r, "events[1]", "invalid");
+    ck_assert_str_eq(sp_t_invalid_message(r, "events[1]"), "must not contain NUL characters");
     sp_t_assert_invalid(r, "events[2]", "unknown_event");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);

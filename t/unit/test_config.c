@@ -1,7 +1,8 @@
 /*
  * test_config: the settings table and its loader (src/core/config.c).
  * Unset settings take their documented defaults; a bad one stops the load
- * with a message naming the variable and never its value; secrets may come
+ * with a message naming the variable (every bad one, in one bounded
+ * message) and never its value; secrets may come
  * from NAME_FILE, which wins over NAME.
  */
 #include <check.h>
@@ -242,9 +243,57 @@ START_TEST(log_level_is_read_or_refused_naming_the_variable)
     ck_assert_int_eq(level, SP_LOG_WARN);
     sp_config_free(&cfg);
     setenv("SUPPORT_LOG_LEVEL", "loud", 1);
-    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
-    ck_assert(!sp_config_log_level(&cfg, &level, err, sizeof(err)));
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
     ck_assert_str_eq(err, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+}
+END_TEST
+
+/* Every bad setting is named in the one message, in the table's order,
+ * with the checks made after the table (channels, log level): one
+ * start-up says all that must be fixed (it named the first only). */
+START_TEST(every_bad_setting_is_named_at_once)
+{
+    static const char *const bad[][2] = {
+        {"SUPPORT_WORKERS", "-3"},           {"SUPPORT_DB_STATEMENT_TIMEOUT_MS", "never"},
+        {"SUPPORT_JWT_KEYS_FILE", "/nonexistent/sp-test/keys"},
+        {"SUPPORT_CUSTOMER_CHANNELS", "fax"}, {"SUPPORT_LOG_LEVEL", "loud"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        setenv(bad[i][0], bad[i][1], 1);
+    char big[1024];
+    ck_assert(!sp_config_load(&cfg, big, sizeof(big)));
+    static const char *const named[] = {"SUPPORT_WORKERS: ", "SUPPORT_DB_STATEMENT_TIMEOUT_MS: ",
+                                        "SUPPORT_JWT_KEYS_FILE: cannot open file",
+                                        "SUPPORT_CUSTOMER_CHANNELS: item 1",
+                                        "SUPPORT_LOG_LEVEL: expected"};
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+        ck_assert_msg(strstr(big, named[i]) != NULL, "%s not named: %s", named[i], big);
+    ck_assert_msg(strstr(big, "never") == NULL && strstr(big, "fax") == NULL &&
+                  strstr(big, "loud") == NULL, "a value is shown: %s", big);
+    ck_assert_str_eq(strstr(big, "SUPPORT_CUSTOMER_CHANNELS"),
+                     "SUPPORT_CUSTOMER_CHANNELS: item 1 is not one of email, sms, push;"
+                     " SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
+    ck_assert_ptr_null(cfg.jwt_keys);   /* the settings read are freed */
+}
+END_TEST
+
+/* The message stays within its buffer: the settings that fit, whole, then
+ * "; …" for those that do not. */
+START_TEST(the_message_of_many_bad_settings_is_bounded)
+{
+    setenv("SUPPORT_WORKERS", "-3", 1);
+    setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "never", 1);
+    setenv("SUPPORT_LOG_LEVEL", "loud", 1);
+    char small[80];
+    memset(small, 'x', sizeof(small));
+    ck_assert(!sp_config_load(&cfg, small, sizeof(small)));
+    ck_assert_ptr_nonnull(memchr(small, '\0', sizeof(small)));
+    ck_assert_msg(strncmp(small, "SUPPORT_WORKERS: expected an integer in 0..256; …", 80) == 0,
+                  "%s", small);
+    /* the first is said even when it alone does not fit */
+    char tiny[12];
+    ck_assert(!sp_config_load(&cfg, tiny, sizeof(tiny)));
+    ck_assert_str_eq(tiny, "SUPPORT_WOR");
 }
 END_TEST
 
@@ -514,6 +563,8 @@ config_suite(void)
     tcase_add_test(tc, integer_above_range_is_refused_naming_the_variable_not_the_value);
     tcase_add_test(tc, integer_below_range_is_refused);
     tcase_add_test(tc, log_level_is_read_or_refused_naming_the_variable);
+    tcase_add_test(tc, every_bad_setting_is_named_at_once);
+    tcase_add_test(tc, the_message_of_many_bad_settings_is_bounded);
     tcase_add_test(tc, customer_channels_are_a_set_of_known_names);
     tcase_add_test(tc, negative_workers_are_refused);
     tcase_add_test(tc, fraction_setting_is_read_and_bounded);

@@ -649,6 +649,31 @@ START_TEST(nul_or_int_beyond_int64_inside_an_object_or_array_is_refused)
 }
 END_TEST
 
+/* A list's items are its reader's, who names each fault by the item's
+ * index (sp_problem_check_items): a NUL or an integer beyond int64 in one
+ * item is no error on the whole list, which hid the other items' errors.
+ * The list itself is still an array of at most max items. */
+START_TEST(a_fault_inside_a_list_item_is_left_to_its_reader)
+{
+    static const struct sp_field_spec s[] = {{"tags", SP_FIELD_LIST, false, false, 0, 3, NULL,
+                                              0, 0}};
+    struct sp_field_value v[1];
+    ck_assert_int_eq(sp_json_validate(body("{\"tags\":[\"a\\u0000b\",99999999999999999999999,"
+                                           "\"ab\"]}"), s, 1, v, &prob), SP_OK);
+    ck_assert(v[0].present);
+    ck_assert(sp_json_has_nul(json_object_array_get_idx(v[0].obj, 0)));
+    ck_assert(!sp_json_has_nul(json_object_array_get_idx(v[0].obj, 2)));
+    ck_assert_int_eq(sp_json_validate(body("{\"tags\":[\"a\",\"b\",\"c\",\"d\\u0000\"]}"), s, 1,
+                                      v, &prob), SP_INVALID);
+    ck_assert_uint_eq(prob.nerrors, 1);
+    assert_error(0, "tags", "too_many");
+    sp_problem_init(&prob);
+    ck_assert_int_eq(sp_json_validate(body("{\"tags\":\"a\"}"), s, 1, v, &prob), SP_INVALID);
+    assert_error(0, "tags", "wrong_type");
+    ck_assert_str_eq(prob.errors[0].message, "must be an array");
+}
+END_TEST
+
 START_TEST(int_at_the_bounds_is_accepted)
 {
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"provider_id\":1}"), SP_OK);
@@ -849,6 +874,7 @@ json_suite(void)
     tcase_add_test(tc, int_outside_bounds_is_out_of_range);
     tcase_add_test(tc, int_beyond_int64_is_out_of_range_whatever_the_bounds);
     tcase_add_test(tc, nul_or_int_beyond_int64_inside_an_object_or_array_is_refused);
+    tcase_add_test(tc, a_fault_inside_a_list_item_is_left_to_its_reader);
     tcase_add_test(tc, int_at_the_bounds_is_accepted);
     tcase_add_test(tc, object_larger_than_max_is_too_large);
     tcase_add_test(tc, small_object_is_within_max);
