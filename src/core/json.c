@@ -266,9 +266,32 @@ sp_json_has_nul(struct json_object *s)
     return memchr(json_object_get_string(s), '\0', (size_t)json_object_get_string_len(s)) != NULL;
 }
 
+/* Most digits a number may take written out. PostgreSQL stores a JSON
+ * number as numeric, every digit of it: 1e131071 is 131,072 digits, so
+ * 4 KiB of metadata made a 57 MB ticket (QA); 1e131072 it refuses. */
+#define NUMBER_DIGITS_MAX 40
+
+/* The digits of the JSON number text s written out: its mantissa's plus
+ * its exponent's magnitude (an estimate from above, never under). */
+static long
+number_digits(const char *s)
+{
+    long digits = 0, exp = 0;
+    for (; *s != '\0' && *s != 'e' && *s != 'E'; s++)
+        digits += *s >= '0' && *s <= '9';
+    if (*s != '\0')
+        s++;
+    if (*s == '-' || *s == '+')
+        s++;
+    for (; *s >= '0' && *s <= '9' && exp <= NUMBER_DIGITS_MAX; s++)
+        exp = exp * 10 + (*s - '0');
+    return digits + exp;
+}
+
 /* The first fault inside an object or array field (metadata, a list)
  * that the database would refuse (a NUL in text) or that would be stored
- * changed (an integer out of int64); an error code or NULL. */
+ * changed or swollen (an integer out of int64, a number of more than
+ * NUMBER_DIGITS_MAX digits written out); an error code or NULL. */
 static const char *
 nested_fault(struct json_object *v, const char **message)
 {
@@ -283,6 +306,14 @@ nested_fault(struct json_object *v, const char **message)
     case json_type_int:
         if (!int_fits(v)) {
             *message = "holds an integer out of range";
+            return "out_of_range";
+        }
+        return NULL;
+    case json_type_double:
+        /* json-c keeps a parsed number's text as written */
+        if (number_digits(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)) >
+            NUMBER_DIGITS_MAX) {
+            *message = "holds a number of more than 40 digits written out (as 1e40 or 1e-40)";
             return "out_of_range";
         }
         return NULL;

@@ -489,6 +489,10 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     sp_jw_end(&w);
     if (k->challenge != NULL)
         sp_resp_header(r, "WWW-Authenticate", k->challenge);
+    /* A 503 is passing (the database restarting, a lock held too long): say
+     * when to try again, as nginx's own 502/503/504 pages do. */
+    if (status == 503)
+        sp_resp_header(r, "Retry-After", "1");
     /* A problem is about this one request: never kept by a cache, whatever
      * the route (a 405 or 404 has none whose role could say so). */
     r->no_store = true;

@@ -57,6 +57,7 @@ START_TEST(database_down_is_503_and_readyz_says_so)
     r = sp_t_get(sp_t_fmt("/support/tickets/%s", id), u.token);
     sp_t_assert_problem(r, 503, "dependency_unavailable");
     ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the database is unavailable");
+    ck_assert_str_eq(sp_t_header(r, "Retry-After"), "1");
     sp_t_resp_free(r);
     r = sp_t_get("/support/healthz", NULL);  /* alive, just not ready */
     sp_t_assert_status(r, 200);
@@ -84,6 +85,7 @@ START_TEST(statement_timeout_is_503_saying_the_database_was_slow)
     sp_t_assert_problem(r, 503, "dependency_unavailable");
     ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
                      "the database did not answer in time; try again");
+    ck_assert_str_eq(sp_t_header(r, "Retry-After"), "1");
     sp_t_resp_free(r);
     sp_t_ticket_reply(&u, id, "the lock is gone");  /* and the worker is fine */
 }

@@ -456,6 +456,28 @@ START_TEST(nul_in_metadata_is_422_on_metadata_and_in_a_name_400)
 }
 END_TEST
 
+/* QA: PostgreSQL writes a JSON number out in full: 440 × 1e131071 in
+ * 4 KiB of metadata made a 57 MB ticket, 1e131072 a database error; a
+ * lone escaped surrogate was stored as U+FFFD. Refused, nothing stored. */
+START_TEST(swelling_numbers_and_lone_surrogates_are_refused)
+{
+    const char *subject = sp_t_unique("swell");
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
+                                   "\"metadata\":{\"n\":[1e131071,1e131071]}}", subject),
+                          "metadata", "out_of_range");
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
+                                   "\"metadata\":{\"n\":1e131072}}", subject),
+                          "metadata", "out_of_range");
+    struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":\"%s \\ud800\",\"description\":\"d\"}",
+                                          subject));
+    sp_t_assert_problem(r, 400, "invalid_json");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject LIKE '%s%%'",
+                              subject), "0");
+    sp_t_resp_free(create_ok(body_with(",\"metadata\":{\"avogadro\":6.02214076e23}")));
+}
+END_TEST
+
 /* Readers disagree on a repeated name (json-c keeps the last, others the
  * first): refused, and nothing is stored under either value. */
 START_TEST(a_member_named_twice_is_400_and_stores_nothing)
@@ -641,6 +663,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, string_provider_id_is_422_wrong_type);
     tcase_add_test(tc, provider_id_beyond_int64_is_422_out_of_range);
     tcase_add_test(tc, nul_in_metadata_is_422_on_metadata_and_in_a_name_400);
+    tcase_add_test(tc, swelling_numbers_and_lone_surrogates_are_refused);
     tcase_add_test(tc, booking_id_of_64_chars_is_accepted);
     tcase_add_test(tc, booking_id_of_65_chars_is_422_too_long);
     tcase_add_test(tc, metadata_object_is_accepted);

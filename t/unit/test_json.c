@@ -649,6 +649,30 @@ START_TEST(nul_or_int_beyond_int64_inside_an_object_or_array_is_refused)
 }
 END_TEST
 
+/* QA: the database writes a JSON number out in full, so 440 × 1e131071
+ * (4 KiB) stored a 57 MB ticket. 40 digits written out at most. */
+START_TEST(a_number_of_more_than_40_digits_written_out_is_out_of_range)
+{
+    static const char *const over[] = {"1e131071", "1e40", "1E+40", "1e-40", "-1.5e39",
+                                       "0.1e9999999999999999999", "1e-16383"};
+    for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_msg(validate(sp_arena_sprintf(&arena, "{\"subject\":\"x\",\"metadata\":"
+                                                        "{\"a\":[1,{\"n\":%s}]}}", over[i])) ==
+                          SP_INVALID, "accepted %s", over[i]);
+        assert_error(0, "metadata", "out_of_range");
+    }
+    static const char *const ok[] = {"1e39", "-1.5e38", "6.02214076e23", "1.602e-19", "0.25",
+                                     "123456789012345678901234567890.5"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_msg(validate(sp_arena_sprintf(&arena, "{\"subject\":\"x\",\"metadata\":"
+                                                        "{\"n\":%s}}", ok[i])) == SP_OK,
+                      "refused %s: %s", ok[i], prob.nerrors ? prob.errors[0].message : "");
+    }
+}
+END_TEST
+
 /* A list's items are its reader's, who names each fault by the item's
  * index (sp_problem_check_items): a NUL or an integer beyond int64 in one
  * item is no error on the whole list, which hid the other items' errors.
@@ -874,6 +898,7 @@ json_suite(void)
     tcase_add_test(tc, int_outside_bounds_is_out_of_range);
     tcase_add_test(tc, int_beyond_int64_is_out_of_range_whatever_the_bounds);
     tcase_add_test(tc, nul_or_int_beyond_int64_inside_an_object_or_array_is_refused);
+    tcase_add_test(tc, a_number_of_more_than_40_digits_written_out_is_out_of_range);
     tcase_add_test(tc, a_fault_inside_a_list_item_is_left_to_its_reader);
     tcase_add_test(tc, int_at_the_bounds_is_accepted);
     tcase_add_test(tc, object_larger_than_max_is_too_large);
