@@ -157,6 +157,36 @@ log_line(const char *out, const char *event, const char *pid)
     return NULL;
 }
 
+/* "<target> <due_at>,…" of the targets array of the ticket's last
+ * sla_breached event (kind "event") or last ticket.sla_breached outbox
+ * row of kind (webhook, notification); "-" without one. */
+static const char *
+breached_targets(const char *pid, const char *kind)
+{
+    const char *json =
+        strcmp(kind, "event") == 0
+            ? "(SELECT e.metadata FROM support_ticket_events e"
+              " WHERE e.ticket_id = t.id AND e.event_type = 'sla_breached'"
+              " ORDER BY e.id DESC LIMIT 1)"
+            : sp_t_fmt("(SELECT o.payload FROM support_outbox o WHERE o.ticket_id = t.id"
+                       " AND o.kind = '%s' AND o.event_type = 'ticket.sla_breached'"
+                       " ORDER BY o.id DESC LIMIT 1)", kind);
+    return sp_t_sql("SELECT coalesce((SELECT string_agg((x->>'target') || ' ' || (x->>'due_at'),"
+                    " ',' ORDER BY i) FROM jsonb_array_elements(%s->'targets')"
+                    " WITH ORDINALITY AS a(x, i)), '-')"
+                    " FROM support_tickets t WHERE t.public_id = '%s'", json, pid);
+}
+
+/* The event, webhook and notification of the ticket's last breach all
+ * name these targets ("<target> <due_at>,…"). */
+static void
+assert_breached_targets(const char *pid, const char *want)
+{
+    ck_assert_str_eq(breached_targets(pid, "event"), want);
+    ck_assert_str_eq(breached_targets(pid, "webhook"), want);
+    ck_assert_str_eq(breached_targets(pid, "notification"), want);
+}
+
 /* What a view shows of the ticket's history: "<version> <updated_at>". */
 static const char *
 shown(const char *pid)
@@ -391,6 +421,13 @@ START_TEST(breach_marks_escalates_to_high_and_retargets)
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
     ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_breached"),
                      sp_t_fmt("%s first_response %s true", pid, fmt_ms(due)));
+    assert_breached_targets(pid, sp_t_fmt("first_response %s", fmt_ms(due)));
+    /* The breach, then the raise it caused. */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(e.event_type, ',' ORDER BY e.id)"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type IN ('sla_breached', 'priority_changed')", pid),
+                     "sla_breached,priority_changed");
     /* A passed target is the breach's business: no warning for it. */
     ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
     const char *line = log_line(out, "sla_breached", pid);
@@ -513,6 +550,7 @@ START_TEST(resolution_breach_after_a_first_response_breach_is_reported_too)
                      sp_t_fmt("%s resolution %s true", pid, due));
     ck_assert_str_eq(outbox_summary(pid, "webhook", "ticket.sla_breached"),
                      sp_t_fmt("%s resolution %s true", pid, due));
+    assert_breached_targets(pid, sp_t_fmt("resolution %s", due));
     const char *line = log_line(out, "sla_breached", pid);
     ck_assert_ptr_nonnull(line);
     ck_assert_ptr_nonnull(strstr(line, "\"target\":\"resolution\""));
@@ -559,6 +597,13 @@ START_TEST(a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach)
     ck_assert_str_eq(col(pid, "sla_breached_first_response || ' ' || sla_breached_resolution"),
                      "true true");
     ck_assert_ptr_null(col(pid, "sla_breach_check_at")); /* nothing left to judge */
+    /* The one report names both: the resolution with the raised due it
+     * is overdue by (QA: the payload named the first response only). */
+    assert_breached_targets(pid, sp_t_fmt("first_response %s,resolution %s",
+                                          fmt_ms(created + 1440 * MIN_MS),
+                                          fmt_ms(created + 2880 * MIN_MS)));
+    ck_assert_ptr_nonnull(strstr(log_line(out, "sla_breached", pid),
+                                 "\"targets\":\"first_response,resolution\""));
 
     for (int64_t minute = 3001; minute <= 3002; minute++)
         ck_assert_ptr_null(log_line(pass_at(at_minutes(pid, minute), NULL), "sla_breached", pid));
@@ -573,6 +618,27 @@ START_TEST(a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach)
     ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
     ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at"), created + 2880 * MIN_MS);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* Both targets missed when the monitor first looks (it was not running:
+ * a normal ticket at minute 2881): one report, one raise, and the report
+ * names both targets, each with the due it was missed by. */
+START_TEST(both_targets_missed_at_one_look_are_named_in_the_one_report)
+{
+    const char *pid = new_ticket("sla both missed");
+    int64_t created = col_ms(pid, "created_at");
+    (void)pass_at(at_minutes(pid, 2881), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(created + 240 * MIN_MS)));
+    ck_assert_str_eq(col(pid, "priority"), "high");
+    assert_breached_targets(pid, sp_t_fmt("first_response %s,resolution %s",
+                                          fmt_ms(created + 240 * MIN_MS),
+                                          fmt_ms(created + 2880 * MIN_MS)));
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_breached"), 1);
+    (void)pass_at(at_minutes(pid, 2882), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
 }
 END_TEST
 
@@ -957,6 +1023,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, migration_041_gives_paused_unanswered_tickets_their_first_response_due);
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach);
+    tcase_add_test(tc, both_targets_missed_at_one_look_are_named_in_the_one_report);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
     tcase_add_test(tc, escalation_never_moves_a_due_later);
