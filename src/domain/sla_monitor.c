@@ -28,12 +28,16 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "domain/agents.h"
 #include "domain/sla.h"
 #include "domain/ticket_state.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_MS (INT64_C(86400) * 1000)
 #define TS_LEN 80 /* room for any year gmtime_r can produce */
+/* The most agents one SLA warning of a skill's ticket goes to, the least
+ * loaded holders of the skill: a warning, not a broadcast. */
+#define WARN_TAKERS_MAX "10"
 
 /* ---- SQL ------------------------------------------------------------------
  * Candidates: $1 cursor key (timestamptz text), $2 cursor id, $3 the
@@ -93,12 +97,15 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
 /* The claim also reads whom a warning can reach: the category's team
- * ("general" without one) and whether the assignee is away (false when
- * unassigned), in the statement that locks the ticket. */
+ * ("general" without one), the skill of a category routed by skill that
+ * has no team (NULL otherwise), and whether the assignee is away (false
+ * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
     C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
     C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
     C(WCL_TEAM, "coalesce(c.team, 'general')", , ) SEP                                            \
+    C(WCL_SKILL, "CASE WHEN c.routing = 'skill' AND c.team IS NULL THEN c.required_skill END", ,  \
+      ) SEP                                                                                        \
     C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
 enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
 static struct sp_stmt warn_claim = SP_STMT(
@@ -109,6 +116,16 @@ static struct sp_stmt warn_claim = SP_STMT(
     " WHERE t.id = $1::bigint AND t.sla_breach_check_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
+/* The agents who can take a ticket of skill $1 (but $2, its away
+ * assignee, warned already): active ones holding it, the least loaded
+ * first as skill routing picks them, at most $3. */
+static struct sp_stmt warn_takers_stmt = SP_STMT(
+    "sla_monitor_warn_takers",
+    "SELECT a.id FROM support_agents a"
+    " WHERE $1 = ANY (a.skills) AND a.status = 'active' AND a.id <> $2::bigint"
+    " ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
+    " LIMIT $3::integer",
+    3);
 static struct sp_stmt warn_flag =
     SP_STMT("sla_monitor_warn_flag",
             "UPDATE support_tickets"
@@ -341,11 +358,38 @@ ready_warn(const struct monitor *m, const PGresult *r, int i)
     return at != 0 && at <= m->o->now;
 }
 
+/* The warning of a ticket nobody can act on (unassigned, or its assignee
+ * away): to those who can take it. In a category routed by skill without
+ * a team, that is the agents holding the skill (channel agent, one row
+ * each: the skill names no team to tell); else, or when no active agent
+ * holds it, the category's team ("general" without one). */
+static enum sp_rc
+warn_takers(struct monitor *m, struct sp_ticket_change *c, const PGresult *r,
+            const char *payload, struct sp_problem *p)
+{
+    const char *skill = sp_db_str(r, 0, WCL_SKILL);
+    if (skill != NULL) {
+        const char *params[3] = {skill,
+                                 sp_arena_sprintf(&m->work, "%lld", c->after.assigned_agent_id),
+                                 WARN_TAKERS_MAX};
+        PGresult *agents = sp_db_exec(m->db, &m->work, &warn_takers_stmt, params, p);
+        if (agents == NULL)
+            return p->rc;
+        for (int i = 0; i < PQntuples(agents); i++)
+            sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
+                                 sp_db_str(agents, i, 0), payload);
+        if (PQntuples(agents) > 0)
+            return SP_OK;
+    }
+    sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
+                         sp_db_str(r, 0, WCL_TEAM), payload);
+    return SP_OK;
+}
+
 static enum outcome
 edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
           struct sp_problem *p)
 {
-    (void)p;
     const struct sp_ticket_state *t = &c->after;
     int64_t warn_at = sp_sla_warn_at(&t->sla, t->status, m->o->warn_fraction, &d->target);
     if (d->target == NULL || warn_at > m->o->now)
@@ -358,15 +402,16 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
         return NOTHING; /* once per target */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
     const char *payload = target_payload(m, c, d, false);
-    /* API.md §12 warns the assignee; an unassigned ticket's team instead.
-     * An away assignee (support_agents.status) cannot act before the due:
-     * the team is warned too, and the agent still is (seen on return). */
+    /* API.md §12 warns the assignee; an unassigned ticket's takers
+     * instead. An away assignee (support_agents.status) cannot act before
+     * the due: the takers are warned too, and the agent still is (seen on
+     * return). */
     if (t->assigned_agent_id != 0)
         sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
                              sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
-    if (t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY))
-        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
-                             sp_db_str(r, 0, WCL_TEAM), payload);
+    if ((t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY)) &&
+        warn_takers(m, c, r, payload, p) != SP_OK)
+        return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
 }

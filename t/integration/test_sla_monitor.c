@@ -2,8 +2,9 @@
  * test_sla_monitor: the ticket-sla-monitor job (API.md §12, §5.1, §5.2)
  * against the real database, with its clock set by --now relative to each
  * ticket's created_at: a warning once per target at 80 % of it (to the
- * assignee; to the ticket's team when there is none or the assignee is
- * away), the breach
+ * assignee; to the ticket's team — or, in a category routed by skill
+ * without a team, to the skill's active agents — when there is none or
+ * the assignee is away), the breach
  * of each target once with its escalation, auto-close after
  * SUPPORT_AUTOCLOSE_DAYS (the customer told on SUPPORT_CUSTOMER_CHANNELS),
  * --dry-run,
@@ -292,13 +293,13 @@ START_TEST(warning_goes_to_the_assigned_agent)
 }
 END_TEST
 
-/* A normal-priority ticket in a fresh category of a team of its own. */
+/* A normal-priority ticket in a fresh category, set up by the SQL
+ * assignments `set` (e.g. "team = 'x'"). */
 static const char *
-new_ticket_of_team(const char *what, const char *team)
+new_ticket_in(const char *what, const char *set)
 {
     const char *slug = sp_t_db_category_new(true);
-    (void)sp_t_sql("UPDATE support_categories SET team = '%s' WHERE slug = '%s' RETURNING id",
-                   team, slug);
+    (void)sp_t_sql("UPDATE support_categories SET %s WHERE slug = '%s' RETURNING id", set, slug);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *pid = sp_t_ticket_create_json(
         &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
@@ -307,6 +308,97 @@ new_ticket_of_team(const char *what, const char *team)
     ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 240 * MIN_MS);
     return pid;
 }
+
+/* A normal-priority ticket in a fresh category of a team of its own. */
+static const char *
+new_ticket_of_team(const char *what, const char *team)
+{
+    return new_ticket_in(what, sp_t_fmt("team = '%s'", team));
+}
+
+/* An unassigned ticket in a fresh category routed by skill, without a
+ * team; nobody holds the skill yet, so routing left it unassigned. */
+static const char *
+new_ticket_of_skill(const char *what, const char *skill)
+{
+    const char *pid = new_ticket_in(
+        what, sp_t_fmt("routing = 'skill', required_skill = '%s', team = NULL", skill));
+    ck_assert_ptr_null(col(pid, "assigned_agent_id"));
+    return pid;
+}
+
+/* A fresh agent holding skill, with that status; returns its id. */
+static const char *
+skill_agent(const char *skill, const char *status)
+{
+    const char *id = sp_t_db_agent_new();
+    (void)sp_t_sql("UPDATE support_agents SET skills = ARRAY['%s'], status = '%s'"
+                   " WHERE id = %s RETURNING id", skill, status, id);
+    return id;
+}
+
+/* Notification rows of the ticket's sla_warning, "<channel>:<recipient>"
+ * sorted, comma separated. */
+static const char *
+warned(const char *pid)
+{
+    return sp_t_sql("SELECT string_agg(o.channel || ':' || o.recipient, ','"
+                    "   ORDER BY o.channel, o.recipient)"
+                    " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                    " WHERE t.public_id = '%s' AND o.kind = 'notification'"
+                    " AND o.event_type = 'ticket.sla_warning'", pid);
+}
+
+static const char *
+sorted2(const char *a, const char *b)
+{
+    return strcmp(a, b) < 0 ? sp_t_fmt("%s,%s", a, b) : sp_t_fmt("%s,%s", b, a);
+}
+
+/* A skill's category has no team to tell: an unassigned ticket's warning
+ * goes to the agents who can take it, the active holders of the skill
+ * (channel agent, one row each), not to team general; an away holder
+ * cannot act before the due and is left out (unless assigned), as is an
+ * agent without the skill. */
+START_TEST(warning_of_an_unassigned_skill_ticket_goes_to_the_skills_agents)
+{
+    const char *skill = sp_t_unique("skill");
+    /* Both made while nobody holds the skill, so routing assigns neither. */
+    const char *pid = new_ticket_of_skill("sla warn skill", skill);
+    const char *away = new_ticket_of_skill("sla warn skill away", skill);
+    const char *one = skill_agent(skill, "active"), *two = skill_agent(skill, "active");
+    (void)sp_t_db_agent_new(); /* no skill */
+    /* An away assignee holding the skill: told (seen on return), and so
+     * are the others who can take it — not the assignee twice. */
+    const char *holder = skill_agent(skill, "away");
+    sp_t_db_ticket_assign(away, holder);
+
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(warned(pid), sorted2(sp_t_fmt("agent:%s", one), sp_t_fmt("agent:%s", two)));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_warning", NULL, NULL), 1);
+
+    (void)pass_at(at_minutes(away, 193), NULL);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", "agent",
+                                          holder), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", NULL, NULL),
+                     3);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", "team",
+                                          NULL), 0);
+}
+END_TEST
+
+/* Nobody active holds the skill: the warning still reaches someone, team
+ * general, as for a ticket without a category. */
+START_TEST(warning_of_a_skill_ticket_nobody_can_take_goes_to_general)
+{
+    const char *skill = sp_t_unique("skill");
+    const char *pid = new_ticket_of_skill("sla warn skill none", skill);
+    (void)skill_agent(skill, "away");
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_str_eq(warned(pid), "team:general");
+}
+END_TEST
 
 /* An away assignee (support_agents.status, API.md §5.4) cannot act before
  * the due: the ticket's team is warned as well, as if it were unassigned,
@@ -1015,6 +1107,8 @@ sla_monitor_suite(void)
     tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
     tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);
     tcase_add_test(tc, warning_of_an_unassigned_ticket_goes_to_its_category_team);
+    tcase_add_test(tc, warning_of_an_unassigned_skill_ticket_goes_to_the_skills_agents);
+    tcase_add_test(tc, warning_of_a_skill_ticket_nobody_can_take_goes_to_general);
     tcase_add_test(tc, warn_fraction_comes_from_the_environment);
 
     tc = sp_t_tcase(s, "breach");
