@@ -230,16 +230,17 @@ remove_row(struct sp_req *r, const struct sp_admin_store *store, delete_fn del,
     return SP_OK;
 }
 
-/* GET …/:id: the row as the list shows it (the Location of a create). */
+/* GET …/:id: the row as the list shows it (the Location of a create),
+ * with its ETag; 404 for no such row. */
 static enum sp_rc
-get_row(struct sp_req *r, const struct resource *res, struct sp_problem *p)
+get_row(struct sp_req *r, const struct sp_admin_store *store, struct sp_problem *p)
 {
     long long id;
     if (sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_row row;
-    if (sp_admin_store_get(&ctx, res->store, id, &row, p) != SP_OK)
+    if (sp_admin_store_get(&ctx, store, id, &row, p) != SP_OK)
         return p->rc;
     return respond_row(r, &row);
 }
@@ -254,7 +255,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res->store, sp_admin_store_delete, p);
     default:   /* GET, HEAD: one row by :id, or the list */
-        return r->nparams > 0 ? get_row(r, res, p) : list(r, res->store, res->cursor, p);
+        return r->nparams > 0 ? get_row(r, res->store, p) : list(r, res->store, res->cursor, p);
     }
 }
 
@@ -320,6 +321,14 @@ enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
     return list(r, &sp_sla_policy_store, "as", p);
+}
+
+/* GET …/:id: one policy as the list shows it, with the ETag a PUT's or
+ * DELETE's If-Match takes (before, only a PUT or the list gave it). */
+enum sp_rc
+sp_api_admin_sla_get(struct sp_req *r, struct sp_problem *p)
+{
+    return get_row(r, &sp_sla_policy_store, p);
 }
 
 enum { SLA_PRIORITY, SLA_CATEGORY, SLA_FIRST, SLA_RESOLUTION, SLA_NFIELDS };

@@ -46,6 +46,7 @@ enum sp_rc sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p);
  * resource, by method (GET list, POST create, PATCH update, DELETE). */
 enum sp_rc sp_api_admin_categories(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_sla_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_sla_delete(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_rules(struct sp_req *r, struct sp_problem *p);

@@ -51,6 +51,7 @@ const struct sp_route sp_api_routes[] = {
     {SP_PATCH,  "/support/admin/categories/:id", sp_api_admin_categories, SP_ROLE_ADMIN},
     {SP_GET,    "/support/admin/sla-policies", sp_api_admin_sla_list, SP_ROLE_ADMIN},
     {SP_PUT,    "/support/admin/sla-policies", sp_api_admin_sla_put, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/sla-policies/:id", sp_api_admin_sla_get, SP_ROLE_ADMIN},
     {SP_DELETE, "/support/admin/sla-policies/:id", sp_api_admin_sla_delete, SP_ROLE_ADMIN},
     {SP_GET,    "/support/admin/priority-rules", sp_api_admin_rules, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/priority-rules", sp_api_admin_rules, SP_ROLE_ADMIN},

@@ -248,9 +248,39 @@ payload_str(struct json_object *payload, const char *key)
                : NULL;
 }
 
-/* sla{target, due}: the SLA target a staff notification is about, in
- * words ("first response", "4 Dec 2026, 19:26 UTC"); missing when the
- * payload names none. */
+static const char *
+target_words(const char *target)
+{
+    return strcmp(target, "first_response") == 0 ? "first response" : target;
+}
+
+/* The targets a breach counted beside the one it reports (its payload's
+ * targets, sla_monitor), "resolution due 6 Dec 2026, 10:00 UTC" joined
+ * by " and "; NULL when there are none. */
+static const char *
+also_breached(struct sp_arena *a, struct json_object *payload, const char *target)
+{
+    struct json_object *list;
+    if (!json_object_object_get_ex(payload, "targets", &list) ||
+        !json_object_is_type(list, json_type_array))
+        return NULL;
+    const char *out = NULL;
+    for (size_t i = 0; i < json_object_array_length(list); i++) {
+        struct json_object *item = json_object_array_get_idx(list, i);
+        const char *other = payload_str(item, "target");
+        const char *due = time_text(a, payload_str(item, "due_at"));
+        if (other == NULL || due == NULL || strcmp(other, target) == 0)
+            continue;
+        const char *words = sp_arena_sprintf(a, "%s due %s", target_words(other), due);
+        out = out ? sp_arena_sprintf(a, "%s and %s", out, words) : words;
+    }
+    return out;
+}
+
+/* sla{target, due[, also]}: the SLA target a staff notification is
+ * about, in words ("first response", "4 Dec 2026, 19:26 UTC"), and any
+ * other target a breach counted with it; missing when the payload names
+ * none. */
 static void
 sla(struct sp_arena *a, struct json_object *ctx, struct json_object *payload)
 {
@@ -259,8 +289,11 @@ sla(struct sp_arena *a, struct json_object *ctx, struct json_object *payload)
     if (target == NULL || due == NULL)
         return;
     struct json_object *s = json_object_new_object();
-    put_str(s, "target", strcmp(target, "first_response") == 0 ? "first response" : target);
+    put_str(s, "target", target_words(target));
     put_str(s, "due", due);
+    const char *also = also_breached(a, payload, target);
+    if (also != NULL)
+        put_str(s, "also", also);
     json_object_object_add(ctx, "sla", s);
 }
 

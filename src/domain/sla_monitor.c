@@ -28,12 +28,16 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "domain/agents.h"
 #include "domain/sla.h"
 #include "domain/ticket_state.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_MS (INT64_C(86400) * 1000)
 #define TS_LEN 80 /* room for any year gmtime_r can produce */
+/* The most agents one SLA warning of a skill's ticket goes to, the least
+ * loaded holders of the skill: a warning, not a broadcast. */
+#define WARN_TAKERS_MAX "10"
 
 /* ---- SQL ------------------------------------------------------------------
  * Candidates: $1 cursor key (timestamptz text), $2 cursor id, $3 the
@@ -93,12 +97,15 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
 /* The claim also reads whom a warning can reach: the category's team
- * ("general" without one) and whether the assignee is away (false when
- * unassigned), in the statement that locks the ticket. */
+ * ("general" without one), the skill of a category routed by skill that
+ * has no team (NULL otherwise), and whether the assignee is away (false
+ * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
     C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
     C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
     C(WCL_TEAM, "coalesce(c.team, 'general')", , ) SEP                                            \
+    C(WCL_SKILL, "CASE WHEN c.routing = 'skill' AND c.team IS NULL THEN c.required_skill END", ,  \
+      ) SEP                                                                                        \
     C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
 enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
 static struct sp_stmt warn_claim = SP_STMT(
@@ -109,6 +116,16 @@ static struct sp_stmt warn_claim = SP_STMT(
     " WHERE t.id = $1::bigint AND t.sla_breach_check_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
+/* The agents who can take a ticket of skill $1 (but $2, its away
+ * assignee, warned already): active ones holding it, the least loaded
+ * first as skill routing picks them, at most $3. */
+static struct sp_stmt warn_takers_stmt = SP_STMT(
+    "sla_monitor_warn_takers",
+    "SELECT a.id FROM support_agents a"
+    " WHERE $1 = ANY (a.skills) AND a.status = 'active' AND a.id <> $2::bigint"
+    " ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
+    " LIMIT $3::integer",
+    3);
 static struct sp_stmt warn_flag =
     SP_STMT("sla_monitor_warn_flag",
             "UPDATE support_tickets"
@@ -176,11 +193,21 @@ struct monitor {
     char close_before[TS_LEN];
 };
 
+/* One target a breach flagged, with its due when it was flagged. */
+struct breached_target {
+    const char *target;
+    int64_t due_at;
+};
+
 /* What one ticket's edit decided, for the step's extra SQL and the log. */
 struct decision {
     const char *target; /* first_response | resolution (warn, breach) */
     int64_t due_at;
     bool escalated;
+    /* A breach: every target it flagged, the reported one first, then any
+     * missed at the same look or made overdue by its raise (sla.h). */
+    struct breached_target breached[2];
+    int nbreached;
 };
 
 enum outcome { DONE, NOTHING, FAILED };
@@ -244,7 +271,27 @@ bound_close(const struct monitor *m)
     return m->close_before;
 }
 
-/* {"target":…,"due_at":…} — the metadata of sla_warning and sla_breached. */
+/* target, due_at (the one reported) and, for a breach, targets: every
+ * target it flagged as [{target, due_at}], so a target counted with the
+ * reported one (never reported on its own, sla.h) is named too. */
+static void
+target_members(struct monitor *m, struct sp_jw *w, const struct decision *d)
+{
+    sp_jw_kstr(w, "target", d->target);
+    sp_jw_kstr(w, "due_at", ts(m, d->due_at));
+    if (d->nbreached == 0)
+        return; /* a warning: about one target */
+    sp_jw_karray(w, "targets");
+    for (int i = 0; i < d->nbreached; i++) {
+        sp_jw_object(w);
+        sp_jw_kstr(w, "target", d->breached[i].target);
+        sp_jw_kstr(w, "due_at", ts(m, d->breached[i].due_at));
+        sp_jw_end(w);
+    }
+    sp_jw_end(w);
+}
+
+/* The metadata of sla_warning and sla_breached. */
 static const char *
 target_meta(struct monitor *m, const struct decision *d)
 {
@@ -252,13 +299,13 @@ target_meta(struct monitor *m, const struct decision *d)
     sp_buf_init(&b, &m->work, 96);
     struct sp_jw w;
     sp_jw_begin_object(&w, &b);
-    sp_jw_kstr(&w, "target", d->target);
-    sp_jw_kstr(&w, "due_at", ts(m, d->due_at));
+    target_members(m, &w, d);
     sp_jw_end(&w);
     return b.data;
 }
 
-/* {ticket_id, public_id, target, due_at[, priority]} for the outbox. */
+/* {ticket_id, public_id, target, due_at[, targets][, priority]} for the
+ * outbox. */
 static const char *
 target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct decision *d,
                bool with_priority)
@@ -267,12 +314,33 @@ target_payload(struct monitor *m, const struct sp_ticket_change *c, const struct
     sp_buf_init(&b, &m->work, 160);
     struct sp_jw w;
     sp_ticket_payload_begin(&w, &b, &c->after);
-    sp_jw_kstr(&w, "target", d->target);
-    sp_jw_kstr(&w, "due_at", ts(m, d->due_at));
+    target_members(m, &w, d);
     if (with_priority)
         sp_jw_kstr(&w, "priority", sp_priority_name(c->after.priority));
     sp_jw_end(&w);
     return b.data;
+}
+
+/* Adds to d each target flagged in now but not in was, with its due in
+ * now, after those already there (the reported one first). */
+static void
+add_flagged(struct decision *d, const struct sp_sla *was, const struct sp_sla *now)
+{
+    const struct breached_target flagged[2] = {
+        {now->breached_first_response && !was->breached_first_response ? "first_response" : NULL,
+         now->first_response_due_at},
+        {now->breached_resolution && !was->breached_resolution ? "resolution" : NULL,
+         now->resolution_due_at},
+    };
+    for (int i = 0; i < 2; i++) {
+        if (flagged[i].target == NULL)
+            continue;
+        bool known = false;
+        for (int j = 0; j < d->nbreached; j++)
+            known = known || strcmp(d->breached[j].target, flagged[i].target) == 0;
+        if (!known && d->nbreached < 2)
+            d->breached[d->nbreached++] = flagged[i];
+    }
 }
 
 /* sp_sla_warn_at() on the candidate's columns: the same arithmetic the
@@ -290,11 +358,38 @@ ready_warn(const struct monitor *m, const PGresult *r, int i)
     return at != 0 && at <= m->o->now;
 }
 
+/* The warning of a ticket nobody can act on (unassigned, or its assignee
+ * away): to those who can take it. In a category routed by skill without
+ * a team, that is the agents holding the skill (channel agent, one row
+ * each: the skill names no team to tell); else, or when no active agent
+ * holds it, the category's team ("general" without one). */
+static enum sp_rc
+warn_takers(struct monitor *m, struct sp_ticket_change *c, const PGresult *r,
+            const char *payload, struct sp_problem *p)
+{
+    const char *skill = sp_db_str(r, 0, WCL_SKILL);
+    if (skill != NULL) {
+        const char *params[3] = {skill,
+                                 sp_arena_sprintf(&m->work, "%lld", c->after.assigned_agent_id),
+                                 WARN_TAKERS_MAX};
+        PGresult *agents = sp_db_exec(m->db, &m->work, &warn_takers_stmt, params, p);
+        if (agents == NULL)
+            return p->rc;
+        for (int i = 0; i < PQntuples(agents); i++)
+            sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
+                                 sp_db_str(agents, i, 0), payload);
+        if (PQntuples(agents) > 0)
+            return SP_OK;
+    }
+    sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
+                         sp_db_str(r, 0, WCL_TEAM), payload);
+    return SP_OK;
+}
+
 static enum outcome
 edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
           struct sp_problem *p)
 {
-    (void)p;
     const struct sp_ticket_state *t = &c->after;
     int64_t warn_at = sp_sla_warn_at(&t->sla, t->status, m->o->warn_fraction, &d->target);
     if (d->target == NULL || warn_at > m->o->now)
@@ -307,15 +402,16 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
         return NOTHING; /* once per target */
     sp_ticket_add_event(c, "sla_warning", target_meta(m, d));
     const char *payload = target_payload(m, c, d, false);
-    /* API.md §12 warns the assignee; an unassigned ticket's team instead.
-     * An away assignee (support_agents.status) cannot act before the due:
-     * the team is warned too, and the agent still is (seen on return). */
+    /* API.md §12 warns the assignee; an unassigned ticket's takers
+     * instead. An away assignee (support_agents.status) cannot act before
+     * the due: the takers are warned too, and the agent still is (seen on
+     * return). */
     if (t->assigned_agent_id != 0)
         sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
                              sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
-    if (t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY))
-        sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
-                             sp_db_str(r, 0, WCL_TEAM), payload);
+    if ((t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY)) &&
+        warn_takers(m, c, r, payload, p) != SP_OK)
+        return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
 }
@@ -333,6 +429,7 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
 {
     struct sp_ticket_state *t = &c->after;
     struct sp_sla_breach b;
+    const struct sp_sla was = t->sla;
     /* No lifecycle helper for this yet: the same arithmetic on the copy
      * that sp_ticket_apply() persists. Each target breaches once, so a
      * ticket late on its first response is back here when its resolution
@@ -341,7 +438,9 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
         return NOTHING;
     d->target = b.target;
     d->due_at = b.due_at;
-    sp_ticket_add_event(c, "sla_breached", target_meta(m, d));
+    d->breached[d->nbreached++] = (struct breached_target){b.target, b.due_at};
+    add_flagged(d, &was, &t->sla); /* the later one, missed at the same look */
+    size_t mark = sp_ticket_event_mark(c);
     enum sp_priority raised = sp_priority_raise(t->priority);
     if (raised != t->priority) {
         if (sp_ticket_set_priority(c, raised, "sla_breached", p) != SP_OK)
@@ -350,9 +449,14 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
         /* A due the raise itself put in the past (low → normal at hour 50:
          * resolution at 2880 min) is this miss's, not a new one: flagged
          * in the same write, or the next pass would report and raise
-         * again for the same lateness (API.md §5). */
+         * again for the same lateness (API.md §5); its due is the
+         * raised one, the one the views show overdue. */
         sp_sla_settle_raise(&t->sla, t->status, m->o->now);
+        add_flagged(d, &was, &t->sla);
     }
+    /* Written once the raise settled what it did, before its
+     * priority_changed: the breach is the cause. */
+    sp_ticket_add_event_at(c, mark, "sla_breached", target_meta(m, d));
     const char *payload = target_payload(m, c, d, true);
     sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team",
                          sp_db_str(r, 0, BCL_TEAM), payload);
@@ -421,6 +525,9 @@ log_ticket(struct monitor *m, const struct step *s, const struct sp_ticket_chang
         sp_log_str(l, "target", d->target);
         sp_log_str(l, "due_at", ts(m, d->due_at));
     }
+    if (d->nbreached > 1) /* the targets the report counts, as its event names them */
+        sp_log_str(l, "targets", sp_arena_sprintf(&m->work, "%s,%s", d->breached[0].target,
+                                                  d->breached[1].target));
     if (c->before.priority != c->after.priority) {
         sp_log_str(l, "priority_from", sp_priority_name(c->before.priority));
         sp_log_str(l, "priority_to", sp_priority_name(c->after.priority));
@@ -442,7 +549,7 @@ one_ticket(struct monitor *m, const struct step *s, long long id, struct sp_prob
     const char *claim_params[2] = {sid, s->claim_bound(m)};
     struct sp_ticket_state st;
     struct sp_ticket_change c;
-    struct decision d = {NULL, 0, false};
+    struct decision d = {.target = NULL};
     enum outcome out = FAILED;
 
     if (sp_db_begin(m->db, a, &p) != SP_OK || same_session(m, &p) != SP_OK)

@@ -122,6 +122,28 @@ sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *me
     c->nevents++;
 }
 
+size_t
+sp_ticket_event_mark(const struct sp_ticket_change *c)
+{
+    return c->events.len;
+}
+
+void
+sp_ticket_add_event_at(struct sp_ticket_change *c, size_t mark, const char *type,
+                       const char *metadata)
+{
+    struct sp_buf *e = &c->events;
+    size_t n = e->len - mark; /* the later events, with their leading comma if mark > 0 */
+    char *later = sp_arena_alloc(c->ctx->arena, n + 1);
+    memcpy(later, e->data + mark, n);
+    e->len = mark;
+    e->data[mark] = '\0';
+    sp_ticket_add_event(c, type, metadata);
+    if (n > 0 && mark == 0)
+        sp_buf_putc(e, ',');
+    sp_buf_append(e, later, n);
+}
+
 void
 sp_ticket_add_outbox(struct sp_ticket_change *c, const char *kind, const char *event_type,
                      const char *channel, const char *recipient, const char *payload)

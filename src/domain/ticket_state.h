@@ -96,6 +96,13 @@ enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category
 void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
+/* Where the next event goes, for sp_ticket_add_event_at. */
+size_t sp_ticket_event_mark(const struct sp_ticket_change *c);
+/* Adds an event before those added since mark: a cause whose metadata
+ * names what its effects settled (an SLA breach and the targets its
+ * priority raise flagged) is still recorded before them. */
+void sp_ticket_add_event_at(struct sp_ticket_change *c, size_t mark, const char *type,
+                            const char *metadata);
 /* Starts the payload object every ticket event carries ({"ticket_id",
  * "public_id", ...): the caller adds its members and ends it. */
 struct sp_jw;

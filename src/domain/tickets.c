@@ -408,6 +408,24 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
                            &it->assignee, p);
 }
 
+/* priority_rule: the rule that set the first priority as it was then,
+ * {"id","name"}, or null (the category's default or normal). The ticket's
+ * priority_rule is a link that a deleted rule leaves null; this member is
+ * the record of why the ticket got its priority (API.md §5.3), in the
+ * created event and the ticket.created webhook alike. */
+static void
+rule_member(struct sp_jw *w, const struct intake *it)
+{
+    if (it->rule_id != 0) {
+        sp_jw_kobject(w, "priority_rule");
+        sp_jw_kint(w, "id", it->rule_id);
+        sp_jw_kstr(w, "name", it->rule_name);
+        sp_jw_end(w);
+    } else {
+        sp_jw_knull(w, "priority_rule");
+    }
+}
+
 /* The created event: who opened the ticket, and its first priority with
  * the rule that set it. */
 static void
@@ -426,17 +444,7 @@ created_event(struct sp_jw *w, const struct sp_ticket_new *in, const struct inta
     sp_jw_kstr(w, "to", "open");
     sp_jw_kstr(w, "source", sp_source_names[in->source]);
     sp_jw_kstr(w, "priority", sp_priority_name(it->priority));
-    /* The rule as it was: the ticket's priority_rule is a link that a
-     * deleted rule leaves null, and this event is the audit trail of why
-     * the ticket got its priority (API.md §5.3). */
-    if (it->rule_id != 0) {
-        sp_jw_kobject(w, "priority_rule");
-        sp_jw_kint(w, "id", it->rule_id);
-        sp_jw_kstr(w, "name", it->rule_name);
-        sp_jw_end(w);
-    } else {
-        sp_jw_knull(w, "priority_rule");
-    }
+    rule_member(w, it);
     sp_jw_end(w);
     sp_jw_end(w);
 }
@@ -472,9 +480,13 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
     }
     sp_jw_end(&w);
 
-    struct sp_buf rows;
+    struct sp_buf rows, hook;
     sp_buf_init(&rows, a, 256);
-    sp_ticket_outbox_row(&rows, "webhook", "ticket.created", "webhook", NULL, NULL);
+    sp_buf_init(&hook, a, 64);
+    sp_jw_begin_object(&w, &hook);
+    rule_member(&w, it);
+    sp_jw_end(&w);
+    sp_ticket_outbox_row(&rows, "webhook", "ticket.created", "webhook", NULL, hook.data);
     if (it->assignee != 0) {
         struct sp_buf payload;
         sp_buf_init(&payload, a, 32);

@@ -239,6 +239,9 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
          "{\"name\":\"hijacked\"}"},
         {"GET", sp_t_fmt("/support/admin/categories/%lld", cat_id), NULL},
         {"GET", "/support/admin/sla-policies", NULL},
+        {"GET", sp_t_fmt("/support/admin/sla-policies/%s",
+                         sp_t_sql("SELECT id FROM support_sla_policies"
+                                  " WHERE priority = 'low' AND category_id IS NULL")), NULL},
         {"PUT", "/support/admin/sla-policies",
          sp_t_fmt("{\"priority\":\"low\",\"category\":\"%s\",\"first_response_minutes\":1,"
                   "\"resolution_minutes\":2}", slug)},
@@ -1911,15 +1914,18 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
 }
 END_TEST
 
-/* A PUT of the high policy of category slug with first_minutes. */
+/* A PUT of the high policy of category slug with first_minutes, with
+ * If-Match: if_match (NULL: without). */
 static struct sp_t_resp *
 sla_put(const char *slug, int first_minutes, const char *if_match)
 {
-    return with_if_match("PUT", "/support/admin/sla-policies",
-                         sp_t_fmt("{\"priority\":\"high\",\"category\":%s,"
-                                  "\"first_response_minutes\":%d,\"resolution_minutes\":600}",
-                                  slug != NULL ? sp_t_jq(slug) : "null", first_minutes),
-                         if_match);
+    const char *body =
+        sp_t_fmt("{\"priority\":\"high\",\"category\":%s,"
+                 "\"first_response_minutes\":%d,\"resolution_minutes\":600}",
+                 slug != NULL ? sp_t_jq(slug) : "null", first_minutes);
+    if (if_match == NULL)
+        return sp_t_admin("PUT", "/support/admin/sla-policies", body);
+    return with_if_match("PUT", "/support/admin/sla-policies", body, if_match);
 }
 
 /* The first response minutes and version of SLA policy id, "30 1". */
@@ -1940,10 +1946,7 @@ sla_row(long long id)
 START_TEST(if_match_is_honoured_on_sla_policies)
 {
     const char *slug = sp_t_admin_category_new(NULL);
-    struct sp_t_resp *r = sp_t_admin("PUT", "/support/admin/sla-policies",
-                                     sp_t_fmt("{\"priority\":\"high\",\"category\":\"%s\","
-                                              "\"first_response_minutes\":30,"
-                                              "\"resolution_minutes\":600}", slug));
+    struct sp_t_resp *r = sla_put(slug, 30, NULL);
     sp_t_assert_json(r, 200);
     long long id = (long long)sp_t_jint(r->json, "id");
     ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
@@ -2025,6 +2028,58 @@ START_TEST(if_match_is_honoured_on_sla_policies)
 }
 END_TEST
 
+/* GET …/sla-policies/:id answers one policy as the list shows it, with
+ * the ETag a PUT or DELETE takes as If-Match (before, only a PUT or the
+ * list gave it); an unknown id is 404, and only admins may read it (the
+ * roles test). */
+START_TEST(sla_policy_get_by_id_answers_the_row_and_its_etag)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_resp *r = sla_put(slug, 40, NULL);
+    sp_t_assert_json(r, 200);
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *path = sp_t_fmt("/support/admin/sla-policies/%lld", id);
+
+    r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v1\"", id));
+    struct json_object *listed = parsed(sla_find("high", slug));
+    ck_assert_str_eq(json_object_to_json_string(r->json), json_object_to_json_string(listed));
+    json_object_put(listed);
+    const char *etag = sp_t_fmt("%s", sp_t_header(r, "ETag"));
+    sp_t_resp_free(r);
+
+    /* the ETag it gave is the one a PUT's If-Match takes */
+    r = sla_put(slug, 41, etag);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "first_response_minutes"), 41);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v2\"", id));
+    sp_t_resp_free(r);
+
+    /* a default is read the same way */
+    struct json_object *def = parsed(sla_find("high", NULL));
+    r = sp_t_admin("GET", sp_t_fmt("/support/admin/sla-policies/%lld",
+                                   (long long)sp_t_jint(def, "id")), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_ptr_null(sp_t_jget(r->json, "category"));
+    ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+    sp_t_resp_free(r);
+    json_object_put(def);
+
+    /* gone, or never there: 404 problem+json */
+    r = sp_t_admin("DELETE", path, NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -2072,6 +2127,7 @@ admin_suite(void)
     tcase_add_test(tc, the_team_migration_gives_old_rows_the_one_form);
     tcase_add_test(tc, if_match_is_honoured_on_categories_agents_and_rules);
     tcase_add_test(tc, if_match_is_honoured_on_sla_policies);
+    tcase_add_test(tc, sla_policy_get_by_id_answers_the_row_and_its_etag);
     return s;
 }
 

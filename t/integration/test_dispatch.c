@@ -474,7 +474,7 @@ mail_with_subject(struct json_object *all, const char *prefix)
 
 /* Staff mails (SUPPORT_STAFF_MAIL) speak to staff: the agent by display
  * name (not their row id), the team by name, an SLA target and its due
- * time in words and UTC, and a staff footer instead of the customer's
+ * time in words and UTC (a breach's every target), and a staff footer instead of the customer's
  * ("your support request", "not a newsletter"). */
 START_TEST(staff_mails_speak_to_staff_in_words)
 {
@@ -489,11 +489,17 @@ START_TEST(staff_mails_speak_to_staff_in_words)
               "\"priority\":\"high\"}");
     staff_row(&c, "agent", nameless, "ticket.assigned", "{}");
     staff_row(&c, "team", "billing", "ticket.created", "{}");
+    /* a breach that counted both targets names both */
+    staff_row(&c, "team", "billing", "ticket.sla_breached",
+              "{\"target\":\"first_response\",\"due_at\":\"2026-12-04T19:26:32.956Z\","
+              "\"targets\":[{\"target\":\"first_response\","
+              "\"due_at\":\"2026-12-04T19:26:32.956Z\"},{\"target\":\"resolution\","
+              "\"due_at\":\"2026-12-06T10:00:00.000Z\"}],\"priority\":\"normal\"}");
     dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
                            "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
     struct json_object *all = mails(&sink);
-    ck_assert_int_eq(json_object_array_length(all), 3);
-    for (size_t i = 0; i < 3; i++) {
+    ck_assert_int_eq(json_object_array_length(all), 4);
+    for (size_t i = 0; i < 4; i++) {
         struct json_object *m = json_object_array_get_idx(all, i);
         const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
         const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
@@ -513,6 +519,14 @@ START_TEST(staff_mails_speak_to_staff_in_words)
     const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
     ck_assert_msg(strstr(html, "(first response due 4 Dec 2026, 19:26 UTC)") &&
                       strstr(html, "<p>For Ada Lovelace.</p>"), "%s", html);
+    m = mail_with_subject(all, "SLA target breached:");
+    text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, ", priority normal, first response due 4 Dec 2026, 19:26 UTC"
+                               " and resolution due 6 Dec 2026, 10:00 UTC.") != NULL,
+                  "%s", text);
+    html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(html, "(first response due 4 Dec 2026, 19:26 UTC and resolution due"
+                               " 6 Dec 2026, 10:00 UTC)") != NULL, "%s", html);
     text = sp_t_jstr(part_of(mail_with_subject(all, "Assigned to you:"), "text/plain"), "text");
     ck_assert_msg(strstr(text, "For the assigned agent.") != NULL, "%s", text);
     text = sp_t_jstr(part_of(mail_with_subject(all, "New ticket, unassigned:"), "text/plain"),

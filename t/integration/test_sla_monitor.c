@@ -2,8 +2,9 @@
  * test_sla_monitor: the ticket-sla-monitor job (API.md §12, §5.1, §5.2)
  * against the real database, with its clock set by --now relative to each
  * ticket's created_at: a warning once per target at 80 % of it (to the
- * assignee; to the ticket's team when there is none or the assignee is
- * away), the breach
+ * assignee; to the ticket's team — or, in a category routed by skill
+ * without a team, to the skill's active agents — when there is none or
+ * the assignee is away), the breach
  * of each target once with its escalation, auto-close after
  * SUPPORT_AUTOCLOSE_DAYS (the customer told on SUPPORT_CUSTOMER_CHANNELS),
  * --dry-run,
@@ -157,6 +158,36 @@ log_line(const char *out, const char *event, const char *pid)
     return NULL;
 }
 
+/* "<target> <due_at>,…" of the targets array of the ticket's last
+ * sla_breached event (kind "event") or last ticket.sla_breached outbox
+ * row of kind (webhook, notification); "-" without one. */
+static const char *
+breached_targets(const char *pid, const char *kind)
+{
+    const char *json =
+        strcmp(kind, "event") == 0
+            ? "(SELECT e.metadata FROM support_ticket_events e"
+              " WHERE e.ticket_id = t.id AND e.event_type = 'sla_breached'"
+              " ORDER BY e.id DESC LIMIT 1)"
+            : sp_t_fmt("(SELECT o.payload FROM support_outbox o WHERE o.ticket_id = t.id"
+                       " AND o.kind = '%s' AND o.event_type = 'ticket.sla_breached'"
+                       " ORDER BY o.id DESC LIMIT 1)", kind);
+    return sp_t_sql("SELECT coalesce((SELECT string_agg((x->>'target') || ' ' || (x->>'due_at'),"
+                    " ',' ORDER BY i) FROM jsonb_array_elements(%s->'targets')"
+                    " WITH ORDINALITY AS a(x, i)), '-')"
+                    " FROM support_tickets t WHERE t.public_id = '%s'", json, pid);
+}
+
+/* The event, webhook and notification of the ticket's last breach all
+ * name these targets ("<target> <due_at>,…"). */
+static void
+assert_breached_targets(const char *pid, const char *want)
+{
+    ck_assert_str_eq(breached_targets(pid, "event"), want);
+    ck_assert_str_eq(breached_targets(pid, "webhook"), want);
+    ck_assert_str_eq(breached_targets(pid, "notification"), want);
+}
+
 /* What a view shows of the ticket's history: "<version> <updated_at>". */
 static const char *
 shown(const char *pid)
@@ -262,13 +293,13 @@ START_TEST(warning_goes_to_the_assigned_agent)
 }
 END_TEST
 
-/* A normal-priority ticket in a fresh category of a team of its own. */
+/* A normal-priority ticket in a fresh category, set up by the SQL
+ * assignments `set` (e.g. "team = 'x'"). */
 static const char *
-new_ticket_of_team(const char *what, const char *team)
+new_ticket_in(const char *what, const char *set)
 {
     const char *slug = sp_t_db_category_new(true);
-    (void)sp_t_sql("UPDATE support_categories SET team = '%s' WHERE slug = '%s' RETURNING id",
-                   team, slug);
+    (void)sp_t_sql("UPDATE support_categories SET %s WHERE slug = '%s' RETURNING id", set, slug);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *pid = sp_t_ticket_create_json(
         &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
@@ -277,6 +308,97 @@ new_ticket_of_team(const char *what, const char *team)
     ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 240 * MIN_MS);
     return pid;
 }
+
+/* A normal-priority ticket in a fresh category of a team of its own. */
+static const char *
+new_ticket_of_team(const char *what, const char *team)
+{
+    return new_ticket_in(what, sp_t_fmt("team = '%s'", team));
+}
+
+/* An unassigned ticket in a fresh category routed by skill, without a
+ * team; nobody holds the skill yet, so routing left it unassigned. */
+static const char *
+new_ticket_of_skill(const char *what, const char *skill)
+{
+    const char *pid = new_ticket_in(
+        what, sp_t_fmt("routing = 'skill', required_skill = '%s', team = NULL", skill));
+    ck_assert_ptr_null(col(pid, "assigned_agent_id"));
+    return pid;
+}
+
+/* A fresh agent holding skill, with that status; returns its id. */
+static const char *
+skill_agent(const char *skill, const char *status)
+{
+    const char *id = sp_t_db_agent_new();
+    (void)sp_t_sql("UPDATE support_agents SET skills = ARRAY['%s'], status = '%s'"
+                   " WHERE id = %s RETURNING id", skill, status, id);
+    return id;
+}
+
+/* Notification rows of the ticket's sla_warning, "<channel>:<recipient>"
+ * sorted, comma separated. */
+static const char *
+warned(const char *pid)
+{
+    return sp_t_sql("SELECT string_agg(o.channel || ':' || o.recipient, ','"
+                    "   ORDER BY o.channel, o.recipient)"
+                    " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                    " WHERE t.public_id = '%s' AND o.kind = 'notification'"
+                    " AND o.event_type = 'ticket.sla_warning'", pid);
+}
+
+static const char *
+sorted2(const char *a, const char *b)
+{
+    return strcmp(a, b) < 0 ? sp_t_fmt("%s,%s", a, b) : sp_t_fmt("%s,%s", b, a);
+}
+
+/* A skill's category has no team to tell: an unassigned ticket's warning
+ * goes to the agents who can take it, the active holders of the skill
+ * (channel agent, one row each), not to team general; an away holder
+ * cannot act before the due and is left out (unless assigned), as is an
+ * agent without the skill. */
+START_TEST(warning_of_an_unassigned_skill_ticket_goes_to_the_skills_agents)
+{
+    const char *skill = sp_t_unique("skill");
+    /* Both made while nobody holds the skill, so routing assigns neither. */
+    const char *pid = new_ticket_of_skill("sla warn skill", skill);
+    const char *away = new_ticket_of_skill("sla warn skill away", skill);
+    const char *one = skill_agent(skill, "active"), *two = skill_agent(skill, "active");
+    (void)sp_t_db_agent_new(); /* no skill */
+    /* An away assignee holding the skill: told (seen on return), and so
+     * are the others who can take it — not the assignee twice. */
+    const char *holder = skill_agent(skill, "away");
+    sp_t_db_ticket_assign(away, holder);
+
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 1);
+    ck_assert_str_eq(warned(pid), sorted2(sp_t_fmt("agent:%s", one), sp_t_fmt("agent:%s", two)));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_warning", NULL, NULL), 1);
+
+    (void)pass_at(at_minutes(away, 193), NULL);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", "agent",
+                                          holder), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", NULL, NULL),
+                     3);
+    ck_assert_int_eq(sp_t_db_outbox_count(away, "notification", "ticket.sla_warning", "team",
+                                          NULL), 0);
+}
+END_TEST
+
+/* Nobody active holds the skill: the warning still reaches someone, team
+ * general, as for a ticket without a category. */
+START_TEST(warning_of_a_skill_ticket_nobody_can_take_goes_to_general)
+{
+    const char *skill = sp_t_unique("skill");
+    const char *pid = new_ticket_of_skill("sla warn skill none", skill);
+    (void)skill_agent(skill, "away");
+    (void)pass_at(at_minutes(pid, 193), NULL);
+    ck_assert_str_eq(warned(pid), "team:general");
+}
+END_TEST
 
 /* An away assignee (support_agents.status, API.md §5.4) cannot act before
  * the due: the ticket's team is warned as well, as if it were unassigned,
@@ -391,6 +513,13 @@ START_TEST(breach_marks_escalates_to_high_and_retargets)
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
     ck_assert_str_eq(outbox_summary(pid, "notification", "ticket.sla_breached"),
                      sp_t_fmt("%s first_response %s true", pid, fmt_ms(due)));
+    assert_breached_targets(pid, sp_t_fmt("first_response %s", fmt_ms(due)));
+    /* The breach, then the raise it caused. */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(e.event_type, ',' ORDER BY e.id)"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type IN ('sla_breached', 'priority_changed')", pid),
+                     "sla_breached,priority_changed");
     /* A passed target is the breach's business: no warning for it. */
     ck_assert_int_eq(sp_t_db_event_count(pid, "sla_warning"), 0);
     const char *line = log_line(out, "sla_breached", pid);
@@ -513,6 +642,7 @@ START_TEST(resolution_breach_after_a_first_response_breach_is_reported_too)
                      sp_t_fmt("%s resolution %s true", pid, due));
     ck_assert_str_eq(outbox_summary(pid, "webhook", "ticket.sla_breached"),
                      sp_t_fmt("%s resolution %s true", pid, due));
+    assert_breached_targets(pid, sp_t_fmt("resolution %s", due));
     const char *line = log_line(out, "sla_breached", pid);
     ck_assert_ptr_nonnull(line);
     ck_assert_ptr_nonnull(strstr(line, "\"target\":\"resolution\""));
@@ -559,6 +689,13 @@ START_TEST(a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach)
     ck_assert_str_eq(col(pid, "sla_breached_first_response || ' ' || sla_breached_resolution"),
                      "true true");
     ck_assert_ptr_null(col(pid, "sla_breach_check_at")); /* nothing left to judge */
+    /* The one report names both: the resolution with the raised due it
+     * is overdue by (QA: the payload named the first response only). */
+    assert_breached_targets(pid, sp_t_fmt("first_response %s,resolution %s",
+                                          fmt_ms(created + 1440 * MIN_MS),
+                                          fmt_ms(created + 2880 * MIN_MS)));
+    ck_assert_ptr_nonnull(strstr(log_line(out, "sla_breached", pid),
+                                 "\"targets\":\"first_response,resolution\""));
 
     for (int64_t minute = 3001; minute <= 3002; minute++)
         ck_assert_ptr_null(log_line(pass_at(at_minutes(pid, minute), NULL), "sla_breached", pid));
@@ -573,6 +710,27 @@ START_TEST(a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach)
     ck_assert(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")));
     ck_assert_int_eq(sp_t_jts_ms(r->json, "resolution_due_at"), created + 2880 * MIN_MS);
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* Both targets missed when the monitor first looks (it was not running:
+ * a normal ticket at minute 2881): one report, one raise, and the report
+ * names both targets, each with the due it was missed by. */
+START_TEST(both_targets_missed_at_one_look_are_named_in_the_one_report)
+{
+    const char *pid = new_ticket("sla both missed");
+    int64_t created = col_ms(pid, "created_at");
+    (void)pass_at(at_minutes(pid, 2881), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(event_summary(pid, "sla_breached"),
+                     sp_t_fmt("first_response %s system -", fmt_ms(created + 240 * MIN_MS)));
+    ck_assert_str_eq(col(pid, "priority"), "high");
+    assert_breached_targets(pid, sp_t_fmt("first_response %s,resolution %s",
+                                          fmt_ms(created + 240 * MIN_MS),
+                                          fmt_ms(created + 2880 * MIN_MS)));
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_breached"), 1);
+    (void)pass_at(at_minutes(pid, 2882), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
 }
 END_TEST
 
@@ -949,6 +1107,8 @@ sla_monitor_suite(void)
     tcase_add_test(tc, warning_for_an_away_assignee_goes_to_the_team_too);
     tcase_add_test(tc, warning_for_an_active_assignee_goes_to_the_agent_only);
     tcase_add_test(tc, warning_of_an_unassigned_ticket_goes_to_its_category_team);
+    tcase_add_test(tc, warning_of_an_unassigned_skill_ticket_goes_to_the_skills_agents);
+    tcase_add_test(tc, warning_of_a_skill_ticket_nobody_can_take_goes_to_general);
     tcase_add_test(tc, warn_fraction_comes_from_the_environment);
 
     tc = sp_t_tcase(s, "breach");
@@ -957,6 +1117,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, migration_041_gives_paused_unanswered_tickets_their_first_response_due);
     tcase_add_test(tc, resolution_breach_after_a_first_response_breach_is_reported_too);
     tcase_add_test(tc, a_due_the_breach_raise_makes_overdue_is_reported_with_that_breach);
+    tcase_add_test(tc, both_targets_missed_at_one_look_are_named_in_the_one_report);
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
     tcase_add_test(tc, escalation_never_moves_a_due_later);

@@ -1169,6 +1169,61 @@ START_TEST(a_chats_ticket_created_event_names_the_chat)
 }
 END_TEST
 
+/* The data of the next ticket.created delivery rc receives (dispatched
+ * now), checked to be about ticket pid; free with json_object_put. */
+static struct json_object *
+created_data(struct receiver *rc, const char *pid)
+{
+    dispatch_once();
+    struct json_object *got = receiver_next(rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+    json_object_put(got);
+    ck_assert_str_eq(sp_t_jstr(body, "type"), "ticket.created");
+    ck_assert_str_eq(sp_t_jstr(sp_t_jget(body, "data"), "public_id"), pid);
+    return body;
+}
+
+/* ticket.created names the priority rule that set the ticket's priority
+ * as the created event does ({id, name}, the rule as it was), null when
+ * none did: the view's priority_rule (a name, in data.ticket) is gone
+ * once the rule is deleted or the priority changed. */
+START_TEST(ticket_created_names_the_priority_rule_that_set_the_priority)
+{
+    struct receiver rc;
+    (void)sole_subscriber(&rc, "/hook", "[\"ticket.created\"]");
+    const char *cat = sp_t_admin_category_new(NULL);
+    const char *name = sp_t_unique("webhook rule");
+    int64_t rule = sp_t_admin_rule_new(
+        sp_t_fmt("\"name\":%s,\"priority\":\"urgent\",\"category\":%s", sp_t_jq(name),
+                 sp_t_jq(cat)));
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"ruled\",\"description\":\"d\",\"category\":%s}",
+                     sp_t_jq(cat)));
+    struct json_object *body = created_data(&rc, pid);
+    struct json_object *data = sp_t_jget(body, "data");
+    struct json_object *pr = sp_t_jobj(data, "priority_rule");
+    ck_assert_int_eq(sp_t_jint(pr, "id"), rule);
+    ck_assert_str_eq(sp_t_jstr(pr, "name"), name);
+    ck_assert_int_eq(json_object_object_length(pr), 2);
+    /* the same object as the created event's */
+    ck_assert_str_eq(sp_t_fmt("%lld %s", (long long)rule, name),
+                     sp_t_sql("SELECT (e.metadata->'priority_rule'->>'id') || ' '"
+                              " || (e.metadata->'priority_rule'->>'name')"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'created'", pid));
+    json_object_put(body);
+
+    const char *plain = sp_t_ticket_create(&c, "no rule for this one");
+    body = created_data(&rc, plain);
+    sp_t_assert_jnull(sp_t_jget(body, "data"), "priority_rule");
+    json_object_put(body);
+    receiver_stop(&rc);
+}
+END_TEST
+
 /* status:attempts:last_status_code:last_error of the delivery of event_id. */
 static const char *
 delivery_state(const char *event_id)
@@ -1517,6 +1572,7 @@ suite(void)
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
+    tcase_add_test(tc, ticket_created_names_the_priority_rule_that_set_the_priority);
     tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
     tcase_add_test(tc, redeliver_sends_the_same_event_again_signed_afresh);
     tcase_add_test(tc, redeliver_refuses_pending_unknown_foreign_and_inactive);
