@@ -441,7 +441,9 @@ enum sp_rc
 sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_field_value v[A_COUNT];
-    struct json_object *json = sp_api_read_body(r, me_fields, A_COUNT, v, p);
+    /* Read on past field errors: a name that is no one line of visible
+     * text is reported with them (QA: a bad status hid it). */
+    struct json_object *json = sp_api_read_fields(r, me_fields, A_COUNT, v, p);
     if (json == NULL)
         return p->rc;
     const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str, p)

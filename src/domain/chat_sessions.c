@@ -398,9 +398,14 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
 {
     const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", s->id), in->sender_type,
                              in->sender_id, in->body, in->client_id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
+    /* No row at all: another send of this client_id committed while this
+     * one's ON CONFLICT waited for it, and the statement's snapshot, older,
+     * cannot see that message (QA: a retried send was told the chat had
+     * closed). The next statement's snapshot does. */
+    PGresult *r = NULL;
+    for (int tries = 0; tries < 2 && (r == NULL || PQntuples(r) == 0); tries++)
+        if ((r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p)) == NULL)
+            return p->rc;
     if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
     *duplicate = sp_db_bool(r, 0, 0);

@@ -210,6 +210,11 @@ after_priority_cursor(struct sp_arena *a, const struct sp_cursor_key *k, struct 
                   id);
 }
 
+/* 0001-01-01 and 9999-12-31T23:59:59.999999Z in microseconds since the
+ * epoch. */
+#define CURSOR_MICROS_MIN (-62135596800000000LL)
+#define CURSOR_MICROS_MAX 253402300799999999LL
+
 /* Keyset condition "after the cursor" in the sort's order. */
 static void
 after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q,
@@ -229,7 +234,13 @@ after_cursor(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *
         sp_buf_printf(b, " AND %s IS NULL AND t.id > $%d::bigint", col, id);
         return;
     }
-    int v = param(q, sp_arena_sprintf(a, "%lld", f->cursor.value));
+    /* A tampered value pages somewhere rather than failing: the years 1 to
+     * 9999 hold every ticket, past them PostgreSQL refuses the timestamp
+     * (QA: a logged "interval out of range" and a 422 naming no field). */
+    long long micros = f->cursor.value < CURSOR_MICROS_MIN   ? CURSOR_MICROS_MIN
+                       : f->cursor.value > CURSOR_MICROS_MAX ? CURSOR_MICROS_MAX
+                                                             : f->cursor.value;
+    int v = param(q, sp_arena_sprintf(a, "%lld", micros));
     const char *value = sp_arena_sprintf(a, "('epoch'::timestamptz + $%d::bigint"
                                             " * interval '1 microsecond')", v);
     sp_buf_printf(b, " AND ((%s, t.id) %s (%s, $%d::bigint)", col, cmp, value, id);

@@ -890,6 +890,31 @@ START_TEST(cursor_of_another_sort_is_422)
 }
 END_TEST
 
+/* QA: a made-up cursor whose time lies past PostgreSQL's range was a
+ * database error ("interval out of range", logged) answered as a 422
+ * naming no field. Such a cursor pages from the end of time instead. */
+START_TEST(a_cursor_past_the_range_of_time_pages_rather_than_fails)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    (void)sp_t_ticket_create(&c, "far cursor");
+    static const char *const sorts[] = {"created_at", "-created_at", "sla_due_at", "-updated_at"};
+    static const char *const values[] = {"9223372036854775807", "-9223372036854775807"};
+    for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
+        for (size_t k = 0; k < 2; k++) {
+            const char *cursor = sp_t_sql("SELECT rtrim(translate(encode(convert_to("
+                                          "'c2.%s.%s.1', 'UTF8'), 'base64'), '+/', '-_'), '=')",
+                                          sorts[i], values[k]);
+            struct sp_t_resp *r = queue(&a, mine(&c, sp_t_fmt("sort=%s&cursor=%s", sorts[i],
+                                                              sp_t_urlencode(cursor))));
+            if (i == 0)   /* after the end of time nothing, after its start the ticket */
+                ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), k);
+            sp_t_resp_free(r);
+        }
+    }
+}
+END_TEST
+
 /* ---- bad parameters -------------------------------------------------------- */
 
 static void
@@ -1107,6 +1132,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, pages_through_seven_tickets_by_created_at);
     tcase_add_test(tc, pages_through_seven_tickets_by_minus_updated_at);
     tcase_add_test(tc, cursor_of_another_sort_is_422);
+    tcase_add_test(tc, a_cursor_past_the_range_of_time_pages_rather_than_fails);
     tcase_add_test(tc, limit_caps_the_page);
 
     tc = sp_t_tcase(s, "validation");

@@ -484,6 +484,12 @@ START_TEST(display_name_is_one_line_of_visible_text)
     r = patch_me(&a, "{\"display_name\":\"   \"}");
     sp_t_assert_invalid(r, "display_name", "empty");
     sp_t_resp_free(r);
+    /* QA: another field's error hid the name's (every error at once) */
+    r = patch_me(&a, "{\"display_name\":\"a\\nb\",\"status\":\"x\",\"max_concurrent_chats\":500}");
+    sp_t_assert_invalid(r, "display_name", "invalid");
+    sp_t_assert_invalid(r, "status", NULL);
+    sp_t_assert_invalid(r, "max_concurrent_chats", NULL);
+    sp_t_resp_free(r);
     r = patch_me(&a, "{\"display_name\":\"\\u200b\\u00a0\"}");
     sp_t_assert_invalid(r, "display_name", "empty");
     sp_t_resp_free(r);

@@ -1049,6 +1049,40 @@ START_TEST(resend_with_the_same_client_id_is_200_replayed_and_stored_once)
 }
 END_TEST
 
+/* QA: sends of one client_id at once (a client retrying after a
+ * timeout) were told 409 session_closed now and then: the waiting one's
+ * statement could not see the message the other had just committed. */
+START_TEST(concurrent_sends_of_one_client_id_store_once_and_replay)
+{
+    enum { N = 6, ROUNDS = 4 };
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct chat s = chat_new(&c, category_manual(), NULL);
+        const char *paths[N], *tokens[N];
+        for (int i = 0; i < N; i++) {
+            paths[i] = session_path(s.id, "/messages");
+            tokens[i] = c.token;
+        }
+        struct sp_t_resp *out[N];
+        sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON,
+                      sp_t_fmt("{\"body\":\"same\",\"client_id\":\"race-%d\"}", round), out);
+        int created = 0;
+        int64_t id = -1;
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(out[i]->status == 201 || out[i]->status == 200, "round %d: %ld %s",
+                          round, out[i]->status, out[i]->body);
+            created += out[i]->status == 201;
+            if (i == 0)
+                id = sp_t_jint(out[i]->json, "id");
+            ck_assert_int_eq(sp_t_jint(out[i]->json, "id"), id);
+            sp_t_resp_free(out[i]);
+        }
+        ck_assert_int_eq(created, 1);
+        ck_assert_int_eq(db_messages(s.id, NULL), 1);
+    }
+}
+END_TEST
+
 START_TEST(send_with_an_idempotency_key_replays_the_first_201_and_stores_once)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -2558,6 +2592,7 @@ chat_session_suite(void)
     tcase_add_test(tc, customer_send_is_201_customer_frame);
     tcase_add_test(tc, assigned_agent_send_is_201_agent_frame);
     tcase_add_test(tc, resend_with_the_same_client_id_is_200_replayed_and_stored_once);
+    tcase_add_test(tc, concurrent_sends_of_one_client_id_store_once_and_replay);
     tcase_add_test(tc, refused_session_creates_count_and_carry_ratelimit_headers);
     tcase_add_test(tc, refused_sends_count_and_carry_ratelimit_headers);
     tcase_add_test(tc, send_with_an_idempotency_key_replays_the_first_201_and_stores_once);
