@@ -17,6 +17,17 @@ is_control(uint32_t c)
     return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029;
 }
 
+/* Bidirectional embeddings, overrides and isolates (U+202A-202E,
+ * U+2066-2069): they reorder what follows on the line, so a subject
+ * "Refund \u202etxt.exe" showed staff "Refund exe.txt" and reversed the
+ * [ID] tag a mail's subject puts after it (QA). The marks (LRM, RLM,
+ * ALM) only set a direction and stay, as blanks. */
+static bool
+is_bidi_control(uint32_t c)
+{
+    return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
 /* What prints as nothing: Unicode spaces (Zs), zero-width and bidi
  * formatting characters (the Arabic letter mark too), the BOM, soft
  * hyphen, the combining grapheme joiner, variation selectors, tag
@@ -43,6 +54,12 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
             sp_problem_field(p, field, "invalid",
                              "must be one line of text, without line breaks or control "
                              "characters");
+            return NULL;
+        }
+        if (is_bidi_control(c)) {
+            sp_problem_field(p, field, "invalid",
+                             "must not contain bidirectional embedding, override or isolate "
+                             "characters (U+202A-U+202E, U+2066-U+2069): they reorder the line");
             return NULL;
         }
         if (is_blank(c))
@@ -79,7 +96,7 @@ sp_ticket_subject_of_text(struct sp_arena *a, const char *s, size_t max)
         uint32_t c = sp_utf8_decode(s + i, n - i, &k);
         if (is_control(c)) {
             line[o++] = ' ';
-        } else {
+        } else if (!is_bidi_control(c)) {
             memcpy(line + o, s + i, k);
             o += k;
         }

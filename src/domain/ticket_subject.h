@@ -18,14 +18,16 @@ struct sp_arena;
 /* The subject as stored: s (valid UTF-8) without the blanks around it
  * (Unicode spaces, zero-width and other invisible format characters).
  * NULL with a field error on `field` when s holds a C0 or C1 control
- * character, DEL or a line/paragraph separator (code invalid), or nothing
+ * character, DEL, a line/paragraph separator or a bidirectional
+ * embedding, override or isolate (code invalid), or nothing
  * visible once trimmed (code empty). The result is in the arena. */
 const char *sp_ticket_subject(struct sp_arena *a, const char *field, const char *s,
                               struct sp_problem *p);
 
 /* A subject from text nobody typed into our form (a mail's Subject
  * header, whose encoded words may hold any character): each control
- * character or line break becomes a space, then the blanks around it go
+ * character or line break becomes a space, each bidirectional embedding,
+ * override or isolate goes, then the blanks around it go
  * as above; then, when max is not 0, it is cut to its first max
  * characters (code points) and the blanks the cut leaves at its end go
  * too. NULL when nothing visible is left. s is valid UTF-8. */

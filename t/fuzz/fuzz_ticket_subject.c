@@ -6,9 +6,11 @@
  * its first NUL); invalid UTF-8 is first cleaned as the mail reader does
  * (sp_utf8_clean, SP_UTF8_LINE), since both functions take valid UTF-8.
  * Aborts unless the subject made of any text is valid UTF-8 without C0/C1
- * controls, DEL or line/paragraph separators, has no blank at either end,
+ * controls, DEL, line/paragraph separators or bidirectional embeddings,
+ * overrides and isolates, has no blank at either end,
  * is no longer than the text (nor than the limit it is given), is the
- * text's own characters with controls as spaces, and is a fixed point
+ * text's own characters with controls as spaces (bidi ones dropped), and
+ * is a fixed point
  * (made again, or validated as an API subject, it stays the same); and
  * unless the API's validation refuses a control as `invalid`, refuses
  * exactly what has nothing visible as `empty`, and otherwise agrees with
@@ -44,6 +46,14 @@ is_control(uint32_t c)
     return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x2028 || c == 0x2029;
 }
 
+/* Bidirectional embeddings, overrides and isolates: refused in a typed
+ * subject, dropped from a made one. */
+static bool
+is_bidi_control(uint32_t c)
+{
+    return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
+}
+
 /* A few blanks everyone agrees on: none may be left at an edge. */
 static bool
 is_plain_blank(uint32_t c)
@@ -56,22 +66,26 @@ static bool
 has_control(const char *s)
 {
     size_t n = strlen(s);
-    for (size_t i = 0, k; i < n; i += k)
-        if (is_control(cp_at(s + i, n - i, &k)))
+    for (size_t i = 0, k; i < n; i += k) {
+        uint32_t c = cp_at(s + i, n - i, &k);
+        if (is_control(c) || is_bidi_control(c))
             return true;
+    }
     return false;
 }
 
-/* s with each control as one space, as the mail's subject is read. */
+/* s with each control as one space and without bidirectional controls,
+ * as the mail's subject is read. */
 static char *
 controls_as_spaces(struct sp_arena *a, const char *s)
 {
     size_t n = strlen(s), o = 0;
     char *line = sp_arena_alloc(a, n + 1);
     for (size_t i = 0, k; i < n; i += k) {
-        if (is_control(cp_at(s + i, n - i, &k))) {
+        uint32_t c = cp_at(s + i, n - i, &k);
+        if (is_control(c)) {
             line[o++] = ' ';
-        } else {
+        } else if (!is_bidi_control(c)) {
             memcpy(line + o, s + i, k);
             o += k;
         }

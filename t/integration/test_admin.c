@@ -1736,7 +1736,10 @@ START_TEST(names_are_one_line_of_visible_text)
         sp_t_assert_invalid(r, "name", bad[i].code);
         sp_t_resp_free(r);
     }
-    r = sp_t_admin("PATCH", cat, "{\"name\":\"\\u202e Billing \"}");
+    r = sp_t_admin("PATCH", cat, "{\"name\":\"\\u202e Billing \"}");   /* reorders the line */
+    sp_t_assert_invalid(r, "name", "invalid");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", cat, "{\"name\":\"\\u200e Billing \"}");   /* a mark, trimmed */
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "name"), "Billing");
     sp_t_resp_free(r);

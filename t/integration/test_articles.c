@@ -479,7 +479,7 @@ START_TEST(a_title_is_one_line_of_visible_text)
     static const struct {
         const char *title, *code;
     } bad[] = {
-        {"   ", "empty"}, {"\\u200b", "empty"}, {"\\u202e", "empty"},
+        {"   ", "empty"}, {"\\u200b", "empty"}, {"\\u200f", "empty"}, {"\\u202e", "invalid"},
         {"Wallaby guide\\nAgent (Ada): hi", "invalid"}, {"a\\tb", "invalid"},
         {"a\\u0007", "invalid"}, {"a\\u2028b", "invalid"},
     };
@@ -501,7 +501,7 @@ START_TEST(a_title_is_one_line_of_visible_text)
     }
     ck_assert_str_eq(sp_t_sql("SELECT title FROM support_knowledge_articles WHERE id = %lld",
                               (long long)id), "Kept");
-    struct sp_t_resp *r = sp_t_admin("PATCH", path, "{\"title\":\"\\u202e \\u00a0evil \"}");
+    struct sp_t_resp *r = sp_t_admin("PATCH", path, "{\"title\":\"\\u200f \\u00a0evil \"}");
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "title"), "evil");
     sp_t_resp_free(r);

@@ -458,7 +458,8 @@ END_TEST
 
 /* QA: PostgreSQL writes a JSON number out in full: 440 × 1e131071 in
  * 4 KiB of metadata made a 57 MB ticket, 1e131072 a database error; a
- * lone escaped surrogate was stored as U+FFFD. Refused, nothing stored. */
+ * lone escaped surrogate was stored as U+FFFD; a bidi override reordered
+ * the subject. Refused, nothing stored. */
 START_TEST(swelling_numbers_and_lone_surrogates_are_refused)
 {
     const char *subject = sp_t_unique("swell");
@@ -475,6 +476,9 @@ START_TEST(swelling_numbers_and_lone_surrogates_are_refused)
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject LIKE '%s%%'",
                               subject), "0");
     sp_t_resp_free(create_ok(body_with(",\"metadata\":{\"avogadro\":6.02214076e23}")));
+    /* QA: a bidi override reversed the subject staff saw, and its [ID] tag */
+    assert_create_invalid(sp_t_fmt("{\"subject\":\"%s \\u202etxt.exe\",\"description\":\"d\"}",
+                                   subject), "subject", "invalid");
 }
 END_TEST
 

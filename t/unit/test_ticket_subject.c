@@ -53,7 +53,6 @@ START_TEST(blanks_around_are_trimmed)
     ck_assert_str_eq(kept("  hello  "), "hello");
     ck_assert_str_eq(kept("\u00a0\u3000hello\u2003"), "hello");
     ck_assert_str_eq(kept("\u200b\ufeffhello\u200d\u2060"), "hello");
-    ck_assert_str_eq(kept("\u202ehello\u202c"), "hello");
 }
 END_TEST
 
@@ -79,6 +78,10 @@ START_TEST(controls_and_line_breaks_are_invalid)
     static const char *const bad[] = {
         "ctl\001", "\033[31mred", "line\r\nX-Injected: 1", "a\nb", "a\rb", "tab\there",
         "del\177", "nel\xc2\x85" "x", "c1\xc2\x9b" "x", "ls\u2028x", "ps\u2029x", " \n ",
+        /* QA: a bidi override reversed what staff saw ("Refund exe.txt"
+         * and the mail's [ID] tag after it); embeddings and isolates too */
+        "Refund \u202etxt.exe", "\u202ehello\u202c", "a\u202ab", "a\u202db", "\u2066x\u2069",
+        "x\u2067y", "x\u2068y",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *code = refusal(bad[i]);
@@ -102,6 +105,11 @@ START_TEST(a_subject_cut_to_its_limit_ends_on_a_visible_character)
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, text, 0), text);
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "x\u200b\u200by", 2), "x");
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, " \u00e9t\u00e9\r\nz ", 3), "\u00e9t\u00e9");
+    /* a mail's bidi controls are dropped, not refused (nobody typed them) */
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "Refund \u202etxt.exe\u202c", 0),
+                     "Refund txt.exe");
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "\u2067\u200fabc\u2069", 0),
+                     "abc");
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "a\nb", 0), "a b");
     ck_assert_ptr_null(sp_ticket_subject_of_text(&arena, "\u200b\r\n ", 200));
 }
