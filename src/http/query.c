@@ -57,9 +57,15 @@ string_ok(const struct sp_query_spec *s, const char *v)
     return s->charset == NULL || strspn(v, s->charset) == bytes;
 }
 
+/* A decimal written one way (QA: "01", "+5" and " 5" were taken): an
+ * optional '-', then digits without a leading zero. */
 static bool
 read_int(const struct sp_query_spec *s, const char *v, struct sp_query_value *out)
 {
+    const char *d = v + (v[0] == '-');
+    size_t digits = strspn(d, "0123456789");
+    if (digits == 0 || d[digits] != '\0' || (d[0] == '0' && digits > 1))
+        return false;
     char *end;
     errno = 0;
     long long n = strtoll(v, &end, 10);

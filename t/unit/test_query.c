@@ -164,6 +164,16 @@ START_TEST(bounds_and_charsets_are_exact)
     sp_problem_init(&prob);
     ck_assert_int_eq(read_query("limit=1x"), SP_INVALID);
     sp_problem_init(&prob);
+    /* QA: a number is written one way ("01", "+5", " 5", "5 " were 1 and 5) */
+    static const char *const loose[] = {"limit=01", "limit=%2B5", "limit=+5", "limit=%205",
+                                        "limit=5%20", "limit=-", "limit=00"};
+    for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+        ck_assert_msg(read_query(loose[i]) == SP_INVALID, "accepted %s", loose[i]);
+        ck_assert(field_error("limit"));
+        sp_problem_init(&prob);
+    }
+    ck_assert_int_eq(read_query("limit=10"), SP_OK);
+    ck_assert_int_eq(v[F_LIMIT].i, 10);
     ck_assert_int_eq(read_query("name=abd"), SP_INVALID);
     sp_problem_init(&prob);
     ck_assert_int_eq(read_query("name="), SP_INVALID);
