@@ -979,6 +979,30 @@ START_TEST(a_pause_after_a_missed_resolution_keeps_it_shown_and_reported)
 }
 END_TEST
 
+/* Tickets paused after a missed resolution before the rule (sql/060):
+ * the migration gives them what the pause now gives (sla_due_at and the
+ * monitor's check at the missed due); a ticket paused in time keeps
+ * neither. Run twice: it is idempotent. */
+START_TEST(migration_060_gives_tickets_paused_after_a_miss_their_resolution_due)
+{
+    const char *late = urgent_answered("sla paused late before 060");
+    const char *in_time = urgent_answered("sla paused in time");
+    const char *const pids[] = {late, in_time};
+    age(late, 300);
+    for (size_t i = 0; i < 2; i++) {
+        agent_patch(pids[i], "{\"status\":\"pending_customer\"}");
+        sp_t_sql("UPDATE support_tickets SET sla_due_at = NULL, sla_breach_check_at = NULL"
+                 " WHERE public_id = '%s' RETURNING 1", pids[i]);
+    }
+    assert_migration_gives_due("060_sla_missed_before_pause.sql", "resolution_due_at", late,
+                               in_time);
+    assert_shown_breached(late, "after sql/060");
+    assert_reported_once(late, at_minutes(late, 301), at_minutes(late, 302),
+                         sp_t_fmt("resolution %s",
+                                  fmt_ms(col_ms(late, "created_at") + 240 * MIN_MS)));
+}
+END_TEST
+
 /* ---- (d) auto-close ---------------------------------------------------------------- */
 
 /* Resolved through the agent API, then resolved and last touched `days`
@@ -1278,6 +1302,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, a_category_change_after_a_miss_keeps_it_shown_and_reported);
     tcase_add_test(tc, a_priority_lowered_after_a_miss_keeps_it_shown_and_reported);
     tcase_add_test(tc, a_pause_after_a_missed_resolution_keeps_it_shown_and_reported);
+    tcase_add_test(tc, migration_060_gives_tickets_paused_after_a_miss_their_resolution_due);
 
     tc = sp_t_tcase(s, "autoclose");
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);
