@@ -104,14 +104,69 @@ missed(int64_t due, int64_t now)
     return due != 0 && now > due;
 }
 
+/* The instant the clock of target `which` reads, 0 when it is stopped
+ * or the target met: the first response runs until answered, in
+ * pending_customer too (its clock never pauses, sla.h); the resolution
+ * runs while open or in_progress, and while pending_customer it reads the
+ * pause's start. */
+static int64_t
+clock_at(const struct sp_sla *s, enum sp_status status, enum target which, int64_t now)
+{
+    if (which == TARGET_FIRST_RESPONSE)
+        return s->first_responded_at == 0 && (is_active(status) ||
+                                              status == SP_STATUS_PENDING_CUSTOMER)
+                   ? now
+                   : 0;
+    if (is_active(status))
+        return now;
+    return status == SP_STATUS_PENDING_CUSTOMER ? s->paused_at : 0;
+}
+
+/* Whether the resolution target was missed before the pause in progress:
+ * a pause stops the clock of a target still to be met, and buys no time
+ * for one missed already (API.md §5.2). */
+static bool
+missed_before_pause(const struct sp_sla *s, enum sp_status status)
+{
+    return status == SP_STATUS_PENDING_CUSTOMER && missed(s->resolution_due_at, s->paused_at);
+}
+
 /* Whether the target `which` is running in status: the first response in
  * pending_customer too (its clock never pauses, sla.h), the resolution
- * only while open or in_progress. */
+ * while open or in_progress, or paused after it was missed. */
 static bool
-runs(enum sp_status status, enum target which)
+runs(const struct sp_sla *s, enum sp_status status, enum target which)
 {
     return is_active(status) ||
-           (which == TARGET_FIRST_RESPONSE && status == SP_STATUS_PENDING_CUSTOMER);
+           (which == TARGET_FIRST_RESPONSE && status == SP_STATUS_PENDING_CUSTOMER) ||
+           (which == TARGET_RESOLUTION && missed_before_pause(s, status));
+}
+
+/* Whether the target `which` is missed already at now: flagged, or its
+ * due passed while its clock ran. A retarget never moves such a due later
+ * (sla.h): the miss stays on the views and the monitor still reports it. */
+static bool
+missed_at(const struct sp_sla *s, enum sp_status status, enum target which, int64_t now)
+{
+    if (which == TARGET_FIRST_RESPONSE)
+        return s->breached_first_response ||
+               missed(s->first_response_due_at, clock_at(s, status, which, now));
+    return s->breached_resolution || missed(s->resolution_due_at, clock_at(s, status, which, now));
+}
+
+/* The earlier of two dues of the first response and the resolution (0:
+ * none), a tie counting as first response; TARGET_NONE and 0 when none. */
+static int64_t
+pick(int64_t first, int64_t resolution, enum target *which)
+{
+    *which = TARGET_NONE;
+    if (first != 0 && (resolution == 0 || first <= resolution)) {
+        *which = TARGET_FIRST_RESPONSE;
+        return first;
+    }
+    if (resolution != 0)
+        *which = TARGET_RESOLUTION;
+    return resolution;
 }
 
 /* The earliest target still to be met; 0 when the clocks are stopped or the
@@ -120,19 +175,12 @@ static int64_t
 outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
 {
     *which = TARGET_NONE;
-    if (!runs(status, TARGET_FIRST_RESPONSE) || s->resolution_due_at == 0)
+    if (s->resolution_due_at == 0)
         return 0;
     bool unanswered = s->first_responded_at == 0;
-    if (!is_active(status)) { /* paused: only an unanswered first response */
-        *which = unanswered ? TARGET_FIRST_RESPONSE : TARGET_NONE;
-        return unanswered ? s->first_response_due_at : 0;
-    }
-    *which = TARGET_RESOLUTION;
-    if (unanswered && s->first_response_due_at <= s->resolution_due_at) {
-        *which = TARGET_FIRST_RESPONSE;
-        return s->first_response_due_at;
-    }
-    return s->resolution_due_at;
+    int64_t first =
+        unanswered && runs(s, status, TARGET_FIRST_RESPONSE) ? s->first_response_due_at : 0;
+    return pick(first, runs(s, status, TARGET_RESOLUTION) ? s->resolution_due_at : 0, which);
 }
 
 /* The due of one target while the monitor must still judge it: running,
@@ -140,7 +188,7 @@ outstanding(const struct sp_sla *s, enum sp_status status, enum target *which)
 static int64_t
 unjudged_due(const struct sp_sla *s, enum sp_status status, enum target which)
 {
-    if (!runs(status, which) || s->resolution_due_at == 0)
+    if (!runs(s, status, which) || s->resolution_due_at == 0)
         return 0;
     if (which == TARGET_RESOLUTION)
         return s->breached_resolution ? 0 : s->resolution_due_at;
@@ -154,16 +202,8 @@ unjudged_due(const struct sp_sla *s, enum sp_status status, enum target which)
 static int64_t
 next_unjudged(const struct sp_sla *s, enum sp_status status, enum target *which)
 {
-    int64_t first = unjudged_due(s, status, TARGET_FIRST_RESPONSE);
-    int64_t resolution = unjudged_due(s, status, TARGET_RESOLUTION);
-    *which = TARGET_NONE;
-    if (first != 0 && (resolution == 0 || first <= resolution)) {
-        *which = TARGET_FIRST_RESPONSE;
-        return first;
-    }
-    if (resolution != 0)
-        *which = TARGET_RESOLUTION;
-    return resolution;
+    return pick(unjudged_due(s, status, TARGET_FIRST_RESPONSE),
+                unjudged_due(s, status, TARGET_RESOLUTION), which);
 }
 
 static void
@@ -193,14 +233,6 @@ sp_sla_start(struct sp_sla *s, int64_t created_at, struct sp_sla_targets t)
     sp_sla_refresh_due(s, SP_STATUS_OPEN);
 }
 
-void
-sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t)
-{
-    /* A pause in progress is not in paused_ms yet: resume adds it. */
-    set_dues(s, t);
-    sp_sla_refresh_due(s, status);
-}
-
 /* The earlier of two dues; 0 (no due, sla.h) never wins. */
 static int64_t
 earlier(int64_t a, int64_t b)
@@ -210,17 +242,39 @@ earlier(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
+/* New dues from t; a target marked in keep[] keeps the earlier of its old
+ * and new due. A pause in progress is not in paused_ms yet: resume adds it. */
+static void
+retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t, const bool keep[2])
+{
+    int64_t first = s->first_response_due_at, resolution = s->resolution_due_at;
+    set_dues(s, t);
+    if (keep[0])
+        s->first_response_due_at = earlier(first, s->first_response_due_at);
+    if (keep[1])
+        s->resolution_due_at = earlier(resolution, s->resolution_due_at);
+    sp_sla_refresh_due(s, status);
+}
+
+void
+sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t, int64_t now)
+{
+    /* A lowering or a category change may loosen a target still to be
+     * met, never one missed already: the monitor owns reporting a miss,
+     * and finds it only while its due stays past. */
+    const bool keep[2] = {missed_at(s, status, TARGET_FIRST_RESPONSE, now),
+                          missed_at(s, status, TARGET_RESOLUTION, now)};
+    retarget(s, status, t, keep);
+}
+
 void
 sp_sla_retarget_raise(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t)
 {
     /* A raise is urgency (the monitor's escalation, an agent's PATCH):
      * the higher priority's default can be longer than the category's own
      * target of the lower one, and must not buy an overdue ticket time. */
-    int64_t first = s->first_response_due_at, resolution = s->resolution_due_at;
-    set_dues(s, t);
-    s->first_response_due_at = earlier(first, s->first_response_due_at);
-    s->resolution_due_at = earlier(resolution, s->resolution_due_at);
-    sp_sla_refresh_due(s, status);
+    static const bool keep[2] = {true, true};
+    retarget(s, status, t, keep);
 }
 
 void
@@ -249,7 +303,8 @@ resume(struct sp_sla *s, int64_t now)
     /* Clocks of different workers may disagree slightly: never shorten. */
     int64_t paused = now > s->paused_at ? now - s->paused_at : 0;
     s->paused_ms = add_ms(s->paused_ms, paused);
-    if (s->resolution_due_at != 0)
+    /* A resolution missed before the pause stays missed at its due. */
+    if (s->resolution_due_at != 0 && !missed(s->resolution_due_at, s->paused_at))
         s->resolution_due_at = add_ms(s->resolution_due_at, paused);
     s->paused_at = 0;
 }

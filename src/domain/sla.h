@@ -16,7 +16,10 @@
  *   monitor neither warns nor breaches). While pending_customer only an
  *   unanswered first response is: its clock runs on, so sla_due_at is its
  *   due and the monitor warns and breaches on it as when open ("a target
- *   passed unmet", shared API.md §5.2); the resolution target waits.
+ *   passed unmet", shared API.md §5.2); the resolution target waits —
+ *   unless it was missed before the pause began: a pause buys no time for
+ *   a miss already made, so that due stays outstanding (sla_due_at, past),
+ *   the monitor still reports it, and resuming does not extend it.
  * - Resolving (or closing without resolving) judges every target still
  *   unmet at that moment; closing a resolved ticket judges nothing.
  * - Time spent resolved is not paused time: a reopen brings back the target
@@ -24,7 +27,11 @@
  * - Retargeting recomputes dues but never re-judges past events, and
  *   nothing ever clears `breached` or a per-target flag. A priority raise
  *   never moves a due later (sp_sla_retarget_raise); a lowering or a
- *   category change recomputes both from created_at and may loosen.
+ *   category change recomputes both from created_at and may loosen a
+ *   target still to be met, never one missed already (flagged, or its due
+ *   passed while its clock ran): that one keeps the earlier of its old
+ *   and new due, so the views keep showing the miss and the monitor, the
+ *   one owner of reporting a breach, still finds and reports it once.
  * - Breaches are judged per target: each of first response and resolution
  *   is reported at most once (its breached_* flag), so the resolution
  *   target still counts after a late first response — including the
@@ -97,8 +104,11 @@ struct sp_sla {
 void sp_sla_start(struct sp_sla *s, int64_t created_at, struct sp_sla_targets t);
 /* Priority or category changed: both dues recomputed from created_at (the
  * resolution one plus paused_ms), then sla_due_at refreshed — it may now
- * lie in the past, which the next sp_sla_check_breach() reports. */
-void sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t);
+ * lie in the past, which the next sp_sla_check_breach() reports. A target
+ * missed at now (see above) never moves later: it keeps the earlier of its
+ * old and new due. */
+void sp_sla_retarget(struct sp_sla *s, enum sp_status status, struct sp_sla_targets t,
+                     int64_t now);
 /* Priority raised (escalation, or an agent's raise): as sp_sla_retarget(),
  * but each due keeps the earlier of its old and new value, so a raise
  * never moves a due later (a category's tight target of the old priority
@@ -114,8 +124,9 @@ void sp_sla_first_response(struct sp_sla *s, enum sp_status status, int64_t now)
 void sp_sla_on_status(struct sp_sla *s, enum sp_status from, enum sp_status to, int64_t now);
 /* sla_due_at = the earliest of the unanswered first response and the
  * resolution target while open or in_progress (a tie counts as first
- * response), the unanswered first response while pending_customer, else
- * 0; breach_check_at likewise over the targets not yet flagged. A
+ * response), the unanswered first response while pending_customer (with
+ * a resolution missed before the pause in progress), else 0;
+ * breach_check_at likewise over the targets not yet flagged. A
  * ticket whose dues are 0 (no policy) is never due. */
 void sp_sla_refresh_due(struct sp_sla *s, enum sp_status status);
 

@@ -74,6 +74,7 @@ struct warn_row {
     C(WC_FIRST_RESPONDED_AT, "coalesce(support_ms(t.first_responded_at), 0)", int,            \
       sla.first_responded_at) SEP                                                                  \
     C(WC_PAUSED_MS, "t.sla_paused_ms", int, sla.paused_ms) SEP                                     \
+    C(WC_PAUSED_AT, "coalesce(support_ms(t.sla_paused_at), 0)", int, sla.paused_at) SEP          \
     C(WC_BREACHED_FR, "t.sla_breached_first_response", bool, sla.breached_first_response) SEP   \
     C(WC_BREACHED_RES, "t.sla_breached_resolution", bool, sla.breached_resolution)
 enum warn_column { WARN_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
@@ -443,7 +444,7 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
     size_t mark = sp_ticket_event_mark(c);
     enum sp_priority raised = sp_priority_raise(t->priority);
     if (raised != t->priority) {
-        if (sp_ticket_set_priority(c, raised, "sla_breached", p) != SP_OK)
+        if (sp_ticket_set_priority(c, raised, "sla_breached", m->o->now, p) != SP_OK)
             return FAILED;
         d->escalated = true;
         /* A due the raise itself put in the past (low → normal at hour 50:

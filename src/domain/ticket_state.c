@@ -250,7 +250,7 @@ sp_sla_targets_lookup(struct sp_ctx *ctx, enum sp_priority priority, long long c
 
 /* raise: the priority went up, which never moves a due later (sla.h). */
 static enum sp_rc
-retarget(struct sp_ticket_change *c, bool raise, struct sp_problem *p)
+retarget(struct sp_ticket_change *c, bool raise, int64_t now, struct sp_problem *p)
 {
     struct sp_sla_targets t;
     if (sp_sla_targets_lookup(c->ctx, c->after.priority, c->after.category_id, &t, p) != SP_OK)
@@ -258,13 +258,13 @@ retarget(struct sp_ticket_change *c, bool raise, struct sp_problem *p)
     if (raise)
         sp_sla_retarget_raise(&c->after.sla, c->after.status, t);
     else
-        sp_sla_retarget(&c->after.sla, c->after.status, t);
+        sp_sla_retarget(&c->after.sla, c->after.status, t, now);
     return SP_OK;
 }
 
 enum sp_rc
 sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to, const char *reason,
-                       struct sp_problem *p)
+                       int64_t now, struct sp_problem *p)
 {
     enum sp_priority from = c->after.priority;
     if (from == to)
@@ -275,18 +275,18 @@ sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to, const ch
         meta = sp_arena_sprintf(c->ctx->arena, "{\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"}",
                                 sp_priority_name(from), sp_priority_name(to), reason);
     sp_ticket_add_event(c, "priority_changed", meta);
-    return retarget(c, to > from, p);
+    return retarget(c, to > from, now, p);
 }
 
 enum sp_rc
 sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const char *from_slug,
-                       const char *to_slug, struct sp_problem *p)
+                       const char *to_slug, int64_t now, struct sp_problem *p)
 {
     if (c->after.category_id == category_id)
         return SP_OK;
     c->after.category_id = category_id;
     sp_ticket_add_event(c, "category_changed", from_to(c, from_slug, to_slug));
-    return retarget(c, false, p);
+    return retarget(c, false, now, p);
 }
 
 /* An agent's notification, {ticket_id, public_id, agent_id[, message_html]}:

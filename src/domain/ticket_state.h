@@ -84,11 +84,12 @@ enum sp_rc sp_ticket_set_status(struct sp_ticket_change *c, enum sp_status to, i
 /* Moves the customer's way (API.md §4): pending_customer/resolved back to
  * in_progress, or open when unassigned. */
 void sp_ticket_customer_reopen(struct sp_ticket_change *c, int64_t now);
-/* New SLA targets are looked up for the new priority/category. */
+/* New SLA targets are looked up for the new priority/category; a target
+ * missed by now keeps its due (sp_sla_retarget()). */
 enum sp_rc sp_ticket_set_priority(struct sp_ticket_change *c, enum sp_priority to,
-                                  const char *reason, struct sp_problem *p);
+                                  const char *reason, int64_t now, struct sp_problem *p);
 enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category_id,
-                                  const char *from_slug, const char *to_slug,
+                                  const char *from_slug, const char *to_slug, int64_t now,
                                   struct sp_problem *p);
 /* 0 unassigns; notifies the new assignee through the outbox unless self:
  * the actor assigns themselves (claim, reply, PATCH), and an agent needs

@@ -109,11 +109,11 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         return p->rc;
     if (patch->has_category && cat.id != c->after.category_id &&
         sp_ticket_set_category(c, cat.id, sp_category_slug(c->ctx, c->after.category_id, p),
-                               patch->category_slug, p) != SP_OK)
+                               patch->category_slug, now, p) != SP_OK)
         return p->rc;
     if (patch->has_assignee)
         sp_ticket_set_assignee(c, patch->assignee, self);
-    if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, p) != SP_OK)
+    if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, now, p) != SP_OK)
         return p->rc;
     if (patch->has_status && sp_ticket_set_status(c, patch->status, now, p) != SP_OK)
         return p->rc;
@@ -241,7 +241,7 @@ edit_escalate(struct sp_ticket_change *c, const void *in, int64_t now, struct sp
     c->after.provider_id = provider;
     c->after.escalated_at = now;
     if (c->after.priority < SP_PRIORITY_HIGH &&
-        sp_ticket_set_priority(c, SP_PRIORITY_HIGH, "escalated", p) != SP_OK)
+        sp_ticket_set_priority(c, SP_PRIORITY_HIGH, "escalated", now, p) != SP_OK)
         return p->rc;
     struct sp_arena *a = c->ctx->arena;
     struct sp_buf meta;

@@ -295,15 +295,35 @@ END_TEST
 
 /* A normal-priority ticket in a fresh category, set up by the SQL
  * assignments `set` (e.g. "team = 'x'"). */
+/* A ticket of a fresh customer in category slug (created through the API). */
+static const char *
+ticket_in(const char *what, const char *slug)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    return sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
+                     sp_t_jq(sp_t_unique(what)), slug));
+}
+
+/* A fresh category with its own policy for priority; returns its slug. */
+static const char *
+category_with_policy(const char *priority, int first_response_minutes, int resolution_minutes)
+{
+    const char *slug = sp_t_db_category_new(true);
+    (void)sp_t_sql("INSERT INTO support_sla_policies (priority, category_id,"
+                   " first_response_minutes, resolution_minutes)"
+                   " SELECT '%s', id, %d, %d FROM support_categories WHERE slug = '%s'"
+                   " RETURNING id",
+                   priority, first_response_minutes, resolution_minutes, slug);
+    return slug;
+}
+
 static const char *
 new_ticket_in(const char *what, const char *set)
 {
     const char *slug = sp_t_db_category_new(true);
     (void)sp_t_sql("UPDATE support_categories SET %s WHERE slug = '%s' RETURNING id", set, slug);
-    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    const char *pid = sp_t_ticket_create_json(
-        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
-                     sp_t_jq(sp_t_unique(what)), slug));
+    const char *pid = ticket_in(what, slug);
     ck_assert_str_eq(col(pid, "priority"), "normal");
     ck_assert_int_eq(col_ms(pid, "sla_due_at") - col_ms(pid, "created_at"), 240 * MIN_MS);
     return pid;
@@ -564,6 +584,24 @@ START_TEST(unanswered_ticket_in_pending_customer_still_breaches_its_first_respon
 }
 END_TEST
 
+/* Runs the migration `file` twice (it must be idempotent): `given` has
+ * sla_due_at and sla_breach_check_at at its `due_column` after each run,
+ * `left` neither. */
+static void
+assert_migration_gives_due(const char *file, const char *due_column, const char *given,
+                           const char *left)
+{
+    const char *sql = sp_t_migration_text(file);
+    const char *due = sp_t_fmt("(sla_due_at = %s) || ' ' || (sla_breach_check_at = %s)",
+                               due_column, due_column);
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_str_eq(col(given, due), "true true");
+        ck_assert_str_eq(col(left, "coalesce(sla_due_at::text, '-') || ' '"
+                                   " || coalesce(sla_breach_check_at::text, '-')"), "- -");
+    }
+}
+
 /* Tickets paused unanswered before the rule (sql/041): the migration gives
  * them what a write now gives (sla_due_at and the monitor's check at the
  * first-response due); an answered paused ticket keeps no due. Run twice:
@@ -578,15 +616,8 @@ START_TEST(migration_041_gives_paused_unanswered_tickets_their_first_response_du
              " WHERE public_id = '%s' RETURNING 1", old);
     sp_t_sql("UPDATE support_tickets SET first_responded_at = created_at, sla_due_at = NULL,"
              " sla_breach_check_at = NULL WHERE public_id = '%s' RETURNING 1", answered);
-    const char *sql = sp_t_migration_text("041_sla_first_response_while_pending.sql");
-    const char *due = "(sla_due_at = first_response_due_at) || ' '"
-                      " || (sla_breach_check_at = first_response_due_at)";
-    for (int run = 0; run < 2; run++) {
-        sp_t_sql("%s", sql);
-        ck_assert_str_eq(col(old, due), "true true");
-        ck_assert_str_eq(col(answered, "coalesce(sla_due_at::text, '-') || ' '"
-                                       " || coalesce(sla_breach_check_at::text, '-')"), "- -");
-    }
+    assert_migration_gives_due("041_sla_first_response_while_pending.sql",
+                               "first_response_due_at", old, answered);
     (void)pass_at(at_minutes(old, 241), NULL);
     ck_assert_str_eq(col(old, "sla_breached"), "t");
 }
@@ -795,16 +826,7 @@ END_TEST
  * same way; a lowering recomputes and may loosen. */
 START_TEST(escalation_never_moves_a_due_later)
 {
-    const char *slug = sp_t_db_category_new(true);
-    (void)sp_t_sql("INSERT INTO support_sla_policies (priority, category_id,"
-                   " first_response_minutes, resolution_minutes)"
-                   " SELECT 'high', id, 5, 30 FROM support_categories WHERE slug = '%s'"
-                   " RETURNING id",
-                   slug);
-    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    const char *pid = sp_t_ticket_create_json(
-        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"About it\",\"category\":\"%s\"}",
-                     sp_t_jq(sp_t_unique("sla raise")), slug));
+    const char *pid = ticket_in("sla raise", category_with_policy("high", 5, 30));
     int64_t created = col_ms(pid, "created_at");
     agent_patch(pid, "{\"priority\":\"high\"}");
     ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
@@ -818,10 +840,166 @@ START_TEST(escalation_never_moves_a_due_later)
     ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 5 * MIN_MS);
     ck_assert_int_eq(col_ms(pid, "sla_breach_check_at"), created + 30 * MIN_MS);
 
-    /* Lowered to low: the category has no low row, the default applies. */
+    /* Lowered to low: the category has no low row, the default applies
+     * to the resolution still ahead; the first response, missed and
+     * reported, keeps its due (a later answer is still late). */
     agent_patch(pid, "{\"priority\":\"low\"}");
-    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 1440 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 5 * MIN_MS);
     ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 7200 * MIN_MS);
+}
+END_TEST
+
+/* ---- (c') a miss the monitor has not seen yet ------------------------------------- */
+
+/* Moves the ticket's clock `minutes` back: its creation, dues and first
+ * response, so that a due passes on the server's real clock (a PATCH
+ * reads that one, not the job's --now). */
+static void
+age(const char *pid, int minutes)
+{
+    static const char *const columns[] = {"created_at", "first_response_due_at",
+                                          "resolution_due_at", "first_responded_at",
+                                          "sla_due_at", "sla_breach_check_at"};
+    const char *set = "";
+    for (size_t i = 0; i < sizeof(columns) / sizeof(columns[0]); i++)
+        set = sp_t_fmt("%s%s%s = %s - interval '%d minutes'", set, i ? ", " : "", columns[i],
+                       columns[i], minutes);
+    (void)sp_t_sql("UPDATE support_tickets SET %s WHERE public_id = '%s' RETURNING id", set, pid);
+}
+
+/* The views say the ticket is breached: its agent view, and the queue's
+ * ?sla=breached lists it (API.md §5: true once any target was missed). */
+static void
+assert_shown_breached(const char *pid, const char *when)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_agent_ticket(&agent, pid);
+    ck_assert_msg(json_object_get_boolean(sp_t_jget(r->json, "sla_breached")),
+                  "%s: the agent view says sla_breached false", when);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/agent/tickets?customer_id=%s&sla=breached",
+                          col(pid, "customer_id")),
+                 agent.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    bool listed = false;
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        listed = listed || strcmp(sp_t_jstr(json_object_array_get_idx(data, i), "public_id"),
+                                  pid) == 0;
+    ck_assert_msg(listed, "%s: ?sla=breached does not list %s", when, pid);
+    sp_t_resp_free(r);
+}
+
+/* The monitor's pass at `now` reports the miss once — one sla_breached
+ * event, webhook and notification naming `targets` — and the next passes
+ * nothing more. */
+static void
+assert_reported_once(const char *pid, const char *now, const char *later, const char *targets)
+{
+    (void)pass_at(now, NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_int_eq(webhooks(pid, "ticket.sla_breached"), 1);
+    ck_assert_int_eq(
+        sp_t_db_outbox_count(pid, "notification", "ticket.sla_breached", NULL, NULL), 1);
+    assert_breached_targets(pid, targets);
+    (void)pass_at(later, NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+}
+
+/* The QA case: a category's tight target (1 / 2 min) passes, then the
+ * agent moves the ticket back to a category with the defaults before the
+ * monitor runs. The missed targets keep their dues: still breached on
+ * the views, reported by the next pass — before, the recomputed dues
+ * (240 / 2880 min) hid the miss and no pass ever reported it. */
+START_TEST(a_category_change_after_a_miss_keeps_it_shown_and_reported)
+{
+    const char *tight = category_with_policy("normal", 1, 2);
+    const char *loose = sp_t_db_category_new(true);
+    const char *pid = ticket_in("sla category miss", loose);
+    age(pid, 10);
+    int64_t created = col_ms(pid, "created_at");
+    agent_patch(pid, sp_t_fmt("{\"category\":\"%s\"}", tight));
+    assert_shown_breached(pid, "in the tight category");
+    agent_patch(pid, sp_t_fmt("{\"category\":\"%s\"}", loose));
+    assert_shown_breached(pid, "back in the default category");
+    /* the dashboard's share in time judges a later answer by this due */
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 1 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 2 * MIN_MS);
+    assert_reported_once(pid, at_minutes(pid, 11), at_minutes(pid, 12),
+                         sp_t_fmt("first_response %s,resolution %s",
+                                  fmt_ms(created + 1 * MIN_MS), fmt_ms(created + 2 * MIN_MS)));
+}
+END_TEST
+
+/* Urgent (15 min to first response) missed, then lowered to low (1440)
+ * before the monitor runs: the first response stays missed at its due. */
+START_TEST(a_priority_lowered_after_a_miss_keeps_it_shown_and_reported)
+{
+    const char *pid = new_ticket("sla lowered miss");
+    agent_patch(pid, "{\"priority\":\"urgent\"}");
+    age(pid, 20);
+    int64_t created = col_ms(pid, "created_at");
+    assert_shown_breached(pid, "urgent, 20 min old");
+    agent_patch(pid, "{\"priority\":\"low\"}");
+    assert_shown_breached(pid, "lowered to low");
+    ck_assert_int_eq(col_ms(pid, "first_response_due_at"), created + 15 * MIN_MS);
+    ck_assert_int_eq(col_ms(pid, "resolution_due_at"), created + 7200 * MIN_MS);
+    assert_reported_once(pid, at_minutes(pid, 21), at_minutes(pid, 22),
+                         sp_t_fmt("first_response %s", fmt_ms(created + 15 * MIN_MS)));
+}
+END_TEST
+
+/* An urgent ticket (15 / 240 min) answered at once: in_progress. */
+static const char *
+urgent_answered(const char *what)
+{
+    const char *pid = new_ticket(what);
+    agent_patch(pid, "{\"priority\":\"urgent\"}");
+    (void)agent_reply(pid);
+    return pid;
+}
+
+/* Answered in time, then the resolution (urgent: 240 min) passes and the
+ * agent waits on the customer: the pause stops no clock of a target
+ * already missed, so the ticket shows breached while it waits and the
+ * monitor reports the resolution — before, the views said false and
+ * the monitor did not look until the customer came back. */
+START_TEST(a_pause_after_a_missed_resolution_keeps_it_shown_and_reported)
+{
+    const char *pid = urgent_answered("sla paused miss");
+    age(pid, 300);
+    int64_t created = col_ms(pid, "created_at");
+    assert_shown_breached(pid, "in_progress, 300 min old");
+    agent_patch(pid, "{\"status\":\"pending_customer\"}");
+    ck_assert_str_eq(col(pid, "status"), "pending_customer");
+    assert_shown_breached(pid, "pending_customer");
+    ck_assert_int_eq(col_ms(pid, "sla_due_at"), created + 240 * MIN_MS);
+    assert_reported_once(pid, at_minutes(pid, 301), at_minutes(pid, 400),
+                         sp_t_fmt("resolution %s", fmt_ms(created + 240 * MIN_MS)));
+}
+END_TEST
+
+/* Tickets paused after a missed resolution before the rule (sql/060):
+ * the migration gives them what the pause now gives (sla_due_at and the
+ * monitor's check at the missed due); a ticket paused in time keeps
+ * neither. Run twice: it is idempotent. */
+START_TEST(migration_060_gives_tickets_paused_after_a_miss_their_resolution_due)
+{
+    const char *late = urgent_answered("sla paused late before 060");
+    const char *in_time = urgent_answered("sla paused in time");
+    const char *const pids[] = {late, in_time};
+    age(late, 300);
+    for (size_t i = 0; i < 2; i++) {
+        agent_patch(pids[i], "{\"status\":\"pending_customer\"}");
+        sp_t_sql("UPDATE support_tickets SET sla_due_at = NULL, sla_breach_check_at = NULL"
+                 " WHERE public_id = '%s' RETURNING 1", pids[i]);
+    }
+    assert_migration_gives_due("060_sla_missed_before_pause.sql", "resolution_due_at", late,
+                               in_time);
+    assert_shown_breached(late, "after sql/060");
+    assert_reported_once(late, at_minutes(late, 301), at_minutes(late, 302),
+                         sp_t_fmt("resolution %s",
+                                  fmt_ms(col_ms(late, "created_at") + 240 * MIN_MS)));
 }
 END_TEST
 
@@ -1121,6 +1299,10 @@ sla_monitor_suite(void)
     tcase_add_test(tc, after_a_first_response_breach_the_resolution_is_warned_about);
     tcase_add_test(tc, breached_urgent_ticket_stays_urgent);
     tcase_add_test(tc, escalation_never_moves_a_due_later);
+    tcase_add_test(tc, a_category_change_after_a_miss_keeps_it_shown_and_reported);
+    tcase_add_test(tc, a_priority_lowered_after_a_miss_keeps_it_shown_and_reported);
+    tcase_add_test(tc, a_pause_after_a_missed_resolution_keeps_it_shown_and_reported);
+    tcase_add_test(tc, migration_060_gives_tickets_paused_after_a_miss_their_resolution_due);
 
     tc = sp_t_tcase(s, "autoclose");
     tcase_add_test(tc, resolved_ticket_closes_after_7_days);

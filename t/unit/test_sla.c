@@ -205,7 +205,7 @@ START_TEST(retarget_to_urgent_after_ten_minutes_is_due_fifteen_minutes_after_cre
 {
     struct sp_sla s = started(NORMAL);
     /* ten minutes later the priority becomes urgent */
-    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(URGENT));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(URGENT), AT(10));
     ck_assert_int_eq(s.first_response_due_at, AT(15));
     ck_assert_int_eq(s.resolution_due_at, AT(240));
     ck_assert_int_eq(s.sla_due_at, AT(15));
@@ -216,7 +216,7 @@ END_TEST
 START_TEST(retarget_to_urgent_after_thirty_minutes_shows_a_due_in_the_past)
 {
     struct sp_sla s = started(NORMAL);
-    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(URGENT));
+    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(URGENT), AT(30));
     ck_assert_int_eq(s.sla_due_at, AT(15));
     /* retarget judges nothing, the monitor does */
     ck_assert(!s.breached);
@@ -229,7 +229,7 @@ END_TEST
 START_TEST(retarget_down_moves_dues_later)
 {
     struct sp_sla s = started(URGENT);
-    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW), AT(10));
     ck_assert_int_eq(s.first_response_due_at, AT(1440));
     ck_assert_int_eq(s.resolution_due_at, AT(7200));
     ck_assert_int_eq(s.sla_due_at, AT(1440));
@@ -241,7 +241,7 @@ START_TEST(retarget_after_first_response_moves_due_to_new_resolution)
 {
     struct sp_sla s = started(NORMAL);
     sp_sla_first_response(&s, IN_PROGRESS, AT(5));
-    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(HIGH));
+    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(HIGH), AT(6));
     ck_assert_int_eq(s.sla_due_at, AT(480));
     ck_assert_int_eq(s.first_responded_at, AT(5));
 }
@@ -282,6 +282,49 @@ START_TEST(raise_keeps_the_earlier_due_per_target)
     sp_sla_retarget_raise(&s, OPEN, sp_sla_default_targets(HIGH));
     ck_assert_int_eq(s.first_response_due_at, AT(60));
     ck_assert_int_eq(s.resolution_due_at, AT(480));
+}
+END_TEST
+
+/* The QA case: a lowering (or a category change) after a target passed,
+ * before the monitor looked, must not loosen the missed target: its due
+ * stays, shown overdue, and the monitor still reports it once. */
+START_TEST(retarget_down_after_a_miss_keeps_the_missed_due)
+{
+    struct sp_sla s = started(URGENT); /* 15 / 240 */
+    struct sp_sla_breach b = {NULL, 0};
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW), AT(20));
+    ck_assert_int_eq(s.first_response_due_at, AT(15));
+    ck_assert_int_eq(s.resolution_due_at, AT(7200)); /* still ahead: loosened */
+    ck_assert_int_eq(s.sla_due_at, AT(15));
+    ck_assert_int_eq(s.breach_check_at, AT(15));
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(21), &b));
+    ck_assert_str_eq(b.target, "first_response");
+    ck_assert_int_eq(b.due_at, AT(15));
+    ck_assert(!sp_sla_check_breach(&s, OPEN, AT(22), NULL));
+
+    s = started(URGENT); /* answered in time, resolution missed */
+    sp_sla_first_response(&s, IN_PROGRESS, AT(5));
+    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(LOW), AT(300));
+    ck_assert_int_eq(s.first_response_due_at, AT(1440));
+    ck_assert_int_eq(s.resolution_due_at, AT(240));
+    ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(301), &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(b.due_at, AT(240));
+}
+END_TEST
+
+/* A target flagged already keeps its due too, so a later answer is still
+ * late for the dashboard's share in time; a tightening still applies. */
+START_TEST(retarget_never_moves_a_flagged_due_later)
+{
+    struct sp_sla s = started(URGENT);
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(16), NULL));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW), AT(17));
+    ck_assert_int_eq(s.first_response_due_at, AT(15));
+    s = started(NORMAL);
+    ck_assert(sp_sla_check_breach(&s, OPEN, AT(241), NULL));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(URGENT), AT(242));
+    ck_assert_int_eq(s.first_response_due_at, AT(15));
 }
 END_TEST
 
@@ -393,7 +436,7 @@ START_TEST(retarget_while_paused_keeps_paused_ms)
     sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(10));
     sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(40));
     sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(100));
-    sp_sla_retarget(&s, PENDING, sp_sla_default_targets(HIGH));
+    sp_sla_retarget(&s, PENDING, sp_sla_default_targets(HIGH), AT(100));
     ck_assert_int_eq(s.paused_ms, 30 * MIN);
     ck_assert_int_eq(s.paused_at, AT(100));
     ck_assert_int_eq(s.resolution_due_at, AT(480 + 30));
@@ -402,6 +445,33 @@ START_TEST(retarget_while_paused_keeps_paused_ms)
     ck_assert_int_eq(s.paused_ms, 50 * MIN);
     ck_assert_int_eq(s.resolution_due_at, AT(480 + 50));
     ck_assert_int_eq(s.sla_due_at, AT(480 + 50));
+}
+END_TEST
+
+/* A pause stops a clock still running, not a miss already made: the
+ * resolution passed before the move to pending_customer stays outstanding
+ * (past, so the views show the breach), the monitor reports it while the
+ * ticket waits, and resuming does not extend it. */
+START_TEST(pause_after_a_missed_resolution_keeps_it_outstanding)
+{
+    struct sp_sla s = started(URGENT); /* 15 / 240 */
+    struct sp_sla_breach b = {NULL, 0};
+    sp_sla_first_response(&s, IN_PROGRESS, AT(5));
+    sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(300));
+    ck_assert_int_eq(s.sla_due_at, AT(240));
+    ck_assert_int_eq(s.breach_check_at, AT(240));
+    sp_sla_retarget(&s, PENDING, sp_sla_default_targets(LOW), AT(310));
+    ck_assert_int_eq(s.resolution_due_at, AT(240));
+    ck_assert(sp_sla_check_breach(&s, PENDING, AT(320), &b));
+    ck_assert_str_eq(b.target, "resolution");
+    ck_assert_int_eq(b.due_at, AT(240));
+    ck_assert(s.breached_resolution);
+    ck_assert_int_eq(s.sla_due_at, AT(240));
+    ck_assert_int_eq(s.breach_check_at, 0);
+    sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(400));
+    ck_assert_int_eq(s.paused_ms, 100 * MIN);
+    ck_assert_int_eq(s.resolution_due_at, AT(240));
+    ck_assert(!sp_sla_check_breach(&s, IN_PROGRESS, AT(401), NULL));
 }
 END_TEST
 
@@ -588,7 +658,7 @@ START_TEST(breach_survives_every_later_call)
     struct sp_sla s = started(URGENT);
     struct sp_sla_breach b;
     ck_assert(sp_sla_check_breach(&s, OPEN, AT(16), NULL));
-    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(LOW), AT(16));
     sp_sla_first_response(&s, IN_PROGRESS, AT(17));
     sp_sla_on_status(&s, IN_PROGRESS, PENDING, AT(18));
     sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(19));
@@ -673,7 +743,7 @@ START_TEST(after_a_first_response_breach_the_resolution_is_warned_about)
     ck_assert_int_eq(sp_sla_warn_at(&s, OPEN, 0.2, &target), AT(192));
     ck_assert_str_eq(target, "first_response");
     ck_assert(sp_sla_check_breach(&s, OPEN, AT(241), NULL));
-    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH), AT(241));
     ck_assert_int_eq(sp_sla_warn_at(&s, OPEN, 0.2, &target), AT(384));
     ck_assert_str_eq(target, "resolution");
 }
@@ -687,7 +757,7 @@ START_TEST(resolution_of_the_escalated_priority_is_judged_after_a_first_response
     struct sp_sla_breach b;
     ck_assert(sp_sla_check_breach(&s, OPEN, AT(241), &b));
     ck_assert_str_eq(b.target, "first_response");
-    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH));
+    sp_sla_retarget(&s, OPEN, sp_sla_default_targets(HIGH), AT(241));
     ck_assert_int_eq(s.sla_due_at, AT(60));       /* unanswered, already passed */
     ck_assert_int_eq(s.breach_check_at, AT(480)); /* but already judged */
     sp_sla_first_response(&s, IN_PROGRESS, AT(300));
@@ -787,7 +857,7 @@ START_TEST(breach_check_at_follows_the_targets_still_to_judge)
     ck_assert(!sp_sla_check_breach(&s, PENDING, AT(99999), NULL));
     sp_sla_on_status(&s, PENDING, IN_PROGRESS, AT(100));
     ck_assert_int_eq(s.breach_check_at, AT(2880 + 40));
-    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(HIGH));
+    sp_sla_retarget(&s, IN_PROGRESS, sp_sla_default_targets(HIGH), AT(100));
     ck_assert_int_eq(s.breach_check_at, AT(480 + 40));
     ck_assert(sp_sla_check_breach(&s, IN_PROGRESS, AT(480 + 41), NULL));
     ck_assert_int_eq(s.breach_check_at, 0);
@@ -910,6 +980,8 @@ sla_suite(void)
     tcase_add_test(tc, raise_never_moves_a_due_later);
     tcase_add_test(tc, raise_keeps_the_earlier_due_per_target);
     tcase_add_test(tc, raise_after_a_pause_keeps_the_extended_resolution_when_earlier);
+    tcase_add_test(tc, retarget_down_after_a_miss_keeps_the_missed_due);
+    tcase_add_test(tc, retarget_never_moves_a_flagged_due_later);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("first_response");
@@ -924,6 +996,7 @@ sla_suite(void)
     tcase_add_test(tc, resume_adds_exactly_the_paused_time);
     tcase_add_test(tc, two_pauses_accumulate);
     tcase_add_test(tc, retarget_while_paused_keeps_paused_ms);
+    tcase_add_test(tc, pause_after_a_missed_resolution_keeps_it_outstanding);
     tcase_add_test(tc, resolving_from_pending_counts_the_pause);
     tcase_add_test(tc, resume_never_shortens_the_target_when_clocks_disagree);
     tcase_add_test(tc, ticket_without_dues_is_never_due_nor_breached);
