@@ -292,10 +292,17 @@ const char *
 sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool size_given,
                     struct sp_problem *p)
 {
-    if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
+    /* The limit is in bytes whatever the characters (QA: 256 ASCII ones
+     * were "at most 255 characters", 258 bytes of UTF-8 "1 to 255
+     * bytes…", invalid): one code and one message for a name too long. */
+    if (in->filename != NULL && strlen(in->filename) > SP_ATTACHMENT_FILENAME_MAX)
+        sp_problem_fieldf(p, "filename", "too_long",
+                          "must be at most %d bytes of UTF-8 (a character outside ASCII takes"
+                          " 2 to 4)", SP_ATTACHMENT_FILENAME_MAX);
+    else if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
         sp_problem_field(p, "filename", "invalid",
-                         "must be 1 to 255 bytes of UTF-8 without control characters "
-                         "(bidirectional ones included), / or \\");
+                         "must be UTF-8 without control characters (bidirectional ones"
+                         " included), / or \\, and not . or ..");
     const char *type = in->content_type ? media_type(a, in->content_type) : NULL;
     if (in->content_type != NULL && (type == NULL || !type_allowed(in->allowed_types, type))) {
         char msg[SP_PROBLEM_MESSAGE_MAX];

@@ -72,7 +72,8 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
                                         const char *type);
 
 /* Adds a field error for each of in's metadata a create refuses:
- * filename invalid, content_type unsupported_type (the message names the
+ * filename too_long (over SP_ATTACHMENT_FILENAME_MAX bytes, in whatever
+ * characters) or invalid, content_type unsupported_type (the message names the
  * allowed types), size out_of_range. A NULL filename or content_type,
  * and the size unless size_given, are not looked at: a caller that could
  * not read them has reported them, and the others are still checked, so
