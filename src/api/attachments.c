@@ -137,8 +137,8 @@ write_meta(struct sp_req *r, struct sp_jw *w, const struct sp_attachment *a,
 enum { A_FILENAME, A_TYPE, A_SIZE, A_COUNT };
 
 static const struct sp_field_spec create_fields[A_COUNT] = {
-    [A_FILENAME] = {"filename", SP_FIELD_STRING, true, false, 1, SP_ATTACHMENT_FILENAME_MAX,
-                    NULL, 0, 0},
+    /* Its length is the domain's, in bytes (a spec counts characters). */
+    [A_FILENAME] = {"filename", SP_FIELD_STRING, true, false, 1, 0, NULL, 0, 0},
     [A_TYPE] = {"content_type", SP_FIELD_STRING, true, false, 1, 255, NULL, 0, 0},
     /* Bounds are the domain's, so one 422 lists every bad field. */
     [A_SIZE] = {"size", SP_FIELD_INT, true, false, LLONG_MIN, LLONG_MAX, NULL, 0, 0},

@@ -509,15 +509,24 @@ sp_api_party(const struct sp_req *r)
                              sp_principal_has_role(&r->principal, SP_ROLE_AGENT)};
 }
 
+/* The caller's attempts counted in the bucket <kind>:<who> in one
+ * minute window of per_minute. */
+static enum sp_rc
+minute_limit(struct sp_req *r, const char *kind, const char *who, long per_minute,
+             struct sp_problem *p)
+{
+    const struct sp_rate_window window = {60, per_minute};
+    struct sp_rate_result rate;
+    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "%s:%s", kind, who), &window, 1,
+                             &rate, p);
+}
+
 enum sp_rc
 sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
-    const struct sp_rate_window window = {60, app->cfg.attachment_rate_per_minute};
-    struct sp_rate_result rate;
-    const char *who = sp_party_key(r->arena, sp_api_party(r));
-    return sp_api_rate_limit(r, sp_arena_sprintf(r->arena, "attachment_create:%s", who),
-                             &window, 1, &rate, p);
+    return minute_limit(r, "attachment_create", sp_party_key(r->arena, sp_api_party(r)),
+                        app->cfg.attachment_rate_per_minute, p);
 }
 
 enum sp_rc
@@ -528,6 +537,14 @@ sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p)
     return creates_limit(r, "ticket_create",
                          (struct sp_rate_window){60, cfg->ticket_rate_per_minute},
                          (struct sp_rate_window){86400, cfg->ticket_rate_per_day}, p);
+}
+
+enum sp_rc
+sp_api_ticket_reply_rate_limit(struct sp_req *r, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    return minute_limit(r, "ticket_reply", r->principal.sub,
+                        app->cfg.ticket_reply_rate_per_minute, p);
 }
 
 enum sp_rc

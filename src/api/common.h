@@ -214,6 +214,10 @@ enum sp_rc sp_api_attachment_rate_limit(struct sp_req *r, struct sp_problem *p);
  * counts against them (POST /support/tickets, a chat transfer to a
  * ticket). */
 enum sp_rc sp_api_ticket_rate_limit(struct sp_req *r, struct sp_problem *p);
+/* The reply limit of a customer (API.md §1: per minute, bucket
+ * ticket_reply:<sub>, all of their tickets together): each reply may mail
+ * the assigned agent, so a flood of replies is a flood of mail too. */
+enum sp_rc sp_api_ticket_reply_rate_limit(struct sp_req *r, struct sp_problem *p);
 /* The chat-session creation limits of a customer (API.md §1: per minute
  * and per hour, bucket chat_session:<sub>). */
 enum sp_rc sp_api_chat_session_rate_limit(struct sp_req *r, struct sp_problem *p);

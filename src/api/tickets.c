@@ -301,6 +301,10 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
 enum sp_rc
 sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
 {
+    /* API.md §1: every attempt counts, as a create's does (a refused one
+     * and a replay too), so every answer carries the RateLimit-* headers. */
+    if (sp_api_ticket_reply_rate_limit(r, p) != SP_OK)
+        return p->rc;
     struct reply_input in;
     if (public_id_param(r, &in.public_id, p) != SP_OK)
         return p->rc;

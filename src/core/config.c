@@ -79,6 +79,8 @@ static const struct sp_setting settings[] = {
      "tickets a customer may create per minute"},
     {"SUPPORT_TICKET_RATE_PER_DAY", INT(ticket_rate_per_day), "200", 1, 100000000,
      "tickets a customer may create per day"},
+    {"SUPPORT_TICKET_REPLY_RATE_PER_MINUTE", INT(ticket_reply_rate_per_minute), "30", 1, 1000000,
+     "replies a customer may post to their tickets per minute, all tickets together"},
     {"SUPPORT_AGENT_MAX_OPEN_TICKETS", INT(agent_max_open_tickets), "50", 1, 100000,
      "routing skips agents with this many open or in-progress tickets"},
     {"SUPPORT_CHAT_RATE_PER_MINUTE", INT(chat_rate_per_minute), "60", 1, 1000000,

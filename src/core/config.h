@@ -46,6 +46,7 @@ struct sp_config {
     char *pii_index_key;
     long  ticket_rate_per_minute;
     long  ticket_rate_per_day;
+    long  ticket_reply_rate_per_minute;
     long  agent_max_open_tickets;
     long  autoclose_days;
     long  dashboard_cache_ms;

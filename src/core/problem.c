@@ -100,9 +100,12 @@ sp_problem_field(struct sp_problem *p, const char *field, const char *code,
 bool
 sp_problem_refuses(const struct sp_problem *p, const char *field)
 {
-    for (size_t i = 0; i < p->nerrors; i++)
-        if (strcmp(p->errors[i].field, field) == 0)
+    size_t len = strlen(field);
+    for (size_t i = 0; i < p->nerrors; i++) {
+        const char *f = p->errors[i].field;
+        if (strncmp(f, field, len) == 0 && (f[len] == '\0' || f[len] == '['))
             return true;
+    }
     return false;
 }
 

@@ -70,8 +70,9 @@ enum sp_rc sp_problem_set(struct sp_problem *p, enum sp_rc rc, const char *code,
  * SP_PROBLEM_MESSAGE_MAX - 1 bytes). */
 void sp_problem_field(struct sp_problem *p, const char *field, const char *code,
                       const char *message);
-/* Whether p holds a field error on field (a check that would only say
- * it again is skipped). */
+/* Whether p holds a field error on field or on one of its items
+ * ("field[2]", sp_problem_check_items): a check that would only say it
+ * again is skipped. */
 bool sp_problem_refuses(const struct sp_problem *p, const char *field);
 /* The same with a printf-style message. */
 void sp_problem_fieldf(struct sp_problem *p, const char *field, const char *code,

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,10 +292,17 @@ const char *
 sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool size_given,
                     struct sp_problem *p)
 {
-    if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
+    /* The limit is in bytes whatever the characters (QA: 256 ASCII ones
+     * were "at most 255 characters", 258 bytes of UTF-8 "1 to 255
+     * bytes…", invalid): one code and one message for a name too long. */
+    if (in->filename != NULL && strlen(in->filename) > SP_ATTACHMENT_FILENAME_MAX)
+        sp_problem_fieldf(p, "filename", "too_long",
+                          "must be at most %d bytes of UTF-8 (a character outside ASCII takes"
+                          " 2 to 4)", SP_ATTACHMENT_FILENAME_MAX);
+    else if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
         sp_problem_field(p, "filename", "invalid",
-                         "must be 1 to 255 bytes of UTF-8 without control characters "
-                         "(bidirectional ones included), / or \\");
+                         "must be UTF-8 without control characters (bidirectional ones"
+                         " included), / or \\, and not . or ..");
     const char *type = in->content_type ? media_type(a, in->content_type) : NULL;
     if (in->content_type != NULL && (type == NULL || !type_allowed(in->allowed_types, type))) {
         char msg[SP_PROBLEM_MESSAGE_MAX];
@@ -611,17 +619,48 @@ sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, c
     return SP_OK;
 }
 
-/* Whether ids[0..n) could all name uploads: ids, none listed twice. */
 static bool
-ids_distinct(const char *const *ids, size_t n)
+any_id(const char *id)
 {
-    bool ok = true;
-    for (size_t i = 0; i < n; i++) {
-        ok = ok && sp_public_id_valid(ids[i]);
-        for (size_t j = 0; ok && j < i; j++)
-            ok = strcmp(ids[i], ids[j]) != 0;
-    }
-    return ok;
+    (void)id;
+    return true;   /* whether it names an upload is the lookup's to say */
+}
+
+/* An upload listed again is an error of that item, as a tag listed twice
+ * is (API.md §1), not an unknown one. The count is the field spec's. */
+static const struct sp_list_rule ids_rule = {
+    .field = "attachments",
+    .max = SIZE_MAX,
+    .ok = any_id,
+    .items = "attachments",
+    .bad_code = "unknown_attachment",
+    .bad = "is not an attachment id",
+    .duplicate = "lists an attachment already listed (ids are case-insensitive)",
+};
+
+/* How many ids of ids[0..n) repeat an earlier one (the callers made every
+ * id canonical, so one upload named in two cases is a repeat too). */
+static size_t
+repeats(const char *const *ids, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ids[i], ids[j]) == 0) {
+                k++;
+                break;
+            }
+    return k;
+}
+
+/* Whether ids[0..n) could all name uploads. */
+static bool
+ids_valid(const char *const *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!sp_public_id_valid(ids[i]))
+            return false;
+    return true;
 }
 
 static void
@@ -637,16 +676,19 @@ sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *cons
 {
     if (n == 0)
         return;
-    if (!ids_distinct(ids, n)) {
+    sp_problem_check_items(p, ctx->arena, &ids_rule, ids, n);
+    if (!ids_valid(ids, n)) {
         unknown_attachment(p);
         return;
     }
+    /* The ids the list repeats are counted once by the lookup: the
+     * distinct ones must all be usable. */
     const char *params[3] = {sp_db_text_array(ctx->arena, ids, n), owner.sub,
                              owner.staff ? "true" : "false"};
     struct sp_problem q;   /* a failed lookup leaves the 422 as it is */
     sp_problem_init(&q);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &usable_stmt, params, &q);
-    if (r != NULL && sp_db_int(r, 0, 0) != (long long)n)
+    if (r != NULL && sp_db_int(r, 0, 0) != (long long)(n - repeats(ids, n)))
         unknown_attachment(p);
 }
 
@@ -659,7 +701,13 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
     *json = "[]";
     if (n == 0)
         return SP_OK;
-    bool ok = ids_distinct(ids, n);
+    if (repeats(ids, n) > 0) {
+        /* A repeated id: reported with whatever else the list has wrong
+         * (its other ids looked up), as on the way to a 422. */
+        sp_attachments_check(ctx, owner, ids, n, p);
+        return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
+    }
+    bool ok = ids_valid(ids, n);
     if (ok) {
         const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
                                  sp_db_text_array(ctx->arena, ids, n), owner.sub,

@@ -72,7 +72,8 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
                                         const char *type);
 
 /* Adds a field error for each of in's metadata a create refuses:
- * filename invalid, content_type unsupported_type (the message names the
+ * filename too_long (over SP_ATTACHMENT_FILENAME_MAX bytes, in whatever
+ * characters) or invalid, content_type unsupported_type (the message names the
  * allowed types), size out_of_range. A NULL filename or content_type,
  * and the size unless size_given, are not looked at: a caller that could
  * not read them has reported them, and the others are still checked, so
@@ -148,9 +149,11 @@ enum sp_rc sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachme
  * clean, unattached uploads ids[0..n) of owner (its sub and its side:
  * a customer's uploads are never a staff member's) to message_id and
  * stores their metadata in the message; *json is that metadata (a JSON
- * array). Any id that is not such an upload of the caller (or listed
- * twice): 422 validation_failed with field error attachments
- * unknown_attachment. n = 0 changes nothing (*json "[]"). */
+ * array). Any id that is not such an upload of the caller: 422
+ * validation_failed with field error attachments unknown_attachment; an
+ * id listed again (ids canonical, sp_public_id_read): the item's error
+ * attachments[i] duplicate, with the other ids checked as
+ * sp_attachments_check does. n = 0 changes nothing (*json "[]"). */
 enum sp_rc sp_attachments_attach(struct sp_ctx *ctx, struct sp_party owner,
                                  const char *const *ids, size_t n, long long message_id,
                                  const char **json, struct sp_problem *p);
@@ -173,7 +176,8 @@ enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, struct sp_party owner,
 /* Only on the way to a 422 (p already holds the body's field errors):
  * whether sp_attachments_attach would take ids[0..n) of owner, asked
  * without attaching; when not, p gets the field error attachments
- * unknown_attachment too, so one 422 lists it with the rest (API.md §1).
+ * unknown_attachment too (and attachments[i] duplicate for an id listed
+ * again), so one 422 lists it with the rest (API.md §1).
  * A lookup that fails adds nothing: the 422 stands, the write says it on
  * the next try. n = 0 adds nothing. */
 void sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,

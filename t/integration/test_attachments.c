@@ -16,6 +16,7 @@
  */
 #include "attachment_harness.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -78,6 +79,9 @@ START_TEST(create_validates_name_type_and_size)
     r = sp_t_post_json("/support/attachments", c.token,
                        "{\"filename\":\"a/b.png\",\"content_type\":\"image/png\",\"size\":10}");
     sp_t_assert_invalid(r, "filename", "invalid");
+    ck_assert_str_eq(sp_t_invalid_message(r, "filename"),
+                     "must be UTF-8 without control characters (bidirectional ones included),"
+                     " / or \\, and not . or ..");
     sp_t_resp_free(r);
     /* Bidirectional controls reorder what is shown: "photo\u202eFIG.html"
      * shows as "photolmth.GIF". */
@@ -92,6 +96,27 @@ START_TEST(create_validates_name_type_and_size)
         sp_t_assert_invalid(r, "filename", "invalid");
         sp_t_resp_free(r);
     }
+    /* The limit is 255 bytes, said so in one code whatever the characters
+     * (QA: 256 ASCII ones were "at most 255 characters", 129 "é" — 258
+     * bytes — "1 to 255 bytes …", invalid); 255 bytes pass (1 + 125 × 2 + 4). */
+    const char *const too_long[] = {sp_t_repeat("a", 256), sp_t_repeat("\u00e9", 129),
+                                    sp_t_fmt("%s.png", sp_t_repeat("\u00e9", 126))};
+    for (size_t i = 0; i < sizeof(too_long) / sizeof(too_long[0]); i++) {
+        r = sp_t_post_json("/support/attachments", c.token,
+                           sp_t_fmt("{\"filename\":\"%s\",\"content_type\":\"image/png\","
+                                    "\"size\":10}", too_long[i]));
+        sp_t_assert_invalid(r, "filename", "too_long");
+        ck_assert_str_eq(sp_t_invalid_message(r, "filename"),
+                         "must be at most 255 bytes of UTF-8 (a character outside ASCII takes"
+                         " 2 to 4)");
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        sp_t_resp_free(r);
+    }
+    r = sp_t_post_json("/support/attachments", c.token,
+                       sp_t_fmt("{\"filename\":\"a%s.png\",\"content_type\":\"image/png\","
+                                "\"size\":10}", sp_t_repeat("\u00e9", 125)));
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
     r = sp_t_post_json("/support/attachments", c.token,
                        "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
                        "\"size\":26214401}");
@@ -474,7 +499,8 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     struct sp_t_resp *r = sp_t_post_json(
         sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
         sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}", sp_t_jq(mine), sp_t_jq(mine)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[1]", "duplicate");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
     sp_t_resp_free(r);
     /* With another field's error the list is checked by the same rules in
      * the one 422 (API.md §1): a pending upload is refused, the clean one
@@ -508,6 +534,77 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     sp_t_resp_free(r);
     r = sp_t_get(sp_t_fmt("/support/attachments/%s", agents), other.token);
     sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* id in lower case: the same upload (public ids are case-insensitive). */
+static const char *
+lower(const char *id)
+{
+    char *out = (char *)sp_t_fmt("%s", id);
+    for (char *c = out; *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return out;
+}
+
+/* QA: an upload listed twice (in one case or two) was 422
+ * unknown_attachment, "not a clean, unattached upload of yours", which it
+ * is. It is the item's error, attachments[1] duplicate, as a tag listed
+ * twice is, alongside the body's errors and the list's other faults, on
+ * a create, a customer's reply and an agent's; nothing is attached. */
+START_TEST(an_upload_listed_twice_is_a_duplicate_item)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "twice");
+    const char *mine = sp_t_attachment_clean_png(c.token);
+    const char *twice = sp_t_fmt("%s,%s", sp_t_jq(mine), sp_t_jq(lower(mine)));
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/tickets", c.token,
+        sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"attachments\":[%s]}", twice));
+    sp_t_assert_invalid(r, "attachments[1]", "duplicate");
+    ck_assert_str_eq(sp_t_invalid_message(r, "attachments[1]"),
+                     "lists an attachment already listed (ids are case-insensitive)");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    /* With the body's error, and another id that is no upload of theirs. */
+    const char *path = sp_t_fmt("/support/tickets/%s/messages", pid);
+    r = sp_t_post_json(path, c.token,
+                       sp_t_fmt("{\"body\":\"<script>x</script>\",\"attachments\":[%s,%s]}",
+                                twice, sp_t_jq("NOSUCHID1234")));
+    sp_t_assert_invalid(r, "body", "empty");
+    sp_t_assert_invalid(r, "attachments[1]", "duplicate");
+    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    ck_assert_uint_eq(sp_t_error_count(r), 3);
+    sp_t_resp_free(r);
+    /* A valid body: the write refuses the list, the other ids looked up. */
+    const char *lists[] = {twice, sp_t_fmt("%s,%s,%s", twice, sp_t_jq("NOSUCHID1234"),
+                                           sp_t_jq(mine))};
+    for (size_t i = 0; i < 2; i++) {
+        r = sp_t_post_json(path, c.token,
+                           sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", lists[i]));
+        sp_t_assert_invalid(r, "attachments[1]", "duplicate");
+        if (i == 1) {
+            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_assert_invalid(r, "attachments[3]", "duplicate");
+        }
+        ck_assert_uint_eq(sp_t_error_count(r), 1 + 2 * i);
+        sp_t_resp_free(r);
+    }
+    const char *agents = sp_t_attachment_clean_png(agent.token);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
+                       sp_t_fmt("{\"body\":\"here\",\"attachments\":[%s,%s]}",
+                                sp_t_jq(lower(agents)), sp_t_jq(agents)));
+    sp_t_assert_invalid(r, "attachments[1]", "duplicate");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id IN ('%s', '%s')"
+                              " AND message_id IS NULL", mine, agents), "2");
+    /* Listed once, each is taken. */
+    r = sp_t_post_json(path, c.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(lower(mine))));
+    sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
 }
 END_TEST
@@ -864,6 +961,7 @@ main(void)
     tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);
     tcase_add_test(tc, screenshot_on_a_ticket_reaches_the_agent);
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
+    tcase_add_test(tc, an_upload_listed_twice_is_a_duplicate_item);
     tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);
     tcase_add_test(tc, creates_are_rate_limited_per_user);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);

@@ -7,7 +7,9 @@
  * counts, a refused one (400, 415, 422) and a replay too; a create over a
  * limit is 429 rate_limited with Retry-After and creates nothing; other
  * customers are unaffected; Retry-After counts to the window's edge, past
- * which a new window starts empty.
+ * which a new window starts empty. A customer's replies have a minute
+ * limit of their own (30, all of their tickets together), counted the same
+ * way.
  */
 #include "harness.h"
 
@@ -216,6 +218,72 @@ START_TEST(refused_and_replayed_creates_count_and_carry_the_ratelimit_headers)
 }
 END_TEST
 
+#define REPLIES_PER_MINUTE 30
+
+static struct sp_t_resp *
+reply(const struct sp_t_user *u, const char *ticket, const char *const *headers)
+{
+    return sp_t_request("POST", sp_t_fmt("/support/tickets/%s/messages", ticket), u->token,
+                        SP_T_JSON, "{\"body\":\"more\"}", headers);
+}
+
+/* QA: 80 replies in a second were all stored, each mailing the assigned
+ * agent. The 31st reply in a minute is refused on any of the customer's
+ * tickets, stores nothing and tells no one; a refused reply and a replay
+ * count as attempts (as creates do); creates and other customers are
+ * counted apart. */
+START_TEST(the_31st_reply_in_a_minute_is_429_and_mails_no_one)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "replies");
+    const char *other = sp_t_ticket_create(&u, "more replies");
+    const char *agent = sp_t_db_agent_new();
+    sp_t_db_ticket_assign(id, agent);
+    struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/tickets/%s/messages", id),
+                                       u.token, SP_T_JSON, "{\"body\":\"\"}", NULL);
+    sp_t_assert_invalid(r, "body", NULL);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), REPLIES_PER_MINUTE - 1);
+    sp_t_resp_free(r);
+    const char *const hdr[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("k")), NULL};
+    for (int i = 1; i < REPLIES_PER_MINUTE; i++) {
+        /* 1 and its replay 2 to the assigned ticket, then odd to it, even to the other. */
+        r = reply(&u, i <= 2 || i % 2 ? id : other, i <= 2 ? hdr : NULL);
+        sp_t_assert_json(r, 201);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Limit"), REPLIES_PER_MINUTE);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), REPLIES_PER_MINUTE - 1 - i);
+        long reset = sp_t_header_num(r, "RateLimit-Reset");
+        ck_assert_msg(reset >= 1 && reset <= 60, "RateLimit-Reset %ld not in 1..60", reset);
+        sp_t_resp_free(r);
+    }
+    long mails = sp_t_db_outbox_count(id, "notification", "ticket.customer_replied", "agent",
+                                      agent);
+    ck_assert_int_eq(mails, 15);
+    for (int i = 0; i < 2; i++) {
+        r = reply(&u, i ? other : id, NULL);
+        sp_t_assert_problem(r, 429, "rate_limited");
+        long retry = sp_t_header_num(r, "Retry-After");
+        ck_assert_msg(retry >= 1 && retry <= 60, "Retry-After %ld not in 1..60", retry);
+        ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), 0);
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(sp_t_db_outbox_count(id, "notification", "ticket.customer_replied", "agent",
+                                          agent), mails);
+    /* 29 answered replies, one of them a replay: 28 stored. */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_messages m"
+                              " JOIN support_tickets t ON t.id = m.ticket_id"
+                              " WHERE t.customer_id = '%s' AND m.body = 'more'", u.sub),
+                     "28");
+    /* Creating a ticket is counted apart, and so is another customer. */
+    sp_t_ticket_create(&u, "not a reply");
+    struct sp_t_user v = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = reply(&v, sp_t_ticket_create(&v, "theirs"), NULL);
+    sp_t_assert_json(r, 201);
+    ck_assert_int_eq(sp_t_header_num(r, "RateLimit-Remaining"), REPLIES_PER_MINUTE - 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 rate_limit_suite(void)
 {
@@ -226,6 +294,7 @@ rate_limit_suite(void)
     tcase_add_test(tc, concurrent_creates_of_one_customer_get_exactly_the_limit);
     tcase_add_test(tc, the_daily_limit_applies_with_its_own_reset);
     tcase_add_test(tc, refused_and_replayed_creates_count_and_carry_the_ratelimit_headers);
+    tcase_add_test(tc, the_31st_reply_in_a_minute_is_429_and_mails_no_one);
     return s;
 }
 

@@ -204,6 +204,12 @@ START_TEST(problem_refuses_only_the_fields_it_lists)
     ck_assert(sp_problem_refuses(&prob, "limit"));
     ck_assert(!sp_problem_refuses(&prob, "attachments"));
     ck_assert(!sp_problem_refuses(&prob, "bod"));
+    /* An item's error refuses its list (a second check of the list would
+     * say it again), and only its own list. */
+    sp_problem_field(&prob, "attachments[1]", "duplicate", "listed already");
+    ck_assert(sp_problem_refuses(&prob, "attachments"));
+    ck_assert(!sp_problem_refuses(&prob, "attachment"));
+    ck_assert(!sp_problem_refuses(&prob, "attachments[1"));
 }
 END_TEST
 
