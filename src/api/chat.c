@@ -329,12 +329,15 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;   /* its agent's freed place */
     bool changed;
     if (sp_chat_close(&ctx, s.public_id, NULL, &s, &changed, p) != SP_OK)
         return p->rc;
     if (changed) {
         publish_system(r, s.public_id, "closed", NULL);
         sp_chat_access_revoke_session(s.public_id);
+        sp_chat_access_publish_joins(&ctx, &joins);
     }
     return respond_session(r, &s);
 }
@@ -436,6 +439,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     }
     struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;   /* the chats the agent handed away from takes */
     if (v[T_TO].i == 1) {
         if (customer)
             return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
@@ -447,6 +452,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                        &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
         /* The agent handed away stops listening now, not at reconnect. */
         sp_chat_access_revoke_agents(&ctx, s.public_id, s.assigned_agent_id);
+        sp_chat_access_publish_joins(&ctx, &joins);
         return respond_session(r, &s);
     }
     /* A customer's transfer makes a ticket: it counts against the
@@ -464,7 +470,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                         customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)
-        sp_api_chat_became_ticket(r, s.public_id, t.public_id);
+        sp_api_chat_became_ticket(r, s.public_id, t.public_id, &joins);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
                                                                       : "/support/agent/tickets/%s",
                                                    t.public_id));
