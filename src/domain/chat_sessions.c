@@ -601,6 +601,42 @@ static struct sp_stmt transfer_lock_stmt = SP_STMT(
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
 
+/* A transfer to agent_id, named by the caller: say what is wrong with
+ * them, not that nobody else is free (QA). */
+static enum sp_rc
+named_agent_free(struct sp_ctx *ctx, long long agent_id, long long current,
+                 struct sp_problem *p)
+{
+    bool room, known;
+    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
+        return p->rc;
+    if (!known) {
+        sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
+        return SP_INVALID;
+    }
+    if (agent_id == current)
+        return sp_problem_set(p, SP_CONFLICT, "already_assigned",
+                              "the chat is already assigned to agent %lld", agent_id);
+    if (!room)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "agent %lld is away or at max_concurrent_chats", agent_id);
+    return SP_OK;
+}
+
+/* Routing found nobody else for the transfer of the chat r locked. A
+ * skill category's chat goes only to agents with its skill: free agents
+ * without it are no answer, and the detail says so (QA). */
+static enum sp_rc
+nobody_free(const PGresult *r, struct sp_problem *p)
+{
+    const char *routing = sp_db_str(r, 0, TL_ROUTING), *skill = sp_db_str(r, 0, TL_SKILL);
+    if (routing != NULL && strcmp(routing, "skill") == 0 && skill != NULL)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "no other free agent has the category's skill \"%s\"", skill);
+    return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                          "no other agent is free (away or at max_concurrent_chats)");
+}
+
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
@@ -617,26 +653,11 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
         if (sp_route_chat(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),
                           sp_db_str(r, 0, TL_SKILL), current, &agent_id, p) != SP_OK)
             return p->rc;
-    } else {
-        bool room, known;
-        if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
-            return p->rc;
-        if (!known) {
-            sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
-            return SP_INVALID;
-        }
-        /* A named agent: say what is wrong with them, not that nobody
-         * else is free (QA). */
-        if (agent_id == current)
-            return sp_problem_set(p, SP_CONFLICT, "already_assigned",
-                                  "the chat is already assigned to agent %lld", agent_id);
-        if (!room)
-            return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                                  "agent %lld is away or at max_concurrent_chats", agent_id);
+    } else if (named_agent_free(ctx, agent_id, current, p) != SP_OK) {
+        return p->rc;
     }
     if (agent_id == 0 || agent_id == current)
-        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                              "no other agent is free (away or at max_concurrent_chats)");
+        return nobody_free(r, p);
     if (assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, p) != SP_OK)
         return p->rc;
     /* The agent it was taken from has a free place (API.md §7). */

@@ -2339,10 +2339,14 @@ START_TEST(transfer_in_a_skill_category_goes_to_another_agent_with_the_skill)
     sp_t_resp_free(r);
     ck_assert_int_eq(db_system_events(s.id, "transferred"), 1);
 
-    /* The other agent with the skill away: nobody else to take it. */
+    /* The other agent with the skill away: nobody else to take it. QA:
+     * "no other agent is free" while `plain` was free misled; the detail
+     * says that no free agent has the skill. */
     agent_patch(a, "{\"status\":\"away\"}");
     r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("no other free agent has the category's skill \"%s\"", skill));
     sp_t_resp_free(r);
     agent_patch(a, "{\"status\":\"active\"}");
     r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
