@@ -33,11 +33,14 @@
 
 /* --- rendering -------------------------------------------------------------- */
 
-/* The session's members, into the object the caller opened. */
+/* The session's members, into the object the caller opened; staff (an
+ * agent, an admin) also see whose chat it is, as in their queue. */
 static void
-session_members(struct sp_jw *w, const struct sp_chat_session *s)
+session_members(struct sp_jw *w, const struct sp_chat_session *s, bool staff)
 {
     sp_jw_kstr(w, "session_id", s->public_id);
+    if (staff)
+        sp_jw_kstr(w, "customer_id", s->customer_id);
     sp_jw_kstr(w, "status", s->status);
     sp_jw_kstr(w, "category", s->category);
     sp_jw_kint_or_null(w, "assigned_agent_id", s->assigned_agent_id);
@@ -97,7 +100,7 @@ render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session 
 {
     struct sp_jw w;
     sp_jw_begin_object(&w, b);
-    session_members(&w, s);
+    session_members(&w, s, false);   /* the customer's own answer */
     sp_jw_kstr(&w, "session_token", token);
     const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s->public_id,
                                          token);
@@ -219,7 +222,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_jw *w = sp_api_object(r);
-    session_members(w, &s);
+    session_members(w, &s, r->principal.role != SP_ROLE_CUSTOMER);
     sp_jw_karray(w, "messages");
     for (size_t i = 0; i < n; i++) {
         msgs[i].session_public_id = s.public_id;
@@ -318,7 +321,7 @@ static enum sp_rc
 respond_session(struct sp_req *r, const struct sp_chat_session *s)
 {
     struct sp_jw *w = sp_api_object(r);
-    session_members(w, s);
+    session_members(w, s, r->principal.role != SP_ROLE_CUSTOMER);
     return sp_api_send(r, 200, w);
 }
 
@@ -360,8 +363,7 @@ write_queued(struct sp_jw *w, const void *item)
 {
     const struct sp_chat_session *s = item;
     sp_jw_object(w);
-    session_members(w, s);
-    sp_jw_kstr(w, "customer_id", s->customer_id);
+    session_members(w, s, true);
     sp_jw_end(w);
 }
 

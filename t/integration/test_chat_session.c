@@ -1808,6 +1808,48 @@ START_TEST(two_agents_freed_at_once_never_share_a_waiting_chat)
 }
 END_TEST
 
+/* QA: the staff's view of a session lacked the customer_id their queue
+ * items carry. GET as the agent and as an admin, the 200 of accept and of
+ * a transfer to an agent name the customer; the customer's own views
+ * (create, GET, close) never carry it. */
+START_TEST(staff_views_of_a_session_name_its_customer)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua, ub;
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    (void)agent_new(NULL, NULL, &ua);
+    int64_t b = agent_new(NULL, NULL, &ub);
+    struct sp_t_resp *r = create_raw(&c, sp_t_fmt("{\"category\":%s}", sp_t_jq(category_manual())));
+    sp_t_assert_json(r, 201);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+
+    r = chat_accept(&ua, id);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+    sp_t_resp_free(r);
+    const struct sp_t_user *staff[2] = {&ua, &admin};
+    for (int i = 0; i < 2; i++) {
+        r = session_get(staff[i], id, NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+        sp_t_resp_free(r);
+    }
+    r = session_get(&c, id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    sp_t_resp_free(r);
+    r = transfer(&ua, id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+    sp_t_resp_free(r);
+    r = chat_close(&c, id);
+    sp_t_assert_json(r, 200);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* An agent's message on a ticket (json: body, is_internal); asserts 201. */
 static void
 agent_message(const struct sp_t_user *a, const char *ticket, const char *json)
@@ -2820,6 +2862,7 @@ chat_session_suite(void)
     tcase_add_test(tc, a_freed_agent_takes_no_chat_routing_would_not_give_it);
     tcase_add_test(tc, a_chat_transferred_away_hands_its_agent_a_waiting_one);
     tcase_add_test(tc, two_agents_freed_at_once_never_share_a_waiting_chat);
+    tcase_add_test(tc, staff_views_of_a_session_name_its_customer);
     return s;
 }
 
