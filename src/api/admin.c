@@ -20,6 +20,8 @@
 #include "core/tier.h"
 #include "domain/agents.h"
 #include "domain/categories.h"
+#include "domain/chat_access.h"
+#include "domain/chat_sessions.h"
 #include "domain/rule_store.h"
 #include "domain/rules.h"
 #include "domain/sla.h"
@@ -163,6 +165,7 @@ read_fields(struct sp_req *r, const struct resource *res, long long id, struct s
 struct create_input {
     const struct sp_admin_store *store;
     const struct sp_table_value *values;
+    struct sp_chat_joins joins;   /* out: the chats a new agent took */
 };
 
 /* The create step, in the create protocol's transaction (API.md §1:
@@ -172,8 +175,9 @@ static enum sp_rc
 create_row(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
            struct sp_problem *p)
 {
-    const struct create_input *in = input;
+    struct create_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
+    ctx.chat_joins = &in->joins;
     struct sp_table_row row;
     if (sp_admin_store_create(&ctx, in->store, in->values, &row, p) != SP_OK)
         return p->rc;
@@ -197,17 +201,25 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     struct sp_table_value *f = sp_arena_calloc(r->arena, res->nfields, sizeof(*f));
     if (read_fields(r, res, id, v, f, p) == NULL)
         return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
     if (create) {
-        struct create_input in = {res->store, f};
-        return sp_api_create(r, create_row, &in, p);
+        struct create_input in = {res->store, f, {0}};
+        enum sp_rc rc = sp_api_create(r, create_row, &in, p);
+        if (rc == SP_OK)
+            sp_chat_access_publish_joins(&ctx, &in.joins);
+        return rc;
     }
     long long if_match;
     if (sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
+    /* An agent back to work (or taking more chats) takes waiting chats,
+     * which hear that it joined after the commit (API.md §7). */
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;
     struct sp_table_row row;
     if (sp_admin_store_patch(&ctx, res->store, id, f, if_match, &row, p) != SP_OK)
         return p->rc;
+    sp_chat_access_publish_joins(&ctx, &joins);
     return respond_row(r, &row);
 }
 

@@ -19,6 +19,8 @@
 #include "core/rfc3339.h"
 #include "domain/agents.h"
 #include "domain/attachments.h"
+#include "domain/chat_access.h"
+#include "domain/chat_sessions.h"
 #include "domain/dashboard.h"
 #include "domain/queue.h"
 #include "domain/ticket_work.h"
@@ -461,8 +463,11 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
         .display_name = name,
     };
     struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;   /* back to work: the waiting chats it took */
     if (sp_agent_update_self(&ctx, r->principal.sub, &u, &me, p) != SP_OK)
         return p->rc;
+    sp_chat_access_publish_joins(&ctx, &joins);
     return respond_agent(r, &me);
 }
 

@@ -33,11 +33,14 @@
 
 /* --- rendering -------------------------------------------------------------- */
 
-/* The session's members, into the object the caller opened. */
+/* The session's members, into the object the caller opened; staff (an
+ * agent, an admin) also see whose chat it is, as in their queue. */
 static void
-session_members(struct sp_jw *w, const struct sp_chat_session *s)
+session_members(struct sp_jw *w, const struct sp_chat_session *s, bool staff)
 {
     sp_jw_kstr(w, "session_id", s->public_id);
+    if (staff)
+        sp_jw_kstr(w, "customer_id", s->customer_id);
     sp_jw_kstr(w, "status", s->status);
     sp_jw_kstr(w, "category", s->category);
     sp_jw_kint_or_null(w, "assigned_agent_id", s->assigned_agent_id);
@@ -97,7 +100,7 @@ render_created(struct sp_req *r, struct sp_buf *b, const struct sp_chat_session 
 {
     struct sp_jw w;
     sp_jw_begin_object(&w, b);
-    session_members(&w, s);
+    session_members(&w, s, false);   /* the customer's own answer */
     sp_jw_kstr(&w, "session_token", token);
     const char *query = sp_arena_sprintf(r->arena, "session_id=%s&session_token=%s", s->public_id,
                                          token);
@@ -219,7 +222,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &n, &next, p) != SP_OK)
         return p->rc;
     struct sp_jw *w = sp_api_object(r);
-    session_members(w, &s);
+    session_members(w, &s, r->principal.role != SP_ROLE_CUSTOMER);
     sp_jw_karray(w, "messages");
     for (size_t i = 0; i < n; i++) {
         msgs[i].session_public_id = s.public_id;
@@ -318,7 +321,7 @@ static enum sp_rc
 respond_session(struct sp_req *r, const struct sp_chat_session *s)
 {
     struct sp_jw *w = sp_api_object(r);
-    session_members(w, s);
+    session_members(w, s, r->principal.role != SP_ROLE_CUSTOMER);
     return sp_api_send(r, 200, w);
 }
 
@@ -329,12 +332,15 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;   /* its agent's freed place */
     bool changed;
     if (sp_chat_close(&ctx, s.public_id, NULL, &s, &changed, p) != SP_OK)
         return p->rc;
     if (changed) {
         publish_system(r, s.public_id, "closed", NULL);
         sp_chat_access_revoke_session(s.public_id);
+        sp_chat_access_publish_joins(&ctx, &joins);
     }
     return respond_session(r, &s);
 }
@@ -357,8 +363,7 @@ write_queued(struct sp_jw *w, const void *item)
 {
     const struct sp_chat_session *s = item;
     sp_jw_object(w);
-    session_members(w, s);
-    sp_jw_kstr(w, "customer_id", s->customer_id);
+    session_members(w, s, true);
     sp_jw_end(w);
 }
 
@@ -436,6 +441,8 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     }
     struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_joins joins = {0};
+    ctx.chat_joins = &joins;   /* the chats the agent handed away from takes */
     if (v[T_TO].i == 1) {
         if (customer)
             return sp_problem_set(p, SP_FORBIDDEN, "forbidden",
@@ -447,6 +454,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                        &(struct sp_chat_system_extra){.agent_id = s.assigned_agent_id});
         /* The agent handed away stops listening now, not at reconnect. */
         sp_chat_access_revoke_agents(&ctx, s.public_id, s.assigned_agent_id);
+        sp_chat_access_publish_joins(&ctx, &joins);
         return respond_session(r, &s);
     }
     /* A customer's transfer makes a ticket: it counts against the
@@ -464,7 +472,7 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
                         customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)
-        sp_api_chat_became_ticket(r, s.public_id, t.public_id);
+        sp_api_chat_became_ticket(r, s.public_id, t.public_id, &joins);
     sp_resp_header(r, "Location", sp_arena_sprintf(r->arena, customer ? "/support/tickets/%s"
                                                                       : "/support/agent/tickets/%s",
                                                    t.public_id));

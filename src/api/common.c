@@ -757,11 +757,13 @@ sp_api_chat_for_caller(struct sp_req *r, const char *public_id, struct sp_chat_s
 }
 
 void
-sp_api_chat_became_ticket(struct sp_req *r, const char *session_id, const char *ticket_public_id)
+sp_api_chat_became_ticket(struct sp_req *r, const char *session_id, const char *ticket_public_id,
+                          const struct sp_chat_joins *joins)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     sp_chat_access_publish_system(&ctx, session_id, "ticket_created",
                                   &(struct sp_chat_system_extra){.ticket_id = ticket_public_id});
     sp_chat_access_publish_system(&ctx, session_id, "closed", NULL);
     sp_chat_access_revoke_session(session_id);
+    sp_chat_access_publish_joins(&ctx, joins);
 }

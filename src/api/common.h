@@ -278,9 +278,12 @@ enum sp_rc sp_api_chat_for_caller(struct sp_req *r, const char *public_id,
 
 /* Chat session_id continues as ticket ticket_public_id and has ended
  * (committed): its subscribers hear where it continues and that it
- * closed, then are disconnected (API.md §7). */
+ * closed, then are disconnected (API.md §7); then the chats its agent's
+ * freed place went to (joins, the command's ctx.chat_joins) hear that
+ * the agent joined. */
+struct sp_chat_joins;
 void sp_api_chat_became_ticket(struct sp_req *r, const char *session_id,
-                               const char *ticket_public_id);
+                               const char *ticket_public_id, const struct sp_chat_joins *joins);
 
 /* The customer caller's contact from their JWT claims (name, email,
  * phone, tier), sealed for support_contacts: what a ticket or a chat

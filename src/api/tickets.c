@@ -75,6 +75,7 @@ struct create_input {
     struct sp_api_attachments attachments;   /* for the first message */
     const char *chat;                        /* chat_session_id: its public id, or NULL */
     const char *chat_ticket;                 /* out: the ticket the chat now continues as */
+    struct sp_chat_joins joins;              /* out: chats routed to the chat's agent */
 };
 
 static enum sp_rc
@@ -83,6 +84,7 @@ create_ticket(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_
 {
     struct create_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
+    ctx.chat_joins = &in->joins;
     struct sp_ticket t;
     const struct sp_api_attachments *at = &in->attachments;
     in->chat_ticket = NULL;
@@ -165,7 +167,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     }
     /* The chat's subscribers hear where it continues, after the commit. */
     if (in.chat_ticket != NULL)
-        sp_api_chat_became_ticket(r, in.chat, in.chat_ticket);
+        sp_api_chat_became_ticket(r, in.chat, in.chat_ticket, &in.joins);
     return SP_OK;
 }
 

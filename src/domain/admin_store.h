@@ -34,6 +34,10 @@ struct sp_admin_store {
      * write answers 404). */
     enum sp_rc (*check_row)(struct sp_ctx *ctx, long long id,
                             const struct sp_table_value *values, struct sp_problem *p);
+    /* What the module does once row id is written (created or patched),
+     * in the write's transaction (e.g. an agent freed takes waiting
+     * chats); NULL: nothing, and a patch needs no transaction. */
+    enum sp_rc (*after_write)(struct sp_ctx *ctx, long long id, struct sp_problem *p);
 };
 
 /* By id, after `after`; rows as JSON (API.md §6). */

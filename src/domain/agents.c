@@ -10,6 +10,7 @@
 #include "core/ascii.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/chat_sessions.h"
 #include "domain/ticket_subject.h"
 
 #define AGENT_COLS SP_AGENT_COLS
@@ -116,7 +117,10 @@ const struct sp_admin_store sp_agent_store = {{
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false, NULL};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false, NULL,
+    /* back to work, or taking more chats: the waiting ones it may take
+     * are its own at once (API.md §7) */
+    sp_chat_route_waiting};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -170,6 +174,18 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
         u->has_display_name ? "true" : "false", u->display_name,
     };
-    return sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out,
-                     p);
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return p->rc;
+    /* Back to work, or taking more chats: the waiting chats the agent may
+     * take are theirs at once (API.md §7), stamping last_assigned_at, so
+     * the row is read again. */
+    if (sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out, p) !=
+            SP_OK ||
+        sp_chat_route_waiting(ctx, out->id, p) != SP_OK ||
+        sp_agent_get(ctx, out->id, out, p) != SP_OK ||
+        sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return p->rc;
+    }
+    return SP_OK;
 }

@@ -189,3 +189,11 @@ sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id, const 
         x.stored = &m;
     sp_chat_bus_system(ctx->arena, session_id, event, &x);
 }
+
+void
+sp_chat_access_publish_joins(struct sp_ctx *ctx, const struct sp_chat_joins *joins)
+{
+    for (const struct sp_chat_join *j = joins->first; j != NULL; j = j->next)
+        sp_chat_access_publish_system(ctx, j->public_id, "agent_joined",
+                                      &(struct sp_chat_system_extra){.agent_id = j->agent_id});
+}

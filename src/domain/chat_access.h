@@ -78,4 +78,10 @@ void sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id);
 void sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id,
                                    const char *event, const struct sp_chat_system_extra *extra);
 
+/* The agent_joined frame of each chat a command noted in its
+ * ctx->chat_joins (routed to an agent who became free; chat_sessions.h),
+ * after it committed, as sp_chat_access_publish_system publishes one. */
+struct sp_chat_joins;
+void sp_chat_access_publish_joins(struct sp_ctx *ctx, const struct sp_chat_joins *joins);
+
 #endif

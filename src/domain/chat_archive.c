@@ -27,9 +27,11 @@ static struct sp_stmt candidates_stmt = SP_STMT_READ(
     3);
 
 /* Tells the session's subscribers, after commit: the ticket it became,
- * then that it closed. */
+ * then that it closed; then the chats its agent's freed place went to
+ * (joins), that the agent joined. */
 static void
-announce(struct sp_ctx *ctx, const char *public_id, bool converted)
+announce(struct sp_ctx *ctx, const char *public_id, bool converted,
+         const struct sp_chat_joins *joins)
 {
     if (converted) {
         struct sp_chat_session s;
@@ -42,6 +44,7 @@ announce(struct sp_ctx *ctx, const char *public_id, bool converted)
     }
     sp_chat_access_publish_system(ctx, public_id, "closed", NULL);
     sp_chat_access_revoke_session(public_id);
+    sp_chat_access_publish_joins(ctx, joins);
 }
 
 /* One pass over the candidates: what it runs in and what it counted. */
@@ -63,6 +66,8 @@ archive_session(struct pass *ps, long long id, const char *public_id)
     struct sp_problem one;
     sp_problem_init(&one);
     bool archived = false, converted = false;
+    struct sp_chat_joins joins = {0};
+    ps->ctx.chat_joins = &joins;
     bool ok = sp_db_begin(db, work, &one) == SP_OK &&
               sp_chat_archive_one(&ps->ctx, id, ps->now_ms, ps->idle_before_ms, &archived,
                                   &converted, &one) == SP_OK;
@@ -70,6 +75,7 @@ archive_session(struct pass *ps, long long id, const char *public_id)
         ok = sp_db_commit(db, work, &one) == SP_OK;
     else
         sp_db_rollback(db, work);
+    ps->ctx.chat_joins = NULL;   /* joins is this call's */
     if (!ok) {
         ps->n->errors++;
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "chat_archive_failed");
@@ -85,7 +91,7 @@ archive_session(struct pass *ps, long long id, const char *public_id)
     ps->n->closed++;
     ps->n->converted += converted;
     if (!ps->dry_run)
-        announce(&ps->ctx, public_id, converted);
+        announce(&ps->ctx, public_id, converted, &joins);
 }
 
 enum sp_rc

@@ -197,14 +197,37 @@ assign(struct sp_ctx *ctx, const char *session_id, long long agent_id, enum assi
     return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
 
+enum sp_rc
+sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    struct sp_waiting_chat *w;
+    size_t n;
+    if (sp_route_chat_waiting(ctx, agent_id, &w, &n, p) != SP_OK)
+        return p->rc;
+    for (size_t i = 0; i < n; i++) {
+        /* The assignment of a chat routed at its creation (sp_chat_create). */
+        if (assign(ctx, w[i].id, agent_id, AGENT_JOINED, p) != SP_OK)
+            return p->rc;
+        if (ctx->chat_joins == NULL)
+            continue;
+        struct sp_chat_join *j = sp_arena_alloc(ctx->arena, sizeof(*j));
+        *j = (struct sp_chat_join){w[i].public_id, agent_id, ctx->chat_joins->first};
+        ctx->chat_joins->first = j;
+    }
+    return SP_OK;
+}
+
+/* Answers the agent the chat was with (0: none; no row: it was closed). */
 static struct sp_stmt close_stmt = SP_STMT(
     "chat_close",
     "WITH u AS ("
     "  UPDATE support_chat_sessions SET status = 'closed', ended_at = now(), updated_at = now()"
-    "  WHERE id = $1::bigint AND status <> 'closed' RETURNING id"
-    ")"
-    " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
-    " SELECT id, 'system', 'The chat was closed.', jsonb_build_object('event', 'closed') FROM u",
+    "  WHERE id = $1::bigint AND status <> 'closed' RETURNING id, assigned_agent_id"
+    "), m AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    "  SELECT id, 'system', 'The chat was closed.', jsonb_build_object('event', 'closed')"
+    "  FROM u"
+    ") SELECT coalesce(assigned_agent_id, 0) FROM u",
     1);
 
 static struct sp_stmt list_stmt = SP_STMT_READ(
@@ -523,7 +546,13 @@ enum sp_rc
 sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", session_id)};
-    return sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p) == NULL ? p->rc : SP_OK;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    /* Its agent has a free place now: the oldest waiting chat they may
+     * take is theirs at once (API.md §7). */
+    long long agent = PQntuples(r) == 1 ? sp_db_int(r, 0, 0) : 0;
+    return agent != 0 ? sp_chat_route_waiting(ctx, agent, p) : SP_OK;
 }
 
 static enum sp_rc
@@ -577,6 +606,42 @@ static struct sp_stmt transfer_lock_stmt = SP_STMT(
     " WHERE s.public_id = $1 FOR UPDATE OF s",
     1);
 
+/* A transfer to agent_id, named by the caller: say what is wrong with
+ * them, not that nobody else is free (QA). */
+static enum sp_rc
+named_agent_free(struct sp_ctx *ctx, long long agent_id, long long current,
+                 struct sp_problem *p)
+{
+    bool room, known;
+    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
+        return p->rc;
+    if (!known) {
+        sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
+        return SP_INVALID;
+    }
+    if (agent_id == current)
+        return sp_problem_set(p, SP_CONFLICT, "already_assigned",
+                              "the chat is already assigned to agent %lld", agent_id);
+    if (!room)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "agent %lld is away or at max_concurrent_chats", agent_id);
+    return SP_OK;
+}
+
+/* Routing found nobody else for the transfer of the chat r locked. A
+ * skill category's chat goes only to agents with its skill: free agents
+ * without it are no answer, and the detail says so (QA). */
+static enum sp_rc
+nobody_free(const PGresult *r, struct sp_problem *p)
+{
+    const char *routing = sp_db_str(r, 0, TL_ROUTING), *skill = sp_db_str(r, 0, TL_SKILL);
+    if (routing != NULL && strcmp(routing, "skill") == 0 && skill != NULL)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "no other free agent has the category's skill \"%s\"", skill);
+    return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                          "no other agent is free (away or at max_concurrent_chats)");
+}
+
 static enum sp_rc
 edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
 {
@@ -593,27 +658,15 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
         if (sp_route_chat(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),
                           sp_db_str(r, 0, TL_SKILL), current, &agent_id, p) != SP_OK)
             return p->rc;
-    } else {
-        bool room, known;
-        if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
-            return p->rc;
-        if (!known) {
-            sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
-            return SP_INVALID;
-        }
-        /* A named agent: say what is wrong with them, not that nobody
-         * else is free (QA). */
-        if (agent_id == current)
-            return sp_problem_set(p, SP_CONFLICT, "already_assigned",
-                                  "the chat is already assigned to agent %lld", agent_id);
-        if (!room)
-            return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                                  "agent %lld is away or at max_concurrent_chats", agent_id);
+    } else if (named_agent_free(ctx, agent_id, current, p) != SP_OK) {
+        return p->rc;
     }
     if (agent_id == 0 || agent_id == current)
-        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                              "no other agent is free (away or at max_concurrent_chats)");
-    return assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, p);
+        return nobody_free(r, p);
+    if (assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, p) != SP_OK)
+        return p->rc;
+    /* The agent it was taken from has a free place (API.md §7). */
+    return current != 0 ? sp_chat_route_waiting(ctx, current, p) : SP_OK;
 }
 
 enum sp_rc

@@ -1,6 +1,7 @@
 /*
  * chat_sessions: live chat sessions and their messages (API.md §7) —
- * creation with routing to an agent with chat capacity (or `waiting`), the
+ * creation with routing to an agent with chat capacity (or `waiting`,
+ * until an agent it may go to has a free place: sp_chat_route_waiting), the
  * session token (only its SHA-256 is stored), messages with client_id
  * de-duplication and their attachments (domain/attachments links them), accept, close, transfer to another agent, the agent's
  * chat queue, and the facts the chat transport authorizes a connection
@@ -135,7 +136,8 @@ enum sp_rc sp_chat_close(struct sp_ctx *ctx, const char *public_id, const char *
                          struct sp_chat_session *out, bool *changed, struct sp_problem *p);
 
 /* Closes session_id, with its `closed` system message, in the caller's
- * transaction, which has locked the row and seen it open. */
+ * transaction, which has locked the row and seen it open; its agent's
+ * free place goes to a waiting chat (sp_chat_route_waiting). */
 enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p);
 
 /* Hands an active or waiting session to agent_id (409 agent_unavailable
@@ -144,6 +146,27 @@ enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct
  * `transferred` system message. */
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                                      struct sp_chat_session *out, struct sp_problem *p);
+
+/* The chats sp_chat_route_waiting gave an agent, newest first, noted in
+ * ctx->chat_joins (the caller's, NULL-initialized) for their agent_joined
+ * frames after commit (sp_chat_access_publish_joins). */
+struct sp_chat_join {
+    const char *public_id;
+    long long agent_id;
+    const struct sp_chat_join *next;
+};
+struct sp_chat_joins {
+    const struct sp_chat_join *first;
+};
+
+/* In the caller's transaction, when agent_id may have a free chat place
+ * (a chat of theirs closed or went to a ticket or another agent, they
+ * became active or may take more chats): the waiting chats routing gives
+ * them (sp_route_chat_waiting: their team or skill, oldest first, up to
+ * their free places) are assigned as a chat routed at creation is —
+ * active, theirs, an agent_joined system message — and noted in
+ * ctx->chat_joins. Nothing when they are away or full. */
+enum sp_rc sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p);
 
 /* The agent chat queue: waiting sessions, or active ones (of agent_id
  * when not 0), oldest first. */

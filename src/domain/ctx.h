@@ -7,6 +7,7 @@
 #define SP_CTX_H
 
 struct sp_arena;
+struct sp_chat_joins;
 struct sp_db;
 struct sp_rules_cache;
 
@@ -19,6 +20,10 @@ struct sp_ctx {
      * bit 1 << enum sp_customer_channel, core/config.h); 0 = none, for
      * callers that never change a ticket. */
     unsigned customer_channels;
+    /* Where a command that hands waiting chats to an agent who became
+     * free notes them (chat_sessions.h), for its caller to announce after
+     * commit; NULL: not noted (the chats are routed all the same). */
+    struct sp_chat_joins *chat_joins;
 };
 
 #endif

@@ -199,3 +199,44 @@ sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *kno
     *room = *known && sp_db_bool(r, 0, 0);
     return SP_OK;
 }
+
+/* The waiting chats agent $1 may take, oldest first, as many as its free
+ * chat places (none when away): those whose category would route to it
+ * as sp_route_chat picks — a skill category's skill among its skills,
+ * else its team (`general` without a category), never a manual one.
+ * Locked; a chat another transaction is routing or accepting is skipped
+ * (SKIP LOCKED), and one it took meanwhile fails the status check once
+ * its lock is released, so two agents freed at once never share one. */
+static struct sp_stmt waiting_stmt = SP_STMT(
+    "route_chat_waiting",
+    "SELECT s.id, s.public_id FROM support_chat_sessions s"
+    " CROSS JOIN support_agents a LEFT JOIN support_categories c ON c.id = s.category_id"
+    " WHERE a.id = $1::bigint AND s.status = 'waiting' AND s.expires_at > now()"
+    "   AND coalesce(c.routing, 'round_robin') <> 'manual'"
+    "   AND CASE WHEN c.routing = 'skill' THEN c.required_skill = ANY (a.skills)"
+    "            ELSE coalesce(c.team, 'general') = a.team END"
+    " ORDER BY s.started_at, s.id"
+    " LIMIT (SELECT coalesce(max(greatest(a.max_concurrent_chats - " ACTIVE_CHATS("a") ", 0)), 0)"
+    "        FROM support_agents a WHERE a.id = $1::bigint AND a.status = 'active')"
+    " FOR UPDATE OF s SKIP LOCKED",
+    1);
+
+enum sp_rc
+sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_chat **out,
+                      size_t *n, struct sp_problem *p)
+{
+    *out = NULL;
+    *n = 0;
+    bool room, known;
+    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK || !room)
+        return p->rc;
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &waiting_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *n = (size_t)PQntuples(r);
+    *out = sp_arena_calloc(ctx->arena, *n + 1, sizeof(**out));
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i] = (struct sp_waiting_chat){sp_db_str(r, (int)i, 0), sp_db_str(r, (int)i, 1)};
+    return SP_OK;
+}

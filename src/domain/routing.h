@@ -11,13 +11,16 @@
  * "next" agent twice. A ticket made from a chat stays with the chat's
  * agent (under the same open-ticket cap, away or not) before any pick.
  * A chat an agent takes by hand (accept, transfer) is
- * checked against the same capacity under the same per-team lock.
+ * checked against the same capacity under the same per-team lock, and so
+ * is an agent who becomes free taking the waiting chats the same routing
+ * would give them (sp_route_chat_waiting).
  * Must not: know HTTP.
  */
 #ifndef SP_ROUTING_H
 #define SP_ROUTING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/problem.h"
 #include "domain/ctx.h"
@@ -53,5 +56,22 @@ enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *te
  * false when there is no such agent. */
 enum sp_rc sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
                               struct sp_problem *p);
+
+/* A waiting chat an agent may take (sp_route_chat_waiting). */
+struct sp_waiting_chat {
+    const char *id;                  /* the session's id, decimal text */
+    const char *public_id;
+};
+
+/* The waiting chats agent_id may take now that it may have become free
+ * (a chat of theirs closed or transferred away, status active, more
+ * max_concurrent_chats): those a new chat of their category would be
+ * routed to them for (as sp_route_chat chooses: skill, else team; never
+ * manual), oldest first, at most their free chat places (none when away
+ * or unknown). Under the agent's team lock (sp_route_chat_room) and
+ * locked row by row, skipping chats another transaction holds, until the
+ * caller's transaction ends; assigning them is the caller's. */
+enum sp_rc sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id,
+                                 struct sp_waiting_chat **out, size_t *n, struct sp_problem *p);
 
 #endif

@@ -10,8 +10,12 @@
  * category with a free active agent makes the session `active` (system
  * message agent_joined), a skill category picks only agents with its
  * skill (in any team), a manual category, an away agent or one at
- * max_concurrent_chats leaves it `waiting`; a transfer to whoever is free
- * routes the same way. A chat's ticket made by an agent gets the tier
+ * max_concurrent_chats leaves it `waiting` — until an agent it may go to
+ * gets a free place (a chat of theirs closed or handed away, back from
+ * away, more max_concurrent_chats): the oldest waiting chats are theirs
+ * then, never one routing would not give them, never one chat to two
+ * agents; a transfer to whoever is free routes the same way. A chat's
+ * ticket made by an agent gets the tier
  * stored with the customer's contact, for the priority rules. Reading,
  * the HTTP send fallback (client_id and Idempotency-Key make resends
  * idempotent, 60 messages/min/session) and close
@@ -54,12 +58,19 @@ category_rr(const char *team)
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
 }
 
+/* A manual category of team. */
+static const char *
+category_manual_of(const char *team)
+{
+    return sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team)));
+}
+
 /* A manual category (of a team nobody is in). */
 static const char *
 category_manual(void)
 {
-    return sp_t_admin_category_new(
-        sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team_new())));
+    return category_manual_of(team_new());
 }
 
 /* A skill-routed category needing skill, whose team is team: the team
@@ -651,8 +662,7 @@ START_TEST(manual_category_leaves_the_session_waiting)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *team = team_new();
     (void)agent_new(team, NULL, NULL);
-    const char *cat = sp_t_admin_category_new(
-        sp_t_fmt("\"routing\":\"manual\",\"team\":%s", sp_t_jq(team)));
+    const char *cat = category_manual_of(team);
     struct chat s = chat_new(&c, cat, "hello?");
     ck_assert_str_eq(s.status, "waiting");
     ck_assert_int_eq(s.agent, 0);
@@ -775,10 +785,18 @@ START_TEST(skill_category_routes_chats_to_an_agent_with_the_skill)
     ck_assert_str_eq(s2.status, "waiting");
     ck_assert_int_eq(s2.agent, 0);
 
-    /* Away: waiting too. */
+    /* The skilled agent's place freed goes to the waiting chat, not the
+     * unskilled agent's free place. */
     struct sp_t_resp *r = chat_close(&c1, s1.id);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s2.id, "assigned_agent_id"),
+                     sp_t_fmt("%lld", (long long)skilled));
+    r = chat_close(&c2, s2.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+
+    /* Away: waiting too, until the agent is back. */
     agent_patch(skilled, "{\"status\":\"away\"}");
     struct sp_t_user c3 = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct chat s3 = chat_new(&c3, cat, NULL);
@@ -786,8 +804,8 @@ START_TEST(skill_category_routes_chats_to_an_agent_with_the_skill)
     ck_assert_int_eq(s3.agent, 0);
 
     agent_patch(skilled, "{\"status\":\"active\"}");
-    struct sp_t_user c4 = sp_t_user_new(SP_ROLE_CUSTOMER);
-    ck_assert_int_eq(chat_new(&c4, cat, NULL).agent, skilled);
+    ck_assert_str_eq(db_session(s3.id, "assigned_agent_id"),
+                     sp_t_fmt("%lld", (long long)skilled));
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
                               " WHERE assigned_agent_id = %lld", (long long)plain), "0");
 }
@@ -1632,6 +1650,240 @@ transfer(const struct sp_t_user *u, const char *id, const char *json)
     return sp_t_post_json(session_path(id, "/transfer"), u->token, json);
 }
 
+/* ---- waiting chats routed to an agent who becomes free (API.md §7) --------- */
+
+/* Session id's status and agent, "waiting/" when it has none. */
+static const char *
+status_agent(const char *id)
+{
+    return sp_t_sql("SELECT status || '/' || coalesce(assigned_agent_id::text, '')"
+                    " FROM support_chat_sessions WHERE public_id = '%s'", id);
+}
+
+static const char *
+active_with(int64_t agent)
+{
+    return sp_t_fmt("active/%lld", (long long)agent);
+}
+
+/* u (an agent) changes its own status and capacity; asserts 200. */
+static void
+agent_me_patch(const struct sp_t_user *u, const char *json)
+{
+    struct sp_t_resp *r = sp_t_request("PATCH", "/support/agent/me", u->token, SP_T_JSON, json,
+                                       NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
+/* QA: a chat that found every agent busy waited until someone accepted it
+ * by hand. The agent's close frees a place: the oldest waiting chat of
+ * its team is theirs in the same transaction (active, agent_joined), as
+ * a chat routed at creation is, and only as many as they have room for.
+ * Oldest by started_at, not by id: the later row started first here. */
+START_TEST(an_agents_closed_chat_hands_them_the_oldest_waiting_one)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua;
+    const char *team = team_new();
+    int64_t a = agent_new(team, "\"max_concurrent_chats\":1", &ua);
+    const char *cat = category_rr(team);
+    struct chat busy = chat_new(&c, cat, "one");
+    ck_assert_int_eq(busy.agent, a);
+    struct chat newer = chat_new(&c, cat, "two");
+    struct chat older = chat_new(&c, cat, "three");
+    ck_assert_str_eq(newer.status, "waiting");
+    ck_assert_str_eq(older.status, "waiting");
+    sp_t_sql("UPDATE support_chat_sessions SET started_at = started_at - interval '1 hour'"
+             " WHERE public_id = '%s'", older.id);
+
+    struct sp_t_resp *r = chat_close(&ua, busy.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(status_agent(older.id), active_with(a));
+    ck_assert_int_eq(db_system_events(older.id, "agent_joined"), 1);
+    ck_assert_str_eq(status_agent(newer.id), "waiting/");
+    ck_assert_int_eq(db_system_events(newer.id, "agent_joined"), 0);
+    /* As at creation: the routed agent reads it, last_assigned_at stamped. */
+    r = session_get(&ua, older.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(jagent(r->json), a);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT last_assigned_at >= (SELECT max(m.created_at)"
+                              " FROM support_chat_messages m JOIN support_chat_sessions s"
+                              " ON s.id = m.session_id WHERE s.public_id = '%s')"
+                              " FROM support_agents WHERE id = %lld", older.id, (long long)a),
+                     "t");
+
+    /* The customer closing it frees the place again: the next one. */
+    r = chat_close(&c, older.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(status_agent(newer.id), active_with(a));
+}
+END_TEST
+
+/* An away agent turning active (their own PATCH) takes the waiting chats
+ * routing would give them: of their team's category and of a skill
+ * category of another team whose skill they have, up to their room. */
+START_TEST(an_agent_back_from_away_takes_the_waiting_chats_of_its_team_and_skills)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua;
+    const char *team = team_new(), *skill = sp_t_unique("chat-skill");
+    int64_t a = agent_new(team, sp_t_fmt("\"status\":\"away\",\"max_concurrent_chats\":2,"
+                                         "\"skills\":[%s]", sp_t_jq(skill)), &ua);
+    struct chat mine = chat_new(&c, category_rr(team), "team");
+    struct chat skilled = chat_new(&c, category_skill(team_new(), skill), "skill");
+    struct chat third = chat_new(&c, category_rr(team), "no room left");
+    ck_assert_str_eq(mine.status, "waiting");
+    ck_assert_str_eq(skilled.status, "waiting");
+
+    agent_me_patch(&ua, "{\"status\":\"active\"}");
+    ck_assert_str_eq(status_agent(mine.id), active_with(a));
+    ck_assert_str_eq(status_agent(skilled.id), active_with(a));
+    ck_assert_int_eq(db_system_events(skilled.id, "agent_joined"), 1);
+    ck_assert_str_eq(status_agent(third.id), "waiting/");
+
+    /* Away again and back: at capacity, nothing more. */
+    agent_me_patch(&ua, "{\"status\":\"away\"}");
+    agent_me_patch(&ua, "{\"status\":\"active\"}");
+    ck_assert_str_eq(status_agent(third.id), "waiting/");
+    ck_assert_int_eq(db_system_events(mine.id, "agent_joined"), 1);
+}
+END_TEST
+
+/* An admin raising an agent's max_concurrent_chats frees places: only the
+ * chats routing would give that agent are taken — not another team's, not
+ * a skill category's whose skill they lack (though its team is theirs),
+ * not a manual category's (those wait for an accept). */
+START_TEST(a_freed_agent_takes_no_chat_routing_would_not_give_it)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    int64_t a = agent_new(team, "\"max_concurrent_chats\":0,\"skills\":[\"other\"]", NULL);
+    struct chat other_team = chat_new(&c, category_rr(team_new()), "other team");
+    struct chat other_skill =
+        chat_new(&c, category_skill(team, sp_t_unique("chat-skill")), "other skill");
+    struct chat manual = chat_new(&c, category_manual_of(team), "manual");
+    struct sp_t_user c2 = sp_t_user_new(SP_ROLE_CUSTOMER);   /* 3 open chats each */
+    struct chat mine = chat_new(&c2, category_rr(team), "mine");
+
+    agent_patch(a, "{\"max_concurrent_chats\":5}");
+    ck_assert_str_eq(status_agent(mine.id), active_with(a));
+    ck_assert_str_eq(status_agent(other_team.id), "waiting/");
+    ck_assert_str_eq(status_agent(other_skill.id), "waiting/");
+    ck_assert_str_eq(status_agent(manual.id), "waiting/");
+    ck_assert_int_eq(db_system_events(other_skill.id, "agent_joined"), 0);
+}
+END_TEST
+
+/* A chat handed away — to another agent, or to a ticket — frees the
+ * agent's place for the oldest waiting chat. */
+START_TEST(a_chat_transferred_away_hands_its_agent_a_waiting_one)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua;
+    const char *team = team_new();
+    int64_t a = agent_new(team, "\"max_concurrent_chats\":1", &ua);
+    int64_t b = agent_new(NULL, NULL, NULL);
+    const char *cat = category_rr(team);
+    struct chat s1 = chat_new(&c, cat, "one");
+    struct chat s2 = chat_new(&c, cat, "two");
+    struct chat s3 = chat_new(&c, cat, "three");
+    ck_assert_int_eq(s1.agent, a);
+
+    struct sp_t_resp *r = transfer(&ua, s1.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                        (long long)b));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(status_agent(s2.id), active_with(a));
+    ck_assert_str_eq(status_agent(s3.id), "waiting/");
+
+    r = transfer(&ua, s2.id, "{\"to\":\"ticket\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(status_agent(s3.id), active_with(a));
+    ck_assert_int_eq(db_system_events(s3.id, "agent_joined"), 1);
+}
+END_TEST
+
+/* Two agents freed at once never take the same chat: agents of two teams
+ * (so no team lock orders them) with a skill, one chat each, one waiting
+ * chat of the skill; both chats closed at the same moment. The waiting
+ * chat goes to exactly one of them, with one agent_joined message.
+ * Several rounds, since a lost race does not show every time. */
+START_TEST(two_agents_freed_at_once_never_share_a_waiting_chat)
+{
+    enum { ROUNDS = 5 };
+    for (int round = 0; round < ROUNDS; round++) {
+        const char *skill = sp_t_unique("chat-skill");
+        const char *with_skill =
+            sp_t_fmt("\"skills\":[%s],\"max_concurrent_chats\":1", sp_t_jq(skill));
+        int64_t a = agent_new(NULL, with_skill, NULL), b = agent_new(NULL, with_skill, NULL);
+        const char *cat = category_skill(team_new(), skill);
+        struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+        struct chat s1 = chat_new(&c, cat, "one"), s2 = chat_new(&c, cat, "two");
+        struct chat waiting = chat_new(&c, cat, "three");
+        ck_assert_str_eq(waiting.status, "waiting");
+        const char *paths[2] = {session_path(s1.id, "/close"), session_path(s2.id, "/close")};
+        const char *tokens[2] = {c.token, c.token};
+        struct sp_t_resp *out[2];
+        sp_t_parallel(2, "POST", paths, tokens, NULL, NULL, out);
+        for (int i = 0; i < 2; i++) {
+            sp_t_assert_json(out[i], 200);
+            sp_t_resp_free(out[i]);
+        }
+        const char *got = status_agent(waiting.id);
+        ck_assert_msg(strcmp(got, active_with(a)) == 0 || strcmp(got, active_with(b)) == 0,
+                      "round %d: the waiting chat is %s", round, got);
+        ck_assert_int_eq(db_system_events(waiting.id, "agent_joined"), 1);
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
+                                  " WHERE assigned_agent_id IN (%lld, %lld) AND status = 'active'",
+                                  (long long)a, (long long)b), "1");
+    }
+}
+END_TEST
+
+/* QA: the staff's view of a session lacked the customer_id their queue
+ * items carry. GET as the agent and as an admin, the 200 of accept and of
+ * a transfer to an agent name the customer; the customer's own views
+ * (create, GET, close) never carry it. */
+START_TEST(staff_views_of_a_session_name_its_customer)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua, ub;
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    (void)agent_new(NULL, NULL, &ua);
+    int64_t b = agent_new(NULL, NULL, &ub);
+    struct sp_t_resp *r = create_raw(&c, sp_t_fmt("{\"category\":%s}", sp_t_jq(category_manual())));
+    sp_t_assert_json(r, 201);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+
+    r = chat_accept(&ua, id);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+    sp_t_resp_free(r);
+    const struct sp_t_user *staff[2] = {&ua, &admin};
+    for (int i = 0; i < 2; i++) {
+        r = session_get(staff[i], id, NULL);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+        sp_t_resp_free(r);
+    }
+    r = session_get(&c, id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    sp_t_resp_free(r);
+    r = transfer(&ua, id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_id"), c.sub);
+    sp_t_resp_free(r);
+    r = chat_close(&c, id);
+    sp_t_assert_json(r, 200);
+    ck_assert(!sp_t_jhas(r->json, "customer_id"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* An agent's message on a ticket (json: body, is_internal); asserts 201. */
 static void
 agent_message(const struct sp_t_user *a, const char *ticket, const char *json)
@@ -2163,10 +2415,14 @@ START_TEST(transfer_in_a_skill_category_goes_to_another_agent_with_the_skill)
     sp_t_resp_free(r);
     ck_assert_int_eq(db_system_events(s.id, "transferred"), 1);
 
-    /* The other agent with the skill away: nobody else to take it. */
+    /* The other agent with the skill away: nobody else to take it. QA:
+     * "no other agent is free" while `plain` was free misled; the detail
+     * says that no free agent has the skill. */
     agent_patch(a, "{\"status\":\"away\"}");
     r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("no other free agent has the category's skill \"%s\"", skill));
     sp_t_resp_free(r);
     agent_patch(a, "{\"status\":\"active\"}");
     r = transfer(&ub, s.id, "{\"to\":\"agent\"}");
@@ -2636,6 +2892,12 @@ chat_session_suite(void)
     tcase_add_test(tc, concurrent_accepts_have_exactly_one_winner);
     tcase_add_test(tc, concurrent_accepts_by_one_agent_respect_max_concurrent_chats);
     tcase_add_test(tc, accept_of_an_unknown_session_is_404_and_customers_are_403);
+    tcase_add_test(tc, an_agents_closed_chat_hands_them_the_oldest_waiting_one);
+    tcase_add_test(tc, an_agent_back_from_away_takes_the_waiting_chats_of_its_team_and_skills);
+    tcase_add_test(tc, a_freed_agent_takes_no_chat_routing_would_not_give_it);
+    tcase_add_test(tc, a_chat_transferred_away_hands_its_agent_a_waiting_one);
+    tcase_add_test(tc, two_agents_freed_at_once_never_share_a_waiting_chat);
+    tcase_add_test(tc, staff_views_of_a_session_name_its_customer);
     return s;
 }
 
