@@ -653,6 +653,10 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     if (strcmp(sp_db_str(r, 0, TL_STATUS), "closed") == 0)
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
     long long current = sp_db_int(r, 0, TL_AGENT);
+    if (sp_route_chat_transfer_locks(ctx, current, agent_id, sp_db_str(r, 0, TL_ROUTING),
+                                     sp_db_str(r, 0, TL_TEAM), sp_db_str(r, 0, TL_SKILL),
+                                     p) != SP_OK)
+        return p->rc;
     if (agent_id == 0) {
         /* Whoever is free as the category routes (a manual one: its team). */
         if (sp_route_chat(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),

@@ -200,6 +200,37 @@ sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *kno
     return SP_OK;
 }
 
+/* Every chat lock a transfer may take, in the order of the lock keys: the
+ * team of the agent it leaves ($1: its free place is offered to waiting
+ * chats) and of the agent named ($2), or those the pick locks (the teams
+ * of skill $3's agents, or team $4). Taken one by one as the transfer
+ * went, two transfers the opposite way between two teams could each hold
+ * the lock the other waited for (a deadlock, answered 503). Advisory
+ * locks are re-entrant: the takes that follow pass at once. */
+static struct sp_stmt transfer_locks_stmt = SP_STMT(
+    "route_chat_transfer_locks",
+    "SELECT " PICK_LOCK_HASH("k") " FROM ("
+    "  SELECT DISTINCT k FROM ("
+    "    SELECT hashtext('" CHAT_KEY "' || a.team) AS k FROM support_agents a"
+    "    WHERE a.id IN ($1::bigint, $2::bigint) OR $3::text = ANY (a.skills)"
+    "    UNION ALL SELECT hashtext('" CHAT_KEY "' || $4::text) WHERE $4::text IS NOT NULL"
+    "  ) AS keys ORDER BY k"
+    ") AS teams",
+    4);
+
+enum sp_rc
+sp_route_chat_transfer_locks(struct sp_ctx *ctx, long long from, long long to,
+                             const char *routing, const char *team, const char *skill,
+                             struct sp_problem *p)
+{
+    bool by_skill = to == 0 && routing != NULL && strcmp(routing, "skill") == 0;
+    const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", from),
+                             sp_arena_sprintf(ctx->arena, "%lld", to), by_skill ? skill : NULL,
+                             to == 0 && !by_skill ? (team ? team : "general") : NULL};
+    return sp_db_exec(ctx->db, ctx->arena, &transfer_locks_stmt, params, p) == NULL ? p->rc
+                                                                                     : SP_OK;
+}
+
 /* The waiting chats agent $1 may take, oldest first, as many as its free
  * chat places (none when away): those whose category would route to it
  * as sp_route_chat picks — a skill category's skill among its skills,

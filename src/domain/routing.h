@@ -57,6 +57,14 @@ enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *te
 enum sp_rc sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
                               struct sp_problem *p);
 
+/* Takes, before a transfer of a chat from agent `from` (0: none) to agent
+ * `to` (0: whoever sp_route_chat picks by routing, team and skill), every
+ * chat lock the transfer will take, in one order, so that two transfers
+ * never wait for each other's. */
+enum sp_rc sp_route_chat_transfer_locks(struct sp_ctx *ctx, long long from, long long to,
+                                        const char *routing, const char *team,
+                                        const char *skill, struct sp_problem *p);
+
 /* A waiting chat an agent may take (sp_route_chat_waiting). */
 struct sp_waiting_chat {
     const char *id;                  /* the session's id, decimal text */

@@ -1805,6 +1805,70 @@ START_TEST(a_chat_transferred_away_hands_its_agent_a_waiting_one)
 }
 END_TEST
 
+/* Whether the backend waiting for chat lock key `waits` holds key `holds`
+ * (pg_advisory_xact_lock(7311947, key): classid and objid). */
+static bool
+waiter_holds(long long waits, long long holds)
+{
+    return strcmp(sp_t_sql("SELECT count(*) FROM pg_locks w JOIN pg_locks h ON h.pid = w.pid"
+                           " WHERE w.locktype = 'advisory' AND NOT w.granted"
+                           "   AND w.classid = 7311947"
+                           "   AND w.objid::bigint = (%lld::bigint & 4294967295)"
+                           "   AND h.locktype = 'advisory' AND h.granted"
+                           "   AND h.classid = 7311947"
+                           "   AND h.objid::bigint = (%lld::bigint & 4294967295)",
+                           waits, holds), "1") == 0;
+}
+
+/* Whether some backend waits for chat lock key `key`. */
+static bool
+lock_awaited(long long key)
+{
+    return strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                           " AND NOT granted AND classid = 7311947"
+                           " AND objid::bigint = (%lld::bigint & 4294967295)", key), "0") != 0;
+}
+
+/* A transfer took the new agent's team lock, then the old agent's (to
+ * hand that agent a waiting chat): two transfers the opposite way between
+ * two teams could each hold the lock the other waited for (a deadlock,
+ * 503). It now takes every chat lock it needs first, in key order: while
+ * the new agent's team lock (the higher key) is held elsewhere, the
+ * waiting transfer already holds the old agent's, where it held none. */
+START_TEST(a_transfer_takes_its_team_locks_in_key_order)
+{
+    const char *t1 = team_new(), *t2 = team_new();
+    long long k1 = atoll(sp_t_sql("SELECT hashtext('chat:%s')", t1));
+    long long k2 = atoll(sp_t_sql("SELECT hashtext('chat:%s')", t2));
+    const char *old_team = k1 < k2 ? t1 : t2, *new_team = k1 < k2 ? t2 : t1;
+    long long old_key = k1 < k2 ? k1 : k2, new_key = k1 < k2 ? k2 : k1;
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua;
+    int64_t a = agent_new(old_team, NULL, &ua), b = agent_new(new_team, NULL, NULL);
+    struct chat s = chat_new(&c, category_rr(old_team), "hello");
+    ck_assert_int_eq(s.agent, a);
+
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("SELECT pg_advisory_xact_lock(7311947, %lld::integer)",
+                                       new_key));
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r =
+            transfer(&ua, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+        _exit(r->status == 200 ? 0 : (int)(r->status % 256));
+    }
+    for (int i = 0; i < 60 && !lock_awaited(new_key); i++)
+        usleep(50 * 1000);
+    bool held = waiter_holds(new_key, old_key);
+    sp_t_tx_release(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the transfer answered %d",
+                  WEXITSTATUS(status));
+    ck_assert_msg(held, "the transfer waited for the new team's lock without the old team's");
+    ck_assert_str_eq(status_agent(s.id), active_with(b));
+}
+END_TEST
+
 /* Two agents freed at once never take the same chat: agents of two teams
  * (so no team lock orders them) with a skill, one chat each, one waiting
  * chat of the skill; both chats closed at the same moment. The waiting
@@ -2897,6 +2961,7 @@ chat_session_suite(void)
     tcase_add_test(tc, a_freed_agent_takes_no_chat_routing_would_not_give_it);
     tcase_add_test(tc, a_chat_transferred_away_hands_its_agent_a_waiting_one);
     tcase_add_test(tc, two_agents_freed_at_once_never_share_a_waiting_chat);
+    tcase_add_test(tc, a_transfer_takes_its_team_locks_in_key_order);
     tcase_add_test(tc, staff_views_of_a_session_name_its_customer);
     return s;
 }
