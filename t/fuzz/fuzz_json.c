@@ -7,7 +7,9 @@
  * invalid_json or validation_failed, and every value reported present
  * holds its type and bounds (string lengths in code points, no NUL);
  * a member named twice is refused (check_repeats); NaN, Infinity, "1.", a
- * name with \u0000 and integers outside int64 never pass (seeds).
+ * name with \u0000 and integers outside int64 never pass (seeds); a
+ * number inside an accepted object or array writes out (as PostgreSQL's
+ * numeric stores it) in at most 40 digits (check_written_digits).
  * Build: scripts/dev fuzz json (replayed by `make check` as t/fuzz/fuzz_json).
  */
 #include <math.h>
@@ -44,6 +46,46 @@ static const struct sp_field_spec specs[] = {
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
 
+/* The digits PostgreSQL's numeric writes for the JSON number text s:
+ * the integer part (at least one digit) plus the scale, its mantissa's
+ * I.F digits shifted by the exponent E (saturated, far past the limit). */
+static long
+written_digits(const char *s)
+{
+    long i = 0, f = 0, e = 0;
+    bool frac = false, neg = false;
+    for (; *s != '\0' && *s != 'e' && *s != 'E'; s++) {
+        if (*s == '.')
+            frac = true;
+        else if (*s >= '0' && *s <= '9')
+            *(frac ? &f : &i) += 1;
+    }
+    if (*s != '\0' && (*++s == '-' || *s == '+'))
+        neg = *s++ == '-';
+    for (; *s >= '0' && *s <= '9'; s++)
+        e = e > 1000000 ? e : e * 10 + (*s - '0');
+    e = neg ? -e : e;
+    return (i + e > 1 ? i + e : 1) + (f - e > 0 ? f - e : 0);
+}
+
+/* Every number nested in an accepted object or array is one the database
+ * stores in at most 40 digits (json.c's limit), whatever its spelling. */
+static void
+check_written_digits(struct json_object *v)
+{
+    if (json_object_is_type(v, json_type_double)) {
+        CHECK(written_digits(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN)) <= 40);
+    } else if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, value) {
+            (void)key;
+            check_written_digits(value);
+        }
+    } else if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            check_written_digits(json_object_array_get_idx(v, i));
+    }
+}
+
 static void
 check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
 {
@@ -71,12 +113,14 @@ check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
         size_t len;
         const char *txt = sp_json_compact(v->obj, &len);
         CHECK(txt != NULL && (s->max == 0 || (long long)len <= s->max));
+        check_written_digits(v->obj);
         break;
     }
     case SP_FIELD_ARRAY:
     case SP_FIELD_LIST:
         CHECK(json_object_is_type(v->obj, json_type_array));
         CHECK(s->max == 0 || (long long)json_object_array_length(v->obj) <= s->max);
+        check_written_digits(v->obj);
         break;
     }
 }

@@ -12,18 +12,22 @@
  * the same way, compared without case, more than 32 parameters count as a
  * repeat) and sp_query_read over a table of every parameter type (a value
  * reported present and valid holds its type's bounds; each value is the
- * reference's, matched on names decoded as values are).
+ * reference's, matched on names decoded as values are). And sp_row_id_read
+ * on the name and every decoded value: an id exactly when the text is
+ * 1..18 digits without a leading zero, and then it prints back as the text.
  * Build: scripts/dev fuzz query (replayed by `make check` as t/fuzz/fuzz_query).
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <ctype.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
 #include "core/problem.h"
 #include "core/utf8.h"
 #include "http/http.h"
@@ -152,6 +156,24 @@ ref_repeats(struct sp_arena *a, const char *query)
     return false;
 }
 
+/* sp_row_id_read against its rule: [1-9][0-9]{0,17} is an id that
+ * prints back as written; anything else is 0. */
+static void
+check_row_id(const char *s)
+{
+    if (s == NULL)
+        return;
+    size_t n = strspn(s, "0123456789");
+    bool id = s[n] == '\0' && n >= 1 && n <= 18 && s[0] != '0';
+    long long got = sp_row_id_read(s);
+    CHECK((got > 0) == id && got >= 0);
+    if (id) {
+        char back[24];
+        snprintf(back, sizeof(back), "%lld", got);
+        CHECK(strcmp(back, s) == 0);
+    }
+}
+
 static const char *const colors[] = {"red", "green", "blue", NULL};
 
 enum { F_INT, F_STR, F_ENUM, F_SET, F_LIST, F_TIME, F_CURSOR, F_COUNT };
@@ -223,6 +245,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r.query = query;
     size_t raw_len;
     /* Our names never hold '=' or '&'; a name that does is not a name. */
+    check_row_id(name);
     if (strpbrk(name, "=&") == NULL) {
         same(sp_req_query(&r, name), ref_query(&a, query, name, true));
         same(sp_req_query_as_written(&r, name), ref_query(&a, query, name, false));
@@ -230,6 +253,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         same(sp_req_query(&r, names[i]), ref_query(&a, query, names[i], true));
+        check_row_id(sp_req_query(&r, names[i]));
         same(sp_req_query_as_written(&r, names[i]), ref_query(&a, query, names[i], false));
         CHECK((sp_req_query_raw(&r, names[i], false, &raw_len) != NULL) ==
               ref_named(query, names[i]));
