@@ -271,3 +271,29 @@ sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_
         (*out)[i] = (struct sp_waiting_chat){sp_db_str(r, (int)i, 0), sp_db_str(r, (int)i, 1)};
     return SP_OK;
 }
+
+static struct sp_stmt takers_stmt = SP_STMT_READ(
+    "route_skill_takers",
+    "SELECT a.id FROM support_agents a"
+    " WHERE $1 = ANY (a.skills) AND a.status = 'active' AND a.id <> $2::bigint"
+    " ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
+    " LIMIT $3::integer",
+    3);
+
+enum sp_rc
+sp_route_skill_takers(struct sp_ctx *ctx, const char *skill, long long except, const char ***ids,
+                      size_t *n, struct sp_problem *p)
+{
+    *ids = NULL;
+    *n = 0;
+    const char *params[3] = {skill, sp_arena_sprintf(ctx->arena, "%lld", except),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_ROUTE_TAKERS_MAX)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &takers_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *n = (size_t)PQntuples(r);
+    *ids = sp_arena_calloc(ctx->arena, *n + 1, sizeof(**ids));
+    for (size_t i = 0; i < *n; i++)
+        (*ids)[i] = sp_db_str(r, (int)i, 0);
+    return SP_OK;
+}

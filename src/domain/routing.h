@@ -82,4 +82,17 @@ struct sp_waiting_chat {
 enum sp_rc sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id,
                                  struct sp_waiting_chat **out, size_t *n, struct sp_problem *p);
 
+/* The most agents told of a ticket of a skill nobody holds (below): a
+ * notice to those who can act, not a broadcast. */
+#define SP_ROUTE_TAKERS_MAX 10
+
+/* Who can take a ticket of a category routed by skill without a team
+ * (there is no team to tell of a ticket nobody holds: a new one nobody
+ * was free for, an SLA warning): the active agents holding skill, but
+ * `except` (0: none), the least loaded first as skill routing picks them,
+ * at most SP_ROUTE_TAKERS_MAX. *ids their ids as decimal text (outbox
+ * recipients); *n 0 when nobody active holds it. */
+enum sp_rc sp_route_skill_takers(struct sp_ctx *ctx, const char *skill, long long except,
+                                 const char ***ids, size_t *n, struct sp_problem *p);
+
 #endif

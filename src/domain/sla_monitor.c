@@ -28,16 +28,13 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
-#include "domain/agents.h"
+#include "domain/routing.h"
 #include "domain/sla.h"
 #include "domain/ticket_state.h"
 
 #define MINUTE_MS INT64_C(60000)
 #define DAY_MS (INT64_C(86400) * 1000)
 #define TS_LEN 80 /* room for any year gmtime_r can produce */
-/* The most agents one SLA warning of a skill's ticket goes to, the least
- * loaded holders of the skill: a warning, not a broadcast. */
-#define WARN_TAKERS_MAX "10"
 
 /* ---- SQL ------------------------------------------------------------------
  * Candidates: $1 cursor key (timestamptz text), $2 cursor id, $3 the
@@ -117,16 +114,6 @@ static struct sp_stmt warn_claim = SP_STMT(
     " WHERE t.id = $1::bigint AND t.sla_breach_check_at >= $2::timestamptz"
     " FOR UPDATE OF t SKIP LOCKED",
     2);
-/* The agents who can take a ticket of skill $1 (but $2, its away
- * assignee, warned already): active ones holding it, the least loaded
- * first as skill routing picks them, at most $3. */
-static struct sp_stmt warn_takers_stmt = SP_STMT(
-    "sla_monitor_warn_takers",
-    "SELECT a.id FROM support_agents a"
-    " WHERE $1 = ANY (a.skills) AND a.status = 'active' AND a.id <> $2::bigint"
-    " ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
-    " LIMIT $3::integer",
-    3);
 static struct sp_stmt warn_flag =
     SP_STMT("sla_monitor_warn_flag",
             "UPDATE support_tickets"
@@ -370,16 +357,15 @@ warn_takers(struct monitor *m, struct sp_ticket_change *c, const PGresult *r,
 {
     const char *skill = sp_db_str(r, 0, WCL_SKILL);
     if (skill != NULL) {
-        const char *params[3] = {skill,
-                                 sp_arena_sprintf(&m->work, "%lld", c->after.assigned_agent_id),
-                                 WARN_TAKERS_MAX};
-        PGresult *agents = sp_db_exec(m->db, &m->work, &warn_takers_stmt, params, p);
-        if (agents == NULL)
+        const char **agents;
+        size_t n;
+        if (sp_route_skill_takers(&m->ctx, skill, c->after.assigned_agent_id, &agents, &n, p) !=
+            SP_OK)
             return p->rc;
-        for (int i = 0; i < PQntuples(agents); i++)
-            sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
-                                 sp_db_str(agents, i, 0), payload);
-        if (PQntuples(agents) > 0)
+        for (size_t i = 0; i < n; i++)
+            sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent", agents[i],
+                                 payload);
+        if (n > 0)
             return SP_OK;
     }
     sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",

@@ -299,6 +299,10 @@ struct intake {
     double sentiment;
     long long assignee;
     const char *team; /* the category's; NULL: general */
+    /* Unassigned in a category routed by skill without a team: the
+     * skill's agents to tell instead of a team (none: team general). */
+    const char **takers;
+    size_t ntakers;
     struct sp_sla sla;
     int64_t now;
 };
@@ -403,9 +407,14 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     if (in->first_responded_at != 0)
         sp_sla_first_response(&it->sla, SP_STATUS_OPEN, in->first_responded_at);
     it->team = sp_db_str(r, 0, IC_TEAM);
-    return sp_route_ticket(ctx, sp_db_str(r, 0, IC_ROUTING), it->team,
-                           sp_db_str(r, 0, IC_SKILL), ctx->agent_max_open, in->keep_agent_id,
-                           &it->assignee, p);
+    const char *routing = sp_db_str(r, 0, IC_ROUTING), *skill = sp_db_str(r, 0, IC_SKILL);
+    if (sp_route_ticket(ctx, routing, it->team, skill, ctx->agent_max_open, in->keep_agent_id,
+                        &it->assignee, p) != SP_OK)
+        return p->rc;
+    bool skill_only = routing && strcmp(routing, "skill") == 0 && it->team == NULL && skill;
+    if (it->assignee == 0 && skill_only)
+        return sp_route_skill_takers(ctx, skill, 0, &it->takers, &it->ntakers, p);
+    return SP_OK;
 }
 
 /* priority_rule: the rule that set the first priority as it was then,
@@ -453,8 +462,9 @@ created_event(struct sp_jw *w, const struct sp_ticket_new *in, const struct inta
  * agent) and its outbox rows: ticket.created for webhooks (API.md §11; the
  * statement adds the ids to the payload), ticket.assigned for the agent —
  * or, when nobody was assigned (manual routing, no agent free), a
- * ticket.created notification to the category's team, so a new ticket
- * does not wait unseen until its SLA warning — and chat.escalated for the
+ * ticket.created notification to the category's team (a skill's without
+ * one: its active agents), so a new ticket does not wait unseen until
+ * its SLA warning — and chat.escalated for the
  * customer whose chat someone else made this ticket, else ticket.received
  * for a customer who opened one on the web or by mail. */
 static void
@@ -501,8 +511,12 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
         sp_jw_begin_object(&w, &payload);
         sp_jw_kstr(&w, "priority", sp_priority_name(it->priority));
         sp_jw_end(&w);
-        sp_ticket_outbox_row(&rows, "notification", "ticket.created", "team",
-                             it->team ? it->team : "general", payload.data);
+        for (size_t i = 0; i < it->ntakers; i++)
+            sp_ticket_outbox_row(&rows, "notification", "ticket.created", "agent", it->takers[i],
+                                 payload.data);
+        if (it->ntakers == 0)
+            sp_ticket_outbox_row(&rows, "notification", "ticket.created", "team",
+                                 it->team ? it->team : "general", payload.data);
     }
     if (in->escalated_chat != NULL) {
         struct sp_buf payload;

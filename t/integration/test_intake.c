@@ -701,6 +701,43 @@ START_TEST(skill_routing_picks_the_least_loaded_active_agent_with_the_skill)
 }
 END_TEST
 
+/* A category routed by skill without a team has no team to tell of a
+ * ticket nobody was free for: its notification goes to the skill's
+ * active agents (here both at capacity, the one with fewer open tickets
+ * listed first), never an away holder; with no active holder, to team
+ * general, so someone hears of it. */
+START_TEST(an_unassigned_skill_ticket_tells_the_skills_active_agents)
+{
+    reset_agent();
+    const char *skill = sp_t_unique("skill"), *tag = sp_t_unique("takers");
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"]", skill), NULL);
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"]", skill), NULL);
+    int64_t away = sp_t_admin_agent_new(
+        sp_t_fmt("\"skills\":[\"%s\"],\"status\":\"away\"", skill), NULL);
+    fillers_add(a, CAPACITY + 1, tag);
+    fillers_add(b, CAPACITY, tag);
+    const char *c = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"%s\"", skill));
+    const char *pid = create(NULL, c, "skill, nobody free", "x");
+    ck_assert_int_eq(assignee(pid), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(recipient, ',' ORDER BY id) FROM support_outbox"
+                              " WHERE ticket_id = (SELECT id FROM support_tickets"
+                              " WHERE public_id = '%s') AND event_type = 'ticket.created'"
+                              " AND kind = 'notification'", pid),
+                     sp_t_fmt("%lld,%lld", (long long)b, (long long)a));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", "team", NULL), 0);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", "agent",
+                                          sp_t_fmt("%lld", (long long)away)), 0);
+    agent_patch(a, "{\"status\":\"away\"}");
+    agent_patch(b, "{\"status\":\"away\"}");
+    pid = create(NULL, c, "skill, nobody active", "x");
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", NULL, NULL), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", "team",
+                                          "general"), 1);
+    fillers_close(tag);
+}
+END_TEST
+
 START_TEST(manual_routing_and_no_category_leave_tickets_unassigned)
 {
     reset_agent();
@@ -784,6 +821,7 @@ intake_suite(void)
     tcase_add_test(tc, away_agents_are_never_picked_and_rejoin_when_active);
     tcase_add_test(tc, agents_at_their_open_ticket_capacity_are_skipped);
     tcase_add_test(tc, skill_routing_picks_the_least_loaded_active_agent_with_the_skill);
+    tcase_add_test(tc, an_unassigned_skill_ticket_tells_the_skills_active_agents);
     tcase_add_test(tc, manual_routing_and_no_category_leave_tickets_unassigned);
     tcase_add_test(tc, concurrent_creations_never_hand_out_the_same_agent_twice);
     return s;
