@@ -289,6 +289,94 @@ param_types(const char *sql, int nparams, Oid *types)
     return all ? NULL : types;
 }
 
+/* A statement's PREPARE: its SQL, and the parameter types to declare. */
+struct prepare {
+    const char *sql; /* NULL: prepared on this connection already */
+    const Oid *types;
+    Oid type_buf[MAX_TYPED_PARAMS];
+};
+
+static void
+prepare_of(const struct sp_stmt *st, bool *prepared, struct prepare *out)
+{
+    out->sql = NULL;
+    out->types = NULL;
+    if (prepared != NULL && *prepared)
+        return;
+    out->sql = st->positional_sql != NULL ? st->positional_sql : st->sql;
+    if (st->names != NULL && st->nparams <= MAX_TYPED_PARAMS)
+        out->types = param_types(out->sql, st->nparams, out->type_buf);
+    if (prepared != NULL)
+        sp_metrics_count(SP_M_DB_PREPARES);
+}
+
+/* Reads one pipeline's results up to its sync: results[i] is query i's
+ * (its first error when it has several), NULL when none came (the
+ * connection was lost). A query after a failed one gets
+ * PGRES_PIPELINE_ABORTED. */
+static void
+pipeline_results(struct sp_db *db, PGresult **results, int n)
+{
+    for (int i = 0; i < n; i++)
+        results[i] = NULL;
+    for (int q = 0; q <= n;) {
+        PGresult *r = PQgetResult(db->conn);
+        if (r == NULL) {
+            if (PQstatus(db->conn) != CONNECTION_OK)
+                return;
+            q++; /* the end of one query's results */
+            continue;
+        }
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            return;
+        }
+        if (q < n && (results[q] == NULL || PQresultStatus(results[q]) != PGRES_FATAL_ERROR)) {
+            PQclear(results[q]);
+            results[q] = r;
+        } else {
+            PQclear(r);
+        }
+    }
+}
+
+/* Opens the transaction sp_db_begin deferred with its first statement:
+ * BEGIN, the statement's PREPARE when this connection lacks it, and the
+ * statement go out in one pipeline, one round trip where there were two
+ * or three. A query failing aborts those after it; the first failure is
+ * returned, else the statement's result. From here on the transaction is
+ * the server's (or lost with the connection): never sent again. */
+static PGresult *
+begin_and_run(struct sp_db *db, const char *name, int nparams, const struct prepare *pr,
+              const char *const *params, bool *prepared, bool *sent)
+{
+    db->begin_pending = false;
+    *sent = PQenterPipelineMode(db->conn) == 1 &&
+            PQsendQueryParams(db->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+            (pr->sql == NULL || PQsendPrepare(db->conn, name, pr->sql, nparams, pr->types) == 1) &&
+            PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0) == 1 &&
+            PQpipelineSync(db->conn) == 1;
+    if (!*sent) {
+        drop_connection(db); /* a pipeline half queued is of no further use */
+        return NULL;
+    }
+    sp_metrics_db_round_trip();
+    PGresult *results[3];
+    int n = pr->sql != NULL ? 3 : 2;
+    pipeline_results(db, results, n);
+    if (PQexitPipelineMode(db->conn) != 1)
+        drop_connection(db);
+    if (pr->sql != NULL && prepared != NULL && result_ok(results[1]))
+        *prepared = true;
+    int first = 0;
+    while (first < n - 1 && result_ok(results[first]))
+        first++;
+    for (int i = 0; i < n; i++)
+        if (i != first)
+            PQclear(results[i]);
+    return results[first];
+}
+
 /* Prepares st (once per connection: *prepared says whether it was) and
  * runs it. A failed PREPARE leaves the statement unsent. */
 static PGresult *
@@ -296,20 +384,17 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
                 bool *prepared, bool *sent)
 {
     const char *name = prepared ? st->name : "";
+    struct prepare pr;
+    prepare_of(st, prepared, &pr);
+    if (db->begin_pending)
+        return begin_and_run(db, name, st->nparams, &pr, params, prepared, sent);
     *sent = false;
-    if (prepared == NULL || !*prepared) {
-        const char *sql = st->positional_sql != NULL ? st->positional_sql : st->sql;
-        Oid types[MAX_TYPED_PARAMS];
-        if (prepared != NULL)
-            sp_metrics_count(SP_M_DB_PREPARES);
+    if (pr.sql != NULL) {
         sp_metrics_db_round_trip();
-        PGresult *pr = PQprepare(db->conn, name, sql, st->nparams,
-                                 st->names != NULL && st->nparams <= MAX_TYPED_PARAMS
-                                     ? param_types(sql, st->nparams, types)
-                                     : NULL);
-        if (!result_ok(pr))
-            return pr;
-        PQclear(pr);
+        PGresult *r = PQprepare(db->conn, name, pr.sql, st->nparams, pr.types);
+        if (!result_ok(r))
+            return r;
+        PQclear(r);
         if (prepared != NULL)
             *prepared = true;
     }
@@ -548,6 +633,10 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
         drop_if_closed(db);
     if (sp_db_connect(db, p) != SP_OK)
         return NULL;
+    if (db->begin_pending) { /* simple queries may be several: BEGIN leads them */
+        sql = sp_arena_sprintf(a, "BEGIN; %s", sql);
+        db->begin_pending = false;
+    }
     sp_metrics_db_round_trip();
     PGresult *r = PQexec(db->conn, sql);
     if (r != NULL)
@@ -601,20 +690,18 @@ sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
     /* One owner per transaction: the domain command that began it. A
      * begin inside one is a bug (an inner rollback would end the outer
      * transaction behind its back), refused rather than nested. */
+    (void)a;
     if (db->tx_depth > 0) {
         sp_log_msg(SP_LOG_ERROR, "db_nested_transaction", "BEGIN inside a transaction");
         return sp_problem_set(p, SP_ERROR, "internal", "nested transaction");
     }
-    if (sp_db_exec_sql(db, a, "BEGIN", p) == NULL) {
-        /* A connection lost under BEGIN: BEGIN changes nothing, so it may
-         * run again (sp_db_may_retry's read-only case). */
-        if (!connection_lost(db))
-            return p->rc;
-        sp_problem_init(p);
-        if (sp_db_exec_sql(db, a, "BEGIN", p) == NULL)
-            return p->rc;
-    }
+    /* A connection the server closed while idle is replaced now, while
+     * nothing of the transaction has run (what BEGIN's retry was for). */
+    drop_if_closed(db);
+    if (sp_db_connect(db, p) != SP_OK)
+        return p->rc;
     db->tx_depth = 1;
+    db->begin_pending = true;
     return SP_OK;
 }
 
@@ -623,6 +710,11 @@ sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 {
     if (db->tx_depth == 0)
         return sp_problem_set(p, SP_ERROR, "internal", "commit without a transaction");
+    if (db->begin_pending) { /* nothing ran: nothing to commit */
+        db->begin_pending = false;
+        db->tx_depth = 0;
+        return SP_OK;
+    }
     /* Still counted as open while COMMIT runs: it must go on the
      * transaction's own connection, never on a fresh one. A COMMIT whose
      * connection is lost may or may not have committed: 503. */
@@ -636,6 +728,7 @@ sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p)
 void
 sp_db_rollback(struct sp_db *db, struct sp_arena *a)
 {
+    db->begin_pending = false;
     if (connection_lost(db)) {
         drop_connection(db);  /* the server rolled back when it lost us */
     } else if (PQtransactionStatus(db->conn) != PQTRANS_IDLE) {

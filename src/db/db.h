@@ -125,6 +125,9 @@ struct sp_db {
     char *conninfo;
     long statement_timeout_ms;
     int tx_depth;          /* 1 inside the (one, never nested) transaction */
+    /* sp_db_begin sent nothing yet: BEGIN goes out with the transaction's
+     * first statement, in one round trip (db.c, begin_and_run). */
+    bool begin_pending;
     bool prepared[SP_DB_MAX_STMTS];
     /* Statements built from fragments (e.g. the queue's filter
      * combinations): prepared under a name derived from their text. */
@@ -209,7 +212,10 @@ bool sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
  * (docs/development.md): functions that run inside a caller's transaction
  * say so and never begin one. A begin inside a transaction is refused
  * (internal error, logged): nesting would let an inner rollback end the
- * outer transaction behind its back. */
+ * outer transaction behind its back. sp_db_begin makes sure of a live
+ * connection but sends nothing: BEGIN travels with the first statement
+ * (one round trip for both), and a commit or rollback before any
+ * statement sends nothing either. */
 enum sp_rc sp_db_begin(struct sp_db *db, struct sp_arena *a, struct sp_problem *p);
 enum sp_rc sp_db_commit(struct sp_db *db, struct sp_arena *a, struct sp_problem *p);
 /* Rolls back the whole transaction whatever the depth; safe when none is
