@@ -155,13 +155,14 @@ for f in "$root$datadir"/nginx/*; do
         -e "s#/run/support-chat/#$root/run/support-chat/#g" \
         "$f" >"$tmp/nginx/conf/${f##*/}"
 done
-# (Debian loads nchan from /etc/nginx/modules-enabled/, relative to its
-# prefix: by absolute path here, as the dev stack does.)
+# (Debian loads nchan and headers-more from /etc/nginx/modules-enabled/,
+# relative to its prefix: by absolute path here, as the dev stack does.)
 cat >"$tmp/nginx/nginx.conf" <<EOF
 $([ "$(id -u)" -eq 0 ] && echo "user www-data;")
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/log/error.log;
 load_module /usr/lib/nginx/modules/ngx_nchan_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_headers_more_filter_module.so;
 events { }
 http {
     include /etc/nginx/mime.types;
