@@ -235,6 +235,12 @@ collapse(struct sp_arena *a, const char *s, size_t max)
     return b.data;
 }
 
+const char *
+sp_text_excerpt(struct sp_arena *a, const char *s, size_t max)
+{
+    return collapse(a, s, max);
+}
+
 static cmark_node *
 first_paragraph(cmark_node *doc)
 {

@@ -56,6 +56,13 @@ struct sp_markdown {
                            * markdown" for its author; else NULL */
 };
 
+/* Plain text s (valid UTF-8) as one short line, the way the summary is
+ * made: runs of whitespace one space, trimmed, and over max code points
+ * cut after a word (mid-word at a grapheme cluster's start) to end in
+ * "…", the max including it. In the arena. For notifications that must
+ * be short (an SMS, a push). */
+const char *sp_text_excerpt(struct sp_arena *a, const char *s, size_t max);
+
 /* Renders md (len bytes; invalid UTF-8 becomes U+FFFD). Every string is
  * owned by the arena. Callers cap the input size first (API.md §8:
  * 200 KiB). false (the forms "", refused set) when the document is over a

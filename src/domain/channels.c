@@ -19,13 +19,17 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/keyring.h"
+#include "core/markdown.h"
 #include "core/mime.h"
+#include "core/phone.h"
 #include "core/rfc3339.h"
 #include "core/sanitize.h"
 #include "core/template.h"
+#include "core/utf8.h"
 #include "domain/contacts.h"
 #include "domain/mail_thread.h"
 #include "domain/reply_address.h"
+#include "domain/ticket_subject.h"
 
 /* API.md §11: 10 s per delivery to an HTTP receiver; a relay that takes
  * longer than 30 s to accept one mail is as good as down. Both stay well
@@ -33,6 +37,12 @@
 #define NOTIFY_TIMEOUT_S 10
 #define SMTP_TIMEOUT_S 30
 #define CONNECT_TIMEOUT_S 5
+/* An SMS is 160 characters (GSM 7-bit), a lock screen shows about as
+ * many: the text of an SMS or push notification is cut to that. */
+#define NOTIFY_TEXT_MAX_POINTS 160
+/* A customer's name as mails and notifications greet them (the agents'
+ * display names have the same cap). */
+#define NAME_MAX_POINTS 200
 
 struct sp_channels {
     const struct sp_config *cfg;   /* outlives the channels (the program's settings) */
@@ -340,15 +350,6 @@ one_line(char *s)
         out--;
     *out = '\0';
     return s;
-}
-
-/* A name for the greeting: one line, NULL when nothing is left (the
- * greeting then goes without it). */
-static const char *
-display_line(char *s)
-{
-    const char *line = one_line(s);
-    return *line != '\0' ? line : NULL;
 }
 
 /* {event_type, ticket{public_id, subject, status, status_text, resolved, url},
@@ -692,8 +693,11 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
     struct json_object *ctx = context(c, a, row, name, is_staff(row->channel));
     const char *base = base_name(a, row->event_type);
     char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
+    const char *text = render(c, a, base, "_text", NULL, ctx);
+    /* An SMS or a lock screen, not a mail: the text's start, the link
+     * (url) for the rest; a whole reply would be many paid segments. */
     struct rendered r = {subject ? one_line(subject) : NULL,
-                         render(c, a, base, "_text", NULL, ctx), NULL};
+                         text ? sp_text_excerpt(a, text, NOTIFY_TEXT_MAX_POINTS) : NULL, NULL};
     if (r.subject == NULL || r.text == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
     return json_post(a, row, cfg->notify_url, cfg->notify_key, "notify",
@@ -712,8 +716,15 @@ customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox
                                        .phone_enc = row->phone_enc, .tier = row->contact_tier};
     struct sp_contact ct;
     sp_contact_open(c->crypto, a, row->contact_customer_id, &sealed, &ct);
-    if (ct.name != NULL)   /* the greeting's and the To header's */
-        ct.name = display_line(sp_arena_strdup(a, ct.name));
+    /* The greeting's and the To header's: one line of what shows, as a
+     * mail subject is made (bidi controls go: they make a name read as
+     * other text), NULL when nothing is left (greeted without it). */
+    if (ct.name != NULL && sp_utf8_valid(ct.name, strlen(ct.name)))
+        ct.name = sp_ticket_subject_of_text(a, ct.name, NAME_MAX_POINTS);
+    else
+        ct.name = NULL;
+    if (ct.name != NULL) /* "Zoë\r\nÜrban": one space, not two */
+        ct.name = one_line(sp_arena_strdup(a, ct.name));
     if (strcmp(row->channel, "email") == 0) {
         if (ct.email == NULL)
             return not_sent(d, SP_DELIVERY_SKIP, "no_email");
@@ -722,7 +733,10 @@ customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox
     if (strcmp(row->channel, "sms") == 0) {
         if (ct.phone == NULL)
             return not_sent(d, SP_DELIVERY_SKIP, "no_phone");
-        return notify(c, a, row, "phone", ct.phone, ct.name, d);
+        const char *e164 = sp_phone_e164(a, ct.phone);
+        if (e164 == NULL) /* as a mail address that is none */
+            return not_sent(d, SP_DELIVERY_SKIP, "bad_address");
+        return notify(c, a, row, "phone", e164, ct.name, d);
     }
     return notify(c, a, row, "user_id", row->contact_customer_id, ct.name, d);   /* push */
 }

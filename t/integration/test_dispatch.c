@@ -162,6 +162,7 @@ set_aside_other_rows(void)
 struct customer {
     struct sp_t_user u;
     const char *email, *name, *phone, *ticket;
+    const char *phone_e164; /* the phone as the SMS gateway gets it */
     long long ticket_id;
 };
 
@@ -175,6 +176,7 @@ customer_with_claims(void)
     c.email = sp_t_fmt("zoe+%s@example.org", tag);
     c.name = "Zoë Ürban";
     c.phone = "+44 20 7946 0018";
+    c.phone_e164 = "+442079460018";
     c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
                                   sp_t_fmt("{\"name\":%s,\"email\":%s,\"phone\":%s}",
                                            sp_t_jq(c.name), sp_t_jq(c.email), sp_t_jq(c.phone)));
@@ -814,9 +816,12 @@ START_TEST(a_name_with_line_breaks_greets_on_one_line)
 {
     set_aside_other_rows();
     struct fixture sink = smtp_sink();
-    const char *names[2] = {"Zoë\r\nÜrban\tJr.", " \n\t "};
-    const char *greetings[2] = {"Hello Zoë Ürban Jr.,", "Hello,"};
-    for (int i = 0; i < 2; i++) {
+    /* a name with bidi controls greets without them (they make it read
+     * as other text; QA: "Carol \u202e" reversed what followed) */
+    const char *names[3] = {"Zoë\r\nÜrban\tJr.", " \n\t ",
+                            "Carol \xe2\x80\xae" "evil\xe2\x81\xa6"};
+    const char *greetings[3] = {"Hello Zoë Ürban Jr.,", "Hello,", "Hello Carol evil,"};
+    for (int i = 0; i < 3; i++) {
         struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
         const char *email = sp_t_fmt("nl+%s@example.org", sp_t_unique("n"));
         u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
@@ -938,9 +943,62 @@ START_TEST(sms_is_retried_with_backoff_after_500s_then_sent)
     ck_assert_str_eq(sp_t_jstr(headers, "content-type"), "application/json");
     struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
     ck_assert_str_eq(sp_t_jstr(body, "channel"), "sms");
-    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone_e164);
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), c.ticket);
     ck_assert(strlen(sp_t_jstr(body, "text")) > 0);
+    json_object_put(body);
+    json_object_put(last);
+    fixture_stop(&rcv);
+}
+END_TEST
+
+/* The phone claim is whatever the token's issuer stored: the SMS gateway
+ * gets it as E.164 (above), and a number that is none (a line break, a
+ * shell word) is skipped as a bad mail address is, never posted. An SMS
+ * carries the text's start, not a 20,000-character reply (QA: 19,695
+ * characters were posted): at most 160 characters, cut after a word with
+ * "…", the ticket's link beside it. */
+START_TEST(sms_goes_to_e164_numbers_only_and_is_short)
+{
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    const char *const *env = dispatch_env(NULL, &rcv, "/notify");
+    const char *bad[2] = {"+1555\r\n0000", "not-a-phone; rm -rf"};
+    for (int i = 0; i < 2; i++) {
+        struct customer c = {.u = sp_t_user_new(SP_ROLE_CUSTOMER)};
+        c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
+                                      sp_t_fmt("{\"phone\":%s}", sp_t_jq(bad[i])));
+        c.ticket = sp_t_ticket_create(&c.u, "A bad phone");
+        c.ticket_id = atoll(sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'",
+                                     c.ticket));
+        long long id = notification(&c, "sms", "ticket.updated", "{}");
+        dispatch_once(env);
+        ck_assert_str_eq(row(id, "status"), "skipped");
+        ck_assert_str_eq(row(id, "last_error"), "bad_address");
+        ck_assert_int_eq(requests_for(&rcv, "start", id, NULL), 0);
+    }
+
+    struct customer c = customer_with_ticket();
+    static char long_reply[20000];
+    strcpy(long_reply, "<p>");
+    for (int i = 0; i < 700; i++)
+        strcat(long_reply, "Lorem ipsum dolor sit amet. ");
+    strcat(long_reply, "</p>");
+    long long message = agent_reply(&c, long_reply);
+    long long id = notification(&c, "sms", "ticket.message_created",
+                                sp_t_fmt("{\"message_id\":%lld}", message));
+    dispatch_once(env);
+    ck_assert_str_eq(row(id, "status"), "sent");
+    struct json_object *last = NULL;
+    ck_assert_int_eq(requests_for(&rcv, "start", id, &last), 1);
+    struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
+    const char *text = sp_t_jstr(body, "text");
+    size_t n = strlen(text), points = 0;
+    for (size_t i = 0; i < n; i++)
+        points += ((unsigned char)text[i] & 0xc0) != 0x80;
+    ck_assert_msg(points <= 160, "%zu characters: %s", points, text);
+    ck_assert_msg(n > 3 && strcmp(text + n - 3, "\xe2\x80\xa6") == 0, "%s", text);
+    ck_assert_msg(strstr(text, "Lorem ipsum") != NULL && strchr(text, '\n') == NULL, "%s", text);
     json_object_put(body);
     json_object_put(last);
     fixture_stop(&rcv);
@@ -1003,7 +1061,7 @@ START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
     struct json_object *body = json_tokener_parse(sp_t_jstr(last, "body"));
     ck_assert_str_eq(sp_t_jstr(body, "channel"), "sms");
     ck_assert_str_eq(sp_t_jstr(body, "event_type"), "chat.escalated");
-    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone_e164);
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), ticket);
     ck_assert_str_eq(sp_t_jstr(body, "title"), sp_t_fmt("Your chat continues as ticket %s",
                                                         ticket));
@@ -1349,6 +1407,7 @@ main(void)
     tcase_add_test(tc, customer_without_email_or_keys_is_skipped);
     tc = sp_t_tcase(s, "retries");
     tcase_add_test(tc, sms_is_retried_with_backoff_after_500s_then_sent);
+    tcase_add_test(tc, sms_goes_to_e164_numbers_only_and_is_short);
     tcase_add_test(tc, a_chats_escalation_reaches_the_customer_by_mail_and_sms);
     tcase_add_test(tc, an_escalation_about_a_booking_reaches_the_booking_service);
     tcase_add_test(tc, an_escalation_mail_names_the_reason_and_the_booking);
