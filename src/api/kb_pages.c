@@ -26,6 +26,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
@@ -219,6 +220,26 @@ login_form_ours(struct sp_req *r)
            given != NULL && sp_crypto_equal(want, strlen(want), given, strlen(given));
 }
 
+/* The token pasted into the sign-in form, without what a paste brings
+ * along: blanks around it (a copied line's end, CR LF) and a leading
+ * "Bearer " (copied from an Authorization header), in any case. An empty
+ * one is absent (SP_FORM_ABSENT). */
+static enum sp_form_read
+pasted_token(struct sp_req *r, const char **token)
+{
+    enum sp_form_read how = sp_req_form_field(r, "token", token);
+    if (how != SP_FORM_OK)
+        return how;
+    const char *b = *token, *e = b + strlen(b);
+    sp_ascii_trim(&b, &e);
+    if (e - b > 6 && strncasecmp(b, "bearer", 6) == 0 && sp_ascii_space(b[6])) {
+        b += 6;
+        sp_ascii_trim(&b, &e);
+    }
+    *token = sp_arena_strndup(r->arena, b, (size_t)(e - b));
+    return b == e ? SP_FORM_ABSENT : SP_FORM_OK;
+}
+
 enum sp_rc
 sp_page_login(struct sp_req *r, struct sp_problem *p)
 {
@@ -233,11 +254,14 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
         return error_page(r, 403, "Forbidden",
                           "This sign-in form has expired or did not come from this site. Open"
                           " the sign-in page again.", NULL);
-    const char *token = sp_req_form(r, "token");
+    const char *token;
+    enum sp_form_read how = pasted_token(r, &token);
+    if (how == SP_FORM_ABSENT)
+        return login_page(r, "Paste a token: the Token field is required.");
     struct sp_principal who;
     struct sp_problem auth;
     sp_problem_init(&auth);
-    if (token == NULL || *token == '\0' || strlen(token) > SP_AUTH_TOKEN_MAX ||
+    if (how != SP_FORM_OK || strlen(token) > SP_AUTH_TOKEN_MAX ||
         sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
         return login_page(r, "That token is not valid (expired, malformed or not signed by"
                              " a key this server trusts).");

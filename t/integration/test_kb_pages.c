@@ -1079,6 +1079,38 @@ START_TEST(saving_an_unchanged_article_changes_nothing)
 }
 END_TEST
 
+/* A pasted token often brings its line end, blanks or the "Bearer " of
+ * the header it was copied from: they are not part of it (they were
+ * refused). An empty one is a missing field, not an invalid token. */
+START_TEST(login_takes_a_pasted_token_with_blanks_and_bearer)
+{
+    const char *token = sp_t_admin_token();
+    const char *pasted[] = {
+        sp_t_fmt("%s\n", token), sp_t_fmt("%s\r\n", token), sp_t_fmt("  %s  ", token),
+        sp_t_fmt("Bearer %s", token), sp_t_fmt(" bEARER \t%s\r\n", token),
+        "", "  \r\n",
+    };
+    for (size_t i = 0; i < sizeof(pasted) / sizeof(pasted[0]); i++) {
+        struct jar j = {0};
+        struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+        const char *csrf = csrf_of(r);
+        sp_t_resp_free(r);
+        r = browse(&j, "POST", "/support/admin/login",
+                   sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(pasted[i])));
+        if (i < 5) {
+            assert_redirect(r, "/support/admin/kb");
+            ck_assert_ptr_nonnull(j.session);
+        } else {
+            assert_page(r, 200);
+            ck_assert_msg(strstr(r->body, "is required") && !strstr(r->body, "not valid"),
+                          "empty token: %s", r->body);
+            ck_assert_ptr_null(j.session);
+        }
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1099,6 +1131,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, an_unreadable_field_is_refused_beside_it);
     tcase_add_test(tc, an_edit_keeps_the_fields_it_leaves_out);
     tcase_add_test(tc, saving_an_unchanged_article_changes_nothing);
+    tcase_add_test(tc, login_takes_a_pasted_token_with_blanks_and_bearer);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
