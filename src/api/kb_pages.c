@@ -11,8 +11,11 @@
  * server (domain/admin_sessions.h) and sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
- * (nginx/security_headers.conf). Templates (templates/NAME.html) are
- * compiled once per program (api/app.c); values are escaped by them.
+ * (nginx/security_headers.conf). A browser meeting a 404, 405 or 413 at
+ * a page's address gets the HTML error page (sp_page_problem, called by
+ * the dispatcher for every unanswered problem). Templates
+ * (templates/NAME.html) are compiled once per program (api/app.c);
+ * values are escaped by them.
  * Holds no SQL; never includes db/.
  */
 #include <json-c/json.h>
@@ -150,6 +153,44 @@ error_page(struct sp_req *r, int status, const char *title, const char *message,
     struct json_object *ctx = page_ctx(title, s);
     json_object_object_add(ctx, "message", json_object_new_string(message));
     return render(r, status, "error", ctx);
+}
+
+/* Whether path is one of the admin pages' (API.md §8): the sign-in and
+ * sign-out forms, the knowledge base's pages and the area's root; the
+ * JSON API beside them (/support/admin/articles, …) is not. */
+static bool
+page_path(const char *path)
+{
+    static const char *const pages[] = {"login", "logout", "kb"};
+    if (strncmp(path, COOKIE_PATH, strlen(COOKIE_PATH)) != 0)
+        return false;
+    path += strlen(COOKIE_PATH);
+    if (*path == '\0' || strcmp(path, "/") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        size_t n = strlen(pages[i]);
+        if (path[0] == '/' && strncmp(path + 1, pages[i], n) == 0 &&
+            (path[n + 1] == '\0' || path[n + 1] == '/'))
+            return true;
+    }
+    return false;
+}
+
+bool
+sp_page_problem(struct sp_req *r, const struct sp_problem *p)
+{
+    /* A browser navigating or posting a form asks for text/html; the
+     * preview's fetch (admin.js) does not, and reads problem+json. The
+     * statuses a wrong address, method or form size gets; the others keep
+     * problem+json (docs/openapi.yaml documents each). */
+    const char *accept = sp_req_header(r, "Accept");
+    int status = sp_problem_status(p);
+    if ((status != 404 && status != 405 && status != 413) || !page_path(r->path) ||
+        accept == NULL || strstr(accept, "text/html") == NULL)
+        return false;
+    error_page(r, status, sp_problem_title(p),
+               status == 404 ? "There is no such page." : p->detail, NULL);
+    return true;
 }
 
 /* --- sessions ---------------------------------------------------------------- */

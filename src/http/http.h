@@ -44,6 +44,11 @@ struct sp_http_env {
     /* Called after a request authenticated, before its handler (e.g. to
      * provision the caller's records); may be NULL. */
     enum sp_rc (*on_authenticated)(struct sp_req *r, struct sp_problem *p);
+    /* Answers a problem its own way (a browser's HTML page) and says true,
+     * or false to leave it to problem+json; called for every unanswered
+     * problem, the router's 404 and 405 and the body's 413 included. The
+     * headers set so far (a 405's Allow) stay. May be NULL. */
+    bool (*problem_page)(struct sp_req *r, const struct sp_problem *p);
 };
 
 struct sp_req {
@@ -167,5 +172,7 @@ void sp_resp_finish(struct sp_req *r);
  * status codes. */
 void sp_resp_problem(struct sp_req *r, const struct sp_problem *p);
 int  sp_problem_status(const struct sp_problem *p);
+/* Its title ("Not found", "Method not allowed"), as problem+json has it. */
+const char *sp_problem_title(const struct sp_problem *p);
 
 #endif

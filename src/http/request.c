@@ -497,6 +497,12 @@ sp_problem_status(const struct sp_problem *p)
     return problem_kind(p)->status;
 }
 
+const char *
+sp_problem_title(const struct sp_problem *p)
+{
+    return problem_kind(p)->title;
+}
+
 /* The code clients see: a listed code's public name, an unlisted (domain
  * specific) code as it is, else the outcome's default. */
 static const char *

@@ -12,7 +12,9 @@
  * → 404 within the max-age, delete with its confirmation page, logout →
  * the cookie no longer opens anything, and the security headers of pages;
  * a refused edit keeping the version it edited, unreadable fields refused
- * beside them, left-out fields kept, an unchanged save changing nothing.
+ * beside them, left-out fields kept, an unchanged save changing nothing,
+ * a pasted token's blanks and Bearer, and the HTML error page of a 404,
+ * 405 or 413 for a browser.
  */
 #include "harness.h"
 
@@ -1111,6 +1113,64 @@ START_TEST(login_takes_a_pasted_token_with_blanks_and_bearer)
 }
 END_TEST
 
+/* A browser (Accept: text/html) that reaches a wrong address or method
+ * of the pages, or posts a form over 1 MiB, gets the HTML error page with
+ * the status (and Allow) problem+json has; a client that does not ask for
+ * HTML, and the JSON API beside the pages, keep problem+json. */
+START_TEST(page_errors_are_html_pages_for_a_browser)
+{
+    const char *html = "Accept: text/html,application/xhtml+xml,*/*;q=0.8";
+    const char *headers[] = {html, NULL};
+    static const struct { const char *method, *path, *allow; long status; } cases[] = {
+        {"GET", "/support/admin/kb/1/publish", "POST", 405},
+        {"GET", "/support/admin/kb/1/unpublish", "POST", 405},
+        {"GET", "/support/admin/logout", "POST", 405},
+        {"GET", "/support/admin/kb/preview", "POST", 405},
+        {"DELETE", "/support/admin/kb", "GET, HEAD", 405},
+        {"GET", "/support/admin/kb/", NULL, 404},
+        {"GET", "/support/admin/", NULL, 404},
+        {"GET", "/support/admin", NULL, 404},
+        {"GET", "/support/admin/kb/1/edit/", NULL, 404},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r = sp_t_request(cases[i].method, cases[i].path, NULL, NULL, NULL,
+                                           headers);
+        ck_assert_msg(r->status == cases[i].status, "%s %s: %ld", cases[i].method,
+                      cases[i].path, r->status);
+        assert_page(r, cases[i].status);
+        ck_assert_msg(strstr(r->body, "<h1>") != NULL, "%s: %s", cases[i].path, r->body);
+        if (cases[i].allow != NULL)
+            ck_assert_str_eq(sp_t_header(r, "Allow"), cases[i].allow);
+        sp_t_resp_free(r);
+        r = sp_t_request(cases[i].method, cases[i].path, NULL, NULL, NULL, NULL);
+        sp_t_assert_problem(r, cases[i].status, cases[i].status == 405 ? "method_not_allowed"
+                                                                        : "not_found");
+        sp_t_resp_free(r);
+    }
+    /* The JSON API beside the pages answers problem+json to anyone. */
+    struct sp_t_resp *r = sp_t_request("GET", "/support/admin/nothing", NULL, NULL, NULL, headers);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_request("PUT", "/support/admin/articles", NULL, NULL, NULL, headers);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    sp_t_resp_free(r);
+
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *big = sp_t_fmt("csrf_token=%s&slug=big&title=Big&content_markdown=%s", csrf,
+                               sp_t_repeat("a", 1100 * 1000));
+    const char *cookie = sp_t_fmt("Cookie: support_admin_session=%s", j.session);
+    const char *browser[] = {html, cookie, NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM, big, browser);
+    assert_page(r, 413);
+    sp_t_resp_free(r);
+    const char *fetch[] = {cookie, NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM, big, fetch);
+    sp_t_assert_problem(r, 413, "payload_too_large");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1132,6 +1192,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, an_edit_keeps_the_fields_it_leaves_out);
     tcase_add_test(tc, saving_an_unchanged_article_changes_nothing);
     tcase_add_test(tc, login_takes_a_pasted_token_with_blanks_and_bearer);
+    tcase_add_test(tc, page_errors_are_html_pages_for_a_browser);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
