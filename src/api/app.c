@@ -15,6 +15,7 @@
 #include "http/server.h"
 #include "http/signed_url.h"
 #include "api/common.h"
+#include "api/handlers.h"
 #include "domain/agents.h"
 #include "domain/attachments.h"
 #include "domain/chat_bus.h"
@@ -223,6 +224,7 @@ fill_env(struct sp_app *app, struct sp_http_env *env)
     env->max_body_bytes = app->cfg.max_body_bytes;
     env->app = app;
     env->on_authenticated = provision_agent;
+    env->problem_page = sp_page_problem;
 }
 
 bool

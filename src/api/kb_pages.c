@@ -11,8 +11,11 @@
  * server (domain/admin_sessions.h) and sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
- * (nginx/security_headers.conf). Templates (templates/NAME.html) are
- * compiled once per program (api/app.c); values are escaped by them.
+ * (nginx/security_headers.conf). A browser meeting a 404, 405 or 413 at
+ * a page's address gets the HTML error page (sp_page_problem, called by
+ * the dispatcher for every unanswered problem). Templates
+ * (templates/NAME.html) are compiled once per program (api/app.c);
+ * values are escaped by them.
  * Holds no SQL; never includes db/.
  */
 #include <json-c/json.h>
@@ -26,12 +29,14 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/template.h"
 #include "core/uri.h"
+#include "core/utf8.h"
 #include "domain/admin_sessions.h"
 #include "domain/articles.h"
 
@@ -150,6 +155,44 @@ error_page(struct sp_req *r, int status, const char *title, const char *message,
     return render(r, status, "error", ctx);
 }
 
+/* Whether path is one of the admin pages' (API.md §8): the sign-in and
+ * sign-out forms, the knowledge base's pages and the area's root; the
+ * JSON API beside them (/support/admin/articles, …) is not. */
+static bool
+page_path(const char *path)
+{
+    static const char *const pages[] = {"login", "logout", "kb"};
+    if (strncmp(path, COOKIE_PATH, strlen(COOKIE_PATH)) != 0)
+        return false;
+    path += strlen(COOKIE_PATH);
+    if (*path == '\0' || strcmp(path, "/") == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        size_t n = strlen(pages[i]);
+        if (path[0] == '/' && strncmp(path + 1, pages[i], n) == 0 &&
+            (path[n + 1] == '\0' || path[n + 1] == '/'))
+            return true;
+    }
+    return false;
+}
+
+bool
+sp_page_problem(struct sp_req *r, const struct sp_problem *p)
+{
+    /* A browser navigating or posting a form asks for text/html; the
+     * preview's fetch (admin.js) does not, and reads problem+json. The
+     * statuses a wrong address, method or form size gets; the others keep
+     * problem+json (docs/openapi.yaml documents each). */
+    const char *accept = sp_req_header(r, "Accept");
+    int status = sp_problem_status(p);
+    if ((status != 404 && status != 405 && status != 413) || !page_path(r->path) ||
+        accept == NULL || strstr(accept, "text/html") == NULL)
+        return false;
+    error_page(r, status, sp_problem_title(p),
+               status == 404 ? "There is no such page." : p->detail, NULL);
+    return true;
+}
+
 /* --- sessions ---------------------------------------------------------------- */
 
 /* The caller's live session; false when there is none (then the answer,
@@ -218,6 +261,26 @@ login_form_ours(struct sp_req *r)
            given != NULL && sp_crypto_equal(want, strlen(want), given, strlen(given));
 }
 
+/* The token pasted into the sign-in form, without what a paste brings
+ * along: blanks around it (a copied line's end, CR LF) and a leading
+ * "Bearer " (copied from an Authorization header), in any case. An empty
+ * one is absent (SP_FORM_ABSENT). */
+static enum sp_form_read
+pasted_token(struct sp_req *r, const char **token)
+{
+    enum sp_form_read how = sp_req_form_field(r, "token", token);
+    if (how != SP_FORM_OK)
+        return how;
+    const char *b = *token, *e = b + strlen(b);
+    sp_ascii_trim(&b, &e);
+    if (e - b > 6 && strncasecmp(b, "bearer", 6) == 0 && sp_ascii_space(b[6])) {
+        b += 6;
+        sp_ascii_trim(&b, &e);
+    }
+    *token = sp_arena_strndup(r->arena, b, (size_t)(e - b));
+    return b == e ? SP_FORM_ABSENT : SP_FORM_OK;
+}
+
 enum sp_rc
 sp_page_login(struct sp_req *r, struct sp_problem *p)
 {
@@ -232,11 +295,14 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
         return error_page(r, 403, "Forbidden",
                           "This sign-in form has expired or did not come from this site. Open"
                           " the sign-in page again.", NULL);
-    const char *token = sp_req_form(r, "token");
+    const char *token;
+    enum sp_form_read how = pasted_token(r, &token);
+    if (how == SP_FORM_ABSENT)
+        return login_page(r, "Paste a token: the Token field is required.");
     struct sp_principal who;
     struct sp_problem auth;
     sp_problem_init(&auth);
-    if (token == NULL || *token == '\0' || strlen(token) > SP_AUTH_TOKEN_MAX ||
+    if (how != SP_FORM_OK || strlen(token) > SP_AUTH_TOKEN_MAX ||
         sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
         return login_page(r, "That token is not valid (expired, malformed or not signed by"
                              " a key this server trusts).");
@@ -386,25 +452,80 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
 
 /* --- the article form ---------------------------------------------------------- */
 
+/* The article form's text fields. */
+enum { F_SLUG, F_TITLE, F_MARKDOWN, F_TAGS, F_COUNT };
+static const char *const form_fields[F_COUNT] = {
+    [F_SLUG] = "slug", [F_TITLE] = "title", [F_MARKDOWN] = "content_markdown", [F_TAGS] = "tags",
+};
+
+/* The article form as sent. A field that cannot be read is not taken as
+ * absent: an edit then kept the stored value and said "saved" (QA). */
+struct article_form {
+    const char *value[F_COUNT];   /* NULL: absent or unreadable */
+    const char *shown[F_COUNT];   /* what the page shows again; NULL: absent */
+    struct sp_problem unreadable; /* a field error for each unreadable field */
+};
+
+/* Why a field cannot be read, in the JSON API's words where it has them. */
+static const char *
+unreadable_message(enum sp_form_read how)
+{
+    switch (how) {
+    case SP_FORM_NUL:
+        return SP_PROBLEM_NUL_MESSAGE;
+    case SP_FORM_NOT_UTF8:
+        return "is not valid UTF-8";
+    default:
+        return "is not a valid form encoding";
+    }
+}
+
+/* A textarea's text as a browser sends it: HTML's form encoding makes its
+ * line ends CR LF. Stored with LF, as the JSON API's text is, so saving an
+ * unchanged article changes nothing (it was a new version each time, and
+ * an article near the size limit grew past it). */
+static const char *
+text_lines(struct sp_req *r, const char *v)
+{
+    return strchr(v, '\r') ? sp_utf8_clean(r->arena, v, strlen(v), SP_UTF8_TEXT) : v;
+}
+
+static void
+read_form(struct sp_req *r, struct article_form *f)
+{
+    *f = (struct article_form){0};
+    sp_problem_init(&f->unreadable);
+    for (int i = 0; i < F_COUNT; i++) {
+        const char *v;
+        enum sp_form_read how = sp_req_form_field(r, form_fields[i], &v);
+        if (how == SP_FORM_OK)
+            f->value[i] = v = i == F_MARKDOWN ? text_lines(r, v) : v;
+        else if (how != SP_FORM_ABSENT)
+            sp_problem_field(&f->unreadable, form_fields[i], "invalid", unreadable_message(how));
+        f->shown[i] = v;
+    }
+}
+
 /* The form's fields as an article input (tags: comma separated, trimmed,
  * empty ones dropped; the domain lower-cases them, as for the JSON API).
- * is_published is checked when it holds what the checkbox sends, "1"; a
- * browser sends that or nothing, so anything else (is_published=0) is
- * unchecked: a draft, not a publish. */
+ * A field left out keeps what is stored, tags too (a browser sends every
+ * field; "tags=" clears them). is_published is checked when it holds
+ * what the checkbox sends, "1"; a browser sends that or nothing, so
+ * anything else (is_published=0) is unchecked: a draft, not a publish. */
 static void
-form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
+form_input(struct sp_req *r, const struct article_form *f, struct sp_article_input *in,
+           bool with_publish)
 {
-    const char *md = sp_req_form(r, "content_markdown");
+    const char *md = f->value[F_MARKDOWN], *tags = f->value[F_TAGS];
     const char *published = sp_req_form(r, "is_published");
     *in = (struct sp_article_input){
-        .slug = sp_req_form(r, "slug"),
-        .title = sp_req_form(r, "title"),
+        .slug = f->value[F_SLUG],
+        .title = f->value[F_TITLE],
         .markdown = md,
         .markdown_len = md ? strlen(md) : 0,
         .publish = with_publish ? published != NULL && strcmp(published, "1") == 0 : -1,
-        .tags_set = true,
+        .tags_set = tags != NULL,
     };
-    const char *tags = sp_req_form(r, "tags");
     const char **list = sp_arena_calloc(r->arena, SP_ARTICLE_TAGS_MAX + 2, sizeof(*list));
     for (const char *t = tags ? tags : ""; *t != '\0' && in->ntags <= SP_ARTICLE_TAGS_MAX;) {
         t += strspn(t, " ,\t");
@@ -416,6 +537,27 @@ form_input(struct sp_req *r, struct sp_article_input *in, bool with_publish)
         t += strcspn(t, ",");
     }
     in->tags = list;
+}
+
+/* The unreadable fields' errors into p, with the other fields' errors a
+ * save would give (every field error in one page, as in one 422 of the
+ * JSON API); an unreadable field is not also called missing. */
+static enum sp_rc
+unreadable_fields(struct sp_req *r, const struct article_form *f,
+                  const struct sp_article_input *in, bool create, struct sp_problem *p)
+{
+    struct sp_article_input v = *in;
+    struct sp_problem others;
+    sp_problem_init(&others);
+    sp_article_check(r->arena, &v, create, &others);
+    *p = f->unreadable;
+    for (size_t i = 0; i < others.nerrors; i++) {
+        const struct sp_field_error *e = &others.errors[i];
+        const char *field = sp_arena_strndup(r->arena, e->field, strcspn(e->field, "["));
+        if (!sp_problem_refuses(&f->unreadable, field))
+            sp_problem_field(p, e->field, e->code, e->message);
+    }
+    return p->rc;
 }
 
 /* The field errors by form field: an item's ("tags[2]") goes beside its
@@ -458,20 +600,23 @@ form_page(struct sp_req *r, int status, const struct sp_admin_session *s,
     return render(r, status, "kb_form", ctx);
 }
 
-/* What the form sent, as the template's article data. */
+/* What the form sent, as the template's article data. On an edit
+ * (stored: the article as it is; NULL on a create) the fields the form
+ * left out show the stored values a save keeps, and the status is the
+ * article's. */
 static struct json_object *
-typed(struct sp_req *r, const struct sp_article_input *in, const char *id)
+typed(struct sp_req *r, const struct article_form *f, const struct sp_article *stored)
 {
-    struct json_object *o = json_object_new_object();
-    if (id != NULL)
-        json_object_object_add(o, "id", json_object_new_string(id));
-    json_object_object_add(o, "slug", json_object_new_string(in->slug ? in->slug : ""));
-    json_object_object_add(o, "title", json_object_new_string(in->title ? in->title : ""));
-    json_object_object_add(o, "content_markdown",
-                           json_object_new_string(in->markdown ? in->markdown : ""));
-    const char *tags = sp_req_form(r, "tags");
-    json_object_object_add(o, "tags_text", json_object_new_string(tags ? tags : ""));
-    json_object_object_add(o, "is_published", json_object_new_boolean(in->publish == 1));
+    static const char *const keys[F_COUNT] = {
+        [F_SLUG] = "slug", [F_TITLE] = "title", [F_MARKDOWN] = "content_markdown",
+        [F_TAGS] = "tags_text",
+    };
+    struct json_object *o = stored ? article_data(r, stored) : json_object_new_object();
+    json_object_object_del(o, "html");  /* the stored text's, not the typed text's */
+    for (int i = 0; i < F_COUNT; i++)
+        if (f->shown[i] != NULL || stored == NULL)
+            json_object_object_add(o, keys[i],
+                                   json_object_new_string(f->shown[i] ? f->shown[i] : ""));
     return o;
 }
 
@@ -511,12 +656,18 @@ sp_page_kb_create(struct sp_req *r, struct sp_problem *p)
     struct sp_admin_session s;
     if (!session_post(r, &s, p))
         return p->rc;
+    struct article_form f;
     struct sp_article_input in;
-    form_input(r, &in, true);
+    read_form(r, &f);
+    form_input(r, &f, &in, true);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_article a;
-    if (sp_article_create(&ctx, &in, s.user_id, &a, p) != SP_OK)
-        return save_refused(r, &s, typed(r, &in, NULL), p);
+    if ((f.unreadable.rc != SP_OK && unreadable_fields(r, &f, &in, true, p) != SP_OK) ||
+        sp_article_create(&ctx, &in, s.user_id, &a, p) != SP_OK) {
+        struct json_object *o = typed(r, &f, NULL);
+        json_object_object_add(o, "is_published", json_object_new_boolean(in.publish == 1));
+        return save_refused(r, &s, o, p);
+    }
     return redirect_to_edit(r, a.id);
 }
 
@@ -563,18 +714,26 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
     struct sp_article a;
     if (!session_post(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
+    struct article_form f;
     struct sp_article_input in;
-    form_input(r, &in, false);
+    read_form(r, &f);
+    form_input(r, &f, &in, false);
     in.if_match = form_version(r);
     struct sp_ctx ctx = sp_api_ctx(r);
     if (in.if_match == 0)
         sp_problem_set(p, SP_INVALID, "validation_failed",
                        "This form does not say which version of the article it edits. Copy your"
                        " changes, reload the page and apply them again.");
-    if (in.if_match == 0 || sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
-        struct json_object *o = typed(r, &in, r->params[0]);
-        json_object_object_add(o, "version", json_object_new_int64(a.version));
-        json_object_object_add(o, "is_published", json_object_new_boolean(a.is_published));
+    else if (f.unreadable.rc != SP_OK)
+        unreadable_fields(r, &f, &in, false, p);
+    if (p->rc != SP_OK || sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
+        /* The version the user edited, never the article's: a stale form
+         * shown again with the current version saved over someone
+         * else's changes at the next Save (QA). */
+        struct json_object *o = typed(r, &f, &a);
+        json_object_object_del(o, "version");
+        if (in.if_match != 0)
+            json_object_object_add(o, "version", json_object_new_int64(in.if_match));
         return save_refused(r, &s, o, p);
     }
     return redirect_to_edit(r, a.id);
@@ -639,7 +798,13 @@ sp_page_kb_preview(struct sp_req *r, struct sp_problem *p)
     struct sp_admin_session s;
     if (!session_post(r, &s, p))
         return p->rc;
-    const char *md = sp_req_form(r, "content_markdown");
+    const char *md;
+    enum sp_form_read how = sp_req_form_field(r, "content_markdown", &md);
+    if (how != SP_FORM_OK && how != SP_FORM_ABSENT) {
+        sp_problem_field(p, "content_markdown", "invalid", unreadable_message(how));
+        return p->rc;
+    }
+    md = md != NULL ? text_lines(r, md) : NULL;
     size_t len = md ? strlen(md) : 0;
     if (len > SP_ARTICLE_MARKDOWN_MAX)
         return sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",

@@ -79,10 +79,18 @@ access_log(const struct sp_req *r)
     sp_log_end(l);
 }
 
+/* p as the program's page for it, or as problem+json. */
+static void
+answer_problem(struct sp_req *r, const struct sp_problem *p)
+{
+    if (r->env->problem_page == NULL || !r->env->problem_page(r, p))
+        sp_resp_problem(r, p);
+}
+
 void
 sp_http_fail(struct sp_req *r, const struct sp_problem *p)
 {
-    sp_resp_problem(r, p);
+    answer_problem(r, p);
     access_log(r);
     sp_log_set_request_id(NULL);
 }
@@ -158,7 +166,7 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
     if (!r->responded) {
         if (p.rc == SP_OK)
             sp_problem_set(&p, SP_ERROR, "internal", "handler produced no response");
-        sp_resp_problem(r, &p);
+        answer_problem(r, &p);
     }
     access_log(r);
     sp_log_set_request_id(NULL);

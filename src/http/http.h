@@ -44,6 +44,11 @@ struct sp_http_env {
     /* Called after a request authenticated, before its handler (e.g. to
      * provision the caller's records); may be NULL. */
     enum sp_rc (*on_authenticated)(struct sp_req *r, struct sp_problem *p);
+    /* Answers a problem its own way (a browser's HTML page) and says true,
+     * or false to leave it to problem+json; called for every unanswered
+     * problem, the router's 404 and 405 and the body's 413 included. The
+     * headers set so far (a 405's Allow) stay. May be NULL. */
+    bool (*problem_page)(struct sp_req *r, const struct sp_problem *p);
 };
 
 struct sp_req {
@@ -116,6 +121,20 @@ const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *
 /* A field of a form body (HTML forms): NULL when absent, or when the body
  * is not application/x-www-form-urlencoded. */
 const char *sp_req_form(struct sp_req *r, const char *name);
+/* How a form field reads (sp_req_form_field). */
+enum sp_form_read {
+    SP_FORM_ABSENT,      /* not in the form (or the body is no form) */
+    SP_FORM_OK,
+    SP_FORM_BAD_ESCAPE,  /* a '%' without two hex digits after it */
+    SP_FORM_NUL,         /* a %00 */
+    SP_FORM_NOT_UTF8,    /* bytes that are not UTF-8 */
+};
+/* A field of a form body told apart from one that cannot be read, which
+ * sp_req_form calls absent: a page shows it again beside its error rather
+ * than drop it. *value: the value (SP_FORM_OK); for an unreadable one what
+ * can be shown of it (a bad escape as written, NULs dropped, bytes that
+ * are not UTF-8 as U+FFFD, CR LF as LF); NULL when absent. */
+enum sp_form_read sp_req_form_field(struct sp_req *r, const char *name, const char **value);
 /* The value of cookie `name` in a Cookie header value ("a=b; c=d", RFC
  * 6265 §5.4; blanks around names and values are dropped, quotes are kept
  * as a browser keeps them), copied into a. NULL when absent, or when the name is given
@@ -153,5 +172,7 @@ void sp_resp_finish(struct sp_req *r);
  * status codes. */
 void sp_resp_problem(struct sp_req *r, const struct sp_problem *p);
 int  sp_problem_status(const struct sp_problem *p);
+/* Its title ("Not found", "Method not allowed"), as problem+json has it. */
+const char *sp_problem_title(const struct sp_problem *p);
 
 #endif

@@ -91,30 +91,46 @@ sp_req_repeated_header(const struct sp_req *r)
     return NULL;
 }
 
+/* [s, s+n) percent-decoded as a form is ('+' is a space) into *out (an
+ * arena string, its length in *len), as far as it can be: a '%' without
+ * two hex digits after it stays as written. How it read: SP_FORM_OK, or
+ * the first of a bad escape, a %00, bytes that are not UTF-8. */
+static enum sp_form_read
+url_decode_as_far(struct sp_arena *a, const char *s, size_t n, char **out, size_t *len)
+{
+    char *o = sp_arena_alloc(a, n + 1);
+    size_t k = 0;
+    bool bad_escape = false;
+    for (size_t i = 0; i < n; i++) {
+        int hi = s[i] == '%' && i + 2 < n ? sp_hex_value((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? sp_hex_value((unsigned char)s[i + 2]) : -1;
+        if (lo >= 0) {
+            o[k++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            bad_escape = bad_escape || s[i] == '%';
+            o[k++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    o[k] = '\0';
+    *out = o;
+    *len = k;
+    if (bad_escape)
+        return SP_FORM_BAD_ESCAPE;
+    if (memchr(o, '\0', k) != NULL)
+        return SP_FORM_NUL;
+    return sp_utf8_valid(o, k) ? SP_FORM_OK : SP_FORM_NOT_UTF8;
+}
+
 /* Every value read from a query or a form goes to PostgreSQL as text,
  * which refuses %00 and bytes that are not UTF-8 (once it was a vague 422
  * and a db_error for ?q=%ff). */
 char *
 sp_url_decode(struct sp_arena *a, const char *s, size_t n)
 {
-    char *out = sp_arena_alloc(a, n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            if (i + 2 >= n)
-                return NULL;
-            int hi = sp_hex_value((unsigned char)s[i + 1]);
-            int lo = sp_hex_value((unsigned char)s[i + 2]);
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-                return NULL;
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    out[o] = '\0';
-    return sp_utf8_valid(out, o) ? out : NULL;
+    char *out;
+    size_t len;
+    return url_decode_as_far(a, s, n, &out, &len) == SP_FORM_OK ? out : NULL;
 }
 
 /* The raw value of the first piece named name ("" for a bare name), its
@@ -160,8 +176,10 @@ sp_req_query_raw(const struct sp_req *r, const char *name, bool decode_names, si
     return urlencoded_raw(decode_names ? r->arena : NULL, r->query, name, len);
 }
 
-const char *
-sp_req_form(struct sp_req *r, const char *name)
+/* The body of a form (application/x-www-form-urlencoded), NUL-terminated;
+ * NULL for a body of another type. */
+static const char *
+form_text(struct sp_req *r)
 {
     const char *ct = sp_req_param(r->envp, "CONTENT_TYPE");
     static const char form[] = "application/x-www-form-urlencoded";
@@ -170,7 +188,29 @@ sp_req_form(struct sp_req *r, const char *name)
         return NULL;
     if (r->form == NULL)  /* the body is not NUL-terminated */
         r->form = sp_arena_strndup(r->arena, r->body ? r->body : "", r->body ? r->body_len : 0);
-    return sp_urlencoded_get(r->arena, r->form, name);
+    return r->form;
+}
+
+const char *
+sp_req_form(struct sp_req *r, const char *name)
+{
+    const char *text = form_text(r);
+    return text != NULL ? sp_urlencoded_get(r->arena, text, name) : NULL;
+}
+
+enum sp_form_read
+sp_req_form_field(struct sp_req *r, const char *name, const char **value)
+{
+    size_t n;
+    const char *raw = urlencoded_raw(NULL, form_text(r), name, &n);
+    *value = NULL;
+    if (raw == NULL)
+        return SP_FORM_ABSENT;
+    char *v;
+    size_t len;
+    enum sp_form_read how = url_decode_as_far(r->arena, raw, n, &v, &len);
+    *value = how == SP_FORM_OK ? v : sp_utf8_clean(r->arena, v, len, SP_UTF8_TEXT);
+    return how;
 }
 
 /* [s, s+len) without blanks (SP, HTAB) at either end, into *len. */
@@ -455,6 +495,12 @@ int
 sp_problem_status(const struct sp_problem *p)
 {
     return problem_kind(p)->status;
+}
+
+const char *
+sp_problem_title(const struct sp_problem *p)
+{
+    return problem_kind(p)->title;
 }
 
 /* The code clients see: a listed code's public name, an unlisted (domain

@@ -20,8 +20,9 @@ Run by `make check` (TESTS). Checks, each named in the output:
                x-roles;
   validator    validate_responses.py fails on a wrong body (an
                agent-only member in a customer view too), an undocumented
-               status or media type and a missing X-Request-Id, and
-               passes right ones.
+               status or media type, a missing X-Request-Id and an
+               HTML error outside the admin pages, and passes right
+               ones (an admin page's HTML 404 or 405).
 Env: top_srcdir, top_builddir (make check sets them). Exit 0/1 (99 when
 the route dump cannot run).
 """
@@ -170,6 +171,8 @@ def check_validator():
               "messages": [], "messages_next_cursor": None}
     customer_view = dict(good, path="/support/tickets/K7Q2M9XD4TRA", body=json.dumps(ticket),
                          headers=rid + [["ETag", '"v1"']])
+    page_405 = {"method": "GET", "path": "/support/admin/kb/1/publish", "status": 405,
+                "content_type": "text/html; charset=utf-8", "headers": rid, "body": "<p>"}
     leaked = dict(customer_view, body=json.dumps(dict(ticket, customer_id="42")))
     cases = [
         ("a documented response", [good], 0, None),
@@ -182,6 +185,12 @@ def check_validator():
          "content type text/plain not documented"),
         ("a missing X-Request-Id", [dict(good, headers=[])], 1, "header X-Request-Id missing"),
         ("a ticket without its ETag", [dict(customer_view, headers=rid)], 1, "header ETag missing"),
+        ("an admin page's HTML 405", [dict(page_405)], 0, None),
+        ("the pages' root's HTML 404", [dict(page_405, method="GET", path="/support/admin/",
+                                             status=404)], 0, None),
+        ("an HTML 404 beside the pages", [dict(page_405, method="GET", status=404,
+                                               path="/support/admin/nothing")], 1,
+         "not a documented operation and not problem+json"),
     ]
     script = os.path.join(HERE, "validate_responses.py")
     for name, records, want_rc, want_text in cases:

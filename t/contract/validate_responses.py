@@ -15,7 +15,8 @@ template, literal segments first) and checked:
   - documented headers are present when required and of their schema.
 A request to a path or method the document does not have (deliberate
 probes: unknown paths, 405s) must answer a problem+json that validates
-against components/schemas/Problem.
+against components/schemas/Problem, or, at an admin page's address, the
+HTML error page.
 Prints a summary (responses validated per operation and status) and the
 mismatches; exit 1 on any mismatch, 2 on bad input.
 """
@@ -74,6 +75,17 @@ def check_body(schemas, resp, resp_ref, rec):
     return schemas.errors(od.child(resp_ref, "content", key, "schema"), inst)
 
 
+def admin_page_path(doc, template, path):
+    """Whether path is an admin page's address (an operation there is tagged
+    admin-pages) or the pages' root: a browser gets their 404s and 405s as
+    the HTML error page (API.md §8)."""
+    if path.rstrip("/") == "/support/admin":
+        return True
+    item = doc["paths"].get(template) or {} if template else {}
+    return any("admin-pages" in (op.get("tags") or []) for op in item.values()
+               if isinstance(op, dict))
+
+
 def check_record(doc, paths, schemas, rec):
     """(operation key, errors)."""
     method, status = rec["method"].upper(), str(rec["status"])
@@ -83,6 +95,8 @@ def check_record(doc, paths, schemas, rec):
     if op is None:
         key = f"(outside the document) {method} {rec['path']}"
         mtype = od.media_type(rec.get("content_type"))
+        if mtype == "text/html" and admin_page_path(doc, template, rec["path"]):
+            return key, []
         if mtype != "application/problem+json":
             return key, [f"{status}: not a documented operation and not problem+json ({mtype})"]
         try:

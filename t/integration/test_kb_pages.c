@@ -10,7 +10,11 @@
  * 422 page with errors beside fields, the server-side preview (sanitized),
  * publish → the public API finds the article, edit → new ETag, unpublish
  * → 404 within the max-age, delete with its confirmation page, logout →
- * the cookie no longer opens anything, and the security headers of pages.
+ * the cookie no longer opens anything, and the security headers of pages;
+ * a refused edit keeping the version it edited, unreadable fields refused
+ * beside them, left-out fields kept, an unchanged save changing nothing,
+ * a pasted token's blanks and Bearer, and the HTML error page of a 404,
+ * 405 or 413 for a browser.
  */
 #include "harness.h"
 
@@ -609,6 +613,33 @@ START_TEST(list_searches_and_filters_and_escapes_titles)
 }
 END_TEST
 
+/* The text of s[0..n) as a browser reads it: the template's entities
+ * decoded; a raw '&', '<' or '"' would be a value the template did not
+ * escape. */
+static const char *
+html_text(const char *s, size_t n)
+{
+    static const struct { const char *ent; char ch; } ents[] = {
+        {"&amp;", '&'}, {"&#61;", '='}, {"&quot;", '"'}, {"&lt;", '<'}, {"&gt;", '>'},
+        {"&#39;", '\''}, {"&#96;", '`'},
+    };
+    char *out = (char *)sp_t_fmt("%.*s", (int)n, s), *w = out;
+    for (const char *p = out; *p != '\0';) {
+        size_t i = 0;
+        while (i < sizeof(ents) / sizeof(ents[0]) && strncmp(p, ents[i].ent, strlen(ents[i].ent)))
+            i++;
+        if (i < sizeof(ents) / sizeof(ents[0])) {
+            *w++ = ents[i].ch;
+            p += strlen(ents[i].ent);
+        } else {
+            ck_assert_msg(*p != '&' && *p != '<' && *p != '"', "unescaped text: %s", out);
+            *w++ = *p++;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
 /* The href of a page's "Next page" link with its entities decoded (the
  * template escapes every value), or NULL. */
 static const char *
@@ -622,25 +653,7 @@ next_href(const struct sp_t_resp *r)
         at--;
     ck_assert_msg(at > r->body, "next link without href: %s", r->body);
     at += 6;
-    static const struct { const char *ent; char ch; } ents[] = {
-        {"&amp;", '&'}, {"&#61;", '='}, {"&quot;", '"'}, {"&lt;", '<'}, {"&gt;", '>'},
-        {"&#39;", '\''},
-    };
-    char *out = (char *)sp_t_fmt("%.*s", (int)(end - at), at), *w = out;
-    for (const char *p = out; *p != '\0';) {
-        size_t i = 0;
-        while (i < sizeof(ents) / sizeof(ents[0]) && strncmp(p, ents[i].ent, strlen(ents[i].ent)))
-            i++;
-        if (i < sizeof(ents) / sizeof(ents[0])) {
-            *w++ = ents[i].ch;
-            p += strlen(ents[i].ent);
-        } else {
-            ck_assert_msg(*p != '&' && *p != '<' && *p != '"', "unescaped href: %s", out);
-            *w++ = *p++;
-        }
-    }
-    *w = '\0';
-    return out;
+    return html_text(at, (size_t)(end - at));
 }
 
 /* With more matches than a page, "Next page" keeps the search and the
@@ -809,6 +822,355 @@ START_TEST(login_key_without_pii_keys_is_random_and_outlives_a_reload)
 }
 END_TEST
 
+/* The value of a page's input field named name, as a browser reads it. */
+static const char *
+input_value(const struct sp_t_resp *r, const char *name)
+{
+    const char *key = sp_t_fmt("name=\"%s\" value=\"", name);
+    const char *at = strstr(r->body, key);
+    ck_assert_msg(at != NULL, "no %s field in %s", name, r->body);
+    at += strlen(key);
+    return html_text(at, strcspn(at, "\""));
+}
+
+/* The article form's textarea as a browser reads it: an HTML parser drops
+ * the newline right after <textarea …>. */
+static const char *
+textarea_value(const struct sp_t_resp *r)
+{
+    const char *at = strstr(r->body, "data-preview=\"preview\">");
+    ck_assert_msg(at != NULL, "no textarea in %s", r->body);
+    at += strlen("data-preview=\"preview\">");
+    at += *at == '\n';
+    const char *end = strstr(at, "</textarea>");
+    ck_assert_ptr_nonnull(end);
+    return html_text(at, (size_t)(end - at));
+}
+
+/* s with each LF as CR LF, as a browser submits a textarea's text. */
+static const char *
+crlf(const char *s)
+{
+    size_t lines = 0;
+    for (const char *c = s; *c != '\0'; c++)
+        lines += *c == '\n';
+    char *out = (char *)sp_t_repeat(" ", strlen(s) + lines), *w = out;
+    for (const char *c = s; *c != '\0'; c++) {
+        if (*c == '\n')
+            *w++ = '\r';
+        *w++ = *c;
+    }
+    return out;
+}
+
+/* The edit form of page r as a browser submits it when Save is pressed
+ * with nothing changed. */
+static const char *
+unchanged_form(const struct sp_t_resp *r)
+{
+    return sp_t_fmt("csrf_token=%s&version=%s&title=%s&slug=%s&tags=%s&content_markdown=%s",
+                    sp_t_urlencode(csrf_of(r)), sp_t_urlencode(input_value(r, "version")),
+                    sp_t_urlencode(input_value(r, "title")), sp_t_urlencode(input_value(r, "slug")),
+                    sp_t_urlencode(input_value(r, "tags")),
+                    sp_t_urlencode(crlf(textarea_value(r))));
+}
+
+/* A new draft article made through the form; its edit page's path. */
+static const char *
+form_article(struct jar *j, const char *csrf, const char *fields)
+{
+    struct sp_t_resp *r = browse(j, "POST", "/support/admin/kb/new",
+                                 sp_t_fmt("csrf_token=%s&slug=%s&%s", csrf,
+                                          sp_t_unique("form"), fields));
+    sp_t_assert_status(r, 303);
+    const char *edit = sp_t_fmt("%s", sp_t_header(r, "Location"));
+    sp_t_resp_free(r);
+    return edit;
+}
+
+static const char *
+article_column(const char *edit, const char *column)
+{
+    return sp_t_sql("SELECT %s FROM support_knowledge_articles WHERE id = %.*s", column,
+                    (int)strcspn(edit + 18, "/"), edit + 18);
+}
+
+/* Two admins open the same version; b saves first. a's Save is refused
+ * with a page that keeps the version a edited: it carried the current
+ * version, so a second Save overwrote b's changes (QA). Every 422 of the
+ * edit form keeps the version sent, and shows the article's status. */
+START_TEST(a_refused_edit_keeps_the_version_it_edited)
+{
+    struct jar a = {0}, b = {0};
+    const char *csrf_a = login(&a), *csrf_b = login(&b);
+    const char *edit = form_article(&a, csrf_a, "title=First&content_markdown=first");
+    struct sp_t_resp *r = browse(&b, "POST", edit,
+                                 sp_t_fmt("csrf_token=%s&version=1&title=B+wrote+this&"
+                                          "content_markdown=b", csrf_b));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    r = browse(&b, "POST", sp_t_fmt("%.*s/publish", (int)(strlen(edit) - 5), edit),
+               sp_t_fmt("csrf_token=%s", csrf_b));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+
+    const char *stale = sp_t_fmt("csrf_token=%s&version=1&title=A+wrote+this&content_markdown=a",
+                                 csrf_a);
+    for (int i = 0; i < 2; i++) {  /* Save, and Save again on the page it gave */
+        r = browse(&a, "POST", edit, stale);
+        assert_page(r, 422);
+        ck_assert_msg(strstr(r->body, "Someone else saved this article") != NULL, "%s", r->body);
+        ck_assert_str_eq(input_value(r, "version"), "1");
+        ck_assert_str_eq(input_value(r, "title"), "A wrote this");
+        ck_assert_msg(strstr(r->body, "<span class=\"badge published\">published</span>"),
+                      "status badge in %s", r->body);
+        stale = sp_t_fmt("csrf_token=%s&version=%s&title=A+wrote+this&content_markdown=a",
+                         csrf_of(r), input_value(r, "version"));
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(article_column(edit, "title"), "B wrote this");
+    ck_assert_str_eq(article_column(edit, "version"), "3");
+
+    /* A field error, stale or not: the version sent stays. */
+    const char *versions[] = {"1", "3"};
+    for (size_t i = 0; i < 2; i++) {
+        r = browse(&a, "POST", edit,
+                   sp_t_fmt("csrf_token=%s&version=%s&slug=Bad+Slug&title=T&content_markdown=x",
+                            csrf_a, versions[i]));
+        assert_page(r, 422);
+        ck_assert_msg(strstr(r->body, "id=\"slug-error\"") != NULL, "%s", r->body);
+        ck_assert_str_eq(input_value(r, "version"), versions[i]);
+        ck_assert_msg(strstr(r->body, "<span class=\"badge published\">published</span>"),
+                      "status badge in %s", r->body);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(article_column(edit, "version"), "3");
+}
+END_TEST
+
+/* A field that cannot be read (not UTF-8, %00, a bad escape) was taken
+ * as absent: an edit said "saved" and dropped the change, a create said
+ * "is required" and emptied the textarea (QA). It is a 422 beside its
+ * field, the other fields kept. */
+START_TEST(an_unreadable_field_is_refused_beside_it)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    static const struct { const char *field, *value, *message; } bad[] = {
+        {"content_markdown", "caf%E9", "is not valid UTF-8"},
+        {"content_markdown", "a%00b", "must not contain NUL characters"},
+        {"title", "caf%E9", "is not valid UTF-8"},
+        {"title", "a%zz", "is not a valid form encoding"},
+        {"slug", "a%2", "is not a valid form encoding"},
+        {"tags", "a,%FF", "is not valid UTF-8"},
+    };
+    const char *edit = form_article(&j, csrf, "title=Old+title&content_markdown=old&tags=a,b");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *slug = sp_t_unique("bad"), *fields = "";
+        static const char *const kept[][2] = {
+            {"title", "Kept+title"}, {"content_markdown", "kept+text"}, {"tags", "k"}, {"slug", ""},
+        };
+        for (size_t k = 0; k < 4; k++) {
+            bool this = strcmp(kept[k][0], bad[i].field) == 0;
+            fields = sp_t_fmt("%s&%s=%s", fields, kept[k][0],
+                              this ? bad[i].value : k == 3 ? slug : kept[k][1]);
+        }
+        struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                     sp_t_fmt("csrf_token=%s%s", csrf, fields));
+        assert_page(r, 422);
+        const char *error = sp_t_fmt("id=\"%s-error\">%s<", bad[i].field, bad[i].message);
+        ck_assert_msg(strstr(r->body, error) != NULL, "%s=%s: %s", bad[i].field, bad[i].value,
+                      r->body);
+        ck_assert_msg(strstr(r->body, "is required") == NULL, "required: %s", r->body);
+        if (strcmp(bad[i].field, "content_markdown") != 0)
+            ck_assert_str_eq(textarea_value(r), "kept text");
+        if (strcmp(bad[i].field, "title") != 0)
+            ck_assert_str_eq(input_value(r, "title"), "Kept title");
+        sp_t_resp_free(r);
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_knowledge_articles"
+                                  " WHERE slug = '%s'", slug), "0");
+
+        r = browse(&j, "POST", edit,
+                   sp_t_fmt("csrf_token=%s&version=1&%s=%s", csrf, bad[i].field, bad[i].value));
+        assert_page(r, 422);
+        ck_assert_msg(strstr(r->body, error) != NULL, "edit %s=%s: %s", bad[i].field,
+                      bad[i].value, r->body);
+        sp_t_resp_free(r);
+    }
+    /* shown again as far as it reads, rather than emptied */
+    struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                 sp_t_fmt("csrf_token=%s&slug=%s&title=&content_markdown=caf%%E9",
+                                          csrf, sp_t_unique("bad")));
+    assert_page(r, 422);
+    ck_assert_str_eq(textarea_value(r), "caf\xEF\xBF\xBD");
+    ck_assert_msg(strstr(r->body, "id=\"title-error\"") != NULL, "the other field's error");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "version"), "1");
+    ck_assert_str_eq(article_column(edit, "title"), "Old title");
+    ck_assert_str_eq(article_column(edit, "content_markdown"), "old");
+    ck_assert_str_eq(article_column(edit, "array_to_string(tags, ',')"), "a,b");
+    /* a preview of such text: 422 naming the field */
+    r = browse(&j, "POST", "/support/admin/kb/preview",
+               sp_t_fmt("csrf_token=%s&content_markdown=caf%%E9", csrf));
+    sp_t_assert_invalid(r, "content_markdown", "invalid");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A field left out keeps what is stored, tags as the others (leaving out
+ * the tags cleared them, leaving out the text kept it); an empty tags
+ * field clears them. */
+START_TEST(an_edit_keeps_the_fields_it_leaves_out)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *edit = form_article(&j, csrf, "title=Old&content_markdown=old+text&tags=a,b");
+    struct sp_t_resp *r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=%s&version=1&title=New",
+                                                            csrf));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "title"), "New");
+    ck_assert_str_eq(article_column(edit, "content_markdown"), "old text");
+    ck_assert_str_eq(article_column(edit, "array_to_string(tags, ',')"), "a,b");
+    /* A refused one shows the stored values of the fields it left out */
+    r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=%s&version=2&title=", csrf));
+    assert_page(r, 422);
+    ck_assert_str_eq(input_value(r, "tags"), "a, b");
+    ck_assert_str_eq(textarea_value(r), "old text");
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=%s&version=2&tags=", csrf));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "array_to_string(tags, ',')"), "");
+}
+END_TEST
+
+/* A browser sends a textarea's text with CR LF line ends and drops the
+ * newline right after <textarea …>: saving an article unchanged stored
+ * CR LF (a new version, re-embedding), and an article near the size limit
+ * written with LF could not be saved at all (QA). Now nothing changes. */
+START_TEST(saving_an_unchanged_article_changes_nothing)
+{
+    struct jar j = {0};
+    login(&j);
+    const char *texts[] = {
+        "\n\nStarts with blank lines.\n\n* a <b> & \"c\" = `d`\n",
+        sp_t_repeat("abcdefghi\n", 20000),  /* 200 000 bytes; with CR LF 220 000 */
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_admin_post(
+            "/support/admin/articles",
+            sp_t_fmt("{\"slug\":\"%s\",\"title\":\"Unchanged\",\"tags\":[\"x\",\"y\"],"
+                     "\"content_markdown\":%s}", sp_t_unique("same"), sp_t_jq(texts[i])));
+        const char *edit = sp_t_fmt("/support/admin/kb/%lld/edit",
+                                    (long long)sp_t_jint(r->json, "id"));
+        sp_t_resp_free(r);
+        const char *updated = article_column(edit, "updated_at");
+        r = browse(&j, "GET", edit, NULL);
+        assert_page(r, 200);
+        ck_assert_msg(strcmp(textarea_value(r), texts[i]) == 0, "the text as a browser reads it");
+        const char *form = unchanged_form(r);
+        sp_t_resp_free(r);
+        r = browse(&j, "POST", edit, form);
+        assert_redirect(r, edit);
+        sp_t_resp_free(r);
+        ck_assert_str_eq(article_column(edit, "version"), "1");
+        ck_assert_str_eq(article_column(edit, "updated_at"), updated);
+        ck_assert_str_eq(article_column(edit, "content_markdown"), texts[i]);
+    }
+}
+END_TEST
+
+/* A pasted token often brings its line end, blanks or the "Bearer " of
+ * the header it was copied from: they are not part of it (they were
+ * refused). An empty one is a missing field, not an invalid token. */
+START_TEST(login_takes_a_pasted_token_with_blanks_and_bearer)
+{
+    const char *token = sp_t_admin_token();
+    const char *pasted[] = {
+        sp_t_fmt("%s\n", token), sp_t_fmt("%s\r\n", token), sp_t_fmt("  %s  ", token),
+        sp_t_fmt("Bearer %s", token), sp_t_fmt(" bEARER \t%s\r\n", token),
+        "", "  \r\n",
+    };
+    for (size_t i = 0; i < sizeof(pasted) / sizeof(pasted[0]); i++) {
+        struct jar j = {0};
+        struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+        const char *csrf = csrf_of(r);
+        sp_t_resp_free(r);
+        r = browse(&j, "POST", "/support/admin/login",
+                   sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(pasted[i])));
+        if (i < 5) {
+            assert_redirect(r, "/support/admin/kb");
+            ck_assert_ptr_nonnull(j.session);
+        } else {
+            assert_page(r, 200);
+            ck_assert_msg(strstr(r->body, "is required") && !strstr(r->body, "not valid"),
+                          "empty token: %s", r->body);
+            ck_assert_ptr_null(j.session);
+        }
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* A browser (Accept: text/html) that reaches a wrong address or method
+ * of the pages, or posts a form over 1 MiB, gets the HTML error page with
+ * the status (and Allow) problem+json has; a client that does not ask for
+ * HTML, and the JSON API beside the pages, keep problem+json. */
+START_TEST(page_errors_are_html_pages_for_a_browser)
+{
+    const char *html = "Accept: text/html,application/xhtml+xml,*/*;q=0.8";
+    const char *headers[] = {html, NULL};
+    static const struct { const char *method, *path, *allow; long status; } cases[] = {
+        {"GET", "/support/admin/kb/1/publish", "POST", 405},
+        {"GET", "/support/admin/kb/1/unpublish", "POST", 405},
+        {"GET", "/support/admin/logout", "POST", 405},
+        {"GET", "/support/admin/kb/preview", "POST", 405},
+        {"DELETE", "/support/admin/kb", "GET, HEAD", 405},
+        {"GET", "/support/admin/kb/", NULL, 404},
+        {"GET", "/support/admin/", NULL, 404},
+        {"GET", "/support/admin", NULL, 404},
+        {"GET", "/support/admin/kb/1/edit/", NULL, 404},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r = sp_t_request(cases[i].method, cases[i].path, NULL, NULL, NULL,
+                                           headers);
+        ck_assert_msg(r->status == cases[i].status, "%s %s: %ld", cases[i].method,
+                      cases[i].path, r->status);
+        assert_page(r, cases[i].status);
+        ck_assert_msg(strstr(r->body, "<h1>") != NULL, "%s: %s", cases[i].path, r->body);
+        if (cases[i].allow != NULL)
+            ck_assert_str_eq(sp_t_header(r, "Allow"), cases[i].allow);
+        sp_t_resp_free(r);
+        r = sp_t_request(cases[i].method, cases[i].path, NULL, NULL, NULL, NULL);
+        sp_t_assert_problem(r, cases[i].status, cases[i].status == 405 ? "method_not_allowed"
+                                                                        : "not_found");
+        sp_t_resp_free(r);
+    }
+    /* The JSON API beside the pages answers problem+json to anyone. */
+    struct sp_t_resp *r = sp_t_request("GET", "/support/admin/nothing", NULL, NULL, NULL, headers);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    r = sp_t_request("PUT", "/support/admin/articles", NULL, NULL, NULL, headers);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    sp_t_resp_free(r);
+
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *big = sp_t_fmt("csrf_token=%s&slug=big&title=Big&content_markdown=%s", csrf,
+                               sp_t_repeat("a", 1100 * 1000));
+    const char *cookie = sp_t_fmt("Cookie: support_admin_session=%s", j.session);
+    const char *browser[] = {html, cookie, NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM, big, browser);
+    assert_page(r, 413);
+    sp_t_resp_free(r);
+    const char *fetch[] = {cookie, NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM, big, fetch);
+    sp_t_assert_problem(r, 413, "payload_too_large");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -825,6 +1187,12 @@ kb_pages_suite(void)
     tcase_add_test(tc, the_form_refuses_blank_titles_and_names_each_bad_tag);
     tcase_add_test(tc, list_searches_and_filters_and_escapes_titles);
     tcase_add_test(tc, next_page_keeps_the_search_and_the_filter);
+    tcase_add_test(tc, a_refused_edit_keeps_the_version_it_edited);
+    tcase_add_test(tc, an_unreadable_field_is_refused_beside_it);
+    tcase_add_test(tc, an_edit_keeps_the_fields_it_leaves_out);
+    tcase_add_test(tc, saving_an_unchanged_article_changes_nothing);
+    tcase_add_test(tc, login_takes_a_pasted_token_with_blanks_and_bearer);
+    tcase_add_test(tc, page_errors_are_html_pages_for_a_browser);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);

@@ -328,6 +328,55 @@ START_TEST(a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused)
 }
 END_TEST
 
+/* A form field that cannot be read is told apart from an absent one,
+ * and shown as far as it reads; sp_req_form and sp_url_decode still call
+ * it absent (NULL). */
+START_TEST(a_form_field_reads_or_says_why_not)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    static const struct {
+        const char *body;
+        enum sp_form_read how;
+        const char *value;
+    } cases[] = {
+        {"f=caf%C3%A9+au+lait", SP_FORM_OK, "caf\xC3\xA9 au lait"},
+        {"f=", SP_FORM_OK, ""},
+        {"f", SP_FORM_OK, ""},
+        {"g=1", SP_FORM_ABSENT, NULL},
+        {"f=caf%E9", SP_FORM_NOT_UTF8, "caf\xEF\xBF\xBD"},
+        {"f=a%00b", SP_FORM_NUL, "ab"},
+        {"f=a%zz%41", SP_FORM_BAD_ESCAPE, "a%zzA"},
+        {"f=a%4", SP_FORM_BAD_ESCAPE, "a%4"},
+        {"f=%zz%00%FF", SP_FORM_BAD_ESCAPE, "%zz\xEF\xBF\xBD"},
+        {"f=%00%FF", SP_FORM_NUL, "\xEF\xBF\xBD"},
+        {"f=a%0D%0Ab%E9", SP_FORM_NOT_UTF8, "a\nb\xEF\xBF\xBD"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *envp[] = {(char *)"CONTENT_TYPE=application/x-www-form-urlencoded", NULL};
+        struct sp_req r = {.arena = &a, .envp = envp, .body = cases[i].body,
+                           .body_len = strlen(cases[i].body)};
+        const char *v;
+        enum sp_form_read how = sp_req_form_field(&r, "f", &v);
+        ck_assert_msg(how == cases[i].how, "%s: %d", cases[i].body, (int)how);
+        if (cases[i].value == NULL)
+            ck_assert_ptr_null(v);
+        else
+            ck_assert_msg(v != NULL && strcmp(v, cases[i].value) == 0, "%s: %s", cases[i].body,
+                          v ? v : "(null)");
+        const char *old = sp_req_form(&r, "f");
+        ck_assert_msg(how == SP_FORM_OK ? old != NULL && strcmp(old, v) == 0 : old == NULL,
+                      "sp_req_form %s", cases[i].body);
+    }
+    char *json[] = {(char *)"CONTENT_TYPE=application/json", NULL};
+    struct sp_req r = {.arena = &a, .envp = json, .body = "f=1", .body_len = 3};
+    const char *v;
+    ck_assert_int_eq(sp_req_form_field(&r, "f", &v), SP_FORM_ABSENT);
+    ck_assert_ptr_null(v);
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -340,6 +389,7 @@ main(void)
     tc = tcase_create("query");
     tcase_add_test(tc, repeated_query_names_are_found_in_any_case_and_encoding);
     tcase_add_test(tc, a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused);
+    tcase_add_test(tc, a_form_field_reads_or_says_why_not);
     suite_add_tcase(s, tc);
     tc = tcase_create("media_type");
     tcase_add_test(tc, json_media_type_takes_utf8_only_and_well_formed_parameters);
