@@ -957,16 +957,31 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
     return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
-/* The text: the first text/plain that is no attachment, else the first
- * such text/html; every other leaf that is a file (is_file) is one of
+static bool
+blank(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if (!sp_ascii_space(*s))
+            return false;
+    return true;
+}
+
+/* The text: the first text/plain that is no attachment, else (or when
+ * that one is blank: mailers that send the words only in their HTML
+ * alternative, as Zammad and Zendesk read them) the first such
+ * text/html; every other leaf that is a file (is_file) is one of
  * out->files (decoded: the output of a decoder is never longer than its
  * input), or counted in nfiles_over when it came after the cap. */
 static void
 take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
 {
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
-    if (body == NULL)
-        body = first_leaf(w, KIND_HTML);
+    const struct leaf *html = first_leaf(w, KIND_HTML);
+    const char *text = body != NULL ? leaf_text(a, body) : NULL;
+    if (html != NULL && (body == NULL || blank(text))) {
+        body = html;
+        text = NULL;
+    }
     out->files = sp_arena_calloc(a, w->nleaf + 1, sizeof(*out->files));
     for (size_t i = 0; i < w->nleaf; i++) {
         const struct leaf *l = &w->leaf[i];
@@ -981,7 +996,7 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     if (body != NULL && (body == &w->late_plain || body == &w->late_html) && is_file(body))
         out->nfiles_over--;   /* counted as a file, but it is the text */
     if (body != NULL) {
-        out->text = leaf_text(a, body);
+        out->text = text != NULL ? text : leaf_text(a, body);
         out->text_from_html = body->kind == KIND_HTML;
     }
 }

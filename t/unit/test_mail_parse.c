@@ -189,6 +189,28 @@ START_TEST(alternative_prefers_plain_text)
 }
 END_TEST
 
+/* A blank text/plain alternative (QA: a mailer that puts the words only
+ * in its HTML) does not bounce the mail as empty: the HTML is the text. */
+START_TEST(a_blank_plain_alternative_gives_way_to_the_html)
+{
+    struct sp_mail_in m = parse(HDRS "MIME-Version: 1.0\n"
+                                     "Content-Type: multipart/alternative; boundary=\"=_b1\"\n"
+                                     "\n"
+                                     "--=_b1\n"
+                                     "Content-Type: text/plain; charset=utf-8\n"
+                                     "\n"
+                                     " \r\n\t\n"
+                                     "--=_b1\n"
+                                     "Content-Type: text/html; charset=utf-8\n"
+                                     "\n"
+                                     "<p>html text wins</p>\n"
+                                     "--=_b1--\n");
+    ck_assert_str_eq(m.text, "html text wins");
+    ck_assert(m.text_from_html);
+    ck_assert_uint_eq(m.nfiles, 0);
+}
+END_TEST
+
 START_TEST(html_only_becomes_text)
 {
     struct sp_mail_in m = parse(
@@ -865,6 +887,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, recipients_come_from_to_cc_and_delivery_headers);
     tcase_add_test(tc, recipients_stop_at_the_cap);
     tcase_add_test(tc, alternative_prefers_plain_text);
+    tcase_add_test(tc, a_blank_plain_alternative_gives_way_to_the_html);
     tcase_add_test(tc, html_only_becomes_text);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
