@@ -257,53 +257,6 @@ first_paragraph(cmark_node *doc)
 
 /* --- what is refused before rendering -------------------------------------- */
 
-/* The columns of a line that may be a table's delimiter row ("|---|:-:|",
- * maybe quoted or indented), 0 for any other line. An over-estimate is
- * fine: this only bounds the cells. */
-static unsigned long long
-delimiter_columns(const char *s, size_t n)
-{
-    unsigned long long pipes = 0;
-    bool dash = false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '|')
-            pipes++;
-        else if (s[i] == '-')
-            dash = true;
-        else if (s[i] != ':' && s[i] != '>' && !is_space(s[i]))
-            return 0;
-    }
-    return dash && pipes > 0 ? pipes + 1 : 0;
-}
-
-/* At most how many cells cmark's tables would build. GFM pads every row
- * to the header's columns, so a wide header over many one-character rows
- * builds columns × rows cells from a few bytes (cmark-gfm 0.29.0.gfm.6
- * does not bound it: 1 000 columns over 4 000 rows, 12 KB of markdown,
- * take 10 s and 40 MB of HTML). A table ends at a blank line at the
- * latest; a run of non-blank lines ending at line e holds, for each
- * delimiter-like line j of k columns, at most k × (e - j) cells: summed
- * as e·Σk − Σk·j, in one pass. */
-static unsigned long long
-table_cells(const char *md, size_t len)
-{
-    unsigned long long total = 0, sum_k = 0, sum_kj = 0, line = 0;
-    for (size_t i = 0; i <= len; line++) {
-        const char *nl = i < len ? memchr(md + i, '\n', len - i) : NULL;
-        size_t end = nl ? (size_t)(nl - md) : len;
-        if (end == len || sp_ascii_only(md + i, end - i, " \t\r\n")) {  /* is_space() */
-            total += line * sum_k - sum_kj;
-            sum_k = sum_kj = 0;
-        } else {
-            unsigned long long k = delimiter_columns(md + i, end - i);
-            sum_k += k;
-            sum_kj += k * line;
-        }
-        i = end + 1;
-    }
-    return total;
-}
-
 /* What SP_MARKDOWN_MAX_RESCANS bounds, over-estimated in one pass. */
 struct rescans {
     unsigned long long autolink;  /* Σ over words: link starts × length */
@@ -378,6 +331,145 @@ count_rescans(const char *md, size_t len, struct rescans *r)
         else if (c == ']')
             r->emphasis += runs;
     }
+}
+
+/* The columns of a line that may be a table's delimiter row: cells of
+ * `-`, each maybe between `:`s, between `|`s ("|---|:-:|", ":-"), maybe
+ * quoted or indented; 0 for any other line. A line of `-`, spaces and
+ * tabs alone is not one: cmark takes it for a setext underline, a
+ * thematic break or a list item first (with a \v or \f, which only the
+ * table scanner reads as space, "-\v" is one). An over-estimate is
+ * fine: this only bounds work. */
+static unsigned long long
+delimiter_columns(const char *s, size_t n)
+{
+    unsigned long long pipes = 0;
+    bool dash = false, other = false;
+    size_t first = n, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '|' || s[i] == '-' || s[i] == ':') {
+            pipes += s[i] == '|';
+            dash |= s[i] == '-';
+            other |= s[i] != '-';
+            first = first < n ? first : i;
+            last = i;
+        } else if (s[i] == '\v' || s[i] == '\f') {
+            other = true;
+        } else if (s[i] != '>' && s[i] != ' ' && s[i] != '\t') {
+            return 0;
+        }
+    }
+    if (!dash || !other)
+        return 0;
+    /* a leading and a trailing pipe make no cell */
+    return pipes + 1 - (s[first] == '|') - (s[last] == '|' && last != first);
+}
+
+/* What the table extension of cmark-gfm 0.29.0.gfm.6 does, counted per
+ * line (markdown.h): the cells its tables hold, and its steps. */
+struct table_count {
+    unsigned long long cells;  /* SP_MARKDOWN_MAX_TABLE_CELLS */
+    unsigned long long rows;   /* row work, SP_MARKDOWN_MAX_RESCANS */
+    unsigned long long reread; /* paragraphs read again as headers, the same */
+};
+
+/* A run of non-blank lines (a table, and the paragraph a table starts
+ * from, never cross a blank line): its delimiter-like lines j of k
+ * columns (Σk, Σk·j, Σk², Σk²·j), whether one was seen, and the
+ * paragraph that ends at the current line as cmark would read it again
+ * as a header: since the last line that surely ends a paragraph. */
+struct table_run {
+    unsigned long long sum_k, sum_kj, sum_k2, sum_k2j;
+    unsigned long long para_cells2, para_text;
+    size_t mark;  /* just after its last `|`, or its start */
+    bool table;
+};
+
+/* A cell read from a header candidate costs about this many steps (two
+ * allocations, a copy, the scanners): 100 ns. */
+#define CELL_STEPS 32ULL
+
+/* The run ends before line b (a blank line, or the end): each
+ * delimiter-like line j of k columns held at most k × (b - j) cells (its
+ * header and rows: GFM pads each row to the header's k), and the HTML
+ * renderer found each cell's column by walking its row from the start,
+ * k² / 2 steps a row. */
+static void
+close_run(struct table_count *c, struct table_run *r, unsigned long long b, size_t next)
+{
+    c->cells += b * r->sum_k - r->sum_kj;
+    c->rows += (b * r->sum_k2 - r->sum_k2j) / 2;
+    *r = (struct table_run){.mark = next};
+}
+
+/* Line number line, md[at..at+n), of a run. cmark reads a row's cells
+ * into a linked list, walking it for each (cells² / 2 steps, and each row
+ * is read twice); every line from a delimiter-like line on may be a row,
+ * and cells are counted by `|`, escaped or not (`\|` is a cell's text:
+ * an over-estimate). At each delimiter-like line it reads the whole
+ * paragraph before it again as a header, not once per paragraph (the
+ * upstream fix, a "visited" flag, came after 0.29.0.gfm.6): its bytes,
+ * its cells, and from each line's start, when the line does not start
+ * with `|` (counted for every line), back to the last `|` before it. */
+static void
+count_line(struct table_count *c, struct table_run *r, const char *md, size_t at, size_t n,
+           unsigned long long line)
+{
+    const char *s = md + at;
+    const char *pipe = NULL;
+    unsigned long long cells = 1;
+    for (const char *p = s; (p = memchr(p, '|', n - (size_t)(p - s))) != NULL; pipe = p++)
+        cells++;
+    unsigned long long k = delimiter_columns(s, n);
+    if (k > 0) {
+        c->reread += r->para_text;
+        c->rows += r->para_cells2;
+        r->table = true;
+        r->sum_k += k;
+        r->sum_kj += k * line;
+        r->sum_k2 += k * k;
+        r->sum_k2j += k * k * line;
+    }
+    if (r->table)
+        c->rows += cells * cells;
+    if (ends_paragraph(s, n)) {
+        r->para_cells2 = r->para_text = 0;
+        r->mark = at;
+    }
+    r->para_cells2 += cells * cells;
+    r->para_text += n + (at - r->mark) + CELL_STEPS * cells;
+    if (pipe != NULL)
+        r->mark = (size_t)(pipe - md) + 1;
+}
+
+/* The end of the line at md[i] and where the next one starts: cmark ends
+ * a line at "\n", "\r\n" or a lone "\r". */
+static size_t
+line_end(const char *md, size_t len, size_t i, size_t *next)
+{
+    while (i < len && md[i] != '\n' && md[i] != '\r')
+        i++;
+    *next = i + 1 + (i + 1 < len && md[i] == '\r' && md[i + 1] == '\n');
+    return i;
+}
+
+/* Counts the tables of md in one pass (the Σ above make each run's
+ * cells and row walks b·Σk − Σk·j without going back over it). A blank
+ * line is one of spaces and tabs (cmark's). */
+static void
+count_tables(const char *md, size_t len, struct table_count *c)
+{
+    struct table_run r = {0};
+    unsigned long long line = 0;
+    *c = (struct table_count){0, 0, 0};
+    for (size_t i = 0, next; i < len; i = next, line++) {
+        size_t end = line_end(md, len, i, &next);
+        if (sp_ascii_only(md + i, end - i, " \t"))
+            close_run(c, &r, line, next);
+        else
+            count_line(c, &r, md, i, end - i, line);
+    }
+    close_run(c, &r, line, len);
 }
 
 /* Nesting counted as SP_MARKDOWN_MAX_NESTING says: block quotes, list
@@ -480,6 +572,23 @@ prepare(cmark_node *doc)
     return true;
 }
 
+/* Why the tables of md are refused (markdown.h), or NULL. */
+static const char *
+tables_refused(struct sp_arena *a, const char *md, size_t len)
+{
+    struct table_count c;
+    count_tables(md, len, &c);
+    if (c.cells > SP_MARKDOWN_MAX_TABLE_CELLS)
+        return sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
+                                SP_MARKDOWN_MAX_TABLE_CELLS);
+    if (c.rows > SP_MARKDOWN_MAX_RESCANS)
+        return "has tables with too many cells (| separators, escaped or not) on their lines";
+    if (c.reread > SP_MARKDOWN_MAX_RESCANS)
+        return "has long text right before lines like a table's delimiter row (|---| or :-);"
+               " put a blank line before each table";
+    return NULL;
+}
+
 /* A document parsed and checked against the limits of markdown.h, its
  * raw HTML content dropped (prepare): the one tree every form of an
  * article is rendered from. NULL with *refused set when over a limit. */
@@ -494,11 +603,8 @@ parse(struct sp_arena *a, const char *md, size_t len, struct parsed *out, const 
     *out = (struct parsed){NULL, NULL};
     if (md == NULL)
         md = "", len = 0;
-    if (table_cells(md, len) > SP_MARKDOWN_MAX_TABLE_CELLS) {
-        *refused = sp_arena_sprintf(a, "has tables of more than %d cells (columns × rows)",
-                                    SP_MARKDOWN_MAX_TABLE_CELLS);
+    if ((*refused = tables_refused(a, md, len)) != NULL)
         return false;
-    }
     struct rescans r;
     count_rescans(md, len, &r);
     if (r.autolink > SP_MARKDOWN_MAX_RESCANS || r.emphasis > SP_MARKDOWN_MAX_RESCANS) {

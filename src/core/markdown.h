@@ -31,17 +31,24 @@ struct sp_arena;
  * (the plain-text renderer and the HTML5 tree builder are quadratic in
  * depth: a 100 000-deep list took minutes) ... */
 #define SP_MARKDOWN_MAX_NESTING 32
-/* ... and tables that would hold more cells than this (GFM pads each row
- * to the header's columns, so a few bytes make many cells) ... */
-#define SP_MARKDOWN_MAX_TABLE_CELLS 50000
+/* ... and tables that would hold more cells than this, header included
+ * (GFM pads each row to the header's columns, so a few bytes make many
+ * cells; each costs some µs to render and sanitize: a 200 KiB table of
+ * one-character rows holds as many) ... */
+#define SP_MARKDOWN_MAX_TABLE_CELLS 100000
 /* ... and text over which cmark-gfm 0.29.0.gfm.6 scans again and again,
  * each bound counted before parsing (a few ns a step: this much is some
  * 30 ms): from each place an autolink may start (`www.`, `://`, `@`) to
  * the end of its word, so in a word of n characters with k of them, k × n;
- * and from each link's closing `]` back over the emphasis delimiter runs
+ * from each link's closing `]` back over the emphasis delimiter runs
  * (`*`, `_`, `~`) before it in its paragraph (since a blank line, a list
- * item's or an ATX heading's line). 10 000
- * `www.a_b_c_` in one word took 3 s, 25 600 `[a](b) *` 1.2 s. */
+ * item's or an ATX heading's line); over a table's lines, each line's
+ * cells (`|`, escaped or not) squared (its cells go into a list walked
+ * at each one) and its columns squared (the HTML renderer walks a row at
+ * each cell); and at each line that may be a delimiter row (`|---|`,
+ * `:-`) the paragraph before it, read again, 32 steps a cell. 10 000
+ * `www.a_b_c_` in one word took 3 s, 25 600 `[a](b) *` 1.2 s, a row of
+ * 60 000 `|\|` 10 s, 5 000 lines `a|b` each followed by `:-` 9 s. */
 #define SP_MARKDOWN_MAX_RESCANS 10000000ULL
 
 struct sp_markdown {

@@ -320,17 +320,70 @@ START_TEST(table_cell_explosion_is_refused)
     const char *in = sp_arena_sprintf(&arena, "%s%s", head, repeat("a\n", 4000, ""));
     struct sp_markdown m;
     ck_assert(!sp_markdown_render(&arena, in, strlen(in), &m));
-    ck_assert_str_eq(m.refused, "has tables of more than 50000 cells (columns \xc3\x97 rows)");
-    /* In a quote, too. */
+    ck_assert_str_eq(m.refused, "has tables of more than 100000 cells (columns \xc3\x97 rows)");
+    /* In a quote, too, and with lines ended by a lone \r (cmark's line
+     * ending too; 12 KB of them took 36 s). */
     in = sp_arena_sprintf(&arena, "> %s\n> %s\n%s", repeat("|a", 100, "|"),
-                          repeat("|-", 100, "|"), repeat("> a\n", 1000, ""));
+                          repeat("|-", 100, "|"), repeat("> a\n", 1500, ""));
     ck_assert(!sp_markdown_render(&arena, in, strlen(in), &m));
+    in = sp_arena_sprintf(&arena, "%s\r%s\r%s", repeat("|a", 1000, "|"),
+                          repeat("|-", 1000, "|"), repeat("a\r", 4000, ""));
+    ck_assert(!sp_markdown_render(&arena, in, strlen(in), &m));
+    ck_assert_str_eq(m.refused, "has tables of more than 100000 cells (columns \xc3\x97 rows)");
     /* A real table, and many of them, are fine. */
     const char *table = "| a | b | c |\n|---|:-:|--:|\n| 1 | 2 | 3 |\n| 4 | 5 | 6 |\n\n";
     ck_assert_contains(md(table).html, "<td align=\"right\">6</td>");
     md(repeat(table, 2000, ""));
     md(sp_arena_sprintf(&arena, "%s%s", repeat("|a", 10, "|\n"),
                         repeat("|-", 10, repeat("|\n|x", 4000, "|\n"))));
+}
+END_TEST
+
+/* cmark-gfm 0.29.0.gfm.6 appends each cell of a table's row to a list by
+ * walking it, and reads the paragraph before each line that may be a
+ * delimiter row again, the whole of it: a row of 60 000 `|\|` (180 KB)
+ * took 10 s, one of 45 000 extra cells 4.9 s, 5 000 lines `a|b` each
+ * followed by `:-` 9 s. Such markdown is refused before it is parsed. */
+START_TEST(quadratic_tables_are_refused)
+{
+    static const char *const wide =
+        "has tables with too many cells (| separators, escaped or not) on their lines";
+    static const char *const reread =
+        "has long text right before lines like a table's delimiter row (|---| or :-);"
+        " put a blank line before each table";
+    const char *head = "|a|\n|-|\n";
+    const struct {
+        const char *in, *why;
+    } slow[] = {
+        {repeat(head, 1, repeat("|\\|", 60000, "")), wide},
+        {repeat(head, 1, repeat("|a", 45000, "")), wide},
+        {repeat(head, 1, repeat("|`", 1, repeat("|", 40000, "`|"))), wide},
+        {repeat("a\n-\v\n", 1, repeat("|a", 45000, "")), wide},  /* \v: a delimiter row */
+        {repeat("|b", 3200, "|\n|-|\n"), wide},  /* a header's cells, read as a paragraph */
+        {repeat("a\n", 4000, ":-\n"), reread},
+        {repeat("a\r\n", 4000, "-|-\r\n"), reread},
+        {repeat("> a\n", 3000, "> |-|\n"), reread},
+    };
+    for (size_t i = 0; i < sizeof(slow) / sizeof(slow[0]); i++) {
+        struct sp_markdown m;
+        ck_assert_msg(!sp_markdown_render(&arena, slow[i].in, strlen(slow[i].in), &m),
+                      "%zu rendered", i);
+        ck_assert_str_eq(m.refused, slow[i].why);
+        ck_assert_str_eq(m.html, "");
+    }
+    const char *pairs = repeat("a|b\n:-\n", 5000, "");
+    struct sp_markdown m;
+    ck_assert(!sp_markdown_render(&arena, pairs, strlen(pairs), &m));
+    /* A wide table (50 columns, 1000 rows), a row of 2000 cells, a long
+     * paragraph and a table after a blank line, and delimiter-like
+     * separator rows inside a table, render. */
+    const char *table =
+        sp_arena_sprintf(&arena, "%s%s%s", repeat("| h ", 50, "|\n"), repeat("|:-:", 50, "|\n"),
+                         repeat(repeat("|ab", 50, "|\n"), 1000, ""));
+    ck_assert_contains(md(table).html, "<td align=\"center\">ab</td>\n</tr>\n</tbody>");
+    md(sp_arena_sprintf(&arena, "|a|\n|-|\n%s", repeat("|b", 2000, "|")));
+    md(sp_arena_sprintf(&arena, "%s\n|a|b|\n|-|-|\n|1|2|\n", repeat("some words\n", 10000, "")));
+    md(sp_arena_sprintf(&arena, "|a|b|\n|-|-|\n%s", repeat("|1|2|\n|3|4|\n|-|-|\n", 100, "")));
 }
 END_TEST
 
@@ -540,6 +593,7 @@ markdown_suite(void)
     tcase_add_test(tc, deep_nesting_is_refused);
     tcase_add_test(tc, table_cell_explosion_is_refused);
     tcase_add_test(tc, rescanned_text_is_refused);
+    tcase_add_test(tc, quadratic_tables_are_refused);
     tcase_add_test(tc, long_articles_with_many_links_render);
     tcase_add_test(tc, script_content_is_not_text);
     tcase_add_test(tc, raw_html_never_passes);
