@@ -14,6 +14,7 @@
 #include "core/mail_reply.h"
 #include "core/sanitize.h"
 #include "core/tier.h"
+#include "core/utf8.h"
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
@@ -278,10 +279,16 @@ body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_pla
     if (html == NULL && strcmp(why, "empty") == 0)
         sp_problem_set(p, SP_INVALID, "empty",
                        "the mail has no text of its own (only quoted text, or none)");
-    else if (html == NULL)
+    else if (html == NULL && sp_utf8_count(text, strlen(text)) > SP_TICKET_BODY_MAX)
         sp_problem_set(p, SP_INVALID, "too_long",
                        "the mail's text is longer than %d characters: shorten it, or attach"
                        " the rest on the ticket page", SP_TICKET_BODY_MAX);
+    else if (html == NULL) /* QA: 4,000 short lines of a pasted log */
+        sp_problem_set(p, SP_INVALID, "too_long",
+                       "the mail's text takes more than %d characters once stored as a"
+                       " message (each line break and each <, > or & counts as several):"
+                       " shorten it, or attach the rest on the ticket page",
+                       SP_TICKET_BODY_MAX);
     return html;
 }
 
