@@ -129,6 +129,40 @@ START_TEST(create_validates_name_type_and_size)
 }
 END_TEST
 
+/* A name of only spaces or invisible characters names nothing (QA: " "
+ * was taken and listed blank); a name's blank edges are trimmed, what is
+ * between them kept. */
+START_TEST(blank_names_are_refused_and_edges_trimmed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const blank[] = {" ", "   ", "\\u00a0", "\\u3000\\u200b",
+                                        " \\ufeff\\u2060 "};
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"%s\",\"content_type\":\"text/plain\",\"size\":4}",
+                     blank[i]));
+        sp_t_assert_invalid(r, "filename", "invalid");
+        ck_assert_str_eq(sp_t_invalid_message(r, "filename"),
+                         "must not be blank (only spaces or invisible characters)");
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", c.token,
+        "{\"filename\":\" \\u00a0my  report.txt\\u200b \",\"content_type\":\"text/plain\","
+        "\"size\":4}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "filename"), "my  report.txt");
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), c.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "filename"), "my  report.txt");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* One 422 lists every field error (API.md §1), as ticket creates do
  * (QA: a filename of the wrong type hid an unsupported type and a bad
  * size); an unsupported type's message names the allowed ones. */
@@ -949,6 +983,7 @@ main(void)
     Suite *s = suite_create("attachments");
     TCase *tc = sp_t_tcase(s, "attachments");
     tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, blank_names_are_refused_and_edges_trimmed);
     tcase_add_test(tc, create_reports_every_field_error_at_once);
     tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
