@@ -348,6 +348,53 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
 }
 END_TEST
 
+/* A replayed create (same Idempotency-Key, same body) answers the row as
+ * it is now, with an upload URL signed afresh while the bytes are still
+ * to come and none once they are in (QA: the first answer came back, its
+ * URL expired after 15 minutes and its status still pending); the key
+ * keeps no upload URL, a bearer credential, in the clear. */
+START_TEST(a_replayed_create_answers_the_row_as_it_is_now)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("att");
+    const char *const headers[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    const char *json = sp_t_fmt("{\"filename\":\"r.png\",\"content_type\":\"image/png\","
+                                "\"size\":%zu}", sizeof(sp_t_png));
+    struct sp_t_resp *r =
+        sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_idempotency_keys WHERE key = '%s'"
+                              " AND response_body LIKE '%%sig=%%'", key), "0");
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/attachments/%s", id));
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    ck_assert_str_eq(sp_t_jstr(r->json, "upload_method"), "PUT");
+    sp_t_assert_timestamp(sp_t_jstr(r->json, "expires_at"));
+    const char *url = sp_t_fmt("%s", sp_t_jstr(r->json, "upload_url"));
+    sp_t_resp_free(r);
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, id, 20), "clean");
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "clean");
+    ck_assert_str_eq(sp_t_jstr(r->json, "sha256"), sp_t_attachment_field(c.token, id, "sha256"));
+    sp_t_assert_jnull(r->json, "upload_url");
+    sp_t_assert_jnull(r->json, "upload_method");
+    sp_t_assert_jnull(r->json, "expires_at");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE owner_sub = '%s'",
+                              c.sub), "1");
+}
+END_TEST
+
 /* --- scan and download ----------------------------------------------------- */
 
 START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
@@ -989,6 +1036,7 @@ main(void)
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
     tcase_add_test(tc, a_file_is_served_under_a_name_of_its_type);
     tcase_add_test(tc, eicar_is_infected_deleted_and_never_served);
