@@ -395,6 +395,44 @@ START_TEST(a_replayed_create_answers_the_row_as_it_is_now)
 }
 END_TEST
 
+/* Keys stored before the replay was rebuilt kept the first answer, its
+ * signed upload URL in the clear: sql/061 drops those answers (and no
+ * other), and such a key still replays, as the attachment is now. Run
+ * twice: it is idempotent. */
+START_TEST(migration_061_drops_the_upload_urls_keys_kept)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("att061");
+    const char *const headers[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    const char *json = "{\"filename\":\"k.png\",\"content_type\":\"image/png\",\"size\":67}";
+    struct sp_t_resp *r =
+        sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    const char *old = sp_t_fmt("%.*s", (int)r->body_len, r->body);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_idempotency_keys SET response_body = $b$%s$b$ WHERE key = '%s'"
+             " RETURNING 1", old, key);
+    const char *other = sp_t_unique("other061");
+    sp_t_sql("INSERT INTO support_idempotency_keys (user_id, key, request_hash, status, location,"
+             " response_body) VALUES ('%s', '%s', '\\x00', 201, '/support/tickets/X',"
+             " '{\"sig\":1}') RETURNING 1", other, other);
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sp_t_migration_text("061_attachment_keys_keep_no_url.sql"));
+        ck_assert_str_eq(sp_t_sql("SELECT response_body FROM support_idempotency_keys"
+                                  " WHERE key = '%s'", key), "");
+        ck_assert_str_eq(sp_t_sql("SELECT response_body FROM support_idempotency_keys"
+                                  " WHERE key = '%s'", other), "{\"sig\":1}");
+    }
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert(strstr(sp_t_jstr(r->json, "upload_url"), sp_t_fmt("/%s/content?", id)) != NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* --- scan and download ----------------------------------------------------- */
 
 START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
@@ -1037,6 +1075,7 @@ main(void)
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
+    tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
     tcase_add_test(tc, a_file_is_served_under_a_name_of_its_type);
     tcase_add_test(tc, eicar_is_infected_deleted_and_never_served);
