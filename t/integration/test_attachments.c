@@ -260,9 +260,14 @@ START_TEST(tampered_expired_and_foreign_signatures_are_403)
     sig[0] = sig[0] == '0' ? '1' : '0';
     ck_assert_int_eq(sp_t_put_bytes(bad, sp_t_png, sizeof(sp_t_png), &body), 403);
     ck_assert(strstr(body, "invalid_signature") != NULL);
-    /* Another size in an otherwise good URL. */
+    /* Another size in an otherwise good URL, with a body of that size
+     * (one of another size is refused for its length before anything). */
     const char *sized = signed_path("PUT", u.id, sizeof(sp_t_png) + 1, time(NULL) + 60);
-    ck_assert_int_eq(sp_t_put_bytes(sized, sp_t_png, sizeof(sp_t_png), &body), 403);
+    unsigned char longer[sizeof(sp_t_png) + 1];
+    memcpy(longer, sp_t_png, sizeof(sp_t_png));
+    longer[sizeof(sp_t_png)] = 0;
+    ck_assert_int_eq(sp_t_put_bytes(sized, longer, sizeof(longer), &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
     /* A download URL is not an upload URL. */
     const char *get = signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) + 60);
     ck_assert_int_eq(sp_t_put_bytes(get, sp_t_png, sizeof(sp_t_png), &body), 403);
@@ -336,6 +341,13 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
     const char *body;
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png) - 1, &body), 422);
     ck_assert(strstr(body, "size_mismatch") != NULL);
+    /* Chunked, the length is not announced: the worker counts what came. */
+    ck_assert_int_eq(sp_t_put_sent(sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), u.url), sp_t_png,
+                                   sizeof(sp_t_png) - 1, "Transfer-Encoding: chunked", NULL,
+                                   &body), 422);
+    ck_assert_msg(strstr(body, sp_t_fmt("\"detail\":\"the upload has %zu bytes, the attachment"
+                                        " declared %zu\"", sizeof(sp_t_png) - 1,
+                                        sizeof(sp_t_png))) != NULL, "%s", body);
     char words[sizeof(sp_t_png)];
     memset(words, 'w', sizeof(words));
     ck_assert_int_eq(sp_t_put_bytes(u.url, words, sizeof(words), &body), 422);
@@ -345,6 +357,38 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
     ck_assert_int_eq(stored_files(u.id), 1);
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 409);
     ck_assert(strstr(body, "already_uploaded") != NULL);
+}
+END_TEST
+
+/* A PUT announcing another length than its URL's size is refused before
+ * its body is read (QA: 20 MB announced to a URL for 67 bytes were all
+ * taken in, then refused): with Expect: 100-continue no byte is sent;
+ * without it the client stops at the early answer, long before the end.
+ * The attachment is still waiting for its bytes. */
+START_TEST(a_wrong_announced_size_is_refused_before_the_body_is_read)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    const char *url = sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), u.url);
+    const size_t big = 20000000;
+    char *bytes = calloc(1, big);
+    ck_assert(bytes != NULL);
+    static const char *const expect[] = {"Expect: 100-continue", "Expect:"};
+    for (size_t i = 0; i < 2; i++) {
+        long long sent = -1;
+        const char *body;
+        ck_assert_int_eq(sp_t_put_sent(url, bytes, big, expect[i], &sent, &body), 422);
+        ck_assert_msg(strstr(body, sp_t_fmt("\"code\":\"size_mismatch\",\"detail\":\"the upload"
+                                            " has %zu bytes, the attachment declared %zu\"",
+                                            big, sizeof(sp_t_png))) != NULL, "%s", body);
+        ck_assert(strstr(body, "\"type\":\"https://docs.support.example/errors/size_mismatch\"")
+                  != NULL);
+        ck_assert_msg(sent < (long long)big / 2, "sent %lld of %zu bytes", sent, big);
+    }
+    free(bytes);
+    ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
 }
 END_TEST
 
@@ -1074,6 +1118,7 @@ main(void)
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
