@@ -28,6 +28,7 @@ bool sp_utf8_blank(uint32_t cp);
 /* Narrows valid UTF-8 [*b, *e) past blank code points (sp_utf8_blank)
  * on both sides. */
 void sp_utf8_trim_blank(const char **b, const char **e);
+
 struct sp_arena;
 
 /* s[0..n) as well-formed UTF-8, malformed bytes as U+FFFD, in an arena

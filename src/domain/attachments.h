@@ -81,8 +81,9 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
 /* Adds a field error for each of in's metadata a create refuses:
  * filename (as sp_attachment_filename_trim keeps it) too_long (over
  * SP_ATTACHMENT_FILENAME_MAX bytes, in whatever characters) or invalid
- * (blank, or not sp_attachment_filename_ok), content_type unsupported_type (the message names the
- * allowed types), size out_of_range. A NULL filename or content_type,
+ * (blank, or not sp_attachment_filename_ok), content_type
+ * unsupported_type (the message names the allowed types), size
+ * out_of_range. A NULL filename or content_type,
  * and the size unless size_given, are not looked at: a caller that could
  * not read them has reported them, and the others are still checked, so
  * one 422 lists every fault (API.md §1). Returns the content type as it
