@@ -18,6 +18,7 @@
 #include "api/handlers.h"
 #include "core/arena.h"
 #include "core/clock.h"
+#include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/rfc3339.h"
 #include "core/s3.h"
@@ -144,6 +145,22 @@ static const struct sp_field_spec create_fields[A_COUNT] = {
     [A_SIZE] = {"size", SP_FIELD_INT, true, false, LLONG_MIN, LLONG_MAX, NULL, 0, 0},
 };
 
+/* The create's answer for the row as it is now: its metadata and, while
+ * the bytes are still to come, a freshly signed upload URL; once they are
+ * in, the upload fields are null (a PUT would be 409 already_uploaded). */
+static void
+render_created(struct sp_req *r, struct sp_buf *body, const struct sp_attachment *a)
+{
+    long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_upload_ttl_s;
+    struct sp_jw w;
+    sp_jw_init(&w, body);
+    write_meta(r, &w, a, NULL, 0);
+    sp_jw_kstr(&w, "upload_url", a->uploaded ? NULL : upload_url(r, a, expires));
+    sp_jw_kstr(&w, "upload_method", a->uploaded ? NULL : "PUT");
+    sp_jw_kstr(&w, "expires_at", a->uploaded ? NULL : iso(r, expires));
+    sp_jw_end(&w);
+}
+
 static enum sp_rc
 create_attachment(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                   struct sp_problem *p)
@@ -152,15 +169,26 @@ create_attachment(struct sp_req *r, void *input, struct sp_buf *body, struct sp_
     struct sp_attachment a;
     if (sp_attachment_create(&ctx, input, &a, p) != SP_OK)
         return p->rc;
-    long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_upload_ttl_s;
-    struct sp_jw w;
-    sp_jw_init(&w, body);
-    write_meta(r, &w, &a, NULL, 0);
-    sp_jw_kstr(&w, "upload_url", upload_url(r, &a, expires));
-    sp_jw_kstr(&w, "upload_method", "PUT");
-    sp_jw_kstr(&w, "expires_at", iso(r, expires));
-    sp_jw_end(&w);
+    render_created(r, body, &a);
     out->location = sp_arena_sprintf(r->arena, "/support/attachments/%s", a.id);
+    return SP_OK;
+}
+
+/* A replayed create answers the row as it is now, with an upload URL
+ * signed afresh: the first one expires (15 minutes), the status moves on,
+ * and the key keeps no credential in the clear (docs/API.md §10). */
+static enum sp_rc
+replay_attachment(struct sp_req *r, void *input, const char *public_id, struct sp_buf *body,
+                  struct sp_problem *p)
+{
+    (void)input;
+    if (!sp_public_id_valid(public_id))
+        return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_attachment a;
+    if (sp_attachment_get(&ctx, public_id, &a, p) != SP_OK)
+        return p->rc;
+    render_created(r, body, &a);
     return SP_OK;
 }
 
@@ -191,7 +219,7 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
         (void)sp_attachment_check(r->arena, &in, v[A_SIZE].present, p);
         return p->rc;
     }
-    return sp_api_create(r, create_attachment, &in, p);
+    return sp_api_create_secret(r, create_attachment, replay_attachment, &in, p);
 }
 
 /* --- metadata -------------------------------------------------------------- */

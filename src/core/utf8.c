@@ -71,6 +71,48 @@ sp_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+/* The blank ranges of sp_utf8_blank, in order. */
+static const struct {
+    uint32_t lo, hi;
+} blank_ranges[] = {
+    {0x0020, 0x0020}, {0x00a0, 0x00a0}, {0x00ad, 0x00ad}, {0x034f, 0x034f},
+    {0x061c, 0x061c}, {0x115f, 0x1160}, {0x1680, 0x1680}, {0x17b4, 0x17b5},
+    {0x180b, 0x180f}, {0x2000, 0x200f}, {0x2028, 0x202f}, {0x205f, 0x206f},
+    {0x2800, 0x2800}, {0x3000, 0x3000}, {0x3164, 0x3164}, {0xfe00, 0xfe0f},
+    {0xfeff, 0xfeff}, {0xffa0, 0xffa0}, {0xfff0, 0xfff8}, {0x1bca0, 0x1bca3},
+    {0x1d173, 0x1d17a}, {0xe0000, 0xe0fff},
+};
+
+bool
+sp_utf8_blank(uint32_t cp)
+{
+    for (size_t i = 0; i < sizeof(blank_ranges) / sizeof(blank_ranges[0]); i++) {
+        if (cp < blank_ranges[i].lo)
+            return false;
+        if (cp <= blank_ranges[i].hi)
+            return true;
+    }
+    return false;
+}
+
+void
+sp_utf8_trim_blank(const char **b, const char **e)
+{
+    size_t len;
+    while (*b < *e && sp_utf8_blank(sp_utf8_decode(*b, (size_t)(*e - *b), &len)))
+        *b += len;
+    /* Back to the start of the last code point: continuation bytes are
+     * 10xxxxxx. */
+    while (*b < *e) {
+        const char *s = *e - 1;
+        while (s > *b && ((unsigned char)*s & 0xc0) == 0x80)
+            s--;
+        if (!sp_utf8_blank(sp_utf8_decode(s, (size_t)(*e - s), &len)))
+            break;
+        *e = s;
+    }
+}
+
 size_t
 sp_utf8_count(const char *s, size_t n)
 {

@@ -18,6 +18,17 @@ bool   sp_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t sp_utf8_count(const char *s, size_t n);
 
+/* Whether cp shows as nothing: a space (Unicode White_Space outside
+ * ASCII's controls: U+0020, U+00A0, U+2000-U+200A, U+3000...), an
+ * invisible one (Default_Ignorable_Code_Point: U+00AD, U+200B-U+200F,
+ * U+2060-U+206F, U+FEFF, the variation selectors, fillers...) or the
+ * blank Braille pattern U+2800. A name made only of these reads as no
+ * name at all. */
+bool sp_utf8_blank(uint32_t cp);
+/* Narrows valid UTF-8 [*b, *e) past blank code points (sp_utf8_blank)
+ * on both sides. */
+void sp_utf8_trim_blank(const char **b, const char **e);
+
 struct sp_arena;
 
 /* s[0..n) as well-formed UTF-8, malformed bytes as U+FFFD, in an arena

@@ -157,15 +157,36 @@ unicode_control(const unsigned char *u)
     return u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9;
 }
 
+const char *
+sp_attachment_filename_trim(struct sp_arena *a, const char *name)
+{
+    const char *b = name, *e = name + strlen(name);
+    if (!sp_utf8_valid(name, (size_t)(e - b)))
+        return name; /* refused as it is (sp_attachment_filename_ok) */
+    sp_utf8_trim_blank(&b, &e);
+    return b == name && *e == '\0' ? name : sp_arena_strndup(a, b, (size_t)(e - b));
+}
+
+/* Whether the name is blank: nothing but spaces and invisible characters,
+ * which messages and mails would list as an empty name. */
+static bool
+filename_blank(const char *s, size_t n)
+{
+    const char *b = s, *e = s + n;
+    sp_utf8_trim_blank(&b, &e);
+    return b == e;
+}
+
 /* A name a file system and a Content-Disposition can carry, shown as
- * written: valid UTF-8, no control characters (C0, C1, line separators
- * and bidirectional ones), no path separators, not "." or "..". */
+ * written: valid UTF-8, not blank, no control characters (C0, C1, line
+ * separators and bidirectional ones), no path separators, not "." or
+ * "..". */
 bool
 sp_attachment_filename_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > SP_ATTACHMENT_FILENAME_MAX || !sp_utf8_valid(s, n) ||
-        strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        filename_blank(s, n) || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
         return false;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
@@ -295,11 +316,15 @@ sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool
     /* The limit is in bytes whatever the characters (QA: 256 ASCII ones
      * were "at most 255 characters", 258 bytes of UTF-8 "1 to 255
      * bytes…", invalid): one code and one message for a name too long. */
-    if (in->filename != NULL && strlen(in->filename) > SP_ATTACHMENT_FILENAME_MAX)
+    const char *name = in->filename ? sp_attachment_filename_trim(a, in->filename) : NULL;
+    if (name != NULL && filename_blank(name, strlen(name)))
+        sp_problem_field(p, "filename", "invalid",
+                         "must not be blank (only spaces or invisible characters)");
+    else if (name != NULL && strlen(name) > SP_ATTACHMENT_FILENAME_MAX)
         sp_problem_fieldf(p, "filename", "too_long",
                           "must be at most %d bytes of UTF-8 (a character outside ASCII takes"
                           " 2 to 4)", SP_ATTACHMENT_FILENAME_MAX);
-    else if (in->filename != NULL && !sp_attachment_filename_ok(in->filename))
+    else if (name != NULL && !sp_attachment_filename_ok(name))
         sp_problem_field(p, "filename", "invalid",
                          "must be UTF-8 without control characters (bidirectional ones"
                          " included), / or \\, and not . or ..");
@@ -324,7 +349,8 @@ sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
     char id[SP_PUBLIC_ID_LEN + 1];
     sp_public_id(id);
-    const char *params[6] = {id, in->owner_sub, in->owner_role, in->filename, type,
+    const char *params[6] = {id, in->owner_sub, in->owner_role,
+                             sp_attachment_filename_trim(ctx->arena, in->filename), type,
                              sp_arena_sprintf(ctx->arena, "%lld", in->size)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &create_stmt, params, p);
     if (r == NULL)

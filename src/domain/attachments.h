@@ -56,8 +56,15 @@ struct sp_attachment_new {
     const char *allowed_types; /* SUPPORT_ATTACHMENT_TYPES */
 };
 
-/* Whether s is a name an attachment may have: 1 to 255 bytes of UTF-8
- * without control characters (nor the bidirectional controls U+061C,
+/* name as it is kept: valid UTF-8 without the blank characters
+ * (sp_utf8_blank: spaces, invisible ones) at its ends, as a file's name
+ * is shown and saved; anything else as given, for the checks to refuse.
+ * Arena-owned or name. */
+const char *sp_attachment_filename_trim(struct sp_arena *a, const char *name);
+
+/* Whether s is a name an attachment may have: 1 to 255 bytes of UTF-8,
+ * not blank (only spaces and invisible characters), without control
+ * characters (nor the bidirectional controls U+061C,
  * U+200E/F, U+202A–E, U+2066–9), '/' or '\\', not "." or "..". */
 bool sp_attachment_filename_ok(const char *s);
 
@@ -72,9 +79,11 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
                                         const char *type);
 
 /* Adds a field error for each of in's metadata a create refuses:
- * filename too_long (over SP_ATTACHMENT_FILENAME_MAX bytes, in whatever
- * characters) or invalid, content_type unsupported_type (the message names the
- * allowed types), size out_of_range. A NULL filename or content_type,
+ * filename (as sp_attachment_filename_trim keeps it) too_long (over
+ * SP_ATTACHMENT_FILENAME_MAX bytes, in whatever characters) or invalid
+ * (blank, or not sp_attachment_filename_ok), content_type
+ * unsupported_type (the message names the allowed types), size
+ * out_of_range. A NULL filename or content_type,
  * and the size unless size_given, are not looked at: a caller that could
  * not read them has reported them, and the others are still checked, so
  * one 422 lists every fault (API.md §1). Returns the content type as it
@@ -84,7 +93,8 @@ const char *sp_attachment_download_name(struct sp_arena *a, const char *filename
 const char *sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in,
                                 bool size_given, struct sp_problem *p);
 /* Checks the metadata (sp_attachment_check, every field given) and
- * stores a pending row with a fresh random id. Runs inside the caller's
+ * stores a pending row with a fresh random id, its name trimmed
+ * (sp_attachment_filename_trim). Runs inside the caller's
  * transaction when there is one (the create protocol). */
 enum sp_rc sp_attachment_create(struct sp_ctx *ctx, const struct sp_attachment_new *in,
                                 struct sp_attachment *out, struct sp_problem *p);

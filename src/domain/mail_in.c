@@ -224,9 +224,10 @@ plan_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp
     for (size_t i = 0; i < m->nfiles; i++) {
         const struct sp_mail_file *f = &m->files[i];
         const char *type, *why = refusal(ctx, env, plan, f, &type);
-        const char *name = f->filename != NULL && sp_attachment_filename_ok(f->filename)
-                               ? f->filename
-                               : default_name(ctx->arena, i, type);
+        const char *name =
+            f->filename != NULL ? sp_attachment_filename_trim(ctx->arena, f->filename) : NULL;
+        if (name == NULL || !sp_attachment_filename_ok(name))
+            name = default_name(ctx->arena, i, type);
         if (why == NULL)
             plan->keep[plan->nkeep++] = (struct kept_file){name, type, f};
         else if (left++ < LEFT_OUT_NAMED)

@@ -3,7 +3,8 @@
  * body (sp_json_parse refuses invalid UTF-8) and of every length limit
  * (code points). Differential against a reference decoder written from
  * the table of well-formed byte sequences (Unicode 15, Table 3-7): the
- * same verdict, the same sequence lengths, the same code-point count.
+ * same verdict, the same sequence lengths, the same code-point count;
+ * and the trimming of blank code points (sp_utf8_trim_blank).
  * Build: scripts/dev fuzz utf8 (replayed by `make check` as t/fuzz/fuzz_utf8).
  */
 #include <stdbool.h>
@@ -52,6 +53,28 @@ ref_seq(const uint8_t *s, size_t n)
     return 0;
 }
 
+/* Trimming valid text leaves valid text inside it, with no blank code
+ * point at either end, and trimming that again changes nothing. */
+static void
+check_trim(const char *s, size_t size)
+{
+    const char *b = s, *e = s + size;
+    sp_utf8_trim_blank(&b, &e);
+    CHECK(s <= b && b <= e && e <= s + size);
+    CHECK(sp_utf8_valid(b, (size_t)(e - b)));
+    if (b < e) {
+        size_t len;
+        CHECK(!sp_utf8_blank(sp_utf8_decode(b, (size_t)(e - b), &len)));
+        const char *last = e - 1;
+        while (((unsigned char)*last & 0xc0) == 0x80)
+            last--;
+        CHECK(!sp_utf8_blank(sp_utf8_decode(last, (size_t)(e - last), &len)));
+    }
+    const char *b2 = b, *e2 = e;
+    sp_utf8_trim_blank(&b2, &e2);
+    CHECK(b2 == b && e2 == e);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -70,8 +93,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     CHECK(sp_utf8_valid(s, size) == valid);
-    if (valid)
+    if (valid) {
         CHECK(sp_utf8_count(s, size) == cps);
+        check_trim(s, size);
+    }
     CHECK(sp_utf8_seq_len(s, 0) == 0);
     return 0;
 }

@@ -41,10 +41,19 @@ sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body
 long
 sp_t_put_url(const char *url, const void *data, size_t len, const char **body)
 {
+    return sp_t_put_sent(url, data, len, NULL, NULL, body);
+}
+
+long
+sp_t_put_sent(const char *url, const void *data, size_t len, const char *header,
+              long long *sent, const char **body)
+{
     CURL *c = curl_easy_init();
     ck_assert(c != NULL);
     struct sp_t_resp r = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+    if (header != NULL)
+        h = curl_slist_append(h, header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
@@ -56,6 +65,10 @@ sp_t_put_url(const char *url, const void *data, size_t len, const char **body)
     ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t up = 0;
+    curl_easy_getinfo(c, CURLINFO_SIZE_UPLOAD_T, &up);
+    if (sent != NULL)
+        *sent = (long long)up;
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     *body = sp_t_fmt("%s", r.body ? r.body : "");

@@ -22,6 +22,11 @@ struct sp_t_upload {
 long sp_t_put_bytes(const char *path, const void *data, size_t len, const char **body);
 /* The same to an absolute URL (a bucket's presigned URL). */
 long sp_t_put_url(const char *url, const void *data, size_t len, const char **body);
+/* sp_t_put_url with one more request header (NULL: none), e.g. "Expect:"
+ * or "Transfer-Encoding: chunked"; *sent (unless NULL): the body bytes
+ * curl sent before the answer. */
+long sp_t_put_sent(const char *url, const void *data, size_t len, const char *header,
+                   long long *sent, const char **body);
 /* POST /support/attachments as token; asserts 201 and the shape, and
  * (_new) that the upload URL is ours, not a bucket's. */
 struct sp_t_upload sp_t_attachment_post(const char *token, const char *filename, const char *type,

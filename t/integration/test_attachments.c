@@ -129,6 +129,40 @@ START_TEST(create_validates_name_type_and_size)
 }
 END_TEST
 
+/* A name of only spaces or invisible characters names nothing (QA: " "
+ * was taken and listed blank); a name's blank edges are trimmed, what is
+ * between them kept. */
+START_TEST(blank_names_are_refused_and_edges_trimmed)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const blank[] = {" ", "   ", "\\u00a0", "\\u3000\\u200b",
+                                        " \\ufeff\\u2060 "};
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"%s\",\"content_type\":\"text/plain\",\"size\":4}",
+                     blank[i]));
+        sp_t_assert_invalid(r, "filename", "invalid");
+        ck_assert_str_eq(sp_t_invalid_message(r, "filename"),
+                         "must not be blank (only spaces or invisible characters)");
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/attachments", c.token,
+        "{\"filename\":\" \\u00a0my  report.txt\\u200b \",\"content_type\":\"text/plain\","
+        "\"size\":4}");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "filename"), "my  report.txt");
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), c.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "filename"), "my  report.txt");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* One 422 lists every field error (API.md §1), as ticket creates do
  * (QA: a filename of the wrong type hid an unsupported type and a bad
  * size); an unsupported type's message names the allowed ones. */
@@ -226,9 +260,14 @@ START_TEST(tampered_expired_and_foreign_signatures_are_403)
     sig[0] = sig[0] == '0' ? '1' : '0';
     ck_assert_int_eq(sp_t_put_bytes(bad, sp_t_png, sizeof(sp_t_png), &body), 403);
     ck_assert(strstr(body, "invalid_signature") != NULL);
-    /* Another size in an otherwise good URL. */
+    /* Another size in an otherwise good URL, with a body of that size
+     * (one of another size is refused for its length before anything). */
     const char *sized = signed_path("PUT", u.id, sizeof(sp_t_png) + 1, time(NULL) + 60);
-    ck_assert_int_eq(sp_t_put_bytes(sized, sp_t_png, sizeof(sp_t_png), &body), 403);
+    unsigned char longer[sizeof(sp_t_png) + 1];
+    memcpy(longer, sp_t_png, sizeof(sp_t_png));
+    longer[sizeof(sp_t_png)] = 0;
+    ck_assert_int_eq(sp_t_put_bytes(sized, longer, sizeof(longer), &body), 403);
+    ck_assert(strstr(body, "invalid_signature") != NULL);
     /* A download URL is not an upload URL. */
     const char *get = signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) + 60);
     ck_assert_int_eq(sp_t_put_bytes(get, sp_t_png, sizeof(sp_t_png), &body), 403);
@@ -302,6 +341,13 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
     const char *body;
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png) - 1, &body), 422);
     ck_assert(strstr(body, "size_mismatch") != NULL);
+    /* Chunked, the length is not announced: the worker counts what came. */
+    ck_assert_int_eq(sp_t_put_sent(sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), u.url), sp_t_png,
+                                   sizeof(sp_t_png) - 1, "Transfer-Encoding: chunked", NULL,
+                                   &body), 422);
+    ck_assert_msg(strstr(body, sp_t_fmt("\"detail\":\"the upload has %zu bytes, the attachment"
+                                        " declared %zu\"", sizeof(sp_t_png) - 1,
+                                        sizeof(sp_t_png))) != NULL, "%s", body);
     char words[sizeof(sp_t_png)];
     memset(words, 'w', sizeof(words));
     ck_assert_int_eq(sp_t_put_bytes(u.url, words, sizeof(words), &body), 422);
@@ -311,6 +357,123 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
     ck_assert_int_eq(stored_files(u.id), 1);
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 409);
     ck_assert(strstr(body, "already_uploaded") != NULL);
+}
+END_TEST
+
+/* A PUT announcing another length than its URL's size is refused before
+ * its body is read (QA: 20 MB announced to a URL for 67 bytes were all
+ * taken in, then refused): with Expect: 100-continue no byte is sent;
+ * without it the client stops at the early answer, long before the end.
+ * The attachment is still waiting for its bytes. */
+START_TEST(a_wrong_announced_size_is_refused_before_the_body_is_read)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    const char *url = sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), u.url);
+    const size_t big = 20000000;
+    char *bytes = calloc(1, big);
+    ck_assert(bytes != NULL);
+    static const char *const expect[] = {"Expect: 100-continue", "Expect:"};
+    for (size_t i = 0; i < 2; i++) {
+        long long sent = -1;
+        const char *body;
+        ck_assert_int_eq(sp_t_put_sent(url, bytes, big, expect[i], &sent, &body), 422);
+        ck_assert_msg(strstr(body, sp_t_fmt("\"code\":\"size_mismatch\",\"detail\":\"the upload"
+                                            " has %zu bytes, the attachment declared %zu\"",
+                                            big, sizeof(sp_t_png))) != NULL, "%s", body);
+        ck_assert(strstr(body, "\"type\":\"https://docs.support.example/errors/size_mismatch\"")
+                  != NULL);
+        ck_assert_msg(sent < (long long)big / 2, "sent %lld of %zu bytes", sent, big);
+    }
+    free(bytes);
+    ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
+}
+END_TEST
+
+/* A replayed create (same Idempotency-Key, same body) answers the row as
+ * it is now, with an upload URL signed afresh while the bytes are still
+ * to come and none once they are in (QA: the first answer came back, its
+ * URL expired after 15 minutes and its status still pending); the key
+ * keeps no upload URL, a bearer credential, in the clear. */
+START_TEST(a_replayed_create_answers_the_row_as_it_is_now)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("att");
+    const char *const headers[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    const char *json = sp_t_fmt("{\"filename\":\"r.png\",\"content_type\":\"image/png\","
+                                "\"size\":%zu}", sizeof(sp_t_png));
+    struct sp_t_resp *r =
+        sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_idempotency_keys WHERE key = '%s'"
+                              " AND response_body LIKE '%%sig=%%'", key), "0");
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_header(r, "Location"), sp_t_fmt("/support/attachments/%s", id));
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    ck_assert_str_eq(sp_t_jstr(r->json, "upload_method"), "PUT");
+    sp_t_assert_timestamp(sp_t_jstr(r->json, "expires_at"));
+    const char *url = sp_t_fmt("%s", sp_t_jstr(r->json, "upload_url"));
+    sp_t_resp_free(r);
+    const char *body;
+    ck_assert_int_eq(sp_t_put_bytes(url, sp_t_png, sizeof(sp_t_png), &body), 200);
+    ck_assert_str_eq(sp_t_attachment_wait(c.token, id, 20), "clean");
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "clean");
+    ck_assert_str_eq(sp_t_jstr(r->json, "sha256"), sp_t_attachment_field(c.token, id, "sha256"));
+    sp_t_assert_jnull(r->json, "upload_url");
+    sp_t_assert_jnull(r->json, "upload_method");
+    sp_t_assert_jnull(r->json, "expires_at");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE owner_sub = '%s'",
+                              c.sub), "1");
+}
+END_TEST
+
+/* Keys stored before the replay was rebuilt kept the first answer, its
+ * signed upload URL in the clear: sql/061 drops those answers (and no
+ * other), and such a key still replays, as the attachment is now. Run
+ * twice: it is idempotent. */
+START_TEST(migration_061_drops_the_upload_urls_keys_kept)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *key = sp_t_unique("att061");
+    const char *const headers[] = {sp_t_fmt("Idempotency-Key: %s", key), NULL};
+    const char *json = "{\"filename\":\"k.png\",\"content_type\":\"image/png\",\"size\":67}";
+    struct sp_t_resp *r =
+        sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "id"));
+    const char *old = sp_t_fmt("%.*s", (int)r->body_len, r->body);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_idempotency_keys SET response_body = $b$%s$b$ WHERE key = '%s'"
+             " RETURNING 1", old, key);
+    const char *other = sp_t_unique("other061");
+    sp_t_sql("INSERT INTO support_idempotency_keys (user_id, key, request_hash, status, location,"
+             " response_body) VALUES ('%s', '%s', '\\x00', 201, '/support/tickets/X',"
+             " '{\"sig\":1}') RETURNING 1", other, other);
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sp_t_migration_text("061_attachment_keys_keep_no_url.sql"));
+        ck_assert_str_eq(sp_t_sql("SELECT response_body FROM support_idempotency_keys"
+                                  " WHERE key = '%s'", key), "");
+        ck_assert_str_eq(sp_t_sql("SELECT response_body FROM support_idempotency_keys"
+                                  " WHERE key = '%s'", other), "{\"sig\":1}");
+    }
+    r = sp_t_request("POST", "/support/attachments", c.token, SP_T_JSON, json, headers);
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_header(r, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "id"), id);
+    ck_assert(strstr(sp_t_jstr(r->json, "upload_url"), sp_t_fmt("/%s/content?", id)) != NULL);
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -949,11 +1112,15 @@ main(void)
     Suite *s = suite_create("attachments");
     TCase *tc = sp_t_tcase(s, "attachments");
     tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, blank_names_are_refused_and_edges_trimmed);
     tcase_add_test(tc, create_reports_every_field_error_at_once);
     tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
+    tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
+    tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
     tcase_add_test(tc, a_file_is_served_under_a_name_of_its_type);
     tcase_add_test(tc, eicar_is_infected_deleted_and_never_served);

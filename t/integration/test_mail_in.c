@@ -289,6 +289,21 @@ START_TEST(files_become_attachments_scanned_before_they_are_served)
 }
 END_TEST
 
+/* Delivers a multipart body from c to the support address: a new ticket
+ * that keeps `files` of its files; the ticket's public id. */
+static const char *
+mailed_ticket(struct customer *c, const char *subject, const char *body, int files)
+{
+    struct mail m = {.from = c->email, .to = OWN, .subject = subject, .headers = MIXED,
+                     .body = body};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_msg(strstr(out, "\"outcome\":\"ticket\"") &&
+                  strstr(out, sp_t_fmt("\"files\":%d", files)), "%s", out);
+    return sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                    " AND source = 'email'", c->u.sub);
+}
+
 START_TEST(a_file_without_text_or_name_opens_a_ticket)
 {
     struct customer c = customer_new();
@@ -296,19 +311,34 @@ START_TEST(a_file_without_text_or_name_opens_a_ticket)
     /* Declared as any bytes, named nothing: kept as what the bytes are. */
     const struct part parts[] = {{"application/octet-stream", "inline", sp_t_png,
                                   sizeof(sp_t_png)}};
-    struct mail m = {.from = c.email, .to = OWN, .subject = "Screenshot",
-                     .headers = MIXED, .body = mixed("", parts, 1)};
-    const char *out;
-    ck_assert_int_eq(deliver(&m, &out), 0);
-    ck_assert_msg(strstr(out, "\"outcome\":\"ticket\"") && strstr(out, "\"files\":1"), "%s",
-                  out);
-    const char *id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
-                              " AND source = 'email'", c.u.sub);
+    const char *id = mailed_ticket(&c, "Screenshot", mixed("", parts, 1), 1);
     ck_assert_str_eq(last_body(id), "<p>[The mail has no text, only the files attached.]</p>");
     struct sp_t_resp *t;
     struct json_object *f = json_object_array_get_idx(message_files(&c, id, 0, &t), 0);
     ck_assert_str_eq(sp_t_jstr(f, "filename"), "attachment-1.png");
     ck_assert_str_eq(sp_t_jstr(f, "content_type"), "image/png");
+    sp_t_resp_free(t);
+}
+END_TEST
+
+/* A file named only with invisible or non-ASCII spaces (RFC 2231) is
+ * named as one without a name; a name's blank edges are trimmed, as an
+ * upload's are (docs/API.md §10 "Attachment names"). */
+START_TEST(a_file_named_blank_is_named_by_its_place)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First");   /* stores the customer's email */
+    const struct part parts[] = {
+        {"image/png", "attachment; filename*=utf-8''%E2%80%8B%E3%80%80", sp_t_png,
+         sizeof(sp_t_png)},
+        {"image/png", "attachment; filename*=utf-8''%C2%A0shot.png%E2%80%8B", sp_t_png,
+         sizeof(sp_t_png)}};
+    const char *id = mailed_ticket(&c, "Blank names", mixed("Two files", parts, 2), 2);
+    struct sp_t_resp *t;
+    struct json_object *files = message_files(&c, id, 0, &t);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 0), "filename"),
+                     "attachment-1.png");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 1), "filename"), "shot.png");
     sp_t_resp_free(t);
 }
 END_TEST
@@ -862,6 +892,7 @@ main(void)
     tcase_add_test(tc, mail_that_cannot_speak_for_the_ticket_is_refused);
     tcase_add_test(tc, files_become_attachments_scanned_before_they_are_served);
     tcase_add_test(tc, a_file_without_text_or_name_opens_a_ticket);
+    tcase_add_test(tc, a_file_named_blank_is_named_by_its_place);
     tcase_add_test(tc, files_beyond_the_limits_are_named_not_kept);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);

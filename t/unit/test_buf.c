@@ -349,6 +349,35 @@ START_TEST(utf8_seq_len_reports_sequence_length)
 }
 END_TEST
 
+/* Blank code points: spaces and the invisible ones; trimming takes them
+ * from both ends and leaves what is between. */
+START_TEST(utf8_trim_blank_takes_spaces_and_invisibles_from_both_ends)
+{
+    ck_assert(sp_utf8_blank(' '));
+    ck_assert(sp_utf8_blank(0x00a0));
+    ck_assert(sp_utf8_blank(0x200b));
+    ck_assert(sp_utf8_blank(0x3000));
+    ck_assert(sp_utf8_blank(0xfeff));
+    ck_assert(sp_utf8_blank(0xe0020));
+    ck_assert(!sp_utf8_blank('a'));
+    ck_assert(!sp_utf8_blank(0x00e9));
+    ck_assert(!sp_utf8_blank(0x1f600));
+    static const char *const cases[][2] = {
+        {" a b ", "a b"},
+        {"\xc2\xa0\xe2\x80\x8breport.txt\xe3\x80\x80 ", "report.txt"},
+        {"\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9"},
+        {" \xe2\x80\x8b\xef\xbb\xbf ", ""},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *b = cases[i][0], *e = b + strlen(b);
+        sp_utf8_trim_blank(&b, &e);
+        ck_assert_uint_eq((size_t)(e - b), strlen(cases[i][1]));
+        ck_assert(strncmp(b, cases[i][1], (size_t)(e - b)) == 0);
+    }
+}
+END_TEST
+
 START_TEST(utf8_count_counts_code_points_not_bytes)
 {
     ck_assert_uint_eq(sp_utf8_count("", 0), 0);
@@ -403,6 +432,7 @@ buf_suite(void)
     tcase_add_test(tc, utf8_rejects_truncated_and_broken_sequences);
     tcase_add_test(tc, utf8_seq_len_reports_sequence_length);
     tcase_add_test(tc, utf8_count_counts_code_points_not_bytes);
+    tcase_add_test(tc, utf8_trim_blank_takes_spaces_and_invisibles_from_both_ends);
     suite_add_tcase(s, tc);
     return s;
 }
