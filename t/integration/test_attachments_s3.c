@@ -73,9 +73,7 @@ bucket_on(void)
     sp_t_fixture_start(&fx, "s3_fixture.py --access-key " ACCESS_KEY " --secret '" SECRET_KEY
                             "' --timeout 600");
     make_env();
-    char cmd[2048];
-    snprintf(cmd, sizeof(cmd), "restart-api-with %s %s %s %s", env[0], env[1], env[2], env[3]);
-    sp_t_stackctl(cmd);
+    sp_t_stackctl(sp_t_fmt("restart-api-with %s %s %s %s", env[0], env[1], env[2], env[3]));
     /* After the API: starting it starts the scanner too. */
     sp_t_stackctl("stop-scan");
 }
