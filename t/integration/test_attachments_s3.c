@@ -73,7 +73,10 @@ bucket_on(void)
     sp_t_fixture_start(&fx, "s3_fixture.py --access-key " ACCESS_KEY " --secret '" SECRET_KEY
                             "' --timeout 600");
     make_env();
-    sp_t_stackctl(sp_t_fmt("restart-api-with %s %s %s %s", env[0], env[1], env[2], env[3]));
+    /* (no harness arena in this fixture: a buffer that holds the four) */
+    static char cmd[sizeof("restart-api-with") + 4 * (sizeof(env_buf[0]) + 1)];
+    snprintf(cmd, sizeof(cmd), "restart-api-with %s %s %s %s", env[0], env[1], env[2], env[3]);
+    sp_t_stackctl(cmd);
     /* After the API: starting it starts the scanner too. */
     sp_t_stackctl("stop-scan");
 }
