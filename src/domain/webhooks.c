@@ -138,14 +138,38 @@ check_events(struct sp_arena *a, const struct sp_webhook_input *in, struct sp_pr
         sp_problem_check_items(p, a, &events_rule, in->events, in->nevents);
 }
 
+/* What an admin is told of each fault core/url_guard finds in the text
+ * itself: the part to fix, not only the rule's summary. */
+static const char *const url_syntax_messages[] = {
+    [SP_URL_SYNTAX_TOO_LONG] = "must be at most 2048 bytes",
+    [SP_URL_SYNTAX_SPACE] = "must not contain spaces",
+    [SP_URL_SYNTAX_CHARACTER] = "must contain only printable ASCII characters (percent-encode"
+                                " the others)",
+    [SP_URL_SYNTAX_FRAGMENT] = "must not contain a fragment",
+    [SP_URL_SYNTAX_SCHEME] = "must be an https:// URL",
+    [SP_URL_SYNTAX_USERINFO] = "must not contain user information",
+    [SP_URL_SYNTAX_HOST] = "has an invalid host",
+    [SP_URL_SYNTAX_PORT] = "has an invalid port",
+};
+_Static_assert(SP_WEBHOOK_URL_MAX == SP_URL_MAX, "the URL's limit is the guard's");
+
+/* Always invalid_url (API.md §11), with the text's own fault, else the
+ * guard's verdict on the scheme or the addresses its host resolves to. */
 static void
 check_url(const char *url, bool allow_loopback, struct sp_problem *p)
 {
     struct sp_url_target t;
-    if (strlen(url) > SP_WEBHOOK_URL_MAX ||
-        sp_url_guard(url, allow_loopback, &t, NULL, 0) != SP_URL_OK)
-        sp_problem_field(p, "url", "invalid_url",
-                         "must be an https:// URL whose host resolves to public addresses only");
+    enum sp_url_syntax fault = sp_url_read(url, &t.url);
+    const char *message = url_syntax_messages[fault];
+    if (fault == SP_URL_SYNTAX_OK) {
+        enum sp_url_verdict v = sp_url_guard(url, allow_loopback, &t, NULL, 0);
+        message = v == SP_URL_OK       ? NULL
+                  : v == SP_URL_SCHEME ? url_syntax_messages[SP_URL_SYNTAX_SCHEME]
+                                       : "must be an https:// URL whose host resolves to public"
+                                         " addresses only";
+    }
+    if (message != NULL)
+        sp_problem_field(p, "url", "invalid_url", message);
 }
 
 enum sp_rc
