@@ -303,12 +303,5 @@ sp_api_admin_article_patch(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_admin_article_delete(struct sp_req *r, struct sp_problem *p)
 {
-    long long id, if_match;
-    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_article_delete(&ctx, id, if_match, p) != SP_OK)
-        return p->rc;
-    sp_resp_send(r, 204, NULL, "", 0);
-    return SP_OK;
+    return sp_api_delete_by_id(r, sp_article_delete, p);
 }

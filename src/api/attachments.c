@@ -179,9 +179,10 @@ create_attachment(struct sp_req *r, void *input, struct sp_buf *body, struct sp_
  * and the key keeps no credential in the clear (docs/API.md §10). */
 static enum sp_rc
 replay_attachment(struct sp_req *r, void *input, const char *public_id, struct sp_buf *body,
-                  struct sp_problem *p)
+                  struct sp_api_created *out, struct sp_problem *p)
 {
     (void)input;
+    (void)out; /* an upload's answer carries no ETag */
     if (!sp_public_id_valid(public_id))
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_ctx ctx = sp_api_ctx(r);

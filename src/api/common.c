@@ -314,14 +314,15 @@ sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p)
 
 enum sp_rc
 sp_api_delete_by_id(struct sp_req *r,
-                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_problem *p),
+                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, long long if_match,
+                                      struct sp_problem *p),
                     struct sp_problem *p)
 {
-    long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
+    long long id, if_match;
+    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (del(&ctx, id, p) != SP_OK)
+    if (del(&ctx, id, if_match, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
@@ -385,8 +386,11 @@ call_replay(struct sp_ctx *ctx, void *arg, const char *location, struct sp_idem_
     struct create_call *c = arg;
     struct sp_buf *body = sp_api_buf(c->r);
     const char *slash = strrchr(location, '/');
-    if (c->replay_fn(c->r, c->input, slash != NULL ? slash + 1 : "", body, p) != SP_OK)
+    struct sp_api_created out = {NULL, 0, 0, false, 0};
+    if (c->replay_fn(c->r, c->input, slash != NULL ? slash + 1 : "", body, &out, p) != SP_OK)
         return p->rc;
+    if (out.version > 0)
+        answer->etag = etag_text(c->r, out.etag_id, out.version);
     answer->location = location;
     answer->body = body->data;
     return SP_OK;

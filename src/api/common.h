@@ -90,11 +90,12 @@ enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 /* The same for the route's i-th parameter (…/:id/deliveries/:deliveryId: 1). */
 enum sp_rc sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p);
-/* DELETE of the row :id by a domain command: 204, or the command's
- * problem (404 when :id is no number). */
+/* DELETE of the row :id by a domain command, at the version If-Match
+ * names (sp_api_if_match; 0: any): 204, or the command's problem (404
+ * when :id is no number, 412 for a stale ETag). */
 enum sp_rc sp_api_delete_by_id(struct sp_req *r,
                                enum sp_rc (*del)(struct sp_ctx *ctx, long long id,
-                                                 struct sp_problem *p),
+                                                 long long if_match, struct sp_problem *p),
                                struct sp_problem *p);
 /* A public id from a path, a query or a body, in any case (core/ids.h
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is
@@ -252,9 +253,13 @@ enum sp_rc sp_api_create(struct sp_req *r, sp_api_create_fn fn, void *input,
 
 /* Rebuilds the answer of a replayed create, in the replay's transaction,
  * from the created resource's id: the last segment of its stored Location
- * ("" when it has none), for the replay step to check. */
+ * ("" when it has none), for the replay step to check. It may set
+ * out->version and out->etag_id (the rest is unused) when the rebuilt
+ * resource is at a version of its own (a webhook's replayed create
+ * rotates its secret); else the first answer's ETag is replayed. */
 typedef enum sp_rc (*sp_api_replay_fn)(struct sp_req *r, void *input, const char *resource_id,
-                                       struct sp_buf *body, struct sp_problem *p);
+                                       struct sp_buf *body, struct sp_api_created *out,
+                                       struct sp_problem *p);
 /* sp_api_create() for answers that carry a secret shown once: only the
  * status and Location are stored with the key, and a replay answers what
  * replay builds (e.g. the same resource with a fresh secret). */

@@ -29,6 +29,10 @@ webhook_env(struct sp_req *r)
 
 /* --- rendering ------------------------------------------------------------- */
 
+/* Every answer of one webhook carries its ETag, "<id>-v<version>", as
+ * the other admin rows' (docs/API.md §6): the If-Match of the next
+ * PATCH, DELETE or rotate-secret. */
+
 /* Items of a list (sp_api_item_writer): a struct sp_webhook or a struct
  * sp_webhook_delivery. */
 static void
@@ -41,6 +45,7 @@ write_webhook(struct sp_jw *w, const void *item)
     sp_jw_kraw(w, "events", h->events_json);
     sp_jw_kstr(w, "description", h->description);
     sp_jw_kbool(w, "is_active", h->is_active);
+    sp_jw_kint(w, "version", h->version);
     if (h->secret != NULL)
         sp_jw_kstr(w, "secret", h->secret);
     sp_jw_kstr(w, "previous_secret_expires_at", h->previous_secret_until);
@@ -72,6 +77,7 @@ answer(struct sp_req *r, int status, const struct sp_webhook *h)
 {
     struct sp_jw *w = sp_api_json(r);
     write_webhook(w, h);
+    sp_api_etag(r, h->id, h->version);
     if (h->secret != NULL)
         sp_resp_header(r, "Cache-Control", "no-store");
     return sp_api_send(r, status, w);
@@ -135,13 +141,18 @@ sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p)
                               sp_api_next_cursor(r, "w", next));
 }
 
+/* An answer with the secret, through the create protocol, which sets
+ * the ETag out names. */
 static void
-render_created(struct sp_req *r, struct sp_buf *body, const struct sp_webhook *h)
+render_created(struct sp_req *r, struct sp_buf *body, const struct sp_webhook *h,
+               struct sp_api_created *out)
 {
     struct sp_jw w;
     sp_jw_init(&w, body);
     write_webhook(&w, h);
     sp_resp_header(r, "Cache-Control", "no-store");
+    out->version = h->version;
+    out->etag_id = h->id;
 }
 
 static enum sp_rc
@@ -153,35 +164,36 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     struct sp_webhook h;
     if (sp_webhook_create(&ctx, &env, input, r->principal.sub, &h, p) != SP_OK)
         return p->rc;
-    render_created(r, body, &h);
+    render_created(r, body, &h, out);
     out->location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", h.id);
     return SP_OK;
 }
 
-/* Webhook id with a fresh secret; the one replaced keeps signing through
- * the rotation overlap. */
+/* Webhook id with a fresh secret, if at version if_match (0: any); the
+ * one replaced keeps signing through the rotation overlap. */
 static enum sp_rc
-rotate_secret(struct sp_req *r, long long id, struct sp_webhook *h, struct sp_problem *p)
+rotate_secret(struct sp_req *r, long long id, long long if_match, struct sp_webhook *h,
+              struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_webhook_env env = webhook_env(r);
-    return sp_webhook_rotate_secret(&ctx, &env, id, h, p);
+    return sp_webhook_rotate_secret(&ctx, &env, id, if_match, h, p);
 }
 
 /* A replayed create: the same webhook with a fresh secret (the first was
  * never stored in the clear, so it cannot be answered again). */
 static enum sp_rc
 replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
-               struct sp_problem *p)
+               struct sp_api_created *out, struct sp_problem *p)
 {
     (void)input;
     long long id = sp_row_id_read(resource_id);
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_webhook h;
-    if (rotate_secret(r, id, &h, p) != SP_OK)
+    if (rotate_secret(r, id, 0, &h, p) != SP_OK)
         return p->rc;
-    render_created(r, body, &h);
+    render_created(r, body, &h, out);
     return SP_OK;
 }
 
@@ -209,17 +221,20 @@ sp_api_admin_webhook_get(struct sp_req *r, struct sp_problem *p)
     return answer(r, 200, &h);
 }
 
+/* If-Match (the webhook's ETag or *; 412 otherwise) is checked after
+ * the body, as for the other admin rows: a bad body is 422 whatever it. */
 enum sp_rc
 sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p)
 {
-    long long id;
+    long long id, if_match;
     struct sp_webhook_input in;
-    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK)
+    if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK ||
+        sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_patch(&ctx, &env, id, &in, &h, p) != SP_OK)
+    if (sp_webhook_patch(&ctx, &env, id, if_match, &in, &h, p) != SP_OK)
         return p->rc;
     return answer(r, 200, &h);
 }
@@ -230,18 +245,23 @@ sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p)
     return sp_api_delete_by_id(r, sp_webhook_delete, p);
 }
 
+/* The webhook a rotation is of, and the version If-Match names (0: any). */
+struct rotation {
+    long long id, if_match;
+};
+
 /* Rotation and ping honour Idempotency-Key as creates do (API.md §1): a
  * retry with the same key changes nothing and answers the first answer. */
 static enum sp_rc
 rotate_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
                struct sp_problem *p)
 {
-    long long id = *(const long long *)input;
+    const struct rotation *in = input;
     struct sp_webhook h;
-    if (rotate_secret(r, id, &h, p) != SP_OK)
+    if (rotate_secret(r, in->id, in->if_match, &h, p) != SP_OK)
         return p->rc;
-    render_created(r, body, &h);
-    out->location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", id);
+    render_created(r, body, &h, out);
+    out->location = sp_arena_sprintf(r->arena, "/support/admin/webhooks/%lld", in->id);
     out->status = 200;
     return SP_OK;
 }
@@ -251,25 +271,28 @@ rotate_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
  * now, the first answer's unless it was rotated again since. */
 static enum sp_rc
 replay_rotation(struct sp_req *r, void *input, const char *resource_id, struct sp_buf *body,
-                struct sp_problem *p)
+                struct sp_api_created *out, struct sp_problem *p)
 {
     (void)resource_id;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_webhook_env env = webhook_env(r);
     struct sp_webhook h;
-    if (sp_webhook_current_secret(&ctx, &env, *(const long long *)input, &h, p) != SP_OK)
+    if (sp_webhook_current_secret(&ctx, &env, ((const struct rotation *)input)->id, &h, p) !=
+        SP_OK)
         return p->rc;
-    render_created(r, body, &h);
+    render_created(r, body, &h, out);
     return SP_OK;
 }
 
+/* If-Match as a PATCH: a rotation is an admin write of the webhook. */
 enum sp_rc
 sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
 {
-    long long id;
-    if (sp_api_id_param(r, &id, p) != SP_OK)
+    struct rotation in;
+    if (sp_api_id_param(r, &in.id, p) != SP_OK ||
+        sp_api_if_match(r, in.id, &in.if_match, p) != SP_OK)
         return p->rc;
-    return sp_api_create_secret(r, rotate_webhook, replay_rotation, &id, p);
+    return sp_api_create_secret(r, rotate_webhook, replay_rotation, &in, p);
 }
 
 /* 202: the ping is queued, support-dispatch sends it. */

@@ -62,7 +62,7 @@ name_ok(const char *h, size_t n)
 }
 
 /* host[:port] or [v6][:port] of an authority. */
-static bool
+static enum sp_url_syntax
 authority_parse(const char *a, size_t n, struct sp_url *out)
 {
     const char *port = NULL;
@@ -70,46 +70,63 @@ authority_parse(const char *a, size_t n, struct sp_url *out)
     if (n > 0 && a[0] == '[') {
         const char *close = memchr(a, ']', n);
         if (close == NULL)
-            return false;
+            return SP_URL_SYNTAX_HOST;
         hlen = (size_t)(close - a) - 1;
         if (hlen == 0 || hlen >= sizeof(out->host))
-            return false;
+            return SP_URL_SYNTAX_HOST;
         memcpy(out->host, a + 1, hlen);
         out->host[hlen] = '\0';
         struct in6_addr v6;
         if (inet_pton(AF_INET6, out->host, &v6) != 1)
-            return false;
+            return SP_URL_SYNTAX_HOST;
         out->host_is_ipv6 = true;
         size_t rest = n - (size_t)(close + 1 - a);
         if (rest > 0 && close[1] != ':')
-            return false;
+            return SP_URL_SYNTAX_HOST;
         port = rest > 0 ? close + 2 : NULL;
     } else {
         const char *colon = memchr(a, ':', n);
         hlen = colon != NULL ? (size_t)(colon - a) : n;
         if (!name_ok(a, hlen))
-            return false;
+            return SP_URL_SYNTAX_HOST;
         for (size_t i = 0; i < hlen; i++)
             out->host[i] = (char)tolower((unsigned char)a[i]);
         out->host[hlen] = '\0';
         port = colon != NULL ? colon + 1 : NULL;
     }
-    if (port != NULL)
-        return port_parse(port, n - (size_t)(port - a), &out->port);
-    return true;
+    if (port != NULL && !port_parse(port, n - (size_t)(port - a), &out->port))
+        return SP_URL_SYNTAX_PORT;
+    return SP_URL_SYNTAX_OK;
+}
+
+/* The fault of byte c anywhere in a URL, if any. */
+static enum sp_url_syntax
+char_fault(unsigned char c)
+{
+    if (c == ' ' || (c >= '\t' && c <= '\r'))
+        return SP_URL_SYNTAX_SPACE;
+    if (c < 0x20 || c >= 0x7f || c == '\\')
+        return SP_URL_SYNTAX_CHARACTER;
+    return c == '#' ? SP_URL_SYNTAX_FRAGMENT : SP_URL_SYNTAX_OK;
 }
 
 bool
 sp_url_parse(const char *url, struct sp_url *out)
 {
+    return sp_url_read(url, out) == SP_URL_SYNTAX_OK;
+}
+
+enum sp_url_syntax
+sp_url_read(const char *url, struct sp_url *out)
+{
     memset(out, 0, sizeof(*out));
     size_t len = strlen(url);
     if (len > SP_URL_MAX)
-        return false;
+        return SP_URL_SYNTAX_TOO_LONG;
     for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '#')
-            return false;
+        enum sp_url_syntax fault = char_fault((unsigned char)url[i]);
+        if (fault != SP_URL_SYNTAX_OK)
+            return fault;
     }
     size_t skip;
     if (strncasecmp(url, "https://", 8) == 0) {
@@ -120,12 +137,14 @@ sp_url_parse(const char *url, struct sp_url *out)
         out->port = 80;
         skip = 7;
     } else {
-        return false;
+        return SP_URL_SYNTAX_SCHEME;
     }
     const char *a = url + skip;
     size_t n = strcspn(a, "/?");
-    if (memchr(a, '@', n) != NULL || memchr(a, '%', n) != NULL)
-        return false;
+    if (memchr(a, '@', n) != NULL)
+        return SP_URL_SYNTAX_USERINFO;
+    if (memchr(a, '%', n) != NULL)
+        return SP_URL_SYNTAX_HOST;
     return authority_parse(a, n, out);
 }
 

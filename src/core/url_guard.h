@@ -38,7 +38,22 @@ struct sp_url {
     int port;                         /* explicit or the scheme's default */
 };
 
-/* false for anything that is not such a URL (or longer than SP_URL_MAX). */
+/* Why a text is no such URL: the first fault found, for the caller to
+ * word (an admin typing a webhook URL is told which part is wrong). */
+enum sp_url_syntax {
+    SP_URL_SYNTAX_OK = 0,
+    SP_URL_SYNTAX_TOO_LONG,   /* more than SP_URL_MAX bytes */
+    SP_URL_SYNTAX_SPACE,      /* a space, tab or line break */
+    SP_URL_SYNTAX_CHARACTER,  /* another control character, a byte outside ASCII, a backslash */
+    SP_URL_SYNTAX_FRAGMENT,   /* '#' */
+    SP_URL_SYNTAX_SCHEME,     /* neither http:// nor https:// */
+    SP_URL_SYNTAX_USERINFO,   /* '@' before the path */
+    SP_URL_SYNTAX_HOST,       /* none, or no DNS name or IP address ('%' too) */
+    SP_URL_SYNTAX_PORT,       /* not a number from 1 to 65535 */
+};
+/* url split into *out, or the reason it cannot be. */
+enum sp_url_syntax sp_url_read(const char *url, struct sp_url *out);
+/* sp_url_read() found no fault. */
 bool sp_url_parse(const char *url, struct sp_url *out);
 
 enum sp_addr_class {

@@ -133,11 +133,9 @@ sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
     return SP_OK;
 }
 
-/* A write of row id (params[0]) that found no row at version if_match:
- * the row is gone (404) or at another version (412). */
-static enum sp_rc
-missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, const char *id,
-       long long if_match, struct sp_problem *p)
+enum sp_rc
+sp_table_missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, const char *id,
+                long long if_match, struct sp_problem *p)
 {
     const char *sql = sp_arena_sprintf(a, "SELECT version FROM %s WHERE id = $1::bigint",
                                        t->name);
@@ -194,7 +192,7 @@ sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
     if (r == NULL)
         return conflict(t, p);
     if (!read_row(r, out))
-        return missed(db, a, t, params[0], if_match, p);
+        return sp_table_missed(db, a, t, params[0], if_match, p);
     return SP_OK;
 }
 
@@ -209,5 +207,5 @@ sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
     PGresult *r = sp_db_exec_dynamic(db, a, sql, *cond != '\0' ? 2 : 1, false, params, p);
     if (r == NULL)
         return p->rc;
-    return PQntuples(r) == 1 ? SP_OK : missed(db, a, t, params[0], if_match, p);
+    return PQntuples(r) == 1 ? SP_OK : sp_table_missed(db, a, t, params[0], if_match, p);
 }

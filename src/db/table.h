@@ -93,5 +93,10 @@ enum sp_rc sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp
 /* SP_NOT_FOUND when there is no row id; SP_PRECONDITION as an update. */
 enum sp_rc sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
                            long long id, long long if_match, struct sp_problem *p);
+/* For an owner's own write of row id (text) of versioned table t that
+ * found no row at version if_match: SP_NOT_FOUND when the row is gone,
+ * else SP_PRECONDITION naming the version it is at. */
+enum sp_rc sp_table_missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
+                           const char *id, long long if_match, struct sp_problem *p);
 
 #endif

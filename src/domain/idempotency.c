@@ -98,7 +98,8 @@ replay_answer(struct sp_ctx *ctx, const struct sp_idem_command *cmd,
     if (cmd->replay(ctx, cmd->arg, stored->location, answer, p) != SP_OK)
         return p->rc;
     answer->status = stored->status;
-    answer->etag = stored->etag;
+    if (answer->etag == NULL)   /* the rebuilt resource's own, if it has one */
+        answer->etag = stored->etag;
     return SP_OK;
 }
 

@@ -40,7 +40,8 @@ enum sp_rc sp_idem_store(struct sp_ctx *ctx, const char *user_id, const char *ke
  * a transaction of its own. replay (NULL: the stored answer is replayed as
  * it is) rebuilds the answer of a replay from the stored Location, for
  * answers that carry a secret shown once: only status, Location and ETag
- * are then stored with the key. */
+ * are then stored with the key. The replay may set answer->etag (the
+ * rebuilt resource's own version); else the stored ETag is answered. */
 struct sp_idem_command {
     enum sp_rc (*create)(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer,
                          struct sp_problem *p);

@@ -17,6 +17,7 @@
 #include "core/url_guard.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "db/table.h"
 
 const char *const sp_webhook_event_types[] = {
     "ticket.created",    "ticket.updated",     "ticket.message_created",
@@ -38,6 +39,7 @@ sp_webhook_event_type_ok(const char *type)
     SEP C(WC_EVENTS, "array_to_json(w.events)", str, events_json)                            \
     SEP C(WC_DESCRIPTION, "w.description", str, description)                                 \
     SEP C(WC_IS_ACTIVE, "w.is_active", bool, is_active)                                      \
+    SEP C(WC_VERSION, "w.version", int, version)                                             \
     SEP C(WC_PREVIOUS_UNTIL,                                                                 \
           "support_ts(CASE WHEN w.previous_secret_until > now()"                             \
           " THEN w.previous_secret_until END)",                                              \
@@ -50,11 +52,18 @@ enum webhook_column { WEBHOOK_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 SP_ROW_READER(read_webhook, struct sp_webhook, WEBHOOK_COLUMNS)
 
 enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_SECRET,
-       WP_ACTOR, WP_COUNT };
+       WP_ACTOR, WP_IF_MATCH, WP_COUNT };
 static const char *const write_names[WP_COUNT + 1] = {
     [WP_ID] = "id", [WP_URL] = "url", [WP_EVENTS] = "events",
     [WP_DESCRIPTION] = "description", [WP_DESCRIPTION_SET] = "description_set",
-    [WP_ACTIVE] = "active", [WP_SECRET] = "secret", [WP_ACTOR] = "actor", NULL};
+    [WP_ACTIVE] = "active", [WP_SECRET] = "secret", [WP_ACTOR] = "actor",
+    [WP_IF_MATCH] = "if_match", NULL};
+
+/* Versioned (sql/062): the admin writes bump the version, the ETag
+ * If-Match compares; a write that misses its row or version is told
+ * which (sp_table_missed), as the other admin rows'. Delivery bookkeeping
+ * is in support_webhook_deliveries and never bumps it. */
+static const struct sp_table webhook_table = {.name = "support_webhooks", .versioned = true};
 
 static struct sp_stmt next_id_stmt = SP_STMT(
     "webhook_next_id", "SELECT nextval(pg_get_serial_sequence('support_webhooks', 'id'))", 0);
@@ -70,7 +79,12 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
 
 /* Unset parameters (NULL) keep the column; a description is cleared by
  * a null that was given (description_set). As for tickets (docs/API.md
- * §5), a PATCH that changes nothing leaves updated_at as it was. */
+ * §5), a PATCH that changes nothing leaves updated_at and the version as
+ * they were (a retry must not make another admin's ETag stale); with
+ * if_match (0: any) only the row at that version is written. */
+#define WEBHOOK_CHANGED                                                                        \
+    "(n.url, n.events, n.description, n.is_active)"                                            \
+    " IS DISTINCT FROM (w.url, w.events, w.description, w.is_active)"
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "webhook_patch",
     "WITH n AS (SELECT w.id, coalesce(:url, w.url) AS url,"
@@ -81,10 +95,10 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "  FROM support_webhooks w WHERE w.id = :id::bigint)"
     " UPDATE support_webhooks AS w SET url = n.url, events = n.events,"
     " description = n.description, is_active = n.is_active,"
-    " updated_at = CASE WHEN (n.url, n.events, n.description, n.is_active)"
-    "   IS DISTINCT FROM (w.url, w.events, w.description, w.is_active)"
-    "   THEN now() ELSE w.updated_at END"
+    " updated_at = CASE WHEN " WEBHOOK_CHANGED " THEN now() ELSE w.updated_at END,"
+    " version = w.version + CASE WHEN " WEBHOOK_CHANGED " THEN 1 ELSE 0 END"
     " FROM n WHERE w.id = n.id"
+    " AND (:if_match::integer = 0 OR w.version = :if_match::integer)"
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
@@ -92,18 +106,15 @@ static struct sp_stmt rotate_stmt = SP_STMT(
     "webhook_rotate",
     "UPDATE support_webhooks AS w SET previous_secret_enc = w.secret_enc,"
     " previous_secret_until = now() + make_interval(secs => $3::integer),"
-    " secret_enc = $2, updated_at = now()"
-    " WHERE w.id = $1::bigint"
+    " secret_enc = $2, updated_at = now(), version = w.version + 1"
+    " WHERE w.id = $1::bigint AND ($4::integer = 0 OR w.version = $4::integer)"
     " RETURNING " WEBHOOK_COLS,
-    3);
+    4);
 
 /* The webhook and its sealed current secret. */
 static struct sp_stmt get_secret_stmt = SP_STMT_READ(
     "webhook_get_secret",
     "SELECT " WEBHOOK_COLS ", w.secret_enc FROM support_webhooks w WHERE w.id = $1::bigint", 1);
-
-static struct sp_stmt delete_stmt =
-    SP_STMT("webhook_delete", "DELETE FROM support_webhooks WHERE id = $1::bigint", 1);
 
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "webhook_get", "SELECT " WEBHOOK_COLS " FROM support_webhooks w WHERE w.id = $1::bigint", 1);
@@ -138,14 +149,38 @@ check_events(struct sp_arena *a, const struct sp_webhook_input *in, struct sp_pr
         sp_problem_check_items(p, a, &events_rule, in->events, in->nevents);
 }
 
+/* What an admin is told of each fault core/url_guard finds in the text
+ * itself: the part to fix, not only the rule's summary. */
+static const char *const url_syntax_messages[] = {
+    [SP_URL_SYNTAX_TOO_LONG] = "must be at most 2048 bytes",
+    [SP_URL_SYNTAX_SPACE] = "must not contain spaces",
+    [SP_URL_SYNTAX_CHARACTER] = "must contain only printable ASCII characters (percent-encode"
+                                " the others)",
+    [SP_URL_SYNTAX_FRAGMENT] = "must not contain a fragment",
+    [SP_URL_SYNTAX_SCHEME] = "must be an https:// URL",
+    [SP_URL_SYNTAX_USERINFO] = "must not contain user information",
+    [SP_URL_SYNTAX_HOST] = "has an invalid host",
+    [SP_URL_SYNTAX_PORT] = "has an invalid port",
+};
+_Static_assert(SP_WEBHOOK_URL_MAX == SP_URL_MAX, "the URL's limit is the guard's");
+
+/* Always invalid_url (API.md §11), with the text's own fault, else the
+ * guard's verdict on the scheme or the addresses its host resolves to. */
 static void
 check_url(const char *url, bool allow_loopback, struct sp_problem *p)
 {
     struct sp_url_target t;
-    if (strlen(url) > SP_WEBHOOK_URL_MAX ||
-        sp_url_guard(url, allow_loopback, &t, NULL, 0) != SP_URL_OK)
-        sp_problem_field(p, "url", "invalid_url",
-                         "must be an https:// URL whose host resolves to public addresses only");
+    enum sp_url_syntax fault = sp_url_read(url, &t.url);
+    const char *message = url_syntax_messages[fault];
+    if (fault == SP_URL_SYNTAX_OK) {
+        enum sp_url_verdict v = sp_url_guard(url, allow_loopback, &t, NULL, 0);
+        message = v == SP_URL_OK       ? NULL
+                  : v == SP_URL_SCHEME ? url_syntax_messages[SP_URL_SYNTAX_SCHEME]
+                                       : "must be an https:// URL whose host resolves to public"
+                                         " addresses only";
+    }
+    if (message != NULL)
+        sp_problem_field(p, "url", "invalid_url", message);
 }
 
 enum sp_rc
@@ -241,37 +276,53 @@ sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out, struct 
     return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "webhook", read_webhook, out, p);
 }
 
+/* The row an update of webhook id (text) at version if_match (0: any)
+ * returned in r, or why there is none: 404 or 412. */
+static enum sp_rc
+written(struct sp_ctx *ctx, PGresult *r, const char *id, long long if_match,
+        struct sp_webhook *out, struct sp_problem *p)
+{
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return sp_table_missed(ctx->db, ctx->arena, &webhook_table, id, if_match, p);
+    read_webhook(r, 0, out);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                 const struct sp_webhook_input *in, struct sp_webhook *out, struct sp_problem *p)
+                 long long if_match, const struct sp_webhook_input *in, struct sp_webhook *out,
+                 struct sp_problem *p)
 {
     if (sp_webhook_check(ctx->arena, in, false, env->allow_loopback, p) != SP_OK)
         return p->rc;
     const char *params[WP_COUNT] = {0};
     write_params(ctx->arena, in, params);
     params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
-    return sp_db_one(ctx->db, ctx->arena, &patch_stmt, params, "webhook", read_webhook, out, p);
+    params[WP_IF_MATCH] = sp_arena_sprintf(ctx->arena, "%lld", if_match);
+    return written(ctx, sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p), params[WP_ID],
+                   if_match, out, p);
 }
 
 enum sp_rc
-sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    return sp_db_changed(sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p), "webhook",
-                         p);
+    return sp_table_delete(ctx->db, ctx->arena, &webhook_table, id, if_match, p);
 }
 
 enum sp_rc
 sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                         struct sp_webhook *out, struct sp_problem *p)
+                         long long if_match, struct sp_webhook *out, struct sp_problem *p)
 {
     const char *secret = sp_webhook_new_secret(ctx->arena);
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
-                             sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S)};
+    const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
+                             sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S),
+                             sp_arena_sprintf(ctx->arena, "%lld", if_match)};
     if ((params[1] = seal(ctx, env, id, secret, p)) == NULL)
         return p->rc;
-    if (sp_db_one(ctx->db, ctx->arena, &rotate_stmt, params, "webhook", read_webhook, out, p) !=
-        SP_OK)
+    if (written(ctx, sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p), params[0],
+                if_match, out, p) != SP_OK)
         return p->rc;
     out->secret = secret;
     return SP_OK;

@@ -52,6 +52,7 @@ struct sp_webhook {
     const char *events_json;          /* JSON array of strings */
     const char *description;          /* NULL when none */
     bool is_active;
+    long long version;                /* every admin write bumps it: the ETag's */
     const char *previous_secret_until;/* RFC 3339 while the old secret still signs, else NULL */
     const char *created_at;
     const char *updated_at;
@@ -87,17 +88,23 @@ enum sp_rc sp_webhook_create(struct sp_ctx *ctx, const struct sp_webhook_env *en
 /* SP_NOT_FOUND. */
 enum sp_rc sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out,
                           struct sp_problem *p);
-/* SP_NOT_FOUND; the same checks as a create for what is given. */
+/* The writes below take if_match, the version the caller last saw (0:
+ * any): SP_PRECONDITION, writing nothing, when the row is at another;
+ * SP_NOT_FOUND when there is none. */
+/* The same checks as a create for what is given; a patch that changes
+ * something is a new version. */
 enum sp_rc sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                            const struct sp_webhook_input *in, struct sp_webhook *out,
-                            struct sp_problem *p);
-/* SP_NOT_FOUND. Its deliveries go with it. */
-enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_problem *p);
-/* A new secret (out->secret); the current one keeps signing for
- * SP_WEBHOOK_OVERLAP_S (replacing any older previous one). SP_NOT_FOUND;
+                            long long if_match, const struct sp_webhook_input *in,
+                            struct sp_webhook *out, struct sp_problem *p);
+/* Its deliveries go with it. */
+enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match,
+                             struct sp_problem *p);
+/* A new secret (out->secret) and a new version; the current one keeps
+ * signing for SP_WEBHOOK_OVERLAP_S (replacing any older previous one).
  * SP_UNAVAILABLE without a key ring. */
 enum sp_rc sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env,
-                                    long long id, struct sp_webhook *out, struct sp_problem *p);
+                                    long long id, long long if_match, struct sp_webhook *out,
+                                    struct sp_problem *p);
 
 /* The webhook with the secret that signs now, opened (out->secret): for
  * a replayed rotation's answer, which rotates nothing. SP_NOT_FOUND;

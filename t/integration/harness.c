@@ -1411,6 +1411,69 @@ sp_t_admin_post_at(const char *file, int line, const char *path, const char *jso
     return r;
 }
 
+struct sp_t_resp *
+sp_t_with_if_match(const char *method, const char *path, const char *json, const char *etag)
+{
+    const char *const h[] = {sp_t_fmt("If-Match: %s", etag), NULL};
+    return sp_t_request(method, path, sp_t_admin_token(), json ? SP_T_JSON : NULL, json, h);
+}
+
+void
+sp_t_assert_if_match(const char *path, const char *field)
+{
+    struct sp_t_resp *r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    long long id = (long long)sp_t_jint(r->json, "id"), v = (long long)sp_t_jint(r->json,
+                                                                                 "version");
+    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, v);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+    const char *const stale[] = {"\"nope\"", "nope", sp_t_fmt("\"%lld-v%lld\"", id, v + 1),
+                                 sp_t_fmt("\"%lld-v%lld\"", id + 1, v), "\"v1\""};
+    const char *body = sp_t_fmt("{\"%s\":\"lost\"}", field);
+    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+        r = sp_t_with_if_match("PATCH", path, body, stale[i]);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        ck_assert_msg(strstr(sp_t_jstr(r->json, "detail"), "-v3") == NULL, "%s",
+                      sp_t_jstr(r->json, "detail"));
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("GET", path, NULL);
+    ck_assert_str_ne(sp_t_jstr(r->json, field), "lost");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v);
+    sp_t_resp_free(r);
+    r = sp_t_with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"first\"}", field), etag);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v%lld\"", id, v + 1));
+    sp_t_resp_free(r);
+    /* the other admin, still on the old ETag, is told */
+    r = sp_t_with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"second\"}", field), etag);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    r = sp_t_with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"any\"}", field), "*");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, field), "any");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 2);
+    sp_t_resp_free(r);
+}
+
+void
+sp_t_assert_delete_if_match(const char *path, const char *table, long long id, long long version)
+{
+    struct sp_t_resp *r = sp_t_with_if_match("DELETE", path, NULL,
+                                             sp_t_fmt("\"%lld-v%lld\"", id, version - 1));
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM %s WHERE id = %lld", table, id), "1");
+    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, version);
+    r = sp_t_with_if_match("DELETE", path, NULL, etag);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = sp_t_with_if_match("DELETE", path, NULL, etag);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+
 int64_t
 sp_t_admin_rule_new_at(const char *file, int line, const char *members)
 {

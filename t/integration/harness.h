@@ -376,6 +376,19 @@ const char *sp_t_admin_token(void);
 #define sp_t_admin_post(path, json) sp_t_admin_post_at(__FILE__, __LINE__, (path), (json))
 struct sp_t_resp *sp_t_admin_post_at(const char *file, int line, const char *path,
                                      const char *json);
+/* method on path as a fresh support_admin with If-Match: etag and json
+ * as the body (NULL: none). Heap response (sp_t_resp_free). */
+struct sp_t_resp *sp_t_with_if_match(const char *method, const char *path, const char *json,
+                                     const char *etag);
+/* A PATCH of the admin row at path (its GET answers "id" and "version")
+ * with If-Match (RFC 9110 §13.1.1): anything but the current ETag
+ * "<id>-v<version>" or * is 412 and changes nothing; the ETag of each
+ * answer is the next one to send. field: a string field to change. */
+void sp_t_assert_if_match(const char *path, const char *field);
+/* DELETE of row id of table at path, at version: with an older ETag 412
+ * and the row stays; with its own 204; then 404. */
+void sp_t_assert_delete_if_match(const char *path, const char *table, long long id,
+                                 long long version);
 /* POST /support/admin/priority-rules {members} (object members text,
  * e.g. "\"name\":\"r\",\"priority\":\"high\",…"); asserts 201 and
  * returns the rule's id. */

@@ -1812,86 +1812,17 @@ START_TEST(the_team_migration_gives_old_rows_the_one_form)
 }
 END_TEST
 
-/* method on path as the admin, with If-Match: etag. */
-static struct sp_t_resp *
-with_if_match(const char *method, const char *path, const char *json, const char *etag)
-{
-    const char *const h[] = {sp_t_fmt("If-Match: %s", etag), NULL};
-    return sp_t_request(method, path, sp_t_admin_token(), json ? SP_T_JSON : NULL, json, h);
-}
-
-/* A PATCH of path with If-Match (RFC 9110 §13.1.1): anything but the
- * current ETag or * is 412 and changes nothing; the ETag of each answer
- * is the next one to send. field: a string field to change. */
-static void
-assert_if_match(const char *path, const char *field)
-{
-    struct sp_t_resp *r = sp_t_admin("GET", path, NULL);
-    sp_t_assert_json(r, 200);
-    long long id = (long long)sp_t_jint(r->json, "id"), v = (long long)sp_t_jint(r->json,
-                                                                                 "version");
-    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, v);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
-    sp_t_resp_free(r);
-    const char *const stale[] = {"\"nope\"", "nope", sp_t_fmt("\"%lld-v%lld\"", id, v + 1),
-                                 sp_t_fmt("\"%lld-v%lld\"", id + 1, v), "\"v1\""};
-    const char *body = sp_t_fmt("{\"%s\":\"lost\"}", field);
-    for (size_t i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
-        r = with_if_match("PATCH", path, body, stale[i]);
-        sp_t_assert_problem(r, 412, "precondition_failed");
-        ck_assert_msg(strstr(sp_t_jstr(r->json, "detail"), "-v3") == NULL, "%s",
-                      sp_t_jstr(r->json, "detail"));
-        sp_t_resp_free(r);
-    }
-    r = sp_t_admin("GET", path, NULL);
-    ck_assert_str_ne(sp_t_jstr(r->json, field), "lost");
-    ck_assert_int_eq(sp_t_jint(r->json, "version"), v);
-    sp_t_resp_free(r);
-    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"first\"}", field), etag);
-    sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v%lld\"", id, v + 1));
-    sp_t_resp_free(r);
-    /* the other admin, still on the old ETag, is told */
-    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"second\"}", field), etag);
-    sp_t_assert_problem(r, 412, "precondition_failed");
-    sp_t_resp_free(r);
-    r = with_if_match("PATCH", path, sp_t_fmt("{\"%s\":\"any\"}", field), "*");
-    sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_jstr(r->json, field), "any");
-    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 2);
-    sp_t_resp_free(r);
-}
-
-/* DELETE of row id of table at path, at version: with an older ETag 412
- * and the row stays; with its own 204; then 404. */
-static void
-assert_delete_if_match(const char *path, const char *table, long long id, long long version)
-{
-    struct sp_t_resp *r = with_if_match("DELETE", path, NULL,
-                                        sp_t_fmt("\"%lld-v%lld\"", id, version - 1));
-    sp_t_assert_problem(r, 412, "precondition_failed");
-    sp_t_resp_free(r);
-    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM %s WHERE id = %lld", table, id), "1");
-    const char *etag = sp_t_fmt("\"%lld-v%lld\"", id, version);
-    r = with_if_match("DELETE", path, NULL, etag);
-    sp_t_assert_status(r, 204);
-    sp_t_resp_free(r);
-    r = with_if_match("DELETE", path, NULL, etag);
-    sp_t_assert_problem(r, 404, "not_found");
-    sp_t_resp_free(r);
-}
-
 START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
 {
     const char *slug = sp_t_admin_category_new(NULL);
-    assert_if_match(sp_t_fmt("/support/admin/categories/%s",
+    sp_t_assert_if_match(sp_t_fmt("/support/admin/categories/%s",
                              sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'",
                                       slug)),
                     "name");
     struct sp_t_user ada;
     int64_t agent = sp_t_admin_agent_new("\"display_name\":\"Ada\"", &ada);
     const char *agent_path = sp_t_fmt("/support/admin/agents/%lld", (long long)agent);
-    assert_if_match(agent_path, "display_name");
+    sp_t_assert_if_match(agent_path, "display_name");
     /* the agent's own change moves the version too: the admin's ETag from
      * before it is stale */
     struct sp_t_resp *r = sp_t_admin("GET", agent_path, NULL);
@@ -1901,7 +1832,7 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
                      NULL);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
-    r = with_if_match("PATCH", agent_path, "{\"status\":\"active\"}", before);
+    r = sp_t_with_if_match("PATCH", agent_path, "{\"status\":\"active\"}", before);
     sp_t_assert_problem(r, 412, "precondition_failed");
     sp_t_resp_free(r);
 
@@ -1911,9 +1842,9 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
     ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"%lld-v1\"", id));
     sp_t_resp_free(r);
     const char *path = sp_t_fmt("/support/admin/priority-rules/%lld", id);
-    assert_if_match(path, "name");
+    sp_t_assert_if_match(path, "name");
     /* DELETE too: a stale ETag is 412 and the rule stays */
-    assert_delete_if_match(path, "support_priority_rules", id, 3);
+    sp_t_assert_delete_if_match(path, "support_priority_rules", id, 3);
 }
 END_TEST
 
@@ -1928,7 +1859,7 @@ sla_put(const char *slug, int first_minutes, const char *if_match)
                  slug != NULL ? sp_t_jq(slug) : "null", first_minutes);
     if (if_match == NULL)
         return sp_t_admin("PUT", "/support/admin/sla-policies", body);
-    return with_if_match("PUT", "/support/admin/sla-policies", body, if_match);
+    return sp_t_with_if_match("PUT", "/support/admin/sla-policies", body, if_match);
 }
 
 /* The first response minutes and version of SLA policy id, "30 1". */
@@ -2018,12 +1949,12 @@ START_TEST(if_match_is_honoured_on_sla_policies)
     ck_assert_str_eq(sla_row(id), "35 4");
 
     /* DELETE: a stale ETag is 412 and the override stays */
-    assert_delete_if_match(sp_t_fmt("/support/admin/sla-policies/%lld", id),
+    sp_t_assert_delete_if_match(sp_t_fmt("/support/admin/sla-policies/%lld", id),
                            "support_sla_policies", id, 4);
     /* a default is never removed, whatever its If-Match */
     struct json_object *def = parsed(sla_find("high", NULL));
     long long def_id = (long long)sp_t_jint(def, "id");
-    r = with_if_match("DELETE", sp_t_fmt("/support/admin/sla-policies/%lld", def_id), NULL,
+    r = sp_t_with_if_match("DELETE", sp_t_fmt("/support/admin/sla-policies/%lld", def_id), NULL,
                       sp_t_fmt("\"%lld-v%lld\"", def_id, (long long)sp_t_jint(def, "version")));
     sp_t_assert_problem(r, 409, "default_policy");
     sp_t_resp_free(r);

@@ -137,6 +137,44 @@ START_TEST(parser_refuses_what_clients_might_read_otherwise)
 }
 END_TEST
 
+/* The first fault found names what is wrong (an admin is told which
+ * part of a webhook URL to fix). */
+START_TEST(parser_names_the_fault)
+{
+    static const struct {
+        const char *url;
+        enum sp_url_syntax fault;
+    } cases[] = {
+        {"https://example.com/a?b=c", SP_URL_SYNTAX_OK},
+        {"https://exa mple.com/", SP_URL_SYNTAX_SPACE},
+        {"https://example.com/\tx", SP_URL_SYNTAX_SPACE},
+        {"https://example.com/\x01", SP_URL_SYNTAX_CHARACTER},
+        {"https://ex\xc3\xa4mple.com/", SP_URL_SYNTAX_CHARACTER},
+        {"https://example.com\\@evil.test/", SP_URL_SYNTAX_CHARACTER},
+        {"https://example.com#frag", SP_URL_SYNTAX_FRAGMENT},
+        {"ftp://example.com/", SP_URL_SYNTAX_SCHEME},
+        {"example.com", SP_URL_SYNTAX_SCHEME},
+        {"https://user:pw@example.com/", SP_URL_SYNTAX_USERINFO},
+        {"https://ex%61mple.com/", SP_URL_SYNTAX_HOST},
+        {"https:///x", SP_URL_SYNTAX_HOST},
+        {"https://a..b/", SP_URL_SYNTAX_HOST},
+        {"https://[::1]x/", SP_URL_SYNTAX_HOST},
+        {"https://example.com:0/", SP_URL_SYNTAX_PORT},
+        {"https://example.com:65536/", SP_URL_SYNTAX_PORT},
+        {"https://example.com:/", SP_URL_SYNTAX_PORT},
+        {"https://[::1]:x/", SP_URL_SYNTAX_PORT},
+    };
+    struct sp_url u;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_msg(sp_url_read(cases[i].url, &u) == cases[i].fault, "%s: %d", cases[i].url,
+                      (int)sp_url_read(cases[i].url, &u));
+    char longurl[SP_URL_MAX + 32] = "https://example.com/";
+    memset(longurl + 20, 'a', SP_URL_MAX);
+    longurl[SP_URL_MAX + 1] = '\0';
+    ck_assert_int_eq(sp_url_read(longurl, &u), SP_URL_SYNTAX_TOO_LONG);
+}
+END_TEST
+
 static enum sp_url_verdict
 guard(const char *url, bool allow_loopback)
 {
@@ -211,6 +249,7 @@ suite(void)
     Suite *s = suite_create("url_guard");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, ipv4_ranges_are_classified);
+    tcase_add_test(tc, parser_names_the_fault);
     tcase_add_test(tc, ipv6_ranges_are_classified);
     tcase_add_test(tc, ipv6_forms_of_ipv4_take_the_ipv4_class);
     tcase_add_test(tc, parser_accepts_plain_http_urls);

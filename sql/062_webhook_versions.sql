@@ -1,0 +1,11 @@
+-- 062_webhook_versions: webhooks get a version, as categories, agents
+-- (052), SLA policies (053) and priority rules have one (docs/API.md §6,
+-- §11): every admin write of a webhook (a PATCH that changes it, a
+-- rotate-secret, the rotation of a replayed create) bumps it, and it is
+-- the ETag of the row, "<id>-v<version>", so a PATCH, DELETE or
+-- rotate-secret with If-Match of an older version is 412 instead of
+-- silently overwriting another admin's change. Delivery bookkeeping lives
+-- in support_webhook_deliveries and never touches this row, so sending
+-- never makes an admin's ETag stale. Existing rows start at 1, as 052's
+-- did.
+ALTER TABLE support_webhooks ADD COLUMN IF NOT EXISTS version integer NOT NULL DEFAULT 1;
