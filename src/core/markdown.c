@@ -97,9 +97,7 @@ is_space(char c)
  * variation selectors, emoji skin tones and the tags of subdivision
  * flags. A cut right before one would leave it, or the emoji it joins,
  * cut off from its base. */
-static const struct {
-    uint32_t from, to;
-} joining[] = {
+static const struct sp_cp_range joining[] = {
     {0x300, 0x36f},   {0x483, 0x489},   {0x591, 0x5bd},   {0x5bf, 0x5bf},
     {0x5c1, 0x5c2},   {0x5c4, 0x5c5},   {0x5c7, 0x5c7},   {0x610, 0x61a},
     {0x64b, 0x65f},   {0x670, 0x670},   {0x6d6, 0x6dc},   {0x6df, 0x6e4},
@@ -119,10 +117,7 @@ static const struct {
 static bool
 joins_previous(uint32_t cp)
 {
-    for (size_t i = 0; i < sizeof(joining) / sizeof(joining[0]) && cp >= joining[i].from; i++)
-        if (cp <= joining[i].to)
-            return true;
-    return false;
+    return sp_utf8_in_ranges(cp, joining, sizeof(joining) / sizeof(joining[0]));
 }
 
 static bool

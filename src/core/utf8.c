@@ -71,10 +71,17 @@ sp_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+bool
+sp_utf8_in_ranges(uint32_t cp, const struct sp_cp_range *table, size_t n)
+{
+    for (size_t i = 0; i < n && cp >= table[i].lo; i++)
+        if (cp <= table[i].hi)
+            return true;
+    return false;
+}
+
 /* The blank ranges of sp_utf8_blank, in order. */
-static const struct {
-    uint32_t lo, hi;
-} blank_ranges[] = {
+static const struct sp_cp_range blank_ranges[] = {
     {0x0020, 0x0020}, {0x00a0, 0x00a0}, {0x00ad, 0x00ad}, {0x034f, 0x034f},
     {0x061c, 0x061c}, {0x115f, 0x1160}, {0x1680, 0x1680}, {0x17b4, 0x17b5},
     {0x180b, 0x180f}, {0x2000, 0x200f}, {0x2028, 0x202f}, {0x205f, 0x206f},
@@ -86,13 +93,7 @@ static const struct {
 bool
 sp_utf8_blank(uint32_t cp)
 {
-    for (size_t i = 0; i < sizeof(blank_ranges) / sizeof(blank_ranges[0]); i++) {
-        if (cp < blank_ranges[i].lo)
-            return false;
-        if (cp <= blank_ranges[i].hi)
-            return true;
-    }
-    return false;
+    return sp_utf8_in_ranges(cp, blank_ranges, sizeof(blank_ranges) / sizeof(blank_ranges[0]));
 }
 
 void

@@ -18,6 +18,14 @@ bool   sp_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t sp_utf8_count(const char *s, size_t n);
 
+/* A closed range of code points; a table of them is sorted and
+ * disjoint. */
+struct sp_cp_range {
+    uint32_t lo, hi;
+};
+/* Whether cp is in one of the n ranges of table. */
+bool sp_utf8_in_ranges(uint32_t cp, const struct sp_cp_range *table, size_t n);
+
 /* Whether cp shows as nothing: a space (Unicode White_Space outside
  * ASCII's controls: U+0020, U+00A0, U+2000-U+200A, U+3000...), an
  * invisible one (Default_Ignorable_Code_Point: U+00AD, U+200B-U+200F,
