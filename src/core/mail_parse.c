@@ -957,15 +957,6 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
     return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
-static bool
-blank(const char *s)
-{
-    for (; *s != '\0'; s++)
-        if (!sp_ascii_space(*s))
-            return false;
-    return true;
-}
-
 /* The text: the first text/plain that is no attachment, else (or when
  * that one is blank: mailers that send the words only in their HTML
  * alternative, as Zammad and Zendesk read them) the first such
@@ -978,7 +969,7 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     const struct leaf *html = first_leaf(w, KIND_HTML);
     const char *text = body != NULL ? leaf_text(a, body) : NULL;
-    if (html != NULL && (body == NULL || blank(text))) {
+    if (html != NULL && (body == NULL || sp_ascii_only(text, strlen(text), SP_ASCII_SPACE))) {
         body = html;
         text = NULL;
     }
