@@ -107,9 +107,16 @@ credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct s
     /* nginx and this worker must join and authorize the same session: a
      * repeated name, in any case or encoding, could make them read two
      * different values (API.md §7). Refused before anything else. */
-    if (sp_query_repeats_name(r->arena, query != NULL ? query : ""))
+    switch (sp_query_names_check(r->arena, query != NULL ? query : "")) {
+    case SP_QUERY_NAMES_DISTINCT:
+        break;
+    case SP_QUERY_NAMES_REPEATED:
         return sp_problem_set(p, SP_INVALID, "duplicate_parameter",
                               "a connect URL names each parameter once");
+    case SP_QUERY_NAMES_TOO_MANY:
+        return sp_problem_set(p, SP_INVALID, "too_many_parameters",
+                              "a connect URL has at most 32 parameters");
+    }
     const char *saved = r->query;
     r->query = query != NULL ? query : "";
     const char *sid = sp_req_query_as_written(r, "session_id");

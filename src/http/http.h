@@ -147,12 +147,16 @@ const char *sp_cookie_get(struct sp_arena *a, const char *header, const char *na
  * session a form's CSRF token belongs to), never to pick one blindly. */
 size_t sp_cookie_all(struct sp_arena *a, const char *header, const char *name,
                      const char **values, size_t max);
-/* True when two parameters of query share a name once percent-decoded and
- * compared without letter case ("SESSION_ID=..&session%5Fid=.."), or when
- * it has more than 32 parameters: proxies and this code may then read
- * different values for "the" parameter (nginx's $arg_* takes the first
- * match in any case; sp_req_query the first exact one). */
-bool sp_query_repeats_name(struct sp_arena *a, const char *query);
+/* Whether every parameter of a query has a name of its own: REPEATED when
+ * two share a name once percent-decoded and compared without letter case
+ * ("SESSION_ID=..&session%5Fid=.."), TOO_MANY when it has more than
+ * SP_QUERY_NAMES_MAX parameters (not judged, so not trusted). Proxies and
+ * this code may otherwise read different values for "the" parameter
+ * (nginx's $arg_* takes the first match in any case; sp_req_query the
+ * first exact one). */
+#define SP_QUERY_NAMES_MAX 32
+enum sp_query_names { SP_QUERY_NAMES_DISTINCT, SP_QUERY_NAMES_REPEATED, SP_QUERY_NAMES_TOO_MANY };
+enum sp_query_names sp_query_names_check(struct sp_arena *a, const char *query);
 /* Whether a Content-Type value is application/json with well-formed
  * parameters (RFC 9110 §8.3.1) and no charset other than utf-8 (in any
  * letter case, quoted or not); NULL is not. */

@@ -259,9 +259,6 @@ sp_urlencoded_get(struct sp_arena *a, const char *q, const char *name)
     return raw != NULL ? sp_url_decode(a, raw, len) : NULL;
 }
 
-/* Most parameters a query may have for sp_query_repeats_name() to judge it. */
-#define QUERY_NAMES_MAX 32
-
 /* The parameter name of one "name=value" piece, percent-decoded and
  * lower-cased; the raw bytes when the escapes are bad (still compared). */
 static char *
@@ -277,27 +274,27 @@ query_name_folded(struct sp_arena *a, const char *piece, size_t len)
     return name;
 }
 
-bool
-sp_query_repeats_name(struct sp_arena *a, const char *query)
+enum sp_query_names
+sp_query_names_check(struct sp_arena *a, const char *query)
 {
-    const char *names[QUERY_NAMES_MAX];
+    const char *names[SP_QUERY_NAMES_MAX];
     size_t n = 0;
     const char *q = query;
     while (q != NULL && *q != '\0') {
         const char *end = strchr(q, '&');
         size_t len = end ? (size_t)(end - q) : strlen(q);
         if (len > 0) {
-            if (n == QUERY_NAMES_MAX)
-                return true;
+            if (n == SP_QUERY_NAMES_MAX)
+                return SP_QUERY_NAMES_TOO_MANY;
             const char *name = query_name_folded(a, q, len);
             for (size_t i = 0; i < n; i++)
                 if (strcmp(names[i], name) == 0)
-                    return true;
+                    return SP_QUERY_NAMES_REPEATED;
             names[n++] = name;
         }
         q = end ? end + 1 : NULL;
     }
-    return false;
+    return SP_QUERY_NAMES_DISTINCT;
 }
 
 bool

@@ -8,9 +8,9 @@
  * %00; a bad escape or a value that is not UTF-8 makes it NULL, yet
  * sp_req_query_raw still finds the name). Round trip: any UTF-8 value,
  * percent-encoded behind a decoy and before a duplicate, decodes back to
- * itself (any other value is NULL). Also sp_query_repeats_name (against a reference: names decoded
- * the same way, compared without case, more than 32 parameters count as a
- * repeat) and sp_query_read over a table of every parameter type (a value
+ * itself (any other value is NULL). Also sp_query_names_check (against
+ * a reference: names decoded the same way, compared without case, more
+ * than 32 parameters an answer of their own) and sp_query_read over a table of every parameter type (a value
  * reported present and valid holds its type's bounds; each value is the
  * reference's, matched on names decoded as values are). And sp_row_id_read
  * on the name and every decoded value: an id exactly when the text is
@@ -122,10 +122,10 @@ ref_named(const char *query, const char *name)
     return ref_piece(query, name, false, &piece, &len, &eq);
 }
 
-/* The reference of sp_query_repeats_name: every non-empty piece's name,
+/* The reference of sp_query_names_check: every non-empty piece's name,
  * decoded (raw when its escapes are bad), lower-cased. */
-static bool
-ref_repeats(struct sp_arena *a, const char *query)
+static enum sp_query_names
+ref_names_check(struct sp_arena *a, const char *query)
 {
     const char *seen[33];
     size_t n = 0;
@@ -134,7 +134,7 @@ ref_repeats(struct sp_arena *a, const char *query)
         size_t len = end ? (size_t)(end - q) : strlen(q);
         if (len > 0) {
             if (n == 32)
-                return true;
+                return SP_QUERY_NAMES_TOO_MANY;
             const char *eq = memchr(q, '=', len);
             size_t klen = eq ? (size_t)(eq - q) : len;
             char *name = sp_arena_alloc(a, klen + 1);
@@ -146,14 +146,14 @@ ref_repeats(struct sp_arena *a, const char *query)
                 *c = (char)tolower((unsigned char)*c);
             for (size_t i = 0; i < n; i++)
                 if (strcmp(seen[i], name) == 0)
-                    return true;
+                    return SP_QUERY_NAMES_REPEATED;
             seen[n++] = name;
         }
         if (end == NULL)
             break;
         q = end + 1;
     }
-    return false;
+    return SP_QUERY_NAMES_DISTINCT;
 }
 
 /* sp_row_id_read against its rule: [1-9][0-9]{0,17} is an id that
@@ -258,7 +258,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK((sp_req_query_raw(&r, names[i], false, &raw_len) != NULL) ==
               ref_named(query, names[i]));
     }
-    CHECK(sp_query_repeats_name(&a, query) == ref_repeats(&a, query));
+    CHECK(sp_query_names_check(&a, query) == ref_names_check(&a, query));
     check_read(&r);
 
     /* Round trip: query as a value, encoded, with a decoy and a duplicate. */

@@ -82,11 +82,11 @@ assert_ws_refused(const char *url, long status)
 }
 
 static void
-assert_400_problem_body(const char *body)
+assert_400_problem_code(const char *body, const char *code)
 {
     struct json_object *o = json_tokener_parse(body);
     ck_assert_msg(o != NULL, "not JSON: %s", body);
-    ck_assert_str_eq(sp_t_jstr(o, "code"), "duplicate_parameter");
+    ck_assert_str_eq(sp_t_jstr(o, "code"), code);
     ck_assert_int_eq(sp_t_jint(o, "status"), 400);
     json_object_put(o);
 }
@@ -123,11 +123,11 @@ START_TEST(repeated_session_parameter_is_400_and_a_hears_nothing_of_b)
                                      "-H 'Accept: text/event-stream'", &ct, &body);
         ck_assert_msg(status == 400, "EventSource, query %zu", i);
         ck_assert(sp_t_matches("^application/problem\\+json", ct));
-        assert_400_problem_body(body);
+        assert_400_problem_code(body, "duplicate_parameter");
 
         status = sp_t_chat_curl(connect_url("http", queries[i]), NULL, NULL, &body);
         ck_assert_msg(status == 400, "long-poll, query %zu", i);
-        assert_400_problem_body(body);
+        assert_400_problem_code(body, "duplicate_parameter");
     }
     /* A's secret goes to A's session only; B then hears its own. */
     http_send(a.id, &a.customer, "my card number is 4111 1111 1111 1111");
@@ -149,6 +149,32 @@ START_TEST(agent_cannot_join_another_session_through_a_repeated_parameter)
     assert_ws_refused(connect_url("ws", q), 400);
     /* and without the repeat, A is simply not the agent's session */
     assert_ws_refused(sp_t_chat_url("ws", a.id, NULL, b.agent.token), 403);
+}
+END_TEST
+
+/* A connect URL with more parameters than the worker judges is refused
+ * with a code of its own, not as a repeat it may not have. */
+START_TEST(connect_url_with_33_parameters_is_400_too_many_parameters)
+{
+    struct sp_t_chat a = sp_t_chat_active();
+    const char *q = sp_t_fmt("session_id=%s&session_token=%s&access_token=%s", a.id,
+                             sp_t_urlencode(a.token), sp_t_urlencode(a.customer.token));
+    for (int i = 0; i < 30; i++)
+        q = sp_t_fmt("%s&p%d=1", q, i);
+    assert_ws_refused(connect_url("ws", q), 400);
+    const char *ct, *body;
+    long status = sp_t_chat_curl(connect_url("http", q), "-H 'Accept: text/event-stream'", &ct,
+                                 &body);
+    ck_assert_int_eq(status, 400);
+    ck_assert(sp_t_matches("^application/problem\\+json", ct));
+    assert_400_problem_code(body, "too_many_parameters");
+    /* one fewer is judged, and let in */
+    q = sp_t_fmt("%.*s", (int)(strrchr(q, '&') - q), q);
+    FILE *es = sp_t_chat_probe("es", connect_url("http", q), "--expect 0 --timeout 5");
+    struct json_object *st = sp_t_ws_next_event(es, "status");
+    ck_assert_int_eq(sp_t_jint(st, "status"), 200);
+    json_object_put(st);
+    pclose(es);
 }
 END_TEST
 
@@ -663,6 +689,7 @@ chat_access_suite(void)
     TCase *tc = sp_t_tcase(s, "isolation");
     tcase_add_test(tc, repeated_session_parameter_is_400_and_a_hears_nothing_of_b);
     tcase_add_test(tc, agent_cannot_join_another_session_through_a_repeated_parameter);
+    tcase_add_test(tc, connect_url_with_33_parameters_is_400_too_many_parameters);
     tcase_add_test(tc, internal_endpoints_are_404_on_the_public_port_and_forge_nothing);
     tcase_add_test(tc, internal_socket_is_group_only);
     tcase_add_test(tc, chat_connections_per_address_are_capped);
