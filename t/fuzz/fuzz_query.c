@@ -10,8 +10,8 @@
  * percent-encoded behind a decoy and before a duplicate, decodes back to
  * itself (any other value is NULL). Also sp_query_names_check (against
  * a reference: names decoded the same way, compared without case, more
- * than 32 parameters an answer of their own) and sp_query_read over a table of every parameter type (a value
- * reported present and valid holds its type's bounds; each value is the
+ * than 32 parameters an answer of their own) and sp_query_read over a
+ * table of every parameter type (a value reported present and valid holds its type's bounds; each value is the
  * reference's, matched on names decoded as values are). And sp_row_id_read
  * on the name and every decoded value: an id exactly when the text is
  * 1..18 digits without a leading zero, and then it prints back as the text.

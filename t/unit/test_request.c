@@ -215,8 +215,8 @@ START_TEST(repeated_query_names_are_found_in_any_case_and_encoding)
         "%73ession_id=A&session_id=B",
     };
     for (size_t i = 0; i < sizeof(repeated) / sizeof(repeated[0]); i++)
-        ck_assert_msg(sp_query_names_check(&a, repeated[i]) == SP_QUERY_NAMES_REPEATED, "missed: %s",
-                      repeated[i]);
+        ck_assert_msg(sp_query_names_check(&a, repeated[i]) == SP_QUERY_NAMES_REPEATED,
+                      "missed: %s", repeated[i]);
     const char *distinct[] = {
         "",
         "session_id=A",
