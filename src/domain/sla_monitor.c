@@ -94,16 +94,18 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
-/* The claim also reads whom a warning can reach: the category's team
- * ("general" without one), the skill of a category routed by skill that
- * has no team (NULL otherwise), and whether the assignee is away (false
+/* Whom a warning or breach can reach (tell_takers()): the category's team
+ * ("general" without one), and the skill of a category routed by skill
+ * that has no team (NULL otherwise). */
+#define TAKERS_TEAM_SQL "coalesce(c.team, 'general')"
+#define TAKERS_SKILL_SQL                                                                           \
+    "CASE WHEN c.routing = 'skill' AND c.team IS NULL THEN c.required_skill END"
+/* The claim also reads the takers and whether the assignee is away (false
  * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
     C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
     C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
-    C(WCL_TEAM, "coalesce(c.team, 'general')", , ) SEP                                            \
-    C(WCL_SKILL, "CASE WHEN c.routing = 'skill' AND c.team IS NULL THEN c.required_skill END", ,  \
-      ) SEP                                                                                        \
+    C(WCL_TEAM, TAKERS_TEAM_SQL, , ) SEP C(WCL_SKILL, TAKERS_SKILL_SQL, , ) SEP                  \
     C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
 enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
 static struct sp_stmt warn_claim = SP_STMT(
@@ -133,7 +135,8 @@ static struct sp_stmt breach_candidates = SP_STMT_READ(
     "   AND (t.sla_breach_check_at > $1::timestamptz OR t.id > $2::bigint)"
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
-#define BREACH_CLAIM_COLUMNS(C, SEP) C(BCL_TEAM, "coalesce(c.team, 'general')", , )
+#define BREACH_CLAIM_COLUMNS(C, SEP)                                                               \
+    C(BCL_TEAM, TAKERS_TEAM_SQL, , ) SEP C(BCL_SKILL, TAKERS_SKILL_SQL, , )
 enum breach_claim_column { BREACH_CLAIM_COLUMNS(SP_COL_ENUM, ) BCL_COUNT };
 static struct sp_stmt breach_claim =
     SP_STMT("sla_monitor_breach_claim",
@@ -346,30 +349,27 @@ ready_warn(const struct monitor *m, const PGresult *r, int i)
     return at != 0 && at <= m->o->now;
 }
 
-/* The warning of a ticket nobody can act on (unassigned, or its assignee
- * away): to those who can take it. In a category routed by skill without
- * a team, that is the agents holding the skill (channel agent, one row
- * each: the skill names no team to tell); else, or when no active agent
- * holds it, the category's team ("general" without one). */
+/* Those who can take a ticket, told of event_type: in a category routed
+ * by skill without a team, the agents holding the skill (channel agent,
+ * one row each, but `except`: the skill names no team to tell); else, or
+ * when no active agent holds it, the category's team ("general" without
+ * one). team and skill: the claim's TAKERS_ columns. */
 static enum sp_rc
-warn_takers(struct monitor *m, struct sp_ticket_change *c, const PGresult *r,
-            const char *payload, struct sp_problem *p)
+tell_takers(struct monitor *m, struct sp_ticket_change *c, const char *event_type,
+            const char *team, const char *skill, long long except, const char *payload,
+            struct sp_problem *p)
 {
-    const char *skill = sp_db_str(r, 0, WCL_SKILL);
     if (skill != NULL) {
         const char **agents;
         size_t n;
-        if (sp_route_skill_takers(&m->ctx, skill, c->after.assigned_agent_id, &agents, &n, p) !=
-            SP_OK)
+        if (sp_route_skill_takers(&m->ctx, skill, except, &agents, &n, p) != SP_OK)
             return p->rc;
         for (size_t i = 0; i < n; i++)
-            sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent", agents[i],
-                                 payload);
+            sp_ticket_add_outbox(c, "notification", event_type, "agent", agents[i], payload);
         if (n > 0)
             return SP_OK;
     }
-    sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "team",
-                         sp_db_str(r, 0, WCL_TEAM), payload);
+    sp_ticket_add_outbox(c, "notification", event_type, "team", team, payload);
     return SP_OK;
 }
 
@@ -396,8 +396,11 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     if (t->assigned_agent_id != 0)
         sp_ticket_add_outbox(c, "notification", "ticket.sla_warning", "agent",
                              sp_arena_sprintf(&m->work, "%lld", t->assigned_agent_id), payload);
+    /* The warning of a ticket nobody can act on (unassigned, or its
+     * assignee away): to those who can take it, the assignee told once. */
     if ((t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY)) &&
-        warn_takers(m, c, r, payload, p) != SP_OK)
+        tell_takers(m, c, "ticket.sla_warning", sp_db_str(r, 0, WCL_TEAM),
+                    sp_db_str(r, 0, WCL_SKILL), t->assigned_agent_id, payload, p) != SP_OK)
         return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
@@ -445,8 +448,11 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
      * priority_changed: the breach is the cause. */
     sp_ticket_add_event_at(c, mark, "sla_breached", target_meta(m, d));
     const char *payload = target_payload(m, c, d, true);
-    sp_ticket_add_outbox(c, "notification", "ticket.sla_breached", "team",
-                         sp_db_str(r, 0, BCL_TEAM), payload);
+    /* To the team whoever is assigned (API.md §12); a skill's holders
+     * are its team, the assignee among them. */
+    if (tell_takers(m, c, "ticket.sla_breached", sp_db_str(r, 0, BCL_TEAM),
+                    sp_db_str(r, 0, BCL_SKILL), 0, payload, p) != SP_OK)
+        return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_breached", "webhook", NULL, payload);
     return DONE;
 }

@@ -4,7 +4,7 @@
  * ticket's created_at: a warning once per target at 80 % of it (to the
  * assignee; to the ticket's team — or, in a category routed by skill
  * without a team, to the skill's active agents — when there is none or
- * the assignee is away), the breach
+ * the assignee is away), the breach (to the team, or the skill's agents)
  * of each target once with its escalation, auto-close after
  * SUPPORT_AUTOCLOSE_DAYS (the customer told on SUPPORT_CUSTOMER_CHANNELS),
  * --dry-run,
@@ -417,6 +417,40 @@ START_TEST(warning_of_a_skill_ticket_nobody_can_take_goes_to_general)
     (void)skill_agent(skill, "away");
     (void)pass_at(at_minutes(pid, 193), NULL);
     ck_assert_str_eq(warned(pid), "team:general");
+}
+END_TEST
+
+/* Notification rows of the ticket's sla_breached, as warned() lists them. */
+static const char *
+breach_told(const char *pid)
+{
+    return sp_t_sql("SELECT string_agg(o.channel || ':' || o.recipient, ','"
+                    "   ORDER BY o.channel, o.recipient)"
+                    " FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+                    " WHERE t.public_id = '%s' AND o.kind = 'notification'"
+                    " AND o.event_type = 'ticket.sla_breached'", pid);
+}
+
+/* A breach goes to the team whoever is assigned (API.md §12): in a
+ * category routed by skill without a team, the skill's active holders
+ * are that team — the assignee among them — not team general; with none
+ * active, general. */
+START_TEST(breach_of_a_skill_ticket_goes_to_the_skills_agents)
+{
+    const char *skill = sp_t_unique("skill"), *unheld = sp_t_unique("skill");
+    const char *pid = new_ticket_of_skill("sla breach skill", skill);
+    const char *none = new_ticket_of_skill("sla breach skill none", unheld);
+    const char *one = skill_agent(skill, "active"), *two = skill_agent(skill, "active");
+    (void)skill_agent(skill, "away");
+    (void)skill_agent(unheld, "away");
+    sp_t_db_ticket_assign(pid, one);
+
+    (void)pass_at(at_minutes(none, 241), NULL);
+    ck_assert_int_eq(sp_t_db_event_count(pid, "sla_breached"), 1);
+    ck_assert_str_eq(breach_told(pid),
+                     sorted2(sp_t_fmt("agent:%s", one), sp_t_fmt("agent:%s", two)));
+    ck_assert_int_eq(sp_t_db_outbox_count(pid, "webhook", "ticket.sla_breached", NULL, NULL), 1);
+    ck_assert_str_eq(breach_told(none), "team:general");
 }
 END_TEST
 
@@ -1287,6 +1321,7 @@ sla_monitor_suite(void)
     tcase_add_test(tc, warning_of_an_unassigned_ticket_goes_to_its_category_team);
     tcase_add_test(tc, warning_of_an_unassigned_skill_ticket_goes_to_the_skills_agents);
     tcase_add_test(tc, warning_of_a_skill_ticket_nobody_can_take_goes_to_general);
+    tcase_add_test(tc, breach_of_a_skill_ticket_goes_to_the_skills_agents);
     tcase_add_test(tc, warn_fraction_comes_from_the_environment);
 
     tc = sp_t_tcase(s, "breach");
