@@ -259,11 +259,12 @@ presence_timeout(const struct sp_req *r)
     return (int)app->cfg.chat_presence_timeout_s;
 }
 
-/* The connection id nginx passes with every hook (X-Request-Id). */
+/* The connection id nginx passes with every hook (X-Chat-Connection: its
+ * own $request_id, never the client's X-Request-Id, nginx/chat.conf.in). */
 static const char *
 conn_id(const struct sp_req *r)
 {
-    const char *id = sp_req_header(r, "X-Request-Id");
+    const char *id = sp_req_header(r, "X-Chat-Connection");
     if (id == NULL || *id == '\0' || strlen(id) > 128)
         return "-";
     return id;

@@ -1030,6 +1030,65 @@ has_agent_presence(struct json_object *frames, const void *n_agent)
     return enough;
 }
 
+/* Waits (10 s at most) until the session has n presence rows of
+ * principal; false when it never does. */
+static bool
+presence_rows_become(const char *sid, const char *principal, int n)
+{
+    for (int i = 0; i < 200; i++) {
+        if (atoi(sp_t_sql("SELECT count(*) FROM support_chat_presence"
+                          " WHERE session_public_id = '%s' AND principal = '%s'",
+                          sid, principal)) == n)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+/* Presence keys a connection on nginx's own id (X-Chat-Connection), not
+ * the X-Request-Id a client chooses: two sockets of one agent sending the
+ * same id are two connections, and the first leaving does not show the
+ * agent gone while the other is still connected. */
+START_TEST(two_sockets_with_one_request_id_are_two_presence_connections)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *agent = sp_t_fmt("agent-%s", c.agent.sub);
+    const char *same = sp_t_fmt("%s --header %s", auth_header(&c.agent),
+                                sp_t_shq(sp_t_fmt("X-Request-Id: %s", sp_t_unique("same"))));
+    const char *agent_done = sp_t_unique("done"), *cust_done = sp_t_unique("done");
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                sp_t_fmt("--expect 50 --until %s --timeout 15",
+                                         sp_t_shq(cust_done)));
+    sp_t_ws_expect_open(cust);
+    usleep(300 * 1000);
+    FILE *stays = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --expect 50 --until %s --timeout 15", same,
+                                          sp_t_shq(agent_done)));
+    sp_t_ws_expect_open(stays);
+    ck_assert(presence_rows_become(c.id, agent, 1));
+    /* the second socket stays 4 s (a marker would reach both) */
+    FILE *leaves = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                  sp_t_fmt("%s --expect 50 --timeout 4", same));
+    sp_t_ws_expect_open(leaves);
+    bool two = presence_rows_become(c.id, agent, 2);
+    json_object_put(sp_t_ws_drain(leaves));
+    ck_assert_msg(two, "the second socket shared the first one's presence row");
+    bool one = presence_rows_become(c.id, agent, 1);
+    sp_t_chat_mark(c.id, sp_t_fmt("customer-%s", c.customer.sub), cust_done);
+    struct json_object *fc = json_object_new_array();
+    frames_to_end(cust, fc);
+    sp_t_chat_mark(c.id, agent, agent_done);
+    json_object_put(sp_t_ws_drain(stays));
+    ck_assert_msg(one, "the first socket's presence row outlived it");
+    struct json_object *ag = presence_frames(fc, "agent");
+    ck_assert_msg(json_object_array_length(ag) == 1, "customer: %s",
+                  json_object_to_json_string(fc));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ag, 0), "state"), "online");
+    json_object_put(ag);
+    json_object_put(fc);
+}
+END_TEST
+
 /* API.md §7: a client's {"type":"presence","state":"away"} is relayed to
  * the others as the sender's presence (sender_type from the connection,
  * not the frame), once, then "online" again when it comes back, then
@@ -1179,6 +1238,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, live_system_frames_carry_the_stored_messages_id_body_and_time);
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
+    tcase_add_test(tc, two_sockets_with_one_request_id_are_two_presence_connections);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
     tcase_add_test(tc, a_session_id_in_lower_case_joins_the_session);
     tcase_add_test(tc, a_silent_participant_is_reported_offline_after_the_timeout);
