@@ -431,11 +431,16 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    sla_breach_check_at = support_from_ms(:breach_check_ms::bigint),"
     "    sla_breached_first_response = :breached_first_response::boolean,"
     "    sla_breached_resolution = :breached_resolution::boolean,"
-    "    closed_at = CASE WHEN :status = 'closed' THEN coalesce(closed_at, now()) END,"
+    /* A close or resolve that waited for the ticket's lock comes after
+     * the reply that held it, though now() (its transaction's start) may
+     * be earlier: never stamped before the thread it ends. */
+    "    closed_at = CASE WHEN :status = 'closed'"
+    "      THEN coalesce(closed_at, greatest(now(), last_message_at)) END,"
     /* the auto-close clock (sql/043): from the move to resolved, not
      * from later writes (notes, scan verdicts) that leave it resolved */
     "    resolved_at = CASE WHEN :status = 'resolved'"
-    "      THEN CASE WHEN status = 'resolved' THEN coalesce(resolved_at, now()) ELSE now() END"
+    "      THEN CASE WHEN status = 'resolved' THEN coalesce(resolved_at, now())"
+    "      ELSE greatest(now(), last_message_at) END"
     "    END,"
     /* the thread the customer sees: internal notes count for nobody */
     "    message_count = message_count + (SELECT count(*) FROM m WHERE NOT m.is_internal),"

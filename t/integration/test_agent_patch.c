@@ -207,6 +207,30 @@ START_TEST(close_sets_closed_at_and_it_is_stored)
 }
 END_TEST
 
+/* A close that waited for the ticket's lock comes after the reply that
+ * held it, though its transaction began earlier: closed_at and
+ * resolved_at are never before the thread's last message. (The reply
+ * that committed "later" is arranged: last_message_at a minute ahead.) */
+START_TEST(close_is_never_stamped_before_the_last_message)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = ticket_in(&a, "in_progress");
+#define REPLY_LATER(pid)                                                                  \
+    (void)sp_t_sql("UPDATE support_tickets SET last_message_at = now() + interval '1 minute'" \
+                   " WHERE public_id = '%s' RETURNING 1", pid)
+#define STAMPED_AFTER(col, pid)                                                           \
+    sp_t_sql("SELECT " col " >= last_message_at FROM support_tickets WHERE public_id = '%s'", pid)
+    REPLY_LATER(pid);
+    sp_t_resp_free(patch_ok(&a, pid, "{\"status\":\"resolved\"}"));
+    ck_assert_str_eq(STAMPED_AFTER("resolved_at", pid), "t");
+    REPLY_LATER(pid);
+    sp_t_resp_free(patch_ok(&a, pid, "{\"status\":\"closed\"}"));
+    ck_assert_str_eq(STAMPED_AFTER("closed_at", pid), "t");
+#undef REPLY_LATER
+#undef STAMPED_AFTER
+}
+END_TEST
+
 /* closed is terminal (API.md §5.1): no field of a closed ticket moves, and
  * nothing is written or queued for the attempt; repeating the current
  * values still answers 200 (a PATCH that changes nothing). */
@@ -867,6 +891,7 @@ agent_patch_suite(void)
     tcase_add_test(tc, every_allowed_status_move_works_and_writes_its_event);
     tcase_add_test(tc, every_refused_status_move_is_409_invalid_transition);
     tcase_add_test(tc, close_sets_closed_at_and_it_is_stored);
+    tcase_add_test(tc, close_is_never_stamped_before_the_last_message);
     tcase_add_test(tc, patch_of_a_closed_ticket_is_409_ticket_closed);
     tcase_add_test(tc, patch_by_numeric_id_works);
     tcase_add_test(tc, patch_of_unknown_ticket_is_404);
