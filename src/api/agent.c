@@ -23,6 +23,7 @@
 #include "domain/chat_sessions.h"
 #include "domain/dashboard.h"
 #include "domain/queue.h"
+#include "domain/ticket_subject.h"
 #include "domain/ticket_work.h"
 
 
@@ -281,7 +282,9 @@ enum { M_BODY, M_INTERNAL, M_STATUS, M_ATTACHMENTS, M_COUNT };
 
 static const struct sp_field_spec message_fields[M_COUNT] = {
     [M_BODY] = {"body", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
-    [M_INTERNAL] = {"is_internal", SP_FIELD_BOOL, false, true, 0, 0, NULL},
+    /* Not nullable: a client that sends an unset flag as null would
+     * publish a note it meant to keep internal (QA: fails open). */
+    [M_INTERNAL] = {"is_internal", SP_FIELD_BOOL, false, false, 0, 0, NULL},
     [M_STATUS] = {"status", SP_FIELD_ENUM, false, true, 0, 0, sp_status_names},
     [M_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, 10, NULL},
 };
@@ -366,6 +369,11 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     struct json_object *json = sp_api_read_fields(r, escalate_fields, E_COUNT, v, p);
     if (json == NULL)
         return p->rc;
+    /* One line of visible text, by a subject's rules: it is quoted in the
+     * provider-operations mail, where a line break would forge a line of
+     * its own and blanks would explain nothing (QA). */
+    const char *reason =
+        v[E_REASON].present ? sp_ticket_subject(r->arena, "reason", v[E_REASON].str, p) : NULL;
     struct command c = command(r);
     if (p->nerrors > 0) {
         /* A refused reason does not hide a ticket without a provider: one
@@ -378,7 +386,7 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
     }
     long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
     enum sp_rc rc =
-        sp_ticket_escalate(&c.ctx, &c.ref, c.actor, v[E_REASON].str, provider, &c.id, p);
+        sp_ticket_escalate(&c.ctx, &c.ref, c.actor, reason, provider, &c.id, p);
     return command_done(r, &c, rc, p);
 }
 

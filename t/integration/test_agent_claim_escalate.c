@@ -277,6 +277,39 @@ START_TEST(escalate_with_empty_reason_is_422)
 }
 END_TEST
 
+/* The reason is one line of visible text, by a subject's rules: it is
+ * quoted in the provider-operations mail, where a line break would forge
+ * a line and blanks would explain nothing. Nothing is written. */
+START_TEST(escalate_reason_of_blanks_or_line_breaks_is_422)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_of_new_customer("odd reason");
+    static const struct {
+        const char *json, *code;
+    } cases[] = {
+        {"\"   \"", "empty"},
+        {"\"\\u200b\\u200b\"", "empty"},
+        {"\"\\t\\n \"", "invalid"},
+        {"\"provider is slow\\nFORGED LINE\"", "invalid"},
+        {"\"ok\\r\\nBcc: x@y.z\"", "invalid"},
+        {"\"\\u001b[31mRED\"", "invalid"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r =
+            escalate(&a, pid, sp_t_fmt("{\"reason\":%s,\"provider_id\":17}", cases[i].json));
+        sp_t_assert_invalid(r, "reason", cases[i].code);
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(sp_t_db_event_count(pid, "escalated"), 0);
+    /* the blanks around a reason go */
+    sp_t_resp_free(escalate(&a, pid, "{\"reason\":\"  late refund \",\"provider_id\":17}"));
+    ck_assert_str_eq(sp_t_sql("SELECT e.metadata->>'reason' FROM support_ticket_events e"
+                              " JOIN support_tickets t ON t.id = e.ticket_id"
+                              " WHERE t.public_id = '%s' AND e.event_type = 'escalated'", pid),
+                     "late refund");
+}
+END_TEST
+
 START_TEST(escalate_with_provider_id_of_wrong_type_is_422)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -540,6 +573,7 @@ agent_claim_escalate_suite(void)
     tc = sp_t_tcase(s, "escalate");
     tcase_add_test(tc, escalate_without_reason_is_422_required);
     tcase_add_test(tc, escalate_with_empty_reason_is_422);
+    tcase_add_test(tc, escalate_reason_of_blanks_or_line_breaks_is_422);
     tcase_add_test(tc, escalate_with_provider_id_of_wrong_type_is_422);
     tcase_add_test(tc, escalate_without_any_provider_is_422_no_provider);
     tcase_add_test(tc, escalate_reports_a_missing_provider_with_the_field_errors);

@@ -493,6 +493,15 @@ START_TEST(is_internal_of_wrong_type_is_422)
 }
 END_TEST
 
+/* null is not "public": a note whose flag a client left null must not
+ * reach the customer (422, nothing stored). */
+START_TEST(is_internal_null_is_422_wrong_type)
+{
+    assert_reply_invalid("{\"body\":\"hi\",\"is_internal\":null}", "is_internal",
+                         "wrong_type");
+}
+END_TEST
+
 START_TEST(unknown_status_in_reply_is_422)
 {
     assert_reply_invalid("{\"body\":\"hi\",\"status\":\"waiting\"}", "status", "invalid");
@@ -623,6 +632,7 @@ agent_reply_suite(void)
     tcase_add_test(tc, markup_only_body_is_422_empty);
     tcase_add_test(tc, body_of_wrong_type_is_422);
     tcase_add_test(tc, is_internal_of_wrong_type_is_422);
+    tcase_add_test(tc, is_internal_null_is_422_wrong_type);
     tcase_add_test(tc, unknown_status_in_reply_is_422);
     tcase_add_test(tc, body_of_20001_chars_is_422_too_long);
     tcase_add_test(tc, markup_only_body_and_bad_status_are_reported_together);
