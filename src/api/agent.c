@@ -425,6 +425,8 @@ respond_agent(struct sp_req *r, const struct sp_agent *a)
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_view_agent(b, a);
+    /* the ETag the admin's view of this agent has too: one concurrency */
+    sp_api_etag(r, a->id, a->version);
     sp_resp_json(r, 200, b);
     return SP_OK;
 }
@@ -461,9 +463,12 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
-    if (sp_api_current_agent(r, &me, p) != SP_OK)
+    long long if_match;
+    if (sp_api_current_agent(r, &me, p) != SP_OK ||
+        sp_api_if_match(r, me.id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_agent_update u = {
+        .if_match = if_match,
         .status = v[A_STATUS].present ? v[A_STATUS].str : NULL,
         .has_max_chats = v[A_MAX_CHATS].present,
         .max_concurrent_chats = v[A_MAX_CHATS].i,

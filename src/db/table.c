@@ -167,27 +167,40 @@ sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
                 const struct sp_table_value *values, long long if_match,
                 struct sp_table_row *out, struct sp_problem *p)
 {
-    struct sp_buf set;
+    /* set: the new values; was/now: the same columns before and after,
+     * so that a write which changes nothing (a PATCH of {} or of the
+     * current values) keeps updated_at and the version, as tickets and
+     * articles do: no ETag goes stale for nothing (QA). */
+    struct sp_buf set, was, now;
     sp_buf_init(&set, a, 256);
+    sp_buf_init(&was, a, 128);
+    sp_buf_init(&now, a, 128);
     const char *params[SP_TABLE_MAX_COLUMNS + 2];
     int n = 0;
     params[n++] = sp_arena_sprintf(a, "%lld", id);
-    sp_buf_puts(&set, "updated_at = now()");
-    if (t->versioned)
-        sp_buf_puts(&set, ", version = version + 1");
     for (size_t i = 0; i < t->ncolumns; i++) {
         if (!values[i].set)
             continue;
         params[n++] = values[i].value;
         sp_buf_printf(&set, ", %s = ", t->columns[i].name);
         put_cast(&set, t->columns[i].cast, n);
+        sp_buf_printf(&was, "%s%s", was.len > 0 ? ", " : "", t->columns[i].name);
+        if (now.len > 0)
+            sp_buf_puts(&now, ", ");
+        put_cast(&now, t->columns[i].cast, n);
     }
+    const char *changed = n > 1 ? sp_arena_sprintf(a, "ROW(%s) IS DISTINCT FROM ROW(%s)",
+                                                   was.data, now.data)
+                                : "false";
     const char *cond = version_is(a, t, if_match, &params[n], n + 1);
     n += *cond != '\0';
-    const char *sql = sp_arena_sprintf(a,
-                                       "WITH x AS (UPDATE %s SET %s WHERE id = $1::bigint%s"
-                                       " RETURNING *) SELECT %s FROM x",
-                                       t->name, set.data, cond, row_cols(a, t));
+    const char *sql = sp_arena_sprintf(
+        a,
+        "WITH x AS (UPDATE %s SET updated_at = CASE WHEN %s THEN now() ELSE updated_at END%s%s"
+        " WHERE id = $1::bigint%s RETURNING *) SELECT %s FROM x",
+        t->name, changed,
+        t->versioned ? sp_arena_sprintf(a, ", version = version + (%s)::integer", changed) : "",
+        set.len > 0 ? set.data : "", cond, row_cols(a, t));
     PGresult *r = sp_db_exec_dynamic(db, a, sql, n, false, params, p);
     if (r == NULL)
         return conflict(t, p);

@@ -34,14 +34,22 @@ static struct sp_stmt get_stmt = SP_STMT_READ(
 static struct sp_stmt by_user_stmt = SP_STMT_READ(
     "agent_by_user", "SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1", 1);
 
+/* The agent's own columns after its PATCH. A PATCH that changes none of
+ * them keeps updated_at and the version (the ETag stays good); $7, an
+ * If-Match version (0: any), makes a stale one miss the row. */
+#define SELF_NEW                                                                                \
+    "coalesce($2, status), CASE WHEN $3::boolean THEN $4::int ELSE max_concurrent_chats END,"   \
+    " CASE WHEN $5::boolean THEN $6 ELSE display_name END"
+#define SELF_CHANGED                                                                            \
+    "ROW(" SELF_NEW ") IS DISTINCT FROM ROW(status, max_concurrent_chats, display_name)"
 static struct sp_stmt update_self_stmt = SP_STMT(
     "agent_update_self",
-    "UPDATE support_agents SET status = coalesce($2, status),"
-    " max_concurrent_chats = CASE WHEN $3::boolean THEN $4::int ELSE max_concurrent_chats END,"
-    " display_name = CASE WHEN $5::boolean THEN $6 ELSE display_name END,"
-    " updated_at = now(), version = version + 1"
-    " WHERE user_id = $1 RETURNING " AGENT_COLS,
-    6);
+    "UPDATE support_agents SET (status, max_concurrent_chats, display_name) = (" SELF_NEW "),"
+    " updated_at = CASE WHEN " SELF_CHANGED " THEN now() ELSE updated_at END,"
+    " version = version + (" SELF_CHANGED ")::integer"
+    " WHERE user_id = $1 AND ($7::integer = 0 OR version = $7::integer)"
+    " RETURNING " AGENT_COLS,
+    7);
 
 bool
 sp_agent_user_id_ok(const char *user_id)
@@ -102,7 +110,7 @@ const struct sp_list_rule sp_agent_skills_rule = {
 };
 
 /* Versioned (sql/052): the version is the row's ETag, for If-Match; the
- * agent's own PATCH bumps it too (update_self_stmt), routing's
+ * agent's own PATCH bumps it too when it changes the row (update_self_stmt), routing's
  * last_assigned_at does not (no admin edits it). Not deletable: the admin
  * API has no DELETE for agents. */
 const struct sp_admin_store sp_agent_store = {{
@@ -165,22 +173,36 @@ sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_p
     return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "agent", read_agent, out, p);
 }
 
+/* The self update's row; 412 when If-Match names another version (the
+ * caller's row exists: sp_api_current_agent made it). */
+static enum sp_rc
+update_self(struct sp_ctx *ctx, const char *const *params, long long if_match,
+            struct sp_agent *out, struct sp_problem *p)
+{
+    enum sp_rc rc =
+        sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out, p);
+    if (rc == SP_NOT_FOUND && if_match != 0)
+        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                              "your agent record is no longer at version %lld", if_match);
+    return rc;
+}
+
 enum sp_rc
 sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_agent_update *u,
                      struct sp_agent *out, struct sp_problem *p)
 {
-    const char *params[6] = {
+    const char *params[7] = {
         user_id, u->status, u->has_max_chats ? "true" : "false",
         sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
         u->has_display_name ? "true" : "false", u->display_name,
+        sp_arena_sprintf(ctx->arena, "%lld", u->if_match),
     };
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
     /* Back to work, or taking more chats: the waiting chats the agent may
      * take are theirs at once (API.md §7), stamping last_assigned_at, so
      * the row is read again. */
-    if (sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out, p) !=
-            SP_OK ||
+    if (update_self(ctx, params, u->if_match, out, p) != SP_OK ||
         sp_chat_route_waiting(ctx, out->id, p) != SP_OK ||
         sp_agent_get(ctx, out->id, out, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {

@@ -1454,7 +1454,18 @@ sp_t_assert_if_match(const char *path, const char *field)
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, field), "any");
     ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 2);
+    const char *updated_at = sp_t_fmt("%s", sp_t_jstr(r->json, "updated_at"));
     sp_t_resp_free(r);
+    /* a write that changes nothing keeps the version and updated_at: the
+     * ETag stays good (the current value again, or no field at all) */
+    const char *same[] = {sp_t_fmt("{\"%s\":\"any\"}", field), "{}"};
+    for (size_t i = 0; i < 2; i++) {
+        r = sp_t_with_if_match("PATCH", path, same[i], sp_t_fmt("\"%lld-v%lld\"", id, v + 2));
+        sp_t_assert_json(r, 200);
+        ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 2);
+        ck_assert_str_eq(sp_t_jstr(r->json, "updated_at"), updated_at);
+        sp_t_resp_free(r);
+    }
 }
 
 void

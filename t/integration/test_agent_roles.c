@@ -347,6 +347,43 @@ START_TEST(patch_me_sets_status_away_and_back_to_active)
 }
 END_TEST
 
+/* The agent's own record has the ETag the admin's view of it has, and
+ * PATCH /support/agent/me honours If-Match: a stale one is 412 with
+ * nothing changed (an agent's edit cannot silently undo an admin's). A
+ * PATCH that changes nothing keeps the version and the ETag (QA). */
+START_TEST(patch_me_honours_if_match_and_a_no_op_keeps_the_version)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t id = sp_t_agent_id(&a);
+    struct sp_t_resp *r = sp_t_get("/support/agent/me", a.token);
+    long long v = (long long)sp_t_jint(r->json, "version");
+    const char *etag = sp_t_fmt("\"%lld-v%lld\"", (long long)id, v);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+    sp_t_resp_free(r);
+    const char *const noops[] = {"{}", "{\"status\":\"active\"}", "{\"team\":\"x\"}"};
+    for (size_t i = 0; i < sizeof(noops) / sizeof(noops[0]); i++) {
+        r = patch_me(&a, noops[i]);
+        sp_t_assert_json(r, 200);
+        ck_assert_msg(sp_t_jint(r->json, "version") == v, "%s moved the version", noops[i]);
+        ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+        sp_t_resp_free(r);
+    }
+    const char *stale[] = {sp_t_fmt("If-Match: \"%lld-v%lld\"", (long long)id, v + 1), NULL};
+    r = sp_t_request("PATCH", "/support/agent/me", a.token, SP_T_JSON,
+                     "{\"max_concurrent_chats\":4}", stale);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_agent(&a, "version"), sp_t_fmt("%lld", v));
+    const char *current[] = {sp_t_fmt("If-Match: %s", etag), NULL};
+    r = sp_t_request("PATCH", "/support/agent/me", a.token, SP_T_JSON,
+                     "{\"max_concurrent_chats\":4}", current);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "max_concurrent_chats"), 4);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(patch_me_by_a_new_agent_creates_and_changes_the_row)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -558,6 +595,7 @@ agent_roles_suite(void)
 
     tc = sp_t_tcase(s, "patch_me");
     tcase_add_test(tc, patch_me_sets_status_away_and_back_to_active);
+    tcase_add_test(tc, patch_me_honours_if_match_and_a_no_op_keeps_the_version);
     tcase_add_test(tc, patch_me_by_a_new_agent_creates_and_changes_the_row);
     tcase_add_test(tc, patch_me_max_concurrent_chats_accepts_0_to_100);
     tcase_add_test(tc, patch_me_max_concurrent_chats_101_is_422);
