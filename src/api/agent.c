@@ -116,7 +116,7 @@ static const struct sp_query_spec queue_query[QF_COUNT] = {
               "must be 1 to 500 characters"},
     [QF_CUSTOMER_ID] = {"customer_id", SP_QUERY_STRING, 1, 64, 0, NULL, NULL, NULL, NULL,
                         "must be a user id: 1 to 64 characters of UTF-8"},
-    [QF_CUSTOMER_EMAIL] = {"customer_email", SP_QUERY_STRING, 0, 0, 0, NULL, NULL, NULL, NULL,
+    [QF_CUSTOMER_EMAIL] = {"customer_email", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
                            "must be an email address in UTF-8, like name@example.com"},
     [QF_CREATED_AFTER] = {"created_after", SP_QUERY_TIMESTAMP, 0, 0, 0, NULL, NULL, NULL, NULL,
                           "must be an RFC 3339 timestamp"},

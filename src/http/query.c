@@ -153,8 +153,11 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
             v->i = s->type == SP_QUERY_INT || s->type == SP_QUERY_ENUM ? s->def : 0;
             continue;
         }
-        v->present = true;
-        if (!read_one(r, s, v->str, v))
+        /* present: given and valid. A refused value is reported here
+         * once; the handler's own checks of it (a cursor's decoding, an
+         * agent id) must not report it again (QA: listed twice). */
+        v->present = read_one(r, s, v->str, v);
+        if (!v->present)
             sp_problem_query_field(p, s->name, "invalid", s->message);
     }
     return p->rc;

@@ -215,6 +215,9 @@ check_read(struct sp_req *r)
                 known = bad[k] = true;
         CHECK(known);
     }
+    /* a refused value is reported, never handed on as present */
+    for (int k = 0; k < F_COUNT; k++)
+        CHECK(!(bad[k] && v[k].present));
     CHECK(bad[F_INT] || (v[F_INT].i >= 1 && v[F_INT].i <= 100));
     CHECK(bad[F_ENUM] || (v[F_ENUM].i >= 0 && v[F_ENUM].i < 3));
     CHECK(bad[F_SET] || v[F_SET].set < 8);
