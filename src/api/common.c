@@ -168,12 +168,15 @@ sp_api_etag(struct sp_req *r, long long id, long long version)
 }
 
 /* The positive decimal number at s[*i] (at most 12 digits), moving *i
- * past it; 0 when there is none. */
+ * past it; 0 when there is none, or it is not written as we write it
+ * (a leading zero: "v01" is no tag we sent). */
 static long long
 etag_number(const char *s, size_t n, size_t *i)
 {
     long long v = 0;
     size_t start = *i;
+    if (*i < n && s[*i] == '0')
+        return 0;
     for (; *i < n && s[*i] >= '0' && s[*i] <= '9'; (*i)++) {
         if (*i - start >= 12)
             return 0;

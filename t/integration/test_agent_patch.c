@@ -418,7 +418,9 @@ START_TEST(if_match_garbage_is_412)
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
     const char *pid = ticket_in(&a, "open");
     struct snapshot before = snap(&a, pid);
-    static const char *const garbage[] = {"abc", "v1", "\"1\"", "\"v\"", "\"vX\"", "\"v-1\""};
+    /* "v01" is not the "v1" we sent (QA: a leading zero matched) */
+    static const char *const garbage[] = {"abc",      "v1",     "\"1\"",      "\"v\"",
+                                          "\"vX\"",   "\"v-1\"", "\"v01\"", "W/\"v001\""};
     for (size_t i = 0; i < sizeof(garbage) / sizeof(garbage[0]); i++) {
         struct sp_t_resp *r = patch_if_match(&a, pid, "{\"priority\":\"high\"}", garbage[i]);
         ck_assert_msg(r->status == 412, "If-Match: %s -> HTTP %ld, want 412", garbage[i],
