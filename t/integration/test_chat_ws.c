@@ -1030,6 +1030,19 @@ has_agent_presence(struct json_object *frames, const void *n_agent)
     return enough;
 }
 
+/* The customer's websocket on chat c, connected and heard of (its online
+ * hook done), reading until the marker done (at most timeout seconds). */
+static FILE *
+customer_listening(const struct sp_t_chat *c, const char *done, int timeout)
+{
+    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c->id, c->token, c->customer.token),
+                                sp_t_fmt("--expect 50 --until %s --timeout %d", sp_t_shq(done),
+                                         timeout));
+    sp_t_ws_expect_open(cust);
+    usleep(300 * 1000);
+    return cust;
+}
+
 /* Waits (10 s at most) until the session has n presence rows of
  * principal; false when it never does. */
 static bool
@@ -1056,11 +1069,7 @@ START_TEST(two_sockets_with_one_request_id_are_two_presence_connections)
     const char *same = sp_t_fmt("%s --header %s", auth_header(&c.agent),
                                 sp_t_shq(sp_t_fmt("X-Request-Id: %s", sp_t_unique("same"))));
     const char *agent_done = sp_t_unique("done"), *cust_done = sp_t_unique("done");
-    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
-                                sp_t_fmt("--expect 50 --until %s --timeout 15",
-                                         sp_t_shq(cust_done)));
-    sp_t_ws_expect_open(cust);
-    usleep(300 * 1000);
+    FILE *cust = customer_listening(&c, cust_done, 15);
     FILE *stays = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
                                  sp_t_fmt("%s --expect 50 --until %s --timeout 15", same,
                                           sp_t_shq(agent_done)));
@@ -1099,11 +1108,7 @@ START_TEST(an_agent_stepping_away_is_relayed_to_the_customer)
     struct sp_t_chat c = sp_t_chat_active();
     const char *ready = ready_path();
     const char *agent_done = sp_t_unique("done"), *cust_done = sp_t_unique("done");
-    FILE *cust = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
-                                sp_t_fmt("--expect 50 --until %s --timeout 10",
-                                         sp_t_shq(cust_done)));
-    sp_t_ws_expect_open(cust);
-    usleep(300 * 1000);
+    FILE *cust = customer_listening(&c, cust_done, 10);
     const char *away = "{\"type\":\"presence\",\"state\":\"away\",\"sender_type\":\"customer\"}";
     const char *back = "{\"type\":\"presence\",\"state\":\"online\"}";
     /* The agent's client stays until its marker: both frames go out. */
