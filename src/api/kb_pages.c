@@ -11,9 +11,10 @@
  * server (domain/admin_sessions.h) and sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
- * (nginx/security_headers.conf). A browser meeting a 404, 405 or 413 at
- * a page's address gets the HTML error page (sp_page_problem, called by
- * the dispatcher for every unanswered problem). Templates
+ * (nginx/security_headers.conf). A browser meeting any error at a page's
+ * address (404, 405, 400, 413, 415, 500, 503, …) gets the HTML error page
+ * with that status (sp_page_problem, called by the dispatcher for every
+ * unanswered problem). Templates
  * (templates/NAME.html) are compiled once per program (api/app.c);
  * values are escaped by them.
  * Holds no SQL; never includes db/.
@@ -180,16 +181,14 @@ bool
 sp_page_problem(struct sp_req *r, const struct sp_problem *p)
 {
     /* A browser navigating or posting a form asks for text/html; the
-     * preview's fetch (admin.js) does not, and reads problem+json. The
-     * statuses a wrong address, method or form size gets; the others keep
-     * problem+json (docs/openapi.yaml documents each). */
+     * preview's fetch (admin.js) does not, and reads problem+json. Every
+     * status is a page, with the headers problem+json would carry
+     * (Allow, Retry-After) and our own faults' detail hidden alike. */
     const char *accept = sp_req_header(r, "Accept");
-    int status = sp_problem_status(p);
-    if ((status != 404 && status != 405 && status != 413) || !page_path(r->path) ||
-        accept == NULL || strstr(accept, "text/html") == NULL)
+    if (!page_path(r->path) || accept == NULL || strstr(accept, "text/html") == NULL)
         return false;
-    error_page(r, status, sp_problem_title(p),
-               status == 404 ? "There is no such page." : p->detail, NULL);
+    struct sp_problem_answer a = sp_resp_problem_head(r, p);
+    error_page(r, a.status, a.title, a.status == 404 ? "There is no such page." : a.detail, NULL);
     return true;
 }
 
@@ -210,12 +209,25 @@ session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
     return false;
 }
 
+/* A page POST's body must be the form a browser sends; anything else
+ * (JSON, multipart, none) is a 415, not a form without fields (that was a
+ * 403 "this form has expired", which sent the sender looking elsewhere). */
+static bool
+form_posted(struct sp_req *r, struct sp_problem *p)
+{
+    if (sp_req_is_form(r))
+        return true;
+    sp_problem_set(p, SP_INVALID, "unsupported_media_type",
+                   "send the form as application/x-www-form-urlencoded");
+    return false;
+}
+
 /* A POST of a page with a session: the session, and its CSRF token
- * checked (403 page otherwise). false: answered. */
+ * checked (403 page otherwise). false: answered or p set. */
 static bool
 session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
 {
-    if (!session(r, s, p))
+    if (!form_posted(r, p) || !session(r, s, p))
         return false;
     if (sp_admin_session_csrf_ok(s, sp_req_form(r, "csrf_token")))
         return true;
@@ -291,6 +303,8 @@ sp_page_login(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_page_login_post(struct sp_req *r, struct sp_problem *p)
 {
+    if (!form_posted(r, p))
+        return p->rc;
     if (!login_form_ours(r))
         return error_page(r, 403, "Forbidden",
                           "This sign-in form has expired or did not come from this site. Open"
@@ -350,6 +364,8 @@ sp_page_logout(struct sp_req *r, struct sp_problem *p)
      * names no session for the pages; signing out ends the one whose
      * CSRF token the form carries — the session the page was rendered
      * for — so the user is not told "signed out" while it lives on. */
+    if (!form_posted(r, p))
+        return p->rc;
     const char *tokens[8];
     size_t n = sp_cookie_all(r->arena, sp_req_header(r, "Cookie"), SESSION_COOKIE, tokens, 8);
     if (n != 1 && !logout_named(r, tokens, n, p))

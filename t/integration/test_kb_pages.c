@@ -13,8 +13,8 @@
  * the cookie no longer opens anything, and the security headers of pages;
  * a refused edit keeping the version it edited, unreadable fields refused
  * beside them, left-out fields kept, an unchanged save changing nothing,
- * a pasted token's blanks and Bearer, and the HTML error page of a 404,
- * 405 or 413 for a browser.
+ * a pasted token's blanks and Bearer, and the HTML error page of every
+ * error (404, 405, 413, 400, 415, 503) for a browser.
  */
 #include "harness.h"
 
@@ -1179,6 +1179,62 @@ START_TEST(page_errors_are_html_pages_for_a_browser)
 }
 END_TEST
 
+/* Every other error a page meets is the HTML page too, for a browser,
+ * with the status and headers problem+json has (QA: 400, 415 and 503
+ * were problem+json): a deciding header given twice (400), a body that is
+ * not a form (415; it was read as a form without fields, a 403 "expired
+ * form"), the article held by another transaction past the statement
+ * timeout (503 with Retry-After). A fetch without Accept: text/html keeps
+ * problem+json. */
+START_TEST(every_page_error_is_an_html_page_for_a_browser)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *edit = form_article(&j, csrf, "title=Held&content_markdown=x");
+    const char *html = "Accept: text/html,application/xhtml+xml,*/*;q=0.8";
+    const char *cookie = sp_t_fmt("Cookie: support_admin_session=%s", j.session);
+    const char *form = sp_t_fmt("csrf_token=%s&version=1&title=New", csrf);
+    for (int browser = 1; browser >= 0; browser--) {
+        const char *dup[] = {cookie, "Content-Type: " FORM, "Content-Type: text/plain",
+                             browser ? html : NULL, NULL};
+        struct sp_t_resp *r = sp_t_request("POST", edit, NULL, NULL, form, dup);
+        if (browser) {
+            assert_page(r, 400);
+            ck_assert_msg(strstr(r->body, "the Content-Type header is given more than once"),
+                          "%s", r->body);
+        } else {
+            sp_t_assert_problem(r, 400, "duplicate_header");
+        }
+        sp_t_resp_free(r);
+        const char *headers[] = {cookie, browser ? html : NULL, NULL};
+        static const char *const posts[] = {"/support/admin/kb/new", "/support/admin/login",
+                                            "/support/admin/logout", "/support/admin/kb/preview"};
+        for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++) {
+            r = sp_t_request("POST", posts[i], NULL, "application/json", "{}", headers);
+            if (browser)
+                assert_page(r, 415);
+            else
+                sp_t_assert_problem(r, 415, "unsupported_media_type");
+            sp_t_resp_free(r);
+        }
+        PGconn *lock = sp_t_tx_hold(sp_t_fmt("SELECT 1 FROM support_knowledge_articles"
+                                             " WHERE id = %s FOR UPDATE",
+                                             article_column(edit, "id")));
+        r = sp_t_request("POST", edit, NULL, FORM, form, headers);
+        sp_t_tx_release(lock);
+        if (browser) {
+            assert_page(r, 503);
+            ck_assert_msg(strstr(r->body, "the database did not answer in time"), "%s", r->body);
+        } else {
+            sp_t_assert_problem(r, 503, "dependency_unavailable");
+        }
+        ck_assert_str_eq(sp_t_header(r, "Retry-After"), "1");
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(article_column(edit, "title"), "Held");
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1201,6 +1257,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, saving_an_unchanged_article_changes_nothing);
     tcase_add_test(tc, login_takes_a_pasted_token_with_blanks_and_bearer);
     tcase_add_test(tc, page_errors_are_html_pages_for_a_browser);
+    tcase_add_test(tc, every_page_error_is_an_html_page_for_a_browser);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
