@@ -117,9 +117,19 @@ assert_redirect(const struct sp_t_resp *r, const char *location)
     ck_assert_str_eq(sp_t_header(r, "Location"), location);
 }
 
+static const char *login_as(struct jar *j, const char *token);
+
 /* Signs in as a fresh admin; the jar then holds the session. */
 static const char *
 login(struct jar *j)
+{
+    return login_as(j, sp_t_admin_token());
+}
+
+/* Signs in with token; the jar then holds the session. The list page's
+ * CSRF token. */
+static const char *
+login_as(struct jar *j, const char *token)
 {
     struct sp_t_resp *r = browse(j, "GET", "/support/admin/login", NULL);
     assert_page(r, 200);
@@ -128,7 +138,7 @@ login(struct jar *j)
     ck_assert_str_eq(csrf, j->login);
     sp_t_resp_free(r);
     r = browse(j, "POST", "/support/admin/login",
-               sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(sp_t_admin_token())));
+               sp_t_fmt("csrf_token=%s&token=%s", csrf, sp_t_urlencode(token)));
     assert_redirect(r, "/support/admin/kb");
     ck_assert_ptr_nonnull(j->session);
     ck_assert_ptr_null(j->login);
@@ -1235,6 +1245,185 @@ START_TEST(every_page_error_is_an_html_page_for_a_browser)
 }
 END_TEST
 
+/* The href of the page's link with id, as a browser reads it. */
+static const char *
+link_of(const struct sp_t_resp *r, const char *id)
+{
+    const char *at = strstr(r->body, sp_t_fmt("id=\"%s\"", id));
+    ck_assert_msg(at != NULL, "no #%s in %s", id, r->body);
+    while (at > r->body && strncmp(at, "<a ", 3) != 0)
+        at--;
+    at = strstr(at, "href=\"");
+    ck_assert_ptr_nonnull(at);
+    at += strlen("href=\"");
+    return html_text(at, strcspn(at, "\""));
+}
+
+/* Ends the session of a jar as its expiry would. */
+static void
+expire(const struct jar *j)
+{
+    sp_t_sql("UPDATE support_admin_sessions SET expires_at = now() - interval '1 second'"
+             " WHERE token_hash = sha256(convert_to('%s', 'UTF8'))", j->session);
+}
+
+/* An article form sent after its session ended is not lost (QA: the
+ * typed text was): the page shows it again, unsaved, 403, with a link
+ * that signs in again in another tab and comes back to the form, and
+ * nothing stored (no status, no actions, no CSRF token). Save then meets
+ * the new session with the old token: the form again, now with a token,
+ * and the next Save saves — still behind the version guard. The new
+ * article's form the same. A browser saying another site's page sent
+ * it gets the plain answers: no form of another site's making shown
+ * here ready to save. */
+START_TEST(a_form_sent_after_its_session_ended_keeps_what_was_typed)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *edit = form_article(&j, csrf, "title=Stored&content_markdown=stored");
+    expire(&j);
+    const char *typed_text = "My long answer\nwith two lines & <b>markup</b>";
+    const char *form = sp_t_fmt("csrf_token=%s&version=1&title=Typed+title&slug=%s&tags=t"
+                                "&content_markdown=%s", csrf, article_column(edit, "slug"),
+                                sp_t_urlencode(typed_text));
+    struct sp_t_resp *r = browse(&j, "POST", edit, form);
+    assert_page(r, 403);
+    ck_assert_str_eq(textarea_value(r), typed_text);
+    ck_assert_str_eq(input_value(r, "title"), "Typed title");
+    ck_assert_str_eq(input_value(r, "version"), "1");
+    ck_assert_str_eq(csrf_of(r), "");
+    ck_assert_msg(strstr(r->body, "Your session has ended") && !strstr(r->body, "/publish\"") &&
+                      !strstr(r->body, "Stored") && !strstr(r->body, "stored"),
+                  "%s", r->body);
+    const char *signin = link_of(r, "signin-again");
+    ck_assert_str_eq(signin, sp_t_fmt("/support/admin/login?next=%s", edit));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "title"), "Stored");
+
+    /* the other tab signs in and lands on the form */
+    r = browse(&j, "GET", signin, NULL);
+    assert_page(r, 200);
+    ck_assert_str_eq(input_value(r, "next"), edit);
+    const char *login_csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s&next=%s&token=%s", login_csrf, sp_t_urlencode(edit),
+                        sp_t_urlencode(sp_t_admin_token())));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+
+    /* back in the first tab: Save, then Save again */
+    r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=&version=1&title=Typed+title"
+                                          "&content_markdown=%s", sp_t_urlencode(typed_text)));
+    assert_page(r, 403);
+    ck_assert_str_eq(textarea_value(r), typed_text);
+    ck_assert_msg(strstr(r->body, "press Save again") && !strstr(r->body, "signin-again"), "%s",
+                  r->body);
+    const char *fresh = csrf_of(r);
+    ck_assert_uint_eq(strlen(fresh), 64);
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=%s&version=1&title=Typed+title"
+                                          "&content_markdown=%s", fresh,
+                                          sp_t_urlencode(typed_text)));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "title"), "Typed title");
+    ck_assert_str_eq(article_column(edit, "content_markdown"), typed_text);
+
+    /* a new article's form: the checkbox kept, the link back to the form */
+    expire(&j);
+    const char *slug = sp_t_unique("unsaved");
+    r = browse(&j, "POST", "/support/admin/kb/new",
+               sp_t_fmt("csrf_token=%s&slug=%s&title=New+one&content_markdown=text"
+                        "&is_published=1", fresh, slug));
+    assert_page(r, 403);
+    ck_assert_str_eq(input_value(r, "slug"), slug);
+    ck_assert_msg(strstr(r->body, "value=\"1\" checked"), "%s", r->body);
+    ck_assert_str_eq(link_of(r, "signin-again"), "/support/admin/login?next=/support/admin/kb/new");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_knowledge_articles"
+                              " WHERE slug = '%s'", slug), "0");
+
+    /* sent from another site's page: the sign-in page, or the plain 403 */
+    const char *cross = "Sec-Fetch-Site: cross-site";
+    const char *none[] = {cross, NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM,
+                     sp_t_fmt("slug=%s&title=Planted&content_markdown=planted", slug), none);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    struct jar k = {0};
+    login(&k);
+    const char *mine[] = {cross, sp_t_fmt("Cookie: support_admin_session=%s", k.session), NULL};
+    r = sp_t_request("POST", edit, NULL, FORM, "csrf_token=x&version=2&title=Planted", mine);
+    assert_page(r, 403);
+    ck_assert_msg(strstr(r->body, "Planted") == NULL && strstr(r->body, "<textarea") == NULL,
+                  "%s", r->body);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* The sign-in page for a page opened without a session comes back to it
+ * (next); only a page of the knowledge base, written as a plain path, is
+ * taken: everything that could lead a browser elsewhere is refused, both
+ * in the sign-in form and in what it posts, and signing in then goes to
+ * the list. */
+START_TEST(sign_in_goes_back_to_next_only_within_the_knowledge_base)
+{
+    static const char *const from[][2] = {
+        {"/support/admin/kb/7/edit", "/support/admin/login?next=/support/admin/kb/7/edit"},
+        {"/support/admin/kb?q=a+b&status=draft",
+         "/support/admin/login?next=/support/admin/kb%3Fq%3Da%2Bb%26status%3Ddraft"},
+        {"/support/admin/kb", "/support/admin/login"},
+    };
+    struct jar j = {0};
+    struct sp_t_resp *r;
+    for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+        r = browse(&j, "GET", from[i][0], NULL);
+        assert_redirect(r, from[i][1]);
+        sp_t_resp_free(r);
+    }
+    static const char *const good[] = {"/support/admin/kb/new", "/support/admin/kb?q=a+b",
+                                       "/support/admin/kb/12/edit", "/support/admin/kb"};
+    static const char *const bad[] = {
+        "//evil.example", "https://evil.example", "http:evil.example", "/\\evil.example",
+        "\\\\evil.example", "%2F%2Fevil.example", "%252F%252Fevil.example",
+        "/support/admin/kb//evil.example", "/support/admin/kb/../../../evil",
+        "/support/admin/kb/%2e%2e/%2e%2e/x", "/support/admin/kb/%2F%2Fevil.example",
+        "/support/admin/kb\\evil", "/support/admin/kb/%5Cevil", "/support/admin/kbx",
+        "/support/admin/kb@evil.example", "/support/admin/kb/x\r\nSet-Cookie: a=1",
+        "/support/admin/login", "javascript:alert(1)", "support/admin/kb", " /support/admin/kb",
+        "/support/admin/kb?a=\"><script>", "/support/admin/kb?a=b\\c", "",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]) + sizeof(bad) / sizeof(bad[0]); i++) {
+        bool ok = i < sizeof(good) / sizeof(good[0]);
+        const char *next = ok ? good[i] : bad[i - sizeof(good) / sizeof(good[0])];
+        struct jar k = {0};
+        r = browse(&k, "GET", sp_t_fmt("/support/admin/login?next=%s", sp_t_urlencode(next)),
+                   NULL);
+        assert_page(r, 200);
+        ck_assert_msg((strstr(r->body, "name=\"next\"") != NULL) == ok, "%s: %s", next, r->body);
+        const char *csrf = csrf_of(r);
+        sp_t_resp_free(r);
+        r = browse(&k, "POST", "/support/admin/login",
+                   sp_t_fmt("csrf_token=%s&next=%s&token=%s", csrf, sp_t_urlencode(next),
+                            sp_t_urlencode(sp_t_admin_token())));
+        ck_assert_msg(r->status == 303, "%s: %ld", next, r->status);
+        ck_assert_msg(strcmp(sp_t_header(r, "Location"), ok ? next : "/support/admin/kb") == 0,
+                      "%s: Location %s", next, sp_t_header(r, "Location"));
+        sp_t_resp_free(r);
+    }
+    /* a refused token keeps next for the next try */
+    r = browse(&j, "GET", "/support/admin/login?next=/support/admin/kb/new", NULL);
+    const char *csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s&next=/support/admin/kb/new&token=nope", csrf));
+    assert_page(r, 200);
+    ck_assert_str_eq(input_value(r, "next"), "/support/admin/kb/new");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1258,6 +1447,8 @@ kb_pages_suite(void)
     tcase_add_test(tc, login_takes_a_pasted_token_with_blanks_and_bearer);
     tcase_add_test(tc, page_errors_are_html_pages_for_a_browser);
     tcase_add_test(tc, every_page_error_is_an_html_page_for_a_browser);
+    tcase_add_test(tc, a_form_sent_after_its_session_ended_keeps_what_was_typed);
+    tcase_add_test(tc, sign_in_goes_back_to_next_only_within_the_knowledge_base);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
