@@ -270,17 +270,27 @@ csrf_refused(struct sp_req *r, const struct sp_admin_session *s)
                " again.", s);
 }
 
+/* Whether the form's csrf_token is one of the user's live sessions' (the
+ * session's own, or a session's signed in before this one in another
+ * tab), into *ok; false when the lookup failed (p set). */
+static bool
+csrf_of_user(struct sp_req *r, const struct sp_admin_session *s, bool *ok, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    return sp_admin_session_csrf_check(&ctx, s, sp_req_form(r, "csrf_token"), ok, p) == SP_OK;
+}
+
 /* A POST of a page with a session: the session, and its CSRF token
  * checked (403 page otherwise). false: answered or p set. */
 static bool
 session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
 {
-    if (!form_posted(r, p) || !session(r, s, p))
+    bool ok;
+    if (!form_posted(r, p) || !session(r, s, p) || !csrf_of_user(r, s, &ok, p))
         return false;
-    if (sp_admin_session_csrf_ok(s, sp_req_form(r, "csrf_token")))
-        return true;
-    csrf_refused(r, s);
-    return false;
+    if (!ok)
+        csrf_refused(r, s);
+    return ok;
 }
 
 /* The sign-in page with a fresh sign-in CSRF cookie, saying why the last
@@ -783,11 +793,14 @@ form_session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
     if (!form_posted(r, p))
         return false;
     struct sp_ctx ctx = sp_api_ctx(r);
+    bool ok = false;
     bool found = sp_admin_session_find(&ctx, cookie(r, SESSION_COOKIE), s, p) == SP_OK;
     if (!found && p->rc != SP_NOT_FOUND)
         return false;
     sp_problem_init(p);
-    if (found && sp_admin_session_csrf_ok(s, sp_req_form(r, "csrf_token")))
+    if (found && !csrf_of_user(r, s, &ok, p))
+        return false;
+    if (found && ok)
         return true;
     if (!from_elsewhere(r))
         unsaved_form(r, found ? s : NULL);

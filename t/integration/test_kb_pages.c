@@ -1424,6 +1424,55 @@ START_TEST(sign_in_goes_back_to_next_only_within_the_knowledge_base)
 }
 END_TEST
 
+/* A second sign-in (another tab) replaces the cookie; the forms the
+ * first tab shows keep working while the session they were rendered for
+ * lives (QA: their CSRF token was refused, and the typed text lost). The
+ * token stays bound to a live session of the same user: another admin's
+ * token, a made-up one and the first session's once it has ended are
+ * refused. */
+START_TEST(a_second_sign_in_keeps_the_first_tabs_forms_working)
+{
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct jar j = {0};
+    const char *first = login_as(&j, admin.token);
+    const char *first_session = j.session;
+    const char *edit = form_article(&j, first, "title=One&content_markdown=x");
+    const char *second = login_as(&j, sp_t_token(SP_ROLE_ADMIN, admin.sub));
+    ck_assert_str_ne(first, second);
+    ck_assert_str_ne(first_session, j.session);
+
+    struct sp_t_resp *r = browse(&j, "POST", edit,
+                                 sp_t_fmt("csrf_token=%s&version=1&title=Two", first));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "title"), "Two");
+    const char *publish = sp_t_fmt("%.*s/publish", (int)(strlen(edit) - 5), edit);
+    r = browse(&j, "POST", publish, sp_t_fmt("csrf_token=%s", first));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+
+    struct jar other = {0};
+    const char *theirs = login(&other);
+    const char *refused[] = {theirs, sp_t_repeat("a", 64), "", NULL};
+    for (int i = 0; i < 4; i++) {
+        if (i == 3) {
+            struct jar gone = {.session = first_session};
+            expire(&gone);
+        }
+        const char *token = i == 3 ? first : refused[i];
+        r = browse(&j, "POST", sp_t_fmt("%.*s/unpublish", (int)(strlen(edit) - 5), edit),
+                   sp_t_fmt("csrf_token=%s", token));
+        assert_page(r, 403);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(article_column(edit, "is_published"), "t");
+    r = browse(&j, "POST", edit, sp_t_fmt("csrf_token=%s&version=%s&title=Three", second,
+                                          article_column(edit, "version")));
+    assert_redirect(r, edit);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1449,6 +1498,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, every_page_error_is_an_html_page_for_a_browser);
     tcase_add_test(tc, a_form_sent_after_its_session_ended_keeps_what_was_typed);
     tcase_add_test(tc, sign_in_goes_back_to_next_only_within_the_knowledge_base);
+    tcase_add_test(tc, a_second_sign_in_keeps_the_first_tabs_forms_working);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
