@@ -1473,6 +1473,59 @@ START_TEST(a_second_sign_in_keeps_the_first_tabs_forms_working)
 }
 END_TEST
 
+/* Whether the list page for q shows the article of slug. */
+static bool
+listed(struct jar *j, const char *q, const char *slug)
+{
+    struct sp_t_resp *r = browse(j, "GET", sp_t_fmt("/support/admin/kb?q=%s",
+                                                    sp_t_urlencode(q)), NULL);
+    assert_page(r, 200);
+    bool found = strstr(r->body, sp_t_fmt("/%s<", slug)) != NULL;
+    sp_t_resp_free(r);
+    return found;
+}
+
+/* The list's search finds an article by its slug, whole or its start,
+ * and by the start of a word (QA: neither was found), each side served
+ * by an index; a negated last word is not made a prefix ("-retur" does
+ * not exclude "returning"). */
+START_TEST(list_search_finds_slugs_and_word_prefixes)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *word = sp_t_unique_word(), *slug = sp_t_unique("refund-policy");
+    struct sp_t_resp *r = browse(&j, "POST", "/support/admin/kb/new",
+                                 sp_t_fmt("csrf_token=%s&slug=%s&title=Returning+%s"
+                                          "&content_markdown=reimbursement", csrf, slug, word));
+    sp_t_assert_status(r, 303);
+    sp_t_resp_free(r);
+    size_t half = strlen(word) / 2 + 1;
+    const char *found[] = {
+        slug, sp_t_fmt("%.*s", (int)strlen(slug) - 2, slug), sp_t_fmt("  %s ", slug),
+        sp_t_fmt("%.*s", (int)half, word), word, sp_t_fmt("returning %.*s", (int)half, word),
+        sp_t_fmt("%s reimburse", word), sp_t_fmt("%s -retur", word), NULL,
+    };
+    for (size_t i = 0; found[i] != NULL; i++)
+        ck_assert_msg(listed(&j, found[i], slug), "q=%s does not find %s", found[i], slug);
+    const char *missed[] = {
+        sp_t_fmt("%sq", slug), sp_t_fmt("x%s", word), sp_t_fmt("%s -returning", word),
+        sp_t_fmt("%.*s -returning", (int)half, word), sp_t_fmt("%.*s", (int)half, slug + 1), NULL,
+    };
+    for (size_t i = 0; missed[i] != NULL; i++)
+        ck_assert_msg(!listed(&j, missed[i], slug), "q=%s finds %s", missed[i], slug);
+
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'off', false)");
+    const char *plan = sp_t_sql(
+        "EXPLAIN (FORMAT JSON) SELECT a.id FROM support_knowledge_articles a"
+        " WHERE a.search @@ support_search_prefix_query('refu')"
+        "  OR (a.slug COLLATE \"C\" >= 'refu' AND a.slug COLLATE \"C\" < 'refu' || '~')");
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'on', false)");
+    ck_assert_msg(strstr(plan, "\"support_knowledge_articles_slug_prefix\"") != NULL &&
+                      strstr(plan, "\"support_knowledge_articles_search\"") != NULL,
+                  "plan: %s", plan);
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1499,6 +1552,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, a_form_sent_after_its_session_ended_keeps_what_was_typed);
     tcase_add_test(tc, sign_in_goes_back_to_next_only_within_the_knowledge_base);
     tcase_add_test(tc, a_second_sign_in_keeps_the_first_tabs_forms_working);
+    tcase_add_test(tc, list_search_finds_slugs_and_word_prefixes);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
