@@ -5,10 +5,16 @@
  * status filter, new/edit forms with a live preview, publish, unpublish,
  * delete with a confirmation page, logout.
  *
- * Every state-changing POST carries csrf_token: the session's own token,
- * or, for the login form (no session yet), the value of a short-lived
- * SameSite=Strict cookie set with the form (double submit), signed by the
- * server (domain/admin_sessions.h) and sent from this origin. Pages answer
+ * Sign-in goes back to a safe next (safe_next: a plain path of the
+ * knowledge base, never an open redirect); an article form refused for
+ * its session or its token is shown again as sent (unsaved_form); the
+ * edit page names the links the published page drops (dropped_links).
+ *
+ * Every state-changing POST carries csrf_token: a live session's token of
+ * the same user (csrf_of_user), or, for the login form (no session yet),
+ * the value of a short-lived SameSite=Strict cookie set with the form
+ * (double submit), signed by the server (domain/admin_sessions.h) and
+ * sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
  * (nginx/security_headers.conf). A browser meeting any error at a page's
@@ -35,6 +41,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/markdown.h"
 #include "core/template.h"
 #include "core/uri.h"
 #include "core/utf8.h"
@@ -665,6 +672,31 @@ form_errors(struct sp_req *r, const struct sp_problem *errors)
     return errs;
 }
 
+/* The links of the article's text that the published page shows as
+ * their text only (relative, "#anchor": only http, https, mailto and tel
+ * are kept), named on the form: a save dropped them without a word (QA).
+ * Kept out of the saved HTML rather than linked: an article is shown on
+ * other sites' pages too (the widget, the AI's answers), where a relative
+ * link leads elsewhere, and headings carry no ids for an anchor to meet. */
+static void
+dropped_links(struct sp_req *r, struct json_object *article, struct json_object *ctx)
+{
+    struct json_object *md;
+    struct sp_markdown m;
+    if (!json_object_object_get_ex(article, "content_markdown", &md))
+        return;
+    const char *text = json_object_get_string(md);
+    size_t len = strlen(text);
+    if (len > SP_ARTICLE_MARKDOWN_MAX || !sp_markdown_render(r->arena, text, len, &m) ||
+        m.ndropped_links == 0)
+        return;
+    struct json_object *links = json_object_new_array();
+    for (size_t i = 0; i < m.ndropped_links; i++)
+        json_object_array_add(links, json_object_new_string(m.dropped_links[i]));
+    json_object_object_add(ctx, "dropped_links", links);
+    json_object_object_add(ctx, "has_dropped_links", json_object_new_boolean(1));
+}
+
 /* The form page's data: what was typed and each error beside its field
  * (a problem without field errors: the form's own message). */
 static struct json_object *
@@ -675,6 +707,7 @@ form_ctx(struct sp_req *r, const struct sp_admin_session *s, struct json_object 
     struct json_object *ctx = page_ctx(editing ? "Edit article" : "New article", s);
     json_object_object_add(ctx, "article", article);
     json_object_object_add(ctx, "editing", json_object_new_boolean(editing));
+    dropped_links(r, article, ctx);
     if (errors != NULL && errors->rc != SP_OK) {
         struct json_object *errs = form_errors(r, errors);
         if (errors->nerrors == 0)
