@@ -79,8 +79,9 @@ enum sp_rc sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p);
 
 /* api/kb_pages.c: the knowledge base's admin pages (API.md §8, HTML). */
-/* A 404, 405 or 413 at an admin page's address as the HTML error page,
- * for a browser (Accept: text/html); false otherwise (problem+json). */
+/* Any problem at an admin page's address as the HTML error page with its
+ * status, for a browser (Accept: text/html); false otherwise
+ * (problem+json). */
 bool sp_page_problem(struct sp_req *r, const struct sp_problem *p);
 enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_login_post(struct sp_req *r, struct sp_problem *p);

@@ -5,15 +5,22 @@
  * status filter, new/edit forms with a live preview, publish, unpublish,
  * delete with a confirmation page, logout.
  *
- * Every state-changing POST carries csrf_token: the session's own token,
- * or, for the login form (no session yet), the value of a short-lived
- * SameSite=Strict cookie set with the form (double submit), signed by the
- * server (domain/admin_sessions.h) and sent from this origin. Pages answer
+ * Sign-in goes back to a safe next (safe_next: a plain path of the
+ * knowledge base, never an open redirect); an article form refused for
+ * its session or its token is shown again as sent (unsaved_form); the
+ * edit page names the links the published page drops (dropped_links).
+ *
+ * Every state-changing POST carries csrf_token: a live session's token of
+ * the same user (csrf_of_user), or, for the login form (no session yet),
+ * the value of a short-lived SameSite=Strict cookie set with the form
+ * (double submit), signed by the server (domain/admin_sessions.h) and
+ * sent from this origin. Pages answer
  * no-store; nginx adds the page CSP (scripts and styles from 'self' only,
  * no inline script) and X-Frame-Options by content type
- * (nginx/security_headers.conf). A browser meeting a 404, 405 or 413 at
- * a page's address gets the HTML error page (sp_page_problem, called by
- * the dispatcher for every unanswered problem). Templates
+ * (nginx/security_headers.conf). A browser meeting any error at a page's
+ * address (404, 405, 400, 413, 415, 500, 503, …) gets the HTML error page
+ * with that status (sp_page_problem, called by the dispatcher for every
+ * unanswered problem). Templates
  * (templates/NAME.html) are compiled once per program (api/app.c);
  * values are escaped by them.
  * Holds no SQL; never includes db/.
@@ -34,6 +41,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/log.h"
+#include "core/markdown.h"
 #include "core/template.h"
 #include "core/uri.h"
 #include "core/utf8.h"
@@ -180,23 +188,59 @@ bool
 sp_page_problem(struct sp_req *r, const struct sp_problem *p)
 {
     /* A browser navigating or posting a form asks for text/html; the
-     * preview's fetch (admin.js) does not, and reads problem+json. The
-     * statuses a wrong address, method or form size gets; the others keep
-     * problem+json (docs/openapi.yaml documents each). */
+     * preview's fetch (admin.js) does not, and reads problem+json. Every
+     * status is a page, with the headers problem+json would carry
+     * (Allow, Retry-After) and our own faults' detail hidden alike. */
     const char *accept = sp_req_header(r, "Accept");
-    int status = sp_problem_status(p);
-    if ((status != 404 && status != 405 && status != 413) || !page_path(r->path) ||
-        accept == NULL || strstr(accept, "text/html") == NULL)
+    if (!page_path(r->path) || accept == NULL || strstr(accept, "text/html") == NULL)
         return false;
-    error_page(r, status, sp_problem_title(p),
-               status == 404 ? "There is no such page." : p->detail, NULL);
+    struct sp_problem_answer a = sp_resp_problem_head(r, p);
+    error_page(r, a.status, a.title, a.status == 404 ? "There is no such page." : a.detail, NULL);
     return true;
 }
 
 /* --- sessions ---------------------------------------------------------------- */
 
+#define NEXT_MAX 1024
+
+/* Where the sign-in page may send the browser once signed in (next): a
+ * page of the knowledge base (KB_PATH or below, with a query), written as
+ * a plain path. Anything else is refused — another host ("//evil.com",
+ * "https:", "/\\evil.com"), escapes or dots in the path ("%2F", "..",
+ * which a browser or a proxy could read otherwise), control characters,
+ * "@": an open redirect would lend this site's name to a phishing link. */
+static bool
+safe_next(const char *next)
+{
+    static const char path_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789-/";
+    static const char query_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-._~%=&+";
+    size_t kb = strlen(KB_PATH);
+    if (next == NULL || strlen(next) > NEXT_MAX || strncmp(next, KB_PATH, kb) != 0 ||
+        (next[kb] != '\0' && next[kb] != '/' && next[kb] != '?'))
+        return false;
+    size_t path = strcspn(next, "?");
+    for (size_t i = 0; i + 1 < path; i++)
+        if (next[i] == '/' && next[i + 1] == '/')
+            return false;
+    const char *query = next + path + (next[path] == '?');
+    return strspn(next, path_chars) == path && strspn(query, query_chars) == strlen(query);
+}
+
+/* The sign-in page's address that comes back to next afterwards (the
+ * page itself when next is the knowledge base or not a safe one). */
+static const char *
+login_url(struct sp_req *r, const char *next)
+{
+    if (!safe_next(next) || strcmp(next, KB_PATH) == 0)
+        return LOGIN_PATH;
+    return sp_arena_sprintf(r->arena, LOGIN_PATH "?next=%s",
+                            sp_uri_encode(r->arena, next, strlen(next), true));
+}
+
 /* The caller's live session; false when there is none (then the answer,
- * a 303 to the login page, is sent). */
+ * a 303 to the login page, is sent: for a GET, one that comes back
+ * here). */
 static bool
 session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
 {
@@ -205,39 +249,82 @@ session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
         return true;
     if (p->rc == SP_NOT_FOUND) {
         sp_problem_init(p);
-        redirect(r, LOGIN_PATH);
+        const char *here = *r->query ? sp_arena_sprintf(r->arena, "%s?%s", r->path, r->query)
+                                     : r->path;
+        redirect(r, login_url(r, r->method == SP_GET ? here : KB_PATH));
     }
     return false;
 }
 
-/* A POST of a page with a session: the session, and its CSRF token
- * checked (403 page otherwise). false: answered. */
+/* A page POST's body must be the form a browser sends; anything else
+ * (JSON, multipart, none) is a 415, not a form without fields (that was a
+ * 403 "this form has expired", which sent the sender looking elsewhere). */
 static bool
-session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+form_posted(struct sp_req *r, struct sp_problem *p)
 {
-    if (!session(r, s, p))
-        return false;
-    if (sp_admin_session_csrf_ok(s, sp_req_form(r, "csrf_token")))
+    if (sp_req_is_form(r))
         return true;
+    sp_problem_set(p, SP_INVALID, "unsupported_media_type",
+                   "send the form as application/x-www-form-urlencoded");
+    return false;
+}
+
+static void
+csrf_refused(struct sp_req *r, const struct sp_admin_session *s)
+{
     error_page(r, 403, "Forbidden",
                "This form has expired or did not come from this site. Reload the page and try"
                " again.", s);
-    return false;
+}
+
+/* Whether the form's csrf_token is one of the user's live sessions' (the
+ * session's own, or a session's signed in before this one in another
+ * tab), into *ok; false when the lookup failed (p set). */
+static bool
+csrf_of_user(struct sp_req *r, const struct sp_admin_session *s, bool *ok, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    return sp_admin_session_csrf_check(&ctx, s, sp_req_form(r, "csrf_token"), ok, p) == SP_OK;
+}
+
+/* A POST of a page with a session: the session, and its CSRF token
+ * checked (403 page otherwise). false: answered or p set. */
+static bool
+session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+{
+    bool ok;
+    if (!form_posted(r, p) || !session(r, s, p) || !csrf_of_user(r, s, &ok, p))
+        return false;
+    if (!ok)
+        csrf_refused(r, s);
+    return ok;
 }
 
 /* The sign-in page with a fresh sign-in CSRF cookie, saying why the last
  * try failed (NULL: the first try). */
 static enum sp_rc
-login_page(struct sp_req *r, const char *why)
+login_page(struct sp_req *r, const char *why, const char *next)
 {
     const struct sp_app *app = r->env->app;
     const char *csrf = sp_admin_login_token(r->arena, app->login_key, r->now_ms / 1000);
     set_login_cookie(r, csrf, SP_ADMIN_LOGIN_TTL);
     struct json_object *ctx = page_ctx("Sign in", NULL);
     json_object_object_add(ctx, "csrf_token", json_object_new_string(csrf));
+    if (safe_next(next))
+        json_object_object_add(ctx, "next", json_object_new_string(next));
     if (why != NULL)
         json_object_object_add(ctx, "error", json_object_new_string(why));
     return render(r, 200, "login", ctx);
+}
+
+/* Whether the browser says the request came from another origin's page
+ * (Sec-Fetch-Site; "none": typed or bookmarked, which no other site can
+ * make happen). Absent (an older browser, a script) is not elsewhere. */
+static bool
+from_elsewhere(struct sp_req *r)
+{
+    const char *site = sp_req_header(r, "Sec-Fetch-Site");
+    return site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
 }
 
 /* Whether the sign-in form was sent by this site's own page. Double
@@ -252,8 +339,7 @@ login_page(struct sp_req *r, const char *why)
 static bool
 login_form_ours(struct sp_req *r)
 {
-    const char *site = sp_req_header(r, "Sec-Fetch-Site");
-    if (site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
+    if (from_elsewhere(r))
         return false;
     const struct sp_app *app = r->env->app;
     const char *want = cookie(r, login_cookie_name(r)), *given = sp_req_form(r, "csrf_token");
@@ -285,27 +371,29 @@ enum sp_rc
 sp_page_login(struct sp_req *r, struct sp_problem *p)
 {
     (void)p;
-    return login_page(r, NULL);
+    return login_page(r, NULL, sp_req_query(r, "next"));
 }
 
 enum sp_rc
 sp_page_login_post(struct sp_req *r, struct sp_problem *p)
 {
+    if (!form_posted(r, p))
+        return p->rc;
     if (!login_form_ours(r))
         return error_page(r, 403, "Forbidden",
                           "This sign-in form has expired or did not come from this site. Open"
                           " the sign-in page again.", NULL);
-    const char *token;
+    const char *token, *next = sp_req_form(r, "next");
     enum sp_form_read how = pasted_token(r, &token);
     if (how == SP_FORM_ABSENT)
-        return login_page(r, "Paste a token: the Token field is required.");
+        return login_page(r, "Paste a token: the Token field is required.", next);
     struct sp_principal who;
     struct sp_problem auth;
     sp_problem_init(&auth);
     if (how != SP_FORM_OK || strlen(token) > SP_AUTH_TOKEN_MAX ||
         sp_auth_verify(r->env->keys, r->arena, token, r->now_ms / 1000, &who, &auth) != SP_OK)
         return login_page(r, "That token is not valid (expired, malformed or not signed by"
-                             " a key this server trusts).");
+                             " a key this server trusts).", next);
     if (who.role != SP_ROLE_ADMIN)
         return error_page(r, 403, "Forbidden",
                           "This token is valid but does not have the support_admin role.",
@@ -319,7 +407,7 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     set_cookie(r, SESSION_COOKIE, cookie_value, app->cfg.admin_session_hours * 3600);
     set_login_cookie(r, "", 0);
-    return redirect(r, KB_PATH);
+    return redirect(r, safe_next(next) ? next : KB_PATH);
 }
 
 /* Ends the session among tokens that the form's CSRF token belongs to;
@@ -350,6 +438,8 @@ sp_page_logout(struct sp_req *r, struct sp_problem *p)
      * names no session for the pages; signing out ends the one whose
      * CSRF token the form carries — the session the page was rendered
      * for — so the user is not told "signed out" while it lives on. */
+    if (!form_posted(r, p))
+        return p->rc;
     const char *tokens[8];
     size_t n = sp_cookie_all(r->arena, sp_req_header(r, "Cookie"), SESSION_COOKIE, tokens, 8);
     if (n != 1 && !logout_named(r, tokens, n, p))
@@ -582,22 +672,56 @@ form_errors(struct sp_req *r, const struct sp_problem *errors)
     return errs;
 }
 
-/* The form page with what was typed and each error beside its field. */
-static enum sp_rc
-form_page(struct sp_req *r, int status, const struct sp_admin_session *s,
-          struct json_object *article, const struct sp_problem *errors)
+/* The links of the article's text that the published page shows as
+ * their text only (relative, "#anchor": only http, https, mailto and tel
+ * are kept), named on the form: a save dropped them without a word (QA).
+ * Kept out of the saved HTML rather than linked: an article is shown on
+ * other sites' pages too (the widget, the AI's answers), where a relative
+ * link leads elsewhere, and headings carry no ids for an anchor to meet. */
+static void
+dropped_links(struct sp_req *r, struct json_object *article, struct json_object *ctx)
+{
+    struct json_object *md;
+    struct sp_markdown m;
+    if (!json_object_object_get_ex(article, "content_markdown", &md))
+        return;
+    const char *text = json_object_get_string(md);
+    size_t len = strlen(text);
+    if (len > SP_ARTICLE_MARKDOWN_MAX || !sp_markdown_render(r->arena, text, len, &m) ||
+        m.ndropped_links == 0)
+        return;
+    struct json_object *links = json_object_new_array();
+    for (size_t i = 0; i < m.ndropped_links; i++)
+        json_object_array_add(links, json_object_new_string(m.dropped_links[i]));
+    json_object_object_add(ctx, "dropped_links", links);
+    json_object_object_add(ctx, "has_dropped_links", json_object_new_boolean(1));
+}
+
+/* The form page's data: what was typed and each error beside its field
+ * (a problem without field errors: the form's own message). */
+static struct json_object *
+form_ctx(struct sp_req *r, const struct sp_admin_session *s, struct json_object *article,
+         const struct sp_problem *errors)
 {
     bool editing = json_object_object_get_ex(article, "id", NULL);
     struct json_object *ctx = page_ctx(editing ? "Edit article" : "New article", s);
     json_object_object_add(ctx, "article", article);
     json_object_object_add(ctx, "editing", json_object_new_boolean(editing));
+    dropped_links(r, article, ctx);
     if (errors != NULL && errors->rc != SP_OK) {
         struct json_object *errs = form_errors(r, errors);
         if (errors->nerrors == 0)
             json_object_object_add(ctx, "form_error", json_object_new_string(errors->detail));
         json_object_object_add(ctx, "errors", errs);
     }
-    return render(r, status, "kb_form", ctx);
+    return ctx;
+}
+
+static enum sp_rc
+form_page(struct sp_req *r, int status, const struct sp_admin_session *s,
+          struct json_object *article, const struct sp_problem *errors)
+{
+    return render(r, status, "kb_form", form_ctx(r, s, article, errors));
 }
 
 /* What the form sent, as the template's article data. On an edit
@@ -641,6 +765,85 @@ save_refused(struct sp_req *r, const struct sp_admin_session *s, struct json_obj
     return rc;
 }
 
+/* The edit form's hidden version: a positive decimal number, else 0. The
+ * guard against stale edits (API.md §8) must not be skipped by a form
+ * that lost or mangled it: 0 (no precondition) is refused, not used. */
+static long long
+form_version(struct sp_req *r)
+{
+    const char *v = sp_req_form(r, "version");
+    return v ? sp_row_id_read(v) : 0;
+}
+
+/* The article form shown again as it was sent, nothing saved: its session
+ * has ended (s NULL) or its CSRF token is no live session's (signed out
+ * in another tab, a form kept open past its session). The typed text was
+ * lost (QA); it lives on in this page only, never stored. Without a
+ * session the page shows nothing stored (the article's status, its
+ * actions) and has no CSRF token: once signed in again (the link opens
+ * the sign-in page in another tab), Save comes back here with the new
+ * session, gets a token, and the next Save saves, the version guard
+ * still on. */
+static enum sp_rc
+unsaved_form(struct sp_req *r, const struct sp_admin_session *s)
+{
+    struct article_form f;
+    read_form(r, &f);
+    struct json_object *o = typed(r, &f, NULL);
+    long long id = r->nparams > 0 ? sp_row_id_read(r->params[0]) : 0;
+    const char *page = KB_PATH "/new", *published = sp_req_form(r, "is_published");
+    if (id > 0) {
+        json_object_object_add(o, "id", json_object_new_int64(id));
+        if (form_version(r) > 0)
+            json_object_object_add(o, "version", json_object_new_int64(form_version(r)));
+        page = sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", id);
+    } else {
+        json_object_object_add(o, "is_published",
+                               json_object_new_boolean(published && strcmp(published, "1") == 0));
+    }
+    struct sp_problem why;
+    sp_problem_init(&why);
+    sp_problem_set(&why, SP_FORBIDDEN, "forbidden", "%s",
+                   s == NULL ? "Your session has ended, so nothing was saved. Sign in again in"
+                               " another tab, then press Save here: your text is kept below."
+                             : "This form belongs to a session that has ended, so nothing was"
+                               " saved. Your text is kept below: check it and press Save again.");
+    struct json_object *ctx = form_ctx(r, s, o, &why);
+    json_object_object_add(ctx, "unsaved", json_object_new_boolean(1));
+    if (s == NULL)
+        json_object_object_add(ctx, "signin_url", json_object_new_string(login_url(r, page)));
+    return render(r, 403, "kb_form", ctx);
+}
+
+/* The article form's POST: as session_post, but a form refused for its
+ * session or its CSRF token is shown again as sent (unsaved_form) rather
+ * than lost — unless the browser says another site's page sent it: that
+ * gets the plain refusal, so no other site can have a form of its making
+ * shown here ready to save. false: answered or p set. */
+static bool
+form_session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+{
+    if (!form_posted(r, p))
+        return false;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    bool ok = false;
+    bool found = sp_admin_session_find(&ctx, cookie(r, SESSION_COOKIE), s, p) == SP_OK;
+    if (!found && p->rc != SP_NOT_FOUND)
+        return false;
+    sp_problem_init(p);
+    if (found && !csrf_of_user(r, s, &ok, p))
+        return false;
+    if (found && ok)
+        return true;
+    if (!from_elsewhere(r))
+        unsaved_form(r, found ? s : NULL);
+    else if (found)
+        csrf_refused(r, s);
+    else
+        redirect(r, LOGIN_PATH);
+    return false;
+}
+
 enum sp_rc
 sp_page_kb_new(struct sp_req *r, struct sp_problem *p)
 {
@@ -654,7 +857,7 @@ enum sp_rc
 sp_page_kb_create(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_admin_session s;
-    if (!session_post(r, &s, p))
+    if (!form_session(r, &s, p))
         return p->rc;
     struct article_form f;
     struct sp_article_input in;
@@ -697,22 +900,12 @@ sp_page_kb_edit(struct sp_req *r, struct sp_problem *p)
     return form_page(r, 200, &s, article_data(r, &a), NULL);
 }
 
-/* The edit form's hidden version: a positive decimal number, else 0. The
- * guard against stale edits (API.md §8) must not be skipped by a form
- * that lost or mangled it: 0 (no precondition) is refused, not used. */
-static long long
-form_version(struct sp_req *r)
-{
-    const char *v = sp_req_form(r, "version");
-    return v ? sp_row_id_read(v) : 0;
-}
-
 enum sp_rc
 sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_admin_session s;
     struct sp_article a;
-    if (!session_post(r, &s, p) || !route_article(r, &s, &a, p))
+    if (!form_session(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
     struct article_form f;
     struct sp_article_input in;

@@ -628,6 +628,30 @@ parsed_free(struct parsed *d)
         cmark_parser_free(d->parser);
 }
 
+/* The links of doc the sanitizer will unwrap into out (see markdown.h). */
+static void
+dropped_links(struct sp_arena *a, cmark_node *doc, struct sp_markdown *out)
+{
+    out->dropped_links = sp_arena_calloc(a, SP_MARKDOWN_DROPPED_MAX, sizeof(char *));
+    cmark_iter *it = cmark_iter_new(doc);
+    for (cmark_event_type ev; (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE &&
+                              out->ndropped_links < SP_MARKDOWN_DROPPED_MAX;) {
+        cmark_node *n = cmark_iter_get_node(it);
+        if (ev != CMARK_EVENT_ENTER || cmark_node_get_type(n) != CMARK_NODE_LINK)
+            continue;
+        const char *url = cmark_node_get_url(n);
+        url = url != NULL ? url : "";
+        if (sp_sanitize_link_ok(SP_SANITIZE_ARTICLE, url))
+            continue;
+        size_t i = 0;
+        while (i < out->ndropped_links && strcmp(out->dropped_links[i], url) != 0)
+            i++;
+        if (i == out->ndropped_links)
+            out->dropped_links[out->ndropped_links++] = sp_arena_strdup(a, url);
+    }
+    cmark_iter_free(it);
+}
+
 bool
 sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out)
 {
@@ -639,6 +663,7 @@ sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_mar
                                                     cmark_parser_get_syntax_extensions(d.parser)));
         out->html = sp_sanitize_html_as(a, SP_SANITIZE_ARTICLE, raw, strlen(raw), NULL, NULL);
         out->text = plain(a, take(a, cmark_render_plaintext(d.doc, OPTIONS, 0)));
+        dropped_links(a, d.doc, out);
         cmark_node *para = first_paragraph(d.doc);
         if (para != NULL)
             out->summary = collapse(a, plain(a, take(a, cmark_render_plaintext(para, OPTIONS, 0))),

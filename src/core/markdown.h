@@ -61,7 +61,14 @@ struct sp_markdown {
     const char *text;     /* the whole document as plain text */
     const char *refused;  /* when refused: why, a phrase after "the
                            * markdown" for its author; else NULL */
+    /* The destinations of the links the sanitizer shows as their text
+     * only (sp_sanitize_link_ok: relative, "#anchor", javascript:), each
+     * once, in order, at most SP_MARKDOWN_DROPPED_MAX: the edit page
+     * names them, as nothing else tells the author. */
+    const char **dropped_links;
+    size_t ndropped_links;
 };
+#define SP_MARKDOWN_DROPPED_MAX 20
 
 /* Plain text s (valid UTF-8) as one short line, the way the summary is
  * made: runs of whitespace one space, trimmed, and over max code points

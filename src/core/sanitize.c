@@ -227,19 +227,12 @@ static const struct scheme image_schemes[] = {
     {NULL, false, NULL},
 };
 
-/* Finds an acceptable URL in attribute name (href of <a>, src of <img>):
- * one of schemes the profile may use, matched after trimming as URL
- * parsers do. Anything else, relative or scheme-less included, is
- * refused: an allowlist cannot be fooled by new schemes or by
- * "java\tscript:" (the tab makes the scheme not match any allowed one). */
+/* Whether s is one of schemes the profile may use, matched after
+ * trimming as URL parsers do; the trimmed URL into *v, *n. */
 static bool
-find_url(const GumboElement *el, const char *name, const struct scheme *schemes,
-         enum sp_sanitize_profile profile, const char **v, size_t *n)
+url_ok(const char *s, const struct scheme *schemes, enum sp_sanitize_profile profile,
+       const char **v, size_t *n)
 {
-    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
-    if (attr == NULL)
-        return false;
-    const char *s = attr->value;
     size_t len = strlen(s);
     while (len > 0 && is_trimmed((unsigned char)s[0])) {
         s++;
@@ -259,6 +252,27 @@ find_url(const GumboElement *el, const char *name, const struct scheme *schemes,
         return true;
     }
     return false;
+}
+
+/* Finds an acceptable URL in attribute name (href of <a>, src of <img>):
+ * one of schemes the profile may use, matched after trimming as URL
+ * parsers do. Anything else, relative or scheme-less included, is
+ * refused: an allowlist cannot be fooled by new schemes or by
+ * "java\tscript:" (the tab makes the scheme not match any allowed one). */
+static bool
+find_url(const GumboElement *el, const char *name, const struct scheme *schemes,
+         enum sp_sanitize_profile profile, const char **v, size_t *n)
+{
+    const GumboAttribute *attr = gumbo_get_attribute(&el->attributes, name);
+    return attr != NULL && url_ok(attr->value, schemes, profile, v, n);
+}
+
+bool
+sp_sanitize_link_ok(enum sp_sanitize_profile profile, const char *url)
+{
+    const char *v;
+    size_t n;
+    return url != NULL && url_ok(url, link_schemes, profile, &v, &n);
 }
 
 /* The value of attribute name when it is one of allowed (exactly). */

@@ -64,6 +64,11 @@ enum sp_sanitize_profile {
     SP_SANITIZE_ARTICLE,
 };
 
+/* Whether url is a link <a href> keeps under profile (the first choice
+ * above): relative, scheme-less and "#fragment" links are not, and
+ * neither is a scheme outside the list (javascript:). */
+bool sp_sanitize_link_ok(enum sp_sanitize_profile profile, const char *url);
+
 /* sp_sanitize_html() with the allowlist of profile. */
 char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const char *html,
                           size_t len, size_t *out_len, bool *has_text);

@@ -39,6 +39,16 @@ static struct sp_stmt close_stmt = SP_STMT(
     " WHERE id = $1::bigint AND revoked_at IS NULL",
     1);
 
+/* The CSRF tokens of the user's other live sessions, newest first: a
+ * user signs in from a few tabs and browsers, not hundreds; the table
+ * keeps ended sessions for a day only (open_stmt). */
+static struct sp_stmt others_stmt = SP_STMT_READ(
+    "admin_session_other_csrf",
+    "SELECT s.csrf_token FROM support_admin_sessions s"
+    " WHERE s.user_id = $1 AND s.id <> $2::bigint AND s.revoked_at IS NULL"
+    "  AND s.expires_at > now() ORDER BY s.id DESC LIMIT 32",
+    2);
+
 static void
 read_session(const PGresult *r, struct sp_admin_session *out)
 {
@@ -154,4 +164,26 @@ sp_admin_session_csrf_ok(const struct sp_admin_session *s, const char *given)
 {
     return given != NULL && sp_crypto_equal(s->csrf_token, strlen(s->csrf_token), given,
                                             strlen(given));
+}
+
+enum sp_rc
+sp_admin_session_csrf_check(struct sp_ctx *ctx, const struct sp_admin_session *s,
+                            const char *given, bool *ok, struct sp_problem *p)
+{
+    *ok = sp_admin_session_csrf_ok(s, given);
+    if (*ok || given == NULL || *given == '\0')
+        return SP_OK;
+    const char *params[2] = {s->user_id, sp_arena_sprintf(ctx->arena, "%lld", s->id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &others_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    /* Every row compared, in constant time each: the answer's timing
+     * says nothing of which token, or how much of one, matched. */
+    bool found = false;
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *t = PQgetvalue(r, i, 0);
+        found |= sp_crypto_equal(t, strlen(t), given, strlen(given));
+    }
+    *ok = found;
+    return SP_OK;
 }

@@ -63,5 +63,13 @@ enum sp_rc sp_admin_session_find(struct sp_ctx *ctx, const char *token,
 enum sp_rc sp_admin_session_close(struct sp_ctx *ctx, long long id, struct sp_problem *p);
 /* Whether given is the session's CSRF token (constant time). */
 bool sp_admin_session_csrf_ok(const struct sp_admin_session *s, const char *given);
+/* Whether given (a form's csrf_token) is the token of s or of another
+ * live session of s's user, into *ok: a form rendered in one tab keeps
+ * working after a sign-in in another tab replaced the cookie (QA), until
+ * the session it was rendered for ends (logout, expiry). Still bound to a
+ * session: a token of no live session, or of another user's, is refused;
+ * each compared in constant time. */
+enum sp_rc sp_admin_session_csrf_check(struct sp_ctx *ctx, const struct sp_admin_session *s,
+                                       const char *given, bool *ok, struct sp_problem *p);
 
 #endif

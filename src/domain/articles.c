@@ -433,13 +433,18 @@ static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     " ORDER BY hits.key DESC, hits.id DESC",
     list_names, LP_COUNT);
 
-/* Admin: drafts too, newest id first, optionally matching :q. */
+/* Admin: drafts too, newest id first, optionally matching :q — its
+ * words, the last one as a prefix, or the slug's start (an admin looks
+ * an article up by the slug in its URL, or half types a word): sql/064,
+ * each side served by its index. */
 static struct sp_stmt admin_stmt = SP_STMT_NAMED(
     "article_admin_list",
     "SELECT " ARTICLE_COLS ", a.id AS key, " NO_SNIPPET
     " FROM support_knowledge_articles a"
     " WHERE (:status = 'all' OR a.is_published = (:status = 'published')) AND" TAG_MATCHES
-    "  AND (:q::text IS NULL OR a.search @@ support_search_query(:q))"
+    "  AND (:q::text IS NULL OR a.search @@ support_search_prefix_query(:q)"
+    "   OR (btrim(:q) <> '' AND a.slug COLLATE \"C\" >= lower(btrim(:q))"
+    "       AND a.slug COLLATE \"C\" < lower(btrim(:q)) || '~'))"
     "  AND (:after_id::bigint IS NULL OR a.id < :after_id::bigint)"
     " ORDER BY a.id DESC LIMIT :limit::integer"
    ,

@@ -121,6 +121,8 @@ const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *
 /* A field of a form body (HTML forms): NULL when absent, or when the body
  * is not application/x-www-form-urlencoded. */
 const char *sp_req_form(struct sp_req *r, const char *name);
+/* Whether the body is sent as application/x-www-form-urlencoded. */
+bool sp_req_is_form(struct sp_req *r);
 /* How a form field reads (sp_req_form_field). */
 enum sp_form_read {
     SP_FORM_ABSENT,      /* not in the form (or the body is no form) */
@@ -175,6 +177,16 @@ void sp_resp_finish(struct sp_req *r);
 /* Renders p as RFC 9457 problem+json; the one place that maps outcomes to
  * status codes. */
 void sp_resp_problem(struct sp_req *r, const struct sp_problem *p);
+/* What every answer to p says whatever its body's format (problem+json,
+ * a browser's HTML page): its status, title, public code and the detail a
+ * client may see (a 5xx but 503 hides ours). Sets the headers the status
+ * carries (WWW-Authenticate, Retry-After) and no-store, and logs p once;
+ * the caller then sends the body. */
+struct sp_problem_answer {
+    int status;
+    const char *title, *code, *detail;
+};
+struct sp_problem_answer sp_resp_problem_head(struct sp_req *r, const struct sp_problem *p);
 int  sp_problem_status(const struct sp_problem *p);
 /* Its title ("Not found", "Method not allowed"), as problem+json has it. */
 const char *sp_problem_title(const struct sp_problem *p);

@@ -191,6 +191,12 @@ form_text(struct sp_req *r)
     return r->form;
 }
 
+bool
+sp_req_is_form(struct sp_req *r)
+{
+    return form_text(r) != NULL;
+}
+
 const char *
 sp_req_form(struct sp_req *r, const char *name)
 {
@@ -510,41 +516,52 @@ problem_code(const struct sp_problem *p, const struct problem_kind *k)
     return k->public_code != NULL ? k->public_code : k->code;
 }
 
-void
-sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
+struct sp_problem_answer
+sp_resp_problem_head(struct sp_req *r, const struct sp_problem *p)
 {
     const struct problem_kind *k = problem_kind(p);
-    int status = k->status;
-    const char *code = problem_code(p, k);
+    struct sp_problem_answer a = {.status = k->status, .title = k->title};
+    a.code = problem_code(p, k);
     /* Our own faults never show their detail to the client (API.md §1). */
-    const char *detail = status >= 500 && status != 503 ? "an internal error occurred" : p->detail;
-    struct sp_buf b;
-    sp_buf_init(&b, r->arena, 512);
-    struct sp_jw w;
-    sp_jw_begin_object(&w, &b);
-    sp_jw_kstr(&w, "type", sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", code));
-    sp_jw_kstr(&w, "title", k->title);
-    sp_jw_kint(&w, "status", status);
-    sp_jw_kstr(&w, "code", code);
-    sp_jw_kstr(&w, "detail", detail[0] ? detail : k->title);
-    sp_jw_kstr(&w, "request_id", r->request_id);
-    sp_problem_write_errors(&w, p);
-    sp_jw_end(&w);
+    a.detail = a.status >= 500 && a.status != 503 ? "an internal error occurred" : p->detail;
+    if (a.detail[0] == '\0')
+        a.detail = k->title;
     if (k->challenge != NULL)
         sp_resp_header(r, "WWW-Authenticate", k->challenge);
     /* A 503 is passing (the database restarting, a lock held too long): say
      * when to try again, as nginx's own 502/503/504 pages do. */
-    if (status == 503)
+    if (a.status == 503)
         sp_resp_header(r, "Retry-After", "1");
     /* A problem is about this one request: never kept by a cache, whatever
      * the route (a 405 or 404 has none whose role could say so). */
     r->no_store = true;
     if (!p->logged) {
-        struct sp_log_line *l = sp_log_begin(status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO, "problem");
-        sp_log_int(l, "status", status);
-        sp_log_str(l, "code", code);
+        struct sp_log_line *l = sp_log_begin(a.status >= 500 ? SP_LOG_ERROR : SP_LOG_INFO,
+                                             "problem");
+        sp_log_int(l, "status", a.status);
+        sp_log_str(l, "code", a.code);
         sp_log_str(l, "detail", p->detail);
         sp_log_end(l);
     }
-    sp_resp_send(r, status, "application/problem+json", b.data, b.len);
+    return a;
+}
+
+void
+sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
+{
+    struct sp_problem_answer a = sp_resp_problem_head(r, p);
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 512);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, &b);
+    sp_jw_kstr(&w, "type",
+               sp_arena_sprintf(r->arena, "https://docs.support.example/errors/%s", a.code));
+    sp_jw_kstr(&w, "title", a.title);
+    sp_jw_kint(&w, "status", a.status);
+    sp_jw_kstr(&w, "code", a.code);
+    sp_jw_kstr(&w, "detail", a.detail);
+    sp_jw_kstr(&w, "request_id", r->request_id);
+    sp_problem_write_errors(&w, p);
+    sp_jw_end(&w);
+    sp_resp_send(r, a.status, "application/problem+json", b.data, b.len);
 }

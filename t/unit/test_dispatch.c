@@ -33,12 +33,23 @@ answer_cacheable(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
+/* Fails as the route's query says: ?503, else an internal error whose
+ * detail must never reach the client. */
+static enum sp_rc
+answer_failure(struct sp_req *r, struct sp_problem *p)
+{
+    if (strcmp(r->query, "503") == 0)
+        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", "try again soon");
+    return sp_problem_set(p, SP_ERROR, "internal", "secret: the pool is at 0x1234");
+}
+
 static const struct sp_route routes[] = {
     {SP_GET, "/public", answer_ok, SP_ROLE_NONE},
     {SP_GET, "/customer", answer_ok, SP_ROLE_CUSTOMER},
     {SP_GET, "/agent", answer_ok, SP_ROLE_AGENT},
     {SP_GET, "/admin", answer_ok, SP_ROLE_ADMIN},
     {SP_GET, "/own", answer_cacheable, SP_ROUTE_ANY_ROLE},
+    {SP_GET, "/fails", answer_failure, SP_ROLE_NONE},
 };
 
 static struct sp_auth_keys *keys;
@@ -195,6 +206,40 @@ START_TEST(a_handlers_own_cache_control_is_the_only_one)
 }
 END_TEST
 
+/* A program's own page for problems (api/kb_pages' HTML pages): the
+ * title and detail as sp_resp_problem_head gives them. */
+static bool
+page_of(struct sp_req *r, const struct sp_problem *p)
+{
+    struct sp_problem_answer a = sp_resp_problem_head(r, p);
+    const char *page = sp_arena_sprintf(r->arena, "<h1>%s</h1><p>%s</p>", a.title, a.detail);
+    sp_resp_send(r, a.status, "text/html", page, strlen(page));
+    return true;
+}
+
+/* A program's page for a problem says what problem+json would say, no
+ * more: a 500's detail hidden, a 503 with its Retry-After, and no-store
+ * (QA: the pages answered 500 and 503 as problem+json). */
+START_TEST(a_problem_page_has_the_status_headers_and_public_detail_of_problem_json)
+{
+    env.problem_page = page_of;
+    const char *out = serve("/fails?500", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 500") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "<h1>Internal error</h1><p>an internal error occurred</p>"), "%s",
+                  out);
+    ck_assert_msg(strstr(out, "secret") == NULL, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s", out);
+    out = serve("/fails?503", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 503") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "<p>try again soon</p>"), "%s", out);
+    ck_assert_msg(count(out, "Retry-After: 1\r\n") == 1, "%s", out);
+    ck_assert_msg(count(out, "Cache-Control: no-store\r\n") == 1, "%s", out);
+    out = serve("/agent", SP_ROLE_NONE);
+    ck_assert_msg(strstr(out, "Status: 401") != NULL && strstr(out, "WWW-Authenticate: Bearer"),
+                  "%s", out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -208,6 +253,7 @@ main(void)
     tcase_add_test(tc, problems_are_not_stored_whatever_the_route);
     tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
     tcase_add_test(tc, a_405_names_the_method_sent_when_it_is_a_short_token);
+    tcase_add_test(tc, a_problem_page_has_the_status_headers_and_public_detail_of_problem_json);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

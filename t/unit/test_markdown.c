@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/markdown.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
@@ -107,6 +108,32 @@ START_TEST(renders_gfm)
     ck_assert_contains(m.html, "<a href=\"https://example.com/help\"");
     ck_assert_contains(m.html, "<code class=\"language-c\">int x;");
     ck_assert_contains(m.html, "<hr>");
+}
+END_TEST
+
+/* The links the sanitizer shows as their text are named (QA: a relative
+ * link or an anchor vanished on save without a word): each once, in
+ * order; kept ones (https, mailto, tel) are not. */
+START_TEST(dropped_links_are_named_once_each)
+{
+    struct sp_markdown m = md("[a](/help/y) [b](#sec) [c](https://x.example/p) "
+                              "[d](mailto:a@b.example) [e](/help/y) [f](javascript:alert(1)) "
+                              "[g](tel:+15551234) [h](help.html) <https://auto.example>");
+    static const char *const want[] = {"/help/y", "#sec", "javascript:alert(1)", "help.html"};
+    ck_assert_uint_eq(m.ndropped_links, 4);
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_str_eq(m.dropped_links[i], want[i]);
+    ck_assert_msg(strstr(m.html, "href=\"/help") == NULL && strstr(m.html, "#sec") == NULL,
+                  "%s", m.html);
+    ck_assert_msg(strstr(m.html, ">a<") == NULL && strstr(m.html, "a b") != NULL, "%s", m.html);
+    m = md("[ok](https://x.example) plain");
+    ck_assert_uint_eq(m.ndropped_links, 0);
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 1024);
+    for (int i = 0; i < 30; i++)
+        sp_buf_printf(&b, "[l](/p%d) ", i);
+    m = md(b.data);
+    ck_assert_uint_eq(m.ndropped_links, SP_MARKDOWN_DROPPED_MAX);
 }
 END_TEST
 
@@ -601,6 +628,7 @@ markdown_suite(void)
     tcase_add_test(tc, tel_links_keep_a_phone_number);
     tcase_add_test(tc, message_profile_is_unchanged);
     tcase_add_test(tc, xss_corpus_stays_inert);
+    tcase_add_test(tc, dropped_links_are_named_once_each);
     suite_add_tcase(s, tc);
     return s;
 }
