@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/ascii.h"
 #include "core/buf.h"
+#include "core/sanitize.h"
 #include "core/utf8.h"
 
 /* gumbo reads about 7 MB/s, and its tree builder scans the stack of open
@@ -25,6 +26,9 @@
  * text stays) before gumbo sees them. */
 #define HTML_MAX_BYTES (1u << 20)
 #define HTML_MAX_DEPTH 256
+/* The longest link target written out: a longer one (a tracking URL of
+ * kilobytes) is left out rather than fill the message. */
+#define HTML_LINK_MAX 2048
 
 struct guard {
     struct {
@@ -202,6 +206,7 @@ struct hframe {
     const GumboVector *kids;
     unsigned next;
     const GumboNode *node;
+    size_t start;  /* where the element's text starts in the output */
 };
 
 static bool
@@ -339,12 +344,62 @@ html_open(struct htext *h, const GumboElement *el)
     return true;
 }
 
-static void
-html_close(struct htext *h, const GumboNode *n)
+/* Whether the text t[0..tn) of a link already says its target v[0..n):
+ * a bare URL (a trailing '/' aside), or a mailto's address. */
+static bool
+link_says_target(const char *t, size_t tn, const char *v, size_t n)
 {
+    if (n > 7 && strncasecmp(v, "mailto:", 7) == 0) {
+        v += 7;
+        n -= 7;
+    }
+    tn -= tn > 0 && t[tn - 1] == '/';
+    n -= n > 0 && v[n - 1] == '/';
+    return tn == n && strncasecmp(t, v, n) == 0;
+}
+
+/* After a link's text (from start in the output), its target as the chat
+ * transcript writes one (sp_sanitize_text): "here <https://x>". Only a
+ * target a message body may link to (sp_sanitize_link_ok: http, https,
+ * mailto; trimmed of white space and controls, as the sanitizer trims
+ * it), without white space, controls or angle brackets inside and at
+ * most HTML_LINK_MAX bytes; none when the text already says it. The text
+ * is stored escaped, so the target is words, never markup. */
+static void
+html_link(struct htext *h, const GumboElement *el, size_t start)
+{
+    const GumboAttribute *href = gumbo_get_attribute(&el->attributes, "href");
+    if (href == NULL || !sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, href->value))
+        return;
+    const char *v = href->value, *ve = v + strlen(v);
+    while (v < ve && ((unsigned char)*v <= ' ' || *v == 0x7f))
+        v++;
+    while (ve > v && ((unsigned char)ve[-1] <= ' ' || ve[-1] == 0x7f))
+        ve--;
+    size_t n = (size_t)(ve - v);
+    if (n > HTML_LINK_MAX)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] <= ' ' || v[i] == 0x7f || v[i] == '<' || v[i] == '>')
+            return;
+    const char *t = h->b.data + start, *e = h->b.data + h->b.len;
+    sp_ascii_trim(&t, &e);
+    if (link_says_target(t, (size_t)(e - t), v, n))
+        return;
+    html_text(h, " <", 2);
+    html_text(h, v, n);
+    html_text(h, ">", 1);
+}
+
+static void
+html_close(struct htext *h, const struct hframe *f)
+{
+    const GumboNode *n = f->node;
     if (n->type != GUMBO_NODE_ELEMENT)
         return;
     GumboTag t = n->v.element.tag;
+    if (t == GUMBO_TAG_A)
+        html_link(h, &n->v.element, f->start);
     if (t == GUMBO_TAG_PRE)
         h->pre--;
     if (html_block(t))
@@ -358,11 +413,11 @@ html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
 {
     size_t cap = 64, depth = 0;
     struct hframe *st = sp_arena_alloc(a, cap * sizeof(*st));
-    st[depth++] = (struct hframe){&root->v.element.children, 0, root};
+    st[depth++] = (struct hframe){&root->v.element.children, 0, root, 0};
     while (depth > 0 && !h->stop) {
         struct hframe *f = &st[depth - 1];
         if (f->next == f->kids->length) {
-            html_close(h, f->node);
+            html_close(h, f);
             depth--;
             continue;
         }
@@ -375,7 +430,7 @@ html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
         if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
             continue;
         st = sp_arena_grow(a, st, depth, &cap, sizeof(*st), 64);
-        st[depth++] = (struct hframe){&n->v.element.children, 0, n};
+        st[depth++] = (struct hframe){&n->v.element.children, 0, n, h->b.len};
     }
 }
 

@@ -15,7 +15,10 @@ struct sp_arena;
 /* The text of an HTML body as a reader sees it: tags gone, entities
  * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
  * of their own, script/style/head dropped, whitespace collapsed outside
- * <pre>. Quoted history is dropped with its content: <blockquote> with
+ * <pre>, a link's target after its text ("here <https://x>", as the
+ * chat transcript writes links) when it is one a message body may link
+ * to (sp_sanitize_link_ok: http, https, mailto) and the text does not
+ * already say it. Quoted history is dropped with its content: <blockquote> with
  * type="cite", and elements whose class names gmail_quote,
  * yahoo_quoted or moz-cite-prefix; at an element whose id is
  * divRplyFwdMsg or appendonsend (Outlook, which puts the history after

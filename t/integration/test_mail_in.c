@@ -627,6 +627,23 @@ START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
 }
 END_TEST
 
+/* QA: an HTML-only mail lost its links' targets. The stored text keeps
+ * each http(s)/mailto target after its link's text, escaped like the
+ * rest: words, never a link or markup. */
+START_TEST(an_html_only_mail_keeps_its_links_targets)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Links");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Links",
+                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
+                     .body = "<p>Pay <a href=\"https://pay.example/1?a=1&amp;b=2\">here</a>,"
+                             " not <a href=\"javascript:alert(1)\">there</a>.</p>"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id),
+                     "<p>Pay here &lt;https://pay.example/1?a=1&amp;b=2&gt;, not there.</p>");
+}
+END_TEST
+
 /* ---- threading: answers sent to the plain support address ---------------- */
 
 #define DOMAIN "example.test"   /* OWN's: our mails' Message-IDs are on it */
@@ -903,6 +920,7 @@ main(void)
     tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
+    tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
     tcase_add_test(tc, database_down_defers_the_mail);
     tcase_add_test(tc, an_answer_to_the_plain_address_threads_by_its_references);
     tcase_add_test(tc, an_answer_with_only_the_subject_tag_lands_on_the_ticket);

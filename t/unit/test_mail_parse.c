@@ -245,6 +245,42 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
 }
 END_TEST
 
+/* QA: an HTML-only mail lost its links' targets ("here" for <a
+ * href="https://x">here</a>). A target a message body may link to
+ * follows its text as the chat transcript writes it; others, and one the
+ * text already says, do not. */
+START_TEST(html_links_keep_their_targets)
+{
+    static const struct {
+        const char *html, *text;
+    } cases[] = {
+        {"<p>Click <a href=\"https://x.example/a?b=1&amp;c=2\">here</a>.</p>",
+         "Click here <https://x.example/a?b=1&c=2>."},
+        {"<a href=\" MAILTO:bob@example.com\n\">write</a> <a href='http://h.example'>"
+         "<img src=x></a>", "write <MAILTO:bob@example.com> <http://h.example>"},
+        {"<a href=\"https://x.example/\">https://x.example</a>, "
+         "<a href=\"mailto:Bob@Example.com\">bob@example.com</a>",
+         "https://x.example, bob@example.com"},
+        {"<a href=\"javascript:alert(1)\">a</a> <a href=\"java\tscript:x\">b</a> "
+         "<a href=\"/relative\">c</a> <a href=\"data:text/html,x\">d</a> "
+         "<a href=\"ftp://x.example\">e</a> <a href=\"https://x.example/a b\">f</a> "
+         "<a href=\"https://x.example/<b>\">g</a> <a>h</a>",
+         "a b c d e f g h"},
+        {"<pre>see <a href=\"https://x.example\">it</a></pre>", "see it <https://x.example>"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_str_eq(sp_mail_html_text(&arena, cases[i].html, strlen(cases[i].html)),
+                         cases[i].text);
+    /* a target of kilobytes (a tracking URL) is left out */
+    char link[2200];
+    int n = snprintf(link, sizeof(link), "<a href=\"https://x.example/%0*d\">long</a>", 2100, 0);
+    ck_assert_str_eq(sp_mail_html_text(&arena, link, (size_t)n), "long");
+    struct sp_mail_in m = parse(HDRS "Content-Type: text/html\n\n"
+                                     "<div>Pay <a href=\"https://pay.example/1\">here</a></div>");
+    ck_assert_str_eq(m.text, "Pay here <https://pay.example/1>");
+}
+END_TEST
+
 /* A mail program runs no script, so it shows what noscript holds: that
  * text is the customer's, kept (an unclosed noscript took the rest). */
 START_TEST(html_text_keeps_what_noscript_holds)
@@ -889,6 +925,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, alternative_prefers_plain_text);
     tcase_add_test(tc, a_blank_plain_alternative_gives_way_to_the_html);
     tcase_add_test(tc, html_only_becomes_text);
+    tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
