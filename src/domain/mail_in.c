@@ -27,14 +27,48 @@
 /* With what a follow-up of a closed ticket carries on: its category
  * while still offered, and its agent. */
 enum { OWNER_CUSTOMER, OWNER_EMAIL_INDEX, OWNER_STATUS, OWNER_TIER, OWNER_CATEGORY, OWNER_AGENT };
-static struct sp_stmt owner_stmt = SP_STMT_READ(
-    "mail_in_ticket_owner",
-    "SELECT t.customer_id, ct.email_index, t.status, coalesce(ct.tier, 'standard'),"
-    " CASE WHEN c.is_active THEN c.slug END, coalesce(t.assigned_agent_id, 0)"
-    " FROM support_tickets t LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id"
-    " LEFT JOIN support_categories c ON c.id = t.category_id"
-    " WHERE t.public_id = $1",
+#define OWNER_SELECT                                                                       \
+    "SELECT t.customer_id, ct.email_index, t.status, coalesce(ct.tier, 'standard'),"      \
+    " CASE WHEN c.is_active THEN c.slug END, coalesce(t.assigned_agent_id, 0)"            \
+    " FROM support_tickets t LEFT JOIN support_contacts ct ON ct.customer_id = t.customer_id" \
+    " LEFT JOIN support_categories c ON c.id = t.category_id WHERE t.public_id = $1"
+static struct sp_stmt owner_stmt = SP_STMT_READ("mail_in_ticket_owner", OWNER_SELECT, 1);
+/* The same row locked, inside the take: the thread's follow-up is
+ * decided under it (thread_tip). */
+static struct sp_stmt owner_lock_stmt =
+    SP_STMT("mail_in_ticket_lock", OWNER_SELECT " FOR UPDATE OF t", 1);
+
+/* Where the thread of ticket $1 goes on: from a closed ticket to its
+ * newest follow-up (of its own customer), as long as that is closed too;
+ * the last one reached (its public id). */
+static struct sp_stmt thread_tip_stmt = SP_STMT(
+    "mail_in_thread_tip",
+    "WITH RECURSIVE chain (id, public_id, customer_id, status, depth) AS ("
+    "  SELECT id, public_id, customer_id, status, 0 FROM support_tickets WHERE public_id = $1"
+    "  UNION ALL"
+    "  SELECT f.id, f.public_id, f.customer_id, f.status, c.depth + 1 FROM chain c"
+    "  CROSS JOIN LATERAL (SELECT id, public_id, customer_id, status FROM support_tickets"
+    "    WHERE follow_up_of = c.id AND customer_id = c.customer_id ORDER BY id DESC LIMIT 1) f"
+    "  WHERE c.status = 'closed' AND c.depth < 100"
+    ") SELECT public_id FROM chain ORDER BY depth DESC LIMIT 1",
     1);
+
+/* The newest follow-up of closed ticket $1, read after its lock: one
+ * that the take which held the lock before us opened. */
+static struct sp_stmt follow_up_stmt = SP_STMT(
+    "mail_in_follow_up",
+    "SELECT f.public_id FROM support_tickets t JOIN support_tickets f"
+    " ON f.follow_up_of = t.id AND f.customer_id = t.customer_id"
+    " WHERE t.public_id = $1 ORDER BY f.id DESC LIMIT 1",
+    1);
+
+/* Ticket $1 is the follow-up of ticket $2 (support_tickets.follow_up_of,
+ * sql/063: at most one not closed). */
+static struct sp_stmt follow_up_link_stmt = SP_STMT(
+    "mail_in_follow_up_link",
+    "UPDATE support_tickets SET follow_up_of = (SELECT id FROM support_tickets"
+    " WHERE public_id = $2) WHERE public_id = $1",
+    2);
 
 /* The customers whose stored email is the sender's (two say: ambiguous). */
 enum { SENDER_CUSTOMER, SENDER_TIER };
@@ -308,9 +342,13 @@ subject_of(struct sp_arena *a, const char *s)
 struct take {
     struct sp_ctx *ctx;
     const struct sp_mail_in_env *env;
+    const struct sp_mail_in *mail;
     const struct files_plan *files;
     const char *customer;
-    const char *ticket;             /* reply: the ticket; NULL: a new ticket */
+    /* An answer: the ticket answered, whose thread (thread_tip) gets the
+     * mail; NULL: a new ticket (create). */
+    const char *ticket;
+    const char *follow_up_of;       /* create is a follow-up of this closed ticket */
     struct sp_ticket_new create;
     const char *body;
     const char *made;               /* out: the ticket's public id */
@@ -333,30 +371,101 @@ count_new_ticket(struct sp_ctx *ctx, const struct take *t, struct sp_problem *p)
     return SP_OK;
 }
 
+static void open_ticket(struct take *t, const char *tier, const char *follow_up_of,
+                        const PGresult *of);
+
+/* Inside the take: the ticket of t->ticket's thread that gets the mail,
+ * its lock held until the commit. A ticket not closed gets it as a
+ * reply. A closed one passes it on to its newest follow-up (of its own
+ * customer) while that one is closed too (thread_tip_stmt); the last
+ * closed one reached is locked, and without a follow-up after the lock
+ * (a take that held it first may have opened one: a statement of its
+ * own sees it) gets a follow-up made (t->create). Locks are taken from a
+ * thread's first ticket towards its follow-ups, so two takes never wait
+ * for each other in a circle. */
 static enum sp_rc
-run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
+thread_tip(struct take *t, struct sp_problem *p)
 {
-    struct take *t = arg;
-    long long message;
-    const char *ids[SP_ATTACHMENTS_PER_MESSAGE], *json;
-    /* The files first: writing them (a bucket: uploading) must not hold
-     * the ticket's lock, which the reply takes until the commit. */
-    if ((t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK) ||
-        keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK)
-        return p->rc;
+    struct sp_arena *a = t->ctx->arena;
+    const char *id = t->ticket;
+    for (int round = 0; round < 8; round++) {
+        const char *params[1] = {id};
+        PGresult *r = sp_db_exec(t->ctx->db, a, &thread_tip_stmt, params, p);
+        if (sp_db_found(r, "ticket", p) != SP_OK)
+            return p->rc;
+        params[0] = id = sp_db_str(r, 0, 0);
+        r = sp_db_exec(t->ctx->db, a, &owner_lock_stmt, params, p);
+        if (sp_db_found(r, "ticket", p) != SP_OK)
+            return p->rc;
+        if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") != 0) {
+            t->ticket = id;
+            return SP_OK;
+        }
+        PGresult *f = sp_db_exec(t->ctx->db, a, &follow_up_stmt, params, p);
+        if (f == NULL)
+            return p->rc;
+        if (PQntuples(f) == 0) {
+            open_ticket(t, sp_db_str(r, 0, OWNER_TIER), id, r);
+            return SP_OK;
+        }
+        id = sp_db_str(f, 0, 0);
+    }
+    return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                          "the ticket's thread changed while the mail was taken: try again");
+}
+
+/* The follow-up just made (t->made) linked to the ticket it continues.
+ * Two follow-ups of one ticket that are not closed are refused by
+ * sql/063's index, which thread_tip's lock keeps from happening: were it
+ * to, the MTA tries again, and the mail then joins the other one. */
+static enum sp_rc
+link_follow_up(struct sp_ctx *ctx, const struct take *t, struct sp_problem *p)
+{
+    const char *params[2] = {t->made, t->follow_up_of};
+    if (sp_db_exec(ctx->db, ctx->arena, &follow_up_link_stmt, params, p) != NULL)
+        return SP_OK;
+    if (p->rc == SP_CONFLICT)
+        return sp_problem_set(p, SP_CONFLICT, "ticket_closed",
+                              "another mail opened the ticket's follow-up meanwhile: try again");
+    return p->rc;
+}
+
+/* The customer's reply on t->ticket, or the new ticket t->create (a
+ * follow-up counted against the create limits here, once decided, and
+ * linked); *message its message's id. */
+static enum sp_rc
+write_message(struct sp_ctx *ctx, struct take *t, long long *message, struct sp_problem *p)
+{
     if (t->ticket != NULL) {
         struct sp_message msg;
         if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, t->body, &msg, p) != SP_OK)
             return p->rc;
         t->made = t->ticket;
-        message = msg.id;
-    } else {
-        struct sp_ticket made;
-        if (sp_ticket_create(ctx, &t->create, &made, p) != SP_OK)
-            return p->rc;
-        t->made = made.public_id;
-        message = made.nmessages > 0 ? made.messages[0].id : 0;
+        *message = msg.id;
+        return SP_OK;
     }
+    struct sp_ticket made;
+    if ((t->follow_up_of != NULL && count_new_ticket(ctx, t, p) != SP_OK) ||
+        sp_ticket_create(ctx, &t->create, &made, p) != SP_OK)
+        return p->rc;
+    t->made = made.public_id;
+    *message = made.nmessages > 0 ? made.messages[0].id : 0;
+    return t->follow_up_of != NULL ? link_follow_up(ctx, t, p) : SP_OK;
+}
+
+static enum sp_rc
+run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
+{
+    struct take *t = arg;
+    long long message = 0;
+    const char *ids[SP_ATTACHMENTS_PER_MESSAGE], *json;
+    /* The files first: writing them (a bucket: uploading) must not hold
+     * the ticket's lock, which thread_tip takes until the commit. */
+    if ((t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK) ||
+        keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK ||
+        (t->ticket != NULL && thread_tip(t, p) != SP_OK) ||
+        write_message(ctx, t, &message, p) != SP_OK)
+        return p->rc;
     const struct sp_party customer = {t->customer, false};
     if (sp_attachments_attach_unscanned(ctx, customer, ids, t->files->nkeep, message, &json, p) !=
         SP_OK)
@@ -392,26 +501,28 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
         out->ticket = slash != NULL ? slash + 1 : NULL;
     } else {
         out->ticket = t->made;
+        if (t->follow_up_of != NULL)
+            out->outcome = SP_MAIL_IN_FOLLOW_UP;
     }
     return SP_OK;
 }
 
-/* A new ticket for t->customer (a mail without a reply address, or a
- * reply to a closed ticket); run_take counts it against the ticket
- * create limits. A follow-up (of is the closed ticket's row in r, else
- * NULL) keeps that ticket's category and agent, as Zendesk's and
- * Zammad's follow-ups do. */
+/* A new ticket for t->customer (a mail without a reply address, or the
+ * first answer to a closed ticket: thread_tip); write_message counts it
+ * against the ticket create limits. A follow-up (of the closed ticket
+ * follow_up_of, its owner row in of, else NULL) keeps that ticket's
+ * category and agent, as Zendesk's and Zammad's follow-ups do. */
 static void
-open_ticket(struct take *t, const struct sp_mail_in *m, const char *tier,
-            const char *follow_up_of, const PGresult *of)
+open_ticket(struct take *t, const char *tier, const char *follow_up_of, const PGresult *of)
 {
     struct sp_arena *a = t->ctx->arena;
     enum sp_tier tr = SP_TIER_STANDARD;
     sp_tier_parse(tier, &tr);
     t->ticket = NULL;
+    t->follow_up_of = follow_up_of;
     t->create = (struct sp_ticket_new){
         .customer_id = t->customer,
-        .subject = subject_of(a, m->subject),
+        .subject = subject_of(a, t->mail->subject),
         .description = t->body,
         .source = SP_SOURCE_EMAIL,
         .metadata_json = follow_up_of != NULL
@@ -447,25 +558,20 @@ from_its_customer(const PGresult *r, const char *from_index)
 }
 
 /* The mail as the customer's answer on ticket id (r its owner_stmt row):
- * their reply, or a follow-up ticket when it is closed. */
+ * a reply on its thread, which thread_tip finds inside the take (a
+ * follow-up when the thread ends closed). */
 static void
-answer_on(struct take *t, const struct sp_mail_in *m, const PGresult *r, const char *id,
-          struct sp_mail_in_result *out)
+answer_on(struct take *t, const PGresult *r, const char *id, struct sp_mail_in_result *out)
 {
     t->customer = sp_arena_strdup(t->ctx->arena, sp_db_str(r, 0, OWNER_CUSTOMER));
-    if (strcmp(sp_db_str(r, 0, OWNER_STATUS), "closed") == 0) {
-        out->outcome = SP_MAIL_IN_FOLLOW_UP;
-        open_ticket(t, m, sp_db_str(r, 0, OWNER_TIER), id, r);
-        return;
-    }
     out->outcome = SP_MAIL_IN_REPLY;
     t->ticket = id;
 }
 
 /* A reply on ticket id: its customer's stored email must be the sender's. */
 static enum sp_rc
-take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, const char *id,
-           struct sp_mail_in_result *out, struct sp_problem *p)
+take_reply(struct take *t, const char *from_index, const char *id, struct sp_mail_in_result *out,
+           struct sp_problem *p)
 {
     PGresult *r = NULL;
     if (owner_of(t, id, &r, p) != SP_OK)
@@ -477,15 +583,15 @@ take_reply(struct take *t, const struct sp_mail_in *m, const char *from_index, c
         return sp_problem_set(p, SP_FORBIDDEN, "not_the_customer",
                               "this mail is not from the address the ticket's customer gave:"
                               " write from that address, or answer on the ticket page");
-    answer_on(t, m, r, id, out);
+    answer_on(t, r, id, out);
     out->via = "reply_address";
     return SP_OK;
 }
 
 /* A new mail: from the one customer whose stored email is the sender's. */
 static enum sp_rc
-take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
-         const char *from_index, struct sp_mail_in_result *out, struct sp_problem *p)
+take_new(struct take *t, const struct sp_mail_in_env *env, const char *from_index,
+         struct sp_mail_in_result *out, struct sp_problem *p)
 {
     struct sp_arena *a = t->ctx->arena;
     if (!env->new_tickets)
@@ -504,7 +610,7 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
                               " help pages");
     t->customer = sp_arena_strdup(a, sp_db_str(r, 0, SENDER_CUSTOMER));
     out->outcome = SP_MAIL_IN_TICKET;
-    open_ticket(t, m, sp_db_str(r, 0, SENDER_TIER), NULL, NULL);
+    open_ticket(t, sp_db_str(r, 0, SENDER_TIER), NULL, NULL);
     return SP_OK;
 }
 
@@ -516,22 +622,22 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const struct sp_mail_
  * even that it exists. A mail whose reply address did not verify is
  * refused as before when nothing it names is the sender's. */
 static enum sp_rc
-take_thread(struct take *t, const struct thread *th, const struct sp_mail_in *m,
-            const char *from_index, struct sp_mail_in_result *out, struct sp_problem *p)
+take_thread(struct take *t, const struct thread *th, const char *from_index,
+            struct sp_mail_in_result *out, struct sp_problem *p)
 {
     for (size_t i = 0; i < th->n; i++) {
         PGresult *r = NULL;
         if (owner_of(t, th->ids[i], &r, p) != SP_OK)
             return p->rc;
         if (r != NULL && from_its_customer(r, from_index)) {
-            answer_on(t, m, r, sp_arena_strdup(t->ctx->arena, th->ids[i]), out);
+            answer_on(t, r, sp_arena_strdup(t->ctx->arena, th->ids[i]), out);
             out->via = i < th->nrefs ? "references" : "subject";
             return SP_OK;
         }
     }
     if (th->bad_address)
         return bad_reply_address(t->env, p);
-    return take_new(t, t->env, m, from_index, out, p);
+    return take_new(t, t->env, from_index, out, p);
 }
 
 enum sp_rc
@@ -555,15 +661,15 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
         return bad_reply_address(env, p);
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
-    struct take t = {.ctx = ctx, .env = env, .files = &files,
+    struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files,
                      .body = body_html(ctx->arena, mail, &files, p)};
     if (t.body == NULL)
         return p->rc;
     const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
     if (from_index == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
-    if ((id != NULL ? take_reply(&t, mail, from_index, id, out, p)
-                    : take_thread(&t, &th, mail, from_index, out, p)) != SP_OK ||
+    if ((id != NULL ? take_reply(&t, from_index, id, out, p)
+                    : take_thread(&t, &th, from_index, out, p)) != SP_OK ||
         take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;
     out->files = out->outcome != SP_MAIL_IN_DUPLICATE ? files.nkeep : 0;

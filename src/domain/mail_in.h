@@ -1,7 +1,9 @@
 /*
  * mail_in: a customer's mail taken in (docs/API.md §11 "Mail in"): a
  * reply to one of our mails becomes the customer's reply on the ticket
- * (a follow-up ticket when that one is closed); a new mail from a known
+ * (when that one is closed: on its follow-up while that is not closed,
+ * else a new follow-up, one per thread at a time under the closed
+ * ticket's lock); a new mail from a known
  * customer's address becomes a ticket (source email) when
  * SUPPORT_MAIL_NEW_TICKETS allows. Auto-replies, bounces and our own
  * mail are dropped, so two robots never answer each other.

@@ -1618,19 +1618,26 @@ sp_t_job_start(struct sp_t_job *j, const char *program, const char *const env[],
     job_start(j, program, env, args);
 }
 
-int
-sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
-                   const char *input, size_t len, const char **output)
+void
+sp_t_job_start_input(struct sp_t_job *j, const char *program, const char *const env[],
+                     const char *const args[], const char *input, size_t len)
 {
-    struct sp_t_job j;
     FILE *in = tmpfile();
     ck_assert_ptr_nonnull(in);
     ck_assert_uint_eq(fwrite(input, 1, len, in), len);
     ck_assert_int_eq(fflush(in), 0);
     rewind(in);
-    j.in_fd = fileno(in);
-    job_start(&j, program, env, args);
+    j->in_fd = fileno(in);
+    job_start(j, program, env, args);
     fclose(in);
+}
+
+int
+sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
+                   const char *input, size_t len, const char **output)
+{
+    struct sp_t_job j;
+    sp_t_job_start_input(&j, program, env, args, input, len);
     return sp_t_job_wait(&j, output);
 }
 

@@ -427,8 +427,11 @@ void sp_t_job_start(struct sp_t_job *j, const char *program, const char *const e
 int sp_t_job_wait(struct sp_t_job *j, const char **output);
 int sp_t_job_run(const char *program, const char *const env[], const char *const args[],
                  const char **output);
-/* sp_t_job_run with input (len bytes) on the program's standard input
+/* sp_t_job_start with input (len bytes) on the program's standard input
  * (the job's is otherwise the test's). */
+void sp_t_job_start_input(struct sp_t_job *j, const char *program, const char *const env[],
+                          const char *const args[], const char *input, size_t len);
+/* sp_t_job_run with input, as sp_t_job_start_input. */
 int sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
                        const char *input, size_t len, const char **output);
 

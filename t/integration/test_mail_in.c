@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -69,9 +70,9 @@ struct mail {
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
 };
 
-/* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
-static int
-deliver(const struct mail *m, const char **out)
+/* Starts support-mail-in with the mail on its standard input. */
+static void
+deliver_start(const struct mail *m, struct sp_t_job *j)
 {
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
@@ -88,8 +89,17 @@ deliver(const struct mail *m, const char **out)
     const char *raw = sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
                                m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
                                m->headers ? m->headers : "", m->body);
+    sp_t_job_start_input(j, "support-mail-in", env, args, raw, strlen(raw));
+}
+
+/* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
+static int
+deliver(const struct mail *m, const char **out)
+{
+    struct sp_t_job j;
     const char *ignored;
-    return sp_t_job_run_input("support-mail-in", env, args, raw, strlen(raw), out ? out : &ignored);
+    deliver_start(m, &j);
+    return sp_t_job_wait(&j, out ? out : &ignored);
 }
 
 /* Delivers m; asserts the exit code and that the output holds text. */
@@ -784,6 +794,143 @@ START_TEST(a_reference_on_another_domain_is_ignored)
 }
 END_TEST
 
+/* The newest follow-up of ticket id (NULL: none) by the link support-mail-in
+ * writes (sql/063), checked against what the API shows (metadata). */
+static const char *
+follow_up(const char *id)
+{
+    const char *f = sp_t_sql("SELECT f.public_id FROM support_tickets f JOIN support_tickets t"
+                             " ON t.id = f.follow_up_of WHERE t.public_id = '%s'"
+                             " ORDER BY f.id DESC LIMIT 1", id);
+    if (f != NULL)
+        ck_assert_str_eq(sp_t_sql("SELECT metadata->>'follow_up_of' FROM support_tickets"
+                                  " WHERE public_id = '%s'", f), id);
+    return f;
+}
+
+static long
+follow_ups(const char *id)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets f JOIN support_tickets t"
+                         " ON t.id = f.follow_up_of WHERE t.public_id = '%s'", id));
+}
+
+/* QA: every mail to a closed ticket opened a follow-up of its own. As in
+ * Zendesk and Zammad, the first one opens it and the later ones of the
+ * thread (to the closed ticket, or to the follow-up, by reply address or
+ * by references) join it while it is not closed; once it is, the next
+ * mail opens a follow-up of the follow-up, which the rest then join. */
+START_TEST(later_answers_to_a_closed_ticket_join_its_follow_up)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Closed thread");
+    sp_t_db_ticket_set_status(id, "closed");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
+                     .body = "First answer.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"follow_up\"");
+    const char *f = follow_up(id);
+    ck_assert_ptr_nonnull(f);
+    m.body = "Second answer, to the closed ticket's address.\r\n";
+    deliver_expect(&m, 0, sp_t_fmt("\"outcome\":\"reply\",\"ticket\":\"%s\"", f));
+    m = (struct mail){.from = c.email, .to = OWN, .subject = "Re: Closed",
+                      .headers = answer_headers(id, DOMAIN, 21), .body = "Third, threaded.\r\n"};
+    deliver_expect(&m, 0, sp_t_fmt("\"outcome\":\"reply\",\"ticket\":\"%s\"", f));
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, f), .subject = "Re: Closed",
+                      .body = "Fourth, to the follow-up.\r\n"};
+    deliver_expect(&m, 0, sp_t_fmt("\"outcome\":\"reply\",\"ticket\":\"%s\"", f));
+    ck_assert_int_eq(messages(f, "customer"), 4);
+    ck_assert_int_eq(follow_ups(id), 1);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    /* The follow-up closed too: the thread goes on in a follow-up of it. */
+    sp_t_db_ticket_set_status(f, "closed");
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
+                      .body = "Broken again.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"follow_up\"");
+    const char *f2 = follow_up(f);
+    ck_assert_ptr_nonnull(f2);
+    m.to = reply_address(KEYS, f);
+    m.body = "Still broken.\r\n";
+    deliver_expect(&m, 0, sp_t_fmt("\"outcome\":\"reply\",\"ticket\":\"%s\"", f2));
+    ck_assert_int_eq(messages(f2, "customer"), 2);
+    ck_assert_int_eq(follow_ups(id), 1);
+    ck_assert_int_eq(follow_ups(f), 1);
+    ck_assert_int_eq(email_tickets(c.u.sub), 2);
+}
+END_TEST
+
+/* sql/063 links the follow-ups mailed before it by their metadata: the
+ * closed ones and the newest open one of a ticket, only of the ticket's
+ * own customer (metadata is the client's to write); run twice, the same. */
+START_TEST(the_migration_links_earlier_follow_ups)
+{
+    struct customer c = customer_new(), other = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Closed before 063");
+    const char *f[3], *forged = sp_t_ticket_create(&other.u, "Not theirs");
+    for (int i = 0; i < 3; i++)
+        f[i] = sp_t_ticket_create(&c.u, "Follow-up before 063");
+    sp_t_db_ticket_set_status(id, "closed");
+    sp_t_db_ticket_set_status(f[0], "closed");
+    sp_t_sql("UPDATE support_tickets SET metadata = jsonb_build_object('follow_up_of', '%s')"
+             " WHERE public_id IN ('%s', '%s', '%s', '%s') RETURNING 1", id, f[0], f[1], f[2],
+             forged);
+    const char *sql = sp_t_migration_text("063_mail_follow_ups.sql");
+    for (int run = 0; run < 2; run++) {
+        sp_t_sql("%s", sql);
+        ck_assert_str_eq(sp_t_sql("SELECT string_agg(f.public_id, ',' ORDER BY f.id)"
+                                  " FROM support_tickets f JOIN support_tickets t"
+                                  " ON t.id = f.follow_up_of WHERE t.public_id = '%s'", id),
+                         sp_t_fmt("%s,%s", f[0], f[2]));
+    }
+    /* and the thread goes on in the open one */
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
+                     .body = "After the upgrade.\r\n"};
+    deliver_expect(&m, 0, sp_t_fmt("\"outcome\":\"reply\",\"ticket\":\"%s\"", f[2]));
+}
+END_TEST
+
+/* Backends of this database waiting for a lock. */
+static long
+lock_waiters(void)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                         " AND datname = current_database()"));
+}
+
+/* Two mails to a closed ticket taken at once open one follow-up: each
+ * take locks the closed ticket, and the second, let in after the first's
+ * commit, joins the follow-up the first opened. Played with the ticket's
+ * row held by a transaction of the test until both takes wait for it. */
+START_TEST(two_answers_at_once_to_a_closed_ticket_open_one_follow_up)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Closed, answered twice");
+    sp_t_db_ticket_set_status(id, "closed");
+    PGconn *hold = sp_t_tx_hold(sp_t_fmt("SELECT 1 FROM support_tickets WHERE public_id = '%s'"
+                                         " FOR UPDATE", id));
+    struct sp_t_job j[2];
+    for (int i = 0; i < 2; i++) {
+        struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Closed",
+                         .body = sp_t_fmt("Answer %d.\r\n", i)};
+        deliver_start(&m, &j[i]);
+    }
+    for (int tries = 0; lock_waiters() < 2; tries++) {
+        ck_assert_msg(tries < 600, "the takes never waited for the closed ticket's lock");
+        usleep(50 * 1000);
+    }
+    sp_t_tx_release(hold);
+    const char *out[2];
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sp_t_job_wait(&j[i], &out[i]), 0);
+    ck_assert_int_eq(follow_ups(id), 1);
+    ck_assert_int_eq(email_tickets(c.u.sub), 1);
+    ck_assert_int_eq(messages(follow_up(id), "customer"), 2);
+    ck_assert_msg((strstr(out[0], "\"outcome\":\"follow_up\"") != NULL) !=
+                      (strstr(out[1], "\"outcome\":\"follow_up\"") != NULL),
+                  "%s\n%s", out[0], out[1]);
+}
+END_TEST
+
+
 /* The database down: the MTA is told to try again later (75), and the
  * mail is taken when it does. */
 START_TEST(database_down_defers_the_mail)
@@ -921,6 +1068,9 @@ main(void)
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
+    tcase_add_test(tc, later_answers_to_a_closed_ticket_join_its_follow_up);
+    tcase_add_test(tc, two_answers_at_once_to_a_closed_ticket_open_one_follow_up);
+    tcase_add_test(tc, the_migration_links_earlier_follow_ups);
     tcase_add_test(tc, database_down_defers_the_mail);
     tcase_add_test(tc, an_answer_to_the_plain_address_threads_by_its_references);
     tcase_add_test(tc, an_answer_with_only_the_subject_tag_lands_on_the_ticket);
