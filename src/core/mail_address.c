@@ -3,7 +3,8 @@
  * To, Cc, ...) as RFC 5322 §3.4 writes them: groups, comments, quoted
  * strings and local parts, angle brackets, RFC 2047 display names; the
  * obsolete routes dropped. A mailbox without text on both sides of an
- * '@' is skipped. Every scan is one forward pass (comment nesting is a
+ * '@' is skipped. A quoted local part that needs no quotes is unquoted
+ * ("bob"@example.com is bob@example.com). Every scan is one forward pass (comment nesting is a
  * counter, not recursion).
  * Must not: know SQL, tickets or MIME; trust any byte of the value.
  */
@@ -203,6 +204,62 @@ reset_angle(struct mbox *m)
     m->angle.data[0] = '\0';
 }
 
+/* atext (RFC 5322 §3.2.3), and any byte of a UTF-8 sequence (RFC 6532). */
+static bool
+atext(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* s[0..n) is a dot-atom's text: atoms of atext joined by single dots. */
+static bool
+dot_atom(const char *s, size_t n)
+{
+    if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '.' ? s[i + 1] == '.' : !atext((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* The addr-spec s[0..n) with its local part unquoted, as RFC 5322
+ * §3.4.1 says to write it, when quoting it changes nothing: quoted
+ * strings (and the obsolete "a"."b" of quoted strings and atoms) whose
+ * content, quoted-pairs undone, is a dot-atom. "bob"@example.com is the
+ * mailbox bob@example.com, and must match its stored address. NULL for
+ * any other: no quotes, or a content that needs them ("bob smith",
+ * "a..b", "a@b", "", an unclosed quote), which stays as written, matches
+ * no address stored without its quotes, and is never unquoted into
+ * something else. */
+static const char *
+unquoted_local(struct sp_arena *a, const char *s, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, n + 1);
+    bool quoted = false;
+    size_t i = 0;
+    while (i < n && s[i] != '@') {
+        if (s[i] != '"') {
+            sp_buf_putc(&b, s[i++]);
+            continue;
+        }
+        quoted = true;
+        for (i++; i < n && s[i] != '"'; i++) {
+            if (s[i] == '\\' && i + 1 < n)
+                i++;
+            sp_buf_putc(&b, s[i]);
+        }
+        if (i++ == n)
+            return NULL;
+    }
+    if (!quoted || i >= n || !dot_atom(b.data, b.len))
+        return NULL;
+    sp_buf_append(&b, s + i, n - i);
+    return b.data;
+}
+
 /* An addr-spec needs text on both sides of an '@': a bare local name
  * cannot be written back to. */
 static bool
@@ -226,8 +283,12 @@ finish_mbox(struct sp_arena *a, struct mbox *m, struct sp_mailboxes *k)
     }
     if (name == NULL && m->has_comment)
         name = display_name(a, &m->comment, 1);
-    if (has_domain(addr.data, addr.len))
-        sink_add(k, sp_utf8_clean(a, addr.data, addr.len, SP_UTF8_LINE), name);
+    if (has_domain(addr.data, addr.len)) {
+        const char *plain = unquoted_local(a, addr.data, addr.len);
+        if (plain == NULL)
+            plain = addr.data;  /* NUL-free: header values hold no controls */
+        sink_add(k, sp_utf8_clean(a, plain, strlen(plain), SP_UTF8_LINE), name);
+    }
     m->ntok = 0;
     reset_angle(m);
     m->in_angle = m->had_angle = m->has_comment = m->gap = false;

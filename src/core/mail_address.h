@@ -23,7 +23,10 @@ struct sp_mailboxes {
 /* The mailboxes of an address-list value into k (which the caller set
  * up: list with room for max, n 0): groups, comments, quoted strings and
  * angle brackets understood, obsolete routes dropped; stops when k is
- * full. Addresses and names are arena-owned, valid UTF-8. */
+ * full. Addresses and names are arena-owned, valid UTF-8. A quoted
+ * local part whose content is a dot-atom is written without its quotes
+ * (RFC 5322 §3.4.1: "bob"@example.com is bob@example.com); any other
+ * stays quoted as written. */
 void sp_mailboxes_read(struct sp_arena *a, const char *value, struct sp_mailboxes *k);
 
 /* Domains compared as DNS does: without regard to case or a trailing

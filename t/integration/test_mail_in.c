@@ -654,6 +654,21 @@ START_TEST(an_html_only_mail_keeps_its_links_targets)
 }
 END_TEST
 
+/* QA: a From of "zoe"@… (a quoted local part that needs no quotes) was
+ * not the customer's address: it is the same mailbox (RFC 5322). */
+START_TEST(a_quoted_local_part_is_the_same_sender)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Quoted");
+    const char *at = strchr(c.email, '@');
+    struct mail m = {.from = sp_t_fmt("\"%.*s\"%s", (int)(at - c.email), c.email, at),
+                     .sender = c.email, .to = reply_address(KEYS, id), .subject = "Re: Quoted",
+                     .body = "Quoted me.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>Quoted me.</p>");
+}
+END_TEST
+
 /* ---- threading: answers sent to the plain support address ---------------- */
 
 #define DOMAIN "example.test"   /* OWN's: our mails' Message-IDs are on it */
@@ -1068,6 +1083,7 @@ main(void)
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
+    tcase_add_test(tc, a_quoted_local_part_is_the_same_sender);
     tcase_add_test(tc, later_answers_to_a_closed_ticket_join_its_follow_up);
     tcase_add_test(tc, two_answers_at_once_to_a_closed_ticket_open_one_follow_up);
     tcase_add_test(tc, the_migration_links_earlier_follow_ups);

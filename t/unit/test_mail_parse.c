@@ -137,6 +137,38 @@ START_TEST(from_forms_give_address_and_name)
 }
 END_TEST
 
+/* QA: From "bob"@example.com was not known as bob@example.com. A quoted
+ * local part that needs no quotes (RFC 5322 §3.4.1) is written without
+ * them; one that needs them stays as written, never unquoted into
+ * another address. */
+START_TEST(quoted_local_parts_are_unquoted_when_they_need_none)
+{
+    static const struct {
+        const char *from, *addr;
+    } cases[] = {
+        {"\"bob\"@example.com", "bob@example.com"},
+        {"Bob <\"bob\"@Example.com>", "bob@Example.com"},
+        {"< \"bob.smith\" @ example.com >", "bob.smith@example.com"},
+        {"\"bob\".\"smith\"@example.com", "bob.smith@example.com"},
+        {"\"b\\ob+tag\"@example.com", "bob+tag@example.com"},
+        {"\"zo\xc3\xab\"@example.com", "zo\xc3\xab@example.com"},
+        {"\"bob smith\"@example.com", "\"bob smith\"@example.com"},
+        {"\"bob..x\"@example.com", "\"bob..x\"@example.com"},
+        {"\".bob\"@example.com", "\".bob\"@example.com"},
+        {"\"bob@evil.example\"@example.com", "\"bob@evil.example\"@example.com"},
+        {"\"b\\\"ob\"@example.com", "\"b\\\"ob\"@example.com"},
+        {"\"\"@example.com", "\"\"@example.com"},
+        {"\"a\".\"\".b@example.com", "\"a\".\"\".b@example.com"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_mail_in m = parse(sp_arena_sprintf(&arena, "From: %s\nTo: \"support\"@"
+                                                     "example.com\n\n", cases[i].from));
+        ck_assert_str_eq(m.from_addr, cases[i].addr);
+        ck_assert_str_eq(m.recipients[0], "support@example.com");
+    }
+}
+END_TEST
+
 START_TEST(recipients_come_from_to_cc_and_delivery_headers)
 {
     struct sp_mail_in m = parse("From: zoe@example.com\n"
@@ -920,6 +952,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, encoded_words_are_decoded);
     tcase_add_test(tc, decode_words_joins_a_character_split_across_words);
     tcase_add_test(tc, from_forms_give_address_and_name);
+    tcase_add_test(tc, quoted_local_parts_are_unquoted_when_they_need_none);
     tcase_add_test(tc, recipients_come_from_to_cc_and_delivery_headers);
     tcase_add_test(tc, recipients_stop_at_the_cap);
     tcase_add_test(tc, alternative_prefers_plain_text);
