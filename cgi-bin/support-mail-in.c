@@ -8,7 +8,7 @@
  * bounce the sender gets:
  *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
  *     its files kept as attachments, pending until support-scan's verdict
- *   65 EX_DATAERR    not a mail, no text of its own, too long
+ *   65 EX_DATAERR    not a mail, headers over 256 KiB, no text of its own, too long
  *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
  *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender

@@ -1147,8 +1147,9 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
     struct hdrs h = {0};
     size_t body = read_headers(a, msg, len, top_names, true, SP_MAIL_MAX_HEADER_BYTES, &h);
     if (body == SIZE_MAX)
-        return sp_problem_set(p, SP_INVALID, "bad_message", "header block over %d bytes",
-                              SP_MAIL_MAX_HEADER_BYTES);
+        return sp_problem_set(p, SP_INVALID, "bad_message",
+                              "header block over %d KiB: the mail cannot be read",
+                              SP_MAIL_MAX_HEADER_BYTES / 1024);
     const char *from = hget(&h, "from"), *sender = NULL;
     struct sp_mailboxes k = {.list = &sender, .max = 1};
     if (from != NULL)

@@ -596,6 +596,24 @@ START_TEST(a_mail_of_many_parts_keeps_its_text_and_counts_every_file)
 }
 END_TEST
 
+/* A header block over 256 KiB is refused (65, bounced: docs/API.md §11,
+ * Limits of what is read), and nothing of the mail is kept. */
+START_TEST(a_header_block_over_256_kib_is_refused)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Big headers");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: big",
+                     .headers = sp_t_fmt("X-Big: %s\r\n", sp_t_repeat("x", 256 * 1024)),
+                     .body = "Hidden under the headers.\r\n"};
+    deliver_expect(&m, EX_DATAERR, "header block over 256 KiB");
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    /* just under the limit, the same mail is taken */
+    m.headers = sp_t_fmt("X-Big: %s\r\n", sp_t_repeat("x", 255 * 1024));
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+}
+END_TEST
+
 /* A follow-up keeps the closed ticket's category (while offered) and
  * its agent, as Zendesk's and Zammad's do. */
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
@@ -1081,6 +1099,7 @@ main(void)
     tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
     tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
+    tcase_add_test(tc, a_header_block_over_256_kib_is_refused);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
     tcase_add_test(tc, a_quoted_local_part_is_the_same_sender);
