@@ -152,7 +152,7 @@ is_alpha(char c)
 }
 
 /* h with the start tags past HTML_MAX_DEPTH taken out; its length in
- * *out_len (h may hold NULs). */
+ * *out_len. */
 static const char *
 guard_depth(struct sp_arena *a, const char *h, size_t n, size_t *out_len)
 {
@@ -444,7 +444,11 @@ sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
         html = "", len = 0;
     if (len > HTML_MAX_BYTES)
         len = HTML_MAX_BYTES;
-    html = guard_depth(a, html, len, &len);
+    /* Cleaned as a text/plain body is first: its NULs dropped (gumbo
+     * makes some of them U+FFFD: in <svg>, in attribute values), so a NUL
+     * of the mail is nothing in either part, never a character. */
+    html = sp_utf8_clean(a, html, len, SP_UTF8_TEXT);
+    html = guard_depth(a, html, strlen(html), &len);
     sp_buf_init(&h.b, a, len / 2 + 64);
     GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
     html_walk(a, &h, g->root);

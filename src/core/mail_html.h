@@ -12,7 +12,8 @@
 
 struct sp_arena;
 
-/* The text of an HTML body as a reader sees it: tags gone, entities
+/* The text of an HTML body as a reader sees it: NUL bytes dropped (as
+ * from a text/plain body, before the HTML is read), tags gone, entities
  * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
  * of their own, script/style/head dropped, whitespace collapsed outside
  * <pre>, a link's target after its text ("here <https://x>", as the

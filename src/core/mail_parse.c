@@ -26,6 +26,7 @@
 #include "core/hex.h"
 #include "core/mail_address.h"
 #include "core/mail_html.h"
+#include "core/sanitize.h"
 #include "core/utf8.h"
 
 #define FFFD "\xef\xbf\xbd"  /* U+FFFD REPLACEMENT CHARACTER */
@@ -959,7 +960,9 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
 
 /* The text: the first text/plain that is no attachment, else (or when
  * that one is blank: mailers that send the words only in their HTML
- * alternative, as Zammad and Zendesk read them) the first such
+ * alternative, as Zammad and Zendesk read them; blank as a stored body
+ * is empty, sp_sanitize_has_visible: white space, controls, invisible
+ * characters; its NULs are already dropped) the first such
  * text/html; every other leaf that is a file (is_file) is one of
  * out->files (decoded: the output of a decoder is never longer than its
  * input), or counted in nfiles_over when it came after the cap. */
@@ -969,7 +972,7 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     const struct leaf *html = first_leaf(w, KIND_HTML);
     const char *text = body != NULL ? leaf_text(a, body) : NULL;
-    if (html != NULL && (body == NULL || sp_ascii_only(text, strlen(text), SP_ASCII_SPACE))) {
+    if (html != NULL && (body == NULL || !sp_sanitize_has_visible(text, strlen(text)))) {
         body = html;
         text = NULL;
     }

@@ -10,12 +10,14 @@
  *   - The body: the MIME tree is walked (multipart/… nested at most
  *     SP_MAIL_MAX_DEPTH deep; the first SP_MAIL_MAX_PARTS parts kept, the
  *     files after them only counted): the first
- *     text/plain part that is not an attachment is the text; without one,
- *     the first text/html part, turned into text (core/mail_html).
+ *     text/plain part that is not an attachment is the text; without one
+ *     (or when it has no visible text, sp_sanitize_has_visible), the
+ *     first text/html part, turned into text (core/mail_html).
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
  *     base64 are decoded; the charset (default us-ascii) is converted to
  *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
- *     become U+FFFD. Line ends become LF.
+ *     become U+FFFD. Line ends become LF; NULs are dropped (from an HTML
+ *     part too, never U+FFFD).
  *   - Files: every other leaf part (attachments, inline images, a
  *     forwarded message), its bytes decoded, its declared type, and its
  *     name: Content-Disposition's filename, else Content-Type's name, with
@@ -64,7 +66,8 @@ struct sp_mail_file {
 };
 
 struct sp_mail_in {
-    const char *from_addr;      /* addr-spec, as written (NUL-free ASCII/UTF-8) */
+    const char *from_addr;      /* addr-spec, as written but for quotes a local part
+                                   needs not (NUL-free ASCII/UTF-8) */
     const char *from_name;      /* decoded display name; NULL when none */
     const char *subject;        /* decoded, unfolded, controls made spaces; "" when none */
     const char *message_id;     /* first msg-id of Message-ID without <>; NULL when none */

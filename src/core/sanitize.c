@@ -140,6 +140,12 @@ has_visible(const char *s, size_t n)
     return false;
 }
 
+bool
+sp_sanitize_has_visible(const char *s, size_t n)
+{
+    return has_visible(s, n);
+}
+
 /* Appends s escaped for text content, or for a double-quoted attribute
  * value when in_attr (which also escapes the quote). gumbo 0.10.1 lets an
  * overflowing numeric reference ("&#99999999999999999914;") through as a

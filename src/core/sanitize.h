@@ -73,6 +73,13 @@ bool sp_sanitize_link_ok(enum sp_sanitize_profile profile, const char *url);
 char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, const char *html,
                           size_t len, size_t *out_len, bool *has_text);
 
+/* Whether the UTF-8 text s[0..n) holds visible text, as *has_text above
+ * counts it: a character that is neither white space nor a control (NUL
+ * included) nor one of the Unicode space and zero-width characters. A
+ * text without any is stored as no body at all (sp_sanitize_body:
+ * "empty"). */
+bool sp_sanitize_has_visible(const char *s, size_t n);
+
 /* The plain text a reader sees in an HTML fragment (a stored message
  * body), for mail text parts: entities decoded, tags gone, a line break
  * for <br> and after each block, "- " before list items, a link's href

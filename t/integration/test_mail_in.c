@@ -687,6 +687,25 @@ START_TEST(a_quoted_local_part_is_the_same_sender)
 }
 END_TEST
 
+/* A text/plain alternative with nothing a reader sees (a BOM, no-break
+ * and zero-width spaces, a control) gives way to the HTML one: kept, it
+ * was stored as no text and the mail bounced as empty. */
+START_TEST(a_plain_alternative_with_nothing_visible_gives_way_to_the_html)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Invisible plain part");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Invisible",
+                     .headers = "MIME-Version: 1.0\r\n"
+                                "Content-Type: multipart/alternative; boundary=alt\r\n",
+                     .body = "--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+                             "\xef\xbb\xbf \xc2\xa0\xe2\x80\x8b\x01\r\n"
+                             "--alt\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+                             "<p>The words are here.</p>\r\n--alt--\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>The words are here.</p>");
+}
+END_TEST
+
 /* ---- threading: answers sent to the plain support address ---------------- */
 
 #define DOMAIN "example.test"   /* OWN's: our mails' Message-IDs are on it */
@@ -1103,6 +1122,7 @@ main(void)
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
     tcase_add_test(tc, a_quoted_local_part_is_the_same_sender);
+    tcase_add_test(tc, a_plain_alternative_with_nothing_visible_gives_way_to_the_html);
     tcase_add_test(tc, later_answers_to_a_closed_ticket_join_its_follow_up);
     tcase_add_test(tc, two_answers_at_once_to_a_closed_ticket_open_one_follow_up);
     tcase_add_test(tc, the_migration_links_earlier_follow_ups);

@@ -243,6 +243,42 @@ START_TEST(a_blank_plain_alternative_gives_way_to_the_html)
 }
 END_TEST
 
+/* Blank is what a stored body counts as no text (sanitize: "empty"):
+ * white space with trailing NULs (QA), other controls, no-break and
+ * zero-width spaces, a BOM. Such a text/plain part gives way to the
+ * HTML, which the mail would otherwise be refused as empty beside. */
+START_TEST(a_plain_part_with_nothing_visible_gives_way_to_the_html)
+{
+    static const char *const blank[] = {
+        " \r\n\t\n\0\0\0",
+        "\xef\xbb\xbf \xc2\xa0\xe2\x80\x8b\x01\x7f\n\0",
+    };
+    for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
+        size_t bn = strlen(blank[i]) + (i == 0 ? 3 : 1);  /* with their NULs */
+        struct sp_buf b;
+        sp_buf_init(&b, &arena, 512);
+        sp_buf_puts(&b, HDRS "Content-Type: multipart/alternative; boundary=b\n\n"
+                             "--b\nContent-Type: text/plain; charset=utf-8\n\n");
+        sp_buf_append(&b, blank[i], bn);
+        sp_buf_puts(&b, "\n--b\nContent-Type: text/html\n\n<p>html text</p>\n--b--\n");
+        struct sp_mail_in m = parse_n(b.data, b.len);
+        ck_assert_str_eq(m.text, "html text");
+        ck_assert(m.text_from_html);
+    }
+}
+END_TEST
+
+/* A NUL is nothing in an HTML part, as in a text/plain one: gumbo made
+ * some of them U+FFFD (foreign content, attribute values). */
+START_TEST(nuls_in_html_are_dropped_not_replaced)
+{
+    static const char h[] = "<svg>c\0d</svg><p>e\0f <a href=\"https://x.example/\0a\">g\0</a>"
+                            "</p><table>h\0i</table>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, sizeof(h) - 1),
+                     "cd\nef g <https://x.example/a>\nhi");
+}
+END_TEST
+
 START_TEST(html_only_becomes_text)
 {
     struct sp_mail_in m = parse(
@@ -957,6 +993,8 @@ mail_parse_suite(void)
     tcase_add_test(tc, recipients_stop_at_the_cap);
     tcase_add_test(tc, alternative_prefers_plain_text);
     tcase_add_test(tc, a_blank_plain_alternative_gives_way_to_the_html);
+    tcase_add_test(tc, a_plain_part_with_nothing_visible_gives_way_to_the_html);
+    tcase_add_test(tc, nuls_in_html_are_dropped_not_replaced);
     tcase_add_test(tc, html_only_becomes_text);
     tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
