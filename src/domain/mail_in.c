@@ -63,7 +63,7 @@ static struct sp_stmt follow_up_stmt = SP_STMT(
     1);
 
 /* Ticket $1 is the follow-up of ticket $2 (support_tickets.follow_up_of,
- * sql/063: at most one not closed). */
+ * sql/065: at most one not closed). */
 static struct sp_stmt follow_up_link_stmt = SP_STMT(
     "mail_in_follow_up_link",
     "UPDATE support_tickets SET follow_up_of = (SELECT id FROM support_tickets"
@@ -416,7 +416,7 @@ thread_tip(struct take *t, struct sp_problem *p)
 
 /* The follow-up just made (t->made) linked to the ticket it continues.
  * Two follow-ups of one ticket that are not closed are refused by
- * sql/063's index, which thread_tip's lock keeps from happening: were it
+ * sql/065's index, which thread_tip's lock keeps from happening: were it
  * to, the MTA tries again, and the mail then joins the other one. */
 static enum sp_rc
 link_follow_up(struct sp_ctx *ctx, const struct take *t, struct sp_problem *p)

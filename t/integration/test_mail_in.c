@@ -847,7 +847,7 @@ START_TEST(a_reference_on_another_domain_is_ignored)
 END_TEST
 
 /* The newest follow-up of ticket id (NULL: none) by the link support-mail-in
- * writes (sql/063), checked against what the API shows (metadata). */
+ * writes (sql/065), checked against what the API shows (metadata). */
 static const char *
 follow_up(const char *id)
 {
@@ -910,22 +910,22 @@ START_TEST(later_answers_to_a_closed_ticket_join_its_follow_up)
 }
 END_TEST
 
-/* sql/063 links the follow-ups mailed before it by their metadata: the
+/* sql/065 links the follow-ups mailed before it by their metadata: the
  * closed ones and the newest open one of a ticket, only of the ticket's
  * own customer (metadata is the client's to write); run twice, the same. */
 START_TEST(the_migration_links_earlier_follow_ups)
 {
     struct customer c = customer_new(), other = customer_new();
-    const char *id = sp_t_ticket_create(&c.u, "Closed before 063");
+    const char *id = sp_t_ticket_create(&c.u, "Closed before 065");
     const char *f[3], *forged = sp_t_ticket_create(&other.u, "Not theirs");
     for (int i = 0; i < 3; i++)
-        f[i] = sp_t_ticket_create(&c.u, "Follow-up before 063");
+        f[i] = sp_t_ticket_create(&c.u, "Follow-up before 065");
     sp_t_db_ticket_set_status(id, "closed");
     sp_t_db_ticket_set_status(f[0], "closed");
     sp_t_sql("UPDATE support_tickets SET metadata = jsonb_build_object('follow_up_of', '%s')"
              " WHERE public_id IN ('%s', '%s', '%s', '%s') RETURNING 1", id, f[0], f[1], f[2],
              forged);
-    const char *sql = sp_t_migration_text("063_mail_follow_ups.sql");
+    const char *sql = sp_t_migration_text("065_mail_follow_ups.sql");
     for (int run = 0; run < 2; run++) {
         sp_t_sql("%s", sql);
         ck_assert_str_eq(sp_t_sql("SELECT string_agg(f.public_id, ',' ORDER BY f.id)"

@@ -1,4 +1,4 @@
--- 063_mail_follow_ups: the follow-up a mail to a closed ticket opened
+-- 065_mail_follow_ups: the follow-up a mail to a closed ticket opened
 -- (docs/API.md §11 "Mail in"), so the later mails of that thread join it
 -- while it is not closed instead of each opening one more. Written only
 -- by support-mail-in: metadata.follow_up_of, which the API shows, is
