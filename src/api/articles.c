@@ -17,6 +17,7 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/json_writer.h"
 #include "core/utf8.h"
 #include "domain/articles.h"
@@ -108,9 +109,11 @@ static const char *const statuses[] = {
 static const struct sp_query_spec list_query[LQ_COUNT] = {
     [LQ_Q] = {"q", SP_QUERY_STRING, 1, 4 * SP_ARTICLE_QUERY_MAX, 0, NULL, NULL, NULL, NULL,
               "must be 1 to 200 characters"},
+    /* in any letter case: tags are stored lower-cased (an admin's "UP"
+     * is "up"), so a filter of "UP" finds them too (QA) */
     [LQ_TAG] = {"tag", SP_QUERY_STRING, 1, SP_ARTICLE_TAG_MAX, 0, NULL, NULL,
-                "abcdefghijklmnopqrstuvwxyz0123456789-", NULL,
-                "must be a tag: 1 to 40 of a-z, 0-9 and -"},
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", NULL,
+                "must be a tag: 1 to 40 of a-z, 0-9 and - (in any letter case)"},
     [LQ_STATUS] = {"status", SP_QUERY_ENUM, 0, 0, SP_ARTICLES_ALL, statuses, NULL, NULL, NULL,
                    "must be published, draft or all"},
     [LQ_LIMIT] = SP_API_LIMIT("limit", 25),
@@ -128,7 +131,8 @@ list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp
     sp_query_read(r, list_query, admin ? LQ_COUNT : LQ_STATUS, q, p);
     *f = (struct sp_article_filter){
         .q = q[LQ_Q].present ? q[LQ_Q].str : NULL,
-        .tag = q[LQ_TAG].present ? q[LQ_TAG].str : NULL,
+        .tag = q[LQ_TAG].present ? sp_ascii_lower(sp_arena_strdup(r->arena, q[LQ_TAG].str))
+                                 : NULL,
         .status = admin ? (enum sp_article_status)q[LQ_STATUS].i : SP_ARTICLES_PUBLISHED,
         .ranked = !admin,
         .limit = (int)q[LQ_LIMIT].i,
@@ -178,7 +182,10 @@ sp_api_article_get(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_read_ctx(r);
     struct sp_article a;
-    if (sp_article_published(&ctx, r->params[0], &a, p) != SP_OK)
+    /* Slugs are lower case only: /Creme-Brulee can name no other
+     * article than /creme-brulee, so it names that one (QA: 404). */
+    const char *slug = sp_ascii_lower(sp_arena_strdup(r->arena, r->params[0]));
+    if (sp_article_published(&ctx, slug, &a, p) != SP_OK)
         return p->rc;
     sp_api_etag(r, a.id, a.version);
     sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);

@@ -15,6 +15,7 @@
  */
 #include "harness.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -339,6 +340,16 @@ START_TEST(a_reused_slug_is_a_new_etag)
 }
 END_TEST
 
+/* s in upper case (ASCII), a copy. */
+static const char *
+upper(const char *s)
+{
+    char *u = (char *)sp_t_fmt("%s", s);
+    for (char *c = u; *c != '\0'; c++)
+        *c = (char)toupper((unsigned char)*c);
+    return u;
+}
+
 START_TEST(search_ranks_title_above_body_with_escaped_snippets)
 {
     const char *w = sp_t_unique_word(), *tag = sp_t_fmt("t%s", sp_t_unique_word());
@@ -398,6 +409,16 @@ START_TEST(search_ranks_title_above_body_with_escaped_snippets)
     r = search(sp_t_fmt("q=%s&tag=%s", w, tag));
     sp_t_assert_json(r, 200);
     ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    sp_t_resp_free(r);
+    /* Tags and slugs are stored in lower case: a filter or a path in
+     * upper case names the same ones (QA: 422 and 404). */
+    r = search(sp_t_fmt("tag=%s", upper(tag)));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq((int)json_object_array_length(sp_t_jget(r->json, "data")), 1);
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/articles/%s", upper(in_body)), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "slug"), in_body);
     sp_t_resp_free(r);
 
     static const char *const bad[][2] = {
