@@ -25,7 +25,8 @@ check(struct sp_ctx *ctx, const struct sp_table_value *values, struct sp_problem
     return p->rc;
 }
 
-/* versioned: every update bumps the version the workers' caches key on. */
+/* versioned: every update that changes the row bumps the version the
+ * workers' caches key on (one that changes nothing leaves them valid). */
 const struct sp_admin_store sp_rule_store = {{
     "support_priority_rules",
     "json_build_object('id', x.id, 'position', x.position, 'name', x.name, 'is_active',"
