@@ -108,7 +108,7 @@ static const char *const statuses[] = {
 
 static const struct sp_query_spec list_query[LQ_COUNT] = {
     [LQ_Q] = {"q", SP_QUERY_STRING, 1, 4 * SP_ARTICLE_QUERY_MAX, 0, NULL, NULL, NULL, NULL,
-              "must be 1 to 200 characters"},
+              "must be 1 to 200 characters, not only blanks"},
     /* in any letter case: tags are stored lower-cased (an admin's "UP"
      * is "up"), so a filter of "UP" finds them too (QA) */
     [LQ_TAG] = {"tag", SP_QUERY_STRING, 1, SP_ARTICLE_TAG_MAX, 0, NULL, NULL,
@@ -137,7 +137,10 @@ list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp
         .ranked = !admin,
         .limit = (int)q[LQ_LIMIT].i,
     };
-    if (f->q != NULL && sp_utf8_count(f->q, strlen(f->q)) > SP_ARTICLE_QUERY_MAX)
+    /* Blanks are no search: refused as q= is (QA: q=%20 answered an empty
+     * list where q= was a 422). */
+    if (f->q != NULL && (sp_utf8_count(f->q, strlen(f->q)) > SP_ARTICLE_QUERY_MAX ||
+                         sp_ascii_only(f->q, strlen(f->q), SP_ASCII_SPACE)))
         sp_problem_query_field(p, "q", "invalid", list_query[LQ_Q].message);
     if (q[LQ_CURSOR].present &&
         (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_article_cursor_kind(f), &f->after) ||

@@ -423,7 +423,7 @@ START_TEST(search_ranks_title_above_body_with_escaped_snippets)
 
     static const char *const bad[][2] = {
         {"limit=0", "limit"}, {"limit=101", "limit"}, {"cursor=zzz", "cursor"},
-        {"tag=A%20B", "tag"}, {"q=", "q"},
+        {"tag=A%20B", "tag"}, {"q=", "q"}, {"q=%20", "q"}, {"q=+%09+", "q"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         r = search(bad[i][0]);
