@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "core/url_guard.h"
@@ -235,7 +236,13 @@ write_params(struct sp_arena *a, const struct sp_webhook_input *in, const char *
 {
     params[WP_URL] = in->url;
     params[WP_EVENTS] = in->events_set ? sp_db_text_array(a, in->events, in->nevents) : NULL;
-    params[WP_DESCRIPTION] = in->description_set ? in->description : NULL;
+    /* A description of blanks says nothing: no description, null as
+     * everywhere else, not "" (QA). */
+    params[WP_DESCRIPTION] = in->description_set && in->description != NULL &&
+                                     !sp_ascii_only(in->description, strlen(in->description),
+                                                    SP_ASCII_SPACE)
+                                 ? in->description
+                                 : NULL;
     params[WP_DESCRIPTION_SET] = in->description_set ? "true" : "false";
     params[WP_ACTIVE] = in->is_active < 0 ? NULL : in->is_active ? "true" : "false";
 }

@@ -118,6 +118,28 @@ END_TEST
 
 /* GET by id as categories, agents and rules have it (QA: 405): the list's
  * item, never the secret, no-store; 404 for none, admins only. */
+/* A description of blanks says nothing: stored as null, as no
+ * description, on a create and on a PATCH (QA: "" was kept). */
+START_TEST(a_blank_description_is_null)
+{
+    struct sp_t_resp *r = sp_t_admin("POST", HOOKS,
+                                     "{\"url\":\"https://8.8.8.8/blank\","
+                                     "\"events\":[\"ticket.created\"],\"description\":\"\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_assert_jnull(r->json, "description");
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"description\":\"kept\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "description"), "kept");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"description\":\" \\t \"}");
+    sp_t_assert_json(r, 200);
+    sp_t_assert_jnull(r->json, "description");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(get_by_id_answers_the_list_item)
 {
     struct sp_t_resp *c = create("https://8.8.8.8/one", "[\"ticket.created\"]");
@@ -1637,6 +1659,7 @@ suite(void)
     tcase_add_test(tc, webhooks_are_for_admins_only);
     tcase_add_test(tc, create_shows_the_secret_once);
     tcase_add_test(tc, get_by_id_answers_the_list_item);
+    tcase_add_test(tc, a_blank_description_is_null);
     tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
     tcase_add_test(tc, a_refused_url_says_what_is_wrong);
     tcase_add_test(tc, create_validates_every_field);
