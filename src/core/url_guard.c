@@ -34,10 +34,14 @@ sp_addr_class_name(enum sp_addr_class c)
 
 /* --- parsing ---------------------------------------------------------------- */
 
+/* A port as written by anyone who means it: 1-65535 in decimal without
+ * leading zeros. "0443" is 443 to curl and to us, but a spelling no
+ * client needs is one more a differing parser could read otherwise:
+ * refused, not normalised. */
 static bool
 port_parse(const char *s, size_t n, int *port)
 {
-    if (n == 0 || n > 5 || strspn(s, "0123456789") < n)
+    if (n == 0 || n > 5 || strspn(s, "0123456789") < n || s[0] == '0')
         return false;
     long v = 0;
     for (size_t i = 0; i < n; i++)

@@ -161,7 +161,7 @@ static const char *const url_syntax_messages[] = {
     [SP_URL_SYNTAX_SCHEME] = "must be an https:// URL",
     [SP_URL_SYNTAX_USERINFO] = "must not contain user information",
     [SP_URL_SYNTAX_HOST] = "has an invalid host",
-    [SP_URL_SYNTAX_PORT] = "has an invalid port",
+    [SP_URL_SYNTAX_PORT] = "has an invalid port (1 to 65535, written without leading zeros)",
 };
 _Static_assert(SP_WEBHOOK_URL_MAX == SP_URL_MAX, "the URL's limit is the guard's");
 

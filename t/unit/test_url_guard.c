@@ -125,7 +125,8 @@ START_TEST(parser_refuses_what_clients_might_read_otherwise)
         "https://.example.com/", "https://-example.com/", "https://example.com:0/",
         "https://example.com:65536/", "https://example.com:80a/", "https://[::1/",
         "https://[nothex]/", "https://[::1]x/", "https://example.com:/",
-        "javascript:alert(1)", "https://exämple.com/",
+        "javascript:alert(1)", "https://exämple.com/", "https://example.com:0443/",
+        "https://[2001:db8::1]:08443/",
     };
     struct sp_url u;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
