@@ -20,7 +20,10 @@
 
 #include <json-c/json.h>
 #include <jwt.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/arena.h"
 #include "core/ascii.h"
@@ -100,12 +103,31 @@ b64url_decode(struct sp_arena *a, const char *s, size_t n, size_t *outlen)
  * Read as request bodies are (core/json): a member named twice is
  * refused, since json-c keeps the last ({"role":"customer",
  * "role":"support_admin"}) where another reader may keep the first. */
+/* RFC 8259 §7: a string holds no raw control character (escaped, it
+ * may). json-c takes one, libjwt's reader refuses the token: refused
+ * here as malformed, not later as a bad signature. */
+static bool
+raw_control_in_string(const char *s, size_t n)
+{
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (in && c == '\\')
+            i++;
+        else if (c == '"')
+            in = !in;
+        else if (in && c < 0x20)
+            return true;
+    }
+    return false;
+}
+
 static json_object *
 segment_json(struct sp_arena *a, const char *s, size_t n)
 {
     size_t len;
     char *raw = b64url_decode(a, s, n, &len);
-    if (raw == NULL || len > INT_MAX)
+    if (raw == NULL || len > INT_MAX || raw_control_in_string(raw, len))
         return NULL;
     struct sp_problem p;
     sp_problem_init(&p);
@@ -137,6 +159,68 @@ num_claim(json_object *c, const char *name, double *out)
     return isfinite(*out) ? 1 : -1;
 }
 
+/* What libjwt (jansson underneath) will not read in a token json-c
+ * reads: an integer beyond int64 (a 20-digit numeric sub, a far exp) or
+ * a string holding a NUL. Said as such, or a token signed with the right
+ * key would be refused as a "bad signature" (QA). NULL: readable. */
+static const char *
+unreadable_value(json_object *o)
+{
+    switch (json_object_get_type(o)) {
+    case json_type_int:
+        /* json-c saturates a negative one at INT64_MIN: taken as beyond */
+        return (json_object_get_int64(o) == INT64_MAX && json_object_get_uint64(o) > INT64_MAX) ||
+                       json_object_get_int64(o) == INT64_MIN
+                   ? "a claim's integer is beyond 64 bits (send a long sub as a string)"
+                   : NULL;
+    case json_type_double:
+        return isfinite(json_object_get_double(o)) ? NULL : "a claim's number is out of range";
+    case json_type_string:
+        return strlen(json_object_get_string(o)) != (size_t)json_object_get_string_len(o)
+                   ? "a claim holds a NUL character"
+                   : NULL;
+    case json_type_array:
+        for (size_t i = 0; i < json_object_array_length(o); i++) {
+            const char *why = unreadable_value(json_object_array_get_idx(o, i));
+            if (why != NULL)
+                return why;
+        }
+        return NULL;
+    case json_type_object: {
+        json_object_object_foreach(o, name, v) {
+            (void)name;
+            const char *why = unreadable_value(v);
+            if (why != NULL)
+                return why;
+        }
+        return NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* Whether token's HS256 signature is key's (compared in constant time).
+ * Asked only once libjwt refused the token: to tell a wrong key from a
+ * token it could not read (its JSON reader is stricter than ours). */
+static bool
+hs256_signed_by(const struct sp_keyring_key *key, const char *token)
+{
+    const char *dot = strrchr(token, '.');
+    unsigned char mac[EVP_MAX_MD_SIZE], b64[4 * EVP_MAX_MD_SIZE / 3 + 8];
+    unsigned maclen = 0;
+    if (dot == NULL || key->len > INT_MAX ||
+        HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)token,
+             (size_t)(dot - token), mac, &maclen) == NULL)
+        return false;
+    int n = EVP_EncodeBlock(b64, mac, (int)maclen);
+    while (n > 0 && b64[n - 1] == '=')
+        n--;
+    for (int i = 0; i < n; i++)
+        b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
+    return strlen(dot + 1) == (size_t)n && CRYPTO_memcmp(b64, dot + 1, (size_t)n) == 0;
+}
+
 /* With a kid: exactly that key, and it must be of the token's algorithm.
  * Without: the first HS key (the default), or every public key of the
  * token's algorithm. A secret never meets an RS/ES token, nor a PEM an
@@ -162,7 +246,9 @@ check_signature(const struct sp_auth_keys *k, const char *token, jwt_alg_t alg, 
         if (ok)
             return SP_OK;
         if (alg == JWT_ALG_HS256)
-            break;
+            return deny(p, hs256_signed_by(key, token)
+                               ? "malformed token (signed right, but not JSON the JWT reader takes)"
+                               : "bad signature");
     }
     return deny(p, tried ? "bad signature" : kid != NULL ? "unknown key id" : "algorithm not accepted");
 }
@@ -289,6 +375,13 @@ sp_auth_verify(const struct sp_auth_keys *k, struct sp_arena *a, const char *tok
     const char *kid = NULL;
     if (json_object_object_get_ex(hdr, "kid", NULL) && (kid = get_str(hdr, "kid")) == NULL)
         return deny(p, "malformed key id");
+    /* libjwt reads typ JWT only (RFC 9068's at+jwt included): said so */
+    const char *typ = get_str(hdr, "typ");
+    if (json_object_object_get_ex(hdr, "typ", NULL) && (typ == NULL || strcasecmp(typ, "JWT") != 0))
+        return deny(p, "unsupported typ: only JWT tokens are read");
+    const char *unreadable = unreadable_value(claims);
+    if (unreadable != NULL)
+        return deny(p, unreadable);
 
     /* Fill a copy so a refused token never leaves a half-made principal. */
     struct sp_principal who;

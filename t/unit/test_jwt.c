@@ -263,6 +263,52 @@ START_TEST(expired_token_is_rejected_beyond_leeway)
 }
 END_TEST
 
+/* A token signed with the right key that libjwt cannot read is refused
+ * for what it is, not as a "bad signature" (QA: an IdP's at+jwt tokens
+ * sent operators looking for a wrong secret). */
+START_TEST(what_libjwt_cannot_read_is_named_not_a_bad_signature)
+{
+    struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims_ok(NULL), SECRET1),
+                NOW);
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\",\"typ\":\"jwt\"}", claims_ok(NULL), SECRET1),
+                NOW);
+    static const char *const typs[] = {"\"at+jwt\"", "\"JOSE\"", "7", "null"};
+    for (size_t i = 0; i < sizeof(typs) / sizeof(typs[0]); i++)
+        ck_rejected(k,
+                    hand_token(sp_arena_sprintf(&arena, "{\"alg\":\"HS256\",\"typ\":%s}", typs[i]),
+                               claims_ok(NULL), SECRET1),
+                    NOW, "unsupported typ: only JWT tokens are read");
+    static const char *const big[] = {"\"org\":12345678901234567890",
+                                      "\"n\":[1,{\"m\":9223372036854775808}]"};
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+        ck_rejected(k, hand_token("{\"alg\":\"HS256\"}", claims_ok(big[i]), SECRET1), NOW,
+                    "a claim's integer is beyond 64 bits (send a long sub as a string)");
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\"}", claims_ok("\"n\":9223372036854775807"),
+                              SECRET1),
+                NOW);
+    ck_rejected(k, hand_token("{\"alg\":\"HS256\"}", claims_ok("\"email\":\"a\\u0000b@x.com\""),
+                              SECRET1),
+                NOW, "a claim holds a NUL character");
+    /* JSON only json-c takes ("-.0"), a raw control character in a
+     * string: signed right, so not a bad signature */
+    ck_rejected(k, hand_token("{\"alg\":\"HS256\"}", claims_ok("\"nbf\":-.0"), SECRET1), NOW,
+                "malformed token (signed right, but not JSON the JWT reader takes)");
+    ck_rejected(k, hand_token("{\"alg\":\"HS256\"}", claims_ok("\"x\":\"a\rb\""), SECRET1), NOW,
+                "malformed token");
+    ck_rejected(k, hand_token("{\"alg\":\"HS256\"}", claims_ok("\"nbf\":-.0"), SECRET2), NOW,
+                "bad signature");
+    /* a numeric sub of 19 digits still reads */
+    ck_accepted(k, hand_token("{\"alg\":\"HS256\"}",
+                              sp_arena_sprintf(&arena, "{\"sub\":1234567890123456789,"
+                                               "\"role\":\"customer\",\"exp\":%ld}",
+                                               (long)NOW + 60),
+                              SECRET1),
+                NOW);
+    sp_auth_keys_free(k);
+}
+END_TEST
+
 START_TEST(missing_or_non_numeric_exp_is_rejected)
 {
     struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
@@ -748,6 +794,7 @@ jwt_suite(void)
     tcase_add_test(tc, bad_configuration_names_the_setting_not_the_secret);
     tcase_add_test(tc, public_keys_file_accepts_crlf_comments_and_unnamed_keys);
     tcase_add_test(tc, mint_default_uses_the_first_key_and_its_kid);
+    tcase_add_test(tc, what_libjwt_cannot_read_is_named_not_a_bad_signature);
     suite_add_tcase(s, tc);
     return s;
 }
