@@ -135,6 +135,11 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
         v[F_DESCRIPTION].present
             ? sp_api_body_html(r, "description", &v[F_DESCRIPTION], SP_TICKET_BODY_MAX, p)
             : NULL;
+    /* One line of visible text, by a subject's rules: it is shown to
+     * agents and sent in webhooks and mails (QA: "a\nb" was stored). */
+    const char *booking = v[F_BOOKING].present
+                              ? sp_ticket_subject(r->arena, "booking_id", v[F_BOOKING].str, p)
+                              : NULL;
     sp_api_category_with_errors(r, &v[F_CATEGORY], SP_CATEGORY_ACTIVE, p);
     sp_api_attachments_with_errors(r, &attachments, p);
     if (p->rc != SP_OK)
@@ -152,7 +157,7 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
                                         : SP_SOURCE_WEB,
         .provider_id = v[F_PROVIDER].present
                            ? sp_arena_sprintf(r->arena, "%lld", v[F_PROVIDER].i) : NULL,
-        .booking_id = v[F_BOOKING].present ? v[F_BOOKING].str : NULL,
+        .booking_id = booking,
         .metadata_json = v[F_METADATA].present ? sp_json_compact(v[F_METADATA].obj, NULL) : NULL,
         .tier = r->principal.tier,
         .tier_stored = !r->principal.tier_claimed,

@@ -180,6 +180,20 @@ START_TEST(booking_id_of_64_chars_is_accepted)
 }
 END_TEST
 
+/* A booking id is one line of visible text, as a subject: shown to
+ * agents, sent in webhooks and mails (QA: "a\nb" was stored). The blanks
+ * around it go. */
+START_TEST(booking_id_is_one_line_of_visible_text)
+{
+    assert_create_invalid(body_with(",\"booking_id\":\"a\\nb\""), "booking_id", "invalid");
+    assert_create_invalid(body_with(",\"booking_id\":\"a\\u202eb\""), "booking_id", "invalid");
+    assert_create_invalid(body_with(",\"booking_id\":\" \\u200b \""), "booking_id", "empty");
+    struct sp_t_resp *r = create_ok(body_with(",\"booking_id\":\"  BK-1 \""));
+    ck_assert_str_eq(sp_t_jstr(r->json, "booking_id"), "BK-1");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(booking_id_of_65_chars_is_422_too_long)
 {
     assert_create_invalid(body_with(sp_t_fmt(",\"booking_id\":\"%s\"", sp_t_repeat("B", 65))),
@@ -670,6 +684,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, swelling_numbers_and_lone_surrogates_are_refused);
     tcase_add_test(tc, booking_id_of_64_chars_is_accepted);
     tcase_add_test(tc, booking_id_of_65_chars_is_422_too_long);
+    tcase_add_test(tc, booking_id_is_one_line_of_visible_text);
     tcase_add_test(tc, metadata_object_is_accepted);
     tcase_add_test(tc, metadata_over_4_kib_is_422_too_large);
     tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
