@@ -10,6 +10,7 @@
 
 #include "api/app.h"
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
 #include "core/ids.h"
@@ -20,6 +21,7 @@
 #include "domain/lifecycle.h"
 #include "domain/idempotency.h"
 #include "domain/store.h"
+#include "domain/ticket_subject.h"
 #include "core/cursor.h"
 
 #define SP_IDEM_KEY_MAX 255
@@ -713,11 +715,52 @@ sp_api_read_body_for(struct sp_req *r, bool create, const struct sp_field_spec *
     return sp_api_read_body(r, sp_api_fields_for(r, create, specs, n), n, v, p);
 }
 
+/* A byte below space or DEL in s. */
+static bool
+has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* The claim s without the blanks around it when it is an address a mail
+ * can go to: at most 254 bytes (RFC 5321's path), one '@' between a local
+ * part and a domain, no blank or control character; else NULL. */
+static const char *
+plausible_email(struct sp_arena *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    const char *b = s, *e = s + strlen(s);
+    sp_ascii_trim(&b, &e);
+    size_t n = (size_t)(e - b);
+    const char *at = memchr(b, '@', n);
+    if (n < 3 || n > 254 || at == NULL || at == b || at + 1 == e ||
+        memchr(at + 1, '@', (size_t)(e - at - 1)) != NULL || memchr(b, ' ', n) != NULL)
+        return NULL;
+    const char *out = sp_arena_strndup(a, b, n);
+    return has_control(out) ? NULL : out;
+}
+
 const struct sp_contact_sealed *
 sp_api_caller_contact(struct sp_req *r)
 {
     const struct sp_app *app = r->env->app;
-    struct sp_contact contact = {r->principal.name, r->principal.email, r->principal.phone,
+    /* The token's contact claims are an identity provider's, nobody's
+     * typing to refuse; what cannot be a contact is no claim, as an
+     * unknown tier is (QA: a CRLF or a 5,000-byte "email" was stored and
+     * shown to agents). The name is made one line of at most 200
+     * characters, as an agent's is (sp_agent_ensure). */
+    const char *name = r->principal.name != NULL &&
+                               sp_utf8_valid(r->principal.name, strlen(r->principal.name))
+                           ? sp_ticket_subject_of_text(r->arena, r->principal.name, 200)
+                           : NULL;
+    const char *email = plausible_email(r->arena, r->principal.email);
+    /* the phone is kept as claimed: notifications send it as E.164 or
+     * skip it as bad_address (domain/channels.c) */
+    struct sp_contact contact = {name, email, r->principal.phone,
                                  r->principal.tier_claimed ? sp_tier_name(r->principal.tier)
                                                            : NULL};
     struct sp_contact_sealed *sealed = sp_arena_alloc(r->arena, sizeof(*sealed));

@@ -277,6 +277,27 @@ START_TEST(newer_claims_replace_the_stored_ones)
 }
 END_TEST
 
+/* Contact claims that cannot be a contact are no claims, as an unknown
+ * tier is: an email with a line break or of 5,000 bytes; a name is made
+ * one line (QA: stored verbatim and shown to agents). A bad phone is the
+ * dispatcher's to skip (test_dispatch). */
+START_TEST(claims_that_cannot_be_a_contact_are_not_stored)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *emails[] = {"a\r\nBcc: evil@x.example",
+                            sp_t_fmt("%s@x.example", sp_t_repeat("a", 5000)), "no-at-sign",
+                            "two@@x.example"};
+    for (size_t i = 0; i < sizeof(emails) / sizeof(emails[0]); i++) {
+        u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
+                                    sp_t_fmt("{\"name\":\"Ada\\nLovelace\",\"email\":%s}",
+                                             sp_t_jq(emails[i])));
+        const char *pid = sp_t_ticket_create(&u, "odd claims");
+        ck_assert_str_eq(customer_seen(&agent, pid), "Ada Lovelace|~|~|standard");
+    }
+}
+END_TEST
+
 /* Sealing uses random nonces, so storing the same claims again would
  * rewrite the row for nothing on every ticket of a returning customer. */
 START_TEST(the_same_claims_leave_the_contact_row_alone)
@@ -493,6 +514,7 @@ pii_suite(void)
     tcase_add_test(tc, customers_never_see_the_contact);
     tcase_add_test(tc, a_customer_without_pii_claims_has_null_contact_fields);
     tcase_add_test(tc, newer_claims_replace_the_stored_ones);
+    tcase_add_test(tc, claims_that_cannot_be_a_contact_are_not_stored);
     tcase_add_test(tc, the_same_claims_leave_the_contact_row_alone);
     tcase_add_test(tc, ciphertexts_moved_between_rows_or_fields_do_not_open);
     tcase_add_test(tc, agent_queue_finds_tickets_by_customer_email);
