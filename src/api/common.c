@@ -340,19 +340,31 @@ sp_api_public_id(struct sp_req *r, const char *s)
     return sp_public_id_read(s, id) ? sp_arena_strdup(r->arena, id) : NULL;
 }
 
-/* SHA-256 over method, path and body: what "the same request" means. */
+/* SHA-256 over method, route, parameters and body: what "the same
+ * request" means. The route and each parameter as the handler reads
+ * them, a public id in its canonical form: /tickets/abc… names the same
+ * ticket as /tickets/ABC… (API.md §1), so its replay is one (QA: 422
+ * idempotency_key_reused). */
 static void
 request_hash(const struct sp_req *r, unsigned char out[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     const char *m = sp_method_name(r->method);
+    const char *route = r->route != NULL ? r->route : r->path;
     unsigned int len = 0;
     if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(md, m, strlen(m) + 1) != 1 ||
-        EVP_DigestUpdate(md, r->path, strlen(r->path) + 1) != 1 ||
-        EVP_DigestUpdate(md, r->body ? r->body : "", r->body_len) != 1 ||
-        EVP_DigestFinal_ex(md, out, &len) != 1)
+        EVP_DigestUpdate(md, route, strlen(route) + 1) != 1)
         abort(); /* OpenSSL cannot hash: nothing sane to continue with */
+    for (size_t i = 0; i < r->nparams; i++) {
+        char id[SP_PUBLIC_ID_LEN + 1];
+        const char *param = sp_public_id_read(r->params[i], id) ? id : r->params[i];
+        if (EVP_DigestUpdate(md, param, strlen(param) + 1) != 1)
+            abort();
+    }
+    if (EVP_DigestUpdate(md, r->body ? r->body : "", r->body_len) != 1 ||
+        EVP_DigestFinal_ex(md, out, &len) != 1)
+        abort();
     EVP_MD_CTX_free(md);
 }
 
