@@ -200,25 +200,21 @@ unreadable_value(json_object *o)
     }
 }
 
-/* Whether token's HS256 signature is key's (compared in constant time).
+/* Whether sig (the token's decoded signature) is key's HS256 over the
+ * signing input (token up to its last dot), compared in constant time.
  * Asked only once libjwt refused the token: to tell a wrong key from a
  * token it could not read (its JSON reader is stricter than ours). */
 static bool
-hs256_signed_by(const struct sp_keyring_key *key, const char *token)
+hs256_signed_by(const struct sp_keyring_key *key, const char *token, const unsigned char *sig,
+                size_t siglen)
 {
     const char *dot = strrchr(token, '.');
-    unsigned char mac[EVP_MAX_MD_SIZE], b64[4 * EVP_MAX_MD_SIZE / 3 + 8];
+    unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned maclen = 0;
-    if (dot == NULL || key->len > INT_MAX ||
-        HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)token,
-             (size_t)(dot - token), mac, &maclen) == NULL)
-        return false;
-    int n = EVP_EncodeBlock(b64, mac, (int)maclen);
-    while (n > 0 && b64[n - 1] == '=')
-        n--;
-    for (int i = 0; i < n; i++)
-        b64[i] = b64[i] == '+' ? '-' : b64[i] == '/' ? '_' : b64[i];
-    return strlen(dot + 1) == (size_t)n && CRYPTO_memcmp(b64, dot + 1, (size_t)n) == 0;
+    return dot != NULL && key->len <= INT_MAX &&
+           HMAC(EVP_sha256(), key->material, (int)key->len, (const unsigned char *)token,
+                (size_t)(dot - token), mac, &maclen) != NULL &&
+           maclen == siglen && CRYPTO_memcmp(mac, sig, siglen) == 0;
 }
 
 /* With a kid: exactly that key, and it must be of the token's algorithm.
@@ -226,8 +222,8 @@ hs256_signed_by(const struct sp_keyring_key *key, const char *token)
  * token's algorithm. A secret never meets an RS/ES token, nor a PEM an
  * HS256 one. */
 static enum sp_rc
-check_signature(const struct sp_auth_keys *k, const char *token, jwt_alg_t alg, const char *kid,
-                struct sp_problem *p)
+check_signature(const struct sp_auth_keys *k, const char *token, const unsigned char *sig,
+                size_t siglen, jwt_alg_t alg, const char *kid, struct sp_problem *p)
 {
     bool tried = false;
     for (size_t i = 0; i < k->ring.n; i++) {
@@ -246,7 +242,7 @@ check_signature(const struct sp_auth_keys *k, const char *token, jwt_alg_t alg, 
         if (ok)
             return SP_OK;
         if (alg == JWT_ALG_HS256)
-            return deny(p, hs256_signed_by(key, token)
+            return deny(p, hs256_signed_by(key, token, sig, siglen)
                                ? "malformed token (signed right, but not JSON the JWT reader takes)"
                                : "bad signature");
     }
@@ -348,7 +344,7 @@ sp_auth_verify(const struct sp_auth_keys *k, struct sp_arena *a, const char *tok
     memset(out, 0, sizeof(*out));
     if (token == NULL || *token == '\0')
         return deny(p, "missing token");
-    size_t len = strnlen(token, SP_AUTH_TOKEN_MAX + 1), junk;
+    size_t len = strnlen(token, SP_AUTH_TOKEN_MAX + 1), siglen;
     if (len > SP_AUTH_TOKEN_MAX)
         return deny(p, "token too long");
     const char *d1 = memchr(token, '.', len);
@@ -363,7 +359,9 @@ sp_auth_verify(const struct sp_auth_keys *k, struct sp_arena *a, const char *tok
     const char *algs = get_str(hdr, "alg");
     if (algs == NULL || strcasecmp(algs, "none") == 0 || d2[1] == '\0')
         return deny(p, algs == NULL ? "token has no alg" : "unsigned token");
-    if (b64url_decode(a, d2 + 1, (size_t)(token + len - d2 - 1), &junk) == NULL)
+    const unsigned char *sig =
+        (const unsigned char *)b64url_decode(a, d2 + 1, (size_t)(token + len - d2 - 1), &siglen);
+    if (sig == NULL)
         return deny(p, "malformed token");
     jwt_alg_t alg = strcmp(algs, "HS256") == 0 ? JWT_ALG_HS256
                   : strcmp(algs, "RS256") == 0 ? JWT_ALG_RS256
@@ -386,7 +384,7 @@ sp_auth_verify(const struct sp_auth_keys *k, struct sp_arena *a, const char *tok
     /* Fill a copy so a refused token never leaves a half-made principal. */
     struct sp_principal who;
     memset(&who, 0, sizeof(who));
-    enum sp_rc rc = check_signature(k, token, alg, kid, p);
+    enum sp_rc rc = check_signature(k, token, sig, siglen, alg, kid, p);
     if (rc == SP_OK && (rc = map_claims(k, a, claims, now, &who, p)) == SP_OK)
         *out = who;
     return rc;
