@@ -426,7 +426,7 @@ idempotency_key_ok(const char *key)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)key[i];
         /* C0, DEL, and C1 (U+0080..U+009F: 0xC2 0x80..0x9F in UTF-8) */
-        if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)key[i + 1] <= 0x9f))
+        if (sp_ascii_control((char)c) || (c == 0xc2 && (unsigned char)key[i + 1] <= 0x9f))
             return false;
     }
     return sp_utf8_count(key, len) <= SP_IDEM_KEY_MAX;
@@ -732,7 +732,7 @@ static bool
 has_control(const char *s)
 {
     for (; *s != '\0'; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+        if (sp_ascii_control(*s))
             return true;
     return false;
 }

@@ -20,6 +20,14 @@ sp_ascii_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+/* A C0 control character or DEL: what no header, name or line of text
+ * may hold as is. Callers that allow the tab say so beside it. */
+static inline bool
+sp_ascii_control(char c)
+{
+    return (unsigned char)c < 0x20 || c == 0x7f;
+}
+
 /* Whether every byte of s[0..n) is one of set's (a NUL-terminated list;
  * a NUL in s never is); true when n is 0. A blank line is one of only
  * whitespace. */

@@ -418,7 +418,7 @@ unfold(struct sp_buf *val, const char *s, size_t n)
     size_t from = val->len;
     sp_buf_append(val, s, n);
     for (size_t i = from; i < val->len; i++)
-        if ((unsigned char)val->data[i] < 0x20 || val->data[i] == 0x7f)
+        if (sp_ascii_control(val->data[i]))
             val->data[i] = ' ';
 }
 

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/ascii.h"
+
 #define OWS " \t"
 
 /* RFC 9110 §5.6.2 tchar. */
@@ -44,7 +46,7 @@ quoted_len(const char *s)
     size_t i = 1;
     for (; s[i] != '"'; i++) {
         unsigned char c = (unsigned char)s[i + (s[i] == '\\')];
-        if (c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f)
+        if (c == '\0' || (sp_ascii_control((char)c) && c != '\t'))
             return 0;
         i += s[i] == '\\';
     }

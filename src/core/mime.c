@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/hex.h"
 #include "core/utf8.h"
@@ -57,7 +58,7 @@ clean_utf8(struct sp_buf *out, const char *s, size_t n)
         if (len == 0) {
             sp_buf_puts(out, "\xEF\xBF\xBD");
             i++;
-        } else if (len == 1 && ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)) {
+        } else if (len == 1 && sp_ascii_control(s[i])) {
             sp_buf_putc(out, ' ');
             i++;
         } else {

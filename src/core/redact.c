@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/ascii.h"
 #include "core/buf.h"
 
 static bool
@@ -68,7 +69,7 @@ quoted_email_len(const char *s, size_t n)
     size_t i = 1;
     bool replaced = false;
     while (i < n && s[i] != '"') {
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+        if (sp_ascii_control(s[i]))
             return 0;
         replaced |= s[i] == '[' && n - i >= sizeof(swallowed) - 1 &&
                     memcmp(s + i, swallowed, sizeof(swallowed) - 1) == 0;

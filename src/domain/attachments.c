@@ -25,6 +25,7 @@
 #include <magic.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/crypto.h"
 #include "core/fd.h"
 #include "core/ids.h"
@@ -190,7 +191,7 @@ sp_attachment_filename_ok(const char *s)
         return false;
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < n; i++) {
-        if (u[i] < 0x20 || u[i] == 0x7f || u[i] == '/' || u[i] == '\\' || unicode_control(u + i))
+        if (sp_ascii_control((char)u[i]) || u[i] == '/' || u[i] == '\\' || unicode_control(u + i))
             return false;
     }
     return true;
@@ -246,7 +247,7 @@ static const char *
 media_type(struct sp_arena *a, const char *declared)
 {
     for (const char *c = declared; *c != '\0'; c++)
-        if ((*c < 0x20 && *c != '\t') || (unsigned char)*c >= 0x7f)
+        if ((sp_ascii_control(*c) && *c != '\t') || (unsigned char)*c >= 0x7f)
             return NULL;
     const char *t;
     size_t n = sp_media_type_essence(declared, &t);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -340,7 +341,7 @@ one_line(char *s)
 {
     char *out = s;
     for (const char *c = s; *c; c++) {
-        bool blank = (unsigned char)*c < 0x20 || *c == 0x7f || *c == ' ';
+        bool blank = sp_ascii_control(*c) || *c == ' ';
         if (!blank)
             *out++ = *c;
         else if (out > s && out[-1] != ' ')
