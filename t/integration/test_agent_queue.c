@@ -381,7 +381,8 @@ END_TEST
 /* QA: agent search read a run of CJK characters as one word and did not
  * fold accents; sql/057 writes documents as knowledge-base search does
  * and asks both ways, so a document written before it (words as
- * written, 'english') is still found by the words it was found by. */
+ * written, 'english') is still found by the words it was found by.
+ * Half-width and full-width katakana find each other (sql/066). */
 START_TEST(q_folds_accents_splits_cjk_and_still_finds_old_documents)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -389,6 +390,7 @@ START_TEST(q_folds_accents_splits_cjk_and_still_finds_old_documents)
     const char *w = sp_t_unique_word();
     const char *cafe = create(&c, sp_t_fmt("Crème brûlée %s", w), "arrived warm");
     const char *zh = create(&c, sp_t_fmt("退款 %s", w), "退款需要五天吗？");
+    const char *kana = create(&c, sp_t_fmt("ﾛｸﾞｲﾝ %s", w), "ｴﾗｰが出ます");
     const char *old = create(&c, sp_t_fmt("Café order %s", w), "nothing special");
     const char *reply = create(&c, sp_t_fmt("plain %s", w), "nothing special");
     post_message(&a, reply, "Votre commande est expédiée", false);
@@ -402,6 +404,9 @@ START_TEST(q_folds_accents_splits_cjk_and_still_finds_old_documents)
     /* sql/059: one character inside a run, and a run's last */
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("款 %s", w))), zh);
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("吗 %s", w))), zh);
+    /* sql/066: half-width katakana is found by full-width and back */
+    assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("ログイン %s", w))), kana);
+    assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("エラー %s", w))), kana);
     /* The old document: found by the word as written, as before 057. */
     assert_set(&a, sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("café %s", w))), old);
 }

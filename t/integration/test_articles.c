@@ -823,6 +823,29 @@ START_TEST(search_folds_accents_and_splits_cjk_text)
 }
 END_TEST
 
+/* Half-width katakana (older Japanese systems and forms write it) and
+ * full-width katakana find each other, as Lucene's CJKWidthFilter makes
+ * them: sql/066 reads CJK text in NFKC before pairing it. Full-width
+ * Latin letters were already folded (the unaccent dictionary). */
+START_TEST(search_folds_katakana_and_latin_widths)
+{
+    const char *w = sp_t_unique_word(), *half = slug(), *full = slug(), *latin = slug();
+    sp_t_resp_free(create(half, "ﾕｰｻﾞｰｶﾞｲﾄﾞ", sp_t_fmt("ｱｶｳﾝﾄの設定 %s", w),
+                          "\"is_published\":true"));
+    sp_t_resp_free(create(full, "パスワード", sp_t_fmt("パスワードを変更する %s", w),
+                          "\"is_published\":true"));
+    sp_t_resp_free(create(latin, "Ｒｅｆｕｎｄ", sp_t_fmt("ｐｏｌｉｃｙ %s", w),
+                          "\"is_published\":true"));
+
+    ck_assert_str_eq(found("ガイド", w), half);        /* a voiced mark joins its letter */
+    ck_assert_str_eq(found("アカウント", w), half);
+    ck_assert_str_eq(found("ﾕｰｻﾞｰｶﾞｲﾄﾞ", w), half);  /* as written */
+    ck_assert_str_eq(found("ﾊﾟｽﾜｰﾄﾞ", w), full);      /* and the other way */
+    ck_assert_str_eq(found("ｶﾞ", w), half);           /* one character */
+    ck_assert_str_eq(found("refund policy", w), latin);
+}
+END_TEST
+
 /* QA: the pairs of a CJK run were built in quadratic time (substr walks a
  * multibyte run from its start): 68,000 unbroken Han characters — a
  * valid article, under the 200 KiB limit — hit the statement timeout
@@ -1018,6 +1041,7 @@ articles_suite(void)
     tcase_add_test(tc, markdown_cannot_smuggle_script);
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
     tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
+    tcase_add_test(tc, search_folds_katakana_and_latin_widths);
     tcase_add_test(tc, a_long_unbroken_cjk_article_saves_and_is_searchable);
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
     tcase_add_test(tc, anonymous_reads_are_micro_cached_and_unpublish_shows_within_max_age);
