@@ -191,7 +191,8 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->limit = (int)q[QF_LIMIT].i;
     if (q[QF_CURSOR].present) {
         f->has_cursor = true;
-        if (!sp_cursor_decode_key(q[QF_CURSOR].str, sp_queue_sort_names[f->sort], &f->cursor))
+        if (!sp_cursor_decode_key(q[QF_CURSOR].str, sp_req_scope(r), sp_queue_sort_names[f->sort],
+                                  &f->cursor))
             sp_problem_query_field(p, "cursor", "invalid", queue_query[QF_CURSOR].message);
     }
     return p->rc;
@@ -210,7 +211,7 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
     struct sp_queue_page page;
     if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
-    const char *next = page.has_next ? sp_cursor_encode_key(r->arena,
+    const char *next = page.has_next ? sp_cursor_encode_key(r->arena, sp_req_scope(r),
                                                             sp_queue_sort_names[f.sort], &page.next)
                                      : NULL;
     struct sp_buf *b = sp_view_ticket_page(r, page.items, page.n, SP_VIEW_AGENT_SUMMARY, next);

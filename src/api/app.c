@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/crypto.h"
+#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/keyring.h"
 #include "core/log.h"
@@ -52,6 +53,24 @@ load_login_key(struct sp_app *app, char *err, size_t errlen)
     snprintf(err, errlen, "SUPPORT_ENCRYPTION_KEYS: deriving the admin login key failed in"
                           " OpenSSL");
     return false;
+}
+
+/* The pagination cursors' key (core/cursor.h): from the PII ring like the
+ * login key, so every host and restart reads the cursors the others
+ * handed out; else the login key's random bytes, which a reload keeps.
+ * Set once the login key is settled (sp_app_reload may keep the old). */
+static bool
+set_cursor_key(const struct sp_app *app, char *err, size_t errlen)
+{
+    unsigned char secret[32];
+    _Static_assert(sizeof(app->login_key) == sizeof(secret), "login key is a cursor secret");
+    bool ok = app->crypto != NULL ? sp_crypto_derive_key(app->crypto, "support-cursor-v1", secret)
+                                  : (memcpy(secret, app->login_key, sizeof(secret)), true);
+    ok = ok && sp_cursor_set_key(secret);
+    explicit_bzero(secret, sizeof(secret));
+    if (!ok)
+        snprintf(err, errlen, "SUPPORT_ENCRYPTION_KEYS: deriving the cursor key failed in OpenSSL");
+    return ok;
 }
 
 /* Without PII keys contacts are not stored rather than stored in clear;
@@ -129,6 +148,10 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         sp_app_free(app);
         return false;
     }
+    if (!set_cursor_key(app, err, errlen)) {
+        sp_app_free(app);
+        return false;
+    }
     /* Only settings that all loaded take effect (a reload may fail). */
     sp_log_set_level(level);
     return true;
@@ -170,8 +193,10 @@ sp_app_reload(void *p)
     }
     warn_fixed_settings(&app->cfg, &next.cfg);
     /* Sign-in forms served before the reload stay good. */
-    if (next.login_key_random && app->login_key_random)
+    if (next.login_key_random && app->login_key_random) {
         memcpy(next.login_key, app->login_key, sizeof(next.login_key));
+        set_cursor_key(&next, err, sizeof(err)); /* the same key again: cannot fail now */
+    }
     sp_app_free(app);
     *app = next;
     return true;

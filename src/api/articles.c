@@ -90,8 +90,8 @@ static enum sp_rc
 answer_page(struct sp_req *r, const struct sp_article_filter *f,
             const struct sp_article_page *page, bool admin)
 {
-    const char *next = page->more ? sp_cursor_encode_key(r->arena, sp_article_cursor_kind(f),
-                                                         &page->next)
+    const char *next = page->more ? sp_cursor_encode_key(r->arena, sp_req_scope(r),
+                                                         sp_article_cursor_kind(f), &page->next)
                                   : NULL;
     return sp_api_answer_list(r, page->items, (size_t)page->n, sizeof(*page->items),
                               admin ? write_admin_item : write_public_item, next);
@@ -143,7 +143,8 @@ list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp
                          sp_ascii_only(f->q, strlen(f->q), SP_ASCII_SPACE)))
         sp_problem_query_field(p, "q", "invalid", list_query[LQ_Q].message);
     if (q[LQ_CURSOR].present &&
-        (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_article_cursor_kind(f), &f->after) ||
+        (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_req_scope(r), sp_article_cursor_kind(f),
+                               &f->after) ||
          !f->after.has_value))
         sp_problem_query_field(p, "cursor", "invalid", list_query[LQ_CURSOR].message);
     return p->rc;

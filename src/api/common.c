@@ -131,7 +131,7 @@ sp_api_list_end_cursor(struct sp_buf *b, const char *cursor)
 const char *
 sp_api_next_cursor(struct sp_req *r, const char *kind, long long next)
 {
-    return next > 0 ? sp_cursor_encode(r->arena, kind, next) : NULL;
+    return next > 0 ? sp_cursor_encode(r->arena, sp_req_scope(r), kind, next) : NULL;
 }
 
 enum sp_rc

@@ -494,7 +494,8 @@ list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *c
             f->status = (enum sp_article_status)i;
     json_object_object_add(ctx, sp_arena_sprintf(r->arena, "status_%s", list_statuses[f->status]),
                            json_object_new_boolean(1));
-    if (cursor != NULL && !sp_cursor_decode_key(cursor, sp_article_cursor_kind(f), &f->after))
+    if (cursor != NULL &&
+        !sp_cursor_decode_key(cursor, sp_req_scope(r), sp_article_cursor_kind(f), &f->after))
         f->after = (struct sp_cursor_key){0};
 }
 
@@ -509,7 +510,8 @@ next_url(struct sp_req *r, const struct sp_article_filter *f, const struct sp_cu
     sp_buf_printf(&b, KB_PATH "?");
     if (f->q != NULL)
         sp_buf_printf(&b, "q=%s&", sp_uri_encode(r->arena, f->q, strlen(f->q), false));
-    const char *cursor = sp_cursor_encode_key(r->arena, sp_article_cursor_kind(f), next);
+    const char *cursor =
+        sp_cursor_encode_key(r->arena, sp_req_scope(r), sp_article_cursor_kind(f), next);
     sp_buf_printf(&b, "status=%s&cursor=%s", list_statuses[f->status],
                   sp_uri_encode(r->arena, cursor, strlen(cursor), false));
     return b.data;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,18 +205,18 @@ sp_crypto_free(struct sp_crypto *c)
 
 /* ---- AES-256-GCM ------------------------------------------------------- */
 
-/* One GCM pass over len bytes: enc writes the tag, otherwise checks it.
- * The context is freed on every path. */
+/* One GCM pass over len bytes under key (KEY_LEN bytes), with aadlen
+ * bytes of aad: enc writes the tag, otherwise checks it. The context is
+ * freed on every path. */
 static bool
-gcm(const struct sp_crypto *c, const struct sp_keyring_key *k, int enc, const unsigned char *nonce,
-    const char *aad, const unsigned char *in, size_t len, unsigned char *out,
+gcm(const EVP_CIPHER *cipher, const unsigned char *key, int enc, const unsigned char *nonce,
+    const void *aad, size_t aadlen, const unsigned char *in, size_t len, unsigned char *out,
     unsigned char *tag)
 {
-    size_t aadlen = aad != NULL ? strlen(aad) : 0;
-    EVP_CIPHER_CTX *ctx = aadlen <= INT_MAX ? EVP_CIPHER_CTX_new() : NULL;
+    EVP_CIPHER_CTX *ctx = aadlen <= INT_MAX && len <= INT_MAX ? EVP_CIPHER_CTX_new() : NULL;
     int n = 0, fin = 0, junk = 0;
     bool ok = ctx != NULL
-        && EVP_CipherInit_ex2(ctx, c->gcm, k->material, nonce, enc, NULL) == 1
+        && EVP_CipherInit_ex2(ctx, cipher, key, nonce, enc, NULL) == 1
         && (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1)
         && (aadlen == 0
             || EVP_CipherUpdate(ctx, NULL, &junk, (const unsigned char *)aad, (int)aadlen) == 1)
@@ -225,6 +226,13 @@ gcm(const struct sp_crypto *c, const struct sp_keyring_key *k, int enc, const un
         && (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) == 1);
     EVP_CIPHER_CTX_free(ctx);
     return ok;
+}
+
+/* The aad of a PII value: its text, "" for NULL. */
+static size_t
+aad_len(const char *aad)
+{
+    return aad != NULL ? strlen(aad) : 0;
 }
 
 const char *
@@ -237,8 +245,8 @@ sp_crypto_encrypt(const struct sp_crypto *c, struct sp_arena *a, const char *pla
     size_t rawlen = NONCE_LEN + len + TAG_LEN;
     unsigned char *raw = sp_arena_alloc(a, rawlen);
     if (RAND_bytes(raw, NONCE_LEN) != 1
-        || !gcm(c, k, 1, raw, aad, (const unsigned char *)plaintext, len, raw + NONCE_LEN,
-                raw + NONCE_LEN + len))
+        || !gcm(c->gcm, k->material, 1, raw, aad, aad_len(aad),
+                (const unsigned char *)plaintext, len, raw + NONCE_LEN, raw + NONCE_LEN + len))
         return NULL;
     size_t llen = strlen(k->name);
     char *out = sp_arena_alloc(a, llen + 1 + 4 * ((rawlen + 2) / 3) + 1);
@@ -266,8 +274,8 @@ sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a, const char *cip
         return NULL;
     size_t len = (size_t)rawlen - NONCE_LEN - TAG_LEN;
     char *out = sp_arena_alloc(a, len + 1);
-    if (!gcm(c, k, 0, raw, aad, raw + NONCE_LEN, len, (unsigned char *)out,
-             raw + NONCE_LEN + len)) {
+    if (!gcm(c->gcm, k->material, 0, raw, aad, aad_len(aad), raw + NONCE_LEN, len,
+             (unsigned char *)out, raw + NONCE_LEN + len)) {
         OPENSSL_cleanse(out, len);   /* unauthenticated plaintext never escapes */
         return NULL;
     }
@@ -343,6 +351,67 @@ bool
 sp_crypto_derive_key(const struct sp_crypto *c, const char *purpose, unsigned char out[32])
 {
     return purpose != NULL && *purpose != '\0' && hkdf(c->index_key, purpose, out);
+}
+
+/* ---- sealed tokens ------------------------------------------------------- */
+
+bool
+sp_crypto_token_key(const unsigned char secret[32], struct sp_token_key *out)
+{
+    return hkdf(secret, "support-token-enc-v1", out->enc) &&
+           hkdf(secret, "support-token-nonce-v1", out->nonce);
+}
+
+/* The synthetic nonce: HMAC-SHA256 under the nonce key over the aad's
+ * length, the aad and the message, cut to NONCE_LEN. */
+static void
+token_nonce(const struct sp_token_key *k, const void *aad, size_t aadlen, const void *msg,
+            size_t len, unsigned char nonce[NONCE_LEN])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    uint64_t prefix = aadlen;
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t outl = 0;
+    bool ok = ctx != NULL && EVP_MAC_init(ctx, k->nonce, KEY_LEN, params) == 1 &&
+              EVP_MAC_update(ctx, (const unsigned char *)&prefix, sizeof(prefix)) == 1 &&
+              EVP_MAC_update(ctx, aad, aadlen) == 1 && EVP_MAC_update(ctx, msg, len) == 1 &&
+              EVP_MAC_final(ctx, mac, &outl, sizeof(mac)) == 1 && outl == 32;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(hmac);
+    if (!ok)
+        abort(); /* nothing could be sealed: no answer is better than a reused nonce */
+    memcpy(nonce, mac, NONCE_LEN);
+    OPENSSL_cleanse(mac, sizeof(mac));
+}
+
+void
+sp_crypto_token_seal(const struct sp_token_key *k, const void *aad, size_t aadlen,
+                     const void *msg, size_t len, unsigned char *out)
+{
+    token_nonce(k, aad, aadlen, msg, len, out);
+    if (!gcm(EVP_aes_256_gcm(), k->enc, 1, out, aad, aadlen, msg, len, out + NONCE_LEN,
+             out + NONCE_LEN + len))
+        abort();
+}
+
+bool
+sp_crypto_token_open(const struct sp_token_key *k, const void *aad, size_t aadlen,
+                     const unsigned char *in, size_t inlen, unsigned char *out)
+{
+    if (inlen < SP_CRYPTO_TOKEN_OVERHEAD)
+        return false;
+    size_t len = inlen - SP_CRYPTO_TOKEN_OVERHEAD;
+    unsigned char tag[TAG_LEN];
+    memcpy(tag, in + NONCE_LEN + len, TAG_LEN);
+    if (gcm(EVP_aes_256_gcm(), k->enc, 0, in, aad, aadlen, in + NONCE_LEN, len, out, tag))
+        return true;
+    OPENSSL_cleanse(out, len);   /* unauthenticated plaintext never escapes */
+    return false;
 }
 
 bool

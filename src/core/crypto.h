@@ -102,6 +102,30 @@ char *sp_crypto_hex(struct sp_arena *a, const unsigned char *p, size_t n);
  * or checked) or hex_digits is odd or over 64 (a caller's bug). */
 void sp_crypto_hmac_hex(const void *key, size_t keylen, const void *msg, size_t n, char *out,
                         size_t hex_digits);
+/* Sealed tokens: values the server hands out and reads back (pagination
+ * cursors), which the holder may neither read nor change. AES-256-GCM
+ * with a synthetic nonce, HMAC-SHA256 of the aad and the message (as
+ * SIV): the same aad and message seal to the same bytes, so a token
+ * tells its holder only what comparing answers would, and two different
+ * ones never share a nonce. The aad binds a token to where it is valid.
+ * Both keys come from one 32-byte secret (HKDF-SHA256); the token grows
+ * by SP_CRYPTO_TOKEN_OVERHEAD bytes (nonce and tag). */
+struct sp_token_key {
+    unsigned char enc[32];
+    unsigned char nonce[32];
+};
+#define SP_CRYPTO_TOKEN_OVERHEAD 28
+/* The token keys of secret; false if OpenSSL fails. */
+bool sp_crypto_token_key(const unsigned char secret[32], struct sp_token_key *out);
+/* msg (len bytes) sealed into out (len + SP_CRYPTO_TOKEN_OVERHEAD
+ * bytes). Aborts if OpenSSL cannot (nothing could be handed out). */
+void sp_crypto_token_seal(const struct sp_token_key *k, const void *aad, size_t aadlen,
+                          const void *msg, size_t len, unsigned char *out);
+/* The message of a token sealed under k with this aad, into out (inlen -
+ * SP_CRYPTO_TOKEN_OVERHEAD bytes); false for anything else, out then
+ * wiped. */
+bool sp_crypto_token_open(const struct sp_token_key *k, const void *aad, size_t aadlen,
+                          const unsigned char *in, size_t inlen, unsigned char *out);
 /* SHA-256 of data as 64 lowercase hex characters, arena-owned (session
  * tokens are stored as their hashes); NULL only if OpenSSL fails. */
 const char *sp_crypto_sha256_hex(struct sp_arena *a, const void *data, size_t len);

@@ -1,5 +1,5 @@
 /*
- * cursor: base64url keyset tokens. See cursor.h.
+ * cursor: sealed base64url keyset tokens. See cursor.h.
  */
 #include "core/cursor.h"
 
@@ -9,6 +9,36 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/crypto.h"
+
+/* The position text's longest (a kind and two int64s) and the sealed
+ * token's, in bytes and in base64url characters. */
+#define RAW_MAX    128
+#define SEALED_MAX (RAW_MAX + SP_CRYPTO_TOKEN_OVERHEAD)
+#define TEXT_MAX   ((SEALED_MAX * 4 + 2) / 3)
+
+static struct sp_token_key cursor_key;
+static bool keyed;
+
+bool
+sp_cursor_set_key(const unsigned char secret[32])
+{
+    struct sp_token_key k;
+    if (!sp_crypto_token_key(secret, &k))
+        return false;   /* the key in use, if any, stays */
+    cursor_key = k;
+    keyed = true;
+    explicit_bzero(&k, sizeof(k));
+    return true;
+}
+
+static const struct sp_token_key *
+key(void)
+{
+    if (!keyed)
+        abort(); /* a caller's bug: see sp_cursor_set_key */
+    return &cursor_key;
+}
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -35,32 +65,31 @@ encode(struct sp_arena *a, const char *raw, int n)
     return out;
 }
 
-/* Decodes into raw (NUL-terminated); false for anything malformed,
- * including embedded NULs (bytes after one would be ignored). */
-static bool
-decode(const char *cursor, char *raw, size_t size)
+/* Decodes base64url into raw[size]: the byte count, or -1 for anything
+ * malformed or longer than size. */
+static long
+decode(const char *cursor, unsigned char *raw, size_t size)
 {
     size_t n = strlen(cursor);
-    if (n == 0 || n > 160 || n % 4 == 1)
-        return false;
+    if (n == 0 || n > TEXT_MAX || n % 4 == 1)
+        return -1;
     size_t o = 0;
     unsigned v = 0;
     int bits = 0;
     for (size_t i = 0; i < n; i++) {
         const char *c = strchr(b64url, cursor[i]);
         if (c == NULL)
-            return false;
+            return -1;
         v = (v << 6) | (unsigned)(c - b64url);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            if (o >= size - 1)
-                return false;
-            raw[o++] = (char)((v >> bits) & 0xff);
+            if (o >= size)
+                return -1;
+            raw[o++] = (unsigned char)((v >> bits) & 0xff);
         }
     }
-    raw[o] = '\0';
-    return memchr(raw, '\0', o) == NULL;
+    return (long)o;
 }
 
 /* Parses a decimal int64 that must fill [s, end-of-token). */
@@ -79,42 +108,53 @@ parse_num(const char *s, char stop, long long *out, const char **rest)
     return true;
 }
 
-/* Encodes the n bytes snprintf wrote into raw[size]; n out of range
- * (an error, or a kind too long for raw) encodes as the empty cursor. */
+/* Seals the n bytes snprintf wrote into raw[RAW_MAX] for scope, in
+ * base64url; n out of range (an error, or a kind too long for raw)
+ * encodes as the empty cursor. */
 static const char *
-encode_printed(struct sp_arena *a, const char *raw, size_t size, int n)
+encode_printed(struct sp_arena *a, const char *scope, const char *raw, int n)
 {
-    return encode(a, raw, n > 0 && (size_t)n < size ? n : 0);
+    if (n <= 0 || n >= RAW_MAX)
+        return encode(a, raw, 0);
+    unsigned char sealed[SEALED_MAX];
+    sp_crypto_token_seal(key(), scope, strlen(scope), raw, (size_t)n, sealed);
+    return encode(a, (const char *)sealed, n + SP_CRYPTO_TOKEN_OVERHEAD);
 }
 
-/* Decodes cursor into raw[size] and checks it starts "<version>.<kind>.":
- * what follows, or NULL. */
+/* Opens cursor for scope into raw[RAW_MAX] and checks it starts
+ * "<version>.<kind>.": what follows, or NULL. */
 static const char *
-decode_payload(const char *cursor, const char *version, const char *kind, char *raw,
-               size_t size)
+decode_payload(const char *cursor, const char *scope, const char *version, const char *kind,
+               char *raw)
 {
-    char prefix[48];
-    if (!decode(cursor, raw, size))
+    unsigned char sealed[SEALED_MAX];
+    long n = decode(cursor, sealed, sizeof(sealed));
+    if (n <= SP_CRYPTO_TOKEN_OVERHEAD || n - SP_CRYPTO_TOKEN_OVERHEAD >= RAW_MAX ||
+        !sp_crypto_token_open(key(), scope, strlen(scope), sealed, (size_t)n,
+                              (unsigned char *)raw))
         return NULL;
+    size_t len = (size_t)n - SP_CRYPTO_TOKEN_OVERHEAD;
+    raw[len] = '\0';
+    char prefix[48];
     int plen = snprintf(prefix, sizeof(prefix), "%s.%s.", version, kind);
-    if (plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
+    if (memchr(raw, '\0', len) != NULL || plen < 0 || strncmp(raw, prefix, (size_t)plen) != 0)
         return NULL;
     return raw + plen;
 }
 
 const char *
-sp_cursor_encode(struct sp_arena *a, const char *kind, long long position)
+sp_cursor_encode(struct sp_arena *a, const char *scope, const char *kind, long long position)
 {
-    char raw[96];
-    return encode_printed(a, raw, sizeof(raw),
-                          snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position));
+    char raw[RAW_MAX];
+    int n = snprintf(raw, sizeof(raw), "c1.%s.%lld", kind, position);
+    return encode_printed(a, scope, raw, n);
 }
 
 bool
-sp_cursor_decode(const char *cursor, const char *kind, long long *position)
+sp_cursor_decode(const char *cursor, const char *scope, const char *kind, long long *position)
 {
-    char raw[128];
-    const char *s = decode_payload(cursor, "c1", kind, raw, sizeof(raw));
+    char raw[RAW_MAX];
+    const char *s = decode_payload(cursor, scope, "c1", kind, raw);
     if (s == NULL || s[0] == '0' || s[0] == '-')
         return false;
     const char *rest;
@@ -126,20 +166,22 @@ sp_cursor_decode(const char *cursor, const char *kind, long long *position)
 }
 
 const char *
-sp_cursor_encode_key(struct sp_arena *a, const char *kind, const struct sp_cursor_key *k)
+sp_cursor_encode_key(struct sp_arena *a, const char *scope, const char *kind,
+                     const struct sp_cursor_key *k)
 {
-    char raw[128];
+    char raw[RAW_MAX];
     int n = k->has_value
                 ? snprintf(raw, sizeof(raw), "c2.%s.%lld.%lld", kind, k->value, k->id)
                 : snprintf(raw, sizeof(raw), "c2.%s.n.%lld", kind, k->id);
-    return encode_printed(a, raw, sizeof(raw), n);
+    return encode_printed(a, scope, raw, n);
 }
 
 bool
-sp_cursor_decode_key(const char *cursor, const char *kind, struct sp_cursor_key *k)
+sp_cursor_decode_key(const char *cursor, const char *scope, const char *kind,
+                     struct sp_cursor_key *k)
 {
-    char raw[128];
-    const char *s = decode_payload(cursor, "c2", kind, raw, sizeof(raw));
+    char raw[RAW_MAX];
+    const char *s = decode_payload(cursor, scope, "c2", kind, raw);
     if (s == NULL)
         return false;
     if (s[0] == 'n' && s[1] == '.') {

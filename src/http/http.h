@@ -85,6 +85,12 @@ struct sp_req {
     bool responded;
 };
 
+/* Where a token this request hands out is valid (a pagination cursor's
+ * scope, core/cursor.h): the matched route and its path parameters, each
+ * length-prefixed, a public id in its canonical form (/tickets/abc… and
+ * /tickets/ABC… name one ticket). Arena-owned. */
+const char *sp_req_scope(struct sp_req *r);
+
 /* A FastCGI parameter ("REQUEST_URI", "HTTP_X_REQUEST_ID") of envp. */
 const char *sp_req_param(char **envp, const char *name);
 /* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */

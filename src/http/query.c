@@ -124,7 +124,7 @@ read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
     case SP_QUERY_TIMESTAMP:
         return sp_rfc3339_parse(v, &out->ms);
     case SP_QUERY_CURSOR:
-        return sp_cursor_decode(v, s->kind, &out->i);
+        return sp_cursor_decode(v, sp_req_scope(r), s->kind, &out->i);
     }
     return false;
 }

@@ -12,6 +12,7 @@
 
 #include "core/arena.h"
 #include "core/hex.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
@@ -564,4 +565,18 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
     sp_problem_write_errors(&w, p);
     sp_jw_end(&w);
     sp_resp_send(r, a.status, "application/problem+json", b.data, b.len);
+}
+
+const char *
+sp_req_scope(struct sp_req *r)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 64);
+    sp_buf_puts(&b, r->route != NULL ? r->route : r->path != NULL ? r->path : "");
+    for (size_t i = 0; i < r->nparams; i++) {
+        char id[SP_PUBLIC_ID_LEN + 1];
+        const char *param = sp_public_id_read(r->params[i], id) ? id : r->params[i];
+        sp_buf_printf(&b, "|%zu:%s", strlen(param), param);
+    }
+    return b.data;
 }

@@ -1,11 +1,14 @@
 /*
  * fuzz_cursor: libFuzzer target for pagination cursors (query parameters,
  * so untrusted): sp_cursor_decode and sp_cursor_decode_key for the kinds
- * the API uses. Input: byte 0 picks the kind, the rest is the cursor (up
- * to its first NUL). Aborts unless a decoded cursor is one we could have
- * made: position/id > 0, and encoding what was decoded decodes to the
- * same again; also encode -> decode round trips for positions taken from
- * the input.
+ * the API uses. Input: byte 0 picks the kind, the rest is read twice:
+ * as a cursor as a client sends it (up to its first NUL), which must be
+ * refused unless the fuzzer forged a seal, and as a position text sealed
+ * as the server seals (so the parser inside the seal is reached). Aborts
+ * unless a decoded cursor is one we could have made: position/id > 0,
+ * and encoding what was decoded decodes to the same again, in its scope
+ * only; also encode -> decode round trips for positions taken from the
+ * input.
  * Build: scripts/dev fuzz cursor (replayed by `make check` as t/fuzz/fuzz_cursor).
  */
 #include <stdbool.h>
@@ -15,11 +18,17 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/crypto.h"
 #include "core/cursor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(cond) do { if (!(cond)) abort(); } while (0)
+
+#define SCOPE "/support/tickets/:id|12:ABCDEFGHJKMN"
+#define OTHER_SCOPE "/support/tickets/:id|12:ABCDEFGHJKMP"
+
+static const unsigned char secret[32] = "fuzz_cursor's cursor key.......";
 
 static const char *const kinds[] = {
     "t", "m", "a", "c", "e", "s", "tickets", "sla_due_at", "-priority", "created_at",
@@ -27,46 +36,93 @@ static const char *const kinds[] = {
 };
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
+/* n bytes as base64url without padding, arena-owned. */
+static const char *
+b64url(struct sp_arena *a, const unsigned char *raw, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = sp_arena_alloc(a, n * 4 / 3 + 4);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)raw[i] << 16 | (i + 1 < n ? (unsigned)raw[i + 1] << 8 : 0) |
+                     (i + 2 < n ? raw[i + 2] : 0);
+        out[o++] = tbl[(v >> 18) & 63];
+        out[o++] = tbl[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = tbl[(v >> 6) & 63];
+        if (i + 2 < n)
+            out[o++] = tbl[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* The invariants of one cursor text: what decodes is a position we
+ * could have made, re-encodes to itself, and is good in SCOPE only. */
+static void
+check_cursor(struct sp_arena *a, const char *cursor, size_t k)
+{
+    const char *kind = kinds[k % NKINDS];
+    long long pos = -1, again = -1;
+    if (sp_cursor_decode(cursor, SCOPE, kind, &pos)) {
+        CHECK(pos > 0);
+        const char *enc = sp_cursor_encode(a, SCOPE, kind, pos);
+        CHECK(sp_cursor_decode(enc, SCOPE, kind, &again) && again == pos);
+        /* A plain cursor is never a key cursor, nor one of another kind
+         * or scope. */
+        struct sp_cursor_key key;
+        CHECK(!sp_cursor_decode_key(cursor, SCOPE, kind, &key));
+        CHECK(!sp_cursor_decode(cursor, SCOPE, kinds[(k + 1) % NKINDS], &again));
+        CHECK(!sp_cursor_decode(cursor, OTHER_SCOPE, kind, &again));
+    }
+    struct sp_cursor_key key, back;
+    if (sp_cursor_decode_key(cursor, SCOPE, kind, &key)) {
+        CHECK(key.id > 0 && (key.has_value || key.value == 0));
+        const char *enc = sp_cursor_encode_key(a, SCOPE, kind, &key);
+        CHECK(sp_cursor_decode_key(enc, SCOPE, kind, &back));
+        CHECK(back.has_value == key.has_value && back.value == key.value && back.id == key.id);
+        CHECK(!sp_cursor_decode_key(cursor, OTHER_SCOPE, kind, &back));
+    }
+}
+
+/* Encode -> decode for positions made of the input's bytes. */
+static void
+check_round_trip(struct sp_arena *a, const uint8_t *data)
+{
+    const char *kind = kinds[data[0] % NKINDS];
+    long long v, id, again;
+    memcpy(&v, data + 1, sizeof(v));
+    memcpy(&id, data + 9, sizeof(id));
+    const char *enc = sp_cursor_encode(a, SCOPE, kind, v);
+    bool ok = sp_cursor_decode(enc, SCOPE, kind, &again);
+    CHECK(ok == (v > 0) && (!ok || again == v));
+    struct sp_cursor_key in = {(data[0] & 0x80) != 0, (data[0] & 0x80) ? v : 0, id}, k2;
+    ok = sp_cursor_decode_key(sp_cursor_encode_key(a, SCOPE, kind, &in), SCOPE, kind, &k2);
+    CHECK(ok == (id > 0));
+    CHECK(!ok || (k2.has_value == in.has_value && k2.value == in.value && k2.id == id));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static bool keyed;
+    if (!keyed)
+        CHECK(keyed = sp_cursor_set_key(secret));
     if (size < 1)
         return 0;
     struct sp_arena a;
     sp_arena_init(&a, 1024);
-    const char *kind = kinds[data[0] % NKINDS];
-    const char *cursor = sp_arena_strndup(&a, (const char *)data + 1, size - 1);
-
-    long long pos = -1, again = -1;
-    if (sp_cursor_decode(cursor, kind, &pos)) {
-        CHECK(pos > 0);
-        const char *enc = sp_cursor_encode(&a, kind, pos);
-        CHECK(sp_cursor_decode(enc, kind, &again) && again == pos);
-        /* A plain cursor is never a key cursor, nor one of another kind. */
-        struct sp_cursor_key k;
-        CHECK(!sp_cursor_decode_key(cursor, kind, &k));
-        CHECK(!sp_cursor_decode(cursor, kinds[(data[0] + 1) % NKINDS], &again));
+    check_cursor(&a, sp_arena_strndup(&a, (const char *)data + 1, size - 1), data[0]);
+    /* The same bytes as the text inside a seal, as the server makes one. */
+    if (size - 1 <= 128) {
+        struct sp_token_key tk;
+        CHECK(sp_crypto_token_key(secret, &tk));
+        unsigned char *sealed = sp_arena_alloc(&a, size - 1 + SP_CRYPTO_TOKEN_OVERHEAD);
+        sp_crypto_token_seal(&tk, SCOPE, strlen(SCOPE), data + 1, size - 1, sealed);
+        check_cursor(&a, b64url(&a, sealed, size - 1 + SP_CRYPTO_TOKEN_OVERHEAD), data[0]);
     }
-    struct sp_cursor_key k, k2;
-    if (sp_cursor_decode_key(cursor, kind, &k)) {
-        CHECK(k.id > 0 && (k.has_value || k.value == 0));
-        const char *enc = sp_cursor_encode_key(&a, kind, &k);
-        CHECK(sp_cursor_decode_key(enc, kind, &k2));
-        CHECK(k2.has_value == k.has_value && k2.value == k.value && k2.id == k.id);
-    }
-    /* Encode -> decode for positions made of the input's bytes. */
-    if (size >= 17) {
-        long long v, id;
-        memcpy(&v, data + 1, sizeof(v));
-        memcpy(&id, data + 9, sizeof(id));
-        const char *enc = sp_cursor_encode(&a, kind, v);
-        bool ok = sp_cursor_decode(enc, kind, &again);
-        CHECK(ok == (v > 0) && (!ok || again == v));
-        struct sp_cursor_key in = {(data[0] & 0x80) != 0, (data[0] & 0x80) ? v : 0, id};
-        ok = sp_cursor_decode_key(sp_cursor_encode_key(&a, kind, &in), kind, &k2);
-        CHECK(ok == (id > 0));
-        CHECK(!ok || (k2.has_value == in.has_value && k2.value == in.value && k2.id == id));
-    }
+    if (size >= 17)
+        check_round_trip(&a, data);
     sp_arena_destroy(&a);
     return 0;
 }

@@ -27,6 +27,7 @@
 #include <ctype.h>
 
 #include "core/arena.h"
+#include "core/cursor.h"
 #include "core/ids.h"
 #include "core/problem.h"
 #include "core/utf8.h"
@@ -234,6 +235,10 @@ check_read(struct sp_req *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static bool keyed;
+    static const unsigned char secret[32] = "fuzz_query's cursor key........";
+    if (!keyed)
+        CHECK(keyed = sp_cursor_set_key(secret));
     struct sp_arena a;
     sp_arena_init(&a, 4096);
     const char *text = (const char *)data;
@@ -246,6 +251,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&r, 0, sizeof(r));
     r.arena = &a;
     r.query = query;
+    r.route = "/support/tickets";
     size_t raw_len;
     /* Our names never hold '=' or '&'; a name that does is not a name. */
     check_row_id(name);

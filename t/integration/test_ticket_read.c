@@ -386,6 +386,35 @@ START_TEST(messages_limit_out_of_range_is_422)
 }
 END_TEST
 
+/* A messages cursor is good on the ticket that handed it out (its id in
+ * any letter case) and refused on another, even the same customer's: it
+ * is sealed with the route and the ticket (core/cursor.h). */
+START_TEST(messages_cursor_of_another_ticket_is_422)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "cursor's own ticket");
+    const char *other = sp_t_ticket_create(&u, "another ticket");
+    sp_t_ticket_reply(&u, pid, "a reply");
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/tickets/%s?messages_limit=1", pid), u.token);
+    sp_t_assert_json(r, 200);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "messages_next_cursor"));
+    sp_t_resp_free(r);
+
+    r = sp_t_get(sp_t_fmt("/support/tickets/%s?messages_cursor=%s", other, sp_t_urlencode(cursor)),
+                 u.token);
+    sp_t_assert_invalid(r, "messages_cursor", NULL);
+    sp_t_resp_free(r);
+    char *lower = (char *)sp_t_fmt("%s", pid);
+    for (char *c = lower; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    r = sp_t_get(sp_t_fmt("/support/tickets/%s?messages_cursor=%s", lower, sp_t_urlencode(cursor)),
+                 u.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(garbage_messages_cursor_is_422)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -487,6 +516,7 @@ ticket_read_suite(void)
     tcase_add_test(tc, messages_limit_pages_through_messages);
     tcase_add_test(tc, messages_limit_out_of_range_is_422);
     tcase_add_test(tc, garbage_messages_cursor_is_422);
+    tcase_add_test(tc, messages_cursor_of_another_ticket_is_422);
 
     tc = sp_t_tcase(s, "ownership");
     tcase_add_test(tc, other_customers_ticket_is_404);

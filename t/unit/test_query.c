@@ -40,7 +40,12 @@ setup(void)
     sp_arena_init(&arena, 1024);
     memset(&req, 0, sizeof(req));
     req.arena = &arena;
+    req.route = "/support/tickets/:id";
+    req.params[0] = "abc";
+    req.nparams = 1;
     sp_problem_init(&prob);
+    static const unsigned char secret[32] = "test_query's cursor key........";
+    ck_assert(sp_cursor_set_key(secret));
 }
 
 static void
@@ -79,7 +84,7 @@ END_TEST
 
 START_TEST(valid_values_of_every_type_are_read)
 {
-    const char *cursor = sp_cursor_encode(&arena, "k", 42);
+    const char *cursor = sp_cursor_encode(&arena, sp_req_scope(&req), "k", 42);
     const char *q = sp_arena_sprintf(&arena,
                                      "limit=7&name=abca&color=red&colors=blue,red&tags=x,,yz"
                                      "&since=2026-11-24T09:15:02.125Z&cursor=%s&unknown=ignored",
@@ -185,8 +190,15 @@ START_TEST(bounds_and_charsets_are_exact)
     ck_assert(v[F_TAGS].present);
     ck_assert_uint_eq(v[F_TAGS].nitems, 0);
     /* a cursor of another list is refused */
-    const char *other = sp_cursor_encode(&arena, "other", 42);
+    const char *other = sp_cursor_encode(&arena, sp_req_scope(&req), "other", 42);
     ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "cursor=%s", other)), SP_INVALID);
+    /* and one of the same list handed out for another path parameter
+     * (another ticket's messages) */
+    sp_problem_init(&prob);
+    req.params[0] = "abd";
+    const char *elsewhere = sp_cursor_encode(&arena, sp_req_scope(&req), "k", 42);
+    req.params[0] = "abc";
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "cursor=%s", elsewhere)), SP_INVALID);
 }
 END_TEST
 
