@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,7 +46,7 @@ static const struct sp_setting settings[] = {
      "a streaming replica for the read-mostly endpoints (agent queue, dashboard, knowledge "
      "base); unset or down: the primary (docs/operations.md, Two nodes)"},
     {"SUPPORT_LISTEN", STR(listen), "var/run/support-api.sock", 0, 0,
-     "FastCGI unix socket path (or :PORT)"},
+     "FastCGI unix socket path (never TCP: docs/operations.md)"},
     {"SUPPORT_WORKERS", INT(workers), "0", 0, SP_WORKERS_MAX,
      "worker processes; 0 = cores x 4 (the best count measured, docs/performance.md)"},
     {"SUPPORT_LISTEN_BACKLOG", INT(listen_backlog), "0", 0, 65535,
@@ -92,7 +93,7 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_CHAT_MAX_OPEN_SESSIONS", INT(chat_max_open_sessions), "3", 1, 100000,
      "chat sessions a customer may have open (waiting or active) at once"},
     {"SUPPORT_CHAT_LISTEN", STR(chat_listen), "var/run/support-chat.sock", 0, 0,
-     "support-chat's FastCGI unix socket path (or :PORT)"},
+     "support-chat's FastCGI unix socket path"},
     {"SUPPORT_CHAT_PUBLISH_URL", STR(chat_publish_url), NULL, 0, 0,
      "nginx's internal nchan publisher, e.g. http://localhost/internal/chat/publish"},
     {"SUPPORT_CHAT_PUBLISH_SOCKET", STR(chat_publish_socket), NULL, 0, 0,
@@ -401,6 +402,38 @@ customer_channels(struct sp_config *c, char *err, size_t errlen)
     }
 }
 
+/* The workers trust the FastCGI parameters they are sent (the path of a
+ * body nginx kept in a file, the listener an operators' request came
+ * through), so only nginx may reach them: a unix socket, which others
+ * cannot connect to. A ":PORT" listened on every interface (QA: any host
+ * could send REQUEST_BODY_FILE and have a worker move a file of its
+ * choosing) and is refused, as is a path too long for a socket address
+ * (libfcgi failed late, without naming the setting). */
+static bool
+listen_ok(const char *name, const char *path, char *err, size_t errlen)
+{
+    if (path[0] == ':' || strchr(path, ':') != NULL)
+        snprintf(err, errlen, "%s: must be a unix socket path; FastCGI over TCP would let any"
+                              " peer set the parameters the workers trust", name);
+    else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        snprintf(err, errlen, "%s: the path is longer than a unix socket's %zu bytes", name,
+                 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    else
+        return true;
+    return false;
+}
+
+/* SUPPORT_LISTEN_MODE: the group may connect (nginx's), never others. */
+static bool
+listen_mode_ok(const struct sp_config *c, char *err, size_t errlen)
+{
+    if ((c->listen_mode & 07) == 0)
+        return true;
+    snprintf(err, errlen, "SUPPORT_LISTEN_MODE: must give others no access (e.g. 0660): any"
+                          " local process could send the workers FastCGI parameters");
+    return false;
+}
+
 /* A refused load's message, in err (errlen bytes): every bad setting's,
  * "; "-joined, so one start-up names all that must be fixed, not one per
  * try. The first is always said; a later one only whole, and one that no
@@ -468,6 +501,13 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
         c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
     }
     if (!customer_channels(c, one, sizeof(one)))
+        fault(&f, one);
+    if (c->listen != NULL && !listen_ok("SUPPORT_LISTEN", c->listen, one, sizeof(one)))
+        fault(&f, one);
+    if (c->chat_listen != NULL &&
+        !listen_ok("SUPPORT_CHAT_LISTEN", c->chat_listen, one, sizeof(one)))
+        fault(&f, one);
+    if (!listen_mode_ok(c, one, sizeof(one)))
         fault(&f, one);
     enum sp_log_level level;
     if (!sp_config_log_level(c, &level, one, sizeof(one)))

@@ -202,13 +202,21 @@ static int
 open_socket(struct sp_server *s)
 {
     int backlog = s->backlog > 0 ? s->backlog : sp_server_somaxconn();
-    bool is_path = s->listen[0] != ':';
-    if (is_path)
-        unlink(s->listen);  /* a stale socket from a killed master */
+    /* A stale socket from a killed master is replaced; anything else at
+     * the path (a file, a directory: a mistyped setting) is not ours to
+     * delete. The path is a unix socket's (config: never TCP). */
+    struct stat st;
+    if (lstat(s->listen, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            errno = EEXIST;
+            return -1;
+        }
+        unlink(s->listen);
+    }
     mode_t old = umask(0177);
     int sock = FCGX_OpenSocket(s->listen, backlog);
     umask(old);
-    if (sock < 0 || !is_path)
+    if (sock < 0)
         return sock;
     if ((s->listen_gid != (gid_t)-1 && chown(s->listen, (uid_t)-1, s->listen_gid) != 0)
         || chmod(s->listen, (mode_t)s->listen_mode) != 0) {
@@ -338,7 +346,7 @@ static void
 release_path(const struct sp_server *s, const struct stat *ours)
 {
     struct stat named;
-    if (s->listen[0] == ':' || stat(s->listen, &named) != 0)
+    if (stat(s->listen, &named) != 0)
         return;
     if (ours->st_dev == named.st_dev && ours->st_ino == named.st_ino)
         unlink(s->listen);
@@ -389,13 +397,12 @@ sp_server_run(struct sp_server *s)
     int sock = open_socket(s);
     if (sock < 0) {
         sp_log_msg(SP_LOG_FATAL, "listen_failed", "cannot listen on %s: %s", s->listen,
-                   strerror(errno));
+                   errno == EEXIST ? "something other than a socket is there" : strerror(errno));
         return 1;
     }
     /* The path as bound (a socket's fstat names no file): release_path. */
     struct stat bound = {0};
-    if (s->listen[0] != ':')
-        (void)stat(s->listen, &bound);
+    (void)stat(s->listen, &bound);
     /* Before the first fork: every worker, respawned ones too, shares it. */
     if (!sp_metrics_init(s->nroutes))
         sp_log_msg(SP_LOG_ERROR, "metrics_unavailable", "cannot map the counters: %s",

@@ -288,6 +288,19 @@ sed -i -e "s#listen 443 ssl http2;#listen 127.0.0.1:$https_port ssl http2;#" \
     -e "s#listen 80;#listen 127.0.0.1:$http_port;#" -e '/listen \[::\]:/d' \
     -e "s#listen 127.0.0.1:9464;#listen 127.0.0.1:$ops_port;#" "$tmp/nginx/conf/support-site.conf"
 mkdir -p "$root/run/support-api"
+# A SUPPORT_LISTEN that names a file (a mistyped setting) is refused at
+# start and the file kept: the master used to unlink whatever stood at
+# the path before binding its socket.
+echo keep >"$tmp/not-a-socket"
+rc=0
+(cd / && exec env -u SUPPORT_MIGRATIONS_DIR -u SUPPORT_TEMPLATES_DIR \
+    SUPPORT_DATABASE_URL="$STACK_DATABASE_URL" SUPPORT_LISTEN="$tmp/not-a-socket" \
+    SUPPORT_WORKERS=1 SUPPORT_JWT_KEYS="k1:$(openssl rand -hex 32)" \
+    timeout 20 "$root$bindir/support-api") >"$tmp/listen-file.log" 2>&1 || rc=$?
+check "support-api refuses a SUPPORT_LISTEN that is a file, and keeps the file" \
+    bash -c '[ "$1" -ne 0 ] && [ "$1" -ne 124 ] && [ "$(cat "$2")" = keep ] &&
+             grep -q "something other than a socket" "$3"' \
+    _ "$rc" "$tmp/not-a-socket" "$tmp/listen-file.log"
 group=()
 [ "$(id -u)" -eq 0 ] && group=(SUPPORT_LISTEN_GROUP=www-data)
 (cd / && exec env -u SUPPORT_MIGRATIONS_DIR -u SUPPORT_TEMPLATES_DIR "${group[@]}" \

@@ -141,7 +141,7 @@ END_TEST
 START_TEST(set_values_are_read)
 {
     setenv("SUPPORT_DATABASE_URL", "postgresql://db/support", 1);
-    setenv("SUPPORT_LISTEN", ":9000", 1);
+    setenv("SUPPORT_LISTEN", "/run/support/api.sock", 1);
     setenv("SUPPORT_WORKERS", "4", 1);
     setenv("SUPPORT_LISTEN_BACKLOG", "511", 1);
     setenv("SUPPORT_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef", 1);
@@ -153,7 +153,7 @@ START_TEST(set_values_are_read)
     setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "0", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
     ck_assert_str_eq(cfg.database_url, "postgresql://db/support");
-    ck_assert_str_eq(cfg.listen, ":9000");
+    ck_assert_str_eq(cfg.listen, "/run/support/api.sock");
     ck_assert_int_eq(cfg.workers, 4);
     ck_assert_int_eq(cfg.listen_backlog, 511);
     ck_assert_str_eq(cfg.jwt_keys, "k1:0123456789abcdef0123456789abcdef");
@@ -204,10 +204,10 @@ END_TEST
 
 START_TEST(strings_are_copies_owned_by_the_config)
 {
-    setenv("SUPPORT_LISTEN", ":9000", 1);
+    setenv("SUPPORT_LISTEN", "/run/support/api.sock", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
-    setenv("SUPPORT_LISTEN", ":9999", 1);
-    ck_assert_str_eq(cfg.listen, ":9000");
+    setenv("SUPPORT_LISTEN", "/run/other.sock", 1);
+    ck_assert_str_eq(cfg.listen, "/run/support/api.sock");
 }
 END_TEST
 
@@ -387,7 +387,7 @@ START_TEST(refused_load_leaves_nothing_allocated)
 {
     /* Strings loaded before the bad setting are freed (LSan would say). */
     setenv("SUPPORT_DATABASE_URL", "dbname=x", 1);
-    setenv("SUPPORT_LISTEN", ":1", 1);
+    setenv("SUPPORT_LISTEN", "/run/a.sock", 1);
     setenv("SUPPORT_DB_STATEMENT_TIMEOUT_MS", "never", 1);
     ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
     ck_assert_ptr_null(cfg.database_url);
@@ -412,9 +412,47 @@ START_TEST(listen_mode_is_octal)
     ck_assert_int_eq(cfg.listen_mode, 0600);
     ck_assert_str_eq(cfg.listen_group, "www-data");
     sp_config_free(&cfg);
-    setenv("SUPPORT_LISTEN_MODE", "666", 1);
+    setenv("SUPPORT_LISTEN_MODE", "660", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
-    ck_assert_int_eq(cfg.listen_mode, 0666);
+    ck_assert_int_eq(cfg.listen_mode, 0660);
+}
+END_TEST
+
+/* QA: the workers trust the FastCGI parameters they are sent, so only
+ * nginx may reach them: ":PORT" listened on every interface, and a
+ * socket others may write to lets any local process in. */
+START_TEST(listening_is_on_a_unix_socket_others_cannot_reach)
+{
+    static const char *const tcp[] = {":9000", "127.0.0.1:9000", "[::1]:9000", "/run/a:b"};
+    for (size_t i = 0; i < sizeof(tcp) / sizeof(tcp[0]); i++) {
+        setenv("SUPPORT_LISTEN", tcp[i], 1);
+        ck_assert_msg(!sp_config_load(&cfg, err, sizeof(err)), "%s accepted", tcp[i]);
+        ck_assert_msg(strstr(err, "SUPPORT_LISTEN: must be a unix socket path") != NULL, "%s", err);
+        unsetenv("SUPPORT_LISTEN");
+        setenv("SUPPORT_CHAT_LISTEN", tcp[i], 1);
+        ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "SUPPORT_CHAT_LISTEN: must be") != NULL, "%s", err);
+        unsetenv("SUPPORT_CHAT_LISTEN");
+    }
+    char path[120];
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    setenv("SUPPORT_LISTEN", path, 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SUPPORT_LISTEN: the path is longer") != NULL, "%s", err);
+    path[107] = '\0';   /* 107 bytes and a NUL: the most sun_path holds */
+    setenv("SUPPORT_LISTEN", path, 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    sp_config_free(&cfg);
+    unsetenv("SUPPORT_LISTEN");
+    static const char *const open_modes[] = {"0666", "0661", "0777", "0004"};
+    for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
+        setenv("SUPPORT_LISTEN_MODE", open_modes[i], 1);
+        ck_assert_msg(!sp_config_load(&cfg, err, sizeof(err)), "%s accepted", open_modes[i]);
+        ck_assert_msg(strstr(err, "SUPPORT_LISTEN_MODE: must give others no access") != NULL,
+                      "%s", err);
+    }
 }
 END_TEST
 
@@ -574,6 +612,7 @@ config_suite(void)
     tcase_add_test(tc, refused_load_leaves_nothing_allocated);
     tcase_add_test(tc, workers_zero_means_four_per_core);
     tcase_add_test(tc, listen_mode_is_octal);
+    tcase_add_test(tc, listening_is_on_a_unix_socket_others_cannot_reach);
     tcase_add_test(tc, bad_listen_mode_is_refused);
     suite_add_tcase(s, tc);
 
