@@ -288,17 +288,28 @@ array_strings(struct sp_req *r, struct json_object *a, size_t *n)
     return items;
 }
 
+/* array_strings(), with the field error of an item that is no string:
+ * one `wrong_type` on the list's name, as every list field says it
+ * (API.md §1). */
+static const char **
+array_strings_of(struct sp_req *r, const char *field, struct json_object *a, size_t *n,
+                 struct sp_problem *p)
+{
+    const char **items = array_strings(r, a, n);
+    if (items == NULL)
+        sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+    return items;
+}
+
 enum sp_rc
 sp_api_string_array(struct sp_req *r, const char *field, const struct sp_field_value *v,
                     const char *const **out, size_t *n, bool *set, struct sp_problem *p)
 {
     if (!v->present)
         return SP_OK;
-    const char **items = array_strings(r, v->obj, n);
-    if (items == NULL) {
-        sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+    const char **items = array_strings_of(r, field, v->obj, n, p);
+    if (items == NULL)
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
-    }
     *out = items;
     *set = true;
     return SP_OK;
@@ -616,12 +627,11 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     struct sp_api_attachments out = {NULL, 0};
     if (!attachments->present)
         return out;
-    const char **ids = array_strings(r, attachments->obj, &out.n);
-    if (ids == NULL) {
-        sp_problem_field(p, "attachments", "unknown_attachment",
-                         "lists an attachment that is not a clean upload of yours");
+    /* A number is no id of ours, but it is the body's shape that is
+     * wrong, not the upload it names (QA: [5] was unknown_attachment). */
+    const char **ids = array_strings_of(r, "attachments", attachments->obj, &out.n, p);
+    if (ids == NULL)
         return out;
-    }
     for (size_t i = 0; i < out.n; i++) {
         const char *id = sp_api_public_id(r, ids[i]);
         if (id != NULL)

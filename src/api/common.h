@@ -151,7 +151,7 @@ const char *sp_api_body_html(struct sp_req *r, const char *field, const struct s
                              size_t max_chars, struct sp_problem *p);
 /* The ids of an `attachments` field (API.md §10), for
  * sp_attachments_attach() inside the create: a non-string item is a field
- * error `unknown_attachment`. Absent: n = 0. An id in any case is given
+ * error `wrong_type` on `attachments`. Absent: n = 0. An id in any case is given
  * in its canonical form (sp_api_public_id); anything else as written, for
  * the domain to refuse. */
 struct sp_api_attachments {

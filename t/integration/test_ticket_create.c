@@ -267,6 +267,27 @@ START_TEST(unknown_attachment_is_reported_with_the_field_errors)
 }
 END_TEST
 
+/* QA: "attachments":[5] was 422 unknown_attachment, as if 5 named an
+ * upload; an item that is no string is the list's wrong shape, the
+ * error every list field gives for it (API.md §1: tags, events). */
+START_TEST(attachment_item_that_is_no_string_is_422_wrong_type)
+{
+    const char *subject = sp_t_unique("numeric-attachment");
+    static const char *const items[] = {"5", "\"NOSUCHID1234\",5", "null", "{}", "true"};
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":%s,\"description\":\"d\","
+                                              "\"attachments\":[%s]}",
+                                              sp_t_jq(subject), items[i]));
+        sp_t_assert_invalid(r, "attachments", "wrong_type");
+        ck_assert_str_eq(sp_t_invalid_message(r, "attachments"), "must be an array of strings");
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
+                              subject), "0");
+}
+END_TEST
+
 START_TEST(metadata_not_an_object_is_422_wrong_type)
 {
     assert_create_invalid(body_with(",\"metadata\":[1,2,3]"), "metadata", "wrong_type");
@@ -690,6 +711,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
     tcase_add_test(tc, unknown_attachment_is_422_with_the_body_detail);
     tcase_add_test(tc, unknown_attachment_is_reported_with_the_field_errors);
+    tcase_add_test(tc, attachment_item_that_is_no_string_is_422_wrong_type);
     tcase_add_test(tc, customer_setting_priority_is_422_not_allowed);
 
     tc = sp_t_tcase(s, "subject_description");
