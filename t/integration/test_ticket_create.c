@@ -385,6 +385,39 @@ START_TEST(subject_is_stored_without_the_blanks_around_it)
 }
 END_TEST
 
+/* QA: the length limit counted the blanks around the subject, which are
+ * not stored: 200 characters with spaces around them were refused as
+ * too long. The limit is the stored subject's: 200 visible characters
+ * with padding (spaces, a no-break space, a zero-width one) are taken
+ * and stored as the 200; 201 with the same padding are too long. */
+START_TEST(subject_length_limit_counts_the_stored_text_without_its_padding)
+{
+    const char *pad = "  \\u00a0\\u200b ";
+    const char *limit = sp_t_repeat("s", 200);
+    struct sp_t_resp *r = create_ok(sp_t_fmt("{\"subject\":\"%s%s%s\",\"description\":\"d\"}",
+                                             pad, limit, pad));
+    ck_assert_str_eq(sp_t_jstr(r->json, "subject"), limit);
+    ck_assert_str_eq(sp_t_sql("SELECT length(subject) FROM support_tickets WHERE public_id = '%s'",
+                              sp_t_jstr(r->json, "public_id")),
+                     "200");
+    sp_t_resp_free(r);
+    r = create(sp_t_fmt("{\"subject\":\"%s%s%s\",\"description\":\"d\"}", pad,
+                        sp_t_repeat("s", 201), pad));
+    sp_t_assert_invalid(r, "subject", "too_long");
+    ck_assert_str_eq(sp_t_invalid_message(r, "subject"), "must be at most 200 characters");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    /* a booking id's limit (64) is its stored text's too */
+    const char *id = sp_t_repeat("B", 64);
+    r = create_ok(body_with(sp_t_fmt(",\"booking_id\":\" %s \"", id)));
+    ck_assert_str_eq(sp_t_jstr(r->json, "booking_id"), id);
+    sp_t_resp_free(r);
+    assert_create_invalid(body_with(sp_t_fmt(",\"booking_id\":\" %s \"",
+                                             sp_t_repeat("B", 65))),
+                          "booking_id", "too_long");
+}
+END_TEST
+
 /* Every field error at once: the subject's with the description's. */
 START_TEST(blank_subject_and_empty_description_are_reported_together)
 {
@@ -724,6 +757,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, blank_subject_is_422_empty);
     tcase_add_test(tc, subject_with_controls_or_line_breaks_is_422_invalid);
     tcase_add_test(tc, subject_is_stored_without_the_blanks_around_it);
+    tcase_add_test(tc, subject_length_limit_counts_the_stored_text_without_its_padding);
     tcase_add_test(tc, blank_subject_and_empty_description_are_reported_together);
     tcase_add_test(tc, lookups_are_reported_with_the_field_errors);
     tcase_add_test(tc, missing_description_is_422_required);
