@@ -247,8 +247,10 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
         if (sp_ticket_stamp_for_customer(&ctx, public_id, r->principal.sub, &now, p) != SP_OK)
             return p->rc;
         if (sp_stamped_matches(&cached, now.version, now.category)) {
-            sp_api_etag(r, 0, cached.version);
-            sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value, cached.len);
+            const char *etag = sp_api_ticket_etag(r, cached.version, cached.value, cached.len);
+            if (!sp_api_not_modified(r, etag))
+                sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value,
+                             cached.len);
             return SP_OK;
         }
     }
