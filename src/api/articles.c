@@ -191,12 +191,10 @@ sp_api_article_get(struct sp_req *r, struct sp_problem *p)
     const char *slug = sp_ascii_lower(sp_arena_strdup(r->arena, r->params[0]));
     if (sp_article_published(&ctx, slug, &a, p) != SP_OK)
         return p->rc;
-    sp_api_etag(r, a.id, a.version);
+    const char *etag = sp_api_etag(r, a.id, a.version);
     sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
-    if (sp_api_etag_matches(r, a.id, a.version)) {
-        sp_resp_send(r, 304, NULL, "", 0);
+    if (sp_api_not_modified(r, etag))
         return SP_OK;
-    }
     struct sp_jw *w = sp_api_json(r);
     write_public(w, &a, true);
     return sp_api_send(r, 200, w);

@@ -11,6 +11,7 @@
 #include "api/app.h"
 #include "core/arena.h"
 #include "core/ascii.h"
+#include "core/hex.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
 #include "core/ids.h"
@@ -151,22 +152,50 @@ sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
     return SP_OK;
 }
 
-/* Our ETags: "v<version>" for id 0 (a ticket: its ids are never reused,
- * so a version names one representation), "<id>-v<version>" otherwise (an
- * article: its slug, the public URL, can name a new article after a
- * delete or a rename, whose version starts at 1 again). */
+/* Our ETags: "<id>-v<version>" for a row (an article: its slug, the
+ * public URL, can name a new article after a delete or a rename, whose
+ * version starts at 1 again), "v<version>-<digest>" for a ticket's
+ * representation (ticket_etag_text). */
 static const char *
 etag_text(struct sp_req *r, long long id, long long version)
 {
-    if (id == 0)
-        return sp_arena_sprintf(r->arena, "\"v%lld\"", version);
     return sp_arena_sprintf(r->arena, "\"%lld-v%lld\"", id, version);
 }
 
-void
+/* A ticket's ETag: its version, the part If-Match checks (ids are never
+ * reused, so it names one state of one ticket), and the first 64 bits of
+ * the SHA-256 of the body, the part that makes it name the bytes sent: a
+ * view shows what the version does not count (the category's slug, a
+ * priority rule's name, the contact, an SLA breach that only time made),
+ * so "v<version>" alone let a 304 keep a renamed category (QA). */
+#define TICKET_DIGEST_HEX 16
+
+static const char *
+ticket_etag_text(struct sp_req *r, long long version, const char *body, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[TICKET_DIGEST_HEX + 1];
+    if (EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+        abort();   /* as request_hash: no answer can be named without it */
+    sp_hex_encode(hex, md, TICKET_DIGEST_HEX / 2);
+    return sp_arena_sprintf(r->arena, "\"v%lld-%s\"", version, hex);
+}
+
+const char *
 sp_api_etag(struct sp_req *r, long long id, long long version)
 {
-    sp_resp_header(r, "ETag", etag_text(r, id, version));
+    const char *etag = etag_text(r, id, version);
+    sp_resp_header(r, "ETag", etag);
+    return etag;
+}
+
+const char *
+sp_api_ticket_etag(struct sp_req *r, long long version, const char *body, size_t len)
+{
+    const char *etag = ticket_etag_text(r, version, body, len);
+    sp_resp_header(r, "ETag", etag);
+    return etag;
 }
 
 /* The positive decimal number at s[*i] (at most 12 digits), moving *i
@@ -187,8 +216,22 @@ etag_number(const char *s, size_t n, size_t *i)
     return v;
 }
 
-/* An ETag we sent ("v3", "12-v3"; W/ or not) into *id (0 for the first
- * form) and *version; false for anything else. */
+/* Whether s[i..n) is a ticket ETag's "-<digest>" (lower-case hex). */
+static bool
+etag_digest(const char *s, size_t n, size_t i)
+{
+    if (n - i != 1 + TICKET_DIGEST_HEX || s[i] != '-')
+        return false;
+    for (i++; i < n; i++)
+        if (sp_hex_value((unsigned char)s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
+            return false;
+    return true;
+}
+
+/* An ETag we sent ("12-v3", a ticket's "v3-<digest>"; W/ or not) into
+ * *id (0 for a ticket's) and *version; false for anything else. A
+ * ticket's bare "v3", the form its ETags had before the digest, still
+ * names version 3 (a client may build it from the body's version). */
 static bool
 etag_parse(const char *s, size_t n, long long *id, long long *version)
 {
@@ -209,7 +252,7 @@ etag_parse(const char *s, size_t n, long long *id, long long *version)
     if (s[i++] != 'v')
         return false;
     *version = etag_number(s, n - 1, &i);
-    return *version > 0 && i == n - 1;
+    return *version > 0 && (i == n - 1 || (*id == 0 && etag_digest(s, n - 1, i)));
 }
 
 /* The next member of an entity-tag list (RFC 9110 §8.8.3) at *h: its
@@ -229,17 +272,31 @@ etag_list_next(const char **h, size_t *n)
     return s;
 }
 
-bool
-sp_api_etag_matches(struct sp_req *r, long long id, long long version)
+/* If-None-Match compares weakly (RFC 9110 §13.1.2, §8.8.3.2): a listed
+ * tag, W/ or not, whose opaque-tag is etag's (ours are strong), or *. */
+static bool
+none_match(struct sp_req *r, const char *etag)
 {
     const char *h = sp_req_header(r, "If-None-Match"), *tag;
-    size_t n;
-    long long tid, tversion;
-    while (h != NULL && (tag = etag_list_next(&h, &n)) != NULL)
-        if ((n == 1 && tag[0] == '*') ||
-            (etag_parse(tag, n, &tid, &tversion) && tid == id && tversion == version))
+    size_t n, len = strlen(etag);
+    while (h != NULL && (tag = etag_list_next(&h, &n)) != NULL) {
+        if (n >= 2 && strncmp(tag, "W/", 2) == 0) {
+            tag += 2;
+            n -= 2;
+        }
+        if ((n == 1 && tag[0] == '*') || (n == len && memcmp(tag, etag, n) == 0))
             return true;
+    }
     return false;
+}
+
+bool
+sp_api_not_modified(struct sp_req *r, const char *etag)
+{
+    if ((r->method != SP_GET && r->method != SP_HEAD) || !none_match(r, etag))
+        return false;
+    sp_resp_send(r, 304, NULL, "", 0);
+    return true;
 }
 
 enum sp_rc
@@ -288,17 +345,28 @@ array_strings(struct sp_req *r, struct json_object *a, size_t *n)
     return items;
 }
 
+/* array_strings(), with the field error of an item that is no string:
+ * one `wrong_type` on the list's name, as every list field says it
+ * (API.md §1). */
+static const char **
+array_strings_of(struct sp_req *r, const char *field, struct json_object *a, size_t *n,
+                 struct sp_problem *p)
+{
+    const char **items = array_strings(r, a, n);
+    if (items == NULL)
+        sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+    return items;
+}
+
 enum sp_rc
 sp_api_string_array(struct sp_req *r, const char *field, const struct sp_field_value *v,
                     const char *const **out, size_t *n, bool *set, struct sp_problem *p)
 {
     if (!v->present)
         return SP_OK;
-    const char **items = array_strings(r, v->obj, n);
-    if (items == NULL) {
-        sp_problem_field(p, field, "wrong_type", "must be an array of strings");
+    const char **items = array_strings_of(r, field, v->obj, n, p);
+    if (items == NULL)
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
-    }
     *out = items;
     *set = true;
     return SP_OK;
@@ -390,7 +458,9 @@ call_create(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct
     c->found = out.found;
     answer->status = out.found ? 200 : out.status > 0 ? out.status : 201;
     answer->location = out.location;
-    answer->etag = out.version > 0 ? etag_text(c->r, out.etag_id, out.version) : NULL;
+    answer->etag = out.version <= 0   ? NULL
+                   : out.etag_id == 0 ? ticket_etag_text(c->r, out.version, body->data, body->len)
+                                      : etag_text(c->r, out.etag_id, out.version);
     answer->body = body->data;
     return SP_OK;
 }
@@ -616,12 +686,11 @@ sp_api_attachment_ids(struct sp_req *r, const struct sp_field_value *attachments
     struct sp_api_attachments out = {NULL, 0};
     if (!attachments->present)
         return out;
-    const char **ids = array_strings(r, attachments->obj, &out.n);
-    if (ids == NULL) {
-        sp_problem_field(p, "attachments", "unknown_attachment",
-                         "lists an attachment that is not a clean upload of yours");
+    /* A number is no id of ours, but it is the body's shape that is
+     * wrong, not the upload it names (QA: [5] was unknown_attachment). */
+    const char **ids = array_strings_of(r, "attachments", attachments->obj, &out.n, p);
+    if (ids == NULL)
         return out;
-    }
     for (size_t i = 0; i < out.n; i++) {
         const char *id = sp_api_public_id(r, ids[i]);
         if (id != NULL)

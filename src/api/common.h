@@ -73,14 +73,24 @@ typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
 enum sp_rc sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
                               sp_api_item_writer *write, const char *next_cursor);
 
-/* The ETag of a representation: "v<version>" for id 0 (tickets, whose
- * ids are never reused), else "<id>-v<version>" (articles: a slug can name
- * a new article, whose versions start again at 1). */
-void sp_api_etag(struct sp_req *r, long long id, long long version);
-/* If-None-Match names the ETag of id and version ("v3" or "12-v3", W/ or
- * not, in a list, or *): the client's copy is current (304). */
-bool sp_api_etag_matches(struct sp_req *r, long long id, long long version);
-/* If-Match: the ETag of a version of id (W/ or not), a list holding one
+/* Sets the ETag of a row's representation, "<id>-v<version>" (articles:
+ * a slug can name a new article, whose versions start again at 1), and
+ * returns it. */
+const char *sp_api_etag(struct sp_req *r, long long id, long long version);
+/* Sets the ETag of a ticket's representation, body (len bytes) at
+ * version: "v<version>-<16 hex digits of the body's SHA-256>", so that it
+ * changes with anything the body shows, and returns it. If-Match reads
+ * the version from it (sp_api_if_match with id 0). */
+const char *sp_api_ticket_etag(struct sp_req *r, long long version, const char *body,
+                               size_t len);
+/* A GET's (or HEAD's) conditional answer: when If-None-Match names etag
+ * (RFC 9110 §13.1.2's weak comparison: W/ or not, in a list, or *),
+ * answers 304 without a body (the ETag and other headers already set
+ * stay) and returns true; false, nothing sent, otherwise or for another
+ * method. */
+bool sp_api_not_modified(struct sp_req *r, const char *etag);
+/* If-Match: the ETag of a version of id (W/ or not; for a ticket, id 0,
+ * "v<version>-<digest>" or a bare "v<version>"), a list holding one
  * (the newest of id's listed is *version), or * (none: *version = 0); a
  * list without one — other resources' ETags too — can never match: 412
  * precondition_failed. */
@@ -151,7 +161,7 @@ const char *sp_api_body_html(struct sp_req *r, const char *field, const struct s
                              size_t max_chars, struct sp_problem *p);
 /* The ids of an `attachments` field (API.md §10), for
  * sp_attachments_attach() inside the create: a non-string item is a field
- * error `unknown_attachment`. Absent: n = 0. An id in any case is given
+ * error `wrong_type` on `attachments`. Absent: n = 0. An id in any case is given
  * in its canonical form (sp_api_public_id); anything else as written, for
  * the domain to refuse. */
 struct sp_api_attachments {
@@ -235,7 +245,7 @@ const char *sp_api_chat_message_limit(struct sp_req *r, const char *session_id,
 struct sp_api_created {
     const char *location;   /* NULL: none */
     long long version;      /* > 0: the representation's ETag (sp_api_etag) */
-    long long etag_id;      /* the ETag's id: 0 for tickets */
+    long long etag_id;      /* the ETag's id: 0 for a ticket (sp_api_ticket_etag of body) */
     /* The step found its resource already made by an earlier request
      * (a chat message resent with its client_id): 200 with
      * Idempotent-Replayed: true instead of 201. */

@@ -58,12 +58,14 @@ enum { F_SUBJECT, F_DESCRIPTION, F_CATEGORY, F_SOURCE, F_PROVIDER, F_BOOKING, F_
        F_ATTACHMENTS, F_METADATA, F_COUNT };
 
 static const struct sp_field_spec create_fields[F_COUNT] = {
-    [F_SUBJECT] = {"subject", SP_FIELD_STRING, true, false, 1, SP_TICKET_SUBJECT_MAX, NULL},
+    /* No length here: the limits of subject and booking_id are their
+     * stored texts', without the blanks around them (sp_ticket_subject_max). */
+    [F_SUBJECT] = {"subject", SP_FIELD_STRING, true, false, 1, 0, NULL},
     [F_DESCRIPTION] = {"description", SP_FIELD_STRING, true, false, 1, SP_TICKET_BODY_MAX, NULL},
     [F_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL},
     [F_SOURCE] = {"source", SP_FIELD_ENUM, false, true, 0, 0, sp_source_names},
     [F_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
-    [F_BOOKING] = {"booking_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
+    [F_BOOKING] = {"booking_id", SP_FIELD_STRING, false, true, 1, 0, NULL},
     [F_CHAT] = {"chat_session_id", SP_FIELD_STRING, false, true, 1, 64, NULL},
     [F_ATTACHMENTS] = {"attachments", SP_FIELD_ARRAY, false, true, 0, SP_ATTACHMENTS_PER_MESSAGE,
                         NULL},
@@ -129,7 +131,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     const char *chat = NULL;
     long long chat_id = chat_session(r, &v[F_CHAT], &chat, p);
     const char *subject = v[F_SUBJECT].present
-                              ? sp_ticket_subject(r->arena, "subject", v[F_SUBJECT].str, p)
+                              ? sp_ticket_subject_max(r->arena, "subject", v[F_SUBJECT].str,
+                                                      SP_TICKET_SUBJECT_MAX, p)
                               : NULL;
     const char *description =
         v[F_DESCRIPTION].present
@@ -138,7 +141,8 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     /* One line of visible text, by a subject's rules: it is shown to
      * agents and sent in webhooks and mails (QA: "a\nb" was stored). */
     const char *booking = v[F_BOOKING].present
-                              ? sp_ticket_subject(r->arena, "booking_id", v[F_BOOKING].str, p)
+                              ? sp_ticket_subject_max(r->arena, "booking_id", v[F_BOOKING].str,
+                                                      SP_TICKET_BOOKING_MAX, p)
                               : NULL;
     sp_api_category_with_errors(r, &v[F_CATEGORY], SP_CATEGORY_ACTIVE, p);
     sp_api_attachments_with_errors(r, &attachments, p);
@@ -243,8 +247,10 @@ sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
         if (sp_ticket_stamp_for_customer(&ctx, public_id, r->principal.sub, &now, p) != SP_OK)
             return p->rc;
         if (sp_stamped_matches(&cached, now.version, now.category)) {
-            sp_api_etag(r, 0, cached.version);
-            sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value, cached.len);
+            const char *etag = sp_api_ticket_etag(r, cached.version, cached.value, cached.len);
+            if (!sp_api_not_modified(r, etag))
+                sp_resp_send(r, 200, "application/json; charset=utf-8", cached.value,
+                             cached.len);
             return SP_OK;
         }
     }

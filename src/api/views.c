@@ -96,8 +96,9 @@ sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t, e
 {
     struct sp_buf *b = sp_api_buf(r);
     sp_view_ticket(r, b, t, view);
-    sp_api_etag(r, 0, t->version);
-    sp_resp_json(r, status, b);
+    const char *etag = sp_api_ticket_etag(r, t->version, b->data, b->len);
+    if (status != 200 || !sp_api_not_modified(r, etag))
+        sp_resp_json(r, status, b);
     return b;
 }
 

@@ -21,8 +21,9 @@ enum sp_view { SP_VIEW_CUSTOMER, SP_VIEW_CUSTOMER_SUMMARY, SP_VIEW_AGENT, SP_VIE
 /* Renders one complete JSON object. */
 void sp_view_ticket(struct sp_req *r, struct sp_buf *b, const struct sp_ticket *t,
                     enum sp_view view);
-/* Answers status with t in view and its ETag (API.md §1); the body it
- * sent, e.g. for a cache. */
+/* Answers status with t in view and its ETag (API.md §1), or a GET's
+ * 304 when If-None-Match names that ETag (sp_api_not_modified); the body
+ * it rendered, e.g. for a cache. */
 const struct sp_buf *sp_view_ticket_answer(struct sp_req *r, int status, const struct sp_ticket *t,
                                            enum sp_view view);
 /* A page of ticket summaries as a list envelope (API.md §1), with the

@@ -75,6 +75,18 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
     return sp_arena_strndup(a, s + start, end - start);
 }
 
+const char *
+sp_ticket_subject_max(struct sp_arena *a, const char *field, const char *s, size_t max,
+                      struct sp_problem *p)
+{
+    const char *out = sp_ticket_subject(a, field, s, p);
+    if (out != NULL && sp_utf8_count(out, strlen(out)) > max) {
+        sp_problem_fieldf(p, field, "too_long", "must be at most %zu characters", max);
+        return NULL;
+    }
+    return out;
+}
+
 /* The first max characters of s (all of it when max is 0). */
 static size_t
 first_chars(const char *s, size_t n, size_t max)

@@ -24,6 +24,14 @@ struct sp_arena;
 const char *sp_ticket_subject(struct sp_arena *a, const char *field, const char *s,
                               struct sp_problem *p);
 
+/* sp_ticket_subject() of a field with a length limit: at most max
+ * characters (code points) once trimmed, else NULL with a field error
+ * too_long ("must be at most <max> characters"). The limit is the stored
+ * text's: blanks around it never count (QA: 200 characters with a space
+ * around them were refused as 201). */
+const char *sp_ticket_subject_max(struct sp_arena *a, const char *field, const char *s,
+                                  size_t max, struct sp_problem *p);
+
 /* A subject from text nobody typed into our form (a mail's Subject
  * header, whose encoded words may hold any character): each control
  * character or line break becomes a space, each bidirectional embedding,

@@ -85,9 +85,11 @@ struct sp_ticket {
     " + (SELECT count(*) FROM support_tickets WHERE sla_due_at < now() AND NOT sla_breached"      \
     "    AND status <> 'closed'))"
 
-/* API.md §4's limits, in code points: a subject, and a message body
- * (the description, a reply, a note) once sanitized. */
+/* API.md §4's limits, in code points: a subject and a booking id once
+ * trimmed, and a message body (the description, a reply, a note) once
+ * sanitized. */
 #define SP_TICKET_SUBJECT_MAX 200
+#define SP_TICKET_BOOKING_MAX 64
 #define SP_TICKET_BODY_MAX 20000
 
 struct sp_ticket_new {

@@ -170,7 +170,7 @@ def check_validator():
               "updated_at": "2026-11-24T09:15:02.125Z", "closed_at": None, "version": 1,
               "messages": [], "messages_next_cursor": None}
     customer_view = dict(good, path="/support/tickets/K7Q2M9XD4TRA", body=json.dumps(ticket),
-                         headers=rid + [["ETag", '"v1"']])
+                         headers=rid + [["ETag", '"v1-0123456789abcdef"']])
     page_405 = {"method": "GET", "path": "/support/admin/kb/1/publish", "status": 405,
                 "content_type": "text/html; charset=utf-8", "headers": rid, "body": "<p>"}
     leaked = dict(customer_view, body=json.dumps(dict(ticket, customer_id="42")))

@@ -1750,6 +1750,48 @@ sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const 
     return strtol(v, NULL, 10);
 }
 
+const char *
+sp_t_ticket_etag_at(const char *file, int line, const struct sp_t_resp *r, long long version)
+{
+    ck_assert_msg(sp_t_header_count(r, "ETag") == 1, "%s:%d: %zu ETag headers (HTTP %ld)", file,
+                  line, sp_t_header_count(r, "ETag"), r->status);
+    const char *v = sp_t_header(r, "ETag");
+    long long got = 0;
+    int end = 0;
+    size_t len = strlen(v);
+    bool ok = sscanf(v, "\"v%lld-%n", &got, &end) == 1 && end > 0 && len == (size_t)end + 17 &&
+              strspn(v + end, "0123456789abcdef") == 16 && v[len - 1] == '"' &&
+              (version <= 0 || got == version);
+    ck_assert_msg(ok, "%s:%d: ETag %s is not a ticket's of version %lld", file, line, v, version);
+    return sp_t_fmt("%s", v);
+}
+
+struct sp_t_resp *
+sp_t_get_if_none_match(const char *path, const char *token, const char *tags)
+{
+    const char *const h[] = {sp_t_fmt("If-None-Match: %s", tags), NULL};
+    return sp_t_request("GET", path, token, NULL, NULL, h);
+}
+
+void
+sp_t_assert_ticket_revalidates_at(const char *file, int line, const char *path,
+                                  const char *token, const char *etag)
+{
+    const char *match[] = {etag, sp_t_fmt("W/%s", etag), sp_t_fmt("\"nope\", %s", etag), "*",
+                           sp_t_fmt("W/\"x\",%s ,\"y\"", etag)};
+    for (size_t i = 0; i < sizeof(match) / sizeof(match[0]); i++) {
+        struct sp_t_resp *r = sp_t_get_if_none_match(
+            sp_t_fmt("%s?messages_limit=%zu", path, 50 + i), token, match[i]);
+        ck_assert_msg(r->status == 304 && r->body_len == 0,
+                      "%s:%d: If-None-Match: %s -> HTTP %ld, %zu bytes, want 304 without a body",
+                      file, line, match[i], r->status, r->body_len);
+        const char *got = sp_t_header(r, "ETag");
+        ck_assert_msg(got != NULL && strcmp(got, etag) == 0, "%s:%d: 304 with ETag %s, want %s",
+                      file, line, got ? got : "(none)", etag);
+        sp_t_resp_free(r);
+    }
+}
+
 void
 sp_t_away_from_window_edges(int margin, long long_window)
 {

@@ -159,6 +159,23 @@ bool sp_t_pid_in(pid_t pid, const pid_t *set, size_t n);
 /* Response header as a non-negative integer; asserts exactly one. */
 #define sp_t_header_num(r, name) sp_t_header_num_at(__FILE__, __LINE__, (r), (name))
 long sp_t_header_num_at(const char *file, int line, const struct sp_t_resp *r, const char *name);
+/* Asserts one ETag header in r that is a ticket's, "v<version>-<16 hex
+ * digits>" (docs/API.md: the version and the body's digest), of version
+ * when version > 0; returns it (for an If-Match or If-None-Match). */
+#define sp_t_ticket_etag(r, version) sp_t_ticket_etag_at(__FILE__, __LINE__, (r), (version))
+const char *sp_t_ticket_etag_at(const char *file, int line, const struct sp_t_resp *r,
+                                long long version);
+/* GET path with If-None-Match: tags, as token. */
+struct sp_t_resp *sp_t_get_if_none_match(const char *path, const char *token, const char *tags);
+/* Asserts that a ticket view's GET at path answers 304 with etag and no
+ * body to If-None-Match naming etag in each way RFC 9110 §13.1.2 allows
+ * (as sent, W/, in a list, *). Each asks for a message page size
+ * (?messages_limit=50…) no earlier request did, so no worker answers
+ * from its view cache; callers keep the ticket's messages fewer than 50. */
+#define sp_t_assert_ticket_revalidates(path, token, etag) \
+    sp_t_assert_ticket_revalidates_at(__FILE__, __LINE__, (path), (token), (etag))
+void sp_t_assert_ticket_revalidates_at(const char *file, int line, const char *path,
+                                       const char *token, const char *etag);
 /* Sleeps past the end of the current minute, and of the current
  * long_window (seconds: 3600, 86400), when it ends within margin seconds,
  * so a burst of requests stays in one rate-limit window. */

@@ -70,7 +70,7 @@ START_TEST(claim_of_unassigned_ticket_assigns_me)
     ck_assert_str_eq(sp_t_jstr(r->json, "public_id"), pid);
     ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), me);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 1);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)v + 1));
+    sp_t_ticket_etag(r, (long long)v + 1);
     sp_t_resp_free(r);
 
     struct sp_t_resp *ev = sp_t_agent_events(&a, pid);

@@ -245,13 +245,84 @@ START_TEST(etag_is_v_version_and_follows_changes)
     const char *pid = sp_t_ticket_create(&c, "etag");
     struct sp_t_resp *r = sp_t_agent_ticket(&a, pid);
     int64_t v = sp_t_jint(r->json, "version");
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)v));
+    sp_t_ticket_etag(r, (long long)v);
     sp_t_resp_free(r);
 
     patch_ok(&a, pid, "{\"priority\":\"high\"}");
     r = sp_t_agent_ticket(&a, pid);
     ck_assert_int_eq(sp_t_jint(r->json, "version"), v + 1);
-    ck_assert_str_eq(sp_t_header(r, "ETag"), sp_t_fmt("\"v%lld\"", (long long)v + 1));
+    sp_t_ticket_etag(r, (long long)v + 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* GET of the agent's view of ref with If-None-Match: tags. */
+static struct sp_t_resp *
+get_if_none_match(const struct sp_t_user *a, const char *ref, const char *tags)
+{
+    return sp_t_get_if_none_match(sp_t_fmt("/support/agent/tickets/%s", ref), a->token, tags);
+}
+
+/* QA: the agent's ticket GET sent an ETag but ignored If-None-Match. A
+ * tag naming the current ETag (W/ or not, in a list, or *) is 304 with
+ * that ETag and no body; another or an older one is 200. */
+START_TEST(if_none_match_with_the_current_etag_is_304)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "conditional");
+    struct sp_t_resp *r = sp_t_agent_ticket(&a, pid);
+    int64_t version = sp_t_jint(r->json, "version");
+    const char *etag = sp_t_ticket_etag(r, version);
+    sp_t_resp_free(r);
+    sp_t_assert_ticket_revalidates(sp_t_fmt("/support/agent/tickets/%s", pid), a.token, etag);
+    /* a changed ticket's old ETag is stale, and a bare "v<version>", even
+     * of the new version, names no representation */
+    const char *bare = sp_t_fmt("\"v%lld\"", (long long)version + 1);
+    patch_ok(&a, pid, "{\"priority\":\"high\"}");
+    const char *other[] = {bare, etag, "\"nope\""};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        r = get_if_none_match(&a, pid, other[i]);
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "priority"), "high");
+        ck_assert_str_ne(sp_t_ticket_etag(r, 0), etag);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* QA: the ETag named only the ticket's version, which a category's
+ * rename does not move although the view shows the new slug: a client
+ * revalidating would have been told its copy, with the old slug, was
+ * current. The ETag covers the body shown. */
+START_TEST(a_renamed_category_changes_the_etag_of_its_tickets)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *cat = sp_t_admin_category_new(NULL);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":\"renamed\",\"description\":\"d\",\"category\":\"%s\"}",
+                     cat));
+    struct sp_t_resp *r = sp_t_agent_ticket(&a, pid);
+    int64_t version = sp_t_jint(r->json, "version");
+    const char *etag = sp_t_ticket_etag(r, version);
+    sp_t_resp_free(r);
+    const char *renamed = sp_t_unique("renamed");
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s",
+                                     sp_t_sql("SELECT id FROM support_categories WHERE slug ="
+                                              " '%s'", cat)),
+                   sp_t_fmt("{\"slug\":\"%s\"}", renamed));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = get_if_none_match(&a, pid, etag);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "category"), renamed);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), version);
+    const char *now = sp_t_ticket_etag(r, version);
+    ck_assert_str_ne(now, etag);
+    sp_t_resp_free(r);
+    r = get_if_none_match(&a, pid, now);
+    sp_t_assert_status(r, 304);
     sp_t_resp_free(r);
 }
 END_TEST
@@ -494,6 +565,8 @@ agent_ticket_suite(void)
     tcase_add_test(tc, a_public_id_in_any_case_names_the_ticket);
     tcase_add_test(tc, malformed_id_is_404);
     tcase_add_test(tc, etag_is_v_version_and_follows_changes);
+    tcase_add_test(tc, if_none_match_with_the_current_etag_is_304);
+    tcase_add_test(tc, a_renamed_category_changes_the_etag_of_its_tickets);
 
     tc = sp_t_tcase(s, "internal_notes");
     tcase_add_test(tc, internal_note_is_shown_to_agents_only);

@@ -267,6 +267,27 @@ START_TEST(unknown_attachment_is_reported_with_the_field_errors)
 }
 END_TEST
 
+/* QA: "attachments":[5] was 422 unknown_attachment, as if 5 named an
+ * upload; an item that is no string is the list's wrong shape, the
+ * error every list field gives for it (API.md §1: tags, events). */
+START_TEST(attachment_item_that_is_no_string_is_422_wrong_type)
+{
+    const char *subject = sp_t_unique("numeric-attachment");
+    static const char *const items[] = {"5", "\"NOSUCHID1234\",5", "null", "{}", "true"};
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+        struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":%s,\"description\":\"d\","
+                                              "\"attachments\":[%s]}",
+                                              sp_t_jq(subject), items[i]));
+        sp_t_assert_invalid(r, "attachments", "wrong_type");
+        ck_assert_str_eq(sp_t_invalid_message(r, "attachments"), "must be an array of strings");
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
+                              subject), "0");
+}
+END_TEST
+
 START_TEST(metadata_not_an_object_is_422_wrong_type)
 {
     assert_create_invalid(body_with(",\"metadata\":[1,2,3]"), "metadata", "wrong_type");
@@ -361,6 +382,39 @@ START_TEST(subject_is_stored_without_the_blanks_around_it)
                                     "\"description\":\"d\"}");
     ck_assert_str_eq(sp_t_jstr(r->json, "subject"), "Refund  please");
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: the length limit counted the blanks around the subject, which are
+ * not stored: 200 characters with spaces around them were refused as
+ * too long. The limit is the stored subject's: 200 visible characters
+ * with padding (spaces, a no-break space, a zero-width one) are taken
+ * and stored as the 200; 201 with the same padding are too long. */
+START_TEST(subject_length_limit_counts_the_stored_text_without_its_padding)
+{
+    const char *pad = "  \\u00a0\\u200b ";
+    const char *limit = sp_t_repeat("s", 200);
+    struct sp_t_resp *r = create_ok(sp_t_fmt("{\"subject\":\"%s%s%s\",\"description\":\"d\"}",
+                                             pad, limit, pad));
+    ck_assert_str_eq(sp_t_jstr(r->json, "subject"), limit);
+    ck_assert_str_eq(sp_t_sql("SELECT length(subject) FROM support_tickets WHERE public_id = '%s'",
+                              sp_t_jstr(r->json, "public_id")),
+                     "200");
+    sp_t_resp_free(r);
+    r = create(sp_t_fmt("{\"subject\":\"%s%s%s\",\"description\":\"d\"}", pad,
+                        sp_t_repeat("s", 201), pad));
+    sp_t_assert_invalid(r, "subject", "too_long");
+    ck_assert_str_eq(sp_t_invalid_message(r, "subject"), "must be at most 200 characters");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    /* a booking id's limit (64) is its stored text's too */
+    const char *id = sp_t_repeat("B", 64);
+    r = create_ok(body_with(sp_t_fmt(",\"booking_id\":\" %s \"", id)));
+    ck_assert_str_eq(sp_t_jstr(r->json, "booking_id"), id);
+    sp_t_resp_free(r);
+    assert_create_invalid(body_with(sp_t_fmt(",\"booking_id\":\" %s \"",
+                                             sp_t_repeat("B", 65))),
+                          "booking_id", "too_long");
 }
 END_TEST
 
@@ -690,6 +744,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, metadata_not_an_object_is_422_wrong_type);
     tcase_add_test(tc, unknown_attachment_is_422_with_the_body_detail);
     tcase_add_test(tc, unknown_attachment_is_reported_with_the_field_errors);
+    tcase_add_test(tc, attachment_item_that_is_no_string_is_422_wrong_type);
     tcase_add_test(tc, customer_setting_priority_is_422_not_allowed);
 
     tc = sp_t_tcase(s, "subject_description");
@@ -702,6 +757,7 @@ ticket_create_suite(void)
     tcase_add_test(tc, blank_subject_is_422_empty);
     tcase_add_test(tc, subject_with_controls_or_line_breaks_is_422_invalid);
     tcase_add_test(tc, subject_is_stored_without_the_blanks_around_it);
+    tcase_add_test(tc, subject_length_limit_counts_the_stored_text_without_its_padding);
     tcase_add_test(tc, blank_subject_and_empty_description_are_reported_together);
     tcase_add_test(tc, lookups_are_reported_with_the_field_errors);
     tcase_add_test(tc, missing_description_is_422_required);

@@ -258,9 +258,50 @@ START_TEST(get_ticket_carries_etag_of_its_version)
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *pid = sp_t_ticket_create(&u, "etag");
     struct sp_t_resp *r = sp_t_ticket_get(&u, pid);
-    const char *etag = sp_t_header(r, "ETag");
-    ck_assert_ptr_nonnull(etag);
-    ck_assert_str_eq(etag, sp_t_fmt("\"v%lld\"", (long long)sp_t_jint(r->json, "version")));
+    sp_t_ticket_etag(r, (long long)sp_t_jint(r->json, "version"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* GET of the customer's ticket view with If-None-Match: tags. */
+static struct sp_t_resp *
+get_if_none_match(const struct sp_t_user *u, const char *pid, const char *query,
+                  const char *tags)
+{
+    return sp_t_get_if_none_match(sp_t_fmt("/support/tickets/%s%s", pid, query), u->token, tags);
+}
+
+/* QA: GET sent an ETag but ignored If-None-Match, so a client
+ * revalidating got the whole body again. RFC 9110 §13.1.2: the current
+ * ETag, W/ or not, in a list, or * is 304 with the ETag and no body;
+ * anything else, a stale ETag among them, is 200. Each query below is
+ * one no worker has seen, so the view is rendered, not cached (the cache
+ * test below revalidates a cached one); one message fits every page
+ * size, so every page is the same body with the same ETag. */
+START_TEST(if_none_match_with_the_current_etag_is_304)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&u, "conditional");
+    struct sp_t_resp *r = sp_t_ticket_get(&u, pid);
+    int64_t version = sp_t_jint(r->json, "version");
+    const char *etag = sp_t_ticket_etag(r, version);
+    sp_t_resp_free(r);
+    sp_t_assert_ticket_revalidates(sp_t_fmt("/support/tickets/%s", pid), u.token, etag);
+    /* another tag is 200; so is the old ETag once a reply changed the
+     * ticket, and a bare "v<version>" of its new version */
+    (void)sp_t_ticket_reply(&u, pid, "more");
+    const char *other[] = {"\"nope\"", etag, sp_t_fmt("\"v%lld\"", (long long)version + 1)};
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        r = get_if_none_match(&u, pid, sp_t_fmt("?messages_limit=%zu", 60 + i), other[i]);
+        sp_t_assert_json(r, 200);
+        ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "messages")), 2);
+        ck_assert_str_ne(sp_t_ticket_etag(r, version + 1), etag);
+        sp_t_resp_free(r);
+    }
+    /* someone else's ticket is 404 whatever the tag */
+    struct sp_t_user other_user = sp_t_user_new(SP_ROLE_CUSTOMER);
+    r = get_if_none_match(&other_user, pid, "", "*");
+    sp_t_assert_problem(r, 404, "not_found");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -287,6 +328,12 @@ START_TEST(cached_view_is_served_only_while_version_and_category_are_unchanged)
     sp_t_assert_json(r2, 200);
     ck_assert_str_eq(r2->body, r1->body);
     ck_assert_str_eq(sp_t_header(r2, "ETag"), sp_t_header(r1, "ETag"));
+    /* and a revalidation from the cache is 304 with that ETag */
+    struct sp_t_resp *r304 = get_if_none_match(&u, pid, "", sp_t_header(r1, "ETag"));
+    sp_t_assert_status(r304, 304);
+    ck_assert_uint_eq(r304->body_len, 0);
+    ck_assert_str_eq(sp_t_header(r304, "ETag"), sp_t_header(r1, "ETag"));
+    sp_t_resp_free(r304);
 
     /* Any version change (here: a reply) is seen on the next read. */
     int64_t reply = sp_t_ticket_reply(&u, pid, "a reply");
@@ -297,16 +344,21 @@ START_TEST(cached_view_is_served_only_while_version_and_category_are_unchanged)
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ms, 0), "body"), "rewritten");
     ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(ms, 1), "id"), reply);
     ck_assert_int_eq(sp_t_jint(r3->json, "version"), sp_t_jint(r1->json, "version") + 1);
-    ck_assert_str_eq(sp_t_header(r3, "ETag"),
-                     sp_t_fmt("\"v%lld\"", (long long)sp_t_jint(r3->json, "version")));
+    sp_t_ticket_etag(r3, (long long)sp_t_jint(r3->json, "version"));
 
     /* The category's slug is part of the view without being the ticket's:
      * renaming it (an admin change) is seen at once too. */
     const char *renamed = sp_t_unique("renamed");
     (void)sp_t_sql("UPDATE support_categories SET slug = '%s' WHERE slug = '%s'", renamed, cat);
-    struct sp_t_resp *r4 = sp_t_ticket_get(&u, pid);
+    /* QA: its ETag was "v<version>", which a rename does not move, so a
+     * client revalidating its copy (the old slug) was told it is current;
+     * the ETag covers the body now, at the same version. */
+    struct sp_t_resp *r4 = get_if_none_match(&u, pid, "", sp_t_header(r3, "ETag"));
     sp_t_assert_json(r4, 200);
     ck_assert_str_eq(sp_t_jstr(r4->json, "category"), renamed);
+    ck_assert_int_eq(sp_t_jint(r4->json, "version"), sp_t_jint(r3->json, "version"));
+    ck_assert_str_ne(sp_t_ticket_etag(r4, sp_t_jint(r4->json, "version")),
+                     sp_t_header(r3, "ETag"));
 
     /* Another customer gets 404, cached view or not. */
     struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -512,6 +564,7 @@ ticket_read_suite(void)
     tc = sp_t_tcase(s, "one_ticket");
     tcase_add_test(tc, get_ticket_returns_messages_in_time_order);
     tcase_add_test(tc, get_ticket_carries_etag_of_its_version);
+    tcase_add_test(tc, if_none_match_with_the_current_etag_is_304);
     tcase_add_test(tc, cached_view_is_served_only_while_version_and_category_are_unchanged);
     tcase_add_test(tc, messages_limit_pages_through_messages);
     tcase_add_test(tc, messages_limit_out_of_range_is_422);

@@ -115,6 +115,28 @@ START_TEST(a_subject_cut_to_its_limit_ends_on_a_visible_character)
 }
 END_TEST
 
+/* The limit is the stored text's: blanks around never count (QA: three
+ * characters with spaces around them were refused at a limit of 3). */
+START_TEST(a_limit_counts_the_trimmed_characters)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_str_eq(sp_ticket_subject_max(&arena, "subject", " \u00a0\u00e9t\u00e9\u200b ", 3,
+                                           &p),
+                     "\u00e9t\u00e9");
+    ck_assert_uint_eq(p.nerrors, 0);
+    ck_assert_ptr_null(sp_ticket_subject_max(&arena, "subject", " abcd ", 3, &p));
+    ck_assert_uint_eq(p.nerrors, 1);
+    ck_assert_str_eq(p.errors[0].code, "too_long");
+    ck_assert_str_eq(p.errors[0].message, "must be at most 3 characters");
+    /* the rule's own refusals come first, once */
+    sp_problem_init(&p);
+    ck_assert_ptr_null(sp_ticket_subject_max(&arena, "subject", "a\nbcdef", 3, &p));
+    ck_assert_uint_eq(p.nerrors, 1);
+    ck_assert_str_eq(p.errors[0].code, "invalid");
+}
+END_TEST
+
 static Suite *
 ticket_subject_suite(void)
 {
@@ -126,6 +148,7 @@ ticket_subject_suite(void)
     tcase_add_test(tc, a_subject_with_nothing_visible_is_empty);
     tcase_add_test(tc, controls_and_line_breaks_are_invalid);
     tcase_add_test(tc, a_subject_cut_to_its_limit_ends_on_a_visible_character);
+    tcase_add_test(tc, a_limit_counts_the_trimmed_characters);
     suite_add_tcase(s, tc);
     return s;
 }
