@@ -964,12 +964,9 @@ stack_nginx_test() {
     fi
 }
 
-stack_nginx_start() {
-    local i limit
-    if stack_nginx_running; then
-        return 0
-    fi
-    stack_nginx_render || return 1
+# stack_ports_free — whether nginx's ports are free (each one taken said):
+# asked before anything starts as well as by nginx's start.
+stack_ports_free() {
     if _stack_port_open "$STACK_PORT" "$STACK_LISTEN_ADDR"; then
         _stack_say "port $STACK_LISTEN_ADDR:$STACK_PORT is already in use"
         return 1
@@ -978,6 +975,15 @@ stack_nginx_start() {
         _stack_say "metrics port $STACK_METRICS_PORT is already in use (set STACK_METRICS_PORT)"
         return 1
     fi
+}
+
+stack_nginx_start() {
+    local i limit
+    if stack_nginx_running; then
+        return 0
+    fi
+    stack_nginx_render || return 1
+    stack_ports_free || return 1
     _stack_internal_dir || return 1
     if ! nginx -p "$STACK_NGINX_DIR/" -c "$STACK_NGINX_DIR/nginx.conf" \
         </dev/null >>"$STACK_LOG_DIR/nginx-error.log" 2>&1; then

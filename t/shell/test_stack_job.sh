@@ -129,4 +129,28 @@ print(r["idempotency_key"], r["body"]["to"]["phone"], r["body"]["text"])' "${fil
     "outbox-7 +1 555 Your chat continues"
 [[ ${files[0]##*/} == *-outbox-7.json ]] && ok=yes || ok="no (${files[0]##*/})"
 expect "the file is named after the body's id" "$ok" yes
+
+# stack_ports_free: `scripts/dev up` asks it before starting anything, so
+# a port another program holds is said at once, not after PostgreSQL and
+# the workers have started (QA). A port held by a listener here is named.
+python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+open(sys.argv[1], "w").write(str(s.getsockname()[1])); time.sleep(30)' "$tmp/held.port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$tmp/held.port" ] && break; sleep 0.1; done
+STACK_PORT=$(cat "$tmp/held.port") STACK_METRICS_PORT=1
+err=$(stack_ports_free 2>&1)
+expect "a port in use: refused" "$?" 1
+[[ $err == *"127.0.0.1:$STACK_PORT is already in use"* ]] && ok=yes || ok="no ($err)"
+expect "a port in use: named" "$ok" yes
+STACK_METRICS_PORT=$STACK_PORT STACK_PORT=1
+err=$(stack_ports_free 2>&1)
+[[ $err == *"metrics port $STACK_METRICS_PORT is already in use"* ]] && ok=yes || ok="no ($err)"
+expect "the metrics port in use: named" "$ok" yes
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+STACK_PORT=1 STACK_METRICS_PORT=2
+stack_ports_free 2>/dev/null
+expect "free ports: 0" "$?" 0
 exit $failed
