@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -166,8 +167,17 @@ worker_main(struct sp_server *s, int sock)
 static pid_t
 spawn(struct sp_server *s, int sock, const sigset_t *worker_mask)
 {
+    pid_t master = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* A worker outlives no master: killed (-9, OOM), the master can
+         * neither drain nor replace its workers, and orphans kept serving
+         * the socket with the old code and their database connections
+         * (QA). SIGTERM is the worker's own shutdown: it finishes the
+         * request in flight. The getppid() test closes the window of a
+         * master that died before the prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+            _exit(0);
         sigprocmask(SIG_SETMASK, worker_mask, NULL);
         exit(worker_main(s, sock));
     }

@@ -119,6 +119,29 @@ START_TEST(killed_worker_is_respawned)
 }
 END_TEST
 
+/* QA: with its master killed (-9, the OOM killer) the workers went on
+ * serving the socket, unmanaged, holding their database connections, and
+ * a new start left them running. Each worker now goes with its master. */
+START_TEST(workers_leave_with_a_killed_master)
+{
+    pid_t master = sp_t_master_pid("support-api"), kids[64];
+    int n = (int)sp_t_children(master, kids, 64);
+    ck_assert_int_gt(n, 0);
+    ck_assert_int_eq(kill(master, SIGKILL), 0);
+    int alive = n;
+    for (int i = 0; i < 100 && alive > 0; i++) {
+        usleep(100 * 1000);
+        alive = 0;
+        for (int j = 0; j < n; j++)
+            alive += kill(kids[j], 0) == 0;
+    }
+    sp_t_stackctl("restart-api");
+    ck_assert_msg(alive == 0, "%d of %d workers outlived their master by 10 s", alive, n);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    (void)sp_t_ticket_create(&u, "after the master's restart");
+}
+END_TEST
+
 START_TEST(sighup_reloads_jwt_keys_from_file)
 {
     const char *file = getenv("SP_TEST_JWT_KEYS_FILE");
@@ -659,6 +682,7 @@ operations_suite(void)
     tc = sp_t_tcase(s, "workers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, killed_worker_is_respawned);
+    tcase_add_test(tc, workers_leave_with_a_killed_master);
     tcase_add_test(tc, sighup_reloads_jwt_keys_from_file);
     tcase_add_test(tc, sighup_reloads_a_job_daemon);
     tc = sp_t_tcase(s, "nginx");
