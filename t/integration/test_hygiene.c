@@ -6,6 +6,7 @@
  * admin token unless told --force.
  */
 #include "harness.h"
+#include "core/utf8.h"
 
 #include <grp.h>
 #include <stdio.h>
@@ -132,11 +133,12 @@ START_TEST(support_token_refuses_a_sub_that_is_not_a_user_id)
 }
 END_TEST
 
-/* The size of support-api.log now: where the lines of what follows start. */
+/* The size of the stack's log NAME now: where the lines of what follows
+ * start. */
 static long
-api_log_size(void)
+log_size(const char *name)
 {
-    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
+    FILE *f = fopen(sp_t_fmt("%s/%s", getenv("SP_TEST_LOG_DIR"), name), "r");
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
     long n = ftell(f);
@@ -144,12 +146,12 @@ api_log_size(void)
     return n;
 }
 
-/* Asserts every whole line of support-api.log from offset on is a JSON
- * object (API.md §12); returns how many there were. */
+/* Asserts every whole line of the log NAME from offset on is a JSON
+ * object in UTF-8 (API.md §12); returns how many there were. */
 static int
-assert_api_log_json_from(long offset)
+assert_log_json_from(const char *name, long offset)
 {
-    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
+    FILE *f = fopen(sp_t_fmt("%s/%s", getenv("SP_TEST_LOG_DIR"), name), "r");
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fseek(f, offset, SEEK_SET), 0);
     char line[65536];
@@ -158,9 +160,10 @@ assert_api_log_json_from(long offset)
         size_t len = strlen(line);
         if (len == 0 || line[len - 1] != '\n')
             break;  /* a line being written as we read */
+        ck_assert_msg(sp_utf8_valid(line, len), "a %s line that is not UTF-8: %s", name, line);
         struct json_object *o = json_tokener_parse(line);
         ck_assert_msg(o != NULL && json_object_is_type(o, json_type_object),
-                      "a log line that is not JSON: %s", line);
+                      "a %s line that is not JSON: %s", name, line);
         json_object_put(o);
         n++;
     }
@@ -168,11 +171,27 @@ assert_api_log_json_from(long offset)
     return n;
 }
 
+/* QA: nginx logs the decoded path, and escape=json passes bytes that are
+ * not UTF-8: /%FF made a line strict JSON readers refuse. Such a path is
+ * logged as a marker (http.conf, $support_log_uri); UTF-8 ones as they
+ * are. */
+START_TEST(nginx_access_log_lines_are_utf8_json)
+{
+    long offset = log_size("nginx-access.log");
+    static const char *const paths[] = {"/support/tickets/%FF%C3%28", "/support/articles/%C0%AF",
+                                        "/support/articles/%ED%A0%80", "/support/articles/caf%C3%A9"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        sp_t_resp_free(sp_t_get(paths[i], NULL));
+    usleep(200 * 1000);   /* nginx writes the line after the answer */
+    ck_assert_int_ge(assert_log_json_from("nginx-access.log", offset), 4);
+}
+END_TEST
+
 /* The database's notices (a search of stop words only, a word too long to
  * index) are not written raw to the workers' stderr, which is the log. */
 START_TEST(database_notices_keep_the_log_json_lines)
 {
-    long offset = api_log_size();
+    long offset = log_size("support-api.log");
     struct sp_t_resp *r = sp_t_get("/support/articles?q=the", NULL);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
@@ -181,7 +200,7 @@ START_TEST(database_notices_keep_the_log_json_lines)
                             sp_t_jq(sp_t_unique("longword")), sp_t_repeat("a", 2100)));
     sp_t_assert_json(r, 201);
     sp_t_resp_free(r);
-    ck_assert_int_gt(assert_api_log_json_from(offset), 0);
+    ck_assert_int_gt(assert_log_json_from("support-api.log", offset), 0);
 }
 END_TEST
 
@@ -236,6 +255,7 @@ hygiene_suite(void)
     tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
     tc = sp_t_tcase(s, "logs");
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
+    tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
     return s;
 }
