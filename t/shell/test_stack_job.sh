@@ -153,4 +153,18 @@ wait "$holder" 2>/dev/null
 STACK_PORT=1 STACK_METRICS_PORT=2
 stack_ports_free 2>/dev/null
 expect "free ports: 0" "$?" 0
+
+# scripts/dev's own usage: help is an answer (stdout, exit 0), an unknown
+# command a mistake it names (exit 2), `job` without a name exit 2 as an
+# unknown name is (QA: help exited 2, a mistake was not named).
+out=$("$top_srcdir/scripts/dev" help 2>/dev/null)
+expect "dev help: exit 0" "$?" 0
+[[ $out == *"scripts/dev up"* ]] && ok=yes || ok="no ($out)"
+expect "dev help: the commands on stdout" "$ok" yes
+err=$("$top_srcdir/scripts/dev" frobnicate 2>&1 >/dev/null)
+expect "dev: an unknown command exits 2" "$?" 2
+[[ $err == *"unknown command 'frobnicate'"* ]] && ok=yes || ok="no ($err)"
+expect "dev: the unknown command is named" "$ok" yes
+"$top_srcdir/scripts/dev" job >/dev/null 2>&1
+expect "dev job without a name: exit 2" "$?" 2
 exit $failed
