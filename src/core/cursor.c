@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/base64.h"
 #include "core/crypto.h"
 
 /* The position text's longest (a kind and two int64s) and the sealed
@@ -40,58 +41,6 @@ key(void)
     return &cursor_key;
 }
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static const char *
-encode(struct sp_arena *a, const char *raw, int n)
-{
-    char *out = sp_arena_alloc(a, (size_t)n * 4 / 3 + 4);
-    size_t o = 0;
-    for (int i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)raw[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)raw[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)raw[i + 2];
-        out[o++] = b64url[(v >> 18) & 63];
-        out[o++] = b64url[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = b64url[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = b64url[v & 63];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* Decodes base64url into raw[size]: the byte count, or -1 for anything
- * malformed or longer than size. */
-static long
-decode(const char *cursor, unsigned char *raw, size_t size)
-{
-    size_t n = strlen(cursor);
-    if (n == 0 || n > TEXT_MAX || n % 4 == 1)
-        return -1;
-    size_t o = 0;
-    unsigned v = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *c = strchr(b64url, cursor[i]);
-        if (c == NULL)
-            return -1;
-        v = (v << 6) | (unsigned)(c - b64url);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o >= size)
-                return -1;
-            raw[o++] = (unsigned char)((v >> bits) & 0xff);
-        }
-    }
-    return (long)o;
-}
-
 /* Parses a decimal int64 that must fill [s, end-of-token). */
 static bool
 parse_num(const char *s, char stop, long long *out, const char **rest)
@@ -115,10 +64,10 @@ static const char *
 encode_printed(struct sp_arena *a, const char *scope, const char *raw, int n)
 {
     if (n <= 0 || n >= RAW_MAX)
-        return encode(a, raw, 0);
+        return sp_b64url_encode(a, raw, 0);
     unsigned char sealed[SEALED_MAX];
     sp_crypto_token_seal(key(), scope, strlen(scope), raw, (size_t)n, sealed);
-    return encode(a, (const char *)sealed, n + SP_CRYPTO_TOKEN_OVERHEAD);
+    return sp_b64url_encode(a, sealed, (size_t)n + SP_CRYPTO_TOKEN_OVERHEAD);
 }
 
 /* Opens cursor for scope into raw[RAW_MAX] and checks it starts
@@ -128,12 +77,13 @@ decode_payload(const char *cursor, const char *scope, const char *version, const
                char *raw)
 {
     unsigned char sealed[SEALED_MAX];
-    long n = decode(cursor, sealed, sizeof(sealed));
+    size_t len = strlen(cursor);
+    long n = len <= TEXT_MAX ? sp_b64url_decode_into(cursor, len, sealed, sizeof(sealed)) : -1;
     if (n <= SP_CRYPTO_TOKEN_OVERHEAD || n - SP_CRYPTO_TOKEN_OVERHEAD >= RAW_MAX ||
         !sp_crypto_token_open(key(), scope, strlen(scope), sealed, (size_t)n,
                               (unsigned char *)raw))
         return NULL;
-    size_t len = (size_t)n - SP_CRYPTO_TOKEN_OVERHEAD;
+    len = (size_t)n - SP_CRYPTO_TOKEN_OVERHEAD;
     raw[len] = '\0';
     char prefix[48];
     int plen = snprintf(prefix, sizeof(prefix), "%s.%s.", version, kind);

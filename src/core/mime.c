@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "core/ascii.h"
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/hex.h"
 #include "core/utf8.h"
@@ -15,24 +16,6 @@
  * with "=?UTF-8?B?" and "?=" the word stays within RFC 2047's 75. */
 #define WORD_BYTES 45
 #define QP_LINE 76
-
-static void
-base64(struct sp_buf *out, const unsigned char *s, size_t n)
-{
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)s[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)s[i + 1] << 8;
-        if (i + 2 < n)
-            v |= s[i + 2];
-        sp_buf_putc(out, tab[(v >> 18) & 63]);
-        sp_buf_putc(out, tab[(v >> 12) & 63]);
-        sp_buf_putc(out, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-        sp_buf_putc(out, i + 2 < n ? tab[v & 63] : '=');
-    }
-}
 
 /* Short printable ASCII that no reader takes for an encoded word. */
 static bool
@@ -94,7 +77,7 @@ sp_mime_header_text(struct sp_buf *out, const char *text, size_t n, size_t col)
         if (i > 0)
             sp_buf_puts(out, "\r\n ");
         sp_buf_puts(out, "=?UTF-8?B?");
-        base64(out, (const unsigned char *)c.data + i, take);
+        sp_base64_append(out, c.data + i, take);
         sp_buf_puts(out, "?=");
         i += take;
         budget = WORD_BYTES;

@@ -27,6 +27,7 @@
 
 #include "core/arena.h"
 #include "core/ascii.h"
+#include "core/base64.h"
 #include "core/ids.h"
 #include "core/json.h"
 
@@ -74,31 +75,6 @@ deny(struct sp_problem *p, const char *detail)
     return sp_problem_set(p, SP_UNAUTHORIZED, "unauthorized", "%s", detail);
 }
 
-static const char B64URL[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Strict unpadded base64url (RFC 7515 §2); returns arena bytes or NULL. */
-static char *
-b64url_decode(struct sp_arena *a, const char *s, size_t n, size_t *outlen)
-{
-    if (n == 0 || n % 4 == 1)
-        return NULL;
-    unsigned char *out = sp_arena_alloc(a, n * 3 / 4 + 1);
-    uint32_t acc = 0;  /* only the low `bits` bits matter; wrap-around is fine */
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *v = s[i] != '\0' ? strchr(B64URL, s[i]) : NULL;
-        if (v == NULL)
-            return NULL;
-        acc = (acc << 6) | (uint32_t)(v - B64URL);
-        if ((bits += 6) >= 8)
-            out[o++] = (unsigned char)(acc >> (bits -= 8));
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return (char *)out;
-}
-
 /* Decodes one segment into a JSON object owned by the arena, or NULL.
  * Read as request bodies are (core/json): a member named twice is
  * refused, since json-c keeps the last ({"role":"customer",
@@ -126,7 +102,7 @@ static json_object *
 segment_json(struct sp_arena *a, const char *s, size_t n)
 {
     size_t len;
-    char *raw = b64url_decode(a, s, n, &len);
+    char *raw = (char *)sp_b64url_decode(a, s, n, &len);
     if (raw == NULL || len > INT_MAX || raw_control_in_string(raw, len))
         return NULL;
     struct sp_problem p;
@@ -360,7 +336,7 @@ sp_auth_verify(const struct sp_auth_keys *k, struct sp_arena *a, const char *tok
     if (algs == NULL || strcasecmp(algs, "none") == 0 || d2[1] == '\0')
         return deny(p, algs == NULL ? "token has no alg" : "unsigned token");
     const unsigned char *sig =
-        (const unsigned char *)b64url_decode(a, d2 + 1, (size_t)(token + len - d2 - 1), &siglen);
+        sp_b64url_decode(a, d2 + 1, (size_t)(token + len - d2 - 1), &siglen);
     if (sig == NULL)
         return deny(p, "malformed token");
     jwt_alg_t alg = strcmp(algs, "HS256") == 0 ? JWT_ALG_HS256

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/base64.h"
 #include "http/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -61,42 +62,19 @@ keyring(void)
     return keys;
 }
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 static char *
 b64url(struct sp_arena *a, const unsigned char *s, size_t n)
 {
-    char *out = sp_arena_alloc(a, n / 3 * 4 + 5), *o = out;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
-                     (i + 2 < n ? s[i + 2] : 0);
-        *o++ = b64[v >> 18 & 63];
-        *o++ = b64[v >> 12 & 63];
-        if (i + 1 < n)
-            *o++ = b64[v >> 6 & 63];
-        if (i + 2 < n)
-            *o++ = b64[v & 63];
-    }
-    *o = '\0';
-    return out;
+    return sp_b64url_encode(a, s, n);
 }
 
-/* Lenient decoder for the invariant: the bytes, whatever the spare bits. */
+/* The signature's bytes, whatever its spare bits (the decoder ignores
+ * them); 0 for anything that is not base64url. */
 static size_t
 b64url_bytes(const char *s, unsigned char *out, size_t cap)
 {
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (; *s != '\0' && o < cap; s++) {
-        const char *v = strchr(b64, *s);
-        if (v == NULL)
-            return 0;
-        acc = acc << 6 | (uint32_t)(v - b64);
-        if ((bits += 6) >= 8)
-            out[o++] = (unsigned char)(acc >> (bits -= 8));
-    }
-    return *s == '\0' ? o : 0;
+    long n = sp_b64url_decode_into(s, strlen(s), out, cap);
+    return n > 0 ? (size_t)n : 0;
 }
 
 /* True when the token's signature is HMAC-SHA256 of its signing input

@@ -33,6 +33,7 @@
 #include <openssl/hmac.h>
 
 #include "core/arena.h"
+#include "core/base64.h"
 #include "core/buf.h"
 #include "core/service_client.h"
 
@@ -595,26 +596,11 @@ sp_t_user_new(enum sp_role role)
     return u;
 }
 
+/* n bytes as base64url onto b (a JWT's segments). */
 static void
 t_b64url(struct sp_buf *b, const unsigned char *p, size_t n)
 {
-    static const char abc[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t i = 0;
-    for (; i + 2 < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63], abc[v & 63]};
-        sp_buf_append(b, q, 4);
-    }
-    if (n - i == 1) {
-        unsigned v = (unsigned)p[i] << 16;
-        char q[2] = {abc[v >> 18], abc[(v >> 12) & 63]};
-        sp_buf_append(b, q, 2);
-    } else if (n - i == 2) {
-        unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-        char q[3] = {abc[v >> 18], abc[(v >> 12) & 63], abc[(v >> 6) & 63]};
-        sp_buf_append(b, q, 3);
-    }
+    sp_buf_puts(b, sp_b64url_encode(t_a(), p, n));
 }
 
 const char *

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/base64.h"
 #include "core/crypto.h"
 #include "core/cursor.h"
 #include "unit.h"
@@ -31,28 +32,11 @@ keyed(void)
     ck_assert(sp_cursor_set_key(secret));
 }
 
-/* Standard base64url (no padding) of n bytes, to forge cursors. */
+/* base64url of n bytes, to forge cursors. */
 static const char *
 b64url(const char *raw, size_t n)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *out = sp_arena_alloc(&arena, n * 4 / 3 + 4);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)(unsigned char)raw[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)(unsigned char)raw[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)raw[i + 2];
-        out[o++] = tbl[(v >> 18) & 63];
-        out[o++] = tbl[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = tbl[(v >> 6) & 63];
-        if (i + 2 < n)
-            out[o++] = tbl[v & 63];
-    }
-    out[o] = '\0';
-    return out;
+    return sp_b64url_encode(&arena, raw, n);
 }
 
 /* The position text raw (n bytes), sealed for SCOPE as the encoder seals:
