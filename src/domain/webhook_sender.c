@@ -49,7 +49,31 @@ struct sp_webhook_sender {
     int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
     int next_wake;                   /* wake-ups go round the children */
     int64_t next_paused_sweep;       /* monotonic ms: paused_stmt's next run */
+    int64_t next_keyless_warning;    /* monotonic ms: keyless_wait's next line */
 };
+
+/* Without SUPPORT_ENCRYPTION_KEYS no webhook secret opens, so nothing
+ * could be signed: deliveries are left unclaimed and due, for a
+ * dispatcher that has the keys, instead of each being claimed, failed
+ * as secret_unavailable and pushed back (QA: a cron node whose env file
+ * lacked the keys delayed every delivery, reporting no error). Said once
+ * a minute while deliveries wait. */
+#define KEYLESS_WARNING_MS 60000
+
+static bool
+keyless_wait(struct sp_webhook_sender *s, int due)
+{
+    if (s->crypto != NULL)
+        return false;
+    int64_t now = sp_clock_mono_us() / 1000;
+    if (due > 0 && now >= s->next_keyless_warning) {
+        s->next_keyless_warning = now + KEYLESS_WARNING_MS;
+        sp_log_msg(SP_LOG_WARN, "webhooks_waiting_for_keys",
+                   "%d webhooks have due deliveries, left for a dispatcher with"
+                   " SUPPORT_ENCRYPTION_KEYS: without them no webhook secret opens", due);
+    }
+    return true;
+}
 
 /* Webhooks with due deliveries; behind: one has waited over BEHIND_MS
  * unclaimed (its children do not keep up). */
@@ -395,6 +419,8 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
         sp_problem_init(&p);
     }
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
+    if (r != NULL && keyless_wait(s, PQntuples(r)))
+        r = NULL;
     /* Round robin: a child for each webhook with none, then one more per
      * round for those whose children fall behind, while slots are free. */
     for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++) {
@@ -411,6 +437,8 @@ void
 sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, size_t n)
 {
     reap(s, false);
+    if (keyless_wait(s, (int)n))
+        return;
     /* One child per webhook is enough to claim what was queued (the
      * others would claim nothing); more start when it falls behind. */
     for (size_t k = 0; k < n; k++) {

@@ -1178,6 +1178,41 @@ sole_subscriber(struct receiver *rc, const char *path, const char *events)
     return hook;
 }
 
+/* QA: a dispatcher without SUPPORT_ENCRYPTION_KEYS (a cron node whose
+ * env file lacked them) claimed each due delivery, failed it as
+ * secret_unavailable and pushed it back, reporting no error. It now
+ * leaves them due, untouched, for a dispatcher with the keys, and says
+ * why; that one delivers them. */
+START_TEST(a_dispatcher_without_keys_leaves_deliveries_to_one_with_them)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/hook", "[\"ticket.created\"]");
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    (void)sp_t_ticket_create(&c, "sent by a dispatcher with keys");
+    const char *env[] = {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1",
+                         sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
+                                  getenv("SP_TEST_TOP_SRCDIR")), NULL};
+    static const char *const args[] = {"--once", NULL};
+    const char *out = NULL;
+    int code = sp_t_job_run("support-dispatch", env, args, &out);
+    ck_assert_msg(code == 0, "support-dispatch --once exited %d:\n%s", code, out);
+    ck_assert_msg(strstr(out, "webhooks_waiting_for_keys") != NULL, "%s", out);
+    const char *where = sp_t_fmt("webhook_id = %lld", hook);
+    ck_assert_str_eq(sp_t_sql("SELECT status || ':' || attempts || ':' || coalesce(last_error, '-')"
+                              " || ':' || (next_attempt_at <= now())"
+                              " FROM support_webhook_deliveries WHERE %s", where),
+                     "pending:0:-:true");
+    dispatch_once();
+    struct json_object *got = receiver_next(&rc, 5000);
+    ck_assert_ptr_nonnull(got);
+    ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+    json_object_put(got);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_webhook_deliveries WHERE %s", where),
+                     "delivered");
+    receiver_stop(&rc);
+}
+END_TEST
+
 /* The issue's end-to-end case: an agent reply becomes a signed
  * ticket.message_created webhook at the subscriber; a receiver that is
  * down gets every event once it is back. */
@@ -1689,6 +1724,7 @@ suite(void)
     tcase_add_test(tc, the_guard_runs_again_at_delivery);
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
+    tcase_add_test(tc, a_dispatcher_without_keys_leaves_deliveries_to_one_with_them);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
     tcase_add_test(tc, ticket_created_names_the_priority_rule_that_set_the_priority);
     tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
