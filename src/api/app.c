@@ -118,7 +118,8 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     if (!sp_config_load(&app->cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_config_log_level(&app->cfg, &level, err, errlen)) {
+    if (!sp_config_log_level(&app->cfg, &level, err, errlen) ||
+        !sp_store_check_settings(&app->cfg, err, errlen)) {
         sp_config_free(&app->cfg);
         return false;
     }
@@ -258,11 +259,13 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     struct sp_app *app = p;
     /* Connect lazily: a worker must start (and answer readyz with 503)
      * even while the database is down. */
-    app->db = sp_store_open(app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    app->db = sp_store_open(app->cfg.database_url, "SUPPORT_DATABASE_URL",
+                            app->cfg.db_statement_timeout_ms);
     if (app->db == NULL)
         return false;
     if (app->cfg.database_read_url != NULL && app->cfg.database_read_url[0] != '\0') {
-        app->read_db = sp_store_open(app->cfg.database_read_url, app->cfg.db_statement_timeout_ms);
+        app->read_db = sp_store_open(app->cfg.database_read_url, "SUPPORT_DATABASE_READ_URL",
+                                     app->cfg.db_statement_timeout_ms);
         if (app->read_db == NULL)
             return false;
     }

@@ -12,12 +12,20 @@
 #include "db/migrate.h"
 
 struct sp_db *
-sp_store_open(const char *conninfo, long statement_timeout_ms)
+sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms)
 {
     struct sp_db *db = malloc(sizeof(*db));
-    if (db != NULL)
+    if (db != NULL) {
         sp_db_init(db, conninfo, statement_timeout_ms);
+        sp_db_set_setting(db, setting);
+    }
     return db;
+}
+
+bool
+sp_store_check_settings(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    return sp_db_check_settings(cfg, err, errlen);
 }
 
 void

@@ -190,7 +190,8 @@ read_settings(struct sp_config *cfg, char *err, size_t errlen)
     if (!sp_config_load(cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_config_log_level(cfg, &level, err, errlen)) {
+    if (!sp_config_log_level(cfg, &level, err, errlen) ||
+        !sp_db_check_settings(cfg, err, errlen)) {
         sp_config_free(cfg);
         return false;
     }

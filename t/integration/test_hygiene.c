@@ -185,6 +185,36 @@ START_TEST(database_notices_keep_the_log_json_lines)
 }
 END_TEST
 
+/* program run with args and env refuses its settings: exit code
+ * want_exit, a fatal bad_config JSON line for the logs, then the plain
+ * line for whoever ran it by hand. Returns that line's msg (and the whole
+ * output in *all when not NULL). */
+static const char *
+bad_config_msg(const char *program, const char *const args[], const char *const env[],
+               int want_exit, const char **all)
+{
+    const char *out;
+    int rc = sp_t_job_run(program, env, args, &out);
+    ck_assert_msg(rc == want_exit, "%s exited %d, not %d: %s", program, rc, want_exit, out);
+    const char *at = strstr(out, "\"event\":\"bad_config\"");   /* after any warnings */
+    ck_assert_msg(at != NULL, "%s: no bad_config line in %s", program, out);
+    while (at > out && at[-1] != '\n')
+        at--;
+    char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+    struct json_object *o = json_tokener_parse(line);
+    ck_assert_msg(o != NULL, "not JSON: %s", line);
+    ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
+    ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
+    ck_assert_str_eq(sp_t_jstr(o, "program"), program);
+    const char *msg = sp_t_fmt("%s", sp_t_jstr(o, "msg"));
+    json_object_put(o);
+    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: %s", program, msg)) != NULL,
+                  "%s: no plain line after the JSON one: %s", program, out);
+    if (all != NULL)
+        *all = out;
+    return msg;
+}
+
 /* A bad setting is logged as a JSON line (bad_config), by the jobs, the
  * migrator and the mail taker as by the workers at start-up, then said
  * plainly for whoever ran it by hand; the program exits non-zero. Every
@@ -195,22 +225,10 @@ assert_bad_config_logged(const char *program, int want_exit)
     const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", "SUPPORT_LOG_LEVEL=loud", NULL};
     const char *const once[] = {"--once", NULL};
     const char *const none[] = {NULL};
-    const char *out;
-    ck_assert_int_eq(sp_t_job_run(program, env, strcmp(program, "ticket-sla-monitor") == 0
-                                                    ? once : none, &out), want_exit);
-    const char *at = strstr(out, "{\"ts\":");
-    ck_assert_msg(at != NULL, "%s: no JSON line in %s", program, out);
-    char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
-    struct json_object *o = json_tokener_parse(line);
-    ck_assert_msg(o != NULL, "not JSON: %s", line);
-    ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
-    ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
-    ck_assert_str_eq(sp_t_jstr(o, "program"), program);
-    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS: ") != NULL, "%s", line);
-    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "; SUPPORT_LOG_LEVEL: ") != NULL, "%s", line);
-    json_object_put(o);
-    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: ", program)) != NULL,
-                  "%s: no plain line after the JSON one: %s", program, out);
+    const char *msg = bad_config_msg(
+        program, strcmp(program, "ticket-sla-monitor") == 0 ? once : none, env, want_exit, NULL);
+    ck_assert_msg(strstr(msg, "SUPPORT_AUTOCLOSE_DAYS: ") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "; SUPPORT_LOG_LEVEL: ") != NULL, "%s", msg);
 }
 
 START_TEST(a_bad_setting_is_a_json_log_line)
@@ -218,6 +236,45 @@ START_TEST(a_bad_setting_is_a_json_log_line)
     assert_bad_config_logged("ticket-sla-monitor", 1);
     assert_bad_config_logged("support-migrate", 1);
     assert_bad_config_logged("support-mail-in", 78 /* EX_CONFIG */);
+}
+END_TEST
+
+/* The programs that connect, each as it is run (the FastCGI ones through
+ * --check-config, which loads as their start-up does), and their exit
+ * code for a refused setting. */
+static const struct {
+    const char *program;
+    const char *args[3];
+    int exit;
+} connecting[] = {
+    {"ticket-sla-monitor", {"--once", NULL}, 1},
+    {"support-dispatch", {"--once", "--dry-run", NULL}, 1},
+    {"support-migrate", {NULL}, 1},
+    {"support-mail-in", {NULL}, 78},
+    {"support-api", {"--check-config", NULL}, 1},
+    {"support-chat", {"--check-config", NULL}, 1},
+};
+
+/* libpq quotes a connection string it cannot parse, password and all: it
+ * is refused at start naming the variable, and the secret shows nowhere
+ * in what the program writes (its log is its stderr). */
+START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
+{
+    static const char *const urls[] = {"postgresql://support:Pa%zzSECRETXYZ@localhost/support",
+                                       "postgresql://u:SECRETXYZ@[bad"};
+    static const char *const vars[] = {"SUPPORT_DATABASE_URL", "SUPPORT_DATABASE_READ_URL"};
+    for (size_t p = 0; p < sizeof(connecting) / sizeof(connecting[0]); p++)
+        for (size_t u = 0; u < 2; u++)
+            for (size_t v = 0; v < 2; v++) {
+                const char *env[] = {sp_t_fmt("%s=%s", vars[v], urls[u]), NULL};
+                const char *all;
+                const char *msg = bad_config_msg(connecting[p].program, connecting[p].args, env,
+                                                 connecting[p].exit, &all);
+                ck_assert_msg(strstr(msg, sp_t_fmt("%s: not a libpq", vars[v])) == msg, "%s: %s",
+                              connecting[p].program, msg);
+                ck_assert_msg(strstr(all, "SECRETXYZ") == NULL, "%s: %s", connecting[p].program,
+                              all);
+            }
 }
 END_TEST
 
@@ -237,6 +294,8 @@ hygiene_suite(void)
     tc = sp_t_tcase(s, "logs");
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
+    tc = sp_t_tcase(s, "settings");
+    tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
     return s;
 }
 
