@@ -19,6 +19,7 @@
 #include "api/handlers.h"
 #include "domain/agents.h"
 #include "domain/attachments.h"
+#include "domain/channels.h"
 #include "domain/chat_bus.h"
 #include "core/stamp_cache.h"
 #include "core/template.h"
@@ -119,7 +120,8 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
         return false;
     enum sp_log_level level;
     if (!sp_config_log_level(&app->cfg, &level, err, errlen) ||
-        !sp_store_check_settings(&app->cfg, err, errlen)) {
+        !sp_store_check_settings(&app->cfg, err, errlen) ||
+        !sp_channels_check(&app->cfg, err, errlen)) {
         sp_config_free(&app->cfg);
         return false;
     }

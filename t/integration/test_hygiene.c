@@ -239,6 +239,13 @@ START_TEST(a_bad_setting_is_a_json_log_line)
 }
 END_TEST
 
+/* support-api starts only with its JWT keys: the stack's. */
+static const char *
+jwt_keys(void)
+{
+    return sp_t_fmt("SUPPORT_JWT_KEYS_FILE=%s", getenv("SP_TEST_JWT_KEYS_FILE"));
+}
+
 /* The programs that connect, each as it is run (the FastCGI ones through
  * --check-config, which loads as their start-up does), and their exit
  * code for a refused setting. */
@@ -278,6 +285,39 @@ START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
 }
 END_TEST
 
+/* The delivery settings support-dispatch needs are checked when it
+ * starts, in every mode (a bad one used to fail every pass of a daemon
+ * that stayed up), and by support-api's --check-config, the check of the
+ * one settings file: the refusal names the variable, never its value. */
+START_TEST(bad_delivery_settings_stop_the_programs_at_start)
+{
+    static const char *const bad[] = {
+        "SUPPORT_PORTAL_URL=notaurl",           "SUPPORT_CONSOLE_TICKET_URL=notaurl",
+        "SUPPORT_CONSOLE_CHAT_URL=notaurl",     "SUPPORT_MAIL_FROM=notanaddr",
+        "SUPPORT_MAIL_REPLY_KEYS=junk",         "SUPPORT_SMTP_URL=notaurl",
+        "SUPPORT_SMTP_URL=http://relay:25",     "SUPPORT_NOTIFY_URL=notaurl",
+        "SUPPORT_NOTIFY_URL=https://?x",          "SUPPORT_STAFF_MAIL=notanaddr",
+    };
+    static const char *const modes[][3] = {
+        {"--once", "--dry-run", NULL}, {"--loop", NULL, NULL}, {"--once", NULL, NULL}};
+    const char *templates = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
+                                     getenv("SP_TEST_TOP_SRCDIR"));
+    const char *const api_args[] = {"--check-config", NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *var = sp_t_fmt("%.*s", (int)strcspn(bad[i], "="), bad[i]);
+        const char *value = strchr(bad[i], '=') + 1;
+        const char *env[] = {bad[i], templates, jwt_keys(), NULL};
+        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            const char *msg = bad_config_msg("support-dispatch", modes[m], env, 1, NULL);
+            ck_assert_msg(strncmp(msg, sp_t_fmt("%s: ", var), strlen(var) + 2) == 0, "%s", msg);
+            ck_assert_msg(strstr(msg, value) == NULL, "%s", msg);
+        }
+        const char *msg = bad_config_msg("support-api", api_args, env, 1, NULL);
+        ck_assert_msg(strncmp(msg, sp_t_fmt("%s: ", var), strlen(var) + 2) == 0, "%s", msg);
+    }
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -296,6 +336,7 @@ hygiene_suite(void)
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
     tc = sp_t_tcase(s, "settings");
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
+    tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
     return s;
 }
 
