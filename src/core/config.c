@@ -486,6 +486,25 @@ sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err
     return false;
 }
 
+void
+sp_config_warn_dev_only(const struct sp_config *c)
+{
+    const struct {
+        bool on;
+        const char *name, *what;
+    } dev_only[] = {
+        {c->cookie_insecure != 0, "SUPPORT_COOKIE_INSECURE",
+         "admin cookies are sent without Secure, so over plain HTTP too"},
+        {c->webhook_allow_loopback != 0, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK",
+         "webhooks may point at this host's own services (127.0.0.1)"},
+    };
+    for (size_t i = 0; i < sizeof(dev_only) / sizeof(dev_only[0]); i++)
+        if (dev_only[i].on)
+            sp_log_msg(SP_LOG_WARN, "dev_only_setting",
+                       "%s=1: %s; for development and test stacks only, never in production",
+                       dev_only[i].name, dev_only[i].what);
+}
+
 bool
 sp_config_s3(const struct sp_config *c, struct sp_s3 *out, bool *on, char *err, size_t errlen)
 {

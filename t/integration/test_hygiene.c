@@ -318,6 +318,43 @@ START_TEST(bad_delivery_settings_stop_the_programs_at_start)
 }
 END_TEST
 
+/* support-api --check-config with the settings a deployment has in force:
+ * ok, and what it warns about. */
+static const char *
+api_check_config(const char *extra, const char *extra2)
+{
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    const char *env[] = {jwt_keys(), sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root),
+                         sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root),
+                         "SUPPORT_SMTP_URL=smtps://relay.example.test:465",
+                         "SUPPORT_NOTIFY_URL=https://notify.example.test/v1/send",
+                         "SUPPORT_STAFF_MAIL=staff@example.test",
+                         "SUPPORT_PORTAL_URL=https://example.test/help/tickets/{id}",
+                         extra, extra2, NULL};
+    const char *const args[] = {"--check-config", NULL};
+    const char *out;
+    int rc = sp_t_job_run("support-api", env, args, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "configuration ok\n") != NULL, "%d: %s", rc, out);
+    return out;
+}
+
+/* The development-only settings start as asked, each with a warning at
+ * start, so one left on in production shows in the log. */
+START_TEST(dev_only_settings_are_warned_about_at_start)
+{
+    const char *out = api_check_config(NULL, NULL);
+    ck_assert_msg(strstr(out, "dev_only_setting") == NULL, "%s", out);
+    out = api_check_config("SUPPORT_COOKIE_INSECURE=1", NULL);
+    ck_assert_msg(strstr(out, "\"level\":\"warn\",\"event\":\"dev_only_setting\"") != NULL &&
+                      strstr(out, "SUPPORT_COOKIE_INSECURE=1: ") != NULL, "%s", out);
+    const char *const env[] = {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1", NULL};
+    const char *const args[] = {"--once", NULL};
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", env, args, &out), 0);
+    ck_assert_msg(strstr(out, "\"event\":\"dev_only_setting\"") != NULL &&
+                      strstr(out, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1: ") != NULL, "%s", out);
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -337,6 +374,7 @@ hygiene_suite(void)
     tc = sp_t_tcase(s, "settings");
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
+    tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
     return s;
 }
 

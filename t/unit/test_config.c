@@ -548,6 +548,48 @@ START_TEST(describe_lists_every_setting_without_values)
 }
 END_TEST
 
+/* What sp_config_warn_dev_only writes to the log (stderr). */
+static const char *
+dev_only_warnings(void)
+{
+    static char out[2048];
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    sp_log_set_level(SP_LOG_INFO);
+    sp_config_warn_dev_only(&cfg);
+    sp_log_msg(SP_LOG_WARN, "end_marker", "-");
+    sp_log_set_level(SP_LOG_FATAL);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    ssize_t n = read(fds[0], out, sizeof(out) - 1);
+    close(fds[0]);
+    ck_assert_int_gt(n, 0);
+    out[n] = '\0';
+    return out;
+}
+
+/* Development-only settings are said at start, one warning each. */
+START_TEST(dev_only_settings_are_warned_about)
+{
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_ptr_null(strstr(dev_only_warnings(), "dev_only_setting"));
+    sp_config_free(&cfg);
+    setenv("SUPPORT_COOKIE_INSECURE", "1", 1);
+    setenv("SUPPORT_WEBHOOK_ALLOW_LOOPBACK", "1", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    const char *log = dev_only_warnings();
+    const char *a = strstr(log, "\"level\":\"warn\",\"event\":\"dev_only_setting\"");
+    ck_assert_msg(a != NULL && strstr(a, "SUPPORT_COOKIE_INSECURE=1: ") != NULL, "%s", log);
+    const char *b = strstr(strchr(a, '\n'), "\"event\":\"dev_only_setting\"");
+    ck_assert_msg(b != NULL && strstr(b, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1: ") != NULL, "%s",
+                  log);
+    ck_assert_msg(strstr(strchr(b, '\n'), "dev_only_setting") == NULL, "%s", log);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -571,6 +613,7 @@ config_suite(void)
     tcase_add_test(tc, too_many_workers_are_refused);
     tcase_add_test(tc, integer_overflow_is_refused);
     tcase_add_test(tc, non_integer_is_refused);
+    tcase_add_test(tc, dev_only_settings_are_warned_about);
     tcase_add_test(tc, refused_load_leaves_nothing_allocated);
     tcase_add_test(tc, workers_zero_means_four_per_core);
     tcase_add_test(tc, listen_mode_is_octal);
