@@ -147,7 +147,9 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     }
     /* Compiled once here, in the master: workers share the set, and a
      * SIGHUP with a broken template keeps the running one. */
-    if (sp_tpl_set_load(&app->templates, app->cfg.templates_dir, err, errlen) != SP_OK) {
+    char why[400];
+    if (sp_tpl_set_load(&app->templates, app->cfg.templates_dir, why, sizeof(why)) != SP_OK) {
+        snprintf(err, errlen, "SUPPORT_TEMPLATES_DIR: %s", why);
         sp_app_free(app);
         return false;
     }

@@ -3,6 +3,7 @@
  */
 #include "domain/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -42,11 +43,18 @@ sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen
 {
     struct sp_migration *list;
     size_t n;
-    if (!sp_migrations_list(dir, &list, &n, err, errlen))
+    char why[400];
+    if (!sp_migrations_list(dir, &list, &n, why, sizeof(why))) {
+        snprintf(err, errlen, "SUPPORT_MIGRATIONS_DIR: %s", why);
         return false;
+    }
+    /* readyz would wait for migration 0 forever: a wrong path, not a
+     * release without migrations. */
+    if (n == 0)
+        snprintf(err, errlen, "SUPPORT_MIGRATIONS_DIR: no NNN_*.sql migrations in %s", dir);
     *latest = n > 0 ? list[n - 1].version : 0;
     free(list);
-    return true;
+    return n > 0;
 }
 
 int

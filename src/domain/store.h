@@ -24,8 +24,9 @@ struct sp_config;
 bool sp_store_check_settings(const struct sp_config *cfg, char *err, size_t errlen);
 void sp_store_close(struct sp_db *db);
 
-/* The newest migration shipped in dir (0: none); false with err when the
- * directory cannot be read. */
+/* The newest migration shipped in dir (SUPPORT_MIGRATIONS_DIR); false
+ * with err naming the setting when the directory cannot be read or holds
+ * no migration. */
 bool sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen);
 
 /* The migration the database is at; -1 when it does not answer. */

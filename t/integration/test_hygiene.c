@@ -355,6 +355,37 @@ START_TEST(dev_only_settings_are_warned_about_at_start)
 }
 END_TEST
 
+/* A templates directory that cannot be read, or a migrations directory
+ * without migrations (readyz would wait for migration 0), is refused
+ * naming its variable. */
+START_TEST(bad_directories_are_refused_naming_the_variable)
+{
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    char empty[] = "/tmp/sp-test-empty-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(empty));
+    const char *templates = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root);
+    const char *migrations = sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root);
+    const char *const api_args[] = {"--check-config", NULL};
+    const char *env1[] = {"SUPPORT_TEMPLATES_DIR=/nope", migrations, jwt_keys(), NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env1, 1, NULL),
+                     "SUPPORT_TEMPLATES_DIR: /nope: No such file or directory");
+    const char *env2[] = {sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s", empty), migrations, jwt_keys(),
+                          NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env2, 1, NULL),
+                     "SUPPORT_TEMPLATES_DIR: no templates");
+    const char *env3[] = {templates, sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s", empty), jwt_keys(),
+                          NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env3, 1, NULL),
+                     sp_t_fmt("SUPPORT_MIGRATIONS_DIR: no NNN_*.sql migrations in %s", empty));
+    const char *out;
+    const char *const none[] = {NULL};
+    const char *env5[] = {env3[1], NULL};
+    ck_assert_int_eq(sp_t_job_run("support-migrate", env5, none, &out), 1);
+    ck_assert_msg(strstr(out, "no NNN_*.sql migrations in") != NULL, "%s", out);
+    rmdir(empty);
+}
+END_TEST
+
 static Suite *
 hygiene_suite(void)
 {
@@ -375,6 +406,7 @@ hygiene_suite(void)
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
     tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
+    tcase_add_test(tc, bad_directories_are_refused_naming_the_variable);
     return s;
 }
 
