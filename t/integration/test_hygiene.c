@@ -357,8 +357,9 @@ END_TEST
 
 /* A templates directory that cannot be read, or a migrations directory
  * without migrations (readyz would wait for migration 0), is refused
- * naming its variable. */
-START_TEST(bad_directories_are_refused_naming_the_variable)
+ * naming its variable. A NAME_FILE of a setting that is no secret is
+ * refused rather than ignored. */
+START_TEST(bad_directories_and_file_variants_are_refused_naming_the_variable)
 {
     const char *root = getenv("SP_TEST_TOP_SRCDIR");
     char empty[] = "/tmp/sp-test-empty-XXXXXX";
@@ -383,6 +384,11 @@ START_TEST(bad_directories_are_refused_naming_the_variable)
     ck_assert_int_eq(sp_t_job_run("support-migrate", env5, none, &out), 1);
     ck_assert_msg(strstr(out, "no NNN_*.sql migrations in") != NULL, "%s", out);
     rmdir(empty);
+    const char *env4[] = {"SUPPORT_LOG_LEVEL_FILE=/etc/hostname", NULL};
+    const char *const once[] = {"--once", NULL};
+    ck_assert_str_eq(bad_config_msg("ticket-sla-monitor", once, env4, 1, NULL),
+                     "SUPPORT_LOG_LEVEL_FILE: only secret settings are read from a file; set"
+                     " SUPPORT_LOG_LEVEL itself");
 }
 END_TEST
 
@@ -406,7 +412,7 @@ hygiene_suite(void)
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
     tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
-    tcase_add_test(tc, bad_directories_are_refused_naming_the_variable);
+    tcase_add_test(tc, bad_directories_and_file_variants_are_refused_naming_the_variable);
     return s;
 }
 
