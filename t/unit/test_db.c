@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/arena.h"
 #include "db/db.h"
@@ -196,22 +195,11 @@ END_TEST
 static void
 log_of_connect(struct sp_db *db, char *out, size_t cap)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    int saved = dup(2);
-    dup2(fds[1], 2);
-    sp_log_set_level(SP_LOG_INFO);
+    struct sp_unit_log l = sp_unit_log_begin();
     struct sp_problem p;
     sp_problem_init(&p);
     ck_assert_int_eq(sp_db_connect(db, &p), SP_UNAVAILABLE);
-    sp_log_set_level(SP_LOG_FATAL);
-    dup2(saved, 2);
-    close(saved);
-    close(fds[1]);
-    ssize_t n = read(fds[0], out, cap - 1);
-    close(fds[0]);
-    ck_assert_int_gt(n, 0);
-    out[n] = '\0';
+    sp_unit_log_end(l, out, cap);
 }
 
 /* libpq's message quotes a conninfo it cannot parse: a fixed text naming
