@@ -107,7 +107,8 @@ main(int argc, char **argv)
     long rounds = strtol(argv[2], NULL, 10);
     if (n == 0 || rounds < 2)
         return fprintf(stderr, "no questions in %s, or ROUNDS < 2\n", argv[1]), 2;
-    struct sp_db *db = sp_store_open(cfg.database_url, cfg.db_statement_timeout_ms);
+    struct sp_db *db =
+        sp_store_open(cfg.database_url, "SUPPORT_DATABASE_URL", cfg.db_statement_timeout_ms);
     struct sp_ai_embedder e;
     sp_ai_embedder_init(&e, &cfg);
     double *ms = calloc((size_t)rounds * n, sizeof(double));

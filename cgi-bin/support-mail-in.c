@@ -133,6 +133,8 @@ load(struct settings *s)
     char err[512];
     if (!sp_config_load(&s->cfg, err, sizeof(err)))
         return bad_config(err);
+    if (!sp_db_check_settings(&s->cfg, err, sizeof(err)))
+        return bad_config(err);
     if (s->cfg.encryption_keys == NULL || *s->cfg.encryption_keys == '\0')
         return bad_config("SUPPORT_ENCRYPTION_KEYS is not set: senders are known by"
                                  " their stored email, which needs the keys");

@@ -31,6 +31,11 @@ main(int argc, char **argv)
         sp_log_bad_config(err);
         return 1;
     }
+    if (!sp_db_check_settings(&cfg, err, sizeof(err))) {
+        sp_log_bad_config(err);
+        sp_config_free(&cfg);
+        return 1;
+    }
     struct sp_db db;
     sp_db_init(&db, cfg.database_url, 0);
     struct sp_problem p;

@@ -45,6 +45,7 @@ main(int argc, char **argv)
                          "   SUPPORT_DISPATCH_* below; templates in SUPPORT_TEMPLATES_DIR/mail)\n",
         .default_interval = 5,
         .pass = pass,
+        .check = sp_dispatch_check,
     };
     return sp_job_main(&job, argc, argv);
 }

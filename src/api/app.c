@@ -19,6 +19,7 @@
 #include "api/handlers.h"
 #include "domain/agents.h"
 #include "domain/attachments.h"
+#include "domain/channels.h"
 #include "domain/chat_bus.h"
 #include "core/stamp_cache.h"
 #include "core/template.h"
@@ -118,7 +119,9 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     if (!sp_config_load(&app->cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_config_log_level(&app->cfg, &level, err, errlen)) {
+    if (!sp_config_log_level(&app->cfg, &level, err, errlen) ||
+        !sp_store_check_settings(&app->cfg, err, errlen) ||
+        !sp_channels_check(&app->cfg, err, errlen)) {
         sp_config_free(&app->cfg);
         return false;
     }
@@ -144,7 +147,9 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     }
     /* Compiled once here, in the master: workers share the set, and a
      * SIGHUP with a broken template keeps the running one. */
-    if (sp_tpl_set_load(&app->templates, app->cfg.templates_dir, err, errlen) != SP_OK) {
+    char why[400];
+    if (sp_tpl_set_load(&app->templates, app->cfg.templates_dir, why, sizeof(why)) != SP_OK) {
+        snprintf(err, errlen, "SUPPORT_TEMPLATES_DIR: %s", why);
         sp_app_free(app);
         return false;
     }
@@ -258,11 +263,13 @@ sp_app_worker_start(void *p, struct sp_http_env *env)
     struct sp_app *app = p;
     /* Connect lazily: a worker must start (and answer readyz with 503)
      * even while the database is down. */
-    app->db = sp_store_open(app->cfg.database_url, app->cfg.db_statement_timeout_ms);
+    app->db = sp_store_open(app->cfg.database_url, "SUPPORT_DATABASE_URL",
+                            app->cfg.db_statement_timeout_ms);
     if (app->db == NULL)
         return false;
     if (app->cfg.database_read_url != NULL && app->cfg.database_read_url[0] != '\0') {
-        app->read_db = sp_store_open(app->cfg.database_read_url, app->cfg.db_statement_timeout_ms);
+        app->read_db = sp_store_open(app->cfg.database_read_url, "SUPPORT_DATABASE_READ_URL",
+                                     app->cfg.db_statement_timeout_ms);
         if (app->read_db == NULL)
             return false;
     }
@@ -311,6 +318,7 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         sp_log_bad_config(err);
         return 1;
     }
+    sp_config_warn_dev_only(&app.cfg);
     /* A missing group is a deployment error: say so before binding, and in
      * --check-config too. */
     gid_t gid;

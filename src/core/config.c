@@ -336,10 +336,38 @@ read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
     return *out != NULL;
 }
 
+/* NAME_FILE of a setting that is no secret: the operator believes it
+ * took effect, so it is refused rather than ignored (err says so). */
+static bool
+file_variant_set(const struct sp_setting *s, char *err, size_t errlen)
+{
+    char fname[128];
+    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
+    const char *path = getenv(fname);
+    if (path == NULL || *path == '\0')
+        return false;
+    snprintf(err, errlen, "%s: only secret settings are read from a file; set %s itself",
+             fname, s->name);
+    return true;
+}
+
 static bool
 is_number(enum sp_setting_type t)
 {
     return t == SP_SET_INT || t == SP_SET_FRACTION || t == SP_SET_MODE;
+}
+
+/* Only what the table documents: decimal digits (an integer may start
+ * with "-"), and one "." in a fraction; strtol and strtod would also take
+ * leading blanks, "+", hex ("0x0.5"), exponents, "inf" and "nan". */
+static bool
+plain_number(const char *v, bool fraction)
+{
+    const char *d = v + (!fraction && *v == '-');
+    size_t digits = strspn(d, "0123456789");
+    if (fraction && d[digits] == '.')
+        digits += 1 + strspn(d + digits + 1, "0123456789");
+    return digits > 0 && d[digits] == '\0' && strcmp(d, ".") != 0;
 }
 
 /* A number setting: the whole text, within [min, max]. Permissions are
@@ -347,17 +375,18 @@ is_number(enum sp_setting_type t)
 static bool
 parse_number(const struct sp_setting *s, const char *v, void *field, char *err, size_t errlen)
 {
-    char *end;
-    bool in_range;
+    char *end = (char *)v;   /* not a plain number: end == v, refused below */
+    bool in_range = false;
     errno = 0;
-    if (s->type == SP_SET_FRACTION) {
+    bool plain = plain_number(v, s->type == SP_SET_FRACTION);
+    if (plain && s->type == SP_SET_FRACTION) {
         double f = strtod(v, &end);
         in_range = f >= s->min && f <= s->max;
         *(double *)field = f;
-    } else {
+    } else if (plain) {
         bool octal = s->type == SP_SET_MODE;
         long n = strtol(v, &end, octal ? 8 : 10);
-        in_range = n >= s->min && n <= s->max && !(octal && (*v == '-' || *v == '+'));
+        in_range = n >= s->min && n <= s->max && !(octal && *v == '-');
         *(long *)field = n;
     }
     if (errno == 0 && end != v && *end == '\0' && in_range)
@@ -479,9 +508,9 @@ load_setting(struct sp_config *c, const struct sp_setting *s, char *err, size_t 
         *(char **)field = data_default(s->def);
     else if (!is_number(s->type))
         *(char **)field = owned ? owned : (v ? strdup(v) : NULL);
-    else
-        return parse_number(s, v, field, err, errlen);
-    return true;
+    else if (!parse_number(s, v, field, err, errlen))
+        return false;
+    return s->type == SP_SET_SECRET || !file_variant_set(s, err, errlen);
 }
 
 bool
@@ -524,6 +553,25 @@ sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err
         return true;
     snprintf(err, errlen, "SUPPORT_LOG_LEVEL: expected debug, info, warn or error");
     return false;
+}
+
+void
+sp_config_warn_dev_only(const struct sp_config *c)
+{
+    const struct {
+        bool on;
+        const char *name, *what;
+    } dev_only[] = {
+        {c->cookie_insecure != 0, "SUPPORT_COOKIE_INSECURE",
+         "admin cookies are sent without Secure, so over plain HTTP too"},
+        {c->webhook_allow_loopback != 0, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK",
+         "webhooks may point at this host's own services (127.0.0.1)"},
+    };
+    for (size_t i = 0; i < sizeof(dev_only) / sizeof(dev_only[0]); i++)
+        if (dev_only[i].on)
+            sp_log_msg(SP_LOG_WARN, "dev_only_setting",
+                       "%s=1: %s; for development and test stacks only, never in production",
+                       dev_only[i].name, dev_only[i].what);
 }
 
 bool

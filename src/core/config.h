@@ -122,6 +122,10 @@ void sp_config_free(struct sp_config *c);
 /* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */
 bool sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err,
                          size_t errlen);
+/* One warning line for each development-only setting that is on
+ * (SUPPORT_COOKIE_INSECURE, SUPPORT_WEBHOOK_ALLOW_LOOPBACK): every program
+ * says it at start, so one left on in production shows in its log. */
+void sp_config_warn_dev_only(const struct sp_config *c);
 struct sp_s3;
 /* The S3 attachment store of the settings: *on false when
  * SUPPORT_S3_BUCKET is unset; false with a message when it is set without

@@ -11,6 +11,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/hash.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -49,7 +50,64 @@ sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_ms)
 {
     memset(db, 0, sizeof(*db));
     db->conninfo = strdup(conninfo);
+    db->setting = "SUPPORT_DATABASE_URL";
     db->statement_timeout_ms = statement_timeout_ms;
+}
+
+void
+sp_db_set_setting(struct sp_db *db, const char *setting)
+{
+    db->setting = setting;
+}
+
+bool
+sp_db_conninfo_ok(const char *setting, const char *conninfo, char *err, size_t errlen)
+{
+    if (conninfo == NULL || *conninfo == '\0')
+        return true;
+    char *why = NULL;   /* quotes conninfo: freed unread */
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
+    PQfreemem(why);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return true;
+    }
+    snprintf(err, errlen, "%s: not a libpq connection string or URI (e.g."
+                          " postgresql://user@host/dbname or host=... dbname=...)", setting);
+    return false;
+}
+
+bool
+sp_db_check_settings(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    return sp_db_conninfo_ok("SUPPORT_DATABASE_URL", cfg->database_url, err, errlen) &&
+           sp_db_conninfo_ok("SUPPORT_DATABASE_READ_URL", cfg->database_read_url, err, errlen);
+}
+
+/* libpq's message about db's connection, safe to log: NULL-free, and
+ * replaced by a fixed text naming the setting (in buf) when it may quote
+ * the connection string — libpq quotes a conninfo it cannot parse whole,
+ * and some option values — or holds the password. Server errors
+ * ("password authentication failed for user", "Connection refused") name
+ * the host and user only, and are kept. */
+static const char *
+safe_error(const struct sp_db *db, char *buf, size_t len)
+{
+    const char *msg = PQerrorMessage(db->conn);
+    const char *info = db->conninfo != NULL ? db->conninfo : "";
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(info, &why);
+    PQfreemem(why);
+    bool quoted = opts == NULL || (*info != '\0' && strstr(msg, info) != NULL);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL && !quoted; o++)
+        quoted = strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0' &&
+                 strstr(msg, o->val) != NULL;
+    PQconninfoFree(opts);
+    if (!quoted)
+        return msg;
+    snprintf(buf, len, "%s: libpq refused it (its message is not logged: it quotes the"
+                       " setting's value); check it with --check-config", db->setting);
+    return buf;
 }
 
 void
@@ -146,10 +204,11 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
         return transaction_lost(p);
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        /* libpq's message may contain the host but never the password. */
         sp_metrics_count(SP_M_DB_CONNECT_FAILURES);
+        char buf[256];
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_connect_failed");
-        sp_log_str(l, "error", PQerrorMessage(db->conn));
+        sp_log_str(l, "setting", db->setting);
+        sp_log_str(l, "error", safe_error(db, buf, sizeof(buf)));
         sp_log_end(l);
         drop_connection(db);
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
@@ -211,7 +270,9 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     sp_log_str(l, "statement", what);
     sp_log_str(l, "sqlstate", state ? state : "none");
     sp_log_str(l, "constraint", r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL);
-    sp_log_str(l, "error", r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : PQerrorMessage(db->conn));
+    char buf[256];
+    sp_log_str(l, "error", r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                             : safe_error(db, buf, sizeof(buf)));
     sp_log_end(l);
     p->logged = true;
     if (p->rc == SP_OK || p->code == NULL)

@@ -123,6 +123,7 @@ char *sp_db_positional_sql(const char *sql, const char *const *names, char *err,
 struct sp_db {
     PGconn *conn;
     char *conninfo;
+    const char *setting;   /* the variable conninfo came from: named in its errors */
     long statement_timeout_ms;
     int tx_depth;          /* 1 inside the (one, never nested) transaction */
     /* sp_db_begin sent nothing yet: BEGIN goes out with the transaction's
@@ -156,8 +157,22 @@ struct sp_db {
  * case never reaches this rule. Pure; t/unit/test_db.c. */
 bool sp_db_may_retry(bool in_transaction, bool sent, bool read_only, int retries_done);
 
-/* Does not connect yet; the first query does. */
+/* Does not connect yet; the first query does. Its errors name
+ * SUPPORT_DATABASE_URL as where conninfo came from, unless
+ * sp_db_set_setting says otherwise (a static string). */
 void sp_db_init(struct sp_db *db, const char *conninfo, long statement_timeout_ms);
+void sp_db_set_setting(struct sp_db *db, const char *setting);
+/* Whether libpq can read conninfo (a connection string or URI; unset or
+ * empty: libpq's defaults), checked as PQconnectdb would. false with err
+ * naming setting, never its value: libpq's own message quotes the text,
+ * password and all. */
+bool sp_db_conninfo_ok(const char *setting, const char *conninfo, char *err, size_t errlen);
+struct sp_config;
+/* SUPPORT_DATABASE_URL and SUPPORT_DATABASE_READ_URL as sp_db_conninfo_ok
+ * reads them: every program that connects checks them at start (and
+ * --check-config), so a typo is a refusal naming the variable rather than
+ * a connect error on every request. */
+bool sp_db_check_settings(const struct sp_config *cfg, char *err, size_t errlen);
 void sp_db_close(struct sp_db *db);
 /* Commits of this session return before their WAL reaches the disk
  * (synchronous_commit = off, on this and every later connection of db).

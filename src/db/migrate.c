@@ -151,6 +151,12 @@ sp_migrate(struct sp_db *db, const char *dir, int *applied, struct sp_problem *p
     size_t n;
     if (!sp_migrations_list(dir, &list, &n, err, sizeof(err)))
         return sp_problem_set(p, SP_ERROR, "internal", "%s", err);
+    if (n == 0) {   /* a wrong path: the database would look up to date */
+        free(list);
+        return sp_problem_set(p, SP_INVALID, "no_migrations",
+                              "no NNN_*.sql migrations in %s (SUPPORT_MIGRATIONS_DIR or --dir)",
+                              dir);
+    }
 
     struct sp_arena a;
     sp_arena_init(&a, 4096);

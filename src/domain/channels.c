@@ -32,6 +32,9 @@
 #include "domain/reply_address.h"
 #include "domain/ticket_subject.h"
 
+#define SP_PAGE_URL_EXPECTED                                                                       \
+    "an http(s) URL with {id} once, e.g. https://example.com/help/tickets/{id}"
+
 /* API.md §11: 10 s per delivery to an HTTP receiver; a relay that takes
  * longer than 30 s to accept one mail is as good as down. Both stay well
  * under the shortest lease (SUPPORT_DISPATCH_LEASE_S >= 60). */
@@ -65,25 +68,72 @@ page_url_ok(const char *s)
            strstr(at + 4, "{id}") == NULL;
 }
 
+/* Unset, or scheme_a://host... or scheme_b://host... (a host name or an
+ * [IPv6] literal) without blanks or control characters. */
+static bool
+service_url_ok(const char *s, const char *scheme_a, const char *scheme_b)
+{
+    if (s == NULL || *s == '\0')
+        return true;
+    size_t a = strlen(scheme_a), b = strlen(scheme_b);
+    const char *rest = strncmp(s, scheme_a, a) == 0 ? s + a
+                       : strncmp(s, scheme_b, b) == 0 ? s + b
+                                                      : NULL;
+    if (rest == NULL || *rest == '\0' || strchr("/?#@:", *rest) != NULL)
+        return false;
+    for (const char *c = s; *c != '\0'; c++)
+        if (*c == ' ' || sp_ascii_control(*c))
+            return false;
+    return true;
+}
+
+static bool
+mail_ok(const char *s)
+{
+    return s == NULL || *s == '\0' || sp_mail_addr_valid(s);
+}
+
+bool
+sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    const struct {
+        const char *name;
+        bool ok;
+        const char *expected;
+    } checks[] = {
+        {"SUPPORT_MAIL_FROM", mail_ok(cfg->mail_from), "an address like support@example.com"},
+        {"SUPPORT_STAFF_MAIL", mail_ok(cfg->staff_mail), "an address like staff@example.com"},
+        {"SUPPORT_SMTP_URL", service_url_ok(cfg->smtp_url, "smtp://", "smtps://"),
+         "smtp://host[:port] or smtps://host[:port]"},
+        {"SUPPORT_NOTIFY_URL", service_url_ok(cfg->notify_url, "http://", "https://"),
+         "an http(s) URL, e.g. https://notify.example.com/v1/send"},
+        {"SUPPORT_PORTAL_URL", page_url_ok(cfg->portal_url), SP_PAGE_URL_EXPECTED},
+        {"SUPPORT_CONSOLE_TICKET_URL", page_url_ok(cfg->console_ticket_url),
+         SP_PAGE_URL_EXPECTED},
+        {"SUPPORT_CONSOLE_CHAT_URL", page_url_ok(cfg->console_chat_url), SP_PAGE_URL_EXPECTED},
+    };
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        if (!checks[i].ok) {
+            snprintf(err, errlen, "%s: expected %s", checks[i].name, checks[i].expected);
+            return false;
+        }
+    }
+    struct sp_keyring_keys *keys =
+        sp_reply_keys_load(cfg->mail_reply_keys, cfg->mail_from, err, errlen);
+    bool bad = keys == NULL && errlen > 0 && err[0] != '\0';
+    sp_keyring_keys_destroy(keys);
+    return !bad;
+}
+
 struct sp_channels *
 sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
 {
-    if (!sp_mail_addr_valid(cfg->mail_from)) {
+    if (cfg->mail_from == NULL || *cfg->mail_from == '\0') {
         snprintf(err, errlen, "SUPPORT_MAIL_FROM: expected an address like support@example.com");
         return NULL;
     }
-    const struct {
-        const char *name, *value;
-    } pages[] = {{"SUPPORT_PORTAL_URL", cfg->portal_url},
-                 {"SUPPORT_CONSOLE_TICKET_URL", cfg->console_ticket_url},
-                 {"SUPPORT_CONSOLE_CHAT_URL", cfg->console_chat_url}};
-    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-        if (!page_url_ok(pages[i].value)) {
-            snprintf(err, errlen, "%s: expected an http(s) URL with {id} once,"
-                                  " e.g. https://example.com/help/tickets/{id}", pages[i].name);
-            return NULL;
-        }
-    }
+    if (!sp_channels_check(cfg, err, errlen))
+        return NULL;
     struct sp_channels *c = calloc(1, sizeof(*c));
     if (c == NULL) {
         snprintf(err, errlen, "out of memory");

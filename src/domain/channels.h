@@ -63,6 +63,13 @@ struct sp_delivery {
  * built once per dispatcher; NULL with err naming the setting or template
  * that is wrong. */
 struct sp_channels *sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen);
+/* The delivery settings that are set, each well-formed (SUPPORT_MAIL_FROM,
+ * SUPPORT_STAFF_MAIL, SUPPORT_SMTP_URL, SUPPORT_NOTIFY_URL, the page URLs,
+ * SUPPORT_MAIL_REPLY_KEYS); false with err naming the first bad one, never
+ * its value. sp_channels_new checks them and requires SUPPORT_MAIL_FROM;
+ * support-api's start (and --check-config) checks them so the one settings
+ * file is refused whole. */
+bool sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen);
 void sp_channels_free(struct sp_channels *c);
 
 /* Turns the row into a delivery; everything it needs lives on a until

@@ -757,6 +757,14 @@ dry_run(struct dispatcher *dsp, struct sp_problem *p)
     return SP_OK;
 }
 
+bool
+sp_dispatch_check(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    struct sp_channels *c = sp_channels_new(cfg, err, errlen);
+    sp_channels_free(c);
+    return c != NULL;
+}
+
 static bool
 setup(struct dispatcher *dsp, struct sp_problem *p)
 {

@@ -55,6 +55,11 @@ struct sp_dispatch_counts {
     SP_DISPATCH_COUNTS(SP_LOG_COUNT_MEMBER)
 };
 
+/* support-dispatch's settings and mail templates, as a pass would take
+ * them (sp_channels_new): checked at start, in every mode (--dry-run
+ * too), so bad ones stop the program instead of failing every pass. */
+bool sp_dispatch_check(const struct sp_config *cfg, char *err, size_t errlen);
+
 /* One pass (or, with o->loop, until *o->stop). SP_UNAVAILABLE when the
  * database is gone (what was in flight is still finished), SP_INVALID
  * when the settings or mail templates are unusable. */

@@ -3,6 +3,7 @@
  */
 #include "domain/store.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/clock.h"
@@ -12,12 +13,20 @@
 #include "db/migrate.h"
 
 struct sp_db *
-sp_store_open(const char *conninfo, long statement_timeout_ms)
+sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms)
 {
     struct sp_db *db = malloc(sizeof(*db));
-    if (db != NULL)
+    if (db != NULL) {
         sp_db_init(db, conninfo, statement_timeout_ms);
+        sp_db_set_setting(db, setting);
+    }
     return db;
+}
+
+bool
+sp_store_check_settings(const struct sp_config *cfg, char *err, size_t errlen)
+{
+    return sp_db_check_settings(cfg, err, errlen);
 }
 
 void
@@ -34,11 +43,18 @@ sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen
 {
     struct sp_migration *list;
     size_t n;
-    if (!sp_migrations_list(dir, &list, &n, err, errlen))
+    char why[400];
+    if (!sp_migrations_list(dir, &list, &n, why, sizeof(why))) {
+        snprintf(err, errlen, "SUPPORT_MIGRATIONS_DIR: %s", why);
         return false;
+    }
+    /* readyz would wait for migration 0 forever: a wrong path, not a
+     * release without migrations. */
+    if (n == 0)
+        snprintf(err, errlen, "SUPPORT_MIGRATIONS_DIR: no NNN_*.sql migrations in %s", dir);
     *latest = n > 0 ? list[n - 1].version : 0;
     free(list);
-    return true;
+    return n > 0;
 }
 
 int

@@ -16,12 +16,17 @@
 struct sp_arena;
 struct sp_db;
 
-/* A new handle for conninfo (malloc'd; NULL when out of memory). */
-struct sp_db *sp_store_open(const char *conninfo, long statement_timeout_ms);
+/* A new handle for conninfo, read from the variable setting (named in
+ * its errors; a static string); malloc'd, NULL when out of memory. */
+struct sp_db *sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms);
+struct sp_config;
+/* The database settings as libpq reads them (sp_db_check_settings). */
+bool sp_store_check_settings(const struct sp_config *cfg, char *err, size_t errlen);
 void sp_store_close(struct sp_db *db);
 
-/* The newest migration shipped in dir (0: none); false with err when the
- * directory cannot be read. */
+/* The newest migration shipped in dir (SUPPORT_MIGRATIONS_DIR); false
+ * with err naming the setting when the directory cannot be read or holds
+ * no migration. */
 bool sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen);
 
 /* The migration the database is at; -1 when it does not answer. */

@@ -313,7 +313,8 @@ send_batch(struct child *c, struct batch *b)
 static void
 child(const struct sp_webhook_sender *s, long long webhook, int wake)
 {
-    struct sp_db *db = sp_store_open(s->cfg->database_url, s->cfg->db_statement_timeout_ms);
+    struct sp_db *db = sp_store_open(s->cfg->database_url, "SUPPORT_DATABASE_URL",
+                                    s->cfg->db_statement_timeout_ms);
     struct sp_http_conn *conn = sp_http_conn_new();
     if (db == NULL || conn == NULL)
         _exit(1);

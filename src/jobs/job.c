@@ -185,12 +185,14 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
 /* Settings and log level from the environment; false with err saying why
  * (naming the variable, never its value). */
 static bool
-read_settings(struct sp_config *cfg, char *err, size_t errlen)
+read_settings(const struct sp_job *job, struct sp_config *cfg, char *err, size_t errlen)
 {
     if (!sp_config_load(cfg, err, errlen))
         return false;
     enum sp_log_level level;
-    if (!sp_config_log_level(cfg, &level, err, errlen)) {
+    if (!sp_config_log_level(cfg, &level, err, errlen) ||
+        !sp_db_check_settings(cfg, err, errlen) ||
+        (job->check != NULL && !job->check(cfg, err, errlen))) {
         sp_config_free(cfg);
         return false;
     }
@@ -202,10 +204,10 @@ read_settings(struct sp_config *cfg, char *err, size_t errlen)
  * (api/app.c): a JSON log line for the logs, then the plain line for
  * whoever ran the job by hand. */
 static bool
-load_settings(struct sp_config *cfg)
+load_settings(const struct sp_job *job, struct sp_config *cfg)
 {
     char err[512];
-    if (read_settings(cfg, err, sizeof(err)))
+    if (read_settings(job, cfg, err, sizeof(err)))
         return true;
     sp_log_bad_config(err);
     return false;
@@ -216,13 +218,13 @@ load_settings(struct sp_config *cfg)
  * rotated database password, SMTP password or PII key); when bad, logged
  * (naming the variable, never its value) and the running ones kept. */
 static void
-reload_settings(struct sp_config *cfg, struct sp_db *db)
+reload_settings(const struct sp_job *job, struct sp_config *cfg, struct sp_db *db)
 {
     reload = 0;
     stop = terminate;
     struct sp_config fresh;
     char err[512];
-    if (!read_settings(&fresh, err, sizeof(err))) {
+    if (!read_settings(job, &fresh, err, sizeof(err))) {
         sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s; the running settings are kept", err);
         return;
     }
@@ -283,8 +285,9 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         return code;
     sp_log_set_program(job->name);
     struct sp_config cfg;
-    if (!load_settings(&cfg))
+    if (!load_settings(job, &cfg))
         return 1;
+    sp_config_warn_dev_only(&cfg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -328,7 +331,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         else if (!a.once && !stop)
             nap(a.interval);
         if (reload && !terminate)
-            reload_settings(&cfg, &db);
+            reload_settings(job, &cfg, &db);
     } while (!a.once && !terminate);
     if (!a.once) {
         sp_log_msg(SP_LOG_INFO, "job_stopped", "stopped by a signal");

@@ -49,6 +49,10 @@ struct sp_job {
      * error); *errors counts items that failed while the pass went on. */
     enum sp_rc (*pass)(struct sp_db *db, const struct sp_config *cfg,
                        const struct sp_job_run *run, long *errors, struct sp_problem *p);
+    /* The job's own settings, checked at start in every mode (--dry-run
+     * too) and on SIGHUP; false with err naming the setting, never its
+     * value (the program then refuses to start). May be NULL. */
+    bool (*check)(const struct sp_config *cfg, char *err, size_t errlen);
     /* Loop mode: a NOTIFY on this channel starts the next pass at once
      * instead of after --interval (NULL: the interval only). */
     const char *wake_channel;

@@ -204,6 +204,36 @@ START_TEST(database_notices_keep_the_log_json_lines)
 }
 END_TEST
 
+/* program run with args and env refuses its settings: exit code
+ * want_exit, a fatal bad_config JSON line for the logs, then the plain
+ * line for whoever ran it by hand. Returns that line's msg (and the whole
+ * output in *all when not NULL). */
+static const char *
+bad_config_msg(const char *program, const char *const args[], const char *const env[],
+               int want_exit, const char **all)
+{
+    const char *out;
+    int rc = sp_t_job_run(program, env, args, &out);
+    ck_assert_msg(rc == want_exit, "%s exited %d, not %d: %s", program, rc, want_exit, out);
+    const char *at = strstr(out, "\"event\":\"bad_config\"");   /* after any warnings */
+    ck_assert_msg(at != NULL, "%s: no bad_config line in %s", program, out);
+    while (at > out && at[-1] != '\n')
+        at--;
+    char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+    struct json_object *o = json_tokener_parse(line);
+    ck_assert_msg(o != NULL, "not JSON: %s", line);
+    ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
+    ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
+    ck_assert_str_eq(sp_t_jstr(o, "program"), program);
+    const char *msg = sp_t_fmt("%s", sp_t_jstr(o, "msg"));
+    json_object_put(o);
+    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: %s", program, msg)) != NULL,
+                  "%s: no plain line after the JSON one: %s", program, out);
+    if (all != NULL)
+        *all = out;
+    return msg;
+}
+
 /* A bad setting is logged as a JSON line (bad_config), by the jobs, the
  * migrator and the mail taker as by the workers at start-up, then said
  * plainly for whoever ran it by hand; the program exits non-zero. Every
@@ -214,22 +244,10 @@ assert_bad_config_logged(const char *program, int want_exit)
     const char *const env[] = {"SUPPORT_AUTOCLOSE_DAYS=0", "SUPPORT_LOG_LEVEL=loud", NULL};
     const char *const once[] = {"--once", NULL};
     const char *const none[] = {NULL};
-    const char *out;
-    ck_assert_int_eq(sp_t_job_run(program, env, strcmp(program, "ticket-sla-monitor") == 0
-                                                    ? once : none, &out), want_exit);
-    const char *at = strstr(out, "{\"ts\":");
-    ck_assert_msg(at != NULL, "%s: no JSON line in %s", program, out);
-    char *line = (char *)sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
-    struct json_object *o = json_tokener_parse(line);
-    ck_assert_msg(o != NULL, "not JSON: %s", line);
-    ck_assert_str_eq(sp_t_jstr(o, "event"), "bad_config");
-    ck_assert_str_eq(sp_t_jstr(o, "level"), "fatal");
-    ck_assert_str_eq(sp_t_jstr(o, "program"), program);
-    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "SUPPORT_AUTOCLOSE_DAYS: ") != NULL, "%s", line);
-    ck_assert_msg(strstr(sp_t_jstr(o, "msg"), "; SUPPORT_LOG_LEVEL: ") != NULL, "%s", line);
-    json_object_put(o);
-    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: ", program)) != NULL,
-                  "%s: no plain line after the JSON one: %s", program, out);
+    const char *msg = bad_config_msg(
+        program, strcmp(program, "ticket-sla-monitor") == 0 ? once : none, env, want_exit, NULL);
+    ck_assert_msg(strstr(msg, "SUPPORT_AUTOCLOSE_DAYS: ") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, "; SUPPORT_LOG_LEVEL: ") != NULL, "%s", msg);
 }
 
 START_TEST(a_bad_setting_is_a_json_log_line)
@@ -237,6 +255,159 @@ START_TEST(a_bad_setting_is_a_json_log_line)
     assert_bad_config_logged("ticket-sla-monitor", 1);
     assert_bad_config_logged("support-migrate", 1);
     assert_bad_config_logged("support-mail-in", 78 /* EX_CONFIG */);
+}
+END_TEST
+
+/* support-api starts only with its JWT keys: the stack's. */
+static const char *
+jwt_keys(void)
+{
+    return sp_t_fmt("SUPPORT_JWT_KEYS_FILE=%s", getenv("SP_TEST_JWT_KEYS_FILE"));
+}
+
+/* The programs that connect, each as it is run (the FastCGI ones through
+ * --check-config, which loads as their start-up does), and their exit
+ * code for a refused setting. */
+static const struct {
+    const char *program;
+    const char *args[3];
+    int exit;
+} connecting[] = {
+    {"ticket-sla-monitor", {"--once", NULL}, 1},
+    {"support-dispatch", {"--once", "--dry-run", NULL}, 1},
+    {"support-migrate", {NULL}, 1},
+    {"support-mail-in", {NULL}, 78},
+    {"support-api", {"--check-config", NULL}, 1},
+    {"support-chat", {"--check-config", NULL}, 1},
+};
+
+/* libpq quotes a connection string it cannot parse, password and all: it
+ * is refused at start naming the variable, and the secret shows nowhere
+ * in what the program writes (its log is its stderr). */
+START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
+{
+    static const char *const urls[] = {"postgresql://support:Pa%zzSECRETXYZ@localhost/support",
+                                       "postgresql://u:SECRETXYZ@[bad"};
+    static const char *const vars[] = {"SUPPORT_DATABASE_URL", "SUPPORT_DATABASE_READ_URL"};
+    for (size_t p = 0; p < sizeof(connecting) / sizeof(connecting[0]); p++)
+        for (size_t u = 0; u < 2; u++)
+            for (size_t v = 0; v < 2; v++) {
+                const char *env[] = {sp_t_fmt("%s=%s", vars[v], urls[u]), NULL};
+                const char *all;
+                const char *msg = bad_config_msg(connecting[p].program, connecting[p].args, env,
+                                                 connecting[p].exit, &all);
+                ck_assert_msg(strstr(msg, sp_t_fmt("%s: not a libpq", vars[v])) == msg, "%s: %s",
+                              connecting[p].program, msg);
+                ck_assert_msg(strstr(all, "SECRETXYZ") == NULL, "%s: %s", connecting[p].program,
+                              all);
+            }
+}
+END_TEST
+
+/* The delivery settings support-dispatch needs are checked when it
+ * starts, in every mode (a bad one used to fail every pass of a daemon
+ * that stayed up), and by support-api's --check-config, the check of the
+ * one settings file: the refusal names the variable, never its value. */
+START_TEST(bad_delivery_settings_stop_the_programs_at_start)
+{
+    static const char *const bad[] = {
+        "SUPPORT_PORTAL_URL=notaurl",           "SUPPORT_CONSOLE_TICKET_URL=notaurl",
+        "SUPPORT_CONSOLE_CHAT_URL=notaurl",     "SUPPORT_MAIL_FROM=notanaddr",
+        "SUPPORT_MAIL_REPLY_KEYS=junk",         "SUPPORT_SMTP_URL=notaurl",
+        "SUPPORT_SMTP_URL=http://relay:25",     "SUPPORT_NOTIFY_URL=notaurl",
+        "SUPPORT_NOTIFY_URL=https://?x",          "SUPPORT_STAFF_MAIL=notanaddr",
+    };
+    static const char *const modes[][3] = {
+        {"--once", "--dry-run", NULL}, {"--loop", NULL, NULL}, {"--once", NULL, NULL}};
+    const char *templates = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
+                                     getenv("SP_TEST_TOP_SRCDIR"));
+    const char *const api_args[] = {"--check-config", NULL};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *var = sp_t_fmt("%.*s", (int)strcspn(bad[i], "="), bad[i]);
+        const char *value = strchr(bad[i], '=') + 1;
+        const char *env[] = {bad[i], templates, jwt_keys(), NULL};
+        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+            const char *msg = bad_config_msg("support-dispatch", modes[m], env, 1, NULL);
+            ck_assert_msg(strncmp(msg, sp_t_fmt("%s: ", var), strlen(var) + 2) == 0, "%s", msg);
+            ck_assert_msg(strstr(msg, value) == NULL, "%s", msg);
+        }
+        const char *msg = bad_config_msg("support-api", api_args, env, 1, NULL);
+        ck_assert_msg(strncmp(msg, sp_t_fmt("%s: ", var), strlen(var) + 2) == 0, "%s", msg);
+    }
+}
+END_TEST
+
+/* support-api --check-config with the settings a deployment has in force:
+ * ok, and what it warns about. */
+static const char *
+api_check_config(const char *extra, const char *extra2)
+{
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    const char *env[] = {jwt_keys(), sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root),
+                         sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root),
+                         "SUPPORT_SMTP_URL=smtps://relay.example.test:465",
+                         "SUPPORT_NOTIFY_URL=https://notify.example.test/v1/send",
+                         "SUPPORT_STAFF_MAIL=staff@example.test",
+                         "SUPPORT_PORTAL_URL=https://example.test/help/tickets/{id}",
+                         extra, extra2, NULL};
+    const char *const args[] = {"--check-config", NULL};
+    const char *out;
+    int rc = sp_t_job_run("support-api", env, args, &out);
+    ck_assert_msg(rc == 0 && strstr(out, "configuration ok\n") != NULL, "%d: %s", rc, out);
+    return out;
+}
+
+/* The development-only settings start as asked, each with a warning at
+ * start, so one left on in production shows in the log. */
+START_TEST(dev_only_settings_are_warned_about_at_start)
+{
+    const char *out = api_check_config(NULL, NULL);
+    ck_assert_msg(strstr(out, "dev_only_setting") == NULL, "%s", out);
+    out = api_check_config("SUPPORT_COOKIE_INSECURE=1", NULL);
+    ck_assert_msg(strstr(out, "\"level\":\"warn\",\"event\":\"dev_only_setting\"") != NULL &&
+                      strstr(out, "SUPPORT_COOKIE_INSECURE=1: ") != NULL, "%s", out);
+    const char *const env[] = {"SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1", NULL};
+    const char *const args[] = {"--once", NULL};
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", env, args, &out), 0);
+    ck_assert_msg(strstr(out, "\"event\":\"dev_only_setting\"") != NULL &&
+                      strstr(out, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1: ") != NULL, "%s", out);
+}
+END_TEST
+
+/* A templates directory that cannot be read, or a migrations directory
+ * without migrations (readyz would wait for migration 0), is refused
+ * naming its variable. A NAME_FILE of a setting that is no secret is
+ * refused rather than ignored. */
+START_TEST(bad_directories_and_file_variants_are_refused_naming_the_variable)
+{
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    char empty[] = "/tmp/sp-test-empty-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(empty));
+    const char *templates = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root);
+    const char *migrations = sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root);
+    const char *const api_args[] = {"--check-config", NULL};
+    const char *env1[] = {"SUPPORT_TEMPLATES_DIR=/nope", migrations, jwt_keys(), NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env1, 1, NULL),
+                     "SUPPORT_TEMPLATES_DIR: /nope: No such file or directory");
+    const char *env2[] = {sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s", empty), migrations, jwt_keys(),
+                          NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env2, 1, NULL),
+                     "SUPPORT_TEMPLATES_DIR: no templates");
+    const char *env3[] = {templates, sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s", empty), jwt_keys(),
+                          NULL};
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env3, 1, NULL),
+                     sp_t_fmt("SUPPORT_MIGRATIONS_DIR: no NNN_*.sql migrations in %s", empty));
+    const char *out;
+    const char *const none[] = {NULL};
+    const char *env5[] = {env3[1], NULL};
+    ck_assert_int_eq(sp_t_job_run("support-migrate", env5, none, &out), 1);
+    ck_assert_msg(strstr(out, "no NNN_*.sql migrations in") != NULL, "%s", out);
+    rmdir(empty);
+    const char *env4[] = {"SUPPORT_LOG_LEVEL_FILE=/etc/hostname", NULL};
+    const char *const once[] = {"--once", NULL};
+    ck_assert_str_eq(bad_config_msg("ticket-sla-monitor", once, env4, 1, NULL),
+                     "SUPPORT_LOG_LEVEL_FILE: only secret settings are read from a file; set"
+                     " SUPPORT_LOG_LEVEL itself");
 }
 END_TEST
 
@@ -257,6 +428,11 @@ hygiene_suite(void)
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
     tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
+    tc = sp_t_tcase(s, "settings");
+    tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
+    tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
+    tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
+    tcase_add_test(tc, bad_directories_and_file_variants_are_refused_naming_the_variable);
     return s;
 }
 

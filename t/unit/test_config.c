@@ -375,10 +375,41 @@ END_TEST
 
 START_TEST(non_integer_is_refused)
 {
-    static const char *const bad[] = {"abc", "12abc", "1.5", "0x10", "4 workers", "--1"};
+    /* strtol alone would take " 5", "\t5" and "+5". */
+    static const char *const bad[] = {"abc", "12abc", "1.5", "0x10", "4 workers", "--1", " 5",
+                                      "\t5", "+5", "5 ", "-", "1e3"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv("SUPPORT_LISTEN_BACKLOG", bad[i], 1);
         assert_refused_naming("SUPPORT_LISTEN_BACKLOG", bad[i]);
+        setenv("SUPPORT_LISTEN_MODE", bad[i], 1);
+        assert_refused_naming("SUPPORT_LISTEN_MODE", bad[i]);
+        unsetenv("SUPPORT_LISTEN_MODE");
+    }
+    setenv("SUPPORT_LISTEN_BACKLOG", "0005", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_int_eq(cfg.listen_backlog, 5);
+}
+END_TEST
+
+/* A fraction is decimal digits with one ".": strtod alone would take hex
+ * ("0x0.5" is 0.3125), exponents, blanks, "+" and "infinity". */
+START_TEST(fraction_is_plain_decimal)
+{
+    static const char *const bad[] = {"0x0.5", "0X.8", " 0.5", "+0.5", "5e-1", "inf",
+                                      "0.5.", "0.5 ", "-0", "0,5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("SUPPORT_SLA_WARN_FRACTION", bad[i], 1);
+        assert_refused_naming("SUPPORT_SLA_WARN_FRACTION", bad[i]);
+    }
+    setenv("SUPPORT_SLA_WARN_FRACTION", ".", 1);   /* (the message has "0..1") */
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    static const struct { const char *text; double value; } good[] = {
+        {"1", 1}, {"0", 0}, {".5", 0.5}, {"0.", 0}, {"0.25", 0.25}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        setenv("SUPPORT_SLA_WARN_FRACTION", good[i].text, 1);
+        ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s: %s", good[i].text, err);
+        ck_assert_double_eq(cfg.sla_warn_fraction, good[i].value);
+        sp_config_free(&cfg);
     }
 }
 END_TEST
@@ -528,8 +559,18 @@ END_TEST
 
 START_TEST(file_variant_only_exists_for_secrets)
 {
-    /* SUPPORT_LISTEN is not a secret: SUPPORT_LISTEN_FILE means nothing. */
+    /* SUPPORT_LISTEN is not a secret: SUPPORT_LISTEN_FILE would be ignored,
+     * while whoever set it believes it took effect. */
     setenv("SUPPORT_LISTEN_FILE", write_tmp_str(":7000\n"), 1);
+    setenv("SUPPORT_LOG_LEVEL_FILE", write_tmp_str("debug\n"), 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_msg(strstr(err, "SUPPORT_LISTEN_FILE: only secret settings are read from a file;"
+                              " set SUPPORT_LISTEN itself") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "SUPPORT_LOG_LEVEL_FILE: ") != NULL, "%s", err);
+    ck_assert_ptr_null(cfg.listen);
+    /* Empty, it is unset. */
+    setenv("SUPPORT_LISTEN_FILE", "", 1);
+    setenv("SUPPORT_LOG_LEVEL_FILE", "", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
     ck_assert_str_eq(cfg.listen, "var/run/support-api.sock");
 }
@@ -586,6 +627,37 @@ START_TEST(describe_lists_every_setting_without_values)
 }
 END_TEST
 
+/* What sp_config_warn_dev_only writes to the log (stderr). */
+static const char *
+dev_only_warnings(void)
+{
+    static char out[2048];
+    struct sp_unit_log l = sp_unit_log_begin();
+    sp_config_warn_dev_only(&cfg);
+    sp_log_msg(SP_LOG_WARN, "end_marker", "-");
+    sp_unit_log_end(l, out, sizeof(out));
+    return out;
+}
+
+/* Development-only settings are said at start, one warning each. */
+START_TEST(dev_only_settings_are_warned_about)
+{
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_ptr_null(strstr(dev_only_warnings(), "dev_only_setting"));
+    sp_config_free(&cfg);
+    setenv("SUPPORT_COOKIE_INSECURE", "1", 1);
+    setenv("SUPPORT_WEBHOOK_ALLOW_LOOPBACK", "1", 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    const char *log = dev_only_warnings();
+    const char *a = strstr(log, "\"level\":\"warn\",\"event\":\"dev_only_setting\"");
+    ck_assert_msg(a != NULL && strstr(a, "SUPPORT_COOKIE_INSECURE=1: ") != NULL, "%s", log);
+    const char *b = strstr(strchr(a, '\n'), "\"event\":\"dev_only_setting\"");
+    ck_assert_msg(b != NULL && strstr(b, "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1: ") != NULL, "%s",
+                  log);
+    ck_assert_msg(strstr(strchr(b, '\n'), "dev_only_setting") == NULL, "%s", log);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -609,6 +681,8 @@ config_suite(void)
     tcase_add_test(tc, too_many_workers_are_refused);
     tcase_add_test(tc, integer_overflow_is_refused);
     tcase_add_test(tc, non_integer_is_refused);
+    tcase_add_test(tc, fraction_is_plain_decimal);
+    tcase_add_test(tc, dev_only_settings_are_warned_about);
     tcase_add_test(tc, refused_load_leaves_nothing_allocated);
     tcase_add_test(tc, workers_zero_means_four_per_core);
     tcase_add_test(tc, listen_mode_is_octal);

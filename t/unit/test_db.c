@@ -2,11 +2,13 @@
  * test_db: the reconnect rule of src/db/db.c (sp_db_may_retry): a
  * statement runs again after its connection was lost only when its first
  * run cannot have been applied, or running it twice changes nothing, and
- * never inside a transaction or more than once.
+ * never inside a transaction or more than once. A connection string libpq
+ * cannot read is refused naming its variable, and never reaches a log.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "core/arena.h"
 #include "db/db.h"
@@ -163,6 +165,76 @@ START_TEST(found_or_names_the_problem_of_no_row)
 }
 END_TEST
 
+
+/* Connection strings libpq refuses, each with the secret "SECRETXYZ". */
+static const char *const bad_conninfo[] = {
+    "postgresql://support:Pa%zzSECRETXYZ@localhost/support",
+    "postgresql://u:SECRETXYZ@[bad",
+    "host=localhost password=SECRETXYZ 'unterminated",
+    "nosuchoption=1 password=SECRETXYZ",
+};
+
+START_TEST(an_unreadable_conninfo_is_refused_naming_the_variable)
+{
+    char err[256];
+    for (size_t i = 0; i < sizeof(bad_conninfo) / sizeof(bad_conninfo[0]); i++) {
+        err[0] = '\0';
+        ck_assert(!sp_db_conninfo_ok("SUPPORT_DATABASE_READ_URL", bad_conninfo[i], err,
+                                     sizeof(err)));
+        ck_assert_msg(strncmp(err, "SUPPORT_DATABASE_READ_URL: ", 27) == 0, "%s", err);
+        ck_assert_ptr_null(strstr(err, "SECRETXYZ"));
+    }
+    const char *const good[] = {NULL, "", "dbname=support", "host=db password=s user=u",
+                                "postgresql://u:p%20q@localhost:5432/support?sslmode=disable"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert(sp_db_conninfo_ok("SUPPORT_DATABASE_URL", good[i], err, sizeof(err)));
+}
+END_TEST
+
+/* What the log (stderr) gets while db tries to connect. */
+static void
+log_of_connect(struct sp_db *db, char *out, size_t cap)
+{
+    struct sp_unit_log l = sp_unit_log_begin();
+    struct sp_problem p;
+    sp_problem_init(&p);
+    ck_assert_int_eq(sp_db_connect(db, &p), SP_UNAVAILABLE);
+    sp_unit_log_end(l, out, cap);
+}
+
+/* libpq's message quotes a conninfo it cannot parse: a fixed text naming
+ * the variable is logged instead. */
+START_TEST(a_connect_error_never_logs_the_conninfo)
+{
+    char log[4096];
+    for (size_t i = 0; i < sizeof(bad_conninfo) / sizeof(bad_conninfo[0]); i++) {
+        struct sp_db db;
+        sp_db_init(&db, bad_conninfo[i], 0);
+        sp_db_set_setting(&db, "SUPPORT_DATABASE_READ_URL");
+        log_of_connect(&db, log, sizeof(log));
+        ck_assert_msg(strstr(log, "SECRETXYZ") == NULL, "%s", log);
+        ck_assert_msg(strstr(log, "SUPPORT_DATABASE_READ_URL: libpq refused it") != NULL, "%s",
+                      log);
+        sp_db_close(&db);
+    }
+}
+END_TEST
+
+/* A server that cannot be reached keeps libpq's message (where it failed
+ * is what an operator needs), which names no password. */
+START_TEST(a_connect_error_keeps_the_reason_without_the_password)
+{
+    char log[4096];
+    struct sp_db db;
+    sp_db_init(&db, "host=/nonexistent/sp-test port=1 password=SECRETXYZ connect_timeout=1", 0);
+    log_of_connect(&db, log, sizeof(log));
+    ck_assert_msg(strstr(log, "SECRETXYZ") == NULL, "%s", log);
+    ck_assert_msg(strstr(log, "No such file or directory") != NULL, "%s", log);
+    ck_assert_msg(strstr(log, "\"setting\":\"SUPPORT_DATABASE_URL\"") != NULL, "%s", log);
+    sp_db_close(&db);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -178,6 +250,9 @@ db_suite(void)
     tcase_add_test(tc, int_arrays_are_bigint_literals);
     tcase_add_test(tc, text_arrays_quote_every_element);
     tcase_add_test(tc, found_or_names_the_problem_of_no_row);
+    tcase_add_test(tc, an_unreadable_conninfo_is_refused_naming_the_variable);
+    tcase_add_test(tc, a_connect_error_never_logs_the_conninfo);
+    tcase_add_test(tc, a_connect_error_keeps_the_reason_without_the_password);
     suite_add_tcase(s, tc);
     return s;
 }

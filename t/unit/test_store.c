@@ -17,7 +17,7 @@
 
 START_TEST(without_a_replica_reads_use_the_primary)
 {
-    struct sp_db *primary = sp_store_open("dbname=none", 100);
+    struct sp_db *primary = sp_store_open("dbname=none", "SUPPORT_DATABASE_URL", 100);
     ck_assert_ptr_eq(sp_store_reader(primary, NULL), primary);
     ck_assert_uint_eq(sp_metrics_get(SP_M_DB_READS_REPLICA), 0);
     ck_assert_uint_eq(sp_metrics_get(SP_M_DB_READS_FALLBACK), 0);
@@ -27,10 +27,11 @@ END_TEST
 
 START_TEST(an_unreachable_replica_falls_back_and_is_not_retried_at_once)
 {
-    struct sp_db *primary = sp_store_open("dbname=none", 100);
+    struct sp_db *primary = sp_store_open("dbname=none", "SUPPORT_DATABASE_URL", 100);
     /* A socket directory that does not exist: the connect fails at once. */
     struct sp_db *replica =
-        sp_store_open("host=/nonexistent/sp-test-replica port=1 connect_timeout=1", 100);
+        sp_store_open("host=/nonexistent/sp-test-replica port=1 connect_timeout=1",
+                      "SUPPORT_DATABASE_READ_URL", 100);
     uint64_t failures = sp_metrics_get(SP_M_DB_CONNECT_FAILURES);
     ck_assert_ptr_eq(sp_store_reader(primary, replica), primary);
     ck_assert_uint_eq(sp_metrics_get(SP_M_DB_CONNECT_FAILURES), failures + 1);
