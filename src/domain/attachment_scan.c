@@ -459,15 +459,8 @@ sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
 
 /* --- cleanup --------------------------------------------------------------- */
 
-static bool
-key_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n < 64 && s[0] != '.' &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
-/* Unlinks the names of batch (a text[] literal) that no row names. */
+/* Unlinks the names of batch (a text[] literal) that no row names, each
+ * named in the log (a dry run names what it would unlink). */
 static void
 drop_orphans(struct sp_db *db, struct sp_arena *a, const char *dir, const char *batch,
              bool dry_run, struct sp_attachment_cleanup_counts *n)
@@ -482,11 +475,39 @@ drop_orphans(struct sp_db *db, struct sp_arena *a, const char *dir, const char *
     }
     for (int i = 0; i < PQntuples(r); i++) {
         const char *path = sp_arena_sprintf(a, "%s/%s", dir, sp_db_str(r, i, 0));
-        if (dry_run || unlink(path) == 0)
+        bool gone = dry_run || unlink(path) == 0;
+        int err = gone ? 0 : errno;
+        struct sp_log_line *l = sp_log_begin(gone ? SP_LOG_INFO : SP_LOG_ERROR,
+                                             gone ? "attachment_orphan_deleted"
+                                                  : "attachment_unlink_failed");
+        sp_log_str(l, "file", path);
+        if (!gone)
+            sp_log_str(l, "detail", strerror(err));
+        sp_log_int(l, "dry_run", dry_run);
+        sp_log_end(l);
+        if (gone)
             n->files++;
         else
             n->errors++;
     }
+}
+
+/* Whether the directory's entry e is a stored file old enough to be an
+ * orphan. Only names of the stored keys' shape are considered: any other
+ * regular file (someone else's, or the directory set to the wrong place)
+ * is counted as foreign and never deleted. */
+static bool
+orphan_candidate(DIR *d, const struct dirent *e, int64_t now_ms,
+                 struct sp_attachment_cleanup_counts *n)
+{
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+        return false;
+    if (!sp_attachment_files_stored_name(e->d_name) || !S_ISREG(st.st_mode)) {
+        n->foreign++;
+        return false;
+    }
+    return (int64_t)st.st_mtime * 1000 <= now_ms - ORPHAN_AGE_S * 1000LL;
 }
 
 static void
@@ -503,9 +524,7 @@ sweep_files(struct sp_db *db, struct sp_arena *a, const char *dir, int64_t now_m
     int inbatch = 0;
     sp_buf_init(&b, a, 4096);
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        struct stat st;
-        if (!key_ok(e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode) || (int64_t)st.st_mtime * 1000 > now_ms - ORPHAN_AGE_S * 1000LL)
+        if (!orphan_candidate(d, e, now_ms, n))
             continue;
         sp_buf_printf(&b, "%s\"%s\"", inbatch++ ? "," : "{", e->d_name);
         if (inbatch == ORPHAN_BATCH) {
@@ -520,6 +539,10 @@ sweep_files(struct sp_db *db, struct sp_arena *a, const char *dir, int64_t now_m
         sp_buf_putc(&b, '}');
         drop_orphans(db, a, dir, b.data, dry_run, n);
     }
+    if (n->foreign > 0)
+        sp_log_msg(SP_LOG_WARN, "attachment_dir_foreign",
+                   "%ld files in %s are no stored attachments (not named <id>.<random>):"
+                   " left as they are", n->foreign, dir);
 }
 
 /* The objects of the rows just deleted, if any came (a bucket only). */
@@ -643,6 +666,8 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
     struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
                                          "attachment_cleanup_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_CLEANUP_COUNTS, n);
+    if (files->s3 == NULL)
+        sp_log_str(l, "dir", files->dir);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
     sp_arena_destroy(&a);

@@ -31,6 +31,7 @@
 #include <curl/curl.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
 #include "http/signed_url.h"
 
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -847,6 +848,20 @@ END_TEST
 
 /* --- jobs and memory ------------------------------------------------------- */
 
+/* Writes dir/name, two hours old (past the orphan age); its path. */
+static const char *
+old_file(const char *dir, const char *name)
+{
+    const char *path = sp_t_fmt("%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "important\n", 10), 10);
+    close(fd);
+    struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+    return path;
+}
+
 START_TEST(cleanup_removes_stale_rows_and_orphan_files)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -856,22 +871,58 @@ START_TEST(cleanup_removes_stale_rows_and_orphan_files)
     struct sp_t_upload fresh = sp_t_attachment_new(c.token, "soon.png", "image/png", 10);
     const char *kept = sp_t_attachment_clean_png(c.token);
     const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
-    const char *orphan = sp_t_fmt("%s/ORPHAN%d.0000", dir, (int)getpid());
-    int fd = open(orphan, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
-    ck_assert_int_eq(utimensat(AT_FDCWD, orphan, old, 0), 0);
+    char id[SP_PUBLIC_ID_LEN + 1];
+    sp_public_id(id);
+    const char *orphan = old_file(dir, sp_t_fmt("%s.0123456789abcdef", id));
     const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
-    const char *args[] = {"--once", NULL};
+    const char *args[] = {"--once", NULL}, *dry[] = {"--once", "--dry-run", NULL};
     const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, dry, &out), 0);
+    ck_assert_int_eq(access(orphan, F_OK), 0);
+    ck_assert_ptr_nonnull(strstr(out, sp_t_fmt("\"file\":\"%s\"", orphan)));
     ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id IN"
                               " ('%s', '%s', '%s')", stale.id, fresh.id, kept), "2");
     ck_assert_int_ne(access(orphan, F_OK), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"attachment_orphan_deleted\""));
+    ck_assert_ptr_nonnull(strstr(out, sp_t_fmt("\"file\":\"%s\"", orphan)));
     const char *key = sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'",
                                kept);
     ck_assert_int_eq(access(sp_t_fmt("%s/%s", dir, key), F_OK), 0);
+}
+END_TEST
+
+/* The directory may hold what is not ours (QA: an old notes.txt was
+ * deleted): only names shaped like a stored key are ever deleted; the
+ * others are counted as foreign, and stay. */
+START_TEST(cleanup_leaves_files_that_are_no_stored_attachment)
+{
+    const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
+    char id[SP_PUBLIC_ID_LEN + 1];
+    sp_public_id(id);
+    const char *foreign[] = {
+        old_file(dir, "notes.txt"), old_file(dir, "other.conf"),
+        old_file(dir, sp_t_fmt("%s.0123456789ABCDEF", id)),   /* upper-case hex */
+        old_file(dir, sp_t_fmt("%s.0123456789abcdef0", id)),  /* one digit too many */
+        old_file(dir, sp_t_fmt("%s.0123456789abcdef.bak", id)),
+        old_file(dir, "ILLEGAL0000A.0123456789abcdef"),       /* no attachment id */
+    };
+    const char *sub = sp_t_fmt("%s/sub%d", dir, (int)getpid());
+    ck_assert_int_eq(mkdir(sub, 0750), 0);
+    const char *inner = old_file(sub, sp_t_fmt("%s.0123456789abcdef", id));
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        ck_assert_msg(access(foreign[i], F_OK) == 0, "%s was deleted", foreign[i]);
+        unlink(foreign[i]);
+    }
+    ck_assert_int_eq(access(inner, F_OK), 0);
+    unlink(inner);
+    rmdir(sub);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"attachment_dir_foreign\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"foreign\":6"));
 }
 END_TEST
 
@@ -1132,6 +1183,7 @@ main(void)
     tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);
     tcase_add_test(tc, creates_are_rate_limited_per_user);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
+    tcase_add_test(tc, cleanup_leaves_files_that_are_no_stored_attachment);
     tcase_add_test(tc, cleanup_removes_uploads_attached_to_nothing_with_their_files);
     tcase_add_test(tc, cleanup_leaves_an_upload_whose_attach_is_in_flight);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);

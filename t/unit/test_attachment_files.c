@@ -114,6 +114,23 @@ START_TEST(the_bucket_keys_are_incoming_and_stored)
 }
 END_TEST
 
+/* The cleanup deletes only files named like the keys stored_key makes. */
+START_TEST(only_a_stored_key_is_a_stored_name)
+{
+    files.prefix = NULL;
+    const char *key = sp_attachment_files_stored_key(&arena, &files, "K7Q2MZ5XR4AB");
+    ck_assert(sp_attachment_files_stored_name(key));
+    ck_assert(sp_attachment_files_stored_name("K7Q2MZ5XR4AB.0123456789abcdef"));
+    const char *others[] = {"notes.txt", "K7Q2MZ5XR4AB.0123456789ABCDEF",
+                            "K7Q2MZ5XR4AB.0123456789abcde", "K7Q2MZ5XR4AB.0123456789abcdef0",
+                            "K7Q2MZ5XR4AB-0123456789abcdef", "K7Q2MZ5XR4A.0123456789abcdef0",
+                            "17Q2MZ5XR4AB.0123456789abcdef", "K7Q2MZ5XR4AU.0123456789abcdef",
+                            "k7q2mz5xr4ab.0123456789abcdef", ".", "", "incoming"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        ck_assert_msg(!sp_attachment_files_stored_name(others[i]), "%s", others[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -124,6 +141,7 @@ main(void)
     tcase_add_test(tc, missing_is_told_from_unreadable);
     tcase_add_test(tc, remove_deletes_and_a_gone_file_counts_as_removed);
     tcase_add_test(tc, the_bucket_keys_are_incoming_and_stored);
+    tcase_add_test(tc, only_a_stored_key_is_a_stored_name);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
