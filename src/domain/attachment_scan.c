@@ -637,6 +637,30 @@ drop_deletions(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_
     return SP_OK;
 }
 
+/* The cleanup's work, under its lock. */
+static enum sp_rc
+cleanup(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
+        int64_t now_ms, const char *const params[2], bool dry_run,
+        struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
+    if (files->s3 != NULL && !dry_run)
+        drop_objects(files, a, r, n);
+    enum sp_rc rc = drop_unattached(db, a, files, params, dry_run, n, p);
+    if (rc == SP_OK)
+        rc = drop_deletions(db, a, files, params, dry_run, n, p);
+    /* A bucket is not listed: its stored keys are named by rows, and
+     * what lands under incoming/ without one (a client's late PUT, a
+     * mail's file whose take rolled back) expires by the bucket's
+     * lifecycle rule (docs/operations.md). */
+    if (files->s3 == NULL && rc == SP_OK)
+        sweep_files(db, a, files->dir, now_ms, dry_run, n);
+    return rc;
+}
+
 enum sp_rc
 sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
                            int64_t now_ms, long unattached_hours, bool dry_run,
@@ -647,24 +671,17 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
     sp_arena_init(&a, 16384);
     const char *params[2] = {sp_arena_sprintf(&a, "%lld", (long long)now_ms),
                              sp_arena_sprintf(&a, "%ld", unattached_hours)};
-    PGresult *r = sp_db_exec(db, &a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
-    enum sp_rc rc = r == NULL ? p->rc : SP_OK;
-    if (r != NULL) {
-        n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
-        if (files->s3 != NULL && !dry_run)
-            drop_objects(files, &a, r, n);
-        rc = drop_unattached(db, &a, files, params, dry_run, n, p);
-        if (rc == SP_OK)
-            rc = drop_deletions(db, &a, files, params, dry_run, n, p);
-        /* A bucket is not listed: its stored keys are named by rows, and
-         * what lands under incoming/ without one (a client's late PUT, a
-         * mail's file whose take rolled back) expires by the bucket's
-         * lifecycle rule (docs/operations.md). */
-        if (files->s3 == NULL && rc == SP_OK)
-            sweep_files(db, &a, files->dir, now_ms, dry_run, n);
-    }
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
-                                         "attachment_cleanup_pass");
+    /* Two runs at once would both delete, and both count, the same rows
+     * and files (API.md §12: one run at a time). */
+    enum sp_rc rc = dry_run ? SP_OK
+                            : sp_db_job_lock(db, &a, SP_ATTACHMENT_CLEANUP_LOCK_KEY,
+                                             "attachment_cleanup_busy", p);
+    bool locked = !dry_run && rc == SP_OK;
+    if (rc == SP_OK)
+        rc = cleanup(db, &a, files, now_ms, params, dry_run, n, p);
+    if (locked)
+        sp_db_job_unlock(db, &a, SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "attachment_cleanup_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_CLEANUP_COUNTS, n);
     if (files->s3 == NULL)
         sp_log_str(l, "dir", files->dir);

@@ -32,6 +32,7 @@
 
 #include "core/arena.h"
 #include "core/ids.h"
+#include "domain/attachment_scan.h"
 #include "http/signed_url.h"
 
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -892,6 +893,31 @@ START_TEST(cleanup_removes_stale_rows_and_orphan_files)
 }
 END_TEST
 
+/* One run at a time (API.md §12; QA: two at once both deleted, and both
+ * counted, the same rows): while another holds the lock a run does
+ * nothing and exits 0. */
+START_TEST(cleanup_runs_one_at_a_time)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload stale = sp_t_attachment_new(c.token, "never.png", "image/png", 10);
+    sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", stale.id);
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")),
+                         NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    sp_t_sql("SELECT pg_advisory_lock(%lld)", SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    int rc = sp_t_job_run("attachment-cleanup", env, args, &out);
+    sp_t_sql("SELECT pg_advisory_unlock(%lld)", SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    ck_assert_msg(rc == 0 && strstr(out, "attachment_cleanup_busy") != NULL, "%d %s", rc, out);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'",
+                              stale.id), "1");
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'",
+                              stale.id), "0");
+}
+END_TEST
+
 /* The directory may hold what is not ours (QA: an old notes.txt was
  * deleted): only names shaped like a stored key are ever deleted; the
  * others are counted as foreign, and stay. */
@@ -1184,6 +1210,7 @@ main(void)
     tcase_add_test(tc, creates_are_rate_limited_per_user);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
     tcase_add_test(tc, cleanup_leaves_files_that_are_no_stored_attachment);
+    tcase_add_test(tc, cleanup_runs_one_at_a_time);
     tcase_add_test(tc, cleanup_removes_uploads_attached_to_nothing_with_their_files);
     tcase_add_test(tc, cleanup_leaves_an_upload_whose_attach_is_in_flight);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);
