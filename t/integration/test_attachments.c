@@ -570,7 +570,7 @@ START_TEST(eicar_is_infected_deleted_and_never_served)
         "/support/tickets", c.token,
         sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"attachments\":[%s]}",
                  sp_t_jq(u.id)));
-    sp_t_assert_invalid(t, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(t, "attachments[0]", "attachment_infected");
     sp_t_resp_free(t);
 }
 END_TEST
@@ -639,7 +639,7 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
     struct sp_t_resp *again = sp_t_post_json(
         sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
         sp_t_fmt("{\"body\":\"again\",\"attachments\":[%s]}", sp_t_jq(id)));
-    sp_t_assert_invalid(again, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(again, "attachments[0]", "attachment_in_use");
     sp_t_resp_free(again);
 }
 END_TEST
@@ -652,12 +652,33 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     const char *pid = sp_t_ticket_create(&c, "attach rules");
     const char *theirs = sp_t_attachment_clean_png(other.token);
     struct sp_t_upload pending = sp_t_attachment_new(c.token, "p.png", "image/png", sizeof(sp_t_png));
-    const char *bad[] = {theirs, pending.id, "NOSUCHID1234", "12"};
+    /* Each refused item says why when the caller can act on it (QA: all
+     * were unknown_attachment); another's upload and none are one answer. */
+    struct sp_t_upload scanning = sp_t_attachment_new(c.token, "s.png", "image/png", 10);
+    struct sp_t_upload failed = sp_t_attachment_new(c.token, "f.png", "image/png", 10);
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now(), next_scan_at = now() + '1 day'"
+             " WHERE id IN ('%s', '%s')", scanning.id, failed.id);
+    sp_t_sql("UPDATE support_attachments SET status = 'failed' WHERE id = '%s'", failed.id);
+    const char *bad[][2] = {{theirs, "unknown_attachment"},
+                            {"NOSUCHID1234", "unknown_attachment"},
+                            {"12", "unknown_attachment"},
+                            {pending.id, "attachment_not_uploaded"},
+                            {scanning.id, "attachment_not_ready"},
+                            {failed.id, "attachment_scan_failed"}};
+    const char *unknown = NULL;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sp_t_resp *r = sp_t_post_json(
             sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
-            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(bad[i])));
-        sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(bad[i][0])));
+        sp_t_assert_invalid(r, "attachments[0]", bad[i][1]);
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        const char *msg = sp_t_fmt("%s", sp_t_invalid_message(r, "attachments[0]"));
+        if (i == 0)
+            unknown = msg;
+        if (strcmp(bad[i][1], "unknown_attachment") == 0)
+            ck_assert_str_eq(msg, unknown);
+        if (strcmp(bad[i][1], "attachment_not_ready") == 0)
+            ck_assert_ptr_nonnull(strstr(msg, "retry shortly"));
         sp_t_resp_free(r);
     }
     const char *mine = sp_t_attachment_clean_png(c.token);
@@ -678,7 +699,7 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
                                     lists[i]));
         sp_t_assert_invalid(r, "body", "empty");
         if (i == 0)
-            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_assert_invalid(r, "attachments[1]", "attachment_not_uploaded");
         ck_assert_uint_eq(sp_t_error_count(r), 2 - i);
         sp_t_resp_free(r);
     }
@@ -740,7 +761,7 @@ START_TEST(an_upload_listed_twice_is_a_duplicate_item)
                                 twice, sp_t_jq("NOSUCHID1234")));
     sp_t_assert_invalid(r, "body", "empty");
     sp_t_assert_invalid(r, "attachments[1]", "duplicate");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[2]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
     /* A valid body: the write refuses the list, the other ids looked up. */
@@ -751,7 +772,7 @@ START_TEST(an_upload_listed_twice_is_a_duplicate_item)
                            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", lists[i]));
         sp_t_assert_invalid(r, "attachments[1]", "duplicate");
         if (i == 1) {
-            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_assert_invalid(r, "attachments[2]", "unknown_attachment");
             sp_t_assert_invalid(r, "attachments[3]", "duplicate");
         }
         ck_assert_uint_eq(sp_t_error_count(r), 1 + 2 * i);
@@ -792,11 +813,11 @@ START_TEST(a_customer_and_staff_with_one_sub_own_their_uploads_apart)
     const char *pid = sp_t_ticket_create(&twin, "twins");
     r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
                        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(staffs)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
                        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     /* The agent, now admin, puts the file on an internal note: still
      * hidden from the customer with the same sub. */
