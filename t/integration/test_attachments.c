@@ -336,6 +336,34 @@ START_TEST(signed_urls_take_the_id_in_any_case)
 }
 END_TEST
 
+/* Text naming markup is still text (QA: a log line with <script>, a CSV
+ * cell with <a href> were type_mismatch, libmagic calling them text/html):
+ * taken as declared, served as declared, with nosniff, as an attachment. */
+START_TEST(text_that_names_markup_is_taken_as_declared)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const files[][2] = {
+        {"text/plain", "error at line 3: unexpected <script> tag\n"},
+        {"text/csv", "a,b\n1,<a href=x>link</a>\n"},
+        {"text/plain", "<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>\n"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len = strlen(files[i][1]);
+        struct sp_t_upload u = sp_t_attachment_new(c.token, "log.txt", files[i][0], len);
+        const char *body;
+        ck_assert_msg(sp_t_put_bytes(u.url, files[i][1], len, &body) == 200, "%s", body);
+        ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+        struct sp_t_resp *d =
+            sp_t_get(sp_t_attachment_field(c.token, u.id, "download_url"), NULL);
+        sp_t_assert_status(d, 200);
+        ck_assert_str_eq(sp_t_header(d, "Content-Type"), files[i][0]);
+        ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
+        ck_assert_ptr_nonnull(strstr(sp_t_header(d, "Content-Disposition"), "attachment"));
+        sp_t_resp_free(d);
+    }
+}
+END_TEST
+
 START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1216,6 +1244,7 @@ main(void)
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, text_that_names_markup_is_taken_as_declared);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
