@@ -281,6 +281,24 @@ media_type(struct sp_arena *a, const char *declared)
     return out;
 }
 
+/* Whether declared names a charset other than UTF-8 (or its subset
+ * US-ASCII): the file is served with its media type alone, which a
+ * client reads as UTF-8 text, so UTF-16 bytes would show garbled (QA). A
+ * parameter list that does not parse is dropped unread, as media_type
+ * does. */
+static bool
+foreign_charset(const char *declared)
+{
+    const char *rest;
+    size_t n = sp_media_type_essence(declared, &rest);
+    struct sp_media_param prm;
+    for (rest += n; sp_media_type_param(&rest, &prm) == SP_MEDIA_PARAM;)
+        if (prm.name_len == 7 && strncasecmp(prm.name, "charset", 7) == 0 &&
+            !sp_media_param_is(&prm, "utf-8") && !sp_media_param_is(&prm, "us-ascii"))
+            return true;
+    return false;
+}
+
 /* The next type of the comma-separated list at *s (blanks around it
  * dropped): its start, and its length in *len; NULL at the list's end. */
 static const char *
@@ -353,9 +371,14 @@ sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool
         sp_problem_field(p, "content_type", "unsupported_type",
                          types_message(a, in->allowed_types, type != NULL, msg));
         type = NULL;
+    } else if (type != NULL && foreign_charset(in->content_type)) {
+        sp_problem_field(p, "content_type", "unsupported_type",
+                         "must have no charset, or charset=utf-8: files are served as their"
+                         " media type alone, read as UTF-8 (convert the text to UTF-8)");
+        type = NULL;
     }
     if (size_given && (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES))
-        sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
+        sp_problem_field(p, "size", "out_of_range", SP_ATTACHMENT_SIZE_RANGE);
     return type;
 }
 

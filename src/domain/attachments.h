@@ -27,6 +27,9 @@
 #include "domain/party.h"
 
 #define SP_ATTACHMENT_MAX_BYTES (25LL * 1024 * 1024)
+/* size's range as a refusal says it, whoever refuses it (the body reader
+ * for a number past 64 bits, the domain for the rest). */
+#define SP_ATTACHMENT_SIZE_RANGE "must be 1 byte to 25 MiB"
 #define SP_ATTACHMENT_FILENAME_MAX 255   /* bytes */
 #define SP_ATTACHMENT_ID_MAX 32
 #define SP_ATTACHMENTS_PER_MESSAGE 10   /* a ticket or chat message's files, at most */

@@ -123,6 +123,14 @@ START_TEST(create_validates_name_type_and_size)
                        "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
                        "\"size\":26214401}");
     sp_t_assert_invalid(r, "size", NULL);
+    ck_assert_str_eq(sp_t_invalid_message(r, "size"), "must be 1 byte to 25 MiB");
+    sp_t_resp_free(r);
+    /* Past 64 bits too, the attachment's range is said (QA: int64's). */
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
+                       "\"size\":9223372036854775808}");
+    sp_t_assert_invalid(r, "size", "out_of_range");
+    ck_assert_str_eq(sp_t_invalid_message(r, "size"), "must be 1 byte to 25 MiB");
     sp_t_resp_free(r);
     r = sp_t_post_json("/support/attachments", NULL,
                        "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":1}");
@@ -214,6 +222,8 @@ START_TEST(content_types_are_normalised_to_an_allowed_media_type)
         {"text/plain; charset=utf-8", "text/plain"},
         {" Image/PNG ;name=\"x;y\"", "image/png"},
         {"text/csv;", "text/csv"},
+        {"text/plain; charset=\"UTF-8\"", "text/plain"},
+        {"text/plain; charset=us-ascii", "text/plain"},
     };
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
         struct sp_t_resp *r = sp_t_post_json(
@@ -234,6 +244,18 @@ START_TEST(content_types_are_normalised_to_an_allowed_media_type)
             sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
                      sp_t_jq(refused[i])));
         sp_t_assert_invalid(r, "content_type", "unsupported_type");
+        sp_t_resp_free(r);
+    }
+    /* Another charset would be dropped and the bytes read as UTF-8,
+     * garbled (QA: utf-16): refused, saying so. */
+    static const char *const charsets[] = {"text/plain; charset=utf-16", "text/csv;charset=latin1"};
+    for (size_t i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
+                     sp_t_jq(charsets[i])));
+        sp_t_assert_invalid(r, "content_type", "unsupported_type");
+        ck_assert_ptr_nonnull(strstr(sp_t_invalid_message(r, "content_type"), "charset=utf-8"));
         sp_t_resp_free(r);
     }
     /* Served as the stored type, with nosniff. */
