@@ -3,6 +3,7 @@
  * the work; jobs/job.c runs it), followed by housekeeping (purging spent
  * rate-limit windows and idempotency keys). From cron every minute.
  */
+#include "core/clock.h"
 #include "db/db.h"
 #include "domain/housekeeping.h"
 #include "domain/sla_monitor.h"
@@ -25,8 +26,11 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     *errors = n.errors;
     if (rc != SP_OK)
         return rc;  /* also "another run holds the lock": that run purges */
+    /* Rate windows and idempotency keys live in real time, whatever clock
+     * --now pins for the SLA decisions (QA: a pinned future clock purged
+     * keys minutes old). */
     struct sp_housekeeping_counts h;
-    return sp_housekeeping_pass(db, run->now, run->dry_run, &h, p);
+    return sp_housekeeping_pass(db, sp_clock_now_ms(), run->dry_run, &h, p);
 }
 
 int

@@ -145,6 +145,19 @@ static const struct sp_field_spec create_fields[A_COUNT] = {
     [A_SIZE] = {"size", SP_FIELD_INT, true, false, LLONG_MIN, LLONG_MAX, NULL, 0, 0},
 };
 
+/* A size past 64 bits is refused by the body reader with the range of
+ * its integers (QA: "from -9223372036854775808 to ..."): the caller is
+ * told the attachment's. */
+static void
+size_range_said(struct sp_problem *p)
+{
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, "size") == 0 &&
+            strcmp(p->errors[i].code, "out_of_range") == 0)
+            snprintf(p->errors[i].message, sizeof(p->errors[i].message), "%s",
+                     SP_ATTACHMENT_SIZE_RANGE);
+}
+
 /* The create's answer for the row as it is now: its metadata and, while
  * the bytes are still to come, a freshly signed upload URL; once they are
  * in, the upload fields are null (a PUT would be 409 already_uploaded). */
@@ -218,6 +231,7 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
      * are still checked, so one 422 lists every field error (API.md §1). */
     if (!shaped) {
         (void)sp_attachment_check(r->arena, &in, v[A_SIZE].present, p);
+        size_range_said(p);
         return p->rc;
     }
     return sp_api_create_secret(r, create_attachment, replay_attachment, &in, p);

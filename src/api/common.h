@@ -174,7 +174,7 @@ struct sp_api_attachments sp_api_attachment_ids(struct sp_req *r,
 
 /* Only on the way to a 422 (p already holds field errors, none of them
  * the list's own): the attachments are checked as the write would take
- * them (sp_attachments_check), so the one 422 lists unknown_attachment
+ * them (sp_attachments_check), so the one 422 lists each refused item
  * with the rest (API.md §1). A valid body's are checked by the write's
  * own statement: this adds a round trip to the error path only. */
 void sp_api_attachments_with_errors(struct sp_req *r, const struct sp_api_attachments *a,

@@ -38,13 +38,29 @@ sp_attachment_files_incoming_key(struct sp_arena *a, const struct sp_attachment_
     return sp_arena_sprintf(a, "%sincoming/%s", f->prefix != NULL ? f->prefix : "", id);
 }
 
+/* A stored key's random part: 8 bytes as 16 lowercase hex digits. */
+#define STORED_RANDOM_BYTES 8
+#define STORED_RANDOM_HEX (2 * STORED_RANDOM_BYTES)
+
 const char *
 sp_attachment_files_stored_key(struct sp_arena *a, const struct sp_attachment_files *f,
                                const char *id)
 {
-    char suffix[17];
-    sp_random_hex(suffix, 8);
+    char suffix[STORED_RANDOM_HEX + 1];
+    sp_random_hex(suffix, STORED_RANDOM_BYTES);
     return sp_arena_sprintf(a, "%s%s.%s", f->prefix != NULL ? f->prefix : "", id, suffix);
+}
+
+bool
+sp_attachment_files_stored_name(const char *name)
+{
+    char id[SP_PUBLIC_ID_LEN + 1];
+    if (strlen(name) != SP_PUBLIC_ID_LEN + 1 + STORED_RANDOM_HEX || name[SP_PUBLIC_ID_LEN] != '.')
+        return false;
+    memcpy(id, name, SP_PUBLIC_ID_LEN);
+    id[SP_PUBLIC_ID_LEN] = '\0';
+    const char *random = name + SP_PUBLIC_ID_LEN + 1;
+    return sp_public_id_valid(id) && strspn(random, "0123456789abcdef") == STORED_RANDOM_HEX;
 }
 
 bool

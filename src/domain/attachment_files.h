@@ -38,6 +38,11 @@ const char *sp_attachment_files_incoming_key(struct sp_arena *a,
                                              const struct sp_attachment_files *f, const char *id);
 const char *sp_attachment_files_stored_key(struct sp_arena *a,
                                            const struct sp_attachment_files *f, const char *id);
+/* Whether name is a stored key's name in the directory (no prefix): an
+ * attachment id, '.', and the random part stored_key gives it. The
+ * cleanup deletes no other file of the directory (someone else's, or a
+ * directory set wrong, is never ours to delete). */
+bool sp_attachment_files_stored_name(const char *name);
 /* Stores size bytes of fd (from its start) under key in the bucket. */
 bool sp_attachment_files_put(const struct sp_attachment_files *f, const char *key, int fd,
                              long long size, const char *content_type, char *err,

@@ -459,15 +459,8 @@ sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
 
 /* --- cleanup --------------------------------------------------------------- */
 
-static bool
-key_ok(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 0 && n < 64 && s[0] != '.' &&
-           strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
-}
-
-/* Unlinks the names of batch (a text[] literal) that no row names. */
+/* Unlinks the names of batch (a text[] literal) that no row names, each
+ * named in the log (a dry run names what it would unlink). */
 static void
 drop_orphans(struct sp_db *db, struct sp_arena *a, const char *dir, const char *batch,
              bool dry_run, struct sp_attachment_cleanup_counts *n)
@@ -482,11 +475,39 @@ drop_orphans(struct sp_db *db, struct sp_arena *a, const char *dir, const char *
     }
     for (int i = 0; i < PQntuples(r); i++) {
         const char *path = sp_arena_sprintf(a, "%s/%s", dir, sp_db_str(r, i, 0));
-        if (dry_run || unlink(path) == 0)
+        bool gone = dry_run || unlink(path) == 0;
+        int err = gone ? 0 : errno;
+        struct sp_log_line *l = sp_log_begin(gone ? SP_LOG_INFO : SP_LOG_ERROR,
+                                             gone ? "attachment_orphan_deleted"
+                                                  : "attachment_unlink_failed");
+        sp_log_str(l, "file", path);
+        if (!gone)
+            sp_log_str(l, "detail", strerror(err));
+        sp_log_int(l, "dry_run", dry_run);
+        sp_log_end(l);
+        if (gone)
             n->files++;
         else
             n->errors++;
     }
+}
+
+/* Whether the directory's entry e is a stored file old enough to be an
+ * orphan. Only names of the stored keys' shape are considered: any other
+ * regular file (someone else's, or the directory set to the wrong place)
+ * is counted as foreign and never deleted. */
+static bool
+orphan_candidate(DIR *d, const struct dirent *e, int64_t now_ms,
+                 struct sp_attachment_cleanup_counts *n)
+{
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode))
+        return false;
+    if (!sp_attachment_files_stored_name(e->d_name) || !S_ISREG(st.st_mode)) {
+        n->foreign++;
+        return false;
+    }
+    return (int64_t)st.st_mtime * 1000 <= now_ms - ORPHAN_AGE_S * 1000LL;
 }
 
 static void
@@ -503,9 +524,7 @@ sweep_files(struct sp_db *db, struct sp_arena *a, const char *dir, int64_t now_m
     int inbatch = 0;
     sp_buf_init(&b, a, 4096);
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        struct stat st;
-        if (!key_ok(e->d_name) || fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode) || (int64_t)st.st_mtime * 1000 > now_ms - ORPHAN_AGE_S * 1000LL)
+        if (!orphan_candidate(d, e, now_ms, n))
             continue;
         sp_buf_printf(&b, "%s\"%s\"", inbatch++ ? "," : "{", e->d_name);
         if (inbatch == ORPHAN_BATCH) {
@@ -520,6 +539,10 @@ sweep_files(struct sp_db *db, struct sp_arena *a, const char *dir, int64_t now_m
         sp_buf_putc(&b, '}');
         drop_orphans(db, a, dir, b.data, dry_run, n);
     }
+    if (n->foreign > 0)
+        sp_log_msg(SP_LOG_WARN, "attachment_dir_foreign",
+                   "%ld files in %s are no stored attachments (not named <id>.<random>):"
+                   " left as they are", n->foreign, dir);
 }
 
 /* The objects of the rows just deleted, if any came (a bucket only). */
@@ -614,6 +637,30 @@ drop_deletions(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_
     return SP_OK;
 }
 
+/* The cleanup's work, under its lock. */
+static enum sp_rc
+cleanup(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
+        int64_t now_ms, const char *const params[2], bool dry_run,
+        struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
+    if (files->s3 != NULL && !dry_run)
+        drop_objects(files, a, r, n);
+    enum sp_rc rc = drop_unattached(db, a, files, params, dry_run, n, p);
+    if (rc == SP_OK)
+        rc = drop_deletions(db, a, files, params, dry_run, n, p);
+    /* A bucket is not listed: its stored keys are named by rows, and
+     * what lands under incoming/ without one (a client's late PUT, a
+     * mail's file whose take rolled back) expires by the bucket's
+     * lifecycle rule (docs/operations.md). */
+    if (files->s3 == NULL && rc == SP_OK)
+        sweep_files(db, a, files->dir, now_ms, dry_run, n);
+    return rc;
+}
+
 enum sp_rc
 sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
                            int64_t now_ms, long unattached_hours, bool dry_run,
@@ -624,25 +671,20 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
     sp_arena_init(&a, 16384);
     const char *params[2] = {sp_arena_sprintf(&a, "%lld", (long long)now_ms),
                              sp_arena_sprintf(&a, "%ld", unattached_hours)};
-    PGresult *r = sp_db_exec(db, &a, dry_run ? &stale_count_stmt : &stale_stmt, params, p);
-    enum sp_rc rc = r == NULL ? p->rc : SP_OK;
-    if (r != NULL) {
-        n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
-        if (files->s3 != NULL && !dry_run)
-            drop_objects(files, &a, r, n);
-        rc = drop_unattached(db, &a, files, params, dry_run, n, p);
-        if (rc == SP_OK)
-            rc = drop_deletions(db, &a, files, params, dry_run, n, p);
-        /* A bucket is not listed: its stored keys are named by rows, and
-         * what lands under incoming/ without one (a client's late PUT, a
-         * mail's file whose take rolled back) expires by the bucket's
-         * lifecycle rule (docs/operations.md). */
-        if (files->s3 == NULL && rc == SP_OK)
-            sweep_files(db, &a, files->dir, now_ms, dry_run, n);
-    }
-    struct sp_log_line *l = sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
-                                         "attachment_cleanup_pass");
+    /* Two runs at once would both delete, and both count, the same rows
+     * and files (API.md §12: one run at a time). */
+    enum sp_rc rc = dry_run ? SP_OK
+                            : sp_db_job_lock(db, &a, SP_ATTACHMENT_CLEANUP_LOCK_KEY,
+                                             "attachment_cleanup_busy", p);
+    bool locked = !dry_run && rc == SP_OK;
+    if (rc == SP_OK)
+        rc = cleanup(db, &a, files, now_ms, params, dry_run, n, p);
+    if (locked)
+        sp_db_job_unlock(db, &a, SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "attachment_cleanup_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_CLEANUP_COUNTS, n);
+    if (files->s3 == NULL)
+        sp_log_str(l, "dir", files->dir);
     sp_log_int(l, "dry_run", dry_run);
     sp_log_end(l);
     sp_arena_destroy(&a);

@@ -26,6 +26,7 @@ struct sp_attachment_files;
 struct sp_db;
 
 #define SP_ATTACHMENT_SCAN_LOCK_KEY 7311950LL
+#define SP_ATTACHMENT_CLEANUP_LOCK_KEY 0x535041544344454CLL /* "SPATCDEL" */
 #define SP_ATTACHMENT_SCAN_CHANNEL "support_attachment_scan"
 #define SP_ATTACHMENT_SCAN_MAX_ERRORS 5   /* clamd errors before failed */
 
@@ -47,7 +48,7 @@ enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
                                    bool dry_run, volatile sig_atomic_t *stop,
                                    struct sp_attachment_scan_counts *n, struct sp_problem *p);
 
-#define SP_ATTACHMENT_CLEANUP_COUNTS(F) F(rows) F(files) F(errors)
+#define SP_ATTACHMENT_CLEANUP_COUNTS(F) F(rows) F(files) F(foreign) F(errors)
 struct sp_attachment_cleanup_counts {
     SP_ATTACHMENT_CLEANUP_COUNTS(SP_LOG_COUNT_MEMBER)
 };
@@ -58,8 +59,11 @@ struct sp_attachment_cleanup_counts {
  * (a file kept), then their stored files; and files of the directory older
  * than an hour that no row names, and the objects support_attachment_deletions
  * names (keys no row names any more, or not yet after an hour: a failed
- * delete, a crash). rows counts both kinds of row, files
- * the files removed (dry_run: that would be). */
+ * delete, a crash). Only files named like a stored key are ever deleted
+ * from the directory; foreign counts the others, which stay. rows counts
+ * both kinds of row, files the files removed (dry_run: that would be).
+ * One run at a time across the cluster: SP_CONFLICT (nothing done) while
+ * another holds the lock; a dry run changes nothing and takes none. */
 enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
                                       int64_t now_ms, long unattached_hours, bool dry_run,
                                       struct sp_attachment_cleanup_counts *n,

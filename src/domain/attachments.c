@@ -106,6 +106,23 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
 #define OWNED_FREE(sub, staff)                                                                \
     "owner_sub = " sub " AND (owner_role <> 'customer') = " staff "::boolean"                \
     " AND attached_at IS NULL"
+/* Why each id of the list (ids, text[]) that the statement did not take
+ * was refused, in list order, comma-separated ("" for one taken): the
+ * uploads looked at are the owner's (sub, staff) only, so another's and
+ * none are one answer, unknown_attachment (no existence leak). taken is
+ * the condition of an id taken. Codes: sp_attachment_refusals. */
+#define WHY_SQL(ids, sub, staff, taken)                                                       \
+    "(SELECT string_agg(CASE WHEN " taken " THEN ''"                                          \
+    "   WHEN s.id IS NULL THEN 'unknown_attachment'"                                          \
+    "   WHEN s.attached_at IS NOT NULL THEN 'attachment_in_use'"                              \
+    "   WHEN s.status = 'infected' THEN 'attachment_infected'"                                \
+    "   WHEN s.status = 'failed' THEN 'attachment_scan_failed'"                               \
+    "   WHEN s.uploaded_at IS NULL THEN 'attachment_not_uploaded'"                            \
+    "   WHEN s.status = 'pending' THEN 'attachment_not_ready'"                                \
+    "   ELSE 'unknown_attachment' END, ',' ORDER BY i.ord)"                                   \
+    "  FROM unnest(" ids "::text[]) WITH ORDINALITY AS i(id, ord)"                            \
+    "  LEFT JOIN support_attachments s ON s.id = i.id AND s.owner_sub = " sub                 \
+    "   AND (s.owner_role <> 'customer') = " staff "::boolean)"
 #define ATTACH_SQL(link_column, message_table, ready)                                         \
     "WITH a AS (UPDATE support_attachments SET " link_column " = $1::bigint,"                 \
     "   attached_at = now()"                                                                  \
@@ -117,15 +134,16 @@ static struct sp_stmt uploaded_stmt = SP_STMT(
     "   ORDER BY array_position($2::text[], id)), '[]'::jsonb) AS list FROM a),"              \
     " m AS (UPDATE " message_table " SET attachments = j.list FROM j"                         \
     "  WHERE " message_table ".id = $1::bigint RETURNING 1)"                                  \
-    " SELECT j.n, j.list::text AS list FROM j"
+    " SELECT j.n, j.list::text AS list,"                                                      \
+    WHY_SQL("$2", "$3", "$4", "i.id IN (SELECT id FROM a)") " AS why FROM j"
 
 #define CLEAN "status = 'clean' AND uploaded_at IS NOT NULL"
 /* What attach_stmt would link, counted and left as it is: only on the
  * way to a 422 (sp_attachments_check). */
 static struct sp_stmt usable_stmt = SP_STMT_READ(
     "attachment_usable",
-    "SELECT count(*) FROM support_attachments WHERE id = ANY($1::text[]) AND "
-    OWNED_FREE("$2", "$3") " AND " CLEAN,
+    "SELECT " WHY_SQL("$1", "$2", "$3",
+                      "s.attached_at IS NULL AND s.status = 'clean' AND s.uploaded_at IS NOT NULL"),
     3);
 static struct sp_stmt attach_stmt =
     SP_STMT("attachment_attach", ATTACH_SQL("message_id", "support_ticket_messages", CLEAN), 4);
@@ -263,6 +281,24 @@ media_type(struct sp_arena *a, const char *declared)
     return out;
 }
 
+/* Whether declared names a charset other than UTF-8 (or its subset
+ * US-ASCII): the file is served with its media type alone, which a
+ * client reads as UTF-8 text, so UTF-16 bytes would show garbled (QA). A
+ * parameter list that does not parse is dropped unread, as media_type
+ * does. */
+static bool
+foreign_charset(const char *declared)
+{
+    const char *rest;
+    size_t n = sp_media_type_essence(declared, &rest);
+    struct sp_media_param prm;
+    for (rest += n; sp_media_type_param(&rest, &prm) == SP_MEDIA_PARAM;)
+        if (prm.name_len == 7 && strncasecmp(prm.name, "charset", 7) == 0 &&
+            !sp_media_param_is(&prm, "utf-8") && !sp_media_param_is(&prm, "us-ascii"))
+            return true;
+    return false;
+}
+
 /* The next type of the comma-separated list at *s (blanks around it
  * dropped): its start, and its length in *len; NULL at the list's end. */
 static const char *
@@ -335,9 +371,14 @@ sp_attachment_check(struct sp_arena *a, const struct sp_attachment_new *in, bool
         sp_problem_field(p, "content_type", "unsupported_type",
                          types_message(a, in->allowed_types, type != NULL, msg));
         type = NULL;
+    } else if (type != NULL && foreign_charset(in->content_type)) {
+        sp_problem_field(p, "content_type", "unsupported_type",
+                         "must have no charset, or charset=utf-8: files are served as their"
+                         " media type alone, read as UTF-8 (convert the text to UTF-8)");
+        type = NULL;
     }
     if (size_given && (in->size < 1 || in->size > SP_ATTACHMENT_MAX_BYTES))
-        sp_problem_field(p, "size", "out_of_range", "must be 1 byte to 25 MiB");
+        sp_problem_field(p, "size", "out_of_range", SP_ATTACHMENT_SIZE_RANGE);
     return type;
 }
 
@@ -434,6 +475,22 @@ sp_attachment_sniff(struct sp_ctx *ctx, const char *path)
     return t;
 }
 
+/* Whether libmagic's type for some bytes says they are text of a kind:
+ * text/\* (text/html, text/xml, text/x-c, ...) and the textual types it
+ * names outside text/ (XML, SVG, JSON, CSV). */
+static bool
+textual(const char *sniffed)
+{
+    static const char *const others[] = {"application/csv", "application/json",
+                                         "application/xml", "image/svg+xml"};
+    if (strncmp(sniffed, "text/", 5) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        if (strcmp(sniffed, others[i]) == 0)
+            return true;
+    return false;
+}
+
 bool
 sp_attachment_type_matches(const char *declared, const char *sniffed)
 {
@@ -441,12 +498,14 @@ sp_attachment_type_matches(const char *declared, const char *sniffed)
         return false;
     if (strcmp(declared, sniffed) == 0)
         return true;
-    /* libmagic tells text kinds apart by guessing: any plain text is
-     * acceptable as either. */
+    /* libmagic tells text kinds apart by guessing from tokens: a log line
+     * naming <script>, a CSV cell "<a href=x>" is "text/html" to it (QA).
+     * Any text is acceptable as declared plain text or CSV: it is stored
+     * and served as the declared type, as an attachment, with nosniff and
+     * a sandboxing CSP (API.md §10), so no browser renders it as markup.
+     * Binary bytes under a text type stay refused. */
     bool text_declared = strcmp(declared, "text/plain") == 0 || strcmp(declared, "text/csv") == 0;
-    bool text_sniffed = strcmp(sniffed, "text/plain") == 0 || strcmp(sniffed, "text/csv") == 0 ||
-                        strcmp(sniffed, "application/csv") == 0;
-    return text_declared && text_sniffed;
+    return text_declared && textual(sniffed);
 }
 
 /* Copies src into a new file dst (rename across file systems), in
@@ -665,29 +724,48 @@ static const struct sp_list_rule ids_rule = {
     .duplicate = "lists an attachment already listed (ids are case-insensitive)",
 };
 
-/* How many ids of ids[0..n) repeat an earlier one (the callers made every
- * id canonical, so one upload named in two cases is a repeat too). */
-static size_t
-repeats(const char *const *ids, size_t n)
+/* What each refusal of WHY_SQL tells the caller, who can act on all but
+ * the first (another's upload and none are one answer: no leak). */
+static const struct {
+    const char *code, *message;
+} refusals[] = {
+    {"unknown_attachment", "is not an upload of yours"},
+    {"attachment_in_use", "is attached to a message already (an upload is attached once)"},
+    {"attachment_infected", "was found infected and cannot be attached"},
+    {"attachment_scan_failed", "could not be scanned for viruses; upload the file again"},
+    {"attachment_not_uploaded", "has no content yet; upload it first"},
+    {"attachment_not_ready", "is still being scanned for viruses; retry shortly"},
+};
+
+/* Whether ids[i] repeats an earlier id (reported as a duplicate). */
+static bool
+repeated(const char *const *ids, size_t i)
 {
-    size_t k = 0;
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(ids[i], ids[j]) == 0) {
-                k++;
-                break;
-            }
-    return k;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(ids[i], ids[j]) == 0)
+            return true;
+    return false;
 }
 
-/* Whether ids[0..n) could all name uploads. */
+/* The field errors attachments[i] of why (WHY_SQL's list: one code or ""
+ * per id of ids[0..n)); a repeat is left to its duplicate error. Whether
+ * any was added. */
 static bool
-ids_valid(const char *const *ids, size_t n)
+refuse_items(struct sp_ctx *ctx, const char *why, const char *const *ids, size_t n,
+             struct sp_problem *p)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!sp_public_id_valid(ids[i]))
-            return false;
-    return true;
+    bool any = false;
+    for (size_t i = 0; i < n && why != NULL; i++) {
+        size_t len = strcspn(why, ",");
+        for (size_t k = 0; k < sizeof(refusals) / sizeof(refusals[0]) && !repeated(ids, i); k++)
+            if (len == strlen(refusals[k].code) && strncmp(why, refusals[k].code, len) == 0) {
+                sp_problem_field(p, sp_arena_sprintf(ctx->arena, "attachments[%zu]", i),
+                                 refusals[k].code, refusals[k].message);
+                any = true;
+            }
+        why = why[len] == ',' ? why + len + 1 : NULL;
+    }
+    return any;
 }
 
 static void
@@ -704,19 +782,13 @@ sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *cons
     if (n == 0)
         return;
     sp_problem_check_items(p, ctx->arena, &ids_rule, ids, n);
-    if (!ids_valid(ids, n)) {
-        unknown_attachment(p);
-        return;
-    }
-    /* The ids the list repeats are counted once by the lookup: the
-     * distinct ones must all be usable. */
     const char *params[3] = {sp_db_text_array(ctx->arena, ids, n), owner.sub,
                              owner.staff ? "true" : "false"};
     struct sp_problem q;   /* a failed lookup leaves the 422 as it is */
     sp_problem_init(&q);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &usable_stmt, params, &q);
-    if (r != NULL && sp_db_int(r, 0, 0) != (long long)(n - repeats(ids, n)))
-        unknown_attachment(p);
+    if (r != NULL)
+        (void)refuse_items(ctx, sp_db_str(r, 0, 0), ids, n, p);
 }
 
 /* Links ids[0..n) of owner to the message through stmt. */
@@ -728,26 +800,29 @@ attach(struct sp_ctx *ctx, struct sp_stmt *stmt, struct sp_party owner,
     *json = "[]";
     if (n == 0)
         return SP_OK;
-    if (repeats(ids, n) > 0) {
+    bool any_repeat = false;
+    for (size_t i = 1; i < n; i++)
+        any_repeat = any_repeat || repeated(ids, i);
+    if (any_repeat) {
         /* A repeated id: reported with whatever else the list has wrong
          * (its other ids looked up), as on the way to a 422. */
         sp_attachments_check(ctx, owner, ids, n, p);
         return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
     }
-    bool ok = ids_valid(ids, n);
-    if (ok) {
-        const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
-                                 sp_db_text_array(ctx->arena, ids, n), owner.sub,
-                                 owner.staff ? "true" : "false"};
-        PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
-        if (r == NULL)
-            return p->rc;
-        ok = sp_db_int(r, 0, 0) == (long long)n;
-        *json = sp_arena_strndup(ctx->arena, sp_db_str(r, 0, 1), strlen(sp_db_str(r, 0, 1)));
-    }
-    if (ok)
+    const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", message_id),
+                             sp_db_text_array(ctx->arena, ids, n), owner.sub,
+                             owner.staff ? "true" : "false"};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *json = sp_arena_strndup(ctx->arena, sp_db_str(r, 0, 1), strlen(sp_db_str(r, 0, 1)));
+    if (sp_db_int(r, 0, 0) == (long long)n)
         return SP_OK;
-    unknown_attachment(p);
+    /* Each id not taken says why (the caller's transaction rolls back
+     * those that were); one taken by a concurrent attach meanwhile is
+     * reported by the list as a whole, should the snapshot not tell. */
+    if (!refuse_items(ctx, sp_db_str(r, 0, 2), ids, n, p))
+        unknown_attachment(p);
     return sp_problem_set(p, SP_INVALID, "validation_failed", SP_PROBLEM_BODY_DETAIL);
 }
 

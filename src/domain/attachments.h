@@ -27,6 +27,9 @@
 #include "domain/party.h"
 
 #define SP_ATTACHMENT_MAX_BYTES (25LL * 1024 * 1024)
+/* size's range as a refusal says it, whoever refuses it (the body reader
+ * for a number past 64 bits, the domain for the rest). */
+#define SP_ATTACHMENT_SIZE_RANGE "must be 1 byte to 25 MiB"
 #define SP_ATTACHMENT_FILENAME_MAX 255   /* bytes */
 #define SP_ATTACHMENT_ID_MAX 32
 #define SP_ATTACHMENTS_PER_MESSAGE 10   /* a ticket or chat message's files, at most */
@@ -160,7 +163,9 @@ enum sp_rc sp_attachment_keep_bytes(struct sp_ctx *ctx, const struct sp_attachme
  * a customer's uploads are never a staff member's) to message_id and
  * stores their metadata in the message; *json is that metadata (a JSON
  * array). Any id that is not such an upload of the caller: 422
- * validation_failed with field error attachments unknown_attachment; an
+ * validation_failed with the field error attachments[i] saying why
+ * (unknown_attachment for none of the caller's, attachment_not_ready,
+ * attachment_in_use, ...: API.md §10 Attaching), nothing attached; an
  * id listed again (ids canonical, sp_public_id_read): the item's error
  * attachments[i] duplicate, with the other ids checked as
  * sp_attachments_check does. n = 0 changes nothing (*json "[]"). */
@@ -185,8 +190,8 @@ enum sp_rc sp_attachments_attach_chat(struct sp_ctx *ctx, struct sp_party owner,
                                       struct sp_problem *p);
 /* Only on the way to a 422 (p already holds the body's field errors):
  * whether sp_attachments_attach would take ids[0..n) of owner, asked
- * without attaching; when not, p gets the field error attachments
- * unknown_attachment too (and attachments[i] duplicate for an id listed
+ * without attaching; when not, p gets each refused item's field error
+ * attachments[i] too, as the attach gives it (and duplicate for an id listed
  * again), so one 422 lists it with the rest (API.md §1).
  * A lookup that fails adds nothing: the 422 stands, the write says it on
  * the next try. n = 0 adds nothing. */

@@ -99,7 +99,7 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
 
 /* Stores a message with its attachments (linked in the same
  * transaction, begun here when there are any: 422 validation_failed,
- * field error attachments unknown_attachment, and nothing stored, when
+ * field errors attachments[i] as sp_attachments_attach, nothing stored, when
  * one is not a clean, unattached upload of sender_id); a client_id
  * this sender (sender_type and sender_id) already used in this session
  * returns the stored message with *duplicate set (resends are

@@ -69,9 +69,14 @@ sp_dashboard_check_pass(struct sp_db *db, bool repair, bool dry_run,
     memset(n, 0, sizeof(*n));
     struct sp_arena a;
     sp_arena_init(&a, 4096);
-    enum sp_rc rc = check(db, &a, repair && !dry_run, n, p);
-    struct sp_log_line *l =
-        sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR, "dashboard_check");
+    /* Two runs at once would both report (and both repair) the same
+     * drift (API.md §12: one run at a time). */
+    enum sp_rc rc = sp_db_job_lock(db, &a, SP_DASHBOARD_CHECK_LOCK_KEY, "dashboard_check_busy", p);
+    if (rc == SP_OK) {
+        rc = check(db, &a, repair && !dry_run, n, p);
+        sp_db_job_unlock(db, &a, SP_DASHBOARD_CHECK_LOCK_KEY);
+    }
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "dashboard_check");
     sp_log_int(l, "drift", n->drift);
     sp_log_int(l, "repaired", n->repaired ? 1 : 0);
     sp_log_end(l);

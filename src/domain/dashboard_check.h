@@ -21,7 +21,10 @@ struct sp_dashboard_check_counts {
     bool repaired;  /* rewritten from the tickets */
 };
 
-/* dry_run: report only, even with repair. */
+#define SP_DASHBOARD_CHECK_LOCK_KEY 0x5350444153484348LL /* "SPDASHCH" */
+
+/* dry_run: report only, even with repair. One run at a time across the
+ * cluster: SP_CONFLICT (nothing checked) while another holds the lock. */
 enum sp_rc sp_dashboard_check_pass(struct sp_db *db, bool repair, bool dry_run,
                                    struct sp_dashboard_check_counts *n, struct sp_problem *p);
 

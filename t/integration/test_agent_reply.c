@@ -462,7 +462,7 @@ START_TEST(bad_status_and_unknown_attachment_are_reported_together)
     struct sp_t_resp *r = post_message(
         &a, pid, "{\"body\":\"hi\",\"status\":\"done\",\"attachments\":[\"NOSUCHID1234\"]}");
     sp_t_assert_invalid(r, "status", "invalid");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
 }

@@ -31,6 +31,8 @@
 #include <curl/curl.h>
 
 #include "core/arena.h"
+#include "core/ids.h"
+#include "domain/attachment_scan.h"
 #include "http/signed_url.h"
 
 #define EICAR "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -121,6 +123,14 @@ START_TEST(create_validates_name_type_and_size)
                        "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
                        "\"size\":26214401}");
     sp_t_assert_invalid(r, "size", NULL);
+    ck_assert_str_eq(sp_t_invalid_message(r, "size"), "must be 1 byte to 25 MiB");
+    sp_t_resp_free(r);
+    /* Past 64 bits too, the attachment's range is said (QA: int64's). */
+    r = sp_t_post_json("/support/attachments", c.token,
+                       "{\"filename\":\"big.png\",\"content_type\":\"image/png\","
+                       "\"size\":9223372036854775808}");
+    sp_t_assert_invalid(r, "size", "out_of_range");
+    ck_assert_str_eq(sp_t_invalid_message(r, "size"), "must be 1 byte to 25 MiB");
     sp_t_resp_free(r);
     r = sp_t_post_json("/support/attachments", NULL,
                        "{\"filename\":\"a.png\",\"content_type\":\"image/png\",\"size\":1}");
@@ -212,6 +222,8 @@ START_TEST(content_types_are_normalised_to_an_allowed_media_type)
         {"text/plain; charset=utf-8", "text/plain"},
         {" Image/PNG ;name=\"x;y\"", "image/png"},
         {"text/csv;", "text/csv"},
+        {"text/plain; charset=\"UTF-8\"", "text/plain"},
+        {"text/plain; charset=us-ascii", "text/plain"},
     };
     for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
         struct sp_t_resp *r = sp_t_post_json(
@@ -232,6 +244,18 @@ START_TEST(content_types_are_normalised_to_an_allowed_media_type)
             sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
                      sp_t_jq(refused[i])));
         sp_t_assert_invalid(r, "content_type", "unsupported_type");
+        sp_t_resp_free(r);
+    }
+    /* Another charset would be dropped and the bytes read as UTF-8,
+     * garbled (QA: utf-16): refused, saying so. */
+    static const char *const charsets[] = {"text/plain; charset=utf-16", "text/csv;charset=latin1"};
+    for (size_t i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"a.txt\",\"content_type\":%s,\"size\":5}",
+                     sp_t_jq(charsets[i])));
+        sp_t_assert_invalid(r, "content_type", "unsupported_type");
+        ck_assert_ptr_nonnull(strstr(sp_t_invalid_message(r, "content_type"), "charset=utf-8"));
         sp_t_resp_free(r);
     }
     /* Served as the stored type, with nosniff. */
@@ -331,6 +355,34 @@ START_TEST(signed_urls_take_the_id_in_any_case)
         id_in_case(signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) - 1), false), NULL);
     sp_t_assert_problem(d, 403, "url_expired");
     sp_t_resp_free(d);
+}
+END_TEST
+
+/* Text naming markup is still text (QA: a log line with <script>, a CSV
+ * cell with <a href> were type_mismatch, libmagic calling them text/html):
+ * taken as declared, served as declared, with nosniff, as an attachment. */
+START_TEST(text_that_names_markup_is_taken_as_declared)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const files[][2] = {
+        {"text/plain", "error at line 3: unexpected <script> tag\n"},
+        {"text/csv", "a,b\n1,<a href=x>link</a>\n"},
+        {"text/plain", "<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>\n"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t len = strlen(files[i][1]);
+        struct sp_t_upload u = sp_t_attachment_new(c.token, "log.txt", files[i][0], len);
+        const char *body;
+        ck_assert_msg(sp_t_put_bytes(u.url, files[i][1], len, &body) == 200, "%s", body);
+        ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+        struct sp_t_resp *d =
+            sp_t_get(sp_t_attachment_field(c.token, u.id, "download_url"), NULL);
+        sp_t_assert_status(d, 200);
+        ck_assert_str_eq(sp_t_header(d, "Content-Type"), files[i][0]);
+        ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
+        ck_assert_ptr_nonnull(strstr(sp_t_header(d, "Content-Disposition"), "attachment"));
+        sp_t_resp_free(d);
+    }
 }
 END_TEST
 
@@ -568,7 +620,7 @@ START_TEST(eicar_is_infected_deleted_and_never_served)
         "/support/tickets", c.token,
         sp_t_fmt("{\"subject\":\"s\",\"description\":\"d\",\"attachments\":[%s]}",
                  sp_t_jq(u.id)));
-    sp_t_assert_invalid(t, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(t, "attachments[0]", "attachment_infected");
     sp_t_resp_free(t);
 }
 END_TEST
@@ -637,7 +689,7 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
     struct sp_t_resp *again = sp_t_post_json(
         sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
         sp_t_fmt("{\"body\":\"again\",\"attachments\":[%s]}", sp_t_jq(id)));
-    sp_t_assert_invalid(again, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(again, "attachments[0]", "attachment_in_use");
     sp_t_resp_free(again);
 }
 END_TEST
@@ -650,12 +702,33 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
     const char *pid = sp_t_ticket_create(&c, "attach rules");
     const char *theirs = sp_t_attachment_clean_png(other.token);
     struct sp_t_upload pending = sp_t_attachment_new(c.token, "p.png", "image/png", sizeof(sp_t_png));
-    const char *bad[] = {theirs, pending.id, "NOSUCHID1234", "12"};
+    /* Each refused item says why when the caller can act on it (QA: all
+     * were unknown_attachment); another's upload and none are one answer. */
+    struct sp_t_upload scanning = sp_t_attachment_new(c.token, "s.png", "image/png", 10);
+    struct sp_t_upload failed = sp_t_attachment_new(c.token, "f.png", "image/png", 10);
+    sp_t_sql("UPDATE support_attachments SET uploaded_at = now(), next_scan_at = now() + '1 day'"
+             " WHERE id IN ('%s', '%s')", scanning.id, failed.id);
+    sp_t_sql("UPDATE support_attachments SET status = 'failed' WHERE id = '%s'", failed.id);
+    const char *bad[][2] = {{theirs, "unknown_attachment"},
+                            {"NOSUCHID1234", "unknown_attachment"},
+                            {"12", "unknown_attachment"},
+                            {pending.id, "attachment_not_uploaded"},
+                            {scanning.id, "attachment_not_ready"},
+                            {failed.id, "attachment_scan_failed"}};
+    const char *unknown = NULL;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct sp_t_resp *r = sp_t_post_json(
             sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
-            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(bad[i])));
-        sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(bad[i][0])));
+        sp_t_assert_invalid(r, "attachments[0]", bad[i][1]);
+        ck_assert_uint_eq(sp_t_error_count(r), 1);
+        const char *msg = sp_t_fmt("%s", sp_t_invalid_message(r, "attachments[0]"));
+        if (i == 0)
+            unknown = msg;
+        if (strcmp(bad[i][1], "unknown_attachment") == 0)
+            ck_assert_str_eq(msg, unknown);
+        if (strcmp(bad[i][1], "attachment_not_ready") == 0)
+            ck_assert_ptr_nonnull(strstr(msg, "retry shortly"));
         sp_t_resp_free(r);
     }
     const char *mine = sp_t_attachment_clean_png(c.token);
@@ -676,7 +749,7 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
                                     lists[i]));
         sp_t_assert_invalid(r, "body", "empty");
         if (i == 0)
-            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_assert_invalid(r, "attachments[1]", "attachment_not_uploaded");
         ck_assert_uint_eq(sp_t_error_count(r), 2 - i);
         sp_t_resp_free(r);
     }
@@ -738,7 +811,7 @@ START_TEST(an_upload_listed_twice_is_a_duplicate_item)
                                 twice, sp_t_jq("NOSUCHID1234")));
     sp_t_assert_invalid(r, "body", "empty");
     sp_t_assert_invalid(r, "attachments[1]", "duplicate");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[2]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
     /* A valid body: the write refuses the list, the other ids looked up. */
@@ -749,7 +822,7 @@ START_TEST(an_upload_listed_twice_is_a_duplicate_item)
                            sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", lists[i]));
         sp_t_assert_invalid(r, "attachments[1]", "duplicate");
         if (i == 1) {
-            sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+            sp_t_assert_invalid(r, "attachments[2]", "unknown_attachment");
             sp_t_assert_invalid(r, "attachments[3]", "duplicate");
         }
         ck_assert_uint_eq(sp_t_error_count(r), 1 + 2 * i);
@@ -790,11 +863,11 @@ START_TEST(a_customer_and_staff_with_one_sub_own_their_uploads_apart)
     const char *pid = sp_t_ticket_create(&twin, "twins");
     r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), twin.token,
                        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(staffs)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/messages", pid), agent.token,
                        sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s]}", sp_t_jq(theirs)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     /* The agent, now admin, puts the file on an internal note: still
      * hidden from the customer with the same sub. */
@@ -847,6 +920,20 @@ END_TEST
 
 /* --- jobs and memory ------------------------------------------------------- */
 
+/* Writes dir/name, two hours old (past the orphan age); its path. */
+static const char *
+old_file(const char *dir, const char *name)
+{
+    const char *path = sp_t_fmt("%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "important\n", 10), 10);
+    close(fd);
+    struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
+    ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+    return path;
+}
+
 START_TEST(cleanup_removes_stale_rows_and_orphan_files)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -856,22 +943,83 @@ START_TEST(cleanup_removes_stale_rows_and_orphan_files)
     struct sp_t_upload fresh = sp_t_attachment_new(c.token, "soon.png", "image/png", 10);
     const char *kept = sp_t_attachment_clean_png(c.token);
     const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
-    const char *orphan = sp_t_fmt("%s/ORPHAN%d.0000", dir, (int)getpid());
-    int fd = open(orphan, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    struct timespec old[2] = {{time(NULL) - 7200, 0}, {time(NULL) - 7200, 0}};
-    ck_assert_int_eq(utimensat(AT_FDCWD, orphan, old, 0), 0);
+    char id[SP_PUBLIC_ID_LEN + 1];
+    sp_public_id(id);
+    const char *orphan = old_file(dir, sp_t_fmt("%s.0123456789abcdef", id));
     const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
-    const char *args[] = {"--once", NULL};
+    const char *args[] = {"--once", NULL}, *dry[] = {"--once", "--dry-run", NULL};
     const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, dry, &out), 0);
+    ck_assert_int_eq(access(orphan, F_OK), 0);
+    ck_assert_ptr_nonnull(strstr(out, sp_t_fmt("\"file\":\"%s\"", orphan)));
     ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id IN"
                               " ('%s', '%s', '%s')", stale.id, fresh.id, kept), "2");
     ck_assert_int_ne(access(orphan, F_OK), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"attachment_orphan_deleted\""));
+    ck_assert_ptr_nonnull(strstr(out, sp_t_fmt("\"file\":\"%s\"", orphan)));
     const char *key = sp_t_sql("SELECT storage_key FROM support_attachments WHERE id = '%s'",
                                kept);
     ck_assert_int_eq(access(sp_t_fmt("%s/%s", dir, key), F_OK), 0);
+}
+END_TEST
+
+/* One run at a time (API.md §12; QA: two at once both deleted, and both
+ * counted, the same rows): while another holds the lock a run does
+ * nothing and exits 0. */
+START_TEST(cleanup_runs_one_at_a_time)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload stale = sp_t_attachment_new(c.token, "never.png", "image/png", 10);
+    sp_t_sql("UPDATE support_attachments SET created_at = now() - interval '25 hours'"
+             " WHERE id = '%s'", stale.id);
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")),
+                         NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    sp_t_sql("SELECT pg_advisory_lock(%lld)", SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    int rc = sp_t_job_run("attachment-cleanup", env, args, &out);
+    sp_t_sql("SELECT pg_advisory_unlock(%lld)", SP_ATTACHMENT_CLEANUP_LOCK_KEY);
+    ck_assert_msg(rc == 0 && strstr(out, "attachment_cleanup_busy") != NULL, "%d %s", rc, out);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'",
+                              stale.id), "1");
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE id = '%s'",
+                              stale.id), "0");
+}
+END_TEST
+
+/* The directory may hold what is not ours (QA: an old notes.txt was
+ * deleted): only names shaped like a stored key are ever deleted; the
+ * others are counted as foreign, and stay. */
+START_TEST(cleanup_leaves_files_that_are_no_stored_attachment)
+{
+    const char *dir = getenv("SP_TEST_ATTACHMENT_DIR");
+    char id[SP_PUBLIC_ID_LEN + 1];
+    sp_public_id(id);
+    const char *foreign[] = {
+        old_file(dir, "notes.txt"), old_file(dir, "other.conf"),
+        old_file(dir, sp_t_fmt("%s.0123456789ABCDEF", id)),   /* upper-case hex */
+        old_file(dir, sp_t_fmt("%s.0123456789abcdef0", id)),  /* one digit too many */
+        old_file(dir, sp_t_fmt("%s.0123456789abcdef.bak", id)),
+        old_file(dir, "ILLEGAL0000A.0123456789abcdef"),       /* no attachment id */
+    };
+    const char *sub = sp_t_fmt("%s/sub%d", dir, (int)getpid());
+    ck_assert_int_eq(mkdir(sub, 0750), 0);
+    const char *inner = old_file(sub, sp_t_fmt("%s.0123456789abcdef", id));
+    const char *env[] = {sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", dir), NULL};
+    const char *args[] = {"--once", NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("attachment-cleanup", env, args, &out), 0);
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        ck_assert_msg(access(foreign[i], F_OK) == 0, "%s was deleted", foreign[i]);
+        unlink(foreign[i]);
+    }
+    ck_assert_int_eq(access(inner, F_OK), 0);
+    unlink(inner);
+    rmdir(sub);
+    ck_assert_ptr_nonnull(strstr(out, "\"event\":\"attachment_dir_foreign\""));
+    ck_assert_ptr_nonnull(strstr(out, "\"foreign\":6"));
 }
 END_TEST
 
@@ -1118,6 +1266,7 @@ main(void)
     tcase_add_test(tc, tampered_expired_and_foreign_signatures_are_403);
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
+    tcase_add_test(tc, text_that_names_markup_is_taken_as_declared);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
@@ -1132,6 +1281,8 @@ main(void)
     tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);
     tcase_add_test(tc, creates_are_rate_limited_per_user);
     tcase_add_test(tc, cleanup_removes_stale_rows_and_orphan_files);
+    tcase_add_test(tc, cleanup_leaves_files_that_are_no_stored_attachment);
+    tcase_add_test(tc, cleanup_runs_one_at_a_time);
     tcase_add_test(tc, cleanup_removes_uploads_attached_to_nothing_with_their_files);
     tcase_add_test(tc, cleanup_leaves_an_upload_whose_attach_is_in_flight);
     tcase_add_test(tc, a_25_mib_upload_leaves_worker_memory_flat);

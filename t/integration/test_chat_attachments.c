@@ -157,7 +157,7 @@ START_TEST(a_refused_body_and_an_unknown_attachment_come_in_one_error_frame)
     struct json_object *errs = sp_t_jarr(json_object_array_get_idx(frames, 0), "errors");
     ck_assert_uint_eq(json_object_array_length(errs), 2);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 0), "field"), "body");
-    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 1), "field"), "attachments");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 1), "field"), "attachments[0]");
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errs, 1), "code"),
                      "unknown_attachment");
     ck_assert(!sp_t_jhas(json_object_array_get_idx(frames, 1), "errors"));
@@ -188,7 +188,7 @@ START_TEST(what_is_not_a_clean_unattached_upload_of_the_sender_gets_an_error_fra
                      message_frame("again", sp_t_fmt("[%s]", sp_t_jq(mine))));
     struct json_object *frames =
         ws_exchange(sp_t_chat_url("ws", c.id, c.token, c.customer.token), sends, 7);
-    size_t errors = 0, duplicates = 0;
+    size_t errors = 0, duplicates = 0, not_uploaded = 0, in_use = 0;
     for (size_t i = 0; i < json_object_array_length(frames); i++) {
         struct json_object *f = json_object_array_get_idx(frames, i);
         if (strcmp(sp_t_jstr(f, "type"), "error") != 0)
@@ -198,14 +198,23 @@ START_TEST(what_is_not_a_clean_unattached_upload_of_the_sender_gets_an_error_fra
             ck_assert_str_eq(sp_t_jstr(f, "detail"), "attachments[1] lists an attachment already"
                                                      " listed (ids are case-insensitive)");
             duplicates++;
+        } else if (strcmp(sp_t_jstr(f, "code"), "attachment_not_uploaded") == 0) {
+            /* the sender's own upload, not uploaded yet: said so */
+            ck_assert_str_eq(sp_t_jstr(f, "detail"),
+                             "attachments[0] has no content yet; upload it first");
+            not_uploaded++;
+        } else if (strcmp(sp_t_jstr(f, "code"), "attachment_in_use") == 0) {
+            /* "again": the upload "good" took */
+            in_use++;
         } else {
             ck_assert_str_eq(sp_t_jstr(f, "code"), "unknown_attachment");
             ck_assert(strstr(sp_t_jstr(f, "detail"), "attachment") != NULL);
         }
         errors++;
     }
-    ck_assert_msg(errors == 6 && duplicates == 1, "%zu error frames, %zu duplicate: %s", errors,
-                  duplicates, json_object_to_json_string(frames));
+    ck_assert_msg(errors == 6 && duplicates == 1 && not_uploaded == 1 && in_use == 1,
+                  "%zu error frames, %zu duplicate: %s", errors, duplicates,
+                  json_object_to_json_string(frames));
     assert_png_listed(sp_t_jarr(sp_t_chat_frame(frames, "message", "good"), "attachments"), 0, mine);
     json_object_put(frames);
     /* Nothing refused was stored; the message that used it once, was. */
@@ -217,13 +226,13 @@ START_TEST(what_is_not_a_clean_unattached_upload_of_the_sender_gets_an_error_fra
     struct sp_t_resp *r = chat_post(&c.customer, c.id,
                                     sp_t_fmt("{\"body\":\"http bad\",\"attachments\":[%s]}",
                                              sp_t_jq(foreign)));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     r = chat_post(&c.customer, c.id,
                   sp_t_fmt("{\"body\":\"http bad\",\"attachments\":[%s,%s]}", sp_t_jq(foreign),
                            sp_t_jq(foreign)));
     sp_t_assert_invalid(r, "attachments[1]", "duplicate");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     ck_assert_str_eq(stored_count(c.id, "http bad"), "0");
@@ -285,7 +294,7 @@ START_TEST(the_first_message_of_a_new_session_takes_attachments)
     sp_t_resp_free(r);
     r = sp_t_post_json("/support/chat/session", u.token,
                        "{\"message\":\"first\",\"attachments\":[\"NOSUCHID0000\"]}");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_sessions"
                               " WHERE customer_id = '%s'", u.sub),

@@ -570,14 +570,14 @@ START_TEST(create_reports_every_field_error_at_once)
      * the attachment that is no upload of the caller's comes with it */
     r = create_raw(&c, "{\"message\":5,\"attachments\":[\"ZZZZZZZZZZZZ\"]}");
     sp_t_assert_invalid(r, "message", "wrong_type");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     /* the category is the write's lookup when the body is well-formed */
     r = create_raw(&c, "{\"category\":\"nope\",\"message\":\"hi\","
                        "\"attachments\":[\"ZZZZZZZZZZZZ\"]}");
     sp_t_assert_invalid(r, "category", "unknown_category");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     r = create_raw(&c, sp_t_fmt("{\"category\":%s,\"metadata\":\"x\"}",
@@ -1166,7 +1166,7 @@ START_TEST(send_body_is_sanitized_and_required)
                            "\"attachments\":[\"NOSUCHID1234\"]}");
     sp_t_assert_invalid(r, "body", "empty");
     sp_t_assert_invalid(r, "client_id", "wrong_type");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 3);
     sp_t_resp_free(r);
     r = msg_post(&c, s.id, "{\"body\":\"\"}");

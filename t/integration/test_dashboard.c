@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/dashboard_check.h"
+
 static const char *const statuses[] = {"open", "in_progress", "pending_customer", "resolved",
                                        "closed", NULL};
 static const char *const priorities[] = {"low", "normal", "high", "urgent", NULL};
@@ -606,6 +608,14 @@ START_TEST(counters_that_drift_are_reported_and_repaired)
     rc = sp_t_job_run(CHECK_JOB, NULL, dry, &out);
     ck_assert_msg(rc == 1 && strstr(out, "\"repaired\":0") != NULL,
                   "--dry-run must not repair (exit %d):\n%s", rc, out);
+    /* Another run holds the lock (QA: two at once both reported): this
+     * one does nothing and exits 0 (API.md §12). */
+    sp_t_sql("SELECT pg_advisory_lock(%lld)", SP_DASHBOARD_CHECK_LOCK_KEY);
+    rc = sp_t_job_run(CHECK_JOB, NULL, repair, &out);
+    sp_t_sql("SELECT pg_advisory_unlock(%lld)", SP_DASHBOARD_CHECK_LOCK_KEY);
+    ck_assert_msg(rc == 0 && strstr(out, "dashboard_check_busy") != NULL &&
+                      strstr(out, "dashboard_drift") == NULL, "locked out (exit %d):\n%s",
+                  rc, out);
 
     rc = sp_t_job_run(CHECK_JOB, NULL, repair, &out);
     ck_assert_msg(rc == 0 && strstr(out, "\"repaired\":1") != NULL, "repair (exit %d):\n%s",

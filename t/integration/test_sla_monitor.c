@@ -1307,12 +1307,35 @@ START_TEST(housekeeping_purges_spent_rate_windows_and_idempotency_keys)
 }
 END_TEST
 
+/* --now pins the SLA decisions only: housekeeping purges by the real
+ * clock (QA: a pinned clock purged idempotency keys minutes old). Pinned
+ * two days back, a key 25 hours old and a window 3 days old still go. */
+START_TEST(housekeeping_keeps_the_real_clock_under_a_pinned_one)
+{
+    const char *tag = sp_t_unique("hkn");
+    sp_t_sql("INSERT INTO support_rate_limits (bucket, window_start, count) VALUES"
+             " ('%s-old', now() - interval '3 days', 1) RETURNING 1", tag);
+    sp_t_sql("INSERT INTO support_idempotency_keys (user_id, key, request_hash, created_at) VALUES"
+             " ('%s', 'old', '\\x00', now() - interval '25 hours') RETURNING 1", tag);
+    const char *then = sp_t_sql("SELECT to_char((now() - interval '2 days') AT TIME ZONE 'UTC',"
+                                " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+    const char *const args[] = {"--once", "--now", then, NULL};
+    const char *out;
+    ck_assert_int_eq(sp_t_job_run("ticket-sla-monitor", NULL, args, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_rate_limits WHERE bucket LIKE '%s-%%'",
+                              tag), "0");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_idempotency_keys"
+                              " WHERE user_id = '%s'", tag), "0");
+}
+END_TEST
+
 static Suite *
 sla_monitor_suite(void)
 {
     Suite *s = suite_create("sla_monitor");
     TCase *tc = sp_t_tcase(s, "warn");
     tcase_add_test(tc, housekeeping_purges_spent_rate_windows_and_idempotency_keys);
+    tcase_add_test(tc, housekeeping_keeps_the_real_clock_under_a_pinned_one);
     tcase_add_test(tc, warning_at_80_percent_of_the_target_is_sent_once);
     tcase_add_test(tc, warning_changes_nothing_the_views_show);
     tcase_add_test(tc, warning_goes_to_the_assigned_agent);

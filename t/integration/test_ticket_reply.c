@@ -313,7 +313,7 @@ START_TEST(markup_only_body_and_unknown_attachment_are_reported_together)
         sp_t_post_json(messages_path(pid), u.token,
                        "{\"body\":\"<script>x</script>\",\"attachments\":[\"NOSUCHID1234\"]}");
     sp_t_assert_invalid(r, "body", "empty");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     ck_assert_uint_eq(message_count(&u, pid), 1);

@@ -3,7 +3,9 @@
  * (the bucket store runs against s3_fixture.py in
  * t/integration/test_attachments_s3.c) — reading a stored file from its
  * start, telling "not there" from "cannot read", removing (a file already
- * gone counts as removed), and the bucket's two keys of an id.
+ * gone counts as removed), and the bucket's two keys of an id; and
+ * whether stored bytes are of their declared type (domain/attachments.c:
+ * any text as text/plain or text/csv, never binary).
  */
 #include <check.h>
 #include <errno.h>
@@ -16,6 +18,8 @@
 
 #include "core/arena.h"
 #include "domain/attachment_files.h"
+#include "domain/attachments.h"
+#include "domain/ctx.h"
 #include "unit.h"
 
 static char dir[64];
@@ -114,6 +118,68 @@ START_TEST(the_bucket_keys_are_incoming_and_stored)
 }
 END_TEST
 
+/* The cleanup deletes only files named like the keys stored_key makes. */
+START_TEST(only_a_stored_key_is_a_stored_name)
+{
+    files.prefix = NULL;
+    const char *key = sp_attachment_files_stored_key(&arena, &files, "K7Q2MZ5XR4AB");
+    ck_assert(sp_attachment_files_stored_name(key));
+    ck_assert(sp_attachment_files_stored_name("K7Q2MZ5XR4AB.0123456789abcdef"));
+    const char *others[] = {"notes.txt", "K7Q2MZ5XR4AB.0123456789ABCDEF",
+                            "K7Q2MZ5XR4AB.0123456789abcde", "K7Q2MZ5XR4AB.0123456789abcdef0",
+                            "K7Q2MZ5XR4AB-0123456789abcdef", "K7Q2MZ5XR4A.0123456789abcdef0",
+                            "17Q2MZ5XR4AB.0123456789abcdef", "K7Q2MZ5XR4AU.0123456789abcdef",
+                            "k7q2mz5xr4ab.0123456789abcdef", ".", "", "incoming"};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+        ck_assert_msg(!sp_attachment_files_stored_name(others[i]), "%s", others[i]);
+}
+END_TEST
+
+/* The type libmagic gives the bytes of text written to a file of dir. */
+static const char *
+sniffed(const char *text, size_t len)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/sniff", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+    struct sp_ctx ctx = {.arena = &arena};
+    const char *t = sp_attachment_sniff(&ctx, path);
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+#define SNIFFED(lit) sniffed((lit), sizeof(lit) - 1)
+
+/* QA: plain text naming markup (<script>, <a href>, <?xml, <svg) was
+ * refused as "not of the declared type text/plain": libmagic calls it
+ * text/html, text/xml or image/svg+xml. Any text is plain text or CSV
+ * (served as declared, nosniff, as an attachment); binary is not. */
+START_TEST(any_text_is_plain_text_or_csv_but_binary_is_not)
+{
+    static const char *const texts[] = {
+        "see <a href=x>link</a>\n", "error at line 3: unexpected <script> tag\n",
+        "a,b\n1,<script>\n", "<table><tr><td>1</td></tr></table>\n",
+        "hello <title>x</title>\n", "<style>p{}</style>\n", "<head></head>\n",
+        "<?xml version=\"1.0\"?><a/>\n", "<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>\n",
+        "just words\n",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        const char *t = sniffed(texts[i], strlen(texts[i]));
+        ck_assert_msg(sp_attachment_type_matches("text/plain", t), "%s: %s", texts[i], t);
+        ck_assert_msg(sp_attachment_type_matches("text/csv", t), "%s: %s", texts[i], t);
+    }
+    /* markup is still no image or PDF, and binary is no text */
+    ck_assert(!sp_attachment_type_matches("image/png", SNIFFED("<svg></svg>\n")));
+    ck_assert(!sp_attachment_type_matches("application/pdf", SNIFFED("<html></html>\n")));
+    const char *png = SNIFFED("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\10\6\0\0\0");
+    ck_assert(!sp_attachment_type_matches("text/plain", png));
+    ck_assert(!sp_attachment_type_matches("text/csv", SNIFFED("%PDF-1.4\n%\xe2\xe3\n")));
+    ck_assert(!sp_attachment_type_matches("text/plain", SNIFFED("\x7f""ELF\2\1\1\0\0\0")));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -124,6 +190,8 @@ main(void)
     tcase_add_test(tc, missing_is_told_from_unreadable);
     tcase_add_test(tc, remove_deletes_and_a_gone_file_counts_as_removed);
     tcase_add_test(tc, the_bucket_keys_are_incoming_and_stored);
+    tcase_add_test(tc, only_a_stored_key_is_a_stored_name);
+    tcase_add_test(tc, any_text_is_plain_text_or_csv_but_binary_is_not);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }
