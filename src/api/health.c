@@ -1,6 +1,9 @@
 /*
  * health: liveness and readiness (API.md §3). readyz checks that the
- * database answers and that its schema is at this release's migration.
+ * database answers and that its schema is at least at this release's
+ * newest migration: a newer schema is ready (an upgrade migrates before
+ * it restarts the old release, which keeps working on the new schema:
+ * docs/operations.md, Upgrades), an older one is not.
  */
 #include "api/handlers.h"
 
@@ -42,9 +45,15 @@ sp_api_readyz(struct sp_req *r, struct sp_problem *p)
     int current = sp_store_schema_version(r->env->db);
     if (current < 0)
         return answer(r, 503, "unavailable", "unreachable", NULL);
-    if (current != app->migrations_latest)
+    if (current < app->migrations_latest)
         return answer(r, 503, "unavailable", "ok",
                       sp_arena_sprintf(r->arena, "at %d, expected %d", current,
+                                       app->migrations_latest));
+    /* Ready; the check still tells an operator this node lags the schema
+     * (restart it with the new release). */
+    if (current > app->migrations_latest)
+        return answer(r, 200, "ok", "ok",
+                      sp_arena_sprintf(r->arena, "at %d, release knows %d", current,
                                        app->migrations_latest));
     return answer(r, 200, "ok", "ok", "ok");
 }
