@@ -827,25 +827,28 @@ listen_on(struct sp_db *db, const char *channel)
     return db->listening;
 }
 
-bool
+int
 sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
 {
-    if (!listen_on(db, channel)) {
-        struct pollfd none;
-        poll(&none, 0, (int)timeout_ms);
-        return false;
-    }
+    if (!listen_on(db, channel))
+        return -1;
     PQconsumeInput(db->conn);
     if (drain_notifies(db->conn))
-        return true;
+        return 1;
     struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
     if (poll(&pfd, 1, (int)timeout_ms) <= 0)
-        return false;
-    if (!PQconsumeInput(db->conn)) {
+        return 0;
+    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
         drop_connection(db);   /* the server went away: LISTEN again next time */
-        return false;
+        return -1;
     }
-    return drain_notifies(db->conn);
+    return drain_notifies(db->conn) ? 1 : 0;
+}
+
+bool
+sp_db_ping(const struct sp_db *db)
+{
+    return PQping(db->conninfo) == PQPING_OK;
 }
 
 /* ---- batch jobs' lock ------------------------------------------------------ */

@@ -203,10 +203,15 @@ int sp_db_socket(const struct sp_db *db);
 int sp_db_notifications(struct sp_db *db);
 /* Waits up to timeout_ms for a NOTIFY on channel (an SQL identifier of
  * the caller's, never user input), LISTENing first on a new connection,
- * or until a signal interrupts the wait. True when a notification came
- * (all queued ones are consumed). Without a connection it sleeps the
- * timeout, so a caller's loop never spins while the database is down. */
-bool sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
+ * or until a signal interrupts the wait. 1 when a notification came (all
+ * queued ones are consumed), 0 when none did; -1 when it cannot listen
+ * (no connection: at once) or the connection was lost while waiting —
+ * the caller waits before it tries again (jobs/job.c backs off), and
+ * may have missed a notification. */
+int sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
+/* Whether the server accepts connections (PQping: no session, nothing
+ * logged): a daemon waiting out an outage asks this before it runs again. */
+bool sp_db_ping(const struct sp_db *db);
 
 /* One transaction at a time, owned by the domain command that began it
  * (docs/development.md): functions that run inside a caller's transaction
