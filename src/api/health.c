@@ -3,7 +3,9 @@
  * database answers and that its schema is at least at this release's
  * newest migration: a newer schema is ready (an upgrade migrates before
  * it restarts the old release, which keeps working on the new schema:
- * docs/operations.md, Upgrades), an older one is not.
+ * docs/operations.md, Upgrades), an older one is not. Its database check
+ * gives up after READY_WAIT_MS: a stopped server would otherwise hold it
+ * until nginx's timeout, and a load balancer's probe longer still.
  */
 #include "api/handlers.h"
 
@@ -12,6 +14,8 @@
 #include "core/arena.h"
 #include "core/json_writer.h"
 #include "domain/store.h"
+
+#define READY_WAIT_MS 2000
 
 /* {"status":…[,"checks":{"database":…[,"migrations":…]}]} */
 static enum sp_rc
@@ -42,9 +46,14 @@ sp_api_readyz(struct sp_req *r, struct sp_problem *p)
 {
     (void)p;
     const struct sp_app *app = r->env->app;
-    int current = sp_store_schema_version(r->env->db);
+    bool timed_out = false;
+    int current = sp_store_schema_version(r->env->db, READY_WAIT_MS, &timed_out);
     if (current < 0)
-        return answer(r, 503, "unavailable", "unreachable", NULL);
+        return answer(r, 503, "unavailable",
+                      timed_out ? sp_arena_sprintf(r->arena, "no answer within %d ms",
+                                                   READY_WAIT_MS)
+                                : "unreachable",
+                      NULL);
     if (current < app->migrations_latest)
         return answer(r, 503, "unavailable", "ok",
                       sp_arena_sprintf(r->arena, "at %d, expected %d", current,

@@ -46,6 +46,79 @@ START_TEST(restarted_database_needs_no_worker_restart)
 }
 END_TEST
 
+/* ---- a database that does not answer (SIGSTOP) ---------------------------- */
+
+/* The test stack's postmaster and its children (the backends): every
+ * process of the cluster, up to max; 0 when it does not run. Usable from
+ * unchecked fixtures (no test arena). */
+static size_t
+cluster_pids(pid_t *out, size_t max)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/pg/data/postmaster.pid", getenv("SP_TEST_STACK_DIR"));
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    long pid = 0;
+    bool read = fscanf(f, "%ld", &pid) == 1;
+    fclose(f);
+    if (!read || pid <= 0 || max < 1)
+        return 0;
+    out[0] = (pid_t)pid;
+    return 1 + sp_t_children(out[0], out + 1, max - 1);
+}
+
+static void
+cluster_signal(int sig)
+{
+    pid_t pids[128];
+    size_t n = cluster_pids(pids, 128);
+    for (size_t i = 0; i < n; i++)
+        kill(pids[i], sig);
+}
+
+/* Unchecked: the cluster runs again whatever the test did. */
+static void
+cluster_continue(void)
+{
+    cluster_signal(SIGCONT);
+}
+
+/* A stopped (hung) server answered nothing: readyz, like every request,
+ * waited until nginx's 504 (60 s). Its check gives up after 2 s and says
+ * so; healthz stays 200 (alive, just not ready). */
+START_TEST(readyz_gives_up_on_a_database_that_does_not_answer)
+{
+    for (int i = 0; i < 16; i++) {   /* the workers connected: their queries wait */
+        struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+    cluster_signal(SIGSTOP);
+    for (int i = 0; i < 3; i++) {    /* and one whose connection was given up */
+        struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 503);
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "unavailable");
+        ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "checks"), "database"),
+                         "no answer within 2000 ms");
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    cluster_signal(SIGCONT);
+    for (int tries = 0; tries < 100; tries++) {   /* back: the next readyz reconnects */
+        r = sp_t_get("/support/readyz", NULL);
+        long status = r->status;
+        sp_t_resp_free(r);
+        if (status == 200)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("readyz not 200 10 s after SIGCONT");
+}
+END_TEST
+
 START_TEST(database_down_is_503_and_readyz_says_so)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -721,6 +794,10 @@ operations_suite(void)
     tcase_add_test(tc, restarted_database_needs_no_worker_restart);
     tcase_add_test(tc, database_down_is_503_and_readyz_says_so);
     tcase_add_test(tc, statement_timeout_is_503_saying_the_database_was_slow);
+    tc = sp_t_tcase(s, "hung_database");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, cluster_continue);
+    tcase_add_test(tc, readyz_gives_up_on_a_database_that_does_not_answer);
     tc = sp_t_tcase(s, "job_database");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
