@@ -956,7 +956,10 @@ sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
 bool
 sp_db_ping(const struct sp_db *db)
 {
-    return PQping(db->conninfo) == PQPING_OK;
+    /* Bounded: a stopped server must not hold a daemon's retry forever. */
+    const char *const keys[] = {"dbname", "connect_timeout", NULL};
+    const char *const values[] = {db->conninfo, "10", NULL};
+    return PQpingParams(keys, values, 1) == PQPING_OK;
 }
 
 /* ---- batch jobs' lock ------------------------------------------------------ */

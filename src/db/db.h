@@ -222,7 +222,8 @@ int sp_db_notifications(struct sp_db *db);
  * may have missed a notification. */
 int sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
 /* Whether the server accepts connections (PQping: no session, nothing
- * logged): a daemon waiting out an outage asks this before it runs again. */
+ * logged; at most 10 s): a daemon waiting out an outage asks this before
+ * it runs again. */
 bool sp_db_ping(const struct sp_db *db);
 
 /* One transaction at a time, owned by the domain command that began it
