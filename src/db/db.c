@@ -938,8 +938,11 @@ listen_on(struct sp_db *db, const char *channel)
 int
 sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
 {
+    bool heard_before = db->listening;
     if (!listen_on(db, channel))
         return -1;
+    if (!heard_before)
+        return 1;   /* nothing sent before this LISTEN was heard: catch up first */
     PQconsumeInput(db->conn);
     if (drain_notifies(db->conn))
         return 1;

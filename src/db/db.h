@@ -216,7 +216,9 @@ int sp_db_notifications(struct sp_db *db);
 /* Waits up to timeout_ms for a NOTIFY on channel (an SQL identifier of
  * the caller's, never user input), LISTENing first on a new connection,
  * or until a signal interrupts the wait. 1 when a notification came (all
- * queued ones are consumed), 0 when none did; -1 when it cannot listen
+ * queued ones are consumed), and at once when it has just LISTENed on a
+ * new connection (a notification sent before could not be heard: the
+ * caller looks for itself), 0 when none did; -1 when it cannot listen
  * (no connection: at once) or the connection was lost while waiting —
  * the caller waits before it tries again (jobs/job.c backs off), and
  * may have missed a notification. */

@@ -352,16 +352,15 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
     /* In a loop a failed pass is retried (a database restart must not
      * kill the job); --once reports it. */
     int code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-    /* A failed pass that left no connection: the database is unreachable
-     * (the pass logged why), so there is nothing to record it in, and
-     * trying would only log the failed connect again. */
-    if (code != 0 && sp_db_socket(db) < 0) {
-        if (run->loop) {
+    /* A failed pass that left no connection, and a server that does not
+     * take one: the database is unreachable (the pass logged why), so
+     * there is nothing to record it in, and trying would only log the
+     * failed connect again. (A pass that failed before it connected, on
+     * a bad setting, is no outage: the ping answers.) */
+    if (code != 0 && sp_db_socket(db) < 0 && !sp_db_ping(db)) {
+        if (run->loop)
             outage_wait(outage, "pass");
-            return code;
-        }
-        if (!sp_db_ping(db))
-            return code;
+        return code;
     }
     outage_over(outage);
     if (current.cycles == 0 || rc != SP_OK)   /* cycles: recorded as they ended */
