@@ -18,6 +18,15 @@ sp_backoff_base_ms(int failures)
 }
 
 int64_t
+sp_backoff_doubling_ms(int failures, int64_t first_ms, int64_t cap_ms)
+{
+    int64_t ms = first_ms;
+    for (int i = 1; i < failures && ms < cap_ms; i++)
+        ms *= 2;
+    return ms < cap_ms ? ms : cap_ms;
+}
+
+int64_t
 sp_backoff_ms(int failures, double u)
 {
     if (!(u >= 0.0)) /* also NaN */

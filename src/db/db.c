@@ -4,13 +4,16 @@
  */
 #include "db/db.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/hash.h"
 #include "core/log.h"
@@ -193,6 +196,112 @@ notice_received(void *arg, const PGresult *r)
     sp_log_end(l);
 }
 
+/* ---- the client-side wait bound (sp_db_wait_limit) ------------------------ */
+
+long
+sp_db_wait_limit(struct sp_db *db, long ms)
+{
+    long was = db->wait_limit_ms;
+    db->wait_limit_ms = ms > 0 ? ms : 0;
+    db->timed_out = false;
+    return was;
+}
+
+bool
+sp_db_timed_out(const struct sp_db *db)
+{
+    return db->timed_out;
+}
+
+static long long
+mono_ms(void)
+{
+    return sp_clock_mono_us() / 1000;
+}
+
+/* Gives up a connection whose server did not answer in time: shut down,
+ * libpq finds it closed, and every caller takes its lost-connection path.
+ * The server, if it wakes up, finds the end of the stream after what was
+ * sent: a transaction whose COMMIT was not sent rolls back. */
+static void
+give_up(struct sp_db *db)
+{
+    db->timed_out = true;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_wait_timeout");
+    sp_log_int(l, "limit_ms", db->wait_limit_ms);
+    sp_log_end(l);
+    shutdown(PQsocket(db->conn), SHUT_RDWR);
+    PQconsumeInput(db->conn);
+}
+
+/* Under a wait bound: waits until the next result can be read without
+ * blocking, or gives the connection up when the bound passes. */
+static void
+await_result(struct sp_db *db)
+{
+    if (db->wait_limit_ms <= 0 || db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+        return;   /* no bound, or nothing more will come: PQgetResult says so at once */
+    long long end = mono_ms() + db->wait_limit_ms;
+    while (PQisBusy(db->conn)) {
+        long long left = end - mono_ms();
+        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+        int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0) {
+            give_up(db);
+            return;
+        }
+        if (n < 0 || !PQconsumeInput(db->conn))
+            return;   /* lost: PQgetResult says so */
+    }
+}
+
+/* The results of what was sent, as PQexec gathers them: the last, or the
+ * first error; NULL when none came (the connection was lost). */
+static PGresult *
+collect(struct sp_db *db)
+{
+    PGresult *last = NULL, *r;
+    while (await_result(db), (r = PQgetResult(db->conn)) != NULL) {
+        if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(last);
+        last = r;
+    }
+    return last;
+}
+
+/* PQexec, under the wait bound when there is one. */
+static PGresult *
+exec_within(struct sp_db *db, const char *sql)
+{
+    if (db->wait_limit_ms <= 0)
+        return PQexec(db->conn, sql);
+    return PQsendQuery(db->conn, sql) == 1 ? collect(db) : NULL;
+}
+
+/* A new connection; under a wait bound, with connect_timeout (libpq's
+ * whole seconds, at least 2) taking precedence over the conninfo's. */
+static PGconn *
+connect_within(struct sp_db *db)
+{
+    if (db->wait_limit_ms <= 0)
+        return PQconnectdb(db->conninfo);
+    char secs[24];
+    long s = (db->wait_limit_ms + 999) / 1000;
+    snprintf(secs, sizeof(secs), "%ld", s < 2 ? 2 : s);
+    const char *const keys[] = {"dbname", "connect_timeout", NULL};
+    const char *const values[] = {db->conninfo, secs, NULL};
+    long long started = mono_ms();
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    if (PQstatus(c) != CONNECTION_OK && mono_ms() - started >= db->wait_limit_ms)
+        db->timed_out = true;
+    return c;
+}
+
 enum sp_rc
 sp_db_connect(struct sp_db *db, struct sp_problem *p)
 {
@@ -202,7 +311,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     /* A fresh connection would run the rest of a transaction outside it. */
     if (db->tx_depth > 0)
         return transaction_lost(p);
-    db->conn = PQconnectdb(db->conninfo);
+    db->conn = connect_within(db);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         sp_metrics_count(SP_M_DB_CONNECT_FAILURES);
         char buf[256];
@@ -220,7 +329,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
              db->statement_timeout_ms, db->async_commit ? "; SET synchronous_commit = off" : "");
     sp_metrics_count(SP_M_DB_CONNECTS);
     sp_metrics_db_round_trip();
-    PGresult *r = PQexec(db->conn, sql);
+    PGresult *r = exec_within(db, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
@@ -307,22 +416,14 @@ connection_lost(struct sp_db *db)
  * it left: libpq refuses to send on a connection it knows is dead, and
  * reports a failed send as such. The first error result wins. */
 static PGresult *
-run_prepared(PGconn *conn, const char *name, int nparams, const char *const *params, bool *sent)
+run_prepared(struct sp_db *db, const char *name, int nparams, const char *const *params,
+             bool *sent)
 {
-    *sent = PQsendQueryPrepared(conn, name, nparams, params, NULL, NULL, 0) == 1;
+    *sent = PQsendQueryPrepared(db->conn, name, nparams, params, NULL, NULL, 0) == 1;
     if (!*sent)
         return NULL;
     sp_metrics_db_round_trip();
-    PGresult *last = NULL, *r;
-    while ((r = PQgetResult(conn)) != NULL) {
-        if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR) {
-            PQclear(r);
-            continue;
-        }
-        PQclear(last);
-        last = r;
-    }
-    return last;
+    return collect(db);
 }
 
 #define TEXT_OID 25
@@ -381,6 +482,7 @@ pipeline_results(struct sp_db *db, PGresult **results, int n)
     for (int i = 0; i < n; i++)
         results[i] = NULL;
     for (int q = 0; q <= n;) {
+        await_result(db);
         PGresult *r = PQgetResult(db->conn);
         if (r == NULL) {
             if (PQstatus(db->conn) != CONNECTION_OK)
@@ -452,14 +554,18 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
     *sent = false;
     if (pr.sql != NULL) {
         sp_metrics_db_round_trip();
-        PGresult *r = PQprepare(db->conn, name, pr.sql, st->nparams, pr.types);
+        PGresult *r = db->wait_limit_ms <= 0
+                          ? PQprepare(db->conn, name, pr.sql, st->nparams, pr.types)
+                      : PQsendPrepare(db->conn, name, pr.sql, st->nparams, pr.types) == 1
+                          ? collect(db)
+                          : NULL;
         if (!result_ok(r))
             return r;
         PQclear(r);
         if (prepared != NULL)
             *prepared = true;
     }
-    return run_prepared(db->conn, name, st->nparams, params, sent);
+    return run_prepared(db, name, st->nparams, params, sent);
 }
 
 static void
@@ -495,7 +601,9 @@ exec_named(struct sp_db *db, struct sp_arena *a, const struct sp_stmt *st,
             fail(db, r, st->name, p);
             return NULL;
         }
-        bool retry = sp_db_may_retry(db->tx_depth > 0, sent, st->read_only, retries);
+        /* A server that did not answer in time gets no second wait. */
+        bool retry = !db->timed_out && sp_db_may_retry(db->tx_depth > 0, sent, st->read_only,
+                                                       retries);
         log_lost(st, sent, retry);
         if (!retry) {
             fail(db, r, st->name, p);
@@ -888,25 +996,34 @@ listen_on(struct sp_db *db, const char *channel)
     return db->listening;
 }
 
-bool
+int
 sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
 {
-    if (!listen_on(db, channel)) {
-        struct pollfd none;
-        poll(&none, 0, (int)timeout_ms);
-        return false;
-    }
+    bool heard_before = db->listening;
+    if (!listen_on(db, channel))
+        return -1;
+    if (!heard_before)
+        return 1;   /* nothing sent before this LISTEN was heard: catch up first */
     PQconsumeInput(db->conn);
     if (drain_notifies(db->conn))
-        return true;
+        return 1;
     struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
     if (poll(&pfd, 1, (int)timeout_ms) <= 0)
-        return false;
-    if (!PQconsumeInput(db->conn)) {
+        return 0;
+    if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK) {
         drop_connection(db);   /* the server went away: LISTEN again next time */
-        return false;
+        return -1;
     }
-    return drain_notifies(db->conn);
+    return drain_notifies(db->conn) ? 1 : 0;
+}
+
+bool
+sp_db_ping(const struct sp_db *db)
+{
+    /* Bounded: a stopped server must not hold a daemon's retry forever. */
+    const char *const keys[] = {"dbname", "connect_timeout", NULL};
+    const char *const values[] = {db->conninfo, "10", NULL};
+    return PQpingParams(keys, values, 1) == PQPING_OK;
 }
 
 /* ---- batch jobs' lock ------------------------------------------------------ */

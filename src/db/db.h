@@ -136,6 +136,8 @@ struct sp_db {
     bool dynamic_ready[SP_DB_MAX_DYNAMIC];
     int ndynamic;
     bool listening;        /* LISTEN issued on this connection (sp_db_wait_notify) */
+    long wait_limit_ms;    /* sp_db_wait_limit; 0 = none */
+    bool timed_out;        /* a wait passed wait_limit_ms since it was set */
     bool async_commit;     /* synchronous_commit = off on this session (sp_db_async_commit) */
 };
 
@@ -182,6 +184,16 @@ void sp_db_close(struct sp_db *db);
  * applied, and never shows other sessions what later vanishes except
  * through such a crash. */
 void sp_db_async_commit(struct sp_db *db);
+/* A client-side bound, in ms, on each wait for the server: a statement's
+ * result, a new connection (connect_timeout, whole seconds, at least 2).
+ * 0 (the default) = none: statement_timeout bounds a server that runs,
+ * nothing bounds one that is stopped or cut off (docs/operations.md,
+ * "A database that does not answer"). Past the bound the connection is
+ * given up as lost — a statement already sent is never run again, and
+ * the caller gets SP_UNAVAILABLE — and sp_db_timed_out says so. Returns
+ * the bound it replaces; clears sp_db_timed_out. For readyz's check. */
+long sp_db_wait_limit(struct sp_db *db, long ms);
+bool sp_db_timed_out(const struct sp_db *db);
 /* Connects if needed; SP_UNAVAILABLE when the server cannot be reached. */
 enum sp_rc sp_db_connect(struct sp_db *db, struct sp_problem *p);
 /* sp_db_connect, after finding out (without blocking) whether the server
@@ -218,10 +230,18 @@ int sp_db_socket(const struct sp_db *db);
 int sp_db_notifications(struct sp_db *db);
 /* Waits up to timeout_ms for a NOTIFY on channel (an SQL identifier of
  * the caller's, never user input), LISTENing first on a new connection,
- * or until a signal interrupts the wait. True when a notification came
- * (all queued ones are consumed). Without a connection it sleeps the
- * timeout, so a caller's loop never spins while the database is down. */
-bool sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
+ * or until a signal interrupts the wait. 1 when a notification came (all
+ * queued ones are consumed), and at once when it has just LISTENed on a
+ * new connection (a notification sent before could not be heard: the
+ * caller looks for itself), 0 when none did; -1 when it cannot listen
+ * (no connection: at once) or the connection was lost while waiting —
+ * the caller waits before it tries again (jobs/job.c backs off), and
+ * may have missed a notification. */
+int sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
+/* Whether the server accepts connections (PQping: no session, nothing
+ * logged; at most 10 s): a daemon waiting out an outage asks this before
+ * it runs again. */
+bool sp_db_ping(const struct sp_db *db);
 
 /* One transaction at a time, owned by the domain command that began it
  * (docs/development.md): functions that run inside a caller's transaction

@@ -58,11 +58,15 @@ sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen
 }
 
 int
-sp_store_schema_version(struct sp_db *db)
+sp_store_schema_version(struct sp_db *db, long wait_ms, bool *timed_out)
 {
     struct sp_problem p;
     sp_problem_init(&p);
-    return sp_migrate_current(db, &p);
+    long was = sp_db_wait_limit(db, wait_ms);
+    int v = sp_migrate_current(db, &p);
+    *timed_out = v < 0 && sp_db_timed_out(db);
+    sp_db_wait_limit(db, was);
+    return v;
 }
 
 /* Per worker: when the replica was last found unreachable. */

@@ -29,8 +29,10 @@ void sp_store_close(struct sp_db *db);
  * no migration. */
 bool sp_store_latest_migration(const char *dir, int *latest, char *err, size_t errlen);
 
-/* The migration the database is at; -1 when it does not answer. */
-int sp_store_schema_version(struct sp_db *db);
+/* The migration the database is at; -1 when it does not answer, and then
+ * *timed_out says whether it gave up after wait_ms (sp_db_wait_limit:
+ * a server stopped or cut off) rather than finding it unreachable. */
+int sp_store_schema_version(struct sp_db *db, long wait_ms, bool *timed_out);
 
 /* The handle a read-mostly endpoint reads from (docs/operations.md, "Two
  * nodes"): replica when there is one and it can be reached, else primary.

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/backoff.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/rfc3339.h"
@@ -97,13 +98,19 @@ parse_interval(const char *s, long *out)
     return true;
 }
 
-/* Sleeps up to seconds, waking early for a signal. */
+/* Sleeps up to ms, waking early for a signal. */
 static void
-nap(long seconds)
+nap_ms(long long ms)
 {
-    struct timespec left = {seconds, 0};
+    struct timespec left = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (!stop && nanosleep(&left, &left) != 0 && errno == EINTR)
         ;
+}
+
+static long long
+mono_ms(void)
+{
+    return sp_clock_mono_us() / 1000;
 }
 
 /* Whether arg is one of the job's own flags; sets its bit. */
@@ -249,19 +256,69 @@ record_pass(const struct sp_job *job, struct sp_db *db, const struct sp_job_run 
     sp_arena_init(&a, 4096);
     struct sp_problem p;
     sp_problem_init(&p);
-    if (sp_job_runs_record(db, &a, job->name, ok, (sp_clock_mono_us() / 1000) - started_ms, &p) != SP_OK &&
+    if (sp_job_runs_record(db, &a, job->name, ok, mono_ms() - started_ms, &p) != SP_OK &&
         !p.logged)
         sp_log_msg(SP_LOG_ERROR, "job_run_not_recorded", "%s", p.detail);
     sp_arena_destroy(&a);
 }
 
+/* ---- loop mode without a database ------------------------------------------
+ * A loop daemon that finds its database unreachable (a pass failed and
+ * left no connection, or it cannot LISTEN) waits 2 s, then twice as long
+ * after each further failed attempt, up to a minute, and asks the server
+ * (sp_db_ping) before it runs a pass again: a restart is noticed within
+ * seconds, and an outage costs one log line per attempt (job_db_unavailable)
+ * and one when it is over (job_db_recovered), not a pass's worth of lines
+ * every --interval. Its next pass (and LISTEN) then catches up on what
+ * changed meanwhile. */
+
+#define DB_RETRY_FIRST_MS 2000
+#define DB_RETRY_CAP_MS 60000
+
+struct db_outage {
+    int failures;          /* failed attempts in a row; 0: the database answers */
+    long long since_ms;    /* monotonic: the first of them */
+};
+
+/* One more failed attempt (what failed: "pass", "listen", "ping"):
+ * logged, then the wait before the next. */
+static void
+outage_wait(struct db_outage *o, const char *what)
+{
+    if (o->failures++ == 0)
+        o->since_ms = mono_ms();
+    long long ms = sp_backoff_doubling_ms(o->failures, DB_RETRY_FIRST_MS, DB_RETRY_CAP_MS);
+    struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "job_db_unavailable");
+    sp_log_str(l, "failed", what);
+    sp_log_int(l, "attempt", o->failures);
+    sp_log_int(l, "retry_in_ms", ms);
+    sp_log_end(l);
+    nap_ms(ms);
+}
+
+/* A pass had its database: an outage, if any, is over. */
+static void
+outage_over(struct db_outage *o)
+{
+    if (o->failures == 0)
+        return;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "job_db_recovered");
+    sp_log_int(l, "attempts", o->failures);
+    sp_log_int(l, "down_ms", mono_ms() - o->since_ms);
+    sp_log_end(l);
+    o->failures = 0;
+}
+
 /* The pass in hand, for sp_job_cycle_done: the job, its connection, when
- * its current cycle began and how many cycles it reported. */
+ * its current cycle began, how many cycles it reported, and the outage
+ * a cycle that reached the database ends (a pass that runs until stopped
+ * returns only when it fails). */
 static struct {
     const struct sp_job *job;
     struct sp_db *db;
     long long started_ms;
     long cycles;
+    struct db_outage *outage;
 } current;
 
 void
@@ -269,9 +326,54 @@ sp_job_cycle_done(const struct sp_job_run *run, bool ok)
 {
     if (current.job == NULL)
         return;
+    outage_over(current.outage);
     record_pass(current.job, current.db, run, SP_OK, ok, current.started_ms);
-    current.started_ms = sp_clock_mono_us() / 1000;
+    current.started_ms = mono_ms();
     current.cycles++;
+}
+
+/* One pass, then (loop mode) the wait for the next: --interval, a NOTIFY
+ * on the job's channel, or the backoff of an unreachable database. The
+ * pass's exit code. */
+static int
+pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config *cfg,
+              struct sp_job_run *run, const struct job_args *a, struct db_outage *outage)
+{
+    if (a->now == NULL)
+        run->now = sp_clock_now_ms();
+    long errors = 0;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    current.job = job;
+    current.db = db;
+    current.started_ms = mono_ms();
+    current.cycles = 0;
+    current.outage = outage;
+    enum sp_rc rc = job->pass(db, cfg, run, &errors, &p);
+    current.job = NULL;
+    /* In a loop a failed pass is retried (a database restart must not
+     * kill the job); --once reports it. */
+    int code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
+    /* A failed pass that left no connection, and a server that does not
+     * take one: the database is unreachable (the pass logged why), so
+     * there is nothing to record it in, and trying would only log the
+     * failed connect again. (A pass that failed before it connected, on
+     * a bad setting, is no outage: the ping answers.) */
+    if (code != 0 && sp_db_socket(db) < 0 && !sp_db_ping(db)) {
+        if (run->loop)
+            outage_wait(outage, "pass");
+        return code;
+    }
+    outage_over(outage);
+    if (current.cycles == 0 || rc != SP_OK)   /* cycles: recorded as they ended */
+        record_pass(job, db, run, rc, code == 0, current.started_ms);
+    if (!run->loop || stop)
+        return code;
+    if (job->wake_channel == NULL)
+        nap_ms(a->interval * 1000LL);
+    else if (sp_db_wait_notify(db, job->wake_channel, a->interval * 1000L) < 0)
+        outage_wait(outage, "listen");
+    return code;
 }
 
 int
@@ -309,27 +411,12 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         sp_log_int(l, "dry_run", run.dry_run);
         sp_log_end(l);
     }
+    struct db_outage outage = {0};
     do {
-        if (a.now == NULL)
-            run.now = sp_clock_now_ms();
-        long errors = 0;
-        struct sp_problem p;
-        sp_problem_init(&p);
-        current.job = job;
-        current.db = &db;
-        current.started_ms = sp_clock_mono_us() / 1000;
-        current.cycles = 0;
-        enum sp_rc rc = job->pass(&db, &cfg, &run, &errors, &p);
-        /* In a loop a failed pass is retried at the next tick (a database
-         * restart must not kill the job); --once reports it. */
-        code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
-        if (current.cycles == 0 || rc != SP_OK)   /* cycles: recorded as they ended */
-            record_pass(job, &db, &run, rc, code == 0, current.started_ms);
-        current.job = NULL;
-        if (!a.once && !stop && job->wake_channel != NULL)
-            sp_db_wait_notify(&db, job->wake_channel, a.interval * 1000L);
-        else if (!a.once && !stop)
-            nap(a.interval);
+        if (outage.failures > 0 && !sp_db_ping(&db))
+            outage_wait(&outage, "ping");
+        else
+            code = pass_and_wait(job, &db, &cfg, &run, &a, &outage);
         if (reload && !terminate)
             reload_settings(job, &cfg, &db);
     } while (!a.once && !terminate);

@@ -557,8 +557,11 @@ file_has(const char *path, const char *needle)
 
 /* knowledge-embedding-sync as a loop is woken by a save of a published
  * article (its NOTIFY), not by --interval: the edited text answers within
- * seconds. */
-START_TEST(a_saved_article_wakes_the_sync_loop)
+ * seconds — also after PostgreSQL restarted under the loop (restart_pg:
+ * it reconnects and LISTENs again within its backoff, never waits out
+ * --interval). */
+static void
+sync_loop_answers_a_save(bool restart_pg)
 {
     struct sp_t_job daemon;
     sp_t_job_start(&daemon, "knowledge-embedding-sync",
@@ -567,12 +570,14 @@ START_TEST(a_saved_article_wakes_the_sync_loop)
     for (int i = 0; i < 300 && !file_has(daemon.out_path, "\"event\":\"ai_sync_pass\""); i++)
         usleep(100 * 1000);
     usleep(500 * 1000);
+    if (restart_pg)
+        sp_t_stackctl("restart-pg");
     const char *w = sp_t_unique_word(), *slug = sp_t_unique("fees");
     article(slug, sp_t_fmt("%s pass fees", w),
             fee(w, 39), true);
     bool cites = false;
     const char *a = "";
-    for (int i = 0; i < 100 && !cites; i++) {
+    for (int i = 0; i < (restart_pg ? 300 : 100) && !cites; i++) {
         usleep(100 * 1000);
         if (strcmp(sp_t_sql("SELECT count(*) FROM support_article_chunks c"
                             " JOIN support_knowledge_articles a ON a.id = c.article_id"
@@ -585,6 +590,19 @@ START_TEST(a_saved_article_wakes_the_sync_loop)
     ck_assert_int_eq(sp_t_job_wait(&daemon, &out), 0);
     ck_assert_msg(cites && strstr(a, fee(w, 39)) != NULL, "answer %s; the job said:\n%s", a,
                   out);
+}
+
+START_TEST(a_saved_article_wakes_the_sync_loop)
+{
+    sync_loop_answers_a_save(false);
+}
+END_TEST
+
+/* QA: after any PostgreSQL restart the loop reacted to no save until its
+ * 600 s interval had passed. */
+START_TEST(a_saved_article_wakes_the_sync_loop_after_a_database_restart)
+{
+    sync_loop_answers_a_save(true);
 }
 END_TEST
 
@@ -662,6 +680,7 @@ main(void)
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
+    tcase_add_test(tc, a_saved_article_wakes_the_sync_loop_after_a_database_restart);
     tcase_add_test(tc, answers_hold_only_what_the_article_shows);
     tcase_add_test(tc, a_question_of_blanks_is_refused_empty);
     tcase_add_test(tc, i_dont_know_has_no_confidence);

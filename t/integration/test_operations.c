@@ -46,6 +46,79 @@ START_TEST(restarted_database_needs_no_worker_restart)
 }
 END_TEST
 
+/* ---- a database that does not answer (SIGSTOP) ---------------------------- */
+
+/* The test stack's postmaster and its children (the backends): every
+ * process of the cluster, up to max; 0 when it does not run. Usable from
+ * unchecked fixtures (no test arena). */
+static size_t
+cluster_pids(pid_t *out, size_t max)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/pg/data/postmaster.pid", getenv("SP_TEST_STACK_DIR"));
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    long pid = 0;
+    bool read = fscanf(f, "%ld", &pid) == 1;
+    fclose(f);
+    if (!read || pid <= 0 || max < 1)
+        return 0;
+    out[0] = (pid_t)pid;
+    return 1 + sp_t_children(out[0], out + 1, max - 1);
+}
+
+static void
+cluster_signal(int sig)
+{
+    pid_t pids[128];
+    size_t n = cluster_pids(pids, 128);
+    for (size_t i = 0; i < n; i++)
+        kill(pids[i], sig);
+}
+
+/* Unchecked: the cluster runs again whatever the test did. */
+static void
+cluster_continue(void)
+{
+    cluster_signal(SIGCONT);
+}
+
+/* A stopped (hung) server answered nothing: readyz, like every request,
+ * waited until nginx's 504 (60 s). Its check gives up after 2 s and says
+ * so; healthz stays 200 (alive, just not ready). */
+START_TEST(readyz_gives_up_on_a_database_that_does_not_answer)
+{
+    for (int i = 0; i < 16; i++) {   /* the workers connected: their queries wait */
+        struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+    cluster_signal(SIGSTOP);
+    for (int i = 0; i < 3; i++) {    /* and one whose connection was given up */
+        struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
+        sp_t_assert_json(r, 503);
+        ck_assert_str_eq(sp_t_jstr(r->json, "status"), "unavailable");
+        ck_assert_str_eq(sp_t_jstr(sp_t_jobj(r->json, "checks"), "database"),
+                         "no answer within 2000 ms");
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    cluster_signal(SIGCONT);
+    for (int tries = 0; tries < 100; tries++) {   /* back: the next readyz reconnects */
+        r = sp_t_get("/support/readyz", NULL);
+        long status = r->status;
+        sp_t_resp_free(r);
+        if (status == 200)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("readyz not 200 10 s after SIGCONT");
+}
+END_TEST
+
 START_TEST(database_down_is_503_and_readyz_says_so)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -325,12 +398,77 @@ assert_job_says(const struct sp_t_job *j, const char *needle, int times)
     ck_abort_msg("the job never said %s (%d times)", needle, times);
 }
 
+/* The lines of the job's output from the first holding `from` on. */
+static const char *
+job_lines_from(const struct sp_t_job *j, const char *from)
+{
+    FILE *f = fopen(j->out_path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char all[1 << 16];
+    size_t n = fread(all, 1, sizeof(all) - 1, f);
+    fclose(f);
+    all[n] = '\0';
+    const char *at = strstr(all, from);
+    ck_assert_msg(at != NULL, "no %s in:\n%s", from, all);
+    while (at > all && at[-1] != '\n')
+        at--;
+    return at;
+}
+
 static void
 assert_alive(pid_t pid)
 {
     int status;
     ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0, "the job is gone");
 }
+
+static void
+pg_back(void)
+{
+    sp_t_stackctl("start-pg");
+}
+
+/* A loop daemon without its database waits 2 s, then twice as long after
+ * each failed attempt (up to a minute), one line per attempt, and says
+ * once when the database is back (QA: support-scan --loop wrote 5 error
+ * lines every 2 s, ~9,000 an hour, each job db_connect_failed twice per
+ * pass). */
+START_TEST(a_job_daemon_backs_off_while_the_database_is_down)
+{
+    struct sp_t_job j;
+    sp_t_job_start(&j, "ticket-sla-monitor", NULL,
+                   (const char *const[]){"--loop", "--interval", "1", NULL});
+    assert_job_says(&j, "\"job_started\"", 1);
+    sp_t_stackctl("stop-pg");
+    assert_job_says(&j, "\"event\":\"job_db_unavailable\"", 3);
+    /* From the first on: nothing but one line per attempt, doubling. */
+    const char *lines = job_lines_from(&j, "\"event\":\"job_db_unavailable\"");
+    const char *want[] = {"\"attempt\":1,\"retry_in_ms\":2000",
+                          "\"attempt\":2,\"retry_in_ms\":4000",
+                          "\"attempt\":3,\"retry_in_ms\":8000"};
+    for (int i = 0; i < 3; i++) {
+        const char *end = strchr(lines, '\n');
+        ck_assert_ptr_nonnull(end);
+        const char *line = sp_t_fmt("%.*s", (int)(end - lines), lines);
+        ck_assert_msg(strstr(line, "\"event\":\"job_db_unavailable\"") != NULL &&
+                          strstr(line, want[i]) != NULL,
+                      "line %d after the database went: %s", i + 1, line);
+        lines = end + 1;
+    }
+    sp_t_stackctl("start-pg");
+    assert_job_says(&j, "\"event\":\"job_db_recovered\"", 1);
+    assert_alive(j.pid);
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    /* The failed pass said why, once; the attempts after it asked the
+     * server without a session and logged only their own line. */
+    int connects = 0;
+    for (const char *at = out; (at = strstr(at, "\"db_connect_failed\"")) != NULL; at++)
+        connects++;
+    ck_assert_msg(connects <= 1, "db_connect_failed %d times:\n%s", connects, out);
+}
+END_TEST
 
 /* A job's command line it cannot run: exit 2 with one line naming what is
  * wrong, then the synopsis (QA: every mistake printed the whole --help,
@@ -679,6 +817,14 @@ operations_suite(void)
     tcase_add_test(tc, restarted_database_needs_no_worker_restart);
     tcase_add_test(tc, database_down_is_503_and_readyz_says_so);
     tcase_add_test(tc, statement_timeout_is_503_saying_the_database_was_slow);
+    tc = sp_t_tcase(s, "hung_database");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, cluster_continue);
+    tcase_add_test(tc, readyz_gives_up_on_a_database_that_does_not_answer);
+    tc = sp_t_tcase(s, "job_database");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
+    tcase_add_test(tc, a_job_daemon_backs_off_while_the_database_is_down);
     tc = sp_t_tcase(s, "workers");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, killed_worker_is_respawned);

@@ -1,7 +1,8 @@
 /*
- * test_backoff: the retry schedule of outbox deliveries (src/core/backoff.c)
+ * test_backoff: the retry schedules (src/core/backoff.c): outbox deliveries
  * against API.md §11: about 10 s, 30 s, 1 min, 2 min, … capped at 1 h,
- * with ±20 % jitter.
+ * with ±20 % jitter; the loop daemons' wait for their database, 2 s
+ * doubling to 60 s.
  */
 #include <check.h>
 #include <stdint.h>
@@ -49,6 +50,20 @@ START_TEST(jitter_spans_minus_to_plus_twenty_percent)
 }
 END_TEST
 
+/* The loop daemons' wait for their database: 2 s doubling to 60 s. */
+START_TEST(doubling_schedule_doubles_up_to_its_cap)
+{
+    ck_assert_int_eq(sp_backoff_doubling_ms(1, 2 * S, 60 * S), 2 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(2, 2 * S, 60 * S), 4 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(3, 2 * S, 60 * S), 8 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(5, 2 * S, 60 * S), 32 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(6, 2 * S, 60 * S), 60 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(INT32_MAX, 2 * S, 60 * S), 60 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(0, 2 * S, 60 * S), 2 * S);
+    ck_assert_int_eq(sp_backoff_doubling_ms(-1, 2 * S, 60 * S), 2 * S);
+}
+END_TEST
+
 START_TEST(jitter_out_of_range_is_clamped)
 {
     ck_assert_int_eq(sp_backoff_ms(1, -3.0), 8 * S);
@@ -76,6 +91,7 @@ suite(void)
     tcase_add_test(tc, jitter_spans_minus_to_plus_twenty_percent);
     tcase_add_test(tc, jitter_out_of_range_is_clamped);
     tcase_add_test(tc, every_delay_grows_or_stays);
+    tcase_add_test(tc, doubling_schedule_doubles_up_to_its_cap);
     suite_add_tcase(s, tc);
     return s;
 }
