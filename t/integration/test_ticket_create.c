@@ -233,7 +233,7 @@ START_TEST(unknown_attachment_is_422_with_the_body_detail)
     const char *subject = sp_t_unique("unknown-attachment");
     struct sp_t_resp *r = create(sp_t_fmt("{\"subject\":\"%s\",\"description\":\"d\","
                                           "\"attachments\":[\"nosuchattachment\"]}", subject));
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the request body has invalid fields");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
@@ -252,14 +252,14 @@ START_TEST(unknown_attachment_is_reported_with_the_field_errors)
                                           "\"attachments\":[\"NOSUCHID1234\"]}",
                                           sp_t_jq(subject)));
     sp_t_assert_invalid(r, "source", "invalid");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     /* the category is the write's lookup when the body is well-formed */
     r = create(sp_t_fmt("{\"subject\":%s,\"description\":\"d\",\"category\":\"nope\","
                         "\"attachments\":[\"nosuchattachment\"]}", sp_t_jq(subject)));
     sp_t_assert_invalid(r, "category", "unknown_category");
-    sp_t_assert_invalid(r, "attachments", "unknown_attachment");
+    sp_t_assert_invalid(r, "attachments[0]", "unknown_attachment");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_tickets WHERE subject = '%s'",
