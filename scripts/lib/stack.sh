@@ -1068,7 +1068,25 @@ stack_stop_all() {
     return $rc
 }
 
-# stack_status — one line per part; returns 0 when pg, api and nginx run.
+# _stack_status_part NAME PIDFILE DETAIL — the line of a part started on
+# demand (the sinks, the job daemons, the bench's hello worker): running
+# with its pid, or stopped when its pid file outlived it — it exited on
+# its own, since stopping removes the file — which fails the status. A
+# part this stack never started prints nothing.
+_stack_status_part() {
+    local name=$1 pidfile=$2 detail=$3 pid
+    pid=$(_stack_read_pid "$pidfile")
+    [ -n "$pid" ] || return 0
+    if _stack_pid_alive "$pid"; then
+        printf '%-12s running  pid %s  %s\n' "$name" "$pid" "$detail"
+        return 0
+    fi
+    printf '%-12s stopped  (pid %s exited on its own: scripts/dev logs)\n' "$name" "$pid"
+    return 1
+}
+
+# stack_status — one line per part; returns 0 when pg, api and nginx run
+# and no part started on demand has exited.
 stack_status() {
     local rc=0 pid
     printf '%-12s %s\n' stack "$STACK_DIR"
@@ -1091,28 +1109,12 @@ stack_status() {
     else
         printf '%-12s stopped\n' support-chat
     fi
-    if stack_dispatch_running; then
-        printf '%-12s running  pid %s  mail in %s\n' support-dispatch \
-            "$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")" "$STACK_MAIL_DIR"
-    fi
-    if stack_notify_running; then
-        printf '%-12s running  pid %s  requests in %s\n' notify-sink \
-            "$(_stack_read_pid "$STACK_NOTIFY_PIDFILE")" "$STACK_NOTIFY_DIR"
-    fi
-    if stack_clamd_running; then
-        printf '%-12s running  pid %s  %s\n' clamd "$(_stack_read_pid "$STACK_CLAMD_PIDFILE")" \
-            "$STACK_CLAMD_SOCKET"
-    fi
-    if stack_scan_running; then
-        printf '%-12s running  pid %s\n' support-scan "$(_stack_read_pid "$STACK_SCAN_PIDFILE")"
-    fi
-    if stack_kbsync_running; then
-        printf '%-12s running  pid %s\n' kb-sync "$(_stack_read_pid "$STACK_KBSYNC_PIDFILE")"
-    fi
-    if stack_hello_running; then
-        printf '%-12s running  pid %s  %s\n' hello-fcgi "$(_stack_read_pid "$STACK_HELLO_PIDFILE")" \
-            "$STACK_HELLO_SOCKET"
-    fi
+    _stack_status_part support-dispatch "$STACK_DISPATCH_PIDFILE" "mail in $STACK_MAIL_DIR" || rc=1
+    _stack_status_part notify-sink "$STACK_NOTIFY_PIDFILE" "requests in $STACK_NOTIFY_DIR" || rc=1
+    _stack_status_part clamd "$STACK_CLAMD_PIDFILE" "$STACK_CLAMD_SOCKET" || rc=1
+    _stack_status_part support-scan "$STACK_SCAN_PIDFILE" "" || rc=1
+    _stack_status_part kb-sync "$STACK_KBSYNC_PIDFILE" "" || rc=1
+    _stack_status_part hello-fcgi "$STACK_HELLO_PIDFILE" "$STACK_HELLO_SOCKET" || rc=1
     pid=$(_stack_read_pid "$STACK_NGINX_PIDFILE")
     if stack_nginx_running; then
         printf '%-12s running  pid %s  %s/support/\n' nginx "$pid" "$STACK_BASE_URL"

@@ -7,7 +7,8 @@
 # the list of jobs. A stand-in program in place of the built job prints
 # what it was given, so no stack is needed. Then the notification sink
 # itself (scripts/lib/notify_sink.py): a POST /notify is 202 and one JSON
-# file in its directory; anything else is refused and writes nothing.
+# file in its directory; anything else is refused and writes nothing. Last,
+# the port check, scripts/dev's usage, and stack_status's on-demand parts.
 # Exit: 0 pass, 1 fail (make check's convention).
 set -uo pipefail
 
@@ -167,4 +168,26 @@ expect "dev: an unknown command exits 2" "$?" 2
 expect "dev: the unknown command is named" "$ok" yes
 "$top_srcdir/scripts/dev" job >/dev/null 2>&1
 expect "dev job without a name: exit 2" "$?" 2
+# stack_status: a part started on demand that exited on its own (its pid
+# file outlived it: stopping removes the file) is named stopped and fails
+# the status; a running one is listed with its pid; one never started is
+# not listed (QA: a dead dispatcher vanished from the status).
+sleep 30 &
+alive=$!
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+echo "$dead" >"$STACK_DISPATCH_PIDFILE"
+echo "$alive" >"$STACK_KBSYNC_PIDFILE"
+out=$(stack_status 2>&1)
+expect "a part that exited: status fails" "$?" 1
+[[ $out == *"support-dispatch stopped  (pid $dead exited"* ]] && ok=yes || ok="no ($out)"
+expect "a part that exited: named stopped" "$ok" yes
+[[ $out == *"kb-sync      running  pid $alive"* ]] && ok=yes || ok="no ($out)"
+expect "a running part: its pid" "$ok" yes
+[[ $out != *"support-scan"* ]] && ok=yes || ok="no ($out)"
+expect "a part never started: not listed" "$ok" yes
+kill "$alive" 2>/dev/null
+wait "$alive" 2>/dev/null
+rm -f "$STACK_DISPATCH_PIDFILE" "$STACK_KBSYNC_PIDFILE"
 exit $failed
