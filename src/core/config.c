@@ -322,15 +322,24 @@ read_secret_file(const char *path, const char *name, char *err, size_t errlen)
     return data;
 }
 
+/* NAME_FILE of setting s (its name written into fname): NULL when unset
+ * or empty, for a secret's file and a refused non-secret's alike. */
+static const char *
+file_variant(const struct sp_setting *s, char fname[128])
+{
+    snprintf(fname, 128, "%s_FILE", s->name);
+    const char *path = getenv(fname);
+    return path != NULL && *path != '\0' ? path : NULL;
+}
+
 /* NAME_FILE, when set, holds the value of secret setting NAME: *out is
  * the file's text (malloc'ed), or stays NULL when NAME_FILE is unset. */
 static bool
 read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
 {
     char fname[128];
-    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
-    const char *path = getenv(fname);
-    if (path == NULL || *path == '\0')
+    const char *path = file_variant(s, fname);
+    if (path == NULL)
         return true;
     *out = read_secret_file(path, s->name, err, errlen);
     return *out != NULL;
@@ -342,9 +351,7 @@ static bool
 file_variant_set(const struct sp_setting *s, char *err, size_t errlen)
 {
     char fname[128];
-    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
-    const char *path = getenv(fname);
-    if (path == NULL || *path == '\0')
+    if (file_variant(s, fname) == NULL)
         return false;
     snprintf(err, errlen, "%s: only secret settings are read from a file; set %s itself",
              fname, s->name);
