@@ -68,13 +68,9 @@ add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, s
 static bool
 add_hs(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
-    if (e->secret_len < HS_SECRET_MIN) {
-        snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter than %d "
-                 "bytes", (int)e->name_len, e->name, HS_SECRET_MIN);
-        return false;
-    }
-    return add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
-                   "SUPPORT_JWT_KEYS", err, errlen);
+    return sp_keyring_secret_min(&HS_RULES, e, HS_SECRET_MIN, err, errlen) &&
+           add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
+                   HS_RULES.setting, err, errlen);
 }
 
 /* The key type decides the only algorithm a public key may verify. */
