@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fd.h"
 #include "core/s3.h"
 
 /* SP_SET_DATA: a string whose default is a path under the installed data
@@ -294,23 +295,22 @@ data_default(const char *def)
     return path;
 }
 
+/* A secret's file holds less than 64 KiB: one of exactly 64 KiB has
+ * always been refused with the others ("larger than 64 KiB"). */
+#define SECRET_FILE_MAX (64 * 1024 - 1)
+
 static char *
 read_secret_file(const char *path, const char *name, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    char *data;
+    size_t n;
+    enum sp_fd_read rc = sp_fd_read_file(path, SECRET_FILE_MAX, &data, &n);
+    if (rc == SP_FD_READ_UNOPENED)
         snprintf(err, errlen, "%s_FILE: cannot open file: %s", name, strerror(errno));
-        return NULL;
-    }
-    char *data = malloc(65537);
-    size_t n = data ? fread(data, 1, 65536, f) : 0;
-    int bad = data == NULL || ferror(f) || !feof(f);
-    fclose(f);
-    if (bad) {
-        free(data);
+    else if (rc != SP_FD_READ_OK)
         snprintf(err, errlen, "%s_FILE: unreadable or larger than 64 KiB", name);
+    if (rc != SP_FD_READ_OK)
         return NULL;
-    }
     while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
         n--;
     data[n] = '\0';
