@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/fd.h"
 #include "core/s3.h"
 
 /* SP_SET_DATA: a string whose default is a path under the installed data
@@ -294,23 +295,22 @@ data_default(const char *def)
     return path;
 }
 
+/* A secret's file holds less than 64 KiB: one of exactly 64 KiB has
+ * always been refused with the others ("larger than 64 KiB"). */
+#define SECRET_FILE_MAX (64 * 1024 - 1)
+
 static char *
 read_secret_file(const char *path, const char *name, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    char *data;
+    size_t n;
+    enum sp_fd_read rc = sp_fd_read_file(path, SECRET_FILE_MAX, &data, &n);
+    if (rc == SP_FD_READ_UNOPENED)
         snprintf(err, errlen, "%s_FILE: cannot open file: %s", name, strerror(errno));
-        return NULL;
-    }
-    char *data = malloc(65537);
-    size_t n = data ? fread(data, 1, 65536, f) : 0;
-    int bad = data == NULL || ferror(f) || !feof(f);
-    fclose(f);
-    if (bad) {
-        free(data);
+    else if (rc != SP_FD_READ_OK)
         snprintf(err, errlen, "%s_FILE: unreadable or larger than 64 KiB", name);
+    if (rc != SP_FD_READ_OK)
         return NULL;
-    }
     while (n > 0 && (data[n - 1] == '\n' || data[n - 1] == '\r'))
         n--;
     data[n] = '\0';
@@ -322,15 +322,24 @@ read_secret_file(const char *path, const char *name, char *err, size_t errlen)
     return data;
 }
 
+/* NAME_FILE of setting s (its name written into fname): NULL when unset
+ * or empty, for a secret's file and a refused non-secret's alike. */
+static const char *
+file_variant(const struct sp_setting *s, char fname[128])
+{
+    snprintf(fname, 128, "%s_FILE", s->name);
+    const char *path = getenv(fname);
+    return path != NULL && *path != '\0' ? path : NULL;
+}
+
 /* NAME_FILE, when set, holds the value of secret setting NAME: *out is
  * the file's text (malloc'ed), or stays NULL when NAME_FILE is unset. */
 static bool
 read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
 {
     char fname[128];
-    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
-    const char *path = getenv(fname);
-    if (path == NULL || *path == '\0')
+    const char *path = file_variant(s, fname);
+    if (path == NULL)
         return true;
     *out = read_secret_file(path, s->name, err, errlen);
     return *out != NULL;
@@ -342,9 +351,7 @@ static bool
 file_variant_set(const struct sp_setting *s, char *err, size_t errlen)
 {
     char fname[128];
-    snprintf(fname, sizeof(fname), "%s_FILE", s->name);
-    const char *path = getenv(fname);
-    if (path == NULL || *path == '\0')
+    if (file_variant(s, fname) == NULL)
         return false;
     snprintf(err, errlen, "%s: only secret settings are read from a file; set %s itself",
              fname, s->name);

@@ -135,15 +135,23 @@ struct secrets_load {
     struct sp_keyring_keys *out;
 };
 
+bool
+sp_keyring_secret_min(const struct sp_keyring_rules *rules, const struct sp_keyring_entry *e,
+                      size_t min_len, char *err, size_t errlen)
+{
+    if (e->secret_len >= min_len)
+        return true;
+    snprintf(err, errlen, "%s: the secret of %s \"%.*s\" is shorter than %zu bytes",
+             rules->setting, rules->name_word, (int)e->name_len, e->name, min_len);
+    return false;
+}
+
 static bool
 add_secret(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
     struct secrets_load *l = ctx;
-    if (e->secret_len < l->min_len) {
-        snprintf(err, errlen, "%s: the secret of %s \"%.*s\" is shorter than %zu bytes",
-                 l->rules->setting, l->rules->name_word, (int)e->name_len, e->name, l->min_len);
+    if (!sp_keyring_secret_min(l->rules, e, l->min_len, err, errlen))
         return false;
-    }
     sp_keyring_keys_add(l->out, e->name, e->name_len, e->secret, e->secret_len);
     return true;
 }

@@ -69,6 +69,12 @@ typedef bool sp_keyring_entry_fn(void *ctx, const struct sp_keyring_entry *e, ch
 bool sp_keyring_each(const struct sp_keyring_rules *rules, const char *spec,
                      sp_keyring_entry_fn *fn, void *ctx, char *err, size_t errlen);
 
+/* Whether e's secret has at least min_len bytes; else false with err
+ * "<setting>: the secret of <name_word> "<name>" is shorter than <min_len>
+ * bytes", as every ring of shared secrets (HMAC keys) words it. */
+bool sp_keyring_secret_min(const struct sp_keyring_rules *rules, const struct sp_keyring_entry *e,
+                           size_t min_len, char *err, size_t errlen);
+
 /* How many entries spec splits into (','s + 1): a bound for allocation. */
 size_t sp_keyring_count(const char *spec);
 

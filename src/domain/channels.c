@@ -521,14 +521,22 @@ destination(struct sp_arena *a, const char *prefix, const char *url)
     return sp_arena_sprintf(a, "%s:%.*s", prefix, (int)n, h);
 }
 
-static void
-easy_common(CURL *e, long timeout_s)
+/* A transfer to url, only over protocols (a relay or a service must not
+ * redirect us elsewhere); NULL when curl cannot make one. */
+static CURL *
+easy_new(const char *url, const char *protocols, long timeout_s)
 {
+    CURL *e = curl_easy_init();
+    if (e == NULL)
+        return NULL;
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)CONNECT_TIMEOUT_S);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sp_http_discard);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, protocols);
+    return e;
 }
 
 /* ---- email ---------------------------------------------------------------- */
@@ -538,12 +546,9 @@ smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
           struct sp_delivery *d)
 {
     const struct sp_config *cfg = c->cfg;
-    CURL *e = curl_easy_init();
+    CURL *e = easy_new(cfg->smtp_url, "smtp,smtps", SMTP_TIMEOUT_S);
     if (e == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
-    easy_common(e, SMTP_TIMEOUT_S);
-    curl_easy_setopt(e, CURLOPT_URL, cfg->smtp_url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, sp_arena_sprintf(a, "<%s>", cfg->mail_from));
     d->list = curl_slist_append(NULL, sp_arena_sprintf(a, "<%s>", to));
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, d->list);
@@ -623,12 +628,9 @@ json_post(struct sp_arena *a, const struct sp_outbox_row *row, const char *url, 
 {
     d->data = body;
     d->len = strlen(d->data);
-    CURL *e = curl_easy_init();
+    CURL *e = easy_new(url, "http,https", NOTIFY_TIMEOUT_S);
     if (e == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
-    easy_common(e, NOTIFY_TIMEOUT_S);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, d->data);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)d->len);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");

@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "core/fd.h"
 #include "core/keyring.h"
 
 #define HS_SECRET_MIN 32             /* RFC 7518 §3.2: key >= hash output */
@@ -68,13 +69,9 @@ add_key(struct sp_auth_keys *k, const char *kid, size_t kidlen, const char *m, s
 static bool
 add_hs(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
 {
-    if (e->secret_len < HS_SECRET_MIN) {
-        snprintf(err, errlen, "SUPPORT_JWT_KEYS: the secret of kid \"%.*s\" is shorter than %d "
-                 "bytes", (int)e->name_len, e->name, HS_SECRET_MIN);
-        return false;
-    }
-    return add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
-                   "SUPPORT_JWT_KEYS", err, errlen);
+    return sp_keyring_secret_min(&HS_RULES, e, HS_SECRET_MIN, err, errlen) &&
+           add_key(ctx, e->name, e->name_len, e->secret, e->secret_len, JWT_ALG_HS256,
+                   HS_RULES.setting, err, errlen);
 }
 
 /* The key type decides the only algorithm a public key may verify. */
@@ -149,17 +146,14 @@ parse_pubfile(struct sp_auth_keys *k, const char *buf, size_t n, char *err, size
 static bool
 load_pub(struct sp_auth_keys *k, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
+    char *buf;
+    size_t n;
+    enum sp_fd_read rc = sp_fd_read_file(path, PUBFILE_MAX, &buf, &n);
+    if (rc == SP_FD_READ_UNOPENED)
         return PUBERR("cannot open %s", path);
-    char *buf = malloc(PUBFILE_MAX + 1);
-    if (buf == NULL)
-        abort();
-    size_t n = fread(buf, 1, PUBFILE_MAX + 1, f);
-    bool ok = !ferror(f) && n <= PUBFILE_MAX;
-    fclose(f);
-    ok = ok ? parse_pubfile(k, buf, n, err, errlen)
-            : PUBERR("cannot read %s or it is over %u bytes", path, PUBFILE_MAX);
+    if (rc != SP_FD_READ_OK)
+        return PUBERR("cannot read %s or it is over %u bytes", path, PUBFILE_MAX);
+    bool ok = parse_pubfile(k, buf, n, err, errlen);
     free(buf);
     return ok;
 }

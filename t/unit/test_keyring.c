@@ -2,7 +2,7 @@
  * test_keyring: splitting "name:secret,..." key-ring settings
  * (src/core/keyring.c): what is accepted and how it splits, each refusal
  * with its exact text, and the TRIM and UNIQUE options; and the kept keys
- * (sp_keyring_keys_*): copies, lookup by name, freeing.
+ * (sp_keyring_keys_*): copies, lookup by name, freeing; a secret too short.
  */
 #include <check.h>
 #include <stdio.h>
@@ -223,6 +223,17 @@ START_TEST(names_are_checked_alone_for_kids_read_elsewhere)
 }
 END_TEST
 
+START_TEST(a_short_secret_is_refused_by_its_name_never_its_bytes)
+{
+    const struct sp_keyring_entry e = {"k1", "s3cret", 2, 6, 1};
+    strcpy(err, "untouched");
+    ck_assert(sp_keyring_secret_min(&VISIBLE, &e, 6, err, sizeof(err)));
+    ck_assert_str_eq(err, "untouched");
+    ck_assert(!sp_keyring_secret_min(&VISIBLE, &e, 7, err, sizeof(err)));
+    ck_assert_str_eq(err, "JWT: the secret of kid \"k1\" is shorter than 7 bytes");
+}
+END_TEST
+
 START_TEST(kept_keys_are_copies_found_by_name_in_order)
 {
     struct sp_keyring_keys r = {0};
@@ -267,6 +278,7 @@ main(void)
     tcase_add_test(tc, errors_fit_the_buffer_and_never_hold_a_secret);
     tcase_add_test(tc, long_rings_are_not_bounded_but_split_whole);
     tcase_add_test(tc, names_are_checked_alone_for_kids_read_elsewhere);
+    tcase_add_test(tc, a_short_secret_is_refused_by_its_name_never_its_bytes);
     tcase_add_test(tc, kept_keys_are_copies_found_by_name_in_order);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
