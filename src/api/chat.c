@@ -221,8 +221,8 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message *msgs;
-    if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &page.n, &page.next, p) !=
-        SP_OK)
+    if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &page.n, &page.next,
+                         p) != SP_OK)
         return p->rc;
     struct sp_jw *w = sp_api_object(r);
     session_members(w, &s, r->principal.role != SP_ROLE_CUSTOMER);

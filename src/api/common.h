@@ -44,7 +44,8 @@ typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
 /* A plain keyset list (API.md §1), declared once: the kind of its
  * cursors (the one ?cursor= must be and next_cursor is), its default
  * ?limit=, and its items (item_size bytes each, each rendered by write;
- * NULL for a list rendered inside another document). */
+ * NULL for a page a renderer of its own writes: sp_view_ticket_page, a
+ * chat session's messages inside the session). */
 struct sp_api_list {
     const char *kind;
     int def_limit;
