@@ -55,27 +55,24 @@ write_row(struct sp_jw *w, const void *item)
     sp_jw_raw(w, *(const char *const *)item);
 }
 
-static enum sp_rc
-respond_rows(struct sp_req *r, const struct sp_table_rows *rows, const char *kind)
-{
-    return sp_api_answer_list(r, rows->json, rows->n, sizeof(*rows->json), write_row,
-                              sp_api_next_cursor(r, kind, rows->next_after));
-}
+/* An admin list whose cursors are of kind. */
+#define ROW_LIST(kind) {(kind), 25, sizeof(const char *), write_row}
 
-/* Every admin list: by id, limit/cursor, next_cursor (API.md §6); kind
- * tags its cursors. */
+/* Every admin list: by id, limit/cursor, next_cursor (API.md §6). */
 static enum sp_rc
-list(struct sp_req *r, const struct sp_admin_store *store, const char *kind,
+list(struct sp_req *r, const struct sp_admin_store *store, const struct sp_api_list *rows_list,
      struct sp_problem *p)
 {
     struct sp_api_page page;
-    if (sp_api_page_params(r, 25, kind, &page, p) != SP_OK)
+    if (sp_api_page_params(r, rows_list, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_table_rows rows;
     if (sp_admin_store_list(&ctx, store, page.after, page.limit, &rows, p) != SP_OK)
         return p->rc;
-    return respond_rows(r, &rows, kind);
+    page.n = rows.n;
+    page.next = rows.next_after;
+    return sp_api_answer_page(r, rows_list, &page, rows.json);
 }
 
 /* Fields given in the body (null included) become column values. */
@@ -109,7 +106,7 @@ struct resource {
     const struct sp_field_spec *fields;
     size_t nfields;
     check_fn check;         /* NULL: the field table says it all */
-    const char *cursor;     /* the kind of its list's cursors (core/cursor) */
+    struct sp_api_list list;   /* its list (ROW_LIST: its cursors' kind, core/cursor) */
     const char *user_id;    /* a user id field: a JSON number is its decimal text (§2) */
 };
 
@@ -267,7 +264,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     case SP_PATCH: return save(r, res, false, p);
     case SP_DELETE: return remove_row(r, res->store, sp_admin_store_delete, p);
     default:   /* GET, HEAD: one row by :id, or the list */
-        return r->nparams > 0 ? get_row(r, res->store, p) : list(r, res->store, res->cursor, p);
+        return r->nparams > 0 ? get_row(r, res->store, p) : list(r, res->store, &res->list, p);
     }
 }
 
@@ -329,10 +326,12 @@ check_category(struct sp_req *r, const struct sp_field_value *v, struct sp_table
 
 /* --- SLA policies ---------------------------------------------------------- */
 
+static const struct sp_api_list sla_list = ROW_LIST("as");
+
 enum sp_rc
 sp_api_admin_sla_list(struct sp_req *r, struct sp_problem *p)
 {
-    return list(r, &sp_sla_policy_store, "as", p);
+    return list(r, &sp_sla_policy_store, &sla_list, p);
 }
 
 /* GET …/:id: one policy as the list shows it, with the ETag a PUT's or
@@ -480,10 +479,11 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
 enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 
 static const struct resource resources[RES_COUNT] = {
-    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category, "ac",
-                        NULL},
-    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, check_rule, "ar", NULL},
-    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, "ag",
+    [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category,
+                        ROW_LIST("ac"), NULL},
+    [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, check_rule, ROW_LIST("ar"),
+                   NULL},
+    [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, ROW_LIST("ag"),
                     "user_id"},
 };
 

@@ -398,25 +398,26 @@ write_event(struct sp_jw *w, const void *item)
     sp_view_event(w->b, item);
 }
 
+static const struct sp_api_list event_list = {"e", 25, sizeof(struct sp_ticket_event),
+                                              write_event};
+
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
     struct sp_api_page page;
-    if (sp_api_page_params(r, 25, "e", &page, p) != SP_OK)
+    if (sp_api_page_params(r, &event_list, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
     if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
         return p->rc;
     struct sp_ticket_event *events;
-    size_t n;
-    long long next;
-    if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &n, &next, p) != SP_OK)
+    if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &page.n, &page.next,
+                         p) != SP_OK)
         return p->rc;
-    return sp_api_answer_list(r, events, n, sizeof(*events), write_event,
-                              sp_api_next_cursor(r, "e", next));
+    return sp_api_answer_page(r, &event_list, &page, events);
 }
 
 /* --- the caller's agent record ------------------------------------------- */

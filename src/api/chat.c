@@ -207,6 +207,9 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
+/* A session's messages, a page of them inside its document (API.md §7). */
+static const struct sp_api_list message_list = {"c", 100, sizeof(struct sp_chat_message), NULL};
+
 enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
 {
@@ -214,23 +217,22 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_api_page page;
-    if (sp_api_page_params(r, 100, "c", &page, p) != SP_OK)
+    if (sp_api_page_params(r, &message_list, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message *msgs;
-    size_t n;
-    long long next;
-    if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &n, &next, p) != SP_OK)
+    if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &page.n, &page.next,
+                         p) != SP_OK)
         return p->rc;
     struct sp_jw *w = sp_api_object(r);
     session_members(w, &s, r->principal.role != SP_ROLE_CUSTOMER);
     sp_jw_karray(w, "messages");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < page.n; i++) {
         msgs[i].session_public_id = s.public_id;
         sp_chat_frame_message(w, &msgs[i]);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, "c", next));
+    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, message_list.kind, page.next));
     return sp_api_send(r, 200, w);
 }
 
@@ -346,17 +348,6 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     return respond_session(r, &s);
 }
 
-enum { Q_STATUS, Q_LIMIT, Q_CURSOR, Q_COUNT };
-
-static const char *const queue_statuses[] = {"waiting", "active", NULL};
-
-static const struct sp_query_spec chats_query[Q_COUNT] = {
-    [Q_STATUS] = {"status", SP_QUERY_ENUM, 0, 0, 0, queue_statuses, NULL, NULL, NULL,
-                  "must be waiting or active"},
-    [Q_LIMIT] = SP_API_LIMIT("limit", 25),
-    [Q_CURSOR] = SP_API_CURSOR("cursor", "s"),
-};
-
 /* An item of the agents' chat queue (sp_api_item_writer): the session
  * and its customer. */
 static void
@@ -368,15 +359,24 @@ write_queued(struct sp_jw *w, const void *item)
     sp_jw_end(w);
 }
 
+static const struct sp_api_list queue_list = {"s", 25, sizeof(struct sp_chat_session),
+                                              write_queued};
+
+static const char *const queue_statuses[] = {"waiting", "active", NULL};
+
+/* The queue's filter; its paging is queue_list's. */
+static const struct sp_query_spec status_query = {
+    "status", SP_QUERY_ENUM, 0, 0, 0, queue_statuses, NULL, NULL, NULL,
+    "must be waiting or active"};
+
 enum sp_rc
 sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_query_value q[Q_COUNT];
-    if (sp_query_read(r, chats_query, Q_COUNT, q, p) != SP_OK)
+    struct sp_query_value q;
+    struct sp_api_page page;
+    if (sp_api_page_query(r, &queue_list, &status_query, 1, &q, &page, p) != SP_OK)
         return p->rc;
-    const char *status = queue_statuses[q[Q_STATUS].i];   /* waiting when absent */
-    int limit = (int)q[Q_LIMIT].i;
-    long long after = q[Q_CURSOR].i;
+    const char *status = queue_statuses[q.i];   /* waiting when absent */
     struct sp_ctx ctx = sp_api_ctx(r);
     long long agent_id = 0;
     if (strcmp(status, "active") == 0 && r->principal.role != SP_ROLE_ADMIN) {
@@ -386,12 +386,10 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
         agent_id = me.id;  /* an agent's active chats are their own */
     }
     struct sp_chat_session *items;
-    size_t n;
-    long long next;
-    if (sp_chat_list(&ctx, status, agent_id, after, limit, &items, &n, &next, p) != SP_OK)
+    if (sp_chat_list(&ctx, status, agent_id, page.after, page.limit, &items, &page.n, &page.next,
+                     p) != SP_OK)
         return p->rc;
-    return sp_api_answer_list(r, items, n, sizeof(*items), write_queued,
-                              sp_api_next_cursor(r, "s", next));
+    return sp_api_answer_page(r, &queue_list, &page, items);
 }
 
 enum sp_rc

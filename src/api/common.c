@@ -88,17 +88,29 @@ const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
 };
 
 enum sp_rc
-sp_api_page_params(struct sp_req *r, int def_limit, const char *kind, struct sp_api_page *page,
+sp_api_page_query(struct sp_req *r, const struct sp_api_list *list,
+                  const struct sp_query_spec *filters, size_t nfilters, struct sp_query_value *q,
+                  struct sp_api_page *page, struct sp_problem *p)
+{
+    struct sp_query_spec *specs = sp_arena_calloc(r->arena, nfilters + 2, sizeof(*specs));
+    struct sp_query_value *all = sp_arena_calloc(r->arena, nfilters + 2, sizeof(*all));
+    if (nfilters > 0)
+        memcpy(specs, filters, nfilters * sizeof(*specs));
+    specs[nfilters] = (struct sp_query_spec)SP_API_LIMIT("limit", list->def_limit);
+    specs[nfilters + 1] = (struct sp_query_spec)SP_API_CURSOR("cursor", list->kind);
+    if (sp_query_read(r, specs, nfilters + 2, all, p) != SP_OK)
+        return p->rc;
+    if (nfilters > 0)
+        memcpy(q, all, nfilters * sizeof(*q));
+    *page = (struct sp_api_page){(int)all[nfilters].i, all[nfilters + 1].i, 0, 0};
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_page_params(struct sp_req *r, const struct sp_api_list *list, struct sp_api_page *page,
                    struct sp_problem *p)
 {
-    const struct sp_query_spec specs[2] = {SP_API_LIMIT("limit", def_limit),
-                                           SP_API_CURSOR("cursor", kind)};
-    struct sp_query_value q[2];
-    if (sp_query_read(r, specs, 2, q, p) != SP_OK)
-        return p->rc;
-    page->limit = (int)q[0].i;
-    page->after = q[1].i;
-    return SP_OK;
+    return sp_api_page_query(r, list, NULL, 0, NULL, page, p);
 }
 
 void
@@ -150,6 +162,14 @@ sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
     sp_api_list_end_cursor(b, next_cursor);
     sp_resp_json(r, 200, b);
     return SP_OK;
+}
+
+enum sp_rc
+sp_api_answer_page(struct sp_req *r, const struct sp_api_list *list,
+                   const struct sp_api_page *page, const void *items)
+{
+    return sp_api_answer_list(r, items, page->n, list->item_size, list->write,
+                              sp_api_next_cursor(r, list->kind, page->next));
 }
 
 /* Our ETags: "<id>-v<version>" for a row (an article: its slug, the

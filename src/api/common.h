@@ -38,15 +38,45 @@ struct sp_ctx sp_api_read_ctx(struct sp_req *r);
     {(name), SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, (kind),                             \
      "is not a cursor returned by this list"}
 
-/* Where a page of a plain keyset list starts and how long it is. */
+/* Renders one item of a list into w, a writer fresh for the item. */
+typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
+
+/* A plain keyset list (API.md §1), declared once: the kind of its
+ * cursors (the one ?cursor= must be and next_cursor is), its default
+ * ?limit=, and its items (item_size bytes each, each rendered by write;
+ * NULL for a page a renderer of its own writes: sp_view_ticket_page, a
+ * chat session's messages inside the session). */
+struct sp_api_list {
+    const char *kind;
+    int def_limit;
+    size_t item_size;
+    sp_api_item_writer *write;
+};
+
+/* A page of a plain keyset list: where it starts and how long it is
+ * (the query), then what its fetch found: n items and next, where the
+ * next page starts (0: this is the last page). */
 struct sp_api_page {
     int limit;
     long long after;
+    size_t n;
+    long long next;
 };
-/* ?limit= (1..100, default def_limit) and ?cursor= of this kind: the
- * whole query of a plain keyset list. */
-enum sp_rc sp_api_page_params(struct sp_req *r, int def_limit, const char *kind,
+/* ?limit= (1..100, default list->def_limit) and ?cursor= of list's kind:
+ * the whole query of a plain keyset list. */
+enum sp_rc sp_api_page_params(struct sp_req *r, const struct sp_api_list *list,
                               struct sp_api_page *page, struct sp_problem *p);
+/* The query of a filtered keyset list: its nfilters filters into q, then
+ * its paging as sp_api_page_params reads it, in one sp_query_read (one
+ * 422 lists every bad parameter). */
+enum sp_rc sp_api_page_query(struct sp_req *r, const struct sp_api_list *list,
+                             const struct sp_query_spec *filters, size_t nfilters,
+                             struct sp_query_value *q, struct sp_api_page *page,
+                             struct sp_problem *p);
+/* Answers 200 with the list envelope of the page's n items at items and
+ * the cursor of its next page (sp_api_answer_list). */
+enum sp_rc sp_api_answer_page(struct sp_req *r, const struct sp_api_list *list,
+                              const struct sp_api_page *page, const void *items);
 
 /* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
  * ticket's messages: one table for the customer and agent views. */
@@ -66,8 +96,6 @@ void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
  * when next is 0 (this is the last page). */
 const char *sp_api_next_cursor(struct sp_req *r, const char *kind, long long next);
 
-/* Renders one item of a list into w, a writer fresh for the item. */
-typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
 /* Answers 200 with the list envelope of the n items at items (size bytes
  * each), each rendered by write, and next_cursor (NULL: last page). */
 enum sp_rc sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,

@@ -180,29 +180,29 @@ sp_api_ticket_create(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-enum { L_STATUS, L_LIMIT, L_CURSOR, L_COUNT };
+/* The customer's tickets, newest first: rendered by sp_view_ticket_page. */
+static const struct sp_api_list ticket_list = {"t", 25, sizeof(struct sp_ticket), NULL};
 
-static const struct sp_query_spec list_query[L_COUNT] = {
-    [L_STATUS] = {"status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
-                  "must be a comma list of open, in_progress, pending_customer, resolved, closed"},
-    [L_LIMIT] = SP_API_LIMIT("limit", 25),
-    [L_CURSOR] = SP_API_CURSOR("cursor", "t"),
-};
+/* The list's filter; its paging is ticket_list's. */
+static const struct sp_query_spec status_query = {
+    "status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
+    "must be a comma list of open, in_progress, pending_customer, resolved, closed"};
 
 enum sp_rc
 sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_query_value q[L_COUNT];
-    if (sp_query_read(r, list_query, L_COUNT, q, p) != SP_OK)
+    struct sp_query_value q;
+    struct sp_api_page at;
+    if (sp_api_page_query(r, &ticket_list, &status_query, 1, &q, &at, p) != SP_OK)
         return p->rc;
     bool statuses[SP_STATUS_MAX];
-    sp_api_set_flags(q[L_STATUS].set, statuses, SP_STATUS_MAX);
+    sp_api_set_flags(q.set, statuses, SP_STATUS_MAX);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket_page page;
-    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q[L_STATUS].present ? statuses : NULL,
-                                    q[L_CURSOR].i, (int)q[L_LIMIT].i, &page, p) != SP_OK)
+    if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q.present ? statuses : NULL,
+                                    at.after, at.limit, &page, p) != SP_OK)
         return p->rc;
-    const char *next = sp_api_next_cursor(r, "t", page.next_before);
+    const char *next = sp_api_next_cursor(r, ticket_list.kind, page.next_before);
     sp_resp_json(r, 200,
                  sp_view_ticket_page(r, page.items, page.n, SP_VIEW_CUSTOMER_SUMMARY, next));
     return SP_OK;

@@ -72,6 +72,12 @@ write_delivery(struct sp_jw *w, const void *item)
     sp_jw_end(w);
 }
 
+/* The admins' lists of webhooks and of one webhook's deliveries. */
+static const struct sp_api_list webhook_list = {"w", 25, sizeof(struct sp_webhook),
+                                                write_webhook};
+static const struct sp_api_list delivery_list = {"wd", 25, sizeof(struct sp_webhook_delivery),
+                                                 write_delivery};
+
 static enum sp_rc
 answer(struct sp_req *r, int status, const struct sp_webhook *h)
 {
@@ -129,16 +135,13 @@ enum sp_rc
 sp_api_admin_webhooks_list(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_api_page page;
-    if (sp_api_page_params(r, 25, "w", &page, p) != SP_OK)
+    if (sp_api_page_params(r, &webhook_list, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_webhook *items;
-    size_t n;
-    long long next;
-    if (sp_webhook_list(&ctx, page.after, page.limit, &items, &n, &next, p) != SP_OK)
+    if (sp_webhook_list(&ctx, page.after, page.limit, &items, &page.n, &page.next, p) != SP_OK)
         return p->rc;
-    return sp_api_answer_list(r, items, n, sizeof(*items), write_webhook,
-                              sp_api_next_cursor(r, "w", next));
+    return sp_api_answer_page(r, &webhook_list, &page, items);
 }
 
 /* An answer with the secret, through the create protocol, which sets
@@ -356,14 +359,12 @@ sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p)
     long long id;
     struct sp_api_page page;
     if (sp_api_id_param(r, &id, p) != SP_OK ||
-        sp_api_page_params(r, 25, "wd", &page, p) != SP_OK)
+        sp_api_page_params(r, &delivery_list, &page, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_webhook_delivery *items;
-    size_t n;
-    long long next;
-    if (sp_webhook_deliveries(&ctx, id, page.after, page.limit, &items, &n, &next, p) != SP_OK)
+    if (sp_webhook_deliveries(&ctx, id, page.after, page.limit, &items, &page.n, &page.next,
+                              p) != SP_OK)
         return p->rc;
-    return sp_api_answer_list(r, items, n, sizeof(*items), write_delivery,
-                              sp_api_next_cursor(r, "wd", next));
+    return sp_api_answer_page(r, &delivery_list, &page, items);
 }
