@@ -318,7 +318,7 @@ sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
         sp_log_bad_config(err);
         return 1;
     }
-    sp_config_warn_dev_only(&app.cfg);
+    sp_config_warn(&app.cfg);
     /* A missing group is a deployment error: say so before binding, and in
      * --check-config too. */
     gid_t gid;

@@ -507,6 +507,9 @@ load_setting(struct sp_config *c, const struct sp_setting *s, char *err, size_t 
     char *owned = NULL;     /* only a secret's file: always a string */
     if (s->type == SP_SET_SECRET && !read_secret(s, &owned, err, errlen))
         return false;
+    size_t n = owned != NULL ? strlen(owned) : 0;
+    if (n > 0 && (owned[n - 1] == ' ' || owned[n - 1] == '\t') && c->secret_blank_tail == NULL)
+        c->secret_blank_tail = s->name;
     const char *v = owned != NULL ? owned : getenv(s->name);
     if (v == NULL || *v == '\0')
         v = s->def;
@@ -563,7 +566,7 @@ sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err
 }
 
 void
-sp_config_warn_dev_only(const struct sp_config *c)
+sp_config_warn(const struct sp_config *c)
 {
     const struct {
         bool on;
@@ -579,6 +582,11 @@ sp_config_warn_dev_only(const struct sp_config *c)
             sp_log_msg(SP_LOG_WARN, "dev_only_setting",
                        "%s=1: %s; for development and test stacks only, never in production",
                        dev_only[i].name, dev_only[i].what);
+    if (c->secret_blank_tail != NULL)
+        sp_log_msg(SP_LOG_WARN, "secret_file_blank",
+                   "%s_FILE ends in a space or tab, which is kept as part of the secret"
+                   " (only line ends are trimmed): remove it unless it is meant",
+                   c->secret_blank_tail);
 }
 
 bool

@@ -111,6 +111,11 @@ struct sp_config {
     char *embeddings_key, *embeddings_model;
     long  embeddings_batch;
     long  embeddings_timeout_ms;
+    /* The first secret whose NAME_FILE ends in a space or tab, which is
+     * kept as part of the secret (only line ends are trimmed): said at
+     * start by sp_config_warn, since a key that differs by a blank from
+     * its peers' fails in ways that do not name it. NULL: none. */
+    const char *secret_blank_tail;
 };
 
 /* Loads from the environment; on error returns false with a message that
@@ -122,10 +127,11 @@ void sp_config_free(struct sp_config *c);
 /* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */
 bool sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err,
                          size_t errlen);
-/* One warning line for each development-only setting that is on
- * (SUPPORT_COOKIE_INSECURE, SUPPORT_WEBHOOK_ALLOW_LOOPBACK): every program
- * says it at start, so one left on in production shows in its log. */
-void sp_config_warn_dev_only(const struct sp_config *c);
+/* The warnings every program says at start, so a setting that is likely a
+ * mistake shows in its log: one line for each development-only setting
+ * that is on (SUPPORT_COOKIE_INSECURE, SUPPORT_WEBHOOK_ALLOW_LOOPBACK), and
+ * one for a secret's file that ends in a blank (secret_blank_tail). */
+void sp_config_warn(const struct sp_config *c);
 struct sp_s3;
 /* The S3 attachment store of the settings: *on false when
  * SUPPORT_S3_BUCKET is unset; false with a message when it is set without

@@ -389,7 +389,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     struct sp_config cfg;
     if (!load_settings(job, &cfg))
         return 1;
-    sp_config_warn_dev_only(&cfg);
+    sp_config_warn(&cfg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
