@@ -272,7 +272,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
 
 static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
     [SP_CAT_SLUG] = {"slug", SP_FIELD_STRING, true, false, 1, 120, NULL, 0, 0},
-    [SP_CAT_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
+    [SP_CAT_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 0, NULL, 0, 0},  /* check_name */
     [SP_CAT_DESCRIPTION] = {"description", SP_FIELD_STRING, false, true, 0, 2000, NULL, 0, 0},
     [SP_CAT_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
     [SP_CAT_ROUTING] = {"routing", SP_FIELD_ENUM, false, false, 0, 0, routings, 0, 0},
@@ -284,13 +284,15 @@ static const struct sp_field_spec category_fields[SP_CAT_NFIELDS] = {
 };
 
 /* A name shown on one line of the admin pages, lists and logs: one line,
- * as a ticket's subject (domain/ticket_subject), trimmed. */
+ * as a ticket's subject (domain/ticket_subject), trimmed, and at most
+ * ADMIN_NAME_MAX characters as stored (the blanks around it do not count). */
+#define ADMIN_NAME_MAX 200
 static void
 check_name(struct sp_req *r, const struct sp_field_value *v, struct sp_table_value *f,
            struct sp_problem *p)
 {
     if (v->present)
-        f->value = sp_ticket_subject(r->arena, "name", v->str, p);
+        f->value = sp_ticket_subject_max(r->arena, "name", v->str, ADMIN_NAME_MAX, p);
 }
 
 /* A team as agents' and categories' hold it (domain/agents), so round
@@ -403,7 +405,7 @@ sp_api_admin_sla_delete(struct sp_req *r, struct sp_problem *p)
 
 static const struct sp_field_spec rule_fields[SP_RULE_NFIELDS] = {
     [SP_RULE_POSITION] = {"position", SP_FIELD_INT, false, false, 0, 1000000, NULL, 0, 0},
-    [SP_RULE_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 200, NULL, 0, 0},
+    [SP_RULE_NAME] = {"name", SP_FIELD_STRING, true, false, 1, 0, NULL, 0, 0},  /* check_name */
     [SP_RULE_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
     [SP_RULE_CATEGORY] = {"category", SP_FIELD_STRING, false, true, 1, 120, NULL, 0, 0},
     [SP_RULE_TIER] = {"customer_tier", SP_FIELD_ENUM, false, true, 0, 0, sp_tier_names, 0, 0},

@@ -357,9 +357,11 @@ sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
 }
 
 enum { E_REASON, E_PROVIDER, E_COUNT };
+#define ESCALATION_REASON_MAX 2000
 
 static const struct sp_field_spec escalate_fields[E_COUNT] = {
-    [E_REASON] = {"reason", SP_FIELD_STRING, true, false, 1, 2000, NULL},
+    /* No length here: it is the trimmed reason's (ESCALATION_REASON_MAX). */
+    [E_REASON] = {"reason", SP_FIELD_STRING, true, false, 1, 0, NULL},
     [E_PROVIDER] = {"provider_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL},
 };
 
@@ -374,7 +376,9 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
      * provider-operations mail, where a line break would forge a line of
      * its own and blanks would explain nothing (QA). */
     const char *reason =
-        v[E_REASON].present ? sp_ticket_subject(r->arena, "reason", v[E_REASON].str, p) : NULL;
+        v[E_REASON].present
+            ? sp_ticket_subject_max(r->arena, "reason", v[E_REASON].str, ESCALATION_REASON_MAX, p)
+            : NULL;
     struct command c = command(r);
     if (p->nerrors > 0) {
         /* A refused reason does not hide a ticket without a provider: one

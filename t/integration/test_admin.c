@@ -1747,6 +1747,20 @@ START_TEST(names_are_one_line_of_visible_text)
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "name"), "VIP first");
     sp_t_resp_free(r);
+    /* The limit (200) is the stored name's: the blanks around do not
+     * count (QA: 200 characters with spaces around were too long). */
+    const char *limit = sp_t_repeat("n", 200);
+    const char *paths[] = {cat, rule};
+    for (size_t i = 0; i < 2; i++) {
+        r = sp_t_admin("PATCH", paths[i], sp_t_fmt("{\"name\":\"  %s \\u00a0\"}", limit));
+        sp_t_assert_json(r, 200);
+        ck_assert_str_eq(sp_t_jstr(r->json, "name"), limit);
+        sp_t_resp_free(r);
+        r = sp_t_admin("PATCH", paths[i], sp_t_fmt("{\"name\":\" %s \"}", sp_t_repeat("n", 201)));
+        sp_t_assert_invalid(r, "name", "too_long");
+        ck_assert_str_eq(sp_t_invalid_message(r, "name"), "must be at most 200 characters");
+        sp_t_resp_free(r);
+    }
 }
 END_TEST
 

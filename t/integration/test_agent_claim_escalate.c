@@ -307,6 +307,19 @@ START_TEST(escalate_reason_of_blanks_or_line_breaks_is_422)
                               " JOIN support_tickets t ON t.id = e.ticket_id"
                               " WHERE t.public_id = '%s' AND e.event_type = 'escalated'", pid),
                      "late refund");
+    /* The limit (2000) is the stored reason's: the blanks around do not
+     * count (QA: 2000 characters with spaces around were too long). */
+    const char *other = sp_t_ticket_of_new_customer("long reason");
+    struct sp_t_resp *r = escalate(&a, other, sp_t_fmt("{\"reason\":\" %s \",\"provider_id\":17}",
+                                                       sp_t_repeat("r", 2001)));
+    sp_t_assert_invalid(r, "reason", "too_long");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(other, "escalated"), 0);
+    r = escalate(&a, other, sp_t_fmt("{\"reason\":\"  %s \",\"provider_id\":17}",
+                                     sp_t_repeat("r", 2000)));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_event_count(other, "escalated"), 1);
 }
 END_TEST
 
