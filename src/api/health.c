@@ -17,11 +17,14 @@
 
 #define READY_WAIT_MS 2000
 
-/* {"status":…[,"checks":{"database":…[,"migrations":…]}]} */
+/* {"status":…[,"checks":{"database":…[,"migrations":…]}]}, never from a
+ * cache: a probe asks about this node now (QA: no Cache-Control, so a
+ * cache in front could keep answering "ok" for a node that went down). */
 static enum sp_rc
 answer(struct sp_req *r, int code, const char *status, const char *database,
        const char *migrations)
 {
+    sp_resp_header(r, "Cache-Control", "no-store");
     struct sp_jw *w = sp_api_object(r);
     sp_jw_kstr(w, "status", status);
     if (database != NULL) {

@@ -16,6 +16,8 @@ START_TEST(healthz_is_200_with_status_ok)
     struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "status"), "ok");
+    /* a probe asks about this node now: never from a cache (QA) */
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
     sp_t_resp_free(r);
 }
 END_TEST
@@ -24,6 +26,7 @@ START_TEST(readyz_is_200_when_database_answers)
 {
     struct sp_t_resp *r = sp_t_get("/support/readyz", NULL);
     sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "no-store");
     sp_t_resp_free(r);
 }
 END_TEST
