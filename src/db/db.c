@@ -679,15 +679,30 @@ sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p)
     return SP_OK;
 }
 
+/* found: sp_db_found's or sp_db_found_or's verdict on r. */
+static enum sp_rc
+read_one(const PGresult *r, enum sp_rc found, sp_db_row_reader *read, void *item)
+{
+    if (found == SP_OK)
+        read(r, 0, item);
+    return found;
+}
+
 enum sp_rc
 sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
           const char *what, sp_db_row_reader *read, void *item, struct sp_problem *p)
 {
     PGresult *r = sp_db_exec(db, a, st, params, p);
-    if (sp_db_found(r, what, p) != SP_OK)
-        return p->rc;
-    read(r, 0, item);
-    return SP_OK;
+    return read_one(r, sp_db_found(r, what, p), read, item);
+}
+
+enum sp_rc
+sp_db_one_or(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
+             enum sp_rc rc, const char *code, const char *detail, sp_db_row_reader *read,
+             void *item, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, st, params, p);
+    return read_one(r, sp_db_found_or(r, rc, code, detail, p), read, item);
 }
 
 /* The index of the identifier at s (len bytes) in names, or -1. */

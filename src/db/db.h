@@ -112,6 +112,12 @@ enum sp_rc sp_db_changed(const PGresult *r, const char *what, struct sp_problem 
 enum sp_rc sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, const char *what, sp_db_row_reader *read,
                      void *item, struct sp_problem *p);
+/* The same where answering no row means something else (a conflict: a
+ * write whose condition failed): as sp_db_found_or. */
+enum sp_rc sp_db_one_or(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                        const char *const *params, enum sp_rc rc, const char *code,
+                        const char *detail, sp_db_row_reader *read, void *item,
+                        struct sp_problem *p);
 
 /* The SQL of a named-parameter statement with $n for each :name (n = its
  * index in names + 1); "::" casts and quoted strings are left alone.
