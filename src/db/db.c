@@ -783,6 +783,16 @@ sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char 
     return exec_named(db, a, st, params, static_flag, st, p);
 }
 
+PGresult *
+sp_db_exec_locked(struct sp_db *db, struct sp_arena *a, struct sp_stmt *lock,
+                  const char *const *lock_params, struct sp_stmt *st, const char *const *params,
+                  struct sp_problem *p)
+{
+    if (sp_db_exec(db, a, lock, lock_params, p) == NULL)
+        return NULL;
+    return sp_db_exec(db, a, st, params, p);
+}
+
 /* A dynamic statement's "prepared" flag: its slot in the per-connection
  * table (added on first sight, ready once PQprepare succeeded). */
 static bool *

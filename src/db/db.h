@@ -212,6 +212,15 @@ enum sp_rc sp_db_ready(struct sp_db *db, struct sp_problem *p);
  * (registered on the arena: never PQclear it) or NULL with p filled. */
 PGresult *sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, struct sp_problem *p);
+/* Runs lock (a lock taken until the transaction ends, e.g. an advisory
+ * lock), then st: a check under a lock (a count against a cap). st is a
+ * statement of its own because a statement's snapshot is taken when it
+ * starts: one started after the lock was granted sees every write
+ * committed by whoever held it before, one that waited inside does not.
+ * st's result, or NULL with p filled when either failed. */
+PGresult *sp_db_exec_locked(struct sp_db *db, struct sp_arena *a, struct sp_stmt *lock,
+                            const char *const *lock_params, struct sp_stmt *st,
+                            const char *const *params, struct sp_problem *p);
 /* Runs SQL assembled at run time from a bounded set of fragments, prepared
  * once per connection like a named statement (falls back to an unnamed
  * one when the per-connection table is full). read_only as SP_STMT_READ.

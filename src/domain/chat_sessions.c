@@ -77,8 +77,8 @@ static struct sp_stmt create_stmt = SP_STMT(
     8);
 
 /* Creations of one customer's sessions are serialized, and the open ones
- * then counted by a new statement, whose snapshot sees every creation
- * committed before the lock was granted (as chat_team_lock). */
+ * then counted after the lock (sp_db_exec_locked), seeing every creation
+ * committed before it was granted. */
 static struct sp_stmt customer_lock_stmt = SP_STMT(
     "chat_customer_lock",
     "SELECT pg_advisory_xact_lock(7311948, hashtext('chat-open:' || $1))", 1);
@@ -270,9 +270,8 @@ static enum sp_rc
 open_cap(struct sp_ctx *ctx, const char *customer_id, long max_open, struct sp_problem *p)
 {
     const char *params[1] = {customer_id};
-    if (sp_db_exec(ctx->db, ctx->arena, &customer_lock_stmt, params, p) == NULL)
-        return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &open_count_stmt, params, p);
+    PGresult *r = sp_db_exec_locked(ctx->db, ctx->arena, &customer_lock_stmt, params,
+                                    &open_count_stmt, params, p);
     if (r == NULL)
         return p->rc;
     if (sp_db_int(r, 0, 0) >= max_open)
