@@ -650,6 +650,16 @@ sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
     return items;
 }
 
+void *
+sp_db_page_of(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long parent,
+              long long after, int limit, size_t size, sp_db_row_reader *read, size_t *n,
+              long long *next, struct sp_problem *p)
+{
+    const char *params[3] = {sp_arena_sprintf(a, "%lld", parent),
+                             sp_arena_sprintf(a, "%lld", after), sp_db_page_fetch(a, limit)};
+    return sp_db_page_read(db, a, st, params, limit, "id", size, read, n, next, p);
+}
+
 enum sp_rc
 sp_db_found_or(const PGresult *r, enum sp_rc rc, const char *code, const char *detail,
                struct sp_problem *p)

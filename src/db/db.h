@@ -96,6 +96,12 @@ typedef void sp_db_row_reader(const PGresult *r, int row, void *item);
 void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                       const char *const *params, int limit, const char *key_col, size_t size,
                       sp_db_row_reader *read, size_t *n, long long *next, struct sp_problem *p);
+/* sp_db_page_read of one parent's rows (a ticket's events, a session's
+ * messages) by id: st's parameters are the parent's id, the id to
+ * continue after and the LIMIT, in that order. */
+void *sp_db_page_of(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long parent,
+                    long long after, int limit, size_t size, sp_db_row_reader *read, size_t *n,
+                    long long *next, struct sp_problem *p);
 /* For a statement that answers at most one row: its failure (r NULL, p
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */

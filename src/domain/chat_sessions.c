@@ -363,11 +363,8 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
                  struct sp_chat_message **out, size_t *n, long long *next_after,
                  struct sp_problem *p)
 {
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
-                             sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    *out = sp_db_page_read(ctx->db, ctx->arena, &messages_stmt, params, limit, "id",
-                           sizeof(**out), read_page_message, n, next_after, p);
+    *out = sp_db_page_of(ctx->db, ctx->arena, &messages_stmt, session_id, after, limit,
+                         sizeof(**out), read_page_message, n, next_after, p);
     return *out != NULL ? SP_OK : p->rc;
 }
 

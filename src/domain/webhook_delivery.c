@@ -209,11 +209,8 @@ sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after,
     struct sp_webhook w;
     if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK)
         return p->rc;
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
-                             sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    *items = sp_db_page_read(ctx->db, ctx->arena, &deliveries_stmt, params, limit, "id",
-                             sizeof(**items), read_delivery, n, next, p);
+    *items = sp_db_page_of(ctx->db, ctx->arena, &deliveries_stmt, webhook_id, after, limit,
+                           sizeof(**items), read_delivery, n, next, p);
     return *items != NULL ? SP_OK : p->rc;
 }
 
