@@ -650,6 +650,16 @@ sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
     return items;
 }
 
+void *
+sp_db_page_of(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long parent,
+              long long after, int limit, size_t size, sp_db_row_reader *read, size_t *n,
+              long long *next, struct sp_problem *p)
+{
+    const char *params[3] = {sp_arena_sprintf(a, "%lld", parent),
+                             sp_arena_sprintf(a, "%lld", after), sp_db_page_fetch(a, limit)};
+    return sp_db_page_read(db, a, st, params, limit, "id", size, read, n, next, p);
+}
+
 enum sp_rc
 sp_db_found_or(const PGresult *r, enum sp_rc rc, const char *code, const char *detail,
                struct sp_problem *p)
@@ -679,15 +689,30 @@ sp_db_changed(const PGresult *r, const char *what, struct sp_problem *p)
     return SP_OK;
 }
 
+/* found: sp_db_found's or sp_db_found_or's verdict on r. */
+static enum sp_rc
+read_one(const PGresult *r, enum sp_rc found, sp_db_row_reader *read, void *item)
+{
+    if (found == SP_OK)
+        read(r, 0, item);
+    return found;
+}
+
 enum sp_rc
 sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
           const char *what, sp_db_row_reader *read, void *item, struct sp_problem *p)
 {
     PGresult *r = sp_db_exec(db, a, st, params, p);
-    if (sp_db_found(r, what, p) != SP_OK)
-        return p->rc;
-    read(r, 0, item);
-    return SP_OK;
+    return read_one(r, sp_db_found(r, what, p), read, item);
+}
+
+enum sp_rc
+sp_db_one_or(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char *const *params,
+             enum sp_rc rc, const char *code, const char *detail, sp_db_row_reader *read,
+             void *item, struct sp_problem *p)
+{
+    PGresult *r = sp_db_exec(db, a, st, params, p);
+    return read_one(r, sp_db_found_or(r, rc, code, detail, p), read, item);
 }
 
 /* The index of the identifier at s (len bytes) in names, or -1. */
@@ -766,6 +791,16 @@ sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, const char 
         }
     }
     return exec_named(db, a, st, params, static_flag, st, p);
+}
+
+PGresult *
+sp_db_exec_locked(struct sp_db *db, struct sp_arena *a, struct sp_stmt *lock,
+                  const char *const *lock_params, struct sp_stmt *st, const char *const *params,
+                  struct sp_problem *p)
+{
+    if (sp_db_exec(db, a, lock, lock_params, p) == NULL)
+        return NULL;
+    return sp_db_exec(db, a, st, params, p);
 }
 
 /* A dynamic statement's "prepared" flag: its slot in the per-connection

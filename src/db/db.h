@@ -96,6 +96,12 @@ typedef void sp_db_row_reader(const PGresult *r, int row, void *item);
 void *sp_db_page_read(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                       const char *const *params, int limit, const char *key_col, size_t size,
                       sp_db_row_reader *read, size_t *n, long long *next, struct sp_problem *p);
+/* sp_db_page_read of one parent's rows (a ticket's events, a session's
+ * messages) by id: st's parameters are the parent's id, the id to
+ * continue after and the LIMIT, in that order. */
+void *sp_db_page_of(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long parent,
+                    long long after, int limit, size_t size, sp_db_row_reader *read, size_t *n,
+                    long long *next, struct sp_problem *p);
 /* For a statement that answers at most one row: its failure (r NULL, p
  * already filled by sp_db_exec), SP_NOT_FOUND not_found "no such <what>"
  * when it answered none, else SP_OK. */
@@ -112,6 +118,12 @@ enum sp_rc sp_db_changed(const PGresult *r, const char *what, struct sp_problem 
 enum sp_rc sp_db_one(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, const char *what, sp_db_row_reader *read,
                      void *item, struct sp_problem *p);
+/* The same where answering no row means something else (a conflict: a
+ * write whose condition failed): as sp_db_found_or. */
+enum sp_rc sp_db_one_or(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                        const char *const *params, enum sp_rc rc, const char *code,
+                        const char *detail, sp_db_row_reader *read, void *item,
+                        struct sp_problem *p);
 
 /* The SQL of a named-parameter statement with $n for each :name (n = its
  * index in names + 1); "::" casts and quoted strings are left alone.
@@ -206,6 +218,15 @@ enum sp_rc sp_db_ready(struct sp_db *db, struct sp_problem *p);
  * (registered on the arena: never PQclear it) or NULL with p filled. */
 PGresult *sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, struct sp_problem *p);
+/* Runs lock (a lock taken until the transaction ends, e.g. an advisory
+ * lock), then st: a check under a lock (a count against a cap). st is a
+ * statement of its own because a statement's snapshot is taken when it
+ * starts: one started after the lock was granted sees every write
+ * committed by whoever held it before, one that waited inside does not.
+ * st's result, or NULL with p filled when either failed. */
+PGresult *sp_db_exec_locked(struct sp_db *db, struct sp_arena *a, struct sp_stmt *lock,
+                            const char *const *lock_params, struct sp_stmt *st,
+                            const char *const *params, struct sp_problem *p);
 /* Runs SQL assembled at run time from a bounded set of fragments, prepared
  * once per connection like a named statement (falls back to an unnamed
  * one when the per-connection table is full). read_only as SP_STMT_READ.

@@ -49,12 +49,7 @@ static struct sp_stmt others_stmt = SP_STMT_READ(
     "  AND s.expires_at > now() ORDER BY s.id DESC LIMIT 32",
     2);
 
-static void
-read_session(const PGresult *r, struct sp_admin_session *out)
-{
-    const int row = 0, col = 0;
-    SESSION_COLUMNS(SP_COL_READ, )
-}
+SP_ROW_READER(read_session, struct sp_admin_session, SESSION_COLUMNS)
 
 enum sp_rc
 sp_admin_session_open(struct sp_ctx *ctx, const char *user_id, long hours, const char **token,
@@ -69,7 +64,7 @@ sp_admin_session_open(struct sp_ctx *ctx, const char *user_id, long hours, const
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &open_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    read_session(r, out);
+    read_session(r, 0, out);
     *token = t;
     return SP_OK;
 }
@@ -145,11 +140,7 @@ sp_admin_session_find(struct sp_ctx *ctx, const char *token, struct sp_admin_ses
     if (!sp_admin_token_ok(token))
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such session");
     const char *params[1] = {sp_crypto_sha256_hex(ctx->arena, token, SP_ADMIN_TOKEN_HEX)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &find_stmt, params, p);
-    if (sp_db_found(r, "session", p) != SP_OK)
-        return p->rc;
-    read_session(r, out);
-    return SP_OK;
+    return sp_db_one(ctx->db, ctx->arena, &find_stmt, params, "session", read_session, out, p);
 }
 
 enum sp_rc

@@ -18,6 +18,14 @@
 #include "db/table.h"
 #include "domain/ctx.h"
 
+/* The members a versioned admin row's JSON (struct sp_table's json, the
+ * row aliased x) ends with: its version, the ETag's, and its stamps —
+ * the same in every such row (API.md §6). The SLA policies have no
+ * created_at: theirs are written out. */
+#define SP_ADMIN_ROW_STAMPS                                                                  \
+    "'version', x.version, 'created_at', support_ts(x.created_at),"                          \
+    " 'updated_at', support_ts(x.updated_at)"
+
 struct sp_admin_store {
     struct sp_table table;
     /* The module's rule on the values of a create or a patch, run before

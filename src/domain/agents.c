@@ -118,8 +118,7 @@ const struct sp_admin_store sp_agent_store = {{
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"
     " 'team', x.team, 'skills', x.skills, 'status', x.status, 'max_concurrent_chats',"
     " x.max_concurrent_chats, 'last_assigned_at', support_ts(x.last_assigned_at),"
-    " 'version', x.version,"
-    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    " " SP_ADMIN_ROW_STAMPS ")",
     "user_id_taken", "another agent has this user_id", true, SP_AGENT_NFIELDS,
     {[SP_AGENT_USER_ID] = {"user_id", "$"}, [SP_AGENT_DISPLAY_NAME] = {"display_name", "$"},
      [SP_AGENT_TEAM] = {"team", "$"},

@@ -137,9 +137,6 @@ static struct sp_stmt delete_stmt = SP_STMT(
     " WHERE id = $1::bigint AND ($2::integer IS NULL OR version = $2::integer)",
     2);
 
-static struct sp_stmt version_stmt = SP_STMT_READ(
-    "article_version", "SELECT version FROM support_knowledge_articles WHERE id = $1::bigint", 1);
-
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "article_get",
     "SELECT " ARTICLE_FULL_COLS " FROM support_knowledge_articles a WHERE a.id = $1::bigint", 1);
@@ -286,32 +283,27 @@ sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in, const c
     return SP_OK;
 }
 
-/* No row was changed or deleted: the article is gone, or its version is
- * not the expected one. */
 static enum sp_rc
-missed(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_problem *p)
+get_one(struct sp_ctx *ctx, struct sp_stmt *st, const char *param, struct sp_article *out,
+        struct sp_problem *p)
 {
-    const char *params[1] = {id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &version_stmt, params, p);
+    const char *params[1] = {param};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
     if (sp_db_found(r, "article", p) != SP_OK)
         return p->rc;
-    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "the article is at version %lld, not %lld", sp_db_int(r, 0, 0),
-                          if_match);
+    read_article(r, 0, true, out);
+    return SP_OK;
 }
 
-/* A patch updated no row: the article is gone (404), at another version
- * than If-Match (412), or as the patch would leave it — then it is the
- * answer, unchanged. */
+/* A patch or a delete changed no row: the article is gone (404), at
+ * another version than If-Match (412), or — a patch's — as the patch
+ * would leave it: then it is the answer, unchanged. */
 static enum sp_rc
 unchanged(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_article *out,
           struct sp_problem *p)
 {
-    const char *params[1] = {id};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_stmt, params, p);
-    if (sp_db_found(r, "article", p) != SP_OK)
+    if (get_one(ctx, &get_stmt, id, out, p) != SP_OK)
         return p->rc;
-    read_article(r, 0, true, out);
     if (if_match != 0 && out->version != if_match)
         return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
                               "the article is at version %lld, not %lld",
@@ -346,19 +338,12 @@ sp_article_delete(struct sp_ctx *ctx, long long id, long long if_match, struct s
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
     if (r == NULL)
         return p->rc;
-    return strcmp(PQcmdTuples(r), "0") == 0 ? missed(ctx, params[0], if_match, p) : SP_OK;
-}
-
-static enum sp_rc
-get_one(struct sp_ctx *ctx, struct sp_stmt *st, const char *param, struct sp_article *out,
-        struct sp_problem *p)
-{
-    const char *params[1] = {param};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
-    if (sp_db_found(r, "article", p) != SP_OK)
-        return p->rc;
-    read_article(r, 0, true, out);
-    return SP_OK;
+    if (strcmp(PQcmdTuples(r), "0") != 0)
+        return SP_OK;
+    /* Ids are never reused and versions only grow, so the article read
+     * now is never one the delete should have matched: never SP_OK. */
+    struct sp_article now;
+    return unchanged(ctx, params[0], if_match, &now, p);
 }
 
 enum sp_rc

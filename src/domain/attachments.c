@@ -697,12 +697,9 @@ sp_attachment_record_upload(struct sp_ctx *ctx, const struct sp_attachment *a, c
                             const char *key, struct sp_attachment *out, struct sp_problem *p)
 {
     const char *params[3] = {a->id, sha, key};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &uploaded_stmt, params, p);
-    if (sp_db_found_or(r, SP_CONFLICT, "already_uploaded",
-                       "this attachment has been uploaded already", p) != SP_OK)
-        return p->rc;
-    read_row(r, 0, out);
-    return SP_OK;
+    return sp_db_one_or(ctx->db, ctx->arena, &uploaded_stmt, params, SP_CONFLICT,
+                        "already_uploaded", "this attachment has been uploaded already", read_row,
+                        out, p);
 }
 
 static bool

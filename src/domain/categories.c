@@ -72,8 +72,7 @@ const struct sp_admin_store sp_category_store = {{
     "json_build_object('id', x.id, 'slug', x.slug, 'name', x.name, 'description',"
     " x.description, 'is_active', x.is_active, 'routing', x.routing, 'team', x.team,"
     " 'required_skill', x.required_skill, 'default_priority', x.default_priority,"
-    " 'version', x.version,"
-    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    " " SP_ADMIN_ROW_STAMPS ")",
     "slug_taken", "another category has this slug", true, SP_CAT_NFIELDS,
     {[SP_CAT_SLUG] = {"slug", "$"}, [SP_CAT_NAME] = {"name", "$"},
      [SP_CAT_DESCRIPTION] = {"description", "$"},

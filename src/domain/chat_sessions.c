@@ -77,8 +77,8 @@ static struct sp_stmt create_stmt = SP_STMT(
     8);
 
 /* Creations of one customer's sessions are serialized, and the open ones
- * then counted by a new statement, whose snapshot sees every creation
- * committed before the lock was granted (as chat_team_lock). */
+ * then counted after the lock (sp_db_exec_locked), seeing every creation
+ * committed before it was granted. */
 static struct sp_stmt customer_lock_stmt = SP_STMT(
     "chat_customer_lock",
     "SELECT pg_advisory_xact_lock(7311948, hashtext('chat-open:' || $1))", 1);
@@ -270,9 +270,8 @@ static enum sp_rc
 open_cap(struct sp_ctx *ctx, const char *customer_id, long max_open, struct sp_problem *p)
 {
     const char *params[1] = {customer_id};
-    if (sp_db_exec(ctx->db, ctx->arena, &customer_lock_stmt, params, p) == NULL)
-        return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &open_count_stmt, params, p);
+    PGresult *r = sp_db_exec_locked(ctx->db, ctx->arena, &customer_lock_stmt, params,
+                                    &open_count_stmt, params, p);
     if (r == NULL)
         return p->rc;
     if (sp_db_int(r, 0, 0) >= max_open)
@@ -364,11 +363,8 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
                  struct sp_chat_message **out, size_t *n, long long *next_after,
                  struct sp_problem *p)
 {
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
-                             sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    *out = sp_db_page_read(ctx->db, ctx->arena, &messages_stmt, params, limit, "id",
-                           sizeof(**out), read_page_message, n, next_after, p);
+    *out = sp_db_page_of(ctx->db, ctx->arena, &messages_stmt, session_id, after, limit,
+                         sizeof(**out), read_page_message, n, next_after, p);
     return *out != NULL ? SP_OK : p->rc;
 }
 

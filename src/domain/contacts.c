@@ -3,6 +3,7 @@
  */
 #include "domain/contacts.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -33,13 +34,39 @@ open_field(const struct sp_crypto *c, struct sp_arena *a, const char *field,
     return sp_crypto_decrypt(c, a, sealed, aad(a, field, customer_id));
 }
 
+/* The sealed fields, each with the name its AAD binds it to: sealing and
+ * opening walk this one list, so a field never opens under another name
+ * than it was sealed with. Offsets of its member in each struct. */
+static const struct {
+    const char *field;
+    size_t plain, sealed;
+} sealed_fields[] = {
+    {"name", offsetof(struct sp_contact, name), offsetof(struct sp_contact_sealed, name_enc)},
+    {"email", offsetof(struct sp_contact, email), offsetof(struct sp_contact_sealed, email_enc)},
+    {"phone", offsetof(struct sp_contact, phone), offsetof(struct sp_contact_sealed, phone_enc)},
+};
+#define NSEALED (sizeof(sealed_fields) / sizeof(sealed_fields[0]))
+
+/* The string member at offset off of the struct at s: its value, its slot. */
+static const char *
+value_at(const void *s, size_t off)
+{
+    return *(const char *const *)((const char *)s + off);
+}
+
+static const char **
+slot_at(void *s, size_t off)
+{
+    return (const char **)((char *)s + off);
+}
+
 void
 sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
                 const struct sp_contact *in, struct sp_contact_sealed *out)
 {
-    out->name_enc = seal(c, a, "name", customer_id, in->name);
-    out->email_enc = seal(c, a, "email", customer_id, in->email);
-    out->phone_enc = seal(c, a, "phone", customer_id, in->phone);
+    for (size_t i = 0; i < NSEALED; i++)
+        *slot_at(out, sealed_fields[i].sealed) =
+            seal(c, a, sealed_fields[i].field, customer_id, value_at(in, sealed_fields[i].plain));
     out->email_index = c != NULL && in->email != NULL ? sp_crypto_email_index(c, a, in->email)
                                                       : NULL;
     out->tier = in->tier;
@@ -51,9 +78,10 @@ void
 sp_contact_open(const struct sp_crypto *c, struct sp_arena *a, const char *customer_id,
                 const struct sp_contact_sealed *in, struct sp_contact *out)
 {
-    out->name = open_field(c, a, "name", customer_id, in->name_enc);
-    out->email = open_field(c, a, "email", customer_id, in->email_enc);
-    out->phone = open_field(c, a, "phone", customer_id, in->phone_enc);
+    for (size_t i = 0; i < NSEALED; i++)
+        *slot_at(out, sealed_fields[i].plain) =
+            open_field(c, a, sealed_fields[i].field, customer_id,
+                       value_at(in, sealed_fields[i].sealed));
     out->tier = in->tier ? in->tier : "standard";
 }
 

@@ -77,8 +77,8 @@ static struct sp_stmt keep_lock_stmt = SP_STMT(
     1);
 
 /* The agent a ticket continues the work of (sp_route_ticket's keep),
- * under the same open-ticket cap as a pick (counted after keep_lock_stmt,
- * by a statement of its own: its snapshot sees the picks it waited for). */
+ * under the same open-ticket cap as a pick (counted after keep_lock_stmt:
+ * sp_db_exec_locked, it sees the picks it waited for). */
 static struct sp_stmt keep_stmt = SP_STMT(
     "route_keep",
     "UPDATE support_agents a SET last_assigned_at = clock_timestamp()"
@@ -93,9 +93,7 @@ pick(struct sp_ctx *ctx, struct sp_stmt *lock_st, const char *lock_key, struct s
      const char *const *params, long long *agent_id, struct sp_problem *p)
 {
     const char *lock[1] = {lock_key};
-    if (sp_db_exec(ctx->db, ctx->arena, lock_st, lock, p) == NULL)
-        return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, st, params, p);
+    PGresult *r = sp_db_exec_locked(ctx->db, ctx->arena, lock_st, lock, st, params, p);
     if (r == NULL)
         return p->rc;
     if (PQntuples(r) == 1)
@@ -111,9 +109,8 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
     if (keep != 0) {
         const char *kp[2] = {sp_arena_sprintf(ctx->arena, "%lld", keep),
                              sp_arena_sprintf(ctx->arena, "%ld", max_open)};
-        if (sp_db_exec(ctx->db, ctx->arena, &keep_lock_stmt, kp, p) == NULL)
-            return p->rc;
-        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &keep_stmt, kp, p);
+        PGresult *r =
+            sp_db_exec_locked(ctx->db, ctx->arena, &keep_lock_stmt, kp, &keep_stmt, kp, p);
         if (r == NULL)
             return p->rc;
         if (PQntuples(r) == 1) {
@@ -172,8 +169,8 @@ sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *team, const c
 }
 
 /* Accepting serializes with routing on the agent's team (the lock
- * sp_route_chat takes); the capacity is then counted by a new statement,
- * whose snapshot sees every pick committed before the lock was granted. */
+ * sp_route_chat takes); the capacity is then counted after the lock
+ * (sp_db_exec_locked), seeing every pick committed before it was granted. */
 static struct sp_stmt team_lock_stmt = SP_STMT(
     "chat_team_lock",
     "SELECT " PICK_LOCK("'" CHAT_KEY "' || team") " FROM support_agents WHERE id = $1::bigint",
@@ -190,9 +187,8 @@ sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *kno
                    struct sp_problem *p)
 {
     const char *cp[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    if (sp_db_exec(ctx->db, ctx->arena, &team_lock_stmt, cp, p) == NULL)
-        return p->rc;
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &capacity_stmt, cp, p);
+    PGresult *r =
+        sp_db_exec_locked(ctx->db, ctx->arena, &team_lock_stmt, cp, &capacity_stmt, cp, p);
     if (r == NULL)
         return p->rc;
     *known = PQntuples(r) == 1;

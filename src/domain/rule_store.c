@@ -32,8 +32,7 @@ const struct sp_admin_store sp_rule_store = {{
     "json_build_object('id', x.id, 'position', x.position, 'name', x.name, 'is_active',"
     " x.is_active, 'category', " SP_CATEGORY_SLUG_OF("x.category_id") ","
     " 'customer_tier', x.customer_tier, 'pattern', x.pattern,"
-    " 'sentiment_below', x.sentiment_below, 'priority', x.priority, 'version', x.version,"
-    " 'created_at', support_ts(x.created_at), 'updated_at', support_ts(x.updated_at))",
+    " 'sentiment_below', x.sentiment_below, 'priority', x.priority, " SP_ADMIN_ROW_STAMPS ")",
     "conflict", "conflict", true, SP_RULE_NFIELDS,
     {[SP_RULE_POSITION] = {"position", "$::int"}, [SP_RULE_NAME] = {"name", "$"},
      [SP_RULE_IS_ACTIVE] = {"is_active", "$::boolean"},

@@ -753,10 +753,7 @@ sp_ticket_events(struct sp_ctx *ctx, long long ticket_id, long long after, int l
                  struct sp_ticket_event **out, size_t *n, long long *next_after,
                  struct sp_problem *p)
 {
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", ticket_id),
-                             sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    *out = sp_db_page_read(ctx->db, ctx->arena, &events_stmt, params, limit, "id", sizeof(**out),
-                           read_event, n, next_after, p);
+    *out = sp_db_page_of(ctx->db, ctx->arena, &events_stmt, ticket_id, after, limit,
+                         sizeof(**out), read_event, n, next_after, p);
     return *out != NULL ? SP_OK : p->rc;
 }

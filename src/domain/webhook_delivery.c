@@ -164,12 +164,9 @@ sp_webhook_ping(struct sp_ctx *ctx, long long webhook_id, struct sp_webhook_deli
         return p->rc;
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
                              sp_webhook_event_id(ctx->arena)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &ping_stmt, params, p);
-    if (sp_db_found_or(r, SP_CONFLICT, "webhook_inactive",
-                       "the webhook is inactive: activate it to ping it", p) != SP_OK)
-        return p->rc;
-    read_delivery(r, 0, out);
-    return SP_OK;
+    return sp_db_one_or(ctx->db, ctx->arena, &ping_stmt, params, SP_CONFLICT, "webhook_inactive",
+                        "the webhook is inactive: activate it to ping it", read_delivery, out,
+                        p);
 }
 
 enum sp_rc
@@ -199,12 +196,9 @@ sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long long deliver
         return sp_problem_set(p, SP_CONFLICT, "delivery_pending", pending);
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
                              sp_arena_sprintf(ctx->arena, "%lld", delivery_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &redeliver_stmt, params, p);
     /* changed since it was read (queued again, deactivated): as if pending */
-    if (sp_db_found_or(r, SP_CONFLICT, "delivery_pending", pending, p) != SP_OK)
-        return p->rc;
-    read_delivery(r, 0, out);
-    return SP_OK;
+    return sp_db_one_or(ctx->db, ctx->arena, &redeliver_stmt, params, SP_CONFLICT,
+                        "delivery_pending", pending, read_delivery, out, p);
 }
 
 enum sp_rc
@@ -215,11 +209,8 @@ sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after,
     struct sp_webhook w;
     if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK)
         return p->rc;
-    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
-                             sp_arena_sprintf(ctx->arena, "%lld", after),
-                             sp_db_page_fetch(ctx->arena, limit)};
-    *items = sp_db_page_read(ctx->db, ctx->arena, &deliveries_stmt, params, limit, "id",
-                             sizeof(**items), read_delivery, n, next, p);
+    *items = sp_db_page_of(ctx->db, ctx->arena, &deliveries_stmt, webhook_id, after, limit,
+                           sizeof(**items), read_delivery, n, next, p);
     return *items != NULL ? SP_OK : p->rc;
 }
 
