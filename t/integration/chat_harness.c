@@ -7,14 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* An agent alone in a fresh team (*team, when asked): waiting chats of
+ * the other teams never go to it — earlier programs leave some behind
+ * (test_abuse_limits), which would fill an agent of team general as soon
+ * as it exists and make a transfer to it 409 agent_unavailable. */
+int64_t
+sp_t_chat_agent_alone(struct sp_t_user *out, const char **team)
+{
+    const char *name = sp_t_unique("ws-team");
+    if (team != NULL)
+        *team = name;
+    return sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(name)), out);
+}
+
 /* An active session: a fresh customer, a fresh agent alone in a fresh
  * round-robin team (so routing assigns it). */
 struct sp_t_chat
 sp_t_chat_active(void)
 {
     struct sp_t_chat c;
-    const char *team = sp_t_unique("ws-team");
-    sp_t_admin_agent_new(sp_t_fmt("\"team\":%s", sp_t_jq(team)), &c.agent);
+    const char *team;
+    sp_t_chat_agent_alone(&c.agent, &team);
     const char *cat = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
     c.customer = sp_t_user_new(SP_ROLE_CUSTOMER);

@@ -17,6 +17,7 @@ struct sp_t_chat {
 };
 
 struct sp_t_chat sp_t_chat_active(void);
+int64_t sp_t_chat_agent_alone(struct sp_t_user *out, const char **team);
 const char *sp_t_chat_url(const char *scheme, const char *id, const char *token, const char *access_token);
 const char *sp_t_shq(const char *s);
 const char *sp_t_python(void);

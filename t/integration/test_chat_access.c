@@ -335,7 +335,7 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
 {
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
-    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    int64_t other_id = sp_t_chat_agent_alone(&other, NULL);
     const char *done = sp_t_unique("done");
     FILE *old_agent = ws_listen(sp_t_chat_url("ws", c.id, NULL, c.agent.token), "6");
     FILE *customer = ws_listen_until(sp_t_chat_url("ws", c.id, c.token, c.customer.token), "6",
@@ -470,7 +470,7 @@ START_TEST(expired_jwt_does_not_hear_a_system_frame)
 {
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
-    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    int64_t other_id = sp_t_chat_agent_alone(&other, NULL);
     const char *short_token = expiring_customer_token(&c, 2);
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "8");
     sleep(4);
@@ -607,7 +607,7 @@ START_TEST(agent_transferred_back_and_forth_is_cut_off_every_time)
     struct sp_t_resp *got = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.agent.token);
     sp_t_assert_json(got, 200);
     int64_t ids[2] = {sp_t_jint(got->json, "assigned_agent_id"),
-                      sp_t_admin_agent_new(NULL, &other)};
+                      sp_t_chat_agent_alone(&other, NULL)};
     sp_t_resp_free(got);
     const struct sp_t_user *agents[2] = {&c.agent, &other};
     for (int round = 0; round < 6; round++) {

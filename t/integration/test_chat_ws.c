@@ -804,7 +804,7 @@ START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
 {
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
-    int64_t other_id = sp_t_admin_agent_new(NULL, &other);
+    int64_t other_id = sp_t_chat_agent_alone(&other, NULL);
     FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                              "--expect 50 --timeout 4");
     sp_t_ws_expect_open(f);
