@@ -427,7 +427,8 @@ check_rule(struct sp_req *r, const struct sp_field_value *v, struct sp_table_val
 
 static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
     [SP_AGENT_USER_ID] = {"user_id", SP_FIELD_STRING, true, false, 1, 64, NULL, 0, 0},
-    [SP_AGENT_DISPLAY_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL, 0, 0},
+    /* no length here: the trimmed name's (sp_agent_display_name) */
+    [SP_AGENT_DISPLAY_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 0, NULL, 0, 0},
     [SP_AGENT_TEAM] = {"team", SP_FIELD_STRING, false, false, 1, 100, NULL, 0, 0},
     [SP_AGENT_SKILLS] = {"skills", SP_FIELD_LIST, false, false, 0, 50, NULL, 0, 0},
     [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names, 0, 0},

@@ -452,7 +452,7 @@ enum { A_STATUS, A_MAX_CHATS, A_NAME, A_COUNT };
 static const struct sp_field_spec me_fields[A_COUNT] = {
     [A_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names},
     [A_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL},
-    [A_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 200, NULL},
+    [A_NAME] = {"display_name", SP_FIELD_STRING, false, true, 1, 0, NULL},  /* trimmed: domain */
 };
 
 enum sp_rc

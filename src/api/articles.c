@@ -206,7 +206,8 @@ enum { AF_SLUG, AF_TITLE, AF_MARKDOWN, AF_TAGS, AF_PUBLISHED, AF_COUNT };
 
 static const struct sp_field_spec article_fields[AF_COUNT] = {
     [AF_SLUG] = {"slug", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_SLUG_MAX, NULL, 0, 0},
-    [AF_TITLE] = {"title", SP_FIELD_STRING, true, false, 1, SP_ARTICLE_TITLE_MAX, NULL, 0, 0},
+    /* No length here: it is the trimmed title's (sp_article_check). */
+    [AF_TITLE] = {"title", SP_FIELD_STRING, true, false, 1, 0, NULL, 0, 0},
     /* No length here: the limit is in bytes (sp_article_check), not in
      * characters as the field table counts. */
     [AF_MARKDOWN] = {"content_markdown", SP_FIELD_STRING, true, false, 0, 0, NULL, 0, 0},

@@ -88,7 +88,7 @@ sp_agent_team(struct sp_arena *a, const char *s)
 const char *
 sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p)
 {
-    return sp_ticket_subject(a, "display_name", s, p);
+    return sp_ticket_subject_max(a, "display_name", s, SP_AGENT_NAME_MAX, p);
 }
 
 /* The items are skills as sp_agent_skill made them ("" for none). */

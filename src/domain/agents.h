@@ -106,10 +106,12 @@ const char *sp_agent_skill(struct sp_arena *a, const char *s);
  * " general " and "general" are one team and round robin finds the
  * category's agents. NULL when it is not one. In the arena. */
 #define SP_AGENT_TEAM_MAX 100
+#define SP_AGENT_NAME_MAX 200  /* a display name, trimmed */
 const char *sp_agent_team(struct sp_arena *a, const char *s);
 
 /* A display name as stored (docs/API.md §5, §6): one line of text, as a
- * ticket subject (domain/ticket_subject): the blanks around it go; NULL
+ * ticket subject (domain/ticket_subject): the blanks around it go (and
+ * do not count toward SP_AGENT_NAME_MAX, else too_long); NULL
  * with a field error on display_name when it holds a control character
  * or line break (invalid) or nothing visible (empty). It is shown in
  * staff notifications, chats and logs, where a line break or terminal

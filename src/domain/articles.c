@@ -182,12 +182,7 @@ check_tags(struct sp_arena *a, struct sp_article_input *in, struct sp_problem *p
 static const char *
 title_of(struct sp_arena *a, const char *title, struct sp_problem *p)
 {
-    const char *t = sp_ticket_subject(a, "title", title, p);
-    if (t != NULL && sp_utf8_count(t, strlen(t)) > SP_ARTICLE_TITLE_MAX) {
-        sp_problem_field(p, "title", "invalid", "must be 1 to 200 characters");
-        return NULL;
-    }
-    return t;
+    return sp_ticket_subject_max(a, "title", title, SP_ARTICLE_TITLE_MAX, p);
 }
 
 enum sp_rc

@@ -540,6 +540,18 @@ START_TEST(display_name_is_one_line_of_visible_text)
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Ada");
     sp_t_resp_free(r);
+    /* The limit (200) is the stored name's: the blanks around do not
+     * count (QA: 200 characters with spaces around were too long). */
+    const char *limit = sp_t_repeat("g", 200);
+    r = patch_me(&a, sp_t_fmt("{\"display_name\":\"  %s\\u00a0\"}", limit));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), limit);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                   sp_t_fmt("{\"display_name\":\" %s \"}", sp_t_repeat("g", 201)));
+    sp_t_assert_invalid(r, "display_name", "too_long");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_agent(&a, "display_name"), limit);
     /* The admin's create refuses it too, and creates nothing. */
     struct sp_t_user b = sp_t_user_new(SP_ROLE_AGENT);
     r = sp_t_admin("POST", "/support/admin/agents",
