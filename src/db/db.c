@@ -842,7 +842,7 @@ sp_db_exec_sql(struct sp_db *db, struct sp_arena *a, const char *sql, struct sp_
         db->begin_pending = false;
     }
     sp_metrics_db_round_trip();
-    PGresult *r = PQexec(db->conn, sql);
+    PGresult *r = exec_within(db, sql);   /* COMMIT too: its wait is bounded as any */
     if (r != NULL)
         sp_arena_defer(a, clear_result, r);
     if (r != NULL && result_ok(r))

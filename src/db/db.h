@@ -203,7 +203,8 @@ void sp_db_async_commit(struct sp_db *db);
  * "A database that does not answer"). Past the bound the connection is
  * given up as lost — a statement already sent is never run again, and
  * the caller gets SP_UNAVAILABLE — and sp_db_timed_out says so. Returns
- * the bound it replaces; clears sp_db_timed_out. For readyz's check. */
+ * the bound it replaces; clears sp_db_timed_out. The workers' handles
+ * carry one (sp_store_open); readyz sets a shorter one for its check. */
 long sp_db_wait_limit(struct sp_db *db, long ms);
 bool sp_db_timed_out(const struct sp_db *db);
 /* Connects if needed; SP_UNAVAILABLE when the server cannot be reached. */

@@ -19,6 +19,8 @@ sp_store_open(const char *conninfo, const char *setting, long statement_timeout_
     if (db != NULL) {
         sp_db_init(db, conninfo, statement_timeout_ms);
         sp_db_set_setting(db, setting);
+        if (statement_timeout_ms > 0)
+            sp_db_wait_limit(db, statement_timeout_ms + SP_STORE_WAIT_MARGIN_MS);
     }
     return db;
 }

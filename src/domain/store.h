@@ -17,7 +17,15 @@ struct sp_arena;
 struct sp_db;
 
 /* A new handle for conninfo, read from the variable setting (named in
- * its errors; a static string); malloc'd, NULL when out of memory. */
+ * its errors; a static string); malloc'd, NULL when out of memory.
+ * With a statement timeout, each wait for the server is bounded too, at
+ * statement_timeout_ms + SP_STORE_WAIT_MARGIN_MS (sp_db_wait_limit): a
+ * running server has answered by then — it cancels its own statement at
+ * the timeout — so a longer wait is a server stopped or cut off. The
+ * connection is given up (the request answers 503 before nginx's 504),
+ * and a transaction whose COMMIT was not sent rolls back instead of
+ * applying when the server wakes, after its client has given up. */
+#define SP_STORE_WAIT_MARGIN_MS 5000
 struct sp_db *sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms);
 struct sp_config;
 /* The database settings as libpq reads them (sp_db_check_settings). */

@@ -119,6 +119,33 @@ START_TEST(readyz_gives_up_on_a_database_that_does_not_answer)
 }
 END_TEST
 
+/* Every request's wait for the server is bounded too, at the statement
+ * timeout plus a margin (SP_STORE_WAIT_MARGIN_MS, 5 s; the timeout is
+ * 1 s for this start): past it a running server would have cancelled
+ * the statement itself. A request on a stopped server answers 503 then,
+ * not nginx's 504 a minute later, and its worker is free again (QA saw a
+ * ticket created 68 s after its client's 504). Nothing it sent commits
+ * when the server wakes. */
+START_TEST(a_request_gives_up_on_a_database_that_does_not_answer)
+{
+    sp_t_stackctl("restart-api-with SUPPORT_DB_STATEMENT_TIMEOUT_MS=1000");
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "the database hangs");
+    assert_ticket_reads_ok(&u, id, 16);   /* the workers connected */
+    cluster_signal(SIGSTOP);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", id), u.token,
+                                         "{\"body\":\"sent while the database hangs\"}");
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the database is unavailable");
+    sp_t_resp_free(r);
+    cluster_signal(SIGCONT);
+    assert_ticket_reads_ok(&u, id, 8);    /* back: each worker reconnects as needed */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_messages"
+                              " WHERE body = 'sent while the database hangs'"),
+                     "0");
+}
+END_TEST
+
 START_TEST(database_down_is_503_and_readyz_says_so)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -820,7 +847,9 @@ operations_suite(void)
     tc = sp_t_tcase(s, "hung_database");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, cluster_continue);
+    tcase_add_unchecked_fixture(tc, NULL, api_back);
     tcase_add_test(tc, readyz_gives_up_on_a_database_that_does_not_answer);
+    tcase_add_test(tc, a_request_gives_up_on_a_database_that_does_not_answer);
     tc = sp_t_tcase(s, "job_database");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
