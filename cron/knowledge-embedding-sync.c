@@ -9,6 +9,7 @@
  * article (after a change of the splitter; a change of embedder —
  * SUPPORT_EMBEDDINGS_URL, _MODEL — is found without it).
  */
+#include "core/embed.h"
 #include "domain/ai_chunks.h"
 #include "domain/ai_embedder.h"
 #include "jobs/job.h"
@@ -43,7 +44,7 @@ main(int argc, char **argv)
     static const struct sp_job job = {
         .name = "knowledge-embedding-sync",
         .settings_help = "  SUPPORT_EMBEDDINGS_URL, _API_KEY, _MODEL, _BATCH, _TIMEOUT_MS (below):"
-                         " the embedder; unset URL = the embedded hashed-512-v2\n",
+                         " the embedder; unset URL = the embedded " SP_EMBED_MODEL "\n",
         .flags = flags,
         .pass = pass,
         .wake_channel = SP_AI_SYNC_CHANNEL,

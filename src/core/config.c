@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/embed.h"
 #include "core/fd.h"
 #include "core/s3.h"
 
@@ -235,7 +236,7 @@ static const struct sp_setting settings[] = {
      "completion tokens asked of the provider at most"},
     {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
      "OpenAI-compatible embeddings endpoint (…/v1 or …/v1/embeddings); unset = the"
-     " embedded hashed-512-v2 embedder (docs/API.md §9)"},
+     " embedded " SP_EMBED_MODEL " embedder (docs/API.md §9)"},
     {"SUPPORT_EMBEDDINGS_API_KEY", SEC(embeddings_key), NULL, 0, 0,
      "bearer key sent to SUPPORT_EMBEDDINGS_URL (default: SUPPORT_AI_API_KEY)"},
     {"SUPPORT_EMBEDDINGS_MODEL", STR(embeddings_model), "text-embedding-3-small", 0, 0,

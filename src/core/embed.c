@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/hash.h"
@@ -191,8 +192,101 @@ cjk_end(struct cjk_run *r, const char *end, sp_embed_term_fn *fn, void *arg)
     *r = (struct cjk_run){NULL, false};
 }
 
-void
-sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
+/* --- width folding --------------------------------------------------------- */
+
+/* The full-width forms of U+FF61..U+FF9F, the half-width katakana and
+ * their punctuation and sound marks, as NFKC maps them. */
+static const uint16_t halfwidth_kana[] = {
+    0x3002, 0x300c, 0x300d, 0x3001, 0x30fb, 0x30f2, 0x30a1, 0x30a3, 0x30a5, 0x30a7, 0x30a9,
+    0x30e3, 0x30e5, 0x30e7, 0x30c3, 0x30fc, 0x30a2, 0x30a4, 0x30a6, 0x30a8, 0x30aa, 0x30ab,
+    0x30ad, 0x30af, 0x30b1, 0x30b3, 0x30b5, 0x30b7, 0x30b9, 0x30bb, 0x30bd, 0x30bf, 0x30c1,
+    0x30c4, 0x30c6, 0x30c8, 0x30ca, 0x30cb, 0x30cc, 0x30cd, 0x30ce, 0x30cf, 0x30d2, 0x30d5,
+    0x30d8, 0x30db, 0x30de, 0x30df, 0x30e0, 0x30e1, 0x30e2, 0x30e4, 0x30e6, 0x30e8, 0x30e9,
+    0x30ea, 0x30eb, 0x30ec, 0x30ed, 0x30ef, 0x30f3, 0x3099, 0x309a,
+};
+
+/* The katakana base followed by the sound mark (U+3099 voiced, U+309A
+ * semi-voiced) as one character, as NFKC composes them; 0: none. */
+static uint32_t
+kana_with_mark(uint32_t base, uint32_t mark)
+{
+    bool ka_to = (base >= 0x30ab && base <= 0x30c1 && base % 2 == 1) ||
+                 base == 0x30c4 || base == 0x30c6 || base == 0x30c8;
+    bool ha_ho = base >= 0x30cf && base <= 0x30db && (base - 0x30cf) % 3 == 0;
+    if (mark == 0x309a)
+        return ha_ho ? base + 2 : 0;
+    if (ka_to || ha_ho)
+        return base + 1;
+    return base == 0x30a6 ? 0x30f4 : base == 0x30ef ? 0x30f7 : base == 0x30f2 ? 0x30fa : 0;
+}
+
+/* c as UTF-8 at out (c < 0x10000); the bytes written. */
+static size_t
+put_bmp(char *out, uint32_t c)
+{
+    if (c < 0x80) {
+        out[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        out[0] = (char)(0xc0 | (c >> 6));
+        out[1] = (char)(0x80 | (c & 0x3f));
+        return 2;
+    }
+    out[0] = (char)(0xe0 | (c >> 12));
+    out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+    out[2] = (char)(0x80 | (c & 0x3f));
+    return 3;
+}
+
+/* text with NFKC's width folding, which the lexemes get from PostgreSQL
+ * (sql/066): a full-width ASCII character is its ASCII one ("ＲＥＦＵＮＤ"
+ * is "REFUND"), a half-width katakana its full-width one, and a sound
+ * mark after a kana that takes it composes with it ("ｶﾞｲﾄﾞ" is "ガイド"),
+ * so either way of typing finds the other. malloc'd, *len its length
+ * (never longer); NULL when nothing in text folds. */
+static char *
+width_folded(const char *text, size_t *len)
+{
+    size_t n = *len;
+    if (memchr(text, 0xef, n) == NULL && memchr(text, 0xe3, n) == NULL)
+        return NULL;   /* every character that folds starts with one of them */
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        abort();
+    size_t o = 0, prev_at = 0, l;
+    uint32_t prev = 0;
+    for (size_t i = 0; i < n; i += l) {
+        uint32_t c = sp_utf8_decode(text + i, n - i, &l);
+        uint32_t was = c;
+        if (c >= 0xff01 && c <= 0xff5e)
+            c -= 0xfee0;
+        else if (c >= 0xff61 && c <= 0xff9f)
+            c = halfwidth_kana[c - 0xff61];
+        uint32_t both = c == 0x3099 || c == 0x309a ? kana_with_mark(prev, c) : 0;
+        if (both != 0) {   /* in place of the kana before it */
+            o = prev_at + put_bmp(out + prev_at, both);
+            prev = 0;
+            continue;
+        }
+        prev_at = o;
+        prev = c;
+        if (c != was) {
+            o += put_bmp(out + o, c);
+        } else {   /* as it was, malformed bytes included */
+            memcpy(out + o, text + i, l);
+            o += l;
+        }
+    }
+    out[o] = '\0';
+    *len = o;
+    return out;
+}
+
+/* --- terms ------------------------------------------------------------------- */
+
+static void
+terms_of(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
 {
     struct word w = {.n = 0};
     struct cjk_run run = {NULL, false};
@@ -220,6 +314,14 @@ sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
     }
     cjk_end(&run, text + len, fn, arg);
     word_end(&w, fn, arg);
+}
+
+void
+sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
+{
+    char *folded = width_folded(text, &len);
+    terms_of(folded != NULL ? folded : text, len, fn, arg);
+    free(folded);
 }
 
 struct vec_state {

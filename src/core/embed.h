@@ -22,8 +22,10 @@
 #define SP_EMBED_DIM 512
 #define SP_EMBED_DIM_MAX 4096            /* of any embedder's vectors */
 /* Stored with every vector: v2 folds accents and pairs CJK characters
- * (v1 read a CJK sentence as one word); a pass re-embeds v1 chunks. */
-#define SP_EMBED_MODEL "hashed-512-v2"
+ * (v1 read a CJK sentence as one word); v3 folds widths as NFKC does
+ * (half-width katakana, full-width Latin); a pass re-embeds the chunks
+ * of an older one. */
+#define SP_EMBED_MODEL "hashed-512-v3"
 #define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
 /* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
 #define SP_EMBED_HEX_LEN (2 + SP_EMBED_DIM * 8)
@@ -34,7 +36,8 @@ typedef void sp_embed_term_fn(const char *term, size_t len, void *arg);
 /* The terms of text (len bytes, UTF-8): words — runs of letters and
  * digits, ASCII and non-ASCII, ended by ASCII and Unicode punctuation
  * and spaces — lower-cased with Latin accents folded ("Crème" ->
- * "creme"), stop words dropped, plural and -ing/-ed endings stripped;
+ * "creme"), stop words dropped, plural and -ing/-ed endings stripped,
+ * widths folded as NFKC folds them ("ＡＢＣ" as "abc", "ｶﾞ" as "ガ");
  * and within a run of Han, kana or Hangul, each pair of neighbouring
  * characters (a lone one as itself). */
 void sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg);

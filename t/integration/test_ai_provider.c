@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/embed.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
 
@@ -635,7 +636,7 @@ START_TEST(embeddings_endpoint_serves_the_sync_job_and_queries)
                               " min(octet_length(embedding)))"
                               " FROM support_article_chunks WHERE article_id = %lld",
                               (long long)id),
-                     "3|hashed-512-v2|2048");
+                     "3|" SP_EMBED_MODEL "|2048");
 }
 END_TEST
 
