@@ -104,11 +104,18 @@ sp_ticket_subject_of_text(struct sp_arena *a, const char *s, size_t max)
 {
     size_t n = strlen(s), o = 0;
     char *line = sp_arena_alloc(a, n + 1);
+    bool after_control = false;   /* the spaces after a run of controls go with it */
     for (size_t i = 0, k; i < n; i += k) {
         uint32_t c = sp_utf8_decode(s + i, n - i, &k);
-        if (is_control(c)) {
+        if (is_control(c)) {   /* "a \r\n b" is "a b", as the line reads */
+            while (o > 0 && line[o - 1] == ' ')
+                o--;
             line[o++] = ' ';
+            after_control = true;
+        } else if (c == ' ' && after_control) {
+            continue;
         } else if (!is_bidi_control(c)) {
+            after_control = false;
             memcpy(line + o, s + i, k);
             o += k;
         }

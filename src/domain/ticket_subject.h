@@ -33,8 +33,9 @@ const char *sp_ticket_subject_max(struct sp_arena *a, const char *field, const c
                                   size_t max, struct sp_problem *p);
 
 /* A subject from text nobody typed into our form (a mail's Subject
- * header, whose encoded words may hold any character): each control
- * character or line break becomes a space, each bidirectional embedding,
+ * header, whose encoded words may hold any character): each run of
+ * control characters and line breaks, with the spaces around it, becomes
+ * one space ("a \r\n b" is "a b"), each bidirectional embedding,
  * override or isolate goes, then the blanks around it go
  * as above; then, when max is not 0, it is cut to its first max
  * characters (code points) and the blanks the cut leaves at its end go

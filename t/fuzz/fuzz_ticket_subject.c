@@ -9,7 +9,8 @@
  * controls, DEL, line/paragraph separators or bidirectional embeddings,
  * overrides and isolates, has no blank at either end,
  * is no longer than the text (nor than the limit it is given), is the
- * text's own characters with controls as spaces (bidi ones dropped), and
+ * text's own characters with each run of controls and the spaces around it
+ * as one space (bidi ones dropped), and
  * is a fixed point
  * (made again, or validated as an API subject, it stays the same); and
  * unless the API's validation refuses a control as `invalid`, refuses
@@ -74,18 +75,25 @@ has_control(const char *s)
     return false;
 }
 
-/* s with each control as one space and without bidirectional controls,
- * as the mail's subject is read. */
+/* s with each run of controls, and the spaces around it, as one space
+ * and without bidirectional controls, as the mail's subject is read. */
 static char *
 controls_as_spaces(struct sp_arena *a, const char *s)
 {
     size_t n = strlen(s), o = 0;
     char *line = sp_arena_alloc(a, n + 1);
+    bool after_control = false;
     for (size_t i = 0, k; i < n; i += k) {
         uint32_t c = cp_at(s + i, n - i, &k);
         if (is_control(c)) {
+            while (o > 0 && line[o - 1] == ' ')
+                o--;
             line[o++] = ' ';
+            after_control = true;
+        } else if (c == ' ' && after_control) {
+            continue;
         } else if (!is_bidi_control(c)) {
+            after_control = false;
             memcpy(line + o, s + i, k);
             o += k;
         }

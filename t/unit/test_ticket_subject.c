@@ -111,6 +111,10 @@ START_TEST(a_subject_cut_to_its_limit_ends_on_a_visible_character)
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "\u2067\u200fabc\u2069", 0),
                      "abc");
     ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "a\nb", 0), "a b");
+    /* a run of controls, with the spaces around it, is one space (QA: a
+     * folded "Ada \r\n Lovelace" was "Ada    Lovelace") */
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "Ada \r\n\t Lovelace", 0), "Ada Lovelace");
+    ck_assert_str_eq(sp_ticket_subject_of_text(&arena, "a\r\n\u2067b  c", 0), "a b  c");
     ck_assert_ptr_null(sp_ticket_subject_of_text(&arena, "\u200b\r\n ", 200));
 }
 END_TEST
