@@ -2518,7 +2518,7 @@ START_TEST(a_transfer_in_a_skill_category_without_team_tells_the_skills_agents)
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_sql("SELECT string_agg(channel || ':' || recipient, ','"
-                              "   ORDER BY channel, recipient::bigint)"
+                              "   ORDER BY channel, length(recipient), recipient)"
                               " FROM support_outbox WHERE payload->>'session_id' = '%s'"
                               " AND event_type = 'chat.transferred' AND kind = 'notification'",
                               s.id),
