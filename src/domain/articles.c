@@ -413,6 +413,13 @@ static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     " ORDER BY hits.key DESC, hits.id DESC",
     list_names, LP_COUNT);
 
+/* Whether :q names nothing to look for: a document without words
+ * satisfies it (`-draft`, `refund or -draft`: negation only, in one
+ * alternative at least), so it would list every other article at rank 0.
+ * A query of stop words only is not one: it matches nothing. */
+static struct sp_stmt wordless_stmt = SP_STMT_READ(
+    "article_query_wordless", "SELECT ''::tsvector @@ support_search_query($1)", 1);
+
 /* Admin: drafts too, newest id first, optionally matching :q — its
  * words, the last one as a prefix, or the slug's start (an admin looks
  * an article up by the slug in its URL, or half types a word): sql/064,
@@ -515,6 +522,18 @@ enum sp_rc
 sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
                 struct sp_article_page *out, struct sp_problem *p)
 {
+    if (list_stmt(f) == &ranked_stmt) {
+        const char *q[1] = {f->q};
+        PGresult *w = sp_db_exec(ctx->db, ctx->arena, &wordless_stmt, q, p);
+        if (w == NULL)
+            return p->rc;
+        if (sp_db_bool(w, 0, 0)) {
+            sp_problem_query_field(p, "q", "no_search_term",
+                                   "must name a word to find in each alternative: a negated "
+                                   "word (-draft) only narrows a search (refund -draft)");
+            return p->rc;
+        }
+    }
     const char *params[LP_COUNT] = {0};
     list_params(ctx->arena, f, params);
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, list_stmt(f), params, p);

@@ -163,37 +163,42 @@ static struct sp_stmt assign_stmt = SP_STMT(
     "), a AS ("
     "  UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = $2::bigint"
     "), o AS ("
-    /* A transfer is a webhook event, and tells the new agent and the team:
-     * two staff rows, so a shared SUPPORT_STAFF_MAIL inbox gets two mails,
-     * each naming whom it is for. */
+    /* A transfer is a webhook event, and tells the new agent and the
+     * category's staff ($5 the channel, $6 the recipients: sp_route_staff_to,
+     * the new agent left out of a skill's holders): separate staff rows,
+     * so a shared SUPPORT_STAFF_MAIL inbox gets a mail for each, each
+     * naming whom it is for. */
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, payload)"
     "  SELECT x.kind, 'chat.transferred', x.channel, x.recipient,"
     "    " CHAT_EVENT_DATA("u") " || " TRANSFER_DATA
     "  FROM u CROSS JOIN LATERAL (VALUES ('webhook', 'webhook', NULL),"
-    "                  ('notification', 'agent', $2::text),"
-    "                  ('notification', 'team', coalesce((SELECT c.team"
-    "                     FROM support_categories c WHERE c.id = u.category_id), 'general')))"
+    "                  ('notification', 'agent', $2::text)"
+    "       UNION ALL SELECT 'notification', $5::text, s.id FROM unnest($6::text[]) AS s(id)"
+    "         WHERE NOT ($5::text = 'agent' AND s.id = $2::text))"
     "       AS x(kind, channel, recipient)"
     "  WHERE $4::text = 'transferred'"
     ")"
     " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
     " SELECT id, 'system', $3, jsonb_build_object('event', $4::text, 'agent_id', $2::bigint)"
     " FROM u",
-    4);
+    6);
 
 enum assign_event { AGENT_JOINED, TRANSFERRED };
 
-/* Gives session id (decimal text) to agent_id (see assign_stmt). */
+/* Gives session id (decimal text) to agent_id (see assign_stmt); staff:
+ * whom a transfer also tells (NULL when it is not one). */
 static enum sp_rc
 assign(struct sp_ctx *ctx, const char *session_id, long long agent_id, enum assign_event e,
-       struct sp_problem *p)
+       const struct sp_route_staff *staff, struct sp_problem *p)
 {
     static const char *const message[][2] = {
         [AGENT_JOINED] = {"An agent joined the chat.", "agent_joined"},
         [TRANSFERRED] = {"The chat was transferred to another agent.", "transferred"},
     };
-    const char *params[4] = {session_id, sp_arena_sprintf(ctx->arena, "%lld", agent_id),
-                             message[e][0], message[e][1]};
+    const char *params[6] = {
+        session_id, sp_arena_sprintf(ctx->arena, "%lld", agent_id), message[e][0], message[e][1],
+        staff ? staff->channel : NULL,
+        staff ? sp_db_text_array(ctx->arena, staff->recipients, staff->n) : NULL};
     return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
 
@@ -206,7 +211,7 @@ sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem 
         return p->rc;
     for (size_t i = 0; i < n; i++) {
         /* The assignment of a chat routed at its creation (sp_chat_create). */
-        if (assign(ctx, w[i].id, agent_id, AGENT_JOINED, p) != SP_OK)
+        if (assign(ctx, w[i].id, agent_id, AGENT_JOINED, NULL, p) != SP_OK)
             return p->rc;
         if (ctx->chat_joins == NULL)
             continue;
@@ -324,7 +329,8 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
             first->body = in->first_message;
         }
         if (agent != 0)
-            return assign(ctx, sp_arena_sprintf(a, "%lld", out->id), agent, AGENT_JOINED, p);
+            return assign(ctx, sp_arena_sprintf(a, "%lld", out->id), agent, AGENT_JOINED, NULL,
+                          p);
         return SP_OK;
     }
     return sp_problem_set(p, SP_ERROR, "internal", "could not allocate a session id");
@@ -518,7 +524,7 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
     if (!room)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "the agent is away or at max_concurrent_chats");
-    if (assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, p) != SP_OK)
+    if (assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, NULL, p) != SP_OK)
         return p->rc;
     *acc->changed = true;
     return SP_OK;
@@ -663,7 +669,10 @@ edit_transfer(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_pr
     }
     if (agent_id == 0 || agent_id == current)
         return nobody_free(r, p);
-    if (assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, p) != SP_OK)
+    struct sp_route_staff staff;
+    if (sp_route_staff_to(ctx, sp_db_str(r, 0, TL_ROUTING), sp_db_str(r, 0, TL_TEAM),
+                          sp_db_str(r, 0, TL_SKILL), 0, &staff, p) != SP_OK ||
+        assign(ctx, sp_db_str(r, 0, TL_ID), agent_id, TRANSFERRED, &staff, p) != SP_OK)
         return p->rc;
     /* The agent it was taken from has a free place (API.md §7). */
     return current != 0 ? sp_chat_route_waiting(ctx, current, p) : SP_OK;

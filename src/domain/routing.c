@@ -277,19 +277,24 @@ static struct sp_stmt takers_stmt = SP_STMT_READ(
     3);
 
 enum sp_rc
-sp_route_skill_takers(struct sp_ctx *ctx, const char *skill, long long except, const char ***ids,
-                      size_t *n, struct sp_problem *p)
+sp_route_staff_to(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
+                  long long except, struct sp_route_staff *out, struct sp_problem *p)
 {
-    *ids = NULL;
-    *n = 0;
-    const char *params[3] = {skill, sp_arena_sprintf(ctx->arena, "%lld", except),
-                             sp_arena_sprintf(ctx->arena, "%d", SP_ROUTE_TAKERS_MAX)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &takers_stmt, params, p);
-    if (r == NULL)
-        return p->rc;
-    *n = (size_t)PQntuples(r);
-    *ids = sp_arena_calloc(ctx->arena, *n + 1, sizeof(**ids));
-    for (size_t i = 0; i < *n; i++)
-        (*ids)[i] = sp_db_str(r, (int)i, 0);
+    size_t n = 0;
+    PGresult *r = NULL;
+    if (routing != NULL && strcmp(routing, "skill") == 0 && team == NULL && skill != NULL) {
+        const char *params[3] = {skill, sp_arena_sprintf(ctx->arena, "%lld", except),
+                                 sp_arena_sprintf(ctx->arena, "%d", SP_ROUTE_TAKERS_MAX)};
+        r = sp_db_exec(ctx->db, ctx->arena, &takers_stmt, params, p);
+        if (r == NULL)
+            return p->rc;
+        n = (size_t)PQntuples(r);
+    }
+    const char **to = sp_arena_calloc(ctx->arena, n + 1, sizeof(*to));
+    for (size_t i = 0; i < n; i++)
+        to[i] = sp_db_str(r, (int)i, 0);
+    if (n == 0) /* not routed by skill, or nobody active holds it */
+        to[0] = team != NULL ? team : "general";
+    *out = (struct sp_route_staff){n > 0 ? "agent" : "team", to, n > 0 ? n : 1};
     return SP_OK;
 }

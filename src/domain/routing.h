@@ -86,13 +86,21 @@ enum sp_rc sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id,
  * notice to those who can act, not a broadcast. */
 #define SP_ROUTE_TAKERS_MAX 10
 
-/* Who can take a ticket of a category routed by skill without a team
- * (there is no team to tell of a ticket nobody holds: a new one nobody
- * was free for, an SLA warning): the active agents holding skill, but
- * `except` (0: none), the least loaded first as skill routing picks them,
- * at most SP_ROUTE_TAKERS_MAX. *ids their ids as decimal text (outbox
- * recipients); *n 0 when nobody active holds it. */
-enum sp_rc sp_route_skill_takers(struct sp_ctx *ctx, const char *skill, long long except,
-                                 const char ***ids, size_t *n, struct sp_problem *p);
+/* Whom a staff notification reaches when no one agent is its addressee
+ * (a new ticket nobody was free for, an SLA warning or breach, a chat
+ * transfer's "team" row; API.md §11): in a category routed by skill
+ * without a team, the active agents holding its skill, but `except`
+ * (0: none), the least loaded first as skill routing picks them, at most
+ * SP_ROUTE_TAKERS_MAX, channel "agent" (ids as decimal text); else, or
+ * when nobody active holds the skill, the category's team ("general"
+ * without one), channel "team", one recipient. */
+struct sp_route_staff {
+    const char *channel;           /* "agent" | "team" */
+    const char *const *recipients; /* n of them */
+    size_t n;
+};
+enum sp_rc sp_route_staff_to(struct sp_ctx *ctx, const char *routing, const char *team,
+                             const char *skill, long long except, struct sp_route_staff *out,
+                             struct sp_problem *p);
 
 #endif

@@ -94,18 +94,17 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
     "            THEN NOT t.sla_warned_first_response ELSE NOT t.sla_warned_resolution END"
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
-/* Whom a warning or breach can reach (tell_takers()): the category's team
- * ("general" without one), and the skill of a category routed by skill
- * that has no team (NULL otherwise). */
-#define TAKERS_TEAM_SQL "coalesce(c.team, 'general')"
-#define TAKERS_SKILL_SQL                                                                           \
-    "CASE WHEN c.routing = 'skill' AND c.team IS NULL THEN c.required_skill END"
+/* Whom a warning or breach can reach (tell_takers()): the category's
+ * routing, team and skill, as sp_route_staff_to() reads them. */
+#define TAKERS_COLUMNS(C, SEP, P)                                                                  \
+    C(P##ROUTING, "c.routing", , ) SEP C(P##TEAM, "c.team", , ) SEP                               \
+    C(P##SKILL, "c.required_skill", , )
 /* The claim also reads the takers and whether the assignee is away (false
  * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
     C(WCL_WARNED_FIRST_RESPONSE, "t.sla_warned_first_response", , ) SEP                           \
     C(WCL_WARNED_RESOLUTION, "t.sla_warned_resolution", , ) SEP                                   \
-    C(WCL_TEAM, TAKERS_TEAM_SQL, , ) SEP C(WCL_SKILL, TAKERS_SKILL_SQL, , ) SEP                  \
+    TAKERS_COLUMNS(C, SEP, WCL_) SEP                                                               \
     C(WCL_ASSIGNEE_AWAY, "coalesce(a.status = 'away', false)", , )
 enum warn_claim_column { WARN_CLAIM_COLUMNS(SP_COL_ENUM, ) WCL_COUNT };
 static struct sp_stmt warn_claim = SP_STMT(
@@ -136,7 +135,7 @@ static struct sp_stmt breach_candidates = SP_STMT_READ(
     " ORDER BY t.sla_breach_check_at, t.id LIMIT $4::integer",
     4);
 #define BREACH_CLAIM_COLUMNS(C, SEP)                                                               \
-    C(BCL_TEAM, TAKERS_TEAM_SQL, , ) SEP C(BCL_SKILL, TAKERS_SKILL_SQL, , )
+    TAKERS_COLUMNS(C, SEP, BCL_)
 enum breach_claim_column { BREACH_CLAIM_COLUMNS(SP_COL_ENUM, ) BCL_COUNT };
 static struct sp_stmt breach_claim =
     SP_STMT("sla_monitor_breach_claim",
@@ -349,27 +348,21 @@ ready_warn(const struct monitor *m, const PGresult *r, int i)
     return at != 0 && at <= m->o->now;
 }
 
-/* Those who can take a ticket, told of event_type: in a category routed
- * by skill without a team, the agents holding the skill (channel agent,
- * one row each, but `except`: the skill names no team to tell); else, or
- * when no active agent holds it, the category's team ("general" without
- * one). team and skill: the claim's TAKERS_ columns. */
+/* Those who can take a ticket, told of event_type (sp_route_staff_to():
+ * a skill's active holders but `except`, else the category's team). r's
+ * column `routing` and the two after it: the claim's TAKERS_COLUMNS. */
 static enum sp_rc
 tell_takers(struct monitor *m, struct sp_ticket_change *c, const char *event_type,
-            const char *team, const char *skill, long long except, const char *payload,
+            const PGresult *r, int routing, long long except, const char *payload,
             struct sp_problem *p)
 {
-    if (skill != NULL) {
-        const char **agents;
-        size_t n;
-        if (sp_route_skill_takers(&m->ctx, skill, except, &agents, &n, p) != SP_OK)
-            return p->rc;
-        for (size_t i = 0; i < n; i++)
-            sp_ticket_add_outbox(c, "notification", event_type, "agent", agents[i], payload);
-        if (n > 0)
-            return SP_OK;
-    }
-    sp_ticket_add_outbox(c, "notification", event_type, "team", team, payload);
+    struct sp_route_staff to;
+    if (sp_route_staff_to(&m->ctx, sp_db_str(r, 0, routing), sp_db_str(r, 0, routing + 1),
+                          sp_db_str(r, 0, routing + 2), except, &to, p) != SP_OK)
+        return p->rc;
+    for (size_t i = 0; i < to.n; i++)
+        sp_ticket_add_outbox(c, "notification", event_type, to.channel, to.recipients[i],
+                             payload);
     return SP_OK;
 }
 
@@ -399,8 +392,8 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     /* The warning of a ticket nobody can act on (unassigned, or its
      * assignee away): to those who can take it, the assignee told once. */
     if ((t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY)) &&
-        tell_takers(m, c, "ticket.sla_warning", sp_db_str(r, 0, WCL_TEAM),
-                    sp_db_str(r, 0, WCL_SKILL), t->assigned_agent_id, payload, p) != SP_OK)
+        tell_takers(m, c, "ticket.sla_warning", r, WCL_ROUTING, t->assigned_agent_id, payload,
+                    p) != SP_OK)
         return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
@@ -450,8 +443,7 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
     const char *payload = target_payload(m, c, d, true);
     /* To the team whoever is assigned (API.md §12); a skill's holders
      * are its team, the assignee among them. */
-    if (tell_takers(m, c, "ticket.sla_breached", sp_db_str(r, 0, BCL_TEAM),
-                    sp_db_str(r, 0, BCL_SKILL), 0, payload, p) != SP_OK)
+    if (tell_takers(m, c, "ticket.sla_breached", r, BCL_ROUTING, 0, payload, p) != SP_OK)
         return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_breached", "webhook", NULL, payload);
     return DONE;

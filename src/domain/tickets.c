@@ -298,11 +298,8 @@ struct intake {
     const char *rule_name; /* its name then, for the created event */
     double sentiment;
     long long assignee;
-    const char *team; /* the category's; NULL: general */
-    /* Unassigned in a category routed by skill without a team: the
-     * skill's agents to tell instead of a team (none: team general). */
-    const char **takers;
-    size_t ntakers;
+    /* Unassigned: whom its ticket.created tells (sp_route_staff_to). */
+    struct sp_route_staff takers;
     struct sp_sla sla;
     int64_t now;
 };
@@ -406,14 +403,13 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
     /* Answered in the chat it comes from: the first response is met. */
     if (in->first_responded_at != 0)
         sp_sla_first_response(&it->sla, SP_STATUS_OPEN, in->first_responded_at);
-    it->team = sp_db_str(r, 0, IC_TEAM);
-    const char *routing = sp_db_str(r, 0, IC_ROUTING), *skill = sp_db_str(r, 0, IC_SKILL);
-    if (sp_route_ticket(ctx, routing, it->team, skill, ctx->agent_max_open, in->keep_agent_id,
+    const char *routing = sp_db_str(r, 0, IC_ROUTING), *team = sp_db_str(r, 0, IC_TEAM),
+               *skill = sp_db_str(r, 0, IC_SKILL);
+    if (sp_route_ticket(ctx, routing, team, skill, ctx->agent_max_open, in->keep_agent_id,
                         &it->assignee, p) != SP_OK)
         return p->rc;
-    bool skill_only = routing && strcmp(routing, "skill") == 0 && it->team == NULL && skill;
-    if (it->assignee == 0 && skill_only)
-        return sp_route_skill_takers(ctx, skill, 0, &it->takers, &it->ntakers, p);
+    if (it->assignee == 0)
+        return sp_route_staff_to(ctx, routing, team, skill, 0, &it->takers, p);
     return SP_OK;
 }
 
@@ -511,12 +507,9 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
         sp_jw_begin_object(&w, &payload);
         sp_jw_kstr(&w, "priority", sp_priority_name(it->priority));
         sp_jw_end(&w);
-        for (size_t i = 0; i < it->ntakers; i++)
-            sp_ticket_outbox_row(&rows, "notification", "ticket.created", "agent", it->takers[i],
-                                 payload.data);
-        if (it->ntakers == 0)
-            sp_ticket_outbox_row(&rows, "notification", "ticket.created", "team",
-                                 it->team ? it->team : "general", payload.data);
+        for (size_t i = 0; i < it->takers.n; i++)
+            sp_ticket_outbox_row(&rows, "notification", "ticket.created", it->takers.channel,
+                                 it->takers.recipients[i], payload.data);
     }
     if (in->escalated_chat != NULL) {
         struct sp_buf payload;

@@ -793,6 +793,36 @@ found(const char *q, const char *w)
     return slugs;
 }
 
+/* QA: q=-word listed every other published article at rank 0. A query
+ * a wordless article would match (negation only, in one alternative at
+ * least) is 422; a negated word narrows a query that names one. */
+START_TEST(a_search_with_no_word_to_find_is_422_and_negation_narrows)
+{
+    const char *w = sp_t_unique_word(), *x = sp_t_unique_word();
+    const char *plain = slug(), *with_x = slug();
+    sp_t_resp_free(create(plain, sp_t_fmt("About %s", w), "Text.", "\"is_published\":true"));
+    sp_t_resp_free(create(with_x, sp_t_fmt("About %s and %s", w, x), "Text.",
+                          "\"is_published\":true"));
+    ck_assert_str_eq(found(sp_t_fmt("-%s", x), w), plain);
+    const char *wordless[] = {sp_t_fmt("-%s", x), sp_t_fmt("-%s -draft", x),
+                              sp_t_fmt("%s or -refund", x)};
+    for (size_t i = 0; i < sizeof(wordless) / sizeof(wordless[0]); i++) {
+        struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(wordless[i])));
+        sp_t_assert_invalid(r, "q", "no_search_term");
+        ck_assert_str_eq(sp_t_invalid_message(r, "q"),
+                         "must name a word to find in each alternative: a negated word (-draft)"
+                         " only narrows a search (refund -draft)");
+        sp_t_resp_free(r);
+    }
+    /* Quoted, "-x" is the word x, not a negation. */
+    ck_assert_str_eq(found(sp_t_fmt("\"-%s\"", x), w), with_x);
+    /* The admin list's q stays a filter (§8): -x lists the others. */
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("/support/admin/articles?q=-%s", x), NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* QA: search did not fold accents ("creme" missed "Crème") and read a
  * run of CJK characters as one word ("退款" missed "退款需要五天"):
  * sql/055 folds accents and indexes CJK runs as character pairs; one
@@ -1047,6 +1077,7 @@ articles_suite(void)
     tcase_add_test(tc, newest_first_and_admin_lists_with_drafts);
     tcase_add_test(tc, markdown_cannot_smuggle_script);
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
+    tcase_add_test(tc, a_search_with_no_word_to_find_is_422_and_negation_narrows);
     tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
     tcase_add_test(tc, search_folds_katakana_and_latin_widths);
     tcase_add_test(tc, a_long_unbroken_cjk_article_saves_and_is_searchable);

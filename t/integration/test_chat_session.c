@@ -2496,6 +2496,57 @@ START_TEST(transfer_in_a_skill_category_goes_to_another_agent_with_the_skill)
 }
 END_TEST
 
+/* A chat.transferred staff row beside the new agent's goes to the
+ * category's staff (API.md §11): in a category routed by skill without a
+ * team, the skill's active holders — the new agent told once, an away
+ * holder not at all — as its tickets' notifications; team general only
+ * when no active agent holds the skill. */
+START_TEST(a_transfer_in_a_skill_category_without_team_tells_the_skills_agents)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), ua;
+    const char *skill = sp_t_unique("chat-skill");
+    const char *with_skill = sp_t_fmt("\"skills\":[%s]", sp_t_jq(skill));
+    const char *cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"skill\",\"required_skill\":%s", sp_t_jq(skill)));
+    int64_t a = agent_new(NULL, with_skill, &ua);
+    struct chat s = chat_new(&c, cat, "hello");
+    ck_assert_int_eq(s.agent, a);
+    int64_t b = agent_new(NULL, with_skill, NULL), d = agent_new(NULL, with_skill, NULL);
+    (void)agent_new(NULL, sp_t_fmt("%s,\"status\":\"away\"", with_skill), NULL);
+    struct sp_t_resp *r =
+        transfer(&ua, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(channel || ':' || recipient, ','"
+                              "   ORDER BY channel, length(recipient), recipient)"
+                              " FROM support_outbox WHERE payload->>'session_id' = '%s'"
+                              " AND event_type = 'chat.transferred' AND kind = 'notification'",
+                              s.id),
+                     sp_t_fmt("agent:%lld,agent:%lld,agent:%lld", (long long)a, (long long)b,
+                              (long long)d));
+
+    /* Nobody active holds it: the new agent (without it) and team general. */
+    struct sp_t_user ub, c2 = sp_t_user_new(SP_ROLE_CUSTOMER);
+    skill = sp_t_unique("chat-skill");
+    cat = sp_t_admin_category_new(
+        sp_t_fmt("\"routing\":\"skill\",\"required_skill\":%s", sp_t_jq(skill)));
+    a = agent_new(NULL, sp_t_fmt("\"skills\":[%s]", sp_t_jq(skill)), &ua);
+    s = chat_new(&c2, cat, "hello again");
+    ck_assert_int_eq(s.agent, a);
+    agent_patch(a, "{\"status\":\"away\"}");
+    b = agent_new(NULL, NULL, &ub);
+    r = transfer(&ua, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "team", "general"), 1);
+    ck_assert_int_eq(db_outbox_of(s.id, "chat.transferred", "agent",
+                                  sp_t_fmt("%lld", (long long)b)), 1);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox WHERE kind = 'notification'"
+                              " AND payload->>'session_id' = '%s'"
+                              " AND event_type = 'chat.transferred'", s.id), "2");
+}
+END_TEST
+
 /* Transfer to whoever is free never picks the agent it moves the chat
  * from: b holds one chat, a two, so b is the least loaded of the team —
  * yet b's transfer goes to a, who has room (before, the pick chose b
@@ -2944,6 +2995,7 @@ chat_session_suite(void)
     tcase_add_test(tc, transfer_to_agent_needs_an_agent_with_room);
     tcase_add_test(tc, transfer_to_whoever_is_free_never_picks_the_current_agent);
     tcase_add_test(tc, transfer_in_a_skill_category_goes_to_another_agent_with_the_skill);
+    tcase_add_test(tc, a_transfer_in_a_skill_category_without_team_tells_the_skills_agents);
     tcase_add_test(tc, chat_ticket_of_an_agents_transfer_gets_the_customers_stored_tier);
     tcase_add_test(tc, ticket_create_links_the_callers_chat_session_only);
     tcase_add_test(tc, chat_transcript_keeps_each_body_in_its_own_labelled_paragraph);
