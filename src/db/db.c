@@ -22,30 +22,39 @@
 static int next_slot = 1;
 
 #define DB_UNAVAILABLE "the database is unavailable"
+#define DB_NOT_MIGRATED "the database schema is not migrated: run support-migrate"
 
 /* The one table that maps SQLSTATE codes (never message text) to outcomes,
  * with the detail a client reads when the default of its outcome would
- * mislead it (NULL: the default). */
+ * mislead it (NULL: the default), and the event the failure is logged as
+ * when db_error would send an operator the wrong way (NULL: db_error). */
 static const struct {
     const char *prefix;
     enum sp_rc rc;
     const char *code;
     const char *detail;
+    const char *event;
 } sqlstate_map[] = {
-    {"23505", SP_CONFLICT, "conflict", NULL},             /* unique_violation */
-    {"23503", SP_INVALID, "validation_failed", NULL},     /* foreign_key_violation */
-    {"23514", SP_INVALID, "validation_failed", NULL},     /* check_violation */
-    {"22", SP_INVALID, "validation_failed", NULL},        /* data exceptions */
-    {"40001", SP_UNAVAILABLE, "dependency_unavailable", NULL}, /* serialization_failure */
-    {"40P01", SP_UNAVAILABLE, "dependency_unavailable", NULL}, /* deadlock_detected */
+    {"23505", SP_CONFLICT, "conflict", NULL, NULL},             /* unique_violation */
+    {"23503", SP_INVALID, "validation_failed", NULL, NULL},     /* foreign_key_violation */
+    {"23514", SP_INVALID, "validation_failed", NULL, NULL},     /* check_violation */
+    {"22", SP_INVALID, "validation_failed", NULL, NULL},        /* data exceptions */
+    {"40001", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL}, /* serialization_failure */
+    {"40P01", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL}, /* deadlock_detected */
     /* query_canceled: our statement_timeout (nothing here cancels a
      * query otherwise). The database is up, only slow or held by a lock:
      * "unavailable" would send an operator to the wrong place. */
     {"57014", SP_UNAVAILABLE, "dependency_unavailable",
-     "the database did not answer in time; try again"},
-    {"08", SP_UNAVAILABLE, "dependency_unavailable", NULL},    /* connection exceptions */
-    {"57P", SP_UNAVAILABLE, "dependency_unavailable", NULL},   /* admin shutdown etc. */
-    {"53", SP_UNAVAILABLE, "dependency_unavailable", NULL},    /* insufficient resources */
+     "the database did not answer in time; try again", NULL},
+    {"08", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},    /* connection exceptions */
+    {"57P", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},   /* admin shutdown etc. */
+    {"53", SP_UNAVAILABLE, "dependency_unavailable", NULL, NULL},    /* insufficient resources */
+    /* undefined_table, invalid_schema_name: the schema this release
+     * expects is not there (a new database support-migrate never ran on,
+     * a wrong dbname). Every statement would fail alike until an
+     * operator migrates, as readyz's "migrations" check says too. */
+    {"42P01", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
+    {"3F000", SP_UNAVAILABLE, "dependency_unavailable", DB_NOT_MIGRATED, "db_not_migrated"},
 };
 
 void
@@ -137,12 +146,24 @@ drop_connection(struct sp_db *db)
     db->listening = false;
 }
 
+/* A statement that cannot run for want of a connection (none could be
+ * made, or the transaction's was lost) failed as unavailable as surely as
+ * one the server dropped: support_db_errors_total counts it alike (QA:
+ * the counter stayed 0 through an outage that answered every request
+ * 503). */
+static enum sp_rc
+unavailable(struct sp_problem *p)
+{
+    sp_metrics_count(SP_M_DB_ERRORS_UNAVAILABLE);
+    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
+}
+
 static enum sp_rc
 transaction_lost(struct sp_problem *p)
 {
     sp_log_msg(SP_LOG_ERROR, "db_transaction_lost",
                "the connection was lost inside a transaction; it is rolled back");
-    return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
+    return unavailable(p);
 }
 
 bool
@@ -320,7 +341,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
         sp_log_str(l, "error", safe_error(db, buf, sizeof(buf)));
         sp_log_end(l);
         drop_connection(db);
-        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
+        return unavailable(p);
     }
     PQsetNoticeReceiver(db->conn, notice_received, NULL);
     char sql[192];
@@ -334,7 +355,7 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     PQclear(r);
     if (!ok) {
         drop_connection(db);
-        return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable", DB_UNAVAILABLE);
+        return unavailable(p);
     }
     return SP_OK;
 }
@@ -360,6 +381,7 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
     enum sp_rc rc = SP_ERROR;
     const char *code = "internal";
     const char *detail = NULL;
+    const char *event = "db_error", *hint = NULL;
     if (state == NULL && PQstatus(db->conn) != CONNECTION_OK) {
         rc = SP_UNAVAILABLE;
         code = "dependency_unavailable";
@@ -369,14 +391,20 @@ fail(struct sp_db *db, PGresult *r, const char *what, struct sp_problem *p)
             rc = sqlstate_map[i].rc;
             code = sqlstate_map[i].code;
             detail = sqlstate_map[i].detail;
+            if (sqlstate_map[i].event != NULL) {
+                event = sqlstate_map[i].event;
+                hint = detail;   /* what the operator does about it */
+            }
             break;
         }
     }
     sp_metrics_count(rc == SP_CONFLICT      ? SP_M_DB_ERRORS_CONFLICT
                      : rc == SP_UNAVAILABLE ? SP_M_DB_ERRORS_UNAVAILABLE
                                             : SP_M_DB_ERRORS_OTHER);
-    struct sp_log_line *l = sp_log_begin(rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR, "db_error");
+    struct sp_log_line *l = sp_log_begin(rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR, event);
     sp_log_str(l, "statement", what);
+    if (hint != NULL)
+        sp_log_str(l, "hint", hint);
     sp_log_str(l, "sqlstate", state ? state : "none");
     sp_log_str(l, "constraint", r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL);
     char buf[256];
@@ -1087,6 +1115,13 @@ enum sp_log_level
 sp_db_job_log_level(enum sp_rc rc)
 {
     return rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR;
+}
+
+void
+sp_db_job_log_detail(struct sp_log_line *l, enum sp_rc rc, const struct sp_problem *p)
+{
+    if (rc != SP_OK && rc != SP_CONFLICT && p != NULL)
+        sp_log_str(l, "detail", p->detail);
 }
 
 void

@@ -290,6 +290,11 @@ void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
 /* The level of such a job's summary line: info when the pass worked or
  * found the lock taken (SP_CONFLICT: nothing to do), error otherwise. */
 enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
+/* Adds to such a line, when the pass failed as a whole (not SP_OK, not
+ * SP_CONFLICT), "detail": p's detail ("the database is unavailable"), so
+ * that every job's failed pass says why in one shape rather than a line
+ * of zero counts (QA). p may be NULL (a progress line). */
+void sp_db_job_log_detail(struct sp_log_line *l, enum sp_rc rc, const struct sp_problem *p);
 
 /* Accessors that treat SQL NULL as NULL. Strings are owned by the result. */
 const char *sp_db_str(const PGresult *r, int row, int col);

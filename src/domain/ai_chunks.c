@@ -317,7 +317,7 @@ sync_page(struct sp_db *db, struct sp_arena *a, const PGresult *r,
         sp_arena_reset(&work);
         article_tx(db, &work, &pg, &pg.arts[i], n);
         if (++*seen % PROGRESS_EVERY == 0)
-            SP_LOG_JOB_PASS("ai_sync_progress", SP_OK, SP_AI_SYNC_COUNTS, n, o->dry_run);
+            SP_LOG_JOB_PASS("ai_sync_progress", SP_OK, NULL, SP_AI_SYNC_COUNTS, n, o->dry_run);
     }
     sp_arena_destroy(&work);
     return SP_OK;
@@ -429,13 +429,7 @@ sp_ai_sync_pass(struct sp_db *db, const struct sp_ai_sync_opts *o, struct sp_ai_
         rc = refresh_lexemes(db, &a, o, n, p);
     if (locked)
         sp_db_job_unlock(db, &a, SP_AI_SYNC_LOCK_KEY);
-    if (rc != SP_OK && rc != SP_CONFLICT && !p->logged) {
-        struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "ai_sync_failed");
-        sp_log_str(l, "code", p->code);
-        sp_log_str(l, "detail", p->detail);
-        sp_log_end(l);
-    }
-    SP_LOG_JOB_PASS("ai_sync_pass", rc, SP_AI_SYNC_COUNTS, n, o->dry_run);
+    SP_LOG_JOB_PASS("ai_sync_pass", rc, p, SP_AI_SYNC_COUNTS, n, o->dry_run);
     sp_arena_destroy(&a);
     return rc;
 }

@@ -206,7 +206,7 @@ sp_ai_usage_pass(struct sp_db *db, const struct sp_ai_usage_opts *o,
     }
     if (locked)
         sp_db_job_unlock(db, &a, SP_AI_USAGE_LOCK_KEY);
-    SP_LOG_JOB_PASS("ai_usage_pass", rc, SP_AI_USAGE_COUNTS, n, o->dry_run);
+    SP_LOG_JOB_PASS("ai_usage_pass", rc, p, SP_AI_USAGE_COUNTS, n, o->dry_run);
     sp_arena_destroy(&a);
     return rc;
 }

@@ -266,13 +266,14 @@ scan_one(const struct scan_job *j, struct sp_arena *a, const char *id, const cha
 }
 
 static void
-log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n)
+log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n, const struct sp_problem *p)
 {
     bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors +
                                         n->ingested == 0;
-    struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : SP_LOG_INFO,
+    struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : sp_db_job_log_level(rc),
                                          "attachment_scan_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_SCAN_COUNTS, n);
+    sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);
 }
 
@@ -451,7 +452,7 @@ sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
             rc = scan_batches(&j, &page, &work, p);
         sp_db_job_unlock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY);
     }
-    log_scan(rc, n);
+    log_scan(rc, n, p);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
     return rc;
@@ -686,6 +687,7 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
     if (files->s3 == NULL)
         sp_log_str(l, "dir", files->dir);
     sp_log_int(l, "dry_run", dry_run);
+    sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);
     sp_arena_destroy(&a);
     return rc;

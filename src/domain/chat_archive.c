@@ -143,7 +143,7 @@ sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
     }
     if (locked)
         sp_db_job_unlock(db, &page, SP_CHAT_ARCHIVE_LOCK_KEY);
-    SP_LOG_JOB_PASS("chat_archive_pass", rc, SP_CHAT_ARCHIVE_COUNTS, n, dry_run);
+    SP_LOG_JOB_PASS("chat_archive_pass", rc, p, SP_CHAT_ARCHIVE_COUNTS, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
     sp_rules_cache_free(rules);

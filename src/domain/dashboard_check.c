@@ -79,6 +79,7 @@ sp_dashboard_check_pass(struct sp_db *db, bool repair, bool dry_run,
     struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "dashboard_check");
     sp_log_int(l, "drift", n->drift);
     sp_log_int(l, "repaired", n->repaired ? 1 : 0);
+    sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);
     sp_arena_destroy(&a);
     return rc;

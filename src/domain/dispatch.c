@@ -653,10 +653,12 @@ wait_events(struct dispatcher *dsp, int timeout_ms)
 /* ---- the loop ------------------------------------------------------------------- */
 
 static void
-log_pass(const struct sp_dispatch_counts *n, enum sp_log_level level)
+log_pass(const struct sp_dispatch_counts *n, enum sp_rc rc, const struct sp_problem *p)
 {
-    struct sp_log_line *l = sp_log_begin(level, "dispatch_pass");
+    struct sp_log_line *l = sp_log_begin(rc == SP_OK && n->errors == 0 ? SP_LOG_INFO : SP_LOG_ERROR,
+                                         "dispatch_pass");
     SP_LOG_COUNTS(l, SP_DISPATCH_COUNTS, n);
+    sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);
 }
 
@@ -835,7 +837,7 @@ sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
         sp_webhook_sender_drain(dsp.webhooks);
     }
     if (!o->dry_run && (!o->loop || rc != SP_OK))
-        log_pass(n, rc == SP_OK && n->errors == 0 ? SP_LOG_INFO : SP_LOG_ERROR);
+        log_pass(n, rc, p);
     teardown(&dsp);
     return rc;
 }

@@ -459,6 +459,36 @@ START_TEST(a_real_prometheus_scrapes_the_page_with_the_shipped_config)
 }
 END_TEST
 
+#define DB_UNAVAILABLE_ERRORS "support_db_errors_total{outcome=\"unavailable\"}"
+
+static void
+pg_back(void)
+{
+    sp_t_stackctl("start-pg");
+}
+
+/* Every request a stopped database answers 503 is a statement that
+ * failed unavailable (QA: the counter stayed 0 through an outage, since a
+ * statement that found no connection was never counted). The page is
+ * read while the database is up: its gauges ask the database. */
+START_TEST(requests_without_a_database_count_as_unavailable_errors)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_ticket_create(&u, "counted while the database is down");
+    double before = value(scrape(), DB_UNAVAILABLE_ERRORS);
+    sp_t_stackctl("stop-pg");
+    for (int i = 0; i < 12; i++) {
+        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/tickets/%s", id), u.token);
+        sp_t_assert_problem(r, 503, "dependency_unavailable");
+        sp_t_resp_free(r);
+    }
+    sp_t_stackctl("start-pg");
+    double after = value(scrape(), DB_UNAVAILABLE_ERRORS);
+    ck_assert_msg(after - before >= 12, "%s went from %g to %g", DB_UNAVAILABLE_ERRORS, before,
+                  after);
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -475,6 +505,10 @@ metrics_suite(void)
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
     tcase_add_test(tc, a_dispatch_daemon_records_its_runs_while_it_runs);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
+    tc = sp_t_tcase(s, "database_down");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
+    tcase_add_test(tc, requests_without_a_database_count_as_unavailable_errors);
     return s;
 }
 
