@@ -296,9 +296,9 @@ data_default(const char *def)
     return path;
 }
 
-/* A secret's file holds less than 64 KiB: one of exactly 64 KiB has
- * always been refused with the others ("larger than 64 KiB"). */
-#define SECRET_FILE_MAX (64 * 1024 - 1)
+/* A secret's file holds at most 64 KiB, as its refusal says ("larger
+ * than 64 KiB"; one of exactly 64 KiB was refused too). */
+#define SECRET_FILE_MAX (64 * 1024)
 
 static char *
 read_secret_file(const char *path, const char *name, char *err, size_t errlen)

@@ -576,16 +576,23 @@ START_TEST(file_variant_only_exists_for_secrets)
 }
 END_TEST
 
+/* At most 64 KiB, as the refusal says: exactly 64 KiB is read whole,
+ * a byte more is refused naming the variable. */
 START_TEST(secret_file_over_64_kib_is_refused)
 {
-    size_t len = 70000;
+    size_t len = 64 * 1024 + 1;
     char *big = malloc(len);
     ck_assert_ptr_nonnull(big);
     memset(big, 'k', len);
+    setenv("SUPPORT_JWT_KEYS_FILE", write_tmp(big, len - 1), 1);
+    ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+    ck_assert_uint_eq(strlen(cfg.jwt_keys), len - 1);
+    sp_config_free(&cfg);
     setenv("SUPPORT_JWT_KEYS_FILE", write_tmp(big, len), 1);
     free(big);
     ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
-    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE") != NULL, "message: %s", err);
+    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE: unreadable or larger than 64 KiB") != NULL,
+                  "message: %s", err);
 }
 END_TEST
 
