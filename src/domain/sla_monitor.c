@@ -99,6 +99,13 @@ static struct sp_stmt warn_candidates = SP_STMT_READ(
 #define TAKERS_COLUMNS(C, SEP, P)                                                                  \
     C(P##ROUTING, "c.routing", , ) SEP C(P##TEAM, "c.team", , ) SEP                               \
     C(P##SKILL, "c.required_skill", , )
+/* A claim row's takers, read by their names (P the claim's prefix). */
+struct takers {
+    const char *routing, *team, *skill;
+};
+#define TAKERS_OF(r, P)                                                                            \
+    ((struct takers){sp_db_str(r, 0, P##ROUTING), sp_db_str(r, 0, P##TEAM),                      \
+                     sp_db_str(r, 0, P##SKILL)})
 /* The claim also reads the takers and whether the assignee is away (false
  * when unassigned), in the statement that locks the ticket. */
 #define WARN_CLAIM_COLUMNS(C, SEP)                                                                 \
@@ -349,16 +356,13 @@ ready_warn(const struct monitor *m, const PGresult *r, int i)
 }
 
 /* Those who can take a ticket, told of event_type (sp_route_staff_to():
- * a skill's active holders but `except`, else the category's team). r's
- * column `routing` and the two after it: the claim's TAKERS_COLUMNS. */
+ * a skill's active holders but `except`, else the category's team). */
 static enum sp_rc
 tell_takers(struct monitor *m, struct sp_ticket_change *c, const char *event_type,
-            const PGresult *r, int routing, long long except, const char *payload,
-            struct sp_problem *p)
+            struct takers k, long long except, const char *payload, struct sp_problem *p)
 {
     struct sp_route_staff to;
-    if (sp_route_staff_to(&m->ctx, sp_db_str(r, 0, routing), sp_db_str(r, 0, routing + 1),
-                          sp_db_str(r, 0, routing + 2), except, &to, p) != SP_OK)
+    if (sp_route_staff_to(&m->ctx, k.routing, k.team, k.skill, except, &to, p) != SP_OK)
         return p->rc;
     for (size_t i = 0; i < to.n; i++)
         sp_ticket_add_outbox(c, "notification", event_type, to.channel, to.recipients[i],
@@ -392,8 +396,8 @@ edit_warn(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, stru
     /* The warning of a ticket nobody can act on (unassigned, or its
      * assignee away): to those who can take it, the assignee told once. */
     if ((t->assigned_agent_id == 0 || sp_db_bool(r, 0, WCL_ASSIGNEE_AWAY)) &&
-        tell_takers(m, c, "ticket.sla_warning", r, WCL_ROUTING, t->assigned_agent_id, payload,
-                    p) != SP_OK)
+        tell_takers(m, c, "ticket.sla_warning", TAKERS_OF(r, WCL_), t->assigned_agent_id,
+                    payload, p) != SP_OK)
         return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_warning", "webhook", NULL, payload);
     return DONE;
@@ -443,7 +447,7 @@ edit_breach(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, st
     const char *payload = target_payload(m, c, d, true);
     /* To the team whoever is assigned (API.md §12); a skill's holders
      * are its team, the assignee among them. */
-    if (tell_takers(m, c, "ticket.sla_breached", r, BCL_ROUTING, 0, payload, p) != SP_OK)
+    if (tell_takers(m, c, "ticket.sla_breached", TAKERS_OF(r, BCL_), 0, payload, p) != SP_OK)
         return FAILED;
     sp_ticket_add_outbox(c, "webhook", "ticket.sla_breached", "webhook", NULL, payload);
     return DONE;
@@ -656,8 +660,8 @@ acquire(struct monitor *m, struct sp_problem *p)
 {
     if (m->o->dry_run)
         return SP_OK; /* it writes nothing, so it never keeps the real job out */
-    /* Busy: log_pass says sla_monitor_already_running. */
-    if (sp_db_job_lock(m->db, &m->page, SP_SLA_MONITOR_LOCK_KEY, NULL, p) != SP_OK)
+    if (sp_db_job_lock(m->db, &m->page, SP_SLA_MONITOR_LOCK_KEY, "sla_monitor_busy", p) !=
+        SP_OK)
         return p->rc;
     m->backend_pid = PQbackendPID(m->db->conn);
     return SP_OK;
@@ -672,23 +676,15 @@ release(struct monitor *m)
     m->backend_pid = 0;
 }
 
+/* The pass line of every job (job_log.h), with the clock it ran at. */
 static void
 log_pass(const struct monitor *m, enum sp_rc rc, const struct sp_problem *p)
 {
-    if (rc == SP_CONFLICT) {
-        struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "sla_monitor_already_running");
-        sp_log_str(l, "detail", "another run holds the advisory lock; nothing done");
-        sp_log_end(l);
-        return;
-    }
-    struct sp_log_line *l =
-        sp_log_begin(rc == SP_OK ? SP_LOG_INFO : SP_LOG_ERROR,
-                     rc == SP_OK ? "sla_monitor_pass" : "sla_monitor_pass_failed");
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "sla_monitor_pass");
     sp_log_str(l, "now", m->now);
-    sp_log_int(l, "dry_run", m->o->dry_run);
     SP_LOG_COUNTS(l, SP_SLA_MONITOR_COUNTS, m->n);
-    if (rc != SP_OK)
-        sp_log_str(l, "detail", p->detail);
+    sp_log_int(l, "dry_run", m->o->dry_run);
+    sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);
 }
 

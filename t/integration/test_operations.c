@@ -509,7 +509,7 @@ static const struct {
     {"knowledge-embedding-sync", "ai_sync_pass"},
     {"support-scan", "attachment_scan_pass"},
     {"support-dispatch", "dispatch_pass"},
-    {"ticket-sla-monitor", "sla_monitor_pass_failed"},
+    {"ticket-sla-monitor", "sla_monitor_pass"},
 };
 
 /* The (first) line of out whose event is event. */
