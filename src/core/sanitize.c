@@ -111,31 +111,17 @@ classify(const GumboNode *n, enum sp_sanitize_profile profile)
     }
 }
 
-/* Characters that render as nothing or as blank space; see sanitize.h. */
-static bool
-is_blank(unsigned cp)
-{
-    return cp <= 0x20 || (cp >= 0x7f && cp <= 0xa0) ||
-           (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 || cp == 0x2029 ||
-           cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 ||
-           cp == 0xfeff;
-}
-
+/* What renders as nothing: white space and controls (NUL among them),
+ * or a blank code point by sp_utf8_blank(), the one list a subject's and
+ * a name's emptiness are judged by too. */
 static bool
 has_visible(const char *s, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        size_t l = sp_utf8_seq_len(s + i, n - i);
-        if (l == 0)
-            return true;  /* gumbo never yields this; count it as text */
-        unsigned cp = l == 1 ? u[i] : u[i] & (0x7fu >> l);
-        for (size_t k = 1; k < l; k++)
-            cp = (cp << 6) | (u[i + k] & 0x3f);
-        if (!is_blank(cp))
-            return true;
-        i += l;
+    size_t len;
+    for (size_t i = 0; i < n; i += len) {
+        uint32_t cp = sp_utf8_decode(s + i, n - i, &len);
+        if (cp > 0x20 && (cp < 0x7f || cp > 0x9f) && !sp_utf8_blank(cp))
+            return true;  /* a malformed byte is U+FFFD: text */
     }
     return false;
 }

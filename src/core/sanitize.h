@@ -75,7 +75,8 @@ char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, 
 
 /* Whether the UTF-8 text s[0..n) holds visible text, as *has_text above
  * counts it: a character that is neither white space nor a control (NUL
- * included) nor one of the Unicode space and zero-width characters. A
+ * included) nor blank by sp_utf8_blank() (Unicode spaces, invisible and
+ * filler characters: the list names and subjects are judged by). A
  * text without any is stored as no body at all (sp_sanitize_body:
  * "empty"). */
 bool sp_sanitize_has_visible(const char *s, size_t n);

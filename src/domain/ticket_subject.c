@@ -28,22 +28,6 @@ is_bidi_control(uint32_t c)
     return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);
 }
 
-/* What prints as nothing: Unicode spaces (Zs), zero-width characters and
- * the direction marks (the Arabic letter mark too; the bidi controls are
- * refused or dropped before this is asked), the BOM, soft hyphen, the
- * combining grapheme joiner, variation selectors, tag characters and the
- * Hangul fillers that are used to fake an empty name. */
-static bool
-is_blank(uint32_t c)
-{
-    return c == 0x20 || c == 0xA0 || c == 0xAD || c == 0x034F || c == 0x061C ||
-           c == 0x115F || c == 0x1160 || c == 0x1680 || (c >= 0x180B && c <= 0x180F) ||
-           (c >= 0x2000 && c <= 0x200F) || c == 0x202F || (c >= 0x205F && c <= 0x2064) ||
-           c == 0x2800 ||
-           c == 0x3000 || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF ||
-           c == 0xFFA0 || (c >= 0xE0000 && c <= 0xE007F) || (c >= 0xE0100 && c <= 0xE01EF);
-}
-
 const char *
 sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct sp_problem *p)
 {
@@ -62,7 +46,7 @@ sp_ticket_subject(struct sp_arena *a, const char *field, const char *s, struct s
                              "characters (U+202A-U+202E, U+2066-U+2069): they reorder the line");
             return NULL;
         }
-        if (is_blank(c))
+        if (sp_utf8_blank(c))
             continue;
         if (start == n)
             start = i;

@@ -64,6 +64,9 @@ START_TEST(a_subject_with_nothing_visible_is_empty)
         /* the Arabic letter mark, the combining grapheme joiner, a
          * variation selector, tag characters (QA found them kept) */
         "\u061c", "\u034f", "\ufe0f", "\U000E0001\U000E0020", "\U000E0100",
+        /* blank as a name is (sp_utf8_blank): Khmer inherent vowels,
+         * shorthand format controls, musical format marks */
+        "\u17b4\u17b5", "\U0001BCA0", "\U0001D173",
     };
     for (size_t i = 0; i < sizeof(blank) / sizeof(blank[0]); i++) {
         const char *code = refusal(blank[i]);
