@@ -446,7 +446,7 @@ request_hash(const struct sp_req *r, unsigned char out[32])
         abort(); /* OpenSSL cannot hash: nothing sane to continue with */
     for (size_t i = 0; i < r->nparams; i++) {
         char id[SP_PUBLIC_ID_LEN + 1];
-        const char *param = sp_public_id_read(r->params[i], id) ? id : r->params[i];
+        const char *param = sp_req_param_canonical(r, i, id);
         if (EVP_DigestUpdate(md, param, strlen(param) + 1) != 1)
             abort();
     }

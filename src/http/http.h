@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/ids.h"
 #include "core/problem.h"
 #include "http/auth.h"
 
@@ -90,6 +91,12 @@ struct sp_req {
  * length-prefixed, a public id in its canonical form (/tickets/abc… and
  * /tickets/ABC… name one ticket). Arena-owned. */
 const char *sp_req_scope(struct sp_req *r);
+/* Path parameter i as it names its resource: a public id in its
+ * canonical form (in id), anything else as given. What sp_req_scope and
+ * an idempotency key's request hash read, so both call one request the
+ * same whatever the id's letter case. */
+const char *sp_req_param_canonical(const struct sp_req *r, size_t i,
+                                   char id[SP_PUBLIC_ID_LEN + 1]);
 
 /* A FastCGI parameter ("REQUEST_URI", "HTTP_X_REQUEST_ID") of envp. */
 const char *sp_req_param(char **envp, const char *name);

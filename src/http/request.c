@@ -568,6 +568,12 @@ sp_resp_problem(struct sp_req *r, const struct sp_problem *p)
 }
 
 const char *
+sp_req_param_canonical(const struct sp_req *r, size_t i, char id[SP_PUBLIC_ID_LEN + 1])
+{
+    return sp_public_id_read(r->params[i], id) ? id : r->params[i];
+}
+
+const char *
 sp_req_scope(struct sp_req *r)
 {
     struct sp_buf b;
@@ -575,7 +581,7 @@ sp_req_scope(struct sp_req *r)
     sp_buf_puts(&b, r->route != NULL ? r->route : r->path != NULL ? r->path : "");
     for (size_t i = 0; i < r->nparams; i++) {
         char id[SP_PUBLIC_ID_LEN + 1];
-        const char *param = sp_public_id_read(r->params[i], id) ? id : r->params[i];
+        const char *param = sp_req_param_canonical(r, i, id);
         sp_buf_printf(&b, "|%zu:%s", strlen(param), param);
     }
     return b.data;
