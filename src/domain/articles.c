@@ -396,13 +396,16 @@ static struct sp_stmt newest_stmt = SP_STMT_NAMED(
     list_names, LP_COUNT);
 
 /* Published, by relevance to :q (support_article_ranked, sql/013);
- * snippets only for the rows the page shows, not the look-ahead row. */
+ * snippets only for the rows the page shows, not the look-ahead row. A
+ * :q that names nothing to look for (wordless_stmt) finds nothing here,
+ * so that only an empty page needs to ask why. */
 static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "article_ranked",
     "WITH q AS (SELECT support_search_query(:q) AS query),"
     " hits AS (SELECT h.id, h.key, row_number() OVER (ORDER BY h.key DESC, h.id DESC) AS n"
     "  FROM q, support_article_ranked(q.query, :tag, :after_key::bigint, :after_id::bigint,"
-    "                                 :limit::integer) h)"
+    "                                 :limit::integer) h"
+    "  WHERE NOT ''::tsvector @@ q.query)"
     " SELECT " ARTICLE_COLS ", hits.key,"
     "  ts_headline('support_text', t.source, q.query,"
     "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
@@ -416,7 +419,8 @@ static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
 /* Whether :q names nothing to look for: a document without words
  * satisfies it (`-draft`, `refund or -draft`: negation only, in one
  * alternative at least), so it would list every other article at rank 0.
- * A query of stop words only is not one: it matches nothing. */
+ * A query of stop words only is not one: it matches nothing. Asked when
+ * the ranked page is empty, which it always is for such a :q. */
 static struct sp_stmt wordless_stmt = SP_STMT_READ(
     "article_query_wordless", "SELECT ''::tsvector @@ support_search_query($1)", 1);
 
@@ -522,7 +526,12 @@ enum sp_rc
 sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
                 struct sp_article_page *out, struct sp_problem *p)
 {
-    if (list_stmt(f) == &ranked_stmt) {
+    const char *params[LP_COUNT] = {0};
+    list_params(ctx->arena, f, params);
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, list_stmt(f), params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0 && list_stmt(f) == &ranked_stmt) {
         const char *q[1] = {f->q};
         PGresult *w = sp_db_exec(ctx->db, ctx->arena, &wordless_stmt, q, p);
         if (w == NULL)
@@ -534,11 +543,6 @@ sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
             return p->rc;
         }
     }
-    const char *params[LP_COUNT] = {0};
-    list_params(ctx->arena, f, params);
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, list_stmt(f), params, p);
-    if (r == NULL)
-        return p->rc;
     long long next_id;
     out->n = sp_db_page(r, f->limit, "id", &next_id);
     out->more = next_id != 0;
