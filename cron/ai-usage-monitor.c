@@ -26,6 +26,8 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return sp_ai_usage_pass(db, &o, &n, p);
 }
 
+static const char *const settings[] = {"SUPPORT_AI_USAGE_", NULL};
+
 int
 main(int argc, char **argv)
 {
@@ -35,7 +37,7 @@ main(int argc, char **argv)
     };
     static const struct sp_job job = {
         .name = "ai-usage-monitor",
-        .settings_help = "  (SUPPORT_AI_USAGE_MIN_REQUESTS, SUPPORT_AI_USAGE_USER_BURST below)\n",
+        .settings = settings,
         .default_interval = 3600,
         .flags = flags,
         .pass = pass,

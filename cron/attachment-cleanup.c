@@ -28,13 +28,17 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return rc;
 }
 
+/* Where the files are: the directory, or the bucket when SUPPORT_S3_BUCKET is set. */
+static const char *const settings[] = {
+    "SUPPORT_ATTACHMENT_DIR", "SUPPORT_ATTACHMENT_UNATTACHED_HOURS", "SUPPORT_S3_", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "attachment-cleanup",
-        .settings_help = "  (SUPPORT_ATTACHMENT_DIR, SUPPORT_ATTACHMENT_UNATTACHED_HOURS and"
-                         " SUPPORT_S3_* below)\n",
+        .settings = settings,
         .pass = pass,
         .pinned_clock = true,
     };

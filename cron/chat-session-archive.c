@@ -25,13 +25,18 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return rc;
 }
 
+/* The tickets it makes are routed, and their customers notified. */
+static const char *const settings[] = {
+    "SUPPORT_CHAT_IDLE_MINUTES", "SUPPORT_AGENT_MAX_OPEN_TICKETS", "SUPPORT_CUSTOMER_CHANNELS",
+    "SUPPORT_CHAT_PUBLISH_URL", "SUPPORT_CHAT_PUBLISH_SOCKET", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "chat-session-archive",
-        .settings_help = "  (SUPPORT_CHAT_IDLE_MINUTES and, for routing the tickets it makes,\n"
-                         "   SUPPORT_AGENT_MAX_OPEN_TICKETS below)\n",
+        .settings = settings,
         .pass = pass,
         .pinned_clock = true,
     };

@@ -32,7 +32,6 @@ main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "dashboard-counts-check",
-        .settings_help = "",
         .flags = flags,
         .pass = pass,
     };

@@ -9,7 +9,6 @@
  * article (after a change of the splitter; a change of embedder —
  * SUPPORT_EMBEDDINGS_URL, _MODEL — is found without it).
  */
-#include "core/embed.h"
 #include "domain/ai_chunks.h"
 #include "domain/ai_embedder.h"
 #include "jobs/job.h"
@@ -34,6 +33,9 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return rc;
 }
 
+/* SUPPORT_AI_API_KEY: the embedder's key when it has none of its own. */
+static const char *const settings[] = {"SUPPORT_EMBEDDINGS_", "SUPPORT_AI_API_KEY", NULL};
+
 int
 main(int argc, char **argv)
 {
@@ -43,8 +45,7 @@ main(int argc, char **argv)
     };
     static const struct sp_job job = {
         .name = "knowledge-embedding-sync",
-        .settings_help = "  SUPPORT_EMBEDDINGS_URL, _API_KEY, _MODEL, _BATCH, _TIMEOUT_MS (below):"
-                         " the embedder; unset URL = the embedded " SP_EMBED_MODEL "\n",
+        .settings = settings,
         .flags = flags,
         .pass = pass,
         .wake_channel = SP_AI_SYNC_CHANNEL,

@@ -36,13 +36,23 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return rc;
 }
 
+/* What sp_dispatch_check and the deliveries read: the mail relay and its
+ * templates, the notification service, the links in notifications, the
+ * PII keys (a customer's address is decrypted to send to it), the booking
+ * service (escalation hooks) and the webhooks' loopback switch. */
+static const char *const settings[] = {
+    "SUPPORT_SMTP_", "SUPPORT_MAIL_FROM", "SUPPORT_MAIL_FROM_NAME", "SUPPORT_MAIL_REPLY_KEYS",
+    "SUPPORT_STAFF_MAIL", "SUPPORT_TEMPLATES_DIR", "SUPPORT_NOTIFY_", "SUPPORT_PORTAL_URL",
+    "SUPPORT_CONSOLE_", "SUPPORT_ENCRYPTION_KEYS", "SUPPORT_PII_INDEX_KEY", "SUPPORT_BOOKING_",
+    "SUPPORT_WEBHOOK_ALLOW_LOOPBACK", "SUPPORT_DISPATCH_", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "support-dispatch",
-        .settings_help = "  (SUPPORT_SMTP_*, SUPPORT_MAIL_*, SUPPORT_STAFF_MAIL, SUPPORT_NOTIFY_*,\n"
-                         "   SUPPORT_DISPATCH_* below; templates in SUPPORT_TEMPLATES_DIR/mail)\n",
+        .settings = settings,
         .default_interval = 5,
         .pass = pass,
         .check = sp_dispatch_check,

@@ -35,13 +35,18 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return rc;
 }
 
+/* The upload URL's lifetime bounds how long an upload is looked for. */
+static const char *const settings[] = {
+    "SUPPORT_CLAMD_SOCKET", "SUPPORT_ATTACHMENT_DIR", "SUPPORT_ATTACHMENT_UPLOAD_TTL_S",
+    "SUPPORT_S3_", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "support-scan",
-        .settings_help =
-            "  (SUPPORT_CLAMD_SOCKET, SUPPORT_ATTACHMENT_DIR and SUPPORT_S3_* below)\n",
+        .settings = settings,
         .pass = pass,
         .wake_channel = SP_ATTACHMENT_SCAN_CHANNEL,
     };

@@ -33,12 +33,17 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return sp_housekeeping_pass(db, sp_clock_now_ms(), run->dry_run, &h, p);
 }
 
+/* SUPPORT_CUSTOMER_CHANNELS: where the customer notifications it queues go. */
+static const char *const settings[] = {
+    "SUPPORT_AUTOCLOSE_DAYS", "SUPPORT_SLA_WARN_FRACTION", "SUPPORT_CUSTOMER_CHANNELS", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
     static const struct sp_job job = {
         .name = "ticket-sla-monitor",
-        .settings_help = "  (SUPPORT_AUTOCLOSE_DAYS and SUPPORT_SLA_WARN_FRACTION below)\n",
+        .settings = settings,
         .pass = pass,
         .pinned_clock = true,
     };

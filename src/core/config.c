@@ -64,7 +64,8 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_JWT_AUDIENCE", STR(jwt_audience), NULL, 0, 0, "required aud claim"},
     {"SUPPORT_MIGRATIONS_DIR", DATA(migrations_dir), "sql", 0, 0, "directory of NNN_*.sql files"},
     {"SUPPORT_TEMPLATES_DIR", DATA(templates_dir), "templates", 0, 0,
-     "directory of the admin pages' templates (*.html, loaded at start and on SIGHUP)"},
+     "directory of the admin pages' templates (*.html) and, in mail/, support-dispatch's (loaded"
+     " at start and on SIGHUP)"},
     {"SUPPORT_ADMIN_SESSION_HOURS", INT(admin_session_hours), "8", 1, 720,
      "how long an admin page session lasts after login"},
     {"SUPPORT_COOKIE_INSECURE", INT(cookie_insecure), "0", 0, 1,
@@ -73,7 +74,7 @@ static const struct sp_setting settings[] = {
      "largest accepted request body"},
     {"SUPPORT_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug|info|warn|error"},
     {"SUPPORT_DB_STATEMENT_TIMEOUT_MS", INT(db_statement_timeout_ms), "5000", 0, 600000,
-     "statement_timeout for worker connections"},
+     "statement_timeout of the workers' and the jobs' connections"},
     {"SUPPORT_ENCRYPTION_KEYS", SEC(encryption_keys), NULL, 0, 0,
      "contact PII keys v2:base64,v1:base64 (first encrypts, all decrypt)"},
     {"SUPPORT_PII_INDEX_KEY", SEC(pii_index_key), NULL, 0, 0,
@@ -631,15 +632,57 @@ sp_config_free(struct sp_config *c)
     }
 }
 
+/* Whether entry (a name, or a prefix ending in '_') takes setting name. */
+static bool
+entry_takes(const char *entry, const char *name)
+{
+    size_t n = strlen(entry);
+    return n > 0 && entry[n - 1] == '_' ? strncmp(name, entry, n) == 0 : strcmp(name, entry) == 0;
+}
+
+static bool
+listed(const char *const names[], const char *name)
+{
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (entry_takes(names[i], name))
+            return true;
+    return false;
+}
+
+static void
+describe_row(FILE *out, const struct sp_setting *s)
+{
+    char *data = s->type == SP_SET_DATA ? data_default(s->def) : NULL;
+    const char *def = data != NULL ? data : s->def;
+    fprintf(out, "  %-32s %s%s (default: %s)\n", s->name, s->help,
+            s->type == SP_SET_SECRET ? "; also NAME_FILE" : "", def ? def : "unset");
+    free(data);
+}
+
+/* Whether entry takes any setting. */
+static bool
+takes_some(const char *entry)
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (entry_takes(entry, settings[i].name))
+            return true;
+    return false;
+}
+
+const char *
+sp_config_describe_some(FILE *out, const char *const names[])
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+        if (names == NULL || listed(names, settings[i].name))
+            describe_row(out, &settings[i]);
+    for (size_t k = 0; names != NULL && names[k] != NULL; k++)
+        if (!takes_some(names[k]))
+            return names[k];
+    return NULL;
+}
+
 void
 sp_config_describe(FILE *out)
 {
-    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
-        const struct sp_setting *s = &settings[i];
-        char *data = s->type == SP_SET_DATA ? data_default(s->def) : NULL;
-        const char *def = data != NULL ? data : s->def;
-        fprintf(out, "  %-32s %s%s (default: %s)\n", s->name, s->help,
-                s->type == SP_SET_SECRET ? "; also NAME_FILE" : "", def ? def : "unset");
-        free(data);
-    }
+    (void)sp_config_describe_some(out, NULL);
 }

@@ -140,5 +140,11 @@ bool sp_config_s3(const struct sp_config *c, struct sp_s3 *out, bool *on, char *
                   size_t errlen);
 /* Writes the documented list of settings (for --help and docs). */
 void sp_config_describe(FILE *out);
+/* The same for the settings names lists (ended by NULL; NULL: all), in
+ * the table's order: an entry is a setting's name, or a prefix ending in
+ * '_' ("SUPPORT_S3_") taking every setting it begins. Returns the first
+ * entry that takes no setting (a misspelt name would drop its row without
+ * a word), NULL when each takes one. */
+const char *sp_config_describe_some(FILE *out, const char *const names[]);
 
 #endif

@@ -62,8 +62,23 @@ usage(const struct sp_job *job, FILE *out)
     fprintf(out, "  --help        this text\n");
     for (int i = 0; job->flags && job->flags[i].name; i++)
         fprintf(out, "  %-13s %s\n", job->flags[i].name, job->flags[i].help);
-    fprintf(out, "settings (environment):\n%s", job->settings_help ? job->settings_help : "");
-    sp_config_describe(out);
+    /* Only what this job reads: the whole table is some 100 settings of
+     * the API, chat, mail, S3 and AI, where an operator would have to dig
+     * out the few that matter here. */
+    fprintf(out, "settings (environment) this job reads; the others are checked at start too\n"
+                 "(support-api --help lists every setting):\n");
+    static const char *const every_job[] = {"SUPPORT_DATABASE_URL",
+                                            "SUPPORT_DB_STATEMENT_TIMEOUT_MS",
+                                            "SUPPORT_LOG_LEVEL", NULL};
+    const char *unknown = sp_config_describe_some(out, every_job);
+    if (unknown == NULL && job->settings != NULL)
+        unknown = sp_config_describe_some(out, job->settings);
+    /* A misspelt entry would leave its setting out without a word. */
+    if (unknown != NULL) {
+        fprintf(stderr, "%s: internal error: its settings list names \"%s\", which is no"
+                        " setting\n", job->name, unknown);
+        return 1;
+    }
     return out == stdout ? 0 : 2;
 }
 

@@ -37,7 +37,10 @@ struct sp_job_run {
 
 struct sp_job {
     const char *name;            /* program and log name */
-    const char *settings_help;   /* the job's own settings, for --help */
+    /* The settings its pass reads, for --help (sp_config_describe_some:
+     * names, or prefixes ending in '_'; ended by NULL), besides the
+     * database's and the log's, which every job reads. May be NULL. */
+    const char *const *settings;
     /* seconds between passes, and a long-running pass's sweep; 0 = 60.
      * A pass may itself run until *stop when run->loop (support-dispatch,
      * woken by LISTEN/NOTIFY): the runner then only restarts it after a

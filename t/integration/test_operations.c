@@ -585,12 +585,62 @@ START_TEST(a_job_names_what_is_wrong_with_its_command_line)
     const char *const dispatch_now[] = {"--once", "--now", "2026-12-05T10:00:00Z", NULL};
     refused_args("support-dispatch", dispatch_now,
                  "--now is not taken: this job reads the database's clock");
-    /* --help still prints everything, to standard output, and exits 0. */
+    /* --help still prints the whole usage, to standard output, and exits 0. */
     const char *const help[] = {"--help", NULL};
     const char *out;
     ck_assert_int_eq(sp_t_job_run("support-dispatch", NULL, help, &out), 0);
     ck_assert_ptr_nonnull(strstr(out, "settings (environment)"));
     ck_assert_ptr_null(strstr(out, "--now"));
+}
+END_TEST
+
+/* A job's --help: its row of setting name in the settings it lists. */
+static bool
+help_lists(const char *help, const char *name)
+{
+    return strstr(help, sp_t_fmt("\n  %s ", name)) != NULL;
+}
+
+/* Each job's --help lists the settings it reads, not the whole table of
+ * some 100 (QA: ticket-sla-monitor's 5 were buried among the API's, the
+ * chat's, S3's and the AI's); every one the database's, and a list that
+ * names a setting the table lacks fails the help (exit 1). */
+START_TEST(each_job_help_lists_the_settings_it_reads)
+{
+    const char *const args[] = {"--help", NULL};
+    const char *out;
+    for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+        int rc = sp_t_job_run(jobs[i].program, NULL, args, &out);
+        ck_assert_msg(rc == 0, "%s --help exited %d:\n%s", jobs[i].program, rc, out);
+        ck_assert_msg(help_lists(out, "SUPPORT_DATABASE_URL") &&
+                          help_lists(out, "SUPPORT_LOG_LEVEL") &&
+                          !help_lists(out, "SUPPORT_JWT_KEYS"),
+                      "%s --help:\n%s", jobs[i].program, out);
+    }
+    static const struct {
+        const char *program, *reads, *not_read;
+    } cases[] = {
+        {"ticket-sla-monitor", "SUPPORT_AUTOCLOSE_DAYS", "SUPPORT_CHAT_RATE_PER_MINUTE"},
+        {"ticket-sla-monitor", "SUPPORT_SLA_WARN_FRACTION", "SUPPORT_S3_BUCKET"},
+        {"ai-usage-monitor", "SUPPORT_AI_USAGE_USER_BURST", "SUPPORT_S3_BUCKET"},
+        {"ai-usage-monitor", "SUPPORT_AI_USAGE_MIN_REQUESTS", "SUPPORT_AI_API_KEY"},
+        {"support-scan", "SUPPORT_S3_BUCKET", "SUPPORT_SMTP_URL"},
+        {"support-scan", "SUPPORT_CLAMD_SOCKET", "SUPPORT_EMBEDDINGS_URL"},
+        {"attachment-cleanup", "SUPPORT_S3_SECRET_ACCESS_KEY", "SUPPORT_CLAMD_SOCKET"},
+        {"support-dispatch", "SUPPORT_SMTP_PASSWORD", "SUPPORT_S3_BUCKET"},
+        {"support-dispatch", "SUPPORT_ENCRYPTION_KEYS", "SUPPORT_MAIL_AUTHSERV_ID"},
+        {"support-dispatch", "SUPPORT_TEMPLATES_DIR", "SUPPORT_CHAT_IDLE_MINUTES"},
+        {"knowledge-embedding-sync", "SUPPORT_EMBEDDINGS_URL", "SUPPORT_AI_BASE_URL"},
+        {"chat-session-archive", "SUPPORT_CHAT_IDLE_MINUTES", "SUPPORT_CHAT_RATE_PER_MINUTE"},
+        {"dashboard-counts-check", "SUPPORT_DB_STATEMENT_TIMEOUT_MS", "SUPPORT_CUSTOMER_CHANNELS"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_int_eq(sp_t_job_run(cases[i].program, NULL, args, &out), 0);
+        ck_assert_msg(help_lists(out, cases[i].reads), "%s --help lacks %s:\n%s",
+                      cases[i].program, cases[i].reads, out);
+        ck_assert_msg(!help_lists(out, cases[i].not_read), "%s --help lists %s:\n%s",
+                      cases[i].program, cases[i].not_read, out);
+    }
 }
 END_TEST
 
@@ -987,6 +1037,7 @@ operations_suite(void)
     tcase_add_unchecked_fixture(tc, NULL, migrations_back);
     tcase_add_test(tc, readyz_is_503_while_migrations_are_behind);
     tcase_add_test(tc, a_job_names_what_is_wrong_with_its_command_line);
+    tcase_add_test(tc, each_job_help_lists_the_settings_it_reads);
     tc = sp_t_tcase(s, "drain");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);

@@ -610,15 +610,23 @@ START_TEST(free_clears_every_string_and_is_repeatable)
 }
 END_TEST
 
-START_TEST(describe_lists_every_setting_without_values)
+/* What sp_config_describe writes. */
+static char *
+describe_all(void)
 {
-    setenv("SUPPORT_JWT_KEYS", "k:do-not-print-me", 1);
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     ck_assert_ptr_nonnull(f);
     sp_config_describe(f);
     fclose(f);
+    return text;
+}
+
+START_TEST(describe_lists_every_setting_without_values)
+{
+    setenv("SUPPORT_JWT_KEYS", "k:do-not-print-me", 1);
+    char *text = describe_all();
     static const char *const names[] = {
         "SUPPORT_DATABASE_URL",   "SUPPORT_LISTEN",       "SUPPORT_WORKERS",
         "SUPPORT_LISTEN_BACKLOG", "SUPPORT_JWT_KEYS",     "SUPPORT_JWT_PUBLIC_KEYS_FILE",
@@ -631,6 +639,87 @@ START_TEST(describe_lists_every_setting_without_values)
     ck_assert_ptr_null(strstr(text, "do-not-print-me"));
     ck_assert_ptr_nonnull(strstr(text, "1048576"));
     free(text);
+}
+END_TEST
+
+/* sp_config_describe_some's text for names; *unknown its answer. */
+static char *
+describe_some(const char *const names[], const char **unknown)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    ck_assert_ptr_nonnull(f);
+    *unknown = sp_config_describe_some(f, names);
+    fclose(f);
+    return text;
+}
+
+/* Lines of text, each checked to begin with one of the rows in want. */
+static int
+rows_among(const char *text, const char *const want[])
+{
+    int n = 0;
+    for (const char *line = text; *line != '\0'; n++) {
+        bool ok = false;
+        for (size_t i = 0; want[i] != NULL && !ok; i++)
+            ok = strncmp(line, want[i], strlen(want[i])) == 0;
+        ck_assert_msg(ok, "row not asked for: %.60s", line);
+        const char *nl = strchr(line, '\n');
+        ck_assert_ptr_nonnull(nl);
+        line = nl + 1;
+    }
+    return n;
+}
+
+/* A job's --help lists only the settings it reads: an exact name takes
+ * its row alone (SUPPORT_MAIL_FROM, not SUPPORT_MAIL_FROM_NAME), an entry
+ * ending in '_' every row it begins (the 7 of S3). */
+START_TEST(describe_some_lists_the_named_settings_only)
+{
+    static const char *const names[] = {"SUPPORT_S3_", "SUPPORT_MAIL_FROM", NULL};
+    const char *unknown;
+    char *text = describe_some(names, &unknown);
+    ck_assert_ptr_null(unknown);
+    static const char *const rows[] = {"  SUPPORT_S3_", "  SUPPORT_MAIL_FROM ", NULL};
+    ck_assert_int_eq(rows_among(text, rows), 8);
+    ck_assert_ptr_nonnull(strstr(text, "  SUPPORT_S3_SECRET_ACCESS_KEY "));
+    ck_assert_ptr_nonnull(strstr(text, "  SUPPORT_MAIL_FROM "));
+    free(text);
+}
+END_TEST
+
+/* An entry that takes no setting is named (a misspelt name would leave
+ * its row out without a word); a name is not a prefix without its '_'. */
+START_TEST(describe_some_names_an_entry_that_is_no_setting)
+{
+    static const char *const typo[] = {"SUPPORT_LOG_LEVEL", "SUPPORT_AUTOCLOSE_DAY", NULL};
+    static const char *const no_prefix[] = {"SUPPORT_S3", NULL};
+    static const char *const empty_prefix[] = {"SUPPORT_NO_SUCH_", "SUPPORT_LOG_LEVEL", NULL};
+    const char *unknown;
+    free(describe_some(typo, &unknown));
+    ck_assert_ptr_eq(unknown, typo[1]);
+    free(describe_some(no_prefix, &unknown));
+    ck_assert_ptr_eq(unknown, no_prefix[0]);
+    char *text = describe_some(empty_prefix, &unknown);
+    ck_assert_ptr_eq(unknown, empty_prefix[0]);
+    static const char *const rows[] = {"  SUPPORT_LOG_LEVEL ", NULL};
+    ck_assert_int_eq(rows_among(text, rows), 1);   /* the rows it could find, still */
+    free(text);
+}
+END_TEST
+
+/* One describer: NULL is every setting, as sp_config_describe writes it. */
+START_TEST(describe_some_of_null_is_the_whole_table)
+{
+    const char *unknown;
+    char *some = describe_some(NULL, &unknown);
+    ck_assert_ptr_null(unknown);
+    char *all = describe_all();
+    ck_assert_str_eq(some, all);
+    ck_assert_ptr_nonnull(strstr(all, "  SUPPORT_CHAT_RATE_PER_MINUTE "));
+    free(some);
+    free(all);
 }
 END_TEST
 
@@ -731,6 +820,9 @@ config_suite(void)
     tcase_add_test(tc, secret_file_over_64_kib_is_refused);
     tcase_add_test(tc, free_clears_every_string_and_is_repeatable);
     tcase_add_test(tc, describe_lists_every_setting_without_values);
+    tcase_add_test(tc, describe_some_lists_the_named_settings_only);
+    tcase_add_test(tc, describe_some_names_an_entry_that_is_no_setting);
+    tcase_add_test(tc, describe_some_of_null_is_the_whole_table);
     suite_add_tcase(s, tc);
     return s;
 }
