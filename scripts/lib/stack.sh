@@ -442,7 +442,9 @@ _stack_pg_conf() {
         echo "listen_addresses = '${STACK_PG_LISTEN:-}'"
         echo "port = ${STACK_PG_PORT:-5432}"
         echo "unix_socket_directories = '$sockdir'"
-        echo "unix_socket_permissions = 0777"
+        # initdb --auth=trust (stack_pg_start): only the owner (and root)
+        # may reach the socket, not every local user (QA).
+        echo "unix_socket_permissions = 0700"
         echo "max_connections = 200"
         echo "shared_buffers = 128MB"
         echo "timezone = 'UTC'"

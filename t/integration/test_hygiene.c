@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "core/utf8.h"
 
+#include <glob.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,29 @@ START_TEST(fastcgi_sockets_are_0660_with_nginx_group)
     const char *chat = sp_t_fmt("%s/run/support-chat.sock", getenv("SP_TEST_STACK_DIR"));
     if (access(chat, F_OK) == 0)
         assert_socket("support-chat.sock");
+}
+END_TEST
+
+/* The stack's PostgreSQL trusts every connection to its socket (initdb
+ * --auth=trust): the socket is its owner's alone (QA: 0777 made any local
+ * user the database's superuser). */
+START_TEST(database_socket_is_its_owners_alone)
+{
+    glob_t g;
+    const char *pattern = sp_t_fmt("%s/run/.s.PGSQL.[0-9]*", getenv("SP_TEST_STACK_DIR"));
+    ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
+    size_t sockets = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        struct stat st;
+        ck_assert_int_eq(lstat(g.gl_pathv[i], &st), 0);
+        if (!S_ISSOCK(st.st_mode))
+            continue;   /* .s.PGSQL.N.lock */
+        sockets++;
+        ck_assert_msg((st.st_mode & 077) == 0, "%s is mode %o", g.gl_pathv[i],
+                      (unsigned)(st.st_mode & 0777));
+    }
+    globfree(&g);
+    ck_assert_uint_eq(sockets, 1);
 }
 END_TEST
 
@@ -426,6 +450,7 @@ hygiene_suite(void)
     tcase_add_test(tc, public_reads_keep_their_own_cache_control);
     tc = sp_t_tcase(s, "sockets");
     tcase_add_test(tc, fastcgi_sockets_are_0660_with_nginx_group);
+    tcase_add_test(tc, database_socket_is_its_owners_alone);
     tc = sp_t_tcase(s, "support_token");
     tcase_add_test(tc, support_token_caps_admin_tokens_at_a_day_without_force);
     tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
