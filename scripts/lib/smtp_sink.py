@@ -8,10 +8,14 @@ Maildir; or `ls var/mail/new`) and a test can read it back.
 usage: smtp_sink.py MAILDIR [--port N] [--ready-file FILE]
   --port N          port to listen on (default: a free one)
   --ready-file F    written with the port once the server accepts mail
-Runs until SIGTERM/SIGINT.
+Runs until SIGTERM/SIGINT. With SMTP_SINK_SILENT=QUIT (or DATA) in its
+environment it never answers that command (a relay that hangs, for the
+dispatcher's tests of it).
 """
 import argparse
+import asyncio
 import mailbox
+import os
 import socket
 import threading
 
@@ -31,6 +35,22 @@ class Store:
         return "250 OK stored"
 
 
+class SilentStore(Store):
+    def __init__(self, path, silent):
+        super().__init__(path)
+        self.silent = silent
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.silent == "DATA":
+            await asyncio.sleep(3600)
+        return await super().handle_DATA(server, session, envelope)
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.silent == "QUIT":
+            await asyncio.sleep(3600)
+        return "221 Bye"
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -46,7 +66,9 @@ def main():
     ap.add_argument("--ready-file")
     args = ap.parse_args()
     port = args.port or free_port()
-    ctl = Controller(Store(args.maildir), hostname="127.0.0.1", port=port)
+    silent = os.environ.get("SMTP_SINK_SILENT")
+    store = SilentStore(args.maildir, silent) if silent else Store(args.maildir)
+    ctl = Controller(store, hostname="127.0.0.1", port=port)
     ctl.start()
     sink.ready(port, args.ready_file,
                "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))

@@ -40,6 +40,11 @@
  * under the shortest lease (SUPPORT_DISPATCH_LEASE_S >= 60). */
 #define NOTIFY_TIMEOUT_S 10
 #define SMTP_TIMEOUT_S 30
+/* Each reply of the relay, QUIT's among them: curl waits 120 s for one by
+ * default, and waits for QUIT's outside any transfer's timeout, when it
+ * closes the connection, so a relay that never answers it held a
+ * stopping dispatcher two minutes, past its unit's TimeoutStopSec (QA). */
+#define SMTP_REPLY_TIMEOUT_S 15
 #define CONNECT_TIMEOUT_S 5
 /* An SMS is 160 characters (GSM 7-bit), a lock screen shows about as
  * many: the text of an SMS or push notification is cut to that. */
@@ -549,6 +554,7 @@ smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
     CURL *e = easy_new(cfg->smtp_url, "smtp,smtps", SMTP_TIMEOUT_S);
     if (e == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
+    curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)SMTP_REPLY_TIMEOUT_S);
     curl_easy_setopt(e, CURLOPT_MAIL_FROM, sp_arena_sprintf(a, "<%s>", cfg->mail_from));
     d->list = curl_slist_append(NULL, sp_arena_sprintf(a, "<%s>", to));
     curl_easy_setopt(e, CURLOPT_MAIL_RCPT, d->list);
@@ -828,11 +834,16 @@ sp_delivery_result(const struct sp_delivery *d, CURLcode rc, long *status_code,
 {
     long code = 0;
     curl_easy_getinfo(d->easy, CURLINFO_RESPONSE_CODE, &code);
-    *status_code = code;
-    if (rc == CURLE_OPERATION_TIMEDOUT || (rc != CURLE_OK && (!d->smtp || code <= 0))) {
+    /* A transfer that failed without a refusal (a timeout, a dropped
+     * connection): the code is an earlier command's reply (an SMTP 250
+     * or 354), which says nothing of why, so none is reported (QA:
+     * "status_code":354 beside "error":"timeout"). */
+    if (rc == CURLE_OPERATION_TIMEDOUT || (rc != CURLE_OK && (d->smtp ? code < 400 : code <= 0))) {
+        *status_code = 0;
         *error = sp_http_error_code((int)rc);
         return false;
     }
+    *status_code = code;
     if (d->smtp) {
         *error = rc == CURLE_OK ? NULL : sp_arena_sprintf(a, "smtp_%ld", code);
         return rc == CURLE_OK;

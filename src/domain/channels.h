@@ -78,7 +78,8 @@ void sp_channels_prepare(const struct sp_channels *c, struct sp_arena *a,
                          const struct sp_outbox_row *row, struct sp_delivery *d);
 /* After the transfer: true when the destination took it; otherwise
  * *error is a short code ("timeout", "http_503", "smtp_550", …).
- * *status_code is the HTTP or last SMTP reply code (0: none). */
+ * *status_code is the HTTP status or the SMTP reply that decided it (0:
+ * none did, as after a timeout). */
 bool sp_delivery_result(const struct sp_delivery *d, CURLcode rc, long *status_code,
                         const char **error, struct sp_arena *a);
 void sp_delivery_cleanup(struct sp_delivery *d);

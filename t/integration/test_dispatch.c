@@ -379,6 +379,53 @@ START_TEST(agent_replies_become_threaded_mails)
 }
 END_TEST
 
+/* A relay that takes the mail but never answers QUIT: curl waited 120 s
+ * for the reply when it closed the connection, after the pass, so
+ * --once (and a stop, past the unit's TimeoutStopSec=45) hung two
+ * minutes (QA). Each reply is now waited for 15 s at most. */
+START_TEST(a_relay_that_never_answers_quit_holds_no_exit)
+{
+    set_aside_other_rows();
+    setenv("SMTP_SINK_SILENT", "QUIT", 1);
+    struct fixture sink = smtp_sink();
+    unsetenv("SMTP_SINK_SILENT");
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "Sent before the relay hangs up badly.");
+    long long id = atoll(sp_t_sql("SELECT max(id) FROM support_outbox WHERE ticket_id = %lld"
+                                  " AND channel = 'email'", c.ticket_id));
+    time_t start = time(NULL);
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    long took = (long)(time(NULL) - start);
+    ck_assert_str_eq(row(id, "status"), "sent");
+    ck_assert_msg(took < 60, "support-dispatch --once took %ld s to exit", took);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A relay that never accepts the mail's end: a retry for "timeout" with
+ * no status code (QA: it was DATA's 354, an earlier command's reply). */
+START_TEST(a_relay_that_times_out_is_a_retry_without_a_status_code)
+{
+    set_aside_other_rows();
+    setenv("SMTP_SINK_SILENT", "DATA", 1);
+    struct fixture sink = smtp_sink();
+    unsetenv("SMTP_SINK_SILENT");
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "Never taken by the relay.");
+    long long id = atoll(sp_t_sql("SELECT max(id) FROM support_outbox WHERE ticket_id = %lld"
+                                  " AND channel = 'email'", c.ticket_id));
+    const char *out = dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "pending");
+    ck_assert_str_eq(row(id, "last_error"), "timeout");
+    ck_assert_str_eq(row(id, "coalesce(last_status_code, 0)"), "0");
+    const char *retry = strstr(out, "\"event\":\"dispatch_retry\"");
+    ck_assert_msg(retry != NULL, "%s", out);
+    retry = sp_t_fmt("%.*s", (int)strcspn(retry, "\n"), retry);
+    ck_assert_msg(strstr(retry, "\"status_code\"") == NULL, "%s", retry);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* An agent's reply with files: the customer's mail names them with their
  * sizes (a mail cannot carry their signed URLs), in the text and the
  * HTML part. */
@@ -1393,6 +1440,8 @@ main(void)
     Suite *s = suite_create("dispatch");
     TCase *tc = sp_t_tcase(s, "mail");
     tcase_add_test(tc, agent_replies_become_threaded_mails);
+    tcase_add_test(tc, a_relay_that_never_answers_quit_holds_no_exit);
+    tcase_add_test(tc, a_relay_that_times_out_is_a_retry_without_a_status_code);
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
     tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
