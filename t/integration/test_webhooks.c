@@ -1512,7 +1512,8 @@ same_but_the_text(struct json_object *plain, struct json_object *redacted)
 START_TEST(a_redacting_webhook_gets_the_text_redacted_a_plain_one_as_written)
 {
     struct receiver rc;
-    const char *events = "[\"ticket.created\",\"ticket.message_created\"]";
+    const char *events =
+        "[\"ticket.created\",\"ticket.message_created\",\"ticket.escalated\"]";
     (void)sole_subscriber(&rc, "/plain", events);
     struct sp_t_resp *r = sp_t_admin(
         "POST", HOOKS, sp_t_fmt("{\"url\":\"http://127.0.0.1:%d/pci\",\"events\":%s,"
@@ -1571,6 +1572,23 @@ START_TEST(a_redacting_webhook_gets_the_text_redacted_a_plain_one_as_written)
     received_by(&rc, 1, keys + 3, got);
     ck_assert_str_eq(data_text(got[0], "message", "body"), "The other card was [card].");
     json_object_put(got[0]);
+
+    /* an agent's escalation reason is their writing too; the booking id
+     * beside it is not */
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/escalate", pid), agent.token,
+                       "{\"reason\":\"call back on +44 20 7946 0018\",\"provider_id\":17}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    dispatch_once();
+    static const char *const escalated[] = {"/plain ticket.escalated", "/pci ticket.escalated"};
+    received_by(&rc, 2, escalated, got);
+    ck_assert_str_eq(data_text(got[0], NULL, "reason"), "call back on +44 20 7946 0018");
+    ck_assert_str_eq(data_text(got[1], NULL, "reason"), "call back on [phone]");
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(data_text(got[i], NULL, "booking_id"), BOOKING);
+        json_object_put(got[i]);
+    }
 
     /* turned off: the next event goes as written to both */
     r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", pci), "{\"redact_text\":false}");
