@@ -45,6 +45,7 @@ write_webhook(struct sp_jw *w, const void *item)
     sp_jw_kraw(w, "events", h->events_json);
     sp_jw_kstr(w, "description", h->description);
     sp_jw_kbool(w, "is_active", h->is_active);
+    sp_jw_kbool(w, "redact_text", h->redact_text);
     sp_jw_kint(w, "version", h->version);
     if (h->secret != NULL)
         sp_jw_kstr(w, "secret", h->secret);
@@ -91,7 +92,7 @@ answer(struct sp_req *r, int status, const struct sp_webhook *h)
 
 /* --- input ----------------------------------------------------------------- */
 
-enum { WF_URL, WF_EVENTS, WF_DESCRIPTION, WF_ACTIVE, WF_COUNT };
+enum { WF_URL, WF_EVENTS, WF_DESCRIPTION, WF_ACTIVE, WF_REDACT, WF_COUNT };
 
 static const struct sp_field_spec webhook_fields[WF_COUNT] = {
     [WF_URL] = {"url", SP_FIELD_STRING, true, false, 1, SP_WEBHOOK_URL_MAX, NULL, 0, 0},
@@ -99,6 +100,7 @@ static const struct sp_field_spec webhook_fields[WF_COUNT] = {
     [WF_DESCRIPTION] = {"description", SP_FIELD_STRING, false, true, 0,
                         SP_WEBHOOK_DESCRIPTION_MAX, NULL, 0, 0},
     [WF_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+    [WF_REDACT] = {"redact_text", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 
 /* The body of a create (url and events required) or a patch (any). A
@@ -116,6 +118,7 @@ read_input(struct sp_req *r, bool create, struct sp_webhook_input *in, struct sp
         .description_set = v[WF_DESCRIPTION].present ||
                            (body != NULL && json_object_object_get_ex(body, "description", NULL)),
         .is_active = v[WF_ACTIVE].present ? v[WF_ACTIVE].b : -1,
+        .redact_text = v[WF_REDACT].present ? v[WF_REDACT].b : -1,
     };
     /* An events fault is a field error, reported with the rest below. */
     (void)sp_api_string_array(r, "events", &v[WF_EVENTS], &in->events, &in->nevents,

@@ -1,8 +1,9 @@
 /*
  * redact: personal data taken out of free text before it is stored in the
- * AI query log or sent to a model (API.md §9): e-mail addresses (quoted
- * local parts too) become [email], card numbers (13-19 digits, spaces,
- * dashes, '/' or '_' between groups) [card], phone numbers (9-15 digits,
+ * AI query log or sent to a model (API.md §9), or queued for a webhook
+ * with redact_text (§11): e-mail addresses (quoted local parts too)
+ * become [email], card numbers (13-19 digits, spaces, dashes, '/' or '_'
+ * between groups) [card], phone numbers (9-15 digits,
  * or 7-15 after a "+", with those, dots or parentheses) [phone], any
  * longer run of digits (a card and a phone back to back?) [number]. It
  * errs towards redacting: a long order number reads as a card. Dates

@@ -8,6 +8,7 @@
  */
 #include "domain/webhook_delivery.h"
 
+#include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@
 #include "core/http_client.h"
 #include "core/ids.h"
 #include "core/json_writer.h"
+#include "core/redact.h"
 #include "core/url_guard.h"
 #include "db/db.h"
 
@@ -39,17 +41,20 @@ enum delivery_column { DELIVERY_COLUMNS(SP_COL_ENUM, ) DC_COUNT };
 
 SP_ROW_READER(read_delivery, struct sp_webhook_delivery, DELIVERY_COLUMNS)
 
-/* One row per active subscriber; a repeated event adds nothing. */
+/* One row per active subscriber; a repeated event adds nothing. A
+ * webhook that asks for its text redacted stores $5, the data with it
+ * redacted (NULL when there was nothing to redact: the data as is). */
 static struct sp_stmt fanout_stmt = SP_STMT(
     "webhook_fanout",
     "INSERT INTO support_webhook_deliveries (webhook_id, event_id, event_type, payload)"
     " SELECT w.id, $1, $2, jsonb_build_object('id', $1::text, 'type', $2::text,"
-    "  'created_at', $3::text, 'data', $4::jsonb)"
+    "  'created_at', $3::text, 'data',"
+    "  CASE WHEN w.redact_text THEN coalesce($5::jsonb, $4::jsonb) ELSE $4::jsonb END)"
     " FROM support_webhooks w"
     " WHERE w.is_active AND w.events @> ARRAY[$2::text]"
     " ON CONFLICT (event_id, webhook_id) DO NOTHING"
     " RETURNING webhook_id",
-    4);
+    5);
 
 static struct sp_stmt ping_stmt = SP_STMT(
     "webhook_ping",
@@ -125,6 +130,74 @@ sp_webhook_event_id(struct sp_arena *a)
     return sp_arena_sprintf(a, "evt_%s", hex);
 }
 
+/* The members of an event's data that hold what people wrote (API.md
+ * §11): {the object member they are in, or NULL for the data itself;
+ * the member}. A chat event carries no text (a chat's transcript is its
+ * ticket's description). Everything else — ids, statuses, timestamps,
+ * booking ids, file names, the ticket's metadata — is structured and
+ * never passes through the redactor, which would read an id as a phone
+ * number. */
+static const char *const free_text[][2] = {
+    {"ticket", "subject"}, {"ticket", "description"}, {"message", "body"}, {NULL, "reason"},
+};
+
+/* Redacts the string member key of o (when it is one); whether it
+ * changed. */
+static bool
+redact_member(struct sp_arena *a, struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    if (!json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, key, &v) ||
+        !json_object_is_type(v, json_type_string))
+        return false;
+    size_t n = 0;
+    const char *text = sp_redact(a, json_object_get_string(v),
+                                 (size_t)json_object_get_string_len(v), &n);
+    /* nothing found: the text as written, not its normalised form */
+    if (n == 0)
+        return false;
+    json_object_object_add(o, key, json_object_new_string(text));
+    return true;
+}
+
+static void
+json_put(void *o)
+{
+    json_object_put(o);
+}
+
+const char *
+sp_webhook_redact_data(struct sp_arena *a, const char *data_json, struct sp_problem *p)
+{
+    /* deeper than a request body may be: a ticket's metadata, up to 31
+     * levels in its create, sits two levels down here */
+    struct json_tokener *tok = json_tokener_new_ex(64);
+    struct json_object *data = NULL;
+    bool ok = false;
+    if (tok != NULL) {
+        data = json_tokener_parse_ex(tok, data_json, -1);
+        ok = json_tokener_get_error(tok) == json_tokener_success;
+        json_tokener_free(tok);
+    }
+    if (data != NULL)
+        sp_arena_defer(a, json_put, data);
+    if (!ok || !json_object_is_type(data, json_type_object)) {
+        sp_problem_set(p, SP_ERROR, "internal", "an event's data is no JSON object to redact");
+        return NULL;
+    }
+    bool changed = false;
+    for (size_t i = 0; i < sizeof(free_text) / sizeof(free_text[0]); i++) {
+        struct json_object *in = data;
+        if (free_text[i][0] != NULL && !json_object_object_get_ex(data, free_text[i][0], &in))
+            continue;
+        changed |= redact_member(a, in, free_text[i][1]);
+    }
+    if (!changed)
+        return data_json;
+    return sp_arena_strdup(a, json_object_to_json_string_ext(
+                                  data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 /* Adds webhook to q's set (once). */
 static void
 queued_add(struct sp_webhook_queued *q, long long webhook)
@@ -143,7 +216,11 @@ sp_webhook_fanout(struct sp_ctx *ctx, const char *event_id, const char *event_ty
                   const char *created_at, const char *data_json, struct sp_webhook_queued *queued,
                   struct sp_problem *p)
 {
-    const char *params[4] = {event_id, event_type, created_at, data_json};
+    const char *redacted = sp_webhook_redact_data(ctx->arena, data_json, p);
+    if (redacted == NULL)
+        return p->rc;   /* never the text as written instead: fail, retried */
+    const char *params[5] = {event_id, event_type, created_at, data_json,
+                             redacted != data_json ? redacted : NULL};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &fanout_stmt, params, p);
     if (r == NULL)
         return p->rc;

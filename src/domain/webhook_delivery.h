@@ -57,10 +57,21 @@ struct sp_webhook_queued {
 /* A new event id: "evt_" + 24 lowercase hex characters. Arena-owned. */
 const char *sp_webhook_event_id(struct sp_arena *a);
 
+/* data_json (an event's data, a JSON object text) as a webhook with
+ * redact_text gets it (API.md §11): the free text people wrote — the
+ * ticket's subject and description, a message's body, an escalation's
+ * reason — through core/redact (cards, e-mail addresses, phone numbers),
+ * every other member as it was. data_json itself when there was nothing
+ * to redact; NULL with p set (SP_ERROR) when it is no JSON object.
+ * Arena-owned. Pure. */
+const char *sp_webhook_redact_data(struct sp_arena *a, const char *data_json,
+                                   struct sp_problem *p);
+
 /* Queues the event for every active webhook subscribed to event_type, in
  * one INSERT … SELECT, in the caller's transaction (it opens none). The
  * envelope is {"id":event_id,"type":event_type,"created_at":created_at,
- * "data":data_json}; data_json must be a JSON object text. An event
+ * "data":data_json}; data_json must be a JSON object text (a webhook
+ * with redact_text gets sp_webhook_redact_data's instead). An event
  * already queued for a webhook is not queued again (same event_id), so
  * relaying an outbox row twice is harmless. *queued (may be NULL; zero it
  * before the first of several fan-outs): the rows added and their

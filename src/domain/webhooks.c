@@ -40,6 +40,7 @@ sp_webhook_event_type_ok(const char *type)
     SEP C(WC_EVENTS, "array_to_json(w.events)", str, events_json)                            \
     SEP C(WC_DESCRIPTION, "w.description", str, description)                                 \
     SEP C(WC_IS_ACTIVE, "w.is_active", bool, is_active)                                      \
+    SEP C(WC_REDACT_TEXT, "w.redact_text", bool, redact_text)                                \
     SEP C(WC_VERSION, "w.version", int, version)                                             \
     SEP C(WC_PREVIOUS_UNTIL,                                                                 \
           "support_ts(CASE WHEN w.previous_secret_until > now()"                             \
@@ -52,13 +53,13 @@ enum webhook_column { WEBHOOK_COLUMNS(SP_COL_ENUM, ) WC_COUNT };
 
 SP_ROW_READER(read_webhook, struct sp_webhook, WEBHOOK_COLUMNS)
 
-enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_SECRET,
-       WP_ACTOR, WP_IF_MATCH, WP_COUNT };
+enum { WP_ID, WP_URL, WP_EVENTS, WP_DESCRIPTION, WP_DESCRIPTION_SET, WP_ACTIVE, WP_REDACT,
+       WP_SECRET, WP_ACTOR, WP_IF_MATCH, WP_COUNT };
 static const char *const write_names[WP_COUNT + 1] = {
     [WP_ID] = "id", [WP_URL] = "url", [WP_EVENTS] = "events",
     [WP_DESCRIPTION] = "description", [WP_DESCRIPTION_SET] = "description_set",
-    [WP_ACTIVE] = "active", [WP_SECRET] = "secret", [WP_ACTOR] = "actor",
-    [WP_IF_MATCH] = "if_match", NULL};
+    [WP_ACTIVE] = "active", [WP_REDACT] = "redact_text", [WP_SECRET] = "secret",
+    [WP_ACTOR] = "actor", [WP_IF_MATCH] = "if_match", NULL};
 
 /* Versioned (sql/062): the admin writes bump the version, the ETag
  * If-Match compares; a write that misses its row or version is told
@@ -71,10 +72,10 @@ static struct sp_stmt next_id_stmt = SP_STMT(
 
 static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "webhook_create",
-    "INSERT INTO support_webhooks AS w (id, url, events, description, is_active, secret_enc,"
-    " created_by)"
+    "INSERT INTO support_webhooks AS w (id, url, events, description, is_active, redact_text,"
+    " secret_enc, created_by)"
     " VALUES (:id::bigint, :url, :events::text[], :description,"
-    " coalesce(:active::boolean, true), :secret, :actor)"
+    " coalesce(:active::boolean, true), coalesce(:redact_text::boolean, false), :secret, :actor)"
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
@@ -84,18 +85,19 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
  * they were (a retry must not make another admin's ETag stale); with
  * if_match (0: any) only the row at that version is written. */
 #define WEBHOOK_CHANGED                                                                        \
-    "(n.url, n.events, n.description, n.is_active)"                                            \
-    " IS DISTINCT FROM (w.url, w.events, w.description, w.is_active)"
+    "(n.url, n.events, n.description, n.is_active, n.redact_text)"                             \
+    " IS DISTINCT FROM (w.url, w.events, w.description, w.is_active, w.redact_text)"
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "webhook_patch",
     "WITH n AS (SELECT w.id, coalesce(:url, w.url) AS url,"
     "  coalesce(:events::text[], w.events) AS events,"
     "  CASE WHEN :description_set::boolean THEN :description ELSE w.description END"
     "   AS description,"
-    "  coalesce(:active::boolean, w.is_active) AS is_active"
+    "  coalesce(:active::boolean, w.is_active) AS is_active,"
+    "  coalesce(:redact_text::boolean, w.redact_text) AS redact_text"
     "  FROM support_webhooks w WHERE w.id = :id::bigint)"
     " UPDATE support_webhooks AS w SET url = n.url, events = n.events,"
-    " description = n.description, is_active = n.is_active,"
+    " description = n.description, is_active = n.is_active, redact_text = n.redact_text,"
     " updated_at = CASE WHEN " WEBHOOK_CHANGED " THEN now() ELSE w.updated_at END,"
     " version = w.version + CASE WHEN " WEBHOOK_CHANGED " THEN 1 ELSE 0 END"
     " FROM n WHERE w.id = n.id"
@@ -245,6 +247,7 @@ write_params(struct sp_arena *a, const struct sp_webhook_input *in, const char *
                                  : NULL;
     params[WP_DESCRIPTION_SET] = in->description_set ? "true" : "false";
     params[WP_ACTIVE] = in->is_active < 0 ? NULL : in->is_active ? "true" : "false";
+    params[WP_REDACT] = in->redact_text < 0 ? NULL : in->redact_text ? "true" : "false";
 }
 
 enum sp_rc

@@ -52,6 +52,7 @@ struct sp_webhook {
     const char *events_json;          /* JSON array of strings */
     const char *description;          /* NULL when none */
     bool is_active;
+    bool redact_text;                 /* deliveries carry its text through core/redact */
     long long version;                /* every admin write bumps it: the ETag's */
     const char *previous_secret_until;/* RFC 3339 while the old secret still signs, else NULL */
     const char *created_at;
@@ -69,6 +70,7 @@ struct sp_webhook_input {
     const char *description;          /* with description_set; NULL clears */
     bool description_set;
     int is_active;                    /* 1, 0, or -1 keep */
+    int redact_text;                  /* 1, 0, or -1 keep (a create: false) */
 };
 
 /* Field checks, the URL through the SSRF guard (it resolves the host):

@@ -443,6 +443,68 @@ START_TEST(patch_changes_what_is_given)
 }
 END_TEST
 
+/* redact_text (API.md §11): false unless asked for, in every answer of a
+ * webhook; a PATCH toggling it is a new version (If-Match as for the
+ * other fields), one that repeats it keeps the version; anything but a
+ * boolean is the field's wrong_type. */
+START_TEST(redact_text_is_a_versioned_boolean_of_the_webhook)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/plain", "[\"ticket.created\"]");
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "redact_text")));
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/pci\",\"events\":"
+                                  "[\"ticket.created\"],\"redact_text\":true}");
+    sp_t_assert_json(r, 201);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "redact_text")));
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *path = sp_t_fmt(HOOKS "/%lld", id);
+    r = sp_t_admin("GET", path, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "redact_text")));
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", HOOKS "?limit=1", NULL);   /* newest first: this one */
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(first_item(r), "id"), id);
+    ck_assert(json_object_get_boolean(sp_t_jget(first_item(r), "redact_text")));
+    sp_t_resp_free(r);
+
+    r = sp_t_with_if_match("PATCH", path, "{\"redact_text\":false}", sp_t_fmt("\"%lld-v1\"", id));
+    sp_t_assert_json(r, 200);
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "redact_text")));
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    sp_t_resp_free(r);
+    r = sp_t_with_if_match("PATCH", path, "{\"redact_text\":true}", sp_t_fmt("\"%lld-v1\"", id));
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT redact_text FROM support_webhooks WHERE id = %lld", id),
+                     "f");
+    r = sp_t_admin("PATCH", path, "{\"redact_text\":false,\"url\":\"https://8.8.8.8/pci\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);   /* nothing changed */
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"redact_text\":true}");
+    sp_t_assert_json(r, 200);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "redact_text")));
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 3);
+    sp_t_resp_free(r);
+
+    static const char *const bad[] = {"\"yes\"", "1", "null"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = sp_t_admin("PATCH", path, sp_t_fmt("{\"redact_text\":%s}", bad[i]));
+        sp_t_assert_invalid(r, "redact_text", "wrong_type");
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("POST", HOOKS, "{\"url\":\"https://8.8.8.8/pci\",\"events\":"
+                                  "[\"ticket.created\"],\"redact_text\":\"yes\"}");
+    sp_t_assert_invalid(r, "redact_text", "wrong_type");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT redact_text || ':' || version FROM support_webhooks"
+                              " WHERE id = %lld", id),
+                     "true:3");
+}
+END_TEST
+
 /* As a ticket's: a PATCH that changes nothing answers 200 and leaves
  * updated_at as it was. */
 START_TEST(patch_that_changes_nothing_keeps_updated_at)
@@ -1374,6 +1436,176 @@ START_TEST(ticket_created_names_the_priority_rule_that_set_the_priority)
 }
 END_TEST
 
+/* Besides rc's own secret (sole_subscriber's webhook's), b verifies too:
+ * a second webhook to the same receiver. */
+static void
+receiver_also(struct receiver *rc, const char *b)
+{
+    char first[128] = "";
+    FILE *f = fopen(rc->secrets, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(first, sizeof(first), f));
+    fclose(f);
+    first[strcspn(first, "\n")] = '\0';
+    receiver_secrets(rc, sp_t_fmt("%s", first), b);
+}
+
+/* The bodies of the next n requests rc receives, each validly signed:
+ * found[i] the one whose "<path> <type>" is keys[i] (json_object_put
+ * each). */
+static void
+received_by(struct receiver *rc, int n, const char *const *keys, struct json_object **found)
+{
+    for (int i = 0; i < n; i++)
+        found[i] = NULL;
+    for (int k = 0; k < n; k++) {
+        struct json_object *got = receiver_next(rc, 5000);
+        ck_assert_msg(got != NULL, "%d of %d requests received", k, n);
+        ck_assert(json_object_get_boolean(sp_t_jget(got, "valid")));
+        struct json_object *body = json_tokener_parse(sp_t_jstr(got, "body"));
+        const char *key = sp_t_fmt("%s %s", sp_t_jstr(got, "path"), sp_t_jstr(body, "type"));
+        json_object_put(got);
+        int i = 0;
+        while (i < n && strcmp(keys[i], key) != 0)
+            i++;
+        ck_assert_msg(i < n && found[i] == NULL, "unexpected or repeated: %s", key);
+        found[i] = body;
+    }
+}
+
+/* data's members: at the top (in NULL) or in its object in */
+static const char *
+data_text(struct json_object *body, const char *in, const char *key)
+{
+    struct json_object *o = sp_t_jget(body, "data");
+    return sp_t_jstr(in != NULL ? sp_t_jobj(o, in) : o, key);
+}
+
+/* Whether redacted's data is plain's once the free text is put back:
+ * every other member (ids, booking id, metadata, stamps) the same. */
+static bool
+same_but_the_text(struct json_object *plain, struct json_object *redacted)
+{
+    static const char *const text[][2] = {
+        {"ticket", "subject"}, {"ticket", "description"}, {"message", "body"}};
+    struct json_object *p = sp_t_jget(plain, "data"), *r = sp_t_jget(redacted, "data"), *v;
+    for (size_t i = 0; i < sizeof(text) / sizeof(text[0]); i++)
+        if (json_object_object_get_ex(p, text[i][0], &v) &&
+            json_object_object_get_ex(v, text[i][1], &v))
+            json_object_object_add(sp_t_jobj(r, text[i][0]), text[i][1],
+                                   json_object_get(v));
+    return json_object_equal(p, r);
+}
+
+#define CARD "4111 1111 1111 1111"
+#define WROTE_SUBJECT "card " CARD " declined"
+#define WROTE_DESCRIPTION "Charged twice on " CARD "; mail jo.doe@example.com or +44 20 7946 0018"
+#define WROTE_REPLY "The other card was 5500 0000 0000 0004."
+#define BOOKING "5550123456789"   /* digits the redactor would take for a card */
+
+/* The PCI case (API.md §11 redact_text): a webhook with redact_text gets
+ * the card number, e-mail address and phone number a customer typed as
+ * [card], [email] and [phone] in the ticket's subject and description
+ * and a message's body, stored so (the deliveries log, redelivery),
+ * while a plain webhook gets them as written; every structured member
+ * is the same in both. Turned off, the text goes as written again. */
+START_TEST(a_redacting_webhook_gets_the_text_redacted_a_plain_one_as_written)
+{
+    struct receiver rc;
+    const char *events =
+        "[\"ticket.created\",\"ticket.message_created\",\"ticket.escalated\"]";
+    (void)sole_subscriber(&rc, "/plain", events);
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", HOOKS, sp_t_fmt("{\"url\":\"http://127.0.0.1:%d/pci\",\"events\":%s,"
+                                "\"redact_text\":true}", rc.port, events));
+    sp_t_assert_json(r, 201);
+    long long pci = (long long)sp_t_jint(r->json, "id");
+    receiver_also(&rc, sp_t_jstr(r->json, "secret"));
+    sp_t_resp_free(r);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create_json(
+        &c, sp_t_fmt("{\"subject\":%s,\"description\":%s,\"booking_id\":\"" BOOKING "\","
+                     "\"metadata\":{\"order\":\"" CARD "\"}}",
+                     sp_t_jq(WROTE_SUBJECT), sp_t_jq(WROTE_DESCRIPTION)));
+    (void)sp_t_ticket_reply(&c, pid, WROTE_REPLY);
+    dispatch_once();
+    static const char *const keys[] = {"/plain ticket.created", "/pci ticket.created",
+                                       "/plain ticket.message_created",
+                                       "/pci ticket.message_created"};
+    struct json_object *got[4];
+    received_by(&rc, 4, keys, got);
+    ck_assert_str_eq(data_text(got[0], "ticket", "subject"), WROTE_SUBJECT);
+    ck_assert_str_eq(data_text(got[0], "ticket", "description"), WROTE_DESCRIPTION);
+    ck_assert_str_eq(data_text(got[1], "ticket", "subject"), "card [card] declined");
+    ck_assert_str_eq(data_text(got[1], "ticket", "description"),
+                     "Charged twice on [card]; mail [email] or [phone]");
+    ck_assert_str_eq(data_text(got[2], "message", "body"), WROTE_REPLY);
+    ck_assert_str_eq(data_text(got[3], "message", "body"), "The other card was [card].");
+    ck_assert_str_eq(data_text(got[3], "ticket", "description"),
+                     "Charged twice on [card]; mail [email] or [phone]");
+    /* structured members never pass through the redactor */
+    for (int i = 0; i < 4; i++) {
+        ck_assert_str_eq(data_text(got[i], NULL, "public_id"), pid);
+        ck_assert_str_eq(data_text(got[i], "ticket", "customer_id"), c.sub);
+        ck_assert_str_eq(data_text(got[i], "ticket", "booking_id"), BOOKING);
+        ck_assert_str_eq(sp_t_jstr(sp_t_jobj(sp_t_jobj(sp_t_jget(got[i], "data"), "ticket"),
+                                             "metadata"), "order"), CARD);
+    }
+    ck_assert_str_eq(sp_t_jstr(got[0], "id"), sp_t_jstr(got[1], "id"));
+    ck_assert_msg(same_but_the_text(got[0], got[1]) && same_but_the_text(got[2], got[3]),
+                  "%s\n%s", json_object_to_json_string(got[2]),
+                  json_object_to_json_string(got[3]));
+    const char *event = sp_t_fmt("%s", sp_t_jstr(got[3], "id"));
+    for (int i = 0; i < 4; i++)
+        json_object_put(got[i]);
+
+    /* stored redacted: the log's payload, and what a redelivery sends */
+    const char *delivery = sp_t_sql("SELECT id FROM support_webhook_deliveries"
+                                    " WHERE event_id = '%s' AND webhook_id = %lld", event, pci);
+    ck_assert_str_eq(sp_t_sql("SELECT payload #>> '{data,message,body}'"
+                              " FROM support_webhook_deliveries WHERE id = %s", delivery),
+                     "The other card was [card].");
+    r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/deliveries/%s/redeliver", pci, delivery), NULL);
+    sp_t_assert_json(r, 202);
+    sp_t_resp_free(r);
+    dispatch_once();
+    received_by(&rc, 1, keys + 3, got);
+    ck_assert_str_eq(data_text(got[0], "message", "body"), "The other card was [card].");
+    json_object_put(got[0]);
+
+    /* an agent's escalation reason is their writing too; the booking id
+     * beside it is not */
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_post_json(sp_t_fmt("/support/agent/tickets/%s/escalate", pid), agent.token,
+                       "{\"reason\":\"call back on +44 20 7946 0018\",\"provider_id\":17}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    dispatch_once();
+    static const char *const escalated[] = {"/plain ticket.escalated", "/pci ticket.escalated"};
+    received_by(&rc, 2, escalated, got);
+    ck_assert_str_eq(data_text(got[0], NULL, "reason"), "call back on +44 20 7946 0018");
+    ck_assert_str_eq(data_text(got[1], NULL, "reason"), "call back on [phone]");
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(data_text(got[i], NULL, "booking_id"), BOOKING);
+        json_object_put(got[i]);
+    }
+
+    /* turned off: the next event goes as written to both */
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", pci), "{\"redact_text\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    (void)sp_t_ticket_reply(&c, pid, WROTE_REPLY);
+    dispatch_once();
+    received_by(&rc, 2, keys + 2, got);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(data_text(got[i], "message", "body"), WROTE_REPLY);
+        ck_assert_str_eq(data_text(got[i], "ticket", "description"), WROTE_DESCRIPTION);
+        json_object_put(got[i]);
+    }
+    receiver_stop(&rc);
+}
+END_TEST
+
 /* status:attempts:last_status_code:last_error of the delivery of event_id. */
 static const char *
 delivery_state(const char *event_id)
@@ -1707,6 +1939,7 @@ suite(void)
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
     tcase_add_test(tc, patch_changes_what_is_given);
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);
+    tcase_add_test(tc, redact_text_is_a_versioned_boolean_of_the_webhook);
     tcase_add_test(tc, if_match_is_honoured_on_patch_rotate_and_delete);
     tcase_add_test(tc, delete_removes_the_webhook_and_its_deliveries);
     tcase_add_test(tc, rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day);
@@ -1727,6 +1960,7 @@ suite(void)
     tcase_add_test(tc, a_dispatcher_without_keys_leaves_deliveries_to_one_with_them);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
     tcase_add_test(tc, ticket_created_names_the_priority_rule_that_set_the_priority);
+    tcase_add_test(tc, a_redacting_webhook_gets_the_text_redacted_a_plain_one_as_written);
     tcase_add_test(tc, a_paused_webhook_delivers_its_pending_events_when_active_again);
     tcase_add_test(tc, redeliver_sends_the_same_event_again_signed_afresh);
     tcase_add_test(tc, redeliver_refuses_pending_unknown_foreign_and_inactive);

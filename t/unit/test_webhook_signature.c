@@ -3,9 +3,12 @@
  * deliveries (src/domain/webhook_delivery.c, API.md §11): t=<unix>, one
  * v1= per signing secret (the current first, the previous during a
  * rotation's overlap), each the hex HMAC-SHA256 of "<t>.<body>" keyed
- * with the secret text; and the shape of new secrets and event ids.
+ * with the secret text; the shape of new secrets and event ids; and the
+ * data a webhook with redact_text gets: the free text redacted, every
+ * structured member as it was.
  */
 #include <check.h>
+#include <json-c/json.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -64,6 +67,69 @@ START_TEST(event_types_are_those_of_the_contract)
 }
 END_TEST
 
+/* member key of o as a string ("" when it is none) */
+static const char *
+text_of(struct json_object *o, const char *key)
+{
+    struct json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+#define CARD "4111 1111 1111 1111"
+START_TEST(redacted_data_redacts_the_text_and_keeps_the_rest)
+{
+    const char *data =
+        "{\"ticket_id\":4111111111111111,\"public_id\":\"7K2M9Q4X8P1R\","
+        "\"ticket\":{\"id\":12,\"subject\":\"card " CARD "\",\"description\":"
+        "\"mail a.b@example.com or +44 20 7946 0018\",\"booking_id\":\"4111111111111111\","
+        "\"customer_id\":\"user+5551234567@example.com\",\"metadata\":{\"note\":\"" CARD "\"},"
+        "\"sentiment\":{\"score\":-0.123456789012345678901},"
+        "\"created_at\":\"2026-12-06T02:50:19.000Z\"},"
+        "\"message\":{\"id\":99,\"body\":\"it is " CARD "\",\"attachments\":"
+        "[{\"filename\":\"" CARD ".png\"}]},\"reason\":\"call 020 7946 0018\"}";
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *out = sp_webhook_redact_data(&arena, data, &p);
+    ck_assert_ptr_nonnull(out);
+    struct json_object *o = json_tokener_parse(out), *v;
+    ck_assert_ptr_nonnull(o);
+    ck_assert(json_object_object_get_ex(o, "ticket", &v));
+    ck_assert_str_eq(text_of(v, "subject"), "card [card]");
+    ck_assert_str_eq(text_of(v, "description"), "mail [email] or [phone]");
+    /* structured members never pass through the redactor */
+    ck_assert_str_eq(text_of(v, "booking_id"), "4111111111111111");
+    ck_assert_str_eq(text_of(v, "customer_id"), "user+5551234567@example.com");
+    ck_assert(strstr(out, "{\"note\":\"" CARD "\"}") != NULL);
+    ck_assert(strstr(out, "\"score\":-0.123456789012345678901}") != NULL);
+    ck_assert(strstr(out, "\"ticket_id\":4111111111111111,") != NULL);
+    ck_assert(strstr(out, "\"filename\":\"" CARD ".png\"") != NULL);
+    ck_assert_str_eq(text_of(o, "reason"), "call [phone]");
+    ck_assert(json_object_object_get_ex(o, "message", &v));
+    ck_assert_str_eq(text_of(v, "body"), "it is [card]");
+    json_object_put(o);
+}
+END_TEST
+
+START_TEST(redacted_data_is_the_data_when_nothing_is_found)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    /* no free text, or none to redact, or not strings: the same text */
+    static const char *const same[] = {
+        "{\"session_id\":\"c_5551234567890\",\"customer_id\":\"4111111111111111\"}",
+        "{\"ticket\":{\"subject\":\"where is my refund\",\"description\":null}}",
+        "{\"ticket\":\"4111111111111111\",\"message\":[\"" CARD "\"],\"reason\":7}"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        ck_assert_ptr_eq(sp_webhook_redact_data(&arena, same[i], &p), same[i]);
+    ck_assert_int_eq(p.nerrors, 0);
+    /* never the text as written instead of a redacted one */
+    ck_assert_ptr_null(sp_webhook_redact_data(&arena, "{\"ticket\":", &p));
+    ck_assert_int_eq(p.rc, SP_ERROR);
+    sp_problem_init(&p);
+    ck_assert_ptr_null(sp_webhook_redact_data(&arena, "[\"" CARD "\"]", &p));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -74,6 +140,8 @@ suite(void)
     tcase_add_test(tc, overlap_sends_both_signatures_current_first);
     tcase_add_test(tc, secrets_and_event_ids_have_their_shapes);
     tcase_add_test(tc, event_types_are_those_of_the_contract);
+    tcase_add_test(tc, redacted_data_redacts_the_text_and_keeps_the_rest);
+    tcase_add_test(tc, redacted_data_is_the_data_when_nothing_is_found);
     suite_add_tcase(s, tc);
     return s;
 }
