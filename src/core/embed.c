@@ -130,18 +130,6 @@ latin_fold(uint32_t c)
     return NULL;
 }
 
-/* Han, kana and Hangul: the ranges sql/055's support_cjk_bigrams splits
- * into pairs, so the question's terms are the passage's. */
-static bool
-is_cjk(uint32_t c)
-{
-    return (c >= 0x1100 && c <= 0x11ff) || (c >= 0x3040 && c <= 0x30ff) ||
-           (c >= 0x3130 && c <= 0x318f) || (c >= 0x3400 && c <= 0x4dbf) ||
-           (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) ||
-           (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff66 && c <= 0xff9f) ||
-           (c >= 0x20000 && c <= 0x2fa1f);
-}
-
 /* Punctuation and spaces beyond ASCII end a word too: curly quotes, dashes
  * and "…" (it was "refund”" ≠ "refund"), NBSP, "。", "？", full-width
  * punctuation, and a malformed byte (U+FFFD). */
@@ -292,7 +280,7 @@ terms_of(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
     struct cjk_run run = {NULL, false};
     for (size_t i = 0, l; i < len; i += l) {
         uint32_t c = sp_utf8_decode(text + i, len - i, &l);
-        bool cjk = is_cjk(c);
+        bool cjk = sp_utf8_cjk(c);
         const char *fold = cjk ? NULL : latin_fold(c);
         if (!cjk)
             cjk_end(&run, text + i, fn, arg);

@@ -126,16 +126,6 @@ regional_indicator(uint32_t cp)
     return cp >= 0x1f1e6 && cp <= 0x1f1ff;
 }
 
-/* The start of the code point that ends at s[at] (at > 0; s is UTF-8). */
-static size_t
-previous_point(const char *s, size_t at)
-{
-    do
-        at--;
-    while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80);
-    return at;
-}
-
 /* The viramas of the Indic scripts (Devanagari to Malayalam): the
  * consonant after one is the same cluster (UAX #29 GB9c, a conjunct such
  * as क्ष). */
@@ -152,7 +142,7 @@ virama(uint32_t cp)
 static bool
 inside_cluster(const char *s, size_t n, size_t at)
 {
-    size_t l, p = previous_point(s, at);
+    size_t l, p = sp_utf8_prev(s, at);
     uint32_t next = sp_utf8_decode(s + at, n - at, &l);
     uint32_t prev = sp_utf8_decode(s + p, at - p, &l);
     if (joins_previous(next) || prev == 0x200d || virama(prev))
@@ -161,7 +151,7 @@ inside_cluster(const char *s, size_t n, size_t at)
         return false;
     size_t run = 0;
     for (size_t i = at, q; i > 0; i = q, run++) {
-        q = previous_point(s, i);
+        q = sp_utf8_prev(s, i);
         if (!regional_indicator(sp_utf8_decode(s + q, i - q, &l)))
             break;
     }
@@ -189,7 +179,7 @@ summary_cut(const char *s, size_t n, size_t max)
     if (cut < at / 2) {
         cut = at;
         while (cut > 0 && cut < n && inside_cluster(s, n, cut))
-            cut = previous_point(s, cut);
+            cut = sp_utf8_prev(s, cut);
         if (cut == 0)
             cut = at;
     }

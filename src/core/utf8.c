@@ -71,6 +71,15 @@ sp_utf8_valid(const char *s, size_t n)
     return true;
 }
 
+size_t
+sp_utf8_prev(const char *s, size_t at)
+{
+    do
+        at--;
+    while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80);
+    return at;
+}
+
 bool
 sp_utf8_in_ranges(uint32_t cp, const struct sp_cp_range *table, size_t n)
 {
@@ -94,6 +103,16 @@ bool
 sp_utf8_blank(uint32_t cp)
 {
     return sp_utf8_in_ranges(cp, blank_ranges, sizeof(blank_ranges) / sizeof(blank_ranges[0]));
+}
+
+bool
+sp_utf8_cjk(uint32_t c)
+{
+    return (c >= 0x1100 && c <= 0x11ff) || (c >= 0x3040 && c <= 0x30ff) ||
+           (c >= 0x3130 && c <= 0x318f) || (c >= 0x3400 && c <= 0x4dbf) ||
+           (c >= 0x4e00 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af) ||
+           (c >= 0xf900 && c <= 0xfaff) || (c >= 0xff66 && c <= 0xff9f) ||
+           (c >= 0x20000 && c <= 0x2fa1f);
 }
 
 void

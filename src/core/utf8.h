@@ -17,6 +17,9 @@ uint32_t sp_utf8_decode(const char *s, size_t n, size_t *len);
 bool   sp_utf8_valid(const char *s, size_t n);
 /* Code points in a valid UTF-8 string. */
 size_t sp_utf8_count(const char *s, size_t n);
+/* Where the code point ending at s[at] starts, i.e. the one before
+ * offset at (at > 0; s is UTF-8). */
+size_t sp_utf8_prev(const char *s, size_t at);
 
 /* A closed range of code points; a table of them is sorted and
  * disjoint. */
@@ -33,6 +36,13 @@ bool sp_utf8_in_ranges(uint32_t cp, const struct sp_cp_range *table, size_t n);
  * blank Braille pattern U+2800. A name made only of these reads as no
  * name at all. */
 bool sp_utf8_blank(uint32_t cp);
+/* Whether cp is Han, kana or Hangul: the characters sql/055's
+ * support_cjk_bigrams reads in pairs (Hangul Jamo, kana, compatibility
+ * jamo, CJK Extension A, Unified Ideographs, Hangul syllables,
+ * compatibility ideographs, half-width katakana, the supplementary
+ * ideographic planes). Kept equal to the SQL, so a text's terms here are
+ * the index's: core/embed's, an article snippet's marks. */
+bool sp_utf8_cjk(uint32_t cp);
 /* Narrows valid UTF-8 [*b, *e) past blank code points (sp_utf8_blank)
  * on both sides. */
 void sp_utf8_trim_blank(const char **b, const char **e);

@@ -9,16 +9,17 @@
  * of the plain text only, and only for the rows the page shows: headline
  * work grows with the text it reads (~0.5 ms per row on 2 000 characters).
  * ts_headline marks matches with \x01/\x02 (never in stored text: the
- * renderer replaces control characters); the text between is escaped
- * here and the marks become <mark>. It reads the text with '<' and '>'
- * as \x03/\x04, which its parser takes for blanks, as the index reads
- * them as spaces (support_plain_tsvector, sql/051): with the brackets
- * the parser takes a code span's "<script>" for a tag, whose word is
- * found but never marked (a tag shows as a space). The brackets come
- * back here, escaped; a fragment starts and ends at a word, so one
- * right outside it is put back from the text the headline was cut from
+ * renderer replaces control characters) and parts fragments by \x05;
+ * domain/article_snippet makes the HTML (escaped, marks as <mark>,
+ * " … " between fragments) and marks CJK matches, which ts_headline
+ * cannot (its parser reads a CJK run as one word), from q and the text
+ * the headline was cut from: no second statement. It reads the text
+ * with '<' and '>' as \x03/\x04, which its parser takes for blanks, as
+ * the index reads them as spaces (support_plain_tsvector, sql/051): with
+ * the brackets the parser takes a code span's "<script>" for a tag,
+ * whose word is found but never marked (a tag shows as a space). The
+ * brackets come back escaped, one right outside a fragment too
  * ("&lt;<mark>script</mark>&gt;", not "<mark>script</mark>&gt;").
- * Fragments are parted by \x05, shown as " … ".
  */
 #include "domain/articles.h"
 
@@ -28,12 +29,11 @@
 
 #include "core/arena.h"
 #include "core/ascii.h"
-#include "core/buf.h"
 #include "core/json_writer.h"
 #include "core/markdown.h"
-#include "core/utf8.h"
 #include "db/db.h"
 #include "domain/ai_chunks.h"
+#include "domain/article_snippet.h"
 #include "domain/ticket_subject.h"
 
 #define SNIPPET_SOURCE "1000"
@@ -449,55 +449,6 @@ sp_article_cursor_kind(const struct sp_article_filter *f)
     return f->q != NULL ? "kr" : "kn";
 }
 
-/* One fragment f (n bytes) of a headline, escaped, its marks as <mark>,
- * with the bracket right before and after it in source put back. */
-static void
-snippet_fragment(struct sp_buf *b, const char *f, size_t n, const char *source)
-{
-    char *plain = sp_arena_alloc(b->arena, n + 1);
-    size_t len = 0;
-    for (size_t i = 0; i < n; i++)
-        if (f[i] != '\x01' && f[i] != '\x02')
-            plain[len++] = f[i];
-    plain[len] = '\0';
-    const char *at = len > 0 && source != NULL ? strstr(source, plain) : NULL;
-    if (at != NULL && at > source && at[-1] == '\x03')
-        sp_buf_puts(b, "&lt;");
-    for (size_t i = 0; i < n; i++) {
-        switch (f[i]) {
-        case '\x01': sp_buf_puts(b, "<mark>"); break;
-        case '\x02': sp_buf_puts(b, "</mark>"); break;
-        case '&': sp_buf_puts(b, "&amp;"); break;
-        case '<': case '\x03': sp_buf_puts(b, "&lt;"); break;
-        case '>': case '\x04': sp_buf_puts(b, "&gt;"); break;
-        case '"': sp_buf_puts(b, "&quot;"); break;
-        default: sp_buf_putc(b, f[i]); break;
-        }
-    }
-    if (at != NULL && at[len] == '\x04')
-        sp_buf_puts(b, "&gt;");
-}
-
-/* The snippet s as HTML: its \x05-parted fragments (snippet_fragment)
- * joined by " … ". source is the text the headline was cut from. */
-static const char *
-snippet_html(struct sp_arena *a, const char *s, const char *source)
-{
-    if (s == NULL)
-        return NULL;
-    struct sp_buf b;
-    sp_buf_init(&b, a, strlen(s) + 32);
-    for (const char *f = s;; f++) {
-        size_t n = strcspn(f, "\x05");
-        snippet_fragment(&b, f, n, source);
-        f += n;
-        if (*f == '\0')
-            break;
-        sp_buf_puts(&b, " \xe2\x80\xa6 ");  /* … */
-    }
-    return b.data;
-}
-
 static struct sp_stmt *
 list_stmt(const struct sp_article_filter *f)
 {
@@ -551,8 +502,8 @@ sp_article_list(struct sp_ctx *ctx, const struct sp_article_filter *f,
     int source = PQfnumber(r, "snippet_source");
     for (int i = 0; i < out->n; i++) {
         read_article(r, i, false, &out->items[i]);
-        out->items[i].snippet = snippet_html(ctx->arena, sp_db_str(r, i, snippet),
-                                             sp_db_str(r, i, source));
+        out->items[i].snippet = sp_article_snippet_html(
+            ctx->arena, sp_db_str(r, i, snippet), sp_db_str(r, i, source), f->q);
         out->items[i].rank = (double)sp_db_int(r, i, key) / RANK_SCALE;
     }
     if (out->more)

@@ -860,6 +860,60 @@ START_TEST(search_folds_accents_and_splits_cjk_text)
 }
 END_TEST
 
+/* The snippet of the one published article tagged tag that q finds. */
+static const char *
+snippet_of(const char *q, const char *tag)
+{
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s&tag=%s", sp_t_urlencode(q), tag));
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jget(r->json, "data");
+    ck_assert_int_eq((int)json_object_array_length(data), 1);
+    const char *snip = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(data, 0), "snippet"));
+    sp_t_resp_free(r);
+    ck_assert_msg(strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL, "controls in %s", snip);
+    return snip;
+}
+
+/* QA: a CJK match was found and ranked but never marked, and a CJK-only
+ * query's snippet was the text's start (ts_headline reads a CJK run as
+ * one word and matched nothing in it), here 200 characters before the
+ * match. The snippet now shows the match's place, marked: the run, or
+ * its pairs; a mixed query marks both words and CJK text. */
+START_TEST(search_marks_cjk_matches_in_the_snippet)
+{
+    const char *tag = sp_t_fmt("t%s", sp_t_unique_word()), *intro = "";
+    for (int i = 0; i < 40; i++)
+        intro = sp_t_fmt("%s这是介绍。", intro);
+    sp_t_resp_free(create(slug(), "政策",
+                          sp_t_fmt("Refund policy. %s我们的政策：退款需要五天。请联系客服。\n\n"
+                                   "代码 `<退款>` 与 需要……五天", intro),
+                          sp_t_fmt("\"is_published\":true,\"tags\":[%s]", sp_t_jq(tag))));
+    const char *place = "我们的政策：<mark>退款</mark>需要五天。请联系客服。";
+    const char *snip = snippet_of("退款", tag);
+    ck_assert_msg(strncmp(snip, place, strlen(place)) == 0, "snippet %s", snip);
+    ck_assert_msg(strstr(snip, "这是介绍。这是介绍。") == NULL, "the text's start in %s", snip);
+    /* a second match, in brackets: the brackets escaped around the mark */
+    ck_assert_msg(strstr(snip, "&lt;<mark>退款</mark>&gt;") != NULL, "snippet %s", snip);
+    snip = snippet_of("需要五天", tag);
+    ck_assert_msg(strstr(snip, "退款<mark>需要五天</mark>。") != NULL, "snippet %s", snip);
+    ck_assert_msg(strstr(snip, "<mark>需要</mark>……<mark>五天</mark>") != NULL,
+                  "the pairs apart in %s", snip);
+    snip = snippet_of("款", tag);
+    ck_assert_msg(strstr(snip, "退<mark>款</mark>需要") != NULL, "snippet %s", snip);
+    /* mixed: the word where ts_headline cut, the CJK match after " … " */
+    snip = snippet_of("refund 退款", tag);
+    const char *word = "<mark>Refund</mark> policy.";
+    ck_assert_msg(strncmp(snip, word, strlen(word)) == 0 &&
+                      strstr(snip, sp_t_fmt(" \xe2\x80\xa6 %s", place)) != NULL,
+                  "snippet %s", snip);
+    /* a Latin query: ts_headline's snippet, CJK text unmarked */
+    snip = snippet_of("policy", tag);
+    word = "Refund <mark>policy</mark>. 这是介绍。";
+    ck_assert_msg(strncmp(snip, word, strlen(word)) == 0 &&
+                      strstr(snip, "<mark>退") == NULL, "snippet %s", snip);
+}
+END_TEST
+
 /* Half-width katakana (older Japanese systems and forms write it) and
  * full-width katakana find each other, as Lucene's CJKWidthFilter makes
  * them: sql/066 reads CJK text in NFKC before pairing it. Full-width
@@ -1079,6 +1133,7 @@ articles_suite(void)
     tcase_add_test(tc, deeply_nested_markdown_is_refused);
     tcase_add_test(tc, a_search_with_no_word_to_find_is_422_and_negation_narrows);
     tcase_add_test(tc, search_folds_accents_and_splits_cjk_text);
+    tcase_add_test(tc, search_marks_cjk_matches_in_the_snippet);
     tcase_add_test(tc, search_folds_katakana_and_latin_widths);
     tcase_add_test(tc, a_long_unbroken_cjk_article_saves_and_is_searchable);
     tcase_add_test(tc, script_text_is_not_published_and_summaries_fit);
