@@ -1,4 +1,4 @@
--- 068_webhook_redact_text: a webhook may ask for the customer's and the
+-- 067_webhook_redact_text: a webhook may ask for the customer's and the
 -- agents' text redacted in its deliveries (docs/API.md §11): when set,
 -- the fan-out stores that webhook's payload with the ticket's subject and
 -- description, a message's body and an escalation's reason passed through
