@@ -444,6 +444,36 @@ START_TEST(a_wrong_announced_size_is_refused_before_the_body_is_read)
 }
 END_TEST
 
+/* The same refusal on a bare socket: a client announcing 20 MB with
+ * Expect: 100-continue reads the 422 as the first answer, never 100
+ * Continue, having sent nothing but the headers (QA: nginx answered 100
+ * Continue, then 422 once the client had started to send). A length of
+ * one byte, under the refusal's body limit, is refused as well. */
+START_TEST(a_wrong_size_expecting_100_continue_gets_the_refusal_first)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    static const char *const tails[][2] = {
+        {"20000000", "Expect: 100-continue\r\n\r\n"},
+        {"1", "\r\nx"},
+    };
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        const char *req = sp_t_fmt("PUT %s HTTP/1.1\r\nHost: localhost\r\n"
+                                   "Content-Length: %s\r\n%s", u.url, tails[i][0], tails[i][1]);
+        struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+        ck_assert_int_eq(r->status, 422);
+        ck_assert_msg(strstr(r->body, sp_t_fmt("\"code\":\"size_mismatch\",\"detail\":\"the upload"
+                                               " has %s bytes, the attachment declared %zu\"",
+                                               tails[i][0], sizeof(sp_t_png))) != NULL,
+                      "%s", r->body);
+        ck_assert_str_eq(sp_t_header(r, "Content-Type"), "application/problem+json");
+        ck_assert_uint_eq(sp_t_header_count(r, "X-Request-Id"), 1);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+}
+END_TEST
+
 /* A replayed create (same Idempotency-Key, same body) answers the row as
  * it is now, with an upload URL signed afresh while the bytes are still
  * to come and none once they are in (QA: the first answer came back, its
@@ -1268,6 +1298,7 @@ main(void)
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, text_that_names_markup_is_taken_as_declared);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
+    tcase_add_test(tc, a_wrong_size_expecting_100_continue_gets_the_refusal_first);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);
