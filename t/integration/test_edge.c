@@ -93,6 +93,21 @@ START_TEST(an_unknown_http_version_is_505)
 }
 END_TEST
 
+/* HTTP/0.9 (a request line without a version) is refused too (QA: nginx
+ * served /support/healthz's body). nginx answers 0.9 in 0.9's form, the
+ * body alone: the 505 problem, no status line, no headers. */
+START_TEST(an_http_0_9_request_gets_the_505_problem_body_only)
+{
+    static const char req[] = "GET /support/healthz\r\n\r\n";
+    static const char type[] =
+        "{\"type\":\"https://docs.support.example/errors/http_version_not_supported\"";
+    const char *all = sp_t_raw_all(req, strlen(req));
+    ck_assert_msg(strncmp(all, type, strlen(type)) == 0, "%s", all);
+    ck_assert_msg(strstr(all, "\"status\":505") != NULL, "%s", all);
+    ck_assert_msg(strstr(all, "Content-Type:") == NULL, "%s", all);
+}
+END_TEST
+
 /* Transfer-Encodings nginx does not implement are its 501; a Range past
  * a static file's end its 416: both as problems, not its HTML pages. */
 START_TEST(an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416)
@@ -408,6 +423,7 @@ edge_suite(void)
     tcase_add_test(tc, a_uri_over_nginx_buffers_is_414_uri_too_long);
     tcase_add_test(tc, a_header_over_nginx_buffers_is_400_header_too_large);
     tcase_add_test(tc, an_unknown_http_version_is_505);
+    tcase_add_test(tc, an_http_0_9_request_gets_the_505_problem_body_only);
     tcase_add_test(tc, an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416);
     tcase_add_test(tc, nginx_and_the_worker_answer_404_with_one_detail);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
