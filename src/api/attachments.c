@@ -320,6 +320,12 @@ sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p)
     if (a.uploaded)
         return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
                               "this attachment has been uploaded already");
+    /* nginx refused the body unread: its announced length is not the
+     * URL's size (which is the row's, as the signature verified). */
+    if (r->body_refused != NULL)
+        return sp_problem_set(p, SP_INVALID, "size_mismatch",
+                              "the upload has %lld bytes, the attachment declared %lld",
+                              strtoll(r->body_refused, NULL, 10), a.size);
     if (r->body_file == NULL)
         return sp_problem_set(p, SP_INVALID, "size_mismatch",
                               "the upload is empty; the attachment declared %lld bytes", a.size);

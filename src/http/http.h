@@ -65,6 +65,11 @@ struct sp_req {
     /* A body nginx kept in a file (client_body_in_file_only, passed as
      * REQUEST_BODY_FILE): its path; the worker reads none of it. */
     const char *body_file;
+    /* A body nginx refused unread (an attachment upload announcing
+     * another size than its URL's, nginx/public.conf.in): the length it
+     * announced (digits, passed as UPLOAD_REFUSED_LENGTH); none of it
+     * comes. NULL otherwise. */
+    const char *body_refused;
     const char *form;       /* the body as a string, once sp_req_form read it */
     const char *request_id;
     const char *route;      /* matched pattern, for logs */

@@ -73,6 +73,12 @@ read_body(struct sp_req *r, FCGX_Request *req, struct sp_problem *p)
         r->body_file = file;
         return SP_OK;
     }
+    /* Its CONTENT_LENGTH is the length announced, not what follows. */
+    const char *refused = FCGX_GetParam("UPLOAD_REFUSED_LENGTH", req->envp);
+    if (refused != NULL && *refused != '\0') {
+        r->body_refused = refused;
+        return SP_OK;
+    }
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
     if (cl == NULL || *cl == '\0')
         return SP_OK;

@@ -366,8 +366,9 @@ t_raw_parse(struct sp_t_resp *r, const char *in, size_t len, bool eof)
     return true;
 }
 
-struct sp_t_resp *
-sp_t_raw_at(const char *file, int line, const char *bytes, size_t len)
+/* t_raw_connect, then the request sent. */
+static int
+t_raw_send(const char *file, int line, const char *bytes, size_t len)
 {
     int fd = t_raw_connect(file, line);
     for (size_t off = 0; off < len;) {
@@ -376,6 +377,32 @@ sp_t_raw_at(const char *file, int line, const char *bytes, size_t len)
             break;  /* the server may answer and close before it read all */
         off += (size_t)w;
     }
+    return fd;
+}
+
+const char *
+sp_t_raw_all_at(const char *file, int line, const char *bytes, size_t len)
+{
+    int fd = t_raw_send(file, line, bytes, len);
+    struct sp_buf in;
+    sp_buf_init(&in, t_a(), 16384);
+    for (;;) {
+        char chunk[16384];
+        ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+        ck_assert_msg(n >= 0, "%s:%d: no close from the server: %s", file, line, strerror(errno));
+        if (n == 0)
+            break;
+        sp_buf_append(&in, chunk, (size_t)n);
+    }
+    close(fd);
+    sp_buf_append(&in, "", 1);
+    return in.data;
+}
+
+struct sp_t_resp *
+sp_t_raw_at(const char *file, int line, const char *bytes, size_t len)
+{
+    int fd = t_raw_send(file, line, bytes, len);
     struct sp_t_resp *r = calloc(1, sizeof(*r));
     ck_assert_msg(r != NULL, "out of memory");
     struct sp_buf in;

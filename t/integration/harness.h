@@ -96,6 +96,11 @@ struct sp_t_resp *sp_t_request_at(const char *file, int line, const char *method
  * line came back. Not recorded for the contract check. */
 #define sp_t_raw(bytes, len) sp_t_raw_at(__FILE__, __LINE__, (bytes), (len))
 struct sp_t_resp *sp_t_raw_at(const char *file, int line, const char *bytes, size_t len);
+/* The same request; everything the server sends until it closes, as it
+ * came (an HTTP/0.9 answer has no status line to parse). NUL-terminated,
+ * in the test's arena. Send "Connection: close" with an HTTP/1.x request. */
+#define sp_t_raw_all(bytes, len) sp_t_raw_all_at(__FILE__, __LINE__, (bytes), (len))
+const char *sp_t_raw_all_at(const char *file, int line, const char *bytes, size_t len);
 void sp_t_resp_free(struct sp_t_resp *r);
 /* First header of that name (case-insensitive), or NULL. Owned by r. */
 const char *sp_t_header(const struct sp_t_resp *r, const char *name);

@@ -444,6 +444,51 @@ START_TEST(a_wrong_announced_size_is_refused_before_the_body_is_read)
 }
 END_TEST
 
+/* The same refusal on a bare socket: a client announcing 20 MB with
+ * Expect: 100-continue reads the 422 as the first answer, never 100
+ * Continue, having sent nothing but the headers (QA: nginx answered 100
+ * Continue, then 422 once the client had started to send), and its
+ * status line is the worker's "422 Unprocessable Content" (QA: nginx's
+ * own was "422 " without a reason phrase). A length of one byte, under
+ * the refusal's body limit, is refused as well. */
+START_TEST(a_wrong_size_expecting_100_continue_gets_the_refusal_first)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    static const char *const tails[][2] = {
+        {"20000000", "Expect: 100-continue\r\n\r\n"},
+        {"1", "\r\nx"},
+    };
+    for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+        const char *req = sp_t_fmt("PUT %s HTTP/1.1\r\nHost: localhost\r\n"
+                                   "Content-Length: %s\r\n%s", u.url, tails[i][0], tails[i][1]);
+        struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+        ck_assert_int_eq(r->status, 422);
+        ck_assert_msg(strstr(r->body, sp_t_fmt("\"code\":\"size_mismatch\",\"detail\":\"the upload"
+                                               " has %s bytes, the attachment declared %zu\"",
+                                               tails[i][0], sizeof(sp_t_png))) != NULL,
+                      "%s", r->body);
+        ck_assert_str_eq(sp_t_header(r, "Content-Type"), "application/problem+json");
+        ck_assert_uint_eq(sp_t_header_count(r, "X-Request-Id"), 1);
+        sp_t_resp_free(r);
+        /* The worker's status line, with its reason phrase (nginx 1.22
+         * has none for 422). */
+        static const char line[] = "HTTP/1.1 422 Unprocessable Content\r\n";
+        const char *all = sp_t_raw_all(req, strlen(req));
+        ck_assert_msg(strncmp(all, line, strlen(line)) == 0, "%.80s", all);
+    }
+    /* The worker answers it, so a URL that does not verify is its 403
+     * first, still without 100 Continue. */
+    const char *req = sp_t_fmt("PUT %s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 20000000"
+                               "\r\nExpect: 100-continue\r\n\r\n",
+                               signed_path("GET", u.id, sizeof(sp_t_png), time(NULL) + 60));
+    struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+    sp_t_assert_problem(r, 403, "invalid_signature");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+}
+END_TEST
+
 /* A replayed create (same Idempotency-Key, same body) answers the row as
  * it is now, with an upload URL signed afresh while the bytes are still
  * to come and none once they are in (QA: the first answer came back, its
@@ -531,6 +576,35 @@ END_TEST
 
 /* --- scan and download ----------------------------------------------------- */
 
+/* A Range past the file's end is nginx's 416 problem with each header
+ * once and none of the file's (QA: the security headers came twice, with
+ * the file's sandbox CSP beside the problem's, and the problem carried the
+ * file's Content-Disposition, ETag and Cache-Control). */
+static void
+assert_range_past_the_end_is_a_bare_problem(const char *url)
+{
+    const char *req = sp_t_fmt("GET %s HTTP/1.1\r\nHost: localhost\r\nRange: bytes=500-\r\n"
+                               "Connection: close\r\n\r\n", url);
+    struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+    sp_t_assert_problem(r, 416, "range_not_satisfiable");
+    static const char *const once[] = {"X-Request-Id", "X-Content-Type-Options",
+                                       "X-Frame-Options", "Referrer-Policy",
+                                       "Content-Security-Policy", "Content-Type",
+                                       "Content-Range"};
+    for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+        ck_assert_msg(sp_t_header_count(r, once[i]) == 1, "%s %zu times", once[i],
+                      sp_t_header_count(r, once[i]));
+    ck_assert_str_eq(sp_t_header(r, "Content-Security-Policy"),
+                     "default-src 'none'; frame-ancestors 'none'");
+    ck_assert_str_eq(sp_t_header(r, "Content-Range"), sp_t_fmt("bytes */%zu", sizeof(sp_t_png)));
+    static const char *const none[] = {"Content-Disposition", "ETag", "Cache-Control",
+                                       "Last-Modified", "Expires", "Accept-Ranges"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        ck_assert_msg(sp_t_header(r, none[i]) == NULL, "%s: %s", none[i],
+                      sp_t_header(r, none[i]));
+    sp_t_resp_free(r);
+}
+
 START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -556,6 +630,7 @@ START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
                      "filename*=UTF-8''%C3%9Cberweisung%20%22M%C3%A4rz%22.png");
     ck_assert(sp_t_header(d, "X-Accel-Redirect") == NULL);
     sp_t_resp_free(d);
+    assert_range_past_the_end_is_a_bare_problem(url);
     /* The storage is not reachable from outside. */
     d = sp_t_get("/internal/attachments/x", NULL);
     sp_t_assert_status(d, 404);
@@ -1268,6 +1343,7 @@ main(void)
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, text_that_names_markup_is_taken_as_declared);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
+    tcase_add_test(tc, a_wrong_size_expecting_100_continue_gets_the_refusal_first);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);

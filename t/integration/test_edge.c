@@ -93,6 +93,21 @@ START_TEST(an_unknown_http_version_is_505)
 }
 END_TEST
 
+/* HTTP/0.9 (a request line without a version) is refused too (QA: nginx
+ * served /support/healthz's body). nginx answers 0.9 in 0.9's form, the
+ * body alone: the 505 problem, no status line, no headers. */
+START_TEST(an_http_0_9_request_gets_the_505_problem_body_only)
+{
+    static const char req[] = "GET /support/healthz\r\n\r\n";
+    static const char type[] =
+        "{\"type\":\"https://docs.support.example/errors/http_version_not_supported\"";
+    const char *all = sp_t_raw_all(req, strlen(req));
+    ck_assert_msg(strncmp(all, type, strlen(type)) == 0, "%s", all);
+    ck_assert_msg(strstr(all, "\"status\":505") != NULL, "%s", all);
+    ck_assert_msg(strstr(all, "Content-Type:") == NULL, "%s", all);
+}
+END_TEST
+
 /* Transfer-Encodings nginx does not implement are its 501; a Range past
  * a static file's end its 416: both as problems, not its HTML pages. */
 START_TEST(an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416)
@@ -105,6 +120,30 @@ START_TEST(an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416)
             "Range: bytes=99999999-\r\nConnection: close\r\n\r\n");
     assert_edge_problem(r, 416, "range_not_satisfiable");
     sp_t_resp_free(r);
+}
+END_TEST
+
+/* nginx's 404s (a path outside /support/, the metrics it keeps from the
+ * public listener, an internal location) say what the worker's 404 for
+ * an unknown API path says (QA: "No such resource." beside "no such
+ * resource"). */
+START_TEST(nginx_and_the_worker_answer_404_with_one_detail)
+{
+    struct sp_t_resp *w = raw("GET /support/no-such-route HTTP/1.1\r\nHost: localhost\r\n"
+                              "Connection: close\r\n\r\n");
+    sp_t_assert_problem(w, 404, "not_found");
+    ck_assert_str_eq(sp_t_jstr(w->json, "detail"), "no such resource");
+    static const char *const paths[] = {"/no-such-path", "/support/metrics",
+                                        "/internal/attachments/x"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct sp_t_resp *r = raw(sp_t_fmt("GET %s HTTP/1.1\r\nHost: localhost\r\n"
+                                           "Connection: close\r\n\r\n", paths[i]));
+        assert_edge_problem(r, 404, "not_found");
+        ck_assert_msg(strcmp(sp_t_jstr(r->json, "detail"), sp_t_jstr(w->json, "detail")) == 0,
+                      "%s: %s", paths[i], sp_t_jstr(r->json, "detail"));
+        sp_t_resp_free(r);
+    }
+    sp_t_resp_free(w);
 }
 END_TEST
 
@@ -384,7 +423,9 @@ edge_suite(void)
     tcase_add_test(tc, a_uri_over_nginx_buffers_is_414_uri_too_long);
     tcase_add_test(tc, a_header_over_nginx_buffers_is_400_header_too_large);
     tcase_add_test(tc, an_unknown_http_version_is_505);
+    tcase_add_test(tc, an_http_0_9_request_gets_the_505_problem_body_only);
     tcase_add_test(tc, an_unknown_transfer_encoding_is_501_and_a_range_past_the_end_416);
+    tcase_add_test(tc, nginx_and_the_worker_answer_404_with_one_detail);
     tcase_add_test(tc, trace_is_405_with_the_resources_allow);
     tcase_add_test(tc, a_write_to_a_static_file_is_405_with_allow_get_head);
     tcase_add_test(tc, the_workers_405_and_404_are_not_stored);
