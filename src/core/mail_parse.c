@@ -1140,9 +1140,10 @@ recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
     out->nrecipients = k.n;
 }
 
-enum sp_rc
-sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
-              struct sp_problem *p)
+/* sp_mail_parse but for attached_text. */
+static enum sp_rc
+parse_mail(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
+           struct sp_problem *p)
 {
     *out = (struct sp_mail_in){.subject = "", .text = ""};
     if (msg == NULL)
@@ -1176,4 +1177,37 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
     out->auto_reply = auto_reply(a, &h);
     out->body_offset = body;
     return read_body(a, msg + body, len - body, &h, out, p);
+}
+
+/* The text of the first mail attached whole (message/rfc822) that has
+ * visible text, read as a mail is (the mails attached to it are not
+ * looked into), below the lines Gmail writes above a mail it forwards
+ * inline. NULL when there is none. */
+static const char *
+attached_text(struct sp_arena *a, const struct sp_mail_in *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const struct sp_mail_file *f = &m->files[i];
+        struct sp_mail_in in;
+        struct sp_problem p;
+        sp_problem_init(&p);
+        if (strcmp(f->content_type, "message/rfc822") != 0 ||
+            parse_mail(a, f->data, f->len, &in, &p) != SP_OK ||
+            !sp_sanitize_has_visible(in.text, strlen(in.text)))
+            continue;
+        return sp_arena_sprintf(a, "---------- Forwarded message ---------\nFrom: %s%s<%s>\n"
+                                "Subject: %s\n\n%s", in.from_name ? in.from_name : "",
+                                in.from_name ? " " : "", in.from_addr, in.subject, in.text);
+    }
+    return NULL;
+}
+
+enum sp_rc
+sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
+              struct sp_problem *p)
+{
+    if (parse_mail(a, msg, len, out, p) != SP_OK)
+        return p->rc;
+    out->attached_text = attached_text(a, out);
+    return SP_OK;
 }

@@ -279,6 +279,27 @@ START_TEST(nuls_in_html_are_dropped_not_replaced)
 }
 END_TEST
 
+/* A forward as attachment: the first attached mail with words is read
+ * as a mail (its own attached mails are not), for the ticket's text. */
+START_TEST(an_attached_mail_gives_its_text)
+{
+    struct sp_mail_in m = parse("From: z@x\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n"
+                                "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: a@b\r\nContent-Type: multipart/mixed; boundary=b2\r\n\r\n"
+                                "--b2\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: c@d\r\n\r\nnested\r\n--b2--\r\n"
+                                "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: =?UTF-8?Q?H=C3=B6tel?= <res@hotel.example>\r\n"
+                                "Subject: Cancellation\r\n\r\nDear guest\r\n--b1--\r\n");
+    ck_assert_str_eq(m.text, "");
+    ck_assert_uint_eq(m.nfiles, 2);
+    ck_assert_str_eq(m.attached_text, "---------- Forwarded message ---------\n"
+                                      "From: Hötel <res@hotel.example>\nSubject: Cancellation\n"
+                                      "\nDear guest");
+    ck_assert_ptr_null(parse("From: z@x\r\n\r\nhello\r\n").attached_text);
+}
+END_TEST
+
 START_TEST(html_only_becomes_text)
 {
     struct sp_mail_in m = parse(
@@ -1027,6 +1048,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, parameters_may_be_quoted_or_rfc2231);
     tcase_add_test(tc, hostile_headers_stay_linear);
     tcase_add_test(tc, large_message_parses);
+    tcase_add_test(tc, an_attached_mail_gives_its_text);
     suite_add_tcase(s, tc);
     return s;
 }
