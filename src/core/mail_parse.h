@@ -86,6 +86,9 @@ struct sp_mail_in {
     bool auto_reply;            /* see above */
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
+    const char *text_whole;     /* text with the quoted history its HTML marks kept
+                                   (sp_mail_html_text_whole): text itself when that is
+                                   not from HTML; "" when none */
     const char *attached_text;  /* a forward as attachment: the first message/rfc822 file
                                    with visible text, read as this mail is (one level),
                                    as "---------- Forwarded message ---------", its From

@@ -298,7 +298,8 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
 
 /* The words of the mail: a reply's without the history it quotes of our
  * mails (a reply that forwards keeps what it forwards), a first mail's
- * all of them (core/mail_reply). A mail without words of its own but
+ * all of them (core/mail_reply; from HTML, with what its markup quotes
+ * too). A mail without words of its own but
  * with a mail attached whole (a forward as attachment) gives that
  * mail's text. */
 static const char *
@@ -307,7 +308,8 @@ mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
     enum sp_mail_kind kind = !reply ? SP_MAIL_FIRST
                              : sp_mail_reply_forward_subject(m->subject) ? SP_MAIL_REPLY_FORWARD
                                                                          : SP_MAIL_REPLY;
-    const char *text = sp_mail_reply_cut(a, m->text, kind);
+    const char *text =
+        sp_mail_reply_cut(a, kind == SP_MAIL_FIRST ? m->text_whole : m->text, kind);
     return *text == '\0' && m->attached_text != NULL ? m->attached_text : text;
 }
 

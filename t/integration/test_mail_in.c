@@ -463,6 +463,19 @@ START_TEST(a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text)
                      "From: Hotel &lt;res@hotel.example&gt;<br>Subject: Cancellation</p>"
                      "<p>Dear guest, booking HX-99813 was cancelled.</p>"
                      "<p>[Files of this mail not taken in: hotel.eml (type not accepted)]</p>");
+    /* Only HTML: Gmail's forward is a gmail_quote, kept for a first mail. */
+    struct customer c3 = customer_new();
+    sp_t_ticket_create(&c3.u, "First");
+    m = (struct mail){.from = c3.email, .to = OWN, .subject = "Fwd: Cancellation",
+                      .headers = "Content-Type: text/html; charset=utf-8\r\n",
+                      .body = "<div>See below</div><div class=\"gmail_quote\">"
+                              "---------- Forwarded message ---------<br>From: Hotel</div>"
+                              "<div class=\"gmail_quote\">Dear guest, HX-99814</div>\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                  " AND source = 'email'", c3.u.sub);
+    ck_assert_str_eq(last_body(id), "<p>See below<br>---------- Forwarded message ---------<br>"
+                                    "From: Hotel<br>Dear guest, HX-99814</p>");
 }
 END_TEST
 

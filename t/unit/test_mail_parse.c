@@ -334,6 +334,29 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
 }
 END_TEST
 
+/* A first mail's HTML keeps what its markup quotes: a Gmail forward is
+ * a gmail_quote, and it is all the customer's (text_whole; text stays
+ * without it, for a reply). */
+START_TEST(html_text_whole_keeps_the_quoted_markup)
+{
+    const char *h = "<div>See below</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">"
+                    "---------- Forwarded message ---------<br>From: Hotel</div>"
+                    "<div>Dear guest</div></div>"
+                    "<blockquote type=\"cite\">cited</blockquote><div id=\"appendonsend\"></div>"
+                    "<div>after</div>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "See below");
+    ck_assert_str_eq(sp_mail_html_text_whole(&arena, h, strlen(h)),
+                     "See below\n---------- Forwarded message ---------\nFrom: Hotel\n"
+                     "Dear guest\ncited\nafter");
+    struct sp_mail_in m = parse(sp_arena_sprintf(&arena, "From: z@x\r\nContent-Type: text/html"
+                                                 "\r\n\r\n%s", h));
+    ck_assert_str_eq(m.text, "See below");
+    ck_assert_str_eq(m.text_whole, sp_mail_html_text_whole(&arena, h, strlen(h)));
+    m = parse("From: z@x\r\n\r\nplain\r\n> q\r\n");
+    ck_assert_ptr_eq(m.text_whole, m.text);
+}
+END_TEST
+
 /* QA: an HTML-only mail lost its links' targets ("here" for <a
  * href="https://x">here</a>). A target a message body may link to
  * follows its text as the chat transcript writes it; others, and one the
@@ -1019,6 +1042,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_only_becomes_text);
     tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
+    tcase_add_test(tc, html_text_whole_keeps_the_quoted_markup);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
