@@ -299,9 +299,8 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
 /* The words of the mail: a reply's without the history it quotes of our
  * mails (a reply that forwards keeps what it forwards), a first mail's
  * all of them (core/mail_reply; from HTML, with what its markup quotes
- * too). A mail without words of its own but
- * with a mail attached whole (a forward as attachment) gives that
- * mail's text. */
+ * too). A mail without words of its own but with a mail attached whole
+ * (a forward as attachment) gives that mail's text. */
 static const char *
 mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
 {
