@@ -200,6 +200,7 @@ struct htext {
     bool content;  /* the current line has text */
     bool space;    /* collapsed white space is due before the next text */
     bool stop;     /* past Outlook's history marker: nothing more is text */
+    bool whole;    /* the quoted history is text too (sp_mail_html_text_whole) */
 };
 
 struct hframe {
@@ -323,11 +324,11 @@ html_text(struct htext *h, const char *s, size_t n)
 static bool
 html_open(struct htext *h, const GumboElement *el)
 {
-    if (html_outlook_history(el)) {
+    if (!h->whole && html_outlook_history(el)) {
         h->stop = true;
         return false;
     }
-    if (html_dropped(el->tag) || html_quote(el))
+    if (html_dropped(el->tag) || (!h->whole && html_quote(el)))
         return false;
     if (el->tag == GUMBO_TAG_BR) {
         html_break(h, true);
@@ -434,12 +435,12 @@ html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
     }
 }
 
-const char *
-sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
+static const char *
+text_of(struct sp_arena *a, const char *html, size_t len, bool whole)
 {
     GumboOptions opt = kGumboDefaultOptions;
     opt.max_errors = 0;  /* never read; do not pay for them */
-    struct htext h = {.pre = 0};
+    struct htext h = {.pre = 0, .whole = whole};
     if (html == NULL)
         html = "", len = 0;
     if (len > HTML_MAX_BYTES)
@@ -456,4 +457,16 @@ sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
     const char *s = h.b.data, *e = s + h.b.len;
     sp_ascii_trim(&s, &e);
     return sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_TEXT);
+}
+
+const char *
+sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
+{
+    return text_of(a, html, len, false);
+}
+
+const char *
+sp_mail_html_text_whole(struct sp_arena *a, const char *html, size_t len)
+{
+    return text_of(a, html, len, true);
 }

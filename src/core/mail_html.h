@@ -28,4 +28,9 @@ struct sp_arena;
  * nesting. Uses gumbo. */
 const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
 
+/* sp_mail_html_text with the quoted history kept as text, as the rest:
+ * a first mail's (a new ticket's) words, a forward among them, are all
+ * the customer's. */
+const char *sp_mail_html_text_whole(struct sp_arena *a, const char *html, size_t len);
+
 #endif

@@ -944,8 +944,9 @@ leaf_bytes(struct sp_arena *a, const struct leaf *l, size_t *n)
     return dec != NULL ? dec : l->body;
 }
 
+/* The leaf's text; an HTML one's with its quoted history when whole. */
 static const char *
-leaf_text(struct sp_arena *a, const struct leaf *l)
+leaf_text(struct sp_arena *a, const struct leaf *l, bool whole)
 {
     size_t n;
     const char *bytes = leaf_bytes(a, l, &n);
@@ -954,7 +955,8 @@ leaf_text(struct sp_arena *a, const struct leaf *l)
     const char *cs = l->pt.charset != NULL ? l->pt.charset : "";
     put_utf8(&u, cs, strlen(cs), bytes, n);
     if (l->kind == KIND_HTML)
-        return sp_mail_html_text(a, u.data, u.len);
+        return whole ? sp_mail_html_text_whole(a, u.data, u.len)
+                     : sp_mail_html_text(a, u.data, u.len);
     return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
@@ -971,7 +973,7 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
 {
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     const struct leaf *html = first_leaf(w, KIND_HTML);
-    const char *text = body != NULL ? leaf_text(a, body) : NULL;
+    const char *text = body != NULL ? leaf_text(a, body, false) : NULL;
     if (html != NULL && (body == NULL || !sp_sanitize_has_visible(text, strlen(text)))) {
         body = html;
         text = NULL;
@@ -990,8 +992,10 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     if (body != NULL && (body == &w->late_plain || body == &w->late_html) && is_file(body))
         out->nfiles_over--;   /* counted as a file, but it is the text */
     if (body != NULL) {
-        out->text = text != NULL ? text : leaf_text(a, body);
+        out->text = text != NULL ? text : leaf_text(a, body, false);
         out->text_from_html = body->kind == KIND_HTML;
+        if (out->text_from_html)
+            out->text_whole = leaf_text(a, body, true);
     }
 }
 
@@ -1140,9 +1144,10 @@ recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
     out->nrecipients = k.n;
 }
 
-enum sp_rc
-sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
-              struct sp_problem *p)
+/* sp_mail_parse but for attached_text. */
+static enum sp_rc
+parse_mail(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
+           struct sp_problem *p)
 {
     *out = (struct sp_mail_in){.subject = "", .text = ""};
     if (msg == NULL)
@@ -1175,5 +1180,43 @@ sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in
     auth_results(a, &h, out);
     out->auto_reply = auto_reply(a, &h);
     out->body_offset = body;
-    return read_body(a, msg + body, len - body, &h, out, p);
+    if (read_body(a, msg + body, len - body, &h, out, p) != SP_OK)
+        return p->rc;
+    if (out->text_whole == NULL)
+        out->text_whole = out->text;
+    return SP_OK;
+}
+
+/* The text of the first mail attached whole (message/rfc822) that has
+ * visible text, read as a mail is (the mails attached to it are not
+ * looked into), below the lines Gmail writes above a mail it forwards
+ * inline. NULL when there is none. */
+static const char *
+attached_text(struct sp_arena *a, const struct sp_mail_in *m)
+{
+    for (size_t i = 0; i < m->nfiles; i++) {
+        const struct sp_mail_file *f = &m->files[i];
+        struct sp_mail_in in;
+        struct sp_problem p;
+        sp_problem_init(&p);
+        if (strcmp(f->content_type, "message/rfc822") != 0 ||
+            parse_mail(a, f->data, f->len, &in, &p) != SP_OK ||
+            !sp_sanitize_has_visible(in.text_whole, strlen(in.text_whole)))
+            continue;
+        return sp_arena_sprintf(a, "---------- Forwarded message ---------\nFrom: %s%s<%s>\n"
+                                "Subject: %s\n\n%s", in.from_name ? in.from_name : "",
+                                in.from_name ? " " : "", in.from_addr, in.subject,
+                                in.text_whole);
+    }
+    return NULL;
+}
+
+enum sp_rc
+sp_mail_parse(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
+              struct sp_problem *p)
+{
+    if (parse_mail(a, msg, len, out, p) != SP_OK)
+        return p->rc;
+    out->attached_text = attached_text(a, out);
+    return SP_OK;
 }

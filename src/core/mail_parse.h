@@ -22,7 +22,10 @@
  *     forwarded message), its bytes decoded, its declared type, and its
  *     name: Content-Disposition's filename, else Content-Type's name, with
  *     RFC 2231's charsets and continuations and the RFC 2047 words mail
- *     programs put there; only the last path component is kept.
+ *     programs put there; only the last path component is kept. A
+ *     forwarded message (message/rfc822) is also read as a mail, one
+ *     level deep, for attached_text: a forward as attachment may carry
+ *     all the words of a mail.
  *   - Threading: the first msg-id of Message-ID and In-Reply-To, and the
  *     msg-ids of References (sp_mail_msg_ids).
  *   - Authentication-Results (RFC 8601): every one, top first, unfolded
@@ -83,6 +86,14 @@ struct sp_mail_in {
     bool auto_reply;            /* see above */
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
+    const char *text_whole;     /* text with the quoted history its HTML marks kept
+                                   (sp_mail_html_text_whole): text itself when that is
+                                   not from HTML; "" when none */
+    const char *attached_text;  /* a forward as attachment: the first message/rfc822 file
+                                   with visible text, read as this mail is (one level),
+                                   as "---------- Forwarded message ---------", its From
+                                   and Subject lines, a blank line and its text; NULL
+                                   when there is none */
     struct sp_mail_file *files; /* MIME leaf parts other than the text, in mail order */
     size_t nfiles;              /* at most SP_MAIL_MAX_PARTS */
     size_t nfiles_over;         /* files after the first SP_MAIL_MAX_PARTS parts: counted,

@@ -1,15 +1,18 @@
 /*
- * mail_reply: the new text of a reply, without its quoted history. See
- * mail_reply.h. Lines are matched as clients write them (case and all):
- * a looser match would cut a customer's own sentences. The result is
- * whole lines of the input, so it is never longer than the input and
- * stays valid UTF-8 when the input is.
+ * mail_reply: the text of a mail made a message; a reply's without its
+ * quoted history. See mail_reply.h. Lines are matched as clients write
+ * them (case and all): a looser match would cut a customer's own
+ * sentences. The result is whole lines of the input (at most two runs
+ * of them, joined by a blank line in place of the lines cut between
+ * them, which hold a mark line and its line end at least), so it is
+ * never longer than the input and stays valid UTF-8 when the input is.
  * Must not: know SQL, tickets or mail parsing (its input is text).
  */
 #include "core/mail_reply.h"
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -103,24 +106,25 @@ attribution(const char *s, size_t n)
     return false;
 }
 
-/* An attribution on line i, or one a client wrapped onto line i + 1. */
-static bool
+/* An attribution on line i, or one a client wrapped onto line i + 1:
+ * how many lines it takes (0: none). */
+static size_t
 attribution_at(struct sp_arena *a, const struct line *l, size_t nl, size_t i)
 {
     if (attribution(l[i].s, l[i].n))
-        return true;
+        return 1;
     static const char *const openers[] = {"On ", "Am ", "Op ", "El ", "Le ", NULL};
     bool opens = false;
     for (size_t k = 0; openers[k] != NULL; k++)
         opens = opens || starts(l[i].s, l[i].n, openers[k]);
     if (!opens || i + 1 >= nl || blank(&l[i + 1]))
-        return false;
+        return 0;
     struct sp_buf b;
     sp_buf_init(&b, a, l[i].n + l[i + 1].n + 2);
     sp_buf_append(&b, l[i].s, l[i].n);
     sp_buf_putc(&b, ' ');
     sp_buf_append(&b, l[i + 1].s, l[i + 1].n);
-    return attribution(b.data, b.len);
+    return attribution(b.data, b.len) ? 2 : 0;
 }
 
 /* Outlook's header block: "From: …" with "Sent: " or "Date: " on one of
@@ -146,58 +150,180 @@ underscores(const struct line *l)
     return i >= 8 && i == l->n;
 }
 
-/* The first line where the history starts by one of mail_reply.h's
- * marks (nl when none). */
+/* Where Outlook's history (or, in a forward, its forwarded mail) starts
+ * on line i; nl when it does not. */
 static size_t
-history_mark(struct sp_arena *a, const struct line *l, size_t nl)
+outlook_at(const struct line *l, size_t nl, size_t i)
+{
+    if (contains(l[i].s, l[i].n, "-----Original Message-----"))
+        return i;
+    if (outlook_header(l, nl, i))
+        return i > 0 && underscores(&l[i - 1]) ? i - 1 : i;
+    return nl;
+}
+
+static bool
+quoted(const struct line *l)
+{
+    return l->n > 0 && l->s[0] == '>';
+}
+
+/* The line a mail client writes above a forwarded mail, in the
+ * languages of the attributions: Gmail's and Thunderbird's dashed
+ * "Forwarded message", Apple Mail's "Begin forwarded message:". */
+static bool
+forward_marker(const struct line *l)
+{
+    static const char *const dashed[] = {
+        "Forwarded message", "Forwarded Message", "Weitergeleitete Nachricht",
+        "Message transf\xc3\xa9r\xc3\xa9", "Mensaje reenviado", "Doorgestuurd bericht", NULL};
+    static const char *const begins[] = {
+        "Begin forwarded message", "Anfang der weitergeleiteten Nachricht",
+        "D\xc3\xa9" "but du message r\xc3\xa9" "exp\xc3\xa9" "di\xc3\xa9",
+        "Inicio del mensaje reenviado", "Begin doorgestuurd bericht", NULL};
+    size_t n = trim_end(l->s, l->n);
+    if (starts(l->s, n, "-----") && ends(l->s, n, "-----")) {
+        for (size_t k = 0; dashed[k] != NULL; k++)
+            if (contains(l->s, n, dashed[k]))
+                return true;
+        return false;
+    }
+    if (n == 0 || l->s[n - 1] != ':')
+        return false;
+    n = trim_end(l->s, n - 1);
+    for (size_t k = 0; begins[k] != NULL; k++)
+        if (n == strlen(begins[k]) && memcmp(l->s, begins[k], n) == 0)
+            return true;
+    return false;
+}
+
+/* The first line of the forwarded mail (nl when none). */
+static size_t
+forward_start(const struct line *l, size_t nl, enum sp_mail_kind kind)
 {
     for (size_t i = 0; i < nl; i++) {
-        const char *s = l[i].s;
-        size_t n = l[i].n;
-        if (contains(s, n, SP_MAIL_REPLY_MARKER) || contains(s, n, "-----Original Message-----") ||
-            (n == 2 && memcmp(s, "--", 2) == 0) || (n == 3 && memcmp(s, "-- ", 3) == 0) ||
-            attribution_at(a, l, nl, i))
+        if (forward_marker(&l[i]))
             return i;
-        if (outlook_header(l, nl, i))
-            return i > 0 && underscores(&l[i - 1]) ? i - 1 : i;
+        size_t o = kind == SP_MAIL_REPLY_FORWARD ? outlook_at(l, nl, i) : nl;
+        if (o < nl)
+            return o;
     }
     return nl;
 }
 
-/* Where a block of quoted lines (blank lines allowed among them) that
- * runs to line end starts; end when the last non-blank line is not
- * quoted, as with inline answers. */
-static size_t
-quote_tail(const struct line *l, size_t end)
+/* Lines [0, end) of a mail; [tail, end) the run of quoted and blank
+ * lines they end with, and after_quote one past its last quoted line
+ * (0 when it has none). */
+struct text {
+    const struct line *l;
+    size_t end, tail, after_quote;
+};
+
+/* Whether lines [from, end) are quotes: only quoted and blank lines,
+ * one quoted at least. */
+static bool
+quotes_to_end(const struct text *t, size_t from)
 {
-    size_t k = end;
-    while (k > 0 && blank(&l[k - 1]))
+    return from >= t->tail && from < t->after_quote;
+}
+
+/* Where the history holding our marker on line i starts: when quoted,
+ * at its block of quoted lines, or at the attribution above that. */
+static size_t
+marker_history(struct sp_arena *a, const struct text *t, size_t i)
+{
+    const struct line *l = t->l;
+    if (!quoted(&l[i]))
+        return i;
+    size_t k = i;
+    while (k > 0 && (quoted(&l[k - 1]) || blank(&l[k - 1])))
         k--;
-    if (k == 0 || l[k - 1].n == 0 || l[k - 1].s[0] != '>')
-        return end;
-    while (k > 0 && (blank(&l[k - 1]) || l[k - 1].s[0] == '>'))
-        k--;
+    for (size_t back = 1; back <= 2 && back <= k; back++)
+        if (attribution_at(a, l, t->end, k - back) == back)
+            return k - back;
     return k;
+}
+
+/* The first line where the history starts by one of mail_reply.h's
+ * marks (t->end when none). */
+static size_t
+history_mark(struct sp_arena *a, const struct text *t, enum sp_mail_kind kind)
+{
+    const struct line *l = t->l;
+    for (size_t i = 0; i < t->end; i++) {
+        if (contains(l[i].s, l[i].n, SP_MAIL_REPLY_MARKER))
+            return marker_history(a, t, i);
+        if (l[i].n == 3 && memcmp(l[i].s, "-- ", 3) == 0)
+            return i;
+        size_t o = kind == SP_MAIL_REPLY ? outlook_at(l, t->end, i) : t->end;
+        if (o < t->end)
+            return o;
+        size_t k = attribution_at(a, l, t->end, i);
+        if (k > 0 && quotes_to_end(t, i + k))
+            return i;
+    }
+    return t->end;
+}
+
+/* Lines [first, end) appended to out without the blank lines around
+ * them, after a blank line when out has text already. */
+static void
+append_lines(struct sp_buf *out, const struct line *l, size_t first, size_t end)
+{
+    while (first < end && blank(&l[first]))
+        first++;
+    while (end > first && blank(&l[end - 1]))
+        end--;
+    if (first < end && out->len > 0)
+        sp_buf_append(out, "\n\n", 2);
+    for (size_t i = first; i < end; i++) {
+        if (i > first)
+            sp_buf_putc(out, '\n');
+        sp_buf_append(out, l[i].s, l[i].n);
+    }
+}
+
+const char *
+sp_mail_reply_cut(struct sp_arena *a, const char *text, enum sp_mail_kind kind)
+{
+    if (text == NULL)
+        return "";
+    size_t nl;
+    struct line *l = split_lines(a, text, &nl);
+    size_t fwd = kind == SP_MAIL_FIRST ? nl : forward_start(l, nl, kind);
+    struct text t = {l, fwd, fwd, 0};
+    while (t.tail > 0 && (blank(&l[t.tail - 1]) || quoted(&l[t.tail - 1])))
+        t.tail--;
+    for (size_t i = t.tail; i < fwd; i++)
+        if (quoted(&l[i]))
+            t.after_quote = i + 1;
+    size_t cut = kind == SP_MAIL_FIRST ? nl : history_mark(a, &t, kind);
+    struct sp_buf out;
+    sp_buf_init(&out, a, strlen(text) + 1);
+    append_lines(&out, l, 0, cut == fwd ? nl : cut);
+    if (cut < fwd)
+        append_lines(&out, l, fwd, nl);
+    return out.data;
 }
 
 const char *
 sp_mail_reply_text(struct sp_arena *a, const char *text)
 {
-    if (text == NULL)
-        return "";
-    size_t nl, first = 0;
-    struct line *l = split_lines(a, text, &nl);
-    size_t end = quote_tail(l, history_mark(a, l, nl));
-    while (first < end && blank(&l[first]))
-        first++;
-    while (end > first && blank(&l[end - 1]))
-        end--;
-    struct sp_buf out;
-    sp_buf_init(&out, a, strlen(text) + 1);
-    for (size_t i = first; i < end; i++) {
-        if (i > first)
-            sp_buf_putc(&out, '\n');
-        sp_buf_append(&out, l[i].s, l[i].n);
-    }
-    return out.data;
+    return sp_mail_reply_cut(a, text, SP_MAIL_REPLY);
+}
+
+bool
+sp_mail_reply_forward_subject(const char *subject)
+{
+    static const char *const words[] = {"fwd", "fw", "wg", "tr", "rv", "doorst", NULL};
+    if (subject == NULL)
+        return false;
+    subject += strspn(subject, " \t");
+    size_t w = strspn(subject, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    if (subject[w] != ':')
+        return false;
+    for (size_t k = 0; words[k] != NULL; k++)
+        if (w == strlen(words[k]) && strncasecmp(subject, words[k], w) == 0)
+            return true;
+    return false;
 }

@@ -296,13 +296,29 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
 
 /* ---- the text ------------------------------------------------------------- */
 
-/* The message body: the new text of the mail as safe HTML, with a word
- * for the agent about files not taken in. */
+/* The words of the mail: a reply's without the history it quotes of our
+ * mails (a reply that forwards keeps what it forwards), a first mail's
+ * all of them (core/mail_reply; from HTML, with what its markup quotes
+ * too). A mail without words of its own but with a mail attached whole
+ * (a forward as attachment) gives that mail's text. */
+static const char *
+mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
+{
+    enum sp_mail_kind kind = !reply ? SP_MAIL_FIRST
+                             : sp_mail_reply_forward_subject(m->subject) ? SP_MAIL_REPLY_FORWARD
+                                                                         : SP_MAIL_REPLY;
+    const char *text =
+        sp_mail_reply_cut(a, kind == SP_MAIL_FIRST ? m->text_whole : m->text, kind);
+    return *text == '\0' && m->attached_text != NULL ? m->attached_text : text;
+}
+
+/* The message body: the words of the mail (mail_text) as safe HTML,
+ * with a word for the agent about files not taken in. */
 static const char *
 body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_plan *plan,
-          struct sp_problem *p)
+          bool reply, struct sp_problem *p)
 {
-    const char *text = sp_mail_reply_text(a, m->text);
+    const char *text = mail_text(a, m, reply);
     if (*text == '\0' && plan->nkeep > 0)
         text = "[The mail has no text, only the files attached.]";
     if (plan->left_out != NULL)
@@ -523,7 +539,7 @@ open_ticket(struct take *t, const char *tier, const char *follow_up_of, const PG
     t->create = (struct sp_ticket_new){
         .customer_id = t->customer,
         .subject = subject_of(a, t->mail->subject),
-        .description = t->body,
+        .description = t->body,  /* take_new's: set once the body is made */
         .source = SP_SOURCE_EMAIL,
         .metadata_json = follow_up_of != NULL
                              ? sp_arena_sprintf(a, "{\"follow_up_of\":\"%s\"}", follow_up_of)
@@ -661,16 +677,19 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
         return bad_reply_address(env, p);
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
-    struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files,
-                     .body = body_html(ctx->arena, mail, &files, p)};
-    if (t.body == NULL)
-        return p->rc;
+    struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files};
     const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
     if (from_index == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
     if ((id != NULL ? take_reply(&t, from_index, id, out, p)
-                    : take_thread(&t, &th, from_index, out, p)) != SP_OK ||
-        take_once(&t, envelope, out, p) != SP_OK)
+                    : take_thread(&t, &th, from_index, out, p)) != SP_OK)
+        return p->rc;
+    /* Only now is it known whether the mail answers one of our mails,
+     * whose history it may quote (a follow-up's too), or opens a ticket:
+     * a new ticket's create (take_new's open_ticket) gets its body here. */
+    t.body = body_html(ctx->arena, mail, &files, out->outcome == SP_MAIL_IN_REPLY, p);
+    t.create.description = t.body;
+    if (t.body == NULL || take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;
     out->files = out->outcome != SP_MAIL_IN_DUPLICATE ? files.nkeep : 0;
     return SP_OK;

@@ -12,7 +12,10 @@
  * Message-ID list reader on the raw input) that is empty, longer than
  * SP_MAIL_MSG_ID_MAX, not valid UTF-8, holds white space or a bracket, or
  * more of them than asked for;
- * or when the reply text is not valid UTF-8 or is longer than its input.
+ * or when the text with its HTML quotes, or that of an attached mail, is
+ * not valid UTF-8 or holds a CR (or the former differs from a plain text);
+ * or when the text kept of the mail (as a reply, a reply that forwards, a
+ * first mail) is not valid UTF-8 or is longer than its input.
  * Build: scripts/dev fuzz mail_parse (replayed by `make check` as
  * t/fuzz/fuzz_mail_parse).
  */
@@ -100,10 +103,20 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
     for (size_t i = 0; i < m->nrecipients; i++)
         check_str(m->recipients[i], 0);
     check_ids(m->references, m->nreferences, SP_MAIL_MAX_REFERENCES);
-    const char *r = sp_mail_reply_text(a, m->text);
-    check_str(r, 0);
-    if (strlen(r) > strlen(m->text))
+    check_str(m->text_whole, 0);
+    if (strchr(m->text_whole, '\r') != NULL || (!m->text_from_html && m->text_whole != m->text))
         abort();
+    check_str(m->attached_text, 1);
+    if (m->attached_text != NULL && strchr(m->attached_text, '\r') != NULL)
+        abort();
+    const enum sp_mail_kind kinds[] = {SP_MAIL_REPLY, SP_MAIL_REPLY_FORWARD, SP_MAIL_FIRST};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        const char *r = sp_mail_reply_cut(a, m->text, kinds[k]);
+        check_str(r, 0);
+        if (strlen(r) > strlen(m->text))
+            abort();
+    }
+    (void)sp_mail_reply_forward_subject(m->subject);
 }
 
 int

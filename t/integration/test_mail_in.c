@@ -424,6 +424,61 @@ START_TEST(new_mail_from_a_known_customer_opens_a_ticket)
 }
 END_TEST
 
+/* QA: a new ticket's mail lost what it forwarded (cut as if it were
+ * history). A first mail keeps all its words: the forward inline, the
+ * "--" and quotes of the customer's own text; a forward as attachment
+ * (message/rfc822 alone) gives the forwarded mail's text. */
+START_TEST(a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First");   /* stores the customer's email */
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Fwd: Cancellation",
+                     .body = "Please look at the mail from the hotel below...\r\n\r\n"
+                             "---------- Forwarded message ---------\r\n"
+                             "From: Hotel <res@hotel.example>\r\n"
+                             "Date: Mon, 1 Jan 2024 at 10:00\r\n"
+                             "Subject: Cancellation\r\n\r\n"
+                             "Dear guest, your booking HX-99812 was cancelled.\r\n"
+                             "--\r\n"
+                             "> error 500\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    const char *id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                              " AND source = 'email'", c.u.sub);
+    ck_assert_str_eq(last_body(id),
+                     "<p>Please look at the mail from the hotel below...</p>"
+                     "<p>---------- Forwarded message ---------<br>"
+                     "From: Hotel &lt;res@hotel.example&gt;<br>"
+                     "Date: Mon, 1 Jan 2024 at 10:00<br>Subject: Cancellation</p>"
+                     "<p>Dear guest, your booking HX-99812 was cancelled.<br>--<br>"
+                     "&gt; error 500</p>");
+    const char *eml = "From: Hotel <res@hotel.example>\r\nSubject: Cancellation\r\n\r\n"
+                      "Dear guest, booking HX-99813 was cancelled.\r\n";
+    const struct part parts[] = {{"message/rfc822", "attachment; filename=\"hotel.eml\"", eml,
+                                  strlen(eml)}};
+    struct customer c2 = customer_new();
+    sp_t_ticket_create(&c2.u, "First");
+    id = mailed_ticket(&c2, "Fwd: Cancellation", mixed("", parts, 1), 0);
+    ck_assert_str_eq(last_body(id),
+                     "<p>---------- Forwarded message ---------<br>"
+                     "From: Hotel &lt;res@hotel.example&gt;<br>Subject: Cancellation</p>"
+                     "<p>Dear guest, booking HX-99813 was cancelled.</p>"
+                     "<p>[Files of this mail not taken in: hotel.eml (type not accepted)]</p>");
+    /* Only HTML: Gmail's forward is a gmail_quote, kept for a first mail. */
+    struct customer c3 = customer_new();
+    sp_t_ticket_create(&c3.u, "First");
+    m = (struct mail){.from = c3.email, .to = OWN, .subject = "Fwd: Cancellation",
+                      .headers = "Content-Type: text/html; charset=utf-8\r\n",
+                      .body = "<div>See below</div><div class=\"gmail_quote\">"
+                              "---------- Forwarded message ---------<br>From: Hotel</div>"
+                              "<div class=\"gmail_quote\">Dear guest, HX-99814</div>\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    id = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                  " AND source = 'email'", c3.u.sub);
+    ck_assert_str_eq(last_body(id), "<p>See below<br>---------- Forwarded message ---------<br>"
+                                    "From: Hotel<br>Dear guest, HX-99814</p>");
+}
+END_TEST
+
 /* A mail's subject follows the API's rule for subjects: one line of
  * visible text. Zero-width characters alone are no subject; a line or
  * paragraph separator or a C1 control (NEL) inside an encoded word is a
@@ -1112,6 +1167,7 @@ main(void)
     tcase_add_test(tc, files_beyond_the_limits_are_named_not_kept);
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
+    tcase_add_test(tc, a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text);
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);

@@ -279,6 +279,27 @@ START_TEST(nuls_in_html_are_dropped_not_replaced)
 }
 END_TEST
 
+/* A forward as attachment: the first attached mail with words is read
+ * as a mail (its own attached mails are not), for the ticket's text. */
+START_TEST(an_attached_mail_gives_its_text)
+{
+    struct sp_mail_in m = parse("From: z@x\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n"
+                                "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: a@b\r\nContent-Type: multipart/mixed; boundary=b2\r\n\r\n"
+                                "--b2\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: c@d\r\n\r\nnested\r\n--b2--\r\n"
+                                "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+                                "From: =?UTF-8?Q?H=C3=B6tel?= <res@hotel.example>\r\n"
+                                "Subject: Cancellation\r\n\r\nDear guest\r\n--b1--\r\n");
+    ck_assert_str_eq(m.text, "");
+    ck_assert_uint_eq(m.nfiles, 2);
+    ck_assert_str_eq(m.attached_text, "---------- Forwarded message ---------\n"
+                                      "From: Hötel <res@hotel.example>\nSubject: Cancellation\n"
+                                      "\nDear guest");
+    ck_assert_ptr_null(parse("From: z@x\r\n\r\nhello\r\n").attached_text);
+}
+END_TEST
+
 START_TEST(html_only_becomes_text)
 {
     struct sp_mail_in m = parse(
@@ -310,6 +331,29 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
     ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "My answer");
     ck_assert_str_eq(sp_mail_html_text(&arena, "", 0), "");
     ck_assert_str_eq(sp_mail_html_text(&arena, NULL, 0), "");
+}
+END_TEST
+
+/* A first mail's HTML keeps what its markup quotes: a Gmail forward is
+ * a gmail_quote, and it is all the customer's (text_whole; text stays
+ * without it, for a reply). */
+START_TEST(html_text_whole_keeps_the_quoted_markup)
+{
+    const char *h = "<div>See below</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">"
+                    "---------- Forwarded message ---------<br>From: Hotel</div>"
+                    "<div>Dear guest</div></div>"
+                    "<blockquote type=\"cite\">cited</blockquote><div id=\"appendonsend\"></div>"
+                    "<div>after</div>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "See below");
+    ck_assert_str_eq(sp_mail_html_text_whole(&arena, h, strlen(h)),
+                     "See below\n---------- Forwarded message ---------\nFrom: Hotel\n"
+                     "Dear guest\ncited\nafter");
+    struct sp_mail_in m = parse(sp_arena_sprintf(&arena, "From: z@x\r\nContent-Type: text/html"
+                                                 "\r\n\r\n%s", h));
+    ck_assert_str_eq(m.text, "See below");
+    ck_assert_str_eq(m.text_whole, sp_mail_html_text_whole(&arena, h, strlen(h)));
+    m = parse("From: z@x\r\n\r\nplain\r\n> q\r\n");
+    ck_assert_ptr_eq(m.text_whole, m.text);
 }
 END_TEST
 
@@ -998,6 +1042,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_only_becomes_text);
     tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
+    tcase_add_test(tc, html_text_whole_keeps_the_quoted_markup);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
@@ -1027,6 +1072,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, parameters_may_be_quoted_or_rfc2231);
     tcase_add_test(tc, hostile_headers_stay_linear);
     tcase_add_test(tc, large_message_parses);
+    tcase_add_test(tc, an_attached_mail_gives_its_text);
     suite_add_tcase(s, tc);
     return s;
 }

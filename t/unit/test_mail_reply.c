@@ -53,6 +53,10 @@ START_TEST(our_marker_is_cut_also_when_quoted)
     ck_assert_str_eq(reply("Yes please.\n> " SP_MAIL_REPLY_MARKER "\n> Ticket #42 ...\n"
                            "and more text below\n"),
                      "Yes please.");
+    /* a quoted marker takes its block of quotes, and the attribution above */
+    ck_assert_str_eq(reply("Yes.\n\n> Hello Zoe,\n>\n> " SP_MAIL_REPLY_MARKER "\n> x\n"), "Yes.");
+    ck_assert_str_eq(reply("Yes.\nOn Mon, S wrote:\n> Hi\n> " SP_MAIL_REPLY_MARKER "\nmore\n"),
+                     "Yes.");
 }
 END_TEST
 
@@ -96,7 +100,6 @@ END_TEST
 START_TEST(signature_is_cut)
 {
     ck_assert_str_eq(reply("Thanks\n-- \nZoe Urban\nACME\n"), "Thanks");
-    ck_assert_str_eq(reply("Thanks\n--\nZoe\n"), "Thanks");
     ck_assert_str_eq(reply("Thanks\n--- not a signature\n"), "Thanks\n--- not a signature");
 }
 END_TEST
@@ -109,14 +112,15 @@ START_TEST(inline_answers_are_kept)
                     "> Which model?\n"
                     "LaserJet 4.\n";
     ck_assert_str_eq(reply(t), "> Is the printer on?\nYes.\n\n> Which model?\nLaserJet 4.");
-    /* the quotes after the last answer are history */
-    ck_assert_str_eq(reply("> q1\nanswer\n\n> rest\n>\n> of it\n"), "> q1\nanswer");
+    /* also below an attribution: the quotes are not all that follows */
+    ck_assert_str_eq(reply("On Mon, Support wrote:\n> q1\nanswer\n\n> rest\n"),
+                     "On Mon, Support wrote:\n> q1\nanswer\n\n> rest");
 }
 END_TEST
 
 START_TEST(only_quoted_text_is_empty)
 {
-    ck_assert_str_eq(reply("> all\n> quoted\n\n>\n"), "");
+    ck_assert_str_eq(reply("> " SP_MAIL_REPLY_MARKER "\n> quoted\n\n>\n"), "");
     ck_assert_str_eq(reply("\n\n  \n"), "");
     ck_assert_str_eq(reply(""), "");
     ck_assert_str_eq(reply(NULL), "");
@@ -138,6 +142,165 @@ START_TEST(crlf_input_is_read)
 }
 END_TEST
 
+/* QA's data loss: what follows a forward marker is the forwarded mail,
+ * content the customer sends us, never history (Gmail, Apple). */
+START_TEST(forwarded_mail_is_kept)
+{
+    const char *gmail = "Please look at the mail from the hotel below...\n"
+                        "\n"
+                        "---------- Forwarded message ---------\n"
+                        "From: Hotel <res@hotel.example>\n"
+                        "Date: Mon, 1 Jan 2024 at 10:00\n"
+                        "Subject: Cancellation\n"
+                        "To: <zoe@example.com>\n"
+                        "\n"
+                        "Dear guest, your booking HX-99812 was cancelled...";
+    ck_assert_str_eq(reply(gmail), gmail);
+    const char *apple = "Look:\n"
+                        "\n"
+                        "Begin forwarded message:\n"
+                        "\n"
+                        "From: Hotel <res@hotel.example>\n"
+                        "Subject: Cancellation\n"
+                        "Date: 1 January 2024 at 10:00:00 CET\n"
+                        "To: zoe@example.com\n"
+                        "\n"
+                        "Dear guest, your booking HX-99812 was cancelled...";
+    ck_assert_str_eq(reply(apple), apple);
+    /* history inside the forwarded mail is part of it */
+    const char *nested = "FYI\n"
+                         "-------- Forwarded Message --------\n"
+                         "Subject: Cancellation\n"
+                         "\n"
+                         "Sorry.\n"
+                         "\n"
+                         "On Mon, Zoe <z@x> wrote:\n"
+                         "> Is my booking ok?";
+    ck_assert_str_eq(reply(nested), nested);
+}
+END_TEST
+
+/* A cut above a forward drops only what lies between: the signature of
+ * the one who forwards, not the forwarded mail. */
+START_TEST(cut_above_a_forward_keeps_the_forward)
+{
+    ck_assert_str_eq(reply("See below\n-- \nZoe\n\n"
+                           "---------- Forwarded message ---------\nFrom: Hotel <h@x>\n"
+                           "Date: Mon\n\nDear guest\n"),
+                     "See below\n\n---------- Forwarded message ---------\nFrom: Hotel <h@x>\n"
+                     "Date: Mon\n\nDear guest");
+}
+END_TEST
+
+/* RFC 3676 §4.3: the separator is "-- " exactly; a bare "--" is text. */
+START_TEST(bare_double_dash_is_text)
+{
+    const char *t = "Steps I took:\n--\nI clicked pay twice.\nThen refund was denied.";
+    ck_assert_str_eq(reply(t), t);
+}
+END_TEST
+
+/* Quoted lines without an attribution above them are the customer's
+ * (a pasted log, an error message): they stay. */
+START_TEST(quotes_without_attribution_are_kept)
+{
+    const char *t = "My error output:\n> error 500\n> at checkout";
+    ck_assert_str_eq(reply(t), t);
+}
+END_TEST
+
+/* An attribution-looking line not followed by quoted lines is text. */
+START_TEST(attribution_without_quotes_is_text)
+{
+    const char *t = "Hallo,\nAm Montag schrieb mein Kollege:\nich brauche Hilfe mit Buchung 7.";
+    ck_assert_str_eq(reply(t), t);
+    const char *en = "Hi,\nOn Monday my colleague wrote:\n\nplease help with booking 7.";
+    ck_assert_str_eq(reply(en), en);
+}
+END_TEST
+
+/* Outlook writes no forward marker: the forwarded mail starts with the
+ * header block its replies' history starts with. A reply whose subject
+ * says it forwards keeps it (QA: an Outlook forward lost the hotel's
+ * mail); another reply still loses its history (outlook_history_is_cut). */
+START_TEST(outlook_forward_is_kept_when_the_subject_says_so)
+{
+    const char *t = "Please see below.\n"
+                    "\n"
+                    "________________________________\n"
+                    "From: Hotel <res@hotel.example>\n"
+                    "Sent: Monday, January 1, 2024 10:00 AM\n"
+                    "To: Zoe\n"
+                    "Subject: Cancellation\n"
+                    "\n"
+                    "Dear guest, your booking HX-99812 was cancelled...";
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, t, SP_MAIL_REPLY_FORWARD), t);
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, "FYI\n-----Original Message-----\nFrom: H\n",
+                                       SP_MAIL_REPLY_FORWARD),
+                     "FYI\n-----Original Message-----\nFrom: H");
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, t, SP_MAIL_REPLY), "Please see below.");
+    /* the other marks still cut above it */
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, "See\n-- \nZoe\nFrom: H\nSent: Mon\n\nDear",
+                                       SP_MAIL_REPLY_FORWARD),
+                     "See\n\nFrom: H\nSent: Mon\n\nDear");
+}
+END_TEST
+
+START_TEST(forward_subjects_are_told)
+{
+    ck_assert(sp_mail_reply_forward_subject("Fwd: Cancellation"));
+    ck_assert(sp_mail_reply_forward_subject("  FW: RE: Cancellation"));
+    ck_assert(sp_mail_reply_forward_subject("WG: Stornierung"));
+    ck_assert(sp_mail_reply_forward_subject("tr:x"));
+    ck_assert(!sp_mail_reply_forward_subject("RE: FW: Cancellation [T1]"));
+    ck_assert(!sp_mail_reply_forward_subject("Forward: x"));
+    ck_assert(!sp_mail_reply_forward_subject("Fwd hotel mail"));
+    ck_assert(!sp_mail_reply_forward_subject(""));
+    ck_assert(!sp_mail_reply_forward_subject(NULL));
+}
+END_TEST
+
+/* A new ticket's mail is all the customer's: nothing of it is history
+ * we already have. Only the blank lines around it go. */
+START_TEST(a_first_mail_is_kept_whole)
+{
+    const char *t = "Hi\n"
+                    "\n"
+                    "On Mon, the hotel wrote:\n"
+                    "> booking cancelled\n"
+                    "-- \n"
+                    "Zoe\n"
+                    "________________________________\n"
+                    "From: Hotel <res@hotel.example>\n"
+                    "Sent: Monday\n"
+                    "\n"
+                    "> " SP_MAIL_REPLY_MARKER;
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, t, SP_MAIL_FIRST), t);
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, "\n \nHi\n\n", SP_MAIL_FIRST), "Hi");
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, NULL, SP_MAIL_FIRST), "");
+}
+END_TEST
+
+/* The forward markers of other languages and clients. */
+START_TEST(forward_markers_of_other_clients_are_kept)
+{
+    static const char *const markers[] = {
+        "-------- Forwarded Message --------", "---------- Weitergeleitete Nachricht ---------",
+        "-------- Message transf\xc3\xa9r\xc3\xa9 --------",
+        "Anfang der weitergeleiteten Nachricht:",
+        "D\xc3\xa9" "but du message r\xc3\xa9" "exp\xc3\xa9" "di\xc3\xa9\xc2\xa0:", NULL};
+    for (size_t i = 0; markers[i] != NULL; i++) {
+        const char *t = sp_arena_sprintf(&arena, "See\n-- \nZoe\n%s\nFrom: H\nDate: Mon\n\nold",
+                                         markers[i]);
+        ck_assert_str_eq(reply(t), sp_arena_sprintf(&arena, "See\n\n%s\nFrom: H\nDate: Mon\n\nold",
+                                                    markers[i]));
+    }
+    /* quoted, it is history like the rest of the quote */
+    ck_assert_str_eq(reply("Ok\nOn Mon, S wrote:\n> ---------- Forwarded message ---------\n> x\n"),
+                     "Ok");
+}
+END_TEST
+
 static Suite *
 mail_reply_suite(void)
 {
@@ -154,6 +317,15 @@ mail_reply_suite(void)
     tcase_add_test(tc, only_quoted_text_is_empty);
     tcase_add_test(tc, blank_lines_around_are_trimmed);
     tcase_add_test(tc, crlf_input_is_read);
+    tcase_add_test(tc, forwarded_mail_is_kept);
+    tcase_add_test(tc, cut_above_a_forward_keeps_the_forward);
+    tcase_add_test(tc, bare_double_dash_is_text);
+    tcase_add_test(tc, quotes_without_attribution_are_kept);
+    tcase_add_test(tc, attribution_without_quotes_is_text);
+    tcase_add_test(tc, outlook_forward_is_kept_when_the_subject_says_so);
+    tcase_add_test(tc, forward_subjects_are_told);
+    tcase_add_test(tc, a_first_mail_is_kept_whole);
+    tcase_add_test(tc, forward_markers_of_other_clients_are_kept);
     suite_add_tcase(s, tc);
     return s;
 }
