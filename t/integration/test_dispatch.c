@@ -379,20 +379,29 @@ START_TEST(agent_replies_become_threaded_mails)
 }
 END_TEST
 
+/* A sink that never answers `command` (smtp_sink.py) in *sink, and the
+ * id of a customer's mail waiting for it (the only row due). */
+static long long
+mail_to_silent_relay(const char *command, struct fixture *sink)
+{
+    set_aside_other_rows();
+    setenv("SMTP_SINK_SILENT", command, 1);
+    *sink = smtp_sink();
+    unsetenv("SMTP_SINK_SILENT");
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "Mailed to a relay that hangs.");
+    return atoll(sp_t_sql("SELECT max(id) FROM support_outbox WHERE ticket_id = %lld"
+                          " AND channel = 'email'", c.ticket_id));
+}
+
 /* A relay that takes the mail but never answers QUIT: curl waited 120 s
  * for the reply when it closed the connection, after the pass, so
  * --once (and a stop, past the unit's TimeoutStopSec=45) hung two
  * minutes (QA). Each reply is now waited for 15 s at most. */
 START_TEST(a_relay_that_never_answers_quit_holds_no_exit)
 {
-    set_aside_other_rows();
-    setenv("SMTP_SINK_SILENT", "QUIT", 1);
-    struct fixture sink = smtp_sink();
-    unsetenv("SMTP_SINK_SILENT");
-    struct customer c = customer_with_ticket();
-    agent_reply(&c, "Sent before the relay hangs up badly.");
-    long long id = atoll(sp_t_sql("SELECT max(id) FROM support_outbox WHERE ticket_id = %lld"
-                                  " AND channel = 'email'", c.ticket_id));
+    struct fixture sink;
+    long long id = mail_to_silent_relay("QUIT", &sink);
     time_t start = time(NULL);
     dispatch_once(dispatch_env(&sink, NULL, NULL));
     long took = (long)(time(NULL) - start);
@@ -406,14 +415,8 @@ END_TEST
  * no status code (QA: it was DATA's 354, an earlier command's reply). */
 START_TEST(a_relay_that_times_out_is_a_retry_without_a_status_code)
 {
-    set_aside_other_rows();
-    setenv("SMTP_SINK_SILENT", "DATA", 1);
-    struct fixture sink = smtp_sink();
-    unsetenv("SMTP_SINK_SILENT");
-    struct customer c = customer_with_ticket();
-    agent_reply(&c, "Never taken by the relay.");
-    long long id = atoll(sp_t_sql("SELECT max(id) FROM support_outbox WHERE ticket_id = %lld"
-                                  " AND channel = 'email'", c.ticket_id));
+    struct fixture sink;
+    long long id = mail_to_silent_relay("DATA", &sink);
     const char *out = dispatch_once(dispatch_env(&sink, NULL, NULL));
     ck_assert_str_eq(row(id, "status"), "pending");
     ck_assert_str_eq(row(id, "last_error"), "timeout");
