@@ -20,9 +20,13 @@ struct sp_buf;
 
 /* Most objects and arrays one text may hold (each costs json-c a table). */
 #define SP_JSON_CONTAINERS_MAX 10000
-/* Parses a complete JSON text (valid UTF-8, depth <= 32, at most
- * SP_JSON_CONTAINERS_MAX objects and arrays). On failure fills p with 400
- * invalid_json (413 payload_too_large past that count) and returns NULL.
+/* Most objects and arrays one text may hold inside each other, the
+ * outermost included, whatever the innermost holds (API.md §1). */
+#define SP_JSON_DEPTH_MAX 32
+/* Parses a complete JSON text (valid UTF-8, at most SP_JSON_DEPTH_MAX
+ * deep, at most SP_JSON_CONTAINERS_MAX objects and arrays). On failure
+ * fills p with 400 invalid_json (413 payload_too_large past that count)
+ * and returns NULL.
  * The object is released with the arena. */
 struct json_object *sp_json_parse(struct sp_arena *a, const char *text, size_t len,
                                   struct sp_problem *p);

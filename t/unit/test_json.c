@@ -276,20 +276,48 @@ START_TEST(more_objects_and_arrays_than_the_limit_is_413)
 }
 END_TEST
 
+/* Depth counts objects and arrays inside each other (API.md §1), whatever
+ * the innermost holds (QA: 32 around a scalar were refused, 32 around
+ * nothing accepted, as json-c counts the scalar as a level). */
 START_TEST(nesting_up_to_32_levels_is_accepted)
 {
-    /* Depth counts nested values as json-c does: 32 empty arrays, or 31
-     * objects around a scalar, are 32 levels. */
+    ck_assert_int_eq(SP_JSON_DEPTH_MAX, 32);
     char *text = sp_arena_sprintf(&arena, "%s%s", repeat("[", 32), repeat("]", 32));
     ck_assert_ptr_nonnull(parse(text));
-    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 31), repeat("}", 31));
-    ck_assert_ptr_nonnull(parse(text));
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("[", 32), repeat("]", 32));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 32), repeat("}", 32));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s{}%s", repeat("{\"a\":", 31), repeat("}", 31));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    /* the QA body: two objects and 30 arrays */
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s1%s}}", repeat("[", 30),
+                            repeat("]", 30));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s%s}}", repeat("[", 30),
+                            repeat("]", 30));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
 }
 END_TEST
 
 START_TEST(nesting_deeper_than_32_is_invalid_json)
 {
     char *text = sp_arena_sprintf(&arena, "%s%s", repeat("[", 33), repeat("]", 33));
+    assert_invalid_json(text, strlen(text));
+    ck_assert_msg(strstr(prob.detail, "nesting too deep") != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("[", 33), repeat("]", 33));
+    assert_invalid_json(text, strlen(text));
+    ck_assert_msg(strstr(prob.detail, "nesting too deep") != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 33), repeat("}", 33));
+    assert_invalid_json(text, strlen(text));
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s1%s}}", repeat("[", 31),
+                            repeat("]", 31));
+    assert_invalid_json(text, strlen(text));
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s%s}}", repeat("[", 31),
+                            repeat("]", 31));
+    assert_invalid_json(text, strlen(text));
+    /* deep once, shallow after: the deepest point counts */
+    text = sp_arena_sprintf(&arena, "[%s%s,1]", repeat("[", 32), repeat("]", 32));
     assert_invalid_json(text, strlen(text));
     text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 40), repeat("}", 40));
     assert_invalid_json(text, strlen(text));
