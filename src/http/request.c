@@ -333,7 +333,7 @@ sp_req_json(struct sp_req *r, struct sp_problem *p)
                        "(no charset parameter, or charset=utf-8)");
         return NULL;
     }
-    return sp_json_parse(r->arena, r->body, r->body_len, p);
+    return sp_json_parse_body(r->arena, r->body, r->body_len, p);
 }
 
 void
