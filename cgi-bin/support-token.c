@@ -1,7 +1,9 @@
 /*
  * support-token: mints an HS256 bearer token for development, scripts,
  * tests and benches, signed with the FIRST key of SUPPORT_JWT_KEYS (its
- * kid goes in the header), and prints it on stdout.
+ * kid goes in the header), and prints it on stdout. The keys are read as
+ * every program reads its settings (core/config): from SUPPORT_JWT_KEYS
+ * or the file SUPPORT_JWT_KEYS_FILE names.
  *
  *   support-token ROLE [SUB] [--ttl SECONDS] [--force] [--tier T] [--email E] [--name N]
  *
@@ -10,7 +12,8 @@
  * `make install` (a development tool; production tokens come from the
  * identity provider).
  *
- * Exit codes: 0 ok, 1 SUPPORT_JWT_KEYS unset or invalid, 2 bad arguments.
+ * Exit codes: 0 ok, 1 SUPPORT_JWT_KEYS unset or invalid (or another setting
+ * core/config refuses), 2 bad arguments.
  * Must not: print the secret, or hold any logic worth testing (that lives
  * in src/http/auth.c).
  */
@@ -23,6 +26,8 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/config.h"
+#include "core/ids.h"
 #include "core/problem.h"
 #include "http/auth.h"
 
@@ -51,7 +56,8 @@ usage(const char *why)
             "  SUB   user id, a positive integer (default 1001, 2001 or 3001 by role)\n"
             "  --ttl lifetime in seconds (default 86400; admin tokens at most 86400\n"
             "        unless --force), --tier standard|premium|vip\n"
-            "Signs with the first key of SUPPORT_JWT_KEYS (kid:secret,...).\n");
+            "Signs with the first key of SUPPORT_JWT_KEYS (kid:secret,...), or of the\n"
+            "file SUPPORT_JWT_KEYS_FILE names.\n");
     return 2;
 }
 
@@ -104,10 +110,43 @@ parse_args(int argc, char **argv, struct args *a)
         return usage("an admin token lives at most 86400 s (24 h); add --force to mean it");
     if (optind + 1 < argc)
         a->sub = argv[optind + 1];
+    /* Said before minting, naming the argument: the API takes no other
+     * sub (API.md §2), so a token with it would only ever answer 401. */
+    if (!sp_user_id_valid(a->sub)) {
+        char why[224];
+        snprintf(why, sizeof(why), "SUB must be a user id, a positive integer of 1-%d digits"
+                 " without sign or leading zero (API.md §2): '%.64s'", SP_USER_ID_MAX, a->sub);
+        return usage(why);
+    }
     enum sp_tier t;
     if (a->tier != NULL && !sp_tier_parse(a->tier, &t))
         return usage("--tier wants standard, premium or vip");
     return -1;
+}
+
+/* The signing keys, read from SUPPORT_JWT_KEYS or SUPPORT_JWT_KEYS_FILE
+ * by core/config, as the workers read them; NULL once the fault is said. */
+static struct sp_auth_keys *
+load_keys(void)
+{
+    struct sp_config cfg;
+    char err[512];
+    if (!sp_config_load(&cfg, err, sizeof(err))) {
+        fprintf(stderr, "support-token: %s\n", err);
+        return NULL;
+    }
+    struct sp_auth_keys *keys = NULL;
+    if (cfg.jwt_keys == NULL || *cfg.jwt_keys == '\0') {
+        fprintf(stderr, "support-token: SUPPORT_JWT_KEYS (or SUPPORT_JWT_KEYS_FILE) is not set"
+                        " (kid:secret,...)\n");
+    } else {
+        struct sp_auth_config ac = { .hs_keys = cfg.jwt_keys, .leeway_seconds = 60 };
+        keys = sp_auth_keys_load(&ac, err, sizeof(err));
+        if (keys == NULL)
+            fprintf(stderr, "support-token: %s\n", err);
+    }
+    sp_config_free(&cfg);
+    return keys;
 }
 
 int
@@ -121,18 +160,9 @@ main(int argc, char **argv)
     enum sp_role role = a.role;
     long ttl = a.ttl;
 
-    const char *keys_env = getenv("SUPPORT_JWT_KEYS");
-    if (keys_env == NULL || *keys_env == '\0') {
-        fprintf(stderr, "support-token: SUPPORT_JWT_KEYS is not set (kid:secret,...)\n");
+    struct sp_auth_keys *keys = load_keys();
+    if (keys == NULL)
         return 1;
-    }
-    char err[256];
-    struct sp_auth_config cfg = { .hs_keys = keys_env, .leeway_seconds = 60 };
-    struct sp_auth_keys *keys = sp_auth_keys_load(&cfg, err, sizeof(err));
-    if (keys == NULL) {
-        fprintf(stderr, "support-token: %s\n", err);
-        return 1;
-    }
 
     /* json-c writes the extra claims so names and emails are escaped. */
     json_object *extra = json_object_new_object();
@@ -151,7 +181,8 @@ main(int argc, char **argv)
     time_t now = time(NULL);
     char *token = sp_auth_mint_default(keys, &arena, sub, role, now, ttl,
                                        json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN));
-    /* Print only what the API would accept (e.g. a SUB of 1-64 digits, no leading zero). */
+    /* Print only what the API would accept (the SUB is checked above, with
+     * its own message; this catches what the verifier adds later). */
     rc = 0;
     if (token == NULL) {
         rc = usage("cannot mint a token with these arguments");

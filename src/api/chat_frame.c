@@ -182,7 +182,7 @@ sp_chat_frame_parse(struct sp_arena *a, const char *data, size_t len, struct sp_
      * member named twice, NaN, invalid UTF-8 and the like. */
     struct sp_problem p;
     sp_problem_init(&p);
-    struct json_object *o = sp_json_parse(a, data != NULL ? data : "", len, &p);
+    struct json_object *o = sp_json_parse_body(a, data != NULL ? data : "", len, &p);
     if (o == NULL && p.rc == SP_INVALID &&
         strncmp(p.detail, MALFORMED, strlen(MALFORMED)) == 0)
         return refuse(f, "invalid_frame", sp_arena_strdup(a, p.detail));

@@ -98,8 +98,9 @@ caller_role(struct sp_req *r, struct chat_caller *c)
 
 /* The credentials of a connect query (session_id, session_token,
  * access_token) and the Authorization header, checked without the
- * database: 401 for a missing or bad JWT, 403 for a session id or subject
- * nginx could not have used. */
+ * database: 400 for a JWT sent twice, 401 for a missing or bad JWT, 422
+ * for no session_id, 403 for a session id or subject nginx could not
+ * have used. */
 static enum sp_rc
 credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct sp_problem *p)
 {
@@ -121,8 +122,15 @@ credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct s
     r->query = query != NULL ? query : "";
     const char *sid = sp_req_query_as_written(r, "session_id");
     const char *stok = sp_req_query_as_written(r, "session_token");
-    const char *jwt = bearer(r, sp_req_query_as_written(r, "access_token"));
+    const char *access_token = sp_req_query_as_written(r, "access_token");
     r->query = saved;
+    /* Two credentials: which one counts is not guessed (API.md §1, §7);
+     * the header's was taken silently. */
+    if (sp_req_header(r, "Authorization") != NULL && access_token != NULL)
+        return sp_problem_set(p, SP_INVALID, "conflicting_credentials",
+                              "a connect request sends its JWT in the Authorization header or"
+                              " in access_token, not both");
+    const char *jwt = bearer(r, access_token);
     if (jwt == NULL)
         return sp_problem_set(p, SP_UNAUTHORIZED, "token_missing", "missing bearer token");
     if (sp_auth_verify(r->env->keys, r->arena, jwt, (time_t)(sp_clock_now_ms() / 1000), &r->principal, p) != SP_OK) {
@@ -132,7 +140,16 @@ credentials(struct sp_req *r, const char *query, struct chat_caller *c, struct s
     /* A public id in any case (API.md §1), from here on in its canonical
      * form: nginx subscribes to the session named in X-Chat-Session, the
      * session is looked up and its frames published under that name. */
-    c->sid = sid != NULL ? sp_api_public_id(r, sid) : NULL;
+    /* Names are read as written (nginx's $arg_ is another reader), so
+     * Session_Id=X names no session: said as the missing parameter it is,
+     * not as a session the caller may not join (after the JWT, as every
+     * endpoint answers 401 before 422). */
+    if (sid == NULL || *sid == '\0') {
+        sp_problem_query_field(p, "session_id", "required",
+                               "is required (parameter names are read as written, in lower case)");
+        return p->rc;
+    }
+    c->sid = sp_api_public_id(r, sid);
     if (c->sid == NULL)
         return forbidden(p, "no such chat session");
     if (!alnum_ok(r->principal.sub, 64))
@@ -215,8 +232,16 @@ sp_chat_t_auth(struct sp_req *r, struct sp_problem *p)
          * a refused URL travels as 403 plus this header, and nginx answers
          * the client 400 (nginx/chat.conf.in, @chat_problem_403). */
         if (p->rc == SP_INVALID) {
-            sp_resp_header(r, "X-Chat-Refusal", p->code);
-            p->rc = SP_FORBIDDEN;
+            /* a field's refusal travels as code:field:its code; the 403
+             * is a plain one (validation_failed's code would make it 422) */
+            const char *refusal = p->nerrors == 0 ? p->code
+                                                  : sp_arena_sprintf(r->arena, "%s:%s:%s",
+                                                                     p->code, p->errors[0].field,
+                                                                     p->errors[0].code);
+            sp_resp_header(r, "X-Chat-Refusal", refusal);
+            sp_problem_init(p);
+            sp_problem_set(p, SP_FORBIDDEN, "forbidden", "the connect URL is refused: %s",
+                           refusal);
         }
         return p->rc;
     }

@@ -265,7 +265,8 @@ form_posted(struct sp_req *r, struct sp_problem *p)
     if (sp_req_is_form(r))
         return true;
     sp_problem_set(p, SP_INVALID, "unsupported_media_type",
-                   "send the form as application/x-www-form-urlencoded");
+                   "send the form as application/x-www-form-urlencoded in UTF-8 (no charset"
+                   " parameter, or charset=utf-8)");
     return false;
 }
 

@@ -87,20 +87,36 @@ string_check(const char *s, size_t len, size_t *i, bool *nul)
     return NULL;
 }
 
+/* What text_check counts outside strings. */
+struct text_counts {
+    size_t members;     /* every ':', which in valid JSON separates a name
+                         * from its value and does nothing else */
+    size_t containers;  /* objects and arrays */
+    size_t items;       /* members and array elements, at every level */
+    size_t deepest;     /* most objects and arrays open at once */
+};
+
 /* Checks, before json-c builds anything, what json-c reads although it is
  * not JSON, even with JSON_TOKENER_STRICT: NaN, Infinity, -Infinity (a
  * database refuses them later), "1." and "1.e5", single-quoted strings; a
  * member name with \u0000, which json-c cuts there ({"subject\u0000x":…}
  * would be read as "subject"); a number with a leading zero (-01 was read
  * as -1, 00 as 0); a lone escaped surrogate. Returns the fault, NULL when
- * there is none. Also counts the members the text names (every ':'
- * outside strings, which in valid JSON separates a name from its value and
- * does nothing else) and its objects and arrays. */
+ * there is none. Also counts (into c) what the limits of sp_json_parse
+ * are about. */
 static const char *
-text_check(const char *s, size_t len, size_t *members, size_t *containers)
+text_check(const char *s, size_t len, struct text_counts *c)
 {
-    *members = *containers = 0;
+    *c = (struct text_counts){0};
+    size_t depth = 0;
+    bool opened = false;   /* an object or array began, its first item not yet */
     for (size_t i = 0; i < len; i++) {
+        /* A container's items are its commas plus one when it is not empty:
+         * the first character after its '{' or '[' that is no blank. */
+        if (opened && strchr(" \t\r\n", s[i]) == NULL) {
+            opened = false;
+            c->items += s[i] != '}' && s[i] != ']';
+        }
         if (s[i] == '"') {
             bool nul;
             const char *fault = string_check(s, len, &i, &nul);
@@ -109,9 +125,16 @@ text_check(const char *s, size_t len, size_t *members, size_t *containers)
             if (nul && names_member(s, len, i))
                 return "a member name contains \\u0000";
         } else if (s[i] == ':') {
-            (*members)++;
+            c->members++;
+        } else if (s[i] == ',') {
+            c->items++;
         } else if (s[i] == '{' || s[i] == '[') {
-            (*containers)++;
+            c->containers++;
+            opened = true;
+            depth++;
+            c->deepest = depth > c->deepest ? depth : c->deepest;
+        } else if (s[i] == '}' || s[i] == ']') {
+            depth -= depth > 0;   /* one too many is json-c's to refuse */
         } else if (s[i] == '.' && (i + 1 == len || s[i + 1] < '0' || s[i + 1] > '9')) {
             return "a number has no digit after its '.'";
         } else if (s[i] == 'N' || s[i] == 'I') {
@@ -126,7 +149,7 @@ text_check(const char *s, size_t len, size_t *members, size_t *containers)
     return NULL;
 }
 
-/* Members the parsed tree kept (depth is bounded by the tokener's 32). */
+/* Members the parsed tree kept (depth is bounded by SP_JSON_DEPTH_MAX). */
 static size_t
 tree_members(struct json_object *o)
 {
@@ -144,8 +167,46 @@ tree_members(struct json_object *o)
     return n;
 }
 
-struct json_object *
-sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_problem *p)
+/* Whether the counts of a text are within what sp_json_parse reads;
+ * else p says which limit it is past. Refused before json-c builds a
+ * thing: the cost is in the building. */
+static bool
+within_limits(const struct text_counts *c, size_t items_max, struct sp_problem *p)
+{
+    /* QA: 340,000 empty objects in one MiB held a worker 3 s and 275 MB
+     * (json-c allocates a table each); no request needs more than this. */
+    if (c->containers > SP_JSON_CONTAINERS_MAX) {
+        sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
+                       "the request body holds more than %d objects and arrays",
+                       SP_JSON_CONTAINERS_MAX);
+        return false;
+    }
+    /* QA: 90,000 members of one object in a MiB cost a worker 0.4-0.9 s
+     * (a hash entry and a string each, then the repeat check's walk). */
+    if (c->items > items_max) {
+        sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
+                       "the request body holds more than %zu members and array elements",
+                       items_max);
+        return false;
+    }
+    /* Counted here, as API.md §1 says it: objects and arrays inside each
+     * other, whatever the innermost holds. json-c counts a scalar inside
+     * the innermost as a level of its own (32 arrays around a 1 were
+     * refused, 32 around nothing taken), so its limit is one above ours
+     * and never the one that refuses. */
+    if (c->deepest > SP_JSON_DEPTH_MAX) {
+        sp_problem_set(p, SP_INVALID, "invalid_json",
+                       "malformed JSON: nesting too deep (more than %d objects and arrays"
+                       " inside each other)", SP_JSON_DEPTH_MAX);
+        return false;
+    }
+    return true;
+}
+
+/* sp_json_parse with at most items_max members and array elements. */
+static struct json_object *
+parse_within(struct sp_arena *a, const char *text, size_t len, size_t items_max,
+             struct sp_problem *p)
 {
     if (len == 0) {
         sp_problem_set(p, SP_INVALID, "invalid_json", "the request body is empty");
@@ -155,21 +216,15 @@ sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_proble
         sp_problem_set(p, SP_INVALID, "invalid_json", "the request body is not valid UTF-8");
         return NULL;
     }
-    size_t members, containers;
-    const char *fault = text_check(text, len, &members, &containers);
+    struct text_counts c;
+    const char *fault = text_check(text, len, &c);
     if (fault != NULL) {
         sp_problem_set(p, SP_INVALID, "invalid_json", "malformed JSON: %s", fault);
         return NULL;
     }
-    /* QA: 340,000 empty objects in one MiB held a worker 3 s and 275 MB
-     * (json-c allocates a table each); no request needs more than this. */
-    if (containers > SP_JSON_CONTAINERS_MAX) {
-        sp_problem_set(p, SP_TOO_LARGE, "payload_too_large",
-                       "the request body holds more than %d objects and arrays",
-                       SP_JSON_CONTAINERS_MAX);
+    if (!within_limits(&c, items_max, p))
         return NULL;
-    }
-    struct json_tokener *tok = json_tokener_new_ex(32);
+    struct json_tokener *tok = json_tokener_new_ex(SP_JSON_DEPTH_MAX + 1);
     if (tok == NULL) {
         sp_problem_set(p, SP_ERROR, "internal", "out of memory");
         return NULL;
@@ -203,7 +258,7 @@ sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_proble
     /* json-c keeps the last of a repeated name; refuse instead, so no
      * reader of the same body (a proxy, a log, a signature) sees another
      * value than we do. Fewer members kept than named means a repeat. */
-    if (o != NULL && tree_members(o) != members) {
+    if (o != NULL && tree_members(o) != c.members) {
         sp_problem_set(p, SP_INVALID, "invalid_json",
                        "malformed JSON: an object names a member twice");
         return NULL;
@@ -214,6 +269,18 @@ sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_proble
         return NULL;
     }
     return o;
+}
+
+struct json_object *
+sp_json_parse(struct sp_arena *a, const char *text, size_t len, struct sp_problem *p)
+{
+    return parse_within(a, text, len, SIZE_MAX, p);
+}
+
+struct json_object *
+sp_json_parse_body(struct sp_arena *a, const char *text, size_t len, struct sp_problem *p)
+{
+    return parse_within(a, text, len, SP_JSON_ITEMS_MAX, p);
 }
 
 static const char *

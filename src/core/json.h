@@ -20,12 +20,26 @@ struct sp_buf;
 
 /* Most objects and arrays one text may hold (each costs json-c a table). */
 #define SP_JSON_CONTAINERS_MAX 10000
-/* Parses a complete JSON text (valid UTF-8, depth <= 32, at most
- * SP_JSON_CONTAINERS_MAX objects and arrays). On failure fills p with 400
- * invalid_json (413 payload_too_large past that count) and returns NULL.
+/* Most objects and arrays one text may hold inside each other, the
+ * outermost included, whatever the innermost holds (API.md §1). */
+#define SP_JSON_DEPTH_MAX 32
+/* Parses a complete JSON text (valid UTF-8, at most SP_JSON_DEPTH_MAX
+ * deep, at most SP_JSON_CONTAINERS_MAX objects and arrays). On failure
+ * fills p with 400 invalid_json (413 payload_too_large past that count)
+ * and returns NULL.
  * The object is released with the arena. */
 struct json_object *sp_json_parse(struct sp_arena *a, const char *text, size_t len,
                                   struct sp_problem *p);
+/* Most members and array elements, every level counted, a text a client
+ * sends may hold (API.md §1): far above any request's, far below what a
+ * MiB can name (90,000 members cost a worker most of a second). */
+#define SP_JSON_ITEMS_MAX 10000
+/* sp_json_parse for what a client sends (a request body, a chat frame):
+ * also at most SP_JSON_ITEMS_MAX members and array elements, past which
+ * it is 413 payload_too_large. A service's answer stays with
+ * sp_json_parse: an embedder's batch alone is 64 × 1536 numbers. */
+struct json_object *sp_json_parse_body(struct sp_arena *a, const char *text, size_t len,
+                                       struct sp_problem *p);
 
 enum sp_field_type {
     SP_FIELD_STRING,   /* min/max: code points */

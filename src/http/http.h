@@ -139,7 +139,8 @@ const char *sp_urlencoded_get(struct sp_arena *a, const char *text, const char *
 /* A field of a form body (HTML forms): NULL when absent, or when the body
  * is not application/x-www-form-urlencoded. */
 const char *sp_req_form(struct sp_req *r, const char *name);
-/* Whether the body is sent as application/x-www-form-urlencoded. */
+/* Whether the body is sent as application/x-www-form-urlencoded, with no
+ * charset other than utf-8 (sp_req_form reads nothing else). */
 bool sp_req_is_form(struct sp_req *r);
 /* How a form field reads (sp_req_form_field). */
 enum sp_form_read {

@@ -177,15 +177,36 @@ sp_req_query_raw(const struct sp_req *r, const char *name, bool decode_names, si
     return urlencoded_raw(decode_names ? r->arena : NULL, r->query, name, len);
 }
 
-/* The body of a form (application/x-www-form-urlencoded), NUL-terminated;
- * NULL for a body of another type. */
+/* Whether a Content-Type value is the media type essence with
+ * well-formed parameters and no charset other than utf-8; NULL is not. */
+static bool
+media_type_utf8(const char *value, const char *essence)
+{
+    if (value == NULL)
+        return false;
+    const char *s;
+    size_t n = sp_media_type_essence(value, &s);
+    if (n != strlen(essence) || strncasecmp(s, essence, n) != 0)
+        return false;
+    /* parameter names and the charset's value without letter case
+     * (RFC 9110 §8.3.1, §8.3.2) */
+    struct sp_media_param p;
+    enum sp_media_next next;
+    for (s += n; (next = sp_media_type_param(&s, &p)) == SP_MEDIA_PARAM;)
+        if (p.name_len == 7 && strncasecmp(p.name, "charset", 7) == 0 &&
+            !sp_media_param_is(&p, "utf-8"))
+            return false;
+    return next == SP_MEDIA_END;
+}
+
+/* The body of a form (application/x-www-form-urlencoded in UTF-8, as a
+ * JSON body must be: QA, charset=utf-16 was read as UTF-8),
+ * NUL-terminated; NULL for a body of another type or charset. */
 static const char *
 form_text(struct sp_req *r)
 {
-    const char *ct = sp_req_param(r->envp, "CONTENT_TYPE");
-    static const char form[] = "application/x-www-form-urlencoded";
-    if (ct == NULL || strncasecmp(ct, form, sizeof(form) - 1) != 0 ||
-        (ct[sizeof(form) - 1] != '\0' && ct[sizeof(form) - 1] != ';'))
+    if (!media_type_utf8(sp_req_param(r->envp, "CONTENT_TYPE"),
+                         "application/x-www-form-urlencoded"))
         return NULL;
     if (r->form == NULL)  /* the body is not NUL-terminated */
         r->form = sp_arena_strndup(r->arena, r->body ? r->body : "", r->body ? r->body_len : 0);
@@ -307,21 +328,7 @@ sp_query_names_check(struct sp_arena *a, const char *query)
 bool
 sp_media_type_is_json_utf8(const char *value)
 {
-    if (value == NULL)
-        return false;
-    const char *s;
-    size_t n = sp_media_type_essence(value, &s);
-    if (n != strlen("application/json") || strncasecmp(s, "application/json", n) != 0)
-        return false;
-    /* parameter names and the charset's value without letter case
-     * (RFC 9110 §8.3.1, §8.3.2) */
-    struct sp_media_param p;
-    enum sp_media_next next;
-    for (s += n; (next = sp_media_type_param(&s, &p)) == SP_MEDIA_PARAM;)
-        if (p.name_len == 7 && strncasecmp(p.name, "charset", 7) == 0 &&
-            !sp_media_param_is(&p, "utf-8"))
-            return false;
-    return next == SP_MEDIA_END;
+    return media_type_utf8(value, "application/json");
 }
 
 struct json_object *
@@ -333,7 +340,7 @@ sp_req_json(struct sp_req *r, struct sp_problem *p)
                        "(no charset parameter, or charset=utf-8)");
         return NULL;
     }
-    return sp_json_parse(r->arena, r->body, r->body_len, p);
+    return sp_json_parse_body(r->arena, r->body, r->body_len, p);
 }
 
 void

@@ -1,10 +1,12 @@
 /*
- * fuzz_json: libFuzzer target for request bodies: sp_json_parse (UTF-8,
- * depth, strictness, trailing data) and sp_json_validate over the ticket
+ * fuzz_json: libFuzzer target for request bodies: sp_json_parse_body (UTF-8,
+ * depth, strictness, trailing data, counts) and sp_json_validate over the ticket
  * create field table (src/api/tickets.c) plus a number and a boolean, so
  * every field type is checked. Aborts when an outcome breaks the contract
  * of core/json.h: a parsed body came from valid UTF-8, a refusal carries
- * invalid_json or validation_failed, and every value reported present
+ * invalid_json or validation_failed (payload_too_large past a count),
+ * an accepted body is at most 32 deep and holds at most
+ * SP_JSON_ITEMS_MAX members and elements (check_counts), every value reported present
  * holds its type and bounds (string lengths in code points, no NUL);
  * a member named twice is refused (check_repeats); NaN, Infinity, "1.", a
  * name with \u0000 and integers outside int64 never pass (seeds); a
@@ -86,6 +88,39 @@ check_written_digits(struct json_object *v)
     }
 }
 
+/* Members and array elements of v at every level, into *items; the
+ * deepest nesting of objects and arrays (v itself counted) returned. */
+static size_t
+tree_counts(struct json_object *v, size_t *items)
+{
+    size_t deepest = 0, d;
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, value) {
+            (void)key;
+            ++*items;
+            deepest = (d = tree_counts(value, items)) > deepest ? d : deepest;
+        }
+    } else if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            ++*items;
+            d = tree_counts(json_object_array_get_idx(v, i), items);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        return 0;
+    }
+    return deepest + 1;
+}
+
+/* An accepted body is within the limits core/json.h promises. */
+static void
+check_counts(struct json_object *o)
+{
+    size_t items = 0;
+    CHECK(tree_counts(o, &items) <= SP_JSON_DEPTH_MAX);
+    CHECK(items <= SP_JSON_ITEMS_MAX);
+}
+
 static void
 check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
 {
@@ -160,15 +195,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     sp_arena_init(&a, 4096);
     sp_problem_init(&p);
-    struct json_object *o = sp_json_parse(&a, (const char *)data, size, &p);
+    struct json_object *o = sp_json_parse_body(&a, (const char *)data, size, &p);
     if (o == NULL) {
-        CHECK(p.rc == SP_INVALID && p.code != NULL && p.detail[0] != '\0');
-        CHECK(strcmp(p.code, "invalid_json") == 0 || strcmp(p.code, "validation_failed") == 0);
-        CHECK(p.nerrors == 0);
+        CHECK(p.code != NULL && p.detail[0] != '\0' && p.nerrors == 0);
+        CHECK((p.rc == SP_INVALID && (strcmp(p.code, "invalid_json") == 0 ||
+                                      strcmp(p.code, "validation_failed") == 0)) ||
+              (p.rc == SP_TOO_LARGE && strcmp(p.code, "payload_too_large") == 0));
         sp_arena_destroy(&a);
         return 0;
     }
     CHECK(p.rc == SP_OK && size > 0 && sp_utf8_valid((const char *)data, size));
+    check_counts(o);
     enum sp_rc rc = sp_json_validate(o, specs, NSPECS, out, &p);
     if (!json_object_is_type(o, json_type_object)) {
         CHECK(rc == SP_INVALID && strcmp(p.code, "validation_failed") == 0 && p.nerrors == 0);

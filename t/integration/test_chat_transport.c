@@ -660,6 +660,16 @@ END_TEST
 
 /* ---- 4: bad token before subscribing ------------------------------------------------- */
 
+/* The session's customer, with its JWT in access_token, opens the event
+ * stream: the control of a refusal test. */
+static void
+assert_customer_connects(const struct sp_t_chat *c)
+{
+    struct json_object *ok = es_run(sp_t_chat_url("http", c->id, c->token, c->customer.token),
+                                    "--expect 1 --timeout 0.5");
+    json_object_put(ok);
+}
+
 START_TEST(bad_token_is_refused_for_eventsource_and_longpoll)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -687,10 +697,56 @@ START_TEST(bad_token_is_refused_for_eventsource_and_longpoll)
                      NULL, NULL, NULL, NULL);
     sp_t_assert_problem(r, 403, "forbidden");
     sp_t_resp_free(r);
-    /* control: the right token opens the event stream */
-    struct json_object *ok = es_run(sp_t_chat_url("http", c.id, c.token, c.customer.token),
-                                    "--expect 1 --timeout 0.5");
-    json_object_put(ok);
+    assert_customer_connects(&c);   /* control: the right token */
+}
+END_TEST
+
+/* A JWT in both the Authorization header and access_token is refused,
+ * not the header's taken (API.md §1: nothing is guessed); a connect
+ * naming no session_id (Session_Id is another name: names are read as
+ * written) is 422 naming it, not 403 "not allowed to join"; without a JWT
+ * too it is 401 first, as everywhere. */
+START_TEST(two_credentials_or_no_session_id_are_refused_for_what_they_are)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const es_hdr[] = {"Accept: text/event-stream", NULL};
+    const char *both = sp_t_fmt("/support/chat/connect?session_id=%s&session_token=%s"
+                                "&access_token=%s", sp_t_urlencode(c.id),
+                                sp_t_urlencode(c.token), sp_t_urlencode(c.customer.token));
+    /* the same JWT twice, or another customer's in the header */
+    const char *headers[] = {c.customer.token, other.token};
+    for (size_t i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_request("GET", both, headers[i], NULL, NULL, es_hdr);
+        sp_t_assert_problem(r, 400, "conflicting_credentials");
+        ck_assert_msg(strstr(sp_t_jstr(r->json, "detail"), "not both") != NULL, "%s", r->body);
+        sp_t_resp_free(r);
+        r = sp_t_request("GET", both, headers[i], NULL, NULL, NULL);   /* long-poll */
+        sp_t_assert_problem(r, 400, "conflicting_credentials");
+        sp_t_resp_free(r);
+    }
+    const char *queries[] = {
+        sp_t_fmt("Session_Id=%s&session_token=%s&access_token=%s", sp_t_urlencode(c.id),
+                 sp_t_urlencode(c.token), sp_t_urlencode(c.customer.token)),
+        sp_t_fmt("session_id=&session_token=%s&access_token=%s", sp_t_urlencode(c.token),
+                 sp_t_urlencode(c.customer.token)),
+        sp_t_fmt("session_token=%s&access_token=%s", sp_t_urlencode(c.token),
+                 sp_t_urlencode(c.customer.token)),
+    };
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        struct sp_t_resp *r = sp_t_request("GET", sp_t_fmt("/support/chat/connect?%s",
+                                                           queries[i]),
+                                           NULL, NULL, NULL, es_hdr);
+        sp_t_assert_invalid(r, "session_id", "required");
+        ck_assert_msg(strstr(sp_t_invalid_message(r, "session_id"), "lower case") != NULL,
+                      "%s", r->body);
+        sp_t_resp_free(r);
+    }
+    struct sp_t_resp *r = sp_t_request("GET", "/support/chat/connect?Session_Id=x", NULL, NULL,
+                                       NULL, es_hdr);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    assert_customer_connects(&c);   /* control: the query's JWT alone */
 }
 END_TEST
 
@@ -703,6 +759,7 @@ chat_transport_suite(void)
     tcase_add_test(tc, a_reconnect_starts_at_the_next_message_and_history_gives_what_it_missed);
     tcase_add_test(tc, crafted_message_ids_never_crash_an_nginx_worker);
     tcase_add_test(tc, bad_token_is_refused_for_eventsource_and_longpoll);
+    tcase_add_test(tc, two_credentials_or_no_session_id_are_refused_for_what_they_are);
     tc = sp_t_tcase(s, "worker_restart");
     /* The clients stop as soon as every frame came back; on a loaded
      * machine the resends after respawns can take far longer (seen: 25 s

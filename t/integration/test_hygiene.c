@@ -151,14 +151,67 @@ START_TEST(support_token_caps_admin_tokens_at_a_day_without_force)
 }
 END_TEST
 
+/* Runs support-token with args and env (NAME=value words, "" for none)
+ * as the only source of its keys; what it wrote (stdout then stderr, its
+ * trailing newline cut) into *out, its exit status returned. */
+static int
+token_tool_env(const char *env, const char *args, const char **out)
+{
+    const char *bin = getenv("SP_TEST_TOKEN_BIN");
+    ck_assert_msg(bin != NULL && *bin != '\0', "SP_TEST_TOKEN_BIN is not set");
+    FILE *p = popen(sp_t_fmt("env -u SUPPORT_JWT_KEYS -u SUPPORT_JWT_KEYS_FILE %s '%s' %s 2>&1",
+                             env, bin, args), "r");
+    ck_assert_ptr_nonnull(p);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof(text) - 1, p);
+    text[n] = '\0';
+    if (n > 0 && text[n - 1] == '\n')
+        text[n - 1] = '\0';
+    int st = pclose(p);
+    *out = sp_t_fmt("%s", text);
+    ck_assert_msg(st != -1 && WIFEXITED(st), "support-token %s did not run", args);
+    return WEXITSTATUS(st);
+}
+
 /* A SUB the API would refuse (API.md §2: a user id is an integer) is
- * refused here, not printed as a token that only ever answers 401. */
+ * refused here, not printed as a token that only ever answers 401, and
+ * the refusal names the argument and what it must be (QA: "cannot mint a
+ * token with these arguments" said neither). */
 START_TEST(support_token_refuses_a_sub_that_is_not_a_user_id)
 {
     ck_assert_int_eq(token_tool("customer 42"), 0);
     ck_assert_int_eq(token_tool("customer abc"), 2);
     ck_assert_int_eq(token_tool("customer 042"), 2);
     ck_assert_int_eq(token_tool("agent 0"), 2);
+    const char *out;
+    const char *keys = sp_t_fmt("SUPPORT_JWT_KEYS='%s'", getenv("SP_TEST_JWT_KEYS"));
+    ck_assert_int_eq(token_tool_env(keys, "customer smoke-test", &out), 2);
+    ck_assert_msg(strncmp(out, "support-token: SUB must be a user id, a positive integer", 56)
+                  == 0 && strstr(out, "'smoke-test'") != NULL, "output: %s", out);
+}
+END_TEST
+
+/* The keys are read as every program reads a secret (core/config): from
+ * SUPPORT_JWT_KEYS_FILE too (QA: "SUPPORT_JWT_KEYS is not set"), and the
+ * token minted from the file's keys is one the API accepts. */
+START_TEST(support_token_reads_its_keys_from_the_file_variant)
+{
+    const char *file = getenv("SP_TEST_JWT_KEYS_FILE");
+    ck_assert_msg(file != NULL && *file != '\0', "SP_TEST_JWT_KEYS_FILE is not set");
+    const char *token, *err;
+    ck_assert_int_eq(token_tool_env(sp_t_fmt("SUPPORT_JWT_KEYS_FILE='%s'", file),
+                                    "customer 4242", &token), 0);
+    struct sp_t_resp *r = sp_t_get("/support/tickets", token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    /* neither set: said with both names; a file that is not there: named */
+    ck_assert_int_eq(token_tool_env("", "customer 5", &err), 1);
+    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS (or SUPPORT_JWT_KEYS_FILE) is not set") != NULL,
+                  "output: %s", err);
+    ck_assert_int_eq(token_tool_env("SUPPORT_JWT_KEYS_FILE=/nonexistent/keys", "customer 5",
+                                    &err), 1);
+    ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE: cannot open file") != NULL, "output: %s",
+                  err);
 }
 END_TEST
 
@@ -454,6 +507,7 @@ hygiene_suite(void)
     tc = sp_t_tcase(s, "support_token");
     tcase_add_test(tc, support_token_caps_admin_tokens_at_a_day_without_force);
     tcase_add_test(tc, support_token_refuses_a_sub_that_is_not_a_user_id);
+    tcase_add_test(tc, support_token_reads_its_keys_from_the_file_variant);
     tc = sp_t_tcase(s, "logs");
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
     tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);

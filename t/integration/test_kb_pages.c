@@ -183,6 +183,34 @@ START_TEST(login_refuses_bad_csrf_bad_tokens_and_non_admins)
 }
 END_TEST
 
+/* A form in another charset than UTF-8 is refused as a JSON body in one
+ * is (415), not read as if it were UTF-8 (QA: charset=utf-16 signed in);
+ * utf-8 in any case is the form. */
+START_TEST(login_form_in_another_charset_is_415)
+{
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    const char *form = sp_t_fmt("csrf_token=%s&token=%s", csrf,
+                                sp_t_urlencode(sp_t_admin_token()));
+    const char *cookie[] = {sp_t_fmt("Cookie: support_admin_login=%s", j.login), NULL};
+    static const char *const charsets[] = {"utf-16", "UTF-16LE", "iso-8859-1"};
+    for (size_t i = 0; i < sizeof(charsets) / sizeof(charsets[0]); i++) {
+        r = sp_t_request("POST", "/support/admin/login", NULL,
+                         sp_t_fmt(FORM "; charset=%s", charsets[i]), form, cookie);
+        sp_t_assert_problem(r, 415, "unsupported_media_type");
+        ck_assert_msg(strstr(r->body, "in UTF-8") != NULL, "%s", r->body);
+        ck_assert_ptr_null(set_cookie(r, "support_admin_session"));
+        sp_t_resp_free(r);
+    }
+    r = sp_t_request("POST", "/support/admin/login", NULL, FORM "; charset=UTF-8", form, cookie);
+    assert_redirect(r, "/support/admin/kb");
+    ck_assert_ptr_nonnull(set_cookie(r, "support_admin_session"));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A cookie name sent twice is nobody's: a session cookie tossed in from a
  * sibling host or set for a narrower path is sent before the real one,
  * and was taken (the victim then worked in the attacker's session); a
@@ -1570,6 +1598,7 @@ kb_pages_suite(void)
     TCase *tc = sp_t_tcase(s, "pages");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
+    tcase_add_test(tc, login_form_in_another_charset_is_415);
     tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
     tcase_add_test(tc, logout_with_a_tossed_session_cookie_ends_the_users_session);
     tcase_add_test(tc, login_csrf_needs_a_token_of_ours);

@@ -36,7 +36,7 @@ static struct json_object *
 parse_n(const char *text, size_t len)
 {
     sp_problem_init(&prob);
-    return sp_json_parse(&arena, text, len, &prob);
+    return sp_json_parse_body(&arena, text, len, &prob);
 }
 
 static struct json_object *
@@ -276,20 +276,100 @@ START_TEST(more_objects_and_arrays_than_the_limit_is_413)
 }
 END_TEST
 
+/* "k0":0,"k1":0,... (n members, or n elements "0" when !named) between
+ * open and close, into the arena. */
+static char *
+flat(char open, size_t n, bool named, char close)
+{
+    char *text = sp_arena_alloc(&arena, n * 16 + 3), *o = text;
+    *o++ = open;
+    for (size_t i = 0; i < n; i++)
+        o += named ? sprintf(o, "%s\"k%zu\":0", i ? "," : "", i) : sprintf(o, "%s0", i ? "," : "");
+    *o++ = close;
+    *o = '\0';
+    return text;
+}
+
+static void
+assert_too_many_items(const char *text)
+{
+    ck_assert_ptr_null(parse(text));
+    ck_assert_int_eq(prob.rc, SP_TOO_LARGE);
+    ck_assert_str_eq(prob.code, "payload_too_large");
+    ck_assert_msg(strstr(prob.detail, "more than 10000 members and array elements") != NULL,
+                  "%s", prob.detail);
+}
+
+/* QA: a MiB of 90,000 members in one object cost a worker 0.4-0.9 s;
+ * members and array elements are counted at every level, before json-c
+ * builds anything (API.md §1). */
+START_TEST(more_members_and_elements_than_the_limit_is_413)
+{
+    ck_assert_int_eq(SP_JSON_ITEMS_MAX, 10000);
+    ck_assert_ptr_nonnull(parse(flat('{', SP_JSON_ITEMS_MAX, true, '}')));
+    ck_assert_ptr_nonnull(parse(flat('[', SP_JSON_ITEMS_MAX, false, ']')));
+    assert_too_many_items(flat('{', SP_JSON_ITEMS_MAX + 1, true, '}'));
+    assert_too_many_items(flat('[', SP_JSON_ITEMS_MAX + 1, false, ']'));
+    assert_too_many_items(flat('{', 90000, true, '}'));
+    /* every level: 99 arrays of 100 elements and the outer array's 99 */
+    char *row = flat('[', 100, false, ']');
+    char *rows = repeat(sp_arena_sprintf(&arena, "%s,", row), 99);
+    rows[strlen(rows) - 1] = '\0';
+    ck_assert_ptr_nonnull(parse(sp_arena_sprintf(&arena, "[%s]", rows)));     /* 9999 */
+    assert_too_many_items(sp_arena_sprintf(&arena, "[%s,[0,0]]", rows));     /* 10002 */
+    /* empty containers hold no item, blanks and strings' commas none */
+    char *empties = repeat("[ ],", 4999);
+    ck_assert_ptr_nonnull(parse(sp_arena_sprintf(&arena, "[%s{ }, \"%s\"]", empties,
+                                                 repeat(",", 20000))));
+    /* a service's answer (an embedder's vectors) is read without it */
+    sp_problem_init(&prob);
+    char *big = flat('[', 3 * SP_JSON_ITEMS_MAX, false, ']');
+    ck_assert_ptr_nonnull(sp_json_parse(&arena, big, strlen(big), &prob));
+}
+END_TEST
+
+/* Depth counts objects and arrays inside each other (API.md §1), whatever
+ * the innermost holds (QA: 32 around a scalar were refused, 32 around
+ * nothing accepted, as json-c counts the scalar as a level). */
 START_TEST(nesting_up_to_32_levels_is_accepted)
 {
-    /* Depth counts nested values as json-c does: 32 empty arrays, or 31
-     * objects around a scalar, are 32 levels. */
+    ck_assert_int_eq(SP_JSON_DEPTH_MAX, 32);
     char *text = sp_arena_sprintf(&arena, "%s%s", repeat("[", 32), repeat("]", 32));
     ck_assert_ptr_nonnull(parse(text));
-    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 31), repeat("}", 31));
-    ck_assert_ptr_nonnull(parse(text));
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("[", 32), repeat("]", 32));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 32), repeat("}", 32));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s{}%s", repeat("{\"a\":", 31), repeat("}", 31));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    /* the QA body: two objects and 30 arrays */
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s1%s}}", repeat("[", 30),
+                            repeat("]", 30));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s%s}}", repeat("[", 30),
+                            repeat("]", 30));
+    ck_assert_msg(parse(text) != NULL, "%s", prob.detail);
 }
 END_TEST
 
 START_TEST(nesting_deeper_than_32_is_invalid_json)
 {
     char *text = sp_arena_sprintf(&arena, "%s%s", repeat("[", 33), repeat("]", 33));
+    assert_invalid_json(text, strlen(text));
+    ck_assert_msg(strstr(prob.detail, "nesting too deep") != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("[", 33), repeat("]", 33));
+    assert_invalid_json(text, strlen(text));
+    ck_assert_msg(strstr(prob.detail, "nesting too deep") != NULL, "%s", prob.detail);
+    text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 33), repeat("}", 33));
+    assert_invalid_json(text, strlen(text));
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s1%s}}", repeat("[", 31),
+                            repeat("]", 31));
+    assert_invalid_json(text, strlen(text));
+    text = sp_arena_sprintf(&arena, "{\"metadata\":{\"a\":%s%s}}", repeat("[", 31),
+                            repeat("]", 31));
+    assert_invalid_json(text, strlen(text));
+    /* deep once, shallow after: the deepest point counts */
+    text = sp_arena_sprintf(&arena, "[%s%s,1]", repeat("[", 32), repeat("]", 32));
     assert_invalid_json(text, strlen(text));
     text = sp_arena_sprintf(&arena, "%s1%s", repeat("{\"a\":", 40), repeat("}", 40));
     assert_invalid_json(text, strlen(text));
@@ -870,6 +950,7 @@ json_suite(void)
     tcase_add_test(tc, invalid_utf8_is_invalid_json);
     tcase_add_test(tc, a_lone_escaped_surrogate_is_invalid_json);
     tcase_add_test(tc, more_objects_and_arrays_than_the_limit_is_413);
+    tcase_add_test(tc, more_members_and_elements_than_the_limit_is_413);
     tcase_add_test(tc, nesting_up_to_32_levels_is_accepted);
     tcase_add_test(tc, nesting_deeper_than_32_is_invalid_json);
     tcase_add_test(tc, body_is_read_by_length_not_to_a_nul);

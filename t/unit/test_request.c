@@ -379,6 +379,42 @@ START_TEST(a_form_field_reads_or_says_why_not)
 }
 END_TEST
 
+/* A form is read in UTF-8 only, as a JSON body (API.md §1, §8 pages):
+ * QA, "charset=utf-16" was read as if it were UTF-8. */
+START_TEST(a_form_is_read_only_in_utf8)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    static const char *const accepted[] = {
+        "application/x-www-form-urlencoded",
+        "Application/X-WWW-Form-URLEncoded",
+        "application/x-www-form-urlencoded; charset=UTF-8",
+        "application/x-www-form-urlencoded;charset=\"utf-8\"",
+    };
+    static const char *const refused[] = {
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "application/x-www-form-urlencoded; charset=UTF-16LE",
+        "application/x-www-form-urlencoded; charset=iso-8859-1",
+        "application/x-www-form-urlencoded; charset=utf-8; charset=latin1",
+        "application/x-www-form-urlencoded; charset",
+        "application/x-www-form-urlencodedx",
+        "application/x-www-form-urlencoded garbage",
+        "multipart/form-data; boundary=x",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]) + sizeof(refused) /
+                                                                      sizeof(refused[0]); i++) {
+        bool ok = i < sizeof(accepted) / sizeof(accepted[0]);
+        const char *ct = ok ? accepted[i] : refused[i - sizeof(accepted) / sizeof(accepted[0])];
+        char *envp[] = {sp_arena_sprintf(&a, "CONTENT_TYPE=%s", ct), NULL};
+        struct sp_req r = {.arena = &a, .envp = envp, .body = "f=1", .body_len = 3};
+        ck_assert_msg(sp_req_is_form(&r) == ok, "%s: %s", ct, ok ? "refused" : "accepted");
+        const char *v = sp_req_form(&r, "f");
+        ck_assert_msg(ok ? v != NULL && strcmp(v, "1") == 0 : v == NULL, "sp_req_form %s", ct);
+    }
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -392,6 +428,7 @@ main(void)
     tcase_add_test(tc, repeated_query_names_are_found_in_any_case_and_encoding);
     tcase_add_test(tc, a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused);
     tcase_add_test(tc, a_form_field_reads_or_says_why_not);
+    tcase_add_test(tc, a_form_is_read_only_in_utf8);
     suite_add_tcase(s, tc);
     tc = tcase_create("media_type");
     tcase_add_test(tc, json_media_type_takes_utf8_only_and_well_formed_parameters);
