@@ -8,7 +8,9 @@
  * bounce the sender gets:
  *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
  *     its files kept as attachments, pending until support-scan's verdict
- *   65 EX_DATAERR    not a mail, headers over 256 KiB, no text of its own, too long
+ *   65 EX_DATAERR    not a mail, headers over 256 KiB, a From that could be read as
+ *                    another (a NUL or bare CR in the headers, two Froms, two
+ *                    mailboxes in From), no text of its own, too long
  *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
  *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
@@ -183,6 +185,8 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
         sp_log_str(l, "via", r->via);
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
+        if (r->why != NULL)
+            sp_log_str(l, "why", r->why);
     }
     if (r->sender_auth != NULL)
         sp_log_str(l, "sender_auth", r->sender_auth);
@@ -196,8 +200,10 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
     struct sp_problem p;
     sp_problem_init(&p);
     struct sp_mail_in m;
-    if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK)
+    if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK) {
+        log_take(&(struct sp_mail_in_result){.why = m.refused_why}, &p, len);
         return refuse(EX_DATAERR, p.detail);
+    }
     struct sp_mail_envelope env = *e;
     env.digest = sp_mail_in_digest(a, &m, raw, len);
     struct sp_db db;

@@ -80,7 +80,8 @@ enum sp_mail_in_outcome {
 struct sp_mail_in_result {
     enum sp_mail_in_outcome outcome;
     const char *ticket;       /* the ticket's public id (not IGNORED) */
-    const char *why;          /* IGNORED: auto_reply, bounce or own_address */
+    const char *why;          /* IGNORED: auto_reply, bounce or own_address; for the
+                                 log of a mail not parsed, its refused_why */
     size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
     const char *via;          /* what named the ticket answered: "reply_address",
                                  "references" or "subject"; NULL: a new mail */

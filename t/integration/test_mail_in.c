@@ -70,9 +70,10 @@ struct mail {
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
 };
 
-/* Starts support-mail-in with the mail on its standard input. */
+/* Starts support-mail-in with raw[0..n) on its standard input, the
+ * envelope and settings m's. */
 static void
-deliver_start(const struct mail *m, struct sp_t_job *j)
+deliver_raw_start(const struct mail *m, const char *raw, size_t n, struct sp_t_job *j)
 {
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
@@ -83,13 +84,20 @@ deliver_start(const struct mail *m, struct sp_t_job *j)
     const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient",
                           m->recipient ? m->recipient : m->to,
                           NULL};
+    sp_t_job_start_input(j, "support-mail-in", env, args, raw, n);
+}
+
+/* Starts support-mail-in with the mail on its standard input. */
+static void
+deliver_start(const struct mail *m, struct sp_t_job *j)
+{
     const char *mid = m->no_message_id ? ""
                       : sp_t_fmt("Message-ID: <%s@mail.example.org>\r\n",
                                  m->message_id ? m->message_id : sp_t_unique("msg"));
     const char *raw = sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
                                m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
                                m->headers ? m->headers : "", m->body);
-    sp_t_job_start_input(j, "support-mail-in", env, args, raw, strlen(raw));
+    deliver_raw_start(m, raw, strlen(raw), j);
 }
 
 /* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
@@ -1080,6 +1088,60 @@ START_TEST(a_from_our_mta_does_not_vouch_for_is_refused)
 }
 END_TEST
 
+/* QA: From read otherwise than a DMARC checker reads it let a sender
+ * pass as a customer. Each mail below was a ticket of the customer: a
+ * bare CR or a NUL inside From (a checker reads eve's, we read the
+ * customer's), two Froms (we took the first), two mailboxes in From.
+ * Each is refused (65, bounced), the log saying why, with or without
+ * SUPPORT_MAIL_AUTHSERV_ID, and nothing is made. A dmarc=pass that does
+ * not name header.from vouches for no From: a mail whose header says
+ * only that is refused as unverified (67). */
+START_TEST(a_from_that_reads_two_ways_is_refused)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");   /* stores the customer's email */
+    static const struct {
+        const char *before, *after, *why;   /* around the customer's address; \x01: a NUL */
+    } cases[] = {
+        {"From: eve@evil.test\rFrom: ", "\r\n", "bare_cr_in_header"},
+        {"From: eve@evil.test\x01", "\r\n", "nul_in_header"},
+        {"From: ", "\r\nFrom: eve@evil.test\r\n", "more_than_one_from"},
+        {"From : ", "\r\nfrom: eve@evil.test\r\n", "more_than_one_from"},
+        {"From: ", ", eve@evil.test\r\n", "from_not_one_mailbox"},
+    };
+    struct mail m = {.from = c.email, .to = OWN};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int verify = 0; verify < 2; verify++) {
+            m.setting = verify ? VERIFY : NULL;
+            char *raw = (char *)sp_t_fmt(
+                "Authentication-Results: " AUTHSERV "; dmarc=pass\r\n%sTo: " OWN "\r\n"
+                "Subject: Injected\r\nMessage-ID: <%s@x>\r\n\r\nInjected.\r\n",
+                sp_t_fmt("%s%s%s", cases[i].before, c.email, cases[i].after),
+                sp_t_unique("two"));
+            size_t n = strlen(raw);
+            for (size_t k = 0; k < n; k++)
+                raw[k] = raw[k] == '\x01' ? '\0' : raw[k];
+            struct sp_t_job j;
+            const char *out;
+            deliver_raw_start(&m, raw, n, &j);
+            int rc = sp_t_job_wait(&j, &out);
+            ck_assert_msg(rc == EX_DATAERR && strstr(out, "\"refused\":\"bad_message\"") &&
+                              strstr(out, sp_t_fmt("\"why\":\"%s\"", cases[i].why)),
+                          "%s: exit %d: %s", cases[i].why, rc, out);
+        }
+    }
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+    /* One clean From, but our header's pass names no domain: which From
+     * passed is not said. */
+    m.setting = VERIFY;
+    m.subject = "Vouched for?";
+    m.body = "Hi\r\n";
+    m.stamped = "Authentication-Results: " AUTHSERV "; dmarc=pass\r\n";
+    deliver_expect(&m, EX_NOUSER, "\"sender_auth\":\"not_aligned\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
 /* Without the setting nothing changes, but each run says that From is
  * not verified. */
 START_TEST(without_the_setting_each_run_warns_that_from_is_unverified)
@@ -1134,5 +1196,6 @@ main(void)
     tcase_add_test(tc, a_from_our_mta_vouches_for_is_taken);
     tcase_add_test(tc, a_from_our_mta_does_not_vouch_for_is_refused);
     tcase_add_test(tc, without_the_setting_each_run_warns_that_from_is_unverified);
+    tcase_add_test(tc, a_from_that_reads_two_ways_is_refused);
     return sp_t_run(s);
 }
