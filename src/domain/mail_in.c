@@ -78,20 +78,43 @@ static struct sp_stmt sender_stmt = SP_STMT_READ(
     " ORDER BY customer_id LIMIT 2",
     1);
 
+/* s[0..n) with its line ends made LF (CRLF, and a CR alone); s itself
+ * when it has no CR. */
+static const char *
+lf_line_ends(struct sp_arena *a, const char *s, size_t n, size_t *out_len)
+{
+    *out_len = n;
+    if (memchr(s, '\r', n) == NULL)
+        return s;
+    char *o = sp_arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\r')
+            o[k++] = s[i];
+        else if (i + 1 == n || s[i + 1] != '\n')
+            o[k++] = '\n';
+    }
+    *out_len = k;
+    return o;
+}
+
 /* A repeat must be the same mail, not only the same Message-ID (a mail
  * program may reuse one): the Message-ID, the subject and the body's
- * bytes. Not the header block, which the MTA writes anew for each
- * delivery (Received, Delivered-To, Return-Path): the same mail sent to
- * two of our addresses has the same digest. A mail without a Message-ID
- * is known by what its sender wrote instead: From, Date, subject and
- * body (a sender who writes the same text again, with no Date either, is
- * taken once). The body is hashed on its own first, so it is never
- * copied. */
+ * bytes, its line ends made LF (QA: the same mail piped once with LF and
+ * once with CRLF line ends, as MTAs and programs that resend it differ,
+ * made two tickets). Not the header block, which the MTA writes anew for
+ * each delivery (Received, Delivered-To, Return-Path): the same mail
+ * sent to two of our addresses has the same digest. A mail without a
+ * Message-ID is known by what its sender wrote instead: From, Date,
+ * subject and body (a sender who writes the same text again, with no
+ * Date either, is taken once). The body is hashed on its own first, so
+ * it is copied at most once (when it has a CR). */
 const char *
 sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size_t len)
 {
-    size_t off = m->body_offset <= len ? m->body_offset : len;
-    const char *body = sp_crypto_sha256_hex(a, raw + off, len - off);
+    size_t off = m->body_offset <= len ? m->body_offset : len, n;
+    const char *lf = lf_line_ends(a, raw + off, len - off, &n);
+    const char *body = sp_crypto_sha256_hex(a, lf, n);
     const char *id =
         m->message_id != NULL
             ? sp_arena_sprintf(a, "%s\n%s\n%s", m->message_id, m->subject, body ? body : "")

@@ -64,8 +64,9 @@ struct sp_mail_envelope {
 };
 
 /* What makes a mail the same mail (hex SHA-256, arena-owned): its
- * Message-ID with its subject and body bytes (raw[m->body_offset..len)),
- * else, without a Message-ID, all len bytes of raw. */
+ * Message-ID with its subject and body bytes (raw[m->body_offset..len),
+ * line ends made LF: CRLF or LF, it is the same mail), else, without a
+ * Message-ID, its From, Date, subject and those body bytes. */
 const char *sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw,
                               size_t len);
 

@@ -68,6 +68,7 @@ struct mail {
     const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
     const char *setting;         /* one setting more ("NAME=value"), or NULL */
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
+    bool lf;                     /* LF line ends (as Postfix's pipe hands a mail over), not CRLF */
 };
 
 /* Starts support-mail-in with raw[0..n) on its standard input, the
@@ -94,10 +95,14 @@ deliver_start(const struct mail *m, struct sp_t_job *j)
     const char *mid = m->no_message_id ? ""
                       : sp_t_fmt("Message-ID: <%s@mail.example.org>\r\n",
                                  m->message_id ? m->message_id : sp_t_unique("msg"));
-    const char *raw = sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
-                               m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
-                               m->headers ? m->headers : "", m->body);
-    deliver_raw_start(m, raw, strlen(raw), j);
+    char *raw = (char *)sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
+                                 m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
+                                 m->headers ? m->headers : "", m->body);
+    size_t n = 0;
+    for (size_t i = 0; raw[i] != '\0'; i++)
+        if (!m->lf || raw[i] != '\r' || raw[i + 1] != '\n')
+            raw[n++] = raw[i];
+    deliver_raw_start(m, raw, n, j);
 }
 
 /* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
@@ -118,6 +123,13 @@ deliver_expect(const struct mail *m, int code, const char *text)
     int rc = deliver(m, &out);
     ck_assert_msg(rc == code && strstr(out, text) != NULL, "exit %d (want %d): %s", rc, code,
                   out);
+}
+
+static long
+email_tickets(const char *customer)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                         " AND source = 'email'", customer));
 }
 
 static long
@@ -560,6 +572,36 @@ START_TEST(a_mail_without_message_id_delivered_to_two_addresses_is_taken_once)
 }
 END_TEST
 
+/* QA: the same mail piped once with CRLF line ends and once with LF (an
+ * MTA's pipe hands LF, a resend or another MX may keep CRLF) made two
+ * tickets. Its body is known with its line ends made LF: one ticket,
+ * with or without a Message-ID, and a reply is taken once too. */
+START_TEST(the_same_mail_with_lf_or_crlf_line_ends_is_taken_once)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "First contact");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Line ends",
+                     .message_id = sp_t_unique("lines"),
+                     .body = "My booking:\r\n\r\n  42, Lisbon\r\n-- \r\nZoe\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.lf = true;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    m.no_message_id = true;
+    m.headers = "Date: Fri, 4 Dec 2026 10:00:00 +0000\r\n";
+    m.subject = "Line ends, no id";
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.lf = false;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 2);
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: First",
+                      .message_id = sp_t_unique("lines"), .body = "One\r\nreply.\r\n", .lf = true};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    m.lf = false;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+}
+END_TEST
+
 /* n one-pixel PNGs inline in a multipart/mixed, the text first or last. */
 static const char *
 many_inline(const char *text, bool text_last, size_t n)
@@ -726,13 +768,6 @@ answer_headers(const char *id, const char *domain, int outbox)
 {
     return sp_t_fmt("In-Reply-To: <outbox-%d@%s>\r\nReferences: <ticket-%s@%s>\r\n"
                     " <outbox-%d@%s>\r\n", outbox, domain, id, domain, outbox, domain);
-}
-
-static long
-email_tickets(const char *customer)
-{
-    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
-                         " AND source = 'email'", customer));
 }
 
 /* QA: a customer answered a ticket's mail but to support@ (their mail
@@ -1179,6 +1214,7 @@ main(void)
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
     tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
     tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
+    tcase_add_test(tc, the_same_mail_with_lf_or_crlf_line_ends_is_taken_once);
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, a_header_block_over_256_kib_is_refused);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
