@@ -14,7 +14,8 @@
  *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
  *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
- *   75 EX_TEMPFAIL   database down, rate limited: the MTA tries again
+ *   75 EX_TEMPFAIL   database down, rate limited (the customer's ticket create or
+ *                    reply limit, shared with the web): the MTA tries again
  *   78 EX_CONFIG     settings wrong (also deferred by Postfix)
  */
 #include <stdio.h>
@@ -56,8 +57,9 @@ usage(void)
                     "  one mail on standard input; the envelope defaults to $SENDER and\n"
                     "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
                     "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
-                    "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID (see support-api\n"
-                    "  --help).\n");
+                    "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID,\n"
+                    "  SUPPORT_TICKET_RATE_PER_MINUTE, SUPPORT_TICKET_RATE_PER_DAY,\n"
+                    "  SUPPORT_TICKET_REPLY_RATE_PER_MINUTE (see support-api --help).\n");
     return EX_USAGE;
 }
 
@@ -217,6 +219,7 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
         .new_tickets = s->cfg.mail_new_tickets != 0,
         .ticket_limits = {{60, s->cfg.ticket_rate_per_minute},
                           {86400, s->cfg.ticket_rate_per_day}},
+        .reply_limit = {60, s->cfg.ticket_reply_rate_per_minute},
         .files = &s->files, .attachment_types = s->cfg.attachment_types,
         .authserv_id = authserv_id(&s->cfg),
     };

@@ -1043,6 +1043,51 @@ START_TEST(database_down_defers_the_mail)
 }
 END_TEST
 
+/* QA: 40 mails to one reply address in 14 s were 40 replies, and 40
+ * mails to the agent. An answer by mail counts against the customer's
+ * reply limit, a new ticket by mail against the create limits, each in
+ * the web's own bucket (one count for both ways in): past it the mail is
+ * deferred (75) for the MTA to try later, nothing is kept, and the log
+ * says which limit. A repeat of a mail taken is still a duplicate. */
+START_TEST(replies_by_mail_count_against_the_webs_reply_limit)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Flood");
+    const char *other = sp_t_ticket_create(&c.u, "Other");
+    sp_t_ticket_reply(&c.u, other, "From the web.");   /* 1 of 3, on another ticket */
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Flood",
+                     .body = "One.\r\n", .setting = "SUPPORT_TICKET_REPLY_RATE_PER_MINUTE=3"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    m.body = "Two.\r\n";
+    m.message_id = sp_t_unique("two");
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    const char *two = m.message_id;
+    m.body = "Three.\r\n";
+    m.message_id = NULL;
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), EX_TEMPFAIL);
+    ck_assert_msg(strstr(out, "too many replies: try again in") &&
+                  strstr(out, "\"refused\":\"rate_limited\",\"why\":\"ticket_reply\""),
+                  "%s", out);
+    /* threaded by its references, the same */
+    m.to = OWN;
+    m.headers = answer_headers(id, DOMAIN, 14);
+    deliver_expect(&m, EX_TEMPFAIL, "too many replies");
+    ck_assert_int_eq(messages(id, "customer"), 3);
+    /* the MTA repeating a mail it delivered: taken before, not counted */
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Flood",
+                      .body = "Two.\r\n", .message_id = two,
+                      .setting = "SUPPORT_TICKET_REPLY_RATE_PER_MINUTE=3"};
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    /* a new ticket by mail: the create limit, counted with the web's two */
+    m = (struct mail){.from = c.email, .to = OWN, .subject = "A third", .body = "Hi\r\n",
+                      .setting = "SUPPORT_TICKET_RATE_PER_MINUTE=2"};
+    deliver_expect(&m, EX_TEMPFAIL, "\"why\":\"ticket_create\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
 /* SUPPORT_MAIL_AUTHSERV_ID: our MTA's authserv-id (RFC 8601). */
 #define AUTHSERV "mx.example.test"
 #define VERIFY "SUPPORT_MAIL_AUTHSERV_ID=" AUTHSERV
@@ -1212,6 +1257,7 @@ main(void)
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
+    tcase_add_test(tc, replies_by_mail_count_against_the_webs_reply_limit);
     tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
     tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
     tcase_add_test(tc, the_same_mail_with_lf_or_crlf_line_ends_is_taken_once);
