@@ -8,11 +8,14 @@
  * bounce the sender gets:
  *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
  *     its files kept as attachments, pending until support-scan's verdict
- *   65 EX_DATAERR    not a mail, headers over 256 KiB, no text of its own, too long
+ *   65 EX_DATAERR    not a mail, headers over 256 KiB, a From that could be read as
+ *                    another (a NUL or bare CR in the headers, two Froms, two
+ *                    mailboxes in From), no text of its own, too long
  *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
  *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender
- *   75 EX_TEMPFAIL   database down, rate limited: the MTA tries again
+ *   75 EX_TEMPFAIL   database down, rate limited (the customer's ticket create or
+ *                    reply limit, shared with the web): the MTA tries again
  *   78 EX_CONFIG     settings wrong (also deferred by Postfix)
  */
 #include <stdio.h>
@@ -54,8 +57,9 @@ usage(void)
                     "  one mail on standard input; the envelope defaults to $SENDER and\n"
                     "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
                     "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
-                    "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID (see support-api\n"
-                    "  --help).\n");
+                    "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID,\n"
+                    "  SUPPORT_TICKET_RATE_PER_MINUTE, SUPPORT_TICKET_RATE_PER_DAY,\n"
+                    "  SUPPORT_TICKET_REPLY_RATE_PER_MINUTE (see support-api --help).\n");
     return EX_USAGE;
 }
 
@@ -183,6 +187,8 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
         sp_log_str(l, "via", r->via);
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
+        if (r->why != NULL)
+            sp_log_str(l, "why", r->why);
     }
     if (r->sender_auth != NULL)
         sp_log_str(l, "sender_auth", r->sender_auth);
@@ -196,8 +202,10 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
     struct sp_problem p;
     sp_problem_init(&p);
     struct sp_mail_in m;
-    if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK)
+    if (sp_mail_parse(a, raw, len, &m, &p) != SP_OK) {
+        log_take(&(struct sp_mail_in_result){.why = m.refused_why}, &p, len);
         return refuse(EX_DATAERR, p.detail);
+    }
     struct sp_mail_envelope env = *e;
     env.digest = sp_mail_in_digest(a, &m, raw, len);
     struct sp_db db;
@@ -211,6 +219,7 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
         .new_tickets = s->cfg.mail_new_tickets != 0,
         .ticket_limits = {{60, s->cfg.ticket_rate_per_minute},
                           {86400, s->cfg.ticket_rate_per_day}},
+        .reply_limit = {60, s->cfg.ticket_reply_rate_per_minute},
         .files = &s->files, .attachment_types = s->cfg.attachment_types,
         .authserv_id = authserv_id(&s->cfg),
     };

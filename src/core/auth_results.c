@@ -229,9 +229,12 @@ aligned(const char *d, const char *from)
            (dot != NULL && dot > d && dot < d + n - 1 && sp_mail_domain_within(from, d));
 }
 
-/* DMARC's verdict: a pass for the From domain (never for no domain), a
- * non-pass, or (none, or no dmarc result) no verdict: NOT_ALIGNED, for
- * dkim and spf to try. */
+/* DMARC's verdict: a pass that names the From domain (never for no
+ * domain), a non-pass (or a pass for another domain), or no verdict:
+ * NOT_ALIGNED, for dkim and spf to try. No verdict is none, no dmarc
+ * result, and a pass that names no header.from: which From it evaluated
+ * is not said, and a mail may hold a From its checker read and another
+ * that we would (QA: a bare CR or a NUL inside From). */
 static enum sp_auth_verdict
 dmarc(const struct sp_auth_results *h, const char *from)
 {
@@ -244,7 +247,8 @@ dmarc(const struct sp_auth_results *h, const char *from)
         if (strcmp(r->result, "pass") != 0 || *from == '\0' ||
             (hf != NULL && !sp_mail_domain_same(hf, from)))
             return SP_AUTH_DMARC_NOT_PASS;
-        v = SP_AUTH_DMARC_PASS;
+        if (hf != NULL)
+            v = SP_AUTH_DMARC_PASS;
     }
     return v;
 }

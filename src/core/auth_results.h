@@ -63,7 +63,7 @@ const char *sp_auth_result_prop(const struct sp_auth_result *r, const char *ptyp
 
 /* What our header says of the From domain. */
 enum sp_auth_verdict {
-    SP_AUTH_DMARC_PASS,      /* dmarc=pass (for this From domain) */
+    SP_AUTH_DMARC_PASS,      /* dmarc=pass header.from=<this From domain> */
     SP_AUTH_DKIM_PASS,       /* no dmarc verdict; an aligned dkim=pass */
     SP_AUTH_SPF_PASS,        /* no dmarc verdict; an aligned spf=pass */
     SP_AUTH_NO_HEADER,       /* no Authentication-Results of our authserv-id */
@@ -76,8 +76,10 @@ enum sp_auth_verdict {
  * top first) whose authserv-id is authserv_id (in any case), for a mail
  * whose From is from_addr (an addr-spec). DMARC decides when it gave a
  * verdict: every dmarc result must be pass and, where it names
- * header.from, name the From domain. dmarc=none (the domain publishes no
- * DMARC policy) is no verdict; then a dkim=pass whose header.d (else
+ * header.from, name the From domain; a pass is one that names it.
+ * dmarc=none (the domain publishes no DMARC policy) is no verdict, nor
+ * is a pass without header.from (we cannot tell which domain passed);
+ * then a dkim=pass whose header.d (else
  * header.i's domain) is aligned, or an spf=pass whose smtp.mailfrom's
  * domain is aligned, vouches for From. Aligned (relaxed, without a
  * public suffix list): the From domain itself or a parent domain of it

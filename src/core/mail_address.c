@@ -174,11 +174,11 @@ display_name(struct sp_arena *a, const struct tok *t, size_t n)
 
 /* Without <>: the last run of words with no white space between them (an
  * '@' joins across it, as the obsolete "local @ domain" does) that holds
- * an '@'. */
-static void
+ * an '@'. Returns how many runs held one. */
+static size_t
 bare_addr(const struct mbox *m, struct sp_buf *b)
 {
-    size_t start = 0, best = 0, best_end = 0;
+    size_t start = 0, best = 0, best_end = 0, runs = 0;
     bool at = false;
     for (size_t k = 0; k <= m->ntok; k++) {
         if (k == m->ntok || (k > 0 && m->tok[k].ws && !is_tok(&m->tok[k], '@') &&
@@ -186,6 +186,7 @@ bare_addr(const struct mbox *m, struct sp_buf *b)
             if (at) {
                 best = start;
                 best_end = k;
+                runs++;
             }
             start = k;
             at = false;
@@ -195,6 +196,7 @@ bare_addr(const struct mbox *m, struct sp_buf *b)
     }
     for (size_t k = best; k < best_end; k++)
         sp_buf_append(b, m->tok[k].s, m->tok[k].n);
+    return runs;
 }
 
 static void
@@ -278,8 +280,8 @@ finish_mbox(struct sp_arena *a, struct mbox *m, struct sp_mailboxes *k)
     if (m->had_angle) {
         sp_buf_append(&addr, m->angle.data, m->angle.len);
         name = display_name(a, m->tok, m->ntok);
-    } else {
-        bare_addr(m, &addr);
+    } else if (bare_addr(m, &addr) > 1) {
+        k->ambiguous = true;
     }
     if (name == NULL && m->has_comment)
         name = display_name(a, &m->comment, 1);
@@ -321,6 +323,7 @@ outer_tok(struct sp_arena *a, struct mbox *m, const struct tok *t, struct sp_mai
     }
     if (t->type == TOK_SPECIAL && t->s[0] != '@') {
         if (t->s[0] == '<') {
+            k->ambiguous |= m->had_angle;
             m->in_angle = m->had_angle = true;
             reset_angle(m);
         } else if (t->s[0] == ',' || t->s[0] == ';') {

@@ -11,13 +11,17 @@
 
 struct sp_arena;
 
-/* Where mailboxes go: From keeps its first (max 1); recipients up to the
- * cap, each address once (any case). */
+/* Where mailboxes go: From keeps two (more than one is refused);
+ * recipients up to the cap, each address once (any case). */
 struct sp_mailboxes {
     const char **list;
     size_t n, max;
     const char *name;  /* the first mailbox's display name */
     bool done;
+    /* A mailbox that reads as two addresses: two bare ones in one
+     * ("a@x b@y", where the last is kept) or a second <> (the last
+     * kept). Another reader may take the other one. */
+    bool ambiguous;
 };
 
 /* The mailboxes of an address-list value into k (which the caller set

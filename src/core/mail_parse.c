@@ -1012,10 +1012,12 @@ read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
     walk_part(w, s, n, &pt, 0, false);
     for (size_t i = 0; i <= SP_MAIL_MAX_DEPTH; i++)
         sp_arena_destroy(&w->scratch[i]);
-    if (w->too_deep)
+    if (w->too_deep) {
+        out->refused_why = "nested_too_deep";
         return sp_problem_set(p, SP_INVALID, "bad_message",
                               "MIME parts nested more than %d deep: the mail cannot be read",
                               SP_MAIL_MAX_DEPTH);
+    }
     take_leaves(a, w, out);
     return SP_OK;
 }
@@ -1144,6 +1146,60 @@ recipients(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out)
     out->nrecipients = k.n;
 }
 
+/* A NUL, or a CR that ends no line, in the header block s[0..n): a
+ * reader that ends a line there (or a string, at the NUL) sees other
+ * headers than we do, which unfold into spaces: "From: eve@evil\rFrom:
+ * c3@ours" was one From of eve for DMARC and one of c3 for us (QA).
+ * Mail programs write neither. NULL when there is none. */
+static const char *
+header_bytes_bad(const char *s, size_t n)
+{
+    if (memchr(s, '\0', n) != NULL)
+        return "nul_in_header";
+    for (const char *cr = memchr(s, '\r', n); cr != NULL;
+         cr = memchr(cr + 1, '\r', n - (size_t)(cr + 1 - s)))
+        if ((size_t)(cr + 1 - s) == n || cr[1] != '\n')
+            return "bare_cr_in_header";
+    return NULL;
+}
+
+/* The mail's one From with one mailbox (RFC 5322 §3.6: exactly one From;
+ * a From of more mailboxes needs a Sender, and DMARC receivers reject it,
+ * RFC 7489 §6.6.1), else refused (out->refused_why says why). A mail with
+ * two Froms, or two addresses in one, may be checked by DMARC for one of
+ * them and read by us as the other. */
+static enum sp_rc
+read_from(struct sp_arena *a, const struct hdrs *h, struct sp_mail_in *out,
+          struct sp_problem *p)
+{
+    enum { ONE, NONE, TWO_FROMS, TWO_MAILBOXES, NO_ADDRESS };
+    static const char *const why[] = {NULL, "no_from", "more_than_one_from",
+                                      "from_not_one_mailbox", "no_address_in_from"};
+    static const char *const detail[] = {
+        NULL, "no From header", "more than one From header: a mail has one",
+        "more than one address in From: write from one address", "no address in From"};
+    const char *from = NULL, *list[2] = {NULL, NULL};
+    size_t nfrom = 0;
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->v[i].name, "from") == 0 && nfrom++ == 0)
+            from = h->v[i].value;
+    struct sp_mailboxes k = {.list = list, .max = 2};
+    if (from != NULL)
+        sp_mailboxes_read(a, from, &k);
+    int r = from == NULL                ? NONE
+            : nfrom > 1                 ? TWO_FROMS
+            : k.n > 1 || k.ambiguous    ? TWO_MAILBOXES
+            : k.n == 0                  ? NO_ADDRESS
+                                        : ONE;
+    if (r == ONE) {
+        out->from_addr = list[0];
+        out->from_name = k.name;
+        return SP_OK;
+    }
+    out->refused_why = why[r];
+    return sp_problem_set(p, SP_INVALID, "bad_message", "%s", detail[r]);
+}
+
 /* sp_mail_parse but for attached_text. */
 static enum sp_rc
 parse_mail(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *out,
@@ -1154,19 +1210,18 @@ parse_mail(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *o
         msg = "", len = 0;
     struct hdrs h = {0};
     size_t body = read_headers(a, msg, len, top_names, true, SP_MAIL_MAX_HEADER_BYTES, &h);
-    if (body == SIZE_MAX)
+    if (body == SIZE_MAX) {
+        out->refused_why = "header_block_too_long";
         return sp_problem_set(p, SP_INVALID, "bad_message",
                               "header block over %d KiB: the mail cannot be read",
                               SP_MAIL_MAX_HEADER_BYTES / 1024);
-    const char *from = hget(&h, "from"), *sender = NULL;
-    struct sp_mailboxes k = {.list = &sender, .max = 1};
-    if (from != NULL)
-        sp_mailboxes_read(a, from, &k);
-    if (sender == NULL)
+    }
+    if ((out->refused_why = header_bytes_bad(msg, body)) != NULL)
         return sp_problem_set(p, SP_INVALID, "bad_message",
-                              from == NULL ? "no From header" : "no address in From");
-    out->from_addr = sender;
-    out->from_name = k.name;
+                              "a NUL or a CR that ends no line in the headers: the mail cannot"
+                              " be read as its sender's");
+    if (read_from(a, &h, out, p) != SP_OK)
+        return p->rc;
     const char *subject = hget(&h, "subject");
     if (subject != NULL)
         out->subject = sp_mail_decode_words(a, subject, strlen(subject));

@@ -33,11 +33,19 @@
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
- * A message without a header/body separator is read as headers only. A
- * header block over SP_MAIL_MAX_HEADER_BYTES, no From at all, or a
- * multipart nested deeper than SP_MAIL_MAX_DEPTH (its text may be in
- * there) is SP_INVALID (code "bad_message") — the only refusals:
- * everything else is read as best it can be, as mail readers do.
+ * A message without a header/body separator is read as headers only.
+ * The only refusals are SP_INVALID (code "bad_message"; refused_why says
+ * which): a header block over SP_MAIL_MAX_HEADER_BYTES
+ * (header_block_too_long); a NUL (nul_in_header) or a CR that ends no
+ * line (bare_cr_in_header) in it; no From (no_from); more than one From,
+ * its name in any case, "From :" too (more_than_one_from); a From of
+ * more than one mailbox, or of one that reads as two addresses
+ * (from_not_one_mailbox); a From without an address
+ * (no_address_in_from); a multipart nested deeper than SP_MAIL_MAX_DEPTH
+ * (nested_too_deep: its text may be in there). The From refusals are so
+ * that From is read as a DMARC checker reads it: a mail it could read as
+ * from another domain than we do is not taken. Everything else is read
+ * as best it can be, as mail readers do.
  * Must not: know SQL, tickets or the network; trust any byte of the
  * message; allocate outside the arena (iconv handles are closed).
  */
@@ -100,6 +108,7 @@ struct sp_mail_in {
                                    their bytes not kept */
     size_t body_offset;         /* where the body starts in msg (after the header block's
                                    blank line; len when there is none) */
+    const char *refused_why;    /* when refused: why, one word for logs (see above) */
 };
 
 /* Parses len bytes of msg (not NUL-terminated; may contain NULs, which

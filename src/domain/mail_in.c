@@ -78,20 +78,43 @@ static struct sp_stmt sender_stmt = SP_STMT_READ(
     " ORDER BY customer_id LIMIT 2",
     1);
 
+/* s[0..n) with its line ends made LF (CRLF, and a CR alone); s itself
+ * when it has no CR. */
+static const char *
+lf_line_ends(struct sp_arena *a, const char *s, size_t n, size_t *out_len)
+{
+    *out_len = n;
+    if (memchr(s, '\r', n) == NULL)
+        return s;
+    char *o = sp_arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\r')
+            o[k++] = s[i];
+        else if (i + 1 == n || s[i + 1] != '\n')
+            o[k++] = '\n';
+    }
+    *out_len = k;
+    return o;
+}
+
 /* A repeat must be the same mail, not only the same Message-ID (a mail
  * program may reuse one): the Message-ID, the subject and the body's
- * bytes. Not the header block, which the MTA writes anew for each
- * delivery (Received, Delivered-To, Return-Path): the same mail sent to
- * two of our addresses has the same digest. A mail without a Message-ID
- * is known by what its sender wrote instead: From, Date, subject and
- * body (a sender who writes the same text again, with no Date either, is
- * taken once). The body is hashed on its own first, so it is never
- * copied. */
+ * bytes, its line ends made LF (QA: the same mail piped once with LF and
+ * once with CRLF line ends, as MTAs and programs that resend it differ,
+ * made two tickets). Not the header block, which the MTA writes anew for
+ * each delivery (Received, Delivered-To, Return-Path): the same mail
+ * sent to two of our addresses has the same digest. A mail without a
+ * Message-ID is known by what its sender wrote instead: From, Date,
+ * subject and body (a sender who writes the same text again, with no
+ * Date either, is taken once). The body is hashed on its own first, so
+ * it is copied at most once (when it has a CR). */
 const char *
 sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size_t len)
 {
-    size_t off = m->body_offset <= len ? m->body_offset : len;
-    const char *body = sp_crypto_sha256_hex(a, raw + off, len - off);
+    size_t off = m->body_offset <= len ? m->body_offset : len, n;
+    const char *lf = lf_line_ends(a, raw + off, len - off, &n);
+    const char *body = sp_crypto_sha256_hex(a, lf, n);
     const char *id =
         m->message_id != NULL
             ? sp_arena_sprintf(a, "%s\n%s\n%s", m->message_id, m->subject, body ? body : "")
@@ -368,23 +391,43 @@ struct take {
     struct sp_ticket_new create;
     const char *body;
     const char *made;               /* out: the ticket's public id */
+    const char *limited;            /* out: the limit that refused it (its bucket's kind) */
 };
 
-/* A new ticket counts against the customer's ticket create limits
- * (API.md §1) inside the take, so a mail the MTA delivers again is
- * answered as a duplicate without counting, and a refused one counts
- * nothing: the MTA tries again later. */
+/* The mail counts against one of the customer's limits (API.md §1) in
+ * the web's own bucket <kind>:<customer>, so the web and mail share one
+ * count; inside the take, so a mail the MTA delivers again is answered
+ * as a duplicate without counting, and a refused one counts nothing:
+ * the MTA tries again later (75). */
 static enum sp_rc
-count_new_ticket(struct sp_ctx *ctx, const struct take *t, struct sp_problem *p)
+count_against(struct sp_ctx *ctx, struct take *t, const char *kind,
+              const struct sp_rate_window *w, int nw, const char *what, struct sp_problem *p)
 {
     struct sp_rate_result rate;
-    if (sp_rate_hit(ctx, sp_arena_sprintf(ctx->arena, "ticket_create:%s", t->customer),
-                    t->env->ticket_limits, 2, &rate, p) != SP_OK)
+    if (sp_rate_hit(ctx, sp_arena_sprintf(ctx->arena, "%s:%s", kind, t->customer), w, nw,
+                    &rate, p) != SP_OK)
         return p->rc;
-    if (!rate.allowed)
-        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
-                              "too many new tickets: try again in %ld s", rate.reset_seconds);
-    return SP_OK;
+    if (rate.allowed)
+        return SP_OK;
+    t->limited = kind;
+    return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited", "too many %s: try again in %ld s",
+                          what, rate.reset_seconds);
+}
+
+/* A new ticket: the ticket create limits. */
+static enum sp_rc
+count_new_ticket(struct sp_ctx *ctx, struct take *t, struct sp_problem *p)
+{
+    return count_against(ctx, t, "ticket_create", t->env->ticket_limits, 2, "new tickets", p);
+}
+
+/* An answer on a ticket: the reply limit, all of the customer's tickets
+ * together (QA: 40 mails in 14 s were 40 replies, and 40 mails to the
+ * agent). One that opens a follow-up counts as a new ticket too. */
+static enum sp_rc
+count_reply(struct sp_ctx *ctx, struct take *t, struct sp_problem *p)
+{
+    return count_against(ctx, t, "ticket_reply", &t->env->reply_limit, 1, "replies", p);
 }
 
 static void open_ticket(struct take *t, const char *tier, const char *follow_up_of,
@@ -477,7 +520,7 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
     const char *ids[SP_ATTACHMENTS_PER_MESSAGE], *json;
     /* The files first: writing them (a bucket: uploading) must not hold
      * the ticket's lock, which thread_tip takes until the commit. */
-    if ((t->ticket == NULL && count_new_ticket(ctx, t, p) != SP_OK) ||
+    if ((t->ticket == NULL ? count_new_ticket(ctx, t, p) : count_reply(ctx, t, p)) != SP_OK ||
         keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK ||
         (t->ticket != NULL && thread_tip(t, p) != SP_OK) ||
         write_message(ctx, t, &message, p) != SP_OK)
@@ -509,8 +552,10 @@ take_once(struct take *t, const struct sp_mail_envelope *e, struct sp_mail_in_re
     struct sp_idem_record answer = {0, NULL, NULL, NULL};
     bool replayed = false;
     const struct sp_party customer = {t->customer, false};
-    if (sp_idem_run(t->ctx, customer, key, hash, &cmd, &answer, &replayed, p) != SP_OK)
+    if (sp_idem_run(t->ctx, customer, key, hash, &cmd, &answer, &replayed, p) != SP_OK) {
+        out->why = t->limited;
         return p->rc;
+    }
     if (replayed) {
         out->outcome = SP_MAIL_IN_DUPLICATE;
         const char *slash = answer.location != NULL ? strrchr(answer.location, '/') : NULL;

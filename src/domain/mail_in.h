@@ -25,6 +25,9 @@
  * MiB) become attachments of its message, owned by the customer, pending
  * until support-scan's verdict; the others are named in the message for
  * the agent, with the reason.
+ * A new ticket counts against the customer's ticket create limits, an
+ * answer on a ticket against their reply limit, in the buckets the web
+ * counts in (API.md §1), inside the take (a repeat counts nothing).
  * Each take is one command with one transaction (sp_idem_run).
  * Must not: parse mail (core/mail_parse), know the MTA or exit codes
  * (cgi-bin/support-mail-in), log PII.
@@ -50,6 +53,7 @@ struct sp_mail_in_env {
     const char *own_address;                 /* SUPPORT_MAIL_FROM: mail from it is a loop */
     bool new_tickets;                        /* SUPPORT_MAIL_NEW_TICKETS */
     struct sp_rate_window ticket_limits[2];  /* the ticket create limits (API.md §1) */
+    struct sp_rate_window reply_limit;       /* the customer reply limit (API.md §1) */
     const struct sp_attachment_files *files; /* where a mail's files are kept; NULL: not */
     const char *attachment_types;            /* SUPPORT_ATTACHMENT_TYPES */
     const char *authserv_id;                 /* SUPPORT_MAIL_AUTHSERV_ID; NULL: From is
@@ -64,8 +68,9 @@ struct sp_mail_envelope {
 };
 
 /* What makes a mail the same mail (hex SHA-256, arena-owned): its
- * Message-ID with its subject and body bytes (raw[m->body_offset..len)),
- * else, without a Message-ID, all len bytes of raw. */
+ * Message-ID with its subject and body bytes (raw[m->body_offset..len),
+ * line ends made LF: CRLF or LF, it is the same mail), else, without a
+ * Message-ID, its From, Date, subject and those body bytes. */
 const char *sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *raw,
                               size_t len);
 
@@ -80,7 +85,9 @@ enum sp_mail_in_outcome {
 struct sp_mail_in_result {
     enum sp_mail_in_outcome outcome;
     const char *ticket;       /* the ticket's public id (not IGNORED) */
-    const char *why;          /* IGNORED: auto_reply, bounce or own_address */
+    const char *why;          /* IGNORED: auto_reply, bounce or own_address; refused
+                                 rate_limited: the limit, ticket_reply or ticket_create;
+                                 for the log of a mail not parsed, its refused_why */
     size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
     const char *via;          /* what named the ticket answered: "reply_address",
                                  "references" or "subject"; NULL: a new mail */

@@ -7,8 +7,10 @@
  * before its end), no sender, a CR in the text, more recipients than the
  * cap, more files than parts, a file name that is not one path component
  * of 1 to 255 bytes without controls, a file's content type that is not
- * "type/subtype" in lower case, decoded bytes longer than the input; when
- * a refusal is not "bad_message"; a msg-id of References (or of the
+ * "type/subtype" in lower case, decoded bytes longer than the input, a
+ * header block taken that holds a NUL or a CR that ends no line; when a
+ * refusal is not "bad_message" or says no refused_why; a msg-id of
+ * References (or of the
  * Message-ID list reader on the raw input) that is empty, longer than
  * SP_MAIL_MSG_ID_MAX, not valid UTF-8, holds white space or a bracket, or
  * more of them than asked for;
@@ -83,8 +85,20 @@ check_ids(const char *const *ids, size_t n, size_t max)
     }
 }
 
+/* A header block taken holds no NUL and no CR but before an LF: where
+ * it did, another reader (a DMARC checker) could see other headers. */
 static void
-check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
+check_header_block(const char *s, size_t n)
+{
+    if (memchr(s, '\0', n) != NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n'))
+            abort();
+}
+
+static void
+check_mail(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size_t input)
 {
     check_str(m->from_addr, 0);
     if (m->from_addr[0] == '\0')
@@ -98,6 +112,7 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m, size_t input)
         m->nrecipients > SP_MAIL_MAX_RECIPIENTS || m->body_offset > input ||
         m->nfiles_over > input)  /* each counted part is at least a delimiter line */
         abort();
+    check_header_block(raw, m->body_offset);
     for (size_t i = 0; i < m->nfiles; i++)
         check_file(&m->files[i], input);
     for (size_t i = 0; i < m->nrecipients; i++)
@@ -129,8 +144,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sp_problem_init(&p);
     enum sp_rc rc = sp_mail_parse(&a, (const char *)data, size, &m, &p);
     if (rc == SP_OK)
-        check_mail(&a, &m, size);
-    else if (rc != SP_INVALID || strcmp(p.code, "bad_message") != 0)
+        check_mail(&a, &m, (const char *)data, size);
+    else if (rc != SP_INVALID || strcmp(p.code, "bad_message") != 0 || m.refused_why == NULL)
         abort();
     /* The pieces on the raw input too: they take any bytes. */
     size_t n = size < 4096 ? size : 4096;

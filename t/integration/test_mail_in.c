@@ -68,11 +68,13 @@ struct mail {
     const char *new_tickets;     /* SUPPORT_MAIL_NEW_TICKETS; NULL = default */
     const char *setting;         /* one setting more ("NAME=value"), or NULL */
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
+    bool lf;                     /* LF line ends (as Postfix's pipe hands a mail over), not CRLF */
 };
 
-/* Starts support-mail-in with the mail on its standard input. */
+/* Starts support-mail-in with raw[0..n) on its standard input, the
+ * envelope and settings m's. */
 static void
-deliver_start(const struct mail *m, struct sp_t_job *j)
+deliver_raw_start(const struct mail *m, const char *raw, size_t n, struct sp_t_job *j)
 {
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
@@ -83,13 +85,24 @@ deliver_start(const struct mail *m, struct sp_t_job *j)
     const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient",
                           m->recipient ? m->recipient : m->to,
                           NULL};
+    sp_t_job_start_input(j, "support-mail-in", env, args, raw, n);
+}
+
+/* Starts support-mail-in with the mail on its standard input. */
+static void
+deliver_start(const struct mail *m, struct sp_t_job *j)
+{
     const char *mid = m->no_message_id ? ""
                       : sp_t_fmt("Message-ID: <%s@mail.example.org>\r\n",
                                  m->message_id ? m->message_id : sp_t_unique("msg"));
-    const char *raw = sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
-                               m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
-                               m->headers ? m->headers : "", m->body);
-    sp_t_job_start_input(j, "support-mail-in", env, args, raw, strlen(raw));
+    char *raw = (char *)sp_t_fmt("%sFrom: Zoe <%s>\r\nTo: %s\r\nSubject: %s\r\n%s%s\r\n%s",
+                                 m->stamped ? m->stamped : "", m->from, m->to, m->subject, mid,
+                                 m->headers ? m->headers : "", m->body);
+    size_t n = 0;
+    for (size_t i = 0; raw[i] != '\0'; i++)
+        if (!m->lf || raw[i] != '\r' || raw[i + 1] != '\n')
+            raw[n++] = raw[i];
+    deliver_raw_start(m, raw, n, j);
 }
 
 /* Pipes the mail to support-mail-in; returns its exit code, *out its output. */
@@ -110,6 +123,13 @@ deliver_expect(const struct mail *m, int code, const char *text)
     int rc = deliver(m, &out);
     ck_assert_msg(rc == code && strstr(out, text) != NULL, "exit %d (want %d): %s", rc, code,
                   out);
+}
+
+static long
+email_tickets(const char *customer)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
+                         " AND source = 'email'", customer));
 }
 
 static long
@@ -607,6 +627,36 @@ START_TEST(a_mail_without_message_id_delivered_to_two_addresses_is_taken_once)
 }
 END_TEST
 
+/* QA: the same mail piped once with CRLF line ends and once with LF (an
+ * MTA's pipe hands LF, a resend or another MX may keep CRLF) made two
+ * tickets. Its body is known with its line ends made LF: one ticket,
+ * with or without a Message-ID, and a reply is taken once too. */
+START_TEST(the_same_mail_with_lf_or_crlf_line_ends_is_taken_once)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "First contact");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Line ends",
+                     .message_id = sp_t_unique("lines"),
+                     .body = "My booking:\r\n\r\n  42, Lisbon\r\n-- \r\nZoe\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.lf = true;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    m.no_message_id = true;
+    m.headers = "Date: Fri, 4 Dec 2026 10:00:00 +0000\r\n";
+    m.subject = "Line ends, no id";
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    m.lf = false;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 2);
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: First",
+                      .message_id = sp_t_unique("lines"), .body = "One\r\nreply.\r\n", .lf = true};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    m.lf = false;
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    ck_assert_int_eq(messages(id, "customer"), 2);
+}
+END_TEST
+
 /* n one-pixel PNGs inline in a multipart/mixed, the text first or last. */
 static const char *
 many_inline(const char *text, bool text_last, size_t n)
@@ -773,13 +823,6 @@ answer_headers(const char *id, const char *domain, int outbox)
 {
     return sp_t_fmt("In-Reply-To: <outbox-%d@%s>\r\nReferences: <ticket-%s@%s>\r\n"
                     " <outbox-%d@%s>\r\n", outbox, domain, id, domain, outbox, domain);
-}
-
-static long
-email_tickets(const char *customer)
-{
-    return atol(sp_t_sql("SELECT count(*) FROM support_tickets WHERE customer_id = '%s'"
-                         " AND source = 'email'", customer));
 }
 
 /* QA: a customer answered a ticket's mail but to support@ (their mail
@@ -1055,6 +1098,51 @@ START_TEST(database_down_defers_the_mail)
 }
 END_TEST
 
+/* QA: 40 mails to one reply address in 14 s were 40 replies, and 40
+ * mails to the agent. An answer by mail counts against the customer's
+ * reply limit, a new ticket by mail against the create limits, each in
+ * the web's own bucket (one count for both ways in): past it the mail is
+ * deferred (75) for the MTA to try later, nothing is kept, and the log
+ * says which limit. A repeat of a mail taken is still a duplicate. */
+START_TEST(replies_by_mail_count_against_the_webs_reply_limit)
+{
+    sp_t_away_from_window_edges(15, 60);
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Flood");
+    const char *other = sp_t_ticket_create(&c.u, "Other");
+    sp_t_ticket_reply(&c.u, other, "From the web.");   /* 1 of 3, on another ticket */
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Flood",
+                     .body = "One.\r\n", .setting = "SUPPORT_TICKET_REPLY_RATE_PER_MINUTE=3"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    m.body = "Two.\r\n";
+    m.message_id = sp_t_unique("two");
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    const char *two = m.message_id;
+    m.body = "Three.\r\n";
+    m.message_id = NULL;
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), EX_TEMPFAIL);
+    ck_assert_msg(strstr(out, "too many replies: try again in") &&
+                  strstr(out, "\"refused\":\"rate_limited\",\"why\":\"ticket_reply\""),
+                  "%s", out);
+    /* threaded by its references, the same */
+    m.to = OWN;
+    m.headers = answer_headers(id, DOMAIN, 14);
+    deliver_expect(&m, EX_TEMPFAIL, "too many replies");
+    ck_assert_int_eq(messages(id, "customer"), 3);
+    /* the MTA repeating a mail it delivered: taken before, not counted */
+    m = (struct mail){.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Flood",
+                      .body = "Two.\r\n", .message_id = two,
+                      .setting = "SUPPORT_TICKET_REPLY_RATE_PER_MINUTE=3"};
+    deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
+    /* a new ticket by mail: the create limit, counted with the web's two */
+    m = (struct mail){.from = c.email, .to = OWN, .subject = "A third", .body = "Hi\r\n",
+                      .setting = "SUPPORT_TICKET_RATE_PER_MINUTE=2"};
+    deliver_expect(&m, EX_TEMPFAIL, "\"why\":\"ticket_create\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
 /* SUPPORT_MAIL_AUTHSERV_ID: our MTA's authserv-id (RFC 8601). */
 #define AUTHSERV "mx.example.test"
 #define VERIFY "SUPPORT_MAIL_AUTHSERV_ID=" AUTHSERV
@@ -1135,6 +1223,60 @@ START_TEST(a_from_our_mta_does_not_vouch_for_is_refused)
 }
 END_TEST
 
+/* QA: From read otherwise than a DMARC checker reads it let a sender
+ * pass as a customer. Each mail below was a ticket of the customer: a
+ * bare CR or a NUL inside From (a checker reads eve's, we read the
+ * customer's), two Froms (we took the first), two mailboxes in From.
+ * Each is refused (65, bounced), the log saying why, with or without
+ * SUPPORT_MAIL_AUTHSERV_ID, and nothing is made. A dmarc=pass that does
+ * not name header.from vouches for no From: a mail whose header says
+ * only that is refused as unverified (67). */
+START_TEST(a_from_that_reads_two_ways_is_refused)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First contact");   /* stores the customer's email */
+    static const struct {
+        const char *before, *after, *why;   /* around the customer's address; \x01: a NUL */
+    } cases[] = {
+        {"From: eve@evil.test\rFrom: ", "\r\n", "bare_cr_in_header"},
+        {"From: eve@evil.test\x01", "\r\n", "nul_in_header"},
+        {"From: ", "\r\nFrom: eve@evil.test\r\n", "more_than_one_from"},
+        {"From : ", "\r\nfrom: eve@evil.test\r\n", "more_than_one_from"},
+        {"From: ", ", eve@evil.test\r\n", "from_not_one_mailbox"},
+    };
+    struct mail m = {.from = c.email, .to = OWN};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int verify = 0; verify < 2; verify++) {
+            m.setting = verify ? VERIFY : NULL;
+            char *raw = (char *)sp_t_fmt(
+                "Authentication-Results: " AUTHSERV "; dmarc=pass\r\n%sTo: " OWN "\r\n"
+                "Subject: Injected\r\nMessage-ID: <%s@x>\r\n\r\nInjected.\r\n",
+                sp_t_fmt("%s%s%s", cases[i].before, c.email, cases[i].after),
+                sp_t_unique("two"));
+            size_t n = strlen(raw);
+            for (size_t k = 0; k < n; k++)
+                raw[k] = raw[k] == '\x01' ? '\0' : raw[k];
+            struct sp_t_job j;
+            const char *out;
+            deliver_raw_start(&m, raw, n, &j);
+            int rc = sp_t_job_wait(&j, &out);
+            ck_assert_msg(rc == EX_DATAERR && strstr(out, "\"refused\":\"bad_message\"") &&
+                              strstr(out, sp_t_fmt("\"why\":\"%s\"", cases[i].why)),
+                          "%s: exit %d: %s", cases[i].why, rc, out);
+        }
+    }
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+    /* One clean From, but our header's pass names no domain: which From
+     * passed is not said. */
+    m.setting = VERIFY;
+    m.subject = "Vouched for?";
+    m.body = "Hi\r\n";
+    m.stamped = "Authentication-Results: " AUTHSERV "; dmarc=pass\r\n";
+    deliver_expect(&m, EX_NOUSER, "\"sender_auth\":\"not_aligned\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 0);
+}
+END_TEST
+
 /* Without the setting nothing changes, but each run says that From is
  * not verified. */
 START_TEST(without_the_setting_each_run_warns_that_from_is_unverified)
@@ -1171,8 +1313,10 @@ main(void)
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
+    tcase_add_test(tc, replies_by_mail_count_against_the_webs_reply_limit);
     tcase_add_test(tc, a_reused_message_id_does_not_lose_another_mail);
     tcase_add_test(tc, a_mail_without_message_id_delivered_to_two_addresses_is_taken_once);
+    tcase_add_test(tc, the_same_mail_with_lf_or_crlf_line_ends_is_taken_once);
     tcase_add_test(tc, a_mail_of_many_parts_keeps_its_text_and_counts_every_file);
     tcase_add_test(tc, a_header_block_over_256_kib_is_refused);
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
@@ -1190,5 +1334,6 @@ main(void)
     tcase_add_test(tc, a_from_our_mta_vouches_for_is_taken);
     tcase_add_test(tc, a_from_our_mta_does_not_vouch_for_is_refused);
     tcase_add_test(tc, without_the_setting_each_run_warns_that_from_is_unverified);
+    tcase_add_test(tc, a_from_that_reads_two_ways_is_refused);
     return sp_t_run(s);
 }

@@ -133,7 +133,8 @@ START_TEST(dmarc_decides_when_it_gave_a_verdict)
 {
     ck_assert_str_eq(verdict(OURS "; dmarc=pass header.from=example.com", "zoe@example.com"),
                      "dmarc_pass");
-    ck_assert_str_eq(verdict(OURS "; dmarc=pass", "zoe@Example.COM"), "dmarc_pass");
+    ck_assert_str_eq(verdict(OURS "; dmarc=pass header.from=Example.COM", "zoe@example.com"),
+                     "dmarc_pass");
     ck_assert_str_eq(verdict("MX.Example.Com; dmarc=pass header.from=EXAMPLE.com.",
                              "zoe@example.com"), "dmarc_pass");
     /* A pass for another From domain is no pass for this one. */
@@ -156,6 +157,34 @@ START_TEST(dmarc_decides_when_it_gave_a_verdict)
                      "dmarc_not_pass");
     ck_assert_str_eq(verdict(OURS "; dmarc=pass", ""), "dmarc_not_pass");
     ck_assert_str_eq(verdict(OURS "; dkim=pass header.d=example.com", NULL), "not_aligned");
+}
+END_TEST
+
+/* QA: a mail that holds two Froms (one after a bare CR or a NUL) was
+ * checked by DMARC for the attacker's domain, which passed, and read by
+ * us as a customer's: a dmarc=pass that does not say which From domain
+ * passed vouches for no From. It is no verdict: an aligned dkim or spf
+ * pass may still vouch, else the mail is refused (not_aligned). */
+START_TEST(a_dmarc_pass_without_header_from_is_no_verdict)
+{
+    static const struct {
+        const char *results, *verdict;
+    } cases[] = {
+        {"dmarc=pass", "not_aligned"},
+        {"dmarc=pass (p=reject) action=none", "not_aligned"},
+        {"dmarc=pass header.from=", "not_aligned"},
+        {"spf=pass smtp.mailfrom=evil.test; dmarc=pass", "not_aligned"},
+        {"dmarc=pass; dkim=pass header.d=qa-mail.test", "dkim_pass"},
+        {"dmarc=pass; spf=pass smtp.mailfrom=qa-mail.test", "spf_pass"},
+        /* one that names it still passes; a failing one still refuses */
+        {"dmarc=pass; dmarc=pass header.from=qa-mail.test", "dmarc_pass"},
+        {"dmarc=pass; dmarc=fail; dkim=pass header.d=qa-mail.test", "dmarc_not_pass"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *h = sp_arena_sprintf(&arena, OURS "; %s", cases[i].results);
+        ck_assert_msg(strcmp(verdict(h, "c3@qa-mail.test"), cases[i].verdict) == 0, "%s: %s", h,
+                      verdict(h, "c3@qa-mail.test"));
+    }
 }
 END_TEST
 
@@ -212,7 +241,8 @@ START_TEST(only_the_topmost_header_of_ours_counts)
     const char *forged_below[] = {"relay.example; dmarc=pass", OURS "; dmarc=fail",
                                   OURS "; dmarc=pass header.from=example.com"};
     ck_assert_str_eq(verdict_of(forged_below, 3, from), "dmarc_not_pass");
-    const char *ours_passes[] = {"relay.example; dmarc=fail", "mx.EXAMPLE.com; dmarc=pass",
+    const char *ours_passes[] = {"relay.example; dmarc=fail",
+                                 "mx.EXAMPLE.com; dmarc=pass header.from=example.com",
                                  OURS "; dmarc=fail"};
     ck_assert_str_eq(verdict_of(ours_passes, 3, from), "dmarc_pass");
     /* Ours unreadable: refused, never the next one of ours */
@@ -256,6 +286,7 @@ main(void)
     tcase_add_test(tc, none_is_no_result);
     tcase_add_test(tc, malformed_values_are_unreadable);
     tcase_add_test(tc, dmarc_decides_when_it_gave_a_verdict);
+    tcase_add_test(tc, a_dmarc_pass_without_header_from_is_no_verdict);
     tcase_add_test(tc, without_dmarc_an_aligned_dkim_or_spf_pass_vouches);
     tcase_add_test(tc, only_the_topmost_header_of_ours_counts);
     tcase_add_test(tc, domains_compare_as_dns_does);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -37,14 +38,19 @@ parse(const char *msg)
     return parse_n(msg, strlen(msg));
 }
 
+/* Refused as bad_message; why the word for the log. */
 static void
-assert_refused(const char *msg, size_t n)
+assert_refused_why(const char *msg, size_t n, const char *why)
 {
     struct sp_mail_in m;
     struct sp_problem p;
     sp_problem_init(&p);
-    ck_assert_int_eq(sp_mail_parse(&arena, msg, n, &m, &p), SP_INVALID);
+    enum sp_rc rc = sp_mail_parse(&arena, msg, n, &m, &p);
+    ck_assert_msg(rc == SP_INVALID, "taken (from %s): %s", rc == SP_OK ? m.from_addr : "-",
+                  msg);
     ck_assert_str_eq(p.code, "bad_message");
+    ck_assert_ptr_nonnull(m.refused_why);
+    ck_assert_str_eq(m.refused_why, why);
 }
 
 #define HDRS "From: Zoe <zoe@example.com>\nTo: support@example.com\nSubject: Help\n"
@@ -707,12 +713,90 @@ END_TEST
 START_TEST(missing_from_is_refused)
 {
     const char *msg = "To: support@example.com\nSubject: x\n\nbody\n";
-    assert_refused(msg, strlen(msg));
+    assert_refused_why(msg, strlen(msg), "no_from");
     msg = "From: Zoe\nSubject: x\n\nbody\n";
-    assert_refused(msg, strlen(msg));
+    assert_refused_why(msg, strlen(msg), "no_address_in_from");
     msg = "From: <>\n\n";
-    assert_refused(msg, strlen(msg));
-    assert_refused("", 0);
+    assert_refused_why(msg, strlen(msg), "no_address_in_from");
+    assert_refused_why("", 0, "no_from");
+}
+END_TEST
+
+/* QA: From must be read as a DMARC checker reads it. A mail the two
+ * could read as from different domains was a ticket of a customer whose
+ * domain never checked: a bare CR or a NUL in the headers (ours unfold
+ * them into spaces, another reader ends a line or a string there), two
+ * Froms (we took the first), two mailboxes in From (we took the first).
+ * Each is refused, with its reason. */
+START_TEST(a_bare_cr_or_a_nul_in_the_headers_is_refused)
+{
+    static const char cr[] = "From: eve@evil.test\rFrom: c3@qa-mail.test\n\nhi\n";
+    assert_refused_why(cr, sizeof(cr) - 1, "bare_cr_in_header");
+    static const char cr_crlf[] = "From: eve@evil.test\rFrom: c3@qa-mail.test\r\n\r\nhi\r\n";
+    assert_refused_why(cr_crlf, sizeof(cr_crlf) - 1, "bare_cr_in_header");
+    static const char cr_other[] = "From: c3@qa-mail.test\r\nSubject: a\rb\r\n\r\nhi\r\n";
+    assert_refused_why(cr_other, sizeof(cr_other) - 1, "bare_cr_in_header");
+    static const char cr_last[] = "From: c3@qa-mail.test\r";
+    assert_refused_why(cr_last, sizeof(cr_last) - 1, "bare_cr_in_header");
+    static const char nul[] = "From: eve@evil.test\0c3@qa-mail.test\n\nhi\n";
+    assert_refused_why(nul, sizeof(nul) - 1, "nul_in_header");
+    static const char nul_other[] = "From: c3@qa-mail.test\nX-A: \0\n\nhi\n";
+    assert_refused_why(nul_other, sizeof(nul_other) - 1, "nul_in_header");
+    /* In the body they are the text's business (CRs end lines, NULs are
+     * dropped), and CRLF line ends are what mail has. */
+    static const char body[] = "From: c3@qa-mail.test\r\n\r\na\rb\0c\r\n";
+    struct sp_mail_in m = parse_n(body, sizeof(body) - 1);
+    ck_assert_str_eq(m.from_addr, "c3@qa-mail.test");
+    ck_assert_str_eq(m.text, "a\nbc\n");
+}
+END_TEST
+
+START_TEST(more_than_one_from_is_refused)
+{
+    static const char *const two[] = {
+        "From: c3@qa-mail.test\nFrom: eve@evil.test\n\nhi\n",
+        "From : c3@qa-mail.test\nFrom: eve@evil.test\n\nhi\n",
+        "From: eve@evil.test\nFrom\t: c3@qa-mail.test\n\nhi\n",
+        "FROM: c3@qa-mail.test\r\nSubject: x\r\nfrom: eve@evil.test\r\n\r\nhi\r\n",
+        "From: c3@qa-mail.test\nFrom: c3@qa-mail.test\n\nhi\n",
+        "From: c3@qa-mail.test\nFrom:\n\nhi\n",
+    };
+    for (size_t i = 0; i < sizeof(two) / sizeof(two[0]); i++)
+        assert_refused_why(two[i], strlen(two[i]), "more_than_one_from");
+    /* Other headers that name a sender are not From. */
+    struct sp_mail_in m = parse("Resent-From: eve@evil.test\nFrom: c3@qa-mail.test\n"
+                                "Sender: eve@evil.test\nX-From: eve@evil.test\n\nhi\n");
+    ck_assert_str_eq(m.from_addr, "c3@qa-mail.test");
+}
+END_TEST
+
+START_TEST(a_from_of_more_than_one_mailbox_is_refused)
+{
+    static const char *const many[] = {
+        "c4@qa-mail.test, eve@evil.test",
+        "Zoe <c4@qa-mail.test>, Eve <eve@evil.test>",
+        "c4@qa-mail.test; eve@evil.test",
+        "friends: c4@qa-mail.test, eve@evil.test;",
+        /* one mailbox that reads as two addresses: another reader may take either */
+        "eve@evil.test c3@qa-mail.test",
+        "<eve@evil.test> <c3@qa-mail.test>",
+        "Zoe <eve@evil.test> Zoe <c3@qa-mail.test>",
+    };
+    for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++) {
+        const char *msg = sp_arena_sprintf(&arena, "From: %s\n\nhi\n", many[i]);
+        assert_refused_why(msg, strlen(msg), "from_not_one_mailbox");
+    }
+    /* One address written twice is one mailbox; a name is no mailbox. */
+    static const char *const one[] = {
+        "c4@qa-mail.test, C4@qa-mail.test",
+        "Zoe, Zoe Urban c4@qa-mail.test",
+        "\"Urban, Zoe <z@x.test>\" <c4@qa-mail.test> (old: eve@evil.test)",
+        "friends: c4@qa-mail.test;",
+    };
+    for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+        struct sp_mail_in m = parse(sp_arena_sprintf(&arena, "From: %s\n\nhi\n", one[i]));
+        ck_assert_msg(strcasecmp(m.from_addr, "c4@qa-mail.test") == 0, "%s", one[i]);
+    }
 }
 END_TEST
 
@@ -722,10 +806,10 @@ START_TEST(huge_header_block_is_refused)
     char *msg = sp_arena_alloc(&arena, n);
     memset(msg, 'x', n);
     memcpy(msg, "From: z@example.com\nX-Big: ", 27);
-    assert_refused(msg, n);
+    assert_refused_why(msg, n, "header_block_too_long");
     msg[n - 2] = '\n';
     msg[n - 1] = '\n';
-    assert_refused(msg, n);
+    assert_refused_why(msg, n, "header_block_too_long");
 }
 END_TEST
 
@@ -874,13 +958,13 @@ START_TEST(nesting_is_bounded)
     ck_assert_str_eq(m.text, "deep text");
     ck_assert_uint_eq(m.nfiles, 0);
     const char *deep = nested(SP_MAIL_MAX_DEPTH + 1);
-    assert_refused(deep, strlen(deep));
+    assert_refused_why(deep, strlen(deep), "nested_too_deep");
     struct sp_problem p;
     sp_problem_init(&p);
     ck_assert_int_eq(sp_mail_parse(&arena, deep, strlen(deep), &m, &p), SP_INVALID);
     ck_assert_str_eq(p.detail, "MIME parts nested more than 8 deep: the mail cannot be read");
     deep = nested(5000);
-    assert_refused(deep, strlen(deep));
+    assert_refused_why(deep, strlen(deep), "nested_too_deep");
 }
 END_TEST
 
@@ -1059,6 +1143,9 @@ mail_parse_suite(void)
     tcase_add_test(tc, crlf_input_gives_lf_text);
     tcase_add_test(tc, nuls_are_dropped);
     tcase_add_test(tc, missing_from_is_refused);
+    tcase_add_test(tc, a_bare_cr_or_a_nul_in_the_headers_is_refused);
+    tcase_add_test(tc, more_than_one_from_is_refused);
+    tcase_add_test(tc, a_from_of_more_than_one_mailbox_is_refused);
     tcase_add_test(tc, huge_header_block_is_refused);
     tcase_add_test(tc, missing_separator_is_headers_only);
     tcase_add_test(tc, body_offset_is_after_the_blank_line);
