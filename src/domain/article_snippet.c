@@ -267,7 +267,8 @@ static bool
 in_word(const char *src, size_t n, size_t i)
 {
     size_t k, prev = sp_utf8_prev(src, i);
-    return word_char(sp_utf8_decode(src + i, n - i, &k)) && word_char(sp_utf8_decode(src + prev, n - prev, &k));
+    return word_char(sp_utf8_decode(src + i, n - i, &k)) &&
+           word_char(sp_utf8_decode(src + prev, n - prev, &k));
 }
 
 /* Whether c ends a sentence or a line: a window starts after it. */
@@ -386,8 +387,11 @@ sp_article_snippet_html(struct sp_arena *a, const char *headline, const char *so
     if (headline == NULL)
         return NULL;
     struct snippet s = {.src = source, .n = source != NULL ? strlen(source) : 0};
+    /* A query without CJK text (most): no map, no scan of the source. */
+    if (q == NULL || s.n == 0 || !has_cjk(q, strlen(q)))
+        return headline_html(a, headline, source);
     s.map = sp_arena_calloc(a, s.n + 1, 1);
-    if (q == NULL || s.n == 0 || !mark_cjk(q, s.src, s.n, s.map))
+    if (!mark_cjk(q, s.src, s.n, s.map))
         return headline_html(a, headline, source);
     for (const char *f = headline;; f++) {
         size_t n = strcspn(f, "\x05");
