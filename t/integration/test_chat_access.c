@@ -88,6 +88,10 @@ assert_400_problem_code(const char *body, const char *code)
     ck_assert_msg(o != NULL, "not JSON: %s", body);
     ck_assert_str_eq(sp_t_jstr(o, "code"), code);
     ck_assert_int_eq(sp_t_jint(o, "status"), 400);
+    /* nginx's refusal and the worker's read alike: the type names the code */
+    char type[128];
+    snprintf(type, sizeof(type), "https://docs.support.example/errors/%s", code);
+    ck_assert_str_eq(sp_t_jstr(o, "type"), type);
     json_object_put(o);
 }
 

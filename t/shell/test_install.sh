@@ -116,6 +116,27 @@ check "the chat hooks pass to support-chat's documented socket" \
     grep -q 'fastcgi_pass unix:/run/support-chat/chat.sock;' "$root$datadir/nginx/internal.conf"
 check "the admin pages' static files are the installed ones" \
     grep -q "alias $datadir/templates/static/;" "$root$datadir/nginx/public.conf"
+# Every problem nginx answers by itself is JSON whose type names its code,
+# as the workers' problems do (errors/<code>): clients branch on either.
+# shellcheck disable=SC2317  # run by check
+problems_name_their_code() {
+    python3 - "$@" <<'PY'
+import json, re, sys
+bad = 0
+for path in sys.argv[1:]:
+    for n, line in enumerate(open(path), 1):
+        m = re.search(r"return [0-9]+ '(\{.*\})';", line)
+        if not m or '"type"' not in m.group(1):
+            continue
+        o = json.loads(m.group(1).replace('$support_request_id', 'x'))
+        if o["type"] != "https://docs.support.example/errors/" + o["code"]:
+            print(f"{path}:{n}: type {o['type']} for code {o['code']}")
+            bad = 1
+sys.exit(bad)
+PY
+}
+check "nginx's own problems are JSON whose type names their code" \
+    problems_name_their_code "$root$datadir"/nginx/*.conf
 
 # The user (sysusers.d) and the directories (tmpfiles.d), made by systemd's
 # own tools inside the staged tree (its /etc seeded with this host's
