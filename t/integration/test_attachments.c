@@ -576,34 +576,61 @@ END_TEST
 
 /* --- scan and download ----------------------------------------------------- */
 
-/* A Range past the file's end is nginx's 416 problem with each header
- * once and none of the file's (QA: the security headers came twice, with
- * the file's sandbox CSP beside the problem's, and the problem carried the
- * file's Content-Disposition, ETag and Cache-Control). */
+/* A problem nginx answers for a download (a Range past the file's end, a
+ * file gone) carries each header once and none of the file's (QA: the
+ * security headers came twice, with the file's sandbox CSP beside the
+ * problem's, and the problem carried the file's Content-Disposition, ETag
+ * and Cache-Control). */
+static void
+assert_bare_download_problem(struct sp_t_resp *r, int status, const char *code)
+{
+    sp_t_assert_problem(r, status, code);
+    static const char *const once[] = {"X-Request-Id", "X-Content-Type-Options",
+                                       "X-Frame-Options", "Referrer-Policy",
+                                       "Content-Security-Policy", "Content-Type"};
+    for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+        ck_assert_msg(sp_t_header_count(r, once[i]) == 1, "%s %zu times", once[i],
+                      sp_t_header_count(r, once[i]));
+    ck_assert_str_eq(sp_t_header(r, "Content-Security-Policy"),
+                     "default-src 'none'; frame-ancestors 'none'");
+    static const char *const none[] = {"Content-Disposition", "ETag", "Cache-Control",
+                                       "Last-Modified", "Expires", "Accept-Ranges"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        ck_assert_msg(sp_t_header(r, none[i]) == NULL, "%s: %s", none[i],
+                      sp_t_header(r, none[i]));
+}
+
 static void
 assert_range_past_the_end_is_a_bare_problem(const char *url)
 {
     const char *req = sp_t_fmt("GET %s HTTP/1.1\r\nHost: localhost\r\nRange: bytes=500-\r\n"
                                "Connection: close\r\n\r\n", url);
     struct sp_t_resp *r = sp_t_raw(req, strlen(req));
-    sp_t_assert_problem(r, 416, "range_not_satisfiable");
-    static const char *const once[] = {"X-Request-Id", "X-Content-Type-Options",
-                                       "X-Frame-Options", "Referrer-Policy",
-                                       "Content-Security-Policy", "Content-Type",
-                                       "Content-Range"};
-    for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
-        ck_assert_msg(sp_t_header_count(r, once[i]) == 1, "%s %zu times", once[i],
-                      sp_t_header_count(r, once[i]));
-    ck_assert_str_eq(sp_t_header(r, "Content-Security-Policy"),
-                     "default-src 'none'; frame-ancestors 'none'");
+    assert_bare_download_problem(r, 416, "range_not_satisfiable");
+    ck_assert_int_eq(sp_t_header_count(r, "Content-Range"), 1);
     ck_assert_str_eq(sp_t_header(r, "Content-Range"), sp_t_fmt("bytes */%zu", sizeof(sp_t_png)));
-    static const char *const none[] = {"Content-Disposition", "ETag", "Cache-Control",
-                                       "Last-Modified", "Expires", "Accept-Ranges"};
-    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
-        ck_assert_msg(sp_t_header(r, none[i]) == NULL, "%s: %s", none[i],
-                      sp_t_header(r, none[i]));
     sp_t_resp_free(r);
 }
+
+/* A stored file lost from the directory (a restore without it, a disk
+ * error): the signed download is nginx's bare 404 problem, not the file's
+ * headers around a problem body. */
+START_TEST(a_download_whose_file_is_gone_is_a_bare_404_problem)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *id = sp_t_attachment_clean_png(c.token);
+    const char *file = sp_t_fmt("%s/%s", getenv("SP_TEST_ATTACHMENT_DIR"), sp_t_sql(
+        "SELECT storage_key FROM support_attachments WHERE id = '%s'", id));
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), c.token);
+    sp_t_assert_json(m, 200);
+    const char *url = sp_t_fmt("%s", sp_t_jstr(m->json, "download_url"));
+    sp_t_resp_free(m);
+    ck_assert_int_eq(unlink(file), 0);
+    struct sp_t_resp *r = sp_t_get(url, NULL);
+    assert_bare_download_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
 
 START_TEST(a_clean_upload_downloads_through_nginx_with_safe_headers)
 {
@@ -1335,6 +1362,7 @@ main(void)
     Suite *s = suite_create("attachments");
     TCase *tc = sp_t_tcase(s, "attachments");
     tcase_add_test(tc, create_validates_name_type_and_size);
+    tcase_add_test(tc, a_download_whose_file_is_gone_is_a_bare_404_problem);
     tcase_add_test(tc, blank_names_are_refused_and_edges_trimmed);
     tcase_add_test(tc, create_reports_every_field_error_at_once);
     tcase_add_test(tc, content_types_are_normalised_to_an_allowed_media_type);
