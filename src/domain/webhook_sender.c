@@ -216,7 +216,11 @@ claim(struct child *c, struct batch *b)
 }
 
 /* Records the attempts made since the last flush, one statement; logs
- * them. False when the database failed (their leases bring them back). */
+ * them. False when the database failed (their leases bring them back).
+ * A request that got no answer logs no status_code, and a delivery
+ * refused before sending (url_refused, webhook_inactive, …) is
+ * webhook_refused, not a failed attempt (QA: both read as
+ * webhook_failed with status_code 0, though the delivery was pending). */
 static bool
 flush(struct child *c, struct batch *b)
 {
@@ -227,11 +231,14 @@ flush(struct child *c, struct batch *b)
         return false;
     for (int i = b->recorded; i < b->done; i++) {
         const struct sp_webhook_attempt *a = &b->out[i].attempt;
-        struct sp_log_line *l = sp_log_begin(a->delivered ? SP_LOG_INFO : SP_LOG_WARN,
-                                             a->delivered ? "webhook_delivered" : "webhook_failed");
+        const char *event = a->delivered ? "webhook_delivered"
+                            : a->sent    ? "webhook_attempt_failed"
+                                         : "webhook_refused";
+        struct sp_log_line *l = sp_log_begin(a->delivered ? SP_LOG_INFO : SP_LOG_WARN, event);
         sp_log_int(l, "delivery_id", b->out[i].id);
         sp_log_str(l, "webhook_id", c->webhook_id);
-        sp_log_int(l, "status_code", a->status_code);
+        if (a->status_code > 0)
+            sp_log_int(l, "status_code", a->status_code);
         if (!a->delivered)
             sp_log_str(l, "error", a->error);
         sp_log_end(l);

@@ -1240,6 +1240,43 @@ sole_subscriber(struct receiver *rc, const char *path, const char *events)
     return hook;
 }
 
+/* The dispatcher's log names what happened to each delivery (QA: a URL
+ * the guard refused at send time read as webhook_failed, status_code 0,
+ * while the delivery was pending): a refusal before sending is
+ * webhook_refused without a status_code, a receiver's 500 is
+ * webhook_attempt_failed with it. */
+START_TEST(the_dispatch_log_tells_a_refusal_from_a_failed_attempt)
+{
+    struct receiver rc;
+    (void)sole_subscriber(&rc, "/fail/500", "[\"ticket.created\"]");
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    (void)sp_t_ticket_create(&c, "refused, then failed");
+    const char *env[] = {sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s",
+                                  getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+                         sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
+                                  getenv("SP_TEST_TOP_SRCDIR")), NULL};
+    static const char *const args[] = {"--once", NULL};
+    const char *out = NULL;
+    int code = sp_t_job_run("support-dispatch", env, args, &out);  /* no loopback: refused */
+    ck_assert_msg(code == 0, "support-dispatch --once exited %d:\n%s", code, out);
+    const char *line = strstr(out, "\"event\":\"webhook_refused\"");
+    ck_assert_msg(line != NULL && strstr(out, "webhook_failed") == NULL, "%s", out);
+    ck_assert_msg(strstr(line, "url_refused") != NULL, "%s", line);
+    ck_assert_msg(strstr(sp_t_fmt("%.*s", (int)strcspn(line, "\n"), line), "status_code") == NULL,
+                  "%s", line);
+    sp_t_sql("UPDATE support_webhook_deliveries SET next_attempt_at = now()"
+             " WHERE status = 'pending'");
+    code = sp_t_job_run("support-dispatch", dispatcher_env(), args, &out);
+    ck_assert_msg(code == 0, "support-dispatch --once exited %d:\n%s", code, out);
+    line = strstr(out, "\"event\":\"webhook_attempt_failed\"");
+    ck_assert_msg(line != NULL, "%s", out);
+    ck_assert_msg(strstr(sp_t_fmt("%.*s", (int)strcspn(line, "\n"), line),
+                         "\"status_code\":500") != NULL, "%s", line);
+    json_object_put(receiver_next(&rc, 5000));
+    receiver_stop(&rc);
+}
+END_TEST
+
 /* QA: a dispatcher without SUPPORT_ENCRYPTION_KEYS (a cron node whose
  * env file lacked them) claimed each due delivery, failed it as
  * secret_unavailable and pushed it back, reporting no error. It now
@@ -1958,6 +1995,7 @@ suite(void)
     tcase_add_test(tc, fanout_queues_an_event_for_its_subscribers_once);
     tcase_add_test(tc, agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an_outage);
     tcase_add_test(tc, a_dispatcher_without_keys_leaves_deliveries_to_one_with_them);
+    tcase_add_test(tc, the_dispatch_log_tells_a_refusal_from_a_failed_attempt);
     tcase_add_test(tc, a_chats_ticket_created_event_names_the_chat);
     tcase_add_test(tc, ticket_created_names_the_priority_rule_that_set_the_priority);
     tcase_add_test(tc, a_redacting_webhook_gets_the_text_redacted_a_plain_one_as_written);
