@@ -98,7 +98,7 @@ parse_message_members(struct sp_arena *a, struct json_object *o, struct sp_chat_
     const char *clean = sp_sanitize_html(a, body, blen, &f->body_len, &has_text);
     if (clean == NULL || !has_text)
         return refuse_member(f, "body", "invalid_frame",
-                             "body has no text once unsafe markup is removed");
+                             sp_arena_sprintf(a, "body %s", sp_sanitize_empty_reason(body, blen)));
     /* The cap is on what would be stored: escaping makes it longer. */
     if (sp_utf8_count(clean, f->body_len) > SP_CHAT_BODY_MAX_CHARS)
         return refuse_member(f, "body", "too_long", SP_CHAT_TOO_LONG_DETAIL);

@@ -688,7 +688,7 @@ sp_api_body_html(struct sp_req *r, const char *field, const struct sp_field_valu
     if (clean != NULL)
         return clean;
     if (strcmp(why, "empty") == 0)
-        sp_problem_field(p, field, "empty", "has no text once unsafe markup is removed");
+        sp_problem_field(p, field, "empty", sp_sanitize_empty_reason(v->str, v->len));
     else
         sp_problem_field(p, field, "too_long",
                          sp_arena_sprintf(r->arena,

@@ -126,6 +126,13 @@ has_visible(const char *s, size_t n)
     return false;
 }
 
+const char *
+sp_sanitize_empty_reason(const char *html, size_t len)
+{
+    return sp_sanitize_has_visible(html, len) ? "has no text once unsafe markup is removed"
+                                              : "has no visible text";
+}
+
 bool
 sp_sanitize_has_visible(const char *s, size_t n)
 {

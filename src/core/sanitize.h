@@ -81,6 +81,11 @@ char *sp_sanitize_html_as(struct sp_arena *a, enum sp_sanitize_profile profile, 
  * "empty"). */
 bool sp_sanitize_has_visible(const char *s, size_t n);
 
+/* Why a body that sp_sanitize_body() found "empty" is: "has no visible
+ * text" when the input itself had none (blanks), else "has no text once
+ * unsafe markup is removed" (QA: blanks were told about markup). */
+const char *sp_sanitize_empty_reason(const char *html, size_t len);
+
 /* The plain text a reader sees in an HTML fragment (a stored message
  * body), for mail text parts: entities decoded, tags gone, a line break
  * for <br> and after each block, "- " before list items, a link's href

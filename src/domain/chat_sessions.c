@@ -518,12 +518,12 @@ edit_accept(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_prob
         return sp_problem_set(p, SP_CONFLICT, "already_assigned", "another agent has this chat");
     if (current != 0)
         return SP_OK;  /* already ours */
-    bool room, known;
-    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
+    enum sp_chat_room room;
+    int max;
+    if (sp_route_chat_room(ctx, agent_id, &room, &max, p) != SP_OK)
         return p->rc;
-    if (!room)
-        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                              "the agent is away or at max_concurrent_chats");
+    if (room != SP_CHAT_ROOM_FREE)
+        return sp_route_chat_no_room(p, "the agent", room, max);
     if (assign(ctx, sp_db_str(r, 0, 0), agent_id, AGENT_JOINED, NULL, p) != SP_OK)
         return p->rc;
     *acc->changed = true;
@@ -614,19 +614,20 @@ static enum sp_rc
 named_agent_free(struct sp_ctx *ctx, long long agent_id, long long current,
                  struct sp_problem *p)
 {
-    bool room, known;
-    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK)
+    enum sp_chat_room room;
+    int max;
+    if (sp_route_chat_room(ctx, agent_id, &room, &max, p) != SP_OK)
         return p->rc;
-    if (!known) {
+    if (room == SP_CHAT_ROOM_UNKNOWN) {
         sp_problem_field(p, "agent_id", "unknown_agent", "is not an agent");
         return SP_INVALID;
     }
     if (agent_id == current)
         return sp_problem_set(p, SP_CONFLICT, "already_assigned",
                               "the chat is already assigned to agent %lld", agent_id);
-    if (!room)
-        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
-                              "agent %lld is away or at max_concurrent_chats", agent_id);
+    if (room != SP_CHAT_ROOM_FREE)
+        return sp_route_chat_no_room(p, sp_arena_sprintf(ctx->arena, "agent %lld", agent_id),
+                                     room, max);
     return SP_OK;
 }
 

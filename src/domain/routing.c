@@ -176,14 +176,15 @@ static struct sp_stmt team_lock_stmt = SP_STMT(
     "SELECT " PICK_LOCK("'" CHAT_KEY "' || team") " FROM support_agents WHERE id = $1::bigint",
     1);
 
+enum capacity_column { CAP_ACTIVE, CAP_FULL, CAP_MAX };
 static struct sp_stmt capacity_stmt = SP_STMT_READ(
     "chat_agent_capacity",
-    "SELECT a.status = 'active' AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"
-    " FROM support_agents a WHERE a.id = $1::bigint",
+    "SELECT a.status = 'active', " ACTIVE_CHATS("a") " >= a.max_concurrent_chats,"
+    " a.max_concurrent_chats FROM support_agents a WHERE a.id = $1::bigint",
     1);
 
 enum sp_rc
-sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
+sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, enum sp_chat_room *room, int *max,
                    struct sp_problem *p)
 {
     const char *cp[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
@@ -191,9 +192,25 @@ sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *kno
         sp_db_exec_locked(ctx->db, ctx->arena, &team_lock_stmt, cp, &capacity_stmt, cp, p);
     if (r == NULL)
         return p->rc;
-    *known = PQntuples(r) == 1;
-    *room = *known && sp_db_bool(r, 0, 0);
+    *max = 0;
+    if (PQntuples(r) != 1) {
+        *room = SP_CHAT_ROOM_UNKNOWN;
+        return SP_OK;
+    }
+    *max = (int)sp_db_int(r, 0, CAP_MAX);
+    *room = !sp_db_bool(r, 0, CAP_ACTIVE) ? SP_CHAT_ROOM_AWAY
+            : sp_db_bool(r, 0, CAP_FULL)  ? SP_CHAT_ROOM_FULL
+                                          : SP_CHAT_ROOM_FREE;
     return SP_OK;
+}
+
+enum sp_rc
+sp_route_chat_no_room(struct sp_problem *p, const char *who, enum sp_chat_room room, int max)
+{
+    if (room == SP_CHAT_ROOM_FULL)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "%s has max_concurrent_chats (%d) active chats", who, max);
+    return sp_problem_set(p, SP_CONFLICT, "agent_unavailable", "%s is away", who);
 }
 
 /* Every chat lock a transfer may take, in the order of the lock keys: the
@@ -254,8 +271,9 @@ sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_
 {
     *out = NULL;
     *n = 0;
-    bool room, known;
-    if (sp_route_chat_room(ctx, agent_id, &room, &known, p) != SP_OK || !room)
+    enum sp_chat_room room;
+    int max;
+    if (sp_route_chat_room(ctx, agent_id, &room, &max, p) != SP_OK || room != SP_CHAT_ROOM_FREE)
         return p->rc;
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &waiting_stmt, params, p);

@@ -50,12 +50,24 @@ enum sp_rc sp_route_chat(struct sp_ctx *ctx, const char *routing, const char *te
                          const char *skill, long long exclude, long long *agent_id,
                          struct sp_problem *p);
 
-/* Whether agent_id can take one more chat (active, below
- * max_concurrent_chats, counted as sp_route_chat counts), serialized with
- * the chat picks of the agent's team until the transaction ends. *known
- * false when there is no such agent. */
-enum sp_rc sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, bool *room, bool *known,
-                              struct sp_problem *p);
+/* Whether agent_id can take one more chat, and if not why, so a refusal
+ * can say which (QA: "away or at max_concurrent_chats" left the caller
+ * guessing). */
+enum sp_chat_room {
+    SP_CHAT_ROOM_FREE,      /* active, below max_concurrent_chats */
+    SP_CHAT_ROOM_AWAY,      /* status away (or any but active) */
+    SP_CHAT_ROOM_FULL,      /* active, at max_concurrent_chats */
+    SP_CHAT_ROOM_UNKNOWN,   /* no such agent */
+};
+/* Counted as sp_route_chat counts, serialized with the chat picks of the
+ * agent's team until the transaction ends. *max: the agent's
+ * max_concurrent_chats (for the refusal's words). */
+enum sp_rc sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, enum sp_chat_room *room,
+                              int *max, struct sp_problem *p);
+/* The refusal for an agent that has no room: 409 agent_unavailable naming
+ * the agent (who: "the agent" or "agent 12") and why. */
+enum sp_rc sp_route_chat_no_room(struct sp_problem *p, const char *who, enum sp_chat_room room,
+                                 int max);
 
 /* Takes, before a transfer of a chat from agent `from` (0: none) to agent
  * `to` (0: whoever sp_route_chat picks by routing, team and skill), every

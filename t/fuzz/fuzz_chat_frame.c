@@ -33,6 +33,7 @@ static const char *const refusals[][2] = {
     {"too_long", "body is longer than 4000 characters"},
     {"invalid_frame", "client_id must be a string of 1 to 64 characters"},
     {"invalid_frame", "body has no text once unsafe markup is removed"},
+    {"invalid_frame", "body has no visible text"},
     {"invalid_frame", "typing state must be true or false"},
     {"invalid_frame", "presence state must be online or away"},
     {"too_long", "body is longer than 4000 characters once sanitized (escaped characters such"

@@ -1567,6 +1567,9 @@ START_TEST(accept_at_max_concurrent_chats_is_409_agent_unavailable)
     struct chat s = chat_new(&c, category_manual(), NULL);
     r = chat_accept(&au, s.id);
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    /* QA: the detail says which of away and full it is */
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     "the agent has max_concurrent_chats (0) active chats");
     sp_t_resp_free(r);
     ck_assert_str_eq(db_session(s.id, "status"), "waiting");
     ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
@@ -1599,6 +1602,7 @@ START_TEST(accept_when_away_is_409_agent_unavailable)
     struct chat s = chat_new(&c, category_manual(), NULL);
     r = chat_accept(&au, s.id);
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the agent is away");
     sp_t_resp_free(r);
     ck_assert_str_eq(db_session(s.id, "status"), "waiting");
     ck_assert_ptr_null(db_session(s.id, "assigned_agent_id"));
@@ -2335,9 +2339,14 @@ START_TEST(transfer_to_agent_needs_an_agent_with_room)
     sp_t_resp_free(r);
     r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)busy_id));
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("agent %lld has max_concurrent_chats (0) active chats",
+                              (long long)busy_id));
     sp_t_resp_free(r);
     r = transfer(&first, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)away_id));
     sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                     sp_t_fmt("agent %lld is away", (long long)away_id));
     sp_t_resp_free(r);
     /* QA: the agent who holds the chat named: 409 "no other agent is
      * free" misled; the answer says the chat is theirs already. */

@@ -278,8 +278,14 @@ START_TEST(markup_only_body_and_bad_attachments_are_reported_together)
     struct sp_t_resp *r = sp_t_post_json(messages_path(pid), u.token,
                                          "{\"body\":\"<script>x</script>\",\"attachments\":5}");
     sp_t_assert_invalid(r, "body", "empty");
+    ck_assert_str_eq(sp_t_invalid_message(r, "body"), "has no text once unsafe markup is removed");
     sp_t_assert_invalid(r, "attachments", "wrong_type");
     ck_assert_uint_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    /* QA: blanks were told about markup they did not have */
+    r = sp_t_post_json(messages_path(pid), u.token, "{\"body\":\" \\u3000 \"}");
+    sp_t_assert_invalid(r, "body", "empty");
+    ck_assert_str_eq(sp_t_invalid_message(r, "body"), "has no visible text");
     sp_t_resp_free(r);
     ck_assert_uint_eq(message_count(&u, pid), 1);
 }

@@ -81,6 +81,9 @@ START_TEST(message_refusals_say_why)
     assert_refused("{\"type\":\"message\",\"body\":\"<script>alert(1)</script> \"}",
                    SP_CHAT_FRAME_MESSAGE, "invalid_frame",
                    "body has no text once unsafe markup is removed");
+    /* blanks had no markup to remove: the detail says so (QA) */
+    assert_refused("{\"type\":\"message\",\"body\":\"   \\u00a0\"}", SP_CHAT_FRAME_MESSAGE,
+                   "invalid_frame", "body has no visible text");
 }
 END_TEST
 
