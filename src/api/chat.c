@@ -348,14 +348,24 @@ sp_api_chat_close(struct sp_req *r, struct sp_problem *p)
     return respond_session(r, &s);
 }
 
-/* An item of the agents' chat queue (sp_api_item_writer): the session
- * and its customer. */
+/* An item of the agents' chat queue (sp_api_item_writer): the session,
+ * its customer, and the customer's first message as one line of text
+ * (null before they wrote), so a chat is accepted knowing what it is
+ * about. */
 static void
 write_queued(struct sp_jw *w, const void *item)
 {
     const struct sp_chat_session *s = item;
     sp_jw_object(w);
     session_members(w, s, true);
+    if (s->preview != NULL) {
+        sp_jw_kobject(w, "first_message");
+        sp_jw_kstr(w, "text", s->preview);
+        sp_jw_kstr(w, "created_at", s->preview_at);
+        sp_jw_end(w);
+    } else {
+        sp_jw_knull(w, "first_message");
+    }
     sp_jw_end(w);
 }
 

@@ -10,11 +10,13 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/sanitize.h"
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/categories.h"
 #include "domain/contacts.h"
 #include "domain/routing.h"
+#include "domain/ticket_subject.h"
 
 /* A session's columns (SELECT list and enum together, db.h). */
 #define SESSION_COLUMNS(C, SEP)                                                           \
@@ -235,17 +237,35 @@ static struct sp_stmt close_stmt = SP_STMT(
     ") SELECT coalesce(assigned_agent_id, 0) FROM u",
     1);
 
+/* A session row; the row reader of lists and lookups (sp_db_page_read,
+ * sp_db_one). */
+SP_ROW_READER(read_session, struct sp_chat_session, SESSION_COLUMNS)
+
+/* The queue: sessions, then their customer's first message (body and
+ * time) after the session's columns (one index probe per row on
+ * support_chat_messages_session). */
+enum { LIST_PREVIEW = SC_COUNT, LIST_PREVIEW_AT };
 static struct sp_stmt list_stmt = SP_STMT_READ(
     "chat_list",
-    "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
+    "SELECT " SESSION_COLS ", fm.body, support_ts(fm.created_at)"
+    " FROM support_chat_sessions s" SESSION_JOINS
+    " LEFT JOIN LATERAL (SELECT m.body, m.created_at FROM support_chat_messages m"
+    "   WHERE m.session_id = s.id AND m.sender_type = 'customer' ORDER BY m.id LIMIT 1) fm"
+    "   ON true"
     " WHERE s.status = $1 AND ($2::bigint = 0 OR s.assigned_agent_id = $2::bigint)"
     "   AND s.expires_at > now() AND s.id > $3::bigint"
     " ORDER BY s.id LIMIT $4::int",
     4);
 
-/* A session row; the row reader of lists and lookups (sp_db_page_read,
- * sp_db_one). */
-SP_ROW_READER(read_session, struct sp_chat_session, SESSION_COLUMNS)
+static void
+read_queued(const PGresult *r, int row, void *item)
+{
+    struct sp_chat_session *s = item;
+    read_session(r, row, item);
+    s->preview = sp_db_str(r, row, LIST_PREVIEW);
+    s->preview_at = sp_db_str(r, row, LIST_PREVIEW_AT);
+}
+
 #define SESSION_NCOLS SC_COUNT
 
 static void
@@ -590,8 +610,21 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
                              sp_arena_sprintf(ctx->arena, "%lld", after),
                              sp_db_page_fetch(ctx->arena, limit)};
     *out = sp_db_page_read(ctx->db, ctx->arena, &list_stmt, params, limit, "id", sizeof(**out),
-                           read_session, n, next_after, p);
-    return *out != NULL ? SP_OK : p->rc;
+                           read_queued, n, next_after, p);
+    if (*out == NULL)
+        return p->rc;
+    /* The stored body is sanitized HTML: shown as the text a reader sees,
+     * on one line (a preview must not forge lines in a queue view). */
+    for (size_t i = 0; i < *n; i++) {
+        struct sp_chat_session *s = &(*out)[i];
+        if (s->preview != NULL)
+            s->preview = sp_ticket_subject_of_text(
+                ctx->arena, sp_sanitize_text(ctx->arena, s->preview, strlen(s->preview)),
+                SP_CHAT_PREVIEW_MAX);
+        if (s->preview == NULL)
+            s->preview_at = NULL;
+    }
+    return SP_OK;
 }
 
 /* --- transfer to another agent --------------------------------------------- */

@@ -34,7 +34,13 @@ struct sp_chat_session {
     const char *ticket_public_id;    /* after a transfer to a ticket */
     const char *metadata_json;
     const char *started_at, *ended_at, *expires_at, *last_message_at;
+    /* Queue lists only (sp_chat_list): the customer's first message as
+     * one line of plain text, at most SP_CHAT_PREVIEW_MAX characters, and
+     * when it was sent; NULL when none (and in every other read). Agents
+     * see what a chat is about before they accept it (QA). */
+    const char *preview, *preview_at;
 };
+#define SP_CHAT_PREVIEW_MAX 200
 
 struct sp_chat_message {
     long long id;

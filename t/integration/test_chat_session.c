@@ -1646,6 +1646,63 @@ START_TEST(expired_session_cannot_be_accepted_and_leaves_the_waiting_queue)
 }
 END_TEST
 
+/* The waiting queue's item of session id, as agent u sees it (a copy the
+ * caller puts). */
+static struct json_object *
+queued_item(const struct sp_t_user *u, const char *id)
+{
+    const char *cursor = NULL;
+    do {
+        struct sp_t_resp *r = sp_t_get(
+            sp_t_fmt("/support/agent/chats?status=waiting&limit=100%s%s",
+                     cursor ? "&cursor=" : "", cursor ? sp_t_urlencode(cursor) : ""),
+            u->token);
+        sp_t_assert_json(r, 200);
+        struct json_object *data = sp_t_jarr(r->json, "data");
+        for (size_t i = 0; i < json_object_array_length(data); i++) {
+            struct json_object *it = json_object_array_get_idx(data, i);
+            if (strcmp(sp_t_jstr(it, "session_id"), id) == 0) {
+                struct json_object *copy = json_tokener_parse(json_object_to_json_string(it));
+                sp_t_resp_free(r);
+                return copy;
+            }
+        }
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        cursor = nc ? sp_t_fmt("%s", json_object_get_string(nc)) : NULL;
+        sp_t_resp_free(r);
+    } while (cursor != NULL);
+    ck_abort_msg("session %s is not in the waiting queue", id);
+    return NULL;
+}
+
+/* QA: agents accepted waiting chats blind. A queue item carries the
+ * customer's first message as one line of plain text (markup gone, at
+ * most 200 characters), null before the customer wrote. */
+START_TEST(the_waiting_queue_shows_the_customers_first_message)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    struct chat said = chat_new(&c, category_manual(), "My <b>order</b> 42\nnever came");
+    struct chat quiet = chat_new(&c, category_manual(), NULL);
+    char text[301];
+    memset(text, 'x', 300);
+    text[300] = '\0';
+    struct chat longer = chat_new(&c, category_manual(), text);
+    struct json_object *it = queued_item(&au, said.id);
+    struct json_object *first = sp_t_jget(it, "first_message");
+    ck_assert_str_eq(sp_t_jstr(first, "text"), "My order 42 never came");
+    sp_t_assert_timestamp(sp_t_jstr(first, "created_at"));
+    json_object_put(it);
+    it = queued_item(&au, quiet.id);
+    sp_t_assert_jnull(it, "first_message");
+    json_object_put(it);
+    it = queued_item(&au, longer.id);
+    ck_assert_uint_eq(strlen(sp_t_jstr(sp_t_jget(it, "first_message"), "text")), 200);
+    json_object_put(it);
+}
+END_TEST
+
 /* ---- transfer ---------------------------------------------------------------- */
 
 static struct sp_t_resp *
@@ -3013,6 +3070,7 @@ chat_session_suite(void)
     tcase_add_test(tc, concurrent_ticket_creates_naming_one_chat_link_it_once);
     tcase_add_test(tc, accept_at_max_concurrent_chats_is_409_agent_unavailable);
     tcase_add_test(tc, accept_when_away_is_409_agent_unavailable);
+    tcase_add_test(tc, the_waiting_queue_shows_the_customers_first_message);
     tcase_add_test(tc, accept_of_a_closed_session_is_409_session_closed);
     tcase_add_test(tc, concurrent_accepts_have_exactly_one_winner);
     tcase_add_test(tc, concurrent_accepts_by_one_agent_respect_max_concurrent_chats);
