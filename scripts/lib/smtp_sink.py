@@ -3,7 +3,9 @@
 
 Accepts every mail on 127.0.0.1 and stores it, as received, in a Maildir,
 so a developer sees what support-dispatch sent (any mail client opens a
-Maildir; or `ls var/mail/new`) and a test can read it back.
+Maildir; or `ls var/mail/new`) and a test can read it back. As a
+delivering MTA does, it puts the envelope's recipients on top, in an
+X-Original-To header (RCPT TO as the client wrote it).
 
 usage: smtp_sink.py MAILDIR [--port N] [--ready-file FILE]
   --port N          port to listen on (default: a free one)
@@ -30,8 +32,10 @@ class Store:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope):
+        top = "X-Original-To: %s\r\n" % ", ".join(envelope.rcpt_tos)
         with self.lock:
-            self.box.add(envelope.original_content or envelope.content)
+            self.box.add(top.encode("utf-8", "surrogateescape") +
+                         (envelope.original_content or envelope.content))
         return "250 OK stored"
 
 

@@ -179,11 +179,13 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->customer_id = q[QF_CUSTOMER_ID].str;
     if (q[QF_CUSTOMER_EMAIL].present) {
         const struct sp_app *app = r->env->app;
-        f->customer_email_index = app->crypto ? sp_crypto_email_index(app->crypto, r->arena,
-                                                                      q[QF_CUSTOMER_EMAIL].str)
-                                              : NULL;
-        if (f->customer_email_index == NULL)
-            f->customer_email_index = "-";  /* matches nothing */
+        const struct sp_crypto *c = app->crypto;
+        const char *email = q[QF_CUSTOMER_EMAIL].str;
+        const char **index = f->customer_email_index;
+        index[0] = c ? sp_crypto_email_index(c, r->arena, email) : NULL;
+        index[1] = c ? sp_crypto_email_index_legacy(c, r->arena, email) : NULL;
+        if (index[0] == NULL || index[1] == NULL)
+            index[0] = index[1] = "-";  /* matches nothing */
     }
     f->created_after = q[QF_CREATED_AFTER].str;
     f->created_before = q[QF_CREATED_BEFORE].str;

@@ -828,7 +828,10 @@ has_control(const char *s)
 
 /* The claim s without the blanks around it when it is an address a mail
  * can go to: at most 254 bytes (RFC 5321's path), one '@' between a local
- * part and a domain, no blank or control character; else NULL. */
+ * part and a domain, no blank or control character; else NULL. It is
+ * kept as claimed, UTF-8 too: a mail goes to an internationalized
+ * domain's A-label, a non-ASCII local part is skipped as bad_address
+ * (domain/channels.c, core/mail_idn). */
 static const char *
 plausible_email(struct sp_arena *a, const char *s)
 {

@@ -27,6 +27,7 @@
 #include "core/ascii.h"
 #include "core/hex.h"
 #include "core/keyring.h"
+#include "core/mail_idn.h"
 
 #define KEY_LEN    32
 #define NONCE_LEN  12   /* GCM's native IV size: no GHASH of the IV */
@@ -309,20 +310,23 @@ index_hex(const struct sp_crypto *c, struct sp_arena *a, const unsigned char *ms
     return sp_crypto_hex(a, mac, maclen);
 }
 
+/* The index of an address form (NULL: blank, no index). */
+static const char *
+email_hex(const struct sp_crypto *c, struct sp_arena *a, const char *form)
+{
+    return form != NULL ? index_hex(c, a, (const unsigned char *)form, strlen(form)) : NULL;
+}
+
 const char *
 sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a, const char *email)
 {
-    if (email == NULL)
-        return NULL;
-    const char *b = email, *e = email + strlen(email);
-    sp_ascii_trim(&b, &e);
-    if (b == e)
-        return NULL;
-    size_t n = (size_t)(e - b);
-    unsigned char *norm = sp_arena_alloc(a, n);
-    for (size_t i = 0; i < n; i++)
-        norm[i] = (unsigned char)(b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i]);
-    return index_hex(c, a, norm, n);
+    return email_hex(c, a, sp_mail_addr_canonical(a, email));
+}
+
+const char *
+sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a, const char *email)
+{
+    return email_hex(c, a, sp_mail_addr_ascii_folded(a, email));
 }
 
 const char *

@@ -63,12 +63,19 @@ const char *sp_crypto_decrypt(const struct sp_crypto *c, struct sp_arena *a,
  * NULL. */
 bool sp_crypto_needs_rotation(const struct sp_crypto *c, const char *ciphertext);
 
-/* HMAC-SHA256 with the blind index key over the normalized email (ASCII
- * whitespace trimmed, ASCII lower-cased) as 64 lowercase hex characters,
- * arena-owned. NULL for a NULL or blank email (store no index for those),
- * or if OpenSSL fails. */
+/* HMAC-SHA256 with the blind index key over the email's canonical form
+ * (sp_mail_addr_canonical: ASCII whitespace trimmed, lower-cased, an
+ * internationalized domain as its A-label) as 64 lowercase hex
+ * characters, arena-owned. NULL for a NULL or blank email (store no
+ * index for those), or if OpenSSL fails. */
 const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
                                   const char *email);
+/* The same over the email lower-cased in ASCII alone, as every index was
+ * computed before the canonical form: a lookup tries it as well, for the
+ * rows of a non-ASCII address stored then and not sealed again since
+ * (docs/API.md §2). For an ASCII address it is sp_crypto_email_index. */
+const char *sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a,
+                                         const char *email);
 
 /* HMAC-SHA256 with the blind index key over the current key's label and
  * the values (NULL is absent, unlike ""), as 64 lowercase hex characters,

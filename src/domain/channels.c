@@ -20,6 +20,7 @@
 #include "core/ids.h"
 #include "core/json_writer.h"
 #include "core/keyring.h"
+#include "core/mail_idn.h"
 #include "core/markdown.h"
 #include "core/mime.h"
 #include "core/phone.h"
@@ -583,6 +584,12 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
 {
     if (c->cfg->smtp_url == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "smtp_not_configured");
+    /* An internationalized domain goes as its A-label, in RCPT and in the
+     * To header alike (curl would convert RCPT's alone); a non-ASCII local
+     * part needs SMTPUTF8, which we do not speak (core/mail_idn). */
+    to = sp_mail_addr_ascii(a, to);
+    if (to == NULL)
+        return not_sent(d, SP_DELIVERY_SKIP, "bad_address");
     /* A customer's mail about a ticket says where a reply goes, when
      * replies are taken in (support-mail-in). */
     bool staff = strcmp(row->channel, "email") != 0;

@@ -70,8 +70,14 @@ sp_contact_seal(const struct sp_crypto *c, struct sp_arena *a, const char *custo
     out->email_index = c != NULL && in->email != NULL ? sp_crypto_email_index(c, a, in->email)
                                                       : NULL;
     out->tier = in->tier;
-    const char *claims[4] = {in->name, in->email, in->phone, in->tier};
-    out->fingerprint = c != NULL ? sp_crypto_fingerprint(c, a, claims, 4) : NULL;
+    /* An address whose index is no longer the one it had before the
+     * canonical form (a non-ASCII one) adds to the claims what its index
+     * is over: a row stored before is sealed again, with the new index, on
+     * the customer's next request (docs/API.md §2). */
+    const char *claims[5] = {in->name, in->email, in->phone, in->tier, "email_index:canonical"};
+    const char *legacy = out->email_index ? sp_crypto_email_index_legacy(c, a, in->email) : NULL;
+    size_t n = legacy != NULL && strcmp(legacy, out->email_index) != 0 ? 5 : 4;
+    out->fingerprint = c != NULL ? sp_crypto_fingerprint(c, a, claims, n) : NULL;
 }
 
 void

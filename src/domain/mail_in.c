@@ -70,13 +70,14 @@ static struct sp_stmt follow_up_link_stmt = SP_STMT(
     " WHERE public_id = $2) WHERE public_id = $1",
     2);
 
-/* The customers whose stored email is the sender's (two say: ambiguous). */
+/* The customers whose stored email is the sender's, by either of its
+ * indexes (two say: ambiguous). */
 enum { SENDER_CUSTOMER, SENDER_TIER };
 static struct sp_stmt sender_stmt = SP_STMT_READ(
     "mail_in_sender",
-    "SELECT customer_id, tier FROM support_contacts WHERE email_index = $1"
+    "SELECT customer_id, tier FROM support_contacts WHERE email_index IN ($1, $2)"
     " ORDER BY customer_id LIMIT 2",
-    1);
+    2);
 
 /* s[0..n) with its line ends made LF (CRLF, and a CR alone); s itself
  * when it has no CR. */
@@ -383,6 +384,9 @@ struct take {
     const struct sp_mail_in_env *env;
     const struct sp_mail_in *mail;
     const struct files_plan *files;
+    /* The sender's email blind indexes: the canonical one and the one a
+     * contact stored before it may still hold (sp_crypto_email_index*). */
+    const char *from[2];
     const char *customer;
     /* An answer: the ticket answered, whose thread (thread_tip) gets the
      * mail; NULL: a new ticket (create). */
@@ -608,14 +612,18 @@ owner_of(struct take *t, const char *id, PGresult **row, struct sp_problem *p)
     return SP_OK;
 }
 
-/* Whether the ticket's customer gave the sender's address (the blind
+/* Whether the ticket's customer gave the sender's address (either blind
  * index; constant time). */
 static bool
-from_its_customer(const PGresult *r, const char *from_index)
+from_its_customer(const struct take *t, const PGresult *r)
 {
     const char *index = sp_db_str(r, 0, OWNER_EMAIL_INDEX);
-    return index != NULL && sp_crypto_equal(index, strlen(index), from_index,
-                                            strlen(from_index));
+    if (index == NULL)
+        return false;
+    bool same = false;
+    for (size_t i = 0; i < 2; i++)
+        same |= sp_crypto_equal(index, strlen(index), t->from[i], strlen(t->from[i]));
+    return same;
 }
 
 /* The mail as the customer's answer on ticket id (r its owner_stmt row):
@@ -631,8 +639,7 @@ answer_on(struct take *t, const PGresult *r, const char *id, struct sp_mail_in_r
 
 /* A reply on ticket id: its customer's stored email must be the sender's. */
 static enum sp_rc
-take_reply(struct take *t, const char *from_index, const char *id, struct sp_mail_in_result *out,
-           struct sp_problem *p)
+take_reply(struct take *t, const char *id, struct sp_mail_in_result *out, struct sp_problem *p)
 {
     PGresult *r = NULL;
     if (owner_of(t, id, &r, p) != SP_OK)
@@ -640,7 +647,7 @@ take_reply(struct take *t, const char *from_index, const char *id, struct sp_mai
     if (r == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_reply_address",
                               "the ticket this mail replies to no longer exists");
-    if (!from_its_customer(r, from_index))
+    if (!from_its_customer(t, r))
         return sp_problem_set(p, SP_FORBIDDEN, "not_the_customer",
                               "this mail is not from the address the ticket's customer gave:"
                               " write from that address, or answer on the ticket page");
@@ -651,16 +658,15 @@ take_reply(struct take *t, const char *from_index, const char *id, struct sp_mai
 
 /* A new mail: from the one customer whose stored email is the sender's. */
 static enum sp_rc
-take_new(struct take *t, const struct sp_mail_in_env *env, const char *from_index,
-         struct sp_mail_in_result *out, struct sp_problem *p)
+take_new(struct take *t, const struct sp_mail_in_env *env, struct sp_mail_in_result *out,
+         struct sp_problem *p)
 {
     struct sp_arena *a = t->ctx->arena;
     if (!env->new_tickets)
         return sp_problem_set(p, SP_NOT_FOUND, "no_reply_address",
                               "this address takes replies to our mails only: open a ticket on"
                               " the help pages");
-    const char *params[1] = {from_index};
-    PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, params, p);
+    PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, t->from, p);
     if (sp_db_found_or(r, SP_NOT_FOUND, "unknown_sender",
                        "we know no customer with this address: write from the address"
                        " of your account, or open a ticket on the help pages", p) != SP_OK)
@@ -683,14 +689,14 @@ take_new(struct take *t, const struct sp_mail_in_env *env, const char *from_inde
  * even that it exists. A mail whose reply address did not verify is
  * refused as before when nothing it names is the sender's. */
 static enum sp_rc
-take_thread(struct take *t, const struct thread *th, const char *from_index,
-            struct sp_mail_in_result *out, struct sp_problem *p)
+take_thread(struct take *t, const struct thread *th, struct sp_mail_in_result *out,
+            struct sp_problem *p)
 {
     for (size_t i = 0; i < th->n; i++) {
         PGresult *r = NULL;
         if (owner_of(t, th->ids[i], &r, p) != SP_OK)
             return p->rc;
-        if (r != NULL && from_its_customer(r, from_index)) {
+        if (r != NULL && from_its_customer(t, r)) {
             answer_on(t, r, sp_arena_strdup(t->ctx->arena, th->ids[i]), out);
             out->via = i < th->nrefs ? "references" : "subject";
             return SP_OK;
@@ -698,7 +704,7 @@ take_thread(struct take *t, const struct thread *th, const char *from_index,
     }
     if (th->bad_address)
         return bad_reply_address(t->env, p);
-    return take_new(t, t->env, from_index, out, p);
+    return take_new(t, t->env, out, p);
 }
 
 enum sp_rc
@@ -723,11 +729,11 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
     struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files};
-    const char *from_index = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
-    if (from_index == NULL)
+    t.from[0] = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
+    t.from[1] = sp_crypto_email_index_legacy(env->crypto, ctx->arena, mail->from_addr);
+    if (t.from[0] == NULL || t.from[1] == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
-    if ((id != NULL ? take_reply(&t, from_index, id, out, p)
-                    : take_thread(&t, &th, from_index, out, p)) != SP_OK)
+    if ((id != NULL ? take_reply(&t, id, out, p) : take_thread(&t, &th, out, p)) != SP_OK)
         return p->rc;
     /* Only now is it known whether the mail answers one of our mails,
      * whose history it may quote (a follow-up's too), or opens a ticket:

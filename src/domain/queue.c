@@ -177,10 +177,10 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
     }
     if (f->customer_id != NULL)
         sp_buf_printf(b, " AND t.customer_id = $%d", param(q, f->customer_id));
-    if (f->customer_email_index != NULL)
+    if (f->customer_email_index[0] != NULL)
         sp_buf_printf(b, " AND t.customer_id IN (SELECT customer_id FROM support_contacts"
-                         " WHERE email_index = $%d)",
-                      param(q, f->customer_email_index));
+                         " WHERE email_index IN ($%d, $%d))",
+                      param(q, f->customer_email_index[0]), param(q, f->customer_email_index[1]));
     if (f->created_after != NULL)
         sp_buf_printf(b, " AND t.created_at >= $%d::timestamptz", param(q, f->created_after));
     if (f->created_before != NULL)

@@ -44,7 +44,9 @@ struct sp_queue_filter {
     bool sla_breached, sla_due_soon, sla_ok;  /* none set = all */
     const char *q;                      /* websearch syntax */
     const char *customer_id;
-    const char *customer_email_index;   /* blind index of customer_email */
+    /* customer_email's blind indexes: the canonical one and the one a
+     * contact stored before it may hold (sp_crypto_email_index*) */
+    const char *customer_email_index[2];
     const char *created_after, *created_before;  /* RFC 3339 */
     enum sp_queue_sort sort;
     bool has_cursor;

@@ -1,8 +1,12 @@
 /*
  * fuzz_mime: libFuzzer target for the mail builder (src/core/mime.c), the
  * one place untrusted text (ticket subjects, customer names, agent
- * replies) becomes SMTP data. The input is up to four NUL-separated
- * fields: subject, display name, text body, HTML body. Besides crashes and
+ * replies) becomes SMTP data. The input is up to five NUL-separated
+ * fields: subject, display name, text body, HTML body, and the customer's
+ * address, sent to in its ASCII form (core/mail_idn) when it has one, and
+ * which must then be a valid one (else customer@example.org is). Its
+ * canonical form (the blind index's) must exist unless it is blank.
+ * Besides crashes and
  * sanitizer reports it aborts when the message: has a bare CR or LF, a
  * byte outside printable ASCII (tab aside), a line over 998 bytes; when
  * the boundary line appears other than the three times the builder writes
@@ -18,7 +22,9 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
+#include "core/mail_idn.h"
 #include "core/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -83,15 +89,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *copy = sp_arena_alloc(&a, size + 1);
     memcpy(copy, data, size);
     copy[size] = '\0';
-    const char *field[4] = {"", "", "", ""};
+    const char *field[5] = {"", "", "", "", ""};
     char *p = copy;
-    for (int i = 0; i < 4 && p <= copy + size; i++) {
+    for (int i = 0; i < 5 && p <= copy + size; i++) {
         field[i] = p;
         p += strlen(p) + 1;
     }
+    const char *to = sp_mail_addr_ascii(&a, field[4]);
+    if (to != NULL && !sp_mail_addr_valid(to))
+        abort();
+    const char *b = field[4], *e = b + strlen(b);
+    sp_ascii_trim(&b, &e);
+    if ((sp_mail_addr_canonical(&a, field[4]) == NULL) != (b == e))
+        abort();
     struct sp_mail m = {
         .from = {"Support", "support@example.com"},
-        .to = {field[1], "customer@example.org"},
+        .to = {field[1], to != NULL ? to : "customer@example.org"},
         .subject = field[0],
         .message_id = "sp-outbox-1@example.com",
         .thread_id = "ticket-ABC@example.com",

@@ -35,6 +35,8 @@
 #include "core/arena.h"
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/crypto.h"
+#include "core/fd.h"
 #include "core/service_client.h"
 
 #define SP_T_TIMEOUT_SECONDS   60   /* per test; ASan servers are slow */
@@ -753,6 +755,25 @@ sp_t_db_event_count(const char *public_id, const char *event_type)
                              public_id, event_type);
     ck_assert_msg(n != NULL, "count(*) returned no row");
     return strtol(n, NULL, 10);
+}
+
+void
+sp_t_db_contact_make_legacy(const char *customer_id, const char *name, const char *email)
+{
+    char *keys = NULL, err[256];
+    size_t len = 0;
+    ck_assert_int_eq(sp_fd_read_file(getenv("SP_TEST_ENCRYPTION_KEYS_FILE"), 65536, &keys, &len),
+                     SP_FD_READ_OK);
+    struct sp_crypto *c = sp_crypto_new(keys, NULL, err, sizeof(err));
+    free(keys);
+    ck_assert_msg(c != NULL, "%s", err);
+    const char *claims[4] = {name, email, NULL, NULL};
+    ck_assert_ptr_nonnull(
+        sp_t_sql("UPDATE support_contacts SET email_index = '%s', claims_fingerprint = '%s'"
+                 " WHERE customer_id = '%s' RETURNING 1",
+                 sp_crypto_email_index_legacy(c, t_a(), email),
+                 sp_crypto_fingerprint(c, t_a(), claims, 4), customer_id));
+    sp_crypto_free(c);
 }
 
 /* ---- JSON access ----------------------------------------------------------- */

@@ -206,6 +206,12 @@ void sp_t_db_ticket_set_status(const char *public_id, const char *status);
 void sp_t_db_ticket_assign(const char *public_id, const char *agent_id);
 /* Rows of support_ticket_events of that type for the ticket. */
 long sp_t_db_event_count(const char *public_id, const char *event_type);
+/* Makes the customer's contact row (claims: name and email, no phone or
+ * tier) what it was when stored before email indexes were over the
+ * canonical form (docs/API.md §2): email_index over the address only
+ * ASCII-lower-cased, and the claims' fingerprint as computed then, under
+ * the stack's keys (SP_TEST_ENCRYPTION_KEYS_FILE). */
+void sp_t_db_contact_make_legacy(const char *customer_id, const char *name, const char *email);
 
 /* ---- small builders (all arena-owned) ---------------------------------- */
 

@@ -4,8 +4,9 @@ the way a mail client decodes them (the dispatch tests assert on it).
 
 usage: mail_summary.py MAILDIR
 Each item: message_id, in_reply_to, references, subject (RFC 2047
-decoded), raw_subject, from, to (decoded), date, auto_submitted, reply_to,
-content_type, parts: [{type, charset, cte, text}].
+decoded), raw_subject, from, to (decoded), raw_to, envelope_to (the sink's
+X-Original-To: RCPT TO), date, auto_submitted, reply_to, content_type,
+parts: [{type, charset, cte, text}].
 """
 import email
 import email.header
@@ -47,6 +48,8 @@ def main():
             "raw_subject": m.get("Subject"),
             "from": decoded(m.get("From")),
             "to": decoded(m.get("To")),
+            "raw_to": m.get("To"),
+            "envelope_to": m.get("X-Original-To"),
             "date": m.get("Date"),
             "auto_submitted": m.get("Auto-Submitted"),
             "reply_to": m.get("Reply-To"),

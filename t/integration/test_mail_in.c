@@ -792,6 +792,37 @@ START_TEST(a_quoted_local_part_is_the_same_sender)
 }
 END_TEST
 
+/* QA: an internationalized sender is one sender in any form (docs/API.md
+ * §2): a customer stored as jürgen.<tag>@bücher.example opens a ticket
+ * from the address in capitals and answers from the domain's xn-- form.
+ * A contact stored before that normalization still speaks from the form
+ * it was stored in (mail-in tries that older index too). */
+START_TEST(an_idn_sender_is_known_in_any_form_and_by_an_older_index)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *tag = sp_t_unique("idn");
+    const char *email = sp_t_fmt("jürgen.%s@bücher.example", tag);
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
+                                sp_t_fmt("{\"name\":\"Zoë\",\"email\":%s}", sp_t_jq(email)));
+    const char *id = sp_t_ticket_create(&u, "IDN");
+    struct mail m = {.from = sp_t_fmt("JÜRGEN.%s@BÜCHER.EXAMPLE", tag), .to = OWN,
+                     .subject = "Neu", .body = "From the capitals.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    ck_assert_int_eq(email_tickets(u.sub), 1);
+    m = (struct mail){.from = sp_t_fmt("jürgen.%s@xn--bcher-kva.example", tag),
+                      .to = reply_address(KEYS, id), .subject = "Re: IDN",
+                      .body = "From the A-label.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>From the A-label.</p>");
+
+    sp_t_db_contact_make_legacy(u.sub, "Zoë", email);
+    m.from = email;
+    m.body = "From the stored form.\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>From the stored form.</p>");
+}
+END_TEST
+
 /* A text/plain alternative with nothing a reader sees (a BOM, no-break
  * and zero-width spaces, a control) gives way to the HTML one: kept, it
  * was stored as no text and the mail bounced as empty. */
@@ -1322,6 +1353,7 @@ main(void)
     tcase_add_test(tc, reply_to_a_closed_ticket_opens_a_follow_up);
     tcase_add_test(tc, an_html_only_mail_keeps_its_links_targets);
     tcase_add_test(tc, a_quoted_local_part_is_the_same_sender);
+    tcase_add_test(tc, an_idn_sender_is_known_in_any_form_and_by_an_older_index);
     tcase_add_test(tc, a_plain_alternative_with_nothing_visible_gives_way_to_the_html);
     tcase_add_test(tc, later_answers_to_a_closed_ticket_join_its_follow_up);
     tcase_add_test(tc, two_answers_at_once_to_a_closed_ticket_open_one_follow_up);

@@ -386,6 +386,36 @@ START_TEST(agent_queue_finds_tickets_by_customer_email)
 }
 END_TEST
 
+/* An internationalized address is one address in any form (docs/API.md
+ * §2): the queue's customer_email finds it in capitals and with the
+ * domain's xn-- form. A contact stored before that normalization still
+ * turns up for the form it was stored in, and the customer's next ticket
+ * seals it again with the new index, from when on every form finds it. */
+START_TEST(an_idn_address_is_found_in_any_form_and_an_older_row_is_sealed_again)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *name = "Jürgen", *email = sp_t_fmt("jürgen.%s@bücher.example", u.sub);
+    u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, u.sub,
+                                sp_t_fmt("{\"name\":%s,\"email\":%s}", sp_t_jq(name),
+                                         sp_t_jq(email)));
+    const char *t1 = sp_t_ticket_create(&u, "pii idn");
+    const char *index = contact_col(u.sub, "email_index");
+    const char *capitals = sp_t_fmt("JÜRGEN.%s@BÜCHER.EXAMPLE", u.sub);
+    ck_assert_str_eq(by_email(&agent, email), t1);
+    ck_assert_str_eq(by_email(&agent, capitals), t1);
+    ck_assert_str_eq(by_email(&agent, sp_t_fmt("jürgen.%s@xn--bcher-kva.example", u.sub)), t1);
+
+    sp_t_db_contact_make_legacy(u.sub, name, email);
+    ck_assert_str_ne(contact_col(u.sub, "email_index"), index);
+    ck_assert_str_eq(by_email(&agent, email), t1);
+    ck_assert_str_eq(by_email(&agent, capitals), "");
+    const char *t2 = sp_t_ticket_create(&u, "pii idn again");
+    ck_assert_str_eq(contact_col(u.sub, "email_index"), index);
+    ck_assert_str_eq(by_email(&agent, capitals), ids2(t1, t2));
+}
+END_TEST
+
 /* ---- rotation --------------------------------------------------------------- */
 
 static const char *
@@ -518,6 +548,7 @@ pii_suite(void)
     tcase_add_test(tc, the_same_claims_leave_the_contact_row_alone);
     tcase_add_test(tc, ciphertexts_moved_between_rows_or_fields_do_not_open);
     tcase_add_test(tc, agent_queue_finds_tickets_by_customer_email);
+    tcase_add_test(tc, an_idn_address_is_found_in_any_form_and_an_older_row_is_sealed_again);
     tc = sp_t_tcase(s, "rotation");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, key_rotation_keeps_old_contacts_readable_and_uses_the_new_key);

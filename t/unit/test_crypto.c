@@ -342,6 +342,40 @@ START_TEST(email_index_is_64_lowercase_hex_and_normalizes_case_and_whitespace)
 }
 END_TEST
 
+/* Values the index had before the canonical form (computed then, with
+ * index key K3): an ASCII address must hash as it always did, or no
+ * stored index would match again. */
+#define ALICE_INDEX "d7f1bbafe6c02d934da010cdd4425f2a6f402d809d244f531cb0bf19c2b30013"
+#define JUERGEN_ASCII_INDEX "c6fde304262fb867c1b353cf926ec513420c690a2999265d8f21c0259d647fb2"
+#define JUERGEN_IDN_UPPER_INDEX "f76c5b1c6e86c1cc580130370d20d5527412acdf57f6dbacfe23a7ff110c8269"
+
+START_TEST(email_index_of_an_ascii_address_is_the_one_stored_before)
+{
+    struct sp_crypto *c = ring("v1:" K1, K3);
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, " Alice@Example.COM "), ALICE_INDEX);
+    ck_assert_str_eq(sp_crypto_email_index_legacy(c, &arena, "alice@example.com"), ALICE_INDEX);
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "Juergen@XN--BCHER-KVA.example"),
+                     JUERGEN_ASCII_INDEX);
+}
+END_TEST
+
+START_TEST(email_index_of_an_idn_address_is_over_its_canonical_form)
+{
+    struct sp_crypto *c = ring("v1:" K1, K3);
+    const char *stored = sp_crypto_email_index(c, &arena, "jürgen@bücher.example");
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "JÜRGEN@BÜCHER.EXAMPLE"), stored);
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "jürgen@xn--bcher-kva.example"), stored);
+    /* an ASCII local part at an IDN domain: the index of its ASCII form */
+    ck_assert_str_eq(sp_crypto_email_index(c, &arena, "juergen@Bücher.example"),
+                     JUERGEN_ASCII_INDEX);
+    /* the legacy index is the one computed before, and differs */
+    const char *legacy = sp_crypto_email_index_legacy(c, &arena, "JÜRGEN@BÜCHER.EXAMPLE");
+    ck_assert_str_eq(legacy, JUERGEN_IDN_UPPER_INDEX);
+    ck_assert_str_ne(legacy, stored);
+    ck_assert_ptr_null(sp_crypto_email_index_legacy(c, &arena, " "));
+}
+END_TEST
+
 START_TEST(email_index_is_stable_across_rings_sharing_the_oldest_key)
 {
     const char *before = sp_crypto_email_index(ring("v1:" K1, NULL), &arena, "alice@example.com");
@@ -539,6 +573,8 @@ crypto_suite(void)
     tcase_add_test(tc, ring_errors_say_which_entry_and_why);
     tcase_add_test(tc, email_index_is_64_lowercase_hex_and_normalizes_case_and_whitespace);
     tcase_add_test(tc, email_index_is_stable_across_rings_sharing_the_oldest_key);
+    tcase_add_test(tc, email_index_of_an_ascii_address_is_the_one_stored_before);
+    tcase_add_test(tc, email_index_of_an_idn_address_is_over_its_canonical_form);
     tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
     tcase_add_test(tc, derived_key_is_hkdf_of_the_index_key_with_the_purpose);

@@ -1,0 +1,106 @@
+/*
+ * mail_idn: an address's ASCII and canonical forms. See mail_idn.h.
+ */
+#include "core/mail_idn.h"
+
+#include <idn2.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unicase.h>
+#include <uninorm.h>
+
+#include "core/arena.h"
+#include "core/ascii.h"
+#include "core/mime.h"
+#include "core/utf8.h"
+
+static bool
+is_ascii(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/* The domain d[0..n) as an A-label, lower case (an ASCII one as well:
+ * "XN--BCHER-KVA.example" is "bücher.example"); NULL when it is no IDNA
+ * name. */
+static const char *
+domain_ascii(struct sp_arena *a, const char *d, size_t n)
+{
+    char *out = NULL;
+    if (idn2_to_ascii_8z(sp_arena_strndup(a, d, n), &out, IDN2_NONTRANSITIONAL) != IDN2_OK)
+        return NULL;
+    const char *kept = sp_ascii_lower(sp_arena_strdup(a, out));
+    idn2_free(out);
+    return kept;
+}
+
+const char *
+sp_mail_addr_ascii(struct sp_arena *a, const char *addr)
+{
+    if (addr == NULL)
+        return NULL;
+    const char *at = strrchr(addr, '@');
+    if (is_ascii(addr, strlen(addr)))
+        return sp_mail_addr_valid(addr) ? addr : NULL;
+    if (at == NULL || !is_ascii(addr, (size_t)(at - addr)))
+        return NULL;   /* a non-ASCII local part is SMTPUTF8's */
+    const char *domain = domain_ascii(a, at + 1, strlen(at + 1));
+    if (domain == NULL)
+        return NULL;
+    const char *out = sp_arena_sprintf(a, "%.*s@%s", (int)(at - addr), addr, domain);
+    return sp_mail_addr_valid(out) ? out : NULL;
+}
+
+const char *
+sp_mail_addr_ascii_folded(struct sp_arena *a, const char *addr)
+{
+    if (addr == NULL)
+        return NULL;
+    const char *b = addr, *e = addr + strlen(addr);
+    sp_ascii_trim(&b, &e);
+    return b < e ? sp_ascii_lower(sp_arena_strndup(a, b, (size_t)(e - b))) : NULL;
+}
+
+/* The local part l[0..n) case folded: ASCII lower case when ASCII, else
+ * full Unicode case folding made NFC (so "JÜRGEN", "jürgen" and a
+ * "jürgen" of u + combining diaeresis are one); NULL when not UTF-8. */
+static const char *
+local_folded(struct sp_arena *a, const char *l, size_t n)
+{
+    if (is_ascii(l, n))
+        return sp_ascii_lower(sp_arena_strndup(a, l, n));
+    if (!sp_utf8_valid(l, n))   /* u8_casefold would pass such bytes on */
+        return NULL;
+    size_t len = 0;
+    uint8_t *f = u8_casefold((const uint8_t *)l, n, NULL, UNINORM_NFC, NULL, &len);
+    if (f == NULL)
+        return NULL;
+    const char *kept = sp_arena_strndup(a, (const char *)f, len);
+    free(f);
+    return kept;
+}
+
+const char *
+sp_mail_addr_canonical(struct sp_arena *a, const char *addr)
+{
+    const char *folded = sp_mail_addr_ascii_folded(a, addr);
+    if (folded == NULL || is_ascii(folded, strlen(folded)))
+        return folded;
+    const char *b = addr, *e = addr + strlen(addr);
+    sp_ascii_trim(&b, &e);
+    const char *at = b;
+    for (const char *c = b; c < e; c++)
+        if (*c == '@')
+            at = c;
+    if (*at != '@')
+        return folded;
+    const char *local = local_folded(a, b, (size_t)(at - b));
+    const char *domain = domain_ascii(a, at + 1, (size_t)(e - at - 1));
+    if (local == NULL || domain == NULL)
+        return folded;
+    return sp_arena_sprintf(a, "%s@%s", local, domain);
+}

@@ -1,0 +1,131 @@
+/*
+ * test_mail_idn: an internationalized address's ASCII form, which a mail
+ * is sent to, and its canonical form, which addresses are compared in
+ * (src/core/mail_idn.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/mail_idn.h"
+#include "core/mime.h"
+#include "unit.h"
+
+SP_UNIT_ARENA_FIXTURE(4096)
+
+START_TEST(an_ascii_address_is_sent_to_as_it_is)
+{
+    const char *addr = "Bob.Smith+x@Example.COM";
+    ck_assert_ptr_eq(sp_mail_addr_ascii(&arena, addr), addr);
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "a@xn--bcher-kva.example"),
+                     "a@xn--bcher-kva.example");
+    /* what sp_mail_addr_valid refuses stays refused */
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "a b@example.com"));
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "nobody"));
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, NULL));
+}
+END_TEST
+
+START_TEST(an_idn_domain_is_sent_to_as_its_a_label)
+{
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "juergen@bücher.example"),
+                     "juergen@xn--bcher-kva.example");
+    /* the local part keeps its case (only its domain is the mail system's) */
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "Juergen@BÜCHER.Example"),
+                     "Juergen@xn--bcher-kva.example");
+    /* UTS #46 non-transitional: ß stays ß, it is not "ss" */
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "info@straße.example"),
+                     "info@xn--strae-oqa.example");
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "x@例え.jp"), "x@xn--r8jz45g.jp");
+    const char *out = sp_mail_addr_ascii(&arena, "a@ｂücher．example");   /* fullwidth */
+    ck_assert_str_eq(out, "a@xn--bcher-kva.example");
+    ck_assert(sp_mail_addr_valid(out));
+}
+END_TEST
+
+START_TEST(an_address_without_an_ascii_form_is_refused)
+{
+    /* a non-ASCII local part needs SMTPUTF8 */
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "jürgen@bücher.example"));
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "jürgen@example.com"));
+    /* no IDNA name: a leading hyphen, a bare non-ASCII string */
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "a@-bücher.example"));
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "bücher.example"));
+    /* what the A-label makes too long for a path (254) */
+    char long_addr[300];   /* 250 bytes typed, 259 as sent */
+    memset(long_addr, 'a', 230);
+    strcpy(long_addr + 230, "@ü.bücher.example");
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, long_addr));
+    /* nor one that would break a header */
+    ck_assert_ptr_null(sp_mail_addr_ascii(&arena, "a<b@bücher.example"));
+}
+END_TEST
+
+START_TEST(an_ascii_address_is_compared_lower_cased_as_always)
+{
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, " \tAlice@Example.COM\r\n"),
+                     "alice@example.com");
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "A@XN--BCHER-KVA.EXAMPLE"),
+                     "a@xn--bcher-kva.example");
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "not an address"), "not an address");
+    ck_assert_ptr_null(sp_mail_addr_canonical(&arena, "  "));
+    ck_assert_ptr_null(sp_mail_addr_canonical(&arena, NULL));
+}
+END_TEST
+
+START_TEST(an_idn_address_is_compared_folded_with_its_a_label)
+{
+    const char *forms[] = {
+        "jürgen@bücher.example", "JÜRGEN@BÜCHER.EXAMPLE", "  Jürgen@xn--bcher-kva.example ",
+        "jürgen@XN--BCHER-KVA.EXAMPLE", "ju\xcc\x88rgen@bu\xcc\x88""cher.example", /* NFD */
+    };
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        ck_assert_str_eq(sp_mail_addr_canonical(&arena, forms[i]),
+                         "jürgen@xn--bcher-kva.example");
+    /* an ASCII local part of an IDN domain: as it is sent to, lower case */
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "Juergen@Bücher.example"),
+                     "juergen@xn--bcher-kva.example");
+    /* full case folding: ß is ss, final sigma is sigma */
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "Straße@example.com"),
+                     "strasse@example.com");
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "ΟΔΟΣ@example.com"),
+                     sp_mail_addr_canonical(&arena, "οδος@example.com"));
+}
+END_TEST
+
+START_TEST(what_cannot_be_canonical_is_compared_as_before)
+{
+    const char *cases[] = {"JÜRGEN@-bad.example", "J\xffRGEN@bücher.example", "JÜRGEN"};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_str_eq(sp_mail_addr_canonical(&arena, cases[i]),
+                         sp_mail_addr_ascii_folded(&arena, cases[i]));
+    ck_assert_str_eq(sp_mail_addr_ascii_folded(&arena, " JÜRGEN@BÜCHER.EXAMPLE "),
+                     "jÜrgen@bÜcher.example");
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+    Suite *s = suite_create("mail_idn");
+    TCase *tc = tcase_create("ascii");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, an_ascii_address_is_sent_to_as_it_is);
+    tcase_add_test(tc, an_idn_domain_is_sent_to_as_its_a_label);
+    tcase_add_test(tc, an_address_without_an_ascii_form_is_refused);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("canonical");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, an_ascii_address_is_compared_lower_cased_as_always);
+    tcase_add_test(tc, an_idn_address_is_compared_folded_with_its_a_label);
+    tcase_add_test(tc, what_cannot_be_canonical_is_compared_as_before);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(suite());
+}
