@@ -4,8 +4,10 @@
 #include "domain/rule_store.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/arena.h"
+#include "db/db.h"
 #include "domain/categories.h"
 #include "domain/rules.h"
 
@@ -25,6 +27,59 @@ check(struct sp_ctx *ctx, const struct sp_table_value *values, struct sp_problem
     return p->rc;
 }
 
+/* What the row holds now: whether it is active, then whether each
+ * condition is set, in the order of conditions[] below. */
+static struct sp_stmt conditions_stmt = SP_STMT_READ(
+    "rule_conditions",
+    "SELECT is_active, category_id IS NOT NULL, customer_tier IS NOT NULL, pattern IS NOT NULL,"
+    " sentiment_below IS NOT NULL FROM support_priority_rules WHERE id = $1::bigint",
+    1);
+
+static const struct {
+    int value;          /* index in the values */
+    const char *field;  /* as the API names it */
+} conditions[] = {{SP_RULE_CATEGORY, "category"}, {SP_RULE_TIER, "customer_tier"},
+                  {SP_RULE_PATTERN, "pattern"}, {SP_RULE_SENTIMENT_BELOW, "sentiment_below"}};
+#define NCONDITIONS (sizeof(conditions) / sizeof(conditions[0]))
+
+/* An active rule names at least one condition (QA: a rule without any,
+ * made by mistake or by PATCHing the last one to null, matched every
+ * ticket and overrode every category's default_priority; Zendesk refuses
+ * a trigger without conditions). Checked on what the row will hold, as a
+ * category's skill routing is (categories.c); sql/068 holds it too. Each
+ * condition field gets the error: any one of them satisfies it. */
+static enum sp_rc
+check_conditions(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                 struct sp_problem *p)
+{
+    const struct sp_table_value *active = &values[SP_RULE_IS_ACTIVE];
+    if (active->set && active->value == NULL)
+        return p->rc;   /* refused: its own error says why */
+    bool now_active = !active->set || strcmp(active->value, "false") != 0, any = false;
+    PGresult *r = NULL;
+    if (id != 0) {
+        const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+        if ((r = sp_db_exec(ctx->db, ctx->arena, &conditions_stmt, params, p)) == NULL ||
+            PQntuples(r) == 0)
+            return p->rc;   /* no such row: the write answers 404 */
+        if (!active->set)
+            now_active = sp_db_bool(r, 0, 0);
+    }
+    for (size_t i = 0; i < NCONDITIONS; i++) {
+        const struct sp_table_value *v = &values[conditions[i].value];
+        /* a value refused is set with NULL: it is not a null given */
+        if (v->set ? v->value != NULL || sp_problem_refuses(p, conditions[i].field)
+                   : r != NULL && sp_db_bool(r, 0, (int)i + 1))
+            any = true;
+    }
+    if (now_active && !any)
+        for (size_t i = 0; i < NCONDITIONS; i++)
+            sp_problem_field(p, conditions[i].field, "required",
+                             "an active rule needs at least one condition: category,"
+                             " customer_tier, pattern or sentiment_below");
+    return p->rc;
+}
+
 /* versioned: every update that changes the row bumps the version the
  * workers' caches key on (one that changes nothing leaves them valid). */
 const struct sp_admin_store sp_rule_store = {{
@@ -39,4 +94,4 @@ const struct sp_admin_store sp_rule_store = {{
      [SP_RULE_CATEGORY] = {"category_id", SP_CATEGORY_ID_OF("$")},
      [SP_RULE_TIER] = {"customer_tier", "$"}, [SP_RULE_PATTERN] = {"pattern", "$"},
      [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", "$::real"},
-     [SP_RULE_PRIORITY] = {"priority", "$"}}}, check, true, NULL, NULL};
+     [SP_RULE_PRIORITY] = {"priority", "$"}}}, check, true, check_conditions, NULL};

@@ -1154,6 +1154,44 @@ START_TEST(rule_create_answers_201_with_every_field)
 }
 END_TEST
 
+/* An active rule names a condition (QA: one without any matched every
+ * ticket): refused on create, on activation and on PATCHing the last
+ * condition to null, each condition field named (any one satisfies it);
+ * an inactive draft may have none; the table holds the rule too. */
+START_TEST(an_active_rule_without_conditions_is_422)
+{
+    static const char *const fields[] = {"category", "customer_tier", "pattern",
+                                         "sentiment_below"};
+    const char *rules = "/support/admin/priority-rules";
+    struct sp_t_resp *r = sp_t_admin("POST", rules, "{\"name\":\"catch all\",\"priority\":\"urgent\"}");
+    for (size_t i = 0; i < 4; i++)
+        sp_t_assert_invalid(r, fields[i], "required");
+    ck_assert_uint_eq(sp_t_error_count(r), 4);
+    sp_t_resp_free(r);
+    r = sp_t_admin("POST", rules,
+                   "{\"name\":\"draft\",\"priority\":\"urgent\",\"is_active\":false}");
+    sp_t_assert_json(r, 201);
+    const char *path = sp_t_fmt("%s/%lld", rules, (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"is_active\":true}");
+    sp_t_assert_invalid(r, "pattern", "required");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"is_active\":true,\"pattern\":\"refund\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"pattern\":null}");
+    sp_t_assert_invalid(r, "customer_tier", "required");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, "{\"pattern\":null,\"customer_tier\":\"vip\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "customer_tier"), "vip");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_priority_rules WHERE is_active"
+                              " AND category_id IS NULL AND customer_tier IS NULL"
+                              " AND pattern IS NULL AND sentiment_below IS NULL"), "0");
+}
+END_TEST
+
 START_TEST(rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved)
 {
     const char *name = sp_t_unique("badpattern");
@@ -2054,6 +2092,7 @@ admin_suite(void)
     tc = sp_t_tcase(s, "priority_rules");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, rule_create_answers_201_with_every_field);
+    tcase_add_test(tc, an_active_rule_without_conditions_is_422);
     tcase_add_test(tc, rule_with_invalid_pattern_is_422_invalid_pattern_and_not_saved);
     tcase_add_test(tc, rule_validation);
     tcase_add_test(tc, rule_validation_reports_every_field_at_once);
