@@ -1679,7 +1679,8 @@ START_TEST(a_retry_wakes_a_looping_dispatcher)
 END_TEST
 
 /* What the admins' API refuses: an unknown id, a webhook row (no
- * notification), bad filters and paging, in one 422 each. */
+ * notification), methods it does not have, bad filters and paging (one
+ * 422 naming each). Who may call it: test_admin's roles test. */
 START_TEST(the_notifications_api_refuses_what_it_cannot_do)
 {
     const char *admin = sp_t_admin_token();
@@ -1707,6 +1708,15 @@ START_TEST(the_notifications_api_refuses_what_it_cannot_do)
         ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errors, 0), "field"), field[i]);
         sp_t_resp_free(r);
     }
+    /* methods the resources do not have: 405 naming the ones they do */
+    r = sp_t_request("DELETE", "/support/admin/notifications", admin, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_str_eq(sp_t_header(r, "Allow"), "GET, HEAD");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/notifications/1/retry", admin);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_str_eq(sp_t_header(r, "Allow"), "POST");
+    sp_t_resp_free(r);
     /* both bad at once: both named */
     r = sp_t_get("/support/admin/notifications?status=bounced&limit=0", admin);
     sp_t_assert_problem(r, 422, "validation_failed");
