@@ -12,7 +12,9 @@ usage: smtp_sink.py MAILDIR [--port N] [--ready-file FILE]
   --ready-file F    written with the port once the server accepts mail
 Runs until SIGTERM/SIGINT. With SMTP_SINK_SILENT=QUIT (or DATA) in its
 environment it never answers that command (a relay that hangs, for the
-dispatcher's tests of it).
+dispatcher's tests of it). With SMTP_SINK_REFUSE=550 (any 5xx or 4xx
+code) it refuses every recipient with that code (a relay that will not
+take the mail).
 """
 import argparse
 import asyncio
@@ -55,6 +57,15 @@ class SilentStore(Store):
         return "221 Bye"
 
 
+class RefusingStore(Store):
+    def __init__(self, path, code):
+        super().__init__(path)
+        self.code = code
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "%s 5.1.1 refused by the test sink" % self.code
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -71,7 +82,13 @@ def main():
     args = ap.parse_args()
     port = args.port or free_port()
     silent = os.environ.get("SMTP_SINK_SILENT")
-    store = SilentStore(args.maildir, silent) if silent else Store(args.maildir)
+    refuse = os.environ.get("SMTP_SINK_REFUSE")
+    if refuse:
+        store = RefusingStore(args.maildir, refuse)
+    elif silent:
+        store = SilentStore(args.maildir, silent)
+    else:
+        store = Store(args.maildir)
     ctl = Controller(store, hostname="127.0.0.1", port=port)
     ctl.start()
     sink.ready(port, args.ready_file,

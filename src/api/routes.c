@@ -79,6 +79,9 @@ const struct sp_route sp_api_routes[] = {
      SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/webhooks/:id/deliveries/:deliveryId/redeliver",
      sp_api_admin_webhook_redeliver, SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/notifications", sp_api_admin_notifications, SP_ROLE_ADMIN},
+    {SP_POST,   "/support/admin/notifications/:id/retry", sp_api_admin_notification_retry,
+     SP_ROLE_ADMIN},
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
     {SP_POST, "/support/ai/query", sp_api_ai_query, SP_ROUTE_ANY_ROLE},

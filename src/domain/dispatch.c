@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/channels.h"
+#include "domain/notifications.h"
 #include "domain/webhook_delivery.h"
 #include "domain/webhook_sender.h"
 #include "domain/ticket_json.h"
@@ -103,13 +104,22 @@ static struct sp_stmt claim_stmt = SP_STMT(
     " ORDER BY c.id",
     3);
 
+/* What an outcome returns, and the ticket event of a customer's
+ * notification it gave up (notifications.h), in the same statement. */
+#define OUTCOME_RETURNING                                                                  \
+    "  RETURNING id, ticket_id, kind, channel, recipient, event_type, status, last_error"   \
+    "), e AS (" SP_NOTIFICATION_FAILED_EVENT("g") ")"                                      \
+    " SELECT status FROM g"
+
 /* sent or skipped: $3 the status, $4 the reply code, $5 why skipped. */
 static struct sp_stmt done_stmt = SP_STMT(
     "dispatch_done",
-    "UPDATE support_outbox SET status = $3,"
+    "WITH g AS ("
+    "  UPDATE support_outbox SET status = $3,"
     "  delivered_at = CASE WHEN $3 = 'sent' THEN now() END,"
     "  last_status_code = $4::int, last_error = $5, claim_token = NULL, claimed_until = NULL"
-    " WHERE id = $1::bigint AND claim_token = $2",
+    "  WHERE id = $1::bigint AND claim_token = $2"
+    OUTCOME_RETURNING,
     5);
 
 /* Not delivered: $3 the backoff in ms, $4 the reply code, $5 the error,
@@ -117,14 +127,15 @@ static struct sp_stmt done_stmt = SP_STMT(
  * retry window. */
 static struct sp_stmt retry_stmt = SP_STMT(
     "dispatch_retry",
-    "UPDATE support_outbox SET"
+    "WITH g AS ("
+    "  UPDATE support_outbox SET"
     "  status = CASE WHEN $6::boolean"
     "    OR created_at + " GIVE_UP " <= now() + $3::bigint * interval '1 millisecond'"
     "    THEN 'failed' ELSE 'pending' END,"
     "  next_attempt_at = now() + $3::bigint * interval '1 millisecond',"
     "  last_status_code = $4::int, last_error = $5, claim_token = NULL, claimed_until = NULL"
-    " WHERE id = $1::bigint AND claim_token = $2"
-    " RETURNING status",
+    "  WHERE id = $1::bigint AND claim_token = $2"
+    OUTCOME_RETURNING,
     6);
 
 /* Fanned-out rows of one claim ($3 its token): sent, or skipped when no

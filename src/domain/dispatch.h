@@ -14,7 +14,10 @@
  *      for a slot to still finish inside its lease is handed back;
  *   3. records each outcome WHERE claim_token still matches: sent; or
  *      retried after core/backoff's delay until 24 h after the row was
- *      created, then failed; or skipped (nobody to send to).
+ *      created, then failed; or skipped (nobody to send to). A customer's
+ *      mail, SMS or push given up (failed, skipped) leaves the event
+ *      notification_failed on its ticket in the same statement
+ *      (notifications.h), so the agents see the customer never heard.
  * A dispatcher killed between 1 and 3 leaves leased rows that become due
  * again when the lease ends: at-least-once, never lost. Receivers
  * de-duplicate (the same outbox id / Message-ID on every attempt).

@@ -226,6 +226,11 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
     int64_t rule_id = sp_t_jint(r->json, "id");
     sp_t_resp_free(r);
     int64_t agent_id = sp_t_admin_agent_new("\"status\":\"active\"", NULL);
+    /* a failed notification a wrongly allowed retry would make pending */
+    long long notification_id = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, payload, status, last_error)"
+        " VALUES ('notification', 'ticket.updated', 'team', '{}', 'failed', 'http_500')"
+        " RETURNING id"));
     const char *new_slug = sp_t_unique("roles-new");
     struct sp_t_user new_agent = sp_t_user_new(SP_ROLE_AGENT);
 
@@ -257,6 +262,8 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
         {"PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id),
          "{\"status\":\"away\"}"},
         {"GET", sp_t_fmt("/support/admin/agents/%lld", (long long)agent_id), NULL},
+        {"GET", "/support/admin/notifications?status=failed", NULL},
+        {"POST", sp_t_fmt("/support/admin/notifications/%lld/retry", notification_id), NULL},
     };
     struct sp_t_user customer = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
@@ -294,11 +301,14 @@ START_TEST(admin_endpoints_need_support_admin_and_change_nothing_otherwise)
                               new_agent.sub), "0");
     ck_assert_str_eq(sp_t_sql("SELECT status FROM support_agents WHERE id = %lld",
                               (long long)agent_id), "active");
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_outbox WHERE id = %lld",
+                              notification_id), "failed");
 
     /* The admin can do every one of them. */
     for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
         r = sp_t_admin(eps[i].method, eps[i].path, eps[i].body);
-        long want = strcmp(eps[i].method, "POST") == 0     ? 201
+        long want = strstr(eps[i].path, "/retry") != NULL   ? 202
+                    : strcmp(eps[i].method, "POST") == 0   ? 201
                     : strcmp(eps[i].method, "DELETE") == 0 ? 204
                                                            : 200;
         ck_assert_msg(r->status == want, "%s %s as an admin: HTTP %ld, want %ld; %.300s",

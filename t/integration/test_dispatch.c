@@ -245,6 +245,17 @@ notification(const struct customer *c, const char *channel, const char *event_ty
         event_type, channel, c->u.sub, c->ticket_id, payload));
 }
 
+/* A customer notification row whose next failure is its last: almost
+ * 24 h old, 14 attempts made. */
+static long long
+last_chance(const struct customer *c, const char *channel, const char *event_type)
+{
+    long long id = notification(c, channel, event_type, "{}");
+    sp_t_sql("UPDATE support_outbox SET created_at = now() - interval '23 hours 59 minutes 55 s',"
+             " attempts = 14 WHERE id = %lld", id);
+    return id;
+}
+
 static const char *
 row(long long id, const char *column)
 {
@@ -1344,9 +1355,7 @@ START_TEST(gives_up_after_24_hours)
     set_aside_other_rows();
     struct fixture rcv = receiver();
     struct customer c = customer_with_ticket();
-    long long id = notification(&c, "sms", "ticket.updated", "{}");
-    sp_t_sql("UPDATE support_outbox SET created_at = now() - interval '23 hours 59 minutes 55 s',"
-             " attempts = 14 WHERE id = %lld", id);
+    long long id = last_chance(&c, "sms", "ticket.updated");
     dispatch_once(dispatch_env(NULL, &rcv, "/down?fail=1000"));
     ck_assert_str_eq(row(id, "status"), "failed");
     ck_assert_str_eq(row(id, "attempts"), "15");
@@ -1505,6 +1514,285 @@ START_TEST(loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else)
 }
 END_TEST
 
+
+/* ---- notifications given up (API.md §11 "Notifications given up") ------------- */
+
+/* The ticket's events of type, as an agent reads them (a JSON array the
+ * caller puts). */
+static struct json_object *
+events_of(const char *ticket, const char *type)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s/events?limit=100", ticket),
+                                   agent.token);
+    sp_t_assert_status(r, 200);
+    struct json_object *all = sp_t_jarr(r->json, "data"), *out = json_object_new_array();
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *e = json_object_array_get_idx(all, i);
+        if (strcmp(sp_t_jstr(e, "event_type"), type) == 0)
+            json_object_array_add(out, json_object_get(e));
+    }
+    sp_t_resp_free(r);
+    return out;
+}
+
+/* Asserts that events (of one type) hold one notification_failed event
+ * whose metadata is exactly {channel, reason, outbox_id, event_type}. */
+static void
+assert_given_up_event(struct json_object *events, long long id, const char *channel,
+                      const char *reason, const char *event_type)
+{
+    ck_assert_int_eq(json_object_array_length(events), 1);
+    struct json_object *e = json_object_array_get_idx(events, 0);
+    ck_assert_str_eq(sp_t_jstr(e, "actor_type"), "system");
+    struct json_object *m = sp_t_jobj(e, "metadata");
+    ck_assert_int_eq(json_object_object_length(m), 4);
+    ck_assert_str_eq(sp_t_jstr(m, "channel"), channel);
+    ck_assert_str_eq(sp_t_jstr(m, "reason"), reason);
+    ck_assert_int_eq(sp_t_jint(m, "outbox_id"), id);
+    ck_assert_str_eq(sp_t_jstr(m, "event_type"), event_type);
+}
+
+/* The admins' list with query; asserts 200 and returns the response. */
+static struct sp_t_resp *
+admin_list(const char *admin, const char *query)
+{
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/admin/notifications?%s", query), admin);
+    sp_t_assert_status(r, 200);
+    return r;
+}
+
+/* A customer without an email address: their mail is skipped, and the
+ * ticket's agents see it in its events (the ticket itself unchanged: no
+ * new version, no webhook); the admins see it in their list. A staff
+ * notification skipped on the same ticket, and a mail to someone other
+ * than its customer, are no customer's: no event. */
+START_TEST(a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&u, "No address to mail");
+    /* what the create queued goes as sent: the skipped rows listed are ours */
+    sp_t_sql("UPDATE support_outbox SET status = 'sent' WHERE status = 'pending'");
+    long long id = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " SELECT 'notification', 'ticket.updated', 'email', customer_id, id, '{}'"
+        " FROM support_tickets WHERE public_id = '%s' RETURNING id",
+        ticket));
+    long long staff = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " SELECT 'notification', 'ticket.assigned', 'agent', '999999999', id, '{}'"
+        " FROM support_tickets WHERE public_id = '%s' RETURNING id",
+        ticket));
+    /* a mail on this ticket to someone else (no contact stored) */
+    long long other = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
+        " SELECT 'notification', 'ticket.updated', 'email', 'someone-else', id, '{}'"
+        " FROM support_tickets WHERE public_id = '%s' RETURNING id",
+        ticket));
+    const char *before = sp_t_sql("SELECT version || ' ' || updated_at FROM support_tickets"
+                                  " WHERE public_id = '%s'", ticket);
+    const char *webhooks = sp_t_sql("SELECT count(*) FROM support_outbox o JOIN support_tickets"
+                                    " t ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                                    " AND o.kind = 'webhook'", ticket);
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "skipped");
+    ck_assert_str_eq(row(staff, "status"), "skipped");
+    ck_assert_str_eq(row(other, "last_error"), "no_contact");
+
+    struct json_object *events = events_of(ticket, "notification_failed");
+    assert_given_up_event(events, id, "email", "no_email", "ticket.updated");
+    json_object_put(events);
+    ck_assert_str_eq(sp_t_sql("SELECT version || ' ' || updated_at FROM support_tickets"
+                              " WHERE public_id = '%s'", ticket), before);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_outbox o JOIN support_tickets"
+                              " t ON t.id = o.ticket_id WHERE t.public_id = '%s'"
+                              " AND o.kind = 'webhook'", ticket), webhooks);
+
+    const char *admin = sp_t_admin_token();
+    struct sp_t_resp *r = admin_list(admin, sp_t_fmt("status=skipped&ticket_id=%s",
+                                                     sp_t_fmt("%c%s", ticket[0] | 0x20,
+                                                              ticket + 1)));
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_int_eq(json_object_array_length(data), 3);   /* newest first */
+    struct json_object *n = json_object_array_get_idx(data, 2);
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(data, 0), "id"), other);
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(data, 1), "id"), staff);
+    ck_assert_int_eq(sp_t_jint(n, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(n, "ticket_id"), ticket);
+    ck_assert_str_eq(sp_t_jstr(n, "channel"), "email");
+    ck_assert_str_eq(sp_t_jstr(n, "event_type"), "ticket.updated");
+    ck_assert_str_eq(sp_t_jstr(n, "status"), "skipped");
+    ck_assert_int_eq(sp_t_jint(n, "attempts"), 1);
+    ck_assert_str_eq(sp_t_jstr(n, "last_error"), "no_email");
+    ck_assert(json_object_is_type(sp_t_jget(n, "last_status_code"), json_type_null));
+    ck_assert(json_object_is_type(sp_t_jget(n, "next_attempt_at"), json_type_null));
+    ck_assert(json_object_is_type(sp_t_jget(n, "delivered_at"), json_type_null));
+    ck_assert_int_eq(json_object_object_length(n), 11);   /* no recipient, no payload */
+    sp_t_resp_free(r);
+    /* one per page, then the cursor; other statuses are not listed */
+    r = admin_list(admin, sp_t_fmt("status=skipped&ticket_id=%s&limit=1", ticket));
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 1);
+    const char *cursor = sp_t_jstr(r->json, "next_cursor");
+    struct sp_t_resp *r2 = admin_list(
+        admin, sp_t_fmt("status=skipped&ticket_id=%s&limit=1&cursor=%s", ticket, cursor));
+    ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(sp_t_jarr(r2->json, "data"), 0), "id"),
+                     staff);
+    sp_t_resp_free(r2);
+    sp_t_resp_free(r);
+    r = admin_list(admin, sp_t_fmt("status=failed&ticket_id=%s", ticket));
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 0);
+    sp_t_resp_free(r);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A customer's mail the relay refuses (550) until its 24 h are spent is
+ * failed, on the ticket's events; once the relay takes mail again an
+ * admin's retry makes it pending with a new window, and the next pass
+ * sends it. */
+START_TEST(a_failed_mail_is_on_the_ticket_and_a_retry_sends_it)
+{
+    set_aside_other_rows();
+    setenv("SMTP_SINK_REFUSE", "550", 1);
+    struct fixture refusing = smtp_sink();
+    unsetenv("SMTP_SINK_REFUSE");
+    struct customer c = customer_with_ticket();
+    long long id = last_chance(&c, "email", "ticket.status_changed");
+    dispatch_once(dispatch_env(&refusing, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "failed");
+    ck_assert_str_eq(row(id, "last_error"), "smtp_550");
+    struct json_object *events = events_of(c.ticket, "notification_failed");
+    assert_given_up_event(events, id, "email", "smtp_550", "ticket.status_changed");
+    json_object_put(events);
+    fixture_stop(&refusing);
+
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *path = sp_t_fmt("/support/admin/notifications/%lld/retry", id);
+    const char *headers[] = {sp_t_fmt("Idempotency-Key: %s", sp_t_unique("retry")), NULL};
+    struct sp_t_resp *r = sp_t_request("POST", path, admin.token, NULL, NULL, headers);
+    sp_t_assert_status(r, 202);
+    ck_assert_int_eq(sp_t_jint(r->json, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "pending");
+    ck_assert_int_eq(sp_t_jint(r->json, "attempts"), 0);
+    ck_assert(sp_t_jstr(r->json, "next_attempt_at") != NULL);
+    /* the same key again: the first answer, nothing retried twice */
+    struct sp_t_resp *again = sp_t_request("POST", path, admin.token, NULL, NULL, headers);
+    sp_t_assert_status(again, 202);
+    ck_assert_str_eq(sp_t_header(again, "Idempotent-Replayed"), "true");
+    ck_assert_str_eq(again->body, r->body);
+    sp_t_resp_free(again);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(row(id, "created_at > now() - interval '1 minute'"), "t");
+    events = events_of(c.ticket, "notification_retried");
+    ck_assert_int_eq(json_object_array_length(events), 1);
+    struct json_object *e = json_object_array_get_idx(events, 0);
+    ck_assert_str_eq(sp_t_jstr(e, "actor_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(e, "performed_by"), admin.sub);
+    ck_assert_int_eq(json_object_object_length(sp_t_jobj(e, "metadata")), 1);
+    ck_assert_int_eq(sp_t_jint(sp_t_jobj(e, "metadata"), "outbox_id"), id);
+    json_object_put(events);
+    /* pending now: not retried again */
+    r = sp_t_request("POST", path, admin.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 409, "not_retryable");
+    sp_t_resp_free(r);
+
+    struct fixture sink = smtp_sink();
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "sent");
+    ck_assert_str_eq(row(id, "attempts"), "1");
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    json_object_put(all);
+    /* sent: nothing to retry */
+    r = sp_t_request("POST", path, admin.token, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 409, "not_retryable");
+    sp_t_resp_free(r);
+    events = events_of(c.ticket, "notification_failed");
+    ck_assert_int_eq(json_object_array_length(events), 1);   /* the retry's send adds none */
+    json_object_put(events);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A retried row wakes a dispatcher in --loop at once (the outbox's
+ * NOTIFY), not at its next sweep an hour later. */
+START_TEST(a_retry_wakes_a_looping_dispatcher)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    long long id = notification(&c, "email", "ticket.updated", "{}");
+    sp_t_sql("UPDATE support_outbox SET status = 'failed', last_error = 'smtp_550'"
+             " WHERE id = %lld", id);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "3600", NULL};
+    sp_t_job_start(&j, JOB, dispatch_env(&sink, NULL, NULL), args);
+    usleep(1000000);   /* listening, its first sweep done */
+    struct sp_t_resp *r = sp_t_admin("POST", sp_t_fmt("/support/admin/notifications/%lld/retry",
+                                                      id), NULL);
+    sp_t_assert_status(r, 202);
+    sp_t_resp_free(r);
+    int64_t t0 = (int64_t)time(NULL);
+    /* well inside the test's timeout, so a dispatcher left asleep fails here */
+    while (strcmp(row(id, "status"), "sent") != 0 && time(NULL) - t0 < 30)
+        usleep(100000);
+    ck_assert_str_eq(row(id, "status"), "sent");
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* What the admins' API refuses: an unknown id, a webhook row (no
+ * notification), methods it does not have, bad filters and paging (one
+ * 422 naming each). Who may call it: test_admin's roles test. */
+START_TEST(the_notifications_api_refuses_what_it_cannot_do)
+{
+    const char *admin = sp_t_admin_token();
+    struct sp_t_resp *r = sp_t_request("POST", "/support/admin/notifications/999999999/retry",
+                                       admin, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    long long hook = atoll(sp_t_sql(
+        "INSERT INTO support_outbox (kind, event_type, channel, payload, status, last_error)"
+        " VALUES ('webhook', 'ticket.updated', 'webhook', '{}', 'skipped', 'no_subscriptions')"
+        " RETURNING id"));
+    r = sp_t_request("POST", sp_t_fmt("/support/admin/notifications/%lld/retry", hook), admin,
+                     NULL, NULL, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(row(hook, "status"), "skipped");
+    const char *bad[] = {"status=bounced", "limit=0", "ticket_id=x%27", "ticket_id=00000000000I",
+                         "cursor=nope"};
+    const char *field[] = {"status", "limit", "ticket_id", "ticket_id", "cursor"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = sp_t_get(sp_t_fmt("/support/admin/notifications?%s", bad[i]), admin);
+        sp_t_assert_problem(r, 422, "validation_failed");
+        struct json_object *errors = sp_t_jarr(r->json, "errors");
+        ck_assert_msg(json_object_array_length(errors) == 1, "%s", bad[i]);
+        ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(errors, 0), "field"), field[i]);
+        sp_t_resp_free(r);
+    }
+    /* methods the resources do not have: 405 naming the ones they do */
+    r = sp_t_request("DELETE", "/support/admin/notifications", admin, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_str_eq(sp_t_header(r, "Allow"), "GET, HEAD");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/notifications/1/retry", admin);
+    sp_t_assert_problem(r, 405, "method_not_allowed");
+    ck_assert_str_eq(sp_t_header(r, "Allow"), "POST");
+    sp_t_resp_free(r);
+    /* both bad at once: both named */
+    r = sp_t_get("/support/admin/notifications?status=bounced&limit=0", admin);
+    sp_t_assert_problem(r, 422, "validation_failed");
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "errors")), 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1539,5 +1827,10 @@ main(void)
     tcase_add_test(tc, killed_dispatcher_redelivers_after_its_lease);
     tcase_add_test(tc, two_dispatchers_never_deliver_one_row_twice);
     tcase_add_test(tc, loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else);
+    tc = sp_t_tcase(s, "given up");
+    tcase_add_test(tc, a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list);
+    tcase_add_test(tc, a_failed_mail_is_on_the_ticket_and_a_retry_sends_it);
+    tcase_add_test(tc, a_retry_wakes_a_looping_dispatcher);
+    tcase_add_test(tc, the_notifications_api_refuses_what_it_cannot_do);
     return sp_t_run(s);
 }
