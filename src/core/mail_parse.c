@@ -944,9 +944,11 @@ leaf_bytes(struct sp_arena *a, const struct leaf *l, size_t *n)
     return dec != NULL ? dec : l->body;
 }
 
-/* The leaf's text; an HTML one's with its quoted history when whole. */
+/* The leaf's text; in *whole the same with the quoted history an HTML
+ * leaf marks kept, from the same parse (a text/plain leaf's is its
+ * text). */
 static const char *
-leaf_text(struct sp_arena *a, const struct leaf *l, bool whole)
+leaf_text(struct sp_arena *a, const struct leaf *l, const char **whole)
 {
     size_t n;
     const char *bytes = leaf_bytes(a, l, &n);
@@ -954,10 +956,13 @@ leaf_text(struct sp_arena *a, const struct leaf *l, bool whole)
     sp_buf_init(&u, a, n + 16);
     const char *cs = l->pt.charset != NULL ? l->pt.charset : "";
     put_utf8(&u, cs, strlen(cs), bytes, n);
-    if (l->kind == KIND_HTML)
-        return whole ? sp_mail_html_text_whole(a, u.data, u.len)
-                     : sp_mail_html_text(a, u.data, u.len);
-    return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
+    if (l->kind == KIND_HTML) {
+        struct sp_mail_html_texts t;
+        sp_mail_html_read(a, u.data, u.len, &t);
+        *whole = t.whole;
+        return t.reply;
+    }
+    return *whole = sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
 /* The text: the first text/plain that is no attachment, else (or when
@@ -973,7 +978,8 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
 {
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     const struct leaf *html = first_leaf(w, KIND_HTML);
-    const char *text = body != NULL ? leaf_text(a, body, false) : NULL;
+    const char *whole = NULL;
+    const char *text = body != NULL ? leaf_text(a, body, &whole) : NULL;
     if (html != NULL && (body == NULL || !sp_sanitize_has_visible(text, strlen(text)))) {
         body = html;
         text = NULL;
@@ -992,10 +998,9 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     if (body != NULL && (body == &w->late_plain || body == &w->late_html) && is_file(body))
         out->nfiles_over--;   /* counted as a file, but it is the text */
     if (body != NULL) {
-        out->text = text != NULL ? text : leaf_text(a, body, false);
+        out->text = text != NULL ? text : leaf_text(a, body, &whole);
+        out->text_whole = whole;
         out->text_from_html = body->kind == KIND_HTML;
-        if (out->text_from_html)
-            out->text_whole = leaf_text(a, body, true);
     }
 }
 

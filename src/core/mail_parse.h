@@ -12,7 +12,8 @@
  *     files after them only counted): the first
  *     text/plain part that is not an attachment is the text; without one
  *     (or when it has no visible text, sp_sanitize_has_visible), the
- *     first text/html part, turned into text (core/mail_html).
+ *     first text/html part, turned into text (core/mail_html: read once,
+ *     for both the text and text_whole).
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
  *     base64 are decoded; the charset (default us-ascii) is converted to
  *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
@@ -95,8 +96,8 @@ struct sp_mail_in {
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
     const char *text_whole;     /* text with the quoted history its HTML marks kept
-                                   (sp_mail_html_text_whole): text itself when that is
-                                   not from HTML; "" when none */
+                                   (sp_mail_html_read: the same parse): text itself
+                                   when that is not from HTML; "" when none */
     const char *attached_text;  /* a forward as attachment: the first message/rfc822 file
                                    with visible text, read as this mail is (one level),
                                    as "---------- Forwarded message ---------", its From
