@@ -1182,6 +1182,64 @@ START_TEST(large_message_parses)
 }
 END_TEST
 
+/* A DSN as Postfix writes one. */
+#define DSN_HEAD                                                                          \
+    "From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n"                       \
+    "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"    \
+    "Content-Type: multipart/report; report-type=%s;\r\n\tboundary=\"B.1/mx\"\r\n\r\n"    \
+    "This is a MIME-encapsulated message.\r\n\r\n--B.1/mx\r\n"                            \
+    "Content-Description: Notification\r\nContent-Type: text/plain\r\n\r\n"               \
+    "I'm sorry to have to inform you that your message could not be delivered.\r\n"       \
+    "--B.1/mx\r\nContent-Type: message/delivery-status\r\n\r\n"                           \
+    "Reporting-MTA: dns; mx.example.com\r\nArrival-Date: Sun, 6 Dec 2026 06:00 +0000\r\n\r\n"
+
+START_TEST(a_dsn_names_its_failed_recipients_and_the_mail_it_returns)
+{
+    struct sp_mail_in m = parse(sp_arena_sprintf(
+        &arena, DSN_HEAD "Final-Recipient: rfc822; zoe@customer.example\r\n"
+                "Original-Recipient: rfc822;<Zoe@Customer.example>\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 unknown\r\n\r\n"
+                "Final-Recipient: rfc822; bob@customer.example\r\nAction: delivered\r\n"
+                "Status: 2.0.0\r\n\r\n"
+                "Final-Recipient: x400; c=de\r\nAction: FAILED (gone)\r\n\r\n"
+                "--B.1/mx\r\nContent-Type: message/rfc822\r\n\r\n"
+                "From: Support <support@example.com>\r\nSubject: Your ticket [T1]\r\n"
+                "Message-ID: <outbox-42@example.com>\r\n\r\nhello\r\n--B.1/mx--\r\n",
+        "delivery-status"));
+    ck_assert(m.dsn.is_dsn);
+    ck_assert(m.dsn.failed);
+    ck_assert_uint_eq(m.dsn.nfailed_to, 2);
+    ck_assert_str_eq(m.dsn.failed_to[0], "zoe@customer.example");
+    ck_assert_str_eq(m.dsn.failed_to[1], "Zoe@Customer.example");
+    ck_assert_str_eq(m.dsn.original_id, "outbox-42@example.com");
+    ck_assert(m.auto_reply);
+    /* only the headers returned; a delay is no failure */
+    m = parse(sp_arena_sprintf(&arena, DSN_HEAD "Final-Recipient: rfc822; zoe@customer.example\r\n"
+                                       "Action: delayed\r\n\r\n--B.1/mx\r\n"
+                                       "Content-Type: text/rfc822-headers\r\n\r\n"
+                                       "Message-ID:\r\n <outbox-7@example.com>\r\n--B.1/mx--\r\n",
+                               "Delivery-Status"));
+    ck_assert(m.dsn.is_dsn);
+    ck_assert(!m.dsn.failed);
+    ck_assert_uint_eq(m.dsn.nfailed_to, 0);
+    ck_assert_str_eq(m.dsn.original_id, "outbox-7@example.com");
+    /* a read receipt is a report, not a DSN; a mail is neither */
+    m = parse(sp_arena_sprintf(&arena, DSN_HEAD "Action: failed\r\n--B.1/mx--\r\n",
+                               "disposition-notification"));
+    ck_assert(!m.dsn.is_dsn);
+    ck_assert(!parse("From: z@x\r\n\r\nhello\r\n").dsn.is_dsn);
+    /* more failed recipients than kept */
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    sp_buf_printf(&b, DSN_HEAD, "delivery-status");
+    for (int i = 0; i < 20; i++)
+        sp_buf_printf(&b, "Final-Recipient: rfc822; r%d@x\r\nAction: failed\r\n\r\n", i);
+    m = parse(b.data);
+    ck_assert_uint_eq(m.dsn.nfailed_to, SP_MAIL_DSN_RECIPIENTS);
+    ck_assert_ptr_null(m.dsn.original_id);
+}
+END_TEST
+
 static Suite *
 mail_parse_suite(void)
 {
@@ -1207,6 +1265,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
     tcase_add_test(tc, html_text_whole_keeps_the_quoted_markup);
     tcase_add_test(tc, html_only_replies_of_each_client_lose_their_history);
+    tcase_add_test(tc, a_dsn_names_its_failed_recipients_and_the_mail_it_returns);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
