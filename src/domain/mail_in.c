@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
+#include "domain/mail_bounce.h"
 #include "domain/mail_thread.h"
 #include "domain/reply_address.h"
 #include "domain/ticket_subject.h"
@@ -126,7 +127,8 @@ sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *ra
 const char *
 sp_mail_in_outcome_name(enum sp_mail_in_outcome o)
 {
-    static const char *const names[] = {"reply", "ticket", "follow_up", "duplicate", "ignored"};
+    static const char *const names[] = {"reply",     "ticket",  "follow_up",
+                                        "duplicate", "ignored", "bounce"};
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
 }
 
@@ -701,12 +703,31 @@ take_thread(struct take *t, const struct thread *th, const char *from_index,
     return take_new(t, t->env, from_index, out, p);
 }
 
+/* A DSN (its envelope sender is empty, it is an auto-reply): never a
+ * ticket or a reply, whatever it names; a customer's mail of ours it
+ * returns marked failed (domain/mail_bounce). */
+static enum sp_rc
+take_bounce(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+            struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    struct sp_mail_bounce b;
+    if (sp_mail_bounce_take(ctx, env->crypto, env->own_address, m, &b, p) != SP_OK)
+        return p->rc;
+    out->outcome = strcmp(b.why, "bounced") == 0 ? SP_MAIL_IN_BOUNCE : SP_MAIL_IN_IGNORED;
+    out->why = b.why;
+    out->ticket = b.ticket;
+    out->outbox_id = b.outbox_id;
+    return SP_OK;
+}
+
 enum sp_rc
 sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
                 const struct sp_mail_envelope *envelope, const struct sp_mail_in *mail,
                 struct sp_mail_in_result *out, struct sp_problem *p)
 {
     memset(out, 0, sizeof(*out));
+    if (mail->dsn.is_dsn)
+        return take_bounce(ctx, env, mail, out, p);
     out->why = ignored(env, envelope, mail);
     if (out->why != NULL) {
         out->outcome = SP_MAIL_IN_IGNORED;
