@@ -404,6 +404,11 @@ START_TEST(robots_are_not_answered)
     struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Out of office",
                      .headers = "Auto-Submitted: auto-replied\r\n", .body = "I am away.\r\n"};
     deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
+    /* the marks older vacation programs write instead */
+    m.headers = "Precedence: auto_reply\r\n";
+    deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
+    m.headers = "X-Autoreply: yes\r\n";
+    deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
     m.headers = NULL;
     m.sender = "";   /* a bounce: MAIL FROM:<> */
     deliver_expect(&m, 0, "\"why\":\"bounce\"");
