@@ -324,8 +324,11 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
 /* The words of the mail: a reply's without the history it quotes of our
  * mails (a reply that forwards keeps what it forwards), a first mail's
  * all of them (core/mail_reply; from HTML, with what its markup quotes
- * too). A mail without words of its own but with a mail attached whole
- * (a forward as attachment) gives that mail's text. */
+ * too). A reply that forwards reads its HTML with the quoted markup
+ * too, as text like the rest: Gmail wraps a forward in a gmail_quote,
+ * and the cut keeps the forward from its marker on, as in plain text. A
+ * mail without words of its own but with a mail attached whole (a
+ * forward as attachment) gives that mail's text. */
 static const char *
 mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
 {
@@ -333,7 +336,7 @@ mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
                              : sp_mail_reply_forward_subject(m->subject) ? SP_MAIL_REPLY_FORWARD
                                                                          : SP_MAIL_REPLY;
     const char *text =
-        sp_mail_reply_cut(a, kind == SP_MAIL_FIRST ? m->text_whole : m->text, kind);
+        sp_mail_reply_cut(a, kind == SP_MAIL_REPLY ? m->text : m->text_whole, kind);
     return *text == '\0' && m->attached_text != NULL ? m->attached_text : text;
 }
 

@@ -853,6 +853,29 @@ START_TEST(a_header_block_over_256_kib_is_refused)
 }
 END_TEST
 
+/* An HTML-only reply that forwards (its subject says so) keeps what it
+ * forwards, though Gmail wraps it in a gmail_quote, as the text/plain
+ * alternative would; a reply that does not forward loses its quote. */
+START_TEST(an_html_only_reply_that_forwards_keeps_the_forward)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Hotel");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Fwd: Hotel",
+                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
+                     .body = "<div>See below</div><div class=\"gmail_quote\"><div"
+                             " class=\"gmail_attr\">---------- Forwarded message ---------<br>"
+                             "From: Hotel</div><div>Dear guest, HX-99815</div></div>\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>See below<br>---------- Forwarded message ---------<br>"
+                                    "From: Hotel<br>Dear guest, HX-99815</p>");
+    m.subject = "Re: Hotel";
+    m.body = "<div>Thanks</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon,"
+             " Support wrote:</div><blockquote class=\"gmail_quote\">old</blockquote></div>\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>Thanks</p>");
+}
+END_TEST
+
 /* A follow-up keeps the closed ticket's category (while offered) and
  * its agent, as Zendesk's and Zammad's do. */
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
@@ -1446,6 +1469,7 @@ main(void)
     tcase_add_test(tc, a_bounce_of_nothing_of_ours_is_dropped);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text);
+    tcase_add_test(tc, an_html_only_reply_that_forwards_keeps_the_forward);
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);
