@@ -853,6 +853,18 @@ START_TEST(a_header_block_over_256_kib_is_refused)
 }
 END_TEST
 
+/* Delivers an HTML-only mail from c to ticket id's reply address;
+ * asserts it became a reply, and returns the ticket's last body. */
+static const char *
+html_reply_body(const struct customer *c, const char *id, const char *subject,
+                const char *html)
+{
+    struct mail m = {.from = c->email, .to = reply_address(KEYS, id), .subject = subject,
+                     .headers = "Content-Type: text/html; charset=utf-8\r\n", .body = html};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    return last_body(id);
+}
+
 /* An HTML-only reply that forwards (its subject says so) keeps what it
  * forwards, though Gmail wraps it in a gmail_quote, as the text/plain
  * alternative would; a reply that does not forward loses its quote. */
@@ -860,19 +872,19 @@ START_TEST(an_html_only_reply_that_forwards_keeps_the_forward)
 {
     struct customer c = customer_new();
     const char *id = sp_t_ticket_create(&c.u, "Hotel");
-    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Fwd: Hotel",
-                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
-                     .body = "<div>See below</div><div class=\"gmail_quote\"><div"
-                             " class=\"gmail_attr\">---------- Forwarded message ---------<br>"
-                             "From: Hotel</div><div>Dear guest, HX-99815</div></div>\r\n"};
-    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
-    ck_assert_str_eq(last_body(id), "<p>See below<br>---------- Forwarded message ---------<br>"
-                                    "From: Hotel<br>Dear guest, HX-99815</p>");
-    m.subject = "Re: Hotel";
-    m.body = "<div>Thanks</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon,"
-             " Support wrote:</div><blockquote class=\"gmail_quote\">old</blockquote></div>\r\n";
-    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
-    ck_assert_str_eq(last_body(id), "<p>Thanks</p>");
+    ck_assert_str_eq(html_reply_body(&c, id, "Fwd: Hotel",
+                                     "<div>See below</div><div class=\"gmail_quote\"><div"
+                                     " class=\"gmail_attr\">---------- Forwarded message"
+                                     " ---------<br>From: Hotel</div><div>Dear guest,"
+                                     " HX-99815</div></div>\r\n"),
+                     "<p>See below<br>---------- Forwarded message ---------<br>"
+                     "From: Hotel<br>Dear guest, HX-99815</p>");
+    ck_assert_str_eq(html_reply_body(&c, id, "Re: Hotel",
+                                     "<div>Thanks</div><div class=\"gmail_quote\"><div"
+                                     " class=\"gmail_attr\">On Mon, Support wrote:</div>"
+                                     "<blockquote class=\"gmail_quote\">old</blockquote>"
+                                     "</div>\r\n"),
+                     "<p>Thanks</p>");
 }
 END_TEST
 
@@ -924,12 +936,9 @@ START_TEST(an_html_only_mail_keeps_its_links_targets)
 {
     struct customer c = customer_new();
     const char *id = sp_t_ticket_create(&c.u, "Links");
-    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Links",
-                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
-                     .body = "<p>Pay <a href=\"https://pay.example/1?a=1&amp;b=2\">here</a>,"
-                             " not <a href=\"javascript:alert(1)\">there</a>.</p>"};
-    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
-    ck_assert_str_eq(last_body(id),
+    ck_assert_str_eq(html_reply_body(&c, id, "Re: Links",
+                                     "<p>Pay <a href=\"https://pay.example/1?a=1&amp;b=2\">here"
+                                     "</a>, not <a href=\"javascript:alert(1)\">there</a>.</p>"),
                      "<p>Pay here &lt;https://pay.example/1?a=1&amp;b=2&gt;, not there.</p>");
 }
 END_TEST
