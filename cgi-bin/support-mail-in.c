@@ -7,7 +7,9 @@
  * reason of a refusal on standard error, which the MTA puts in the
  * bounce the sender gets:
  *   0 taken (or dropped on purpose: auto-replies, bounces, our own mail);
- *     its files kept as attachments, pending until support-scan's verdict
+ *     its files kept as attachments, pending until support-scan's verdict;
+ *     a delivery status notification: never a ticket or a reply, the
+ *     customer's mail of ours it returns marked failed
  *   65 EX_DATAERR    not a mail, headers over 256 KiB, a From that could be read as
  *                    another (a NUL or bare CR in the headers, two Froms, two
  *                    mailboxes in From), no text of its own, too long
@@ -185,6 +187,8 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
         sp_log_int(l, "files", (long long)r->files);
         sp_log_str(l, "why", r->why);
         sp_log_str(l, "via", r->via);
+        if (r->outbox_id > 0)
+            sp_log_int(l, "outbox_id", r->outbox_id);
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
         if (r->why != NULL)

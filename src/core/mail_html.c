@@ -200,14 +200,24 @@ struct htext {
     bool content;  /* the current line has text */
     bool space;    /* collapsed white space is due before the next text */
     bool stop;     /* past Outlook's history marker: nothing more is text */
-    bool whole;    /* the quoted history is text too (sp_mail_html_text_whole) */
+    bool whole;    /* the quoted history is text too (sp_mail_html_texts' whole) */
+};
+
+/* One walk writes both texts: the reply's, which skips what is inside a
+ * quote (muted) and ends at Outlook's marker, and the whole one. */
+enum { REPLY, WHOLE };
+struct hwalk {
+    struct htext h[2];
+    unsigned muted;  /* quotes the walk is inside: the reply has none of them */
 };
 
 struct hframe {
     const GumboVector *kids;
     unsigned next;
     const GumboNode *node;
-    size_t start;  /* where the element's text starts in the output */
+    size_t start[2];  /* where the element's text starts in each output */
+    bool reply_open;  /* the reply has the element (its close is the reply's too) */
+    bool mutes;       /* a quote: the reply has nothing of it */
 };
 
 static bool
@@ -258,27 +268,39 @@ has_class(const GumboElement *el, const char *name)
     return false;
 }
 
-/* Quoted history as clients mark it in HTML (mail_parse.h). */
+/* Quoted history as clients mark it in HTML (mail_html.h): Apple
+ * Mail's and Thunderbird's cite, Gmail's quote and its attribution line
+ * (inside the quote, or, in some of its apps, beside it), Thunderbird's
+ * attribution, Yahoo's and Proton's quotes. */
 static bool
 html_quote(const GumboElement *el)
 {
+    static const char *const classes[] = {"gmail_quote", "gmail_attr", "yahoo_quoted",
+                                          "moz-cite-prefix", "protonmail_quote", NULL};
     if (el->tag == GUMBO_TAG_BLOCKQUOTE) {
         const GumboAttribute *t = gumbo_get_attribute(&el->attributes, "type");
         if (t != NULL && strcasecmp(t->value, "cite") == 0)
             return true;
     }
-    return has_class(el, "gmail_quote") || has_class(el, "yahoo_quoted") ||
-           has_class(el, "moz-cite-prefix");
+    for (size_t i = 0; classes[i] != NULL; i++)
+        if (has_class(el, classes[i]))
+            return true;
+    return false;
 }
 
 /* Outlook writes the history after these markers, as their siblings, not
- * inside them: the text ends where they start. */
+ * inside them (or, in its new web and mobile apps, inside the reference
+ * message's container): the text ends where they start. */
 static bool
 html_outlook_history(const GumboElement *el)
 {
+    static const char *const ids[] = {"divRplyFwdMsg", "appendonsend",
+                                      "mail-editor-reference-message-container", NULL};
     const GumboAttribute *id = gumbo_get_attribute(&el->attributes, "id");
-    return id != NULL &&
-           (strcmp(id->value, "divRplyFwdMsg") == 0 || strcmp(id->value, "appendonsend") == 0);
+    for (size_t i = 0; id != NULL && ids[i] != NULL; i++)
+        if (strcmp(id->value, ids[i]) == 0)
+            return true;
+    return false;
 }
 
 /* Ends the line if it has text (hard: always, for <br>); spaces at its
@@ -392,15 +414,15 @@ html_link(struct htext *h, const GumboElement *el, size_t start)
     html_text(h, ">", 1);
 }
 
+/* On leaving node n, whose text starts at start in h's output. */
 static void
-html_close(struct htext *h, const struct hframe *f)
+html_close(struct htext *h, const GumboNode *n, size_t start)
 {
-    const GumboNode *n = f->node;
     if (n->type != GUMBO_NODE_ELEMENT)
         return;
     GumboTag t = n->v.element.tag;
     if (t == GUMBO_TAG_A)
-        html_link(h, &n->v.element, f->start);
+        html_link(h, &n->v.element, start);
     if (t == GUMBO_TAG_PRE)
         h->pre--;
     if (html_block(t))
@@ -409,38 +431,85 @@ html_close(struct htext *h, const struct hframe *f)
         h->space = h->content;
 }
 
+/* Whether what the walk meets now is the reply's text too. */
+static bool
+reply_live(const struct hwalk *w)
+{
+    return w->muted == 0 && !w->h[REPLY].stop;
+}
+
+/* On entering element el, for both texts: false when its children are
+ * not walked (nothing of it is text); else *f is its frame. The whole
+ * text opens every element the reply opens, and quotes besides. */
+static bool
+walk_open(struct hwalk *w, const GumboNode *n, struct hframe *f)
+{
+    const GumboElement *el = &n->v.element;
+    bool live = reply_live(w);
+    bool reply = live && html_open(&w->h[REPLY], el);
+    if (!html_open(&w->h[WHOLE], el))
+        return false;
+    *f = (struct hframe){&el->children, 0, n, {w->h[REPLY].b.len, w->h[WHOLE].b.len}, reply,
+                         live && !reply && !w->h[REPLY].stop};
+    w->muted += f->mutes;
+    return true;
+}
+
 static void
-html_walk(struct sp_arena *a, struct htext *h, const GumboNode *root)
+walk_close(struct hwalk *w, const struct hframe *f)
+{
+    if (f->reply_open)
+        html_close(&w->h[REPLY], f->node, f->start[REPLY]);
+    html_close(&w->h[WHOLE], f->node, f->start[WHOLE]);
+    w->muted -= f->mutes;
+}
+
+static void
+html_walk(struct sp_arena *a, struct hwalk *w, const GumboNode *root)
 {
     size_t cap = 64, depth = 0;
     struct hframe *st = sp_arena_alloc(a, cap * sizeof(*st));
-    st[depth++] = (struct hframe){&root->v.element.children, 0, root, 0};
-    while (depth > 0 && !h->stop) {
+    st[depth++] = (struct hframe){&root->v.element.children, 0, root, {0, 0}, true, false};
+    while (depth > 0) {
         struct hframe *f = &st[depth - 1];
         if (f->next == f->kids->length) {
-            html_close(h, f);
+            walk_close(w, f);
             depth--;
             continue;
         }
         const GumboNode *n = f->kids->data[f->next++];
         if (n->type == GUMBO_NODE_TEXT || n->type == GUMBO_NODE_WHITESPACE ||
             n->type == GUMBO_NODE_CDATA) {
-            html_text(h, n->v.text.text, strlen(n->v.text.text));
+            size_t len = strlen(n->v.text.text);
+            html_text(&w->h[WHOLE], n->v.text.text, len);
+            if (reply_live(w))
+                html_text(&w->h[REPLY], n->v.text.text, len);
             continue;
         }
-        if (n->type != GUMBO_NODE_ELEMENT || !html_open(h, &n->v.element))
+        struct hframe next;
+        if (n->type != GUMBO_NODE_ELEMENT || !walk_open(w, n, &next))
             continue;
         st = sp_arena_grow(a, st, depth, &cap, sizeof(*st), 64);
-        st[depth++] = (struct hframe){&n->v.element.children, 0, n, h->b.len};
+        st[depth++] = next;
     }
 }
 
+/* One output made the text: trimmed, and clean UTF-8. */
 static const char *
-text_of(struct sp_arena *a, const char *html, size_t len, bool whole)
+finish(struct sp_arena *a, const struct htext *h)
+{
+    const char *s = h->b.data, *e = s + h->b.len;
+    sp_ascii_trim(&s, &e);
+    return sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_TEXT);
+}
+
+void
+sp_mail_html_read(struct sp_arena *a, const char *html, size_t len,
+                  struct sp_mail_html_texts *out)
 {
     GumboOptions opt = kGumboDefaultOptions;
     opt.max_errors = 0;  /* never read; do not pay for them */
-    struct htext h = {.pre = 0, .whole = whole};
+    struct hwalk w = {.h = {{.whole = false}, {.whole = true}}, .muted = 0};
     if (html == NULL)
         html = "", len = 0;
     if (len > HTML_MAX_BYTES)
@@ -450,23 +519,19 @@ text_of(struct sp_arena *a, const char *html, size_t len, bool whole)
      * of the mail is nothing in either part, never a character. */
     html = sp_utf8_clean(a, html, len, SP_UTF8_TEXT);
     html = guard_depth(a, html, strlen(html), &len);
-    sp_buf_init(&h.b, a, len / 2 + 64);
+    sp_buf_init(&w.h[REPLY].b, a, len / 2 + 64);
+    sp_buf_init(&w.h[WHOLE].b, a, len / 2 + 64);
     GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
-    html_walk(a, &h, g->root);
+    html_walk(a, &w, g->root);
     gumbo_destroy_output(&opt, g);
-    const char *s = h.b.data, *e = s + h.b.len;
-    sp_ascii_trim(&s, &e);
-    return sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_TEXT);
+    out->reply = finish(a, &w.h[REPLY]);
+    out->whole = finish(a, &w.h[WHOLE]);
 }
 
 const char *
 sp_mail_html_text(struct sp_arena *a, const char *html, size_t len)
 {
-    return text_of(a, html, len, false);
-}
-
-const char *
-sp_mail_html_text_whole(struct sp_arena *a, const char *html, size_t len)
-{
-    return text_of(a, html, len, true);
+    struct sp_mail_html_texts t;
+    sp_mail_html_read(a, html, len, &t);
+    return t.reply;
 }

@@ -12,6 +12,14 @@
 
 struct sp_arena;
 
+/* The two texts of an HTML body, from one parse and one walk. */
+struct sp_mail_html_texts {
+    const char *reply;  /* without the quoted history: a reply's words */
+    const char *whole;  /* with it, as text like the rest: a first mail's (a new
+                           ticket's) words, a forward among them, are all the
+                           customer's */
+};
+
 /* The text of an HTML body as a reader sees it: NUL bytes dropped (as
  * from a text/plain body, before the HTML is read), tags gone, entities
  * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
@@ -19,18 +27,21 @@ struct sp_arena;
  * <pre>, a link's target after its text ("here <https://x>", as the
  * chat transcript writes links) when it is one a message body may link
  * to (sp_sanitize_link_ok: http, https, mailto) and the text does not
- * already say it. Quoted history is dropped with its content: <blockquote> with
- * type="cite", and elements whose class names gmail_quote,
- * yahoo_quoted or moz-cite-prefix; at an element whose id is
- * divRplyFwdMsg or appendonsend (Outlook, which puts the history after
- * them) the text ends. Only the first 1 MiB is read, and start tags past
- * 256 open elements are dropped (their text kept): gumbo is quadratic in
- * nesting. Uses gumbo. */
-const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
+ * already say it. In out->reply, quoted history is dropped with its
+ * content: <blockquote> with type="cite", and elements whose class names
+ * gmail_quote, gmail_attr (Gmail's attribution line), yahoo_quoted,
+ * moz-cite-prefix (Thunderbird's) or protonmail_quote; at an element
+ * whose id is divRplyFwdMsg, appendonsend or
+ * mail-editor-reference-message-container (Outlook, which puts the
+ * history after or inside them) the reply's text ends. Words written
+ * below a quote (bottom posting, answers between quotes) stay, as the
+ * text/plain reader keeps them. Only the first 1 MiB is read, and start
+ * tags past 256 open elements are dropped (their text kept): gumbo is
+ * quadratic in nesting. Uses gumbo. Arena-owned. */
+void sp_mail_html_read(struct sp_arena *a, const char *html, size_t len,
+                       struct sp_mail_html_texts *out);
 
-/* sp_mail_html_text with the quoted history kept as text, as the rest:
- * a first mail's (a new ticket's) words, a forward among them, are all
- * the customer's. */
-const char *sp_mail_html_text_whole(struct sp_arena *a, const char *html, size_t len);
+/* sp_mail_html_read's reply text alone (tests, the fuzz target). */
+const char *sp_mail_html_text(struct sp_arena *a, const char *html, size_t len);
 
 #endif

@@ -944,9 +944,11 @@ leaf_bytes(struct sp_arena *a, const struct leaf *l, size_t *n)
     return dec != NULL ? dec : l->body;
 }
 
-/* The leaf's text; an HTML one's with its quoted history when whole. */
+/* The leaf's text; in *whole the same with the quoted history an HTML
+ * leaf marks kept, from the same parse (a text/plain leaf's is its
+ * text). */
 static const char *
-leaf_text(struct sp_arena *a, const struct leaf *l, bool whole)
+leaf_text(struct sp_arena *a, const struct leaf *l, const char **whole)
 {
     size_t n;
     const char *bytes = leaf_bytes(a, l, &n);
@@ -954,10 +956,13 @@ leaf_text(struct sp_arena *a, const struct leaf *l, bool whole)
     sp_buf_init(&u, a, n + 16);
     const char *cs = l->pt.charset != NULL ? l->pt.charset : "";
     put_utf8(&u, cs, strlen(cs), bytes, n);
-    if (l->kind == KIND_HTML)
-        return whole ? sp_mail_html_text_whole(a, u.data, u.len)
-                     : sp_mail_html_text(a, u.data, u.len);
-    return sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
+    if (l->kind == KIND_HTML) {
+        struct sp_mail_html_texts t;
+        sp_mail_html_read(a, u.data, u.len, &t);
+        *whole = t.whole;
+        return t.reply;
+    }
+    return *whole = sp_utf8_clean(a, u.data, u.len, SP_UTF8_TEXT);
 }
 
 /* The text: the first text/plain that is no attachment, else (or when
@@ -973,7 +978,8 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
 {
     const struct leaf *body = first_leaf(w, KIND_PLAIN);
     const struct leaf *html = first_leaf(w, KIND_HTML);
-    const char *text = body != NULL ? leaf_text(a, body, false) : NULL;
+    const char *whole = NULL;
+    const char *text = body != NULL ? leaf_text(a, body, &whole) : NULL;
     if (html != NULL && (body == NULL || !sp_sanitize_has_visible(text, strlen(text)))) {
         body = html;
         text = NULL;
@@ -992,11 +998,106 @@ take_leaves(struct sp_arena *a, const struct walk *w, struct sp_mail_in *out)
     if (body != NULL && (body == &w->late_plain || body == &w->late_html) && is_file(body))
         out->nfiles_over--;   /* counted as a file, but it is the text */
     if (body != NULL) {
-        out->text = text != NULL ? text : leaf_text(a, body, false);
+        out->text = text != NULL ? text : leaf_text(a, body, &whole);
+        out->text_whole = whole;
         out->text_from_html = body->kind == KIND_HTML;
-        if (out->text_from_html)
-            out->text_whole = leaf_text(a, body, true);
     }
+}
+
+/* ---- delivery status notifications (RFC 3464) --------------------------- */
+
+static const char *msg_id(struct sp_arena *a, const char *v);
+
+/* A Final-Recipient or Original-Recipient value "rfc822; addr": its
+ * addr-spec (brackets some MTAs add dropped), NULL for another address
+ * type or none. */
+static const char *
+dsn_address(struct sp_arena *a, const char *v)
+{
+    const char *semi = strchr(v, ';');
+    if (semi == NULL || strcmp(lead_token(a, v), "rfc822") != 0)
+        return NULL;
+    const char *s = semi + 1, *e = s + strlen(s);
+    sp_ascii_trim(&s, &e);
+    if (e - s >= 2 && *s == '<' && e[-1] == '>')
+        s++, e--;
+    return e > s ? sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_LINE) : NULL;
+}
+
+/* The per-recipient blocks of a message/delivery-status body (blocks of
+ * fields between blank lines; the first is the per-message one, which
+ * names no recipient): the addresses of each whose Action is failed. */
+static void
+dsn_fields(struct sp_arena *a, const char *s, size_t n, struct sp_mail_dsn *d)
+{
+    static const char *const names[] = {"action", "final-recipient", "original-recipient",
+                                        NULL};
+    size_t pos = 0;
+    while (pos < n) {
+        struct hdrs h = {0};
+        size_t body = read_headers(a, s + pos, n - pos, names, true, n - pos, &h);
+        const char *action = hget(&h, "action");
+        if (action != NULL && strcmp(lead_token(a, action), "failed") == 0) {
+            d->failed = true;
+            for (size_t k = 1; k <= 2; k++) {
+                const char *v = hget(&h, names[k]);
+                const char *addr = v != NULL ? dsn_address(a, v) : NULL;
+                if (addr != NULL && d->nfailed_to < SP_MAIL_DSN_RECIPIENTS)
+                    d->failed_to[d->nfailed_to++] = addr;
+            }
+        }
+        if (body == 0 || body >= n - pos)
+            break;
+        pos += body;
+    }
+}
+
+static bool
+type_in(const char *type, const char *const *types)
+{
+    for (size_t i = 0; types[i] != NULL; i++)
+        if (strcmp(type, types[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A DSN's recipients and the Message-ID of the mail it returns, from its
+ * first status part and its first returned mail (or headers). */
+static void
+read_dsn(struct sp_arena *a, const struct walk *w, struct sp_mail_dsn *d)
+{
+    static const char *const status[] = {"message/delivery-status",
+                                         "message/global-delivery-status", NULL};
+    static const char *const returned[] = {"message/rfc822", "text/rfc822-headers",
+                                           "message/global", "message/global-headers", NULL};
+    static const char *const id_name[] = {"message-id", NULL};
+    bool seen_status = false;
+    d->is_dsn = true;
+    for (size_t i = 0; i < w->nleaf; i++) {
+        const struct leaf *l = &w->leaf[i];
+        size_t n;
+        if (!seen_status && type_in(l->pt.type, status)) {
+            const char *bytes = leaf_bytes(a, l, &n);
+            dsn_fields(a, bytes, n, d);
+            seen_status = true;
+        } else if (d->original_id == NULL && type_in(l->pt.type, returned)) {
+            const char *bytes = leaf_bytes(a, l, &n);
+            struct hdrs h = {0};
+            read_headers(a, bytes, n, id_name, false, SP_MAIL_MAX_HEADER_BYTES, &h);
+            d->original_id = msg_id(a, hget(&h, "message-id"));
+        }
+    }
+}
+
+/* multipart/report; report-type=delivery-status (RFC 3464, RFC 6533). */
+static bool
+is_dsn(struct sp_arena *a, const struct hdrs *h, const struct part *pt)
+{
+    if (strcmp(pt->type, "multipart/report") != 0)
+        return false;
+    const char *rt = param(a, hget(h, "content-type"), "report-type");
+    return rt != NULL && (strcasecmp(rt, "delivery-status") == 0 ||
+                          strcasecmp(rt, "global-delivery-status") == 0);
 }
 
 static enum sp_rc
@@ -1019,6 +1120,8 @@ read_body(struct sp_arena *a, const char *s, size_t n, const struct hdrs *h,
                               SP_MAIL_MAX_DEPTH);
     }
     take_leaves(a, w, out);
+    if (is_dsn(a, h, &pt))
+        read_dsn(a, w, &out->dsn);
     return SP_OK;
 }
 

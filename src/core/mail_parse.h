@@ -12,7 +12,8 @@
  *     files after them only counted): the first
  *     text/plain part that is not an attachment is the text; without one
  *     (or when it has no visible text, sp_sanitize_has_visible), the
- *     first text/html part, turned into text (core/mail_html).
+ *     first text/html part, turned into text (core/mail_html: read once,
+ *     for both the text and text_whole).
  *     Content-Transfer-Encoding 7bit, 8bit, binary, quoted-printable and
  *     base64 are decoded; the charset (default us-ascii) is converted to
  *     UTF-8 with iconv; bytes that do not convert, and malformed UTF-8,
@@ -33,6 +34,10 @@
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
  *     X-Autoreply / X-Autorespond header, or a List-Id.
+ *   - Bounces: a delivery status notification's failed recipients and the
+ *     Message-ID of the mail it returns (struct sp_mail_dsn): the
+ *     message/delivery-status part's per-recipient blocks, and the first
+ *     message/rfc822, text/rfc822-headers (or RFC 6533's global) part.
  * A message without a header/body separator is read as headers only.
  * The only refusals are SP_INVALID (code "bad_message"; refused_why says
  * which): a header block over SP_MAIL_MAX_HEADER_BYTES
@@ -67,6 +72,8 @@ struct sp_arena;
 #define SP_MAIL_MAX_REFERENCES 100  /* msg-ids of References kept (the first ones) */
 #define SP_MAIL_MSG_ID_MAX 998      /* bytes: a msg-id is on one line (RFC 5322 §2.1.1) */
 
+#define SP_MAIL_DSN_RECIPIENTS 8     /* failed recipients' addresses kept of a DSN */
+
 /* A file that came with the mail. */
 struct sp_mail_file {
     const char *filename;       /* UTF-8, no controls, '/' or '\\', at most
@@ -74,6 +81,21 @@ struct sp_mail_file {
     const char *content_type;   /* as declared, lower case, no parameters */
     const char *data;           /* len bytes, transfer encoding undone (not NUL-terminated) */
     size_t len;
+};
+
+/* A delivery status notification (RFC 3464): a mail whose Content-Type
+ * is multipart/report with report-type delivery-status (or RFC 6533's
+ * global-delivery-status), as MTAs bounce a mail. */
+struct sp_mail_dsn {
+    bool is_dsn;
+    bool failed;                /* a recipient's Action is "failed" */
+    const char *failed_to[SP_MAIL_DSN_RECIPIENTS];  /* the addr-specs of those recipients'
+                                   Final-Recipient and Original-Recipient (type rfc822),
+                                   without <>: the first SP_MAIL_DSN_RECIPIENTS */
+    size_t nfailed_to;
+    const char *original_id;    /* the Message-ID of the returned mail (its
+                                   message/rfc822 or text/rfc822-headers part), without
+                                   <>; NULL when none */
 };
 
 struct sp_mail_in {
@@ -95,8 +117,8 @@ struct sp_mail_in {
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
     const char *text_whole;     /* text with the quoted history its HTML marks kept
-                                   (sp_mail_html_text_whole): text itself when that is
-                                   not from HTML; "" when none */
+                                   (sp_mail_html_read: the same parse): text itself
+                                   when that is not from HTML; "" when none */
     const char *attached_text;  /* a forward as attachment: the first message/rfc822 file
                                    with visible text, read as this mail is (one level),
                                    as "---------- Forwarded message ---------", its From
@@ -106,6 +128,7 @@ struct sp_mail_in {
     size_t nfiles;              /* at most SP_MAIL_MAX_PARTS */
     size_t nfiles_over;         /* files after the first SP_MAIL_MAX_PARTS parts: counted,
                                    their bytes not kept */
+    struct sp_mail_dsn dsn;     /* is_dsn false: not a delivery status notification */
     size_t body_offset;         /* where the body starts in msg (after the header block's
                                    blank line; len when there is none) */
     const char *refused_why;    /* when refused: why, one word for logs (see above) */

@@ -127,16 +127,39 @@ attribution_at(struct sp_arena *a, const struct line *l, size_t nl, size_t i)
     return attribution(b.data, b.len) ? 2 : 0;
 }
 
-/* Outlook's header block: "From: …" with "Sent: " or "Date: " on one of
- * the next three lines. */
+/* Which of Outlook's header fields line l is ("Name:" then a space or
+ * the end: an empty Subject is "Subject:"); -1 none. */
+enum { FIELD_SENT, FIELD_DATE, FIELD_SUBJECT, FIELD_TO, FIELD_CC, FIELD_BCC };
+static int
+outlook_field(const struct line *l)
+{
+    static const char *const names[] = {"Sent:", "Date:", "Subject:", "To:", "Cc:", "Bcc:",
+                                        NULL};
+    for (int k = 0; names[k] != NULL; k++) {
+        size_t n = strlen(names[k]);
+        if (starts(l->s, l->n, names[k]) && (l->n == n || l->s[n] == ' '))
+            return k;
+    }
+    return -1;
+}
+
+/* Outlook's header block: "From: …" and, on the lines right after it,
+ * only its header fields, "Sent:" (or "Date:") and "Subject:" among
+ * them. Less is a customer's own lines ("From: Berlin", "Date: 12
+ * May"), which are text. */
 static bool
 outlook_header(const struct line *l, size_t nl, size_t i)
 {
     if (!starts(l[i].s, l[i].n, "From: "))
         return false;
-    for (size_t k = i + 1; k < nl && k <= i + 3; k++)
-        if (starts(l[k].s, l[k].n, "Sent: ") || starts(l[k].s, l[k].n, "Date: "))
+    bool when = false, subject = false;
+    int f;
+    for (size_t k = i + 1; k < nl && (f = outlook_field(&l[k])) >= 0; k++) {
+        when = when || f == FIELD_SENT || f == FIELD_DATE;
+        subject = subject || f == FIELD_SUBJECT;
+        if (when && subject)
             return true;
+    }
     return false;
 }
 

@@ -14,9 +14,11 @@
  *     it, to the end (or to a forward marker), is lines starting with '>'
  *     and blank lines: one not followed by quotes is text, and quotes with
  *     new text after them (inline answers) are kept;
- *   - Outlook's "-----Original Message-----", or a line "From: …" followed
- *     within the next three lines by "Sent: " or "Date: " (with the rule
- *     of underscores above it);
+ *   - Outlook's "-----Original Message-----", or its header block (with
+ *     the rule of underscores above it): a line "From: …" and right after
+ *     it only lines of its fields (Sent, Date, To, Cc, Bcc, Subject), a
+ *     "Sent:" or "Date:" and a "Subject:" among them — a "From:" line of
+ *     the customer's own is text;
  *   - the signature delimiter "-- " (exactly, RFC 3676 §4.3: a bare "--"
  *     is text).
  * Quoted lines without an attribution or our marker above them are kept:

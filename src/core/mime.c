@@ -230,7 +230,11 @@ headers(struct sp_buf *out, const struct sp_mail *m)
     if (m->thread_id != NULL)
         sp_buf_printf(out, "In-Reply-To: <%s>\r\nReferences: <%s>\r\n", m->thread_id,
                       m->thread_id);
-    sp_buf_puts(out, "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n");
+    /* Robots are asked not to answer (RFC 3834), and Exchange, which
+     * reads its own header, too; not its DSNs (no "All"), which mark a
+     * mail bounced (domain/mail_bounce). */
+    sp_buf_puts(out, "MIME-Version: 1.0\r\nAuto-Submitted: auto-generated\r\n"
+                     "X-Auto-Response-Suppress: OOF, AutoReply\r\n");
 }
 
 enum sp_rc

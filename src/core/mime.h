@@ -4,7 +4,9 @@
  *   - headers Date, From, To, Reply-To (when given), Subject, Message-ID, In-Reply-To and
  *     References (the ticket's thread id, so mail clients thread a
  *     ticket's mails), MIME-Version, Auto-Submitted: auto-generated
- *     (RFC 3834: no vacation replies to notifications);
+ *     (RFC 3834: no vacation replies to notifications) and
+ *     X-Auto-Response-Suppress: OOF, AutoReply (Exchange's own: no
+ *     out-of-office or rule replies; its DSNs still come);
  *   - UTF-8 subject and display names as RFC 2047 encoded words ("B"),
  *     folded so no encoded word passes 75 characters; control characters
  *     become spaces, malformed UTF-8 becomes U+FFFD;

@@ -610,7 +610,7 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
         .to = {name, to},
         .reply_to = reply_to,
         .subject = r.subject,
-        .message_id = sp_arena_sprintf(a, "outbox-%lld@%s", row->id, c->domain),
+        .message_id = sp_mail_thread_outbox_id(a, row->id, c->domain),
         .thread_id = row->ticket_public_id
                          ? sp_mail_thread_id(a, row->ticket_public_id, c->domain)
                          : NULL,

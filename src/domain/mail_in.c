@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "domain/attachments.h"
 #include "domain/idempotency.h"
+#include "domain/mail_bounce.h"
 #include "domain/mail_thread.h"
 #include "domain/reply_address.h"
 #include "domain/ticket_subject.h"
@@ -127,7 +128,8 @@ sp_mail_in_digest(struct sp_arena *a, const struct sp_mail_in *m, const char *ra
 const char *
 sp_mail_in_outcome_name(enum sp_mail_in_outcome o)
 {
-    static const char *const names[] = {"reply", "ticket", "follow_up", "duplicate", "ignored"};
+    static const char *const names[] = {"reply",     "ticket",  "follow_up",
+                                        "duplicate", "ignored", "bounce"};
     return (unsigned)o < sizeof(names) / sizeof(names[0]) ? names[o] : "unknown";
 }
 
@@ -323,8 +325,11 @@ keep_files(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct fi
 /* The words of the mail: a reply's without the history it quotes of our
  * mails (a reply that forwards keeps what it forwards), a first mail's
  * all of them (core/mail_reply; from HTML, with what its markup quotes
- * too). A mail without words of its own but with a mail attached whole
- * (a forward as attachment) gives that mail's text. */
+ * too). A reply that forwards reads its HTML with the quoted markup
+ * too, as text like the rest: Gmail wraps a forward in a gmail_quote,
+ * and the cut keeps the forward from its marker on, as in plain text. A
+ * mail without words of its own but with a mail attached whole (a
+ * forward as attachment) gives that mail's text. */
 static const char *
 mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
 {
@@ -332,7 +337,7 @@ mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
                              : sp_mail_reply_forward_subject(m->subject) ? SP_MAIL_REPLY_FORWARD
                                                                          : SP_MAIL_REPLY;
     const char *text =
-        sp_mail_reply_cut(a, kind == SP_MAIL_FIRST ? m->text_whole : m->text, kind);
+        sp_mail_reply_cut(a, kind == SP_MAIL_REPLY ? m->text : m->text_whole, kind);
     return *text == '\0' && m->attached_text != NULL ? m->attached_text : text;
 }
 
@@ -707,12 +712,31 @@ take_thread(struct take *t, const struct thread *th, struct sp_mail_in_result *o
     return take_new(t, t->env, out, p);
 }
 
+/* A DSN (its envelope sender is empty, it is an auto-reply): never a
+ * ticket or a reply, whatever it names; a customer's mail of ours it
+ * returns marked failed (domain/mail_bounce). */
+static enum sp_rc
+take_bounce(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+            struct sp_mail_in_result *out, struct sp_problem *p)
+{
+    struct sp_mail_bounce b;
+    if (sp_mail_bounce_take(ctx, env->crypto, env->own_address, m, &b, p) != SP_OK)
+        return p->rc;
+    out->outcome = strcmp(b.why, "bounced") == 0 ? SP_MAIL_IN_BOUNCE : SP_MAIL_IN_IGNORED;
+    out->why = b.why;
+    out->ticket = b.ticket;
+    out->outbox_id = b.outbox_id;
+    return SP_OK;
+}
+
 enum sp_rc
 sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
                 const struct sp_mail_envelope *envelope, const struct sp_mail_in *mail,
                 struct sp_mail_in_result *out, struct sp_problem *p)
 {
     memset(out, 0, sizeof(*out));
+    if (mail->dsn.is_dsn)
+        return take_bounce(ctx, env, mail, out, p);
     out->why = ignored(env, envelope, mail);
     if (out->why != NULL) {
         out->outcome = SP_MAIL_IN_IGNORED;

@@ -6,7 +6,10 @@
  * ticket's lock); a new mail from a known
  * customer's address becomes a ticket (source email) when
  * SUPPORT_MAIL_NEW_TICKETS allows. Auto-replies, bounces and our own
- * mail are dropped, so two robots never answer each other.
+ * mail are dropped, so two robots never answer each other; a delivery
+ * status notification that returns a customer's mail of ours marks its
+ * outbox row failed (domain/mail_bounce), and is never a ticket or a
+ * reply.
  * Who a mail speaks for: a reply, the signed reply address
  * (domain/reply_address) AND a From that is the ticket customer's stored
  * email; without a (valid) reply address, a ticket its References,
@@ -80,17 +83,23 @@ enum sp_mail_in_outcome {
     SP_MAIL_IN_FOLLOW_UP,     /* a new ticket: the one replied to is closed */
     SP_MAIL_IN_DUPLICATE,     /* taken before: nothing done */
     SP_MAIL_IN_IGNORED,       /* dropped: see why */
+    SP_MAIL_IN_BOUNCE,        /* a DSN: a mail of ours marked failed (domain/mail_bounce) */
 };
 
 struct sp_mail_in_result {
     enum sp_mail_in_outcome outcome;
     const char *ticket;       /* the ticket's public id (not IGNORED) */
-    const char *why;          /* IGNORED: auto_reply, bounce or own_address; refused
+    const char *why;          /* IGNORED: auto_reply, bounce, own_address, or a DSN's
+                                 (domain/mail_bounce: bounce_not_failed,
+                                 bounce_unmatched, bounce_not_sent); BOUNCE: bounced;
+                                 refused
                                  rate_limited: the limit, ticket_reply or ticket_create;
                                  for the log of a mail not parsed, its refused_why */
     size_t files;             /* REPLY, TICKET, FOLLOW_UP: files kept as attachments */
     const char *via;          /* what named the ticket answered: "reply_address",
                                  "references" or "subject"; NULL: a new mail */
+    long long outbox_id;      /* a DSN: the outbox row it named (BOUNCE, or IGNORED
+                                 bounce_not_sent); else 0 */
     const char *sender_auth;  /* with an authserv_id, what our Authentication-Results
                                  header said of From (sp_auth_verdict_name), also when
                                  refused; NULL: not checked */

@@ -42,6 +42,31 @@ sp_mail_thread_ticket(const char *msg_id, const char *domain,
            public_id_at(msg_id + plen, (size_t)(at - msg_id) - plen, public_id);
 }
 
+#define OUTBOX_PREFIX "outbox-"
+
+const char *
+sp_mail_thread_outbox_id(struct sp_arena *a, long long id, const char *domain)
+{
+    return sp_arena_sprintf(a, OUTBOX_PREFIX "%lld@%s", id, domain);
+}
+
+bool
+sp_mail_thread_outbox(const char *msg_id, const char *domain, long long *id)
+{
+    size_t plen = strlen(OUTBOX_PREFIX);
+    if (msg_id == NULL || domain == NULL || strncasecmp(msg_id, OUTBOX_PREFIX, plen) != 0)
+        return false;
+    const char *d = msg_id + plen;
+    size_t n = strspn(d, "0123456789");
+    if (n == 0 || n > 18 || d[0] == '0' || d[n] != '@' || !sp_mail_domain_same(d + n + 1, domain))
+        return false;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (d[i] - '0');
+    *id = v;
+    return true;
+}
+
 /* Adds id to out[0..*n) unless it is there or out is full. */
 static void
 add(char (*out)[SP_PUBLIC_ID_LEN + 1], size_t *n, size_t max, const char *id)

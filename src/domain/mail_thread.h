@@ -34,6 +34,16 @@ const char *sp_mail_thread_id(struct sp_arena *a, const char *public_id, const c
 bool sp_mail_thread_ticket(const char *msg_id, const char *domain,
                            char public_id[SP_PUBLIC_ID_LEN + 1]);
 
+/* Outbox row id's Message-ID for mail from domain: "outbox-<id>@<domain>"
+ * (without <>; arena-owned): support-dispatch's mails carry it, the same
+ * on every attempt, and a DSN returns it (domain/mail_bounce). */
+const char *sp_mail_thread_outbox_id(struct sp_arena *a, long long id, const char *domain);
+
+/* The outbox row msg_id (without <>) is the Message-ID of: "outbox-"
+ * (any case), 1 to 18 digits without a leading zero, '@' and domain (as
+ * sp_mail_thread_ticket compares it). False for anything else. */
+bool sp_mail_thread_outbox(const char *msg_id, const char *domain, long long *id);
+
 /* The tickets a mail names, most likely first, each once, at most max:
  * its In-Reply-To's (in_reply_to, may be NULL) and then its References'
  * (refs[0..nrefs), newest, i.e. last, first) thread ids of ours; then

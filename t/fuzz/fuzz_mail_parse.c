@@ -16,6 +16,8 @@
  * more of them than asked for;
  * or when the text with its HTML quotes, or that of an attached mail, is
  * not valid UTF-8 or holds a CR (or the former differs from a plain text);
+ * or when a DSN's failed recipients are more than kept, or one of them
+ * or its returned mail's Message-ID is not valid UTF-8;
  * or when the text kept of the mail (as a reply, a reply that forwards, a
  * first mail) is not valid UTF-8 or is longer than its input.
  * Build: scripts/dev fuzz mail_parse (replayed by `make check` as
@@ -121,6 +123,11 @@ check_mail(struct sp_arena *a, const struct sp_mail_in *m, const char *raw, size
     check_str(m->text_whole, 0);
     if (strchr(m->text_whole, '\r') != NULL || (!m->text_from_html && m->text_whole != m->text))
         abort();
+    if (m->dsn.nfailed_to > SP_MAIL_DSN_RECIPIENTS || (!m->dsn.is_dsn && m->dsn.failed))
+        abort();
+    for (size_t i = 0; i < m->dsn.nfailed_to; i++)
+        check_str(m->dsn.failed_to[i], 0);
+    check_str(m->dsn.original_id, 1);
     check_str(m->attached_text, 1);
     if (m->attached_text != NULL && strchr(m->attached_text, '\r') != NULL)
         abort();

@@ -7,7 +7,8 @@
  * ticket named is a valid upper-case public id, named once, at most max
  * of them; each one from References is named by one of its ids on our
  * domain (and, for another domain, by one on that domain); and the thread id made
- * for any valid public id names it, on our domain only.
+ * for any valid public id names it, on our domain only; and an outbox
+ * Message-ID among the references read back is the one made for its row.
  * Build: scripts/dev fuzz mail_thread (replayed by `make check`).
  */
 #include <stdbool.h>
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/mail_parse.h"
@@ -70,6 +72,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           named_by(refs, nrefs, ids[0], "evil.example"));
     n = sp_mail_thread_tickets(refs_value, refs, nrefs, subject, OURS, ids, 3);
     check_named(ids, n, 3);
+    /* An outbox Message-ID read back is the one made for its row. */
+    for (size_t i = 0; i < nrefs; i++) {
+        long long row;
+        if (sp_mail_thread_outbox(refs[i], OURS, &row))
+            CHECK(row > 0 && strcasecmp(sp_mail_thread_outbox_id(&a, row, OURS), refs[i]) == 0);
+    }
     /* The thread id made for the input, when it is a public id, names it. */
     ticket_id id, back;
     if (size == SP_PUBLIC_ID_LEN && sp_public_id_read(refs_value, id)) {

@@ -54,7 +54,8 @@ known_header(const char *line)
 {
     static const char *const names[] = {
         "Date: ", "From: ", "To: ", "Reply-To: ", "Subject: ", "Message-ID: ", "In-Reply-To: ",
-        "References: ", "MIME-Version: ", "Auto-Submitted: ", "Content-Type: ",
+        "References: ", "MIME-Version: ", "Auto-Submitted: ", "X-Auto-Response-Suppress: ",
+        "Content-Type: ",
         "Content-Transfer-Encoding: ", " ",
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

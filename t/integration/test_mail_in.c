@@ -404,6 +404,11 @@ START_TEST(robots_are_not_answered)
     struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Out of office",
                      .headers = "Auto-Submitted: auto-replied\r\n", .body = "I am away.\r\n"};
     deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
+    /* the marks older vacation programs write instead */
+    m.headers = "Precedence: auto_reply\r\n";
+    deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
+    m.headers = "X-Autoreply: yes\r\n";
+    deliver_expect(&m, 0, "\"why\":\"auto_reply\"");
     m.headers = NULL;
     m.sender = "";   /* a bounce: MAIL FROM:<> */
     deliver_expect(&m, 0, "\"why\":\"bounce\"");
@@ -411,6 +416,135 @@ START_TEST(robots_are_not_answered)
     m.from = OWN;
     deliver_expect(&m, 0, "\"why\":\"own_address\"");
     ck_assert_int_eq(messages(id, "customer"), 1);
+}
+END_TEST
+
+/* A customer's mail of ours on ticket id, sent: its outbox row's id. */
+static const char *
+sent_mail_row(const char *id)
+{
+    return sp_t_sql("INSERT INTO support_outbox (kind, event_type, channel, ticket_id, payload,"
+                    " status, delivered_at) SELECT 'notification', 'ticket.replied', 'email',"
+                    " id, '{}', 'sent', now() FROM support_tickets WHERE public_id = '%s'"
+                    " RETURNING id", id);
+}
+
+/* A DSN as Postfix bounces a mail: Action action for recipient to, the
+ * returned mail's headers (Message-ID and all) in returned. */
+static const char *
+dsn(const char *headers, const char *to, const char *action, const char *returned)
+{
+    return sp_t_fmt("From: MAILER-DAEMON@mx.example.org (Mail Delivery System)\r\n"
+                    "To: " OWN "\r\nSubject: Undelivered Mail Returned to Sender\r\n%s"
+                    "Message-ID: <%s@mx.example.org>\r\n"
+                    "Content-Type: multipart/report; report-type=delivery-status;"
+                    " boundary=\"R.1\"\r\n\r\n--R.1\r\nContent-Type: text/plain\r\n\r\n"
+                    "Your message could not be delivered.\r\n--R.1\r\n"
+                    "Content-Type: message/delivery-status\r\n\r\n"
+                    "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+                    "Final-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: 5.1.1\r\n\r\n"
+                    "--R.1\r\nContent-Type: message/rfc822\r\n\r\nFrom: " OWN "\r\n%s\r\n"
+                    "Your ticket was answered.\r\n--R.1--\r\n",
+                    headers, sp_t_unique("dsn"), to, action, returned);
+}
+
+/* Pipes a DSN with the envelope sender (NULL: the empty one of a
+ * bounce); asserts exit 0 and that the log line holds text. */
+static void
+deliver_dsn(const char *raw, const char *sender, const char *text)
+{
+    struct mail m = {.from = "MAILER-DAEMON@mx.example.org", .to = OWN,
+                     .sender = sender ? sender : ""};
+    struct sp_t_job j;
+    const char *out;
+    deliver_raw_start(&m, raw, strlen(raw), &j);
+    int rc = sp_t_job_wait(&j, &out);
+    ck_assert_msg(rc == 0 && strstr(out, text) != NULL, "exit %d: %s", rc, out);
+}
+
+/* The outbox row's status and last_error. */
+static const char *
+row_state(const char *row)
+{
+    return sp_t_sql("SELECT status || '/' || coalesce(last_error, '-') FROM support_outbox"
+                    " WHERE id = %s", row);
+}
+
+static long
+bounce_events(const char *id)
+{
+    return atol(sp_t_sql("SELECT count(*) FROM support_ticket_events e JOIN support_tickets t"
+                         " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                         " AND e.event_type = 'notification_failed'", id));
+}
+
+/* After DSNs about ticket id of c: its row's state, how many bounce
+ * events it has, and that none became a reply or a ticket. */
+static void
+assert_after_bounces(const struct customer *c, const char *id, const char *row,
+                     const char *state, long events)
+{
+    ck_assert_str_eq(row_state(row), state);
+    ck_assert_int_eq(bounce_events(id), events);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    ck_assert_int_eq(email_tickets(c->u.sub), 0);
+}
+
+/* A bounce of a customer's mail of ours marks its outbox row failed and
+ * says so on the ticket, once; it is never a ticket or a reply. */
+START_TEST(a_bounce_of_our_mail_marks_it_failed)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Bounced");
+    const char *row = sent_mail_row(id);
+    const char *returned = sp_t_fmt("Message-ID: <outbox-%s@Example.TEST>\r\n"
+                                    "Subject: Re: Bounced [%s]\r\n", row, id);
+    const char *raw = dsn("Auto-Submitted: auto-replied\r\n", c.email, "failed", returned);
+    deliver_dsn(raw, NULL, "\"outcome\":\"bounce\"");
+    assert_after_bounces(&c, id, row, "failed/bounced", 1);
+    ck_assert_str_eq(sp_t_sql("SELECT e.metadata = jsonb_build_object('channel', 'email',"
+                              " 'reason', 'bounced', 'outbox_id', %s::bigint, 'event_type',"
+                              " 'ticket.replied') AND e.actor_type = 'system'"
+                              " FROM support_ticket_events e JOIN support_tickets t"
+                              " ON t.id = e.ticket_id WHERE t.public_id = '%s'"
+                              " AND e.event_type = 'notification_failed'", row, id), "t");
+    /* the same DSN again: nothing more */
+    deliver_dsn(raw, NULL, "\"why\":\"bounce_not_sent\"");
+    ck_assert_int_eq(bounce_events(id), 1);
+    /* only In-Reply-To names it, the envelope sender is not empty, and
+     * the failed recipient is written in another case */
+    const char *row2 = sent_mail_row(id);
+    deliver_dsn(dsn(sp_t_fmt("In-Reply-To: <outbox-%s@example.test>\r\n", row2),
+                    sp_t_fmt("<%s>", c.email), "failed", "Subject: no id\r\n"),
+                "postmaster@mx.example.org", "\"why\":\"bounced\"");
+    assert_after_bounces(&c, id, row2, "failed/bounced", 2);
+}
+END_TEST
+
+/* A DSN that names nothing of ours, or not as it was sent, is dropped
+ * (exit 0, no bounce back to a bounce): never a ticket or a reply. */
+START_TEST(a_bounce_of_nothing_of_ours_is_dropped)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Not bounced");
+    const char *row = sent_mail_row(id);
+    const char *ours = sp_t_fmt("Message-ID: <outbox-%s@example.test>\r\n", row);
+    /* a delay is no failure */
+    deliver_dsn(dsn("", c.email, "delayed", ours), NULL, "\"why\":\"bounce_not_failed\"");
+    /* the failed recipient is not the one our mail went to (a forged DSN) */
+    deliver_dsn(dsn("", "eve@evil.example", "failed", ours), NULL, "\"why\":\"bounce_unmatched\"");
+    /* another domain's outbox id, an id of no row, no id at all */
+    deliver_dsn(dsn("", c.email, "failed", sp_t_fmt("Message-ID: <outbox-%s@evil.example>\r\n",
+                                                    row)),
+                NULL, "\"why\":\"bounce_unmatched\"");
+    deliver_dsn(dsn("", c.email, "failed", "Message-ID: <outbox-999999999999@example.test>\r\n"),
+                NULL, "\"why\":\"bounce_unmatched\"");
+    /* Without an empty envelope sender or Auto-Submitted, and from a
+     * customer's address, with the ticket's tag: still not a reply. */
+    const char *raw = dsn("", c.email, "failed", sp_t_fmt("Subject: Re: x [%s]\r\n", id));
+    raw = sp_t_fmt("From: %s\r\n%s", c.email, strstr(raw, "\r\n") + 2);
+    deliver_dsn(raw, c.email, "\"why\":\"bounce_unmatched\"");
+    assert_after_bounces(&c, id, row, "sent/-", 0);
 }
 END_TEST
 
@@ -719,6 +853,41 @@ START_TEST(a_header_block_over_256_kib_is_refused)
 }
 END_TEST
 
+/* Delivers an HTML-only mail from c to ticket id's reply address;
+ * asserts it became a reply, and returns the ticket's last body. */
+static const char *
+html_reply_body(const struct customer *c, const char *id, const char *subject,
+                const char *html)
+{
+    struct mail m = {.from = c->email, .to = reply_address(KEYS, id), .subject = subject,
+                     .headers = "Content-Type: text/html; charset=utf-8\r\n", .body = html};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    return last_body(id);
+}
+
+/* An HTML-only reply that forwards (its subject says so) keeps what it
+ * forwards, though Gmail wraps it in a gmail_quote, as the text/plain
+ * alternative would; a reply that does not forward loses its quote. */
+START_TEST(an_html_only_reply_that_forwards_keeps_the_forward)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Hotel");
+    ck_assert_str_eq(html_reply_body(&c, id, "Fwd: Hotel",
+                                     "<div>See below</div><div class=\"gmail_quote\"><div"
+                                     " class=\"gmail_attr\">---------- Forwarded message"
+                                     " ---------<br>From: Hotel</div><div>Dear guest,"
+                                     " HX-99815</div></div>\r\n"),
+                     "<p>See below<br>---------- Forwarded message ---------<br>"
+                     "From: Hotel<br>Dear guest, HX-99815</p>");
+    ck_assert_str_eq(html_reply_body(&c, id, "Re: Hotel",
+                                     "<div>Thanks</div><div class=\"gmail_quote\"><div"
+                                     " class=\"gmail_attr\">On Mon, Support wrote:</div>"
+                                     "<blockquote class=\"gmail_quote\">old</blockquote>"
+                                     "</div>\r\n"),
+                     "<p>Thanks</p>");
+}
+END_TEST
+
 /* A follow-up keeps the closed ticket's category (while offered) and
  * its agent, as Zendesk's and Zammad's do. */
 START_TEST(reply_to_a_closed_ticket_opens_a_follow_up)
@@ -767,12 +936,9 @@ START_TEST(an_html_only_mail_keeps_its_links_targets)
 {
     struct customer c = customer_new();
     const char *id = sp_t_ticket_create(&c.u, "Links");
-    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Links",
-                     .headers = "Content-Type: text/html; charset=utf-8\r\n",
-                     .body = "<p>Pay <a href=\"https://pay.example/1?a=1&amp;b=2\">here</a>,"
-                             " not <a href=\"javascript:alert(1)\">there</a>.</p>"};
-    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
-    ck_assert_str_eq(last_body(id),
+    ck_assert_str_eq(html_reply_body(&c, id, "Re: Links",
+                                     "<p>Pay <a href=\"https://pay.example/1?a=1&amp;b=2\">here"
+                                     "</a>, not <a href=\"javascript:alert(1)\">there</a>.</p>"),
                      "<p>Pay here &lt;https://pay.example/1?a=1&amp;b=2&gt;, not there.</p>");
 }
 END_TEST
@@ -1339,8 +1505,11 @@ main(void)
     tcase_add_test(tc, a_file_named_blank_is_named_by_its_place);
     tcase_add_test(tc, files_beyond_the_limits_are_named_not_kept);
     tcase_add_test(tc, robots_are_not_answered);
+    tcase_add_test(tc, a_bounce_of_our_mail_marks_it_failed);
+    tcase_add_test(tc, a_bounce_of_nothing_of_ours_is_dropped);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text);
+    tcase_add_test(tc, an_html_only_reply_that_forwards_keeps_the_forward);
     tcase_add_test(tc, a_new_tickets_subject_from_mail_is_one_visible_line);
     tcase_add_test(tc, new_tickets_by_mail_are_limited_and_need_one_owner);
     tcase_add_test(tc, a_new_ticket_mail_delivered_again_does_not_count_against_the_limit);

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/mail_html.h"
 #include "core/mail_parse.h"
+#include "core/mail_reply.h"
 #include "core/utf8.h"
 #include "unit.h"
 
@@ -350,16 +351,94 @@ START_TEST(html_text_whole_keeps_the_quoted_markup)
                     "<div>Dear guest</div></div>"
                     "<blockquote type=\"cite\">cited</blockquote><div id=\"appendonsend\"></div>"
                     "<div>after</div>";
+    struct sp_mail_html_texts t;
+    sp_mail_html_read(&arena, h, strlen(h), &t);
+    ck_assert_str_eq(t.reply, "See below");
     ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "See below");
-    ck_assert_str_eq(sp_mail_html_text_whole(&arena, h, strlen(h)),
-                     "See below\n---------- Forwarded message ---------\nFrom: Hotel\n"
-                     "Dear guest\ncited\nafter");
+    ck_assert_str_eq(t.whole, "See below\n---------- Forwarded message ---------\nFrom: Hotel\n"
+                              "Dear guest\ncited\nafter");
     struct sp_mail_in m = parse(sp_arena_sprintf(&arena, "From: z@x\r\nContent-Type: text/html"
                                                  "\r\n\r\n%s", h));
     ck_assert_str_eq(m.text, "See below");
-    ck_assert_str_eq(m.text_whole, sp_mail_html_text_whole(&arena, h, strlen(h)));
+    ck_assert_str_eq(m.text_whole, t.whole);
     m = parse("From: z@x\r\n\r\nplain\r\n> q\r\n");
     ck_assert_ptr_eq(m.text_whole, m.text);
+}
+END_TEST
+
+/* An HTML-only reply, as each client writes one, loses the history it
+ * quotes (its text, cut as a reply: sp_mail_reply_cut), and keeps it as
+ * text for a first mail (text_whole): from one read of the HTML. */
+START_TEST(html_only_replies_of_each_client_lose_their_history)
+{
+    static const struct {
+        const char *client, *html, *reply;
+    } cases[] = {
+        {"gmail", "<div dir=\"ltr\">Thanks, it works now.</div><br><div class=\"gmail_quote"
+                  " gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, 1 Dec"
+                  " 2026 at 10:00, Support &lt;support@example.com&gt; wrote:<br></div>"
+                  "<blockquote class=\"gmail_quote\" style=\"margin:0px 0px 0px 0.8ex\">"
+                  "<div>" SP_MAIL_REPLY_MARKER "</div><div>old news</div></blockquote></div>",
+         "Thanks, it works now."},
+        /* Gmail's apps: the attribution beside the quote, not in it */
+        {"gmail app", "<div dir=\"auto\">Thanks, it works now.</div><div><br><div"
+                      " class=\"gmail_attr\">On Mon, 1 Dec 2026, 10:00 Support wrote:<br></div>"
+                      "<blockquote class=\"gmail_quote\">old news</blockquote></div>",
+         "Thanks, it works now."},
+        {"outlook web", "<div class=\"elementToProof\">Thanks, it works now.</div>"
+                        "<div id=\"appendonsend\"></div><hr tabindex=\"-1\"><div"
+                        " id=\"divRplyFwdMsg\" dir=\"ltr\"><b>From:</b> Support<br><b>Sent:</b>"
+                        " Monday<br><b>To:</b> Zoe<br><b>Subject:</b> Re: Printer</div>"
+                        "<div>old news</div>",
+         "Thanks, it works now."},
+        {"new outlook", "<div dir=\"ltr\">Thanks, it works now.</div><div"
+                        " id=\"mail-editor-reference-message-container\"><div>old news</div>"
+                        "</div>",
+         "Thanks, it works now."},
+        {"outlook desktop", "<div class=\"WordSection1\"><p class=\"MsoNormal\">Thanks, it"
+                            " works now.<o:p></o:p></p><p class=\"MsoNormal\"><o:p>&nbsp;</o:p>"
+                            "</p><div><div style=\"border:none\"><p class=\"MsoNormal\"><b>From:"
+                            "</b> Support &lt;support@example.com&gt; <br><b>Sent:</b> Monday,"
+                            " December 1, 2026 10:00 AM<br><b>To:</b> Zoe<br><b>Subject:</b> Re:"
+                            " Printer</p></div></div><p class=\"MsoNormal\">old news</p></div>",
+         "Thanks, it works now."},
+        {"apple mail", "<body style=\"overflow-wrap: break-word;\">Thanks, it works now.<br"
+                       " id=\"lineBreakAtBeginningOfMessage\"><div><br><blockquote"
+                       " type=\"cite\"><div>On 1 Dec 2026, at 10:00, Support"
+                       " &lt;support@example.com&gt; wrote:</div><br"
+                       " class=\"Apple-interchange-newline\"><div><div>old news</div></div>"
+                       "</blockquote></div><br></body>",
+         "Thanks, it works now."},
+        {"iphone", "<div dir=\"ltr\">Thanks, it works now.</div><div dir=\"ltr\">Sent from my"
+                   " iPhone</div><div dir=\"ltr\"><br><blockquote type=\"cite\">On 1 Dec 2026,"
+                   " at 10:00, Support wrote:<br><br></blockquote></div><blockquote"
+                   " type=\"cite\"><div dir=\"ltr\">old news</div></blockquote>",
+         "Thanks, it works now.\nSent from my iPhone"},
+        {"thunderbird", "<p>Thanks, it works now.</p><div class=\"moz-cite-prefix\">On"
+                        " 01/12/2026 10:00, Support wrote:<br></div><blockquote type=\"cite\""
+                        " cite=\"mid:outbox-1@example.com\">old news</blockquote><pre"
+                        " class=\"moz-signature\" cols=\"72\">-- \nZoe</pre>",
+         "Thanks, it works now."},
+        /* written below the quote: the words stay, the quote goes */
+        {"bottom post", "<div class=\"moz-cite-prefix\">On 01/12/2026 10:00, Support wrote:"
+                        "</div><blockquote type=\"cite\">old news</blockquote>"
+                        "<p>Thanks, it works now.</p>",
+         "Thanks, it works now."},
+        {"proton", "<div>Thanks, it works now.</div><div class=\"protonmail_quote\">"
+                   "------- Original Message -------<br>old news</div>",
+         "Thanks, it works now."},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_mail_in m = parse(sp_arena_sprintf(
+            &arena, "From: z@x\r\nSubject: Re: Printer [T1]\r\nContent-Type: text/html;"
+                    " charset=utf-8\r\n\r\n%s\r\n", cases[i].html));
+        const char *r = sp_mail_reply_cut(&arena, m.text, SP_MAIL_REPLY);
+        ck_assert_msg(strcmp(r, cases[i].reply) == 0, "%s: %s", cases[i].client, r);
+        ck_assert_msg(strstr(m.text_whole, "old news") != NULL, "%s: %s", cases[i].client,
+                      m.text_whole);
+        ck_assert_msg(strstr(sp_mail_reply_cut(&arena, m.text_whole, SP_MAIL_FIRST),
+                             "old news") != NULL, "%s", cases[i].client);
+    }
 }
 END_TEST
 
@@ -1103,6 +1182,64 @@ START_TEST(large_message_parses)
 }
 END_TEST
 
+/* A DSN as Postfix writes one. */
+#define DSN_HEAD                                                                          \
+    "From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\r\n"                       \
+    "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"    \
+    "Content-Type: multipart/report; report-type=%s;\r\n\tboundary=\"B.1/mx\"\r\n\r\n"    \
+    "This is a MIME-encapsulated message.\r\n\r\n--B.1/mx\r\n"                            \
+    "Content-Description: Notification\r\nContent-Type: text/plain\r\n\r\n"               \
+    "I'm sorry to have to inform you that your message could not be delivered.\r\n"       \
+    "--B.1/mx\r\nContent-Type: message/delivery-status\r\n\r\n"                           \
+    "Reporting-MTA: dns; mx.example.com\r\nArrival-Date: Sun, 6 Dec 2026 06:00 +0000\r\n\r\n"
+
+START_TEST(a_dsn_names_its_failed_recipients_and_the_mail_it_returns)
+{
+    struct sp_mail_in m = parse(sp_arena_sprintf(
+        &arena, DSN_HEAD "Final-Recipient: rfc822; zoe@customer.example\r\n"
+                "Original-Recipient: rfc822;<Zoe@Customer.example>\r\nAction: failed\r\n"
+                "Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 unknown\r\n\r\n"
+                "Final-Recipient: rfc822; bob@customer.example\r\nAction: delivered\r\n"
+                "Status: 2.0.0\r\n\r\n"
+                "Final-Recipient: x400; c=de\r\nAction: FAILED (gone)\r\n\r\n"
+                "--B.1/mx\r\nContent-Type: message/rfc822\r\n\r\n"
+                "From: Support <support@example.com>\r\nSubject: Your ticket [T1]\r\n"
+                "Message-ID: <outbox-42@example.com>\r\n\r\nhello\r\n--B.1/mx--\r\n",
+        "delivery-status"));
+    ck_assert(m.dsn.is_dsn);
+    ck_assert(m.dsn.failed);
+    ck_assert_uint_eq(m.dsn.nfailed_to, 2);
+    ck_assert_str_eq(m.dsn.failed_to[0], "zoe@customer.example");
+    ck_assert_str_eq(m.dsn.failed_to[1], "Zoe@Customer.example");
+    ck_assert_str_eq(m.dsn.original_id, "outbox-42@example.com");
+    ck_assert(m.auto_reply);
+    /* only the headers returned; a delay is no failure */
+    m = parse(sp_arena_sprintf(&arena, DSN_HEAD "Final-Recipient: rfc822; zoe@customer.example\r\n"
+                                       "Action: delayed\r\n\r\n--B.1/mx\r\n"
+                                       "Content-Type: text/rfc822-headers\r\n\r\n"
+                                       "Message-ID:\r\n <outbox-7@example.com>\r\n--B.1/mx--\r\n",
+                               "Delivery-Status"));
+    ck_assert(m.dsn.is_dsn);
+    ck_assert(!m.dsn.failed);
+    ck_assert_uint_eq(m.dsn.nfailed_to, 0);
+    ck_assert_str_eq(m.dsn.original_id, "outbox-7@example.com");
+    /* a read receipt is a report, not a DSN; a mail is neither */
+    m = parse(sp_arena_sprintf(&arena, DSN_HEAD "Action: failed\r\n--B.1/mx--\r\n",
+                               "disposition-notification"));
+    ck_assert(!m.dsn.is_dsn);
+    ck_assert(!parse("From: z@x\r\n\r\nhello\r\n").dsn.is_dsn);
+    /* more failed recipients than kept */
+    struct sp_buf b;
+    sp_buf_init(&b, &arena, 4096);
+    sp_buf_printf(&b, DSN_HEAD, "delivery-status");
+    for (int i = 0; i < 20; i++)
+        sp_buf_printf(&b, "Final-Recipient: rfc822; r%d@x\r\nAction: failed\r\n\r\n", i);
+    m = parse(b.data);
+    ck_assert_uint_eq(m.dsn.nfailed_to, SP_MAIL_DSN_RECIPIENTS);
+    ck_assert_ptr_null(m.dsn.original_id);
+}
+END_TEST
+
 static Suite *
 mail_parse_suite(void)
 {
@@ -1127,6 +1264,8 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
     tcase_add_test(tc, html_text_whole_keeps_the_quoted_markup);
+    tcase_add_test(tc, html_only_replies_of_each_client_lose_their_history);
+    tcase_add_test(tc, a_dsn_names_its_failed_recipients_and_the_mail_it_returns);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);

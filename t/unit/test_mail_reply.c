@@ -89,7 +89,8 @@ START_TEST(outlook_history_is_cut)
                            "Subject: RE: printer\n"
                            "\nold text\n"),
                      "Done.");
-    ck_assert_str_eq(reply("Done.\nFrom: Support <s@x>\nTo: Zoe\nCc: x\nDate: Mon\n\nold\n"),
+    ck_assert_str_eq(reply("Done.\nFrom: Support <s@x>\nTo: Zoe\nCc: x\nDate: Mon\nSubject: x\n"
+                           "\nold\n"),
                      "Done.");
     /* a "From: " line without a header block after it is text */
     ck_assert_str_eq(reply("From: my other address\nit works\n\n\nnow\n"),
@@ -240,9 +241,10 @@ START_TEST(outlook_forward_is_kept_when_the_subject_says_so)
                      "FYI\n-----Original Message-----\nFrom: H");
     ck_assert_str_eq(sp_mail_reply_cut(&arena, t, SP_MAIL_REPLY), "Please see below.");
     /* the other marks still cut above it */
-    ck_assert_str_eq(sp_mail_reply_cut(&arena, "See\n-- \nZoe\nFrom: H\nSent: Mon\n\nDear",
+    ck_assert_str_eq(sp_mail_reply_cut(&arena,
+                                       "See\n-- \nZoe\nFrom: H\nSent: Mon\nSubject: S\n\nDear",
                                        SP_MAIL_REPLY_FORWARD),
-                     "See\n\nFrom: H\nSent: Mon\n\nDear");
+                     "See\n\nFrom: H\nSent: Mon\nSubject: S\n\nDear");
 }
 END_TEST
 
@@ -301,6 +303,29 @@ START_TEST(forward_markers_of_other_clients_are_kept)
 }
 END_TEST
 
+/* Outlook's history starts with a header block only: From, then Sent
+ * (or Date) and Subject on the lines right after it. A reply's own
+ * lines that start "From:" and "Date:" are its text (QA: an itinerary,
+ * "From: Berlin / Date: 12 May / To: Paris", lost the rest of the
+ * reply). */
+START_TEST(a_from_line_of_the_reply_is_not_outlook_history)
+{
+    const char *trip = "Our trip:\nFrom: Berlin\nDate: 12 May\nTo: Paris\n"
+                       "The train was cancelled, please refund it.";
+    ck_assert_str_eq(reply(trip), trip);
+    const char *sent = "From: my side, the form\nSent: twice, I think.\n\nSubject: refunds";
+    ck_assert_str_eq(reply(sent), sent);
+    /* the block is cut also without a rule above it, Date as Sent */
+    ck_assert_str_eq(reply("Done.\nFrom: Support <s@x>\nDate: Mon\nTo: Zoe\nSubject:\n\nold"),
+                     "Done.");
+    /* and its fields in another order, Cc among them */
+    ck_assert_str_eq(reply("Done.\nFrom: S\nSubject: RE: x\nCc: y\nSent: Mon\n\nold"),
+                     "Done.");
+    /* a forward's subject: such a block starts the forwarded mail, only such a block */
+    ck_assert_str_eq(sp_mail_reply_cut(&arena, trip, SP_MAIL_REPLY_FORWARD), trip);
+}
+END_TEST
+
 static Suite *
 mail_reply_suite(void)
 {
@@ -326,6 +351,7 @@ mail_reply_suite(void)
     tcase_add_test(tc, forward_subjects_are_told);
     tcase_add_test(tc, a_first_mail_is_kept_whole);
     tcase_add_test(tc, forward_markers_of_other_clients_are_kept);
+    tcase_add_test(tc, a_from_line_of_the_reply_is_not_outlook_history);
     suite_add_tcase(s, tc);
     return s;
 }

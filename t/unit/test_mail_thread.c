@@ -84,6 +84,27 @@ START_TEST(candidates_come_references_first_then_subject_tags)
 }
 END_TEST
 
+/* The Message-ID of support-dispatch's mails, as a DSN returns it. */
+START_TEST(outbox_message_id_names_its_row_on_our_domain_only)
+{
+    long long id = 0;
+    ck_assert_str_eq(sp_mail_thread_outbox_id(&arena, 42, "example.com"), "outbox-42@example.com");
+    ck_assert(sp_mail_thread_outbox("outbox-42@example.com", "example.com", &id));
+    ck_assert_int_eq(id, 42);
+    ck_assert(sp_mail_thread_outbox("OUTBOX-922337203685477580@Example.COM.", "example.com", &id));
+    ck_assert_int_eq(id, 922337203685477580LL);
+    static const char *const no[] = {"outbox-42@evil.example", "outbox-@example.com",
+                                     "outbox-042@example.com", "outbox--1@example.com",
+                                     "outbox-4x2@example.com", "outbox-42example.com",
+                                     "outbox-1234567890123456789@example.com",
+                                     "ticket-42@example.com", "", NULL};
+    for (size_t i = 0; no[i] != NULL; i++)
+        ck_assert_msg(!sp_mail_thread_outbox(no[i], "example.com", &id), "%s", no[i]);
+    ck_assert(!sp_mail_thread_outbox(NULL, "example.com", &id));
+    ck_assert(!sp_mail_thread_outbox("outbox-1@example.com", NULL, &id));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -92,6 +113,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, thread_id_names_its_ticket_on_our_domain_only);
     tcase_add_test(tc, candidates_come_references_first_then_subject_tags);
+    tcase_add_test(tc, outbox_message_id_names_its_row_on_our_domain_only);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

@@ -251,6 +251,7 @@ START_TEST(mail_has_threading_headers)
     ck_assert_ptr_nonnull(strstr(v, "\r\nReferences: <ticket-ABCDEFGHJKMN@example.com>\r\n"));
     ck_assert_ptr_nonnull(strstr(v, "Date: Thu, 02 May 2024 12:00:00 +0000\r\n"));
     ck_assert_ptr_nonnull(strstr(v, "\r\nAuto-Submitted: auto-generated\r\n"));
+    ck_assert_ptr_nonnull(strstr(v, "\r\nX-Auto-Response-Suppress: OOF, AutoReply\r\n"));
     ck_assert_ptr_nonnull(strstr(v, "From: \"Support Team\"\r\n <support@example.com>\r\n"));
 }
 END_TEST

@@ -1,0 +1,86 @@
+/*
+ * mail_bounce: a DSN's failed mail of ours marked failed (see the header).
+ */
+#include "domain/mail_bounce.h"
+
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/crypto.h"
+#include "db/db.h"
+#include "domain/mail_thread.h"
+
+/* $1 the outbox row, $2 the blind indexes of the failed recipients: the
+ * row when it is a customer's mail to one of them, locked; made failed
+ * when it is sent, with its ticket's event (notification_failed, the
+ * shape support-dispatch writes for a row it gives up: u returns the
+ * columns that writer reads, so the two can share one INSERT). */
+enum { BOUNCE_TICKET, BOUNCE_MARKED };
+static struct sp_stmt bounce_stmt = SP_STMT(
+    "mail_bounce",
+    "WITH hit AS ("
+    "  SELECT o.id, t.public_id FROM support_outbox o"
+    "  JOIN support_tickets t ON t.id = o.ticket_id"
+    "  JOIN support_contacts ct ON ct.customer_id = coalesce(o.recipient, t.customer_id)"
+    "  WHERE o.id = $1::bigint AND o.kind = 'notification' AND o.channel = 'email'"
+    "   AND ct.email_index = ANY ($2::text[])"
+    "  FOR UPDATE OF o"
+    "), u AS ("
+    "  UPDATE support_outbox s SET status = 'failed', last_error = 'bounced'"
+    "  FROM hit WHERE s.id = hit.id AND s.status = 'sent'"
+    "  RETURNING s.id, s.ticket_id, s.kind, s.channel, s.recipient, s.event_type, s.status,"
+    "   s.last_error"
+    "), e AS ("
+    "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, metadata)"
+    "  SELECT u.ticket_id, 'notification_failed', 'system',"
+    "   jsonb_build_object('channel', u.channel, 'reason', u.last_error, 'outbox_id', u.id,"
+    "    'event_type', u.event_type)"
+    "  FROM u"
+    ") SELECT hit.public_id, EXISTS (SELECT 1 FROM u) FROM hit",
+    2);
+
+/* The outbox row the DSN's returned mail, else its In-Reply-To, else its
+ * References (newest first) name on our domain; 0 when none does. */
+static long long
+outbox_row(const struct sp_mail_in *m, const char *domain)
+{
+    long long id;
+    if (sp_mail_thread_outbox(m->dsn.original_id, domain, &id) ||
+        sp_mail_thread_outbox(m->in_reply_to, domain, &id))
+        return id;
+    for (size_t i = m->nreferences; i > 0; i--)
+        if (sp_mail_thread_outbox(m->references[i - 1], domain, &id))
+            return id;
+    return 0;
+}
+
+enum sp_rc
+sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const char *own_address,
+                    const struct sp_mail_in *m, struct sp_mail_bounce *out,
+                    struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    const char *at = own_address != NULL ? strrchr(own_address, '@') : NULL;
+    *out = (struct sp_mail_bounce){.why = "bounce_not_failed"};
+    if (!m->dsn.failed)
+        return SP_OK;
+    out->why = "bounce_unmatched";
+    long long row = at != NULL ? outbox_row(m, at + 1) : 0;
+    const char *index[SP_MAIL_DSN_RECIPIENTS];
+    size_t n = 0;
+    for (size_t i = 0; i < m->dsn.nfailed_to; i++)
+        if ((index[n] = sp_crypto_email_index(crypto, a, m->dsn.failed_to[i])) != NULL)
+            n++;
+    if (row == 0 || n == 0)
+        return SP_OK;
+    const char *params[2] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n)};
+    PGresult *r = sp_db_exec(ctx->db, a, &bounce_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    if (PQntuples(r) == 0)
+        return SP_OK;
+    out->ticket = sp_arena_strdup(a, sp_db_str(r, 0, BOUNCE_TICKET));
+    out->outbox_id = row;
+    out->why = sp_db_bool(r, 0, BOUNCE_MARKED) ? "bounced" : "bounce_not_sent";
+    return SP_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * mail_bounce: a delivery status notification (RFC 3464) that comes to
+ * support-mail-in (docs/API.md §11 "Mail in", Bounces). It is never a
+ * ticket or a reply. When it says that a customer's mail of ours could
+ * not be delivered, that mail's outbox row becomes failed, as if
+ * support-dispatch had given it up, and its ticket says so:
+ *   - the mail it returns (its message/rfc822 or text/rfc822-headers
+ *     part), else its In-Reply-To, else its References (newest first),
+ *     has the Message-ID support-dispatch gave an outbox row,
+ *     outbox-<id>@<domain of SUPPORT_MAIL_FROM> (domain/mail_thread);
+ *   - that row is a customer's mail (kind notification, channel email);
+ *   - a recipient whose Action is failed is that customer's stored email
+ *     (the blind index): a DSN is anyone's word, and an outbox id is a
+ *     number, so a forged one must also know whom the mail went to;
+ *   - the row is sent: it becomes failed with last_error "bounced", and
+ *     its ticket gets the event notification_failed ({"channel":"email",
+ *     "reason":"bounced","outbox_id":<id>,"event_type":<the row's>}),
+ *     agents' only (the ticket row itself is not touched), in the same
+ *     statement.
+ * Anything else is dropped, with why.
+ * Must not: parse mail (core/mail_parse), know the MTA or exit codes,
+ * log PII.
+ */
+#ifndef SP_MAIL_BOUNCE_H
+#define SP_MAIL_BOUNCE_H
+
+#include "core/mail_parse.h"
+#include "core/problem.h"
+#include "domain/ctx.h"
+
+struct sp_crypto;
+
+struct sp_mail_bounce {
+    /* "bounced": the row is failed now; else why nothing was done:
+     * bounce_not_failed (no recipient failed: a delay, a delivery),
+     * bounce_unmatched (no mail of ours, or not to the recipient that
+     * failed), bounce_not_sent (the row is not sent: a repeat of the DSN,
+     * or given up already) */
+    const char *why;
+    const char *ticket;     /* bounced, bounce_not_sent: the row's ticket (public id) */
+    long long outbox_id;    /* bounced, bounce_not_sent: the row; else 0 */
+};
+
+/* m->dsn.is_dsn: what the DSN m says of our mails (own_address:
+ * SUPPORT_MAIL_FROM, whose domain our Message-IDs carry). One statement,
+ * its own transaction; SP_OK unless the database fails. */
+enum sp_rc sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto,
+                               const char *own_address, const struct sp_mail_in *m,
+                               struct sp_mail_bounce *out, struct sp_problem *p);
+
+#endif
