@@ -9,12 +9,12 @@
 #include "core/crypto.h"
 #include "db/db.h"
 #include "domain/mail_thread.h"
+#include "domain/notifications.h"
 
 /* $1 the outbox row, $2 the blind indexes of the failed recipients: the
  * row when it is a customer's mail to one of them, locked; made failed
- * when it is sent, with its ticket's event (notification_failed, the
- * shape support-dispatch writes for a row it gives up: u returns the
- * columns that writer reads, so the two can share one INSERT). */
+ * when it is sent, with its ticket's event (notification_failed, written
+ * by the INSERT support-dispatch uses for a row it gives up). */
 enum { BOUNCE_TICKET, BOUNCE_MARKED };
 static struct sp_stmt bounce_stmt = SP_STMT(
     "mail_bounce",
@@ -30,13 +30,8 @@ static struct sp_stmt bounce_stmt = SP_STMT(
     "  FROM hit WHERE s.id = hit.id AND s.status = 'sent'"
     "  RETURNING s.id, s.ticket_id, s.kind, s.channel, s.recipient, s.event_type, s.status,"
     "   s.last_error"
-    "), e AS ("
-    "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, metadata)"
-    "  SELECT u.ticket_id, 'notification_failed', 'system',"
-    "   jsonb_build_object('channel', u.channel, 'reason', u.last_error, 'outbox_id', u.id,"
-    "    'event_type', u.event_type)"
-    "  FROM u"
-    ") SELECT hit.public_id, EXISTS (SELECT 1 FROM u) FROM hit",
+    "), e AS (" SP_NOTIFICATION_FAILED_EVENT("u") ")"
+    " SELECT hit.public_id, EXISTS (SELECT 1 FROM u) FROM hit",
     2);
 
 /* The outbox row the DSN's returned mail, else its In-Reply-To, else its
