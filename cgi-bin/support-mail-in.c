@@ -117,20 +117,27 @@ authserv_id(const struct sp_config *cfg)
                : NULL;
 }
 
-/* Unset, nothing checks that From is who wrote the mail: said on every
- * run (the program runs once per mail), so it shows wherever the mail
- * log is read. */
-static void
-warn_unverified(const struct sp_config *cfg)
+/* Unset, nothing checks that From is who wrote the mail: taken only
+ * when SUPPORT_MAIL_TRUST_FROM=1 says that is meant (a forgotten setting
+ * must not open every ticket to whoever knows its customer's address),
+ * and then said on every run (the program runs once per mail), so it
+ * shows wherever the mail log is read. 0, or EX_CONFIG. */
+static int
+check_unverified(const struct sp_config *cfg)
 {
     if (authserv_id(cfg) != NULL)
-        return;
+        return 0;
+    if (!cfg->mail_trust_from)
+        return bad_config("SUPPORT_MAIL_AUTHSERV_ID is not set: set it to the authserv-id of"
+                          " the MTA's Authentication-Results headers, or set"
+                          " SUPPORT_MAIL_TRUST_FROM=1 to take a mail's From as written");
     struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "mail_in_from_unverified");
     sp_log_str(l, "hint", "SUPPORT_MAIL_AUTHSERV_ID is not set: the From of a mail is taken"
                           " as written, so anyone who knows a customer's address can write"
                           " as them; set it to the authserv-id of the MTA's"
                           " Authentication-Results headers");
     sp_log_end(l);
+    return 0;
 }
 
 static int
@@ -153,8 +160,7 @@ load(struct settings *s)
         return bad_config(err);
     if (!sp_attachment_files_from_config(&s->cfg, &s->s3, &s->files, err, sizeof(err)))
         return bad_config(err);
-    warn_unverified(&s->cfg);
-    return 0;
+    return check_unverified(&s->cfg);
 }
 
 /* The exit code of a refusal, by its kind. */

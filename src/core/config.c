@@ -190,7 +190,12 @@ static const struct sp_setting settings[] = {
      "support-mail-in: the authserv-id our MTA writes in its Authentication-Results headers"
      " (RFC 8601, e.g. mx.example.com); set, a mail's From is trusted only when the topmost"
      " such header says dmarc=pass (or, without a DMARC verdict, an aligned dkim or spf pass),"
-     " else the mail is refused; unset, From is not verified (a warning each run)"},
+     " else the mail is refused; unset, support-mail-in refuses to start unless"
+     " SUPPORT_MAIL_TRUST_FROM=1"},
+    {"SUPPORT_MAIL_TRUST_FROM", INT(mail_trust_from), "0", 0, 1,
+     "support-mail-in without SUPPORT_MAIL_AUTHSERV_ID: 1 = take a mail's From as written"
+     " (anyone who knows a customer's address can write as them; a warning each run), chosen"
+     " on purpose; 0 = refuse to start (EX_CONFIG, the MTA defers the mail)"},
     {"SUPPORT_STAFF_MAIL", STR(staff_mail), NULL, 0, 0,
      "address that gets agent, team and provider-operations notifications by mail"
      " (unset: they go to SUPPORT_NOTIFY_URL)"},

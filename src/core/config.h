@@ -76,6 +76,7 @@ struct sp_config {
     char *mail_reply_keys;
     long  mail_new_tickets;
     char *mail_authserv_id;       /* SUPPORT_MAIL_AUTHSERV_ID: NULL = From not verified */
+    long  mail_trust_from;        /* SUPPORT_MAIL_TRUST_FROM: 1 = no authserv-id on purpose */
     char *staff_mail;
     char *customer_channel_list;  /* SUPPORT_CUSTOMER_CHANNELS as written */
     unsigned customer_channels;   /* ... as a set (enum sp_customer_channel) */

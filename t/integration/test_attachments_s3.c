@@ -536,6 +536,7 @@ START_TEST(a_mails_file_is_kept_in_the_bucket)
         email, sp_t_unique("m"), b64);
     const char *menv[] = {env[0], env[1], env[2], env[3], env[4],
                           "SUPPORT_MAIL_FROM=support@example.test",
+                          "SUPPORT_MAIL_TRUST_FROM=1",
                           sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s",
                                    getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
                           NULL};

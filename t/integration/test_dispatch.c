@@ -785,7 +785,7 @@ mail_in(const char *keys, const char *from, const char *reply_to, const char *bo
         from, reply_to, sp_t_unique("reply"), body);
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
-        "SUPPORT_MAIL_FROM=support@example.test", keys, NULL};
+        "SUPPORT_MAIL_FROM=support@example.test", "SUPPORT_MAIL_TRUST_FROM=1", keys, NULL};
     const char *args[] = {"--sender", from, NULL};
     const char *out;
     int rc = sp_t_job_run_input("support-mail-in", env, args, mail, strlen(mail), &out);

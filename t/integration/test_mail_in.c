@@ -59,6 +59,9 @@ reply_address(const char *spec, const char *id)
     return addr;
 }
 
+/* No authserv-id on purpose (SUPPORT_MAIL_AUTHSERV_ID set by a test wins). */
+#define TRUST_FROM "SUPPORT_MAIL_TRUST_FROM=1"
+
 struct mail {
     const char *from, *to, *subject, *headers, *body;
     const char *message_id;      /* NULL = a new one */
@@ -69,6 +72,7 @@ struct mail {
     const char *setting;         /* one setting more ("NAME=value"), or NULL */
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
     bool lf;                     /* LF line ends (as Postfix's pipe hands a mail over), not CRLF */
+    bool distrust_from;          /* SUPPORT_MAIL_TRUST_FROM=0 (else 1) */
 };
 
 /* Starts support-mail-in with raw[0..n) on its standard input, the
@@ -79,6 +83,7 @@ deliver_raw_start(const struct mail *m, const char *raw, size_t n, struct sp_t_j
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
         "SUPPORT_MAIL_FROM=" OWN, "SUPPORT_MAIL_REPLY_KEYS=" KEYS,
+        m->distrust_from ? "SUPPORT_MAIL_TRUST_FROM=0" : TRUST_FROM,
         sp_t_fmt("SUPPORT_MAIL_NEW_TICKETS=%s", m->new_tickets ? m->new_tickets : "1"),
         sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")), m->setting,
         NULL};
@@ -218,7 +223,7 @@ START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
     /* Not a mail at all (no From). */
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
-        NULL};
+        TRUST_FROM, NULL};
     const char *args[] = {"--recipient", to, NULL};
     const char *junk = "hello\r\n\r\nthis is not a mail\r\n";
     ck_assert_int_eq(sp_t_job_run_input("support-mail-in", env, args, junk, strlen(junk), &out),
@@ -1474,8 +1479,32 @@ START_TEST(a_from_that_reads_two_ways_is_refused)
 }
 END_TEST
 
-/* Without the setting nothing changes, but each run says that From is
- * not verified. */
+/* Neither an authserv-id nor SUPPORT_MAIL_TRUST_FROM=1: a forgotten
+ * setting must not take From as written, so support-mail-in refuses to
+ * start (EX_CONFIG: the MTA defers the mail) naming both settings, and
+ * nothing is stored; with the authserv-id it starts. */
+START_TEST(without_an_authserv_id_or_trust_from_mail_in_refuses_to_start)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Deferred");
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Deferred",
+                     .headers = answer_headers(id, DOMAIN, 14), .body = "Kept back.\r\n",
+                     .distrust_from = true};
+    const char *out;
+    ck_assert_int_eq(deliver(&m, &out), 78 /* EX_CONFIG */);
+    ck_assert_msg(strstr(out, "\"event\":\"bad_config\"") &&
+                  strstr(out, "SUPPORT_MAIL_AUTHSERV_ID") && strstr(out, "SUPPORT_MAIL_TRUST_FROM=1"),
+                  "%s", out);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+    m.setting = VERIFY;
+    m.stamped = stamp(AUTHSERV, "pass", c.email);
+    ck_assert_int_eq(deliver(&m, &out), 0);
+    ck_assert_str_eq(last_body(id), "<p>Kept back.</p>");
+}
+END_TEST
+
+/* Without the authserv-id, SUPPORT_MAIL_TRUST_FROM=1 takes From as
+ * written, and each run says that From is not verified. */
 START_TEST(without_the_setting_each_run_warns_that_from_is_unverified)
 {
     struct customer c = customer_new();
@@ -1535,6 +1564,7 @@ main(void)
     tcase_add_test(tc, a_from_our_mta_vouches_for_is_taken);
     tcase_add_test(tc, a_from_our_mta_does_not_vouch_for_is_refused);
     tcase_add_test(tc, without_the_setting_each_run_warns_that_from_is_unverified);
+    tcase_add_test(tc, without_an_authserv_id_or_trust_from_mail_in_refuses_to_start);
     tcase_add_test(tc, a_from_that_reads_two_ways_is_refused);
     return sp_t_run(s);
 }
