@@ -216,9 +216,11 @@ static enum sp_rc
 enter_in_flight(struct sp_req *r, struct sp_ai_in_flight *held, struct sp_problem *p)
 {
     const struct sp_app *app = r->env->app;
-    char dir[4096];
-    const struct sp_ai_in_flight_limits lim = {
-        sp_slot_dir_of(app->cfg.listen, dir, sizeof(dir)), app->cfg.ai_max_in_flight};
+    char buf[4096];
+    /* SUPPORT_LISTEN is at most 107 bytes (checked at start): it fits. */
+    const char *dir = sp_slot_dir_of(app->cfg.listen, buf, sizeof(buf));
+    const struct sp_ai_in_flight_limits lim = {dir != NULL ? dir : ".",
+                                               app->cfg.ai_max_in_flight};
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_ai_in_flight_enter(&ctx, &lim, sp_party_key(r->arena, sp_api_party(r)), held, p) ==
         SP_OK)
