@@ -3,9 +3,12 @@
  * the rate limit (every call counts), the question, its context (a chat
  * session or ticket the caller may see), one domain call (domain/ai_query;
  * with a provider, a tool runner for the caller — domain/ai_tool_calls —
- * so the model may run what the caller's role may run, as the caller)
- * and, in a chat, the answer posted as an `ai_bot` message and published
- * to the session's subscribers.
+ * so the model may run what the caller's role may run, as the caller),
+ * taken only with a place among the queries calling out
+ * (domain/ai_in_flight: per user and per node, never waited for), and,
+ * in a customer's chat, their question posted as their message and the
+ * answer, escaped as the plain text it is, as an `ai_bot` message, both
+ * published to the session's subscribers.
  * Holds no SQL; never includes db/.
  */
 #include <string.h>
@@ -17,8 +20,12 @@
 #include "core/arena.h"
 #include "core/ascii.h"
 #include "core/json_writer.h"
+#include "core/log.h"
 #include "core/sanitize.h"
+#include "core/slots.h"
+#include "core/utf8.h"
 #include "domain/ai_embedder.h"
+#include "domain/ai_in_flight.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_query.h"
 #include "domain/ai_tool_calls.h"
@@ -47,16 +54,16 @@ read_context(struct sp_req *r, const struct sp_field_value *v, struct sp_ai_cont
     return sp_api_ai_context(r, &v[Q_SESSION], &v[Q_TICKET], c, p);
 }
 
-/* The chat message of an answer: its text, then the articles it cites,
- * all on one line: a title saved before titles were one line (a line
- * break in it) must not forge a line of the chat or of its transcript;
- * one with nothing visible is named by its slug. */
+/* The Sources line of an answer, one line whatever its titles hold: a
+ * title saved before titles were one line (a line break in it) must not
+ * forge a line of the chat or of its transcript; one with nothing visible
+ * is named by its slug. The links are the API's article paths: there is
+ * no public page of an article to point at (docs/API.md §9, "Chat"). */
 static const char *
-chat_text(struct sp_arena *a, const struct sp_ai_answer *ans)
+sources_line(struct sp_arena *a, const struct sp_ai_answer *ans)
 {
     struct sp_buf b;
-    sp_buf_init(&b, a, 1024);
-    sp_buf_puts(&b, ans->answer);
+    sp_buf_init(&b, a, 256);
     for (size_t i = 0; i < ans->nsources; i++) {
         const char *title = sp_ticket_subject_of_text(a, ans->sources[i].title, 0);
         sp_buf_printf(&b, "%s%s (/support/articles/%s)", i ? "; " : "\n\nSources: ",
@@ -65,25 +72,44 @@ chat_text(struct sp_arena *a, const struct sp_ai_answer *ans)
     return b.data;
 }
 
-/* Posts the answer to the chat as the ai_bot and publishes it. A chat
- * that closed meanwhile keeps the answer out; the caller still gets it. */
-static void
-post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai_answer *ans)
+/* The chat body of an answer: plain text, escaped as text (never read as
+ * HTML: a model's or an article's markup shows as written), so the chat
+ * shows what the JSON answer says. One longer than a chat message may be
+ * is cut with "…", its Sources line kept, and said in the log (lengths
+ * only). NULL: nothing to post. */
+static const char *
+answer_body(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai_answer *ans)
 {
-    const char *why;
-    const char *text = chat_text(r->arena, ans);
-    const char *body = sp_sanitize_body(r->arena, text, strlen(text), CHAT_BODY_MAX, &why);
-    if (body == NULL)
-        return;
+    if (!sp_sanitize_has_visible(ans->answer, strlen(ans->answer)))
+        return NULL;
+    bool cut = false;
+    const char *body = sp_sanitize_text_to_html_fit(r->arena, ans->answer,
+                                                    sources_line(r->arena, ans), CHAT_BODY_MAX,
+                                                    &cut);
+    if (cut || body == NULL) {
+        struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, body ? "ai_chat_answer_cut"
+                                                               : "ai_chat_answer_dropped");
+        sp_log_str(l, "session_id", c->session.public_id);
+        sp_log_int(l, "interaction_id", ans->interaction_id);
+        sp_log_int(l, "answer_chars", (long long)sp_utf8_count(ans->answer, strlen(ans->answer)));
+        sp_log_int(l, "max_chars", CHAT_BODY_MAX);
+        sp_log_end(l);
+    }
+    return body;
+}
+
+/* Posts a message to the chat and publishes it. A chat that closed
+ * meanwhile keeps it out (the caller still gets the answer): false. */
+static bool
+post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_chat_post_in *in)
+{
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_chat_message m;
     bool duplicate = false;
     struct sp_problem ignored;
     sp_problem_init(&ignored);
-    const struct sp_chat_post_in in = {.sender_type = "ai_bot", .sender_id = ans->model,
-                                       .body = body};
-    if (sp_chat_post(&ctx, &c->session, &in, &m, &duplicate, &ignored) != SP_OK)
-        return;
+    if (sp_chat_post(&ctx, &c->session, in, &m, &duplicate, &ignored) != SP_OK)
+        return false;
     struct sp_buf frame;
     sp_buf_init(&frame, r->arena, 1024);
     struct sp_jw w;
@@ -91,6 +117,7 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai
     sp_chat_frame_message(&w, &m);
     sp_chat_access_sweep_session(&ctx, c->session.public_id);
     sp_chat_bus_publish(c->session.public_id, NULL, frame.data, frame.len);
+    return true;
 }
 
 static enum sp_rc
@@ -119,6 +146,91 @@ render(struct sp_req *r, const struct sp_ai_answer *ans)
     return sp_api_send(r, 200, w);
 }
 
+/* A customer's question in their own chat is said in the chat, as their
+ * message: the same sanitizing and limit as a chat send (a 422 on the
+ * field question), checked before anyone is asked. NULL with p unset:
+ * not said in a chat (staff: agent assist, or a ticket's context). */
+static const char *
+question_body(struct sp_req *r, const struct sp_ai_context *c, const struct sp_field_value *q,
+              struct sp_problem *p)
+{
+    if (!c->chat || r->principal.role != SP_ROLE_CUSTOMER)
+        return NULL;
+    return sp_api_body_html(r, "question", q, CHAT_BODY_MAX, p);
+}
+
+/* The question answered (the chat told both, when asked in one) and the
+ * answer rendered. */
+static enum sp_rc
+answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, const char *said,
+       struct sp_ai_embedder *embedder, const struct sp_ai_provider *provider,
+       struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    /* The question goes to the chat first, in its own transaction, and
+     * stays there whatever the answer: none is held open while the
+     * provider thinks, and the agent and the transcript have the
+     * question even when no answer comes (docs/API.md §9, "Chat"). */
+    bool chat_open = said == NULL ||
+                post_to_chat(r, c, &(const struct sp_chat_post_in){
+                                       .sender_type = "customer",
+                                       .sender_id = r->principal.sub, .body = said});
+    const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
+    const struct sp_ai_tool_caller who = sp_api_ai_caller(r, c, provider->ep.model, NULL);
+    /* The model's writes count against the caller's tools limit, as
+     * direct runs do (domain/ai_tool_calls). */
+    const struct sp_ai_write_limit limit = {sp_api_ai_bucket(r, "ai_tools"),
+                                            app->cfg.ai_tools_rate_per_minute};
+    struct sp_ai_tool_calls calls;
+    sp_ai_tool_calls_init(&calls, &ctx, &env, &who, &limit);
+    struct sp_ai_query_in in = {
+        .question = question,
+        .embedder = embedder,
+        .provider = provider,
+        .tools = calls.runner.tools_json ? &calls.runner : NULL,
+        .user_id = r->principal.sub,
+        /* Staff asking are the agents: no "ask for an agent" (API.md §9). */
+        .staff = sp_api_party(r).staff,
+        .session_id = c->session_id,
+        .ticket_id = c->ticket_id,
+        .min_confidence = app->cfg.ai_min_confidence,
+    };
+    struct sp_ai_answer ans;
+    if (sp_ai_query(&ctx, &in, &ans, p) != SP_OK)
+        return p->rc;
+    /* A staff member's question is a suggestion for them alone (agent
+     * assist): posting it unreviewed would speak to the customer in the
+     * agent's place. */
+    const char *body = said != NULL && chat_open ? answer_body(r, c, &ans) : NULL;
+    if (body != NULL)
+        post_to_chat(r, c, &(const struct sp_chat_post_in){
+                               .sender_type = "ai_bot", .sender_id = ans.model, .body = body});
+    return render(r, &ans);
+}
+
+/* A place among the queries calling out (domain/ai_in_flight), or the
+ * refusal: 429 ai_in_flight (the caller's own) and 503 ai_busy (the
+ * node's) say when to ask again. */
+static enum sp_rc
+enter_in_flight(struct sp_req *r, struct sp_ai_in_flight *held, struct sp_problem *p)
+{
+    const struct sp_app *app = r->env->app;
+    char buf[4096];
+    /* SUPPORT_LISTEN is at most 107 bytes (checked at start): it fits. */
+    const char *dir = sp_slot_dir_of(app->cfg.listen, buf, sizeof(buf));
+    const struct sp_ai_in_flight_limits lim = {dir != NULL ? dir : ".",
+                                               app->cfg.ai_max_in_flight};
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (sp_ai_in_flight_enter(&ctx, &lim, sp_party_key(r->arena, sp_api_party(r)), held, p) ==
+        SP_OK)
+        return SP_OK;
+    if (p->rc == SP_RATE_LIMITED)   /* a 503 has the edge's */
+        sp_resp_header(r, "Retry-After",
+                       sp_arena_sprintf(r->arena, "%d", SP_AI_IN_FLIGHT_RETRY_S));
+    return p->rc;
+}
+
 enum sp_rc
 sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
 {
@@ -137,39 +249,23 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_ai_context c;
     if (read_context(r, v, &c, p) != SP_OK)
         return p->rc;
+    const char *said = question_body(r, &c, &v[Q_QUESTION], p);
+    if (p->rc != SP_OK)
+        return p->rc;
     /* The settings say who answers: switching needs no code (API.md §9). */
     struct sp_ai_embedder embedder;
     sp_ai_embedder_init(&embedder, &app->cfg);
     struct sp_ai_provider provider;
     sp_ai_provider_init(&provider, &app->cfg);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
-    const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, provider.ep.model, NULL);
-    /* The model's writes count against the caller's tools limit, as
-     * direct runs do (domain/ai_tool_calls). */
-    const struct sp_ai_write_limit limit = {sp_api_ai_bucket(r, "ai_tools"),
-                                            app->cfg.ai_tools_rate_per_minute};
-    struct sp_ai_tool_calls calls;
-    sp_ai_tool_calls_init(&calls, &ctx, &env, &who, &limit);
-    struct sp_ai_query_in in = {
-        .question = v[Q_QUESTION].str,
-        .embedder = &embedder,
-        .provider = &provider,
-        .tools = calls.runner.tools_json ? &calls.runner : NULL,
-        .user_id = r->principal.sub,
-        /* Staff asking are the agents: no "ask for an agent" (API.md §9). */
-        .staff = sp_api_party(r).staff,
-        .session_id = c.session_id,
-        .ticket_id = c.ticket_id,
-        .min_confidence = app->cfg.ai_min_confidence,
-    };
-    struct sp_ai_answer ans;
-    if (sp_ai_query(&ctx, &in, &ans, p) != SP_OK)
+    /* A query that calls out may hold its worker for the provider's whole
+     * budget: it takes a place first, never waiting for one; the local
+     * model answers from the database alone and needs none. */
+    struct sp_ai_in_flight held = {NULL, -1, -1};
+    if ((sp_ai_provider_configured(&provider) || sp_ai_embedder_is_remote(&embedder)) &&
+        enter_in_flight(r, &held, p) != SP_OK)
         return p->rc;
-    /* The customer's own question is answered in their chat; a staff
-     * member's is a suggestion for them alone (agent assist): posting it
-     * unreviewed would speak to the customer in the agent's place. */
-    if (c.chat && r->principal.role == SP_ROLE_CUSTOMER)
-        post_to_chat(r, &c, &ans);
-    return render(r, &ans);
+    enum sp_rc rc = answer(r, &c, v[Q_QUESTION].str, said, &embedder, &provider, p);
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_ai_in_flight_leave(&ctx, &held);
+    return rc;
 }

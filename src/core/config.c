@@ -240,6 +240,9 @@ static const struct sp_setting settings[] = {
      "the whole provider call, retries after 5xx included; past it the query is 503"},
     {"SUPPORT_AI_MAX_TOKENS", INT(ai_max_tokens), "512", 16, 32768,
      "completion tokens asked of the provider at most"},
+    {"SUPPORT_AI_MAX_IN_FLIGHT", INT(ai_max_in_flight), "0", 0, SP_WORKERS_MAX,
+     "AI queries calling out (provider, embeddings) at once on this node, all workers"
+     " together; one more is 503 ai_busy at once; 0 = half SUPPORT_WORKERS, at least 1"},
     {"SUPPORT_EMBEDDINGS_URL", STR(embeddings_url), NULL, 0, 0,
      "OpenAI-compatible embeddings endpoint (…/v1 or …/v1/embeddings); unset = the"
      " embedded " SP_EMBED_MODEL " embedder (docs/API.md §9)"},
@@ -546,6 +549,10 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
         n = (n > 0 ? n : 1) * SP_WORKERS_PER_CORE;
         c->workers = n < SP_WORKERS_MAX ? n : SP_WORKERS_MAX;
     }
+    /* Half the workers: the other half answer everything else while the
+     * provider hangs (docs/API.md §9, "In flight"). */
+    if (c->ai_max_in_flight == 0)
+        c->ai_max_in_flight = c->workers / 2 > 0 ? c->workers / 2 : 1;
     if (!customer_channels(c, one, sizeof(one)))
         fault(&f, one);
     if (c->listen != NULL && !listen_ok("SUPPORT_LISTEN", c->listen, one, sizeof(one)))

@@ -108,6 +108,7 @@ struct sp_config {
     char *ai_base_url, *ai_api_key, *ai_model;
     long  ai_timeout_ms;
     long  ai_max_tokens;
+    long  ai_max_in_flight;      /* resolved: never 0 once loaded */
     char *embeddings_url;
     char *embeddings_key, *embeddings_model;
     long  embeddings_batch;

@@ -608,6 +608,54 @@ sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
     return b.data != NULL ? b.data : sp_arena_strdup(a, "");
 }
 
+/* The body of head[0..n) + mark + tail, if it fits in max code points. */
+static char *
+joined_html_within(struct sp_arena *a, const char *head, size_t n, const char *mark,
+                   const char *tail, size_t max)
+{
+    while (mark[0] != '\0' && n > 0 && strchr(" \t\r\n", head[n - 1]) != NULL)
+        n--;
+    struct sp_buf b;
+    sp_buf_init(&b, a, n + strlen(tail) + 8);
+    sp_buf_append(&b, head, n);
+    sp_buf_puts(&b, mark);
+    sp_buf_puts(&b, tail);
+    char *html = sp_sanitize_text_to_html(a, b.data, b.len);
+    return sp_utf8_count(html, strlen(html)) <= max ? html : NULL;
+}
+
+/* at moved back to the start of the character it is in. */
+static size_t
+char_start(const char *s, size_t at)
+{
+    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
+char *
+sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *tail,
+                             size_t max_chars, bool *cut)
+{
+    static const char mark[] = "\u2026";
+    size_t len = strlen(head);
+    char *html = joined_html_within(a, head, len, "", tail, max_chars);
+    *cut = html == NULL;
+    if (html != NULL)
+        return html;
+    /* The longest head that fits, by halves: escapes and line breaks
+     * weigh more than one character, so it is measured, not counted. */
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (joined_html_within(a, head, char_start(head, mid), mark, tail, max_chars) != NULL)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return joined_html_within(a, head, char_start(head, lo), mark, tail, max_chars);
+}
+
 char *
 sp_sanitize_text_to_lines(struct sp_arena *a, const char *text, size_t len)
 {

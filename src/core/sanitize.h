@@ -105,6 +105,15 @@ const char *sp_sanitize_body(struct sp_arena *a, const char *html, size_t len, s
  * result is what sp_sanitize_html keeps as it is. Arena-owned. */
 char *sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len);
 
+/* sp_sanitize_text_to_html() of head then tail, in at most max_chars
+ * code points (a message body's limit, which counts the escapes): when
+ * the whole is longer, head is cut at a character, the blanks the cut
+ * leaves at its end dropped, and "…" (U+2026) put after it, as much of
+ * head kept as fits; tail always whole. *cut says whether head was cut.
+ * NULL when not even "…" and tail fit. Arena-owned. */
+char *sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *tail,
+                                   size_t max_chars, bool *cut);
+
 /* Plain text (sp_sanitize_text's) for inside one paragraph of ours: the
  * text escaped, <br> between its lines, at most one empty line in a row
  * (a line of only spaces, tabs and CRs is an empty one, as a reader sees

@@ -1342,10 +1342,75 @@ sp_t_ticket_create_json_at(const char *file, int line, const struct sp_t_user *u
     return id;
 }
 
-void
-sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
-                 const char *const paths[], const char *const tokens[],
-                 const char *content_type, const char *body, struct sp_t_resp *out[])
+/* One easy handle of a parallel batch: call c, answered into out. */
+static CURL *
+t_call_handle(const char *base, size_t blen, const struct sp_t_call *c, const char *content_type,
+              struct curl_slist **hl, struct sp_t_resp *out)
+{
+    struct sp_arena *a = t_a();
+    out->body = calloc(1, 1);
+    ck_assert_msg(out->body != NULL, "out of memory");
+    CURL *h = curl_easy_init();
+    ck_assert_msg(h != NULL, "curl_easy_init failed");
+    if (c->token != NULL)
+        *hl = curl_slist_append(*hl, sp_arena_sprintf(a, "Authorization: Bearer %s", c->token));
+    *hl = curl_slist_append(*hl, content_type != NULL
+                                     ? sp_arena_sprintf(a, "Content-Type: %s", content_type)
+                                     : "Content-Type:");
+    ck_assert_msg(*hl != NULL, "out of memory");
+    curl_easy_setopt(h, CURLOPT_URL, sp_arena_sprintf(a, "%.*s%s", (int)blen, base, c->path));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, *hl);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, SP_T_HTTP_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, t_on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, out);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, t_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+    if (c->json != NULL || strcmp(c->method, "POST") == 0) {
+        const char *b = c->json != NULL ? c->json : "";
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, b);
+    }
+    return h;
+}
+
+/* The requests of a batch run to their ends; finished[i] their places. */
+static void
+t_calls_run(const char *file, int line, CURLM *m, size_t n, const struct sp_t_call calls[],
+            CURL **h, size_t finished[])
+{
+    size_t done = 0;
+    int running = 1;
+    while (running > 0 || done < n) {
+        ck_assert_msg(curl_multi_perform(m, &running) == CURLM_OK, "%s:%d: curl_multi_perform",
+                      file, line);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            for (size_t i = 0; msg->msg == CURLMSG_DONE && i < n; i++) {
+                if (h[i] != msg->easy_handle)
+                    continue;
+                ck_assert_msg(msg->data.result == CURLE_OK, "%s:%d: %s %s: %s", file, line,
+                              calls[i].method, calls[i].path,
+                              curl_easy_strerror(msg->data.result));
+                finished[i] = done++;
+            }
+        }
+        ck_assert_msg(running > 0 || done == n, "%s:%d: a request never finished", file, line);
+        if (running > 0)
+            ck_assert_msg(curl_multi_poll(m, NULL, 0, 1000, NULL) == CURLM_OK,
+                          "%s:%d: curl_multi_poll", file, line);
+    }
+}
+
+/* The batch of calls: json_types, each call's JSON type (none without a
+ * body); else content_type for all (NULL: none). */
+static void
+t_calls(const char *file, int line, size_t n, const struct sp_t_call calls[], bool json_types,
+        const char *content_type, struct sp_t_resp *out[], size_t finished[])
 {
     struct sp_arena *a = t_a();
     const char *base = t_env("SP_TEST_BASE_URL");
@@ -1356,76 +1421,89 @@ sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
     ck_assert_msg(m != NULL, "%s:%d: curl_multi_init failed", file, line);
     CURL **h = sp_arena_calloc(a, n, sizeof(*h));
     struct curl_slist **hl = sp_arena_calloc(a, n, sizeof(*hl));
-    bool *done = sp_arena_calloc(a, n, sizeof(*done));
     for (size_t i = 0; i < n; i++) {
         out[i] = calloc(1, sizeof(*out[i]));
         ck_assert_msg(out[i] != NULL, "out of memory");
-        out[i]->body = calloc(1, 1);
-        ck_assert_msg(out[i]->body != NULL, "out of memory");
-        h[i] = curl_easy_init();
-        ck_assert_msg(h[i] != NULL, "%s:%d: curl_easy_init failed", file, line);
-        if (tokens[i] != NULL)
-            hl[i] = curl_slist_append(hl[i], sp_arena_sprintf(a, "Authorization: Bearer %s",
-                                                              tokens[i]));
-        hl[i] = curl_slist_append(hl[i], content_type != NULL
-                                             ? sp_arena_sprintf(a, "Content-Type: %s",
-                                                                content_type)
-                                             : "Content-Type:");
-        ck_assert_msg(hl[i] != NULL, "out of memory");
-        curl_easy_setopt(h[i], CURLOPT_URL,
-                         sp_arena_sprintf(a, "%.*s%s", (int)blen, base, paths[i]));
-        curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hl[i]);
-        curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h[i], CURLOPT_TIMEOUT, SP_T_HTTP_TIMEOUT);
-        curl_easy_setopt(h[i], CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h[i], CURLOPT_FRESH_CONNECT, 1L);
-        curl_easy_setopt(h[i], CURLOPT_HEADERFUNCTION, t_on_header);
-        curl_easy_setopt(h[i], CURLOPT_HEADERDATA, out[i]);
-        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, t_on_body);
-        curl_easy_setopt(h[i], CURLOPT_WRITEDATA, out[i]);
-        curl_easy_setopt(h[i], CURLOPT_CUSTOMREQUEST, method);
-        if (body != NULL || strcmp(method, "POST") == 0) {
-            const char *b = body != NULL ? body : "";
-            curl_easy_setopt(h[i], CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b));
-            curl_easy_setopt(h[i], CURLOPT_POSTFIELDS, b);
-        }
+        const char *type = !json_types ? content_type : calls[i].json ? SP_T_JSON : NULL;
+        h[i] = t_call_handle(base, blen, &calls[i], type, &hl[i], out[i]);
         ck_assert_msg(curl_multi_add_handle(m, h[i]) == CURLM_OK, "%s:%d: curl_multi_add_handle",
                       file, line);
     }
-    int running = 1;
-    while (running > 0) {
-        ck_assert_msg(curl_multi_perform(m, &running) == CURLM_OK, "%s:%d: curl_multi_perform",
-                      file, line);
-        if (running > 0)
-            ck_assert_msg(curl_multi_poll(m, NULL, 0, 1000, NULL) == CURLM_OK,
-                          "%s:%d: curl_multi_poll", file, line);
-    }
-    CURLMsg *msg;
-    int left;
-    while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        for (size_t i = 0; i < n; i++) {
-            if (h[i] != msg->easy_handle)
-                continue;
-            ck_assert_msg(msg->data.result == CURLE_OK, "%s:%d: %s %s: %s", file, line, method,
-                          paths[i], curl_easy_strerror(msg->data.result));
-            done[i] = true;
-        }
-    }
+    t_calls_run(file, line, m, n, calls, h, finished);
     for (size_t i = 0; i < n; i++) {
-        ck_assert_msg(done[i], "%s:%d: request %zu never finished", file, line, i);
         curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &out[i]->status);
         curl_multi_remove_handle(m, h[i]);
         curl_easy_cleanup(h[i]);
         curl_slist_free_all(hl[i]);
         out[i]->json = t_parse_json(out[i]->body, out[i]->body_len);
-        t_contract_record(method, paths[i], out[i]);
+        t_contract_record(calls[i].method, calls[i].path, out[i]);
         size_t nrid = sp_t_header_count(out[i], "X-Request-Id");
         ck_assert_msg(nrid == 1, "%s:%d: %s %s -> %ld carries %zu X-Request-Id headers", file,
-                      line, method, paths[i], out[i]->status, nrid);
+                      line, calls[i].method, calls[i].path, out[i]->status, nrid);
     }
     curl_multi_cleanup(m);
+}
+
+void
+sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
+                 const char *const paths[], const char *const tokens[],
+                 const char *content_type, const char *body, struct sp_t_resp *out[])
+{
+    struct sp_arena *a = t_a();
+    struct sp_t_call *calls = sp_arena_calloc(a, n, sizeof(*calls));
+    for (size_t i = 0; i < n; i++)
+        calls[i] = (struct sp_t_call){method, paths[i], tokens[i], body};
+    t_calls(file, line, n, calls, false, content_type, out,
+            sp_arena_calloc(a, n, sizeof(size_t)));
+}
+
+void
+sp_t_calls_at(const char *file, int line, size_t n, const struct sp_t_call calls[],
+              struct sp_t_resp *out[], size_t finished[])
+{
+    t_calls(file, line, n, calls, true, NULL, out, finished);
+}
+
+long
+sp_t_api_log_size(void)
+{
+    FILE *f = fopen(sp_t_fmt("%s/support-api.log", t_env("SP_TEST_LOG_DIR")), "r");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+const char *
+sp_t_api_log_line(long offset, const char *needle)
+{
+    const char *path = sp_t_fmt("%s/support-api.log", t_env("SP_TEST_LOG_DIR"));
+    char line[8192];
+    for (int attempt = 0; attempt < 100; attempt++) {
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        fseek(f, offset, SEEK_SET);
+        while (fgets(line, sizeof(line), f) != NULL) {
+            if (strstr(line, needle) != NULL) {
+                fclose(f);
+                return sp_t_fmt("%s", line);
+            }
+        }
+        fclose(f);
+        usleep(100 * 1000);
+    }
+    return "";
+}
+
+const char *
+sp_t_chat_session_new(const struct sp_t_user *u)
+{
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u->token, "{}");
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    return id;
 }
 
 /* ---- admin API helpers ---------------------------------------------------- */

@@ -389,6 +389,28 @@ const char *sp_t_ticket_create_json_at(const char *file, int line, const struct 
 void sp_t_parallel_at(const char *file, int line, size_t n, const char *method,
                       const char *const paths[], const char *const tokens[],
                       const char *content_type, const char *body, struct sp_t_resp *out[]);
+/* One request of sp_t_calls: its own method, path, token (NULL: none)
+ * and JSON body (NULL: none). */
+struct sp_t_call {
+    const char *method, *path, *token, *json;
+};
+/* n requests in flight at once, each its own (as sp_t_parallel);
+ * finished[i] is the place out[i] finished in (0 for the first), for
+ * tests that assert which answers came before which. */
+#define sp_t_calls(n, calls, out, finished) \
+    sp_t_calls_at(__FILE__, __LINE__, (n), (calls), (out), (finished))
+void sp_t_calls_at(const char *file, int line, size_t n, const struct sp_t_call calls[],
+                   struct sp_t_resp *out[], size_t finished[]);
+
+/* support-api's log (SP_TEST_LOG_DIR/support-api.log): its size now, and
+ * the first line past offset that holds needle, waited for up to 10 s
+ * (a worker writes it after its answer); "" when none came. Arena-owned. */
+long sp_t_api_log_size(void);
+const char *sp_t_api_log_line(long offset, const char *needle);
+
+/* A new chat session of customer u (POST /support/chat/session, 201);
+ * its public id. Arena-owned. */
+const char *sp_t_chat_session_new(const struct sp_t_user *u);
 
 /* ---- admin API helpers (API.md §6) ---------------------------------------- */
 

@@ -682,6 +682,218 @@ START_TEST(an_edited_article_reaches_the_provider_only_as_it_is_now)
 }
 END_TEST
 
+/* ---- in flight (docs/API.md §9, "In flight") ------------------------------ */
+
+/* calls[n] at once, the last an anonymous read of the knowledge base,
+ * the others queries that the hung provider holds: the one refused
+ * (want_status, want_code, Retry-After) and the read are answered, and
+ * before any held one (while the provider still hangs); only the held
+ * ones reached the provider. */
+static void
+refused_at_once(const struct sp_t_call *calls, size_t n, long want_status, const char *want_code)
+{
+    struct sp_t_resp *out[8];
+    size_t finished[8], refused = n, held = 0;
+    sp_t_calls(n, calls, out, finished);
+    sp_t_assert_json(out[n - 1], 200);   /* the plain read */
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (out[i]->status == 200) {
+            held++;
+            continue;
+        }
+        ck_assert_msg(refused == n, "two refused: %s", out[i]->body);
+        refused = i;
+        sp_t_assert_problem(out[i], want_status, want_code);
+        ck_assert_int_eq(sp_t_header_num(out[i], "Retry-After"), 1);
+    }
+    ck_assert_uint_eq(held, n - 2);
+    for (size_t i = 0; i + 1 < n; i++)
+        ck_assert_msg(i == refused || (finished[i] > finished[refused] &&
+                                       finished[i] > finished[n - 1]),
+                      "a held query was answered before the refusal or the read");
+    for (size_t i = 0; i < n; i++)
+        sp_t_resp_free(out[i]);
+    struct json_object *reqs = seen();
+    ck_assert_uint_eq(count_path(reqs, "/chat/completions"), n - 2);
+    json_object_put(reqs);
+}
+
+/* With the provider hanging, the query past a limit is refused at once
+ * (the node's: 503 ai_busy; the user's own: 429 ai_in_flight), and the
+ * workers it would have held answer everything else (QA: one customer's
+ * ten hung queries made an anonymous article list wait 18 s). */
+START_TEST(queries_past_the_in_flight_limits_are_refused_at_once)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    provider_on("64", "SUPPORT_AI_MAX_IN_FLIGHT=2");
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *q = sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}",
+                             sp_t_jq(sp_t_fmt("When do %s refunds arrive?", w)),
+                             sp_t_jq(sp_t_ticket_create(&cust, "in flight")));
+    control("{\"chat_hang\":6}");
+    /* Three agents, each under their own limit: two fit the node. */
+    const struct sp_t_call node[] = {
+        {"POST", "/support/ai/query", sp_t_user_new(SP_ROLE_AGENT).token, q},
+        {"POST", "/support/ai/query", sp_t_user_new(SP_ROLE_AGENT).token, q},
+        {"POST", "/support/ai/query", sp_t_user_new(SP_ROLE_AGENT).token, q},
+        {"GET", "/support/articles", NULL, NULL}};
+    refused_at_once(node, 4, 503, "ai_busy");
+    /* One customer three times: two are theirs. */
+    const struct sp_t_call user[] = {{"POST", "/support/ai/query", cust.token, q},
+                                     {"POST", "/support/ai/query", cust.token, q},
+                                     {"POST", "/support/ai/query", cust.token, q},
+                                     {"GET", "/support/articles", NULL, NULL}};
+    refused_at_once(user, 4, 429, "ai_in_flight");
+    /* Every way out gives the places back: after two failed queries and
+     * more answered ones than the limits, the next is answered. */
+    control("{\"chat_hang\":0,\"chat_fail\":6}");
+    for (int i = 0; i < 5; i++) {
+        struct sp_t_resp *r = sp_t_post_json("/support/ai/query", cust.token, q);
+        if (i < 2)
+            sp_t_assert_problem(r, 503, "dependency_unavailable");
+        else
+            sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+    provider_off();
+}
+END_TEST
+
+/* ---- the chat (docs/API.md §9, "Chat") --------------------------------------- */
+
+static struct sp_t_resp *
+ask_in(const struct sp_t_user *u, const char *sid, const char *question)
+{
+    return sp_t_post_json("/support/ai/query", u->token,
+                          sp_t_fmt("{\"question\":%s,\"session_id\":%s}", sp_t_jq(question),
+                                   sp_t_jq(sid)));
+}
+
+/* The chat's messages but the system's (an agent joining), oldest
+ * first, as "sender_type:body" lines. */
+static const char *
+chat_lines(const char *sid)
+{
+    return sp_t_sql("SELECT coalesce(string_agg(m.sender_type || ':' || m.body, E'\\n'"
+                    " ORDER BY m.id), '') FROM support_chat_messages m"
+                    " JOIN support_chat_sessions s ON s.id = m.session_id"
+                    " WHERE s.public_id = '%s' AND m.sender_type <> 'system'", sid);
+}
+
+/* The answer is plain text: the chat shows it as the JSON has it, markup
+ * and all, never as HTML (QA: a model's <a href> became a live link, an
+ * article's code span `<img src=x onerror=…>` vanished, and a title's
+ * <a href> was a live link on the Sources line). */
+START_TEST(the_chat_shows_the_answer_as_the_text_it_is)
+{
+    const char *w = sp_t_unique_word(), *slug = sp_t_fmt("refund-%s", w);
+    article(slug, sp_t_fmt("Refunds <a href=\"https://evil.example/\">for %s</a> & more", w),
+            sp_t_fmt("Refunds for %s bookings are paid back within five business days.\n", w));
+    const char *line;
+    ck_assert_int_eq(sync_job(NULL, &line), 0);
+    const char *said = "Log in <a href=\"https://evil.example/login\">here</a>; the article"
+                       " quotes `<img src=x onerror=alert(1)>` [1].";
+    control(sp_t_fmt("{\"answer\":%s}", sp_t_jq(said)));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *sid = sp_t_chat_session_new(&u);
+    struct sp_t_resp *r = ask_in(&u, sid, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), said);
+    sp_t_resp_free(r);
+    json_object_put(seen());
+    ck_assert_str_eq(
+        sp_t_sql("SELECT m.body FROM support_chat_messages m JOIN support_chat_sessions s"
+                 " ON s.id = m.session_id WHERE s.public_id = '%s' AND m.sender_type = 'ai_bot'",
+                 sid),
+        sp_t_fmt("<p>Log in &lt;a href=\"https://evil.example/login\"&gt;here&lt;/a&gt;; the"
+                 " article quotes `&lt;img src=x onerror=alert(1)&gt;` [1].</p><p>Sources:"
+                 " Refunds &lt;a href=\"https://evil.example/\"&gt;for %s&lt;/a&gt; &amp; more"
+                 " (/support/articles/%s)</p>", w, slug));
+}
+END_TEST
+
+/* An answer longer than a chat message may be is posted cut, with "…"
+ * and its Sources line, and said in the log without its text; the JSON
+ * answer is whole (QA: it was silently not posted at all). */
+START_TEST(a_long_answer_is_cut_in_the_chat_and_whole_in_the_answer)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    const char *said = sp_t_fmt("%s[1].", sp_t_repeat("Lorem < ipsum ", 400));
+    control(sp_t_fmt("{\"answer\":%s}", sp_t_jq(said)));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *sid = sp_t_chat_session_new(&u);
+    long offset = sp_t_api_log_size();
+    struct sp_t_resp *r = ask_in(&u, sid, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), said);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    json_object_put(seen());
+    const char *body = sp_t_sql("SELECT m.body FROM support_chat_messages m"
+                                " JOIN support_chat_sessions s ON s.id = m.session_id"
+                                " WHERE s.public_id = '%s' AND m.sender_type = 'ai_bot'", sid);
+    ck_assert_str_eq(sp_t_sql("SELECT char_length(m.body) BETWEEN 3990 AND 4000"
+                              " FROM support_chat_messages m JOIN support_chat_sessions s"
+                              " ON s.id = m.session_id WHERE s.public_id = '%s'"
+                              " AND m.sender_type = 'ai_bot'", sid),
+                     "t");
+    ck_assert_msg(sp_t_matches("^<p>Lorem &lt; ipsum .*\u2026</p><p>Sources: [^<]*</p>$", body),
+                  "%s", body);
+    const char *cut = sp_t_api_log_line(offset, "\"event\":\"ai_chat_answer_cut\"");
+    ck_assert_ptr_nonnull(strstr(cut, sp_t_fmt("\"interaction_id\":%lld", id)));
+    ck_assert_ptr_nonnull(strstr(cut, "\"answer_chars\":5604"));
+    ck_assert_ptr_null(strstr(cut, "Lorem"));
+}
+END_TEST
+
+/* The customer's question is their message in the chat, before the
+ * answer, sanitized as a chat send is; it stays when no answer comes.
+ * Staff asking (agent assist) say nothing in the chat. (QA: only the
+ * answer was posted: the agent, the transcript and the archive lost the
+ * question.) */
+START_TEST(the_customers_question_is_said_in_the_chat)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *sid = sp_t_chat_session_new(&u);
+    struct sp_t_resp *r = ask_in(&u, sid, sp_t_fmt("When do <b>%s</b> refunds arrive?"
+                                                   "<script>x()</script>", w));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *asked = sp_t_fmt("customer:When do <b>%s</b> refunds arrive?", w);
+    ck_assert_str_eq(chat_lines(sid),
+                     sp_t_fmt("%s\nai_bot:<p>Fixture answer: see [1].</p><p>Sources: Refunds for"
+                              " %s bookings (/support/articles/refund-%s)</p>", asked, w, w));
+    /* The provider failing: the question stays, no answer. */
+    control("{\"chat_fail\":3}");
+    r = ask_in(&u, sid, "And for a cancelled booking?");
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    const char *before = chat_lines(sid);
+    ck_assert_msg(sp_t_matches("\ncustomer:And for a cancelled booking[?]$", before), "%s",
+                  before);
+    /* Agent assist: nothing said. */
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    r = ask_in(&admin, sid, sp_t_fmt("When do %s refunds arrive?", w));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(chat_lines(sid), before);
+    /* A question with nothing a chat would keep is refused as a chat
+     * send is, before anyone is asked. */
+    json_object_put(seen());
+    r = ask_in(&u, sid, "<script>alert(1)</script>");
+    sp_t_assert_invalid(r, "question", "empty");
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 0);
+    json_object_put(reqs);
+    ck_assert_str_eq(chat_lines(sid), before);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -695,11 +907,15 @@ main(void)
     tcase_add_test(tc, the_providers_i_dont_know_and_instructions_speak_to_the_asker);
     tcase_add_test(tc, an_edited_article_reaches_the_provider_only_as_it_is_now);
     tcase_add_test(tc, a_nul_in_the_providers_answer_does_not_cut_it);
+    tcase_add_test(tc, the_chat_shows_the_answer_as_the_text_it_is);
+    tcase_add_test(tc, a_long_answer_is_cut_in_the_chat_and_whole_in_the_answer);
+    tcase_add_test(tc, the_customers_question_is_said_in_the_chat);
     /* After the shared case: support-api is back on its own settings. */
     tc = sp_t_tcase(s, "ai_provider");
     tcase_add_test(tc, without_the_provider_settings_the_local_model_answers);
     tcase_add_test(tc, the_i_dont_know_answer_speaks_to_the_asker);
     tcase_add_test(tc, failures_and_timeouts_are_503_and_logged);
+    tcase_add_test(tc, queries_past_the_in_flight_limits_are_refused_at_once);
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);

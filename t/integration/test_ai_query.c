@@ -8,9 +8,10 @@
  * $SP_TEST_TOP_BUILDDIR/knowledge-embedding-sync, like the other jobs).
  * Articles carry words of their own, so other programs' rows never match.
  */
-#include "harness.h"
+#include "chat_harness.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -664,6 +665,43 @@ START_TEST(sync_job_embeds_only_what_changed)
 }
 END_TEST
 
+/* The chat's subscribers (its agent here) get the customer's question as
+ * the customer's message and then the answer, as any message of the chat
+ * (docs/API.md §9, "Chat"). */
+START_TEST(the_chats_subscribers_get_the_question_then_the_answer)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *done = sp_t_unique("asked");
+    FILE *agent = sp_t_ws_client(
+        sp_t_chat_url("ws", c.id, NULL, NULL),
+        sp_t_fmt("--header %s --expect 1000 --until %s --timeout 15",
+                 sp_t_shq(sp_t_fmt("Authorization: Bearer %s", c.agent.token)), sp_t_shq(done)));
+    sp_t_ws_expect_open(agent);
+    const char *question = sp_t_fmt("How long do %s refunds take?", w);
+    struct sp_t_resp *r = ask(&c.customer, question, sp_t_fmt("\"session_id\":%s", sp_t_jq(c.id)));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    sp_t_chat_mark(c.id, NULL, done);
+    struct json_object *frames = sp_t_ws_drain(agent);
+    size_t asked = SIZE_MAX, answered = SIZE_MAX;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i);
+        if (!sp_t_jhas(f, "sender_type"))
+            continue;
+        if (strcmp(sp_t_jstr(f, "sender_type"), "customer") == 0 &&
+            strcmp(sp_t_jstr(f, "body"), question) == 0)
+            asked = i;
+        if (strcmp(sp_t_jstr(f, "sender_type"), "ai_bot") == 0)
+            answered = i;
+    }
+    ck_assert_msg(asked < answered && answered != SIZE_MAX, "%s",
+                  json_object_to_json_string(frames));
+    json_object_put(frames);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -675,6 +713,7 @@ main(void)
     tcase_add_test(tc, a_question_without_a_searchable_word_is_answered_i_dont_know);
     tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
+    tcase_add_test(tc, the_chats_subscribers_get_the_question_then_the_answer);
     tcase_add_test(tc, a_cited_title_with_a_line_break_stays_on_the_sources_line);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
     tcase_add_test(tc, sync_job_embeds_only_what_changed);

@@ -456,39 +456,6 @@ START_TEST(sighup_picks_up_a_rotated_key_file)
 }
 END_TEST
 
-/* support-api's log: its size now, and whether a line holding needle
- * is written past offset within 10 s. */
-static long
-api_log_size(void)
-{
-    FILE *f = fopen(sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR")), "r");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fclose(f);
-    return size;
-}
-
-static bool
-api_log_shows(long offset, const char *needle)
-{
-    const char *path = sp_t_fmt("%s/support-api.log", getenv("SP_TEST_LOG_DIR"));
-    char line[8192];
-    for (int attempt = 0; attempt < 100; attempt++) {
-        FILE *f = fopen(path, "r");
-        ck_assert_ptr_nonnull(f);
-        fseek(f, offset, SEEK_SET);
-        bool seen = false;
-        while (!seen && fgets(line, sizeof(line), f) != NULL)
-            seen = strstr(line, needle) != NULL;
-        fclose(f);
-        if (seen)
-            return true;
-        usleep(100 * 1000);
-    }
-    return false;
-}
-
 START_TEST(bad_key_file_on_sighup_keeps_the_running_keys)
 {
     /* After the rotation: rsa-2 and ec-1 verify. A file with a key too
@@ -499,14 +466,15 @@ START_TEST(bad_key_file_on_sighup_keeps_the_running_keys)
     make_key("rsa-weak", "-algorithm RSA -pkeyopt rsa_keygen_bits:1024");
     pid_t master = sp_t_master_pid("support-api"), before[64], after[64];
     size_t n = sp_t_children(master, before, 64);
-    long offset = api_log_size();
+    long offset = sp_t_api_log_size();
     static const char *const weak[] = {"rsa-2", "rsa-weak", "ec-1", NULL};
     write_key_file(weak);
     sp_t_stackctl("signal-api HUP");
 
-    ck_assert_msg(api_log_shows(offset, "\"event\":\"reload_failed\""),
+    ck_assert_msg(*sp_t_api_log_line(offset, "\"event\":\"reload_failed\"") != '\0',
                   "no reload_failed logged 10 s after SIGHUP with a weak key");
-    ck_assert_msg(api_log_shows(offset, "SUPPORT_JWT_PUBLIC_KEYS_FILE: the key ending at line"),
+    ck_assert_msg(*sp_t_api_log_line(offset, "SUPPORT_JWT_PUBLIC_KEYS_FILE: the key ending at"
+                                             " line") != '\0',
                   "the refused reload does not name SUPPORT_JWT_PUBLIC_KEYS_FILE");
     /* No worker was forked (one retiring may have left meanwhile). */
     size_t m = sp_t_children(master, after, 64);

@@ -15,16 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-chat_session_new(const struct sp_t_user *u)
-{
-    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", u->token, "{}");
-    sp_t_assert_json(r, 201);
-    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
-    sp_t_resp_free(r);
-    return id;
-}
-
 static struct sp_t_resp *
 chat_say(const struct sp_t_user *u, const char *session, const char *body)
 {
@@ -90,7 +80,7 @@ marker_new(void)
 START_TEST(writes_after_a_restart_are_applied_once_and_reads_recover)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    const char *session = chat_session_new(&u);
+    const char *session = sp_t_chat_session_new(&u);
     const char *ticket = sp_t_ticket_create(&u, "before the restart");
     sp_t_stackctl("restart-pg");
     /* Each worker meets its dead connection on one of these: enough
@@ -120,7 +110,7 @@ END_TEST
 START_TEST(write_lost_after_sending_is_not_run_again)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    const char *session = chat_session_new(&u);
+    const char *session = sp_t_chat_session_new(&u);
     const char *marker = marker_new();
     const char *seq = arm_kill_once("support_chat_messages", marker);
     const char *body = sp_t_fmt("lost on its way back %s", marker);

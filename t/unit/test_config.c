@@ -435,6 +435,29 @@ START_TEST(workers_zero_means_four_per_core)
 }
 END_TEST
 
+/* The AI's calls out take at most half the workers unless told
+ * otherwise, and always one (docs/API.md §9, "In flight"). */
+START_TEST(ai_in_flight_defaults_to_half_the_workers)
+{
+    static const struct {
+        const char *workers, *set;
+        long want;
+    } cases[] = {{"8", NULL, 4}, {"9", NULL, 4}, {"1", NULL, 1}, {"2", "0", 1}, {"8", "7", 7}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        setenv("SUPPORT_WORKERS", cases[i].workers, 1);
+        if (cases[i].set != NULL)
+            setenv("SUPPORT_AI_MAX_IN_FLIGHT", cases[i].set, 1);
+        else
+            unsetenv("SUPPORT_AI_MAX_IN_FLIGHT");
+        ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+        ck_assert_int_eq(cfg.ai_max_in_flight, cases[i].want);
+        sp_config_free(&cfg);
+    }
+    setenv("SUPPORT_AI_MAX_IN_FLIGHT", "-1", 1);
+    assert_refused_naming("SUPPORT_AI_MAX_IN_FLIGHT", "-1");
+}
+END_TEST
+
 START_TEST(listen_mode_is_octal)
 {
     setenv("SUPPORT_LISTEN_MODE", "0600", 1);
@@ -802,6 +825,7 @@ config_suite(void)
     tcase_add_test(tc, a_secret_file_ending_in_a_blank_is_warned_about);
     tcase_add_test(tc, refused_load_leaves_nothing_allocated);
     tcase_add_test(tc, workers_zero_means_four_per_core);
+    tcase_add_test(tc, ai_in_flight_defaults_to_half_the_workers);
     tcase_add_test(tc, listen_mode_is_octal);
     tcase_add_test(tc, listening_is_on_a_unix_socket_others_cannot_reach);
     tcase_add_test(tc, bad_listen_mode_is_refused);

@@ -582,6 +582,36 @@ START_TEST(text_to_lines_blank_lines_are_empty)
 }
 END_TEST
 
+/* Plain text made a body under a limit that counts the escapes: whole
+ * when it fits; else its head cut at a character with "…", its tail
+ * (an AI answer's Sources line) whole, the most of the head that fits. */
+START_TEST(text_to_html_fit_cuts_the_head_and_keeps_the_tail)
+{
+    bool cut = true;
+    ck_assert_str_eq(sp_sanitize_text_to_html_fit(&arena, "a <b>", "\n\nt", 30, &cut),
+                     "<p>a &lt;b&gt;</p><p>t</p>");
+    ck_assert(!cut);
+    /* 12 characters: "<p>abcd</p>" is 11, "<p>abc…</p>" fits, "abcd…" not. */
+    ck_assert_str_eq(sp_sanitize_text_to_html_fit(&arena, "abcdef", "", 11, &cut),
+                     "<p>abc\u2026</p>");
+    ck_assert(cut);
+    /* An escape weighs what it is written as; a cut never splits one
+     * character, and the blanks before the cut go. */
+    ck_assert_str_eq(sp_sanitize_text_to_html_fit(&arena, "\u00e9\u00e9 <<", "", 12, &cut),
+                     "<p>\u00e9\u00e9\u2026</p>");
+    ck_assert(cut);
+    static char xs[5001];
+    memset(xs, 'x', 5000);
+    const char *html = sp_sanitize_text_to_html_fit(&arena, xs, "\n\nSources: x", 4000, &cut);
+    ck_assert(cut);
+    ck_assert_uint_eq(sp_utf8_count(html, strlen(html)), 4000);
+    ck_assert(sp_utf8_valid(html, strlen(html)));
+    ck_assert_ptr_nonnull(strstr(html, "\u2026</p><p>Sources: x</p>"));
+    /* Not even the mark and the tail fit. */
+    ck_assert_ptr_null(sp_sanitize_text_to_html_fit(&arena, "abc", "\n\ntail", 10, &cut));
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -590,6 +620,7 @@ sanitize_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, allowed_tags_survive);
+    tcase_add_test(tc, text_to_html_fit_cuts_the_head_and_keeps_the_tail);
     tcase_add_test(tc, text_of_a_body_reads_like_the_page);
     tcase_add_test(tc, script_content_is_dropped);
     tcase_add_test(tc, noscript_is_unwrapped_keeping_its_text);
