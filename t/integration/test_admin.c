@@ -1173,7 +1173,8 @@ START_TEST(an_active_rule_without_conditions_is_422)
     static const char *const fields[] = {"category", "customer_tier", "pattern",
                                          "sentiment_below"};
     const char *rules = "/support/admin/priority-rules";
-    struct sp_t_resp *r = sp_t_admin("POST", rules, "{\"name\":\"catch all\",\"priority\":\"urgent\"}");
+    struct sp_t_resp *r =
+        sp_t_admin("POST", rules, "{\"name\":\"catch all\",\"priority\":\"urgent\"}");
     for (size_t i = 0; i < 4; i++)
         sp_t_assert_invalid(r, fields[i], "required");
     ck_assert_uint_eq(sp_t_error_count(r), 4);

@@ -1493,7 +1493,8 @@ START_TEST(without_an_authserv_id_or_trust_from_mail_in_refuses_to_start)
     const char *out;
     ck_assert_int_eq(deliver(&m, &out), 78 /* EX_CONFIG */);
     ck_assert_msg(strstr(out, "\"event\":\"bad_config\"") &&
-                  strstr(out, "SUPPORT_MAIL_AUTHSERV_ID") && strstr(out, "SUPPORT_MAIL_TRUST_FROM=1"),
+                      strstr(out, "SUPPORT_MAIL_AUTHSERV_ID") &&
+                      strstr(out, "SUPPORT_MAIL_TRUST_FROM=1"),
                   "%s", out);
     ck_assert_int_eq(messages(id, "customer"), 1);
     m.setting = VERIFY;
