@@ -358,13 +358,10 @@ write_queued(struct sp_jw *w, const void *item)
     const struct sp_chat_session *s = item;
     sp_jw_object(w);
     session_members(w, s, true);
-    if (s->preview != NULL) {
-        sp_jw_kobject(w, "first_message");
+    if (sp_jw_kobject_or_null(w, "first_message", s->preview != NULL)) {
         sp_jw_kstr(w, "text", s->preview);
         sp_jw_kstr(w, "created_at", s->preview_at);
         sp_jw_end(w);
-    } else {
-        sp_jw_knull(w, "first_message");
     }
     sp_jw_end(w);
 }

@@ -196,6 +196,16 @@ sp_jw_kobject(struct sp_jw *w, const char *name)
     sp_jw_object(w);
 }
 
+bool
+sp_jw_kobject_or_null(struct sp_jw *w, const char *name, bool present)
+{
+    if (present)
+        sp_jw_kobject(w, name);
+    else
+        sp_jw_knull(w, name);
+    return present;
+}
+
 void
 sp_jw_karray(struct sp_jw *w, const char *name)
 {

@@ -59,6 +59,9 @@ void sp_jw_knull(struct sp_jw *w, const char *name);
 void sp_jw_kint_or_null(struct sp_jw *w, const char *name, long long v);
 void sp_jw_kraw(struct sp_jw *w, const char *name, const char *json);
 void sp_jw_kobject(struct sp_jw *w, const char *name);
+/* Member name: an object when present (true: the caller writes its
+ * members, then sp_jw_end), else null (false: nothing more to write). */
+bool sp_jw_kobject_or_null(struct sp_jw *w, const char *name, bool present);
 void sp_jw_karray(struct sp_jw *w, const char *name);
 
 #endif

@@ -421,13 +421,10 @@ intake(struct sp_ctx *ctx, const struct sp_ticket_new *in, struct intake *it,
 static void
 rule_member(struct sp_jw *w, const struct intake *it)
 {
-    if (it->rule_id != 0) {
-        sp_jw_kobject(w, "priority_rule");
+    if (sp_jw_kobject_or_null(w, "priority_rule", it->rule_id != 0)) {
         sp_jw_kint(w, "id", it->rule_id);
         sp_jw_kstr(w, "name", it->rule_name);
         sp_jw_end(w);
-    } else {
-        sp_jw_knull(w, "priority_rule");
     }
 }
 

@@ -66,6 +66,22 @@ START_TEST(an_unset_id_is_written_as_null)
 }
 END_TEST
 
+/* An optional object: written when present (the caller fills and ends
+ * it), else null with nothing left open. */
+START_TEST(an_absent_object_is_written_as_null)
+{
+    sp_jw_object(&w);
+    if (sp_jw_kobject_or_null(&w, "rule", true)) {
+        sp_jw_kint(&w, "id", 3);
+        sp_jw_end(&w);
+    }
+    ck_assert(!sp_jw_kobject_or_null(&w, "none", false));
+    sp_jw_end(&w);
+    ck_assert_str_eq(buf.data, "{\"rule\":{\"id\":3},\"none\":null}");
+    ck_assert_int_eq(w.depth, 0);
+}
+END_TEST
+
 START_TEST(hostile_keys_and_values_are_escaped)
 {
     const char *evil = "\"quote\" \\ </script>\n\x01 é";
@@ -118,6 +134,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, objects_arrays_and_scalars_get_their_commas);
     tcase_add_test(tc, an_unset_id_is_written_as_null);
+    tcase_add_test(tc, an_absent_object_is_written_as_null);
     tcase_add_test(tc, hostile_keys_and_values_are_escaped);
     tcase_add_test(tc, a_top_level_array_of_objects);
     tcase_add_test(tc, begin_array_opens_a_list_document);
