@@ -62,13 +62,19 @@ u_escape(const char *s, size_t len, size_t i)
 /* The string opening at s[*i] ('"'): *i moved to its closing quote. Its
  * fault, or NULL: an escaped surrogate that is not one half of a pair,
  * which json-c turns into U+FFFD where nothing may be rewritten silently;
- * *nul when it holds \u0000. */
+ * a raw control character, which RFC 8259 says must be escaped and json-c
+ * takes anyway (QA: a raw tab and line break were stored, a raw U+0001
+ * became U+FFFD, and a raw NUL was "unexpected end of data"); *nul when
+ * it holds \u0000. */
 static const char *
 string_check(const char *s, size_t len, size_t *i, bool *nul)
 {
     *nul = false;
     size_t k = *i + 1;
     for (; k < len && s[k] != '"'; k++) {
+        if ((unsigned char)s[k] < 0x20)
+            return "a string holds a control character (U+0000 to U+001F) that is not escaped:"
+                   " write it as \\n, \\t or \\u00XX";
         if (s[k] != '\\')
             continue;
         long u = u_escape(s, len, k);

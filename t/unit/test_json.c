@@ -164,6 +164,29 @@ START_TEST(non_json_numbers_and_quotes_are_invalid_json)
 }
 END_TEST
 
+/* RFC 8259 §7: a control character in a string is escaped (QA: json-c
+ * stored a raw tab and line break, turned U+0001 into U+FFFD, and called
+ * a raw NUL the end of the data). Escaped, each is read. */
+START_TEST(raw_control_characters_in_strings_are_invalid_json)
+{
+    static const char detail[] = "malformed JSON: a string holds a control character (U+0000"
+                                 " to U+001F) that is not escaped: write it as \\n, \\t or"
+                                 " \\u00XX";
+    ASSERT_INVALID_JSON("{\"a\":\"x\ty\"}");
+    ck_assert_str_eq(prob.detail, detail);
+    ASSERT_INVALID_JSON("{\"a\":\"x\ny\"}");
+    ASSERT_INVALID_JSON("{\"a\":\"x\x01y\"}");
+    ASSERT_INVALID_JSON("{\"a\":\"x\x1fy\"}");
+    ASSERT_INVALID_JSON("{\"x\0y\":\"d\"}");
+    ck_assert_str_eq(prob.detail, detail);
+    ASSERT_INVALID_JSON("[\"\r\"]");
+    static const char escaped[] = "{\"a\":\"x\\ty\\n\\u0001\x7f\"}";
+    struct json_object *o = parse_n(escaped, sizeof(escaped) - 1);
+    ck_assert_ptr_nonnull(o);
+    ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "a")), "x\ty\n\x01\x7f");
+}
+END_TEST
+
 /* What the check above must leave alone: every JSON number form, and the
  * same characters inside strings and names. */
 START_TEST(json_numbers_and_look_alikes_in_strings_parse)
@@ -942,6 +965,7 @@ json_suite(void)
     tcase_add_test(tc, trailing_garbage_is_invalid_json);
     tcase_add_test(tc, a_repeated_member_name_is_invalid_json);
     tcase_add_test(tc, non_json_numbers_and_quotes_are_invalid_json);
+    tcase_add_test(tc, raw_control_characters_in_strings_are_invalid_json);
     tcase_add_test(tc, json_numbers_and_look_alikes_in_strings_parse);
     tcase_add_test(tc, a_member_name_with_nul_is_invalid_json);
     tcase_add_test(tc, trailing_nul_byte_is_invalid_json);
