@@ -61,8 +61,13 @@ sp_public_id_read(const char *s, char out[SP_PUBLIC_ID_LEN + 1])
 {
     if (strnlen(s, SP_PUBLIC_ID_LEN + 1) != SP_PUBLIC_ID_LEN)
         return false;
-    for (int i = 0; i < SP_PUBLIC_ID_LEN; i++)
-        out[i] = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+    for (int i = 0; i < SP_PUBLIC_ID_LEN; i++) {
+        char c = s[i] >= 'a' && s[i] <= 'z' ? (char)(s[i] - 'a' + 'A') : s[i];
+        /* Crockford's decoding: the letters ids never hold, read as the
+         * digits they look like (QA: an id typed from a mail with O for 0
+         * was 404). The first character stays a letter: O there is no id. */
+        out[i] = i == 0 ? c : c == 'O' ? '0' : c == 'I' || c == 'L' ? '1' : c;
+    }
     out[SP_PUBLIC_ID_LEN] = '\0';
     return sp_public_id_valid(out);
 }

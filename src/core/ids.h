@@ -19,7 +19,8 @@ void sp_public_id(char out[SP_PUBLIC_ID_LEN + 1]);
 bool sp_public_id_valid(const char *s);
 /* A public id as a client may write it: Crockford base32 does not care
  * about case, so "pe7r39pznp64" names PE7R39PZNP64 (as reply addresses
- * already did). Writes the canonical form to out; false (out undefined)
+ * already did), and reads O as 0 and I and L as 1 after the first
+ * character (ids never hold those letters; a person copying one may). Writes the canonical form to out; false (out undefined)
  * when s is no public id in any case. Every public id taken from a path,
  * a query or a body is read with this, so answers show the stored form. */
 bool sp_public_id_read(const char *s, char out[SP_PUBLIC_ID_LEN + 1]);

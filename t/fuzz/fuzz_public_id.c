@@ -8,7 +8,8 @@
  * Aborts unless the answer is the same twice, and, for a text read as an
  * id: the text is 12 characters; the id is NUL-terminated, 12 characters
  * of Crockford base32 in upper case (the canonical form ids are made and
- * stored in), a letter first, the text's own characters upper-cased; it
+ * stored in), a letter first, the text's own characters upper-cased and,
+ * after the first, O read as 0 and I and L as 1 (Crockford's decoding); it
  * is sp_public_id_valid and reads as itself; and the text in upper, lower
  * or mixed case reads as the same id. A text not read as an id is not
  * read in any other case either, and is not valid as it stands.
@@ -34,6 +35,14 @@ static char
 upper(char c)
 {
     return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* Crockford's decoding of a character after the first (API.md §1). */
+static char
+decoded(char c)
+{
+    c = upper(c);
+    return c == 'O' ? '0' : c == 'I' || c == 'L' ? '1' : c;
 }
 
 enum letter_case { UPPER, LOWER, MIXED };
@@ -72,7 +81,7 @@ check_id(const char *s, size_t n, const char *id)
     CHECK(strchr(letters, id[0]) != NULL && id[0] != '\0');
     for (size_t i = 0; i < SP_PUBLIC_ID_LEN; i++) {
         CHECK(id[i] != '\0' && strchr(symbols, id[i]) != NULL);
-        CHECK(id[i] == upper(s[i]));
+        CHECK(id[i] == (i == 0 ? upper(s[i]) : decoded(s[i])));
     }
     CHECK(sp_public_id_valid(id));
     CHECK(sp_public_id_valid(s) == (strcmp(s, id) == 0));

@@ -110,7 +110,12 @@ START_TEST(public_id_read_takes_any_case_and_answers_upper_case)
     ck_assert(!sp_public_id_read("", out));
     ck_assert(!sp_public_id_read("1q2m9xd4tra7", out));
     ck_assert(!sp_public_id_read("kq2m9xd4trau", out));   /* u is not in the alphabet */
-    ck_assert(!sp_public_id_read("kq2m9xd4tri7", out));
+    /* Crockford's decoding: O is 0, I and L are 1 (not as the first). */
+    ck_assert(sp_public_id_read("kq2m9xd4tri7", out));
+    ck_assert_str_eq(out, "KQ2M9XD4TR17");
+    ck_assert(sp_public_id_read("DEMOoOOOOOl1", out));
+    ck_assert_str_eq(out, "DEM000000011");
+    ck_assert(!sp_public_id_read("oq2m9xd4tra7", out));
     ck_assert(!sp_public_id_read("kq2m9xd4tr\xc3\xa9", out));
 }
 END_TEST
