@@ -758,6 +758,25 @@ sp_t_db_event_count(const char *public_id, const char *event_type)
 }
 
 void
+sp_t_db_fillers_add(int64_t agent_id, int n, const char *tag)
+{
+    const char *got = sp_t_sql(
+        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
+        " assigned_agent_id, status) SELECT 'Y' || upper(substr(md5(random()::text || g::text"
+        " || clock_timestamp()::text), 1, 11)), '%s', 'capacity filler', 'filler', %lld, 'open'"
+        " FROM generate_series(1, %d) g RETURNING 1) SELECT count(*) FROM x",
+        tag, (long long)agent_id, n);
+    ck_assert_str_eq(got, sp_t_fmt("%d", n));
+}
+
+void
+sp_t_db_fillers_close(const char *tag)
+{
+    sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now() "
+             "WHERE customer_id = '%s' AND status <> 'closed'", tag);
+}
+
+void
 sp_t_db_contact_make_legacy(const char *customer_id, const char *name, const char *email)
 {
     char *keys = NULL, err[256];

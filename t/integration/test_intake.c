@@ -193,27 +193,6 @@ in(int64_t v, const int64_t *set, int n)
     return false;
 }
 
-/* n open filler tickets assigned to agent id straight in the database
- * (reaching capacity through the API would take minutes); tag marks them. */
-static void
-fillers_add(int64_t agent_id, int n, const char *tag)
-{
-    const char *got = sp_t_sql(
-        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
-        " assigned_agent_id, status) SELECT 'Y' || upper(substr(md5(random()::text || g::text"
-        " || clock_timestamp()::text), 1, 11)), '%s', 'capacity filler', 'filler', %lld, 'open'"
-        " FROM generate_series(1, %d) g RETURNING 1) SELECT count(*) FROM x",
-        tag, (long long)agent_id, n);
-    ck_assert_str_eq(got, sp_t_fmt("%d", n));
-}
-
-static void
-fillers_close(const char *tag)
-{
-    sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now() "
-             "WHERE customer_id = '%s' AND status <> 'closed'", tag);
-}
-
 /* ---- priority: rules, defaults ------------------------------------------------ */
 
 START_TEST(without_rules_the_category_default_or_normal_decides)
@@ -642,14 +621,14 @@ START_TEST(agents_at_their_open_ticket_capacity_are_skipped)
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"%s\"", team));
     const char *tag = sp_t_unique("capacity");
-    fillers_add(ids[0], CAPACITY, tag);
+    sp_t_db_fillers_add(ids[0], CAPACITY, tag);
     for (int i = 0; i < 3; i++) {
         int64_t a = assignee(create(NULL, c, "capacity", "x"));
         ck_assert_msg(a == ids[1], "ticket %d went to %lld; agent %lld has %d open tickets", i,
                       (long long)a, (long long)ids[0], CAPACITY);
     }
     /* agent 1 now has 3 open tickets: fill it up too */
-    fillers_add(ids[1], CAPACITY - 3, tag);
+    sp_t_db_fillers_add(ids[1], CAPACITY - 3, tag);
     const char *pid = create(NULL, c, "capacity", "x");
     ck_assert_msg(assignee(pid) == 0, "assigned to %lld although both agents are full",
                   (long long)assignee(pid));
@@ -660,7 +639,7 @@ START_TEST(agents_at_their_open_ticket_capacity_are_skipped)
              "assigned_agent_id = %lld)", tag, (long long)ids[0]);
     ck_assert_int_eq(assignee(create(NULL, c, "capacity", "x")), ids[0]);
     ck_assert_int_eq(assignee(create(NULL, c, "capacity", "x")), 0);
-    fillers_close(tag);
+    sp_t_db_fillers_close(tag);
 }
 END_TEST
 
@@ -679,7 +658,7 @@ START_TEST(skill_routing_picks_the_least_loaded_active_agent_with_the_skill)
     int64_t cc = sp_t_admin_agent_new("\"skills\":[\"other\"]", NULL);
     int64_t d = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"],\"status\":\"away\"", skill),
                                      NULL);
-    fillers_add(a, 2, tag);
+    sp_t_db_fillers_add(a, 2, tag);
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"%s\"", skill));
     int64_t want[] = {b, b, a, b};
@@ -690,7 +669,7 @@ START_TEST(skill_routing_picks_the_least_loaded_active_agent_with_the_skill)
                       (long long)b, (long long)cc, (long long)d);
     }
     /* Closed tickets no longer weigh: A has 1 open, B 3. */
-    fillers_close(tag);
+    sp_t_db_fillers_close(tag);
     ck_assert_int_eq(assignee(create(NULL, c, "skill", "x")), a);
     /* Nobody with the skill active: unassigned. */
     agent_patch(a, "{\"status\":\"away\"}");
@@ -714,8 +693,8 @@ START_TEST(an_unassigned_skill_ticket_tells_the_skills_active_agents)
     int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"]", skill), NULL);
     int64_t away = sp_t_admin_agent_new(
         sp_t_fmt("\"skills\":[\"%s\"],\"status\":\"away\"", skill), NULL);
-    fillers_add(a, CAPACITY + 1, tag);
-    fillers_add(b, CAPACITY, tag);
+    sp_t_db_fillers_add(a, CAPACITY + 1, tag);
+    sp_t_db_fillers_add(b, CAPACITY, tag);
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"%s\"", skill));
     const char *pid = create(NULL, c, "skill, nobody free", "x");
@@ -734,7 +713,7 @@ START_TEST(an_unassigned_skill_ticket_tells_the_skills_active_agents)
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", NULL, NULL), 1);
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", "team",
                                           "general"), 1);
-    fillers_close(tag);
+    sp_t_db_fillers_close(tag);
 }
 END_TEST
 
