@@ -4,7 +4,8 @@
  * for then waits, left to routing, and is routed later as it would have
  * been at creation: when an agent it could go to becomes available (the
  * agent's own PATCH, an admin's create or PATCH of the agent), by the
- * ticket-sla-monitor's pass (domain/sla_monitor.c). The
+ * ticket-sla-monitor's pass (domain/sla_monitor.c), and when an agent's
+ * PATCH files an unassigned ticket under a routed category. The
  * assignment is the one creation writes: `assigned` by the system with
  * metadata.routing and ticket.assigned for the agent (a later change
  * also sends ticket.updated, as every change does).

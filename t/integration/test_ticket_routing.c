@@ -7,8 +7,9 @@
  * is handed the waiting tickets in the same transaction, the soonest due
  * first and at most 10 at once; the ticket-sla-monitor's pass routes
  * those still waiting when an agent can take them (capacity freed). A
- * ticket an agent explicitly unassigned waits for a claim instead. Each
- * routing writes what
+ * ticket an agent explicitly unassigned waits for a claim instead. An
+ * agent's PATCH filing an unassigned ticket under a routed category
+ * routes it; an assigned ticket keeps its agent. Each routing writes what
  * an assignment at creation writes: `assigned` by the system with
  * metadata.routing, ticket.assigned for the agent.
  *
@@ -307,6 +308,62 @@ START_TEST(a_ticket_an_agent_unassigned_waits_for_a_claim)
 }
 END_TEST
 
+/* ---- filing a ticket under a routed category ----------------------------------- */
+
+START_TEST(filing_an_unassigned_ticket_under_a_routed_category_routes_it)
+{
+    const char *team = sp_t_unique("team");
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    const char *billing = round_robin(team);
+    struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = create(NULL, "uncategorised");
+    assert_waiting(pid);
+    struct sp_t_resp *r = ticket_patch(&staff, pid, sp_t_fmt("{\"category\":\"%s\"}", billing));
+    /* in the same transaction: the answer shows it */
+    ck_assert_int_eq(sp_t_jint(r->json, "assigned_agent_id"), a);
+    sp_t_resp_free(r);
+    assert_routed_to(pid, a);
+    struct sp_t_resp *ev = sp_t_agent_events(&staff, pid);
+    struct json_object *moved = sp_t_events_last(ev, "category_changed");
+    ck_assert_ptr_nonnull(moved);
+    ck_assert_str_eq(sp_t_jstr(moved, "actor_type"), "agent");
+    ck_assert_str_eq(sp_t_jstr(moved, "performed_by"), staff.sub);
+    sp_t_resp_free(ev);
+
+    /* An assigned ticket keeps its agent. */
+    int64_t mine = sp_t_agent_id(&staff);
+    const char *held = create(NULL, "held");
+    sp_t_resp_free(
+        ticket_patch(&staff, held, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)mine)));
+    sp_t_resp_free(ticket_patch(&staff, held, sp_t_fmt("{\"category\":\"%s\"}", billing)));
+    ck_assert_int_eq(assignee(held), mine);
+    ck_assert_int_eq(sp_t_db_event_count(held, "assigned"), 1);
+
+    /* One the same PATCH unassigns stays unassigned. */
+    const char *decided = create(NULL, "decided");
+    sp_t_resp_free(ticket_patch(&staff, decided,
+                                sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)mine)));
+    sp_t_resp_free(ticket_patch(
+        &staff, decided, sp_t_fmt("{\"category\":\"%s\",\"assigned_agent_id\":null}", billing)));
+    ck_assert_int_eq(assignee(decided), 0);
+    ck_assert_int_eq(sp_t_db_event_count(decided, "assigned"), 1);
+
+    /* Nobody free in the new category: it waits for one, even after an
+     * earlier unassign (the filing put it back into routing's hands). */
+    const char *team2 = sp_t_unique("team");
+    const char *empty = round_robin(team2);
+    sp_t_resp_free(ticket_patch(&staff, decided, sp_t_fmt("{\"category\":\"%s\"}", empty)));
+    ck_assert_int_eq(assignee(decided), 0);
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team2), NULL);
+    ck_assert_int_eq(assignee(decided), b);
+    struct sp_t_resp *events = sp_t_agent_events(&staff, decided);
+    struct json_object *last = sp_t_events_last(events, "assigned");
+    ck_assert_str_eq(sp_t_jstr(last, "actor_type"), "system");
+    ck_assert(json_object_get_boolean(sp_t_jget(sp_t_jobj(last, "metadata"), "routing")));
+    sp_t_resp_free(events);
+}
+END_TEST
+
 static Suite *
 routing_suite(void)
 {
@@ -319,6 +376,9 @@ routing_suite(void)
     tcase_add_test(tc, a_hand_out_takes_the_soonest_due_ten_and_the_monitor_the_rest);
     tcase_add_test(tc, the_monitor_routes_waiting_tickets_once_an_agent_has_room);
     tcase_add_test(tc, a_ticket_an_agent_unassigned_waits_for_a_claim);
+    tc = sp_t_tcase(s, "triage");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, filing_an_unassigned_ticket_under_a_routed_category_routes_it);
     return s;
 }
 
