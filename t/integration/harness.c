@@ -757,6 +757,15 @@ sp_t_db_event_count(const char *public_id, const char *event_type)
     return strtol(n, NULL, 10);
 }
 
+int64_t
+sp_t_db_assignee(const char *public_id)
+{
+    const char *v = sp_t_sql("SELECT coalesce(assigned_agent_id, 0) FROM support_tickets "
+                             "WHERE public_id = '%s'", public_id);
+    ck_assert_msg(v != NULL, "ticket %s not found", public_id);
+    return strtoll(v, NULL, 10);
+}
+
 void
 sp_t_db_fillers_add(int64_t agent_id, int n, const char *tag)
 {

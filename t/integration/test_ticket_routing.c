@@ -18,7 +18,6 @@
  */
 #include "harness.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define CAPACITY 50 /* SUPPORT_AGENT_MAX_OPEN_TICKETS default; the runner keeps it */
@@ -40,16 +39,6 @@ create(const char *slug, const char *subject)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     return sp_t_ticket_create_json(&u, ticket_json(slug, subject));
-}
-
-/* The ticket's assignee from the database, 0 when nobody. */
-static int64_t
-assignee(const char *pid)
-{
-    const char *v = sp_t_sql("SELECT coalesce(assigned_agent_id, 0) FROM support_tickets "
-                             "WHERE public_id = '%s'", pid);
-    ck_assert_msg(v != NULL, "ticket %s not found", pid);
-    return atoll(v);
 }
 
 static const char *
@@ -96,8 +85,8 @@ ticket_patch(const struct sp_t_user *u, const char *pid, const char *json)
 static void
 assert_routed_to(const char *pid, int64_t agent)
 {
-    ck_assert_msg(assignee(pid) == agent, "ticket %s is with %lld, want %lld", pid,
-                  (long long)assignee(pid), (long long)agent);
+    ck_assert_msg(sp_t_db_assignee(pid) == agent, "ticket %s is with %lld, want %lld", pid,
+                  (long long)sp_t_db_assignee(pid), (long long)agent);
     struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
     struct sp_t_resp *ev = sp_t_agent_events(&staff, pid);
     ck_assert_uint_eq(sp_t_events_count(ev, "assigned"), 1);
@@ -118,7 +107,8 @@ assert_routed_to(const char *pid, int64_t agent)
 static void
 assert_waiting(const char *pid)
 {
-    ck_assert_msg(assignee(pid) == 0, "ticket %s went to %lld", pid, (long long)assignee(pid));
+    int64_t got = sp_t_db_assignee(pid);
+    ck_assert_msg(got == 0, "ticket %s went to %lld", pid, (long long)got);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
 }
 
@@ -159,7 +149,7 @@ START_TEST(an_agent_back_from_away_is_handed_the_waiting_tickets)
     /* The answer is read after the assignments. */
     ck_assert_ptr_nonnull(stamped);
     /* A ticket of the team created now is routed at creation, as before. */
-    ck_assert_int_eq(assignee(create(c, "new")), a);
+    ck_assert_int_eq(sp_t_db_assignee(create(c, "new")), a);
 }
 END_TEST
 
@@ -294,16 +284,16 @@ START_TEST(a_ticket_an_agent_unassigned_waits_for_a_claim)
     int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
     const char *c = round_robin(team);
     const char *pid = create(c, "routed, then put back");
-    ck_assert_int_eq(assignee(pid), a);
+    ck_assert_int_eq(sp_t_db_assignee(pid), a);
     struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
     sp_t_resp_free(ticket_patch(&staff, pid, "{\"assigned_agent_id\":null}"));
-    ck_assert_int_eq(assignee(pid), 0);
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
     admin_agent_patch(a, "{\"status\":\"away\"}");
     admin_agent_patch(a, "{\"status\":\"active\"}");
     (void)monitor(false);
-    ck_assert_msg(assignee(pid) == 0, "unassigned ticket went to %lld (agents %lld, %lld)",
-                  (long long)assignee(pid), (long long)a, (long long)b);
+    ck_assert_msg(sp_t_db_assignee(pid) == 0, "unassigned ticket went to %lld (agents %lld, %lld)",
+                  (long long)sp_t_db_assignee(pid), (long long)a, (long long)b);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 1);
 }
 END_TEST
@@ -336,7 +326,7 @@ START_TEST(filing_an_unassigned_ticket_under_a_routed_category_routes_it)
     sp_t_resp_free(
         ticket_patch(&staff, held, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)mine)));
     sp_t_resp_free(ticket_patch(&staff, held, sp_t_fmt("{\"category\":\"%s\"}", billing)));
-    ck_assert_int_eq(assignee(held), mine);
+    ck_assert_int_eq(sp_t_db_assignee(held), mine);
     ck_assert_int_eq(sp_t_db_event_count(held, "assigned"), 1);
 
     /* One the same PATCH unassigns stays unassigned. */
@@ -345,7 +335,7 @@ START_TEST(filing_an_unassigned_ticket_under_a_routed_category_routes_it)
                                 sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)mine)));
     sp_t_resp_free(ticket_patch(
         &staff, decided, sp_t_fmt("{\"category\":\"%s\",\"assigned_agent_id\":null}", billing)));
-    ck_assert_int_eq(assignee(decided), 0);
+    ck_assert_int_eq(sp_t_db_assignee(decided), 0);
     ck_assert_int_eq(sp_t_db_event_count(decided, "assigned"), 1);
 
     /* Nobody free in the new category: it waits for one, even after an
@@ -353,9 +343,9 @@ START_TEST(filing_an_unassigned_ticket_under_a_routed_category_routes_it)
     const char *team2 = sp_t_unique("team");
     const char *empty = round_robin(team2);
     sp_t_resp_free(ticket_patch(&staff, decided, sp_t_fmt("{\"category\":\"%s\"}", empty)));
-    ck_assert_int_eq(assignee(decided), 0);
+    ck_assert_int_eq(sp_t_db_assignee(decided), 0);
     int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team2), NULL);
-    ck_assert_int_eq(assignee(decided), b);
+    ck_assert_int_eq(sp_t_db_assignee(decided), b);
     struct sp_t_resp *events = sp_t_agent_events(&staff, decided);
     struct json_object *last = sp_t_events_last(events, "assigned");
     ck_assert_str_eq(sp_t_jstr(last, "actor_type"), "system");
