@@ -18,6 +18,7 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
         .warn_fraction = cfg->sla_warn_fraction,
         .autoclose_days = cfg->autoclose_days,
         .customer_channels = cfg->customer_channels,
+        .agent_max_open = cfg->agent_max_open_tickets,
         .dry_run = run->dry_run,
         .stop = run->stop,
     };
@@ -33,9 +34,12 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     return sp_housekeeping_pass(db, sp_clock_now_ms(), run->dry_run, &h, p);
 }
 
-/* SUPPORT_CUSTOMER_CHANNELS: where the customer notifications it queues go. */
+/* SUPPORT_CUSTOMER_CHANNELS: where the customer notifications it queues
+ * go; SUPPORT_AGENT_MAX_OPEN_TICKETS: the cap of the waiting tickets it
+ * routes. */
 static const char *const settings[] = {
-    "SUPPORT_AUTOCLOSE_DAYS", "SUPPORT_SLA_WARN_FRACTION", "SUPPORT_CUSTOMER_CHANNELS", NULL,
+    "SUPPORT_AUTOCLOSE_DAYS", "SUPPORT_SLA_WARN_FRACTION", "SUPPORT_CUSTOMER_CHANNELS",
+    "SUPPORT_AGENT_MAX_OPEN_TICKETS", NULL,
 };
 
 int

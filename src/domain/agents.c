@@ -11,6 +11,7 @@
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/chat_sessions.h"
+#include "domain/ticket_route.h"
 #include "domain/ticket_subject.h"
 
 #define AGENT_COLS SP_AGENT_COLS
@@ -109,6 +110,19 @@ const struct sp_list_rule sp_agent_skills_rule = {
     .duplicate = "a skill is listed twice (in upper or lower case)",
 };
 
+/* The agent may have become available — back to work, created, in a new
+ * team, with new skills or more chats —: the tickets left to routing and
+ * the waiting chats it may take are routed at once, in the write's
+ * transaction (API.md §5.3–5.4, §7). Tickets first: a chat's conversion
+ * takes a ticket's pick locks before its chat locks, and so does this. */
+static enum sp_rc
+take_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    if (sp_ticket_route_waiting(ctx, agent_id, p) != SP_OK)
+        return p->rc;
+    return sp_chat_route_waiting(ctx, agent_id, p);
+}
+
 /* Versioned (sql/052): the version is the row's ETag, for If-Match; the
  * agent's own PATCH bumps it too when it changes the row (update_self_stmt), routing's
  * last_assigned_at does not (no admin edits it). Not deletable: the admin
@@ -125,9 +139,7 @@ const struct sp_admin_store sp_agent_store = {{
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
      [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false, NULL,
-    /* back to work, or taking more chats: the waiting ones it may take
-     * are its own at once (API.md §7) */
-    sp_chat_route_waiting};
+    take_waiting};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -198,11 +210,11 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
     };
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    /* Back to work, or taking more chats: the waiting chats the agent may
-     * take are theirs at once (API.md §7), stamping last_assigned_at, so
-     * the row is read again. */
+    /* Back to work, or taking more chats: the waiting tickets and chats
+     * the agent may take are routed at once (take_waiting), stamping
+     * last_assigned_at, so the row is read again. */
     if (update_self(ctx, params, u->if_match, out, p) != SP_OK ||
-        sp_chat_route_waiting(ctx, out->id, p) != SP_OK ||
+        take_waiting(ctx, out->id, p) != SP_OK ||
         sp_agent_get(ctx, out->id, out, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);

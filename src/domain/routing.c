@@ -101,6 +101,13 @@ pick(struct sp_ctx *ctx, struct sp_stmt *lock_st, const char *lock_key, struct s
     return SP_OK;
 }
 
+bool
+sp_route_routes(const char *routing, const char *skill)
+{
+    return routing != NULL && (strcmp(routing, "round_robin") == 0 ||
+                               (strcmp(routing, "skill") == 0 && skill != NULL));
+}
+
 enum sp_rc
 sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const char *skill,
                 long max_open, long long keep, long long *agent_id, struct sp_problem *p)
@@ -118,20 +125,59 @@ sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team, const
             return SP_OK;
         }
     }
-    struct sp_stmt *st;
-    const char *key;
-    if (routing != NULL && strcmp(routing, "round_robin") == 0) {
-        st = &round_robin_stmt;
-        key = team ? team : "general";
-    } else if (routing != NULL && strcmp(routing, "skill") == 0 && skill != NULL) {
-        st = &skill_stmt;
-        key = skill;
-    } else {
+    if (!sp_route_routes(routing, skill))
         return SP_OK;  /* manual: agents claim it */
-    }
+    bool by_skill = strcmp(routing, "skill") == 0;
+    struct sp_stmt *st = by_skill ? &skill_stmt : &round_robin_stmt;
+    const char *key = by_skill ? skill : team ? team : "general";
     const char *params[2] = {key, sp_arena_sprintf(ctx->arena, "%ld", max_open)};
     return pick(ctx, &serialize_stmt, sp_arena_sprintf(ctx->arena, "%s:%s", routing, key), st,
                 params, agent_id, p);
+}
+
+/* The waiting tickets agent $1 may be routed (sp_route_ticket_waiting):
+ * left to routing, unassigned and not resolved or closed, in a category
+ * whose routing reaches the agent as sp_route_ticket picks — a skill
+ * category whose skill the agent has, a round-robin one of the agent's
+ * team (`general` when it names none); never manual. The soonest due
+ * first (queue order; no running target last, then the oldest), at most
+ * $3 and the agent's free places under the open-ticket cap $2 (none when
+ * away). Counted after keep_lock_stmt (sp_db_exec_locked), which holds
+ * every pick lock these tickets' routing takes, in key order. A ticket
+ * another transaction holds is skipped (SKIP LOCKED). */
+static struct sp_stmt ticket_waiting_stmt = SP_STMT(
+    "route_ticket_waiting",
+    "SELECT t.id, c.routing, c.team, c.required_skill FROM support_tickets t"
+    " JOIN support_categories c ON c.id = t.category_id CROSS JOIN support_agents a"
+    " WHERE a.id = $1::bigint AND t.left_to_routing AND t.assigned_agent_id IS NULL"
+    "   AND t.status IN ('open', 'in_progress', 'pending_customer')"
+    "   AND CASE c.routing WHEN 'skill' THEN c.required_skill = ANY (a.skills)"
+    "       WHEN 'round_robin' THEN coalesce(c.team, 'general') = a.team ELSE false END"
+    " ORDER BY coalesce(t.sla_due_at, 'infinity'::timestamptz), t.id"
+    " LIMIT (SELECT coalesce(max(least($3::bigint,"
+    "          greatest($2::bigint - " SP_AGENT_OPEN_TICKETS("a") ", 0))), 0)"
+    "        FROM support_agents a WHERE a.id = $1::bigint AND a.status = 'active')"
+    " FOR UPDATE OF t SKIP LOCKED",
+    3);
+
+enum sp_rc
+sp_route_ticket_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_ticket **out,
+                        size_t *n, struct sp_problem *p)
+{
+    *n = 0;
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id),
+                             sp_arena_sprintf(ctx->arena, "%ld", ctx->agent_max_open),
+                             sp_arena_sprintf(ctx->arena, "%d", SP_ROUTE_HANDOUT_MAX)};
+    PGresult *r = sp_db_exec_locked(ctx->db, ctx->arena, &keep_lock_stmt, params,
+                                    &ticket_waiting_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    *n = (size_t)PQntuples(r);
+    *out = sp_arena_calloc(ctx->arena, *n + 1, sizeof(**out));
+    for (size_t i = 0; i < *n; i++)
+        (*out)[i] = (struct sp_waiting_ticket){sp_db_int(r, (int)i, 0), sp_db_str(r, (int)i, 1),
+                                               sp_db_str(r, (int)i, 2), sp_db_str(r, (int)i, 3)};
+    return SP_OK;
 }
 
 #define ACTIVE_CHATS(alias)                                                         \

@@ -13,7 +13,9 @@
  * A chat an agent takes by hand (accept, transfer) is
  * checked against the same capacity under the same per-team lock, and so
  * is an agent who becomes free taking the waiting chats the same routing
- * would give them (sp_route_chat_waiting).
+ * would give them (sp_route_chat_waiting). Tickets nobody was free for
+ * wait, left to routing, for an agent who becomes available
+ * (sp_route_ticket_waiting) or the ticket-sla-monitor's pass.
  * Must not: know HTTP.
  */
 #ifndef SP_ROUTING_H
@@ -24,6 +26,10 @@
 
 #include "core/problem.h"
 #include "domain/ctx.h"
+
+/* Whether a category of this routing (and required_skill) routes at all:
+ * round_robin, or skill with its skill; manual (or none) does not. */
+bool sp_route_routes(const char *routing, const char *skill);
 
 /* *agent_id = 0 when the routing is manual or nobody is free. keep: the
  * agent whose work the ticket continues (the agent of the chat it is
@@ -93,6 +99,30 @@ struct sp_waiting_chat {
  * caller's transaction ends; assigning them is the caller's. */
 enum sp_rc sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id,
                                  struct sp_waiting_chat **out, size_t *n, struct sp_problem *p);
+
+/* The most waiting tickets one agent's becoming available hands out at
+ * once (sp_route_ticket_waiting): an agent back from away is not handed
+ * the whole backlog in one go; the monitor's next pass goes on. */
+#define SP_ROUTE_HANDOUT_MAX 10
+
+/* A waiting ticket an agent may be routed (sp_route_ticket_waiting). */
+struct sp_waiting_ticket {
+    long long id;
+    const char *routing, *team, *skill;  /* its category's, for sp_route_ticket */
+};
+
+/* The tickets left to routing that agent_id, now that it may have become
+ * available (status active, a new team or skills, created), could be
+ * routed as a new ticket of their category would be (skill, else team;
+ * never manual): the soonest due first, at most SP_ROUTE_HANDOUT_MAX and
+ * the agent's free places under ctx->agent_max_open (none when away or
+ * unknown). Holds every pick lock their routing takes (in key order, so
+ * the picks that follow never wait for each other's) and the rows, locked
+ * one by one, skipping tickets another transaction holds, until the
+ * caller's transaction ends; routing them is the caller's. */
+enum sp_rc sp_route_ticket_waiting(struct sp_ctx *ctx, long long agent_id,
+                                   struct sp_waiting_ticket **out, size_t *n,
+                                   struct sp_problem *p);
 
 /* The most agents told of a ticket of a skill nobody holds (below): a
  * notice to those who can act, not a broadcast. */

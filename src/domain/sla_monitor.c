@@ -28,8 +28,10 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "domain/agents.h"
 #include "domain/routing.h"
 #include "domain/sla.h"
+#include "domain/ticket_route.h"
 #include "domain/ticket_state.h"
 
 #define MINUTE_MS INT64_C(60000)
@@ -152,6 +154,40 @@ static struct sp_stmt breach_claim =
             " FOR UPDATE OF t SKIP LOCKED",
             2);
 
+/* Tickets left to routing (sql/070) in a category that routes, whose
+ * routing has an active agent below the open-ticket cap ($5) now: those
+ * an agent's becoming available did not reach (capacity freed by a
+ * resolve, the hand-out's bound, an agent provisioned on first sight).
+ * In routing's order, the soonest due first (sp_route_ticket_waiting),
+ * over the partial index support_tickets_left_to_routing; $3 is
+ * 'infinity'. Tickets nobody can take yet cost no transaction. */
+#define ROUTE_KEY "coalesce(t.sla_due_at, 'infinity'::timestamptz)"
+static struct sp_stmt route_candidates = SP_STMT_READ(
+    "sla_monitor_route_candidates",
+    "SELECT " CANDIDATE_COLS(ROUTE_KEY "::text") " FROM support_tickets t"
+    " JOIN support_categories c ON c.id = t.category_id"
+    " WHERE t.left_to_routing AND " ROUTE_KEY " >= $1::timestamptz"
+    "   AND " ROUTE_KEY " <= $3::timestamptz"
+    "   AND (" ROUTE_KEY " > $1::timestamptz OR t.id > $2::bigint)"
+    "   AND t.assigned_agent_id IS NULL"
+    "   AND t.status IN ('open', 'in_progress', 'pending_customer')"
+    "   AND EXISTS (SELECT 1 FROM support_agents a WHERE a.status = 'active'"
+    "     AND CASE c.routing WHEN 'skill' THEN c.required_skill = ANY (a.skills)"
+    "         WHEN 'round_robin' THEN a.team = coalesce(c.team, 'general') ELSE false END"
+    "     AND " SP_AGENT_OPEN_TICKETS("a") " < $5::bigint)"
+    " ORDER BY " ROUTE_KEY ", t.id LIMIT $4::integer",
+    5);
+/* The category's routing, as sp_ticket_route reads it. */
+#define ROUTE_CLAIM_COLUMNS(C, SEP) TAKERS_COLUMNS(C, SEP, RCL_)
+enum route_claim_column { ROUTE_CLAIM_COLUMNS(SP_COL_ENUM, ) RCL_COUNT };
+static struct sp_stmt route_claim =
+    SP_STMT("sla_monitor_route_claim",
+            "SELECT " ROUTE_CLAIM_COLUMNS(SP_COL_SQL, ", ")
+            " FROM support_tickets t JOIN support_categories c ON c.id = t.category_id"
+            " WHERE t.id = $1::bigint AND t.left_to_routing AND t.assigned_agent_id IS NULL"
+            " FOR UPDATE OF t SKIP LOCKED",
+            1);
+
 /* Resolved since before the cut-off (resolved_at, sql/043: later
  * writes to a resolved ticket do not restart its clock). */
 static struct sp_stmt close_candidates =
@@ -188,6 +224,7 @@ struct monitor {
     char now[TS_LEN];        /* o->now as RFC 3339 */
     char warn_until[TS_LEN]; /* now + the longest possible warning lead */
     char close_before[TS_LEN];
+    char max_open[24]; /* SUPPORT_AGENT_MAX_OPEN_TICKETS, the routing step's cap */
 };
 
 /* One target a breach flagged, with its due when it was flagged. */
@@ -225,6 +262,7 @@ struct step {
     /* SQL beside sp_ticket_apply(), in the same transaction (may be NULL). */
     enum sp_rc (*finish)(struct monitor *m, long long id, const struct decision *d,
                          struct sp_problem *p);
+    int max; /* tickets a pass takes on at most; 0: every candidate */
 };
 
 static void
@@ -266,6 +304,13 @@ static const char *
 bound_close(const struct monitor *m)
 {
     return m->close_before;
+}
+
+static const char *
+bound_none(const struct monitor *m)
+{
+    (void)m;
+    return "infinity";
 }
 
 /* target, due_at (the one reported) and, for a breach, targets: every
@@ -472,13 +517,33 @@ finish_close(struct monitor *m, long long id, const struct decision *d, struct s
     return sp_db_exec(m->db, &m->work, &close_stamp, params, p) != NULL ? SP_OK : p->rc;
 }
 
+/* Routed as a new ticket of its category would be (ticket_route.h);
+ * nobody free after all (the candidate's agent took others meanwhile)
+ * leaves it waiting. Before the warnings, so a ticket routed now warns
+ * its agent rather than its team. */
+static enum outcome
+edit_route(struct monitor *m, struct sp_ticket_change *c, const PGresult *r, struct decision *d,
+           struct sp_problem *p)
+{
+    (void)m;
+    (void)d;
+    struct takers k = TAKERS_OF(r, RCL_);
+    bool routed;
+    if (sp_ticket_route(c, k.routing, k.team, k.skill, &routed, p) != SP_OK)
+        return FAILED;
+    return routed ? DONE : NOTHING;
+}
+
 static const struct step steps[] = {
+    {"ticket_routed", offsetof(struct sp_sla_monitor_counts, routed), &route_candidates,
+     "-infinity", bound_none, NULL, &route_claim, bound_now, edit_route, NULL,
+     SP_SLA_MONITOR_ROUTE_MAX},
     {"sla_warning", offsetof(struct sp_sla_monitor_counts, warned), &warn_candidates, NULL,
-     bound_warn, ready_warn, &warn_claim, bound_now, edit_warn, finish_warn},
+     bound_warn, ready_warn, &warn_claim, bound_now, edit_warn, finish_warn, 0},
     {"sla_breached", offsetof(struct sp_sla_monitor_counts, breached), &breach_candidates,
-     "-infinity", bound_now, NULL, &breach_claim, bound_now, edit_breach, NULL},
+     "-infinity", bound_now, NULL, &breach_claim, bound_now, edit_breach, NULL, 0},
     {"auto_closed", offsetof(struct sp_sla_monitor_counts, auto_closed), &close_candidates,
-     "-infinity", bound_close, NULL, &close_claim, bound_close, edit_close, finish_close},
+     "-infinity", bound_close, NULL, &close_claim, bound_close, edit_close, finish_close, 0},
 };
 
 /* The lock lives on one session; db.c reconnects transparently, which
@@ -601,12 +666,14 @@ run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
     char key[TS_LEN];
     snprintf(key, sizeof(key), "%s", s->first_key ? s->first_key : m->now);
     long long after = 0;
+    int taken = 0;
     for (;;) {
         sp_arena_reset(&m->page);
         char sid[24], slimit[16];
         snprintf(sid, sizeof(sid), "%lld", after);
         snprintf(slimit, sizeof(slimit), "%d", m->batch);
-        const char *params[4] = {key, sid, s->bound(m), slimit};
+        /* (the fifth only for the statements that take it: routing's cap) */
+        const char *params[5] = {key, sid, s->bound(m), slimit, m->max_open};
         PGresult *r = sp_db_exec(m->db, &m->page, s->candidates, params, p);
         if (r == NULL || same_session(m, p) != SP_OK)
             return p->rc;
@@ -618,6 +685,8 @@ run_step(struct monitor *m, const struct step *s, struct sp_problem *p)
             snprintf(key, sizeof(key), "%s", sp_db_str(r, i, CAND_KEY));
             if (s->ready != NULL && !s->ready(m, r, i))
                 continue;
+            if (s->max != 0 && taken++ == s->max)
+                return SP_OK; /* the next pass goes on */
             enum sp_rc rc = one_ticket(m, s, after, p);
             sp_arena_reset(&m->work);
             if (rc != SP_OK)
@@ -701,9 +770,12 @@ sp_sla_monitor_pass(struct sp_db *db, const struct sp_sla_monitor_opts *opts,
     m.batch = opts->batch > 0 ? opts->batch : SP_SLA_MONITOR_BATCH;
     sp_arena_init(&m.page, 16 * 1024);
     sp_arena_init(&m.work, 16 * 1024);
-    /* The monitor never routes, and rules only matter at intake. */
-    m.ctx = (struct sp_ctx){.arena = &m.work, .db = db, .rules = NULL, .agent_max_open = 0,
+    /* It routes waiting tickets (under the cap routing applies at
+     * intake); rules only matter at intake. */
+    m.ctx = (struct sp_ctx){.arena = &m.work, .db = db, .rules = NULL,
+                            .agent_max_open = opts->agent_max_open,
                             .customer_channels = opts->customer_channels};
+    snprintf(m.max_open, sizeof(m.max_open), "%ld", opts->agent_max_open);
     format_ts(m.now, opts->now);
     long days = opts->autoclose_days > 0 ? opts->autoclose_days : 0;
     format_ts(m.close_before, opts->now - (int64_t)days * DAY_MS);

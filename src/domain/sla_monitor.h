@@ -1,6 +1,8 @@
 /*
  * sla_monitor: one pass of the ticket-sla-monitor job (API.md §12, issue #4
- * item 10): warn before a target runs out (once per target), mark breaches
+ * item 10): route tickets left waiting for an agent that one can now take
+ * (at most SP_SLA_MONITOR_ROUTE_MAX a pass), warn before a target runs
+ * out (once per target), mark breaches
  * (once per target) and escalate (+1 priority up to urgent, team
  * notified), auto-close tickets resolved longer than SUPPORT_AUTOCLOSE_DAYS.
  *
@@ -60,12 +62,17 @@ struct sp_db;
  * cluster-wide ("SPSLAMON" in ASCII). */
 #define SP_SLA_MONITOR_LOCK_KEY INT64_C(0x5350534C414D4F4E)
 #define SP_SLA_MONITOR_BATCH 500
+/* The most waiting tickets one pass routes: a backlog meeting its first
+ * free agents is handed out over a few minutes, each ticket by the
+ * routing of its category, not all at once in one pass. */
+#define SP_SLA_MONITOR_ROUTE_MAX 100
 
 struct sp_sla_monitor_opts {
     int64_t now;          /* ms since the epoch */
     double warn_fraction; /* warn when less than this share of a target is left (0..1) */
     long autoclose_days;  /* resolved tickets older than this close */
     unsigned customer_channels; /* the closing's notification (SUPPORT_CUSTOMER_CHANNELS) */
+    long agent_max_open;  /* routing's open-ticket cap (SUPPORT_AGENT_MAX_OPEN_TICKETS) */
     bool dry_run;         /* do everything in transactions that roll back; no lock */
     int batch;            /* candidates per query; <= 0 = SP_SLA_MONITOR_BATCH */
     /* When non-NULL and set (a signal handler's flag), the pass stops
@@ -74,6 +81,7 @@ struct sp_sla_monitor_opts {
 };
 
 #define SP_SLA_MONITOR_COUNTS(F)                                                                   \
+    F(routed)       /* waiting tickets routed to an agent now free */                              \
     F(warned)                                                                                      \
     F(breached)                                                                                    \
     F(escalated)    /* breaches that raised the priority (not already urgent) */                   \

@@ -58,7 +58,8 @@ struct lock_row {
     SEP C(LK_BREACHED, "sla_breached", bool, s.sla.breached)                                 \
     SEP C(LK_BREACHED_FIRST, "sla_breached_first_response", bool,                            \
           s.sla.breached_first_response)                                                     \
-    SEP C(LK_BREACHED_RESOLUTION, "sla_breached_resolution", bool, s.sla.breached_resolution)
+    SEP C(LK_BREACHED_RESOLUTION, "sla_breached_resolution", bool, s.sla.breached_resolution) \
+    SEP C(LK_LEFT_TO_ROUTING, "left_to_routing", bool, s.left_to_routing)
 enum lock_column { LOCK_COLUMNS(SP_COL_ENUM, ) LK_COUNT };
 
 static struct sp_stmt lock_stmt = SP_STMT(
@@ -111,15 +112,25 @@ list_item_object(struct sp_buf *b, struct sp_jw *w)
     sp_jw_begin_object(w, b);
 }
 
-void
-sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata)
+/* An event; by_system: the system's whoever the change's actor (a
+ * routing decision inside an agent's PATCH). */
+static void
+add_event(struct sp_ticket_change *c, const char *type, const char *metadata, bool by_system)
 {
     struct sp_jw w;
     list_item_object(&c->events, &w);
     sp_jw_kstr(&w, "event_type", type);
     sp_jw_kraw(&w, "metadata", metadata ? metadata : "{}");
+    if (by_system)
+        sp_jw_kbool(&w, "system", true);
     sp_jw_end(&w);
     c->nevents++;
+}
+
+void
+sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata)
+{
+    add_event(c, type, metadata, false);
 }
 
 size_t
@@ -308,13 +319,17 @@ notify_agent(struct sp_ticket_change *c, const char *event_type, long long agent
                          sp_arena_sprintf(a, "%lld", agent_id), payload.data);
 }
 
-void
-sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self)
+/* An assignment (0: unassigns); routed: routing's, recorded as at a
+ * ticket's creation (the system's event, metadata.routing). Whoever
+ * decides, routing has nothing left to decide. */
+static void
+assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed)
 {
     long long from = c->after.assigned_agent_id;
     if (from == agent_id)
         return;
     c->after.assigned_agent_id = agent_id;
+    c->after.left_to_routing = false;
     struct sp_arena *a = c->ctx->arena;
     struct sp_buf meta;
     sp_buf_init(&meta, a, 64);
@@ -322,10 +337,24 @@ sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self
     sp_jw_begin_object(&w, &meta);
     sp_jw_kint_or_null(&w, "from", from);
     sp_jw_kint_or_null(&w, "to", agent_id);
+    if (routed)
+        sp_jw_kbool(&w, "routing", true);
     sp_jw_end(&w);
-    sp_ticket_add_event(c, agent_id ? "assigned" : "unassigned", meta.data);
+    add_event(c, agent_id ? "assigned" : "unassigned", meta.data, routed);
     if (agent_id != 0 && !self)
         notify_agent(c, "ticket.assigned", agent_id, NULL);
+}
+
+void
+sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self)
+{
+    assign(c, agent_id, self, false);
+}
+
+void
+sp_ticket_set_assignee_routed(struct sp_ticket_change *c, long long agent_id)
+{
+    assign(c, agent_id, false, true);
 }
 
 void
@@ -351,7 +380,7 @@ sp_ticket_changed(const struct sp_ticket_change *c)
     return c->nevents > 0 || c->message_body != NULL || a->status != b->status ||
            a->priority != b->priority || a->category_id != b->category_id ||
            a->assigned_agent_id != b->assigned_agent_id || a->provider_id != b->provider_id ||
-           a->escalated_at != b->escalated_at ||
+           a->escalated_at != b->escalated_at || a->left_to_routing != b->left_to_routing ||
            memcmp(&a->sla, &b->sla, sizeof(a->sla)) != 0;
 }
 
@@ -383,7 +412,7 @@ enum apply_param {
     AP_PAUSED_AT_MS, AP_PAUSED_MS, AP_SLA_DUE_MS, AP_BREACHED, AP_BREACH_CHECK_MS,
     AP_BREACHED_FIRST_RESPONSE, AP_BREACHED_RESOLUTION, AP_ACTOR_ID, AP_ACTOR_TYPE,
     AP_SENDER_TYPE, AP_BODY, AP_INTERNAL, AP_EVENTS, AP_OUTBOX, AP_ROUND_ROBIN_AGENT, AP_SHOWN,
-    AP_COUNT
+    AP_LEFT_TO_ROUTING, AP_COUNT
 };
 
 static const char *const apply_params[AP_COUNT + 1] = {
@@ -399,7 +428,8 @@ static const char *const apply_params[AP_COUNT + 1] = {
     [AP_BREACHED_RESOLUTION] = "breached_resolution", [AP_ACTOR_ID] = "actor_id",
     [AP_ACTOR_TYPE] = "actor_type", [AP_SENDER_TYPE] = "sender_type", [AP_BODY] = "body",
     [AP_INTERNAL] = "internal", [AP_EVENTS] = "events", [AP_OUTBOX] = "outbox",
-    [AP_ROUND_ROBIN_AGENT] = "round_robin_agent", [AP_SHOWN] = "shown", NULL,
+    [AP_ROUND_ROBIN_AGENT] = "round_robin_agent", [AP_SHOWN] = "shown",
+    [AP_LEFT_TO_ROUTING] = "left_to_routing", NULL,
 };
 
 /* Columns, events, message and outbox in one statement. Any change a view
@@ -431,6 +461,8 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "    sla_breach_check_at = support_from_ms(:breach_check_ms::bigint),"
     "    sla_breached_first_response = :breached_first_response::boolean,"
     "    sla_breached_resolution = :breached_resolution::boolean,"
+    /* a closed ticket waits for nobody (and leaves the flag's index) */
+    "    left_to_routing = :left_to_routing::boolean AND :status <> 'closed',"
     /* A close or resolve that waited for the ticket's lock comes after
      * the reply that held it, though now() (its transaction's start) may
      * be earlier: never stamped before the thread it ends. */
@@ -455,8 +487,12 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "  RETURNING id"
     "), e AS ("
     "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by, metadata)"
-    "  SELECT :id::bigint, x.event_type, :actor_type, :actor_id, x.metadata"
-    "  FROM jsonb_to_recordset(:events::jsonb) AS x(event_type text, metadata jsonb)"
+    /* routing's decisions are the system's, inside anyone's change */
+    "  SELECT :id::bigint, x.event_type,"
+    "    CASE WHEN x.system THEN 'system' ELSE :actor_type END,"
+    "    CASE WHEN x.system THEN NULL ELSE :actor_id END, x.metadata"
+    "  FROM jsonb_to_recordset(:events::jsonb)"
+    "    AS x(event_type text, metadata jsonb, system boolean)"
     "), o AS ("
     "  INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id, payload)"
     "  SELECT x.kind, x.event_type, x.channel, x.recipient, :id::bigint,"
@@ -471,8 +507,11 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "  FROM jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"
     "), a AS ("
-    /* round robin picks the agent assigned least recently */
-    "  UPDATE support_agents SET last_assigned_at = now() WHERE id = :round_robin_agent::bigint"
+    /* round robin picks the agent assigned least recently; a pick in
+     * this transaction stamped a later clock_timestamp(), which stays,
+     * so picks in one transaction still rotate */
+    "  UPDATE support_agents SET last_assigned_at = greatest(last_assigned_at, now())"
+    "  WHERE id = :round_robin_agent::bigint"
     ")"
     " SELECT (SELECT id FROM m), support_ts((SELECT created_at FROM m)) FROM u",
     apply_params, AP_COUNT);
@@ -579,6 +618,7 @@ sp_ticket_apply(struct sp_ticket_change *c, long long *message_id,
                 ? MS(s->assigned_agent_id)
                 : NULL,
         [AP_SHOWN] = BOOL(shown_changed(c)),
+        [AP_LEFT_TO_ROUTING] = BOOL(s->left_to_routing),
     };
 #undef MS
 #undef BOOL

@@ -51,6 +51,10 @@ struct sp_ticket_state {
     const char *booking_id;       /* NULL = none */
     long long version;
     int64_t escalated_at;         /* ms; 0 = never */
+    /* Nobody decided its assignee yet: created unassigned, routing may
+     * still give it to an agent who becomes available (sql/070). Any
+     * assignment or unassignment clears it; a close too. */
+    bool left_to_routing;
     struct sp_sla sla;
 };
 
@@ -95,6 +99,11 @@ enum sp_rc sp_ticket_set_category(struct sp_ticket_change *c, long long category
  * the actor assigns themselves (claim, reply, PATCH), and an agent needs
  * no mail about what they just did (API.md §11). */
 void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self);
+/* Routing's assignment of an unassigned ticket, as at its creation
+ * (API.md §5.3–5.4): the `assigned` event by the system (whoever the
+ * change's actor) with metadata.routing, and ticket.assigned for the
+ * agent. Clears left_to_routing. */
+void sp_ticket_set_assignee_routed(struct sp_ticket_change *c, long long agent_id);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
 /* Where the next event goes, for sp_ticket_add_event_at. */

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "domain/agents.h"
 #include "domain/categories.h"
+#include "domain/ticket_route.h"
 
 /* Every operation: begin, lock, edit, apply, commit — or roll back. */
 typedef enum sp_rc (*edit_fn)(struct sp_ticket_change *c, const void *in, int64_t now,
@@ -116,6 +117,14 @@ edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
     if (patch->has_priority && sp_ticket_set_priority(c, patch->priority, NULL, now, p) != SP_OK)
         return p->rc;
     if (patch->has_status && sp_ticket_set_status(c, patch->status, now, p) != SP_OK)
+        return p->rc;
+    /* Filed under a routed category while nobody has it (triage): routed
+     * as a new ticket of it would be (API.md §5). An assigned ticket
+     * keeps its agent, and one this PATCH unassigns stays unassigned. */
+    bool routed;
+    if (patch->has_category && c->after.category_id != c->before.category_id &&
+        c->before.assigned_agent_id == 0 &&
+        sp_ticket_route(c, cat.routing, cat.team, cat.required_skill, &routed, p) != SP_OK)
         return p->rc;
     /* closed is terminal (API.md §5.1): a move out of it is refused above
      * as invalid_transition; any other change is refused here, after the

@@ -151,7 +151,7 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "    description, provider_id, booking_id, metadata, message_count, last_message_at,"
     "    priority, sentiment, priority_rule_id, assigned_agent_id, first_response_due_at,"
     "    resolution_due_at, sla_due_at, sla_breach_check_at, created_at, updated_at,"
-    "    chat_session_id, search, first_responded_at)"
+    "    chat_session_id, search, first_responded_at, left_to_routing)"
     "  VALUES (:public_id, :customer_id, nullif(:category_id::bigint, 0), :source, :subject,"
     "    :description, :provider_id::bigint, :booking_id, coalesce(:metadata::jsonb, '{}'), 1,"
     "    support_from_ms(:now_ms::bigint), :priority, :sentiment::real,"
@@ -161,7 +161,10 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
     "    support_from_ms(:sla_breach_check_ms::bigint),"
     "    support_from_ms(:now_ms::bigint), support_from_ms(:now_ms::bigint),"
     "    nullif(:chat_session_id::bigint, 0), support_ticket_search(:subject, :description),"
-    "    support_from_ms(nullif(:first_responded_ms::bigint, 0)))"
+    "    support_from_ms(nullif(:first_responded_ms::bigint, 0)),"
+    /* nobody free (or a manual category): routing may still assign it
+     * (domain/ticket_route.h) */
+    "    :assignee::bigint = 0)"
     "  ON CONFLICT (public_id) DO NOTHING"
     "  RETURNING *"
     "), m AS ("

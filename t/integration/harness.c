@@ -757,6 +757,34 @@ sp_t_db_event_count(const char *public_id, const char *event_type)
     return strtol(n, NULL, 10);
 }
 
+int64_t
+sp_t_db_assignee(const char *public_id)
+{
+    const char *v = sp_t_sql("SELECT coalesce(assigned_agent_id, 0) FROM support_tickets "
+                             "WHERE public_id = '%s'", public_id);
+    ck_assert_msg(v != NULL, "ticket %s not found", public_id);
+    return strtoll(v, NULL, 10);
+}
+
+void
+sp_t_db_fillers_add(int64_t agent_id, int n, const char *tag)
+{
+    const char *got = sp_t_sql(
+        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
+        " assigned_agent_id, status) SELECT 'Y' || upper(substr(md5(random()::text || g::text"
+        " || clock_timestamp()::text), 1, 11)), '%s', 'capacity filler', 'filler', %lld, 'open'"
+        " FROM generate_series(1, %d) g RETURNING 1) SELECT count(*) FROM x",
+        tag, (long long)agent_id, n);
+    ck_assert_str_eq(got, sp_t_fmt("%d", n));
+}
+
+void
+sp_t_db_fillers_close(const char *tag)
+{
+    sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now() "
+             "WHERE customer_id = '%s' AND status <> 'closed'", tag);
+}
+
 void
 sp_t_db_contact_make_legacy(const char *customer_id, const char *name, const char *email)
 {

@@ -206,6 +206,13 @@ void sp_t_db_ticket_set_status(const char *public_id, const char *status);
 void sp_t_db_ticket_assign(const char *public_id, const char *agent_id);
 /* Rows of support_ticket_events of that type for the ticket. */
 long sp_t_db_event_count(const char *public_id, const char *event_type);
+/* The ticket's assignee (by public id), 0 when nobody; asserts it exists. */
+int64_t sp_t_db_assignee(const char *public_id);
+/* n open filler tickets assigned to agent agent_id straight in the
+ * database (reaching routing's open-ticket cap through the API would take
+ * minutes), their customer_id tag; sp_t_db_fillers_close closes them. */
+void sp_t_db_fillers_add(int64_t agent_id, int n, const char *tag);
+void sp_t_db_fillers_close(const char *tag);
 /* Makes the customer's contact row (claims: name and email, no phone or
  * tier) what it was when stored before email indexes were over the
  * canonical form (docs/API.md §2): email_index over the address only

@@ -153,16 +153,6 @@ assert_sla_of(const char *pid, const char *priority)
     sp_t_resp_free(r);
 }
 
-/* The ticket's assignee from the database, 0 when nobody. */
-static int64_t
-assignee(const char *pid)
-{
-    const char *v = sp_t_sql("SELECT coalesce(assigned_agent_id, 0) FROM support_tickets "
-                             "WHERE public_id = '%s'", pid);
-    ck_assert_msg(v != NULL, "ticket %s not found", pid);
-    return atoll(v);
-}
-
 /* n agents in a fresh team; extra: JSON members for each, or NULL. */
 static const char *
 team_new(int n, int64_t *ids, const char *extra)
@@ -191,27 +181,6 @@ in(int64_t v, const int64_t *set, int n)
         if (set[i] == v)
             return true;
     return false;
-}
-
-/* n open filler tickets assigned to agent id straight in the database
- * (reaching capacity through the API would take minutes); tag marks them. */
-static void
-fillers_add(int64_t agent_id, int n, const char *tag)
-{
-    const char *got = sp_t_sql(
-        "WITH x AS (INSERT INTO support_tickets (public_id, customer_id, subject, description,"
-        " assigned_agent_id, status) SELECT 'Y' || upper(substr(md5(random()::text || g::text"
-        " || clock_timestamp()::text), 1, 11)), '%s', 'capacity filler', 'filler', %lld, 'open'"
-        " FROM generate_series(1, %d) g RETURNING 1) SELECT count(*) FROM x",
-        tag, (long long)agent_id, n);
-    ck_assert_str_eq(got, sp_t_fmt("%d", n));
-}
-
-static void
-fillers_close(const char *tag)
-{
-    sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now() "
-             "WHERE customer_id = '%s' AND status <> 'closed'", tag);
 }
 
 /* ---- priority: rules, defaults ------------------------------------------------ */
@@ -563,7 +532,7 @@ START_TEST(round_robin_rotates_through_the_team_and_records_the_assignment)
     int64_t got[6];
     for (int i = 0; i < 6; i++) {
         pids[i] = create(NULL, c, sp_t_fmt("rr %d", i), "Please help");
-        got[i] = assignee(pids[i]);
+        got[i] = sp_t_db_assignee(pids[i]);
     }
     for (int i = 0; i < 6; i++)
         ck_assert_msg(in(got[i], ids, 3), "ticket %d went to agent %lld, not one of the team", i,
@@ -596,7 +565,7 @@ START_TEST(round_robin_rotates_through_the_team_and_records_the_assignment)
     r = sp_t_ticket_get(&u, mine);
     sp_t_assert_ticket_view(r->json);
     sp_t_resp_free(r);
-    ck_assert(in(assignee(mine), ids, 3));
+    ck_assert(in(sp_t_db_assignee(mine), ids, 3));
 }
 END_TEST
 
@@ -612,7 +581,7 @@ START_TEST(away_agents_are_never_picked_and_rejoin_when_active)
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"%s\"", team));
     int64_t got[4];
     for (int i = 0; i < 4; i++) {
-        got[i] = assignee(create(NULL, c, "away test", "x"));
+        got[i] = sp_t_db_assignee(create(NULL, c, "away test", "x"));
         ck_assert_msg(got[i] == ids[0] || got[i] == ids[1],
                       "ticket %d went to %lld (away agent %lld; active %lld, %lld)", i,
                       (long long)got[i], (long long)ids[2], (long long)ids[0],
@@ -622,13 +591,13 @@ START_TEST(away_agents_are_never_picked_and_rejoin_when_active)
 
     /* Back: never assigned, so least recently assigned of all. */
     agent_patch(ids[2], "{\"status\":\"active\"}");
-    ck_assert_int_eq(assignee(create(NULL, c, "away test", "x")), ids[2]);
+    ck_assert_int_eq(sp_t_db_assignee(create(NULL, c, "away test", "x")), ids[2]);
 
     /* Everyone away: the ticket stays unassigned, still created. */
     for (int i = 0; i < 3; i++)
         agent_patch(ids[i], "{\"status\":\"away\"}");
     const char *pid = create(NULL, c, "away test", "x");
-    ck_assert_int_eq(assignee(pid), 0);
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.assigned", NULL, NULL), 0);
 }
@@ -642,25 +611,25 @@ START_TEST(agents_at_their_open_ticket_capacity_are_skipped)
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"%s\"", team));
     const char *tag = sp_t_unique("capacity");
-    fillers_add(ids[0], CAPACITY, tag);
+    sp_t_db_fillers_add(ids[0], CAPACITY, tag);
     for (int i = 0; i < 3; i++) {
-        int64_t a = assignee(create(NULL, c, "capacity", "x"));
+        int64_t a = sp_t_db_assignee(create(NULL, c, "capacity", "x"));
         ck_assert_msg(a == ids[1], "ticket %d went to %lld; agent %lld has %d open tickets", i,
                       (long long)a, (long long)ids[0], CAPACITY);
     }
     /* agent 1 now has 3 open tickets: fill it up too */
-    fillers_add(ids[1], CAPACITY - 3, tag);
+    sp_t_db_fillers_add(ids[1], CAPACITY - 3, tag);
     const char *pid = create(NULL, c, "capacity", "x");
-    ck_assert_msg(assignee(pid) == 0, "assigned to %lld although both agents are full",
-                  (long long)assignee(pid));
+    ck_assert_msg(sp_t_db_assignee(pid) == 0, "assigned to %lld although both agents are full",
+                  (long long)sp_t_db_assignee(pid));
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
     /* One of agent 0's tickets closes: room for one. */
     sp_t_sql("UPDATE support_tickets SET status = 'closed', closed_at = now() WHERE id = "
              "(SELECT min(id) FROM support_tickets WHERE customer_id = '%s' AND "
              "assigned_agent_id = %lld)", tag, (long long)ids[0]);
-    ck_assert_int_eq(assignee(create(NULL, c, "capacity", "x")), ids[0]);
-    ck_assert_int_eq(assignee(create(NULL, c, "capacity", "x")), 0);
-    fillers_close(tag);
+    ck_assert_int_eq(sp_t_db_assignee(create(NULL, c, "capacity", "x")), ids[0]);
+    ck_assert_int_eq(sp_t_db_assignee(create(NULL, c, "capacity", "x")), 0);
+    sp_t_db_fillers_close(tag);
 }
 END_TEST
 
@@ -679,24 +648,24 @@ START_TEST(skill_routing_picks_the_least_loaded_active_agent_with_the_skill)
     int64_t cc = sp_t_admin_agent_new("\"skills\":[\"other\"]", NULL);
     int64_t d = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"],\"status\":\"away\"", skill),
                                      NULL);
-    fillers_add(a, 2, tag);
+    sp_t_db_fillers_add(a, 2, tag);
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"%s\"", skill));
     int64_t want[] = {b, b, a, b};
     for (int i = 0; i < 4; i++) {
-        int64_t got = assignee(create(NULL, c, "skill", "x"));
+        int64_t got = sp_t_db_assignee(create(NULL, c, "skill", "x"));
         ck_assert_msg(got == want[i], "ticket %d went to %lld, want %lld (A %lld, B %lld, C %lld,"
                       " D %lld)", i, (long long)got, (long long)want[i], (long long)a,
                       (long long)b, (long long)cc, (long long)d);
     }
     /* Closed tickets no longer weigh: A has 1 open, B 3. */
-    fillers_close(tag);
-    ck_assert_int_eq(assignee(create(NULL, c, "skill", "x")), a);
+    sp_t_db_fillers_close(tag);
+    ck_assert_int_eq(sp_t_db_assignee(create(NULL, c, "skill", "x")), a);
     /* Nobody with the skill active: unassigned. */
     agent_patch(a, "{\"status\":\"away\"}");
     agent_patch(b, "{\"skills\":[\"other\"]}");
     const char *pid = create(NULL, c, "skill", "x");
-    ck_assert_int_eq(assignee(pid), 0);
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     ck_assert_int_eq(sp_t_db_event_count(pid, "assigned"), 0);
 }
 END_TEST
@@ -714,12 +683,12 @@ START_TEST(an_unassigned_skill_ticket_tells_the_skills_active_agents)
     int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"skills\":[\"%s\"]", skill), NULL);
     int64_t away = sp_t_admin_agent_new(
         sp_t_fmt("\"skills\":[\"%s\"],\"status\":\"away\"", skill), NULL);
-    fillers_add(a, CAPACITY + 1, tag);
-    fillers_add(b, CAPACITY, tag);
+    sp_t_db_fillers_add(a, CAPACITY + 1, tag);
+    sp_t_db_fillers_add(b, CAPACITY, tag);
     const char *c = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"skill\",\"required_skill\":\"%s\"", skill));
     const char *pid = create(NULL, c, "skill, nobody free", "x");
-    ck_assert_int_eq(assignee(pid), 0);
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     ck_assert_str_eq(sp_t_sql("SELECT string_agg(recipient, ',' ORDER BY id) FROM support_outbox"
                               " WHERE ticket_id = (SELECT id FROM support_tickets"
                               " WHERE public_id = '%s') AND event_type = 'ticket.created'"
@@ -734,7 +703,7 @@ START_TEST(an_unassigned_skill_ticket_tells_the_skills_active_agents)
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", NULL, NULL), 1);
     ck_assert_int_eq(sp_t_db_outbox_count(pid, "notification", "ticket.created", "team",
                                           "general"), 1);
-    fillers_close(tag);
+    sp_t_db_fillers_close(tag);
 }
 END_TEST
 
@@ -750,8 +719,8 @@ START_TEST(manual_routing_and_no_category_leave_tickets_unassigned)
     const char *pids[] = {create(NULL, manual, "manual", "x"), create(NULL, NULL, "none", "x"),
                           create(NULL, empty_team, "empty", "x")};
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_msg(assignee(pids[i]) == 0, "ticket %zu assigned to %lld", i,
-                      (long long)assignee(pids[i]));
+        ck_assert_msg(sp_t_db_assignee(pids[i]) == 0, "ticket %zu assigned to %lld", i,
+                      (long long)sp_t_db_assignee(pids[i]));
         ck_assert_int_eq(sp_t_db_event_count(pids[i], "assigned"), 0);
         ck_assert_int_eq(sp_t_db_event_count(pids[i], "created"), 1);
         ck_assert_int_eq(sp_t_db_outbox_count(pids[i], "notification", "ticket.assigned", NULL,

@@ -337,13 +337,18 @@ new_ticket_of_team(const char *what, const char *team)
 }
 
 /* An unassigned ticket in a fresh category routed by skill, without a
- * team; nobody holds the skill yet, so routing left it unassigned. */
+ * team; nobody holds the skill yet, so routing left it unassigned. It
+ * stays so once holders are made: it is one an agent put back in the
+ * queue (left_to_routing false, as an unassign leaves it), which the
+ * pass does not route to them (API.md §5.3–5.4 "Waiting tickets"). */
 static const char *
 new_ticket_of_skill(const char *what, const char *skill)
 {
     const char *pid = new_ticket_in(
         what, sp_t_fmt("routing = 'skill', required_skill = '%s', team = NULL", skill));
     ck_assert_ptr_null(col(pid, "assigned_agent_id"));
+    (void)sp_t_sql("UPDATE support_tickets SET left_to_routing = false WHERE public_id = '%s'"
+                   " RETURNING id", pid);
     return pid;
 }
 

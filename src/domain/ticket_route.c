@@ -1,0 +1,51 @@
+/*
+ * ticket_route: routing an existing ticket. See ticket_route.h.
+ */
+#include "domain/ticket_route.h"
+
+#include "domain/routing.h"
+
+enum sp_rc
+sp_ticket_route(struct sp_ticket_change *c, const char *routing, const char *team,
+                const char *skill, bool *routed, struct sp_problem *p)
+{
+    *routed = false;
+    const struct sp_ticket_state *t = &c->after;
+    if (t->assigned_agent_id != 0 || t->status == SP_STATUS_RESOLVED ||
+        t->status == SP_STATUS_CLOSED || !sp_route_routes(routing, skill))
+        return SP_OK;
+    long long agent = 0;
+    if (sp_route_ticket(c->ctx, routing, team, skill, c->ctx->agent_max_open, 0, &agent, p) !=
+        SP_OK)
+        return p->rc;
+    if (agent == 0) {
+        c->after.left_to_routing = true; /* for the next agent who becomes available */
+        return SP_OK;
+    }
+    sp_ticket_set_assignee_routed(c, agent);
+    *routed = true;
+    return SP_OK;
+}
+
+enum sp_rc
+sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    struct sp_waiting_ticket *w;
+    size_t n;
+    if (sp_route_ticket_waiting(ctx, agent_id, &w, &n, p) != SP_OK)
+        return p->rc;
+    for (size_t i = 0; i < n; i++) {
+        struct sp_ticket_ref ref = {w[i].id, NULL};
+        struct sp_ticket_state st;
+        struct sp_ticket_change c;
+        bool routed;
+        if (sp_ticket_lock(ctx, &ref, NULL, &st, p) != SP_OK)
+            return p->rc;
+        sp_ticket_change_init(&c, ctx, &st, (struct sp_actor){"system", NULL});
+        /* Nobody free (the agent full after all) leaves it as it was. */
+        if (sp_ticket_route(&c, w[i].routing, w[i].team, w[i].skill, &routed, p) != SP_OK ||
+            (routed && sp_ticket_apply(&c, NULL, NULL, p) != SP_OK))
+            return p->rc;
+    }
+    return SP_OK;
+}

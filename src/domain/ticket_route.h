@@ -1,0 +1,40 @@
+/*
+ * ticket_route: routing a ticket that already exists (API.md §5.3–5.4).
+ * Routing runs at creation (domain/tickets.c); a ticket nobody was free
+ * for then waits, left to routing, and is routed later as it would have
+ * been at creation: when an agent it could go to becomes available (the
+ * agent's own PATCH, an admin's create or PATCH of the agent), by the
+ * ticket-sla-monitor's pass (domain/sla_monitor.c), and when an agent's
+ * PATCH files an unassigned ticket under a routed category. The
+ * assignment is the one creation writes: `assigned` by the system with
+ * metadata.routing and ticket.assigned for the agent (a later change
+ * also sends ticket.updated, as every change does).
+ * Must not: know HTTP; open a transaction (its callers own theirs).
+ */
+#ifndef SP_TICKET_ROUTE_H
+#define SP_TICKET_ROUTE_H
+
+#include <stdbool.h>
+
+#include "domain/ticket_state.h"
+
+/* Routes the ticket of c (locked) by its category's routing, team and
+ * skill, as sp_route_ticket picks for a new ticket of that category
+ * (ctx->agent_max_open the cap): an assigned, resolved or closed ticket,
+ * or a category that does not route, is left alone. Nobody free leaves
+ * it unassigned and left to routing (it waits for an agent). *routed:
+ * whether it got an agent. */
+enum sp_rc sp_ticket_route(struct sp_ticket_change *c, const char *routing, const char *team,
+                           const char *skill, bool *routed, struct sp_problem *p);
+
+/* Agent agent_id may have become available (status active, created, a
+ * new team or skills): the tickets left to routing that it could be
+ * routed (sp_route_ticket_waiting: the soonest due first, at most
+ * SP_ROUTE_HANDOUT_MAX and its free places) are routed now, each as a
+ * new ticket of its category would be, in the caller's transaction. A
+ * round-robin category's picks rotate among every agent free then, so
+ * two agents back at once share the backlog. */
+enum sp_rc sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id,
+                                   struct sp_problem *p);
+
+#endif
