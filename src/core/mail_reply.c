@@ -127,38 +127,64 @@ attribution_at(struct sp_arena *a, const struct line *l, size_t nl, size_t i)
     return attribution(b.data, b.len) ? 2 : 0;
 }
 
-/* Which of Outlook's header fields line l is ("Name:" then a space or
- * the end: an empty Subject is "Subject:"); -1 none. */
-enum { FIELD_SENT, FIELD_DATE, FIELD_SUBJECT, FIELD_TO, FIELD_CC, FIELD_BCC };
-static int
-outlook_field(const struct line *l)
+/* Outlook's header block in the languages of the attributions (its
+ * field names are the client's language; QA: a German "Von: / Gesendet:
+ * / Betreff:" block was kept as the customer's text). French writes a
+ * space, often a no-break one, before the colon. */
+enum { FIELD_WHEN, FIELD_SUBJECT, FIELD_OTHER, FIELD_NAMES = 8 };
+static const struct header_language {
+    const char *from;
+    const char *names[FIELD_NAMES];   /* sent, subject, date, then others; NULL ends */
+} header_languages[] = {
+    {"From:", {"Sent:", "Subject:", "Date:", "To:", "Cc:", "Bcc:", NULL}},
+    {"Von:", {"Gesendet:", "Betreff:", "Datum:", "An:", "Cc:", "Bcc:", NULL}},
+    {"Van:", {"Verzonden:", "Onderwerp:", "Datum:", "Aan:", "CC:", "Cc:", "BCC:"}},
+    {"De:", {"Enviado:", "Asunto:", "Fecha:", "Para:", "CC:", "Cc:", "CCO:"}},
+    {"De :", {"Envoy\xc3\xa9 :", "Objet :", "Date :", "\xc3\x80 :", "Cc :", "Cci :", NULL}},
+    {"De\xc2\xa0:", {"Envoy\xc3\xa9\xc2\xa0:", "Objet\xc2\xa0:", "Date\xc2\xa0:",
+                     "\xc3\x80\xc2\xa0:", "Cc\xc2\xa0:", "Cci\xc2\xa0:", NULL}},
+};
+#define NLANGUAGES (sizeof(header_languages) / sizeof(header_languages[0]))
+
+/* Whether line l is the field name ("Name:" then a space or the end: an
+ * empty Subject is "Subject:"). */
+static bool
+field_named(const struct line *l, const char *name)
 {
-    static const char *const names[] = {"Sent:", "Date:", "Subject:", "To:", "Cc:", "Bcc:",
-                                        NULL};
-    for (int k = 0; names[k] != NULL; k++) {
-        size_t n = strlen(names[k]);
-        if (starts(l->s, l->n, names[k]) && (l->n == n || l->s[n] == ' '))
-            return k;
-    }
+    size_t n = strlen(name);
+    return starts(l->s, l->n, name) && (l->n == n || l->s[n] == ' ');
+}
+
+/* Which of lang's header fields line l is: FIELD_WHEN (Sent, or the
+ * Date written instead of it), FIELD_SUBJECT, FIELD_OTHER; -1 none. */
+static int
+outlook_field(const struct header_language *lang, const struct line *l)
+{
+    for (int k = 0; k < FIELD_NAMES && lang->names[k] != NULL; k++)
+        if (field_named(l, lang->names[k]))
+            return k == 0 || k == 2 ? FIELD_WHEN : k == 1 ? FIELD_SUBJECT : FIELD_OTHER;
     return -1;
 }
 
 /* Outlook's header block: "From: …" and, on the lines right after it,
  * only its header fields, "Sent:" (or "Date:") and "Subject:" among
- * them. Less is a customer's own lines ("From: Berlin", "Date: 12
- * May"), which are text. */
+ * them, all in one language. Less is a customer's own lines ("From:
+ * Berlin", "Date: 12 May"), which are text. */
 static bool
 outlook_header(const struct line *l, size_t nl, size_t i)
 {
-    if (!starts(l[i].s, l[i].n, "From: "))
-        return false;
-    bool when = false, subject = false;
-    int f;
-    for (size_t k = i + 1; k < nl && (f = outlook_field(&l[k])) >= 0; k++) {
-        when = when || f == FIELD_SENT || f == FIELD_DATE;
-        subject = subject || f == FIELD_SUBJECT;
-        if (when && subject)
-            return true;
+    for (size_t g = 0; g < NLANGUAGES; g++) {
+        const struct header_language *lang = &header_languages[g];
+        if (!field_named(&l[i], lang->from) || l[i].n == strlen(lang->from))
+            continue;
+        bool when = false, subject = false;
+        int f;
+        for (size_t k = i + 1; k < nl && (f = outlook_field(lang, &l[k])) >= 0; k++) {
+            when = when || f == FIELD_WHEN;
+            subject = subject || f == FIELD_SUBJECT;
+            if (when && subject)
+                return true;
+        }
     }
     return false;
 }

@@ -326,6 +326,33 @@ START_TEST(a_from_line_of_the_reply_is_not_outlook_history)
 }
 END_TEST
 
+/* The block in the client's language, as the attributions are (QA: a
+ * German Outlook's block was kept as the customer's text); its fields all
+ * of that language, and a customer's own "Von:" line still text. */
+START_TEST(outlook_history_in_other_languages_is_cut)
+{
+    ck_assert_str_eq(reply("Danke.\n\nVon: Support <s@x>\nGesendet: Montag, 1. Januar 2024\n"
+                           "An: Zoe\nBetreff: AW: Erstattung\n\nalt"),
+                     "Danke.");
+    ck_assert_str_eq(
+        reply("Bedankt.\nVan: S\nVerzonden: maandag\nAan: Zoe\nOnderwerp: RE: x\n\nold"),
+        "Bedankt.");
+    ck_assert_str_eq(reply("Gracias.\nDe: S\nEnviado: lunes\nPara: Zoe\nAsunto: RE: x\n\nold"),
+                     "Gracias.");
+    ck_assert_str_eq(
+        reply("Merci.\nDe : S\nEnvoy\xc3\xa9 : lundi\n\xc3\x80 : Zoe\nObjet : RE: x\n\nold"),
+        "Merci.");
+    ck_assert_str_eq(reply("Merci.\nDe\xc2\xa0: S\nEnvoy\xc3\xa9\xc2\xa0: lundi\n"
+                           "Objet\xc2\xa0: RE: x\n\nold"),
+                     "Merci.");
+    /* languages mixed are no block; a customer's own lines are text */
+    const char *mixed = "Ok\nVon: S\nSent: Mon\nBetreff: x";
+    ck_assert_str_eq(reply(mixed), mixed);
+    const char *trip = "Unsere Reise:\nVon: Berlin\nNach: Paris\nBitte erstatten.";
+    ck_assert_str_eq(reply(trip), trip);
+}
+END_TEST
+
 static Suite *
 mail_reply_suite(void)
 {
@@ -337,6 +364,7 @@ mail_reply_suite(void)
     tcase_add_test(tc, our_marker_is_cut_also_when_quoted);
     tcase_add_test(tc, other_languages_are_cut);
     tcase_add_test(tc, outlook_history_is_cut);
+    tcase_add_test(tc, outlook_history_in_other_languages_is_cut);
     tcase_add_test(tc, signature_is_cut);
     tcase_add_test(tc, inline_answers_are_kept);
     tcase_add_test(tc, only_quoted_text_is_empty);
