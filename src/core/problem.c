@@ -5,6 +5,7 @@
 
 #include "core/arena.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -63,10 +64,7 @@ message_vprintf(char *m, const char *fmt, va_list ap)
         return;
     int n = vsnprintf(m, SP_PROBLEM_MESSAGE_MAX, fmt, ap);
     if (n >= SP_PROBLEM_MESSAGE_MAX) {
-        size_t end = SP_PROBLEM_MESSAGE_MAX - 1;
-        while (end > 0 && ((unsigned char)m[end] & 0xC0) == 0x80)
-            end--;
-        m[end] = '\0';
+        m[sp_utf8_floor(m, SP_PROBLEM_MESSAGE_MAX - 1)] = '\0';
     }
 }
 

@@ -624,15 +624,6 @@ joined_html_within(struct sp_arena *a, const char *head, size_t n, const char *m
     return sp_utf8_count(html, strlen(html)) <= max ? html : NULL;
 }
 
-/* at moved back to the start of the character it is in. */
-static size_t
-char_start(const char *s, size_t at)
-{
-    while (at > 0 && ((unsigned char)s[at] & 0xC0) == 0x80)
-        at--;
-    return at;
-}
-
 char *
 sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *tail,
                              size_t max_chars, bool *cut)
@@ -648,12 +639,12 @@ sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *t
     size_t lo = 0, hi = len;
     while (lo < hi) {
         size_t mid = lo + (hi - lo + 1) / 2;
-        if (joined_html_within(a, head, char_start(head, mid), mark, tail, max_chars) != NULL)
+        if (joined_html_within(a, head, sp_utf8_floor(head, mid), mark, tail, max_chars) != NULL)
             lo = mid;
         else
             hi = mid - 1;
     }
-    return joined_html_within(a, head, char_start(head, lo), mark, tail, max_chars);
+    return joined_html_within(a, head, sp_utf8_floor(head, lo), mark, tail, max_chars);
 }
 
 char *

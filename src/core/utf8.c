@@ -58,6 +58,14 @@ sp_utf8_decode(const char *s, size_t n, size_t *len)
     return 0xFFFD;
 }
 
+size_t
+sp_utf8_floor(const char *s, size_t at)
+{
+    while (at > 0 && ((unsigned char)s[at] & 0xc0) == 0x80)
+        at--;
+    return at;
+}
+
 bool
 sp_utf8_valid(const char *s, size_t n)
 {

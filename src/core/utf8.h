@@ -20,6 +20,9 @@ size_t sp_utf8_count(const char *s, size_t n);
 /* Where the code point ending at s[at] starts, i.e. the one before
  * offset at (at > 0; s is UTF-8). */
 size_t sp_utf8_prev(const char *s, size_t at);
+/* at moved back to the start of the code point s[at] is in (at itself
+ * when it starts one, or is 0): where UTF-8 may be cut at or before at. */
+size_t sp_utf8_floor(const char *s, size_t at);
 
 /* A closed range of code points; a table of them is sorted and
  * disjoint. */

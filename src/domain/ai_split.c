@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/markdown.h"
+#include "core/utf8.h"
 
 #define MAX_LEVELS 6
 
@@ -98,9 +99,7 @@ cut_point(const char *t, size_t len, size_t room)
     for (size_t j = room; j > room / 2; j--)
         if (space(t[j]))
             return j;
-    size_t j = room;
-    while (j > 0 && ((unsigned char)t[j] & 0xC0) == 0x80)
-        j--;
+    size_t j = sp_utf8_floor(t, room);
     if (j == 0)
         for (j = 1; j < len && ((unsigned char)t[j] & 0xC0) == 0x80; j++)
             ;

@@ -378,6 +378,17 @@ START_TEST(utf8_trim_blank_takes_spaces_and_invisibles_from_both_ends)
 }
 END_TEST
 
+/* Where UTF-8 may be cut at or before an offset: the start of the code
+ * point the offset is in. */
+START_TEST(utf8_floor_backs_off_to_a_character_start)
+{
+    const char *s = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";   /* a é € 😀 */
+    static const size_t want[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10};
+    for (size_t at = 0; at <= 10; at++)
+        ck_assert_uint_eq(sp_utf8_floor(s, at), want[at]);
+}
+END_TEST
+
 START_TEST(utf8_count_counts_code_points_not_bytes)
 {
     ck_assert_uint_eq(sp_utf8_count("", 0), 0);
@@ -401,6 +412,7 @@ buf_suite(void)
     TCase *tc = tcase_create("buf");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, append_grows_across_many_kilobytes);
+    tcase_add_test(tc, utf8_floor_backs_off_to_a_character_start);
     tcase_add_test(tc, append_keeps_embedded_nul_bytes);
     tcase_add_test(tc, printf_grows_and_concatenates);
     tcase_add_test(tc, printf_of_one_large_string_exactly_fills);
