@@ -45,18 +45,19 @@ after_write(struct sp_ctx *ctx, const struct sp_admin_store *s, struct sp_table_
     return sp_table_get(ctx->db, ctx->arena, &s->table, row->id, row, p);
 }
 
-/* The update, and the module's after_write in the same transaction (begun
- * here when there is one). */
+/* The module's before_update, the update and its after_write in one
+ * transaction (begun here when there is one). */
 static enum sp_rc
 update(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
        const struct sp_table_value *values, long long if_match, struct sp_table_row *row,
        struct sp_problem *p)
 {
-    if (s->after_write == NULL)
+    if (s->after_write == NULL && s->before_update == NULL)
         return sp_table_update(ctx->db, ctx->arena, &s->table, id, values, if_match, row, p);
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (sp_table_update(ctx->db, ctx->arena, &s->table, id, values, if_match, row, p) != SP_OK ||
+    if ((s->before_update != NULL && s->before_update(ctx, id, values, p) != SP_OK) ||
+        sp_table_update(ctx->db, ctx->arena, &s->table, id, values, if_match, row, p) != SP_OK ||
         after_write(ctx, s, row, p) != SP_OK || sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;

@@ -46,6 +46,11 @@ struct sp_admin_store {
      * in the write's transaction (e.g. an agent freed takes waiting
      * chats); NULL: nothing, and a patch needs no transaction. */
     enum sp_rc (*after_write)(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+    /* What the module takes before a patch writes row id with values, in
+     * the write's transaction (e.g. the locks that every other writer of
+     * the row takes before it); NULL: nothing. */
+    enum sp_rc (*before_update)(struct sp_ctx *ctx, long long id,
+                                const struct sp_table_value *values, struct sp_problem *p);
 };
 
 /* By id, after `after`; rows as JSON (API.md §6). */

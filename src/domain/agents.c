@@ -11,6 +11,7 @@
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/chat_sessions.h"
+#include "domain/routing.h"
 #include "domain/ticket_route.h"
 #include "domain/ticket_subject.h"
 
@@ -126,6 +127,17 @@ take_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
     return sp_chat_route_waiting(ctx, agent_id, p);
 }
 
+/* Before the row: the picks' locks (sp_route_agent_write_locks), for the
+ * team and skills the patch may set as well as those the row has. */
+static enum sp_rc
+lock_picks(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+           struct sp_problem *p)
+{
+    const struct sp_table_value *team = &values[SP_AGENT_TEAM], *skills = &values[SP_AGENT_SKILLS];
+    return sp_route_agent_write_locks(ctx, id, NULL, team->set ? team->value : NULL,
+                                      skills->set ? skills->value : NULL, p);
+}
+
 /* Versioned (sql/052): the version is the row's ETag, for If-Match; the
  * agent's own PATCH bumps it too when it changes the row (update_self_stmt), routing's
  * last_assigned_at does not (no admin edits it). Not deletable: the admin
@@ -141,8 +153,8 @@ const struct sp_admin_store sp_agent_store = {{
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}}, NULL, false, NULL,
-    take_waiting};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}},
+    .after_write = take_waiting, .before_update = lock_picks};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -215,8 +227,10 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         return p->rc;
     /* Back to work, or taking more chats: the waiting tickets and chats
      * the agent may take are routed at once (take_waiting), stamping
-     * last_assigned_at, so the row is read again. */
-    if (update_self(ctx, params, u->if_match, out, p) != SP_OK ||
+     * last_assigned_at, so the row is read again; their picks' locks are
+     * taken before the row, as every pick takes them. */
+    if (sp_route_agent_write_locks(ctx, 0, user_id, NULL, NULL, p) != SP_OK ||
+        update_self(ctx, params, u->if_match, out, p) != SP_OK ||
         take_waiting(ctx, out->id, p) != SP_OK ||
         sp_agent_get(ctx, out->id, out, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {

@@ -78,8 +78,8 @@ const struct sp_admin_store sp_category_store = {{
      [SP_CAT_DESCRIPTION] = {"description", "$"},
      [SP_CAT_IS_ACTIVE] = {"is_active", "$::boolean"}, [SP_CAT_ROUTING] = {"routing", "$"},
      [SP_CAT_TEAM] = {"team", "$"}, [SP_CAT_SKILL] = {"required_skill", "$"},
-     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}}, NULL, false, check_routing,
-    NULL};
+     [SP_CAT_DEFAULT_PRIORITY] = {"default_priority", "$"}}},
+    .check_row = check_routing};
 
 enum sp_rc
 sp_category_unknown(struct sp_problem *p, enum sp_category_scope scope)

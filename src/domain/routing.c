@@ -76,6 +76,38 @@ static struct sp_stmt keep_lock_stmt = SP_STMT(
     ") AS picks",
     1);
 
+/* Every pick that could hand agent $1 (or the agent of user $2) work
+ * holds its lock while it writes the agent's row (last_assigned_at): the
+ * ticket picks of its team and of each of its skills, and its team's
+ * chat picks (a skill's chat pick holds its team's too), as the row
+ * stands and as a patch makes it (team $3, skills $4: JSON, NULL when
+ * unchanged). Ticket keys first, then chat keys, as a chat's conversion
+ * takes them; each phase in key order. */
+static struct sp_stmt agent_write_locks_stmt = SP_STMT(
+    "route_agent_write_locks",
+    "SELECT " PICK_LOCK_HASH("k") " FROM ("
+    "  SELECT DISTINCT x.phase, hashtext(x.key) AS k FROM support_agents a,"
+    "  LATERAL (SELECT 0, 'round_robin:' || t FROM unnest(ARRAY[a.team, $3::text]) AS t"
+    "           UNION ALL SELECT 0, 'skill:' || s FROM unnest(a.skills || ARRAY("
+    "             SELECT jsonb_array_elements_text(coalesce($4::jsonb, '[]')))) AS s"
+    "           UNION ALL SELECT 1, '" CHAT_KEY "' || t FROM unnest(ARRAY[a.team, $3::text]) AS t"
+    "  ) AS x(phase, key)"
+    "  WHERE (a.id = $1::bigint OR a.user_id = $2::text) AND x.key IS NOT NULL"
+    "  ORDER BY x.phase, k"
+    ") AS picks",
+    4);
+
+enum sp_rc
+sp_route_agent_write_locks(struct sp_ctx *ctx, long long agent_id, const char *user_id,
+                           const char *team, const char *skills_json, struct sp_problem *p)
+{
+    const char *params[4] = {agent_id != 0 ? sp_arena_sprintf(ctx->arena, "%lld", agent_id)
+                                           : NULL,
+                             user_id, team, skills_json};
+    return sp_db_exec(ctx->db, ctx->arena, &agent_write_locks_stmt, params, p) == NULL ? p->rc
+                                                                                      : SP_OK;
+}
+
 /* The agent a ticket continues the work of (sp_route_ticket's keep),
  * under the same open-ticket cap as a pick (counted after keep_lock_stmt:
  * sp_db_exec_locked, it sees the picks it waited for). */

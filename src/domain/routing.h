@@ -83,6 +83,19 @@ enum sp_rc sp_route_chat_transfer_locks(struct sp_ctx *ctx, long long from, long
                                         const char *routing, const char *team,
                                         const char *skill, struct sp_problem *p);
 
+/* Taken by a write of an agent's row before the row (its patch, its own
+ * status change): every pick lock a pick that could hand the agent work
+ * holds while it writes that row (last_assigned_at), as the agent stands
+ * (agent_id, or 0 and user_id) and as the write makes it (team and
+ * skills_json, a JSON array; NULL: unchanged). Every pick takes its lock
+ * before the agent's row; a write that took the row first and then, to
+ * hand out waiting tickets and chats, the lock, could each hold what the
+ * other waited for (a deadlock, answered 503). Until the transaction
+ * ends. */
+enum sp_rc sp_route_agent_write_locks(struct sp_ctx *ctx, long long agent_id,
+                                      const char *user_id, const char *team,
+                                      const char *skills_json, struct sp_problem *p);
+
 /* A waiting chat an agent may take (sp_route_chat_waiting). */
 struct sp_waiting_chat {
     const char *id;                  /* the session's id, decimal text */

@@ -94,4 +94,5 @@ const struct sp_admin_store sp_rule_store = {{
      [SP_RULE_CATEGORY] = {"category_id", SP_CATEGORY_ID_OF("$")},
      [SP_RULE_TIER] = {"customer_tier", "$"}, [SP_RULE_PATTERN] = {"pattern", "$"},
      [SP_RULE_SENTIMENT_BELOW] = {"sentiment_below", "$::real"},
-     [SP_RULE_PRIORITY] = {"priority", "$"}}}, check, true, check_conditions, NULL};
+     [SP_RULE_PRIORITY] = {"priority", "$"}}},
+    .check = check, .deletable = true, .check_row = check_conditions};

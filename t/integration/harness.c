@@ -676,6 +676,14 @@ sp_t_tx_release(PGconn *db)
     PQfinish(db);
 }
 
+bool
+sp_t_pick_lock_awaited(long long key)
+{
+    return strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                           " AND NOT granted AND classid = 7311947"
+                           " AND objid::bigint = (%lld::bigint & 4294967295)", key), "0") != 0;
+}
+
 const char *
 sp_t_sql_at(const char *file, int line, const char *fmt, ...)
 {

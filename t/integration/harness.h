@@ -192,6 +192,9 @@ void sp_t_away_from_window_edges(int margin, long long_window);
  * the connection. */
 PGconn *sp_t_tx_hold(const char *sql);
 void sp_t_tx_release(PGconn *db);
+/* Whether some backend waits for routing's pick lock `key` (a hashtext;
+ * pg_advisory_xact_lock(7311947, key): its classid and objid). */
+bool sp_t_pick_lock_awaited(long long key);
 #define sp_t_sql(...) sp_t_sql_at(__FILE__, __LINE__, __VA_ARGS__)
 const char *sp_t_sql_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

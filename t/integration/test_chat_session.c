@@ -1881,15 +1881,6 @@ waiter_holds(long long waits, long long holds)
                            waits, holds), "1") == 0;
 }
 
-/* Whether some backend waits for chat lock key `key`. */
-static bool
-lock_awaited(long long key)
-{
-    return strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                           " AND NOT granted AND classid = 7311947"
-                           " AND objid::bigint = (%lld::bigint & 4294967295)", key), "0") != 0;
-}
-
 /* A transfer took the new agent's team lock, then the old agent's (to
  * hand that agent a waiting chat): two transfers the opposite way between
  * two teams could each hold the lock the other waited for (a deadlock,
@@ -1917,7 +1908,7 @@ START_TEST(a_transfer_takes_its_team_locks_in_key_order)
             transfer(&ua, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
         _exit(r->status == 200 ? 0 : (int)(r->status % 256));
     }
-    for (int i = 0; i < 60 && !lock_awaited(new_key); i++)
+    for (int i = 0; i < 60 && !sp_t_pick_lock_awaited(new_key); i++)
         usleep(50 * 1000);
     bool held = waiter_holds(new_key, old_key);
     sp_t_tx_release(db);

@@ -18,7 +18,10 @@
  */
 #include "harness.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define CAPACITY 50 /* SUPPORT_AGENT_MAX_OPEN_TICKETS default; the runner keeps it */
 #define HANDOUT 10  /* SP_ROUTE_HANDOUT_MAX */
@@ -193,6 +196,55 @@ START_TEST(an_admin_making_an_agent_available_hands_out_the_waiting_tickets)
 }
 END_TEST
 
+/* A pick holds its lock while it writes the agent's row (round robin's
+ * last_assigned_at); an agent's write that took the row first and then,
+ * to hand out a waiting ticket, that lock, deadlocked with such a pick
+ * (one of them 503). The write takes the locks before the row: while a
+ * transaction plays a creation's round robin in the team (the pick lock
+ * held, then the agent's row written), the PATCH waits for the lock
+ * holding no row. The agent's own PATCH and an admin's. */
+START_TEST(an_agent_write_takes_the_pick_locks_before_the_agents_row)
+{
+    for (int admin = 0; admin < 2; admin++) {
+        const char *team = sp_t_unique("team");
+        struct sp_t_user ann;
+        int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\",\"status\":\"away\"", team),
+                                         &ann);
+        const char *pid = create(round_robin(team), "waits while a pick is in flight");
+        assert_waiting(pid);
+        long long key = atoll(sp_t_sql("SELECT hashtext('round_robin:%s')", team));
+        PGconn *db = sp_t_tx_hold(
+            sp_t_fmt("SELECT pg_advisory_xact_lock(7311947, %lld::integer)", key));
+        pid_t child = fork();
+        ck_assert_int_ge(child, 0);
+        if (child == 0) {
+            const char *json = "{\"status\":\"active\"}";
+            struct sp_t_resp *r =
+                admin ? sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)a),
+                                   json)
+                      : sp_t_request("PATCH", "/support/agent/me", ann.token, SP_T_JSON, json,
+                                     NULL);
+            _exit(r->status == 200 ? 0 : (int)(r->status % 256));
+        }
+        for (int i = 0; i < 100 && !sp_t_pick_lock_awaited(key); i++)
+            usleep(50 * 1000);
+        PGresult *w = PQexec(db, sp_t_fmt("SET LOCAL lock_timeout = '5s';"
+                                          " UPDATE support_agents SET last_assigned_at ="
+                                          " clock_timestamp() WHERE id = %lld", (long long)a));
+        ExecStatusType st = PQresultStatus(w);
+        const char *err = sp_t_fmt("%s", PQresultErrorMessage(w));
+        PQclear(w);
+        sp_t_tx_release(db);
+        int status = 0;
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert_msg(st == PGRES_COMMAND_OK, "the pick's write of the agent's row: %s", err);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the PATCH answered %d",
+                      WEXITSTATUS(status));
+        assert_routed_to(pid, a);
+    }
+}
+END_TEST
+
 /* A manual category's tickets wait for a claim, whoever becomes free. */
 START_TEST(manual_categories_are_never_handed_out)
 {
@@ -362,6 +414,7 @@ routing_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, an_agent_back_from_away_is_handed_the_waiting_tickets);
     tcase_add_test(tc, an_admin_making_an_agent_available_hands_out_the_waiting_tickets);
+    tcase_add_test(tc, an_agent_write_takes_the_pick_locks_before_the_agents_row);
     tcase_add_test(tc, manual_categories_are_never_handed_out);
     tcase_add_test(tc, a_hand_out_takes_the_soonest_due_ten_and_the_monitor_the_rest);
     tcase_add_test(tc, the_monitor_routes_waiting_tickets_once_an_agent_has_room);
