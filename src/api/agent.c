@@ -182,9 +182,7 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
         const struct sp_crypto *c = app->crypto;
         const char *email = q[QF_CUSTOMER_EMAIL].str;
         const char **index = f->customer_email_index;
-        index[0] = c ? sp_crypto_email_index(c, r->arena, email) : NULL;
-        index[1] = c ? sp_crypto_email_index_legacy(c, r->arena, email) : NULL;
-        if (index[0] == NULL || index[1] == NULL)
+        if (c == NULL || !sp_crypto_email_indexes(c, r->arena, email, index))
             index[0] = index[1] = "-";  /* matches nothing */
     }
     f->created_after = q[QF_CREATED_AFTER].str;

@@ -12,6 +12,7 @@
 #include "core/ascii.h"
 #include "core/buf.h"
 #include "core/mail_address.h"
+#include "core/mail_idn.h"
 
 /* The reader: where it is, and whether the value is still well formed. */
 struct rd {
@@ -215,6 +216,16 @@ domain_of(const char *s)
     return s != NULL && *s != '\0' ? s : NULL;
 }
 
+/* The domain of s (domain_of) in the form domains compare in
+ * (core/mail_idn): an internationalized one as its A-label, since From,
+ * header.from, d= and smtp.mailfrom may each name it as its U-label or
+ * its "xn--" form (RFC 8616), and an MTA may write either. NULL: none. */
+static const char *
+domain_in(struct sp_arena *a, const char *s)
+{
+    return sp_mail_domain_canonical(a, domain_of(s));
+}
+
 /* Whether d vouches for the From domain: it, or a parent of two labels
  * or more (the header's comment says why). */
 static bool
@@ -236,14 +247,14 @@ aligned(const char *d, const char *from)
  * is not said, and a mail may hold a From its checker read and another
  * that we would (QA: a bare CR or a NUL inside From). */
 static enum sp_auth_verdict
-dmarc(const struct sp_auth_results *h, const char *from)
+dmarc(struct sp_arena *a, const struct sp_auth_results *h, const char *from)
 {
     enum sp_auth_verdict v = SP_AUTH_NOT_ALIGNED;
     for (size_t i = 0; i < h->n; i++) {
         const struct sp_auth_result *r = &h->v[i];
         if (strcmp(r->method, "dmarc") != 0 || strcmp(r->result, "none") == 0)
             continue;
-        const char *hf = domain_of(sp_auth_result_prop(r, "header", "from"));
+        const char *hf = domain_in(a, sp_auth_result_prop(r, "header", "from"));
         if (strcmp(r->result, "pass") != 0 || *from == '\0' ||
             (hf != NULL && !sp_mail_domain_same(hf, from)))
             return SP_AUTH_DMARC_NOT_PASS;
@@ -255,18 +266,19 @@ dmarc(const struct sp_auth_results *h, const char *from)
 
 /* An aligned dkim or spf pass, else NOT_ALIGNED. */
 static enum sp_auth_verdict
-dkim_or_spf(const struct sp_auth_results *h, const char *from)
+dkim_or_spf(struct sp_arena *a, const struct sp_auth_results *h, const char *from)
 {
     for (size_t i = 0; i < h->n; i++) {
         const struct sp_auth_result *r = &h->v[i];
         if (strcmp(r->result, "pass") != 0)
             continue;
         const char *d = sp_auth_result_prop(r, "header", "d");
-        if (strcmp(r->method, "dkim") == 0 &&
-            aligned(d != NULL ? d : domain_of(sp_auth_result_prop(r, "header", "i")), from))
+        d = d != NULL ? sp_mail_domain_canonical(a, d)
+                      : domain_in(a, sp_auth_result_prop(r, "header", "i"));
+        if (strcmp(r->method, "dkim") == 0 && aligned(d, from))
             return SP_AUTH_DKIM_PASS;
         if (strcmp(r->method, "spf") == 0 &&
-            aligned(domain_of(sp_auth_result_prop(r, "smtp", "mailfrom")), from))
+            aligned(domain_in(a, sp_auth_result_prop(r, "smtp", "mailfrom")), from))
             return SP_AUTH_SPF_PASS;
     }
     return SP_AUTH_NOT_ALIGNED;
@@ -276,7 +288,7 @@ enum sp_auth_verdict
 sp_auth_results_verdict(struct sp_arena *a, const char *const *headers, size_t n,
                         const char *authserv_id, const char *from_addr)
 {
-    const char *from = domain_of(from_addr);
+    const char *from = domain_in(a, from_addr);
     if (from == NULL)
         from = "";   /* no domain: nothing vouches for it */
     for (size_t i = 0; i < n; i++) {
@@ -286,8 +298,8 @@ sp_auth_results_verdict(struct sp_arena *a, const char *const *headers, size_t n
             continue;
         if (!ok)
             return SP_AUTH_UNREADABLE;
-        enum sp_auth_verdict v = dmarc(&h, from);
-        return v != SP_AUTH_NOT_ALIGNED ? v : dkim_or_spf(&h, from);
+        enum sp_auth_verdict v = dmarc(a, &h, from);
+        return v != SP_AUTH_NOT_ALIGNED ? v : dkim_or_spf(a, &h, from);
     }
     return SP_AUTH_NO_HEADER;
 }

@@ -87,7 +87,8 @@ enum sp_auth_verdict {
  * of example.com, whose owner controls its subdomains' DNS anyway; never
  * by one of com, nor the other way round by a subdomain, which may be
  * delegated to someone else). Domains compare without case or a
- * trailing root dot. */
+ * trailing root dot, an internationalized one in its U-label and its
+ * A-label ("xn--") form alike (core/mail_idn: both as the A-label). */
 enum sp_auth_verdict sp_auth_results_verdict(struct sp_arena *a, const char *const *headers,
                                              size_t n, const char *authserv_id,
                                              const char *from_addr);

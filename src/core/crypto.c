@@ -329,6 +329,17 @@ sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a, cons
     return email_hex(c, a, sp_mail_addr_ascii_folded(a, email));
 }
 
+bool
+sp_crypto_email_indexes(const struct sp_crypto *c, struct sp_arena *a, const char *email,
+                        const char *out[2])
+{
+    out[0] = sp_crypto_email_index(c, a, email);
+    out[1] = out[0] != NULL ? sp_crypto_email_index_legacy(c, a, email) : NULL;
+    if (out[1] == NULL)
+        out[0] = NULL;
+    return out[0] != NULL;
+}
+
 const char *
 sp_crypto_fingerprint(const struct sp_crypto *c, struct sp_arena *a, const char *const *values,
                       size_t n)

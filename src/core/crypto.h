@@ -76,6 +76,12 @@ const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
  * (docs/API.md §2). For an ASCII address it is sp_crypto_email_index. */
 const char *sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a,
                                          const char *email);
+/* The indexes a lookup by email tries, so a contact stored before the
+ * canonical form is found too: out[0] sp_crypto_email_index, out[1]
+ * sp_crypto_email_index_legacy (one and the same for an ASCII address).
+ * false, with both NULL, for a blank email or if OpenSSL fails. */
+bool sp_crypto_email_indexes(const struct sp_crypto *c, struct sp_arena *a, const char *email,
+                             const char *out[2]);
 
 /* HMAC-SHA256 with the blind index key over the current key's label and
  * the values (NULL is absent, unlike ""), as 64 lowercase hex characters,

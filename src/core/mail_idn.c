@@ -104,3 +104,13 @@ sp_mail_addr_canonical(struct sp_arena *a, const char *addr)
         return folded;
     return sp_arena_sprintf(a, "%s@%s", local, domain);
 }
+
+const char *
+sp_mail_domain_canonical(struct sp_arena *a, const char *domain)
+{
+    if (domain == NULL)
+        return NULL;
+    size_t n = strlen(domain);
+    const char *d = is_ascii(domain, n) ? NULL : domain_ascii(a, domain, n);
+    return d != NULL ? d : sp_ascii_lower(sp_arena_strndup(a, domain, n));
+}

@@ -39,4 +39,12 @@ const char *sp_mail_addr_canonical(struct sp_arena *a, const char *addr);
  * stored then still hold for a non-ASCII address; NULL when blank. */
 const char *sp_mail_addr_ascii_folded(struct sp_arena *a, const char *addr);
 
+/* domain in the form domains are compared in: a non-ASCII IDNA name as
+ * its A-label, lower case, so its U-label and "xn--" forms are one
+ * ("BÜCHER.example" and "XN--BCHER-KVA.example" are
+ * "xn--bcher-kva.example"); any other (ASCII, or no IDNA name) only
+ * lower-cased in ASCII. A trailing root dot stays. NULL for NULL.
+ * Arena-owned. */
+const char *sp_mail_domain_canonical(struct sp_arena *a, const char *domain);
+
 #endif

@@ -11,9 +11,11 @@
 #include "domain/mail_thread.h"
 #include "domain/notifications.h"
 
-/* $1 the outbox row, $2 the blind indexes of the failed recipients: the
- * row when it is a customer's mail to one of them, locked; made failed
- * when it is sent, with its ticket's event (notification_failed, written
+/* $1 the outbox row, $2 the blind indexes of the failed recipients (both
+ * of each, sp_crypto_email_indexes, as every lookup by email: a contact
+ * stored before the canonical form holds its legacy one): the row when
+ * it is a customer's mail to one of them, locked; made failed when it is
+ * sent, with its ticket's event (notification_failed, written
  * by the INSERT support-dispatch uses for a row it gives up). */
 enum { BOUNCE_TICKET, BOUNCE_MARKED };
 static struct sp_stmt bounce_stmt = SP_STMT(
@@ -61,11 +63,11 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
         return SP_OK;
     out->why = "bounce_unmatched";
     long long row = at != NULL ? outbox_row(m, at + 1) : 0;
-    const char *index[SP_MAIL_DSN_RECIPIENTS];
+    const char *index[2 * SP_MAIL_DSN_RECIPIENTS];
     size_t n = 0;
     for (size_t i = 0; i < m->dsn.nfailed_to; i++)
-        if ((index[n] = sp_crypto_email_index(crypto, a, m->dsn.failed_to[i])) != NULL)
-            n++;
+        if (sp_crypto_email_indexes(crypto, a, m->dsn.failed_to[i], index + n))
+            n += 2;
     if (row == 0 || n == 0)
         return SP_OK;
     const char *params[2] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n)};

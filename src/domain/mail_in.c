@@ -390,7 +390,7 @@ struct take {
     const struct sp_mail_in *mail;
     const struct files_plan *files;
     /* The sender's email blind indexes: the canonical one and the one a
-     * contact stored before it may still hold (sp_crypto_email_index*). */
+     * contact stored before it may still hold (sp_crypto_email_indexes). */
     const char *from[2];
     const char *customer;
     /* An answer: the ticket answered, whose thread (thread_tip) gets the
@@ -753,9 +753,7 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
     struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files};
-    t.from[0] = sp_crypto_email_index(env->crypto, ctx->arena, mail->from_addr);
-    t.from[1] = sp_crypto_email_index_legacy(env->crypto, ctx->arena, mail->from_addr);
-    if (t.from[0] == NULL || t.from[1] == NULL)
+    if (!sp_crypto_email_indexes(env->crypto, ctx->arena, mail->from_addr, t.from))
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
     if ((id != NULL ? take_reply(&t, id, out, p) : take_thread(&t, &th, out, p)) != SP_OK)
         return p->rc;

@@ -45,7 +45,7 @@ struct sp_queue_filter {
     const char *q;                      /* websearch syntax */
     const char *customer_id;
     /* customer_email's blind indexes: the canonical one and the one a
-     * contact stored before it may hold (sp_crypto_email_index*) */
+     * contact stored before it may hold (sp_crypto_email_indexes) */
     const char *customer_email_index[2];
     const char *created_after, *created_before;  /* RFC 3339 */
     enum sp_queue_sort sort;

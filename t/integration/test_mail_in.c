@@ -553,6 +553,34 @@ START_TEST(a_bounce_of_nothing_of_ours_is_dropped)
 }
 END_TEST
 
+/* A DSN's failed recipient is looked up as every address is, by both
+ * of its blind indexes (sp_crypto_email_indexes): an IDN customer's mail
+ * bounced to the domain's xn-- form is found by the canonical index, and
+ * once the contact is one stored before the canonical form (its index
+ * over the address as typed), a bounce naming that form is recorded. */
+START_TEST(a_bounce_finds_a_contact_stored_before_the_canonical_form)
+{
+    const char *tag = sp_t_unique("idnb");
+    struct customer c = {.u = sp_t_user_new(SP_ROLE_CUSTOMER),
+                         .email = sp_t_fmt("zoe.%s@bücher.example", tag)};
+    c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
+                                  sp_t_fmt("{\"name\":\"Zoë\",\"email\":%s}", sp_t_jq(c.email)));
+    const char *id = sp_t_ticket_create(&c.u, "Bounced IDN");
+    const char *row = sent_mail_row(id);
+    deliver_dsn(dsn("", sp_t_fmt("zoe.%s@xn--bcher-kva.example", tag), "failed",
+                    sp_t_fmt("Message-ID: <outbox-%s@example.test>\r\n", row)),
+                NULL, "\"why\":\"bounced\"");
+    assert_after_bounces(&c, id, row, "failed/bounced", 1);
+
+    sp_t_db_contact_make_legacy(c.u.sub, "Zoë", c.email);
+    const char *row2 = sent_mail_row(id);
+    deliver_dsn(dsn("", c.email, "failed",
+                    sp_t_fmt("Message-ID: <outbox-%s@example.test>\r\n", row2)),
+                NULL, "\"why\":\"bounced\"");
+    assert_after_bounces(&c, id, row2, "failed/bounced", 2);
+}
+END_TEST
+
 START_TEST(new_mail_from_a_known_customer_opens_a_ticket)
 {
     struct customer c = customer_new();
@@ -1537,6 +1565,7 @@ main(void)
     tcase_add_test(tc, robots_are_not_answered);
     tcase_add_test(tc, a_bounce_of_our_mail_marks_it_failed);
     tcase_add_test(tc, a_bounce_of_nothing_of_ours_is_dropped);
+    tcase_add_test(tc, a_bounce_finds_a_contact_stored_before_the_canonical_form);
     tcase_add_test(tc, new_mail_from_a_known_customer_opens_a_ticket);
     tcase_add_test(tc, a_forwarded_mail_opening_a_ticket_keeps_the_forwarded_text);
     tcase_add_test(tc, an_html_only_reply_that_forwards_keeps_the_forward);

@@ -261,6 +261,54 @@ START_TEST(only_the_topmost_header_of_ours_counts)
 }
 END_TEST
 
+START_TEST(an_idn_domain_aligns_in_its_unicode_and_its_xn_form)
+{
+    /* From's domain as a U-label, the MTA's as the A-label, and the
+     * reverse; case does not matter in either form */
+    static const struct {
+        const char *header, *from, *verdict;
+    } cases[] = {
+        {OURS "; dmarc=pass header.from=xn--bcher-kva.example", "jo@bücher.example", "dmarc_pass"},
+        {OURS "; dmarc=pass header.from=bücher.example", "jo@xn--bcher-kva.example", "dmarc_pass"},
+        {OURS "; dmarc=pass header.from=XN--BCHER-KVA.Example.", "jo@BÜCHER.example",
+         "dmarc_pass"},
+        {OURS "; dmarc=pass header.from=jo@BÜCHER.example", "jo@xn--bcher-kva.example",
+         "dmarc_pass"},
+        {OURS "; dkim=pass header.d=xn--bcher-kva.example", "jo@bücher.example", "dkim_pass"},
+        {OURS "; dkim=pass header.i=@bücher.example", "jo@xn--bcher-kva.example", "dkim_pass"},
+        {OURS "; dkim=pass header.d=bücher.example", "jo@mail.xn--bcher-kva.example",
+         "dkim_pass"},
+        {OURS "; spf=pass smtp.mailfrom=b@xn--bcher-kva.example", "jo@bücher.example",
+         "spf_pass"},
+        {OURS "; spf=pass smtp.mailfrom=mail.bücher.example", "jo@mail.xn--bcher-kva.example",
+         "spf_pass"},
+        /* another domain in either form is still refused: bucher is not
+         * bücher, ß is not ss (non-transitional), a subdomain does not
+         * vouch for its parent */
+        {OURS "; dmarc=pass header.from=bucher.example", "jo@bücher.example", "dmarc_not_pass"},
+        {OURS "; dmarc=pass header.from=xn--bcher-kva.example", "jo@bucher.example",
+         "dmarc_not_pass"},
+        {OURS "; dmarc=pass header.from=strasse.example", "jo@straße.example", "dmarc_not_pass"},
+        {OURS "; dmarc=pass header.from=xn--bcher-kva.evil", "jo@bücher.example",
+         "dmarc_not_pass"},
+        {OURS "; dkim=pass header.d=xn--bcher-kva.example", "jo@xn--bcher-kvb.example",
+         "not_aligned"},
+        {OURS "; dkim=pass header.d=mail.bücher.example", "jo@xn--bcher-kva.example",
+         "not_aligned"},
+        {OURS "; spf=pass smtp.mailfrom=b@xn--bcher-kva.example", "jo@bücher.evil",
+         "not_aligned"},
+        /* no IDNA name: compared as written, so it matches no A-label */
+        {OURS "; dmarc=pass header.from=xn--bcher-kva.example", "jo@-bücher.example",
+         "dmarc_not_pass"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *v = verdict(cases[i].header, cases[i].from);
+        ck_assert_msg(strcmp(v, cases[i].verdict) == 0, "%s, From %s: %s", cases[i].header,
+                      cases[i].from, v);
+    }
+}
+END_TEST
+
 START_TEST(domains_compare_as_dns_does)
 {
     ck_assert(sp_mail_domain_same("Example.COM.", "example.com"));
@@ -289,6 +337,7 @@ main(void)
     tcase_add_test(tc, a_dmarc_pass_without_header_from_is_no_verdict);
     tcase_add_test(tc, without_dmarc_an_aligned_dkim_or_spf_pass_vouches);
     tcase_add_test(tc, only_the_topmost_header_of_ours_counts);
+    tcase_add_test(tc, an_idn_domain_aligns_in_its_unicode_and_its_xn_form);
     tcase_add_test(tc, domains_compare_as_dns_does);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);

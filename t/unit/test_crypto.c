@@ -376,6 +376,23 @@ START_TEST(email_index_of_an_idn_address_is_over_its_canonical_form)
 }
 END_TEST
 
+START_TEST(a_lookup_by_email_tries_the_canonical_and_the_legacy_index)
+{
+    struct sp_crypto *c = ring("v1:" K1, K3);
+    const char *both[2];
+    ck_assert(sp_crypto_email_indexes(c, &arena, "JÜRGEN@BÜCHER.EXAMPLE", both));
+    ck_assert_str_eq(both[0], sp_crypto_email_index(c, &arena, "jürgen@bücher.example"));
+    ck_assert_str_eq(both[1], JUERGEN_IDN_UPPER_INDEX);
+    ck_assert(sp_crypto_email_indexes(c, &arena, " Alice@Example.COM ", both));
+    ck_assert_str_eq(both[0], ALICE_INDEX);
+    ck_assert_str_eq(both[1], ALICE_INDEX);
+    ck_assert(!sp_crypto_email_indexes(c, &arena, " ", both));
+    ck_assert_ptr_null(both[0]);
+    ck_assert_ptr_null(both[1]);
+    ck_assert(!sp_crypto_email_indexes(c, &arena, NULL, both));
+}
+END_TEST
+
 START_TEST(email_index_is_stable_across_rings_sharing_the_oldest_key)
 {
     const char *before = sp_crypto_email_index(ring("v1:" K1, NULL), &arena, "alice@example.com");
@@ -575,6 +592,7 @@ crypto_suite(void)
     tcase_add_test(tc, email_index_is_stable_across_rings_sharing_the_oldest_key);
     tcase_add_test(tc, email_index_of_an_ascii_address_is_the_one_stored_before);
     tcase_add_test(tc, email_index_of_an_idn_address_is_over_its_canonical_form);
+    tcase_add_test(tc, a_lookup_by_email_tries_the_canonical_and_the_legacy_index);
     tcase_add_test(tc, derived_index_key_matches_the_hkdf_sha256_vector);
     tcase_add_test(tc, explicit_index_key_is_used_as_is_and_ignores_the_ring);
     tcase_add_test(tc, derived_key_is_hkdf_of_the_index_key_with_the_purpose);

@@ -105,6 +105,21 @@ START_TEST(what_cannot_be_canonical_is_compared_as_before)
 }
 END_TEST
 
+START_TEST(a_domain_is_compared_as_its_a_label)
+{
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, "BÜCHER.Example"), "xn--bcher-kva.example");
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, "XN--BCHER-KVA.example"),
+                     "xn--bcher-kva.example");
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, "bücher.example."),
+                     "xn--bcher-kva.example.");
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, "Mail.Example.COM"), "mail.example.com");
+    /* no IDNA name: as written, lower-cased in ASCII alone */
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, "-BÜCHER.example"), "-bÜcher.example");
+    ck_assert_str_eq(sp_mail_domain_canonical(&arena, ""), "");
+    ck_assert_ptr_null(sp_mail_domain_canonical(&arena, NULL));
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -120,6 +135,7 @@ suite(void)
     tcase_add_test(tc, an_ascii_address_is_compared_lower_cased_as_always);
     tcase_add_test(tc, an_idn_address_is_compared_folded_with_its_a_label);
     tcase_add_test(tc, what_cannot_be_canonical_is_compared_as_before);
+    tcase_add_test(tc, a_domain_is_compared_as_its_a_label);
     suite_add_tcase(s, tc);
     return s;
 }
