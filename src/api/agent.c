@@ -182,8 +182,12 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
         const struct sp_crypto *c = app->crypto;
         const char *email = q[QF_CUSTOMER_EMAIL].str;
         const char **index = f->customer_email_index;
-        if (c == NULL || !sp_crypto_email_indexes(c, r->arena, email, index))
-            index[0] = index[1] = "-";  /* matches nothing */
+        f->ncustomer_email_index = c != NULL ? sp_crypto_email_indexes(c, r->arena, email, index)
+                                             : 0;
+        if (f->ncustomer_email_index == 0) {
+            index[0] = "-";   /* matches nothing */
+            f->ncustomer_email_index = 1;
+        }
     }
     f->created_after = q[QF_CREATED_AFTER].str;
     f->created_before = q[QF_CREATED_BEFORE].str;

@@ -329,15 +329,18 @@ sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a, cons
     return email_hex(c, a, sp_mail_addr_ascii_folded(a, email));
 }
 
-bool
+_Static_assert(SP_CRYPTO_EMAIL_INDEXES == SP_MAIL_ADDR_FORMS, "an index for each form");
+
+size_t
 sp_crypto_email_indexes(const struct sp_crypto *c, struct sp_arena *a, const char *email,
-                        const char *out[2])
+                        const char *out[SP_CRYPTO_EMAIL_INDEXES])
 {
-    out[0] = sp_crypto_email_index(c, a, email);
-    out[1] = out[0] != NULL ? sp_crypto_email_index_legacy(c, a, email) : NULL;
-    if (out[1] == NULL)
-        out[0] = NULL;
-    return out[0] != NULL;
+    const char *forms[SP_MAIL_ADDR_FORMS];
+    size_t n = sp_mail_addr_lookup_forms(a, email, forms);
+    for (size_t i = 0; i < n; i++)
+        if ((out[i] = email_hex(c, a, forms[i])) == NULL)
+            return 0;
+    return n;
 }
 
 const char *

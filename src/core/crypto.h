@@ -76,12 +76,18 @@ const char *sp_crypto_email_index(const struct sp_crypto *c, struct sp_arena *a,
  * (docs/API.md §2). For an ASCII address it is sp_crypto_email_index. */
 const char *sp_crypto_email_index_legacy(const struct sp_crypto *c, struct sp_arena *a,
                                          const char *email);
-/* The indexes a lookup by email tries, so a contact stored before the
- * canonical form is found too: out[0] sp_crypto_email_index, out[1]
- * sp_crypto_email_index_legacy (one and the same for an ASCII address).
- * false, with both NULL, for a blank email or if OpenSSL fails. */
-bool sp_crypto_email_indexes(const struct sp_crypto *c, struct sp_arena *a, const char *email,
-                             const char *out[2]);
+/* The indexes a lookup by email tries, each once, so a contact stored
+ * before the canonical form is found too, in either form of its domain:
+ * out[0] sp_crypto_email_index, then the index of each older form the
+ * contact may have been stored in (sp_mail_addr_lookup_forms, core/
+ * mail_idn: the address as given, sp_crypto_email_index_legacy, and with
+ * its domain as U-labels and as its A-label). At most
+ * SP_CRYPTO_EMAIL_INDEXES; one for an ASCII address that names no
+ * "xn--" domain. Returns how many: 0 for a blank email or if OpenSSL
+ * fails. */
+#define SP_CRYPTO_EMAIL_INDEXES 4
+size_t sp_crypto_email_indexes(const struct sp_crypto *c, struct sp_arena *a, const char *email,
+                               const char *out[SP_CRYPTO_EMAIL_INDEXES]);
 
 /* HMAC-SHA256 with the blind index key over the current key's label and
  * the values (NULL is absent, unlike ""), as 64 lowercase hex characters,

@@ -114,3 +114,51 @@ sp_mail_domain_canonical(struct sp_arena *a, const char *domain)
     const char *d = is_ascii(domain, n) ? NULL : domain_ascii(a, domain, n);
     return d != NULL ? d : sp_ascii_lower(sp_arena_strndup(a, domain, n));
 }
+
+const char *
+sp_mail_domain_unicode(struct sp_arena *a, const char *domain)
+{
+    const char *ace = domain != NULL ? domain_ascii(a, domain, strlen(domain)) : NULL;
+    char *out = NULL;
+    if (ace == NULL || idn2_to_unicode_8z8z(ace, &out, IDN2_NONTRANSITIONAL) != IDN2_OK)
+        return NULL;
+    const char *kept = sp_arena_strdup(a, out);
+    idn2_free(out);
+    return kept;
+}
+
+/* form appended to out[0..*n) unless it is there already (or NULL). */
+static void
+add_form(const char **out, size_t *n, const char *form)
+{
+    if (form == NULL)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(out[i], form) == 0)
+            return;
+    out[(*n)++] = form;
+}
+
+size_t
+sp_mail_addr_lookup_forms(struct sp_arena *a, const char *addr,
+                          const char *out[SP_MAIL_ADDR_FORMS])
+{
+    const char *canonical = sp_mail_addr_canonical(a, addr);
+    if (canonical == NULL)
+        return 0;
+    size_t n = 0;
+    add_form(out, &n, canonical);
+    const char *given = sp_mail_addr_ascii_folded(a, addr);
+    add_form(out, &n, given);
+    const char *at = strrchr(given, '@');
+    if (at == NULL)
+        return n;
+    int local = (int)(at - given);
+    const char *unicode = sp_mail_domain_unicode(a, at + 1);
+    const char *ace = domain_ascii(a, at + 1, strlen(at + 1));
+    if (unicode != NULL)
+        add_form(out, &n, sp_arena_sprintf(a, "%.*s@%s", local, given, unicode));
+    if (ace != NULL)
+        add_form(out, &n, sp_arena_sprintf(a, "%.*s@%s", local, given, ace));
+    return n;
+}

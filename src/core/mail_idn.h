@@ -11,13 +11,17 @@
  *     local part lower-cased, with full Unicode case folding (libunistring,
  *     then NFC) only when it is not ASCII.
  * A non-ASCII local part has no ASCII form: it needs SMTPUTF8 (RFC 6531),
- * which the dispatcher does not speak.
+ * which the dispatcher does not speak. A lookup also tries the forms an
+ * index stored before the canonical form may be over: the address as
+ * typed, and with its domain as U-labels or as its A-label.
  * Must not: know SQL, SMTP or what the address is for; change how an
  * ASCII address is compared (every stored blind index was computed over
  * it ASCII-lower-cased).
  */
 #ifndef SP_MAIL_IDN_H
 #define SP_MAIL_IDN_H
+
+#include <stddef.h>
 
 struct sp_arena;
 
@@ -46,5 +50,30 @@ const char *sp_mail_addr_ascii_folded(struct sp_arena *a, const char *addr);
  * lower-cased in ASCII. A trailing root dot stays. NULL for NULL.
  * Arena-owned. */
 const char *sp_mail_domain_canonical(struct sp_arena *a, const char *domain);
+
+/* domain as IDNA2008 U-labels (to-Unicode of its A-label, so lower case
+ * and NFC): "xn--bcher-kva.example", "XN--BCHER-KVA.example" and
+ * "BÜCHER.example" are "bücher.example"; an ASCII name with no A-label
+ * is only lower-cased. NULL when it is no IDNA name, or NULL.
+ * Arena-owned. */
+const char *sp_mail_domain_unicode(struct sp_arena *a, const char *domain);
+
+/* The forms a lookup of addr compares in (the email blind index, core/
+ * crypto), each once, the first sp_mail_addr_canonical: then the forms an
+ * index stored before it may be over. Such an index is over the address
+ * as the customer's token gave it, sp_mail_addr_ascii_folded, its domain
+ * in whichever form: the Unicode one, or the "xn--" one, which for an
+ * ASCII local part is the canonical form itself. So, for a domain that
+ * is an IDNA name, the local part as given (ASCII-lower-cased) with the
+ * domain sp_mail_domain_unicode and with it as its A-label too: a
+ * bounce, naming "zoe@xn--bcher-kva.example", then finds the contact
+ * stored as "zoe@bücher.example", and "JÜRGEN@bücher.example" the one
+ * stored as "JÜRGEN@xn--bcher-kva.example". A domain stored mixed
+ * ("bücher.xn--p1ai") or with Unicode capitals is not among them: it is
+ * found as stored until the row is sealed again (docs/API.md §2).
+ * Returns how many (0: blank addr, out untouched). Arena-owned. */
+#define SP_MAIL_ADDR_FORMS 4
+size_t sp_mail_addr_lookup_forms(struct sp_arena *a, const char *addr,
+                                 const char *out[SP_MAIL_ADDR_FORMS]);
 
 #endif

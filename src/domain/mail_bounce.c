@@ -11,9 +11,9 @@
 #include "domain/mail_thread.h"
 #include "domain/notifications.h"
 
-/* $1 the outbox row, $2 the blind indexes of the failed recipients (both
+/* $1 the outbox row, $2 the blind indexes of the failed recipients (all
  * of each, sp_crypto_email_indexes, as every lookup by email: a contact
- * stored before the canonical form holds its legacy one): the row when
+ * stored before the canonical form holds a legacy one): the row when
  * it is a customer's mail to one of them, locked; made failed when it is
  * sent, with its ticket's event (notification_failed, written
  * by the INSERT support-dispatch uses for a row it gives up). */
@@ -63,11 +63,10 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
         return SP_OK;
     out->why = "bounce_unmatched";
     long long row = at != NULL ? outbox_row(m, at + 1) : 0;
-    const char *index[2 * SP_MAIL_DSN_RECIPIENTS];
+    const char *index[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
     size_t n = 0;
     for (size_t i = 0; i < m->dsn.nfailed_to; i++)
-        if (sp_crypto_email_indexes(crypto, a, m->dsn.failed_to[i], index + n))
-            n += 2;
+        n += sp_crypto_email_indexes(crypto, a, m->dsn.failed_to[i], index + n);
     if (row == 0 || n == 0)
         return SP_OK;
     const char *params[2] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n)};

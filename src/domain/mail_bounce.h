@@ -10,10 +10,11 @@
  *     outbox-<id>@<domain of SUPPORT_MAIL_FROM> (domain/mail_thread);
  *   - that row is a customer's mail (kind notification, channel email);
  *   - a recipient whose Action is failed is that customer's stored email
- *     (either blind index, sp_crypto_email_indexes, as every lookup by
- *     email, so a contact stored before the canonical form is found
- *     too): a DSN is anyone's word, and an outbox id is a
- *     number, so a forged one must also know whom the mail went to;
+ *     (any of its blind indexes, sp_crypto_email_indexes, as every
+ *     lookup by email, so a contact stored before the canonical form is
+ *     found too, by the xn-- form support-dispatch sent to as well): a
+ *     DSN is anyone's word, and an outbox id is a number, so a forged
+ *     one must also know whom the mail went to;
  *   - the row is sent: it becomes failed with last_error "bounced", and
  *     its ticket gets the event notification_failed ({"channel":"email",
  *     "reason":"bounced","outbox_id":<id>,"event_type":<the row's>}),

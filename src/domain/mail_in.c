@@ -71,14 +71,14 @@ static struct sp_stmt follow_up_link_stmt = SP_STMT(
     " WHERE public_id = $2) WHERE public_id = $1",
     2);
 
-/* The customers whose stored email is the sender's, by either of its
- * indexes (two say: ambiguous). */
+/* The customers whose stored email is the sender's, by any of its
+ * indexes, $1 (sp_crypto_email_indexes; two say: ambiguous). */
 enum { SENDER_CUSTOMER, SENDER_TIER };
 static struct sp_stmt sender_stmt = SP_STMT_READ(
     "mail_in_sender",
-    "SELECT customer_id, tier FROM support_contacts WHERE email_index IN ($1, $2)"
+    "SELECT customer_id, tier FROM support_contacts WHERE email_index = ANY ($1::text[])"
     " ORDER BY customer_id LIMIT 2",
-    2);
+    1);
 
 /* s[0..n) with its line ends made LF (CRLF, and a CR alone); s itself
  * when it has no CR. */
@@ -389,9 +389,10 @@ struct take {
     const struct sp_mail_in_env *env;
     const struct sp_mail_in *mail;
     const struct files_plan *files;
-    /* The sender's email blind indexes: the canonical one and the one a
+    /* The sender's email blind indexes: the canonical one and those a
      * contact stored before it may still hold (sp_crypto_email_indexes). */
-    const char *from[2];
+    const char *from[SP_CRYPTO_EMAIL_INDEXES];
+    size_t nfrom;
     const char *customer;
     /* An answer: the ticket answered, whose thread (thread_tip) gets the
      * mail; NULL: a new ticket (create). */
@@ -617,8 +618,8 @@ owner_of(struct take *t, const char *id, PGresult **row, struct sp_problem *p)
     return SP_OK;
 }
 
-/* Whether the ticket's customer gave the sender's address (either blind
- * index; constant time). */
+/* Whether the ticket's customer gave the sender's address (any of its
+ * blind indexes; constant time). */
 static bool
 from_its_customer(const struct take *t, const PGresult *r)
 {
@@ -626,7 +627,7 @@ from_its_customer(const struct take *t, const PGresult *r)
     if (index == NULL)
         return false;
     bool same = false;
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < t->nfrom; i++)
         same |= sp_crypto_equal(index, strlen(index), t->from[i], strlen(t->from[i]));
     return same;
 }
@@ -671,7 +672,8 @@ take_new(struct take *t, const struct sp_mail_in_env *env, struct sp_mail_in_res
         return sp_problem_set(p, SP_NOT_FOUND, "no_reply_address",
                               "this address takes replies to our mails only: open a ticket on"
                               " the help pages");
-    PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, t->from, p);
+    const char *params[1] = {sp_db_text_array(a, t->from, t->nfrom)};
+    PGresult *r = sp_db_exec(t->ctx->db, a, &sender_stmt, params, p);
     if (sp_db_found_or(r, SP_NOT_FOUND, "unknown_sender",
                        "we know no customer with this address: write from the address"
                        " of your account, or open a ticket on the help pages", p) != SP_OK)
@@ -753,7 +755,8 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     struct files_plan files;
     plan_files(ctx, env, mail, &files);
     struct take t = {.ctx = ctx, .env = env, .mail = mail, .files = &files};
-    if (!sp_crypto_email_indexes(env->crypto, ctx->arena, mail->from_addr, t.from))
+    t.nfrom = sp_crypto_email_indexes(env->crypto, ctx->arena, mail->from_addr, t.from);
+    if (t.nfrom == 0)
         return sp_problem_set(p, SP_NOT_FOUND, "unknown_sender", "the mail has no sender");
     if ((id != NULL ? take_reply(&t, id, out, p) : take_thread(&t, &th, out, p)) != SP_OK)
         return p->rc;

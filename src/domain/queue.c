@@ -177,10 +177,11 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
     }
     if (f->customer_id != NULL)
         sp_buf_printf(b, " AND t.customer_id = $%d", param(q, f->customer_id));
-    if (f->customer_email_index[0] != NULL)
+    if (f->ncustomer_email_index > 0)
         sp_buf_printf(b, " AND t.customer_id IN (SELECT customer_id FROM support_contacts"
-                         " WHERE email_index IN ($%d, $%d))",
-                      param(q, f->customer_email_index[0]), param(q, f->customer_email_index[1]));
+                         " WHERE email_index = ANY ($%d::text[]))",
+                      param(q, sp_db_text_array(a, f->customer_email_index,
+                                                f->ncustomer_email_index)));
     if (f->created_after != NULL)
         sp_buf_printf(b, " AND t.created_at >= $%d::timestamptz", param(q, f->created_after));
     if (f->created_before != NULL)

@@ -15,6 +15,7 @@
 #include "domain/lifecycle.h"
 #include "domain/sla.h"
 #include "domain/tickets.h"
+#include "core/crypto.h"
 #include "core/cursor.h"
 
 enum sp_queue_sort {
@@ -44,9 +45,11 @@ struct sp_queue_filter {
     bool sla_breached, sla_due_soon, sla_ok;  /* none set = all */
     const char *q;                      /* websearch syntax */
     const char *customer_id;
-    /* customer_email's blind indexes: the canonical one and the one a
-     * contact stored before it may hold (sp_crypto_email_indexes) */
-    const char *customer_email_index[2];
+    /* customer_email's blind indexes: the canonical one and those a
+     * contact stored before it may hold (sp_crypto_email_indexes); none
+     * when customer_email is not asked for */
+    const char *customer_email_index[SP_CRYPTO_EMAIL_INDEXES];
+    size_t ncustomer_email_index;
     const char *created_after, *created_before;  /* RFC 3339 */
     enum sp_queue_sort sort;
     bool has_cursor;

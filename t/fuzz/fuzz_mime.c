@@ -5,7 +5,8 @@
  * fields: subject, display name, text body, HTML body, and the customer's
  * address, sent to in its ASCII form (core/mail_idn) when it has one, and
  * which must then be a valid one (else customer@example.org is). Its
- * canonical form (the blind index's) must exist unless it is blank.
+ * canonical form (the blind index's) must exist unless it is blank, and
+ * be the first of the forms a lookup tries, which are distinct.
  * Besides crashes and
  * sanitizer reports it aborts when the message: has a bare CR or LF, a
  * byte outside printable ASCII (tab aside), a line over 998 bytes; when
@@ -101,8 +102,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     const char *b = field[4], *e = b + strlen(b);
     sp_ascii_trim(&b, &e);
-    if ((sp_mail_addr_canonical(&a, field[4]) == NULL) != (b == e))
+    const char *canonical = sp_mail_addr_canonical(&a, field[4]);
+    if ((canonical == NULL) != (b == e))
         abort();
+    const char *forms[SP_MAIL_ADDR_FORMS];
+    size_t nforms = sp_mail_addr_lookup_forms(&a, field[4], forms);
+    if ((nforms == 0) != (b == e) || (nforms > 0 && strcmp(forms[0], canonical) != 0))
+        abort();
+    for (size_t i = 0; i < nforms; i++)
+        for (size_t j = i + 1; j < nforms; j++)
+            if (strcmp(forms[i], forms[j]) == 0)
+                abort();
     struct sp_mail m = {
         .from = {"Support", "support@example.com"},
         .to = {field[1], to != NULL ? to : "customer@example.org"},

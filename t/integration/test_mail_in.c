@@ -553,11 +553,14 @@ START_TEST(a_bounce_of_nothing_of_ours_is_dropped)
 }
 END_TEST
 
-/* A DSN's failed recipient is looked up as every address is, by both
- * of its blind indexes (sp_crypto_email_indexes): an IDN customer's mail
- * bounced to the domain's xn-- form is found by the canonical index, and
- * once the contact is one stored before the canonical form (its index
- * over the address as typed), a bounce naming that form is recorded. */
+/* A DSN's failed recipient is looked up as every address is, by all of
+ * its blind indexes (sp_crypto_email_indexes): an IDN customer's mail
+ * bounced to the domain's xn-- form is found by the canonical index.
+ * Once the contact is one stored before the canonical form (its index
+ * over the address as typed, the domain in Unicode), a bounce naming
+ * that form is recorded, and so is one naming the xn-- form that
+ * support-dispatch sends to and most DSNs name; a new mail from that
+ * form is the customer's too. */
 START_TEST(a_bounce_finds_a_contact_stored_before_the_canonical_form)
 {
     const char *tag = sp_t_unique("idnb");
@@ -578,6 +581,15 @@ START_TEST(a_bounce_finds_a_contact_stored_before_the_canonical_form)
                     sp_t_fmt("Message-ID: <outbox-%s@example.test>\r\n", row2)),
                 NULL, "\"why\":\"bounced\"");
     assert_after_bounces(&c, id, row2, "failed/bounced", 2);
+    const char *ace = sp_t_fmt("Zoe.%s@XN--BCHER-KVA.example", tag);
+    const char *row3 = sent_mail_row(id);
+    deliver_dsn(dsn("", ace, "failed", sp_t_fmt("Message-ID: <outbox-%s@example.test>\r\n", row3)),
+                NULL, "\"why\":\"bounced\"");
+    assert_after_bounces(&c, id, row3, "failed/bounced", 3);
+
+    struct mail m = {.from = ace, .to = OWN, .subject = "Neu", .body = "From the A-label.\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"ticket\"");
+    ck_assert_int_eq(email_tickets(c.u.sub), 1);
 }
 END_TEST
 
@@ -995,7 +1007,8 @@ END_TEST
  * §2): a customer stored as jürgen.<tag>@bücher.example opens a ticket
  * from the address in capitals and answers from the domain's xn-- form.
  * A contact stored before that normalization still speaks from the form
- * it was stored in (mail-in tries that older index too). */
+ * it was stored in (mail-in tries that older index too), and from the
+ * xn-- form of it. */
 START_TEST(an_idn_sender_is_known_in_any_form_and_by_an_older_index)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -1019,6 +1032,10 @@ START_TEST(an_idn_sender_is_known_in_any_form_and_by_an_older_index)
     m.body = "From the stored form.\r\n";
     deliver_expect(&m, 0, "\"outcome\":\"reply\"");
     ck_assert_str_eq(last_body(id), "<p>From the stored form.</p>");
+    m.from = sp_t_fmt("jürgen.%s@xn--bcher-kva.example", tag);
+    m.body = "From the A-label, stored before.\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>From the A-label, stored before.</p>");
 }
 END_TEST
 

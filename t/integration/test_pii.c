@@ -389,8 +389,9 @@ END_TEST
 /* An internationalized address is one address in any form (docs/API.md
  * §2): the queue's customer_email finds it in capitals and with the
  * domain's xn-- form. A contact stored before that normalization still
- * turns up for the form it was stored in, and the customer's next ticket
- * seals it again with the new index, from when on every form finds it. */
+ * turns up for the form it was stored in and for its xn-- form (not in
+ * other Unicode capitals), and the customer's next ticket seals it again
+ * with the new index, from when on every form finds it. */
 START_TEST(an_idn_address_is_found_in_any_form_and_an_older_row_is_sealed_again)
 {
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
@@ -409,6 +410,7 @@ START_TEST(an_idn_address_is_found_in_any_form_and_an_older_row_is_sealed_again)
     sp_t_db_contact_make_legacy(u.sub, name, email);
     ck_assert_str_ne(contact_col(u.sub, "email_index"), index);
     ck_assert_str_eq(by_email(&agent, email), t1);
+    ck_assert_str_eq(by_email(&agent, sp_t_fmt("jürgen.%s@XN--BCHER-KVA.example", u.sub)), t1);
     ck_assert_str_eq(by_email(&agent, capitals), "");
     const char *t2 = sp_t_ticket_create(&u, "pii idn again");
     ck_assert_str_eq(contact_col(u.sub, "email_index"), index);

@@ -120,6 +120,71 @@ START_TEST(a_domain_is_compared_as_its_a_label)
 }
 END_TEST
 
+START_TEST(a_domain_is_written_in_unicode_as_its_u_labels)
+{
+    const char *forms[] = {"xn--bcher-kva.example", "XN--BCHER-KVA.EXAMPLE", "BÜCHER.Example",
+                           "bu\xcc\x88""cher.example" /* NFD */, "bücher.example"};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        ck_assert_str_eq(sp_mail_domain_unicode(&arena, forms[i]), "bücher.example");
+    ck_assert_str_eq(sp_mail_domain_unicode(&arena, "xn--bcher-kva.xn--p1ai"), "bücher.рф");
+    ck_assert_str_eq(sp_mail_domain_unicode(&arena, "xn--strae-oqa.example."), "straße.example.");
+    ck_assert_str_eq(sp_mail_domain_unicode(&arena, "Mail.Example.COM"), "mail.example.com");
+    /* no IDNA name: a leading hyphen, an A-label that decodes to none */
+    ck_assert_ptr_null(sp_mail_domain_unicode(&arena, "-BÜCHER.example"));
+    ck_assert_ptr_null(sp_mail_domain_unicode(&arena, "xn--zz.example"));
+    ck_assert_ptr_null(sp_mail_domain_unicode(&arena, NULL));
+}
+END_TEST
+
+/* The forms of addr a lookup tries, as one string ("a|b"), and how many. */
+static const char *
+lookup_forms(const char *addr, size_t *n)
+{
+    const char *f[SP_MAIL_ADDR_FORMS];
+    *n = sp_mail_addr_lookup_forms(&arena, addr, f);
+    const char *out = "";
+    for (size_t i = 0; i < *n; i++)
+        out = sp_arena_sprintf(&arena, "%s%s%s", out, i ? "|" : "", f[i]);
+    return out;
+}
+
+/* An index stored before the canonical form is over the address as the
+ * customer's token gave it (ASCII-lower-cased): the domain in its
+ * Unicode form, or its xn-- form, which for an ASCII local part is the
+ * canonical form already. A lookup tries each, once. */
+START_TEST(a_lookup_tries_the_forms_an_older_index_may_be_over)
+{
+    const struct {
+        const char *addr, *forms;
+        size_t n;
+    } cases[] = {
+        /* a bounce names the xn-- form; the contact was stored in Unicode */
+        {"Zoe@XN--BCHER-KVA.example", "zoe@xn--bcher-kva.example|zoe@bücher.example", 2},
+        {"zoe@bücher.example", "zoe@xn--bcher-kva.example|zoe@bücher.example", 2},
+        {"zoe@BÜCHER.example",
+         "zoe@xn--bcher-kva.example|zoe@bÜcher.example|zoe@bücher.example", 3},
+        /* a non-ASCII local part keeps its case in the older forms */
+        {"JÜRGEN@BÜCHER.EXAMPLE",
+         "jürgen@xn--bcher-kva.example|jÜrgen@bÜcher.example|jÜrgen@bücher.example"
+         "|jÜrgen@xn--bcher-kva.example", 4},
+        {"jürgen@xn--bcher-kva.example", "jürgen@xn--bcher-kva.example|jürgen@bücher.example",
+         2},
+        /* no IDNA domain: the canonical form, or the one it falls back to */
+        {" Alice@Example.COM ", "alice@example.com", 1},
+        {"JÜRGEN@example.com", "jürgen@example.com|jÜrgen@example.com", 2},
+        {"JÜRGEN@-bad.example", "jÜrgen@-bad.example", 1},
+        {"JÜRGEN", "jÜrgen", 1},
+        {" ", "", 0},
+        {NULL, "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t n = 0;
+        ck_assert_str_eq(lookup_forms(cases[i].addr, &n), cases[i].forms);
+        ck_assert_uint_eq(n, cases[i].n);
+    }
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -136,6 +201,8 @@ suite(void)
     tcase_add_test(tc, an_idn_address_is_compared_folded_with_its_a_label);
     tcase_add_test(tc, what_cannot_be_canonical_is_compared_as_before);
     tcase_add_test(tc, a_domain_is_compared_as_its_a_label);
+    tcase_add_test(tc, a_domain_is_written_in_unicode_as_its_u_labels);
+    tcase_add_test(tc, a_lookup_tries_the_forms_an_older_index_may_be_over);
     suite_add_tcase(s, tc);
     return s;
 }
