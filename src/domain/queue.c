@@ -102,22 +102,6 @@ any(const bool *set, int n)
     return false;
 }
 
-/* A text[] literal of slugs (slugs are [a-z0-9-], validated by the API). */
-static const char *
-text_array(struct sp_arena *a, const char **items, size_t n)
-{
-    struct sp_buf b;
-    sp_buf_init(&b, a, 64);
-    sp_buf_putc(&b, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sp_buf_putc(&b, ',');
-        sp_buf_json_cstr(&b, items[i]);
-    }
-    sp_buf_putc(&b, '}');
-    return b.data;
-}
-
 /* The WHERE clause into b; its values become parameters of q. */
 static void
 where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, struct sp_buf *b)
@@ -130,7 +114,7 @@ where(struct sp_ctx *ctx, const struct sp_queue_filter *f, struct query *q, stru
     if (f->ncategories > 0)
         sp_buf_printf(b, " AND t.category_id IN (SELECT id FROM support_categories"
                          " WHERE slug = ANY ($%d::text[]))",
-                      param(q, text_array(a, f->categories, f->ncategories)));
+                      param(q, sp_db_text_array(a, f->categories, f->ncategories)));
     switch (f->assigned) {
     case SP_ASSIGNED_NONE: sp_buf_puts(b, " AND t.assigned_agent_id IS NULL"); break;
     case SP_ASSIGNED_ANY: sp_buf_puts(b, " AND t.assigned_agent_id IS NOT NULL"); break;
