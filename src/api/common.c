@@ -197,7 +197,7 @@ ticket_etag_text(struct sp_req *r, long long version, const char *body, size_t l
     unsigned int mdlen = 0;
     char hex[TICKET_DIGEST_HEX + 1];
     if (EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-        abort();   /* as request_hash: no answer can be named without it */
+        abort();   /* as sp_api_request_hash: no answer can be named without it */
     sp_hex_encode(hex, md, TICKET_DIGEST_HEX / 2);
     return sp_arena_sprintf(r->arena, "\"v%lld-%s\"", version, hex);
 }
@@ -433,8 +433,8 @@ sp_api_public_id(struct sp_req *r, const char *s)
  * them, a public id in its canonical form: /tickets/abc… names the same
  * ticket as /tickets/ABC… (API.md §1), so its replay is one (QA: 422
  * idempotency_key_reused). */
-static void
-request_hash(const struct sp_req *r, unsigned char out[32])
+void
+sp_api_request_hash(const struct sp_req *r, unsigned char out[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     const char *m = sp_method_name(r->method);
@@ -545,7 +545,7 @@ create(struct sp_req *r, sp_api_create_fn fn, sp_api_replay_fn replay_fn, void *
         return p->rc;
     unsigned char hash[32];
     if (key != NULL)
-        request_hash(r, hash);
+        sp_api_request_hash(r, hash);
     struct create_call call = {r, fn, replay_fn, input, false};
     struct sp_idem_command cmd = {call_create, replay_fn != NULL ? call_replay : NULL, &call};
     struct sp_ctx ctx = sp_api_ctx(r);

@@ -139,6 +139,10 @@ enum sp_rc sp_api_delete_by_id(struct sp_req *r,
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is
  * no public id. */
 const char *sp_api_public_id(struct sp_req *r, const char *s);
+/* What "the same request" means to an Idempotency-Key (API.md §1): the
+ * SHA-256 of method, route, parameters (canonical) and body. */
+void sp_api_request_hash(const struct sp_req *r, unsigned char out[32]);
+
 /* The optional Idempotency-Key header (API.md §1): NULL when absent, a
  * 422 naming the header when empty or over 255 bytes. */
 enum sp_rc sp_api_idempotency_key(struct sp_req *r, const char **key, struct sp_problem *p);

@@ -88,6 +88,7 @@ enum sp_rc sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p);
  * (problem+json). */
 bool sp_page_problem(struct sp_req *r, const struct sp_problem *p);
 enum sp_rc sp_page_login(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_page_root(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_login_post(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_logout(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_page_kb_list(struct sp_req *r, struct sp_problem *p);

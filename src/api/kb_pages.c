@@ -7,8 +7,13 @@
  *
  * Sign-in goes back to a safe next (safe_next: a plain path of the
  * knowledge base, never an open redirect); an article form refused for
- * its session or its token is shown again as sent (unsaved_form); the
- * edit page names the links the published page drops (dropped_links).
+ * its session or its token, or saved after its article was deleted, is
+ * shown again as sent (kept_form); the new-article form is created once
+ * per form_key (create_once), an edit sent twice is saved once
+ * (already_saved); each action's redirect names what it did for the
+ * page to confirm (notices); the preview, a fetch, answers problem+json
+ * (preview_session); the edit page names the links the published page
+ * drops (dropped_links).
  *
  * Every state-changing POST carries csrf_token: a live session's token of
  * the same user (csrf_of_user), or, for the login form (no session yet),
@@ -47,6 +52,8 @@
 #include "core/utf8.h"
 #include "domain/admin_sessions.h"
 #include "domain/articles.h"
+#include "domain/idempotency.h"
+#include "domain/party.h"
 
 #define SESSION_COOKIE "support_admin_session"
 #define LOGIN_COOKIE "support_admin_login"
@@ -62,6 +69,22 @@ put_json(void *o)
     json_object_put(o);
 }
 
+/* What an action's redirect may ask its page to confirm (?done=, API.md
+ * §8). Only these names are read, as flags (done_<name>): the words are
+ * the layout's own, so the address carries no text to show and a link
+ * cannot make the page say anything else. Nothing is kept on the server. */
+static const char *const notices[] = {"created", "saved", "published", "unpublished", "deleted"};
+
+static void
+notice(struct sp_req *r, struct json_object *ctx)
+{
+    const char *done = r->method == SP_GET ? sp_req_query(r, "done") : NULL;
+    for (size_t i = 0; done != NULL && i < sizeof(notices) / sizeof(notices[0]); i++)
+        if (strcmp(done, notices[i]) == 0)
+            json_object_object_add(ctx, sp_arena_sprintf(r->arena, "done_%s", notices[i]),
+                                   json_object_new_boolean(1));
+}
+
 /* Renders page inside the layout with ctx (consumed) and answers. */
 static enum sp_rc
 render(struct sp_req *r, int status, const char *page, struct json_object *ctx)
@@ -69,6 +92,7 @@ render(struct sp_req *r, int status, const char *page, struct json_object *ctx)
     const struct sp_app *app = r->env->app;
     struct sp_buf *b = sp_api_buf(r);
     sp_arena_defer(r->arena, put_json, ctx);
+    notice(r, ctx);
     if (sp_tpl_render_page(app->templates, "layout", page, ctx, b) != SP_OK) {
         /* A template bug (a limit hit): logged once, never half a page. */
         sp_log_msg(SP_LOG_ERROR, "page_render_failed", "page %s did not render", page);
@@ -90,11 +114,19 @@ redirect(struct sp_req *r, const char *location)
     return SP_OK;
 }
 
-/* After a save or an action: back to the article's edit form. */
-static enum sp_rc
-redirect_to_edit(struct sp_req *r, long long id)
+/* The edit form of article id, saying done (one of notices). */
+static const char *
+edit_done(struct sp_req *r, long long id, const char *done)
 {
-    return redirect(r, sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", id));
+    return sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit?done=%s", id, done);
+}
+
+/* After a save or an action: back to the article's edit form, which
+ * confirms it (done: one of notices). */
+static enum sp_rc
+redirect_to_edit(struct sp_req *r, long long id, const char *done)
+{
+    return redirect(r, edit_done(r, id, done));
 }
 
 static void
@@ -184,6 +216,18 @@ page_path(const char *path)
     return false;
 }
 
+/* Whether the request carries a live session (into *s). A failed lookup
+ * counts as none: only what a page offers depends on it (the sign-in
+ * link of an error page, the sign-in form itself), never access. */
+static bool
+signed_in(struct sp_req *r, struct sp_admin_session *s)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_problem p;
+    sp_problem_init(&p);
+    return sp_admin_session_find(&ctx, cookie(r, SESSION_COOKIE), s, &p) == SP_OK;
+}
+
 bool
 sp_page_problem(struct sp_req *r, const struct sp_problem *p)
 {
@@ -195,7 +239,12 @@ sp_page_problem(struct sp_req *r, const struct sp_problem *p)
     if (!page_path(r->path) || accept == NULL || strstr(accept, "text/html") == NULL)
         return false;
     struct sp_problem_answer a = sp_resp_problem_head(r, p);
-    error_page(r, a.status, a.title, a.status == 404 ? "There is no such page." : a.detail, NULL);
+    /* Signed in, the page offers the way out rather than a sign-in link;
+     * our own faults (the database among them) are not asked again. */
+    struct sp_admin_session s;
+    bool in = a.status < 500 && signed_in(r, &s);
+    error_page(r, a.status, a.title, a.status == 404 ? "There is no such page." : a.detail,
+               in ? &s : NULL);
     return true;
 }
 
@@ -371,8 +420,22 @@ pasted_token(struct sp_req *r, const char **token)
 enum sp_rc
 sp_page_login(struct sp_req *r, struct sp_problem *p)
 {
+    /* Signed in already: on to where the form would have gone. */
     (void)p;
-    return login_page(r, NULL, sp_req_query(r, "next"));
+    const char *next = sp_req_query(r, "next");
+    struct sp_admin_session s;
+    if (signed_in(r, &s))
+        return redirect(r, safe_next(next) ? next : KB_PATH);
+    return login_page(r, NULL, next);
+}
+
+/* The area's root (/support/admin, /support/admin/): its one page is the
+ * knowledge base. */
+enum sp_rc
+sp_page_root(struct sp_req *r, struct sp_problem *p)
+{
+    (void)p;
+    return redirect(r, KB_PATH);
 }
 
 enum sp_rc
@@ -778,6 +841,69 @@ form_version(struct sp_req *r)
     return v ? sp_row_id_read(v) : 0;
 }
 
+/* The new-article form's one-time key (hidden form_key, API.md §8):
+ * random, rendered with the form and kept by its 403 and 422 pages, so
+ * Save pressed twice (or again after a lost answer) finds the first
+ * save's redirect instead of a second create refused as "another article
+ * has this slug" (QA). */
+#define FORM_KEY_HEX 32
+#define FORM_KEY_PREFIX "kb-form:"
+
+/* The key the form sent, when well-formed; else NULL. */
+static const char *
+sent_form_key(struct sp_req *r)
+{
+    const char *k = sp_req_form(r, "form_key");
+    return k != NULL && strlen(k) == FORM_KEY_HEX &&
+                   strspn(k, "0123456789abcdef") == FORM_KEY_HEX
+               ? k
+               : NULL;
+}
+
+/* The key a form page renders: the one sent, unless fresh or none was. */
+static const char *
+form_key(struct sp_req *r, bool fresh)
+{
+    const char *k = fresh ? NULL : sent_form_key(r);
+    if (k != NULL)
+        return k;
+    char *out = sp_arena_alloc(r->arena, FORM_KEY_HEX + 1);
+    sp_random_hex(out, FORM_KEY_HEX / 2);
+    return out;
+}
+
+/* The article form shown again as it was sent, nothing saved (why), with
+ * status: the form of article id (0: the new-article form, which keeps
+ * its form_key). The typed text lives on in this page only, never
+ * stored. */
+static enum sp_rc
+kept_form(struct sp_req *r, const struct sp_admin_session *s, long long id, int status,
+          const char *why)
+{
+    struct article_form f;
+    read_form(r, &f);
+    struct json_object *o = typed(r, &f, NULL);
+    const char *page = KB_PATH "/new", *published = sp_req_form(r, "is_published");
+    if (id > 0) {
+        json_object_object_add(o, "id", json_object_new_int64(id));
+        if (form_version(r) > 0)
+            json_object_object_add(o, "version", json_object_new_int64(form_version(r)));
+        page = sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", id);
+    } else {
+        json_object_object_add(o, "is_published",
+                               json_object_new_boolean(published && strcmp(published, "1") == 0));
+        json_object_object_add(o, "form_key", json_object_new_string(form_key(r, false)));
+    }
+    struct sp_problem problem;
+    sp_problem_init(&problem);
+    sp_problem_set(&problem, SP_INVALID, "validation_failed", "%s", why);
+    struct json_object *ctx = form_ctx(r, s, o, &problem);
+    json_object_object_add(ctx, "unsaved", json_object_new_boolean(1));
+    if (s == NULL)
+        json_object_object_add(ctx, "signin_url", json_object_new_string(login_url(r, page)));
+    return render(r, status, "kb_form", ctx);
+}
+
 /* The article form shown again as it was sent, nothing saved: its session
  * has ended (s NULL) or its CSRF token is no live session's (signed out
  * in another tab, a form kept open past its session). The typed text was
@@ -790,32 +916,27 @@ form_version(struct sp_req *r)
 static enum sp_rc
 unsaved_form(struct sp_req *r, const struct sp_admin_session *s)
 {
-    struct article_form f;
-    read_form(r, &f);
-    struct json_object *o = typed(r, &f, NULL);
     long long id = r->nparams > 0 ? sp_row_id_read(r->params[0]) : 0;
-    const char *page = KB_PATH "/new", *published = sp_req_form(r, "is_published");
-    if (id > 0) {
-        json_object_object_add(o, "id", json_object_new_int64(id));
-        if (form_version(r) > 0)
-            json_object_object_add(o, "version", json_object_new_int64(form_version(r)));
-        page = sp_arena_sprintf(r->arena, KB_PATH "/%lld/edit", id);
-    } else {
-        json_object_object_add(o, "is_published",
-                               json_object_new_boolean(published && strcmp(published, "1") == 0));
-    }
-    struct sp_problem why;
-    sp_problem_init(&why);
-    sp_problem_set(&why, SP_FORBIDDEN, "forbidden", "%s",
-                   s == NULL ? "Your session has ended, so nothing was saved. Sign in again in"
-                               " another tab, then press Save here: your text is kept below."
-                             : "This form belongs to a session that has ended, so nothing was"
-                               " saved. Your text is kept below: check it and press Save again.");
-    struct json_object *ctx = form_ctx(r, s, o, &why);
-    json_object_object_add(ctx, "unsaved", json_object_new_boolean(1));
-    if (s == NULL)
-        json_object_object_add(ctx, "signin_url", json_object_new_string(login_url(r, page)));
-    return render(r, 403, "kb_form", ctx);
+    return kept_form(r, s, id, 403,
+                     s == NULL ? "Your session has ended, so nothing was saved. Sign in again in"
+                                 " another tab, then press Save here: your text is kept below."
+                               : "This form belongs to a session that has ended, so nothing was"
+                                 " saved. Your text is kept below: check it and press Save"
+                                 " again.");
+}
+
+/* The edit form of an article deleted meanwhile (by someone else, in
+ * another tab): there is nothing to save into, and the typed text was
+ * lost on a 404 page (QA). It comes back as the new-article form with
+ * what was sent and its own form_key; Save creates it, under the same
+ * slug when that is still free (else the create says so beside it). */
+static enum sp_rc
+deleted_form(struct sp_req *r, const struct sp_admin_session *s, struct sp_problem *p)
+{
+    sp_problem_init(p);
+    return kept_form(r, s, 0, 404,
+                     "This article was deleted while you were editing it, so nothing was"
+                     " saved. Your text is kept below: Save creates it as a new article.");
 }
 
 /* The article form's POST: as session_post, but a form refused for its
@@ -853,7 +974,55 @@ sp_page_kb_new(struct sp_req *r, struct sp_problem *p)
     struct sp_admin_session s;
     if (!session(r, &s, p))
         return p->rc;
-    return form_page(r, 200, &s, json_object_new_object(), NULL);
+    struct json_object *o = json_object_new_object();
+    json_object_object_add(o, "form_key", json_object_new_string(form_key(r, true)));
+    return form_page(r, 200, &s, o, NULL);
+}
+
+/* The create of the new-article form, in the Idempotency-Key protocol's
+ * transaction: its answer (303 to the new article) is what a second POST
+ * of the same form is given. */
+struct form_create {
+    struct sp_req *r;
+    const struct sp_article_input *in;
+    const char *user_id;
+};
+
+static enum sp_rc
+form_create_step(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer,
+                 struct sp_problem *p)
+{
+    struct form_create *c = arg;
+    struct sp_article a;
+    if (sp_article_create(ctx, c->in, c->user_id, &a, p) != SP_OK)
+        return p->rc;
+    *answer = (struct sp_idem_record){303, edit_done(c->r, a.id, "created"), NULL, ""};
+    return SP_OK;
+}
+
+/* Creates the form's article once per form_key of the admin (the JSON
+ * API's Idempotency-Key rows, under a prefix of their own): the same
+ * form sent again answers the first create's address (*location). The
+ * key with other fields (the form changed after its first Save) is 422
+ * idempotency_key_reused. A form without a key creates each time. */
+static enum sp_rc
+create_once(struct sp_req *r, const struct sp_admin_session *s, const struct sp_article_input *in,
+            const char **location, struct sp_problem *p)
+{
+    const char *k = sent_form_key(r);
+    const char *key = k != NULL ? sp_arena_sprintf(r->arena, FORM_KEY_PREFIX "%s", k) : NULL;
+    unsigned char hash[32];
+    sp_api_request_hash(r, hash);
+    struct form_create c = {r, in, s->user_id};
+    struct sp_idem_command cmd = {form_create_step, NULL, &c};
+    struct sp_idem_record answer = {0, NULL, NULL, NULL};
+    struct sp_ctx ctx = sp_api_ctx(r);
+    bool replayed;
+    if (sp_idem_run(&ctx, (struct sp_party){s->user_id, true}, key, hash, &cmd, &answer,
+                    &replayed, p) != SP_OK)
+        return p->rc;
+    *location = answer.location;
+    return SP_OK;
 }
 
 enum sp_rc
@@ -866,15 +1035,23 @@ sp_page_kb_create(struct sp_req *r, struct sp_problem *p)
     struct sp_article_input in;
     read_form(r, &f);
     form_input(r, &f, &in, true);
-    struct sp_ctx ctx = sp_api_ctx(r);
-    struct sp_article a;
+    const char *location = KB_PATH;
     if ((f.unreadable.rc != SP_OK && unreadable_fields(r, &f, &in, true, p) != SP_OK) ||
-        sp_article_create(&ctx, &in, s.user_id, &a, p) != SP_OK) {
+        create_once(r, &s, &in, &location, p) != SP_OK) {
         struct json_object *o = typed(r, &f, NULL);
         json_object_object_add(o, "is_published", json_object_new_boolean(in.publish == 1));
+        /* The form saved once already and changed since: this is not a
+         * replay, and a new key lets Save make it a second article. */
+        bool reused = p->code != NULL && strcmp(p->code, "idempotency_key_reused") == 0;
+        if (reused)
+            sp_problem_set(p, SP_INVALID, "validation_failed",
+                           "This form was saved already, as a new article (see the list); what"
+                           " it holds now is not saved. Press Save again to save it as another"
+                           " article.");
+        json_object_object_add(o, "form_key", json_object_new_string(form_key(r, reused)));
         return save_refused(r, &s, o, p);
     }
-    return redirect_to_edit(r, a.id);
+    return redirect(r, location);
 }
 
 /* The article of the route's :id, or an answered 404 page (false). */
@@ -903,19 +1080,47 @@ sp_page_kb_edit(struct sp_req *r, struct sp_problem *p)
     return form_page(r, 200, &s, article_data(r, &a), NULL);
 }
 
+/* Whether the article as stored is what the form sent, after the
+ * domain's own normalizing (a trimmed title, lower-case tags): the same
+ * form saved twice (Save pressed again, a resent POST) met the version
+ * of its own first save and was told someone else had saved (QA). */
+static bool
+already_saved(struct sp_req *r, const struct sp_article_input *in, const struct sp_article *a)
+{
+    struct sp_article_input v = *in;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (sp_article_check(r->arena, &v, false, &p) != SP_OK)
+        return false;
+    if ((v.slug && strcmp(v.slug, a->slug) != 0) || (v.title && strcmp(v.title, a->title) != 0) ||
+        (v.markdown && (a->markdown == NULL || strcmp(v.markdown, a->markdown) != 0)))
+        return false;
+    if (!v.tags_set)
+        return true;
+    struct json_object *tags = json_tokener_parse(a->tags_json ? a->tags_json : "[]");
+    sp_arena_defer(r->arena, put_json, tags);
+    bool same = tags != NULL && json_object_array_length(tags) == v.ntags;
+    for (size_t i = 0; same && i < v.ntags; i++)
+        same = strcmp(json_object_get_string(json_object_array_get_idx(tags, i)), v.tags[i]) == 0;
+    return same;
+}
+
 enum sp_rc
 sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_admin_session s;
     struct sp_article a;
-    if (!form_session(r, &s, p) || !route_article(r, &s, &a, p))
+    long long id;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    if (!form_session(r, &s, p) || sp_api_id_param(r, &id, p) != SP_OK)
         return p->rc;
+    if (sp_article_get(&ctx, id, &a, p) != SP_OK)
+        return p->rc == SP_NOT_FOUND ? deleted_form(r, &s, p) : p->rc;
     struct article_form f;
     struct sp_article_input in;
     read_form(r, &f);
     form_input(r, &f, &in, false);
     in.if_match = form_version(r);
-    struct sp_ctx ctx = sp_api_ctx(r);
     if (in.if_match == 0)
         sp_problem_set(p, SP_INVALID, "validation_failed",
                        "This form does not say which version of the article it edits. Copy your"
@@ -923,6 +1128,12 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
     else if (f.unreadable.rc != SP_OK)
         unreadable_fields(r, &f, &in, false, p);
     if (p->rc != SP_OK || sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK) {
+        if (p->rc == SP_NOT_FOUND)
+            return deleted_form(r, &s, p);
+        if (p->rc == SP_PRECONDITION && already_saved(r, &in, &a)) {
+            sp_problem_init(p);
+            return redirect_to_edit(r, a.id, "saved");
+        }
         /* The version the user edited, never the article's: a stale form
          * shown again with the current version saved over someone
          * else's changes at the next Save (QA). */
@@ -932,7 +1143,7 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
             json_object_object_add(o, "version", json_object_new_int64(in.if_match));
         return save_refused(r, &s, o, p);
     }
-    return redirect_to_edit(r, a.id);
+    return redirect_to_edit(r, a.id, "saved");
 }
 
 /* --- actions --------------------------------------------------------------------- */
@@ -948,7 +1159,7 @@ set_published(struct sp_req *r, bool publish, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK)
         return p->rc;
-    return redirect_to_edit(r, a.id);
+    return redirect_to_edit(r, a.id, publish ? "published" : "unpublished");
 }
 
 enum sp_rc
@@ -985,14 +1196,40 @@ sp_page_kb_delete(struct sp_req *r, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_article_delete(&ctx, a.id, 0, p) != SP_OK)
         return p->rc;
-    return redirect(r, KB_PATH);
+    return redirect(r, KB_PATH "?done=deleted");
+}
+
+/* The preview's session and CSRF token. It is a fetch (admin.js), not
+ * a navigation: a 303 to the sign-in page was followed and the sign-in
+ * form shown in the preview pane (QA), so it answers problem+json — 401
+ * as the JSON API without credentials, 403 for a token of no live
+ * session — which admin.js turns into a short message. */
+static bool
+preview_session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    bool ok;
+    if (sp_admin_session_find(&ctx, cookie(r, SESSION_COOKIE), s, p) != SP_OK) {
+        if (p->rc == SP_NOT_FOUND) {
+            sp_problem_init(p);
+            sp_problem_set(p, SP_UNAUTHORIZED, "token_missing",
+                           "your admin session has ended: sign in again in another tab");
+        }
+        return false;
+    }
+    if (!csrf_of_user(r, s, &ok, p))
+        return false;
+    if (!ok)
+        sp_problem_set(p, SP_FORBIDDEN, "forbidden",
+                       "this page's session has ended: sign in again in another tab");
+    return ok;
 }
 
 enum sp_rc
 sp_page_kb_preview(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_admin_session s;
-    if (!session_post(r, &s, p))
+    if (!form_posted(r, p) || !preview_session(r, &s, p))
         return p->rc;
     const char *md;
     enum sp_form_read how = sp_req_form_field(r, "content_markdown", &md);

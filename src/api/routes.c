@@ -90,6 +90,8 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET, "/support/articles/:slug", sp_api_article_get, SP_ROLE_NONE},
 
     /* Admin pages: the session cookie, not a bearer token, says who. */
+    {SP_GET,  "/support/admin", sp_page_root, SP_ROLE_NONE},
+    {SP_GET,  "/support/admin/", sp_page_root, SP_ROLE_NONE},
     {SP_GET,  "/support/admin/login", sp_page_login, SP_ROLE_NONE},
     {SP_POST, "/support/admin/login", sp_page_login_post, SP_ROLE_NONE},
     {SP_POST, "/support/admin/logout", sp_page_logout, SP_ROLE_NONE},

@@ -6,8 +6,11 @@ no port, no extra Python package) through the admin flow of API.md §8:
 sign in by pasting a support_admin JWT, the article list, "New article"
 (typed title/slug/tags/markdown; the live preview must render the markdown,
 which proves admin.js runs under the page CSP), save, the edit page, the
-list again — at desktop width and at a phone width (390 px) — and saves a
-screenshot of each step into OUT_DIR.
+list again — at desktop width and at a phone width (390 px) — then, with
+the session cookie gone, that the preview says the session has ended (and
+never shows the sign-in page), and saves a screenshot of each step into
+OUT_DIR. The edit page after the create must say "Article created." and
+its address must have lost ?done=.
 
 Fails (exit 1) on any console error, uncaught exception, CSP violation
 (securitypolicyviolation events, Log/Audits entries), failed or non-2xx
@@ -233,6 +236,12 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def logged_status(text):
+    """The HTTP status a console line reports ("... status of 422 ..."), or 0."""
+    m = re.search(r"status of (\d+)", text)
+    return int(m.group(1)) if m else 0
+
+
 class Check:
     def __init__(self, browser, base, out_dir):
         self.b = browser
@@ -247,7 +256,7 @@ class Check:
         self.csp_seen = []
         self.requests = {}      # requestId -> {url, type}
         self.resources = []     # (url, type, status) of responses
-        self.refused_preview = False  # a 422 of the preview is the step's point
+        self.refused_preview = 0  # a refusal (this status) of the preview is the step's point
         browser.listeners.append(self.on_event)
 
     # --- events ----------------------------------------------------------------
@@ -287,7 +296,7 @@ class Check:
             text = "%s [%s] %s" % (e.get("source"), e.get("url", ""), e.get("text"))
             if "Content Security Policy" in e.get("text", "") or "Content-Security-Policy" in e.get("text", ""):
                 self.csp("log: " + text)
-            elif self.expected_refusal(e.get("url", ""), 422 if "status of 422" in e.get("text", "") else 0):
+            elif self.expected_refusal(e.get("url", ""), logged_status(e.get("text", ""))):
                 self.note("expected: " + text)
             elif e.get("level") == "error":
                 self.fail("console error: " + text)
@@ -318,9 +327,10 @@ class Check:
                 self.fail("request failed: %s (%s): %s" % (req.get("url"), p.get("type"), p.get("errorText")))
 
     def expected_refusal(self, url, status):
-        """The preview's 422 for markdown the server refuses, while a step
-        provokes it on purpose."""
-        return self.refused_preview and status == 422 and url.endswith("/support/admin/kb/preview")
+        """The preview's refusal a step provokes on purpose: 422 for markdown
+        the server refuses, 401 once the session has ended."""
+        return status != 0 and self.refused_preview == status \
+            and url.endswith("/support/admin/kb/preview")
 
     # --- page helpers ---------------------------------------------------------------
 
@@ -449,13 +459,13 @@ class Check:
         self.type_into("#tags", "Browser, Check")
         # Markdown the server refuses (nested past 32): the preview shows
         # why, as text, instead of keeping a stale rendering.
-        self.refused_preview = True
+        self.refused_preview = 422
         self.type_into("#content_markdown", "- " * 40 + "x")
         self.wait_js("(function(){var e=document.querySelector('#preview .field-error');"
                      " return !!(e && /nests more than 32 levels/.test(e.textContent))})()",
                      "the preview saying why the markdown is refused (422)")
         time.sleep(0.5)  # its console line and events arrive after the page shows it
-        self.refused_preview = False
+        self.refused_preview = 0
         self.type_into("#content_markdown", markdown)
         self.wait_js("(function(){var p=document.getElementById('preview');"
                      " return !!(p && p.querySelector('h1') && p.querySelector('strong')"
@@ -465,7 +475,13 @@ class Check:
         path = self.navigation(lambda: self.click("#article-form button[type=submit]"),
                                r"/support/admin/kb/\d+/edit", "save the new article")
 
-        # 3. The edit page.
+        # 3. The edit page, saying what happened once: the notice shows,
+        # and the address loses ?done= (a reload must not say it again).
+        said = self.js("({n: (document.getElementById('notice')||{}).textContent||null,"
+                       " q: location.search})")
+        if said.get("n") != "Article created." or said.get("q") != "":
+            self.fail("after the create: notice %r, address query %r (want 'Article created.',"
+                      " none)" % (said.get("n"), said.get("q")))
         got = self.js("({t: document.getElementById('title').value,"
                       " s: document.getElementById('slug').value,"
                       " g: document.getElementById('tags').value,"
@@ -498,9 +514,6 @@ class Check:
         if len(cols.split()) != 1:
             self.fail("edit page at phone width is not one column (grid %r)" % cols)
         self.shot("07-edit-phone")
-        self.goto("/support/admin/login", r"/support/admin/login", "login at phone width")
-        self.no_overflow("login at %dpx" % PHONE[0], PHONE[0])
-        self.shot("08-login-phone")
 
         # 6. The CSP is enforced and this check sees violations: an inline
         # script must not run and must be reported.
@@ -528,6 +541,34 @@ class Check:
                 self.note("CSP probe blocked and reported (%s)" % seen)
             if not any(s.startswith("securitypolicyviolation") for s in self.csp_seen):
                 self.fail("no securitypolicyviolation event for the blocked inline script")
+
+        # 7. The session ends while the editor is open: the preview says so
+        # in a line of text, never shows the sign-in page (a live form) a
+        # redirect would lead to, and the typed text stays in the form.
+        self.b.call("Network.deleteCookies", {"name": "support_admin_session",
+                                              "url": self.base + "/support/admin/kb"})
+        self.refused_preview = 401
+        typed = "Typed after the session ended"
+        self.type_into("#content_markdown", typed)
+        self.wait_js("(function(){var e=document.querySelector('#preview .field-error');"
+                     " return !!(e && /session has ended/.test(e.textContent))})()",
+                     "the preview saying the session has ended (401)")
+        time.sleep(0.5)
+        self.refused_preview = 0
+        left = self.js("({f: !!document.querySelector('#preview form, #preview textarea,"
+                       " #preview input'), m: document.getElementById('content_markdown').value})")
+        if left["f"]:
+            self.fail("the preview pane shows a form after the session ended")
+        if left["m"] != typed:
+            self.fail("the typed text was not kept: %r" % left["m"])
+        self.shot("09-session-ended")
+
+        # 8. The sign-in page at phone width (signed out now: signed in, it
+        # sends the browser on to the list).
+        self.viewport(PHONE, True)
+        self.goto("/support/admin/login", r"/support/admin/login", "login at phone width")
+        self.no_overflow("login at %dpx" % PHONE[0], PHONE[0])
+        self.shot("08-login-phone")
         return path
 
     def assets_loaded(self):

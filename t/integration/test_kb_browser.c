@@ -4,8 +4,9 @@
  * which drives headless Chromium over the DevTools protocol: sign in with
  * a support_admin JWT pasted into the form, the list, a new article typed
  * into the form whose live preview must render (admin.js under the page
- * CSP), save, the edit page, the list again, then the same pages at a
- * 390px phone width; it fails on any console error, uncaught exception,
+ * CSP), save, the edit page (its notice shown once), the list again, then
+ * the same pages at a 390px phone width, and the preview once the session
+ * has ended (a message, never the sign-in page); it fails on any console error, uncaught exception,
  * CSP violation or failed request of a page or its CSS/JS, and checks that
  * an inline script is blocked and reported.
  *
@@ -100,7 +101,8 @@ START_TEST(admin_pages_in_chromium)
                   WEXITSTATUS(status), out);
     static const char *const shots[] = {"01-login",       "02-list-before", "03-new-with-preview",
                                         "04-edit",        "05-list",        "06-list-phone",
-                                        "07-edit-phone",  "08-login-phone"};
+                                        "07-edit-phone",  "08-login-phone",
+                                        "09-session-ended"};
     for (size_t i = 0; i < sizeof(shots) / sizeof(shots[0]); i++)
         assert_png(out, shots[i]);
 }

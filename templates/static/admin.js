@@ -1,15 +1,30 @@
-/* Admin pages: the live preview of the article editor. The server renders
- * and sanitizes (POST /support/admin/kb/preview, the same renderer as a
- * save); this only sends the text after a pause and shows the answer.
- * Loaded as a file (CSP allows scripts from 'self' only, never inline). */
+/* Admin pages: the live preview of the article editor, and the one-shot
+ * notice of an action. The server renders and sanitizes (POST
+ * /support/admin/kb/preview, the same renderer as a save); this only sends
+ * the text after a pause and shows the answer. Loaded as a file (CSP
+ * allows scripts from 'self' only, never inline). */
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
+  /* "?done=saved" said it once: a reload or a bookmark must not say it
+   * again, so the address loses it (the page keeps showing it). */
+  if (/[?&]done=/.test(location.search) && window.history && history.replaceState) {
+    var q = location.search.slice(1).split("&").filter(function (kv) {
+      return kv.split("=")[0] !== "done";
+    }).join("&");
+    history.replaceState(history.state, "", location.pathname + (q ? "?" + q : "") + location.hash);
+  }
   var area = document.querySelector("textarea[data-preview]");
   var form = document.getElementById("article-form");
   if (!area || !form) return;
   var target = document.getElementById(area.getAttribute("data-preview"));
   var csrf = form.querySelector("input[name=csrf_token]").value;
   var timer = null, seq = 0;
+  function say(text) {
+    var p = document.createElement("p");
+    p.className = "field-error";
+    p.textContent = text;
+    target.replaceChildren(p);
+  }
   function refresh() {
     var mine = ++seq;
     var body = new URLSearchParams();
@@ -19,18 +34,29 @@ document.addEventListener("DOMContentLoaded", function () {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded" }
     }).then(function (r) {
-      if (r.ok) return r.text().then(function (html) {
-        if (mine === seq) target.innerHTML = html;
-      });
+      var type = r.headers.get("Content-Type") || "";
+      /* Only the preview's own answer goes into the page: never one a
+       * redirect led to (a sign-in page is a live form), nor any other
+       * kind of answer. */
+      if (r.ok && !r.redirected && /^text\/html\b/i.test(type))
+        return r.text().then(function (html) {
+          if (mine === seq) target.innerHTML = html;
+        });
+      /* The session ended (401), or this page's did (403: its token is
+       * no live session's): the text stays in the form, unsaved. */
+      if ((r.status === 401 || r.status === 403) && !r.redirected) {
+        if (mine === seq)
+          say("Your session has ended \u2014 sign in again in another tab; your text is kept.");
+        return;
+      }
       /* 422: markdown the server refuses (too deeply nested, too many
        * table cells); its reason is shown as text in place of the preview */
-      if (r.status !== 422) return Promise.reject(r.status);
+      if (r.status !== 422 || r.redirected || !/^application\/problem\+json\b/i.test(type))
+        return Promise.reject(r.status);
       return r.json().then(function (problem) {
         if (mine !== seq) return;
-        var e = problem.errors && problem.errors[0], p = document.createElement("p");
-        p.className = "field-error";
-        p.textContent = e ? e.message : problem.detail;
-        target.replaceChildren(p);
+        var e = problem.errors && problem.errors[0];
+        say(e ? e.message : problem.detail);
       });
     }).catch(function () { /* keep the last preview */ });
   }
