@@ -17,6 +17,13 @@ json_put(void *o)
     json_object_put(o);
 }
 
+void
+sp_json_release_with(struct sp_arena *a, struct json_object *o)
+{
+    if (o != NULL)
+        sp_arena_defer(a, json_put, o);
+}
+
 /* What a JSON text holds outside its strings (RFC 8259): structure,
  * numbers and the literals true, false and null. */
 static const char json_chars[] = "{}[],:-+.0123456789eEtruefalsn \t\r\n";

@@ -30,6 +30,9 @@ struct sp_buf;
  * The object is released with the arena. */
 struct json_object *sp_json_parse(struct sp_arena *a, const char *text, size_t len,
                                   struct sp_problem *p);
+/* o (NULL: nothing) is released (json_object_put) with the arena: a
+ * tree built or parsed for one request or pass, freed on every path. */
+void sp_json_release_with(struct sp_arena *a, struct json_object *o);
 /* Most members and array elements, every level counted, a text a client
  * sends may hold (API.md §1): far above any request's, far below what a
  * MiB can name (90,000 members cost a worker most of a second). */

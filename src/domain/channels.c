@@ -18,6 +18,7 @@
 #include "core/crypto.h"
 #include "core/http_client.h"
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/json_writer.h"
 #include "core/keyring.h"
 #include "core/mail_idn.h"
@@ -187,12 +188,6 @@ put_str(struct json_object *o, const char *key, const char *v)
 {
     if (v != NULL)
         json_object_object_add(o, key, json_object_new_string(v));
-}
-
-static void
-put_json_release(void *o)
-{
-    json_object_put(o);
 }
 
 /* A file's size as people read it: "850 bytes", "12 KB", "3.4 MB". */
@@ -417,7 +412,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
         const char *name, bool staff)
 {
     struct json_object *ctx = json_object_new_object();
-    sp_arena_defer(a, put_json_release, ctx);
+    sp_json_release_with(a, ctx);
     put_str(ctx, "event_type", row->event_type);
     struct json_object *t = json_object_new_object();
     put_str(t, "public_id", row->ticket_public_id);

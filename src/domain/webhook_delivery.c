@@ -18,6 +18,7 @@
 #include "core/crypto.h"
 #include "core/http_client.h"
 #include "core/ids.h"
+#include "core/json.h"
 #include "core/json_writer.h"
 #include "core/redact.h"
 #include "core/url_guard.h"
@@ -160,12 +161,6 @@ redact_member(struct sp_arena *a, struct json_object *o, const char *key)
     return true;
 }
 
-static void
-json_put(void *o)
-{
-    json_object_put(o);
-}
-
 const char *
 sp_webhook_redact_data(struct sp_arena *a, const char *data_json, struct sp_problem *p)
 {
@@ -179,8 +174,7 @@ sp_webhook_redact_data(struct sp_arena *a, const char *data_json, struct sp_prob
         ok = json_tokener_get_error(tok) == json_tokener_success;
         json_tokener_free(tok);
     }
-    if (data != NULL)
-        sp_arena_defer(a, json_put, data);
+    sp_json_release_with(a, data);
     if (!ok || !json_object_is_type(data, json_type_object)) {
         sp_problem_set(p, SP_ERROR, "internal", "an event's data is no JSON object to redact");
         return NULL;
