@@ -237,6 +237,46 @@ START_TEST(a_plural_question_finds_the_singular_article)
 }
 END_TEST
 
+/* QA: "cancellation fee" quoted the late-charge article's "late checkout
+ * fee" sentence, with the booking article (the better passage) cited
+ * first and confidence 0.8058: the booking article's fee table had rows
+ * too short to be sentences, and any passage scoring half the best was
+ * quoted from. The table answers now, whole; the source is the article
+ * quoted, alone. */
+START_TEST(a_fee_table_answers_and_its_article_is_the_source)
+{
+    const char *w = sp_t_unique_word();
+    const char *booking = sp_t_unique("change-a-booking"), *late = sp_t_unique("late-charge");
+    article(booking, sp_t_fmt("Change a %s booking", w),
+            "You can change the dates of a booking online until the day before arrival.\n\n"
+            "## Cancellation fee\n\n| Notice | Fee |\n|---|---|\n| more than 7 days | none |\n"
+            "| 48 h to 7 days | 10 % |\n| less than 48 h | 20 % |\n", true);
+    article(late, sp_t_fmt("%s late charge", w),
+            "We charge a late checkout fee if you leave the room after noon.\n", true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("%s cancellation fee", w),
+                              ticket_ctx(sp_t_ticket_create(&u, "fee")));
+    sp_t_assert_json(r, 200);
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_msg(strstr(answer, "less than 48 h 20 %") != NULL &&
+                      strstr(answer, "late checkout") == NULL, "%s", answer);
+    struct json_object *sources = sp_t_jarr(r->json, "sources");
+    ck_assert_int_eq(json_object_array_length(sources), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"), booking);
+    double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+    ck_assert_msg(conf >= 0.35, "confidence %f", conf);
+    sp_t_resp_free(r);
+    /* The late charge is still the late-charge article's answer. */
+    r = ask(&u, sp_t_fmt("%s late checkout fee after noon", w),
+            ticket_ctx(sp_t_ticket_create(&u, "late")));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(sp_t_jarr(r->json, "sources"), 0),
+                               "slug"), late);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A question of stop words, punctuation or emoji has no word to search
  * for: no candidate, so "I don't know" and how to reach a person, as for
  * a question the knowledge base cannot answer (it was a 500: an empty
@@ -753,6 +793,7 @@ main(void)
     tcase_add_test(tc, local_model_cites_the_right_article);
     tcase_add_test(tc, a_cjk_or_accentless_question_finds_its_article);
     tcase_add_test(tc, a_plural_question_finds_the_singular_article);
+    tcase_add_test(tc, a_fee_table_answers_and_its_article_is_the_source);
     tcase_add_test(tc, a_question_without_a_searchable_word_is_answered_i_dont_know);
     tcase_add_test(tc, stored_prompt_is_redacted_and_every_call_logged);
     tcase_add_test(tc, chat_context_posts_an_ai_bot_message);
