@@ -108,7 +108,7 @@ static const char *const statuses[] = {
 
 static const struct sp_query_spec list_query[LQ_COUNT] = {
     [LQ_Q] = {"q", SP_QUERY_STRING, 1, 4 * SP_ARTICLE_QUERY_MAX, 0, NULL, NULL, NULL, NULL,
-              "must be 1 to 200 characters, not only blanks"},
+              SP_ARTICLE_QUERY_INVALID},
     /* in any letter case: tags are stored lower-cased (an admin's "UP"
      * is "up"), so a filter of "UP" finds them too (QA) */
     [LQ_TAG] = {"tag", SP_QUERY_STRING, 1, SP_ARTICLE_TAG_MAX, 0, NULL, NULL,

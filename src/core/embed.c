@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libstemmer.h>
+
 #include "core/hash.h"
 #include "core/hex.h"
 #include "core/utf8.h"
@@ -46,32 +48,46 @@ is_stop(const char *t, size_t n)
     return false;
 }
 
-static bool
-ends_with(const char *t, size_t n, const char *suffix)
+/* The process's Snowball English stemmer, made on first use and freed
+ * at exit. One a process: a stemmer keeps its state between calls, so it
+ * is not to be shared by threads, and the workers and jobs that embed are
+ * single-threaded (they fork; a child gets its own copy). */
+static struct sb_stemmer *stemmer;
+
+static void
+stemmer_free(void)
 {
-    size_t k = strlen(suffix);
-    return n > k && memcmp(t + n - k, suffix, k) == 0;
+    sb_stemmer_delete(stemmer);
+    stemmer = NULL;
 }
 
-/* "refunds", "refunded", "refunding" -> "refund": enough for a question
- * and a passage to share a term; no dictionary. */
+/* "refunds", "refunded", "refunding" -> "refund", "walruses" -> "walrus":
+ * Snowball's English stemmer, the one PostgreSQL's english_stem runs for
+ * public search (sql/055), so a passage and a question share the terms
+ * that search would match. A word with a digit is kept as written, as
+ * PostgreSQL's numword is; so is one cut at SP_EMBED_TERM_MAX. */
 static size_t
 stem(char *t, size_t n)
 {
-    if (n > 5 && ends_with(t, n, "ing"))
-        return n - 3;
-    if (n > 4 && ends_with(t, n, "ies")) {
-        t[n - 3] = 'y';
-        return n - 2;
+    if (n >= SP_EMBED_TERM_MAX)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] >= '0' && t[i] <= '9')
+            return n;
+    if (stemmer == NULL) {
+        stemmer = sb_stemmer_new("english", "UTF_8");
+        if (stemmer == NULL)
+            abort();   /* out of memory: "english" is built in */
+        atexit(stemmer_free);
     }
-    if (n > 4 && ends_with(t, n, "ed"))
-        return n - 2;
-    if (n > 4 && (ends_with(t, n, "sses") || ends_with(t, n, "xes") || ends_with(t, n, "ches") ||
-                  ends_with(t, n, "shes")))
-        return n - 2;
-    if (n > 3 && t[n - 1] == 's' && t[n - 2] != 's')
-        return n - 1;
-    return n;
+    const sb_symbol *out = sb_stemmer_stem(stemmer, (const sb_symbol *)t, (int)n);
+    if (out == NULL)
+        abort();       /* out of memory */
+    size_t m = (size_t)sb_stemmer_length(stemmer);
+    if (m == 0 || m > n)   /* neither in English; t holds n bytes */
+        return n;
+    memcpy(t, out, m);
+    return m;
 }
 
 /* The ASCII base of a Latin letter with a diacritic, lower-cased, as

@@ -2,7 +2,7 @@
  * embed: the embedded embedder of the AI proxy (API.md §9) — text turned
  * into a deterministic 512-dimension vector in process, with no model
  * file and no service: each term (a lower-cased word with its accents
- * folded, stop words dropped, a light suffix stripped; in CJK text each
+ * folded, stop words dropped, stemmed as public search stems; in CJK text each
  * pair of neighbouring characters, as sql/055 indexes it) and each pair
  * of neighbouring terms is hashed
  * (FNV-1a) to one dimension and a sign (the "hashing trick"), bigrams at
@@ -23,9 +23,10 @@
 #define SP_EMBED_DIM_MAX 4096            /* of any embedder's vectors */
 /* Stored with every vector: v2 folds accents and pairs CJK characters
  * (v1 read a CJK sentence as one word); v3 folds widths as NFKC does
- * (half-width katakana, full-width Latin); a pass re-embeds the chunks
- * of an older one. */
-#define SP_EMBED_MODEL "hashed-512-v3"
+ * (half-width katakana, full-width Latin); v4 stems with Snowball English
+ * (v3's suffix stripping made "walruses" walruse, "charged" charg); a
+ * pass re-embeds the chunks of an older one. */
+#define SP_EMBED_MODEL "hashed-512-v4"
 #define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
 /* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
 #define SP_EMBED_HEX_LEN (2 + SP_EMBED_DIM * 8)
@@ -36,7 +37,8 @@ typedef void sp_embed_term_fn(const char *term, size_t len, void *arg);
 /* The terms of text (len bytes, UTF-8): words — runs of letters and
  * digits, ASCII and non-ASCII, ended by ASCII and Unicode punctuation
  * and spaces — lower-cased with Latin accents folded ("Crème" ->
- * "creme"), stop words dropped, plural and -ing/-ed endings stripped,
+ * "creme"), stop words dropped, stemmed by Snowball's English stemmer
+ * as PostgreSQL's english_stem stems them (a word with a digit kept),
  * widths folded as NFKC folds them ("ＡＢＣ" as "abc", "ｶﾞ" as "ガ");
  * and within a run of Han, kana or Hangul, each pair of neighbouring
  * characters (a lone one as itself). */

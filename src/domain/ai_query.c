@@ -8,6 +8,8 @@
  * similarity (weight 1/4, doubled and capped at 1: a short question
  * against an 800-character passage rarely passes 0.5). A question none of
  * whose words the knowledge base holds has no candidate and confidence 0.
+ * A local answer's confidence is its quote's own match when that is
+ * lower (sp_ai_extract): the passage may fit and the sentence barely.
  */
 #include "domain/ai_query.h"
 
@@ -77,57 +79,150 @@ static struct sp_stmt log_stmt = SP_STMT_NAMED(
 
 /* --- the extractive answer ----------------------------------------------- */
 
+#define ROW_MAX 200           /* bytes: a longer line is prose, not a table row */
+#define TABLE_ROWS_MAX 64     /* rows of a table read as one; the next start another */
+#define CLEARLY_BETTER 0.25   /* another article's unit beats the top article's by this */
+
+/* A sentence, or a table of rows: a unit the answer quotes whole. */
 struct sentence {
     const char *s;
     size_t len;
     double score;
+    double coverage;   /* the share of the question's terms it holds */
+    size_t which;      /* its passage */
+    bool top_article;  /* its passage is of the top passage's article */
     size_t order;      /* passage, then place in it: the reading order */
+};
+
+struct scoring {
+    const char *question;
+    const float *q;             /* the question's vector */
+    bool top_article;           /* the passage being read is of the top one's article */
+    struct sentence *s;
+    size_t n;
 };
 
 static bool
 sentence_end(const char *t, size_t i, size_t len)
 {
     char c = t[i];
-    if (c == '\n')
-        return true;
     /* "。", "！", "？" (i at their last byte): CJK puts no space after. */
     static const char *const wide_ends[] = {"\u3002", "\uff01", "\uff1f"};
     for (size_t k = 0; i >= 2 && k < sizeof(wide_ends) / sizeof(wide_ends[0]); k++)
         if (memcmp(t + i - 2, wide_ends[k], 3) == 0)
             return true;
-    return (c == '.' || c == '?' || c == '!') && (i + 1 == len || t[i + 1] == ' ' ||
-                                                  t[i + 1] == '\n');
+    return (c == '.' || c == '?' || c == '!') && (i + 1 == len || t[i + 1] == ' ');
 }
 
-/* The sentences of one passage, scored against the question, appended
- * to s[*n]. */
+/* Scores one unit (t, len) of passage which; kept when it shares a term
+ * with the question. */
 static void
-score_sentences(const char *question, const float *q, const struct sp_ai_passage *ps,
-                size_t which, struct sentence *s, size_t *n)
+score_unit(struct scoring *sc, const char *t, size_t len, size_t which, size_t at)
 {
-    const char *t = ps->text;
-    size_t len = strlen(t), start = 0;
-    for (size_t i = 0; i < len && *n < SENTENCES_MAX; i++) {
+    if (sc->n == SENTENCES_MAX)
+        return;
+    double cov = sp_embed_coverage(sc->question, strlen(sc->question), t, len);
+    if (cov <= 0)
+        return;
+    float v[SP_EMBED_DIM];
+    sp_embed_text(t, len, v);
+    sc->s[sc->n++] = (struct sentence){t, len,
+                                       cov + 0.5 * sp_embed_cosine(sc->q, v) - 0.05 * (double)which,
+                                       cov, which, sc->top_article, which * 100000 + at};
+}
+
+/* The sentences of a line of prose (12–600 bytes each). */
+static void
+score_prose(struct scoring *sc, const char *base, const char *t, size_t len, size_t which)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
         if (!sentence_end(t, i, len) && i + 1 != len)
             continue;
         size_t from = start, to = i + 1;
         start = i + 1;
-        while (from < to && (t[from] == ' ' || t[from] == '\n'))
+        while (from < to && t[from] == ' ')
             from++;
-        while (to > from && (t[to - 1] == ' ' || t[to - 1] == '\n'))
+        while (to > from && t[to - 1] == ' ')
             to--;
-        if (to - from < SENTENCE_MIN || to - from > ANSWER_MAX)
-            continue;
-        double cov = sp_embed_coverage(question, strlen(question), t + from, to - from);
-        if (cov <= 0)
-            continue;
-        float v[SP_EMBED_DIM];
-        sp_embed_text(t + from, to - from, v);
-        s[*n] = (struct sentence){t + from, to - from,
-                                  cov + 0.5 * sp_embed_cosine(q, v) - 0.05 * (double)which,
-                                  which * 100000 + from};
-        (*n)++;
+        if (to - from >= SENTENCE_MIN && to - from <= ANSWER_MAX)
+            score_unit(sc, t + from, to - from, which, (size_t)(t + from - base));
     }
+}
+
+/* A line that reads as a table row (its cells joined by spaces, as the
+ * splitter has them) or a list item: short, with no sentence end. */
+static bool
+row_like(const char *t, size_t len)
+{
+    if (len == 0 || len > ROW_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (sentence_end(t, i, len))
+            return false;
+    return t[len - 1] != ':' && t[len - 1] != ';';   /* a line that leads into a list */
+}
+
+/* A table: rows (lines) from..to of passage text t, n of them. Its rows
+ * joined by "; " are one unit, so the answer quotes the table whole,
+ * header first (QA: each row was too short to be a sentence, so a fee
+ * table never answered "cancellation fee"); one too long for an answer
+ * gives a unit a row. */
+static void
+score_table(struct sp_arena *a, struct scoring *sc, const char *t, const size_t *starts,
+            const size_t *lens, size_t n, size_t which)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, ANSWER_MAX + 16);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            sp_buf_puts(&b, "; ");
+        sp_buf_append(&b, t + starts[i], lens[i]);
+    }
+    if (b.len <= ANSWER_MAX) {
+        score_unit(sc, b.data, b.len, which, starts[0]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        score_unit(sc, t + starts[i], lens[i], which, starts[i]);
+}
+
+/* The units of one passage, scored against the question: its lines of
+ * prose cut into sentences; a run of two or more row-like lines, a
+ * table (a lone one is prose). */
+static void
+score_passage(struct sp_arena *a, struct scoring *sc, const struct sp_ai_passage *ps,
+              size_t which)
+{
+    const char *t = ps->text;
+    size_t len = strlen(t), starts[TABLE_ROWS_MAX], lens[TABLE_ROWS_MAX], rows = 0;
+    for (size_t from = 0; from <= len;) {
+        const char *nl = memchr(t + from, '\n', len - from);
+        size_t end = nl != NULL ? (size_t)(nl - t) : len, f = from, e = end;
+        while (f < e && t[f] == ' ')
+            f++;
+        while (e > f && t[e - 1] == ' ')
+            e--;
+        bool row = row_like(t + f, e - f);
+        if ((!row || rows == TABLE_ROWS_MAX) && rows > 0) {   /* the run ends */
+            if (rows > 1)
+                score_table(a, sc, t, starts, lens, rows, which);
+            else
+                score_prose(sc, t, t + starts[0], lens[0], which);
+            rows = 0;
+        }
+        if (row) {
+            starts[rows] = f;
+            lens[rows++] = e - f;
+        } else if (e > f) {
+            score_prose(sc, t, t + f, e - f, which);
+        }
+        from = end + 1;
+    }
+    if (rows > 1)
+        score_table(a, sc, t, starts, lens, rows, which);
+    else if (rows == 1)
+        score_prose(sc, t, t + starts[0], lens[0], which);
 }
 
 static int
@@ -144,13 +239,25 @@ by_order(const void *x, const void *y)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-/* The best sentences, distinct (chunks overlap), within ANSWER_MAX. */
+/* The best sentences, distinct (chunks overlap), within ANSWER_MAX. The
+ * top passage's article answers: another article's passage only when
+ * its sentence holds more of the question's terms than the top passage's
+ * best and scores clearly above it (QA: "cancellation fee" quoted another
+ * article's "late checkout fee" sentence over the top article's fee
+ * table), or when the top passage has none. */
 static size_t
 pick(struct sentence *s, size_t n, struct sentence *chosen)
 {
     qsort(s, n, sizeof(*s), by_score);
+    const struct sentence *top = NULL;
+    for (size_t i = 0; i < n && top == NULL; i++)
+        if (s[i].top_article)
+            top = &s[i];
     size_t k = 0, total = 0;
     for (size_t i = 0; i < n && k < ANSWER_SENTENCES; i++) {
+        if (top != NULL && !s[i].top_article &&
+            (s[i].coverage <= top->coverage || s[i].score < top->score + CLEARLY_BETTER))
+            continue;
         bool dup = false;
         for (size_t j = 0; j < k && !dup; j++)
             dup = chosen[j].len == s[i].len && memcmp(chosen[j].s, s[i].s, s[i].len) == 0;
@@ -159,25 +266,54 @@ pick(struct sentence *s, size_t n, struct sentence *chosen)
         chosen[k++] = s[i];
         total += s[i].len + 1;
     }
-    qsort(chosen, k, sizeof(*chosen), by_order);
     return k;
 }
 
-const char *
-sp_ai_extract(struct sp_arena *a, const char *question, const struct sp_ai_passage *passages,
-              size_t n)
+/* How well the answer's best unit answers: ¾ × the share of the
+ * question's terms it holds, read with its passage's heading path (a
+ * sentence under "Cancellation fee" speaks of one), + ¼ × min(1, 2 × its
+ * cosine). */
+static double
+unit_match(struct sp_arena *a, const char *question, const float *q, const struct sentence *u,
+           const struct sp_ai_passage *ps)
 {
+    const char *in_place = sp_arena_sprintf(a, "%s\n%.*s", ps->heading_path, (int)u->len, u->s);
+    double cov = sp_embed_coverage(question, strlen(question), in_place, strlen(in_place));
+    float v[SP_EMBED_DIM];
+    sp_embed_text(u->s, u->len, v);
+    double cos = 2 * sp_embed_cosine(q, v);
+    double c = 0.75 * cov + 0.25 * (cos < 0 ? 0 : cos < 1 ? cos : 1);
+    return c > 1 ? 1 : c;
+}
+
+bool
+sp_ai_extract(struct sp_arena *a, const char *question, const struct sp_ai_passage *passages,
+              size_t n, struct sp_ai_extract *out)
+{
+    memset(out, 0, sizeof(*out));
     float q[SP_EMBED_DIM];
     sp_embed_text(question, strlen(question), q);
-    struct sentence *s = sp_arena_calloc(a, SENTENCES_MAX, sizeof(*s));
-    size_t ns = 0;
-    for (size_t i = 0; i < n && i < ANSWER_PASSAGES; i++)
+    struct scoring sc = {question, q, true, sp_arena_calloc(a, SENTENCES_MAX, sizeof(*sc.s)), 0};
+    for (size_t i = 0; i < n && i < ANSWER_PASSAGES; i++) {
+        sc.top_article = strcmp(passages[i].slug, passages[0].slug) == 0;
         if (i == 0 || passages[i].score >= 0.5 * passages[0].score)
-            score_sentences(question, q, &passages[i], i, s, &ns);
+            score_passage(a, &sc, &passages[i], i);
+    }
     struct sentence chosen[ANSWER_SENTENCES];
-    size_t k = pick(s, ns, chosen);
+    size_t k = pick(sc.s, sc.n, chosen);
     if (k == 0)
-        return NULL;
+        return false;
+    /* The best one's passage first, then the others' in rank order. */
+    out->passages[out->npassages++] = chosen[0].which;
+    for (size_t w = 0; w < ANSWER_PASSAGES; w++) {
+        bool quoted = false;
+        for (size_t i = 1; i < k && !quoted; i++)
+            quoted = chosen[i].which == w && w != chosen[0].which;
+        if (quoted)
+            out->passages[out->npassages++] = w;
+    }
+    out->match = unit_match(a, question, q, &chosen[0], &passages[chosen[0].which]);
+    qsort(chosen, k, sizeof(*chosen), by_order);
     struct sp_buf b;
     sp_buf_init(&b, a, ANSWER_MAX + 16);
     for (size_t i = 0; i < k; i++) {
@@ -185,7 +321,8 @@ sp_ai_extract(struct sp_arena *a, const char *question, const struct sp_ai_passa
             sp_buf_putc(&b, ' ');
         sp_buf_append(&b, chosen[i].s, chosen[i].len);
     }
-    return b.data;
+    out->text = b.data;
+    return true;
 }
 
 /* --- the command ------------------------------------------------------------ */
@@ -226,19 +363,28 @@ says_dont_know(const char *answer)
     return false;
 }
 
-/* The articles of the passages the answer drew on, best first, once each. */
+/* The article of passage i, once. */
+static void
+cite_one(const struct sp_ai_passage *ps, size_t i, struct sp_ai_answer *out)
+{
+    bool seen = false;
+    for (size_t j = 0; j < out->nsources && !seen; j++)
+        seen = strcmp(out->sources[j].slug, ps[i].slug) == 0;
+    if (!seen && out->nsources < SP_AI_SOURCES_MAX)
+        out->sources[out->nsources++] = (struct sp_ai_source){ps[i].slug, ps[i].title,
+                                                               ps[i].score};
+}
+
+/* The articles of the passages a provider's answer drew on when it cited
+ * none: those the local model reads, best first (ones scoring at least
+ * half the best). */
 static void
 cite(const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
 {
-    for (size_t i = 0; i < n && i < ANSWER_PASSAGES && out->nsources < SP_AI_SOURCES_MAX; i++) {
+    for (size_t i = 0; i < n && i < ANSWER_PASSAGES; i++) {
         if (i > 0 && ps[i].score < 0.5 * ps[0].score)
             break;
-        bool seen = false;
-        for (size_t j = 0; j < out->nsources && !seen; j++)
-            seen = strcmp(out->sources[j].slug, ps[i].slug) == 0;
-        if (!seen)
-            out->sources[out->nsources++] = (struct sp_ai_source){ps[i].slug, ps[i].title,
-                                                                   ps[i].score};
+        cite_one(ps, i, out);
     }
 }
 
@@ -255,19 +401,27 @@ confidence(const char *question, const struct sp_ai_passage *top)
     return c < 0 ? 0 : c > 1 ? 1 : c;
 }
 
-/* The answer of local-retrieval from the passages. */
-static void
+/* The answer of local-retrieval from the passages; returns the
+ * retrieval's confidence (whether the passages fit at all). The answer's
+ * is its best sentence's own match, at most the retrieval's: a sentence
+ * that barely answers is not reported as sure (QA: 0.8058 for a quote
+ * of another article that shared one word of the question). */
+static double
 compose(struct sp_arena *a, const struct sp_ai_query_in *in, const char *question,
         const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
 {
     out->model = SP_AI_MODEL_LOCAL;
-    out->confidence = n > 0 ? confidence(question, &ps[0]) : 0;
-    const char *text = out->confidence >= in->min_confidence
-                           ? sp_ai_extract(a, question, ps, n) : NULL;
-    out->grounded = text != NULL;
-    out->answer = text != NULL ? text : dont_know(in->staff);
-    if (out->grounded)
-        cite(ps, n, out);
+    double retrieval = n > 0 ? confidence(question, &ps[0]) : 0;
+    out->confidence = retrieval;
+    struct sp_ai_extract x = {0};
+    if (retrieval >= in->min_confidence && sp_ai_extract(a, question, ps, n, &x) &&
+        x.match < retrieval)
+        out->confidence = x.match;
+    out->grounded = x.text != NULL && out->confidence >= in->min_confidence;
+    out->answer = out->grounded ? x.text : dont_know(in->staff);
+    for (size_t i = 0; out->grounded && i < x.npassages; i++)
+        cite_one(ps, x.passages[i], out);
+    return retrieval;
 }
 
 static const char *
@@ -345,15 +499,9 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
     out->completion_tokens = g.completion_tokens;
     out->grounded = g.answer != NULL && !says_dont_know(g.answer);
     out->answer = g.answer != NULL ? g.answer : dont_know(in->staff);
-    for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES && out->nsources < SP_AI_SOURCES_MAX;
-         i++) {
-        bool seen = false;
-        for (size_t j = 0; j < out->nsources && !seen; j++)
-            seen = strcmp(out->sources[j].slug, ps[i].slug) == 0;
-        if (g.cited[i] && !seen)
-            out->sources[out->nsources++] = (struct sp_ai_source){ps[i].slug, ps[i].title,
-                                                                  ps[i].score};
-    }
+    for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES; i++)
+        if (g.cited[i])
+            cite_one(ps, i, out);
     /* Nothing cited: the passages the local model would cite, if any fit. */
     if (g.ncited == 0 && out->grounded && out->confidence >= in->min_confidence)
         cite(ps, n, out);
@@ -376,14 +524,15 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     size_t n;
     if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &n, p) != SP_OK)
         return log_failure(ctx, in, prompt, out, &t0, p);
-    compose(ctx->arena, in, prompt, ps, n, out);
+    double retrieval = compose(ctx->arena, in, prompt, ps, n, out);
     /* Below the threshold the provider is not asked — with no passage
      * that fits it could only guess — unless it has tools to look the
      * answer up with (docs/API.md §9). */
     bool ask = in->provider != NULL && sp_ai_provider_configured(in->provider) &&
-               (out->confidence >= in->min_confidence || in->tools != NULL);
+               (retrieval >= in->min_confidence || in->tools != NULL);
     if (ask) {
         out->nsources = 0;
+        out->confidence = retrieval;   /* the provider reads the passages, not our quote */
         if (generate(ctx, in, prompt, ps, n, out, p) != SP_OK)
             return log_failure(ctx, in, prompt, out, &t0, p);
     } else {

@@ -71,11 +71,20 @@ enum sp_rc sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in,
                        struct sp_ai_answer *out, struct sp_problem *p);
 
 /* The extractive answer of local-retrieval (pure, for the unit tests):
- * up to three sentences of the passages, the ones sharing most with the
- * question, in at most ~600 characters; NULL when no sentence shares a
- * term with it. */
+ * up to three units of the passages — sentences, or a table's rows
+ * joined by "; " — the ones sharing most with the question, in at most
+ * ~600 characters, of the top passage's article unless another's is
+ * clearly better; false when no unit shares a term with it. */
 struct sp_ai_passage;
-const char *sp_ai_extract(struct sp_arena *a, const char *question,
-                          const struct sp_ai_passage *passages, size_t n);
+struct sp_ai_extract {
+    const char *text;
+    size_t passages[3];   /* the passages quoted: the best unit's first */
+    size_t npassages;
+    double match;         /* 0..1, of the best unit: ¾ × the share of the
+                           * question's terms it holds with its passage's
+                           * heading path + ¼ × min(1, 2 × its cosine) */
+};
+bool sp_ai_extract(struct sp_arena *a, const char *question,
+                   const struct sp_ai_passage *passages, size_t n, struct sp_ai_extract *out);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/ascii.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/crypto.h"
@@ -41,6 +42,9 @@ static const char *const role_names[SP_AI_ROLE_MAX] = {
     [SP_AI_ADMIN] = "support_admin"};
 
 /* ---- one run ---------------------------------------------------------------- */
+
+/* The detail of a 422 for a tool's arguments, %s the tool. */
+#define ARGUMENTS_REFUSED "the arguments do not match the parameters of %s"
 
 struct run {
     struct sp_ctx *ctx;
@@ -77,6 +81,32 @@ segment(const struct run *rn, const char *name)
 
 /* ---- kb_search -------------------------------------------------------------- */
 
+/* A query of blanks is no search, as public search's q is not (API.md
+ * §8; QA: the tool answered [] where search answers 422). */
+static enum sp_rc
+kb_search_rule(const struct run *rn, struct sp_problem *p)
+{
+    const char *q = arg_str(rn, "query");
+    if (q == NULL || !sp_ascii_only(q, strlen(q), SP_ASCII_SPACE))
+        return SP_OK;
+    sp_problem_field(p, "arguments.query", "invalid", SP_ARTICLE_QUERY_INVALID);
+    return sp_problem_set(p, SP_INVALID, "validation_failed", ARGUMENTS_REFUSED, "kb_search");
+}
+
+/* The search's refusal of the query (a negated word alone, "-draft") as
+ * the tool's: its field is arguments.query, not the query string's q
+ * (QA), the message search gives kept. */
+static enum sp_rc
+kb_search_refused(struct sp_problem *p)
+{
+    for (size_t i = 0; i < p->nerrors; i++)
+        if (strcmp(p->errors[i].field, "q") == 0)
+            p->errors[i].field = "arguments.query";
+    return sp_problem_set(p, SP_INVALID, "validation_failed", ARGUMENTS_REFUSED, "kb_search");
+}
+
+/* url is the article's path in the JSON API (§8): no setting names the
+ * help centre's public address (SUPPORT_PORTAL_URL is a ticket's page). */
 static enum sp_rc
 kb_search(struct run *rn, struct sp_problem *p)
 {
@@ -85,7 +115,7 @@ kb_search(struct run *rn, struct sp_problem *p)
         .limit = (int)arg_int(rn, "limit", 5)};
     struct sp_article_page page;
     if (sp_article_list(rn->ctx, &f, &page, p) != SP_OK)
-        return p->rc;
+        return p->rc == SP_INVALID ? kb_search_refused(p) : p->rc;
     struct sp_buf b;
     sp_buf_init(&b, rn->ctx->arena, 1024);
     struct sp_jw w;
@@ -308,7 +338,7 @@ struct impl {
 };
 
 static const struct impl impls[T_COUNT] = {
-    [T_KB_SEARCH] = {kb_search, NULL, false},
+    [T_KB_SEARCH] = {kb_search, kb_search_rule, false},
     [T_TICKET_STATUS] = {ticket_status, NULL, false},
     [T_BOOKING_LOOKUP] = {booking_lookup, NULL, false},
     [T_BOOKING_RESCHEDULE] = {booking_reschedule, NULL, true},
@@ -488,8 +518,7 @@ admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
                               rn->tool);
     if (sp_json_schema_validate(rn->ctx->arena, schema, rn->args, "arguments", p) != SP_OK ||
         path_ids_valid(rn, p) != SP_OK)
-        return sp_problem_set(p, SP_INVALID, "validation_failed",
-                              "the arguments do not match the parameters of %s", rn->tool);
+        return sp_problem_set(p, SP_INVALID, "validation_failed", ARGUMENTS_REFUSED, rn->tool);
     const struct impl *how = &impls[*t - tools];
     return how->rule != NULL ? how->rule(rn, p) : SP_OK;
 }

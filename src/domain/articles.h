@@ -30,6 +30,8 @@ struct sp_arena;
 #define SP_ARTICLE_TAGS_MAX 20
 #define SP_ARTICLE_TAG_MAX 40
 #define SP_ARTICLE_QUERY_MAX 200              /* characters of a search */
+/* A search's field error (q; the kb_search tool's arguments.query). */
+#define SP_ARTICLE_QUERY_INVALID "must be 1 to 200 characters, not only blanks"
 
 struct sp_article {
     long long id;

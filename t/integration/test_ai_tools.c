@@ -216,6 +216,32 @@ START_TEST(every_role_runs_kb_search)
 }
 END_TEST
 
+/* kb_search refuses what public search refuses, as a fault of its
+ * arguments (QA: "-draft" was a 422 naming the query string's q, and a
+ * query of blanks answered [] where search answers 422). */
+START_TEST(kb_search_refuses_what_search_refuses_by_its_argument)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *const queries[] = {"-draft", "   ", " \t\n"};
+    for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+        struct sp_t_resp *r = run_tool(&u, "kb_search",
+                                       sp_t_fmt("{\"query\":%s}", sp_t_jq(queries[i])), NULL, NULL);
+        struct sp_t_resp *search = sp_t_get(
+            sp_t_fmt("/support/articles?q=%s", sp_t_urlencode(queries[i])), NULL);
+        const char *code = i == 0 ? "no_search_term" : "invalid";
+        sp_t_assert_invalid(r, "arguments.query", code);
+        sp_t_assert_invalid(search, "q", code);
+        ck_assert_str_eq(sp_t_invalid_message(r, "arguments.query"),
+                         sp_t_invalid_message(search, "q"));
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"),
+                         "the arguments do not match the parameters of kb_search");
+        sp_t_resp_free(search);
+        sp_t_resp_free(r);
+    }
+    ck_assert_int_eq(log_rows(u.sub, "kb_search", NULL), 0);
+}
+END_TEST
+
 START_TEST(ticket_status_shows_customers_only_their_own)
 {
     struct sp_t_user owner = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -664,6 +690,7 @@ ai_tools_suite(void)
     tcase_add_test(tc, customers_may_not_run_staff_tools);
     tcase_add_test(tc, staff_run_the_booking_tools);
     tcase_add_test(tc, every_role_runs_kb_search);
+    tcase_add_test(tc, kb_search_refuses_what_search_refuses_by_its_argument);
     tcase_add_test(tc, ticket_status_shows_customers_only_their_own);
     tcase_add_test(tc, a_chat_context_is_the_callers_own);
     tcase_add_test(tc, unknown_tools_are_404);
