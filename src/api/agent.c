@@ -129,7 +129,7 @@ static const struct sp_query_spec queue_query[QF_COUNT] = {
     /* The cursor's kind carries the sort (so it cannot be replayed on
      * another order): decoded once the sort is known. */
     [QF_CURSOR] = {"cursor", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
-                   "is not a cursor returned by this list"},
+                   "is not a cursor returned by this list", .pages = true},
 };
 
 /* assigned=me|none|any|<agent id> (its text is already bounded). */
@@ -152,10 +152,11 @@ queue_assigned(struct sp_req *r, const char *v, struct sp_queue_filter *f, struc
     }
 }
 
-/* The filter from the validated parameters. */
+/* The filter from the validated parameters; scope: its cursors'
+ * (sp_query_scope: bound to the filters, q included). */
 static enum sp_rc
-queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_filter *f,
-             struct sp_problem *p)
+queue_filter(struct sp_req *r, const struct sp_query_value *q, const char *scope,
+             struct sp_queue_filter *f, struct sp_problem *p)
 {
     memset(f, 0, sizeof(*f));
     uint64_t statuses = q[QF_STATUS].present
@@ -195,7 +196,7 @@ queue_filter(struct sp_req *r, const struct sp_query_value *q, struct sp_queue_f
     f->limit = (int)q[QF_LIMIT].i;
     if (q[QF_CURSOR].present) {
         f->has_cursor = true;
-        if (!sp_cursor_decode_key(q[QF_CURSOR].str, sp_req_scope(r), sp_queue_sort_names[f->sort],
+        if (!sp_cursor_decode_key(q[QF_CURSOR].str, scope, sp_queue_sort_names[f->sort],
                                   &f->cursor))
             sp_problem_query_field(p, "cursor", "invalid", queue_query[QF_CURSOR].message);
     }
@@ -209,13 +210,14 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
     struct sp_queue_filter f;
     /* Every parameter is checked before the first error is returned. */
     sp_query_read(r, queue_query, QF_COUNT, q, p);
-    if (queue_filter(r, q, &f, p) != SP_OK)
+    const char *scope = sp_query_scope(r, queue_query, QF_COUNT);
+    if (queue_filter(r, q, scope, &f, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_read_ctx(r);
     struct sp_queue_page page;
     if (sp_queue_search(&ctx, &f, &page, p) != SP_OK)
         return p->rc;
-    const char *next = page.has_next ? sp_cursor_encode_key(r->arena, sp_req_scope(r),
+    const char *next = page.has_next ? sp_cursor_encode_key(r->arena, scope,
                                                             sp_queue_sort_names[f.sort], &page.next)
                                      : NULL;
     struct sp_buf *b = sp_view_ticket_page(r, page.items, page.n, SP_VIEW_AGENT_SUMMARY, next);

@@ -87,10 +87,10 @@ write_public_item(struct sp_jw *w, const void *item)
 }
 
 static enum sp_rc
-answer_page(struct sp_req *r, const struct sp_article_filter *f,
+answer_page(struct sp_req *r, const struct sp_article_filter *f, const char *scope,
             const struct sp_article_page *page, bool admin)
 {
-    const char *next = page->more ? sp_cursor_encode_key(r->arena, sp_req_scope(r),
+    const char *next = page->more ? sp_cursor_encode_key(r->arena, scope,
                                                          sp_article_cursor_kind(f), &page->next)
                                   : NULL;
     return sp_api_answer_list(r, page->items, (size_t)page->n, sizeof(*page->items),
@@ -120,15 +120,20 @@ static const struct sp_query_spec list_query[LQ_COUNT] = {
     /* The kind carries the order (newest or by relevance): decoded once
      * the order is known. */
     [LQ_CURSOR] = {"cursor", SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,
-                   "is not a cursor returned by this list"},
+                   "is not a cursor returned by this list", .pages = true},
 };
 
-/* The filter of a list request; admin lists may ask for drafts. */
+/* The filter of a list request, and its cursors' scope (bound to q, tag
+ * and status: a cursor of one search does not go on with another); admin
+ * lists may ask for drafts. */
 static enum sp_rc
-list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp_problem *p)
+list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, const char **scope,
+            struct sp_problem *p)
 {
     struct sp_query_value q[LQ_COUNT];
-    sp_query_read(r, list_query, admin ? LQ_COUNT : LQ_STATUS, q, p);
+    size_t n = admin ? LQ_COUNT : LQ_STATUS;
+    sp_query_read(r, list_query, n, q, p);
+    *scope = sp_query_scope(r, list_query, n);
     *f = (struct sp_article_filter){
         .q = q[LQ_Q].present ? q[LQ_Q].str : NULL,
         .tag = q[LQ_TAG].present ? sp_ascii_lower(sp_arena_strdup(r->arena, q[LQ_TAG].str))
@@ -143,7 +148,7 @@ list_filter(struct sp_req *r, bool admin, struct sp_article_filter *f, struct sp
                          sp_ascii_only(f->q, strlen(f->q), SP_ASCII_SPACE)))
         sp_problem_query_field(p, "q", "invalid", list_query[LQ_Q].message);
     if (q[LQ_CURSOR].present &&
-        (!sp_cursor_decode_key(q[LQ_CURSOR].str, sp_req_scope(r), sp_article_cursor_kind(f),
+        (!sp_cursor_decode_key(q[LQ_CURSOR].str, *scope, sp_article_cursor_kind(f),
                                &f->after) ||
          !f->after.has_value))
         sp_problem_query_field(p, "cursor", "invalid", list_query[LQ_CURSOR].message);
@@ -154,7 +159,8 @@ static enum sp_rc
 list(struct sp_req *r, bool admin, struct sp_problem *p)
 {
     struct sp_article_filter f;
-    if (list_filter(r, admin, &f, p) != SP_OK)
+    const char *scope;
+    if (list_filter(r, admin, &f, &scope, p) != SP_OK)
         return p->rc;
     /* The public list may lag (a replica); the admins' list shows their
      * own edits at once. */
@@ -164,7 +170,7 @@ list(struct sp_req *r, bool admin, struct sp_problem *p)
         return p->rc;
     if (!admin)
         sp_resp_header(r, "Cache-Control", PUBLIC_CACHE);
-    return answer_page(r, &f, &page, admin);
+    return answer_page(r, &f, scope, &page, admin);
 }
 
 enum sp_rc

@@ -232,7 +232,7 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
         sp_chat_frame_message(w, &msgs[i]);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, message_list.kind, page.next));
+    sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, page.scope, message_list.kind, page.next));
     return sp_api_send(r, 200, w);
 }
 
@@ -374,7 +374,7 @@ static const char *const queue_statuses[] = {"waiting", "active", NULL};
 /* The queue's filter; its paging is queue_list's. */
 static const struct sp_query_spec status_query = {
     "status", SP_QUERY_ENUM, 0, 0, 0, queue_statuses, NULL, NULL, NULL,
-    "must be waiting or active"};
+    "must be waiting or active", false};
 
 enum sp_rc
 sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)

@@ -102,7 +102,8 @@ sp_api_page_query(struct sp_req *r, const struct sp_api_list *list,
         return p->rc;
     if (nfilters > 0)
         memcpy(q, all, nfilters * sizeof(*q));
-    *page = (struct sp_api_page){(int)all[nfilters].i, all[nfilters + 1].i, 0, 0};
+    *page = (struct sp_api_page){(int)all[nfilters].i, all[nfilters + 1].i, 0, 0,
+                                 sp_query_scope(r, specs, nfilters + 2)};
     return SP_OK;
 }
 
@@ -142,9 +143,9 @@ sp_api_list_end_cursor(struct sp_buf *b, const char *cursor)
 }
 
 const char *
-sp_api_next_cursor(struct sp_req *r, const char *kind, long long next)
+sp_api_next_cursor(struct sp_req *r, const char *scope, const char *kind, long long next)
 {
-    return next > 0 ? sp_cursor_encode(r->arena, sp_req_scope(r), kind, next) : NULL;
+    return next > 0 ? sp_cursor_encode(r->arena, scope, kind, next) : NULL;
 }
 
 enum sp_rc
@@ -169,7 +170,7 @@ sp_api_answer_page(struct sp_req *r, const struct sp_api_list *list,
                    const struct sp_api_page *page, const void *items)
 {
     return sp_api_answer_list(r, items, page->n, list->item_size, list->write,
-                              sp_api_next_cursor(r, list->kind, page->next));
+                              sp_api_next_cursor(r, page->scope, list->kind, page->next));
 }
 
 /* Our ETags: "<id>-v<version>" for a row (an article: its slug, the

@@ -33,10 +33,10 @@ struct sp_ctx sp_api_read_ctx(struct sp_req *r);
  * ?limit= (1..100, default def) and ?cursor= of this list's kind. */
 #define SP_API_LIMIT(name, def)                                                              \
     {(name), SP_QUERY_INT, 1, 100, (def), NULL, NULL, NULL, NULL,                            \
-     "must be an integer from 1 to 100"}
+     "must be an integer from 1 to 100", true}
 #define SP_API_CURSOR(name, kind)                                                            \
     {(name), SP_QUERY_CURSOR, 0, 0, 0, NULL, NULL, NULL, (kind),                             \
-     "is not a cursor returned by this list"}
+     "is not a cursor returned by this list", false}
 
 /* Renders one item of a list into w, a writer fresh for the item. */
 typedef void sp_api_item_writer(struct sp_jw *w, const void *item);
@@ -61,6 +61,7 @@ struct sp_api_page {
     long long after;
     size_t n;
     long long next;
+    const char *scope;  /* its cursors' (sp_query_scope: bound to the filters) */
 };
 /* ?limit= (1..100, default list->def_limit) and ?cursor= of list's kind:
  * the whole query of a plain keyset list. */
@@ -92,9 +93,11 @@ void sp_api_set_flags(uint64_t set, bool *flags, int n);
 void sp_api_list_begin(struct sp_buf *b);
 void sp_api_list_item(struct sp_buf *b, size_t index);
 void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
-/* The cursor text of the next page of a keyset list of this kind: NULL
+/* The cursor text of the next page of a keyset list of this kind, in
+ * scope (a page's, or sp_req_scope for a list without filters): NULL
  * when next is 0 (this is the last page). */
-const char *sp_api_next_cursor(struct sp_req *r, const char *kind, long long next);
+const char *sp_api_next_cursor(struct sp_req *r, const char *scope, const char *kind,
+                               long long next);
 
 /* Answers 200 with the list envelope of the n items at items (size bytes
  * each), each rendered by write, and next_cursor (NULL: last page). */

@@ -186,7 +186,7 @@ static const struct sp_api_list ticket_list = {"t", 25, sizeof(struct sp_ticket)
 /* The list's filter; its paging is ticket_list's. */
 static const struct sp_query_spec status_query = {
     "status", SP_QUERY_SET, 0, 0, 0, NULL, sp_api_parse_status, NULL, NULL,
-    "must be a comma list of open, in_progress, pending_customer, resolved, closed"};
+    "must be a comma list of open, in_progress, pending_customer, resolved, closed", false};
 
 enum sp_rc
 sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
@@ -202,7 +202,7 @@ sp_api_ticket_list(struct sp_req *r, struct sp_problem *p)
     if (sp_ticket_list_for_customer(&ctx, r->principal.sub, q.present ? statuses : NULL,
                                     at.after, at.limit, &page, p) != SP_OK)
         return p->rc;
-    const char *next = sp_api_next_cursor(r, ticket_list.kind, page.next_before);
+    const char *next = sp_api_next_cursor(r, at.scope, ticket_list.kind, page.next_before);
     sp_resp_json(r, 200,
                  sp_view_ticket_page(r, page.items, page.n, SP_VIEW_CUSTOMER_SUMMARY, next));
     return SP_OK;

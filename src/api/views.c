@@ -69,7 +69,9 @@ messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, b
         sp_jw_end(w);
     }
     sp_jw_end(w);
-    sp_jw_kstr(w, "messages_next_cursor", sp_api_next_cursor(r, "m", t->messages_next_after));
+    /* the messages' query pages only: sp_req_scope is its cursors' scope */
+    sp_jw_kstr(w, "messages_next_cursor",
+               sp_api_next_cursor(r, sp_req_scope(r), "m", t->messages_next_after));
 }
 
 void

@@ -28,6 +28,11 @@ static const char *const extensions[] = {"table", "strikethrough", "autolink", "
 /* The blocks' text: a soft line break is the space a reader sees. */
 #define BLOCK_OPTIONS (OPTIONS | CMARK_OPT_NOBREAKS)
 
+/* A raw <br> where cmark allows no line break (keep_raw_breaks): the
+ * record separator, a control character no text keeps (plain()); one
+ * the author wrote is a line break too. */
+#define BREAK_MARK "\x1e"
+
 static pthread_once_t registered = PTHREAD_ONCE_INIT;
 
 static void
@@ -82,6 +87,25 @@ plain(struct sp_arena *a, const char *s)
         else
             sp_buf_append(&b, s + i, l);
         i += l;
+    }
+    return b.data;
+}
+
+/* cmark's HTML with each BREAK_MARK a <br> (the sanitizer keeps it). */
+static const char *
+with_breaks(struct sp_arena *a, const char *html)
+{
+    if (strchr(html, BREAK_MARK[0]) == NULL)
+        return html;
+    struct sp_buf b;
+    sp_buf_init(&b, a, strlen(html) + 64);
+    for (const char *p = html, *m; *p != '\0'; p = m + 1) {
+        if ((m = strchr(p, BREAK_MARK[0])) == NULL) {
+            sp_buf_puts(&b, p);
+            break;
+        }
+        sp_buf_append(&b, p, (size_t)(m - p));
+        sp_buf_puts(&b, "<br>");
     }
     return b.data;
 }
@@ -529,9 +553,51 @@ drop_raw_content(cmark_node *parent)
     }
 }
 
+/* Whether raw inline HTML n is a line break: <br>, <br/> or <br />, in
+ * any case. */
+static bool
+raw_break(cmark_node *n)
+{
+    if (cmark_node_get_type(n) != CMARK_NODE_HTML_INLINE)
+        return false;
+    const char *s = cmark_node_get_literal(n);
+    if (s == NULL || strncasecmp(s, "<br", 3) != 0)
+        return false;
+    s += 3;
+    s += strspn(s, " \t\r\n");
+    s += *s == '/';
+    return strcmp(s, ">") == 0;
+}
+
+/* Makes each raw <br> among parent's children a hard line break, the
+ * element the sanitizer keeps: cmark omits raw HTML, and "Call us<br>Mon"
+ * (a common way to break a line, in table cells above all) was shown and
+ * indexed as "Call usMon". The plain text has a newline there. A table
+ * cell may hold no line break (cmark-gfm's table extension refuses one,
+ * though its renderer writes it as any): there the break is the text
+ * BREAK_MARK, which the HTML gets as <br> (with_breaks) and the plain
+ * text as a space (plain(): a control character). */
+static void
+keep_raw_breaks(cmark_node *parent)
+{
+    for (cmark_node *c = cmark_node_first_child(parent), *next; c != NULL; c = next) {
+        next = cmark_node_next(c);
+        if (!raw_break(c))
+            continue;
+        cmark_node *br = cmark_node_new(CMARK_NODE_LINEBREAK);
+        if (!cmark_node_replace(c, br)) {
+            cmark_node_free(br);
+            br = cmark_node_new(CMARK_NODE_TEXT);
+            cmark_node_set_literal(br, BREAK_MARK);
+            cmark_node_replace(c, br);
+        }
+        cmark_node_free(c);
+    }
+}
+
 /* Walks the tree once: refuses it (false) past SP_MARKDOWN_MAX_NESTING,
- * and drops raw HTML content in each list of children before going
- * down into them. */
+ * and drops raw HTML content and keeps raw line breaks in each list of
+ * children before going down into them. */
 static bool
 prepare(cmark_node *doc)
 {
@@ -542,6 +608,7 @@ prepare(cmark_node *doc)
         cmark_node *child = cmark_node_first_child(n);
         if (child != NULL) {
             drop_raw_content(n);
+            keep_raw_breaks(n);
             n = cmark_node_first_child(n);
             continue;
         }
@@ -618,6 +685,76 @@ parsed_free(struct parsed *d)
         cmark_parser_free(d->parser);
 }
 
+/* --- the tree as the plain text reads it ---------------------------------------- */
+
+/* A strikethrough's text in its place, without the strikethrough: the
+ * plain-text renderer writes its markers ("Price was ~100 euros~"). */
+static void
+unwrap(cmark_node *n)
+{
+    for (cmark_node *c; (c = cmark_node_first_child(n)) != NULL;)
+        cmark_node_insert_before(n, c);
+    cmark_node_unlink(n);
+    cmark_node_free(n);
+}
+
+/* A table as one paragraph a row, its cells' text between spaces: the
+ * plain-text renderer writes the pipes and the delimiter row, which the
+ * search snippets then showed ("Step | Detail |\n| --- |"). The table,
+ * unlinked, is freed with the arena: the cells' text nodes point into
+ * memory it owns. */
+static void
+table_paragraphs(struct sp_arena *a, cmark_node *table)
+{
+    for (cmark_node *row = cmark_node_first_child(table); row != NULL;
+         row = cmark_node_next(row)) {
+        cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
+        for (cmark_node *cell = cmark_node_first_child(row); cell != NULL;
+             cell = cmark_node_next(cell)) {
+            if (cmark_node_first_child(para) != NULL) {
+                cmark_node *space = cmark_node_new(CMARK_NODE_TEXT);
+                cmark_node_set_literal(space, " ");
+                cmark_node_append_child(para, space);
+            }
+            for (cmark_node *in; (in = cmark_node_first_child(cell)) != NULL;)
+                cmark_node_append_child(para, in);
+        }
+        cmark_node_insert_before(table, para);
+    }
+    cmark_node_unlink(table);
+    sp_arena_defer(a, (void (*)(void *))cmark_node_free, table);
+}
+
+/* Rewrites doc, once its HTML is rendered, into the tree its plain text
+ * (the text search indexes, the summary, the AI's blocks) is rendered
+ * from: strikethroughs unwrapped, tables made paragraphs. The nodes are
+ * gathered first: the tree is not changed under the iterator. */
+static void
+plain_tree(struct sp_arena *a, cmark_node *doc)
+{
+    cmark_node **found = NULL;
+    size_t n = 0, cap = 0;
+    cmark_iter *it = cmark_iter_new(doc);
+    for (cmark_event_type ev; (ev = cmark_iter_next(it)) != CMARK_EVENT_DONE;) {
+        cmark_node *node = cmark_iter_get_node(it);
+        const char *type = cmark_node_get_type_string(node);
+        if (ev == CMARK_EVENT_ENTER &&
+            (strcmp(type, "strikethrough") == 0 || strcmp(type, "table") == 0)) {
+            found = sp_arena_grow(a, found, n, &cap, sizeof(*found), 16);
+            found[n++] = node;
+        }
+    }
+    cmark_iter_free(it);
+    /* A table comes before the strikethroughs in its cells, which are
+     * moved, not freed, with their text. */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(cmark_node_get_type_string(found[i]), "table") == 0)
+            table_paragraphs(a, found[i]);
+        else
+            unwrap(found[i]);
+    }
+}
+
 /* The links of doc the sanitizer will unwrap into out (see markdown.h). */
 static void
 dropped_links(struct sp_arena *a, cmark_node *doc, struct sp_markdown *out)
@@ -649,12 +786,15 @@ sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_mar
     struct parsed d;
     bool ok = parse(a, md, len, &d, &out->refused);
     if (ok) {
-        const char *raw = take(a, cmark_render_html(d.doc, OPTIONS,
-                                                    cmark_parser_get_syntax_extensions(d.parser)));
+        const char *raw = with_breaks(a, take(a, cmark_render_html(d.doc, OPTIONS,
+                                           cmark_parser_get_syntax_extensions(d.parser))));
         out->html = sp_sanitize_html_as(a, SP_SANITIZE_ARTICLE, raw, strlen(raw), NULL, NULL);
-        out->text = plain(a, take(a, cmark_render_plaintext(d.doc, OPTIONS, 0)));
         dropped_links(a, d.doc, out);
+        /* The summary is the first paragraph the author wrote, not a
+         * table's first row. */
         cmark_node *para = first_paragraph(d.doc);
+        plain_tree(a, d.doc);
+        out->text = plain(a, take(a, cmark_render_plaintext(d.doc, OPTIONS, 0)));
         if (para != NULL)
             out->summary = collapse(a, plain(a, take(a, cmark_render_plaintext(para, OPTIONS, 0))),
                                     SP_MARKDOWN_SUMMARY_MAX);
@@ -685,25 +825,6 @@ add_block(struct blocks *b, cmark_node *node, int heading)
     b->out[b->n++] = (struct sp_markdown_block){heading, sp_arena_strndup(b->a, t, len), len};
 }
 
-/* A table row as one block: its cells' text, each rendered as the
- * paragraph it holds (the renderer writes a cell with the table's pipes),
- * between spaces. The cells' inlines are moved out of the tree. */
-static void
-add_row(struct blocks *b, cmark_node *row)
-{
-    cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
-    for (cmark_node *cell = cmark_node_first_child(row); cell != NULL;
-         cell = cmark_node_next(cell)) {
-        if (cmark_node_first_child(para) != NULL)
-            cmark_node_append_child(para, cmark_node_new(CMARK_NODE_SOFTBREAK));
-        cmark_node *in;
-        while ((in = cmark_node_first_child(cell)) != NULL)
-            cmark_node_append_child(para, in);
-    }
-    add_block(b, para, 0);
-    cmark_node_free(para);
-}
-
 /* The blocks under node, in order; what holds no text (raw HTML, a
  * thematic break) adds none. Recursion as deep as the nesting prepare()
  * allows. */
@@ -712,13 +833,10 @@ collect_blocks(struct blocks *b, cmark_node *node)
 {
     for (cmark_node *c = cmark_node_first_child(node); c != NULL; c = cmark_node_next(c)) {
         cmark_node_type t = cmark_node_get_type(c);
-        const char *name = cmark_node_get_type_string(c);
         if (t == CMARK_NODE_HEADING)
             add_block(b, c, cmark_node_get_heading_level(c));
         else if (t == CMARK_NODE_PARAGRAPH || t == CMARK_NODE_CODE_BLOCK)
             add_block(b, c, 0);
-        else if (strcmp(name, "table_row") == 0 || strcmp(name, "table_header") == 0)
-            add_row(b, c);
         else if (t != CMARK_NODE_HTML_BLOCK && t != CMARK_NODE_THEMATIC_BREAK)
             collect_blocks(b, c);
     }
@@ -732,8 +850,10 @@ sp_markdown_blocks(struct sp_arena *a, const char *md, size_t len,
     const char *refused = NULL;
     struct blocks b = {a, NULL, 0, 0};
     bool ok = parse(a, md, len, &d, &refused);
-    if (ok)
+    if (ok) {
+        plain_tree(a, d.doc);
         collect_blocks(&b, d.doc);
+    }
     parsed_free(&d);
     *out = b.out;
     *n = b.n;

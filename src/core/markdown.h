@@ -2,7 +2,11 @@
  * markdown: GitHub-flavoured markdown (tables, strikethrough, autolinks,
  * task lists) turned into the three forms a knowledge-base article is
  * stored in (API.md §8): sanitized HTML, a one-paragraph summary and the
- * plain text that search indexes and snippets are cut from.
+ * plain text that search indexes and snippets are cut from. The plain
+ * text is the words a reader sees: a raw <br> is a line break there and
+ * in the HTML, a strikethrough keeps its text without its tildes, and a
+ * table is its rows, each its cells' text between spaces (no pipes, no
+ * delimiter row).
  *
  * cmark-gfm renders (the reference GFM implementation, the one GitHub
  * runs; Debian's libcmark-gfm-dev) with raw HTML suppressed and unsafe

@@ -92,17 +92,21 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
  * that changes something. One that changes nothing updates no row (as a
  * ticket's or a webhook's): the version, updated_at and the embeddings
  * built for this version stay. The markdown decides the text and summary;
- * its html is compared too, so a re-render by a newer sanitizer is kept.
+ * its html, text and summary are compared too, so a re-render by a newer
+ * sanitizer or renderer is kept (a table's text without pipes, whose HTML
+ * is as it was: the same markdown saved again updates the row).
  * A patch that leaves the title and markdown as they were (tags, slug,
  * publishing) moves the chunks made from them (sp_ai_split reads nothing
- * else) to the new version, so retrieval, which uses only the current
+ * else, through the renderer: a text rendered anew is cut anew) to the
+ * new version, so retrieval, which uses only the current
  * version's chunks, keeps answering from them without waiting for the
  * sync job. o is read in the statement's snapshot: its version, title and
  * markdown are of one moment, so its version's chunks are of its text,
  * whatever patch commits in between. */
 static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "article_patch",
-    "WITH o AS (SELECT id, version, title, content_markdown FROM support_knowledge_articles"
+    "WITH o AS (SELECT id, version, title, content_markdown, content_text"
+    "           FROM support_knowledge_articles"
     "           WHERE id = :id::bigint),"
     " u AS (UPDATE support_knowledge_articles AS a SET"
     " slug = coalesce(:slug, a.slug), title = coalesce(:title, a.title),"
@@ -119,13 +123,15 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     " AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
     " AND (coalesce(:slug, a.slug), coalesce(:title, a.title),"
     "      coalesce(:markdown, a.content_markdown), coalesce(:html, a.content_html),"
-    "      coalesce(:tags::text[], a.tags), coalesce(:publish::boolean, a.is_published))"
+    "      coalesce(:tags::text[], a.tags), coalesce(:publish::boolean, a.is_published),"
+    "      coalesce(:text, a.content_text), coalesce(:summary, a.summary))"
     "     IS DISTINCT FROM (a.slug, a.title, a.content_markdown, a.content_html, a.tags,"
-    "      a.is_published)"
+    "      a.is_published, a.content_text, a.summary)"
     " RETURNING a.id, a.slug, a.title, a.tags, a.summary, a.is_published, a.published_at,"
     "  a.created_at, a.updated_at, a.version, a.content_html, a.content_markdown,"
     "  o.version AS old_version,"
-    "  (a.title, a.content_markdown) = (o.title, o.content_markdown) AS same_text),"
+    "  (a.title, a.content_markdown, a.content_text) ="
+    "  (o.title, o.content_markdown, o.content_text) AS same_text),"
     " s AS (UPDATE support_article_chunks c SET article_version = u.version FROM u"
     "       WHERE c.article_id = u.id AND c.article_version = u.old_version AND u.same_text)"
     " SELECT " ARTICLE_FULL_COLS ", " SYNC_NOW " FROM u a",

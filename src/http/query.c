@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/cursor.h"
 #include "core/names.h"
 #include "core/rfc3339.h"
@@ -101,9 +102,31 @@ read_list(struct sp_req *r, const struct sp_query_spec *s, const char *v,
     return true;   /* an empty list filters nothing */
 }
 
-/* One parameter: true when v is valid for s (out filled). */
+const char *
+sp_query_scope(struct sp_req *r, const struct sp_query_spec *specs, size_t n)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, r->arena, 128);
+    sp_buf_puts(&b, sp_req_scope(r));
+    for (size_t k = 0; k < n; k++) {
+        const struct sp_query_spec *s = &specs[k];
+        size_t len;
+        const char *raw = s->type == SP_QUERY_CURSOR || s->pages
+                              ? NULL
+                              : sp_req_query_raw(r, s->name, true, &len);
+        if (raw == NULL)
+            continue;
+        const char *v = sp_url_decode(r->arena, raw, len);
+        v = v != NULL ? v : sp_arena_strndup(r->arena, raw, len);
+        sp_buf_printf(&b, "?%zu:%s=%zu:%s", strlen(s->name), s->name, strlen(v), v);
+    }
+    return b.data;
+}
+
+/* One parameter: true when v is valid for s (out filled); scope: the
+ * list's cursors' (sp_query_scope). */
 static bool
-read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
+read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v, const char *scope,
          struct sp_query_value *out)
 {
     int index;
@@ -124,7 +147,7 @@ read_one(struct sp_req *r, const struct sp_query_spec *s, const char *v,
     case SP_QUERY_TIMESTAMP:
         return sp_rfc3339_parse(v, &out->ms);
     case SP_QUERY_CURSOR:
-        return sp_cursor_decode(v, sp_req_scope(r), s->kind, &out->i);
+        return sp_cursor_decode(v, scope, s->kind, &out->i);
     }
     return false;
 }
@@ -133,6 +156,7 @@ enum sp_rc
 sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
               struct sp_query_value *out, struct sp_problem *p)
 {
+    const char *scope = NULL;
     for (size_t k = 0; k < n; k++) {
         const struct sp_query_spec *s = &specs[k];
         struct sp_query_value *v = &out[k];
@@ -156,7 +180,9 @@ sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
         /* present: given and valid. A refused value is reported here
          * once; the handler's own checks of it (a cursor's decoding, an
          * agent id) must not report it again (QA: listed twice). */
-        v->present = read_one(r, s, v->str, v);
+        if (s->type == SP_QUERY_CURSOR && scope == NULL)
+            scope = sp_query_scope(r, specs, n);
+        v->present = read_one(r, s, v->str, scope, v);
         if (!v->present)
             sp_problem_query_field(p, s->name, "invalid", s->message);
     }

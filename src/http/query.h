@@ -39,6 +39,9 @@ struct sp_query_spec {
     const char *charset;              /* STRING/LIST bytes allowed */
     const char *kind;                 /* CURSOR */
     const char *message;              /* the field error's text */
+    /* Only pages the list (limit, a cursor read as STRING): left out of
+     * sp_query_scope, as CURSOR specs are; every other spec filters. */
+    bool pages;
 };
 
 struct sp_query_value {
@@ -55,6 +58,16 @@ struct sp_query_value {
  * one field error per bad parameter (code "invalid", the spec's message). */
 enum sp_rc sp_query_read(struct sp_req *r, const struct sp_query_spec *specs, size_t n,
                          struct sp_query_value *out, struct sp_problem *p);
+
+/* The scope of the cursors of a list whose query specs[0..n) declare
+ * (core/cursor.h): sp_req_scope(r), then the name and value of each
+ * filter the request gives, length-prefixed, in spec order; the paging
+ * parameters (CURSOR specs, pages) are left out, so limit may change
+ * from page to page. A cursor is refused by the same list under other
+ * filters (QA: a cursor of ?q=xss went on with ?q=refund, one of
+ * ?tag=xss with the unfiltered list); a list asked without filters has
+ * sp_req_scope's scope. A CURSOR spec is decoded in it. Arena-owned. */
+const char *sp_query_scope(struct sp_req *r, const struct sp_query_spec *specs, size_t n);
 
 /* The items of a comma list (empty items dropped), in the arena of r. */
 size_t sp_query_split(struct sp_req *r, const char *list, const char ***out);

@@ -4,7 +4,8 @@
  * Besides crashes and sanitizer reports it aborts when the stored forms
  * break an invariant: valid UTF-8 everywhere, no '<' in the HTML that
  * does not start a tag of ours, no script, and no \x01/\x02 in the plain
- * text (search snippets use them as marks); a refused document (too deep,
+ * text (search snippets use them as marks), nor the mark of a raw <br>
+ * in a table cell (\x1e); a refused document (too deep,
  * too many table cells) has a reason and empty forms.
  * Build: scripts/dev fuzz markdown
  */
@@ -51,7 +52,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (!sp_utf8_valid(m.html, strlen(m.html)) || !sp_utf8_valid(m.text, strlen(m.text)) ||
         !sp_utf8_valid(m.summary, strlen(m.summary)) || !tags_look_ours(m.html) ||
-        strchr(m.text, '\x01') != NULL || strchr(m.text, '\x02') != NULL)
+        strchr(m.text, '\x01') != NULL || strchr(m.text, '\x02') != NULL ||
+        strchr(m.text, '\x1e') != NULL)
         abort();
     sp_arena_destroy(&a);
     return 0;

@@ -519,6 +519,66 @@ START_TEST(script_content_is_not_text)
 }
 END_TEST
 
+/* A raw <br> breaks the line (QA: "Call us<br>Mon-Fri" showed and was
+ * indexed as "Call usMon-Fri"), in a table cell too, in any of its
+ * spellings; the plain text has white space there. Other raw tags stay
+ * omitted. */
+START_TEST(raw_br_is_a_line_break)
+{
+    struct sp_markdown m = md("Call us<br>Mon-Fri, <BR/>9-17<br />CET <Br  />now\n\n"
+                              "| Day | Hours |\n|---|---|\n| Mon<br>Tue | 9<br/>17 |\n");
+    ck_assert_contains(m.html, "<p>Call us<br>\nMon-Fri, <br>\n9-17<br>\nCET <br>\nnow</p>");
+    ck_assert_contains(m.html, "<td>Mon<br>Tue</td>\n<td>9<br>17</td>");
+    assert_inert(m.html);
+    ck_assert_str_eq(m.summary, "Call us Mon-Fri, 9-17 CET now");
+    ck_assert_contains(m.text, "Call us\nMon-Fri, \n9-17\nCET \nnow");
+    ck_assert_contains(m.text, "Mon Tue 9 17");
+    ck_assert_lacks(m.text, "usMon");
+    /* Not a br: another tag, a br with attributes, a br in code. */
+    m = md("a<bra>b <br class=x>c <brx> `x<br>y`");
+    ck_assert_str_eq(m.html, "<p>ab c  <code>x&lt;br&gt;y</code></p>\n");
+    ck_assert_str_eq(m.summary, "ab c x<br>y");
+    /* The AI's blocks read the same text. */
+    struct sp_markdown_block *b;
+    size_t n;
+    const char *in = "| Day | Hours |\n|---|---|\n| Mon<br>Tue | 9 |\n";
+    ck_assert(sp_markdown_blocks(&arena, in, strlen(in), &b, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(b[1].text, "Mon Tue 9");
+}
+END_TEST
+
+/* A strikethrough's text is plain text without its tildes (QA: summary
+ * "Price was ~100 euros~ now"); the HTML keeps <del>, and a tilde the
+ * author wrote stays. */
+START_TEST(strikethrough_text_has_no_tildes)
+{
+    struct sp_markdown m = md("Price was ~~100 euros~~ now ~80, ~~*was*~~ **90**.");
+    ck_assert_contains(m.html, "<del>100 euros</del>");
+    ck_assert_str_eq(m.summary, "Price was 100 euros now ~80, was 90.");
+    ck_assert_str_eq(m.text, "Price was 100 euros now ~80, was 90.\n");
+    m = md("| a | b |\n|---|---|\n| ~~old~~ | x |\n");
+    ck_assert_contains(m.html, "<td><del>old</del></td>");
+    ck_assert_lacks(m.text, "~");
+}
+END_TEST
+
+/* A table's plain text is its cells' text, a row a line, without pipes
+ * or the delimiter row (QA: a table-first article's snippet showed
+ * "Step | Detail |\n| --- |"); the summary is still the first paragraph. */
+START_TEST(table_text_has_no_pipes)
+{
+    struct sp_markdown m = md("| Step | Detail |\n| --- | :-: |\n| 1 | Open **the** app |\n"
+                              "| 2 | | \n| | a \\| b |\n\nAfter the table.\n");
+    ck_assert_str_eq(m.text, "Step Detail\n\n1 Open the app\n\n2 \n\na | b\n\n"
+                             "After the table.\n");
+    ck_assert_str_eq(m.summary, "After the table.");
+    ck_assert_contains(m.html, "<td align=\"center\">Open <strong>the</strong> app</td>");
+    m = md("- item\n\n  | a | b |\n  |---|---|\n  | c | d |\n");
+    ck_assert_str_eq(m.text, "  - item\n    \n    a b\n    \n    c d\n");
+}
+END_TEST
+
 START_TEST(raw_html_never_passes)
 {
     static const char *const attacks[] = {
@@ -629,6 +689,9 @@ markdown_suite(void)
     tcase_add_test(tc, message_profile_is_unchanged);
     tcase_add_test(tc, xss_corpus_stays_inert);
     tcase_add_test(tc, dropped_links_are_named_once_each);
+    tcase_add_test(tc, raw_br_is_a_line_break);
+    tcase_add_test(tc, strikethrough_text_has_no_tildes);
+    tcase_add_test(tc, table_text_has_no_pipes);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,7 +22,7 @@ static const char *const colors[] = {"red", "green", "blue", NULL};
 enum { F_LIMIT, F_NAME, F_COLOR, F_COLORS, F_TAGS, F_SINCE, F_CURSOR, F_Q, F_COUNT };
 
 static const struct sp_query_spec specs[F_COUNT] = {
-    [F_LIMIT] = {"limit", SP_QUERY_INT, 1, 100, 25, NULL, NULL, NULL, NULL, "1 to 100"},
+    [F_LIMIT] = {"limit", SP_QUERY_INT, 1, 100, 25, NULL, NULL, NULL, NULL, "1 to 100", true},
     [F_NAME] = {"name", SP_QUERY_STRING, 1, 5, 0, NULL, NULL, "abc", NULL, "a, b, c; 1 to 5"},
     [F_COLOR] = {"color", SP_QUERY_ENUM, 0, 0, 2, colors, NULL, NULL, NULL, "a color"},
     [F_COLORS] = {"colors", SP_QUERY_SET, 0, 0, 0, colors, NULL, NULL, NULL, "colors"},
@@ -82,12 +82,44 @@ START_TEST(absent_parameters_take_their_defaults)
 }
 END_TEST
 
+/* A cursor belongs to its list's filters (QA: a cursor of ?q=xss went on
+ * with ?q=refund): another value, a filter added or dropped is refused;
+ * the paging (limit, the cursor) and unknown parameters may change, and
+ * a list without filters keeps sp_req_scope's scope. */
+START_TEST(cursor_belongs_to_its_filters)
+{
+    req.query = "q=xss&colors=red&limit=5";
+    const char *scope = sp_query_scope(&req, specs, F_COUNT);
+    const char *cursor = sp_cursor_encode(&arena, scope, "k", 42);
+    static const char *const others[] = {"q=refund&colors=red", "q=xss", "colors=red",
+                                         "q=xss&colors=red&name=a", "q=xs&colors=red", ""};
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "%s&cursor=%s", others[i], cursor)),
+                         SP_INVALID);
+        ck_assert_msg(field_error("cursor"), "%s", others[i]);
+    }
+    sp_problem_init(&prob);
+    ck_assert_int_eq(read_query(sp_arena_sprintf(&arena, "limit=9&colors=red&x=1&q=%%78ss&"
+                                                 "cursor=%s", cursor)), SP_OK);
+    ck_assert_int_eq(v[F_CURSOR].i, 42);
+    req.query = "limit=3&cursor=abc&x=y";
+    ck_assert_str_eq(sp_query_scope(&req, specs, F_COUNT), sp_req_scope(&req));
+    /* A value is length-prefixed: no two filter sets read alike. */
+    req.query = "name=a%3F1%3Aq%3D1%3Ab";
+    const char *one = sp_query_scope(&req, specs, F_COUNT);
+    req.query = "name=a&q=b";
+    ck_assert_str_ne(one, sp_query_scope(&req, specs, F_COUNT));
+}
+END_TEST
+
 START_TEST(valid_values_of_every_type_are_read)
 {
-    const char *cursor = sp_cursor_encode(&arena, sp_req_scope(&req), "k", 42);
-    const char *q = sp_arena_sprintf(&arena,
-                                     "limit=7&name=abca&color=red&colors=blue,red&tags=x,,yz"
-                                     "&since=2026-11-24T09:15:02.125Z&cursor=%s&unknown=ignored",
+    const char *filters = "name=abca&color=red&colors=blue,red&tags=x,,yz"
+                          "&since=2026-11-24T09:15:02.125Z";
+    req.query = filters;
+    const char *cursor = sp_cursor_encode(&arena, sp_query_scope(&req, specs, F_COUNT), "k", 42);
+    const char *q = sp_arena_sprintf(&arena, "limit=7&%s&cursor=%s&unknown=ignored", filters,
                                      cursor);
     ck_assert_int_eq(read_query(q), SP_OK);
     ck_assert_int_eq(v[F_LIMIT].i, 7);
@@ -272,7 +304,7 @@ START_TEST(lengths_count_code_points)
     ck_assert(field_error("q"));
     /* a list's items alike; a charset still allows bytes */
     static const struct sp_query_spec items = {"t", SP_QUERY_LIST, 1, 2, 0, NULL, NULL,
-                                               NULL, NULL, "t"};
+                                               NULL, NULL, "t", false};
     struct sp_query_value t;
     sp_problem_init(&prob);
     req.query = sp_arena_sprintf(&arena, "t=%s%s,a", e, e);
@@ -293,6 +325,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, absent_parameters_take_their_defaults);
     tcase_add_test(tc, valid_values_of_every_type_are_read);
+    tcase_add_test(tc, cursor_belongs_to_its_filters);
     tcase_add_test(tc, every_bad_parameter_is_reported_at_once);
     tcase_add_test(tc, a_badly_escaped_value_is_refused_not_absent);
     tcase_add_test(tc, a_value_that_is_not_utf8_is_refused_not_absent);
