@@ -74,6 +74,17 @@ article_data(struct sp_req *r, const struct sp_article *a)
 
 static const char *const list_statuses[] = {"published", "draft", "all"};
 
+/* The scope a page's cursor is sealed with: the search and the status it
+ * pages through (as the JSON lists' sp_query_scope), so a cursor of one
+ * search continues no other (it is ignored: the first page). */
+static const char *
+list_scope(struct sp_req *r, const struct sp_article_filter *f)
+{
+    const char *q = f->q != NULL ? f->q : "";
+    return sp_arena_sprintf(r->arena, "%s?q=%zu:%s?status=%s", sp_req_scope(r), strlen(q), q,
+                            list_statuses[f->status]);
+}
+
 static void
 list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *ctx)
 {
@@ -90,7 +101,7 @@ list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *c
     json_object_object_add(ctx, sp_arena_sprintf(r->arena, "status_%s", list_statuses[f->status]),
                            json_object_new_boolean(1));
     if (cursor != NULL &&
-        !sp_cursor_decode_key(cursor, sp_req_scope(r), sp_article_cursor_kind(f), &f->after))
+        !sp_cursor_decode_key(cursor, list_scope(r, f), sp_article_cursor_kind(f), &f->after))
         f->after = (struct sp_cursor_key){0};
 }
 
@@ -106,7 +117,7 @@ next_url(struct sp_req *r, const struct sp_article_filter *f, const struct sp_cu
     if (f->q != NULL)
         sp_buf_printf(&b, "q=%s&", sp_uri_encode(r->arena, f->q, strlen(f->q), false));
     const char *cursor =
-        sp_cursor_encode_key(r->arena, sp_req_scope(r), sp_article_cursor_kind(f), next);
+        sp_cursor_encode_key(r->arena, list_scope(r, f), sp_article_cursor_kind(f), next);
     sp_buf_printf(&b, "status=%s&cursor=%s", list_statuses[f->status],
                   sp_uri_encode(r->arena, cursor, strlen(cursor), false));
     return b.data;

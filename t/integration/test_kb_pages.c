@@ -767,6 +767,14 @@ START_TEST(next_page_keeps_the_search_and_the_filter)
                   "the search box keeps the search");
     ck_assert_msg(strstr(r->body, "Next page") == NULL, "no third page");
     sp_t_resp_free(r);
+    /* QA: a cursor belongs to its search and filter; with another status
+     * it is ignored (the first page), not continued. */
+    r = browse(&j, "GET", sp_t_fmt("/support/admin/kb?q=%s&status=all&%s", sp_t_urlencode(q),
+                                   strstr(href, "cursor=")), NULL);
+    assert_page(r, 200);
+    ck_assert_msg(strstr(r->body, sp_t_fmt(">/%s-51<", word)) != NULL,
+                  "a status=draft cursor went on with status=all: %s", r->body);
+    sp_t_resp_free(r);
     /* QA: an encoded name (%71 is q) was no search: the whole list */
     r = browse(&j, "GET", sp_t_fmt("/support/admin/kb?%%71=%s&st%%61tus=draft", word), NULL);
     assert_page(r, 200);
