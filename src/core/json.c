@@ -318,7 +318,8 @@ type_ok(struct json_object *v, enum sp_field_type t)
     switch (t) {
     case SP_FIELD_STRING:
     case SP_FIELD_ENUM:   return json_object_is_type(v, json_type_string);
-    case SP_FIELD_INT:    return json_object_is_type(v, json_type_int);
+    case SP_FIELD_INT:    /* an integral 5.0 or 1e3 too: integral_value() decides */
+        return json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double);
     case SP_FIELD_BOOL:   return json_object_is_type(v, json_type_boolean);
     case SP_FIELD_OBJECT: return json_object_is_type(v, json_type_object);
     case SP_FIELD_ARRAY:
@@ -338,6 +339,48 @@ int_fits(struct json_object *v)
 {
     return json_object_get_uint64(v) <= (uint64_t)INT64_MAX &&
            json_object_get_int64(v) != INT64_MIN;
+}
+
+/* The value of the JSON number text s (as json-c keeps a parsed double's)
+ * when it is an integer, however written — 5.0, 5e0, 1e3, 1.5e1 — as JSON
+ * Schema's "integer" means any number with a zero fractional part. Worked
+ * out from the digits, not the double, which rounds past 2^53 and turns
+ * 1e400 into inf. Returns 0 when it is no integer (5.5, 1e-3), 1 with *out
+ * set, -1 when it is one outside int64 (or INT64_MIN, as int_fits). */
+static int
+integral_value(const char *s, long long *out)
+{
+    bool neg = *s == '-';
+    s += neg;
+    size_t mlen = strcspn(s, "eE");
+    long exp = 0;
+    const char *e = s + mlen + (s[mlen] != '\0');
+    bool eneg = *e == '-';
+    for (e += *e == '-' || *e == '+'; *e >= '0' && *e <= '9'; e++)
+        exp = exp > 1000000 ? exp : exp * 10 + (*e - '0');
+    const char *dot = memchr(s, '.', mlen);
+    /* The power of ten of each digit in turn, from the first one's. */
+    long power = (long)(dot != NULL ? (size_t)(dot - s) : mlen) - 1 + (eneg ? -exp : exp);
+    unsigned long long v = 0;
+    for (size_t i = 0; i < mlen; i++) {
+        if (s[i] == '.')
+            continue;
+        int d = s[i] - '0';
+        if (d != 0 && power < 0)
+            return 0;
+        if (d != 0 && power > 18)   /* 10^19 and more: past INT64_MAX */
+            return -1;
+        if (power >= 0)
+            v = v * 10 + (unsigned long long)d;
+        power--;
+    }
+    /* Places the exponent adds after the last digit (none when v is 0). */
+    for (; v != 0 && power >= 0; power--)
+        v *= 10;
+    if (v > (unsigned long long)INT64_MAX)
+        return -1;
+    *out = neg ? -(long long)v : (long long)v;
+    return 1;
 }
 
 bool
@@ -483,8 +526,18 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
         return "invalid";
     }
     case SP_FIELD_INT: {
-        out->i = json_object_get_int64(v);
-        if (!int_fits(v) || out->i < s->min || out->i > s->max) {
+        int whole = 1;
+        if (json_object_is_type(v, json_type_double))
+            whole = integral_value(json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN),
+                                   &out->i);
+        else
+            out->i = json_object_get_int64(v);
+        if (whole == 0) {
+            *message = type_message(SP_FIELD_INT);
+            return "wrong_type";
+        }
+        if (whole < 0 || (json_object_is_type(v, json_type_int) && !int_fits(v)) ||
+            out->i < s->min || out->i > s->max) {
             *message = sp_problem_msgf(msg, "must be an integer from %lld to %lld", s->min, s->max);
             return "out_of_range";
         }

@@ -109,8 +109,12 @@ char_fault(unsigned char c)
 {
     if (c == ' ' || (c >= '\t' && c <= '\r'))
         return SP_URL_SYNTAX_SPACE;
-    if (c < 0x20 || c >= 0x7f || c == '\\')
+    if (c < 0x20 || c >= 0x7f)
         return SP_URL_SYNTAX_CHARACTER;
+    /* Printable, but its own fault: "printable ASCII only" would not tell
+     * an admin what to fix in https://host/a\b (QA). */
+    if (c == '\\')
+        return SP_URL_SYNTAX_BACKSLASH;
     return c == '#' ? SP_URL_SYNTAX_FRAGMENT : SP_URL_SYNTAX_OK;
 }
 
@@ -147,8 +151,8 @@ sp_url_read(const char *url, struct sp_url *out)
     size_t n = strcspn(a, "/?");
     if (memchr(a, '@', n) != NULL)
         return SP_URL_SYNTAX_USERINFO;
-    if (memchr(a, '%', n) != NULL)
-        return SP_URL_SYNTAX_HOST;
+    /* A percent-encoded host (or IPv6 zone) fails name_ok or inet_pton,
+     * a percent in the port port_parse: each named as the part it is in. */
     return authority_parse(a, n, out);
 }
 

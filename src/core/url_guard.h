@@ -44,7 +44,8 @@ enum sp_url_syntax {
     SP_URL_SYNTAX_OK = 0,
     SP_URL_SYNTAX_TOO_LONG,   /* more than SP_URL_MAX bytes */
     SP_URL_SYNTAX_SPACE,      /* a space, tab or line break */
-    SP_URL_SYNTAX_CHARACTER,  /* another control character, a byte outside ASCII, a backslash */
+    SP_URL_SYNTAX_CHARACTER,  /* another control character or a byte outside ASCII */
+    SP_URL_SYNTAX_BACKSLASH,  /* '\\', which WHATWG parsers read as '/' and others keep */
     SP_URL_SYNTAX_FRAGMENT,   /* '#' */
     SP_URL_SYNTAX_SCHEME,     /* neither http:// nor https:// */
     SP_URL_SYNTAX_USERINFO,   /* '@' before the path */

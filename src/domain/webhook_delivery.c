@@ -81,12 +81,14 @@ static struct sp_stmt delivery_get_stmt = SP_STMT_READ(
     "webhook_delivery_get",
     "SELECT " DELIVERY_COLS " FROM support_webhook_deliveries d WHERE d.id = $1::bigint", 1);
 
+/* $2: the statuses asked for, NULL for all. */
 static struct sp_stmt deliveries_stmt = SP_STMT_READ(
     "webhook_deliveries",
     "SELECT " DELIVERY_COLS " FROM support_webhook_deliveries d"
-    " WHERE d.webhook_id = $1::bigint AND ($2::bigint = 0 OR d.id < $2::bigint)"
-    " ORDER BY d.id DESC LIMIT $3::integer",
-    3);
+    " WHERE d.webhook_id = $1::bigint AND ($2::text[] IS NULL OR d.status = ANY ($2::text[]))"
+    " AND ($3::bigint = 0 OR d.id < $3::bigint)"
+    " ORDER BY d.id DESC LIMIT $4::integer",
+    4);
 
 /* What sending needs of the webhook: the previous secret only while it
  * still signs. */
@@ -272,16 +274,29 @@ sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long long deliver
                         "delivery_pending", pending, read_delivery, out, p);
 }
 
+const char *const sp_webhook_delivery_statuses[SP_WEBHOOK_DELIVERY_STATUS_MAX + 1] = {
+    "pending", "delivered", "failed", NULL};
+
 enum sp_rc
-sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after, int limit,
-                      struct sp_webhook_delivery **items, size_t *n, long long *next,
+sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id,
+                      const bool statuses[SP_WEBHOOK_DELIVERY_STATUS_MAX], long long after,
+                      int limit, struct sp_webhook_delivery **items, size_t *n, long long *next,
                       struct sp_problem *p)
 {
     struct sp_webhook w;
     if (sp_webhook_get(ctx, webhook_id, &w, p) != SP_OK)
         return p->rc;
-    *items = sp_db_page_of(ctx->db, ctx->arena, &deliveries_stmt, webhook_id, after, limit,
-                           sizeof(**items), read_delivery, n, next, p);
+    const char *names[SP_WEBHOOK_DELIVERY_STATUS_MAX];
+    size_t nnames = 0;
+    for (size_t i = 0; statuses != NULL && i < SP_WEBHOOK_DELIVERY_STATUS_MAX; i++)
+        if (statuses[i])
+            names[nnames++] = sp_webhook_delivery_statuses[i];
+    const char *params[4] = {
+        sp_arena_sprintf(ctx->arena, "%lld", webhook_id),
+        statuses != NULL ? sp_db_text_array(ctx->arena, names, nnames) : NULL,
+        sp_arena_sprintf(ctx->arena, "%lld", after), sp_db_page_fetch(ctx->arena, limit)};
+    *items = sp_db_page_read(ctx->db, ctx->arena, &deliveries_stmt, params, limit, "id",
+                             sizeof(**items), read_delivery, n, next, p);
     return *items != NULL ? SP_OK : p->rc;
 }
 

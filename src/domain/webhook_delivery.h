@@ -97,11 +97,19 @@ enum sp_rc sp_webhook_redeliver(struct sp_ctx *ctx, long long webhook_id, long l
 /* One delivery by id (SP_NOT_FOUND). */
 enum sp_rc sp_webhook_delivery_get(struct sp_ctx *ctx, long long id,
                                    struct sp_webhook_delivery *out, struct sp_problem *p);
+/* A delivery's statuses, as sp_webhook_delivery_statuses names them
+ * (NULL-terminated, in this order): the deliveries log's filter. */
+enum { SP_WEBHOOK_DELIVERY_STATUS_MAX = 3 };
+extern const char *const sp_webhook_delivery_statuses[SP_WEBHOOK_DELIVERY_STATUS_MAX + 1];
+
 /* A webhook's deliveries, newest first (after: 0 or the last id of the
- * previous page). SP_NOT_FOUND when there is no such webhook. */
-enum sp_rc sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id, long long after,
-                                 int limit, struct sp_webhook_delivery **items, size_t *n,
-                                 long long *next, struct sp_problem *p);
+ * previous page); with statuses (indexes of sp_webhook_delivery_statuses),
+ * only those whose status is flagged. SP_NOT_FOUND when there is no such
+ * webhook. */
+enum sp_rc sp_webhook_deliveries(struct sp_ctx *ctx, long long webhook_id,
+                                 const bool statuses[SP_WEBHOOK_DELIVERY_STATUS_MAX],
+                                 long long after, int limit, struct sp_webhook_delivery **items,
+                                 size_t *n, long long *next, struct sp_problem *p);
 
 /* How one attempt went. */
 struct sp_webhook_attempt {

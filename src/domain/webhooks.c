@@ -105,14 +105,21 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
+/* One previous slot: the secret replaced ($5, as read before) becomes the
+ * previous one, and a previous one still in its overlap is dropped. Only
+ * while the current secret is still $5: the row lock orders concurrent
+ * rotations, and the one that waited finds the secret it meant to
+ * replace gone (PostgreSQL re-checks the WHERE on the row as the other
+ * left it) and writes nothing. */
 static struct sp_stmt rotate_stmt = SP_STMT(
     "webhook_rotate",
     "UPDATE support_webhooks AS w SET previous_secret_enc = w.secret_enc,"
     " previous_secret_until = now() + make_interval(secs => $3::integer),"
     " secret_enc = $2, updated_at = now(), version = w.version + 1"
     " WHERE w.id = $1::bigint AND ($4::integer = 0 OR w.version = $4::integer)"
+    " AND w.secret_enc = $5"
     " RETURNING " WEBHOOK_COLS,
-    4);
+    5);
 
 /* The webhook and its sealed current secret. */
 static struct sp_stmt get_secret_stmt = SP_STMT_READ(
@@ -156,9 +163,12 @@ check_events(struct sp_arena *a, const struct sp_webhook_input *in, struct sp_pr
  * itself: the part to fix, not only the rule's summary. */
 static const char *const url_syntax_messages[] = {
     [SP_URL_SYNTAX_TOO_LONG] = "must be at most 2048 bytes",
-    [SP_URL_SYNTAX_SPACE] = "must not contain spaces",
+    [SP_URL_SYNTAX_SPACE] = "must not contain spaces, tabs or line breaks (percent-encode"
+                            " them)",
     [SP_URL_SYNTAX_CHARACTER] = "must contain only printable ASCII characters (percent-encode"
                                 " the others)",
+    [SP_URL_SYNTAX_BACKSLASH] = "must not contain a backslash (write / between path segments,"
+                                " %5C for a backslash)",
     [SP_URL_SYNTAX_FRAGMENT] = "must not contain a fragment",
     [SP_URL_SYNTAX_SCHEME] = "must be an https:// URL",
     [SP_URL_SYNTAX_USERINFO] = "must not contain user information",
@@ -321,18 +331,31 @@ sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match, struct s
     return sp_table_delete(ctx->db, ctx->arena, &webhook_table, id, if_match, p);
 }
 
+/* QA: three rotations at once answered three secrets (versions 6, 7 and
+ * 8), and the first was dropped by the third before it signed anything:
+ * its admin held a secret no delivery would ever carry. Rotations at the
+ * same moment are one now: each replaces the secret it read, and one
+ * that finds it already replaced answers the secret that replaced it —
+ * the one that signs — as a replayed rotation does. With If-Match the
+ * other's new version makes it 412, as any stale write. */
 enum sp_rc
 sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
                          long long if_match, struct sp_webhook *out, struct sp_problem *p)
 {
-    const char *secret = sp_webhook_new_secret(ctx->arena);
-    const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
+    const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
                              sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S),
-                             sp_arena_sprintf(ctx->arena, "%lld", if_match)};
+                             sp_arena_sprintf(ctx->arena, "%lld", if_match), NULL};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_secret_stmt, params, p);
+    if (sp_db_found(r, "webhook", p) != SP_OK)
+        return p->rc;
+    params[4] = sp_db_str(r, 0, WC_COUNT);
+    const char *secret = sp_webhook_new_secret(ctx->arena);
     if ((params[1] = seal(ctx, env, id, secret, p)) == NULL)
         return p->rc;
-    if (written(ctx, sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p), params[0],
-                if_match, out, p) != SP_OK)
+    r = sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p);
+    if (r != NULL && PQntuples(r) == 0 && if_match == 0)
+        return sp_webhook_current_secret(ctx, env, id, out, p);   /* or 404: it is gone */
+    if (written(ctx, r, params[0], if_match, out, p) != SP_OK)
         return p->rc;
     out->secret = secret;
     return SP_OK;

@@ -102,8 +102,12 @@ enum sp_rc sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env
 enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match,
                              struct sp_problem *p);
 /* A new secret (out->secret) and a new version; the current one keeps
- * signing for SP_WEBHOOK_OVERLAP_S (replacing any older previous one).
- * SP_UNAVAILABLE without a key ring. */
+ * signing for SP_WEBHOOK_OVERLAP_S (replacing any older previous one:
+ * one slot, so receivers must hold the newest). A rotation that another
+ * beat to the same secret (at once, without If-Match) rotates nothing
+ * and answers that one's secret, as sp_webhook_current_secret; with
+ * if_match it is SP_PRECONDITION as any stale write. SP_UNAVAILABLE
+ * without a key ring. */
 enum sp_rc sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env,
                                     long long id, long long if_match, struct sp_webhook *out,
                                     struct sp_problem *p);

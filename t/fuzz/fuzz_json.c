@@ -11,7 +11,9 @@
  * a member named twice is refused (check_repeats); NaN, Infinity, "1.", a
  * name with \u0000 and integers outside int64 never pass (seeds); a
  * number inside an accepted object or array writes out (as PostgreSQL's
- * numeric stores it) in at most 40 digits (check_written_digits).
+ * numeric stores it) in at most 40 digits (check_written_digits); an
+ * integer field takes an integral number in any spelling (5.0, 1e3) at
+ * its value and no fraction (check_int_spelling).
  * Build: scripts/dev fuzz json (replayed by `make check` as t/fuzz/fuzz_json).
  */
 #include <math.h>
@@ -160,6 +162,23 @@ check_value(const struct sp_field_spec *s, const struct sp_field_value *v)
     }
 }
 
+/* An integer field given as an integral number (5.0, 1e3) holds the value
+ * written, which a double holds exactly below 2^53; one with a fraction
+ * is never present (seeds int_spellings, int_fraction). */
+static void
+check_int_spelling(struct json_object *o, const struct sp_field_spec *s,
+                   const struct sp_field_value *v)
+{
+    struct json_object *raw;
+    if (s->type != SP_FIELD_INT || !v->present || !json_object_object_get_ex(o, s->name, &raw) ||
+        !json_object_is_type(raw, json_type_double))
+        return;
+    double d = json_object_get_double(raw);
+    CHECK(d == floor(d));
+    if (fabs(d) < 9007199254740992.0)
+        CHECK((double)v->i == d);
+}
+
 /* Into an accepted non-empty object, a new member must still be accepted
  * and the same member named twice refused, wherever the body's own
  * strings put colons or escaped quotes. */
@@ -215,6 +234,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(!specs[i].required || out[i].present);
             if (out[i].present)
                 check_value(&specs[i], &out[i]);
+            check_int_spelling(o, &specs[i], &out[i]);
         }
     } else {
         CHECK(rc == SP_INVALID && p.nerrors >= 1 && p.nerrors <= SP_PROBLEM_MAX_ERRORS);
@@ -223,6 +243,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < NSPECS; i++)
             if (out[i].present)
                 check_value(&specs[i], &out[i]);
+        for (size_t i = 0; i < NSPECS; i++)
+            check_int_spelling(o, &specs[i], &out[i]);
     }
     /* Serializing the parsed body must give JSON that parses again. */
     size_t len;

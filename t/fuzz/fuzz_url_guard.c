@@ -5,7 +5,8 @@
  * URL (up to its first NUL). Aborts unless what is accepted is what the
  * guard promises: an http(s) URL of at most SP_URL_MAX bytes, a host of
  * permitted characters (or an IPv6 literal), a port in 1..65535, and no
- * user info, fragment, whitespace or control character. The address
+ * user info, fragment, whitespace, control character, backslash or
+ * percent-encoding in the host or port. The address
  * classifier runs on the input's first 16 bytes as well.
  * Build: scripts/dev fuzz url_guard (replayed by `make check` as
  * t/fuzz/fuzz_url_guard). Nothing here resolves names.
@@ -34,10 +35,11 @@ check_accepted(const char *url, const struct sp_url *u)
     CHECK(u->port >= 1 && u->port <= 65535);
     CHECK(u->host[0] != '\0');
     for (size_t i = 0; i < len; i++)
-        CHECK((unsigned char)url[i] > 0x20 && (unsigned char)url[i] < 0x7f && url[i] != '#');
+        CHECK((unsigned char)url[i] > 0x20 && (unsigned char)url[i] < 0x7f && url[i] != '#' &&
+              url[i] != '\\');
     const char *auth = url + (u->https ? 8 : 7);
     size_t alen = strcspn(auth, "/?");
-    CHECK(memchr(auth, '@', alen) == NULL);
+    CHECK(memchr(auth, '@', alen) == NULL && memchr(auth, '%', alen) == NULL);
     if (u->host_is_ipv6) {
         struct in6_addr a;
         CHECK(inet_pton(AF_INET6, u->host, &a) == 1);

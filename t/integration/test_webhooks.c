@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -222,14 +223,20 @@ START_TEST(a_refused_url_says_what_is_wrong)
         /* read alike by every parser or refused: the guard's reading of
          * the port is the only one that counts */
         {"https://8.8.8.8:0443/", PORT_MESSAGE},
-        {"https://8.8.8.8/a b", "must not contain spaces"},
-        {"https://8.8.8.8/a\\tb", "must not contain spaces"},
+        {"https://8.8.8.8/a b", "must not contain spaces, tabs or line breaks"},
+        {"https://8.8.8.8/a\\tb", "must not contain spaces, tabs or line breaks"},
+        {"https://8.8.8.8/a\\nb", "must not contain spaces, tabs or line breaks"},
+        /* QA: a backslash is printable ASCII; it was "must contain only
+         * printable ASCII characters" */
+        {"https://1.1.1.1/a\\\\b", "must not contain a backslash"},
+        {"https://8.8.8.8:%34%34/", PORT_MESSAGE},
         {"ftp://8.8.8.8/", "must be an https:// URL"},
         {"8.8.8.8/hook", "must be an https:// URL"},
         {"http://8.8.8.8/hook", "must be an https:// URL"},
         {"https://ex%41mple.com/", "has an invalid host"},
         {"https:///path", "has an invalid host"},
         {"https://8.8.8.8/caf\u00e9", "must contain only printable ASCII characters"},
+        {"https://8.8.8.8/a\\u0001", "must contain only printable ASCII characters"},
         {"https://10.0.0.1/", "must be an https:// URL whose host resolves to public addresses"},
         {"https://localhost/", "must be an https:// URL whose host resolves to public addresses"},
     };
@@ -243,6 +250,39 @@ START_TEST(a_refused_url_says_what_is_wrong)
                       message);
         sp_t_resp_free(r);
     }
+}
+END_TEST
+
+/* QA: a url over 2048 bytes was the field table's too_long "must be at
+ * most 2048 characters"; API.md §11 says invalid_url, in bytes, on a
+ * create and a PATCH alike. 2048 bytes pass, as do 2048 characters
+ * no longer in bytes. */
+START_TEST(a_url_over_2048_bytes_is_an_invalid_url)
+{
+    const char *base = "https://8.8.8.8/";
+    const char *over = sp_t_fmt("%s%s", base, sp_t_repeat("a", 2049 - strlen(base)));
+    const char *at = sp_t_fmt("%s%s", base, sp_t_repeat("a", 2048 - strlen(base)));
+    struct sp_t_resp *r = sp_t_admin("POST", HOOKS,
+                                     sp_t_fmt("{\"url\":%s,\"events\":[\"ticket.created\"]}",
+                                              sp_t_jq(over)));
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    ck_assert_str_eq(sp_t_invalid_message(r, "url"), "must be at most 2048 bytes");
+    ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    r = create(at, "[\"ticket.created\"]");
+    const char *path = sp_t_fmt(HOOKS "/%lld", (long long)sp_t_jint(r->json, "id"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", path, sp_t_fmt("{\"url\":%s}", sp_t_jq(over)));
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    ck_assert_str_eq(sp_t_invalid_message(r, "url"), "must be at most 2048 bytes");
+    sp_t_resp_free(r);
+    /* 2000 characters of two bytes each: over in bytes, the unit of the
+     * rule (refused as too long, not for the characters after it) */
+    r = sp_t_admin("PATCH", path,
+                   sp_t_fmt("{\"url\":\"%s%s\"}", base, sp_t_repeat("\\u00e9", 1100)));
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    ck_assert_str_eq(sp_t_invalid_message(r, "url"), "must be at most 2048 bytes");
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -711,6 +751,79 @@ START_TEST(ping_queues_a_delivery_shown_in_the_log)
 }
 END_TEST
 
+/* The ids of a deliveries page's items, newest first, as "a,b,c". */
+static const char *
+page_ids(const struct sp_t_resp *r)
+{
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    const char *ids = "";
+    for (size_t i = 0; i < json_object_array_length(data); i++)
+        ids = sp_t_fmt("%s%s%lld", ids, i > 0 ? "," : "",
+                       (long long)sp_t_jint(json_object_array_get_idx(data, i), "id"));
+    return ids;
+}
+
+/* QA: ?status=failed was ignored and the whole log came back. A comma
+ * list of pending, delivered, failed, as the other lists' status; its
+ * next_cursor pages the filtered log; a bad value is 422 on status, an
+ * unknown name is ignored as on every list (API.md §1). */
+START_TEST(the_deliveries_log_filters_by_status)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/log", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    long long d[5];
+    for (int i = 0; i < 5; i++) {
+        r = sp_t_admin("POST", sp_t_fmt(HOOKS "/%lld/ping", id), NULL);
+        sp_t_assert_json(r, 202);
+        d[i] = (long long)sp_t_jint(r->json, "id");
+        sp_t_resp_free(r);
+    }
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed', attempts = 3,"
+             " last_error = 'http_500' WHERE id IN (%lld, %lld, %lld)", d[0], d[2], d[4]);
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'delivered', attempts = 1,"
+             " delivered_at = now() WHERE id = %lld", d[1]);
+    const char *log = sp_t_fmt(HOOKS "/%lld/deliveries", id);
+    r = sp_t_admin("GET", sp_t_fmt("%s?status=failed&limit=2", log), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(page_ids(r), sp_t_fmt("%lld,%lld", d[4], d[2]));
+    ck_assert_str_eq(sp_t_jstr(first_item(r), "status"), "failed");
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("%s?status=failed&limit=2&cursor=%s", log,
+                                   sp_t_urlencode(cursor)), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(page_ids(r), sp_t_fmt("%lld", d[0]));
+    sp_t_assert_jnull(r->json, "next_cursor");
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("%s?status=delivered,pending", log), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(page_ids(r), sp_t_fmt("%lld,%lld", d[3], d[1]));
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("%s?%%73tatus=pending&color=red", log), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(page_ids(r), sp_t_fmt("%lld", d[3]));
+    sp_t_resp_free(r);
+    r = sp_t_admin("GET", sp_t_fmt("%s?color=red", log), NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 5);
+    sp_t_resp_free(r);
+    static const char *const bad[] = {"status=sent", "status=", "status=failed,nope",
+                                      "status=FAILED"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = sp_t_admin("GET", sp_t_fmt("%s?%s", log, bad[i]), NULL);
+        sp_t_assert_invalid(r, "status", "invalid");
+        ck_assert_str_eq(sp_t_invalid_message(r, "status"),
+                         "must be a comma list of pending, delivered, failed");
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the query string has invalid parameters");
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("GET", HOOKS "/999999999/deliveries?status=failed", NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(ping_of_an_inactive_or_unknown_webhook_is_refused)
 {
     struct sp_t_resp *r = create("https://8.8.8.8/off", "[\"ticket.created\"]");
@@ -862,6 +975,101 @@ record(struct lib *l, long long id, const struct sp_webhook_attempt *a, long lon
     sp_problem_init(&p);
     ck_assert_int_eq(sp_webhook_record(&l->ctx, id, a, retry_at_ms, &p), SP_OK);
 }
+
+/* Holds webhook id's row (SELECT … FOR UPDATE) in a child process of
+ * its own until n statements wait for a lock (at most 3 s, within the
+ * workers' statement_timeout), then lets them go: the rotations sent
+ * meanwhile meet at the row. Returns once the row is held. */
+static pid_t
+hold_row_until_waiters(long long id, int n)
+{
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fd[0]);
+        PGconn *db = PQconnectdb(getenv("SP_TEST_DATABASE_URL"));
+        char sql[128];
+        snprintf(sql, sizeof(sql), "SELECT 1 FROM support_webhooks WHERE id = %lld FOR UPDATE",
+                 id);
+        PQclear(PQexec(db, "BEGIN"));
+        PGresult *r = PQexec(db, sql);
+        char held = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? '1' : '0';
+        PQclear(r);
+        if (write(fd[1], &held, 1) != 1)
+            _exit(1);
+        for (int i = 0; i < 300; i++) {
+            r = PQexec(db, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                           " current_database() AND wait_event_type = 'Lock'");
+            int waiting = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : 0;
+            PQclear(r);
+            if (waiting >= n)
+                break;
+            usleep(10000);
+        }
+        PQclear(PQexec(db, "COMMIT"));
+        PQfinish(db);
+        _exit(0);
+    }
+    close(fd[1]);
+    char held = '0';
+    ck_assert_int_eq(read(fd[0], &held, 1), 1);
+    close(fd[0]);
+    ck_assert_int_eq(held, '1');
+    return pid;
+}
+
+/* QA: three rotations at once answered three secrets (versions 6, 7, 8)
+ * and the first was dropped by the third before it signed anything.
+ * Rotations that meet at the row are one (API.md §11): each answer is the
+ * secret that signs, one new version; the next rotation is a new one and
+ * keeps that secret as the previous. */
+START_TEST(rotations_at_once_answer_the_one_secret_that_signs)
+{
+    struct lib l;
+    lib_open(&l);
+    struct sp_t_resp *r = create("https://8.8.8.8/rot-race", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    long long version = (long long)sp_t_jint(r->json, "version");
+    sp_t_resp_free(r);
+    enum { N = 3 };
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = sp_t_fmt(HOOKS "/%lld/rotate-secret", id);
+        tokens[i] = sp_t_admin_token();
+    }
+    pid_t holder = hold_row_until_waiters(id, N);
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, NULL, NULL, out);
+    int status;
+    ck_assert_int_eq(waitpid(holder, &status, 0), holder);
+    const char *secret = sp_t_fmt("%s", sp_t_jstr(out[0]->json, "secret"));
+    for (int i = 0; i < N; i++) {
+        sp_t_assert_json(out[i], 200);
+        ck_assert_str_eq(sp_t_jstr(out[i]->json, "secret"), secret);
+        ck_assert_int_eq(sp_t_jint(out[i]->json, "version"), version + 1);
+        ck_assert_str_eq(sp_t_header(out[i], "ETag"),
+                         sp_t_fmt("\"%lld-v%lld\"", id, version + 1));
+        ck_assert_str_eq(sp_t_header(out[i], "Cache-Control"), "no-store");
+        sp_t_resp_free(out[i]);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT version FROM support_webhooks WHERE id = %lld", id),
+                     sp_t_fmt("%lld", version + 1));
+    struct sp_problem p;
+    sp_problem_init(&p);
+    struct sp_webhook h;
+    ck_assert_int_eq(sp_webhook_current_secret(&l.ctx, &l.env, id, &h, &p), SP_OK);
+    ck_assert_str_eq(h.secret, secret);
+    /* one after them is a rotation of its own */
+    r = sp_t_admin("POST", paths[0], NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_ne(sp_t_jstr(r->json, "secret"), secret);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), version + 2);
+    sp_t_resp_free(r);
+    lib_close(&l);
+}
+END_TEST
 
 START_TEST(a_signed_delivery_reaches_the_receiver_and_is_logged)
 {
@@ -1970,6 +2178,7 @@ suite(void)
     tcase_add_test(tc, a_blank_description_is_null);
     tcase_add_test(tc, create_refuses_urls_the_guard_refuses);
     tcase_add_test(tc, a_refused_url_says_what_is_wrong);
+    tcase_add_test(tc, a_url_over_2048_bytes_is_an_invalid_url);
     tcase_add_test(tc, create_validates_every_field);
     tcase_add_test(tc, create_and_patch_report_every_field_error_at_once);
     tcase_add_test(tc, each_bad_event_type_is_its_own_error);
@@ -1982,11 +2191,13 @@ suite(void)
     tcase_add_test(tc, rotate_secret_answers_a_new_secret_and_keeps_the_old_a_day);
     tcase_add_test(tc, rotate_and_ping_honour_idempotency_key);
     tcase_add_test(tc, ping_queues_a_delivery_shown_in_the_log);
+    tcase_add_test(tc, the_deliveries_log_filters_by_status);
     tcase_add_test(tc, ping_of_an_inactive_or_unknown_webhook_is_refused);
     tc = sp_t_tcase(s, "delivery");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_signed_delivery_reaches_the_receiver_and_is_logged);
     tcase_add_test(tc, during_a_rotation_both_secrets_sign);
+    tcase_add_test(tc, rotations_at_once_answer_the_one_secret_that_signs);
     tcase_add_test(tc, a_failing_receiver_is_retried_then_failed);
     tcase_add_test(tc, a_refused_delivery_keeps_the_real_attempts_and_the_last_answer);
     tcase_add_test(tc, redirects_are_not_followed);

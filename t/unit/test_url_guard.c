@@ -151,7 +151,9 @@ START_TEST(parser_names_the_fault)
         {"https://example.com/\tx", SP_URL_SYNTAX_SPACE},
         {"https://example.com/\x01", SP_URL_SYNTAX_CHARACTER},
         {"https://ex\xc3\xa4mple.com/", SP_URL_SYNTAX_CHARACTER},
-        {"https://example.com\\@evil.test/", SP_URL_SYNTAX_CHARACTER},
+        {"https://example.com\\@evil.test/", SP_URL_SYNTAX_BACKSLASH},
+        {"https://1.1.1.1/a\\b", SP_URL_SYNTAX_BACKSLASH},
+        {"https://example.com/\x7f", SP_URL_SYNTAX_CHARACTER},
         {"https://example.com#frag", SP_URL_SYNTAX_FRAGMENT},
         {"ftp://example.com/", SP_URL_SYNTAX_SCHEME},
         {"example.com", SP_URL_SYNTAX_SCHEME},
@@ -163,6 +165,10 @@ START_TEST(parser_names_the_fault)
         {"https://example.com:0/", SP_URL_SYNTAX_PORT},
         {"https://example.com:65536/", SP_URL_SYNTAX_PORT},
         {"https://example.com:/", SP_URL_SYNTAX_PORT},
+        /* a percent is a fault of the part it is in */
+        {"https://example.com:%34%34/", SP_URL_SYNTAX_PORT},
+        {"https://[fe80::1%25eth0]/", SP_URL_SYNTAX_HOST},
+        {"https://example.com/a%20b", SP_URL_SYNTAX_OK},
         {"https://[::1]:x/", SP_URL_SYNTAX_PORT},
     };
     struct sp_url u;
