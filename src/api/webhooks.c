@@ -362,7 +362,7 @@ sp_api_admin_webhook_redeliver(struct sp_req *r, struct sp_problem *p)
  * whole log came back); its paging is delivery_list's. */
 static const struct sp_query_spec delivery_status_query = {
     "status", SP_QUERY_SET, 0, 0, 0, sp_webhook_delivery_statuses, NULL, NULL, NULL,
-    "must be a comma list of pending, delivered, failed"};
+    "must be a comma list of pending, delivered, failed", false};
 
 enum sp_rc
 sp_api_admin_webhook_deliveries(struct sp_req *r, struct sp_problem *p)
