@@ -22,6 +22,7 @@
 #include "core/json_writer.h"
 #include "core/rfc3339.h"
 #include "core/s3.h"
+#include "domain/attachment_erase.h"
 #include "domain/attachment_files.h"
 #include "domain/attachments.h"
 #include "http/signed_url.h"
@@ -61,6 +62,14 @@ attachments_on(struct sp_req *r, struct sp_problem *p)
     return bucket(r) != NULL || url_keys(r, p) != NULL;
 }
 
+/* Where the bytes are: the bucket, or the directory. */
+static struct sp_attachment_files
+files_of(struct sp_req *r)
+{
+    const struct sp_app *app = app_of(r);
+    return (struct sp_attachment_files){app->cfg.attachment_dir, bucket(r), app->cfg.s3_prefix};
+}
+
 static const char *
 incoming_key(struct sp_req *r, const char *id)
 {
@@ -78,7 +87,7 @@ upload_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
     long long now = sp_clock_now_ms() / 1000;
     if (s3 != NULL)
         return sp_s3_presign(r->arena, s3, "PUT", incoming_key(r, a->id), now,
-                             (long)(expires - now), a->size, NULL, NULL);
+                             (long)(expires - now), a->size, NULL);
     return sp_signed_url(r->arena, app_of(r)->url_keys, "PUT",
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }
@@ -93,16 +102,19 @@ disposition(struct sp_req *r, const struct sp_attachment *a)
 }
 
 /* Where the client GETs a clean file: the bucket's presigned URL, which
- * makes the store answer with our Content-Type and Content-Disposition,
- * or ours (nginx serves it). */
+ * makes the store answer with our Content-Type (markup as bytes:
+ * sp_attachment_bucket_type), Content-Disposition and Cache-Control, or
+ * ours (nginx serves it). */
 static const char *
 download_url(struct sp_req *r, const struct sp_attachment *a, long long expires)
 {
     const struct sp_s3 *s3 = bucket(r);
     long long now = sp_clock_now_ms() / 1000;
+    const struct sp_s3_response served = {sp_attachment_bucket_type(a->content_type),
+                                          disposition(r, a), "private, no-store"};
     if (s3 != NULL)
         return sp_s3_presign(r->arena, s3, "GET", a->storage_key, now, (long)(expires - now), -1,
-                             a->content_type, disposition(r, a));
+                             &served);
     return sp_signed_url(r->arena, app_of(r)->url_keys, "GET",
                          sp_arena_sprintf(r->arena, CONTENT_PATH, a->id), a->id, a->size, expires);
 }
@@ -131,6 +143,8 @@ write_meta(struct sp_req *r, struct sp_jw *w, const struct sp_attachment *a,
     sp_jw_kstr(w, "created_at", a->created_at);
     sp_jw_kstr(w, "download_url", download_url);
     sp_jw_kstr(w, "download_expires_at", download_url ? iso(r, download_expires) : NULL);
+    sp_jw_kbool(w, "redacted", a->redacted_at != NULL);
+    sp_jw_kstr(w, "redacted_at", a->redacted_at);
 }
 
 /* --- create ---------------------------------------------------------------- */
@@ -239,6 +253,15 @@ sp_api_attachment_create(struct sp_req *r, struct sp_problem *p)
 
 /* --- metadata -------------------------------------------------------------- */
 
+/* The :id of the path in any case, canonical; what is no id at all is
+ * left as it is, for the domain's 404. */
+static const char *
+path_id(struct sp_req *r)
+{
+    const char *id = sp_api_public_id(r, r->params[0]);
+    return id != NULL ? id : r->params[0];
+}
+
 enum sp_rc
 sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
 {
@@ -247,10 +270,7 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_attachment a;
     bool agent = sp_principal_has_role(&r->principal, SP_ROLE_AGENT);
-    /* Any case names the id; what is no id at all is the domain's 404. */
-    const char *id = sp_api_public_id(r, r->params[0]);
-    if (sp_attachment_get_for(&ctx, id ? id : r->params[0], r->principal.sub, agent, &a, p) !=
-        SP_OK)
+    if (sp_attachment_get_for(&ctx, path_id(r), r->principal.sub, agent, &a, p) != SP_OK)
         return p->rc;
     const char *url = NULL;
     long long expires = sp_clock_now_ms() / 1000 + app_of(r)->cfg.attachment_download_ttl_s;
@@ -259,13 +279,47 @@ sp_api_attachment_get(struct sp_req *r, struct sp_problem *p)
     /* A client asking after its upload to a bucket: the scanner looks now
      * rather than at its next backed-off look (a hint: a failure changes
      * nothing of the answer). */
-    if (bucket(r) != NULL && !a.uploaded && strcmp(a.status, "pending") == 0) {
+    if (bucket(r) != NULL && !a.uploaded && strcmp(a.status, "pending") == 0 &&
+        a.redacted_at == NULL) {
         struct sp_problem ignored;
         sp_problem_init(&ignored);
         (void)sp_attachment_look_now(&ctx, a.id, &ignored);
     }
     struct sp_jw *w = sp_api_json(r);
     write_meta(r, w, &a, url, expires);
+    return sp_api_send(r, 200, w);
+}
+
+/* --- deleting and redacting (docs/API.md §10) ----------------------------- */
+
+/* DELETE by the uploader of an upload attached to nothing: 204, the row
+ * and its bytes gone; 409 attachment_attached once it is attached. */
+enum sp_rc
+sp_api_attachment_delete(struct sp_req *r, struct sp_problem *p)
+{
+    if (!attachments_on(r, p))
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_attachment_files files = files_of(r);
+    if (sp_attachment_delete(&ctx, &files, sp_api_party(r), path_id(r), p) != SP_OK)
+        return p->rc;
+    sp_resp_send(r, 204, NULL, NULL, 0);
+    return SP_OK;
+}
+
+/* An agent erases a file: 200 with the view, redacted; again, the same. */
+enum sp_rc
+sp_api_attachment_redact(struct sp_req *r, struct sp_problem *p)
+{
+    if (!attachments_on(r, p))
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_attachment_files files = files_of(r);
+    struct sp_attachment a;
+    if (sp_attachment_redact(&ctx, &files, r->principal.sub, path_id(r), &a, p) != SP_OK)
+        return p->rc;
+    struct sp_jw *w = sp_api_json(r);
+    write_meta(r, w, &a, NULL, 0);
     return sp_api_send(r, 200, w);
 }
 
@@ -291,9 +345,7 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
     /* The id in any case: the signature is over its canonical form
      * (signed_url.h), which is also the row's. Anything else is checked
      * as written, and no signature matches it. */
-    const char *id = sp_api_public_id(r, r->params[0]);
-    if (id == NULL)
-        id = r->params[0];
+    const char *id = path_id(r);
     switch (sp_signed_verify(keys, method, id, &s, sp_clock_now_ms() / 1000)) {
     case SP_SIGNED_OK: break;
     case SP_SIGNED_EXPIRED:
@@ -311,12 +363,22 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
     return SP_OK;
 }
 
+/* 410: an agent erased the file for good. */
+static enum sp_rc
+redacted(struct sp_problem *p)
+{
+    return sp_problem_set(p, SP_NOT_FOUND, "attachment_redacted",
+                          "the attachment was redacted: its file is erased");
+}
+
 enum sp_rc
 sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_attachment a, stored;
     if (signed_attachment(r, "PUT", &a, p) != SP_OK)
         return p->rc;
+    if (a.redacted_at != NULL)
+        return redacted(p);
     if (a.uploaded)
         return sp_problem_set(p, SP_CONFLICT, "already_uploaded",
                               "this attachment has been uploaded already");
@@ -348,6 +410,8 @@ sp_api_attachment_download(struct sp_req *r, struct sp_problem *p)
     struct sp_attachment a;
     if (signed_attachment(r, "GET", &a, p) != SP_OK)
         return p->rc;
+    if (a.redacted_at != NULL)
+        return redacted(p);
     if (strcmp(a.status, "clean") != 0 || a.storage_key == NULL)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such attachment");
     sp_resp_header(r, "X-Accel-Redirect",

@@ -33,6 +33,8 @@ enum sp_rc sp_api_attachment_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_attachment_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_attachment_download(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_delete(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_attachment_redact(struct sp_req *r, struct sp_problem *p);
 
 enum sp_rc sp_api_chat_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_get(struct sp_req *r, struct sp_problem *p);

@@ -25,6 +25,10 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/attachments/:id", sp_api_attachment_get, SP_ROUTE_ANY_ROLE},
     {SP_PUT,  "/support/attachments/:id/content", sp_api_attachment_upload, SP_ROLE_NONE},
     {SP_GET,  "/support/attachments/:id/content", sp_api_attachment_download, SP_ROLE_NONE},
+    /* The uploader takes back an upload attached to nothing; staff
+     * redact any (docs/API.md §10 Deleting and redacting). */
+    {SP_DELETE, "/support/attachments/:id", sp_api_attachment_delete, SP_ROUTE_ANY_ROLE},
+    {SP_POST, "/support/agent/attachments/:id/redact", sp_api_attachment_redact, SP_ROLE_AGENT},
 
     {SP_GET,   "/support/agent/tickets", sp_api_agent_queue, SP_ROLE_AGENT},
     {SP_GET,   "/support/agent/tickets/:id", sp_api_agent_ticket_get, SP_ROLE_AGENT},

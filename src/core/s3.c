@@ -62,8 +62,7 @@ creds(const struct sp_s3 *s3)
 const char *
 sp_s3_presign(struct sp_arena *a, const struct sp_s3 *s3, const char *method,
               const char *key, long long now_s, long expires_s,
-              long long content_length, const char *response_content_type,
-              const char *response_content_disposition)
+              long long content_length, const struct sp_s3_response *response)
 {
     bool get = strcmp(method, "GET") == 0;
     struct target t;
@@ -75,13 +74,17 @@ sp_s3_presign(struct sp_arena *a, const struct sp_s3 *s3, const char *method,
     if (content_length >= 0)
         h[nh++] = (struct sp_sigv4_pair){"content-length",
                                          sp_arena_sprintf(a, "%lld", content_length)};
-    struct sp_sigv4_pair q[2];
+    struct sp_sigv4_pair q[3];
     size_t nq = 0;
-    if (get && response_content_type != NULL)
-        q[nq++] = (struct sp_sigv4_pair){"response-content-type", response_content_type};
-    if (get && response_content_disposition != NULL)
+    const struct sp_s3_response none = {0};
+    const struct sp_s3_response *o = get && response != NULL ? response : &none;
+    if (o->cache_control != NULL)
+        q[nq++] = (struct sp_sigv4_pair){"response-cache-control", o->cache_control};
+    if (o->content_type != NULL)
+        q[nq++] = (struct sp_sigv4_pair){"response-content-type", o->content_type};
+    if (o->content_disposition != NULL)
         q[nq++] = (struct sp_sigv4_pair){"response-content-disposition",
-                                         response_content_disposition};
+                                         o->content_disposition};
     struct sp_sigv4_request r = {.method = method, .path = t.path, .query = q, .nquery = nq,
                                  .headers = h, .nheaders = nh, .now_s = now_s};
     struct sp_sigv4_creds c = creds(s3);

@@ -33,19 +33,25 @@ struct sp_s3 {
     long timeout_ms;               /* each server-side request, connect included */
 };
 
+/* The headers a presigned GET makes the store answer with, signed as
+ * response-* overrides (NULL: the stored object's, or none). */
+struct sp_s3_response {
+    const char *content_type;
+    const char *content_disposition;
+    const char *cache_control;
+};
+
 /* A presigned URL (absolute) that lets its holder run method ("GET" or
  * "PUT") on key for expires_s seconds from now_s (1..604800).
  * content_length >= 0 is signed as the content-length header (PUT: an
  * upload of any other size is refused by the store); -1 signs none.
- * GET only: response_content_type and response_content_disposition, when
- * not NULL, are signed response-header overrides (the store answers with
- * them); ignored for PUT. key: any bytes; each path segment is URI-encoded
+ * GET only: response (NULL: none) names the headers the store answers
+ * with; ignored for PUT. key: any bytes; each path segment is URI-encoded
  * as SigV4 wants. Arena-owned; NULL for another method, expires_s out of
  * range, an endpoint without "://" or a key with a "." or ".." segment. */
 const char *sp_s3_presign(struct sp_arena *a, const struct sp_s3 *s3, const char *method,
                           const char *key, long long now_s, long expires_s,
-                          long long content_length, const char *response_content_type,
-                          const char *response_content_disposition);
+                          long long content_length, const struct sp_s3_response *response);
 
 enum sp_s3_result {
     SP_S3_OK,

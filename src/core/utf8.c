@@ -113,6 +113,29 @@ sp_utf8_blank(uint32_t cp)
     return sp_utf8_in_ranges(cp, blank_ranges, sizeof(blank_ranges) / sizeof(blank_ranges[0]));
 }
 
+/* Unicode's General_Category Cf (Unicode 15.1), in order. */
+static const struct sp_cp_range format_ranges[] = {
+    {0x00ad, 0x00ad}, {0x0600, 0x0605}, {0x061c, 0x061c}, {0x06dd, 0x06dd},
+    {0x070f, 0x070f}, {0x0890, 0x0891}, {0x08e2, 0x08e2}, {0x180e, 0x180e},
+    {0x200b, 0x200f}, {0x202a, 0x202e}, {0x2060, 0x2064}, {0x2066, 0x206f},
+    {0xfeff, 0xfeff}, {0xfff9, 0xfffb}, {0x110bd, 0x110bd}, {0x110cd, 0x110cd},
+    {0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
+    {0xe0020, 0xe007f},
+};
+
+bool
+sp_utf8_format(uint32_t cp)
+{
+    return sp_utf8_in_ranges(cp, format_ranges, sizeof(format_ranges) / sizeof(format_ranges[0]));
+}
+
+bool
+sp_utf8_bidi_control(uint32_t cp)
+{
+    return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool
 sp_utf8_cjk(uint32_t c)
 {

@@ -39,6 +39,15 @@ bool sp_utf8_in_ranges(uint32_t cp, const struct sp_cp_range *table, size_t n);
  * blank Braille pattern U+2800. A name made only of these reads as no
  * name at all. */
 bool sp_utf8_blank(uint32_t cp);
+/* Whether cp is a format character (General_Category Cf: U+00AD,
+ * U+0600-U+0605, U+180E, U+200B-U+200F, U+202A-U+202E, U+2060-U+206F
+ * but U+2065, U+FEFF, U+FFF9-U+FFFB, the tags...): invisible, and some
+ * change how the text around them is shown. */
+bool sp_utf8_format(uint32_t cp);
+/* Whether cp is a bidirectional control (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069): "photo\u202eFIG.html" shows as
+ * "photolmth.GIF". */
+bool sp_utf8_bidi_control(uint32_t cp);
 /* Whether cp is Han, kana or Hangul: the characters sql/055's
  * support_cjk_bigrams reads in pairs (Hangul Jamo, kana, compatibility
  * jamo, CJK Extension A, Unified Ideographs, Hangul syllables,

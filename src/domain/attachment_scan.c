@@ -149,6 +149,20 @@ static struct sp_stmt deletions_due_count_stmt = SP_STMT_READ(
     "attachment_deletions_due_count",
     "SELECT count(*) FROM support_attachment_deletions d" DELETIONS_DUE_WHERE, 1);
 
+bool
+sp_attachment_drop_stored(struct sp_db *db, struct sp_arena *a,
+                          const struct sp_attachment_files *files, const char *key, char *err,
+                          size_t errlen)
+{
+    struct sp_problem p;
+    sp_problem_init(&p);
+    if (!sp_attachment_files_remove(files, a, key, err, errlen))
+        return false;
+    /* A note left behind only makes the cleanup delete nothing again. */
+    (void)sp_db_exec(db, a, &deletion_done_stmt, (const char *const[]){key}, &p);
+    return true;
+}
+
 static void
 log_item(enum sp_log_level level, const char *event, const char *id, const char *detail)
 {
@@ -197,10 +211,8 @@ decide(const struct scan_job *j, struct sp_arena *a, const char *id, const char 
         params[1] = "infected";
         if (exec_ok(j->db, a, &verdict_stmt, params)) {
             j->n->infected++;
-            if (sp_attachment_files_remove(j->files, a, key, err, sizeof(err)))
-                (void)exec_ok(j->db, a, &deletion_done_stmt, (const char *const[]){key});
-            else   /* the cleanup tries again */
-                log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);
+            if (!sp_attachment_drop_stored(j->db, a, j->files, key, err, sizeof(err)))
+                log_item(SP_LOG_ERROR, "attachment_unlink_failed", id, err);  /* cleanup retries */
         }
         log_item(SP_LOG_WARN, "attachment_infected", id, detail);
         return true;
@@ -306,14 +318,17 @@ scan_batches(const struct scan_job *j, struct sp_arena *page, struct sp_arena *w
 /* A client PUTs to its presigned URL and tells us nothing: the pass looks
  * for the objects of rows still waiting for theirs, while their URL may
  * still be used ($1 seconds, the upload TTL and a margin), each again
- * after as long as it has waited so far (2 s, then up to every 30 s). */
+ * after as long as it has waited so far (2 s, then up to every 30 s).
+ * Those a client asked about (sql/072) come first, the latest asked
+ * first: a pass takes 50, and a client waiting on its status must not
+ * wait behind uploads that were never made. */
 static struct sp_stmt awaited_stmt = SP_STMT_READ(
     "attachment_ingest_awaited",
     "SELECT id FROM support_attachments"
-    " WHERE uploaded_at IS NULL AND status = 'pending'"
+    " WHERE uploaded_at IS NULL AND status = 'pending' AND redacted_at IS NULL"
     "   AND created_at > now() - $1::integer * interval '1 second'"
     "   AND (next_scan_at IS NULL OR next_scan_at <= now())"
-    " ORDER BY created_at, id LIMIT 50",
+    " ORDER BY look_asked_at DESC NULLS LAST, created_at, id LIMIT 50",
     1);
 static struct sp_stmt look_later_stmt = SP_STMT(
     "attachment_ingest_later",
@@ -589,9 +604,8 @@ drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment
         const char *key = sp_db_str(r, i, 1);  /* NULL: a failed take-in kept no file */
         if (key == NULL)
             continue;
-        if (sp_attachment_files_remove(files, a, key, err, sizeof(err))) {
+        if (sp_attachment_drop_stored(db, a, files, key, err, sizeof(err))) {
             n->files++;
-            (void)exec_ok(db, a, &deletion_done_stmt, (const char *const[]){key});
             continue;
         }
         n->errors++;

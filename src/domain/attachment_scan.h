@@ -17,6 +17,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/log.h"
@@ -47,6 +48,17 @@ enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
                                    const struct sp_attachment_files *files, long upload_window_s,
                                    bool dry_run, volatile sig_atomic_t *stop,
                                    struct sp_attachment_scan_counts *n, struct sp_problem *p);
+
+/* Removes the bytes stored under key (a file, or an object of the
+ * bucket), which the statement that forgot the key noted in
+ * support_attachment_deletions, then the note. false (err) when they
+ * could not be removed: the note stays, and attachment-cleanup removes
+ * them after an hour (sql/049). The one way a row's file goes: the
+ * cleanup's, an infected verdict's, a delete's and a redaction's. */
+struct sp_arena;
+bool sp_attachment_drop_stored(struct sp_db *db, struct sp_arena *a,
+                               const struct sp_attachment_files *files, const char *key,
+                               char *err, size_t errlen);
 
 #define SP_ATTACHMENT_CLEANUP_COUNTS(F) F(rows) F(files) F(foreign) F(errors)
 struct sp_attachment_cleanup_counts {

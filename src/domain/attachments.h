@@ -48,6 +48,7 @@ struct sp_attachment {
     bool uploaded;
     long long message_id;      /* 0: not attached */
     const char *created_at;
+    const char *redacted_at;   /* NULL: not redacted (its file erased by an agent) */
 };
 
 struct sp_attachment_new {
@@ -67,8 +68,11 @@ const char *sp_attachment_filename_trim(struct sp_arena *a, const char *name);
 
 /* Whether s is a name an attachment may have: 1 to 255 bytes of UTF-8,
  * not blank (only spaces and invisible characters), without control
- * characters (nor the bidirectional controls U+061C,
- * U+200E/F, U+202A–E, U+2066–9), '/' or '\\', not "." or "..". */
+ * characters or format characters (Unicode Cf: the bidirectional
+ * controls U+061C, U+200E/F, U+202A–E, U+2066–9, and U+0600, U+180E,
+ * U+206A, U+FFF9...; ZWJ and ZWNJ only between two visible characters),
+ * '/' or '\\', not "." or "..". A name holding a bidirectional control
+ * is not trimmed (sp_attachment_filename_trim), so this refuses it. */
 bool sp_attachment_filename_ok(const char *s);
 
 /* The name a file of the stored media type is served under: filename
@@ -80,6 +84,13 @@ bool sp_attachment_filename_ok(const char *s);
  * Arena-owned or filename. */
 const char *sp_attachment_download_name(struct sp_arena *a, const char *filename,
                                         const char *type);
+
+/* The Content-Type a file of the stored type is served with from a
+ * bucket, which cannot add nosniff or a sandboxing CSP: text/\* other
+ * than text/plain and text/csv, XML and any +xml type (SVG, XHTML) as
+ * application/octet-stream, which no browser renders (a type configured
+ * outside the default list); anything else as stored. Static or type. */
+const char *sp_attachment_bucket_type(const char *type);
 
 /* Adds a field error for each of in's metadata a create refuses:
  * filename (as sp_attachment_filename_trim keeps it) too_long (over
@@ -213,5 +224,19 @@ const char *sp_attachment_sniff(struct sp_ctx *ctx, const char *path);
  * forked workers share it. false when it cannot be loaded (logged). */
 bool sp_attachment_sniffer_load(void);
 bool sp_attachment_type_matches(const char *declared, const char *sniffed);
+
+enum sp_attachment_match {
+    SP_ATTACHMENT_MATCH,
+    SP_ATTACHMENT_MISMATCH,
+    SP_ATTACHMENT_NOT_UTF8,   /* declared text, bytes not UTF-8 (UTF-16, Latin-1) */
+};
+/* Whether a file whose first len bytes are head (whole: all of it) and
+ * which libmagic calls sniffed is of the declared type: any text/\* must
+ * be UTF-8 (it is served as its media type alone, read as UTF-8); then
+ * sp_attachment_type_matches, or for text/plain and text/csv, UTF-8
+ * without control characters but tab, CR and LF whatever libmagic says
+ * (it has no text verdict for "a" or "\n"). */
+enum sp_attachment_match sp_attachment_bytes_match(const char *declared, const char *sniffed,
+                                                   const char *head, size_t len, bool whole);
 
 #endif

@@ -481,6 +481,9 @@ static const struct problem_kind {
     {"duplicate_header", 400, "Bad request", SP_OK, NULL, NULL},
     {"unsupported_media_type", 415, "Unsupported media type", SP_OK, NULL, NULL},
     {"method_not_allowed", 405, "Method not allowed", SP_OK, NULL, NULL},
+    /* a resource that was there and is erased for good (an attachment an
+     * agent redacted, docs/API.md §10) */
+    {"attachment_redacted", 410, "Gone", SP_OK, NULL, NULL},
 };
 
 #define PROBLEM_KINDS (sizeof(problem_kinds) / sizeof(problem_kinds[0]))

@@ -82,8 +82,8 @@ START_TEST(create_validates_name_type_and_size)
                        "{\"filename\":\"a/b.png\",\"content_type\":\"image/png\",\"size\":10}");
     sp_t_assert_invalid(r, "filename", "invalid");
     ck_assert_str_eq(sp_t_invalid_message(r, "filename"),
-                     "must be UTF-8 without control characters (bidirectional ones included),"
-                     " / or \\, and not . or ..");
+                     "must be UTF-8 without control or format characters (bidirectional"
+                     " ones included, anywhere), / or \\, and not . or ..");
     sp_t_resp_free(r);
     /* Bidirectional controls reorder what is shown: "photo\u202eFIG.html"
      * shows as "photolmth.GIF". */
@@ -382,6 +382,64 @@ START_TEST(text_that_names_markup_is_taken_as_declared)
         ck_assert_str_eq(sp_t_header(d, "X-Content-Type-Options"), "nosniff");
         ck_assert_ptr_nonnull(strstr(sp_t_header(d, "Content-Disposition"), "attachment"));
         sp_t_resp_free(d);
+    }
+}
+END_TEST
+
+/* QA: a 1-byte text ("a", "\n") was type_mismatch (libmagic has no
+ * text verdict for it); UTF-16 and Latin-1 text were taken and served
+ * garbled. */
+START_TEST(short_text_is_taken_and_text_must_be_utf8)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const ok[][2] = {{"text/plain", "a"}, {"text/csv", "\n"}};
+    const char *body;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        struct sp_t_upload u = sp_t_attachment_new(c.token, "t.txt", ok[i][0], 1);
+        ck_assert_msg(sp_t_put_bytes(u.url, ok[i][1], 1, &body) == 200, "%s", body);
+        ck_assert_str_eq(sp_t_attachment_wait(c.token, u.id, 20), "clean");
+    }
+    static const char utf16[] = "\xff\xfeh\0i\0\n\0";
+    static const char latin1[] = "caf\xe9 cr\xe8me br\xfb" "l\xe9" "e\n";
+    const char *const bad[] = {utf16, latin1};
+    const size_t len[] = {sizeof(utf16) - 1, sizeof(latin1) - 1};
+    for (size_t i = 0; i < 2; i++) {
+        struct sp_t_upload u = sp_t_attachment_new(c.token, "t.txt", "text/plain", len[i]);
+        ck_assert_int_eq(sp_t_put_bytes(u.url, bad[i], len[i], &body), 422);
+        ck_assert_msg(strstr(body, "\"type_mismatch\"") != NULL &&
+                          strstr(body, "text must be UTF-8") != NULL, "%s", body);
+    }
+}
+END_TEST
+
+/* QA: format characters inside a name were taken, bidirectional controls
+ * at its ends trimmed silently (the docs said refused). */
+START_TEST(names_with_format_characters_are_refused)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    static const char *const bad[] = {"a\\u206ab.txt", "a\\ufff9b.txt", "\\u0600a.txt",
+                                      "a\\u180eb.txt", "a \\u200d b.txt",
+                                      "report.pdf\\u200e", "\\u200freport.pdf",
+                                      "report.pdf\\u2066"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"%s\",\"content_type\":\"text/plain\",\"size\":4}",
+                     bad[i]));
+        sp_t_assert_invalid(r, "filename", "invalid");
+        sp_t_resp_free(r);
+    }
+    /* ZWJ inside an emoji sequence, ZWNJ inside a Persian word: kept. */
+    static const char *const good[] = {
+        "\\ud83d\\udc68\\u200d\\ud83d\\udc69.png",
+        "\\u0645\\u06cc\\u200c\\u062e\\u0648\\u0627\\u0647\\u0645.png"};
+    for (size_t i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            "/support/attachments", c.token,
+            sp_t_fmt("{\"filename\":\"%s\",\"content_type\":\"image/png\",\"size\":4}",
+                     good[i]));
+        sp_t_assert_json(r, 201);
+        sp_t_resp_free(r);
     }
 }
 END_TEST
@@ -1370,6 +1428,8 @@ main(void)
     tcase_add_test(tc, signed_urls_take_the_id_in_any_case);
     tcase_add_test(tc, wrong_size_wrong_type_and_second_upload_are_refused);
     tcase_add_test(tc, text_that_names_markup_is_taken_as_declared);
+    tcase_add_test(tc, short_text_is_taken_and_text_must_be_utf8);
+    tcase_add_test(tc, names_with_format_characters_are_refused);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
     tcase_add_test(tc, a_wrong_size_expecting_100_continue_gets_the_refusal_first);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);

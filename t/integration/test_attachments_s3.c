@@ -94,7 +94,7 @@ struct got {
     long status;
     char body[16384];
     size_t len;
-    char content_type[128], disposition[256];
+    char content_type[128], disposition[256], cache_control[128];
 };
 
 static size_t
@@ -117,6 +117,9 @@ got_header(char *p, size_t size, size_t n, void *arg)
     if (k > 14 && strncasecmp(p, "Content-Type: ", 14) == 0)
         snprintf(g->content_type, sizeof(g->content_type), "%.*s", (int)strcspn(p + 14, "\r\n"),
                  p + 14);
+    if (k > 15 && strncasecmp(p, "Cache-Control: ", 15) == 0)
+        snprintf(g->cache_control, sizeof(g->cache_control), "%.*s",
+                 (int)strcspn(p + 15, "\r\n"), p + 15);
     if (k > 21 && strncasecmp(p, "Content-Disposition: ", 21) == 0)
         snprintf(g->disposition, sizeof(g->disposition), "%.*s", (int)strcspn(p + 21, "\r\n"),
                  p + 21);
@@ -274,6 +277,8 @@ START_TEST(a_presigned_upload_is_taken_in_scanned_and_downloaded_from_the_bucket
     ck_assert_msg(strncmp(d.disposition, "attachment;", 11) == 0 &&
                       strstr(d.disposition, "receipt") != NULL,
                   "Content-Disposition: %s", d.disposition);
+    /* No shared cache keeps it (the store cannot add nosniff or a CSP). */
+    ck_assert_str_eq(d.cache_control, "private, no-store");
     /* Altered, the URL is worth nothing. */
     char *bad = strdup(url);
     char *sig = strstr(bad, "X-Amz-Signature=") + strlen("X-Amz-Signature=");
@@ -493,24 +498,85 @@ START_TEST(an_upload_whose_record_failed_is_taken_in_on_the_next_pass)
 }
 END_TEST
 
+/* support-scan as a daemon that only a NOTIFY wakes (its interval is
+ * ten minutes), after its first pass; and stopped, its output. */
+static void
+daemon_start(struct sp_t_job *daemon)
+{
+    const char *args[] = {"--loop", "--interval", "600", NULL};
+    sp_t_job_start(daemon, "support-scan", env, args);
+    usleep(1500 * 1000);   /* its first pass, and LISTEN */
+}
+
+static const char *
+daemon_stop(struct sp_t_job *daemon)
+{
+    kill(daemon->pid, SIGTERM);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(daemon, &out), 0);
+    return out;
+}
+
 /* The scanner as a daemon that only a NOTIFY wakes (its interval is
  * ten minutes): a client asking for the status after its PUT makes it
  * look now, so the upload is clean within seconds of the first ask. */
 START_TEST(asking_for_the_status_makes_the_scanner_look_now)
 {
     struct sp_t_job daemon;
-    const char *args[] = {"--loop", "--interval", "600", NULL};
-    sp_t_job_start(&daemon, "support-scan", env, args);
-    usleep(1500 * 1000);   /* its first pass, and LISTEN */
+    daemon_start(&daemon);
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_upload c = create(u.token, "asked.png", "image/png", sizeof(sp_t_png));
     const char *body;
     ck_assert_int_eq(sp_t_put_url(c.url, sp_t_png, sizeof(sp_t_png), &body), 200);
     const char *status = sp_t_attachment_wait(u.token, c.id, 10);
-    kill(daemon.pid, SIGTERM);
-    const char *out;
-    ck_assert_int_eq(sp_t_job_wait(&daemon, &out), 0);
+    const char *out = daemon_stop(&daemon);
     ck_assert_msg(strcmp(status, "clean") == 0, "status %s; support-scan said:\n%s", status, out);
+}
+END_TEST
+
+/* The fixture's request lines up to a marker request made now: how many
+ * were a GET of key. Read with fgets alone (a line may already sit in
+ * the stream's buffer, where poll does not see it); the marker's line
+ * always comes. */
+static int
+gets_of(const char *key)
+{
+    const char *marker = sp_t_fmt("marker-%ld", (long)getpid());
+    (void)get_url(sp_t_fmt("%s/" BUCKET "/%s", endpoint(), marker));
+    int n = 0;
+    for (char line[16384]; fgets(line, sizeof(line), fx.out) != NULL;) {
+        struct json_object *o = json_tokener_parse(line);
+        if (o == NULL)
+            continue;
+        const char *k = sp_t_jhas(o, "key") ? json_object_get_string(sp_t_jget(o, "key")) : NULL;
+        bool get = sp_t_jhas(o, "method") && strcmp(sp_t_jstr(o, "method"), "GET") == 0;
+        bool done = k != NULL && strcmp(k, marker) == 0;
+        n += k != NULL && get && strcmp(k, key) == 0;
+        json_object_put(o);
+        if (done)
+            break;
+    }
+    return n;
+}
+
+/* QA: every status poll of a pending upload made the scanner request the
+ * bucket (and wrote the row): at most one ask a second per row. */
+START_TEST(quick_polls_make_the_scanner_look_at_most_once_a_second)
+{
+    struct sp_t_job daemon;
+    daemon_start(&daemon);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload c = create(u.token, "polled.png", "image/png", sizeof(sp_t_png));
+    (void)gets_of(key_of(c.id));   /* what came before */
+    for (int i = 0; i < 20; i++) {
+        ck_assert_str_eq(status_of(u.token, c.id), "pending");
+        usleep(40 * 1000);
+    }
+    usleep(500 * 1000);   /* the looks asked for are made */
+    const char *out = daemon_stop(&daemon);
+    int looks = gets_of(key_of(c.id));
+    ck_assert_msg(looks >= 1 && looks <= 3, "%d looks for 20 polls; support-scan said:\n%s",
+                  looks, out);
 }
 END_TEST
 
@@ -592,6 +658,7 @@ main(void)
     tcase_add_test(tc, a_copy_no_row_came_to_name_is_deleted_and_a_named_one_kept);
     tcase_add_test(tc, an_upload_whose_record_failed_is_taken_in_on_the_next_pass);
     tcase_add_test(tc, asking_for_the_status_makes_the_scanner_look_now);
+    tcase_add_test(tc, quick_polls_make_the_scanner_look_at_most_once_a_second);
     tcase_add_test(tc, incomplete_bucket_settings_are_refused_at_start);
     tcase_add_test(tc, a_mails_file_is_kept_in_the_bucket);
     return sp_t_run(s);

@@ -180,6 +180,93 @@ START_TEST(any_text_is_plain_text_or_csv_but_binary_is_not)
 }
 END_TEST
 
+/* The first bytes lit as a file of them is checked (all of it). */
+static enum sp_attachment_match
+match(const char *declared, const char *text, size_t len)
+{
+    return sp_attachment_bytes_match(declared, sniffed(text, len), text, len, true);
+}
+#define MATCH(type, lit) match((type), (lit), sizeof(lit) - 1)
+
+/* QA: "a" and "\n" were type_mismatch (libmagic: application/octet-
+ * stream); UTF-16 and Latin-1 text was taken and served garbled. */
+START_TEST(short_text_is_text_and_text_is_utf8)
+{
+    static const char *const shorts[] = {"a", "\n", "ab", "\t\r\n", "\xc3\xa9", "1,2"};
+    for (size_t i = 0; i < sizeof(shorts) / sizeof(shorts[0]); i++) {
+        size_t n = strlen(shorts[i]);
+        ck_assert_msg(match("text/plain", shorts[i], n) == SP_ATTACHMENT_MATCH, "%s",
+                      shorts[i]);
+        ck_assert_msg(match("text/csv", shorts[i], n) == SP_ATTACHMENT_MATCH, "%s", shorts[i]);
+    }
+    /* controls are no text; nor is text an image */
+    ck_assert_int_eq(MATCH("text/plain", "\x01"), SP_ATTACHMENT_MISMATCH);
+    ck_assert_int_eq(MATCH("text/plain", "a\0b"), SP_ATTACHMENT_MISMATCH);
+    ck_assert_int_eq(MATCH("image/png", "a"), SP_ATTACHMENT_MISMATCH);
+    /* UTF-16 with its BOM, Latin-1: not UTF-8 */
+    ck_assert_int_eq(MATCH("text/plain", "\xff\xfeh\0i\0\n\0"), SP_ATTACHMENT_NOT_UTF8);
+    ck_assert_int_eq(MATCH("text/plain", "\xfe\xff\0h\0i\0\n"), SP_ATTACHMENT_NOT_UTF8);
+    ck_assert_int_eq(MATCH("text/csv", "caf\xe9,cr\xe8me\n"), SP_ATTACHMENT_NOT_UTF8);
+    ck_assert_int_eq(MATCH("text/plain", "\xef\xbb\xbf" "bom\n"), SP_ATTACHMENT_MATCH);
+    /* the first bytes of a longer file may end inside a character */
+    const char *cut = "caf\xc3";
+    ck_assert_int_eq(sp_attachment_bytes_match("text/plain", "text/plain", cut, 4, false),
+                     SP_ATTACHMENT_MATCH);
+    ck_assert_int_eq(sp_attachment_bytes_match("text/plain", "text/plain", cut, 4, true),
+                     SP_ATTACHMENT_NOT_UTF8);
+}
+END_TEST
+
+/* QA: format characters inside names were taken, bidirectional controls
+ * at the ends trimmed silently (docs: refused). */
+START_TEST(names_refuse_format_characters)
+{
+    static const char *const bad[] = {
+        "a\xe2\x81\xaa" "b.txt",        /* U+206A */
+        "a\xef\xbf\xb9" "b.txt",        /* U+FFF9 */
+        "\xd8\x80" "a.txt",              /* U+0600 */
+        "a\xe1\xa0\x8e" "b.txt",        /* U+180E */
+        "a\xe2\x80\x8b" "b.txt",        /* U+200B inside */
+        "a \xe2\x80\x8d b.txt",      /* ZWJ between spaces */
+        "a\xe2\x80\xae" "b.txt",        /* U+202E */
+        "a.txt\xe2\x80\x8e",         /* U+200E at the end */
+        "\xe2\x80\x8f" "a.txt",         /* U+200F at the start */
+        "a.txt\xe2\x81\xa6",         /* U+2066 at the end */
+        "a\xc2\x85" "b", "a\xe2\x80\xa8" "b", "a/b", "a\\b", ".", "..",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(!sp_attachment_filename_ok(sp_attachment_filename_trim(&arena, bad[i])),
+                      "%zu", i);
+    static const char *const good[] = {
+        "report.pdf",
+        "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9.png",    /* man ZWJ woman */
+        "\xe2\x9d\xa4\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x94\xa5.png", /* VS16 ZWJ */
+        "\xd9\x85\xdb\x8c\xe2\x80\x8c\xd8\xae\xd9\x88\xd8\xa7\xd9\x87\xd9\x85.txt",
+        "\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8d\xe0\xa4\xb7.txt",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        ck_assert_msg(sp_attachment_filename_ok(sp_attachment_filename_trim(&arena, good[i])),
+                      "%zu", i);
+    /* invisible non-bidi characters at the ends are still trimmed */
+    ck_assert_str_eq(sp_attachment_filename_trim(&arena, "\xe2\x80\x8b" "a.txt\xef\xbb\xbf"),
+                     "a.txt");
+}
+END_TEST
+
+/* A bucket cannot add nosniff or a CSP: markup is served as bytes. */
+START_TEST(a_bucket_serves_markup_as_bytes)
+{
+    ck_assert_str_eq(sp_attachment_bucket_type("text/html"), "application/octet-stream");
+    ck_assert_str_eq(sp_attachment_bucket_type("text/markdown"), "application/octet-stream");
+    ck_assert_str_eq(sp_attachment_bucket_type("image/svg+xml"), "application/octet-stream");
+    ck_assert_str_eq(sp_attachment_bucket_type("application/xml"), "application/octet-stream");
+    ck_assert_str_eq(sp_attachment_bucket_type("text/plain"), "text/plain");
+    ck_assert_str_eq(sp_attachment_bucket_type("text/csv"), "text/csv");
+    ck_assert_str_eq(sp_attachment_bucket_type("image/png"), "image/png");
+    ck_assert_str_eq(sp_attachment_bucket_type("application/pdf"), "application/pdf");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -192,6 +279,9 @@ main(void)
     tcase_add_test(tc, the_bucket_keys_are_incoming_and_stored);
     tcase_add_test(tc, only_a_stored_key_is_a_stored_name);
     tcase_add_test(tc, any_text_is_plain_text_or_csv_but_binary_is_not);
+    tcase_add_test(tc, short_text_is_text_and_text_is_utf8);
+    tcase_add_test(tc, names_refuse_format_characters);
+    tcase_add_test(tc, a_bucket_serves_markup_as_bytes);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

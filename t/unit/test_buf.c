@@ -362,6 +362,13 @@ START_TEST(utf8_trim_blank_takes_spaces_and_invisibles_from_both_ends)
     ck_assert(!sp_utf8_blank('a'));
     ck_assert(!sp_utf8_blank(0x00e9));
     ck_assert(!sp_utf8_blank(0x1f600));
+    /* format characters (Cf), bidirectional controls among them */
+    ck_assert(sp_utf8_format(0x00ad) && sp_utf8_format(0x0600) && sp_utf8_format(0x180e));
+    ck_assert(sp_utf8_format(0x200d) && sp_utf8_format(0x206a) && sp_utf8_format(0xfff9));
+    ck_assert(sp_utf8_format(0xe0001) && !sp_utf8_format(0x2065) && !sp_utf8_format('a'));
+    ck_assert(!sp_utf8_format(0x3000) && !sp_utf8_format(0xfe0f));
+    ck_assert(sp_utf8_bidi_control(0x200e) && sp_utf8_bidi_control(0x2066));
+    ck_assert(!sp_utf8_bidi_control(0x200d) && !sp_utf8_bidi_control(0x206a));
     static const char *const cases[][2] = {
         {" a b ", "a b"},
         {"\xc2\xa0\xe2\x80\x8breport.txt\xe3\x80\x80 ", "report.txt"},

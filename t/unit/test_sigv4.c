@@ -151,7 +151,7 @@ static const struct sp_s3 store = {
 START_TEST(presign_put_is_path_style_and_signs_content_length)
 {
     const char *url = sp_s3_presign(&arena, &store, "PUT", "t/42/my file+v~1.pdf",
-                                    NOW_20130524, 900, 1234, NULL, NULL);
+                                    NOW_20130524, 900, 1234, NULL);
     ck_assert_ptr_nonnull(url);
     const char *prefix = "http://127.0.0.1:9000/attachments/t/42/my%20file%2Bv~1.pdf?"
                          "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE"
@@ -175,13 +175,17 @@ END_TEST
 
 START_TEST(presign_get_signs_response_overrides)
 {
-    const char *url = sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 60, -1,
-                                    "application/pdf",
-                                    "attachment; filename=\"r\xc3\xa9sum\xc3\xa9.pdf\"");
+    const struct sp_s3_response o = {"application/pdf",
+                                     "attachment; filename=\"r\xc3\xa9sum\xc3\xa9.pdf\"",
+                                     "private, no-store"};
+    const char *url = sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 60, -1, &o);
     ck_assert_ptr_nonnull(url);
     ck_assert_msg(strncmp(url, "http://127.0.0.1:9000/attachments/k?X-Amz-Algorithm=", 52) == 0,
                   "url: %s", url);
     ck_assert_ptr_nonnull(strstr(url, "&X-Amz-SignedHeaders=host&"));
+    /* The store cannot add nosniff or a CSP: a download is at least kept
+     * out of shared caches (docs/API.md §10 Attachment types). */
+    ck_assert_ptr_nonnull(strstr(url, "&response-cache-control=private%2C%20no-store&"));
     ck_assert_ptr_nonnull(strstr(url, "&response-content-disposition=attachment%3B%20filename"
                                       "%3D%22r%C3%A9sum%C3%A9.pdf%22&"
                                       "response-content-type=application%2Fpdf&"
@@ -192,14 +196,11 @@ END_TEST
 
 START_TEST(presign_refuses_what_the_store_would_refuse)
 {
-    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "DELETE", "k", NOW_20130524, 60, -1,
-                                     NULL, NULL));
-    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 0, -1, NULL,
-                                     NULL));
-    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604801, -1,
-                                     NULL, NULL));
-    ck_assert_ptr_nonnull(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604800, -1,
-                                        NULL, NULL));
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "DELETE", "k", NOW_20130524, 60, -1, NULL));
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 0, -1, NULL));
+    ck_assert_ptr_null(sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604801, -1, NULL));
+    ck_assert_ptr_nonnull(
+        sp_s3_presign(&arena, &store, "GET", "k", NOW_20130524, 604800, -1, NULL));
 }
 END_TEST
 
@@ -208,7 +209,7 @@ START_TEST(presign_keeps_the_endpoints_host_as_written)
     struct sp_s3 s3 = store;
     s3.endpoint = "https://storage.googleapis.com";
     s3.region = "auto";
-    const char *url = sp_s3_presign(&arena, &s3, "GET", "a/b", NOW_20130524, 60, -1, NULL, NULL);
+    const char *url = sp_s3_presign(&arena, &s3, "GET", "a/b", NOW_20130524, 60, -1, NULL);
     ck_assert_ptr_nonnull(strstr(url, "https://storage.googleapis.com/attachments/a/b?"));
     ck_assert_ptr_nonnull(strstr(url, "%2F20130524%2Fauto%2Fs3%2Faws4_request&"));
 }
