@@ -284,28 +284,6 @@ file_holds(const char *path, const char *needle)
     return found;
 }
 
-/* The access log's line of the request with id rid, waited for up to 2 s
- * (nginx writes it after the answer); "" when none came. */
-static const char *
-access_line(const char *rid)
-{
-    const char *path = sp_t_fmt("%s/nginx-access.log", getenv("SP_TEST_LOG_DIR"));
-    const char *needle = sp_t_fmt("\"request_id\":\"%s\"", rid);
-    for (int i = 0; i < 20; i++) {
-        FILE *f = fopen(path, "r");
-        ck_assert_ptr_nonnull(f);
-        char line[4096];
-        while (fgets(line, sizeof(line), f) != NULL)
-            if (strstr(line, needle) != NULL) {
-                fclose(f);
-                return sp_t_fmt("%s", line);
-            }
-        fclose(f);
-        usleep(100 * 1000);
-    }
-    return "";
-}
-
 static void
 api_back(void)
 {
@@ -360,7 +338,8 @@ START_TEST(a_worker_down_leaves_no_query_in_nginx_error_logs)
                       g.gl_pathv[i]);
     globfree(&g);
     for (size_t i = 0; i < n; i++) {
-        const char *line = access_line(rids[i]);
+        const char *line = sp_t_log_line("nginx-access.log", 0,
+                                         sp_t_fmt("\"request_id\":\"%s\"", rids[i]));
         ck_assert_msg(strstr(line, "\"status\":502,") && strstr(line, "\"ust\":\"502\"") &&
                           strstr(line, "\"uct\":\"-\"") && !strstr(line, secret),
                       "%s %s: access log line: %s", reqs[i].method, reqs[i].path, line);
@@ -386,9 +365,9 @@ START_TEST(database_notices_keep_the_log_json_lines)
 END_TEST
 
 /* program run with args and env refuses its settings: exit code
- * want_exit, a fatal bad_config JSON line for the logs, then the plain
- * line for whoever ran it by hand. Returns that line's msg (and the whole
- * output in *all when not NULL). */
+ * want_exit, a fatal bad_config JSON line for the logs, and no plain line
+ * (its stderr is no terminal here, but a log: JSON lines only). Returns
+ * that line's msg (and the whole output in *all when not NULL). */
 static const char *
 bad_config_msg(const char *program, const char *const args[], const char *const env[],
                int want_exit, const char **all)
@@ -408,8 +387,8 @@ bad_config_msg(const char *program, const char *const args[], const char *const 
     ck_assert_str_eq(sp_t_jstr(o, "program"), program);
     const char *msg = sp_t_fmt("%s", sp_t_jstr(o, "msg"));
     json_object_put(o);
-    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: %s", program, msg)) != NULL,
-                  "%s: no plain line after the JSON one: %s", program, out);
+    ck_assert_msg(strstr(out, sp_t_fmt("%s: %s", program, msg)) == NULL,
+                  "%s: a plain line in its log: %s", program, out);
     if (all != NULL)
         *all = out;
     return msg;
@@ -436,6 +415,28 @@ START_TEST(a_bad_setting_is_a_json_log_line)
     assert_bad_config_logged("ticket-sla-monitor", 1);
     assert_bad_config_logged("support-migrate", 1);
     assert_bad_config_logged("support-mail-in", 78 /* EX_CONFIG */);
+}
+END_TEST
+
+/* Whoever runs a program by hand (stderr a terminal: script(1) gives it
+ * one) reads the refusal plainly after the JSON line (QA: the plain copy
+ * went to cron's log files too, which were no longer JSON lines). */
+START_TEST(a_bad_setting_is_said_plainly_on_a_terminal)
+{
+    const char *cmd = sp_t_fmt(
+        "SUPPORT_DATABASE_URL='%s' SUPPORT_LOG_LEVEL=loud script -qec '%s/ticket-sla-monitor "
+        "--once' /dev/null 2>&1", getenv("SP_TEST_DATABASE_URL"),
+        getenv("SP_TEST_TOP_BUILDDIR"));
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d: %s", st, out);
+    ck_assert_msg(strstr(out, "\"event\":\"bad_config\"") != NULL &&
+                      strstr(out, "\nticket-sla-monitor: SUPPORT_LOG_LEVEL: ") != NULL,
+                  "%s", out);
 }
 END_TEST
 
@@ -611,6 +612,7 @@ hygiene_suite(void)
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
     tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
+    tcase_add_test(tc, a_bad_setting_is_said_plainly_on_a_terminal);
     tc = sp_t_tcase(s, "worker_down");
     tcase_add_checked_fixture(tc, NULL, api_back);
     tcase_add_test(tc, a_worker_down_leaves_no_query_in_nginx_error_logs);

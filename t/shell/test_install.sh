@@ -273,6 +273,30 @@ for p in "${programs[@]}"; do
     check "job $p is in the crontab example" \
         grep -q "exec $bindir/$p --once" "$root$datadir/examples/crontab.example"
 done
+# The crontab's logs are rotated (the logrotate example): every file the
+# crontab appends to is in its directory; logrotate rotates them as the
+# service user (here nobody, the directory's owner, as support owns the
+# real one) and a job's next `>>` writes to the new file.
+logdir=$(mkvar supportlogdir)
+lr=$root$datadir/examples/logrotate.example
+check "logrotate example installed for $logdir" grep -qx "$logdir/\*.log {" "$lr"
+check "every log of the crontab is under $logdir" \
+    bash -c '! grep -o ">>[^ ]*" "$1" | grep -v "^>>$2/[a-z-]*\.log$"' _ \
+    "$root$datadir/examples/crontab.example" "$logdir"
+if command -v logrotate >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    mkdir -p "$tmp/lr/log"
+    chown nobody "$tmp/lr/log" && chmod 0750 "$tmp/lr/log"
+    sed -e "s#$logdir/#$tmp/lr/log/#" -e 's/support adm/nobody root/' "$lr" >"$tmp/lr/conf"
+    echo '{"event":"sla_monitor_pass"}' >"$tmp/lr/log/ticket-sla-monitor.log"
+    chown nobody "$tmp/lr/log/ticket-sla-monitor.log"
+    check "logrotate rotates the jobs' logs" \
+        bash -c 'cd "$1/log" && logrotate -f -s ../state ../conf &&
+                 test -s ticket-sla-monitor.log.1 &&
+                 test "$(stat -c "%a %U" ticket-sla-monitor.log)" = "640 nobody" &&
+                 echo next >>ticket-sla-monitor.log &&
+                 test "$(cat ticket-sla-monitor.log)" = next' \
+        _ "$tmp/lr"
+fi
 for t in "$root$unitdir"/*.timer; do
     s=$(basename "$t" .timer).service
     check "${t##*/} starts a oneshot $s" test "$(key "$s" Type)" = oneshot
