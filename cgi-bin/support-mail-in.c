@@ -52,17 +52,19 @@ struct settings {
     struct sp_attachment_files files;   /* where the mail's files are kept */
 };
 
+/* The synopsis: asked for with --help (stdout, 0), or after a usage
+ * error (stderr, EX_USAGE). */
 static int
-usage(void)
+usage(FILE *out, int code)
 {
-    fprintf(stderr, "usage: " PROGRAM " [--sender ADDR] [--recipient ADDR] < message\n"
+    fprintf(out, "usage: " PROGRAM " [--sender ADDR] [--recipient ADDR] < message\n"
                     "  one mail on standard input; the envelope defaults to $SENDER and\n"
                     "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
                     "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
                     "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID,\n"
                     "  SUPPORT_TICKET_RATE_PER_MINUTE, SUPPORT_TICKET_RATE_PER_DAY,\n"
                     "  SUPPORT_TICKET_REPLY_RATE_PER_MINUTE (see support-api --help).\n");
-    return EX_USAGE;
+    return code;
 }
 
 static int
@@ -72,8 +74,8 @@ refuse(int code, const char *why)
     return code;
 }
 
-/* A setting refused: the JSON line for the logs and the plain one for
- * whoever ran it by hand, as the other programs say it. */
+/* A setting refused: the JSON line for the logs and, on a terminal, the
+ * plain one for whoever ran it by hand, as the other programs say it. */
 static int
 bad_config(const char *why)
 {
@@ -250,8 +252,10 @@ main(int argc, char **argv)
             e.sender = argv[++i];
         else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc)
             e.recipient = argv[++i];
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return usage(stdout, 0);
         else
-            return usage();
+            return usage(stderr, EX_USAGE);
     }
     sp_log_set_program(PROGRAM);
     struct settings s = {0};

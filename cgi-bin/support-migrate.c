@@ -1,8 +1,9 @@
 /*
  * support-migrate: applies pending sql/NNN_*.sql migrations (db/migrate.c).
- * Exit codes: 0 applied or nothing to do, 1 failure, 2 usage, 3 the
- * database is ahead of this release.
+ * Exit codes: 0 applied or nothing to do (or --help), 1 failure, 2 usage,
+ * 3 the database is ahead of this release.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,12 +17,16 @@ main(int argc, char **argv)
 {
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
+        bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
         } else {
-            fprintf(stderr, "usage: support-migrate [--dir DIR]\n"
-                            "  uses SUPPORT_DATABASE_URL and SUPPORT_MIGRATIONS_DIR\n");
-            return 2;
+            /* --help is asked for (stdout, 0), as every program's; anything
+             * else is a usage error (stderr, 2). */
+            fprintf(help ? stdout : stderr,
+                    "usage: support-migrate [--dir DIR]\n"
+                    "  uses SUPPORT_DATABASE_URL and SUPPORT_MIGRATIONS_DIR\n");
+            return help ? 0 : 2;
         }
     }
     sp_log_set_program("support-migrate");

@@ -24,8 +24,9 @@
 #                      JSON file each
 #   log/               postgresql.log, support-api.log, support-chat.log, migrate.log,
 #                      support-dispatch.log, smtp-sink.log, notify-sink.log,
-#                      nginx-chat-error.log (crit only: no chat tokens),
-#                      nginx-attachments-error.log (crit only: no URL signatures),
+#                      nginx-chat-error.log (emerg only: no chat tokens),
+#                      nginx-attachments-error.log (alert only: no URL signatures),
+#                      nginx-api-error.log (alert only: no query strings),
 #                      nginx-access.log (JSON), nginx-error.log, hello-fcgi.log
 #   pg/data            the cluster (owned by `postgres` when run as root)
 #   nginx/             rendered nginx.conf, fastcgi_params, pid, temp dirs

@@ -86,7 +86,8 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_TICKET_REPLY_RATE_PER_MINUTE", INT(ticket_reply_rate_per_minute), "30", 1, 1000000,
      "replies a customer may post to their tickets per minute, all tickets together"},
     {"SUPPORT_AGENT_MAX_OPEN_TICKETS", INT(agent_max_open_tickets), "50", 1, 100000,
-     "routing skips agents with this many open or in-progress tickets"},
+     "routing's cap: an agent holding this many open, in-progress or waiting-on-customer "
+     "tickets is not routed more"},
     {"SUPPORT_CHAT_RATE_PER_MINUTE", INT(chat_rate_per_minute), "60", 1, 1000000,
      "chat messages per session per minute"},
     {"SUPPORT_CHAT_SESSION_RATE_PER_MINUTE", INT(chat_session_rate_per_minute), "5", 1, 1000000,

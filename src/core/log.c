@@ -179,5 +179,8 @@ void
 sp_log_bad_config(const char *err)
 {
     sp_log_msg(SP_LOG_FATAL, "bad_config", "%s", err);
-    fprintf(stderr, "%s: %s\n", program != NULL ? program : "support", err);
+    /* Only to a person: stderr is also the log file (cron's >> into
+     * /var/log/support, the journal), which holds JSON lines alone. */
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "%s: %s\n", program != NULL ? program : "support", err);
 }

@@ -56,8 +56,8 @@ void sp_log_step_failed(enum sp_log_level level, const char *event, const char *
                         const char *detail);
 
 /* A program refuses its settings: a fatal {event "bad_config"} line for
- * the logs, then "program: err" plainly on stderr for whoever started it
- * by hand. err names a variable, never its value. */
+ * the logs, then, when stderr is a terminal, "program: err" plainly for
+ * whoever started it by hand. err names a variable, never its value. */
 void sp_log_bad_config(const char *err);
 
 /* One-liner for the common "event + message" case. */

@@ -1120,7 +1120,9 @@ sp_db_job_log_level(enum sp_rc rc)
 void
 sp_db_job_log_detail(struct sp_log_line *l, enum sp_rc rc, const struct sp_problem *p)
 {
-    if (rc != SP_OK && rc != SP_CONFLICT && p != NULL)
+    if (rc == SP_CONFLICT)
+        sp_log_str(l, "skipped_pass", "busy");
+    else if (rc != SP_OK && p != NULL)
         sp_log_str(l, "detail", p->detail);
 }
 

@@ -293,7 +293,10 @@ enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
 /* Adds to such a line, when the pass failed as a whole (not SP_OK, not
  * SP_CONFLICT), "detail": p's detail ("the database is unavailable"), so
  * that every job's failed pass says why in one shape rather than a line
- * of zero counts (QA). p may be NULL (a progress line). */
+ * of zero counts (QA); when another run held the lock (SP_CONFLICT),
+ * "skipped_pass": "busy", so its zero counts do not read as a pass that
+ * found nothing (QA; not "skipped": some jobs count skipped items). p
+ * may be NULL (a progress line). */
 void sp_db_job_log_detail(struct sp_log_line *l, enum sp_rc rc, const struct sp_problem *p);
 
 /* Accessors that treat SQL NULL as NULL. Strings are owned by the result. */

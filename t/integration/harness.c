@@ -1514,7 +1514,13 @@ sp_t_api_log_size(void)
 const char *
 sp_t_api_log_line(long offset, const char *needle)
 {
-    const char *path = sp_t_fmt("%s/support-api.log", t_env("SP_TEST_LOG_DIR"));
+    return sp_t_log_line("support-api.log", offset, needle);
+}
+
+const char *
+sp_t_log_line(const char *name, long offset, const char *needle)
+{
+    const char *path = sp_t_fmt("%s/%s", t_env("SP_TEST_LOG_DIR"), name);
     char line[8192];
     for (int attempt = 0; attempt < 100; attempt++) {
         FILE *f = fopen(path, "r");

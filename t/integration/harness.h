@@ -417,6 +417,9 @@ void sp_t_calls_at(const char *file, int line, size_t n, const struct sp_t_call 
  * (a worker writes it after its answer); "" when none came. Arena-owned. */
 long sp_t_api_log_size(void);
 const char *sp_t_api_log_line(long offset, const char *needle);
+/* The same for the stack's log name (SP_TEST_LOG_DIR/name, e.g.
+ * "nginx-access.log": nginx writes its line after the answer too). */
+const char *sp_t_log_line(const char *name, long offset, const char *needle);
 
 /* A new chat session of customer u (POST /support/chat/session, 201);
  * its public id. Arena-owned. */

@@ -4,8 +4,11 @@
 Checks the shipped docs/prometheus files with promtool, then runs
 Debian's prometheus with the shipped scrape job pointed at the stack's
 operators' listener (1 s interval) and the shipped rules loaded, and asks
-its HTTP API until: the target is up, a support series is stored, and
-every rule group of support-rules.yml is loaded and healthy. Prints one
+its HTTP API until: the target is up, a support series is stored, a
+job's series carries its name as exported_job (what the rules read), and
+every rule group of support-rules.yml is loaded and healthy. The rules'
+unit tests (t/integration/support-rules.test.yml) run with promtool
+first. Prints one
 JSON line per step; exit 0 when all hold, 1 otherwise. Always stops the
 Prometheus it started and removes its directory.
 
@@ -56,9 +59,10 @@ def render_config(src, work, target):
     return path, rules
 
 
-def promtool(*args):
-    r = subprocess.run(["promtool", "check", *args], capture_output=True, text=True)
-    say(step="promtool check " + args[0], rc=r.returncode, out=(r.stdout + r.stderr)[-400:])
+def promtool(*args, verb="check"):
+    r = subprocess.run(["promtool", verb, *args], capture_output=True, text=True)
+    say(step="promtool %s %s" % (verb, args[0]), rc=r.returncode,
+        out=(r.stdout + r.stderr)[-1500:])
     return r.returncode == 0
 
 
@@ -85,7 +89,12 @@ def main():
     proc = None
     try:
         config, rules = render_config(src, work, u.netloc)
-        ok = promtool("config", config) and promtool("rules", rules)
+        # The rules' unit tests (each job's threshold, the scrape and
+        # series-missing rules), on series shaped as the scrape below
+        # stores them.
+        tests = os.path.join(src, "t/integration/support-rules.test.yml")
+        ok = (promtool("config", config) and promtool("rules", rules)
+              and promtool("rules", tests, verb="test"))
         if not ok:
             return 1
         port = free_port()
@@ -112,7 +121,15 @@ def main():
                 want = re.findall(r"- alert: (\S+)", f.read())
             return (sorted(names) == sorted(want) and not bad) or {"loaded": names, "bad": bad}
 
+        def job_label_exported():
+            # The page's `job` label (the batch job's name) is renamed by
+            # the scrape (honor_labels: false): the rules read exported_job.
+            r = api(port, "query", query='support_job_runs_total')["result"]
+            return (bool(r) and all(x["metric"].get("job") == "support"
+                                    and x["metric"].get("exported_job") for x in r)) or r
+
         ok = (wait_for("target up", target_up) and wait_for("series stored", series_stored)
+              and wait_for("job label exported", job_label_exported)
               and wait_for("rules healthy", rules_healthy))
         if not ok:
             with open(os.path.join(work, "prometheus.log")) as f:

@@ -269,6 +269,84 @@ START_TEST(nginx_access_log_lines_are_utf8_json)
 }
 END_TEST
 
+/* Whether the file holds needle (a missing file holds nothing). */
+static bool
+file_holds(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    char line[16384];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+static void
+api_back(void)
+{
+    sp_t_stackctl("start-api");
+}
+
+/* QA: with support-api down (every restart) nginx logged its connect()
+ * failure, at crit, with the request line: a signed attachment URL (valid
+ * for an upload: whoever reads the log could plant the file) and a
+ * search's words (?q=, PII) landed in the error logs. None of nginx's
+ * error logs keeps a query now; the access log says what happened: 502,
+ * the upstream's 502 and a connect that never completed ("uct":"-"). */
+START_TEST(a_worker_down_leaves_no_query_in_nginx_error_logs)
+{
+    const char *secret = sp_t_unique("sigleak");
+    const char *signed_url = sp_t_fmt(
+        "/support/attachments/A1b2C3d4/content?kid=k1&expires=9999999999&size=6&sig=%s", secret);
+    const struct {
+        const char *method, *path, *body;
+    } reqs[] = {
+        {"PUT", signed_url, "123456"},
+        {"GET", signed_url, NULL},
+        /* a length that is not the URL's size: the worker answers that too */
+        {"PUT", signed_url, "1234567"},
+        {"GET", sp_t_fmt("/support/tickets?q=%s", secret), NULL},
+        {"GET", sp_t_fmt("/support/articles?q=%s", secret), NULL},
+    };
+    const size_t n = sizeof(reqs) / sizeof(reqs[0]);
+    const char *rids[sizeof(reqs) / sizeof(reqs[0])];
+    sp_t_stackctl("stop-api");
+    for (size_t i = 0; i < n; i++) {
+        rids[i] = sp_t_unique("down");
+        const char *const hdr[] = {sp_t_fmt("X-Request-Id: %s", rids[i]), NULL};
+        struct sp_t_resp *r = sp_t_request(reqs[i].method, reqs[i].path, NULL,
+                                           reqs[i].body ? "application/octet-stream" : NULL,
+                                           reqs[i].body, hdr);
+        ck_assert_msg(r->status == 502, "%s %s: %ld", reqs[i].method, reqs[i].path, r->status);
+        sp_t_resp_free(r);
+    }
+    /* TRACE goes to the worker's router too (@problem_405_route). nginx
+     * writes its error lines before the answer. */
+    const char *trace = sp_t_fmt("TRACE /support/tickets?q=%s HTTP/1.1\r\nHost: localhost\r\n"
+                                 "Connection: close\r\n\r\n", secret);
+    struct sp_t_resp *r = sp_t_raw(trace, strlen(trace));
+    ck_assert_int_eq(r->status, 502);
+    sp_t_resp_free(r);
+    glob_t g;
+    ck_assert_int_eq(glob(sp_t_fmt("%s/nginx*error*.log", getenv("SP_TEST_LOG_DIR")), 0, NULL,
+                          &g), 0);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        ck_assert_msg(!file_holds(g.gl_pathv[i], secret), "%s holds a query string",
+                      g.gl_pathv[i]);
+    globfree(&g);
+    for (size_t i = 0; i < n; i++) {
+        const char *line = sp_t_log_line("nginx-access.log", 0,
+                                         sp_t_fmt("\"request_id\":\"%s\"", rids[i]));
+        ck_assert_msg(strstr(line, "\"status\":502,") && strstr(line, "\"ust\":\"502\"") &&
+                          strstr(line, "\"uct\":\"-\"") && !strstr(line, secret),
+                      "%s %s: access log line: %s", reqs[i].method, reqs[i].path, line);
+    }
+}
+END_TEST
+
 /* The database's notices (a search of stop words only, a word too long to
  * index) are not written raw to the workers' stderr, which is the log. */
 START_TEST(database_notices_keep_the_log_json_lines)
@@ -287,9 +365,9 @@ START_TEST(database_notices_keep_the_log_json_lines)
 END_TEST
 
 /* program run with args and env refuses its settings: exit code
- * want_exit, a fatal bad_config JSON line for the logs, then the plain
- * line for whoever ran it by hand. Returns that line's msg (and the whole
- * output in *all when not NULL). */
+ * want_exit, a fatal bad_config JSON line for the logs, and no plain line
+ * (its stderr is no terminal here, but a log: JSON lines only). Returns
+ * that line's msg (and the whole output in *all when not NULL). */
 static const char *
 bad_config_msg(const char *program, const char *const args[], const char *const env[],
                int want_exit, const char **all)
@@ -309,8 +387,8 @@ bad_config_msg(const char *program, const char *const args[], const char *const 
     ck_assert_str_eq(sp_t_jstr(o, "program"), program);
     const char *msg = sp_t_fmt("%s", sp_t_jstr(o, "msg"));
     json_object_put(o);
-    ck_assert_msg(strstr(out, sp_t_fmt("\n%s: %s", program, msg)) != NULL,
-                  "%s: no plain line after the JSON one: %s", program, out);
+    ck_assert_msg(strstr(out, sp_t_fmt("%s: %s", program, msg)) == NULL,
+                  "%s: a plain line in its log: %s", program, out);
     if (all != NULL)
         *all = out;
     return msg;
@@ -337,6 +415,28 @@ START_TEST(a_bad_setting_is_a_json_log_line)
     assert_bad_config_logged("ticket-sla-monitor", 1);
     assert_bad_config_logged("support-migrate", 1);
     assert_bad_config_logged("support-mail-in", 78 /* EX_CONFIG */);
+}
+END_TEST
+
+/* Whoever runs a program by hand (stderr a terminal: script(1) gives it
+ * one) reads the refusal plainly after the JSON line (QA: the plain copy
+ * went to cron's log files too, which were no longer JSON lines). */
+START_TEST(a_bad_setting_is_said_plainly_on_a_terminal)
+{
+    const char *cmd = sp_t_fmt(
+        "SUPPORT_DATABASE_URL='%s' SUPPORT_LOG_LEVEL=loud script -qec '%s/ticket-sla-monitor "
+        "--once' /dev/null 2>&1", getenv("SP_TEST_DATABASE_URL"),
+        getenv("SP_TEST_TOP_BUILDDIR"));
+    FILE *f = popen(cmd, "r");
+    ck_assert_ptr_nonnull(f);
+    char out[8192];
+    size_t n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d: %s", st, out);
+    ck_assert_msg(strstr(out, "\"event\":\"bad_config\"") != NULL &&
+                      strstr(out, "\nticket-sla-monitor: SUPPORT_LOG_LEVEL: ") != NULL,
+                  "%s", out);
 }
 END_TEST
 
@@ -512,6 +612,10 @@ hygiene_suite(void)
     tcase_add_test(tc, database_notices_keep_the_log_json_lines);
     tcase_add_test(tc, nginx_access_log_lines_are_utf8_json);
     tcase_add_test(tc, a_bad_setting_is_a_json_log_line);
+    tcase_add_test(tc, a_bad_setting_is_said_plainly_on_a_terminal);
+    tc = sp_t_tcase(s, "worker_down");
+    tcase_add_checked_fixture(tc, NULL, api_back);
+    tcase_add_test(tc, a_worker_down_leaves_no_query_in_nginx_error_logs);
     tc = sp_t_tcase(s, "settings");
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);

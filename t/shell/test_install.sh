@@ -137,6 +137,41 @@ PY
 }
 check "nginx's own problems are JSON whose type names their code" \
     problems_name_their_code "$root$datadir"/nginx/*.conf
+# An add_header in a block drops every add_header it would inherit (nginx):
+# a block of the site's snippets with one of its own includes
+# security_headers.conf or sends Strict-Transport-Security itself (QA:
+# the articles, the attachment downloads, the 405/429/5xx problems went
+# without HSTS).
+# shellcheck disable=SC2317  # run by check
+every_header_block_keeps_hsts() {
+    python3 - "$@" <<'PY'
+import re, sys
+bad = 0
+for path in sys.argv[1:]:
+    text = re.sub(r"#[^\n]*", "", open(path).read())
+    # the directives of each block, inner blocks left out; depth 0 = the file
+    stack, heads = [[]], ["(file)"]
+    for tok in re.finditer(r"[^{};]+[{;]|}", text):
+        t = tok.group(0).strip()
+        if t.endswith("{"):
+            stack.append([]); heads.append(t[:-1].strip())
+        elif t == "}":
+            body, head = stack.pop(), heads.pop()
+            if any(d.startswith("add_header ") for d in body) and not any(
+                    d.startswith("add_header Strict-Transport-Security ")
+                    or re.match(r"include \S*/security_headers\.conf$", d) for d in body):
+                print(f"{path}: {head}: add_header without Strict-Transport-Security")
+                bad = 1
+        else:
+            stack[-1].append(" ".join(t[:-1].split()))
+sys.exit(bad)
+PY
+}
+check "every block of the site with headers of its own sends HSTS" \
+    every_header_block_keeps_hsts "$root$datadir"/nginx/{public,problems,chat,operators}.conf
+check "security_headers.conf sends HSTS" \
+    grep -qx 'add_header Strict-Transport-Security $support_hsts always;' \
+    "$root$datadir/nginx/security_headers.conf"
 
 # The user (sysusers.d) and the directories (tmpfiles.d), made by systemd's
 # own tools inside the staged tree (its /etc seeded with this host's
@@ -238,6 +273,30 @@ for p in "${programs[@]}"; do
     check "job $p is in the crontab example" \
         grep -q "exec $bindir/$p --once" "$root$datadir/examples/crontab.example"
 done
+# The crontab's logs are rotated (the logrotate example): every file the
+# crontab appends to is in its directory; logrotate rotates them as the
+# service user (here nobody, the directory's owner, as support owns the
+# real one) and a job's next `>>` writes to the new file.
+logdir=$(mkvar supportlogdir)
+lr=$root$datadir/examples/logrotate.example
+check "logrotate example installed for $logdir" grep -qx "$logdir/\*.log {" "$lr"
+check "every log of the crontab is under $logdir" \
+    bash -c '! grep -o ">>[^ ]*" "$1" | grep -v "^>>$2/[a-z-]*\.log$"' _ \
+    "$root$datadir/examples/crontab.example" "$logdir"
+if command -v logrotate >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    mkdir -p "$tmp/lr/log"
+    chown nobody "$tmp/lr/log" && chmod 0750 "$tmp/lr/log"
+    sed -e "s#$logdir/#$tmp/lr/log/#" -e 's/support adm/nobody root/' "$lr" >"$tmp/lr/conf"
+    echo '{"event":"sla_monitor_pass"}' >"$tmp/lr/log/ticket-sla-monitor.log"
+    chown nobody "$tmp/lr/log/ticket-sla-monitor.log"
+    check "logrotate rotates the jobs' logs" \
+        bash -c 'cd "$1/log" && logrotate -f -s ../state ../conf &&
+                 test -s ticket-sla-monitor.log.1 &&
+                 test "$(stat -c "%a %U" ticket-sla-monitor.log)" = "640 nobody" &&
+                 echo next >>ticket-sla-monitor.log &&
+                 test "$(cat ticket-sla-monitor.log)" = next' \
+        _ "$tmp/lr"
+fi
 for t in "$root$unitdir"/*.timer; do
     s=$(basename "$t" .timer).service
     check "${t##*/} starts a oneshot $s" test "$(key "$s" Type)" = oneshot
@@ -362,10 +421,51 @@ got=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
     -H 'Host: support.example.com' "http://127.0.0.1:$http_port/support/healthz")
 check "plain HTTP redirects to https ($got)" \
     test "$got" = "301 https://support.example.com/support/healthz"
+# To the configured name whatever Host the client sent (the port-80 server
+# is the default one: any name reaches it).
+got=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
+    -H 'Host: evil.example' "http://127.0.0.1:$http_port/support/healthz?a=1")
+check "plain HTTP redirects to the site's name, not the client's Host ($got)" \
+    test "$got" = "301 https://support.example.com/support/healthz?a=1"
+# Strict-Transport-Security on every kind of answer over https: the
+# worker's, nginx's 404, 405 and 502 problems, the knowledge-base cache's.
+hsts() { # hsts PATH [curl args]: the status and the HSTS header's value
+    site "$@" -D - -o /dev/null | tr -d '\r' |
+        sed -n -e 's/^strict-transport-security: //Ip' -e 's#^HTTP/[0-9.]* \([0-9]*\).*#\1#p' |
+        tr '\n' ' '
+}
+want_hsts="max-age=63072000; includeSubDomains"
+for req in "200 /support/readyz" "200 /support/articles" "404 /nope" \
+    "405 /support/admin/static/admin.css -X POST"; do
+    read -r status path args <<<"$req"
+    # shellcheck disable=SC2086  # args: curl's words
+    got=$(hsts "$path" $args)
+    check "HSTS on $path ${args:-GET} ($got)" test "$got" = "$status $want_hsts "
+done
 got=$(curl -s --max-time 10 -w '\n%{http_code}' "http://127.0.0.1:$ops_port/metrics")
 check "the operators' listener serves /metrics" \
     bash -c '[[ $1 == *"# TYPE support_"* && $1 == *$'"'"'\n'"'"'200 ]]' _ "$got"
 got=$(site /support/metrics -o /dev/null)
 check "the public server never serves /metrics" bash -c '[[ $1 == *404* ]]' _ "$got"
+
+# support-api stopped (a restart): its 502 problem carries HSTS, and no
+# error log of nginx keeps a query string (a signed attachment URL's
+# signature, a search's words) -- connect() to a missing socket is
+# logged at crit; the access log shows the 502 and why ("ust", "uct").
+kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null
+api_pid=
+rm -f "$root/run/support-api/api.sock"
+marker=leak$RANDOM$RANDOM
+got=$(hsts "/support/tickets?q=$marker-pii")
+check "HSTS on the 502 of a worker down ($got)" test "$got" = "502 $want_hsts "
+got=$(site "/support/attachments/A1b2C3/content?kid=k1&expires=9999999999&size=6&sig=$marker" \
+    -X PUT --data-binary 123456 -o /dev/null)
+check "a signed upload URL with the worker down: 502 (${got#$'\n'})" \
+    bash -c '[[ $1 == *502* ]]' _ "$got"
+sleep 0.3 # nginx writes its log lines after the answer
+check "no nginx error log holds a query string" \
+    bash -c '! grep -rl "$1" "$2"/*error*.log' _ "$marker" "$tmp/nginx/log"
+check "the access log shows the 502s and their upstream's failed connect" \
+    test "$(grep -c '"status":502,.*"ust":"502","uct":"-"' "$tmp/nginx/log/support-access.log")" = 2
 
 exit $failed
