@@ -28,22 +28,22 @@ sp_keyring_name_ok(const struct sp_keyring_rules *r, const char *s, size_t n)
     return true;
 }
 
-size_t
-sp_keyring_count(const char *spec)
+/* p past the line breaks at it: "\r\n", blank lines and a line break
+ * after a ',' separate no further entry. */
+static const char *
+skip_breaks(const char *p)
 {
-    size_t n = 1;
-    for (const char *p = spec != NULL ? spec : ""; *p != '\0'; p++)
-        n += *p == ',';
-    return n;
+    return p + strspn(p, "\r\n");
 }
 
-/* The entry starting at p into *e (index not set); false when it is
- * malformed. *end is the ',' or NUL that ends it. */
+/* The entry starting at p (after any line breaks) into *e (index not
+ * set); false when it is malformed. *end is the ',', line break or NUL
+ * that ends it. */
 static bool
 split(const struct sp_keyring_rules *r, const char *p, struct sp_keyring_entry *e,
       const char **end)
 {
-    const char *b = p, *x = strchrnul(p, ',');
+    const char *b = skip_breaks(p), *x = b + strcspn(b, ",\r\n");
     *end = x;
     if (r->flags & SP_KEYRING_TRIM)
         sp_ascii_trim(&b, &x);
@@ -53,6 +53,27 @@ split(const struct sp_keyring_rules *r, const char *p, struct sp_keyring_entry *
     *e = (struct sp_keyring_entry){ .name = b, .name_len = (size_t)(colon - b),
                                     .secret = colon + 1, .secret_len = (size_t)(x - colon - 1) };
     return true;
+}
+
+/* Whether the ring goes on after an entry that ended at end: not at its
+ * end, nor at line breaks that end it (a file's last line). */
+static bool
+more_after(const char *end)
+{
+    return *end == ',' || (*end != '\0' && *skip_breaks(end) != '\0');
+}
+
+size_t
+sp_keyring_count(const char *spec)
+{
+    size_t n = 1;
+    for (const char *p = spec != NULL ? spec : "";; n++) {
+        p = skip_breaks(p);
+        p += strcspn(p, ",\r\n");
+        if (!more_after(p))
+            return n;
+        p++;
+    }
 }
 
 /* Whether an entry before the one at cur (all of them valid) has e's name.
@@ -69,6 +90,35 @@ seen_before(const struct sp_keyring_rules *r, const char *spec, const char *cur,
     return false;
 }
 
+static bool
+has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
+}
+
+/* The entry at p (index) is malformed: why, into err. A control
+ * character (a tab, an escape) gets words of its own: it is
+ * invisible in the file it came from. */
+static void
+malformed(const struct sp_keyring_rules *r, const char *p, size_t index, char *err,
+          size_t errlen)
+{
+    const char *b = skip_breaks(p), *x = b + strcspn(b, ",\r\n");
+    if (r->flags & SP_KEYRING_TRIM)
+        sp_ascii_trim(&b, &x);
+    const char *colon = memchr(b, ':', (size_t)(x - b));
+    if (has_control(b, (size_t)((colon != NULL ? colon : x) - b)))
+        snprintf(err, errlen, "%s: entry %zu holds a control character (a tab?) in its %s;"
+                              " entries are separated by ',' or line breaks", r->setting, index,
+                 r->name_word);
+    else
+        snprintf(err, errlen, "%s: entry %zu is not %s:%s (%s of 1-%zu %s)", r->setting, index,
+                 r->name_word, r->secret_word, r->name_word, r->name_max, r->name_chars_text);
+}
+
 bool
 sp_keyring_each(const struct sp_keyring_rules *r, const char *spec, sp_keyring_entry_fn *fn,
                 void *ctx, char *err, size_t errlen)
@@ -79,9 +129,13 @@ sp_keyring_each(const struct sp_keyring_rules *r, const char *spec, sp_keyring_e
     const char *p = spec;
     for (size_t index = 1;; index++, p = end + 1) {
         if (!split(r, p, &e, &end)) {
-            snprintf(err, errlen, "%s: entry %zu is not %s:%s (%s of 1-%zu %s)", r->setting,
-                     index, r->name_word, r->secret_word, r->name_word, r->name_max,
-                     r->name_chars_text);
+            malformed(r, p, index, err, errlen);
+            return false;
+        }
+        if (has_control(e.secret, e.secret_len)) {
+            snprintf(err, errlen, "%s: the %s of %s \"%.*s\" holds a control character (a"
+                                  " tab?); entries are separated by ',' or line breaks",
+                     r->setting, r->secret_word, r->name_word, (int)e.name_len, e.name);
             return false;
         }
         if ((r->flags & SP_KEYRING_UNIQUE) && seen_before(r, spec, p, &e)) {
@@ -92,7 +146,7 @@ sp_keyring_each(const struct sp_keyring_rules *r, const char *spec, sp_keyring_e
         e.index = index;
         if (!fn(ctx, &e, err, errlen))
             return false;
-        if (*end == '\0')
+        if (!more_after(end))
             return true;
     }
 }

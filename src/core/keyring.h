@@ -4,10 +4,15 @@
  * SUPPORT_ENCRYPTION_KEYS (core/crypto.c), SUPPORT_JWT_KEYS
  * (http/auth_keys.c) and SUPPORT_ATTACHMENT_KEYS (http/signed_url.c).
  *
- * Grammar: entries are separated by ','; an entry is a name, ':', and a
- * secret that runs to the next ',' or the end (it may hold further ':').
- * Every entry counts: "" is one empty entry, and a trailing or doubled
- * ',' makes an empty one, both refused. A name is 1..name_max bytes of
+ * Grammar: entries are separated by ',' or line breaks (a file of one
+ * key a line, the newest first); an entry is a name, ':', and a secret
+ * that runs to the next separator or the end (it may hold further ':').
+ * Line breaks after a ',', blank lines ("\r\n" too) and those at the
+ * end separate nothing more. Every other entry counts: "" is one empty
+ * entry, and a trailing or doubled ',' makes an empty one, both refused.
+ * A control character left in a name or a secret (a tab, an
+ * escape) is refused: it would silently become part of the key
+ * (QA: "dev:<hex>\nk2:<hex>" was one key, every token 401). A name is 1..name_max bytes of
  * the rules' name_chars. With SP_KEYRING_TRIM, ASCII whitespace around
  * each entry is ignored (not around the ':'); without it, it belongs to
  * the name (refused) or the secret. With SP_KEYRING_UNIQUE, a name met a
@@ -75,7 +80,8 @@ bool sp_keyring_each(const struct sp_keyring_rules *rules, const char *spec,
 bool sp_keyring_secret_min(const struct sp_keyring_rules *rules, const struct sp_keyring_entry *e,
                            size_t min_len, char *err, size_t errlen);
 
-/* How many entries spec splits into (','s + 1): a bound for allocation. */
+/* At most how many entries spec splits into (separators + 1): a bound
+ * for allocation. */
 size_t sp_keyring_count(const char *spec);
 
 /* Whether s[0..n) is a valid name under rules (for names read elsewhere,

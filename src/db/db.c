@@ -6,10 +6,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
@@ -72,6 +74,42 @@ sp_db_set_setting(struct sp_db *db, const char *setting)
     db->setting = setting;
 }
 
+/* The user:password part of a URI conninfo, or NULL (not a URI, or none):
+ * from "://" to the '@' that ends it — the last one before the query, or
+ * libpq's own (the first before a '/'), whichever is later. A password
+ * holding an unescaped '/' or '@' is thus all inside, where libpq reads
+ * its pieces as host, port or dbname and quotes them in its errors (QA:
+ * u:S3CRET/PW@host logged 'invalid integer value "S3CRET"'). */
+static const char *
+uri_userinfo(const char *conninfo, size_t *len)
+{
+    const char *s;
+    if (strncmp(conninfo, "postgresql://", 13) == 0)
+        s = conninfo + 13;
+    else if (strncmp(conninfo, "postgres://", 11) == 0)
+        s = conninfo + 11;
+    else
+        return NULL;
+    const char *end = memchr(s, '@', strcspn(s, "/"));
+    for (const char *c = s; *c != '\0' && *c != '?'; c++)
+        if (*c == '@' && (end == NULL || c > end))
+            end = c;
+    if (end == NULL)
+        return NULL;
+    *len = (size_t)(end - s);
+    return s;
+}
+
+/* Whether libpq splits conninfo's user:password part: an unescaped '/' or
+ * a second '@' in it. */
+static bool
+userinfo_split(const char *conninfo)
+{
+    size_t n = 0;
+    const char *u = uri_userinfo(conninfo, &n);
+    return u != NULL && (memchr(u, '/', n) != NULL || memchr(u, '@', n) != NULL);
+}
+
 bool
 sp_db_conninfo_ok(const char *setting, const char *conninfo, char *err, size_t errlen)
 {
@@ -80,13 +118,19 @@ sp_db_conninfo_ok(const char *setting, const char *conninfo, char *err, size_t e
     char *why = NULL;   /* quotes conninfo: freed unread */
     PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
     PQfreemem(why);
-    if (opts != NULL) {
-        PQconninfoFree(opts);
-        return true;
+    if (opts == NULL) {
+        snprintf(err, errlen, "%s: not a libpq connection string or URI (e.g."
+                              " postgresql://user@host/dbname or host=... dbname=...)", setting);
+        return false;
     }
-    snprintf(err, errlen, "%s: not a libpq connection string or URI (e.g."
-                          " postgresql://user@host/dbname or host=... dbname=...)", setting);
-    return false;
+    PQconninfoFree(opts);
+    if (userinfo_split(conninfo)) {
+        snprintf(err, errlen, "%s: its user:password part holds an unescaped '/' or '@', which"
+                              " libpq would read as the host, port or database: percent-encode"
+                              " the password ('/' as %%2F, '@' as %%40, '%%' as %%25)", setting);
+        return false;
+    }
+    return true;
 }
 
 bool
@@ -96,12 +140,90 @@ sp_db_check_settings(const struct sp_config *cfg, char *err, size_t errlen)
            sp_db_conninfo_ok("SUPPORT_DATABASE_READ_URL", cfg->database_read_url, err, errlen);
 }
 
-/* libpq's message about db's connection, safe to log: NULL-free, and
- * replaced by a fixed text naming the setting (in buf) when it may quote
- * the connection string — libpq quotes a conninfo it cannot parse whole,
- * and some option values — or holds the password. Server errors
- * ("password authentication failed for user", "Connection refused") name
- * the host and user only, and are kept. */
+/* Whether q (n bytes) is an element of the list v (a host or port list:
+ * comma-separated), or a socket path libpq made of a host directory. */
+static bool
+in_list(const char *q, size_t n, const char *v)
+{
+    for (size_t k; v != NULL && *v != '\0'; v += k + (v[k] == ',')) {
+        k = strcspn(v, ",");
+        if (k > 0 && n >= k && memcmp(q, v, k) == 0 &&
+            (n == k || (n > k + 10 && memcmp(q + k, "/.s.PGSQL.", 10) == 0)))
+            return true;
+    }
+    return false;
+}
+
+/* Whether q (n bytes), a value libpq quotes in a message about conn, is
+ * one it may show: an option's name, or a value the conninfo gave other
+ * than the password, or libpq's default for it, without the password in
+ * it. */
+static bool
+shown_value(const char *q, size_t n, const PQconninfoOption *opts, const char *pw, PGconn *conn)
+{
+    size_t pwlen = strlen(pw);
+    if (pwlen > 0 && n >= pwlen && memmem(q, n, pw, pwlen) != NULL)
+        return false;
+    const char *const used[] = {PQhost(conn), PQhostaddr(conn), PQport(conn), PQdb(conn),
+                                PQuser(conn)};
+    for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+        if (in_list(q, n, used[i]))
+            return true;
+    for (const PQconninfoOption *o = opts; o->keyword != NULL; o++)
+        if ((strlen(o->keyword) == n && memcmp(o->keyword, q, n) == 0) ||
+            (strcmp(o->keyword, "password") != 0 && in_list(q, n, o->val)))
+            return true;
+    return false;
+}
+
+/* Appends n bytes of p to buf (len bytes, *at used), cut to fit. */
+static void
+put(char *buf, size_t len, size_t *at, const char *p, size_t n)
+{
+    if (*at + n >= len)
+        n = len - 1 - *at;
+    memcpy(buf + *at, p, n);
+    *at += n;
+    buf[*at] = '\0';
+}
+
+/* msg with every "..."-quoted value that shown_value refuses replaced by
+ * "(hidden)", in buf (len > 0); an unclosed quote hides the rest. */
+static const char *
+hide_values(const char *msg, const PQconninfoOption *opts, const char *pw, PGconn *conn,
+            char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (const char *m = msg; *m != '\0';) {
+        const char *q = strchr(m, '"');
+        if (q == NULL) {
+            put(buf, len, &at, m, strlen(m));
+            break;
+        }
+        const char *e = strchr(q + 1, '"');
+        size_t n = e != NULL ? (size_t)(e - q - 1) : strlen(q + 1);
+        put(buf, len, &at, m, (size_t)(q - m) + 1);
+        if (e != NULL && shown_value(q + 1, n, opts, pw, conn))
+            put(buf, len, &at, q + 1, n);
+        else
+            put(buf, len, &at, "(hidden)", 8);
+        put(buf, len, &at, "\"", 1);
+        m = e != NULL ? e + 1 : q + 1 + n;
+    }
+    return buf;
+}
+
+/* libpq's message about db's connection, safe to log (in buf, or msg
+ * itself): NULL-free, and never quoting the password or any piece of a
+ * URI's user:password part. A conninfo libpq cannot read, or a URI whose
+ * user:password it splits (sp_db_conninfo_ok refuses both; a handle made
+ * without that check may hold one), gets a fixed text naming the
+ * setting: any value libpq quotes may be a piece of it. Otherwise, when
+ * there is a password or a user:password part, each quoted value the
+ * conninfo did not give as such (host, port, dbname, user, ...) is
+ * hidden; server errors ("password authentication failed for user",
+ * "Connection refused", "timeout expired") keep what an operator needs. */
 static const char *
 safe_error(const struct sp_db *db, char *buf, size_t len)
 {
@@ -110,16 +232,21 @@ safe_error(const struct sp_db *db, char *buf, size_t len)
     char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(info, &why);
     PQfreemem(why);
-    bool quoted = opts == NULL || (*info != '\0' && strstr(msg, info) != NULL);
-    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL && !quoted; o++)
-        quoted = strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0' &&
-                 strstr(msg, o->val) != NULL;
+    const char *pw = "";
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
+            pw = o->val;
+    size_t n = 0;
+    bool fixed = opts == NULL || userinfo_split(info);
+    if (!fixed && (*pw != '\0' || uri_userinfo(info, &n) != NULL)) {
+        msg = hide_values(msg, opts, pw, db->conn, buf, len);
+        fixed = *pw != '\0' && strstr(msg, pw) != NULL;   /* unquoted: none known, but */
+    }
     PQconninfoFree(opts);
-    if (!quoted)
-        return msg;
-    snprintf(buf, len, "%s: libpq refused it (its message is not logged: it quotes the"
-                       " setting's value); check it with --check-config", db->setting);
-    return buf;
+    if (fixed)
+        snprintf(buf, len, "%s: libpq refused it (its message is not logged: it may quote the"
+                           " password); check it with --check-config", db->setting);
+    return fixed ? buf : msg;
 }
 
 void
@@ -240,40 +367,136 @@ mono_ms(void)
     return sp_clock_mono_us() / 1000;
 }
 
-/* Gives up a connection whose server did not answer in time: shut down,
- * libpq finds it closed, and every caller takes its lost-connection path.
- * The server, if it wakes up, finds the end of the stream after what was
+void
+sp_db_stop_flag(struct sp_db *db, volatile sig_atomic_t *stop)
+{
+    db->stop = stop;
+}
+
+void
+sp_db_watch_as(struct sp_db *db, const struct sp_db *like)
+{
+    db->wait_limit_ms = like->wait_limit_ms;
+    db->stop = like->stop;
+}
+
+/* Whether a wait of db's must be watched (bounded, or ended by the stop
+ * flag) rather than left to libpq's blocking calls. */
+static bool
+watched(const struct sp_db *db)
+{
+    return db->wait_limit_ms > 0 || db->stop != NULL;
+}
+
+/* A watched wait polls at most this long at once: a signal that lands
+ * just before poll() starts is seen this late at most. */
+#define WAIT_SLICE_MS 200
+/* A wait goes on this long after a stop: what a server that answers is
+ * asked after SIGTERM (the end of the item in hand, the record of the
+ * pass) still gets done; a server that does not answer is given up. */
+#define STOP_GRACE_MS 1000
+
+enum wait_end { WAIT_ON, WAIT_LATE, WAIT_STOPPED };
+
+struct wait {
+    long long end;        /* monotonic ms; 0: no bound */
+    long long stop_end;   /* 0 until a stop is seen */
+    volatile sig_atomic_t *stop;
+};
+
+static struct wait
+wait_start(long limit_ms, volatile sig_atomic_t *stop)
+{
+    return (struct wait){.end = limit_ms > 0 ? mono_ms() + limit_ms : 0, .stop = stop};
+}
+
+/* Whether w is over, and if not, how long its next poll may last (*ms). */
+static enum wait_end
+wait_next(struct wait *w, int *ms)
+{
+    long long now = mono_ms();
+    if (w->stop != NULL && *w->stop && w->stop_end == 0)
+        w->stop_end = now + STOP_GRACE_MS;
+    if (w->stop_end != 0 && now >= w->stop_end)
+        return WAIT_STOPPED;
+    if (w->end != 0 && now >= w->end)
+        return WAIT_LATE;
+    long long left = WAIT_SLICE_MS;
+    if (w->end != 0 && w->end - now < left)
+        left = w->end - now;
+    if (w->stop_end != 0 && w->stop_end - now < left)
+        left = w->stop_end - now;
+    *ms = (int)left;
+    return WAIT_ON;
+}
+
+/* Asks the server to cancel what db's connection runs, without waiting
+ * for it: libpq's PQcancel waits until the server closes the cancel
+ * connection, which a stopped or hung server never does, so a child
+ * process sends it and dies within CANCEL_LIMIT_S whatever happens. */
+#define CANCEL_LIMIT_S 2
+static void
+cancel_detached(struct sp_db *db)
+{
+    PGcancel *c = PQgetCancel(db->conn);
+    if (c == NULL)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGALRM, SIG_DFL);
+        alarm(CANCEL_LIMIT_S);
+        char err[256];
+        PQcancel(c, err, sizeof(err));
+        _exit(0);
+    }
+    PQfreeCancel(c);
+}
+
+/* Gives up a connection whose server did not answer in time, or whose
+ * wait a stop (SIGTERM) ended, its statement cancelled: shut down, libpq
+ * finds it closed, and every caller takes its lost-connection path. The
+ * server, if it wakes up, finds the end of the stream after what was
  * sent: a transaction whose COMMIT was not sent rolls back. */
 static void
-give_up(struct sp_db *db)
+give_up(struct sp_db *db, enum wait_end why)
 {
-    db->timed_out = true;
-    struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_wait_timeout");
-    sp_log_int(l, "limit_ms", db->wait_limit_ms);
-    sp_log_end(l);
+    if (why == WAIT_STOPPED) {
+        db->stop_gave_up = true;
+        sp_log_msg(SP_LOG_WARN, "db_wait_stopped",
+                   "a stop signal ended the wait for the database; its statement is cancelled");
+        cancel_detached(db);
+    } else {
+        db->timed_out = true;
+        struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_wait_timeout");
+        sp_log_int(l, "limit_ms", db->wait_limit_ms);
+        sp_log_end(l);
+    }
     shutdown(PQsocket(db->conn), SHUT_RDWR);
     PQconsumeInput(db->conn);
 }
 
-/* Under a wait bound: waits until the next result can be read without
- * blocking, or gives the connection up when the bound passes. */
+/* A watched wait: until the next result can be read without blocking;
+ * the connection is given up when the bound passes or a stop comes. */
 static void
 await_result(struct sp_db *db)
 {
-    if (db->wait_limit_ms <= 0 || db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
-        return;   /* no bound, or nothing more will come: PQgetResult says so at once */
-    long long end = mono_ms() + db->wait_limit_ms;
+    if (!watched(db) || db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+        return;   /* nothing to watch, or nothing more will come: PQgetResult says so */
+    struct wait w = wait_start(db->wait_limit_ms, db->stop);
     while (PQisBusy(db->conn)) {
-        long long left = end - mono_ms();
-        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
-        int n = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0) {
-            give_up(db);
+        int ms;
+        enum wait_end why = wait_next(&w, &ms);
+        if (why != WAIT_ON) {
+            give_up(db, why);
             return;
         }
-        if (n < 0 || !PQconsumeInput(db->conn))
+        struct pollfd pfd = {.fd = PQsocket(db->conn), .events = POLLIN};
+        int n = poll(&pfd, 1, ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || (n > 0 && !PQconsumeInput(db->conn)))
             return;   /* lost: PQgetResult says so */
     }
 }
@@ -295,22 +518,62 @@ collect(struct sp_db *db)
     return last;
 }
 
-/* PQexec, under the wait bound when there is one. */
+/* PQexec, watched when db's waits are. */
 static PGresult *
 exec_within(struct sp_db *db, const char *sql)
 {
-    if (db->wait_limit_ms <= 0)
+    if (!watched(db))
         return PQexec(db->conn, sql);
     return PQsendQuery(db->conn, sql) == 1 ? collect(db) : NULL;
 }
 
-/* A new connection; under a wait bound, with connect_timeout (libpq's
- * whole seconds, at least 2) taking precedence over the conninfo's. */
-static PGconn *
-connect_within(struct sp_db *db)
+/* Drives c, started by PQconnectStartParams, until it connects or fails
+ * (WAIT_ON: PQstatus says which), limit_ms passes (0: no limit:
+ * WAIT_LATE) or a stop ends it (WAIT_STOPPED). */
+static enum wait_end
+connect_poll(PGconn *c, long limit_ms, volatile sig_atomic_t *stop)
 {
-    if (db->wait_limit_ms <= 0)
-        return PQconnectdb(db->conninfo);
+    struct wait w = wait_start(limit_ms, stop);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        int ms;
+        enum wait_end why = wait_next(&w, &ms);
+        if (why != WAIT_ON)
+            return why;
+        struct pollfd pfd = {.fd = PQsocket(c),
+                             .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = poll(&pfd, 1, ms);
+        if (n < 0 && errno != EINTR)
+            break;
+        if (n > 0)
+            st = PQconnectPoll(c);
+    }
+    return WAIT_ON;
+}
+
+/* A stoppable connection without a wait bound is still given up after
+ * this long: libpq does not enforce connect_timeout on a connection made
+ * with PQconnectPoll. */
+#define CONNECT_LIMIT_MS 30000
+
+/* The server of one conninfo that let a watched connect pass its bound
+ * (FNV-1a of the conninfo), and until when (monotonic ms) it is not asked
+ * again: one bound later. A pass's further statements, and the other
+ * handles of the process on the same database (support-dispatch's
+ * webhook sender), fail at once meanwhile instead of each waiting a bound
+ * of its own (QA: a job took 3 bounds to give up). */
+static struct {
+    uint64_t key;
+    long long until_ms;
+} unanswered;
+
+/* A new connection under db's wait bound, blocking (libpq's own loop):
+ * connect_timeout, in whole seconds (at least 2) and for each host of
+ * the conninfo, taking precedence over the conninfo's. *late: whether
+ * it failed past the bound. */
+static PGconn *
+connect_blocking(struct sp_db *db, bool *late)
+{
     char secs[24];
     long s = (db->wait_limit_ms + 999) / 1000;
     snprintf(secs, sizeof(secs), "%ld", s < 2 ? 2 : s);
@@ -318,8 +581,60 @@ connect_within(struct sp_db *db)
     const char *const values[] = {db->conninfo, secs, NULL};
     long long started = mono_ms();
     PGconn *c = PQconnectdbParams(keys, values, 1);
-    if (PQstatus(c) != CONNECTION_OK && mono_ms() - started >= db->wait_limit_ms)
+    *late = PQstatus(c) != CONNECTION_OK && mono_ms() - started >= db->wait_limit_ms;
+    return c;
+}
+
+/* A new connection that a stop can end: libpq's connect loop, which
+ * retries through signals, is driven here instead, within the wait
+ * bound (all hosts together; else CONNECT_LIMIT_MS). *why: NULL, or why
+ * it was given up. */
+static PGconn *
+connect_stoppable(struct sp_db *db, bool *late, const char **why)
+{
+    const char *const keys[] = {"dbname", NULL};
+    const char *const values[] = {db->conninfo, NULL};
+    PGconn *c = PQconnectStartParams(keys, values, 1);
+    if (c == NULL || PQstatus(c) == CONNECTION_BAD)
+        return c;
+    switch (connect_poll(c, db->wait_limit_ms > 0 ? db->wait_limit_ms : CONNECT_LIMIT_MS,
+                         db->stop)) {
+    case WAIT_LATE:
+        *late = true;
+        *why = "the server did not answer within the wait limit";
+        break;
+    case WAIT_STOPPED:
+        db->stop_gave_up = true;
+        *why = "a stop signal ended the wait";
+        break;
+    case WAIT_ON:
+        break;
+    }
+    return c;
+}
+
+/* A new connection; under a wait bound or a stop flag, a watched one.
+ * *why: NULL, or why it was given up (then the result may be NULL). */
+static PGconn *
+connect_within(struct sp_db *db, const char **why)
+{
+    *why = NULL;
+    if (!watched(db))
+        return PQconnectdb(db->conninfo);
+    uint64_t key = sp_fnv1a(SP_FNV1A_INIT, db->conninfo, strlen(db->conninfo));
+    if (unanswered.key == key && mono_ms() < unanswered.until_ms) {
         db->timed_out = true;
+        *why = "the server did not answer a connection a moment ago (not asked again yet)";
+        return NULL;
+    }
+    bool late = false;
+    PGconn *c = db->stop != NULL ? connect_stoppable(db, &late, why) : connect_blocking(db, &late);
+    if (late) {
+        db->timed_out = true;
+        unanswered.key = key;
+        unanswered.until_ms =
+            mono_ms() + (db->wait_limit_ms > 0 ? db->wait_limit_ms : CONNECT_LIMIT_MS);
+    }
     return c;
 }
 
@@ -332,13 +647,19 @@ sp_db_connect(struct sp_db *db, struct sp_problem *p)
     /* A fresh connection would run the rest of a transaction outside it. */
     if (db->tx_depth > 0)
         return transaction_lost(p);
-    db->conn = connect_within(db);
+    /* A stop gave up on this server: the program is on its way out. */
+    if (db->stop_gave_up)
+        return unavailable(p);
+    const char *why;
+    db->conn = connect_within(db, &why);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         sp_metrics_count(SP_M_DB_CONNECT_FAILURES);
-        char buf[256];
+        char buf[512];
         struct sp_log_line *l = sp_log_begin(SP_LOG_ERROR, "db_connect_failed");
         sp_log_str(l, "setting", db->setting);
-        sp_log_str(l, "error", safe_error(db, buf, sizeof(buf)));
+        if (why != NULL && db->timed_out)
+            sp_log_int(l, "limit_ms", db->wait_limit_ms);
+        sp_log_str(l, "error", why != NULL ? why : safe_error(db, buf, sizeof(buf)));
         sp_log_end(l);
         drop_connection(db);
         return unavailable(p);
@@ -582,7 +903,7 @@ prepare_and_run(struct sp_db *db, const struct sp_stmt *st, const char *const *p
     *sent = false;
     if (pr.sql != NULL) {
         sp_metrics_db_round_trip();
-        PGresult *r = db->wait_limit_ms <= 0
+        PGresult *r = !watched(db)
                           ? PQprepare(db->conn, name, pr.sql, st->nparams, pr.types)
                       : PQsendPrepare(db->conn, name, pr.sql, st->nparams, pr.types) == 1
                           ? collect(db)
@@ -1053,7 +1374,7 @@ listen_on(struct sp_db *db, const char *channel)
         return true;
     char sql[128];
     snprintf(sql, sizeof(sql), "LISTEN %s", channel);
-    PGresult *r = PQexec(db->conn, sql);
+    PGresult *r = exec_within(db, sql);
     db->listening = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     return db->listening;
@@ -1083,9 +1404,22 @@ sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms)
 bool
 sp_db_ping(const struct sp_db *db)
 {
-    /* Bounded: a stopped server must not hold a daemon's retry forever. */
+    /* Bounded, and ended by a stop: a stopped server must not hold a
+     * daemon's retry, nor its exit, forever. */
     const char *const keys[] = {"dbname", "connect_timeout", NULL};
     const char *const values[] = {db->conninfo, "10", NULL};
+    PGconn *c = PQconnectStartParams(keys, values, 1);
+    enum wait_end why = WAIT_ON;
+    if (c != NULL && PQstatus(c) != CONNECTION_BAD)
+        why = connect_poll(c, db->wait_limit_ms > 0 ? db->wait_limit_ms : 10000, db->stop);
+    bool up = PQstatus(c) == CONNECTION_OK;
+    PQfinish(c);
+    if (up)
+        unanswered.until_ms = 0;   /* it answers again: ask it at once */
+    if (up || why != WAIT_ON)
+        return up;
+    /* It failed at once: refused, or the server said no (a wrong
+     * password: up; starting up: not yet), which PQping tells apart. */
     return PQpingParams(keys, values, 1) == PQPING_OK;
 }
 

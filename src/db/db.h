@@ -11,6 +11,7 @@
 #define SP_DB_H
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "core/log.h"
@@ -150,6 +151,8 @@ struct sp_db {
     bool listening;        /* LISTEN issued on this connection (sp_db_wait_notify) */
     long wait_limit_ms;    /* sp_db_wait_limit; 0 = none */
     bool timed_out;        /* a wait passed wait_limit_ms since it was set */
+    volatile sig_atomic_t *stop;  /* sp_db_stop_flag; NULL = none */
+    bool stop_gave_up;     /* a stop ended a wait: no new connection is tried */
     bool async_commit;     /* synchronous_commit = off on this session (sp_db_async_commit) */
 };
 
@@ -197,16 +200,32 @@ void sp_db_close(struct sp_db *db);
  * through such a crash. */
 void sp_db_async_commit(struct sp_db *db);
 /* A client-side bound, in ms, on each wait for the server: a statement's
- * result, a new connection (connect_timeout, whole seconds, at least 2).
+ * result, a new connection (connect_timeout, whole seconds, at least 2,
+ * for each host; with a stop flag, all hosts together). After a new
+ * connection waited the bound out, the process does not ask that server
+ * (that conninfo) again for one more bound: connects fail at once.
  * 0 (the default) = none: statement_timeout bounds a server that runs,
  * nothing bounds one that is stopped or cut off (docs/operations.md,
  * "A database that does not answer"). Past the bound the connection is
  * given up as lost — a statement already sent is never run again, and
  * the caller gets SP_UNAVAILABLE — and sp_db_timed_out says so. Returns
  * the bound it replaces; clears sp_db_timed_out. The workers' handles
- * carry one (sp_store_open); readyz sets a shorter one for its check. */
+ * carry one (sp_store_open), and so do the jobs' (jobs/job.c); readyz
+ * sets a shorter one for its check. */
 long sp_db_wait_limit(struct sp_db *db, long ms);
 bool sp_db_timed_out(const struct sp_db *db);
+/* A flag a signal handler sets (a job's SIGTERM, SIGINT): once set, a
+ * wait of db's for the server — a new connection, a statement's result —
+ * goes on for at most 1 s more (a server that answers finishes what it
+ * was asked), then ends: its statement cancelled (without waiting for
+ * the server to confirm), the connection given up as lost, no new one
+ * tried; the caller gets SP_UNAVAILABLE, and the program exits instead
+ * of waiting for a server that does not answer. NULL: none (the
+ * default). */
+void sp_db_stop_flag(struct sp_db *db, volatile sig_atomic_t *stop);
+/* db's waits bounded and stopped as like's are (a second handle of one
+ * program: support-dispatch's LISTEN connection). */
+void sp_db_watch_as(struct sp_db *db, const struct sp_db *like);
 /* Connects if needed; SP_UNAVAILABLE when the server cannot be reached. */
 enum sp_rc sp_db_connect(struct sp_db *db, struct sp_problem *p);
 /* sp_db_connect, after finding out (without blocking) whether the server
@@ -260,9 +279,9 @@ int sp_db_notifications(struct sp_db *db);
  * the caller waits before it tries again (jobs/job.c backs off), and
  * may have missed a notification. */
 int sp_db_wait_notify(struct sp_db *db, const char *channel, long timeout_ms);
-/* Whether the server accepts connections (PQping: no session, nothing
- * logged; at most 10 s): a daemon waiting out an outage asks this before
- * it runs again. */
+/* Whether the server accepts connections (as PQping: nothing logged;
+ * within the wait bound, else 10 s, and ended by the stop flag as any
+ * wait): a daemon waiting out an outage asks this before it runs again. */
 bool sp_db_ping(const struct sp_db *db);
 
 /* One transaction at a time, owned by the domain command that began it

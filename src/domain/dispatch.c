@@ -834,6 +834,7 @@ sp_dispatch_run(struct sp_db *db, const struct sp_dispatch_opts *o,
     struct dispatcher dsp = {.db = db, .o = o, .n = n};
     sp_arena_init(&dsp.work, 16384);
     sp_db_init(&dsp.listen, o->cfg->database_url, 0);
+    sp_db_watch_as(&dsp.listen, db);   /* a hung server holds neither connection */
     enum sp_rc rc;
     if (o->dry_run) {
         rc = dry_run(&dsp, p);

@@ -12,16 +12,22 @@
 #include "db/db.h"
 #include "db/migrate.h"
 
+void
+sp_store_init(struct sp_db *db, const char *conninfo, const char *setting,
+              long statement_timeout_ms)
+{
+    sp_db_init(db, conninfo, statement_timeout_ms);
+    sp_db_set_setting(db, setting);
+    if (statement_timeout_ms > 0)
+        sp_db_wait_limit(db, statement_timeout_ms + SP_STORE_WAIT_MARGIN_MS);
+}
+
 struct sp_db *
 sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms)
 {
     struct sp_db *db = malloc(sizeof(*db));
-    if (db != NULL) {
-        sp_db_init(db, conninfo, statement_timeout_ms);
-        sp_db_set_setting(db, setting);
-        if (statement_timeout_ms > 0)
-            sp_db_wait_limit(db, statement_timeout_ms + SP_STORE_WAIT_MARGIN_MS);
-    }
+    if (db != NULL)
+        sp_store_init(db, conninfo, setting, statement_timeout_ms);
     return db;
 }
 

@@ -27,6 +27,9 @@ struct sp_db;
  * applying when the server wakes, after its client has given up. */
 #define SP_STORE_WAIT_MARGIN_MS 5000
 struct sp_db *sp_store_open(const char *conninfo, const char *setting, long statement_timeout_ms);
+/* The same bound on a handle of the caller's (a job's, on its stack). */
+void sp_store_init(struct sp_db *db, const char *conninfo, const char *setting,
+                   long statement_timeout_ms);
 struct sp_config;
 /* The database settings as libpq reads them (sp_db_check_settings). */
 bool sp_store_check_settings(const struct sp_config *cfg, char *err, size_t errlen);

@@ -18,6 +18,7 @@
 #include "core/rfc3339.h"
 #include "db/db.h"
 #include "domain/job_runs.h"
+#include "domain/store.h"
 
 /* stop ends the pass in hand (run->stop); terminate (SIGTERM, SIGINT) ends
  * the program after it, reload (SIGHUP, loop mode) re-reads the settings
@@ -235,6 +236,18 @@ load_settings(const struct sp_job *job, struct sp_config *cfg)
     return false;
 }
 
+/* The job's database handle: each wait for the server bounded as the
+ * workers' are (sp_store_open: the statement timeout plus a margin), so a
+ * server that accepts but never answers fails the pass instead of holding
+ * it forever, and ended by SIGTERM or SIGINT (not SIGHUP: a reload waits
+ * for the pass in hand), so the job exits instead of waiting on it. */
+static void
+open_db(struct sp_db *db, const struct sp_config *cfg)
+{
+    sp_store_init(db, cfg->database_url, "SUPPORT_DATABASE_URL", cfg->db_statement_timeout_ms);
+    sp_db_stop_flag(db, &terminate);
+}
+
 /* SIGHUP in loop mode, between passes: the settings and *_FILE secrets
  * read again and, when good, in force with a new database connection (a
  * rotated database password, SMTP password or PII key); when bad, logged
@@ -253,7 +266,7 @@ reload_settings(const struct sp_job *job, struct sp_config *cfg, struct sp_db *d
     sp_db_close(db);
     sp_config_free(cfg);
     *cfg = fresh;
-    sp_db_init(db, cfg->database_url, cfg->db_statement_timeout_ms);
+    open_db(db, cfg);
     sp_log_msg(SP_LOG_INFO, "job_reloaded", "settings read again");
 }
 
@@ -364,18 +377,21 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
     current.started_ms = mono_ms();
     current.cycles = 0;
     current.outage = outage;
+    sp_db_wait_limit(db, sp_db_wait_limit(db, 0));   /* the same bound; timed_out cleared */
     enum sp_rc rc = job->pass(db, cfg, run, &errors, &p);
     current.job = NULL;
     /* In a loop a failed pass is retried (a database restart must not
      * kill the job); --once reports it. */
     int code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
     /* A failed pass that left no connection, and a server that does not
-     * take one: the database is unreachable (the pass logged why), so
+     * take one (or did not answer in time, or a stop ended the wait):
+     * the database is unreachable (the pass logged why), so
      * there is nothing to record it in, and trying would only log the
      * failed connect again. (A pass that failed before it connected, on
      * a bad setting, is no outage: the ping answers.) */
-    if (code != 0 && sp_db_socket(db) < 0 && !sp_db_ping(db)) {
-        if (run->loop)
+    if (code != 0 && sp_db_socket(db) < 0 &&
+        (terminate || sp_db_timed_out(db) || !sp_db_ping(db))) {
+        if (run->loop && !terminate)
             outage_wait(outage, "pass");
         return code;
     }
@@ -419,7 +435,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     run.interval_s = a.interval;
 
     struct sp_db db;
-    sp_db_init(&db, cfg.database_url, cfg.db_statement_timeout_ms);
+    open_db(&db, &cfg);
     if (!a.once) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "job_started");
         sp_log_int(l, "interval_s", a.interval);
@@ -428,8 +444,10 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     }
     struct db_outage outage = {0};
     do {
-        if (outage.failures > 0 && !sp_db_ping(&db))
-            outage_wait(&outage, "ping");
+        if (outage.failures > 0 && !sp_db_ping(&db)) {
+            if (!terminate)
+                outage_wait(&outage, "ping");
+        }
         else
             code = pass_and_wait(job, &db, &cfg, &run, &a, &outage);
         if (reload && !terminate)

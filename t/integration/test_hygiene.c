@@ -463,13 +463,14 @@ static const struct {
     {"support-chat", {"--check-config", NULL}, 1},
 };
 
-/* libpq quotes a connection string it cannot parse, password and all: it
- * is refused at start naming the variable, and the secret shows nowhere
- * in what the program writes (its log is its stderr). */
-START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
+/* Each of the two URLs, as each database setting, is refused by every
+ * connecting program with a message that starts "<variable>: <why>" and
+ * holds says (NULL: anything), and secret shows nowhere in what the
+ * program writes (its log is its stderr). */
+static void
+assert_urls_refused(const char *const urls[2], const char *why, const char *says,
+                    const char *secret)
 {
-    static const char *const urls[] = {"postgresql://support:Pa%zzSECRETXYZ@localhost/support",
-                                       "postgresql://u:SECRETXYZ@[bad"};
     static const char *const vars[] = {"SUPPORT_DATABASE_URL", "SUPPORT_DATABASE_READ_URL"};
     for (size_t p = 0; p < sizeof(connecting) / sizeof(connecting[0]); p++)
         for (size_t u = 0; u < 2; u++)
@@ -478,11 +479,36 @@ START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
                 const char *all;
                 const char *msg = bad_config_msg(connecting[p].program, connecting[p].args, env,
                                                  connecting[p].exit, &all);
-                ck_assert_msg(strstr(msg, sp_t_fmt("%s: not a libpq", vars[v])) == msg, "%s: %s",
-                              connecting[p].program, msg);
-                ck_assert_msg(strstr(all, "SECRETXYZ") == NULL, "%s: %s", connecting[p].program,
+                ck_assert_msg(strstr(msg, sp_t_fmt("%s: %s", vars[v], why)) == msg &&
+                                  (says == NULL || strstr(msg, says) != NULL),
+                              "%s: %s", connecting[p].program, msg);
+                ck_assert_msg(strstr(all, secret) == NULL, "%s: %s", connecting[p].program,
                               all);
             }
+}
+
+/* libpq quotes a connection string it cannot parse, password and all: it
+ * is refused at start naming the variable, and the secret shows nowhere. */
+START_TEST(an_unreadable_database_url_is_refused_without_its_secret)
+{
+    static const char *const urls[] = {"postgresql://support:Pa%zzSECRETXYZ@localhost/support",
+                                       "postgresql://u:SECRETXYZ@[bad"};
+    assert_urls_refused(urls, "not a libpq", NULL, "SECRETXYZ");
+}
+END_TEST
+
+/* A URL libpq reads, but whose password holds an unescaped '/' or '@':
+ * libpq would take pieces of it for the port or the host and quote them
+ * in every connect error (QA: 'invalid integer value "S3CRET" for
+ * connection option "port"' in a job's log, --check-config said ok). It
+ * is refused at start naming the variable, saying to percent-encode the
+ * password, and no piece of it shows. */
+START_TEST(a_database_url_with_a_split_password_is_refused_without_it)
+{
+    static const char *const urls[] = {"postgresql://u:S3CRET/S3CRET@127.0.0.1:1/db",
+                                       "postgresql://u:S3CRET@S3CRET@127.0.0.1:1/db"};
+    assert_urls_refused(urls, "its user:password part", "percent-encode the password",
+                        "S3CRET");
 }
 END_TEST
 
@@ -618,6 +644,7 @@ hygiene_suite(void)
     tcase_add_test(tc, a_worker_down_leaves_no_query_in_nginx_error_logs);
     tc = sp_t_tcase(s, "settings");
     tcase_add_test(tc, an_unreadable_database_url_is_refused_without_its_secret);
+    tcase_add_test(tc, a_database_url_with_a_split_password_is_refused_without_it);
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
     tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
     tcase_add_test(tc, bad_directories_and_file_variants_are_refused_naming_the_variable);

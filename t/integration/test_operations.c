@@ -12,12 +12,15 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -523,15 +526,16 @@ line_of(const char *out, const char *event)
     return sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
 }
 
-/* Runs job i --once on the database url and asserts that it failed and
- * that its pass line says why: detail. */
+/* Runs job i --once on the database url (and extra, "NAME=value" or
+ * NULL) and asserts that it failed and that its pass line says why:
+ * detail. */
 static const char *
-assert_pass_failed(size_t i, const char *url, const char *detail)
+assert_pass_failed_with(size_t i, const char *url, const char *extra, const char *detail)
 {
     const char *out;
     const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL=%s", url),
                          sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
-                                  getenv("SP_TEST_TOP_SRCDIR")), NULL};
+                                  getenv("SP_TEST_TOP_SRCDIR")), extra, NULL};
     int rc = sp_t_job_run(jobs[i].program, env, (const char *const[]){"--once", NULL}, &out);
     ck_assert_msg(rc == 1, "%s exited %d:\n%s", jobs[i].program, rc, out);
     const char *line = line_of(out, jobs[i].pass_event);
@@ -541,6 +545,12 @@ assert_pass_failed(size_t i, const char *url, const char *detail)
     return out;
 }
 
+static const char *
+assert_pass_failed(size_t i, const char *url, const char *detail)
+{
+    return assert_pass_failed_with(i, url, NULL, detail);
+}
+
 /* A failed pass says why on its own line, the same way in every job (QA:
  * attachment-cleanup logged "errors":0 and no reason, exit 1, while
  * ticket-sla-monitor said "the database is unavailable"). */
@@ -548,6 +558,116 @@ START_TEST(every_job_says_why_its_pass_failed_without_its_database)
 {
     for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++)
         assert_pass_failed(i, "host=/nonexistent dbname=x", "the database is unavailable");
+}
+END_TEST
+
+/* ---- a database that accepts but never answers ---------------------------- */
+
+/* A TCP listener that never accepts: the kernel completes each client's
+ * handshake (the backlog), and nothing ever answers its startup packet,
+ * as a stopped postmaster's socket does. Its conninfo; *fd to close. */
+static const char *
+silent_database(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(*fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, len), 0);
+    ck_assert_int_eq(listen(*fd, 64), 0);
+    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return sp_t_fmt("host=127.0.0.1 port=%d dbname=x user=x", ntohs(sa.sin_port));
+}
+
+static long long
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Every job gives up on such a server at the statement timeout plus the
+ * workers' margin (1 s + 5 s here) and says the database is unavailable
+ * (QA: each hung forever: no client-side bound on the connect nor on a
+ * statement). */
+START_TEST(every_job_gives_up_on_a_database_that_does_not_answer)
+{
+    int fd;
+    const char *url = silent_database(&fd);
+    for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+        long long started = now_ms();
+        const char *out = assert_pass_failed_with(i, url, "SUPPORT_DB_STATEMENT_TIMEOUT_MS=1000",
+                                                  "the database is unavailable");
+        long long took = now_ms() - started;
+        ck_assert_msg(took >= 5500 && took < 10000, "%s took %lld ms", jobs[i].program, took);
+        ck_assert_msg(strstr(out, "the server did not answer within the wait limit") != NULL,
+                      "%s", out);
+    }
+    close(fd);
+}
+END_TEST
+
+/* Waits for j and asserts it exited with code within 3 s of started. */
+static const char *
+assert_exits_promptly(struct sp_t_job *j, long long started, int code)
+{
+    const char *out;
+    int rc = sp_t_job_wait(j, &out);
+    long long took = now_ms() - started;
+    ck_assert_msg(rc == code && took < 3000, "exit %d after %lld ms:\n%s", rc, took, out);
+    return out;
+}
+
+/* SIGTERM ends a job's wait for a server that does not answer (QA: it was
+ * ignored until the wait ended, which was never): --once exits 1 (its
+ * pass failed), a daemon as on any stop (0). */
+START_TEST(sigterm_ends_a_job_waiting_on_a_database_that_does_not_answer)
+{
+    int fd;
+    const char *url = silent_database(&fd);
+    const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL=%s", url),
+                         sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
+                                  getenv("SP_TEST_TOP_SRCDIR")), NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "ticket-sla-monitor", env,
+                   (const char *const[]){"--loop", "--interval", "1", NULL});
+    assert_job_says(&j, "\"job_started\"", 1);
+    usleep(500 * 1000);   /* connecting: the bound is 10 s */
+    long long started = now_ms();
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out = assert_exits_promptly(&j, started, 0);
+    ck_assert_msg(strstr(out, "\"event\":\"job_stopped\"") != NULL, "%s", out);
+    sp_t_job_start(&j, "support-dispatch", env, (const char *const[]){"--once", NULL});
+    usleep(800 * 1000);
+    started = now_ms();
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    out = assert_exits_promptly(&j, started, 1);
+    ck_assert_msg(strstr(out, "a stop signal ended the wait") != NULL, "%s", out);
+    close(fd);
+}
+END_TEST
+
+/* A daemon whose server stops (SIGSTOP) while it holds a connection: the
+ * statement it waits on is given up at the bound, the pass fails saying
+ * the database is unavailable, and SIGTERM ends the job promptly. */
+START_TEST(a_job_daemon_gives_up_on_a_stopped_database)
+{
+    const char *env[] = {"SUPPORT_DB_STATEMENT_TIMEOUT_MS=1000", NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "ticket-sla-monitor", env,
+                   (const char *const[]){"--loop", "--interval", "1", NULL});
+    assert_job_says(&j, "\"event\":\"sla_monitor_pass\"", 1);
+    cluster_signal(SIGSTOP);
+    assert_job_says(&j, "\"detail\":\"the database is unavailable\"", 1);
+    const char *line = line_of(job_lines_from(&j, "\"event\":\"db_wait_timeout\""),
+                               "sla_monitor_pass");
+    ck_assert_msg(strstr(line, "\"detail\":\"the database is unavailable\"") != NULL, "%s",
+                  line);
+    long long started = now_ms();
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    assert_exits_promptly(&j, started, 0);
+    cluster_signal(SIGCONT);
 }
 END_TEST
 
@@ -1041,11 +1161,16 @@ operations_suite(void)
     tcase_add_unchecked_fixture(tc, NULL, api_back);
     tcase_add_test(tc, readyz_gives_up_on_a_database_that_does_not_answer);
     tcase_add_test(tc, a_request_gives_up_on_a_database_that_does_not_answer);
+    tcase_add_test(tc, a_job_daemon_gives_up_on_a_stopped_database);
     tc = sp_t_tcase(s, "job_database");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
     tcase_add_test(tc, a_job_daemon_backs_off_while_the_database_is_down);
     tcase_add_test(tc, every_job_says_why_its_pass_failed_without_its_database);
+    tc = sp_t_tcase(s, "silent_database");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, every_job_gives_up_on_a_database_that_does_not_answer);
+    tcase_add_test(tc, sigterm_ends_a_job_waiting_on_a_database_that_does_not_answer);
     tc = sp_t_tcase(s, "unmigrated");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);

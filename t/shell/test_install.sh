@@ -300,6 +300,9 @@ fi
 for t in "$root$unitdir"/*.timer; do
     s=$(basename "$t" .timer).service
     check "${t##*/} starts a oneshot $s" test "$(key "$s" Type)" = oneshot
+    # a oneshot has no start timeout of its own: a pass that hangs on a
+    # database that does not answer would hold its timer forever
+    check "$s bounds its run (TimeoutStartSec)" test -n "$(key "$s" TimeoutStartSec)"
 done
 
 # Every program a unit names is installed; systemd-analyze verify (which

@@ -172,6 +172,12 @@ static const char *const bad_conninfo[] = {
     "postgresql://u:SECRETXYZ@[bad",
     "host=localhost password=SECRETXYZ 'unterminated",
     "nosuchoption=1 password=SECRETXYZ",
+    /* libpq reads these, but splits the password: as the port
+     * ('invalid integer value "SECRETXYZ"'), as a host name
+     * ('could not translate host name "PWSECRETXYZ@127.0.0.1"'). */
+    "postgresql://u:SECRETXYZ/PWSECRETXYZ@127.0.0.1:1/db",
+    "postgresql://u:SECRETXYZ@PWSECRETXYZ@127.0.0.1:1/db",
+    "postgres://u:SECRETXYZ/x@y@127.0.0.1:1/db?sslmode=disable",
 };
 
 START_TEST(an_unreadable_conninfo_is_refused_naming_the_variable)
@@ -184,8 +190,15 @@ START_TEST(an_unreadable_conninfo_is_refused_naming_the_variable)
         ck_assert_msg(strncmp(err, "SUPPORT_DATABASE_READ_URL: ", 27) == 0, "%s", err);
         ck_assert_ptr_null(strstr(err, "SECRETXYZ"));
     }
+    /* The split password: says what to do about it. */
+    ck_assert(!sp_db_conninfo_ok("SUPPORT_DATABASE_URL", bad_conninfo[4], err, sizeof(err)));
+    ck_assert_msg(strstr(err, "percent-encode the password") != NULL, "%s", err);
     const char *const good[] = {NULL, "", "dbname=support", "host=db password=s user=u",
-                                "postgresql://u:p%20q@localhost:5432/support?sslmode=disable"};
+                                "host=db password=a/b@c@d user=u",
+                                "postgresql://u:p%20q@localhost:5432/support?sslmode=disable",
+                                "postgresql://u:S3%2FCR%40ET@localhost/support",
+                                "postgresql://localhost/support?user=a@b&password=c/d@e",
+                                "postgresql://u@localhost/support"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         ck_assert(sp_db_conninfo_ok("SUPPORT_DATABASE_URL", good[i], err, sizeof(err)));
 }
@@ -221,17 +234,28 @@ START_TEST(a_connect_error_never_logs_the_conninfo)
 END_TEST
 
 /* A server that cannot be reached keeps libpq's message (where it failed
- * is what an operator needs), which names no password. */
+ * is what an operator needs), which names no password; with a URI's
+ * user:password part too, the values the URI gave (the host) show. */
 START_TEST(a_connect_error_keeps_the_reason_without_the_password)
 {
+    static const struct {
+        const char *conninfo, *says;
+    } cases[] = {
+        {"host=/nonexistent/sp-test port=1 password=SECRETXYZ connect_timeout=1",
+         "No such file or directory"},
+        {"postgresql://u:SECRETXYZ@127.0.0.1:1/db?connect_timeout=2",
+         "\\\"127.0.0.1\\\", port 1 failed: Connection refused"},
+    };
     char log[4096];
-    struct sp_db db;
-    sp_db_init(&db, "host=/nonexistent/sp-test port=1 password=SECRETXYZ connect_timeout=1", 0);
-    log_of_connect(&db, log, sizeof(log));
-    ck_assert_msg(strstr(log, "SECRETXYZ") == NULL, "%s", log);
-    ck_assert_msg(strstr(log, "No such file or directory") != NULL, "%s", log);
-    ck_assert_msg(strstr(log, "\"setting\":\"SUPPORT_DATABASE_URL\"") != NULL, "%s", log);
-    sp_db_close(&db);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_db db;
+        sp_db_init(&db, cases[i].conninfo, 0);
+        log_of_connect(&db, log, sizeof(log));
+        ck_assert_msg(strstr(log, "SECRETXYZ") == NULL, "%s", log);
+        ck_assert_msg(strstr(log, cases[i].says) != NULL, "%s", log);
+        ck_assert_msg(strstr(log, "\"setting\":\"SUPPORT_DATABASE_URL\"") != NULL, "%s", log);
+        sp_db_close(&db);
+    }
 }
 END_TEST
 

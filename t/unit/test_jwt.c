@@ -180,6 +180,20 @@ START_TEST(kid_selects_the_second_key)
 }
 END_TEST
 
+/* A keys file of one key a line, the newest first (QA: "k1:<secret>\n
+ * k2:<secret>" was one key whose secret held the line break and the
+ * second key, and every token was 401). */
+START_TEST(keys_one_a_line_are_separate_keys)
+{
+    struct sp_auth_keys *k = keys("k1:" SECRET1 "\nk2:" SECRET2 "\r\n", false, NULL, NULL);
+    const char *kids[] = {"k1", "k2", NULL}, *secrets[] = {SECRET1, SECRET2, SECRET1};
+    for (int i = 0; i < 3; i++)
+        ck_accepted(k, sp_auth_mint_hs256(&arena, kids[i], secrets[i], "7", SP_ROLE_CUSTOMER,
+                                          NOW, 60, NULL), NOW);
+    sp_auth_keys_free(k);
+}
+END_TEST
+
 START_TEST(no_kid_uses_the_first_key_only)
 {
     struct sp_auth_keys *k = keys(HS_KEYS, false, NULL, NULL);
@@ -697,6 +711,8 @@ START_TEST(bad_configuration_names_the_setting_not_the_secret)
     /* entries are not trimmed; a short secret is named before a repeated kid */
     load_fails(" k1:" SECRET1, NULL,
                "SUPPORT_JWT_KEYS: entry 1 is not kid:secret (kid of 1-64 visible characters)");
+    load_fails("k1:" SECRET1 "\tk2:" SECRET2, NULL,
+               "SUPPORT_JWT_KEYS: the secret of kid \"k1\" holds a control character");
     load_fails("k1:" SECRET1 ",k1:supersecret", NULL,
                "SUPPORT_JWT_KEYS: the secret of kid \"k1\" is shorter than 32 bytes");
     load_fails(NULL, "/nonexistent/keys.txt", "SUPPORT_JWT_PUBLIC_KEYS_FILE: cannot open");
@@ -769,6 +785,7 @@ jwt_suite(void)
     tcase_add_test(tc, valid_hs256_is_accepted_with_claims_mapped);
     tcase_add_test(tc, token_without_optional_claims_defaults_to_standard_tier);
     tcase_add_test(tc, kid_selects_the_second_key);
+    tcase_add_test(tc, keys_one_a_line_are_separate_keys);
     tcase_add_test(tc, no_kid_uses_the_first_key_only);
     tcase_add_test(tc, unknown_kid_is_rejected);
     tcase_add_test(tc, bad_signature_is_rejected);

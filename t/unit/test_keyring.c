@@ -96,7 +96,7 @@ START_TEST(rings_split_into_name_and_secret_in_order)
     accepts(&URL, "a:s", ENTRIES("a=s"));
     accepts(&URL, "new:s2,old:s1,older:s0", ENTRIES("new=s2", "old=s1", "older=s0"));
     /* the secret runs to the next ',' and may hold ':' and spaces */
-    accepts(&URL, "k:a:b::c d ,l:\t", ENTRIES("k=a:b::c d ", "l=\t"));
+    accepts(&URL, "k:a:b::c d ,l: ", ENTRIES("k=a:b::c d ", "l= "));
     accepts(&VISIBLE, "k!#$%&*+/<=>?@[]^{|}~.:x", ENTRIES("k!#$%&*+/<=>?@[]^{|}~.=x"));
     /* an empty secret is the caller's to refuse */
     accepts(&URL, "a:,b:x", ENTRIES("a=", "b=x"));
@@ -128,9 +128,50 @@ START_TEST(malformed_entries_are_refused_by_number_without_quoting_them)
     snprintf(long_kid, sizeof(long_kid), "a:s,%064d:s", 0);
     accepts(&URL, long_kid, ENTRIES("a=s", "0000000000000000000000000000000000000000000000000000000000000000=s"));
     const char *jwt3 = "JWT: entry 3 is not kid:secret (kid of 1-64 visible characters)";
-    refuses(&VISIBLE, "a:s,b:s,k\x7f:s", jwt3, 2);
+    refuses(&VISIBLE, "a:s,b:s,k\x7f:s", "JWT: entry 3 holds a control character (a tab?) in"
+                                          " its kid; entries are separated by ',' or line breaks",
+            2);
     refuses(&VISIBLE, "a:s,b:s,k\xc3\xa9:s", jwt3, 2);
     refuses(&VISIBLE, "a:s,b:s,k k:s", jwt3, 2);
+}
+END_TEST
+
+/* Line breaks separate entries as ',' does: a file of one key a line
+ * (QA: "dev:<hex>\nk2:<hex>" was one key, its secret holding the rest). A
+ * line break after a ',', blank lines, CRLF and those at the end separate
+ * nothing more; an empty entry between two ',' is still refused. */
+START_TEST(line_breaks_separate_entries_as_commas_do)
+{
+    accepts(&VISIBLE, "dev:abc\nk2:def", ENTRIES("dev=abc", "k2=def"));
+    accepts(&VISIBLE, "dev:abc\nk2:def\n", ENTRIES("dev=abc", "k2=def"));
+    accepts(&VISIBLE, "\r\ndev:abc\r\n\r\nk2:def\r\n", ENTRIES("dev=abc", "k2=def"));
+    accepts(&URL, "a:1,\nb:2,\r\nc:3\nd:4", ENTRIES("a=1", "b=2", "c=3", "d=4"));
+    accepts(&ENC, " v2:k2 \n\tv1:k1 \n", ENTRIES("v2=k2", "v1=k1"));
+    const char *url2 = "URL: entry 2 is not kid:secret (kid of 1-64 of A-Z a-z 0-9 - _ .)";
+    refuses(&URL, "a:s\n,b:s", url2, 1);
+    refuses(&URL, "a:s,\n", url2, 1);
+    refuses(&URL, "a:s\nbare-secret", url2, 1);
+    refuses(&URL, "a:s\nb:1\na:2", "URL: kid \"a\" is used twice", 2);
+    refuses(&VISIBLE, "\n", "JWT: entry 1 is not kid:secret (kid of 1-64 visible characters)", 0);
+}
+END_TEST
+
+/* Any other control character in a name or a secret is refused, naming
+ * the setting and the entry (never the secret): a tab or an escape
+ * would become part of the key without a word. */
+START_TEST(control_characters_in_names_and_secrets_are_refused)
+{
+    refuses(&VISIBLE, "a:s\tb:t", "JWT: the secret of kid \"a\" holds a control character (a"
+                                  " tab?); entries are separated by ',' or line breaks", 0);
+    refuses(&URL, "a:s,b:x\x01y", "URL: the secret of kid \"b\" holds a control character (a"
+                                  " tab?); entries are separated by ',' or line breaks", 1);
+    refuses(&ENC, "v1:a\tb", "RING: the base64key of version \"v1\" holds a control character"
+                             " (a tab?); entries are separated by ',' or line breaks", 0);
+    refuses(&VISIBLE, "a:s,\tb:t", "JWT: entry 2 holds a control character (a tab?) in its kid;"
+                                   " entries are separated by ',' or line breaks", 1);
+    refuses(&URL, "a\x1b:s", "URL: entry 1 holds a control character (a tab?) in its kid;"
+                             " entries are separated by ',' or line breaks", 0);
+    accepts(&ENC, "\tv1:k\t", ENTRIES("v1=k"));   /* TRIM: around the entry only */
 }
 END_TEST
 
@@ -156,7 +197,7 @@ START_TEST(trim_ignores_whitespace_around_entries_only)
     refuses(&ENC, "v1:k,  ", enc2, 1);
     refuses(&ENC, "v1:k, \t,v2:k", enc2, 1);
     /* without TRIM the whitespace is part of the name (refused) or secret */
-    accepts(&URL, "a:k ,b:\tk", ENTRIES("a=k ", "b=\tk"));
+    accepts(&URL, "a:k ,b: k", ENTRIES("a=k ", "b= k"));
     refuses(&URL, "a:k, b:k", "URL: entry 2 is not kid:secret (kid of 1-64 of A-Z a-z 0-9 - _ .)", 1);
     refuses(&VISIBLE, " a:k", "JWT: entry 1 is not kid:secret (kid of 1-64 visible characters)", 0);
 }
@@ -272,6 +313,8 @@ main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, rings_split_into_name_and_secret_in_order);
     tcase_add_test(tc, malformed_entries_are_refused_by_number_without_quoting_them);
+    tcase_add_test(tc, line_breaks_separate_entries_as_commas_do);
+    tcase_add_test(tc, control_characters_in_names_and_secrets_are_refused);
     tcase_add_test(tc, unique_refuses_a_repeated_name_before_the_caller_sees_it);
     tcase_add_test(tc, trim_ignores_whitespace_around_entries_only);
     tcase_add_test(tc, a_refusal_by_the_caller_stops_the_walk_with_its_text);
