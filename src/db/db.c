@@ -1442,19 +1442,25 @@ sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key, const char *
         return SP_OK;
     if (busy_event != NULL)
         sp_log_msg(SP_LOG_INFO, busy_event, "another run holds the lock");
-    return sp_problem_set(p, SP_CONFLICT, "conflict", "already running");
+    return sp_problem_set(p, SP_CONFLICT, "job_busy", "already running");
+}
+
+bool
+sp_db_job_busy(enum sp_rc rc, const struct sp_problem *p)
+{
+    return rc == SP_CONFLICT && p != NULL && p->code != NULL && strcmp(p->code, "job_busy") == 0;
 }
 
 enum sp_log_level
-sp_db_job_log_level(enum sp_rc rc)
+sp_db_job_log_level(enum sp_rc rc, const struct sp_problem *p)
 {
-    return rc == SP_OK || rc == SP_CONFLICT ? SP_LOG_INFO : SP_LOG_ERROR;
+    return rc == SP_OK || sp_db_job_busy(rc, p) ? SP_LOG_INFO : SP_LOG_ERROR;
 }
 
 void
 sp_db_job_log_detail(struct sp_log_line *l, enum sp_rc rc, const struct sp_problem *p)
 {
-    if (rc == SP_CONFLICT)
+    if (sp_db_job_busy(rc, p))
         sp_log_str(l, "skipped_pass", "busy");
     else if (rc != SP_OK && p != NULL)
         sp_log_str(l, "detail", p->detail);

@@ -300,19 +300,24 @@ void sp_db_rollback(struct sp_db *db, struct sp_arena *a);
 
 /* The one-run-at-a-time lock of a batch job (API.md §12): a session-level
  * pg_try_advisory_lock(key). SP_OK when this session now holds it;
- * SP_CONFLICT "already running" (logged at info as busy_event, unless
+ * SP_CONFLICT job_busy "already running" (logged at info as busy_event, unless
  * NULL: the job logs it its own way) when another does. Released by
  * sp_db_job_unlock (or the session's end). */
 enum sp_rc sp_db_job_lock(struct sp_db *db, struct sp_arena *a, long long key,
                           const char *busy_event, struct sp_problem *p);
 void sp_db_job_unlock(struct sp_db *db, struct sp_arena *a, long long key);
+/* Whether a pass's outcome is sp_db_job_lock's "already running" (its
+ * problem code job_busy): nothing to do. Any other SP_CONFLICT (a unique
+ * violation, a chat linked meanwhile) is a failed pass like any error. */
+bool sp_db_job_busy(enum sp_rc rc, const struct sp_problem *p);
 /* The level of such a job's summary line: info when the pass worked or
- * found the lock taken (SP_CONFLICT: nothing to do), error otherwise. */
-enum sp_log_level sp_db_job_log_level(enum sp_rc rc);
+ * found the lock taken (sp_db_job_busy), error otherwise. p may be NULL
+ * (a progress line: SP_OK). */
+enum sp_log_level sp_db_job_log_level(enum sp_rc rc, const struct sp_problem *p);
 /* Adds to such a line, when the pass failed as a whole (not SP_OK, not
- * SP_CONFLICT), "detail": p's detail ("the database is unavailable"), so
+ * busy), "detail": p's detail ("the database is unavailable"), so
  * that every job's failed pass says why in one shape rather than a line
- * of zero counts (QA); when another run held the lock (SP_CONFLICT),
+ * of zero counts (QA); when another run held the lock (sp_db_job_busy),
  * "skipped_pass": "busy", so its zero counts do not read as a pass that
  * found nothing (QA; not "skipped": some jobs count skipped items). p
  * may be NULL (a progress line). */

@@ -282,7 +282,7 @@ log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n, const struct 
 {
     bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors +
                                         n->ingested == 0;
-    struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : sp_db_job_log_level(rc),
+    struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : sp_db_job_log_level(rc, p),
                                          "attachment_scan_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_SCAN_COUNTS, n);
     sp_db_job_log_detail(l, rc, p);
@@ -696,7 +696,7 @@ sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *f
         rc = cleanup(db, &a, files, now_ms, params, dry_run, n, p);
     if (locked)
         sp_db_job_unlock(db, &a, SP_ATTACHMENT_CLEANUP_LOCK_KEY);
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "attachment_cleanup_pass");
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc, p), "attachment_cleanup_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_CLEANUP_COUNTS, n);
     if (files->s3 == NULL)
         sp_log_str(l, "dir", files->dir);

@@ -76,7 +76,7 @@ sp_dashboard_check_pass(struct sp_db *db, bool repair, bool dry_run,
         rc = check(db, &a, repair && !dry_run, n, p);
         sp_db_job_unlock(db, &a, SP_DASHBOARD_CHECK_LOCK_KEY);
     }
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "dashboard_check");
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc, p), "dashboard_check");
     sp_log_int(l, "drift", n->drift);
     sp_log_int(l, "repaired", n->repaired ? 1 : 0);
     sp_db_job_log_detail(l, rc, p);

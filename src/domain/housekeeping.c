@@ -58,7 +58,7 @@ sp_housekeeping_pass(struct sp_db *db, int64_t now_ms, bool dry_run,
     enum sp_rc rc = purge(db, &a, &rate_stmt, now, &n->rate_windows, p);
     if (rc == SP_OK)
         rc = purge(db, &a, &idem_stmt, now, &n->idempotency_keys, p);
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "housekeeping");
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc, p), "housekeeping");
     SP_LOG_COUNTS(l, SP_HOUSEKEEPING_COUNTS, n);
     sp_db_job_log_detail(l, rc, p);
     sp_log_end(l);

@@ -17,7 +17,7 @@
 
 #define SP_LOG_JOB_PASS(event, rc, p, LIST, n, dry_run)                                            \
     do {                                                                                           \
-        struct sp_log_line *sp_job_l_ = sp_log_begin(sp_db_job_log_level(rc), (event));           \
+        struct sp_log_line *sp_job_l_ = sp_log_begin(sp_db_job_log_level((rc), (p)), (event)); \
         SP_LOG_COUNTS(sp_job_l_, LIST, (n));                                                       \
         sp_log_int(sp_job_l_, "dry_run", (dry_run));                                               \
         sp_db_job_log_detail(sp_job_l_, (rc), (p));                                                \

@@ -749,7 +749,7 @@ release(struct monitor *m)
 static void
 log_pass(const struct monitor *m, enum sp_rc rc, const struct sp_problem *p)
 {
-    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc), "sla_monitor_pass");
+    struct sp_log_line *l = sp_log_begin(sp_db_job_log_level(rc, p), "sla_monitor_pass");
     sp_log_str(l, "now", m->now);
     SP_LOG_COUNTS(l, SP_SLA_MONITOR_COUNTS, m->n);
     sp_log_int(l, "dry_run", m->o->dry_run);

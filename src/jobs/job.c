@@ -271,14 +271,14 @@ reload_settings(const struct sp_job *job, struct sp_config *cfg, struct sp_db *d
 }
 
 /* support_job_runs (GET /metrics: last success, failures). A pass that
- * found another instance at work (SP_CONFLICT) or changed nothing on
- * purpose (--dry-run) is not a run. A failed record is logged and does
- * not fail the pass: the database being down already did. */
+ * found another instance at work (busy) or changed nothing on purpose
+ * (--dry-run) is not a run. A failed record is logged and does not fail
+ * the pass: the database being down already did. */
 static void
 record_pass(const struct sp_job *job, struct sp_db *db, const struct sp_job_run *run,
-            enum sp_rc rc, bool ok, long long started_ms)
+            bool busy, bool ok, long long started_ms)
 {
-    if (rc == SP_CONFLICT || run->dry_run)
+    if (busy || run->dry_run)
         return;
     struct sp_arena a;
     sp_arena_init(&a, 4096);
@@ -355,7 +355,7 @@ sp_job_cycle_done(const struct sp_job_run *run, bool ok)
     if (current.job == NULL)
         return;
     outage_over(current.outage);
-    record_pass(current.job, current.db, run, SP_OK, ok, current.started_ms);
+    record_pass(current.job, current.db, run, false, ok, current.started_ms);
     current.started_ms = mono_ms();
     current.cycles++;
 }
@@ -382,7 +382,8 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
     current.job = NULL;
     /* In a loop a failed pass is retried (a database restart must not
      * kill the job); --once reports it. */
-    int code = (rc == SP_OK && errors == 0) || rc == SP_CONFLICT ? 0 : 1;
+    bool busy = sp_db_job_busy(rc, &p);
+    int code = (rc == SP_OK && errors == 0) || busy ? 0 : 1;
     /* A failed pass that left no connection, and a server that does not
      * take one (or did not answer in time, or a stop ended the wait):
      * the database is unreachable (the pass logged why), so
@@ -397,7 +398,7 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
     }
     outage_over(outage);
     if (current.cycles == 0 || rc != SP_OK)   /* cycles: recorded as they ended */
-        record_pass(job, db, run, rc, code == 0, current.started_ms);
+        record_pass(job, db, run, busy, code == 0, current.started_ms);
     if (!run->loop || stop)
         return code;
     if (job->wake_channel == NULL)

@@ -259,6 +259,30 @@ START_TEST(a_connect_error_keeps_the_reason_without_the_password)
 }
 END_TEST
 
+/* Only the job lock's "already running" is a busy pass (info, exit 0,
+ * not a run); any other conflict a pass meets (a unique violation, a chat
+ * linked meanwhile) failed it: it was read as busy, logged at info and
+ * exited 0, hiding the failure. */
+START_TEST(only_the_job_lock_makes_a_pass_busy)
+{
+    struct sp_problem busy, other, failed;
+    sp_problem_init(&busy);
+    sp_problem_init(&other);
+    sp_problem_init(&failed);
+    sp_problem_set(&busy, SP_CONFLICT, "job_busy", "already running");
+    sp_problem_set(&other, SP_CONFLICT, "conflict", "duplicate key");
+    sp_problem_set(&failed, SP_UNAVAILABLE, "dependency_unavailable", "down");
+    ck_assert(sp_db_job_busy(SP_CONFLICT, &busy));
+    ck_assert(!sp_db_job_busy(SP_CONFLICT, &other));
+    ck_assert(!sp_db_job_busy(SP_UNAVAILABLE, &failed));
+    ck_assert(!sp_db_job_busy(SP_OK, NULL));
+    ck_assert_int_eq(sp_db_job_log_level(SP_CONFLICT, &busy), SP_LOG_INFO);
+    ck_assert_int_eq(sp_db_job_log_level(SP_OK, NULL), SP_LOG_INFO);
+    ck_assert_int_eq(sp_db_job_log_level(SP_CONFLICT, &other), SP_LOG_ERROR);
+    ck_assert_int_eq(sp_db_job_log_level(SP_UNAVAILABLE, &failed), SP_LOG_ERROR);
+}
+END_TEST
+
 static Suite *
 db_suite(void)
 {
@@ -277,6 +301,7 @@ db_suite(void)
     tcase_add_test(tc, an_unreadable_conninfo_is_refused_naming_the_variable);
     tcase_add_test(tc, a_connect_error_never_logs_the_conninfo);
     tcase_add_test(tc, a_connect_error_keeps_the_reason_without_the_password);
+    tcase_add_test(tc, only_the_job_lock_makes_a_pass_busy);
     suite_add_tcase(s, tc);
     return s;
 }
