@@ -38,6 +38,7 @@
 #include "domain/mail_in.h"
 #include "domain/reply_address.h"
 #include "domain/rules.h"
+#include "domain/store.h"
 
 #define PROGRAM "support-mail-in"
 /* Postfix's default message_size_limit is 10 MB; this is the mail as
@@ -221,7 +222,10 @@ take(struct settings *s, struct sp_arena *a, const struct sp_mail_envelope *e, c
     struct sp_mail_envelope env = *e;
     env.digest = sp_mail_in_digest(a, &m, raw, len);
     struct sp_db db;
-    sp_db_init(&db, s->cfg.database_url, s->cfg.db_statement_timeout_ms);
+    /* Bounded as the jobs' (sp_store_init): a database that accepts and
+     * never answers defers the mail (75) rather than holding the MTA's
+     * pipe open until its own timeout. */
+    sp_store_init(&db, s->cfg.database_url, "SUPPORT_DATABASE_URL", s->cfg.db_statement_timeout_ms);
     struct sp_rules_cache *rules = sp_rules_cache_new();
     struct sp_ctx ctx = {.arena = a, .db = &db, .rules = rules,
                          .agent_max_open = s->cfg.agent_max_open_tickets,

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -674,6 +676,19 @@ sp_t_tx_release(PGconn *db)
 {
     PQclear(PQexec(db, "COMMIT"));
     PQfinish(db);
+}
+
+const char *
+sp_t_silent_database(int *fd)
+{
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(*fd, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, len), 0);
+    ck_assert_int_eq(listen(*fd, 64), 0);
+    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
+    return sp_t_fmt("host=127.0.0.1 port=%d dbname=x user=x", ntohs(sa.sin_port));
 }
 
 bool

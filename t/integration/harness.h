@@ -192,6 +192,10 @@ void sp_t_away_from_window_edges(int margin, long long_window);
  * the connection. */
 PGconn *sp_t_tx_hold(const char *sql);
 void sp_t_tx_release(PGconn *db);
+/* A TCP listener that never accepts: the kernel completes each client's
+ * handshake (the backlog), and nothing ever answers its startup packet,
+ * as a stopped postmaster's socket does. Its conninfo; *fd to close. */
+const char *sp_t_silent_database(int *fd);
 /* Whether some backend waits for routing's pick lock `key` (a hashtext;
  * pg_advisory_xact_lock(7311947, key): its classid and objid). */
 bool sp_t_pick_lock_awaited(long long key);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -1345,6 +1346,27 @@ START_TEST(database_down_defers_the_mail)
 }
 END_TEST
 
+/* A database that accepts and never answers: the mail is deferred (75)
+ * at the statement timeout plus the margin, as the jobs give up (QA: the
+ * connect and statements had no client-side bound, so the MTA's pipe
+ * hung until its own timeout). */
+START_TEST(a_database_that_does_not_answer_defers_the_mail)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Silent");
+    int fd;
+    const char *url = sp_t_silent_database(&fd);
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Silent",
+                     .body = "Anyone there?\r\n",
+                     .setting = sp_t_fmt("SUPPORT_DATABASE_URL=%s", url)};
+    time_t started = time(NULL);
+    deliver_expect(&m, EX_TEMPFAIL, "support-mail-in: the database is unavailable");
+    ck_assert_int_lt(time(NULL) - started, 15);   /* 5 s timeout + 5 s margin */
+    close(fd);
+    ck_assert_int_eq(messages(id, "customer"), 1);
+}
+END_TEST
+
 /* QA: 40 mails to one reply address in 14 s were 40 replies, and 40
  * mails to the agent. An answer by mail counts against the customer's
  * reply limit, a new ticket by mail against the create limits, each in
@@ -1604,6 +1626,7 @@ main(void)
     tcase_add_test(tc, two_answers_at_once_to_a_closed_ticket_open_one_follow_up);
     tcase_add_test(tc, the_migration_links_earlier_follow_ups);
     tcase_add_test(tc, database_down_defers_the_mail);
+    tcase_add_test(tc, a_database_that_does_not_answer_defers_the_mail);
     tcase_add_test(tc, an_answer_to_the_plain_address_threads_by_its_references);
     tcase_add_test(tc, an_answer_with_only_the_subject_tag_lands_on_the_ticket);
     tcase_add_test(tc, a_reference_to_another_customers_ticket_does_not_land_on_it);

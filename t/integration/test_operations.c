@@ -563,22 +563,6 @@ END_TEST
 
 /* ---- a database that accepts but never answers ---------------------------- */
 
-/* A TCP listener that never accepts: the kernel completes each client's
- * handshake (the backlog), and nothing ever answers its startup packet,
- * as a stopped postmaster's socket does. Its conninfo; *fd to close. */
-static const char *
-silent_database(int *fd)
-{
-    *fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(*fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, len), 0);
-    ck_assert_int_eq(listen(*fd, 64), 0);
-    ck_assert_int_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
-    return sp_t_fmt("host=127.0.0.1 port=%d dbname=x user=x", ntohs(sa.sin_port));
-}
-
 static long long
 now_ms(void)
 {
@@ -594,7 +578,7 @@ now_ms(void)
 START_TEST(every_job_gives_up_on_a_database_that_does_not_answer)
 {
     int fd;
-    const char *url = silent_database(&fd);
+    const char *url = sp_t_silent_database(&fd);
     for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
         long long started = now_ms();
         const char *out = assert_pass_failed_with(i, url, "SUPPORT_DB_STATEMENT_TIMEOUT_MS=1000",
@@ -625,7 +609,7 @@ assert_exits_promptly(struct sp_t_job *j, long long started, int code)
 START_TEST(sigterm_ends_a_job_waiting_on_a_database_that_does_not_answer)
 {
     int fd;
-    const char *url = silent_database(&fd);
+    const char *url = sp_t_silent_database(&fd);
     const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL=%s", url),
                          sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates",
                                   getenv("SP_TEST_TOP_SRCDIR")), NULL};
