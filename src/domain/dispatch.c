@@ -363,7 +363,10 @@ event_data(struct sp_ctx *ctx, const struct sp_outbox_row *row, struct sp_proble
 
 /* Queues row's event for its subscribers (q: what was queued, added to);
  * the number of subscriptions it went to, -1 on failure. Inside the
- * caller's transaction. */
+ * caller's transaction, the one that marks the row sent: its event id,
+ * drawn at random here, is the one every subscriber and every attempt
+ * gets (the outbox id it was told receivers how many events the
+ * platform makes). */
 static long
 fanout_webhook_event(struct dispatcher *dsp, struct slot *s, struct sp_webhook_queued *q)
 {
@@ -374,7 +377,7 @@ fanout_webhook_event(struct dispatcher *dsp, struct slot *s, struct sp_webhook_q
     const char *data = event_data(&ctx, row, &p);
     long long before = q->rows;
     if (data == NULL ||
-        sp_webhook_fanout(&ctx, sp_arena_sprintf(&s->arena, "evt_%012lld", row->id),
+        sp_webhook_fanout(&ctx, sp_webhook_event_id(&s->arena),
                           row->event_type, row->created_at, data, q, &p) != SP_OK)
         return -1;
     return (long)(q->rows - before);
