@@ -20,7 +20,7 @@ struct built {
     const char *chat_file, *ticket_file;  /* attachment ids */
 };
 
-/* count(*) of rows of table where cond (a column = an internal id). */
+/* How many rows of table have column = id (an internal id, or a quoted text). */
 static const char *
 rows(const char *table, const char *column, const char *id)
 {
