@@ -14,16 +14,22 @@ Runs until SIGTERM/SIGINT. With SMTP_SINK_SILENT=QUIT (or DATA) in its
 environment it never answers that command (a relay that hangs, for the
 dispatcher's tests of it). With SMTP_SINK_REFUSE=550 (any 5xx or 4xx
 code) it refuses every recipient with that code (a relay that will not
-take the mail).
+take the mail). With SMTP_SINK_AUTH=1 it asks for AUTH (PLAIN or LOGIN,
+over plain SMTP: a test relay), takes any login and puts the one a mail
+came with on top of it, in an X-Sink-Auth header ("user:password"), so a
+test sees which password was sent.
 """
 import argparse
 import asyncio
+import logging
 import mailbox
 import os
 import socket
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 import sink
 
@@ -35,6 +41,10 @@ class Store:
 
     async def handle_DATA(self, server, session, envelope):
         top = "X-Original-To: %s\r\n" % ", ".join(envelope.rcpt_tos)
+        if isinstance(session.auth_data, LoginPassword):
+            top += "X-Sink-Auth: %s:%s\r\n" % (
+                session.auth_data.login.decode("utf-8", "replace"),
+                session.auth_data.password.decode("utf-8", "replace"))
         with self.lock:
             self.box.add(top.encode("utf-8", "surrogateescape") +
                          (envelope.original_content or envelope.content))
@@ -66,6 +76,10 @@ class RefusingStore(Store):
         return "%s 5.1.1 refused by the test sink" % self.code
 
 
+def any_login(server, session, envelope, mechanism, auth_data):
+    return AuthResult(success=True, auth_data=auth_data)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -89,7 +103,14 @@ def main():
         store = SilentStore(args.maildir, silent)
     else:
         store = Store(args.maildir)
-    ctl = Controller(store, hostname="127.0.0.1", port=port)
+    auth = {}
+    if os.environ.get("SMTP_SINK_AUTH"):
+        auth = {"authenticator": any_login, "auth_required": True,
+                "auth_require_tls": False}
+        # Plain-text AUTH is the point here: no warning for each session.
+        warnings.simplefilter("ignore")
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+    ctl = Controller(store, hostname="127.0.0.1", port=port, **auth)
     ctl.start()
     sink.ready(port, args.ready_file,
                "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))

@@ -1810,6 +1810,25 @@ sp_t_job_run_input(const char *program, const char *const env[], const char *con
     return sp_t_job_wait(&j, output);
 }
 
+void
+sp_t_job_says_at(const char *file, int line, const struct sp_t_job *j, const char *needle,
+                 int times)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        FILE *f = fopen(j->out_path, "r");
+        ck_assert_ptr_nonnull(f);
+        char buf[4096];
+        int seen = 0;
+        while (fgets(buf, sizeof(buf), f) != NULL)
+            seen += strstr(buf, needle) != NULL;
+        fclose(f);
+        if (seen >= times)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("%s:%d: the job never said %s (%d times)", file, line, needle, times);
+}
+
 int
 sp_t_job_run(const char *program, const char *const env[], const char *const args[], const char **output)
 {

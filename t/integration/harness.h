@@ -501,6 +501,12 @@ void sp_t_job_start_input(struct sp_t_job *j, const char *program, const char *c
 /* sp_t_job_run with input, as sp_t_job_start_input. */
 int sp_t_job_run_input(const char *program, const char *const env[], const char *const args[],
                        const char *input, size_t len, const char **output);
+/* Waits up to 20 s for a running job's output to say needle (a line
+ * holding it) times times; fails the test otherwise. */
+#define sp_t_job_says(j, needle, times) \
+    sp_t_job_says_at(__FILE__, __LINE__, (j), (needle), (times))
+void sp_t_job_says_at(const char *file, int line, const struct sp_t_job *j, const char *needle,
+                      int times);
 
 
 /* ---- fixture servers ------------------------------------------------------

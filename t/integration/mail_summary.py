@@ -5,8 +5,9 @@ the way a mail client decodes them (the dispatch tests assert on it).
 usage: mail_summary.py MAILDIR
 Each item: message_id, in_reply_to, references, subject (RFC 2047
 decoded), raw_subject, from, to (decoded), raw_to, envelope_to (the sink's
-X-Original-To: RCPT TO), date, auto_submitted, reply_to, content_type,
-parts: [{type, charset, cte, text}].
+X-Original-To: RCPT TO), smtp_auth (the sink's X-Sink-Auth: the login
+the mail came with, "user:password", or null), date, auto_submitted,
+reply_to, content_type, parts: [{type, charset, cte, text}].
 """
 import email
 import email.header
@@ -50,6 +51,7 @@ def main():
             "to": decoded(m.get("To")),
             "raw_to": m.get("To"),
             "envelope_to": m.get("X-Original-To"),
+            "smtp_auth": m.get("X-Sink-Auth"),
             "date": m.get("Date"),
             "auto_submitted": m.get("Auto-Submitted"),
             "reply_to": m.get("Reply-To"),

@@ -230,6 +230,46 @@ START_TEST(provider_answer_is_grounded_and_cited)
 }
 END_TEST
 
+/* The provider's key file (provider_on) rewritten as the runbook says
+ * (a new file renamed over it), then support-api reloaded (SIGHUP, the
+ * unit's ExecReload). */
+static void
+rotate_key(const char *key)
+{
+    char key_file[1024], tmp[1040];
+    snprintf(key_file, sizeof(key_file), "%s/ai_key", getenv("SP_TEST_STACK_DIR"));
+    snprintf(tmp, sizeof(tmp), "%s.new", key_file);
+    FILE *f = fopen(tmp, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", key);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(rename(tmp, key_file), 0);
+    ck_assert(sp_t_api_reload());
+}
+
+/* docs/operations.md: a key in SUPPORT_AI_API_KEY_FILE is re-read on
+ * SIGHUP, so it rotates without a restart; the next question reaches the
+ * provider with the new key. */
+START_TEST(a_rotated_key_file_is_sent_after_a_reload)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    rotate_key("sk-fixture-rotated");
+    struct sp_t_resp *r = ask(&u, sp_t_fmt("When do refunds for %s bookings arrive?", w));
+    rotate_key(API_KEY);   /* the other tests' key, whatever happens below */
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Fixture answer: see [1].");
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(count_path(reqs, "/chat/completions"), 1);
+    for (size_t i = 0; i < json_object_array_length(reqs); i++)
+        ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(reqs, i), "authorization"),
+                         "Bearer sk-fixture-rotated");
+    json_object_put(reqs);
+}
+END_TEST
+
 /* Settings only: the "shared" case ran before, on SUPPORT_AI_BASE_URL;
  * support-api restarted without it, the local model answers. */
 START_TEST(without_the_provider_settings_the_local_model_answers)
@@ -910,6 +950,7 @@ main(void)
     tcase_add_test(tc, the_chat_shows_the_answer_as_the_text_it_is);
     tcase_add_test(tc, a_long_answer_is_cut_in_the_chat_and_whole_in_the_answer);
     tcase_add_test(tc, the_customers_question_is_said_in_the_chat);
+    tcase_add_test(tc, a_rotated_key_file_is_sent_after_a_reload);
     /* After the shared case: support-api is back on its own settings. */
     tc = sp_t_tcase(s, "ai_provider");
     tcase_add_test(tc, without_the_provider_settings_the_local_model_answers);

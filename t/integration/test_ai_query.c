@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/embed.h"
+#include "domain/ai_chunks.h"
 
 /* A published (or draft) article; returns its id. */
 static int64_t
@@ -747,6 +748,34 @@ START_TEST(sync_job_embeds_only_what_changed)
 }
 END_TEST
 
+/* One instance at a time (API.md §12): while another run holds the
+ * lock (the harness's session plays it), a run says so, embeds nothing
+ * and exits 0; the next run after it let go does the work. */
+START_TEST(sync_while_another_holds_the_lock_does_nothing_and_exits_0)
+{
+    const char *w = sp_t_unique_word();
+    int64_t id = article(sp_t_unique("locked"), sp_t_fmt("Locked %s", w),
+                         sp_t_fmt("The %s section waits for the lock.\n", w), true);
+    const char *chunks = sp_t_fmt("SELECT count(*) FROM support_article_chunks"
+                                  " WHERE article_id = %lld", (long long)id);
+    (void)sp_t_sql("SELECT pg_advisory_lock(%lld)", (long long)SP_AI_SYNC_LOCK_KEY);
+    const char *out;
+    int rc = sp_t_job_run("knowledge-embedding-sync", NULL,
+                          (const char *const[]){"--once", NULL}, &out);
+    (void)sp_t_sql("SELECT pg_advisory_unlock(%lld)", (long long)SP_AI_SYNC_LOCK_KEY);
+    ck_assert_msg(rc == 0 && strstr(out, "\"event\":\"ai_sync_busy\"") != NULL &&
+                      strstr(out, "\"level\":\"info\",\"event\":\"ai_sync_pass\"") != NULL &&
+                      strstr(out, "\"skipped_pass\":\"busy\"") != NULL,
+                  "locked out (exit %d):\n%s", rc, out);
+    ck_assert_str_eq(sp_t_sql("%s", chunks), "0");
+
+    const char *line = sync_job(NULL);
+    ck_assert_msg(strstr(line, "\"skipped_pass\"") == NULL && !says(line, "embedded", 0), "%s",
+                  line);
+    ck_assert_str_eq(sp_t_sql("%s", chunks), "1");
+}
+END_TEST
+
 /* The chat's subscribers (its agent here) get the customer's question as
  * the customer's message and then the answer, as any message of the chat
  * (docs/API.md §9, "Chat"). */
@@ -801,6 +830,7 @@ main(void)
     tcase_add_test(tc, a_cited_title_with_a_line_break_stays_on_the_sources_line);
     tcase_add_test(tc, twenty_queries_a_minute_then_429);
     tcase_add_test(tc, sync_job_embeds_only_what_changed);
+    tcase_add_test(tc, sync_while_another_holds_the_lock_does_nothing_and_exits_0);
     tcase_add_test(tc, an_edited_article_is_never_answered_from_its_old_text);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop);
     tcase_add_test(tc, a_saved_article_wakes_the_sync_loop_after_a_database_restart);

@@ -1515,6 +1515,100 @@ START_TEST(loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else)
 END_TEST
 
 
+/* ---- secrets rotated (docs/operations.md, "Rotating keys") ----------------------- */
+
+/* Writes a secret file as the runbook says: a new file renamed over the
+ * old, so a reload never reads half of it. */
+static void
+write_secret(const char *path, const char *value)
+{
+    const char *tmp = sp_t_fmt("%s.new", path);
+    FILE *f = fopen(tmp, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", value);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+/* An SMS and a mail of c's, delivered by the running dispatcher: the SMS
+ * carried key as its bearer key, and the sink holds `mails_with` mails
+ * sent with login "dispatch:<password>". */
+static void
+delivered_with(const struct fixture *sink, const struct fixture *rcv, const struct customer *c,
+               const char *key, const char *password, int mails_with)
+{
+    long long sms = notification(c, "sms", "ticket.updated", "{}");
+    long long mail = notification(c, "email", "ticket.updated", "{}");
+    int64_t t0 = (int64_t)time(NULL);
+    while ((strcmp(row(sms, "status"), "sent") != 0 || strcmp(row(mail, "status"), "sent") != 0)
+           && time(NULL) - t0 < 20)
+        usleep(100000);
+    ck_assert_msg(strcmp(row(sms, "status"), "sent") == 0 &&
+                      strcmp(row(mail, "status"), "sent") == 0,
+                  "sms: %s %s; mail: %s %s", row(sms, "status"), row(sms, "last_error"),
+                  row(mail, "status"), row(mail, "last_error"));
+    struct json_object *last = NULL;
+    ck_assert_int_eq(requests_for(rcv, "start", sms, &last), 1);
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(last, "headers"), "authorization"),
+                     sp_t_fmt("Bearer %s", key));
+    json_object_put(last);
+    struct json_object *all = mails(sink);
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *auth = sp_t_jget(json_object_array_get_idx(all, i), "smtp_auth");
+        n += auth != NULL &&
+             strcmp(json_object_get_string(auth), sp_t_fmt("dispatch:%s", password)) == 0;
+    }
+    ck_assert_msg(n == mails_with, "%d mails sent with %s: %s", n, password,
+                  json_object_to_json_string(all));
+    json_object_put(all);
+}
+
+/* The unit's ExecReload: support-dispatch --loop reads
+ * SUPPORT_NOTIFY_KEY_FILE and SUPPORT_SMTP_PASSWORD_FILE again on SIGHUP,
+ * and the next deliveries carry the new secrets, without a restart (the
+ * old ones are changed at their servers after it). */
+START_TEST(sighup_rotates_the_notify_key_and_the_smtp_password)
+{
+    set_aside_other_rows();
+    setenv("SMTP_SINK_AUTH", "1", 1);
+    struct fixture sink = smtp_sink();
+    unsetenv("SMTP_SINK_AUTH");
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    const char *key_file = sp_t_fmt("%s/notify_key", rcv.dir);
+    const char *password_file = sp_t_fmt("%s/smtp_password", sink.dir);
+    write_secret(key_file, "notify-key-before");
+    write_secret(password_file, "smtp-password-before");
+    const char **env = (const char **)dispatch_env(&sink, &rcv, "/notify");
+    for (size_t i = 0; env[i] != NULL; i++)
+        if (strncmp(env[i], "SUPPORT_NOTIFY_KEY=", strlen("SUPPORT_NOTIFY_KEY=")) == 0)
+            env[i] = sp_t_fmt("SUPPORT_NOTIFY_KEY_FILE=%s", key_file);
+    env_plus(env, "SUPPORT_SMTP_USER=dispatch",
+             sp_t_fmt("SUPPORT_SMTP_PASSWORD_FILE=%s", password_file));
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "3600", NULL};
+    sp_t_job_start(&j, JOB, env, args);
+    sp_t_job_says(&j, "\"job_started\"", 1);
+    delivered_with(&sink, &rcv, &c, "notify-key-before", "smtp-password-before", 1);
+
+    write_secret(key_file, "notify-key-after");
+    write_secret(password_file, "smtp-password-after");
+    ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
+    sp_t_job_says(&j, "\"job_reloaded\"", 1);
+    delivered_with(&sink, &rcv, &c, "notify-key-after", "smtp-password-after", 1);
+
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    /* Never a secret in the log. */
+    ck_assert_msg(strstr(out, "notify-key-") == NULL && strstr(out, "smtp-password-") == NULL,
+                  "%s", out);
+    fixture_stop(&rcv);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* ---- notifications given up (API.md §11 "Notifications given up") ------------- */
 
 /* The ticket's events of type, as an agent reads them (a JSON array the
@@ -1827,6 +1921,8 @@ main(void)
     tcase_add_test(tc, killed_dispatcher_redelivers_after_its_lease);
     tcase_add_test(tc, two_dispatchers_never_deliver_one_row_twice);
     tcase_add_test(tc, loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else);
+    tc = sp_t_tcase(s, "reload");
+    tcase_add_test(tc, sighup_rotates_the_notify_key_and_the_smtp_password);
     tc = sp_t_tcase(s, "given up");
     tcase_add_test(tc, a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list);
     tcase_add_test(tc, a_failed_mail_is_on_the_ticket_and_a_retry_sends_it);

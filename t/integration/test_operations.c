@@ -409,25 +409,6 @@ START_TEST(concurrent_migrations_apply_once_and_newer_database_is_refused)
 }
 END_TEST
 
-/* Waits up to 20 s for the job's output to say `needle` `times` times. */
-static void
-assert_job_says(const struct sp_t_job *j, const char *needle, int times)
-{
-    for (int tries = 0; tries < 200; tries++) {
-        FILE *f = fopen(j->out_path, "r");
-        ck_assert_ptr_nonnull(f);
-        char line[4096];
-        int seen = 0;
-        while (fgets(line, sizeof(line), f) != NULL)
-            seen += strstr(line, needle) != NULL;
-        fclose(f);
-        if (seen >= times)
-            return;
-        usleep(100 * 1000);
-    }
-    ck_abort_msg("the job never said %s (%d times)", needle, times);
-}
-
 /* The lines of the job's output from the first holding `from` on. */
 static const char *
 job_lines_from(const struct sp_t_job *j, const char *from)
@@ -468,9 +449,9 @@ START_TEST(a_job_daemon_backs_off_while_the_database_is_down)
     struct sp_t_job j;
     sp_t_job_start(&j, "ticket-sla-monitor", NULL,
                    (const char *const[]){"--loop", "--interval", "1", NULL});
-    assert_job_says(&j, "\"job_started\"", 1);
+    sp_t_job_says(&j, "\"job_started\"", 1);
     sp_t_stackctl("stop-pg");
-    assert_job_says(&j, "\"event\":\"job_db_unavailable\"", 3);
+    sp_t_job_says(&j, "\"event\":\"job_db_unavailable\"", 3);
     /* From the first on: nothing but one line per attempt, doubling. */
     const char *lines = job_lines_from(&j, "\"event\":\"job_db_unavailable\"");
     const char *want[] = {"\"attempt\":1,\"retry_in_ms\":2000",
@@ -486,7 +467,7 @@ START_TEST(a_job_daemon_backs_off_while_the_database_is_down)
         lines = end + 1;
     }
     sp_t_stackctl("start-pg");
-    assert_job_says(&j, "\"event\":\"job_db_recovered\"", 1);
+    sp_t_job_says(&j, "\"event\":\"job_db_recovered\"", 1);
     assert_alive(j.pid);
     ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
     const char *out;
@@ -616,7 +597,7 @@ START_TEST(sigterm_ends_a_job_waiting_on_a_database_that_does_not_answer)
     struct sp_t_job j;
     sp_t_job_start(&j, "ticket-sla-monitor", env,
                    (const char *const[]){"--loop", "--interval", "1", NULL});
-    assert_job_says(&j, "\"job_started\"", 1);
+    sp_t_job_says(&j, "\"job_started\"", 1);
     usleep(500 * 1000);   /* connecting: the bound is 10 s */
     long long started = now_ms();
     ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
@@ -641,9 +622,9 @@ START_TEST(a_job_daemon_gives_up_on_a_stopped_database)
     struct sp_t_job j;
     sp_t_job_start(&j, "ticket-sla-monitor", env,
                    (const char *const[]){"--loop", "--interval", "1", NULL});
-    assert_job_says(&j, "\"event\":\"sla_monitor_pass\"", 1);
+    sp_t_job_says(&j, "\"event\":\"sla_monitor_pass\"", 1);
     cluster_signal(SIGSTOP);
-    assert_job_says(&j, "\"detail\":\"the database is unavailable\"", 1);
+    sp_t_job_says(&j, "\"detail\":\"the database is unavailable\"", 1);
     const char *line = line_of(job_lines_from(&j, "\"event\":\"db_wait_timeout\""),
                                "sla_monitor_pass");
     ck_assert_msg(strstr(line, "\"detail\":\"the database is unavailable\"") != NULL, "%s",
@@ -796,18 +777,18 @@ START_TEST(sighup_reloads_a_job_daemon)
     const char *args[] = {"--loop", "--interval", "1", NULL};
     struct sp_t_job j;
     sp_t_job_start(&j, "ticket-sla-monitor", env, args);
-    assert_job_says(&j, "\"job_started\"", 1);
+    sp_t_job_says(&j, "\"job_started\"", 1);
 
     ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
-    assert_job_says(&j, "\"job_reloaded\"", 1);
+    sp_t_job_says(&j, "\"job_reloaded\"", 1);
     assert_alive(j.pid);
 
     f = fopen(file, "w");   /* empty: a bad secret file */
     ck_assert_ptr_nonnull(f);
     fclose(f);
     ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
-    assert_job_says(&j, "SUPPORT_DATABASE_URL_FILE: the file is empty", 1);
-    assert_job_says(&j, "\"reload_failed\"", 1);
+    sp_t_job_says(&j, "SUPPORT_DATABASE_URL_FILE: the file is empty", 1);
+    sp_t_job_says(&j, "\"reload_failed\"", 1);
     /* The running settings go on working: passes keep succeeding. */
     long runs = atol(sp_t_sql("SELECT runs - failures FROM support_job_runs"
                               " WHERE job = 'ticket-sla-monitor'"));
