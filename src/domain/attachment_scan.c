@@ -113,6 +113,23 @@ static struct sp_stmt unattached_count_stmt = SP_STMT_READ(
     "attachment_cleanup_unattached_count",
     "SELECT count(*), count(storage_key) FROM support_attachments" UNATTACHED_WHERE, 2);
 
+/* Uploads whose message was deleted (an operator's retention deleting a
+ * ticket or a chat: the links are ON DELETE SET NULL), attached once and
+ * to nothing now (sql/073). At once: no attach can take them again (it
+ * needs attached_at NULL), and no message names them. */
+#define DETACHED_WHERE                                                                      \
+    " WHERE attached_at IS NOT NULL AND message_id IS NULL AND chat_message_id IS NULL"
+static struct sp_stmt detached_stmt = SP_STMT(
+    "attachment_cleanup_detached",
+    "WITH d AS (DELETE FROM support_attachments" DETACHED_WHERE " RETURNING id, storage_key),"
+    " k AS (INSERT INTO support_attachment_deletions (storage_key)"
+    "  SELECT storage_key FROM d WHERE storage_key IS NOT NULL ON CONFLICT DO NOTHING)"
+    " SELECT id, storage_key FROM d",
+    0);
+static struct sp_stmt detached_count_stmt = SP_STMT_READ(
+    "attachment_cleanup_detached_count",
+    "SELECT count(*), count(storage_key) FROM support_attachments" DETACHED_WHERE, 0);
+
 static struct sp_stmt orphans_stmt = SP_STMT_READ(
     "attachment_cleanup_orphans",
     "SELECT k FROM unnest($1::text[]) AS k"
@@ -577,20 +594,20 @@ drop_objects(const struct sp_attachment_files *files, struct sp_arena *a, PGresu
     }
 }
 
-/* The rows of uploads attached to nothing for too long, then their files
- * (with a bucket, their stored objects). Rows first, committed with their
- * keys in support_attachment_deletions (no transaction is held while
- * files go): a file goes only once no row can be attached any more, and
- * a crash or a failed delete in between leaves a key there that
- * drop_deletions deletes on a later run — never a row whose file is
- * gone. */
+/* The rows st deletes (count: what it would, for a dry run) — uploads
+ * attached to nothing for too long, or detached by a deleted message —
+ * then their files (with a bucket, their stored objects). Rows first,
+ * committed with their keys in support_attachment_deletions (no
+ * transaction is held while files go): a file goes only once no row can
+ * be attached any more, and a crash or a failed delete in between leaves
+ * a key there that drop_deletions deletes on a later run — never a row
+ * whose file is gone. */
 static enum sp_rc
-drop_unattached(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
-                const char *const params[2], bool dry_run,
-                struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
+drop_rows(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *files,
+          struct sp_stmt *st, struct sp_stmt *count, const char *const params[2], bool dry_run,
+          struct sp_attachment_cleanup_counts *n, struct sp_problem *p)
 {
-    PGresult *r = sp_db_exec(db, a, dry_run ? &unattached_count_stmt : &unattached_stmt,
-                             params, p);
+    PGresult *r = sp_db_exec(db, a, dry_run ? count : st, params, p);
     if (r == NULL)
         return p->rc;
     if (dry_run) {
@@ -664,7 +681,10 @@ cleanup(struct sp_db *db, struct sp_arena *a, const struct sp_attachment_files *
     n->rows = dry_run ? sp_db_int(r, 0, 0) : PQntuples(r);
     if (files->s3 != NULL && !dry_run)
         drop_objects(files, a, r, n);
-    enum sp_rc rc = drop_unattached(db, a, files, params, dry_run, n, p);
+    enum sp_rc rc = drop_rows(db, a, files, &unattached_stmt, &unattached_count_stmt, params,
+                              dry_run, n, p);
+    if (rc == SP_OK)
+        rc = drop_rows(db, a, files, &detached_stmt, &detached_count_stmt, NULL, dry_run, n, p);
     if (rc == SP_OK)
         rc = drop_deletions(db, a, files, params, dry_run, n, p);
     /* A bucket is not listed: its stored keys are named by rows, and

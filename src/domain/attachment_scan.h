@@ -68,12 +68,13 @@ struct sp_attachment_cleanup_counts {
 /* Deletes rows created before now - 1 day and never uploaded (with a
  * bucket, their objects too, should any have come late); rows uploaded
  * before now - unattached_hours, attached to nothing and clean or failed
- * (a file kept), then their stored files; and files of the directory older
+ * (a file kept), and rows whose message was deleted (attached once, no
+ * link left), then their stored files; and files of the directory older
  * than an hour that no row names, and the objects support_attachment_deletions
  * names (keys no row names any more, or not yet after an hour: a failed
  * delete, a crash). Only files named like a stored key are ever deleted
  * from the directory; foreign counts the others, which stay. rows counts
- * both kinds of row, files the files removed (dry_run: that would be).
+ * every kind of row, files the files removed (dry_run: that would be).
  * One run at a time across the cluster: SP_CONFLICT (nothing done) while
  * another holds the lock; a dry run changes nothing and takes none. */
 enum sp_rc sp_attachment_cleanup_pass(struct sp_db *db, const struct sp_attachment_files *files,
