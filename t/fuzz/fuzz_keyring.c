@@ -6,12 +6,14 @@
  * name characters (visible ASCII, the encryption ring's or the attachment
  * keys'), bits 4-7 the longest name (1-16); the rest, up to its first NUL,
  * is the spec. Aborts unless every entry handed over lies inside the spec
- * in order, is "name:secret" with a valid name and no ',' in the secret,
- * with only whitespace (TRIM) or nothing between entries and separators
- * and, under TRIM, no whitespace ending the secret;
+ * in order, is "name:secret" with a valid name and no separator (',' or a
+ * line break) nor any other control character in the secret, with only
+ * line breaks and whitespace (TRIM) between entries and separators and,
+ * under TRIM, no whitespace ending the secret;
  * names are unique under UNIQUE; an accepted ring has sp_keyring_count
- * entries; a refusal says the next entry is malformed or names an earlier
- * entry's name (so never quotes a secret); a refusal by the callback stops
+ * entries (what follows the last one, line breaks only); a refusal says
+ * the next entry is malformed, holds a control character, or names an
+ * earlier entry's name (so never quotes a secret); a refusal by the callback stops
  * the walk with its text. The three loaders then take the spec, and
  * their refusals must name their setting.
  * Build: scripts/dev fuzz keyring (replayed by `make check`).
@@ -49,16 +51,25 @@ struct walk {
     bool refused;
 };
 
-/* Whether [b, e) is all whitespace (TRIM) or empty. */
+/* Whether [b, e) is all line breaks (any ring: they separate entries
+ * as ',' does) and whitespace (TRIM), or empty. */
 static bool
 gap(const struct walk *w, const char *b, const char *e)
 {
-    if (!(w->r->flags & SP_KEYRING_TRIM))
-        return b == e;
+    bool trim = w->r->flags & SP_KEYRING_TRIM;
     for (; b < e; b++)
-        if (memchr(SPACE, *b, sizeof(SPACE) - 1) == NULL)
+        if (*b != '\r' && *b != '\n' && (!trim || memchr(SPACE, *b, sizeof(SPACE) - 1) == NULL))
             return false;
     return true;
+}
+
+static bool
+has_control(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    return false;
 }
 
 static bool
@@ -70,8 +81,8 @@ entry(void *ctx, const struct sp_keyring_entry *e, char *err, size_t errlen)
     CHECK(e->secret + e->secret_len <= w->end && e->name[e->name_len] == ':');
     CHECK(gap(w, w->after, e->name));
     CHECK(sp_keyring_name_ok(w->r, e->name, e->name_len));
-    CHECK(memchr(e->secret, ',', e->secret_len) == NULL);
-    const char *stop = strchrnul(e->secret + e->secret_len, ',');
+    CHECK(memchr(e->secret, ',', e->secret_len) == NULL && !has_control(e->secret, e->secret_len));
+    const char *stop = e->secret + e->secret_len + strcspn(e->secret + e->secret_len, ",\r\n");
     CHECK(gap(w, e->secret + e->secret_len, stop));
     CHECK(!(w->r->flags & SP_KEYRING_TRIM) || e->secret_len == 0
           || memchr(SPACE, e->secret[e->secret_len - 1], sizeof(SPACE) - 1) == NULL);
@@ -100,6 +111,19 @@ check_refusal(const struct walk *w, const char *err)
              r->name_chars_text);
     if (strcmp(err, want) == 0)
         return;
+    snprintf(want, sizeof(want), "%s: entry %zu holds a control character (a tab?) in its %s;"
+             " entries are separated by ',' or line breaks", r->setting, w->n + 1, r->name_word);
+    if (strcmp(err, want) == 0)
+        return;
+    /* a control character in the next entry's secret: named by its kid */
+    static const char tail[] = "\" holds a control character (a tab?); entries are separated"
+                               " by ',' or line breaks";
+    snprintf(want, sizeof(want), "%s: the %s of %s \"", r->setting, r->secret_word,
+             r->name_word);
+    size_t n = strlen(err);
+    if (strncmp(err, want, strlen(want)) == 0 && n > sizeof(tail) - 1 &&
+        strcmp(err + n - (sizeof(tail) - 1), tail) == 0)
+        return;
     CHECK(r->flags & SP_KEYRING_UNIQUE);
     for (size_t i = 0; i < w->n; i++) {
         snprintf(want, sizeof(want), "%s: %s \"%.*s\" is used twice", r->setting, r->name_word,
@@ -121,7 +145,7 @@ check_split(uint8_t pick, const char *spec)
     struct walk w = { .r = &r, .spec = spec, .end = spec + strlen(spec), .after = spec };
     char err[256] = "";
     if (sp_keyring_each(&r, spec, entry, &w, err, sizeof(err))) {
-        CHECK(!w.refused && w.n == sp_keyring_count(spec) && w.after == w.end);
+        CHECK(!w.refused && w.n == sp_keyring_count(spec) && gap(&w, w.after, w.end));
     } else if (w.refused) {
         CHECK(strcmp(err, "refused") == 0);
     } else {
