@@ -789,8 +789,10 @@ stack_job_env() {
 }
 
 # stack_job NAME [ARGS] — one program of cron/ in the foreground, with the
-# stack's settings; no ARGS: --once, one pass as cron runs it. Its JSON
-# log lines go to stderr, as under cron.
+# stack's settings: one pass as cron runs it (--once), unless ARGS ask for
+# --loop or --once themselves (QA: `job NAME --dry-run` replaced the
+# --once and looped every minute). Its JSON log lines go to stderr, as
+# under cron.
 stack_job() {
     local name=$1 bin
     shift
@@ -799,7 +801,11 @@ stack_job() {
         _stack_say "no job '$name' built in $STACK_BIN_DIR (one of: $(stack_job_names))"
         return 2
     fi
-    [ $# -gt 0 ] || set -- --once
+    local a mode=
+    for a in "$@"; do
+        case $a in --once | --loop | --help | -h) mode=given ;; esac
+    done
+    [ -n "$mode" ] || set -- --once "$@"
     stack_job_env
     env "${STACK_JOB_ENV[@]}" "$bin" "$@" </dev/null
 }

@@ -21,8 +21,15 @@ WHERE slug = 'technical' AND routing = 'skill' AND required_skill IS NULL;
 INSERT INTO support_agents (user_id, display_name, team, skills, status, max_concurrent_chats) VALUES
     ('2001', 'Ada (demo agent)', 'general', '{billing,bookings}', 'active', 3),
     ('2002', 'Grace (demo agent)', 'tech', '{technical}', 'active', 3),
-    ('3001', 'Linus (demo admin)', 'general', '{}', 'active', 5)
+    ('3001', 'Linus (demo admin)', 'leads', '{}', 'active', 5)
 ON CONFLICT (user_id) DO NOTHING;
+-- The admin leads a team no category routes to: the README's walk-through
+-- (a ticket, then a chat) hands both to Ada, the agent of AGENT_TOKEN
+-- (QA: in team general, the chat went to Linus, the least recently
+-- assigned, and Ada could neither see nor answer it). Databases loaded
+-- before keep their rows but for this.
+UPDATE support_agents SET team = 'leads'
+WHERE user_id = '3001' AND display_name = 'Linus (demo admin)' AND team = 'general';
 
 -- Knowledge-base articles, as the admin pages would store them (the
 -- HTML, summary and plain text are what core/markdown renders).

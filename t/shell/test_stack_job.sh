@@ -45,6 +45,12 @@ expect "ARGS are passed as given" "$(sed -n 's/^args=//p' <<<"$out")" "--dry-run
 expect "the sink's port" "$(sed -n 's/^smtp=//p' <<<"$out")" "smtp://127.0.0.1:2525"
 expect "only the SMTP sink runs: no notification URL" "$(sed -n 's/^notify=//p' <<<"$out")" none
 
+out=$(stack_job ticket-sla-monitor --dry-run)
+expect "ARGS without --once or --loop: one pass still" "$(sed -n 's/^args=//p' <<<"$out")" \
+    "--once --dry-run"
+out=$(stack_job ticket-sla-monitor --loop --interval 5)
+expect "--loop as asked" "$(sed -n 's/^args=//p' <<<"$out")" "--loop --interval 5"
+
 echo 8089 >"$STACK_NOTIFY_PORTFILE"
 out=$(stack_job ticket-sla-monitor)
 expect "the notification sink's URL" "$(sed -n 's/^notify=//p' <<<"$out")" \
