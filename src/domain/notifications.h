@@ -20,10 +20,16 @@
  * each row of rel (a CTE of support_outbox rows: id, ticket_id, kind,
  * channel, recipient, event_type, status, last_error) that is a customer
  * notification given up: a mail, SMS or push to the ticket's customer
- * whose status is failed or skipped. Its metadata names the channel, the
- * reason (last_error), the row and its event, never the recipient or a
- * body. An INSERT for a WITH list; the ticket row is not touched (its
- * updated_at, ETag and webhooks stay as they are). */
+ * whose status is failed or skipped — but a channel skipped for want of
+ * the contact (no phone for an SMS, no address for a mail) while another
+ * channel of the same change (its rows share event_type and created_at:
+ * one transaction queued them) has reached the customer or may still:
+ * a customer without a phone is no failure on every ticket (QA: each
+ * demo ticket's timeline filled with "no_phone" beside the mails sent).
+ * Its metadata names the channel, the reason (last_error), the row and
+ * its event, never the recipient or a body. An INSERT for a WITH list;
+ * the ticket row is not touched (its updated_at, ETag and webhooks stay
+ * as they are). */
 #define SP_NOTIFICATION_FAILED_EVENT(rel)                                                      \
     "INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, metadata)"          \
     " SELECT g.ticket_id, 'notification_failed', 'system',"                                    \
@@ -32,7 +38,14 @@
     " FROM " rel " g JOIN support_tickets t ON t.id = g.ticket_id"                             \
     " WHERE g.kind = 'notification' AND g.status IN ('failed', 'skipped')"                     \
     "  AND g.channel IN ('email', 'sms', 'push')"                                              \
-    "  AND coalesce(g.recipient, t.customer_id) = t.customer_id"
+    "  AND coalesce(g.recipient, t.customer_id) = t.customer_id"                               \
+    "  AND NOT (g.status = 'skipped' AND g.last_error IN ('no_email', 'no_phone')"              \
+    "   AND EXISTS (SELECT 1 FROM support_outbox s JOIN support_outbox o"                      \
+    "    ON o.ticket_id = s.ticket_id AND o.event_type = s.event_type"                         \
+    "    AND o.created_at = s.created_at AND o.id <> s.id"                                      \
+    "    WHERE s.id = g.id AND o.kind = 'notification' AND o.status IN ('pending', 'sent')"     \
+    "     AND o.channel IN ('email', 'sms', 'push')"                                           \
+    "     AND coalesce(o.recipient, t.customer_id) = t.customer_id))"
 
 /* One row as admins see it: never its recipient or payload. */
 struct sp_notification {

@@ -1742,6 +1742,40 @@ START_TEST(a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list)
 }
 END_TEST
 
+/* A customer without a phone, notified by mail and SMS of one change:
+ * the mail goes, the SMS is skipped (no_phone), and the ticket shows no
+ * failure (QA: every demo ticket's timeline filled with no_phone beside
+ * the mails sent). An SMS that was the change's only way to them still
+ * shows. */
+START_TEST(a_channel_skipped_beside_one_that_reached_the_customer_is_no_failure)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_claims();
+    c.u.token = sp_t_token_claims(SP_ROLE_CUSTOMER, c.u.sub,
+                                  sp_t_fmt("{\"name\":%s,\"email\":%s}", sp_t_jq(c.name),
+                                           sp_t_jq(c.email)));
+    c = ticket_of(c);
+    /* one change's rows: one statement, one created_at */
+    const char *ids = sp_t_sql(
+        "WITH i AS (INSERT INTO support_outbox (kind, event_type, channel, recipient, ticket_id,"
+        " payload) VALUES ('notification', 'ticket.updated', 'email', '%s', %lld, '{}'),"
+        " ('notification', 'ticket.updated', 'sms', '%s', %lld, '{}') RETURNING id, channel)"
+        " SELECT string_agg(id::text, ' ' ORDER BY channel) FROM i",
+        c.u.sub, c.ticket_id, c.u.sub, c.ticket_id);
+    long long mail = atoll(ids), sms = atoll(strchr(ids, ' ') + 1);
+    long long alone = last_chance(&c, "sms", "ticket.status_changed");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(mail, "status"), "sent");
+    ck_assert_str_eq(row(sms, "status || ' ' || last_error"), "skipped no_phone");
+    ck_assert_str_eq(row(alone, "status || ' ' || last_error"), "skipped no_phone");
+    struct json_object *events = events_of(c.ticket, "notification_failed");
+    assert_given_up_event(events, alone, "sms", "no_phone", "ticket.status_changed");
+    json_object_put(events);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* A customer's mail the relay refuses (550) until its 24 h are spent is
  * failed, on the ticket's events; once the relay takes mail again an
  * admin's retry makes it pending with a new window, and the next pass
@@ -1925,6 +1959,7 @@ main(void)
     tcase_add_test(tc, sighup_rotates_the_notify_key_and_the_smtp_password);
     tc = sp_t_tcase(s, "given up");
     tcase_add_test(tc, a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list);
+    tcase_add_test(tc, a_channel_skipped_beside_one_that_reached_the_customer_is_no_failure);
     tcase_add_test(tc, a_failed_mail_is_on_the_ticket_and_a_retry_sends_it);
     tcase_add_test(tc, a_retry_wakes_a_looping_dispatcher);
     tcase_add_test(tc, the_notifications_api_refuses_what_it_cannot_do);
