@@ -148,8 +148,8 @@ sp_api_next_cursor(struct sp_req *r, const char *scope, const char *kind, long l
     return next > 0 ? sp_cursor_encode(r->arena, scope, kind, next) : NULL;
 }
 
-enum sp_rc
-sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
+struct sp_buf *
+sp_api_list_render(struct sp_req *r, const void *items, size_t n, size_t size,
                    sp_api_item_writer *write, const char *next_cursor)
 {
     struct sp_buf *b = sp_api_buf(r);
@@ -161,7 +161,14 @@ sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
         write(&w, (const char *)items + i * size);
     }
     sp_api_list_end_cursor(b, next_cursor);
-    sp_resp_json(r, 200, b);
+    return b;
+}
+
+enum sp_rc
+sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
+                   sp_api_item_writer *write, const char *next_cursor)
+{
+    sp_resp_json(r, 200, sp_api_list_render(r, items, n, size, write, next_cursor));
     return SP_OK;
 }
 
@@ -191,15 +198,22 @@ etag_text(struct sp_req *r, long long id, long long version)
  * so "v<version>" alone let a 304 keep a renamed category (QA). */
 #define TICKET_DIGEST_HEX 16
 
-static const char *
-ticket_etag_text(struct sp_req *r, long long version, const char *body, size_t len)
+/* hex: the first TICKET_DIGEST_HEX hex digits of the SHA-256 of body. */
+static void
+body_digest(char hex[TICKET_DIGEST_HEX + 1], const char *body, size_t len)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    char hex[TICKET_DIGEST_HEX + 1];
     if (EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL) != 1)
         abort();   /* as sp_api_request_hash: no answer can be named without it */
     sp_hex_encode(hex, md, TICKET_DIGEST_HEX / 2);
+}
+
+static const char *
+ticket_etag_text(struct sp_req *r, long long version, const char *body, size_t len)
+{
+    char hex[TICKET_DIGEST_HEX + 1];
+    body_digest(hex, body, len);
     return sp_arena_sprintf(r->arena, "\"v%lld-%s\"", version, hex);
 }
 
@@ -207,6 +221,16 @@ const char *
 sp_api_etag(struct sp_req *r, long long id, long long version)
 {
     const char *etag = etag_text(r, id, version);
+    sp_resp_header(r, "ETag", etag);
+    return etag;
+}
+
+const char *
+sp_api_body_etag(struct sp_req *r, const struct sp_buf *body)
+{
+    char hex[TICKET_DIGEST_HEX + 1];
+    body_digest(hex, body->data, body->len);
+    const char *etag = sp_arena_sprintf(r->arena, "\"d-%s\"", hex);
     sp_resp_header(r, "ETag", etag);
     return etag;
 }

@@ -99,8 +99,11 @@ void sp_api_list_end_cursor(struct sp_buf *b, const char *cursor);
 const char *sp_api_next_cursor(struct sp_req *r, const char *scope, const char *kind,
                                long long next);
 
-/* Answers 200 with the list envelope of the n items at items (size bytes
- * each), each rendered by write, and next_cursor (NULL: last page). */
+/* The list envelope of the n items at items (size bytes each), each
+ * rendered by write, and next_cursor (NULL: last page), in a new buffer. */
+struct sp_buf *sp_api_list_render(struct sp_req *r, const void *items, size_t n, size_t size,
+                                  sp_api_item_writer *write, const char *next_cursor);
+/* Answers 200 with sp_api_list_render's envelope. */
 enum sp_rc sp_api_answer_list(struct sp_req *r, const void *items, size_t n, size_t size,
                               sp_api_item_writer *write, const char *next_cursor);
 
@@ -114,6 +117,11 @@ const char *sp_api_etag(struct sp_req *r, long long id, long long version);
  * the version from it (sp_api_if_match with id 0). */
 const char *sp_api_ticket_etag(struct sp_req *r, long long version, const char *body,
                                size_t len);
+/* Sets the ETag of a representation that has no row version (a whole
+ * list): "d-<16 hex digits of the body's SHA-256>", so that it changes
+ * with anything the body shows, and returns it. For If-None-Match only:
+ * If-Match takes no such tag. */
+const char *sp_api_body_etag(struct sp_req *r, const struct sp_buf *body);
 /* A GET's (or HEAD's) conditional answer: when If-None-Match names etag
  * (RFC 9110 §13.1.2's weak comparison: W/ or not, in a list, or *),
  * answers 304 without a body (the ETag and other headers already set

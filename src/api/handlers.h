@@ -17,6 +17,7 @@ enum sp_rc sp_api_ticket_list(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ticket_get(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_ticket_resolve(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_categories_list(struct sp_req *r, struct sp_problem *p);
 
 enum sp_rc sp_api_agent_queue(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p);

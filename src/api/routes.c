@@ -18,6 +18,9 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,  "/support/tickets/:publicId", sp_api_ticket_get, SP_ROLE_CUSTOMER},
     {SP_POST, "/support/tickets/:publicId/messages", sp_api_ticket_reply, SP_ROLE_CUSTOMER},
     {SP_POST, "/support/tickets/:publicId/resolve", sp_api_ticket_resolve, SP_ROLE_CUSTOMER},
+    /* What `category` may name: customers file under one, agents move a
+     * ticket to one, admins see what clients see (API.md §4). */
+    {SP_GET,  "/support/categories", sp_api_categories_list, SP_ROUTE_ANY_ROLE},
 
     /* Customers and agents upload; the /content routes' credential is
      * their signed URL (API.md §10). */

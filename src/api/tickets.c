@@ -1,7 +1,8 @@
 /*
- * tickets (api): the customer ticket endpoints of API.md §4. Parses and
- * validates input, sanitizes message bodies, calls domain/tickets and
- * renders the customer view. Holds no SQL.
+ * tickets (api): the customer ticket endpoints of API.md §4, and the
+ * categories a ticket may be filed under. Parses and validates input,
+ * sanitizes message bodies, calls domain/tickets and renders the customer
+ * view. Holds no SQL.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "core/json.h"
 #include "core/stamp_cache.h"
 #include "domain/attachments.h"
+#include "domain/categories.h"
 #include "domain/chat_access.h"
 #include "domain/chat_bus.h"
 #include "domain/chat_convert.h"
@@ -333,4 +335,40 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);
+}
+
+/* --- categories ---------------------------------------------------------- */
+
+/* The same for every caller, but only for authenticated ones: a browser
+ * may keep it a minute, no shared cache may. */
+#define CATEGORIES_CACHE "private, max-age=60"
+
+static void
+write_category(struct sp_jw *w, const void *item)
+{
+    const struct sp_category_entry *c = item;
+    sp_jw_object(w);
+    sp_jw_kstr(w, "slug", c->slug);
+    sp_jw_kstr(w, "name", c->name);
+    sp_jw_kstr(w, "description", c->description);
+    sp_jw_end(w);
+}
+
+/* GET /support/categories: the active categories a ticket or chat may
+ * name, whole (a handful), with an ETag of the body: an admin's rename
+ * or deactivation changes it, so a revalidation never keeps a stale one. */
+enum sp_rc
+sp_api_categories_list(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_category_entry *items;
+    size_t n;
+    if (sp_category_list_active(&ctx, &items, &n, p) != SP_OK)
+        return p->rc;
+    struct sp_buf *b = sp_api_list_render(r, items, n, sizeof(*items), write_category, NULL);
+    const char *etag = sp_api_body_etag(r, b);
+    sp_resp_header(r, "Cache-Control", CATEGORIES_CACHE);
+    if (!sp_api_not_modified(r, etag))
+        sp_resp_json(r, 200, b);
+    return SP_OK;
 }

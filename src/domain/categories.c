@@ -26,6 +26,12 @@ static struct sp_stmt any_stmt = SP_STMT_READ(
 static struct sp_stmt slug_stmt = SP_STMT_READ(
     "category_slug", "SELECT slug FROM support_categories WHERE id = $1::bigint", 1);
 
+static struct sp_stmt list_active_stmt = SP_STMT_READ(
+    "category_list_active",
+    "SELECT slug, name, description FROM support_categories WHERE is_active"
+    " ORDER BY name, slug",
+    0);
+
 static struct sp_stmt routing_stmt = SP_STMT_READ(
     "category_routing",
     "SELECT routing, required_skill FROM support_categories WHERE id = $1::bigint", 1);
@@ -119,4 +125,23 @@ sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &slug_stmt, params, p);
     return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
+}
+
+enum sp_rc
+sp_category_list_active(struct sp_ctx *ctx, struct sp_category_entry **items, size_t *n,
+                        struct sp_problem *p)
+{
+    *items = NULL;
+    *n = 0;
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &list_active_stmt, NULL, p);
+    if (r == NULL)
+        return p->rc;
+    size_t rows = (size_t)PQntuples(r);
+    struct sp_category_entry *out = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*out));
+    for (size_t i = 0; i < rows; i++)
+        out[i] = (struct sp_category_entry){sp_db_str(r, (int)i, 0), sp_db_str(r, (int)i, 1),
+                                            sp_db_str(r, (int)i, 2)};
+    *items = out;
+    *n = rows;
+    return SP_OK;
 }

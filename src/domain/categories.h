@@ -2,7 +2,8 @@
  * categories: the support_categories concept — finding a category by
  * slug (active only where a ticket or chat is filed, any where an admin
  * refers to one), its slug by id, the one wording of "unknown category",
- * and the admin's list, create and update (API.md §6).
+ * the active ones a client may file under (API.md §4), and the admin's
+ * list, create and update (API.md §6).
  * Must not: know HTTP; validate the slug's spelling (the admin API does,
  * on input); decide routing or priority (routing, tickets do, from what
  * this returns).
@@ -52,6 +53,19 @@ enum sp_rc sp_category_unknown(struct sp_problem *p, enum sp_category_scope scop
 /* The slug of category id; NULL for 0, an unknown id or a failure (then
  * p is filled). */
 const char *sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+
+/* What a client filing a ticket or a chat learns of a category: never
+ * its routing, team, skill or default priority (staff's business). */
+struct sp_category_entry {
+    const char *slug;
+    const char *name;
+    const char *description;    /* NULL = none */
+};
+
+/* The active categories, ordered by name then slug, in one statement;
+ * *items (arena-owned) holds *n of them. */
+enum sp_rc sp_category_list_active(struct sp_ctx *ctx, struct sp_category_entry **items,
+                                   size_t *n, struct sp_problem *p);
 
 /* Admin writes: the columns, in the order the values arrays are indexed. */
 enum { SP_CAT_SLUG, SP_CAT_NAME, SP_CAT_DESCRIPTION, SP_CAT_IS_ACTIVE, SP_CAT_ROUTING,

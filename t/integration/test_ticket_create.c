@@ -1,7 +1,8 @@
 /*
  * test_ticket_create: POST /support/tickets (API.md §4) - the 201 answer
  * and its effects, every validation rule of the body, the transport-level
- * refusals (400/413/415) and the sanitizing of the first message.
+ * refusals (400/413/415) and the sanitizing of the first message; and
+ * GET /support/categories, what a ticket's `category` may name.
  * Every test creates its own customer, so nothing depends on order.
  */
 #include "harness.h"
@@ -714,6 +715,154 @@ START_TEST(a_chat_session_id_in_any_case_names_the_session)
 }
 END_TEST
 
+/* ---- GET /support/categories ------------------------------------------------ */
+
+#define CATEGORIES "/support/categories"
+
+/* The list as token sees it: 200, the whole list (next_cursor null), each
+ * item exactly {slug, name, description}, with a "d-<digest>" ETag and a
+ * private Cache-Control. Returns the slugs joined by ',' in list order;
+ * *etag_out (if not NULL) the ETag. */
+static const char *
+categories_listed(const char *token, const char **etag_out)
+{
+    struct sp_t_resp *r = sp_t_get(CATEGORIES, token);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_jnull(r->json, "next_cursor");
+    ck_assert_int_eq(json_object_object_length(r->json), 2);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    const char *slugs = "";
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *c = json_object_array_get_idx(data, i);
+        ck_assert_msg(json_object_object_length(c) == 3, "item %zu: %s", i,
+                      json_object_to_json_string(c));
+        sp_t_jstr(c, "name");
+        struct json_object *d = sp_t_jget(c, "description");
+        ck_assert(d == NULL || json_object_is_type(d, json_type_string));
+        slugs = sp_t_fmt("%s%s%s", slugs, i > 0 ? "," : "", sp_t_jstr(c, "slug"));
+    }
+    const char *etag = sp_t_header(r, "ETag");
+    ck_assert_msg(etag != NULL && sp_t_matches("^\"d-[0-9a-f]{16}\"$", etag), "ETag %s",
+                  etag ? etag : "(none)");
+    ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "private, max-age=60");
+    if (etag_out != NULL)
+        *etag_out = sp_t_fmt("%s", etag);
+    sp_t_resp_free(r);
+    return slugs;
+}
+
+/* What the database holds active, in the list's order (its collation). */
+static const char *
+categories_active_in_db(void)
+{
+    const char *all = sp_t_sql("SELECT string_agg(slug, ',' ORDER BY name, slug)"
+                               " FROM support_categories WHERE is_active");
+    return all != NULL ? all : "";
+}
+
+START_TEST(categories_lists_the_active_ones_with_client_fields_only)
+{
+    const char *base = sp_t_unique("cat");
+    /* created b then a, one name: the slug decides; "Zz… 0" sorts first */
+    const char *b = sp_t_fmt("%s-b", base), *a = sp_t_fmt("%s-a", base);
+    const char *first = sp_t_fmt("%s-c", base);
+    struct sp_t_resp *r = sp_t_admin_post(
+        "/support/admin/categories",
+        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Zz %s 1\",\"description\":\"Refunds\","
+                 "\"routing\":\"round_robin\",\"team\":\"billing\","
+                 "\"default_priority\":\"high\"}", b, base));
+    sp_t_resp_free(r);
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Zz %s 1\"}", a, base));
+    sp_t_resp_free(r);
+    r = sp_t_admin_post("/support/admin/categories",
+                        sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Zz %s 0\"}", first, base));
+    sp_t_resp_free(r);
+    const char *inactive = sp_t_db_category_new(false);
+
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *slugs = categories_listed(u.token, NULL);
+    ck_assert_str_eq(slugs, categories_active_in_db());
+    ck_assert(!sp_t_list_has(slugs, inactive));
+    ck_assert_msg(strstr(slugs, sp_t_fmt("%s,%s,%s", first, a, b)) != NULL, "%s", slugs);
+
+    /* b's item: its description, nothing of its routing */
+    r = sp_t_get(CATEGORIES, u.token);
+    struct json_object *data = sp_t_jarr(r->json, "data"), *item = NULL;
+    for (size_t i = 0; i < json_object_array_length(data) && item == NULL; i++)
+        if (strcmp(sp_t_jstr(json_object_array_get_idx(data, i), "slug"), b) == 0)
+            item = json_object_array_get_idx(data, i);
+    ck_assert_ptr_nonnull(item);
+    ck_assert_str_eq(sp_t_jstr(item, "name"), sp_t_fmt("Zz %s 1", base));
+    ck_assert_str_eq(sp_t_jstr(item, "description"), "Refunds");
+    /* a's: no description is null */
+    ck_assert_msg(strstr(r->body, sp_t_fmt("{\"slug\":\"%s\",\"name\":\"Zz %s 1\","
+                                           "\"description\":null}", a, base)) != NULL,
+                  "%s", r->body);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(categories_deactivated_disappears_and_the_etag_changes)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    const char *id = sp_t_sql("SELECT id FROM support_categories WHERE slug = '%s'", slug);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *etag;
+    ck_assert(sp_t_list_has(categories_listed(u.token, &etag), slug));
+
+    /* unchanged: 304, no body, the same ETag and Cache-Control */
+    const char *match[] = {etag, sp_t_fmt("W/%s", etag), sp_t_fmt("\"nope\", %s", etag)};
+    for (size_t i = 0; i < sizeof(match) / sizeof(match[0]); i++) {
+        struct sp_t_resp *r = sp_t_get_if_none_match(CATEGORIES, u.token, match[i]);
+        ck_assert_msg(r->status == 304 && r->body_len == 0, "If-None-Match: %s -> %ld",
+                      match[i], r->status);
+        ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
+        ck_assert_str_eq(sp_t_header(r, "Cache-Control"), "private, max-age=60");
+        sp_t_resp_free(r);
+    }
+
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/categories/%s", id),
+                                     "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *now;
+    const char *slugs = categories_listed(u.token, &now);
+    ck_assert(!sp_t_list_has(slugs, slug));
+    ck_assert_str_eq(slugs, categories_active_in_db());
+    ck_assert_str_ne(now, etag);
+    /* the old ETag revalidates no more: the list as it is now */
+    r = sp_t_get_if_none_match(CATEGORIES, u.token, etag);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_header(r, "ETag"), now);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(categories_needs_a_token)
+{
+    struct sp_t_resp *r = sp_t_get(CATEGORIES, NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+START_TEST(categories_agents_and_admins_see_the_same_list)
+{
+    const char *slug = sp_t_admin_category_new(NULL);
+    struct sp_t_user customer = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *etag, *agent_etag, *admin_etag;
+    const char *slugs = categories_listed(customer.token, &etag);
+    ck_assert(sp_t_list_has(slugs, slug));
+    ck_assert_str_eq(categories_listed(agent.token, &agent_etag), slugs);
+    ck_assert_str_eq(categories_listed(admin.token, &admin_etag), slugs);
+    ck_assert_str_eq(agent_etag, etag);
+    ck_assert_str_eq(admin_etag, etag);
+}
+END_TEST
+
 static Suite *
 ticket_create_suite(void)
 {
@@ -777,6 +926,12 @@ ticket_create_suite(void)
     tcase_add_test(tc, body_without_content_type_is_415);
     tcase_add_test(tc, json_with_charset_parameter_is_accepted);
     tcase_add_test(tc, body_over_1_mib_is_413_problem);
+
+    tc = sp_t_tcase(s, "categories");
+    tcase_add_test(tc, categories_lists_the_active_ones_with_client_fields_only);
+    tcase_add_test(tc, categories_deactivated_disappears_and_the_etag_changes);
+    tcase_add_test(tc, categories_needs_a_token);
+    tcase_add_test(tc, categories_agents_and_admins_see_the_same_list);
     return s;
 }
 
