@@ -48,6 +48,44 @@ is_stop(const char *t, size_t n)
     return false;
 }
 
+/* Question-frame words, as stemmed: what a question asks for ("how much
+ * does it cost", "I need to know", "is it possible to", "will I be able
+ * to", "tell me", "how long does a refund take"), not what it is about.
+ * The answer's sentence seldom repeats them ("Refunds go back within 5 to
+ * 10 business days"), so counted they were missed terms that pushed a
+ * fitting article below the confidence threshold (QA: "How long does a
+ * refund take?" was "I don't know"). Dropped like stop words, after
+ * stemming so that "takes", "needed", "wants" go too. English
+ * only, as the stop words and the stemmer are. Words that name a thing
+ * are kept even when a question frames with them elsewhere ("charge",
+ * "cost", "work", "help", "find"): they pick the article. */
+static const char *const frame_stems[] = {
+    "abl", "know", "mani", "much", "need", "often", "possibl", "take", "tell", "want",
+};
+
+/* Frame words only right after "how": "how long", "how far"; alone they
+ * name a thing ("a long stay", "long-distance") and are kept. */
+static const char *const how_frame_stems[] = {"far", "long", "soon"};
+
+static bool
+in_list(const char *const *list, size_t n_list, const char *t, size_t n)
+{
+    for (size_t i = 0; i < n_list; i++)
+        if (strlen(list[i]) == n && memcmp(list[i], t, n) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the stemmed word t frames a question; after_how: "how" was the
+ * word before it. */
+static bool
+is_frame(const char *t, size_t n, bool after_how)
+{
+    return in_list(frame_stems, sizeof(frame_stems) / sizeof(frame_stems[0]), t, n) ||
+           (after_how &&
+            in_list(how_frame_stems, sizeof(how_frame_stems) / sizeof(how_frame_stems[0]), t, n));
+}
+
 /* The process's Snowball English stemmer, made on first use and freed
  * at exit. One a process: a stemmer keeps its state between calls, so it
  * is not to be shared by threads, and the workers and jobs that embed are
@@ -160,10 +198,14 @@ is_separator(uint32_t c)
 }
 
 /* A word being read: its bytes, lower-cased and folded, cut at
- * SP_EMBED_TERM_MAX. */
+ * SP_EMBED_TERM_MAX; whether the word before it was "how"; where its
+ * terms go when it is a frame word (frame, frame_arg; NULL: nowhere). */
 struct word {
     char b[SP_EMBED_TERM_MAX];
     size_t n;
+    bool after_how;
+    sp_embed_term_fn *frame;
+    void *frame_arg;
 };
 
 static void
@@ -176,8 +218,17 @@ word_put(struct word *w, const char *s, size_t n)
 static void
 word_end(struct word *w, sp_embed_term_fn *fn, void *arg)
 {
-    if (w->n > 0 && !is_stop(w->b, w->n))
-        fn(w->b, stem(w->b, w->n), arg);
+    if (w->n == 0)
+        return;
+    bool after_how = w->after_how;
+    w->after_how = w->n == 3 && memcmp(w->b, "how", 3) == 0;
+    if (!is_stop(w->b, w->n)) {
+        size_t m = stem(w->b, w->n);
+        if (!is_frame(w->b, m, after_how))
+            fn(w->b, m, arg);
+        else if (w->frame != NULL)
+            w->frame(w->b, m, w->frame_arg);
+    }
     w->n = 0;
 }
 
@@ -289,10 +340,10 @@ width_folded(const char *text, size_t *len)
 
 /* --- terms ------------------------------------------------------------------- */
 
+/* The terms of text to fn, its frame words' to w's frame. */
 static void
-terms_of(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
+terms_of(const char *text, size_t len, struct word w, sp_embed_term_fn *fn, void *arg)
 {
-    struct word w = {.n = 0};
     struct cjk_run run = {NULL, false};
     for (size_t i = 0, l; i < len; i += l) {
         uint32_t c = sp_utf8_decode(text + i, len - i, &l);
@@ -303,6 +354,7 @@ terms_of(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
         if (cjk || is_separator(c))
             word_end(&w, fn, arg);
         if (cjk) {
+            w.after_how = false;
             if (run.prev != NULL) {
                 fn(run.prev, (size_t)(text + i + l - run.prev), arg);
                 run.paired = true;
@@ -320,12 +372,19 @@ terms_of(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
     word_end(&w, fn, arg);
 }
 
+/* terms_of the width-folded text. */
+static void
+terms_folded(const char *text, size_t len, struct word w, sp_embed_term_fn *fn, void *arg)
+{
+    char *folded = width_folded(text, &len);
+    terms_of(folded != NULL ? folded : text, len, w, fn, arg);
+    free(folded);
+}
+
 void
 sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
 {
-    char *folded = width_folded(text, &len);
-    terms_of(folded != NULL ? folded : text, len, fn, arg);
-    free(folded);
+    terms_folded(text, len, (struct word){.n = 0}, fn, arg);
 }
 
 struct vec_state {
@@ -438,6 +497,32 @@ sp_embed_coverage(const char *question, size_t qlen, const char *text, size_t tl
     for (size_t i = 0; i < c.n; i++)
         hits += c.found[i];
     return (double)hits / (double)c.n;
+}
+
+static void
+skip_term(const char *term, size_t len, void *arg)
+{
+    (void)term;
+    (void)len;
+    (void)arg;
+}
+
+void
+sp_embed_frame_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg)
+{
+    struct coverage f;
+    f.n = 0;
+    memset(f.found, 0, sizeof(f.found));
+    /* Two passes: a word may frame before it names ("how long ... a long
+     * stay") or after. */
+    terms_folded(text, len, (struct word){.n = 0, .frame = collect_term, .frame_arg = &f},
+                 skip_term, NULL);
+    if (f.n == 0)
+        return;
+    sp_embed_terms(text, len, mark_term, &f);
+    for (size_t i = 0; i < f.n; i++)
+        if (!f.found[i])
+            fn(f.terms[i], f.lens[i], arg);
 }
 
 void

@@ -24,9 +24,10 @@
 /* Stored with every vector: v2 folds accents and pairs CJK characters
  * (v1 read a CJK sentence as one word); v3 folds widths as NFKC does
  * (half-width katakana, full-width Latin); v4 stems with Snowball English
- * (v3's suffix stripping made "walruses" walruse, "charged" charg); a
+ * (v3's suffix stripping made "walruses" walruse, "charged" charg); v5
+ * drops question-frame words ("take", "need", "long" after "how"); a
  * pass re-embeds the chunks of an older one. */
-#define SP_EMBED_MODEL "hashed-512-v4"
+#define SP_EMBED_MODEL "hashed-512-v5"
 #define SP_EMBED_TERM_MAX 32             /* bytes; longer words are cut */
 /* The bytea input text of a vector: "\x" + 8 hex digits a dimension. */
 #define SP_EMBED_HEX_LEN (2 + SP_EMBED_DIM * 8)
@@ -39,10 +40,20 @@ typedef void sp_embed_term_fn(const char *term, size_t len, void *arg);
  * and spaces — lower-cased with Latin accents folded ("Crème" ->
  * "creme"), stop words dropped, stemmed by Snowball's English stemmer
  * as PostgreSQL's english_stem stems them (a word with a digit kept),
+ * question-frame words dropped (what a question asks for, not what it
+ * is about: "take", "need", "want", "know", "tell", "possible", "able",
+ * "much", "many", "often"; "long", "far", "soon" right after "how"),
  * widths folded as NFKC folds them ("ＡＢＣ" as "abc", "ｶﾞ" as "ガ");
  * and within a run of Han, kana or Hangul, each pair of neighbouring
  * characters (a lone one as itself). */
 void sp_embed_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg);
+
+/* Called with each distinct question-frame word of text, stemmed, that
+ * text does not also use as a term ("take" of "How long does a refund
+ * take?"; not "long" of "how long is a long stay"): the lexemes of
+ * PostgreSQL's for text that sp_embed_terms drops (domain/ai_retrieval.c
+ * weighs the rest). At most 64. */
+void sp_embed_frame_terms(const char *text, size_t len, sp_embed_term_fn *fn, void *arg);
 
 /* out = the normalised vector of text; all zeros when it has no term. */
 void sp_embed_text(const char *text, size_t len, float out[SP_EMBED_DIM]);

@@ -2,7 +2,8 @@
  * ai_query: the local-retrieval model and the query log. See ai_query.h.
  *
  * Confidence is how well the best passage covers the question: the share
- * of the question's terms it contains, or of their idf weight when that
+ * of the question's terms it contains (its frame words, "how long ...
+ * take", are none: core/embed.h), or of their idf weight when that
  * is more (a passage holding the rare words of a question of everyday
  * ones; ai_retrieval.h) (weight 3/4), and its cosine
  * similarity (weight 1/4, doubled and capped at 1: a short question

@@ -15,7 +15,11 @@
  * costly part). The second statement returns the SP_AI_CANDIDATES best
  * by that score. Lexemes travel as JSON (weights) and quoted into the
  * selecting tsquery here, so no input can break the query; a question of
- * stop words only has no lexeme and no candidate.
+ * stop words only has no lexeme and no candidate. The question's frame
+ * words ("take", "need", "long" after "how": sp_embed_frame_terms) are
+ * left out, as the embedder leaves them out: they are not what the
+ * question is about, and counted they were missed terms of the article
+ * that answers ("How long does a refund take?" was "I don't know").
  */
 #include "domain/ai_retrieval.h"
 
@@ -25,6 +29,7 @@
 
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/embed.h"
 #include "core/json_writer.h"
 #include "db/db.h"
 #include "domain/ai_embedder.h"
@@ -107,6 +112,31 @@ struct lexeme {
     const char *text;
     double ndoc, idf;
 };
+
+/* The question's frame words, as sp_embed_frame_terms gives them. */
+struct frames {
+    char terms[LEXEMES_MAX][SP_EMBED_TERM_MAX + 1];
+    size_t n;
+};
+
+static void
+add_frame(const char *term, size_t len, void *arg)
+{
+    struct frames *f = arg;
+    if (f->n < LEXEMES_MAX) {
+        memcpy(f->terms[f->n], term, len);
+        f->terms[f->n++][len] = '\0';
+    }
+}
+
+static bool
+is_frame(const struct frames *f, const char *lexeme)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->terms[i], lexeme) == 0)
+            return true;
+    return false;
+}
 
 static int
 by_ndoc(const void *x, const void *y)
@@ -203,34 +233,37 @@ selector(struct sp_arena *a, const struct lexeme *lx, int n, double chunks)
  * weights of those some chunk holds (a candidate holding all of them
  * scores that much; a word the knowledge base lacks lowers every
  * candidate alike, so it does not count), of all of them before the
- * statistics exist; *all_idf = the sum of all of them. false when the
- * question has no lexeme. */
+ * statistics exist; *all_idf = the sum of all of them. The frame words
+ * f are left out. false when the question has no other lexeme. */
 static bool
-weigh_lexemes(struct sp_arena *a, const PGresult *r, const char **json, const char **sel,
-              double *total_idf, double *all_idf)
+weigh_lexemes(struct sp_arena *a, const PGresult *r, const struct frames *f, const char **json,
+              const char **sel, double *total_idf, double *all_idf)
 {
-    int n = PQntuples(r) < LEXEMES_MAX ? PQntuples(r) : LEXEMES_MAX;
-    if (n == 0)
-        return false;
+    int rows = PQntuples(r) < LEXEMES_MAX ? PQntuples(r) : LEXEMES_MAX, n = 0;
     struct lexeme lx[LEXEMES_MAX];
-    double chunks = atof(sp_db_str(r, 0, LX_TOTAL)), all = 0;
+    double chunks = rows > 0 ? atof(sp_db_str(r, 0, LX_TOTAL)) : 0, all = 0;
     *total_idf = 0;
     struct sp_buf b;
     sp_buf_init(&b, a, 512);
     struct sp_jw w;
     sp_jw_begin_array(&w, &b);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < rows; i++) {
+        if (is_frame(f, sp_db_str(r, i, LX_LEXEME)))
+            continue;
         double nd = atof(sp_db_str(r, i, LX_NDOC));
         double idf = log(1 + (chunks - nd + 0.5) / (nd + 0.5));
-        lx[i] = (struct lexeme){sp_db_str(r, i, LX_LEXEME), nd, idf > 0 ? idf : 0};
-        all += lx[i].idf;
-        *total_idf += nd > 0 ? lx[i].idf : 0;
+        lx[n] = (struct lexeme){sp_db_str(r, i, LX_LEXEME), nd, idf > 0 ? idf : 0};
+        all += lx[n].idf;
+        *total_idf += nd > 0 ? lx[n].idf : 0;
         sp_jw_object(&w);
-        sp_jw_kstr(&w, "l", lx[i].text);
-        sp_jw_kfixed(&w, "w", lx[i].idf, 4);
+        sp_jw_kstr(&w, "l", lx[n].text);
+        sp_jw_kfixed(&w, "w", lx[n].idf, 4);
         sp_jw_end(&w);
+        n++;
     }
     sp_jw_end(&w);
+    if (n == 0)
+        return false;
     if (*total_idf <= 0)
         *total_idf = all;
     *all_idf = all;
@@ -252,8 +285,9 @@ cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *
 }
 
 /* The candidates of question, by lexical score, in *out; *out stays
- * NULL when the question has no lexeme (stop words, punctuation,
- * emoji): there is no tsquery to select with, and no candidate. */
+ * NULL when the question has no lexeme (stop words, frame words,
+ * punctuation, emoji): there is no tsquery to select with, and no
+ * candidate. */
 static enum sp_rc
 candidates(struct sp_ctx *ctx, const char *question, double idf[2], PGresult **out,
            struct sp_problem *p)
@@ -262,8 +296,10 @@ candidates(struct sp_ctx *ctx, const char *question, double idf[2], PGresult **o
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &lexemes_stmt, &question, p);
     if (r == NULL)
         return p->rc;
+    struct frames f = {.n = 0};
+    sp_embed_frame_terms(question, strlen(question), add_frame, &f);
     const char *json, *sel;
-    if (!weigh_lexemes(ctx->arena, r, &json, &sel, &idf[0], &idf[1]))
+    if (!weigh_lexemes(ctx->arena, r, &f, &json, &sel, &idf[0], &idf[1]))
         return SP_OK;
     const char *params[3] = {json, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES), sel};
     *out = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);

@@ -198,6 +198,57 @@ START_TEST(a_cjk_or_accentless_question_finds_its_article)
 }
 END_TEST
 
+/* QA (a new user's first question): with the demo's "How refunds work",
+ * "How long does a refund take?" and "How long do refunds take?" were "I
+ * don't know" with confidence 0 while "refund" was answered from it: the
+ * frame words "long" and "take" counted as missed terms on both halves
+ * (the embedder's coverage and the lexemes' idf share), two of three.
+ * They count on neither now; a question about something the knowledge
+ * base lacks is still "I don't know" however it is framed. */
+START_TEST(a_how_long_question_is_answered_from_its_article)
+{
+    /* The questions are the demo's, not of a word of this test's own (a
+     * word of its own would be a term the article holds, and the answer
+     * would pass the confidence floor without the fix). Other programs
+     * sharing the database may hold refund articles of their own that
+     * compete on "refund": the answer is asserted to come from a refund
+     * article with the floor passed, and from this one only in its text's
+     * absence of a rival (not asserted). */
+    const char *refunds = sp_t_unique("how-refunds-work");
+    article(refunds, "How refunds work",
+            "Refunds go back to the card you paid with within **5 to 10 business days**.\n\n"
+            "## Partial refunds\n\nIf only part of a booking is cancelled, only that part is "
+            "refunded.\n", true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "refund timing"));
+    const char *const questions[] = {"How long does a refund take?", "How long do refunds take?"};
+    for (size_t i = 0; i < sizeof(questions) / sizeof(questions[0]); i++) {
+        struct sp_t_resp *r = ask(&u, questions[i], ctx);
+        sp_t_assert_json(r, 200);
+        const char *answer = sp_t_jstr(r->json, "answer");
+        ck_assert_msg(strncmp(answer, "I don't know", 12) != 0, "%s: %s", questions[i], answer);
+        struct json_object *sources = sp_t_jarr(r->json, "sources");
+        ck_assert_int_ge(json_object_array_length(sources), 1);
+        const char *title = sp_t_jstr(json_object_array_get_idx(sources, 0), "title");
+        ck_assert_msg(strcasestr(title, "refund") != NULL, "%s: answered from %s", questions[i],
+                      title);
+        double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+        ck_assert_msg(conf >= 0.35, "%s: confidence %f", questions[i], conf);
+        sp_t_resp_free(r);
+    }
+    /* No article is about walruses (this runs before the walrus test
+     * below, and no other program writes of them): framed the same, still
+     * "I don't know". */
+    struct sp_t_resp *r = ask(&u, "How long does a walrus live?", ctx);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strncmp(sp_t_jstr(r->json, "answer"), "I don't know", 12) == 0, "%s",
+                  sp_t_jstr(r->json, "answer"));
+    ck_assert_int_eq(json_object_array_length(sp_t_jarr(r->json, "sources")), 0);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* QA: "What do walruses eat?" was "I don't know" though search found the
  * Walrus article: the embedder's own stemming made "walruses" walruse
  * and "walrus" walru, so no sentence shared a term with the question.
@@ -813,12 +864,14 @@ START_TEST(the_chats_subscribers_get_the_question_then_the_answer)
 }
 END_TEST
 
+
 int
 main(void)
 {
     Suite *s = suite_create("ai_query");
     TCase *tc = sp_t_tcase(s, "ai_query");
     tcase_add_test(tc, a_question_needs_a_context_the_caller_may_see);
+    tcase_add_test(tc, a_how_long_question_is_answered_from_its_article);
     tcase_add_test(tc, local_model_cites_the_right_article);
     tcase_add_test(tc, a_cjk_or_accentless_question_finds_its_article);
     tcase_add_test(tc, a_plural_question_finds_the_singular_article);

@@ -165,6 +165,60 @@ START_TEST(coverage_is_the_share_of_question_terms_found)
 }
 END_TEST
 
+/* The terms (or frame words) of text, each followed by ",", in out. */
+static void
+collect_of(const char *text, bool frames, char *out)
+{
+    out[0] = '\0';
+    (frames ? sp_embed_frame_terms : sp_embed_terms)(text, strlen(text), collect, out);
+}
+
+/* QA: "How long does a refund take?" was "I don't know" against "Refunds
+ * go back to the card you paid with within 5 to 10 business days": its
+ * frame words "long" and "take" were two missed terms of three. They are
+ * no terms now, on the embedder's side; sp_embed_frame_terms names them
+ * for the lexemes' side (domain/ai_retrieval.c). Content words stay, and
+ * "long" frames only after "how". */
+START_TEST(coverage_leaves_out_question_frame_words)
+{
+    const char *p = "Refunds go back to the card you paid with within 5 to 10 business days.";
+    static const struct {
+        const char *q;
+        double coverage;
+    } asked[] = {
+        {"How long does a refund take?", 1.0}, {"How long do refunds take?", 1.0},
+        {"I need to know about refunds", 1.0}, {"Is it possible to get a refund?", 1.0},
+        {"Will I be able to get a refund?", 1.0}, {"Tell me how many refunds I want", 1.0},
+        {"How often are refunds paid?", 1.0},
+        {"How much time does it take to get a refund?", 0.5},   /* "time" is missed */
+    };
+    for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+        const char *q = asked[i].q;
+        double cov = sp_embed_coverage(q, strlen(q), p, strlen(p));
+        ck_assert_msg(cov == asked[i].coverage, "%s: %f", q, cov);
+    }
+    char out[256];
+    collect_of("How long does a refund take? Needed, wants, knowing, possibly, able", false, out);
+    ck_assert_str_eq(out, "refund,");
+    /* Content words are kept: "long" names a thing when "how" is not
+     * before it; an unrelated question still misses its own words. */
+    collect_of("How much is the fee for a long stay? How long is a long-distance call?", false,
+               out);
+    ck_assert_str_eq(out, "fee,long,stay,long,distanc,call,");
+    const char *q = "How long does a walrus live?";
+    ck_assert_double_eq(sp_embed_coverage(q, strlen(q), p, strlen(p)), 0.0);
+    ck_assert_double_eq(sp_embed_coverage("how long does it take", 21, p, strlen(p)), 0.0);
+    /* The frame words by themselves, stemmed as search stems them; not one
+     * the question also uses as a term. */
+    collect_of("How long does a refund take? Is it possible?", true, out);
+    ck_assert_str_eq(out, "long,take,possibl,");
+    collect_of("How long is a long stay, how many nights?", true, out);
+    ck_assert_str_eq(out, "mani,");
+    collect_of("refund card", true, out);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(hex_round_trip)
 {
     float v[SP_EMBED_DIM], w[SP_EMBED_DIM];
@@ -197,6 +251,7 @@ main(void)
     tcase_add_test(tc, terms_fold_accents_and_pair_cjk_characters);
     tcase_add_test(tc, terms_fold_widths_as_nfkc);
     tcase_add_test(tc, coverage_is_the_share_of_question_terms_found);
+    tcase_add_test(tc, coverage_leaves_out_question_frame_words);
     tcase_add_test(tc, hex_round_trip);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
