@@ -94,7 +94,7 @@ static bool
 has_control(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+        if (sp_ascii_control(s[i]))
             return true;
     return false;
 }
