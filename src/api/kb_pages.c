@@ -690,6 +690,32 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
 
 /* --- actions --------------------------------------------------------------------- */
 
+/* An action's form carries the version its page showed (hidden version,
+ * If-Match as the edit's): an article another admin changed since is not
+ * published, unpublished or deleted unseen (QA) — the edit page shows it
+ * as it is now, 409, saying so. A form without it (a page an older
+ * release rendered) acts on the article as it is, as before. */
+static enum sp_rc
+action_stale(struct sp_req *r, const struct sp_admin_session *s, long long id,
+             struct sp_problem *p)
+{
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_article a;
+    sp_problem_init(p);
+    if (sp_article_get(&ctx, id, &a, p) != SP_OK) {
+        if (p->rc != SP_NOT_FOUND)
+            return p->rc;
+        sp_problem_init(p);
+        return sp_page_error(r, 404, "Not found", "There is no such article.", s);
+    }
+    struct sp_problem why;
+    sp_problem_init(&why);
+    sp_problem_set(&why, SP_PRECONDITION, "precondition_failed",
+                   "This article was changed after you opened it. Review it as it is now, then"
+                   " try again.");
+    return form_page(r, 409, s, article_data(r, &a), &why);
+}
+
 static enum sp_rc
 set_published(struct sp_req *r, bool publish, struct sp_problem *p)
 {
@@ -697,10 +723,11 @@ set_published(struct sp_req *r, bool publish, struct sp_problem *p)
     struct sp_article a;
     if (!sp_page_session_post(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
-    struct sp_article_input in = {.publish = publish};
+    struct sp_article_input in = {.publish = publish, .if_match = form_version(r)};
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_article_patch(&ctx, a.id, &in, s.user_id, &a, p) != SP_OK)
-        return p->rc;
+    long long id = a.id;
+    if (sp_article_patch(&ctx, id, &in, s.user_id, &a, p) != SP_OK)
+        return p->rc == SP_PRECONDITION ? action_stale(r, &s, id, p) : p->rc;
     return redirect_to_edit(r, a.id, publish ? "published" : "unpublished");
 }
 
@@ -736,8 +763,8 @@ sp_page_kb_delete(struct sp_req *r, struct sp_problem *p)
     if (!sp_page_session_post(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_article_delete(&ctx, a.id, 0, p) != SP_OK)
-        return p->rc;
+    if (sp_article_delete(&ctx, a.id, form_version(r), p) != SP_OK)
+        return p->rc == SP_PRECONDITION ? action_stale(r, &s, a.id, p) : p->rc;
     return sp_page_redirect(r, KB_PATH "?done=deleted");
 }
 

@@ -1860,6 +1860,41 @@ START_TEST(signed_in_pages_lead_on_and_show_what_is_published)
 }
 END_TEST
 
+/* Publish, unpublish and delete carry the version their page showed: an
+ * article another admin changed after the page was opened is not acted
+ * on unseen (QA) — the edit page shows it as it is now, 409, saying so;
+ * with the version the page shows then, the action goes through. */
+START_TEST(an_action_on_an_article_changed_since_is_refused)
+{
+    struct jar j = {0};
+    const char *csrf = login(&j);
+    const char *edit = form_article(&j, csrf, "title=Seen&content_markdown=as+seen");
+    const char *base = sp_t_fmt("%.*s", (int)(strlen(edit) - 5), edit);
+    struct sp_t_resp *r = browse(&j, "GET", edit, NULL);
+    assert_page(r, 200);
+    const char *seen = input_value(r, "version");
+    ck_assert_ptr_nonnull(strstr(r->body, sp_t_fmt("action=\"%s/publish\"", base)));
+    sp_t_resp_free(r);
+    /* another admin's change meanwhile */
+    sp_t_sql("UPDATE support_knowledge_articles SET content_markdown = 'changed',"
+             " version = version + 1 WHERE id = %.*s", (int)strcspn(edit + 18, "/"), edit + 18);
+    const char *actions[] = {"publish", "delete"};
+    for (int i = 0; i < 2; i++) {
+        r = browse(&j, "POST", sp_t_fmt("%s/%s", base, actions[i]),
+                   sp_t_fmt("csrf_token=%s&version=%s", csrf, seen));
+        assert_page(r, 409);
+        ck_assert_msg(strstr(r->body, "changed after you opened it") != NULL, "%s", r->body);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(article_column(edit, "is_published"), "f");
+    r = browse(&j, "POST", sp_t_fmt("%s/publish", base),
+               sp_t_fmt("csrf_token=%s&version=%s", csrf, article_column(edit, "version")));
+    assert_redirect(r, done(edit, "published"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(article_column(edit, "is_published"), "t");
+}
+END_TEST
+
 static Suite *
 kb_pages_suite(void)
 {
@@ -1894,6 +1929,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, actions_are_confirmed_on_the_page_they_lead_to);
     tcase_add_test(tc, a_form_saved_twice_saves_once);
     tcase_add_test(tc, signed_in_pages_lead_on_and_show_what_is_published);
+    tcase_add_test(tc, an_action_on_an_article_changed_since_is_refused);
     tc = sp_t_tcase(s, "reload");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, templates_reload_on_sighup_and_a_broken_one_is_refused);
