@@ -93,9 +93,15 @@ START_TEST(an_attached_upload_is_not_deleted_but_can_be_redacted)
     ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "an agent can redact it"));
     sp_t_resp_free(r);
     ck_assert_int_eq(stored_files(id), 1);
-    /* A customer cannot redact. */
+    /* A customer cannot redact; without a token nobody deletes or redacts. */
     r = redact_as(c.token, id);
     sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = redact_as(NULL, id);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    r = delete_as(NULL, id);
+    sp_t_assert_problem(r, 401, "unauthorized");
     sp_t_resp_free(r);
 
     r = redact_as(agent.token, id);
