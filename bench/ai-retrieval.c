@@ -125,7 +125,7 @@ main(int argc, char **argv)
             struct sp_ai_passage *ps;
             size_t k;
             double t0 = now_ms();
-            if (sp_ai_retrieve(&ctx, &e, qs[i].text, 5, &ps, &k, &p) != SP_OK)
+            if (sp_ai_retrieve(&ctx, &e, qs[i].text, 5, &ps, NULL, &k, &p) != SP_OK)
                 return fprintf(stderr, "retrieval failed: %s %s\n", p.code, p.detail), 1;
             double t = now_ms() - t0;
             if (r == 0 && getenv("AI_RETRIEVAL_SHOW") != NULL) {

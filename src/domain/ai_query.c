@@ -11,6 +11,11 @@
  * whose words the knowledge base holds has no candidate and confidence 0.
  * A local answer's confidence is its quote's own match when that is
  * lower (sp_ai_extract): the passage may fit and the sentence barely.
+ * A passage that misses the question's rarest word (sp_ai_on_topic:
+ * "zebra" of "How long does a zebra live?", in no article) and has none
+ * of its words in its heading path has its confidence scaled by the idf
+ * share it holds: the everyday words it matches ("live") are not what
+ * the question is about, and counted as terms they made half of it.
  */
 #include "domain/ai_query.h"
 
@@ -389,8 +394,10 @@ cite(const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
     }
 }
 
+/* on_topic: the top passage's sp_ai_on_topic — below 1 when it misses
+ * the question's rarest word, and then its confidence is scaled by it. */
 static double
-confidence(const char *question, const struct sp_ai_passage *top)
+confidence(const char *question, const struct sp_ai_passage *top, double on_topic)
 {
     size_t ql = strlen(question), pl = strlen(top->heading_path), tl = strlen(top->text);
     double cov = sp_embed_coverage(question, ql, top->heading_path, pl);
@@ -398,7 +405,7 @@ confidence(const char *question, const struct sp_ai_passage *top)
     cov = body > cov ? body : cov;
     cov = top->coverage > cov ? top->coverage : cov;
     double cos = top->cosine > 0 ? 2 * top->cosine : 0;
-    double c = 0.75 * cov + 0.25 * (cos < 1 ? cos : 1);
+    double c = (0.75 * cov + 0.25 * (cos < 1 ? cos : 1)) * on_topic;
     return c < 0 ? 0 : c > 1 ? 1 : c;
 }
 
@@ -409,10 +416,11 @@ confidence(const char *question, const struct sp_ai_passage *top)
  * of another article that shared one word of the question). */
 static double
 compose(struct sp_arena *a, const struct sp_ai_query_in *in, const char *question,
-        const struct sp_ai_passage *ps, size_t n, struct sp_ai_answer *out)
+        const struct sp_ai_passage *ps, const double *on_topic, size_t n,
+        struct sp_ai_answer *out)
 {
     out->model = SP_AI_MODEL_LOCAL;
-    double retrieval = n > 0 ? confidence(question, &ps[0]) : 0;
+    double retrieval = n > 0 ? confidence(question, &ps[0], on_topic[0]) : 0;
     out->confidence = retrieval;
     struct sp_ai_extract x = {0};
     if (retrieval >= in->min_confidence && sp_ai_extract(a, question, ps, n, &x) &&
@@ -522,10 +530,11 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     const char *prompt = sp_redact(ctx->arena, in->question, strlen(in->question), NULL);
     out->prompt_tokens = words(prompt);
     struct sp_ai_passage *ps;
+    double *on_topic;
     size_t n;
-    if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &n, p) != SP_OK)
+    if (sp_ai_retrieve(ctx, in->embedder, prompt, PASSAGES, &ps, &on_topic, &n, p) != SP_OK)
         return log_failure(ctx, in, prompt, out, &t0, p);
-    double retrieval = compose(ctx->arena, in, prompt, ps, n, out);
+    double retrieval = compose(ctx->arena, in, prompt, ps, on_topic, n, out);
     /* Below the threshold the provider is not asked — with no passage
      * that fits it could only guess — unless it has tools to look the
      * answer up with (docs/API.md §9). */

@@ -13,7 +13,11 @@
  * every lexeme weighs in the lexical score of a candidate: the idf of the
  * question's lexemes it holds (its tsvector read once, as an array: the
  * costly part). The second statement returns the SP_AI_CANDIDATES best
- * by that score. Lexemes travel as JSON (weights) and quoted into the
+ * by that score, each with which of the question's lexemes it holds and
+ * which its heading path holds (bit masks, read from its tsvector and
+ * the tsvector's weight-A part: only for the rows returned), from which
+ * sp_ai_on_topic is computed here with the idf already known — no
+ * statement more, no query a lexeme. Lexemes travel as JSON (weights) and quoted into the
  * selecting tsquery here, so no input can break the query; a question of
  * stop words only has no lexeme and no candidate. The question's frame
  * words ("take", "need", "long" after "how": sp_embed_frame_terms) are
@@ -56,8 +60,13 @@ static struct sp_stmt lexemes_stmt = SP_STMT_READ(
     SEP C(PC_SLUG, "a.slug", str, slug) SEP C(PC_TITLE, "a.title", str, title)               \
     SEP C(PC_PATH, "c.heading_path", str, heading_path) SEP C(PC_TEXT, "c.text", str, text)  \
     SEP C(PC_RANK, "l.score", double, rank)
-/* ... and the vector's model and packed vector after them. */
-enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
+/* ... and the vector's model and packed vector after them, then which of
+ * the question's lexemes (bit i: the i-th of $1) the chunk holds, and
+ * which its heading path. */
+enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING, PC_HELD, PC_HEAD };
+#define LEXEME_BITS(of)                                                                      \
+    "(SELECT coalesce(bit_or(1::bigint << (t.i - 1)::integer), 0) FROM t"                    \
+    " WHERE t.l = ANY (tsvector_to_array(" of ")))"
 
 /* $1: [{"l": lexeme, "w": idf}], $2: how many, $3: the selecting tsquery.
  * Only chunks made from their article's current version, and of a
@@ -71,8 +80,8 @@ enum { PASSAGE_COLUMNS(SP_COL_ENUM, ) PC_MODEL, PC_EMBEDDING };
  * growing with the knowledge base rather than with the question). */
 static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "ai_candidates",
-    "WITH t AS MATERIALIZED (SELECT e->>'l' AS l, (e->>'w')::float8 AS w"
-    "                        FROM json_array_elements($1::json) e),"
+    "WITH t AS MATERIALIZED (SELECT e->>'l' AS l, (e->>'w')::float8 AS w, i"
+    "                        FROM json_array_elements($1::json) WITH ORDINALITY x(e, i)),"
     "     l AS (SELECT x.id, (SELECT sum(t.w) FROM t WHERE t.l = ANY (x.lx)) AS score"
     "           FROM (SELECT c.id, tsvector_to_array(c.search) AS lx"
     "                 FROM support_article_chunks c WHERE c.search @@ $3::tsquery"
@@ -80,7 +89,8 @@ static struct sp_stmt candidates_stmt = SP_STMT_READ(
     "                       FROM support_knowledge_articles a"
     "                       WHERE a.id = c.article_id AND a.is_published)) x"
     "           ORDER BY 2 DESC, x.id LIMIT $2::integer * 4)"
-    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding"
+    " SELECT " PASSAGE_COLUMNS(SP_COL_SQL, ", ") ", c.embedding_model, c.embedding,"
+    " " LEXEME_BITS("c.search") ", " LEXEME_BITS("ts_filter(c.search, '{a}')")
     " FROM l JOIN support_article_chunks c ON c.id = l.id"
     " JOIN support_knowledge_articles a ON a.id = c.article_id"
     " ORDER BY l.score DESC, c.id LIMIT $2::integer",
@@ -228,21 +238,30 @@ selector(struct sp_arena *a, const struct lexeme *lx, int n, double chunks)
     return b.data;
 }
 
-/* The question's lexemes (at most LEXEMES_MAX) weighed: *json for the
- * candidates statement, *sel its selector; *total_idf = the sum of the
- * weights of those some chunk holds (a candidate holding all of them
- * scores that much; a word the knowledge base lacks lowers every
- * candidate alike, so it does not count), of all of them before the
- * statistics exist; *all_idf = the sum of all of them. The frame words
- * f are left out. false when the question has no other lexeme. */
+/* The question's lexemes weighed (weigh_lexemes): the candidates
+ * statement's parameters and the sums a candidate's share is taken of. */
+struct weighed {
+    const char *json, *sel;
+    double total_idf;          /* of the lexemes some chunk holds (all of them
+                                * before the statistics exist) */
+    double all_idf;            /* of all of them */
+    double idf[LEXEMES_MAX];   /* in the order of json: bit i of the masks */
+    size_t n;
+};
+
+/* The question's lexemes (at most LEXEMES_MAX) weighed into *out: a
+ * candidate holding all those some chunk holds scores total_idf (a word
+ * the knowledge base lacks lowers every candidate alike, so it does not
+ * count there). The frame words f are left out. false when the question
+ * has no other lexeme. */
 static bool
-weigh_lexemes(struct sp_arena *a, const PGresult *r, const struct frames *f, const char **json,
-              const char **sel, double *total_idf, double *all_idf)
+weigh_lexemes(struct sp_arena *a, const PGresult *r, const struct frames *f,
+              struct weighed *out)
 {
     int rows = PQntuples(r) < LEXEMES_MAX ? PQntuples(r) : LEXEMES_MAX, n = 0;
     struct lexeme lx[LEXEMES_MAX];
-    double chunks = rows > 0 ? atof(sp_db_str(r, 0, LX_TOTAL)) : 0, all = 0;
-    *total_idf = 0;
+    double chunks = rows > 0 ? atof(sp_db_str(r, 0, LX_TOTAL)) : 0;
+    out->total_idf = out->all_idf = 0;
     struct sp_buf b;
     sp_buf_init(&b, a, 512);
     struct sp_jw w;
@@ -253,8 +272,9 @@ weigh_lexemes(struct sp_arena *a, const PGresult *r, const struct frames *f, con
         double nd = atof(sp_db_str(r, i, LX_NDOC));
         double idf = log(1 + (chunks - nd + 0.5) / (nd + 0.5));
         lx[n] = (struct lexeme){sp_db_str(r, i, LX_LEXEME), nd, idf > 0 ? idf : 0};
-        all += lx[n].idf;
-        *total_idf += nd > 0 ? lx[n].idf : 0;
+        out->idf[n] = lx[n].idf;
+        out->all_idf += lx[n].idf;
+        out->total_idf += nd > 0 ? lx[n].idf : 0;
         sp_jw_object(&w);
         sp_jw_kstr(&w, "l", lx[n].text);
         sp_jw_kfixed(&w, "w", lx[n].idf, 4);
@@ -262,15 +282,32 @@ weigh_lexemes(struct sp_arena *a, const PGresult *r, const struct frames *f, con
         n++;
     }
     sp_jw_end(&w);
+    out->n = (size_t)n;
     if (n == 0)
         return false;
-    if (*total_idf <= 0)
-        *total_idf = all;
-    *all_idf = all;
+    if (out->total_idf <= 0)
+        out->total_idf = out->all_idf;
     qsort(lx, (size_t)n, sizeof(lx[0]), by_ndoc);
-    *json = b.data;
-    *sel = selector(a, lx, n, chunks > 1 ? chunks : 1);
+    out->json = b.data;
+    out->sel = selector(a, lx, n, chunks > 1 ? chunks : 1);
     return true;
+}
+
+double
+sp_ai_on_topic(const double *idf, size_t n, uint64_t held, uint64_t head)
+{
+    uint64_t all = n >= 64 ? UINT64_MAX : ((uint64_t)1 << n) - 1, rarest = 0;
+    double top = -1, in = 0, sum = 0;
+    for (size_t i = 0; i < n && i < 64; i++)
+        top = idf[i] > top ? idf[i] : top;
+    for (size_t i = 0; i < n && i < 64; i++) {
+        rarest |= idf[i] == top ? (uint64_t)1 << i : 0;
+        in += held >> i & 1 ? idf[i] : 0;
+        sum += idf[i];
+    }
+    if ((head & all) != 0 || (held & rarest) != 0 || sum <= 0)
+        return 1;
+    return in / sum;
 }
 
 /* The candidate's cosine to the question's vector q (dim floats); 0 for
@@ -289,7 +326,7 @@ cosine(const PGresult *r, int row, const struct sp_ai_embedder *e, const float *
  * punctuation, emoji): there is no tsquery to select with, and no
  * candidate. */
 static enum sp_rc
-candidates(struct sp_ctx *ctx, const char *question, double idf[2], PGresult **out,
+candidates(struct sp_ctx *ctx, const char *question, struct weighed *wl, PGresult **out,
            struct sp_problem *p)
 {
     *out = NULL;
@@ -298,38 +335,54 @@ candidates(struct sp_ctx *ctx, const char *question, double idf[2], PGresult **o
         return p->rc;
     struct frames f = {.n = 0};
     sp_embed_frame_terms(question, strlen(question), add_frame, &f);
-    const char *json, *sel;
-    if (!weigh_lexemes(ctx->arena, r, &f, &json, &sel, &idf[0], &idf[1]))
+    if (!weigh_lexemes(ctx->arena, r, &f, wl))
         return SP_OK;
-    const char *params[3] = {json, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES), sel};
+    const char *params[3] = {wl->json, sp_arena_sprintf(ctx->arena, "%d", SP_AI_CANDIDATES),
+                             wl->sel};
     *out = sp_db_exec(ctx->db, ctx->arena, &candidates_stmt, params, p);
     return *out != NULL ? SP_OK : p->rc;
 }
 
+/* A candidate and how it stands to the question's subject, sorted as
+ * one (by_score reads the passage, the first member). */
+struct candidate {
+    struct sp_ai_passage p;
+    double on_topic;
+};
+
 enum sp_rc
 sp_ai_retrieve(struct sp_ctx *ctx, struct sp_ai_embedder *e, const char *question, size_t k,
-               struct sp_ai_passage **out, size_t *n, struct sp_problem *p)
+               struct sp_ai_passage **out, double **on_topic, size_t *n, struct sp_problem *p)
 {
     float *q[1];
     if (sp_ai_embed_texts(ctx->arena, e, &question, 1, q, p) != SP_OK)
         return p->rc;
-    double idf[2] = {0, 0};   /* of the lexemes the chunks hold, of all */
+    struct weighed wl = {.n = 0};
     PGresult *r;
-    if (candidates(ctx, question, idf, &r, p) != SP_OK)
+    if (candidates(ctx, question, &wl, &r, p) != SP_OK)
         return p->rc;
     float *v = sp_arena_alloc(ctx->arena, e->dim * sizeof(float));
     size_t rows = r != NULL ? (size_t)PQntuples(r) : 0;
-    struct sp_ai_passage *all = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*all));
+    struct candidate *all = sp_arena_calloc(ctx->arena, rows + 1, sizeof(*all));
     for (size_t i = 0; i < rows; i++) {
-        struct sp_ai_passage *c = &all[i];
+        struct sp_ai_passage *c = &all[i].p;
         read_passage(r, (int)i, c);
-        c->coverage = idf[1] > 0 ? c->rank / idf[1] : 0;
-        c->rank = idf[0] > 0 ? c->rank / idf[0] : 0;
+        c->coverage = wl.all_idf > 0 ? c->rank / wl.all_idf : 0;
+        c->rank = wl.total_idf > 0 ? c->rank / wl.total_idf : 0;
         c->cosine = cosine(r, (int)i, e, q[0], v);
         c->score = LEXICAL_WEIGHT * c->rank + COSINE_WEIGHT * (c->cosine > 0 ? c->cosine : 0);
+        all[i].on_topic = sp_ai_on_topic(wl.idf, wl.n, (uint64_t)sp_db_int(r, (int)i, PC_HELD),
+                                         (uint64_t)sp_db_int(r, (int)i, PC_HEAD));
     }
     qsort(all, rows, sizeof(*all), by_score);
-    *out = all;
     *n = rows < k ? rows : k;
+    *out = sp_arena_calloc(ctx->arena, *n + 1, sizeof(**out));
+    double *topic = sp_arena_calloc(ctx->arena, *n + 1, sizeof(*topic));
+    for (size_t i = 0; i < *n; i++) {
+        (*out)[i] = all[i].p;
+        topic[i] = all[i].on_topic;
+    }
+    if (on_topic != NULL)
+        *on_topic = topic;
     return SP_OK;
 }

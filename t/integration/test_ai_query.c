@@ -289,6 +289,50 @@ START_TEST(a_plural_question_finds_the_singular_article)
 }
 END_TEST
 
+/* A question's rare word weighs more than its everyday ones: with an
+ * article about walruses among refund articles, "How long does a walrus
+ * live?" is answered from it, and "How long does a zebra live?" is not —
+ * "zebra", the word the question is about, is in no article, and "live"
+ * (with the frame "how long") was half of the question's words, enough
+ * for an answer from the walrus article (API.md §9, "Rare words"). Runs
+ * last: the how-long test asks of walruses with none written, the plural
+ * one expects its own walrus article to answer. */
+START_TEST(a_missing_rare_word_sinks_the_answer)
+{
+    knowledge_base(sp_t_unique_word());
+    const char *walrus = sp_t_unique("walrus-care");
+    article(walrus, "Walrus care",
+            "Walrus care: a walrus lives about 40 years in the wild, on the sea ice of the "
+            "Arctic.\n", true);
+    sync_job(NULL);
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ctx = ticket_ctx(sp_t_ticket_create(&u, "animals"));
+    /* The walrus answered from its article; the zebra not at all. */
+    const struct {
+        const char *question, *quote, *slug;
+    } cases[] = {{"How long does a walrus live?", "40 years", walrus},
+                 {"How long does a zebra live?", "I don't know", NULL}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_t_resp *r = ask(&u, cases[i].question, ctx);
+        sp_t_assert_json(r, 200);
+        const char *answer = sp_t_jstr(r->json, "answer");
+        struct json_object *sources = sp_t_jarr(r->json, "sources");
+        size_t n = json_object_array_length(sources);
+        double conf = json_object_get_double(sp_t_jget(r->json, "confidence"));
+        ck_assert_msg(strstr(answer, cases[i].quote) != NULL, "%s: %s", cases[i].question,
+                      answer);
+        if (cases[i].slug != NULL)
+            ck_assert_msg(n >= 1 && conf >= 0.35 &&
+                              strcmp(sp_t_jstr(json_object_array_get_idx(sources, 0), "slug"),
+                                     cases[i].slug) == 0,
+                          "%s: %s, confidence %f", cases[i].question, r->body, conf);
+        else
+            ck_assert_msg(n == 0 && conf == 0, "%s: %s", cases[i].question, r->body);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* QA: "cancellation fee" quoted the late-charge article's "late checkout
  * fee" sentence, with the booking article (the better passage) cited
  * first and confidence 0.8058: the booking article's fee table had rows
@@ -890,5 +934,6 @@ main(void)
     tcase_add_test(tc, answers_hold_only_what_the_article_shows);
     tcase_add_test(tc, a_question_of_blanks_is_refused_empty);
     tcase_add_test(tc, i_dont_know_has_no_confidence);
+    tcase_add_test(tc, a_missing_rare_word_sinks_the_answer);
     return sp_t_run(s);
 }
