@@ -1129,6 +1129,7 @@ stack_status() {
     if stack_nginx_running; then
         printf '%-12s running  pid %s  %s/support/\n' nginx "$pid" "$STACK_BASE_URL"
         printf '%-12s %s\n' metrics "$STACK_METRICS_URL"
+        printf '%-12s %s\n' chat-metrics "${STACK_METRICS_URL%/metrics}/chat/metrics"
     else
         printf '%-12s stopped\n' nginx
         rc=1

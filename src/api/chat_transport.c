@@ -753,6 +753,8 @@ const struct sp_route sp_chat_routes[] = {
     /* nchan sends an empty websocket frame to the hook as a GET. */
     {SP_GET,  "/internal/chat/frame-worker", sp_chat_t_frame, SP_ROLE_NONE},
     {SP_GET,  "/internal/chat/presence-worker/:state", sp_chat_t_presence, SP_ROLE_NONE},
+    /* Operators' listener only (SUPPORT_LISTENER, docs/metrics.md). */
+    {SP_GET,  "/chat/metrics", sp_chat_t_metrics, SP_ROLE_NONE},
 };
 
 const size_t sp_chat_nroutes = sizeof(sp_chat_routes) / sizeof(sp_chat_routes[0]);

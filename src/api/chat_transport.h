@@ -10,6 +10,8 @@
  *        the sender's private channel; 403 (closes the socket) when the
  *        connection's credentials no longer hold
  *   GET  /internal/chat/presence-worker/:state  subscribe/unsubscribe hooks
+ *   GET  /chat/metrics                     its counters, for Prometheus, on
+ *        the operators' listener only (api/metrics.c, docs/metrics.md)
  * Must not: log the connect URI or Authorization (they carry tokens).
  */
 #ifndef SP_CHAT_TRANSPORT_H
@@ -26,6 +28,8 @@
 enum sp_rc sp_chat_t_auth(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_chat_t_frame(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_chat_t_presence(struct sp_req *r, struct sp_problem *p);
+/* In api/metrics.c, beside support-api's page. */
+enum sp_rc sp_chat_t_metrics(struct sp_req *r, struct sp_problem *p);
 
 extern const struct sp_route sp_chat_routes[];
 extern const size_t sp_chat_nroutes;

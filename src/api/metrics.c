@@ -1,5 +1,6 @@
 /*
- * metrics: GET /metrics, the Prometheus scrape (docs/metrics.md). The
+ * metrics: GET /metrics, the Prometheus scrape (docs/metrics.md), and
+ * support-chat's GET /chat/metrics (its own counters only). The
  * shared counters of the process group (core/metrics.h) plus what is read
  * at scrape time: the outbox's and webhook deliveries' backlogs and open
  * SLA breaches (domain/backlog), batch-job runs (domain/job_runs), nchan's
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "api/app.h"
+#include "api/chat_transport.h"
 #include "api/common.h"
 #include "core/arena.h"
 #include "core/buf.h"
@@ -146,20 +148,48 @@ render_chat(struct sp_buf *b)
     return true;
 }
 
+/* The gate of both pages: SUPPORT_LISTENER is "operators" only on the
+ * operators' server; anywhere else the page is an unknown path. */
+static bool
+operators_listener(struct sp_req *r, struct sp_problem *p)
+{
+    const char *listener = sp_req_param(r->envp, "SUPPORT_LISTENER");
+    if (listener != NULL && strcmp(listener, "operators") == 0)
+        return true;
+    sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
+    return false;
+}
+
+/* The page's start: the process group's shared counters, routes labelled
+ * by this program's route table (each program has its own segment). */
+static struct sp_buf *
+counters_page(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
+{
+    const char **methods = sp_arena_alloc(r->arena, sizeof(char *) * nroutes);
+    const char **patterns = sp_arena_alloc(r->arena, sizeof(char *) * nroutes);
+    for (size_t i = 0; i < nroutes; i++) {
+        methods[i] = sp_method_name(routes[i].method);
+        patterns[i] = routes[i].pattern;
+    }
+    struct sp_buf *b = sp_api_buf(r);
+    sp_metrics_render(b, methods, patterns, nroutes);
+    return b;
+}
+
+static enum sp_rc
+send_page(struct sp_req *r, const struct sp_buf *b)
+{
+    sp_resp_header(r, "Cache-Control", "no-store");
+    sp_resp_send(r, 200, SP_METRICS_CONTENT_TYPE, b->data, b->len);
+    return SP_OK;
+}
+
 enum sp_rc
 sp_api_metrics(struct sp_req *r, struct sp_problem *p)
 {
-    const char *listener = sp_req_param(r->envp, "SUPPORT_LISTENER");
-    if (listener == NULL || strcmp(listener, "operators") != 0)
-        return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
-    const char **methods = sp_arena_alloc(r->arena, sizeof(char *) * sp_api_nroutes);
-    const char **patterns = sp_arena_alloc(r->arena, sizeof(char *) * sp_api_nroutes);
-    for (size_t i = 0; i < sp_api_nroutes; i++) {
-        methods[i] = sp_method_name(sp_api_routes[i].method);
-        patterns[i] = sp_api_routes[i].pattern;
-    }
-    struct sp_buf *b = sp_api_buf(r);
-    sp_metrics_render(b, methods, patterns, sp_api_nroutes);
+    if (!operators_listener(r, p))
+        return p->rc;
+    struct sp_buf *b = counters_page(r, sp_api_routes, sp_api_nroutes);
     bool db = render_backlog(r, b);
     bool jobs = db && render_jobs(r, b);
     bool chat = render_chat(b);
@@ -170,7 +200,18 @@ sp_api_metrics(struct sp_req *r, struct sp_problem *p)
     source_up(b, "nchan", chat);
     if (r->env->read_db != NULL)
         source_up(b, "replica", replica);
-    sp_resp_header(r, "Cache-Control", "no-store");
-    sp_resp_send(r, 200, SP_METRICS_CONTENT_TYPE, b->data, b->len);
-    return SP_OK;
+    return send_page(r, b);
+}
+
+/* support-chat's page (GET /chat/metrics on the operators' listener): its
+ * own group's counters only. The scrape-time sources (backlogs, jobs,
+ * nchan, the replica) are support-api's page's: read once per scrape,
+ * not twice. The series carry no label of their own; Prometheus tells
+ * them from support-api's by the scrape job (docs/prometheus). */
+enum sp_rc
+sp_chat_t_metrics(struct sp_req *r, struct sp_problem *p)
+{
+    if (!operators_listener(r, p))
+        return p->rc;
+    return send_page(r, counters_page(r, sp_chat_routes, sp_chat_nroutes));
 }

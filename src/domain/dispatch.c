@@ -791,7 +791,8 @@ setup(struct dispatcher *dsp, struct sp_problem *p)
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);
         return false;
     }
-    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, dsp->o->loop, err, sizeof(err));
+    dsp->webhooks = sp_webhook_sender_new(dsp->o->cfg, dsp->o->loop, dsp->o->stop, err,
+                                          sizeof(err));
     if (dsp->webhooks == NULL) {
         sp_log_msg(SP_LOG_ERROR, "dispatch_config", "%s", err);
         sp_problem_set(p, SP_INVALID, "invalid_settings", "%s", err);

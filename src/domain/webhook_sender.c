@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct sp_webhook_sender {
     const struct sp_config *cfg;
     struct sp_crypto *crypto;
     bool linger;
+    volatile sig_atomic_t *stop;     /* the program's; each child reads its own copy */
     pid_t pid[SP_WEBHOOK_SENDERS];
     long long webhook[SP_WEBHOOK_SENDERS];
     int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
@@ -129,7 +131,8 @@ static struct sp_stmt release_stmt = SP_STMT(
     1);
 
 struct sp_webhook_sender *
-sp_webhook_sender_new(const struct sp_config *cfg, bool linger, char *err, size_t errlen)
+sp_webhook_sender_new(const struct sp_config *cfg, bool linger, volatile sig_atomic_t *stop,
+                      char *err, size_t errlen)
 {
     struct sp_webhook_sender *s = calloc(1, sizeof(*s));
     if (s == NULL) {
@@ -138,6 +141,7 @@ sp_webhook_sender_new(const struct sp_config *cfg, bool linger, char *err, size_
     }
     s->cfg = cfg;
     s->linger = linger;
+    s->stop = stop;
     for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
         s->wake[i] = -1;
     if (cfg->encryption_keys != NULL) {
@@ -168,6 +172,7 @@ struct child {
     long long webhook;
     const char *webhook_id;
     int wake;                       /* the child's end of the wake-up socket */
+    volatile sig_atomic_t *stop;    /* this process's copy of the program's flag */
 };
 
 /* When to try again after this attempt of d: 0 (failed for good) once
@@ -265,6 +270,20 @@ wait_wake(int fd, int ms)
     return got == 0 ? WAKE_STOP : WAKE_UP;
 }
 
+/* The dispatcher stops (its end of the wake-up socket closed), or this
+ * child was told to: the program's signal handler, inherited by the
+ * fork, sets the child's copy of the flag on the SIGTERM or SIGINT that
+ * systemd sends every process of the unit (or on a SIGTERM to the child
+ * alone); a child forked after the dispatcher's flag was set starts with
+ * it set. Without it a child signalled with the dispatcher went on
+ * claiming and sending until the dispatcher had finished its own
+ * transfers (up to 30 s) and closed the socket. */
+static bool
+stopping(const struct child *c)
+{
+    return (c->stop != NULL && *c->stop) || wait_wake(c->wake, 0) == WAKE_STOP;
+}
+
 /* Hands back the claimed rows from b->done on, unattempted. */
 static void
 release_rest(struct child *c, struct batch *b)
@@ -298,7 +317,7 @@ send_batch(struct child *c, struct batch *b)
     bool go_on = true;
     for (; b->done < b->n; b->done++) {
         int64_t now = sp_clock_mono_us() / 1000;
-        bool stop = wait_wake(c->wake, 0) == WAKE_STOP;
+        bool stop = stopping(c);
         if (stop || b->claimed_ms + LEASE_S * 1000 - now < START_MARGIN_MS) {
             release_rest(c, b);
             go_on = !stop;
@@ -330,14 +349,14 @@ child(const struct sp_webhook_sender *s, long long webhook, int wake)
     sp_arena_init(&arena, 65536);
     struct child c = {.ctx = {.arena = &arena, .db = db},
                       .env = {s->crypto, s->cfg->webhook_allow_loopback != 0},
-                      .conn = conn, .webhook = webhook, .wake = wake};
+                      .conn = conn, .webhook = webhook, .wake = wake, .stop = s->stop};
     char id[24];
     snprintf(id, sizeof(id), "%lld", webhook);
     c.webhook_id = id;
     static struct batch b;
     srand((unsigned)getpid() ^ (unsigned)sp_clock_now_ms());
     time_t end = time(NULL) + CHILD_BUDGET_S;
-    while (time(NULL) < end) {
+    while (time(NULL) < end && !stopping(&c)) {
         sp_arena_reset(&arena);
         int n = claim(&c, &b);
         if (n < 0 || (n > 0 && !send_batch(&c, &b)))
@@ -491,8 +510,15 @@ void
 sp_webhook_sender_run_once(struct sp_webhook_sender *s, struct sp_db *db)
 {
     /* Every webhook due now gets its turn, SP_WEBHOOK_SENDERS at a time;
-     * a child leaves no row of its webhook due (sent, or rescheduled). */
+     * a child leaves no row of its webhook due (sent, or rescheduled).
+     * Once the program stops (a signal ends the wait below), no more
+     * start (each would stop at once and leave its rows due: started
+     * again and again), and the running ones are told, as on --loop. */
     for (;;) {
+        if (s->stop != NULL && *s->stop) {
+            sp_webhook_sender_drain(s);
+            return;
+        }
         sp_webhook_sender_tick(s, db);
         if (sp_webhook_sender_running(s) == 0)
             return;
@@ -500,7 +526,7 @@ sp_webhook_sender_run_once(struct sp_webhook_sender *s, struct sp_db *db)
         for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
             if (done > 0 && s->pid[i] == done)
                 forget(s, i);
-        if (done < 0)
+        if (done < 0 && errno != EINTR)
             reap(s, true);
     }
 }

@@ -30,6 +30,16 @@
  * a re-send, which at-least-once allows. A lost "failed" or backoff only
  * brings a retry early.
  *
+ * Stopping: a child stops when the dispatcher closes its end of the
+ * wake-up socket (sp_webhook_sender_drain) or when the program's stop
+ * flag is set in the child — by the signal handler it inherited, on the
+ * SIGTERM systemd sends every process of the unit, or already set when it
+ * was forked. It then finishes the attempt in flight (at most the 10 s
+ * timeout), records it, hands the rest of its batch back (due at once,
+ * unattempted) and exits: a delivery is sent once before the stop or
+ * once by the next dispatcher, never abandoned on the wire. Only a child
+ * killed outright (SIGKILL after TimeoutStopSec) re-sends after the lease.
+ *
  * With --loop a child whose webhook has nothing due waits up to 1 s for
  * a wake-up from the dispatcher (sp_webhook_sender_wake, after a fan-out)
  * before it ends, so a steady stream of events does not pay for a new
@@ -40,6 +50,7 @@
 #ifndef SP_WEBHOOK_SENDER_H
 #define SP_WEBHOOK_SENDER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -51,9 +62,12 @@ struct sp_db;
 struct sp_webhook_sender;
 
 /* NULL with err when the settings cannot open webhook secrets. linger:
- * children wait for wake-ups (--loop). */
+ * children wait for wake-ups (--loop). stop: the program's flag, set by
+ * its SIGTERM/SIGINT handler (may be NULL); each child reads its own
+ * copy (see "Stopping" above). */
 struct sp_webhook_sender *sp_webhook_sender_new(const struct sp_config *cfg, bool linger,
-                                                char *err, size_t errlen);
+                                                volatile sig_atomic_t *stop, char *err,
+                                                size_t errlen);
 /* Reaps finished children and starts one for each webhook with due
  * deliveries that has none running (db: the caller's connection, for the
  * one query). Returns at once. */

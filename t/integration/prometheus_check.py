@@ -2,17 +2,19 @@
 """A real Prometheus against a test stack (docs/metrics.md).
 
 Checks the shipped docs/prometheus files with promtool, then runs
-Debian's prometheus with the shipped scrape job pointed at the stack's
+Debian's prometheus with the shipped scrape jobs pointed at the stack's
 operators' listener (1 s interval) and the shipped rules loaded, and asks
-its HTTP API until: the target is up, a support series is stored, a
-job's series carries its name as exported_job (what the rules read), and
-every rule group of support-rules.yml is loaded and healthy. The rules'
-unit tests (t/integration/support-rules.test.yml) run with promtool
-first. Prints one
-JSON line per step; exit 0 when all hold, 1 otherwise. Always stops the
-Prometheus it started and removes its directory.
+its HTTP API until: both targets (support, support-chat) are up, a
+support series is stored, a job's series carries its name as
+exported_job (what the rules read), the two pages' like-named series are
+stored apart (by job), support-chat's request counter grows by the chat
+requests this script sends to the public port, and every rule group of
+support-rules.yml is loaded and healthy. The rules' unit tests
+(t/integration/support-rules.test.yml) run with promtool first. Prints
+one JSON line per step; exit 0 when all hold, 1 otherwise. Always stops
+the Prometheus it started and removes its directory.
 
-    prometheus_check.py SRCDIR METRICS_URL
+    prometheus_check.py SRCDIR METRICS_URL BASE_URL
 """
 import json
 import os
@@ -24,8 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+
+CHAT_CONNECT = ('sum(support_http_requests_total{job="support-chat",'
+                'route="/support/chat/connect"})')
+CHAT_REQUESTS = 5
 
 
 def say(**kw):
@@ -82,8 +89,26 @@ def wait_for(what, fn, seconds=30):
     return False
 
 
+def value(port, query):
+    """The query's one value, 0 when it has none (a counter never moved)."""
+    r = api(port, "query", query=query)["result"]
+    return float(r[0]["value"][1]) if r else 0.0
+
+
+def chat_traffic(base_url):
+    """Connect attempts without credentials: support-chat answers each
+    (nginx's auth subrequest), a 4xx for the client."""
+    for _ in range(CHAT_REQUESTS):
+        try:
+            urllib.request.urlopen(base_url + "/support/chat/connect?session_id=cs_x",
+                                   timeout=5).close()
+        except urllib.error.HTTPError as e:
+            if e.code // 100 != 4:
+                raise
+
+
 def main():
-    src, metrics_url = sys.argv[1], sys.argv[2]
+    src, metrics_url, base_url = sys.argv[1], sys.argv[2], sys.argv[3]
     u = urllib.parse.urlsplit(metrics_url)
     work = tempfile.mkdtemp(prefix="support-prom.")
     proc = None
@@ -106,8 +131,26 @@ def main():
             stdout=log, stderr=subprocess.STDOUT)
 
         def target_up():
-            r = api(port, "query", query='up{job="support"}')["result"]
-            return bool(r) and r[0]["value"][1] == "1" or r
+            r = api(port, "query", query='up{job=~"support|support-chat"}')["result"]
+            jobs = sorted(x["metric"]["job"] for x in r if x["value"][1] == "1")
+            return jobs == ["support", "support-chat"] or r
+
+        def pages_apart():
+            # Both pages name these series alike; the scrape job keeps
+            # them two series, each with its own service label.
+            r = api(port, "query", query="support_db_connects_total")["result"]
+            seen = sorted((x["metric"].get("job"), x["metric"].get("service")) for x in r)
+            return seen == [("support", "support"), ("support-chat", "support-chat")] or r
+
+        before = []
+
+        def chat_counted():
+            # Stored once before the traffic, then until the scrape shows it.
+            if not before:
+                before.append(value(port, CHAT_CONNECT))
+                chat_traffic(base_url)
+            now = value(port, CHAT_CONNECT)
+            return now - before[0] >= CHAT_REQUESTS or {"before": before[0], "now": now}
 
         def series_stored():
             r = api(port, "query", query='sum(support_http_requests_total{job="support"})')
@@ -130,6 +173,8 @@ def main():
 
         ok = (wait_for("target up", target_up) and wait_for("series stored", series_stored)
               and wait_for("job label exported", job_label_exported)
+              and wait_for("pages stored apart", pages_apart)
+              and wait_for("chat requests counted", chat_counted)
               and wait_for("rules healthy", rules_healthy))
         if not ok:
             with open(os.path.join(work, "prometheus.log")) as f:

@@ -1515,6 +1515,158 @@ START_TEST(loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else)
 END_TEST
 
 
+/* ---- stopping with webhook deliveries in flight --------------------------------- */
+
+static double
+mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* pid and its children (/proc/PID/task/PID/children): every process of
+ * the dispatcher, as systemd's stop signals every process of the unit
+ * (KillMode=control-group), not only the main one. */
+static int
+processes_of(pid_t pid, pid_t *out, int max)
+{
+    int n = 0;
+    out[n++] = pid;
+    FILE *f = fopen(sp_t_fmt("/proc/%d/task/%d/children", (int)pid, (int)pid), "r");
+    ck_assert_ptr_nonnull(f);
+    int child;
+    while (n < max && fscanf(f, "%d", &child) == 1)
+        out[n++] = child;
+    fclose(f);
+    return n;
+}
+
+/* A webhook receiver that answers after 1.5 s (webhook_receiver.py, its
+ * secret written), the only active webhook; returns its id. */
+static long long
+slow_webhook(struct sp_t_fixture *hook, const char *secrets)
+{
+    sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed' WHERE status = 'pending'");
+    sp_t_sql("UPDATE support_webhooks SET is_active = false");
+    sp_t_fixture_start(hook, sp_t_fmt("webhook_receiver.py %s --timeout 120", secrets));
+    struct sp_t_resp *r = sp_t_admin(
+        "POST", "/support/admin/webhooks",
+        sp_t_fmt("{\"url\":\"http://127.0.0.1:%d/slow/1.5\",\"events\":[\"ticket.sla_warning\"]}",
+                 hook->port));
+    sp_t_assert_json(r, 201);
+    FILE *f = fopen(secrets, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%s\n", sp_t_jstr(r->json, "secret"));
+    fclose(f);
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* The receiver's requests until none comes within ms (at most max): each
+ * counted in seen[] under its event id (ids[], n: the distinct ids);
+ * returns how many came. */
+static int
+hook_requests(struct sp_t_fixture *hook, int ms, int max, const char **ids, int *seen, int *n)
+{
+    int got = 0;
+    for (struct json_object *o; got < max && (o = sp_t_fixture_next(hook, ms)) != NULL; got++) {
+        const char *id = sp_t_fmt("%s", sp_t_jstr(o, "event_id"));
+        ck_assert(json_object_get_boolean(sp_t_jget(o, "valid")));
+        json_object_put(o);
+        int k = 0;
+        while (k < *n && strcmp(ids[k], id) != 0)
+            k++;
+        if (k == *n) {
+            ck_assert_int_lt(*n, 16);
+            ids[(*n)++] = id;
+        }
+        seen[k]++;
+    }
+    return got;
+}
+
+/* SIGTERM to every process of the dispatcher while a webhook delivery is
+ * on the wire to a slow receiver and the dispatcher's own notification
+ * holds it a few seconds more (it finishes transfers in flight): the
+ * webhook children finish the attempt in flight, record it, hand the rest
+ * back and exit; they start no new delivery meanwhile (they ignored
+ * SIGTERM and kept sending until the dispatcher closed their wake-up
+ * sockets, after its own transfers). Every process is gone within the
+ * bound, and a later dispatcher sends each handed-back delivery once:
+ * every event reaches the receiver exactly once. The daemon (--loop) and
+ * a timer's run (--once, which must not start senders again and again
+ * for the rows handed back). */
+START_TEST(sigterm_stops_webhook_senders_after_the_attempt_in_flight)
+{
+    static const char *const loop[] = {"--loop", "--interval", "60", NULL};
+    static const char *const once[] = {"--once", NULL};
+    set_aside_other_rows();
+    struct fixture rcv = receiver();
+    struct customer c = customer_with_ticket();
+    struct sp_t_fixture hook;
+    char secrets[] = "/tmp/sp-dispatch-secrets-XXXXXX";
+    int fd = mkstemp(secrets);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    long long webhook = slow_webhook(&hook, secrets);
+    enum { EVENTS = 4 };
+    for (int i = 0; i < EVENTS; i++)
+        sp_t_sql("INSERT INTO support_outbox (kind, event_type, channel, payload)"
+                 " VALUES ('webhook', 'ticket.sla_warning', 'webhook', '{\"n\": %d}')", i);
+    long long sms = notification(&c, "sms", "ticket.updated", "{}");
+    const char *const *env = env_plus(dispatch_env(NULL, &rcv, "/slow?delay=5"),
+                                      "SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1", NULL);
+    struct sp_t_job j;
+    sp_t_job_start(&j, JOB, env, _i == 0 ? loop : once);
+    const char *ids[16];
+    int seen[16] = {0}, nids = 0;
+    /* the first delivery on the wire (the receiver prints it on arrival) */
+    ck_assert_msg(hook_requests(&hook, 10000, 1, ids, seen, &nids) == 1,
+                  "no delivery reached the receiver");
+    for (int i = 0; i < 40 && requests_for(&rcv, "start", sms, NULL) == 0; i++)
+        usleep(50000);
+    ck_assert_int_eq(requests_for(&rcv, "start", sms, NULL), 1);   /* held 5 s */
+    ck_assert_int_eq(requests_for(&rcv, "done", sms, NULL), 0);
+    pid_t pids[16];
+    int npids = processes_of(j.pid, pids, 16);
+    ck_assert_int_ge(npids, 2);   /* the dispatcher and a sender */
+    double t0 = mono_s();
+    for (int i = 0; i < npids; i++)
+        kill(pids[i], SIGTERM);
+    /* requests that arrive now were on the wire already (printed on arrival) */
+    int in_flight = 1 + hook_requests(&hook, 300, EVENTS, ids, seen, &nids);
+    /* after 0.3 s, none starts: a new one would come 1.5 s in */
+    int late = hook_requests(&hook, 2500, EVENTS, ids, seen, &nids);
+    ck_assert_msg(late == 0, "%d deliveries started more than 0.3 s after SIGTERM", late);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    double took = mono_s() - t0;
+    ck_assert_msg(took <= 8, "the dispatcher took %.1f s to stop", took);
+    for (int i = 1; i < npids; i++)
+        ck_assert_msg(kill(pids[i], 0) != 0 && errno == ESRCH, "sender %d still runs", pids[i]);
+    ck_assert_str_eq(row(sms, "status"), "sent");
+    /* the attempts in flight were recorded; the rest went back, unattempted */
+#define COUNT_OF(cond) sp_t_sql("SELECT count(*) FROM support_webhook_deliveries" \
+                                " WHERE webhook_id = %lld AND " cond, webhook)
+    ck_assert_str_eq(COUNT_OF("status = 'delivered'"), sp_t_fmt("%d", in_flight));
+    ck_assert_str_eq(COUNT_OF("status = 'pending' AND attempts = 0 AND next_attempt_at <= now()"),
+                     sp_t_fmt("%d", EVENTS - in_flight));
+    dispatch_once(env);
+    ck_assert_str_eq(COUNT_OF("status = 'delivered'"), sp_t_fmt("%d", EVENTS));
+#undef COUNT_OF
+    hook_requests(&hook, 500, 4 * EVENTS, ids, seen, &nids);
+    ck_assert_int_eq(nids, EVENTS);
+    for (int k = 0; k < nids; k++)
+        ck_assert_msg(seen[k] == 1, "event %s reached the receiver %d times", ids[k], seen[k]);
+    sp_t_fixture_stop(&hook);
+    unlink(secrets);
+    fixture_stop(&rcv);
+}
+END_TEST
+
+
 /* ---- secrets rotated (docs/operations.md, "Rotating keys") ----------------------- */
 
 /* Writes a secret file as the runbook says: a new file renamed over the
@@ -1955,6 +2107,8 @@ main(void)
     tcase_add_test(tc, killed_dispatcher_redelivers_after_its_lease);
     tcase_add_test(tc, two_dispatchers_never_deliver_one_row_twice);
     tcase_add_test(tc, loop_wakes_on_notify_and_a_slow_destination_stalls_nothing_else);
+    tc = sp_t_tcase(s, "stopping");
+    tcase_add_loop_test(tc, sigterm_stops_webhook_senders_after_the_attempt_in_flight, 0, 2);
     tc = sp_t_tcase(s, "reload");
     tcase_add_test(tc, sighup_rotates_the_notify_key_and_the_smtp_password);
     tc = sp_t_tcase(s, "given up");

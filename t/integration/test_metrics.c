@@ -4,8 +4,8 @@
  * every worker; histograms are consistent; counters survive a worker's
  * death (the master's segment); the scrape-time sources answer (webhook
  * deliveries pending and failed among them); the support-dispatch daemon
- * records its runs while it runs; and the public port never serves the
- * page.
+ * records its runs while it runs; support-chat's own page counts its
+ * requests; and the public port never serves either page.
  */
 #include "harness.h"
 
@@ -32,9 +32,10 @@ keep(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-/* The page, as text (arena-owned); asserts 200 and the exposition type. */
+/* The page at url, as text (arena-owned); asserts 200 and the exposition
+ * type. */
 static const char *
-scrape(void)
+scrape_url(const char *url)
 {
     static struct sp_arena a;
     static bool init;
@@ -46,7 +47,7 @@ scrape(void)
     sp_buf_init(&b, &a, 1 << 14);
     CURL *c = curl_easy_init();
     ck_assert_ptr_nonnull(c);
-    curl_easy_setopt(c, CURLOPT_URL, getenv("SP_TEST_METRICS_URL"));
+    curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
@@ -55,12 +56,28 @@ scrape(void)
     char *type = NULL;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
-    ck_assert_int_eq(status, 200);
+    ck_assert_msg(status == 200, "%s: %ld", url, status);
     ck_assert_ptr_nonnull(type);
     ck_assert_msg(strncmp(type, "text/plain; version=0.0.4", 25) == 0, "type %s", type);
     curl_easy_cleanup(c);
     sp_buf_putc(&b, '\0');
     return b.data;
+}
+
+/* support-api's page. */
+static const char *
+scrape(void)
+{
+    return scrape_url(getenv("SP_TEST_METRICS_URL"));
+}
+
+/* support-chat's page: /chat/metrics on the same listener. */
+static const char *
+chat_url(void)
+{
+    const char *url = getenv("SP_TEST_METRICS_URL");
+    const char *path = strrchr(url, '/');
+    return sp_t_fmt("%.*s/chat/metrics", (int)(path - url), url);
 }
 
 /* The value of the sample whose name and labels are exactly series; 0
@@ -230,13 +247,39 @@ END_TEST
 START_TEST(public_port_never_serves_metrics)
 {
     static const char *const paths[] = {"/metrics", "/support/metrics", "/support/metrics/",
-                                        "/support//metrics"};
+                                        "/support//metrics", "/chat/metrics",
+                                        "/support/chat/metrics", "/chat//metrics"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         struct sp_t_resp *r = sp_t_get(paths[i], NULL);
         ck_assert_msg(r->status == 404, "%s: %ld", paths[i], r->status);
         ck_assert_ptr_null(strstr(r->body, "support_http_requests_total"));
         sp_t_resp_free(r);
     }
+}
+END_TEST
+
+#define CHAT_CONNECT_4XX \
+    "support_http_requests_total{method=\"GET\",route=\"/support/chat/connect\",code=\"4xx\"}"
+
+/* support-chat's counters were never scraped (its own segment, no page):
+ * its page on the operators' listener counts the chat worker's requests,
+ * under the chat's routes; support-api's page has none of them (the two
+ * pages are two scrape jobs, docs/prometheus). */
+START_TEST(chat_page_counts_the_chat_workers_requests)
+{
+    const char *page = scrape_url(chat_url());
+    double before = value(page, CHAT_CONNECT_4XX);
+    ck_assert_ptr_nonnull(strstr(page, "# TYPE support_db_connects_total counter"));
+    ck_assert_ptr_null(strstr(page, "route=\"/support/tickets\""));
+    for (int i = 0; i < 5; i++) {   /* no credentials: the worker refuses */
+        struct sp_t_resp *r = sp_t_get("/support/chat/connect?session_id=cs_x", NULL);
+        ck_assert_msg(r->status / 100 == 4, "%ld", r->status);
+        sp_t_resp_free(r);
+    }
+    page = scrape_url(chat_url());
+    ck_assert_double_eq(value(page, CHAT_CONNECT_4XX) - before, 5);
+    ck_assert_ptr_nonnull(strstr(page, "route=\"/chat/metrics\",code=\"2xx\""));
+    ck_assert_ptr_null(strstr(scrape(), "route=\"/support/chat/connect\""));
 }
 END_TEST
 
@@ -255,15 +298,17 @@ keep_allow(char *p, size_t size, size_t n, void *ud)
 START_TEST(another_method_on_the_operators_listener_is_405_problem)
 {
     static const char *const methods[] = {"POST", "DELETE", "PUT", "TRACE"};
+    const char *urls[] = {getenv("SP_TEST_METRICS_URL"), chat_url()};
     struct sp_arena a;
     sp_arena_init(&a, 1 << 14);
-    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+    for (size_t k = 0; k < 2 * sizeof(methods) / sizeof(methods[0]); k++) {
+        size_t i = k % (sizeof(methods) / sizeof(methods[0]));
         struct sp_buf body, allow;
         sp_buf_init(&body, &a, 1024);
         sp_buf_init(&allow, &a, 64);
         CURL *c = curl_easy_init();
         ck_assert_ptr_nonnull(c);
-        curl_easy_setopt(c, CURLOPT_URL, getenv("SP_TEST_METRICS_URL"));
+        curl_easy_setopt(c, CURLOPT_URL, urls[k / (sizeof(methods) / sizeof(methods[0]))]);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, methods[i]);
         curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -289,6 +334,7 @@ START_TEST(another_method_on_the_operators_listener_is_405_problem)
     sp_arena_destroy(&a);
     /* GET still scrapes */
     ck_assert_ptr_nonnull(strstr(scrape(), "support_http_requests_total"));
+    ck_assert_ptr_nonnull(strstr(scrape_url(chat_url()), "support_http_requests_total"));
 }
 END_TEST
 
@@ -437,9 +483,10 @@ START_TEST(a_dispatch_daemon_records_its_runs_while_it_runs)
 }
 END_TEST
 
-/* Debian's Prometheus with the shipped scrape job and rules
+/* Debian's Prometheus with the shipped scrape jobs and rules
  * (docs/prometheus/) against this stack: t/integration/prometheus_check.py
- * does the work and reports each step as a JSON line. */
+ * does the work and reports each step as a JSON line (support-chat's page
+ * scraped too, its counter moving with chat requests). */
 START_TEST(a_real_prometheus_scrapes_the_page_with_the_shipped_config)
 {
     struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);  /* a series to find */
@@ -448,9 +495,9 @@ START_TEST(a_real_prometheus_scrapes_the_page_with_the_shipped_config)
     const char *const none[] = {NULL}, *const once[] = {"--once", NULL};
     const char *out_job;
     sp_t_job_run("dashboard-counts-check", none, once, &out_job);
-    const char *cmd = sp_t_fmt("python3 %s/t/integration/prometheus_check.py %s %s 2>&1",
+    const char *cmd = sp_t_fmt("python3 %s/t/integration/prometheus_check.py %s %s %s 2>&1",
                                getenv("SP_TEST_TOP_SRCDIR"), getenv("SP_TEST_TOP_SRCDIR"),
-                               getenv("SP_TEST_METRICS_URL"));
+                               getenv("SP_TEST_METRICS_URL"), getenv("SP_TEST_BASE_URL"));
     FILE *f = popen(cmd, "r");
     ck_assert_ptr_nonnull(f);
     static char out[16384];
@@ -459,6 +506,7 @@ START_TEST(a_real_prometheus_scrapes_the_page_with_the_shipped_config)
     int status = pclose(f);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "prometheus check failed:\n%s",
                   out);
+    ck_assert_ptr_nonnull(strstr(out, "\"step\": \"chat requests counted\", \"ok\": true"));
     ck_assert_ptr_nonnull(strstr(out, "\"step\": \"rules healthy\", \"ok\": true"));
 }
 END_TEST
@@ -505,6 +553,7 @@ metrics_suite(void)
     tcase_add_test(tc, sla_breached_gauge_counts_past_due_targets_the_monitor_has_not_flagged);
     tcase_add_test(tc, webhook_delivery_backlog_and_failures_are_gauges);
     tcase_add_test(tc, public_port_never_serves_metrics);
+    tcase_add_test(tc, chat_page_counts_the_chat_workers_requests);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
     tcase_add_test(tc, a_dispatch_daemon_records_its_runs_while_it_runs);
