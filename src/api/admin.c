@@ -217,6 +217,12 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     if (sp_admin_store_patch(&ctx, res->store, id, f, if_match, &row, p) != SP_OK)
         return p->rc;
     sp_chat_access_publish_joins(&ctx, &joins);
+    /* The chats a deactivated agent left (their agent_left frames out,
+     * its connections cut) go to whoever is free now (API.md §6). */
+    struct sp_chat_joins routed = {0};
+    ctx.chat_joins = &routed;
+    sp_chat_route_returned(&ctx, &joins);
+    sp_chat_access_publish_joins(&ctx, &routed);
     return respond_row(r, &row);
 }
 
@@ -434,6 +440,7 @@ static const struct sp_field_spec agent_fields[SP_AGENT_NFIELDS] = {
     [SP_AGENT_STATUS] = {"status", SP_FIELD_ENUM, false, false, 0, 0, sp_agent_status_names, 0, 0},
     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", SP_FIELD_INT, false, false, 0, 100, NULL, 0,
                             0},
+    [SP_AGENT_IS_ACTIVE] = {"is_active", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
 };
 
 /* skills[] travels as a JSON array (the SQL unpacks it), so any text

@@ -564,6 +564,7 @@ render_dashboard(struct sp_buf *b, const struct sp_dashboard *d)
         sp_jw_kstr(&w, "display_name", a->display_name);
         sp_jw_kstr(&w, "team", a->team);
         sp_jw_kstr(&w, "status", a->status);
+        sp_jw_kbool(&w, "is_active", a->is_active);
         sp_jw_kint(&w, "open_tickets", d->agents[i].open_tickets);
         sp_jw_kint(&w, "active_chats", d->agents[i].active_chats);
         sp_jw_kint(&w, "max_concurrent_chats", a->max_concurrent_chats);

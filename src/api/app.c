@@ -222,26 +222,19 @@ sp_app_free(struct sp_app *app)
     sp_config_free(&app->cfg);
 }
 
-/* API.md §5.5: a support_agent's row exists from their first request on.
- * Each worker remembers the last subs it provisioned, so this costs one
- * statement per agent per worker, not one per request. */
-#define SEEN_AGENTS 256
-static char seen_agents[SEEN_AGENTS][SP_AUTH_SUB_MAX + 1];
-static unsigned seen_next;
-
+/* API.md §5.5: a support_agent's row exists from their first request on,
+ * and a row an admin deactivated refuses every staff request (403
+ * agent_deactivated, §6). So each staff request reads its row — one
+ * indexed read, no write once it exists — and no worker remembers whom
+ * it provisioned: a deactivation holds from the next request on, on
+ * every worker. */
 static enum sp_rc
 provision_agent(struct sp_req *r, struct sp_problem *p)
 {
     if (!sp_principal_has_role(&r->principal, SP_ROLE_AGENT))
         return SP_OK;
-    for (unsigned i = 0; i < SEEN_AGENTS; i++)
-        if (strcmp(seen_agents[i], r->principal.sub) == 0)
-            return SP_OK;
     struct sp_agent agent;
-    if (sp_api_current_agent(r, &agent, p) != SP_OK)
-        return p->rc;
-    snprintf(seen_agents[seen_next++ % SEEN_AGENTS], SP_AUTH_SUB_MAX + 1, "%s", r->principal.sub);
-    return SP_OK;
+    return sp_api_current_agent(r, &agent, p);
 }
 
 static void

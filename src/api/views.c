@@ -143,6 +143,7 @@ sp_view_agent(struct sp_buf *b, const struct sp_agent *a)
     sp_jw_kstr(&w, "team", a->team);
     sp_jw_kraw(&w, "skills", a->skills_json ? a->skills_json : "[]");
     sp_jw_kstr(&w, "status", a->status);
+    sp_jw_kbool(&w, "is_active", a->is_active);
     sp_jw_kint(&w, "max_concurrent_chats", a->max_concurrent_chats);
     sp_jw_kstr(&w, "last_assigned_at", a->last_assigned_at);
     sp_jw_kint(&w, "version", a->version);

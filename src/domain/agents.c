@@ -27,11 +27,11 @@ static struct sp_stmt ensure_stmt = SP_STMT(
     "agent_ensure",
     "WITH found AS (SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1),"
     " ins AS ("
-    "  INSERT INTO support_agents (user_id, display_name)"
-    "  SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM found)"
+    "  INSERT INTO support_agents (user_id, display_name, status)"
+    "  SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM found)"
     "  ON CONFLICT (user_id) DO NOTHING RETURNING " AGENT_COLS
     ") SELECT * FROM found UNION ALL SELECT * FROM ins LIMIT 1",
-    2);
+    3);
 
 static struct sp_stmt get_stmt = SP_STMT_READ(
     "agent_get", "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint", 1);
@@ -127,15 +127,79 @@ take_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
     return sp_chat_route_waiting(ctx, agent_id, p);
 }
 
-/* Before the row: the picks' locks (sp_route_agent_write_locks), for the
- * team and skills the patch may set as well as those the row has. */
+/* After an admin's write: a deactivated agent's work goes (its tickets
+ * back to routing, its chats back to waiting: API.md §6), an active one
+ * may take waiting work. A deactivated agent is routed nothing, so
+ * take_waiting would hand it nothing either. */
 static enum sp_rc
-lock_picks(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
-           struct sp_problem *p)
+after_admin_write(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    struct sp_agent a;
+    if (sp_agent_get(ctx, agent_id, &a, p) != SP_OK)
+        return p->rc;
+    if (a.is_active)
+        return take_waiting(ctx, agent_id, p);
+    if (sp_ticket_route_hand_back(ctx, agent_id, "agent_deactivated", p) != SP_OK)
+        return p->rc;
+    return sp_chat_return_agent_chats(ctx, agent_id, p);
+}
+
+/* Whether the agent holds work a change of its user_id would hand to
+ * another person: tickets not closed, chats not ended; counted after the
+ * row's lock (sp_db_exec_locked), so an assignment that stamped the row
+ * first is seen. No row when the user_id stays. */
+static struct sp_stmt row_lock_stmt = SP_STMT(
+    "agent_row_lock", "SELECT 1 FROM support_agents WHERE id = $1::bigint FOR UPDATE", 1);
+enum work_column { WORK_TICKETS, WORK_CHATS };
+static struct sp_stmt work_stmt = SP_STMT(
+    "agent_work",
+    "SELECT (SELECT count(*) FROM support_tickets t"
+    "        WHERE t.assigned_agent_id = a.id AND t.status <> 'closed'),"
+    " (SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = a.id"
+    "  AND s.status <> 'closed' AND s.expires_at > now())"
+    " FROM support_agents a WHERE a.id = $1::bigint AND a.user_id IS DISTINCT FROM $2",
+    2);
+
+static enum sp_rc
+check_no_work(struct sp_ctx *ctx, long long id, const char *user_id, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id), user_id};
+    PGresult *r =
+        sp_db_exec_locked(ctx->db, ctx->arena, &row_lock_stmt, params, &work_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    long long tickets = PQntuples(r) == 1 ? sp_db_int(r, 0, WORK_TICKETS) : 0;
+    long long chats = PQntuples(r) == 1 ? sp_db_int(r, 0, WORK_CHATS) : 0;
+    if (tickets == 0 && chats == 0)
+        return SP_OK;
+    return sp_problem_set(p, SP_CONFLICT, "agent_has_work",
+                          "agent %lld holds %lld ticket%s not closed and %lld chat%s not ended,"
+                          " which a new user_id would hand to another person: reassign them,"
+                          " or deactivate the agent (is_active false), first",
+                          id, tickets, tickets == 1 ? "" : "s", chats, chats == 1 ? "" : "s");
+}
+
+/* Before the row, in the order every other writer takes them: a
+ * deactivation's tickets and chats (each command locks its ticket or
+ * session before routing's locks and the agent), then the picks' locks
+ * (sp_route_agent_write_locks), for the team and skills the patch may set
+ * as well as those the row has; then, for a new user_id, the row and its
+ * work (check_no_work). */
+static enum sp_rc
+before_admin_update(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                    struct sp_problem *p)
 {
     const struct sp_table_value *team = &values[SP_AGENT_TEAM], *skills = &values[SP_AGENT_SKILLS];
-    return sp_route_agent_write_locks(ctx, id, NULL, team->set ? team->value : NULL,
-                                      skills->set ? skills->value : NULL, p);
+    const struct sp_table_value *active = &values[SP_AGENT_IS_ACTIVE];
+    const struct sp_table_value *user = &values[SP_AGENT_USER_ID];
+    if (active->set && active->value != NULL && strcmp(active->value, "false") == 0 &&
+        (sp_ticket_route_lock_held(ctx, id, p) != SP_OK ||
+         sp_chat_lock_agent_chats(ctx, id, p) != SP_OK))
+        return p->rc;
+    if (sp_route_agent_write_locks(ctx, id, NULL, team->set ? team->value : NULL,
+                                   skills->set ? skills->value : NULL, p) != SP_OK)
+        return p->rc;
+    return user->set && user->value != NULL ? check_no_work(ctx, id, user->value, p) : SP_OK;
 }
 
 /* Versioned (sql/052): the version is the row's ETag, for If-Match; the
@@ -145,16 +209,17 @@ lock_picks(struct sp_ctx *ctx, long long id, const struct sp_table_value *values
 const struct sp_admin_store sp_agent_store = {{
     "support_agents",
     "json_build_object('id', x.id, 'user_id', x.user_id, 'display_name', x.display_name,"
-    " 'team', x.team, 'skills', x.skills, 'status', x.status, 'max_concurrent_chats',"
-    " x.max_concurrent_chats, 'last_assigned_at', support_ts(x.last_assigned_at),"
-    " " SP_ADMIN_ROW_STAMPS ")",
+    " 'team', x.team, 'skills', x.skills, 'status', x.status, 'is_active', x.is_active,"
+    " 'max_concurrent_chats', x.max_concurrent_chats,"
+    " 'last_assigned_at', support_ts(x.last_assigned_at), " SP_ADMIN_ROW_STAMPS ")",
     "user_id_taken", "another agent has this user_id", true, SP_AGENT_NFIELDS,
     {[SP_AGENT_USER_ID] = {"user_id", "$"}, [SP_AGENT_DISPLAY_NAME] = {"display_name", "$"},
      [SP_AGENT_TEAM] = {"team", "$"},
      [SP_AGENT_SKILLS] = {"skills", "ARRAY(SELECT jsonb_array_elements_text($::jsonb))"},
      [SP_AGENT_STATUS] = {"status", "$"},
-     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"}}},
-    .after_write = take_waiting, .before_update = lock_picks};
+     [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"},
+     [SP_AGENT_IS_ACTIVE] = {"is_active", "$::boolean"}}},
+    .after_write = after_admin_write, .before_update = before_admin_update};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -170,9 +235,21 @@ read_agent(const PGresult *r, int row, void *item)
     sp_agent_read_row(r, row, item);
 }
 
+/* The caller's row, deactivated: nothing it may do as staff. */
+static enum sp_rc
+refuse_deactivated(const struct sp_agent *a, struct sp_problem *p)
+{
+    if (a->is_active)
+        return SP_OK;
+    return sp_problem_set(p, SP_FORBIDDEN, "agent_deactivated",
+                          "your agent account (agent %lld) was deactivated by an administrator:"
+                          " ask an administrator to reactivate it",
+                          a->id);
+}
+
 enum sp_rc
 sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
-                struct sp_agent *out, struct sp_problem *p)
+                const char *status_if_new, struct sp_agent *out, struct sp_problem *p)
 {
     /* The token's name claim is nobody's typing to refuse: made one line
      * of at most 200 characters, as a mail's subject is (docs/API.md §5). */
@@ -180,16 +257,18 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
         display_name = sp_utf8_valid(display_name, strlen(display_name))
                            ? sp_ticket_subject_of_text(ctx->arena, display_name, 200)
                            : NULL;
-    const char *params[2] = {user_id, display_name};
+    const char *params[3] = {user_id, display_name, status_if_new};
     enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent,
                               out, p);
-    if (rc != SP_NOT_FOUND)
-        return rc;
-    /* A concurrent first request inserted the row after this statement's
-     * snapshot was taken: its ON CONFLICT waited for that commit, its
-     * SELECT could not see it. A new statement (a new snapshot) does. */
-    sp_problem_init(p);
-    return sp_db_one(ctx->db, ctx->arena, &by_user_stmt, params, "agent", read_agent, out, p);
+    if (rc == SP_NOT_FOUND) {
+        /* A concurrent first request inserted the row after this
+         * statement's snapshot was taken: its ON CONFLICT waited for that
+         * commit, its SELECT could not see it. A new statement (a new
+         * snapshot) does. */
+        sp_problem_init(p);
+        rc = sp_db_one(ctx->db, ctx->arena, &by_user_stmt, params, "agent", read_agent, out, p);
+    }
+    return rc != SP_OK ? rc : refuse_deactivated(out, p);
 }
 
 enum sp_rc

@@ -31,6 +31,7 @@ struct sp_agent {
     const char *last_assigned_at;
     const char *created_at, *updated_at;
     long long version;             /* every write's (sql/052): the admin ETag's */
+    bool is_active;                /* false: deactivated by an admin (sql/074) */
 };
 
 /* An agent row's columns (table support_agents), in the scheme of db.h's
@@ -48,7 +49,8 @@ struct sp_agent {
     C(SP_AGENT_COL_LAST_ASSIGNED_AT, "support_ts(last_assigned_at)", str, last_assigned_at) SEP \
     C(SP_AGENT_COL_CREATED_AT, "support_ts(support_agents.created_at)", str, created_at) SEP    \
     C(SP_AGENT_COL_UPDATED_AT, "support_ts(support_agents.updated_at)", str, updated_at) SEP    \
-    C(SP_AGENT_COL_VERSION, "support_agents.version", int, version)
+    C(SP_AGENT_COL_VERSION, "support_agents.version", int, version) SEP                         \
+    C(SP_AGENT_COL_IS_ACTIVE, "support_agents.is_active", bool, is_active)
 #define SP_AGENT_COLS SP_AGENT_COLUMNS(SP_COL_SQL, ", ")
 enum sp_agent_column { SP_AGENT_COLUMNS(SP_COL_ENUM, ) SP_AGENT_NCOLS };
 void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
@@ -59,9 +61,19 @@ void sp_agent_read_row(const PGresult *r, int row, struct sp_agent *a);
     "(SELECT count(*) FROM support_tickets t WHERE t.assigned_agent_id = " alias ".id"        \
     " AND t.status IN ('open', 'in_progress', 'pending_customer'))"
 
-/* The caller's agent row, created on first sight (API.md §5.5). */
+/* SQL: whether the agent row `alias` may be handed work by routing (a
+ * ticket, a chat): its own status active and not deactivated by an admin
+ * (sql/074). Every pick and every count of who could take work uses it. */
+#define SP_AGENT_ROUTABLE(alias) "(" alias ".status = 'active' AND " alias ".is_active)"
+
+/* The caller's agent row, created on first sight (API.md §5.5) with
+ * status status_if_new ("active" for an agent's token, "away" for an
+ * admin's: an admin who only reads the admin API joins no routing); an
+ * existing row is never changed. 403 agent_deactivated when an admin
+ * deactivated the row: the caller may do nothing as staff. */
 enum sp_rc sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_name,
-                           struct sp_agent *out, struct sp_problem *p);
+                           const char *status_if_new, struct sp_agent *out,
+                           struct sp_problem *p);
 /* SP_NOT_FOUND when no such agent. */
 enum sp_rc sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out,
                         struct sp_problem *p);
@@ -81,7 +93,7 @@ enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
 /* Admin writes: the columns, in the order the values arrays are indexed.
  * skills travels as a JSON array text (any text round-trips exactly). */
 enum { SP_AGENT_USER_ID, SP_AGENT_DISPLAY_NAME, SP_AGENT_TEAM, SP_AGENT_SKILLS,
-       SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_NFIELDS };
+       SP_AGENT_STATUS, SP_AGENT_MAX_CHATS, SP_AGENT_IS_ACTIVE, SP_AGENT_NFIELDS };
 
 /* An agent's user_id is the user id of its JWT `sub`, which shared
  * API.md §2 makes an integer (as a string or a number): a positive
@@ -119,7 +131,15 @@ const char *sp_agent_team(struct sp_arena *a, const char *s);
 const char *sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p);
 
 /* The admin's list, create and update (API.md §6); a create or update
- * with another agent's user_id is 409 user_id_taken. */
+ * with another agent's user_id is 409 user_id_taken, a change of the
+ * user_id of an agent holding a ticket not closed or a chat not ended 409
+ * agent_has_work (the work would pass to another person unrecorded).
+ * A patch that deactivates an agent (is_active false) unassigns its open,
+ * in-progress and pending tickets (an `unassigned` event each, reason
+ * agent_deactivated, left to routing again) and returns its active chats
+ * to waiting, in the write's transaction; the chats are noted in
+ * ctx->chat_joins (event agent_left: their frames, and their routing to
+ * whoever is free, after commit: sp_chat_route_returned). */
 extern const struct sp_admin_store sp_agent_store;
 
 #endif

@@ -193,7 +193,11 @@ sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id, const 
 void
 sp_chat_access_publish_joins(struct sp_ctx *ctx, const struct sp_chat_joins *joins)
 {
-    for (const struct sp_chat_join *j = joins->first; j != NULL; j = j->next)
-        sp_chat_access_publish_system(ctx, j->public_id, "agent_joined",
+    for (const struct sp_chat_join *j = joins->first; j != NULL; j = j->next) {
+        /* An agent taken out of a chat hears nothing more of it. */
+        if (j->event != NULL)
+            sp_chat_access_revoke_agents(ctx, j->public_id, 0);
+        sp_chat_access_publish_system(ctx, j->public_id, j->event ? j->event : "agent_joined",
                                       &(struct sp_chat_system_extra){.agent_id = j->agent_id});
+    }
 }

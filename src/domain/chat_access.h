@@ -80,7 +80,9 @@ void sp_chat_access_publish_system(struct sp_ctx *ctx, const char *session_id,
 
 /* The agent_joined frame of each chat a command noted in its
  * ctx->chat_joins (routed to an agent who became free; chat_sessions.h),
- * after it committed, as sp_chat_access_publish_system publishes one. */
+ * after it committed, as sp_chat_access_publish_system publishes one; for
+ * a chat noted with another event (agent_left: its agent deactivated),
+ * that frame, after every agent connected to it is disconnected. */
 struct sp_chat_joins;
 void sp_chat_access_publish_joins(struct sp_ctx *ctx, const struct sp_chat_joins *joins);
 

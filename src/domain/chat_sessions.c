@@ -204,6 +204,19 @@ assign(struct sp_ctx *ctx, const char *session_id, long long agent_id, enum assi
     return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
 
+/* Notes chat public_id's change (event NULL: agent_joined) in
+ * ctx->chat_joins, newest first, for its frame after commit; nothing when
+ * the caller keeps no notes. */
+static void
+note_join(struct sp_ctx *ctx, const char *public_id, long long agent_id, const char *event)
+{
+    if (ctx->chat_joins == NULL)
+        return;
+    struct sp_chat_join *j = sp_arena_alloc(ctx->arena, sizeof(*j));
+    *j = (struct sp_chat_join){public_id, agent_id, ctx->chat_joins->first, event};
+    ctx->chat_joins->first = j;
+}
+
 enum sp_rc
 sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 {
@@ -215,12 +228,49 @@ sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem 
         /* The assignment of a chat routed at its creation (sp_chat_create). */
         if (assign(ctx, w[i].id, agent_id, AGENT_JOINED, NULL, p) != SP_OK)
             return p->rc;
-        if (ctx->chat_joins == NULL)
-            continue;
-        struct sp_chat_join *j = sp_arena_alloc(ctx->arena, sizeof(*j));
-        *j = (struct sp_chat_join){w[i].public_id, agent_id, ctx->chat_joins->first};
-        ctx->chat_joins->first = j;
+        note_join(ctx, w[i].public_id, agent_id, NULL);
     }
+    return SP_OK;
+}
+
+/* The chats agent $1 is in (active, not expired), in id order. */
+#define AGENT_CHATS                                                                         \
+    "SELECT id FROM support_chat_sessions WHERE assigned_agent_id = $1::bigint"              \
+    " AND status = 'active' AND expires_at > now()"
+static struct sp_stmt agent_chats_lock_stmt =
+    SP_STMT("chat_agent_chats_lock", AGENT_CHATS " ORDER BY id FOR UPDATE", 1);
+
+/* Back to waiting, without an agent, with the `agent_left` system
+ * message; the chats' public ids. */
+static struct sp_stmt return_stmt = SP_STMT(
+    "chat_return",
+    "WITH u AS ("
+    "  UPDATE support_chat_sessions SET status = 'waiting', assigned_agent_id = NULL,"
+    "    updated_at = now() WHERE id IN (" AGENT_CHATS ") RETURNING id, public_id"
+    "), m AS ("
+    "  INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
+    "  SELECT id, 'system', 'The agent left the chat. The next free agent will join you.',"
+    "    jsonb_build_object('event', 'agent_left', 'agent_id', $1::bigint) FROM u"
+    ") SELECT public_id FROM u",
+    1);
+
+enum sp_rc
+sp_chat_lock_agent_chats(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    return sp_db_exec(ctx->db, ctx->arena, &agent_chats_lock_stmt, params, p) == NULL ? p->rc
+                                                                                       : SP_OK;
+}
+
+enum sp_rc
+sp_chat_return_agent_chats(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &return_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    for (int i = 0; i < PQntuples(r); i++)
+        note_join(ctx, sp_db_str(r, i, 0), agent_id, "agent_left");
     return SP_OK;
 }
 
@@ -717,6 +767,49 @@ sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long a
                           struct sp_chat_session *out, struct sp_problem *p)
 {
     return in_transaction(ctx, public_id, edit_transfer, &agent_id, out, p);
+}
+
+/* A waiting chat routed as at its creation (a manual category's waits),
+ * under the locks a transfer to whoever is free takes, in their order:
+ * the session, then the picks' (sp_route_chat_transfer_locks). */
+static enum sp_rc
+edit_route(struct sp_ctx *ctx, const char *public_id, void *arg, struct sp_problem *p)
+{
+    (void)arg;
+    const char *params[1] = {public_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &transfer_lock_stmt, params, p);
+    if (sp_db_found(r, "chat session", p) != SP_OK)
+        return p->rc;
+    const char *routing = sp_db_str(r, 0, TL_ROUTING), *team = sp_db_str(r, 0, TL_TEAM);
+    const char *skill = sp_db_str(r, 0, TL_SKILL);
+    if (strcmp(sp_db_str(r, 0, TL_STATUS), "waiting") != 0 ||
+        (routing != NULL && strcmp(routing, "manual") == 0))
+        return SP_OK;
+    long long agent = 0;
+    if (sp_route_chat_transfer_locks(ctx, 0, 0, routing, team, skill, p) != SP_OK ||
+        sp_route_chat(ctx, routing, team, skill, 0, &agent, p) != SP_OK)
+        return p->rc;
+    if (agent == 0)
+        return SP_OK;  /* it waits for a free place, first in the queue */
+    if (assign(ctx, sp_db_str(r, 0, TL_ID), agent, AGENT_JOINED, NULL, p) != SP_OK)
+        return p->rc;
+    note_join(ctx, public_id, agent, NULL);
+    return SP_OK;
+}
+
+void
+sp_chat_route_returned(struct sp_ctx *ctx, const struct sp_chat_joins *returned)
+{
+    for (const struct sp_chat_join *j = returned->first; j != NULL; j = j->next) {
+        if (j->event == NULL || strcmp(j->event, "agent_left") != 0)
+            continue;
+        struct sp_chat_session s;
+        struct sp_problem p;
+        sp_problem_init(&p);
+        /* A failure (logged by db/) leaves the chat waiting, as it would
+         * for a free place. */
+        (void)in_transaction(ctx, j->public_id, edit_route, NULL, &s, &p);
+    }
 }
 
 /* The facts a connection's authorization needs (read_auth_info), named

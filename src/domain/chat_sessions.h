@@ -153,13 +153,15 @@ enum sp_rc sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct
 enum sp_rc sp_chat_transfer_to_agent(struct sp_ctx *ctx, const char *public_id, long long agent_id,
                                      struct sp_chat_session *out, struct sp_problem *p);
 
-/* The chats sp_chat_route_waiting gave an agent, newest first, noted in
+/* The chats sp_chat_route_waiting gave an agent (and those
+ * sp_chat_return_agent_chats took from one), newest first, noted in
  * ctx->chat_joins (the caller's, NULL-initialized) for their agent_joined
- * frames after commit (sp_chat_access_publish_joins). */
+ * (agent_left) frames after commit (sp_chat_access_publish_joins). */
 struct sp_chat_join {
     const char *public_id;
     long long agent_id;
     const struct sp_chat_join *next;
+    const char *event;           /* NULL: agent_joined */
 };
 struct sp_chat_joins {
     const struct sp_chat_join *first;
@@ -173,6 +175,29 @@ struct sp_chat_joins {
  * active, theirs, an agent_joined system message — and noted in
  * ctx->chat_joins. Nothing when they are away or full. */
 enum sp_rc sp_chat_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p);
+
+/* Locks (FOR UPDATE, in id order, until the caller's transaction ends)
+ * the chats agent_id is in (active, not expired): taken by a write that
+ * will return them to waiting before any pick lock or the agent's row,
+ * the order every chat command takes them in (the session, then
+ * routing's locks, then the agent). */
+enum sp_rc sp_chat_lock_agent_chats(struct sp_ctx *ctx, long long agent_id,
+                                    struct sp_problem *p);
+/* In the caller's transaction: every chat agent_id is in (as
+ * sp_chat_lock_agent_chats finds them, those assigned since too) goes
+ * back to waiting without an agent, first in the queue (the oldest
+ * started), with an `agent_left` system message naming the agent; noted
+ * in ctx->chat_joins (event agent_left) for their frames after commit,
+ * when the agent's connections are also cut (sp_chat_access_publish_joins). */
+enum sp_rc sp_chat_return_agent_chats(struct sp_ctx *ctx, long long agent_id,
+                                      struct sp_problem *p);
+/* After the command that returned chats to waiting committed: each chat
+ * noted in returned with event agent_left is offered, in a transaction of
+ * its own, to whoever its category's routing picks now, as at its
+ * creation (a manual category's chat waits; nobody free: it waits, first
+ * in the queue); those routed are noted in ctx->chat_joins for their
+ * agent_joined frames. Best effort: a failure leaves the chat waiting. */
+void sp_chat_route_returned(struct sp_ctx *ctx, const struct sp_chat_joins *returned);
 
 /* The agent chat queue: waiting sessions, or active ones (of agent_id
  * when not 0), oldest first. */

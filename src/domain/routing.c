@@ -43,7 +43,7 @@ static struct sp_stmt round_robin_stmt = SP_STMT(
     "route_round_robin",
     "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
-    "  WHERE a.team = $1 AND a.status = 'active'"
+    "  WHERE a.team = $1 AND " SP_AGENT_ROUTABLE("a")
     "    AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint"
     "  ORDER BY a.last_assigned_at NULLS FIRST, a.id"
     "  LIMIT 1"
@@ -54,7 +54,7 @@ static struct sp_stmt skill_stmt = SP_STMT(
     "route_skill",
     "UPDATE support_agents SET last_assigned_at = clock_timestamp() WHERE id = ("
     "  SELECT a.id FROM support_agents a"
-    "  WHERE $1 = ANY (a.skills) AND a.status = 'active'"
+    "  WHERE $1 = ANY (a.skills) AND " SP_AGENT_ROUTABLE("a")
     "    AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint"
     "  ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
     "  LIMIT 1"
@@ -114,7 +114,8 @@ sp_route_agent_write_locks(struct sp_ctx *ctx, long long agent_id, const char *u
 static struct sp_stmt keep_stmt = SP_STMT(
     "route_keep",
     "UPDATE support_agents a SET last_assigned_at = clock_timestamp()"
-    " WHERE a.id = $1::bigint AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint RETURNING id",
+    " WHERE a.id = $1::bigint AND a.is_active"
+    "   AND " SP_AGENT_OPEN_TICKETS("a") " < $2::bigint RETURNING id",
     2);
 
 /* Every pick: serialized by lock_st (serialize_stmt: on the key
@@ -188,7 +189,7 @@ static struct sp_stmt ticket_waiting_stmt = SP_STMT(
     " ORDER BY coalesce(t.sla_due_at, 'infinity'::timestamptz), t.id"
     " LIMIT (SELECT coalesce(max(least($3::bigint,"
     "          greatest($2::bigint - " SP_AGENT_OPEN_TICKETS("a") ", 0))), 0)"
-    "        FROM support_agents a WHERE a.id = $1::bigint AND a.status = 'active')"
+    "        FROM support_agents a WHERE a.id = $1::bigint AND " SP_AGENT_ROUTABLE("a") ")"
     " FOR UPDATE OF t SKIP LOCKED",
     3);
 
@@ -221,7 +222,7 @@ sp_route_ticket_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waitin
  * capacity and order whichever way the category routes. */
 #define CHAT_PICK(who)                                                                 \
     "SELECT a.id FROM support_agents a"                                                \
-    " WHERE " who " AND a.status = 'active' AND a.id <> $2::bigint"                    \
+    " WHERE " who " AND " SP_AGENT_ROUTABLE("a") " AND a.id <> $2::bigint"            \
     "   AND " ACTIVE_CHATS("a") " < a.max_concurrent_chats"                            \
     " ORDER BY " ACTIVE_CHATS("a") ", a.last_assigned_at NULLS FIRST, a.id LIMIT 1"
 
@@ -254,11 +255,11 @@ static struct sp_stmt team_lock_stmt = SP_STMT(
     "SELECT " PICK_LOCK("'" CHAT_KEY "' || team") " FROM support_agents WHERE id = $1::bigint",
     1);
 
-enum capacity_column { CAP_ACTIVE, CAP_FULL, CAP_MAX };
+enum capacity_column { CAP_ACTIVE, CAP_FULL, CAP_MAX, CAP_DEACTIVATED };
 static struct sp_stmt capacity_stmt = SP_STMT_READ(
     "chat_agent_capacity",
     "SELECT a.status = 'active', " ACTIVE_CHATS("a") " >= a.max_concurrent_chats,"
-    " a.max_concurrent_chats FROM support_agents a WHERE a.id = $1::bigint",
+    " a.max_concurrent_chats, NOT a.is_active FROM support_agents a WHERE a.id = $1::bigint",
     1);
 
 enum sp_rc
@@ -276,9 +277,10 @@ sp_route_chat_room(struct sp_ctx *ctx, long long agent_id, enum sp_chat_room *ro
         return SP_OK;
     }
     *max = (int)sp_db_int(r, 0, CAP_MAX);
-    *room = !sp_db_bool(r, 0, CAP_ACTIVE) ? SP_CHAT_ROOM_AWAY
-            : sp_db_bool(r, 0, CAP_FULL)  ? SP_CHAT_ROOM_FULL
-                                          : SP_CHAT_ROOM_FREE;
+    *room = sp_db_bool(r, 0, CAP_DEACTIVATED) ? SP_CHAT_ROOM_DEACTIVATED
+            : !sp_db_bool(r, 0, CAP_ACTIVE)   ? SP_CHAT_ROOM_AWAY
+            : sp_db_bool(r, 0, CAP_FULL)      ? SP_CHAT_ROOM_FULL
+                                              : SP_CHAT_ROOM_FREE;
     return SP_OK;
 }
 
@@ -288,6 +290,9 @@ sp_route_chat_no_room(struct sp_problem *p, const char *who, enum sp_chat_room r
     if (room == SP_CHAT_ROOM_FULL)
         return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
                               "%s has max_concurrent_chats (%d) active chats", who, max);
+    if (room == SP_CHAT_ROOM_DEACTIVATED)
+        return sp_problem_set(p, SP_CONFLICT, "agent_unavailable",
+                              "%s is deactivated by an administrator", who);
     return sp_problem_set(p, SP_CONFLICT, "agent_unavailable", "%s is away", who);
 }
 
@@ -339,7 +344,7 @@ static struct sp_stmt waiting_stmt = SP_STMT(
     "            ELSE coalesce(c.team, 'general') = a.team END"
     " ORDER BY s.started_at, s.id"
     " LIMIT (SELECT coalesce(max(greatest(a.max_concurrent_chats - " ACTIVE_CHATS("a") ", 0)), 0)"
-    "        FROM support_agents a WHERE a.id = $1::bigint AND a.status = 'active')"
+    "        FROM support_agents a WHERE a.id = $1::bigint AND " SP_AGENT_ROUTABLE("a") ")"
     " FOR UPDATE OF s SKIP LOCKED",
     1);
 
@@ -367,7 +372,7 @@ sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_
 static struct sp_stmt takers_stmt = SP_STMT_READ(
     "route_skill_takers",
     "SELECT a.id FROM support_agents a"
-    " WHERE $1 = ANY (a.skills) AND a.status = 'active' AND a.id <> $2::bigint"
+    " WHERE $1 = ANY (a.skills) AND " SP_AGENT_ROUTABLE("a") " AND a.id <> $2::bigint"
     " ORDER BY " SP_AGENT_OPEN_TICKETS("a") ", a.last_assigned_at NULLS FIRST, a.id"
     " LIMIT $3::integer",
     3);

@@ -3,7 +3,8 @@
  * route `manual` (nobody), `round_robin` (the active agent of the team
  * assigned least recently) or `skill` (among active agents with the skill,
  * whatever their team: fewest open tickets, then least recently assigned).
- * Away agents are never picked, nor agents at their open-ticket capacity.
+ * Away agents are never picked, nor agents an admin deactivated
+ * (SP_AGENT_ROUTABLE), nor agents at their open-ticket capacity.
  * Chats choose among the same agents by the same routing, by their chat
  * capacity instead. Picks of one team (or skill) are serialized by a
  * transaction-level advisory lock and stamp last_assigned_at in the
@@ -34,8 +35,9 @@ bool sp_route_routes(const char *routing, const char *skill);
 /* *agent_id = 0 when the routing is manual or nobody is free. keep: the
  * agent whose work the ticket continues (the agent of the chat it is
  * made from; 0: none): it stays theirs, whatever the category's routing
- * and whether they are active or away (a ticket waits for them; the
- * customer's conversation is not handed to someone who never saw it),
+ * and whether they are active or away, unless an admin deactivated them (a
+ * ticket waits for them; the customer's conversation is not handed to
+ * someone who never saw it),
  * while they are below max_open — stamped like a routed pick. Otherwise
  * (or an agent deleted since: the chat's agent is then 0) it is routed. */
 enum sp_rc sp_route_ticket(struct sp_ctx *ctx, const char *routing, const char *team,
@@ -64,6 +66,7 @@ enum sp_chat_room {
     SP_CHAT_ROOM_AWAY,      /* status away (or any but active) */
     SP_CHAT_ROOM_FULL,      /* active, at max_concurrent_chats */
     SP_CHAT_ROOM_UNKNOWN,   /* no such agent */
+    SP_CHAT_ROOM_DEACTIVATED, /* deactivated by an admin (whatever its status) */
 };
 /* Counted as sp_route_chat counts, serialized with the chat picks of the
  * agent's team until the transaction ends. *max: the agent's

@@ -171,7 +171,7 @@ static struct sp_stmt route_candidates = SP_STMT_READ(
     "   AND (" ROUTE_KEY " > $1::timestamptz OR t.id > $2::bigint)"
     "   AND t.assigned_agent_id IS NULL"
     "   AND t.status IN ('open', 'in_progress', 'pending_customer')"
-    "   AND EXISTS (SELECT 1 FROM support_agents a WHERE a.status = 'active'"
+    "   AND EXISTS (SELECT 1 FROM support_agents a WHERE " SP_AGENT_ROUTABLE("a")
     "     AND CASE c.routing WHEN 'skill' THEN c.required_skill = ANY (a.skills)"
     "         WHEN 'round_robin' THEN a.team = coalesce(c.team, 'general') ELSE false END"
     "     AND " SP_AGENT_OPEN_TICKETS("a") " < $5::bigint)"

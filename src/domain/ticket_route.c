@@ -3,6 +3,8 @@
  */
 #include "domain/ticket_route.h"
 
+#include "core/arena.h"
+#include "db/db.h"
 #include "domain/routing.h"
 
 enum sp_rc
@@ -45,6 +47,48 @@ sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_proble
         /* Nobody free (the agent full after all) leaves it as it was. */
         if (sp_ticket_route(&c, w[i].routing, w[i].team, w[i].skill, &routed, p) != SP_OK ||
             (routed && sp_ticket_apply(&c, NULL, NULL, p) != SP_OK))
+            return p->rc;
+    }
+    return SP_OK;
+}
+
+/* The tickets agent $1 is working on (not resolved or closed: the open
+ * tickets routing counts, SP_AGENT_OPEN_TICKETS), locked in id order. */
+static struct sp_stmt held_stmt = SP_STMT(
+    "ticket_route_held",
+    "SELECT id FROM support_tickets WHERE assigned_agent_id = $1::bigint"
+    " AND status IN ('open', 'in_progress', 'pending_customer') ORDER BY id FOR UPDATE",
+    1);
+
+static PGresult *
+lock_held(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    return sp_db_exec(ctx->db, ctx->arena, &held_stmt, params, p);
+}
+
+enum sp_rc
+sp_ticket_route_lock_held(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
+{
+    return lock_held(ctx, agent_id, p) == NULL ? p->rc : SP_OK;
+}
+
+enum sp_rc
+sp_ticket_route_hand_back(struct sp_ctx *ctx, long long agent_id, const char *reason,
+                          struct sp_problem *p)
+{
+    PGresult *r = lock_held(ctx, agent_id, p);
+    if (r == NULL)
+        return p->rc;
+    for (int i = 0; i < PQntuples(r); i++) {
+        struct sp_ticket_ref ref = {sp_db_int(r, i, 0), NULL};
+        struct sp_ticket_state st;
+        struct sp_ticket_change c;
+        if (sp_ticket_lock(ctx, &ref, NULL, &st, p) != SP_OK)
+            return p->rc;
+        sp_ticket_change_init(&c, ctx, &st, (struct sp_actor){"system", NULL});
+        sp_ticket_hand_back(&c, reason);
+        if (sp_ticket_apply(&c, NULL, NULL, p) != SP_OK)
             return p->rc;
     }
     return SP_OK;

@@ -37,4 +37,21 @@ enum sp_rc sp_ticket_route(struct sp_ticket_change *c, const char *routing, cons
 enum sp_rc sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id,
                                    struct sp_problem *p);
 
+/* Locks (FOR UPDATE, in id order, until the caller's transaction ends)
+ * the tickets agent_id is working on: open, in progress or pending the
+ * customer. Taken by a write that will unassign them before any pick lock
+ * or the agent's row, the order every writer of a ticket takes them in
+ * (the ticket, then routing's locks, then the agent). */
+enum sp_rc sp_ticket_route_lock_held(struct sp_ctx *ctx, long long agent_id,
+                                     struct sp_problem *p);
+
+/* Hands back every ticket agent_id is working on (as
+ * sp_ticket_route_lock_held finds them, locked again: those assigned
+ * since are found too): unassigned by the system with an `unassigned`
+ * event whose metadata.reason is reason, and left to routing, for the
+ * ticket-sla-monitor's pass or an agent who becomes available to route
+ * (API.md §5.3–5.4 "Waiting tickets"). In the caller's transaction. */
+enum sp_rc sp_ticket_route_hand_back(struct sp_ctx *ctx, long long agent_id, const char *reason,
+                                     struct sp_problem *p);
+
 #endif

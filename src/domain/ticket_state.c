@@ -320,10 +320,12 @@ notify_agent(struct sp_ticket_change *c, const char *event_type, long long agent
 }
 
 /* An assignment (0: unassigns); routed: routing's, recorded as at a
- * ticket's creation (the system's event, metadata.routing). Whoever
- * decides, routing has nothing left to decide. */
+ * ticket's creation (the system's event, metadata.routing); reason (NULL:
+ * none): why, in metadata.reason. Whoever decides, routing has nothing
+ * left to decide. */
 static void
-assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed)
+assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed,
+       const char *reason)
 {
     long long from = c->after.assigned_agent_id;
     if (from == agent_id)
@@ -339,6 +341,8 @@ assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed)
     sp_jw_kint_or_null(&w, "to", agent_id);
     if (routed)
         sp_jw_kbool(&w, "routing", true);
+    if (reason != NULL)
+        sp_jw_kstr(&w, "reason", reason);
     sp_jw_end(&w);
     add_event(c, agent_id ? "assigned" : "unassigned", meta.data, routed);
     if (agent_id != 0 && !self)
@@ -348,13 +352,22 @@ assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed)
 void
 sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool self)
 {
-    assign(c, agent_id, self, false);
+    assign(c, agent_id, self, false, NULL);
 }
 
 void
 sp_ticket_set_assignee_routed(struct sp_ticket_change *c, long long agent_id)
 {
-    assign(c, agent_id, false, true);
+    assign(c, agent_id, false, true, NULL);
+}
+
+void
+sp_ticket_hand_back(struct sp_ticket_change *c, const char *reason)
+{
+    if (c->after.assigned_agent_id == 0)
+        return;
+    assign(c, 0, false, false, reason);
+    c->after.left_to_routing = true;
 }
 
 void

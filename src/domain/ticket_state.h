@@ -104,6 +104,11 @@ void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool
  * change's actor) with metadata.routing, and ticket.assigned for the
  * agent. Clears left_to_routing. */
 void sp_ticket_set_assignee_routed(struct sp_ticket_change *c, long long agent_id);
+/* Unassigns the ticket for a reason that is nobody's decision about it
+ * (its agent deactivated, API.md §6): the `unassigned` event with
+ * metadata.reason, and the ticket left to routing again (sql/070), so
+ * routing hands it on as it would a new one. Nothing when unassigned. */
+void sp_ticket_hand_back(struct sp_ticket_change *c, const char *reason);
 /* Adds an event of any type with a metadata object (JSON text). */
 void sp_ticket_add_event(struct sp_ticket_change *c, const char *type, const char *metadata);
 /* Where the next event goes, for sp_ticket_add_event_at. */

@@ -73,6 +73,12 @@ patch_lookups(struct sp_ticket_change *c, const struct sp_ticket_patch *patch,
         struct sp_agent agent;
         if (sp_agent_get(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
             *self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
+            /* A deactivated agent takes no work (API.md §6); the agent a
+             * ticket already has may be repeated, as a category may. */
+            if (!agent.is_active && agent.id != c->after.assigned_agent_id)
+                return sp_problem_set(p, SP_CONFLICT, "agent_deactivated",
+                                      "agent %lld is deactivated: it is given no tickets",
+                                      agent.id);
         } else if (miss.rc == SP_NOT_FOUND) {
             sp_problem_field(p, "assigned_agent_id", "unknown_agent", "is not an agent");
         } else {

@@ -303,6 +303,56 @@ START_TEST(first_get_me_of_an_admin_creates_an_agent_row)
 }
 END_TEST
 
+/* An admin's token provisions a row too (any staff request), but away:
+ * an admin who only reads the admin API is no agent of round-robin
+ * routing (QA: it joined team general's rotation for good and was handed
+ * tickets). It may set itself active to take work; an admin row that
+ * exists (made active by another admin) is left as it is; an agent's
+ * row still starts active. */
+START_TEST(an_admin_tokens_first_request_provisions_an_away_row)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_ADMIN);
+    struct sp_t_resp *r = sp_t_get("/support/admin/categories", a.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(agent_me_user_count(a.sub), "1");
+    ck_assert_str_eq(sp_t_sql("SELECT status || ' ' || team || ' ' || is_active"
+                              " FROM support_agents WHERE user_id = '%s'", a.sub),
+                     "away general true");
+    r = sp_t_get("/support/agent/me", a.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "away");
+    sp_t_resp_free(r);
+    r = sp_t_patch_json("/support/agent/me", a.token, "{\"status\":\"active\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    sp_t_resp_free(r);
+
+    struct sp_t_user b = sp_t_user_new(SP_ROLE_ADMIN);
+    r = sp_t_admin_post("/support/admin/agents",
+                        sp_t_fmt("{\"user_id\":\"%s\",\"status\":\"active\"}", b.sub));
+    int64_t version = sp_t_jint(r->json, "version");
+    const char *updated = sp_t_fmt("%s", sp_t_jstr(r->json, "updated_at"));
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/categories", b.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/agent/me", b.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), version);
+    ck_assert_str_eq(sp_t_jstr(r->json, "updated_at"), updated);
+    sp_t_resp_free(r);
+
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_AGENT);
+    r = sp_t_get("/support/agent/tickets", c.token);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_agents WHERE user_id = '%s'", c.sub),
+                     "active");
+}
+END_TEST
+
 START_TEST(customer_calling_me_gets_403_and_no_agent_row)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -608,6 +658,7 @@ agent_roles_suite(void)
     tcase_add_test(tc, first_request_racing_another_insert_of_the_agent_succeeds);
     tcase_add_test(tc, first_get_me_takes_the_display_name_from_the_token);
     tcase_add_test(tc, first_get_me_of_an_admin_creates_an_agent_row);
+    tcase_add_test(tc, an_admin_tokens_first_request_provisions_an_away_row);
     tcase_add_test(tc, customer_calling_me_gets_403_and_no_agent_row);
 
     tc = sp_t_tcase(s, "patch_me");

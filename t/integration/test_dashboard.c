@@ -80,8 +80,8 @@ static void
 assert_agent_item(struct json_object *a)
 {
     static const char *const keys[] = {"id", "user_id", "display_name", "team", "status",
-                                       "open_tickets", "active_chats", "max_concurrent_chats",
-                                       NULL};
+                                       "is_active", "open_tickets", "active_chats",
+                                       "max_concurrent_chats", NULL};
     assert_keys(a, "an agents[] item", keys);
     ck_assert_int_gt(sp_t_jint(a, "id"), 0);
     ck_assert_msg(*sp_t_jstr(a, "user_id") != '\0', "empty user_id");

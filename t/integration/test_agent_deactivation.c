@@ -1,0 +1,304 @@
+/*
+ * test_agent_deactivation: an admin takes an agent out of the support
+ * team (docs/API.md §6, sql/074). PATCH /support/admin/agents/:id
+ * {"is_active":false}: the agent is routed nothing more — whatever status
+ * it sets itself, which it cannot, since every staff request of it is 403
+ * agent_deactivated, its first request on a worker included —; its open,
+ * in-progress and pending tickets are unassigned in the same transaction
+ * (an `unassigned` event each, metadata.reason agent_deactivated) and
+ * left to routing, which hands them on; its active chats go back to
+ * waiting with an `agent_left` message, and on to whoever is free (else
+ * they wait). Nobody may assign it a ticket or
+ * transfer it a chat. {"is_active":true} gives its access back, its status
+ * as it was, its old work not. A change of an agent's user_id while it
+ * holds a ticket not closed or a chat not ended would hand that work to
+ * another person unrecorded: 409 agent_has_work.
+ *
+ * Every team and category is fresh, so other programs sharing the
+ * database never meet them.
+ */
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static const char *
+round_robin(const char *team)
+{
+    return sp_t_admin_category_new(sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"%s\"", team));
+}
+
+/* A ticket of a fresh customer in category slug. */
+static const char *
+create(const char *slug, const char *subject)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    return sp_t_ticket_create_json(
+        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"Please help\",\"category\":\"%s\"}",
+                     sp_t_jq(subject), slug));
+}
+
+/* A chat of a fresh customer in category slug; its public id. */
+static const char *
+chat(const char *slug)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/chat/session", u.token,
+        sp_t_fmt("{\"category\":\"%s\",\"message\":\"hello\"}", slug));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* The chat's status and agent, "waiting/" when it has none. */
+static const char *
+chat_state(const char *id)
+{
+    return sp_t_sql("SELECT status || '/' || coalesce(assigned_agent_id::text, '')"
+                    " FROM support_chat_sessions WHERE public_id = '%s'", id);
+}
+
+/* PATCH /support/admin/agents/:id as a fresh admin. */
+static struct sp_t_resp *
+admin_patch(int64_t id, const char *json)
+{
+    return sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id), json);
+}
+
+static void
+assert_deactivated(struct sp_t_resp *r)
+{
+    sp_t_assert_problem(r, 403, "agent_deactivated");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "deactivated"));
+    sp_t_resp_free(r);
+}
+
+/* The ticket was handed back: unassigned, by the system, reason
+ * agent_deactivated, from agent; waiting for routing again. */
+static void
+assert_handed_back(const char *pid, int64_t agent)
+{
+    struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *ev = sp_t_agent_events(&staff, pid);
+    ck_assert_uint_eq(sp_t_events_count(ev, "unassigned"), 1);
+    struct json_object *un = sp_t_events_last(ev, "unassigned");
+    ck_assert_str_eq(sp_t_jstr(un, "actor_type"), "system");
+    struct json_object *meta = sp_t_jobj(un, "metadata");
+    ck_assert_int_eq(sp_t_jint(meta, "from"), agent);
+    sp_t_assert_jnull(meta, "to");
+    ck_assert_str_eq(sp_t_jstr(meta, "reason"), "agent_deactivated");
+    sp_t_resp_free(ev);
+    ck_assert_str_eq(sp_t_sql("SELECT left_to_routing FROM support_tickets"
+                              " WHERE public_id = '%s'", pid), "t");
+}
+
+/* ---- deactivation ------------------------------------------------------------ */
+
+START_TEST(a_deactivated_agent_is_refused_routed_nothing_and_its_work_handed_on)
+{
+    const char *team = sp_t_unique("team");
+    struct sp_t_user ann;
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), &ann);
+    const char *c = round_robin(team);
+    const char *pids[2] = {create(c, "first"), create(c, "second")};
+    const char *resolved = create(c, "resolved");
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sp_t_db_assignee(pids[i]), a);
+    sp_t_db_ticket_set_status(resolved, "resolved");
+    const char *ch = chat(c);
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)a));
+    /* Ann has been seen by the workers (the old per-worker memory of whom
+     * they provisioned let her through for good). */
+    for (int i = 0; i < 4; i++) {
+        struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s", pids[0]), ann.token);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+    /* Bob joins the team, free, with nothing waiting for him. */
+    struct sp_t_user bob;
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), &bob);
+
+    struct sp_t_resp *r = admin_patch(a, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");  /* hers, unchanged */
+    sp_t_resp_free(r);
+
+    /* Her tickets, handed back in the same transaction. */
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(sp_t_db_assignee(pids[i]), 0);
+        assert_handed_back(pids[i], a);
+    }
+    ck_assert_int_eq(sp_t_db_assignee(resolved), a);  /* not open: it stays */
+    /* Her chat went back to waiting (agent_left), and on to Bob, free. */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(m.payload->>'event', ',' ORDER BY m.id)"
+                              " FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'system'", ch),
+                     "agent_joined,agent_left,agent_joined");
+    ck_assert_str_eq(sp_t_sql("SELECT payload->>'agent_id' FROM support_chat_messages"
+                              " WHERE payload->>'event' = 'agent_left' AND session_id ="
+                              " (SELECT id FROM support_chat_sessions WHERE public_id = '%s')",
+                              ch),
+                     sp_t_fmt("%lld", (long long)a));
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)b));
+
+    /* Every staff request of hers is refused, on every worker. */
+    for (int i = 0; i < 4; i++) {
+        assert_deactivated(sp_t_get(sp_t_fmt("/support/agent/tickets/%s", pids[0]), ann.token));
+        assert_deactivated(sp_t_get("/support/agent/me", ann.token));
+    }
+    assert_deactivated(sp_t_patch_json("/support/agent/me", ann.token, "{\"status\":\"active\"}"));
+
+    /* Nothing is routed to her: a new ticket of her team goes to Bob, and
+     * the monitor's pass hands hers on to him. */
+    const char *later = create(c, "after");
+    ck_assert_int_eq(sp_t_db_assignee(later), b);
+    const char *const once[] = {"--once", NULL};
+    const char *out;
+    int rc = sp_t_job_run("ticket-sla-monitor", NULL, once, &out);
+    ck_assert_msg(rc == 0, "ticket-sla-monitor exited %d:\n%s", rc, out);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sp_t_db_assignee(pids[i]), b);
+
+    /* Nobody gives her work by hand either. */
+    r = sp_t_request("PATCH", sp_t_fmt("/support/agent/tickets/%s", pids[0]), bob.token,
+                     SP_T_JSON, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)a), NULL);
+    sp_t_assert_problem(r, 409, "agent_deactivated");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_assignee(pids[0]), b);
+    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", ch), bob.token,
+                       sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)a));
+    sp_t_assert_problem(r, 409, "agent_unavailable");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "deactivated"));
+    sp_t_resp_free(r);
+
+    /* Reactivated: her access back, her status as it was, her old work
+     * not. */
+    r = admin_patch(a, "{\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/agent/me", ann.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "status"), "active");
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_resp_free(r);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(sp_t_db_assignee(pids[i]), b);
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)b));
+}
+END_TEST
+
+/* With nobody free, a chat its agent left waits, first in the queue. */
+START_TEST(a_deactivated_agents_chat_waits_when_nobody_is_free)
+{
+    const char *team = sp_t_unique("team");
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    const char *ch = chat(round_robin(team));
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)a));
+    struct sp_t_resp *r = admin_patch(a, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(chat_state(ch), "waiting/");
+    /* the next agent of the team takes it */
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)b));
+}
+END_TEST
+
+/* An agent row an admin made deactivated refuses its user's very first
+ * request (the row provisioned for it exists: nothing is created). */
+START_TEST(a_deactivated_agent_is_refused_from_its_first_request)
+{
+    struct sp_t_user u;
+    int64_t id = sp_t_admin_agent_new("\"is_active\":false", &u);
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
+                                     NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert(!json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_resp_free(r);
+    assert_deactivated(sp_t_get("/support/agent/tickets", u.token));
+    assert_deactivated(sp_t_get("/support/agent/dashboard", u.token));
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_agents WHERE user_id = '%s'", u.sub),
+                     "1");
+    /* a bad value is the field's error */
+    r = admin_patch(id, "{\"is_active\":\"no\"}");
+    sp_t_assert_invalid(r, "is_active", "wrong_type");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- user_id --------------------------------------------------------------- */
+
+START_TEST(changing_the_user_id_of_an_agent_with_work_is_409)
+{
+    const char *team = sp_t_unique("team");
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    const char *before = sp_t_fmt("%s", sp_t_sql("SELECT user_id FROM support_agents"
+                                                 " WHERE id = %lld", (long long)a));
+    const char *c = round_robin(team);
+    const char *pid = create(c, "held");
+    ck_assert_int_eq(sp_t_db_assignee(pid), a);
+    const char *next = sp_t_user_new(SP_ROLE_AGENT).sub;
+    const char *body = sp_t_fmt("{\"user_id\":\"%s\"}", next);
+
+    /* A ticket not closed (resolved may be reopened) is work. */
+    static const char *const held[] = {"open", "pending_customer", "resolved"};
+    for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+        sp_t_db_ticket_set_status(pid, held[i]);
+        struct sp_t_resp *r = admin_patch(a, body);
+        sp_t_assert_problem(r, 409, "agent_has_work");
+        ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "1 ticket not closed"));
+        sp_t_resp_free(r);
+        ck_assert_str_eq(sp_t_sql("SELECT user_id FROM support_agents WHERE id = %lld",
+                                  (long long)a), before);
+    }
+    /* The same user_id is no change. */
+    struct sp_t_resp *r = admin_patch(a, sp_t_fmt("{\"user_id\":\"%s\"}", before));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+
+    /* A chat not ended is work too. */
+    sp_t_db_ticket_set_status(pid, "closed");
+    const char *ch = chat(c);
+    ck_assert_str_eq(chat_state(ch), sp_t_fmt("active/%lld", (long long)a));
+    r = admin_patch(a, body);
+    sp_t_assert_problem(r, 409, "agent_has_work");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "1 chat not ended"));
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_chat_sessions SET status = 'closed', ended_at = now()"
+             " WHERE public_id = '%s'", ch);
+
+    /* Nothing held: allowed. */
+    r = admin_patch(a, body);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), next);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+static Suite *
+deactivation_suite(void)
+{
+    Suite *s = suite_create("agent_deactivation");
+    TCase *tc = sp_t_tcase(s, "deactivation");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, a_deactivated_agent_is_refused_routed_nothing_and_its_work_handed_on);
+    tcase_add_test(tc, a_deactivated_agents_chat_waits_when_nobody_is_free);
+    tcase_add_test(tc, a_deactivated_agent_is_refused_from_its_first_request);
+    tc = sp_t_tcase(s, "user_id");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, changing_the_user_id_of_an_agent_with_work_is_409);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_t_run(deactivation_suite());
+}
