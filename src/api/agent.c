@@ -270,7 +270,8 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
         sp_ticket_patch_check(&c.ctx, &c.ref, c.actor, &patch, p);
         return p->rc;
     }
-    if (sp_api_if_match(r, 0, &patch.if_match, p) != SP_OK)
+    struct command c = command(r);
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
     patch.status = (enum sp_status)v[P_STATUS].i;
@@ -281,7 +282,6 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
     patch.assignee = v[P_ASSIGNEE].present ? v[P_ASSIGNEE].i : 0;
     patch.has_category = json_object_object_get_ex(json, "category", NULL);
     patch.category_slug = v[P_CATEGORY].present ? v[P_CATEGORY].str : NULL;
-    struct command c = command(r);
     return command_done(r, &c, sp_ticket_patch(&c.ctx, &c.ref, c.actor, &patch, &c.id, p), p);
 }
 
@@ -343,6 +343,8 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct reply_input in;
     ticket_ref(r, &in.ref);
+    if (sp_api_if_match(r, 0, &in.ref.if_match, p) != SP_OK)
+        return p->rc;
     in.reply.agent_id = me.id;
     in.reply.body = body;
     in.reply.internal = v[M_INTERNAL].present && v[M_INTERNAL].b;
@@ -359,6 +361,8 @@ sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
     if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct command c = command(r);
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
+        return p->rc;
     return command_done(r, &c, sp_ticket_claim(&c.ctx, &c.ref, c.actor, me.id, &c.id, p), p);
 }
 
@@ -395,6 +399,8 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
             sp_ticket_escalate_check(&c.ctx, &c.ref, c.actor, p);
         return p->rc;
     }
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
+        return p->rc;
     long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
     enum sp_rc rc =
         sp_ticket_escalate(&c.ctx, &c.ref, c.actor, reason, provider, &c.id, p);
@@ -475,7 +481,7 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
-    long long if_match;
+    struct sp_versions if_match;
     if (sp_api_current_agent(r, &me, p) != SP_OK ||
         sp_api_if_match(r, me.id, &if_match, p) != SP_OK)
         return p->rc;

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "core/versions.h"
 #include "domain/categories.h"
 #include "domain/contacts.h"
 #include "domain/ctx.h"
@@ -129,22 +130,24 @@ const char *sp_api_body_etag(struct sp_req *r, const struct sp_buf *body);
  * method. */
 bool sp_api_not_modified(struct sp_req *r, const char *etag);
 /* If-Match: the ETag of a version of id (W/ or not; for a ticket, id 0,
- * "v<version>-<digest>" or a bare "v<version>"), a list holding one
- * (the newest of id's listed is *version), or * (none: *version = 0); a
- * list without one — other resources' ETags too — can never match: 412
- * precondition_failed. */
-enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
+ * "v<version>-<digest>" or a bare "v<version>"), a list holding some
+ * (*versions: all of id's listed; RFC 9110 §13.1.1, any one current
+ * matches), or * (*versions: any; no header: any too); a list without
+ * one — other resources' ETags too — can never match: 412
+ * precondition_failed. The write checks *versions where it locks the
+ * row (412 precondition_failed when none is current). */
+enum sp_rc sp_api_if_match(struct sp_req *r, long long id, struct sp_versions *versions,
                            struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 /* The same for the route's i-th parameter (…/:id/deliveries/:deliveryId: 1). */
 enum sp_rc sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p);
-/* DELETE of the row :id by a domain command, at the version If-Match
- * names (sp_api_if_match; 0: any): 204, or the command's problem (404
+/* DELETE of the row :id by a domain command, at the versions If-Match
+ * names (sp_api_if_match; none: any): 204, or the command's problem (404
  * when :id is no number, 412 for a stale ETag). */
 enum sp_rc sp_api_delete_by_id(struct sp_req *r,
                                enum sp_rc (*del)(struct sp_ctx *ctx, long long id,
-                                                 long long if_match, struct sp_problem *p),
+                                                 struct sp_versions if_match, struct sp_problem *p),
                                struct sp_problem *p);
 /* A public id from a path, a query or a body, in any case (core/ids.h
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is

@@ -617,7 +617,7 @@ one_ticket(struct monitor *m, const struct step *s, long long id, struct sp_prob
         m->n->skipped++;
         return SP_OK;
     }
-    struct sp_ticket_ref ref = {id, NULL};
+    struct sp_ticket_ref ref = {.id = id, .public_id = NULL};
     if (sp_ticket_lock(&m->ctx, &ref, NULL, &st, &p) != SP_OK)
         goto failed;
     sp_ticket_change_init(&c, &m->ctx, &st, (struct sp_actor){"system", NULL});
