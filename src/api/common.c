@@ -87,6 +87,52 @@ const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
     [SP_API_MESSAGES_CURSOR] = SP_API_CURSOR("messages_cursor", "m"),
 };
 
+const struct sp_query_spec sp_api_agent_messages_query[SP_API_MESSAGES_COUNT] = {
+    [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("messages_limit", 100),
+    [SP_API_MESSAGES_CURSOR] = SP_API_TICKET_CURSOR("messages_cursor"),
+};
+
+/* The scope every ticket cursor is sealed in: the agent's routes of a
+ * ticket, whichever path, command or spelling answered it (a PATCH's
+ * answer pages on as its GET does); the ticket is in the cursor. */
+#define TICKET_CURSOR_SCOPE "agent-ticket"
+
+static enum sp_rc
+foreign_cursor(const char *name, struct sp_problem *p)
+{
+    sp_problem_query_field(p, name, "invalid", "is not a cursor returned by this list");
+    return p->rc;
+}
+
+enum sp_rc
+sp_api_ticket_cursor_read(const char *name, const char *kind, const struct sp_query_value *q,
+                          struct sp_api_ticket_cursor *out, struct sp_problem *p)
+{
+    *out = (struct sp_api_ticket_cursor){0, 0};
+    if (!q->present)
+        return SP_OK;
+    struct sp_cursor_key k;
+    if (!sp_cursor_decode_key(q->str, TICKET_CURSOR_SCOPE, kind, &k) || !k.has_value ||
+        k.value <= 0)
+        return foreign_cursor(name, p);
+    *out = (struct sp_api_ticket_cursor){k.value, k.id};
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ticket_cursor_check(const char *name, const struct sp_api_ticket_cursor *c,
+                           long long ticket, struct sp_problem *p)
+{
+    return c->ticket == 0 || c->ticket == ticket ? SP_OK : foreign_cursor(name, p);
+}
+
+const char *
+sp_api_ticket_next_cursor(struct sp_req *r, const char *kind, long long ticket, long long next)
+{
+    struct sp_cursor_key k = {true, ticket, next};
+    return next > 0 ? sp_cursor_encode_key(r->arena, TICKET_CURSOR_SCOPE, kind, &k) : NULL;
+}
+
 enum sp_rc
 sp_api_page_query(struct sp_req *r, const struct sp_api_list *list,
                   const struct sp_query_spec *filters, size_t nfilters, struct sp_query_value *q,

@@ -81,9 +81,41 @@ enum sp_rc sp_api_answer_page(struct sp_req *r, const struct sp_api_list *list,
                               const struct sp_api_page *page, const void *items);
 
 /* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
- * ticket's messages: one table for the customer and agent views. */
+ * ticket's messages: the customer's view decodes its cursor in the
+ * path's scope (its one spelling, the public id), the agent's reads it
+ * as a ticket cursor (sp_api_ticket_cursor_read: the cursor spec's
+ * position is 0 there). */
 enum { SP_API_MESSAGES_LIMIT, SP_API_MESSAGES_CURSOR, SP_API_MESSAGES_COUNT };
 extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
+extern const struct sp_query_spec sp_api_agent_messages_query[SP_API_MESSAGES_COUNT];
+
+/* An agent's lists of one ticket (its messages, its events) page with
+ * cursors bound to the ticket itself: its internal id is sealed in them
+ * beside the position, instead of the path's spelling of it —
+ * /support/agent/tickets/4 and …/PN5D17T96VWX name one ticket, and a
+ * cursor of one is good on the other (QA: 422 on the other spelling),
+ * never on another ticket. As a query spec it is text (pages only),
+ * read by sp_api_ticket_cursor_read. */
+#define SP_API_TICKET_CURSOR(name)                                                           \
+    {(name), SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,                               \
+     "is not a cursor returned by this list", true}
+struct sp_api_ticket_cursor {
+    long long ticket;   /* the ticket it pages; 0: none given (the first page) */
+    long long after;    /* the position after which the page starts */
+};
+/* The cursor of kind q holds (the spec's value; absent: none) into *out;
+ * SP_INVALID, a field error on name, when it is no such cursor. */
+enum sp_rc sp_api_ticket_cursor_read(const char *name, const char *kind,
+                                     const struct sp_query_value *q,
+                                     struct sp_api_ticket_cursor *out, struct sp_problem *p);
+/* Once the path's ticket is read: SP_INVALID, the same field error on
+ * name, when c is a cursor of another ticket. */
+enum sp_rc sp_api_ticket_cursor_check(const char *name, const struct sp_api_ticket_cursor *c,
+                                      long long ticket, struct sp_problem *p);
+/* The cursor of the page of ticket's list of kind after next, in r's
+ * arena; NULL when next is 0 (the last page). */
+const char *sp_api_ticket_next_cursor(struct sp_req *r, const char *kind, long long ticket,
+                                      long long next);
 /* flags[i] = bit i of set, for i < n. */
 void sp_api_set_flags(uint64_t set, bool *flags, int n);
 
