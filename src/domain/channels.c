@@ -293,7 +293,7 @@ time_text(struct sp_arena *a, const char *iso)
     struct tm tm;
     if (iso == NULL || !sp_rfc3339_parse(iso, &ms))
         return NULL;
-    time_t t = (time_t)(ms / 1000);
+    time_t t = (time_t)sp_rfc3339_floor_seconds(ms);   /* 1969 stays 1969 */
     if (gmtime_r(&t, &tm) == NULL)
         return NULL;
     return sp_arena_sprintf(a, "%d %s %d, %02d:%02d UTC", tm.tm_mday, months[tm.tm_mon],
