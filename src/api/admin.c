@@ -206,7 +206,7 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
             sp_chat_access_publish_joins(&ctx, &in.joins);
         return rc;
     }
-    long long if_match;
+    struct sp_versions if_match;
     if (sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     /* An agent back to work (or taking more chats) takes waiting chats,
@@ -226,16 +226,17 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     return respond_row(r, &row);
 }
 
-/* How a store's row id goes, at version if_match (0: any). */
+/* How a store's row id goes, at a version of if_match (none: any). */
 typedef enum sp_rc (*delete_fn)(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                                long long if_match, struct sp_problem *p);
+                                struct sp_versions if_match, struct sp_problem *p);
 
 /* DELETE …/:id (204), honouring If-Match as a PATCH does. */
 static enum sp_rc
 remove_row(struct sp_req *r, const struct sp_admin_store *store, delete_fn del,
            struct sp_problem *p)
 {
-    long long id, if_match;
+    long long id;
+    struct sp_versions if_match;
     if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -380,7 +381,8 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
      * field error (API.md §1; a missing one is reported already). */
     if (sp_sla_policy_check(&ctx, &in, p) != SP_OK)
         return p->rc;
-    long long id = 0, if_match = 0;
+    long long id = 0;
+    struct sp_versions if_match = SP_VERSIONS_ANY;
     if (sp_req_header(r, "If-Match") != NULL &&
         (sp_sla_policy_current(&ctx, &in, &id, p) != SP_OK ||
          sp_api_if_match(r, id, &if_match, p) != SP_OK))
@@ -393,7 +395,7 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
 
 static enum sp_rc
 delete_policy(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-              long long if_match, struct sp_problem *p)
+              struct sp_versions if_match, struct sp_problem *p)
 {
     (void)s;
     return sp_sla_policy_delete(ctx, id, if_match, p);

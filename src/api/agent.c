@@ -37,12 +37,13 @@ actor(const struct sp_req *r)
 /* Answers 200 with the agent view of ticket id (or public_id) and a page
  * of its messages, with its ETag. */
 static enum sp_rc
-respond_ticket(struct sp_req *r, long long id, const char *public_id, long long after, int limit,
-               struct sp_problem *p)
+respond_ticket(struct sp_req *r, long long id, const char *public_id,
+               const struct sp_api_ticket_cursor *cursor, int limit, struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, id, public_id, after, limit, &t, p) != SP_OK)
+    if (sp_ticket_get_for_agent(&ctx, id, public_id, cursor->after, limit, &t, p) != SP_OK ||
+        sp_api_ticket_cursor_check("messages_cursor", cursor, t.id, p) != SP_OK)
         return p->rc;
     sp_view_ticket_answer(r, 200, &t, SP_VIEW_AGENT);
     return SP_OK;
@@ -76,7 +77,8 @@ command(struct sp_req *r)
 static enum sp_rc
 command_done(struct sp_req *r, const struct command *c, enum sp_rc rc, struct sp_problem *p)
 {
-    return rc != SP_OK ? p->rc : respond_ticket(r, c->id, NULL, 0, 100, p);
+    static const struct sp_api_ticket_cursor first = {0, 0};
+    return rc != SP_OK ? p->rc : respond_ticket(r, c->id, NULL, &first, 100, p);
 }
 
 /* --- queue -------------------------------------------------------------- */
@@ -233,10 +235,12 @@ sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
     struct sp_query_value q[SP_API_MESSAGES_COUNT];
-    if (sp_query_read(r, sp_api_messages_query, SP_API_MESSAGES_COUNT, q, p) != SP_OK)
+    struct sp_api_ticket_cursor cursor;
+    sp_query_read(r, sp_api_agent_messages_query, SP_API_MESSAGES_COUNT, q, p);
+    sp_api_ticket_cursor_read("messages_cursor", "m", &q[SP_API_MESSAGES_CURSOR], &cursor, p);
+    if (p->rc != SP_OK)
         return p->rc;
-    return respond_ticket(r, ref.id, ref.public_id, q[SP_API_MESSAGES_CURSOR].i,
-                          (int)q[SP_API_MESSAGES_LIMIT].i, p);
+    return respond_ticket(r, ref.id, ref.public_id, &cursor, (int)q[SP_API_MESSAGES_LIMIT].i, p);
 }
 
 enum { P_STATUS, P_PRIORITY, P_ASSIGNEE, P_CATEGORY, P_COUNT };
@@ -270,7 +274,8 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
         sp_ticket_patch_check(&c.ctx, &c.ref, c.actor, &patch, p);
         return p->rc;
     }
-    if (sp_api_if_match(r, 0, &patch.if_match, p) != SP_OK)
+    struct command c = command(r);
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
         return p->rc;
     patch.has_status = v[P_STATUS].present;
     patch.status = (enum sp_status)v[P_STATUS].i;
@@ -281,7 +286,6 @@ sp_api_agent_ticket_patch(struct sp_req *r, struct sp_problem *p)
     patch.assignee = v[P_ASSIGNEE].present ? v[P_ASSIGNEE].i : 0;
     patch.has_category = json_object_object_get_ex(json, "category", NULL);
     patch.category_slug = v[P_CATEGORY].present ? v[P_CATEGORY].str : NULL;
-    struct command c = command(r);
     return command_done(r, &c, sp_ticket_patch(&c.ctx, &c.ref, c.actor, &patch, &c.id, p), p);
 }
 
@@ -343,6 +347,8 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct reply_input in;
     ticket_ref(r, &in.ref);
+    if (sp_api_if_match(r, 0, &in.ref.if_match, p) != SP_OK)
+        return p->rc;
     in.reply.agent_id = me.id;
     in.reply.body = body;
     in.reply.internal = v[M_INTERNAL].present && v[M_INTERNAL].b;
@@ -359,6 +365,8 @@ sp_api_agent_ticket_claim(struct sp_req *r, struct sp_problem *p)
     if (sp_api_current_agent(r, &me, p) != SP_OK)
         return p->rc;
     struct command c = command(r);
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
+        return p->rc;
     return command_done(r, &c, sp_ticket_claim(&c.ctx, &c.ref, c.actor, me.id, &c.id, p), p);
 }
 
@@ -395,6 +403,8 @@ sp_api_agent_ticket_escalate(struct sp_req *r, struct sp_problem *p)
             sp_ticket_escalate_check(&c.ctx, &c.ref, c.actor, p);
         return p->rc;
     }
+    if (sp_api_if_match(r, 0, &c.ref.if_match, p) != SP_OK)
+        return p->rc;
     long long provider = v[E_PROVIDER].present ? v[E_PROVIDER].i : 0;
     enum sp_rc rc =
         sp_ticket_escalate(&c.ctx, &c.ref, c.actor, reason, provider, &c.id, p);
@@ -408,26 +418,37 @@ write_event(struct sp_jw *w, const void *item)
     sp_view_event(w->b, item);
 }
 
-static const struct sp_api_list event_list = {"e", 25, sizeof(struct sp_ticket_event),
-                                              write_event};
+/* ?limit= and ?cursor=, a ticket cursor (common.h SP_API_TICKET_CURSOR). */
+enum { EQ_LIMIT, EQ_CURSOR, EQ_COUNT };
+static const struct sp_query_spec events_query[EQ_COUNT] = {
+    [EQ_LIMIT] = SP_API_LIMIT("limit", 25),
+    [EQ_CURSOR] = SP_API_TICKET_CURSOR("cursor"),
+};
 
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_ticket_ref ref;
     ticket_ref(r, &ref);
-    struct sp_api_page page;
-    if (sp_api_page_params(r, &event_list, &page, p) != SP_OK)
+    struct sp_query_value q[EQ_COUNT];
+    struct sp_api_ticket_cursor cursor;
+    sp_query_read(r, events_query, EQ_COUNT, q, p);
+    sp_api_ticket_cursor_read("cursor", "e", &q[EQ_CURSOR], &cursor, p);
+    if (p->rc != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK)
+    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK ||
+        sp_api_ticket_cursor_check("cursor", &cursor, t.id, p) != SP_OK)
         return p->rc;
     struct sp_ticket_event *events;
-    if (sp_ticket_events(&ctx, t.id, page.after, page.limit, &events, &page.n, &page.next,
+    size_t n;
+    long long next;
+    if (sp_ticket_events(&ctx, t.id, cursor.after, (int)q[EQ_LIMIT].i, &events, &n, &next,
                          p) != SP_OK)
         return p->rc;
-    return sp_api_answer_page(r, &event_list, &page, events);
+    return sp_api_answer_list(r, events, n, sizeof(*events), write_event,
+                              sp_api_ticket_next_cursor(r, "e", t.id, next));
 }
 
 /* --- the caller's agent record ------------------------------------------- */
@@ -475,7 +496,7 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     if (p->rc != SP_OK)
         return p->rc;
     struct sp_agent me;
-    long long if_match;
+    struct sp_versions if_match;
     if (sp_api_current_agent(r, &me, p) != SP_OK ||
         sp_api_if_match(r, me.id, &if_match, p) != SP_OK)
         return p->rc;

@@ -87,6 +87,52 @@ const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT] = {
     [SP_API_MESSAGES_CURSOR] = SP_API_CURSOR("messages_cursor", "m"),
 };
 
+const struct sp_query_spec sp_api_agent_messages_query[SP_API_MESSAGES_COUNT] = {
+    [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("messages_limit", 100),
+    [SP_API_MESSAGES_CURSOR] = SP_API_TICKET_CURSOR("messages_cursor"),
+};
+
+/* The scope every ticket cursor is sealed in: the agent's routes of a
+ * ticket, whichever path, command or spelling answered it (a PATCH's
+ * answer pages on as its GET does); the ticket is in the cursor. */
+#define TICKET_CURSOR_SCOPE "agent-ticket"
+
+static enum sp_rc
+foreign_cursor(const char *name, struct sp_problem *p)
+{
+    sp_problem_query_field(p, name, "invalid", "is not a cursor returned by this list");
+    return p->rc;
+}
+
+enum sp_rc
+sp_api_ticket_cursor_read(const char *name, const char *kind, const struct sp_query_value *q,
+                          struct sp_api_ticket_cursor *out, struct sp_problem *p)
+{
+    *out = (struct sp_api_ticket_cursor){0, 0};
+    if (!q->present)
+        return SP_OK;
+    struct sp_cursor_key k;
+    if (!sp_cursor_decode_key(q->str, TICKET_CURSOR_SCOPE, kind, &k) || !k.has_value ||
+        k.value <= 0)
+        return foreign_cursor(name, p);
+    *out = (struct sp_api_ticket_cursor){k.value, k.id};
+    return SP_OK;
+}
+
+enum sp_rc
+sp_api_ticket_cursor_check(const char *name, const struct sp_api_ticket_cursor *c,
+                           long long ticket, struct sp_problem *p)
+{
+    return c->ticket == 0 || c->ticket == ticket ? SP_OK : foreign_cursor(name, p);
+}
+
+const char *
+sp_api_ticket_next_cursor(struct sp_req *r, const char *kind, long long ticket, long long next)
+{
+    struct sp_cursor_key k = {true, ticket, next};
+    return next > 0 ? sp_cursor_encode_key(r->arena, TICKET_CURSOR_SCOPE, kind, &k) : NULL;
+}
+
 enum sp_rc
 sp_api_page_query(struct sp_req *r, const struct sp_api_list *list,
                   const struct sp_query_spec *filters, size_t nfilters, struct sp_query_value *q,
@@ -345,22 +391,30 @@ sp_api_not_modified(struct sp_req *r, const char *etag)
 }
 
 enum sp_rc
-sp_api_if_match(struct sp_req *r, long long id, long long *version, struct sp_problem *p)
+sp_api_if_match(struct sp_req *r, long long id, struct sp_versions *versions,
+                struct sp_problem *p)
 {
-    *version = 0;
+    *versions = SP_VERSIONS_ANY;
     const char *h = sp_req_header(r, "If-Match"), *tag;
-    if (h == NULL || strcmp(h, "*") == 0)
+    if (h == NULL)
         return SP_OK;
-    /* A list matches when one of its tags is current. Versions only grow
-     * and each answer carries the current one, so of this resource's
-     * tags the newest is the only one that can be: it is the one checked
-     * (an older one is stale; a newer one was never sent). */
+    /* RFC 9110 §13.1.1: a list matches when any one of its tags is
+     * current — all of this resource's are kept, and the write checks
+     * its version against them where it locks the row (the newest alone
+     * refused "v1", "v5" on a ticket at version 1: QA). * matches any
+     * current representation: the write's own 404 says when there is
+     * none. */
     size_t n;
     long long tid, tversion;
-    while ((tag = etag_list_next(&h, &n)) != NULL)
-        if (etag_parse(tag, n, &tid, &tversion) && tid == id && tversion > *version)
-            *version = tversion;
-    if (*version > 0)
+    while ((tag = etag_list_next(&h, &n)) != NULL) {
+        if (n == 1 && tag[0] == '*') {
+            *versions = SP_VERSIONS_ANY;
+            return SP_OK;
+        }
+        if (etag_parse(tag, n, &tid, &tversion) && tid == id)
+            *versions = sp_versions_add(r->arena, *versions, tversion);
+    }
+    if (versions->n > 0)
         return SP_OK;
     /* No example: one made up (of version 3) read as the version to
      * send; the resource's answers carry its current ETag. */
@@ -432,11 +486,12 @@ sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p)
 
 enum sp_rc
 sp_api_delete_by_id(struct sp_req *r,
-                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, long long if_match,
+                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                                       struct sp_problem *p),
                     struct sp_problem *p)
 {
-    long long id, if_match;
+    long long id;
+    struct sp_versions if_match;
     if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);

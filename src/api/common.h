@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/json_writer.h"
+#include "core/versions.h"
 #include "domain/categories.h"
 #include "domain/contacts.h"
 #include "domain/ctx.h"
@@ -80,9 +81,41 @@ enum sp_rc sp_api_answer_page(struct sp_req *r, const struct sp_api_list *list,
                               const struct sp_api_page *page, const void *items);
 
 /* ?messages_limit= (1..100, default 100) and ?messages_cursor= of a
- * ticket's messages: one table for the customer and agent views. */
+ * ticket's messages: the customer's view decodes its cursor in the
+ * path's scope (its one spelling, the public id), the agent's reads it
+ * as a ticket cursor (sp_api_ticket_cursor_read: the cursor spec's
+ * position is 0 there). */
 enum { SP_API_MESSAGES_LIMIT, SP_API_MESSAGES_CURSOR, SP_API_MESSAGES_COUNT };
 extern const struct sp_query_spec sp_api_messages_query[SP_API_MESSAGES_COUNT];
+extern const struct sp_query_spec sp_api_agent_messages_query[SP_API_MESSAGES_COUNT];
+
+/* An agent's lists of one ticket (its messages, its events) page with
+ * cursors bound to the ticket itself: its internal id is sealed in them
+ * beside the position, instead of the path's spelling of it —
+ * /support/agent/tickets/4 and …/PN5D17T96VWX name one ticket, and a
+ * cursor of one is good on the other (QA: 422 on the other spelling),
+ * never on another ticket. As a query spec it is text (pages only),
+ * read by sp_api_ticket_cursor_read. */
+#define SP_API_TICKET_CURSOR(name)                                                           \
+    {(name), SP_QUERY_STRING, 1, 0, 0, NULL, NULL, NULL, NULL,                               \
+     "is not a cursor returned by this list", true}
+struct sp_api_ticket_cursor {
+    long long ticket;   /* the ticket it pages; 0: none given (the first page) */
+    long long after;    /* the position after which the page starts */
+};
+/* The cursor of kind q holds (the spec's value; absent: none) into *out;
+ * SP_INVALID, a field error on name, when it is no such cursor. */
+enum sp_rc sp_api_ticket_cursor_read(const char *name, const char *kind,
+                                     const struct sp_query_value *q,
+                                     struct sp_api_ticket_cursor *out, struct sp_problem *p);
+/* Once the path's ticket is read: SP_INVALID, the same field error on
+ * name, when c is a cursor of another ticket. */
+enum sp_rc sp_api_ticket_cursor_check(const char *name, const struct sp_api_ticket_cursor *c,
+                                      long long ticket, struct sp_problem *p);
+/* The cursor of the page of ticket's list of kind after next, in r's
+ * arena; NULL when next is 0 (the last page). */
+const char *sp_api_ticket_next_cursor(struct sp_req *r, const char *kind, long long ticket,
+                                      long long next);
 /* flags[i] = bit i of set, for i < n. */
 void sp_api_set_flags(uint64_t set, bool *flags, int n);
 
@@ -129,22 +162,24 @@ const char *sp_api_body_etag(struct sp_req *r, const struct sp_buf *body);
  * method. */
 bool sp_api_not_modified(struct sp_req *r, const char *etag);
 /* If-Match: the ETag of a version of id (W/ or not; for a ticket, id 0,
- * "v<version>-<digest>" or a bare "v<version>"), a list holding one
- * (the newest of id's listed is *version), or * (none: *version = 0); a
- * list without one — other resources' ETags too — can never match: 412
- * precondition_failed. */
-enum sp_rc sp_api_if_match(struct sp_req *r, long long id, long long *version,
+ * "v<version>-<digest>" or a bare "v<version>"), a list holding some
+ * (*versions: all of id's listed; RFC 9110 §13.1.1, any one current
+ * matches), or * (*versions: any; no header: any too); a list without
+ * one — other resources' ETags too — can never match: 412
+ * precondition_failed. The write checks *versions where it locks the
+ * row (412 precondition_failed when none is current). */
+enum sp_rc sp_api_if_match(struct sp_req *r, long long id, struct sp_versions *versions,
                            struct sp_problem *p);
 /* The numeric :id of the route (params[0]); 404 for anything else. */
 enum sp_rc sp_api_id_param(struct sp_req *r, long long *id, struct sp_problem *p);
 /* The same for the route's i-th parameter (…/:id/deliveries/:deliveryId: 1). */
 enum sp_rc sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p);
-/* DELETE of the row :id by a domain command, at the version If-Match
- * names (sp_api_if_match; 0: any): 204, or the command's problem (404
+/* DELETE of the row :id by a domain command, at the versions If-Match
+ * names (sp_api_if_match; none: any): 204, or the command's problem (404
  * when :id is no number, 412 for a stale ETag). */
 enum sp_rc sp_api_delete_by_id(struct sp_req *r,
                                enum sp_rc (*del)(struct sp_ctx *ctx, long long id,
-                                                 long long if_match, struct sp_problem *p),
+                                                 struct sp_versions if_match, struct sp_problem *p),
                                struct sp_problem *p);
 /* A public id from a path, a query or a body, in any case (core/ids.h
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is

@@ -662,8 +662,9 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
     struct sp_article_input in;
     read_form(r, &f);
     form_input(r, &f, &in, false);
-    in.if_match = form_version(r);
-    if (in.if_match == 0)
+    long long version = form_version(r);
+    in.if_match = sp_versions_one(r->arena, version);
+    if (version == 0)
         sp_problem_set(p, SP_INVALID, "validation_failed",
                        "This form does not say which version of the article it edits. Copy your"
                        " changes, reload the page and apply them again.");
@@ -681,8 +682,8 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
          * else's changes at the next Save (QA). */
         struct json_object *o = typed(r, &f, &a);
         json_object_object_del(o, "version");
-        if (in.if_match != 0)
-            json_object_object_add(o, "version", json_object_new_int64(in.if_match));
+        if (version != 0)
+            json_object_object_add(o, "version", json_object_new_int64(version));
         return save_refused(r, &s, o, p);
     }
     return redirect_to_edit(r, a.id, "saved");
@@ -723,7 +724,8 @@ set_published(struct sp_req *r, bool publish, struct sp_problem *p)
     struct sp_article a;
     if (!sp_page_session_post(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
-    struct sp_article_input in = {.publish = publish, .if_match = form_version(r)};
+    struct sp_article_input in = {.publish = publish,
+                                  .if_match = sp_versions_one(r->arena, form_version(r))};
     struct sp_ctx ctx = sp_api_ctx(r);
     long long id = a.id;
     if (sp_article_patch(&ctx, id, &in, s.user_id, &a, p) != SP_OK)
@@ -763,7 +765,7 @@ sp_page_kb_delete(struct sp_req *r, struct sp_problem *p)
     if (!sp_page_session_post(r, &s, p) || !route_article(r, &s, &a, p))
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_article_delete(&ctx, a.id, form_version(r), p) != SP_OK)
+    if (sp_article_delete(&ctx, a.id, sp_versions_one(r->arena, form_version(r)), p) != SP_OK)
         return p->rc == SP_PRECONDITION ? action_stale(r, &s, a.id, p) : p->rc;
     return sp_page_redirect(r, KB_PATH "?done=deleted");
 }

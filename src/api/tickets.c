@@ -272,9 +272,12 @@ sp_api_ticket_resolve(struct sp_req *r, struct sp_problem *p)
     const char *public_id;
     if (public_id_param(r, &public_id, p) != SP_OK)
         return p->rc;
+    struct sp_versions if_match;
+    if (sp_api_if_match(r, 0, &if_match, p) != SP_OK)
+        return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_customer_resolve(&ctx, public_id, r->principal.sub, p) != SP_OK ||
+    if (sp_ticket_customer_resolve(&ctx, public_id, r->principal.sub, if_match, p) != SP_OK ||
         sp_ticket_get_for_customer(&ctx, public_id, r->principal.sub, 0,
                                    (int)sp_api_messages_query[SP_API_MESSAGES_LIMIT].def, &t,
                                    p) != SP_OK)
@@ -293,6 +296,7 @@ static const struct sp_field_spec reply_fields[R_COUNT] = {
 
 struct reply_input {
     const char *public_id;
+    struct sp_versions if_match;   /* If-Match, checked where the ticket is locked */
     const char *body;
     struct sp_api_attachments attachments;
 };
@@ -305,7 +309,8 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
     const struct reply_input *in = input;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_message m;
-    if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->body, &m, p) != SP_OK ||
+    if (sp_ticket_customer_reply(&ctx, in->public_id, r->principal.sub, in->if_match, in->body,
+                                 &m, p) != SP_OK ||
         sp_attachments_attach(&ctx, sp_api_party(r), in->attachments.ids, in->attachments.n,
                               m.id, &m.attachments_json, p) != SP_OK)
         return p->rc;
@@ -332,7 +337,7 @@ sp_api_ticket_reply(struct sp_req *r, struct sp_problem *p)
                   ? sp_api_body_html(r, "body", &v[R_BODY], SP_TICKET_BODY_MAX, p)
                   : NULL;
     sp_api_attachments_with_errors(r, &in.attachments, p);
-    if (p->rc != SP_OK)
+    if (p->rc != SP_OK || sp_api_if_match(r, 0, &in.if_match, p) != SP_OK)
         return p->rc;
     return sp_api_create(r, create_reply, &in, p);
 }

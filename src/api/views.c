@@ -69,9 +69,12 @@ messages_members(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t, b
         sp_jw_end(w);
     }
     sp_jw_end(w);
-    /* the messages' query pages only: sp_req_scope is its cursors' scope */
+    /* the messages' query pages only: sp_req_scope is a customer's
+     * cursors' scope; an agent's is bound to the ticket, whichever
+     * spelling of it the path has (sp_api_ticket_next_cursor) */
     sp_jw_kstr(w, "messages_next_cursor",
-               sp_api_next_cursor(r, sp_req_scope(r), "m", t->messages_next_after));
+               agent ? sp_api_ticket_next_cursor(r, "m", t->id, t->messages_next_after)
+                     : sp_api_next_cursor(r, sp_req_scope(r), "m", t->messages_next_after));
 }
 
 void

@@ -177,10 +177,10 @@ create_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
     return SP_OK;
 }
 
-/* Webhook id with a fresh secret, if at version if_match (0: any); the
+/* Webhook id with a fresh secret, if at a version of if_match (none: any); the
  * one replaced keeps signing through the rotation overlap. */
 static enum sp_rc
-rotate_secret(struct sp_req *r, long long id, long long if_match, struct sp_webhook *h,
+rotate_secret(struct sp_req *r, long long id, struct sp_versions if_match, struct sp_webhook *h,
               struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -199,7 +199,7 @@ replay_webhook(struct sp_req *r, void *input, const char *resource_id, struct sp
     if (id <= 0)
         return sp_problem_set(p, SP_ERROR, "internal", "unreadable stored Location");
     struct sp_webhook h;
-    if (rotate_secret(r, id, 0, &h, p) != SP_OK)
+    if (rotate_secret(r, id, SP_VERSIONS_ANY, &h, p) != SP_OK)
         return p->rc;
     render_created(r, body, &h, out);
     return SP_OK;
@@ -234,7 +234,8 @@ sp_api_admin_webhook_get(struct sp_req *r, struct sp_problem *p)
 enum sp_rc
 sp_api_admin_webhook_patch(struct sp_req *r, struct sp_problem *p)
 {
-    long long id, if_match;
+    long long id;
+    struct sp_versions if_match;
     struct sp_webhook_input in;
     if (sp_api_id_param(r, &id, p) != SP_OK || read_input(r, false, &in, p) != SP_OK ||
         sp_api_if_match(r, id, &if_match, p) != SP_OK)
@@ -253,9 +254,10 @@ sp_api_admin_webhook_delete(struct sp_req *r, struct sp_problem *p)
     return sp_api_delete_by_id(r, sp_webhook_delete, p);
 }
 
-/* The webhook a rotation is of, and the version If-Match names (0: any). */
+/* The webhook a rotation is of, and the versions If-Match names (none: any). */
 struct rotation {
-    long long id, if_match;
+    long long id;
+    struct sp_versions if_match;
 };
 
 /* Rotation and ping honour Idempotency-Key as creates do (API.md §1): a

@@ -135,7 +135,7 @@ sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
 
 enum sp_rc
 sp_table_missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, const char *id,
-                long long if_match, struct sp_problem *p)
+                struct sp_versions if_match, struct sp_problem *p)
 {
     const char *sql = sp_arena_sprintf(a, "SELECT version FROM %s WHERE id = $1::bigint",
                                        t->name);
@@ -146,25 +146,25 @@ sp_table_missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
     if (PQntuples(r) == 0)
         return sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "the resource is at version %lld, not %lld", sp_db_int(r, 0, 0),
-                          if_match);
+                          "the resource is at version %lld, not %s", sp_db_int(r, 0, 0),
+                          sp_versions_text(a, if_match));
 }
 
-/* " AND version = $n" when if_match is a precondition of t, its value as
- * parameter n; "" otherwise. */
+/* " AND version = ANY($n)" when if_match is a precondition of t, its
+ * versions as parameter n; "" otherwise. */
 static const char *
-version_is(struct sp_arena *a, const struct sp_table *t, long long if_match, const char **param,
-           int n)
+version_is(struct sp_arena *a, const struct sp_table *t, struct sp_versions if_match,
+           const char **param, int n)
 {
-    if (!t->versioned || if_match == 0)
+    if (!t->versioned || if_match.n == 0)
         return "";
-    *param = sp_arena_sprintf(a, "%lld", if_match);
-    return sp_arena_sprintf(a, " AND version = $%d::integer", n);
+    *param = sp_versions_param(a, if_match);
+    return sp_arena_sprintf(a, " AND version = ANY($%d::integer[])", n);
 }
 
 enum sp_rc
 sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
-                const struct sp_table_value *values, long long if_match,
+                const struct sp_table_value *values, struct sp_versions if_match,
                 struct sp_table_row *out, struct sp_problem *p)
 {
     /* set: the new values; was/now: the same columns before and after,
@@ -211,7 +211,7 @@ sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, 
 
 enum sp_rc
 sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t, long long id,
-                long long if_match, struct sp_problem *p)
+                struct sp_versions if_match, struct sp_problem *p)
 {
     const char *params[2] = {sp_arena_sprintf(a, "%lld", id), NULL};
     const char *cond = version_is(a, t, if_match, &params[1], 2);

@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "core/problem.h"
+#include "core/versions.h"
 
 struct sp_arena;
 struct sp_db;
@@ -85,18 +86,19 @@ enum sp_rc sp_table_insert(struct sp_db *db, struct sp_arena *a, const struct sp
                            struct sp_problem *p);
 /* Updates the set columns of row id (and updated_at, and version when
  * versioned) and returns the row; SP_NOT_FOUND when there is none;
- * SP_PRECONDITION when if_match (versioned tables; 0: any) is not its
- * version. */
+ * SP_PRECONDITION when if_match (versioned tables; SP_VERSIONS_ANY: any)
+ * does not hold its version. */
 enum sp_rc sp_table_update(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           long long id, const struct sp_table_value *values, long long if_match,
-                           struct sp_table_row *out, struct sp_problem *p);
+                           long long id, const struct sp_table_value *values,
+                           struct sp_versions if_match, struct sp_table_row *out,
+                           struct sp_problem *p);
 /* SP_NOT_FOUND when there is no row id; SP_PRECONDITION as an update. */
 enum sp_rc sp_table_delete(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           long long id, long long if_match, struct sp_problem *p);
+                           long long id, struct sp_versions if_match, struct sp_problem *p);
 /* For an owner's own write of row id (text) of versioned table t that
- * found no row at version if_match: SP_NOT_FOUND when the row is gone,
+ * found no row at a version of if_match: SP_NOT_FOUND when the row is gone,
  * else SP_PRECONDITION naming the version it is at. */
 enum sp_rc sp_table_missed(struct sp_db *db, struct sp_arena *a, const struct sp_table *t,
-                           const char *id, long long if_match, struct sp_problem *p);
+                           const char *id, struct sp_versions if_match, struct sp_problem *p);
 
 #endif

@@ -49,7 +49,7 @@ after_write(struct sp_ctx *ctx, const struct sp_admin_store *s, struct sp_table_
  * transaction (begun here when there is one). */
 static enum sp_rc
 update(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-       const struct sp_table_value *values, long long if_match, struct sp_table_row *row,
+       const struct sp_table_value *values, struct sp_versions if_match, struct sp_table_row *row,
        struct sp_problem *p)
 {
     if (s->after_write == NULL && s->before_update == NULL)
@@ -78,7 +78,7 @@ sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store *s,
 
 enum sp_rc
 sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                     const struct sp_table_value *values, long long if_match,
+                     const struct sp_table_value *values, struct sp_versions if_match,
                      struct sp_table_row *row, struct sp_problem *p)
 {
     if (sp_admin_store_check(ctx, s, id, values, p) != SP_OK)
@@ -96,7 +96,7 @@ sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long lo
 
 enum sp_rc
 sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                      long long if_match, struct sp_problem *p)
+                      struct sp_versions if_match, struct sp_problem *p)
 {
     if (!s->deletable)
         return sp_problem_set(p, SP_ERROR, "internal", "%s rows are not deleted",

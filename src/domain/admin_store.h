@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "core/problem.h"
+#include "core/versions.h"
 #include "db/table.h"
 #include "domain/ctx.h"
 
@@ -76,14 +77,14 @@ enum sp_rc sp_admin_store_create(struct sp_ctx *ctx, const struct sp_admin_store
                                  const struct sp_table_value *values, struct sp_table_row *row,
                                  struct sp_problem *p);
 /* The checks, then the set values only; SP_NOT_FOUND when there is no row
- * id, SP_PRECONDITION when if_match (0: any) is not its version: another
+ * id, SP_PRECONDITION when if_match (none: any) does not hold its version: another
  * admin saved it since (two admins never silently overwrite each other). */
 enum sp_rc sp_admin_store_patch(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                                const struct sp_table_value *values, long long if_match,
+                                const struct sp_table_value *values, struct sp_versions if_match,
                                 struct sp_table_row *row, struct sp_problem *p);
 /* SP_NOT_FOUND when there is no row id, SP_PRECONDITION as a patch; an
  * internal error when the store is not deletable (no route reaches that). */
 enum sp_rc sp_admin_store_delete(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                                 long long if_match, struct sp_problem *p);
+                                 struct sp_versions if_match, struct sp_problem *p);
 
 #endif

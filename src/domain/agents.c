@@ -41,7 +41,7 @@ static struct sp_stmt by_user_stmt = SP_STMT_READ(
 
 /* The agent's own columns after its PATCH. A PATCH that changes none of
  * them keeps updated_at and the version (the ETag stays good); $7, an
- * If-Match version (0: any), makes a stale one miss the row. */
+ * If-Match versions (NULL: any), makes a stale one miss the row. */
 #define SELF_NEW                                                                                \
     "coalesce($2, status), CASE WHEN $3::boolean THEN $4::int ELSE max_concurrent_chats END,"   \
     " CASE WHEN $5::boolean THEN $6 ELSE display_name END"
@@ -52,7 +52,7 @@ static struct sp_stmt update_self_stmt = SP_STMT(
     "UPDATE support_agents SET (status, max_concurrent_chats, display_name) = (" SELF_NEW "),"
     " updated_at = CASE WHEN " SELF_CHANGED " THEN now() ELSE updated_at END,"
     " version = version + (" SELF_CHANGED ")::integer"
-    " WHERE user_id = $1 AND ($7::integer = 0 OR version = $7::integer)"
+    " WHERE user_id = $1 AND ($7::integer[] IS NULL OR version = ANY($7::integer[]))"
     " RETURNING " AGENT_COLS,
     7);
 
@@ -281,14 +281,15 @@ sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_p
 /* The self update's row; 412 when If-Match names another version (the
  * caller's row exists: sp_api_current_agent made it). */
 static enum sp_rc
-update_self(struct sp_ctx *ctx, const char *const *params, long long if_match,
+update_self(struct sp_ctx *ctx, const char *const *params, struct sp_versions if_match,
             struct sp_agent *out, struct sp_problem *p)
 {
     enum sp_rc rc =
         sp_db_one(ctx->db, ctx->arena, &update_self_stmt, params, "agent", read_agent, out, p);
-    if (rc == SP_NOT_FOUND && if_match != 0)
+    if (rc == SP_NOT_FOUND && if_match.n > 0)
         return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                              "your agent record is no longer at version %lld", if_match);
+                              "your agent record is no longer at version %s",
+                              sp_versions_text(ctx->arena, if_match));
     return rc;
 }
 
@@ -300,7 +301,7 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
         user_id, u->status, u->has_max_chats ? "true" : "false",
         sp_arena_sprintf(ctx->arena, "%lld", u->max_concurrent_chats),
         u->has_display_name ? "true" : "false", u->display_name,
-        sp_arena_sprintf(ctx->arena, "%lld", u->if_match),
+        sp_versions_param(ctx->arena, u->if_match),
     };
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;

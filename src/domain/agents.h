@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "core/problem.h"
+#include "core/versions.h"
 #include "db/db.h"
 #include "domain/admin_store.h"
 #include "domain/ctx.h"
@@ -84,7 +85,7 @@ struct sp_agent_update {
     long long max_concurrent_chats;
     bool has_display_name;
     const char *display_name;      /* NULL with has_display_name clears it */
-    long long if_match;            /* the version If-Match names; 0: any */
+    struct sp_versions if_match;   /* the versions If-Match names; none: any */
 };
 enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
                                 const struct sp_agent_update *u, struct sp_agent *out,

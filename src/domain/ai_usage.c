@@ -163,7 +163,9 @@ static enum sp_rc
 aggregate_and_detect(struct sp_db *db, struct sp_arena *a, const struct sp_ai_usage_opts *o,
                      struct sp_ai_usage_counts *n, struct sp_problem *p)
 {
-    int64_t hour = o->now_ms - o->now_ms % HOUR_MS;
+    /* The hour holding now, rounded down before 1970 too (--now takes
+     * years from 0001: a negative instant's remainder is negative). */
+    int64_t hour = o->now_ms - ((o->now_ms % HOUR_MS) + HOUR_MS) % HOUR_MS;
     long hours = o->backfill ? BACKFILL_HOURS : WINDOW_HOURS;
     int64_t from = hour - hours * HOUR_MS;
     const char *agg[2] = {sp_arena_sprintf(a, "%lld", (long long)from),

@@ -120,7 +120,7 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "                ELSE a.published_at END,"
     " version = a.version + 1, updated_at = now(), updated_by = :actor"
     " FROM o WHERE a.id = o.id"
-    " AND (:if_match::integer IS NULL OR a.version = :if_match::integer)"
+    " AND (:if_match::integer[] IS NULL OR a.version = ANY(:if_match::integer[]))"
     " AND (coalesce(:slug, a.slug), coalesce(:title, a.title),"
     "      coalesce(:markdown, a.content_markdown), coalesce(:html, a.content_html),"
     "      coalesce(:tags::text[], a.tags), coalesce(:publish::boolean, a.is_published),"
@@ -140,7 +140,7 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
 static struct sp_stmt delete_stmt = SP_STMT(
     "article_delete",
     "DELETE FROM support_knowledge_articles"
-    " WHERE id = $1::bigint AND ($2::integer IS NULL OR version = $2::integer)",
+    " WHERE id = $1::bigint AND ($2::integer[] IS NULL OR version = ANY($2::integer[]))",
     2);
 
 static struct sp_stmt get_stmt = SP_STMT_READ(
@@ -245,7 +245,7 @@ write_params(struct sp_ctx *ctx, const struct sp_article_input *in, const char *
     params[WP_TITLE] = in->title;
     params[WP_TAGS] = in->tags_set ? sp_db_text_array(ctx->arena, in->tags, in->ntags) : NULL;
     params[WP_PUBLISH] = in->publish < 0 ? NULL : in->publish ? "true" : "false";
-    params[WP_IF_MATCH] = in->if_match ? sp_arena_sprintf(ctx->arena, "%lld", in->if_match) : NULL;
+    params[WP_IF_MATCH] = sp_versions_param(ctx->arena, in->if_match);
     params[WP_ACTOR] = actor;
     if (in->markdown == NULL)
         return SP_OK;
@@ -296,19 +296,25 @@ get_one(struct sp_ctx *ctx, struct sp_stmt *st, const char *param, struct sp_art
     return SP_OK;
 }
 
+static enum sp_rc
+stale(struct sp_ctx *ctx, long long version, struct sp_versions if_match, struct sp_problem *p)
+{
+    return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                          "the article is at version %lld, not %s", version,
+                          sp_versions_text(ctx->arena, if_match));
+}
+
 /* A patch or a delete changed no row: the article is gone (404), at
  * another version than If-Match (412), or — a patch's — as the patch
  * would leave it: then it is the answer, unchanged. */
 static enum sp_rc
-unchanged(struct sp_ctx *ctx, const char *id, long long if_match, struct sp_article *out,
+unchanged(struct sp_ctx *ctx, const char *id, struct sp_versions if_match, struct sp_article *out,
           struct sp_problem *p)
 {
     if (get_one(ctx, &get_stmt, id, out, p) != SP_OK)
         return p->rc;
-    if (if_match != 0 && out->version != if_match)
-        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                              "the article is at version %lld, not %lld",
-                              (long long)out->version, if_match);
+    if (!sp_versions_hold(if_match, out->version))
+        return stale(ctx, out->version, if_match, p);
     return SP_OK;
 }
 
@@ -332,19 +338,24 @@ sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input
 }
 
 enum sp_rc
-sp_article_delete(struct sp_ctx *ctx, long long id, long long if_match, struct sp_problem *p)
+sp_article_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
+                  struct sp_problem *p)
 {
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id),
-                             if_match ? sp_arena_sprintf(ctx->arena, "%lld", if_match) : NULL};
+                             sp_versions_param(ctx->arena, if_match)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
     if (r == NULL)
         return p->rc;
     if (strcmp(PQcmdTuples(r), "0") != 0)
         return SP_OK;
     /* Ids are never reused and versions only grow, so the article read
-     * now is never one the delete should have matched: never SP_OK. */
+     * now is never one the delete matched; but If-Match may list a later
+     * version it reached meanwhile (RFC 9110: any listed tag): still 412,
+     * never SP_OK for an article not deleted. */
     struct sp_article now;
-    return unchanged(ctx, params[0], if_match, &now, p);
+    if (unchanged(ctx, params[0], if_match, &now, p) != SP_OK)
+        return p->rc;
+    return stale(ctx, (long long)now.version, if_match, p);
 }
 
 enum sp_rc

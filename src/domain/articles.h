@@ -18,6 +18,7 @@
 
 #include "core/cursor.h"
 #include "core/problem.h"
+#include "core/versions.h"
 #include "domain/ctx.h"
 
 struct sp_arena;
@@ -63,7 +64,7 @@ struct sp_article_input {
     size_t ntags;
     bool tags_set;
     int publish;               /* 1 publish, 0 unpublish, -1 keep */
-    long long if_match;        /* expected version; 0 = no precondition */
+    struct sp_versions if_match;   /* expected versions; SP_VERSIONS_ANY: none */
 };
 
 /* Field checks shared by every way in (JSON API, admin form): each failure
@@ -82,14 +83,14 @@ bool sp_article_tag_ok(const char *tag);
  * published_at. actor: who writes (stored, never shown publicly). */
 enum sp_rc sp_article_create(struct sp_ctx *ctx, const struct sp_article_input *in,
                              const char *actor, struct sp_article *out, struct sp_problem *p);
-/* SP_NOT_FOUND; SP_PRECONDITION when in->if_match is not the version;
+/* SP_NOT_FOUND; SP_PRECONDITION when in->if_match does not hold the version;
  * 409 slug_taken. A change of markdown renders it again; publishing a
  * draft sets published_at (again, after an unpublish). */
 enum sp_rc sp_article_patch(struct sp_ctx *ctx, long long id, const struct sp_article_input *in,
                             const char *actor, struct sp_article *out, struct sp_problem *p);
-/* SP_NOT_FOUND; SP_PRECONDITION when if_match (0: none) is not the
+/* SP_NOT_FOUND; SP_PRECONDITION when if_match (any: none) does not hold the
  * version. */
-enum sp_rc sp_article_delete(struct sp_ctx *ctx, long long id, long long if_match,
+enum sp_rc sp_article_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                              struct sp_problem *p);
 /* Any article by id, drafts included (admin); SP_NOT_FOUND. */
 enum sp_rc sp_article_get(struct sp_ctx *ctx, long long id, struct sp_article *out,

@@ -293,7 +293,7 @@ time_text(struct sp_arena *a, const char *iso)
     struct tm tm;
     if (iso == NULL || !sp_rfc3339_parse(iso, &ms))
         return NULL;
-    time_t t = (time_t)(ms / 1000);
+    time_t t = (time_t)sp_rfc3339_floor_seconds(ms);   /* 1969 stays 1969 */
     if (gmtime_r(&t, &tm) == NULL)
         return NULL;
     return sp_arena_sprintf(a, "%d %s %d, %02d:%02d UTC", tm.tm_mday, months[tm.tm_mon],
@@ -404,6 +404,21 @@ one_line(char *s)
     return s;
 }
 
+/* Whether the change a customer's notification tells of resolved the
+ * ticket: its payload's status (at the change) is resolved and its
+ * previous_status is not (ticket_state.c queue_deliveries writes both).
+ * Not the ticket's status now: a reply on a ticket resolved before it
+ * said "we have marked your ticket as resolved" again (QA). */
+static bool
+resolved_by_change(struct json_object *payload)
+{
+    struct json_object *to, *from;
+    return payload != NULL && json_object_object_get_ex(payload, "status", &to) &&
+           json_object_object_get_ex(payload, "previous_status", &from) &&
+           strcmp(json_object_get_string(to), "resolved") == 0 &&
+           strcmp(json_object_get_string(from), "resolved") != 0;
+}
+
 /* {event_type, ticket{public_id, subject, status, status_text, resolved, url},
  * recipient{name}, message{html, text}, staff{channel, recipient, for},
  * sla{target, due}, payload}: owned by a. */
@@ -419,15 +434,15 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     put_str(t, "subject", row->ticket_subject);
     put_str(t, "status", row->ticket_status);
     put_str(t, "status_text", status_text(row->ticket_status));
+    struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
     /* For the line a reply that resolved the ticket ends with. */
-    if (row->ticket_status != NULL && strcmp(row->ticket_status, "resolved") == 0)
+    if (resolved_by_change(payload))
         json_object_object_add(t, "resolved", json_object_new_boolean(1));
     put_str(t, "url", page_url(a, c->cfg->portal_url, row->ticket_public_id));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
     put_str(r, "name", name);
     json_object_object_add(ctx, "recipient", r);
-    struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
     message(a, ctx, row, payload);
     sla(a, ctx, payload);
     if (staff)

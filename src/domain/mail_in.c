@@ -507,7 +507,8 @@ write_message(struct sp_ctx *ctx, struct take *t, long long *message, struct sp_
 {
     if (t->ticket != NULL) {
         struct sp_message msg;
-        if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, t->body, &msg, p) != SP_OK)
+        if (sp_ticket_customer_reply(ctx, t->ticket, t->customer, SP_VERSIONS_ANY, t->body, &msg,
+                                     p) != SP_OK)
             return p->rc;
         t->made = t->ticket;
         *message = msg.id;

@@ -27,6 +27,7 @@
 #include "core/json_writer.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/rfc3339.h"
 #include "db/db.h"
 #include "domain/agents.h"
 #include "domain/routing.h"
@@ -268,6 +269,10 @@ struct step {
 static void
 format_ts(char out[TS_LEN], int64_t ms)
 {
+    /* --now takes years from 0001 and close_before reaches days before
+     * it: PostgreSQL reads no year 0000, and no row is older than 0001. */
+    if (ms < SP_RFC3339_MIN_MS)
+        ms = SP_RFC3339_MIN_MS;
     time_t s = (time_t)(ms / 1000);
     int frac = (int)(ms % 1000);
     if (frac < 0) {
@@ -617,7 +622,7 @@ one_ticket(struct monitor *m, const struct step *s, long long id, struct sp_prob
         m->n->skipped++;
         return SP_OK;
     }
-    struct sp_ticket_ref ref = {id, NULL};
+    struct sp_ticket_ref ref = {.id = id, .public_id = NULL};
     if (sp_ticket_lock(&m->ctx, &ref, NULL, &st, &p) != SP_OK)
         goto failed;
     sp_ticket_change_init(&c, &m->ctx, &st, (struct sp_actor){"system", NULL});

@@ -62,13 +62,14 @@ static struct sp_stmt put_stmt = SP_STMT(
     4);
 
 /* A put with If-Match: row $1 (the policy of its priority and category,
- * which never change), only at version $4 (0: any). */
+ * which never change), only at a version of $4 (NULL: any). */
 static struct sp_stmt update_stmt = SP_STMT(
     "sla_policy_update",
     "WITH x AS (UPDATE support_sla_policies SET first_response_minutes = $2::int,"
     "  resolution_minutes = $3::int," SAME_TARGETS_KEEP_VERSION("support_sla_policies",
                                                               "$2::int", "$3::int")
-    "  WHERE id = $1::bigint AND ($4::integer = 0 OR version = $4::integer) RETURNING *"
+    "  WHERE id = $1::bigint AND ($4::integer[] IS NULL OR version = ANY($4::integer[]))"
+    " RETURNING *"
     ") SELECT " POLICY_ROW(SP_COL_SQL, ", ") " FROM x",
     4);
 
@@ -95,7 +96,7 @@ static struct sp_stmt state_stmt = SP_STMT(
  * default when is_default_conflicts (a delete); else 412, naming the
  * version it is at (as db/table's admin rows do). */
 static enum sp_rc
-missed(struct sp_ctx *ctx, const char *id, long long if_match, bool is_default_conflicts,
+missed(struct sp_ctx *ctx, const char *id, struct sp_versions if_match, bool is_default_conflicts,
        struct sp_problem *p)
 {
     const char *params[1] = {id};
@@ -109,8 +110,9 @@ missed(struct sp_ctx *ctx, const char *id, long long if_match, bool is_default_c
                               "SLA policy %s is a priority's default: change it with PUT, a"
                               " default is never removed", id);
     return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                          "the resource is at version %lld, not %lld",
-                          sp_db_int(r, 0, PQfnumber(r, "version")), if_match);
+                          "the resource is at version %lld, not %s",
+                          sp_db_int(r, 0, PQfnumber(r, "version")),
+                          sp_versions_text(ctx->arena, if_match));
 }
 
 enum sp_rc
@@ -151,7 +153,7 @@ sp_sla_policy_current(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, 
 
 enum sp_rc
 sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, long long id,
-                  long long if_match, struct sp_table_row *row, struct sp_problem *p)
+                  struct sp_versions if_match, struct sp_table_row *row, struct sp_problem *p)
 {
     if (sp_sla_policy_check(ctx, in, p) != SP_OK)
         return p->rc;
@@ -168,7 +170,7 @@ sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, long
         return SP_OK;
     }
     const char *params[4] = {sp_arena_sprintf(ctx->arena, "%lld", id), first, resolution,
-                             sp_arena_sprintf(ctx->arena, "%lld", if_match)};
+                             sp_versions_param(ctx->arena, if_match)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &update_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -190,14 +192,15 @@ sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in, long
 static struct sp_stmt delete_stmt = SP_STMT(
     "sla_policy_delete",
     "DELETE FROM support_sla_policies WHERE id = $1::bigint AND category_id IS NOT NULL"
-    " AND ($2::integer = 0 OR version = $2::integer) RETURNING id",
+    " AND ($2::integer[] IS NULL OR version = ANY($2::integer[])) RETURNING id",
     2);
 
 enum sp_rc
-sp_sla_policy_delete(struct sp_ctx *ctx, long long id, long long if_match, struct sp_problem *p)
+sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
+                     struct sp_problem *p)
 {
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id),
-                             sp_arena_sprintf(ctx->arena, "%lld", if_match)};
+                             sp_versions_param(ctx->arena, if_match)};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
     if (r == NULL)
         return p->rc;

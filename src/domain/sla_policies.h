@@ -11,6 +11,7 @@
 #define SP_SLA_POLICIES_H
 
 #include "core/problem.h"
+#include "core/versions.h"
 #include "domain/admin_store.h"
 #include "domain/ctx.h"
 
@@ -47,20 +48,20 @@ enum sp_rc sp_sla_policy_current(struct sp_ctx *ctx, const struct sp_sla_policy_
 /* The checks, then the write, and the row with its version: id 0
  * upserts the policy of in (a new version when it was there); else
  * (a put with If-Match) it updates row id, the one
- * sp_sla_policy_current found, when it is at version if_match (0: any),
+ * sp_sla_policy_current found, when it is at a version of if_match (none: any),
  * and anything else (another version, or the row removed since) is 412
  * with nothing written. Errors: 422 unknown_category, a first response
  * later than the resolution 422 (field first_response_minutes). */
 enum sp_rc sp_sla_policy_put(struct sp_ctx *ctx, const struct sp_sla_policy_input *in,
-                             long long id, long long if_match, struct sp_table_row *row,
+                             long long id, struct sp_versions if_match, struct sp_table_row *row,
                              struct sp_problem *p);
 
 /* Removes a category's override (id): the category's tickets take the
  * priority's default from then on (as a PUT, for tickets created or
  * re-prioritized afterwards). A default is 409 default_policy (every
  * priority keeps one); no such row SP_NOT_FOUND; SP_PRECONDITION when
- * if_match (0: any) is not its version, and nothing is removed. */
-enum sp_rc sp_sla_policy_delete(struct sp_ctx *ctx, long long id, long long if_match,
+ * if_match (none: any) does not hold its version, and nothing is removed. */
+enum sp_rc sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                                 struct sp_problem *p);
 
 #endif

@@ -37,7 +37,7 @@ sp_ticket_route_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_proble
     if (sp_route_ticket_waiting(ctx, agent_id, &w, &n, p) != SP_OK)
         return p->rc;
     for (size_t i = 0; i < n; i++) {
-        struct sp_ticket_ref ref = {w[i].id, NULL};
+        struct sp_ticket_ref ref = {.id = w[i].id, .public_id = NULL};
         struct sp_ticket_state st;
         struct sp_ticket_change c;
         bool routed;

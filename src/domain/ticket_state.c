@@ -19,6 +19,7 @@ sp_ticket_ref_parse(struct sp_arena *a, const char *s, struct sp_ticket_ref *out
 {
     out->id = sp_row_id_read(s);
     out->public_id = NULL;
+    out->if_match = SP_VERSIONS_ANY;
     if (out->id > 0)
         return;
     out->public_id = s;
@@ -86,6 +87,10 @@ sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref, const char *
         !sp_priority_parse(out->priority, &out->s.priority))
         return sp_problem_set(p, SP_ERROR, "internal", "ticket row has an unknown enum value");
     *locked = out->s;
+    if (!sp_versions_hold(ref->if_match, locked->version))
+        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
+                              "the ticket is at version %lld, not %s", locked->version,
+                              sp_versions_text(ctx->arena, ref->if_match));
     return SP_OK;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/problem.h"
+#include "core/versions.h"
 #include "domain/ctx.h"
 #include "domain/lifecycle.h"
 #include "domain/sla.h"
@@ -32,10 +33,14 @@ struct sp_actor {
 /* A reference from a URL: all digits = numeric id, else public id, read
  * in any case (core/ids.h sp_public_id_read) and kept in its canonical
  * form in arena a; what is no public id is kept as written (no ticket
- * has it: 404). */
+ * has it: 404). if_match: the versions a write accepts (If-Match; zero,
+ * as the parse leaves it: any), checked by sp_ticket_lock, so that every
+ * write of a ticket honours it at the one point where the version read is
+ * the one written on. */
 struct sp_ticket_ref {
     long long id;
     const char *public_id;
+    struct sp_versions if_match;
 };
 void sp_ticket_ref_parse(struct sp_arena *a, const char *s, struct sp_ticket_ref *out);
 
@@ -73,7 +78,9 @@ struct sp_ticket_change {
 };
 
 /* Locks the row (FOR UPDATE, inside the caller's transaction). A
- * customer_id limits it to that customer's tickets (others: not found). */
+ * customer_id limits it to that customer's tickets (others: not found).
+ * SP_PRECONDITION precondition_failed when ref->if_match does not hold
+ * the ticket's version (nothing is written: the caller rolls back). */
 enum sp_rc sp_ticket_lock(struct sp_ctx *ctx, const struct sp_ticket_ref *ref,
                           const char *customer_id, struct sp_ticket_state *out,
                           struct sp_problem *p);

@@ -106,10 +106,6 @@ static enum sp_rc
 edit_patch(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_problem *p)
 {
     const struct sp_ticket_patch *patch = in;
-    if (patch->if_match != 0 && patch->if_match != c->before.version)
-        return sp_problem_set(p, SP_PRECONDITION, "precondition_failed",
-                              "the ticket is at version %lld, not %lld", c->before.version,
-                              patch->if_match);
     bool self;
     struct sp_category cat;
     if (patch_lookups(c, patch, &cat, &self, p) != SP_OK)

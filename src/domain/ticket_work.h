@@ -12,7 +12,6 @@
 #include "domain/ticket_state.h"
 
 struct sp_ticket_patch {
-    long long if_match;            /* expected version; 0 = no precondition */
     bool has_status;
     enum sp_status status;
     bool has_priority;

@@ -682,9 +682,9 @@ sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
  * closed one takes none (409 ticket_closed: a new ticket is the way). */
 static enum sp_rc
 customer_change(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                struct sp_ticket_change *c, struct sp_problem *p)
+                struct sp_versions if_match, struct sp_ticket_change *c, struct sp_problem *p)
 {
-    struct sp_ticket_ref ref = {.id = 0, .public_id = public_id};
+    struct sp_ticket_ref ref = {.id = 0, .public_id = public_id, .if_match = if_match};
     struct sp_ticket_state st;
     if (sp_ticket_lock(ctx, &ref, customer_id, &st, p) != SP_OK)
         return p->rc;
@@ -697,10 +697,11 @@ customer_change(struct sp_ctx *ctx, const char *public_id, const char *customer_
 
 enum sp_rc
 sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                         const char *body, struct sp_message *out, struct sp_problem *p)
+                         struct sp_versions if_match, const char *body, struct sp_message *out,
+                         struct sp_problem *p)
 {
     struct sp_ticket_change c;
-    if (customer_change(ctx, public_id, customer_id, &c, p) != SP_OK)
+    if (customer_change(ctx, public_id, customer_id, if_match, &c, p) != SP_OK)
         return p->rc;
     sp_ticket_customer_reopen(&c, sp_clock_now_ms());
     sp_ticket_set_message(&c, "customer", body, false);
@@ -716,10 +717,10 @@ sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *
 
 static enum sp_rc
 customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                 struct sp_problem *p)
+                 struct sp_versions if_match, struct sp_problem *p)
 {
     struct sp_ticket_change c;
-    if (customer_change(ctx, public_id, customer_id, &c, p) != SP_OK ||
+    if (customer_change(ctx, public_id, customer_id, if_match, &c, p) != SP_OK ||
         sp_ticket_set_status(&c, SP_STATUS_RESOLVED, sp_clock_now_ms(), p) != SP_OK)
         return p->rc;
     return sp_ticket_apply(&c, NULL, NULL, p);
@@ -727,11 +728,11 @@ customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer
 
 enum sp_rc
 sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
-                           struct sp_problem *p)
+                           struct sp_versions if_match, struct sp_problem *p)
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (customer_resolve(ctx, public_id, customer_id, p) != SP_OK ||
+    if (customer_resolve(ctx, public_id, customer_id, if_match, p) != SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "core/problem.h"
+#include "core/versions.h"
 #include "domain/ctx.h"
 #include "domain/contacts.h"
 #include "domain/lifecycle.h"
@@ -174,20 +175,24 @@ enum sp_rc sp_ticket_list_for_customer(struct sp_ctx *ctx, const char *customer_
                                        struct sp_problem *p);
 
 /* Adds a customer reply, reopening per the lifecycle (API.md §4); on a
- * closed ticket -> SP_CONFLICT ticket_closed. Runs in the caller's
- * transaction: the create protocol's (sp_idem_run), which also keeps the
- * reply's Idempotency-Key with it. */
+ * closed ticket -> SP_CONFLICT ticket_closed; SP_PRECONDITION when
+ * if_match (If-Match; SP_VERSIONS_ANY: none) does not hold the ticket's
+ * version. Runs in the caller's transaction: the create protocol's
+ * (sp_idem_run), which also keeps the reply's Idempotency-Key with it. */
 enum sp_rc sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id,
-                                    const char *customer_id, const char *body,
-                                    struct sp_message *out, struct sp_problem *p);
+                                    const char *customer_id, struct sp_versions if_match,
+                                    const char *body, struct sp_message *out,
+                                    struct sp_problem *p);
 
 /* The customer marks their ticket solved (Zendesk's "mark as solved"):
  * resolved from any open state, nothing when it is resolved already; a
  * closed ticket is SP_CONFLICT ticket_closed. The usual resolved clock
  * runs (auto-close after SUPPORT_AUTOCLOSE_DAYS); the customer is not
- * notified of their own move. A transaction of its own. */
+ * notified of their own move. A transaction of its own. if_match as for
+ * a reply. */
 enum sp_rc sp_ticket_customer_resolve(struct sp_ctx *ctx, const char *public_id,
-                                      const char *customer_id, struct sp_problem *p);
+                                      const char *customer_id, struct sp_versions if_match,
+                                      struct sp_problem *p);
 
 /* Events of a ticket, oldest first, after event id `after`. */
 struct sp_ticket_event {

@@ -83,7 +83,7 @@ static struct sp_stmt create_stmt = SP_STMT_NAMED(
  * a null that was given (description_set). As for tickets (docs/API.md
  * §5), a PATCH that changes nothing leaves updated_at and the version as
  * they were (a retry must not make another admin's ETag stale); with
- * if_match (0: any) only the row at that version is written. */
+ * if_match (NULL: any) only the row at one of its versions is written. */
 #define WEBHOOK_CHANGED                                                                        \
     "(n.url, n.events, n.description, n.is_active, n.redact_text)"                             \
     " IS DISTINCT FROM (w.url, w.events, w.description, w.is_active, w.redact_text)"
@@ -101,7 +101,7 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     " updated_at = CASE WHEN " WEBHOOK_CHANGED " THEN now() ELSE w.updated_at END,"
     " version = w.version + CASE WHEN " WEBHOOK_CHANGED " THEN 1 ELSE 0 END"
     " FROM n WHERE w.id = n.id"
-    " AND (:if_match::integer = 0 OR w.version = :if_match::integer)"
+    " AND (:if_match::integer[] IS NULL OR w.version = ANY(:if_match::integer[]))"
     " RETURNING " WEBHOOK_COLS,
     write_names, WP_COUNT);
 
@@ -116,7 +116,7 @@ static struct sp_stmt rotate_stmt = SP_STMT(
     "UPDATE support_webhooks AS w SET previous_secret_enc = w.secret_enc,"
     " previous_secret_until = now() + make_interval(secs => $3::integer),"
     " secret_enc = $2, updated_at = now(), version = w.version + 1"
-    " WHERE w.id = $1::bigint AND ($4::integer = 0 OR w.version = $4::integer)"
+    " WHERE w.id = $1::bigint AND ($4::integer[] IS NULL OR w.version = ANY($4::integer[]))"
     " AND w.secret_enc = $5"
     " RETURNING " WEBHOOK_COLS,
     5);
@@ -296,10 +296,10 @@ sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out, struct 
     return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "webhook", read_webhook, out, p);
 }
 
-/* The row an update of webhook id (text) at version if_match (0: any)
+/* The row an update of webhook id (text) at a version of if_match (none: any)
  * returned in r, or why there is none: 404 or 412. */
 static enum sp_rc
-written(struct sp_ctx *ctx, PGresult *r, const char *id, long long if_match,
+written(struct sp_ctx *ctx, PGresult *r, const char *id, struct sp_versions if_match,
         struct sp_webhook *out, struct sp_problem *p)
 {
     if (r == NULL)
@@ -312,21 +312,22 @@ written(struct sp_ctx *ctx, PGresult *r, const char *id, long long if_match,
 
 enum sp_rc
 sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                 long long if_match, const struct sp_webhook_input *in, struct sp_webhook *out,
-                 struct sp_problem *p)
+                 struct sp_versions if_match, const struct sp_webhook_input *in,
+                 struct sp_webhook *out, struct sp_problem *p)
 {
     if (sp_webhook_check(ctx->arena, in, false, env->allow_loopback, p) != SP_OK)
         return p->rc;
     const char *params[WP_COUNT] = {0};
     write_params(ctx->arena, in, params);
     params[WP_ID] = sp_arena_sprintf(ctx->arena, "%lld", id);
-    params[WP_IF_MATCH] = sp_arena_sprintf(ctx->arena, "%lld", if_match);
+    params[WP_IF_MATCH] = sp_versions_param(ctx->arena, if_match);
     return written(ctx, sp_db_exec(ctx->db, ctx->arena, &patch_stmt, params, p), params[WP_ID],
                    if_match, out, p);
 }
 
 enum sp_rc
-sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match, struct sp_problem *p)
+sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
+                  struct sp_problem *p)
 {
     return sp_table_delete(ctx->db, ctx->arena, &webhook_table, id, if_match, p);
 }
@@ -340,11 +341,11 @@ sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match, struct s
  * other's new version makes it 412, as any stale write. */
 enum sp_rc
 sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                         long long if_match, struct sp_webhook *out, struct sp_problem *p)
+                         struct sp_versions if_match, struct sp_webhook *out, struct sp_problem *p)
 {
     const char *params[5] = {sp_arena_sprintf(ctx->arena, "%lld", id), NULL,
                              sp_arena_sprintf(ctx->arena, "%d", SP_WEBHOOK_OVERLAP_S),
-                             sp_arena_sprintf(ctx->arena, "%lld", if_match), NULL};
+                             sp_versions_param(ctx->arena, if_match), NULL};
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_secret_stmt, params, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
@@ -353,7 +354,7 @@ sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, l
     if ((params[1] = seal(ctx, env, id, secret, p)) == NULL)
         return p->rc;
     r = sp_db_exec(ctx->db, ctx->arena, &rotate_stmt, params, p);
-    if (r != NULL && PQntuples(r) == 0 && if_match == 0)
+    if (r != NULL && PQntuples(r) == 0 && if_match.n == 0)
         return sp_webhook_current_secret(ctx, env, id, out, p);   /* or 404: it is gone */
     if (written(ctx, r, params[0], if_match, out, p) != SP_OK)
         return p->rc;

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "core/problem.h"
+#include "core/versions.h"
 #include "domain/ctx.h"
 
 #define SP_WEBHOOK_URL_MAX 2048
@@ -90,16 +91,16 @@ enum sp_rc sp_webhook_create(struct sp_ctx *ctx, const struct sp_webhook_env *en
 /* SP_NOT_FOUND. */
 enum sp_rc sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *out,
                           struct sp_problem *p);
-/* The writes below take if_match, the version the caller last saw (0:
+/* The writes below take if_match, the versions the caller accepts (none:
  * any): SP_PRECONDITION, writing nothing, when the row is at another;
  * SP_NOT_FOUND when there is none. */
 /* The same checks as a create for what is given; a patch that changes
  * something is a new version. */
 enum sp_rc sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
-                            long long if_match, const struct sp_webhook_input *in,
+                            struct sp_versions if_match, const struct sp_webhook_input *in,
                             struct sp_webhook *out, struct sp_problem *p);
 /* Its deliveries go with it. */
-enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_match,
+enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                              struct sp_problem *p);
 /* A new secret (out->secret) and a new version; the current one keeps
  * signing for SP_WEBHOOK_OVERLAP_S (replacing any older previous one:
@@ -109,8 +110,8 @@ enum sp_rc sp_webhook_delete(struct sp_ctx *ctx, long long id, long long if_matc
  * if_match it is SP_PRECONDITION as any stale write. SP_UNAVAILABLE
  * without a key ring. */
 enum sp_rc sp_webhook_rotate_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env,
-                                    long long id, long long if_match, struct sp_webhook *out,
-                                    struct sp_problem *p);
+                                    long long id, struct sp_versions if_match,
+                                    struct sp_webhook *out, struct sp_problem *p);
 
 /* The webhook with the secret that signs now, opened (out->secret): for
  * a replayed rotation's answer, which rotates nothing. SP_NOT_FOUND;

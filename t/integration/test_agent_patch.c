@@ -458,6 +458,102 @@ START_TEST(if_match_list_holding_the_current_etag_succeeds)
 }
 END_TEST
 
+/* Any listed tag of the ticket that is current matches, not only the
+ * newest listed (QA: "v1", "v5" on a ticket at version 1 was 412). */
+START_TEST(if_match_list_with_a_newer_tag_succeeds)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = ticket_in(&a, "open");
+    struct snapshot before = snap(&a, pid);
+    struct sp_t_resp *r =
+        patch_if_match(&a, pid, "{\"priority\":\"high\"}",
+                       sp_t_fmt("\"v%lld\", \"v%lld\"", (long long)before.version,
+                                (long long)before.version + 4));
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), before.version + 1);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* A POST that changes a ticket, a ticket's own path and role. */
+struct ticket_post {
+    const char *path;
+    const struct sp_t_user *user;
+    const char *json;     /* NULL: no body */
+    long status;          /* what it answers when it acts */
+    const char *key;      /* Idempotency-Key of all its tries (a create's); NULL: none */
+};
+
+/* The POST with If-Match (NULL: none) and its Idempotency-Key: a 412
+ * keeps nothing under the key, the next try with it acts. */
+static struct sp_t_resp *
+post_if_match(const struct ticket_post *post, const char *if_match)
+{
+    const char *key = post->key ? sp_t_fmt("Idempotency-Key: %s", post->key) : NULL;
+    const char *hdrs[] = {if_match ? sp_t_fmt("If-Match: %s", if_match) : key,
+                          if_match ? key : NULL, NULL};
+    return sp_t_request("POST", post->path, post->user->token, post->json ? SP_T_JSON : NULL,
+                        post->json, hdrs);
+}
+
+static size_t
+message_count(const char *pid)
+{
+    return (size_t)strtoul(sp_t_sql("SELECT count(*) FROM support_ticket_messages m"
+                                    " JOIN support_tickets t ON t.id = m.ticket_id"
+                                    " WHERE t.public_id = '%s'", pid),
+                           NULL, 10);
+}
+
+/* Every write of a ticket honours If-Match as its PATCH does (RFC 9110
+ * §13.1.1; QA: replies, claim and escalate acted on a stale ETag): a
+ * stale one is 412 and changes nothing, the current one acts, none acts. */
+START_TEST(if_match_holds_on_every_ticket_post)
+{
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = sp_t_ticket_create(&c, "if-match on posts");
+    const char *stale = etag_of(&a, pid);
+    sp_t_resp_free(patch_ok(&a, pid, "{\"priority\":\"low\"}"));
+    const struct ticket_post posts[] = {
+        {sp_t_fmt("%s/messages", ticket_path(pid)), &a, "{\"body\":\"hello\"}", 201,
+         sp_t_unique("k")},
+        {sp_t_fmt("%s/claim", ticket_path(pid)), &a, NULL, 200, NULL},
+        {sp_t_fmt("%s/escalate", ticket_path(pid)), &a,
+         "{\"reason\":\"the provider must act\",\"provider_id\":4242}", 200, NULL},
+        {sp_t_fmt("/support/tickets/%s/messages", pid), &c, "{\"body\":\"me again\"}", 201,
+         sp_t_unique("k")},
+        {sp_t_fmt("/support/tickets/%s/resolve", pid), &c, NULL, 200, NULL},
+    };
+    size_t n = sizeof(posts) / sizeof(posts[0]);
+    struct snapshot before = snap(&a, pid);
+    size_t messages = message_count(pid);
+    for (size_t i = 0; i < n; i++) {
+        struct sp_t_resp *r = post_if_match(&posts[i], stale);
+        ck_assert_msg(r->status == 412, "POST %s with a stale If-Match -> HTTP %ld: %.300s",
+                      posts[i].path, r->status, r->body);
+        sp_t_assert_problem(r, 412, "precondition_failed");
+        sp_t_resp_free(r);
+        assert_unchanged(&a, pid, &before);
+        ck_assert_uint_eq(message_count(pid), messages);
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct sp_t_resp *r = post_if_match(&posts[i], etag_of(&a, pid));
+        ck_assert_msg(r->status == posts[i].status, "POST %s -> HTTP %ld: %.300s",
+                      posts[i].path, r->status, r->body);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(snap(&a, pid).status, "resolved");
+    ck_assert_uint_eq(message_count(pid), messages + 2);
+    /* without If-Match, as before */
+    struct ticket_post again = posts[3];
+    again.key = NULL;
+    struct sp_t_resp *r = post_if_match(&again, NULL);
+    sp_t_assert_status(r, 201);
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(if_match_star_succeeds)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -906,6 +1002,8 @@ agent_patch_suite(void)
     tcase_add_test(tc, if_match_garbage_is_412);
     tcase_add_test(tc, if_match_star_succeeds);
     tcase_add_test(tc, if_match_list_holding_the_current_etag_succeeds);
+    tcase_add_test(tc, if_match_list_with_a_newer_tag_succeeds);
+    tcase_add_test(tc, if_match_holds_on_every_ticket_post);
 
     tc = sp_t_tcase(s, "assignment");
     tcase_add_test(tc, assigning_an_agent_writes_event_and_notification);

@@ -1083,6 +1083,33 @@ START_TEST(limit_out_of_range_is_422)
 }
 END_TEST
 
+/* RFC 3339 has four-digit years from 0001: instants before 1970 are
+ * valid filters (QA: 1969-12-31T23:59:59Z and 0001-01-01T00:00:00Z were
+ * 422 "must be an RFC 3339 timestamp" while 9999 was taken), and reach
+ * PostgreSQL as the instants they are. Year 0000, or an offset carrying
+ * the instant into it, is still 422. */
+START_TEST(timestamps_from_year_one_filter_the_queue)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "old filters");
+    static const char *const since[] = {"1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+                                        "0001-01-01T00:30:00+00:30", "1900-02-28T23:59:59.999Z"};
+    for (size_t i = 0; i < sizeof(since) / sizeof(since[0]); i++) {
+        const char *t = sp_t_urlencode(since[i]);
+        assert_set(&a, mine(&c, sp_t_fmt("created_after=%s", t)), pid);
+        assert_empty(&a, mine(&c, sp_t_fmt("created_before=%s", t)));
+        assert_set(&a, mine(&c, sp_t_fmt("created_after=%s&sort=created_at", t)), pid);
+    }
+    const char *last = sp_t_urlencode("9999-12-31T23:59:59Z");
+    assert_empty(&a, mine(&c, sp_t_fmt("created_after=%s", last)));
+    assert_bad(sp_t_fmt("created_after=%s", sp_t_urlencode("0000-12-31T23:59:59Z")),
+               "created_after");
+    assert_bad(sp_t_fmt("created_before=%s", sp_t_urlencode("0001-01-01T00:00:00+00:01")),
+               "created_before");
+}
+END_TEST
+
 START_TEST(bad_created_after_and_before_are_422)
 {
     assert_bad("created_after=garbage", "created_after");
@@ -1181,6 +1208,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, customer_email_filter_matches_exactly_ignoring_case);
     tcase_add_test(tc, customer_id_filter_isolates_one_customer);
     tcase_add_test(tc, created_after_is_inclusive_and_created_before_exclusive);
+    tcase_add_test(tc, timestamps_from_year_one_filter_the_queue);
 
     tc = sp_t_tcase(s, "sorts");
     tcase_add_test(tc, default_sort_is_sla_due_at_ascending_with_nulls_last);

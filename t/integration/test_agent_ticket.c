@@ -153,6 +153,76 @@ START_TEST(agent_view_by_numeric_id_equals_view_by_public_id)
 }
 END_TEST
 
+/* GET path?query (a cursor appended, URL-encoded) as a; asserts 200 and
+ * returns the first item's id of list (messages or data) and, in
+ * *next, the cursor member named next (NULL at the end). */
+static int64_t
+page_of(const struct sp_t_user *a, const char *path, const char *query, const char *cursor_name,
+        const char *cursor, const char *list, const char *next_name, const char **next)
+{
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("%s?%s%s%s%s", path, query, cursor ? "&" : "",
+                                            cursor ? cursor_name : "",
+                                            cursor ? sp_t_fmt("=%s", sp_t_urlencode(cursor)) : ""),
+                                   a->token);
+    sp_t_assert_json(r, 200);
+    int64_t first = sp_t_jint(json_object_array_get_idx(sp_t_jarr(r->json, list), 0), "id");
+    struct json_object *n = sp_t_jget(r->json, next_name);
+    *next = n != NULL ? sp_t_fmt("%s", json_object_get_string(n)) : NULL;
+    sp_t_resp_free(r);
+    return first;
+}
+
+/* An agent's cursors of a ticket (its messages, its events) are bound to
+ * the ticket, not to the path's spelling of it: one issued on
+ * /tickets/<id> pages /tickets/<public id> and the other way round (QA:
+ * 422), and is still refused on another ticket. */
+START_TEST(cursors_page_the_ticket_whichever_id_names_it)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&c, "cursor spellings");
+    const char *other = sp_t_ticket_create(&c, "another ticket");
+    (void)sp_t_ticket_reply(&c, pid, "a second message");
+    patch_ok(&a, pid, "{\"priority\":\"high\"}");
+    const char *id =
+        sp_t_fmt("%s", sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'", pid));
+    const char *spellings[2][2] = {{id, pid}, {pid, id}};
+    for (int k = 0; k < 2; k++) {
+        const char *from = sp_t_fmt("/support/agent/tickets/%s", spellings[k][0]);
+        const char *to = sp_t_fmt("/support/agent/tickets/%s", spellings[k][1]);
+        const char *m, *m2, *e, *e2;
+        int64_t m1 = page_of(&a, from, "messages_limit=1", NULL, NULL, "messages",
+                             "messages_next_cursor", &m);
+        ck_assert_ptr_nonnull(m);
+        int64_t next = page_of(&a, to, "messages_limit=1", "messages_cursor", m, "messages",
+                               "messages_next_cursor", &m2);
+        ck_assert_int_gt(next, m1);
+        ck_assert_int_eq(next, page_of(&a, from, "messages_limit=1", "messages_cursor", m,
+                                       "messages", "messages_next_cursor", &m2));
+        int64_t e1 = page_of(&a, sp_t_fmt("%s/events", from), "limit=1", NULL, NULL, "data",
+                             "next_cursor", &e);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_int_gt(page_of(&a, sp_t_fmt("%s/events", to), "limit=1", "cursor", e, "data",
+                                 "next_cursor", &e2),
+                         e1);
+        /* another ticket, or the other list, refuses them */
+        struct sp_t_resp *r = sp_t_get(
+            sp_t_fmt("/support/agent/tickets/%s?messages_cursor=%s", other, sp_t_urlencode(m)),
+            a.token);
+        sp_t_assert_invalid(r, "messages_cursor", NULL);
+        sp_t_resp_free(r);
+        r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s/events?cursor=%s", other,
+                              sp_t_urlencode(e)),
+                     a.token);
+        sp_t_assert_invalid(r, "cursor", NULL);
+        sp_t_resp_free(r);
+        r = sp_t_get(sp_t_fmt("%s/events?cursor=%s", to, sp_t_urlencode(m)), a.token);
+        sp_t_assert_invalid(r, "cursor", NULL);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 START_TEST(agent_sees_tickets_of_any_customer)
 {
     struct sp_t_user c1 = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -559,6 +629,7 @@ agent_ticket_suite(void)
     tcase_add_test(tc, agent_view_has_every_agent_field);
     tcase_add_test(tc, agent_view_shows_the_customer_contact_from_the_token);
     tcase_add_test(tc, agent_view_by_numeric_id_equals_view_by_public_id);
+    tcase_add_test(tc, cursors_page_the_ticket_whichever_id_names_it);
     tcase_add_test(tc, agent_sees_tickets_of_any_customer);
     tcase_add_test(tc, unknown_numeric_id_is_404);
     tcase_add_test(tc, unknown_public_id_is_404);

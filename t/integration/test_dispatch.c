@@ -992,6 +992,51 @@ START_TEST(a_reply_that_resolves_says_so_in_its_mail)
 }
 END_TEST
 
+/* The text/plain and text/html parts of the mail in all whose text holds
+ * words, into *text and *html. */
+static void
+mail_saying(struct json_object *all, const char *words, const char **text, const char **html)
+{
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        if (strstr(*text, words) != NULL) {
+            *html = sp_t_jstr(part_of(m, "text/html"), "text");
+            return;
+        }
+    }
+    ck_abort_msg("no mail says %s", words);
+}
+
+/* Only the reply that resolved the ticket says it was resolved: a later
+ * reply on the resolved ticket (no status of its own) does not say it
+ * again (QA: the line followed the ticket's state, so every reply to a
+ * resolved ticket repeated it) — though both mails go out after both
+ * replies, when the ticket is resolved. */
+START_TEST(only_the_reply_that_resolved_says_so)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply_with(&c, "Fixed on our side.", "\"status\":\"resolved\"");
+    agent_reply(&c, "One more thing about the fix.");
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_tickets WHERE id = %lld", c.ticket_id),
+                     "resolved");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    const char *text, *html;
+    mail_saying(all, "Fixed on our side.", &text, &html);
+    ck_assert_msg(strstr(text, "We have marked your ticket as resolved.") != NULL, "%s", text);
+    ck_assert_msg(strstr(html, "<p>We have marked your ticket as resolved.") != NULL, "%s", html);
+    mail_saying(all, "One more thing about the fix.", &text, &html);
+    ck_assert_msg(strstr(text, "marked your ticket as resolved") == NULL, "%s", text);
+    ck_assert_msg(strstr(html, "marked your ticket as resolved") == NULL, "%s", html);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* Without an address there is nobody to mail: skipped, not retried. A
  * dispatcher without SUPPORT_ENCRYPTION_KEYS cannot open any contact. */
 START_TEST(customer_without_email_or_keys_is_skipped)
@@ -2089,6 +2134,7 @@ main(void)
     tcase_add_test(tc, customer_status_mails_name_the_status_in_words);
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);
+    tcase_add_test(tc, only_the_reply_that_resolved_says_so);
     tcase_add_test(tc, a_new_ticket_is_acknowledged_by_mail);
     tcase_add_test(tc, a_name_with_line_breaks_greets_on_one_line);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);
