@@ -81,7 +81,7 @@ sp_ticket_route_hand_back(struct sp_ctx *ctx, long long agent_id, const char *re
     if (r == NULL)
         return p->rc;
     for (int i = 0; i < PQntuples(r); i++) {
-        struct sp_ticket_ref ref = {sp_db_int(r, i, 0), NULL};
+        struct sp_ticket_ref ref = {.id = sp_db_int(r, i, 0)};
         struct sp_ticket_state st;
         struct sp_ticket_change c;
         if (sp_ticket_lock(ctx, &ref, NULL, &st, p) != SP_OK)
