@@ -322,6 +322,28 @@ refused_and_the_socket_goes_on(const char *bad, const char *code)
     ck_assert_str_eq(customer_messages(c.id), "1");
 }
 
+/* nchan allocates a frame whole from the length its header declares (no
+ * limit of its own, docs/chat-transport.md §4): a length no allocation can
+ * hold (2^40, 2^63 - 1) closes the socket with 1011 and crashes nothing. */
+START_TEST(a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash)
+{
+    struct sp_t_crash_mark crashes = sp_t_nginx_crash_mark();
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *url = sp_t_chat_url("ws", c.id, c.token, c.customer.token);
+    const char *lens[] = {"1099511627776", "9223372036854775807"};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        FILE *f = sp_t_chat_probe("raw", url, sp_t_fmt("--declare %s --timeout 5", lens[i]));
+        json_object_put(sp_t_ws_next_event(f, "open"));
+        struct json_object *close = sp_t_ws_next_event(f, "frame");
+        ck_assert_int_eq(sp_t_jint(close, "opcode"), 8);
+        ck_assert_int_eq(sp_t_jint(close, "code"), 1011);
+        json_object_put(close);
+        pclose(f);
+    }
+    sp_t_assert_no_nginx_crash_since(crashes);
+}
+END_TEST
+
 /* A text frame that is not UTF-8 never reaches the worker: nchan closes
  * the socket with 1007 (RFC 6455 §8.1; API.md §7 said invalid_frame, QA).
  * The same bytes in a binary frame do reach it: an error frame
@@ -1443,6 +1465,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, a_client_id_reused_with_another_body_gets_an_error_frame);
     tcase_add_test(tc, a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open);
     tcase_add_test(tc, frames_of_any_size_get_frame_too_large_and_no_nginx_worker_dies);
+    tcase_add_test(tc, a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
