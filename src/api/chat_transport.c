@@ -709,7 +709,10 @@ hook_online(struct sp_req *r, const char *query, struct sp_problem *p)
 }
 
 /* The credentials may have expired since the connect: the row of this
- * connection id is what proves it was here. */
+ * connection id is what proves it was here. A websocket's leave is
+ * announced at once; an EventSource stream (no Upgrade on its connect;
+ * nginx passes the header as X-Chat-Upgrade) ends every 55 s and comes
+ * back by itself, so its participant gets a grace period. */
 static void
 hook_offline(struct sp_req *r, const char *query)
 {
@@ -723,7 +726,11 @@ hook_offline(struct sp_req *r, const char *query)
     if (sid != NULL && principal != NULL && strlen(principal) <= 80) {
         struct sp_ctx ctx = sp_api_ctx(r);
         struct sp_chat_presence_conn pc = presence_conn(r, sid, principal);
-        sp_chat_presence_leave(&ctx, &pc);
+        const char *upgrade = sp_req_header(r, "X-Chat-Upgrade");
+        if (upgrade != NULL && strcasecmp(upgrade, "websocket") == 0)
+            sp_chat_presence_leave(&ctx, &pc);
+        else
+            sp_chat_presence_leave_soon(&ctx, &pc);
     }
 }
 

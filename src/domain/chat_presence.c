@@ -34,6 +34,19 @@
     "   SELECT principal, CASE WHEN bool_or(state = 'online') THEN 'online' ELSE 'away' END st" \
     "   FROM prev WHERE principal <> $2 GROUP BY principal) o)"
 
+/* Recording and leaving are serialized per session: each statement reads
+ * the session's other connections in its own snapshot, so two connections
+ * recorded at the same moment each missed the other and neither side ever
+ * heard the other was online (QA: 3 rounds in 23). Under the lock, the
+ * second sees the first's committed row and tells it. Class 7311950 of the
+ * two-key space of the application locks (7311947 routing, 7311948 chat
+ * opens, 7311949 AI questions in flight). Taken before any row: the only
+ * other writers of these rows (the sweep, a frame's sign of life, an
+ * EventSource's leave) take no advisory lock, so no cycle can form. */
+static struct sp_stmt presence_lock_stmt = SP_STMT(
+    "chat_presence_lock",
+    "SELECT pg_advisory_xact_lock(7311950, hashtext('chat-presence:' || $1))", 1);
+
 static struct sp_stmt presence_touch_stmt = SP_STMT(
     "chat_presence_touch",
     "WITH " PRESENCE_PREV("$5") ","
@@ -61,6 +74,15 @@ static struct sp_stmt presence_leave_stmt = SP_STMT(
     " (SELECT count(*) FROM del)",
     4);
 
+/* The connection's row goes stale $5 seconds from now (the sweep takes it
+ * then); one already staler is left as it is. */
+static struct sp_stmt presence_fade_stmt = SP_STMT(
+    "chat_presence_fade",
+    "UPDATE support_chat_presence"
+    " SET last_seen_at = least(last_seen_at, now() - make_interval(secs => $4::int - $5::int))"
+    " WHERE session_public_id = $1 AND principal = $2 AND conn_id = $3",
+    5);
+
 static struct sp_stmt presence_sweep_stmt = SP_STMT(
     "chat_presence_sweep",
     "WITH stale AS ("
@@ -81,6 +103,23 @@ static struct sp_stmt presence_sweep_stmt = SP_STMT(
     "   WHERE q.session_public_id = d.session_public_id AND q.principal = d.principal"
     "     AND q.last_seen_at > now() - make_interval(secs => $1::int))",
     2);
+
+/* st (params[0]: the session's public id) in a transaction of its own,
+ * after the session's presence lock. st's result, or NULL with p filled. */
+static PGresult *
+exec_serialized(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
+                struct sp_problem *p)
+{
+    if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
+        return NULL;
+    PGresult *r = sp_db_exec_locked(ctx->db, ctx->arena, &presence_lock_stmt, params, st,
+                                    params, p);
+    if (r == NULL || sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
+        sp_db_rollback(ctx->db, ctx->arena);
+        return NULL;
+    }
+    return r;
+}
 
 static void
 read_change(PGresult *r, struct sp_chat_presence_change *out)
@@ -193,7 +232,7 @@ sp_chat_presence_record(struct sp_ctx *ctx, const struct sp_chat_presence_conn *
     char t[24];
     snprintf(t, sizeof(t), "%d", c->timeout_s);
     const char *params[5] = {c->session_id, c->principal, c->conn_id, state, t};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_touch_stmt, params, &p);
+    PGresult *r = exec_serialized(ctx, &presence_touch_stmt, params, &p);
     if (r == NULL) {
         sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "touch", p.detail);
         return false;
@@ -298,7 +337,7 @@ sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
     char t[24];
     snprintf(t, sizeof(t), "%d", c->timeout_s);
     const char *params[4] = {c->session_id, c->principal, c->conn_id, t};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &presence_leave_stmt, params, &p);
+    PGresult *r = exec_serialized(ctx, &presence_leave_stmt, params, &p);
     if (r == NULL) {
         sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "leave", p.detail);
         return;
@@ -308,6 +347,21 @@ sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
     if (sp_db_int(r, 0, 3) == 0)
         return;   /* not ours (already swept): no change */
     announce(ctx->arena, c, &chg);
+}
+
+void
+sp_chat_presence_leave_soon(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c)
+{
+    if (sp_chat_presence_sender_type(c->principal) == NULL)
+        return;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    char t[24], grace[24];
+    snprintf(t, sizeof(t), "%d", c->timeout_s);
+    snprintf(grace, sizeof(grace), "%d", interval(c->timeout_s));
+    const char *params[5] = {c->session_id, c->principal, c->conn_id, t, grace};
+    if (sp_db_exec(ctx->db, ctx->arena, &presence_fade_stmt, params, &p) == NULL)
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "leave_soon", p.detail);
 }
 
 void

@@ -84,6 +84,15 @@ void sp_chat_presence_alive_recorded(struct sp_ctx *ctx, const struct sp_chat_pr
  * participant has no fresh connection left, the others hear it. */
 void sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c);
 
+/* An EventSource connection went away: its row is kept for a grace period
+ * (an interval: 15 s with the default timeout) instead of deleted, and
+ * nobody hears anything now. nchan ends every EventSource stream after
+ * 55 s (408) and the browser reconnects by itself a few seconds later: the
+ * new connection finds its participant still online (no announcement),
+ * and the sweep drops the old row without one. A participant that does
+ * not come back is announced offline by the sweep once the grace is over. */
+void sp_chat_presence_leave_soon(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c);
+
 /* At most once per interval per worker process: connections silent for
  * longer than timeout_s are dropped, and participants left without a
  * connection are announced offline to the others (nginx reloads and

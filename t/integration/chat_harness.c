@@ -293,3 +293,72 @@ sp_t_chat_frame(struct json_object *frames, const char *type, const char *body)
     }
     return NULL;
 }
+
+/* ---- nginx worker crashes ---- */
+
+/* The nginx error logs a crash is looked for in (SP_TEST_LOG_DIR). */
+static const char *const nginx_logs[] = {"nginx-error.log", "nginx-chat-error.log"};
+_Static_assert(sizeof(nginx_logs) / sizeof(nginx_logs[0]) == SP_T_NGINX_LOGS,
+               "one mark per log");
+#define NGINX_LOGS SP_T_NGINX_LOGS
+
+struct log_excerpt {
+    char text[4000];
+    size_t len;
+};
+
+/* Counts the lines past *at (which moves on to the end) that hold needle;
+ * with why, appends there the lines worth reading about a worker's end
+ * (alerts, crits, signals, assertions), at most 4000 bytes. */
+static long
+scan_log(const char *path, long *at, const char *needle, struct log_excerpt *why)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    fseek(f, *at, SEEK_SET);
+    char line[8192];
+    long n = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, needle) != NULL)
+            n++;
+        if (why != NULL && why->len < sizeof(why->text) - 1 &&
+            (strstr(line, "[alert]") || strstr(line, "[crit]") || strstr(line, "[emerg]") ||
+             strstr(line, "signal") || strstr(line, "ssert"))) {
+            int k = snprintf(why->text + why->len, sizeof(why->text) - why->len, "%s", line);
+            why->len = k < 0 ? why->len : why->len + (size_t)k;
+            if (why->len >= sizeof(why->text))
+                why->len = sizeof(why->text) - 1;
+        }
+    }
+    *at = ftell(f);
+    fclose(f);
+    return n;
+}
+
+struct sp_t_crash_mark
+sp_t_nginx_crash_mark(void)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    ck_assert_ptr_nonnull(dir);
+    struct sp_t_crash_mark m = {{0}};
+    for (size_t i = 0; i < NGINX_LOGS; i++)
+        scan_log(sp_t_fmt("%s/%s", dir, nginx_logs[i]), &m.at[i], "exited on signal", NULL);
+    return m;
+}
+
+/* No nginx worker exited on a signal since m; else fails, quoting what
+ * the logs said since (QA: one crash in a CI run, with nothing to read
+ * it by but the count). */
+void
+sp_t_assert_no_nginx_crash_since(struct sp_t_crash_mark m)
+{
+    const char *dir = getenv("SP_TEST_LOG_DIR");
+    struct log_excerpt why = {.len = 0};
+    long crashes = 0;
+    for (size_t i = 0; i < NGINX_LOGS; i++)
+        crashes += scan_log(sp_t_fmt("%s/%s", dir, nginx_logs[i]), &m.at[i],
+                            "exited on signal", &why);
+    ck_assert_msg(crashes == 0, "%ld nginx worker(s) exited on a signal; the logs said:\n%s",
+                  crashes, why.text);
+}

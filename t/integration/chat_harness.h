@@ -58,4 +58,15 @@ struct json_object *sp_t_ws_drain_to_end(FILE *f, bool *closed);
 struct json_object *sp_t_chat_frame(struct json_object *frames, const char *type,
                                     const char *body);
 
+/* Where nginx's error logs (SP_TEST_LOG_DIR) end now: a test takes one
+ * before what could crash an nginx worker, then asserts none did since. */
+#define SP_T_NGINX_LOGS 2
+struct sp_t_crash_mark {
+    long at[SP_T_NGINX_LOGS];
+};
+struct sp_t_crash_mark sp_t_nginx_crash_mark(void);
+/* No nginx worker exited on a signal since m; else fails, quoting the
+ * logs' alerts, signals and assertions since. */
+void sp_t_assert_no_nginx_crash_since(struct sp_t_crash_mark m);
+
 #endif

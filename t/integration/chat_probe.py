@@ -24,12 +24,14 @@ usage:
       Prints {"event":"frame","data":<frame>} for every frame and at the end
         {"event":"done","sent":N,"pending":[client_ids without a frame],
          "closes":K,"reconnect_failures":F}
-  chat_probe.py raw URL [--send JSON]... [--binary] [--until TEXT] [--timeout S]
+  chat_probe.py raw URL [--send JSON | --send-hex HEX]... [--declare N] [--binary]
+                       [--until TEXT] [--timeout S]
       A websocket client on a bare socket, as a careless client is: it never
       answers a ping or a close frame, so it sees whatever the server sends
       after its close frame. Prints {"event":"open"} (or
         {"event":"rejected","status":N}), sends the --send frames (opcode 2
-      with --binary, else 1), then one line per frame received
+      with --binary, else 1), then with --declare the header of a text
+      frame declaring N bytes and 4 of them, then one line per frame received
         {"event":"frame","opcode":N,"data":"<text>"}   (opcode 8: "code",
          "reason" instead of "data")
       and {"event":"done","eof":true|false} at EOF, after S seconds, or after a
@@ -302,7 +304,12 @@ def cmd_raw(a):
         return 0
     out({"event": "open"})
     for f in a.send:
-        sock.sendall(raw_frame(f.encode(), 2 if a.binary else 1))
+        sock.sendall(raw_frame(f if isinstance(f, bytes) else f.encode(),
+                               2 if a.binary else 1))
+    if a.declare is not None:
+        # a text frame's header declaring that many bytes, and 4 of them
+        sock.sendall(bytes([0x81, 0x80 | 127]) + struct.pack(">Q", a.declare)
+                     + os.urandom(4) + b"xxxx")
     deadline = time.monotonic() + a.timeout
     eof = False
     while True:
@@ -351,7 +358,10 @@ def main():
     r = sub.add_parser("raw")
     r.add_argument("url")
     r.add_argument("--send", action="append", default=[])
+    # the frame's bytes in hex (e.g. invalid UTF-8), in order with --send
+    r.add_argument("--send-hex", dest="send", action="append", type=bytes.fromhex)
     r.add_argument("--binary", action="store_true")
+    r.add_argument("--declare", type=int)
     r.add_argument("--until")
     r.add_argument("--timeout", type=float, default=10.0)
     a = p.parse_args()

@@ -266,76 +266,6 @@ END_TEST
 
 /* ---- 3: chat worker children killed while clients send ------------------------------- */
 
-/* The nginx error logs a crash is looked for in (SP_TEST_LOG_DIR). */
-static const char *const nginx_logs[] = {"nginx-error.log", "nginx-chat-error.log"};
-#define NGINX_LOGS (sizeof(nginx_logs) / sizeof(nginx_logs[0]))
-
-/* Where each log ends now; assert_no_crash_since reads on from there. */
-struct crash_mark {
-    long at[NGINX_LOGS];
-};
-
-struct log_excerpt {
-    char text[4000];
-    size_t len;
-};
-
-/* Counts the lines past *at (which moves on to the end) that hold needle;
- * with why, appends there the lines worth reading about a worker's end
- * (alerts, crits, signals, assertions), at most 4000 bytes. */
-static long
-scan_log(const char *path, long *at, const char *needle, struct log_excerpt *why)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return 0;
-    fseek(f, *at, SEEK_SET);
-    char line[8192];
-    long n = 0;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strstr(line, needle) != NULL)
-            n++;
-        if (why != NULL && why->len < sizeof(why->text) - 1 &&
-            (strstr(line, "[alert]") || strstr(line, "[crit]") || strstr(line, "[emerg]") ||
-             strstr(line, "signal") || strstr(line, "ssert"))) {
-            int k = snprintf(why->text + why->len, sizeof(why->text) - why->len, "%s", line);
-            why->len = k < 0 ? why->len : why->len + (size_t)k;
-            if (why->len >= sizeof(why->text))
-                why->len = sizeof(why->text) - 1;
-        }
-    }
-    *at = ftell(f);
-    fclose(f);
-    return n;
-}
-
-static struct crash_mark
-crash_mark(void)
-{
-    const char *dir = getenv("SP_TEST_LOG_DIR");
-    ck_assert_ptr_nonnull(dir);
-    struct crash_mark m = {{0}};
-    for (size_t i = 0; i < NGINX_LOGS; i++)
-        scan_log(sp_t_fmt("%s/%s", dir, nginx_logs[i]), &m.at[i], "exited on signal", NULL);
-    return m;
-}
-
-/* No nginx worker exited on a signal since m; else fails, quoting what
- * the logs said since (QA: one crash in a CI run, with nothing to read
- * it by but the count). */
-static void
-assert_no_crash_since(struct crash_mark m)
-{
-    const char *dir = getenv("SP_TEST_LOG_DIR");
-    struct log_excerpt why = {.len = 0};
-    long crashes = 0;
-    for (size_t i = 0; i < NGINX_LOGS; i++)
-        crashes += scan_log(sp_t_fmt("%s/%s", dir, nginx_logs[i]), &m.at[i],
-                            "exited on signal", &why);
-    ck_assert_msg(crashes == 0, "%ld nginx worker(s) exited on a signal; the logs said:\n%s",
-                  crashes, why.text);
-}
-
 static const char *
 http_date(time_t t)
 {
@@ -354,7 +284,7 @@ http_date(time_t t)
 START_TEST(crafted_message_ids_never_crash_an_nginx_worker)
 {
     struct sp_t_chat c = sp_t_chat_active();
-    struct crash_mark crashes = crash_mark();
+    struct sp_t_crash_mark crashes = sp_t_nginx_crash_mark();
     const char *url = sp_t_chat_url("http", c.id, c.token, c.customer.token);
     for (int i = 0; i < 8; i++) {
         time_t now = time(NULL);
@@ -367,7 +297,7 @@ START_TEST(crafted_message_ids_never_crash_an_nginx_worker)
                                      sp_t_shq(sp_t_fmt("If-Modified-Since: %s", http_date(now)))),
                        NULL, NULL);
     }
-    assert_no_crash_since(crashes);
+    sp_t_assert_no_nginx_crash_since(crashes);
     FILE *ws = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, c.agent.token),
                               "--expect 100 --until 'still here' --timeout 30");
     sp_t_ws_expect_open(ws);
@@ -478,7 +408,7 @@ check_stress_frames(const struct sp_t_chat *c, const struct stress_result *res, 
 START_TEST(chat_worker_children_killed_while_clients_send)
 {
     struct sp_t_chat c = sp_t_chat_active();
-    struct crash_mark crashes_before = crash_mark();
+    struct sp_t_crash_mark crashes_before = sp_t_nginx_crash_mark();
     pid_t master = sp_t_master_pid("support-chat");
     pid_t kids[64];
     ck_assert_uint_gt(sp_t_children(master, kids, 64), 0);
@@ -524,7 +454,7 @@ START_TEST(chat_worker_children_killed_while_clients_send)
     unlink(ready);
 
     /* no nginx worker crashed; the chat master survived and has children */
-    assert_no_crash_since(crashes_before);
+    sp_t_assert_no_nginx_crash_since(crashes_before);
     ck_assert(kill(master, 0) == 0);
     size_t n = 0;
     for (int i = 0; i < 30 && (n = sp_t_children(master, kids, 64)) == 0; i++)
@@ -591,7 +521,7 @@ stopped(pid_t pid)
 START_TEST(frame_whose_worker_dies_gets_an_error_frame_and_the_socket_stays_open)
 {
     struct sp_t_chat c = sp_t_chat_active();
-    struct crash_mark crashes_before = crash_mark();
+    struct sp_t_crash_mark crashes_before = sp_t_nginx_crash_mark();
     pid_t master = sp_t_master_pid("support-chat");
     pid_t kids[64];
     const char *ready = ready_path();
@@ -642,7 +572,7 @@ START_TEST(frame_whose_worker_dies_gets_an_error_frame_and_the_socket_stays_open
     struct json_object *frames = sp_t_ws_drain_to_end(f, &closed);
     ck_assert_msg(!closed, "the sender's socket was closed; frames: %s",
                   json_object_to_json_string(frames));
-    assert_no_crash_since(crashes_before);
+    sp_t_assert_no_nginx_crash_since(crashes_before);
     /* first the error for the lost frame, then the resend's stored frame */
     const char *got = json_object_to_json_string(frames);
     ck_assert_msg(json_object_array_length(frames) == 2, "frames: %s", got);

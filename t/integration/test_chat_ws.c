@@ -322,6 +322,65 @@ refused_and_the_socket_goes_on(const char *bad, const char *code)
     ck_assert_str_eq(customer_messages(c.id), "1");
 }
 
+/* nchan allocates a frame whole from the length its header declares (no
+ * limit of its own, docs/chat-transport.md §4): a length no allocation can
+ * hold (2^40, 2^63 - 1) closes the socket with 1011 and crashes nothing. */
+START_TEST(a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash)
+{
+    struct sp_t_crash_mark crashes = sp_t_nginx_crash_mark();
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *url = sp_t_chat_url("ws", c.id, c.token, c.customer.token);
+    const char *lens[] = {"1099511627776", "9223372036854775807"};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        FILE *f = sp_t_chat_probe("raw", url, sp_t_fmt("--declare %s --timeout 5", lens[i]));
+        json_object_put(sp_t_ws_next_event(f, "open"));
+        struct json_object *close = sp_t_ws_next_event(f, "frame");
+        ck_assert_int_eq(sp_t_jint(close, "opcode"), 8);
+        ck_assert_int_eq(sp_t_jint(close, "code"), 1011);
+        json_object_put(close);
+        pclose(f);
+    }
+    sp_t_assert_no_nginx_crash_since(crashes);
+}
+END_TEST
+
+/* A text frame that is not UTF-8 never reaches the worker: nchan closes
+ * the socket with 1007 (RFC 6455 §8.1; API.md §7 said invalid_frame, QA).
+ * The same bytes in a binary frame do reach it: an error frame
+ * invalid_frame, and the socket goes on. */
+START_TEST(invalid_utf8_closes_a_text_frame_1007_and_is_invalid_frame_in_a_binary_one)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *url = sp_t_chat_url("ws", c.id, c.token, c.customer.token);
+    /* {"type":"message","body":"<0xff>"} */
+    const char *bad = "7b2274797065223a226d657373616765222c22626f6479223a22ff227d";
+    FILE *text = sp_t_chat_probe("raw", url, sp_t_fmt("--send-hex %s --timeout 5", bad));
+    json_object_put(sp_t_ws_next_event(text, "open"));
+    struct json_object *close = sp_t_ws_next_event(text, "frame");
+    ck_assert_int_eq(sp_t_jint(close, "opcode"), 8);
+    ck_assert_int_eq(sp_t_jint(close, "code"), 1007);
+    json_object_put(close);
+    pclose(text);
+
+    const char *next = "{\"type\":\"message\",\"body\":\"still here\"}";
+    FILE *bin = sp_t_chat_probe("raw", url,
+                                sp_t_fmt("--binary --send-hex %s --send %s --until %s"
+                                         " --timeout 5", bad, sp_t_shq(next),
+                                         sp_t_shq("still here")));
+    json_object_put(sp_t_ws_next_event(bin, "open"));
+    struct json_object *err = sp_t_ws_next_event(bin, "frame");
+    ck_assert_msg(strstr(sp_t_jstr(err, "data"), "\"invalid_frame\"") != NULL, "%s",
+                  json_object_to_json_string(err));
+    json_object_put(err);
+    struct json_object *echo = sp_t_ws_next_event(bin, "frame");
+    ck_assert_msg(strstr(sp_t_jstr(echo, "data"), "still here") != NULL, "%s",
+                  json_object_to_json_string(echo));
+    json_object_put(echo);
+    pclose(bin);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+}
+END_TEST
+
 /* A body over 4000 characters once escaped ("<" × 4000) or as sent
  * (4001 plain: QA, it got invalid_frame; API.md §7 and the HTTP send's
  * field error say too_long) gets too_long, stores nothing, and the
@@ -353,6 +412,39 @@ END_TEST
 START_TEST(a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open)
 {
     refused_and_the_socket_goes_on("--send-bytes 1200000", "frame_too_large");
+}
+END_TEST
+
+/* QA: one text frame over 2 MiB killed the nginx worker (signal 6,
+ * assertion `d->subrequest`: the public server's client_max_body_size 2m
+ * answered nchan's hook request 413 inside nginx) and dropped every socket
+ * on it. Frames of 2.5 MB, 3 MB (QA's) and 100 MB each get
+ * frame_too_large, the socket stays open, the message behind them is
+ * echoed, and no nginx worker exits. */
+START_TEST(frames_of_any_size_get_frame_too_large_and_no_nginx_worker_dies)
+{
+    struct sp_t_crash_mark crashes = sp_t_nginx_crash_mark();
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *next = "{\"type\":\"message\",\"body\":\"still here\"}";
+    FILE *f = sp_t_ws_client(
+        sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+        sp_t_fmt("--send-bytes 2500000 --send-bytes 3000028 --send-bytes 100000000"
+                 " --send %s --expect 4 --timeout 60",
+                 sp_t_shq(next)));
+    sp_t_ws_expect_open(f);
+    struct json_object *frames = sp_t_ws_drain(f);
+    int too_large = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *o = json_object_array_get_idx(frames, i);
+        too_large += strcmp(sp_t_jstr(o, "type"), "error") == 0 &&
+                     strcmp(sp_t_jstr(o, "code"), "frame_too_large") == 0;
+    }
+    ck_assert_msg(too_large == 3, "3 frame_too_large expected: %s",
+                  json_object_to_json_string(frames));
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "1");
+    sp_t_assert_no_nginx_crash_since(crashes);
 }
 END_TEST
 
@@ -1044,18 +1136,25 @@ customer_listening(const struct sp_t_chat *c, const char *done, int timeout)
 }
 
 /* Waits (10 s at most) until the session has n presence rows of
- * principal; false when it never does. */
+ * principal that also meet `and` (SQL: "" or " AND ..."); false when it
+ * never does. */
 static bool
-presence_rows_become(const char *sid, const char *principal, int n)
+presence_rows_where_become(const char *sid, const char *principal, const char *and, int n)
 {
     for (int i = 0; i < 200; i++) {
         if (atoi(sp_t_sql("SELECT count(*) FROM support_chat_presence"
-                          " WHERE session_public_id = '%s' AND principal = '%s'",
-                          sid, principal)) == n)
+                          " WHERE session_public_id = '%s' AND principal = '%s'%s",
+                          sid, principal, and)) == n)
             return true;
         usleep(50 * 1000);
     }
     return false;
+}
+
+static bool
+presence_rows_become(const char *sid, const char *principal, int n)
+{
+    return presence_rows_where_become(sid, principal, "", n);
 }
 
 /* Presence keys a connection on nginx's own id (X-Chat-Connection), not
@@ -1095,6 +1194,139 @@ START_TEST(two_sockets_with_one_request_id_are_two_presence_connections)
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ag, 0), "state"), "online");
     json_object_put(ag);
     json_object_put(fc);
+}
+END_TEST
+
+/* QA: an agent and a customer connecting at the same moment never saw
+ * each other online (3 rounds in 23): each online hook's statement read
+ * the session's other connections in its own snapshot, before the other's
+ * row was committed. Made certain here: the session row is held FOR UPDATE,
+ * so each hook's insert waits (its foreign key check) after it has read
+ * the others; without serializing per session both hooks wait there
+ * together and each reads nobody. With it the second waits before reading,
+ * then sees the first: each side hears the other online. */
+START_TEST(an_agent_and_a_customer_connecting_at_once_each_hear_the_other_online)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *cust_url = sp_t_chat_url("ws", c.id, c.token, c.customer.token);
+    const char *agent_url = sp_t_chat_url("ws", c.id, NULL, NULL);
+    /* A first connect records the grant, whose insert checks the session
+     * row as well: the held lock below must stop the presence hooks only.
+     * What those connects left in presence is then wiped (a socket closed
+     * while its online hook runs gets no offline hook, §8). */
+    json_object_put(sp_t_ws_drain(sp_t_ws_client(cust_url, "--timeout 0.3")));
+    json_object_put(sp_t_ws_drain(
+        sp_t_ws_client(agent_url, sp_t_fmt("%s --timeout 0.3", auth_header(&c.agent)))));
+    for (int i = 0; i < 100 && strcmp(sp_t_sql("SELECT count(*) FROM support_chat_grants"
+                                               " WHERE session_public_id = '%s'", c.id),
+                                      "2") != 0; i++)
+        usleep(50 * 1000);
+    usleep(500 * 1000);
+    sp_t_sql("DELETE FROM support_chat_presence WHERE session_public_id = '%s'", c.id);
+
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("SELECT 1 FROM support_chat_sessions"
+                                       " WHERE public_id = '%s' FOR UPDATE", c.id));
+    FILE *cust = sp_t_ws_client(cust_url, "--expect 1 --timeout 15");
+    FILE *agent = sp_t_ws_client(agent_url,
+                                 sp_t_fmt("%s --expect 1 --timeout 15", auth_header(&c.agent)));
+    sp_t_ws_expect_open(cust);
+    sp_t_ws_expect_open(agent);
+    /* Both hooks wait: on the row (both, without serializing), or one on
+     * the row and one on the session's presence lock. */
+    int waiting = 0;
+    for (int i = 0; i < 60 && waiting < 2; i++) {
+        usleep(50 * 1000);
+        waiting = atoi(sp_t_sql("SELECT count(*) FROM pg_stat_activity"
+                                " WHERE wait_event_type = 'Lock'"));
+    }
+    sp_t_tx_release(db);
+    ck_assert_int_eq(waiting, 2);
+    struct json_object *fc = sp_t_ws_drain(cust), *fa = sp_t_ws_drain(agent);
+    struct json_object *ag = presence_frames(fc, "agent"), *cu = presence_frames(fa, "customer");
+    ck_assert_msg(json_object_array_length(ag) == 1, "customer heard: %s",
+                  json_object_to_json_string(fc));
+    ck_assert_msg(json_object_array_length(cu) == 1, "agent heard: %s",
+                  json_object_to_json_string(fa));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ag, 0), "state"), "online");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 0), "state"), "online");
+    json_object_put(ag);
+    json_object_put(cu);
+    json_object_put(fc);
+    json_object_put(fa);
+}
+END_TEST
+
+/* Opens the customer's event stream for about a second, then ends it (as
+ * nchan ends every stream after 55 s with 408, and the client goes). */
+static void
+eventsource_for_a_second(const struct sp_t_chat *c)
+{
+    FILE *es = sp_t_chat_probe("es", sp_t_chat_url("http", c->id, c->token, c->customer.token),
+                               "--expect 100 --timeout 1");
+    json_object_put(sp_t_ws_next_event(es, "done"));
+    pclose(es);
+}
+
+/* QA: an EventSource customer flapped offline/online every 55 s (nchan
+ * ends the stream with 408, the browser reopens it a second later). Its
+ * offline hook keeps the connection for a grace period (15 s with the
+ * default 75 s timeout): the agent hears the customer online once, and
+ * nothing when the stream ends and comes back, twice. */
+START_TEST(an_eventsource_stream_that_ends_and_comes_back_is_no_offline)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *cust = sp_t_fmt("customer-%s", c.customer.sub);
+    const char *done = sp_t_unique("done");
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --expect 20 --until %s --timeout 15",
+                                          auth_header(&c.agent), sp_t_shq(done)));
+    sp_t_ws_expect_open(agent);
+    usleep(300 * 1000);  /* the agent's online hook */
+    eventsource_for_a_second(&c);
+    eventsource_for_a_second(&c);
+    /* Both offline hooks ran: the rows fade (stale 15 s from now). */
+    bool faded = presence_rows_where_become(
+        c.id, cust, " AND last_seen_at < now() - interval '30 seconds'", 2);
+    sp_t_chat_mark(c.id, sp_t_fmt("agent-%s", c.agent.sub), done);
+    struct json_object *fa = sp_t_ws_drain(agent);
+    ck_assert_msg(faded, "the streams' rows were not kept to fade");
+    struct json_object *cu = presence_frames(fa, "customer");
+    ck_assert_msg(json_object_array_length(cu) == 1, "agent heard: %s",
+                  json_object_to_json_string(fa));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 0), "state"), "online");
+    json_object_put(cu);
+    json_object_put(fa);
+}
+END_TEST
+
+/* ... and a stream that does not come back is offline once the grace
+ * (a fifth of the timeout: 1 s with a 5 s timeout) is over, at the next
+ * sweep (here the agent's heartbeat wakes it). */
+START_TEST(an_eventsource_stream_that_does_not_come_back_is_offline_after_the_grace)
+{
+    sp_t_stackctl("restart-chat-with SUPPORT_CHAT_PRESENCE_TIMEOUT_S=5");
+    struct sp_t_chat c = sp_t_chat_active();
+    const char *ready = ready_path();
+    const char *hb = "{\"type\":\"presence\",\"state\":\"online\"}";
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --send %s --send-when %s --expect 2 --timeout 12",
+                                          auth_header(&c.agent), sp_t_shq(hb),
+                                          sp_t_shq(ready)));
+    sp_t_ws_expect_open(agent);
+    usleep(300 * 1000);
+    eventsource_for_a_second(&c);
+    usleep(2000 * 1000);  /* past the grace; the agent (5 s) still fresh */
+    touch_file(ready);
+    struct json_object *fa = sp_t_ws_drain(agent);
+    unlink(ready);
+    sp_t_stackctl("restart-chat");
+    struct json_object *cu = presence_frames(fa, "customer");
+    ck_assert_msg(json_object_array_length(cu) == 2, "agent heard: %s",
+                  json_object_to_json_string(fa));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 0), "state"), "online");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(cu, 1), "state"), "offline");
+    json_object_put(cu);
+    json_object_put(fa);
 }
 END_TEST
 
@@ -1226,11 +1458,14 @@ chat_ws_suite(void)
     tcase_add_test(tc, a_binary_client_frame_reaches_everybody_as_text);
     tcase_add_test(tc, typing_frames_are_relayed_at_most_once_a_second);
     tcase_add_test(tc, invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open);
+    tcase_add_test(tc, invalid_utf8_closes_a_text_frame_1007_and_is_invalid_frame_in_a_binary_one);
     tcase_add_test(tc, a_message_that_escaping_grows_past_the_cap_gets_an_error_frame_and_no_row);
     tcase_add_test(tc, a_websocket_message_over_the_session_limit_gets_rate_limited_and_no_row);
     tcase_add_test(tc, an_empty_frame_gets_an_error_frame_and_the_next_message_its_echo);
     tcase_add_test(tc, a_client_id_reused_with_another_body_gets_an_error_frame);
     tcase_add_test(tc, a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open);
+    tcase_add_test(tc, frames_of_any_size_get_frame_too_large_and_no_nginx_worker_dies);
+    tcase_add_test(tc, a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
@@ -1244,6 +1479,9 @@ chat_ws_suite(void)
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, two_sockets_with_one_request_id_are_two_presence_connections);
+    tcase_add_test(tc, an_agent_and_a_customer_connecting_at_once_each_hear_the_other_online);
+    tcase_add_test(tc, an_eventsource_stream_that_ends_and_comes_back_is_no_offline);
+    tcase_add_test(tc, an_eventsource_stream_that_does_not_come_back_is_offline_after_the_grace);
     tcase_add_test(tc, presence_online_when_the_agent_connects_offline_when_it_leaves);
     tcase_add_test(tc, a_session_id_in_lower_case_joins_the_session);
     tcase_add_test(tc, a_silent_participant_is_reported_offline_after_the_timeout);
