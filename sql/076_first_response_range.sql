@@ -12,6 +12,12 @@
 -- the hour that a concurrent writer's sample, not yet committed, could
 -- escape. So the drift check asks the kept range to hold the tickets'
 -- range, not to equal it; the recount makes it exact.
+-- Ticket writers wait first, as the recount has them wait: they take the
+-- tickets' lock before the hours' (the trigger), so taking the hours'
+-- first here could deadlock with one. The SHARE lock also keeps every
+-- sample out while the ranges are filled in below.
+LOCK TABLE support_tickets IN SHARE MODE;
+
 ALTER TABLE support_ticket_hours
     ADD COLUMN fr_min_s double precision,
     ADD COLUMN fr_max_s double precision;
@@ -128,9 +134,8 @@ BEGIN
       FROM support_ticket_hours_expected() e;
 END $$;
 
--- The hours kept so far get their ranges; the SHARE lock holds ticket
--- writers meanwhile, as the recount does, so no sample falls between.
-LOCK TABLE support_tickets IN SHARE MODE;
+-- The hours kept so far get their ranges (ticket writers held by the
+-- lock above, so no sample falls between).
 UPDATE support_ticket_hours h SET fr_min_s = r.lo, fr_max_s = r.hi
   FROM (SELECT date_trunc('hour', t.created_at) AS hour, min(support_fr_seconds(t)) AS lo,
                max(support_fr_seconds(t)) AS hi
