@@ -1136,3 +1136,7 @@ stack_status() {
     fi
     return $rc
 }
+
+# The demo data (scripts/dev up, stackctl demo).
+# shellcheck source=scripts/lib/demo.sh
+. "$_STACK_LIB_DIR/demo.sh"

@@ -1,6 +1,7 @@
--- Demo data for `scripts/dev up`: categories, agents and a few tickets of
--- the demo customers (sub 1001 and 1002, see `scripts/dev token`).
--- Idempotent: safe to load on every `up`.
+-- Demo data for `scripts/dev up`: categories, agents and knowledge-base
+-- articles, what only staff's tools make; the demo customers' tickets
+-- (sub 1001 and 1002, see `scripts/dev token`) come through the API
+-- (scripts/lib/demo.sh). Idempotent: safe to load on every `up`.
 BEGIN;
 
 INSERT INTO support_categories (slug, name, description, routing, team, required_skill,
@@ -50,27 +51,12 @@ VALUES
      '{bookings}', true, now())
 ON CONFLICT (slug) DO NOTHING;
 
-WITH demo (public_id, customer_id, category, status, priority, subject, description) AS (
-    VALUES
-    ('DEMQ00000001', '1001', 'billing', 'open', 'normal', 'Charged twice for one booking',
-     '<p>My card was charged <b>twice</b> for booking BK-1042. Please refund one charge.</p>'),
-    ('DEMQ00000002', '1001', 'bookings', 'pending_customer', 'normal', 'Change the date of my stay',
-     '<p>Can I move my booking from 3 to 5 December?</p>'),
-    ('DEMQ00000003', '1002', 'technical', 'in_progress', 'high', 'App crashes on checkout',
-     '<p>The app closes when I press <em>Pay</em>.</p>')
-), t AS (
-    INSERT INTO support_tickets (public_id, customer_id, category_id, status, priority, subject,
-                                 description, message_count, last_message_at, search)
-    SELECT d.public_id, d.customer_id, c.id, d.status, d.priority, d.subject, d.description, 1, now(),
-           support_ticket_search(d.subject, d.description)
-    FROM demo d JOIN support_categories c ON c.slug = d.category
-    ON CONFLICT (public_id) DO NOTHING
-    RETURNING id, customer_id, description
-), m AS (
-    INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body)
-    SELECT id, 'customer', customer_id, description FROM t
-)
-INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by, metadata)
-SELECT id, 'created', 'customer', customer_id, '{"source":"web","demo":true}' FROM t;
+-- The demo tickets are made through the API by `scripts/dev up`
+-- (scripts/lib/demo.sh), as customers and agents make them. The ones this
+-- file used to insert are replaced: they had no SLA dues, no sentiment and
+-- no routing (a ticket the product made always has its dues).
+DELETE FROM support_tickets
+WHERE public_id IN ('DEMQ00000001', 'DEMQ00000002', 'DEMQ00000003')
+  AND first_response_due_at IS NULL AND resolution_due_at IS NULL;
 
 COMMIT;

@@ -44,6 +44,8 @@
       double, first_response_within_pct) SEP                                                       \
     C(NC_FR_HIST, "h.hist", str, fr_hist) SEP                                                      \
     C(NC_FR_EDGE_BINS, "edge_fr.bins", str, fr_edge_bins) SEP                                      \
+    C(NC_FR_MIN, "least(h.lo, edge_in.lo)", double, fr_min_s) SEP                                  \
+    C(NC_FR_MAX, "greatest(h.hi, edge_in.hi)", double, fr_max_s) SEP                               \
     C(NC_CHATS_WAITING, "chats.waiting", int, chats_waiting) SEP                                   \
     C(NC_CHATS_ACTIVE, "chats.active", int, chats_active)
 enum numbers_column { NUMBERS_COLUMNS(SP_COL_ENUM, ) NC_COUNT };
@@ -72,7 +74,11 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "), h AS ("
     "  SELECT coalesce(sum(closed), 0) AS closed, coalesce(sum(fr_n), 0) AS fr_n,"
     "   coalesce(sum(fr_sum_s), 0) AS fr_sum_s, coalesce(sum(fr_ok), 0) AS fr_ok,"
-    "   coalesce(string_agg(fr_hist_sparse, ';'), '') AS hist"
+    "   coalesce(string_agg(fr_hist_sparse, ';'), '') AS hist,"
+    /* the oldest hour's range may be a sample outside the window's: its
+     * part inside comes from edge_in */
+    "   min(fr_min_s) FILTER (WHERE hour > w.first_hour) AS lo,"
+    "   max(fr_max_s) FILTER (WHERE hour > w.first_hour) AS hi"
     "  FROM support_ticket_hours, w WHERE hour >= w.first_hour"
     "), edge_closed AS ("
     "  SELECT count(*) AS n FROM support_tickets, w"
@@ -84,6 +90,11 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "  FROM support_tickets t, w"
     "  WHERE t.first_responded_at IS NOT NULL AND t.created_at >= w.first_hour"
     "    AND t.created_at < w.since"
+    "), edge_in AS ("
+    "  SELECT min(support_fr_seconds(t)) AS lo, max(support_fr_seconds(t)) AS hi"
+    "  FROM support_tickets t, w"
+    "  WHERE t.first_responded_at IS NOT NULL AND t.created_at >= w.since"
+    "    AND t.created_at < w.first_hour + interval '1 hour'"
     "), missed AS ("
     /* first responses missed with no answer yet: a miss for the share in
      * time from the moment the due passes, not only once someone answers
@@ -99,7 +110,7 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "  FROM support_chat_sessions WHERE status <> 'closed'"
     ")"
     " SELECT " NUMBERS_COLUMNS(SP_COL_SQL, ", ")
-    " FROM live, due, h, edge_closed, edge_fr, missed, chats",
+    " FROM live, due, h, edge_closed, edge_fr, edge_in, missed, chats",
     0);
 
 /* What the numbers statement reads before the percentile is worked out. */
@@ -110,6 +121,7 @@ struct numbers_row {
     long long unassigned, sla_breached, sla_due_soon, fr_n;
     double first_response_avg_s, first_response_within_pct;
     const char *fr_hist, *fr_edge_bins;
+    double fr_min_s, fr_max_s;
     long long chats_waiting, chats_active;
 };
 
@@ -170,7 +182,7 @@ sample_at(const long long bins[SP_FR_BINS], long long idx)
 }
 
 double
-sp_dashboard_p90(const long long bins[SP_FR_BINS])
+sp_dashboard_p90(const long long bins[SP_FR_BINS], double lo, double hi)
 {
     long long n = 0;
     for (int i = 0; i < SP_FR_BINS; i++)
@@ -179,9 +191,14 @@ sp_dashboard_p90(const long long bins[SP_FR_BINS])
         return 0;
     /* percentile_cont: between the samples either side of rank 0.9 (n-1). */
     double rank = 0.9 * (double)(n - 1);
-    long long lo = (long long)rank, hi = lo + 1 < n ? lo + 1 : lo;
-    double a = sample_at(bins, lo), b = sample_at(bins, hi);
-    return round((a + (rank - (double)lo) * (b - a)) * 10) / 10;
+    long long below = (long long)rank, above = below + 1 < n ? below + 1 : below;
+    double a = sample_at(bins, below), b = sample_at(bins, above);
+    double p90 = a + (rank - (double)below) * (b - a);
+    /* The histogram places a sample anywhere in its 10 % bin; the
+     * observed range is exact (QA: one answer of 27.1 s read p90 26.8). */
+    if (lo <= hi)
+        p90 = p90 < lo ? lo : p90 > hi ? hi : p90;
+    return round(p90 * 10) / 10;
 }
 
 static void
@@ -203,7 +220,7 @@ read_numbers(const PGresult *r, struct sp_dashboard *d)
     long long bins[SP_FR_BINS] = {0};
     sp_dashboard_add_histograms(nr.fr_hist, bins);
     remove_bins(nr.fr_edge_bins, bins);
-    d->first_response_p90_s = nr.fr_n > 0 ? sp_dashboard_p90(bins) : 0;
+    d->first_response_p90_s = nr.fr_n > 0 ? sp_dashboard_p90(bins, nr.fr_min_s, nr.fr_max_s) : 0;
 }
 
 /* An agent's workload, after its agent columns (from SP_AGENT_NCOLS on). */

@@ -42,8 +42,11 @@ struct sp_dashboard {
 
 /* The 90th percentile (percentile_cont's rank) of a histogram in seconds,
  * rounded to 0.1 s: each sample is placed within its bin (10 %), so the
- * result is within 10 % (or 0.1 s) of the exact value; 0 if empty. */
-double sp_dashboard_p90(const long long bins[SP_FR_BINS]);
+ * result is within 10 % (or 0.1 s) of the exact value; 0 if empty. It is
+ * held to [lo, hi], the smallest and the largest sample, where the exact
+ * one lies (one sample is its own p90, never its bin's middle); lo > hi
+ * when they are not known. */
+double sp_dashboard_p90(const long long bins[SP_FR_BINS], double lo, double hi);
 
 /* Adds "b:c,b:c;b:c,..." — per hour, its non-zero bins as 1-based bin
  * and count (sql/031) — to bins. Anything unreadable (or a count outside

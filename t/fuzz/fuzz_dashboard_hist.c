@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(twice[i] >= 0 && twice[i] <= 2 * SP_FR_COUNT_MAX);
         CHECK(twice[i] == 2 * once[i] || once[i] > SP_FR_COUNT_MAX / 2);
     }
-    (void)sp_dashboard_p90(once);
+    (void)sp_dashboard_p90(once, 1, 0);
+    (void)sp_dashboard_p90(once, 0.5, 3600);
     free(text);
     return 0;
 }

@@ -2,7 +2,8 @@
  * test_dashboard_p90: the dashboard's 90th percentile of first-response
  * times from the hourly histograms of sql/024 (src/domain/dashboard.c):
  * held to within 10 % of percentile_cont over the same samples, for dense
- * and for sparse populations, and 0 for none; and the reading of the
+ * and for sparse populations, and 0 for none; held to the samples' range
+ * (one sample is its own p90); and the reading of the
  * hours' sparse histograms (sql/031) the statement sends.
  */
 #include <check.h>
@@ -45,15 +46,44 @@ assert_close(double *samples, size_t n)
     long long bins[SP_FR_BINS] = {0};
     for (size_t i = 0; i < n; i++)
         bins[bin_of(samples[i])]++;
-    double got = sp_dashboard_p90(bins), want = exact_p90(samples, n);
+    double lo = samples[0], hi = samples[0];
+    for (size_t i = 1; i < n; i++) {
+        lo = fmin(lo, samples[i]);
+        hi = fmax(hi, samples[i]);
+    }
+    double got = sp_dashboard_p90(bins, lo, hi), want = exact_p90(samples, n);
     ck_assert_msg(fabs(got - want) <= 0.1 * want + 0.1, "p90 %.1f, exact %.1f (n=%zu)", got,
                   want, n);
+    /* within the samples' range, rounded to 0.1 s as the answer is */
+    ck_assert_msg(got >= round(lo * 10) / 10 && got <= round(hi * 10) / 10,
+                  "p90 %.1f outside the samples' range %.2f..%.2f (n=%zu)", got, lo, hi, n);
 }
 
 START_TEST(no_samples_is_zero)
 {
     long long bins[SP_FR_BINS] = {0};
-    ck_assert(sp_dashboard_p90(bins) == 0);
+    ck_assert(sp_dashboard_p90(bins, 1, 0) == 0);
+}
+END_TEST
+
+/* QA: one answer of 27.1 s showed avg 27.1 and p90 26.8 — its bin's
+ * middle, [25.5, 28.0) s. The range kept beside the histogram makes the
+ * one sample its own p90; without it (lo > hi) the estimate stays. */
+START_TEST(one_sample_is_its_own_p90)
+{
+    long long bins[SP_FR_BINS] = {0};
+    bins[bin_of(27.1)] = 1;
+    ck_assert_double_eq_tol(sp_dashboard_p90(bins, 27.1, 27.1), 27.1, 1e-9);
+    ck_assert(fabs(sp_dashboard_p90(bins, 1, 0) - 27.1) > 0.05);
+    /* many equal samples: the same */
+    bins[bin_of(27.1)] = 40;
+    ck_assert_double_eq_tol(sp_dashboard_p90(bins, 27.1, 27.1), 27.1, 1e-9);
+    /* the estimate above the largest sample is held to it */
+    bins[bin_of(27.1)] = 1;
+    bins[bin_of(25.6)] = 1;
+    ck_assert_double_eq_tol(sp_dashboard_p90(bins, 25.6, 25.7), 25.7, 1e-9);
+    /* and below the smallest to it */
+    ck_assert_double_eq_tol(sp_dashboard_p90(bins, 27.9, 27.95), 27.9, 1e-9);
 }
 END_TEST
 
@@ -88,7 +118,7 @@ START_TEST(beyond_the_last_bin_is_its_lower_edge)
     long long bins[SP_FR_BINS] = {0};
     bins[SP_FR_BINS - 1] = 3;
     double edge = pow(SP_FR_BIN_RATIO, SP_FR_BINS - 1 - SP_FR_SUBSECOND_BINS);
-    ck_assert(fabs(sp_dashboard_p90(bins) - edge) <= 0.1);
+    ck_assert(fabs(sp_dashboard_p90(bins, 1, 0) - edge) <= 0.1);
 }
 END_TEST
 
@@ -135,6 +165,7 @@ suite(void)
     Suite *s = suite_create("dashboard_p90");
     TCase *tc = tcase_create("p90");
     tcase_add_test(tc, no_samples_is_zero);
+    tcase_add_test(tc, one_sample_is_its_own_p90);
     tcase_add_test(tc, one_and_two_samples);
     tcase_add_test(tc, dense_populations);
     tcase_add_test(tc, beyond_the_last_bin_is_its_lower_edge);
