@@ -769,16 +769,20 @@ stack_scan_start() {
 }
 
 # stack_job_env — STACK_JOB_ENV: the settings every job of cron/ runs with
-# here (the API's, the database, templates, attachments, clamd, and the
-# SMTP and notification sinks while they run), so the daemons above and
-# `stack_job` agree.
+# here (the API's, the database, templates, attachments, clamd, nginx's
+# chat publisher, and the SMTP and notification sinks while they run), so
+# the daemons above and `stack_job` agree. The publisher as support-api
+# has it: chat-session-archive tells a chat's live clients it closed
+# (QA: without it they were never told).
 stack_job_env() {
     local port
     STACK_JOB_ENV=(SUPPORT_WEBHOOK_ALLOW_LOOPBACK=1 "${STACK_API_ENV[@]}"
         SUPPORT_DATABASE_URL="$STACK_DATABASE_URL"
         SUPPORT_TEMPLATES_DIR="$STACK_SRC_DIR/templates"
         SUPPORT_ATTACHMENT_DIR="$STACK_ATTACHMENT_DIR"
-        SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET")
+        SUPPORT_CLAMD_SOCKET="$STACK_CLAMD_SOCKET"
+        SUPPORT_CHAT_PUBLISH_URL="$STACK_CHAT_PUBLISH_URL"
+        SUPPORT_CHAT_PUBLISH_SOCKET="$STACK_CHAT_PUBLISH_SOCKET")
     if port=$(cat "$STACK_SMTP_PORTFILE" 2>/dev/null) && [ -n "$port" ]; then
         STACK_JOB_ENV+=(SUPPORT_SMTP_URL="smtp://127.0.0.1:$port"
             SUPPORT_STAFF_MAIL=staff@localhost)

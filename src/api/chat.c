@@ -399,6 +399,42 @@ sp_api_agent_chats(struct sp_req *r, struct sp_problem *p)
     return sp_api_answer_page(r, &queue_list, &page, items);
 }
 
+/* An item of a customer's own sessions: the session as its GET shows it
+ * to them, without messages (read those by its GET) and without the
+ * session token (shown once, at creation). */
+static void
+write_own(struct sp_jw *w, const void *item)
+{
+    sp_jw_object(w);
+    session_members(w, item, false);
+    sp_jw_end(w);
+}
+
+static const struct sp_api_list own_list = {"cs", 25, sizeof(struct sp_chat_session), write_own};
+
+static const char *const own_statuses[] = {"waiting", "active", "closed", NULL};
+
+/* The list's filter (absent: every status); its paging is own_list's. */
+static const struct sp_query_spec own_status_query = {
+    "status", SP_QUERY_ENUM, 0, 0, 0, own_statuses, NULL, NULL, NULL,
+    "must be waiting, active or closed", false};
+
+enum sp_rc
+sp_api_chat_sessions(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_query_value q;
+    struct sp_api_page page;
+    if (sp_api_page_query(r, &own_list, &own_status_query, 1, &q, &page, p) != SP_OK)
+        return p->rc;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    struct sp_chat_session *items;
+    if (sp_chat_list_for_customer(&ctx, r->principal.sub, q.present ? own_statuses[q.i] : NULL,
+                                  page.after, page.limit, &items, &page.n, &page.next,
+                                  p) != SP_OK)
+        return p->rc;
+    return sp_api_answer_page(r, &own_list, &page, items);
+}
+
 enum sp_rc
 sp_api_agent_chat_accept(struct sp_req *r, struct sp_problem *p)
 {

@@ -604,6 +604,9 @@ frame_message_one_trip(struct sp_req *r, struct chat_caller *c, const struct sp_
     c->info = out.info;
     if (admit(r, c, out.caller_agent_id, p) != SP_OK)
         return p->rc;
+    /* An admin watching a waiting chat: the statement stored nothing. */
+    if (out.info.waiting && strcmp(c->sender_type, "agent") == 0)
+        return sp_chat_staff_waiting(p);
     sp_chat_access_sweep_maybe(&ctx);
     if (alive_due)
         sp_chat_presence_alive_recorded(&ctx, &pc, out.alive_refreshed);

@@ -39,6 +39,7 @@ enum sp_rc sp_api_attachment_redact(struct sp_req *r, struct sp_problem *p);
 
 enum sp_rc sp_api_chat_create(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_get(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_chat_sessions(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_post(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_close(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p);

@@ -45,6 +45,7 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,   "/support/agent/dashboard", sp_api_agent_dashboard, SP_ROLE_AGENT},
 
     {SP_POST, "/support/chat/session", sp_api_chat_create, SP_ROLE_CUSTOMER},
+    {SP_GET,  "/support/chat/sessions", sp_api_chat_sessions, SP_ROLE_CUSTOMER},
     {SP_GET,  "/support/chat/session/:id", sp_api_chat_get, SP_ROUTE_ANY_ROLE},
     {SP_POST, "/support/chat/session/:id/messages", sp_api_chat_post, SP_ROUTE_ANY_ROLE},
     {SP_POST, "/support/chat/session/:id/close", sp_api_chat_close, SP_ROUTE_ANY_ROLE},

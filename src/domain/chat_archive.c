@@ -94,6 +94,24 @@ archive_session(struct pass *ps, long long id, const char *public_id)
         announce(&ps->ctx, public_id, converted, &joins);
 }
 
+/* A pass that closed chats with no publisher configured told none of
+ * their live clients (sp_chat_bus_publish does nothing then): say so
+ * once, so a stack run without SUPPORT_CHAT_PUBLISH_URL is not taken for
+ * one that announced (QA: `scripts/dev job` closed chats silently). */
+static void
+warn_unannounced(const struct sp_chat_archive_counts *n, bool dry_run)
+{
+    if (dry_run || n->closed == 0 || sp_chat_bus_on())
+        return;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "chat_archive_unannounced");
+    sp_log_int(l, "closed", n->closed);
+    sp_log_int(l, "converted", n->converted);
+    sp_log_str(l, "detail",
+               "SUPPORT_CHAT_PUBLISH_URL is not set: live clients of these chats were not told "
+               "they closed (they learn it from the history or a refused send)");
+    sp_log_end(l);
+}
+
 enum sp_rc
 sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
                      struct sp_chat_archive_counts *n, struct sp_problem *p)
@@ -143,6 +161,7 @@ sp_chat_archive_pass(struct sp_db *db, const struct sp_chat_archive_opts *o,
     }
     if (locked)
         sp_db_job_unlock(db, &page, SP_CHAT_ARCHIVE_LOCK_KEY);
+    warn_unannounced(n, dry_run);
     SP_LOG_JOB_PASS("chat_archive_pass", rc, p, SP_CHAT_ARCHIVE_COUNTS, n, dry_run);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);

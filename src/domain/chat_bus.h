@@ -48,7 +48,8 @@ void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *
 bool sp_chat_bus_on(void);
 /* POSTs json to the session channel (principal NULL) or to that
  * participant's private channel. No-op (true) when SUPPORT_CHAT_PUBLISH_URL
- * is unset. false after a logged failure. */
+ * is unset, silently: a job that closes chats says so itself, once a pass
+ * (chat_archive). false after a logged failure. */
 bool sp_chat_bus_publish(const char *session_id, const char *principal, const char *json,
                          size_t len);
 /* Deletes the session's channel (principal NULL: every subscriber is

@@ -18,11 +18,19 @@
 #include "domain/routing.h"
 #include "domain/ticket_subject.h"
 
+/* The status of session row s as everybody is told it: an expired
+ * session is closed — nobody may send to, accept or join it (lock_stmt,
+ * AUTH_INFO_COLS) — though the archive job closes its row later (QA: its
+ * GET still said "active"). */
+#define SESSION_STATUS(s) \
+    "CASE WHEN " s ".expires_at <= now() THEN 'closed' ELSE " s ".status END"
+
 /* A session's columns (SELECT list and enum together, db.h). */
 #define SESSION_COLUMNS(C, SEP)                                                           \
     C(SC_ID, "s.id", int, id) SEP C(SC_PUBLIC_ID, "s.public_id", str, public_id) SEP      \
     C(SC_CUSTOMER_ID, "s.customer_id", str, customer_id) SEP                              \
-    C(SC_STATUS, "s.status", str, status) SEP C(SC_CATEGORY, "c.slug", str, category) SEP \
+    C(SC_STATUS, SESSION_STATUS("s"), str, status) SEP                                    \
+    C(SC_CATEGORY, "c.slug", str, category) SEP                                           \
     C(SC_AGENT, "coalesce(s.assigned_agent_id, 0)", int, assigned_agent_id) SEP           \
     C(SC_TICKET, "t.public_id", str, ticket_public_id) SEP                                \
     C(SC_METADATA, "s.metadata::text", str, metadata_json) SEP                            \
@@ -103,39 +111,58 @@ static struct sp_stmt messages_stmt = SP_STMT_READ(
     " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
     3);
 
+/* The lock a send takes on its session before it stores anything: the
+ * row lock its touch of last_message_at takes anyway (FOR NO KEY UPDATE),
+ * taken first. Conversion, close, accept, transfer and the archive job
+ * lock the row FOR UPDATE, which conflicts with it: a send that comes
+ * while one of them holds the row waits for its commit and then reads
+ * the row as it left it (READ COMMITTED re-checks a locked row), so a
+ * message is either stored before the chat became a ticket (and is in
+ * its transcript) or refused as closed — a plain read did not wait and
+ * stored it after the `closed` message (QA). Not FOR SHARE: two sends
+ * holding it would each wait for the other's before their touch; nor a
+ * weaker lock to be raised for the touch while a closer waits. */
+#define SEND_LOCK " FOR NO KEY UPDATE"
+
 /* Insert, or find the message a resend already stored (same sender, same
- * client_id: another participant's client_id is not this one's). */
+ * client_id: another participant's client_id is not this one's). Staff
+ * (sender type agent) write only to a chat an agent has: may is empty
+ * for a waiting one, and the refusal row's last column says why (NULL:
+ * closed). */
 static struct sp_stmt post_stmt = SP_STMT(
     "chat_post",
     "WITH open AS ("
-    "  SELECT id FROM support_chat_sessions"
-    "  WHERE id = $1::bigint AND status <> 'closed' AND expires_at > now()"
+    "  SELECT id, status FROM support_chat_sessions"
+    "  WHERE id = $1::bigint AND status <> 'closed' AND expires_at > now()" SEND_LOCK
+    "), may AS ("
+    "  SELECT id FROM open WHERE NOT (status = 'waiting' AND $2 = 'agent')"
     "), ins AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
-    "  SELECT id, $2, $3, $4, $5 FROM open"
+    "  SELECT id, $2, $3, $4, $5 FROM may"
     "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING"
     "  RETURNING id, sender_type, sender_id, body, client_id, created_at, attachments"
     "), touch AS ("
     "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
-    "  WHERE id IN (SELECT id FROM open) AND EXISTS (SELECT 1 FROM ins)"
+    "  WHERE id IN (SELECT id FROM may) AND EXISTS (SELECT 1 FROM ins)"
     ")"
     " SELECT false, id, sender_type, sender_id, body, client_id, support_ts(created_at),"
-    "   attachments::text FROM ins"
+    "   attachments::text, NULL FROM ins"
     " UNION ALL"
     " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
-    "   support_ts(m.created_at), m.attachments::text"
+    "   support_ts(m.created_at), m.attachments::text, NULL"
     " FROM support_chat_messages m"
     " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND m.sender_type = $2"
     "   AND m.sender_id = $3 AND NOT EXISTS (SELECT 1 FROM ins)"
     " UNION ALL"
-    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT 1 FROM open)",
+    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT status FROM open)"
+    " WHERE NOT EXISTS (SELECT 1 FROM may)",
     5);
 
 static struct sp_stmt lock_stmt = SP_STMT(
     "chat_lock",
-    "SELECT id, CASE WHEN expires_at <= now() THEN 'closed' ELSE status END,"
-    " coalesce(assigned_agent_id, 0) FROM support_chat_sessions"
-    " WHERE public_id = $1 AND ($2::text IS NULL OR customer_id = $2) FOR UPDATE",
+    "SELECT s.id, " SESSION_STATUS("s") ", coalesce(s.assigned_agent_id, 0)"
+    " FROM support_chat_sessions s"
+    " WHERE s.public_id = $1 AND ($2::text IS NULL OR s.customer_id = $2) FOR UPDATE",
     2);
 
 /* Whom a transfer took the chat from (prev: the session's agent before
@@ -486,6 +513,14 @@ resend_matches(struct sp_arena *a, const struct sp_chat_message *stored,
                                     : "this client_id was used for a message with another body");
 }
 
+enum sp_rc
+sp_chat_staff_waiting(struct sp_problem *p)
+{
+    return sp_problem_set(p, SP_CONFLICT, "session_waiting",
+                          "no agent has this chat yet: accept it, or transfer it to an agent, "
+                          "before writing to it");
+}
+
 /* The post statement, in whatever transaction the caller is in. */
 static enum sp_rc
 post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct sp_chat_post_in *in,
@@ -501,6 +536,8 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
     for (int tries = 0; tries < 2 && (r == NULL || PQntuples(r) == 0); tries++)
         if ((r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p)) == NULL)
             return p->rc;
+    if (PQntuples(r) > 0 && PQgetisnull(r, 0, 0) && !PQgetisnull(r, 0, 8))
+        return sp_chat_staff_waiting(p);
     if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
     *duplicate = sp_db_bool(r, 0, 0);
@@ -677,6 +714,26 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
     return SP_OK;
 }
 
+static struct sp_stmt customer_list_stmt = SP_STMT_READ(
+    "chat_list_customer",
+    "SELECT " SESSION_COLS " FROM support_chat_sessions s" SESSION_JOINS
+    " WHERE s.customer_id = $1 AND ($2::text IS NULL OR " SESSION_STATUS("s") " = $2)"
+    "   AND ($3::bigint = 0 OR s.id < $3::bigint)"
+    " ORDER BY s.id DESC LIMIT $4::int",
+    4);
+
+enum sp_rc
+sp_chat_list_for_customer(struct sp_ctx *ctx, const char *customer_id, const char *status,
+                          long long before_id, int limit, struct sp_chat_session **out,
+                          size_t *n, long long *next_before, struct sp_problem *p)
+{
+    const char *params[4] = {customer_id, status, sp_arena_sprintf(ctx->arena, "%lld", before_id),
+                             sp_db_page_fetch(ctx->arena, limit)};
+    *out = sp_db_page_read(ctx->db, ctx->arena, &customer_list_stmt, params, limit, "id",
+                           sizeof(**out), read_session, n, next_before, p);
+    return *out != NULL ? SP_OK : p->rc;
+}
+
 /* --- transfer to another agent --------------------------------------------- */
 
 /* The session's status and agent, and its category's routing (for a
@@ -685,7 +742,7 @@ sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_id, long lo
 enum transfer_column { TL_ID, TL_STATUS, TL_AGENT, TL_ROUTING, TL_TEAM, TL_SKILL };
 static struct sp_stmt transfer_lock_stmt = SP_STMT(
     "chat_transfer_lock",
-    "SELECT s.id, s.status, coalesce(s.assigned_agent_id, 0), c.routing, c.team,"
+    "SELECT s.id, " SESSION_STATUS("s") ", coalesce(s.assigned_agent_id, 0), c.routing, c.team,"
     " c.required_skill"
     " FROM support_chat_sessions s LEFT JOIN support_categories c ON c.id = s.category_id"
     " WHERE s.public_id = $1 FOR UPDATE OF s",
@@ -817,7 +874,9 @@ sp_chat_route_returned(struct sp_ctx *ctx, const struct sp_chat_joins *returned)
 #define AUTH_INFO_COLS                                                                       \
     "customer_id, status <> 'closed' AND expires_at > now() AS open,"                        \
     " coalesce(assigned_agent_id, 0) AS agent, encode(session_token, 'hex') AS token, id,"  \
-    " extract(epoch FROM expires_at)::bigint AS expires"
+    " extract(epoch FROM expires_at)::bigint AS expires, status = 'waiting' AS waiting"
+/* How many columns AUTH_INFO_COLS has: post_frame_stmt's own follow. */
+#define AUTH_INFO_NCOLS 7
 
 static struct sp_stmt auth_info_stmt = SP_STMT_READ(
     "chat_auth_info",
@@ -833,6 +892,7 @@ read_auth_info(const PGresult *r, struct sp_chat_auth_info *out)
     out->token_sha256_hex = sp_db_str(r, 0, 3);
     out->session_id = sp_db_int(r, 0, 4);
     out->expires_epoch = sp_db_int(r, 0, 5);
+    out->waiting = sp_db_bool(r, 0, 6);
 }
 
 enum sp_rc
@@ -856,19 +916,21 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
  * the post or the message a resend already stored (ins, m; m.dup is not
  * null when there is one), the session's touch and the connection's sign
  * of life (alive: a refresh of its fresh presence row, when asked). One
- * row when the session exists. The session token is compared here as the
- * SHA-256 digest the client's token hashes to: the write depends on it;
+ * row when the session exists. s takes the send's lock (SEND_LOCK): a
+ * frame that waited for a conversion or close reads the closed row. The
+ * session token is compared here as the SHA-256 digest the client's
+ * token hashes to: the write depends on it;
  * the worker compares the same digests again in constant time before it
  * answers. */
 static struct sp_stmt post_frame_stmt = SP_STMT(
     "chat_post_frame",
     "WITH s AS ("
-    "  SELECT " AUTH_INFO_COLS " FROM support_chat_sessions WHERE public_id = $1"
+    "  SELECT " AUTH_INFO_COLS " FROM support_chat_sessions WHERE public_id = $1" SEND_LOCK
     "), me AS ("
     "  SELECT coalesce((SELECT id FROM support_agents WHERE user_id = $3 AND $2 = 'agent'), 0)"
     "    AS agent"
     "), may AS ("
-    "  SELECT s.id FROM s, me WHERE s.open AND CASE $2"
+    "  SELECT s.id FROM s, me WHERE s.open AND NOT (s.waiting AND $8 = 'agent') AND CASE $2"
     "    WHEN 'customer' THEN s.customer_id = $3 AND s.token = $4"
     "    WHEN 'agent' THEN s.agent <> 0 AND s.agent = me.agent"
     "    WHEN 'admin' THEN true ELSE false END"
@@ -918,16 +980,17 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
     if (PQntuples(r) == 0)
         return SP_OK;
     read_auth_info(r, &out->info);
-    out->caller_agent_id = sp_db_int(r, 0, 6);
-    out->counted = !PQgetisnull(r, 0, 7);
+    enum { AGENT = AUTH_INFO_NCOLS, COUNT, RESET, ALIVE, DUP, MESSAGE };
+    out->caller_agent_id = sp_db_int(r, 0, AGENT);
+    out->counted = !PQgetisnull(r, 0, COUNT);
     if (out->counted)
-        sp_rate_result_of(&in->window, (long)sp_db_int(r, 0, 7), (long)sp_db_int(r, 0, 8),
+        sp_rate_result_of(&in->window, (long)sp_db_int(r, 0, COUNT), (long)sp_db_int(r, 0, RESET),
                           &out->rate);
-    out->alive_refreshed = sp_db_bool(r, 0, 9);
-    out->stored = !PQgetisnull(r, 0, 10);
+    out->alive_refreshed = sp_db_bool(r, 0, ALIVE);
+    out->stored = !PQgetisnull(r, 0, DUP);
     if (out->stored) {
-        out->duplicate = sp_db_bool(r, 0, 10);
-        read_message(r, 0, 11, &out->message);
+        out->duplicate = sp_db_bool(r, 0, DUP);
+        read_message(r, 0, MESSAGE, &out->message);
         out->message.session_public_id = in->public_id;
         if (out->duplicate)
             return resend_matches(ctx->arena, &out->message, &in->msg, p);

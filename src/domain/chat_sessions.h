@@ -111,7 +111,8 @@ enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long 
  * returns the stored message with *duplicate set (resends are
  * idempotent, and attach nothing) when its body is the stored one's,
  * else 422 idempotency_key_reused. Closed or expired sessions: 409
- * session_closed. */
+ * session_closed; staff (sender_type agent) writing to a waiting session,
+ * which no agent has yet: 409 session_waiting (sp_chat_staff_waiting). */
 enum sp_rc sp_chat_post(struct sp_ctx *ctx, const struct sp_chat_session *s,
                         const struct sp_chat_post_in *in, struct sp_chat_message *out,
                         bool *duplicate, struct sp_problem *p);
@@ -205,6 +206,14 @@ enum sp_rc sp_chat_list(struct sp_ctx *ctx, const char *status, long long agent_
                         long long after, int limit, struct sp_chat_session **out, size_t *n,
                         long long *next_after, struct sp_problem *p);
 
+/* A customer's own sessions, newest first (keyset: before_id, 0 for the
+ * first page), of one status when status is not NULL (as the session
+ * reads: an expired one is closed). */
+enum sp_rc sp_chat_list_for_customer(struct sp_ctx *ctx, const char *customer_id,
+                                     const char *status, long long before_id, int limit,
+                                     struct sp_chat_session **out, size_t *n,
+                                     long long *next_before, struct sp_problem *p);
+
 /* For the chat transport (support-chat): the facts a connection's
  * authorization needs, in one read. *found false when there is no such
  * session; *open is false when it is closed or expired; token_sha256_hex
@@ -217,6 +226,7 @@ struct sp_chat_auth_info {
     long long assigned_agent_id;     /* 0 = none */
     const char *token_sha256_hex;
     long long expires_epoch;         /* the session (and its token) expires */
+    bool waiting;                    /* no agent has it yet: staff may not write to it */
 };
 enum sp_rc sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id,
                              struct sp_chat_auth_info *out, struct sp_problem *p);
@@ -251,6 +261,9 @@ struct sp_chat_frame_posted {
     bool duplicate;                  /* a resend: message is the sender's first */
     struct sp_chat_message message;
 };
+/* 409 session_waiting: staff write to a chat once an agent has it
+ * (accepted, routed or transferred), never to a waiting one. */
+enum sp_rc sp_chat_staff_waiting(struct sp_problem *p);
 enum sp_rc sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
                               struct sp_chat_frame_posted *out, struct sp_problem *p);
 

@@ -74,8 +74,9 @@ now_rfc3339(void)
     return sp_t_sql("SELECT support_ts(now())");
 }
 
-/* One pass now, with settings env (NULL: none) and flags extra. */
-static void
+/* One pass now, with settings env (NULL: none) and flags extra; its
+ * output (the JSON log lines). */
+static const char *
 run_with(const char *const env[], const char *const extra[])
 {
     const char *args[6] = {"--once", "--now", now_rfc3339(), NULL, NULL, NULL};
@@ -84,12 +85,23 @@ run_with(const char *const env[], const char *const extra[])
     const char *out;
     int rc = sp_t_job_run(JOB, env, args, &out);
     ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+    return out;
 }
 
 static void
 run_ok(const char *const extra[])
 {
-    run_with(NULL, extra);
+    (void)run_with(NULL, extra);
+}
+
+/* How many lines of out hold needle. */
+static int
+lines_with(const char *out, const char *needle)
+{
+    int n = 0;
+    for (const char *at = out; (at = strstr(at, needle)) != NULL; at += strlen(needle))
+        n++;
+    return n;
 }
 
 /* The public id of the session's ticket. */
@@ -282,6 +294,8 @@ START_TEST(subscribers_hear_ticket_created_and_closed)
     const char *out;
     int rc = sp_t_job_run(JOB, env, args, &out);
     ck_assert_msg(rc == 0, "job exited %d:\n%s", rc, out);
+    ck_assert_msg(strstr(out, "chat_archive_unannounced") == NULL, "warned with a publisher:\n%s",
+                  out);
     sleep(1);
     FILE *f = fopen(path, "r");
     ck_assert(f != NULL);
@@ -297,6 +311,28 @@ START_TEST(subscribers_hear_ticket_created_and_closed)
     ck_assert_msg(strstr(buf, "\"event\":\"ticket_created\"") != NULL, "no ticket_created:\n%s", buf);
     ck_assert_msg(strstr(buf, ticket) != NULL, "ticket id %s not announced:\n%s", ticket, buf);
     ck_assert_msg(strstr(buf, "\"event\":\"closed\"") != NULL, "no closed frame:\n%s", buf);
+}
+END_TEST
+
+/* QA: `scripts/dev job chat-session-archive` closed chats and told none
+ * of their live clients, without a word: its settings had no publisher.
+ * A pass that closes chats without one says so, once (a pass with one is
+ * subscribers_hear_ticket_created_and_closed); one that closes none is
+ * silent. */
+START_TEST(a_pass_without_a_publisher_warns_once_that_clients_were_not_told)
+{
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+        age(session_new(&c, i == 0 ? "anyone?" : NULL), 40);
+    }
+    const char *out = run_with(NULL, NULL);
+    ck_assert_msg(lines_with(out, "\"event\":\"chat_archive_unannounced\"") == 1,
+                  "want one warning:\n%s", out);
+    const char *line = strstr(out, "\"level\":\"warn\",\"event\":\"chat_archive_unannounced\"");
+    ck_assert_msg(line != NULL, "not a warning:\n%s", out);
+    ck_assert_ptr_nonnull(strstr(line, "SUPPORT_CHAT_PUBLISH_URL"));
+    out = run_with(NULL, NULL);
+    ck_assert_msg(strstr(out, "chat_archive_unannounced") == NULL, "nothing closed:\n%s", out);
 }
 END_TEST
 
@@ -536,5 +572,6 @@ main(void)
     tcase_add_test(tc, archived_chat_ticket_is_the_systems_and_keeps_the_chats_first_response);
     tcase_add_test(tc, archived_waiting_chat_ticket_is_routed);
     tcase_add_test(tc, bad_flags_exit_2_and_an_unreachable_database_exits_1);
+    tcase_add_test(tc, a_pass_without_a_publisher_warns_once_that_clients_were_not_told);
     return sp_t_run(s);
 }

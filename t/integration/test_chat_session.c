@@ -1316,6 +1316,173 @@ START_TEST(send_on_an_expired_session_is_409_session_closed)
 }
 END_TEST
 
+/* GET /support/chat/sessions<query> as u: asserts 200 with n items, the
+ * first of them session first_id in status (first_id NULL: not looked
+ * at). */
+#define own_sessions(u, query, n, first_id, status) \
+    own_sessions_at(__FILE__, __LINE__, (u), (query), (n), (first_id), (status))
+static void
+own_sessions_at(const char *file, int line, const struct sp_t_user *u, const char *query,
+                size_t n, const char *first_id, const char *status)
+{
+    struct sp_t_resp *r = sp_t_request_at(file, line, "GET",
+                                          sp_t_fmt("/support/chat/sessions%s", query), u->token,
+                                          NULL, NULL, NULL);
+    sp_t_assert_json_at(file, line, r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_msg(json_object_array_length(data) == n, "%s:%d: %zu sessions, want %zu: %s", file,
+                  line, json_object_array_length(data), n, r->body);
+    if (first_id != NULL)
+        assert_session_at(file, line, json_object_array_get_idx(data, 0), first_id, status);
+    sp_t_resp_free(r);
+}
+
+/* QA: an expired session (expires_at past) still read "active" though a
+ * send to it was 409 session_closed and nobody could accept or join it.
+ * It reads closed everywhere a session is shown: its GET (customer and
+ * staff), the customer's list and its closed filter; the agents' active
+ * queue leaves it out, and a transfer to an agent is refused as closed. */
+START_TEST(an_expired_session_reads_closed_wherever_it_is_shown)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au;
+    int64_t agent = agent_new(team, NULL, &au);
+    struct chat s = chat_new(&c, category_rr(team), "hello");
+    ck_assert_int_eq(s.agent, agent);
+    (void)sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() - interval '1 minute'"
+                   " WHERE public_id = '%s'", s.id);
+    const struct sp_t_user *readers[] = {&c, &au};
+    for (size_t i = 0; i < 2; i++) {
+        struct sp_t_resp *r = session_get(readers[i], s.id, NULL);
+        sp_t_assert_json(r, 200);
+        assert_session(r->json, s.id, "closed");
+        sp_t_resp_free(r);
+    }
+    own_sessions(&c, "", 1, s.id, "closed");
+    own_sessions(&c, "?status=closed", 1, s.id, "closed");
+    own_sessions(&c, "?status=active", 0, NULL, NULL);
+    struct sp_t_resp *r = sp_t_get("/support/agent/chats?status=active", au.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strstr(r->body, s.id) == NULL, "the expired chat is queued: %s", r->body);
+    sp_t_resp_free(r);
+    /* Nobody takes it over either, as nobody accepts it. */
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    r = sp_t_post_json(session_path(s.id, "/transfer"), admin.token, "{\"to\":\"agent\"}");
+    sp_t_assert_problem(r, 409, "session_closed");
+    sp_t_resp_free(r);
+    /* Closing it closes the row and answers what it read already. */
+    r = chat_close(&c, s.id);
+    sp_t_assert_json(r, 200);
+    assert_session(r->json, s.id, "closed");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* ---- GET /support/chat/sessions ----------------------------------------------- */
+
+/* QA: the session token is shown once; a customer who lost it (an app
+ * reinstall) could neither find nor close their chats and hit 409
+ * too_many_open_sessions for up to a day. They list their own sessions,
+ * newest first, filtered by status and paged, each as its GET shows it
+ * (no token, no customer_id); another customer's never show; they close
+ * one by its id and may start another. */
+START_TEST(a_customer_lists_their_own_sessions_newest_first)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user other = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *cat = category_manual();
+    struct chat theirs = chat_new(&other, cat, "not yours");
+    struct chat s1 = chat_new(&c, cat, "one");
+    struct chat s2 = chat_new(&c, cat, "two");
+    struct chat s3 = chat_new(&c, cat, "three");
+    struct sp_t_resp *r = create_raw(&c, "{}");
+    sp_t_assert_problem(r, 409, "too_many_open_sessions");
+    sp_t_resp_free(r);
+
+    r = sp_t_get("/support/chat/sessions", c.token);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    ck_assert_uint_eq(json_object_array_length(data), 3);
+    const char *newest_first[] = {s3.id, s2.id, s1.id};
+    for (size_t i = 0; i < 3; i++) {
+        struct json_object *o = json_object_array_get_idx(data, i);
+        assert_session(o, newest_first[i], "waiting");
+        ck_assert_msg(!sp_t_jhas(o, "customer_id") && !sp_t_jhas(o, "messages"),
+                      "an item is not the customer's view: %s", json_object_to_json_string(o));
+    }
+    sp_t_assert_jnull(r->json, "next_cursor");
+    ck_assert_msg(strstr(r->body, theirs.id) == NULL, "another customer's session: %s", r->body);
+    ck_assert_msg(strstr(r->body, s1.token) == NULL, "a session token: %s", r->body);
+    sp_t_resp_free(r);
+    own_sessions(&other, "", 1, theirs.id, "waiting");
+
+    /* Found by the list, closed by its id: room for a new one. */
+    r = chat_close(&c, s2.id);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    (void)chat_new(&c, cat, "four");
+    own_sessions(&c, "?status=closed", 1, s2.id, "closed");
+
+    /* Paged: two, then the rest by the cursor. */
+    r = sp_t_get("/support/chat/sessions?status=waiting&limit=2", c.token);
+    sp_t_assert_json(r, 200);
+    ck_assert_uint_eq(json_object_array_length(sp_t_jarr(r->json, "data")), 2);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    own_sessions(&c, sp_t_fmt("?status=waiting&limit=2&cursor=%s", cursor), 1, s1.id, "waiting");
+}
+END_TEST
+
+START_TEST(the_session_list_is_for_customers_and_checks_its_query)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_get("/support/chat/sessions?status=open", c.token);
+    sp_t_assert_problem(r, 422, "validation_failed");
+    ck_assert_ptr_nonnull(strstr(r->body, "must be waiting, active or closed"));
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/chat/sessions?limit=0", c.token);
+    sp_t_assert_problem(r, 422, "validation_failed");
+    sp_t_resp_free(r);
+    struct sp_t_user au;
+    (void)agent_new(NULL, NULL, &au);
+    r = sp_t_get("/support/chat/sessions", au.token);
+    sp_t_assert_problem(r, 403, "forbidden");
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/chat/sessions", NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: an admin's message to a waiting chat was stored (201, sender_type
+ * agent) and the chat stayed waiting, nobody's: the customer was
+ * answered in a chat no agent had. Staff write once an agent has the
+ * chat: 409 session_waiting, nothing stored; the customer still writes;
+ * once accepted, the admin's message is taken. */
+START_TEST(staff_cannot_write_to_a_waiting_chat_until_an_agent_has_it)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct chat s = chat_new(&c, category_manual(), "hello?");
+    struct sp_t_resp *r = msg_post(&admin, s.id, "{\"body\":\"an admin here\"}");
+    sp_t_assert_problem(r, 409, "session_waiting");
+    sp_t_resp_free(r);
+    ck_assert_int_eq(db_messages(s.id, "agent"), 0);
+    ck_assert_str_eq(db_session(s.id, "status"), "waiting");
+    (void)msg_send(&c, s.id, "anyone there?");
+    struct sp_t_user au;
+    int64_t agent = agent_new(NULL, NULL, &au);
+    r = chat_accept(&au, s.id);
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(jagent(r->json), agent);
+    sp_t_resp_free(r);
+    (void)msg_send(&admin, s.id, "an admin here");
+    (void)msg_send(&au, s.id, "and your agent");
+    ck_assert_int_eq(db_messages(s.id, "agent"), 2);
+}
+END_TEST
+
 /* ---- POST /support/chat/session/:id/close ------------------------------------ */
 
 START_TEST(close_by_customer_closes_once_with_a_system_message)
@@ -2119,6 +2286,91 @@ START_TEST(concurrent_customer_transfers_to_ticket_answer_201_and_200_with_one_t
         for (int i = 0; i < N; i++)
             sp_t_resp_free(out[i]);
         ck_assert_int_eq(db_system_events(s.id, "ticket_created"), 1);
+    }
+}
+END_TEST
+
+/* No message of session id follows its `closed` message. */
+static void
+assert_nothing_after_closed(const char *id)
+{
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.id > (SELECT max(x.id)"
+                              "   FROM support_chat_messages x WHERE x.session_id = s.id"
+                              "   AND x.payload->>'event' = 'closed')", id),
+                     "0");
+}
+
+/* N sends by the customer of a fresh chat with an admin's POST to
+ * suffix (body json) in their middle: the closer's answer must be
+ * closer_status; each send is 201 (its body, r<round>-m<i>-end, in
+ * bodies[i]) or 409 session_closed. The closer's answer is *closer. */
+enum { RACE_SENDS = 25 };
+static void
+sends_racing(int round, const char *suffix, const char *json, long closer_status,
+             struct sp_t_resp **closer, bool kept[RACE_SENDS + 1],
+             const char *bodies[RACE_SENDS + 1], const char **id)
+{
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "first");
+    *id = s.id;
+    struct sp_t_call calls[RACE_SENDS + 1];
+    for (int i = 0; i <= RACE_SENDS; i++) {
+        bodies[i] = sp_t_fmt("r%d-m%02d-end", round, i);
+        calls[i] = (struct sp_t_call){"POST", session_path(s.id, "/messages"), c.token,
+                                      sp_t_fmt("{\"body\":%s}", sp_t_jq(bodies[i]))};
+    }
+    calls[RACE_SENDS / 2] = (struct sp_t_call){"POST", session_path(s.id, suffix), admin.token,
+                                               json};
+    struct sp_t_resp *out[RACE_SENDS + 1];
+    size_t finished[RACE_SENDS + 1];
+    sp_t_calls(RACE_SENDS + 1, calls, out, finished);
+    for (int i = 0; i <= RACE_SENDS; i++) {
+        kept[i] = false;
+        if (i == RACE_SENDS / 2)
+            continue;
+        if (out[i]->status == 201)
+            kept[i] = true;
+        else
+            sp_t_assert_problem(out[i], 409, "session_closed");
+        sp_t_resp_free(out[i]);
+    }
+    *closer = out[RACE_SENDS / 2];
+    sp_t_assert_json(*closer, closer_status);
+}
+
+/* QA: of 25 sends racing an agent's transfer to a ticket, 5 were
+ * answered 201 yet stored after the chat's `closed` message and missing
+ * from the ticket's transcript (the send read the session without waiting
+ * for the conversion's lock). Every send is now either in the transcript
+ * or refused 409 session_closed, and nothing follows the `closed`
+ * message; a close racing sends the same. Several rounds: a lost race
+ * does not show every time. */
+START_TEST(sends_racing_a_transfer_to_ticket_are_in_its_transcript_or_refused)
+{
+    enum { ROUNDS = 4 };
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_resp *t;
+        bool kept[RACE_SENDS + 1];
+        const char *bodies[RACE_SENDS + 1], *id;
+        sends_racing(round, "/transfer", "{\"to\":\"ticket\"}", 201, &t, kept, bodies, &id);
+        const char *transcript = sp_t_fmt("%s", sp_t_jstr(t->json, "description"));
+        sp_t_resp_free(t);
+        for (int i = 0; i <= RACE_SENDS; i++)
+            ck_assert_msg(!kept[i] || strstr(transcript, bodies[i]) != NULL,
+                          "round %d: %s answered 201 but is not in the ticket:\n%s", round,
+                          bodies[i], transcript);
+        assert_nothing_after_closed(id);
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_resp *closed;
+        bool kept[RACE_SENDS + 1];
+        const char *bodies[RACE_SENDS + 1], *id;
+        sends_racing(round, "/close", NULL, 200, &closed, kept, bodies, &id);
+        sp_t_resp_free(closed);
+        assert_nothing_after_closed(id);
     }
 }
 END_TEST
@@ -3029,6 +3281,16 @@ chat_session_suite(void)
     tcase_add_test(tc, a_customer_at_the_message_limit_does_not_block_the_agent);
     tcase_add_test(tc, send_on_a_closed_session_is_409_session_closed);
     tcase_add_test(tc, send_on_an_expired_session_is_409_session_closed);
+
+    tcase_add_test(tc, staff_cannot_write_to_a_waiting_chat_until_an_agent_has_it);
+
+    tc = sp_t_tcase(s, "own_sessions");
+    tcase_add_test(tc, an_expired_session_reads_closed_wherever_it_is_shown);
+    tcase_add_test(tc, a_customer_lists_their_own_sessions_newest_first);
+    tcase_add_test(tc, the_session_list_is_for_customers_and_checks_its_query);
+
+    tc = sp_t_tcase(s, "send_race");
+    tcase_add_test(tc, sends_racing_a_transfer_to_ticket_are_in_its_transcript_or_refused);
 
     tc = sp_t_tcase(s, "close");
     tcase_add_test(tc, close_by_customer_closes_once_with_a_system_message);

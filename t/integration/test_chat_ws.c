@@ -124,6 +124,69 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
 }
 END_TEST
 
+/* QA: a message sent while the chat became a ticket was stored after its
+ * `closed` message and never reached the ticket; the frame path the same
+ * as the HTTP send. Customer sockets send frames while an admin
+ * transfers the chat: every stored customer message is in the ticket's
+ * transcript and none follows the `closed` message. */
+START_TEST(frames_racing_a_transfer_to_ticket_are_in_its_transcript_or_not_stored)
+{
+    enum { SOCKETS = 5, FRAMES = 5, ROUNDS = 3 };
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    int kept = 0;   /* stored messages, all rounds: the race was run */
+    for (int round = 0; round < ROUNDS; round++) {
+        struct sp_t_chat c = sp_t_chat_active();
+        const char *ready = ready_path();
+        FILE *clients[SOCKETS];
+        for (int i = 0; i < SOCKETS; i++) {
+            const char *sends = "";
+            for (int j = 0; j < FRAMES; j++)
+                sends = sp_t_fmt("%s --send %s", sends,
+                                 sp_t_shq(sp_t_fmt("{\"type\":\"message\",\"body\":"
+                                                   "\"r%d-s%d-f%d-end\"}", round, i, j)));
+            clients[i] = sp_t_ws_client(
+                sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                sp_t_fmt("%s --send-when %s --expect 1000 --timeout 6", sends, sp_t_shq(ready)));
+            sp_t_ws_expect_open(clients[i]);
+        }
+        FILE *touch = fopen(ready, "w");
+        ck_assert_ptr_nonnull(touch);
+        fclose(touch);
+        usleep(20 * 1000);
+        struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
+                                             admin.token, "{\"to\":\"ticket\"}");
+        sp_t_assert_json(r, 201);
+        const char *transcript = sp_t_fmt("%s", sp_t_jstr(r->json, "description"));
+        sp_t_resp_free(r);
+        for (int i = 0; i < SOCKETS; i++) {
+            bool closed;
+            json_object_put(sp_t_ws_drain_to_end(clients[i], &closed));
+        }
+        unlink(ready);
+        const char *stored = sp_t_sql(
+            "SELECT coalesce(string_agg(m.body, ' '), '') FROM support_chat_messages m"
+            " JOIN support_chat_sessions s ON s.id = m.session_id"
+            " WHERE s.public_id = '%s' AND m.sender_type = 'customer'", c.id);
+        for (const char *at = stored; *at != '\0';) {
+            const char *end = strchr(at, ' ');
+            const char *body = end ? sp_t_fmt("%.*s", (int)(end - at), at) : at;
+            ck_assert_msg(strstr(transcript, body) != NULL,
+                          "round %d: %s was stored but is not in the ticket:\n%s", round, body,
+                          transcript);
+            at = end ? end + 1 : at + strlen(at);
+            kept++;
+        }
+        ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                                  " JOIN support_chat_sessions s ON s.id = m.session_id"
+                                  " WHERE s.public_id = '%s' AND m.id > (SELECT max(x.id)"
+                                  "   FROM support_chat_messages x WHERE x.session_id = s.id"
+                                  "   AND x.payload->>'event' = 'closed')", c.id),
+                         "0");
+    }
+    ck_assert_msg(kept > 0, "no frame was stored before a transfer");
+}
+END_TEST
+
 /* Reads a raw client (chat_probe.py raw) to its end: how many data frames
  * were binary (opcode 2), and whether a text frame carried each needle.
  * Once both were heard, publishes marker to session sid's channel when
@@ -281,14 +344,13 @@ START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
 }
 END_TEST
 
-/* Sends the frames of args (chat_client arguments) as the customer and
+/* Connects to url, sends the frames of args (chat_client arguments) and
  * expects `expect` frames back, one of them an error frame with code;
  * returns them all (the caller puts them). */
 static struct json_object *
-frames_with_error(const struct sp_t_chat *c, const char *args, int expect, const char *code)
+url_frames_with_error(const char *url, const char *args, int expect, const char *code)
 {
-    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c->id, c->token, c->customer.token),
-                             sp_t_fmt("%s --expect %d --timeout 10", args, expect));
+    FILE *f = sp_t_ws_client(url, sp_t_fmt("%s --expect %d --timeout 10", args, expect));
     sp_t_ws_expect_open(f);
     struct json_object *frames = sp_t_ws_drain(f);
     struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
@@ -296,6 +358,45 @@ frames_with_error(const struct sp_t_chat *c, const char *args, int expect, const
     ck_assert_str_eq(sp_t_jstr(e, "code"), code);
     return frames;
 }
+
+/* The same as the customer of c. */
+static struct json_object *
+frames_with_error(const struct sp_t_chat *c, const char *args, int expect, const char *code)
+{
+    return url_frames_with_error(sp_t_chat_url("ws", c->id, c->token, c->customer.token), args,
+                                 expect, code);
+}
+
+/* Staff write to a chat once an agent has it (docs/API.md §7): an admin
+ * watching a waiting chat gets the error frame session_waiting for a
+ * message, nothing is stored, and the socket stays open. */
+START_TEST(an_admins_message_frame_to_a_waiting_chat_gets_session_waiting)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *cat = sp_t_admin_category_new("\"routing\":\"manual\"");
+    struct sp_t_resp *r = sp_t_post_json("/support/chat/session", c.token,
+                                         sp_t_fmt("{\"category\":%s}", sp_t_jq(cat)));
+    sp_t_assert_json(r, 201);
+    const char *id = sp_t_fmt("%s", sp_t_jstr(r->json, "session_id"));
+    sp_t_resp_free(r);
+    struct json_object *frames = url_frames_with_error(
+        sp_t_chat_url("ws", id, NULL, NULL),
+        sp_t_fmt("%s --send %s --send %s", auth_header(&admin),
+                 sp_t_shq("{\"type\":\"message\",\"body\":\"an admin here\"}"),
+                 sp_t_shq("{\"type\":\"typing\",\"state\":true}")),
+        2, "session_waiting");
+    ck_assert_ptr_null(sp_t_chat_frame(frames, "message", "an admin here"));
+    ck_assert_msg(sp_t_chat_frame(frames, "typing", NULL) != NULL,
+                  "the socket did not go on: %s", json_object_to_json_string(frames));
+    json_object_put(frames);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'agent'", id),
+                     "0");
+}
+END_TEST
+
 
 /* How many messages the customer has stored in session sid. */
 static const char *
@@ -1452,7 +1553,10 @@ static Suite *
 chat_ws_suite(void)
 {
     Suite *s = suite_create("chat_ws");
-    TCase *tc = sp_t_tcase(s, "websocket");
+    TCase *tc = sp_t_tcase(s, "ws_race");
+    tcase_add_test(tc, frames_racing_a_transfer_to_ticket_are_in_its_transcript_or_not_stored);
+
+    tc = sp_t_tcase(s, "websocket");
     tcase_add_test(tc, customer_and_agent_exchange_stored_frames_over_websocket);
     tcase_add_test(tc, bad_credentials_are_refused_before_the_upgrade);
     tcase_add_test(tc, a_binary_client_frame_reaches_everybody_as_text);
@@ -1467,6 +1571,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, frames_of_any_size_get_frame_too_large_and_no_nginx_worker_dies);
     tcase_add_test(tc, a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
+    tcase_add_test(tc, an_admins_message_frame_to_a_waiting_chat_gets_session_waiting);
     tc = sp_t_tcase(s, "publish");
     tcase_add_test(tc, http_fallback_message_reaches_a_websocket_subscriber);
     tcase_add_test(tc, an_idempotency_key_replay_of_an_http_send_is_not_published_again);

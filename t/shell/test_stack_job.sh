@@ -23,6 +23,7 @@ mkdir -p "$tmp/bin" "$tmp/stack/run"
 printf '%s\n' '#!/bin/sh' 'echo "args=$*"' 'echo "db=$SUPPORT_DATABASE_URL"' \
     'echo "jwt=$SUPPORT_JWT_KEYS"' 'echo "smtp=${SUPPORT_SMTP_URL:-none}"' \
     'echo "notify=${SUPPORT_NOTIFY_URL:-none}"' \
+    'echo "chat=${SUPPORT_CHAT_PUBLISH_URL:-none} ${SUPPORT_CHAT_PUBLISH_SOCKET:-none}"' \
     >"$tmp/bin/ticket-sla-monitor"
 chmod 755 "$tmp/bin/ticket-sla-monitor"
 
@@ -38,6 +39,11 @@ expect "the stack's database" "$(sed -n 's/^db=//p' <<<"$out")" "$STACK_DATABASE
 expect "the API's settings" "$(sed -n 's/^jwt=//p' <<<"$out")" "dev:k1"
 expect "no sink running: no SMTP URL" "$(sed -n 's/^smtp=//p' <<<"$out")" "none"
 expect "no sink running: no notification URL" "$(sed -n 's/^notify=//p' <<<"$out")" "none"
+# chat-session-archive tells live clients their chat closed (QA: it did not).
+expect "nginx's chat publisher" "$(sed -n 's/^chat=//p' <<<"$out")" \
+    "$STACK_CHAT_PUBLISH_URL $STACK_CHAT_PUBLISH_SOCKET"
+[[ $STACK_CHAT_PUBLISH_URL == http* && -n $STACK_CHAT_PUBLISH_SOCKET ]] && ok=yes || ok=no
+expect "the publisher is derived" "$ok" yes
 
 echo 2525 >"$STACK_SMTP_PORTFILE"
 out=$(stack_job ticket-sla-monitor --dry-run --once)
