@@ -179,6 +179,13 @@ async def check_chat_across_nodes():
     (nchan on Redis: the channel spans both nginx)."""
     cust, admin = token("customer", user_id()), token("admin", user_id())
     s = chat_session("a", cust)
+    # Staff write to a chat once it is theirs (409 session_waiting before):
+    # the admin (whose row starts away) makes itself available and takes
+    # it, on node b.
+    st, _, b = http("b", "PATCH", "/support/agent/me", admin, {"status": "active"})
+    expect(st == 200, f"PATCH /support/agent/me on b: {st} {b}")
+    st, _, b = http("b", "POST", f"/support/agent/chats/{s['session_id']}/accept", admin, {})
+    expect(st == 200, f"accept on b: {st} {b}")
     on_a = await Sub("a", customer_path(s, cust)).open()
     on_b = await Sub("b", admin_path(s, admin)).open()
     try:
@@ -198,6 +205,8 @@ async def check_chat_across_nodes():
     finally:
         await on_a.close()
         await on_b.close()
+        # away again: the later checks' chats must not be routed to it
+        http("b", "PATCH", "/support/agent/me", admin, {"status": "away"})
 
 
 def check_rate_limits_across_nodes():
