@@ -160,8 +160,8 @@ sp_mail_addr_valid(const char *addr)
 
 /* A Message-ID without its brackets: a dot-atom-ish left part, '@', a
  * domain; nothing that could end the header or the bracket. */
-static bool
-msg_id_valid(const char *id)
+bool
+sp_mail_msg_id_valid(const char *id)
 {
     return id != NULL && strlen(id) <= 200 && sp_mail_addr_valid(id) &&
            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.@_+=-") ==
@@ -227,9 +227,15 @@ headers(struct sp_buf *out, const struct sp_mail *m)
     const char *subject = m->subject ? m->subject : "";
     sp_mime_header_text(out, subject, strlen(subject), 9);
     sp_buf_printf(out, "\r\nMessage-ID: <%s>\r\n", m->message_id);
-    if (m->thread_id != NULL)
-        sp_buf_printf(out, "In-Reply-To: <%s>\r\nReferences: <%s>\r\n", m->thread_id,
-                      m->thread_id);
+    const char *parent = m->in_reply_to != NULL ? m->in_reply_to : m->thread_id;
+    if (parent != NULL) {
+        sp_buf_printf(out, "In-Reply-To: <%s>\r\nReferences:", parent);
+        if (m->thread_id != NULL)
+            sp_buf_printf(out, " <%s>", m->thread_id);
+        if (m->in_reply_to != NULL) /* folded: each id on a line of its own */
+            sp_buf_printf(out, "%s<%s>", m->thread_id != NULL ? "\r\n " : " ", m->in_reply_to);
+        sp_buf_puts(out, "\r\n");
+    }
     /* Robots are asked not to answer (RFC 3834), and Exchange, which
      * reads its own header, too; not its DSNs (no "All"), which mark a
      * mail bounced (domain/mail_bounce). */
@@ -243,7 +249,9 @@ sp_mail_build(const struct sp_mail *m, struct sp_buf *out, struct sp_problem *p)
     if (!sp_mail_addr_valid(m->from.addr) || !sp_mail_addr_valid(m->to.addr) ||
         (m->reply_to != NULL && !sp_mail_addr_valid(m->reply_to)))
         return sp_problem_set(p, SP_INVALID, "bad_address", "not a mailbox address");
-    if (!msg_id_valid(m->message_id) || (m->thread_id != NULL && !msg_id_valid(m->thread_id)))
+    if (!sp_mail_msg_id_valid(m->message_id) ||
+        (m->thread_id != NULL && !sp_mail_msg_id_valid(m->thread_id)) ||
+        (m->in_reply_to != NULL && !sp_mail_msg_id_valid(m->in_reply_to)))
         return sp_problem_set(p, SP_INVALID, "bad_message_id", "not a message id");
     if (!boundary_valid(m->boundary))
         return sp_problem_set(p, SP_INVALID, "bad_boundary", "boundary: 8..60 alphanumerics");

@@ -3,7 +3,8 @@
  * CRLF line ends, ASCII only, every line well under 998 bytes.
  *   - headers Date, From, To, Reply-To (when given), Subject, Message-ID, In-Reply-To and
  *     References (the ticket's thread id, so mail clients thread a
- *     ticket's mails), MIME-Version, Auto-Submitted: auto-generated
+ *     ticket's mails, and the mail it answers when there is one),
+ *     MIME-Version, Auto-Submitted: auto-generated
  *     (RFC 3834: no vacation replies to notifications) and
  *     X-Auto-Response-Suppress: OOF, AutoReply (Exchange's own: no
  *     out-of-office or rule replies; its DSNs still come);
@@ -41,6 +42,11 @@ struct sp_mail {
     const char *subject;      /* UTF-8 */
     const char *message_id;   /* id-left@id-right without <>: unique per mail */
     const char *thread_id;    /* the same form; NULL: no In-Reply-To/References */
+    /* The mail this one answers (the same form; NULL: none): In-Reply-To
+     * names it instead of thread_id, and References follows thread_id
+     * with it (RFC 5322 §3.6.4), so a mail program shows the answer in the
+     * thread of the mail it answers. */
+    const char *in_reply_to;
     int64_t date_ms;          /* ms since the epoch, written in UTC */
     const char *text;         /* UTF-8, required; LF, CRLF or CR line ends */
     const char *html;         /* UTF-8, NULL for a text-only mail */
@@ -50,6 +56,10 @@ struct sp_mail {
 /* Appends the whole message to out. SP_INVALID (code bad_address,
  * bad_message_id or bad_boundary) leaves out as it was. */
 enum sp_rc sp_mail_build(const struct sp_mail *m, struct sp_buf *out, struct sp_problem *p);
+
+/* A Message-ID (without <>) we can put in a header: at most 200
+ * characters of letters, digits and ".@_+=-", shaped as an address. */
+bool sp_mail_msg_id_valid(const char *id);
 
 /* A mailbox address we can put in a header and in SMTP's MAIL/RCPT:
  * 3..254 printable ASCII bytes, one '@' with text on both sides, none of

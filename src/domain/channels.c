@@ -61,6 +61,7 @@ struct sp_channels {
     struct sp_crypto *crypto;      /* NULL without SUPPORT_ENCRYPTION_KEYS: no contacts */
     const char *domain;            /* of SUPPORT_MAIL_FROM: names Message-IDs */
     struct sp_keyring_keys *reply_keys;  /* NULL: customer mails take no replies */
+    struct sp_token_key msg_key;   /* seals the row id in a Message-ID (domain/mail_thread) */
 };
 
 /* SUPPORT_PORTAL_URL and the console's pages: unset, or an http(s) URL
@@ -167,6 +168,11 @@ sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
             return NULL;
         }
     }
+    if (!sp_mail_thread_key(c->crypto, &c->msg_key)) {
+        snprintf(err, errlen, "mail Message-ID key: OpenSSL failed");
+        sp_channels_free(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -178,6 +184,7 @@ sp_channels_free(struct sp_channels *c)
     sp_tpl_set_free(c->tpl);
     sp_crypto_free(c->crypto);
     sp_keyring_keys_destroy(c->reply_keys);
+    explicit_bzero(&c->msg_key, sizeof(c->msg_key));
     free(c);
 }
 
@@ -404,22 +411,41 @@ one_line(char *s)
     return s;
 }
 
-/* Whether the change a customer's notification tells of resolved the
- * ticket: its payload's status (at the change) is resolved and its
- * previous_status is not (ticket_state.c queue_deliveries writes both).
- * Not the ticket's status now: a reply on a ticket resolved before it
- * said "we have marked your ticket as resolved" again (QA). */
+/* Whether the change a customer's notification tells of moved the
+ * ticket to status: its payload's status (at the change) is status and
+ * its previous_status is not (ticket_state.c queue_deliveries writes
+ * both). Not the ticket's status now: a reply on a ticket resolved
+ * before it said "we have marked your ticket as resolved" again (QA). */
 static bool
-resolved_by_change(struct json_object *payload)
+moved_to(struct json_object *payload, const char *status)
 {
-    struct json_object *to, *from;
-    return payload != NULL && json_object_object_get_ex(payload, "status", &to) &&
-           json_object_object_get_ex(payload, "previous_status", &from) &&
-           strcmp(json_object_get_string(to), "resolved") == 0 &&
-           strcmp(json_object_get_string(from), "resolved") != 0;
+    const char *to = payload_str(payload, "status");
+    const char *from = payload_str(payload, "previous_status");
+    return to != NULL && from != NULL && strcmp(to, status) == 0 && strcmp(from, status) != 0;
 }
 
-/* {event_type, ticket{public_id, subject, status, status_text, resolved, url},
+/* ticket.resolved / ticket.closed: the change resolved or closed it (a
+ * paragraph saying what a reply does then); ticket.waiting: it left the
+ * ticket waiting for the customer (not closed since); ticket.is_closed:
+ * the ticket is closed now, so its page takes no reply (QA: the footer
+ * of a closed ticket's mail invited one, which was 409 ticket_closed). */
+static void
+status_flags(struct json_object *t, const struct sp_outbox_row *row, struct json_object *payload)
+{
+    const char *then = payload_str(payload, "status");
+    bool closed = row->ticket_status != NULL && strcmp(row->ticket_status, "closed") == 0;
+    if (moved_to(payload, "resolved"))
+        json_object_object_add(t, "resolved", json_object_new_boolean(1));
+    if (moved_to(payload, "closed"))
+        json_object_object_add(t, "closed", json_object_new_boolean(1));
+    if (then != NULL && strcmp(then, "pending_customer") == 0 && !closed)
+        json_object_object_add(t, "waiting", json_object_new_boolean(1));
+    if (closed)
+        json_object_object_add(t, "is_closed", json_object_new_boolean(1));
+}
+
+/* {event_type, ticket{public_id, subject, status, status_text, resolved, closed, waiting,
+ * is_closed, url},
  * recipient{name}, message{html, text}, staff{channel, recipient, for},
  * sla{target, due}, payload}: owned by a. */
 static struct json_object *
@@ -435,9 +461,7 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     put_str(t, "status", row->ticket_status);
     put_str(t, "status_text", status_text(row->ticket_status));
     struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
-    /* For the line a reply that resolved the ticket ends with. */
-    if (resolved_by_change(payload))
-        json_object_object_add(t, "resolved", json_object_new_boolean(1));
+    status_flags(t, row, payload);
     put_str(t, "url", page_url(a, c->cfg->portal_url, row->ticket_public_id));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
@@ -587,7 +611,8 @@ smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
 
 /* A mail to `to`, threaded on the ticket: the Message-ID is the row's (the
  * same on every attempt, so a mail sent twice is shown once), In-Reply-To
- * and References the ticket's thread id. */
+ * and References the ticket's thread id, and a customer's mail the
+ * customer's own mail it answers, when they mailed one. */
 static enum sp_delivery_kind
 mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
      const char *to, const char *name, struct sp_delivery *d)
@@ -620,10 +645,14 @@ mail(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row
         .to = {name, to},
         .reply_to = reply_to,
         .subject = r.subject,
-        .message_id = sp_mail_thread_outbox_id(a, row->id, c->domain),
+        .message_id = sp_mail_thread_outbox_id(a, &c->msg_key, row->id, c->domain),
         .thread_id = row->ticket_public_id
                          ? sp_mail_thread_id(a, row->ticket_public_id, c->domain)
                          : NULL,
+        /* stored only when valid (mail-in); checked again, as a bad one
+         * would make every mail of the ticket bad_message_id */
+        .in_reply_to = !staff && sp_mail_msg_id_valid(row->answers_message_id)
+                           ? row->answers_message_id : NULL,
         .date_ms = sp_clock_now_ms(),
         .text = r.text,
         .html = r.html,

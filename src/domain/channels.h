@@ -44,6 +44,9 @@ struct sp_outbox_row {
     const char *message_body;
     const char *message_attachments;   /* its attachments' metadata, a JSON array */
     const char *created_at;    /* the event's time */
+    /* email: the Message-ID of the customer's newest mailed message on the
+     * ticket (the mail answers it); NULL: none. */
+    const char *answers_message_id;
 };
 
 enum sp_delivery_kind { SP_DELIVERY_SEND, SP_DELIVERY_SKIP, SP_DELIVERY_RETRY, SP_DELIVERY_FAIL };

@@ -59,7 +59,18 @@
     C(CL_AGENT_NAME, "ag.display_name", str, agent_name) SEP                       \
     C(CL_BODY, "m.body", str, message_body) SEP                                    \
     C(CL_FILES, "m.attachments::text", str, message_attachments) SEP               \
-    C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at)
+    C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at) SEP              \
+    C(CL_ANSWERS, ANSWERS_SQL, str, answers_message_id)
+/* A customer's mail answers the newest message they mailed on its ticket
+ * (sql/077: its Message-ID), when there is one. Newest when it is sent,
+ * not when it was queued: a ticket's first message is stamped after its
+ * outbox rows (the clock, not the transaction's start), and a mail that
+ * waited for a retry is still in the same conversation. */
+#define ANSWERS_SQL                                                                        \
+    "CASE WHEN c.channel = 'email' THEN (SELECT r.mail_message_id"                         \
+    " FROM support_ticket_messages r WHERE r.ticket_id = c.ticket_id"                      \
+    " AND r.sender_type = 'customer' AND r.mail_message_id IS NOT NULL"                    \
+    " ORDER BY r.id DESC LIMIT 1) END"
 #define CLAIM_COLS CLAIM_COLUMNS(SP_COL_SQL, ", ")
 /* A webhook's message gets its attachments now: they were linked after
  * the row was written (in its transaction). */

@@ -39,14 +39,14 @@ static struct sp_stmt bounce_stmt = SP_STMT(
 /* The outbox row the DSN's returned mail, else its In-Reply-To, else its
  * References (newest first) name on our domain; 0 when none does. */
 static long long
-outbox_row(const struct sp_mail_in *m, const char *domain)
+outbox_row(const struct sp_mail_in *m, const char *domain, const struct sp_token_key *k)
 {
     long long id;
-    if (sp_mail_thread_outbox(m->dsn.original_id, domain, &id) ||
-        sp_mail_thread_outbox(m->in_reply_to, domain, &id))
+    if (sp_mail_thread_outbox(m->dsn.original_id, domain, k, &id) ||
+        sp_mail_thread_outbox(m->in_reply_to, domain, k, &id))
         return id;
     for (size_t i = m->nreferences; i > 0; i--)
-        if (sp_mail_thread_outbox(m->references[i - 1], domain, &id))
+        if (sp_mail_thread_outbox(m->references[i - 1], domain, k, &id))
             return id;
     return 0;
 }
@@ -62,7 +62,11 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
     if (!m->dsn.failed)
         return SP_OK;
     out->why = "bounce_unmatched";
-    long long row = at != NULL ? outbox_row(m, at + 1) : 0;
+    /* The sealed Message-IDs' key, as support-dispatch derives it. */
+    struct sp_token_key key;
+    bool keyed = sp_mail_thread_key(crypto, &key);
+    long long row = at != NULL ? outbox_row(m, at + 1, keyed ? &key : NULL) : 0;
+    explicit_bzero(&key, sizeof(key));
     const char *index[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
     size_t n = 0;
     for (size_t i = 0; i < m->dsn.nfailed_to; i++)

@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/mail_reply.h"
+#include "core/mime.h"
 #include "core/sanitize.h"
 #include "core/tier.h"
 #include "core/utf8.h"
@@ -523,6 +524,26 @@ write_message(struct sp_ctx *ctx, struct take *t, long long *message, struct sp_
     return t->follow_up_of != NULL ? link_follow_up(ctx, t, p) : SP_OK;
 }
 
+/* Message $1 came as the mail with Message-ID $2 (sql/077): our mails
+ * after it answer it (support-dispatch). */
+static struct sp_stmt mail_message_id_stmt = SP_STMT(
+    "mail_in_message_id",
+    "UPDATE support_ticket_messages SET mail_message_id = $2 WHERE id = $1::bigint", 2);
+
+/* Inside the take: the message's mail Message-ID kept, when a header
+ * can carry it back (core/mime; anything else is kept as none). */
+static enum sp_rc
+keep_message_id(struct sp_ctx *ctx, const struct take *t, long long message,
+                struct sp_problem *p)
+{
+    if (message <= 0 || !sp_mail_msg_id_valid(t->mail->message_id))
+        return SP_OK;
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", message),
+                             t->mail->message_id};
+    return sp_db_exec(ctx->db, ctx->arena, &mail_message_id_stmt, params, p) != NULL ? SP_OK
+                                                                                     : p->rc;
+}
+
 static enum sp_rc
 run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp_problem *p)
 {
@@ -534,7 +555,7 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
     if ((t->ticket == NULL ? count_new_ticket(ctx, t, p) : count_reply(ctx, t, p)) != SP_OK ||
         keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK ||
         (t->ticket != NULL && thread_tip(t, p) != SP_OK) ||
-        write_message(ctx, t, &message, p) != SP_OK)
+        write_message(ctx, t, &message, p) != SP_OK || keep_message_id(ctx, t, message, p) != SP_OK)
         return p->rc;
     const struct sp_party customer = {t->customer, false};
     if (sp_attachments_attach_unscanned(ctx, customer, ids, t->files->nkeep, message, &json, p) !=
@@ -594,7 +615,9 @@ open_ticket(struct take *t, const char *tier, const char *follow_up_of, const PG
     t->follow_up_of = follow_up_of;
     t->create = (struct sp_ticket_new){
         .customer_id = t->customer,
-        .subject = subject_of(a, t->mail->subject),
+        /* a follow-up's without "Re:" and the closed ticket's tag */
+        .subject = subject_of(a, follow_up_of != NULL ? sp_mail_thread_subject(a, t->mail->subject)
+                                                      : t->mail->subject),
         .description = t->body,  /* take_new's: set once the body is made */
         .source = SP_SOURCE_EMAIL,
         .metadata_json = follow_up_of != NULL

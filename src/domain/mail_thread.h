@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/crypto.h"
 #include "core/ids.h"
 
 struct sp_arena;
@@ -34,15 +35,29 @@ const char *sp_mail_thread_id(struct sp_arena *a, const char *public_id, const c
 bool sp_mail_thread_ticket(const char *msg_id, const char *domain,
                            char public_id[SP_PUBLIC_ID_LEN + 1]);
 
-/* Outbox row id's Message-ID for mail from domain: "outbox-<id>@<domain>"
- * (without <>; arena-owned): support-dispatch's mails carry it, the same
- * on every attempt, and a DSN returns it (domain/mail_bounce). */
-const char *sp_mail_thread_outbox_id(struct sp_arena *a, long long id, const char *domain);
+/* The key our mails' Message-IDs are sealed under: derived from the
+ * stable index key of crypto (purpose support-mail-message-id-v1), so
+ * every dispatcher and support-mail-in of a deployment agree and key
+ * rotations keep it; crypto NULL (no SUPPORT_ENCRYPTION_KEYS: only staff
+ * mails can go) a random key of the process. false if OpenSSL fails. */
+bool sp_mail_thread_key(const struct sp_crypto *crypto, struct sp_token_key *out);
 
-/* The outbox row msg_id (without <>) is the Message-ID of: "outbox-"
- * (any case), 1 to 18 digits without a leading zero, '@' and domain (as
- * sp_mail_thread_ticket compares it). False for anything else. */
-bool sp_mail_thread_outbox(const char *msg_id, const char *domain, long long *id);
+/* Outbox row id's Message-ID for mail from domain: "m-<hex>@<domain>"
+ * (without <>; arena-owned), hex the row id sealed under k
+ * (sp_crypto_token_seal, SIV): the same on every attempt, and a DSN
+ * returns it (domain/mail_bounce); it tells its reader neither the id
+ * nor how many mails we send (it was "outbox-<id>", the global outbox
+ * sequence, until QA read the volume off it). */
+const char *sp_mail_thread_outbox_id(struct sp_arena *a, const struct sp_token_key *k,
+                                     long long id, const char *domain);
+
+/* The outbox row msg_id (without <>) is the Message-ID of, on domain (as
+ * sp_mail_thread_ticket compares it): a sealed one of k, or the
+ * "outbox-<id>" (any case, 1 to 18 digits without a leading zero) of
+ * mails sent before ids were sealed, whose DSNs may still come. False
+ * for anything else. */
+bool sp_mail_thread_outbox(const char *msg_id, const char *domain, const struct sp_token_key *k,
+                           long long *id);
 
 /* The tickets a mail names, most likely first, each once, at most max:
  * its In-Reply-To's (in_reply_to, may be NULL) and then its References'
@@ -52,5 +67,14 @@ bool sp_mail_thread_outbox(const char *msg_id, const char *domain, long long *id
 size_t sp_mail_thread_tickets(const char *in_reply_to, const char *const *refs, size_t nrefs,
                               const char *subject, const char *domain,
                               char (*out)[SP_PUBLIC_ID_LEN + 1], size_t max);
+
+/* The subject of a follow-up a mail opens (the mail answered a closed
+ * ticket): the mail's subject without the prefixes mail programs put in
+ * front of an answer or a forward ("Re:", "AW:", "Fwd:", "Re[2]:", any
+ * case, any number) and without the "[PUBLICID]" tags of ours at its end
+ * (QA: "Re: with file [HB89DPQ7DFRE]" became the follow-up's subject, so
+ * its mails carried two ticket tags). Arena-owned; "" when nothing is
+ * left. */
+const char *sp_mail_thread_subject(struct sp_arena *a, const char *subject);
 
 #endif

@@ -306,7 +306,8 @@ sp_ticket_set_category(struct sp_ticket_change *c, long long category_id, const 
 }
 
 /* An agent's notification, {ticket_id, public_id, agent_id[, message_html]}:
- * of an assignment, or of a customer's public reply (its message_html). */
+ * of an assignment, of a customer's public reply (its message_html) or
+ * resolve. */
 static void
 notify_agent(struct sp_ticket_change *c, const char *event_type, long long agent_id,
              const char *message_html)
@@ -540,8 +541,9 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
  * each channel of SUPPORT_CUSTOMER_CHANNELS, when an agent answers
  * publicly or someone else moves the ticket to waiting on the customer,
  * resolved or closed (internal notes, routine moves and the customer's
- * own changes tell the customer nothing). A customer's public reply
- * tells the assigned agent (an unassigned ticket is in the queue). */
+ * own changes tell the customer nothing). A customer's public reply,
+ * and their resolve, tell the assigned agent (an unassigned ticket is in
+ * the queue). */
 static void
 queue_deliveries(struct sp_ticket_change *c)
 {
@@ -574,6 +576,11 @@ queue_deliveries(struct sp_ticket_change *c)
     if (public_message && strcmp(c->message_sender_type, "customer") == 0 &&
         c->after.assigned_agent_id != 0)
         notify_agent(c, "ticket.customer_replied", c->after.assigned_agent_id, c->message_body);
+    /* The customer marked it solved (POST …/resolve): its agent is told
+     * as of a reply (QA: only the webhook said so). */
+    if (strcmp(c->actor.type, "customer") == 0 && c->after.status == SP_STATUS_RESOLVED &&
+        c->before.status != SP_STATUS_RESOLVED && c->after.assigned_agent_id != 0)
+        notify_agent(c, "ticket.customer_resolved", c->after.assigned_agent_id, NULL);
     /* Only the moves a customer acts on: we wait for them, or it is done. */
     enum sp_status to = c->after.status;
     bool status_moved = to != c->before.status && strcmp(c->actor.type, "customer") != 0 &&

@@ -519,10 +519,12 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
         sp_jw_end(&w);
         sp_ticket_customer_rows(&rows, ctx->customer_channels, "chat.escalated", in->customer_id,
                                 payload.data);
-    } else if (in->source != SP_SOURCE_CHAT && !in->by_system) {
+    } else if (in->chat_session_id == 0 && !in->by_system) {
         /* The customer's acknowledgement: the ticket's id, and (by mail)
          * the address that takes replies; a chat's customer reads it in
-         * the chat. */
+         * the chat — a ticket made from one, not any that says its
+         * source is chat (QA: {"source":"chat"} without a chat session
+         * was acknowledged nowhere). */
         sp_ticket_customer_rows(&rows, ctx->customer_channels, "ticket.received", in->customer_id,
                                 NULL);
     }

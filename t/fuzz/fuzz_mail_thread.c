@@ -8,7 +8,8 @@
  * of them; each one from References is named by one of its ids on our
  * domain (and, for another domain, by one on that domain); and the thread id made
  * for any valid public id names it, on our domain only; and an outbox
- * Message-ID among the references read back is the one made for its row.
+ * Message-ID among the references read back is the one made for its row
+ * (sealed, or the old "outbox-<id>"), and a sealed one reads back.
  * Build: scripts/dev fuzz mail_thread (replayed by `make check`).
  */
 #include <stdbool.h>
@@ -73,11 +74,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     n = sp_mail_thread_tickets(refs_value, refs, nrefs, subject, OURS, ids, 3);
     check_named(ids, n, 3);
     /* An outbox Message-ID read back is the one made for its row. */
+    static struct sp_token_key key;
+    static bool keyed;
+    if (!keyed)
+        CHECK(sp_mail_thread_key(NULL, &key));
+    keyed = true;
+    long long row;
     for (size_t i = 0; i < nrefs; i++) {
-        long long row;
-        if (sp_mail_thread_outbox(refs[i], OURS, &row))
-            CHECK(row > 0 && strcasecmp(sp_mail_thread_outbox_id(&a, row, OURS), refs[i]) == 0);
+        if (sp_mail_thread_outbox(refs[i], OURS, &key, &row))
+            CHECK(row > 0 &&
+                  (strcasecmp(sp_arena_sprintf(&a, "outbox-%lld@" OURS, row), refs[i]) == 0 ||
+                   strcasecmp(sp_mail_thread_outbox_id(&a, &key, row, OURS), refs[i]) == 0));
     }
+    CHECK(sp_mail_thread_outbox(sp_mail_thread_outbox_id(&a, &key, (long long)size + 1, OURS),
+                                OURS, &key, &row) && row == (long long)size + 1);
     /* The thread id made for the input, when it is a public id, names it. */
     ticket_id id, back;
     if (size == SP_PUBLIC_ID_LEN && sp_public_id_read(refs_value, id)) {

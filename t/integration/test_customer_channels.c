@@ -128,6 +128,49 @@ START_TEST(the_customers_own_transfer_tells_them_nothing)
 }
 END_TEST
 
+/* QA: a ticket created with "source":"chat" but no chat_session_id was
+ * acknowledged on no channel (the acknowledgement looked at the source,
+ * not at whether a chat made it): only a ticket made from a chat is read
+ * in the chat. */
+START_TEST(a_ticket_that_only_says_chat_is_acknowledged)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json(
+        "/support/tickets", c.token,
+        "{\"subject\":\"Chat said to write\",\"description\":\"the chat sent me here\","
+        "\"source\":\"chat\"}");
+    sp_t_assert_json(r, 201);
+    const char *ticket = sp_t_fmt("%s", sp_t_jstr(r->json, "public_id"));
+    sp_t_resp_free(r);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.received", "email"), 1);
+}
+END_TEST
+
+/* QA: the customer's resolve of an assigned ticket told its agent
+ * nothing (only the webhook went): the agent gets a notification, as of
+ * the customer's reply; an unassigned ticket's resolve tells nobody. */
+START_TEST(the_customers_resolve_tells_the_assigned_agent)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&c, "Solved it myself");
+    const char *agent = sp_t_db_agent_new();
+    sp_t_db_ticket_assign(ticket, agent);
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/tickets/%s/resolve", ticket), c.token, "{}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "ticket.customer_resolved",
+                                          "agent", agent), 1);
+    ck_assert_int_eq(customer_rows(ticket, &c, "ticket.updated", NULL), 0);
+    const char *alone = sp_t_ticket_create(&c, "Nobody had it");
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/resolve", alone), c.token, "{}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_outbox_count(alone, "notification", "ticket.customer_resolved", NULL,
+                                          NULL), 0);
+}
+END_TEST
+
 /* ---- SUPPORT_CUSTOMER_CHANNELS=email,sms ------------------------------------------ */
 
 static void
@@ -200,6 +243,8 @@ main(void)
     tcase_add_test(tc, by_default_an_agents_reply_is_one_email);
     tcase_add_test(tc, by_default_an_agents_transfer_tells_the_customer_by_email);
     tcase_add_test(tc, the_customers_own_transfer_tells_them_nothing);
+    tcase_add_test(tc, a_ticket_that_only_says_chat_is_acknowledged);
+    tcase_add_test(tc, the_customers_resolve_tells_the_assigned_agent);
     tc = sp_t_tcase(s, "email_and_sms");
     tcase_add_unchecked_fixture(tc, email_and_sms, back_to_default);
     tcase_add_test(tc, an_agents_reply_is_one_email_and_one_sms);

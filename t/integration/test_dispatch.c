@@ -379,15 +379,20 @@ START_TEST(agent_replies_become_threaded_mails)
         ck_assert(strstr(text, "not read") == NULL);
         ck_assert(strstr(text, "Reply to this mail") == NULL);
     }
+    /* Each mail's Message-ID is its own, and tells nothing of the outbox
+     * rows (QA: "<outbox-<id>@…>" gave away the global outbox sequence). */
     struct json_object *first = NULL;
+    const char *ids[2];
     for (int i = 0; i < 2; i++) {
         struct json_object *m = json_object_array_get_idx(all, i);
-        if (strcmp(sp_t_jstr(m, "message_id"), sp_t_fmt("<outbox-%lld@example.test>", r1)) == 0)
+        ids[i] = sp_t_jstr(m, "message_id");
+        ck_assert_msg(sp_t_matches("^<m-[0-9a-f]{72}@example\\.test>$", ids[i]), "%s", ids[i]);
+        ck_assert_ptr_null(strstr(ids[i], sp_t_fmt("%lld@", r1)));
+        ck_assert_ptr_null(strstr(ids[i], sp_t_fmt("%lld@", r2)));
+        if (strstr(sp_t_jstr(part_of(m, "text/plain"), "text"), "Second reply") == NULL)
             first = m;
-        else
-            ck_assert_str_eq(sp_t_jstr(m, "message_id"),
-                             sp_t_fmt("<outbox-%lld@example.test>", r2));
     }
+    ck_assert_str_ne(ids[0], ids[1]);
     ck_assert_ptr_nonnull(first);
     /* the reply itself, as text and HTML-escaped in the HTML part */
     /* the reply itself: stored as sanitized HTML, shown as text and HTML */
@@ -774,15 +779,21 @@ END_TEST
 
 #define REPLY_KEYS "SUPPORT_MAIL_REPLY_KEYS=k1:dispatch-reply-test-secret-0123456789"
 
-/* The customer's answer (body) from `from` to reply_to, piped to
- * support-mail-in as an MTA would; asserts it was taken. */
-static void
-mail_in(const char *keys, const char *from, const char *reply_to, const char *body)
+/* The customer's mail from `from` to `to` with subject (Message-ID
+ * message_id, NULL: a unique one; more header lines in headers, NULL:
+ * none), piped to support-mail-in as an MTA would (keys: its
+ * SUPPORT_MAIL_REPLY_KEYS setting, NULL: none); asserts it was taken and
+ * returns the log line. */
+static const char *
+mail_in_as(const char *keys, const char *from, const char *to, const char *subject,
+           const char *message_id, const char *headers, const char *body)
 {
     const char *mail = sp_t_fmt(
-        "From: %s\r\nTo: Support %s\r\nSubject: Re: Rückerstattung\r\n"
-        "Message-ID: <%s@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s",
-        from, reply_to, sp_t_unique("reply"), body);
+        "From: %s\r\nTo: Support %s\r\nSubject: %s\r\nMessage-ID: <%s>\r\n%s"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n%s",
+        from, to, subject,
+        message_id ? message_id : sp_t_fmt("%s@example.org", sp_t_unique("reply")),
+        headers ? headers : "", body);
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
         "SUPPORT_MAIL_FROM=support@example.test", "SUPPORT_MAIL_TRUST_FROM=1", keys, NULL};
@@ -790,6 +801,14 @@ mail_in(const char *keys, const char *from, const char *reply_to, const char *bo
     const char *out;
     int rc = sp_t_job_run_input("support-mail-in", env, args, mail, strlen(mail), &out);
     ck_assert_msg(rc == 0, "support-mail-in exited %d: %s", rc, out);
+    return out;
+}
+
+/* The customer's answer (body) from `from` to reply_to. */
+static void
+mail_in(const char *keys, const char *from, const char *reply_to, const char *body)
+{
+    mail_in_as(keys, from, reply_to, "Re: Rückerstattung", NULL, NULL, body);
 }
 
 /* SUPPORT_MAIL_REPLY_KEYS: the customer's mail says to reply to a signed
@@ -992,20 +1011,27 @@ START_TEST(a_reply_that_resolves_says_so_in_its_mail)
 }
 END_TEST
 
+/* The mail of all whose text/plain part holds words. */
+static struct json_object *
+mail_with_text(struct json_object *all, const char *words)
+{
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        if (strstr(sp_t_jstr(part_of(m, "text/plain"), "text"), words) != NULL)
+            return m;
+    }
+    ck_abort_msg("no mail says %s", words);
+    return NULL;
+}
+
 /* The text/plain and text/html parts of the mail in all whose text holds
  * words, into *text and *html. */
 static void
 mail_saying(struct json_object *all, const char *words, const char **text, const char **html)
 {
-    for (size_t i = 0; i < json_object_array_length(all); i++) {
-        struct json_object *m = json_object_array_get_idx(all, i);
-        *text = sp_t_jstr(part_of(m, "text/plain"), "text");
-        if (strstr(*text, words) != NULL) {
-            *html = sp_t_jstr(part_of(m, "text/html"), "text");
-            return;
-        }
-    }
-    ck_abort_msg("no mail says %s", words);
+    struct json_object *m = mail_with_text(all, words);
+    *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    *html = sp_t_jstr(part_of(m, "text/html"), "text");
 }
 
 /* Only the reply that resolved the ticket says it was resolved: a later
@@ -1032,6 +1058,221 @@ START_TEST(only_the_reply_that_resolved_says_so)
     mail_saying(all, "One more thing about the fix.", &text, &html);
     ck_assert_msg(strstr(text, "marked your ticket as resolved") == NULL, "%s", text);
     ck_assert_msg(strstr(html, "marked your ticket as resolved") == NULL, "%s", html);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A reply that leaves the ticket waiting says the team waits for the
+ * customer; one that closes it says so, and a closed ticket's mail
+ * invites no answer on the ticket page (QA: its footer did, and the web
+ * reply was 409 ticket_closed): answering the mail opens a follow-up. */
+START_TEST(waiting_and_closed_mails_say_what_an_answer_does)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply_with(&c, "Which invoice is it?", "\"status\":\"pending_customer\"");
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL), REPLY_KEYS, NULL));
+    struct json_object *all = mails(&sink);
+    struct json_object *m = mail_with_text(all, "Which invoice is it?");
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "Our team is waiting for your answer: reply to this mail or"
+                               " answer on the ticket page") != NULL &&
+                      strstr(text, "We have closed") == NULL &&
+                      strstr(text, "or answer on the ticket page.") != NULL, "%s", text);
+    json_object_put(all);
+    agent_reply_with(&c, "Done, closing it.", "\"status\":\"closed\"");
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL), REPLY_KEYS, NULL));
+    all = mails(&sink);
+    m = mail_with_text(all, "Done, closing it.");
+    text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "We have closed your ticket: its page takes no more replies. If"
+                               " you still need help, reply to this mail: your answer opens a"
+                               " follow-up ticket.") != NULL, "%s", text);
+    const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+    ck_assert_msg(strstr(text, "The ticket is closed: its page takes no more replies. Reply"
+                               " to this mail (above the line at the top) to open a"
+                               " follow-up ticket.") != NULL &&
+                      strstr(text, "or answer on the ticket page.") == NULL &&
+                      strstr(text, "waiting for your answer") == NULL, "%s", text);
+    ck_assert_msg(strstr(html, "The ticket is closed") != NULL &&
+                      strstr(html, "or answer on the ticket page.") == NULL, "%s", html);
+    ck_assert(strstr(html, "<p>We have closed your ticket") != NULL);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A move to resolved by someone else says, as a reply that resolves
+ * does, that an answer reopens the ticket and when it closes otherwise
+ * (QA: it only named the status). */
+START_TEST(a_move_to_resolved_says_an_answer_reopens_it)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_patch_json(sp_t_fmt("/support/agent/tickets/%s", c.ticket),
+                                          agent.token, "{\"status\":\"resolved\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 1);
+    struct json_object *m = json_object_array_get_idx(all, 0);
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, "is now: resolved.") != NULL &&
+                      strstr(text, "We have marked your ticket as resolved. If you still need"
+                                   " help, just reply and it reopens; otherwise it closes on its"
+                                   " own in 7 days.") != NULL, "%s", text);
+    ck_assert(strstr(sp_t_jstr(part_of(m, "text/html"), "text"),
+                     "<p>We have marked your ticket as resolved.") != NULL);
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A DSN returning a customer's mail of ours names it by its sealed
+ * Message-ID: support-mail-in, which derives the key from the same
+ * SUPPORT_ENCRYPTION_KEYS, finds the row and marks it bounced. */
+START_TEST(a_bounce_finds_the_row_behind_a_sealed_message_id)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    agent_reply(&c, "This one will bounce.");
+    long long id = atoll(sp_t_sql("SELECT id FROM support_outbox WHERE ticket_id = %lld"
+                                  " AND channel = 'email' AND status = 'pending'", c.ticket_id));
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    ck_assert_str_eq(row(id, "status"), "sent");
+    struct json_object *all = mails(&sink);
+    const char *mid = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(all, 0), "message_id"));
+    json_object_put(all);
+    fixture_stop(&sink);
+    const char *dsn = sp_t_fmt(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: support@example.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nAuto-Submitted: auto-replied\r\n"
+        "Message-ID: <%s@mx.example.org>\r\n"
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"R.1\"\r\n\r\n"
+        "--R.1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--R.1\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--R.1\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@example.test\r\n"
+        "Message-ID: %s\r\nSubject: Re: x\r\n\r\nYour ticket was answered.\r\n--R.1--\r\n",
+        sp_t_unique("dsn"), c.email, mid);
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
+        "SUPPORT_MAIL_FROM=support@example.test", "SUPPORT_MAIL_TRUST_FROM=1", NULL};
+    const char *args[] = {"--sender", "", NULL};
+    const char *out;
+    int rc = sp_t_job_run_input("support-mail-in", env, args, dsn, strlen(dsn), &out);
+    ck_assert_msg(rc == 0 && strstr(out, "\"outcome\":\"bounce\"") != NULL, "%d: %s", rc, out);
+    ck_assert_str_eq(row(id, "status || '/' || last_error"), "failed/bounced");
+}
+END_TEST
+
+/* Our mails answer the customer's own mail (QA: they named only the
+ * ticket's thread id, so mail programs showed them as a thread of their
+ * own): the acknowledgement of a ticket opened by mail, and an agent's
+ * reply after a mailed answer, name the customer's newest mail in
+ * In-Reply-To and after the ticket's thread id in References. */
+START_TEST(our_mails_answer_the_customers_own_mail)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();   /* the contact is stored */
+    const char *first = sp_t_fmt("%s@mail.example.org", sp_t_unique("first"));
+    const char *subject = sp_t_fmt("Printer %s", sp_t_unique("p"));
+    mail_in_as(NULL, c.email, "<support@example.test>", subject, first, NULL, "It smokes.\r\n");
+    c.ticket = sp_t_sql("SELECT public_id FROM support_tickets WHERE customer_id = '%s'"
+                        " AND subject = '%s'", c.u.sub, subject);
+    c.ticket_id = atoll(sp_t_sql("SELECT id FROM support_tickets WHERE public_id = '%s'",
+                                 c.ticket));
+    const char *thread = sp_t_fmt("<ticket-%s@example.test>", c.ticket);
+    agent_reply(&c, "Unplug it.");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    struct json_object *ack = mail_with_subject(all, "We have received your request: ");
+    struct json_object *reply = mail_with_text(all, "Unplug it.");
+    for (int i = 0; i < 2; i++) {
+        struct json_object *m = i == 0 ? ack : reply;
+        ck_assert_str_eq(sp_t_jstr(m, "in_reply_to"), sp_t_fmt("<%s>", first));
+        const char *refs = sp_t_jstr(m, "references");
+        const char *at = strstr(refs, thread), *own = strstr(refs, sp_t_fmt("<%s>", first));
+        ck_assert_msg(at != NULL && own != NULL && at < own, "%s", refs);
+    }
+    json_object_put(all);
+
+    /* the customer answers by mail (the subject's tag finds the ticket) */
+    const char *second = sp_t_fmt("%s@mail.example.org", sp_t_unique("second"));
+    mail_in_as(NULL, c.email, "<support@example.test>", sp_t_fmt("Re: %s [%s]", subject, c.ticket),
+               second, NULL, "Still smoking.\r\n");
+    agent_reply(&c, "Call the fire brigade.");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    all = mails(&sink);
+    struct json_object *m = mail_with_text(all, "Call the fire brigade.");
+    ck_assert_str_eq(sp_t_jstr(m, "in_reply_to"), sp_t_fmt("<%s>", second));
+    ck_assert_msg(strstr(sp_t_jstr(m, "references"), thread) != NULL &&
+                      strstr(sp_t_jstr(m, "references"), second) != NULL, "%s",
+                  sp_t_jstr(m, "references"));
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A follow-up's subject is the closed ticket's words without "Re:" and
+ * its tag (QA: "Re: with file [OLD]" became the follow-up's subject, and
+ * its acknowledgement carried two tags). */
+START_TEST(a_follow_ups_acknowledgement_carries_one_tag)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_claims();
+    c.ticket = sp_t_ticket_create(&c.u, "with file");
+    sp_t_db_ticket_set_status(c.ticket, "closed");
+    mail_in_as(NULL, c.email, "<support@example.test>",
+               sp_t_fmt("Re: AW: with file [%s]", c.ticket), NULL, NULL, "Again.\r\n");
+    const char *next = sp_t_sql("SELECT public_id FROM support_tickets"
+                                " WHERE metadata->>'follow_up_of' = '%s'", c.ticket);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_str_eq(sp_t_sql("SELECT subject FROM support_tickets WHERE public_id = '%s'", next),
+                     "with file");
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    struct json_object *m =
+        mail_with_subject(all, sp_t_fmt("We have received your request: with file [%s]", next));
+    ck_assert_str_eq(sp_t_jstr(m, "subject"),
+                     sp_t_fmt("We have received your request: with file [%s]", next));
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* The customer's resolve of an assigned ticket mails its agent, by
+ * name, as their reply would (QA: only the webhook told anyone). */
+START_TEST(the_customers_resolve_tells_the_agent_by_mail)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    const char *ada = sp_t_db_agent_new();
+    sp_t_sql("UPDATE support_agents SET display_name = 'Ada Lovelace' WHERE id = %s", ada);
+    sp_t_db_ticket_assign(c.ticket, ada);
+    struct sp_t_resp *r =
+        sp_t_post_json(sp_t_fmt("/support/tickets/%s/resolve", c.ticket), c.u.token, "{}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    dispatch_once(env_plus(dispatch_env(&sink, NULL, NULL),
+                           "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
+    struct json_object *all = mails(&sink);
+    struct json_object *m = mail_with_subject(all, "Customer resolved: ");
+    ck_assert_str_eq(sp_t_jstr(m, "subject"),
+                     sp_t_fmt("Customer resolved: Rückerstattung für Buchung [%s]", c.ticket));
+    const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+    ck_assert_msg(strstr(text, sp_t_fmt("The customer marked ticket %s", c.ticket)) != NULL &&
+                      strstr(text, "For Ada Lovelace.") != NULL, "%s", text);
     json_object_put(all);
     fixture_stop(&sink);
 }
@@ -1222,7 +1463,12 @@ START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
     struct json_object *all = mails(&sink);
     ck_assert_int_eq(json_object_array_length(all), 1);
     struct json_object *m = json_object_array_get_idx(all, 0);
-    ck_assert_str_eq(sp_t_jstr(m, "subject"), sp_t_fmt("Your chat continues as ticket %s", ticket));
+    /* the ticket's tag ends the subject, as every subject of ours (QA: a
+     * reply without References became a new ticket) */
+    const char *subject = sp_t_fmt("%s", sp_t_jstr(m, "subject"));
+    ck_assert_msg(strncmp(subject, sp_t_fmt("Your chat continues as ticket %s: ", ticket),
+                          strlen(sp_t_fmt("Your chat continues as ticket %s: ", ticket))) == 0 &&
+                      sp_t_matches(sp_t_fmt("\\[%s\\]$", ticket), subject), "%s", subject);
     ck_assert_str_eq(sp_t_jstr(m, "to"), sp_t_fmt("Zoë Ürban <%s>", c.email));
     const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
     ck_assert_msg(strstr(text, says) != NULL && strstr(text, "Hello Zoë Ürban") != NULL, "%s",
@@ -1237,8 +1483,7 @@ START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
     ck_assert_str_eq(sp_t_jstr(body, "event_type"), "chat.escalated");
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "to"), "phone"), c.phone_e164);
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(body, "ticket"), "public_id"), ticket);
-    ck_assert_str_eq(sp_t_jstr(body, "title"), sp_t_fmt("Your chat continues as ticket %s",
-                                                        ticket));
+    ck_assert_str_eq(sp_t_jstr(body, "title"), subject);
     ck_assert_msg(strstr(sp_t_jstr(body, "text"), says) != NULL &&
                       strstr(sp_t_jstr(body, "text"), "reply to it on the ticket page") != NULL,
                   "%s", sp_t_jstr(body, "text"));
@@ -1249,6 +1494,16 @@ START_TEST(a_chats_escalation_reaches_the_customer_by_mail_and_sms)
     json_object_put(last);
     fixture_stop(&rcv);
     fixture_stop(&sink);
+    /* The customer's answer to the plain address, with neither
+     * References nor In-Reply-To (a mail program that drops them): the
+     * subject's tag takes it to the ticket. */
+    mail_in_as(NULL, c.email, "<support@example.test>", sp_t_fmt("Re: %s", subject), NULL, NULL,
+               "Here is what the chat did not get to.\r\n");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_messages m"
+                              " JOIN support_tickets t ON t.id = m.ticket_id"
+                              " WHERE t.public_id = '%s' AND m.sender_type = 'customer'"
+                              " AND m.body = '<p>Here is what the chat did not get to.</p>'",
+                              ticket), "1");
 }
 END_TEST
 
@@ -2135,6 +2390,12 @@ main(void)
     tcase_add_test(tc, customer_mails_link_the_ticket_page);
     tcase_add_test(tc, a_reply_that_resolves_says_so_in_its_mail);
     tcase_add_test(tc, only_the_reply_that_resolved_says_so);
+    tcase_add_test(tc, waiting_and_closed_mails_say_what_an_answer_does);
+    tcase_add_test(tc, a_move_to_resolved_says_an_answer_reopens_it);
+    tcase_add_test(tc, a_bounce_finds_the_row_behind_a_sealed_message_id);
+    tcase_add_test(tc, our_mails_answer_the_customers_own_mail);
+    tcase_add_test(tc, a_follow_ups_acknowledgement_carries_one_tag);
+    tcase_add_test(tc, the_customers_resolve_tells_the_agent_by_mail);
     tcase_add_test(tc, a_new_ticket_is_acknowledged_by_mail);
     tcase_add_test(tc, a_name_with_line_breaks_greets_on_one_line);
     tcase_add_test(tc, customer_replies_by_mail_reach_the_ticket);

@@ -84,24 +84,81 @@ START_TEST(candidates_come_references_first_then_subject_tags)
 }
 END_TEST
 
-/* The Message-ID of support-dispatch's mails, as a DSN returns it. */
+/* A key of the process (no contact keys): the same for every call with it. */
+static struct sp_token_key *
+key(void)
+{
+    static struct sp_token_key k;
+    static bool made;
+    if (!made)
+        ck_assert(sp_mail_thread_key(NULL, &k));
+    made = true;
+    return &k;
+}
+
+/* The Message-ID of support-dispatch's mails, as a DSN returns it: the
+ * row id sealed, so it tells no reader how many mails we send (QA: the
+ * global outbox sequence was in every customer mail); the old
+ * "outbox-<id>" of mails sent before still names its row. */
 START_TEST(outbox_message_id_names_its_row_on_our_domain_only)
 {
     long long id = 0;
-    ck_assert_str_eq(sp_mail_thread_outbox_id(&arena, 42, "example.com"), "outbox-42@example.com");
-    ck_assert(sp_mail_thread_outbox("outbox-42@example.com", "example.com", &id));
+    const char *mid = sp_mail_thread_outbox_id(&arena, key(), 42, "example.com");
+    ck_assert_msg(strncmp(mid, "m-", 2) == 0 && strlen(mid) == 2 + 72 + strlen("@example.com") &&
+                      strstr(mid, "42@") == NULL && strstr(mid, "outbox") == NULL, "%s", mid);
+    ck_assert_str_eq(sp_mail_thread_outbox_id(&arena, key(), 42, "example.com"), mid);
+    const char *next = sp_mail_thread_outbox_id(&arena, key(), 43, "example.com");
+    ck_assert_str_ne(next, mid);
+    ck_assert(sp_mail_thread_outbox(mid, "example.com", key(), &id));
     ck_assert_int_eq(id, 42);
-    ck_assert(sp_mail_thread_outbox("OUTBOX-922337203685477580@Example.COM.", "example.com", &id));
+    ck_assert(sp_mail_thread_outbox(next, "EXAMPLE.com.", key(), &id));
+    ck_assert_int_eq(id, 43);
+    /* another deployment's key, another domain, one digit changed: none */
+    struct sp_token_key other;
+    ck_assert(sp_mail_thread_key(NULL, &other));
+    ck_assert(!sp_mail_thread_outbox(mid, "example.com", &other, &id));
+    ck_assert(!sp_mail_thread_outbox(mid, "example.com", NULL, &id));
+    ck_assert(!sp_mail_thread_outbox(mid, "evil.example", key(), &id));
+    char *bent = (char *)sp_arena_strdup(&arena, mid);
+    bent[10] = bent[10] == '0' ? '1' : '0';
+    ck_assert(!sp_mail_thread_outbox(bent, "example.com", key(), &id));
+    ck_assert(!sp_mail_thread_outbox(sp_arena_sprintf(&arena, "%.40s@example.com", mid),
+                                     "example.com", key(), &id));
+
+    ck_assert(sp_mail_thread_outbox("outbox-42@example.com", "example.com", key(), &id));
+    ck_assert_int_eq(id, 42);
+    ck_assert(sp_mail_thread_outbox("OUTBOX-922337203685477580@Example.COM.", "example.com",
+                                    NULL, &id));
     ck_assert_int_eq(id, 922337203685477580LL);
     static const char *const no[] = {"outbox-42@evil.example", "outbox-@example.com",
                                      "outbox-042@example.com", "outbox--1@example.com",
                                      "outbox-4x2@example.com", "outbox-42example.com",
                                      "outbox-1234567890123456789@example.com",
-                                     "ticket-42@example.com", "", NULL};
+                                     "ticket-42@example.com", "m-@example.com", "", NULL};
     for (size_t i = 0; no[i] != NULL; i++)
-        ck_assert_msg(!sp_mail_thread_outbox(no[i], "example.com", &id), "%s", no[i]);
-    ck_assert(!sp_mail_thread_outbox(NULL, "example.com", &id));
-    ck_assert(!sp_mail_thread_outbox("outbox-1@example.com", NULL, &id));
+        ck_assert_msg(!sp_mail_thread_outbox(no[i], "example.com", key(), &id), "%s", no[i]);
+    ck_assert(!sp_mail_thread_outbox(NULL, "example.com", key(), &id));
+    ck_assert(!sp_mail_thread_outbox("outbox-1@example.com", NULL, key(), &id));
+}
+END_TEST
+
+/* A follow-up's subject: the answer's prefixes and our tags go (QA: a
+ * follow-up's mails carried "Re: … [OLD] [NEW]"); its own words stay. */
+START_TEST(a_follow_ups_subject_loses_prefixes_and_our_tags)
+{
+    static const char *const cases[][2] = {
+        {"Re: with file [" ID "]", "with file"},
+        {"  RE: AW: Fwd: Re[2]: refund [" ID "] [" ID2 "]  ", "refund"},
+        {"re(3): Sv: delayed [" ID "]", "delayed"},
+        {"Refund: [" ID "] not ours [X]", "Refund: [" ID "] not ours [X]"},
+        {"Re: [" ID "]", ""},
+        {"Reply needed [not-an-id-1]", "Reply needed [not-an-id-1]"},
+        {"Regarding: the invoice", "Regarding: the invoice"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_str_eq(sp_mail_thread_subject(&arena, cases[i][0]), cases[i][1]);
+    ck_assert_str_eq(sp_mail_thread_subject(&arena, NULL), "");
 }
 END_TEST
 
@@ -114,6 +171,7 @@ main(void)
     tcase_add_test(tc, thread_id_names_its_ticket_on_our_domain_only);
     tcase_add_test(tc, candidates_come_references_first_then_subject_tags);
     tcase_add_test(tc, outbox_message_id_names_its_row_on_our_domain_only);
+    tcase_add_test(tc, a_follow_ups_subject_loses_prefixes_and_our_tags);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

@@ -256,6 +256,28 @@ START_TEST(mail_has_threading_headers)
 }
 END_TEST
 
+/* An answer to the customer's own mail names it in In-Reply-To, and
+ * after the ticket's thread id in References (QA: mail programs showed
+ * our answer as a thread of its own). */
+START_TEST(mail_answering_a_mail_names_it_after_the_thread)
+{
+    struct sp_mail m = sample();
+    m.in_reply_to = "CAF+x=y_1@mail.example.org";
+    const char *v = build(&m, SP_OK);
+    assert_lines(v, 998);
+    ck_assert_ptr_nonnull(strstr(v, "\r\nIn-Reply-To: <CAF+x=y_1@mail.example.org>\r\n"));
+    ck_assert_ptr_nonnull(strstr(v, "\r\nReferences: <ticket-ABCDEFGHJKMN@example.com>\r\n"
+                                    " <CAF+x=y_1@mail.example.org>\r\n"));
+    m.thread_id = NULL;
+    v = build(&m, SP_OK);
+    ck_assert_ptr_nonnull(strstr(v, "\r\nReferences: <CAF+x=y_1@mail.example.org>\r\n"));
+    m.in_reply_to = "x@y>\r\nBcc: z@example.com";
+    build(&m, SP_INVALID);
+    ck_assert(!sp_mail_msg_id_valid("a<b@example.com"));
+    ck_assert(sp_mail_msg_id_valid("m-0a1b@example.com"));
+}
+END_TEST
+
 START_TEST(mail_without_thread_has_no_reply_headers)
 {
     struct sp_mail m = sample();
@@ -391,6 +413,7 @@ suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, mail_has_threading_headers);
     tcase_add_test(tc, mail_without_thread_has_no_reply_headers);
+    tcase_add_test(tc, mail_answering_a_mail_names_it_after_the_thread);
     tcase_add_test(tc, mail_has_reply_to_only_when_given);
     tcase_add_test(tc, mail_has_both_alternatives);
     tcase_add_test(tc, mail_encodes_utf8_subject_and_names);
