@@ -1,4 +1,4 @@
--- 077_mail_message_ids: a customer message that came by mail keeps the
+-- 076_mail_message_ids: a customer message that came by mail keeps the
 -- mail's Message-ID (support-mail-in), so our mails after it — the
 -- acknowledgement of a ticket opened by mail, the answer to a mailed
 -- reply — name it in In-Reply-To and References (RFC 5322 §3.6.4) beside
