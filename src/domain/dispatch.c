@@ -62,7 +62,7 @@
     C(CL_CREATED_AT, "support_ts(c.created_at)", str, created_at) SEP              \
     C(CL_ANSWERS, ANSWERS_SQL, str, answers_message_id)
 /* A customer's mail answers the newest message they mailed on its ticket
- * (sql/077: its Message-ID), when there is one. Newest when it is sent,
+ * (sql/076: its Message-ID), when there is one. Newest when it is sent,
  * not when it was queued: a ticket's first message is stamped after its
  * outbox rows (the clock, not the transaction's start), and a mail that
  * waited for a retry is still in the same conversation. */

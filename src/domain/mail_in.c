@@ -524,7 +524,7 @@ write_message(struct sp_ctx *ctx, struct take *t, long long *message, struct sp_
     return t->follow_up_of != NULL ? link_follow_up(ctx, t, p) : SP_OK;
 }
 
-/* Message $1 came as the mail with Message-ID $2 (sql/077): our mails
+/* Message $1 came as the mail with Message-ID $2 (sql/076): our mails
  * after it answer it (support-dispatch). */
 static struct sp_stmt mail_message_id_stmt = SP_STMT(
     "mail_in_message_id",
