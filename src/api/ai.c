@@ -114,7 +114,7 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ch
     sp_buf_init(&frame, r->arena, 1024);
     struct sp_jw w;
     sp_jw_init(&w, &frame);
-    sp_chat_frame_message(&w, &m);
+    sp_chat_frame_message(&w, &m, false);
     sp_chat_access_sweep_session(&ctx, c->session.public_id);
     sp_chat_bus_publish(c->session.public_id, NULL, frame.data, frame.len);
     return true;

@@ -44,6 +44,9 @@ session_members(struct sp_jw *w, const struct sp_chat_session *s, bool staff)
     sp_jw_kstr(w, "status", s->status);
     sp_jw_kstr(w, "category", s->category);
     sp_jw_kint_or_null(w, "assigned_agent_id", s->assigned_agent_id);
+    /* who is helping, by the name the agent chose (QA: customers never
+     * learnt it); null without an agent or a name */
+    sp_jw_kstr(w, "assigned_agent_name", s->assigned_agent_name);
     sp_jw_kstr(w, "ticket_id", s->ticket_public_id);
     sp_jw_kraw(w, "metadata", s->metadata_json ? s->metadata_json : "{}");
     sp_jw_kstr(w, "started_at", s->started_at);
@@ -207,8 +210,18 @@ sp_api_chat_create(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-/* A session's messages, a page of them inside its document (API.md §7). */
-static const struct sp_api_list message_list = {"c", 100, sizeof(struct sp_chat_message), NULL};
+/* A session's messages, a page of them inside its document (API.md §7),
+ * in seq order (the order they committed in). A cursor's position is a
+ * seq: its kind is not the one of the id order before sql/077, so such a
+ * cursor is refused, not misread as a place. */
+static const struct sp_api_list message_list = {"cq", 100, sizeof(struct sp_chat_message), NULL};
+
+/* ?after_seq=: the messages after the last place a client has without a
+ * gap (a reconnect's catch-up). Paging only (left out of the cursors'
+ * scope): the answer's next_cursor goes on from there. */
+static const struct sp_query_spec after_seq_query = {
+    "after_seq", SP_QUERY_INT, 0, INT64_MAX, 0, NULL, NULL, NULL, NULL,
+    "must be a message seq: an integer, 0 or more", true};
 
 enum sp_rc
 sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
@@ -217,19 +230,29 @@ sp_api_chat_get(struct sp_req *r, struct sp_problem *p)
     if (sp_api_chat_for_caller(r, r->params[0], &s, p) != SP_OK)
         return p->rc;
     struct sp_api_page page;
-    if (sp_api_page_params(r, &message_list, &page, p) != SP_OK)
+    struct sp_query_value after_seq;
+    if (sp_api_page_query(r, &message_list, &after_seq_query, 1, &after_seq, &page, p) != SP_OK)
         return p->rc;
+    if (after_seq.present && page.after != 0) {   /* a cursor's place is a seq, never 0 */
+        sp_problem_query_field(p, "after_seq", "invalid",
+                               "give after_seq or cursor, not both: the cursor goes on from "
+                               "where an after_seq answer stopped");
+        return SP_INVALID;
+    }
+    if (after_seq.present)
+        page.after = after_seq.i;
     struct sp_ctx ctx = sp_api_ctx(r);
+    bool staff = r->principal.role != SP_ROLE_CUSTOMER;
     struct sp_chat_message *msgs;
     if (sp_chat_messages(&ctx, s.id, page.after, page.limit, &msgs, &page.n, &page.next,
                          p) != SP_OK)
         return p->rc;
     struct sp_jw *w = sp_api_object(r);
-    session_members(w, &s, r->principal.role != SP_ROLE_CUSTOMER);
+    session_members(w, &s, staff);
     sp_jw_karray(w, "messages");
     for (size_t i = 0; i < page.n; i++) {
         msgs[i].session_public_id = s.public_id;
-        sp_chat_frame_message(w, &msgs[i]);
+        sp_chat_frame_message(w, &msgs[i], staff);
     }
     sp_jw_end(w);
     sp_jw_kstr(w, "next_cursor", sp_api_next_cursor(r, page.scope, message_list.kind, page.next));
@@ -267,7 +290,7 @@ create_message(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api
         return p->rc;
     struct sp_jw w;
     sp_jw_init(&w, body);
-    sp_chat_frame_message(&w, &m);
+    sp_chat_frame_message(&w, &m, false);
     in->stored = out->found ? NULL : body;
     return SP_OK;
 }

@@ -388,7 +388,7 @@ render_message(struct sp_buf *b, const struct sp_chat_message *m)
 {
     struct sp_jw w;
     sp_jw_init(&w, b);
-    sp_chat_frame_message(&w, m);
+    sp_chat_frame_message(&w, m, false);
 }
 
 /* The most one attachment's metadata can add to a frame: a 255-byte
@@ -405,14 +405,18 @@ frame_fits(struct sp_req *r, const struct chat_caller *c, const char *clean,
            const char *client_id, size_t nattachments)
 {
     struct sp_chat_message m = {
-        .id = INT64_MAX, .session_public_id = c->sid, .sender_type = c->sender_type,
-        .sender_id = r->principal.sub, .body = clean, .client_id = client_id,
-        .created_at = "9999-12-31T23:59:59.999Z",  /* support_ts() */
+        .id = INT64_MAX, .seq = INT64_MAX, .session_public_id = c->sid,
+        .sender_type = c->sender_type, .sender_id = r->principal.sub, .body = clean,
+        .client_id = client_id, .created_at = "9999-12-31T23:59:59.999Z",  /* support_ts() */
+        .agent_id = INT64_MAX,
     };
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 512);
     render_message(&b, &m);
-    return b.len + nattachments * ATTACHMENT_FRAME_MAX <= SP_CHAT_ANSWER_MAX;
+    /* A staff message also names its sender: SP_AGENT_NAME_MAX characters
+     * of up to 4 bytes each (the member itself is rendered above, null). */
+    size_t name = strcmp(c->sender_type, "agent") == 0 ? 4 * SP_AGENT_NAME_MAX : 0;
+    return b.len + name + nattachments * ATTACHMENT_FRAME_MAX <= SP_CHAT_ANSWER_MAX;
 }
 
 static enum sp_rc

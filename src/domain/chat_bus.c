@@ -13,19 +13,43 @@
 #include "core/http_client.h"
 #include "core/log.h"
 
+/* The sender_id a staff message shows in frame view `staff` false (what
+ * customers receive): the agent's row id as text, as assigned_agent_id
+ * names them, never the staff member's user id; NULL for an admin who is
+ * no agent. Staff views keep the stored user id. buf holds the text. */
+static const char *
+shown_sender_id(const struct sp_chat_message *m, bool staff, char buf[24])
+{
+    if (staff || m->sender_type == NULL || strcmp(m->sender_type, "agent") != 0)
+        return m->sender_id;
+    if (m->agent_id == 0)
+        return NULL;
+    snprintf(buf, 24, "%lld", m->agent_id);
+    return buf;
+}
+
 void
-sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
+sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m, bool staff)
 {
     bool system = m->event != NULL;   /* a system frame names no sender or client id */
+    bool agent = !system && m->sender_type != NULL && strcmp(m->sender_type, "agent") == 0;
+    char id[24];
     sp_jw_object(w);
     sp_jw_kstr(w, "type", system ? "system" : "message");
     if (system)
         sp_jw_kstr(w, "event", m->event);
     sp_jw_kint(w, "id", m->id);
+    sp_jw_kint(w, "seq", m->seq);
     sp_jw_kstr(w, "session_id", m->session_public_id);
     if (!system) {
         sp_jw_kstr(w, "sender_type", m->sender_type);
-        sp_jw_kstr(w, "sender_id", m->sender_id);
+        sp_jw_kstr(w, "sender_id", shown_sender_id(m, staff, id));
+    }
+    /* Who is helping, as the session's assigned_agent_id and
+     * assigned_agent_name name them (QA: customers never learnt it). */
+    if (agent || (system && m->agent_id != 0)) {
+        sp_jw_kint_or_null(w, "agent_id", m->agent_id);
+        sp_jw_kstr(w, system ? "agent_name" : "sender_name", m->sender_name);
     }
     sp_jw_kstr(w, "body", m->body);
     if (!system)   /* the metadata of API.md §10, as ticket messages list them */
@@ -176,11 +200,16 @@ sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event
         m = NULL;
     sp_jw_kstr(&w, "type", "system");
     sp_jw_kstr(&w, "event", event);
-    if (m != NULL)
+    if (m != NULL) {
         sp_jw_kint(&w, "id", m->id);
+        sp_jw_kint(&w, "seq", m->seq);
+    }
     sp_jw_kstr(&w, "session_id", session_id);
-    if (extra != NULL && extra->agent_id != 0)
+    if (extra != NULL && extra->agent_id != 0) {
         sp_jw_kint(&w, "agent_id", extra->agent_id);
+        /* the stored message names the same agent (sp_chat_system_message) */
+        sp_jw_kstr(&w, "agent_name", m != NULL ? m->sender_name : NULL);
+    }
     if (extra != NULL && extra->ticket_id != NULL)
         sp_jw_kstr(&w, "ticket_id", extra->ticket_id);
     if (m != NULL) {

@@ -21,8 +21,11 @@
 
 /* The stored-message frame: a `message` frame, or a `system` frame when
  * the message carries an event; one JSON value (a document, or an element
- * of the array the caller is writing). */
-void sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m);
+ * of the array the caller is writing). staff: a staff member's view (the
+ * history an agent or admin reads), where a staff message's sender_id is
+ * the user id it was stored with; else (every published frame, which
+ * customers receive, and the customer's history) it is the agent id. */
+void sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m, bool staff);
 
 /* What a system frame says besides its event and session. */
 struct sp_chat_system_extra {
@@ -38,8 +41,8 @@ struct sp_chat_system_extra {
  * unix socket it is served on (SUPPORT_CHAT_PUBLISH_SOCKET; NULL: TCP);
  * url NULL turns publishing off (the history still has every message). */
 void sp_chat_bus_set_url(const char *url, const char *unix_socket);
-/* Publishes {"type":"system","event":…[,"id":…],"session_id":…
- * [,"agent_id":…][,"ticket_id":…][,"body":…,"created_at":…]} to a
+/* Publishes {"type":"system","event":…[,"id":…,"seq":…],"session_id":…
+ * [,"agent_id":…,"agent_name":…][,"ticket_id":…][,"body":…,"created_at":…]} to a
  * session's subscribers (after the change committed); extra NULL: nothing
  * more. */
 void sp_chat_bus_system(struct sp_arena *a, const char *session_id, const char *event,

@@ -25,6 +25,9 @@
 #define SESSION_STATUS(s) \
     "CASE WHEN " s ".expires_at <= now() THEN 'closed' ELSE " s ".status END"
 
+/* The display name of agent row id (an SQL expression; NULL: none). */
+#define AGENT_NAME(id) "(SELECT g.display_name FROM support_agents g WHERE g.id = " id ")"
+
 /* A session's columns (SELECT list and enum together, db.h). */
 #define SESSION_COLUMNS(C, SEP)                                                           \
     C(SC_ID, "s.id", int, id) SEP C(SC_PUBLIC_ID, "s.public_id", str, public_id) SEP      \
@@ -32,6 +35,7 @@
     C(SC_STATUS, SESSION_STATUS("s"), str, status) SEP                                    \
     C(SC_CATEGORY, "c.slug", str, category) SEP                                           \
     C(SC_AGENT, "coalesce(s.assigned_agent_id, 0)", int, assigned_agent_id) SEP           \
+    C(SC_AGENT_NAME, AGENT_NAME("s.assigned_agent_id"), str, assigned_agent_name) SEP      \
     C(SC_TICKET, "t.public_id", str, ticket_public_id) SEP                                \
     C(SC_METADATA, "s.metadata::text", str, metadata_json) SEP                            \
     C(SC_STARTED_AT, "support_ts(s.started_at)", str, started_at) SEP                     \
@@ -43,17 +47,28 @@ enum session_column { SESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };
 #define SESSION_JOINS                                                               \
     " LEFT JOIN support_categories c ON c.id = s.category_id"                       \
     " LEFT JOIN support_tickets t ON t.id = s.ticket_id"
-/* A message's columns, from col on in a row (same scheme); the post
- * statement answers one without its event. */
+/* The agent (row id) message m is from, or a system message names
+ * (sp_chat_message.agent_id); NULL: none. Staff send as their user id. */
+#define MESSAGE_AGENT                                                                      \
+    "CASE m.sender_type WHEN 'agent' THEN (SELECT g.id FROM support_agents g"              \
+    " WHERE g.user_id = m.sender_id) WHEN 'system' THEN (m.payload->>'agent_id')::bigint END"
+/* A message's columns, from col on in a row (same scheme), of a row
+ * named m with the table's columns. */
 #define CHAT_MESSAGE_COLUMNS(C, SEP)                                                       \
-    C(CM_ID, "m.id", int, id) SEP C(CM_SENDER_TYPE, "m.sender_type", str, sender_type) SEP \
+    C(CM_ID, "m.id", int, id) SEP C(CM_SEQ, "m.seq", int, seq) SEP                          \
+    C(CM_SENDER_TYPE, "m.sender_type", str, sender_type) SEP                               \
     C(CM_SENDER_ID, "m.sender_id", str, sender_id) SEP C(CM_BODY, "m.body", str, body) SEP \
     C(CM_CLIENT_ID, "m.client_id", str, client_id) SEP                                     \
     C(CM_CREATED_AT, "support_ts(m.created_at)", str, created_at) SEP                      \
     C(CM_ATTACHMENTS, "m.attachments::text", str, attachments_json) SEP                    \
-    C(CM_EVENT, "m.payload->>'event'", opt_str, event)
+    C(CM_EVENT, "m.payload->>'event'", opt_str, event) SEP                                 \
+    C(CM_AGENT, "coalesce(" MESSAGE_AGENT ", 0)", int, agent_id) SEP                       \
+    C(CM_SENDER_NAME, AGENT_NAME(MESSAGE_AGENT), str, sender_name)
 #define MESSAGE_COLS CHAT_MESSAGE_COLUMNS(SP_COL_SQL, ", ")
 enum chat_message_column { CHAT_MESSAGE_COLUMNS(SP_COL_ENUM, ) CM_COUNT };
+/* A NULL for each of those columns (a row that has no message). */
+#define NULL_COL(name, expr, read, member) ", NULL"
+#define NO_MESSAGE CHAT_MESSAGE_COLUMNS(NULL_COL, )
 
 /* The data of a chat event (API.md §11): the session as agents see it. */
 #define CHAT_EVENT_DATA(s)                                                                   \
@@ -76,13 +91,14 @@ static struct sp_stmt create_stmt = SP_STMT(
     "), m AS ("
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
     "  SELECT s.id, 'customer', s.customer_id, $8 FROM s WHERE $8::text IS NOT NULL"
-    "  RETURNING id, sender_type, sender_id, body, client_id, created_at"
+    "  RETURNING id, seq, created_at"
     "), o AS ("
     "  INSERT INTO support_outbox (kind, event_type, channel, payload)"
     "  SELECT 'webhook', 'chat.session_created', 'webhook', " CHAT_EVENT_DATA("s")
     "  FROM s"
     ")"
-    " SELECT " SESSION_COLS ", (SELECT id FROM m), (SELECT support_ts(created_at) FROM m)"
+    " SELECT " SESSION_COLS ", (SELECT id FROM m), (SELECT support_ts(created_at) FROM m),"
+    " (SELECT seq FROM m)"
     " FROM s" SESSION_JOINS,
     8);
 
@@ -108,27 +124,30 @@ static struct sp_stmt get_stmt = SP_STMT_READ(
 static struct sp_stmt messages_stmt = SP_STMT_READ(
     "chat_messages",
     "SELECT " MESSAGE_COLS " FROM support_chat_messages m"
-    " WHERE m.session_id = $1::bigint AND m.id > $2::bigint ORDER BY m.id LIMIT $3::int",
+    " WHERE m.session_id = $1::bigint AND m.seq > $2::bigint ORDER BY m.seq LIMIT $3::int",
     3);
 
 /* The lock a send takes on its session before it stores anything: the
- * row lock its touch of last_message_at takes anyway (FOR NO KEY UPDATE),
- * taken first. Conversion, close, accept, transfer and the archive job
- * lock the row FOR UPDATE, which conflicts with it: a send that comes
- * while one of them holds the row waits for its commit and then reads
- * the row as it left it (READ COMMITTED re-checks a locked row), so a
- * message is either stored before the chat became a ticket (and is in
- * its transcript) or refused as closed — a plain read did not wait and
- * stored it after the `closed` message (QA). Not FOR SHARE: two sends
- * holding it would each wait for the other's before their touch; nor a
- * weaker lock to be raised for the touch while a closer waits. */
+ * row lock the insert's trigger takes anyway to number the message and
+ * touch last_message_at (FOR NO KEY UPDATE, sql/079: held to commit, it
+ * makes seq order commit order), taken first. Conversion, close,
+ * accept, transfer and the archive job lock the row FOR UPDATE, which
+ * conflicts with it: a send that comes while one of them holds the row
+ * waits for its commit and then reads the row as it left it (READ
+ * COMMITTED re-checks a locked row), so a message is either stored
+ * before the chat became a ticket (and is in its transcript) or refused
+ * as closed — a plain read did not wait and stored it after the
+ * `closed` message (QA). Not FOR SHARE: two sends holding it would each
+ * wait for the other's before their touch; nor a weaker lock to be
+ * raised for the touch while a closer waits. */
 #define SEND_LOCK " FOR NO KEY UPDATE"
 
 /* Insert, or find the message a resend already stored (same sender, same
  * client_id: another participant's client_id is not this one's). Staff
  * (sender type agent) write only to a chat an agent has: may is empty
  * for a waiting one, and the refusal row's last column says why (NULL:
- * closed). */
+ * closed). The insert's trigger numbers the message and touches the
+ * session's last_message_at (sql/079). */
 static struct sp_stmt post_stmt = SP_STMT(
     "chat_post",
     "WITH open AS ("
@@ -140,21 +159,15 @@ static struct sp_stmt post_stmt = SP_STMT(
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT id, $2, $3, $4, $5 FROM may"
     "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING"
-    "  RETURNING id, sender_type, sender_id, body, client_id, created_at, attachments"
-    "), touch AS ("
-    "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
-    "  WHERE id IN (SELECT id FROM may) AND EXISTS (SELECT 1 FROM ins)"
+    "  RETURNING *"
     ")"
-    " SELECT false, id, sender_type, sender_id, body, client_id, support_ts(created_at),"
-    "   attachments::text, NULL FROM ins"
+    " SELECT false, NULL, " MESSAGE_COLS " FROM ins m"
     " UNION ALL"
-    " SELECT true, m.id, m.sender_type, m.sender_id, m.body, m.client_id,"
-    "   support_ts(m.created_at), m.attachments::text, NULL"
-    " FROM support_chat_messages m"
+    " SELECT true, NULL, " MESSAGE_COLS " FROM support_chat_messages m"
     " WHERE m.session_id = $1::bigint AND m.client_id = $5 AND m.sender_type = $2"
     "   AND m.sender_id = $3 AND NOT EXISTS (SELECT 1 FROM ins)"
     " UNION ALL"
-    " SELECT NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, (SELECT status FROM open)"
+    " SELECT NULL, (SELECT status FROM open)" NO_MESSAGE
     " WHERE NOT EXISTS (SELECT 1 FROM may)",
     5);
 
@@ -420,6 +433,7 @@ sp_chat_create(struct sp_ctx *ctx, const struct sp_chat_new *in, struct sp_chat_
         if (!PQgetisnull(r, 0, SESSION_NCOLS)) {
             first->id = sp_db_int(r, 0, SESSION_NCOLS);
             first->created_at = sp_db_str(r, 0, SESSION_NCOLS + 1);
+            first->seq = sp_db_int(r, 0, SESSION_NCOLS + 2);
             first->session_public_id = out->public_id;
             first->sender_type = "customer";
             first->sender_id = in->customer_id;
@@ -466,8 +480,11 @@ sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int 
                  struct sp_chat_message **out, size_t *n, long long *next_after,
                  struct sp_problem *p)
 {
-    *out = sp_db_page_of(ctx->db, ctx->arena, &messages_stmt, session_id, after, limit,
-                         sizeof(**out), read_page_message, n, next_after, p);
+    const char *params[3] = {sp_arena_sprintf(ctx->arena, "%lld", session_id),
+                             sp_arena_sprintf(ctx->arena, "%lld", after),
+                             sp_db_page_fetch(ctx->arena, limit)};
+    *out = sp_db_page_read(ctx->db, ctx->arena, &messages_stmt, params, limit, "seq",
+                           sizeof(**out), read_page_message, n, next_after, p);
     return *out != NULL ? SP_OK : p->rc;
 }
 
@@ -536,12 +553,13 @@ post_message(struct sp_ctx *ctx, const struct sp_chat_session *s, const struct s
     for (int tries = 0; tries < 2 && (r == NULL || PQntuples(r) == 0); tries++)
         if ((r = sp_db_exec(ctx->db, ctx->arena, &post_stmt, params, p)) == NULL)
             return p->rc;
-    if (PQntuples(r) > 0 && PQgetisnull(r, 0, 0) && !PQgetisnull(r, 0, 8))
+    enum { DUP, REFUSED, MESSAGE };
+    if (PQntuples(r) > 0 && PQgetisnull(r, 0, DUP) && !PQgetisnull(r, 0, REFUSED))
         return sp_chat_staff_waiting(p);
-    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, DUP))
         return sp_problem_set(p, SP_CONFLICT, "session_closed", "the chat session is closed");
-    *duplicate = sp_db_bool(r, 0, 0);
-    read_message(r, 0, 1, out);
+    *duplicate = sp_db_bool(r, 0, DUP);
+    read_message(r, 0, MESSAGE, out);
     out->session_public_id = s->public_id;
     return *duplicate ? resend_matches(ctx->arena, out, in, p) : SP_OK;
 }
@@ -914,9 +932,10 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
  * the rules sp_chat_t_frame's authorization applies, so that nothing is
  * counted or stored for a caller it refuses), the rate-limit hit (rate),
  * the post or the message a resend already stored (ins, m; m.dup is not
- * null when there is one), the session's touch and the connection's sign
- * of life (alive: a refresh of its fresh presence row, when asked). One
- * row when the session exists. s takes the send's lock (SEND_LOCK): a
+ * null when there is one; the insert's trigger numbers it and touches the
+ * session, sql/079) and the connection's sign of life (alive: a refresh
+ * of its fresh presence row, when asked). One row when the session
+ * exists. s takes the send's lock (SEND_LOCK): a
  * frame that waited for a conversion or close reads the closed row. The
  * session token is compared here as the SHA-256 digest the client's
  * token hashes to: the write depends on it;
@@ -940,9 +959,6 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "  INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body, client_id)"
     "  SELECT may.id, $8, $3, $9, $10 FROM may, rate WHERE rate.count <= $7"
     "  ON CONFLICT (session_id, sender_type, sender_id, client_id) DO NOTHING RETURNING *"
-    "), touch AS ("
-    "  UPDATE support_chat_sessions SET last_message_at = now(), updated_at = now()"
-    "  WHERE id = (SELECT session_id FROM ins)"
     "), alive AS ("
     "  UPDATE support_chat_presence SET last_seen_at = now()"
     "  WHERE $11::text IS NOT NULL AND session_public_id = $1 AND principal = $12"

@@ -31,6 +31,7 @@ struct sp_chat_session {
     const char *status;              /* waiting | active | closed */
     const char *category;            /* slug or NULL */
     long long assigned_agent_id;     /* 0 = none */
+    const char *assigned_agent_name; /* that agent's display name (NULL: none) */
     const char *ticket_public_id;    /* after a transfer to a ticket */
     const char *metadata_json;
     const char *started_at, *ended_at, *expires_at, *last_message_at;
@@ -44,6 +45,9 @@ struct sp_chat_session {
 
 struct sp_chat_message {
     long long id;
+    /* Its place in the session (1, 2, ...: no gaps), in commit order: the
+     * resume point of a client catching up (sql/079). */
+    long long seq;
     const char *session_public_id;
     const char *sender_type;
     const char *sender_id;
@@ -52,6 +56,12 @@ struct sp_chat_message {
     const char *created_at;
     const char *attachments_json;    /* JSON array text (NULL: none) */
     const char *event;               /* system messages: agent_joined, closed, ... */
+    /* The agent a staff message is from (sender_id is their user id), or
+     * a system message names (agent_joined, transferred, agent_left): the
+     * agents row id, as assigned_agent_id, and its display name; 0 and
+     * NULL for none (a customer's message, an admin who is no agent). */
+    long long agent_id;
+    const char *sender_name;
 };
 
 /* What a participant sends (API.md §7 `message` frame). */
@@ -98,7 +108,8 @@ enum sp_rc sp_chat_rotate_token(struct sp_ctx *ctx, const char *public_id, const
                                 const char *token_sha256_hex, struct sp_chat_session *out,
                                 struct sp_problem *p);
 
-/* Messages after message id `after`, oldest first. */
+/* Messages after place `after` (seq), in their order (seq: the order
+ * they committed in). */
 enum sp_rc sp_chat_messages(struct sp_ctx *ctx, long long session_id, long long after, int limit,
                             struct sp_chat_message **out, size_t *n, long long *next_after,
                             struct sp_problem *p);

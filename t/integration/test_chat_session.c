@@ -192,6 +192,12 @@ chat_close(const struct sp_t_user *u, const char *id)
 }
 
 static struct sp_t_resp *
+transfer(const struct sp_t_user *u, const char *id, const char *json)
+{
+    return sp_t_post_json(session_path(id, "/transfer"), u->token, json);
+}
+
+static struct sp_t_resp *
 chat_accept(const struct sp_t_user *u, const char *id)
 {
     return sp_t_request("POST", sp_t_fmt("/support/agent/chats/%s/accept", id), u->token, NULL,
@@ -267,7 +273,8 @@ db_session(const char *id, const char *column)
 
 /* ---- shapes ----------------------------------------------------------------- */
 
-/* The server -> client message frame of API.md §7, exactly its 8 members.
+/* The server -> client message frame of API.md §7, exactly its members:
+ * 10, and a staff message's agent_id and sender_name (docs/API.md §7).
  * sender_id NULL: must be JSON null (system messages). */
 #define assert_frame(m, sid, type, sender) \
     assert_frame_at(__FILE__, __LINE__, (m), (sid), (type), (sender))
@@ -293,6 +300,7 @@ assert_frame_at(const char *file, int line, struct json_object *m, const char *s
     ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "type"), "message") == 0,
                   "%s:%d: frame type %s", file, line, sp_t_jstr_at(file, line, m, "type"));
     ck_assert_msg(sp_t_jint_at(file, line, m, "id") > 0, "%s:%d: frame id <= 0", file, line);
+    ck_assert_msg(sp_t_jint_at(file, line, m, "seq") > 0, "%s:%d: frame seq <= 0", file, line);
     ck_assert_msg(strcmp(sp_t_jstr_at(file, line, m, "session_id"), sid) == 0,
                   "%s:%d: frame session_id %s, want %s", file, line,
                   sp_t_jstr_at(file, line, m, "session_id"), sid);
@@ -312,8 +320,10 @@ assert_frame_at(const char *file, int line, struct json_object *m, const char *s
                   "%s:%d: client_id must be a string or null", file, line);
     struct json_object *att = sp_t_jget_at(file, line, m, "attachments", json_type_array, true);
     ck_assert_msg(json_object_array_length(att) == 0, "%s:%d: attachments not []", file, line);
-    ck_assert_msg(json_object_object_length(m) == 9, "%s:%d: frame has %d members, want 9: %s",
-                  file, line, json_object_object_length(m), json_object_to_json_string(m));
+    int want = strcmp(sender_type, "agent") == 0 ? 12 : 10;
+    ck_assert_msg(json_object_object_length(m) == want,
+                  "%s:%d: frame has %d members, want %d: %s", file, line,
+                  json_object_object_length(m), want, json_object_to_json_string(m));
 }
 
 /* A session view (GET, close, accept): public id, status, agent, times; no
@@ -849,12 +859,16 @@ START_TEST(customer_reads_own_session_with_messages_oldest_first)
     m = json_object_array_get_idx(msgs, 1);
     assert_frame(m, s.id, "system", NULL);
     m = json_object_array_get_idx(msgs, 2);
-    assert_frame(m, s.id, "agent", au.sub);
+    /* the customer sees the agent's id (assigned_agent_id), never their
+     * user id */
+    assert_frame(m, s.id, "agent", sp_t_fmt("%lld", (long long)agent));
     ck_assert_int_eq(sp_t_jint(m, "id"), m2);
     ck_assert_str_eq(sp_t_jstr(m, "body"), "second from agent");
     m = json_object_array_get_idx(msgs, 3);
     assert_frame(m, s.id, "customer", c.sub);
     ck_assert_int_eq(sp_t_jint(m, "id"), m3);
+    for (size_t i = 0; i < 4; i++)   /* places 1, 2, 3, 4 */
+        ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(msgs, i), "seq"), (int64_t)i + 1);
     for (size_t i = 1; i < 4; i++) {
         int64_t prev = sp_t_jint(json_object_array_get_idx(msgs, i - 1), "id");
         int64_t cur = sp_t_jint(json_object_array_get_idx(msgs, i), "id");
@@ -992,6 +1006,221 @@ START_TEST(history_paginates_with_limit_and_cursor)
 }
 END_TEST
 
+/* The places (seq) of a history answer's messages, and their bodies, as
+ * "seq:body" joined by spaces (system messages: "seq:event"). */
+static const char *
+history_places(struct json_object *o)
+{
+    struct json_object *msgs = sp_t_jarr(o, "messages");
+    const char *out = "";
+    for (size_t i = 0; i < json_object_array_length(msgs); i++) {
+        struct json_object *m = json_object_array_get_idx(msgs, i);
+        const char *what = sp_t_jhas(m, "event") ? sp_t_jstr(m, "event") : sp_t_jstr(m, "body");
+        out = sp_t_fmt("%s%s%lld:%s", out, i > 0 ? " " : "", (long long)sp_t_jint(m, "seq"),
+                       what);
+    }
+    return out;
+}
+
+/* QA: a reconnect paged the whole history again, every time. A client
+ * resumes after the last place it has (?after_seq=), and gets exactly the
+ * messages after it, in order, once each, paged by next_cursor. */
+START_TEST(reconnect_catch_up_after_seq_returns_exactly_the_missed_messages)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au;
+    (void)agent_new(team, NULL, &au);
+    struct chat s = chat_new(&c, category_rr(team), "m1");   /* 1:m1 2:agent_joined */
+    (void)msg_send(&au, s.id, "m3");
+    /* a resend takes no place: the numbers stay without gaps */
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = msg_post(&c, s.id, "{\"body\":\"m4\",\"client_id\":\"k4\"}");
+        sp_t_assert_json(r, i == 0 ? 201 : 200);
+        ck_assert_int_eq(sp_t_jint(r->json, "seq"), 4);
+        sp_t_resp_free(r);
+    }
+    for (int i = 5; i <= 7; i++)
+        (void)msg_send(i % 2 ? &c : &au, s.id, sp_t_fmt("m%d", i));
+    struct sp_t_resp *r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(history_places(r->json), "1:m1 2:agent_joined 3:m3 4:m4 5:m5 6:m6 7:m7");
+    sp_t_resp_free(r);
+
+    /* the client had up to 3: 4..7, in pages of 3, then nothing more */
+    const char *got = "", *q = "?after_seq=3&limit=3";
+    int pages = 0;
+    while (q != NULL && pages < 4) {
+        r = session_get(&c, s.id, q);
+        sp_t_assert_json(r, 200);
+        assert_session(r->json, s.id, "active");
+        got = sp_t_fmt("%s%s%s", got, pages > 0 ? " " : "", history_places(r->json));
+        struct json_object *nc = sp_t_jget(r->json, "next_cursor");
+        q = nc ? sp_t_fmt("?limit=3&cursor=%s", sp_t_urlencode(json_object_get_string(nc)))
+               : NULL;
+        sp_t_resp_free(r);
+        pages++;
+    }
+    ck_assert_str_eq(got, "4:m4 5:m5 6:m6 7:m7");
+    ck_assert_int_eq(pages, 2);
+    /* caught up: nothing, no cursor; the agent resumes the same way */
+    r = session_get(&au, s.id, "?after_seq=7");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(history_places(r->json), "");
+    sp_t_assert_jnull(r->json, "next_cursor");
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, "?after_seq=0&limit=1");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(history_places(r->json), "1:m1");
+    sp_t_resp_free(r);
+
+    const char *bad[] = {"?after_seq=-1", "?after_seq=x", NULL};
+    for (size_t i = 0; bad[i] != NULL; i++) {
+        r = session_get(&c, s.id, bad[i]);
+        sp_t_assert_invalid(r, "after_seq", NULL);
+        sp_t_resp_free(r);
+    }
+    /* a cursor goes on from where an answer stopped: not both */
+    r = session_get(&c, s.id, "?limit=1");
+    sp_t_assert_json(r, 200);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, sp_t_fmt("?after_seq=1&cursor=%s", sp_t_urlencode(cursor)));
+    sp_t_assert_invalid(r, "after_seq", NULL);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: ids are drawn when a message is inserted, not when it commits, so
+ * a message with a smaller id could become readable after the client had
+ * moved past a greater one, and "greater than the highest id seen" never
+ * showed it. A message's place is taken under the session's lock, held
+ * to commit: a send that comes meanwhile waits, and takes the next place.
+ * A message being stored (a transaction held open, as a slow send) keeps
+ * a later send out of the history until it commits; a client that read
+ * the history then resumes after what it saw and gets both, in commit
+ * order, once each. */
+START_TEST(a_message_committed_late_is_never_behind_a_resume_point)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "m1");
+    PGconn *db = sp_t_tx_hold(sp_t_fmt(
+        "INSERT INTO support_chat_messages (session_id, sender_type, sender_id, body)"
+        " SELECT id, 'customer', '%s', 'slow' FROM support_chat_sessions"
+        " WHERE public_id = '%s'", c.sub, s.id));
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = msg_post(&c, s.id, "{\"body\":\"fast\"}");
+        _exit(r->status == 201 ? 0 : 1);
+    }
+    usleep(800 * 1000);
+    /* the client's read while both are in flight: the later send waits */
+    struct sp_t_resp *r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(history_places(r->json), "1:m1");
+    sp_t_resp_free(r);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, WNOHANG), 0);   /* still waiting */
+    sp_t_tx_release(db);
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the send failed");
+    r = session_get(&c, s.id, "?after_seq=1");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(history_places(r->json), "2:slow 3:fast");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(db_session(s.id, "last_seq"), "3");
+}
+END_TEST
+
+/* Concurrent senders take consecutive places, one each. */
+START_TEST(concurrent_sends_take_consecutive_places)
+{
+    enum { N = 8 };
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct chat s = chat_new(&c, category_manual(), "m1");
+    const char *paths[N], *tokens[N];
+    for (int i = 0; i < N; i++) {
+        paths[i] = session_path(s.id, "/messages");
+        tokens[i] = c.token;
+    }
+    struct sp_t_resp *out[N];
+    sp_t_parallel(N, "POST", paths, tokens, SP_T_JSON, "{\"body\":\"at once\"}", out);
+    bool taken[N + 2] = {false};
+    for (int i = 0; i < N; i++) {
+        sp_t_assert_json(out[i], 201);
+        int64_t seq = sp_t_jint(out[i]->json, "seq");
+        ck_assert_msg(seq >= 2 && seq <= N + 1 && !taken[seq], "seq %lld", (long long)seq);
+        taken[seq] = true;
+        sp_t_resp_free(out[i]);
+    }
+    /* the history's order is the places' */
+    struct sp_t_resp *r = session_get(&c, s.id, "?after_seq=1");
+    sp_t_assert_json(r, 200);
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    ck_assert_int_eq(json_object_array_length(msgs), N);
+    for (size_t i = 0; i < N; i++)
+        ck_assert_int_eq(sp_t_jint(json_object_array_get_idx(msgs, i), "seq"), (int64_t)i + 2);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* QA: the customer never learnt who was helping, and saw staff user ids
+ * that matched nothing: the session names its agent (assigned_agent_name),
+ * agent_joined and transferred name theirs (agent_id, agent_name), and a
+ * staff message names its sender by agent id and display name. Staff
+ * views keep the user id in sender_id. */
+START_TEST(the_customer_learns_who_helps_them_and_no_staff_user_id)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *team = team_new();
+    struct sp_t_user au, bu;
+    int64_t a = agent_new(team, "\"display_name\":\"Dana\"", &au);
+    int64_t b = agent_new(NULL, "\"display_name\":\"Eli\"", &bu);
+    struct chat s = chat_new(&c, category_rr(team), "hello");
+    ck_assert_int_eq(s.agent, a);
+    (void)msg_send(&au, s.id, "How can I help?");
+
+    struct sp_t_resp *r = session_get(&c, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Dana");
+    struct json_object *msgs = sp_t_jarr(r->json, "messages");
+    struct json_object *joined = json_object_array_get_idx(msgs, 1);
+    ck_assert_str_eq(sp_t_jstr(joined, "event"), "agent_joined");
+    ck_assert_int_eq(sp_t_jint(joined, "agent_id"), a);
+    ck_assert_str_eq(sp_t_jstr(joined, "agent_name"), "Dana");
+    struct json_object *m = json_object_array_get_idx(msgs, 2);
+    assert_frame(m, s.id, "agent", sp_t_fmt("%lld", (long long)a));
+    ck_assert_int_eq(sp_t_jint(m, "agent_id"), a);
+    ck_assert_str_eq(sp_t_jstr(m, "sender_name"), "Dana");
+    ck_assert_msg(strstr(r->body, au.sub) == NULL, "the staff user id is shown: %s", r->body);
+    sp_t_resp_free(r);
+
+    /* the agent's own view: user id, as before, and the same agent id */
+    r = session_get(&au, s.id, NULL);
+    sp_t_assert_json(r, 200);
+    m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 2);
+    assert_frame(m, s.id, "agent", au.sub);
+    ck_assert_int_eq(sp_t_jint(m, "agent_id"), a);
+    ck_assert_str_eq(sp_t_jstr(m, "sender_name"), "Dana");
+    sp_t_resp_free(r);
+
+    r = transfer(&au, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli");
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, "?after_seq=3");
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli");
+    m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    ck_assert_str_eq(sp_t_jstr(m, "event"), "transferred");
+    ck_assert_int_eq(sp_t_jint(m, "agent_id"), b);
+    ck_assert_str_eq(sp_t_jstr(m, "agent_name"), "Eli");
+    sp_t_resp_free(r);
+
+}
+END_TEST
+
 /* ---- POST /support/chat/session/:id/messages ------------------------------------ */
 
 START_TEST(customer_send_is_201_customer_frame)
@@ -1019,12 +1248,14 @@ START_TEST(assigned_agent_send_is_201_agent_frame)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *team = team_new();
     struct sp_t_user au;
-    (void)agent_new(team, NULL, &au);
+    int64_t agent = agent_new(team, NULL, &au);
     struct chat s = chat_new(&c, category_rr(team), NULL);
     ck_assert_str_eq(s.status, "active");
     struct sp_t_resp *r = msg_post(&au, s.id, "{\"body\":\"How can I help?\"}");
     sp_t_assert_json(r, 201);
-    assert_frame(r->json, s.id, "agent", au.sub);
+    /* the frame every subscriber gets, the customer too: the agent id */
+    assert_frame(r->json, s.id, "agent", sp_t_fmt("%lld", (long long)agent));
+    ck_assert_int_eq(sp_t_jint(r->json, "agent_id"), agent);
     ck_assert_str_eq(sp_t_jstr(r->json, "body"), "How can I help?");
     sp_t_assert_jnull(r->json, "client_id");
     sp_t_resp_free(r);
@@ -1097,6 +1328,8 @@ START_TEST(concurrent_sends_of_one_client_id_store_once_and_replay)
         }
         ck_assert_int_eq(created, 1);
         ck_assert_int_eq(db_messages(s.id, NULL), 1);
+        /* the resends took no place (sql/079's trigger saw the stored one) */
+        ck_assert_str_eq(db_session(s.id, "last_seq"), "1");
     }
 }
 END_TEST
@@ -1871,12 +2104,6 @@ START_TEST(the_waiting_queue_shows_the_customers_first_message)
 END_TEST
 
 /* ---- transfer ---------------------------------------------------------------- */
-
-static struct sp_t_resp *
-transfer(const struct sp_t_user *u, const char *id, const char *json)
-{
-    return sp_t_post_json(session_path(id, "/transfer"), u->token, json);
-}
 
 /* ---- waiting chats routed to an agent who becomes free (API.md §7) --------- */
 
@@ -3267,6 +3494,10 @@ chat_session_suite(void)
     tcase_add_test(tc, only_the_assigned_agent_or_an_admin_reads_a_session);
     tcase_add_test(tc, unknown_or_garbage_session_id_is_404);
     tcase_add_test(tc, history_paginates_with_limit_and_cursor);
+    tcase_add_test(tc, reconnect_catch_up_after_seq_returns_exactly_the_missed_messages);
+    tcase_add_test(tc, a_message_committed_late_is_never_behind_a_resume_point);
+    tcase_add_test(tc, concurrent_sends_take_consecutive_places);
+    tcase_add_test(tc, the_customer_learns_who_helps_them_and_no_staff_user_id);
 
     tc = sp_t_tcase(s, "send");
     tcase_add_test(tc, customer_send_is_201_customer_frame);

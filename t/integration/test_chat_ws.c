@@ -102,6 +102,14 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
         ck_assert_msg(b != NULL, "agent message missing: %s", json_object_to_json_string(sets[i]));
         ck_assert_int_gt(sp_t_jint(b, "id"), 0);
         ck_assert_str_eq(sp_t_jstr(b, "sender_type"), "agent");
+        /* both hear the agent by agent id, as assigned_agent_id, never by
+         * the staff user id (QA); the two messages, sent at once, took
+         * consecutive places */
+        const char *agent_id = sp_t_sql("SELECT id FROM support_agents WHERE user_id = '%s'",
+                                        c.agent.sub);
+        ck_assert_str_eq(sp_t_jstr(b, "sender_id"), agent_id);
+        ck_assert_int_eq(sp_t_jint(b, "agent_id"), atoll(agent_id));
+        ck_assert_int_eq(llabs(sp_t_jint(b, "seq") - sp_t_jint(a, "seq")), 1);
         /* typing is re-rendered: the client cannot choose sender_type */
         struct json_object *t = sp_t_chat_frame(sets[i], "typing", NULL);
         ck_assert_msg(t != NULL, "typing missing: %s", json_object_to_json_string(sets[i]));
@@ -998,6 +1006,9 @@ START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
     struct sp_t_chat c = sp_t_chat_active();
     struct sp_t_user other;
     int64_t other_id = sp_t_chat_agent_alone(&other, NULL);
+    /* the customer hears whom the chat went to by name (QA) */
+    (void)sp_t_sql("UPDATE support_agents SET display_name = 'Eli' WHERE id = %lld",
+                   (long long)other_id);
     FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
                              "--expect 50 --timeout 4");
     sp_t_ws_expect_open(f);
@@ -1023,11 +1034,14 @@ START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
                       json_object_to_json_string(frames));
         ck_assert_int_gt(sp_t_jint(live, "id"), 0);
         ck_assert_int_eq(sp_t_jint(live, "id"), sp_t_jint(stored, "id"));
+        ck_assert_int_gt(sp_t_jint(live, "seq"), 0);
+        ck_assert_int_eq(sp_t_jint(live, "seq"), sp_t_jint(stored, "seq"));
         ck_assert_str_eq(sp_t_jstr(live, "body"), sp_t_jstr(stored, "body"));
         ck_assert_str_eq(sp_t_jstr(live, "created_at"), sp_t_jstr(stored, "created_at"));
         ck_assert_str_eq(sp_t_jstr(live, "session_id"), c.id);
     }
     ck_assert_int_eq(sp_t_jint(system_frame(frames, "transferred"), "agent_id"), other_id);
+    ck_assert_str_eq(sp_t_jstr(system_frame(frames, "transferred"), "agent_name"), "Eli");
     sp_t_resp_free(r);
     json_object_put(frames);
 }
