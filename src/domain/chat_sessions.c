@@ -129,7 +129,7 @@ static struct sp_stmt messages_stmt = SP_STMT_READ(
 
 /* The lock a send takes on its session before it stores anything: the
  * row lock the insert's trigger takes anyway to number the message and
- * touch last_message_at (FOR NO KEY UPDATE, sql/079: held to commit, it
+ * touch last_message_at (FOR NO KEY UPDATE, sql/077: held to commit, it
  * makes seq order commit order), taken first. Conversion, close,
  * accept, transfer and the archive job lock the row FOR UPDATE, which
  * conflicts with it: a send that comes while one of them holds the row
@@ -147,7 +147,7 @@ static struct sp_stmt messages_stmt = SP_STMT_READ(
  * (sender type agent) write only to a chat an agent has: may is empty
  * for a waiting one, and the refusal row's last column says why (NULL:
  * closed). The insert's trigger numbers the message and touches the
- * session's last_message_at (sql/079). */
+ * session's last_message_at (sql/077). */
 static struct sp_stmt post_stmt = SP_STMT(
     "chat_post",
     "WITH open AS ("
@@ -933,7 +933,7 @@ sp_chat_auth_info(struct sp_ctx *ctx, const char *public_id, struct sp_chat_auth
  * counted or stored for a caller it refuses), the rate-limit hit (rate),
  * the post or the message a resend already stored (ins, m; m.dup is not
  * null when there is one; the insert's trigger numbers it and touches the
- * session, sql/079) and the connection's sign of life (alive: a refresh
+ * session, sql/077) and the connection's sign of life (alive: a refresh
  * of its fresh presence row, when asked). One row when the session
  * exists. s takes the send's lock (SEND_LOCK): a
  * frame that waited for a conversion or close reads the closed row. The

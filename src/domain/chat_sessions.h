@@ -46,7 +46,7 @@ struct sp_chat_session {
 struct sp_chat_message {
     long long id;
     /* Its place in the session (1, 2, ...: no gaps), in commit order: the
-     * resume point of a client catching up (sql/079). */
+     * resume point of a client catching up (sql/077). */
     long long seq;
     const char *session_public_id;
     const char *sender_type;

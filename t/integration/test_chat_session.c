@@ -1328,7 +1328,7 @@ START_TEST(concurrent_sends_of_one_client_id_store_once_and_replay)
         }
         ck_assert_int_eq(created, 1);
         ck_assert_int_eq(db_messages(s.id, NULL), 1);
-        /* the resends took no place (sql/079's trigger saw the stored one) */
+        /* the resends took no place (sql/077's trigger saw the stored one) */
         ck_assert_str_eq(db_session(s.id, "last_seq"), "1");
     }
 }
