@@ -12,7 +12,8 @@
  *     customer's mail of ours it returns marked failed
  *   65 EX_DATAERR    not a mail, headers over 256 KiB, a From that could be read as
  *                    another (a NUL or bare CR in the headers, two Froms, two
- *                    mailboxes in From), no text of its own, too long
+ *                    mailboxes in From), no text of its own, too long to be a
+ *                    message and to be kept whole as its file mail.txt
  *   67 EX_NOUSER     unknown reply address, unknown sender, a From our MTA
  *                    does not vouch for (SUPPORT_MAIL_AUTHSERV_ID)
  *   77 EX_NOPERM     not the ticket's customer, ambiguous sender

@@ -2,9 +2,9 @@
  * mail_reply: the text of a mail made a message; a reply's without its
  * quoted history. See mail_reply.h. Lines are matched as clients write
  * them (case and all): a looser match would cut a customer's own
- * sentences. The result is whole lines of the input (at most two runs
- * of them, joined by a blank line in place of the lines cut between
- * them, which hold a mark line and its line end at least), so it is
+ * sentences. The result is whole lines of the input (at most three
+ * runs of them, joined by a blank line in place of the lines cut between
+ * them, which hold a mark line, or a line and two line ends, at least), so it is
  * never longer than the input and stays valid UTF-8 when the input is.
  * Must not: know SQL, tickets or mail parsing (its input is text).
  */
@@ -268,6 +268,18 @@ struct text {
     size_t end, tail, after_quote;
 };
 
+static struct text
+text_of(const struct line *l, size_t end)
+{
+    struct text t = {l, end, end, 0};
+    while (t.tail > 0 && (blank(&l[t.tail - 1]) || quoted(&l[t.tail - 1])))
+        t.tail--;
+    for (size_t i = t.tail; i < end; i++)
+        if (quoted(&l[i]))
+            t.after_quote = i + 1;
+    return t;
+}
+
 /* Whether lines [from, end) are quotes: only quoted and blank lines,
  * one quoted at least. */
 static bool
@@ -294,14 +306,19 @@ marker_history(struct sp_arena *a, const struct text *t, size_t i)
 }
 
 /* The first line where the history starts by one of mail_reply.h's
- * marks (t->end when none). */
+ * marks (t->end when none); *marker the line of our marker when that
+ * is the mark and it is quoted (t->end when not). */
 static size_t
-history_mark(struct sp_arena *a, const struct text *t, enum sp_mail_kind kind)
+history_mark(struct sp_arena *a, const struct text *t, enum sp_mail_kind kind, size_t *marker)
 {
     const struct line *l = t->l;
+    *marker = t->end;
     for (size_t i = 0; i < t->end; i++) {
-        if (contains(l[i].s, l[i].n, SP_MAIL_REPLY_MARKER))
+        if (contains(l[i].s, l[i].n, SP_MAIL_REPLY_MARKER)) {
+            if (quoted(&l[i]))
+                *marker = i;
             return marker_history(a, t, i);
+        }
         if (l[i].n == 3 && memcmp(l[i].s, "-- ", 3) == 0)
             return i;
         size_t o = kind == SP_MAIL_REPLY ? outlook_at(l, t->end, i) : t->end;
@@ -312,6 +329,52 @@ history_mark(struct sp_arena *a, const struct text *t, enum sp_mail_kind kind)
             return i;
     }
     return t->end;
+}
+
+/* Whether lines [0, end), above the quoted block with our marker, hold
+ * the customer's text: anything but blank lines and one line ending in
+ * ':' (two, when a client wrapped it) right above the block, which is
+ * an attribution in a language attribution() does not know (Italian's
+ * "… ha scritto:"; kept, as text when in doubt). With such text the
+ * mail is top-posted, and what follows the quote is left out as before
+ * (a disclaimer a mail server adds at the bottom). */
+static bool
+text_above(const struct line *l, size_t end)
+{
+    while (end > 0 && blank(&l[end - 1]))
+        end--;
+    if (end > 0 && ends(l[end - 1].s, trim_end(l[end - 1].s, l[end - 1].n), ":"))
+        end -= end > 1 && !blank(&l[end - 2]) ? 2 : 1;
+    while (end > 0 && blank(&l[end - 1]))
+        end--;
+    return end > 0;
+}
+
+/* A reply written below the quoted mail of ours (bottom-posting; QA:
+ * such a reply bounced as empty): the lines after the block of quoted
+ * and blank lines that holds our marker on line marker, cut as a
+ * reply's text is (a signature, an attribution with quotes, Outlook's
+ * history) and without the quoted lines it ends with, which are more
+ * of our mail (inline answers between quotes are kept): true with
+ * them in [*first, *end) when they hold text. */
+static bool
+below_quote(struct sp_arena *a, const struct text *t, enum sp_mail_kind kind, size_t marker,
+            size_t *first, size_t *end)
+{
+    size_t b = marker;
+    while (b < t->end && (quoted(&t->l[b]) || blank(&t->l[b])))
+        b++;
+    struct text below = text_of(t->l + b, t->end - b);
+    size_t ignored, n = history_mark(a, &below, kind, &ignored);
+    if (n > below.tail)
+        n = below.tail;
+    for (size_t i = 0; i < n; i++)
+        if (!blank(&below.l[i])) {
+            *first = b;
+            *end = b + n;
+            return true;
+        }
+    return false;
 }
 
 /* Lines [first, end) appended to out without the blank lines around
@@ -340,16 +403,14 @@ sp_mail_reply_cut(struct sp_arena *a, const char *text, enum sp_mail_kind kind)
     size_t nl;
     struct line *l = split_lines(a, text, &nl);
     size_t fwd = kind == SP_MAIL_FIRST ? nl : forward_start(l, nl, kind);
-    struct text t = {l, fwd, fwd, 0};
-    while (t.tail > 0 && (blank(&l[t.tail - 1]) || quoted(&l[t.tail - 1])))
-        t.tail--;
-    for (size_t i = t.tail; i < fwd; i++)
-        if (quoted(&l[i]))
-            t.after_quote = i + 1;
-    size_t cut = kind == SP_MAIL_FIRST ? nl : history_mark(a, &t, kind);
+    struct text t = text_of(l, fwd);
+    size_t marker = fwd, below;
+    size_t cut = kind == SP_MAIL_FIRST ? nl : history_mark(a, &t, kind, &marker);
     struct sp_buf out;
     sp_buf_init(&out, a, strlen(text) + 1);
     append_lines(&out, l, 0, cut == fwd ? nl : cut);
+    if (marker < fwd && !text_above(l, cut) && below_quote(a, &t, kind, marker, &below, &cut))
+        append_lines(&out, l, below, cut == fwd ? nl : cut);
     if (cut < fwd)
         append_lines(&out, l, fwd, nl);
     return out.data;

@@ -7,7 +7,10 @@
  *   - the marker line (SP_MAIL_REPLY_MARKER, anywhere on the line, also
  *     behind quote marks) that our own mails carry above their text;
  *     when quoted, from the start of its block of quoted lines (and the
- *     attribution above it);
+ *     attribution above it). When nothing but blank lines and an
+ *     attribution is above that block, the reply was written below it
+ *     (bottom-posting): the lines after the block are kept, cut by
+ *     these same marks and without the quoted lines they end with;
  *   - an attribution line: "On <…> wrote:" (English, also when a client
  *     wrapped it over two lines), "Am <…> schrieb <…>:", "Le <…> a écrit :",
  *     "El <…> escribió:", "Op <…> schreef <…>:" — only when what follows

@@ -624,6 +624,26 @@ joined_html_within(struct sp_arena *a, const char *head, size_t n, const char *m
     return sp_utf8_count(html, strlen(html)) <= max ? html : NULL;
 }
 
+/* The longest head[0..n) that fits before mark and tail in max code
+ * points, n a place to cut that snap gives (the last one at or before
+ * an offset; 0 when none does), found by halves: escapes and line
+ * breaks weigh more than one character, so it is measured, not
+ * counted. */
+static size_t
+longest_within(struct sp_arena *a, const char *head, size_t len, const char *mark,
+               const char *tail, size_t max, size_t (*snap)(const char *, size_t))
+{
+    size_t lo = 0, hi = len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo + 1) / 2;
+        if (joined_html_within(a, head, snap(head, mid), mark, tail, max) != NULL)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return snap(head, lo);
+}
+
 char *
 sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *tail,
                              size_t max_chars, bool *cut)
@@ -634,17 +654,47 @@ sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *t
     *cut = html == NULL;
     if (html != NULL)
         return html;
-    /* The longest head that fits, by halves: escapes and line breaks
-     * weigh more than one character, so it is measured, not counted. */
-    size_t lo = 0, hi = len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (joined_html_within(a, head, sp_utf8_floor(head, mid), mark, tail, max_chars) != NULL)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return joined_html_within(a, head, sp_utf8_floor(head, lo), mark, tail, max_chars);
+    size_t n = longest_within(a, head, len, mark, tail, max_chars, sp_utf8_floor);
+    return joined_html_within(a, head, n, mark, tail, max_chars);
+}
+
+/* The start of the line offset at is in. */
+static size_t
+line_floor(const char *s, size_t at)
+{
+    while (at > 0 && s[at - 1] != '\n')
+        at--;
+    return at;
+}
+
+/* Whether a paragraph ends before offset at, the start of a line: the
+ * line at it is blank, as sp_sanitize_text_to_html reads paragraphs. */
+static bool
+paragraph_ends(const char *s, size_t at)
+{
+    return at > 0 && sp_ascii_only(s + at, strcspn(s + at, "\n"), BLANK);
+}
+
+char *
+sp_sanitize_text_to_html_lines_fit(struct sp_arena *a, const char *text, const char *mark,
+                                   const char *tail, size_t max_chars, size_t *kept)
+{
+    size_t len = strlen(text);
+    char *html = joined_html_within(a, text, len, "", tail, max_chars);
+    *kept = len;
+    if (html != NULL)
+        return html;
+    size_t n = longest_within(a, text, len, mark, tail, max_chars, line_floor);
+    /* A paragraph's end, unless it keeps less than half of the lines'. */
+    for (size_t at = n; at > n / 2; at = line_floor(text, at - 1))
+        if (paragraph_ends(text, at)) {
+            n = at;
+            break;
+        }
+    if (n == 0)   /* not even the first line fits */
+        n = longest_within(a, text, len, mark, tail, max_chars, sp_utf8_floor);
+    *kept = n;
+    return joined_html_within(a, text, n, mark, tail, max_chars);
 }
 
 char *

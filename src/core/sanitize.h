@@ -114,6 +114,18 @@ char *sp_sanitize_text_to_html(struct sp_arena *a, const char *text, size_t len)
 char *sp_sanitize_text_to_html_fit(struct sp_arena *a, const char *head, const char *tail,
                                    size_t max_chars, bool *cut);
 
+/* The same for a text whose whole is kept elsewhere (a long mail's text
+ * as a file, domain/mail_in): sp_sanitize_text_to_html() of text then
+ * tail when that fits in max_chars code points (*kept then
+ * strlen(text)); else of the longest head of text that fits with mark
+ * (the note that it is cut) and tail after it, cut at the end of a
+ * paragraph (when that keeps half of what a cut at a line's end would),
+ * else of a line, else (its first line alone is too long) at a
+ * character, the blanks before the cut dropped; *kept the head's length
+ * in bytes. NULL when not even mark and tail fit. Arena-owned. */
+char *sp_sanitize_text_to_html_lines_fit(struct sp_arena *a, const char *text, const char *mark,
+                                         const char *tail, size_t max_chars, size_t *kept);
+
 /* Plain text (sp_sanitize_text's) for inside one paragraph of ours: the
  * text escaped, <br> between its lines, at most one empty line in a row
  * (a line of only spaces, tabs and CRs is an empty one, as a reader sees

@@ -342,34 +342,82 @@ mail_text(struct sp_arena *a, const struct sp_mail_in *m, bool reply)
     return *text == '\0' && m->attached_text != NULL ? m->attached_text : text;
 }
 
-/* The message body: the words of the mail (mail_text) as safe HTML,
- * with a word for the agent about files not taken in. */
+/* The name of a long mail's whole text, kept as a file of its message. */
+#define WHOLE_TEXT_NAME "mail.txt"
+
+/* A mail's text longer than a message may be (QA: a new mail with a
+ * forwarded booking thread of 26,269 characters bounced as too long),
+ * kept whole as the file mail.txt of its message, as Zendesk and Zammad
+ * keep such mails, when the files' rules let it be one (refusal()):
+ * the message gets the text's head. NULL when it can; else why not. */
 static const char *
-body_html(struct sp_arena *a, const struct sp_mail_in *m, const struct files_plan *plan,
-          bool reply, struct sp_problem *p)
+keep_whole_text(struct sp_ctx *ctx, const struct sp_mail_in_env *env, struct files_plan *plan,
+                const char *text)
 {
+    struct sp_mail_file *f = sp_arena_alloc(ctx->arena, sizeof(*f));
+    *f = (struct sp_mail_file){.filename = WHOLE_TEXT_NAME, .content_type = "text/plain",
+                               .data = text, .len = strlen(text)};
+    const char *type, *why = refusal(ctx, env, plan, f, &type);
+    if (why == NULL)
+        plan->keep[plan->nkeep++] = (struct kept_file){WHOLE_TEXT_NAME, type, f};
+    return why;
+}
+
+/* The body of a text too long for a message: its head, cut at a
+ * paragraph's or line's end, the word that the rest is in mail.txt and
+ * then note (files not taken in). NULL with the problem when the text
+ * cannot be a file. */
+static const char *
+head_html(struct sp_ctx *ctx, const struct sp_mail_in_env *env, struct files_plan *plan,
+          const char *text, const char *note, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
+    size_t kept;
+    const char *why = NULL, *html = sp_sanitize_text_to_html_lines_fit(
+                                a, text, "\n\n[the rest of this mail is attached as "
+                                WHOLE_TEXT_NAME "]", note, SP_TICKET_BODY_MAX, &kept);
+    if (html != NULL && kept < strlen(text))
+        why = keep_whole_text(ctx, env, plan, text);
+    if (why != NULL) {
+        sp_problem_set(p, SP_INVALID, "too_long",
+                       "the mail's text is longer than a message may be (%d characters, each"
+                       " line break and each <, > or & counting as several) and cannot be"
+                       " kept as the file " WHOLE_TEXT_NAME " (%s): shorten it, or attach"
+                       " the rest on the ticket page", SP_TICKET_BODY_MAX, why);
+        return NULL;
+    }
+    html = html != NULL ? sp_sanitize_body(a, html, strlen(html), SP_TICKET_BODY_MAX, &why) : NULL;
+    if (html == NULL)
+        sp_problem_set(p, SP_INVALID, "too_long", "the mail's text is longer than %d characters",
+                       SP_TICKET_BODY_MAX);
+    return html;
+}
+
+/* The message body: the words of the mail (mail_text) as safe HTML,
+ * with a word for the agent about files not taken in; a text too long
+ * for a message, its head (head_html). */
+static const char *
+body_html(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+          struct files_plan *plan, bool reply, struct sp_problem *p)
+{
+    struct sp_arena *a = ctx->arena;
     const char *text = mail_text(a, m, reply);
     if (*text == '\0' && plan->nkeep > 0)
         text = "[The mail has no text, only the files attached.]";
-    if (plan->left_out != NULL)
-        text = sp_arena_sprintf(a, "%s%s[Files of this mail not taken in: %s]", text,
-                                *text ? "\n\n" : "", plan->left_out);
-    const char *html = sp_sanitize_text_to_html(a, text, strlen(text));
+    const char *note = plan->left_out == NULL ? ""
+                       : sp_arena_sprintf(a, "%s[Files of this mail not taken in: %s]",
+                                          *text ? "\n\n" : "", plan->left_out);
+    const char *whole = sp_arena_sprintf(a, "%s%s", text, note);
+    const char *html = sp_sanitize_text_to_html(a, whole, strlen(whole));
     const char *why;
     html = sp_sanitize_body(a, html, strlen(html), SP_TICKET_BODY_MAX, &why);
     if (html == NULL && strcmp(why, "empty") == 0)
         sp_problem_set(p, SP_INVALID, "empty",
-                       "the mail has no text of its own (only quoted text, or none)");
-    else if (html == NULL && sp_utf8_count(text, strlen(text)) > SP_TICKET_BODY_MAX)
-        sp_problem_set(p, SP_INVALID, "too_long",
-                       "the mail's text is longer than %d characters: shorten it, or attach"
-                       " the rest on the ticket page", SP_TICKET_BODY_MAX);
-    else if (html == NULL) /* QA: 4,000 short lines of a pasted log */
-        sp_problem_set(p, SP_INVALID, "too_long",
-                       "the mail's text takes more than %d characters once stored as a"
-                       " message (each line break and each <, > or & counts as several):"
-                       " shorten it, or attach the rest on the ticket page",
-                       SP_TICKET_BODY_MAX);
+                       "the mail has no text of its own (only quoted text, or none)%s",
+                       reply ? ": write your reply above the line \"" SP_MAIL_REPLY_MARKER "\""
+                             : "");
+    else if (html == NULL)   /* QA: 4,000 short lines of a pasted log too */
+        html = head_html(ctx, env, plan, text, note, p);
     return html;
 }
 
@@ -787,7 +835,7 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     /* Only now is it known whether the mail answers one of our mails,
      * whose history it may quote (a follow-up's too), or opens a ticket:
      * a new ticket's create (take_new's open_ticket) gets its body here. */
-    t.body = body_html(ctx->arena, mail, &files, out->outcome == SP_MAIL_IN_REPLY, p);
+    t.body = body_html(ctx, env, mail, &files, out->outcome == SP_MAIL_IN_REPLY, p);
     t.create.description = t.body;
     if (t.body == NULL || take_once(&t, envelope, out, p) != SP_OK)
         return p->rc;

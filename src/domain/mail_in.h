@@ -27,7 +27,9 @@
  * The mail's files (up to 10, each of an accepted type and at most 25
  * MiB) become attachments of its message, owned by the customer, pending
  * until support-scan's verdict; the others are named in the message for
- * the agent, with the reason.
+ * the agent, with the reason. A text longer than a message may be is
+ * kept whole as the file mail.txt of its message, under the same rules,
+ * and the message gets its head and a word that the rest is there.
  * A new ticket counts against the customer's ticket create limits, an
  * answer on a ticket against their reply limit, in the buckets the web
  * counts in (API.md §1), inside the take (a repeat counts nothing).
@@ -110,7 +112,8 @@ struct sp_mail_in_result {
  *   no_reply_address;
  *   SP_FORBIDDEN not_the_customer; SP_CONFLICT ambiguous_sender,
  *   ticket_closed (closed meanwhile: try again); SP_INVALID empty,
- *   too_long; SP_RATE_LIMITED; and the database's errors. */
+ *   too_long (and not kept as mail.txt); SP_RATE_LIMITED; and the
+ *   database's errors. */
 enum sp_rc sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
                            const struct sp_mail_envelope *envelope,
                            const struct sp_mail_in *mail, struct sp_mail_in_result *out,

@@ -50,6 +50,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = sp_sanitize_text(&a, out, len);
     if (text == NULL || !sp_utf8_valid(text, strlen(text)))
         abort();
+    /* a long mail's head (mail_in): within the limit, at most the text */
+    size_t kept, max = size % 512 + 16;
+    char *head = sp_sanitize_text_to_html_lines_fit(&a, text, "\n\n[rest]", "", max, &kept);
+    if (head != NULL && (sp_utf8_count(head, strlen(head)) > max || kept > strlen(text) ||
+                         !sp_utf8_valid(head, strlen(head)) || !tags_look_ours(head)))
+        abort();
     sp_arena_destroy(&a);
     return 0;
 }

@@ -210,17 +210,12 @@ START_TEST(mail_that_cannot_speak_for_the_ticket_is_refused)
     m.to = to;
     m.from = "mallory@example.net";
     deliver_expect(&m, EX_NOPERM, "not from the address the ticket's customer gave");
-    /* Only quoted text: nothing to add. */
+    /* Only quoted text: nothing to add; the bounce says where to write. */
     m.from = c.email;
     m.body = QUOTED;
-    deliver_expect(&m, EX_DATAERR, "no text of its own");
-    /* Longer than a message may be (API.md §4: 20,000 characters). */
-    m.body = sp_t_repeat("long ", 4001);
-    deliver_expect(&m, EX_DATAERR, "longer than 20000 characters");
-    /* Shorter than that, but each line break is a <br> once stored (QA:
-     * 4,000 lines of "ab" were told they were too long): said so. */
-    m.body = sp_t_repeat("ab\r\n", 4000);
-    deliver_expect(&m, EX_DATAERR, "takes more than 20000 characters once stored");
+    deliver_expect(&m, EX_DATAERR, "no text of its own (only quoted text, or none): write your"
+                                   " reply above the line \"##- Please type your reply above"
+                                   " this line -##\"");
     /* Not a mail at all (no From). */
     const char *env[] = {
         sp_t_fmt("SUPPORT_ENCRYPTION_KEYS_FILE=%s", getenv("SP_TEST_ENCRYPTION_KEYS_FILE")),
@@ -270,6 +265,21 @@ message_files(struct customer *c, const char *id, size_t i, struct sp_t_resp **k
     return sp_t_jarr(msg, "attachments");
 }
 
+/* Attachment id, downloaded as token through its download_url, is
+ * data[0..len). */
+static void
+assert_download(const char *token, const char *id, const void *data, size_t len)
+{
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+    sp_t_assert_json(r, 200);
+    struct sp_t_resp *d = sp_t_get(sp_t_fmt("%s", sp_t_jstr(r->json, "download_url")), NULL);
+    sp_t_resp_free(r);
+    sp_t_assert_status(d, 200);
+    ck_assert_uint_eq(d->body_len, len);
+    ck_assert(memcmp(d->body, data, len) == 0);
+    sp_t_resp_free(d);
+}
+
 START_TEST(files_become_attachments_scanned_before_they_are_served)
 {
     struct customer c = customer_new();
@@ -310,14 +320,7 @@ START_TEST(files_become_attachments_scanned_before_they_are_served)
     sp_t_resp_free(t);
     ck_assert_int_eq(atol(sp_t_sql("SELECT version FROM support_tickets WHERE public_id = '%s'",
                                    id)), version + 2);
-    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/attachments/%s", png_id), c.u.token);
-    sp_t_assert_json(r, 200);
-    struct sp_t_resp *d = sp_t_get(sp_t_fmt("%s", sp_t_jstr(r->json, "download_url")), NULL);
-    sp_t_resp_free(r);
-    sp_t_assert_status(d, 200);
-    ck_assert_uint_eq(d->body_len, sizeof(sp_t_png));
-    ck_assert(memcmp(d->body, sp_t_png, sizeof(sp_t_png)) == 0);
-    sp_t_resp_free(d);
+    assert_download(c.u.token, png_id, sp_t_png, sizeof(sp_t_png));
     /* The MTA delivers it again: taken once, files too. */
     deliver_expect(&m, 0, "\"outcome\":\"duplicate\"");
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_attachments WHERE owner_sub = '%s'",
@@ -376,6 +379,124 @@ START_TEST(a_file_named_blank_is_named_by_its_place)
                      "attachment-1.png");
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 1), "filename"), "shot.png");
     sp_t_resp_free(t);
+}
+END_TEST
+
+/* QA: a reply written below the quoted mail (bottom-posting: the
+ * attribution, our quoted mail with its marker, then the customer's
+ * words) bounced as "no text of its own". */
+START_TEST(a_reply_below_the_quoted_mail_is_the_customers_message)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Bottom posting");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, id), .subject = "Re: Bottom",
+                     .body = QUOTED "> \r\n> -- \r\n> Support\r\n\r\n"
+                             "It works now, thank you.\r\nZoe\r\n\r\n-- \r\nZoe Urban\r\n"};
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>It works now, thank you.<br>Zoe</p>");
+    /* Top-posting is as before: what follows the quote is left out. */
+    m.body = "Above.\r\n" QUOTED "\r\nCONFIDENTIAL: for the addressee only.\r\n";
+    deliver_expect(&m, 0, "\"outcome\":\"reply\"");
+    ck_assert_str_eq(last_body(id), "<p>Above.</p>");
+}
+END_TEST
+
+/* A text of n characters or more in paragraphs "Booking line N …", LF
+ * line ends (as the message reads it). */
+static const char *
+booking_thread(size_t n)
+{
+    const char *t = "---------- Forwarded message ---------\nFrom: Booking <b@example.net>\n"
+                    "Subject: Your booking\n";
+    for (int i = 1; strlen(t) < n; i++)
+        t = sp_t_fmt("%s\nBooking line %d: flight XY%03d from Berlin to Lisbon, seat %dA,"
+                     " confirmed.\n", t, i, i, i % 30 + 1);
+    return t;
+}
+
+/* text with CRLF line ends, as a mail carries it. */
+static const char *
+crlf(const char *text)
+{
+    char *out = (char *)sp_t_fmt("%s%s", text, sp_t_repeat(" ", strlen(text)));
+    size_t n = 0;
+    for (const char *c = text; *c != '\0'; c++) {
+        if (*c == '\n')
+            out[n++] = '\r';
+        out[n++] = *c;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* The last file of ticket id's message msg: mail.txt, text/plain, its
+ * bytes text (once support-scan has found it clean). */
+static void
+assert_whole_text_file(struct customer *c, const char *id, size_t msg, const char *text)
+{
+    struct sp_t_resp *t;
+    struct json_object *files = message_files(c, id, msg, &t);
+    struct json_object *f = json_object_array_get_idx(files, json_object_array_length(files) - 1);
+    ck_assert_str_eq(sp_t_jstr(f, "filename"), "mail.txt");
+    ck_assert_str_eq(sp_t_jstr(f, "content_type"), "text/plain");
+    const char *fid = sp_t_fmt("%s", sp_t_jstr(f, "id"));
+    sp_t_resp_free(t);
+    ck_assert_str_eq(sp_t_attachment_wait(c->u.token, fid, 20), "clean");
+    assert_download(c->u.token, fid, text, strlen(text));
+}
+
+/* The newest message of ticket id: at most a message's 20,000
+ * characters, starting with head, and ending with end (the text before
+ * the cut) and the word that the rest is in mail.txt. */
+static void
+assert_cut_body(const char *id, const char *head, const char *end)
+{
+    const char *body = last_body(id);
+    ck_assert_uint_le(atol(sp_t_sql("SELECT char_length(body) FROM support_ticket_messages m"
+                                    " JOIN support_tickets t ON t.id = m.ticket_id"
+                                    " WHERE t.public_id = '%s' ORDER BY m.id DESC LIMIT 1",
+                                    id)), 20000);
+    ck_assert_uint_gt(strlen(body), 19000);
+    ck_assert_msg(strncmp(body, head, strlen(head)) == 0, "%.200s", body);
+    end = sp_t_fmt("%s</p><p>[the rest of this mail is attached as mail.txt]</p>", end);
+    ck_assert_msg(strlen(body) > strlen(end) &&
+                  strcmp(body + strlen(body) - strlen(end), end) == 0, "%s",
+                  body + strlen(body) - 200);
+}
+
+/* QA: a new mail with a forwarded booking thread (26,269 characters)
+ * bounced as too long. Kept as Zendesk and Zammad keep it: the message
+ * is its head, cut at a paragraph's end, with a word that the rest is
+ * in mail.txt, the whole text that file; a reply the same. */
+START_TEST(a_long_mail_keeps_its_whole_text_as_mail_txt)
+{
+    struct customer c = customer_new();
+    sp_t_ticket_create(&c.u, "First");   /* stores the customer's email */
+    const char *text = booking_thread(26269);
+    const char *id = mailed_ticket(&c, "Fwd: booking", mixed(crlf(text), NULL, 0), 1);
+    assert_cut_body(id, "<p>---------- Forwarded message ---------<br>", "confirmed.");
+    assert_whole_text_file(&c, id, 0, sp_t_fmt("%.*s", (int)strlen(text) - 1, text));
+    /* A long reply; and one of short lines, each a <br> once stored
+     * (QA: 4,000 lines of "ab"), with a file, which is kept beside it. */
+    const char *tid = sp_t_ticket_create(&c.u, "Long reply");
+    struct mail m = {.from = c.email, .to = reply_address(KEYS, tid), .subject = "Re: long",
+                     .body = sp_t_repeat("long ", 4001)};
+    deliver_expect(&m, 0, "\"files\":1");
+    assert_cut_body(tid, "<p>long long", "long long");   /* one line: cut at a character */
+    assert_whole_text_file(&c, tid, 1, m.body);   /* its last blank too: the text is whole */
+    const struct part png[] = {{"image/png", "attachment; filename=p.png", sp_t_png,
+                                sizeof(sp_t_png)}};
+    m.headers = MIXED;
+    m.body = mixed(sp_t_repeat("ab\r\n", 4000), png, 1);
+    deliver_expect(&m, 0, "\"files\":2");
+    assert_cut_body(tid, "<p>ab<br>ab<br>", "ab<br>ab");
+    /* Where it cannot be a file (here: the 11th), refused as before, saying why. */
+    struct part parts[10];
+    for (size_t i = 0; i < 10; i++)
+        parts[i] = png[0];
+    m.body = mixed(sp_t_repeat("long ", 4001), parts, 10);
+    deliver_expect(&m, EX_DATAERR, "cannot be kept as the file mail.txt (more than 10 files)");
+    ck_assert_int_eq(messages(tid, "customer"), 3);
 }
 END_TEST
 
@@ -1597,6 +1718,8 @@ main(void)
     tcase_add_test(tc, reply_becomes_the_customers_message_once);
     tcase_add_test(tc, an_older_key_still_verifies_and_case_does_not_matter);
     tcase_add_test(tc, mail_that_cannot_speak_for_the_ticket_is_refused);
+    tcase_add_test(tc, a_reply_below_the_quoted_mail_is_the_customers_message);
+    tcase_add_test(tc, a_long_mail_keeps_its_whole_text_as_mail_txt);
     tcase_add_test(tc, files_become_attachments_scanned_before_they_are_served);
     tcase_add_test(tc, a_file_without_text_or_name_opens_a_ticket);
     tcase_add_test(tc, a_file_named_blank_is_named_by_its_place);

@@ -353,6 +353,49 @@ START_TEST(outlook_history_in_other_languages_is_cut)
 }
 END_TEST
 
+/* QA: a reply written below the quoted mail (bottom-posting) bounced as
+ * having no text of its own: the quoted marker cut everything after it. */
+START_TEST(a_reply_below_the_quoted_mail_is_kept)
+{
+    const char *quote = "On Mon, 2 Dec 2026 at 10:00, Support <s@x> wrote:\n"
+                        "> " SP_MAIL_REPLY_MARKER "\n"
+                        "> An agent replied: try again.\n"
+                        ">\n"
+                        "> -- \n"
+                        "> Support\n";
+    ck_assert_str_eq(reply(sp_arena_sprintf(&arena, "%s\nIt works now.\nZoe\n", quote)),
+                     "It works now.\nZoe");
+    /* without the attribution, after blank lines, with CRLF */
+    ck_assert_str_eq(reply("\r\n> " SP_MAIL_REPLY_MARKER "\r\n> old\r\n\r\nFine.\r\n"), "Fine.");
+    /* its own signature and the rest of our mail quoted after it are cut */
+    ck_assert_str_eq(reply(sp_arena_sprintf(&arena, "%s\nThanks.\n-- \nZoe\n", quote)),
+                     "Thanks.");
+    ck_assert_str_eq(reply("> " SP_MAIL_REPLY_MARKER "\n> Is it on?\nYes.\n> Model?\nLJ4.\n"
+                           "> Regards\n> Support\n\n"),
+                     "Yes.\n> Model?\nLJ4.");
+    /* an attribution in a language we do not know stays, as text in doubt */
+    ck_assert_str_eq(reply("Il giorno lun 2 dic 2026, Support ha scritto:\n> "
+                           SP_MAIL_REPLY_MARKER "\n> old\n\nGrazie.\n"),
+                     "Il giorno lun 2 dic 2026, Support ha scritto:\n\nGrazie.");
+    /* below the quote, then a forward: both kept */
+    ck_assert_str_eq(reply("> " SP_MAIL_REPLY_MARKER "\n> old\nSee below.\n\n"
+                           "---------- Forwarded message ---------\nFrom: a\n\nbooking\n"),
+                     "See below.\n\n---------- Forwarded message ---------\nFrom: a\n\nbooking");
+    /* only a signature or quotes below: nothing of its own */
+    ck_assert_str_eq(reply(sp_arena_sprintf(&arena, "%s\n-- \nZoe\n", quote)), "");
+}
+END_TEST
+
+/* Top-posting is as before: with text above the quote, what follows the
+ * quote (a disclaimer a mail server adds at the bottom) is left out. */
+START_TEST(a_reply_above_the_quote_leaves_out_what_follows_it)
+{
+    ck_assert_str_eq(reply("Fine.\n\nOn Mon, S wrote:\n> " SP_MAIL_REPLY_MARKER "\n> old\n\n"
+                           "CONFIDENTIAL: this mail is for its addressee only.\n"),
+                     "Fine.");
+}
+END_TEST
+
 static Suite *
 mail_reply_suite(void)
 {
@@ -380,6 +423,8 @@ mail_reply_suite(void)
     tcase_add_test(tc, a_first_mail_is_kept_whole);
     tcase_add_test(tc, forward_markers_of_other_clients_are_kept);
     tcase_add_test(tc, a_from_line_of_the_reply_is_not_outlook_history);
+    tcase_add_test(tc, a_reply_below_the_quoted_mail_is_kept);
+    tcase_add_test(tc, a_reply_above_the_quote_leaves_out_what_follows_it);
     suite_add_tcase(s, tc);
     return s;
 }

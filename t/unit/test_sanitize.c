@@ -612,6 +612,40 @@ START_TEST(text_to_html_fit_cuts_the_head_and_keeps_the_tail)
 }
 END_TEST
 
+/* A text whose whole is kept elsewhere (a long mail's, as mail.txt): its
+ * head cut at a paragraph's end, else a line's, else a character, the
+ * tail (the note that says so) whole. */
+START_TEST(text_to_html_lines_fit_cuts_at_a_paragraph_or_line)
+{
+    size_t kept = 0;
+    ck_assert_str_eq(sp_sanitize_text_to_html_lines_fit(&arena, "a\nb", "\n\nT", "\n\nU", 30,
+                                                        &kept),
+                     "<p>a<br>b</p><p>U</p>");
+    ck_assert_uint_eq(kept, 3);
+    /* room for "four" but not "five": the paragraph's end keeps more
+     * than half of that, so the cut is there */
+    const char *text = "one two three\n\nfour\nfive six seven eight nine";
+    size_t max = strlen("<p>one two three</p><p>four</p><p>T</p>") + 2;
+    ck_assert_str_eq(sp_sanitize_text_to_html_lines_fit(&arena, text, "\n\nT", "", max, &kept),
+                     "<p>one two three</p><p>T</p>");
+    ck_assert_uint_eq(kept, strlen("one two three\n"));
+    /* a paragraph's end that would keep less than half: a line's end */
+    text = "one\n\ntwo three four\nfive six seven\neight nine ten eleven";
+    max = strlen("<p>one</p><p>two three four<br>five six seven</p><p>T</p>") + 2;
+    ck_assert_str_eq(sp_sanitize_text_to_html_lines_fit(&arena, text, "\n\nT", "", max, &kept),
+                     "<p>one</p><p>two three four<br>five six seven</p><p>T</p>");
+    ck_assert_uint_eq(kept, strlen("one\n\ntwo three four\nfive six seven\n"));
+    /* one line too long: at a character, never inside one */
+    max = strlen("<p>ab</p><p>T</p>") + 1;   /* "é" is one of them, in two bytes */
+    ck_assert_str_eq(sp_sanitize_text_to_html_lines_fit(&arena, "ab\u00e9cdefghijklmn", "\n\nT",
+                                                        "", max, &kept),
+                     "<p>ab\u00e9</p><p>T</p>");
+    ck_assert_uint_eq(kept, 4);
+    ck_assert_ptr_null(
+        sp_sanitize_text_to_html_lines_fit(&arena, "abcd", "\n\ntail", "", 10, &kept));
+}
+END_TEST
+
 static Suite *
 sanitize_suite(void)
 {
@@ -621,6 +655,7 @@ sanitize_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, allowed_tags_survive);
     tcase_add_test(tc, text_to_html_fit_cuts_the_head_and_keeps_the_tail);
+    tcase_add_test(tc, text_to_html_lines_fit_cuts_at_a_paragraph_or_line);
     tcase_add_test(tc, text_of_a_body_reads_like_the_page);
     tcase_add_test(tc, script_content_is_dropped);
     tcase_add_test(tc, noscript_is_unwrapped_keeping_its_text);
