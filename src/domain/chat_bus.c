@@ -12,6 +12,7 @@
 
 #include "core/http_client.h"
 #include "core/log.h"
+#include "domain/attachment_json.h"
 
 void
 sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
@@ -29,7 +30,7 @@ sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m)
     }
     sp_jw_kstr(w, "body", m->body);
     if (!system)   /* the metadata of API.md §10, as ticket messages list them */
-        sp_jw_kraw(w, "attachments", m->attachments_json ? m->attachments_json : "[]");
+        sp_attachment_json_list(w, "attachments", m->attachments_json);
     sp_jw_kstr(w, "created_at", m->created_at);
     if (!system)
         sp_jw_kstr(w, "client_id", m->client_id);
