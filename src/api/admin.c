@@ -108,6 +108,12 @@ struct resource {
     check_fn check;         /* NULL: the field table says it all */
     struct sp_api_list list;   /* its list (ROW_LIST: its cursors' kind, core/cursor) */
     const char *user_id;    /* a user id field: a JSON number is its decimal text (§2) */
+    /* A PATCH of row id with values f, before it is written (a refusal
+     * that depends on the caller) and after it committed (what the
+     * caller's connections hear of it); NULL: nothing. */
+    enum sp_rc (*before_patch)(struct sp_req *r, long long id, const struct sp_table_value *f,
+                               struct sp_problem *p);
+    void (*after_patch)(struct sp_req *r, long long id, const struct sp_table_value *f);
 };
 
 /* A user id is "an integer as string or number" (shared API.md §2): a
@@ -207,7 +213,8 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
         return rc;
     }
     struct sp_versions if_match;
-    if (sp_api_if_match(r, id, &if_match, p) != SP_OK)
+    if (sp_api_if_match(r, id, &if_match, p) != SP_OK ||
+        (res->before_patch != NULL && res->before_patch(r, id, f, p) != SP_OK))
         return p->rc;
     /* An agent back to work (or taking more chats) takes waiting chats,
      * which hear that it joined after the commit (API.md §7). */
@@ -223,6 +230,8 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     ctx.chat_joins = &routed;
     sp_chat_route_returned(&ctx, &joins);
     sp_chat_access_publish_joins(&ctx, &routed);
+    if (res->after_patch != NULL)
+        res->after_patch(r, id, f);
     return respond_row(r, &row);
 }
 
@@ -486,17 +495,53 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
             sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str, p);
 }
 
+/* Whether an agent's patch deactivates it. */
+static bool
+deactivates(const struct sp_table_value *f)
+{
+    const struct sp_table_value *active = &f[SP_AGENT_IS_ACTIVE];
+    return active->set && active->value != NULL && strcmp(active->value, "false") == 0;
+}
+
+/* An admin deactivating its own row would lock itself out: every staff
+ * request of a deactivated agent is 403 agent_deactivated, this API's
+ * included (API.md §6), and no other admin may be left to undo it. */
+static enum sp_rc
+refuse_self_deactivation(struct sp_req *r, long long id, const struct sp_table_value *f,
+                         struct sp_problem *p)
+{
+    struct sp_agent me;
+    if (!deactivates(f) || sp_api_current_agent(r, &me, p) != SP_OK || me.id != id)
+        return p->rc;
+    return sp_problem_set(p, SP_CONFLICT, "cannot_deactivate_self",
+                          "agent %lld is your own agent row: deactivated, you could no longer"
+                          " use the admin API or pages to undo it; another admin may"
+                          " deactivate it",
+                          id);
+}
+
+/* A deactivated agent's live chat connections end, as an agent's and as
+ * an admin's (it reconnects to a 403), once the deactivation committed. */
+static void
+disconnect_deactivated(struct sp_req *r, long long id, const struct sp_table_value *f)
+{
+    if (!deactivates(f))
+        return;
+    struct sp_ctx ctx = sp_api_ctx(r);
+    sp_chat_access_revoke_agent(&ctx, id);
+}
+
 /* --- the resources ---------------------------------------------------------- */
 
 enum { RES_CATEGORIES, RES_RULES, RES_AGENTS, RES_COUNT };
 
 static const struct resource resources[RES_COUNT] = {
     [RES_CATEGORIES] = {&sp_category_store, category_fields, SP_CAT_NFIELDS, check_category,
-                        ROW_LIST("ac"), NULL},
+                        ROW_LIST("ac"), NULL, NULL, NULL},
     [RES_RULES] = {&sp_rule_store, rule_fields, SP_RULE_NFIELDS, check_rule, ROW_LIST("ar"),
-                   NULL},
+                   NULL, NULL, NULL},
     [RES_AGENTS] = {&sp_agent_store, agent_fields, SP_AGENT_NFIELDS, check_agent, ROW_LIST("ag"),
-                    "user_id"},
+                    "user_id", refuse_self_deactivation, disconnect_deactivated},
 };
 
 enum sp_rc

@@ -35,6 +35,7 @@
 #include "core/template.h"
 #include "core/uri.h"
 #include "domain/admin_sessions.h"
+#include "domain/agents.h"
 
 #define SESSION_COOKIE "support_admin_session"
 #define LOGIN_COOKIE "support_admin_login"
@@ -429,6 +430,17 @@ sp_page_login_post(struct sp_req *r, struct sp_problem *p)
                           NULL);
     const struct sp_app *app = r->env->app;
     struct sp_ctx ctx = sp_api_ctx(r);
+    /* A deactivated admin gets no session (API.md §6): its 403, as the
+     * JSON API's (every session it had ended with the deactivation). */
+    struct sp_problem off;
+    sp_problem_init(&off);
+    if (sp_agent_refuse_deactivated(&ctx, who.sub, &off) != SP_OK) {
+        if (off.rc != SP_FORBIDDEN) {
+            *p = off;
+            return p->rc;
+        }
+        return sp_page_error(r, 403, "Forbidden", off.detail, NULL);
+    }
     struct sp_admin_session s;
     const char *cookie_value;
     if (sp_admin_session_open(&ctx, who.sub, app->cfg.admin_session_hours, &cookie_value, &s,

@@ -23,6 +23,7 @@
 #include "core/rfc3339.h"
 #include "core/s3.h"
 #include "domain/attachment_erase.h"
+#include "domain/attachment_json.h"
 #include "domain/attachment_files.h"
 #include "domain/attachments.h"
 #include "http/signed_url.h"
@@ -133,18 +134,10 @@ static void
 write_meta(struct sp_req *r, struct sp_jw *w, const struct sp_attachment *a,
            const char *download_url, long long download_expires)
 {
+    const struct sp_attachment_link link = {
+        download_url, download_url ? iso(r, download_expires) : NULL};
     sp_jw_object(w);
-    sp_jw_kstr(w, "id", a->id);
-    sp_jw_kstr(w, "filename", a->filename);
-    sp_jw_kstr(w, "content_type", a->content_type);
-    sp_jw_kint(w, "size", a->size);
-    sp_jw_kstr(w, "sha256", a->sha256);
-    sp_jw_kstr(w, "status", a->status);
-    sp_jw_kstr(w, "created_at", a->created_at);
-    sp_jw_kstr(w, "download_url", download_url);
-    sp_jw_kstr(w, "download_expires_at", download_url ? iso(r, download_expires) : NULL);
-    sp_jw_kbool(w, "redacted", a->redacted_at != NULL);
-    sp_jw_kstr(w, "redacted_at", a->redacted_at);
+    sp_attachment_json_members(w, a, &link);
 }
 
 /* --- create ---------------------------------------------------------------- */

@@ -194,7 +194,9 @@ admit(struct sp_req *r, const struct chat_caller *c, long long agent_id, struct 
 }
 
 /* Whether the caller of credentials() may use its session: one read of
- * the session (an agent's row is created on first sight), then admit(). */
+ * the session (staff's agent row is created on first sight: an admin's
+ * too, since a deactivated one is refused here as everywhere, 403
+ * agent_deactivated), then admit(). */
 static enum sp_rc
 admit_session(struct sp_req *r, struct chat_caller *c, struct sp_problem *p)
 {
@@ -202,7 +204,7 @@ admit_session(struct sp_req *r, struct chat_caller *c, struct sp_problem *p)
     if (sp_chat_auth_info(&ctx, c->sid, &c->info, p) != SP_OK)
         return p->rc;
     long long agent_id = 0;
-    if (r->principal.role == SP_ROLE_AGENT && c->info.found && c->info.open) {
+    if (sp_principal_has_role(&r->principal, SP_ROLE_AGENT) && c->info.found && c->info.open) {
         struct sp_agent agent;
         if (sp_api_current_agent(r, &agent, p) != SP_OK)
             return p->rc;
@@ -393,7 +395,7 @@ render_message(struct sp_buf *b, const struct sp_chat_message *m)
 
 /* The most one attachment's metadata can add to a frame: a 255-byte
  * filename whose every byte JSON escapes to two, a 255-byte type, the
- * digest, the time and the member names (PostgreSQL's jsonb text). */
+ * digest, the times and the member names (domain/attachment_json). */
 #define ATTACHMENT_FRAME_MAX 1200
 
 /* Whether the stored frame of this message can be the hook's answer

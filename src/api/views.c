@@ -10,6 +10,7 @@
 #include "core/arena.h"
 #include "core/crypto.h"
 #include "core/json_writer.h"
+#include "domain/attachment_json.h"
 #include "domain/ticket_json.h"
 
 /* The members of a message; the caller opened the object. */
@@ -23,7 +24,7 @@ message_members(struct sp_jw *w, const struct sp_message *m, bool agent)
         sp_jw_kbool(w, "is_internal", m->is_internal);
     }
     sp_jw_kstr(w, "body", m->body);
-    sp_jw_kraw(w, "attachments", m->attachments_json ? m->attachments_json : "[]");
+    sp_attachment_json_list(w, "attachments", m->attachments_json);
     sp_jw_kstr(w, "created_at", m->created_at);
 }
 

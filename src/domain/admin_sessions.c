@@ -27,16 +27,27 @@ static struct sp_stmt open_stmt = SP_STMT(
     " RETURNING " SESSION_COLS,
     4);
 
+/* A session of a user whose agent row an admin deactivated is none
+ * (API.md §6, §8): every staff request of theirs is refused, the pages'
+ * too, whatever session outlived the deactivation's end of them. */
 static struct sp_stmt find_stmt = SP_STMT_READ(
     "admin_session_find",
     "SELECT " SESSION_COLS " FROM support_admin_sessions s"
-    " WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()",
+    " WHERE s.token_hash = decode($1, 'hex') AND s.revoked_at IS NULL AND s.expires_at > now()"
+    "  AND NOT EXISTS (SELECT 1 FROM support_agents a"
+    "                  WHERE a.user_id = s.user_id AND NOT a.is_active)",
     1);
 
 static struct sp_stmt close_stmt = SP_STMT(
     "admin_session_close",
     "UPDATE support_admin_sessions SET revoked_at = now()"
     " WHERE id = $1::bigint AND revoked_at IS NULL",
+    1);
+
+static struct sp_stmt end_user_stmt = SP_STMT(
+    "admin_session_end_user",
+    "UPDATE support_admin_sessions SET revoked_at = now()"
+    " WHERE user_id = $1 AND revoked_at IS NULL",
     1);
 
 /* The CSRF tokens of the user's other live sessions, newest first: a
@@ -148,6 +159,13 @@ sp_admin_session_close(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     return sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p) != NULL ? SP_OK : p->rc;
+}
+
+enum sp_rc
+sp_admin_session_end_user(struct sp_ctx *ctx, const char *user_id, struct sp_problem *p)
+{
+    const char *params[1] = {user_id};
+    return sp_db_exec(ctx->db, ctx->arena, &end_user_stmt, params, p) != NULL ? SP_OK : p->rc;
 }
 
 bool

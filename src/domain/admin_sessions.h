@@ -56,11 +56,16 @@ enum sp_rc sp_admin_session_open(struct sp_ctx *ctx, const char *user_id, long h
                                  const char **token, struct sp_admin_session *out,
                                  struct sp_problem *p);
 /* The live session of a cookie token; SP_NOT_FOUND when there is none
- * (unknown, malformed, expired or revoked). */
+ * (unknown, malformed, expired or revoked, or its user's agent row
+ * deactivated by an admin). */
 enum sp_rc sp_admin_session_find(struct sp_ctx *ctx, const char *token,
                                  struct sp_admin_session *out, struct sp_problem *p);
 /* Ends session id (logout). */
 enum sp_rc sp_admin_session_close(struct sp_ctx *ctx, long long id, struct sp_problem *p);
+/* Ends every live session of user_id (its agent row deactivated), in the
+ * caller's transaction. */
+enum sp_rc sp_admin_session_end_user(struct sp_ctx *ctx, const char *user_id,
+                                     struct sp_problem *p);
 /* Whether given is the session's CSRF token (constant time). */
 bool sp_admin_session_csrf_ok(const struct sp_admin_session *s, const char *given);
 /* Whether given (a form's csrf_token) is the token of s or of another

@@ -10,6 +10,7 @@
 #include "core/ascii.h"
 #include "core/utf8.h"
 #include "db/db.h"
+#include "domain/admin_sessions.h"
 #include "domain/chat_sessions.h"
 #include "domain/routing.h"
 #include "domain/ticket_route.h"
@@ -38,6 +39,13 @@ static struct sp_stmt get_stmt = SP_STMT_READ(
 
 static struct sp_stmt by_user_stmt = SP_STMT_READ(
     "agent_by_user", "SELECT " AGENT_COLS " FROM support_agents WHERE user_id = $1", 1);
+
+/* FOR SHARE, not KEY SHARE: a deactivation's UPDATE changes no key
+ * column, so it takes FOR NO KEY UPDATE, which only SHARE conflicts
+ * with. */
+static struct sp_stmt get_shared_stmt = SP_STMT(
+    "agent_get_shared",
+    "SELECT " AGENT_COLS " FROM support_agents WHERE id = $1::bigint FOR SHARE", 1);
 
 /* The agent's own columns after its PATCH. A PATCH that changes none of
  * them keeps updated_at and the version (the ETag stays good); $7, an
@@ -128,9 +136,10 @@ take_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 }
 
 /* After an admin's write: a deactivated agent's work goes (its tickets
- * back to routing, its chats back to waiting: API.md §6), an active one
- * may take waiting work. A deactivated agent is routed nothing, so
- * take_waiting would hand it nothing either. */
+ * back to routing, its chats back to waiting: API.md §6) and so do its
+ * admin page sessions (a reactivation gives no old cookie back); an
+ * active one may take waiting work. A deactivated agent is routed
+ * nothing, so take_waiting would hand it nothing either. */
 static enum sp_rc
 after_admin_write(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 {
@@ -139,7 +148,8 @@ after_admin_write(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
         return p->rc;
     if (a.is_active)
         return take_waiting(ctx, agent_id, p);
-    if (sp_ticket_route_hand_back(ctx, agent_id, "agent_deactivated", p) != SP_OK)
+    if (sp_ticket_route_hand_back(ctx, agent_id, "agent_deactivated", p) != SP_OK ||
+        sp_admin_session_end_user(ctx, a.user_id, p) != SP_OK)
         return p->rc;
     return sp_chat_return_agent_chats(ctx, agent_id, p);
 }
@@ -276,6 +286,27 @@ sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_p
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
     return sp_db_one(ctx->db, ctx->arena, &get_stmt, params, "agent", read_agent, out, p);
+}
+
+enum sp_rc
+sp_agent_get_shared(struct sp_ctx *ctx, long long id, struct sp_agent *out, struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
+    return sp_db_one(ctx->db, ctx->arena, &get_shared_stmt, params, "agent", read_agent, out, p);
+}
+
+enum sp_rc
+sp_agent_refuse_deactivated(struct sp_ctx *ctx, const char *user_id, struct sp_problem *p)
+{
+    const char *params[1] = {user_id};
+    struct sp_agent a;
+    enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &by_user_stmt, params, "agent", read_agent,
+                              &a, p);
+    if (rc == SP_NOT_FOUND) {
+        sp_problem_init(p);
+        return SP_OK;   /* no row: nobody deactivated it */
+    }
+    return rc != SP_OK ? rc : refuse_deactivated(&a, p);
 }
 
 /* The self update's row; 412 when If-Match names another version (the

@@ -78,6 +78,19 @@ enum sp_rc sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *
 /* SP_NOT_FOUND when no such agent. */
 enum sp_rc sp_agent_get(struct sp_ctx *ctx, long long id, struct sp_agent *out,
                         struct sp_problem *p);
+/* sp_agent_get, the row locked FOR SHARE until the caller's transaction
+ * ends: a write that gives the agent work (a ticket's assignment, a
+ * customer's reopen) reads is_active after a deactivation in flight
+ * commits, or makes the deactivation wait for it (whose hand-back then
+ * finds the ticket). In the lock order of every writer: the ticket, then
+ * routing's locks, then the agent's row. */
+enum sp_rc sp_agent_get_shared(struct sp_ctx *ctx, long long id, struct sp_agent *out,
+                               struct sp_problem *p);
+/* 403 agent_deactivated when user_id's agent row was deactivated by an
+ * admin (as sp_agent_ensure answers); SP_OK when it is active or there
+ * is none (nothing is created): the admin pages' sign-in. */
+enum sp_rc sp_agent_refuse_deactivated(struct sp_ctx *ctx, const char *user_id,
+                                       struct sp_problem *p);
 
 struct sp_agent_update {
     const char *status;            /* NULL = unchanged */
@@ -140,7 +153,8 @@ const char *sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_p
  * agent_deactivated, left to routing again) and returns its active chats
  * to waiting, in the write's transaction; the chats are noted in
  * ctx->chat_joins (event agent_left: their frames, and their routing to
- * whoever is free, after commit: sp_chat_route_returned). */
+ * whoever is free, after commit: sp_chat_route_returned); its admin
+ * page sessions end with it (sp_admin_session_end_user). */
 extern const struct sp_admin_store sp_agent_store;
 
 #endif

@@ -56,6 +56,17 @@ static struct sp_stmt revoke_principal_stmt = SP_STMT(
     " RETURNING principal",
     2);
 
+/* Every grant of agent $1's user, as an agent or as an admin, on any
+ * session (a deactivation: rare, so a scan of the grants will do). */
+static struct sp_stmt revoke_agent_stmt = SP_STMT(
+    "chat_access_revoke_agent",
+    "DELETE FROM support_chat_grants"
+    " WHERE split_part(principal, '.', 1) IN (SELECT v.role || '-' || a.user_id"
+    "   FROM support_agents a, (VALUES ('agent'), ('admin')) AS v(role)"
+    "   WHERE a.id = $1::bigint)"
+    " RETURNING session_public_id, principal",
+    1);
+
 /* One session's expired grants: its primary key's prefix finds them. */
 static struct sp_stmt sweep_session_stmt = SP_STMT(
     "chat_access_sweep_session",
@@ -147,6 +158,13 @@ sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id, cons
 {
     const char *params[2] = {session_id, principal};
     revoke_rows(ctx, &revoke_principal_stmt, params, session_id, -1, 0, "credentials replaced");
+}
+
+void
+sp_chat_access_revoke_agent(struct sp_ctx *ctx, long long agent_id)
+{
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
+    revoke_rows(ctx, &revoke_agent_stmt, params, NULL, 0, 1, "deactivation");
 }
 
 void

@@ -10,6 +10,8 @@
  *     (so nobody hears a frame published after their access ended, however
  *     long the global sweep's backlog);
  *   - an agent transferred away: at once, after the transfer committed;
+ *   - an agent (or admin) deactivated: every session, at once, after the
+ *     deactivation committed;
  *   - the session closed: every subscriber, at once.
  * A disconnected client reconnects and is authorized again: refused when
  * it has lost access, resumed (Last-Event-ID) when it has not.
@@ -55,6 +57,11 @@ void sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id,
  * are disconnected; it reconnects with the new credentials. */
 void sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id,
                                      const char *principal);
+
+/* After agent agent_id's deactivation committed: its user loses every
+ * grant, as an agent and as an admin, on every session, and is
+ * disconnected; a reconnect is refused (403 agent_deactivated). */
+void sp_chat_access_revoke_agent(struct sp_ctx *ctx, long long agent_id);
 
 /* After a close committed: everybody is disconnected (the grants expire
  * on their own; authorization refuses a closed session anyway). */

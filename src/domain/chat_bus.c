@@ -12,6 +12,7 @@
 
 #include "core/http_client.h"
 #include "core/log.h"
+#include "domain/attachment_json.h"
 
 /* The sender_id a staff message shows in frame view `staff` false (what
  * customers receive): the agent's row id as text, as assigned_agent_id
@@ -53,7 +54,7 @@ sp_chat_frame_message(struct sp_jw *w, const struct sp_chat_message *m, bool sta
     }
     sp_jw_kstr(w, "body", m->body);
     if (!system)   /* the metadata of API.md §10, as ticket messages list them */
-        sp_jw_kraw(w, "attachments", m->attachments_json ? m->attachments_json : "[]");
+        sp_attachment_json_list(w, "attachments", m->attachments_json);
     sp_jw_kstr(w, "created_at", m->created_at);
     if (!system)
         sp_jw_kstr(w, "client_id", m->client_id);

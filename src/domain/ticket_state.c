@@ -350,7 +350,8 @@ assign(struct sp_ticket_change *c, long long agent_id, bool self, bool routed,
     if (reason != NULL)
         sp_jw_kstr(&w, "reason", reason);
     sp_jw_end(&w);
-    add_event(c, agent_id ? "assigned" : "unassigned", meta.data, routed);
+    /* routed, or handed back (a reason): the system's, not the actor's */
+    add_event(c, agent_id ? "assigned" : "unassigned", meta.data, routed || reason != NULL);
     if (agent_id != 0 && !self)
         notify_agent(c, "ticket.assigned", agent_id, NULL);
 }

@@ -112,7 +112,8 @@ void sp_ticket_set_assignee(struct sp_ticket_change *c, long long agent_id, bool
  * agent. Clears left_to_routing. */
 void sp_ticket_set_assignee_routed(struct sp_ticket_change *c, long long agent_id);
 /* Unassigns the ticket for a reason that is nobody's decision about it
- * (its agent deactivated, API.md §6): the `unassigned` event with
+ * (its agent deactivated, API.md §6): the `unassigned` event by the
+ * system (whoever the change's actor: a customer's reopening reply) with
  * metadata.reason, and the ticket left to routing again (sql/070), so
  * routing hands it on as it would a new one. Nothing when unassigned. */
 void sp_ticket_hand_back(struct sp_ticket_change *c, const char *reason);

@@ -70,8 +70,11 @@ patch_lookups(struct sp_ticket_change *c, const struct sp_ticket_patch *patch,
     struct sp_problem miss;
     sp_problem_init(&miss);
     if (patch->has_assignee && patch->assignee != 0) {
+        /* Read under a share of its row (sp_agent_get_shared): a
+         * deactivation in flight either commits first, and is_active is
+         * read false, or waits for this assignment, and hands it back. */
         struct sp_agent agent;
-        if (sp_agent_get(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
+        if (sp_agent_get_shared(c->ctx, patch->assignee, &agent, &miss) == SP_OK) {
             *self = c->actor.id != NULL && strcmp(agent.user_id, c->actor.id) == 0;
             /* A deactivated agent takes no work (API.md §6); the agent a
              * ticket already has may be repeated, as a category may. */

@@ -15,6 +15,7 @@
 #include "core/sanitize.h"
 #include "core/tier.h"
 #include "db/db.h"
+#include "domain/agents.h"
 #include "domain/categories.h"
 #include "domain/routing.h"
 #include "domain/rules.h"
@@ -697,13 +698,36 @@ customer_change(struct sp_ctx *ctx, const char *public_id, const char *customer_
     return SP_OK;
 }
 
+/* A reply that reopens a ticket (resolved, pending the customer) whose
+ * agent an admin deactivated hands it back to routing, as the
+ * deactivation did its open tickets (sp_ticket_hand_back, reason
+ * agent_deactivated), rather than to someone who will never see it. The
+ * agent's row is read under a share (the ticket's lock first, the order
+ * of every writer): a deactivation in flight commits first, or waits and
+ * finds the reopened ticket in its own hand-back. */
+static enum sp_rc
+hand_back_if_deactivated(struct sp_ticket_change *c, struct sp_problem *p)
+{
+    enum sp_status to;
+    long long agent_id = c->after.assigned_agent_id;
+    if (agent_id == 0 || !sp_status_after_customer_reply(c->after.status, true, &to))
+        return SP_OK;
+    struct sp_agent agent;
+    if (sp_agent_get_shared(c->ctx, agent_id, &agent, p) != SP_OK)
+        return p->rc;
+    if (!agent.is_active)
+        sp_ticket_hand_back(c, "agent_deactivated");
+    return SP_OK;
+}
+
 enum sp_rc
 sp_ticket_customer_reply(struct sp_ctx *ctx, const char *public_id, const char *customer_id,
                          struct sp_versions if_match, const char *body, struct sp_message *out,
                          struct sp_problem *p)
 {
     struct sp_ticket_change c;
-    if (customer_change(ctx, public_id, customer_id, if_match, &c, p) != SP_OK)
+    if (customer_change(ctx, public_id, customer_id, if_match, &c, p) != SP_OK ||
+        hand_back_if_deactivated(&c, p) != SP_OK)
         return p->rc;
     sp_ticket_customer_reopen(&c, sp_clock_now_ms());
     sp_ticket_set_message(&c, "customer", body, false);

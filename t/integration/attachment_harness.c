@@ -148,6 +148,14 @@ sp_t_attachment_clean_png(const char *token)
                                  sizeof(sp_t_png));
 }
 
+const char *
+sp_t_ticket_with_attachment(const struct sp_t_user *c, const char *subject, const char *id)
+{
+    return sp_t_ticket_create_json(
+        c, sp_t_fmt("{\"subject\":%s,\"description\":\"see the file\",\"attachments\":[%s]}",
+                    sp_t_jq(subject), sp_t_jq(id)));
+}
+
 
 int
 sp_t_attachment_local_files(const char *prefix)

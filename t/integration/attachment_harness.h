@@ -46,5 +46,9 @@ const char *sp_t_attachment_clean(const char *token, const char *filename, const
                                   const void *data, size_t len);
 /* The same for a PNG (screenshot.png). */
 const char *sp_t_attachment_clean_png(const char *token);
+/* A ticket of customer c with subject whose first message carries
+ * attachment id (a clean upload of c's); its public id. */
+const char *sp_t_ticket_with_attachment(const struct sp_t_user *c, const char *subject,
+                                        const char *id);
 
 #endif

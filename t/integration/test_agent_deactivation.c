@@ -12,15 +12,23 @@
  * transfer it a chat. {"is_active":true} gives its access back, its status
  * as it was, its old work not. A change of an agent's user_id while it
  * holds a ticket not closed or a chat not ended would hand that work to
- * another person unrecorded: 409 agent_has_work.
+ * another person unrecorded: 409 agent_has_work. An admin cannot
+ * deactivate itself (409 cannot_deactivate_self: it would be locked out).
+ * A ticket of a deactivated agent that the customer's reply reopens is
+ * handed back to routing, not to the agent; an assignment racing a
+ * deactivation waits for it and is refused.
  *
  * Every team and category is fresh, so other programs sharing the
  * database never meet them.
  */
 #include "harness.h"
 
+#include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -30,14 +38,21 @@ round_robin(const char *team)
     return sp_t_admin_category_new(sp_t_fmt("\"routing\":\"round_robin\",\"team\":\"%s\"", team));
 }
 
+/* A ticket of customer u in category slug. */
+static const char *
+create_as(const struct sp_t_user *u, const char *slug, const char *subject)
+{
+    return sp_t_ticket_create_json(
+        u, sp_t_fmt("{\"subject\":%s,\"description\":\"Please help\",\"category\":\"%s\"}",
+                    sp_t_jq(subject), slug));
+}
+
 /* A ticket of a fresh customer in category slug. */
 static const char *
 create(const char *slug, const char *subject)
 {
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
-    return sp_t_ticket_create_json(
-        &u, sp_t_fmt("{\"subject\":%s,\"description\":\"Please help\",\"category\":\"%s\"}",
-                     sp_t_jq(subject), slug));
+    return create_as(&u, slug, subject);
 }
 
 /* A chat of a fresh customer in category slug; its public id. */
@@ -282,6 +297,124 @@ START_TEST(changing_the_user_id_of_an_agent_with_work_is_409)
 }
 END_TEST
 
+
+/* ---- follow-ups ------------------------------------------------------------ */
+
+/* An admin's own row: deactivated, every request of its would be 403,
+ * the admin API's included, so nobody might be left to undo it. */
+START_TEST(an_admin_cannot_deactivate_itself)
+{
+    struct sp_t_user me = sp_t_user_new(SP_ROLE_ADMIN);
+    int64_t id = sp_t_agent_id(&me);
+    const char *path = sp_t_fmt("/support/admin/agents/%lld", (long long)id);
+    struct sp_t_resp *r =
+        sp_t_request("PATCH", path, me.token, SP_T_JSON, "{\"is_active\":false}", NULL);
+    sp_t_assert_problem(r, 409, "cannot_deactivate_self");
+    ck_assert_ptr_nonnull(strstr(sp_t_jstr(r->json, "detail"), "your own agent row"));
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT is_active FROM support_agents WHERE id = %lld",
+                              (long long)id), "t");
+    /* still an admin; its other fields are its to change; another admin
+     * may deactivate it */
+    r = sp_t_request("PATCH", path, me.token, SP_T_JSON, "{\"is_active\":true}", NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = admin_patch(id, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    assert_deactivated(sp_t_get("/support/admin/agents", me.token));
+}
+END_TEST
+
+/* The customer's reply reopens a resolved ticket of a deactivated agent:
+ * it goes back to routing (unassigned, by the system, reason
+ * agent_deactivated) and on to whoever is free, not to the agent. */
+START_TEST(a_reopened_ticket_of_a_deactivated_agent_is_handed_back)
+{
+    const char *team = sp_t_unique("team");
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    const char *c = round_robin(team);
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *pid = create_as(&cust, c, "reopen");
+    ck_assert_int_eq(sp_t_db_assignee(pid), a);
+    sp_t_db_ticket_set_status(pid, "resolved");
+    struct sp_t_resp *r = admin_patch(a, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_assignee(pid), a);  /* resolved: it stays */
+
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), cust.token,
+                       "{\"body\":\"It broke again\"}");
+    sp_t_assert_json(r, 201);
+    sp_t_resp_free(r);
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT status FROM support_tickets WHERE public_id = '%s'", pid),
+                     "open");
+    assert_handed_back(pid, a);
+    /* routing hands it on: the next agent of the team takes it */
+    int64_t b = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", team), NULL);
+    ck_assert_int_eq(sp_t_db_assignee(pid), b);
+}
+END_TEST
+
+/* Whether some backend waits for the held transaction db (the PATCH
+ * below, for the agent's row it updated: to share it, or, before the fix,
+ * to stamp its last assignment after reading it active), waited for up
+ * to 5 s. */
+static bool
+a_backend_waits_for(PGconn *db)
+{
+    PGresult *x = PQexec(db, "SELECT pg_current_xact_id()::xid::text");
+    ck_assert_int_eq(PQresultStatus(x), PGRES_TUPLES_OK);
+    const char *xid = sp_t_fmt("%s", PQgetvalue(x, 0, 0));
+    PQclear(x);
+    for (int i = 0; i < 50; i++) {
+        if (strcmp(sp_t_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid'"
+                            " AND NOT granted AND transactionid::text = '%s'", xid),
+                   "0") != 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+/* A ticket PATCH assigning an agent whose deactivation is being
+ * committed (played by a transaction holding the row's update): without
+ * a lock, the PATCH read is_active true under its snapshot and assigned
+ * it after the deactivation's hand-back had run. It now waits for the
+ * row and reads it deactivated: 409, the ticket not assigned. */
+START_TEST(an_assignment_racing_a_deactivation_waits_and_is_refused)
+{
+    struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
+    (void)sp_t_agent_id(&staff);
+    int64_t a = sp_t_admin_agent_new(sp_t_fmt("\"team\":\"%s\"", sp_t_unique("team")), NULL);
+    const char *pid = create(sp_t_db_category_new(true), "race");
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("UPDATE support_agents SET is_active = false"
+                                       " WHERE id = %lld", (long long)a));
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r =
+            sp_t_request("PATCH", sp_t_fmt("/support/agent/tickets/%s", pid), staff.token,
+                         SP_T_JSON, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)a), NULL);
+        bool refused = r->status == 409 && strstr(r->body, "agent_deactivated") != NULL;
+        if (!refused)
+            fprintf(stderr, "the racing PATCH: %ld %s\n", r->status, r->body);
+        _exit(refused ? 0 : r->status == 200 ? 2 : 3);
+    }
+    bool waited = a_backend_waits_for(db);
+    sp_t_tx_release(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(waited, "the PATCH never waited for the agent's row");
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the racing PATCH: exit %d (2: it assigned the agent, 3: another answer)",
+                  WEXITSTATUS(status));
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
+}
+END_TEST
+
 static Suite *
 deactivation_suite(void)
 {
@@ -294,6 +427,11 @@ deactivation_suite(void)
     tc = sp_t_tcase(s, "user_id");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, changing_the_user_id_of_an_agent_with_work_is_409);
+    tc = sp_t_tcase(s, "follow-ups");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, an_admin_cannot_deactivate_itself);
+    tcase_add_test(tc, a_reopened_ticket_of_a_deactivated_agent_is_handed_back);
+    tcase_add_test(tc, an_assignment_racing_a_deactivation_waits_and_is_refused);
     return s;
 }
 

@@ -84,9 +84,7 @@ START_TEST(an_attached_upload_is_not_deleted_but_can_be_redacted)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
     const char *id = sp_t_attachment_clean_png(c.token);
-    const char *pid = sp_t_ticket_create_json(
-        &c, sp_t_fmt("{\"subject\":\"Passport\",\"description\":\"oops\","
-                     "\"attachments\":[%s]}", sp_t_jq(id)));
+    const char *pid = sp_t_ticket_with_attachment(&c, "Passport", id);
     const char *old_url = sp_t_attachment_field(c.token, id, "download_url");
     struct sp_t_resp *r = delete_as(c.token, id);
     sp_t_assert_problem(r, 409, "attachment_attached");

@@ -825,9 +825,7 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
     const char *id = sp_t_attachment_clean_png(c.token);
-    const char *pid = sp_t_ticket_create_json(
-        &c, sp_t_fmt("{\"subject\":\"Screenshot\",\"description\":\"see it\","
-                     "\"attachments\":[%s]}", sp_t_jq(id)));
+    const char *pid = sp_t_ticket_with_attachment(&c, "Screenshot", id);
     struct sp_t_resp *t = sp_t_ticket_get(&c, pid);
     struct json_object *msg = json_object_array_get_idx(sp_t_jarr(t->json, "messages"), 0);
     struct json_object *att = json_object_array_get_idx(sp_t_jarr(msg, "attachments"), 0);
@@ -851,6 +849,71 @@ START_TEST(screenshot_on_a_ticket_reaches_the_agent)
         sp_t_fmt("{\"body\":\"again\",\"attachments\":[%s]}", sp_t_jq(id)));
     sp_t_assert_invalid(again, "attachments[0]", "attachment_in_use");
     sp_t_resp_free(again);
+}
+END_TEST
+
+/* The attachment as GET /support/attachments/:id answers it, without
+ * its download link: the bytes a message lists it as. */
+static const char *
+listed_as(const char *token, const char *id)
+{
+    struct sp_t_resp *m = sp_t_get(sp_t_fmt("/support/attachments/%s", id), token);
+    sp_t_assert_json(m, 200);
+    const char *b = m->body;
+    const char *from = strstr(b, ",\"download_url\":"), *to = strstr(b, ",\"redacted\":");
+    ck_assert_msg(from != NULL && to != NULL && from < to, "metadata: %s", b);
+    const char *out = sp_t_fmt("%.*s%s", (int)(from - b), b, to);
+    sp_t_resp_free(m);
+    return out;
+}
+
+static void
+assert_lists(const struct sp_t_resp *r, const char *items)
+{
+    const char *want = sp_t_fmt("\"attachments\":[%s]", items);
+    ck_assert_msg(strstr(r->body, want) != NULL, "wanted %s in %s", want, r->body);
+}
+
+/* QA: a message listed its attachments as PostgreSQL writes jsonb
+ * ({"id": "…", "size": 17, …}: blanks, keys by length), unlike the rest
+ * of the API and unlike GET /support/attachments/:id. Every message view
+ * now writes them with the API's writer, in the GET's member order
+ * (without the download link), redacted ones too. */
+START_TEST(messages_list_attachments_as_the_attachment_get_writes_them)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *first = sp_t_attachment_clean_png(c.token);
+    const char *pid = sp_t_ticket_with_attachment(&c, "Files", first);
+    const char *listed = listed_as(c.token, first);
+    ck_assert_msg(strstr(listed, "\"redacted\":false,\"redacted_at\":null}") != NULL, "%s",
+                  listed);
+    struct sp_t_resp *r = sp_t_ticket_get(&c, pid);
+    assert_lists(r, listed);
+    sp_t_resp_free(r);
+    r = sp_t_agent_ticket(&agent, pid);
+    assert_lists(r, listed);
+    sp_t_resp_free(r);
+
+    /* a reply's answer */
+    const char *second = sp_t_attachment_clean_png(c.token);
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+                       sp_t_fmt("{\"body\":\"one more\",\"attachments\":[%s]}",
+                                sp_t_jq(second)));
+    sp_t_assert_json(r, 201);
+    assert_lists(r, listed_as(c.token, second));
+    sp_t_resp_free(r);
+
+    /* redacted: the members its redaction merged into the stored list */
+    r = sp_t_post_json(sp_t_fmt("/support/agent/attachments/%s/redact", first), agent.token,
+                       "{}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    listed = listed_as(c.token, first);
+    ck_assert_msg(strstr(listed, "\"filename\":\"redacted\"") != NULL, "%s", listed);
+    r = sp_t_ticket_get(&c, pid);
+    assert_lists(r, listed);
+    sp_t_resp_free(r);
 }
 END_TEST
 
@@ -1440,6 +1503,7 @@ main(void)
     tcase_add_test(tc, clamd_down_keeps_pending_until_it_is_back);
     tcase_add_test(tc, another_customer_gets_404_and_agents_see_it);
     tcase_add_test(tc, screenshot_on_a_ticket_reaches_the_agent);
+    tcase_add_test(tc, messages_list_attachments_as_the_attachment_get_writes_them);
     tcase_add_test(tc, attaching_takes_only_own_clean_unattached_uploads);
     tcase_add_test(tc, an_upload_listed_twice_is_a_duplicate_item);
     tcase_add_test(tc, a_customer_and_staff_with_one_sub_own_their_uploads_apart);

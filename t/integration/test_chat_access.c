@@ -335,6 +335,20 @@ ended_by_now(FILE *f, const char *needle, bool *heard_needle, bool *closed)
     return false;
 }
 
+/* After what cut the listener ws off (half a second to settle): the
+ * customer's message `what` never reaches it, and its socket was closed
+ * by the server. Closes ws. */
+static void
+assert_cut_off(FILE *ws, const struct sp_t_chat *c, const char *what)
+{
+    usleep(500 * 1000);
+    http_send(c->id, &c->customer, what);
+    bool closed;
+    ck_assert_msg(!heard(ws, what, true, &closed), "the listener still heard: %s", what);
+    ck_assert_msg(closed, "the listener's socket was not closed (%s)", what);
+    pclose(ws);
+}
+
 START_TEST(agent_transferred_away_stops_hearing_the_chat)
 {
     struct sp_t_chat c = sp_t_chat_active();
@@ -351,16 +365,11 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
                                                   (long long)other_id));
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
-    usleep(500 * 1000);
-    http_send(c.id, &c.customer, "after the transfer");
-    bool closed;
-    ck_assert_msg(!heard(old_agent, "after the transfer", true, &closed),
-                  "the old agent still heard the chat");
-    ck_assert_msg(closed, "the old agent's socket was not closed");
-    pclose(old_agent);
+    assert_cut_off(old_agent, &c, "after the transfer");
     /* the customer stayed, and heard it (up to a marker published after
      * the old agent was cut off) */
     sp_t_chat_mark(c.id, NULL, done);
+    bool closed;
     ck_assert(heard(customer, "after the transfer", false, &closed));
     ck_assert(!closed);
     pclose(customer);
@@ -369,6 +378,29 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
     FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, other.token), "--timeout 3");
     sp_t_ws_expect_open(fresh);
     pclose(fresh);
+}
+END_TEST
+
+/* An admin (or agent) an admin deactivated (API.md §6) stops hearing
+ * every chat it listened to, at once, and may not connect again: 403,
+ * as its every other request. */
+START_TEST(a_deactivated_admin_is_disconnected_and_refused)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user adm = sp_t_user_new(SP_ROLE_ADMIN);
+    int64_t id = sp_t_agent_id(&adm);
+    const char *url = sp_t_chat_url("ws", c.id, NULL, adm.token);
+    FILE *watcher = ws_listen(url, "6");
+    usleep(300 * 1000);
+    struct sp_t_resp *r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld",
+                                                        (long long)id),
+                                     "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    assert_cut_off(watcher, &c, "after the deactivation");
+    assert_ws_refused(url, 403);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_grants"
+                              " WHERE principal LIKE 'admin-%s.%%'", adm.sub), "0");
 }
 END_TEST
 
@@ -699,6 +731,7 @@ chat_access_suite(void)
     tcase_add_test(tc, chat_connections_per_address_are_capped);
     tc = sp_t_tcase(s, "revocation");
     tcase_add_test(tc, agent_transferred_away_stops_hearing_the_chat);
+    tcase_add_test(tc, a_deactivated_admin_is_disconnected_and_refused);
     tcase_add_test(tc, closing_the_session_disconnects_everyone_after_the_closed_frame);
     tcase_add_test(tc, expired_jwt_stops_hearing_within_seconds);
     tcase_add_test(tc, expired_session_token_stops_hearing_within_seconds);

@@ -176,6 +176,55 @@ login_as(struct jar *j, const char *token)
     return page_csrf;
 }
 
+/* A deactivated admin (API.md §6) keeps no page session: those it had end
+ * with the deactivation (a reactivation gives none back), every page
+ * treats its cookie as a lost session (the sign-in page; the preview's
+ * 401), and the sign-in refuses it (403). */
+START_TEST(a_deactivated_admins_page_sessions_end_and_it_cannot_sign_in)
+{
+    struct sp_t_user me = sp_t_user_new(SP_ROLE_ADMIN);
+    int64_t id = sp_t_agent_id(&me);
+    struct jar j = {0};
+    const char *csrf = login_as(&j, me.token);
+    const char *patch = sp_t_fmt("/support/admin/agents/%lld", (long long)id);
+    struct sp_t_resp *r = sp_t_admin("PATCH", patch, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_admin_sessions"
+                              " WHERE user_id = '%s' AND revoked_at IS NULL", me.sub), "0");
+
+    const char *cookie = j.session;
+    r = browse(&j, "GET", "/support/admin/kb", NULL);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    r = browse(&j, "POST", "/support/admin/kb/preview",
+               sp_t_fmt("csrf_token=%s&content_markdown=x", csrf));
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+
+    struct jar fresh = {0};
+    r = browse(&fresh, "GET", "/support/admin/login", NULL);
+    const char *login_csrf = csrf_of(r);
+    sp_t_resp_free(r);
+    r = browse(&fresh, "POST", "/support/admin/login",
+               sp_t_fmt("csrf_token=%s&token=%s", login_csrf, sp_t_urlencode(me.token)));
+    assert_page(r, 403);
+    ck_assert_msg(strstr(r->body, "deactivated") != NULL, "the reason: %s", r->body);
+    ck_assert_ptr_null(fresh.session);
+    sp_t_resp_free(r);
+
+    /* Reactivated: it signs in again; the old cookie stays dead. */
+    r = sp_t_admin("PATCH", patch, "{\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    j.session = cookie;
+    r = browse(&j, "GET", "/support/admin/kb", NULL);
+    assert_redirect(r, "/support/admin/login");
+    sp_t_resp_free(r);
+    login_as(&j, me.token);
+}
+END_TEST
+
 START_TEST(login_refuses_bad_csrf_bad_tokens_and_non_admins)
 {
     struct jar j = {0};
@@ -1902,6 +1951,7 @@ kb_pages_suite(void)
     TCase *tc = sp_t_tcase(s, "pages");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, login_refuses_bad_csrf_bad_tokens_and_non_admins);
+    tcase_add_test(tc, a_deactivated_admins_page_sessions_end_and_it_cannot_sign_in);
     tcase_add_test(tc, login_form_in_another_charset_is_415);
     tcase_add_test(tc, a_session_or_login_cookie_sent_twice_is_not_taken);
     tcase_add_test(tc, logout_with_a_tossed_session_cookie_ends_the_users_session);
