@@ -3,6 +3,8 @@
  */
 #include "domain/chat_sessions.h"
 
+#include "domain/agents.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -947,9 +949,11 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "  SELECT " AUTH_INFO_COLS " FROM support_chat_sessions WHERE public_id = $1" SEND_LOCK
     "), me AS ("
     "  SELECT coalesce((SELECT id FROM support_agents WHERE user_id = $3 AND $2 = 'agent'), 0)"
-    "    AS agent"
+    "    AS agent, NOT EXISTS (SELECT 1 FROM support_agents WHERE user_id = $3"
+    "                          AND $2 IN ('agent', 'admin') AND NOT is_active) AS active"
     "), may AS ("
-    "  SELECT s.id FROM s, me WHERE s.open AND NOT (s.waiting AND $8 = 'agent') AND CASE $2"
+    "  SELECT s.id FROM s, me WHERE s.open AND me.active AND NOT (s.waiting AND $8 = 'agent')"
+    "    AND CASE $2"
     "    WHEN 'customer' THEN s.customer_id = $3 AND s.token = $4"
     "    WHEN 'agent' THEN s.agent <> 0 AND s.agent = me.agent"
     "    WHEN 'admin' THEN true ELSE false END"
@@ -965,7 +969,8 @@ static struct sp_stmt post_frame_stmt = SP_STMT(
     "    AND conn_id = $11 AND last_seen_at > now() - make_interval(secs => $13::int)"
     "    AND EXISTS (SELECT 1 FROM may) RETURNING 1"
     ")"
-    " SELECT s.*, me.agent, rate.count, rate.reset_s, (SELECT count(*) FROM alive) > 0,"
+    " SELECT s.*, me.agent, me.active, rate.count, rate.reset_s,"
+    "   (SELECT count(*) FROM alive) > 0,"
     "   m.dup, " MESSAGE_COLS
     " FROM s CROSS JOIN me LEFT JOIN rate ON true LEFT JOIN ("
     "   SELECT false AS dup, i.* FROM ins i"
@@ -995,8 +1000,12 @@ sp_chat_post_frame(struct sp_ctx *ctx, const struct sp_chat_frame_post *in,
         return p->rc;
     if (PQntuples(r) == 0)
         return SP_OK;
+    enum { AGENT = AUTH_INFO_NCOLS, ACTIVE, COUNT, RESET, ALIVE, DUP, MESSAGE };
+    /* A staff caller an admin deactivated since its connect (which
+     * refused it, and whose cut is best effort): nothing was stored. */
+    if (!sp_db_bool(r, 0, ACTIVE))
+        return sp_agent_refuse_deactivated(ctx, in->msg.sender_id, p);
     read_auth_info(r, &out->info);
-    enum { AGENT = AUTH_INFO_NCOLS, COUNT, RESET, ALIVE, DUP, MESSAGE };
     out->caller_agent_id = sp_db_int(r, 0, AGENT);
     out->counted = !PQgetisnull(r, 0, COUNT);
     if (out->counted)

@@ -591,6 +591,39 @@ START_TEST(a_refused_frame_is_neither_stored_nor_counted)
 }
 END_TEST
 
+/* An admin deactivated behind the connection's back (in SQL: the cut the
+ * admin API makes never ran) sends a message frame on its open socket:
+ * the frame's one statement refuses it, 403 agent_deactivated — nothing
+ * stored or published. */
+START_TEST(a_deactivated_admins_frame_on_an_open_socket_is_refused)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user adm = sp_t_user_new(SP_ROLE_ADMIN);
+    int64_t id = sp_t_agent_id(&adm);
+    const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    const char *ready = sp_t_fmt("%s/%s", dir, sp_t_unique("chat-deactivated-ready"));
+    unlink(ready);
+    FILE *f = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, adm.token),
+                             sp_t_fmt("--send %s --send-when %s --expect 1 --timeout 8",
+                                      sp_t_shq("{\"type\":\"message\",\"body\":\"from the gone\"}"),
+                                      sp_t_shq(ready)));
+    sp_t_ws_expect_open(f);
+    sp_t_sql("UPDATE support_agents SET is_active = false WHERE id = %lld", (long long)id);
+    FILE *touch = fopen(ready, "w");
+    ck_assert_ptr_nonnull(touch);
+    fclose(touch);
+    bool closed;
+    ck_assert_msg(!heard(f, "from the gone", true, &closed), "a deactivated admin was published");
+    pclose(f);
+    unlink(ready);
+    ck_assert_msg(closed, "the deactivated admin's connection stayed open");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.body = 'from the gone'", c.id),
+                     "0");
+}
+END_TEST
+
 /* A websocket on a bare socket that never answers a close frame
  * (chat_probe.py raw), opened. */
 static FILE *
@@ -738,6 +771,7 @@ chat_access_suite(void)
     tcase_add_test(tc, expired_jwt_is_cut_off_by_http_sends_despite_a_sweep_backlog);
     tcase_add_test(tc, expired_jwt_does_not_hear_a_system_frame);
     tcase_add_test(tc, a_refused_frame_is_neither_stored_nor_counted);
+    tcase_add_test(tc, a_deactivated_admins_frame_on_an_open_socket_is_refused);
     tcase_add_test(tc, agent_transferred_back_and_forth_is_cut_off_every_time);
     tcase_add_test(tc, an_expired_listener_gets_no_frame_after_its_close_frame);
     tcase_add_test(tc, a_replayed_create_cuts_off_the_old_tokens_connection);
