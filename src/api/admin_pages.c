@@ -333,14 +333,40 @@ login_page(struct sp_req *r, const char *why, const char *next)
     return sp_page_render(r, 200, "login", ctx);
 }
 
-/* Whether the browser says the request came from another origin's page
- * (Sec-Fetch-Site; "none": typed or bookmarked, which no other site can
- * make happen). Absent (an older browser, a script) is not elsewhere. */
+/* Whether url (an Origin, or a Referer) is of this request's own origin:
+ * the scheme nginx received it by and the Host the browser sent, then
+ * the end, a path or a query. Host names in any case. */
+static bool
+own_origin(struct sp_req *r, const char *url)
+{
+    const char *scheme = sp_req_param(r->envp, "REQUEST_SCHEME");
+    const char *host = sp_req_header(r, "Host");
+    if (host == NULL || *host == '\0')
+        return false;
+    const char *origin = sp_arena_sprintf(r->arena, "%s://%s",
+                                          scheme != NULL && strcmp(scheme, "https") == 0 ? "https"
+                                                                                       : "http",
+                                          host);
+    size_t n = strlen(origin);
+    return strncasecmp(url, origin, n) == 0 && strchr("/?", url[n]) != NULL;
+}
+
+/* Whether the browser says the request came from another origin's page.
+ * Sec-Fetch-Site first ("none": typed or bookmarked, which no other site
+ * can make happen). A browser without it (QA: Safari before 16.4 posted
+ * another site's form as ours) still sends Origin with a POST, or at
+ * least a Referer: either of another origin (or Origin "null") is
+ * elsewhere. Neither (a script, curl) is not. */
 bool
 sp_page_from_elsewhere(struct sp_req *r)
 {
     const char *site = sp_req_header(r, "Sec-Fetch-Site");
-    return site != NULL && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
+    if (site != NULL)
+        return strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0;
+    const char *origin = sp_req_header(r, "Origin");
+    if (origin == NULL)
+        origin = sp_req_header(r, "Referer");
+    return origin != NULL && !own_origin(r, origin);
 }
 
 /* Whether the sign-in form was sent by this site's own page. Double

@@ -52,7 +52,7 @@ bool sp_page_csrf_of_user(struct sp_req *r, const struct sp_admin_session *s, bo
  * checked (403 page otherwise). false: answered or p set. */
 bool sp_page_session_post(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p);
 /* Whether the browser says the request came from another origin's page
- * (Sec-Fetch-Site). */
+ * (Sec-Fetch-Site; without it, Origin, else Referer). */
 bool sp_page_from_elsewhere(struct sp_req *r);
 
 #endif

@@ -248,6 +248,7 @@ fill_env(struct sp_app *app, struct sp_http_env *env)
     env->app = app;
     env->on_authenticated = provision_agent;
     env->problem_page = sp_page_problem;
+    env->operators_route = sp_api_operators_route;
 }
 
 bool

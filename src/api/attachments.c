@@ -318,11 +318,11 @@ sp_api_attachment_redact(struct sp_req *r, struct sp_problem *p)
 
 /* --- the signed /content routes ------------------------------------------ */
 
-/* The attachment a signed URL of this request names, for method: 403
- * invalid_signature / url_expired, 404 when the row is gone. */
+/* The signed URL of this request for method, from the URI alone (no
+ * row read): 403 invalid_signature / url_expired. The upload's auth
+ * subrequest (upload_check) and every /content request check it here. */
 static enum sp_rc
-signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
-                  struct sp_problem *p)
+signed_url_ok(struct sp_req *r, const char *method, struct sp_signed *s, struct sp_problem *p)
 {
     /* With a bucket, no URL of ours is handed out: the bytes are there. */
     if (bucket(r) != NULL)
@@ -331,28 +331,61 @@ signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
     const struct sp_keyring_keys *keys = url_keys(r, p);
     if (keys == NULL)
         return p->rc;
-    struct sp_signed s;
-    if (!sp_signed_parse(r->query, &s))
+    if (!sp_signed_parse(r->query, s))
         return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
                               "the URL is not a signed attachment URL");
     /* The id in any case: the signature is over its canonical form
      * (signed_url.h), which is also the row's. Anything else is checked
      * as written, and no signature matches it. */
-    const char *id = path_id(r);
-    switch (sp_signed_verify(keys, method, id, &s, sp_clock_now_ms() / 1000)) {
-    case SP_SIGNED_OK: break;
+    switch (sp_signed_verify(keys, method, path_id(r), s, sp_clock_now_ms() / 1000)) {
+    case SP_SIGNED_OK: return SP_OK;
     case SP_SIGNED_EXPIRED:
         return sp_problem_set(p, SP_FORBIDDEN, "url_expired", "the signed URL has expired");
     default:
         return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
                               "the URL's signature does not match");
     }
+}
+
+/* The attachment a signed URL of this request names, for method: 403
+ * invalid_signature / url_expired, 404 when the row is gone. */
+static enum sp_rc
+signed_attachment(struct sp_req *r, const char *method, struct sp_attachment *a,
+                  struct sp_problem *p)
+{
+    struct sp_signed s;
+    if (signed_url_ok(r, method, &s, p) != SP_OK)
+        return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (sp_attachment_get(&ctx, id, a, p) != SP_OK)
+    if (sp_attachment_get(&ctx, path_id(r), a, p) != SP_OK)
         return p->rc;
     if (a->size != s.size)  /* signed for another size: not this row's URL */
         return sp_problem_set(p, SP_FORBIDDEN, "invalid_signature",
                               "the URL's signature does not match");
+    return SP_OK;
+}
+
+/* nginx asks before it reads an upload's body (auth_request,
+ * nginx/public.conf.in): whoever lacks a valid URL for that exact length
+ * sends nothing nginx keeps. 204, or 403 with X-Upload-Refusal naming the
+ * problem's code (auth_request passes on 2xx/401/403 only; nginx words
+ * the answer). The row is the upload's business: this reads none. */
+static enum sp_rc
+upload_check(struct sp_req *r, struct sp_problem *p)
+{
+    struct sp_signed s;
+    const char *len = r->upload_check;
+    if (signed_url_ok(r, "PUT", &s, p) == SP_OK &&
+        (len[0] == '\0' || strspn(len, "0123456789") != strlen(len) || strlen(len) > 18 ||
+         strtoll(len, NULL, 10) != s.size))
+        sp_problem_set(p, SP_INVALID, "size_mismatch",
+                       "the upload's Content-Length is not the URL's size");
+    if (p->rc == SP_OK) {
+        sp_resp_send(r, 204, NULL, "", 0);
+        return SP_OK;
+    }
+    sp_resp_header(r, "X-Upload-Refusal", p->code);
+    sp_resp_send(r, 403, NULL, "", 0);
     return SP_OK;
 }
 
@@ -368,6 +401,8 @@ enum sp_rc
 sp_api_attachment_upload(struct sp_req *r, struct sp_problem *p)
 {
     struct sp_attachment a, stored;
+    if (r->upload_check != NULL)
+        return upload_check(r, p);
     if (signed_attachment(r, "PUT", &a, p) != SP_OK)
         return p->rc;
     if (a.redacted_at != NULL)

@@ -7,9 +7,13 @@
 #define SP_HANDLERS_H
 
 #include "http/http.h"
+#include "http/router.h"
 
 enum sp_rc sp_api_healthz(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_metrics(struct sp_req *r, struct sp_problem *p);
+/* The routes the operators' listener answers: the metrics pages
+ * (sp_http_env.operators_route). */
+bool sp_api_operators_route(const struct sp_route *route);
 enum sp_rc sp_api_readyz(struct sp_req *r, struct sp_problem *p);
 
 enum sp_rc sp_api_ticket_create(struct sp_req *r, struct sp_problem *p);

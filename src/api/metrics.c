@@ -148,13 +148,18 @@ render_chat(struct sp_buf *b)
     return true;
 }
 
+bool
+sp_api_operators_route(const struct sp_route *route)
+{
+    return route->handler == sp_api_metrics || route->handler == sp_chat_t_metrics;
+}
+
 /* The gate of both pages: SUPPORT_LISTENER is "operators" only on the
  * operators' server; anywhere else the page is an unknown path. */
 static bool
 operators_listener(struct sp_req *r, struct sp_problem *p)
 {
-    const char *listener = sp_req_param(r->envp, "SUPPORT_LISTENER");
-    if (listener != NULL && strcmp(listener, "operators") == 0)
+    if (sp_req_operators(r))
         return true;
     sp_problem_set(p, SP_NOT_FOUND, "not_found", "no such resource");
     return false;

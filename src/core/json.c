@@ -562,6 +562,53 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
     return NULL;
 }
 
+/* Whether a and b are one name but for letter case and '_' or '-'. */
+static bool
+same_name_loosely(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == '_' || *a == '-')
+            a++;
+        while (*b == '_' || *b == '-')
+            b++;
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+        if (x != y)
+            return false;
+        if (x == '\0')
+            return true;
+        a++, b++;
+    }
+}
+
+/* Unknown members are ignored (API.md §1), but one that is a field's name
+ * written another way is a typo the client meant as that field: ignored,
+ * it was silently not set (QA: "Is_Internal": true published an
+ * internal note to the customer). Each is a field error naming the
+ * field meant, even beside the field itself (which of the two counts is
+ * no guess to make). */
+static void
+refuse_misspelled(struct json_object *body, const struct sp_field_spec *specs, size_t nspecs,
+                  struct sp_problem *p)
+{
+    json_object_object_foreach(body, key, value) {
+        (void)value;
+        const char *meant = NULL;
+        bool exact = false;
+        for (size_t i = 0; i < nspecs && !exact; i++) {
+            exact = strcmp(key, specs[i].name) == 0;
+            if (meant == NULL && same_name_loosely(key, specs[i].name))
+                meant = specs[i].name;
+        }
+        if (!exact && meant != NULL) {
+            char msg[SP_PROBLEM_MESSAGE_MAX];
+            snprintf(msg, sizeof(msg), "is no field; did you mean %s?", meant);
+            /* key is the parsed body's: it lives as long as the request. */
+            sp_problem_field(p, key, "misspelled_field", msg);
+        }
+    }
+}
+
 enum sp_rc
 sp_json_validate(struct json_object *body, const struct sp_field_spec *specs, size_t nspecs,
                  struct sp_field_value *out, struct sp_problem *p)
@@ -597,6 +644,7 @@ sp_json_validate(struct json_object *body, const struct sp_field_spec *specs, si
         }
         out[i].present = true;
     }
+    refuse_misspelled(body, specs, nspecs, p);
     return p->rc == SP_INVALID ? SP_INVALID : SP_OK;
 }
 

@@ -5,6 +5,7 @@
 #include "domain/chat_access.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/arena.h"
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "domain/chat_bus.h"
+#include "domain/chat_presence.h"
 #include "domain/chat_sessions.h"
 
 /* The principal's live grant is extended; without one, a new grant with
@@ -106,11 +108,13 @@ settle_after_kick(void)
 }
 
 /* Runs a revoking statement and disconnects each (session, principal)
- * row it returns (session_col < 0: every row is of session_id). The
- * number of rows, or -1 after logging why. */
+ * row it returns (session_col < 0: every row is of session_id); with
+ * gone, each is recorded offline too (sp_chat_presence_drop). The number
+ * of rows, or -1 after logging why. */
 static int
 revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
-            const char *session_id, int session_col, int principal_col, const char *step)
+            const char *session_id, int session_col, int principal_col, const char *step,
+            bool gone)
 {
     struct sp_problem p;
     sp_problem_init(&p);
@@ -123,9 +127,13 @@ revoke_rows(struct sp_ctx *ctx, struct sp_stmt *st, const char *const *params,
     bool any = false;
     for (int i = 0; i < n; i++) {
         bool existed;
-        sp_chat_bus_kick(session_col < 0 ? session_id : sp_db_str(r, i, session_col),
-                         sp_db_str(r, i, principal_col), &existed);
+        const char *sid = session_col < 0 ? session_id : sp_db_str(r, i, session_col);
+        const char *grant = sp_db_str(r, i, principal_col);
+        sp_chat_bus_kick(sid, grant, &existed);
         any = any || existed;
+        if (gone)   /* the grant is "<principal>.<access>" */
+            sp_chat_presence_drop(ctx, sid,
+                                  sp_arena_strndup(ctx->arena, grant, strcspn(grant, ".")));
     }
     if (any)
         settle_after_kick();
@@ -150,14 +158,15 @@ sp_chat_access_revoke_agents(struct sp_ctx *ctx, const char *session_id, long lo
     char keep[24];
     snprintf(keep, sizeof(keep), "%lld", keep_agent_id);
     const char *params[2] = {session_id, keep};
-    revoke_rows(ctx, &revoke_agents_stmt, params, session_id, -1, 0, "transfer");
+    revoke_rows(ctx, &revoke_agents_stmt, params, session_id, -1, 0, "transfer", true);
 }
 
 void
 sp_chat_access_revoke_principal(struct sp_ctx *ctx, const char *session_id, const char *principal)
 {
     const char *params[2] = {session_id, principal};
-    revoke_rows(ctx, &revoke_principal_stmt, params, session_id, -1, 0, "credentials replaced");
+    revoke_rows(ctx, &revoke_principal_stmt, params, session_id, -1, 0, "credentials replaced",
+                false);
 }
 
 void
@@ -181,7 +190,7 @@ sp_chat_access_sweep_maybe(struct sp_ctx *ctx)
     if (last != 0 && now >= last && now - last < SP_CHAT_ACCESS_SWEEP_S)
         return;
     last = now;
-    log_expired(revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep"));
+    log_expired(revoke_rows(ctx, &sweep_stmt, NULL, NULL, 0, 1, "sweep", false));
 }
 
 void
@@ -189,7 +198,7 @@ sp_chat_access_sweep_session(struct sp_ctx *ctx, const char *session_id)
 {
     const char *params[1] = {session_id};
     log_expired(revoke_rows(ctx, &sweep_session_stmt, params, session_id, -1, 0,
-                            "session sweep"));
+                            "session sweep", false));
 }
 
 void

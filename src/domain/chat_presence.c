@@ -74,6 +74,19 @@ static struct sp_stmt presence_leave_stmt = SP_STMT(
     " (SELECT count(*) FROM del)",
     4);
 
+/* Every connection of principal $2 in session $1, however fresh, and the
+ * others with a row: "principal,..." (their freshness unread: a frame to
+ * one gone is heard by nobody). */
+static struct sp_stmt presence_drop_stmt = SP_STMT(
+    "chat_presence_drop",
+    "WITH del AS ("
+    "  DELETE FROM support_chat_presence WHERE session_public_id = $1 AND principal = $2"
+    "  RETURNING 1)"
+    "SELECT (SELECT count(*) FROM del),"
+    " (SELECT coalesce(string_agg(DISTINCT principal, ','), '') FROM support_chat_presence"
+    "  WHERE session_public_id = $1 AND principal <> $2)",
+    2);
+
 /* The connection's row goes stale $5 seconds from now (the sweep takes it
  * then); one already staler is left as it is. */
 static struct sp_stmt presence_fade_stmt = SP_STMT(
@@ -347,6 +360,23 @@ sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
     if (sp_db_int(r, 0, 3) == 0)
         return;   /* not ours (already swept): no change */
     announce(ctx->arena, c, &chg);
+}
+
+void
+sp_chat_presence_drop(struct sp_ctx *ctx, const char *session_id, const char *principal)
+{
+    if (sp_chat_presence_sender_type(principal) == NULL)
+        return;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *params[2] = {session_id, principal};
+    PGresult *r = exec_serialized(ctx, &presence_drop_stmt, params, &p);
+    if (r == NULL) {
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "drop", p.detail);
+        return;
+    }
+    if (sp_db_int(r, 0, 0) > 0)
+        tell_others(ctx->arena, session_id, principal, "offline", sp_db_str(r, 0, 1));
 }
 
 void

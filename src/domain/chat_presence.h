@@ -84,6 +84,14 @@ void sp_chat_presence_alive_recorded(struct sp_ctx *ctx, const struct sp_chat_pr
  * participant has no fresh connection left, the others hear it. */
 void sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c);
 
+/* The server disconnected principal from the session (a transfer's
+ * kick, chat_access): nchan runs no offline hook for a subscriber it
+ * drops with 410, so its rows stayed fresh and the others were shown it
+ * online until the timeout (QA: ~25 s after a transfer, to the customer's
+ * next snapshot too). Deletes them all; the others hear it offline when
+ * it had any. */
+void sp_chat_presence_drop(struct sp_ctx *ctx, const char *session_id, const char *principal);
+
 /* An EventSource connection went away: its row is kept for a grace period
  * (an interval: 15 s with the default timeout) instead of deleted, and
  * nobody hears anything now. nchan ends every EventSource stream after

@@ -134,6 +134,13 @@ method_shown(const struct sp_req *r)
     return n >= 1 && n <= 16 && strspn(m, token) == n ? m : "this method";
 }
 
+/* A route answered on the operators' listener (sp_http_env). */
+static bool
+operators_route(const struct sp_req *r, const struct sp_route *route)
+{
+    return route != NULL && r->env->operators_route != NULL && r->env->operators_route(route);
+}
+
 void
 sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
 {
@@ -146,7 +153,7 @@ sp_http_handle(struct sp_req *r, const struct sp_route *routes, size_t nroutes)
     if (repeated != NULL) {
         sp_problem_set(&p, SP_INVALID, "duplicate_header", "the %s header is given more than once",
                        repeated);
-    } else if (m == SP_ROUTE_NOT_FOUND) {
+    } else if (m == SP_ROUTE_NOT_FOUND || (sp_req_operators(r) && !operators_route(r, route))) {
         sp_problem_set(&p, SP_NOT_FOUND, "not_found", "no such resource");
     } else if (m == SP_ROUTE_BAD_METHOD) {
         sp_resp_header(r, "Allow", allow);

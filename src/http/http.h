@@ -32,6 +32,7 @@ enum sp_method sp_method_parse(const char *s);
 #define SP_MAX_PATH_PARAMS 4
 
 struct sp_req;
+struct sp_route;
 
 /* What a worker shares with every request it serves. */
 struct sp_http_env {
@@ -50,6 +51,12 @@ struct sp_http_env {
      * problem, the router's 404 and 405 and the body's 413 included. The
      * headers set so far (a 405's Allow) stay. May be NULL. */
     bool (*problem_page)(struct sp_req *r, const struct sp_problem *p);
+    /* Whether route may be answered on the operators' listener (the
+     * metrics pages): there every other route is an unknown path, as
+     * nginx passes what it matched on a decoded path (QA:
+     * /support/tickets/..%2Fmetrics reached a public handler). NULL:
+     * none may. */
+    bool (*operators_route)(const struct sp_route *route);
 };
 
 struct sp_req {
@@ -70,6 +77,11 @@ struct sp_req {
      * announced (digits, passed as UPLOAD_REFUSED_LENGTH); none of it
      * comes. NULL otherwise. */
     const char *body_refused;
+    /* nginx's auth subrequest before it reads an attachment upload
+     * (nginx/public.conf.in): the upload's Content-Length as announced
+     * ("" when none), passed as UPLOAD_CHECK_LENGTH; no body comes. NULL
+     * for every other request. */
+    const char *upload_check;
     const char *form;       /* the body as a string, once sp_req_form read it */
     const char *request_id;
     const char *route;      /* matched pattern, for logs */
@@ -105,6 +117,10 @@ const char *sp_req_param_canonical(const struct sp_req *r, size_t i,
 
 /* A FastCGI parameter ("REQUEST_URI", "HTTP_X_REQUEST_ID") of envp. */
 const char *sp_req_param(char **envp, const char *name);
+/* Whether r came through the operators' listener: nginx's operators
+ * server sets SUPPORT_LISTENER=operators, which no client can send
+ * (clients reach only HTTP_* parameters). */
+bool sp_req_operators(const struct sp_req *r);
 /* Request header by its HTTP name ("Idempotency-Key"); NULL when absent. */
 const char *sp_req_header(const struct sp_req *r, const char *name);
 /* The first header deciding what the request does (Authorization,

@@ -48,6 +48,13 @@ sp_req_param(char **envp, const char *name)
     return NULL;
 }
 
+bool
+sp_req_operators(const struct sp_req *r)
+{
+    const char *listener = sp_req_param(r->envp, "SUPPORT_LISTENER");
+    return listener != NULL && strcmp(listener, "operators") == 0;
+}
+
 /* The CGI parameter of a header: HTTP_ and the name upper-cased, '-' as
  * '_' (without HTTP_ when prefix is false). */
 static void

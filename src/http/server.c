@@ -74,6 +74,11 @@ read_body(struct sp_req *r, FCGX_Request *req, struct sp_problem *p)
         return SP_OK;
     }
     /* Its CONTENT_LENGTH is the length announced, not what follows. */
+    const char *check = FCGX_GetParam("UPLOAD_CHECK_LENGTH", req->envp);
+    if (check != NULL) {
+        r->upload_check = check;
+        return SP_OK;
+    }
     const char *refused = FCGX_GetParam("UPLOAD_REFUSED_LENGTH", req->envp);
     if (refused != NULL && *refused != '\0') {
         r->body_refused = refused;

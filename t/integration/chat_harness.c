@@ -7,6 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
+void
+sp_t_chat_transfer(const struct sp_t_chat *c, int64_t agent_id)
+{
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c->id),
+                                         c->agent.token,
+                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                                  (long long)agent_id));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+}
+
 /* An agent alone in a fresh team (*team, when asked): waiting chats of
  * the other teams never go to it — earlier programs leave some behind
  * (test_abuse_limits), which would fill an agent of team general as soon

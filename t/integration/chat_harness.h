@@ -18,6 +18,8 @@ struct sp_t_chat {
 
 struct sp_t_chat sp_t_chat_active(void);
 int64_t sp_t_chat_agent_alone(struct sp_t_user *out, const char **team);
+/* c's agent hands the chat to agent agent_id (200). */
+void sp_t_chat_transfer(const struct sp_t_chat *c, int64_t agent_id);
 const char *sp_t_chat_url(const char *scheme, const char *id, const char *token, const char *access_token);
 const char *sp_t_shq(const char *s);
 const char *sp_t_python(void);

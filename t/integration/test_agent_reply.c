@@ -493,6 +493,27 @@ START_TEST(is_internal_of_wrong_type_is_422)
 }
 END_TEST
 
+/* QA: "Is_Internal": true was an unknown member, ignored: the note went
+ * out as a public reply (201, is_internal false) and was mailed to the
+ * customer. A field's name in another case or with other '_'/'-' is
+ * refused, naming the field meant; nothing is stored. */
+START_TEST(a_misspelled_is_internal_is_422_naming_the_field)
+{
+    static const char *const keys[] = {"Is_Internal", "isInternal", "is-internal", "IS_INTERNAL"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        assert_reply_invalid(sp_t_fmt("{\"body\":\"secret note\",\"%s\":true}", keys[i]), keys[i],
+                             "misspelled_field");
+        struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+        const char *pid = sp_t_ticket_of_new_customer("misspelled flag");
+        struct sp_t_resp *r = post_message(&a, pid, sp_t_fmt("{\"body\":\"secret\",\"%s\":true}",
+                                                             keys[i]));
+        ck_assert_msg(strstr(r->body, "\"message\":\"is no field; did you mean is_internal?\"")
+                      != NULL, "%s", r->body);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* null is not "public": a note whose flag a client left null must not
  * reach the customer (422, nothing stored). */
 START_TEST(is_internal_null_is_422_wrong_type)
@@ -632,6 +653,7 @@ agent_reply_suite(void)
     tcase_add_test(tc, markup_only_body_is_422_empty);
     tcase_add_test(tc, body_of_wrong_type_is_422);
     tcase_add_test(tc, is_internal_of_wrong_type_is_422);
+    tcase_add_test(tc, a_misspelled_is_internal_is_422_naming_the_field);
     tcase_add_test(tc, is_internal_null_is_422_wrong_type);
     tcase_add_test(tc, unknown_status_in_reply_is_422);
     tcase_add_test(tc, body_of_20001_chars_is_422_too_long);

@@ -451,13 +451,11 @@ START_TEST(wrong_size_wrong_type_and_second_upload_are_refused)
     const char *body;
     ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png) - 1, &body), 422);
     ck_assert(strstr(body, "size_mismatch") != NULL);
-    /* Chunked, the length is not announced: the worker counts what came. */
+    /* Chunked, the length is not announced: refused unread (411). */
     ck_assert_int_eq(sp_t_put_sent(sp_t_fmt("%s%s", getenv("SP_TEST_BASE_URL"), u.url), sp_t_png,
                                    sizeof(sp_t_png) - 1, "Transfer-Encoding: chunked", NULL,
-                                   &body), 422);
-    ck_assert_msg(strstr(body, sp_t_fmt("\"detail\":\"the upload has %zu bytes, the attachment"
-                                        " declared %zu\"", sizeof(sp_t_png) - 1,
-                                        sizeof(sp_t_png))) != NULL, "%s", body);
+                                   &body), 411);
+    ck_assert_msg(strstr(body, "\"code\":\"length_required\"") != NULL, "%s", body);
     char words[sizeof(sp_t_png)];
     memset(words, 'w', sizeof(words));
     ck_assert_int_eq(sp_t_put_bytes(u.url, words, sizeof(words), &body), 422);
@@ -544,6 +542,53 @@ START_TEST(a_wrong_size_expecting_100_continue_gets_the_refusal_first)
     sp_t_assert_problem(r, 403, "invalid_signature");
     sp_t_resp_free(r);
     ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+}
+END_TEST
+
+/* nginx read and stored an upload body of up to 25 MiB before the worker
+ * checked its URL (QA: a disk and bandwidth DoS without credentials).
+ * Now it asks the worker first: a URL without a signature, without size,
+ * with a decoy SIZE= that nginx's $arg_size took for the size, and a
+ * chunked body are refused before the client has sent half of 20 MB,
+ * with or without Expect: 100-continue; the real URL still works. */
+START_TEST(an_unsigned_upload_is_refused_before_its_body_is_read)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "s.png", "image/png", sizeof(sp_t_png));
+    const size_t big = 20000000;
+    const char *base = getenv("SP_TEST_BASE_URL");
+    const char *query = strchr(u.url, '?') + 1;
+    char *no_size = (char *)sp_t_fmt("%s", u.url);
+    char *size = strstr(no_size, "size=");
+    memmove(size, strchr(size, '&') + 1, strlen(strchr(size, '&') + 1) + 1);
+    const char *urls[] = {
+        sp_t_fmt("%s/support/attachments/%s/content", base, u.id),
+        sp_t_fmt("%s%s", base, no_size),
+        sp_t_fmt("%s/support/attachments/%s/content?SIZE=%zu&%s", base, u.id, big, query),
+        sp_t_fmt("%s/support/attachments/%s/content?%s&size=%zu", base, u.id, query, big),
+    };
+    char *bytes = calloc(1, big);
+    ck_assert(bytes != NULL);
+    static const char *const expect[] = {"Expect: 100-continue", "Expect:"};
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+        for (size_t e = 0; e < 2; e++) {
+            long long sent = -1;
+            const char *body;
+            ck_assert_int_eq(sp_t_put_sent(urls[i], bytes, big, expect[e], &sent, &body), 403);
+            ck_assert_msg(strstr(body, "\"code\":\"invalid_signature\"") != NULL, "%s", body);
+            ck_assert_msg(sent < (long long)big / 2, "url %zu: sent %lld of %zu bytes", i, sent,
+                          big);
+        }
+    /* No length to compare with the signed size: 411, the body unread. */
+    long long sent = -1;
+    const char *body;
+    ck_assert_int_eq(sp_t_put_sent(sp_t_fmt("%s%s", base, u.url), bytes, big,
+                                   "Transfer-Encoding: chunked", &sent, &body), 411);
+    ck_assert_msg(strstr(body, "\"code\":\"length_required\"") != NULL, "%s", body);
+    ck_assert_msg(sent < (long long)big / 2, "chunked: sent %lld of %zu bytes", sent, big);
+    free(bytes);
+    ck_assert_str_eq(sp_t_attachment_field(c.token, u.id, "status"), "pending");
+    ck_assert_int_eq(sp_t_put_bytes(u.url, sp_t_png, sizeof(sp_t_png), &body), 200);
 }
 END_TEST
 
@@ -1495,6 +1540,7 @@ main(void)
     tcase_add_test(tc, names_with_format_characters_are_refused);
     tcase_add_test(tc, a_wrong_announced_size_is_refused_before_the_body_is_read);
     tcase_add_test(tc, a_wrong_size_expecting_100_continue_gets_the_refusal_first);
+    tcase_add_test(tc, an_unsigned_upload_is_refused_before_its_body_is_read);
     tcase_add_test(tc, a_replayed_create_answers_the_row_as_it_is_now);
     tcase_add_test(tc, migration_061_drops_the_upload_urls_keys_kept);
     tcase_add_test(tc, a_clean_upload_downloads_through_nginx_with_safe_headers);

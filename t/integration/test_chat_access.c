@@ -359,12 +359,7 @@ START_TEST(agent_transferred_away_stops_hearing_the_chat)
     FILE *customer = ws_listen_until(sp_t_chat_url("ws", c.id, c.token, c.customer.token), "6",
                                      done);
     usleep(300 * 1000);
-    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
-                                         c.agent.token,
-                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
-                                                  (long long)other_id));
-    sp_t_assert_json(r, 200);
-    sp_t_resp_free(r);
+    sp_t_chat_transfer(&c, other_id);
     assert_cut_off(old_agent, &c, "after the transfer");
     /* the customer stayed, and heard it (up to a marker published after
      * the old agent was cut off) */
@@ -510,12 +505,7 @@ START_TEST(expired_jwt_does_not_hear_a_system_frame)
     const char *short_token = expiring_customer_token(&c, 2);
     FILE *ws = ws_listen(sp_t_chat_url("ws", c.id, c.token, short_token), "8");
     sleep(4);
-    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
-                                         c.agent.token,
-                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
-                                                  (long long)other_id));
-    sp_t_assert_json(r, 200);
-    sp_t_resp_free(r);
+    sp_t_chat_transfer(&c, other_id);
     bool closed;
     ck_assert_msg(!heard(ws, "transferred", true, &closed),
                   "an expired listener heard the transfer");

@@ -1013,13 +1013,9 @@ START_TEST(live_system_frames_carry_the_stored_messages_id_body_and_time)
                              "--expect 50 --timeout 4");
     sp_t_ws_expect_open(f);
     usleep(200 * 1000);
-    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/transfer", c.id),
-                                         c.agent.token,
-                                         sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
-                                                  (long long)other_id));
-    sp_t_assert_json(r, 200);
-    sp_t_resp_free(r);
-    r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/close", c.id), c.customer.token, NULL);
+    sp_t_chat_transfer(&c, other_id);
+    struct sp_t_resp *r = sp_t_post_json(sp_t_fmt("/support/chat/session/%s/close", c.id),
+                                         c.customer.token, NULL);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     bool closed;   /* a closed session disconnects everybody */
@@ -1271,6 +1267,65 @@ presence_rows_become(const char *sid, const char *principal, int n)
 {
     return presence_rows_where_become(sid, principal, "", n);
 }
+
+/* QA: after a transfer the customer was told the agent handed away was
+ * online for ~25 s (until the sweep): its socket is closed with 410, for
+ * which nchan runs no offline hook, so its row stayed fresh and a
+ * customer connecting meanwhile had it in its snapshot. The transfer
+ * records it offline where it cuts it off: the customer hears so, and a
+ * new connection's snapshot names only the new agent. */
+START_TEST(an_agent_transferred_away_is_offline_at_once)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    struct sp_t_user other;
+    int64_t other_id = sp_t_chat_agent_alone(&other, NULL);
+    const char *old = sp_t_fmt("agent-%s", c.agent.sub), *done = sp_t_unique("done");
+    FILE *cust = customer_listening(&c, done, 20);
+    FILE *agent = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --expect 50 --timeout 20", auth_header(&c.agent)));
+    sp_t_ws_expect_open(agent);
+    ck_assert(presence_rows_become(c.id, old, 1));
+    sp_t_chat_transfer(&c, other_id);
+    /* gone by the transfer's answer, not by a hook or the sweep */
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_chat_presence"
+                              " WHERE session_public_id = '%s' AND principal = '%s'", c.id, old),
+                     "0");
+    bool closed;
+    json_object_put(sp_t_ws_drain_to_end(agent, &closed));
+    ck_assert(closed);
+    FILE *fresh = sp_t_ws_client(sp_t_chat_url("ws", c.id, NULL, NULL),
+                                 sp_t_fmt("%s --expect 50 --until %s --timeout 20",
+                                          auth_header(&other), sp_t_shq(done)));
+    sp_t_ws_expect_open(fresh);
+    ck_assert(presence_rows_become(c.id, sp_t_fmt("agent-%s", other.sub), 1));
+    FILE *again = sp_t_ws_client(sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+                                 "--expect 50 --timeout 3");
+    sp_t_ws_expect_open(again);
+    struct json_object *fa = sp_t_ws_drain(again);
+    struct json_object *snap = presence_frames(fa, "agent");
+    ck_assert_msg(json_object_array_length(snap) == 1, "snapshot: %s",
+                  json_object_to_json_string(fa));
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(snap, 0), "sender_id"), other.sub);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(snap, 0), "state"), "online");
+    sp_t_chat_mark(c.id, sp_t_fmt("customer-%s", c.customer.sub), done);
+    struct json_object *fc = json_object_new_array();
+    frames_to_end(cust, fc);
+    bool offline = false;
+    struct json_object *heard = presence_frames(fc, "agent");
+    for (size_t i = 0; i < json_object_array_length(heard); i++) {
+        struct json_object *f = json_object_array_get_idx(heard, i);
+        if (strcmp(sp_t_jstr(f, "sender_id"), c.agent.sub) == 0)
+            offline = strcmp(sp_t_jstr(f, "state"), "offline") == 0;
+    }
+    ck_assert_msg(offline, "customer: %s", json_object_to_json_string(fc));
+    sp_t_chat_mark(c.id, sp_t_fmt("agent-%s", other.sub), done);
+    json_object_put(sp_t_ws_drain(fresh));
+    json_object_put(heard);
+    json_object_put(fc);
+    json_object_put(snap);
+    json_object_put(fa);
+}
+END_TEST
 
 /* Presence keys a connection on nginx's own id (X-Chat-Connection), not
  * the X-Request-Id a client chooses: two sockets of one agent sending the
@@ -1598,6 +1653,7 @@ chat_ws_suite(void)
     tc = sp_t_tcase(s, "presence");
     tcase_add_test(tc, an_agent_stepping_away_is_relayed_to_the_customer);
     tcase_add_test(tc, two_sockets_with_one_request_id_are_two_presence_connections);
+    tcase_add_test(tc, an_agent_transferred_away_is_offline_at_once);
     tcase_add_test(tc, an_agent_and_a_customer_connecting_at_once_each_hear_the_other_online);
     tcase_add_test(tc, an_eventsource_stream_that_ends_and_comes_back_is_no_offline);
     tcase_add_test(tc, an_eventsource_stream_that_does_not_come_back_is_offline_after_the_grace);

@@ -340,8 +340,13 @@ START_TEST(a_worker_down_leaves_no_query_in_nginx_error_logs)
     for (size_t i = 0; i < n; i++) {
         const char *line = sp_t_log_line("nginx-access.log", 0,
                                          sp_t_fmt("\"request_id\":\"%s\"", rids[i]));
-        ck_assert_msg(strstr(line, "\"status\":502,") && strstr(line, "\"ust\":\"502\"") &&
-                          strstr(line, "\"uct\":\"-\"") && !strstr(line, secret),
+        /* The upload of the URL's size is refused by its check, whose
+         * subrequest is not logged: 502, no upstream on the line. */
+        bool checked = i == 0;
+        ck_assert_msg(strstr(line, "\"status\":502,") &&
+                          strstr(line, checked ? "\"ust\":\"\"" : "\"ust\":\"502\"") &&
+                          strstr(line, checked ? "\"uct\":\"\"" : "\"uct\":\"-\"") &&
+                          !strstr(line, secret),
                       "%s %s: access log line: %s", reqs[i].method, reqs[i].path, line);
     }
 }

@@ -1375,6 +1375,52 @@ expire(const struct jar *j)
              " WHERE token_hash = sha256(convert_to('%s', 'UTF8'))", j->session);
 }
 
+/* A browser without Sec-Fetch-Site (QA: Safari before 16.4) sent another
+ * site's form as if it were ours. It still sends Origin with a POST (or
+ * at least a Referer): another origin there, or Origin "null", is a form
+ * from elsewhere, refused as a cross-site one is (the sign-in form; a
+ * page's form answers the sign-in page or a bare 403, none of the
+ * sender's text); this origin's is taken. */
+START_TEST(a_form_from_another_origin_is_refused_without_sec_fetch_site)
+{
+    const char *base = getenv("SP_TEST_BASE_URL");
+    struct jar j = {0};
+    struct sp_t_resp *r = browse(&j, "GET", "/support/admin/login", NULL);
+    const char *real = csrf_of(r);
+    sp_t_resp_free(r);
+    const char *elsewhere[] = {
+        "Origin: http://evil.example", "Origin: null", sp_t_fmt("Origin: %s.evil.example", base),
+        sp_t_fmt("Origin: https%s", strchr(base, ':')), "Referer: http://evil.example/form",
+        sp_t_fmt("Referer: %s.evil.example/", base),
+    };
+    for (size_t i = 0; i < sizeof(elsewhere) / sizeof(elsewhere[0]); i++)
+        assert_login_refused(post_login(real, real, elsewhere[i]), elsewhere[i]);
+    assert_login_taken(post_login(real, real, sp_t_fmt("Origin: %s", base)), "own origin");
+    assert_login_taken(post_login(real, real, sp_t_fmt("Referer: %s/support/admin/login", base)),
+                       "own referer");
+
+    const char *slug = sp_t_unique("origin");
+    const char *cross[] = {"Origin: http://evil.example", NULL};
+    r = sp_t_request("POST", "/support/admin/kb/new", NULL, FORM,
+                     sp_t_fmt("slug=%s&title=Planted&content_markdown=planted", slug), cross);
+    assert_redirect(r, "/support/admin/login");
+    ck_assert_msg(strstr(r->body, "Planted") == NULL, "%s", r->body);
+    sp_t_resp_free(r);
+    struct jar k = {0};
+    const char *csrf = login(&k);
+    const char *edit = form_article(&k, csrf, "title=Stored&content_markdown=stored");
+    const char *mine[] = {"Origin: http://evil.example",
+                          sp_t_fmt("Cookie: support_admin_session=%s", k.session), NULL};
+    r = sp_t_request("POST", edit, NULL, FORM, "csrf_token=x&version=1&title=Planted", mine);
+    assert_page(r, 403);
+    ck_assert_msg(strstr(r->body, "Planted") == NULL && strstr(r->body, "<textarea") == NULL,
+                  "%s", r->body);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_knowledge_articles"
+                              " WHERE slug = '%s' OR title = 'Planted'", slug), "0");
+}
+END_TEST
+
 /* An article form sent after its session ended is not lost (QA: the
  * typed text was): the page shows it again, unsaved, 403, with a link
  * that signs in again in another tab and comes back to the form, and
@@ -1957,6 +2003,7 @@ kb_pages_suite(void)
     tcase_add_test(tc, logout_with_a_tossed_session_cookie_ends_the_users_session);
     tcase_add_test(tc, login_csrf_needs_a_token_of_ours);
     tcase_add_test(tc, login_csrf_token_is_signed_expires_and_comes_from_this_origin);
+    tcase_add_test(tc, a_form_from_another_origin_is_refused_without_sec_fetch_site);
     tcase_add_test(tc, only_the_checkboxs_value_publishes);
     tcase_add_test(tc, create_preview_publish_edit_unpublish_delete_logout);
     tcase_add_test(tc, the_form_refuses_blank_titles_and_names_each_bad_tag);

@@ -373,6 +373,36 @@ START_TEST(nginx_refusals_on_the_operators_listener_are_problems)
 }
 END_TEST
 
+/* nginx matched the operators' locations on the decoded, normalised path
+ * while the workers route on the raw request line: GET
+ * /support/tickets/..%2Fmetrics there reached the tickets route (QA:
+ * public handlers answered on the operators' port). Only the pages' own
+ * spelling is served on this listener. */
+START_TEST(only_the_metrics_pages_are_answered_on_the_operators_listener)
+{
+    setenv("SP_TEST_BASE_URL", getenv("SP_TEST_METRICS_URL"), 1);  /* this test's process */
+    static const char *const paths[] = {
+        "/support/tickets/..%2Fmetrics", "/support/tickets/..%2f..%2fsupport%2fmetrics",
+        "/support/attachments/x/..%2F..%2Fmetrics", "/support/chat/connect/..%2F..%2F..%2Fmetrics",
+        "/chat/x/..%2Fmetrics", "/%6detrics",
+    };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const char *req = sp_t_fmt("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", paths[i]);
+        struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+        ck_assert_msg(r->status == 404, "%s: %ld %s", paths[i], r->status, r->body);
+        sp_t_assert_problem(r, 404, "not_found");
+        sp_t_resp_free(r);
+    }
+    static const char *const pages[] = {"/metrics", "/support/metrics?x=1", "/chat/metrics"};
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        const char *req = sp_t_fmt("GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", pages[i]);
+        struct sp_t_resp *r = sp_t_raw(req, strlen(req));
+        ck_assert_msg(r->status == 200, "%s: %ld", pages[i], r->status);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
 /* Webhook deliveries (docs/metrics.md): the pending ones and the age of
  * the oldest; those given up in the last 24 hours, not older ones. The
  * failures are counted on their own index, not over the whole log. */
@@ -556,6 +586,7 @@ metrics_suite(void)
     tcase_add_test(tc, chat_page_counts_the_chat_workers_requests);
     tcase_add_test(tc, another_method_on_the_operators_listener_is_405_problem);
     tcase_add_test(tc, nginx_refusals_on_the_operators_listener_are_problems);
+    tcase_add_test(tc, only_the_metrics_pages_are_answered_on_the_operators_listener);
     tcase_add_test(tc, a_dispatch_daemon_records_its_runs_while_it_runs);
     tcase_add_test(tc, a_real_prometheus_scrapes_the_page_with_the_shipped_config);
     tc = sp_t_tcase(s, "database_down");

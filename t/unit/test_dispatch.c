@@ -121,6 +121,47 @@ serve_method(const char *method, const char *path)
     return req.out.data;
 }
 
+/* The operators' listener's routes in this table: /public only. */
+static bool
+public_is_operators(const struct sp_route *route)
+{
+    return strcmp(route->pattern, "/public") == 0;
+}
+
+/* On the operators' listener (SUPPORT_LISTENER=operators) only the
+ * program's operators routes are answered; every other route is an
+ * unknown path, authenticated or not (QA: nginx passed
+ * /support/tickets/..%2Fmetrics there and the worker answered the
+ * tickets route). The other listener is unchanged. */
+START_TEST(the_operators_listener_answers_only_its_routes)
+{
+    env.operators_route = public_is_operators;
+    const char *tok = sp_auth_mint_default(keys, &arena, "42", SP_ROLE_CUSTOMER, time(NULL), 600,
+                                           NULL);
+    static const char *const paths[] = {"/customer", "/fails", "/public", "/nowhere"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char *envp[] = {sp_arena_strdup(&arena, "REQUEST_METHOD=GET"),
+                        sp_arena_sprintf(&arena, "REQUEST_URI=%s", paths[i]),
+                        sp_arena_strdup(&arena, "SUPPORT_LISTENER=operators"),
+                        sp_arena_sprintf(&arena, "HTTP_AUTHORIZATION=Bearer %s", tok), NULL};
+        sp_req_init(&req, &arena, &env, envp);
+        sp_http_handle(&req, routes, sizeof(routes) / sizeof(routes[0]));
+        sp_buf_putc(&req.out, '\0');
+        const char *want = i == 2 ? "Status: 200" : "Status: 404";
+        ck_assert_msg(strstr(req.out.data, want) != NULL, "%s: %s", paths[i], req.out.data);
+    }
+    ck_assert_ptr_nonnull(strstr(serve("/customer", SP_ROLE_CUSTOMER), "Status: 200"));
+    env.operators_route = NULL;
+    static char get[] = "REQUEST_METHOD=GET", uri[] = "REQUEST_URI=/public",
+                listener[] = "SUPPORT_LISTENER=operators";
+    char *envp[] = {get, uri, listener, NULL};
+    sp_req_init(&req, &arena, &env, envp);
+    sp_http_handle(&req, routes, sizeof(routes) / sizeof(routes[0]));
+    sp_buf_putc(&req.out, '\0');
+    ck_assert_ptr_nonnull(strstr(req.out.data, "Status: 404"));
+}
+END_TEST
+
 /* A 405 names the method sent (it said "OTHER is not allowed here" for
  * FOO); the client's text is shown only when it is a short token. */
 START_TEST(a_405_names_the_method_sent_when_it_is_a_short_token)
@@ -253,6 +294,7 @@ main(void)
     tcase_add_test(tc, problems_are_not_stored_whatever_the_route);
     tcase_add_test(tc, a_handlers_own_cache_control_is_the_only_one);
     tcase_add_test(tc, a_405_names_the_method_sent_when_it_is_a_short_token);
+    tcase_add_test(tc, the_operators_listener_answers_only_its_routes);
     tcase_add_test(tc, a_problem_page_has_the_status_headers_and_public_detail_of_problem_json);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);

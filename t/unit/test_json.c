@@ -521,6 +521,34 @@ START_TEST(unknown_fields_are_ignored)
 }
 END_TEST
 
+/* A member that is a field's name but for letter case, '_' or '-' is that
+ * field mistyped (QA: "Is_Internal": true was ignored and the note went
+ * public): 422 on the member, naming the field meant; even beside the
+ * field itself. Names that are not so close stay ignored. */
+START_TEST(a_fields_name_written_another_way_is_refused)
+{
+    static const char *const typos[][2] = {
+        {"{\"subject\":\"x\",\"Urgent\":true}", "Urgent"},
+        {"{\"subject\":\"x\",\"PROVIDER-ID\":1}", "PROVIDER-ID"},
+        {"{\"subject\":\"x\",\"providerid\":1}", "providerid"},
+        {"{\"subject\":\"x\",\"booking__id_\":\"b\"}", "booking__id_"},
+        {"{\"subject\":\"x\",\"urgent\":true,\"URGENT\":false}", "URGENT"},
+    };
+    static const char *const meant[] = {"urgent", "provider_id", "provider_id", "booking_id",
+                                        "urgent"};
+    for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
+        sp_problem_init(&prob);
+        ck_assert_int_eq(validate(typos[i][0]), SP_INVALID);
+        ck_assert_uint_eq(prob.nerrors, 1);
+        assert_error(0, typos[i][1], "misspelled_field");
+        ck_assert_str_eq(prob.errors[0].message,
+                         sp_arena_sprintf(&arena, "is no field; did you mean %s?", meant[i]));
+    }
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"urgently\":1,\"sub ject\":2}"), SP_OK);
+}
+END_TEST
+
 START_TEST(missing_required_field_is_required)
 {
     ck_assert_int_eq(validate("{\"source\":\"web\"}"), SP_INVALID);
@@ -1053,6 +1081,7 @@ json_suite(void)
     tcase_add_test(tc, valid_body_fills_typed_values);
     tcase_add_test(tc, absent_optional_fields_are_not_present_and_not_errors);
     tcase_add_test(tc, unknown_fields_are_ignored);
+    tcase_add_test(tc, a_fields_name_written_another_way_is_refused);
     tcase_add_test(tc, missing_required_field_is_required);
     tcase_add_test(tc, wrong_type_is_wrong_type);
     tcase_add_test(tc, wrong_type_for_each_kind_of_field);
