@@ -491,6 +491,13 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
     struct json_object *json = sp_api_read_fields(r, me_fields, A_COUNT, v, p);
     if (json == NULL)
         return p->rc;
+    /* The row's fields only an admin sets (§6): refused rather than
+     * ignored, so an agent does not read a 200 as done (QA). */
+    static const char *const admins_only[] = {"is_active", "team", "skills", "user_id"};
+    for (size_t i = 0; i < sizeof(admins_only) / sizeof(admins_only[0]); i++)
+        if (json_object_object_get_ex(json, admins_only[i], NULL))
+            sp_problem_field(p, admins_only[i], "not_allowed",
+                             "is set by an administrator (PATCH /support/admin/agents/:id)");
     const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str, p)
                                          : NULL;
     if (p->rc != SP_OK)

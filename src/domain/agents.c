@@ -157,21 +157,24 @@ after_admin_write(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 /* Whether the agent holds work a change of its user_id would hand to
  * another person: tickets not closed, chats not ended; counted after the
  * row's lock (sp_db_exec_locked), so an assignment that stamped the row
- * first is seen. No row when the user_id stays. */
+ * first is seen. And whether it is deactivated: then its user_id is what
+ * keeps that person out — moved, their next request would provision a
+ * fresh, active row (QA). No row when the user_id stays. */
 static struct sp_stmt row_lock_stmt = SP_STMT(
     "agent_row_lock", "SELECT 1 FROM support_agents WHERE id = $1::bigint FOR UPDATE", 1);
-enum work_column { WORK_TICKETS, WORK_CHATS };
+enum work_column { WORK_TICKETS, WORK_CHATS, WORK_DEACTIVATED };
 static struct sp_stmt work_stmt = SP_STMT(
     "agent_work",
     "SELECT (SELECT count(*) FROM support_tickets t"
     "        WHERE t.assigned_agent_id = a.id AND t.status <> 'closed'),"
     " (SELECT count(*) FROM support_chat_sessions s WHERE s.assigned_agent_id = a.id"
-    "  AND s.status <> 'closed' AND s.expires_at > now())"
+    "  AND s.status <> 'closed' AND s.expires_at > now()), NOT a.is_active"
     " FROM support_agents a WHERE a.id = $1::bigint AND a.user_id IS DISTINCT FROM $2",
     2);
 
 static enum sp_rc
-check_no_work(struct sp_ctx *ctx, long long id, const char *user_id, struct sp_problem *p)
+check_no_work(struct sp_ctx *ctx, long long id, const char *user_id, bool reactivating,
+              struct sp_problem *p)
 {
     const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id), user_id};
     PGresult *r =
@@ -180,12 +183,18 @@ check_no_work(struct sp_ctx *ctx, long long id, const char *user_id, struct sp_p
         return p->rc;
     long long tickets = PQntuples(r) == 1 ? sp_db_int(r, 0, WORK_TICKETS) : 0;
     long long chats = PQntuples(r) == 1 ? sp_db_int(r, 0, WORK_CHATS) : 0;
+    if (PQntuples(r) == 1 && sp_db_bool(r, 0, WORK_DEACTIVATED) && !reactivating)
+        return sp_problem_set(p, SP_CONFLICT, "agent_deactivated",
+                              "agent %lld is deactivated, and its user_id is what keeps that"
+                              " person out: moved, their next request would make a new, active"
+                              " agent. Create an agent for the new user_id instead",
+                              id);
     if (tickets == 0 && chats == 0)
         return SP_OK;
     return sp_problem_set(p, SP_CONFLICT, "agent_has_work",
                           "agent %lld holds %lld ticket%s not closed and %lld chat%s not ended,"
-                          " which a new user_id would hand to another person: reassign them,"
-                          " or deactivate the agent (is_active false), first",
+                          " which a new user_id would hand to another person: reassign them"
+                          " first",
                           id, tickets, tickets == 1 ? "" : "s", chats, chats == 1 ? "" : "s");
 }
 
@@ -209,7 +218,9 @@ before_admin_update(struct sp_ctx *ctx, long long id, const struct sp_table_valu
     if (sp_route_agent_write_locks(ctx, id, NULL, team->set ? team->value : NULL,
                                    skills->set ? skills->value : NULL, p) != SP_OK)
         return p->rc;
-    return user->set && user->value != NULL ? check_no_work(ctx, id, user->value, p) : SP_OK;
+    bool reactivating = active->set && active->value != NULL && strcmp(active->value, "true") == 0;
+    return user->set && user->value != NULL ? check_no_work(ctx, id, user->value, reactivating, p)
+                                            : SP_OK;
 }
 
 /* Versioned (sql/052): the version is the row's ETag, for If-Match; the

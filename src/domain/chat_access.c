@@ -36,8 +36,8 @@ static struct sp_stmt revoke_agents_stmt = SP_STMT(
     "chat_access_revoke_agents",
     "DELETE FROM support_chat_grants"
     " WHERE session_public_id = $1 AND principal LIKE 'agent-%'"
-    "   AND principal <> 'agent-' || coalesce((SELECT user_id FROM support_agents"
-    "                                          WHERE id = $2::bigint), '')"
+    "   AND split_part(principal, '.', 1) <> 'agent-' || coalesce((SELECT user_id"
+    "       FROM support_agents WHERE id = $2::bigint), '')"
     " RETURNING principal",
     2);
 
@@ -173,7 +173,7 @@ void
 sp_chat_access_revoke_agent(struct sp_ctx *ctx, long long agent_id)
 {
     const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    revoke_rows(ctx, &revoke_agent_stmt, params, NULL, 0, 1, "deactivation");
+    revoke_rows(ctx, &revoke_agent_stmt, params, NULL, 0, 1, "deactivation", true);
 }
 
 void

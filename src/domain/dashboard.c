@@ -107,7 +107,7 @@ static struct sp_stmt numbers_stmt = SP_STMT_READ(
     "), chats AS ("
     "  SELECT count(*) FILTER (WHERE status = 'waiting') AS waiting,"
     "   count(*) FILTER (WHERE status = 'active') AS active"
-    "  FROM support_chat_sessions WHERE status <> 'closed'"
+    "  FROM support_chat_sessions WHERE status <> 'closed' AND expires_at > now()"
     ")"
     " SELECT " NUMBERS_COLUMNS(SP_COL_SQL, ", ")
     " FROM live, due, h, edge_closed, edge_fr, edge_in, missed, chats",

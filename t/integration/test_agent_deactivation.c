@@ -297,6 +297,51 @@ START_TEST(changing_the_user_id_of_an_agent_with_work_is_409)
 }
 END_TEST
 
+/* A deactivated agent's user_id is what keeps that person out: moved, the
+ * person's next request would provision a fresh, active row (QA). 409,
+ * unless the same PATCH reactivates it. */
+START_TEST(a_deactivated_agents_user_id_stays)
+{
+    struct sp_t_user gone = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t a = sp_t_agent_id(&gone);
+    struct sp_t_resp *r = admin_patch(a, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    const char *next = sp_t_user_new(SP_ROLE_AGENT).sub;
+    r = admin_patch(a, sp_t_fmt("{\"user_id\":\"%s\"}", next));
+    sp_t_assert_problem(r, 409, "agent_deactivated");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT user_id FROM support_agents WHERE id = %lld",
+                              (long long)a), gone.sub);
+    r = sp_t_get("/support/agent/me", gone.token);
+    sp_t_assert_problem(r, 403, "agent_deactivated");
+    sp_t_resp_free(r);
+    /* reactivated in the same PATCH: the move is the admin's to make */
+    r = admin_patch(a, sp_t_fmt("{\"user_id\":\"%s\",\"is_active\":true}", next));
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "user_id"), next);
+    sp_t_resp_free(r);
+}
+END_TEST
+
+/* The fields only an admin sets are refused on the agent's own PATCH,
+ * not ignored with a 200 (QA), and nothing of the PATCH is applied. */
+START_TEST(an_agent_cannot_set_the_admins_fields_of_its_own_row)
+{
+    struct sp_t_user ann = sp_t_user_new(SP_ROLE_AGENT);
+    int64_t a = sp_t_agent_id(&ann);
+    struct sp_t_resp *r =
+        sp_t_patch_json("/support/agent/me", ann.token,
+                        "{\"status\":\"away\",\"is_active\":false,\"team\":\"tech\"}");
+    sp_t_assert_invalid(r, "is_active", "not_allowed");
+    sp_t_assert_invalid(r, "team", "not_allowed");
+    ck_assert_int_eq(sp_t_error_count(r), 2);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT status || '/' || is_active FROM support_agents"
+                              " WHERE id = %lld", (long long)a), "active/true");
+}
+END_TEST
+
 
 /* ---- follow-ups ------------------------------------------------------------ */
 
@@ -427,6 +472,8 @@ deactivation_suite(void)
     tc = sp_t_tcase(s, "user_id");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, changing_the_user_id_of_an_agent_with_work_is_409);
+    tcase_add_test(tc, a_deactivated_agents_user_id_stays);
+    tcase_add_test(tc, an_agent_cannot_set_the_admins_fields_of_its_own_row);
     tc = sp_t_tcase(s, "follow-ups");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, an_admin_cannot_deactivate_itself);

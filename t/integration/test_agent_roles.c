@@ -415,7 +415,7 @@ START_TEST(patch_me_honours_if_match_and_a_no_op_keeps_the_version)
     const char *etag = sp_t_fmt("\"%lld-v%lld\"", (long long)id, v);
     ck_assert_str_eq(sp_t_header(r, "ETag"), etag);
     sp_t_resp_free(r);
-    const char *const noops[] = {"{}", "{\"status\":\"active\"}", "{\"team\":\"x\"}"};
+    const char *const noops[] = {"{}", "{\"status\":\"active\"}", "{\"nickname\":\"x\"}"};
     for (size_t i = 0; i < sizeof(noops) / sizeof(noops[0]); i++) {
         r = patch_me(&a, noops[i]);
         sp_t_assert_json(r, 200);

@@ -361,6 +361,14 @@ START_TEST(agents_show_their_open_tickets_and_active_chats)
     assert_delta("chats.active", d0.chats_active, d1.chats_active, 1);
     assert_delta("unassigned", d0.unassigned, d1.unassigned, 0);
 
+    /* Expired chats read closed everywhere (API.md §7), here too, before
+     * the archive job closes them. */
+    sp_t_sql("UPDATE support_chat_sessions SET expires_at = now() - interval '1 second'"
+             " WHERE public_id LIKE '%s-%%'", tag);
+    struct dash de = dash_read(viewer.token);
+    assert_delta("chats.waiting", d0.chats_waiting, de.chats_waiting, 0);
+    assert_delta("chats.active", d0.chats_active, de.chats_active, 0);
+
     /* Closed work no longer counts. */
     sp_t_db_ticket_set_status(a, "closed");
     sp_t_sql("UPDATE support_chat_sessions SET status = 'closed', ended_at = now() "
