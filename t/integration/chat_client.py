@@ -3,10 +3,13 @@
 
 usage: chat_client.py URL [--header 'Name: value'] [--send JSON]...
                           [--send-bytes N]... [--send-when PATH] [--expect N]
-                          [--until TEXT] [--timeout S]
+                          [--until TEXT] [--timeout S] [--deflate]
 
 Connects to URL (ws://...). Prints one JSON line per event, flushed:
-  {"event":"open"}                      after the 101 (subscribed)
+  {"event":"open"}                      after the 101 (subscribed); with
+                                        --deflate (offer permessage-deflate,
+                                        as browsers do) also "extensions":
+                                        the ones the server accepted
   {"event":"rejected","status":403}     when the handshake is refused
   {"event":"frame","data":<frame>}      each frame received (data is the
                                         parsed JSON, or the raw text)
@@ -39,7 +42,8 @@ async def run(a):
         headers.append((name.strip(), value.strip()))
     try:
         ws = await asyncio.wait_for(
-            websockets.connect(a.url, extra_headers=headers, compression=None), a.timeout)
+            websockets.connect(a.url, extra_headers=headers,
+                               compression="deflate" if a.deflate else None), a.timeout)
     except Exception as e:  # handshake refused
         status = getattr(e, "status_code", None)
         if status is None and getattr(e, "response", None) is not None:
@@ -48,7 +52,10 @@ async def run(a):
         return 0
     received = 0
     try:
-        out({"event": "open"})
+        if a.deflate:
+            out({"event": "open", "extensions": [e.name for e in ws.extensions]})
+        else:
+            out({"event": "open"})
         loop = asyncio.get_running_loop()
         deadline = loop.time() + a.timeout
         if a.send_when:
@@ -91,6 +98,7 @@ def main():
     p.add_argument("--expect", type=int, default=0)
     p.add_argument("--until")
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--deflate", action="store_true")
     return asyncio.run(run(p.parse_args()))
 
 

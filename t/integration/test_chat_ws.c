@@ -59,6 +59,29 @@ ready_path(void)
     return p;
 }
 
+/* The frames of client f (opened), one of them an error frame with code;
+ * returns them all (the caller puts them). */
+static struct json_object *
+drain_with_error(FILE *f, const char *code)
+{
+    struct json_object *frames = sp_t_ws_drain(f);
+    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
+    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
+    ck_assert_str_eq(sp_t_jstr(e, "code"), code);
+    return frames;
+}
+
+/* Connects to url, sends the frames of args (chat_client arguments) and
+ * expects `expect` frames back, one of them an error frame with code;
+ * returns them all (the caller puts them). */
+static struct json_object *
+url_frames_with_error(const char *url, const char *args, int expect, const char *code)
+{
+    FILE *f = sp_t_ws_client(url, sp_t_fmt("%s --expect %d --timeout 10", args, expect));
+    sp_t_ws_expect_open(f);
+    return drain_with_error(f, code);
+}
+
 /* ---- tests ------------------------------------------------------------------------ */
 
 START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
@@ -343,29 +366,11 @@ START_TEST(invalid_frame_gets_a_private_error_frame_and_the_socket_stays_open)
                         sp_t_fmt("--send %s --send %s --expect 2 --timeout 10", sp_t_shq("not json"),
                                  sp_t_shq("{\"type\":\"message\",\"body\":\"still here\"}")));
     sp_t_ws_expect_open(f);
-    struct json_object *frames = sp_t_ws_drain(f);
-    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
-    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
-    ck_assert_str_eq(sp_t_jstr(e, "code"), "invalid_frame");
+    struct json_object *frames = drain_with_error(f, "invalid_frame");
     ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "still here"));
     json_object_put(frames);
 }
 END_TEST
-
-/* Connects to url, sends the frames of args (chat_client arguments) and
- * expects `expect` frames back, one of them an error frame with code;
- * returns them all (the caller puts them). */
-static struct json_object *
-url_frames_with_error(const char *url, const char *args, int expect, const char *code)
-{
-    FILE *f = sp_t_ws_client(url, sp_t_fmt("%s --expect %d --timeout 10", args, expect));
-    sp_t_ws_expect_open(f);
-    struct json_object *frames = sp_t_ws_drain(f);
-    struct json_object *e = sp_t_chat_frame(frames, "error", NULL);
-    ck_assert_msg(e != NULL, "no error frame: %s", json_object_to_json_string(frames));
-    ck_assert_str_eq(sp_t_jstr(e, "code"), code);
-    return frames;
-}
 
 /* The same as the customer of c. */
 static struct json_object *
@@ -521,6 +526,35 @@ END_TEST
 START_TEST(a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open)
 {
     refused_and_the_socket_goes_on("--send-bytes 1200000", "frame_too_large");
+}
+END_TEST
+
+/* QA: browsers and python3-websockets offer permessage-deflate and nchan
+ * 1.3.6 accepted it. A compressed frame inflating past 16 KiB was dropped
+ * ("[alert] zero size buf"): no frame_too_large, the small frames behind it
+ * were never stored, and the socket closed 1011 at 15 s. nginx now clears
+ * the offer before nchan's handshake: no extension is negotiated, the
+ * big frame gets frame_too_large and the next two are stored and echoed. */
+START_TEST(a_deflate_clients_big_frame_gets_frame_too_large_and_the_next_are_stored)
+{
+    struct sp_t_chat c = sp_t_chat_active();
+    FILE *f = sp_t_ws_client(
+        sp_t_chat_url("ws", c.id, c.token, c.customer.token),
+        sp_t_fmt("--deflate --send-bytes 40000 --send %s --send %s --expect 3 --timeout 10",
+                 sp_t_shq("{\"type\":\"message\",\"body\":\"one\"}"),
+                 sp_t_shq("{\"type\":\"message\",\"body\":\"two\"}")));
+    struct json_object *open = sp_t_ws_next(f);
+    ck_assert_str_eq(sp_t_ws_event(open), "open");
+    struct json_object *ext = NULL;
+    ck_assert(json_object_object_get_ex(open, "extensions", &ext));
+    ck_assert_msg(json_object_array_length(ext) == 0, "negotiated: %s",
+                  json_object_to_json_string(open));
+    json_object_put(open);
+    struct json_object *frames = drain_with_error(f, "frame_too_large");
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "one"));
+    ck_assert_ptr_nonnull(sp_t_chat_frame(frames, "message", "two"));
+    json_object_put(frames);
+    ck_assert_str_eq(customer_messages(c.id), "2");
 }
 END_TEST
 
@@ -1641,6 +1675,7 @@ chat_ws_suite(void)
     tcase_add_test(tc, a_client_id_reused_with_another_body_gets_an_error_frame);
     tcase_add_test(tc, a_frame_over_the_body_limit_gets_frame_too_large_and_the_socket_stays_open);
     tcase_add_test(tc, frames_of_any_size_get_frame_too_large_and_no_nginx_worker_dies);
+    tcase_add_test(tc, a_deflate_clients_big_frame_gets_frame_too_large_and_the_next_are_stored);
     tcase_add_test(tc, a_frame_declaring_more_than_memory_is_closed_1011_without_a_crash);
     tcase_add_test(tc, a_stored_message_frame_is_one_database_round_trip);
     tcase_add_test(tc, an_admins_message_frame_to_a_waiting_chat_gets_session_waiting);
