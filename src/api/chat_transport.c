@@ -500,10 +500,10 @@ frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat
     }
     struct sp_buf b;
     struct sp_jw w;
+    struct sp_ctx ctx = sp_api_ctx(r);
     frame_begin(r, &b, &w, "typing");
     sp_jw_kstr(&w, "session_id", c->sid);
-    sp_jw_kstr(&w, "sender_type", c->sender_type);
-    sp_jw_kstr(&w, "sender_id", r->principal.sub);
+    sp_chat_presence_sender(&ctx, &w, c->principal);
     sp_jw_kbool(&w, "state", f->typing);
     sp_jw_end(&w);
     return answer_frame(r, c, &b);
@@ -528,7 +528,7 @@ frame_presence(struct sp_req *r, const struct chat_caller *c, const struct sp_ch
     struct sp_jw w;
     sp_buf_init(&b, r->arena, 256);
     sp_jw_init(&w, &b);
-    sp_chat_presence_frame(&w, c->sid, c->principal, f->state);
+    sp_chat_presence_frame(&ctx, &w, c->sid, c->principal, f->state);
     return answer_frame(r, c, &b);
 }
 
@@ -700,10 +700,10 @@ hook_online(struct sp_req *r, const char *query, struct sp_problem *p)
     struct sp_chat_presence_conn pc = {0};
     struct sp_chat_presence_change chg = {0};
     bool recorded = false;
+    struct sp_ctx ctx = sp_api_ctx(r);
     if (authorize(r, query, &c, p) != SP_OK) {
         sp_problem_init(p);
     } else {
-        struct sp_ctx ctx = sp_api_ctx(r);
         pc = presence_conn(r, c.sid, c.principal);
         recorded = sp_chat_presence_record(&ctx, &pc, "online", &chg);
     }
@@ -714,7 +714,7 @@ hook_online(struct sp_req *r, const char *query, struct sp_problem *p)
     sp_resp_send(r, 204, NULL, NULL, 0);
     sp_resp_finish(r);
     if (recorded)
-        sp_chat_presence_joined(r->arena, &pc, &chg);
+        sp_chat_presence_joined(&ctx, &pc, &chg);
 }
 
 /* The credentials may have expired since the connect: the row of this

@@ -158,42 +158,81 @@ sp_chat_presence_sender_type(const char *principal)
     return NULL;
 }
 
-void
-sp_chat_presence_frame(struct sp_jw *w, const char *session_id, const char *principal,
-                       const char *state)
+/* The agents row of a staff member (by user id), as a staff message's
+ * agent_id names it (chat_sessions.c MESSAGE_AGENT): none for an admin who
+ * is no agent. */
+static struct sp_stmt staff_agent_stmt = SP_STMT(
+    "chat_presence_staff_agent", "SELECT id FROM support_agents WHERE user_id = $1", 1);
+
+/* The agent id of a staff principal (0: none, or a failure, logged). */
+static long long
+staff_agent_id(struct sp_ctx *ctx, const char *user_id)
 {
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *params[1] = {user_id};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &staff_agent_stmt, params, &p);
+    if (r == NULL) {
+        sp_log_step_failed(SP_LOG_WARN, "chat_presence_failed", "staff_agent", p.detail);
+        return 0;
+    }
+    return PQntuples(r) > 0 ? sp_db_int(r, 0, 0) : 0;
+}
+
+void
+sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal)
+{
+    const char *type = sp_chat_presence_sender_type(principal);
     const char *dash = strchr(principal, '-');
+    const char *sub = dash != NULL ? dash + 1 : principal;
+    sp_jw_kstr(w, "sender_type", type);
+    if (type == NULL || strcmp(type, "agent") != 0) {
+        sp_jw_kstr(w, "sender_id", sub);
+        return;
+    }
+    /* Staff as a staff message names them: the agent id, never the user
+     * id (QA: customers read a staff account's identity here). */
+    long long agent_id = staff_agent_id(ctx, sub);
+    char id[24];
+    snprintf(id, sizeof(id), "%lld", agent_id);
+    sp_jw_kstr(w, "sender_id", agent_id != 0 ? id : NULL);
+    sp_jw_kint_or_null(w, "agent_id", agent_id);
+}
+
+void
+sp_chat_presence_frame(struct sp_ctx *ctx, struct sp_jw *w, const char *session_id,
+                       const char *principal, const char *state)
+{
     sp_jw_object(w);
     sp_jw_kstr(w, "type", "presence");
     sp_jw_kstr(w, "session_id", session_id);
-    sp_jw_kstr(w, "sender_type", sp_chat_presence_sender_type(principal));
-    sp_jw_kstr(w, "sender_id", dash != NULL ? dash + 1 : principal);
+    sp_chat_presence_sender(ctx, w, principal);
     sp_jw_kstr(w, "state", state);
     sp_jw_end(w);
 }
 
 /* principal's presence frame, alone in b. */
 static void
-render_frame(struct sp_arena *a, struct sp_buf *b, const char *sid, const char *principal,
+render_frame(struct sp_ctx *ctx, struct sp_buf *b, const char *sid, const char *principal,
              const char *state)
 {
     struct sp_jw w;
-    sp_buf_init(b, a, 256);
+    sp_buf_init(b, ctx->arena, 256);
     sp_jw_init(&w, b);
-    sp_chat_presence_frame(&w, sid, principal, state);
+    sp_chat_presence_frame(ctx, &w, sid, principal, state);
 }
 
 /* Tells every other fresh participant ("principal[:state],...") that
  * principal is now `state`. */
 static void
-tell_others(struct sp_arena *a, const char *sid, const char *principal, const char *state,
+tell_others(struct sp_ctx *ctx, const char *sid, const char *principal, const char *state,
             const char *others)
 {
     if (others == NULL || *others == '\0')
         return;
     struct sp_buf b;
-    render_frame(a, &b, sid, principal, state);
-    char *list = sp_arena_strdup(a, others);
+    render_frame(ctx, &b, sid, principal, state);
+    char *list = sp_arena_strdup(ctx->arena, others);
     for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL;
          it = strtok_r(NULL, ",", &save)) {
         char *colon = strrchr(it, ':');
@@ -206,11 +245,11 @@ tell_others(struct sp_arena *a, const char *sid, const char *principal, const ch
 
 /* Tells a newly connected principal (its private channel) who else is here. */
 static void
-snapshot(struct sp_arena *a, const char *sid, const char *principal, const char *others)
+snapshot(struct sp_ctx *ctx, const char *sid, const char *principal, const char *others)
 {
     if (others == NULL || *others == '\0')
         return;
-    char *list = sp_arena_strdup(a, others);
+    char *list = sp_arena_strdup(ctx->arena, others);
     int k = 0;
     for (char *save = NULL, *it = strtok_r(list, ",", &save); it != NULL && k < 16;
          it = strtok_r(NULL, ",", &save), k++) {
@@ -223,17 +262,17 @@ snapshot(struct sp_arena *a, const char *sid, const char *principal, const char 
             (strcmp(st, "online") != 0 && strcmp(st, "away") != 0))
             continue;
         struct sp_buf b;
-        render_frame(a, &b, sid, it, st);
+        render_frame(ctx, &b, sid, it, st);
         sp_chat_bus_publish(sid, principal, b.data, b.len);
     }
 }
 
 static void
-announce(struct sp_arena *a, const struct sp_chat_presence_conn *c,
+announce(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
          const struct sp_chat_presence_change *chg)
 {
     if (strcmp(chg->before, chg->after) != 0)
-        tell_others(a, c->session_id, c->principal, chg->after, chg->others);
+        tell_others(ctx, c->session_id, c->principal, chg->after, chg->others);
 }
 
 bool
@@ -255,11 +294,11 @@ sp_chat_presence_record(struct sp_ctx *ctx, const struct sp_chat_presence_conn *
 }
 
 void
-sp_chat_presence_joined(struct sp_arena *a, const struct sp_chat_presence_conn *c,
+sp_chat_presence_joined(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
                         const struct sp_chat_presence_change *chg)
 {
-    announce(a, c, chg);
-    snapshot(a, c->session_id, c->principal, chg->others);
+    announce(ctx, c, chg);
+    snapshot(ctx, c->session_id, c->principal, chg->others);
 }
 
 bool
@@ -268,7 +307,7 @@ sp_chat_presence_touch(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
 {
     if (!sp_chat_presence_record(ctx, c, state, chg))
         return false;
-    announce(ctx->arena, c, chg);
+    announce(ctx, c, chg);
     return true;
 }
 
@@ -359,7 +398,7 @@ sp_chat_presence_leave(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c
     read_change(r, &chg);
     if (sp_db_int(r, 0, 3) == 0)
         return;   /* not ours (already swept): no change */
-    announce(ctx->arena, c, &chg);
+    announce(ctx, c, &chg);
 }
 
 void
@@ -376,7 +415,7 @@ sp_chat_presence_drop(struct sp_ctx *ctx, const char *session_id, const char *pr
         return;
     }
     if (sp_db_int(r, 0, 0) > 0)
-        tell_others(ctx->arena, session_id, principal, "offline", sp_db_str(r, 0, 1));
+        tell_others(ctx, session_id, principal, "offline", sp_db_str(r, 0, 1));
 }
 
 void
@@ -418,7 +457,7 @@ sp_chat_presence_sweep_maybe(struct sp_ctx *ctx, int timeout_s)
         const char *sid = sp_db_str(r, i, 0), *principal = sp_db_str(r, i, 1);
         if (sid == NULL || principal == NULL || sp_chat_presence_sender_type(principal) == NULL)
             continue;
-        tell_others(ctx->arena, sid, principal, "offline", sp_db_str(r, i, 2));
+        tell_others(ctx, sid, principal, "offline", sp_db_str(r, i, 2));
     }
     if (rows > 0) {
         struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "chat_presence_swept");

@@ -44,10 +44,16 @@ struct sp_chat_presence_change {
  * anything else NULL. */
 const char *sp_chat_presence_sender_type(const char *principal);
 
-/* {"type":"presence","session_id":…,"sender_type":…,"sender_id":<sub>,
- * "state":…}: what the others hear of principal. */
-void sp_chat_presence_frame(struct sp_jw *w, const char *session_id, const char *principal,
-                            const char *state);
+/* principal's "sender_type" and "sender_id" members in a typing or
+ * presence frame: a customer's sub; for staff, as a staff message names
+ * them (docs/API.md §7, "Who is helping"), the agent id as text and
+ * "agent_id" beside it (null both for an admin who is no agent). */
+void sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal);
+
+/* {"type":"presence","session_id":…,"sender_type":…,"sender_id":…
+ * [,"agent_id":…],"state":…}: what the others hear of principal. */
+void sp_chat_presence_frame(struct sp_ctx *ctx, struct sp_jw *w, const char *session_id,
+                            const char *principal, const char *state);
 
 /* Records a sign of life of the connection: inserts it or refreshes
  * last_seen_at; state "online"/"away" sets it, NULL keeps it (a new row is
@@ -57,7 +63,7 @@ bool sp_chat_presence_record(struct sp_ctx *ctx, const struct sp_chat_presence_c
 
 /* After sp_chat_presence_record() of a new connection: the others hear of
  * a change, and the newcomer (its private channel) hears who else is here. */
-void sp_chat_presence_joined(struct sp_arena *a, const struct sp_chat_presence_conn *c,
+void sp_chat_presence_joined(struct sp_ctx *ctx, const struct sp_chat_presence_conn *c,
                              const struct sp_chat_presence_change *chg);
 
 /* sp_chat_presence_record(), then the others hear of a change. */

@@ -50,6 +50,33 @@ auth_header(const struct sp_t_user *u)
     return sp_t_fmt("--header %s", sp_t_shq(sp_t_fmt("Authorization: Bearer %s", u->token)));
 }
 
+/* u's agents row id, as text: how frames name a staff member. */
+static const char *
+agent_id_of(const struct sp_t_user *u)
+{
+    return sp_t_sql("SELECT id FROM support_agents WHERE user_id = '%s'", u->sub);
+}
+
+/* Every frame from staff among frames (message, typing, presence) names
+ * the agent by agents row id in sender_id and agent_id, never by the user
+ * id; how many there are. */
+static int
+staff_frames_by_agent_id(struct json_object *frames, const char *agent_id)
+{
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(frames); i++) {
+        struct json_object *f = json_object_array_get_idx(frames, i), *st;
+        if (!json_object_object_get_ex(f, "sender_type", &st) ||
+            strcmp(json_object_get_string(st), "agent") != 0)
+            continue;
+        ck_assert_msg(strcmp(sp_t_jstr(f, "sender_id"), agent_id) == 0 &&
+                          sp_t_jint(f, "agent_id") == atoll(agent_id),
+                      "want agent %s: %s", agent_id, json_object_to_json_string(f));
+        n++;
+    }
+    return n;
+}
+
 static const char *
 ready_path(void)
 {
@@ -128,8 +155,7 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
         /* both hear the agent by agent id, as assigned_agent_id, never by
          * the staff user id (QA); the two messages, sent at once, took
          * consecutive places */
-        const char *agent_id = sp_t_sql("SELECT id FROM support_agents WHERE user_id = '%s'",
-                                        c.agent.sub);
+        const char *agent_id = agent_id_of(&c.agent);
         ck_assert_str_eq(sp_t_jstr(b, "sender_id"), agent_id);
         ck_assert_int_eq(sp_t_jint(b, "agent_id"), atoll(agent_id));
         ck_assert_int_eq(llabs(sp_t_jint(b, "seq") - sp_t_jint(a, "seq")), 1);
@@ -138,6 +164,10 @@ START_TEST(customer_and_agent_exchange_stored_frames_over_websocket)
         ck_assert_msg(t != NULL, "typing missing: %s", json_object_to_json_string(sets[i]));
         ck_assert_str_eq(sp_t_jstr(t, "sender_type"), "agent");
     }
+    /* QA: the typing and presence frames named the agent by the staff
+     * user id while messages named it by agent id: the customer hears all
+     * three (message, typing, presence) by agent id. */
+    ck_assert_int_eq(staff_frames_by_agent_id(fc, agent_id_of(&c.agent)), 3);
     /* Both are stored, in the history. */
     struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/chat/session/%s", c.id), c.customer.token);
     sp_t_assert_json(r, 200);
@@ -1244,7 +1274,7 @@ START_TEST(presence_online_when_the_agent_connects_offline_when_it_leaves)
     for (size_t i = 0; i < 2 * PRESENCE_ROUNDS; i++) {
         struct json_object *f = json_object_array_get_idx(ag, i);
         ck_assert_str_eq(sp_t_jstr(f, "state"), i % 2 == 0 ? "online" : "offline");
-        ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.agent.sub);
+        ck_assert_str_eq(sp_t_jstr(f, "sender_id"), agent_id_of(&c.agent));
         ck_assert_str_eq(sp_t_jstr(f, "session_id"), c.id);
     }
     /* the customer got no echo of its own connect */
@@ -1339,7 +1369,8 @@ START_TEST(an_agent_transferred_away_is_offline_at_once)
     struct json_object *snap = presence_frames(fa, "agent");
     ck_assert_msg(json_object_array_length(snap) == 1, "snapshot: %s",
                   json_object_to_json_string(fa));
-    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(snap, 0), "sender_id"), other.sub);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(snap, 0), "sender_id"),
+                     agent_id_of(&other));
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(snap, 0), "state"), "online");
     sp_t_chat_mark(c.id, sp_t_fmt("customer-%s", c.customer.sub), done);
     struct json_object *fc = json_object_new_array();
@@ -1348,7 +1379,7 @@ START_TEST(an_agent_transferred_away_is_offline_at_once)
     struct json_object *heard = presence_frames(fc, "agent");
     for (size_t i = 0; i < json_object_array_length(heard); i++) {
         struct json_object *f = json_object_array_get_idx(heard, i);
-        if (strcmp(sp_t_jstr(f, "sender_id"), c.agent.sub) == 0)
+        if (strcmp(sp_t_jstr(f, "sender_id"), agent_id_of(&c.agent)) == 0)
             offline = strcmp(sp_t_jstr(f, "state"), "offline") == 0;
     }
     ck_assert_msg(offline, "customer: %s", json_object_to_json_string(fc));
@@ -1581,7 +1612,7 @@ START_TEST(an_agent_stepping_away_is_relayed_to_the_customer)
     for (size_t i = 0; i < 4; i++) {
         struct json_object *f = json_object_array_get_idx(ag, i);
         ck_assert_str_eq(sp_t_jstr(f, "state"), states[i]);
-        ck_assert_str_eq(sp_t_jstr(f, "sender_id"), c.agent.sub);
+        ck_assert_str_eq(sp_t_jstr(f, "sender_id"), agent_id_of(&c.agent));
     }
     /* the spoofed sender_type was not believed: no customer presence */
     struct json_object *own = presence_frames(fc, "customer");
@@ -1633,7 +1664,7 @@ START_TEST(a_silent_participant_is_reported_offline_after_the_timeout)
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ag, 0), "state"), "online");
     struct json_object *off = json_object_array_get_idx(ag, 1);
     ck_assert_str_eq(sp_t_jstr(off, "state"), "offline");
-    ck_assert_str_eq(sp_t_jstr(off, "sender_id"), c.agent.sub);
+    ck_assert_str_eq(sp_t_jstr(off, "sender_id"), agent_id_of(&c.agent));
     /* The customer had gone stale too: its heartbeat brought it back
      * online, rendered with the server's sender_type. */
     struct json_object *cu = presence_frames(fc, "customer");
