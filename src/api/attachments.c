@@ -379,7 +379,7 @@ upload_check(struct sp_req *r, struct sp_problem *p)
         (len[0] == '\0' || strspn(len, "0123456789") != strlen(len) || strlen(len) > 18 ||
          strtoll(len, NULL, 10) != s.size))
         sp_problem_set(p, SP_INVALID, "size_mismatch",
-                       "the upload's Content-Length is not the URL's size");
+                       "the Content-Length of the upload is not the size its URL names");
     if (p->rc == SP_OK) {
         sp_resp_send(r, 204, NULL, "", 0);
         return SP_OK;
