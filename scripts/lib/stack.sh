@@ -1131,7 +1131,7 @@ stack_status() {
     _stack_status_part hello-fcgi "$STACK_HELLO_PIDFILE" "$STACK_HELLO_SOCKET" || rc=1
     pid=$(_stack_read_pid "$STACK_NGINX_PIDFILE")
     if stack_nginx_running; then
-        printf '%-12s running  pid %s  %s/support/\n' nginx "$pid" "$STACK_BASE_URL"
+        printf '%-12s running  pid %s  %s/support/healthz\n' nginx "$pid" "$STACK_BASE_URL"
         printf '%-12s %s\n' metrics "$STACK_METRICS_URL"
         printf '%-12s %s\n' chat-metrics "${STACK_METRICS_URL%/metrics}/chat/metrics"
     else

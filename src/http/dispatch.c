@@ -115,9 +115,12 @@ authenticate(struct sp_req *r, enum sp_role needed, struct sp_problem *p)
         }
         sp_auth_cache_put(token, &r->principal);
     }
+    /* An admin has the agent's role too (sp_principal_has_role): say so,
+     * or a customer reads that admins are refused (QA). */
     if (needed != SP_ROUTE_ANY_ROLE && !sp_principal_has_role(&r->principal, needed))
-        return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role",
-                              sp_role_name(needed));
+        return sp_problem_set(p, SP_FORBIDDEN, "forbidden", "this endpoint needs the %s role%s",
+                              sp_role_name(needed),
+                              needed == SP_ROLE_AGENT ? " (or support_admin)" : "");
     return r->env->on_authenticated != NULL ? r->env->on_authenticated(r, p) : SP_OK;
 }
 

@@ -208,6 +208,19 @@ START_TEST(refusals_of_authenticated_routes_are_not_stored_either)
 }
 END_TEST
 
+/* A role refusal names the role, and for the agent's routes that an
+ * admin may use them too (QA: a customer read that admins were refused). */
+START_TEST(a_role_refusal_names_who_may)
+{
+    const char *out = serve("/agent", SP_ROLE_CUSTOMER);
+    ck_assert_msg(strstr(out, "Status: 403") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "needs the support_agent role (or support_admin)") != NULL, "%s",
+                  out);
+    out = serve("/admin", SP_ROLE_AGENT);
+    ck_assert_msg(strstr(out, "needs the support_admin role\"") != NULL, "%s", out);
+}
+END_TEST
+
 START_TEST(public_answers_stay_cacheable)
 {
     const char *out = serve("/public", SP_ROLE_NONE);
@@ -289,6 +302,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, authenticated_answers_are_not_stored);
     tcase_add_test(tc, refusals_of_authenticated_routes_are_not_stored_either);
+    tcase_add_test(tc, a_role_refusal_names_who_may);
     tcase_add_test(tc, public_answers_stay_cacheable);
     tcase_add_test(tc, request_uri_is_routed_with_unreserved_escapes_decoded);
     tcase_add_test(tc, problems_are_not_stored_whatever_the_route);
