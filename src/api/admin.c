@@ -235,24 +235,13 @@ save(struct sp_req *r, const struct resource *res, bool create, struct sp_proble
     return respond_row(r, &row);
 }
 
-/* How a store's row id goes, at a version of if_match (none: any). */
-typedef enum sp_rc (*delete_fn)(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-                                struct sp_versions if_match, struct sp_problem *p);
-
-/* DELETE …/:id (204), honouring If-Match as a PATCH does. */
+/* sp_admin_store_delete as sp_api_delete_by_id_of calls it (arg: the
+ * store). */
 static enum sp_rc
-remove_row(struct sp_req *r, const struct sp_admin_store *store, delete_fn del,
-           struct sp_problem *p)
+store_delete(struct sp_ctx *ctx, const void *arg, long long id, struct sp_versions if_match,
+             struct sp_problem *p)
 {
-    long long id;
-    struct sp_versions if_match;
-    if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
-        return p->rc;
-    struct sp_ctx ctx = sp_api_ctx(r);
-    if (del(&ctx, store, id, if_match, p) != SP_OK)
-        return p->rc;
-    sp_resp_send(r, 204, NULL, NULL, 0);
-    return SP_OK;
+    return sp_admin_store_delete(ctx, arg, id, if_match, p);
 }
 
 /* GET …/:id: the row as the list shows it (the Location of a create),
@@ -278,7 +267,7 @@ serve(struct sp_req *r, const struct resource *res, struct sp_problem *p)
     switch (r->method) {
     case SP_POST: return save(r, res, true, p);
     case SP_PATCH: return save(r, res, false, p);
-    case SP_DELETE: return remove_row(r, res->store, sp_admin_store_delete, p);
+    case SP_DELETE: return sp_api_delete_by_id_of(r, store_delete, res->store, p);
     default:   /* GET, HEAD: one row by :id, or the list */
         return r->nparams > 0 ? get_row(r, res->store, p) : list(r, res->store, &res->list, p);
     }
@@ -402,20 +391,12 @@ sp_api_admin_sla_put(struct sp_req *r, struct sp_problem *p)
     return respond_row(r, &row);
 }
 
-static enum sp_rc
-delete_policy(struct sp_ctx *ctx, const struct sp_admin_store *s, long long id,
-              struct sp_versions if_match, struct sp_problem *p)
-{
-    (void)s;
-    return sp_sla_policy_delete(ctx, id, if_match, p);
-}
-
 /* DELETE …/:id: a category's override goes, its tickets take the default;
  * If-Match as for the other admin rows. */
 enum sp_rc
 sp_api_admin_sla_delete(struct sp_req *r, struct sp_problem *p)
 {
-    return remove_row(r, &sp_sla_policy_store, delete_policy, p);
+    return sp_api_delete_by_id(r, sp_sla_policy_delete, p);
 }
 
 /* --- priority rules ---------------------------------------------------------- */

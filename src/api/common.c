@@ -485,20 +485,42 @@ sp_api_id_param_at(struct sp_req *r, int i, long long *id, struct sp_problem *p)
 }
 
 enum sp_rc
-sp_api_delete_by_id(struct sp_req *r,
-                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
-                                      struct sp_problem *p),
-                    struct sp_problem *p)
+sp_api_delete_by_id_of(struct sp_req *r, sp_api_delete_fn del, const void *arg,
+                       struct sp_problem *p)
 {
     long long id;
     struct sp_versions if_match;
     if (sp_api_id_param(r, &id, p) != SP_OK || sp_api_if_match(r, id, &if_match, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
-    if (del(&ctx, id, if_match, p) != SP_OK)
+    if (del(&ctx, arg, id, if_match, p) != SP_OK)
         return p->rc;
     sp_resp_send(r, 204, NULL, NULL, 0);
     return SP_OK;
+}
+
+/* A command of the plain kind, carried as sp_api_delete_by_id_of's arg
+ * (a function pointer does not convert to void *). */
+struct plain_delete {
+    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
+                      struct sp_problem *p);
+};
+
+static enum sp_rc
+plain_delete(struct sp_ctx *ctx, const void *arg, long long id, struct sp_versions if_match,
+             struct sp_problem *p)
+{
+    return ((const struct plain_delete *)arg)->del(ctx, id, if_match, p);
+}
+
+enum sp_rc
+sp_api_delete_by_id(struct sp_req *r,
+                    enum sp_rc (*del)(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
+                                      struct sp_problem *p),
+                    struct sp_problem *p)
+{
+    const struct plain_delete d = {del};
+    return sp_api_delete_by_id_of(r, plain_delete, &d, p);
 }
 
 const char *

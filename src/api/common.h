@@ -181,6 +181,12 @@ enum sp_rc sp_api_delete_by_id(struct sp_req *r,
                                enum sp_rc (*del)(struct sp_ctx *ctx, long long id,
                                                  struct sp_versions if_match, struct sp_problem *p),
                                struct sp_problem *p);
+/* The same for a command that takes what it deletes from (arg: an admin
+ * table's store, domain/admin_store). */
+typedef enum sp_rc (*sp_api_delete_fn)(struct sp_ctx *ctx, const void *arg, long long id,
+                                       struct sp_versions if_match, struct sp_problem *p);
+enum sp_rc sp_api_delete_by_id_of(struct sp_req *r, sp_api_delete_fn del, const void *arg,
+                                  struct sp_problem *p);
 /* A public id from a path, a query or a body, in any case (core/ids.h
  * sp_public_id_read): its canonical form in r's arena, or NULL when s is
  * no public id. */
