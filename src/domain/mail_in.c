@@ -208,16 +208,58 @@ struct thread {
     bool bad_address;   /* a reply address that did not verify */
 };
 
+/* The ticket of the outbox row one of our mails was (its sealed
+ * Message-ID, domain/mail_thread). */
+static struct sp_stmt outbox_ticket_stmt = SP_STMT_READ(
+    "mail_in_outbox_ticket",
+    "SELECT t.public_id FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
+    " WHERE o.id = $1::bigint",
+    1);
+
+/* The ticket of our mail that m's In-Reply-To, else its References
+ * (newest first), name by its sealed Message-ID, into id; false when none
+ * does (or its row is gone). For a mail program that sends In-Reply-To
+ * alone, without our thread id in References (QA: a new ticket). */
+static bool
+sealed_thread(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+              const char *domain, char id[SP_PUBLIC_ID_LEN + 1])
+{
+    struct sp_token_key key;
+    long long row = 0;
+    if (domain == NULL || !sp_mail_thread_key(env->crypto, &key))
+        return false;
+    bool named = sp_mail_thread_outbox(m->in_reply_to, domain, &key, &row);
+    for (size_t i = m->nreferences; !named && i > 0; i--)
+        named = sp_mail_thread_outbox(m->references[i - 1], domain, &key, &row);
+    explicit_bzero(&key, sizeof(key));
+    if (!named)
+        return false;
+    struct sp_problem p;
+    sp_problem_init(&p);
+    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", row)};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &outbox_ticket_stmt, params, &p);
+    if (r == NULL || PQntuples(r) != 1)
+        return false;   /* a failed read is logged by db/; the mail is taken as unthreaded */
+    snprintf(id, SP_PUBLIC_ID_LEN + 1, "%s", sp_db_str(r, 0, 0));
+    return true;
+}
+
 static void
-find_thread(const struct sp_mail_in_env *env, const struct sp_mail_in *m, struct thread *th)
+find_thread(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct sp_mail_in *m,
+            struct thread *th)
 {
     const char *at = env->own_address != NULL ? strrchr(env->own_address, '@') : NULL;
     const char *domain = at != NULL ? at + 1 : NULL;
     const char *const *refs = m->references;
     th->nrefs = sp_mail_thread_tickets(m->in_reply_to, refs, m->nreferences, NULL, domain,
                                        th->ids, SP_MAIL_THREAD_MAX);
-    th->n = sp_mail_thread_tickets(m->in_reply_to, refs, m->nreferences, m->subject, domain,
-                                   th->ids, SP_MAIL_THREAD_MAX);
+    /* No thread id of ours among the references: one of our sealed
+     * Message-IDs counts as a reference to its ticket, before the
+     * subject's tags. */
+    size_t sealed = th->nrefs == 0 && sealed_thread(ctx, env, m, domain, th->ids[0]) ? 1 : 0;
+    th->n = sealed + sp_mail_thread_tickets(m->in_reply_to, refs, m->nreferences, m->subject,
+                                            domain, th->ids + sealed, SP_MAIL_THREAD_MAX - sealed);
+    th->nrefs += sealed;
 }
 
 /* ---- the mail's files ----------------------------------------------------- */
@@ -821,7 +863,7 @@ sp_mail_in_take(struct sp_ctx *ctx, const struct sp_mail_in_env *env,
     struct thread th = {.n = 0};
     const char *id = reply_ticket(ctx->arena, env, envelope, mail, &th.bad_address);
     if (id == NULL)
-        find_thread(env, mail, &th);
+        find_thread(ctx, env, mail, &th);
     if (id == NULL && th.bad_address && th.n == 0)
         return bad_reply_address(env, p);
     struct files_plan files;
