@@ -977,12 +977,23 @@ sp_api_caller_contact(struct sp_req *r)
 enum sp_rc
 sp_api_current_agent(struct sp_req *r, struct sp_agent *out, struct sp_problem *p)
 {
+    /* Read once a request: provisioning (api/app.c) reads it for every
+     * staff request, and the handler's own lookup is then that row. */
+    if (r->caller_data != NULL) {
+        *out = *(const struct sp_agent *)r->caller_data;
+        return SP_OK;
+    }
     struct sp_ctx ctx = sp_api_ctx(r);
     /* An admin's row starts away: reading the admin API is no offer to
      * take tickets (QA: every admin joined round-robin routing for good);
      * the admin sets itself active to take work. */
     const char *status = r->principal.role == SP_ROLE_ADMIN ? "away" : "active";
-    return sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, status, out, p);
+    if (sp_agent_ensure(&ctx, r->principal.sub, r->principal.name, status, out, p) != SP_OK)
+        return p->rc;
+    struct sp_agent *kept = sp_arena_alloc(r->arena, sizeof(*kept));
+    *kept = *out;
+    r->caller_data = kept;
+    return SP_OK;
 }
 
 enum sp_rc

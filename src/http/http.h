@@ -92,6 +92,9 @@ struct sp_req {
     long long start_us;     /* request start, monotonic (latency metrics) */
     uint64_t db_round_trips_at_start;  /* sp_metrics_db_round_trips() then */
     int route_index;        /* index of the matched route; -1 when none */
+    /* What the application read of the caller once this request (api/:
+     * the staff caller's agent row), for its later lookups; NULL. */
+    const void *caller_data;
 
     /* response */
     int status;
