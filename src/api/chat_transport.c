@@ -36,6 +36,7 @@ struct chat_caller {
     const char *sender_type;    /* customer | agent */
     const char *token_sha256_hex;  /* a customer's session token, hashed; else NULL */
     struct sp_chat_auth_info info;
+    long long agent_id;         /* staff's agents row as admit_session read it (0: not read) */
 };
 
 static bool
@@ -210,6 +211,7 @@ admit_session(struct sp_req *r, struct chat_caller *c, struct sp_problem *p)
             return p->rc;
         agent_id = agent.id;
     }
+    c->agent_id = agent_id;
     return admit(r, c, agent_id, p);
 }
 
@@ -503,7 +505,7 @@ frame_typing(struct sp_req *r, const struct chat_caller *c, const struct sp_chat
     struct sp_ctx ctx = sp_api_ctx(r);
     frame_begin(r, &b, &w, "typing");
     sp_jw_kstr(&w, "session_id", c->sid);
-    sp_chat_presence_sender(&ctx, &w, c->principal);
+    sp_chat_presence_sender(&ctx, &w, c->principal, c->agent_id);
     sp_jw_kbool(&w, "state", f->typing);
     sp_jw_end(&w);
     return answer_frame(r, c, &b);
@@ -528,7 +530,7 @@ frame_presence(struct sp_req *r, const struct chat_caller *c, const struct sp_ch
     struct sp_jw w;
     sp_buf_init(&b, r->arena, 256);
     sp_jw_init(&w, &b);
-    sp_chat_presence_frame(&ctx, &w, c->sid, c->principal, f->state);
+    sp_chat_presence_frame(&ctx, &w, c->sid, c->principal, c->agent_id, f->state);
     return answer_frame(r, c, &b);
 }
 

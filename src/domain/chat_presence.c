@@ -180,7 +180,8 @@ staff_agent_id(struct sp_ctx *ctx, const char *user_id)
 }
 
 void
-sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal)
+sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal,
+                        long long agent_id)
 {
     const char *type = sp_chat_presence_sender_type(principal);
     const char *dash = strchr(principal, '-');
@@ -192,7 +193,8 @@ sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *princip
     }
     /* Staff as a staff message names them: the agent id, never the user
      * id (QA: customers read a staff account's identity here). */
-    long long agent_id = staff_agent_id(ctx, sub);
+    if (agent_id == 0)
+        agent_id = staff_agent_id(ctx, sub);
     char id[24];
     snprintf(id, sizeof(id), "%lld", agent_id);
     sp_jw_kstr(w, "sender_id", agent_id != 0 ? id : NULL);
@@ -201,12 +203,12 @@ sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *princip
 
 void
 sp_chat_presence_frame(struct sp_ctx *ctx, struct sp_jw *w, const char *session_id,
-                       const char *principal, const char *state)
+                       const char *principal, long long agent_id, const char *state)
 {
     sp_jw_object(w);
     sp_jw_kstr(w, "type", "presence");
     sp_jw_kstr(w, "session_id", session_id);
-    sp_chat_presence_sender(ctx, w, principal);
+    sp_chat_presence_sender(ctx, w, principal, agent_id);
     sp_jw_kstr(w, "state", state);
     sp_jw_end(w);
 }
@@ -219,7 +221,7 @@ render_frame(struct sp_ctx *ctx, struct sp_buf *b, const char *sid, const char *
     struct sp_jw w;
     sp_buf_init(b, ctx->arena, 256);
     sp_jw_init(&w, b);
-    sp_chat_presence_frame(ctx, &w, sid, principal, state);
+    sp_chat_presence_frame(ctx, &w, sid, principal, 0, state);
 }
 
 /* Tells every other fresh participant ("principal[:state],...") that

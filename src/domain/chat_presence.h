@@ -47,13 +47,17 @@ const char *sp_chat_presence_sender_type(const char *principal);
 /* principal's "sender_type" and "sender_id" members in a typing or
  * presence frame: a customer's sub; for staff, as a staff message names
  * them (docs/API.md §7, "Who is helping"), the agent id as text and
- * "agent_id" beside it (null both for an admin who is no agent). */
-void sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal);
+ * "agent_id" beside it (null both for an admin who is no agent).
+ * agent_id: the staff principal's agents row when the caller has read it
+ * already (the frame hook's authorization did), else 0: looked up here. */
+void sp_chat_presence_sender(struct sp_ctx *ctx, struct sp_jw *w, const char *principal,
+                             long long agent_id);
 
 /* {"type":"presence","session_id":…,"sender_type":…,"sender_id":…
- * [,"agent_id":…],"state":…}: what the others hear of principal. */
+ * [,"agent_id":…],"state":…}: what the others hear of principal
+ * (agent_id as for sp_chat_presence_sender). */
 void sp_chat_presence_frame(struct sp_ctx *ctx, struct sp_jw *w, const char *session_id,
-                            const char *principal, const char *state);
+                            const char *principal, long long agent_id, const char *state);
 
 /* Records a sign of life of the connection: inserts it or refreshes
  * last_seen_at; state "online"/"away" sets it, NULL keeps it (a new row is
