@@ -229,18 +229,35 @@ sp_api_agent_queue(struct sp_req *r, struct sp_problem *p)
 
 /* --- one ticket ----------------------------------------------------------- */
 
+/* A page of one of the path's ticket's lists (its messages, its events):
+ * the ticket's reference, then query's limit and ticket cursor (of kind,
+ * decoded), each refusal reported. */
+struct ticket_page {
+    struct sp_ticket_ref ref;
+    int limit;
+    struct sp_api_ticket_cursor cursor;
+};
+
+static enum sp_rc
+ticket_page_read(struct sp_req *r, const struct sp_query_spec *query, const char *kind,
+                 struct ticket_page *pg, struct sp_problem *p)
+{
+    ticket_ref(r, &pg->ref);
+    struct sp_query_value q[SP_API_MESSAGES_COUNT];
+    sp_query_read(r, query, SP_API_MESSAGES_COUNT, q, p);
+    const struct sp_query_spec *c = &query[SP_API_MESSAGES_CURSOR];
+    sp_api_ticket_cursor_read(c->name, kind, &q[SP_API_MESSAGES_CURSOR], &pg->cursor, p);
+    pg->limit = (int)q[SP_API_MESSAGES_LIMIT].i;
+    return p->rc;
+}
+
 enum sp_rc
 sp_api_agent_ticket_get(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_ticket_ref ref;
-    ticket_ref(r, &ref);
-    struct sp_query_value q[SP_API_MESSAGES_COUNT];
-    struct sp_api_ticket_cursor cursor;
-    sp_query_read(r, sp_api_agent_messages_query, SP_API_MESSAGES_COUNT, q, p);
-    sp_api_ticket_cursor_read("messages_cursor", "m", &q[SP_API_MESSAGES_CURSOR], &cursor, p);
-    if (p->rc != SP_OK)
+    struct ticket_page pg;
+    if (ticket_page_read(r, sp_api_agent_messages_query, "m", &pg, p) != SP_OK)
         return p->rc;
-    return respond_ticket(r, ref.id, ref.public_id, &cursor, (int)q[SP_API_MESSAGES_LIMIT].i, p);
+    return respond_ticket(r, pg.ref.id, pg.ref.public_id, &pg.cursor, pg.limit, p);
 }
 
 enum { P_STATUS, P_PRIORITY, P_ASSIGNEE, P_CATEGORY, P_COUNT };
@@ -418,34 +435,28 @@ write_event(struct sp_jw *w, const void *item)
     sp_view_event(w->b, item);
 }
 
-/* ?limit= and ?cursor=, a ticket cursor (common.h SP_API_TICKET_CURSOR). */
-enum { EQ_LIMIT, EQ_CURSOR, EQ_COUNT };
-static const struct sp_query_spec events_query[EQ_COUNT] = {
-    [EQ_LIMIT] = SP_API_LIMIT("limit", 25),
-    [EQ_CURSOR] = SP_API_TICKET_CURSOR("cursor"),
+/* ?limit= and ?cursor=, a ticket cursor (common.h SP_API_TICKET_CURSOR),
+ * laid out as the messages' (ticket_page_read reads both). */
+static const struct sp_query_spec events_query[SP_API_MESSAGES_COUNT] = {
+    [SP_API_MESSAGES_LIMIT] = SP_API_LIMIT("limit", 25),
+    [SP_API_MESSAGES_CURSOR] = SP_API_TICKET_CURSOR("cursor"),
 };
 
 enum sp_rc
 sp_api_agent_ticket_events(struct sp_req *r, struct sp_problem *p)
 {
-    struct sp_ticket_ref ref;
-    ticket_ref(r, &ref);
-    struct sp_query_value q[EQ_COUNT];
-    struct sp_api_ticket_cursor cursor;
-    sp_query_read(r, events_query, EQ_COUNT, q, p);
-    sp_api_ticket_cursor_read("cursor", "e", &q[EQ_CURSOR], &cursor, p);
-    if (p->rc != SP_OK)
+    struct ticket_page pg;
+    if (ticket_page_read(r, events_query, "e", &pg, p) != SP_OK)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ticket t;
-    if (sp_ticket_get_for_agent(&ctx, ref.id, ref.public_id, 0, 1, &t, p) != SP_OK ||
-        sp_api_ticket_cursor_check("cursor", &cursor, t.id, p) != SP_OK)
+    if (sp_ticket_get_for_agent(&ctx, pg.ref.id, pg.ref.public_id, 0, 1, &t, p) != SP_OK ||
+        sp_api_ticket_cursor_check("cursor", &pg.cursor, t.id, p) != SP_OK)
         return p->rc;
     struct sp_ticket_event *events;
     size_t n;
     long long next;
-    if (sp_ticket_events(&ctx, t.id, cursor.after, (int)q[EQ_LIMIT].i, &events, &n, &next,
-                         p) != SP_OK)
+    if (sp_ticket_events(&ctx, t.id, pg.cursor.after, pg.limit, &events, &n, &next, p) != SP_OK)
         return p->rc;
     return sp_api_answer_list(r, events, n, sizeof(*events), write_event,
                               sp_api_ticket_next_cursor(r, "e", t.id, next));

@@ -305,7 +305,6 @@ sp_api_admin_webhook_rotate(struct sp_req *r, struct sp_problem *p)
     return sp_api_create_secret(r, rotate_webhook, replay_rotation, &in, p);
 }
 
-/* 202: the ping is queued, support-dispatch sends it. */
 /* 202 with a delivery just queued (a ping's, a redelivery's). */
 static enum sp_rc
 queued(const struct sp_webhook_delivery *d, struct sp_buf *body, struct sp_api_created *out)
@@ -317,6 +316,7 @@ queued(const struct sp_webhook_delivery *d, struct sp_buf *body, struct sp_api_c
     return SP_OK;
 }
 
+/* 202: the ping is queued, support-dispatch sends it. */
 static enum sp_rc
 ping_webhook(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_created *out,
              struct sp_problem *p)
