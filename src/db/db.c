@@ -1009,6 +1009,22 @@ sp_db_page_of(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long lon
     return sp_db_page_read(db, a, st, params, limit, "id", size, read, n, next, p);
 }
 
+PGresult *
+sp_db_exec_id(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long id,
+              struct sp_problem *p)
+{
+    const char *params[1] = {sp_arena_sprintf(a, "%lld", id)};
+    return sp_db_exec(db, a, st, params, p);
+}
+
+PGresult *
+sp_db_exec_id_at(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long id,
+                 struct sp_versions if_match, struct sp_problem *p)
+{
+    const char *params[2] = {sp_arena_sprintf(a, "%lld", id), sp_versions_param(a, if_match)};
+    return sp_db_exec(db, a, st, params, p);
+}
+
 enum sp_rc
 sp_db_found_or(const PGresult *r, enum sp_rc rc, const char *code, const char *detail,
                struct sp_problem *p)

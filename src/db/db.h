@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "core/problem.h"
+#include "core/versions.h"
 
 struct sp_arena;
 struct sp_db;
@@ -238,6 +239,13 @@ enum sp_rc sp_db_ready(struct sp_db *db, struct sp_problem *p);
  * (registered on the arena: never PQclear it) or NULL with p filled. */
 PGresult *sp_db_exec(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
                      const char *const *params, struct sp_problem *p);
+/* sp_db_exec of a statement whose one parameter is an id ($1::bigint). */
+PGresult *sp_db_exec_id(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st, long long id,
+                        struct sp_problem *p);
+/* The same for a write of row id under If-Match: $1 the id, $2 the
+ * versions it accepts (sp_versions_param: NULL for any). */
+PGresult *sp_db_exec_id_at(struct sp_db *db, struct sp_arena *a, struct sp_stmt *st,
+                           long long id, struct sp_versions if_match, struct sp_problem *p);
 /* Runs lock (a lock taken until the transaction ends, e.g. an advisory
  * lock), then st: a check under a lock (a count against a cap). st is a
  * statement of its own because a statement's snapshot is taken when it

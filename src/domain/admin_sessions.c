@@ -157,8 +157,7 @@ sp_admin_session_find(struct sp_ctx *ctx, const char *token, struct sp_admin_ses
 enum sp_rc
 sp_admin_session_close(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    return sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p) != NULL ? SP_OK : p->rc;
+    return sp_db_exec_id(ctx->db, ctx->arena, &close_stmt, id, p) != NULL ? SP_OK : p->rc;
 }
 
 enum sp_rc

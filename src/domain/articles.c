@@ -341,9 +341,7 @@ enum sp_rc
 sp_article_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                   struct sp_problem *p)
 {
-    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id),
-                             sp_versions_param(ctx->arena, if_match)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
+    PGresult *r = sp_db_exec_id_at(ctx->db, ctx->arena, &delete_stmt, id, if_match, p);
     if (r == NULL)
         return p->rc;
     if (strcmp(PQcmdTuples(r), "0") != 0)
@@ -353,7 +351,7 @@ sp_article_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
      * version it reached meanwhile (RFC 9110: any listed tag): still 412,
      * never SP_OK for an article not deleted. */
     struct sp_article now;
-    if (unchanged(ctx, params[0], if_match, &now, p) != SP_OK)
+    if (unchanged(ctx, sp_arena_sprintf(ctx->arena, "%lld", id), if_match, &now, p) != SP_OK)
         return p->rc;
     return stale(ctx, (long long)now.version, if_match, p);
 }

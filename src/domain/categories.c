@@ -55,8 +55,7 @@ check_routing(struct sp_ctx *ctx, long long id, const struct sp_table_value *val
     const char *now_routing = routing->set ? routing->value : "manual";
     const char *now_skill = skill->set ? skill->value : NULL;
     if (id != 0 && !(routing->set && skill->set)) {
-        const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-        PGresult *r = sp_db_exec(ctx->db, ctx->arena, &routing_stmt, params, p);
+        PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &routing_stmt, id, p);
         if (r == NULL || PQntuples(r) == 0)
             return p->rc;   /* no such row: the write answers 404 */
         if (!routing->set)
@@ -122,8 +121,7 @@ sp_category_slug(struct sp_ctx *ctx, long long id, struct sp_problem *p)
 {
     if (id == 0)
         return NULL;
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &slug_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &slug_stmt, id, p);
     return r != NULL && PQntuples(r) == 1 ? sp_db_str(r, 0, 0) : NULL;
 }
 

@@ -47,8 +47,8 @@ linked_ticket(struct sp_ctx *ctx, PGresult *r, struct sp_problem *p)
 {
     if (!PQgetisnull(r, 0, CV_TICKET_PUBLIC))
         return sp_db_str(r, 0, CV_TICKET_PUBLIC);
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", sp_db_int(r, 0, CV_TICKET))};
-    PGresult *t = sp_db_exec(ctx->db, ctx->arena, &ticket_public_stmt, params, p);
+    PGresult *t =
+        sp_db_exec_id(ctx->db, ctx->arena, &ticket_public_stmt, sp_db_int(r, 0, CV_TICKET), p);
     if (sp_db_found(t, "ticket", p) != SP_OK)
         return NULL;
     return sp_db_str(t, 0, 0);

@@ -299,16 +299,14 @@ static struct sp_stmt return_stmt = SP_STMT(
 enum sp_rc
 sp_chat_lock_agent_chats(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    return sp_db_exec(ctx->db, ctx->arena, &agent_chats_lock_stmt, params, p) == NULL ? p->rc
-                                                                                       : SP_OK;
+    return sp_db_exec_id(ctx->db, ctx->arena, &agent_chats_lock_stmt, agent_id, p) == NULL ? p->rc
+                                                                                           : SP_OK;
 }
 
 enum sp_rc
 sp_chat_return_agent_chats(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &return_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &return_stmt, agent_id, p);
     if (r == NULL)
         return p->rc;
     for (int i = 0; i < PQntuples(r); i++)
@@ -674,8 +672,7 @@ struct close_arg {
 enum sp_rc
 sp_chat_close_locked(struct sp_ctx *ctx, long long session_id, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", session_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &close_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &close_stmt, session_id, p);
     if (r == NULL)
         return p->rc;
     /* Its agent has a free place now: the oldest waiting chat they may

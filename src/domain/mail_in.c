@@ -236,8 +236,7 @@ sealed_thread(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct
         return false;
     struct sp_problem p;
     sp_problem_init(&p);
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", row)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &outbox_ticket_stmt, params, &p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &outbox_ticket_stmt, row, &p);
     if (r == NULL || PQntuples(r) != 1)
         return false;   /* a failed read is logged by db/; the mail is taken as unthreaded */
     snprintf(id, SP_PUBLIC_ID_LEN + 1, "%s", sp_db_str(r, 0, 0));

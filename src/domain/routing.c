@@ -358,8 +358,7 @@ sp_route_chat_waiting(struct sp_ctx *ctx, long long agent_id, struct sp_waiting_
     int max;
     if (sp_route_chat_room(ctx, agent_id, &room, &max, p) != SP_OK || room != SP_CHAT_ROOM_FREE)
         return p->rc;
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &waiting_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &waiting_stmt, agent_id, p);
     if (r == NULL)
         return p->rc;
     *n = (size_t)PQntuples(r);

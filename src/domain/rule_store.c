@@ -58,8 +58,7 @@ check_conditions(struct sp_ctx *ctx, long long id, const struct sp_table_value *
     bool now_active = !active->set || strcmp(active->value, "false") != 0, any = false;
     PGresult *r = NULL;
     if (id != 0) {
-        const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-        if ((r = sp_db_exec(ctx->db, ctx->arena, &conditions_stmt, params, p)) == NULL ||
+        if ((r = sp_db_exec_id(ctx->db, ctx->arena, &conditions_stmt, id, p)) == NULL ||
             PQntuples(r) == 0)
             return p->rc;   /* no such row: the write answers 404 */
         if (!active->set)

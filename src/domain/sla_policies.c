@@ -199,10 +199,10 @@ enum sp_rc
 sp_sla_policy_delete(struct sp_ctx *ctx, long long id, struct sp_versions if_match,
                      struct sp_problem *p)
 {
-    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", id),
-                             sp_versions_param(ctx->arena, if_match)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &delete_stmt, params, p);
+    PGresult *r = sp_db_exec_id_at(ctx->db, ctx->arena, &delete_stmt, id, if_match, p);
     if (r == NULL)
         return p->rc;
-    return PQntuples(r) == 1 ? SP_OK : missed(ctx, params[0], if_match, true, p);
+    if (PQntuples(r) == 1)
+        return SP_OK;
+    return missed(ctx, sp_arena_sprintf(ctx->arena, "%lld", id), if_match, true, p);
 }

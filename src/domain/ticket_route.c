@@ -63,8 +63,7 @@ static struct sp_stmt held_stmt = SP_STMT(
 static PGresult *
 lock_held(struct sp_ctx *ctx, long long agent_id, struct sp_problem *p)
 {
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", agent_id)};
-    return sp_db_exec(ctx->db, ctx->arena, &held_stmt, params, p);
+    return sp_db_exec_id(ctx->db, ctx->arena, &held_stmt, agent_id, p);
 }
 
 enum sp_rc

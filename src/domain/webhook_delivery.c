@@ -412,8 +412,7 @@ sp_webhook_target_open(struct sp_ctx *ctx, const struct sp_webhook_env *env, lon
     memset(t, 0, sizeof(*t));
     t->usable = true;
     t->allow_loopback = env->allow_loopback;
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", webhook_id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &target_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &target_stmt, webhook_id, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
     if (!sp_db_bool(r, 0, TC_ACTIVE) && refuse(t, false, "webhook_inactive")) {

@@ -369,8 +369,7 @@ sp_webhook_current_secret(struct sp_ctx *ctx, const struct sp_webhook_env *env, 
     if (env->crypto == NULL)
         return sp_problem_set(p, SP_UNAVAILABLE, "dependency_unavailable",
                               "webhook secrets need SUPPORT_ENCRYPTION_KEYS");
-    const char *params[1] = {sp_arena_sprintf(ctx->arena, "%lld", id)};
-    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &get_secret_stmt, params, p);
+    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &get_secret_stmt, id, p);
     if (sp_db_found(r, "webhook", p) != SP_OK)
         return p->rc;
     read_webhook(r, 0, out);
