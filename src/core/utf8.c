@@ -146,6 +146,16 @@ sp_utf8_cjk(uint32_t c)
            (c >= 0x20000 && c <= 0x2fa1f);
 }
 
+bool
+sp_utf8_any(const char *s, size_t n, bool (*test)(uint32_t cp))
+{
+    size_t len;
+    for (size_t i = 0; i < n; i += len)
+        if (test(sp_utf8_decode(s + i, n - i, &len)))
+            return true;
+    return false;
+}
+
 void
 sp_utf8_trim_blank(const char **b, const char **e)
 {

@@ -55,6 +55,9 @@ bool sp_utf8_bidi_control(uint32_t cp);
  * ideographic planes). Kept equal to the SQL, so a text's terms here are
  * the index's: core/embed's, an article snippet's marks. */
 bool sp_utf8_cjk(uint32_t cp);
+/* Whether any code point of UTF-8 s[0..n) passes test (a malformed byte
+ * is U+FFFD): e.g. sp_utf8_any(name, len, sp_utf8_bidi_control). */
+bool sp_utf8_any(const char *s, size_t n, bool (*test)(uint32_t cp));
 /* Narrows valid UTF-8 [*b, *e) past blank code points (sp_utf8_blank)
  * on both sides. */
 void sp_utf8_trim_blank(const char **b, const char **e);

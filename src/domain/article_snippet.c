@@ -177,16 +177,6 @@ struct snippet {
     int nfrag;
 };
 
-static bool
-has_cjk(const char *s, size_t n)
-{
-    size_t k;
-    for (size_t i = 0; i < n; i += k)
-        if (sp_utf8_cjk(sp_utf8_decode(s + i, n - i, &k)))
-            return true;
-    return false;
-}
-
 /* Adds r, its bracket right outside put back, merged with a fragment it
  * overlaps or touches (the room is MAX_FRAGMENTS + 1 while adding). */
 static void
@@ -227,7 +217,7 @@ take_fragment(struct snippet *s, struct sp_arena *a, const char *f, size_t n)
         if (f[i] == '\x01') {
             open = o;
         } else if (f[i] == '\x02') {
-            if (has_cjk(at + open, o - open))
+            if (sp_utf8_any(at + open, o - open, sp_utf8_cjk))
                 continue;
             for (size_t j = open; j < o; j++)
                 s->map[base + j] |= MARK_WORD;
@@ -388,7 +378,7 @@ sp_article_snippet_html(struct sp_arena *a, const char *headline, const char *so
         return NULL;
     struct snippet s = {.src = source, .n = source != NULL ? strlen(source) : 0};
     /* A query without CJK text (most): no map, no scan of the source. */
-    if (q == NULL || s.n == 0 || !has_cjk(q, strlen(q)))
+    if (q == NULL || s.n == 0 || !sp_utf8_any(q, strlen(q), sp_utf8_cjk))
         return headline_html(a, headline, source);
     s.map = sp_arena_calloc(a, s.n + 1, 1);
     if (!mark_cjk(q, s.src, s.n, s.map))

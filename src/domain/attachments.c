@@ -163,17 +163,6 @@ static struct sp_stmt attach_unscanned_stmt = SP_STMT(
 
 SP_ROW_READER(read_row, struct sp_attachment, ATTACHMENT_COLUMNS)
 
-/* Whether valid UTF-8 s[0..n) holds a bidirectional control anywhere. */
-static bool
-has_bidi_control(const char *s, size_t n)
-{
-    size_t len;
-    for (size_t i = 0; i < n; i += len)
-        if (sp_utf8_bidi_control(sp_utf8_decode(s + i, n - i, &len)))
-            return true;
-    return false;
-}
-
 const char *
 sp_attachment_filename_trim(struct sp_arena *a, const char *name)
 {
@@ -181,7 +170,8 @@ sp_attachment_filename_trim(struct sp_arena *a, const char *name)
     /* A bidirectional control is refused wherever it stands, at the ends
      * too (docs/API.md §10 Attachment names): trimming it there would
      * take a name the caller meant to show otherwise. */
-    if (!sp_utf8_valid(name, (size_t)(e - b)) || has_bidi_control(name, (size_t)(e - b)))
+    size_t n = (size_t)(e - b);
+    if (!sp_utf8_valid(name, n) || sp_utf8_any(name, n, sp_utf8_bidi_control))
         return name; /* refused as it is (sp_attachment_filename_ok) */
     sp_utf8_trim_blank(&b, &e);
     return b == name && *e == '\0' ? name : sp_arena_strndup(a, b, (size_t)(e - b));

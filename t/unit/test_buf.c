@@ -369,6 +369,12 @@ START_TEST(utf8_trim_blank_takes_spaces_and_invisibles_from_both_ends)
     ck_assert(!sp_utf8_format(0x3000) && !sp_utf8_format(0xfe0f));
     ck_assert(sp_utf8_bidi_control(0x200e) && sp_utf8_bidi_control(0x2066));
     ck_assert(!sp_utf8_bidi_control(0x200d) && !sp_utf8_bidi_control(0x206a));
+    /* sp_utf8_any: anywhere in the text, the last code point included. */
+    ck_assert(sp_utf8_any("photo\xe2\x80\xae" "FIG", 11, sp_utf8_bidi_control));
+    ck_assert(sp_utf8_any("ab\xe6\x97\xa5", 5, sp_utf8_cjk));
+    ck_assert(!sp_utf8_any("ab\xe6\x97\xa5", 4, sp_utf8_cjk));
+    ck_assert(!sp_utf8_any("report.txt", 10, sp_utf8_bidi_control));
+    ck_assert(!sp_utf8_any("", 0, sp_utf8_cjk));
     static const char *const cases[][2] = {
         {" a b ", "a b"},
         {"\xc2\xa0\xe2\x80\x8breport.txt\xe3\x80\x80 ", "report.txt"},
