@@ -321,6 +321,7 @@ struct reply_input {
     struct sp_ticket_ref ref;
     struct sp_agent_reply reply;
     struct sp_api_attachments attachments;
+    const char *sender_name;   /* the caller's display name, as a read shows it */
 };
 
 static enum sp_rc
@@ -339,6 +340,7 @@ create_reply(struct sp_req *r, void *input, struct sp_buf *body, struct sp_api_c
         return p->rc;
     m.sender_type = "agent";
     m.sender_id = r->principal.sub;
+    m.sender_name = in->sender_name;
     m.body = in->reply.body;
     m.is_internal = in->reply.internal;
     sp_view_message(body, &m, true);
@@ -367,6 +369,7 @@ sp_api_agent_ticket_reply(struct sp_req *r, struct sp_problem *p)
     if (sp_api_if_match(r, 0, &in.ref.if_match, p) != SP_OK)
         return p->rc;
     in.reply.agent_id = me.id;
+    in.sender_name = me.display_name;
     in.reply.body = body;
     in.reply.internal = v[M_INTERNAL].present && v[M_INTERNAL].b;
     in.reply.has_status = v[M_STATUS].present;

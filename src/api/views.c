@@ -19,6 +19,9 @@ message_members(struct sp_jw *w, const struct sp_message *m, bool agent)
 {
     sp_jw_kint(w, "id", m->id);
     sp_jw_kstr(w, "sender_type", m->sender_type);
+    /* Who answered, by name (as a chat's staff messages): customers see
+     * the name, never the staff user id in sender_id. */
+    sp_jw_kstr(w, "sender_name", m->sender_name);
     if (agent) {
         sp_jw_kstr(w, "sender_id", m->sender_id);
         sp_jw_kbool(w, "is_internal", m->is_internal);

@@ -70,16 +70,13 @@ static struct sp_stmt link_stmt = SP_STMT(
  * many bytes. */
 #define SP_CHAT_TRANSCRIPT_LABEL 64
 
-/* Text for HTML, in SQL (the transcript's attachment notes). */
-#define HTML_ESCAPE(x)                                                                     \
-    "replace(replace(replace(replace(" x ", '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),"    \
-    " '\"', '&quot;')"
 /* One paragraph per attachment of message m, after its body:
  * "[attachment: name, type, N bytes]" (the files themselves follow to
  * the ticket's first message, see sp_attachments_follow_chat). */
 #define TRANSCRIPT_NOTE(m)                                                                 \
     "(SELECT coalesce(string_agg(format('<p>[attachment: %s, %s, %s bytes]</p>',"          \
-    HTML_ESCAPE("e->>'filename'") ", " HTML_ESCAPE("e->>'content_type'") ", e->>'size'),"  \
+    SP_CHAT_HTML_ESCAPE("e->>'filename'") ", " SP_CHAT_HTML_ESCAPE("e->>'content_type'")   \
+    ", e->>'size'),"                                                                       \
     " '' ORDER BY o), '') FROM jsonb_array_elements(" m ".attachments)"                     \
     " WITH ORDINALITY AS x(e, o))"
 

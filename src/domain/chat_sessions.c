@@ -195,8 +195,9 @@ static struct sp_stmt lock_stmt = SP_STMT(
 
 /* Every assignment, however made, activates the session, stamps the
  * agent's last_assigned_at and stores the system message saying why
- * (API.md §5.3–5.4, §7): $3 its body, $4 its event; a transfer also
- * queues its deliveries (API.md §11). */
+ * (API.md §5.3–5.4, §7): $3 its body naming the agent (a format() string
+ * taking the display name), $7 the body for an agent without a name, $4
+ * its event; a transfer also queues its deliveries (API.md §11). */
 static struct sp_stmt assign_stmt = SP_STMT(
     "chat_assign",
     "WITH prev AS ("
@@ -223,9 +224,12 @@ static struct sp_stmt assign_stmt = SP_STMT(
     "  WHERE $4::text = 'transferred'"
     ")"
     " INSERT INTO support_chat_messages (session_id, sender_type, body, payload)"
-    " SELECT id, 'system', $3, jsonb_build_object('event', $4::text, 'agent_id', $2::bigint)"
+    " SELECT id, 'system', coalesce((SELECT format($3, "
+    SP_CHAT_HTML_ESCAPE("g.display_name") ") FROM support_agents g"
+    "   WHERE g.id = $2::bigint AND g.display_name <> ''), $7),"
+    "  jsonb_build_object('event', $4::text, 'agent_id', $2::bigint)"
     " FROM u",
-    6);
+    7);
 
 enum assign_event { AGENT_JOINED, TRANSFERRED };
 
@@ -235,14 +239,18 @@ static enum sp_rc
 assign(struct sp_ctx *ctx, const char *session_id, long long agent_id, enum assign_event e,
        const struct sp_route_staff *staff, struct sp_problem *p)
 {
-    static const char *const message[][2] = {
-        [AGENT_JOINED] = {"An agent joined the chat.", "agent_joined"},
-        [TRANSFERRED] = {"The chat was transferred to another agent.", "transferred"},
+    /* The note names the agent, as the frame's agent_name does ("Ada
+     * joined the chat.", the name escaped: a body is HTML); without a
+     * display name it says "an agent". */
+    static const char *const message[][3] = {
+        [AGENT_JOINED] = {"%s joined the chat.", "An agent joined the chat.", "agent_joined"},
+        [TRANSFERRED] = {"The chat was transferred to %s.",
+                         "The chat was transferred to another agent.", "transferred"},
     };
-    const char *params[6] = {
-        session_id, sp_arena_sprintf(ctx->arena, "%lld", agent_id), message[e][0], message[e][1],
+    const char *params[7] = {
+        session_id, sp_arena_sprintf(ctx->arena, "%lld", agent_id), message[e][0], message[e][2],
         staff ? staff->channel : NULL,
-        staff ? sp_db_text_array(ctx->arena, staff->recipients, staff->n) : NULL};
+        staff ? sp_db_text_array(ctx->arena, staff->recipients, staff->n) : NULL, message[e][1]};
     return sp_db_exec(ctx->db, ctx->arena, &assign_stmt, params, p) == NULL ? p->rc : SP_OK;
 }
 

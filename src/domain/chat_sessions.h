@@ -43,6 +43,12 @@ struct sp_chat_session {
 };
 #define SP_CHAT_PREVIEW_MAX 200
 
+/* SQL: text x made safe inside a chat body, which is sanitized HTML (the
+ * transcript's attachment notes, a note naming an agent). */
+#define SP_CHAT_HTML_ESCAPE(x)                                                             \
+    "replace(replace(replace(replace(" x ", '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),"    \
+    " '\"', '&quot;')"
+
 struct sp_chat_message {
     long long id;
     /* Its place in the session (1, 2, ...: no gaps), in commit order: the

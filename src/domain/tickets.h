@@ -28,6 +28,9 @@ struct sp_message {
     long long id;
     const char *sender_type;
     const char *sender_id;
+    /* The display name of the agent who wrote it (sender_type agent); NULL
+     * for any other sender, an agent without a name, or a row gone. */
+    const char *sender_name;
     const char *body;
     const char *attachments_json;  /* JSON array text */
     bool is_internal;
@@ -142,7 +145,10 @@ enum sp_rc sp_ticket_get_for_customer(struct sp_ctx *ctx, const char *public_id,
 /* The version and category slug of the customer's own ticket: equal
  * stamps mean an equal customer representation (every change to the
  * ticket or its messages bumps the version; the slug is the one joined
- * value). Another customer's ticket is SP_NOT_FOUND. */
+ * value) but for the agents' sender_name, which a rename changes without
+ * a version: a kept rendering shows the old name until the ticket's next
+ * change, by choice (docs/API.md §4 "Who answered"). Another customer's
+ * ticket is SP_NOT_FOUND. */
 struct sp_ticket_stamp {
     long long version;
     const char *category;      /* NULL without a category */

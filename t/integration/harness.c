@@ -1048,11 +1048,14 @@ sp_t_assert_message_view_at(const char *file, int line, struct json_object *m)
                     json_object_get_string(
                         sp_t_jget_at(file, line, m, "sender_type", json_type_string, true)),
                     t_senders);
+    t_assert_str_or_null(file, line, m, "sender_name");
     (void)sp_t_jget_at(file, line, m, "body", json_type_string, true);
     (void)sp_t_jget_at(file, line, m, "attachments", json_type_array, true);
     sp_t_assert_timestamp_at(file, line, json_object_get_string(
         sp_t_jget_at(file, line, m, "created_at", json_type_string, true)));
     ck_assert_msg(!sp_t_jhas(m, "is_internal"), "%s:%d: is_internal shown to a customer", file,
+                  line);
+    ck_assert_msg(!sp_t_jhas(m, "sender_id"), "%s:%d: sender_id shown to a customer", file,
                   line);
 }
 
@@ -1235,6 +1238,7 @@ t_assert_agent_message(const char *file, int line, struct json_object *m)
                         sp_t_jget_at(file, line, m, "sender_type", json_type_string, true)),
                     t_senders);
     t_assert_str_or_null(file, line, m, "sender_id");
+    t_assert_str_or_null(file, line, m, "sender_name");
     (void)sp_t_jget_at(file, line, m, "is_internal", json_type_boolean, true);
     (void)sp_t_jget_at(file, line, m, "body", json_type_string, true);
     (void)sp_t_jget_at(file, line, m, "attachments", json_type_array, true);

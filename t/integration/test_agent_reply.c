@@ -114,6 +114,67 @@ START_TEST(public_reply_reaches_the_customer)
 }
 END_TEST
 
+/* The sender_name of message i of the customer's view, read with
+ * messages_limit (each limit: a rendering no worker keeps yet); NULL for
+ * JSON null. */
+static const char *
+customer_sees_sender_name(const struct sp_t_user *c, const char *pid, int limit, size_t i)
+{
+    struct sp_t_resp *r =
+        sp_t_get(sp_t_fmt("/support/tickets/%s?messages_limit=%d", pid, limit), c->token);
+    sp_t_assert_json(r, 200);
+    sp_t_assert_ticket_view(r->json);   /* no sender_id in any message */
+    ck_assert_msg(strstr(r->body, "\"sender_id\"") == NULL, "sender_id shown: %s", r->body);
+    struct json_object *m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), i);
+    struct json_object *name = sp_t_jget(m, "sender_name");
+    const char *out = name != NULL ? sp_t_fmt("%s", json_object_get_string(name)) : NULL;
+    sp_t_resp_free(r);
+    return out;
+}
+
+/* As Zendesk and Zammad show who answered: a message names the agent who
+ * wrote it (sender_name, their display name, as chat messages do), to
+ * the customer too, who never sees the staff user id (sender_id). The
+ * customer's own message, and an agent without a display name, have
+ * none. */
+START_TEST(a_reply_names_its_agent_to_the_customer)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user nameless = sp_t_user_new(SP_ROLE_AGENT);   /* no name claim */
+    a.token = sp_t_token_claims(SP_ROLE_AGENT, a.sub, "{\"name\":\"Ada Lovelace\"}");
+    const char *pid = sp_t_ticket_create(&c, "who answered");
+    struct sp_t_resp *r = reply(&a, pid, "Refunded.");
+    sp_t_assert_json(r, 201);
+    ck_assert_str_eq(sp_t_jstr(r->json, "sender_name"), "Ada Lovelace");
+    sp_t_resp_free(r);
+    r = reply(&nameless, pid, "Also checked.");
+    sp_t_assert_json(r, 201);
+    sp_t_assert_jnull(r->json, "sender_name");
+    sp_t_resp_free(r);
+
+    ck_assert_ptr_null(customer_sees_sender_name(&c, pid, 20, 0));
+    ck_assert_str_eq(customer_sees_sender_name(&c, pid, 20, 1), "Ada Lovelace");
+    ck_assert_ptr_null(customer_sees_sender_name(&c, pid, 20, 2));
+    r = sp_t_agent_ticket(&a, pid);
+    struct json_object *ms = sp_t_jarr(r->json, "messages");
+    sp_t_assert_jnull(json_object_array_get_idx(ms, 0), "sender_name");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ms, 1), "sender_name"), "Ada Lovelace");
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(ms, 1), "sender_id"), a.sub);
+    sp_t_assert_jnull(json_object_array_get_idx(ms, 2), "sender_name");
+    sp_t_resp_free(r);
+
+    /* The name is read with the messages, not stored with them: a new
+     * name shows on a view rendered after it (docs/API.md §4 "Who
+     * answered": a kept rendering waits for the ticket's next change);
+     * an agents row gone shows none. */
+    (void)sp_t_sql("UPDATE support_agents SET display_name = 'Ada K.' WHERE user_id = '%s'", a.sub);
+    ck_assert_str_eq(customer_sees_sender_name(&c, pid, 21, 1), "Ada K.");
+    (void)sp_t_sql("DELETE FROM support_agents WHERE user_id = '%s'", a.sub);
+    ck_assert_ptr_null(customer_sees_sender_name(&c, pid, 22, 1));
+}
+END_TEST
+
 START_TEST(first_public_reply_records_the_first_response_once)
 {
     struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
@@ -629,6 +690,7 @@ agent_reply_suite(void)
     TCase *tc = sp_t_tcase(s, "public");
     tcase_add_test(tc, public_reply_is_201_with_the_message_in_the_agent_view);
     tcase_add_test(tc, public_reply_reaches_the_customer);
+    tcase_add_test(tc, a_reply_names_its_agent_to_the_customer);
     tcase_add_test(tc, first_public_reply_records_the_first_response_once);
     tcase_add_test(tc, public_reply_on_open_unassigned_ticket_assigns_the_replier_and_starts_work);
     tcase_add_test(tc, public_reply_on_open_ticket_of_another_agent_keeps_the_assignee);

@@ -653,6 +653,11 @@ START_TEST(round_robin_category_with_an_active_agent_starts_active_with_agent_jo
                               " JOIN support_chat_sessions s ON s.id = m.session_id"
                               " WHERE s.public_id = '%s' AND m.sender_type = 'system'", s.id),
                      sp_t_fmt("%lld", (long long)agent));
+    /* an agent without a display name is "an agent" in the note */
+    ck_assert_str_eq(sp_t_sql("SELECT m.body FROM support_chat_messages m"
+                              " JOIN support_chat_sessions s ON s.id = m.session_id"
+                              " WHERE s.public_id = '%s' AND m.sender_type = 'system'", s.id),
+                     "An agent joined the chat.");
 
     struct sp_t_resp *g = session_get(&c, s.id, NULL);
     sp_t_assert_json(g, 200);
@@ -1176,7 +1181,7 @@ START_TEST(the_customer_learns_who_helps_them_and_no_staff_user_id)
     const char *team = team_new();
     struct sp_t_user au, bu;
     int64_t a = agent_new(team, "\"display_name\":\"Dana\"", &au);
-    int64_t b = agent_new(NULL, "\"display_name\":\"Eli\"", &bu);
+    int64_t b = agent_new(NULL, "\"display_name\":\"Eli & <Co>\"", &bu);
     struct chat s = chat_new(&c, category_rr(team), "hello");
     ck_assert_int_eq(s.agent, a);
     (void)msg_send(&au, s.id, "How can I help?");
@@ -1189,6 +1194,8 @@ START_TEST(the_customer_learns_who_helps_them_and_no_staff_user_id)
     ck_assert_str_eq(sp_t_jstr(joined, "event"), "agent_joined");
     ck_assert_int_eq(sp_t_jint(joined, "agent_id"), a);
     ck_assert_str_eq(sp_t_jstr(joined, "agent_name"), "Dana");
+    /* the stored note names her too (it said "An agent joined the chat.") */
+    ck_assert_str_eq(sp_t_jstr(joined, "body"), "Dana joined the chat.");
     struct json_object *m = json_object_array_get_idx(msgs, 2);
     assert_frame(m, s.id, "agent", sp_t_fmt("%lld", (long long)a));
     ck_assert_int_eq(sp_t_jint(m, "agent_id"), a);
@@ -1207,19 +1214,36 @@ START_TEST(the_customer_learns_who_helps_them_and_no_staff_user_id)
 
     r = transfer(&au, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}", (long long)b));
     sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli");
+    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli & <Co>");
     sp_t_resp_free(r);
     r = session_get(&c, s.id, "?after_seq=3");
     sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli");
+    ck_assert_str_eq(sp_t_jstr(r->json, "assigned_agent_name"), "Eli & <Co>");
     m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
     ck_assert_str_eq(sp_t_jstr(m, "event"), "transferred");
     ck_assert_int_eq(sp_t_jint(m, "agent_id"), b);
-    ck_assert_str_eq(sp_t_jstr(m, "agent_name"), "Eli");
+    ck_assert_str_eq(sp_t_jstr(m, "agent_name"), "Eli & <Co>");
+    /* a name is plain text in agent_name, escaped in the body (HTML) */
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "The chat was transferred to Eli &amp; &lt;Co&gt;.");
     sp_t_resp_free(r);
 
+    /* to an agent without a display name: "another agent", as before */
+    struct sp_t_user cu;
+    int64_t nameless = agent_new(NULL, NULL, &cu);
+    r = transfer(&bu, s.id, sp_t_fmt("{\"to\":\"agent\",\"agent_id\":%lld}",
+                                     (long long)nameless));
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = session_get(&c, s.id, "?after_seq=4");
+    sp_t_assert_json(r, 200);
+    m = json_object_array_get_idx(sp_t_jarr(r->json, "messages"), 0);
+    ck_assert_str_eq(sp_t_jstr(m, "event"), "transferred");
+    sp_t_assert_jnull(m, "agent_name");
+    ck_assert_str_eq(sp_t_jstr(m, "body"), "The chat was transferred to another agent.");
+    sp_t_resp_free(r);
 }
 END_TEST
+
 
 /* ---- POST /support/chat/session/:id/messages ------------------------------------ */
 
