@@ -226,7 +226,9 @@ public_id_param(struct sp_req *r, const char **out, struct sp_problem *p)
  * asks the database only for the ticket's stamp (version and category
  * slug: one index lookup) instead of the ticket and its messages. Every
  * read still goes to the database, so a reply committed by any process
- * is seen at once; a cached view is only ever the current one. */
+ * is seen at once; a cached view is only ever the current one (but for
+ * an agent's renamed sender_name, which waits for the ticket's next
+ * change: docs/API.md §4 "Who answered"). */
 enum sp_rc
 sp_api_ticket_get(struct sp_req *r, struct sp_problem *p)
 {
