@@ -10,7 +10,10 @@
  * template textarea title xmp noembed noframes, and comments. noscript is
  * unwrapped like any other element (not in API.md's list, and an unclosed
  * one would otherwise take the rest of the body with it).
- * Every other element is unwrapped: its children are kept.
+ * Every other element is unwrapped: its children are kept. An unwrapped
+ * block element (div, h1-h6, table parts, section, dl, hr, ...) keeps its
+ * line break: a <br> where its text would run into the text before or
+ * after it, never leading, trailing, doubled or beside a kept block.
  * All attributes are dropped except a valid href on <a>.
  *
  * Choices API.md leaves open:
@@ -41,7 +44,9 @@
 struct sp_arena;
 
 /* Sanitizes an untrusted HTML fragment per API.md §4. Returns arena-owned,
- * NUL-terminated HTML and its length in *out_len (out_len may be NULL).
+ * NUL-terminated HTML and its length in *out_len (out_len may be NULL);
+ * sanitizing that again returns it unchanged (it is parsed back as it
+ * was written).
  * *has_text (may be NULL) is set true when the result contains visible text
  * (any non-whitespace character outside tags, e.g. "<p> </p>" and "<br>"
  * have none). Invalid UTF-8 in the input becomes U+FFFD, so the result is

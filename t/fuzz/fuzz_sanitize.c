@@ -2,10 +2,12 @@
  * fuzz_sanitize: libFuzzer target for the HTML sanitizer (untrusted
  * message bodies, API.md §4). Besides crashes and sanitizer reports it
  * aborts when an invariant of the output breaks: valid UTF-8, no NUL,
- * length matches, and no raw '<' other than one starting a tag we write;
+ * length matches, no raw '<' other than one starting a tag we write, and
+ * sanitizing the output again changes nothing (what is stored is stored
+ * as it reads: the line breaks of unwrapped blocks are not added twice);
  * and the plain text of the output (mail text parts) is valid UTF-8.
  * Build: clang -fsanitize=fuzzer,address,undefined -Isrc src/core/arena.c
- *        src/core/buf.c src/core/utf8.c src/core/sanitize.c
+ *        src/core/ascii.c src/core/buf.c src/core/utf8.c src/core/sanitize.c
  *        t/fuzz/fuzz_sanitize.c $(pkg-config --cflags --libs gumbo)
  */
 #include <stdbool.h>
@@ -45,6 +47,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  &has_text);
     if (out == NULL || strlen(out) != len || !sp_utf8_valid(out, len) ||
         !tags_look_ours(out))
+        abort();
+    size_t len2;
+    char *again = sp_sanitize_html(&a, out, len, &len2, NULL);
+    if (len2 != len || memcmp(again, out, len) != 0)
         abort();
     /* the mail text of a body (support-dispatch): always valid UTF-8 */
     char *text = sp_sanitize_text(&a, out, len);

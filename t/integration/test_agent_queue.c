@@ -389,6 +389,22 @@ START_TEST(q_searches_subject_description_and_every_message)
 }
 END_TEST
 
+/* A rich-text editor writes a <div> per line; the sanitizer unwrapped
+ * them with nothing between, so "<div>zebrafoo</div><div>quokkabar</div>"
+ * was stored as one word "zebrafooquokkabar" that neither word found.
+ * Unwrapped blocks keep a line break (docs/API.md, Sanitizer). */
+START_TEST(q_finds_each_line_of_a_reply_written_in_divs)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user a = sp_t_user_new(SP_ROLE_AGENT);
+    const char *zebrafoo = sp_t_unique_word(), *quokkabar = sp_t_unique_word();
+    const char *t = create(&c, "lines in divs", "nothing special");
+    (void)sp_t_ticket_reply(&c, t, sp_t_fmt("<div>%s</div><div>%s</div>", zebrafoo, quokkabar));
+    assert_set(&a, sp_t_fmt("q=%s", quokkabar), t);
+    assert_set(&a, sp_t_fmt("q=%s", zebrafoo), t);
+}
+END_TEST
+
 /* QA: agent search read a run of CJK characters as one word and did not
  * fold accents; sql/057 writes documents as knowledge-base search does
  * and asks both ways, so a document written before it (words as
@@ -1200,6 +1216,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, sla_filter_breached_due_soon_and_ok);
     tcase_add_test(tc, sla_due_soon_means_within_60_minutes);
     tcase_add_test(tc, q_searches_subject_description_and_every_message);
+    tcase_add_test(tc, q_finds_each_line_of_a_reply_written_in_divs);
     tcase_add_test(tc, q_folds_accents_splits_cjk_and_still_finds_old_documents);
     tcase_add_test(tc, q_finds_tickets_in_every_status_filter);
     tcase_add_test(tc, a_full_search_document_still_takes_messages);

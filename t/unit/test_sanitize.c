@@ -275,8 +275,9 @@ END_TEST
 
 START_TEST(other_elements_are_unwrapped_keeping_text)
 {
+    /* An unwrapped block keeps the line break it stood for. */
     ck_assert_str_eq(san("<div><span>x</span><h1>y</h1><img src=a>z</div>"),
-                     "xyz");
+                     "x<br>y<br>z");
     ck_assert_str_eq(san("<table><tr><td><b>c</b></td></tr></table>"),
                      "<b>c</b>");
     /* Allowlisted names in SVG/MathML are foreign elements: unwrapped;
@@ -285,6 +286,93 @@ START_TEST(other_elements_are_unwrapped_keeping_text)
     ck_assert_str_eq(san("<math><mi><b>x</b></mi></math>"), "<b>x</b>");
     ck_assert_str_eq(san("<svg><foreignObject><p>f</p></foreignObject></svg>"),
                      "<p>f</p>");
+}
+END_TEST
+
+/* san() of in, which sanitizing again leaves as it is. */
+static const char *
+san_stable(const char *in)
+{
+    const char *once = san(in);
+    ck_assert_str_eq(san(once), once);
+    return once;
+}
+
+/* Rich-text editors write a <div> per line, mail clients headings and
+ * tables: unwrapped, their words would run together ("HelloWorld",
+ * found by no search for either word). */
+START_TEST(unwrapped_blocks_keep_their_line_breaks)
+{
+    ck_assert_str_eq(san_stable("<div>Hello</div><div>World</div>"), "Hello<br>World");
+    ck_assert_str_eq(san_stable("<h2>Title</h2>Text"), "Title<br>Text");
+    ck_assert_str_eq(san_stable("Text<h2>Title</h2>"), "Text<br>Title");
+    ck_assert_str_eq(san_stable("first<div>second</div>third"), "first<br>second<br>third");
+    /* White space between the blocks stays where it was, the break at
+     * the edge; formatting around the text stays whole. */
+    ck_assert_str_eq(san_stable("<div>a</div>\n<div><b>b</b></div>"), "a<br>\n<b>b</b>");
+    ck_assert_str_eq(san_stable("<b><div>a</div></b><div><i>b</i></div>"),
+                     "<b>a<br></b><i>b</i>");
+    ck_assert_str_eq(san_stable("<a href=\"http://x\"><div>a</div><div>b</div></a>"),
+                     "<a href=\"http://x\" " REL ">a<br>b</a>");
+    /* Table cells and rows, definition lists, a rule. */
+    ck_assert_str_eq(san_stable("<table><tr><th>k</th><th>v</th></tr>"
+                                "<tr><td>1</td><td>2</td></tr></table>after"),
+                     "k<br>v<br>1<br>2<br>after");
+    ck_assert_str_eq(san_stable("<dl><dt>term</dt><dd>means</dd></dl>"), "term<br>means");
+    ck_assert_str_eq(san_stable("above<hr>below"), "above<br>below");
+    ck_assert_str_eq(san_stable("<section><header>h</header><article>a</article>"
+                                "<footer>f</footer></section><address>ad</address>"),
+                     "h<br>a<br>f<br>ad");
+}
+END_TEST
+
+START_TEST(unwrapped_block_breaks_neither_lead_trail_nor_double)
+{
+    /* Nested blocks share their edges: one break. */
+    ck_assert_str_eq(san_stable("<div><div><div>a</div></div></div><div><div>b</div></div>"),
+                     "a<br>b");
+    ck_assert_str_eq(san_stable("<div>only</div>"), "only");
+    ck_assert_str_eq(san_stable("<div></div><div>a</div><div> </div><div></div>"), "a ");
+    /* An empty line as editors write it stays one empty line. */
+    ck_assert_str_eq(san_stable("<div>a</div><div><br></div><div>b</div>"), "a<br><br>b");
+    ck_assert_str_eq(san_stable("<div>a<br></div><div>b</div>"), "a<br>b");
+    /* A kept block ends the line itself. */
+    ck_assert_str_eq(san_stable("<div>a</div><p>b</p><div>c</div>"), "a<p>b</p>c");
+    ck_assert_str_eq(san_stable("<div>a<ul><li>b</li></ul>c</div>"), "a<ul><li>b</li></ul>c");
+    ck_assert_str_eq(san_stable("<blockquote><div>q</div></blockquote><div>a</div>"),
+                     "<blockquote>q</blockquote>a");
+    ck_assert_str_eq(san_stable("<p><span>a</span></p><h3>b</h3>"), "<p>a</p>b");
+    /* Dropped content and empty formatting bring no line. */
+    ck_assert_str_eq(san_stable("<div>a</div><script>x</script><b></b>"), "a<b></b>");
+    ck_assert_str_eq(san_stable("<b></b><div>a</div>"), "<b></b>a");
+}
+END_TEST
+
+START_TEST(inline_elements_unwrap_without_breaks)
+{
+    ck_assert_str_eq(san_stable("<span>Hel</span><span>lo</span> <font color=red>World</font>"),
+                     "Hello World");
+    ck_assert_str_eq(san_stable("a<small>b</small><sub>c</sub><label>d</label><mark>e</mark>"),
+                     "abcde");
+    ck_assert_str_eq(san_stable("<div><span>x</span><font>y</font></div>"), "xy");
+    /* Foreign elements named like HTML blocks are not blocks. */
+    ck_assert_str_eq(san_stable("a<svg><desc>b</desc></svg>c"), "abc");
+}
+END_TEST
+
+/* Articles keep headings, tables and rules as elements: no <br> beside
+ * them; the blocks they do unwrap break lines as in messages. */
+START_TEST(article_keeps_its_blocks_and_breaks_unwrapped_ones)
+{
+    const char *in = "<h2>T</h2><table><tr><td><div>a</div><div>b</div></td><td>c</td></tr>"
+                     "</table><hr><div>x</div><div>y</div>";
+    const char *once = sp_sanitize_html_as(&arena, SP_SANITIZE_ARTICLE, in, strlen(in), NULL,
+                                           NULL);
+    ck_assert_str_eq(once, "<h2>T</h2><table><tbody><tr><td>a<br>b</td><td>c</td></tr>"
+                           "</tbody></table><hr>x<br>y");
+    ck_assert_str_eq(sp_sanitize_html_as(&arena, SP_SANITIZE_ARTICLE, once, strlen(once), NULL,
+                                         NULL),
+                     once);
 }
 END_TEST
 
@@ -541,6 +629,34 @@ START_TEST(sanitizing_twice_changes_nothing)
 }
 END_TEST
 
+/* A numeric reference gives the characters a parser replaces in markup
+ * (controls, noncharacters, CR): written as the parser would read them,
+ * the stored body reads back the same (the fuzz target found these). */
+START_TEST(referenced_controls_are_written_as_read_back)
+{
+    ck_assert_str_eq(san_stable("a&#1;b&#x7f;c&#x81;d&#xfdd0;e&#x1fffe;f"),
+                     "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd" "d\xef\xbf\xbd"
+                     "e\xef\xbf\xbd" "f");
+    ck_assert_str_eq(san_stable("a&#13;b&#13;\nc<pre>&#13;x</pre>"), "a\nb\n\nc<pre>\n\nx</pre>");
+    ck_assert_str_eq(san_stable("<a href=\"http://x/&#1;y&#13;z\">l</a>"),
+                     "<a href=\"http://x/\xef\xbf\xbdy\nz\" " REL ">l</a>");
+    /* Tab, line and form feed are read as they are. */
+    ck_assert_str_eq(san_stable("a&#9;b&#10;c&#12;d"), "a\tb\nc\fd");
+}
+END_TEST
+
+/* Unwrapping can leave what a parser does not nest (an <li> in an <li>
+ * once their <dl> is gone, a <p> in a <p> once their <button> is): the
+ * output is what our own output parses back to, so storing it again,
+ * or a browser reading it, changes nothing (the fuzz target found these). */
+START_TEST(output_parses_back_as_written)
+{
+    ck_assert_str_eq(san_stable("<ul><li>a<dl><li>b</li></dl>c</li></ul>"),
+                     "<ul><li>a</li><li>b</li>c</ul>");
+    ck_assert_str_eq(san_stable("<p>a<button><p>b</button>c"), "<p>a</p><p>b</p>c<p></p>");
+}
+END_TEST
+
 /* A chat body in a transcript paragraph (docs/API.md §7): the markup a
  * customer wrote becomes text, so it cannot close the paragraph or
  * forge a labelled line of another sender. */
@@ -660,6 +776,10 @@ sanitize_suite(void)
     tcase_add_test(tc, script_content_is_dropped);
     tcase_add_test(tc, noscript_is_unwrapped_keeping_its_text);
     tcase_add_test(tc, other_elements_are_unwrapped_keeping_text);
+    tcase_add_test(tc, unwrapped_blocks_keep_their_line_breaks);
+    tcase_add_test(tc, unwrapped_block_breaks_neither_lead_trail_nor_double);
+    tcase_add_test(tc, inline_elements_unwrap_without_breaks);
+    tcase_add_test(tc, article_keeps_its_blocks_and_breaks_unwrapped_ones);
     tcase_add_test(tc, comments_are_dropped);
     tcase_add_test(tc, text_is_entity_escaped);
     tcase_add_test(tc, a_gains_rel_nofollow);
@@ -676,6 +796,8 @@ sanitize_suite(void)
     tcase_add_test(tc, corpus_checker_rejects_every_raw_payload);
     tcase_add_test(tc, xss_corpus_yields_only_allowlisted_markup);
     tcase_add_test(tc, sanitizing_twice_changes_nothing);
+    tcase_add_test(tc, referenced_controls_are_written_as_read_back);
+    tcase_add_test(tc, output_parses_back_as_written);
     tcase_add_test(tc, text_to_lines_stays_inside_one_paragraph);
     tcase_add_test(tc, text_to_lines_blank_lines_are_empty);
     suite_add_tcase(s, tc);
