@@ -766,6 +766,26 @@ START_TEST(sort_minus_priority_pages_by_its_index)
 }
 END_TEST
 
+/* An agent's own open tickets are counted by routing (the open-ticket
+ * cap) and the dashboard: SP_AGENT_OPEN_TICKETS, planned in
+ * docs/plans/tickets-1m/routing_open_count.txt. Without sql/001's
+ * support_tickets_agent_status it reads every working ticket of the
+ * status index instead; sequential scans are priced out, as the test
+ * table is small. */
+START_TEST(an_agents_open_ticket_count_reads_the_agent_status_index)
+{
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'off', false)");
+    const char *plan = sp_t_sql(
+        "EXPLAIN (FORMAT JSON) SELECT count(*) FROM support_tickets t"
+        " WHERE t.assigned_agent_id = 50"
+        " AND t.status IN ('open', 'in_progress', 'pending_customer')");
+    (void)sp_t_sql("SELECT set_config('enable_seqscan', 'on', false)");
+    ck_assert_msg(strstr(plan, "\"Index Name\": \"support_tickets_agent_status\"") != NULL &&
+                      strstr(plan, "assigned_agent_id = 50") != NULL,
+                  "plan: %s", plan);
+}
+END_TEST
+
 START_TEST(sort_by_created_at_both_ways)
 {
     struct five f = five_tickets();
@@ -1232,6 +1252,7 @@ agent_queue_suite(void)
     tcase_add_test(tc, sort_minus_priority_puts_the_most_urgent_first);
     tcase_add_test(tc, sort_minus_priority_breaks_ties_by_sla_due_at);
     tcase_add_test(tc, sort_minus_priority_pages_by_its_index);
+    tcase_add_test(tc, an_agents_open_ticket_count_reads_the_agent_status_index);
     tcase_add_test(tc, sort_by_created_at_both_ways);
     tcase_add_test(tc, sort_by_updated_at_both_ways);
 
