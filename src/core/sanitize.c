@@ -261,6 +261,27 @@ tel_number(const char *s, size_t n)
     return digits > 0;
 }
 
+/* What follows "http:" or "https:": "//", a host, no user info. A URL
+ * parser reads "https:evil.example" or "https:/x" against the page's own
+ * address (a relative link the allowlist would let through: QA), and
+ * "https://bank.example@evil.example" shows one host and opens another. */
+static bool
+web_authority(const char *s, size_t n)
+{
+    if (n < 2 || !((s[0] == '/' || s[0] == '\\') && (s[1] == '/' || s[1] == '\\')))
+        return false;
+    size_t i = 2;
+    while (i < n && (s[i] == '/' || s[i] == '\\'))
+        i++;  /* "https:///host": parsers skip them */
+    size_t host = i;
+    while (i < n && memchr("/\\?#", s[i], 4) == NULL) {
+        if (s[i] == '@')
+            return false;
+        i++;
+    }
+    return i > host;
+}
+
 /* The one list of URL schemes a link or an image may use: what follows
  * the scheme is checked by rest when set; articles_only schemes are kept
  * by the article profile alone (API.md §4 names http/https/mailto for
@@ -272,15 +293,15 @@ struct scheme {
 };
 
 static const struct scheme link_schemes[] = {
-    {"http:", false, NULL},
-    {"https:", false, NULL},
+    {"http:", false, web_authority},
+    {"https:", false, web_authority},
     {"mailto:", false, NULL},
     {"tel:", true, tel_number},
     {NULL, false, NULL},
 };
 static const struct scheme image_schemes[] = {
-    {"http:", false, NULL},
-    {"https:", false, NULL},
+    {"http:", false, web_authority},
+    {"https:", false, web_authority},
     {NULL, false, NULL},
 };
 

@@ -423,6 +423,11 @@ START_TEST(javascript_href_is_removed)
         "data:text/html,<script>alert(1)</script>", "/relative/path",
         "//evil.example/", "evil.example", "#frag", "", "http",
         "ftp://x.example/",
+        /* A scheme without "//" is relative to the page (QA); a user
+         * part hides the host the link opens. */
+        "https:evil.example", "https:", "http:?a", "https:/support/admin/kb?q=1", "https://",
+        "https:///", "https://?x", "https://bank.example@evil.example/",
+        "http://u:p@x.example/",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char in[256];
@@ -430,6 +435,12 @@ START_TEST(javascript_href_is_removed)
         ck_assert_msg(strcmp(san(in), "t") == 0, "%s -> %s", in, san(in));
     }
     ck_assert_str_eq(san("<a name=x>t</a>"), "t");
+    ck_assert_str_eq(san("<img src=\"https:/support/admin/kb\" alt=a>"), "a");
+    /* An address's own "@" after its host is no user part. */
+    ck_assert_str_eq(san("<a href=\"https://x.example/@ada?to=a@b\">t</a>"),
+                     "<a href=\"https://x.example/@ada?to=a@b\" " REL ">t</a>");
+    ck_assert(sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, "https:///x.example/"));
+    ck_assert(!sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, "https:x.example"));
 }
 END_TEST
 
