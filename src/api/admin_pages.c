@@ -271,26 +271,57 @@ sp_page_session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem 
     return false;
 }
 
+/* Whether name could be a field of one of our forms (shown as such). */
+static bool
+field_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n <= 40 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
 /* A page POST's body must be the form a browser sends; anything else
  * (JSON, multipart, none) is a 415, not a form without fields (that was a
- * 403 "this form has expired", which sent the sender looking elsewhere). */
+ * 403 "this form has expired", which sent the sender looking elsewhere).
+ * Each field once: a repeated one (slug=a&slug=b, version=1&version=99)
+ * was read for its first value, silently, where a JSON body's repeated
+ * member is a 400 (QA); no page of ours sends a field twice, so it is a
+ * 400 too. */
 bool
 sp_page_form_posted(struct sp_req *r, struct sp_problem *p)
 {
-    if (sp_req_is_form(r))
+    const char *repeated;
+    if (!sp_req_is_form(r)) {
+        sp_problem_set(p, SP_INVALID, "unsupported_media_type",
+                       "send the form as application/x-www-form-urlencoded in UTF-8 (no charset"
+                       " parameter, or charset=utf-8)");
+        return false;
+    }
+    switch (sp_req_form_names(r, &repeated)) {
+    case SP_QUERY_NAMES_DISTINCT:
         return true;
-    sp_problem_set(p, SP_INVALID, "unsupported_media_type",
-                   "send the form as application/x-www-form-urlencoded in UTF-8 (no charset"
-                   " parameter, or charset=utf-8)");
-    return false;
+    case SP_QUERY_NAMES_REPEATED:
+        /* Named when it is a name a form of ours could have (never bytes
+         * of the sender's making in the message). */
+        sp_problem_set(p, SP_INVALID, "bad_request",
+                       "This form sends %s%s%s more than once, so nothing was done: reload the"
+                       " page and try again.", field_name(repeated) ? "the field \"" : "a field",
+                       field_name(repeated) ? repeated : "", field_name(repeated) ? "\"" : "");
+        return false;
+    default:
+        sp_problem_set(p, SP_INVALID, "bad_request",
+                       "This form sends more than %d fields, so nothing was done: reload the"
+                       " page and try again.", SP_QUERY_NAMES_MAX);
+        return false;
+    }
 }
 
 void
 sp_page_csrf_refused(struct sp_req *r, const struct sp_admin_session *s)
 {
     sp_page_error(r, 403, "Forbidden",
-               "This form has expired or did not come from this site. Reload the page and try"
-               " again.", s);
+                  "This form's security token is missing or out of date (or the form did not"
+                  " come from this site), so nothing was done. Reload the page and try again.",
+                  s);
 }
 
 /* Whether the form's csrf_token is one of the user's live sessions' (the

@@ -40,7 +40,8 @@ const char *sp_page_login_url(struct sp_req *r, const char *next);
 /* The caller's live session; false when there is none (then a 303 to the
  * sign-in page is sent) or the lookup failed (p set). */
 bool sp_page_session(struct sp_req *r, struct sp_admin_session *s, struct sp_problem *p);
-/* Whether the POST's body is a browser's form (else p is a 415). */
+/* Whether the POST's body is a browser's form (else p is a 415), each
+ * field named once (else p is a 400 naming the field). */
 bool sp_page_form_posted(struct sp_req *r, struct sp_problem *p);
 /* The 403 page of a form whose CSRF token is refused. */
 void sp_page_csrf_refused(struct sp_req *r, const struct sp_admin_session *s);

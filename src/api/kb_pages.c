@@ -9,12 +9,15 @@
  * its article was deleted, is shown again as sent (kept_form); the
  * new-article form is created once per form_key (create_once), an edit
  * sent twice is saved once (already_saved); each action's redirect names
- * what it did for the page to confirm (?done=, admin_pages' notices); the
+ * what it did for the page to confirm (?done=, admin_pages' notices), and
+ * publishing what is published already is done (action_stale); the
  * preview, a fetch, answers problem+json (preview_session); the edit page
  * names the links the published page drops (dropped_links).
  * Holds no SQL; never includes db/.
  */
 #include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/admin_pages.h"
@@ -26,6 +29,7 @@
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/markdown.h"
+#include "core/rfc3339.h"
 #include "core/uri.h"
 #include "core/utf8.h"
 #include "domain/admin_sessions.h"
@@ -51,6 +55,24 @@ redirect_to_edit(struct sp_req *r, long long id, const char *done)
 
 /* --- the article list ---------------------------------------------------------- */
 
+/* Each time of an article's data (published_at, updated_at) beside it as
+ * people read it (KEY_text: "6 Dec 2026, 14:05 UTC"): the pages showed
+ * the raw ISO text (QA). The ISO stays in <time datetime>. */
+static void
+times_text(struct json_object *o)
+{
+    static const char *const keys[] = {"published_at", "updated_at"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        struct json_object *v;
+        char text[SP_RFC3339_TEXT_LEN], key[32];
+        if (!json_object_object_get_ex(o, keys[i], &v) || !json_object_is_type(v, json_type_string)
+            || !sp_rfc3339_text(json_object_get_string(v), text))
+            continue;
+        snprintf(key, sizeof(key), "%s_text", keys[i]);
+        json_object_object_add(o, key, json_object_new_string(text));
+    }
+}
+
 /* The admin JSON of an article as template data. */
 static struct json_object *
 article_data(struct sp_req *r, const struct sp_article *a)
@@ -69,6 +91,7 @@ article_data(struct sp_req *r, const struct sp_article *a)
         sp_buf_printf(&t, "%s%s", i ? ", " : "",
                       json_object_get_string(json_object_array_get_idx(tags, i)));
     json_object_object_add(o, "tags_text", json_object_new_string(t.data));
+    times_text(o);
     return o;
 }
 
@@ -85,7 +108,9 @@ list_scope(struct sp_req *r, const struct sp_article_filter *f)
                             list_statuses[f->status]);
 }
 
-static void
+/* The page's filters into *f (and ctx, for the form); whether it reads
+ * past the first page (a cursor of this search and status). */
+static bool
 list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *ctx)
 {
     const char *q = sp_req_query(r, "q"), *status = sp_req_query(r, "status");
@@ -100,26 +125,32 @@ list_filter(struct sp_req *r, struct sp_article_filter *f, struct json_object *c
             f->status = (enum sp_article_status)i;
     json_object_object_add(ctx, sp_arena_sprintf(r->arena, "status_%s", list_statuses[f->status]),
                            json_object_new_boolean(1));
-    if (cursor != NULL &&
-        !sp_cursor_decode_key(cursor, list_scope(r, f), sp_article_cursor_kind(f), &f->after))
-        f->after = (struct sp_cursor_key){0};
+    if (cursor == NULL)
+        return false;
+    if (sp_cursor_decode_key(cursor, list_scope(r, f), sp_article_cursor_kind(f), &f->after))
+        return true;
+    f->after = (struct sp_cursor_key){0};
+    return false;
 }
 
-/* The next page's address: every filter of this page (the search too, or
- * page 2 would list what does not match) and the cursor, each value
- * percent-encoded; the template HTML-escapes the whole. */
+/* A page's address: every filter of this page (the search too, or page 2
+ * would list what does not match) and the cursor after next (NULL: the
+ * first page), each value percent-encoded; the template HTML-escapes the
+ * whole. */
 static const char *
-next_url(struct sp_req *r, const struct sp_article_filter *f, const struct sp_cursor_key *next)
+list_url(struct sp_req *r, const struct sp_article_filter *f, const struct sp_cursor_key *next)
 {
     struct sp_buf b;
     sp_buf_init(&b, r->arena, 128);
     sp_buf_printf(&b, KB_PATH "?");
     if (f->q != NULL)
         sp_buf_printf(&b, "q=%s&", sp_uri_encode(r->arena, f->q, strlen(f->q), false));
-    const char *cursor =
-        sp_cursor_encode_key(r->arena, list_scope(r, f), sp_article_cursor_kind(f), next);
-    sp_buf_printf(&b, "status=%s&cursor=%s", list_statuses[f->status],
-                  sp_uri_encode(r->arena, cursor, strlen(cursor), false));
+    sp_buf_printf(&b, "status=%s", list_statuses[f->status]);
+    if (next != NULL) {
+        const char *cursor =
+            sp_cursor_encode_key(r->arena, list_scope(r, f), sp_article_cursor_kind(f), next);
+        sp_buf_printf(&b, "&cursor=%s", sp_uri_encode(r->arena, cursor, strlen(cursor), false));
+    }
     return b.data;
 }
 
@@ -131,7 +162,7 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct json_object *ctx = sp_page_ctx("Knowledge base", &s);
     struct sp_article_filter f;
-    list_filter(r, &f, ctx);
+    bool paged = list_filter(r, &f, ctx);
     struct sp_ctx dctx = sp_api_ctx(r);
     struct sp_article_page page;
     if (sp_article_list(&dctx, &f, &page, p) != SP_OK) {
@@ -144,7 +175,10 @@ sp_page_kb_list(struct sp_req *r, struct sp_problem *p)
     json_object_object_add(ctx, "articles", rows);
     if (page.more)
         json_object_object_add(ctx, "next_url",
-                               json_object_new_string(next_url(r, &f, &page.next)));
+                               json_object_new_string(list_url(r, &f, &page.next)));
+    /* Past the first page, the way back to it (there was only "Next"). */
+    if (paged)
+        json_object_object_add(ctx, "first_url", json_object_new_string(list_url(r, &f, NULL)));
     return sp_page_render(r, 200, "kb_list", ctx);
 }
 
@@ -204,6 +238,25 @@ read_form(struct sp_req *r, struct article_form *f)
     }
 }
 
+/* The tags field's list (comma separated, trimmed, empty ones dropped; at
+ * most one past the limit, for the domain to refuse), its length in *n. */
+static const char **
+form_tags(struct sp_req *r, const char *tags, size_t *n)
+{
+    const char **list = sp_arena_calloc(r->arena, SP_ARTICLE_TAGS_MAX + 2, sizeof(*list));
+    *n = 0;
+    for (const char *t = tags ? tags : ""; *t != '\0' && *n <= SP_ARTICLE_TAGS_MAX;) {
+        t += strspn(t, " ,\t");
+        size_t len = strcspn(t, ",");
+        while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+            len--;
+        if (len > 0)
+            list[(*n)++] = sp_arena_strndup(r->arena, t, len);
+        t += strcspn(t, ",");
+    }
+    return list;
+}
+
 /* The form's fields as an article input (tags: comma separated, trimmed,
  * empty ones dropped; the domain lower-cases them, as for the JSON API).
  * A field left out keeps what is stored, tags too (a browser sends every
@@ -224,17 +277,7 @@ form_input(struct sp_req *r, const struct article_form *f, struct sp_article_inp
         .publish = with_publish ? published != NULL && strcmp(published, "1") == 0 : -1,
         .tags_set = tags != NULL,
     };
-    const char **list = sp_arena_calloc(r->arena, SP_ARTICLE_TAGS_MAX + 2, sizeof(*list));
-    for (const char *t = tags ? tags : ""; *t != '\0' && in->ntags <= SP_ARTICLE_TAGS_MAX;) {
-        t += strspn(t, " ,\t");
-        size_t n = strcspn(t, ",");
-        while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
-            n--;
-        if (n > 0)
-            list[in->ntags++] = sp_arena_strndup(r->arena, t, n);
-        t += strcspn(t, ",");
-    }
-    in->tags = list;
+    in->tags = form_tags(r, tags, &in->ntags);
 }
 
 /* The unreadable fields' errors into p, with the other fields' errors a
@@ -258,18 +301,37 @@ unreadable_fields(struct sp_req *r, const struct article_form *f,
     return p->rc;
 }
 
+/* A tag's error in words, naming the tag as typed (tags_text: the tags
+ * field as sent): "tags[1]: a tag is listed twice" was the JSON API's
+ * notation (QA). */
+static const char *
+tag_message(struct sp_req *r, const struct sp_field_error *e, const char *tags_text)
+{
+    size_t n;
+    const char **tags = form_tags(r, tags_text, &n);
+    unsigned long i = strtoul(e->field + strlen("tags["), NULL, 10);
+    const char *tag = i < n ? tags[i] : NULL;
+    if (tag == NULL)
+        return sp_arena_sprintf(r->arena, "Tag %lu %s", i + 1, e->message);
+    if (strcmp(e->code, "duplicate") == 0)
+        return sp_arena_sprintf(r->arena, "The tag \"%s\" is listed twice (in upper or lower"
+                                          " case)", tag);
+    return sp_arena_sprintf(r->arena, "The tag \"%s\" %s", tag, e->message);
+}
+
 /* The field errors by form field: an item's ("tags[2]") goes beside its
- * list's field, named by its index, after the list's earlier ones. */
+ * list's field, in words, after the list's earlier ones. */
 static struct json_object *
-form_errors(struct sp_req *r, const struct sp_problem *errors)
+form_errors(struct sp_req *r, const struct sp_problem *errors, const char *tags_text)
 {
     struct json_object *errs = json_object_new_object();
     for (size_t i = 0; i < errors->nerrors; i++) {
         const struct sp_field_error *e = &errors->errors[i];
         size_t base = strcspn(e->field, "[");
         const char *field = sp_arena_strndup(r->arena, e->field, base);
-        const char *message = e->field[base] == '\0'
-                                  ? e->message
+        const char *message = e->field[base] == '\0' ? e->message
+                              : strcmp(field, "tags") == 0
+                                  ? tag_message(r, e, tags_text)
                                   : sp_arena_sprintf(r->arena, "%s: %s", e->field, e->message);
         struct json_object *before;
         if (json_object_object_get_ex(errs, field, &before))
@@ -317,7 +379,9 @@ form_ctx(struct sp_req *r, const struct sp_admin_session *s, struct json_object 
     json_object_object_add(ctx, "editing", json_object_new_boolean(editing));
     dropped_links(r, article, ctx);
     if (errors != NULL && errors->rc != SP_OK) {
-        struct json_object *errs = form_errors(r, errors);
+        struct json_object *tags = NULL;
+        json_object_object_get_ex(article, "tags_text", &tags);
+        struct json_object *errs = form_errors(r, errors, json_object_get_string(tags));
         if (errors->nerrors == 0)
             json_object_object_add(ctx, "form_error", json_object_new_string(errors->detail));
         json_object_object_add(ctx, "errors", errs);
@@ -462,9 +526,10 @@ unsaved_form(struct sp_req *r, const struct sp_admin_session *s)
     return kept_form(r, s, id, 403,
                      s == NULL ? "Your session has ended, so nothing was saved. Sign in again in"
                                  " another tab, then press Save here: your text is kept below."
-                               : "This form belongs to a session that has ended, so nothing was"
-                                 " saved. Your text is kept below: check it and press Save"
-                                 " again.");
+                               : "This form's security token is missing or out of date (the"
+                                 " page was opened before you signed in again, say), so nothing"
+                                 " was saved. Your text is kept below with a new token: check it"
+                                 " and press Save again.");
 }
 
 /* The edit form of an article deleted meanwhile (by someone else, in
@@ -695,9 +760,14 @@ sp_page_kb_update(struct sp_req *r, struct sp_problem *p)
  * If-Match as the edit's): an article another admin changed since is not
  * published, unpublished or deleted unseen (QA) — the edit page shows it
  * as it is now, 409, saying so. A form without it (a page an older
- * release rendered) acts on the article as it is, as before. */
+ * release rendered) acts on the article as it is, as before.
+ * published: the state a publish (1) or an unpublish (0) asked for, -1
+ * for a delete. An article in that state already is answered as done
+ * (the same 303): Publish clicked twice sent the same version twice, and
+ * the second click was told the article had changed (QA); nothing is
+ * done to it, so nothing is done unseen. */
 static enum sp_rc
-action_stale(struct sp_req *r, const struct sp_admin_session *s, long long id,
+action_stale(struct sp_req *r, const struct sp_admin_session *s, long long id, int published,
              struct sp_problem *p)
 {
     struct sp_ctx ctx = sp_api_ctx(r);
@@ -709,6 +779,8 @@ action_stale(struct sp_req *r, const struct sp_admin_session *s, long long id,
         sp_problem_init(p);
         return sp_page_error(r, 404, "Not found", "There is no such article.", s);
     }
+    if (published >= 0 && a.is_published == (published == 1))
+        return redirect_to_edit(r, id, published ? "published" : "unpublished");
     struct sp_problem why;
     sp_problem_init(&why);
     sp_problem_set(&why, SP_PRECONDITION, "precondition_failed",
@@ -729,7 +801,7 @@ set_published(struct sp_req *r, bool publish, struct sp_problem *p)
     struct sp_ctx ctx = sp_api_ctx(r);
     long long id = a.id;
     if (sp_article_patch(&ctx, id, &in, s.user_id, &a, p) != SP_OK)
-        return p->rc == SP_PRECONDITION ? action_stale(r, &s, id, p) : p->rc;
+        return p->rc == SP_PRECONDITION ? action_stale(r, &s, id, publish, p) : p->rc;
     return redirect_to_edit(r, a.id, publish ? "published" : "unpublished");
 }
 
@@ -766,7 +838,7 @@ sp_page_kb_delete(struct sp_req *r, struct sp_problem *p)
         return p->rc;
     struct sp_ctx ctx = sp_api_ctx(r);
     if (sp_article_delete(&ctx, a.id, sp_versions_one(r->arena, form_version(r)), p) != SP_OK)
-        return p->rc == SP_PRECONDITION ? action_stale(r, &s, a.id, p) : p->rc;
+        return p->rc == SP_PRECONDITION ? action_stale(r, &s, a.id, -1, p) : p->rc;
     return sp_page_redirect(r, KB_PATH "?done=deleted");
 }
 

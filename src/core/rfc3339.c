@@ -139,3 +139,21 @@ sp_rfc3339_format(int64_t ms, char out[SP_RFC3339_LEN])
     memcpy(out, buf, SP_RFC3339_LEN - 1);
     out[SP_RFC3339_LEN - 1] = '\0';
 }
+
+bool
+sp_rfc3339_text(const char *iso, char out[SP_RFC3339_TEXT_LEN])
+{
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t ms, y;
+    int mo, d;
+    out[0] = '\0';
+    if (!sp_rfc3339_parse(iso, &ms))
+        return false;
+    int64_t s = sp_rfc3339_floor_seconds(ms);   /* 1969 stays 1969 */
+    int64_t day = s / DAY_S - (s % DAY_S < 0), in_day = s - day * DAY_S;
+    civil_from_days(day, &y, &mo, &d);
+    snprintf(out, SP_RFC3339_TEXT_LEN, "%d %s %lld, %02d:%02d UTC", d, months[mo - 1],
+             (long long)y, (int)(in_day / 3600), (int)(in_day / 60 % 60));
+    return true;
+}

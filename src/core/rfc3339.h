@@ -26,6 +26,12 @@ bool sp_rfc3339_parse(const char *s, int64_t *ms);
 #define SP_RFC3339_LEN 25   /* with the NUL */
 void sp_rfc3339_format(int64_t ms, char out[SP_RFC3339_LEN]);
 
+/* An RFC 3339 time as people read it, in UTC, to the minute: "6 Dec 2026,
+ * 14:05 UTC" (the admin pages, notification mails); false (out empty) for
+ * anything sp_rfc3339_parse refuses. */
+#define SP_RFC3339_TEXT_LEN 32   /* with the NUL */
+bool sp_rfc3339_text(const char *iso, char out[SP_RFC3339_TEXT_LEN]);
+
 /* The whole seconds of ms, rounded down (-1 ms is second -1, not 0): what
  * a struct tm of a time before 1970 is made from. */
 int64_t sp_rfc3339_floor_seconds(int64_t ms);

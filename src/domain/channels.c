@@ -294,17 +294,8 @@ status_text(const char *status)
 static const char *
 time_text(struct sp_arena *a, const char *iso)
 {
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t ms;
-    struct tm tm;
-    if (iso == NULL || !sp_rfc3339_parse(iso, &ms))
-        return NULL;
-    time_t t = (time_t)sp_rfc3339_floor_seconds(ms);   /* 1969 stays 1969 */
-    if (gmtime_r(&t, &tm) == NULL)
-        return NULL;
-    return sp_arena_sprintf(a, "%d %s %d, %02d:%02d UTC", tm.tm_mday, months[tm.tm_mon],
-                            tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+    char out[SP_RFC3339_TEXT_LEN];
+    return sp_rfc3339_text(iso, out) ? sp_arena_strdup(a, out) : NULL;
 }
 
 static const char *

@@ -197,6 +197,11 @@ size_t sp_cookie_all(struct sp_arena *a, const char *header, const char *name,
 #define SP_QUERY_NAMES_MAX 32
 enum sp_query_names { SP_QUERY_NAMES_DISTINCT, SP_QUERY_NAMES_REPEATED, SP_QUERY_NAMES_TOO_MANY };
 enum sp_query_names sp_query_names_check(struct sp_arena *a, const char *query);
+/* The same of a form body (none: DISTINCT): a page form naming a field
+ * twice (slug=a&slug=b) is refused, not read for its first value, as a
+ * JSON body's repeated member is; *repeated: the name, lower-cased, when
+ * REPEATED. */
+enum sp_query_names sp_req_form_names(struct sp_req *r, const char **repeated);
 /* Whether a Content-Type value is application/json with well-formed
  * parameters (RFC 9110 §8.3.1) and no charset other than utf-8 (in any
  * letter case, quoted or not); NULL is not. */

@@ -309,8 +309,9 @@ query_name_folded(struct sp_arena *a, const char *piece, size_t len)
     return name;
 }
 
-enum sp_query_names
-sp_query_names_check(struct sp_arena *a, const char *query)
+/* sp_query_names_check, the repeated name (folded) into *repeated. */
+static enum sp_query_names
+names_check(struct sp_arena *a, const char *query, const char **repeated)
 {
     const char *names[SP_QUERY_NAMES_MAX];
     size_t n = 0;
@@ -323,13 +324,29 @@ sp_query_names_check(struct sp_arena *a, const char *query)
                 return SP_QUERY_NAMES_TOO_MANY;
             const char *name = query_name_folded(a, q, len);
             for (size_t i = 0; i < n; i++)
-                if (strcmp(names[i], name) == 0)
+                if (strcmp(names[i], name) == 0) {
+                    *repeated = name;
                     return SP_QUERY_NAMES_REPEATED;
+                }
             names[n++] = name;
         }
         q = end ? end + 1 : NULL;
     }
     return SP_QUERY_NAMES_DISTINCT;
+}
+
+enum sp_query_names
+sp_query_names_check(struct sp_arena *a, const char *query)
+{
+    const char *repeated;
+    return names_check(a, query, &repeated);
+}
+
+enum sp_query_names
+sp_req_form_names(struct sp_req *r, const char **repeated)
+{
+    *repeated = NULL;
+    return names_check(r->arena, form_text(r), repeated);
 }
 
 bool

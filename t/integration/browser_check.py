@@ -5,7 +5,10 @@ Drives headless Chromium over the DevTools protocol (--remote-debugging-pipe:
 no port, no extra Python package) through the admin flow of API.md §8:
 sign in by pasting a support_admin JWT, the article list, "New article"
 (typed title/slug/tags/markdown; the live preview must render the markdown,
-which proves admin.js runs under the page CSP), save, the edit page, the
+which proves admin.js runs under the page CSP), save, the edit page (a
+title of 120 emoji typed whole; Back after Save loads the page afresh, not
+the back/forward cache's copy with its stale version, and the next Save
+saves; a text over 200 KiB makes the preview say it is too long), the
 list again — at desktop width and at a phone width (390 px) — then, with
 the session cookie gone, that the preview says the session has ended (and
 never shows the sign-in page), and saves a screenshot of each step into
@@ -257,6 +260,7 @@ class Check:
         self.requests = {}      # requestId -> {url, type}
         self.resources = []     # (url, type, status) of responses
         self.refused_preview = 0  # a refusal (this status) of the preview is the step's point
+        self.bfcache = []       # back/forward cache restores seen, and why not when not
         browser.listeners.append(self.on_event)
 
     # --- events ----------------------------------------------------------------
@@ -309,6 +313,12 @@ class Check:
             if issue.get("code") == "ContentSecurityPolicyIssue":
                 d = issue.get("details", {}).get("contentSecurityPolicyIssueDetails", {})
                 self.csp("audit: %s blocked %s" % (d.get("violatedDirective"), d.get("blockedURL", "inline")))
+        elif method == "Page.frameNavigated" and not p.get("frame", {}).get("parentId"):
+            if p.get("type") == "BackForwardCacheRestore":
+                self.bfcache.append("restored " + p["frame"].get("url", ""))
+        elif method == "Page.backForwardCacheNotUsed":
+            reasons = [r.get("reason") for r in p.get("notRestoredExplanations", [])]
+            self.bfcache.append("not used: %s" % ", ".join(str(r) for r in reasons))
         elif method == "Network.requestWillBeSent":
             self.requests[p["requestId"]] = {"url": p["request"]["url"], "type": p.get("type")}
         elif method == "Network.responseReceived":
@@ -495,6 +505,7 @@ class Check:
         if not got["h"]:
             self.fail("edit page preview is empty (server-rendered html missing)")
         self.shot("04-edit")
+        self.edit_steps()
 
         # 4. The list shows it.
         self.navigation(lambda: self.click("a[href='/support/admin/kb']"),
@@ -570,6 +581,55 @@ class Check:
         self.no_overflow("login at %dpx" % PHONE[0], PHONE[0])
         self.shot("08-login-phone")
         return path
+
+    def edit_steps(self):
+        """On the edit page of the new article: a title of 120 emoji, Back
+        after Save, and a text too long to preview."""
+        # A title of 120 emoji is valid (the server counts code points); a
+        # maxlength of 200 (UTF-16 units) stopped the typing at 100.
+        self.type_into("#title", "\U0001F600" * 120)
+        n = self.js("Array.from(document.getElementById('title').value).length")
+        if n != 120:
+            self.fail("the title field took %s of 120 emoji" % n)
+
+        # Back after Save: Chrome restores the page left by Save from its
+        # back/forward cache, with the version it was rendered with; the
+        # next Save was told someone else had saved (QA). admin.js loads
+        # such a page afresh.
+        self.navigation(lambda: self.click("#article-form button[type=submit]"),
+                        r"/support/admin/kb/\d+/edit", "save the 120-emoji title")
+        saved = self.js("document.querySelector('#article-form input[name=version]').value")
+        self.bfcache.clear()
+        self.navigation(lambda: self.js("history.back()"), r"/support/admin/kb/\d+/edit",
+                        "back after Save (the page loaded afresh)")
+        for seen in self.bfcache:
+            self.note("back/forward cache: " + seen)
+        if not any(s.startswith("restored") for s in self.bfcache):
+            self.note("the page was not restored from the back/forward cache: the reload"
+                      " on pageshow was not exercised")
+        back = self.js("document.querySelector('#article-form input[name=version]').value")
+        if back != saved:
+            self.fail("back after Save: the form edits version %s, the article is at %s"
+                      % (back, saved))
+        self.type_into("#tags", "browser, check, back")
+        self.navigation(lambda: self.click("#article-form button[type=submit]"),
+                        r"/support/admin/kb/\d+/edit", "save again after Back")
+        notice = self.js("(document.getElementById('notice')||{}).textContent||null")
+        if notice != "Saved.":
+            self.fail("save after Back: %r, not 'Saved.' (page says: %s)" % (
+                notice, (self.js("document.body.innerText") or "")[:300]))
+
+        # Over 200 KiB the preview is a 413: the pane says so instead of
+        # keeping the last rendering as if it were this text's (QA).
+        self.refused_preview = 413
+        self.js("(function(){var a=document.getElementById('content_markdown');"
+                " a.value='a'.repeat(210*1024); a.dispatchEvent(new Event('input'));})()")
+        self.wait_js("(function(){var e=document.querySelector('#preview .field-error');"
+                     " return !!(e && /too long to preview/i.test(e.textContent))})()",
+                     "the preview saying the text is too long (413)")
+        time.sleep(0.5)
+        self.refused_preview = 0
+        self.shot("04b-too-long")
 
     def assets_loaded(self):
         for name, kind in (("admin.css", "Stylesheet"), ("admin.js", "Script")):

@@ -4,7 +4,9 @@
  * which drives headless Chromium over the DevTools protocol: sign in with
  * a support_admin JWT pasted into the form, the list, a new article typed
  * into the form whose live preview must render (admin.js under the page
- * CSP), save, the edit page (its notice shown once), the list again, then
+ * CSP), save, the edit page (its notice shown once; a 120-emoji title;
+ * Back after Save loads it afresh; a preview too long to render says so),
+ * the list again, then
  * the same pages at a 390px phone width, and the preview once the session
  * has ended (a message, never the sign-in page); it fails on any console error, uncaught exception,
  * CSP violation or failed request of a page or its CSS/JS, and checks that

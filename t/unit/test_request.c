@@ -415,6 +415,42 @@ START_TEST(a_form_is_read_only_in_utf8)
 }
 END_TEST
 
+/* A form names each field once (API.md §8 pages): a repeat, in any case
+ * or encoding, is found and named; a body that is no form has none. */
+START_TEST(a_form_field_given_twice_is_found_and_named)
+{
+    struct sp_arena a;
+    sp_arena_init(&a, 1024);
+    static const struct {
+        const char *body;
+        enum sp_query_names how;
+        const char *name;
+    } cases[] = {
+        {"slug=a&title=t&slug=b", SP_QUERY_NAMES_REPEATED, "slug"},
+        {"version=1&Version=99", SP_QUERY_NAMES_REPEATED, "version"},
+        {"title=a&%74itle=b", SP_QUERY_NAMES_REPEATED, "title"},
+        {"csrf_token=x&title=a&slug=b&tags=&content_markdown=y", SP_QUERY_NAMES_DISTINCT, NULL},
+        {"", SP_QUERY_NAMES_DISTINCT, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *envp[] = {(char *)"CONTENT_TYPE=application/x-www-form-urlencoded", NULL};
+        struct sp_req r = {.arena = &a, .envp = envp, .body = cases[i].body,
+                           .body_len = strlen(cases[i].body)};
+        const char *name;
+        ck_assert_int_eq(sp_req_form_names(&r, &name), cases[i].how);
+        if (cases[i].name == NULL)
+            ck_assert_ptr_null(name);
+        else
+            ck_assert_str_eq(name, cases[i].name);
+    }
+    char *json[] = {(char *)"CONTENT_TYPE=application/json", NULL};
+    struct sp_req r = {.arena = &a, .envp = json, .body = "f=1&f=2", .body_len = 7};
+    const char *name;
+    ck_assert_int_eq(sp_req_form_names(&r, &name), SP_QUERY_NAMES_DISTINCT);
+    sp_arena_destroy(&a);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -429,6 +465,7 @@ main(void)
     tcase_add_test(tc, a_cookie_is_read_by_exact_name_and_a_repeated_one_is_refused);
     tcase_add_test(tc, a_form_field_reads_or_says_why_not);
     tcase_add_test(tc, a_form_is_read_only_in_utf8);
+    tcase_add_test(tc, a_form_field_given_twice_is_found_and_named);
     suite_add_tcase(s, tc);
     tc = tcase_create("media_type");
     tcase_add_test(tc, json_media_type_takes_utf8_only_and_well_formed_parameters);

@@ -108,6 +108,28 @@ START_TEST(an_offset_cannot_carry_the_instant_out_of_range)
 }
 END_TEST
 
+/* The admin pages and the mails show times as people read them, in UTC
+ * to the minute; the offset is applied, 1969 stays 1969, and what the
+ * parser refuses gives no text. */
+START_TEST(a_time_reads_as_day_month_year_and_utc)
+{
+    static const char *const cases[][2] = {
+        {"2026-12-06T14:05:59.999Z", "6 Dec 2026, 14:05 UTC"},
+        {"2026-12-06T14:05:00+01:00", "6 Dec 2026, 13:05 UTC"},
+        {"2027-01-01T00:30:00+01:00", "31 Dec 2026, 23:30 UTC"},
+        {"1969-12-31T23:59:59.999Z", "31 Dec 1969, 23:59 UTC"},
+        {"9999-12-31T23:59:59.999Z", "31 Dec 9999, 23:59 UTC"},
+    };
+    char out[SP_RFC3339_TEXT_LEN];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ck_assert_msg(sp_rfc3339_text(cases[i][0], out), "refused %s", cases[i][0]);
+        ck_assert_str_eq(out, cases[i][1]);
+    }
+    ck_assert(!sp_rfc3339_text("2026-02-30T00:00:00Z", out) && out[0] == '\0');
+    ck_assert(!sp_rfc3339_text(NULL, out) && out[0] == '\0');
+}
+END_TEST
+
 int
 main(void)
 {
@@ -119,6 +141,7 @@ main(void)
     tcase_add_test(tc, years_before_1970_are_negative_instants);
     tcase_add_test(tc, malformed_and_impossible_values_are_refused);
     tcase_add_test(tc, an_offset_cannot_carry_the_instant_out_of_range);
+    tcase_add_test(tc, a_time_reads_as_day_month_year_and_utc);
     suite_add_tcase(s, tc);
     return sp_unit_run(s);
 }

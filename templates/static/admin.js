@@ -4,6 +4,29 @@
  * the text after a pause and shows the answer. Loaded as a file (CSP
  * allows scripts from 'self' only, never inline). */
 "use strict";
+/* Back to a page this page's own form left (Save, Publish, …): Chrome
+ * restores it from its back/forward cache, no-store or not, with the
+ * version the form was rendered with, and the next Save was told someone
+ * else had saved (QA). A page left by one of its forms is loaded afresh,
+ * unless its article form holds text typed and not saved (the form left
+ * by Publish, say): that text is kept, and a Save that finds the article
+ * changed keeps it too, saying so. */
+(function () {
+  var leftBy = null;
+  function unsaved(form) {
+    return Array.prototype.some.call(form.elements, function (e) {
+      return (e.type === "checkbox" ? e.checked !== e.defaultChecked
+              : e.type !== "hidden" && "defaultValue" in e && e.value !== e.defaultValue);
+    });
+  }
+  document.addEventListener("submit", function (e) { leftBy = e.target; });
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted || !leftBy) return;
+    var article = document.getElementById("article-form");
+    if (leftBy !== article && article && unsaved(article)) return;
+    location.reload();
+  });
+})();
 document.addEventListener("DOMContentLoaded", function () {
   /* "?done=saved" said it once: a reload or a bookmark must not say it
    * again, so the address loses it (the page keeps showing it). */
@@ -49,16 +72,30 @@ document.addEventListener("DOMContentLoaded", function () {
           say("Your session has ended \u2014 sign in again in another tab; your text is kept.");
         return;
       }
+      /* 413: the text is over 200 KiB; it was kept silent, the pane
+       * showing a preview of older text (QA). */
+      if (r.status === 413) {
+        if (mine === seq)
+          say("Too long to preview (over 200 KiB): shorten the text; Save refuses it too.");
+        return;
+      }
       /* 422: markdown the server refuses (too deeply nested, too many
        * table cells); its reason is shown as text in place of the preview */
-      if (r.status !== 422 || r.redirected || !/^application\/problem\+json\b/i.test(type))
-        return Promise.reject(r.status);
-      return r.json().then(function (problem) {
-        if (mine !== seq) return;
-        var e = problem.errors && problem.errors[0];
-        say(e ? e.message : problem.detail);
-      });
-    }).catch(function () { /* keep the last preview */ });
+      if (r.status === 422 && !r.redirected && /^application\/problem\+json\b/i.test(type))
+        return r.json().then(function (problem) {
+          if (mine !== seq) return;
+          var e = problem.errors && problem.errors[0];
+          say(e ? e.message : problem.detail);
+        });
+      return Promise.reject(r.status);
+    }).catch(function (status) {
+      /* Any other answer (a 5xx, a proxy's page) or none: never the last
+       * preview shown as if it were this text's. */
+      if (mine === seq)
+        say(typeof status === "number"
+            ? "The preview is not available (HTTP " + status + "); your text is kept."
+            : "The preview is not available (no answer); your text is kept.");
+    });
   }
   area.addEventListener("input", function () {
     clearTimeout(timer);
