@@ -350,7 +350,11 @@ html_open(struct htext *h, const GumboElement *el)
         h->stop = true;
         return false;
     }
-    if (html_dropped(el->tag) || (!h->whole && html_quote(el)))
+    /* An element with the hidden attribute is not rendered (HTML's own
+     * stylesheet: display: none): a mail's hidden preheader, an
+     * article's HTML block the author hid (core/markdown). */
+    if (html_dropped(el->tag) || gumbo_get_attribute(&el->attributes, "hidden") != NULL ||
+        (!h->whole && html_quote(el)))
         return false;
     if (el->tag == GUMBO_TAG_BR) {
         html_break(h, true);

@@ -24,10 +24,11 @@ struct sp_mail_html_texts {
  * from a text/plain body, before the HTML is read), tags gone, entities
  * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
  * of their own, script/style/head dropped, whitespace collapsed outside
- * <pre>, a link's target after its text ("here <https://x>", as the
- * chat transcript writes links) when it is one a message body may link
- * to (sp_sanitize_link_ok: http, https, mailto) and the text does not
- * already say it. In out->reply, quoted history is dropped with its
+ * <pre>, an element with the hidden attribute dropped with its content
+ * (it is not rendered), a link's target after its text ("here
+ * <https://x>", as the chat transcript writes links) when it is one a
+ * message body may link to (sp_sanitize_link_ok: http, https, mailto)
+ * and the text does not already say it. In out->reply, quoted history is dropped with its
  * content: <blockquote> with type="cite", and elements whose class names
  * gmail_quote, gmail_attr (Gmail's attribution line), yahoo_quoted,
  * moz-cite-prefix (Thunderbird's) or protonmail_quote; at an element

@@ -17,6 +17,7 @@
 #include "core/arena.h"
 #include "core/ascii.h"
 #include "core/buf.h"
+#include "core/mail_html.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
 
@@ -595,21 +596,103 @@ keep_raw_breaks(cmark_node *parent)
     }
 }
 
+/* --- raw HTML blocks as the text a reader sees --------------------------------- */
+
+/* The elements of dropped[] whose content sp_mail_html_read keeps as
+ * text (it drops script, style, title, iframe, object, applet and
+ * template with theirs): their tags are read as <script> there. */
+static const char *const kept_by_mail_html[] = {"textarea", "xmp", "noembed", "noframes"};
+
+/* html with each opening and closing tag of kept_by_mail_html a
+ * script's. A name inside a comment or an attribute value is renamed
+ * too: neither is ever text, so nothing a reader sees is lost. */
+static const char *
+as_script(struct sp_arena *a, const char *html)
+{
+    size_t n = sizeof(kept_by_mail_html) / sizeof(kept_by_mail_html[0]);
+    struct sp_buf b;
+    sp_buf_init(&b, a, strlen(html) + 16);
+    for (const char *p = html; *p != '\0';) {
+        const char *name = p + 1 + (p[0] == '<' && p[1] == '/');
+        size_t i = 0, l = 0;
+        if (p[0] == '<')
+            for (; i < n; i++) {
+                l = strlen(kept_by_mail_html[i]);
+                if (strncasecmp(name, kept_by_mail_html[i], l) == 0 &&
+                    strchr(" \t\r\n\f/>", name[l]) != NULL)
+                    break;
+            }
+        if (p[0] != '<' || i == n) {
+            sp_buf_putc(&b, *p++);
+            continue;
+        }
+        sp_buf_append(&b, p, (size_t)(name - p));
+        sp_buf_puts(&b, "script");
+        p = name + l;
+    }
+    return b.data;
+}
+
+/* Makes each raw HTML block among parent's children the text a reader
+ * of that HTML sees, as a paragraph of its lines (hard line breaks
+ * between them), or nothing when it shows none: cmark omits the whole
+ * block, and a type 6 or 7 block runs on to the next blank line, so
+ * "<p>Step 2</p>\nStep 3" or "<div>Refunds take 5 days</div>" vanished
+ * from the page, the summary, search and the AI's passages. The text is
+ * sp_mail_html_read's (tags gone, entities decoded, script, style and
+ * the rest of dropped[] gone with their content, block elements and
+ * <br> lines of their own, an http/https/mailto link's target after its
+ * text); as a text node it is escaped again in the HTML. */
+static void
+keep_html_blocks(struct sp_arena *a, cmark_node *parent)
+{
+    for (cmark_node *c = cmark_node_first_child(parent), *next; c != NULL; c = next) {
+        next = cmark_node_next(c);
+        if (cmark_node_get_type(c) != CMARK_NODE_HTML_BLOCK)
+            continue;
+        const char *lit = cmark_node_get_literal(c), *html = as_script(a, lit ? lit : "");
+        struct sp_mail_html_texts t;
+        sp_mail_html_read(a, html, strlen(html), &t);
+        cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
+        for (const char *p = t.whole, *e; *p != '\0'; p = *e == '\n' ? e + 1 : e) {
+            e = p + strcspn(p, "\n");
+            const char *s = p, *end = e;
+            sp_ascii_trim(&s, &end);
+            if (s == end)
+                continue;
+            if (cmark_node_first_child(para) != NULL)
+                cmark_node_append_child(para, cmark_node_new(CMARK_NODE_LINEBREAK));
+            cmark_node *text = cmark_node_new(CMARK_NODE_TEXT);
+            cmark_node_set_literal(text, sp_arena_strndup(a, s, (size_t)(end - s)));
+            cmark_node_append_child(para, text);
+        }
+        if (cmark_node_first_child(para) == NULL || !cmark_node_replace(c, para)) {
+            cmark_node_free(para);
+            cmark_node_unlink(c);
+        }
+        cmark_node_free(c);
+    }
+}
+
 /* Walks the tree once: refuses it (false) past SP_MARKDOWN_MAX_NESTING,
- * and drops raw HTML content and keeps raw line breaks in each list of
- * children before going down into them. */
+ * and drops raw HTML content, keeps raw line breaks and makes raw HTML
+ * blocks text in each list of children before going down into them. */
 static bool
-prepare(cmark_node *doc)
+prepare(struct sp_arena *a, cmark_node *doc)
 {
     int depth = 0;
     for (cmark_node *n = doc; n != NULL;) {
         if (nests(n) && ++depth > SP_MARKDOWN_MAX_NESTING)
             return false;
-        cmark_node *child = cmark_node_first_child(n);
-        if (child != NULL) {
+        if (cmark_node_first_child(n) != NULL) {
             drop_raw_content(n);
             keep_raw_breaks(n);
-            n = cmark_node_first_child(n);
+            keep_html_blocks(a, n);
+        }
+        /* None when a comment was the only child: go on past n. */
+        cmark_node *child = cmark_node_first_child(n);
+        if (child != NULL) {
+            n = child;
             continue;
         }
         while (n != doc && cmark_node_next(n) == NULL) {
@@ -668,7 +751,7 @@ parse(struct sp_arena *a, const char *md, size_t len, struct parsed *out, const 
     out->parser = new_parser();
     cmark_parser_feed(out->parser, md, len);
     out->doc = cmark_parser_finish(out->parser);
-    if (prepare(out->doc))
+    if (prepare(a, out->doc))
         return true;
     *refused = sp_arena_sprintf(a, "nests more than %d levels deep (block quotes, list"
                                    " items, emphasis and links inside each other)",
@@ -825,9 +908,9 @@ add_block(struct blocks *b, cmark_node *node, int heading)
     b->out[b->n++] = (struct sp_markdown_block){heading, sp_arena_strndup(b->a, t, len), len};
 }
 
-/* The blocks under node, in order; what holds no text (raw HTML, a
- * thematic break) adds none. Recursion as deep as the nesting prepare()
- * allows. */
+/* The blocks under node, in order; what holds no text (a thematic
+ * break; raw HTML blocks are paragraphs by now, or gone) adds none.
+ * Recursion as deep as the nesting prepare() allows. */
 static void
 collect_blocks(struct blocks *b, cmark_node *node)
 {

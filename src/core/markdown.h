@@ -84,17 +84,20 @@ const char *sp_text_excerpt(struct sp_arena *a, const char *s, size_t max);
 /* Renders md (len bytes; invalid UTF-8 becomes U+FFFD). Every string is
  * owned by the arena. Callers cap the input size first (API.md §8:
  * 200 KiB). false (the forms "", refused set) when the document is over a
- * limit above. Raw HTML is omitted, and so is the markdown between an
- * opening and a closing tag of an element whose content the sanitizer
+ * limit above. Raw HTML tags are omitted, and so is the markdown between
+ * an opening and a closing tag of an element whose content the sanitizer
  * drops (<script>…</script>, <style>, <iframe>, …): its text is never
- * shown, in the HTML, the summary or the text. */
+ * shown, in the HTML, the summary or the text. A raw HTML block's text
+ * is kept, as a paragraph of its lines: what a reader of that HTML sees
+ * (core/mail_html's text of it: the content of those elements dropped,
+ * entities decoded, a link's target after its text). */
 bool sp_markdown_render(struct sp_arena *a, const char *md, size_t len, struct sp_markdown *out);
 
 /* A block of the text a reader sees, in the order of the document. */
 struct sp_markdown_block {
     int heading;          /* its level (1-6) for a heading, else 0 */
-    const char *text;     /* as sp_markdown's text has it (raw HTML, link
-                           * targets and reference definitions left out,
+    const char *text;     /* as sp_markdown's text has it (raw HTML tags,
+                           * link targets and reference definitions left out,
                            * code kept as written), the lines of a
                            * paragraph joined by a space; no trailing
                            * whitespace */
@@ -104,7 +107,8 @@ struct sp_markdown_block {
 /* The document md (len bytes) as the blocks of the same tree
  * sp_markdown_render renders: a heading, a paragraph (in a list item or a
  * quote too), a code block, a table row (its cells between spaces) each
- * make one; raw HTML blocks and thematic breaks none. Arena-owned *out
+ * make one, and so does a raw HTML block with text (its paragraph);
+ * thematic breaks and HTML blocks without text none. Arena-owned *out
  * of *n blocks. false (no blocks) when sp_markdown_render refuses md. For
  * the AI's passages (domain/ai_split.c): they hold what the page shows,
  * no more. */

@@ -20,6 +20,9 @@
  * whose word is found but never marked (a tag shows as a space). The
  * brackets come back escaped, one right outside a fragment too
  * ("&lt;<mark>script</mark>&gt;", not "<mark>script</mark>&gt;").
+ * The text is read without its format characters, as the index reads it
+ * (support_format_stripped, sql/078): "Pro\u00adcessing" is one word,
+ * found and marked.
  */
 #include "domain/articles.h"
 
@@ -31,6 +34,7 @@
 #include "core/ascii.h"
 #include "core/json_writer.h"
 #include "core/markdown.h"
+#include "core/utf8.h"
 #include "db/db.h"
 #include "domain/ai_chunks.h"
 #include "domain/article_snippet.h"
@@ -203,6 +207,14 @@ sp_article_check(struct sp_arena *a, struct sp_article_input *in, bool create,
         in->title = title_of(a, in->title, p);
     else if (create)
         sp_problem_field(p, "title", "required", "is required");
+    /* Line ends as LF whichever way the markdown comes (a browser's form
+     * sends CR LF, a JSON client may): the stored text compares equal to
+     * the same text sent another way, so saving it unchanged is no new
+     * version (and no new embedding). */
+    if (in->markdown != NULL && memchr(in->markdown, '\r', in->markdown_len) != NULL) {
+        in->markdown = sp_utf8_clean(a, in->markdown, in->markdown_len, SP_UTF8_TEXT);
+        in->markdown_len = strlen(in->markdown);
+    }
     if (in->markdown == NULL && create)
         sp_problem_field(p, "content_markdown", "required", "is required");
     else if (in->markdown != NULL && in->markdown_len > SP_ARTICLE_MARKDOWN_MAX)
@@ -426,7 +438,8 @@ static struct sp_stmt ranked_stmt = SP_STMT_NAMED(
     "   'StartSel=\"\x01\", StopSel=\"\x02\", MaxWords=30, MinWords=12, MaxFragments=2,"
     " FragmentDelimiter=\"\x05\"') AS snippet, t.source AS snippet_source"
     " FROM hits JOIN support_knowledge_articles a ON a.id = hits.id CROSS JOIN q"
-    "  LEFT JOIN LATERAL (SELECT translate(left(a.content_text, " SNIPPET_SOURCE "),"
+    "  LEFT JOIN LATERAL (SELECT translate(support_format_stripped(left(a.content_text, "
+    SNIPPET_SOURCE ")),"
     "   '<>', '\x03\x04') AS source WHERE hits.n < :limit::integer) t ON true"
     " ORDER BY hits.key DESC, hits.id DESC",
     list_names, LP_COUNT);

@@ -70,7 +70,8 @@ struct sp_article_input {
 /* Field checks shared by every way in (JSON API, admin form): each failure
  * is a field error of p; SP_INVALID when there is any. create: required
  * fields must be given. The title becomes its stored form (one line,
- * trimmed: domain/ticket_subject's rule; in a), NULL when refused. */
+ * trimmed: domain/ticket_subject's rule; in a), NULL when refused, and the
+ * markdown's CR LF and lone CR line ends LF (in a; its length with it). */
 enum sp_rc sp_article_check(struct sp_arena *a, struct sp_article_input *in, bool create,
                             struct sp_problem *p);
 /* A tag as stored: 1..40 of a-z, 0-9, '-', starting with a letter or

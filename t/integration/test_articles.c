@@ -273,6 +273,40 @@ START_TEST(a_patch_that_changes_nothing_keeps_the_version)
 }
 END_TEST
 
+/* QA: the JSON API stored CR LF as sent and the edit form LF, so the
+ * first unchanged form save of an article created over JSON was a new
+ * version (and a new embedding). Every write stores LF: the text the form
+ * sends back (LF) or the same CR LF again changes nothing; a lone CR is
+ * a line end too. */
+START_TEST(crlf_markdown_is_stored_with_lf)
+{
+    const char *s = slug();
+    struct sp_t_resp *r = create(s, "Line ends", "# Steps\r\n\r\nOne\r\ntwo\rthree\r\n", NULL);
+    int64_t id = sp_t_jint(r->json, "id");
+    ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), "# Steps\n\nOne\ntwo\nthree\n");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT content_markdown = E'# Steps\\n\\nOne\\ntwo\\nthree\\n'"
+                              " FROM support_knowledge_articles WHERE id = %lld", (long long)id),
+                     "t");
+    const char *path = sp_t_fmt("/support/admin/articles/%lld", (long long)id);
+    const char *const same[] = {"# Steps\n\nOne\ntwo\nthree\n",
+                                "# Steps\r\n\r\nOne\r\ntwo\rthree\r\n"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        r = sp_t_admin("PATCH", path, sp_t_fmt("{\"title\":\"Line ends\",\"content_markdown\":%s}",
+                                               sp_t_jq(same[i])));
+        sp_t_assert_json(r, 200);
+        ck_assert_int_eq(sp_t_jint(r->json, "version"), 1);
+        sp_t_resp_free(r);
+    }
+    r = sp_t_admin("PATCH", path,
+                   "{\"content_markdown\":\"# Steps\\r\\n\\r\\nOne\\r\\nfour\\r\\n\"}");
+    sp_t_assert_json(r, 200);
+    ck_assert_int_eq(sp_t_jint(r->json, "version"), 2);
+    ck_assert_str_eq(sp_t_jstr(r->json, "content_markdown"), "# Steps\n\nOne\nfour\n");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* A slug can name a new article after a delete (or a rename), and its
  * versions start at 1 again: the ETag names the article too, so the old
  * article's validators match nothing of the new one — a cache or browser
@@ -779,18 +813,37 @@ END_TEST
 
 /* The slugs of the published articles q finds (with the test's unique
  * word w, so only this test's articles can match). */
+/* The slugs of a list of articles, comma-separated. */
+static const char *
+slugs_of(struct json_object *list)
+{
+    const char *slugs = "";
+    for (size_t i = 0; i < json_object_array_length(list); i++)
+        slugs = sp_t_fmt("%s%s%s", slugs, i ? "," : "",
+                         sp_t_jstr(json_object_array_get_idx(list, i), "slug"));
+    return slugs;
+}
+
 static const char *
 found(const char *q, const char *w)
 {
     struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s %s", q, w))));
     sp_t_assert_json(r, 200);
-    struct json_object *data = sp_t_jget(r->json, "data");
-    const char *slugs = "";
-    for (size_t i = 0; i < json_object_array_length(data); i++)
-        slugs = sp_t_fmt("%s%s%s", slugs, i ? "," : "",
-                         sp_t_jstr(json_object_array_get_idx(data, i), "slug"));
+    const char *slugs = slugs_of(sp_t_jget(r->json, "data"));
     sp_t_resp_free(r);
     return slugs;
+}
+
+/* The snippet of the first article "q w" finds. */
+static const char *
+first_snippet(const char *q, const char *w)
+{
+    struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("%s %s", q, w))));
+    sp_t_assert_json(r, 200);
+    const char *snip = sp_t_fmt(
+        "%s", sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0), "snippet"));
+    sp_t_resp_free(r);
+    return snip;
 }
 
 /* QA: q=-word listed every other published article at rank 0. A query
@@ -839,12 +892,8 @@ START_TEST(search_folds_accents_and_splits_cjk_text)
 
     ck_assert_str_eq(found("creme brulee", w), cafe);
     ck_assert_str_eq(found("CRÈME", w), cafe);
-    struct sp_t_resp *r = search(sp_t_fmt("q=%s", sp_t_urlencode(sp_t_fmt("creme %s", w))));
-    sp_t_assert_json(r, 200);
-    const char *snip = sp_t_jstr(json_object_array_get_idx(sp_t_jget(r->json, "data"), 0),
-                                 "snippet");
+    const char *snip = first_snippet("creme", w);
     ck_assert_msg(strstr(snip, "<mark>Crème</mark>") != NULL, "snippet %s", snip);
-    sp_t_resp_free(r);
 
     ck_assert_str_eq(found("退款", w), zh);          /* the title, and a text's start */
     ck_assert_str_eq(found("需要五天", w), zh);      /* inside a run */
@@ -873,6 +922,108 @@ snippet_of(const char *q, const char *tag)
     ck_assert_msg(strpbrk(snip, "\x01\x02\x03\x04\x05") == NULL, "controls in %s", snip);
     return snip;
 }
+
+/* kb_search (the AI's tool, API.md §9) run by a customer: the slugs it
+ * finds for query, and the first one's summary in *summary. */
+static const char *
+kb_found(const char *query, const char **summary)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = sp_t_post_json("/support/ai/tools/kb_search", u.token,
+                                         sp_t_fmt("{\"arguments\":{\"query\":%s}}",
+                                                  sp_t_jq(query)));
+    sp_t_assert_json(r, 200);
+    struct json_object *list = sp_t_jarr(sp_t_jobj(r->json, "result"), "articles");
+    const char *slugs = slugs_of(list);
+    if (summary != NULL && json_object_array_length(list) > 0)
+        *summary = sp_t_fmt("%s", sp_t_jstr(json_object_array_get_idx(list, 0), "summary"));
+    sp_t_resp_free(r);
+    return slugs;
+}
+
+/* QA: a raw HTML block (to the next blank line) vanished whole: its text
+ * was not on the page, in the summary, in public search or kb_search.
+ * Its tags are omitted, its text kept; a script's content still goes. */
+START_TEST(raw_html_blocks_keep_their_text_everywhere)
+{
+    const char *w = sp_t_unique_word(), *w2 = sp_t_unique_word(), *s = slug(), *s2 = slug();
+    struct sp_t_resp *r = create(s, "Refund steps",
+                                 sp_t_fmt("Step 1: open the app.\n<p>Step 2: tap %s.</p>\n"
+                                          "Step 3: confirm.\n\n<script>\nvar %s = 1;\n</script>",
+                                          w, w2),
+                                 "\"is_published\":true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "html"),
+                     sp_t_fmt("<p>Step 1: open the app.</p>\n"
+                              "<p>Step 2: tap %s.<br>\nStep 3: confirm.</p>\n", w));
+    sp_t_resp_free(r);
+    r = create(s2, "Timing", sp_t_fmt("<div>Important: refunds take %s days</div>", w2),
+               "\"is_published\":true");
+    ck_assert_str_eq(sp_t_jstr(r->json, "summary"), sp_t_fmt("Important: refunds take %s days",
+                                                             w2));
+    sp_t_resp_free(r);
+    r = public_get(s2, NULL);
+    sp_t_assert_json(r, 200);
+    ck_assert_str_eq(sp_t_jstr(r->json, "html"),
+                     sp_t_fmt("<p>Important: refunds take %s days</p>\n", w2));
+    sp_t_resp_free(r);
+
+    ck_assert_str_eq(found("confirm", w), s);
+    ck_assert_str_eq(found("important", w2), s2);  /* not s: its script's word is gone */
+    const char *summary = NULL;
+    ck_assert_str_eq(kb_found(sp_t_fmt("step 3 %s", w), NULL), s);
+    ck_assert_str_eq(kb_found(w2, &summary), s2);
+    ck_assert_str_eq(summary, sp_t_fmt("Important: refunds take %s days", w2));
+}
+END_TEST
+
+/* QA: an invisible format character inside a word (a soft hyphen, a
+ * zero-width space, a word joiner: text pasted from word processors and
+ * web pages) split it for the index, so the word found nothing. sql/078
+ * reads documents and queries without them (support_format_stripped):
+ * public search, kb_search and the AI's lexemes find the word, the
+ * snippet marks it. */
+START_TEST(format_characters_inside_words_are_searchable)
+{
+    const char *w = sp_t_unique_word(), *s = slug();
+    sp_t_resp_free(create(s, "Wid\u2060get setup",
+                          sp_t_fmt("Pro\u00adcessing takes a day. You may feel "
+                                   "Flum\u200bmoxed at first. %s\ufeff\u034f", w),
+                          "\"is_published\":true"));
+    static const char *const words[] = {"processing", "flummoxed", "widget", "Pro\u00adcessing",
+                                        "flum\u200dmoxed"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        ck_assert_msg(strcmp(found(words[i], w), s) == 0, "q=%s", words[i]);
+        ck_assert_msg(strcmp(kb_found(sp_t_fmt("%s %s", words[i], w), NULL), s) == 0,
+                      "kb_search %s", words[i]);
+    }
+    /* A word split by one is no longer found by its parts. */
+    ck_assert_str_eq(found("cess", w), "");
+    const char *snip = first_snippet("processing", w);
+    ck_assert_msg(strstr(snip, "<mark>Processing</mark>") != NULL, "snippet %s", snip);
+    /* The AI's chunks and question read text through the same function. */
+    ck_assert_str_eq(sp_t_sql("SELECT support_plain_tsvector(E'Pro\\u00adcessing Wid\\u2060get')"
+                              " @@ support_search_query('processing widget')"), "t");
+}
+END_TEST
+
+/* sql/078 re-derives what was indexed before it: an article written
+ * while the index read a soft hyphen as a word's end (the function that
+ * strips it made a no-op here, as before 078) is found by the word once
+ * the migration runs again. */
+START_TEST(sql_078_reindexes_articles_written_before_it)
+{
+    const char *w = sp_t_unique_word(), *s = slug();
+    sp_t_sql("CREATE OR REPLACE FUNCTION support_format_stripped(t text) RETURNS text"
+             " LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT RETURN t");
+    sp_t_resp_free(create(s, "Before", sp_t_fmt("Pro\u00adcessing %s", w),
+                          "\"is_published\":true"));
+    const char *before = found("processing", w);
+    sp_t_sql("%s", sp_t_migration_text("078_search_format_characters.sql"));
+    ck_assert_str_eq(before, "");
+    /* Another request line: nginx keeps the first answer for 5 s. */
+    ck_assert_str_eq(found("Processing", w), s);
+}
+END_TEST
 
 /* QA: a CJK match was found and ranked but never marked, and a CJK-only
  * query's snippet was the text's start (ts_headline reads a CJK run as
@@ -1213,6 +1364,10 @@ articles_suite(void)
     tcase_add_test(tc, every_bad_tag_is_named_and_slugs_are_words);
     tcase_add_test(tc, publish_etag_304_if_match_and_delete);
     tcase_add_test(tc, a_patch_that_changes_nothing_keeps_the_version);
+    tcase_add_test(tc, crlf_markdown_is_stored_with_lf);
+    tcase_add_test(tc, raw_html_blocks_keep_their_text_everywhere);
+    tcase_add_test(tc, format_characters_inside_words_are_searchable);
+    tcase_add_test(tc, sql_078_reindexes_articles_written_before_it);
     tcase_add_test(tc, a_reused_slug_is_a_new_etag);
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);

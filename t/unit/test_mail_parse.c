@@ -336,6 +336,9 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
     h = "<div>My answer</div><div id=\"appendonsend\"></div><hr>"
         "<div id=\"divRplyFwdMsg\"><b>From:</b> Support</div><div>history</div>";
     ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "My answer");
+    /* What is not rendered is not text: a hidden preheader. */
+    h = "<div hidden>Preheader <b>sale</b></div><p HIDDEN=\"\">too</p><p>Shown</p>";
+    ck_assert_str_eq(sp_mail_html_text(&arena, h, strlen(h)), "Shown");
     ck_assert_str_eq(sp_mail_html_text(&arena, "", 0), "");
     ck_assert_str_eq(sp_mail_html_text(&arena, NULL, 0), "");
 }

@@ -646,6 +646,94 @@ START_TEST(message_profile_is_unchanged)
 }
 END_TEST
 
+/* A raw HTML block's text is kept, its tags omitted (QA: cmark omits the
+ * whole block, to the next blank line, so "<p>Step 2</p>" and the
+ * markdown after it vanished from the page, the summary, the text and
+ * the AI's blocks); the content of script, style, textarea, … still goes. */
+START_TEST(html_block_keeps_its_text)
+{
+    struct sp_markdown m =
+        md("Step 1: open the app.\n<p>Step 2: tap Refund.</p>\nStep 3: confirm.");
+    ck_assert_str_eq(m.html, "<p>Step 1: open the app.</p>\n"
+                             "<p>Step 2: tap Refund.<br>\nStep 3: confirm.</p>\n");
+    ck_assert_str_eq(m.text, "Step 1: open the app.\n\nStep 2: tap Refund.\nStep 3: confirm.\n");
+    m = md("<div>Important: refunds take 5 days</div>");
+    ck_assert_str_eq(m.html, "<p>Important: refunds take 5 days</p>\n");
+    ck_assert_str_eq(m.summary, "Important: refunds take 5 days");
+    ck_assert_str_eq(m.text, "Important: refunds take 5 days\n");
+    m = md("<table><tr><th>Plan</th><th>Days</th></tr>\n<tr><td>Basic</td><td>5</td></tr>"
+           "</table>\n\nAfter.");
+    ck_assert_str_eq(m.html, "<p>Plan Days<br>\nBasic 5</p>\n<p>After.</p>\n");
+    m = md("Before\n\n<hr>\nAfter rule");
+    ck_assert_str_eq(m.html, "<p>Before</p>\n<p>After rule</p>\n");
+    /* Entities decoded, then escaped again; markdown inside is text. */
+    m = md("<div>Fish &amp; chips &lt;b&gt; *not em* &#x41;</div>");
+    ck_assert_str_eq(m.html, "<p>Fish &amp; chips &lt;b&gt; *not em* A</p>\n");
+    ck_assert_str_eq(m.summary, "Fish & chips <b> *not em* A");
+    /* A block in a list item; a comment alone is nothing. */
+    m = md("- <div>in item</div>\n- <!-- note -->\n- last");
+    ck_assert_contains(m.text, "in item");
+    ck_assert_contains(m.text, "last");
+    ck_assert_lacks(m.text, "note");
+    ck_assert_str_eq(md("<!-- draft -->\n\nText").html, "<p>Text</p>\n");
+    /* Dropped with their content, in the block and across blocks. */
+    static const char *const gone[] = {
+        "<script>\nalert(1)\n</script>\nkept",
+        "<div>kept<style>p{color:red}</style></div>",
+        "<div>kept <textarea>hidden</textarea></div>",
+        "<div><TEXTAREA rows=2>hidden</TEXTAREA >kept</div>",
+        "<div><xmp>hidden</xmp><noembed>hidden</noembed><noframes>hidden</noframes>kept</div>",
+        "<div><iframe>hidden</iframe><title>hidden</title><template>hidden</template>kept</div>",
+        "<div><object>hidden</object><applet>hidden</applet>kept</div>",
+        "<textarea>\nhidden\n\nhidden\n\n</textarea>\n\nkept",
+    };
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        m = md(gone[i]);
+        ck_assert_msg(strstr(m.text, "hidden") == NULL && strstr(m.text, "alert") == NULL &&
+                          strstr(m.text, "color") == NULL, "%s: %s", gone[i], m.text);
+        ck_assert_msg(strstr(m.text, "kept") != NULL, "%s: %s", gone[i], m.text);
+        assert_inert(m.html);
+    }
+    /* What the HTML hides is not shown. */
+    m = md("<div hidden>Internal note</div>\n\n<p>Shown <span hidden>not</span></p>");
+    ck_assert_str_eq(m.html, "<p>Shown</p>\n");
+    /* A link's target follows its text; an unsafe one does not. */
+    m = md("<div><a href=\"https://a.example/x\">Docs</a> <a href=\"javascript:x()\">y</a></div>");
+    ck_assert_str_eq(m.summary, "Docs <https://a.example/x> y");
+    ck_assert_lacks(m.html, "href");
+    /* The AI's blocks hold the same text. */
+    struct sp_markdown_block *b;
+    size_t n;
+    const char *in = "Intro\n\n<div>Refunds take 5 days</div>";
+    ck_assert(sp_markdown_blocks(&arena, in, strlen(in), &b, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(b[1].text, "Refunds take 5 days");
+}
+END_TEST
+
+/* XSS written in a raw HTML block is text, escaped: no tag or attribute
+ * of it reaches the HTML. */
+START_TEST(html_block_xss_stays_inert)
+{
+    static const char *const in[] = {
+        "<div><img src=x onerror=alert(1)>pic</div>",
+        "<div>&lt;script&gt;alert(1)&lt;/script&gt;</div>",
+        "<div><svg><script>alert(1)</script><a xlink:href=javascript:x>s</a></svg></div>",
+        "<div onclick=alert(1)><a href=\"javascript:alert(1)\">j</a></div>",
+        "<table><tr><td>&#60;iframe src=javascript:x&#62;</td></tr></table>",
+        "<div><textarea></div><script>alert(1)</script></textarea></div>",
+    };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct sp_markdown m = md(in[i]);
+        assert_inert(m.html);
+        ck_assert_lacks(m.html, "<script");
+        ck_assert_lacks(m.html, "<iframe");
+        ck_assert_lacks(m.html, "onerror=");
+    }
+    ck_assert_str_eq(md(in[1]).html, "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>\n");
+}
+END_TEST
+
 START_TEST(xss_corpus_stays_inert)
 {
     const char *dir = getenv("SP_FIXTURES_DIR");
@@ -659,6 +747,10 @@ START_TEST(xss_corpus_stays_inert)
         if (line[0] == '#' || line[0] == '\n')
             continue;
         assert_inert(md(line).html);
+        /* And as a raw HTML block's content (html_block_keeps_its_text). */
+        char block[8300];
+        snprintf(block, sizeof(block), "<div>%s</div>", line);
+        assert_inert(md(block).html);
         n++;
     }
     fclose(f);
@@ -693,6 +785,8 @@ markdown_suite(void)
     tcase_add_test(tc, raw_br_is_a_line_break);
     tcase_add_test(tc, strikethrough_text_has_no_tildes);
     tcase_add_test(tc, table_text_has_no_pipes);
+    tcase_add_test(tc, html_block_keeps_its_text);
+    tcase_add_test(tc, html_block_xss_stays_inert);
     suite_add_tcase(s, tc);
     return s;
 }
