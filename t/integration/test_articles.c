@@ -16,9 +16,12 @@
 #include "harness.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/utf8.h"
 
 static const char *
 slug(void)
@@ -1025,6 +1028,23 @@ START_TEST(sql_078_reindexes_articles_written_before_it)
 }
 END_TEST
 
+/* sql/078's list is core/utf8's sp_utf8_format (Unicode Cf) and U+034F,
+ * code point for code point (kept equal, as sp_utf8_cjk is to sql/055):
+ * what C calls a format character is what search reads past. */
+START_TEST(sql_078_strips_the_format_characters_c_knows)
+{
+    const char *sql = sp_t_sql("SELECT string_agg(cp::text, ',' ORDER BY cp)"
+                               " FROM generate_series(1, 1114111) cp"
+                               " WHERE cp NOT BETWEEN 55296 AND 57343"
+                               "   AND support_format_stripped(chr(cp)) = ''");
+    const char *c = "";
+    for (uint32_t cp = 1; cp <= 0x10ffff; cp++)
+        if (sp_utf8_format(cp) || cp == 0x34f)
+            c = sp_t_fmt("%s%s%u", c, *c != '\0' ? "," : "", cp);
+    ck_assert_str_eq(sql, c);
+}
+END_TEST
+
 /* QA: a CJK match was found and ranked but never marked, and a CJK-only
  * query's snippet was the text's start (ts_headline reads a CJK run as
  * one word and matched nothing in it), here 200 characters before the
@@ -1368,6 +1388,7 @@ articles_suite(void)
     tcase_add_test(tc, raw_html_blocks_keep_their_text_everywhere);
     tcase_add_test(tc, format_characters_inside_words_are_searchable);
     tcase_add_test(tc, sql_078_reindexes_articles_written_before_it);
+    tcase_add_test(tc, sql_078_strips_the_format_characters_c_knows);
     tcase_add_test(tc, a_reused_slug_is_a_new_etag);
     tc = sp_t_tcase(s, "public");
     tcase_set_timeout(tc, 120);
