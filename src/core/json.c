@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/arena.h"
 #include "core/hex.h"
@@ -562,23 +563,55 @@ check_value(const struct sp_field_spec *s, struct json_object *v, struct sp_fiel
     return NULL;
 }
 
-/* Whether a and b are one name but for letter case and '_' or '-'. */
+/* name in lower case without '_' or '-', and (strip) without what a client adds
+ * to a field's name when it means the field: an "_id"/"_ids" ending
+ * (written with a separator or in camel case) and then a plural "s"
+ * ("attachment_ids", "attachmentIds" and "attachment" all stand for
+ * "attachments"). false when it does not fit out. */
+static bool
+loose_stem(const char *name, bool strip, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *c = name; *c != '\0'; c++) {
+        if (*c == '_' || *c == '-')
+            continue;
+        if (n + 1 >= cap)
+            return false;
+        out[n++] = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+    }
+    size_t len = strlen(name);
+    while (len > 0 && (name[len - 1] == '_' || name[len - 1] == '-'))
+        len--;
+    static const char *const ends[] = {"ids", "id"};
+    for (size_t k = 0; k < 2 && strip; k++) {
+        size_t el = strlen(ends[k]);
+        if (len <= el + 1 || strncasecmp(name + len - el, ends[k], el) != 0)
+            continue;
+        /* "_ids", "-id", "Ids": a word of its own, not "paid"'s "id". */
+        char before = name[len - el - 1];
+        if (before == '_' || before == '-' ||
+            (name[len - el] == 'I' && before >= 'a' && before <= 'z')) {
+            n -= el;
+            break;
+        }
+    }
+    if (strip && n > 3 && out[n - 1] == 's')
+        n--;
+    out[n] = '\0';
+    return n > 0;
+}
+
+/* Whether a and b are one name but for letter case and '_' or '-', or
+ * but for an id ending and a plural too (loose_stem). */
 static bool
 same_name_loosely(const char *a, const char *b)
 {
-    for (;;) {
-        while (*a == '_' || *a == '-')
-            a++;
-        while (*b == '_' || *b == '-')
-            b++;
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
-        if (x != y)
-            return false;
-        if (x == '\0')
+    char x[64], y[64];
+    for (int strip = 0; strip <= 1; strip++)
+        if (loose_stem(a, strip, x, sizeof(x)) && loose_stem(b, strip, y, sizeof(y)) &&
+            strcmp(x, y) == 0)
             return true;
-        a++, b++;
-    }
+    return false;
 }
 
 /* Unknown members are ignored (API.md §1), but one that is a field's name

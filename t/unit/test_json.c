@@ -533,9 +533,16 @@ START_TEST(a_fields_name_written_another_way_is_refused)
         {"{\"subject\":\"x\",\"providerid\":1}", "providerid"},
         {"{\"subject\":\"x\",\"booking__id_\":\"b\"}", "booking__id_"},
         {"{\"subject\":\"x\",\"urgent\":true,\"URGENT\":false}", "URGENT"},
+        /* An id ending or a plural added (QA: "attachment_ids" was
+         * ignored and the reply went out without its file). */
+        {"{\"subject\":\"x\",\"attachment_ids\":[]}", "attachment_ids"},
+        {"{\"subject\":\"x\",\"attachmentIds\":[]}", "attachmentIds"},
+        {"{\"subject\":\"x\",\"attachment\":[]}", "attachment"},
+        {"{\"subject\":\"x\",\"provider\":1}", "provider"},
     };
     static const char *const meant[] = {"urgent", "provider_id", "provider_id", "booking_id",
-                                        "urgent"};
+                                        "urgent", "attachments", "attachments", "attachments",
+                                        "provider_id"};
     for (size_t i = 0; i < sizeof(typos) / sizeof(typos[0]); i++) {
         sp_problem_init(&prob);
         ck_assert_int_eq(validate(typos[i][0]), SP_INVALID);
@@ -546,6 +553,11 @@ START_TEST(a_fields_name_written_another_way_is_refused)
     }
     sp_problem_init(&prob);
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"urgently\":1,\"sub ject\":2}"), SP_OK);
+    /* An "id" that is no word of its own is no id ending. */
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"subjectid\":1}"), SP_OK);
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"urgents\":true}"), SP_INVALID);
 }
 END_TEST
 
