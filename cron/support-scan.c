@@ -30,7 +30,7 @@ pass(struct sp_db *db, const struct sp_config *cfg, const struct sp_job_run *run
     struct sp_attachment_scan_counts n;
     enum sp_rc rc = sp_attachment_scan_pass(db, cfg->clamd_socket, &files,
                                             cfg->attachment_upload_ttl_s + UPLOAD_MARGIN_S,
-                                            run->dry_run, run->stop, &n, p);
+                                            run->dry_run, run->loop, run->stop, &n, p);
     *errors = n.errors;
     return rc;
 }

@@ -346,11 +346,44 @@ cluster_down() {
     rm -f "$CLUSTER_DIR/cluster.env"
 }
 
+# _cluster_node_status a|b — the node's support-api, support-chat and
+# nginx, each running (its pid) or stopped (how, when known: its own
+# stack's status lines), indented under the node; 1 when one is down.
+_cluster_node_status() {
+    (
+        stack_load "$CLUSTER_DIR/node-$1" || exit 1
+        rc=0
+        _stack_status_line support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" || rc=1
+        _stack_status_line support-chat "$STACK_CHAT_PIDFILE" "$STACK_CHAT_SOCKET" || rc=1
+        _stack_status_line nginx "$STACK_NGINX_PIDFILE" "port $STACK_PORT" || rc=1
+        exit "$rc"
+    ) 2>&1 | sed 's/^/  /'
+    return "${PIPESTATUS[0]}"
+}
+
+# _cluster_pg_status primary|replica URL — its server running or stopped.
+_cluster_pg_status() {
+    if (stack_load "$CLUSTER_DIR/$1" && stack_pg_running) >/dev/null 2>&1; then
+        printf '%-12s running  %s\n' "$1" "$2"
+    else
+        printf '%-12s stopped  %s\n' "$1" "$2"
+        return 1
+    fi
+}
+
+# cluster_status — the network, each node's processes, the databases and
+# Redis; 1 when any of them is down (QA: with a node's support-api down it
+# printed the addresses alone and exited 0).
 cluster_status() {
-    printf '%-8s %s\n' network "$CLUSTER_NET${CLUSTER_NS_A:+ ($CLUSTER_NS_A, $CLUSTER_NS_B)}"
-    printf '%-8s %s\n' node-a "$CLUSTER_URL_A/support/   metrics: clusterctl $CLUSTER_DIR metrics a"
-    printf '%-8s %s\n' node-b "$CLUSTER_URL_B/support/   metrics: clusterctl $CLUSTER_DIR metrics b"
-    printf '%-8s %s\n' primary "$CLUSTER_DB_URL"
-    printf '%-8s %s\n' replica "$CLUSTER_READ_URL"
-    printf '%-8s %s\n' redis "$CLUSTER_REDIS_URL"
+    local rc=0 x url
+    printf '%-12s %s\n' network "$CLUSTER_NET${CLUSTER_NS_A:+ ($CLUSTER_NS_A, $CLUSTER_NS_B)}"
+    for x in a b; do
+        if [ "$x" = a ]; then url=$CLUSTER_URL_A; else url=$CLUSTER_URL_B; fi
+        printf '%-12s %s\n' "node-$x" "$url/support/   metrics: clusterctl $CLUSTER_DIR metrics $x"
+        _cluster_node_status "$x" || rc=1
+    done
+    _cluster_pg_status primary "$CLUSTER_DB_URL" || rc=1
+    _cluster_pg_status replica "$CLUSTER_READ_URL" || rc=1
+    _stack_status_line redis "$CLUSTER_REDIS_PIDFILE" "$CLUSTER_REDIS_URL" || rc=1
+    return $rc
 }

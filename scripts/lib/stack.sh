@@ -354,16 +354,20 @@ _stack_read_pid() {
 }
 
 # _stack_spawn PIDFILE LOGFILE CMD... — start CMD as the leader of a new
-# session (so stopping it reaches every child), detached from the caller
-# (reparented to init), output appended to LOGFILE.
+# session (so stopping it reaches every child), detached from the caller,
+# output appended to LOGFILE. A bash of its own waits for it and writes
+# how it ended to PIDFILE.exit ("PID STATUS", STATUS 128+N: killed by
+# signal N), for stack_status (QA: a SIGKILLed daemon "exited on its own").
 _stack_spawn() {
     local pidfile=$1 log=$2 i
     shift 2
-    rm -f "$pidfile"
+    rm -f "$pidfile" "$pidfile.exit"
     (
-        # shellcheck disable=SC2016  # $$ and $@ belong to the inner bash
-        setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
-            </dev/null >>"$log" 2>&1 &
+        # (setsid forks only when its caller leads a process group: the
+        # command's pid is $!, and it leads the session.)
+        # shellcheck disable=SC2016  # $! and $@ belong to the inner bash
+        setsid bash -c 'setsid "$@" & echo $! >"$0"; wait $!; echo "$! $?" >"$0.exit"' \
+            "$pidfile" "$@" </dev/null >>"$log" 2>&1 &
     )
     for i in $(seq 1 50); do
         [ -s "$pidfile" ] && return 0
@@ -1082,27 +1086,54 @@ stack_stop_all() {
     return $rc
 }
 
-# _stack_status_part NAME PIDFILE DETAIL — the line of a part started on
-# demand (the sinks, the job daemons, the bench's hello worker): running
-# with its pid, or stopped when its pid file outlived it — it exited on
-# its own, since stopping removes the file — which fails the status. A
-# part this stack never started prints nothing.
-_stack_status_part() {
+# _stack_ended PIDFILE PID — how the process PID of PIDFILE ended, as
+# the bash that waited for it wrote (_stack_spawn): "killed by SIGKILL",
+# "exited with status 1"; a process that forks itself away (nginx, the
+# PostgreSQL server) has no such record.
+_stack_ended() {
+    local wpid='' st=''
+    { read -r wpid st <"$1.exit"; } 2>/dev/null
+    if [ "$wpid" != "$2" ] || [ -z "$st" ]; then
+        echo "is gone"
+    elif [ "$st" -gt 128 ]; then
+        echo "was killed by SIG$(kill -l "$((st - 128))")"
+    else
+        echo "exited with status $st"
+    fi
+}
+
+# _stack_status_line NAME PIDFILE DETAIL — "running  pid N  DETAIL", or
+# stopped: by `down` (no pid file) or how it ended (its pid file outlived
+# it). 1 unless it runs.
+_stack_status_line() {
     local name=$1 pidfile=$2 detail=$3 pid
     pid=$(_stack_read_pid "$pidfile")
-    [ -n "$pid" ] || return 0
     if _stack_pid_alive "$pid"; then
         printf '%-12s running  pid %s  %s\n' "$name" "$pid" "$detail"
         return 0
     fi
-    printf '%-12s stopped  (pid %s exited on its own: scripts/dev logs)\n' "$name" "$pid"
+    if [ -n "$pid" ]; then
+        printf '%-12s stopped  (pid %s %s: scripts/dev logs)\n' "$name" "$pid" \
+            "$(_stack_ended "$pidfile" "$pid")"
+    else
+        printf '%-12s stopped\n' "$name"
+    fi
     return 1
+}
+
+# _stack_status_part NAME PIDFILE DETAIL — the line of a part started on
+# demand (the sinks, the job daemons, the bench's hello worker): as
+# _stack_status_line, but a part this stack never started prints nothing
+# (and is no failure).
+_stack_status_part() {
+    [ -n "$(_stack_read_pid "$2")" ] || return 0
+    _stack_status_line "$@"
 }
 
 # stack_status — one line per part; returns 0 when pg, api and nginx run
 # and no part started on demand has exited.
 stack_status() {
-    local rc=0 pid
+    local rc=0
     printf '%-12s %s\n' stack "$STACK_DIR"
     if stack_pg_running; then
         printf '%-12s running  %s\n' postgresql "$STACK_DATABASE_URL"
@@ -1110,32 +1141,18 @@ stack_status() {
         printf '%-12s stopped\n' postgresql
         rc=1
     fi
-    pid=$(_stack_read_pid "$STACK_API_PIDFILE")
-    if stack_api_running; then
-        printf '%-12s running  pid %s  %s\n' support-api "$pid" "$STACK_API_SOCKET"
-    else
-        printf '%-12s stopped\n' support-api
-        rc=1
-    fi
-    if stack_chat_running; then
-        printf '%-12s running  pid %s  %s\n' support-chat "$(_stack_read_pid "$STACK_CHAT_PIDFILE")" \
-            "$STACK_CHAT_SOCKET"
-    else
-        printf '%-12s stopped\n' support-chat
-    fi
+    _stack_status_line support-api "$STACK_API_PIDFILE" "$STACK_API_SOCKET" || rc=1
+    _stack_status_line support-chat "$STACK_CHAT_PIDFILE" "$STACK_CHAT_SOCKET"
     _stack_status_part support-dispatch "$STACK_DISPATCH_PIDFILE" "mail in $STACK_MAIL_DIR" || rc=1
     _stack_status_part notify-sink "$STACK_NOTIFY_PIDFILE" "requests in $STACK_NOTIFY_DIR" || rc=1
     _stack_status_part clamd "$STACK_CLAMD_PIDFILE" "$STACK_CLAMD_SOCKET" || rc=1
     _stack_status_part support-scan "$STACK_SCAN_PIDFILE" "" || rc=1
     _stack_status_part kb-sync "$STACK_KBSYNC_PIDFILE" "" || rc=1
     _stack_status_part hello-fcgi "$STACK_HELLO_PIDFILE" "$STACK_HELLO_SOCKET" || rc=1
-    pid=$(_stack_read_pid "$STACK_NGINX_PIDFILE")
-    if stack_nginx_running; then
-        printf '%-12s running  pid %s  %s/support/healthz\n' nginx "$pid" "$STACK_BASE_URL"
+    if _stack_status_line nginx "$STACK_NGINX_PIDFILE" "$STACK_BASE_URL/support/healthz"; then
         printf '%-12s %s\n' metrics "$STACK_METRICS_URL"
         printf '%-12s %s\n' chat-metrics "${STACK_METRICS_URL%/metrics}/chat/metrics"
     else
-        printf '%-12s stopped\n' nginx
         rc=1
     fi
     return $rc

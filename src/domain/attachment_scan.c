@@ -294,11 +294,15 @@ scan_one(const struct scan_job *j, struct sp_arena *a, const char *id, const cha
     return true;
 }
 
+/* A pass that found nothing is at debug in a loop (a line every
+ * --interval, 2 s in the dev stack, would bury the others); a --once
+ * pass's is at info, as every job's pass line is. */
 static void
-log_scan(enum sp_rc rc, const struct sp_attachment_scan_counts *n, const struct sp_problem *p)
+log_scan(enum sp_rc rc, bool loop, const struct sp_attachment_scan_counts *n,
+         const struct sp_problem *p)
 {
-    bool quiet = rc == SP_OK && n->clean + n->infected + n->failed + n->retry + n->errors +
-                                        n->ingested == 0;
+    bool quiet = loop && rc == SP_OK && n->clean + n->infected + n->failed + n->retry +
+                                                n->errors + n->ingested == 0;
     struct sp_log_line *l = sp_log_begin(quiet ? SP_LOG_DEBUG : sp_db_job_log_level(rc, p),
                                          "attachment_scan_pass");
     SP_LOG_COUNTS(l, SP_ATTACHMENT_SCAN_COUNTS, n);
@@ -467,7 +471,7 @@ ingest_batches(const struct scan_job *j, struct sp_arena *page, struct sp_arena 
 enum sp_rc
 sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
                         const struct sp_attachment_files *files, long upload_window_s,
-                        bool dry_run, volatile sig_atomic_t *stop,
+                        bool dry_run, bool loop, volatile sig_atomic_t *stop,
                         struct sp_attachment_scan_counts *n, struct sp_problem *p)
 {
     memset(n, 0, sizeof(*n));
@@ -484,7 +488,7 @@ sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
             rc = scan_batches(&j, &page, &work, p);
         sp_db_job_unlock(db, &page, SP_ATTACHMENT_SCAN_LOCK_KEY);
     }
-    log_scan(rc, n, p);
+    log_scan(rc, loop, n, p);
     sp_arena_destroy(&work);
     sp_arena_destroy(&page);
     return rc;

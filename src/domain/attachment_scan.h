@@ -43,10 +43,11 @@ struct sp_attachment_scan_counts {
  * the uploads clients made to it (rows created in the last
  * upload_window_s seconds whose object now exists: fetched, checked for
  * size and type, recorded, scanned). SP_CONFLICT when another scanner
- * holds the lock. */
+ * holds the lock. loop: a daemon's pass, whose idle passes are logged at
+ * debug (a --once pass always at info). */
 enum sp_rc sp_attachment_scan_pass(struct sp_db *db, const char *clamd_socket,
                                    const struct sp_attachment_files *files, long upload_window_s,
-                                   bool dry_run, volatile sig_atomic_t *stop,
+                                   bool dry_run, bool loop, volatile sig_atomic_t *stop,
                                    struct sp_attachment_scan_counts *n, struct sp_problem *p);
 
 /* Removes the bytes stored under key (a file, or an object of the

@@ -692,6 +692,10 @@ log_pass(const struct sp_dispatch_counts *n, enum sp_rc rc, const struct sp_prob
 static void
 tick_webhooks(struct dispatcher *dsp)
 {
+    /* A connection found lost is the next claim's to try again: it fails
+     * the pass with one line when the database is down. */
+    if (sp_db_socket(dsp->db) < 0)
+        return;
     if (!dsp->webhooks_due && mono_ms() < dsp->next_webhook_scan)
         return;
     sp_webhook_sender_tick(dsp->webhooks, dsp->db);
@@ -718,21 +722,33 @@ end_cycle(struct dispatcher *dsp)
 static enum sp_rc
 deliver(struct dispatcher *dsp, struct sp_problem *p)
 {
-    enum sp_rc rc = SP_OK;
+    /* The database is tried first, and only the claim's connection: a
+     * database that is down fails the pass with one line (QA: the LISTEN
+     * connection, the webhook sweep's two statements and the claim each
+     * logged db_connect_failed, four a pass). */
+    enum sp_rc rc = sp_db_ready(dsp->db, p);
     bool scan = true;
     int64_t sweep_ms = dsp->o->sweep_s * 1000, next_sweep = 0, claimed_at = 0, claim_after = 0;
     for (;;) {
         bool stopping = *dsp->o->stop || rc != SP_OK;
-        if (dsp->o->loop && !stopping && mono_ms() >= next_sweep && listen_again(dsp))
-            scan = true;   /* (re)listening: notifications may have been missed */
+        if (dsp->o->loop && !stopping && mono_ms() >= next_sweep) {
+            if (!dsp->listening)   /* the database before the LISTEN connection */
+                rc = sp_db_ready(dsp->db, p);
+            if (rc == SP_OK && listen_again(dsp))
+                scan = true;   /* (re)listening: notifications may have been missed */
+            stopping = rc != SP_OK;
+        }
         if (!stopping && scan && count_state(dsp, SLOT_FREE) > 0 && mono_ms() >= claim_after) {
+            rc = claim(dsp, p);
             /* A backlog keeps this branch busy (webhook rows free their
              * slot at once): webhook deliveries must not wait for it to
-             * drain (bench/dispatch measured 2.5-4.7 s at 4 000 rows). */
-            tick_webhooks(dsp);
-            rc = claim(dsp, p);
-            if (rc == SP_OK)
+             * drain (bench/dispatch measured 2.5-4.7 s at 4 000 rows).
+             * After a claim the database answered: a failed one ends the
+             * pass without the sweep's statements failing too. */
+            if (rc == SP_OK) {
+                tick_webhooks(dsp);
                 end_cycle(dsp);
+            }
             scan = dsp->more && rc == SP_OK;
             claimed_at = mono_ms();
             claim_after = 0;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "core/backoff.h"
@@ -19,6 +20,7 @@
 #include "db/db.h"
 #include "domain/job_runs.h"
 #include "domain/store.h"
+#include "jobs/env_file.h"
 
 /* stop ends the pass in hand (run->stop); terminate (SIGTERM, SIGINT) ends
  * the program after it, reload (SIGHUP, loop mode) re-reads the settings
@@ -35,26 +37,30 @@ on_signal(int sig)
     stop = 1;
 }
 
-/* The synopsis line, "usage: NAME [--once | --loop] ...". */
+/* The synopsis, "NAME [--once | --loop] ...", into buf. */
 static void
-synopsis(const struct sp_job *job, FILE *out)
+synopsis(const struct sp_job *job, char *buf, size_t len)
 {
-    fprintf(out, "usage: %s [--once | --loop] [--dry-run] [--interval SECONDS]%s", job->name,
-            job->pinned_clock ? " [--now RFC3339]" : "");
-    for (int i = 0; job->flags && job->flags[i].name; i++)
-        fprintf(out, " [%s]", job->flags[i].name);
-    fputc('\n', out);
+    size_t n = (size_t)snprintf(buf, len, "%s [--once | --loop] [--dry-run]"
+                                " [--interval SECONDS] [--env-file FILE]%s", job->name,
+                                job->pinned_clock ? " [--now RFC3339]" : "");
+    for (int i = 0; job->flags && job->flags[i].name && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, " [%s]", job->flags[i].name);
 }
 
 static int
 usage(const struct sp_job *job, FILE *out)
 {
-    synopsis(job, out);
+    char line[512];
+    synopsis(job, line, sizeof(line));
+    fprintf(out, "usage: %s\n", line);
     fprintf(out,
             "  --once        one pass, then exit (cron)\n"
             "  --loop        run until SIGTERM (the default): a pass every --interval\n"
             "  --interval N  seconds between passes in loop mode, 1..86400 (default %ld)\n"
-            "  --dry-run     log what would be done, change nothing\n",
+            "  --dry-run     log what would be done, change nothing\n"
+            "  --env-file F  settings from F (NAME=value lines, read as systemd reads\n"
+            "                an EnvironmentFile=) over the environment's (cron)\n",
             job->default_interval > 0 ? job->default_interval : 60);
     if (job->pinned_clock)
         fprintf(out, "  --now TIME    the clock of every decision (tests), e.g."
@@ -83,22 +89,31 @@ usage(const struct sp_job *job, FILE *out)
     return out == stdout ? 0 : 2;
 }
 
-/* A command line it cannot run: what is wrong, in one line, then the
- * synopsis (the whole --help buried the reason); exit code 2. */
+/* A command line it cannot run: exit code 2 and what is wrong, in one
+ * line, with the synopsis (the whole --help buried the reason). As a JSON
+ * line ({event "usage_error", detail, usage}): in cron mode stderr is the
+ * job's log file, which holds JSON lines alone (docs/operations.md,
+ * "Jobs"); then, when stderr is a terminal, as plain text for whoever
+ * typed it, as a bad setting is (sp_log_bad_config). */
 static int
 bad_usage(const struct sp_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 bad_usage(const struct sp_job *job, const char *fmt, ...)
 {
-    fprintf(stderr, "%s: ", job->name);
+    char why[256], line[512];
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    synopsis(job, stderr);
-    fprintf(stderr, "(%s --help for more)\n", job->name);
+    synopsis(job, line, sizeof(line));
+    struct sp_log_line *l = sp_log_begin(SP_LOG_FATAL, "usage_error");
+    sp_log_str(l, "detail", why);
+    sp_log_str(l, "usage", line);
+    sp_log_end(l);
+    if (isatty(STDERR_FILENO))
+        fprintf(stderr, "%s: %s\nusage: %s\n(%s --help for more)\n", job->name, why, line,
+                job->name);
     return 2;
 }
 
@@ -147,10 +162,11 @@ struct job_args {
     bool loop;             /* --loop: said explicitly (the default) */
     long interval;
     const char *now;       /* --now, pinned clock (with --once only) */
+    const char *env_file;  /* --env-file: read before the settings, and on SIGHUP */
 };
 
-/* --interval N or --now TIME at argv[*i], its value taken; -1 = go on,
- * else the exit code. */
+/* --interval N, --now TIME or --env-file FILE at argv[*i], its value
+ * taken; -1 = go on, else the exit code. */
 static int
 parse_valued(const struct sp_job *job, int argc, char **argv, int *i, struct job_args *a,
              struct sp_job_run *run)
@@ -162,6 +178,10 @@ parse_valued(const struct sp_job *job, int argc, char **argv, int *i, struct job
     if (*i + 1 >= argc)
         return bad_usage(job, "%s needs a value", opt);
     const char *v = argv[++*i];
+    if (strcmp(opt, "--env-file") == 0) {
+        a->env_file = v;
+        return -1;
+    }
     if (!now && !parse_interval(v, &a->interval))
         return bad_usage(job, "--interval: \"%.32s\" is not a whole number of seconds in"
                               " 1..86400", v);
@@ -185,7 +205,8 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
             a->loop = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             run->dry_run = true;
-        } else if (strcmp(argv[i], "--interval") == 0 || strcmp(argv[i], "--now") == 0) {
+        } else if (strcmp(argv[i], "--interval") == 0 || strcmp(argv[i], "--now") == 0 ||
+                   strcmp(argv[i], "--env-file") == 0) {
             int rc = parse_valued(job, argc, argv, &i, a, run);
             if (rc >= 0)
                 return rc;
@@ -205,12 +226,15 @@ parse_args(const struct sp_job *job, int argc, char **argv, struct job_args *a,
     return -1;
 }
 
-/* Settings and log level from the environment; false with err saying why
- * (naming the variable, never its value). */
+/* Settings and log level from the environment, the --env-file's set in
+ * it first; false with err saying why (naming the variable or the file's
+ * line, never a value). */
 static bool
-read_settings(const struct sp_job *job, struct sp_config *cfg, char *err, size_t errlen)
+read_settings(const struct sp_job *job, const char *env_file, struct sp_config *cfg, char *err,
+              size_t errlen)
 {
-    if (!sp_config_load(cfg, err, errlen))
+    if ((env_file != NULL && !sp_env_file_load(env_file, err, errlen)) ||
+        !sp_config_load(cfg, err, errlen))
         return false;
     enum sp_log_level level;
     if (!sp_config_log_level(cfg, &level, err, errlen) ||
@@ -227,10 +251,10 @@ read_settings(const struct sp_job *job, struct sp_config *cfg, char *err, size_t
  * (api/app.c): a JSON log line for the logs, then the plain line for
  * whoever ran the job by hand. */
 static bool
-load_settings(const struct sp_job *job, struct sp_config *cfg)
+load_settings(const struct sp_job *job, const char *env_file, struct sp_config *cfg)
 {
     char err[512];
-    if (read_settings(job, cfg, err, sizeof(err)))
+    if (read_settings(job, env_file, cfg, err, sizeof(err)))
         return true;
     sp_log_bad_config(err);
     return false;
@@ -253,13 +277,14 @@ open_db(struct sp_db *db, const struct sp_config *cfg)
  * rotated database password, SMTP password or PII key); when bad, logged
  * (naming the variable, never its value) and the running ones kept. */
 static void
-reload_settings(const struct sp_job *job, struct sp_config *cfg, struct sp_db *db)
+reload_settings(const struct sp_job *job, const char *env_file, struct sp_config *cfg,
+                struct sp_db *db)
 {
     reload = 0;
     stop = terminate;
     struct sp_config fresh;
     char err[512];
-    if (!read_settings(job, &fresh, err, sizeof(err))) {
+    if (!read_settings(job, env_file, &fresh, err, sizeof(err))) {
         sp_log_msg(SP_LOG_ERROR, "reload_failed", "%s; the running settings are kept", err);
         return;
     }
@@ -384,14 +409,16 @@ pass_and_wait(const struct sp_job *job, struct sp_db *db, const struct sp_config
      * kill the job); --once reports it. */
     bool busy = sp_db_job_busy(rc, &p);
     int code = (rc == SP_OK && errors == 0) || busy ? 0 : 1;
-    /* A failed pass that left no connection, and a server that does not
-     * take one (or did not answer in time, or a stop ended the wait):
-     * the database is unreachable (the pass logged why), so
-     * there is nothing to record it in, and trying would only log the
-     * failed connect again. (A pass that failed before it connected, on
-     * a bad setting, is no outage: the ping answers.) */
+    /* A failed pass that left no connection, and a database it could not
+     * reach (its connect failed or the connection was lost: unavailable;
+     * or the server does not take one, did not answer in time, or a stop
+     * ended the wait): the pass logged why, so there is nothing to record
+     * it in, and trying would only log the failed connect again (QA: a
+     * missing database, whose server answers the ping, was connected to
+     * twice). (A pass that failed before it connected, on a bad setting,
+     * is no outage: recorded.) */
     if (code != 0 && sp_db_socket(db) < 0 &&
-        (terminate || sp_db_timed_out(db) || !sp_db_ping(db))) {
+        (terminate || sp_db_timed_out(db) || rc == SP_UNAVAILABLE || !sp_db_ping(db))) {
         if (run->loop && !terminate)
             outage_wait(outage, "pass");
         return code;
@@ -414,12 +441,12 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
     struct job_args a = {
         .once = false, .interval = job->default_interval > 0 ? job->default_interval : 60};
     struct sp_job_run run = {0};
+    sp_log_set_program(job->name);
     int code = parse_args(job, argc, argv, &a, &run);
     if (code >= 0)
         return code;
-    sp_log_set_program(job->name);
     struct sp_config cfg;
-    if (!load_settings(job, &cfg))
+    if (!load_settings(job, a.env_file, &cfg))
         return 1;
     sp_config_warn(&cfg);
 
@@ -452,7 +479,7 @@ sp_job_main(const struct sp_job *job, int argc, char **argv)
         else
             code = pass_and_wait(job, &db, &cfg, &run, &a, &outage);
         if (reload && !terminate)
-            reload_settings(job, &cfg, &db);
+            reload_settings(job, a.env_file, &cfg, &db);
     } while (!a.once && !terminate);
     if (!a.once) {
         sp_log_msg(SP_LOG_INFO, "job_stopped", "stopped by a signal");

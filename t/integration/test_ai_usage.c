@@ -139,6 +139,15 @@ START_TEST(a_seeded_anomaly_is_flagged_once_and_notified)
     ck_assert_int_eq(count(sp_t_fmt("SELECT count(*) FROM support_ai_usage_anomalies"
                                     " WHERE user_id = '%s' AND kind = 'user_burst'"
                                     " AND model = '' AND value = 250", burster)), 1);
+    /* The burst's line names its anomaly row, never the user (who may be
+     * a customer: docs/operations.md "Logs"). */
+    const char *burst_id = sp_t_sql("SELECT id FROM support_ai_usage_anomalies"
+                                    " WHERE user_id = '%s' AND kind = 'user_burst'", burster);
+    const char *at = strstr(out, sp_t_fmt("\"anomaly_id\":%s,", burst_id));
+    ck_assert_msg(at != NULL && strstr(out, "\"user_id\"") == NULL, "%s", out);
+    const char *line = sp_t_fmt("%.*s", (int)strcspn(at, "\n"), at);
+    ck_assert_msg(strstr(line, "\"kind\":\"user_burst\"") != NULL, "%s", line);
+    ck_assert_msg(strstr(out, sp_t_fmt("\"%s\"", burster)) == NULL, "%s", out);
     /* An hour like its week is no anomaly; busy's users are no bursts. */
     ck_assert_int_eq(anomalies(quiet), 0);
     ck_assert_int_eq(anomalies("quiet-user"), 0);

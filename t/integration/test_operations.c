@@ -542,6 +542,70 @@ START_TEST(every_job_says_why_its_pass_failed_without_its_database)
 }
 END_TEST
 
+/* The times needle occurs in out. */
+static int
+occurrences(const char *out, const char *needle)
+{
+    int n = 0;
+    for (const char *at = out; (at = strstr(at, needle)) != NULL; at++)
+        n++;
+    return n;
+}
+
+/* A database the server does not have: the server answers (a ping says
+ * so), each connect fails. Every job's --once pass fails saying so once,
+ * and the run is not recorded by connecting again (QA: connect error
+ * logged twice, then job_run_not_recorded). */
+START_TEST(a_once_job_connects_once_to_a_missing_database)
+{
+    const char *url = sp_t_fmt("%s dbname=no_such_database", getenv("SP_TEST_DATABASE_URL"));
+    for (size_t i = 0; i < sizeof(jobs) / sizeof(jobs[0]); i++) {
+        const char *out = assert_pass_failed(i, url, "the database is unavailable");
+        ck_assert_msg(occurrences(out, "\"event\":\"db_connect_failed\"") == 1 &&
+                          strstr(out, "job_run_not_recorded") == NULL,
+                      "%s:\n%s", jobs[i].program, out);
+    }
+}
+END_TEST
+
+/* support-dispatch --loop without its database: each failed pass logs the
+ * failed connect once, then its pass line (QA: four db_connect_failed a
+ * pass: the LISTEN connection, the webhook sweep's two statements, the
+ * claim). */
+START_TEST(a_dispatch_daemon_logs_a_failed_connect_once_a_pass)
+{
+    const char *env[] = {
+        sp_t_fmt("SUPPORT_DATABASE_URL=%s dbname=no_such_database",
+                 getenv("SP_TEST_DATABASE_URL")),
+        sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", getenv("SP_TEST_TOP_SRCDIR")), NULL};
+    struct sp_t_job j;
+    sp_t_job_start(&j, "support-dispatch", env,
+                   (const char *const[]){"--loop", "--interval", "1", NULL});
+    sp_t_job_says(&j, "\"event\":\"dispatch_pass\"", 2);
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    /* Each pass line has exactly one failed connect before it. */
+    int passes = occurrences(out, "\"event\":\"dispatch_pass\"");
+    int connects = occurrences(out, "\"event\":\"db_connect_failed\"");
+    ck_assert_msg(passes >= 2 && connects == passes && strstr(out, "job_run_not_recorded") == NULL,
+                  "%d passes, %d failed connects:\n%s", passes, connects, out);
+}
+END_TEST
+
+/* support-scan --once with nothing to scan logs its pass at info, as every
+ * job's --once pass is (QA: at debug, so cron's log had no line of it). */
+START_TEST(an_idle_scan_pass_is_logged_at_info)
+{
+    const char *out;
+    const char *env[] = {"SUPPORT_LOG_LEVEL=info", NULL};
+    int rc = sp_t_job_run("support-scan", env, (const char *const[]){"--once", NULL}, &out);
+    ck_assert_msg(rc == 0, "support-scan exited %d:\n%s", rc, out);
+    const char *line = line_of(out, "attachment_scan_pass");
+    ck_assert_msg(strstr(line, "\"level\":\"info\"") != NULL, "%s", line);
+}
+END_TEST
+
 /* ---- a database that accepts but never answers ---------------------------- */
 
 static long long
@@ -638,15 +702,28 @@ END_TEST
 
 /* A job's command line it cannot run: exit 2 with one line naming what is
  * wrong, then the synopsis (QA: every mistake printed the whole --help,
- * and support-dispatch took --now and ignored it). */
+ * and support-dispatch took --now and ignored it) -- as one JSON line,
+ * since cron appends stderr to the job's log of JSON lines (QA: plain
+ * text there); the plain text is for a terminal only. */
 static void
 refused_args(const char *program, const char *const args[], const char *why)
 {
     const char *out;
     int rc = sp_t_job_run(program, NULL, args, &out);
     ck_assert_msg(rc == 2, "%s exited %d:\n%s", program, rc, out);
-    const char *want = sp_t_fmt("%s: %s\nusage: %s ", program, why, program);
-    ck_assert_msg(strncmp(out, want, strlen(want)) == 0, "%s said:\n%s", program, out);
+    char escaped[512];
+    size_t n = 0;
+    for (const char *c = why; *c != '\0' && n + 2 < sizeof(escaped); c++) {
+        if (*c == '"')
+            escaped[n++] = '\\';
+        escaped[n++] = *c;
+    }
+    escaped[n] = '\0';
+    ck_assert_msg(out[0] == '{' && strchr(out, '\n') == out + strlen(out) - 1 &&
+                      strstr(out, "\"level\":\"fatal\",\"event\":\"usage_error\"") != NULL &&
+                      strstr(out, sp_t_fmt("\"detail\":\"%s\",\"usage\":\"%s [--once | --loop] ",
+                                           escaped, program)) != NULL,
+                  "%s said:\n%s", program, out);
     ck_assert_msg(strstr(out, "settings (environment)") == NULL, "the whole help:\n%s", out);
 }
 
@@ -1132,6 +1209,9 @@ operations_suite(void)
     tcase_add_unchecked_fixture(tc, NULL, pg_back);   /* also when the test failed midway */
     tcase_add_test(tc, a_job_daemon_backs_off_while_the_database_is_down);
     tcase_add_test(tc, every_job_says_why_its_pass_failed_without_its_database);
+    tcase_add_test(tc, a_once_job_connects_once_to_a_missing_database);
+    tcase_add_test(tc, a_dispatch_daemon_logs_a_failed_connect_once_a_pass);
+    tcase_add_test(tc, an_idle_scan_pass_is_logged_at_info);
     tc = sp_t_tcase(s, "silent_database");
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, every_job_gives_up_on_a_database_that_does_not_answer);

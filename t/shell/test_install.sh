@@ -100,6 +100,26 @@ while IFS= read -r -d '' f; do
     check "template $rel installed" cmp -s "$f" "$root$datadir/$rel"
 done < <(find "$top_srcdir/templates" -type f -print0)
 
+# -------------------------------------------------------------------- docs
+# operations.md and the documents it names (docs/X.md or a link X.md), and
+# theirs in turn: every one of docs/ installed beside it in $(docdir), so
+# a reference from the installed copy never leads nowhere.
+docdir=$(mkvar docdir)
+declare -A doc_seen=([operations.md]=1)
+doc_todo=(operations.md)
+while [ ${#doc_todo[@]} -gt 0 ]; do
+    d=${doc_todo[0]}
+    doc_todo=("${doc_todo[@]:1}")
+    check "doc $d installed" cmp -s "$top_srcdir/docs/$d" "$root$docdir/$d"
+    while IFS= read -r n; do
+        if [ ! -f "$top_srcdir/docs/$n" ] || [ -n "${doc_seen[$n]:-}" ]; then continue; fi
+        doc_seen[$n]=1
+        doc_todo+=("$n")
+    done < <(grep -oE '(docs/|\]\()[A-Za-z0-9_-]+\.md' "$top_srcdir/docs/$d" |
+        sed 's#.*[/(]##' | sort -u)
+done
+[ ${#doc_seen[@]} -ge 6 ] || fail "the docs operations.md names: ${!doc_seen[*]}"
+
 # ------------------------------------------------------------------- nginx
 for f in support-site.conf http.conf public.conf problems.conf operators.conf chat.conf \
     internal.conf fastcgi_params security_headers.conf; do
@@ -254,6 +274,12 @@ for d in support-api support-chat support-dispatch support-scan knowledge-embedd
     check "$u: a service user, never root" bash -c '[ -n "$1" ] && [ "$1" != root ]' _ \
         "$(key "$u" User)"
     check "$u reads $confdir/support.env" test "$(key "$u" EnvironmentFile)" = "$confdir/support.env"
+done
+# journald's default rate limit (10,000 lines in 30 s a unit) would drop
+# access lines, the staff audit trail (docs/operations.md "Logs").
+for u in support-api.service support-chat.service; do
+    check "$u: journald drops none of its lines (LogRateLimitIntervalSec=0)" \
+        test "$(key "$u" LogRateLimitIntervalSec)" = 0
 done
 check "support-api's socket is the documented one" \
     grep -qx 'Environment=SUPPORT_LISTEN=/run/support-api/api.sock' "$(unit support-api.service)"

@@ -180,26 +180,93 @@ expect "dev: an unknown command exits 2" "$?" 2
 expect "dev: the unknown command is named" "$ok" yes
 "$top_srcdir/scripts/dev" job >/dev/null 2>&1
 expect "dev job without a name: exit 2" "$?" 2
-# stack_status: a part started on demand that exited on its own (its pid
-# file outlived it: stopping removes the file) is named stopped and fails
-# the status; a running one is listed with its pid; one never started is
-# not listed (QA: a dead dispatcher vanished from the status).
-sleep 30 &
-alive=$!
-sh -c 'exit 0' &
-dead=$!
-wait "$dead"
-echo "$dead" >"$STACK_DISPATCH_PIDFILE"
-echo "$alive" >"$STACK_KBSYNC_PIDFILE"
+# stack_status: a part started on demand that stopped by itself (its pid
+# file outlived it: stopping removes the file) is named stopped, with how
+# it ended — the signal that killed it, or its exit status — and fails the
+# status; a running one is listed with its pid; one never started is not
+# listed (QA: a dead dispatcher vanished from the status; a SIGKILLed one
+# "exited on its own").
+_stack_spawn "$STACK_KBSYNC_PIDFILE" "$tmp/spawn.log" sleep 30
+alive=$(_stack_read_pid "$STACK_KBSYNC_PIDFILE")
+_stack_spawn "$STACK_DISPATCH_PIDFILE" "$tmp/spawn.log" sleep 30
+killed=$(_stack_read_pid "$STACK_DISPATCH_PIDFILE")
+_stack_spawn "$STACK_NOTIFY_PIDFILE" "$tmp/spawn.log" sh -c 'exit 3'
+exited=$(_stack_read_pid "$STACK_NOTIFY_PIDFILE")
+kill -KILL "$killed"
+for _ in $(seq 50); do
+    [ -s "$STACK_DISPATCH_PIDFILE.exit" ] && [ -s "$STACK_NOTIFY_PIDFILE.exit" ] && break
+    sleep 0.1
+done
 out=$(stack_status 2>&1)
-expect "a part that exited: status fails" "$?" 1
-[[ $out == *"support-dispatch stopped  (pid $dead exited"* ]] && ok=yes || ok="no ($out)"
-expect "a part that exited: named stopped" "$ok" yes
+expect "a part that stopped: status fails" "$?" 1
+[[ $out == *"support-dispatch stopped  (pid $killed was killed by SIGKILL"* ]] && ok=yes ||
+    ok="no ($out)"
+expect "a part SIGKILLed: named stopped, with the signal" "$ok" yes
+[[ $out == *"notify-sink  stopped  (pid $exited exited with status 3"* ]] && ok=yes ||
+    ok="no ($out)"
+expect "a part that exited: named stopped, with its status" "$ok" yes
 [[ $out == *"kb-sync      running  pid $alive"* ]] && ok=yes || ok="no ($out)"
 expect "a running part: its pid" "$ok" yes
 [[ $out != *"support-scan"* ]] && ok=yes || ok="no ($out)"
 expect "a part never started: not listed" "$ok" yes
-kill "$alive" 2>/dev/null
-wait "$alive" 2>/dev/null
-rm -f "$STACK_DISPATCH_PIDFILE" "$STACK_KBSYNC_PIDFILE"
+# A process group of its own, as stopping expects (kill -- -PID).
+[ "$(ps -o pgid= -p "$alive" | tr -d ' ')" = "$alive" ] && ok=yes || ok=no
+expect "a spawned part leads its process group" "$ok" yes
+_stack_kill kb-sync "$STACK_KBSYNC_PIDFILE"
+_stack_pid_alive "$alive" && ok=no || ok=yes
+expect "a spawned part is stopped by _stack_kill" "$ok" yes
+rm -f "$STACK_DISPATCH_PIDFILE" "$STACK_NOTIFY_PIDFILE"
+
+# cluster_status (scripts/dev cluster status, clusterctl status): each
+# node's support-api, support-chat and nginx with their state, and exit 1
+# when one is down (QA: node b's support-api was down, and the status
+# printed the addresses alone and exited 0). A cluster directory laid out
+# as cluster_up leaves it, its processes stand-ins (sleep), its servers'
+# check (stack_pg_running) a file's presence: no root, no PostgreSQL.
+# shellcheck source=scripts/lib/cluster.sh
+. "$top_srcdir/scripts/lib/cluster.sh"
+cdir=$tmp/cluster
+for d in node-a node-b primary replica; do
+    mkdir -p "$cdir/$d/run" "$cdir/$d/nginx"
+    echo "STACK_PORT=8080" >"$cdir/$d/stack.env"
+    touch "$cdir/$d/up"
+done
+mkdir -p "$cdir/redis"
+# shellcheck disable=SC2016  # written for cluster_load to read
+printf 'declare -g %s\n' CLUSTER_NET=loopback CLUSTER_NS_A= CLUSTER_NS_B= \
+    CLUSTER_HOST_ADDR=127.0.0.1 CLUSTER_ADDR_A=127.0.0.2 CLUSTER_ADDR_B=127.0.0.3 \
+    CLUSTER_PORT=8080 CLUSTER_PG_PORT=5433 CLUSTER_REPLICA_PORT=5434 CLUSTER_REDIS_PORT=6380 \
+    >"$cdir/cluster.env"
+# shellcheck disable=SC2317  # called by cluster_status
+stack_pg_running() { [ -e "$STACK_DIR/up" ]; }
+cluster_load "$cdir"
+for x in a b; do
+    for f in run/support-api.pid run/support-chat.pid nginx/nginx.pid; do
+        _stack_spawn "$cdir/node-$x/$f" "$tmp/spawn.log" sleep 60
+    done
+done
+_stack_spawn "$CLUSTER_REDIS_PIDFILE" "$tmp/spawn.log" sleep 60
+out=$(cluster_status 2>&1)
+expect "cluster status, all up: exit 0" "$?" 0
+[ "$(grep -c '^  [a-z-]* *running  pid ' <<<"$out")" = 6 ] && ok=yes || ok="no ($out)"
+expect "cluster status: each node's three processes, running" "$ok" yes
+api_b=$(_stack_read_pid "$cdir/node-b/run/support-api.pid")
+kill -KILL "$api_b"
+for _ in $(seq 50); do [ -s "$cdir/node-b/run/support-api.pid.exit" ] && break; sleep 0.1; done
+out=$(cluster_status 2>&1)
+expect "cluster status, node b's support-api down: exit 1" "$?" 1
+node_b=$(sed -n '/^node-b/,/^primary/p' <<<"$out")
+[[ $node_b == *"support-api  stopped  (pid $api_b was killed by SIGKILL"* ]] && ok=yes ||
+    ok="no ($out)"
+expect "cluster status: node b's support-api stopped, killed by SIGKILL" "$ok" yes
+rm "$cdir/replica/up"
+out=$(cluster_status 2>&1)
+[[ $out == *"replica      stopped"* ]] && ok=yes || ok="no ($out)"
+expect "cluster status: a stopped replica" "$ok" yes
+for x in a b; do
+    for f in run/support-api.pid run/support-chat.pid nginx/nginx.pid; do
+        _stack_kill "$f" "$cdir/node-$x/$f"
+    done
+done
+_stack_kill redis "$CLUSTER_REDIS_PIDFILE"
 exit $failed
