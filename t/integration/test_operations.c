@@ -439,6 +439,16 @@ pg_back(void)
     sp_t_stackctl("start-pg");
 }
 
+/* The times needle occurs in out. */
+static int
+occurrences(const char *out, const char *needle)
+{
+    int n = 0;
+    for (const char *at = out; (at = strstr(at, needle)) != NULL; at++)
+        n++;
+    return n;
+}
+
 /* A loop daemon without its database waits 2 s, then twice as long after
  * each failed attempt (up to a minute), one line per attempt, and says
  * once when the database is back (QA: support-scan --loop wrote 5 error
@@ -474,9 +484,7 @@ START_TEST(a_job_daemon_backs_off_while_the_database_is_down)
     ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
     /* The failed pass said why, once; the attempts after it asked the
      * server without a session and logged only their own line. */
-    int connects = 0;
-    for (const char *at = out; (at = strstr(at, "\"db_connect_failed\"")) != NULL; at++)
-        connects++;
+    int connects = occurrences(out, "\"db_connect_failed\"");
     ck_assert_msg(connects <= 1, "db_connect_failed %d times:\n%s", connects, out);
 }
 END_TEST
@@ -541,16 +549,6 @@ START_TEST(every_job_says_why_its_pass_failed_without_its_database)
         assert_pass_failed(i, "host=/nonexistent dbname=x", "the database is unavailable");
 }
 END_TEST
-
-/* The times needle occurs in out. */
-static int
-occurrences(const char *out, const char *needle)
-{
-    int n = 0;
-    for (const char *at = out; (at = strstr(at, needle)) != NULL; at++)
-        n++;
-    return n;
-}
 
 /* A database the server does not have: the server answers (a ping says
  * so), each connect fails. Every job's --once pass fails saying so once,
