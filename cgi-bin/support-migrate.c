@@ -1,6 +1,7 @@
 /*
  * support-migrate: applies pending sql/NNN_*.sql migrations (db/migrate.c).
- * Exit codes: 0 applied or nothing to do (or --help), 1 failure, 2 usage,
+ * Exit codes: 0 applied or nothing to do (or --help), 1 failure (a
+ * database that does not answer within the jobs' bound too), 2 usage,
  * 3 the database is ahead of this release.
  */
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "domain/store.h"
 
 int
 main(int argc, char **argv)
@@ -45,8 +47,16 @@ main(int argc, char **argv)
     sp_db_init(&db, cfg.database_url, 0);
     struct sp_problem p;
     sp_problem_init(&p);
+    /* The connect waits as long as a job's (QA: a server that accepted
+     * and never answered held migrate forever, silently); the migrations
+     * do not: an index build may take long, and a second migrate waits
+     * for the first's lock. */
+    sp_db_wait_limit(&db, cfg.db_statement_timeout_ms + SP_STORE_WAIT_MARGIN_MS);
+    enum sp_rc rc = sp_db_connect(&db, &p);
+    sp_db_wait_limit(&db, 0);
     int applied = 0;
-    enum sp_rc rc = sp_migrate(&db, dir ? dir : cfg.migrations_dir, &applied, &p);
+    if (rc == SP_OK)
+        rc = sp_migrate(&db, dir ? dir : cfg.migrations_dir, &applied, &p);
     int code = 0;
     if (rc != SP_OK) {
         sp_log_msg(SP_LOG_ERROR, "migrate_failed", "%s", p.detail);

@@ -112,8 +112,8 @@ load_keys(const struct sp_config *cfg, char *err, size_t errlen)
     return sp_auth_keys_load(&ac, err, errlen);
 }
 
-bool
-sp_app_load(struct sp_app *app, char *err, size_t errlen)
+static bool
+app_load(struct sp_app *app, char *err, size_t errlen)
 {
     memset(app, 0, sizeof(*app));
     if (!sp_config_load(&app->cfg, err, errlen))
@@ -160,6 +160,17 @@ sp_app_load(struct sp_app *app, char *err, size_t errlen)
     /* Only settings that all loaded take effect (a reload may fail). */
     sp_log_set_level(level);
     return true;
+}
+
+bool
+sp_app_load(struct sp_app *app, char *err, size_t errlen)
+{
+    if (app_load(app, err, errlen))
+        return true;
+    /* The keys' checks name NAME (QA: a reload that found a bad
+     * SUPPORT_JWT_KEYS_FILE said SUPPORT_JWT_KEYS): say the one set. */
+    sp_config_name_sources(err, errlen);
+    return false;
 }
 
 /* Settings the master uses once, at start: a reload cannot change them. */

@@ -8,11 +8,13 @@
 #include <sys/un.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/embed.h"
 #include "core/fd.h"
 #include "core/s3.h"
+#include "core/url_guard.h"
 
 /* SP_SET_DATA: a string whose default is a path under the installed data
  * directory (data_dir below). */
@@ -316,8 +318,11 @@ read_secret_file(const char *path, const char *name, char *err, size_t errlen)
     char *data;
     size_t n;
     enum sp_fd_read rc = sp_fd_read_file(path, SECRET_FILE_MAX, &data, &n);
+    struct stat st;
     if (rc == SP_FD_READ_UNOPENED)
         snprintf(err, errlen, "%s_FILE: cannot open file: %s", name, strerror(errno));
+    else if (rc != SP_FD_READ_OK && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(err, errlen, "%s_FILE: is a directory, not a file", name);
     else if (rc != SP_FD_READ_OK)
         snprintf(err, errlen, "%s_FILE: unreadable or larger than 64 KiB", name);
     if (rc != SP_FD_READ_OK)
@@ -344,7 +349,8 @@ file_variant(const struct sp_setting *s, char fname[128])
 }
 
 /* NAME_FILE, when set, holds the value of secret setting NAME: *out is
- * the file's text (malloc'ed), or stays NULL when NAME_FILE is unset. */
+ * the file's text (malloc'ed), or stays NULL when NAME_FILE is unset.
+ * NAME and NAME_FILE both set (non-empty) is refused. */
 static bool
 read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
 {
@@ -352,6 +358,13 @@ read_secret(const struct sp_setting *s, char **out, char *err, size_t errlen)
     const char *path = file_variant(s, fname);
     if (path == NULL)
         return true;
+    /* Which one was meant cannot be told: the file won silently, and a
+     * bad NAME went unreported (QA). Neither value is said. */
+    const char *v = getenv(s->name);
+    if (v != NULL && *v != '\0') {
+        snprintf(err, errlen, "%s and %s are both set: set one of them", s->name, fname);
+        return false;
+    }
     *out = read_secret_file(path, s->name, err, errlen);
     return *out != NULL;
 }
@@ -481,6 +494,20 @@ listen_mode_ok(const struct sp_config *c, char *err, size_t errlen)
     return false;
 }
 
+/* The AI provider's and the embedder's endpoints: unset, or an http(s)
+ * URL (core/url_guard's syntax: a host, no user:password@, no fragment).
+ * Anything else failed only at the first query, as a 503 (QA:
+ * --check-config said ok to "garbage" and gopher://). */
+static bool
+service_url_ok(const char *name, const char *url, char *err, size_t errlen)
+{
+    struct sp_url u;
+    if (url == NULL || *url == '\0' || sp_url_parse(url, &u))
+        return true;
+    snprintf(err, errlen, "%s: expected an http(s) URL, e.g. https://api.openai.com/v1", name);
+    return false;
+}
+
 /* A refused load's message, in err (errlen bytes): every bad setting's,
  * "; "-joined, so one start-up names all that must be fixed, not one per
  * try. The first is always said; a later one only whole, and one that no
@@ -563,12 +590,35 @@ sp_config_load(struct sp_config *c, char *err, size_t errlen)
         fault(&f, one);
     if (!listen_mode_ok(c, one, sizeof(one)))
         fault(&f, one);
+    if (!service_url_ok("SUPPORT_AI_BASE_URL", c->ai_base_url, one, sizeof(one)))
+        fault(&f, one);
+    if (!service_url_ok("SUPPORT_EMBEDDINGS_URL", c->embeddings_url, one, sizeof(one)))
+        fault(&f, one);
     enum sp_log_level level;
     if (!sp_config_log_level(c, &level, one, sizeof(one)))
         fault(&f, one);
     if (f.any)
         sp_config_free(c);
     return !f.any;
+}
+
+void
+sp_config_name_sources(char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        char fname[128];
+        if (settings[i].type != SP_SET_SECRET || file_variant(&settings[i], fname) == NULL)
+            continue;
+        size_t n = strlen(settings[i].name);
+        for (char *at = err; (at = strstr(at, settings[i].name)) != NULL; at += n) {
+            bool starts = at == err || (at - err >= 2 && at[-2] == ';' && at[-1] == ' ');
+            size_t len = strlen(err);
+            if (!starts || at[n] != ':' || len + 5 >= errlen)
+                continue;
+            memmove(at + n + 5, at + n, len - (size_t)(at + n - err) + 1);
+            memcpy(at + n, "_FILE", 5);
+        }
+    }
 }
 
 bool

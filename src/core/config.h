@@ -1,10 +1,10 @@
 /*
  * config: every setting of the programs in one table (name, type, default,
  * bounds, help), read once at start-up (and on SIGHUP) from the
- * environment into one struct. Secrets may also come from NAME_FILE (the
- * file's content, trailing newline trimmed), so they never need to sit in a
- * process environment. A bad setting stops the program with a message
- * naming the variable, never its value.
+ * environment into one struct. Secrets may instead come from NAME_FILE
+ * (the file's content, trailing newline trimmed; both set is refused), so
+ * they never need to sit in a process environment. A bad setting stops
+ * the program with a message naming the variable, never its value.
  * Must not: read settings anywhere else.
  */
 #ifndef SP_CONFIG_H
@@ -126,6 +126,11 @@ struct sp_config {
  * its strings until sp_config_free(). */
 bool sp_config_load(struct sp_config *c, char *err, size_t errlen);
 void sp_config_free(struct sp_config *c);
+/* A refusal's message (err, "; "-joined faults, each "NAME: why") names
+ * the variable actually set: a fault of a secret whose NAME_FILE is set
+ * becomes "NAME_FILE: why" (the value checked later than the load, as
+ * the keys are, came from the file). Within errlen; else left as is. */
+void sp_config_name_sources(char *err, size_t errlen);
 /* SUPPORT_LOG_LEVEL as a level; false with a message naming the setting. */
 bool sp_config_log_level(const struct sp_config *c, enum sp_log_level *out, char *err,
                          size_t errlen);

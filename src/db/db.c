@@ -587,8 +587,8 @@ connect_blocking(struct sp_db *db, bool *late)
 
 /* A new connection that a stop can end: libpq's connect loop, which
  * retries through signals, is driven here instead, within the wait
- * bound (all hosts together; else CONNECT_LIMIT_MS). *why: NULL, or why
- * it was given up. */
+ * bound (all hosts together; else CONNECT_LIMIT_MS). *late: whether it
+ * was given up at the bound; *why: set when a stop gave it up. */
 static PGconn *
 connect_stoppable(struct sp_db *db, bool *late, const char **why)
 {
@@ -600,8 +600,7 @@ connect_stoppable(struct sp_db *db, bool *late, const char **why)
     switch (connect_poll(c, db->wait_limit_ms > 0 ? db->wait_limit_ms : CONNECT_LIMIT_MS,
                          db->stop)) {
     case WAIT_LATE:
-        *late = true;
-        *why = "the server did not answer within the wait limit";
+        *late = true;   /* connect_within says why */
         break;
     case WAIT_STOPPED:
         db->stop_gave_up = true;
@@ -630,6 +629,9 @@ connect_within(struct sp_db *db, const char **why)
     bool late = false;
     PGconn *c = db->stop != NULL ? connect_stoppable(db, &late, why) : connect_blocking(db, &late);
     if (late) {
+        /* libpq's "timeout expired" names no bound: say it as the
+         * stoppable connect does, so every program logs one text. */
+        *why = "the server did not answer within the wait limit";
         db->timed_out = true;
         unanswered.key = key;
         unanswered.until_ms =

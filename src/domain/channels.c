@@ -28,6 +28,7 @@
 #include "core/rfc3339.h"
 #include "core/sanitize.h"
 #include "core/template.h"
+#include "core/url_guard.h"
 #include "core/utf8.h"
 #include "domain/contacts.h"
 #include "domain/mail_thread.h"
@@ -76,23 +77,32 @@ page_url_ok(const char *s)
            strstr(at + 4, "{id}") == NULL;
 }
 
-/* Unset, or scheme_a://host... or scheme_b://host... (a host name or an
- * [IPv6] literal) without blanks or control characters. */
+/* Unset, or an http(s) URL (core/url_guard's syntax: a host, no
+ * user:password@, no fragment, no blanks or control characters). */
 static bool
-service_url_ok(const char *s, const char *scheme_a, const char *scheme_b)
+http_url_ok(const char *s)
+{
+    struct sp_url u;
+    return s == NULL || *s == '\0' || sp_url_parse(s, &u);
+}
+
+/* Unset, or smtp://host[:port] or smtps://host[:port]: the host and port
+ * read as an http URL's, and nothing else — a user:password@ would send
+ * the password from the settings file, not SUPPORT_SMTP_PASSWORD_FILE,
+ * and a path becomes curl's EHLO name (QA: both were accepted). */
+static bool
+smtp_url_ok(const char *s)
 {
     if (s == NULL || *s == '\0')
         return true;
-    size_t a = strlen(scheme_a), b = strlen(scheme_b);
-    const char *rest = strncmp(s, scheme_a, a) == 0 ? s + a
-                       : strncmp(s, scheme_b, b) == 0 ? s + b
-                                                      : NULL;
-    if (rest == NULL || *rest == '\0' || strchr("/?#@:", *rest) != NULL)
+    const char *rest = strncmp(s, "smtp://", 7) == 0    ? s + 7
+                       : strncmp(s, "smtps://", 8) == 0 ? s + 8
+                                                        : NULL;
+    if (rest == NULL || rest[strcspn(rest, "/?#@")] != '\0')
         return false;
-    for (const char *c = s; *c != '\0'; c++)
-        if (*c == ' ' || sp_ascii_control(*c))
-            return false;
-    return true;
+    char http[SP_URL_MAX + 1];
+    return (size_t)snprintf(http, sizeof(http), "http://%s", rest) < sizeof(http) &&
+           http_url_ok(http);
 }
 
 static bool
@@ -111,9 +121,10 @@ sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen)
     } checks[] = {
         {"SUPPORT_MAIL_FROM", mail_ok(cfg->mail_from), "an address like support@example.com"},
         {"SUPPORT_STAFF_MAIL", mail_ok(cfg->staff_mail), "an address like staff@example.com"},
-        {"SUPPORT_SMTP_URL", service_url_ok(cfg->smtp_url, "smtp://", "smtps://"),
-         "smtp://host[:port] or smtps://host[:port]"},
-        {"SUPPORT_NOTIFY_URL", service_url_ok(cfg->notify_url, "http://", "https://"),
+        {"SUPPORT_SMTP_URL", smtp_url_ok(cfg->smtp_url),
+         "smtp://host[:port] or smtps://host[:port] (the login goes in SUPPORT_SMTP_USER and"
+         " SUPPORT_SMTP_PASSWORD_FILE)"},
+        {"SUPPORT_NOTIFY_URL", http_url_ok(cfg->notify_url),
          "an http(s) URL, e.g. https://notify.example.com/v1/send"},
         {"SUPPORT_PORTAL_URL", page_url_ok(cfg->portal_url), SP_PAGE_URL_EXPECTED},
         {"SUPPORT_CONSOLE_TICKET_URL", page_url_ok(cfg->console_ticket_url),
@@ -130,6 +141,8 @@ sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen)
         sp_reply_keys_load(cfg->mail_reply_keys, cfg->mail_from, err, errlen);
     bool bad = keys == NULL && errlen > 0 && err[0] != '\0';
     sp_keyring_keys_destroy(keys);
+    if (bad)   /* "SUPPORT_MAIL_REPLY_KEYS_FILE:" when the keys came from it */
+        sp_config_name_sources(err, errlen);
     return !bad;
 }
 
@@ -164,6 +177,7 @@ sp_channels_new(const struct sp_config *cfg, char *err, size_t errlen)
     if (cfg->encryption_keys != NULL && *cfg->encryption_keys != '\0') {
         c->crypto = sp_crypto_new(cfg->encryption_keys, cfg->pii_index_key, err, errlen);
         if (c->crypto == NULL) {
+            sp_config_name_sources(err, errlen);
             sp_channels_free(c);
             return NULL;
         }

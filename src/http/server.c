@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -215,6 +217,26 @@ sp_server_listen_group(const char *name, gid_t *gid, char *err, size_t errlen)
     return true;
 }
 
+/* Whether a process listens on the unix socket at path: a connect that
+ * is accepted, or waits in a full backlog (EAGAIN, not blocking), has a
+ * listener; one refused is a stale socket nobody holds. Any other error
+ * (EACCES: another user's) cannot tell: *e says it. */
+static bool
+socket_answers(const char *path, int *e)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);   /* config: < 108 bytes */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *e = errno;
+        return true;
+    }
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+    *e = rc == 0 ? 0 : errno;
+    close(fd);
+    return *e != ECONNREFUSED && *e != ENOENT;
+}
+
 /* nginx workers run as another user (ARCHITECTURE.md pitfalls): the
  * socket is theirs through its group, not through world access. It is
  * created owner-only, so no client can connect before its group and mode
@@ -225,11 +247,19 @@ open_socket(struct sp_server *s)
     int backlog = s->backlog > 0 ? s->backlog : sp_server_somaxconn();
     /* A stale socket from a killed master is replaced; anything else at
      * the path (a file, a directory: a mistyped setting) is not ours to
-     * delete. The path is a unix socket's (config: never TCP). */
+     * delete, and neither is a socket a running master listens on (QA: a
+     * second start took the path from the first, which kept running
+     * unreachable while nginx answered 502). The path is a unix socket's
+     * (config: never TCP). */
     struct stat st;
     if (lstat(s->listen, &st) == 0) {
+        int e;
         if (!S_ISSOCK(st.st_mode)) {
             errno = EEXIST;
+            return -1;
+        }
+        if (socket_answers(s->listen, &e)) {
+            errno = e == 0 || e == EAGAIN ? EADDRINUSE : e;
             return -1;
         }
         unlink(s->listen);
@@ -418,7 +448,9 @@ sp_server_run(struct sp_server *s)
     int sock = open_socket(s);
     if (sock < 0) {
         sp_log_msg(SP_LOG_FATAL, "listen_failed", "cannot listen on %s: %s", s->listen,
-                   errno == EEXIST ? "something other than a socket is there" : strerror(errno));
+                   errno == EEXIST       ? "something other than a socket is there"
+                   : errno == EADDRINUSE ? "a running process listens on it (stop it first)"
+                                         : strerror(errno));
         return 1;
     }
     /* The path as bound (a socket's fstat names no file): release_path. */

@@ -264,6 +264,39 @@ START_TEST(chat_connect_answers_405_allow_get_to_any_other_method)
 }
 END_TEST
 
+/* A GET with a body: the auth subrequest went without it, the worker
+ * answered 400 "the body ended early", auth_request made that a 500 and
+ * the client got 503 dependency_unavailable for its own mistake (QA).
+ * nginx refuses it first, 400 problem+json, however the body comes. */
+START_TEST(a_chat_connect_with_a_body_is_400)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *head = sp_t_fmt("GET /support/chat/connect?session_id=1&session_token=x HTTP/1.1"
+                                "\r\nHost: localhost\r\nAuthorization: Bearer %s\r\n"
+                                "Connection: close\r\n", u.token);
+    static const char *const bodies[] = {
+        "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+        "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+        "Content-Length: 3000000\r\n\r\n",   /* past client_max_body_size: nginx's 413 */
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct sp_t_resp *r = raw(sp_t_fmt("%s%s", head, bodies[i]));
+        ck_assert_msg(r->status == 400, "%zu: status %ld, want 400: %.200s", i, r->status,
+                      r->body);
+        assert_edge_problem(r, 400, "bad_request");
+        ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "A chat connect request has no body.");
+        ck_assert_ptr_null(sp_t_header(r, "Retry-After"));
+        sp_t_resp_free(r);
+    }
+    /* An empty body is none: on to the worker's authorization. */
+    struct sp_t_resp *r = raw("GET /support/chat/connect?session_id=1&session_token=x HTTP/1.1"
+                              "\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close"
+                              "\r\n\r\n");
+    assert_edge_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+}
+END_TEST
+
 /* nginx normalises the path before it picks a location; the chat worker
  * routes on the raw request line: it answered 404, auth_request made
  * that a 500, the client got 503 dependency_unavailable. */
@@ -432,6 +465,7 @@ edge_suite(void)
     tcase_add_test(tc, the_static_folder_is_not_listed_403_problem);
     tcase_add_test(tc, chat_connect_answers_405_allow_get_to_any_other_method);
     tcase_add_test(tc, a_chat_connect_path_nginx_would_normalise_is_404);
+    tcase_add_test(tc, a_chat_connect_with_a_body_is_400);
     tc = sp_t_tcase(s, "media_type");
     tcase_add_test(tc, a_json_body_with_another_charset_or_a_malformed_type_is_415);
     tc = sp_t_tcase(s, "worker_down");

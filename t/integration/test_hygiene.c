@@ -529,6 +529,11 @@ START_TEST(bad_delivery_settings_stop_the_programs_at_start)
         "SUPPORT_MAIL_REPLY_KEYS=junk",         "SUPPORT_SMTP_URL=notaurl",
         "SUPPORT_SMTP_URL=http://relay:25",     "SUPPORT_NOTIFY_URL=notaurl",
         "SUPPORT_NOTIFY_URL=https://?x",          "SUPPORT_STAFF_MAIL=notanaddr",
+        /* QA: a login in the URL went to curl from the settings file, a
+         * path became the EHLO name; both were accepted */
+        "SUPPORT_SMTP_URL=smtp://u:S3CRET@mail:25", "SUPPORT_SMTP_URL=smtps://mail:465/x",
+        "SUPPORT_SMTP_URL=smtp://mail:25?x",      "SUPPORT_SMTP_URL=smtp://mail:",
+        "SUPPORT_AI_BASE_URL=garbage",            "SUPPORT_EMBEDDINGS_URL=gopher://x",
     };
     static const char *const modes[][3] = {
         {"--once", "--dry-run", NULL}, {"--loop", NULL, NULL}, {"--once", NULL, NULL}};
@@ -616,11 +621,45 @@ START_TEST(bad_directories_and_file_variants_are_refused_naming_the_variable)
     ck_assert_int_eq(sp_t_job_run("support-migrate", env5, none, &out), 1);
     ck_assert_msg(strstr(out, "no NNN_*.sql migrations in") != NULL, "%s", out);
     rmdir(empty);
+    /* Both a secret and its file: which one is meant cannot be told (QA:
+     * the file won, a bad SUPPORT_JWT_KEYS went unreported). */
+    const char *env6[] = {templates, migrations, jwt_keys(), "SUPPORT_JWT_KEYS=k:S3CRET", NULL};
+    const char *all;
+    ck_assert_str_eq(bad_config_msg("support-api", api_args, env6, 1, &all),
+                     "SUPPORT_JWT_KEYS and SUPPORT_JWT_KEYS_FILE are both set: set one of them");
+    ck_assert_msg(strstr(all, "S3CRET") == NULL, "%s", all);
     const char *env4[] = {"SUPPORT_LOG_LEVEL_FILE=/etc/hostname", NULL};
     const char *const once[] = {"--once", NULL};
     ck_assert_str_eq(bad_config_msg("ticket-sla-monitor", once, env4, 1, NULL),
                      "SUPPORT_LOG_LEVEL_FILE: only secret settings are read from a file; set"
                      " SUPPORT_LOG_LEVEL itself");
+}
+END_TEST
+
+/* A refusal names the variable set: a bad secret read from NAME_FILE is
+ * NAME_FILE's (QA: a bad key file was called SUPPORT_JWT_KEYS, which was
+ * not set), at start as on reload (test_reload), support-dispatch's
+ * keys too. */
+START_TEST(a_bad_secret_file_is_refused_naming_the_file_variable)
+{
+    char path[] = "/tmp/sp-test-keys-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "junk\n", 5), 5);
+    close(fd);
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    const char *templates = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root);
+    const char *const api_args[] = {"--check-config", NULL};
+    const char *env1[] = {sp_t_fmt("SUPPORT_JWT_KEYS_FILE=%s", path), templates,
+                          sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root), NULL};
+    const char *msg = bad_config_msg("support-api", api_args, env1, 1, NULL);
+    ck_assert_msg(strncmp(msg, "SUPPORT_JWT_KEYS_FILE: ", 23) == 0, "%s", msg);
+    const char *env2[] = {sp_t_fmt("SUPPORT_MAIL_REPLY_KEYS_FILE=%s", path), templates,
+                          jwt_keys(), NULL};
+    const char *const once[] = {"--once", "--dry-run", NULL};
+    msg = bad_config_msg("support-dispatch", once, env2, 1, NULL);
+    ck_assert_msg(strncmp(msg, "SUPPORT_MAIL_REPLY_KEYS_FILE: ", 30) == 0, "%s", msg);
+    unlink(path);
 }
 END_TEST
 
@@ -653,6 +692,7 @@ hygiene_suite(void)
     tcase_add_test(tc, bad_delivery_settings_stop_the_programs_at_start);
     tcase_add_test(tc, dev_only_settings_are_warned_about_at_start);
     tcase_add_test(tc, bad_directories_and_file_variants_are_refused_naming_the_variable);
+    tcase_add_test(tc, a_bad_secret_file_is_refused_naming_the_file_variable);
     return s;
 }
 

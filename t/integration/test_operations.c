@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -635,6 +637,32 @@ START_TEST(every_job_gives_up_on_a_database_that_does_not_answer)
 }
 END_TEST
 
+/* support-migrate gives up on such a server as the jobs do (QA: it
+ * waited forever, logging nothing): its connect waits the statement
+ * timeout plus 5 s (here 1 s + 5 s), says why, and it exits 1. */
+START_TEST(support_migrate_gives_up_on_a_database_that_does_not_answer)
+{
+    int fd;
+    const char *url = sp_t_silent_database(&fd);
+    const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL=%s", url),
+                         "SUPPORT_DB_STATEMENT_TIMEOUT_MS=1000",
+                         sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", getenv("SP_TEST_TOP_SRCDIR")),
+                         NULL};
+    long long started = now_ms();
+    const char *out;
+    int rc = sp_t_job_run("support-migrate", env, (const char *const[]){NULL}, &out);
+    long long took = now_ms() - started;
+    ck_assert_msg(rc == 1 && took >= 5500 && took < 10000, "exit %d after %lld ms:\n%s", rc,
+                  took, out);
+    const char *line = line_of(out, "db_connect_failed");
+    ck_assert_msg(strstr(line, "\"error\":\"the server did not answer within the wait limit\"")
+                      != NULL && strstr(line, "\"limit_ms\":6000") != NULL, "%s", line);
+    line = line_of(out, "migrate_failed");
+    ck_assert_msg(strstr(line, "the database is unavailable") != NULL, "%s", line);
+    close(fd);
+}
+END_TEST
+
 /* Waits for j and asserts it exited with code within 3 s of started. */
 static const char *
 assert_exits_promptly(struct sp_t_job *j, long long started, int code)
@@ -848,7 +876,10 @@ START_TEST(sighup_reloads_a_job_daemon)
     ck_assert_ptr_nonnull(f);
     fprintf(f, "%s\n", getenv("SP_TEST_DATABASE_URL"));
     fclose(f);
-    const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL_FILE=%s", file), NULL};
+    /* The file alone: the harness's SUPPORT_DATABASE_URL emptied (unset;
+     * both set are refused). */
+    const char *env[] = {sp_t_fmt("SUPPORT_DATABASE_URL_FILE=%s", file), "SUPPORT_DATABASE_URL=",
+                         NULL};
     const char *args[] = {"--loop", "--interval", "1", NULL};
     struct sp_t_job j;
     sp_t_job_start(&j, "ticket-sla-monitor", env, args);
@@ -1067,6 +1098,78 @@ START_TEST(sigterm_lets_the_request_in_flight_finish_then_the_master_exits)
 }
 END_TEST
 
+/* ---- one socket, one master ------------------------------------------------ */
+
+/* The settings a FastCGI program starts with here, listening on path
+ * (until the next call). */
+static const char *const *
+server_env(const char *path)
+{
+    static const char *env[7];
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    env[0] = sp_t_fmt("SUPPORT_JWT_KEYS_FILE=%s", getenv("SP_TEST_JWT_KEYS_FILE"));
+    env[1] = sp_t_fmt("SUPPORT_TEMPLATES_DIR=%s/templates", root);
+    env[2] = sp_t_fmt("SUPPORT_MIGRATIONS_DIR=%s/sql", root);
+    env[3] = sp_t_fmt("SUPPORT_LISTEN=%s", path);
+    env[4] = sp_t_fmt("SUPPORT_CHAT_LISTEN=%s", path);
+    env[5] = "SUPPORT_WORKERS=1";
+    env[6] = NULL;
+    return env;
+}
+
+/* A second support-api or support-chat started on the socket a running
+ * master listens on refuses to start (exit 1, listen_failed saying why),
+ * and the running one keeps its socket (QA: the second unlinked it and
+ * bound its own, the first ran on unreachable, every request 502 once
+ * the second was gone). */
+START_TEST(a_second_server_on_a_socket_in_use_refuses_to_start)
+{
+    static const char *const programs[] = {"support-api", "support-chat"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *path = sp_t_fmt("%s/run/%s.sock", getenv("SP_TEST_STACK_DIR"), programs[i]);
+        struct stat before, after;
+        ck_assert_int_eq(stat(path, &before), 0);
+        long long started = now_ms();
+        const char *out;
+        int rc = sp_t_job_run(programs[i], server_env(path), (const char *const[]){NULL}, &out);
+        ck_assert_msg(rc == 1 && now_ms() - started < 5000, "%s exited %d:\n%s", programs[i],
+                      rc, out);
+        const char *line = line_of(out, "listen_failed");
+        ck_assert_msg(strstr(line, "a running process listens on it") != NULL, "%s", line);
+        ck_assert_msg(strstr(out, "\"server_started\"") == NULL, "%s", out);
+        ck_assert_int_eq(stat(path, &after), 0);
+        ck_assert_msg(after.st_ino == before.st_ino, "%s: the socket was replaced", path);
+    }
+    for (int i = 0; i < 8; i++) {
+        struct sp_t_resp *r = sp_t_get("/support/healthz", NULL);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+}
+END_TEST
+
+/* A socket nobody listens on any more (a killed master's) is replaced,
+ * as before: the new master starts on it. */
+START_TEST(a_stale_socket_is_replaced_at_start)
+{
+    const char *path = sp_t_fmt("%s/run/stale-%ld.sock", getenv("SP_TEST_STACK_DIR"),
+                                (long)getpid());
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    close(fd);   /* the path stays; a connect is refused */
+    struct sp_t_job j;
+    sp_t_job_start(&j, "support-api", server_env(path), (const char *const[]){NULL});
+    sp_t_job_says(&j, "\"server_started\"", 1);
+    ck_assert_int_eq(kill(j.pid, SIGTERM), 0);
+    const char *out;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_msg(strstr(out, "listen_failed") == NULL, "%s", out);
+    unlink(path);
+}
+END_TEST
+
 /* Unchecked (in the runner, whatever the test's outcome): the API runs
  * again, with the usual settings. */
 static void
@@ -1214,6 +1317,7 @@ operations_suite(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, every_job_gives_up_on_a_database_that_does_not_answer);
     tcase_add_test(tc, sigterm_ends_a_job_waiting_on_a_database_that_does_not_answer);
+    tcase_add_test(tc, support_migrate_gives_up_on_a_database_that_does_not_answer);
     tc = sp_t_tcase(s, "unmigrated");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);
@@ -1224,6 +1328,8 @@ operations_suite(void)
     tcase_add_test(tc, workers_leave_with_a_killed_master);
     tcase_add_test(tc, sighup_reloads_jwt_keys_from_file);
     tcase_add_test(tc, sighup_reloads_a_job_daemon);
+    tcase_add_test(tc, a_second_server_on_a_socket_in_use_refuses_to_start);
+    tcase_add_test(tc, a_stale_socket_is_replaced_at_start);
     tc = sp_t_tcase(s, "nginx");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, nginx_answers_502_as_problem_json_when_workers_are_gone);

@@ -43,6 +43,8 @@ static struct {
 } seen[MAX_SEEN];
 static int nseen;
 static long log_offset;
+/* The message of the newest bad_config line scanned ("" for none). */
+static char refusal[1024];
 
 /* Reads the access lines appended since the last call. */
 static void
@@ -59,6 +61,9 @@ scan_log(void)
         if (len == 0 || line[len - 1] != '\n')
             break;  /* a line still being written: read it next time */
         log_offset += (long)len;
+        const char *msg = strstr(line, "\"msg\":\"");
+        if (strstr(line, "\"event\":\"bad_config\"") != NULL && msg != NULL)
+            snprintf(refusal, sizeof(refusal), "%s", msg);
         const char *pid = strstr(line, "\"pid\":");
         const char *rid = strstr(line, "\"request_id\":\"");
         if (strstr(line, "\"event\":\"access\"") == NULL || pid == NULL || rid == NULL)
@@ -196,12 +201,20 @@ START_TEST(bad_keys_file_keeps_the_previous_keys)
     struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
     const char *old_token = u.token;
     scan_log();
+    refusal[0] = '\0';
     /* Too short a secret: the reload is refused as a whole. */
     write_keys("short:tooshort");
     sp_t_stackctl("signal-api HUP");
-    /* Give the master time to refuse, then crash a worker: its
-     * replacement must still have the keys in force. */
-    usleep(300 * 1000);
+    /* The refusal names the variable set, the file's (QA: it said
+     * SUPPORT_JWT_KEYS, which is not set here). */
+    for (int i = 0; i < 100 && refusal[0] == '\0'; i++) {
+        usleep(50 * 1000);
+        scan_log();
+    }
+    static const char want[] = "\"msg\":\"SUPPORT_JWT_KEYS_FILE: ";
+    ck_assert_msg(strncmp(refusal, want, strlen(want)) == 0, "bad_config: %s", refusal);
+    /* Then crash a worker: its replacement must still have the keys in
+     * force. */
     pid_t before[MAX_WORKERS];
     int n = (int)sp_t_children(sp_t_master_pid("support-api"), before, MAX_WORKERS);
     ck_assert_int_gt(n, 0);

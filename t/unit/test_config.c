@@ -3,7 +3,7 @@
  * Unset settings take their documented defaults; a bad one stops the load
  * with a message naming the variable (every bad one, in one bounded
  * message) and never its value; secrets may come
- * from NAME_FILE, which wins over NAME.
+ * from NAME_FILE (NAME and NAME_FILE both set are refused).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -545,10 +545,20 @@ START_TEST(secret_file_keeps_inner_newlines_and_spaces)
 }
 END_TEST
 
-START_TEST(secret_file_takes_precedence_over_the_variable)
+/* Which of the two was meant cannot be told (QA: the file won silently,
+ * and a bad NAME was never reported): refused, naming both, neither
+ * value. */
+START_TEST(a_secret_set_both_as_itself_and_as_its_file_is_refused)
 {
     setenv("SUPPORT_JWT_KEYS", "env:from-the-environment-xxxxxxxxxxxxx", 1);
     setenv("SUPPORT_JWT_KEYS_FILE", write_tmp_str("file:from-the-file-xxxxxxxxxxxxxxxxxxxx\n"), 1);
+    assert_refused_naming("SUPPORT_JWT_KEYS", "from-the-environment");
+    ck_assert_str_eq(err, "SUPPORT_JWT_KEYS and SUPPORT_JWT_KEYS_FILE are both set: set one of"
+                          " them");
+    ck_assert_msg(strstr(err, "from-the-file") == NULL && strstr(err, tmpfile_path) == NULL,
+                  "%s", err);
+    /* an empty one is unset: no ambiguity */
+    setenv("SUPPORT_JWT_KEYS", "", 1);
     ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
     ck_assert_str_eq(cfg.jwt_keys, "file:from-the-file-xxxxxxxxxxxxxxxxxxxx");
 }
@@ -616,6 +626,67 @@ START_TEST(secret_file_over_64_kib_is_refused)
     ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
     ck_assert_msg(strstr(err, "SUPPORT_JWT_KEYS_FILE: unreadable or larger than 64 KiB") != NULL,
                   "message: %s", err);
+}
+END_TEST
+
+/* A directory is no secret's file, and the refusal says so (QA: it said
+ * "unreadable or larger than 64 KiB"). */
+START_TEST(a_secret_file_that_is_a_directory_is_refused_saying_so)
+{
+    setenv("SUPPORT_JWT_KEYS_FILE", scratch, 1);
+    ck_assert(!sp_config_load(&cfg, err, sizeof(err)));
+    ck_assert_str_eq(err, "SUPPORT_JWT_KEYS_FILE: is a directory, not a file");
+}
+END_TEST
+
+/* A fault found after the load (the keys' checks name NAME) names the
+ * variable actually set: NAME_FILE when the secret came from its file
+ * (QA: a reload's bad key file was called SUPPORT_JWT_KEYS). Only a
+ * fault's leading name, only of a secret read from its file. */
+START_TEST(a_fault_names_the_file_variable_a_secret_came_from)
+{
+    setenv("SUPPORT_JWT_KEYS_FILE", "/etc/support/jwt_keys", 1);
+    setenv("SUPPORT_DATABASE_URL", "dbname=x", 1);
+    char msg[160] = "SUPPORT_JWT_KEYS: entry 1 is short; SUPPORT_DATABASE_URL: bad;"
+                    " SUPPORT_JWT_KEYS_FILE: x; see SUPPORT_JWT_KEYS: y";
+    sp_config_name_sources(msg, sizeof(msg));
+    ck_assert_str_eq(msg, "SUPPORT_JWT_KEYS_FILE: entry 1 is short; SUPPORT_DATABASE_URL: bad;"
+                          " SUPPORT_JWT_KEYS_FILE: x; see SUPPORT_JWT_KEYS: y");
+    /* no room for the "_FILE": left as it was, still terminated */
+    char small[24] = "SUPPORT_JWT_KEYS: short";
+    sp_config_name_sources(small, sizeof(small));
+    ck_assert_str_eq(small, "SUPPORT_JWT_KEYS: short");
+    unsetenv("SUPPORT_JWT_KEYS_FILE");
+    char plain[64] = "SUPPORT_JWT_KEYS: entry 1 is short";
+    sp_config_name_sources(plain, sizeof(plain));
+    ck_assert_str_eq(plain, "SUPPORT_JWT_KEYS: entry 1 is short");
+}
+END_TEST
+
+/* The AI provider's and the embedder's endpoints are http(s) URLs:
+ * anything else was accepted and failed only at the first query (QA). */
+START_TEST(ai_endpoints_must_be_http_urls)
+{
+    static const char *const bad[] = {"garbage", "gopher://x", "http://", "https://u:pw@h/v1",
+                                      "http://h:99999/v1", "ftp://h/v1"};
+    static const char *const vars[] = {"SUPPORT_AI_BASE_URL", "SUPPORT_EMBEDDINGS_URL"};
+    for (size_t v = 0; v < 2; v++) {
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            setenv(vars[v], bad[i], 1);
+            assert_refused_naming(vars[v], bad[i]);
+            char want[128];
+            snprintf(want, sizeof(want), "%s: expected an http(s) URL, e.g."
+                                         " https://api.openai.com/v1", vars[v]);
+            ck_assert_str_eq(err, want);
+        }
+        setenv(vars[v], "http://127.0.0.1:8080/v1", 1);
+        ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+        sp_config_free(&cfg);
+        setenv(vars[v], "https://api.openai.com/v1/embeddings", 1);
+        ck_assert_msg(sp_config_load(&cfg, err, sizeof(err)), "%s", err);
+        sp_config_free(&cfg);
+        unsetenv(vars[v]);
+    }
 }
 END_TEST
 
@@ -836,12 +907,15 @@ config_suite(void)
     tcase_add_test(tc, secret_is_read_from_its_file_without_the_trailing_newline);
     tcase_add_test(tc, secret_file_trims_crlf_and_several_newlines);
     tcase_add_test(tc, secret_file_keeps_inner_newlines_and_spaces);
-    tcase_add_test(tc, secret_file_takes_precedence_over_the_variable);
+    tcase_add_test(tc, a_secret_set_both_as_itself_and_as_its_file_is_refused);
     tcase_add_test(tc, empty_file_variable_falls_back_to_the_variable);
     tcase_add_test(tc, missing_secret_file_is_refused_naming_the_variable);
     tcase_add_test(tc, missing_database_url_file_is_refused_naming_the_variable);
     tcase_add_test(tc, file_variant_only_exists_for_secrets);
     tcase_add_test(tc, secret_file_over_64_kib_is_refused);
+    tcase_add_test(tc, a_secret_file_that_is_a_directory_is_refused_saying_so);
+    tcase_add_test(tc, a_fault_names_the_file_variable_a_secret_came_from);
+    tcase_add_test(tc, ai_endpoints_must_be_http_urls);
     tcase_add_test(tc, free_clears_every_string_and_is_repeatable);
     tcase_add_test(tc, describe_lists_every_setting_without_values);
     tcase_add_test(tc, describe_some_lists_the_named_settings_only);
