@@ -567,14 +567,39 @@ plain_text(const char *head, size_t len)
     return true;
 }
 
+/* Whether head[0..len) looks like UTF-16 text of Latin letters: NULs in
+ * at least half the bytes at even or at odd offsets. */
+static bool
+utf16_like(const char *head, size_t len)
+{
+    size_t zeros[2] = {0, 0};
+    for (size_t i = 0; i < len; i++)
+        zeros[i % 2] += head[i] == '\0';
+    return len >= 2 && (zeros[0] * 4 >= len || zeros[1] * 4 >= len);
+}
+
+/* Whether libmagic's verdict is that the bytes are binary: a type of its
+ * own that is no text (image/png, an executable). Its
+ * application/octet-stream says only that it does not know: UTF-16
+ * without a BOM is among those, so there NUL-spaced bytes read as text. */
+static bool
+binary(const char *sniffed, const char *head, size_t len)
+{
+    if (sniffed == NULL || textual(sniffed))
+        return false;
+    return strcmp(sniffed, "application/octet-stream") != 0 || !utf16_like(head, len);
+}
+
 enum sp_attachment_match
 sp_attachment_bytes_match(const char *declared, const char *sniffed, const char *head,
                           size_t len, bool whole)
 {
     /* Served as the media type alone, text is read as UTF-8 (API.md §10
-     * Attachment types): UTF-16 or Latin-1 would show garbled. */
+     * Attachment types): UTF-16 or Latin-1 would show garbled. Bytes that
+     * are no text at all are told so, not to convert them (QA: a PNG
+     * declared text/plain was told to convert UTF-16 or Latin-1). */
     if (strncmp(declared, "text/", 5) == 0 && !utf8_head(head, len, whole))
-        return SP_ATTACHMENT_NOT_UTF8;
+        return binary(sniffed, head, len) ? SP_ATTACHMENT_BINARY : SP_ATTACHMENT_NOT_UTF8;
     if (sp_attachment_type_matches(declared, sniffed))
         return SP_ATTACHMENT_MATCH;
     /* libmagic has no text verdict for a few bytes ("a", "\n": QA saw
@@ -641,6 +666,10 @@ sp_attachment_check_upload(struct sp_ctx *ctx, const struct sp_attachment *a, in
     switch (sp_attachment_bytes_match(a->content_type, type, head, (size_t)got,
                                       (long long)got == a->size)) {
     case SP_ATTACHMENT_MATCH: break;
+    case SP_ATTACHMENT_BINARY:
+        return sp_problem_set(p, SP_INVALID, "type_mismatch",
+                              "the bytes are not of the declared type %s: they are binary (%s),"
+                              " not text", a->content_type, type);
     case SP_ATTACHMENT_NOT_UTF8:
         return sp_problem_set(p, SP_INVALID, "type_mismatch",
                               "the bytes are not of the declared type %s: text must be UTF-8"
@@ -863,12 +892,38 @@ unknown_attachment(struct sp_problem *p)
                      "lists an attachment that is not a clean, unattached upload of yours");
 }
 
+/* The item a field error of the list is on: i of "attachments[i]", -1 for
+ * the list's own. */
+static long
+item_of(const char *field)
+{
+    const char *open = strchr(field, '[');
+    return open != NULL ? strtol(open + 1, NULL, 10) : -1;
+}
+
+/* Orders p's errors from the from-th on by item, stably: the duplicates
+ * are found before the lookup's refusals, but the first error must be
+ * item 0's (QA: [P,P] listed [1] duplicate before [0]
+ * attachment_not_uploaded; the chat error frame's code is the first's). */
+static void
+sort_items(struct sp_problem *p, size_t from)
+{
+    for (size_t i = from + 1; i < p->nerrors; i++) {
+        struct sp_field_error e = p->errors[i];
+        size_t j = i;
+        for (; j > from && item_of(p->errors[j - 1].field) > item_of(e.field); j--)
+            p->errors[j] = p->errors[j - 1];
+        p->errors[j] = e;
+    }
+}
+
 void
 sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *const *ids,
                      size_t n, struct sp_problem *p)
 {
     if (n == 0)
         return;
+    size_t from = p->nerrors;
     sp_problem_check_items(p, ctx->arena, &ids_rule, ids, n);
     const char *params[3] = {sp_db_text_array(ctx->arena, ids, n), owner.sub,
                              owner.staff ? "true" : "false"};
@@ -877,6 +932,7 @@ sp_attachments_check(struct sp_ctx *ctx, struct sp_party owner, const char *cons
     PGresult *r = sp_db_exec(ctx->db, ctx->arena, &usable_stmt, params, &q);
     if (r != NULL)
         (void)refuse_items(ctx, sp_db_str(r, 0, 0), ids, n, p);
+    sort_items(p, from);
 }
 
 /* Links ids[0..n) of owner to the message through stmt. */

@@ -229,10 +229,12 @@ enum sp_attachment_match {
     SP_ATTACHMENT_MATCH,
     SP_ATTACHMENT_MISMATCH,
     SP_ATTACHMENT_NOT_UTF8,   /* declared text, bytes not UTF-8 (UTF-16, Latin-1) */
+    SP_ATTACHMENT_BINARY,     /* declared text, bytes neither UTF-8 nor text to libmagic */
 };
 /* Whether a file whose first len bytes are head (whole: all of it) and
  * which libmagic calls sniffed is of the declared type: any text/\* must
- * be UTF-8 (it is served as its media type alone, read as UTF-8); then
+ * be UTF-8 (it is served as its media type alone, read as UTF-8; bytes
+ * that are not and that libmagic calls no text are binary); then
  * sp_attachment_type_matches, or for text/plain and text/csv, UTF-8
  * without control characters but tab, CR and LF whatever libmagic says
  * (it has no text verdict for "a" or "\n"). */

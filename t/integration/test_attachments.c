@@ -409,6 +409,13 @@ START_TEST(short_text_is_taken_and_text_must_be_utf8)
         ck_assert_msg(strstr(body, "\"type_mismatch\"") != NULL &&
                           strstr(body, "text must be UTF-8") != NULL, "%s", body);
     }
+    /* QA: a PNG declared text/plain was told to convert UTF-16 or Latin-1
+     * text: it is binary, as libmagic says. */
+    struct sp_t_upload u = sp_t_attachment_new(c.token, "t.txt", "text/plain", sizeof(sp_t_png));
+    ck_assert_int_eq(sp_t_put_bytes(u.url, (const char *)sp_t_png, sizeof(sp_t_png), &body), 422);
+    ck_assert_msg(strstr(body, "\"type_mismatch\"") != NULL &&
+                      strstr(body, "they are binary (image/png), not text") != NULL &&
+                      strstr(body, "convert") == NULL, "%s", body);
 }
 END_TEST
 
@@ -1005,6 +1012,18 @@ START_TEST(attaching_takes_only_own_clean_unattached_uploads)
         sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}", sp_t_jq(mine), sp_t_jq(mine)));
     sp_t_assert_invalid(r, "attachments[1]", "duplicate");
     ck_assert_uint_eq(sp_t_error_count(r), 1);
+    sp_t_resp_free(r);
+    /* QA: [P,P] listed [1] duplicate before [0]: the errors come by item */
+    r = sp_t_post_json(sp_t_fmt("/support/tickets/%s/messages", pid), c.token,
+                       sp_t_fmt("{\"body\":\"x\",\"attachments\":[%s,%s]}",
+                                sp_t_jq(pending.id), sp_t_jq(pending.id)));
+    struct json_object *errors = sp_t_jarr(r->json, "errors");
+    ck_assert_uint_eq(json_object_array_length(errors), 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *e = json_object_array_get_idx(errors, i);
+        ck_assert_str_eq(sp_t_jstr(e, "field"), sp_t_fmt("attachments[%zu]", i));
+        ck_assert_str_eq(sp_t_jstr(e, "code"), i == 0 ? "attachment_not_uploaded" : "duplicate");
+    }
     sp_t_resp_free(r);
     /* With another field's error the list is checked by the same rules in
      * the one 422 (API.md §1): a pending upload is refused, the clean one

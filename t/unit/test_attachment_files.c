@@ -217,6 +217,31 @@ START_TEST(short_text_is_text_and_text_is_utf8)
 }
 END_TEST
 
+/* QA: a PNG, and /bin/true, declared text/plain were told "text must be
+ * UTF-8 (convert UTF-16 or Latin-1 text to UTF-8)": libmagic's verdict
+ * comes first, and bytes it types as no text are binary. What it does
+ * not know (application/octet-stream) is binary unless NUL-spaced, as
+ * UTF-16 without a BOM is. */
+START_TEST(binary_under_a_text_type_is_binary_not_badly_encoded_text)
+{
+    ck_assert_int_eq(MATCH("text/plain", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\1\0\0\0\1\10\0\0"
+                                         "\0\0\x3a\x7e\x9b\x55\0\0\0\nIDAT\x78\x9c\x63\x60\0\0"
+                                         "\0\2\0\1\x48\xaf\xa4\x71\0\0\0\0IEND\xae\x42\x60\x82"),
+                     SP_ATTACHMENT_BINARY);
+    char elf[4096];
+    FILE *f = fopen("/bin/true", "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(elf, 1, sizeof(elf), f);
+    fclose(f);
+    ck_assert_int_eq(match("text/plain", elf, n), SP_ATTACHMENT_BINARY);
+    ck_assert_int_eq(match("text/csv", elf, n), SP_ATTACHMENT_BINARY);
+    /* text in another encoding is still told to convert */
+    ck_assert_int_eq(MATCH("text/plain", "\xe9\0t\0\xe9\0\n\0"), SP_ATTACHMENT_NOT_UTF8);
+    ck_assert_int_eq(MATCH("text/plain", "\xff\xfeh\0i\0\n\0"), SP_ATTACHMENT_NOT_UTF8);
+    ck_assert_int_eq(MATCH("text/csv", "caf\xe9,cr\xe8me\n"), SP_ATTACHMENT_NOT_UTF8);
+}
+END_TEST
+
 /* QA: format characters inside names were taken, bidirectional controls
  * at the ends trimmed silently (docs: refused). */
 START_TEST(names_refuse_format_characters)
@@ -280,6 +305,7 @@ main(void)
     tcase_add_test(tc, only_a_stored_key_is_a_stored_name);
     tcase_add_test(tc, any_text_is_plain_text_or_csv_but_binary_is_not);
     tcase_add_test(tc, short_text_is_text_and_text_is_utf8);
+    tcase_add_test(tc, binary_under_a_text_type_is_binary_not_badly_encoded_text);
     tcase_add_test(tc, names_refuse_format_characters);
     tcase_add_test(tc, a_bucket_serves_markup_as_bytes);
     suite_add_tcase(s, tc);
