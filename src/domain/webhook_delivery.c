@@ -24,6 +24,11 @@
 #include "core/url_guard.h"
 #include "db/db.h"
 
+/* While a sender's lease holds (next_attempt_at is its end, a minute
+ * ahead), the attempt in flight shows as due when it started (sql/079). */
+#define NEXT_AT_SHOWN                                                                        \
+    "CASE WHEN d.sending_since IS NOT NULL AND d.next_attempt_at > now()"                    \
+    " THEN d.sending_since ELSE d.next_attempt_at END"
 #define DELIVERY_COLUMNS(C, SEP)                                                             \
     C(DC_ID, "d.id", int, id) SEP C(DC_WEBHOOK_ID, "d.webhook_id", int, webhook_id)          \
     SEP C(DC_EVENT_ID, "d.event_id", str, event_id)                                          \
@@ -33,7 +38,7 @@
     SEP C(DC_ATTEMPTS, "d.attempts", int, attempts)                                          \
     SEP C(DC_LAST_STATUS, "coalesce(d.last_status_code, 0)", int, last_status_code)          \
     SEP C(DC_LAST_ERROR, "d.last_error", str, last_error)                                    \
-    SEP C(DC_NEXT_AT, "CASE WHEN d.status = 'pending' THEN support_ts(d.next_attempt_at) END",  \
+    SEP C(DC_NEXT_AT, "CASE WHEN d.status = 'pending' THEN support_ts(" NEXT_AT_SHOWN ") END", \
           str, next_attempt_at)                                                              \
     SEP C(DC_DELIVERED_AT, "support_ts(d.delivered_at)", str, delivered_at)                  \
     SEP C(DC_CREATED_AT, "support_ts(d.created_at)", str, created_at)
@@ -115,6 +120,7 @@ static struct sp_stmt record_batch_stmt = SP_STMT(
     " status = CASE WHEN o.delivered THEN 'delivered'"
     "               WHEN o.retry_at IS NULL THEN 'failed' ELSE 'pending' END,"
     " delivered_at = CASE WHEN o.delivered THEN now() END,"
+    " sending_since = NULL,"
     " next_attempt_at = coalesce('epoch'::timestamptz + o.retry_at * interval '1 millisecond',"
     "                            d.next_attempt_at)"
     " FROM jsonb_to_recordset($1::jsonb)"

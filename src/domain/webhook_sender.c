@@ -30,7 +30,19 @@
 #include "domain/webhooks.h"
 
 #define LEASE_S 60
-#define BATCH 32                 /* deliveries claimed per statement */
+#define BATCH 32                 /* deliveries claimed per statement, at most */
+/* A claim takes what the child sends in about this long at its last
+ * attempt's pace: a fast receiver's rows come 32 to a statement, a slow
+ * one's (an attempt of a second or more) one at a time, each on a lease
+ * of its own, so the webhook's other children take the next ones and
+ * up to SP_WEBHOOK_SENDERS_PER_HOOK attempts run at once (QA: the first
+ * child leased 32 rows for 60 s and sent them one by one). A new child
+ * does not know the pace: it claims one. */
+#define CLAIM_SPAN_MS 1000
+/* An attempt that fails, or takes this long, marks its webhook failing
+ * for the scheduler (see "Sharing the slots" in webhook_sender.h). */
+#define SLOW_MS 1000
+#define NOTES 256                /* webhooks whose last outcome is kept */
 #define CHILD_BUDGET_S 60        /* a child hands over after this long */
 #define LINGER_MS 1000           /* --loop: a child with nothing due waits this long */
 #define FLUSH_MS 1000            /* outcomes are recorded at least this often */
@@ -49,6 +61,16 @@ struct sp_webhook_sender {
     pid_t pid[SP_WEBHOOK_SENDERS];
     long long webhook[SP_WEBHOOK_SENDERS];
     int wake[SP_WEBHOOK_SENDERS];    /* our end of the child's wake-up socket, or -1 */
+    int64_t started[SP_WEBHOOK_SENDERS];   /* monotonic ms the child was forked */
+    int64_t sending[SP_WEBHOOK_SENDERS];   /* its attempt in flight began (ms), or 0 */
+    bool asked[SP_WEBHOOK_SENDERS];  /* told to hand its slot over */
+    /* What the children said of each webhook's last attempt, and when
+     * the webhook last got a child: kept past its children. */
+    struct note {
+        long long webhook;           /* 0: unused */
+        bool failing;
+        int64_t started;
+    } notes[NOTES];
     int next_wake;                   /* wake-ups go round the children */
     int64_t next_paused_sweep;       /* monotonic ms: paused_stmt's next run */
     int64_t next_keyless_warning;    /* monotonic ms: keyless_wait's next line */
@@ -91,7 +113,9 @@ static struct sp_stmt due_webhooks_stmt = SP_STMT_READ(
 
 /* Up to $2 of the oldest due deliveries of webhook $1 while it is
  * active (an inactive one's wait: paused_stmt), leased to the caller
- * (next_attempt_at moved to the lease's end), oldest first. */
+ * (next_attempt_at moved to the lease's end), oldest first. $2 is what
+ * the child sends within CLAIM_SPAN_MS, so each lease covers about what
+ * will be sent under it. */
 enum { CC_ID, CC_EVENT_ID, CC_PAYLOAD, CC_ATTEMPTS, CC_CREATED_MS };
 static struct sp_stmt claim_stmt = SP_STMT(
     "webhook_claim_batch",
@@ -100,7 +124,8 @@ static struct sp_stmt claim_stmt = SP_STMT(
     "   AND EXISTS (SELECT 1 FROM support_webhooks w WHERE w.id = $1::bigint AND w.is_active)"
     "  ORDER BY next_attempt_at, id LIMIT $2::int FOR UPDATE SKIP LOCKED),"
     " c AS (UPDATE support_webhook_deliveries d"
-    "  SET next_attempt_at = now() + interval '" XSTR(LEASE_S) " seconds'"
+    "  SET next_attempt_at = now() + interval '" XSTR(LEASE_S) " seconds',"
+    "   sending_since = now()"
     "  FROM due WHERE d.id = due.id"
     "  RETURNING d.id, d.event_id, d.payload, d.attempts, d.created_at)"
     " SELECT id, event_id, payload::text, attempts, support_ms(created_at) FROM c ORDER BY id",
@@ -126,7 +151,7 @@ static struct sp_stmt paused_stmt = SP_STMT_READ(
 /* Claimed rows not attempted (their lease ran short): due again now. */
 static struct sp_stmt release_stmt = SP_STMT(
     "webhook_release",
-    "UPDATE support_webhook_deliveries SET next_attempt_at = now()"
+    "UPDATE support_webhook_deliveries SET next_attempt_at = now(), sending_since = NULL"
     " WHERE id = ANY($1::bigint[]) AND status = 'pending'",
     1);
 
@@ -167,6 +192,9 @@ struct batch {
 
 struct child {
     struct sp_ctx ctx;
+    int64_t pace_ms;                /* how long the last attempt took */
+    bool leaving;                   /* stop, or hand the slot over: no more claims */
+    bool handover, attempted;       /* asked to hand over; made an attempt */
     struct sp_webhook_env env;
     struct sp_http_conn *conn;      /* kept: keep-alive to this webhook's receiver */
     long long webhook;
@@ -200,7 +228,9 @@ claim(struct child *c, struct batch *b)
 {
     struct sp_problem p;
     sp_problem_init(&p);
-    const char *params[2] = {c->webhook_id, XSTR(BATCH)};
+    int64_t want = CLAIM_SPAN_MS / (c->pace_ms > 0 ? c->pace_ms : 1);
+    want = want < 1 ? 1 : want > BATCH ? BATCH : want;
+    const char *params[2] = {c->webhook_id, sp_arena_sprintf(c->ctx.arena, "%d", (int)want)};
     PGresult *r = sp_db_exec(c->ctx.db, c->ctx.arena, &claim_stmt, params, &p);
     if (r == NULL)
         return -1;
@@ -253,10 +283,11 @@ flush(struct child *c, struct batch *b)
     return true;
 }
 
-enum wake { WAKE_NONE, WAKE_UP, WAKE_STOP };
+enum wake { WAKE_NONE, WAKE_UP, WAKE_HANDOVER, WAKE_STOP };
 
 /* Waits up to ms for word from the dispatcher: a wake-up (deliveries were
- * queued), or its end of the socket closed (it is stopping). */
+ * queued), 'h' (hand the slot over to a webhook waiting for one), or its
+ * end of the socket closed (it is stopping). */
 static enum wake
 wait_wake(int fd, int ms)
 {
@@ -265,9 +296,10 @@ wait_wake(int fd, int ms)
         return WAKE_NONE;
     char buf[64];
     ssize_t got;
+    bool handover = false;
     while ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR))
-        ;
-    return got == 0 ? WAKE_STOP : WAKE_UP;
+        handover = handover || (got > 0 && memchr(buf, 'h', (size_t)got) != NULL);
+    return got == 0 ? WAKE_STOP : handover ? WAKE_HANDOVER : WAKE_UP;
 }
 
 /* The dispatcher stops (its end of the wake-up socket closed), or this
@@ -279,9 +311,25 @@ wait_wake(int fd, int ms)
  * claiming and sending until the dispatcher had finished its own
  * transfers (up to 30 s) and closed the socket. */
 static bool
-stopping(const struct child *c)
+stopping(struct child *c)
 {
-    return (c->stop != NULL && *c->stop) || wait_wake(c->wake, 0) == WAKE_STOP;
+    enum wake w = c->leaving ? WAKE_NONE : wait_wake(c->wake, 0);
+    c->handover = c->handover || w == WAKE_HANDOVER;
+    /* A child hands over after one attempt at least, so every start moves
+     * its webhook on (one asked at once would leave its rows due). */
+    c->leaving = c->leaving || (c->stop != NULL && *c->stop) || w == WAKE_STOP ||
+                 (c->handover && c->attempted);
+    return c->leaving;
+}
+
+/* Tells the dispatcher that an attempt starts ('a', a NULL) or how it
+ * went ('f': failed or slow, 'd'): the scheduler's view of the webhook.
+ * A full socket drops it. */
+static void
+report(const struct child *c, const struct sp_webhook_attempt *a, int64_t ms)
+{
+    bool failing = a != NULL && (!a->delivered || ms >= SLOW_MS);
+    (void)send(c->wake, a == NULL ? "a" : failing ? "f" : "d", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* Hands back the claimed rows from b->done on, unattempted. */
@@ -301,8 +349,8 @@ release_rest(struct child *c, struct batch *b)
 /* The webhook as it is now (once per batch: URL, secrets, the guard's
  * resolution), then each claimed delivery in turn on the kept
  * connection. Rows whose lease ran short, or all that are left when the
- * dispatcher stops, are handed back. False when the database failed or
- * the dispatcher stops. */
+ * dispatcher stops or wants the slot, are handed back. False when the
+ * database failed or the child is to leave. */
 static bool
 send_batch(struct child *c, struct batch *b)
 {
@@ -328,14 +376,19 @@ send_batch(struct child *c, struct batch *b)
         const struct sp_webhook_delivery *d = &b->d[b->done];
         struct sp_webhook_outcome *o = &b->out[b->done];
         o->id = d->id;
+        report(c, NULL, 0);
         sp_webhook_send(&c->ctx, &t, c->conn, d, &o->attempt);
         o->retry_at_ms = retry_at(b->created_ms[b->done], d, &o->attempt);
+        c->pace_ms = sp_clock_mono_us() / 1000 - now;
+        c->attempted = true;
+        report(c, &o->attempt, c->pace_ms);
     }
     return flush(c, b) && go_on;
 }
 
 /* The child of one webhook: batches of its due deliveries until none is
- * left (with --loop, none for LINGER_MS) or its budget is spent. */
+ * left (with --loop, none for LINGER_MS), its budget is spent or the
+ * dispatcher wants its slot for another webhook. */
 static void
 child(const struct sp_webhook_sender *s, long long webhook, int wake)
 {
@@ -349,7 +402,8 @@ child(const struct sp_webhook_sender *s, long long webhook, int wake)
     sp_arena_init(&arena, 65536);
     struct child c = {.ctx = {.arena = &arena, .db = db},
                       .env = {s->crypto, s->cfg->webhook_allow_loopback != 0},
-                      .conn = conn, .webhook = webhook, .wake = wake, .stop = s->stop};
+                      .conn = conn, .webhook = webhook, .wake = wake, .stop = s->stop,
+                      .pace_ms = CLAIM_SPAN_MS};
     char id[24];
     snprintf(id, sizeof(id), "%lld", webhook);
     c.webhook_id = id;
@@ -361,7 +415,7 @@ child(const struct sp_webhook_sender *s, long long webhook, int wake)
         int n = claim(&c, &b);
         if (n < 0 || (n > 0 && !send_batch(&c, &b)))
             break;
-        if (n == 0 && (!s->linger || wait_wake(wake, LINGER_MS) != WAKE_UP))
+        if (n == 0 && (c.handover || !s->linger || wait_wake(wake, LINGER_MS) != WAKE_UP))
             break;
     }
     sp_arena_destroy(&arena);
@@ -376,6 +430,8 @@ static void
 forget(struct sp_webhook_sender *s, int i)
 {
     s->pid[i] = 0;
+    s->asked[i] = false;
+    s->sending[i] = 0;
     if (s->wake[i] >= 0)
         close(s->wake[i]);
     s->wake[i] = -1;
@@ -389,6 +445,74 @@ reap(struct sp_webhook_sender *s, bool wait)
             forget(s, i);
 }
 
+/* The note of webhook; without one, NULL, or with add a new one in
+ * place of the note of the webhook served longest ago. */
+static struct note *
+note_of(struct sp_webhook_sender *s, long long webhook, bool add)
+{
+    struct note *oldest = &s->notes[0];
+    for (int i = 0; i < NOTES; i++) {
+        if (s->notes[i].webhook == webhook)
+            return &s->notes[i];
+        if (s->notes[i].started < oldest->started)
+            oldest = &s->notes[i];
+    }
+    if (!add)
+        return NULL;
+    *oldest = (struct note){.webhook = webhook};
+    return oldest;
+}
+
+/* Whether webhook's last attempt failed or was slow (one never tried
+ * is not). */
+static bool
+failing(struct sp_webhook_sender *s, long long webhook)
+{
+    const struct note *n = note_of(s, webhook, false);
+    return n != NULL && n->failing;
+}
+
+/* Reads what the children said of their attempts (report); before reap,
+ * which closes a finished child's socket. */
+static void
+read_reports(struct sp_webhook_sender *s)
+{
+    int64_t now = sp_clock_mono_us() / 1000;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
+        char buf[64];
+        ssize_t got;
+        while (s->wake[i] >= 0 && (got = recv(s->wake[i], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            for (ssize_t k = 0; k < got; k++) {
+                if (buf[k] == 'a' && s->sending[i] == 0)
+                    s->sending[i] = now;
+                if (buf[k] == 'f' || buf[k] == 'd') {
+                    note_of(s, s->webhook[i], true)->failing = buf[k] == 'f';
+                    s->sending[i] = 0;
+                }
+            }
+    }
+}
+
+/* Whether the child in slot i is failing: its webhook's last attempt
+ * was, or the one in flight has taken SLOW_MS already (a new webhook's
+ * first attempt to a receiver that hangs counts before it times out). */
+static bool
+slot_failing(struct sp_webhook_sender *s, int i)
+{
+    return failing(s, s->webhook[i]) ||
+           (s->sending[i] > 0 && sp_clock_mono_us() / 1000 - s->sending[i] >= SLOW_MS);
+}
+
+/* Whether webhook is failing: its last attempt, or one in flight. */
+static bool
+webhook_failing(struct sp_webhook_sender *s, long long webhook)
+{
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        if (s->pid[i] > 0 && s->webhook[i] == webhook && slot_failing(s, i))
+            return true;
+    return failing(s, webhook);
+}
+
 static int
 running_for(const struct sp_webhook_sender *s, long long webhook)
 {
@@ -398,9 +522,30 @@ running_for(const struct sp_webhook_sender *s, long long webhook)
     return n;
 }
 
+/* Its children not asked to leave. */
+static int
+staying_for(const struct sp_webhook_sender *s, long long webhook)
+{
+    int n = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        n += s->pid[i] > 0 && s->webhook[i] == webhook && !s->asked[i];
+    return n;
+}
+
+static int
+free_slots(const struct sp_webhook_sender *s)
+{
+    int n = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        n += s->pid[i] == 0;
+    return n;
+}
+
 /* Up to SP_WEBHOOK_SENDERS_PER_HOOK children for one webhook (their
  * claims skip each other's rows), so one busy receiver gets parallel
- * deliveries without taking every slot. */
+ * deliveries without taking every slot. A failing webhook never takes
+ * the last free slot: it stays for the webhooks that deliver (or are
+ * new), whose next event then goes at once. */
 static void
 start(struct sp_webhook_sender *s, long long webhook)
 {
@@ -410,6 +555,7 @@ start(struct sp_webhook_sender *s, long long webhook)
             free_slot = i;
     int sv[2] = {-1, -1};
     if (free_slot < 0 || running_for(s, webhook) >= SP_WEBHOOK_SENDERS_PER_HOOK ||
+        (webhook_failing(s, webhook) && free_slots(s) < 2) ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         return;
     fflush(NULL);
@@ -429,11 +575,110 @@ start(struct sp_webhook_sender *s, long long webhook)
     s->pid[free_slot] = pid;
     s->webhook[free_slot] = webhook;
     s->wake[free_slot] = sv[0];
+    s->started[free_slot] = sp_clock_mono_us() / 1000;
+    note_of(s, webhook, true)->started = s->started[free_slot];
+}
+
+/* A webhook with due deliveries, as the scheduler orders them: those
+ * that deliver before failing ones, then the one served longest ago. */
+struct due {
+    long long webhook;
+    bool behind, failing;
+    int64_t served;   /* monotonic ms it last got a child; 0: never */
+};
+
+static int
+due_order(const void *a, const void *b)
+{
+    const struct due *x = a, *y = b;
+    if (x->failing != y->failing)
+        return x->failing ? 1 : -1;
+    return (x->served > y->served) - (x->served < y->served);
+}
+
+/* The child to give its slot up for a webhook waiting for one
+ * (for_failing: a failing one): of the webhook with the most children
+ * (over its fair share), a failing one's before one that delivers, the
+ * one started longest ago. A failing webhook takes no slot from a
+ * delivering webhook's only child. -1: none. */
+static int
+victim(struct sp_webhook_sender *s, bool for_failing)
+{
+    int best = -1, best_n = 0;
+    bool best_f = false;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
+        if (s->pid[i] <= 0 || s->asked[i] || s->wake[i] < 0)
+            continue;
+        int n = staying_for(s, s->webhook[i]);
+        bool f = slot_failing(s, i);
+        if (for_failing && !f && n < 2)
+            continue;
+        if (best < 0 || n > best_n || (n == best_n && f && !best_f) ||
+            (n == best_n && f == best_f && s->started[i] < s->started[best])) {
+            best = i;
+            best_n = n;
+            best_f = f;
+        }
+    }
+    return best;
+}
+
+/* Each webhook still due with no child gets a slot handed over: a child
+ * asked ('h') leaves once the attempt in flight ends (at most the 10 s
+ * timeout), and the next tick starts the first waiting webhook in the
+ * order of due_order. Slots asked already count for the first waiters. */
+static void
+hand_over(struct sp_webhook_sender *s, const struct due *due, int n)
+{
+    int asked = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        asked += s->pid[i] > 0 && s->asked[i];
+    for (int k = 0; k < n; k++) {
+        if (running_for(s, due[k].webhook) > 0)
+            continue;
+        if (asked > 0) {
+            asked--;
+            continue;
+        }
+        int v = victim(s, due[k].failing);
+        if (v < 0)
+            continue;
+        s->asked[v] = true;
+        (void)send(s->wake[v], "h", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+}
+
+/* A child for each due webhook with none, in order; then one more per
+ * round for those whose children fall behind (children that ran before
+ * this tick: a webhook that waited for a slot is not behind), while
+ * slots are free; then slots handed over to the webhooks still
+ * waiting. */
+static void
+schedule(struct sp_webhook_sender *s, const PGresult *r)
+{
+    struct due due[64];
+    int n = 0;
+    for (int i = 0; i < PQntuples(r) && n < 64; i++, n++) {
+        due[n].webhook = sp_db_int(r, i, 0);
+        due[n].behind = sp_db_bool(r, i, 1);
+        due[n].failing = webhook_failing(s, due[n].webhook);
+        due[n].behind = due[n].behind && running_for(s, due[n].webhook) > 0;
+        const struct note *note = note_of(s, due[n].webhook, false);
+        due[n].served = note != NULL ? note->started : 0;
+    }
+    qsort(due, (size_t)n, sizeof(due[0]), due_order);
+    for (int round = 0; round < SP_WEBHOOK_SENDERS_PER_HOOK; round++)
+        for (int i = 0; i < n; i++)
+            if ((round == 0 && running_for(s, due[i].webhook) == 0) ||
+                (round > 0 && due[i].behind))
+                start(s, due[i].webhook);
+    hand_over(s, due, n);
 }
 
 void
 sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
 {
+    read_reports(s);
     reap(s, false);
     struct sp_arena a;
     sp_arena_init(&a, 4096);
@@ -446,23 +691,15 @@ sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db)
         sp_problem_init(&p);
     }
     PGresult *r = sp_db_exec(db, &a, &due_webhooks_stmt, NULL, &p);
-    if (r != NULL && keyless_wait(s, PQntuples(r)))
-        r = NULL;
-    /* Round robin: a child for each webhook with none, then one more per
-     * round for those whose children fall behind, while slots are free. */
-    for (int round = 0; r != NULL && round < SP_WEBHOOK_SENDERS_PER_HOOK; round++) {
-        for (int i = 0; i < PQntuples(r); i++) {
-            long long webhook = sp_db_int(r, i, 0);
-            if (running_for(s, webhook) == 0 || sp_db_bool(r, i, 1))
-                start(s, webhook);
-        }
-    }
+    if (r != NULL && !keyless_wait(s, PQntuples(r)))
+        schedule(s, r);
     sp_arena_destroy(&a);
 }
 
 void
 sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, size_t n)
 {
+    read_reports(s);
     reap(s, false);
     if (keyless_wait(s, (int)n))
         return;
@@ -472,7 +709,8 @@ sp_webhook_sender_wake(struct sp_webhook_sender *s, const long long *webhooks, s
         int i = 0, at = 0;
         for (; i < SP_WEBHOOK_SENDERS; i++) {
             at = (s->next_wake + i) % SP_WEBHOOK_SENDERS;
-            if (s->pid[at] > 0 && s->webhook[at] == webhooks[k] && s->wake[at] >= 0)
+            if (s->pid[at] > 0 && s->webhook[at] == webhooks[k] && s->wake[at] >= 0 &&
+                !s->asked[at])   /* leaving: its webhook waits for a slot */
                 break;
         }
         if (i == SP_WEBHOOK_SENDERS) {
@@ -523,6 +761,7 @@ sp_webhook_sender_run_once(struct sp_webhook_sender *s, struct sp_db *db)
         if (sp_webhook_sender_running(s) == 0)
             return;
         pid_t done = waitpid(-1, NULL, 0);
+        read_reports(s);
         for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
             if (done > 0 && s->pid[i] == done)
                 forget(s, i);

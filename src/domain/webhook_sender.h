@@ -6,22 +6,49 @@
  * holds only its own children, never the other webhooks' nor the
  * outbox's mail and notifications.
  *
- * A child claims its webhook's oldest due deliveries in batches (up to
- * 32 rows per statement, FOR UPDATE SKIP LOCKED, each leased for 60 s by
- * moving next_attempt_at to the lease's end), reads the webhook once per
- * batch (URL, secrets, the SSRF guard's resolution), sends the batch's
- * deliveries one after another on one kept connection (HTTP keep-alive;
- * every new connection's address is checked by the guard's rule before
- * its socket opens), and records the outcomes in one statement per batch
- * (or per second, whichever comes first). An attempt starts only with
- * the timeout and a margin left on its lease; rows whose lease ran short
- * are handed back unattempted. Dispatchers on several machines therefore
- * never send one row at once, and a child killed mid-batch re-sends
- * after the lease (at-least-once; receivers de-duplicate by event id).
+ * A child claims its webhook's oldest due deliveries (FOR UPDATE SKIP
+ * LOCKED, each leased for 60 s by moving next_attempt_at to the lease's
+ * end), as many as it sends in about a second at its last attempt's
+ * pace: up to 32 rows per statement for a fast receiver, one at a time
+ * for a slow one (and for a new child), so a slow receiver's other
+ * children take the next rows and it gets up to 4 attempts at once. It
+ * reads the webhook once per claim (URL, secrets, the SSRF guard's
+ * resolution), sends the deliveries one after another on one kept
+ * connection (HTTP keep-alive; every new connection's address is checked
+ * by the guard's rule before its socket opens), and records the outcomes
+ * in one statement per claim (or per second, whichever comes first). An
+ * attempt starts only with the timeout and a margin left on its lease;
+ * rows whose lease ran short are handed back unattempted. Dispatchers on
+ * several machines therefore never send one row at once, and a child
+ * killed mid-claim re-sends after the lease (at-least-once; receivers
+ * de-duplicate by event id).
  * Retries follow core/backoff until 24 h after the event, then failed.
  * An inactive webhook's deliveries are not claimed: they wait (pending,
  * last_error webhook_inactive, no attempt counted) until it is active
  * again, or fail once their event is 24 h old (a sweep in the tick).
+ *
+ * Sharing the slots (QA: eight dead receivers held all 8 slots, each
+ * child up to its 60 s budget, and a healthy webhook got nothing for
+ * ~80 s). A child tells the dispatcher when an attempt starts and how it
+ * went; a webhook whose last attempt failed or took 1 s or more is
+ * failing until one is quick and delivered (a child whose attempt has
+ * lasted 1 s counts as failing already). A failing webhook never takes
+ * the last free slot: it stays for the webhooks that deliver. A
+ * webhook due with no child, when no slot is free for it, gets one
+ * handed over: the dispatcher asks one child ('h' on its socket), which
+ * leaves after the attempt in flight (a new child after its first, so
+ * every start moves its webhook on), handing its unattempted rows back.
+ * It asks, in this order, a child of the webhook with the most children
+ * (over its fair share), a failing webhook's child, the child started
+ * longest ago; a failing webhook never takes the only child of one that
+ * delivers. Extra children for a webhook that falls behind start only
+ * for one whose children ran before the tick (one that waited for a
+ * slot is not behind). Freed slots go first to the webhooks that deliver, then to
+ * the webhook served longest ago. The bound: whatever number of
+ * receivers hang, a webhook that delivers waits for a child at most one
+ * attempt timeout (10 s) plus the tick's second — at once while the
+ * kept slot is free — and a failing webhook gets its turn in a round
+ * robin of the failing ones, one attempt per turn.
  *
  * Durability: a child's session commits with synchronous_commit = off.
  * What a server crash can lose is its last ~0.6 s of claims and
@@ -35,7 +62,7 @@
  * flag is set in the child — by the signal handler it inherited, on the
  * SIGTERM systemd sends every process of the unit, or already set when it
  * was forked. It then finishes the attempt in flight (at most the 10 s
- * timeout), records it, hands the rest of its batch back (due at once,
+ * timeout), records it, hands the rest of its claim back (due at once,
  * unattempted) and exits: a delivery is sent once before the stop or
  * once by the next dispatcher, never abandoned on the wire. Only a child
  * killed outright (SIGKILL after TimeoutStopSec) re-sends after the lease.
@@ -69,8 +96,9 @@ struct sp_webhook_sender *sp_webhook_sender_new(const struct sp_config *cfg, boo
                                                 volatile sig_atomic_t *stop, char *err,
                                                 size_t errlen);
 /* Reaps finished children and starts one for each webhook with due
- * deliveries that has none running (db: the caller's connection, for the
- * one query). Returns at once. */
+ * deliveries that has none running, or asks a child to hand its slot over
+ * ("Sharing the slots"; db: the caller's connection, for the one query).
+ * Returns at once. */
 void sp_webhook_sender_tick(struct sp_webhook_sender *s, struct sp_db *db);
 /* Deliveries were just queued for these webhooks: wakes their running
  * children, starts one for each that has none. Returns at once. */

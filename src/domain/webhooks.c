@@ -310,11 +310,30 @@ written(struct sp_ctx *ctx, PGresult *r, const char *id, struct sp_versions if_m
     return SP_OK;
 }
 
+/* A PATCH that leaves the webhook active without a new URL checks the
+ * stored one again: what the guard admits changes (DNS, the loopback
+ * exception), and a webhook reactivated with a URL it now refuses had
+ * each delivery refused later (url_refused; QA). A given URL is
+ * sp_webhook_check's; deactivating is never refused. */
+static void
+check_stored_url(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
+                 const struct sp_webhook_input *in, struct sp_problem *p)
+{
+    if (in->url != NULL || in->is_active == 0)
+        return;
+    struct sp_webhook w;
+    struct sp_problem q;   /* none: the write answers 404 */
+    sp_problem_init(&q);
+    if (sp_webhook_get(ctx, id, &w, &q) == SP_OK && (in->is_active > 0 || w.is_active))
+        check_url(w.url, env->allow_loopback, p);
+}
+
 enum sp_rc
 sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
                  struct sp_versions if_match, const struct sp_webhook_input *in,
                  struct sp_webhook *out, struct sp_problem *p)
 {
+    check_stored_url(ctx, env, id, in, p);
     if (sp_webhook_check(ctx->arena, in, false, env->allow_loopback, p) != SP_OK)
         return p->rc;
     const char *params[WP_COUNT] = {0};

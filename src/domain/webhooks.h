@@ -94,7 +94,9 @@ enum sp_rc sp_webhook_get(struct sp_ctx *ctx, long long id, struct sp_webhook *o
 /* The writes below take if_match, the versions the caller accepts (none:
  * any): SP_PRECONDITION, writing nothing, when the row is at another;
  * SP_NOT_FOUND when there is none. */
-/* The same checks as a create for what is given; a patch that changes
+/* The same checks as a create for what is given; a patch that leaves the
+ * webhook active without a new url checks the stored one again (422
+ * invalid_url on url: the guard may refuse it now); a patch that changes
  * something is a new version. */
 enum sp_rc sp_webhook_patch(struct sp_ctx *ctx, const struct sp_webhook_env *env, long long id,
                             struct sp_versions if_match, const struct sp_webhook_input *in,

@@ -547,6 +547,44 @@ END_TEST
 
 /* As a ticket's: a PATCH that changes nothing answers 200 and leaves
  * updated_at as it was. */
+/* QA: reactivating a webhook did not check its stored URL again, and
+ * each delivery was refused later (url_refused). A PATCH that leaves the
+ * webhook active checks it (what the guard admits changes: DNS, the
+ * loopback exception); deactivating, or editing an inactive webhook, is
+ * never refused for it. */
+START_TEST(a_patch_leaving_a_webhook_active_checks_its_stored_url)
+{
+    struct sp_t_resp *r = create("http://127.0.0.1:9/stored", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+    const char *at = sp_t_fmt(HOOKS "/%lld", id);
+    /* stored when the guard admitted it; it refuses it now */
+    sp_t_sql("UPDATE support_webhooks SET url = 'https://10.1.2.3/x', is_active = false"
+             " WHERE id = %lld", id);
+    r = sp_t_admin("PATCH", at, "{\"is_active\":true}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT is_active FROM support_webhooks WHERE id = %lld", id), "f");
+    r = sp_t_admin("PATCH", at, "{\"description\":\"paused\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", at, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    sp_t_sql("UPDATE support_webhooks SET is_active = true WHERE id = %lld", id);
+    r = sp_t_admin("PATCH", at, "{\"description\":\"active\"}");
+    sp_t_assert_invalid(r, "url", "invalid_url");
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", at, "{\"is_active\":false}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    r = sp_t_admin("PATCH", at, "{\"url\":\"http://127.0.0.1:9/new\",\"is_active\":true}");
+    sp_t_assert_json(r, 200);
+    ck_assert(json_object_get_boolean(sp_t_jget(r->json, "is_active")));
+    sp_t_resp_free(r);
+}
+END_TEST
+
 START_TEST(patch_that_changes_nothing_keeps_updated_at)
 {
     struct sp_t_resp *r = create("https://8.8.8.8/same", "[\"ticket.created\"]");
@@ -2073,14 +2111,23 @@ END_TEST
  * gone (each would be tried, up to 10 s), their webhooks, and queued
  * events (they would all be fanned out to this test's subscribers). */
 static void
-set_aside_all_but(long long hook_a, long long hook_b)
+set_aside_all_but_these(const long long *hooks, int n)
 {
+    const char *list = "0";
+    for (int i = 0; i < n; i++)
+        list = sp_t_fmt("%s, %lld", list, hooks[i]);
     sp_t_sql("UPDATE support_webhook_deliveries SET status = 'failed'"
-             " WHERE status = 'pending' AND webhook_id NOT IN (%lld, %lld)", hook_a, hook_b);
-    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id NOT IN (%lld, %lld)",
-             hook_a, hook_b);
+             " WHERE status = 'pending' AND webhook_id NOT IN (%s)", list);
+    sp_t_sql("UPDATE support_webhooks SET is_active = false WHERE id NOT IN (%s)", list);
     sp_t_sql("UPDATE support_outbox SET status = 'skipped', last_error = 'test_webhooks'"
              " WHERE status = 'pending'");
+}
+
+static void
+set_aside_all_but(long long hook_a, long long hook_b)
+{
+    const long long hooks[2] = {hook_a, hook_b};
+    set_aside_all_but_these(hooks, 2);
 }
 
 static int64_t
@@ -2168,6 +2215,144 @@ START_TEST(a_hanging_receiver_stalls_no_other_webhook)
 }
 END_TEST
 
+/* Queues n events of type for the webhooks through the outbox. */
+static void
+queue_events(const char *type, int n)
+{
+    sp_t_sql("INSERT INTO support_outbox (kind, event_type, channel, payload)"
+             " SELECT 'webhook', '%s', 'webhook', jsonb_build_object('n', i)"
+             " FROM generate_series(1, %d) i", type, n);
+}
+
+/* The next request rc gets within ms, its time of arrival (ms since t0)
+ * in *at; false when none came. */
+static bool
+request_within(struct receiver *rc, int ms, int64_t t0, int64_t *at)
+{
+    struct json_object *got = receiver_next(rc, ms);
+    *at = now_ms() - t0;
+    json_object_put(got);
+    return got != NULL;
+}
+
+/* A webhook to url for events; rc (may be NULL) checks its secret. */
+static long long
+hook_at_for(const char *url, const char *events, struct receiver *rc)
+{
+    struct sp_t_resp *r = create(url, events);
+    long long id = (long long)sp_t_jint(r->json, "id");
+    if (rc != NULL)
+        receiver_secrets(rc, sp_t_jstr(r->json, "secret"), NULL);
+    sp_t_resp_free(r);
+    return id;
+}
+
+/* How many pending deliveries of hook the log shows due later than now
+ * (RFC 3339 in UTC, one format: they compare as text). */
+static int
+shown_ahead(long long hook)
+{
+    const char *now = sp_t_sql("SELECT support_ts(now())");
+    struct sp_t_resp *r = sp_t_admin("GET", sp_t_fmt(HOOKS "/%lld/deliveries", hook), NULL);
+    sp_t_assert_json(r, 200);
+    struct json_object *data = sp_t_jarr(r->json, "data");
+    int ahead = 0;
+    for (size_t i = 0; i < json_object_array_length(data); i++) {
+        struct json_object *d = json_object_array_get_idx(data, i);
+        ahead += strcmp(sp_t_jstr(d, "status"), "pending") == 0 &&
+                 strcmp(sp_t_jstr(d, "next_attempt_at"), now) > 0;
+    }
+    sp_t_resp_free(r);
+    return ahead;
+}
+
+#define DEAD_HOOKS (SP_WEBHOOK_SENDERS + 1)
+
+/* QA: eight webhooks whose receiver timed out held all 8 senders, each
+ * child for up to 60 s, and a healthy webhook got nothing for ~80 s.
+ * webhook_sender.h "Sharing the slots": a webhook that delivers waits
+ * for a sender at most one attempt timeout (10 s) plus the tick's
+ * second whatever number of receivers hang — at once once the hanging
+ * ones are known to fail (one slot stays for those that deliver). */
+START_TEST(hanging_receivers_delay_a_delivering_webhook_by_one_timeout_at_most)
+{
+    struct receiver dead, fast;
+    receiver_start(&dead);
+    receiver_start(&fast);
+    long long hooks[DEAD_HOOKS + 1];
+    for (int i = 0; i < DEAD_HOOKS; i++)
+        hooks[i] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/slow/60", dead.port),
+                               "[\"ticket.sla_warning\", \"ticket.sla_breached\"]", NULL);
+    hooks[DEAD_HOOKS] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/hook", fast.port),
+                                    "[\"ticket.sla_breached\"]", &fast);
+    set_aside_all_but_these(hooks, DEAD_HOOKS + 1);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    usleep(1000000);   /* listening */
+    /* Every sender busy with a hanging receiver, three deliveries each. */
+    queue_events("ticket.sla_warning", 3);
+    usleep(1500000);
+    ck_assert_int_ge(atoi(sp_t_sql("SELECT count(DISTINCT webhook_id)"
+                                   " FROM support_webhook_deliveries WHERE status = 'pending'")),
+                     SP_WEBHOOK_SENDERS);
+    int64_t t0 = now_ms(), at = 0;
+    queue_events("ticket.sla_breached", 1);
+    ck_assert_msg(request_within(&fast, 20000, t0, &at), "the healthy webhook got nothing");
+    ck_assert_msg(at <= SP_WEBHOOK_TIMEOUT_MS + 2500,
+                  "the healthy webhook waited %lld ms behind the hanging ones", (long long)at);
+    /* The hanging ones are known to fail now: the next event goes at once. */
+    usleep(3000000);
+    t0 = now_ms();
+    queue_events("ticket.sla_breached", 1);
+    ck_assert_msg(request_within(&fast, 20000, t0, &at), "the second event never came");
+    ck_assert_msg(at <= 2500, "the second event came after %lld ms", (long long)at);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                              " WHERE webhook_id = %lld AND status = 'delivered'",
+                              hooks[DEAD_HOOKS]), "2");
+    receiver_stop(&fast);
+    receiver_stop(&dead);
+}
+END_TEST
+
+/* QA: a slow receiver got its deliveries one at a time — the first child
+ * leased 32 at once for 60 s and the others found none. A slow
+ * receiver's rows are leased one by one, so it gets
+ * SP_WEBHOOK_SENDERS_PER_HOOK requests at once; the deliveries log
+ * shows one in flight as due (pending, next_attempt_at not ahead), not a
+ * minute ahead; none is sent twice. */
+START_TEST(a_slow_receiver_gets_its_deliveries_in_parallel)
+{
+    struct receiver slow;
+    receiver_start(&slow);
+    long long hook = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/slow/4", slow.port),
+                                 "[\"ticket.sla_warning\"]", &slow);
+    set_aside_all_but_these(&hook, 1);
+    queue_events("ticket.sla_warning", 8);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    int64_t t0 = now_ms(), first = 0, at = 0;
+    ck_assert_msg(request_within(&slow, 10000, t0, &first), "no request");
+    ck_assert_int_eq(shown_ahead(hook), 0);
+    int at_once = 1;
+    for (at = first; at < first + 3500;)   /* before the first (4 s) is answered */
+        if (request_within(&slow, 200, t0, &at) && at < first + 3500)
+            at_once++;
+    ck_assert_msg(at_once == SP_WEBHOOK_SENDERS_PER_HOOK,
+                  "%d requests before the first was answered", at_once);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                              " WHERE webhook_id = %lld AND attempts > 1", hook), "0");
+    receiver_stop(&slow);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -2186,6 +2371,7 @@ suite(void)
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
     tcase_add_test(tc, patch_changes_what_is_given);
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);
+    tcase_add_test(tc, a_patch_leaving_a_webhook_active_checks_its_stored_url);
     tcase_add_test(tc, redact_text_is_a_versioned_boolean_of_the_webhook);
     tcase_add_test(tc, if_match_is_honoured_on_patch_rotate_and_delete);
     tcase_add_test(tc, delete_removes_the_webhook_and_its_deliveries);
@@ -2215,6 +2401,8 @@ suite(void)
     tcase_add_test(tc, redeliver_sends_the_same_event_again_signed_afresh);
     tcase_add_test(tc, redeliver_refuses_pending_unknown_foreign_and_inactive);
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
+    tcase_add_test(tc, hanging_receivers_delay_a_delivering_webhook_by_one_timeout_at_most);
+    tcase_add_test(tc, a_slow_receiver_gets_its_deliveries_in_parallel);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
 }
