@@ -3,7 +3,9 @@
  * the rate limit (every call counts), the question, its context (a chat
  * session or ticket the caller may see), one domain call (domain/ai_query;
  * with a provider, a tool runner for the caller — domain/ai_tool_calls —
- * so the model may run what the caller's role may run, as the caller),
+ * so the model may run the reads the caller's role may run, as the
+ * caller, and propose its writes: proposed_actions and tool_runs in the
+ * answer),
  * taken only with a place among the queries calling out
  * (domain/ai_in_flight: per user and per node, never waited for), and,
  * in a customer's chat, their question posted as their message and the
@@ -18,7 +20,6 @@
 #include "api/common.h"
 #include "api/handlers.h"
 #include "core/arena.h"
-#include "core/ascii.h"
 #include "core/json_writer.h"
 #include "core/log.h"
 #include "core/sanitize.h"
@@ -120,8 +121,31 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ch
     return true;
 }
 
+/* What the model's tool calls did: the calls run (or refused), and the
+ * writes proposed for the caller to confirm (domain/ai_tool_calls). */
+static void
+render_tools(struct sp_jw *w, const struct sp_ai_tool_calls *calls)
+{
+    sp_jw_karray(w, "proposed_actions");
+    for (size_t i = 0; i < calls->nproposals; i++) {
+        sp_jw_object(w);
+        sp_jw_kstr(w, "tool", calls->proposals[i].tool);
+        sp_jw_kraw(w, "arguments", calls->proposals[i].arguments);
+        sp_jw_end(w);
+    }
+    sp_jw_end(w);
+    sp_jw_karray(w, "tool_runs");
+    for (size_t i = 0; i < calls->nruns; i++) {
+        sp_jw_object(w);
+        sp_jw_kstr(w, "tool", calls->runs[i].tool);
+        sp_jw_kbool(w, "ok", calls->runs[i].ok);
+        sp_jw_end(w);
+    }
+    sp_jw_end(w);
+}
+
 static enum sp_rc
-render(struct sp_req *r, const struct sp_ai_answer *ans)
+render(struct sp_req *r, const struct sp_ai_answer *ans, const struct sp_ai_tool_calls *calls)
 {
     struct sp_jw *w = sp_api_object(r);
     sp_jw_kint(w, "interaction_id", ans->interaction_id);
@@ -142,6 +166,7 @@ render(struct sp_req *r, const struct sp_ai_answer *ans)
     sp_jw_kint(w, "prompt_tokens", ans->prompt_tokens);
     sp_jw_kint(w, "completion_tokens", ans->completion_tokens);
     sp_jw_end(w);
+    render_tools(w, calls);
     sp_resp_header(r, "Cache-Control", "no-store");
     return sp_api_send(r, 200, w);
 }
@@ -157,6 +182,23 @@ question_body(struct sp_req *r, const struct sp_ai_context *c, const struct sp_f
     if (!c->chat || r->principal.role != SP_ROLE_CUSTOMER)
         return NULL;
     return sp_api_body_html(r, "question", q, CHAT_BODY_MAX, p);
+}
+
+/* A 503 of the provider or the embeddings service names their internals
+ * ("the AI provider answered 401"): a customer is told only that the
+ * assistant is unavailable; staff keep the cause. The query's row has it
+ * either way, and the log line below too. */
+static enum sp_rc
+unavailable_worded(struct sp_req *r, struct sp_problem *p)
+{
+    if (p->rc != SP_UNAVAILABLE || r->principal.role != SP_ROLE_CUSTOMER)
+        return p->rc;
+    struct sp_log_line *l = sp_log_begin(SP_LOG_WARN, "ai_query_unavailable");
+    sp_log_str(l, "code", p->code ? p->code : "");
+    sp_log_str(l, "detail", p->detail);
+    sp_log_end(l);
+    return sp_problem_set(p, SP_UNAVAILABLE, p->code ? p->code : "dependency_unavailable",
+                          "the assistant is unavailable; try again later");
 }
 
 /* The question answered (the chat told both, when asked in one) and the
@@ -178,18 +220,17 @@ answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, co
                                        .sender_id = r->principal.sub, .body = said});
     const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
     const struct sp_ai_tool_caller who = sp_api_ai_caller(r, c, provider->ep.model, NULL);
-    /* The model's writes count against the caller's tools limit, as
-     * direct runs do (domain/ai_tool_calls). */
-    const struct sp_ai_write_limit limit = {sp_api_ai_bucket(r, "ai_tools"),
-                                            app->cfg.ai_tools_rate_per_minute};
+    /* The model runs reads; its writes come back as proposals for the
+     * caller to confirm by a direct run (domain/ai_tool_calls). */
     struct sp_ai_tool_calls calls;
-    sp_ai_tool_calls_init(&calls, &ctx, &env, &who, &limit);
+    sp_ai_tool_calls_init(&calls, &ctx, &env, &who);
     struct sp_ai_query_in in = {
         .question = question,
         .embedder = embedder,
         .provider = provider,
         .tools = calls.runner.tools_json ? &calls.runner : NULL,
         .user_id = r->principal.sub,
+        .role = sp_ai_role_short_name(who.role),
         /* Staff asking are the agents: no "ask for an agent" (API.md §9). */
         .staff = sp_api_party(r).staff,
         .session_id = c->session_id,
@@ -198,7 +239,7 @@ answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, co
     };
     struct sp_ai_answer ans;
     if (sp_ai_query(&ctx, &in, &ans, p) != SP_OK)
-        return p->rc;
+        return unavailable_worded(r, p);
     /* A staff member's question is a suggestion for them alone (agent
      * assist): posting it unreviewed would speak to the customer in the
      * agent's place. */
@@ -206,7 +247,7 @@ answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, co
     if (body != NULL)
         post_to_chat(r, c, &(const struct sp_chat_post_in){
                                .sender_type = "ai_bot", .sender_id = ans.model, .body = body});
-    return render(r, &ans);
+    return render(r, &ans, &calls);
 }
 
 /* A place among the queries calling out (domain/ai_in_flight), or the
@@ -240,9 +281,10 @@ sp_api_ai_query(struct sp_req *r, struct sp_problem *p)
     struct sp_field_value v[Q_COUNT];
     if (sp_api_read_body(r, query_fields, Q_COUNT, v, p) == NULL)
         return p->rc;
-    /* Blanks are no question: refused as a ticket subject of blanks is,
+    /* Blanks (spaces, NBSP, zero-width and other invisible characters:
+     * sp_utf8_blank) are no question: refused as a ticket subject of blanks is,
      * before the context is looked up or any model is asked. */
-    if (sp_ascii_only(v[Q_QUESTION].str, strlen(v[Q_QUESTION].str), SP_ASCII_SPACE)) {
+    if (!sp_sanitize_has_visible(v[Q_QUESTION].str, strlen(v[Q_QUESTION].str))) {
         sp_problem_field(p, "question", "empty", "has no visible text");
         return p->rc;
     }

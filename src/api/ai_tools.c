@@ -5,7 +5,8 @@
  * ({"arguments":{…},"session_id"|"ticket_id"} → {"tool","result"}): the
  * tool and the role first (404, 403), then the body and its context (a
  * chat or ticket the caller may see, api/ai_context), then one domain
- * call (domain/ai_tools) that validates, runs and logs.
+ * call (domain/ai_tools) that validates, runs and logs. An agent
+ * confirms a write the model proposed (api/ai.c) by running it here.
  * Holds no SQL; never includes db/.
  */
 
@@ -79,8 +80,8 @@ render(struct sp_req *r, const struct sp_ai_tool_result *res)
 enum sp_rc
 sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
 {
-    /* Every direct run counts; a provider's writes count in the same
-     * bucket (api/ai.c), so a query cannot be a way round it. */
+    /* Every direct run counts. A query runs no write (a model's is a
+     * proposal, confirmed by a run here), so it is no way round this. */
     const struct sp_app *app = r->env->app;
     if (sp_api_ai_rate_limit(r, "ai_tools", app->cfg.ai_tools_rate_per_minute, p) != SP_OK)
         return p->rc;

@@ -9,11 +9,14 @@
 #include "core/ai_client.h"
 
 #include <json-c/json.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/embed.h"
+#include "core/hex.h"
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/utf8.h"
@@ -28,15 +31,69 @@ unusable(struct sp_problem *p, const struct sp_ai_endpoint *ep, const char *why)
                           ep->svc.name, why);
 }
 
-/* POSTs json to the endpoint and parses the 2xx answer into *root. */
+/* The escaped half of a UTF-16 surrogate pair at s[i] ("\\uD83D"): 1 a
+ * high one, 2 a low one, 0 none. */
+static int
+surrogate_at(const char *s, size_t len, size_t i)
+{
+    if (i + 6 > len || s[i] != '\\' || s[i + 1] != 'u')
+        return 0;
+    unsigned v = 0;
+    for (size_t k = i + 2; k < i + 6; k++) {
+        int d = sp_hex_value((unsigned char)s[k]);
+        if (d < 0)
+            return 0;
+        v = v * 16 + (unsigned)d;
+    }
+    return v >= 0xd800 && v <= 0xdbff ? 1 : v >= 0xdc00 && v <= 0xdfff ? 2 : 0;
+}
+
+/* The answer's text with each escaped surrogate that is not half of a
+ * pair written as \uFFFD: core/json refuses one in a request, but a
+ * model cut mid-emoji ("\ud83d") must not lose the whole answer; it is
+ * replaced as other malformed text is (core/utf8). */
+static const char *
+lone_surrogates_replaced(struct sp_arena *a, const char *s, size_t *len)
+{
+    struct sp_buf b;
+    sp_buf_init(&b, a, *len + 1);
+    size_t from = 0;
+    for (size_t i = 0; i < *len; i++) {
+        if (s[i] != '\\')
+            continue;
+        int kind = surrogate_at(s, *len, i);
+        if (kind == 1 && surrogate_at(s, *len, i + 6) == 2) {
+            i += 11;   /* a pair: kept */
+        } else if (kind != 0) {
+            sp_buf_append(&b, s + from, i - from);
+            sp_buf_puts(&b, "\\uFFFD");
+            from = i + 6;
+            i += 5;
+        } else {
+            i++;       /* another escape, "\\\\" among them */
+        }
+    }
+    if (from == 0)
+        return s;
+    sp_buf_append(&b, s + from, *len - from);
+    *len = b.len;
+    return b.data;
+}
+
+/* POSTs json to the endpoint and parses the 2xx answer into *root. A
+ * base URL ending in "/" is joined to the path without doubling it. */
 static enum sp_rc
 post(struct sp_arena *a, const struct sp_ai_endpoint *ep, size_t answer_max, const char *json,
      struct json_object **root, int *attempts, struct sp_problem *p)
 {
     const struct sp_service_limits lim = {true, ep->budget_ms, answer_max};
     struct sp_service_reply reply;
+    const char *base = ep->svc.base_url ? ep->svc.base_url : "", *path = ep->path;
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/' && *path == '/')
+        path++;
     enum sp_rc rc =
-        sp_service_call_with(a, &ep->svc, &lim, "POST", ep->path, json, NULL, &reply, p);
+        sp_service_call_with(a, &ep->svc, &lim, "POST", path, json, NULL, &reply, p);
     *attempts = reply.attempts;
     if (rc != SP_OK)
         return rc;
@@ -44,7 +101,9 @@ post(struct sp_arena *a, const struct sp_ai_endpoint *ep, size_t answer_max, con
         return unusable(p, ep, sp_arena_sprintf(a, "answered %ld", reply.status));
     struct sp_problem parse;
     sp_problem_init(&parse);
-    *root = sp_json_parse(a, reply.body, reply.body_len, &parse);
+    size_t len = reply.body_len;
+    const char *body = lone_surrogates_replaced(a, reply.body, &len);
+    *root = sp_json_parse(a, body, len, &parse);
     if (*root == NULL || !json_object_is_type(*root, json_type_object))
         return unusable(p, ep, "sent an unreadable answer");
     return SP_OK;
@@ -64,15 +123,28 @@ member_str(struct sp_arena *a, struct json_object *o, const char *key)
                          SP_UTF8_TEXT);
 }
 
+/* A usage count: an integral JSON number (4321, 1e3, 4321.0), clamped
+ * to 0..SP_AI_USAGE_MAX — a server's 99999999999 is its fault, and must
+ * not fail the query's log row (an integer column); anything else is 0. */
 static long
-member_long(struct json_object *o, const char *key)
+member_count(struct json_object *o, const char *key)
 {
     struct json_object *v;
-    if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
-        !json_object_is_type(v, json_type_int))
+    if (o == NULL || !json_object_object_get_ex(o, key, &v))
         return 0;
-    long n = (long)json_object_get_int64(v);
-    return n > 0 ? n : 0;
+    double d;
+    if (json_object_is_type(v, json_type_int)) {
+        if (json_object_get_uint64(v) > (uint64_t)SP_AI_USAGE_MAX)
+            return json_object_get_int64(v) < 0 ? 0 : SP_AI_USAGE_MAX;
+        d = (double)json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_double)) {
+        d = json_object_get_double(v);
+        if (!isfinite(d) || d != floor(d))
+            return 0;
+    } else {
+        return 0;
+    }
+    return d <= 0 ? 0 : d >= (double)SP_AI_USAGE_MAX ? SP_AI_USAGE_MAX : (long)d;
 }
 
 /* Opens an OpenAI-style request body in b: {"model": ep's model, "<list>": [
@@ -126,6 +198,18 @@ chat_request(struct sp_arena *a, const struct sp_ai_endpoint *ep,
     return b.data;
 }
 
+/* A call's arguments as JSON text: OpenAI sends a string holding it;
+ * some servers send the object itself, which is read as written. */
+static const char *
+arguments_text(struct sp_arena *a, struct json_object *fn)
+{
+    struct json_object *v;
+    if (json_object_object_get_ex(fn, "arguments", &v) &&
+        json_object_is_type(v, json_type_object))
+        return sp_arena_strdup(a, sp_json_compact(v, NULL));
+    return member_str(a, fn, "arguments");
+}
+
 /* The function calls of a message: those with a name (others are not
  * ours to answer), at most SP_AI_TOOL_CALLS_MAX; tool_calls_json is the
  * array of those kept, to be sent back with one answer each. */
@@ -145,7 +229,7 @@ read_tool_calls(struct sp_arena *a, struct json_object *msg, struct sp_ai_chat_r
             !json_object_object_get_ex(c, "function", &fn) || *member_str(a, fn, "name") == '\0')
             continue;
         out->tool_calls[out->ntool_calls++] = (struct sp_ai_tool_call){
-            member_str(a, c, "id"), member_str(a, fn, "name"), member_str(a, fn, "arguments")};
+            member_str(a, c, "id"), member_str(a, fn, "name"), arguments_text(a, fn)};
         json_object_array_add(kept, json_object_get(c));
     }
     if (out->ntool_calls > 0)
@@ -174,8 +258,8 @@ sp_ai_chat(struct sp_arena *a, const struct sp_ai_endpoint *ep, const struct sp_
     out->finish_reason = member_str(a, json_object_array_get_idx(choices, 0), "finish_reason");
     out->model = member_str(a, root, "model");
     json_object_object_get_ex(root, "usage", &usage);
-    out->prompt_tokens = member_long(usage, "prompt_tokens");
-    out->completion_tokens = member_long(usage, "completion_tokens");
+    out->prompt_tokens = member_count(usage, "prompt_tokens");
+    out->completion_tokens = member_count(usage, "completion_tokens");
     read_tool_calls(a, msg, out);
     return SP_OK;
 }

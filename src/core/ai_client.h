@@ -23,6 +23,7 @@
 struct sp_arena;
 
 #define SP_AI_TOOL_CALLS_MAX 8   /* function calls of one answer read */
+#define SP_AI_USAGE_MAX 2147483647L   /* a usage count read is at most this (int32) */
 
 struct sp_ai_endpoint {
     struct sp_service svc;   /* base_url (…/v1), key, timeout per attempt */
@@ -49,7 +50,8 @@ struct sp_ai_chat_reply {
     const char *content;         /* "" when the message has none */
     const char *finish_reason;   /* "stop", "length", "tool_calls", … ("" when absent) */
     const char *model;           /* the model the server says answered ("" when absent) */
-    long prompt_tokens, completion_tokens;   /* from usage; 0 when absent */
+    long prompt_tokens, completion_tokens;   /* from usage (integral numbers, 0 when absent,
+                                              * at most SP_AI_USAGE_MAX) */
     struct sp_ai_tool_call *tool_calls;      /* arena array of ntool_calls (named calls, */
     size_t ntool_calls;                      /* at most SP_AI_TOOL_CALLS_MAX) */
     const char *tool_calls_json; /* those calls as received (to send back), NULL when none */

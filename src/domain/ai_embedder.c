@@ -10,11 +10,14 @@
 #include "core/embed.h"
 #include "core/redact.h"
 
+/* Whether s ends with tail, a trailing "/" of s aside. */
 static bool
 ends_with(const char *s, const char *tail)
 {
     size_t n = strlen(s), k = strlen(tail);
-    return n >= k && strcmp(s + n - k, tail) == 0;
+    while (n > 0 && s[n - 1] == '/')
+        n--;
+    return n >= k && memcmp(s + n - k, tail, k) == 0;
 }
 
 void
@@ -36,7 +39,9 @@ sp_ai_embedder_init(struct sp_ai_embedder *e, const struct sp_config *cfg)
                 .key = cfg->embeddings_key ? cfg->embeddings_key : cfg->ai_api_key,
                 .timeout_ms = cfg->embeddings_timeout_ms},
         .budget_ms = cfg->embeddings_timeout_ms,
-        /* SUPPORT_EMBEDDINGS_URL may name the endpoint or its API base. */
+        /* SUPPORT_EMBEDDINGS_URL may name the endpoint or its API base,
+         * either with a trailing "/" (core/ai_client joins without
+         * doubling it). */
         .path = ends_with(url, "/embeddings") ? "" : "/embeddings",
         .model = cfg->embeddings_model,
     };

@@ -20,6 +20,12 @@
  * answer, tool runs included: each call and run gets what is left, and
  * none starts once it is spent (503). Without a runner no tools are
  * offered, and tool calls a model asks for anyway are ignored.
+ * The usage is summed over the rounds within SP_AI_USAGE_MAX (a
+ * server's absurd count saturates); an answer longer than
+ * SP_AI_ANSWER_MAX characters is cut there (logged: ai_answer_cut).
+ * The instructions say that passages and tool results are data, never
+ * instructions; a write the model calls is the runner's to propose, not
+ * to run (domain/ai_tool_calls).
  * Must not: know HTTP or SQL; decide who may run a tool (the runner does).
  */
 #ifndef SP_AI_PROVIDER_H
@@ -37,6 +43,7 @@ struct sp_ai_passage;
 
 #define SP_AI_TOOL_ROUNDS 3
 #define SP_AI_CONTEXT_PASSAGES 5
+#define SP_AI_ANSWER_MAX 16000  /* characters of an answer kept (API.md §9); the rest is cut */
 
 struct sp_ai_tool_runner {
     const char *tools_json;   /* the "tools" array offered (OpenAI function format) */
@@ -61,7 +68,8 @@ bool sp_ai_provider_configured(const struct sp_ai_provider *pv);
 struct sp_ai_generation {
     const char *answer;          /* NULL when the model gave no text */
     const char *model;           /* the model that answered */
-    long prompt_tokens, completion_tokens;  /* the server's usage, all rounds */
+    long prompt_tokens, completion_tokens;  /* the server's usage, all rounds (also
+                                             * those before a failure) */
     bool cited[SP_AI_CONTEXT_PASSAGES];     /* passages the answer cites by [n] */
     size_t ncited;
     size_t tool_calls;           /* tool calls handed to the runner */

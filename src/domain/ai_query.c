@@ -58,13 +58,14 @@ dont_know(bool staff)
 }
 
 enum { IP_SESSION, IP_TICKET, IP_USER, IP_MODEL, IP_PROMPT, IP_RESPONSE, IP_LATENCY,
-       IP_CONFIDENCE, IP_PROMPT_TOKENS, IP_COMPLETION_TOKENS, IP_ERROR, IP_SOURCES, IP_COUNT };
+       IP_CONFIDENCE, IP_PROMPT_TOKENS, IP_COMPLETION_TOKENS, IP_ERROR, IP_SOURCES, IP_ROLE,
+       IP_COUNT };
 static const char *const log_names[IP_COUNT + 1] = {
     [IP_SESSION] = "session", [IP_TICKET] = "ticket", [IP_USER] = "user", [IP_MODEL] = "model",
     [IP_PROMPT] = "prompt", [IP_RESPONSE] = "response", [IP_LATENCY] = "latency",
     [IP_CONFIDENCE] = "confidence", [IP_PROMPT_TOKENS] = "prompt_tokens",
     [IP_COMPLETION_TOKENS] = "completion_tokens", [IP_ERROR] = "error",
-    [IP_SOURCES] = "sources", NULL};
+    [IP_SOURCES] = "sources", [IP_ROLE] = "role", NULL};
 /* The row commits without waiting for its WAL flush (synchronous_commit
  * off for this statement's own transaction only; nothing else is in it):
  * the query log is a record of what the assistant said, not a customer's
@@ -75,10 +76,11 @@ static const char *const log_names[IP_COUNT + 1] = {
 static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "ai_interaction_log",
     "INSERT INTO support_ai_interactions (session_id, ticket_id, user_id, model, prompt,"
-    " response, latency_ms, confidence_score, prompt_tokens, completion_tokens, error, sources)"
+    " response, latency_ms, confidence_score, prompt_tokens, completion_tokens, error, sources,"
+    " caller_role)"
     " SELECT :session::bigint, :ticket::bigint, :user, :model, :prompt, :response,"
     " :latency::integer, :confidence::real, :prompt_tokens::integer,"
-    " :completion_tokens::integer, :error, :sources::jsonb"
+    " :completion_tokens::integer, :error, :sources::jsonb, :role"
     " FROM (SELECT set_config('synchronous_commit', 'off', true)) async"
     " RETURNING id",
     log_names, IP_COUNT);
@@ -466,7 +468,8 @@ log_row(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
         [IP_CONFIDENCE] = error ? NULL : sp_arena_sprintf(a, "%.4f", out->confidence),
         [IP_PROMPT_TOKENS] = sp_arena_sprintf(a, "%ld", out->prompt_tokens),
         [IP_COMPLETION_TOKENS] = sp_arena_sprintf(a, "%ld", out->completion_tokens),
-        [IP_ERROR] = error, [IP_SOURCES] = error ? NULL : sources_json(a, out)};
+        [IP_ERROR] = error, [IP_SOURCES] = error ? NULL : sources_json(a, out),
+        [IP_ROLE] = in->role};
     PGresult *r = sp_db_exec(ctx->db, a, &log_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -499,13 +502,15 @@ generate(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt
          struct sp_problem *p)
 {
     struct sp_ai_generation g;
-    out->model = in->provider->ep.model;
-    if (sp_ai_provider_answer(ctx->arena, in->provider, prompt, in->staff, ps, n, in->tools, &g,
-                              p) != SP_OK)
-        return p->rc;
+    enum sp_rc rc = sp_ai_provider_answer(ctx->arena, in->provider, prompt, in->staff, ps, n,
+                                          in->tools, &g, p);
+    /* Failed or not, the row has what the provider billed: the rounds
+     * before a failure were answered (and counted) too. */
     out->model = g.model;
     out->prompt_tokens = g.prompt_tokens;
     out->completion_tokens = g.completion_tokens;
+    if (rc != SP_OK)
+        return rc;
     out->grounded = g.answer != NULL && !says_dont_know(g.answer);
     out->answer = g.answer != NULL ? g.answer : dont_know(in->staff);
     for (size_t i = 0; i < n && i < SP_AI_CONTEXT_PASSAGES; i++)
@@ -526,9 +531,13 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     memset(out, 0, sizeof(*out));
-    out->model = SP_AI_MODEL_LOCAL;
     const char *prompt = sp_redact(ctx->arena, in->question, strlen(in->question), NULL);
-    out->prompt_tokens = words(prompt);
+    /* Until an answer says otherwise, a failure is the configured
+     * model's: with a provider, the provider's (its usage, none yet);
+     * without, the local model's (word counts). */
+    bool remote = in->provider != NULL && sp_ai_provider_configured(in->provider);
+    out->model = remote ? in->provider->ep.model : SP_AI_MODEL_LOCAL;
+    out->prompt_tokens = remote ? 0 : words(prompt);
     struct sp_ai_passage *ps;
     double *on_topic;
     size_t n;
@@ -538,14 +547,14 @@ sp_ai_query(struct sp_ctx *ctx, const struct sp_ai_query_in *in, struct sp_ai_an
     /* Below the threshold the provider is not asked — with no passage
      * that fits it could only guess — unless it has tools to look the
      * answer up with (docs/API.md §9). */
-    bool ask = in->provider != NULL && sp_ai_provider_configured(in->provider) &&
-               (retrieval >= in->min_confidence || in->tools != NULL);
+    bool ask = remote && (retrieval >= in->min_confidence || in->tools != NULL);
     if (ask) {
         out->nsources = 0;
         out->confidence = retrieval;   /* the provider reads the passages, not our quote */
         if (generate(ctx, in, prompt, ps, n, out, p) != SP_OK)
             return log_failure(ctx, in, prompt, out, &t0, p);
     } else {
+        out->prompt_tokens = words(prompt);
         out->completion_tokens = words(out->answer);
     }
     /* "I don't know" is no confidence, however well the retrieval

@@ -10,8 +10,9 @@
  * staff (who are the agents) without. Every call,
  * failures included, is one row of support_ai_interactions (model,
  * redacted prompt and response, latency, confidence, tokens — the
- * provider's usage, or word counts for the local model — user, context,
- * sources, error).
+ * provider's usage, or word counts for the local model — user and their
+ * role, context, sources, error; a failure is logged under the configured
+ * model with the usage the provider billed before it).
  * The context (who may ask about which chat or ticket) is the caller's to
  * check; posting the answer to a chat is the caller's too (a message of
  * chat_sessions, published by chat_bus).
@@ -40,6 +41,7 @@ struct sp_ai_query_in {
     const struct sp_ai_provider *provider;      /* NULL or not configured: local-retrieval */
     const struct sp_ai_tool_runner *tools;      /* NULL: no tools offered (ai_provider.h) */
     const char *user_id;
+    const char *role;                /* the caller's: customer | agent | admin (logged) */
     bool staff;                      /* the asker is staff (domain/party): the wording */
     long long session_id;            /* numeric ids of the context; 0 = none */
     long long ticket_id;

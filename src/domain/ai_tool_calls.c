@@ -5,7 +5,8 @@
  * Arguments arrive as JSON text (the model's); "" is taken for no
  * arguments, anything but an object is refused as the schema would
  * refuse it (validation_failed). Calls refused or failed are logged as JSON lines
- * (tool, code; no arguments: they may hold personal data).
+ * (tool, code; no arguments: they may hold personal data). A write is
+ * checked and proposed, never run here.
  */
 #include "domain/ai_tool_calls.h"
 
@@ -16,7 +17,6 @@
 #include "core/json.h"
 #include "core/json_writer.h"
 #include "core/log.h"
-#include "domain/ratelimit.h"
 
 /* The role's tools in the chat-completions format. */
 static const char *
@@ -77,27 +77,47 @@ arguments(struct sp_arena *a, const char *text, struct json_object **out, struct
                           "the arguments are not a JSON object");
 }
 
-/* env.before_write: a write passed every check; it runs only within the
- * query's cap and the caller's tools limit (counted once it is within the
- * cap, as a direct run is counted by its endpoint). */
-static enum sp_rc
-before_write(void *arg, const char *tool, struct sp_problem *p)
+/* What the model gets for a write it called: not run, proposed. */
+static const char *
+proposed(struct sp_arena *a, const char *tool)
 {
-    struct sp_ai_tool_calls *tc = arg;
-    if (tc->writes >= SP_AI_QUERY_WRITES_MAX)
-        return sp_problem_set(p, SP_FORBIDDEN, "too_many_writes",
-                              "one question may run at most %d write tools; %s was not run",
-                              SP_AI_QUERY_WRITES_MAX, tool);
-    const struct sp_rate_window window = {60, tc->limit.per_minute};
-    struct sp_rate_result rate;
-    if (sp_rate_hit(tc->ctx, tc->limit.bucket, &window, 1, &rate, p) != SP_OK)
-        return p->rc;
-    if (!rate.allowed)
-        return sp_problem_set(p, SP_RATE_LIMITED, "rate_limited",
-                              "too many tool runs: %ld a minute allowed; %s was not run",
-                              rate.limit, tool);
-    tc->writes++;
-    return SP_OK;
+    struct sp_buf b;
+    sp_buf_init(&b, a, 256);
+    struct sp_jw w;
+    sp_jw_begin_object(&w, &b);
+    sp_jw_kstr(&w, "status", "awaiting_confirmation");
+    sp_jw_kstr(&w, "detail",
+               sp_arena_sprintf(a, "%s was not run: it is proposed to the agent, who runs it "
+                                   "only if they confirm it", tool));
+    sp_jw_end(&w);
+    return b.data;
+}
+
+/* A write the model called, checked as its run would be and kept as a
+ * proposal (within the query's cap); its result for the model, NULL
+ * with p set when refused. */
+static const char *
+propose(struct sp_ai_tool_calls *tc, struct sp_arena *a, const char *tool,
+        struct json_object *args, struct sp_problem *p)
+{
+    if (sp_ai_tool_check(tc->ctx, &tc->env, &tc->who, tool, args, p) != SP_OK)
+        return NULL;
+    if (tc->nproposals >= SP_AI_QUERY_WRITES_MAX) {
+        sp_problem_set(p, SP_FORBIDDEN, "too_many_writes",
+                       "one question may propose at most %d write tools; %s was not proposed",
+                       SP_AI_QUERY_WRITES_MAX, tool);
+        return NULL;
+    }
+    tc->proposals[tc->nproposals++] = (struct sp_ai_tool_proposal){
+        sp_ai_tool_find(tool)->id, sp_arena_strdup(a, sp_json_compact(args, NULL))};
+    return proposed(a, tool);
+}
+
+static void
+seen(struct sp_ai_tool_calls *tc, struct sp_arena *a, const char *tool, bool ok)
+{
+    if (tc->nruns < SP_AI_QUERY_CALLS_MAX)
+        tc->runs[tc->nruns++] = (struct sp_ai_tool_seen){sp_arena_strdup(a, tool), ok};
 }
 
 static const char *
@@ -109,15 +129,21 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
     struct json_object *args;
     struct sp_ai_tools_env env = tc->env;
     env.budget_ms = budget_ms;
-    env.before_write = before_write;
-    env.before_write_arg = tc;
+    const struct sp_ai_tool *t = sp_ai_tool_find(call->name);
+    bool is_write = t != NULL && sp_ai_tool_writes(t);
     struct sp_ai_tool_result res;
-    if (arguments(a, call->arguments, &args, &p) == SP_OK &&
-        sp_ai_tool_run(tc->ctx, &env, &tc->who, call->name, args, &res, &p) == SP_OK) {
-        tc->ran++;
-        return res.result;
+    if (arguments(a, call->arguments, &args, &p) == SP_OK) {
+        if (is_write) {
+            const char *result = propose(tc, a, call->name, args, &p);
+            if (result != NULL)
+                return result;
+        } else if (sp_ai_tool_run(tc->ctx, &env, &tc->who, call->name, args, &res, &p) ==
+                   SP_OK) {
+            seen(tc, a, call->name, true);
+            return res.result;
+        }
     }
-    tc->refused++;
+    seen(tc, a, call->name, false);   /* refused: listed too, nothing unseen */
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "ai_tool_call_error");
     sp_log_str(l, "tool", call->name);
     sp_log_str(l, "role", sp_ai_role_name(tc->who.role));
@@ -128,13 +154,11 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
 
 void
 sp_ai_tool_calls_init(struct sp_ai_tool_calls *tc, struct sp_ctx *ctx,
-                      const struct sp_ai_tools_env *env, const struct sp_ai_tool_caller *who,
-                      const struct sp_ai_write_limit *limit)
+                      const struct sp_ai_tools_env *env, const struct sp_ai_tool_caller *who)
 {
     memset(tc, 0, sizeof(*tc));
     tc->ctx = ctx;
     tc->env = *env;
     tc->who = *who;
-    tc->limit = *limit;
     tc->runner = (struct sp_ai_tool_runner){offered(ctx->arena, who->role), run, tc};
 }

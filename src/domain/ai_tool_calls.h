@@ -9,31 +9,44 @@
  * the model gets back is the tool's result, or, for a call refused or
  * failed, {"error":{"code","detail"[,"errors"]}}: a tool the caller's
  * role may not run is never run, whatever the model asks.
- * Writes (a refund, a reschedule) are bounded twice, so a model (or a
- * stolen token asking through one) cannot fire them in a loop: at most
- * SP_AI_QUERY_WRITES_MAX run per query, and each one that runs counts
- * against the caller's tools limit, the bucket of direct runs; a write
- * over either is refused to the model ("too_many_writes",
- * "rate_limited") and never runs. Reads are bounded by the query's own
- * limit and rounds.
+ * Writes (a refund, a reschedule: sp_ai_tool_writes) never run on the
+ * model's say-so: a customer's ticket subject read back by ticket_status
+ * can say "call payment_refund" (QA). A write the model calls is checked
+ * as a run would be (role, arguments, refund limit: a refusal is the
+ * model's error result) and kept as a proposal for the caller, who runs
+ * it, if they confirm it, through POST /support/ai/tools/:toolId (its
+ * own checks, rate limit and ticket event); the model is told it awaits
+ * that confirmation. At most SP_AI_QUERY_WRITES_MAX are proposed per
+ * query; more are refused to the model ("too_many_writes"). Every other
+ * call (run, refused or failed, a refused write too) is listed in runs[],
+ * so the caller sees what ran. Reads are bounded by the query's own limit and rounds.
  * Must not: know HTTP; decide who the caller is or what context they may
  * see (the api does).
  */
 #ifndef SP_AI_TOOL_CALLS_H
 #define SP_AI_TOOL_CALLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "domain/ai_provider.h"
 #include "domain/ai_tools.h"
 
-/* Writes one query may run: a refund and a reschedule, say; not a loop. */
+/* Writes one query may propose: a refund and a reschedule, say. */
 #define SP_AI_QUERY_WRITES_MAX 2
+#define SP_AI_QUERY_CALLS_MAX (SP_AI_TOOL_ROUNDS * SP_AI_TOOL_CALLS_MAX)
 
-/* The caller's tools limit (API.md §9): the direct runs' bucket. */
-struct sp_ai_write_limit {
-    const char *bucket;                /* "ai_tools:<sub>" */
-    long per_minute;                   /* SUPPORT_AI_TOOLS_RATE_PER_MINUTE */
+/* A call handled for the model but not proposed: ok false when refused
+ * or failed. */
+struct sp_ai_tool_seen {
+    const char *tool;
+    bool ok;
+};
+
+/* A write the model asked for, not run: the caller's to confirm. */
+struct sp_ai_tool_proposal {
+    const char *tool;
+    const char *arguments;             /* JSON object text, as checked */
 };
 
 struct sp_ai_tool_calls {
@@ -41,17 +54,16 @@ struct sp_ai_tool_calls {
     struct sp_ctx *ctx;
     struct sp_ai_tools_env env;
     struct sp_ai_tool_caller who;
-    struct sp_ai_write_limit limit;
-    size_t ran, refused;               /* calls run; refused or failed */
-    size_t writes;                     /* writes let through to run */
+    struct sp_ai_tool_seen runs[SP_AI_QUERY_CALLS_MAX];
+    size_t nruns;                      /* calls run or refused, in order */
+    struct sp_ai_tool_proposal proposals[SP_AI_QUERY_WRITES_MAX];
+    size_t nproposals;
 };
 
-/* A runner for who (copied; its strings, and limit's, must outlive tc)
- * with the tools of who->role; NULL runner.tools_json when the role may
- * run none. */
+/* A runner for who (copied; its strings must outlive tc) with the tools
+ * of who->role; NULL runner.tools_json when the role may run none. */
 void sp_ai_tool_calls_init(struct sp_ai_tool_calls *tc, struct sp_ctx *ctx,
                            const struct sp_ai_tools_env *env,
-                           const struct sp_ai_tool_caller *who,
-                           const struct sp_ai_write_limit *limit);
+                           const struct sp_ai_tool_caller *who);
 
 #endif

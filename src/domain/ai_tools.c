@@ -40,6 +40,9 @@
 static const char *const role_names[SP_AI_ROLE_MAX] = {
     [SP_AI_CUSTOMER] = "customer", [SP_AI_AGENT] = "support_agent",
     [SP_AI_ADMIN] = "support_admin"};
+/* The query log's caller_role (sql/080). */
+static const char *const role_short_names[SP_AI_ROLE_MAX] = {
+    [SP_AI_CUSTOMER] = "customer", [SP_AI_AGENT] = "agent", [SP_AI_ADMIN] = "admin"};
 
 /* ---- one run ---------------------------------------------------------------- */
 
@@ -374,23 +377,35 @@ sp_ai_role_name(enum sp_ai_role role)
     return role < SP_AI_ROLE_MAX ? role_names[role] : NULL;
 }
 
+const char *
+sp_ai_role_short_name(enum sp_ai_role role)
+{
+    return role < SP_AI_ROLE_MAX ? role_short_names[role] : NULL;
+}
+
+bool
+sp_ai_tool_writes(const struct sp_ai_tool *t)
+{
+    return impls[t - tools].writes;
+}
+
 /* ---- logging a run ---------------------------------------------------------- */
 
 enum { TL_SESSION, TL_TICKET, TL_USER, TL_MODEL, TL_TOOL, TL_PROMPT, TL_RESPONSE, TL_LATENCY,
-       TL_ERROR, TL_ACTOR, TL_KEY, TL_ARGS, TL_COUNT };
+       TL_ERROR, TL_ACTOR, TL_KEY, TL_ARGS, TL_ROLE, TL_COUNT };
 static const char *const log_names[TL_COUNT + 1] = {
     [TL_SESSION] = "session", [TL_TICKET] = "ticket", [TL_USER] = "user", [TL_MODEL] = "model",
     [TL_TOOL] = "tool", [TL_PROMPT] = "prompt", [TL_RESPONSE] = "response",
     [TL_LATENCY] = "latency", [TL_ERROR] = "error", [TL_ACTOR] = "actor", [TL_KEY] = "key",
-    [TL_ARGS] = "args", NULL};
+    [TL_ARGS] = "args", [TL_ROLE] = "role", NULL};
 /* The run's row and, with a ticket in context, its event: one statement. */
 static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "ai_tool_log",
     "WITH i AS ("
     "  INSERT INTO support_ai_interactions (session_id, ticket_id, user_id, model, tool_id,"
-    "   prompt, response, latency_ms, error)"
+    "   prompt, response, latency_ms, error, caller_role)"
     "  VALUES (:session::bigint, :ticket::bigint, :user, :model, :tool, :prompt, :response,"
-    "   :latency::integer, :error) RETURNING id"
+    "   :latency::integer, :error, :role) RETURNING id"
     "), e AS ("
     "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by,"
     "   metadata)"
@@ -416,7 +431,8 @@ log_run(struct run *rn, long latency_ms, const char *error, long long *id, struc
         [TL_PROMPT] = sp_redact(a, args, strlen(args), NULL),
         [TL_RESPONSE] = rn->result ? sp_redact(a, rn->result, strlen(rn->result), NULL) : NULL,
         [TL_LATENCY] = sp_arena_sprintf(a, "%ld", latency_ms), [TL_ERROR] = error,
-        [TL_ACTOR] = who->actor_type, [TL_KEY] = rn->service_key, [TL_ARGS] = args};
+        [TL_ACTOR] = who->actor_type, [TL_KEY] = rn->service_key, [TL_ARGS] = args,
+        [TL_ROLE] = sp_ai_role_short_name(who->role)};
     PGresult *r = sp_db_exec(rn->ctx->db, a, &log_stmt, params, p);
     if (r == NULL)
         return p->rc;
@@ -523,26 +539,38 @@ admit(struct run *rn, const struct sp_ai_tool **t, struct sp_problem *p)
     return how->rule != NULL ? how->rule(rn, p) : SP_OK;
 }
 
+/* args, or {} for none (NULL). */
+static struct json_object *
+args_or_none(struct sp_ctx *ctx, struct json_object *args)
+{
+    if (args != NULL)
+        return args;
+    struct sp_problem ignored;
+    sp_problem_init(&ignored);
+    return sp_json_parse(ctx->arena, "{}", 2, &ignored);
+}
+
+enum sp_rc
+sp_ai_tool_check(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
+                 const struct sp_ai_tool_caller *who, const char *tool_id,
+                 struct json_object *args, struct sp_problem *p)
+{
+    struct run rn = {ctx, env, who, tool_id, args_or_none(ctx, args), NULL, NULL};
+    const struct sp_ai_tool *t;
+    return admit(&rn, &t, p);
+}
+
 enum sp_rc
 sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
                const struct sp_ai_tool_caller *who, const char *tool_id,
                struct json_object *args, struct sp_ai_tool_result *out, struct sp_problem *p)
 {
     memset(out, 0, sizeof(*out));
-    struct json_object *none = NULL;
-    if (args == NULL) {
-        struct sp_problem ignored;
-        sp_problem_init(&ignored);
-        none = sp_json_parse(ctx->arena, "{}", 2, &ignored);
-    }
-    struct run rn = {ctx, env, who, tool_id, args ? args : none, NULL, NULL};
+    struct run rn = {ctx, env, who, tool_id, args_or_none(ctx, args), NULL, NULL};
     const struct sp_ai_tool *t;
     if (admit(&rn, &t, p) != SP_OK)
         return p->rc;
     const struct impl *e = &impls[t - tools];
-    if (e->writes && env->before_write != NULL &&
-        env->before_write(env->before_write_arg, t->id, p) != SP_OK)
-        return p->rc;
     if (e->writes && claim_key(&rn, p) != SP_OK)
         return p->rc;
     if (e->writes)

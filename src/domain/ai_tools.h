@@ -15,7 +15,7 @@
  * (the refund limit, 403), it runs — booking and payment calls through
  * core/service_client, writes with an Idempotency-Key — and it is logged:
  * one support_ai_interactions row (tool_id, model, redacted arguments and
- * result, latency, error) and, with a ticket in context, the ticket event
+ * result, latency, error, the caller's role) and, with a ticket in context, the ticket event
  * `ai_tool_run`, both in one statement. Refusals before the run are not
  * logged (nothing ran).
  * Must not: know HTTP; decide who may see the context (the caller does).
@@ -49,13 +49,6 @@ struct sp_ai_tools_env {
     struct sp_service booking, payments;
     long long refund_agent_limit;    /* minor units an agent may refund */
     long budget_ms;                  /* a service call, retries included; 0: no bound */
-    /* Asked before a write (a tool that changes something elsewhere:
-     * booking_reschedule, payment_refund) runs, once every check passed:
-     * a refusal is the run's refusal, and nothing runs or is logged. NULL:
-     * none (a direct run is limited by its endpoint; a provider's calls by
-     * their query, domain/ai_tool_calls). */
-    enum sp_rc (*before_write)(void *arg, const char *tool, struct sp_problem *p);
-    void *before_write_arg;
 };
 
 struct sp_ai_tool_caller {
@@ -80,14 +73,23 @@ const struct sp_ai_tool *sp_ai_tool_find(const char *id);
 bool sp_ai_tool_allowed(const struct sp_ai_tool *t, enum sp_ai_role role);
 /* "customer", "support_agent", "support_admin". */
 const char *sp_ai_role_name(enum sp_ai_role role);
+/* "customer", "agent", "admin": the query log's caller_role. */
+const char *sp_ai_role_short_name(enum sp_ai_role role);
+/* Whether t changes something elsewhere (booking_reschedule,
+ * payment_refund): a model may only propose it (domain/ai_tool_calls). */
+bool sp_ai_tool_writes(const struct sp_ai_tool *t);
 
 /* Runs tool_id with args (the "arguments" object; NULL: none) for who.
  * 404 not_found (no such tool), 403 forbidden (role, refund limit), 422
  * validation_failed (field errors "arguments.<name>"), 422
  * idempotency_key_reused (who's key with another request), the service's
  * refusals (404 not_found, 409 dependency_refused), 503
- * dependency_unavailable (service down, slow or not configured), or
- * env->before_write's refusal of a write. */
+ * dependency_unavailable (service down, slow or not configured). */
+/* The checks of sp_ai_tool_run() before anything runs (404, 403, 422,
+ * the refund limit), and nothing else: nothing runs or is logged. */
+enum sp_rc sp_ai_tool_check(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
+                            const struct sp_ai_tool_caller *who, const char *tool_id,
+                            struct json_object *args, struct sp_problem *p);
 enum sp_rc sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
                           const struct sp_ai_tool_caller *who, const char *tool_id,
                           struct json_object *args, struct sp_ai_tool_result *out,

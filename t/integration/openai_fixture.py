@@ -30,7 +30,11 @@ Serves:
       tool_calls so far) asks for script[i] — {"name","arguments"} or a
       list of them, arguments an object — whether offered or not; after
       the script, "Fixture answer from the tools: <every tool result,
-      joined by " | "> [1]."
+      joined by " | "> [1]."; usage: an object sent as the answers' "usage"
+      (null: the default); raw: a text sent as the whole body of the next
+      chat answers, as is (null: none); fail_after_tool: a chat request
+      that carries a tool result answers 500; object_arguments: scripted
+      calls send "arguments" as the object, not as a JSON string.
 Exits after S seconds (default 120) or on SIGTERM.
 """
 import hashlib
@@ -44,7 +48,8 @@ from http.server import BaseHTTPRequestHandler
 from fixture_server import out, serve
 
 state = {"chat_fail": 0, "embed_fail": 0, "chat_hang": 0, "tool_calls": None, "script": None,
-         "answer": "Fixture answer: see [1]."}
+         "answer": "Fixture answer: see [1].", "usage": None, "raw": None,
+         "fail_after_tool": False, "object_arguments": False}
 lock = threading.Lock()
 dim = 64
 STOP = {"the", "and", "for", "are", "you", "your", "how", "what", "does", "with", "can"}
@@ -76,7 +81,8 @@ def calls_message(calls, round_no):
     """An assistant turn asking for calls [{"name","arguments"}]."""
     return {"role": "assistant", "content": None, "tool_calls": [{
         "id": "call_%d_%d" % (round_no, i), "type": "function",
-        "function": {"name": c["name"], "arguments": json.dumps(c.get("arguments", {}))}}
+        "function": {"name": c["name"], "arguments": c.get("arguments", {})
+                     if state["object_arguments"] else json.dumps(c.get("arguments", {}))}}
         for i, c in enumerate(calls)]}
 
 
@@ -115,7 +121,8 @@ def chat_answer(req):
     return {"id": "chatcmpl-fixture", "object": "chat.completion", "created": int(time.time()),
             "model": req.get("model", ""),
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": 4321, "completion_tokens": 17, "total_tokens": 4338}}
+            "usage": state["usage"] or {"prompt_tokens": 4321, "completion_tokens": 17,
+                                        "total_tokens": 4338}}
 
 
 def embeddings_answer(req):
@@ -133,8 +140,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def answer(self, status, obj):
-        data = json.dumps(obj).encode()
+    def answer(self, status, obj, raw=None):
+        data = raw.encode() if raw is not None else json.dumps(obj).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -160,9 +167,10 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.endswith("/chat/completions"):
             if state["chat_hang"]:
                 time.sleep(state["chat_hang"])
-            if take("chat_fail"):
+            if take("chat_fail") or (state["fail_after_tool"] and any(
+                    m.get("role") == "tool" for m in req.get("messages", []))):
                 return self.answer(500, {"error": {"message": "fixture failure"}})
-            return self.answer(200, chat_answer(req))
+            return self.answer(200, chat_answer(req), state["raw"])
         if self.path.endswith("/embeddings"):
             if take("embed_fail"):
                 return self.answer(500, {"error": {"message": "fixture failure"}})

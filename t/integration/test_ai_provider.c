@@ -20,6 +20,7 @@
 
 #include "core/arena.h"
 #include "core/embed.h"
+#include "core/utf8.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
 
@@ -92,7 +93,8 @@ static void
 shared_provider_fresh(void)
 {
     control("{\"chat_fail\":0,\"embed_fail\":0,\"chat_hang\":0,\"tool_calls\":null,"
-            "\"script\":null,\"answer\":\"Fixture answer: see [1].\"}");
+            "\"script\":null,\"answer\":\"Fixture answer: see [1].\",\"usage\":null,"
+            "\"raw\":null,\"fail_after_tool\":false,\"object_arguments\":false}");
     struct json_object *o;
     while ((o = sp_t_fixture_next(&fx, 0)) != NULL)
         json_object_put(o);
@@ -490,6 +492,147 @@ START_TEST(a_nul_in_the_providers_answer_does_not_cut_it)
 }
 END_TEST
 
+/* A server's usage is its own affair: counts beyond int32 are clamped
+ * (and saturate when summed), so the question is answered and logged
+ * (QA: "completion_tokens":99999999999 was a 422 validation_failed and
+ * no row, the log's ::integer cast failing). */
+START_TEST(usage_beyond_int32_is_clamped_and_logged)
+{
+    struct sp_t_resp *r = refund_question("{\"usage\":{\"prompt_tokens\":2147483648,"
+                                          "\"completion_tokens\":99999999999}}");
+    struct json_object *usage = sp_t_jobj(r->json, "usage");
+    ck_assert_int_eq(sp_t_jint(usage, "prompt_tokens"), 2147483647);
+    ck_assert_int_eq(sp_t_jint(usage, "completion_tokens"), 2147483647);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT concat_ws('|', prompt_tokens, completion_tokens, error)"
+                              " FROM support_ai_interactions WHERE id = %lld", id),
+                     "2147483647|2147483647");
+    json_object_put(seen());
+}
+END_TEST
+
+/* What a server sends is read leniently where it harms nothing (QA): a
+ * lone surrogate "\ud83d" is U+FFFD, not a 503 "unreadable answer"; a
+ * usage of 1e3 is 1000, not 0; an answer past SP_AI_ANSWER_MAX
+ * characters (a 900 KB one for max_tokens 512) is cut there and logged. */
+START_TEST(the_providers_answer_is_read_leniently_and_bounded)
+{
+    const char *raw = "{\"model\":\"" CHAT_MODEL "\",\"choices\":[{\"index\":0,\"message\":"
+                      "{\"role\":\"assistant\",\"content\":\"Cut \\ud83d here [1].\"},"
+                      "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1e3,"
+                      "\"completion_tokens\":12.0}}";
+    struct sp_t_resp *r = refund_question(sp_t_fmt("{\"raw\":%s}", sp_t_jq(raw)));
+    ck_assert_str_eq(sp_t_jstr(r->json, "answer"), "Cut \xef\xbf\xbd here [1].");
+    struct json_object *usage = sp_t_jobj(r->json, "usage");
+    ck_assert_int_eq(sp_t_jint(usage, "prompt_tokens"), 1000);
+    ck_assert_int_eq(sp_t_jint(usage, "completion_tokens"), 12);
+    sp_t_resp_free(r);
+    json_object_put(seen());
+    long offset = sp_t_api_log_size();
+    const char *said = sp_t_fmt("%s[1].", sp_t_repeat("\u00e9t\u00e9 long ", 2500));
+    r = refund_question(sp_t_fmt("{\"raw\":null,\"answer\":%s}", sp_t_jq(said)));
+    const char *answer = sp_t_jstr(r->json, "answer");
+    ck_assert_int_eq(sp_utf8_count(answer, strlen(answer)), 16000);
+    ck_assert_int_eq(strncmp(answer, said, strlen(answer)), 0);
+    long long id = (long long)sp_t_jint(r->json, "interaction_id");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql("SELECT char_length(response) FROM support_ai_interactions"
+                              " WHERE id = %lld", id), "16000");
+    const char *cut = sp_t_api_log_line(offset, "\"event\":\"ai_answer_cut\"");
+    ck_assert_ptr_nonnull(strstr(cut, "\"answer_chars\":22504"));
+    ck_assert_ptr_nonnull(strstr(cut, "\"max_chars\":16000"));
+    json_object_put(seen());
+}
+END_TEST
+
+/* A question of only Unicode blanks (NBSP, zero-width spaces, an
+ * ideographic space) is no question: the 422 of an empty one, nobody
+ * asked (QA: it passed the ASCII-only check and reached the model). */
+START_TEST(a_question_of_unicode_blanks_is_refused_as_empty)
+{
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, "\u00a0\u200b \u3000\u2060\ufeff");
+    sp_t_assert_invalid(r, "question", "empty");
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_eq(json_object_array_length(reqs), 0);
+    json_object_put(reqs);
+}
+END_TEST
+
+/* The newest query row of u (no tool runs): model|prompt|completion|role|error code. */
+static const char *
+query_row(const struct sp_t_user *u)
+{
+    return sp_t_sql("SELECT concat_ws('|', model, prompt_tokens, completion_tokens, caller_role,"
+                    " split_part(error, ':', 1)) FROM support_ai_interactions"
+                    " WHERE user_id = '%s' AND tool_id IS NULL ORDER BY id DESC LIMIT 1",
+                    u->sub);
+}
+
+/* A provider failing is told to a customer in general words, to staff
+ * with its cause (QA: customers read "the AI provider answered 500");
+ * the row keeps the cause, the caller's role, and the usage the provider
+ * billed for the rounds before the failure (QA: word counts were logged). */
+START_TEST(a_failure_is_worded_for_the_asker_and_logged_with_its_usage)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *question = sp_t_fmt("When do %s refunds arrive?", w);
+    /* One tool round answered (4321 + 17), then the provider fails. */
+    control("{\"script\":[{\"name\":\"kb_search\",\"arguments\":{\"query\":\"refunds\"}}],"
+            "\"fail_after_tool\":true}");
+    long offset = sp_t_api_log_size();
+    struct sp_t_resp *r = ask(&cust, question);
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the assistant is unavailable; try again later");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(query_row(&cust), CHAT_MODEL "|4321|17|customer|dependency_unavailable");
+    ck_assert_str_eq(sp_t_sql("SELECT error FROM support_ai_interactions WHERE user_id = '%s'"
+                              " AND tool_id IS NULL", cust.sub),
+                     "dependency_unavailable: the AI provider answered 500");
+    ck_assert_ptr_nonnull(strstr(sp_t_api_log_line(offset, "\"event\":\"ai_query_unavailable\""),
+                                 "\"detail\":\"the AI provider answered 500\""));
+    r = sp_t_post_json("/support/ai/query", agent.token,
+                       sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}", sp_t_jq(question),
+                                sp_t_jq(sp_t_ticket_create(&cust, "provider question"))));
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    ck_assert_str_eq(sp_t_jstr(r->json, "detail"), "the AI provider answered 500");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(query_row(&agent), CHAT_MODEL "|4321|17|agent|dependency_unavailable");
+    /* A tool run's row has the role too. */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(DISTINCT caller_role, ',')"
+                              " FROM support_ai_interactions WHERE user_id = '%s'"
+                              " AND tool_id = 'kb_search'", agent.sub), "agent");
+    json_object_put(seen());
+}
+END_TEST
+
+/* A call's arguments sent as an object, not the JSON string OpenAI
+ * sends, are read as written (QA: read as {}). */
+START_TEST(tool_call_arguments_sent_as_an_object_are_read)
+{
+    const char *w = sp_t_unique_word();
+    knowledge_base(w);
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    const char *ticket = sp_t_ticket_create(&cust, sp_t_fmt("Object arguments %s", w));
+    control(sp_t_fmt("{\"script\":[{\"name\":\"ticket_status\",\"arguments\":"
+                     "{\"ticket_id\":%s}}],\"object_arguments\":true}", sp_t_jq(ticket)));
+    struct sp_t_resp *r = sp_t_post_json("/support/ai/query", cust.token,
+                                         sp_t_fmt("{\"question\":%s,\"ticket_id\":%s}",
+                                                  sp_t_jq(sp_t_fmt("Status of %s?", w)),
+                                                  sp_t_jq(ticket)));
+    sp_t_assert_json(r, 200);
+    ck_assert_msg(strstr(sp_t_jstr(r->json, "answer"),
+                         sp_t_fmt("\"public_id\":\"%s\"", ticket)) != NULL, "%s", r->body);
+    sp_t_resp_free(r);
+    json_object_put(seen());
+}
+END_TEST
+
 /* The provider of the test: the fixture, a 5 s budget. */
 static struct sp_ai_provider
 direct_provider(void)
@@ -598,6 +741,37 @@ batches(struct json_object *reqs)
     }
     return s;
 }
+
+/* Base URLs written with a trailing "/" are joined without doubling it
+ * (QA: "/v1//chat/completions"), and an embeddings failure is logged
+ * under the configured provider's model, with no usage (QA: as
+ * local-retrieval, with word counts). */
+START_TEST(trailing_slashes_and_an_embeddings_failure)
+{
+    sp_t_fixture_start(&fx, "openai_fixture.py --timeout 120");
+    sp_t_stackctl(sp_t_fmt("restart-api-with SUPPORT_AI_BASE_URL=%s/ SUPPORT_AI_MODEL=" CHAT_MODEL
+                           " SUPPORT_EMBEDDINGS_URL=%s/ SUPPORT_EMBEDDINGS_MODEL=" EMBED_MODEL,
+                           base_url(), base_url()));
+    struct sp_t_user u = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_resp *r = ask(&u, "When do refunds arrive?");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    struct json_object *reqs = seen();
+    ck_assert_int_ge(json_object_array_length(reqs), 2);
+    for (size_t i = 0; i < json_object_array_length(reqs); i++) {
+        const char *path = sp_t_jstr(json_object_array_get_idx(reqs, i), "path");
+        ck_assert_msg(strcmp(path, "/v1/embeddings") == 0 ||
+                          strcmp(path, "/v1/chat/completions") == 0, "%s", path);
+    }
+    json_object_put(reqs);
+    control("{\"embed_fail\":3}");
+    r = ask(&u, "When do refunds arrive?");
+    sp_t_assert_problem(r, 503, "dependency_unavailable");
+    sp_t_resp_free(r);
+    ck_assert_str_eq(query_row(&u), CHAT_MODEL "|0|0|customer|dependency_unavailable");
+    provider_off();
+}
+END_TEST
 
 START_TEST(embeddings_endpoint_serves_the_sync_job_and_queries)
 {
@@ -951,6 +1125,11 @@ main(void)
     tcase_add_test(tc, a_long_answer_is_cut_in_the_chat_and_whole_in_the_answer);
     tcase_add_test(tc, the_customers_question_is_said_in_the_chat);
     tcase_add_test(tc, a_rotated_key_file_is_sent_after_a_reload);
+    tcase_add_test(tc, usage_beyond_int32_is_clamped_and_logged);
+    tcase_add_test(tc, the_providers_answer_is_read_leniently_and_bounded);
+    tcase_add_test(tc, a_question_of_unicode_blanks_is_refused_as_empty);
+    tcase_add_test(tc, a_failure_is_worded_for_the_asker_and_logged_with_its_usage);
+    tcase_add_test(tc, tool_call_arguments_sent_as_an_object_are_read);
     /* After the shared case: support-api is back on its own settings. */
     tc = sp_t_tcase(s, "ai_provider");
     tcase_add_test(tc, without_the_provider_settings_the_local_model_answers);
@@ -960,5 +1139,6 @@ main(void)
     tcase_add_test(tc, tool_calls_without_a_runner_are_ignored);
     tcase_add_test(tc, tool_calls_are_run_by_the_runner_and_answered);
     tcase_add_test(tc, embeddings_endpoint_serves_the_sync_job_and_queries);
+    tcase_add_test(tc, trailing_slashes_and_an_embeddings_failure);
     return sp_t_run(s);
 }
