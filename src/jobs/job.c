@@ -241,6 +241,9 @@ read_settings(const struct sp_job *job, const char *env_file, struct sp_config *
         !sp_db_check_settings(cfg, err, errlen) ||
         (job->check != NULL && !job->check(cfg, err, errlen))) {
         sp_config_free(cfg);
+        /* The checks name NAME; say NAME_FILE when that is the one set,
+         * as the workers do (api/app.c). */
+        sp_config_name_sources(err, errlen);
         return false;
     }
     sp_log_set_level(level);

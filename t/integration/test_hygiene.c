@@ -659,6 +659,11 @@ START_TEST(a_bad_secret_file_is_refused_naming_the_file_variable)
     const char *const once[] = {"--once", "--dry-run", NULL};
     msg = bad_config_msg("support-dispatch", once, env2, 1, NULL);
     ck_assert_msg(strncmp(msg, "SUPPORT_MAIL_REPLY_KEYS_FILE: ", 30) == 0, "%s", msg);
+    /* Any job, at start as on a reload (jobs/job.c read_settings). */
+    const char *env3[] = {"SUPPORT_DATABASE_URL=", sp_t_fmt("SUPPORT_DATABASE_URL_FILE=%s", path),
+                          NULL};
+    msg = bad_config_msg("ticket-sla-monitor", once, env3, 1, NULL);
+    ck_assert_msg(strncmp(msg, "SUPPORT_DATABASE_URL_FILE: ", 27) == 0, "%s", msg);
     unlink(path);
 }
 END_TEST
