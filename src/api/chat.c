@@ -533,8 +533,11 @@ sp_api_chat_transfer(struct sp_req *r, struct sp_problem *p)
      * admin the domain reads the one stored with the customer's contact.
      * The customer sees the ticket in their view (no internal notes). */
     bool own_tier = customer && r->principal.tier_claimed;
+    struct sp_agent me = {0};
+    if (!customer && sp_api_current_agent(r, &me, p) != SP_OK)
+        return p->rc;
     if (sp_chat_convert(&ctx, s.public_id, own_tier ? &r->principal.tier : NULL,
-                        customer ? r->principal.sub : NULL, &t, &created, p) != SP_OK)
+                        customer ? r->principal.sub : NULL, me.id, &t, &created, p) != SP_OK)
         return p->rc;
     if (created)
         sp_api_chat_became_ticket(r, s.public_id, t.public_id, &joins);

@@ -174,8 +174,9 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_SMTP_URL", STR(smtp_url), NULL, 0, 0,
      "mail relay of support-dispatch, smtp://host:port or smtps://host:port"
      " (unset: mail waits in the outbox, retried, until it is set)"},
-    {"SUPPORT_SMTP_STARTTLS", INT(smtp_starttls), "0", 0, 1,
-     "1 = require STARTTLS on an smtp:// relay (fail rather than send in clear)"},
+    {"SUPPORT_SMTP_STARTTLS", INT(smtp_starttls), "2", 0, 2,
+     "smtp:// relay: 2 = STARTTLS when offered, 1 = required, 0 = never (a relay on this"
+     " host, no SUPPORT_SMTP_USER); SUPPORT_SMTP_USER always requires it"},
     {"SUPPORT_SMTP_USER", STR(smtp_user), NULL, 0, 0, "SMTP AUTH user (unset: no AUTH)"},
     {"SUPPORT_SMTP_PASSWORD", SEC(smtp_password), NULL, 0, 0, "SMTP AUTH password"},
     {"SUPPORT_MAIL_FROM", STR(mail_from), "support@localhost", 0, 0,

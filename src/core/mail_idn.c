@@ -38,11 +38,25 @@ domain_ascii(struct sp_arena *a, const char *d, size_t n)
     return kept;
 }
 
+/* addr without a trailing root dot on its domain ("x@example.com." is
+ * x@example.com: DNS reads both alike, but a strict relay refuses the
+ * dot in RCPT TO, QA); addr itself when it has none. */
+static const char *
+rootless(struct sp_arena *a, const char *addr)
+{
+    size_t n = strlen(addr);
+    const char *at = strrchr(addr, '@');
+    if (at == NULL || n < 2 || addr[n - 1] != '.' || at == addr + n - 2)
+        return addr;
+    return sp_arena_strndup(a, addr, n - 1);
+}
+
 const char *
 sp_mail_addr_ascii(struct sp_arena *a, const char *addr)
 {
     if (addr == NULL)
         return NULL;
+    addr = rootless(a, addr);
     const char *at = strrchr(addr, '@');
     if (is_ascii(addr, strlen(addr)))
         return sp_mail_addr_valid(addr) ? addr : NULL;
@@ -88,10 +102,15 @@ const char *
 sp_mail_addr_canonical(struct sp_arena *a, const char *addr)
 {
     const char *folded = sp_mail_addr_ascii_folded(a, addr);
-    if (folded == NULL || is_ascii(folded, strlen(folded)))
+    if (folded == NULL)
+        return NULL;
+    folded = rootless(a, folded);
+    if (is_ascii(folded, strlen(folded)))
         return folded;
     const char *b = addr, *e = addr + strlen(addr);
     sp_ascii_trim(&b, &e);
+    if (e - b > 1 && e[-1] == '.')
+        e--;   /* the root dot, as rootless drops it */
     const char *at = b;
     for (const char *c = b; c < e; c++)
         if (*c == '@')
@@ -160,5 +179,10 @@ sp_mail_addr_lookup_forms(struct sp_arena *a, const char *addr,
         add_form(out, &n, sp_arena_sprintf(a, "%.*s@%s", local, given, unicode));
     if (ace != NULL)
         add_form(out, &n, sp_arena_sprintf(a, "%.*s@%s", local, given, ace));
+    /* An index stored before the root dot was dropped, of the address
+     * written with it, when the lookup's has none (an ASCII address
+     * always has the room). */
+    if (n < SP_MAIL_ADDR_FORMS && given[strlen(given) - 1] != '.')
+        add_form(out, &n, sp_arena_sprintf(a, "%s.", canonical));
     return n;
 }

@@ -34,8 +34,9 @@ const char *sp_mail_addr_ascii(struct sp_arena *a, const char *addr);
 /* addr without the ASCII white space around it, in the form addresses
  * are compared in (above); NULL when blank. An ASCII address is only
  * lower-cased in ASCII, and so is one whose domain is no IDNA name or
- * whose local part is not UTF-8 (they are compared as before).
- * Arena-owned. */
+ * whose local part is not UTF-8 (they are compared as before). A
+ * trailing root dot goes ("x@Example.COM." is "x@example.com"), as in
+ * sp_mail_addr_ascii. Arena-owned. */
 const char *sp_mail_addr_canonical(struct sp_arena *a, const char *addr);
 
 /* addr trimmed and lower-cased in ASCII alone: the form every address
@@ -70,7 +71,10 @@ const char *sp_mail_domain_unicode(struct sp_arena *a, const char *domain);
  * stored as "zoe@bücher.example", and "JÜRGEN@bücher.example" the one
  * stored as "JÜRGEN@xn--bcher-kva.example". A domain stored mixed
  * ("bücher.xn--p1ai") or with Unicode capitals is not among them: it is
- * found as stored until the row is sealed again (docs/API.md §2).
+ * found as stored until the row is sealed again (docs/API.md §2). An
+ * address without a root dot also tries the canonical form with one,
+ * when there is room (always for an ASCII address): an index stored
+ * before the dot was dropped ("x@example.com." as the token gave it).
  * Returns how many (0: blank addr, out untouched). Arena-owned. */
 #define SP_MAIL_ADDR_FORMS 4
 size_t sp_mail_addr_lookup_forms(struct sp_arena *a, const char *addr,

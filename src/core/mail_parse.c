@@ -394,7 +394,8 @@ struct hdrs {
 static const char *const top_names[] = {
     "from", "to", "cc", "delivered-to", "x-original-to", "subject", "date", "message-id",
     "in-reply-to", "references", "auto-submitted", "precedence", "x-autoreply",
-    "x-autorespond", "list-id", "authentication-results",
+    "x-autorespond", "list-id", "authentication-results", "x-loop",
+    "x-ms-exchange-inbox-rules-loop", "return-path",
     "content-type", "content-transfer-encoding", "content-disposition", NULL,
 };
 static const char *const part_names[] = {
@@ -1217,8 +1218,26 @@ auto_reply(struct sp_arena *a, const struct hdrs *h)
             if (strcmp(t, bulk[i]) == 0)
                 return true;
     }
+    /* a loop's marks: procmail, mailing lists and ticket systems write
+     * X-Loop, Exchange's inbox rules their own (QA: answered) */
     return hget(h, "x-autoreply") != NULL || hget(h, "x-autorespond") != NULL ||
-           hget(h, "list-id") != NULL;
+           hget(h, "list-id") != NULL || hget(h, "x-loop") != NULL ||
+           hget(h, "x-ms-exchange-inbox-rules-loop") != NULL;
+}
+
+/* Return-Path: <>, the delivering MTA's note of an empty envelope
+ * sender (a bounce or an auto mail), blanks allowed inside. */
+static bool
+null_return_path(const struct hdrs *h)
+{
+    const char *v = hget(h, "return-path");
+    if (v == NULL)
+        return false;
+    v += strspn(v, " \t");
+    if (*v++ != '<')
+        return false;
+    v += strspn(v, " \t");
+    return *v == '>';
 }
 
 /* Every Authentication-Results value, top first: which of them counts
@@ -1337,6 +1356,7 @@ parse_mail(struct sp_arena *a, const char *msg, size_t len, struct sp_mail_in *o
     recipients(a, &h, out);
     auth_results(a, &h, out);
     out->auto_reply = auto_reply(a, &h);
+    out->null_return_path = null_return_path(&h);
     out->body_offset = body;
     if (read_body(a, msg + body, len - body, &h, out, p) != SP_OK)
         return p->rc;

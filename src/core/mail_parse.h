@@ -33,7 +33,10 @@
  *     (core/auth_results reads them).
  *   - Loops: auto_reply is true for mails no person wrote: Auto-Submitted
  *     other than "no", Precedence bulk/junk/list/auto_reply, any
- *     X-Autoreply / X-Autorespond header, or a List-Id.
+ *     X-Autoreply / X-Autorespond header, a List-Id, or a loop's mark
+ *     (X-Loop, X-MS-Exchange-Inbox-Rules-Loop); null_return_path is
+ *     true for Return-Path: <> (a bounce, when no envelope sender is
+ *     given).
  *   - Bounces: a delivery status notification's failed recipients and the
  *     Message-ID of the mail it returns (struct sp_mail_dsn): the
  *     message/delivery-status part's per-recipient blocks, and the first
@@ -114,6 +117,7 @@ struct sp_mail_in {
                                    controls made spaces, trimmed) */
     size_t nauth_results;
     bool auto_reply;            /* see above */
+    bool null_return_path;      /* Return-Path: <>: sent with an empty envelope sender */
     const char *text;           /* the body as UTF-8 text, LF line ends; "" when none */
     bool text_from_html;        /* text was made from a text/html part */
     const char *text_whole;     /* text with the quoted history its HTML marks kept

@@ -22,11 +22,11 @@
 #include "core/json_writer.h"
 #include "core/keyring.h"
 #include "core/mail_idn.h"
-#include "core/markdown.h"
 #include "core/mime.h"
 #include "core/phone.h"
 #include "core/rfc3339.h"
 #include "core/sanitize.h"
+#include "core/sms.h"
 #include "core/template.h"
 #include "core/url_guard.h"
 #include "core/utf8.h"
@@ -46,12 +46,12 @@
 /* Each reply of the relay, QUIT's among them: curl waits 120 s for one by
  * default, and waits for QUIT's outside any transfer's timeout, when it
  * closes the connection, so a relay that never answers it held a
- * stopping dispatcher two minutes, past its unit's TimeoutStopSec (QA). */
-#define SMTP_REPLY_TIMEOUT_S 15
+ * stopping dispatcher two minutes, past its unit's TimeoutStopSec (QA).
+ * The transfer's own timeout leaves room for that wait, so a mail with
+ * its QUIT takes SMTP_TIMEOUT_S at most (QA: 30 s + 15 s). */
+#define SMTP_REPLY_TIMEOUT_S 10
+#define SMTP_TRANSFER_TIMEOUT_S (SMTP_TIMEOUT_S - SMTP_REPLY_TIMEOUT_S)
 #define CONNECT_TIMEOUT_S 5
-/* An SMS is 160 characters (GSM 7-bit), a lock screen shows about as
- * many: the text of an SMS or push notification is cut to that. */
-#define NOTIFY_TEXT_MAX_POINTS 160
 /* A customer's name as mails and notifications greet them (the agents'
  * display names have the same cap). */
 #define NAME_MAX_POINTS 200
@@ -66,13 +66,17 @@ struct sp_channels {
 };
 
 /* SUPPORT_PORTAL_URL and the console's pages: unset, or an http(s) URL
- * naming {id} once. */
+ * naming {id} once, with nothing a mail's link or its text would cut or
+ * quote wrong (QA: a "<", '"' or blank went into href as written). */
 static bool
 page_url_ok(const char *s)
 {
     if (s == NULL || *s == '\0')
         return true;
     const char *at = strstr(s, "{id}");
+    for (const char *c = s; *c != '\0'; c++)
+        if (strchr(" <>\"\\", *c) != NULL || sp_ascii_control(*c))
+            return false;
     return (strncmp(s, "https://", 8) == 0 || strncmp(s, "http://", 7) == 0) && at != NULL &&
            strstr(at + 4, "{id}") == NULL;
 }
@@ -111,6 +115,25 @@ mail_ok(const char *s)
     return s == NULL || *s == '\0' || sp_mail_addr_valid(s);
 }
 
+/* SUPPORT_SMTP_STARTTLS (core/config): 0 never (a relay on this host,
+ * no credentials), 1 required, 2 (the default) when the relay offers it. */
+enum { SMTP_TLS_NEVER = 0, SMTP_TLS_REQUIRED = 1, SMTP_TLS_OFFERED = 2 };
+
+static bool
+smtp_user_set(const struct sp_config *cfg)
+{
+    return cfg->smtp_user != NULL && *cfg->smtp_user != '\0';
+}
+
+/* Credentials never go over plain smtp:// with STARTTLS turned off: AUTH
+ * PLAIN is the password in base64 (QA: it went out in clear). */
+static bool
+smtp_auth_ok(const struct sp_config *cfg)
+{
+    return !smtp_user_set(cfg) || cfg->smtp_starttls != SMTP_TLS_NEVER ||
+           (cfg->smtp_url != NULL && strncmp(cfg->smtp_url, "smtps://", 8) == 0);
+}
+
 bool
 sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen)
 {
@@ -124,6 +147,8 @@ sp_channels_check(const struct sp_config *cfg, char *err, size_t errlen)
         {"SUPPORT_SMTP_URL", smtp_url_ok(cfg->smtp_url),
          "smtp://host[:port] or smtps://host[:port] (the login goes in SUPPORT_SMTP_USER and"
          " SUPPORT_SMTP_PASSWORD_FILE)"},
+        {"SUPPORT_SMTP_USER", smtp_auth_ok(cfg),
+         "TLS for its password: an smtps:// relay, or SUPPORT_SMTP_STARTTLS 1 or 2 (not 0)"},
         {"SUPPORT_NOTIFY_URL", http_url_ok(cfg->notify_url),
          "an http(s) URL, e.g. https://notify.example.com/v1/send"},
         {"SUPPORT_PORTAL_URL", page_url_ok(cfg->portal_url), SP_PAGE_URL_EXPECTED},
@@ -450,7 +475,7 @@ status_flags(struct json_object *t, const struct sp_outbox_row *row, struct json
 }
 
 /* {event_type, ticket{public_id, subject, status, status_text, resolved, closed, waiting,
- * is_closed, url},
+ * is_closed, url, autoclose},
  * recipient{name}, message{html, text}, staff{channel, recipient, for},
  * sla{target, due}, payload}: owned by a. */
 static struct json_object *
@@ -468,6 +493,10 @@ context(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_
     struct json_object *payload = row->payload ? json_tokener_parse(row->payload) : NULL;
     status_flags(t, row, payload);
     put_str(t, "url", page_url(a, c->cfg->portal_url, row->ticket_public_id));
+    /* when a resolved ticket closes on its own (QA: "7 days" whatever
+     * SUPPORT_AUTOCLOSE_DAYS said) */
+    long days = c->cfg->autoclose_days;
+    put_str(t, "autoclose", sp_arena_sprintf(a, "%ld day%s", days, days == 1 ? "" : "s"));
     json_object_object_add(ctx, "ticket", t);
     struct json_object *r = json_object_new_object();
     put_str(r, "name", name);
@@ -591,7 +620,7 @@ smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
           struct sp_delivery *d)
 {
     const struct sp_config *cfg = c->cfg;
-    CURL *e = easy_new(cfg->smtp_url, "smtp,smtps", SMTP_TIMEOUT_S);
+    CURL *e = easy_new(cfg->smtp_url, "smtp,smtps", SMTP_TRANSFER_TIMEOUT_S);
     if (e == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "curl_init_failed");
     curl_easy_setopt(e, CURLOPT_SERVER_RESPONSE_TIMEOUT, (long)SMTP_REPLY_TIMEOUT_S);
@@ -602,9 +631,15 @@ smtp_easy(const struct sp_channels *c, struct sp_arena *a, const char *to,
     curl_easy_setopt(e, CURLOPT_READFUNCTION, upload);
     curl_easy_setopt(e, CURLOPT_READDATA, d);
     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->len);
-    curl_easy_setopt(e, CURLOPT_USE_SSL,
-                     cfg->smtp_starttls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
-    if (cfg->smtp_user != NULL) {
+    /* STARTTLS whenever the relay offers it; required with credentials,
+     * so a relay (or a man in the middle) that leaves it out never gets
+     * the password: the transfer fails before AUTH (tls_failed). */
+    bool user = smtp_user_set(cfg);
+    long tls = user || cfg->smtp_starttls == SMTP_TLS_REQUIRED ? (long)CURLUSESSL_ALL
+               : cfg->smtp_starttls == SMTP_TLS_NEVER          ? (long)CURLUSESSL_NONE
+                                                               : (long)CURLUSESSL_TRY;
+    curl_easy_setopt(e, CURLOPT_USE_SSL, tls);
+    if (user) {
         curl_easy_setopt(e, CURLOPT_USERNAME, cfg->smtp_user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->smtp_password ? cfg->smtp_password : "");
     }
@@ -804,22 +839,44 @@ notify(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_r
     const char *base = base_name(a, row->event_type);
     char *subject = (char *)render(c, a, base, "_subject", NULL, ctx);
     const char *text = render(c, a, base, "_text", NULL, ctx);
+    const char *url = link_of(ctx);
     /* An SMS or a lock screen, not a mail: the text's start, the link
      * (url) for the rest; a whole reply would be many paid segments. */
+    bool sms = strcmp(row->channel, "sms") == 0;
     struct rendered r = {subject ? one_line(subject) : NULL,
-                         text ? sp_text_excerpt(a, text, NOTIFY_TEXT_MAX_POINTS) : NULL, NULL};
+                         text ? sp_sms_text(a, text, url, sms) : NULL, NULL};
     if (r.subject == NULL || r.text == NULL)
         return not_sent(d, SP_DELIVERY_RETRY, "template_failed");
     return json_post(a, row, cfg->notify_url, cfg->notify_key, "notify",
-                     notify_body(a, row, to_key, to, &r, link_of(ctx)), d);
+                     notify_body(a, row, to_key, to, &r, url), d);
 }
 
 /* ---- routing a row ---------------------------------------------------------- */
+
+/* A status note (ticket.updated) whose move no longer holds when it goes
+ * out: the ticket left that status (pending_customer, then in_progress a
+ * second later), so the note would tell a status it does not have (QA:
+ * "is now: in progress" for an undone move). A later move that is
+ * notified has a row of its own. */
+static bool
+status_undone(const struct sp_outbox_row *row)
+{
+    if (row->event_type == NULL || strcmp(row->event_type, "ticket.updated") != 0 ||
+        row->ticket_status == NULL || row->payload == NULL)
+        return false;
+    struct json_object *payload = json_tokener_parse(row->payload);
+    const char *then = payload_str(payload, "status");
+    bool undone = then != NULL && strcmp(then, row->ticket_status) != 0;
+    json_object_put(payload);
+    return undone;
+}
 
 static enum sp_delivery_kind
 customer(const struct sp_channels *c, struct sp_arena *a, const struct sp_outbox_row *row,
          struct sp_delivery *d)
 {
+    if (status_undone(row))
+        return not_sent(d, SP_DELIVERY_SKIP, "status_undone");
     if (c->crypto == NULL || row->contact_customer_id == NULL)
         return not_sent(d, SP_DELIVERY_SKIP, "no_contact");
     struct sp_contact_sealed sealed = {.name_enc = row->name_enc, .email_enc = row->email_enc,

@@ -201,8 +201,8 @@ create_linked(struct sp_ctx *ctx, long long session_id, const struct sp_ticket_n
  * created event is the system's. */
 static enum sp_rc
 to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-          const char *viewer, bool by_system, struct sp_ticket *out, bool *created,
-          struct sp_problem *p)
+          const char *viewer, long long actor_agent_id, bool by_system, struct sp_ticket *out,
+          bool *created, struct sp_problem *p)
 {
     struct sp_arena *a = ctx->arena;
     *created = false;
@@ -239,6 +239,7 @@ to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
         .tier = tier != NULL ? *tier : stored,
         .chat_session_id = id,
         .keep_agent_id = sp_db_int(r, 0, CV_AGENT),
+        .actor_agent_id = actor_agent_id,
         /* Made by an agent, an admin or the archive job: the customer
          * learns outside the chat where it continues (docs/API.md §11). */
         .escalated_chat = viewer == NULL ? public_id : NULL,
@@ -251,20 +252,21 @@ to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
 
 enum sp_rc
 sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-                  const char *viewer, struct sp_ticket *out, bool *created,
-                  struct sp_problem *p)
+                  const char *viewer, long long actor_agent_id, struct sp_ticket *out,
+                  bool *created, struct sp_problem *p)
 {
-    return to_ticket(ctx, public_id, tier, viewer, false, out, created, p);
+    return to_ticket(ctx, public_id, tier, viewer, actor_agent_id, false, out, created, p);
 }
 
 enum sp_rc
 sp_chat_convert(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-                const char *viewer, struct sp_ticket *out, bool *created,
-                struct sp_problem *p)
+                const char *viewer, long long actor_agent_id, struct sp_ticket *out,
+                bool *created, struct sp_problem *p)
 {
     if (sp_db_begin(ctx->db, ctx->arena, p) != SP_OK)
         return p->rc;
-    if (sp_chat_to_ticket(ctx, public_id, tier, viewer, out, created, p) != SP_OK ||
+    if (sp_chat_to_ticket(ctx, public_id, tier, viewer, actor_agent_id, out, created, p) !=
+            SP_OK ||
         sp_db_commit(ctx->db, ctx->arena, p) != SP_OK) {
         sp_db_rollback(ctx->db, ctx->arena);
         return p->rc;
@@ -345,7 +347,7 @@ sp_chat_archive_one(struct sp_ctx *ctx, long long session_id, int64_t now_ms,
     if (sp_db_bool(r, 0, 1)) {
         struct sp_ticket t;
         bool created;
-        if (to_ticket(ctx, sp_db_str(r, 0, 0), NULL, NULL, true, &t, &created, p) != SP_OK)
+        if (to_ticket(ctx, sp_db_str(r, 0, 0), NULL, NULL, 0, true, &t, &created, p) != SP_OK)
             return p->rc;
         *converted = created;
     }

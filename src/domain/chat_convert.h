@@ -43,15 +43,17 @@
  * customer's. A ticket made without a viewer (an agent's, an admin's or
  * the archive job's) queues the customer's chat.escalated notification
  * with it, on ctx->customer_channels. Not rate limited here: the caller
- * decides who is (API.md §7). */
+ * decides who is (API.md §7). actor_agent_id: the agent row of the
+ * agent or admin who asks, 0 for a customer: that agent, when routing
+ * gives them the ticket (their own chat's), is not told of it. */
 enum sp_rc sp_chat_to_ticket(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-                             const char *viewer, struct sp_ticket *out, bool *created,
-                             struct sp_problem *p);
+                             const char *viewer, long long actor_agent_id, struct sp_ticket *out,
+                             bool *created, struct sp_problem *p);
 
 /* sp_chat_to_ticket() as a command: in a transaction of its own. */
 enum sp_rc sp_chat_convert(struct sp_ctx *ctx, const char *public_id, const enum sp_tier *tier,
-                           const char *viewer, struct sp_ticket *out, bool *created,
-                           struct sp_problem *p);
+                           const char *viewer, long long actor_agent_id, struct sp_ticket *out,
+                           bool *created, struct sp_problem *p);
 
 /* A customer's ticket that names their chat (POST /support/tickets with
  * chat_session_id, API.md §4), in the caller's transaction (the create

@@ -26,6 +26,7 @@ static struct sp_stmt bounce_stmt = SP_STMT(
     "  JOIN support_contacts ct ON ct.customer_id = coalesce(o.recipient, t.customer_id)"
     "  WHERE o.id = $1::bigint AND o.kind = 'notification' AND o.channel = 'email'"
     "   AND ct.email_index = ANY ($2::text[])"
+    "   AND (NOT $3::boolean OR " SP_MAIL_THREAD_SENT_UNSEALED("o") ")"
     "  FOR UPDATE OF o"
     "), u AS ("
     "  UPDATE support_outbox s SET status = 'failed', last_error = 'bounced'"
@@ -34,19 +35,21 @@ static struct sp_stmt bounce_stmt = SP_STMT(
     "   s.last_error"
     "), e AS (" SP_NOTIFICATION_FAILED_EVENT("u") ")"
     " SELECT hit.public_id, EXISTS (SELECT 1 FROM u) FROM hit",
-    2);
+    3);
 
 /* The outbox row the DSN's returned mail, else its In-Reply-To, else its
- * References (newest first) name on our domain; 0 when none does. */
+ * References (newest first) name on our domain; 0 when none does.
+ * *legacy: named by its old, guessable form (sp_mail_thread_outbox). */
 static long long
-outbox_row(const struct sp_mail_in *m, const char *domain, const struct sp_token_key *k)
+outbox_row(const struct sp_mail_in *m, const char *domain, const struct sp_token_key *k,
+           bool *legacy)
 {
     long long id;
-    if (sp_mail_thread_outbox(m->dsn.original_id, domain, k, &id) ||
-        sp_mail_thread_outbox(m->in_reply_to, domain, k, &id))
+    if (sp_mail_thread_outbox(m->dsn.original_id, domain, k, &id, legacy) ||
+        sp_mail_thread_outbox(m->in_reply_to, domain, k, &id, legacy))
         return id;
     for (size_t i = m->nreferences; i > 0; i--)
-        if (sp_mail_thread_outbox(m->references[i - 1], domain, k, &id))
+        if (sp_mail_thread_outbox(m->references[i - 1], domain, k, &id, legacy))
             return id;
     return 0;
 }
@@ -65,7 +68,8 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
     /* The sealed Message-IDs' key, as support-dispatch derives it. */
     struct sp_token_key key;
     bool keyed = sp_mail_thread_key(crypto, &key);
-    long long row = at != NULL ? outbox_row(m, at + 1, keyed ? &key : NULL) : 0;
+    bool legacy = false;
+    long long row = at != NULL ? outbox_row(m, at + 1, keyed ? &key : NULL, &legacy) : 0;
     explicit_bzero(&key, sizeof(key));
     const char *index[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
     size_t n = 0;
@@ -73,7 +77,8 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
         n += sp_crypto_email_indexes(crypto, a, m->dsn.failed_to[i], index + n);
     if (row == 0 || n == 0)
         return SP_OK;
-    const char *params[2] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n)};
+    const char *params[3] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n),
+                             legacy ? "true" : "false"};
     PGresult *r = sp_db_exec(ctx->db, a, &bounce_stmt, params, p);
     if (r == NULL)
         return p->rc;

@@ -141,6 +141,9 @@ ignored(const struct sp_mail_in_env *env, const struct sp_mail_envelope *e,
 {
     if (e->sender != NULL && (e->sender[0] == '\0' || strcmp(e->sender, "<>") == 0))
         return "bounce";
+    /* no --sender: the Return-Path the delivering MTA wrote says it */
+    if (e->sender == NULL && m->null_return_path)
+        return "bounce";
     if (m->auto_reply)
         return "auto_reply";
     if (strcasecmp(m->from_addr, env->own_address) == 0 ||
@@ -208,13 +211,14 @@ struct thread {
     bool bad_address;   /* a reply address that did not verify */
 };
 
-/* The ticket of the outbox row one of our mails was (its sealed
- * Message-ID, domain/mail_thread). */
+/* The ticket of the outbox row one of our mails was (its Message-ID,
+ * domain/mail_thread; $2: named by the old guessable form, which only a
+ * row sent before the sealing answers to). */
 static struct sp_stmt outbox_ticket_stmt = SP_STMT_READ(
     "mail_in_outbox_ticket",
     "SELECT t.public_id FROM support_outbox o JOIN support_tickets t ON t.id = o.ticket_id"
-    " WHERE o.id = $1::bigint",
-    1);
+    " WHERE o.id = $1::bigint AND (NOT $2::boolean OR " SP_MAIL_THREAD_SENT_UNSEALED("o") ")",
+    2);
 
 /* The ticket of our mail that m's In-Reply-To, else its References
  * (newest first), name by its sealed Message-ID, into id; false when none
@@ -228,15 +232,17 @@ sealed_thread(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct
     long long row = 0;
     if (domain == NULL || !sp_mail_thread_key(env->crypto, &key))
         return false;
-    bool named = sp_mail_thread_outbox(m->in_reply_to, domain, &key, &row);
+    bool legacy = false;
+    bool named = sp_mail_thread_outbox(m->in_reply_to, domain, &key, &row, &legacy);
     for (size_t i = m->nreferences; !named && i > 0; i--)
-        named = sp_mail_thread_outbox(m->references[i - 1], domain, &key, &row);
+        named = sp_mail_thread_outbox(m->references[i - 1], domain, &key, &row, &legacy);
     explicit_bzero(&key, sizeof(key));
     if (!named)
         return false;
     struct sp_problem p;
     sp_problem_init(&p);
-    PGresult *r = sp_db_exec_id(ctx->db, ctx->arena, &outbox_ticket_stmt, row, &p);
+    const char *params[2] = {sp_arena_sprintf(ctx->arena, "%lld", row), legacy ? "true" : "false"};
+    PGresult *r = sp_db_exec(ctx->db, ctx->arena, &outbox_ticket_stmt, params, &p);
     if (r == NULL || PQntuples(r) != 1)
         return false;   /* a failed read is logged by db/; the mail is taken as unthreaded */
     snprintf(id, SP_PUBLIC_ID_LEN + 1, "%s", sp_db_str(r, 0, 0));

@@ -101,9 +101,10 @@ sealed_outbox(const char *d, const char *domain, const struct sp_token_key *k, l
 
 bool
 sp_mail_thread_outbox(const char *msg_id, const char *domain, const struct sp_token_key *k,
-                      long long *id)
+                      long long *id, bool *legacy)
 {
     size_t plen = strlen(OUTBOX_PREFIX);
+    *legacy = false;
     if (msg_id == NULL || domain == NULL)
         return false;
     if (strncasecmp(msg_id, SEALED_PREFIX, strlen(SEALED_PREFIX)) == 0)
@@ -118,6 +119,7 @@ sp_mail_thread_outbox(const char *msg_id, const char *domain, const struct sp_to
     for (size_t i = 0; i < n; i++)
         v = v * 10 + (d[i] - '0');
     *id = v;
+    *legacy = true;
     return true;
 }
 

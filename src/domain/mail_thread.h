@@ -52,12 +52,21 @@ const char *sp_mail_thread_outbox_id(struct sp_arena *a, const struct sp_token_k
                                      long long id, const char *domain);
 
 /* The outbox row msg_id (without <>) is the Message-ID of, on domain (as
- * sp_mail_thread_ticket compares it): a sealed one of k, or the
- * "outbox-<id>" (any case, 1 to 18 digits without a leading zero) of
- * mails sent before ids were sealed, whose DSNs may still come. False
- * for anything else. */
+ * sp_mail_thread_ticket compares it): a sealed one of k (*legacy false),
+ * or the "outbox-<id>" (any case, 1 to 18 digits without a leading zero)
+ * of mails sent before ids were sealed, whose DSNs and answers may still
+ * come (*legacy true). False for anything else. Anyone can write the
+ * old form for any id: the caller takes a legacy one only for a row that
+ * SP_MAIL_THREAD_SENT_UNSEALED says was sent with it (QA: a forged
+ * bounce naming <outbox-330@…> marked a row sent with a sealed id). */
 bool sp_mail_thread_outbox(const char *msg_id, const char *domain, const struct sp_token_key *k,
-                           long long *id);
+                           long long *id, bool *legacy);
+
+/* SQL: outbox row `o` went out before Message-IDs were sealed, i.e.
+ * before migration 076, which came with the sealing, was applied: only
+ * such a row is named by its "outbox-<id>". */
+#define SP_MAIL_THREAD_SENT_UNSEALED(o)                                                            \
+    "(" o ".delivered_at < (SELECT applied_at FROM schema_migrations WHERE version = 76))"
 
 /* The tickets a mail names, most likely first, each once, at most max:
  * its In-Reply-To's (in_reply_to, may be NULL) and then its References'

@@ -503,7 +503,10 @@ created_events(struct sp_ctx *ctx, const struct sp_ticket_new *in, const struct 
     rule_member(&w, it);
     sp_jw_end(&w);
     sp_ticket_outbox_row(&rows, "webhook", "ticket.created", "webhook", NULL, hook.data);
-    if (it->assignee != 0) {
+    if (it->assignee != 0 && it->assignee == in->actor_agent_id) {
+        /* the agent who made it keeps it: the assigned event says so,
+         * nobody needs telling (API.md §11, Staff notification rows) */
+    } else if (it->assignee != 0) {
         struct sp_buf payload;
         sp_buf_init(&payload, a, 32);
         sp_jw_begin_object(&w, &payload);

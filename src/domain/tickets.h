@@ -124,6 +124,11 @@ struct sp_ticket_new {
      * the chat's, or that of the closed ticket a mailed follow-up
      * continues; 0 = routing picks. */
     long long keep_agent_id;
+    /* The agent who makes it (a chat's transfer by its agent), 0 = none:
+     * an agent assigned what they made themselves is not told of it
+     * (API.md §11, Staff notification rows; QA: a ticket.assigned mail
+     * about herself). */
+    long long actor_agent_id;
     /* The chat's public id when someone other than the customer (an agent,
      * an admin, the archive job) made it this ticket: the customer is told
      * where it continues (chat.escalated, on ctx->customer_channels).

@@ -80,14 +80,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(sp_mail_thread_key(NULL, &key));
     keyed = true;
     long long row;
+    bool legacy;
     for (size_t i = 0; i < nrefs; i++) {
-        if (sp_mail_thread_outbox(refs[i], OURS, &key, &row))
+        if (sp_mail_thread_outbox(refs[i], OURS, &key, &row, &legacy))
             CHECK(row > 0 &&
-                  (strcasecmp(sp_arena_sprintf(&a, "outbox-%lld@" OURS, row), refs[i]) == 0 ||
-                   strcasecmp(sp_mail_thread_outbox_id(&a, &key, row, OURS), refs[i]) == 0));
+                  (legacy ? strcasecmp(sp_arena_sprintf(&a, "outbox-%lld@" OURS, row),
+                                       refs[i]) == 0
+                          : strcasecmp(sp_mail_thread_outbox_id(&a, &key, row, OURS),
+                                       refs[i]) == 0));
     }
     CHECK(sp_mail_thread_outbox(sp_mail_thread_outbox_id(&a, &key, (long long)size + 1, OURS),
-                                OURS, &key, &row) && row == (long long)size + 1);
+                                OURS, &key, &row, &legacy) &&
+          row == (long long)size + 1 && !legacy);
     /* The thread id made for the input, when it is a public id, names it. */
     ticket_id id, back;
     if (size == SP_PUBLIC_ID_LEN && sp_public_id_read(refs_value, id)) {

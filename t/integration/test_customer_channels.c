@@ -112,6 +112,41 @@ START_TEST(by_default_an_agents_transfer_tells_the_customer_by_email)
 }
 END_TEST
 
+/* A chat of c's that agent a accepted; its public id. */
+static const char *
+accepted_chat(const struct sp_t_user *c, const struct sp_t_user *a)
+{
+    const char *chat = chat_new(c);
+    struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/agent/chats/%s/accept", chat),
+                                       a->token, NULL, NULL, NULL);
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    return chat;
+}
+
+/* QA: an agent turning her own chat into a ticket got a ticket.assigned
+ * mail about herself; API.md §11 (Staff notification rows): an agent who
+ * assigns themselves is not told. An admin's transfer of her chat tells
+ * her as before. */
+START_TEST(an_agent_making_her_chat_a_ticket_is_not_told_she_has_it)
+{
+    struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_user admin = sp_t_user_new(SP_ROLE_ADMIN);
+    const char *me = sp_t_fmt("%lld", (long long)sp_t_agent_id(&a));
+    const char *ticket = to_ticket(&a, accepted_chat(&c, &a));
+    ck_assert_str_eq(sp_t_sql("SELECT assigned_agent_id FROM support_tickets"
+                              " WHERE public_id = '%s'", ticket), me);
+    ck_assert_int_eq(sp_t_db_event_count(ticket, "assigned"), 1);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "ticket.assigned", NULL, NULL),
+                     0);
+    ticket = to_ticket(&admin, accepted_chat(&c, &a));
+    ck_assert_str_eq(sp_t_sql("SELECT assigned_agent_id FROM support_tickets"
+                              " WHERE public_id = '%s'", ticket), me);
+    ck_assert_int_eq(sp_t_db_outbox_count(ticket, "notification", "ticket.assigned", "agent", me),
+                     1);
+}
+END_TEST
+
 START_TEST(the_customers_own_transfer_tells_them_nothing)
 {
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), admin = sp_t_user_new(SP_ROLE_ADMIN);
@@ -243,6 +278,7 @@ main(void)
     tcase_add_test(tc, by_default_an_agents_reply_is_one_email);
     tcase_add_test(tc, by_default_an_agents_transfer_tells_the_customer_by_email);
     tcase_add_test(tc, the_customers_own_transfer_tells_them_nothing);
+    tcase_add_test(tc, an_agent_making_her_chat_a_ticket_is_not_told_she_has_it);
     tcase_add_test(tc, a_ticket_that_only_says_chat_is_acknowledged);
     tcase_add_test(tc, the_customers_resolve_tells_the_assigned_agent);
     tc = sp_t_tcase(s, "email_and_sms");

@@ -152,6 +152,22 @@ lookup_forms(const char *addr, size_t *n)
  * customer's token gave it (ASCII-lower-cased): the domain in its
  * Unicode form, or its xn-- form, which for an ASCII local part is the
  * canonical form already. A lookup tries each, once. */
+/* QA: "x@example.com." was sent as RCPT TO with the dot (strict relays
+ * refuse it) and stored apart from x@example.com, so mail from it was
+ * unknown_sender: the root dot is dropped when sending and comparing. */
+START_TEST(a_trailing_root_dot_is_dropped)
+{
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "Bob@Example.COM."), "Bob@Example.COM");
+    ck_assert_str_eq(sp_mail_addr_ascii(&arena, "jo@bücher.example."),
+                     "jo@xn--bcher-kva.example");
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, " Bob@Example.COM. "), "bob@example.com");
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "JÜRGEN@BÜCHER.example."),
+                     "jürgen@xn--bcher-kva.example");
+    /* a domain of a dot alone is no domain to drop it from */
+    ck_assert_str_eq(sp_mail_addr_canonical(&arena, "bob@."), "bob@.");
+}
+END_TEST
+
 START_TEST(a_lookup_tries_the_forms_an_older_index_may_be_over)
 {
     const struct {
@@ -159,20 +175,27 @@ START_TEST(a_lookup_tries_the_forms_an_older_index_may_be_over)
         size_t n;
     } cases[] = {
         /* a bounce names the xn-- form; the contact was stored in Unicode */
-        {"Zoe@XN--BCHER-KVA.example", "zoe@xn--bcher-kva.example|zoe@bücher.example", 2},
-        {"zoe@bücher.example", "zoe@xn--bcher-kva.example|zoe@bücher.example", 2},
+        /* (each then the canonical form with a root dot, as stored before
+         * the dot was dropped, while there is room) */
+        {"Zoe@XN--BCHER-KVA.example",
+         "zoe@xn--bcher-kva.example|zoe@bücher.example|zoe@xn--bcher-kva.example.", 3},
+        {"zoe@bücher.example",
+         "zoe@xn--bcher-kva.example|zoe@bücher.example|zoe@xn--bcher-kva.example.", 3},
         {"zoe@BÜCHER.example",
-         "zoe@xn--bcher-kva.example|zoe@bÜcher.example|zoe@bücher.example", 3},
+         "zoe@xn--bcher-kva.example|zoe@bÜcher.example|zoe@bücher.example"
+         "|zoe@xn--bcher-kva.example.", 4},
         /* a non-ASCII local part keeps its case in the older forms */
         {"JÜRGEN@BÜCHER.EXAMPLE",
          "jürgen@xn--bcher-kva.example|jÜrgen@bÜcher.example|jÜrgen@bücher.example"
          "|jÜrgen@xn--bcher-kva.example", 4},
-        {"jürgen@xn--bcher-kva.example", "jürgen@xn--bcher-kva.example|jürgen@bücher.example",
-         2},
+        {"jürgen@xn--bcher-kva.example",
+         "jürgen@xn--bcher-kva.example|jürgen@bücher.example|jürgen@xn--bcher-kva.example.", 3},
         /* no IDNA domain: the canonical form, or the one it falls back to */
-        {" Alice@Example.COM ", "alice@example.com", 1},
-        {"JÜRGEN@example.com", "jürgen@example.com|jÜrgen@example.com", 2},
-        {"JÜRGEN@-bad.example", "jÜrgen@-bad.example", 1},
+        {" Alice@Example.COM ", "alice@example.com|alice@example.com.", 2},
+        {"JÜRGEN@example.com", "jürgen@example.com|jÜrgen@example.com|jürgen@example.com.", 3},
+        {"JÜRGEN@-bad.example", "jÜrgen@-bad.example|jÜrgen@-bad.example.", 2},
+        /* QA: a trailing root dot: canonical without it, as written too */
+        {"Alice@Example.COM.", "alice@example.com|alice@example.com.", 2},
         {"JÜRGEN", "jÜrgen", 1},
         {" ", "", 0},
         {NULL, "", 0},
@@ -203,6 +226,7 @@ suite(void)
     tcase_add_test(tc, a_domain_is_compared_as_its_a_label);
     tcase_add_test(tc, a_domain_is_written_in_unicode_as_its_u_labels);
     tcase_add_test(tc, a_lookup_tries_the_forms_an_older_index_may_be_over);
+    tcase_add_test(tc, a_trailing_root_dot_is_dropped);
     suite_add_tcase(s, tc);
     return s;
 }

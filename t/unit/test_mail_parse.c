@@ -925,6 +925,8 @@ START_TEST(auto_replies_are_recognized)
         "Precedence: list\n",            "Precedence: auto_reply\n",
         "X-Autoreply: yes\n",            "X-Autorespond: whatever\n",
         "List-Id: <news.example.com>\n",
+        /* QA: loop marks were answered */
+        "X-Loop: support@example.com\n", "X-MS-Exchange-Inbox-Rules-Loop: z@example.com\n",
     };
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         char *msg = sp_arena_sprintf(&arena, "From: z@example.com\n%s\nhi", yes[i]);
@@ -932,6 +934,12 @@ START_TEST(auto_replies_are_recognized)
     }
     ck_assert(!parse("From: z@example.com\nAuto-Submitted: no\nPrecedence: first-class\n\n")
                    .auto_reply);
+    /* Return-Path: <> is an empty envelope sender, the delivering MTA's word */
+    ck_assert(parse("Return-Path: <>\nFrom: z@example.com\n\nhi").null_return_path);
+    ck_assert(parse("Return-Path: < >\nFrom: z@example.com\n\nhi").null_return_path);
+    ck_assert(!parse("Return-Path: <z@example.com>\nFrom: z@example.com\n\nhi")
+                   .null_return_path);
+    ck_assert(!parse("From: z@example.com\n\nhi").null_return_path);
 }
 END_TEST
 

@@ -103,32 +103,37 @@ key(void)
 START_TEST(outbox_message_id_names_its_row_on_our_domain_only)
 {
     long long id = 0;
+    bool legacy = true;
     const char *mid = sp_mail_thread_outbox_id(&arena, key(), 42, "example.com");
     ck_assert_msg(strncmp(mid, "m-", 2) == 0 && strlen(mid) == 2 + 72 + strlen("@example.com") &&
                       strstr(mid, "42@") == NULL && strstr(mid, "outbox") == NULL, "%s", mid);
     ck_assert_str_eq(sp_mail_thread_outbox_id(&arena, key(), 42, "example.com"), mid);
     const char *next = sp_mail_thread_outbox_id(&arena, key(), 43, "example.com");
     ck_assert_str_ne(next, mid);
-    ck_assert(sp_mail_thread_outbox(mid, "example.com", key(), &id));
+    ck_assert(sp_mail_thread_outbox(mid, "example.com", key(), &id, &legacy));
     ck_assert_int_eq(id, 42);
-    ck_assert(sp_mail_thread_outbox(next, "EXAMPLE.com.", key(), &id));
+    ck_assert(!legacy);
+    ck_assert(sp_mail_thread_outbox(next, "EXAMPLE.com.", key(), &id, &legacy));
     ck_assert_int_eq(id, 43);
     /* another deployment's key, another domain, one digit changed: none */
     struct sp_token_key other;
     ck_assert(sp_mail_thread_key(NULL, &other));
-    ck_assert(!sp_mail_thread_outbox(mid, "example.com", &other, &id));
-    ck_assert(!sp_mail_thread_outbox(mid, "example.com", NULL, &id));
-    ck_assert(!sp_mail_thread_outbox(mid, "evil.example", key(), &id));
+    ck_assert(!sp_mail_thread_outbox(mid, "example.com", &other, &id, &legacy));
+    ck_assert(!sp_mail_thread_outbox(mid, "example.com", NULL, &id, &legacy));
+    ck_assert(!sp_mail_thread_outbox(mid, "evil.example", key(), &id, &legacy));
     char *bent = (char *)sp_arena_strdup(&arena, mid);
     bent[10] = bent[10] == '0' ? '1' : '0';
-    ck_assert(!sp_mail_thread_outbox(bent, "example.com", key(), &id));
+    ck_assert(!sp_mail_thread_outbox(bent, "example.com", key(), &id, &legacy));
     ck_assert(!sp_mail_thread_outbox(sp_arena_sprintf(&arena, "%.40s@example.com", mid),
-                                     "example.com", key(), &id));
+                                     "example.com", key(), &id, &legacy));
 
-    ck_assert(sp_mail_thread_outbox("outbox-42@example.com", "example.com", key(), &id));
+    /* the old form, which anyone can write: said so (SP_MAIL_THREAD_SENT_UNSEALED) */
+    ck_assert(
+        sp_mail_thread_outbox("outbox-42@example.com", "example.com", key(), &id, &legacy));
     ck_assert_int_eq(id, 42);
+    ck_assert(legacy);
     ck_assert(sp_mail_thread_outbox("OUTBOX-922337203685477580@Example.COM.", "example.com",
-                                    NULL, &id));
+                                    NULL, &id, &legacy));
     ck_assert_int_eq(id, 922337203685477580LL);
     static const char *const no[] = {"outbox-42@evil.example", "outbox-@example.com",
                                      "outbox-042@example.com", "outbox--1@example.com",
@@ -136,9 +141,10 @@ START_TEST(outbox_message_id_names_its_row_on_our_domain_only)
                                      "outbox-1234567890123456789@example.com",
                                      "ticket-42@example.com", "m-@example.com", "", NULL};
     for (size_t i = 0; no[i] != NULL; i++)
-        ck_assert_msg(!sp_mail_thread_outbox(no[i], "example.com", key(), &id), "%s", no[i]);
-    ck_assert(!sp_mail_thread_outbox(NULL, "example.com", key(), &id));
-    ck_assert(!sp_mail_thread_outbox("outbox-1@example.com", NULL, key(), &id));
+        ck_assert_msg(!sp_mail_thread_outbox(no[i], "example.com", key(), &id, &legacy), "%s",
+                      no[i]);
+    ck_assert(!sp_mail_thread_outbox(NULL, "example.com", key(), &id, &legacy));
+    ck_assert(!sp_mail_thread_outbox("outbox-1@example.com", NULL, key(), &id, &legacy));
 }
 END_TEST
 
