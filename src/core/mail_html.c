@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/ascii.h"
 #include "core/buf.h"
+#include "core/html_parse.h"
 #include "core/sanitize.h"
 #include "core/utf8.h"
 
@@ -225,7 +226,7 @@ html_dropped(GumboTag t)
 {
     switch (t) {
     case GUMBO_TAG_HEAD: case GUMBO_TAG_SCRIPT: case GUMBO_TAG_STYLE: case GUMBO_TAG_TITLE:
-    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_OBJECT:
+    case GUMBO_TAG_TEMPLATE: case GUMBO_TAG_OBJECT: case GUMBO_TAG_DATALIST:
     case GUMBO_TAG_IFRAME: case GUMBO_TAG_EMBED: case GUMBO_TAG_APPLET:
         return true;
     default:
@@ -233,21 +234,16 @@ html_dropped(GumboTag t)
     }
 }
 
+/* A line of its own: sanitize's block elements (sp_html_block), but for
+ * table cells, which stand side by side on their row's line (a space
+ * between), and for a <select>'s options, one a line ("VisaMastercard"
+ * read as one word: QA). */
 static bool
 html_block(GumboTag t)
 {
-    switch (t) {
-    case GUMBO_TAG_P: case GUMBO_TAG_DIV: case GUMBO_TAG_LI: case GUMBO_TAG_TR:
-    case GUMBO_TAG_H1: case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4:
-    case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_PRE: case GUMBO_TAG_BLOCKQUOTE:
-    case GUMBO_TAG_UL: case GUMBO_TAG_OL: case GUMBO_TAG_TABLE: case GUMBO_TAG_HR:
-    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_DD: case GUMBO_TAG_CENTER:
-    case GUMBO_TAG_SECTION: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_HEADER:
-    case GUMBO_TAG_FOOTER: case GUMBO_TAG_ADDRESS: case GUMBO_TAG_FIGURE: case GUMBO_TAG_FORM:
-        return true;
-    default:
+    if (t == GUMBO_TAG_TD || t == GUMBO_TAG_TH)
         return false;
-    }
+    return sp_html_block(t) || t == GUMBO_TAG_OPTION || t == GUMBO_TAG_OPTGROUP;
 }
 
 static bool
@@ -303,6 +299,64 @@ html_outlook_history(const GumboElement *el)
     return false;
 }
 
+/* Whether the declaration list of a style attribute hides its element:
+ * display: none or visibility: hidden|collapse, read as CSS reads it
+ * (names and keywords in any case, white space around them, an
+ * !important after). A later declaration of the same property wins. */
+static bool
+style_hides(const char *s)
+{
+    bool none = false, invisible = false;
+    while (*s != '\0') {
+        size_t n = strcspn(s, ";");
+        const char *p = s, *e = s + n, *colon = memchr(s, ':', n);
+        s += n + (s[n] == ';');
+        if (colon == NULL)
+            continue;
+        const char *v = colon + 1, *ve = e, *bang = memchr(v, '!', (size_t)(e - v));
+        if (bang != NULL)
+            ve = bang;  /* "none !important" */
+        sp_ascii_trim(&p, &colon);
+        sp_ascii_trim(&v, &ve);
+        size_t pn = (size_t)(colon - p), vn = (size_t)(ve - v);
+        if (pn == 7 && strncasecmp(p, "display", 7) == 0)
+            none = vn == 4 && strncasecmp(v, "none", 4) == 0;
+        else if (pn == 10 && strncasecmp(p, "visibility", 10) == 0)
+            invisible = (vn == 6 && strncasecmp(v, "hidden", 6) == 0) ||
+                        (vn == 8 && strncasecmp(v, "collapse", 8) == 0);
+    }
+    return none || invisible;
+}
+
+/* Whether el's tag, as written, is name: an element gumbo 0.10.1 does
+ * not know (<dialog>) is GUMBO_TAG_UNKNOWN. */
+static bool
+unknown_tag_is(const GumboElement *el, const char *name)
+{
+    GumboStringPiece t = el->original_tag;
+    if (el->tag != GUMBO_TAG_UNKNOWN || t.length == 0)
+        return false;
+    gumbo_tag_from_original_text(&t);
+    return t.length == strlen(name) && strncasecmp(t.data, name, t.length) == 0;
+}
+
+/* An element a reader does not see, with all it holds: the hidden
+ * attribute (HTML's own stylesheet: display: none), a style that hides
+ * it, a closed <dialog> (without open). A mail's hidden preheader, and
+ * what an article's author hid in an HTML block (core/markdown): an
+ * "Internal only" note was published, indexed and sent to the AI (QA).
+ * aria-hidden is not one: it hides from screen readers what the eye sees.
+ * <noscript> is read: mail clients run no script, and the sanitizer keeps
+ * its text too. */
+static bool
+html_hidden(const GumboElement *el)
+{
+    const GumboAttribute *style = gumbo_get_attribute(&el->attributes, "style");
+    return gumbo_get_attribute(&el->attributes, "hidden") != NULL ||
+           (style != NULL && style_hides(style->value)) ||
+           (unknown_tag_is(el, "dialog") && gumbo_get_attribute(&el->attributes, "open") == NULL);
+}
+
 /* Ends the line if it has text (hard: always, for <br>); spaces at its
  * end are invisible, so a line of only &nbsp; comes out blank. */
 static void
@@ -350,14 +404,17 @@ html_open(struct htext *h, const GumboElement *el)
         h->stop = true;
         return false;
     }
-    /* An element with the hidden attribute is not rendered (HTML's own
-     * stylesheet: display: none): a mail's hidden preheader, an
-     * article's HTML block the author hid (core/markdown). */
-    if (html_dropped(el->tag) || gumbo_get_attribute(&el->attributes, "hidden") != NULL ||
-        (!h->whole && html_quote(el)))
+    if (html_dropped(el->tag) || html_hidden(el) || (!h->whole && html_quote(el)))
         return false;
     if (el->tag == GUMBO_TAG_BR) {
         html_break(h, true);
+        return false;
+    }
+    if (el->tag == GUMBO_TAG_IMG) {
+        /* Read as its alt text, as the sanitizer unwraps an image. */
+        const GumboAttribute *alt = gumbo_get_attribute(&el->attributes, "alt");
+        if (alt != NULL)
+            html_text(h, alt->value, strlen(alt->value));
         return false;
     }
     if (html_block(el->tag))
@@ -525,7 +582,7 @@ sp_mail_html_read(struct sp_arena *a, const char *html, size_t len,
     html = guard_depth(a, html, strlen(html), &len);
     sp_buf_init(&w.h[REPLY].b, a, len / 2 + 64);
     sp_buf_init(&w.h[WHOLE].b, a, len / 2 + 64);
-    GumboOutput *g = gumbo_parse_with_options(&opt, html, len);
+    GumboOutput *g = sp_html_parse(&opt, html, len, a);
     html_walk(a, &w, g->root);
     gumbo_destroy_output(&opt, g);
     out->reply = finish(a, &w.h[REPLY]);

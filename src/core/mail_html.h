@@ -22,10 +22,12 @@ struct sp_mail_html_texts {
 
 /* The text of an HTML body as a reader sees it: NUL bytes dropped (as
  * from a text/plain body, before the HTML is read), tags gone, entities
- * decoded, block elements (p div br li tr h1-h6 pre blockquote) on lines
- * of their own, script/style/head dropped, whitespace collapsed outside
- * <pre>, an element with the hidden attribute dropped with its content
- * (it is not rendered), a link's target after its text ("here
+ * decoded, block elements (sp_html_block's, table cells aside, and a
+ * select's options) and <br> on lines of their own, an image as its alt
+ * text, script/style/head/template/datalist dropped, whitespace collapsed
+ * outside <pre>, what is not rendered dropped with its content (the
+ * hidden attribute, a style of display: none or visibility: hidden or
+ * collapse, a <dialog> without open), a link's target after its text ("here
  * <https://x>", as the chat transcript writes links) when it is one a
  * message body may link to (sp_sanitize_link_ok: http, https, mailto)
  * and the text does not already say it. In out->reply, quoted history is dropped with its
@@ -38,7 +40,8 @@ struct sp_mail_html_texts {
  * below a quote (bottom posting, answers between quotes) stay, as the
  * text/plain reader keeps them. Only the first 1 MiB is read, and start
  * tags past 256 open elements are dropped (their text kept): gumbo is
- * quadratic in nesting. Uses gumbo. Arena-owned. */
+ * quadratic in nesting. Uses gumbo through sp_html_parse (a CDATA
+ * section is a bogus comment). Arena-owned. */
 void sp_mail_html_read(struct sp_arena *a, const char *html, size_t len,
                        struct sp_mail_html_texts *out);
 

@@ -633,6 +633,41 @@ as_script(struct sp_arena *a, const char *html)
     return b.data;
 }
 
+/* The text of an HTML block as a paragraph of its lines, hard line
+ * breaks between them; NULL when it has none. */
+static cmark_node *
+text_paragraph(struct sp_arena *a, const char *text)
+{
+    cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
+    for (const char *p = text, *e; *p != '\0'; p = *e == '\n' ? e + 1 : e) {
+        e = p + strcspn(p, "\n");
+        const char *s = p, *end = e;
+        sp_ascii_trim(&s, &end);
+        if (s == end)
+            continue;
+        if (cmark_node_first_child(para) != NULL)
+            cmark_node_append_child(para, cmark_node_new(CMARK_NODE_LINEBREAK));
+        cmark_node *t = cmark_node_new(CMARK_NODE_TEXT);
+        cmark_node_set_literal(t, sp_arena_strndup(a, s, (size_t)(end - s)));
+        cmark_node_append_child(para, t);
+    }
+    if (cmark_node_first_child(para) == NULL) {
+        cmark_node_free(para);
+        return NULL;
+    }
+    return para;
+}
+
+/* Whether an HTML block is a <pre> one (CommonMark's type 1, which runs
+ * to its end tag): its text keeps its white space, as a code block. */
+static bool
+pre_block(const char *html)
+{
+    html += strspn(html, " ");
+    return strncasecmp(html, "<pre", 4) == 0 && html[4] != '\0' &&
+           strchr(" \t\r\n>", html[4]) != NULL;
+}
+
 /* Makes each raw HTML block among parent's children the text a reader
  * of that HTML sees, as a paragraph of its lines (hard line breaks
  * between them), or nothing when it shows none: cmark omits the whole
@@ -640,9 +675,12 @@ as_script(struct sp_arena *a, const char *html)
  * "<p>Step 2</p>\nStep 3" or "<div>Refunds take 5 days</div>" vanished
  * from the page, the summary, search and the AI's passages. The text is
  * sp_mail_html_read's (tags gone, entities decoded, script, style and
- * the rest of dropped[] gone with their content, block elements and
- * <br> lines of their own, an http/https/mailto link's target after its
- * text); as a text node it is escaped again in the HTML. */
+ * the rest of dropped[] gone with their content, what CSS or markup
+ * hides gone, block elements and <br> lines of their own, an image its
+ * alt text, an http/https/mailto link's target after its text); as a
+ * text node it is escaped again in the HTML. A block that starts with
+ * <pre> is a code block of that text, its white space kept (QA: a
+ * paragraph of trimmed lines lost the indentation). */
 static void
 keep_html_blocks(struct sp_arena *a, cmark_node *parent)
 {
@@ -653,21 +691,16 @@ keep_html_blocks(struct sp_arena *a, cmark_node *parent)
         const char *lit = cmark_node_get_literal(c), *html = as_script(a, lit ? lit : "");
         struct sp_mail_html_texts t;
         sp_mail_html_read(a, html, strlen(html), &t);
-        cmark_node *para = cmark_node_new(CMARK_NODE_PARAGRAPH);
-        for (const char *p = t.whole, *e; *p != '\0'; p = *e == '\n' ? e + 1 : e) {
-            e = p + strcspn(p, "\n");
-            const char *s = p, *end = e;
-            sp_ascii_trim(&s, &end);
-            if (s == end)
-                continue;
-            if (cmark_node_first_child(para) != NULL)
-                cmark_node_append_child(para, cmark_node_new(CMARK_NODE_LINEBREAK));
-            cmark_node *text = cmark_node_new(CMARK_NODE_TEXT);
-            cmark_node_set_literal(text, sp_arena_strndup(a, s, (size_t)(end - s)));
-            cmark_node_append_child(para, text);
+        cmark_node *text = NULL;
+        if (pre_block(html) && t.whole[0] != '\0') {
+            text = cmark_node_new(CMARK_NODE_CODE_BLOCK);
+            cmark_node_set_literal(text, sp_arena_sprintf(a, "%s\n", t.whole));
+        } else {
+            text = text_paragraph(a, t.whole);
         }
-        if (cmark_node_first_child(para) == NULL || !cmark_node_replace(c, para)) {
-            cmark_node_free(para);
+        if (text == NULL || !cmark_node_replace(c, text)) {
+            if (text != NULL)
+                cmark_node_free(text);
             cmark_node_unlink(c);
         }
         cmark_node_free(c);

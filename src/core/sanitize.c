@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/ascii.h"
 #include "core/buf.h"
+#include "core/html_parse.h"
 #include "core/utf8.h"
 
 #define SP_SANITIZE_REL "nofollow noopener noreferrer"
@@ -83,31 +84,6 @@ article_tag(GumboTag t)
     case GUMBO_TAG_H5: case GUMBO_TAG_H6: case GUMBO_TAG_HR: case GUMBO_TAG_DEL:
     case GUMBO_TAG_TABLE: case GUMBO_TAG_THEAD: case GUMBO_TAG_TBODY: case GUMBO_TAG_TR:
     case GUMBO_TAG_TH: case GUMBO_TAG_TD: case GUMBO_TAG_IMG: case GUMBO_TAG_INPUT:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* HTML's block-level elements, table parts included: a reader sees each
- * on lines of its own. */
-static bool
-block_tag(GumboTag t)
-{
-    switch (t) {
-    case GUMBO_TAG_ADDRESS: case GUMBO_TAG_ARTICLE: case GUMBO_TAG_ASIDE:
-    case GUMBO_TAG_BLOCKQUOTE: case GUMBO_TAG_CAPTION: case GUMBO_TAG_CENTER:
-    case GUMBO_TAG_DD: case GUMBO_TAG_DETAILS: case GUMBO_TAG_DIR: case GUMBO_TAG_DIV:
-    case GUMBO_TAG_DL: case GUMBO_TAG_DT: case GUMBO_TAG_FIELDSET: case GUMBO_TAG_FIGCAPTION:
-    case GUMBO_TAG_FIGURE: case GUMBO_TAG_FOOTER: case GUMBO_TAG_FORM: case GUMBO_TAG_H1:
-    case GUMBO_TAG_H2: case GUMBO_TAG_H3: case GUMBO_TAG_H4: case GUMBO_TAG_H5:
-    case GUMBO_TAG_H6: case GUMBO_TAG_HEADER: case GUMBO_TAG_HGROUP: case GUMBO_TAG_HR:
-    case GUMBO_TAG_LEGEND: case GUMBO_TAG_LI: case GUMBO_TAG_LISTING: case GUMBO_TAG_MAIN:
-    case GUMBO_TAG_MENU: case GUMBO_TAG_NAV: case GUMBO_TAG_OL: case GUMBO_TAG_P:
-    case GUMBO_TAG_PLAINTEXT: case GUMBO_TAG_PRE: case GUMBO_TAG_SECTION:
-    case GUMBO_TAG_SUMMARY: case GUMBO_TAG_TABLE: case GUMBO_TAG_TBODY: case GUMBO_TAG_TD:
-    case GUMBO_TAG_TFOOT: case GUMBO_TAG_TH: case GUMBO_TAG_THEAD: case GUMBO_TAG_TR:
-    case GUMBO_TAG_UL:
         return true;
     default:
         return false;
@@ -264,7 +240,12 @@ tel_number(const char *s, size_t n)
 /* What follows "http:" or "https:": "//", a host, no user info. A URL
  * parser reads "https:evil.example" or "https:/x" against the page's own
  * address (a relative link the allowlist would let through: QA), and
- * "https://bank.example@evil.example" shows one host and opens another. */
+ * "https://bank.example@evil.example" shows one host and opens another.
+ * A browser ends the host at a backslash too, but an RFC 3986 parser
+ * (mail clients, link scanners) reads it as data: to them
+ * "https://bank.example\@evil.example/" has the user info
+ * "bank.example\" and opens evil.example (QA), so an '@' anywhere before
+ * the first '/', '?' or '#' is refused. */
 static bool
 web_authority(const char *s, size_t n)
 {
@@ -274,12 +255,14 @@ web_authority(const char *s, size_t n)
     while (i < n && (s[i] == '/' || s[i] == '\\'))
         i++;  /* "https:///host": parsers skip them */
     size_t host = i;
-    while (i < n && memchr("/\\?#", s[i], 4) == NULL) {
+    while (i < n && memchr("/\\?#", s[i], 4) == NULL)
+        i++;
+    if (i == host)
+        return false;
+    for (i = host; i < n && memchr("/?#", s[i], 3) == NULL; i++)
         if (s[i] == '@')
             return false;
-        i++;
-    }
-    return i > host;
+    return true;
 }
 
 /* The one list of URL schemes a link or an image may use: what follows
@@ -536,7 +519,7 @@ open_element(struct walk *w, const GumboNode *n)
 {
     const GumboElement *el = &n->v.element;
     enum sp_sanitize_action act = classify(n, w->profile);
-    bool block = el->tag_namespace == GUMBO_NAMESPACE_HTML && block_tag(el->tag);
+    bool block = el->tag_namespace == GUMBO_NAMESPACE_HTML && sp_html_block(el->tag);
 
     if (act == ACT_DROP)
         return;
@@ -578,7 +561,7 @@ walk_tree(struct walk *w, const GumboNode *root)
                 sp_buf_printf(&w->out, "</%s>",
                               gumbo_normalized_tagname(f->close));
                 w->kept--;
-                if (block_tag(f->close))
+                if (sp_html_block(f->close))
                     line_ends(w);
             } else if (f->edge) {
                 block_edge(w);
@@ -633,8 +616,7 @@ sanitize_once(struct sp_arena *a, enum sp_sanitize_profile profile, const char *
     sp_buf_init(&w.out, a, len + 64);
     w.stack = sp_arena_alloc(a, w.cap * sizeof(*w.stack));
 
-    GumboOutput *g = gumbo_parse_with_options(&opt, html ? html : "",
-                                              html ? len : 0);
+    GumboOutput *g = sp_html_parse(&opt, html, len, a);
     walk_tree(&w, g->root);
     gumbo_destroy_output(&opt, g);
 
@@ -718,7 +700,7 @@ sp_sanitize_text(struct sp_arena *a, const char *html, size_t len)
     opt.fragment_namespace = GUMBO_NAMESPACE_HTML;
     struct sp_buf out;
     sp_buf_init(&out, a, len + 16);
-    GumboOutput *g = gumbo_parse_with_options(&opt, html ? html : "", html ? len : 0);
+    GumboOutput *g = sp_html_parse(&opt, html, len, a);
     text_walk(g->root, &out, 0);
     gumbo_destroy_output(&opt, g);
     while (out.len > 0 && (out.data[out.len - 1] == '\n' || out.data[out.len - 1] == ' '))

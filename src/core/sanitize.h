@@ -23,6 +23,12 @@
  *    is unwrapped to its text rather than emitted without href. Articles
  *    also keep tel: when a phone number follows (an optional "+", digits,
  *    "-.() " and %20; no parameters): "call [our hotline](tel:+15551234)".
+ *  - An http(s) link or image needs "//" and a host, and no '@' before
+ *    the first '/', '?' or '#' (a backslash does not end the host there:
+ *    RFC 3986 readers take it as user info).
+ *  - "<![CDATA[" is read as a bogus comment up to the next '>', in HTML
+ *    and foreign content alike (sp_html_parse: gumbo 0.10.1 aborts on
+ *    its CDATA path).
  *  - Kept elements nested deeper than SP_SANITIZE_MAX_DEPTH are unwrapped
  *    (text kept), so stored bodies stay shallow for every renderer.
  *  - "Visible text" means any character other than ASCII whitespace, C0/C1

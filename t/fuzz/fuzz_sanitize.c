@@ -7,7 +7,8 @@
  * as it reads: the line breaks of unwrapped blocks are not added twice);
  * and the plain text of the output (mail text parts) is valid UTF-8.
  * Build: clang -fsanitize=fuzzer,address,undefined -Isrc src/core/arena.c
- *        src/core/ascii.c src/core/buf.c src/core/utf8.c src/core/sanitize.c
+ *        src/core/ascii.c src/core/buf.c src/core/utf8.c src/core/html_parse.c
+ *        src/core/sanitize.c
  *        t/fuzz/fuzz_sanitize.c $(pkg-config --cflags --libs gumbo)
  */
 #include <stdbool.h>

@@ -344,6 +344,94 @@ START_TEST(html_text_keeps_blocks_and_drops_quotes)
 }
 END_TEST
 
+/* gumbo 0.10.1 aborts on text after a CDATA section in <math>/<svg>
+ * inside a <table> (google/gumbo-parser#301): an unauthenticated mail
+ * killed support-mail-in and the MTA retried it forever (QA). */
+START_TEST(html_cdata_in_foreign_content_does_not_abort)
+{
+    static const char *const in[] = {
+        "<table><math><mi><![CDATA[y]]>\nhello",
+        "<table><svg><desc><![CDATA[y]]>x",
+        "<table><math><mtext><![CDATA[y]]>x",
+        "<table><svg><foreignObject><![CDATA[y]]>x",
+        "<table><svg><title><![CDATA[y]]>x",
+        "<table><math><annotation-xml encoding=text/html><![CDATA[y]]>x",
+    };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct sp_mail_html_texts t;
+        sp_mail_html_read(&arena, in[i], strlen(in[i]), &t);
+        ck_assert_msg(strstr(t.whole, "CDATA") == NULL, "%s: %s", in[i], t.whole);
+    }
+    struct sp_mail_in m = parse("From: Demo <customer@example.com>\r\nSubject: Crash\r\n"
+                                "Content-Type: text/html; charset=utf-8\r\n\r\n"
+                                "<table><math><mi><![CDATA[y]]>\r\nhello\r\n");
+    ck_assert(m.text_from_html);
+    ck_assert_str_eq(m.text, "hello");
+}
+END_TEST
+
+/* What the markup hides is not text: a style of display: none or
+ * visibility: hidden (written as CSS allows), a closed <dialog>, a
+ * <datalist>; an article's HTML block published an "Internal only" note
+ * (QA). aria-hidden hides from screen readers only: the eye sees it. */
+START_TEST(html_text_drops_what_css_and_markup_hide)
+{
+    static const char *const hidden[] = {
+        "<div style=\"display:none\">Internal only: ZETA-1234</div>",
+        "<div style=\"color: red; DISPLAY : None !important\">ZETA-1234</div>",
+        "<span style='visibility:hidden'>ZETA-1234</span>",
+        "<p style=\"display:block;visibility: collapse ;\">ZETA-1234</p>",
+        "<dialog>Draft note ZETA-1234</dialog>",
+        "<input list=l><datalist id=l><option>ZETA-1234</option></datalist>",
+        "<template>ZETA-1234</template>",
+        "<div style=\"display:none;mso-hide:all\"><p>pre</p><b>ZETA-1234</b></div>",
+    };
+    for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+        char h[256];
+        snprintf(h, sizeof(h), "<p>Shown</p>%s<p>End</p>", hidden[i]);
+        struct sp_mail_html_texts t;
+        sp_mail_html_read(&arena, h, strlen(h), &t);
+        ck_assert_msg(strcmp(t.whole, "Shown\nEnd") == 0, "%s: %s", h, t.whole);
+    }
+    static const char *const shown[][2] = {
+        {"<dialog open>Read me</dialog>", "Read me"},
+        {"<div style=\"display:block\">Read me</div>", "Read me"},
+        {"<div style=\"display:none; display:block\">Read me</div>", "Read me"},
+        {"<div style=\"font-family:'none'\">Read me</div>", "Read me"},
+        {"<div aria-hidden=\"true\">Read me</div>", "Read me"},
+        {"<noscript>Read me</noscript>", "Read me"},
+    };
+    for (size_t i = 0; i < sizeof(shown) / sizeof(shown[0]); i++)
+        ck_assert_str_eq(sp_mail_html_text(&arena, shown[i][0], strlen(shown[i][0])),
+                         shown[i][1]);
+}
+END_TEST
+
+/* Blocks the sanitizer breaks lines at are lines here too (one list:
+ * sp_html_block), a select's options one a line, an image its alt text
+ * (QA: "ShippingRefunds take 5 days", "VisaMastercard", an image's alt
+ * gone). */
+START_TEST(html_text_gives_each_block_its_line)
+{
+    static const char *const cases[][2] = {
+        {"<details><summary>Shipping</summary>Refunds take 5 days</details>",
+         "Shipping\nRefunds take 5 days"},
+        {"<select><option>Visa</option><option>Mastercard</option></select>",
+         "Visa\nMastercard"},
+        {"<div><img src=\"https://x.example/a.png\" alt=\"Refund flow diagram\"></div>",
+         "Refund flow diagram"},
+        {"<p>See <img alt=\"the chart\"> below</p>", "See the chart below"},
+        {"<figure>img<figcaption>Caption</figcaption></figure>", "img\nCaption"},
+        {"<aside>Note</aside><nav>Menu</nav><main>Body</main>", "Note\nMenu\nBody"},
+        {"<fieldset><legend>Card</legend>Number</fieldset>", "Card\nNumber"},
+        {"<table><caption>Fees</caption><tr><td>a</td><td>b</td></tr></table>", "Fees\na b"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        ck_assert_str_eq(sp_mail_html_text(&arena, cases[i][0], strlen(cases[i][0])),
+                         cases[i][1]);
+}
+END_TEST
+
 /* A first mail's HTML keeps what its markup quotes: a Gmail forward is
  * a gmail_quote, and it is all the customer's (text_whole; text stays
  * without it, for a reply). */
@@ -1275,6 +1363,9 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_links_keep_their_targets);
     tcase_add_test(tc, html_text_keeps_blocks_and_drops_quotes);
     tcase_add_test(tc, html_text_whole_keeps_the_quoted_markup);
+    tcase_add_test(tc, html_cdata_in_foreign_content_does_not_abort);
+    tcase_add_test(tc, html_text_drops_what_css_and_markup_hide);
+    tcase_add_test(tc, html_text_gives_each_block_its_line);
     tcase_add_test(tc, html_only_replies_of_each_client_lose_their_history);
     tcase_add_test(tc, a_dsn_names_its_failed_recipients_and_the_mail_it_returns);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);

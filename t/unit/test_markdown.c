@@ -711,6 +711,73 @@ START_TEST(html_block_keeps_its_text)
 }
 END_TEST
 
+/* What an HTML block's markup hides stays hidden: the page, the summary,
+ * search and the AI's passages published "Internal only: … ZETA-1234"
+ * from a display:none div, a closed <dialog>'s draft and a <datalist>'s
+ * options (QA). */
+START_TEST(html_block_keeps_hidden_what_it_hides)
+{
+    const char *in = "<div style=\"display:none\">Internal only: refund code ZETA-1234</div>\n"
+                     "<dialog>Draft note</dialog>\n"
+                     "<datalist id=c><option>ZETA-1234</option></datalist>\n"
+                     "<p style=\"Visibility: HIDDEN !important\">ZETA-1234</p>\n"
+                     "<p>Public text</p>\n\nAfter.";
+    struct sp_markdown m = md(in);
+    ck_assert_str_eq(m.html, "<p>Public text</p>\n<p>After.</p>\n");
+    ck_assert_lacks(m.text, "ZETA");
+    ck_assert_lacks(m.text, "Draft");
+    struct sp_markdown_block *b;
+    size_t n;
+    ck_assert(sp_markdown_blocks(&arena, in, strlen(in), &b, &n));
+    for (size_t i = 0; i < n; i++)
+        ck_assert_lacks(b[i].text, "ZETA");
+}
+END_TEST
+
+/* An HTML block's words stay apart, an image says its alt text and a
+ * <pre> block keeps its white space (QA: "ShippingRefunds take 5 days",
+ * "VisaMastercard", the diagram's alt gone, the indentation lost). */
+START_TEST(html_block_text_reads_as_rendered)
+{
+    struct sp_markdown m =
+        md("<details><summary>Shipping</summary>Refunds take 5 days</details>");
+    ck_assert_str_eq(m.html, "<p>Shipping<br>\nRefunds take 5 days</p>\n");
+    m = md("<form><select><option>Visa</option><option>Mastercard</option></select></form>");
+    ck_assert_str_eq(m.text, "Visa\nMastercard\n");
+    m = md("<div><img src=\"https://x.example/a.png\" alt=\"Refund flow diagram\"></div>");
+    ck_assert_str_eq(m.html, "<p>Refund flow diagram</p>\n");
+    m = md("<pre>\nsteps:\n  1. open\n\n    2. tap &lt;Refund&gt;\n</pre>\n\nAfter.");
+    ck_assert_str_eq(m.html, "<pre><code>steps:\n  1. open\n\n    2. tap &lt;Refund&gt;\n"
+                             "</code></pre>\n<p>After.</p>\n");
+    ck_assert_contains(m.text, "  1. open\n\n    2. tap <Refund>");
+    ck_assert_str_eq(md("<pre><script>x</script></pre>\n\nAfter.").html, "<p>After.</p>\n");
+}
+END_TEST
+
+/* gumbo 0.10.1 aborts on text after a CDATA section in <math>/<svg>
+ * inside a <table> (google/gumbo-parser#301): an article with such an
+ * HTML block killed the worker that saved it and every
+ * knowledge-embedding-sync pass (QA). */
+START_TEST(html_block_cdata_does_not_abort)
+{
+    static const char *const in[] = {
+        "<table><math><mi><![CDATA[y]]>x</mi></math></table>\n\nAfter.",
+        "<table><svg><desc><![CDATA[y]]>x\n\nAfter.",
+        "Text <table><math><mtext><![CDATA[y]]>x\n\nAfter.",
+        "<div><table><svg><foreignObject><![CDATA[y]]>x</div>\n\nAfter.",
+        "<table><math><annotation-xml encoding=text/html><![CDATA[y]]>x\n\nAfter.",
+    };
+    for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        struct sp_markdown m = md(in[i]);
+        ck_assert_contains(m.text, "After.");
+        ck_assert_lacks(m.text, "CDATA");
+        struct sp_markdown_block *b;
+        size_t n;
+        ck_assert(sp_markdown_blocks(&arena, in[i], strlen(in[i]), &b, &n));
+    }
+}
+END_TEST
+
 /* XSS written in a raw HTML block is text, escaped: no tag or attribute
  * of it reaches the HTML. */
 START_TEST(html_block_xss_stays_inert)
@@ -786,6 +853,9 @@ markdown_suite(void)
     tcase_add_test(tc, strikethrough_text_has_no_tildes);
     tcase_add_test(tc, table_text_has_no_pipes);
     tcase_add_test(tc, html_block_keeps_its_text);
+    tcase_add_test(tc, html_block_keeps_hidden_what_it_hides);
+    tcase_add_test(tc, html_block_text_reads_as_rendered);
+    tcase_add_test(tc, html_block_cdata_does_not_abort);
     tcase_add_test(tc, html_block_xss_stays_inert);
     suite_add_tcase(s, tc);
     return s;

@@ -444,6 +444,66 @@ START_TEST(javascript_href_is_removed)
 }
 END_TEST
 
+/* A backslash ends the host for a browser but is data to an RFC 3986
+ * parser (mail clients, link scanners): "bank.example\" is user info to
+ * them and evil.example the host (QA), so an '@' before the first '/',
+ * '?' or '#' refuses the link wherever backslashes stand. */
+START_TEST(an_at_sign_behind_a_backslash_is_user_info)
+{
+    static const char *const bad[] = {
+        "https://bank.example\\@evil.example/", "https://bank.example\\x@evil.example",
+        "http://bank.example\\\\@evil.example?x", "https:\\\\bank.example\\@evil.example",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(!sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, bad[i]), "%s", bad[i]);
+        ck_assert_msg(!sp_sanitize_link_ok(SP_SANITIZE_ARTICLE, bad[i]), "%s", bad[i]);
+        char in[256];
+        snprintf(in, sizeof(in), "<a href=\"%s\">t</a>", bad[i]);
+        ck_assert_str_eq(san(in), "t");
+    }
+    ck_assert(sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, "https://bank.example\\path/x@y"));
+    ck_assert(sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, "https://bank.example?q=\\@x"));
+    ck_assert(sp_sanitize_link_ok(SP_SANITIZE_MESSAGE, "https://bank.example#\\@x"));
+}
+END_TEST
+
+/* Debian's gumbo 0.10.1 aborts (an assertion in handle_in_table) on text
+ * after a CDATA section in <math>/<svg> text content inside a <table>
+ * (google/gumbo-parser#301): each reply, chat message and article went
+ * through it (QA). The section opener is read as a bogus comment. */
+static const char *const cdata_crashes[] = {
+    "<table><math><mi><![CDATA[y]]>x",
+    "<table><svg><desc><![CDATA[y]]>x",
+    "<table><math><mtext><![CDATA[y]]>x",
+    "<table><svg><foreignObject><![CDATA[y]]>x",
+    "<table><svg><title><![CDATA[y]]>x",
+    "<table><math><annotation-xml encoding=text/html><![CDATA[y]]>x",
+    "<div><table><math><mi><![cdata[y]]> after</mi></math></table></div>",
+};
+
+START_TEST(cdata_in_foreign_content_does_not_abort)
+{
+    for (size_t i = 0; i < sizeof(cdata_crashes) / sizeof(cdata_crashes[0]); i++) {
+        const char *in = cdata_crashes[i];
+        size_t n;
+        char *out = sp_sanitize_html_as(&arena, SP_SANITIZE_ARTICLE, in, strlen(in), &n, NULL);
+        ck_assert_msg(strcasestr(out, "CDATA") == NULL, "%s: %s", in, out);
+        ck_assert_msg(strcasestr(san(in), "CDATA") == NULL, "%s", in);
+        sp_sanitize_text(&arena, in, strlen(in));
+    }
+    /* The text after it stays (an svg <title> is dropped whole). */
+    ck_assert_str_eq(san(cdata_crashes[0]), "x");
+    ck_assert_str_eq(san(cdata_crashes[6]), " after");
+    /* In HTML content a browser reads it as a bogus comment to the '>'. */
+    ck_assert_str_eq(san("a<![CDATA[b]]>c"), "ac");
+    ck_assert_str_eq(san("a<![CDATA[b>c]]>d"), "ac]]&gt;d");
+    ck_assert_str_eq(sp_sanitize_text(&arena, "a<![CdAtA[b]]>c", 15), "ac");
+    /* Not an opener: left alone. */
+    ck_assert_str_eq(san("a&lt;![CDATA[b"), "a&lt;![CDATA[b");
+    ck_assert_str_eq(san("<![CDATA"), "");
+}
+END_TEST
+
 /* Articles link to phone numbers ("call [our hotline](tel:+15551234)");
  * only a number's shape follows the scheme, and messages keep API.md §4's
  * http/https/mailto. */
@@ -797,6 +857,8 @@ sanitize_suite(void)
     tcase_add_test(tc, href_attribute_value_is_escaped);
     tcase_add_test(tc, javascript_href_is_removed);
     tcase_add_test(tc, tel_href_is_a_phone_number_in_articles_only);
+    tcase_add_test(tc, an_at_sign_behind_a_backslash_is_user_info);
+    tcase_add_test(tc, cdata_in_foreign_content_does_not_abort);
     tcase_add_test(tc, unknown_attributes_dropped);
     tcase_add_test(tc, empty_after_sanitize_has_no_text);
     tcase_add_test(tc, invalid_utf8_becomes_replacement_character);
