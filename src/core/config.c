@@ -177,6 +177,9 @@ static const struct sp_setting settings[] = {
     {"SUPPORT_SMTP_STARTTLS", INT(smtp_starttls), "2", 0, 2,
      "smtp:// relay: 2 = STARTTLS when offered, 1 = required, 0 = never (a relay on this"
      " host, no SUPPORT_SMTP_USER); SUPPORT_SMTP_USER always requires it"},
+    {"SUPPORT_SMTP_CA_FILE", STR(smtp_ca_file), NULL, 0, 0,
+     "PEM file of the CA certificates that sign the relay's certificate (a private CA);"
+     " unset: the system's CAs"},
     {"SUPPORT_SMTP_USER", STR(smtp_user), NULL, 0, 0, "SMTP AUTH user (unset: no AUTH)"},
     {"SUPPORT_SMTP_PASSWORD", SEC(smtp_password), NULL, 0, 0, "SMTP AUTH password"},
     {"SUPPORT_MAIL_FROM", STR(mail_from), "support@localhost", 0, 0,

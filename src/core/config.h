@@ -69,6 +69,7 @@ struct sp_config {
     /* support-dispatch (API.md §11) */
     char *smtp_url;
     long  smtp_starttls;
+    char *smtp_ca_file;
     char *smtp_user;
     char *smtp_password;
     char *mail_from;

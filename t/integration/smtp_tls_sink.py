@@ -5,8 +5,10 @@ never goes out in clear.
 
 usage: smtp_tls_sink.py MAILDIR [--ready-file FILE]
 With SMTP_SINK_STARTTLS=1 in its environment it offers STARTTLS, with a
-self-signed certificate made at start (so a client that checks
-certificates gives up after the handshake); with SMTP_SINK_AUTH=1 it asks
+certificate for 127.0.0.1 signed by a test CA made at start, whose
+certificate it leaves in ca.pem beside the Maildir (a client that checks
+certificates against the system's CAs gives up after the handshake; one
+given ca.pem goes on); with SMTP_SINK_AUTH=1 it asks
 for AUTH (PLAIN or LOGIN, over plain SMTP too) and takes any login. It
 writes every STARTTLS and AUTH command it is sent, one a line, to
 smtp-commands.log beside the Maildir, so a test sees whether a password
@@ -59,15 +61,28 @@ class LoggingController(Controller):
         return LoggingSMTP(self.handler, self.command_log, **self.SMTP_kwargs)
 
 
-def self_signed(directory):
-    """A TLS context with a certificate for 127.0.0.1 made now."""
-    key, cert = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+def signed_by_test_ca(directory):
+    """A TLS context with a certificate for 127.0.0.1 signed by a test CA,
+    both made now; the CA's certificate is left in ca.pem (a private CA
+    the dispatcher trusts only when given it, SUPPORT_SMTP_CA_FILE)."""
+    path = {n: os.path.join(directory, n + ".pem")
+            for n in ("ca", "ca-key", "key", "csr", "cert")}
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path["ca-key"],
+            "-out", path["ca"], "-days", "1", "-subj", "/CN=support test CA")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", path["key"],
+            "-out", path["csr"], "-subj", "/CN=127.0.0.1")
+    ext = os.path.join(directory, "cert.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", path["csr"], "-CA", path["ca"], "-CAkey", path["ca-key"],
+            "-CAcreateserial", "-out", path["cert"], "-days", "1", "-extfile", ext)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert, key)
+    ctx.load_cert_chain(path["cert"], path["key"])
     return ctx
 
 
@@ -86,7 +101,7 @@ def main():
         warnings.simplefilter("ignore")
         logging.getLogger("mail.log").setLevel(logging.ERROR)
     if os.environ.get("SMTP_SINK_STARTTLS"):
-        kwargs["tls_context"] = self_signed(here)
+        kwargs["tls_context"] = signed_by_test_ca(here)
     ctl = LoggingController(smtp_sink.Store(args.maildir),
                             os.path.join(here, "smtp-commands.log"),
                             hostname="127.0.0.1", port=port, **kwargs)

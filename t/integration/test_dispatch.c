@@ -574,6 +574,70 @@ START_TEST(a_user_without_tls_is_a_bad_config)
 }
 END_TEST
 
+/* The test CA's certificate (t/integration/smtp_tls_sink.py's ca.pem),
+ * as SUPPORT_SMTP_CA_FILE. */
+static const char *
+ca_file_of(const struct fixture *sink)
+{
+    return sp_t_fmt("SUPPORT_SMTP_CA_FILE=%s/ca.pem", sink->dir);
+}
+
+/* A relay whose certificate a private CA signed (a company's own Postfix
+ * or Exchange) could only be used with TLS turned off. Without
+ * SUPPORT_SMTP_CA_FILE its certificate is still checked against the
+ * system's CAs (tls_failed, no AUTH); with the CA's certificate it is
+ * trusted, and the password goes over STARTTLS. */
+START_TEST(a_relay_signed_by_a_private_ca_is_trusted_with_its_ca_file)
+{
+    long long id;
+    struct fixture sink = auth_sink(true, &id);
+    const char **env = (const char **)dispatch_env(&sink, NULL, NULL);
+    env_plus(env, "SUPPORT_SMTP_USER=dispatch", "SUPPORT_SMTP_PASSWORD=smtp-secret");
+    dispatch_once(env);
+    ck_assert_str_eq(row(id, "status"), "pending");
+    ck_assert_str_eq(row(id, "last_error"), "tls_failed");
+    ck_assert_str_eq(sink_commands(&sink), "STARTTLS\n");
+    ck_assert_uint_eq(mail_count(&sink), 0);
+
+    sp_t_sql("UPDATE support_outbox SET next_attempt_at = now() WHERE id = %lld", id);
+    dispatch_once(env_plus(env, ca_file_of(&sink), NULL));
+    ck_assert_msg(strcmp(row(id, "status"), "sent") == 0, "%s", row(id, "last_error"));
+    ck_assert_str_eq(sink_commands(&sink), "STARTTLS\nSTARTTLS\nAUTH\n");
+    struct json_object *all = mails(&sink);
+    ck_assert_uint_eq(json_object_array_length(all), 1);
+    ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(all, 0), "smtp_auth"),
+                     "dispatch:smtp-secret");
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
+/* A SUPPORT_SMTP_CA_FILE that is missing, a directory or no PEM
+ * certificate is refused at start, naming the setting: every mail would
+ * otherwise fail as tls_failed with nothing saying why. */
+START_TEST(a_smtp_ca_file_that_is_no_certificate_is_a_bad_config)
+{
+    const char *dir = tmpdir();
+    const char *junk = sp_t_fmt("%s/junk.pem", dir);
+    FILE *f = fopen(junk, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("not a certificate\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    const char *paths[] = {sp_t_fmt("%s/missing.pem", dir), dir, junk};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        const char **env = (const char **)dispatch_env(NULL, NULL, NULL);
+        env_plus(env, "SUPPORT_SMTP_URL=smtp://127.0.0.1:2525",
+                 sp_t_fmt("SUPPORT_SMTP_CA_FILE=%s", paths[i]));
+        const char *args[] = {"--once", NULL};
+        const char *out = NULL;
+        ck_assert_int_eq(sp_t_job_run(JOB, env, args, &out), 1);
+        ck_assert_msg(strstr(out, "bad_config") != NULL &&
+                          strstr(out, "SUPPORT_SMTP_CA_FILE") != NULL,
+                      "%s: %s", paths[i], out);
+    }
+}
+END_TEST
+
 /* A relay that never accepts the mail's end: a retry for "timeout" with
  * no status code (QA: it was DATA's 354, an earlier command's reply). */
 START_TEST(a_relay_that_times_out_is_a_retry_without_a_status_code)
@@ -2281,9 +2345,11 @@ write_secret(const char *path, const char *value)
 }
 
 /* An SMS and a mail of c's, delivered by the running dispatcher: the SMS
- * carried key as its bearer key. */
+ * carried key as its bearer key, and mails_with of the sink's mails came
+ * with password as their login's. */
 static void
-delivered_with(const struct fixture *rcv, const struct customer *c, const char *key)
+delivered_with(const struct fixture *sink, const struct fixture *rcv, const struct customer *c,
+               const char *key, const char *password, int mails_with)
 {
     long long sms = notification(c, "sms", "ticket.updated", "{}");
     long long mail = notification(c, "email", "ticket.updated", "{}");
@@ -2300,43 +2366,61 @@ delivered_with(const struct fixture *rcv, const struct customer *c, const char *
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(last, "headers"), "authorization"),
                      sp_t_fmt("Bearer %s", key));
     json_object_put(last);
+    struct json_object *all = mails(sink);
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(all); i++) {
+        struct json_object *auth = sp_t_jget(json_object_array_get_idx(all, i), "smtp_auth");
+        n += auth != NULL &&
+             strcmp(json_object_get_string(auth), sp_t_fmt("dispatch:%s", password)) == 0;
+    }
+    ck_assert_msg(n == mails_with, "%d mails sent with %s: %s", n, password,
+                  json_object_to_json_string(all));
+    json_object_put(all);
 }
 
 /* The unit's ExecReload: support-dispatch --loop reads
- * SUPPORT_NOTIFY_KEY_FILE (and SUPPORT_SMTP_PASSWORD_FILE, read by the
- * same reload) again on SIGHUP, and the next deliveries carry the new
- * secrets, without a restart (the old ones are changed at their servers
- * after it). The SMTP password is no longer seen here: it goes over TLS
- * only, and the test relay's certificate is one the dispatcher does not
- * trust (credentials_never_go_out_without_tls). */
-START_TEST(sighup_rotates_the_notify_key)
+ * SUPPORT_NOTIFY_KEY_FILE and SUPPORT_SMTP_PASSWORD_FILE again on SIGHUP,
+ * and the next deliveries carry the new secrets, without a restart (the
+ * old ones are changed at their servers after it). The password goes
+ * over STARTTLS to a relay whose certificate the test CA signed
+ * (SUPPORT_SMTP_CA_FILE), as it only ever goes over TLS. */
+START_TEST(sighup_rotates_the_notify_key_and_the_smtp_password)
 {
     set_aside_other_rows();
-    struct fixture sink = smtp_sink();
+    struct fixture sink = tls_sink(true, true);
     struct fixture rcv = receiver();
     struct customer c = customer_with_ticket();
     const char *key_file = sp_t_fmt("%s/notify_key", rcv.dir);
+    const char *password_file = sp_t_fmt("%s/smtp_password", sink.dir);
     write_secret(key_file, "notify-key-before");
+    write_secret(password_file, "smtp-password-before");
     const char **env = (const char **)dispatch_env(&sink, &rcv, "/notify");
     for (size_t i = 0; env[i] != NULL; i++)
         if (strncmp(env[i], "SUPPORT_NOTIFY_KEY=", strlen("SUPPORT_NOTIFY_KEY=")) == 0)
             env[i] = sp_t_fmt("SUPPORT_NOTIFY_KEY_FILE=%s", key_file);
+    env_plus(env, "SUPPORT_SMTP_USER=dispatch",
+             sp_t_fmt("SUPPORT_SMTP_PASSWORD_FILE=%s", password_file));
+    env_plus(env, ca_file_of(&sink), NULL);
     struct sp_t_job j;
     const char *args[] = {"--loop", "--interval", "3600", NULL};
     sp_t_job_start(&j, JOB, env, args);
     sp_t_job_says(&j, "\"job_started\"", 1);
-    delivered_with(&rcv, &c, "notify-key-before");
+    delivered_with(&sink, &rcv, &c, "notify-key-before", "smtp-password-before", 1);
 
     write_secret(key_file, "notify-key-after");
+    write_secret(password_file, "smtp-password-after");
     ck_assert_int_eq(kill(j.pid, SIGHUP), 0);
     sp_t_job_says(&j, "\"job_reloaded\"", 1);
-    delivered_with(&rcv, &c, "notify-key-after");
+    delivered_with(&sink, &rcv, &c, "notify-key-after", "smtp-password-after", 1);
+    /* each AUTH after its STARTTLS: never in clear */
+    ck_assert_str_eq(sink_commands(&sink), "STARTTLS\nAUTH\nSTARTTLS\nAUTH\n");
 
     kill(j.pid, SIGTERM);
     const char *out = NULL;
     ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
     /* Never a secret in the log. */
-    ck_assert_msg(strstr(out, "notify-key-") == NULL, "%s", out);
+    ck_assert_msg(strstr(out, "notify-key-") == NULL && strstr(out, "smtp-password-") == NULL,
+                  "%s", out);
     fixture_stop(&rcv);
     fixture_stop(&sink);
 }
@@ -2664,6 +2748,8 @@ main(void)
     tcase_add_test(tc, credentials_never_go_out_without_tls);
     tcase_add_test(tc, starttls_is_used_when_offered_unless_turned_off);
     tcase_add_test(tc, a_user_without_tls_is_a_bad_config);
+    tcase_add_test(tc, a_relay_signed_by_a_private_ca_is_trusted_with_its_ca_file);
+    tcase_add_test(tc, a_smtp_ca_file_that_is_no_certificate_is_a_bad_config);
     tcase_add_test(tc, a_relay_that_times_out_is_a_retry_without_a_status_code);
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
@@ -2705,7 +2791,7 @@ main(void)
     tc = sp_t_tcase(s, "stopping");
     tcase_add_loop_test(tc, sigterm_stops_webhook_senders_after_the_attempt_in_flight, 0, 2);
     tc = sp_t_tcase(s, "reload");
-    tcase_add_test(tc, sighup_rotates_the_notify_key);
+    tcase_add_test(tc, sighup_rotates_the_notify_key_and_the_smtp_password);
     tc = sp_t_tcase(s, "given up");
     tcase_add_test(tc, a_skipped_mail_shows_on_the_ticket_and_in_the_admin_list);
     tcase_add_test(tc, a_channel_skipped_beside_one_that_reached_the_customer_is_no_failure);
