@@ -199,6 +199,8 @@ log_take(const struct sp_mail_in_result *r, const struct sp_problem *p, size_t b
         sp_log_str(l, "via", r->via);
         if (r->outbox_id > 0)
             sp_log_int(l, "outbox_id", r->outbox_id);
+        if (r->suppressed)
+            sp_log_str(l, "address", "suppressed");
     } else {
         sp_log_str(l, "refused", p->code != NULL ? p->code : "error");
         if (r->why != NULL)

@@ -1025,6 +1025,18 @@ dsn_address(struct sp_arena *a, const char *v)
     return e > s ? sp_utf8_clean(a, s, (size_t)(e - s), SP_UTF8_LINE) : NULL;
 }
 
+/* A Status value (RFC 3464: an RFC 3463 code, maybe a comment after it)
+ * whose class is 5, permanent failure: "5.1.1", " 5.0.0 (unknown user)". */
+static bool
+status_permanent(const char *v)
+{
+    if (v == NULL)
+        return false;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    return v[0] == '5' && v[1] == '.';
+}
+
 /* The per-recipient blocks of a message/delivery-status body (blocks of
  * fields between blank lines; the first is the per-message one, which
  * names no recipient): the addresses of each whose Action is failed. */
@@ -1032,7 +1044,7 @@ static void
 dsn_fields(struct sp_arena *a, const char *s, size_t n, struct sp_mail_dsn *d)
 {
     static const char *const names[] = {"action", "final-recipient", "original-recipient",
-                                        NULL};
+                                        "status", NULL};
     size_t pos = 0;
     while (pos < n) {
         struct hdrs h = {0};
@@ -1040,11 +1052,14 @@ dsn_fields(struct sp_arena *a, const char *s, size_t n, struct sp_mail_dsn *d)
         const char *action = hget(&h, "action");
         if (action != NULL && strcmp(lead_token(a, action), "failed") == 0) {
             d->failed = true;
+            const char *status = hget(&h, "status");
             for (size_t k = 1; k <= 2; k++) {
                 const char *v = hget(&h, names[k]);
                 const char *addr = v != NULL ? dsn_address(a, v) : NULL;
-                if (addr != NULL && d->nfailed_to < SP_MAIL_DSN_RECIPIENTS)
+                if (addr != NULL && d->nfailed_to < SP_MAIL_DSN_RECIPIENTS) {
+                    d->failed_hard[d->nfailed_to] = status_permanent(status);
                     d->failed_to[d->nfailed_to++] = addr;
+                }
             }
         }
         if (body == 0 || body >= n - pos)

@@ -96,6 +96,9 @@ struct sp_mail_dsn {
                                    Final-Recipient and Original-Recipient (type rfc822),
                                    without <>: the first SP_MAIL_DSN_RECIPIENTS */
     size_t nfailed_to;
+    bool failed_hard[SP_MAIL_DSN_RECIPIENTS];  /* failed_to[i]'s Status is permanent
+                                   (5.x.x, RFC 3463): a hard bounce; a 4.x.x one (an MTA
+                                   that gave up retrying) or none is soft */
     const char *original_id;    /* the Message-ID of the returned mail (its
                                    message/rfc822 or text/rfc822-headers part), without
                                    <>; NULL when none */

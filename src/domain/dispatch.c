@@ -79,6 +79,13 @@
     " THEN jsonb_set(c.payload, '{message,attachments}', m.attachments)"                   \
     " ELSE c.payload END)::text"
 enum claim_column { CLAIM_COLUMNS(SP_COL_ENUM, ) CL_COUNT };
+/* After the row's columns: a mail to an address a hard bounce suppressed
+ * (sql/081, domain/mail_bounce.h), as the contact stores it (its blind
+ * index), looked up by the suppressions' primary key. */
+#define SUPPRESSED_SQL                                                                     \
+    "(c.channel = 'email' AND EXISTS (SELECT 1 FROM support_mail_suppressions sup"          \
+    " WHERE sup.email_index = ct.email_index))"
+enum { CL_SUPPRESSED = CL_COUNT };
 
 /* What is due, in the order it goes out: what a pass claims and what
  * --dry-run lists. */
@@ -102,7 +109,7 @@ static struct sp_stmt claim_stmt = SP_STMT(
     "  FROM due WHERE o.id = due.id"
     "  RETURNING o.*"
     ")"
-    " SELECT " CLAIM_COLS " FROM c"
+    " SELECT " CLAIM_COLS ", " SUPPRESSED_SQL " FROM c"
     " LEFT JOIN support_tickets t ON t.id = c.ticket_id"
     " LEFT JOIN support_contacts ct ON ct.customer_id = coalesce("
     "   CASE WHEN c.channel IN ('email', 'sms', 'push') THEN c.recipient END, t.customer_id)"
@@ -185,6 +192,7 @@ struct slot {
     struct sp_delivery d;
     const char *token;
     bool fresh;                     /* claimed, not placed yet */
+    bool suppressed;                /* a mail to a suppressed address: failed, not sent */
     int64_t claimed_ms, started_ms; /* monotonic */
 };
 
@@ -497,6 +505,13 @@ read_row(struct sp_arena *a, const PGresult *r, int row, struct sp_outbox_row *o
 static void
 place(struct dispatcher *dsp, struct slot *s)
 {
+    if (s->suppressed) {
+        /* A hard bounce said the address does not exist: sending again
+         * would only bounce again (and hurt the sender's reputation). */
+        record_retry(dsp, s, 0, "suppressed", true);
+        free_slot(s);
+        return;
+    }
     sp_channels_prepare(dsp->channels, &s->arena, &s->row, &s->d);
     switch (s->d.kind) {
     case SP_DELIVERY_SEND:
@@ -545,6 +560,7 @@ claim(struct dispatcher *dsp, struct sp_problem *p)
             k++;
         struct slot *s = &dsp->slots[k];
         read_row(&s->arena, r, i, &s->row);
+        s->suppressed = sp_db_bool(r, i, CL_SUPPRESSED);
         s->token = sp_arena_strdup(&s->arena, token);
         s->claimed_ms = now;
         s->fresh = true;

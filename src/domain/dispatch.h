@@ -14,7 +14,9 @@
  *      for a slot to still finish inside its lease is handed back;
  *   3. records each outcome WHERE claim_token still matches: sent; or
  *      retried after core/backoff's delay until 24 h after the row was
- *      created, then failed; or skipped (nobody to send to). A customer's
+ *      created, then failed; or skipped (nobody to send to); or, for a
+ *      mail to an address a hard bounce suppressed (the claim says so:
+ *      domain/mail_bounce.h), failed "suppressed" unsent. A customer's
  *      mail, SMS or push given up (failed, skipped) leaves the event
  *      notification_failed on its ticket in the same statement
  *      (notifications.h), so the agents see the customer never heard.

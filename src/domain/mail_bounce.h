@@ -19,7 +19,14 @@
  *     its ticket gets the event notification_failed ({"channel":"email",
  *     "reason":"bounced","outbox_id":<id>,"event_type":<the row's>}),
  *     agents' only (the ticket row itself is not touched), in the same
- *     statement.
+ *     statement;
+ *   - that recipient's Status is permanent (5.x.x, a hard bounce): the
+ *     address, as the contact stores it (its blind index), is suppressed
+ *     (support_mail_suppressions, sql/081): support-dispatch fails a mail
+ *     to it, "suppressed", instead of sending it. A soft bounce (4.x.x,
+ *     or no Status) still fails the row but suppresses nothing. The
+ *     customer's mail taken from the address lifts it
+ *     (sp_mail_bounce_lift); an address changed is another index, mailed.
  * Anything else is dropped, with why.
  * Must not: parse mail (core/mail_parse), know the MTA or exit codes,
  * log PII.
@@ -42,6 +49,7 @@ struct sp_mail_bounce {
     const char *why;
     const char *ticket;     /* bounced, bounce_not_sent: the row's ticket (public id) */
     long long outbox_id;    /* bounced, bounce_not_sent: the row; else 0 */
+    bool suppressed;        /* the address failed hard: not mailed from now on */
 };
 
 /* m->dsn.is_dsn: what the DSN m says of our mails (own_address:
@@ -50,5 +58,11 @@ struct sp_mail_bounce {
 enum sp_rc sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto,
                                const char *own_address, const struct sp_mail_in *m,
                                struct sp_mail_bounce *out, struct sp_problem *p);
+
+/* Mail from the address whose blind indexes (sp_crypto_email_indexes) are
+ * index[0..n) was taken: it arrives, so it is no longer suppressed. In
+ * the caller's transaction. */
+enum sp_rc sp_mail_bounce_lift(struct sp_ctx *ctx, const char *const *index, size_t n,
+                               struct sp_problem *p);
 
 #endif

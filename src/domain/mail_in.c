@@ -650,7 +650,10 @@ run_take(struct sp_ctx *ctx, void *arg, struct sp_idem_record *answer, struct sp
     if ((t->ticket == NULL ? count_new_ticket(ctx, t, p) : count_reply(ctx, t, p)) != SP_OK ||
         keep_files(ctx, t->env, t->files, t->customer, ids, p) != SP_OK ||
         (t->ticket != NULL && thread_tip(t, p) != SP_OK) ||
-        write_message(ctx, t, &message, p) != SP_OK || keep_message_id(ctx, t, message, p) != SP_OK)
+        write_message(ctx, t, &message, p) != SP_OK ||
+        keep_message_id(ctx, t, message, p) != SP_OK ||
+        /* the address works: its mail arrived (mail_bounce.h) */
+        sp_mail_bounce_lift(ctx, t->from, t->nfrom, p) != SP_OK)
         return p->rc;
     const struct sp_party customer = {t->customer, false};
     if (sp_attachments_attach_unscanned(ctx, customer, ids, t->files->nkeep, message, &json, p) !=
@@ -847,6 +850,7 @@ take_bounce(struct sp_ctx *ctx, const struct sp_mail_in_env *env, const struct s
     out->why = b.why;
     out->ticket = b.ticket;
     out->outbox_id = b.outbox_id;
+    out->suppressed = b.suppressed;
     return SP_OK;
 }
 

@@ -102,6 +102,8 @@ struct sp_mail_in_result {
                                  "references" or "subject"; NULL: a new mail */
     long long outbox_id;      /* a DSN: the outbox row it named (BOUNCE, or IGNORED
                                  bounce_not_sent); else 0 */
+    bool suppressed;          /* a DSN: its recipient failed hard, the address is
+                                 suppressed (domain/mail_bounce) */
     const char *sender_auth;  /* with an authserv_id, what our Authentication-Results
                                  header said of From (sp_auth_verdict_name), also when
                                  refused; NULL: not checked */

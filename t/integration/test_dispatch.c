@@ -1412,9 +1412,10 @@ START_TEST(a_move_to_resolved_says_an_answer_reopens_it)
 }
 END_TEST
 
-/* A DSN saying the mail mid (with <>) to `to` failed. */
+/* A DSN saying the mail mid (with <>) to `to` failed, with status (5.x.x:
+ * a hard bounce, 4.x.x: a soft one, an MTA giving up its retries). */
 static const char *
-dsn_of(const char *to, const char *mid)
+dsn_status(const char *to, const char *mid, const char *status)
 {
     return sp_t_fmt(
         "From: MAILER-DAEMON@mx.example.org\r\nTo: support@example.test\r\n"
@@ -1424,10 +1425,17 @@ dsn_of(const char *to, const char *mid)
         "--R.1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--R.1\r\nContent-Type: message/delivery-status\r\n\r\n"
         "Reporting-MTA: dns; mx.example.org\r\n\r\n"
-        "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "Final-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n\r\n"
         "--R.1\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@example.test\r\n"
         "Message-ID: %s\r\nSubject: Re: x\r\n\r\nYour ticket was answered.\r\n--R.1--\r\n",
-        sp_t_unique("dsn"), to, mid);
+        sp_t_unique("dsn"), to, status, mid);
+}
+
+/* A DSN saying the mail mid (with <>) to `to` failed hard. */
+static const char *
+dsn_of(const char *to, const char *mid)
+{
+    return dsn_status(to, mid, "5.1.1");
 }
 
 /* support-mail-in's output for the bounce dsn (MAIL FROM:<>). */
@@ -1486,6 +1494,18 @@ START_TEST(the_old_message_id_names_only_rows_sent_before_sealing)
 }
 END_TEST
 
+/* bounced_reply's mail bounced with status, by a DSN naming its sealed
+ * Message-ID: support-mail-in's log line; the row is failed/bounced. */
+static const char *
+bounce_reply(struct customer *c, const char **mid, const char *status)
+{
+    long long id = bounced_reply(c, mid);
+    const char *out = bounce_in(dsn_status(c->email, *mid, status));
+    ck_assert_msg(strstr(out, "\"outcome\":\"bounce\"") != NULL, "%s", out);
+    ck_assert_str_eq(row(id, "status || '/' || last_error"), "failed/bounced");
+    return out;
+}
+
 /* A DSN returning a customer's mail of ours names it by its sealed
  * Message-ID: support-mail-in, which derives the key from the same
  * SUPPORT_ENCRYPTION_KEYS, finds the row and marks it bounced. */
@@ -1493,10 +1513,76 @@ START_TEST(a_bounce_finds_the_row_behind_a_sealed_message_id)
 {
     struct customer c;
     const char *mid;
-    long long id = bounced_reply(&c, &mid);
-    const char *out = bounce_in(dsn_of(c.email, mid));
-    ck_assert_msg(strstr(out, "\"outcome\":\"bounce\"") != NULL, "%s", out);
-    ck_assert_str_eq(row(id, "status || '/' || last_error"), "failed/bounced");
+    bounce_reply(&c, &mid, "5.1.1");
+}
+END_TEST
+
+/* The customer's next mail of an agent's reply (body) to *c, after a
+ * bounce: dispatched to a fresh sink; its outbox row's id, and in *sent
+ * how many mails reached the sink. */
+static long long
+mail_after_bounce(const struct customer *c, const char *body, size_t *sent)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    agent_reply(c, body);
+    long long id = atoll(sp_t_sql("SELECT id FROM support_outbox WHERE ticket_id = %lld"
+                                  " AND channel = 'email' AND status = 'pending'", c->ticket_id));
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    *sent = mail_count(&sink);
+    fixture_stop(&sink);
+    return id;
+}
+
+/* QA: after a hard bounce (row 51 bounced) the dispatcher kept mailing
+ * the same address. A permanent failure (5.x.x) suppresses the address:
+ * the next mail to it is failed "suppressed", unsent, and the ticket says
+ * so; the customer's mail from the address (it arrives: it works) lifts
+ * it, and the mail after that goes out. */
+START_TEST(a_hard_bounce_suppresses_the_address_until_mail_comes_from_it)
+{
+    struct customer c;
+    const char *mid;
+    const char *out = bounce_reply(&c, &mid, "5.1.1");
+    ck_assert_msg(strstr(out, "\"address\":\"suppressed\"") != NULL, "%s", out);
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_mail_suppressions s"
+                              " JOIN support_contacts ct ON ct.email_index = s.email_index"
+                              " WHERE ct.customer_id = '%s'", c.u.sub), "1");
+    size_t sent;
+    long long id = mail_after_bounce(&c, "Are you still there?", &sent);
+    ck_assert_uint_eq(sent, 0);
+    ck_assert_str_eq(row(id, "status || '/' || last_error || '/' || (delivered_at IS NULL)"),
+                     "failed/suppressed/true");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_ticket_events"
+                              " WHERE ticket_id = %lld AND event_type = 'notification_failed'"
+                              " AND metadata->>'reason' = 'suppressed'"
+                              " AND (metadata->>'outbox_id')::bigint = %lld",
+                              c.ticket_id, id), "1");
+    /* the customer writes in from the address, answering our mail */
+    mail_in_as(NULL, c.email, "<support@example.test>", "Re: x", NULL,
+               sp_t_fmt("In-Reply-To: %s\r\n", mid), "My mailbox is back.\r\n");
+    ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_mail_suppressions s"
+                              " JOIN support_contacts ct ON ct.email_index = s.email_index"
+                              " WHERE ct.customer_id = '%s'", c.u.sub), "0");
+    id = mail_after_bounce(&c, "Welcome back.", &sent);
+    ck_assert_uint_eq(sent, 1);
+    ck_assert_str_eq(row(id, "status"), "sent");
+}
+END_TEST
+
+/* A soft bounce (4.x.x: the MTA gave up retrying; the mailbox may be
+ * full for a day) fails its row but suppresses nothing: the next mail
+ * goes out. */
+START_TEST(a_soft_bounce_does_not_suppress_the_address)
+{
+    struct customer c;
+    const char *mid;
+    const char *out = bounce_reply(&c, &mid, "4.2.2");
+    ck_assert_msg(strstr(out, "suppressed") == NULL, "%s", out);
+    size_t sent;
+    long long id = mail_after_bounce(&c, "Trying again.", &sent);
+    ck_assert_uint_eq(sent, 1);
+    ck_assert_str_eq(row(id, "status"), "sent");
 }
 END_TEST
 
@@ -2763,6 +2849,8 @@ main(void)
     tcase_add_test(tc, waiting_and_closed_mails_say_what_an_answer_does);
     tcase_add_test(tc, a_move_to_resolved_says_an_answer_reopens_it);
     tcase_add_test(tc, a_bounce_finds_the_row_behind_a_sealed_message_id);
+    tcase_add_test(tc, a_hard_bounce_suppresses_the_address_until_mail_comes_from_it);
+    tcase_add_test(tc, a_soft_bounce_does_not_suppress_the_address);
     tcase_add_test(tc, an_undone_status_move_is_not_mailed);
     tcase_add_test(tc, the_old_message_id_names_only_rows_sent_before_sealing);
     tcase_add_test(tc, an_answer_naming_only_our_sealed_message_id_joins_its_ticket);

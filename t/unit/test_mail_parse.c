@@ -1339,6 +1339,29 @@ START_TEST(a_dsn_names_its_failed_recipients_and_the_mail_it_returns)
 }
 END_TEST
 
+/* A failed recipient's Status says whether the bounce is hard (5.x.x,
+ * permanent: the address is suppressed) or soft (4.x.x: an MTA that gave
+ * up retrying; none: unknown), each recipient its own. */
+START_TEST(a_dsn_says_which_failures_are_permanent)
+{
+    struct sp_mail_in m = parse(sp_arena_sprintf(
+        &arena, DSN_HEAD "Final-Recipient: rfc822; a@x\r\nAction: failed\r\n"
+                "Status:  5.1.1 (unknown user)\r\n\r\n"
+                "Final-Recipient: rfc822; b@x\r\nAction: failed\r\nStatus: 4.2.2\r\n\r\n"
+                "Final-Recipient: rfc822; c@x\r\nAction: failed\r\n\r\n"
+                "Final-Recipient: rfc822; d@x\r\nAction: failed\r\nStatus: 55\r\n\r\n"
+                "--B.1/mx--\r\n",
+        "delivery-status"));
+    ck_assert_uint_eq(m.dsn.nfailed_to, 4);
+    ck_assert_str_eq(m.dsn.failed_to[0], "a@x");
+    ck_assert(m.dsn.failed_hard[0]);
+    ck_assert_str_eq(m.dsn.failed_to[1], "b@x");
+    ck_assert(!m.dsn.failed_hard[1]);
+    ck_assert(!m.dsn.failed_hard[2]);
+    ck_assert(!m.dsn.failed_hard[3]);
+}
+END_TEST
+
 static Suite *
 mail_parse_suite(void)
 {
@@ -1368,6 +1391,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_text_gives_each_block_its_line);
     tcase_add_test(tc, html_only_replies_of_each_client_lose_their_history);
     tcase_add_test(tc, a_dsn_names_its_failed_recipients_and_the_mail_it_returns);
+    tcase_add_test(tc, a_dsn_says_which_failures_are_permanent);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
