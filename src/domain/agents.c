@@ -307,6 +307,15 @@ sp_agent_get_shared(struct sp_ctx *ctx, long long id, struct sp_agent *out, stru
 }
 
 enum sp_rc
+sp_agent_refuse_deactivated_shared(struct sp_ctx *ctx, long long id, struct sp_problem *p)
+{
+    struct sp_agent a;
+    if (sp_agent_get_shared(ctx, id, &a, p) != SP_OK)
+        return p->rc;
+    return refuse_deactivated(&a, p);
+}
+
+enum sp_rc
 sp_agent_refuse_deactivated(struct sp_ctx *ctx, const char *user_id, struct sp_problem *p)
 {
     const char *params[1] = {user_id};

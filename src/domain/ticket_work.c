@@ -197,8 +197,12 @@ edit_reply(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
         sp_ticket_first_response(c, now);
         /* A public reply on an open ticket starts the work (API.md §5.5). */
         if (c->after.status == SP_STATUS_OPEN) {
-            if (c->after.assigned_agent_id == 0)
+            if (c->after.assigned_agent_id == 0) {
+                /* Taking the ticket: as a claim does (edit_claim). */
+                if (sp_agent_refuse_deactivated_shared(c->ctx, reply->agent_id, p) != SP_OK)
+                    return p->rc;
                 sp_ticket_set_assignee(c, reply->agent_id, true);
+            }
             if (!reply->has_status && sp_ticket_set_status(c, SP_STATUS_IN_PROGRESS, now, p) != SP_OK)
                 return p->rc;
         }
@@ -226,6 +230,12 @@ edit_claim(struct sp_ticket_change *c, const void *in, int64_t now, struct sp_pr
     if (c->after.assigned_agent_id != 0 && c->after.assigned_agent_id != agent_id)
         return sp_problem_set(p, SP_CONFLICT, "already_assigned",
                               "the ticket is assigned to agent %lld", c->after.assigned_agent_id);
+    /* The request's provisioning read the agent's row before the ticket
+     * was locked; a deactivation committing since would have its
+     * hand-back miss this ticket. Read under a share, it either committed
+     * (403 agent_deactivated) or waits for this claim and hands it back. */
+    if (sp_agent_refuse_deactivated_shared(c->ctx, agent_id, p) != SP_OK)
+        return p->rc;
     sp_ticket_set_assignee(c, agent_id, true);  /* no-op when it is already ours */
     return SP_OK;
 }

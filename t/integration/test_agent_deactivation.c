@@ -460,6 +460,40 @@ START_TEST(an_assignment_racing_a_deactivation_waits_and_is_refused)
 }
 END_TEST
 
+/* The agent's own claim racing its deactivation: the request's
+ * provisioning read the row active before the deactivation committed,
+ * and the claim assigned the ticket after the hand-back had run. It now
+ * waits for the row inside the ticket's transaction: 403, not assigned. */
+START_TEST(a_claim_racing_its_agents_deactivation_waits_and_is_refused)
+{
+    struct sp_t_user staff = sp_t_user_new(SP_ROLE_AGENT);
+    long long self = (long long)sp_t_agent_id(&staff);
+    const char *pid = create(sp_t_db_category_new(true), "claim race");
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
+    PGconn *db = sp_t_tx_hold(sp_t_fmt("UPDATE support_agents SET is_active = false"
+                                       " WHERE id = %lld", self));
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/agent/tickets/%s/claim", pid),
+                                           staff.token, NULL, NULL, NULL);
+        bool refused = r->status == 403 && strstr(r->body, "agent_deactivated") != NULL;
+        if (!refused)
+            fprintf(stderr, "the racing claim: %ld %s\n", r->status, r->body);
+        _exit(refused ? 0 : r->status == 200 ? 2 : 3);
+    }
+    bool waited = a_backend_waits_for(db);
+    sp_t_tx_release(db);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(waited, "the claim never waited for the agent's row");
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "the racing claim: exit %d (2: it took the ticket, 3: another answer)",
+                  WEXITSTATUS(status));
+    ck_assert_int_eq(sp_t_db_assignee(pid), 0);
+}
+END_TEST
+
 static Suite *
 deactivation_suite(void)
 {
@@ -479,6 +513,7 @@ deactivation_suite(void)
     tcase_add_test(tc, an_admin_cannot_deactivate_itself);
     tcase_add_test(tc, a_reopened_ticket_of_a_deactivated_agent_is_handed_back);
     tcase_add_test(tc, an_assignment_racing_a_deactivation_waits_and_is_refused);
+    tcase_add_test(tc, a_claim_racing_its_agents_deactivation_waits_and_is_refused);
     return s;
 }
 
