@@ -423,6 +423,33 @@ a_backend_waits_for(PGconn *db)
     return false;
 }
 
+/* A request racing a deactivation that db holds uncommitted: sent from a
+ * child, it must wait for the agent's row (seen in pg_locks), and once db
+ * commits, be refused with status and agent_deactivated. */
+static void
+assert_waits_then_refused(PGconn *db, const char *method, const char *path, const char *token,
+                          const char *body, long status)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        struct sp_t_resp *r = sp_t_request(method, path, token, body != NULL ? SP_T_JSON : NULL,
+                                           body, NULL);
+        bool refused = r->status == status && strstr(r->body, "agent_deactivated") != NULL;
+        if (!refused)
+            fprintf(stderr, "the racing %s %s: %ld %s\n", method, path, r->status, r->body);
+        _exit(refused ? 0 : r->status == 200 ? 2 : 3);
+    }
+    bool waited = a_backend_waits_for(db);
+    sp_t_tx_release(db);
+    int st = 0;
+    ck_assert_int_eq(waitpid(child, &st, 0), child);
+    ck_assert_msg(waited, "the %s never waited for the agent's row", method);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "the racing %s: exit %d (2: it gave the agent the ticket, 3: another answer)",
+                  method, WEXITSTATUS(st));
+}
+
 /* A ticket PATCH assigning an agent whose deactivation is being
  * committed (played by a transaction holding the row's update): without
  * a lock, the PATCH read is_active true under its snapshot and assigned
@@ -437,25 +464,9 @@ START_TEST(an_assignment_racing_a_deactivation_waits_and_is_refused)
     ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     PGconn *db = sp_t_tx_hold(sp_t_fmt("UPDATE support_agents SET is_active = false"
                                        " WHERE id = %lld", (long long)a));
-    pid_t child = fork();
-    ck_assert_int_ge(child, 0);
-    if (child == 0) {
-        struct sp_t_resp *r =
-            sp_t_request("PATCH", sp_t_fmt("/support/agent/tickets/%s", pid), staff.token,
-                         SP_T_JSON, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)a), NULL);
-        bool refused = r->status == 409 && strstr(r->body, "agent_deactivated") != NULL;
-        if (!refused)
-            fprintf(stderr, "the racing PATCH: %ld %s\n", r->status, r->body);
-        _exit(refused ? 0 : r->status == 200 ? 2 : 3);
-    }
-    bool waited = a_backend_waits_for(db);
-    sp_t_tx_release(db);
-    int status = 0;
-    ck_assert_int_eq(waitpid(child, &status, 0), child);
-    ck_assert_msg(waited, "the PATCH never waited for the agent's row");
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "the racing PATCH: exit %d (2: it assigned the agent, 3: another answer)",
-                  WEXITSTATUS(status));
+    assert_waits_then_refused(db, "PATCH", sp_t_fmt("/support/agent/tickets/%s", pid),
+                              staff.token, sp_t_fmt("{\"assigned_agent_id\":%lld}", (long long)a),
+                              409);
     ck_assert_int_eq(sp_t_db_assignee(pid), 0);
 }
 END_TEST
@@ -472,24 +483,8 @@ START_TEST(a_claim_racing_its_agents_deactivation_waits_and_is_refused)
     ck_assert_int_eq(sp_t_db_assignee(pid), 0);
     PGconn *db = sp_t_tx_hold(sp_t_fmt("UPDATE support_agents SET is_active = false"
                                        " WHERE id = %lld", self));
-    pid_t child = fork();
-    ck_assert_int_ge(child, 0);
-    if (child == 0) {
-        struct sp_t_resp *r = sp_t_request("POST", sp_t_fmt("/support/agent/tickets/%s/claim", pid),
-                                           staff.token, NULL, NULL, NULL);
-        bool refused = r->status == 403 && strstr(r->body, "agent_deactivated") != NULL;
-        if (!refused)
-            fprintf(stderr, "the racing claim: %ld %s\n", r->status, r->body);
-        _exit(refused ? 0 : r->status == 200 ? 2 : 3);
-    }
-    bool waited = a_backend_waits_for(db);
-    sp_t_tx_release(db);
-    int status = 0;
-    ck_assert_int_eq(waitpid(child, &status, 0), child);
-    ck_assert_msg(waited, "the claim never waited for the agent's row");
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "the racing claim: exit %d (2: it took the ticket, 3: another answer)",
-                  WEXITSTATUS(status));
+    assert_waits_then_refused(db, "POST", sp_t_fmt("/support/agent/tickets/%s/claim", pid),
+                              staff.token, NULL, 403);
     ck_assert_int_eq(sp_t_db_assignee(pid), 0);
 }
 END_TEST
