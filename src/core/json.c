@@ -614,6 +614,38 @@ same_name_loosely(const char *a, const char *b)
     return false;
 }
 
+/* Other products' names of some of our fields (Zammad's "internal",
+ * Freshdesk's "private", Zendesk's "public" and "assignee_id", "state"):
+ * a client written for them sets nothing here unless told (QA: an
+ * "internal": true note went out to the customer and was mailed). Each is
+ * refused as misspelled_field only where its field is in the body's
+ * table. A name our own answers carry stays ignored (an article's
+ * "status": a client may send back what it read). */
+static const struct {
+    const char *field;
+    const char *names[7];
+} other_names[] = {
+    {"is_internal", {"internal", "private", "is_private", "public", "is_public", NULL}},
+    {"assigned_agent_id", {"assignee", "assignee_id", "agent_id", "owner_id", NULL}},
+    {"status", {"state", NULL}},
+    {"is_published", {"published", "is_draft", "draft", NULL}},
+};
+
+/* The field of specs that key names as another product would, or NULL. */
+static const char *
+field_named_otherwise(const char *key, const struct sp_field_spec *specs, size_t nspecs)
+{
+    for (size_t i = 0; i < sizeof(other_names) / sizeof(other_names[0]); i++)
+        for (size_t k = 0; other_names[i].names[k] != NULL; k++) {
+            if (!same_name_loosely(key, other_names[i].names[k]))
+                continue;
+            for (size_t j = 0; j < nspecs; j++)
+                if (strcmp(specs[j].name, other_names[i].field) == 0)
+                    return specs[j].name;
+        }
+    return NULL;
+}
+
 /* Unknown members are ignored (API.md §1), but one that is a field's name
  * written another way is a typo the client meant as that field: ignored,
  * it was silently not set (QA: "Is_Internal": true published an
@@ -633,6 +665,8 @@ refuse_misspelled(struct json_object *body, const struct sp_field_spec *specs, s
             if (meant == NULL && same_name_loosely(key, specs[i].name))
                 meant = specs[i].name;
         }
+        if (!exact && meant == NULL)
+            meant = field_named_otherwise(key, specs, nspecs);
         if (!exact && meant != NULL) {
             char msg[SP_PROBLEM_MESSAGE_MAX];
             snprintf(msg, sizeof(msg), "is no field; did you mean %s?", meant);

@@ -20,6 +20,9 @@ of N "x" for each --send-bytes (a frame too long for a command line), then
 the --send frames in order, then reads until N frames arrived or S seconds
 passed, or (--until) a frame whose text holds TEXT arrived: a test that
 sends a marker after what it checks ends there, not at S.
+A message frame is stored when its echo arrives: without --expect the
+client closes right after sending, and nchan drops a frame still waiting
+for its hook when the socket goes (docs/API.md §7) -- expect the echoes.
 """
 import argparse
 import asyncio

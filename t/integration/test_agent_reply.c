@@ -560,7 +560,10 @@ END_TEST
  * refused, naming the field meant; nothing is stored. */
 START_TEST(a_misspelled_is_internal_is_422_naming_the_field)
 {
-    static const char *const keys[] = {"Is_Internal", "isInternal", "is-internal", "IS_INTERNAL"};
+    /* Other products' names too (QA: Zammad's "internal": true was
+     * published and mailed; Freshdesk's "private", Zendesk's "public"). */
+    static const char *const keys[] = {"Is_Internal", "isInternal", "is-internal", "IS_INTERNAL",
+                                       "internal",    "private",    "is_private",  "public"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         assert_reply_invalid(sp_t_fmt("{\"body\":\"secret note\",\"%s\":true}", keys[i]), keys[i],
                              "misspelled_field");

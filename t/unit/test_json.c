@@ -553,6 +553,25 @@ START_TEST(a_fields_name_written_another_way_is_refused)
     }
     sp_problem_init(&prob);
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"urgently\":1,\"sub ject\":2}"), SP_OK);
+    /* Other products' names of is_internal, where the table has it. */
+    static const char *const others[] = {"internal", "Private", "is_private", "public"};
+    static const struct sp_field_spec note[] = {
+        {"body", SP_FIELD_STRING, true, false, 1, 100, NULL, 0, 0},
+        {"is_internal", SP_FIELD_BOOL, false, false, 0, 0, NULL, 0, 0},
+    };
+    struct sp_field_value nv[2];
+    for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        sp_problem_init(&prob);
+        struct json_object *b = json_tokener_parse(sp_arena_sprintf(
+            &arena, "{\"body\":\"x\",\"%s\":true}", others[i]));
+        ck_assert_int_eq(sp_json_validate(b, note, 2, nv, &prob), SP_INVALID);
+        assert_error(0, others[i], "misspelled_field");
+        ck_assert_str_eq(prob.errors[0].message, "is no field; did you mean is_internal?");
+        json_object_put(b);
+    }
+    /* ... and ignored where it does not: no is_internal in this table. */
+    sp_problem_init(&prob);
+    ck_assert_int_eq(validate("{\"subject\":\"x\",\"internal\":true}"), SP_OK);
     /* An "id" that is no word of its own is no id ending. */
     sp_problem_init(&prob);
     ck_assert_int_eq(validate("{\"subject\":\"x\",\"subjectid\":1}"), SP_OK);
