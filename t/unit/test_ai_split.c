@@ -134,7 +134,7 @@ START_TEST(raw_html_and_reference_definitions_are_not_chunk_text)
         &n);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(c[0].text, "Returns within 30 days.\n"
-                                "DETAILS-1 DETAILS-2\npara PARA-5\nCELL-6\n"
+                                "DETAILS-1\nDETAILS-2\npara PARA-5\nCELL-6\n"
                                 "Refunds take 5 days   see.");
 }
 END_TEST
