@@ -122,15 +122,24 @@ post_to_chat(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ch
 }
 
 /* What the model's tool calls did: the calls run (or refused), and the
- * writes proposed for the caller to confirm (domain/ai_tool_calls). */
+ * writes proposed for the caller to confirm (domain/ai_tool_calls). A
+ * proposal carries the query's context by public id, so that it is the
+ * body of POST /support/ai/tools/:tool as it stands (QA: the confirming
+ * call needs it, and a client had to put it back itself). */
 static void
-render_tools(struct sp_jw *w, const struct sp_ai_tool_calls *calls)
+render_tools(struct sp_jw *w, const struct sp_ai_context *c, long long interaction_id,
+             const struct sp_ai_tool_calls *calls)
 {
     sp_jw_karray(w, "proposed_actions");
     for (size_t i = 0; i < calls->nproposals; i++) {
         sp_jw_object(w);
         sp_jw_kstr(w, "tool", calls->proposals[i].tool);
         sp_jw_kraw(w, "arguments", calls->proposals[i].arguments);
+        if (c->chat)
+            sp_jw_kstr(w, "session_id", c->session.public_id);
+        if (c->ticket_public_id != NULL)
+            sp_jw_kstr(w, "ticket_id", c->ticket_public_id);
+        sp_jw_kint(w, "query_interaction_id", interaction_id);
         sp_jw_end(w);
     }
     sp_jw_end(w);
@@ -145,7 +154,8 @@ render_tools(struct sp_jw *w, const struct sp_ai_tool_calls *calls)
 }
 
 static enum sp_rc
-render(struct sp_req *r, const struct sp_ai_answer *ans, const struct sp_ai_tool_calls *calls)
+render(struct sp_req *r, const struct sp_ai_context *c, const struct sp_ai_answer *ans,
+       const struct sp_ai_tool_calls *calls)
 {
     struct sp_jw *w = sp_api_object(r);
     sp_jw_kint(w, "interaction_id", ans->interaction_id);
@@ -166,7 +176,7 @@ render(struct sp_req *r, const struct sp_ai_answer *ans, const struct sp_ai_tool
     sp_jw_kint(w, "prompt_tokens", ans->prompt_tokens);
     sp_jw_kint(w, "completion_tokens", ans->completion_tokens);
     sp_jw_end(w);
-    render_tools(w, calls);
+    render_tools(w, c, ans->interaction_id, calls);
     sp_resp_header(r, "Cache-Control", "no-store");
     return sp_api_send(r, 200, w);
 }
@@ -247,7 +257,7 @@ answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, co
     if (body != NULL)
         post_to_chat(r, c, &(const struct sp_chat_post_in){
                                .sender_type = "ai_bot", .sender_id = ans.model, .body = body});
-    return render(r, &ans, &calls);
+    return render(r, c, &ans, &calls);
 }
 
 /* A place among the queries calling out (domain/ai_in_flight), or the

@@ -45,6 +45,7 @@ ticket_context(struct sp_req *r, const char *id, struct sp_ai_context *c, struct
             return p->rc;
     }
     c->ticket_id = t.id;
+    c->ticket_public_id = t.public_id;
     return SP_OK;
 }
 

@@ -23,6 +23,7 @@ struct sp_ai_context {
     bool chat;                       /* a chat session is the context */
     struct sp_chat_session session;
     long long session_id, ticket_id; /* numeric ids; 0 = none */
+    const char *ticket_public_id;    /* the ticket's, NULL = none (session.public_id: the chat's) */
 };
 
 /* The body fields that name the context, session_id and ticket_id, in

@@ -10,6 +10,8 @@
  * Holds no SQL; never includes db/.
  */
 
+#include <stdint.h>
+
 #include "api/ai_context.h"
 #include "api/app.h"
 #include "api/common.h"
@@ -59,12 +61,14 @@ sp_api_ai_tools_list(struct sp_req *r, struct sp_problem *p)
     return SP_OK;
 }
 
-enum { T_ARGUMENTS, T_SESSION, T_TICKET, T_COUNT };
+enum { T_ARGUMENTS, T_SESSION, T_TICKET, T_QUERY, T_COUNT };
 
 static const struct sp_field_spec run_fields[T_COUNT] = {
     [T_ARGUMENTS] = {"arguments", SP_FIELD_OBJECT, false, true, 0, ARGUMENTS_MAX, NULL, 0, 0},
     [T_SESSION] = SP_API_AI_CONTEXT_FIELD("session_id"),
     [T_TICKET] = SP_API_AI_CONTEXT_FIELD("ticket_id"),
+    /* a query's proposal carries it: the run's event names the query */
+    [T_QUERY] = {"query_interaction_id", SP_FIELD_INT, false, true, 1, INT64_MAX, NULL, 0, 0},
 };
 
 static enum sp_rc
@@ -102,7 +106,8 @@ sp_api_ai_tool_run(struct sp_req *r, struct sp_problem *p)
     struct sp_ai_context c;
     if (sp_api_ai_context(r, &v[T_SESSION], &v[T_TICKET], &c, p) != SP_OK)
         return p->rc;
-    const struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, SP_AI_TOOL_MODEL_DIRECT, key);
+    struct sp_ai_tool_caller who = sp_api_ai_caller(r, &c, SP_AI_TOOL_MODEL_DIRECT, key);
+    who.query_interaction_id = v[T_QUERY].present ? v[T_QUERY].i : 0;
     const struct sp_ai_tools_env env = sp_api_ai_tools_env(r);
     struct sp_ctx ctx = sp_api_ctx(r);
     struct sp_ai_tool_result res;

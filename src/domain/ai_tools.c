@@ -392,13 +392,17 @@ sp_ai_tool_writes(const struct sp_ai_tool *t)
 /* ---- logging a run ---------------------------------------------------------- */
 
 enum { TL_SESSION, TL_TICKET, TL_USER, TL_MODEL, TL_TOOL, TL_PROMPT, TL_RESPONSE, TL_LATENCY,
-       TL_ERROR, TL_ACTOR, TL_KEY, TL_ARGS, TL_ROLE, TL_COUNT };
+       TL_ERROR, TL_ACTOR, TL_KEY, TL_ARGS, TL_ROLE, TL_QUERY, TL_COUNT };
 static const char *const log_names[TL_COUNT + 1] = {
     [TL_SESSION] = "session", [TL_TICKET] = "ticket", [TL_USER] = "user", [TL_MODEL] = "model",
     [TL_TOOL] = "tool", [TL_PROMPT] = "prompt", [TL_RESPONSE] = "response",
     [TL_LATENCY] = "latency", [TL_ERROR] = "error", [TL_ACTOR] = "actor", [TL_KEY] = "key",
-    [TL_ARGS] = "args", [TL_ROLE] = "role", NULL};
-/* The run's row and, with a ticket in context, its event: one statement. */
+    [TL_ARGS] = "args", [TL_ROLE] = "role", [TL_QUERY] = "query", NULL};
+/* The run's row and, with a ticket in context, its event: one statement.
+ * A run confirming a query's proposal names that query in its event
+ * (query_interaction_id), so an answer links to the events it caused —
+ * only the caller's own query in this context (the primary key's probe):
+ * a client cannot tie its run to another's. */
 static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "ai_tool_log",
     "WITH i AS ("
@@ -414,6 +418,10 @@ static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "    'outcome', coalesce(:error::text, 'ok'), 'arguments', :args::jsonb)"
     "   || CASE WHEN :key::text IS NULL THEN '{}'::jsonb"
     "      ELSE jsonb_build_object('idempotency_key', :key::text) END"
+    "   || coalesce((SELECT jsonb_build_object('query_interaction_id', q.id)"
+    "      FROM support_ai_interactions q WHERE q.id = :query::bigint AND q.tool_id IS NULL"
+    "      AND q.user_id = :user AND q.ticket_id IS NOT DISTINCT FROM :ticket::bigint"
+    "      AND q.session_id IS NOT DISTINCT FROM :session::bigint), '{}'::jsonb)"
     "  FROM i WHERE :ticket::bigint IS NOT NULL"
     ") SELECT id FROM i",
     log_names, TL_COUNT);
@@ -432,7 +440,9 @@ log_run(struct run *rn, long latency_ms, const char *error, long long *id, struc
         [TL_RESPONSE] = rn->result ? sp_redact(a, rn->result, strlen(rn->result), NULL) : NULL,
         [TL_LATENCY] = sp_arena_sprintf(a, "%ld", latency_ms), [TL_ERROR] = error,
         [TL_ACTOR] = who->actor_type, [TL_KEY] = rn->service_key, [TL_ARGS] = args,
-        [TL_ROLE] = sp_ai_role_short_name(who->role)};
+        [TL_ROLE] = sp_ai_role_short_name(who->role),
+        [TL_QUERY] = who->query_interaction_id
+                         ? sp_arena_sprintf(a, "%lld", who->query_interaction_id) : NULL};
     PGresult *r = sp_db_exec(rn->ctx->db, a, &log_stmt, params, p);
     if (r == NULL)
         return p->rc;

@@ -59,6 +59,10 @@ struct sp_ai_tool_caller {
     long long ticket_id, session_id; /* the context's numeric ids; 0 = none */
     const char *idempotency_key;     /* the client's, or NULL */
     struct sp_party owner;           /* whose that key is (sp_api_party) */
+    /* The query whose proposal this run confirms (its interaction_id);
+     * 0 = none. The event names it when it is the caller's own query in
+     * the same context, and not otherwise. */
+    long long query_interaction_id;
 };
 
 struct sp_ai_tool_result {

@@ -300,11 +300,14 @@ attachments(struct sp_arena *a, struct json_object *m, const char *json)
     json_object_put(list);
 }
 
-/* message{html, text, attachments}: the public message the event is about, the one
- * the claim joined or the payload's message_html (the ticket code writes
- * the stored body there). Bodies are stored sanitized; sanitizing again
- * costs little and keeps a payload written by anyone from putting markup
- * into a mail. */
+/* message{html, text, attachments, sender_name}: the public message the event is
+ * about, the one the claim joined or the payload's message_html (the ticket
+ * code writes the stored body there). Bodies are stored sanitized;
+ * sanitizing again costs little and keeps a payload written by anyone from
+ * putting markup into a mail. sender_name: the answering agent's display
+ * name, which the ticket code puts in the payload (message_sender_name);
+ * missing for an agent without one, so templates fall back to "our support
+ * team" — never the staff user id. */
 static void
 message(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row *row,
         struct json_object *payload)
@@ -320,6 +323,9 @@ message(struct sp_arena *a, struct json_object *ctx, const struct sp_outbox_row 
     put_str(m, "html", html);
     put_str(m, "text", sp_sanitize_text(a, html, strlen(html)));
     attachments(a, m, row->message_attachments);
+    if (payload != NULL && json_object_object_get_ex(payload, "message_sender_name", &v) &&
+        json_object_is_type(v, json_type_string) && json_object_get_string_len(v) > 0)
+        put_str(m, "sender_name", json_object_get_string(v));
     json_object_object_add(ctx, "message", m);
 }
 

@@ -462,7 +462,7 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "  INSERT INTO support_ticket_messages (ticket_id, sender_type, sender_id, body, is_internal)"
     "  SELECT :id::bigint, :sender_type, :actor_id, :body, :internal::boolean"
     "  WHERE :body::text IS NOT NULL"
-    "  RETURNING id, created_at, is_internal"
+    "  RETURNING id, created_at, is_internal, sender_type, sender_id"
     "), u AS ("
     "  UPDATE support_tickets SET status = :status, priority = :priority,"
     /* priority_rule names the rule that set the priority (API.md §5):
@@ -518,11 +518,17 @@ static struct sp_stmt apply_stmt = SP_STMT_NAMED(
     "  SELECT x.kind, x.event_type, x.channel, x.recipient, :id::bigint,"
     /* a notification quoting the message, or a webhook carrying it,
      * names it too: the dispatcher reads its attachments, which are
-     * linked after it in this transaction */
+     * linked after it in this transaction. Who answered (an agent's
+     * display name as it is now: the customer's mail names them) and,
+     * for the webhook, when, as a read of the message shows them. */
     "    CASE WHEN x.payload ? 'message_html'"
-    "      THEN x.payload || jsonb_build_object('message_id', (SELECT id FROM m))"
+    "      THEN x.payload || coalesce((SELECT jsonb_strip_nulls(jsonb_build_object("
+    "        'message_id', m.id, 'message_sender_name', " SP_MESSAGE_SENDER_NAME ")) FROM m),"
+    "        '{}')"
     "      WHEN x.payload ? 'message'"
-    "      THEN jsonb_set(x.payload, '{message,id}', to_jsonb((SELECT id FROM m)))"
+    "      THEN jsonb_set(x.payload, '{message}', x.payload->'message' || coalesce(("
+    "        SELECT jsonb_build_object('id', m.id, 'sender_name', " SP_MESSAGE_SENDER_NAME ","
+    "        'created_at', support_ts(m.created_at)) FROM m), '{}'))"
     "      ELSE x.payload END"
     "  FROM jsonb_to_recordset(:outbox::jsonb)"
     "    AS x(kind text, event_type text, channel text, recipient text, payload jsonb)"

@@ -24,6 +24,15 @@
 #include "domain/lifecycle.h"
 #include "domain/sla.h"
 
+/* A message's sender_name (API.md §4), SQL over a message row m: an
+ * agent's message is stored with the staff user id (ticket_apply's
+ * actor), so its name is one probe of support_agents' unique user_id
+ * index per agent message, in the statement that reads or writes it;
+ * other senders look nothing up. */
+#define SP_MESSAGE_SENDER_NAME                                                             \
+    "CASE WHEN m.sender_type = 'agent' THEN (SELECT g.display_name FROM support_agents g" \
+    " WHERE g.user_id = m.sender_id) END"
+
 /* Who acts, for events: actor_type and performed_by. */
 struct sp_actor {
     const char *type;      /* customer | agent | system | ai_bot */

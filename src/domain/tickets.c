@@ -79,18 +79,11 @@ const char sp_ticket_joins[] = TICKET_JOINS;
 /* A message's columns, after a ticket's (same scheme). */
 /* The message id is named message_id: the ticket's id comes first in a
  * row, and the messages page is keyed by the message's (sp_db_page). */
-/* sender_name: an agent's message is stored with the staff user id
- * (ticket_apply's actor), so its name is one probe of support_agents'
- * unique user_id index per shown agent message, in the read's own
- * statement; other senders look nothing up. */
-#define MESSAGE_SENDER_NAME                                                                \
-    "CASE WHEN m.sender_type = 'agent' THEN (SELECT g.display_name FROM support_agents g" \
-    " WHERE g.user_id = m.sender_id) END"
 #define MESSAGE_COLUMNS(C, SEP)                                                            \
     C(MC_ID, "m.id AS message_id", int, id) SEP                                            \
     C(MC_SENDER_TYPE, "m.sender_type", str, sender_type) SEP                               \
     C(MC_SENDER_ID, "m.sender_id", str, sender_id) SEP                                     \
-    C(MC_SENDER_NAME, MESSAGE_SENDER_NAME, str, sender_name) SEP                           \
+    C(MC_SENDER_NAME, SP_MESSAGE_SENDER_NAME, str, sender_name) SEP                        \
     C(MC_BODY, "m.body", str, body) SEP                                                    \
     C(MC_ATTACHMENTS, "m.attachments", str, attachments_json) SEP                          \
     C(MC_IS_INTERNAL, "m.is_internal", bool, is_internal) SEP                              \

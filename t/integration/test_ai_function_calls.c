@@ -282,6 +282,16 @@ START_TEST(an_injected_refund_is_proposed_never_run)
     struct sp_t_resp *r = ask(&admin, ticket, "What does this customer want?");
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(proposals_of(r->json), sp_t_fmt("payment_refund:%s\n", args));
+    /* the proposal is the confirming call's body as it stands: its
+     * arguments and the query's context (QA: the context was missing) */
+    struct json_object *proposal = json_object_array_get_idx(
+        sp_t_jarr(r->json, "proposed_actions"), 0);
+    ck_assert_str_eq(sp_t_jstr(proposal, "ticket_id"), ticket);
+    ck_assert(!sp_t_jhas(proposal, "session_id"));
+    long long query = sp_t_jint(r->json, "interaction_id");
+    ck_assert_int_eq(sp_t_jint(proposal, "query_interaction_id"), query);
+    const char *confirm = sp_t_fmt("%s", json_object_to_json_string_ext(
+                                             proposal, JSON_C_TO_STRING_PLAIN));
     ck_assert_str_eq(runs_of(r->json), "ticket_status:ok");
     const char *answer = sp_t_jstr(r->json, "answer");
     ck_assert_msg(strstr(answer, "{\"status\":\"awaiting_confirmation\",\"detail\":"
@@ -299,17 +309,20 @@ START_TEST(an_injected_refund_is_proposed_never_run)
                               " WHERE t.public_id = '%s' AND e.event_type = 'ai_tool_run'"
                               " AND e.metadata->>'tool' = 'payment_refund'", ticket), "0");
     /* The agent confirms: the direct run refunds, with its event. */
-    r = sp_t_post_json("/support/ai/tools/payment_refund", admin.token,
-                       sp_t_fmt("{\"arguments\":%s,\"ticket_id\":%s}", args, sp_t_jq(ticket)));
+    r = sp_t_post_json("/support/ai/tools/payment_refund", admin.token, confirm);
     sp_t_assert_json(r, 200);
     sp_t_resp_free(r);
     const char *first = NULL;
     ck_assert_int_eq(service_calls(pay, &first), 1);
     ck_assert_str_eq(first, sp_t_fmt("POST /pay/payments/%s/refunds Bearer pk-fc", pay));
-    ck_assert_str_eq(sp_t_sql("SELECT e.metadata->>'model' FROM support_ticket_events e"
+    /* its event names the query that proposed it: the answer links to what it caused */
+    ck_assert_str_eq(sp_t_sql("SELECT e.metadata->>'model' || ':' ||"
+                              " (e.metadata->>'query_interaction_id')"
+                              " FROM support_ticket_events e"
                               " JOIN support_tickets t ON t.id = e.ticket_id"
                               " WHERE t.public_id = '%s' AND e.event_type = 'ai_tool_run'"
-                              " AND e.metadata->>'tool' = 'payment_refund'", ticket), "tools");
+                              " AND e.metadata->>'tool' = 'payment_refund'", ticket),
+                     sp_t_fmt("tools:%lld", query));
     control("{\"script\":null}");
 }
 END_TEST

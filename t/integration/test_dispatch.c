@@ -691,6 +691,48 @@ START_TEST(agent_reply_mails_name_the_files_attached)
 }
 END_TEST
 
+/* The customer's mail of a reply names the agent who answered, as the
+ * ticket page does (sender_name; QA: "our support team replied"), escaped
+ * in the HTML part; an agent without a display name is "our support team",
+ * never their staff user id. */
+START_TEST(agent_reply_mails_name_the_agent)
+{
+    set_aside_other_rows();
+    struct fixture sink = smtp_sink();
+    struct customer c = customer_with_ticket();
+    struct sp_t_user ada = sp_t_user_new(SP_ROLE_AGENT);
+    ada.token = sp_t_token_claims(SP_ROLE_AGENT, ada.sub, "{\"name\":\"Ada <Lovelace> & Co\"}");
+    struct sp_t_user nameless = sp_t_user_new(SP_ROLE_AGENT);
+    const struct sp_t_user *who[2] = {&ada, &nameless};
+    for (int i = 0; i < 2; i++) {
+        struct sp_t_resp *r = sp_t_post_json(
+            sp_t_fmt("/support/agent/tickets/%s/messages", c.ticket), who[i]->token,
+            sp_t_fmt("{\"body\":\"Reply %d\"}", i));
+        sp_t_assert_status(r, 201);
+        sp_t_resp_free(r);
+    }
+    dispatch_once(dispatch_env(&sink, NULL, NULL));
+    struct json_object *all = mails(&sink);
+    ck_assert_int_eq(json_object_array_length(all), 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct json_object *m = json_object_array_get_idx(all, i);
+        const char *text = sp_t_jstr(part_of(m, "text/plain"), "text");
+        const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
+        bool named = strstr(text, "Reply 0") != NULL;
+        ck_assert_msg(strstr(text, named ? "Ada <Lovelace> & Co from our support team replied"
+                                         : "\r\nour support team replied") != NULL,
+                      "%s", text);
+        ck_assert_msg(strstr(html, named ? "Ada &lt;Lovelace&gt; &amp; Co from our support team"
+                                         : "<p>our support team replied") != NULL,
+                      "%s", html);
+        ck_assert_msg(strstr(text, nameless.sub) == NULL && strstr(html, nameless.sub) == NULL,
+                      "%s", text);
+    }
+    json_object_put(all);
+    fixture_stop(&sink);
+}
+END_TEST
+
 /* A customer's reply with files: the assigned agent's mail (to
  * SUPPORT_STAFF_MAIL here) names them with their sizes, as the
  * customer's mail does for an agent's reply. */
@@ -2838,6 +2880,7 @@ main(void)
     tcase_add_test(tc, a_smtp_ca_file_that_is_no_certificate_is_a_bad_config);
     tcase_add_test(tc, a_relay_that_times_out_is_a_retry_without_a_status_code);
     tcase_add_test(tc, agent_reply_mails_name_the_files_attached);
+    tcase_add_test(tc, agent_reply_mails_name_the_agent);
     tcase_add_test(tc, customer_reply_mails_to_the_agent_name_the_files_attached);
     tcase_add_test(tc, staff_mails_speak_to_staff_in_words);
     tcase_add_test(tc, a_chat_transfer_mails_staff_who_it_is_for_and_which_chat);

@@ -1566,6 +1566,7 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
     struct receiver rc;
     long long hook = sole_subscriber(&rc, "/fail/503", "[\"ticket.message_created\"]");
     struct sp_t_user c = sp_t_user_new(SP_ROLE_CUSTOMER), a = sp_t_user_new(SP_ROLE_AGENT);
+    a.token = sp_t_token_claims(SP_ROLE_AGENT, a.sub, "{\"name\":\"Ada Lovelace\"}");
     const char *pid = sp_t_ticket_create(&c, "where is my refund");
     const char *file = sp_t_attachment_clean_png(a.token);
     struct sp_t_resp *r = sp_t_post_json(
@@ -1612,10 +1613,16 @@ START_TEST(agent_reply_reaches_a_subscriber_through_the_dispatcher_even_after_an
                   "contact or messages in %s", json_object_to_json_string(ticket));
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "body"), "It is on its way.");
     ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "sender_type"), "agent");
+    /* who answered and when, as a read of the message says (QA: neither was there) */
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "sender_name"), "Ada Lovelace");
     /* the message's id and its files' metadata (linked after the event was written) */
     ck_assert_str_eq(sp_t_fmt("%lld", (long long)sp_t_jint(sp_t_jobj(data, "message"), "id")),
                      sp_t_sql("SELECT max(m.id) FROM support_ticket_messages m JOIN support_tickets"
                               " t ON t.id = m.ticket_id WHERE t.public_id = '%s'", pid));
+    ck_assert_str_eq(sp_t_jstr(sp_t_jobj(data, "message"), "created_at"),
+                     sp_t_sql("SELECT support_ts(max(m.created_at)) FROM support_ticket_messages"
+                              " m JOIN support_tickets t ON t.id = m.ticket_id"
+                              " WHERE t.public_id = '%s'", pid));
     struct json_object *files = sp_t_jarr(sp_t_jobj(data, "message"), "attachments");
     ck_assert_uint_eq(json_object_array_length(files), 1);
     ck_assert_str_eq(sp_t_jstr(json_object_array_get_idx(files, 0), "id"), file);
