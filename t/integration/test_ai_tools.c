@@ -615,6 +615,42 @@ END_TEST
 
 /* ---- ticket events ----------------------------------------------------------- */
 
+/* A query's row of user, on ticket pid (NULL: no context); its id. */
+static const char *
+query_row(const struct sp_t_user *user, const char *pid)
+{
+    return sp_t_sql("INSERT INTO support_ai_interactions (ticket_id, user_id, model, prompt)"
+                    " VALUES ((SELECT id FROM support_tickets WHERE public_id = %s), '%s',"
+                    " 'local-retrieval', 'q') RETURNING id",
+                    pid ? sp_t_fmt("'%s'", pid) : "NULL", user->sub);
+}
+
+/* A run confirming a query's proposal names the query in its event
+ * (query_interaction_id) — only the caller's own query in the same
+ * context: another's, or one elsewhere, is left out (the run still runs:
+ * it is the caller's own either way). */
+START_TEST(a_run_names_only_the_callers_own_query)
+{
+    struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT), other = sp_t_user_new(SP_ROLE_AGENT);
+    const char *pid = sp_t_ticket_create(&cust, "Which query was it");
+    const char *queries[3] = {query_row(&agent, pid), query_row(&other, pid),
+                              query_row(&agent, NULL)};
+    for (int i = 0; i < 3; i++) {
+        struct sp_t_resp *r = run_tool(
+            &agent, "kb_search", "{\"query\":\"refund\"}",
+            sp_t_fmt("%s,\"query_interaction_id\":%s", ticket_ctx(pid), queries[i]), NULL);
+        sp_t_assert_json(r, 200);
+        sp_t_resp_free(r);
+    }
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(coalesce(metadata->>'query_interaction_id',"
+                              " '-'), ',' ORDER BY id) FROM support_ticket_events"
+                              " WHERE event_type = 'ai_tool_run' AND ticket_id ="
+                              " (SELECT id FROM support_tickets WHERE public_id = '%s')", pid),
+                     sp_t_fmt("%s,-,-", queries[0]));
+}
+END_TEST
+
 START_TEST(a_run_with_a_ticket_in_context_writes_a_ticket_event)
 {
     struct sp_t_user cust = sp_t_user_new(SP_ROLE_CUSTOMER);
@@ -692,6 +728,7 @@ ai_tools_suite(void)
     tcase_add_test(tc, every_role_runs_kb_search);
     tcase_add_test(tc, kb_search_refuses_what_search_refuses_by_its_argument);
     tcase_add_test(tc, ticket_status_shows_customers_only_their_own);
+    tcase_add_test(tc, a_run_names_only_the_callers_own_query);
     tcase_add_test(tc, a_chat_context_is_the_callers_own);
     tcase_add_test(tc, unknown_tools_are_404);
     tcase_add_test(tc, sixty_runs_a_minute_then_429);
