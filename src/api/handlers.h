@@ -83,6 +83,8 @@ enum sp_rc sp_api_admin_webhook_redeliver(struct sp_req *r, struct sp_problem *p
 /* api/notifications.c: notifications given up, their retry (API.md §11). */
 enum sp_rc sp_api_admin_notifications(struct sp_req *r, struct sp_problem *p);
 enum sp_rc sp_api_admin_notification_retry(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_mail_suppressions(struct sp_req *r, struct sp_problem *p);
+enum sp_rc sp_api_admin_mail_suppression_lift(struct sp_req *r, struct sp_problem *p);
 
 /* api/ai.c: the AI proxy (API.md §9). */
 enum sp_rc sp_api_ai_query(struct sp_req *r, struct sp_problem *p);

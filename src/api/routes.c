@@ -90,6 +90,9 @@ const struct sp_route sp_api_routes[] = {
     {SP_GET,    "/support/admin/notifications", sp_api_admin_notifications, SP_ROLE_ADMIN},
     {SP_POST,   "/support/admin/notifications/:id/retry", sp_api_admin_notification_retry,
      SP_ROLE_ADMIN},
+    {SP_GET,    "/support/admin/mail-suppressions", sp_api_admin_mail_suppressions, SP_ROLE_ADMIN},
+    {SP_DELETE, "/support/admin/mail-suppressions/:id", sp_api_admin_mail_suppression_lift,
+     SP_ROLE_ADMIN},
 
     {SP_GET, "/support/articles", sp_api_articles_list, SP_ROLE_NONE},
     {SP_POST, "/support/ai/query", sp_api_ai_query, SP_ROUTE_ANY_ROLE},

@@ -59,6 +59,9 @@ contact(struct sp_req *r, struct sp_jw *w, const struct sp_ticket *t)
         sp_jw_kstr(w, names[i], plain);
     }
     sp_jw_kstr(w, "tier", t->contact_tier ? t->contact_tier : "standard");
+    /* mail to the address is not sent (a hard bounce, API.md §11 "Bounces"): staff
+     * see why the customer hears nothing, and an admin can lift it */
+    sp_jw_kbool(w, "email_suppressed", t->email_suppressed);
     sp_jw_end(w);
 }
 

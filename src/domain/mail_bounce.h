@@ -26,7 +26,8 @@
  *     to it, "suppressed", instead of sending it. A soft bounce (4.x.x,
  *     or no Status) still fails the row but suppresses nothing. The
  *     customer's mail taken from the address lifts it
- *     (sp_mail_bounce_lift); an address changed is another index, mailed.
+ *     (sp_mail_bounce_lift), as does an admin (domain/mail_suppressions);
+ *     an address changed is another index, mailed.
  * Anything else is dropped, with why.
  * Must not: parse mail (core/mail_parse), know the MTA or exit codes,
  * log PII.

@@ -60,6 +60,8 @@ const char *const sp_source_names[SP_SOURCE_MAX + 1] = {"web", "email", "chat", 
     C(TC_CONTACT_EMAIL, "ct.email_enc", str, contact_email_enc) SEP                                \
     C(TC_CONTACT_PHONE, "ct.phone_enc", str, contact_phone_enc) SEP                                \
     C(TC_CONTACT_TIER, "ct.tier", str, contact_tier) SEP                                           \
+    C(TC_EMAIL_SUPPRESSED, "EXISTS (SELECT 1 FROM support_mail_suppressions ms"                    \
+      " WHERE ms.email_index = ct.email_index)", bool, email_suppressed) SEP                       \
     C(TC_CHAT_SESSION, "cs.public_id", str, chat_session_id)
 #define TICKET_COLS TICKET_COLUMNS(SP_COL_SQL, ", ")
 enum ticket_column { TICKET_COLUMNS(SP_COL_ENUM, ) TC_COUNT };

@@ -61,6 +61,7 @@ struct sp_ticket {
     const char *sentiment;         /* decimal text or NULL */
     const char *priority_rule;     /* name of the rule that set the priority */
     const char *contact_name_enc, *contact_email_enc, *contact_phone_enc, *contact_tier;
+    bool email_suppressed;         /* the contact address bounced hard (mail_bounce.h) */
     const char *chat_session_id;   /* public id of the chat it came from, or NULL */
     struct sp_message *messages;
     size_t nmessages;
@@ -171,7 +172,7 @@ enum sp_rc sp_ticket_get_for_agent(struct sp_ctx *ctx, long long id, const char 
 void sp_ticket_read_row(const PGresult *r, int row, struct sp_ticket *t);
 extern const char sp_ticket_columns[];
 extern const char sp_ticket_joins[];
-#define SP_TICKET_NCOLS 33
+#define SP_TICKET_NCOLS 34
 
 struct sp_ticket_page {
     struct sp_ticket *items;

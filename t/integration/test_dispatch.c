@@ -1612,6 +1612,93 @@ START_TEST(a_hard_bounce_suppresses_the_address_until_mail_comes_from_it)
 }
 END_TEST
 
+/* The agent ticket view's customer.email_suppressed for c's ticket. */
+static bool
+email_suppressed(const struct customer *c)
+{
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    struct sp_t_resp *r = sp_t_get(sp_t_fmt("/support/agent/tickets/%s", c->ticket), agent.token);
+    sp_t_assert_status(r, 200);
+    struct json_object *v;
+    ck_assert(json_object_object_get_ex(sp_t_jobj(r->json, "customer"), "email_suppressed", &v));
+    ck_assert(json_object_is_type(v, json_type_boolean));
+    bool suppressed = json_object_get_boolean(v);
+    sp_t_resp_free(r);
+    return suppressed;
+}
+
+/* QA: a customer who only uses the web portal was never mailed again after
+ * one hard bounce (a policy block, 5.7.1, as much as a mailbox gone), the
+ * agents' view did not say so and nobody could lift it. The view says
+ * so; admins list it (by id and customer, never the address) and lift it
+ * (an agent may not), and the next mail goes out. */
+START_TEST(staff_see_a_suppressed_address_and_an_admin_lifts_it)
+{
+    sp_t_sql("INSERT INTO support_mail_suppressions (email_index, outbox_id) VALUES ('%s', 0)",
+             sp_t_unique("older"));
+    struct customer c;
+    const char *mid;
+    bounce_reply(&c, &mid, "5.7.1");
+    ck_assert(email_suppressed(&c));
+    const char *index = sp_t_fmt("%s", sp_t_sql("SELECT email_index FROM support_contacts"
+                                                " WHERE customer_id = '%s'", c.u.sub));
+    long long id = atoll(sp_t_sql("SELECT id FROM support_mail_suppressions"
+                                  " WHERE email_index = '%s'", index));
+    long long outbox = atoll(sp_t_sql("SELECT outbox_id FROM support_mail_suppressions"
+                                      " WHERE id = %lld", id));
+    const char *admin = sp_t_admin_token();
+    struct sp_t_resp *r = sp_t_get("/support/admin/mail-suppressions?limit=1", admin);
+    sp_t_assert_status(r, 200);
+    struct json_object *items = sp_t_jarr(r->json, "data");
+    ck_assert_int_eq(json_object_array_length(items), 1);
+    struct json_object *it = json_object_array_get_idx(items, 0);
+    ck_assert_int_eq(sp_t_jint(it, "id"), id);
+    struct json_object *customers = sp_t_jarr(it, "customer_ids");
+    ck_assert_int_eq(json_object_array_length(customers), 1);
+    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(customers, 0)), c.u.sub);
+    ck_assert_int_eq(sp_t_jint(it, "outbox_id"), outbox);
+    ck_assert_str_eq(sp_t_jstr(it, "ticket_id"), c.ticket);
+    ck_assert(sp_t_jstr(it, "created_at") != NULL);
+    ck_assert_msg(strstr(r->body, index) == NULL && strstr(r->body, c.email) == NULL, "%s",
+                  r->body);
+    const char *cursor = sp_t_fmt("%s", sp_t_jstr(r->json, "next_cursor"));
+    sp_t_resp_free(r);
+    r = sp_t_get(sp_t_fmt("/support/admin/mail-suppressions?limit=1&cursor=%s", cursor), admin);
+    sp_t_assert_status(r, 200);
+    items = sp_t_jarr(r->json, "data");
+    ck_assert_int_eq(json_object_array_length(items), 1);
+    ck_assert_int_lt(sp_t_jint(json_object_array_get_idx(items, 0), "id"), id);
+    sp_t_resp_free(r);
+    /* an agent sees the flag, not the list, and lifts nothing */
+    struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);
+    const char *path = sp_t_fmt("/support/admin/mail-suppressions/%lld", id);
+    r = sp_t_get("/support/admin/mail-suppressions", agent.token);
+    sp_t_assert_status(r, 403);
+    sp_t_resp_free(r);
+    r = sp_t_request("DELETE", path, agent.token, NULL, NULL, NULL);
+    sp_t_assert_status(r, 403);
+    sp_t_resp_free(r);
+    ck_assert(email_suppressed(&c));
+    /* it has no ETag: one named is never current */
+    const char *stale[] = {sp_t_fmt("If-Match: \"%lld-v1\"", id), NULL};
+    r = sp_t_request("DELETE", path, admin, NULL, NULL, stale);
+    sp_t_assert_problem(r, 412, "precondition_failed");
+    sp_t_resp_free(r);
+    ck_assert(email_suppressed(&c));
+    r = sp_t_request("DELETE", path, admin, NULL, NULL, NULL);
+    sp_t_assert_status(r, 204);
+    sp_t_resp_free(r);
+    r = sp_t_request("DELETE", path, admin, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 404, "not_found");
+    sp_t_resp_free(r);
+    ck_assert(!email_suppressed(&c));
+    size_t sent;
+    long long mail = mail_after_bounce(&c, "Your mailbox takes our mail again.", &sent);
+    ck_assert_uint_eq(sent, 1);
+    ck_assert_str_eq(row(mail, "status"), "sent");
+}
+END_TEST
+
 /* A soft bounce (4.x.x: the MTA gave up retrying; the mailbox may be
  * full for a day) fails its row but suppresses nothing: the next mail
  * goes out. */
@@ -2894,6 +2981,7 @@ main(void)
     tcase_add_test(tc, a_bounce_finds_the_row_behind_a_sealed_message_id);
     tcase_add_test(tc, a_hard_bounce_suppresses_the_address_until_mail_comes_from_it);
     tcase_add_test(tc, a_soft_bounce_does_not_suppress_the_address);
+    tcase_add_test(tc, staff_see_a_suppressed_address_and_an_admin_lifts_it);
     tcase_add_test(tc, an_undone_status_move_is_not_mailed);
     tcase_add_test(tc, the_old_message_id_names_only_rows_sent_before_sealing);
     tcase_add_test(tc, an_answer_naming_only_our_sealed_message_id_joins_its_ticket);
