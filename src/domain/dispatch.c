@@ -141,8 +141,9 @@ static struct sp_stmt done_stmt = SP_STMT(
     5);
 
 /* Not delivered: $3 the backoff in ms, $4 the reply code, $5 the error,
- * $6 give up now. Failed once the next attempt would fall after the
- * retry window. */
+ * $6 give up now, $7 nothing was sent (a refusal: the claim's attempt
+ * does not count, as a webhook refusal's does not). Failed once the next
+ * attempt would fall after the retry window. */
 static struct sp_stmt retry_stmt = SP_STMT(
     "dispatch_retry",
     "WITH g AS ("
@@ -151,10 +152,11 @@ static struct sp_stmt retry_stmt = SP_STMT(
     "    OR created_at + " GIVE_UP " <= now() + $3::bigint * interval '1 millisecond'"
     "    THEN 'failed' ELSE 'pending' END,"
     "  next_attempt_at = now() + $3::bigint * interval '1 millisecond',"
+    "  attempts = attempts - CASE WHEN $7::boolean THEN 1 ELSE 0 END,"
     "  last_status_code = $4::int, last_error = $5, claim_token = NULL, claimed_until = NULL"
     "  WHERE id = $1::bigint AND claim_token = $2"
     OUTCOME_RETURNING,
-    6);
+    7);
 
 /* Fanned-out rows of one claim ($3 its token): sent, or skipped when no
  * subscription took the event ($2 = 0). */
@@ -295,16 +297,17 @@ record_done(struct dispatcher *dsp, struct slot *s, const char *status, long cod
             reason, code);
 }
 
+/* unsent: refused before anything went out (suppressed): no attempt. */
 static void
-record_retry(struct dispatcher *dsp, struct slot *s, long code, const char *error,
-             bool give_up)
+record_retry_as(struct dispatcher *dsp, struct slot *s, long code, const char *error,
+                bool give_up, bool unsent)
 {
     struct sp_arena *a = &s->arena;
     int64_t delay = sp_backoff_ms(s->row.attempts, jitter_u());
-    const char *params[6] = {sp_arena_sprintf(a, "%lld", s->row.id), s->token,
+    const char *params[7] = {sp_arena_sprintf(a, "%lld", s->row.id), s->token,
                              sp_arena_sprintf(a, "%lld", (long long)delay),
                              code ? sp_arena_sprintf(a, "%ld", code) : NULL, error,
-                             give_up ? "true" : "false"};
+                             give_up ? "true" : "false", unsent ? "true" : "false"};
     PGresult *r = exec(dsp, &retry_stmt, params);
     if (!still_ours(dsp, s, r))
         return;
@@ -318,6 +321,13 @@ record_retry(struct dispatcher *dsp, struct slot *s, long code, const char *erro
         sp_log_int(l, "delay_ms", delay);
         sp_log_end(l);
     }
+}
+
+static void
+record_retry(struct dispatcher *dsp, struct slot *s, long code, const char *error,
+             bool give_up)
+{
+    record_retry_as(dsp, s, code, error, give_up, false);
 }
 
 static void
@@ -508,7 +518,7 @@ place(struct dispatcher *dsp, struct slot *s)
     if (s->suppressed) {
         /* A hard bounce said the address does not exist: sending again
          * would only bounce again (and hurt the sender's reputation). */
-        record_retry(dsp, s, 0, "suppressed", true);
+        record_retry_as(dsp, s, 0, "suppressed", true, true);
         free_slot(s);
         return;
     }

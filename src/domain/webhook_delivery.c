@@ -106,15 +106,25 @@ static struct sp_stmt target_stmt = SP_STMT_READ(
     1);
 
 /* Outcomes of several attempts in one statement ($1: a JSON array of
- * {"id","code","error","delivered","sent","retry_at"}, $2 their ids: the
- * rows are found by the primary key whatever the function's row
- * estimate): attempts + 1 and the answer's status for a request sent
- * (the log counts what the receiver got; a refusal keeps its last
- * answer); delivered, or pending again at retry_at (ms since the epoch),
- * or failed when it is null. */
+ * {"id","code","error","delivered","sent","retry_at","ok","last"}, $2
+ * their ids: the rows are found by the primary key whatever the
+ * function's row estimate): attempts + 1 and the answer's status for a
+ * request sent (the log counts what the receiver got; a refusal keeps
+ * its last answer); delivered, or pending again at retry_at (ms since
+ * the epoch), or failed when it is null. The last outcome ("last") is
+ * also its webhook's (sql/083, for the sender's scheduler): "ok" (quick
+ * and delivered) sets last_delivered_at, else last_failed_at. */
 static struct sp_stmt record_batch_stmt = SP_STMT(
     "webhook_record_batch",
-    "UPDATE support_webhook_deliveries d SET attempts = d.attempts + o.sent::integer,"
+    "WITH o AS (SELECT * FROM jsonb_to_recordset($1::jsonb)"
+    "  AS o(id bigint, code integer, error text, delivered boolean, sent boolean,"
+    "       retry_at bigint, ok boolean, last boolean)),"
+    " w AS (UPDATE support_webhooks w"
+    "  SET last_delivered_at = CASE WHEN o.ok THEN now() ELSE w.last_delivered_at END,"
+    "   last_failed_at = CASE WHEN o.ok THEN w.last_failed_at ELSE now() END"
+    "  FROM o, support_webhook_deliveries ld"
+    "  WHERE o.last AND ld.id = o.id AND ld.id = ANY($2::bigint[]) AND w.id = ld.webhook_id)"
+    " UPDATE support_webhook_deliveries d SET attempts = d.attempts + o.sent::integer,"
     " last_status_code = CASE WHEN o.sent THEN nullif(o.code, 0) ELSE d.last_status_code END,"
     " last_error = o.error,"
     " status = CASE WHEN o.delivered THEN 'delivered'"
@@ -123,10 +133,7 @@ static struct sp_stmt record_batch_stmt = SP_STMT(
     " sending_since = NULL,"
     " next_attempt_at = coalesce('epoch'::timestamptz + o.retry_at * interval '1 millisecond',"
     "                            d.next_attempt_at)"
-    " FROM jsonb_to_recordset($1::jsonb)"
-    "  AS o(id bigint, code integer, error text, delivered boolean, sent boolean,"
-    "       retry_at bigint)"
-    " WHERE d.id = o.id AND d.id = ANY($2::bigint[])",
+    " FROM o WHERE d.id = o.id AND d.id = ANY($2::bigint[])",
     2);
 
 /* --- queueing ----------------------------------------------------------------- */
@@ -467,7 +474,7 @@ enum sp_rc
 sp_webhook_record(struct sp_ctx *ctx, long long delivery_id, const struct sp_webhook_attempt *a,
                   long long retry_at_ms, struct sp_problem *p)
 {
-    struct sp_webhook_outcome o = {delivery_id, *a, retry_at_ms};
+    struct sp_webhook_outcome o = {delivery_id, *a, retry_at_ms, false};
     return sp_webhook_record_batch(ctx, &o, 1, p);
 }
 
@@ -492,6 +499,8 @@ sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o, 
         sp_jw_kstr(&w, "error", a->delivered ? NULL : a->error);
         sp_jw_kbool(&w, "delivered", a->delivered);
         sp_jw_kbool(&w, "sent", a->sent);
+        sp_jw_kbool(&w, "ok", a->delivered && !o[i].slow);
+        sp_jw_kbool(&w, "last", i + 1 == n);
         if (retry)
             sp_jw_kint(&w, "retry_at", o[i].retry_at_ms);
         else

@@ -191,9 +191,12 @@ struct sp_webhook_outcome {
     long long id;
     struct sp_webhook_attempt attempt;
     long long retry_at_ms;         /* as sp_webhook_record's */
+    bool slow;                     /* took a second or more: the webhook is failing */
 };
 /* sp_webhook_record for n attempts in one statement (rows gone are
- * skipped; SP_NOT_FOUND when all are). */
+ * skipped; SP_NOT_FOUND when all are). The last outcome is also its
+ * webhook's (last_delivered_at when delivered and not slow, else
+ * last_failed_at: sql/083), which the sender's scheduler reads. */
 enum sp_rc sp_webhook_record_batch(struct sp_ctx *ctx, const struct sp_webhook_outcome *o,
                                    size_t n, struct sp_problem *p);
 

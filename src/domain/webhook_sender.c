@@ -53,6 +53,13 @@
 #define STR(x) #x
 #define XSTR(x) STR(x)
 
+/* What the scheduler knows of a webhook, in the order it serves them
+ * (due_webhooks_stmt answers the same numbers). */
+enum health { H_DELIVERING, H_UNTRIED, H_FAILING };
+/* Untried webhooks together hold at most this many slots: a burst of new
+ * webhooks (whose receivers may all hang) cannot fill them all. */
+#define UNTRIED_SLOTS (SP_WEBHOOK_SENDERS / 2)
+
 struct sp_webhook_sender {
     const struct sp_config *cfg;
     struct sp_crypto *crypto;
@@ -64,11 +71,14 @@ struct sp_webhook_sender {
     int64_t started[SP_WEBHOOK_SENDERS];   /* monotonic ms the child was forked */
     int64_t sending[SP_WEBHOOK_SENDERS];   /* its attempt in flight began (ms), or 0 */
     bool asked[SP_WEBHOOK_SENDERS];  /* told to hand its slot over */
-    /* What the children said of each webhook's last attempt, and when
-     * the webhook last got a child: kept past its children. */
+    /* What the children said of each webhook's last attempt (or, before
+     * they said anything, what the database says: sql/083), and when the
+     * webhook last got a child: kept past its children. */
     struct note {
         long long webhook;           /* 0: unused */
-        bool failing;
+        enum health health;
+        bool synced;                 /* url_hash read */
+        int url_hash;                /* of the URL health is about */
         int64_t started;
     } notes[NOTES];
     int next_wake;                   /* wake-ups go round the children */
@@ -99,16 +109,24 @@ keyless_wait(struct sp_webhook_sender *s, int due)
     return true;
 }
 
-/* Webhooks with due deliveries; behind: one has waited over BEHIND_MS
- * unclaimed (its children do not keep up). */
+/* Webhooks with due deliveries, those that deliver first; behind: one
+ * has waited over BEHIND_MS unclaimed (its children do not keep up);
+ * its health as its last recorded outcome says (enum health: none yet
+ * is untried; sql/083), which survives restarts; a hash of its URL (a
+ * new URL is untried: the note made of the old one is dropped). */
 #define BEHIND_MS 500
+enum { DW_ID, DW_BEHIND, DW_HEALTH, DW_URL_HASH };
 static struct sp_stmt due_webhooks_stmt = SP_STMT_READ(
     "webhook_due_webhooks",
-    "SELECT webhook_id,"
-    " bool_or(next_attempt_at <= now() - interval '" XSTR(BEHIND_MS) " milliseconds')"
+    "SELECT w.id,"
+    " bool_or(d.next_attempt_at <= now() - interval '" XSTR(BEHIND_MS) " milliseconds'),"
+    " CASE WHEN w.last_delivered_at IS NULL AND w.last_failed_at IS NULL THEN 1"
+    "  WHEN w.last_failed_at IS NULL OR w.last_delivered_at >= w.last_failed_at THEN 0"
+    "  ELSE 2 END AS health,"
+    " hashtext(w.url)"
     " FROM support_webhook_deliveries d JOIN support_webhooks w ON w.id = d.webhook_id"
     " WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND w.is_active"
-    " GROUP BY webhook_id LIMIT 64",
+    " GROUP BY w.id ORDER BY health, w.id LIMIT 64",
     0);
 
 /* Up to $2 of the oldest due deliveries of webhook $1 while it is
@@ -381,7 +399,17 @@ send_batch(struct child *c, struct batch *b)
         o->retry_at_ms = retry_at(b->created_ms[b->done], d, &o->attempt);
         c->pace_ms = sp_clock_mono_us() / 1000 - now;
         c->attempted = true;
+        o->slow = c->pace_ms >= SLOW_MS;
         report(c, &o->attempt, c->pace_ms);
+        if (o->slow && b->done + 1 < b->n) {
+            /* Leased at a fast pace, the rest would wait behind slow
+             * attempts shown as being sent (QA: 20 rows with no attempt
+             * started): back, due now, for the next claims at this pace
+             * (one each, so the webhook's other children take them). */
+            b->done++;
+            release_rest(c, b);
+            break;
+        }
     }
     return flush(c, b) && go_on;
 }
@@ -445,31 +473,39 @@ reap(struct sp_webhook_sender *s, bool wait)
             forget(s, i);
 }
 
-/* The note of webhook; without one, NULL, or with add a new one in
- * place of the note of the webhook served longest ago. */
+/* The note of webhook; without one, NULL, or with add a new one (an
+ * untried webhook) in an unused note or in place of the note of the
+ * webhook served longest ago. */
 static struct note *
 note_of(struct sp_webhook_sender *s, long long webhook, bool add)
 {
-    struct note *oldest = &s->notes[0];
+    struct note *oldest = NULL;
     for (int i = 0; i < NOTES; i++) {
         if (s->notes[i].webhook == webhook)
             return &s->notes[i];
-        if (s->notes[i].started < oldest->started)
+        if (oldest == NULL || (oldest->webhook != 0 && (s->notes[i].webhook == 0 ||
+                                                        s->notes[i].started < oldest->started)))
             oldest = &s->notes[i];
     }
     if (!add)
         return NULL;
-    *oldest = (struct note){.webhook = webhook};
+    *oldest = (struct note){.webhook = webhook, .health = H_UNTRIED};
     return oldest;
 }
 
-/* Whether webhook's last attempt failed or was slow (one never tried
- * is not). */
+/* What webhook's last attempt said (H_UNTRIED: nothing yet). */
+static enum health
+noted(struct sp_webhook_sender *s, long long webhook)
+{
+    const struct note *n = note_of(s, webhook, false);
+    return n != NULL ? n->health : H_UNTRIED;
+}
+
+/* Whether webhook's last attempt failed or was slow. */
 static bool
 failing(struct sp_webhook_sender *s, long long webhook)
 {
-    const struct note *n = note_of(s, webhook, false);
-    return n != NULL && n->failing;
+    return noted(s, webhook) == H_FAILING;
 }
 
 /* Reads what the children said of their attempts (report); before reap,
@@ -486,7 +522,8 @@ read_reports(struct sp_webhook_sender *s)
                 if (buf[k] == 'a' && s->sending[i] == 0)
                     s->sending[i] = now;
                 if (buf[k] == 'f' || buf[k] == 'd') {
-                    note_of(s, s->webhook[i], true)->failing = buf[k] == 'f';
+                    note_of(s, s->webhook[i], true)->health =
+                        buf[k] == 'f' ? H_FAILING : H_DELIVERING;
                     s->sending[i] = 0;
                 }
             }
@@ -511,6 +548,25 @@ webhook_failing(struct sp_webhook_sender *s, long long webhook)
         if (s->pid[i] > 0 && s->webhook[i] == webhook && slot_failing(s, i))
             return true;
     return failing(s, webhook);
+}
+
+/* The scheduler's view of webhook: failing (its last attempt, or one in
+ * flight), else delivering or untried as its last outcome says. */
+static enum health
+health_of(struct sp_webhook_sender *s, long long webhook)
+{
+    return webhook_failing(s, webhook) ? H_FAILING : noted(s, webhook);
+}
+
+/* The slots held by webhooks with no outcome yet (a hanging one's too,
+ * until its first attempt times out). */
+static int
+untried_held(struct sp_webhook_sender *s)
+{
+    int n = 0;
+    for (int i = 0; i < SP_WEBHOOK_SENDERS; i++)
+        n += s->pid[i] > 0 && noted(s, s->webhook[i]) == H_UNTRIED;
+    return n;
 }
 
 static int
@@ -543,9 +599,9 @@ free_slots(const struct sp_webhook_sender *s)
 
 /* Up to SP_WEBHOOK_SENDERS_PER_HOOK children for one webhook (their
  * claims skip each other's rows), so one busy receiver gets parallel
- * deliveries without taking every slot. A failing webhook never takes
- * the last free slot: it stays for the webhooks that deliver (or are
- * new), whose next event then goes at once. */
+ * deliveries without taking every slot. Only a webhook known to deliver
+ * takes the last free slot: it stays for those, whose next event then
+ * goes at once; untried webhooks hold UNTRIED_SLOTS at most. */
 static void
 start(struct sp_webhook_sender *s, long long webhook)
 {
@@ -554,8 +610,10 @@ start(struct sp_webhook_sender *s, long long webhook)
         if (s->pid[i] == 0)
             free_slot = i;
     int sv[2] = {-1, -1};
+    enum health h = health_of(s, webhook);
     if (free_slot < 0 || running_for(s, webhook) >= SP_WEBHOOK_SENDERS_PER_HOOK ||
-        (webhook_failing(s, webhook) && free_slots(s) < 2) ||
+        (h != H_DELIVERING && free_slots(s) < 2) ||
+        (h == H_UNTRIED && untried_held(s) >= UNTRIED_SLOTS) ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         return;
     fflush(NULL);
@@ -580,10 +638,12 @@ start(struct sp_webhook_sender *s, long long webhook)
 }
 
 /* A webhook with due deliveries, as the scheduler orders them: those
- * that deliver before failing ones, then the one served longest ago. */
+ * known to deliver, then untried ones, then failing ones; in each, the
+ * one served longest ago, then the oldest webhook. */
 struct due {
     long long webhook;
-    bool behind, failing;
+    bool behind;
+    enum health health;
     int64_t served;   /* monotonic ms it last got a child; 0: never */
 };
 
@@ -591,33 +651,42 @@ static int
 due_order(const void *a, const void *b)
 {
     const struct due *x = a, *y = b;
-    if (x->failing != y->failing)
-        return x->failing ? 1 : -1;
-    return (x->served > y->served) - (x->served < y->served);
+    if (x->health != y->health)
+        return x->health > y->health ? 1 : -1;
+    if (x->served != y->served)
+        return x->served > y->served ? 1 : -1;
+    return (x->webhook > y->webhook) - (x->webhook < y->webhook);
 }
 
-/* The child to give its slot up for a webhook waiting for one
- * (for_failing: a failing one): of the webhook with the most children
- * (over its fair share), a failing one's before one that delivers, the
- * one started longest ago. A failing webhook takes no slot from a
- * delivering webhook's only child. -1: none. */
+/* The child to give its slot up for a webhook waiting for one (want:
+ * its health): of the webhook with the most children (over its fair
+ * share), a failing one's before an untried one's before one that
+ * delivers, the one started longest ago. Only a webhook known to
+ * deliver takes a delivering webhook's only child, and a failing one
+ * takes no webhook's only child but a failing one's; an untried one
+ * takes no slot from a webhook with an outcome while untried webhooks
+ * hold UNTRIED_SLOTS (it would not start). -1: none. */
 static int
-victim(struct sp_webhook_sender *s, bool for_failing)
+victim(struct sp_webhook_sender *s, enum health want)
 {
     int best = -1, best_n = 0;
-    bool best_f = false;
+    enum health best_h = H_DELIVERING;
+    bool untried_full = untried_held(s) >= UNTRIED_SLOTS;
     for (int i = 0; i < SP_WEBHOOK_SENDERS; i++) {
         if (s->pid[i] <= 0 || s->asked[i] || s->wake[i] < 0)
             continue;
         int n = staying_for(s, s->webhook[i]);
-        bool f = slot_failing(s, i);
-        if (for_failing && !f && n < 2)
+        enum health h = slot_failing(s, i) ? H_FAILING : noted(s, s->webhook[i]);
+        if (n < 2 && ((want != H_DELIVERING && h == H_DELIVERING) ||
+                      (want == H_FAILING && h != H_FAILING)))
             continue;
-        if (best < 0 || n > best_n || (n == best_n && f && !best_f) ||
-            (n == best_n && f == best_f && s->started[i] < s->started[best])) {
+        if (want == H_UNTRIED && untried_full && noted(s, s->webhook[i]) != H_UNTRIED)
+            continue;
+        if (best < 0 || n > best_n || (n == best_n && h > best_h) ||
+            (n == best_n && h == best_h && s->started[i] < s->started[best])) {
             best = i;
             best_n = n;
-            best_f = f;
+            best_h = h;
         }
     }
     return best;
@@ -640,7 +709,7 @@ hand_over(struct sp_webhook_sender *s, const struct due *due, int n)
             asked--;
             continue;
         }
-        int v = victim(s, due[k].failing);
+        int v = victim(s, due[k].health);
         if (v < 0)
             continue;
         s->asked[v] = true;
@@ -659,12 +728,19 @@ schedule(struct sp_webhook_sender *s, const PGresult *r)
     struct due due[64];
     int n = 0;
     for (int i = 0; i < PQntuples(r) && n < 64; i++, n++) {
-        due[n].webhook = sp_db_int(r, i, 0);
-        due[n].behind = sp_db_bool(r, i, 1);
-        due[n].failing = webhook_failing(s, due[n].webhook);
-        due[n].behind = due[n].behind && running_for(s, due[n].webhook) > 0;
-        const struct note *note = note_of(s, due[n].webhook, false);
-        due[n].served = note != NULL ? note->started : 0;
+        due[n].webhook = sp_db_int(r, i, DW_ID);
+        due[n].behind = sp_db_bool(r, i, DW_BEHIND) && running_for(s, due[n].webhook) > 0;
+        /* What the database says (a restart, another dispatcher) until
+         * our children say more; a new URL starts afresh (untried). */
+        struct note *note = note_of(s, due[n].webhook, true);
+        int url_hash = (int)sp_db_int(r, i, DW_URL_HASH);
+        bool new_url = note->synced && note->url_hash != url_hash;
+        if (note->health == H_UNTRIED || new_url)
+            note->health = (enum health)sp_db_int(r, i, DW_HEALTH);
+        note->url_hash = url_hash;
+        note->synced = true;
+        due[n].health = health_of(s, due[n].webhook);
+        due[n].served = note->started;
     }
     qsort(due, (size_t)n, sizeof(due[0]), due_order);
     for (int round = 0; round < SP_WEBHOOK_SENDERS_PER_HOOK; round++)

@@ -11,7 +11,9 @@
  * end), as many as it sends in about a second at its last attempt's
  * pace: up to 32 rows per statement for a fast receiver, one at a time
  * for a slow one (and for a new child), so a slow receiver's other
- * children take the next rows and it gets up to 4 attempts at once. It
+ * children take the next rows and it gets up to 4 attempts at once; an
+ * attempt that turns out slow hands the rest of its claim back at once
+ * (the log shows only what is in flight as being sent). It
  * reads the webhook once per claim (URL, secrets, the SSRF guard's
  * resolution), sends the deliveries one after another on one kept
  * connection (HTTP keep-alive; every new connection's address is checked
@@ -30,25 +32,34 @@
  * Sharing the slots (QA: eight dead receivers held all 8 slots, each
  * child up to its 60 s budget, and a healthy webhook got nothing for
  * ~80 s). A child tells the dispatcher when an attempt starts and how it
- * went; a webhook whose last attempt failed or took 1 s or more is
- * failing until one is quick and delivered (a child whose attempt has
- * lasted 1 s counts as failing already). A failing webhook never takes
- * the last free slot: it stays for the webhooks that deliver. A
- * webhook due with no child, when no slot is free for it, gets one
- * handed over: the dispatcher asks one child ('h' on its socket), which
- * leaves after the attempt in flight (a new child after its first, so
- * every start moves its webhook on), handing its unattempted rows back.
- * It asks, in this order, a child of the webhook with the most children
- * (over its fair share), a failing webhook's child, the child started
- * longest ago; a failing webhook never takes the only child of one that
- * delivers. Extra children for a webhook that falls behind start only
+ * went, and records it with the webhook (last_delivered_at or
+ * last_failed_at, sql/083), which the tick reads for the webhooks it has
+ * heard nothing of (QA: after every restart the hanging receivers were
+ * new again and took every slot; a new URL makes a webhook untried).
+ * A webhook is failing when its last attempt failed or took 1 s or more
+ * (or the one in flight has lasted 1 s), delivering when it was quick
+ * and delivered, untried without an outcome. Only a delivering webhook
+ * takes the last free slot; untried ones together hold at most half the
+ * slots (a burst of new webhooks cannot fill them). A webhook due with
+ * no child, when no slot is free for it, gets one handed over: the
+ * dispatcher asks one child ('h' on its socket), which leaves after the
+ * attempt in flight (a new child after its first, so every start moves
+ * its webhook on), handing its unattempted rows back. It asks, in this
+ * order, a child of the webhook with the most children (over its fair
+ * share), a failing webhook's, an untried one's, the child started
+ * longest ago; only a delivering webhook takes a delivering webhook's
+ * only child. Extra children for a webhook that falls behind start only
  * for one whose children ran before the tick (one that waited for a
- * slot is not behind). Freed slots go first to the webhooks that deliver, then to
- * the webhook served longest ago. The bound: whatever number of
- * receivers hang, a webhook that delivers waits for a child at most one
- * attempt timeout (10 s) plus the tick's second — at once while the
- * kept slot is free — and a failing webhook gets its turn in a round
- * robin of the failing ones, one attempt per turn.
+ * slot is not behind). Freed slots go to the delivering webhooks, then
+ * the untried ones, then the failing ones; in each, to the webhook
+ * served longest ago. The bound: whatever number of receivers hang, a
+ * webhook that has delivered (before a restart too) waits for a child
+ * at most one attempt timeout (10 s) plus the tick's second — at once
+ * while the kept slot is free; a new webhook's first attempt waits for
+ * the untried ones before it, half the slots at a time (docs/API.md
+ * §11 gives the formula); a failing webhook gets its turn in a round
+ * robin of the failing ones, one attempt per turn. The caps are the
+ * process's: each dispatcher has its own.
  *
  * Durability: a child's session commits with synchronous_commit = off.
  * What a server crash can lose is its last ~0.6 s of claims and

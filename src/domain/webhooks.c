@@ -98,6 +98,10 @@ static struct sp_stmt patch_stmt = SP_STMT_NAMED(
     "  FROM support_webhooks w WHERE w.id = :id::bigint)"
     " UPDATE support_webhooks AS w SET url = n.url, events = n.events,"
     " description = n.description, is_active = n.is_active, redact_text = n.redact_text,"
+    /* a new receiver is untried: the old one's failing turn is not its
+     * own (sql/083; QA: the new healthy URL waited ~15 s) */
+    " last_delivered_at = CASE WHEN n.url = w.url THEN w.last_delivered_at END,"
+    " last_failed_at = CASE WHEN n.url = w.url THEN w.last_failed_at END,"
     " updated_at = CASE WHEN " WEBHOOK_CHANGED " THEN now() ELSE w.updated_at END,"
     " version = w.version + CASE WHEN " WEBHOOK_CHANGED " THEN 1 ELSE 0 END"
     " FROM n WHERE w.id = n.id"

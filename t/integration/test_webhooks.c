@@ -483,6 +483,35 @@ START_TEST(patch_changes_what_is_given)
 }
 END_TEST
 
+/* QA: a webhook whose old URL hung kept its failing turn after its URL
+ * was changed, and deliveries to the new, healthy one waited ~15 s. A
+ * new URL is an untried receiver (sql/083): its outcome is cleared; any
+ * other change keeps it. */
+START_TEST(a_new_url_clears_the_webhooks_last_outcome)
+{
+    struct sp_t_resp *r = create("https://8.8.8.8/a", "[\"ticket.created\"]");
+    long long id = (long long)sp_t_jint(r->json, "id");
+    sp_t_resp_free(r);
+#define OUTCOME "SELECT (last_delivered_at IS NULL) || '/' || (last_failed_at IS NULL)" \
+                " FROM support_webhooks WHERE id = %lld"
+    sp_t_sql("UPDATE support_webhooks SET last_delivered_at = now() - interval '1 minute',"
+             " last_failed_at = now() WHERE id = %lld", id);
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"description\":\"x\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql(OUTCOME, id), "false/false");
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"url\":\"https://8.8.8.8/a\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql(OUTCOME, id), "false/false");
+    r = sp_t_admin("PATCH", sp_t_fmt(HOOKS "/%lld", id), "{\"url\":\"https://8.8.4.4/b\"}");
+    sp_t_assert_json(r, 200);
+    sp_t_resp_free(r);
+    ck_assert_str_eq(sp_t_sql(OUTCOME, id), "true/true");
+#undef OUTCOME
+}
+END_TEST
+
 /* redact_text (API.md §11): false unless asked for, in every answer of a
  * webhook; a PATCH toggling it is a new version (If-Match as for the
  * other fields), one that repeats it keeps the version; anything but a
@@ -2275,24 +2304,59 @@ shown_ahead(long long hook)
 
 #define DEAD_HOOKS (SP_WEBHOOK_SENDERS + 1)
 
+/* A webhook to rc's /hook for ticket.sla_breached that has delivered before: a
+ * dispatcher (--once) sent it one event, and its outcome is stored
+ * (sql/083), as is a failing one's. Other webhooks are set aside
+ * meanwhile (the caller sets its own aside after). */
+static long long
+known_good_hook(struct receiver *rc)
+{
+    long long hooks[2];
+    hooks[0] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/hook", rc->port),
+                           "[\"ticket.sla_breached\"]", rc);
+    hooks[1] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/fail/500", rc->port),
+                           "[\"ticket.sla_breached\"]", NULL);
+    set_aside_all_but_these(hooks, 2);
+    queue_events("ticket.sla_breached", 1);
+    dispatch_once();
+    for (int i = 0; i < 2; i++)   /* both at rc */
+        json_object_put(receiver_next(rc, 5000));
+#define OUTCOME "SELECT (last_delivered_at IS NOT NULL) || '/' || (last_failed_at IS NOT NULL)" \
+                " FROM support_webhooks WHERE id = %lld"
+    ck_assert_str_eq(sp_t_sql(OUTCOME, hooks[0]), "true/false");
+    ck_assert_str_eq(sp_t_sql(OUTCOME, hooks[1]), "false/true");
+#undef OUTCOME
+    return hooks[0];
+}
+
+/* Starts dead and good; hooks[DEAD_HOOKS] a webhook of good's that has
+ * delivered (known_good_hook), before it DEAD_HOOKS new webhooks of
+ * events whose receiver (dead) hangs; every other webhook set aside. */
+static void
+hanging_and_known_good(long long *hooks, struct receiver *dead, struct receiver *good,
+                       const char *events)
+{
+    receiver_start(dead);
+    receiver_start(good);
+    hooks[DEAD_HOOKS] = known_good_hook(good);
+    for (int i = 0; i < DEAD_HOOKS; i++)
+        hooks[i] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/slow/60", dead->port), events,
+                               NULL);
+    set_aside_all_but_these(hooks, DEAD_HOOKS + 1);
+}
+
 /* QA: eight webhooks whose receiver timed out held all 8 senders, each
  * child for up to 60 s, and a healthy webhook got nothing for ~80 s.
- * webhook_sender.h "Sharing the slots": a webhook that delivers waits
- * for a sender at most one attempt timeout (10 s) plus the tick's
- * second whatever number of receivers hang — at once once the hanging
- * ones are known to fail (one slot stays for those that deliver). */
+ * webhook_sender.h "Sharing the slots": a webhook that has delivered
+ * waits for a sender at most one attempt timeout (10 s) plus the tick's
+ * second whatever number of new receivers hang (they hold half the
+ * senders until they are known to fail, then all but one). */
 START_TEST(hanging_receivers_delay_a_delivering_webhook_by_one_timeout_at_most)
 {
     struct receiver dead, fast;
-    receiver_start(&dead);
-    receiver_start(&fast);
     long long hooks[DEAD_HOOKS + 1];
-    for (int i = 0; i < DEAD_HOOKS; i++)
-        hooks[i] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/slow/60", dead.port),
-                               "[\"ticket.sla_warning\", \"ticket.sla_breached\"]", NULL);
-    hooks[DEAD_HOOKS] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/hook", fast.port),
-                                    "[\"ticket.sla_breached\"]", &fast);
-    set_aside_all_but_these(hooks, DEAD_HOOKS + 1);
+    hanging_and_known_good(hooks, &dead, &fast,
+                           "[\"ticket.sla_warning\", \"ticket.sla_breached\"]");
     struct sp_t_job j;
     const char *args[] = {"--loop", "--interval", "60", NULL};
     sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
@@ -2319,7 +2383,7 @@ START_TEST(hanging_receivers_delay_a_delivering_webhook_by_one_timeout_at_most)
     ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
     ck_assert_str_eq(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
                               " WHERE webhook_id = %lld AND status = 'delivered'",
-                              hooks[DEAD_HOOKS]), "2");
+                              hooks[DEAD_HOOKS]), "3");   /* and known_good_hook's */
     receiver_stop(&fast);
     receiver_stop(&dead);
 }
@@ -2334,10 +2398,7 @@ END_TEST
 START_TEST(a_slow_receiver_gets_its_deliveries_in_parallel)
 {
     struct receiver slow;
-    receiver_start(&slow);
-    long long hook = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/slow/4", slow.port),
-                                 "[\"ticket.sla_warning\"]", &slow);
-    set_aside_all_but_these(&hook, 1);
+    long long hook = sole_subscriber(&slow, "/slow/4", "[\"ticket.sla_warning\"]");
     queue_events("ticket.sla_warning", 8);
     struct sp_t_job j;
     const char *args[] = {"--loop", "--interval", "60", NULL};
@@ -2360,6 +2421,117 @@ START_TEST(a_slow_receiver_gets_its_deliveries_in_parallel)
 }
 END_TEST
 
+/* QA: the bound failed after every dispatcher restart (healthy webhooks
+ * waited 44-73 s): the failing notes lived in the dispatcher's memory,
+ * so the known-hanging receivers were new to the next one and took every
+ * sender. Their last outcome is stored (sql/083): a restarted dispatcher
+ * keeps the last free sender for the webhook that delivers, whose event
+ * goes at once. */
+START_TEST(a_restarted_dispatcher_knows_which_webhooks_hang)
+{
+    struct receiver dead, fast;
+    long long hooks[DEAD_HOOKS + 1];
+    hanging_and_known_good(hooks, &dead, &fast, "[\"ticket.sla_warning\"]");
+    /* what the dispatcher before the restart recorded of them */
+    sp_t_sql("UPDATE support_webhooks SET last_failed_at = now() WHERE url LIKE '%%/slow/60'"
+             " AND is_active");
+    /* fanned out at the start: due rows of theirs at once */
+    queue_events("ticket.sla_warning", 3);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    usleep(1500000);   /* the hanging ones took what they may */
+    int64_t t0 = now_ms(), at = 0;
+    queue_events("ticket.sla_breached", 1);
+    ck_assert_msg(request_within(&fast, 20000, t0, &at), "the healthy webhook got nothing");
+    ck_assert_msg(at <= 2500, "the healthy webhook waited %lld ms behind the hanging ones",
+                  (long long)at);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    receiver_stop(&fast);
+    receiver_stop(&dead);
+}
+END_TEST
+
+/* A burst of new webhooks whose receivers hang (QA: 50-75 webhooks)
+ * holds at most half the senders: a webhook known to deliver still gets
+ * its event at once, and a new healthy webhook's first delivery waits
+ * behind the new ones before it at most as API.md §11 says: ⌊k / 4⌋
+ * attempt timeouts plus a second each, and a second (k: the new
+ * webhooks due before it, the older first). */
+START_TEST(new_webhooks_that_hang_wait_their_turn_in_half_the_senders)
+{
+    struct receiver dead, fast, fresh;
+    long long hooks[DEAD_HOOKS + 2];
+    hanging_and_known_good(hooks, &dead, &fast, "[\"ticket.sla_warning\"]");
+    receiver_start(&fresh);
+    hooks[DEAD_HOOKS + 1] = hook_at_for(sp_t_fmt("http://127.0.0.1:%d/hook", fresh.port),
+                                        "[\"ticket.sla_warning\"]", &fresh);
+    set_aside_all_but_these(hooks, DEAD_HOOKS + 2);
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    usleep(1000000);   /* listening */
+    int64_t t0 = now_ms(), at = 0, good = 0;
+    queue_events("ticket.sla_warning", 1);
+    usleep(1500000);
+    ck_assert_int_le(atoi(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                                   " WHERE status = 'pending' AND sending_since IS NOT NULL"
+                                   " AND next_attempt_at > now()")),
+                     SP_WEBHOOK_SENDERS / 2);
+    int64_t t1 = now_ms();
+    queue_events("ticket.sla_breached", 1);
+    ck_assert_msg(request_within(&fast, 20000, t1, &good), "the known webhook got nothing");
+    ck_assert_msg(good <= 2500, "the known webhook waited %lld ms", (long long)good);
+    /* DEAD_HOOKS (9) new ones before it: ⌊9 / 4⌋ = 2 rounds */
+    int64_t bound = (DEAD_HOOKS / 4) * (SP_WEBHOOK_TIMEOUT_MS + 1000) + 1000;
+    ck_assert_msg(request_within(&fresh, 40000, t0, &at), "the new webhook got nothing");
+    ck_assert_msg(at <= bound + 1500, "the new webhook waited %lld ms (bound %lld)",
+                  (long long)at, (long long)bound);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    receiver_stop(&fresh);
+    receiver_stop(&fast);
+    receiver_stop(&dead);
+}
+END_TEST
+
+/* QA: the deliveries log showed 20 of 23 pending rows as being sent
+ * (next_attempt_at in the past, attempts 0) while 3 were: a claim after
+ * fast answers leases up to 32 rows, and when the receiver then hangs
+ * they waited behind one 10 s attempt after another. After a slow
+ * attempt the rest of the claim goes back (due, not shown as sent), and
+ * the next claims take one row each: what shows as being sent is what is
+ * in flight, one per child. */
+START_TEST(a_receiver_that_hangs_midway_leaves_no_rows_shown_as_sent)
+{
+    struct receiver rc;
+    long long hook = sole_subscriber(&rc, "/hook", "[\"ticket.sla_warning\"]");
+    struct sp_t_job j;
+    const char *args[] = {"--loop", "--interval", "60", NULL};
+    sp_t_job_start(&j, "support-dispatch", dispatcher_env(), args);
+    usleep(1000000);   /* listening */
+    queue_events("ticket.sla_warning", 400);
+    struct json_object *got;
+    for (int i = 0; i < 40 && (got = receiver_next(&rc, 10000)) != NULL; i++)
+        json_object_put(got);
+    kill(rc.f.pid, SIGSTOP);   /* it hangs now: every request times out */
+    usleep((SP_WEBHOOK_TIMEOUT_MS + 2500) * 1000);
+    int leased = atoi(sp_t_sql("SELECT count(*) FROM support_webhook_deliveries"
+                               " WHERE webhook_id = %lld AND status = 'pending'"
+                               " AND sending_since IS NOT NULL AND next_attempt_at > now()",
+                               hook));
+    kill(rc.f.pid, SIGCONT);
+    ck_assert_msg(leased <= SP_WEBHOOK_SENDERS_PER_HOOK, "%d rows shown as being sent", leased);
+    kill(j.pid, SIGTERM);
+    const char *out = NULL;
+    ck_assert_int_eq(sp_t_job_wait(&j, &out), 0);
+    receiver_stop(&rc);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -2377,6 +2549,7 @@ suite(void)
     tcase_add_test(tc, each_bad_event_type_is_its_own_error);
     tcase_add_test(tc, create_honours_idempotency_key_with_a_fresh_secret);
     tcase_add_test(tc, patch_changes_what_is_given);
+    tcase_add_test(tc, a_new_url_clears_the_webhooks_last_outcome);
     tcase_add_test(tc, patch_that_changes_nothing_keeps_updated_at);
     tcase_add_test(tc, a_patch_leaving_a_webhook_active_checks_its_stored_url);
     tcase_add_test(tc, redact_text_is_a_versioned_boolean_of_the_webhook);
@@ -2410,6 +2583,9 @@ suite(void)
     tcase_add_test(tc, a_hanging_receiver_stalls_no_other_webhook);
     tcase_add_test(tc, hanging_receivers_delay_a_delivering_webhook_by_one_timeout_at_most);
     tcase_add_test(tc, a_slow_receiver_gets_its_deliveries_in_parallel);
+    tcase_add_test(tc, a_restarted_dispatcher_knows_which_webhooks_hang);
+    tcase_add_test(tc, new_webhooks_that_hang_wait_their_turn_in_half_the_senders);
+    tcase_add_test(tc, a_receiver_that_hangs_midway_leaves_no_rows_shown_as_sent);
     tcase_add_test(tc, sender_sessions_commit_asynchronously_across_reconnects);
     return s;
 }
