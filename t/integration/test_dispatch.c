@@ -1680,6 +1680,19 @@ START_TEST(staff_see_a_suppressed_address_and_an_admin_lifts_it)
     r = sp_t_request("DELETE", path, agent.token, NULL, NULL, NULL);
     sp_t_assert_status(r, 403);
     sp_t_resp_free(r);
+    /* nor the customer whose address it is, nor anyone without a token */
+    r = sp_t_get("/support/admin/mail-suppressions", c.u.token);
+    sp_t_assert_status(r, 403);
+    sp_t_resp_free(r);
+    r = sp_t_request("DELETE", path, c.u.token, NULL, NULL, NULL);
+    sp_t_assert_status(r, 403);
+    sp_t_resp_free(r);
+    r = sp_t_get("/support/admin/mail-suppressions", NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
+    r = sp_t_request("DELETE", path, NULL, NULL, NULL, NULL);
+    sp_t_assert_problem(r, 401, "unauthorized");
+    sp_t_resp_free(r);
     ck_assert(email_suppressed(&c));
     /* it has no ETag: one named is never current */
     const char *stale[] = {sp_t_fmt("If-Match: \"%lld-v1\"", id), NULL};
