@@ -39,34 +39,45 @@ gsm_septets(uint32_t cp)
     return gsm_basic_extra(cp) ? 1 : 0;
 }
 
-/* s's units as GSM septets (gsm) or UTF-16 units; *all_gsm: every
- * character has septets. */
-static size_t
-units(const char *s, bool gsm, bool *all_gsm)
+/* What one walk of s counts: its GSM septets, its UTF-16 units, and
+ * whether every character has septets (which of the two an SMS is
+ * billed in is known only at the walk's end). */
+struct sms_count {
+    size_t septets, utf16;
+    bool all_gsm;
+};
+
+static struct sms_count
+count_units(const char *s)
 {
-    size_t n = strlen(s), septets = 0, utf16 = 0;
-    bool ok = true;
+    struct sms_count c = {0, 0, true};
+    size_t n = strlen(s);
     for (size_t i = 0; i < n;) {
         size_t l = 0;
         uint32_t cp = sp_utf8_decode(s + i, n - i, &l);
         i += l == 0 ? 1 : l;
         size_t g = gsm_septets(cp);
-        ok = ok && g > 0;
-        septets += g;
-        utf16 += cp > 0xFFFF ? 2 : 1;
+        c.all_gsm = c.all_gsm && g > 0;
+        c.septets += g;
+        c.utf16 += cp > 0xFFFF ? 2 : 1;
     }
-    if (all_gsm != NULL)
-        *all_gsm = ok;
-    return gsm ? septets : utf16;
+    return c;
+}
+
+/* s's units as GSM septets (gsm) or UTF-16 units. */
+static size_t
+units(const char *s, bool gsm)
+{
+    struct sms_count c = count_units(s);
+    return gsm ? c.septets : c.utf16;
 }
 
 size_t
 sp_sms_units(const char *s, bool *gsm)
 {
-    bool all;
-    units(s, true, &all);
-    *gsm = all;
-    return units(s, all, NULL);
+    struct sms_count c = count_units(s);
+    *gsm = c.all_gsm;
+    return c.all_gsm ? c.septets : c.utf16;
 }
 
 /* s as one line of at most max units (GSM septets when gsm, UTF-16
@@ -76,7 +87,7 @@ static const char *
 fit(struct sp_arena *a, const char *s, size_t max, bool sms, bool gsm)
 {
     const char *line = sp_text_excerpt(a, s, strlen(s) + 1);
-    size_t have = sms ? units(line, gsm, NULL) : sp_utf8_count(line, strlen(line));
+    size_t have = sms ? units(line, gsm) : sp_utf8_count(line, strlen(line));
     if (have <= max)
         return line;
     /* "…" is one code point, "..." three: room for the difference */
@@ -85,7 +96,7 @@ fit(struct sp_arena *a, const char *s, size_t max, bool sms, bool gsm)
         size_t len = strlen(cut);
         if (sms && len >= 3 && memcmp(cut + len - 3, "\xe2\x80\xa6", 3) == 0)
             cut = sp_arena_sprintf(a, "%.*s...", (int)(len - 3), cut);
-        size_t got = sms ? units(cut, gsm, NULL) : sp_utf8_count(cut, strlen(cut));
+        size_t got = sms ? units(cut, gsm) : sp_utf8_count(cut, strlen(cut));
         if (got <= max)
             return cut;
         room -= got - max < room ? got - max : room;
@@ -114,9 +125,7 @@ link_line(const char *text, const char *link, const char **b, const char **e)
 const char *
 sp_sms_text(struct sp_arena *a, const char *text, const char *link, bool sms)
 {
-    bool gsm = false;
-    if (sms)
-        units(text, true, &gsm);
+    bool gsm = sms && count_units(text).all_gsm;
     size_t max = !sms ? SP_PUSH_TEXT_MAX : gsm ? SP_SMS_GSM_MAX : SP_SMS_UCS2_MAX;
     const char *whole = fit(a, text, max, sms, gsm);
     const char *b, *e;
@@ -126,7 +135,7 @@ sp_sms_text(struct sp_arena *a, const char *text, const char *link, bool sms)
     const char *rest = sp_arena_sprintf(a, "%.*s %s", (int)(b - text), text, e);
     const char *line = sp_text_excerpt(a, sp_arena_strndup(a, b, (size_t)(e - b)),
                                        (size_t)(e - b) + 1);
-    size_t line_units = sms ? units(line, gsm, NULL) : sp_utf8_count(line, strlen(line));
+    size_t line_units = sms ? units(line, gsm) : sp_utf8_count(line, strlen(line));
     if (line_units + 1 + MIN_WORDS_ROOM > max)
         return fit(a, rest, max, sms, gsm);   /* label and link go together */
     const char *words = fit(a, rest, max - line_units - 1, sms, gsm);
