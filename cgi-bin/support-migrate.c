@@ -1,7 +1,8 @@
 /*
  * support-migrate: applies pending sql/NNN_*.sql migrations (db/migrate.c).
  * Exit codes: 0 applied or nothing to do (or --help), 1 failure (a
- * database that does not answer within the jobs' bound too), 2 usage,
+ * refused setting or --env-file, a database that does not answer within
+ * the jobs' bound too), 2 usage,
  * 3 the database is ahead of this release.
  */
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/env_file.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -17,24 +19,31 @@
 int
 main(int argc, char **argv)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *env_file = NULL;
     for (int i = 1; i < argc; i++) {
         bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
         if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
+        } else if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
+            env_file = argv[++i];
         } else {
             /* --help is asked for (stdout, 0), as every program's; anything
              * else is a usage error (stderr, 2). */
             fprintf(help ? stdout : stderr,
-                    "usage: support-migrate [--dir DIR]\n"
-                    "  uses SUPPORT_DATABASE_URL and SUPPORT_MIGRATIONS_DIR\n");
+                    "usage: support-migrate [--dir DIR] [--env-file FILE]\n"
+                    "  uses SUPPORT_DATABASE_URL and SUPPORT_MIGRATIONS_DIR\n"
+                    "  --env-file F  settings from F (NAME=value lines, read as systemd\n"
+                    "                reads an EnvironmentFile=) over the environment's\n");
             return help ? 0 : 2;
         }
     }
     sp_log_set_program("support-migrate");
     struct sp_config cfg;
     char err[512];
-    if (!sp_config_load(&cfg, err, sizeof(err))) {
+    /* The file first, as the jobs read it (jobs/job.c): a refused one
+     * sets nothing and says which file and line, never the line's text. */
+    if ((env_file != NULL && !sp_env_file_load(env_file, err, sizeof(err))) ||
+        !sp_config_load(&cfg, err, sizeof(err))) {
         sp_log_bad_config(err);
         return 1;
     }

@@ -88,13 +88,38 @@ def free_port():
     return port
 
 
+def auth_kwargs():
+    """The Controller's arguments for SMTP_SINK_AUTH=1: ask for AUTH (PLAIN
+    or LOGIN, over plain SMTP: a test relay) and take any login; none
+    without it."""
+    if not os.environ.get("SMTP_SINK_AUTH"):
+        return {}
+    # Plain-text AUTH is the point here: no warning for each session.
+    warnings.simplefilter("ignore")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
+    return {"authenticator": any_login, "auth_required": True, "auth_require_tls": False}
+
+
+def serve(handler, what, maildir, port=0, ready_file=None, controller=Controller, **kwargs):
+    """The sinks' start-up (this one's and t/integration/smtp_tls_sink.py's):
+    handler, storing to maildir, served by controller on 127.0.0.1:port (a
+    free one for 0) with SMTP_SINK_AUTH's arguments and kwargs; the port
+    announced through ready_file and a banner saying what it is
+    (sink.ready); then runs until SIGTERM/SIGINT."""
+    port = port or free_port()
+    ctl = controller(handler, hostname="127.0.0.1", port=port, **auth_kwargs(), **kwargs)
+    ctl.start()
+    sink.ready(port, ready_file, "%s on 127.0.0.1:%d, Maildir %s" % (what, port, maildir))
+    sink.wait_for_stop()
+    ctl.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("maildir")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--ready-file")
     args = ap.parse_args()
-    port = args.port or free_port()
     silent = os.environ.get("SMTP_SINK_SILENT")
     refuse = os.environ.get("SMTP_SINK_REFUSE")
     if refuse:
@@ -103,19 +128,7 @@ def main():
         store = SilentStore(args.maildir, silent)
     else:
         store = Store(args.maildir)
-    auth = {}
-    if os.environ.get("SMTP_SINK_AUTH"):
-        auth = {"authenticator": any_login, "auth_required": True,
-                "auth_require_tls": False}
-        # Plain-text AUTH is the point here: no warning for each session.
-        warnings.simplefilter("ignore")
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
-    ctl = Controller(store, hostname="127.0.0.1", port=port, **auth)
-    ctl.start()
-    sink.ready(port, args.ready_file,
-               "smtp sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))
-    sink.wait_for_stop()
-    ctl.stop()
+    serve(store, "smtp sink", args.maildir, args.port, args.ready_file)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/cursor.h"
+#include "core/env_file.h"
 #include "core/ids.h"
 #include "core/keyring.h"
 #include "core/log.h"
@@ -301,25 +302,57 @@ sp_app_worker_stop(void *p, struct sp_http_env *env)
     sp_app_free(app);
 }
 
+/* --check-config and --env-file FILE into *check_only and *env_file;
+ * -1 = go on, else the exit code (--help 0, a usage error 2). */
+static int
+parse_args(const struct sp_app_program *prog, int argc, char **argv, bool *check_only,
+           const char **env_file)
+{
+    for (int i = 1; i < argc; i++) {
+        bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+        if (strcmp(argv[i], "--check-config") == 0) {
+            *check_only = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) {
+            *env_file = argv[++i];
+            continue;
+        }
+        FILE *out = help ? stdout : stderr;
+        fprintf(out, "%s\n  --env-file F  with --check-config: the settings from F (NAME=value"
+                     " lines, read as\n                systemd reads an EnvironmentFile=) over"
+                     " the environment's\n\nSettings (environment):\n", prog->usage);
+        sp_config_describe(out);
+        return help ? 0 : 2;
+    }
+    /* Only a check reads the file (the settings file checked by hand, as
+     * the jobs read it): a running server's settings are its unit's
+     * EnvironmentFile=, and its reload (SIGHUP) reads the environment
+     * again, not the file, so a file's later edits would go unseen. */
+    if (*env_file != NULL && !*check_only) {
+        fprintf(stderr, "%s: --env-file goes with --check-config (a running server takes its"
+                        " settings from the environment: systemd's EnvironmentFile=)\n%s\n",
+                prog->name, prog->usage);
+        return 2;
+    }
+    return -1;
+}
+
 int
 sp_app_main(const struct sp_app_program *prog, int argc, char **argv)
 {
     bool check_only = false;
-    for (int i = 1; i < argc; i++) {
-        bool help = strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
-        if (strcmp(argv[i], "--check-config") == 0) {
-            check_only = true;
-            continue;
-        }
-        FILE *out = help ? stdout : stderr;
-        fprintf(out, "%s\n\nSettings (environment):\n", prog->usage);
-        sp_config_describe(out);
-        return help ? 0 : 2;
-    }
+    const char *env_file = NULL;
+    int code = parse_args(prog, argc, argv, &check_only, &env_file);
+    if (code >= 0)
+        return code;
     sp_log_set_program(prog->name);
     static struct sp_app app;
     char err[512];
-    if (!sp_app_load(&app, err, sizeof(err))) {
+    /* The file first, as the jobs read it (jobs/job.c): a refused one sets
+     * nothing and says which file and line, never the line's text. */
+    if ((env_file != NULL && !sp_env_file_load(env_file, err, sizeof(err))) ||
+        !sp_app_load(&app, err, sizeof(err))) {
         sp_log_bad_config(err);
         return 1;
     }

@@ -15,12 +15,12 @@
 #include "core/arena.h"
 #include "core/backoff.h"
 #include "core/clock.h"
+#include "core/env_file.h"
 #include "core/log.h"
 #include "core/rfc3339.h"
 #include "db/db.h"
 #include "domain/job_runs.h"
 #include "domain/store.h"
-#include "jobs/env_file.h"
 
 /* stop ends the pass in hand (run->stop); terminate (SIGTERM, SIGINT) ends
  * the program after it, reload (SIGHUP, loop mode) re-reads the settings

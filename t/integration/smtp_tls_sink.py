@@ -15,12 +15,11 @@ smtp-commands.log beside the Maildir, so a test sees whether a password
 was offered at all. Mails are stored as smtp_sink.py stores them.
 """
 import argparse
-import logging
+import functools
 import os
 import ssl
 import subprocess
 import sys
-import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "scripts", "lib"))
@@ -28,7 +27,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP  # noqa: E402
 
-import sink  # noqa: E402
 import smtp_sink  # noqa: E402
 
 
@@ -91,25 +89,14 @@ def main():
     ap.add_argument("maildir")
     ap.add_argument("--ready-file")
     args = ap.parse_args()
-    port = smtp_sink.free_port()
     here = os.path.dirname(os.path.abspath(args.maildir))
     kwargs = {}
-    if os.environ.get("SMTP_SINK_AUTH"):
-        kwargs = {"authenticator": smtp_sink.any_login, "auth_required": True,
-                  "auth_require_tls": False}
-        # Plain-text AUTH is offered on purpose: no warning for each session.
-        warnings.simplefilter("ignore")
-        logging.getLogger("mail.log").setLevel(logging.ERROR)
     if os.environ.get("SMTP_SINK_STARTTLS"):
         kwargs["tls_context"] = signed_by_test_ca(here)
-    ctl = LoggingController(smtp_sink.Store(args.maildir),
-                            os.path.join(here, "smtp-commands.log"),
-                            hostname="127.0.0.1", port=port, **kwargs)
-    ctl.start()
-    sink.ready(port, args.ready_file,
-               "smtp TLS sink on 127.0.0.1:%d, Maildir %s" % (port, args.maildir))
-    sink.wait_for_stop()
-    ctl.stop()
+    controller = functools.partial(LoggingController,
+                                   command_log=os.path.join(here, "smtp-commands.log"))
+    smtp_sink.serve(smtp_sink.Store(args.maildir), "smtp TLS sink", args.maildir,
+                    ready_file=args.ready_file, controller=controller, **kwargs)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@
  * jobs run as daemons), nginx answers its own
  * errors as problem+json, support-migrate is safe to run twice at
  * once and refuses a database that is ahead of it, readyz answers 503
- * while the schema is behind the release, and SIGTERM drains: the
- * request in flight finishes before the master exits.
+ * while the schema is behind the release, SIGTERM drains: the
+ * request in flight finishes before the master exits, and support-migrate
+ * and --check-config read the settings file (--env-file) as the jobs do.
  */
 #include "harness.h"
 
@@ -1289,6 +1290,100 @@ START_TEST(an_unmigrated_database_says_run_support_migrate)
 }
 END_TEST
 
+/* ---- --env-file: the settings file as systemd reads it ------------------- */
+
+/* A settings file holding text, at a fresh path in dir; returns the path. */
+static const char *
+env_file_with(const char *dir, const char *text)
+{
+    const char *path = sp_t_fmt("%s/support.env", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert(fputs(text, f) >= 0);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* support-migrate and the FastCGI programs' --check-config read the
+ * settings file (docs/operations.md's steps by hand) as the jobs' and
+ * systemd do, over the environment's (here unusable ones): an unquoted
+ * value with spaces (the conninfo) and one with a space, `$` and
+ * backquotes (the migrations directory's name) taken as written, where
+ * sh's `set -a; . file` cut both at their first space and expanded $HOME
+ * and `id`. */
+START_TEST(migrate_and_check_config_read_the_settings_file_as_systemd_does)
+{
+    const char *root = getenv("SP_TEST_TOP_SRCDIR");
+    char dir[] = "/tmp/sp-test-env-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *sql = sp_t_fmt("%s/sql $HOME `id`", dir);
+    ck_assert_int_eq(symlink(sp_t_fmt("%s/sql", root), sql), 0);
+    const char *path = env_file_with(dir, sp_t_fmt(
+        "# the settings, NAME=value as systemd reads them\n"
+        "SUPPORT_DATABASE_URL=%s\n"
+        "SUPPORT_MIGRATIONS_DIR=%s\n"
+        "  ; a comment\n"
+        "SUPPORT_TEMPLATES_DIR='%s/templates'\n"
+        "SUPPORT_JWT_KEYS_FILE=%s\n"
+        "SUPPORT_MAIL_FROM_NAME=Acme Support\n",
+        getenv("SP_TEST_DATABASE_URL"), sql, root, getenv("SP_TEST_JWT_KEYS_FILE")));
+    const char *env[] = {"SUPPORT_DATABASE_URL=host=/nonexistent",
+                         "SUPPORT_MIGRATIONS_DIR=/nonexistent", NULL};
+    const char *out;
+    int rc = sp_t_job_run("support-migrate", env, (const char *const[]){"--env-file", path, NULL},
+                          &out);
+    ck_assert_msg(rc == 0 && strstr(line_of(out, "migrate_done"), "\"applied\":0") != NULL,
+                  "exit %d:\n%s", rc, out);
+    const char *const programs[] = {"support-api", "support-chat"};
+    for (size_t i = 0; i < 2; i++) {
+        rc = sp_t_job_run(programs[i], env,
+                          (const char *const[]){"--check-config", "--env-file", path, NULL}, &out);
+        ck_assert_msg(rc == 0 && strstr(out, "configuration ok\n") != NULL, "%s exit %d:\n%s",
+                      programs[i], rc, out);
+    }
+    unlink(path);
+    unlink(sql);
+    rmdir(dir);
+}
+END_TEST
+
+/* A line that is no assignment, or a file that cannot be read: a
+ * bad_config line naming the file and the line, never its text, and exit
+ * 1, as a job's; --env-file without --check-config is a usage error (a
+ * running server's settings are its unit's EnvironmentFile=). */
+START_TEST(a_refused_settings_file_stops_migrate_and_check_config)
+{
+    char dir[] = "/tmp/sp-test-env-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *path = env_file_with(dir, "SUPPORT_LOG_LEVEL=info\nMY SECRET=hunter2\n");
+    static const struct {
+        const char *program, *check;
+    } programs[] = {{"support-migrate", NULL}, {"support-api", "--check-config"},
+                    {"support-chat", "--check-config"}};
+    const char *why[] = {"line 2: not NAME=value with a NAME of letters, digits and _",
+                         "cannot be read: No such file or directory"};
+    for (size_t f = 0; f < 2; f++) {
+        for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+            const char *args[] = {"--env-file", path, programs[i].check, NULL};
+            const char *out;
+            int rc = sp_t_job_run(programs[i].program, NULL, args, &out);
+            const char *line = line_of(out, "bad_config");
+            ck_assert_msg(rc == 1 && strstr(line, sp_t_fmt("\"msg\":\"--env-file %s: %s\"",
+                                                            path, why[f])) != NULL &&
+                              strstr(out, "hunter2") == NULL, "%s exit %d:\n%s",
+                          programs[i].program, rc, out);
+        }
+        unlink(path);
+    }
+    rmdir(dir);
+    const char *out;
+    int rc = sp_t_job_run("support-api", NULL, (const char *const[]){"--env-file", path, NULL},
+                          &out);
+    ck_assert_msg(rc == 2 && strstr(out, "--env-file goes with --check-config") != NULL,
+                  "exit %d:\n%s", rc, out);
+}
+END_TEST
+
 static Suite *
 operations_suite(void)
 {
@@ -1343,6 +1438,9 @@ operations_suite(void)
     tcase_add_test(tc, a_job_names_what_is_wrong_with_its_command_line);
     tcase_add_test(tc, each_job_help_lists_the_settings_it_reads);
     tcase_add_test(tc, every_program_exits_0_for_help);
+    tc = sp_t_tcase(s, "env_file");
+    tcase_add_test(tc, migrate_and_check_config_read_the_settings_file_as_systemd_does);
+    tcase_add_test(tc, a_refused_settings_file_stops_migrate_and_check_config);
     tc = sp_t_tcase(s, "drain");
     tcase_set_timeout(tc, 120);
     tcase_add_unchecked_fixture(tc, NULL, api_back);

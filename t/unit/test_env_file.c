@@ -1,6 +1,6 @@
 /*
  * test_env_file: the settings file read as systemd reads an
- * EnvironmentFile= (src/jobs/env_file.c; systemd.exec(5)'s rules): what
+ * EnvironmentFile= (src/core/env_file.c; systemd.exec(5)'s rules): what
  * `set -a; . file` in cron's sh got wrong (an unquoted space, $ and `
  * expanded) and what it did not refuse.
  */
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs/env_file.h"
+#include "core/env_file.h"
 #include "unit.h"
 
 static char got[4096];

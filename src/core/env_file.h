@@ -1,10 +1,13 @@
 /*
  * env_file: the settings file (/etc/support/support.env) read as systemd
- * reads an EnvironmentFile= (systemd.exec(5)), for the jobs run by cron
- * (--env-file): a sh `set -a; . file` read it before, which stopped at a
- * value with an unquoted space (`SUPPORT_MAIL_FROM_NAME=Acme Support`,
- * which systemd takes) and expanded `$` and backquotes systemd leaves as
- * they are, its errors going to cron's mail. The rules:
+ * reads an EnvironmentFile= (systemd.exec(5)), for the programs run by
+ * hand or by cron (--env-file: the jobs, support-migrate, the FastCGI
+ * programs' --check-config); in core so all of them reach it (the
+ * FastCGI mains are above domain, not above jobs/). A sh `set -a; . file`
+ * read it before, which stopped at a value with an unquoted space
+ * (`SUPPORT_MAIL_FROM_NAME=Acme Support`, which systemd takes) and
+ * expanded `$` and backquotes systemd leaves as they are, its errors
+ * going to cron's mail. The rules:
  *   - NAME=value lines; empty lines, lines without "=", and lines whose
  *     first non-blank character is # or ; are skipped;
  *   - blanks around the name and the value are dropped, inner ones kept;

@@ -3,7 +3,7 @@
  * and their moves are systemd's own (src/basic/env-file.c,
  * parse_env_file_internal), so a file means the same to both.
  */
-#include "jobs/env_file.h"
+#include "core/env_file.h"
 
 #include <errno.h>
 #include <stdio.h>
