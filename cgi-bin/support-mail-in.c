@@ -30,6 +30,7 @@
 #include "core/arena.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/env_file.h"
 #include "core/keyring.h"
 #include "core/log.h"
 #include "core/mail_parse.h"
@@ -59,13 +60,16 @@ struct settings {
 static int
 usage(FILE *out, int code)
 {
-    fprintf(out, "usage: " PROGRAM " [--sender ADDR] [--recipient ADDR] < message\n"
+    fprintf(out, "usage: " PROGRAM " [--env-file FILE] [--sender ADDR] [--recipient ADDR]"
+                    " < message\n"
                     "  one mail on standard input; the envelope defaults to $SENDER and\n"
                     "  $ORIGINAL_RECIPIENT (Postfix local(8)). Settings: SUPPORT_DATABASE_URL,\n"
                     "  SUPPORT_ENCRYPTION_KEYS, SUPPORT_MAIL_FROM, SUPPORT_MAIL_REPLY_KEYS,\n"
                     "  SUPPORT_MAIL_NEW_TICKETS, SUPPORT_MAIL_AUTHSERV_ID,\n"
                     "  SUPPORT_TICKET_RATE_PER_MINUTE, SUPPORT_TICKET_RATE_PER_DAY,\n"
-                    "  SUPPORT_TICKET_REPLY_RATE_PER_MINUTE (see support-api --help).\n");
+                    "  SUPPORT_TICKET_REPLY_RATE_PER_MINUTE (see support-api --help).\n"
+                    "  --env-file F  the settings from F (NAME=value lines, read as systemd\n"
+                    "                reads an EnvironmentFile=), over the environment's\n");
     return code;
 }
 
@@ -145,9 +149,14 @@ check_unverified(const struct sp_config *cfg)
 }
 
 static int
-load(struct settings *s)
+load(struct settings *s, const char *env_file)
 {
     char err[512];
+    /* The file first, as the jobs read it: a refused one sets nothing and
+     * names the file and line, never the line's text (EX_CONFIG: the MTA
+     * defers the mail until it is mended). */
+    if (env_file != NULL && !sp_env_file_load(env_file, err, sizeof(err)))
+        return bad_config(err);
     if (!sp_config_load(&s->cfg, err, sizeof(err)))
         return bad_config(err);
     if (!sp_db_check_settings(&s->cfg, err, sizeof(err)))
@@ -254,8 +263,11 @@ int
 main(int argc, char **argv)
 {
     struct sp_mail_envelope e = {getenv("SENDER"), getenv("ORIGINAL_RECIPIENT"), NULL};
+    const char *env_file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--env-file") == 0 && i + 1 < argc)
+            env_file = argv[++i];
+        else if (strcmp(argv[i], "--sender") == 0 && i + 1 < argc)
             e.sender = argv[++i];
         else if (strcmp(argv[i], "--recipient") == 0 && i + 1 < argc)
             e.recipient = argv[++i];
@@ -266,7 +278,7 @@ main(int argc, char **argv)
     }
     sp_log_set_program(PROGRAM);
     struct settings s = {0};
-    int code = load(&s);
+    int code = load(&s, env_file);
     if (code == 0) {
         struct sp_arena a;
         sp_arena_init(&a, 1 << 20);

@@ -86,9 +86,21 @@ put_value(struct parse *p, char c, bool unquoted)
     p->value[p->nvalue++] = c;
 }
 
-/* PRE_KEY, KEY and the comments: c moves the state. */
-static void
-key_step(struct parse *p, char c)
+/* A line with a name and no "=": systemd skips it, which turns a typo
+ * (`SUPPORT_AUTOCLOSE_DAYS 3`) into a default kept silently (QA); it is
+ * refused as a bad name is. */
+static bool
+no_assignment(const struct parse *p, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "line %u: not NAME=value with a NAME of letters, digits and _",
+             p->key_line);
+    return false;
+}
+
+/* PRE_KEY, KEY and the comments: c moves the state; false (err) on a
+ * line that assigns nothing. */
+static bool
+key_step(struct parse *p, char c, char *err, size_t errlen)
 {
     switch (p->st) {
     case PRE_KEY:
@@ -102,9 +114,8 @@ key_step(struct parse *p, char c)
         }
         break;
     case KEY:
-        if (newline(c)) {   /* no "=": skipped */
-            p->st = PRE_KEY;
-            p->nkey = 0;
+        if (newline(c)) {
+            return no_assignment(p, err, errlen);
         } else if (c == '=') {
             p->st = PRE_VALUE;
             p->value_ws = NONE;
@@ -123,6 +134,7 @@ key_step(struct parse *p, char c)
         p->st = newline(c) ? PRE_KEY : COMMENT;
         break;
     }
+    return true;
 }
 
 /* The value's states: c moves the state; false (err) when an assignment
@@ -195,7 +207,7 @@ sp_env_file_parse(const char *text, size_t len,
     bool ok = true;
     for (size_t i = 0; ok && i < len; i++) {
         if (p.st <= KEY || p.st >= COMMENT)
-            key_step(&p, text[i]);
+            ok = key_step(&p, text[i], err, errlen);
         else
             ok = value_step(&p, text[i], err, errlen);
         p.line += text[i] == '\n';
@@ -204,6 +216,8 @@ sp_env_file_parse(const char *text, size_t len,
      * as in systemd. */
     if (ok && p.st > KEY && p.st < COMMENT)
         ok = push(&p, p.st == VALUE, err, errlen);
+    else if (ok && p.st == KEY)
+        ok = no_assignment(&p, err, errlen);
     free(p.key);
     free(p.value);
     return ok;

@@ -8,8 +8,8 @@
  * (`SUPPORT_MAIL_FROM_NAME=Acme Support`, which systemd takes) and
  * expanded `$` and backquotes systemd leaves as they are, its errors
  * going to cron's mail. The rules:
- *   - NAME=value lines; empty lines, lines without "=", and lines whose
- *     first non-blank character is # or ; are skipped;
+ *   - NAME=value lines; empty lines and lines whose first non-blank
+ *     character is # or ; are skipped;
  *   - blanks around the name and the value are dropped, inner ones kept;
  *   - an unquoted value takes \x as x, and a \ at the line's end joins
  *     the next line;
@@ -19,7 +19,8 @@
  *   - no $ expansion, no command substitution.
  * Stricter than systemd, which skips such an assignment with a warning
  * few would read: a name that is no variable name (letters, digits, _;
- * not first a digit) or a file that is not UTF-8 text is refused.
+ * not first a digit), a line without "=" (a typo'd `NAME value`, which
+ * systemd skips silently) or a file that is not UTF-8 text is refused.
  * Must not: log (the caller does), or say a value.
  */
 #ifndef SP_ENV_FILE_H

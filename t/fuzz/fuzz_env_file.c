@@ -16,8 +16,8 @@
  *     escaped, reads back as the same assignments;
  *   - text without quotes or backslashes reads as a line-by-line reading
  *     says (the name before the line's first "=", the value after it,
- *     blanks around each dropped; "#" and ";" lines and lines without "="
- *     skipped), refusals included.
+ *     blanks around each dropped; "#" and ";" lines skipped, a line
+ *     without "=" refused), refusals included.
  * Build: scripts/dev fuzz env_file (replayed by `make check`).
  */
 #include <stdbool.h>
@@ -162,12 +162,10 @@ model_line(const struct seen *s, size_t *k, const char *b, const char *e, unsign
         return true;
     /* The name's first character is never its "=" (systemd's KEY state). */
     const char *eq = memchr(b + 1, '=', (size_t)(e - b - 1));
-    if (eq == NULL)
-        return true;
-    const char *ne = eq, *vb = eq + 1, *ve = e;
+    const char *ne = eq != NULL ? eq : e, *vb = eq != NULL ? eq + 1 : e, *ve = e;
     trim(&b, &ne);
     trim(&vb, &ve);
-    bool name_ok = b < ne && name_char(*b, true);
+    bool name_ok = eq != NULL && b < ne && name_char(*b, true);
     for (const char *c = b + 1; c < ne; c++)
         name_ok = name_ok && name_char(*c, false);
     char want[128];

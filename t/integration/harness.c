@@ -480,6 +480,17 @@ sp_t_unique(const char *prefix)
 }
 
 const char *
+sp_t_env_file(const char *dir, const char *text)
+{
+    const char *path = sp_t_fmt("%s/support.env", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert(fputs(text, f) >= 0);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+const char *
 sp_t_repeat(const char *unit, size_t n)
 {
     size_t ul = strlen(unit);

@@ -232,6 +232,8 @@ void sp_t_db_contact_make_legacy(const char *customer_id, const char *name, cons
 const char *sp_t_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prefix-<time>-<pid>-<n>": unique across tests, processes and runs. */
 const char *sp_t_unique(const char *prefix);
+/* A settings file (--env-file) holding text at dir/support.env; returns its path. */
+const char *sp_t_env_file(const char *dir, const char *text);
 /* A word nobody else uses, of letters only (full-text search tests: the
  * English stemmer leaves it whole): consonants spelling sp_t_unique()'s
  * digits, so two calls never give the same word. Arena-owned. */

@@ -75,6 +75,7 @@ struct mail {
     const char *stamped;         /* header lines our MTA puts on top (Authentication-Results) */
     bool lf;                     /* LF line ends (as Postfix's pipe hands a mail over), not CRLF */
     bool distrust_from;          /* SUPPORT_MAIL_TRUST_FROM=0 (else 1) */
+    const char *env_file;        /* --env-file's file, or NULL */
 };
 
 /* Starts support-mail-in with raw[0..n) on its standard input, the
@@ -90,8 +91,11 @@ deliver_raw_start(const struct mail *m, const char *raw, size_t n, struct sp_t_j
         sp_t_fmt("SUPPORT_ATTACHMENT_DIR=%s", getenv("SP_TEST_ATTACHMENT_DIR")), m->setting,
         NULL};
     const char *args[] = {"--sender", m->sender ? m->sender : m->from, "--recipient",
-                          m->recipient ? m->recipient : m->to,
-                          NULL};
+                          m->recipient ? m->recipient : m->to, NULL, NULL, NULL};
+    if (m->env_file != NULL) { /* after the envelope's four words */
+        args[4] = "--env-file";
+        args[5] = m->env_file;
+    }
     sp_t_job_start_input(j, "support-mail-in", env, m->no_sender ? args + 2 : args, raw, n);
 }
 
@@ -1708,6 +1712,37 @@ START_TEST(without_an_authserv_id_or_trust_from_mail_in_refuses_to_start)
 }
 END_TEST
 
+/* The settings file (--env-file) is read as systemd reads it, over the
+ * environment: the MTA's pipe runs support-mail-in with it (no sh
+ * wrapper, docs/operations.md "Mail in"), a value with a space and `$`
+ * taken as written; a refused line defers the mail (EX_CONFIG) naming
+ * the file and the line, never its text, and nothing is stored. */
+START_TEST(mail_in_reads_its_settings_file_as_systemd_does)
+{
+    struct customer c = customer_new();
+    const char *id = sp_t_ticket_create(&c.u, "Settings file");
+    char dir[] = "/tmp/sp-test-env-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct mail m = {.from = c.email, .to = OWN, .subject = "Re: Settings file",
+                     .headers = answer_headers(id, DOMAIN, 15), .body = "From the file.\r\n",
+                     .distrust_from = true,
+                     .env_file = sp_t_env_file(dir, "SUPPORT_MAIL_FROM_NAME=Acme $upport `x`\n"
+                                                    "SUPPORT_MAIL_TRUST_FROM=1\n")};
+    const char *out;
+    ck_assert_msg(deliver(&m, &out) == 0, "%s", out);
+    ck_assert_str_eq(last_body(id), "<p>From the file.</p>");
+    sp_t_env_file(dir, "SUPPORT_MAIL_TRUST_FROM=1\nMY SECRET=hunter2\n");
+    m.body = "Kept back.\r\n";
+    ck_assert_int_eq(deliver(&m, &out), 78 /* EX_CONFIG */);
+    ck_assert_msg(strstr(out, sp_t_fmt("\"msg\":\"--env-file %s: line 2: ", m.env_file)) &&
+                      !strstr(out, "hunter2"),
+                  "%s", out);
+    ck_assert_str_eq(last_body(id), "<p>From the file.</p>");
+    unlink(m.env_file);
+    rmdir(dir);
+}
+END_TEST
+
 /* Without the authserv-id, SUPPORT_MAIL_TRUST_FROM=1 takes From as
  * written, and each run says that From is not verified. */
 START_TEST(without_the_setting_each_run_warns_that_from_is_unverified)
@@ -1774,6 +1809,7 @@ main(void)
     tcase_add_test(tc, a_from_our_mta_does_not_vouch_for_is_refused);
     tcase_add_test(tc, without_the_setting_each_run_warns_that_from_is_unverified);
     tcase_add_test(tc, without_an_authserv_id_or_trust_from_mail_in_refuses_to_start);
+    tcase_add_test(tc, mail_in_reads_its_settings_file_as_systemd_does);
     tcase_add_test(tc, a_from_that_reads_two_ways_is_refused);
     return sp_t_run(s);
 }

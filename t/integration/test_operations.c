@@ -1292,18 +1292,6 @@ END_TEST
 
 /* ---- --env-file: the settings file as systemd reads it ------------------- */
 
-/* A settings file holding text, at a fresh path in dir; returns the path. */
-static const char *
-env_file_with(const char *dir, const char *text)
-{
-    const char *path = sp_t_fmt("%s/support.env", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert(fputs(text, f) >= 0);
-    ck_assert_int_eq(fclose(f), 0);
-    return path;
-}
-
 /* support-migrate and the FastCGI programs' --check-config read the
  * settings file (docs/operations.md's steps by hand) as the jobs' and
  * systemd do, over the environment's (here unusable ones): an unquoted
@@ -1318,7 +1306,7 @@ START_TEST(migrate_and_check_config_read_the_settings_file_as_systemd_does)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     const char *sql = sp_t_fmt("%s/sql $HOME `id`", dir);
     ck_assert_int_eq(symlink(sp_t_fmt("%s/sql", root), sql), 0);
-    const char *path = env_file_with(dir, sp_t_fmt(
+    const char *path = sp_t_env_file(dir, sp_t_fmt(
         "# the settings, NAME=value as systemd reads them\n"
         "SUPPORT_DATABASE_URL=%s\n"
         "SUPPORT_MIGRATIONS_DIR=%s\n"
@@ -1355,7 +1343,7 @@ START_TEST(a_refused_settings_file_stops_migrate_and_check_config)
 {
     char dir[] = "/tmp/sp-test-env-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    const char *path = env_file_with(dir, "SUPPORT_LOG_LEVEL=info\nMY SECRET=hunter2\n");
+    const char *path = sp_t_env_file(dir, "SUPPORT_LOG_LEVEL=info\nMY SECRET=hunter2\n");
     static const struct {
         const char *program, *check;
     } programs[] = {{"support-migrate", NULL}, {"support-api", "--check-config"},

@@ -46,7 +46,6 @@ START_TEST(values_are_read_as_systemd_reads_them)
         "QUOTED_JOIN=\"one \\\ntwo\"\n"
         "MULTI='line1\nline2'\n"
         "EMPTY=\n"
-        "no equals sign: skipped\n"
         "MIXED='a b'  c\n"
         "QUOTES_INSIDE=it's \"fine\"\n"
         "HASH=value # not a comment\n"
@@ -91,6 +90,11 @@ START_TEST(what_is_no_assignment_is_refused_by_its_line)
     ck_assert_str_eq(err, "line 2: not NAME=value with a NAME of letters, digits and _");
     ck_assert(!parse("X=\"a\nb\"\nBAD-NAME=secret", err, sizeof(err)));
     ck_assert_str_eq(err, "line 3: not NAME=value with a NAME of letters, digits and _");
+    /* no "=": a typo'd assignment would keep its default silently */
+    ck_assert(!parse("A=1\nSUPPORT_AUTOCLOSE_DAYS 3\nB=2\n", err, sizeof(err)));
+    ck_assert_str_eq(err, "line 2: not NAME=value with a NAME of letters, digits and _");
+    ck_assert(!parse("A=1\n  LAST_WITHOUT_EQUALS", err, sizeof(err)));
+    ck_assert_str_eq(err, "line 2: not NAME=value with a NAME of letters, digits and _");
     ck_assert(!parse("A=\xff\xfe secret\n", err, sizeof(err)));
     ck_assert_str_eq(err, "line 1: the value is not UTF-8");
     ck_assert(strstr(err, "secret") == NULL);
