@@ -239,6 +239,7 @@ answer(struct sp_req *r, const struct sp_ai_context *c, const char *question, co
         .embedder = embedder,
         .provider = provider,
         .tools = calls.runner.tools_json ? &calls.runner : NULL,
+        .tool_calls = &calls,
         .user_id = r->principal.sub,
         .role = sp_ai_role_short_name(who.role),
         /* Staff asking are the agents: no "ask for an agent" (API.md §9). */

@@ -20,6 +20,7 @@ write_suppression(struct sp_jw *w, const void *item)
     sp_jw_kraw(w, "customer_ids", s->customer_ids_json);
     sp_jw_kint(w, "outbox_id", s->outbox_id);
     sp_jw_kstr(w, "ticket_id", s->ticket_id);
+    sp_jw_kstr(w, "dsn_status", s->dsn_status);
     sp_jw_kstr(w, "created_at", s->created_at);
     sp_jw_end(w);
 }

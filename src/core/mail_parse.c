@@ -1037,6 +1037,30 @@ status_permanent(const char *v)
     return v[0] == '5' && v[1] == '.';
 }
 
+/* The RFC 3463 code a Status value starts with ("5.1.1" of " 5.1.1
+ * (unknown user)"): class 2, 4 or 5, subject and detail of 1-3 digits,
+ * then the end, a blank or a comment; NULL otherwise. Only the code is
+ * kept: the rest is the remote MTA's text. */
+static const char *
+status_code(struct sp_arena *a, const char *v)
+{
+    if (v == NULL)
+        return NULL;
+    v += strspn(v, " \t");
+    if (v[0] != '2' && v[0] != '4' && v[0] != '5')
+        return NULL;
+    size_t n = 1;
+    for (int part = 0; part < 2; part++) {
+        size_t digits = v[n] == '.' ? strspn(v + n + 1, "0123456789") : 0;
+        if (digits == 0 || digits > 3)
+            return NULL;
+        n += 1 + digits;
+    }
+    if (v[n] != '\0' && v[n] != ' ' && v[n] != '\t' && v[n] != '(')
+        return NULL;
+    return sp_arena_strndup(a, v, n);
+}
+
 /* The per-recipient blocks of a message/delivery-status body (blocks of
  * fields between blank lines; the first is the per-message one, which
  * names no recipient): the addresses of each whose Action is failed. */
@@ -1058,6 +1082,7 @@ dsn_fields(struct sp_arena *a, const char *s, size_t n, struct sp_mail_dsn *d)
                 const char *addr = v != NULL ? dsn_address(a, v) : NULL;
                 if (addr != NULL && d->nfailed_to < SP_MAIL_DSN_RECIPIENTS) {
                     d->failed_hard[d->nfailed_to] = status_permanent(status);
+                    d->status[d->nfailed_to] = status_code(a, status);
                     d->failed_to[d->nfailed_to++] = addr;
                 }
             }

@@ -99,6 +99,10 @@ struct sp_mail_dsn {
     bool failed_hard[SP_MAIL_DSN_RECIPIENTS];  /* failed_to[i]'s Status is permanent
                                    (5.x.x, RFC 3463): a hard bounce; a 4.x.x one (an MTA
                                    that gave up retrying) or none is soft */
+    const char *status[SP_MAIL_DSN_RECIPIENTS];  /* failed_to[i]'s Status code, "5.1.1"
+                                   (class 2, 4 or 5, two numbers of 1-3 digits; what
+                                   follows it, a comment, dropped); NULL when none or
+                                   not such a code */
     const char *original_id;    /* the Message-ID of the returned mail (its
                                    message/rfc822 or text/rfc822-headers part), without
                                    <>; NULL when none */

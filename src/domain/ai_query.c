@@ -33,6 +33,7 @@
 #include "db/db.h"
 #include "domain/ai_provider.h"
 #include "domain/ai_retrieval.h"
+#include "domain/ai_tool_calls.h"
 
 #define PASSAGES 5            /* retrieved; answers use up to 3 of them */
 #define ANSWER_PASSAGES 3
@@ -59,30 +60,49 @@ dont_know(bool staff)
 
 enum { IP_SESSION, IP_TICKET, IP_USER, IP_MODEL, IP_PROMPT, IP_RESPONSE, IP_LATENCY,
        IP_CONFIDENCE, IP_PROMPT_TOKENS, IP_COMPLETION_TOKENS, IP_ERROR, IP_SOURCES, IP_ROLE,
-       IP_COUNT };
+       IP_RUNS, IP_COUNT };
 static const char *const log_names[IP_COUNT + 1] = {
     [IP_SESSION] = "session", [IP_TICKET] = "ticket", [IP_USER] = "user", [IP_MODEL] = "model",
     [IP_PROMPT] = "prompt", [IP_RESPONSE] = "response", [IP_LATENCY] = "latency",
     [IP_CONFIDENCE] = "confidence", [IP_PROMPT_TOKENS] = "prompt_tokens",
     [IP_COMPLETION_TOKENS] = "completion_tokens", [IP_ERROR] = "error",
-    [IP_SOURCES] = "sources", [IP_ROLE] = "role", NULL};
+    [IP_SOURCES] = "sources", [IP_ROLE] = "role", [IP_RUNS] = "runs", NULL};
 /* The row commits without waiting for its WAL flush (synchronous_commit
- * off for this statement's own transaction only; nothing else is in it):
+ * off for this statement's own transaction only; nothing else is in it
+ * but the links to its tool runs below):
  * the query log is a record of what the assistant said, not a customer's
  * write, and a crash of the database server may lose the last ~0.6 s of
  * rows (3 × wal_writer_delay) but never leaves them inconsistent. The
  * answer posted to a chat commits durably as every chat message.
- * docs/API.md §9, docs/performance.md "AI proxy". */
+ * docs/API.md §9, docs/performance.md "AI proxy".
+ * The tool runs the model made (their rows, :runs) were logged as they
+ * ran, before this row existed: the same statement links them to it
+ * (query_interaction_id, sql/084), and their ai_tool_run events as a
+ * direct run's event names the query it confirms — no second round trip
+ * and no transaction held open while the provider thinks. Only rows of
+ * tool runs of this user not linked yet: the ids are the runner's own. */
 static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "ai_interaction_log",
-    "INSERT INTO support_ai_interactions (session_id, ticket_id, user_id, model, prompt,"
-    " response, latency_ms, confidence_score, prompt_tokens, completion_tokens, error, sources,"
-    " caller_role)"
-    " SELECT :session::bigint, :ticket::bigint, :user, :model, :prompt, :response,"
-    " :latency::integer, :confidence::real, :prompt_tokens::integer,"
-    " :completion_tokens::integer, :error, :sources::jsonb, :role"
-    " FROM (SELECT set_config('synchronous_commit', 'off', true)) async"
-    " RETURNING id",
+    "WITH q AS ("
+    "  INSERT INTO support_ai_interactions (session_id, ticket_id, user_id, model, prompt,"
+    "   response, latency_ms, confidence_score, prompt_tokens, completion_tokens, error,"
+    "   sources, caller_role)"
+    "  SELECT :session::bigint, :ticket::bigint, :user, :model, :prompt, :response,"
+    "   :latency::integer, :confidence::real, :prompt_tokens::integer,"
+    "   :completion_tokens::integer, :error, :sources::jsonb, :role"
+    "  FROM (SELECT set_config('synchronous_commit', 'off', true)) async"
+    "  RETURNING id"
+    "), run AS ("
+    "  UPDATE support_ai_interactions r SET query_interaction_id = q.id FROM q"
+    "  WHERE r.id = ANY (:runs::bigint[]) AND r.tool_id IS NOT NULL AND r.user_id = :user"
+    "   AND r.query_interaction_id IS NULL"
+    "  RETURNING r.id"
+    "), ev AS ("
+    "  UPDATE support_ticket_events e"
+    "  SET metadata = e.metadata || jsonb_build_object('query_interaction_id', q.id)"
+    "  FROM q, run WHERE e.ticket_id = :ticket::bigint AND e.event_type = 'ai_tool_run'"
+    "   AND e.metadata->>'interaction_id' = run.id::text"
+    ") SELECT id FROM q",
     log_names, IP_COUNT);
 
 /* --- the extractive answer ----------------------------------------------- */
@@ -452,7 +472,23 @@ sources_json(struct sp_arena *a, const struct sp_ai_answer *out)
     return b.data;
 }
 
-/* One row of the query log; what is stored is redacted. */
+/* The rows of the tool runs made for the query (a bigint[]), NULL when
+ * none was logged. */
+static const char *
+run_rows(struct sp_arena *a, const struct sp_ai_tool_calls *calls)
+{
+    if (calls == NULL)
+        return NULL;
+    long long rows[SP_AI_QUERY_CALLS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < calls->nruns; i++)
+        if (calls->runs[i].interaction_id != 0)
+            rows[n++] = calls->runs[i].interaction_id;
+    return n > 0 ? sp_db_int_array(a, rows, n) : NULL;
+}
+
+/* One row of the query log, its tool runs linked to it; what is stored
+ * is redacted. */
 static enum sp_rc
 log_row(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
         struct sp_ai_answer *out, const char *error, struct sp_problem *p)
@@ -469,7 +505,7 @@ log_row(struct sp_ctx *ctx, const struct sp_ai_query_in *in, const char *prompt,
         [IP_PROMPT_TOKENS] = sp_arena_sprintf(a, "%ld", out->prompt_tokens),
         [IP_COMPLETION_TOKENS] = sp_arena_sprintf(a, "%ld", out->completion_tokens),
         [IP_ERROR] = error, [IP_SOURCES] = error ? NULL : sources_json(a, out),
-        [IP_ROLE] = in->role};
+        [IP_ROLE] = in->role, [IP_RUNS] = run_rows(a, in->tool_calls)};
     PGresult *r = sp_db_exec(ctx->db, a, &log_stmt, params, p);
     if (r == NULL)
         return p->rc;

@@ -12,7 +12,9 @@
  * redacted prompt and response, latency, confidence, tokens — the
  * provider's usage, or word counts for the local model — user and their
  * role, context, sources, error; a failure is logged under the configured
- * model with the usage the provider billed before it).
+ * model with the usage the provider billed before it), the rows of the
+ * tool runs made for it (logged as they ran) linked to it in the same
+ * statement.
  * The context (who may ask about which chat or ticket) is the caller's to
  * check; posting the answer to a chat is the caller's too (a message of
  * chat_sessions, published by chat_bus).
@@ -34,12 +36,15 @@
 struct sp_ai_embedder;
 struct sp_ai_provider;
 struct sp_ai_tool_runner;
+struct sp_ai_tool_calls;
 
 struct sp_ai_query_in {
     const char *question;
     struct sp_ai_embedder *embedder;            /* the question's vector */
     const struct sp_ai_provider *provider;      /* NULL or not configured: local-retrieval */
     const struct sp_ai_tool_runner *tools;      /* NULL: no tools offered (ai_provider.h) */
+    const struct sp_ai_tool_calls *tool_calls;  /* the runs behind tools, linked to the
+                                                   query's row; NULL: none */
     const char *user_id;
     const char *role;                /* the caller's: customer | agent | admin (logged) */
     bool staff;                      /* the asker is staff (domain/party): the wording */

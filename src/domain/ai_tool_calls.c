@@ -113,11 +113,12 @@ propose(struct sp_ai_tool_calls *tc, struct sp_arena *a, const char *tool,
     return proposed(a, tool);
 }
 
+/* row: the run's row in the query log (0: refused before it ran). */
 static void
-seen(struct sp_ai_tool_calls *tc, struct sp_arena *a, const char *tool, bool ok)
+seen(struct sp_ai_tool_calls *tc, struct sp_arena *a, const char *tool, bool ok, long long row)
 {
     if (tc->nruns < SP_AI_QUERY_CALLS_MAX)
-        tc->runs[tc->nruns++] = (struct sp_ai_tool_seen){sp_arena_strdup(a, tool), ok};
+        tc->runs[tc->nruns++] = (struct sp_ai_tool_seen){sp_arena_strdup(a, tool), ok, row};
 }
 
 static const char *
@@ -131,7 +132,7 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
     env.budget_ms = budget_ms;
     const struct sp_ai_tool *t = sp_ai_tool_find(call->name);
     bool is_write = t != NULL && sp_ai_tool_writes(t);
-    struct sp_ai_tool_result res;
+    struct sp_ai_tool_result res = {0};
     if (arguments(a, call->arguments, &args, &p) == SP_OK) {
         if (is_write) {
             const char *result = propose(tc, a, call->name, args, &p);
@@ -139,11 +140,12 @@ run(void *arg, struct sp_arena *a, const struct sp_ai_tool_call *call, long budg
                 return result;
         } else if (sp_ai_tool_run(tc->ctx, &env, &tc->who, call->name, args, &res, &p) ==
                    SP_OK) {
-            seen(tc, a, call->name, true);
+            seen(tc, a, call->name, true, res.interaction_id);
             return res.result;
         }
     }
-    seen(tc, a, call->name, false);   /* refused: listed too, nothing unseen */
+    /* refused: listed too, nothing unseen; failed: with its row */
+    seen(tc, a, call->name, false, res.interaction_id);
     struct sp_log_line *l = sp_log_begin(SP_LOG_INFO, "ai_tool_call_error");
     sp_log_str(l, "tool", call->name);
     sp_log_str(l, "role", sp_ai_role_name(tc->who.role));

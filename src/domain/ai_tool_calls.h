@@ -19,7 +19,9 @@
  * that confirmation. At most SP_AI_QUERY_WRITES_MAX are proposed per
  * query; more are refused to the model ("too_many_writes"). Every other
  * call (run, refused or failed, a refused write too) is listed in runs[],
- * so the caller sees what ran. Reads are bounded by the query's own limit and rounds.
+ * so the caller sees what ran, with its run's row: the query's log
+ * statement links those rows to the query's (domain/ai_query). Reads are
+ * bounded by the query's own limit and rounds.
  * Must not: know HTTP; decide who the caller is or what context they may
  * see (the api does).
  */
@@ -41,6 +43,7 @@
 struct sp_ai_tool_seen {
     const char *tool;
     bool ok;
+    long long interaction_id;          /* its run's row; 0: refused before running */
 };
 
 /* A write the model asked for, not run: the caller's to confirm. */

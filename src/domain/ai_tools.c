@@ -399,17 +399,22 @@ static const char *const log_names[TL_COUNT + 1] = {
     [TL_LATENCY] = "latency", [TL_ERROR] = "error", [TL_ACTOR] = "actor", [TL_KEY] = "key",
     [TL_ARGS] = "args", [TL_ROLE] = "role", [TL_QUERY] = "query", NULL};
 /* The run's row and, with a ticket in context, its event: one statement.
- * A run confirming a query's proposal names that query in its event
- * (query_interaction_id), so an answer links to the events it caused —
- * only the caller's own query in this context (the primary key's probe):
- * a client cannot tie its run to another's. */
+ * A run confirming a query's proposal names that query in its row and
+ * its event (query_interaction_id, sql/084), so an answer links to the
+ * runs it caused — only the caller's own query in this context (the
+ * primary key's probe): a client cannot tie its run to another's. */
 static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "ai_tool_log",
     "WITH i AS ("
     "  INSERT INTO support_ai_interactions (session_id, ticket_id, user_id, model, tool_id,"
-    "   prompt, response, latency_ms, error, caller_role)"
+    "   prompt, response, latency_ms, error, caller_role, query_interaction_id)"
     "  VALUES (:session::bigint, :ticket::bigint, :user, :model, :tool, :prompt, :response,"
-    "   :latency::integer, :error, :role) RETURNING id"
+    "   :latency::integer, :error, :role,"
+    "   (SELECT q.id FROM support_ai_interactions q WHERE q.id = :query::bigint"
+    "    AND q.tool_id IS NULL AND q.user_id = :user"
+    "    AND q.ticket_id IS NOT DISTINCT FROM :ticket::bigint"
+    "    AND q.session_id IS NOT DISTINCT FROM :session::bigint))"
+    "  RETURNING id, query_interaction_id"
     "), e AS ("
     "  INSERT INTO support_ticket_events (ticket_id, event_type, actor_type, performed_by,"
     "   metadata)"
@@ -418,10 +423,8 @@ static struct sp_stmt log_stmt = SP_STMT_NAMED(
     "    'outcome', coalesce(:error::text, 'ok'), 'arguments', :args::jsonb)"
     "   || CASE WHEN :key::text IS NULL THEN '{}'::jsonb"
     "      ELSE jsonb_build_object('idempotency_key', :key::text) END"
-    "   || coalesce((SELECT jsonb_build_object('query_interaction_id', q.id)"
-    "      FROM support_ai_interactions q WHERE q.id = :query::bigint AND q.tool_id IS NULL"
-    "      AND q.user_id = :user AND q.ticket_id IS NOT DISTINCT FROM :ticket::bigint"
-    "      AND q.session_id IS NOT DISTINCT FROM :session::bigint), '{}'::jsonb)"
+    "   || CASE WHEN i.query_interaction_id IS NULL THEN '{}'::jsonb"
+    "      ELSE jsonb_build_object('query_interaction_id', i.query_interaction_id) END"
     "  FROM i WHERE :ticket::bigint IS NOT NULL"
     ") SELECT id FROM i",
     log_names, TL_COUNT);
@@ -599,10 +602,10 @@ sp_ai_tool_run(struct sp_ctx *ctx, const struct sp_ai_tools_env *env,
             return sp_problem_set(p, logp.rc, logp.code ? logp.code : "internal", "%s",
                                   logp.detail);
     }
+    out->interaction_id = id;   /* a failed run has its row too */
     if (rc != SP_OK)
         return rc;
     out->tool = t->id;
     out->result = rn.result;
-    out->interaction_id = id;
     return SP_OK;
 }

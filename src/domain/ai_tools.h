@@ -15,7 +15,8 @@
  * (the refund limit, 403), it runs — booking and payment calls through
  * core/service_client, writes with an Idempotency-Key — and it is logged:
  * one support_ai_interactions row (tool_id, model, redacted arguments and
- * result, latency, error, the caller's role) and, with a ticket in context, the ticket event
+ * result, latency, error, the caller's role, the query whose proposal it
+ * confirms) and, with a ticket in context, the ticket event
  * `ai_tool_run`, both in one statement. Refusals before the run are not
  * logged (nothing ran).
  * Must not: know HTTP; decide who may see the context (the caller does).
@@ -60,15 +61,15 @@ struct sp_ai_tool_caller {
     const char *idempotency_key;     /* the client's, or NULL */
     struct sp_party owner;           /* whose that key is (sp_api_party) */
     /* The query whose proposal this run confirms (its interaction_id);
-     * 0 = none. The event names it when it is the caller's own query in
-     * the same context, and not otherwise. */
+     * 0 = none. The row and the event name it when it is the caller's
+     * own query in the same context, and not otherwise. */
     long long query_interaction_id;
 };
 
 struct sp_ai_tool_result {
     const char *tool;
     const char *result;              /* JSON object text (arena) */
-    long long interaction_id;
+    long long interaction_id;        /* the run's row; set when it failed too (0: none) */
 };
 
 /* The table, in a stable order; *n entries. */

@@ -14,17 +14,21 @@
 /* $1 the outbox row, $2 the blind indexes of the failed recipients (all
  * of each, sp_crypto_email_indexes, as every lookup by email: a contact
  * stored before the canonical form holds a legacy one), $4 those of the
- * ones that failed hard: the row when it is a customer's mail to one of
- * them, locked; made failed when it is sent, with its ticket's event
+ * ones that failed hard and $5 their status codes (one each, "" for
+ * none): the row when it is a customer's mail to one of them, locked;
+ * made failed when it is sent, with its ticket's event
  * (notification_failed, written by the INSERT support-dispatch uses for a
  * row it gives up). A hard failure suppresses the address as the contact
- * stores it (its index, sql/081): a repeat of the DSN too, since the
- * address is no better for it. */
+ * stores it (its index, sql/081) with its status code (sql/085): a
+ * repeat of the DSN too, since the address is no better for it, and a
+ * later bounce's code replaces the earlier's. */
 enum { BOUNCE_TICKET, BOUNCE_MARKED, BOUNCE_SUPPRESSED };
 static struct sp_stmt bounce_stmt = SP_STMT(
     "mail_bounce",
     "WITH hit AS ("
-    "  SELECT o.id, t.public_id, ct.email_index, ct.email_index = ANY ($4::text[]) AS hard"
+    "  SELECT o.id, t.public_id, ct.email_index, ct.email_index = ANY ($4::text[]) AS hard,"
+    "   (SELECT nullif(f.status, '') FROM unnest($4::text[], $5::text[]) AS f(i, status)"
+    "    WHERE f.i = ct.email_index ORDER BY f.status DESC LIMIT 1) AS dsn_status"
     "  FROM support_outbox o"
     "  JOIN support_tickets t ON t.id = o.ticket_id"
     "  JOIN support_contacts ct ON ct.customer_id = coalesce(o.recipient, t.customer_id)"
@@ -38,13 +42,14 @@ static struct sp_stmt bounce_stmt = SP_STMT(
     "  RETURNING s.id, s.ticket_id, s.kind, s.channel, s.recipient, s.event_type, s.status,"
     "   s.last_error"
     "), e AS (" SP_NOTIFICATION_FAILED_EVENT("u") "), sup AS ("
-    "  INSERT INTO support_mail_suppressions (email_index, outbox_id)"
-    "  SELECT email_index, id FROM hit WHERE hard"
-    "  ON CONFLICT (email_index) DO UPDATE SET outbox_id = EXCLUDED.outbox_id, created_at = now()"
+    "  INSERT INTO support_mail_suppressions (email_index, outbox_id, dsn_status)"
+    "  SELECT email_index, id, dsn_status FROM hit WHERE hard"
+    "  ON CONFLICT (email_index) DO UPDATE SET outbox_id = EXCLUDED.outbox_id,"
+    "   dsn_status = EXCLUDED.dsn_status, created_at = now()"
     "  RETURNING 1"
     ")"
     " SELECT hit.public_id, EXISTS (SELECT 1 FROM u), EXISTS (SELECT 1 FROM sup) FROM hit",
-    4);
+    5);
 
 /* $1 the blind indexes of an address mail came from: no longer suppressed. */
 static struct sp_stmt lift_stmt = SP_STMT(
@@ -87,17 +92,21 @@ sp_mail_bounce_take(struct sp_ctx *ctx, const struct sp_crypto *crypto, const ch
     explicit_bzero(&key, sizeof(key));
     const char *index[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
     const char *hard[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
+    const char *status[SP_CRYPTO_EMAIL_INDEXES * SP_MAIL_DSN_RECIPIENTS];
     size_t n = 0, nhard = 0;
     for (size_t i = 0; i < m->dsn.nfailed_to; i++) {
         size_t k = sp_crypto_email_indexes(crypto, a, m->dsn.failed_to[i], index + n);
-        for (size_t j = 0; m->dsn.failed_hard[i] && j < k; j++)
+        for (size_t j = 0; m->dsn.failed_hard[i] && j < k; j++) {
+            status[nhard] = m->dsn.status[i] != NULL ? m->dsn.status[i] : "";
             hard[nhard++] = index[n + j];
+        }
         n += k;
     }
     if (row == 0 || n == 0)
         return SP_OK;
-    const char *params[4] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n),
-                             legacy ? "true" : "false", sp_db_text_array(a, hard, nhard)};
+    const char *params[5] = {sp_arena_sprintf(a, "%lld", row), sp_db_text_array(a, index, n),
+                             legacy ? "true" : "false", sp_db_text_array(a, hard, nhard),
+                             sp_db_text_array(a, status, nhard)};
     PGresult *r = sp_db_exec(ctx->db, a, &bounce_stmt, params, p);
     if (r == NULL)
         return p->rc;

@@ -22,8 +22,9 @@
  *     statement;
  *   - that recipient's Status is permanent (5.x.x, a hard bounce): the
  *     address, as the contact stores it (its blind index), is suppressed
- *     (support_mail_suppressions, sql/081): support-dispatch fails a mail
- *     to it, "suppressed", instead of sending it. A soft bounce (4.x.x,
+ *     (support_mail_suppressions, sql/081), with that Status's code, why
+ *     (dsn_status, sql/085; a later bounce's replaces it): support-dispatch
+ *     fails a mail to it, "suppressed", instead of sending it. A soft bounce (4.x.x,
  *     or no Status) still fails the row but suppresses nothing. The
  *     customer's mail taken from the address lifts it
  *     (sp_mail_bounce_lift), as does an admin (domain/mail_suppressions);

@@ -18,6 +18,7 @@
           str, customer_ids_json)                                                          \
     SEP C(SC_OUTBOX, "s.outbox_id", int, outbox_id)                                        \
     SEP C(SC_TICKET, "t.public_id", str, ticket_id)                                        \
+    SEP C(SC_DSN_STATUS, "s.dsn_status", str, dsn_status)                                  \
     SEP C(SC_CREATED_AT, "support_ts(s.created_at)", str, created_at)
 #define SUPPRESSION_COLS SUPPRESSION_COLUMNS(SP_COL_SQL, ", ")
 enum suppression_column { SUPPRESSION_COLUMNS(SP_COL_ENUM, ) SC_COUNT };

@@ -23,6 +23,8 @@ struct sp_mail_suppression {
                                       address it is (sorted; [] when none is now) */
     long long outbox_id;           /* the mail whose bounce suppressed it (the latest) */
     const char *ticket_id;         /* that mail's ticket (public id); NULL: row deleted */
+    const char *dsn_status;        /* that bounce's status code ("5.1.1", sql/085); NULL:
+                                      none readable, or a bounce of before it was kept */
     const char *created_at;        /* when that bounce came */
 };
 

@@ -625,8 +625,8 @@ query_row(const struct sp_t_user *user, const char *pid)
                     pid ? sp_t_fmt("'%s'", pid) : "NULL", user->sub);
 }
 
-/* A run confirming a query's proposal names the query in its event
- * (query_interaction_id) — only the caller's own query in the same
+/* A run confirming a query's proposal names the query in its row and its
+ * event (query_interaction_id) — only the caller's own query in the same
  * context: another's, or one elsewhere, is left out (the run still runs:
  * it is the caller's own either way). */
 START_TEST(a_run_names_only_the_callers_own_query)
@@ -647,6 +647,11 @@ START_TEST(a_run_names_only_the_callers_own_query)
                               " '-'), ',' ORDER BY id) FROM support_ticket_events"
                               " WHERE event_type = 'ai_tool_run' AND ticket_id ="
                               " (SELECT id FROM support_tickets WHERE public_id = '%s')", pid),
+                     sp_t_fmt("%s,-,-", queries[0]));
+    /* the run's row says it too (sql/084: the event alone did) */
+    ck_assert_str_eq(sp_t_sql("SELECT string_agg(coalesce(query_interaction_id::text, '-'),"
+                              " ',' ORDER BY id) FROM support_ai_interactions"
+                              " WHERE user_id = '%s' AND tool_id = 'kb_search'", agent.sub),
                      sp_t_fmt("%s,-,-", queries[0]));
 }
 END_TEST

@@ -1660,6 +1660,7 @@ START_TEST(staff_see_a_suppressed_address_and_an_admin_lifts_it)
     ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(customers, 0)), c.u.sub);
     ck_assert_int_eq(sp_t_jint(it, "outbox_id"), outbox);
     ck_assert_str_eq(sp_t_jstr(it, "ticket_id"), c.ticket);
+    ck_assert_str_eq(sp_t_jstr(it, "dsn_status"), "5.7.1");   /* why: a policy block */
     ck_assert(sp_t_jstr(it, "created_at") != NULL);
     ck_assert_msg(strstr(r->body, index) == NULL && strstr(r->body, c.email) == NULL, "%s",
                   r->body);
@@ -1669,7 +1670,20 @@ START_TEST(staff_see_a_suppressed_address_and_an_admin_lifts_it)
     sp_t_assert_status(r, 200);
     items = sp_t_jarr(r->json, "data");
     ck_assert_int_eq(json_object_array_length(items), 1);
-    ck_assert_int_lt(sp_t_jint(json_object_array_get_idx(items, 0), "id"), id);
+    it = json_object_array_get_idx(items, 0);
+    ck_assert_int_lt(sp_t_jint(it, "id"), id);
+    sp_t_assert_jnull(it, "dsn_status");   /* a row of before the code was kept */
+    sp_t_resp_free(r);
+    /* a later bounce for the address says its own why, and keeps the id;
+     * of its Status only the code is kept, never the MTA's comment */
+    const char *out = bounce_in(dsn_status(c.email, mid, "5.1.1 (mailbox gone: ask <x@y>)"));
+    ck_assert_msg(strstr(out, "\"address\":\"suppressed\"") != NULL, "%s", out);
+    r = sp_t_get("/support/admin/mail-suppressions?limit=1", admin);
+    sp_t_assert_status(r, 200);
+    it = json_object_array_get_idx(sp_t_jarr(r->json, "data"), 0);
+    ck_assert_int_eq(sp_t_jint(it, "id"), id);
+    ck_assert_str_eq(sp_t_jstr(it, "dsn_status"), "5.1.1");
+    ck_assert_msg(strstr(r->body, "mailbox") == NULL, "%s", r->body);
     sp_t_resp_free(r);
     /* an agent sees the flag, not the list, and lifts nothing */
     struct sp_t_user agent = sp_t_user_new(SP_ROLE_AGENT);

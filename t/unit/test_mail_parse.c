@@ -1359,6 +1359,44 @@ START_TEST(a_dsn_says_which_failures_are_permanent)
     ck_assert(!m.dsn.failed_hard[1]);
     ck_assert(!m.dsn.failed_hard[2]);
     ck_assert(!m.dsn.failed_hard[3]);
+    /* the code without its comment, for staff to see why (sql/085) */
+    ck_assert_str_eq(m.dsn.status[0], "5.1.1");
+    ck_assert_str_eq(m.dsn.status[1], "4.2.2");
+    ck_assert_ptr_null(m.dsn.status[2]);
+    ck_assert_ptr_null(m.dsn.status[3]);
+}
+END_TEST
+
+/* A Status is kept only as an RFC 3463 code: what else an MTA writes
+ * there (an address, a sentence) is not. */
+START_TEST(a_dsn_keeps_only_a_well_formed_status_code)
+{
+    static const struct {
+        const char *status, *code;
+    } cases[] = {
+        {"5.7.1", "5.7.1"},
+        {"\t5.100.999(policy)", "5.100.999"},
+        {"2.0.0", "2.0.0"},
+        {"5.1.1a", NULL},
+        {"5.1", NULL},
+        {"5.1.1234", NULL},
+        {"3.1.1", NULL},
+        {"5..1", NULL},
+        {"5.1.1@x", NULL},
+        {"bob@example.com 5.1.1", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sp_mail_in m = parse(sp_arena_sprintf(
+            &arena, DSN_HEAD "Final-Recipient: rfc822; a@x\r\nAction: failed\r\n"
+                             "Status: %s\r\n\r\n--B.1/mx--\r\n",
+            "delivery-status", cases[i].status));
+        ck_assert_uint_eq(m.dsn.nfailed_to, 1);
+        if (cases[i].code == NULL)
+            ck_assert_msg(m.dsn.status[0] == NULL, "%s: %s", cases[i].status, m.dsn.status[0]);
+        else
+            ck_assert_msg(m.dsn.status[0] != NULL && strcmp(m.dsn.status[0], cases[i].code) == 0,
+                          "%s", cases[i].status);
+    }
 }
 END_TEST
 
@@ -1392,6 +1430,7 @@ mail_parse_suite(void)
     tcase_add_test(tc, html_only_replies_of_each_client_lose_their_history);
     tcase_add_test(tc, a_dsn_names_its_failed_recipients_and_the_mail_it_returns);
     tcase_add_test(tc, a_dsn_says_which_failures_are_permanent);
+    tcase_add_test(tc, a_dsn_keeps_only_a_well_formed_status_code);
     tcase_add_test(tc, html_text_keeps_what_noscript_holds);
     tcase_add_test(tc, html_nesting_and_size_are_bounded);
     tcase_add_test(tc, attachment_is_counted_not_read);
