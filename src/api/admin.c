@@ -473,7 +473,8 @@ check_agent(struct sp_req *r, const struct sp_field_value *v, struct sp_table_va
     check_team(r, &v[SP_AGENT_TEAM], &f[SP_AGENT_TEAM], p);
     if (v[SP_AGENT_DISPLAY_NAME].present)
         f[SP_AGENT_DISPLAY_NAME].value =
-            sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str, p);
+            sp_agent_display_name(r->arena, v[SP_AGENT_DISPLAY_NAME].str,
+                                  sp_api_ctx(r).mail_from_name, p);
 }
 
 /* Whether an agent's patch deactivates it. */

@@ -512,7 +512,8 @@ sp_api_agent_me_patch(struct sp_req *r, struct sp_problem *p)
         if (json_object_object_get_ex(json, admins_only[i], NULL))
             sp_problem_field(p, admins_only[i], "not_allowed",
                              "is set by an administrator (PATCH /support/admin/agents/:id)");
-    const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str, p)
+    const char *name = v[A_NAME].present ? sp_agent_display_name(r->arena, v[A_NAME].str,
+                                                                 sp_api_ctx(r).mail_from_name, p)
                                          : NULL;
     if (p->rc != SP_OK)
         return p->rc;

@@ -37,6 +37,7 @@ sp_api_ctx(struct sp_req *r)
         .rules = app ? app->rules : NULL,
         .agent_max_open = app ? app->cfg.agent_max_open_tickets : 50,
         .customer_channels = app ? app->cfg.customer_channels : 1u << SP_CUSTOMER_EMAIL,
+        .mail_from_name = app ? app->cfg.mail_from_name : NULL,
     };
     return ctx;
 }

@@ -2,6 +2,8 @@
  * names: enum <-> name tables. Every enum that has API names (statuses,
  * priorities, tiers, agent statuses, sort orders) keeps one
  * NULL-terminated table indexed by the enum; this is the one lookup.
+ * And the key a person's display name is compared by: what two names a
+ * customer could not tell apart share.
  * Must not: know HTTP, SQL or the domain.
  */
 #ifndef SP_NAMES_H
@@ -27,5 +29,29 @@ int sp_name_index(const char *const *names, const char *s);
             *out = (type)i;                                                          \
         return i >= 0;                                                               \
     }
+
+struct sp_arena;
+
+/* The key display name s is compared by (API.md §5 "Display names"): two
+ * names with one key read the same to a customer. Compatibility-
+ * decomposed and case folded (fullwidth, mathematical and ligature
+ * letters are the plain ones, "ß" is "ss"), marks on letters dropped
+ * ("Zoë" is "Zoe"), invisible characters dropped, the Greek, Cyrillic and
+ * Armenian letters that show as Latin ones made those ("Systеm" with a
+ * Cyrillic "е" is "System"), "0" read as "o", "1" as "l", "rn" as "m",
+ * and spaces and punctuation dropped ("S.Y.S.T.E.M" is "System"). Not
+ * UTS #39's whole table: letters of other scripts that look alike stay
+ * apart. "" when nothing in s is a letter, digit or symbol; NULL when s
+ * is NULL or not UTF-8. In the arena. */
+const char *sp_name_key(struct sp_arena *a, const char *s);
+
+/* The platform's own sender name display name s poses as, NULL when none:
+ * same key as "System", "Support", "Our support team", "Assistant",
+ * "AI assistant", "Agent", "Customer" or from_name (the mail's From name,
+ * SUPPORT_MAIL_FROM_NAME; NULL: none), or beginning with the words of
+ * "System", "Support", "Our support team" or from_name ("System notice",
+ * "Support Team Security"). The reserved name as written, in the arena or
+ * static. */
+const char *sp_name_reserved(struct sp_arena *a, const char *s, const char *from_name);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/arena.h"
 #include "core/ascii.h"
+#include "core/names.h"
 #include "core/utf8.h"
 #include "db/db.h"
 #include "domain/admin_sessions.h"
@@ -99,9 +100,109 @@ sp_agent_team(struct sp_arena *a, const char *s)
 }
 
 const char *
-sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p)
+sp_agent_display_name(struct sp_arena *a, const char *s, const char *from_name,
+                      struct sp_problem *p)
 {
-    return sp_ticket_subject_max(a, "display_name", s, SP_AGENT_NAME_MAX, p);
+    const char *name = sp_ticket_subject_max(a, "display_name", s, SP_AGENT_NAME_MAX, p);
+    const char *platform = name != NULL ? sp_name_reserved(a, name, from_name) : NULL;
+    if (platform == NULL)
+        return name;
+    sp_problem_fieldf(p, "display_name", "reserved",
+                      "is reserved: customers would read it as \"%s\", a sender name of"
+                      " the platform itself",
+                      platform);
+    return NULL;
+}
+
+/* Every write that may give an active agent a display name (an agent's
+ * rename, an admin's create, rename or reactivation) takes this lock
+ * first in its transaction and holds it to its commit, then compares the
+ * names in a statement of its own (sp_db_exec_locked): of two agents
+ * renamed to one name at once, the second sees the first's commit. No
+ * index can say it: the key (core/names) is not SQL. Taken by name
+ * writers only, before any other lock but a create's Idempotency-Key row
+ * (which no other writer waits for), so no cycle can form. */
+static struct sp_stmt names_lock_stmt =
+    SP_STMT("agent_names_lock", "SELECT pg_advisory_xact_lock(7311951, 0)", 0);
+static struct sp_stmt names_stmt = SP_STMT(
+    "agent_names",
+    "SELECT id, display_name FROM support_agents WHERE is_active AND display_name IS NOT NULL"
+    " AND id IS DISTINCT FROM $1::bigint AND user_id IS DISTINCT FROM $2",
+    2);
+
+/* 409 display_name_taken when an active agent other than the one id (0:
+ * none) or user_id (NULL: none) names has a display name with the key of
+ * name (core/names: what a customer could not tell apart). Under the
+ * names lock, which it takes. */
+static enum sp_rc
+claim_name(struct sp_ctx *ctx, long long id, const char *user_id, const char *name,
+           struct sp_problem *p)
+{
+    const char *params[2] = {id != 0 ? sp_arena_sprintf(ctx->arena, "%lld", id) : NULL, user_id};
+    PGresult *r =
+        sp_db_exec_locked(ctx->db, ctx->arena, &names_lock_stmt, NULL, &names_stmt, params, p);
+    if (r == NULL)
+        return p->rc;
+    const char *key = sp_name_key(ctx->arena, name);
+    if (key == NULL || *key == '\0')
+        return SP_OK;   /* no letter, digit or symbol: nothing to read alike */
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *theirs = sp_name_key(ctx->arena, sp_db_str(r, i, 1));
+        if (theirs != NULL && strcmp(key, theirs) == 0)
+            return sp_problem_set(p, SP_CONFLICT, "display_name_taken",
+                                  "agent %lld's display name reads the same to customers"
+                                  " (names are compared ignoring case, accents, spaces,"
+                                  " punctuation and look-alike letters): choose another name",
+                                  sp_db_int(r, i, 0));
+    }
+    return SP_OK;
+}
+
+/* An admin's create (id 0) or patch of agent id: when the row will be
+ * active with a display name it did not have as an active row (a new
+ * name, or a reactivation), that name must be free (claim_name). The row
+ * is read after the names lock, so its name is the one the lock
+ * protects. */
+static enum sp_rc
+claim_admin_name(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                 struct sp_problem *p)
+{
+    const struct sp_table_value *name = &values[SP_AGENT_DISPLAY_NAME];
+    const struct sp_table_value *active = &values[SP_AGENT_IS_ACTIVE];
+    bool renames = name->set && name->value != NULL;
+    bool reactivates = active->set && active->value != NULL && strcmp(active->value, "true") == 0;
+    bool deactivates = active->set && active->value != NULL && strcmp(active->value, "false") == 0;
+    if ((!renames && !reactivates) || deactivates)
+        return SP_OK;
+    if (id == 0)
+        return renames ? claim_name(ctx, 0, NULL, name->value, p) : SP_OK;
+    struct sp_agent a;
+    if (sp_db_exec(ctx->db, ctx->arena, &names_lock_stmt, NULL, p) == NULL)
+        return p->rc;
+    if (sp_agent_get(ctx, id, &a, p) != SP_OK) {
+        if (p->rc != SP_NOT_FOUND)
+            return p->rc;
+        sp_problem_init(p);   /* the update answers 404 */
+        return SP_OK;
+    }
+    const char *will_be = renames ? name->value : a.display_name;
+    if (will_be == NULL || (!a.is_active && !reactivates) ||
+        (a.is_active && !renames))
+        return SP_OK;
+    return claim_name(ctx, id, NULL, will_be, p);
+}
+
+/* The create's check (sp_admin_store_check with id 0, in the create's
+ * transaction); nothing while the body has field errors (the API then
+ * only collects them) and nothing for a patch (before_admin_update
+ * claims its name in the update's transaction). */
+static enum sp_rc
+check_admin_row(struct sp_ctx *ctx, long long id, const struct sp_table_value *values,
+                struct sp_problem *p)
+{
+    if (id != 0 || p->rc != SP_OK)
+        return p->rc;
+    return claim_admin_name(ctx, 0, values, p);
 }
 
 /* The items are skills as sp_agent_skill made them ("" for none). */
@@ -211,6 +312,8 @@ before_admin_update(struct sp_ctx *ctx, long long id, const struct sp_table_valu
     const struct sp_table_value *team = &values[SP_AGENT_TEAM], *skills = &values[SP_AGENT_SKILLS];
     const struct sp_table_value *active = &values[SP_AGENT_IS_ACTIVE];
     const struct sp_table_value *user = &values[SP_AGENT_USER_ID];
+    if (claim_admin_name(ctx, id, values, p) != SP_OK)
+        return p->rc;
     if (active->set && active->value != NULL && strcmp(active->value, "false") == 0 &&
         (sp_ticket_route_lock_held(ctx, id, p) != SP_OK ||
          sp_chat_lock_agent_chats(ctx, id, p) != SP_OK))
@@ -240,7 +343,8 @@ const struct sp_admin_store sp_agent_store = {{
      [SP_AGENT_STATUS] = {"status", "$"},
      [SP_AGENT_MAX_CHATS] = {"max_concurrent_chats", "$::int"},
      [SP_AGENT_IS_ACTIVE] = {"is_active", "$::boolean"}}},
-    .after_write = after_admin_write, .before_update = before_admin_update};
+    .check_row = check_admin_row, .after_write = after_admin_write,
+    .before_update = before_admin_update};
 
 void
 sp_agent_read_row(const PGresult *r, int row, struct sp_agent *out)
@@ -278,6 +382,13 @@ sp_agent_ensure(struct sp_ctx *ctx, const char *user_id, const char *display_nam
         display_name = sp_utf8_valid(display_name, strlen(display_name))
                            ? sp_ticket_subject_of_text(ctx->arena, display_name, 200)
                            : NULL;
+    /* Nor may it pose as the platform ("System"): such a name is left
+     * out, the agent names itself (PATCH /support/agent/me). Another
+     * agent's name is kept: two people may share one, and the first
+     * request has nobody to refuse (docs/API.md §5). */
+    if (display_name != NULL && sp_name_reserved(ctx->arena, display_name,
+                                                 ctx->mail_from_name) != NULL)
+        display_name = NULL;
     const char *params[3] = {user_id, display_name, status_if_new};
     enum sp_rc rc = sp_db_one(ctx->db, ctx->arena, &ensure_stmt, params, "agent", read_agent,
                               out, p);
@@ -360,7 +471,9 @@ sp_agent_update_self(struct sp_ctx *ctx, const char *user_id, const struct sp_ag
      * the agent may take are routed at once (take_waiting), stamping
      * last_assigned_at, so the row is read again; their picks' locks are
      * taken before the row, as every pick takes them. */
-    if (sp_route_agent_write_locks(ctx, 0, user_id, NULL, NULL, p) != SP_OK ||
+    if ((u->has_display_name && u->display_name != NULL &&
+         claim_name(ctx, 0, user_id, u->display_name, p) != SP_OK) ||
+        sp_route_agent_write_locks(ctx, 0, user_id, NULL, NULL, p) != SP_OK ||
         update_self(ctx, params, u->if_match, out, p) != SP_OK ||
         take_waiting(ctx, out->id, p) != SP_OK ||
         sp_agent_get(ctx, out->id, out, p) != SP_OK ||

@@ -106,6 +106,10 @@ struct sp_agent_update {
     const char *display_name;      /* NULL with has_display_name clears it */
     struct sp_versions if_match;   /* the versions If-Match names; none: any */
 };
+/* The caller's own row; a display name another active agent's reads as
+ * (the same key, core/names) is 409 display_name_taken, decided under a
+ * lock every name writer takes, so two agents renamed to one name at
+ * once never both win. */
 enum sp_rc sp_agent_update_self(struct sp_ctx *ctx, const char *user_id,
                                 const struct sp_agent_update *u, struct sp_agent *out,
                                 struct sp_problem *p);
@@ -147,11 +151,18 @@ const char *sp_agent_team(struct sp_arena *a, const char *s);
  * with a field error on display_name when it holds a control character
  * or line break (invalid) or nothing visible (empty). It is shown in
  * staff notifications, chats and logs, where a line break or terminal
- * escape would forge a line. In the arena. */
-const char *sp_agent_display_name(struct sp_arena *a, const char *s, struct sp_problem *p);
+ * escape would forge a line. NULL with the field error reserved when it
+ * reads as one of the platform's own sender names (core/names'
+ * sp_name_reserved; from_name: SUPPORT_MAIL_FROM_NAME): customers would
+ * take the agent for the platform. In the arena. */
+const char *sp_agent_display_name(struct sp_arena *a, const char *s, const char *from_name,
+                                  struct sp_problem *p);
 
 /* The admin's list, create and update (API.md §6); a create or update
- * with another agent's user_id is 409 user_id_taken, a change of the
+ * with another agent's user_id is 409 user_id_taken, one giving an
+ * active agent a display name another active agent's reads as (the same
+ * key, core/names) 409 display_name_taken (a reactivation too: the
+ * name it has), a change of the
  * user_id of an agent holding a ticket not closed or a chat not ended 409
  * agent_has_work (the work would pass to another person unrecorded).
  * A patch that deactivates an agent (is_active false) unassigns its open,

@@ -16,6 +16,9 @@ struct sp_ctx {
     struct sp_db *db;
     struct sp_rules_cache *rules;  /* the worker's compiled priority rules */
     long agent_max_open;           /* routing capacity (SUPPORT_AGENT_MAX_OPEN_TICKETS) */
+    /* The mails' From name (SUPPORT_MAIL_FROM_NAME), a name no agent may
+     * take (domain/agents); NULL: none. */
+    const char *mail_from_name;
     /* The customer's notifications go out on these (SUPPORT_CUSTOMER_CHANNELS:
      * bit 1 << enum sp_customer_channel, core/config.h); 0 = none, for
      * callers that never change a ticket. */

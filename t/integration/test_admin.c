@@ -1889,7 +1889,8 @@ START_TEST(if_match_is_honoured_on_categories_agents_and_rules)
                                       slug)),
                     "name");
     struct sp_t_user ada;
-    int64_t agent = sp_t_admin_agent_new("\"display_name\":\"Ada\"", &ada);
+    int64_t agent = sp_t_admin_agent_new(
+        sp_t_fmt("\"display_name\":\"Ada %s\"", sp_t_unique("v")), &ada);
     const char *agent_path = sp_t_fmt("/support/admin/agents/%lld", (long long)agent);
     sp_t_assert_if_match(agent_path, "display_name");
     /* the agent's own change moves the version too: the admin's ETag from

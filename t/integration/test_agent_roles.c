@@ -590,10 +590,13 @@ START_TEST(display_name_is_one_line_of_visible_text)
     sp_t_assert_json(r, 200);
     ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Grace H.");
     sp_t_resp_free(r);
+    /* a name no other agent has (one another active agent has is 409:
+     * test_agent_names) */
+    const char *ada = sp_t_fmt("Ada %s", sp_t_unique("r"));
     r = sp_t_admin("PATCH", sp_t_fmt("/support/admin/agents/%lld", (long long)id),
-                   "{\"display_name\":\" Ada \"}");
+                   sp_t_fmt("{\"display_name\":\" %s \"}", ada));
     sp_t_assert_json(r, 200);
-    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), "Ada");
+    ck_assert_str_eq(sp_t_jstr(r->json, "display_name"), ada);
     sp_t_resp_free(r);
     /* The limit (200) is the stored name's: the blanks around do not
      * count (QA: 200 characters with spaces around were too long). */

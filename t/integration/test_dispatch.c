@@ -941,8 +941,11 @@ START_TEST(a_chat_transfer_mails_staff_who_it_is_for_and_which_chat)
     const char *cat = sp_t_admin_category_new(
         sp_t_fmt("\"routing\":\"round_robin\",\"team\":%s", sp_t_jq(team)));
     struct sp_t_user ada, bob;
+    /* apart from other tests' Ada Lovelace: two active agents are never
+     * named alike (409 display_name_taken) */
+    const char *ada_name = sp_t_fmt("Ada Lovelace %s", team);
     long long ada_id = (long long)sp_t_admin_agent_new(
-        sp_t_fmt("\"team\":%s,\"display_name\":\"Ada Lovelace\"", sp_t_jq(team)), &ada);
+        sp_t_fmt("\"team\":%s,\"display_name\":%s", sp_t_jq(team), sp_t_jq(ada_name)), &ada);
     long long bob_id = (long long)sp_t_admin_agent_new(
         sp_t_fmt("\"team\":%s,\"display_name\":\"Bob Ørsted\"",
                  sp_t_jq(sp_t_unique("dteam"))), &bob);
@@ -965,8 +968,8 @@ START_TEST(a_chat_transfer_mails_staff_who_it_is_for_and_which_chat)
                            "SUPPORT_STAFF_MAIL=agents@example.test", NULL));
     struct json_object *all = mails(&sink);
     ck_assert_int_eq(json_object_array_length(all), 2);
-    const char *what = sp_t_fmt("Chat %s was transferred from Ada Lovelace (agent %lld) to"
-                                " Bob Ørsted (agent %lld).", chat, ada_id, bob_id);
+    const char *what = sp_t_fmt("Chat %s was transferred from %s (agent %lld) to"
+                                " Bob Ørsted (agent %lld).", chat, ada_name, ada_id, bob_id);
     const char *facts = sp_t_fmt("Category: %s. Customer: %s.", cat, c.sub);
     const char *for_[2] = {"Bob Ørsted", sp_t_fmt("team %s", team)};
     for (int i = 0; i < 2; i++) {
@@ -980,8 +983,8 @@ START_TEST(a_chat_transfer_mails_staff_who_it_is_for_and_which_chat)
                           strstr(text, "your support ticket") == NULL &&
                           strstr(text, "Hello") == NULL, "%s", text);
         const char *html = sp_t_jstr(part_of(m, "text/html"), "text");
-        ck_assert_msg(strstr(html, sp_t_fmt("<strong>%s</strong> was transferred from Ada"
-                                            " Lovelace (agent %lld)", chat, ada_id)) != NULL &&
+        ck_assert_msg(strstr(html, sp_t_fmt("<strong>%s</strong> was transferred from %s"
+                                            " (agent %lld)", chat, ada_name, ada_id)) != NULL &&
                           strstr(html, sp_t_fmt("<li>Customer: %s</li>", c.sub)) != NULL &&
                           strstr(html, sp_t_fmt("<p>For %s.</p>", for_[i])) != NULL &&
                           strstr(html, "not a newsletter") == NULL, "%s", html);

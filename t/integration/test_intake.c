@@ -153,14 +153,16 @@ assert_sla_of(const char *pid, const char *priority)
     sp_t_resp_free(r);
 }
 
-/* n agents in a fresh team; extra: JSON members for each, or NULL. */
+/* n agents in a fresh team, each named apart (two active agents named
+ * alike are 409 display_name_taken); extra: JSON members for each, or
+ * NULL. */
 static const char *
 team_new(int n, int64_t *ids, const char *extra)
 {
     const char *team = sp_t_unique("team");
     for (int i = 0; i < n; i++)
         ids[i] = sp_t_admin_agent_new(
-            sp_t_fmt("\"team\":\"%s\",\"display_name\":\"agent %d\"%s%s", team, i,
+            sp_t_fmt("\"team\":\"%s\",\"display_name\":\"%s agent %d\"%s%s", team, team, i,
                      extra != NULL ? "," : "", extra != NULL ? extra : ""), NULL);
     return team;
 }

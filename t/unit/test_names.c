@@ -1,0 +1,104 @@
+/*
+ * test_names: the key display names are compared by and the platform's
+ * own sender names no agent may take (src/core/names.c).
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/names.h"
+#include "unit.h"
+
+SP_UNIT_ARENA_FIXTURE(8192)
+
+static const char *
+key(const char *s)
+{
+    return sp_name_key(&arena, s);
+}
+
+START_TEST(names_a_customer_reads_alike_have_one_key)
+{
+    ck_assert_str_eq(key("Anna"), "anna");
+    ck_assert_str_eq(key("ANNA"), key("anna"));
+    ck_assert_str_eq(key("Anna Smith"), key("anna  smith"));
+    ck_assert_str_eq(key("Anna Smith"), key("Anna-Smith"));
+    ck_assert_str_eq(key("Zoë"), key("Zoe"));                  /* precomposed */
+    ck_assert_str_eq(key("Zoe\xcc\x88"), key("Zoe"));          /* e + U+0308 */
+    ck_assert_str_eq(key("\xef\xbc\xa1nna"), key("Anna"));     /* fullwidth Ａ */
+    ck_assert_str_eq(key("Stra\xc3\x9f" "e"), key("STRASSE")); /* ß folds to ss */
+    ck_assert_str_eq(key("An\xe2\x80\x8bna"), key("Anna"));    /* zero-width space */
+    ck_assert_str_eq(key("An\xc2\xadna"), key("Anna"));        /* soft hyphen */
+    ck_assert_str_eq(key("\xef\xac\x81" "fi"), "fifi");        /* the ﬁ ligature */
+    /* what stays apart */
+    ck_assert_str_ne(key("Anna"), key("Hanna"));
+    ck_assert_str_ne(key("Ali"), key("All"));
+    ck_assert_str_eq(key("..."), "");
+    ck_assert_ptr_null(key("\xff"));
+    ck_assert_ptr_null(key(NULL));
+}
+END_TEST
+
+START_TEST(letters_of_other_scripts_that_look_latin_are_latin)
+{
+    ck_assert_str_eq(key("Syst\xd0\xb5m"), "system");          /* Cyrillic е */
+    ck_assert_str_eq(key("\xd0\xa1\xd0\x90\xd0\x9c"), "cam");  /* Cyrillic САМ */
+    ck_assert_str_eq(key("\xce\x91\xce\xbd\xce\xbd\xce\xb1"), "avva");  /* Greek Αννα */
+    ck_assert_str_eq(key("B0B"), key("bob"));
+    ck_assert_str_eq(key("Pau1"), key("Paul"));
+    ck_assert_str_eq(key("Arnold"), key("Amold"));
+    /* a letter with no Latin look-alike stays itself */
+    ck_assert_str_eq(key("\xd0\x96"), "\xd0\xb6");             /* Ж folds to ж */
+}
+END_TEST
+
+START_TEST(the_platforms_sender_names_are_reserved)
+{
+    ck_assert_str_eq(sp_name_reserved(&arena, "System", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, " system ", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, "SYSTEM", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, "S.y.s.t.e.m", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Syst\xd0\xb5m", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, "\xf0\x9d\x90\x92ystem", NULL), "System");  /* 𝐒 */
+    ck_assert_str_eq(sp_name_reserved(&arena, "System notice", NULL), "System");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Support", NULL), "Support");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Support Team Security", NULL), "Support");
+    ck_assert_str_eq(sp_name_reserved(&arena, "our support team", NULL), "Our support team");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Assistant", NULL), "Assistant");
+    ck_assert_str_eq(sp_name_reserved(&arena, "AI Assistant", NULL), "AI assistant");
+    ck_assert_str_eq(sp_name_reserved(&arena, "agent", NULL), "Agent");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Customer", NULL), "Customer");
+    /* the mail's From name, with what follows it */
+    ck_assert_str_eq(sp_name_reserved(&arena, "ACME help", "Acme Help"), "Acme Help");
+    ck_assert_str_eq(sp_name_reserved(&arena, "Acme Help Desk", "Acme Help"), "Acme Help");
+    /* a person's name is not */
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Anna", "Acme Help"));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Anna from Support", NULL));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Agent Smith", NULL));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Systems Sam", NULL));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Supporter", NULL));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Acme", "Acme Help"));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "...", NULL));
+    ck_assert_ptr_null(sp_name_reserved(&arena, "Anna", ""));
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+    Suite *s = suite_create("names");
+    TCase *tc = tcase_create("display");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, names_a_customer_reads_alike_have_one_key);
+    tcase_add_test(tc, letters_of_other_scripts_that_look_latin_are_latin);
+    tcase_add_test(tc, the_platforms_sender_names_are_reserved);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return sp_unit_run(suite());
+}
